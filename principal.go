@@ -1,0 +1,102 @@
+package usher
+
+import "context"
+
+// PrincipalKind tells what kind of caller a principal is.
+type PrincipalKind string
+
+// The principal kinds. The zero value is the anonymous caller.
+const (
+	PrincipalAnonymous      PrincipalKind = ""
+	PrincipalUser           PrincipalKind = "user"
+	PrincipalServiceAccount PrincipalKind = "service_account"
+	PrincipalApplication    PrincipalKind = "application"
+	// PrincipalSystem is usher itself: the CLI run by an operator, imports,
+	// background work. It is allowed everything.
+	PrincipalSystem PrincipalKind = "system"
+)
+
+// Principal is whoever calls. For users and service accounts User is their
+// account; for application keys it is the account that minted the key.
+type Principal struct {
+	Kind PrincipalKind
+	User *User
+	// Token is the credential the call came with; nil for sessions-less
+	// principals such as the system.
+	Token *Token
+	// Scopes limits what a token may do; empty means the account's full rights.
+	Scopes []string
+	// Impersonator is the admin acting as User, when this principal came from
+	// an impersonation (or a GitLab Sudo header).
+	Impersonator *User
+}
+
+// Anonymous reports whether p is nobody.
+func (p *Principal) Anonymous() bool { return p == nil || p.Kind == PrincipalAnonymous }
+
+// UserID returns the id of the principal's account, or 0.
+func (p *Principal) UserID() int64 {
+	if p == nil || p.User == nil {
+		return 0
+	}
+	return p.User.ID
+}
+
+// IsAdmin reports whether the principal has administrator rights.
+func (p *Principal) IsAdmin() bool {
+	if p == nil {
+		return false
+	}
+	return p.Kind == PrincipalSystem || (p.User != nil && p.User.Admin)
+}
+
+// HasScope reports whether the principal's token allows scope. A principal
+// without scopes (a session, a token with no scope limits) has them all;
+// the "api" scope grants every other one, as GitLab's does.
+func (p *Principal) HasScope(scope string) bool {
+	if p == nil || len(p.Scopes) == 0 {
+		return true
+	}
+	for _, s := range p.Scopes {
+		if s == scope || s == ScopeAPI {
+			return true
+		}
+	}
+	return false
+}
+
+// Request describes the HTTP request (or CLI run) a change came from; it is
+// what the audit log records beside the principal.
+type Request struct {
+	ID        string
+	Address   string
+	UserAgent string
+	Secure    bool // served over TLS
+}
+
+type principalKey struct{}
+type requestKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal in ctx, or an anonymous one.
+func PrincipalFrom(ctx context.Context) *Principal {
+	if p, ok := ctx.Value(principalKey{}).(*Principal); ok && p != nil {
+		return p
+	}
+	return &Principal{}
+}
+
+// WithRequest returns a context carrying r.
+func WithRequest(ctx context.Context, r Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestFrom returns the request in ctx, or the zero Request.
+func RequestFrom(ctx context.Context) Request {
+	r, _ := ctx.Value(requestKey{}).(Request)
+	return r
+}

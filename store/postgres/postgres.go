@@ -1,0 +1,105 @@
+// Package postgres is the PostgreSQL backend of the store, through pgx. Any
+// number of usher replicas may share one database.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"usher"
+	"usher/store/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+//go:embed queries/*.sql
+var queries embed.FS
+
+// Migrations returns the embedded migrations.
+func Migrations() fs.FS {
+	s, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded; it exists
+	}
+	return s
+}
+
+// Open connects to the database at url (postgres://...). It does not
+// migrate; call Migrate on the result.
+func Open(ctx context.Context, url string) (*sqldb.DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	q, err := fs.Sub(queries, "queries")
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.Open(sqldb.Config{
+		Dialect:    dialect{},
+		Write:      db,
+		Read:       db,
+		Queries:    q,
+		Migrations: Migrations(),
+	})
+}
+
+// uniqueFields maps each unique constraint to the field it protects.
+var uniqueFields = map[string]string{
+	"users_username_key":                 "username",
+	"users_email_key":                    "email",
+	"users_external_id_key":              "external_id",
+	"users_uuid_key":                     "uuid",
+	"identities_provider_extern_uid_key": "identity",
+	"identities_pkey":                    "identity",
+	"tokens_hash_key":                    "hash",
+}
+
+// dialect is PostgreSQL's side of sqldb.Dialect.
+type dialect struct{}
+
+func (dialect) Name() string { return "postgres" }
+
+func (dialect) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+func (dialect) TimeArg(t time.Time) any { return t }
+
+// Classify maps SQLSTATE codes to the store's errors. A unique violation
+// names its constraint, which gives the field.
+func (dialect) Classify(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if pe.Code == "23505" { // unique_violation
+		field, ok := uniqueFields[pe.ConstraintName]
+		if !ok {
+			field = pe.ConstraintName
+		}
+		return &usher.UniqueError{Field: field, Err: err}
+	}
+	return err
+}
+
+// SearchUsers matches with ILIKE, which the trigram indexes serve.
+func (dialect) SearchUsers(b *sqldb.Builder, q string) {
+	p := b.Arg("%" + sqldb.EscapeLike(q) + "%")
+	b.Where("(username ILIKE " + p + " OR name ILIKE " + p + " OR email ILIKE " + p + ")")
+}

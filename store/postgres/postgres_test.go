@@ -1,0 +1,28 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"usher/store"
+	"usher/store/postgres"
+	"usher/store/postgres/pgtest"
+	"usher/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		ctx := context.Background()
+		db, err := postgres.Open(ctx, pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

@@ -1,0 +1,112 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"usher"
+)
+
+// change is how an audit change is kept as JSON.
+type change struct {
+	Old any `json:"old"`
+	New any `json:"new"`
+}
+
+// AuditAppend inserts e.
+func (c *conn) AuditAppend(ctx context.Context, e *usher.AuditEvent) error {
+	changes := make(map[string]change, len(e.Changes))
+	for k, v := range e.Changes {
+		changes[k] = change{Old: v.Old, New: v.New}
+	}
+	changesJSON, err := jsonArg(changes)
+	if err != nil {
+		return err
+	}
+	meta := e.Meta
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	metaJSON, err := jsonArg(meta)
+	if err != nil {
+		return err
+	}
+	err = c.writeRow(ctx, "AuditInsert", c.d.TimeArg(e.At), string(e.ActorKind),
+		intOrNull(e.ActorID), e.ActorName, intOrNull(e.ImpersonatorID), e.Action, e.ResourceType,
+		e.ResourceID, changesJSON, metaJSON, e.Address, e.UserAgent, e.RequestID).Scan(&e.ID)
+	if err != nil {
+		return c.fail("AuditInsert", err)
+	}
+	return nil
+}
+
+// AuditList returns the matching events, newest first.
+func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error) {
+	b := &Builder{d: c.d}
+	if f.From != nil {
+		b.Where("at >= " + b.Time(*f.From))
+	}
+	if f.To != nil {
+		b.Where("at < " + b.Time(*f.To))
+	}
+	if f.ActorID != nil {
+		b.Where("actor_id = " + b.Arg(*f.ActorID))
+	}
+	if prefix, ok := strings.CutSuffix(f.Action, "."); ok {
+		b.Where("action LIKE " + b.Arg(EscapeLike(prefix)+".%") + ` ESCAPE '\'`)
+	} else if f.Action != "" {
+		b.Where("action = " + b.Arg(f.Action))
+	}
+	if f.ResourceType != "" {
+		b.Where("resource_type = " + b.Arg(f.ResourceType))
+	}
+	if f.ResourceID != "" {
+		b.Where("resource_id = " + b.Arg(f.ResourceID))
+	}
+	if f.Before > 0 {
+		b.Where("id < " + b.Arg(f.Before))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	b.Write("SELECT " + macros["{{audit_columns}}"] + " FROM audit_events")
+	b.WriteWhere()
+	b.Write(" ORDER BY id DESC LIMIT " + b.Arg(limit))
+	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
+	if err != nil {
+		return nil, c.fail("AuditList", err)
+	}
+	defer rows.Close()
+	var out []*usher.AuditEvent
+	for rows.Next() {
+		e := new(usher.AuditEvent)
+		var kind string
+		var changes map[string]change
+		err := rows.Scan(&e.ID, timeCol{&e.At}, &kind, nullInt{&e.ActorID}, &e.ActorName,
+			nullInt{&e.ImpersonatorID}, &e.Action, &e.ResourceType, &e.ResourceID,
+			jsonCol{&changes}, jsonCol{&e.Meta}, &e.Address, &e.UserAgent, &e.RequestID)
+		if err != nil {
+			return nil, fmt.Errorf("AuditList: %w", err)
+		}
+		e.ActorKind = usher.PrincipalKind(kind)
+		if len(changes) > 0 {
+			e.Changes = make(map[string]usher.Change, len(changes))
+			for k, v := range changes {
+				e.Changes[k] = usher.Change{Old: v.Old, New: v.New}
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AuditCount counts the events.
+func (c *conn) AuditCount(ctx context.Context) (int, error) {
+	var n int
+	if err := c.queryRow(ctx, "AuditCount").Scan(&n); err != nil {
+		return 0, c.fail("AuditCount", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,130 @@
+package sqldb
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// nullTime scans a nullable time column: unix microseconds in SQLite, a
+// timestamp in PostgreSQL. Times come out in UTC.
+type nullTime struct{ t **time.Time }
+
+func (n nullTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.t = nil
+	case int64:
+		t := time.UnixMicro(v).UTC()
+		*n.t = &t
+	case time.Time:
+		t := v.UTC()
+		*n.t = &t
+	default:
+		return fmt.Errorf("sqldb: cannot scan %T into a time", src)
+	}
+	return nil
+}
+
+// timeCol scans a NOT NULL time column.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	var p *time.Time
+	if err := (nullTime{&p}).Scan(src); err != nil {
+		return err
+	}
+	if p == nil {
+		return fmt.Errorf("sqldb: NULL in a NOT NULL time column")
+	}
+	*c.t = *p
+	return nil
+}
+
+// jsonCol scans a JSON column (text in SQLite, jsonb in PostgreSQL) into v.
+type jsonCol struct{ v any }
+
+func (c jsonCol) Scan(src any) error {
+	var data []byte
+	switch s := src.(type) {
+	case nil:
+		return nil
+	case string:
+		data = []byte(s)
+	case []byte:
+		data = s
+	default:
+		return fmt.Errorf("sqldb: cannot scan %T as JSON", src)
+	}
+	return json.Unmarshal(data, c.v)
+}
+
+// nullString scans a nullable text column into a string, "" for NULL.
+type nullString struct{ s *string }
+
+func (n nullString) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.s = ""
+	case string:
+		*n.s = v
+	case []byte:
+		*n.s = string(v)
+	default:
+		return fmt.Errorf("sqldb: cannot scan %T into a string", src)
+	}
+	return nil
+}
+
+// nullInt scans a nullable integer column into an int64, 0 for NULL.
+type nullInt struct{ i *int64 }
+
+func (n nullInt) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.i = 0
+	case int64:
+		*n.i = v
+	default:
+		return fmt.Errorf("sqldb: cannot scan %T into an integer", src)
+	}
+	return nil
+}
+
+// timeArg encodes an optional time for the dialect.
+func (c *conn) timeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return c.d.TimeArg(*t)
+}
+
+// textOrNull passes "" as NULL, for optional unique columns.
+func textOrNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// intOrNull passes 0 as NULL, for optional references.
+func intOrNull(i int64) any {
+	if i == 0 {
+		return nil
+	}
+	return i
+}
+
+// jsonArg encodes v as JSON text.
+func jsonArg(v any) (string, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("sqldb: encode JSON: %w", err)
+	}
+	return string(data), nil
+}

@@ -1,0 +1,287 @@
+// Package sqldb is the database/sql implementation of store.Store that the
+// SQLite and PostgreSQL backends share. A backend supplies a Dialect: its own
+// SQL text (written for its engine, one named query per statement), its
+// migrations, how its driver reports errors and how it searches. This package
+// holds only what is the same for both: running statements, scanning rows and
+// building the few queries whose shape depends on a filter.
+package sqldb
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// Dialect is what a backend supplies.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Placeholder returns the parameter marker of the n-th argument (from 1).
+	Placeholder(n int) string
+	// Classify turns a driver error into usher.ErrNotFound or a
+	// *usher.UniqueError by its code; other errors are returned as they are.
+	// A UniqueError may leave Field empty when the driver does not say which
+	// constraint failed; the engine then finds out itself.
+	Classify(err error) error
+	// TimeArg returns how a time is passed as a statement argument.
+	TimeArg(t time.Time) any
+	// SearchUsers adds to b the condition that a user's username, name or
+	// e-mail contains q, case-insensitively, through the engine's index.
+	SearchUsers(b *Builder, q string)
+}
+
+// Config describes one database to open.
+type Config struct {
+	Dialect Dialect
+	// Write is the pool that runs transactions; Read serves reads outside a
+	// transaction and may be the same pool.
+	Write, Read *sql.DB
+	// Queries holds the dialect's named statements: files of blocks that each
+	// start with a line "-- name: QueryName".
+	Queries fs.FS
+	// Migrations holds the dialect's migrations, "NNNN_name.sql", applied in
+	// order of their number.
+	Migrations fs.FS
+}
+
+// DB is a store.Store over database/sql.
+type DB struct {
+	conn
+	write, read *sql.DB
+	migrations  fs.FS
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open prepares a DB over the pools in cfg. It does not migrate: call Migrate.
+func Open(cfg Config) (*DB, error) {
+	queries, err := loadQueries(cfg.Queries)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range queryNames {
+		if _, ok := queries[name]; !ok {
+			return nil, fmt.Errorf("sqldb: %s dialect lacks query %s", cfg.Dialect.Name(), name)
+		}
+	}
+	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations}
+	db.conn = conn{q: cfg.Read, w: cfg.Write, d: cfg.Dialect, queries: queries, write: cfg.Write}
+	return db, nil
+}
+
+// InTx runs fn in a transaction on the write pool.
+func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.conn.atomic(ctx, func(c *conn) error { return fn(c) })
+}
+
+// Ping checks both pools.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.read.PingContext(ctx)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn implements store.Tx over a pool or a transaction.
+type conn struct {
+	q       querier // for reads
+	w       querier // for writes: the write pool, or the same transaction as q
+	d       Dialect
+	queries map[string]string
+	// write is the pool to begin transactions on; nil when q is a transaction.
+	write *sql.DB
+}
+
+// exec runs the named statement.
+func (c *conn) exec(ctx context.Context, name string, args ...any) (sql.Result, error) {
+	res, err := c.w.ExecContext(ctx, c.queries[name], args...)
+	if err != nil {
+		return nil, c.fail(name, err)
+	}
+	return res, nil
+}
+
+// queryRow runs the named statement and returns its one row.
+func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.queries[name], args...)
+}
+
+// writeRow runs the named statement, a write that returns one row.
+func (c *conn) writeRow(ctx context.Context, name string, args ...any) *sql.Row {
+	return c.w.QueryRowContext(ctx, c.queries[name], args...)
+}
+
+// fail classifies a driver error and names the statement it came from.
+func (c *conn) fail(name string, err error) error {
+	err = c.d.Classify(err)
+	if errors.Is(err, usher.ErrNotFound) || errors.Is(err, usher.ErrExists) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// atomic runs fn in a transaction unless c already is one; store methods
+// that write several rows use it so that they are atomic on their own.
+func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
+	if c.write == nil {
+		return fn(c)
+	}
+	tx, err := c.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&conn{q: tx, w: tx, d: c.d, queries: c.queries}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", c.d.Classify(err))
+	}
+	return nil
+}
+
+// Builder assembles a statement whose shape depends on a filter. Arguments
+// get the dialect's placeholders; text passed to Write is never user input.
+type Builder struct {
+	d     Dialect
+	sb    strings.Builder
+	args  []any
+	conds []string
+}
+
+// Arg records an argument and returns its placeholder.
+func (b *Builder) Arg(v any) string {
+	b.args = append(b.args, v)
+	return b.d.Placeholder(len(b.args))
+}
+
+// Time records a time argument in the dialect's encoding.
+func (b *Builder) Time(t time.Time) string { return b.Arg(b.d.TimeArg(t)) }
+
+// Where adds a condition; conditions are joined with AND.
+func (b *Builder) Where(cond string) { b.conds = append(b.conds, cond) }
+
+// Write appends SQL text.
+func (b *Builder) Write(s string) { b.sb.WriteString(s) }
+
+// WriteWhere appends the WHERE clause of the conditions added so far.
+func (b *Builder) WriteWhere() {
+	if len(b.conds) > 0 {
+		b.sb.WriteString(" WHERE ")
+		b.sb.WriteString(strings.Join(b.conds, " AND "))
+	}
+}
+
+// String returns the statement.
+func (b *Builder) String() string { return b.sb.String() }
+
+// Args returns the arguments in order.
+func (b *Builder) Args() []any { return b.args }
+
+// EscapeLike escapes the LIKE wildcards in s with a backslash, for a pattern
+// used with ESCAPE '\'.
+func EscapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// The column lists a dialect's queries name as {{user_columns}} and the like.
+// Scanning depends on their order, so they are written here once.
+var macros = map[string]string{
+	"{{user_columns}}": "id, uuid, username, email, name, first_name, last_name, display_name, handle, " +
+		"bio, location, skype, linkedin, twitter, website_url, language, state, kind, is_admin, " +
+		"is_external, can_create_group, projects_limit, theme_id, color_scheme_id, two_factor_enabled, " +
+		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
+		"created_at, updated_at, suspended_at, deleted_at, version",
+	"{{token_columns}}": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
+		"created_at, revoked_at, address, user_agent, impersonator_id",
+	"{{audit_columns}}": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
+		"resource_type, resource_id, changes, meta, address, user_agent, request_id",
+}
+
+// queryNames lists every statement a dialect must define.
+var queryNames = []string{
+	"MigrateInit", "MigrateLock", "MigrateApplied", "MigrateRecord",
+	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
+	"UserByExternalID", "UserWrite", "UserPurge", "UserCount", "UserTaken",
+	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
+	"PasswordGet", "PasswordUpsert", "PasswordDelete",
+	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
+	"AuditInsert", "AuditCount",
+}
+
+// loadQueries reads every "*.sql" file of fsys and splits it into named
+// statements, expanding the column macros.
+func loadQueries(fsys fs.FS) (map[string]string, error) {
+	files, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	queries := make(map[string]string)
+	for _, file := range files {
+		data, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		var body strings.Builder
+		flush := func() error {
+			if name == "" {
+				return nil
+			}
+			if _, dup := queries[name]; dup {
+				return fmt.Errorf("sqldb: query %s defined twice", name)
+			}
+			q := strings.TrimSpace(body.String())
+			for k, v := range macros {
+				q = strings.ReplaceAll(q, k, v)
+			}
+			queries[name] = strings.TrimSuffix(q, ";")
+			body.Reset()
+			return nil
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(data)))
+		for sc.Scan() {
+			line := sc.Text()
+			if n, ok := strings.CutPrefix(line, "-- name: "); ok {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+				name = strings.TrimSpace(n)
+				continue
+			}
+			if name != "" {
+				body.WriteString(line)
+				body.WriteByte('\n')
+			}
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return queries, nil
+}

@@ -1,0 +1,440 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"usher"
+)
+
+// scanUser reads the columns of {{user_columns}}.
+func scanUser(s scanner) (*usher.User, error) {
+	u := new(usher.User)
+	var state, kind string
+	var externalID string
+	err := s.Scan(&u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
+		&u.DisplayName, &u.Handle, &u.Bio, &u.Location, &u.Skype, &u.LinkedIn, &u.Twitter,
+		&u.WebsiteURL, &u.Language, &state, &kind, &u.Admin, &u.External, &u.CanCreateGroup,
+		&u.ProjectsLimit, &u.ThemeID, &u.ColorSchemeID, &u.TwoFactorEnabled,
+		nullString{&externalID}, jsonCol{&u.Metadata}, nullTime{&u.EmailConfirmedAt},
+		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
+		nullTime{&u.DeletedAt}, &u.Version)
+	if err != nil {
+		return nil, err
+	}
+	u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
+	return u, nil
+}
+
+// userArgs returns the values of the mutable user columns, in the order the
+// UserInsert and UserWrite statements take them.
+func (c *conn) userArgs(u *usher.User) ([]any, error) {
+	meta := u.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	metaJSON, err := jsonArg(meta)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		u.Username, strings.ToLower(u.Username), u.Email, textOrNull(strings.ToLower(u.Email)),
+		u.Name, u.FirstName, u.LastName, u.DisplayName, u.Handle, u.Bio, u.Location, u.Skype,
+		u.LinkedIn, u.Twitter, u.WebsiteURL, u.Language, string(u.State), string(u.Kind),
+		u.Admin, u.External, u.CanCreateGroup, u.ProjectsLimit, u.ThemeID, u.ColorSchemeID,
+		u.TwoFactorEnabled, textOrNull(u.ExternalID), metaJSON, c.timeArg(u.EmailConfirmedAt),
+		c.timeArg(u.LastSignInAt), c.timeArg(u.CurrentSignInAt), c.timeArg(u.LastSeenAt),
+		c.d.TimeArg(u.UpdatedAt), c.timeArg(u.SuspendedAt), c.timeArg(u.DeletedAt), u.Version,
+	}, nil
+}
+
+// UserCreate inserts the user, its identities and its password in one
+// transaction.
+func (c *conn) UserCreate(ctx context.Context, u *usher.User, passwordHash string) error {
+	if u.Version == 0 {
+		u.Version = 1
+	}
+	args, err := c.userArgs(u)
+	if err != nil {
+		return err
+	}
+	args = append([]any{u.UUID, c.d.TimeArg(u.CreatedAt)}, args...)
+	return c.atomic(ctx, func(c *conn) error {
+		if err := c.writeRow(ctx, "UserInsert", args...).Scan(&u.ID); err != nil {
+			return c.userConflict(ctx, "UserInsert", err, u)
+		}
+		for _, id := range u.Identities {
+			if err := c.IdentitySet(ctx, u.ID, id, u.CreatedAt); err != nil {
+				return err
+			}
+		}
+		if passwordHash != "" {
+			return c.PasswordSet(ctx, u.ID, passwordHash, u.CreatedAt)
+		}
+		return nil
+	})
+}
+
+// userConflict classifies an error of a user write; when the driver reported
+// a unique violation without naming it, the colliding field is looked up.
+func (c *conn) userConflict(ctx context.Context, name string, err error, u *usher.User) error {
+	err = c.fail(name, err)
+	var ue *usher.UniqueError
+	if !errors.As(err, &ue) || ue.Field != "" {
+		return err
+	}
+	var username, email, externalID, uuid bool
+	probe := c.queryRow(ctx, "UserTaken", strings.ToLower(u.Username),
+		textOrNull(strings.ToLower(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID)
+	if perr := probe.Scan(&username, &email, &externalID, &uuid); perr != nil {
+		return fmt.Errorf("UserTaken: %w", perr)
+	}
+	switch {
+	case username:
+		ue.Field = "username"
+	case email:
+		ue.Field = "email"
+	case externalID:
+		ue.Field = "external_id"
+	case uuid:
+		ue.Field = "uuid"
+	}
+	return ue
+}
+
+// UserGet finds one user by the key's one field.
+func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	var name string
+	var arg any
+	switch {
+	case key.ID != 0:
+		name, arg = "UserByID", key.ID
+	case key.Username != "":
+		name, arg = "UserByUsername", strings.ToLower(key.Username)
+	case key.Email != "":
+		name, arg = "UserByEmail", strings.ToLower(key.Email)
+	case key.UUID != "":
+		name, arg = "UserByUUID", key.UUID
+	case key.ExternalID != "":
+		name, arg = "UserByExternalID", key.ExternalID
+	default:
+		return nil, usher.ErrNotFound
+	}
+	u, err := scanUser(c.queryRow(ctx, name, arg))
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, usher.ErrNotFound
+		}
+		return nil, c.fail(name, err)
+	}
+	if err := c.attachIdentities(ctx, []*usher.User{u}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UserUpdate reads the user (locking it where the dialect can), lets fn
+// change it and writes it back.
+func (c *conn) UserUpdate(ctx context.Context, id int64, fn func(u *usher.User) error) (*usher.User, error) {
+	var out *usher.User
+	err := c.atomic(ctx, func(c *conn) error {
+		u, err := scanUser(c.queryRow(ctx, "UserByIDForUpdate", id))
+		if err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return usher.ErrNotFound
+			}
+			return c.fail("UserByIDForUpdate", err)
+		}
+		if err := c.attachIdentities(ctx, []*usher.User{u}); err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+		u.ID = id
+		u.Version++
+		args, err := c.userArgs(u)
+		if err != nil {
+			return err
+		}
+		if _, err := c.w.ExecContext(ctx, c.queries["UserWrite"], append(args, id)...); err != nil {
+			return c.userConflict(ctx, "UserWrite", err, u)
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// UserPurge deletes the user; its identities, password and tokens go with it
+// through the schema's cascades.
+func (c *conn) UserPurge(ctx context.Context, id int64) error {
+	res, err := c.exec(ctx, "UserPurge", id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return usher.ErrNotFound
+	}
+	return nil
+}
+
+// UserCount counts every user row.
+func (c *conn) UserCount(ctx context.Context) (int, error) {
+	var n int
+	if err := c.queryRow(ctx, "UserCount").Scan(&n); err != nil {
+		return 0, c.fail("UserCount", err)
+	}
+	return n, nil
+}
+
+// sortColumn returns the column a sort order uses and whether it descends.
+func sortColumn(s usher.UserSort) (col string, desc bool) {
+	desc = strings.HasPrefix(string(s), "-")
+	switch strings.TrimPrefix(string(s), "-") {
+	case "uuid":
+		return "uuid", desc
+	case "username":
+		return "username_key", desc
+	case "created_at":
+		return "created_at", desc
+	}
+	return "id", desc
+}
+
+// userWhere adds the filter's conditions, except the cursor, to b.
+func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
+	switch f.Deleted {
+	case usher.Exclude:
+		b.Where("deleted_at IS NULL")
+	case usher.Only:
+		b.Where("deleted_at IS NOT NULL")
+	}
+	switch f.Suspended {
+	case usher.Exclude:
+		b.Where("state <> " + b.Arg(string(usher.StateSuspended)))
+	case usher.Only:
+		b.Where("state = " + b.Arg(string(usher.StateSuspended)))
+	}
+	if f.Query != "" {
+		c.d.SearchUsers(b, f.Query)
+	}
+	if f.Username != "" {
+		b.Where("username_key = " + b.Arg(strings.ToLower(f.Username)))
+	}
+	if f.Email != "" {
+		b.Where("email_key = " + b.Arg(strings.ToLower(f.Email)))
+	}
+	if f.UUID != "" {
+		b.Where("uuid = " + b.Arg(f.UUID))
+	}
+	if f.ExternalID != "" {
+		b.Where("external_id = " + b.Arg(f.ExternalID))
+	}
+	if len(f.IDs) > 0 {
+		marks := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			marks[i] = b.Arg(id)
+		}
+		b.Where("id IN (" + strings.Join(marks, ", ") + ")")
+	}
+	if f.State != "" {
+		b.Where("state = " + b.Arg(string(f.State)))
+	}
+	if f.Kind != "" {
+		b.Where("kind = " + b.Arg(string(f.Kind)))
+	}
+	if f.Admin != nil {
+		b.Where("is_admin = " + b.Arg(*f.Admin))
+	}
+	if f.CreatedAfter != nil {
+		b.Where("created_at >= " + b.Time(*f.CreatedAfter))
+	}
+	if f.CreatedBefore != nil {
+		b.Where("created_at < " + b.Time(*f.CreatedBefore))
+	}
+}
+
+// UserList returns one page of users. It asks for one row more than the
+// limit to learn whether another page follows.
+func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
+	page := &usher.UserPage{Total: -1}
+	if f.WithTotal {
+		b := &Builder{d: c.d}
+		c.userWhere(b, f)
+		b.Write("SELECT count(*) FROM users")
+		b.WriteWhere()
+		if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&page.Total); err != nil {
+			return nil, c.fail("UserListCount", err)
+		}
+	}
+	col, desc := sortColumn(f.Sort)
+	b := &Builder{d: c.d}
+	c.userWhere(b, f)
+	if f.After != nil {
+		key, err := c.cursorArg(col, f.After)
+		if err != nil {
+			return nil, err
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		if col == "id" {
+			b.Where("id " + op + " " + b.Arg(f.After.ID))
+		} else {
+			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(f.After.ID)))
+		}
+	}
+	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM users")
+	b.WriteWhere()
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	if col == "id" {
+		b.Write(" ORDER BY id" + dir)
+	} else {
+		b.Write(" ORDER BY " + col + dir + ", id" + dir)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	b.Write(" LIMIT " + b.Arg(limit+1))
+	if f.Offset > 0 {
+		b.Write(" OFFSET " + b.Arg(f.Offset))
+	}
+	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
+	if err != nil {
+		return nil, c.fail("UserList", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("UserList: %w", err)
+		}
+		page.Users = append(page.Users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("UserList", err)
+	}
+	if len(page.Users) > limit {
+		page.Users = page.Users[:limit]
+		last := page.Users[limit-1]
+		page.Next = &usher.UserCursor{ID: last.ID, Key: cursorKey(col, last)}
+	}
+	if err := c.attachIdentities(ctx, page.Users); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// cursorKey is the sort column's value of u, as the cursor keeps it.
+func cursorKey(col string, u *usher.User) string {
+	switch col {
+	case "uuid":
+		return u.UUID
+	case "username_key":
+		return strings.ToLower(u.Username)
+	case "created_at":
+		return strconv.FormatInt(u.CreatedAt.UnixMicro(), 10)
+	}
+	return ""
+}
+
+// cursorArg turns a cursor's key back into an argument for col.
+func (c *conn) cursorArg(col string, cur *usher.UserCursor) (any, error) {
+	if col != "created_at" {
+		return cur.Key, nil
+	}
+	us, err := strconv.ParseInt(cur.Key, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: bad created_at cursor %q: %w", cur.Key, err)
+	}
+	return c.d.TimeArg(time.UnixMicro(us).UTC()), nil
+}
+
+// attachIdentities loads the identities of users in one query.
+func (c *conn) attachIdentities(ctx context.Context, users []*usher.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*usher.User, len(users))
+	b := &Builder{d: c.d}
+	marks := make([]string, len(users))
+	for i, u := range users {
+		byID[u.ID] = u
+		u.Identities = nil
+		marks[i] = b.Arg(u.ID)
+	}
+	b.Write(strings.Replace(c.queries["IdentitiesOf"], "{{ids}}", strings.Join(marks, ", "), 1))
+	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
+	if err != nil {
+		return c.fail("IdentitiesOf", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var userID int64
+		var id usher.Identity
+		if err := rows.Scan(&userID, &id.Provider, &id.ExternUID); err != nil {
+			return fmt.Errorf("IdentitiesOf: %w", err)
+		}
+		if u := byID[userID]; u != nil {
+			u.Identities = append(u.Identities, id)
+		}
+	}
+	return rows.Err()
+}
+
+// IdentitySet links an identity, replacing the user's one at its provider.
+func (c *conn) IdentitySet(ctx context.Context, userID int64, id usher.Identity, at time.Time) error {
+	_, err := c.exec(ctx, "IdentityUpsert", userID, id.Provider, id.ExternUID, c.d.TimeArg(at))
+	var ue *usher.UniqueError
+	if errors.As(err, &ue) {
+		ue.Field = "identity"
+	}
+	return err
+}
+
+// IdentityDelete unlinks the user's identity at provider.
+func (c *conn) IdentityDelete(ctx context.Context, userID int64, provider string) error {
+	res, err := c.exec(ctx, "IdentityDelete", userID, provider)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return usher.ErrNotFound
+	}
+	return nil
+}
+
+// PasswordGet returns the user's password hash.
+func (c *conn) PasswordGet(ctx context.Context, userID int64) (string, error) {
+	var hash string
+	err := c.queryRow(ctx, "PasswordGet", userID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", usher.ErrNotFound
+	}
+	if err != nil {
+		return "", c.fail("PasswordGet", err)
+	}
+	return hash, nil
+}
+
+// PasswordSet stores or, with an empty hash, removes the user's password.
+func (c *conn) PasswordSet(ctx context.Context, userID int64, hash string, at time.Time) error {
+	if hash == "" {
+		_, err := c.exec(ctx, "PasswordDelete", userID)
+		return err
+	}
+	_, err := c.exec(ctx, "PasswordUpsert", userID, hash, c.d.TimeArg(at))
+	return err
+}

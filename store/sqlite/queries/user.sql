@@ -1,0 +1,73 @@
+-- name: UserInsert
+INSERT INTO users (uuid, created_at, username, username_key, email, email_key, name, first_name,
+    last_name, display_name, handle, bio, location, skype, linkedin, twitter, website_url, language,
+    state, kind, is_admin, is_external, can_create_group, projects_limit, theme_id, color_scheme_id,
+    two_factor_enabled, external_id, metadata, email_confirmed_at, last_sign_in_at,
+    current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)
+RETURNING id;
+
+-- name: UserWrite
+UPDATE users SET username = ?1, username_key = ?2, email = ?3, email_key = ?4, name = ?5,
+    first_name = ?6, last_name = ?7, display_name = ?8, handle = ?9, bio = ?10, location = ?11,
+    skype = ?12, linkedin = ?13, twitter = ?14, website_url = ?15, language = ?16, state = ?17,
+    kind = ?18, is_admin = ?19, is_external = ?20, can_create_group = ?21, projects_limit = ?22,
+    theme_id = ?23, color_scheme_id = ?24, two_factor_enabled = ?25, external_id = ?26,
+    metadata = ?27, email_confirmed_at = ?28, last_sign_in_at = ?29, current_sign_in_at = ?30,
+    last_seen_at = ?31, updated_at = ?32, suspended_at = ?33, deleted_at = ?34, version = ?35
+WHERE id = ?36;
+
+-- name: UserByID
+SELECT {{user_columns}} FROM users WHERE id = ?1;
+
+-- name: UserByIDForUpdate
+-- SQLite has one writer: the transaction holds the database, not a row.
+SELECT {{user_columns}} FROM users WHERE id = ?1;
+
+-- name: UserByUsername
+SELECT {{user_columns}} FROM users WHERE username_key = ?1 AND deleted_at IS NULL;
+
+-- name: UserByEmail
+SELECT {{user_columns}} FROM users WHERE email_key = ?1 AND deleted_at IS NULL;
+
+-- name: UserByUUID
+SELECT {{user_columns}} FROM users WHERE uuid = ?1 AND deleted_at IS NULL;
+
+-- name: UserByExternalID
+SELECT {{user_columns}} FROM users WHERE external_id = ?1 AND deleted_at IS NULL;
+
+-- name: UserPurge
+DELETE FROM users WHERE id = ?1;
+
+-- name: UserCount
+SELECT count(*) FROM users;
+
+-- name: UserTaken
+-- Which unique field of a user collides with another live user. Asked after
+-- a unique violation, because SQLite's error code does not name the index.
+SELECT coalesce(max(username_key = ?1), 0), coalesce(max(email_key = ?2), 0),
+       coalesce(max(external_id = ?3), 0), coalesce(max(uuid = ?4), 0)
+FROM users
+WHERE id <> ?5 AND (uuid = ?4 OR (deleted_at IS NULL AND
+      (username_key = ?1 OR email_key = ?2 OR external_id = ?3)));
+
+-- name: IdentitiesOf
+SELECT user_id, provider, extern_uid FROM identities WHERE user_id IN ({{ids}}) ORDER BY user_id, provider;
+
+-- name: IdentityUpsert
+INSERT INTO identities (user_id, provider, extern_uid, created_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (user_id, provider) DO UPDATE SET extern_uid = excluded.extern_uid;
+
+-- name: IdentityDelete
+DELETE FROM identities WHERE user_id = ?1 AND provider = ?2;
+
+-- name: PasswordGet
+SELECT hash FROM passwords WHERE user_id = ?1;
+
+-- name: PasswordUpsert
+INSERT INTO passwords (user_id, hash, updated_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at;
+
+-- name: PasswordDelete
+DELETE FROM passwords WHERE user_id = ?1;

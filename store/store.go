@@ -1,0 +1,95 @@
+// Package store defines the storage contract of usher. The store persists and
+// queries; it decides no policy. Backends live in the subpackages sqlite and
+// postgres and must pass the conformance suite in storetest.
+//
+// Errors: a missing row is usher.ErrNotFound; a write that breaks a uniqueness
+// constraint is a *usher.UniqueError naming the field (it matches
+// usher.ErrExists). Any other error is a fault.
+package store
+
+import (
+	"context"
+	"time"
+
+	"usher"
+)
+
+// Store is a database. Its Tx methods run outside any transaction; use InTx to
+// write more than one row atomically.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction and commits it when fn returns nil. The
+	// Tx passed to fn must not be used after fn returns.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is what can be done inside (or outside) a transaction.
+type Tx interface {
+	// UserCreate inserts u and sets u.ID. u.Identities are inserted with it;
+	// passwordHash, when not empty, is stored as the account's password.
+	UserCreate(ctx context.Context, u *usher.User, passwordHash string) error
+	// UserGet returns one user with its identities. By ID it returns deleted
+	// users too; by any other key only users that are not deleted.
+	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	// UserList returns one page of users matching f, ordered by f.Sort.
+	UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
+	// UserUpdate reads the user with the given id, deleted or not, locks it
+	// for the rest of the transaction where the backend can, and calls fn with
+	// it. When fn returns nil the user's fields, as fn left them, are written
+	// back with Version incremented; the written user is returned. fn must not
+	// change ID, UUID, CreatedAt or Identities.
+	UserUpdate(ctx context.Context, id int64, fn func(u *usher.User) error) (*usher.User, error)
+	// UserPurge deletes the user and everything that belongs to it for good.
+	UserPurge(ctx context.Context, id int64) error
+	// UserCount returns the number of users, deleted ones included.
+	UserCount(ctx context.Context) (int, error)
+
+	// IdentitySet links the user to the identity, replacing the user's
+	// identity at the same provider. An identity is unique across users.
+	IdentitySet(ctx context.Context, userID int64, id usher.Identity, at time.Time) error
+	// IdentityDelete unlinks the user's identity at provider.
+	IdentityDelete(ctx context.Context, userID int64, provider string) error
+
+	// PasswordGet returns the user's password hash; ErrNotFound when the
+	// account has none.
+	PasswordGet(ctx context.Context, userID int64) (string, error)
+	// PasswordSet stores the user's password hash; an empty hash removes it.
+	PasswordSet(ctx context.Context, userID int64, hash string, at time.Time) error
+
+	// TokenCreate inserts t and sets t.ID. A hash is unique.
+	TokenCreate(ctx context.Context, t *usher.Token) error
+	// TokenGet returns a token by id.
+	TokenGet(ctx context.Context, id int64) (*usher.Token, error)
+	// TokenByHash returns the token with the given hash, revoked or not.
+	TokenByHash(ctx context.Context, hash []byte) (*usher.Token, error)
+	// TokenList returns the tokens matching f, newest first.
+	TokenList(ctx context.Context, f TokenFilter) ([]*usher.Token, error)
+	// TokenRevoke marks the tokens matching f revoked at the given time and
+	// returns how many it revoked. Revoked tokens are left alone.
+	TokenRevoke(ctx context.Context, f TokenFilter, at time.Time) (int, error)
+	// TokenTouch records that the token was used at the given time.
+	TokenTouch(ctx context.Context, id int64, at time.Time) error
+
+	// AuditAppend appends e and sets e.ID.
+	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
+	// AuditList returns the events matching f, newest first.
+	AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error)
+	// AuditCount returns the number of events recorded.
+	AuditCount(ctx context.Context) (int, error)
+}
+
+// TokenFilter selects tokens. Zero fields do not filter.
+type TokenFilter struct {
+	ID     int64
+	UserID int64
+	Kinds  []usher.TokenKind
+	// Active keeps only tokens that are neither revoked nor expired at Now.
+	Active bool
+	Now    time.Time
+	// ExceptID leaves one token out (the session that asks to end the others).
+	ExceptID int64
+}

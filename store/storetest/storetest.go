@@ -1,0 +1,658 @@
+// Package storetest is the conformance suite of the store contract. Every
+// backend runs it from its own tests:
+//
+//	storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) })
+//
+// The open function returns a migrated, empty store that the test owns.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// Run runs every conformance case against stores made by open.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"UserRoundTrip", testUserRoundTrip},
+		{"UserLookups", testUserLookups},
+		{"UserUniqueCaseInsensitive", testUserUnique},
+		{"UserDeletedFreesNames", testUserDeletedFreesNames},
+		{"UserUpdate", testUserUpdate},
+		{"UserUpdateConflict", testUserUpdateConflict},
+		{"UserListFilters", testUserListFilters},
+		{"UserListSearch", testUserListSearch},
+		{"UserListKeyset", testUserListKeyset},
+		{"UserListOffsetAndTotal", testUserListOffsetAndTotal},
+		{"UserPurgeCascades", testUserPurgeCascades},
+		{"Identities", testIdentities},
+		{"Passwords", testPasswords},
+		{"Tokens", testTokens},
+		{"Audit", testAudit},
+		{"TxRollback", testTxRollback},
+		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.fn(t, open(t))
+		})
+	}
+}
+
+// base is a fixed time with microsecond precision, the precision of both
+// backends.
+var base = time.Date(2024, 3, 1, 12, 30, 45, 123456000, time.UTC)
+
+var uuidSeq struct {
+	sync.Mutex
+	n int
+}
+
+func newUUID() string {
+	uuidSeq.Lock()
+	defer uuidSeq.Unlock()
+	uuidSeq.n++
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", uuidSeq.n)
+}
+
+// newUser returns a user ready to insert.
+func newUser(username, email, name string) *usher.User {
+	return &usher.User{
+		UUID: newUUID(), Username: username, Email: email, Name: name,
+		State: usher.StateActive, Kind: usher.KindNormal, CanCreateGroup: true,
+		ThemeID: 1, ColorSchemeID: 1, Language: "en",
+		CreatedAt: base, UpdatedAt: base,
+	}
+}
+
+func mustCreateUser(t *testing.T, s store.Store, u *usher.User) *usher.User {
+	t.Helper()
+	if err := s.UserCreate(context.Background(), u, ""); err != nil {
+		t.Fatalf("UserCreate(%s): %v", u.Username, err)
+	}
+	return u
+}
+
+func mustGet(t *testing.T, s store.Store, key usher.UserKey) *usher.User {
+	t.Helper()
+	u, err := s.UserGet(context.Background(), key)
+	if err != nil {
+		t.Fatalf("UserGet(%+v): %v", key, err)
+	}
+	return u
+}
+
+func wantUnique(t *testing.T, err error, field string) {
+	t.Helper()
+	var ue *usher.UniqueError
+	if !errors.As(err, &ue) || !errors.Is(err, usher.ErrExists) {
+		t.Fatalf("err = %v, want a UniqueError on %s", err, field)
+	}
+	if ue.Field != field {
+		t.Fatalf("UniqueError.Field = %q, want %q", ue.Field, field)
+	}
+}
+
+func wantNotFound(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func testUserRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	confirmed := base.Add(time.Hour)
+	u := newUser("john_smith", "John@Example.com", "John Smith")
+	u.FirstName, u.LastName, u.DisplayName, u.Handle = "John", "Smith", "Johnny", "jsmith"
+	u.Bio, u.Location, u.Skype, u.LinkedIn, u.Twitter, u.WebsiteURL = "bio", "Berlin", "sk", "li", "tw", "https://example.com"
+	u.Admin, u.External, u.CanCreateGroup, u.TwoFactorEnabled = true, true, false, true
+	u.ProjectsLimit, u.ThemeID, u.ColorSchemeID = 100, 2, 3
+	u.ExternalID = "ext-1"
+	u.Metadata = map[string]string{"team": "blue"}
+	u.Kind = usher.KindBot
+	u.EmailConfirmedAt = &confirmed
+	u.Identities = []usher.Identity{{Provider: "github", ExternUID: "2435223452345"}, {Provider: "bitbucket", ExternUID: "john.smith"}}
+	mustCreateUser(t, s, u)
+	if u.ID == 0 || u.Version != 1 {
+		t.Fatalf("after create: ID=%d Version=%d, want an id and version 1", u.ID, u.Version)
+	}
+	got := mustGet(t, s, usher.UserKey{ID: u.ID})
+	sort.Slice(got.Identities, func(i, j int) bool { return got.Identities[i].Provider > got.Identities[j].Provider })
+	if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", *u) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", *got, *u)
+	}
+	if !got.CreatedAt.Equal(base) || got.CreatedAt.Location() != time.UTC {
+		t.Fatalf("CreatedAt = %v, want %v in UTC", got.CreatedAt, base)
+	}
+	n, err := s.UserCount(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("UserCount = %d, %v; want 1", n, err)
+	}
+	_, err = s.UserGet(ctx, usher.UserKey{ID: u.ID + 1000})
+	wantNotFound(t, err)
+	_, err = s.UserGet(ctx, usher.UserKey{})
+	wantNotFound(t, err)
+}
+
+func testUserLookups(t *testing.T, s store.Store) {
+	u := newUser("Alice", "Alice@Example.com", "Alice A")
+	u.ExternalID = "ext-alice"
+	mustCreateUser(t, s, u)
+	for _, key := range []usher.UserKey{
+		{ID: u.ID}, {Username: "alice"}, {Username: "ALICE"}, {Email: "alice@example.COM"},
+		{UUID: u.UUID}, {ExternalID: "ext-alice"},
+	} {
+		if got := mustGet(t, s, key); got.ID != u.ID {
+			t.Errorf("UserGet(%+v).ID = %d, want %d", key, got.ID, u.ID)
+		}
+	}
+	_, err := s.UserGet(context.Background(), usher.UserKey{Username: "alicia"})
+	wantNotFound(t, err)
+}
+
+func testUserUnique(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newUser("Alice", "alice@example.com", "")
+	a.ExternalID = "x1"
+	mustCreateUser(t, s, a)
+	tests := []struct {
+		name  string
+		user  *usher.User
+		field string
+	}{
+		{"username differs in case", newUser("alice", "other@example.com", ""), "username"},
+		{"email differs in case", newUser("bob", "ALICE@example.com", ""), "email"},
+		{"external id", func() *usher.User { u := newUser("carol", "c@example.com", ""); u.ExternalID = "x1"; return u }(), "external_id"},
+		{"uuid", func() *usher.User { u := newUser("dave", "d@example.com", ""); u.UUID = a.UUID; return u }(), "uuid"},
+	}
+	for _, tt := range tests {
+		wantUnique(t, s.UserCreate(ctx, tt.user, ""), tt.field)
+	}
+	// Users without an e-mail do not collide with each other.
+	mustCreateUser(t, s, newUser("svc-1", "", ""))
+	mustCreateUser(t, s, newUser("svc-2", "", ""))
+	n, _ := s.UserCount(ctx)
+	if n != 3 {
+		t.Fatalf("UserCount = %d, want 3 (failed inserts must leave nothing)", n)
+	}
+}
+
+func testUserDeletedFreesNames(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	deleted := base.Add(time.Minute)
+	if _, err := s.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.DeletedAt = &deleted; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.UserGet(ctx, usher.UserKey{Username: "alice"})
+	wantNotFound(t, err)
+	if got := mustGet(t, s, usher.UserKey{ID: a.ID}); got.DeletedAt == nil || !got.DeletedAt.Equal(deleted) {
+		t.Fatalf("deleted user by id: DeletedAt = %v, want %v", got.DeletedAt, deleted)
+	}
+	b := mustCreateUser(t, s, newUser("Alice", "ALICE@example.com", ""))
+	// Undeleting the first one now collides.
+	_, err = s.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.DeletedAt = nil; return nil })
+	wantUnique(t, err, "username")
+	if got := mustGet(t, s, usher.UserKey{Username: "alice"}); got.ID != b.ID {
+		t.Fatalf("alice is %d, want %d", got.ID, b.ID)
+	}
+}
+
+func testUserUpdate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", "Alice"))
+	later := base.Add(time.Hour)
+	got, err := s.UserUpdate(ctx, a.ID, func(u *usher.User) error {
+		u.Name, u.Email, u.State, u.UpdatedAt = "Alice B", "alice.b@example.com", usher.StateBlocked, later
+		u.Metadata = map[string]string{"k": "v"}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.Name != "Alice B" || got.State != usher.StateBlocked {
+		t.Fatalf("returned %+v, want version 2, the new name and state", got)
+	}
+	again := mustGet(t, s, usher.UserKey{Email: "Alice.B@example.com"})
+	if again.Version != 2 || !again.UpdatedAt.Equal(later) || again.Metadata["k"] != "v" || !again.CreatedAt.Equal(base) {
+		t.Fatalf("stored %+v", again)
+	}
+	// An error from fn writes nothing.
+	boom := errors.New("boom")
+	if _, err := s.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.Name = "x"; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if got := mustGet(t, s, usher.UserKey{ID: a.ID}); got.Name != "Alice B" || got.Version != 2 {
+		t.Fatalf("after failed update: %+v", got)
+	}
+	_, err = s.UserUpdate(ctx, a.ID+99, func(u *usher.User) error { return nil })
+	wantNotFound(t, err)
+}
+
+func testUserUpdateConflict(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	b := mustCreateUser(t, s, newUser("bob", "bob@example.com", ""))
+	_, err := s.UserUpdate(ctx, b.ID, func(u *usher.User) error { u.Username = "ALICE"; return nil })
+	wantUnique(t, err, "username")
+	_, err = s.UserUpdate(ctx, b.ID, func(u *usher.User) error { u.Email = "Alice@Example.com"; return nil })
+	wantUnique(t, err, "email")
+	// Keeping one's own name is no conflict.
+	if _, err := s.UserUpdate(ctx, b.ID, func(u *usher.User) error { u.Username = "Bob"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seed creates users for the list tests and returns them in id order.
+func seed(t *testing.T, s store.Store) []*usher.User {
+	specs := []struct {
+		username, email, name string
+		state                 usher.UserState
+		kind                  usher.UserKind
+		admin, deleted        bool
+	}{
+		{"alice", "alice@example.com", "Alice Liddell", usher.StateActive, usher.KindNormal, true, false},
+		{"bob", "bob@corp.test", "Robert Paulson", usher.StateBlocked, usher.KindNormal, false, false},
+		{"carol", "carol@example.com", "Carol Danvers", usher.StateSuspended, usher.KindNormal, false, false},
+		{"dave", "dave@corp.test", "David Bowman", usher.StateActive, usher.KindBot, false, false},
+		{"eve", "eve@example.com", "Eve Moneypenny", usher.StateActive, usher.KindNormal, false, true},
+		{"ci-bot", "", "Build Robot", usher.StateActive, usher.KindServiceAccount, false, false},
+	}
+	var out []*usher.User
+	for i, sp := range specs {
+		u := newUser(sp.username, sp.email, sp.name)
+		u.State, u.Kind, u.Admin = sp.state, sp.kind, sp.admin
+		u.CreatedAt = base.Add(time.Duration(i) * time.Hour)
+		u.UpdatedAt = u.CreatedAt
+		if sp.deleted {
+			u.DeletedAt = ptr(base.Add(48 * time.Hour))
+		}
+		mustCreateUser(t, s, u)
+		out = append(out, u)
+	}
+	return out
+}
+
+func usernames(p *usher.UserPage) []string {
+	var out []string
+	for _, u := range p.Users {
+		out = append(out, u.Username)
+	}
+	return out
+}
+
+func list(t *testing.T, s store.Store, f usher.UserFilter) *usher.UserPage {
+	t.Helper()
+	p, err := s.UserList(context.Background(), f)
+	if err != nil {
+		t.Fatalf("UserList(%+v): %v", f, err)
+	}
+	return p
+}
+
+func testUserListFilters(t *testing.T, s store.Store) {
+	us := seed(t, s)
+	after := base.Add(2 * time.Hour)
+	before := base.Add(4 * time.Hour)
+	tests := []struct {
+		name string
+		f    usher.UserFilter
+		want string
+	}{
+		{"default excludes deleted and suspended", usher.UserFilter{}, "[alice bob dave ci-bot]"},
+		{"include both", usher.UserFilter{Deleted: usher.Include, Suspended: usher.Include}, "[alice bob carol dave eve ci-bot]"},
+		{"only deleted", usher.UserFilter{Deleted: usher.Only, Suspended: usher.Include}, "[eve]"},
+		{"only suspended", usher.UserFilter{Suspended: usher.Only}, "[carol]"},
+		{"state", usher.UserFilter{State: usher.StateBlocked}, "[bob]"},
+		{"kind", usher.UserFilter{Kind: usher.KindBot}, "[dave]"},
+		{"admin", usher.UserFilter{Admin: ptr(true)}, "[alice]"},
+		{"not admin", usher.UserFilter{Admin: ptr(false)}, "[bob dave ci-bot]"},
+		{"username any case", usher.UserFilter{Username: "BOB"}, "[bob]"},
+		{"email any case", usher.UserFilter{Email: "Dave@Corp.Test"}, "[dave]"},
+		{"created range", usher.UserFilter{CreatedAfter: &after, CreatedBefore: &before, Suspended: usher.Include}, "[carol dave]"},
+		{"ids", usher.UserFilter{IDs: []int64{us[0].ID, us[1].ID, us[5].ID + 99}}, "[alice bob]"},
+		{"sort username desc", usher.UserFilter{Sort: usher.SortUsernameDesc}, "[dave ci-bot bob alice]"},
+		{"sort id desc", usher.UserFilter{Sort: usher.SortIDDesc}, "[ci-bot dave bob alice]"},
+		{"sort created desc", usher.UserFilter{Sort: usher.SortCreatedDesc}, "[ci-bot dave bob alice]"},
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(usernames(list(t, s, tt.f))); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func testUserListSearch(t *testing.T, s store.Store) {
+	seed(t, s)
+	tests := []struct{ q, want string }{
+		{"ali", "[alice]"},            // username prefix
+		{"LIDD", "[alice]"},           // name, any case
+		{"corp.te", "[bob dave]"},     // e-mail
+		{"v", "[dave]"},               // one character, no trigram
+		{"ob", "[bob ci-bot]"},        // two characters
+		{"Robert Paulson", "[bob]"},   // with a space
+		{"example.com", "[alice]"},    // carol suspended, eve deleted
+		{"%", "[]"},                   // LIKE wildcards are literal
+		{"_", "[]"},                   //
+		{`"quoted"`, "[]"},            // FTS syntax is literal
+		{"nobody-matches-this", "[]"}, //
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: tt.q}))); got != tt.want {
+			t.Errorf("search %q: got %s, want %s", tt.q, got, tt.want)
+		}
+	}
+	got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: "example.com", Deleted: usher.Include, Suspended: usher.Include})))
+	if got != "[alice carol eve]" {
+		t.Errorf("search with deleted and suspended: %s", got)
+	}
+}
+
+func testUserListKeyset(t *testing.T, s store.Store) {
+	seed(t, s)
+	for _, sort := range []usher.UserSort{usher.SortIDAsc, usher.SortIDDesc, usher.SortUsernameAsc,
+		usher.SortUsernameDesc, usher.SortCreatedAsc, usher.SortCreatedDesc, usher.SortUUIDAsc, usher.SortUUIDDesc} {
+		all := usernames(list(t, s, usher.UserFilter{Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Limit: 100}))
+		var paged []string
+		f := usher.UserFilter{Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Limit: 4}
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: pagination does not end", sort)
+			}
+			p := list(t, s, f)
+			paged = append(paged, usernames(p)...)
+			if p.Next == nil {
+				break
+			}
+			f.After = p.Next
+		}
+		if fmt.Sprint(paged) != fmt.Sprint(all) || len(all) != 6 {
+			t.Errorf("%s: pages give %v, one list gives %v", sort, paged, all)
+		}
+	}
+}
+
+func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
+	seed(t, s)
+	p := list(t, s, usher.UserFilter{Offset: 1, Limit: 2, WithTotal: true})
+	if got := fmt.Sprint(usernames(p)); got != "[bob dave]" || p.Total != 4 || p.Next == nil {
+		t.Fatalf("offset page: %s total=%d next=%v; want [bob dave] total=4 and a next page", got, p.Total, p.Next)
+	}
+	p = list(t, s, usher.UserFilter{Offset: 2, Limit: 2})
+	if got := fmt.Sprint(usernames(p)); got != "[dave ci-bot]" || p.Total != -1 || p.Next != nil {
+		t.Fatalf("last page: %s total=%d next=%v", got, p.Total, p.Next)
+	}
+	p = list(t, s, usher.UserFilter{Query: "example", WithTotal: true})
+	if p.Total != 1 {
+		t.Fatalf("search total = %d, want 1", p.Total)
+	}
+}
+
+func testUserPurgeCascades(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newUser("alice", "alice@example.com", "")
+	a.Identities = []usher.Identity{{Provider: "github", ExternUID: "1"}}
+	if err := s.UserCreate(ctx, a, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	tok := &usher.Token{Kind: usher.TokenPersonal, UserID: a.ID, Hint: "usp_x", Hash: []byte("h1"), CreatedAt: base}
+	if err := s.TokenCreate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UserPurge(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.UserGet(ctx, usher.UserKey{ID: a.ID})
+	wantNotFound(t, err)
+	_, err = s.TokenByHash(ctx, []byte("h1"))
+	wantNotFound(t, err)
+	_, err = s.PasswordGet(ctx, a.ID)
+	wantNotFound(t, err)
+	wantNotFound(t, s.UserPurge(ctx, a.ID))
+	// The identity is free again.
+	b := newUser("bob", "", "")
+	b.Identities = []usher.Identity{{Provider: "github", ExternUID: "1"}}
+	mustCreateUser(t, s, b)
+}
+
+func testIdentities(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "", ""))
+	b := mustCreateUser(t, s, newUser("bob", "", ""))
+	if err := s.IdentitySet(ctx, a.ID, usher.Identity{Provider: "github", ExternUID: "1"}, base); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing one's identity at the same provider.
+	if err := s.IdentitySet(ctx, a.ID, usher.Identity{Provider: "github", ExternUID: "2"}, base); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, usher.UserKey{ID: a.ID}).Identities; fmt.Sprint(got) != "[{github 2}]" {
+		t.Fatalf("identities = %v", got)
+	}
+	wantUnique(t, s.IdentitySet(ctx, b.ID, usher.Identity{Provider: "github", ExternUID: "2"}, base), "identity")
+	if err := s.IdentityDelete(ctx, a.ID, "github"); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, s.IdentityDelete(ctx, a.ID, "github"))
+	p := list(t, s, usher.UserFilter{})
+	for _, u := range p.Users {
+		if len(u.Identities) != 0 {
+			t.Fatalf("%s has identities %v", u.Username, u.Identities)
+		}
+	}
+}
+
+func testPasswords(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "", ""))
+	_, err := s.PasswordGet(ctx, a.ID)
+	wantNotFound(t, err)
+	for _, h := range []string{"first", "second"} {
+		if err := s.PasswordSet(ctx, a.ID, h, base); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.PasswordGet(ctx, a.ID); err != nil || got != h {
+			t.Fatalf("PasswordGet = %q, %v; want %q", got, err, h)
+		}
+	}
+	if err := s.PasswordSet(ctx, a.ID, "", base); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.PasswordGet(ctx, a.ID)
+	wantNotFound(t, err)
+}
+
+func testTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "", ""))
+	b := mustCreateUser(t, s, newUser("bob", "", ""))
+	exp := base.Add(time.Hour)
+	mk := func(user *usher.User, kind usher.TokenKind, hash string, expires *time.Time) *usher.Token {
+		tok := &usher.Token{Kind: kind, UserID: user.ID, Name: "n-" + hash, Scopes: []string{"api"},
+			Hint: "hint", Hash: []byte(hash), ExpiresAt: expires, CreatedAt: base,
+			Address: "192.0.2.1", UserAgent: "test"}
+		if err := s.TokenCreate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	t1 := mk(a, usher.TokenSession, "h1", &exp)
+	t2 := mk(a, usher.TokenPersonal, "h2", nil)
+	mk(a, usher.TokenSession, "h3", ptr(base.Add(-time.Hour))) // expired
+	mk(b, usher.TokenSession, "h4", nil)
+	wantUnique(t, s.TokenCreate(ctx, &usher.Token{Kind: usher.TokenPersonal, UserID: a.ID, Hint: "x", Hash: []byte("h1"), CreatedAt: base}), "hash")
+
+	got, err := s.TokenByHash(ctx, []byte("h1"))
+	if err != nil || got.ID != t1.ID || got.Kind != usher.TokenSession || fmt.Sprint(got.Scopes) != "[api]" ||
+		!got.ExpiresAt.Equal(exp) || got.Address != "192.0.2.1" || got.UserAgent != "test" || got.Name != "n-h1" {
+		t.Fatalf("TokenByHash = %+v, %v", got, err)
+	}
+	if got, err := s.TokenGet(ctx, t2.ID); err != nil || got.ExpiresAt != nil || string(got.Hash) != "h2" {
+		t.Fatalf("TokenGet = %+v, %v", got, err)
+	}
+	_, err = s.TokenByHash(ctx, []byte("nope"))
+	wantNotFound(t, err)
+
+	active := store.TokenFilter{UserID: a.ID, Active: true, Now: base}
+	if toks, _ := s.TokenList(ctx, active); len(toks) != 2 {
+		t.Fatalf("active tokens of alice = %d, want 2", len(toks))
+	}
+	if toks, _ := s.TokenList(ctx, store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}}); len(toks) != 2 || toks[0].ID < toks[1].ID {
+		t.Fatalf("sessions of alice, newest first: %v", toks)
+	}
+	at := base.Add(time.Minute)
+	if err := s.TokenTouch(ctx, t2.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.TokenGet(ctx, t2.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(at) {
+		t.Fatalf("LastUsedAt = %v", got.LastUsedAt)
+	}
+	// Revoke alice's sessions except t1: only the expired one is left to revoke.
+	n, err := s.TokenRevoke(ctx, store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}, ExceptID: t1.ID}, at)
+	if err != nil || n != 1 {
+		t.Fatalf("TokenRevoke = %d, %v; want 1", n, err)
+	}
+	n, _ = s.TokenRevoke(ctx, store.TokenFilter{UserID: a.ID}, at)
+	if n != 2 {
+		t.Fatalf("second TokenRevoke = %d, want 2 (already revoked ones are left alone)", n)
+	}
+	if toks, _ := s.TokenList(ctx, active); len(toks) != 0 {
+		t.Fatalf("active tokens after revoke: %d", len(toks))
+	}
+	if got, _ := s.TokenGet(ctx, t1.ID); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+		t.Fatalf("RevokedAt = %v", got.RevokedAt)
+	}
+	if toks, _ := s.TokenList(ctx, store.TokenFilter{UserID: b.ID, Active: true, Now: base}); len(toks) != 1 {
+		t.Fatalf("bob's tokens were touched: %d", len(toks))
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		e := &usher.AuditEvent{
+			At: base.Add(time.Duration(i) * time.Minute), ActorKind: usher.PrincipalUser, ActorID: int64(i%2 + 1),
+			ActorName: "alice", Action: []string{"user.create", "user.update", "auth.login"}[i%3],
+			ResourceType: "user", ResourceID: fmt.Sprint(i), Address: "192.0.2.1", UserAgent: "ua", RequestID: "r",
+			Changes: map[string]usher.Change{"name": {Old: "a", New: "b"}},
+			Meta:    map[string]string{"k": "v"},
+		}
+		if err := s.AuditAppend(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if e.ID == 0 {
+			t.Fatal("AuditAppend set no id")
+		}
+	}
+	from, to := base.Add(time.Minute), base.Add(4*time.Minute)
+	tests := []struct {
+		name string
+		f    usher.AuditFilter
+		want string // resource ids, newest first
+	}{
+		{"all", usher.AuditFilter{}, "[4 3 2 1 0]"},
+		{"range", usher.AuditFilter{From: &from, To: &to}, "[3 2 1]"},
+		{"actor", usher.AuditFilter{ActorID: ptr(int64(2))}, "[3 1]"},
+		{"action", usher.AuditFilter{Action: "user.update"}, "[4 1]"},
+		{"action prefix", usher.AuditFilter{Action: "user."}, "[4 3 1 0]"},
+		{"resource", usher.AuditFilter{ResourceType: "user", ResourceID: "2"}, "[2]"},
+		{"before", usher.AuditFilter{Before: 3, Limit: 1}, "[1]"},
+	}
+	for _, tt := range tests {
+		evs, err := s.AuditList(ctx, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range evs {
+			ids = append(ids, e.ResourceID)
+		}
+		if got := fmt.Sprint(ids); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	evs, _ := s.AuditList(ctx, usher.AuditFilter{Limit: 1})
+	e := evs[0]
+	if e.Changes["name"].New != "b" || e.Meta["k"] != "v" || !e.At.Equal(base.Add(4*time.Minute)) || e.ActorKind != usher.PrincipalUser {
+		t.Fatalf("event round trip: %+v", e)
+	}
+	if n, _ := s.AuditCount(ctx); n != 5 {
+		t.Fatalf("AuditCount = %d", n)
+	}
+}
+
+func testTxRollback(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		u := newUser("alice", "", "")
+		if err := tx.UserCreate(ctx, u, "hash"); err != nil {
+			return err
+		}
+		if err := tx.AuditAppend(ctx, &usher.AuditEvent{At: base, Action: "user.create", ResourceType: "user", ResourceID: "1"}); err != nil {
+			return err
+		}
+		// The transaction sees its own writes.
+		if _, err := tx.UserGet(ctx, usher.UserKey{Username: "alice"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	users, _ := s.UserCount(ctx)
+	events, _ := s.AuditCount(ctx)
+	if users != 0 || events != 0 {
+		t.Fatalf("after rollback: %d users, %d events", users, events)
+	}
+	// A unique violation inside a transaction fails the transaction cleanly.
+	mustCreateUser(t, s, newUser("bob", "", ""))
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UserCreate(ctx, newUser("BOB", "", ""), "") })
+	wantUnique(t, err, "username")
+}
+
+func testConcurrentUniqueCreates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
+				return tx.UserCreate(ctx, newUser("same", fmt.Sprintf("u%d@example.com", i), ""), "")
+			})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, usher.ErrExists):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d creates succeeded, want exactly 1", ok)
+	}
+}

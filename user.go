@@ -1,0 +1,259 @@
+package usher
+
+import "time"
+
+// UserState is the life-cycle state of an account.
+type UserState string
+
+// The account states. Only StateActive accounts (and, when the policy allows,
+// StatePending ones) may sign in; a state change away from them ends every
+// session and token of the account at once.
+const (
+	StateActive          UserState = "active"
+	StatePending         UserState = "pending_confirmation" // signed up, e-mail not yet confirmed
+	StateBlocked         UserState = "blocked"              // blocked by an administrator
+	StateBlockedExternal UserState = "blocked_external"     // disabled by an external directory; only provisioning may lift it
+	StateSuspended       UserState = "suspended"
+)
+
+// Valid reports whether s is one of the defined states.
+func (s UserState) Valid() bool {
+	switch s {
+	case StateActive, StatePending, StateBlocked, StateBlockedExternal, StateSuspended:
+		return true
+	}
+	return false
+}
+
+// CanSignIn reports whether an account in state s may hold working
+// credentials. Pending accounts are decided by policy, not here.
+func (s UserState) CanSignIn() bool { return s == StateActive || s == StatePending }
+
+// UserKind tells people from machines.
+type UserKind string
+
+// The user kinds.
+const (
+	KindNormal         UserKind = "normal"
+	KindBot            UserKind = "bot"
+	KindServiceAccount UserKind = "service_account"
+)
+
+// Valid reports whether k is one of the defined kinds.
+func (k UserKind) Valid() bool {
+	return k == KindNormal || k == KindBot || k == KindServiceAccount
+}
+
+// User is an account: the union of the fields the supported products give a
+// user. Faces show the subset their product knows.
+type User struct {
+	ID       int64
+	UUID     string
+	Username string
+	Email    string // primary address; may be empty (service accounts, name-only users)
+
+	Name        string // full name
+	FirstName   string
+	LastName    string
+	DisplayName string
+	Handle      string
+
+	Bio        string
+	Location   string
+	Skype      string
+	LinkedIn   string
+	Twitter    string
+	WebsiteURL string
+	Language   string
+
+	State UserState
+	Kind  UserKind
+	Admin bool
+	// External marks accounts of people outside the organisation (GitLab's
+	// "external"): they see only what is shared with them.
+	External         bool
+	CanCreateGroup   bool
+	ProjectsLimit    int
+	ThemeID          int
+	ColorSchemeID    int
+	TwoFactorEnabled bool
+
+	// ExternalID is an identifier given by a provisioning system; unique when set.
+	ExternalID string
+	// Metadata is free-form string pairs set by integrations.
+	Metadata map[string]string
+	// Identities are the external log-in identities linked to the account.
+	Identities []Identity
+
+	EmailConfirmedAt *time.Time
+	LastSignInAt     *time.Time
+	CurrentSignInAt  *time.Time
+	LastSeenAt       *time.Time
+
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	SuspendedAt *time.Time
+	DeletedAt   *time.Time
+
+	// Version grows by one with every change; it is the user's entity tag.
+	Version int64
+}
+
+// Identity links an account to an account at an external provider.
+type Identity struct {
+	Provider  string // e.g. "github", "oidc", "ldapmain"
+	ExternUID string
+}
+
+// Deleted reports whether the user is soft-deleted.
+func (u *User) Deleted() bool { return u.DeletedAt != nil }
+
+// UserKey finds one user. Exactly one field is set.
+type UserKey struct {
+	ID         int64
+	Username   string // case-insensitive
+	Email      string // case-insensitive
+	UUID       string
+	ExternalID string
+}
+
+// UserCreate is the input to create a user.
+type UserCreate struct {
+	Username         string
+	Email            string
+	Password         string // optional; hashed by the core, never stored as given
+	PasswordHash     string // optional; a hash brought by an import (argon2id, bcrypt, PBKDF2-SHA256)
+	Name             string
+	FirstName        string
+	LastName         string
+	DisplayName      string
+	Handle           string
+	Bio              string
+	Location         string
+	Skype            string
+	LinkedIn         string
+	Twitter          string
+	WebsiteURL       string
+	Language         string
+	Kind             UserKind  // default KindNormal
+	State            UserState // default StateActive
+	Admin            bool
+	External         bool
+	CanCreateGroup   *bool // default true
+	ProjectsLimit    *int  // default from policy
+	ExternalID       string
+	Metadata         map[string]string
+	Identities       []Identity
+	EmailConfirmed   bool // mark the primary address confirmed now
+	SkipConfirmation bool // GitLab's confirm=false: the account needs no e-mail confirmation
+}
+
+// UserUpdate is a partial update: nil fields are left as they are.
+type UserUpdate struct {
+	Username       *string
+	Email          *string
+	Password       *string
+	Name           *string
+	FirstName      *string
+	LastName       *string
+	DisplayName    *string
+	Handle         *string
+	Bio            *string
+	Location       *string
+	Skype          *string
+	LinkedIn       *string
+	Twitter        *string
+	WebsiteURL     *string
+	Language       *string
+	Kind           *UserKind
+	Admin          *bool
+	External       *bool
+	CanCreateGroup *bool
+	ProjectsLimit  *int
+	ThemeID        *int
+	ColorSchemeID  *int
+	ExternalID     *string
+	Metadata       *map[string]string
+	// Identity, when set, adds or replaces the identity of its provider.
+	Identity *Identity
+	// IfVersion, when set, makes the update conditional on the current version.
+	IfVersion *int64
+}
+
+// Inclusion says how a list treats rows with some property (deleted,
+// suspended): leave them out, include them, or return only them.
+type Inclusion uint8
+
+// The inclusion modes; the zero value excludes.
+const (
+	Exclude Inclusion = iota
+	Include
+	Only
+)
+
+// UserSort names the order of a user list.
+type UserSort string
+
+// The user sort orders. A leading "-" is descending.
+const (
+	SortIDAsc        UserSort = "id"
+	SortIDDesc       UserSort = "-id"
+	SortUUIDAsc      UserSort = "uuid"
+	SortUUIDDesc     UserSort = "-uuid"
+	SortUsernameAsc  UserSort = "username"
+	SortUsernameDesc UserSort = "-username"
+	SortCreatedAsc   UserSort = "created_at"
+	SortCreatedDesc  UserSort = "-created_at"
+)
+
+// Valid reports whether s is one of the defined orders.
+func (s UserSort) Valid() bool {
+	switch s {
+	case SortIDAsc, SortIDDesc, SortUUIDAsc, SortUUIDDesc, SortUsernameAsc,
+		SortUsernameDesc, SortCreatedAsc, SortCreatedDesc:
+		return true
+	}
+	return false
+}
+
+// UserFilter selects users. Zero fields do not filter.
+type UserFilter struct {
+	Query         string // substring of username, name or e-mail, case-insensitive
+	Username      string // exact, case-insensitive
+	Email         string // exact, case-insensitive
+	UUID          string
+	ExternalID    string
+	IDs           []int64
+	State         UserState
+	Kind          UserKind
+	Admin         *bool
+	CreatedAfter  *time.Time // inclusive
+	CreatedBefore *time.Time // exclusive
+	Deleted       Inclusion
+	Suspended     Inclusion
+
+	Sort UserSort // default SortIDAsc
+	// After is the cursor of the last row of the previous page (keyset
+	// pagination); Offset is used only by page-numbered faces. Not both.
+	After  *UserCursor
+	Offset int
+	Limit  int // 0 means the core's default; capped by the core
+	// WithTotal asks for the number of all matching users.
+	WithTotal bool
+}
+
+// UserCursor is the sort key of a row, the position keyset pagination
+// continues from.
+type UserCursor struct {
+	ID  int64
+	Key string // the sort column's value, as text; empty when sorting by id
+}
+
+// UserPage is one page of a user list.
+type UserPage struct {
+	Users []*User
+	// Next is the cursor for the following page, nil on the last page.
+	Next *UserCursor
+	// Total counts every match when the filter asked for it; otherwise -1.
+	Total int
+}
