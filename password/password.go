@@ -1,0 +1,281 @@
+// Package password hashes and verifies passwords. New hashes are argon2id in
+// the PHC string format; bcrypt and PBKDF2-SHA256 hashes brought by an import
+// are verified too, and reported as needing a re-hash. Hashing is
+// CPU- and memory-heavy, so a Hasher runs at most a fixed number at once and
+// queues a bounded number more; past that it refuses at once rather than let
+// a log-in flood stall everything else.
+package password
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+	KeyLen  uint32 // bytes of output
+	SaltLen uint32 // bytes of salt
+}
+
+// DefaultParams are OWASP's recommended minimum for argon2id: 19 MiB, two
+// passes, one thread.
+var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// ErrBusy is returned when the hashing queue is full.
+var ErrBusy = errors.New("password: too many hashes in progress")
+
+// ErrFormat is returned for a stored hash in an unknown or malformed format.
+var ErrFormat = errors.New("password: unknown hash format")
+
+// Hasher hashes and verifies passwords with bounded concurrency.
+type Hasher struct {
+	params Params
+	run    chan struct{} // a slot per hash that may run
+	queue  chan struct{} // a slot per hash that may run or wait
+}
+
+// NewHasher returns a Hasher that runs at most workers hashes at once (the
+// number of CPUs when workers <= 0) and lets at most queue more wait.
+func NewHasher(p Params, workers, queue int) *Hasher {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	if queue < 0 {
+		queue = 0
+	}
+	return &Hasher{
+		params: p,
+		run:    make(chan struct{}, workers),
+		queue:  make(chan struct{}, workers+queue),
+	}
+}
+
+// Params returns the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.params }
+
+// acquire takes a run slot, waiting in the queue; it fails with ErrBusy when
+// the queue is full and with ctx's error when ctx ends first.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.queue <- struct{}{}:
+	default:
+		return nil, ErrBusy
+	}
+	select {
+	case h.run <- struct{}{}:
+		return func() { <-h.run; <-h.queue }, nil
+	case <-ctx.Done():
+		<-h.queue
+		return nil, ctx.Err()
+	}
+}
+
+// Hash returns the argon2id hash of pw in PHC format.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: salt: %w", err)
+	}
+	p := h.params
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return encodeArgon2(p, salt, key), nil
+}
+
+// Verify reports whether pw matches the encoded hash, and whether the hash
+// should be replaced by a new one (another algorithm or weaker parameters).
+func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	return h.verify(pw, encoded)
+}
+
+// Burn spends the time of one verification against a hash of the current
+// parameters, for callers that must not reveal that there was nothing to
+// verify (a log-in for an unknown account).
+func (h *Hasher) Burn(ctx context.Context, pw string) error {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	p := h.params
+	argon2.IDKey([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
+	return nil
+}
+
+func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		p, salt, key, err := decodeArgon2(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		ok := subtle.ConstantTimeCompare(got, key) == 1
+		weaker := p.Memory < h.params.Memory || p.Time < h.params.Time || len(key) < int(h.params.KeyLen)
+		return ok, ok && weaker, nil
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		if err := checkBcrypt(encoded); err != nil {
+			return false, false, err
+		}
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, false, nil
+		}
+		if err != nil {
+			return false, false, fmt.Errorf("%w: bcrypt: %v", ErrFormat, err)
+		}
+		return true, true, nil
+	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "pbkdf2_sha256$"):
+		iter, salt, key, err := decodePBKDF2(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		got, err := pbkdf2.Key(sha256.New, pw, salt, iter, len(key))
+		if err != nil {
+			return false, false, fmt.Errorf("password: pbkdf2: %w", err)
+		}
+		ok := subtle.ConstantTimeCompare(got, key) == 1
+		return ok, ok, nil
+	}
+	return false, false, ErrFormat
+}
+
+// Check reports whether encoded is a hash this package can verify, without
+// verifying anything; imports use it to refuse unknown formats up front.
+func Check(encoded string) error {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		_, _, _, err := decodeArgon2(encoded)
+		return err
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		return checkBcrypt(encoded)
+	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "pbkdf2_sha256$"):
+		_, _, _, err := decodePBKDF2(encoded)
+		return err
+	}
+	return ErrFormat
+}
+
+var b64 = base64.RawStdEncoding
+
+func encodeArgon2(p Params, salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// Limits on what a stored hash may ask for, so a hostile import cannot make
+// one verification take all the memory or all the time.
+const (
+	maxMemory = 1 << 20 // KiB: 1 GiB
+	maxTime   = 100
+	maxKeyLen = 1024
+	maxIter   = 10_000_000
+	maxCost   = 15 // bcrypt: 2^15 rounds, about a second
+)
+
+// checkBcrypt refuses malformed bcrypt hashes and costs over maxCost.
+func checkBcrypt(encoded string) error {
+	cost, err := bcrypt.Cost([]byte(encoded))
+	if err != nil {
+		return fmt.Errorf("%w: bcrypt: %v", ErrFormat, err)
+	}
+	if cost > maxCost {
+		return fmt.Errorf("%w: bcrypt: cost %d is over %d", ErrFormat, cost, maxCost)
+	}
+	return nil
+}
+
+// decodeArgon2 parses "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>".
+func decodeArgon2(s string) (p Params, salt, key []byte, err error) {
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, fmt.Errorf("%w: argon2id: want 5 fields", ErrFormat)
+	}
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return p, nil, nil, fmt.Errorf("%w: argon2id: unsupported version %q", ErrFormat, parts[2])
+	}
+	var m, t, par uint64
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		n, perr := strconv.ParseUint(v, 10, 32)
+		if !ok || perr != nil {
+			return p, nil, nil, fmt.Errorf("%w: argon2id: bad parameter %q", ErrFormat, kv)
+		}
+		switch k {
+		case "m":
+			m = n
+		case "t":
+			t = n
+		case "p":
+			par = n
+		default:
+			return p, nil, nil, fmt.Errorf("%w: argon2id: unknown parameter %q", ErrFormat, k)
+		}
+	}
+	if m < 8 || m > maxMemory || t < 1 || t > maxTime || par < 1 || par > 255 || m < 8*par {
+		return p, nil, nil, fmt.Errorf("%w: argon2id: parameters out of range", ErrFormat)
+	}
+	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+		return p, nil, nil, fmt.Errorf("%w: argon2id: bad salt", ErrFormat)
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > maxKeyLen {
+		return p, nil, nil, fmt.Errorf("%w: argon2id: bad key", ErrFormat)
+	}
+	return Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(par), KeyLen: uint32(len(key)), SaltLen: uint32(len(salt))}, salt, key, nil
+}
+
+// decodePBKDF2 parses passlib's "$pbkdf2-sha256$<iter>$<salt>$<key>" (in
+// passlib's base64 with "." for "+") and Django's
+// "pbkdf2_sha256$<iter>$<salt>$<key>" (a plain-text salt, a base64 key).
+func decodePBKDF2(s string) (iter int, salt, key []byte, err error) {
+	parts := strings.Split(s, "$")
+	django := strings.HasPrefix(s, "pbkdf2_sha256$")
+	if django {
+		parts = append([]string{""}, parts...)
+	}
+	if len(parts) != 5 || parts[0] != "" {
+		return 0, nil, nil, fmt.Errorf("%w: pbkdf2-sha256: want 4 fields", ErrFormat)
+	}
+	iter, err = strconv.Atoi(parts[2])
+	if err != nil || iter < 1 || iter > maxIter {
+		return 0, nil, nil, fmt.Errorf("%w: pbkdf2-sha256: bad iteration count", ErrFormat)
+	}
+	if django {
+		salt = []byte(parts[3])
+		key, err = base64.StdEncoding.DecodeString(parts[4])
+	} else {
+		ab64 := strings.NewReplacer(".", "+")
+		salt, err = b64.DecodeString(ab64.Replace(parts[3]))
+		if err == nil {
+			key, err = b64.DecodeString(ab64.Replace(parts[4]))
+		}
+	}
+	if err != nil || len(salt) == 0 || len(key) < 16 || len(key) > maxKeyLen {
+		return 0, nil, nil, fmt.Errorf("%w: pbkdf2-sha256: bad salt or key", ErrFormat)
+	}
+	return iter, salt, key, nil
+}

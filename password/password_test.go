@@ -1,0 +1,166 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// fast are cheap parameters for tests; the defaults are exercised once.
+var fast = Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+func TestHashVerify(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := NewHasher(DefaultParams, 0, 4)
+	enc, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q does not carry the default parameters", enc)
+	}
+	if ok, rehash, err := h.Verify(ctx, "correct horse", enc); !ok || rehash || err != nil {
+		t.Fatalf("Verify(right) = %v, %v, %v", ok, rehash, err)
+	}
+	if ok, _, err := h.Verify(ctx, "correct horsf", enc); ok || err != nil {
+		t.Fatalf("Verify(wrong) = %v, %v", ok, err)
+	}
+	again, _ := h.Hash(ctx, "correct horse")
+	if again == enc {
+		t.Fatal("two hashes of one password are equal: the salt is not random")
+	}
+}
+
+func TestVerifyImported(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := NewHasher(DefaultParams, 0, 4)
+	bc, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := NewHasher(fast, 1, 0)
+	weakHash, _ := weak.Hash(ctx, "correct horse")
+	tests := []struct {
+		name    string
+		encoded string
+	}{
+		{"bcrypt", string(bc)},
+		// Made by Python's hashlib.pbkdf2_hmac, in passlib's and Django's formats.
+		{"passlib pbkdf2", "$pbkdf2-sha256$1000$c2FsdHNhbHRzYWx0MTIzNA$w7/Z.TtKe2706ziYqntGWEpywycBhHRgtLIN.hknDGQ"},
+		{"django pbkdf2", "pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso="},
+		{"argon2id with weaker parameters", weakHash},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := Check(tt.encoded); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			ok, rehash, err := h.Verify(ctx, "correct horse", tt.encoded)
+			if !ok || !rehash || err != nil {
+				t.Fatalf("Verify(right) = %v, %v, %v; want a match that needs a re-hash", ok, rehash, err)
+			}
+			ok, rehash, err = h.Verify(ctx, "wrong", tt.encoded)
+			if ok || rehash || err != nil {
+				t.Fatalf("Verify(wrong) = %v, %v, %v", ok, rehash, err)
+			}
+		})
+	}
+}
+
+func TestBadHashes(t *testing.T) {
+	t.Parallel()
+	h := NewHasher(fast, 1, 0)
+	for _, enc := range []string{
+		"", "plain", "$md5$abc", "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",
+		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43),
+		"$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43),
+		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43),
+		"$argon2id$v=19$m=64,t=1,x=1$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43),
+		"$2b$04$short", "$pbkdf2-sha256$0$c2FsdA$" + strings.Repeat("A", 43),
+		"$pbkdf2-sha256$99999999999$c2FsdA$" + strings.Repeat("A", 43), "pbkdf2_sha256$10$salt$!!!",
+	} {
+		if err := Check(enc); !errors.Is(err, ErrFormat) {
+			t.Errorf("Check(%q) = %v, want ErrFormat", enc, err)
+		}
+		if ok, _, err := h.Verify(context.Background(), "x", enc); ok || !errors.Is(err, ErrFormat) {
+			t.Errorf("Verify(%q) = %v, %v; want ErrFormat", enc, ok, err)
+		}
+	}
+}
+
+func TestBoundedQueue(t *testing.T) {
+	t.Parallel()
+	h := NewHasher(fast, 1, 1)
+	// Hold the one run slot and the one queue slot.
+	release, err := h.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	waiting := make(chan struct{})
+	go func() {
+		defer wg.Done()
+		close(waiting)
+		if _, err := h.Hash(context.Background(), "queued"); err != nil {
+			t.Errorf("queued hash: %v", err)
+		}
+	}()
+	<-waiting
+	// Wait until the goroutine holds its queue slot.
+	for deadline := time.Now().Add(5 * time.Second); len(h.queue) < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("queued hash never queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := h.Hash(context.Background(), "refused"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("third hash: %v, want ErrBusy", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	release()
+	wg.Wait()
+	if _, err := h.Hash(ctx, "cancelled"); err == nil {
+		// With a free slot the select may pick either branch; both are fine,
+		// but a cancelled context must never leak a slot.
+		t.Log("cancelled context still hashed: a slot was free")
+	}
+	if len(h.run) != 0 || len(h.queue) != 0 {
+		t.Fatalf("slots leaked: run=%d queue=%d", len(h.run), len(h.queue))
+	}
+}
+
+// FuzzCheck feeds arbitrary stored hashes to the parsers: they must never
+// panic, and whatever Check accepts Verify must handle.
+func FuzzCheck(f *testing.F) {
+	h := NewHasher(fast, 1, 0)
+	enc, _ := h.Hash(context.Background(), "seed")
+	for _, s := range []string{enc, "$2b$04$abcdefghijklmnopqrstuu5WxA0p9WRrLpNHbZHgJi7/nYgPxTQZK",
+		"$pbkdf2-sha256$1000$c2FsdA$w7/Z.TtKe2706ziYqntGWEpywycBhHRgtLIN.hknDGQ", "pbkdf2_sha256$1$s$AAAA"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if Check(s) != nil {
+			return
+		}
+		// Keep the fuzzer fast: only verify cheap argon2 parameters.
+		if p, _, _, err := decodeArgon2(s); err == nil && (p.Memory > 1024 || p.Time > 2) {
+			return
+		}
+		if iter, _, _, err := decodePBKDF2(s); err == nil && iter > 10000 {
+			return
+		}
+		if _, _, err := h.Verify(context.Background(), "x", s); err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("Verify(%q): %v", s, err)
+		}
+	})
+}
