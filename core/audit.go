@@ -1,0 +1,57 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// Audit reads the audit log. Writing it is not a service of its own: every
+// change writes its event in its own transaction.
+type Audit struct{ *env }
+
+// List returns audit events matching f, newest first. Only administrators
+// may read the log.
+//
+// Errors: Unauthenticated, Forbidden, Invalid (a bad range).
+func (a *Audit) List(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error) {
+	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
+		return nil, err
+	}
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "invalid_range", Message: "from must be before to",
+			Fields: []usher.FieldError{{Field: "from", Code: "invalid_range", Message: "must be before to"}}}
+	}
+	f.Limit = a.pageSize(f.Limit)
+	return a.store.AuditList(ctx, f)
+}
+
+// event is what a change tells the audit log; the principal and the request
+// come from the context.
+type event struct {
+	action       string
+	resourceType string
+	resourceID   string
+	changes      map[string]usher.Change
+	meta         map[string]string
+}
+
+// record appends the event to the log within tx.
+func (e *env) record(ctx context.Context, tx store.Tx, at time.Time, ev event) error {
+	p := usher.PrincipalFrom(ctx)
+	req := usher.RequestFrom(ctx)
+	ae := &usher.AuditEvent{
+		At: at, ActorKind: p.Kind, Action: ev.action, ResourceType: ev.resourceType,
+		ResourceID: ev.resourceID, Changes: ev.changes, Meta: ev.meta,
+		Address: req.Address, UserAgent: req.UserAgent, RequestID: req.ID,
+	}
+	if p.User != nil {
+		ae.ActorID, ae.ActorName = p.User.ID, p.User.Username
+	}
+	if p.Impersonator != nil {
+		ae.ImpersonatorID = p.Impersonator.ID
+	}
+	return tx.AuditAppend(ctx, ae)
+}

@@ -1,0 +1,189 @@
+package core
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"usher"
+)
+
+// Limits on user fields. Each is at least what every supported product
+// allows, so input valid there is valid here.
+const (
+	maxUsername   = 100
+	maxEmail      = 254
+	maxName       = 255
+	maxProfile    = 255
+	maxLanguage   = 35
+	maxExternalID = 191
+	maxMetaKeys   = 50
+	maxMetaKey    = 40
+	maxMetaValue  = 500
+)
+
+// A username starts with a letter, digit or underscore and goes on with
+// those and . @ + -; it must hold a non-digit so that it never reads as an id.
+var (
+	usernameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$`)
+	languageRE = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$`)
+	uuidRE     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+// checker collects field problems so that one answer names them all.
+type checker struct{ errs []usher.FieldError }
+
+func (c *checker) add(field, code, format string, args ...any) {
+	c.errs = append(c.errs, usher.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// err returns the collected problems as one KindUnprocessable error.
+func (c *checker) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return usher.FieldErrors(c.errs...)
+}
+
+// text checks a free-text field: valid UTF-8, no control characters, at most
+// max characters, present when required.
+func (c *checker) text(field, v string, max int, required bool) {
+	switch {
+	case v == "" && required:
+		c.add(field, "required", "is required")
+	case !utf8.ValidString(v):
+		c.add(field, "invalid_utf8", "is not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		c.add(field, "too_long", "is longer than %d characters", max)
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		c.add(field, "control_character", "contains a control character")
+	}
+}
+
+func (c *checker) username(v string) {
+	switch {
+	case v == "":
+		c.add("username", "required", "is required")
+	case len(v) > maxUsername:
+		c.add("username", "too_long", "is longer than %d characters", maxUsername)
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		c.add("username", "control_character", "contains a control character")
+	case !usernameRE.MatchString(v):
+		c.add("username", "invalid", "may hold only letters, digits and _ . @ + - and must not start with . @ + or -")
+	case strings.Trim(v, "0123456789") == "":
+		c.add("username", "invalid", "must contain a character other than a digit")
+	}
+}
+
+// email checks an e-mail address: a bare addr-spec of at most 254 bytes.
+func (c *checker) email(field, v string, required bool) {
+	if v == "" {
+		if required {
+			c.add(field, "required", "is required")
+		}
+		return
+	}
+	if len(v) > maxEmail {
+		c.add(field, "too_long", "is longer than %d characters", maxEmail)
+		return
+	}
+	if !validEmail(v) {
+		c.add(field, "invalid", "is not a valid e-mail address")
+	}
+}
+
+// validEmail reports whether v is a plain address such as a@example.com.
+func validEmail(v string) bool {
+	if strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
+		return false
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Name != "" || a.Address != v {
+		return false
+	}
+	at := strings.LastIndexByte(v, '@')
+	return at > 0 && at < len(v)-1
+}
+
+func (c *checker) language(v string) {
+	if v != "" && (len(v) > maxLanguage || !languageRE.MatchString(v)) {
+		c.add("language", "invalid", "is not a language tag such as en or pt-BR")
+	}
+}
+
+func (c *checker) metadata(m map[string]string) {
+	if len(m) > maxMetaKeys {
+		c.add("metadata", "too_many", "has more than %d keys", maxMetaKeys)
+		return
+	}
+	for k, v := range m {
+		switch {
+		case k == "" || len(k) > maxMetaKey || !utf8.ValidString(k):
+			c.add("metadata", "invalid_key", "keys must be 1 to %d bytes of UTF-8", maxMetaKey)
+			return
+		case len(v) > maxMetaValue || !utf8.ValidString(v):
+			c.add("metadata", "invalid_value", "values must be at most %d bytes of UTF-8", maxMetaValue)
+			return
+		}
+	}
+}
+
+func (c *checker) identity(id usher.Identity) {
+	c.text("provider", id.Provider, maxProfile, true)
+	c.text("extern_uid", id.ExternUID, maxProfile, true)
+}
+
+// user checks every field of a user as it is about to be stored.
+func (c *checker) user(u *usher.User) {
+	c.username(u.Username)
+	c.email("email", u.Email, false)
+	for _, f := range []struct {
+		name string
+		v    string
+		max  int
+	}{
+		{"name", u.Name, maxName}, {"first_name", u.FirstName, maxName}, {"last_name", u.LastName, maxName},
+		{"display_name", u.DisplayName, maxName}, {"handle", u.Handle, maxName},
+		{"bio", u.Bio, maxProfile}, {"location", u.Location, maxProfile}, {"skype", u.Skype, maxProfile},
+		{"linkedin", u.LinkedIn, maxProfile}, {"twitter", u.Twitter, maxProfile},
+		{"website_url", u.WebsiteURL, maxProfile}, {"external_id", u.ExternalID, maxExternalID},
+	} {
+		c.text(f.name, f.v, f.max, false)
+	}
+	c.language(u.Language)
+	c.metadata(u.Metadata)
+	if !u.Kind.Valid() {
+		c.add("kind", "invalid", "must be one of normal, bot, service_account")
+	}
+	if !u.State.Valid() {
+		c.add("state", "invalid", "is not a known state")
+	}
+	if u.ProjectsLimit < 0 {
+		c.add("projects_limit", "negative", "must not be negative")
+	}
+	if u.ThemeID < 0 || u.ColorSchemeID < 0 {
+		c.add("theme_id", "negative", "must not be negative")
+	}
+}
+
+// password checks a new password against the policy's length limits.
+func (c *checker) password(p Policy, pw string) {
+	switch {
+	case len(pw) > p.PasswordMaxBytes:
+		c.add("password", "too_long", "is longer than %d bytes", p.PasswordMaxBytes)
+	case utf8.RuneCountInString(pw) < p.PasswordMinLength:
+		c.add("password", "too_short", "is shorter than %d characters", p.PasswordMinLength)
+	case !utf8.ValidString(pw):
+		c.add("password", "invalid_utf8", "is not valid UTF-8")
+	}
+}
+
+// invalid returns a KindInvalid error about one request parameter.
+func invalid(field, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &usher.Error{Kind: usher.KindInvalid, Code: "invalid_parameter", Message: field + ": " + msg,
+		Fields: []usher.FieldError{{Field: field, Code: "invalid", Message: msg}}}
+}
