@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"usher"
+	"usher/core"
+	"usher/face/native"
+	"usher/password"
+	"usher/store/postgres"
+	"usher/store/sqldb"
+	"usher/store/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+// Main is the program: its streams and environment are fields so that tests
+// can run it in-process.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Started, when set, is called by serve with the address it listens on.
+	Started func(addr string)
+}
+
+// config is what the commands share, from flags and USHER_* variables.
+type config struct {
+	database string
+	logLevel string
+}
+
+// Run runs the command line args.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	root := m.root()
+	root.SetArgs(args)
+	root.SetIn(m.Stdin)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// env returns the environment variable or def.
+func (m *Main) env(name, def string) string {
+	if v := m.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (m *Main) root() *cobra.Command {
+	cfg := &config{}
+	root := &cobra.Command{
+		Use:           "usher",
+		Short:         "usher is a self-hosted user and access management service",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&cfg.database, "database", m.env("USHER_DATABASE_URL", "usher.db"),
+		"database: a file path or sqlite:PATH for SQLite, a postgres:// URL for PostgreSQL (env USHER_DATABASE_URL)")
+	root.PersistentFlags().StringVar(&cfg.logLevel, "log-level", m.env("USHER_LOG_LEVEL", "info"),
+		"log level: debug, info, warn or error (env USHER_LOG_LEVEL)")
+	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.versionCmd())
+	return root
+}
+
+// logger writes JSON logs, or text when stderr is a terminal.
+func (m *Main) logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if f, ok := m.Stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+		}
+	}
+	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+}
+
+// openDB opens and migrates the database the URL names.
+func openDB(ctx context.Context, url string, now time.Time) (*sqldb.DB, error) {
+	var db *sqldb.DB
+	var err error
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db, err = postgres.Open(ctx, url)
+	case strings.HasPrefix(url, "sqlite:"):
+		db, err = sqlite.Open(strings.TrimPrefix(url, "sqlite:"))
+	case strings.Contains(url, "://"):
+		return nil, fmt.Errorf("--database %q: unknown scheme; use a file path, sqlite:PATH or postgres://", url)
+	default:
+		db, err = sqlite.Open(url)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx, now); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// system returns ctx acting as usher itself, as the CLI does.
+func system(ctx context.Context) context.Context {
+	ctx = usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
+	return usher.WithRequest(ctx, usher.Request{ID: "cli", UserAgent: "usher-cli"})
+}
+
+// withCore opens the database, builds the core and runs fn.
+func withCore(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
+	db, err := openDB(ctx, cfg.database, time.Now())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16)})
+	return fn(system(ctx), c)
+}
+
+func (m *Main) migrateCmd(cfg *config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations that are not applied yet",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := openDB(cmd.Context(), cfg.database, time.Now())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			fmt.Fprintln(m.Stdout, "database is up to date")
+			return nil
+		},
+	}
+}
+
+func (m *Main) userCmd(cfg *config) *cobra.Command {
+	user := &cobra.Command{Use: "user", Short: "Manage users"}
+	var in usher.UserCreate
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user and print it as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+				u, err := c.Users.Create(ctx, in)
+				if err != nil {
+					return describe(err)
+				}
+				enc := json.NewEncoder(m.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(native.UserView(u))
+			})
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&in.Username, "username", "", "username (required)")
+	f.StringVar(&in.Email, "email", "", "e-mail address")
+	f.StringVar(&in.Password, "password", "", "password")
+	f.StringVar(&in.Name, "name", "", "full name")
+	f.BoolVar(&in.Admin, "admin", false, "make the user an administrator")
+	f.BoolVar(&in.EmailConfirmed, "confirmed", true, "mark the e-mail address confirmed")
+	_ = create.MarkFlagRequired("username")
+	user.AddCommand(create)
+	return user
+}
+
+func (m *Main) tokenCmd(cfg *config) *cobra.Command {
+	token := &cobra.Command{Use: "token", Short: "Manage tokens"}
+	var (
+		ref, name, kind string
+		scopes          []string
+		expires         time.Duration
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Mint a token for a user and print it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+				key := usher.UserKey{Username: ref}
+				if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+					key = usher.UserKey{ID: id}
+				}
+				u, err := c.Users.Get(ctx, key)
+				if err != nil {
+					return describe(err)
+				}
+				in := usher.TokenCreate{UserID: u.ID, Kind: usher.TokenKind(kind), Name: name, Scopes: scopes}
+				if expires > 0 {
+					t := time.Now().Add(expires)
+					in.ExpiresAt = &t
+				}
+				_, text, err := c.Auth.CreateToken(ctx, in)
+				if err != nil {
+					return describe(err)
+				}
+				_, err = fmt.Fprintln(m.Stdout, text)
+				return err
+			})
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&ref, "user", "", "username or id of the token's owner (required)")
+	f.StringVar(&name, "name", "cli", "the token's name")
+	f.StringVar(&kind, "kind", "personal", "personal, service_account or application")
+	f.StringArrayVar(&scopes, "scope", nil, "a scope the token is limited to (repeatable): api, read_api, read_user, sudo")
+	f.DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h; none by default")
+	_ = create.MarkFlagRequired("user")
+	token.AddCommand(create)
+	return token
+}
+
+func (m *Main) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintln(m.Stdout, "usher", buildVersion())
+			return err
+		},
+	}
+}
+
+// buildVersion is the -ldflags version, or the module's, or "devel".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// describe turns a core error into a message for the terminal, naming each
+// field problem.
+func describe(err error) error {
+	var e *usher.Error
+	if !errors.As(err, &e) || e.Kind == usher.KindInternal {
+		return err
+	}
+	msg := e.Message
+	for _, f := range e.Fields[min(1, len(e.Fields)):] {
+		msg += "; " + f.Field + ": " + f.Message
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,465 @@
+package native
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/web"
+)
+
+// UserView returns the native representation of a user, for the CLI's
+// output.
+func UserView(u *usher.User) any { return toUserJSON(u) }
+
+// userJSON is the native representation of a user.
+type userJSON struct {
+	ID               int64             `json:"id"`
+	UUID             string            `json:"uuid"`
+	Username         string            `json:"username"`
+	Email            string            `json:"email"`
+	EmailConfirmedAt *time.Time        `json:"email_confirmed_at"`
+	Name             string            `json:"name"`
+	FirstName        string            `json:"first_name"`
+	LastName         string            `json:"last_name"`
+	DisplayName      string            `json:"display_name"`
+	Handle           string            `json:"handle"`
+	Bio              string            `json:"bio"`
+	Location         string            `json:"location"`
+	Skype            string            `json:"skype"`
+	LinkedIn         string            `json:"linkedin"`
+	Twitter          string            `json:"twitter"`
+	WebsiteURL       string            `json:"website_url"`
+	Language         string            `json:"language"`
+	State            string            `json:"state"`
+	Kind             string            `json:"kind"`
+	Admin            bool              `json:"admin"`
+	External         bool              `json:"external"`
+	CanCreateGroup   bool              `json:"can_create_group"`
+	ProjectsLimit    int               `json:"projects_limit"`
+	ThemeID          int               `json:"theme_id"`
+	ColorSchemeID    int               `json:"color_scheme_id"`
+	TwoFactorEnabled bool              `json:"two_factor_enabled"`
+	ExternalID       *string           `json:"external_id"`
+	Metadata         map[string]string `json:"metadata"`
+	Identities       []identityJSON    `json:"identities"`
+	LastSignInAt     *time.Time        `json:"last_sign_in_at"`
+	CurrentSignInAt  *time.Time        `json:"current_sign_in_at"`
+	LastSeenAt       *time.Time        `json:"last_seen_at"`
+	CreatedAt        time.Time         `json:"created_at"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+	SuspendedAt      *time.Time        `json:"suspended_at"`
+	DeletedAt        *time.Time        `json:"deleted_at"`
+	Version          int64             `json:"version"`
+}
+
+type identityJSON struct {
+	Provider  string `json:"provider"`
+	ExternUID string `json:"extern_uid"`
+}
+
+func toUserJSON(u *usher.User) userJSON {
+	out := userJSON{
+		ID: u.ID, UUID: u.UUID, Username: u.Username, Email: u.Email, EmailConfirmedAt: u.EmailConfirmedAt,
+		Name: u.Name, FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName,
+		Handle: u.Handle, Bio: u.Bio, Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn,
+		Twitter: u.Twitter, WebsiteURL: u.WebsiteURL, Language: u.Language, State: string(u.State),
+		Kind: string(u.Kind), Admin: u.Admin, External: u.External, CanCreateGroup: u.CanCreateGroup,
+		ProjectsLimit: u.ProjectsLimit, ThemeID: u.ThemeID, ColorSchemeID: u.ColorSchemeID,
+		TwoFactorEnabled: u.TwoFactorEnabled, Metadata: u.Metadata, Identities: []identityJSON{},
+		LastSignInAt: u.LastSignInAt, CurrentSignInAt: u.CurrentSignInAt, LastSeenAt: u.LastSeenAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, SuspendedAt: u.SuspendedAt, DeletedAt: u.DeletedAt,
+		Version: u.Version,
+	}
+	if u.ExternalID != "" {
+		out.ExternalID = &u.ExternalID
+	}
+	if out.Metadata == nil {
+		out.Metadata = map[string]string{}
+	}
+	for _, id := range u.Identities {
+		out.Identities = append(out.Identities, identityJSON(id))
+	}
+	return out
+}
+
+// etag is the entity tag of a user's current version.
+func etag(u *usher.User) string { return `"` + strconv.FormatInt(u.Version, 10) + `"` }
+
+// writeUser writes one user with its ETag.
+func writeUser(w http.ResponseWriter, status int, u *usher.User) error {
+	w.Header().Set("ETag", etag(u))
+	return web.WriteJSON(w, status, toUserJSON(u))
+}
+
+// userCreateRequest is the body of POST /v1/users.
+type userCreateRequest struct {
+	Username         string            `json:"username"`
+	Email            string            `json:"email"`
+	Password         string            `json:"password"`
+	Name             string            `json:"name"`
+	FirstName        string            `json:"first_name"`
+	LastName         string            `json:"last_name"`
+	DisplayName      string            `json:"display_name"`
+	Handle           string            `json:"handle"`
+	Bio              string            `json:"bio"`
+	Location         string            `json:"location"`
+	Skype            string            `json:"skype"`
+	LinkedIn         string            `json:"linkedin"`
+	Twitter          string            `json:"twitter"`
+	WebsiteURL       string            `json:"website_url"`
+	Language         string            `json:"language"`
+	Kind             string            `json:"kind"`
+	Admin            bool              `json:"admin"`
+	External         bool              `json:"external"`
+	CanCreateGroup   *bool             `json:"can_create_group"`
+	ProjectsLimit    *int              `json:"projects_limit"`
+	ExternalID       string            `json:"external_id"`
+	Metadata         map[string]string `json:"metadata"`
+	Identities       []identityJSON    `json:"identities"`
+	EmailConfirmed   bool              `json:"email_confirmed"`
+	SkipConfirmation bool              `json:"skip_confirmation"`
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	var req userCreateRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	in := usher.UserCreate{
+		Username: req.Username, Email: req.Email, Password: req.Password, Name: req.Name,
+		FirstName: req.FirstName, LastName: req.LastName, DisplayName: req.DisplayName,
+		Handle: req.Handle, Bio: req.Bio, Location: req.Location, Skype: req.Skype,
+		LinkedIn: req.LinkedIn, Twitter: req.Twitter, WebsiteURL: req.WebsiteURL,
+		Language: req.Language, Kind: usher.UserKind(req.Kind), Admin: req.Admin,
+		External: req.External, CanCreateGroup: req.CanCreateGroup, ProjectsLimit: req.ProjectsLimit,
+		ExternalID: req.ExternalID, Metadata: req.Metadata, EmailConfirmed: req.EmailConfirmed,
+		SkipConfirmation: req.SkipConfirmation,
+	}
+	for _, id := range req.Identities {
+		in.Identities = append(in.Identities, usher.Identity(id))
+	}
+	u, err := h.Users.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/users/"+strconv.FormatInt(u.ID, 10))
+	return writeUser(w, http.StatusCreated, u)
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
+	key, err := h.userRef(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.Users.Get(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	if match := r.Header.Get("If-None-Match"); match != "" && match == etag(u) {
+		w.Header().Set("ETag", etag(u))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return writeUser(w, http.StatusOK, u)
+}
+
+// userUpdateRequest is the body of PATCH /v1/users/{user}. Absent fields are
+// left alone; null clears a field.
+type userUpdateRequest struct {
+	Username       web.Optional[string]            `json:"username"`
+	Email          web.Optional[string]            `json:"email"`
+	Name           web.Optional[string]            `json:"name"`
+	FirstName      web.Optional[string]            `json:"first_name"`
+	LastName       web.Optional[string]            `json:"last_name"`
+	DisplayName    web.Optional[string]            `json:"display_name"`
+	Handle         web.Optional[string]            `json:"handle"`
+	Bio            web.Optional[string]            `json:"bio"`
+	Location       web.Optional[string]            `json:"location"`
+	Skype          web.Optional[string]            `json:"skype"`
+	LinkedIn       web.Optional[string]            `json:"linkedin"`
+	Twitter        web.Optional[string]            `json:"twitter"`
+	WebsiteURL     web.Optional[string]            `json:"website_url"`
+	Language       web.Optional[string]            `json:"language"`
+	Kind           web.Optional[usher.UserKind]    `json:"kind"`
+	Admin          web.Optional[bool]              `json:"admin"`
+	External       web.Optional[bool]              `json:"external"`
+	CanCreateGroup web.Optional[bool]              `json:"can_create_group"`
+	ProjectsLimit  web.Optional[int]               `json:"projects_limit"`
+	ThemeID        web.Optional[int]               `json:"theme_id"`
+	ColorSchemeID  web.Optional[int]               `json:"color_scheme_id"`
+	ExternalID     web.Optional[string]            `json:"external_id"`
+	Metadata       web.Optional[map[string]string] `json:"metadata"`
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.userID(r)
+	if err != nil {
+		return err
+	}
+	var req userUpdateRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	in := usher.UserUpdate{
+		Username: req.Username.Ptr(), Email: req.Email.Ptr(), Name: req.Name.Ptr(),
+		FirstName: req.FirstName.Ptr(), LastName: req.LastName.Ptr(), DisplayName: req.DisplayName.Ptr(),
+		Handle: req.Handle.Ptr(), Bio: req.Bio.Ptr(), Location: req.Location.Ptr(), Skype: req.Skype.Ptr(),
+		LinkedIn: req.LinkedIn.Ptr(), Twitter: req.Twitter.Ptr(), WebsiteURL: req.WebsiteURL.Ptr(),
+		Language: req.Language.Ptr(), Kind: req.Kind.Ptr(), Admin: req.Admin.Ptr(),
+		External: req.External.Ptr(), CanCreateGroup: req.CanCreateGroup.Ptr(),
+		ProjectsLimit: req.ProjectsLimit.Ptr(), ThemeID: req.ThemeID.Ptr(),
+		ColorSchemeID: req.ColorSchemeID.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
+	}
+	if req.Kind.Null {
+		return web.Invalid("kind", "null", "cannot be null")
+	}
+	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
+		v, err := strconv.ParseInt(strings.Trim(match, `"`), 10, 64)
+		if err != nil || !strings.HasPrefix(match, `"`) {
+			// Not one of our tags (a weak one, or garbage): it cannot match.
+			v = -1
+		}
+		in.IfVersion = &v
+	}
+	u, err := h.Users.Update(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	return writeUser(w, http.StatusOK, u)
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.userID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.Users.Delete(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeUser(w, http.StatusOK, u)
+}
+
+// userAction serves the POST /v1/users/{user}/<action> endpoints that change
+// a user's state and answer with the user.
+func (h *Handler) userAction(act func(UserService, context.Context, int64) (*usher.User, error)) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		key, err := h.userRef(r)
+		if err != nil {
+			return err
+		}
+		id := key.ID
+		if id == 0 {
+			if id, err = h.userID(r); err != nil {
+				return err
+			}
+		}
+		u, err := act(h.Users, r.Context(), id)
+		if err != nil {
+			return err
+		}
+		return writeUser(w, http.StatusOK, u)
+	}
+}
+
+func (h *Handler) purgeUser(w http.ResponseWriter, r *http.Request) error {
+	key, err := h.userRef(r)
+	if err != nil {
+		return err
+	}
+	if key.ID == 0 {
+		return web.Invalid("user", "id_required", "purge takes a numeric user id")
+	}
+	if err := h.Users.Purge(r.Context(), key.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listJSON is a page of a list.
+type listJSON[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+	Total      *int    `json:"total,omitempty"`
+}
+
+// userCursor is what an opaque user cursor holds.
+type userCursor struct {
+	Sort string `json:"s"`
+	ID   int64  `json:"i"`
+	Key  string `json:"k,omitempty"`
+}
+
+func encodeCursor(v any) string {
+	data, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+func decodeCursor(s string, v any) error {
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil {
+		return web.Invalid("cursor", "invalid_cursor", "is not a cursor this API gave out")
+	}
+	return nil
+}
+
+// inclusion reads an exclude/include/only parameter.
+func inclusion(q *web.Query, name string) usher.Inclusion {
+	switch q.Enum(name, "exclude", "exclude", "include", "only") {
+	case "include":
+		return usher.Include
+	case "only":
+		return usher.Only
+	}
+	return usher.Exclude
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	f := usher.UserFilter{
+		Query: q.String("q"), Username: q.String("username"), Email: q.String("email"),
+		UUID: q.String("uuid"), ExternalID: q.String("external_id"),
+		State: usher.UserState(q.String("state")), Kind: usher.UserKind(q.String("kind")),
+		Admin: q.Bool("admin"), CreatedAfter: q.Time("created_after"), CreatedBefore: q.Time("created_before"),
+		Deleted: inclusion(q, "deleted"), Suspended: inclusion(q, "suspended"),
+		Sort: usher.UserSort(q.String("sort")), Limit: q.Int("limit", 20, 1, 1000),
+	}
+	withTotal := q.Bool("total")
+	f.WithTotal = withTotal != nil && *withTotal
+	if c := q.String("cursor"); c != "" {
+		var cur userCursor
+		if err := decodeCursor(c, &cur); err != nil {
+			return err
+		}
+		if cur.Sort != string(f.Sort) {
+			return web.Invalid("cursor", "cursor_sort_mismatch", "was given out for another sort order")
+		}
+		f.After = &usher.UserCursor{ID: cur.ID, Key: cur.Key}
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	page, err := h.Users.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := listJSON[userJSON]{Items: make([]userJSON, 0, len(page.Users))}
+	for _, u := range page.Users {
+		out.Items = append(out.Items, toUserJSON(u))
+	}
+	if page.Next != nil {
+		c := encodeCursor(userCursor{Sort: string(f.Sort), ID: page.Next.ID, Key: page.Next.Key})
+		out.NextCursor = &c
+		next := *r.URL
+		v := next.Query()
+		v.Set("cursor", c)
+		next.RawQuery = v.Encode()
+		w.Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
+	}
+	if page.Total >= 0 {
+		out.Total = &page.Total
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+// auditJSON is the native representation of an audit event.
+type auditJSON struct {
+	ID             int64                  `json:"id"`
+	At             time.Time              `json:"at"`
+	ActorKind      string                 `json:"actor_kind"`
+	ActorID        *int64                 `json:"actor_id"`
+	ActorName      string                 `json:"actor_name"`
+	ImpersonatorID *int64                 `json:"impersonator_id"`
+	Action         string                 `json:"action"`
+	ResourceType   string                 `json:"resource_type"`
+	ResourceID     string                 `json:"resource_id"`
+	Changes        map[string]auditChange `json:"changes"`
+	Meta           map[string]string      `json:"meta"`
+	Address        string                 `json:"address"`
+	UserAgent      string                 `json:"user_agent"`
+	RequestID      string                 `json:"request_id"`
+}
+
+type auditChange struct {
+	Old any `json:"old"`
+	New any `json:"new"`
+}
+
+func optionalID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	f := usher.AuditFilter{
+		From: q.Time("from"), To: q.Time("to"), Action: q.String("action"),
+		Limit: q.Int("limit", 50, 1, 1000),
+	}
+	if s := q.String("actor"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			q.Fail(web.Invalid("actor", "invalid_id", "must be a user id"))
+		}
+		f.ActorID = &id
+	}
+	if s := q.String("resource"); s != "" {
+		f.ResourceType, f.ResourceID, _ = strings.Cut(s, ":")
+	}
+	if c := q.String("cursor"); c != "" {
+		var before int64
+		if err := decodeCursor(c, &before); err != nil {
+			return err
+		}
+		f.Before = before
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	events, err := h.Audit.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := listJSON[auditJSON]{Items: make([]auditJSON, 0, len(events))}
+	for _, e := range events {
+		a := auditJSON{
+			ID: e.ID, At: e.At, ActorKind: string(e.ActorKind), ActorID: optionalID(e.ActorID),
+			ActorName: e.ActorName, ImpersonatorID: optionalID(e.ImpersonatorID), Action: e.Action,
+			ResourceType: e.ResourceType, ResourceID: e.ResourceID, Changes: map[string]auditChange{},
+			Meta: e.Meta, Address: e.Address, UserAgent: e.UserAgent, RequestID: e.RequestID,
+		}
+		if a.ActorKind == "" {
+			a.ActorKind = "anonymous"
+		}
+		if a.Meta == nil {
+			a.Meta = map[string]string{}
+		}
+		for k, c := range e.Changes {
+			a.Changes[k] = auditChange(c)
+		}
+		out.Items = append(out.Items, a)
+	}
+	if len(events) == f.Limit {
+		c := encodeCursor(events[len(events)-1].ID)
+		out.NextCursor = &c
+		next := url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+		v := next.Query()
+		v.Set("cursor", c)
+		next.RawQuery = v.Encode()
+		w.Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,186 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"usher"
+)
+
+// Optional is a JSON field that may be absent, null or a value; partial
+// updates use it to tell "leave alone" (absent) from "clear" (null).
+type Optional[T any] struct {
+	Set   bool // present in the body, as a value or as null
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON records that the field was present.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// Ptr returns nil for an absent field, a pointer to the zero value for null,
+// and a pointer to the value otherwise.
+func (o Optional[T]) Ptr() *T {
+	if !o.Set {
+		return nil
+	}
+	v := o.Value
+	return &v
+}
+
+// Invalid returns a KindInvalid error about one field of a request.
+func Invalid(field, code, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	full := msg
+	if field != "" {
+		full = field + ": " + msg
+	}
+	e := &usher.Error{Kind: usher.KindInvalid, Code: code, Message: full}
+	if field != "" {
+		e.Fields = []usher.FieldError{{Field: field, Code: code, Message: msg}}
+	}
+	return e
+}
+
+// ReadBody reads the whole request body, refusing one over MaxBody.
+func ReadBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if IsTooLarge(err) || len(data) > MaxBody {
+		return nil, &usher.Error{Kind: usher.KindTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("the request body is over %d bytes", MaxBody)}
+	}
+	if err != nil {
+		return nil, Invalid("", "unreadable_body", "the request body could not be read")
+	}
+	return data, nil
+}
+
+// DecodeJSON decodes a JSON object body into dst, a pointer to a struct
+// with json tags. It refuses a body that is not JSON, not an object, over
+// MaxBody, or has a field dst does not know or a value of the wrong type;
+// each error names the field.
+func DecodeJSON(r *http.Request, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return Invalid("", "unsupported_media_type", "the body must be application/json")
+		}
+	}
+	data, err := ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return Unmarshal(data, dst)
+}
+
+// Unmarshal decodes data like DecodeJSON decodes a body.
+func Unmarshal(data []byte, dst any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Invalid("", "empty_body", "the request body is empty; a JSON object is expected")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Invalid("", "malformed_json", "the body is not valid JSON (at byte %d)", se.Offset)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return Invalid("", "malformed_json", "the body is not valid JSON (it ends too soon)")
+		}
+		return Invalid("", "malformed_json", "the body must be a JSON object")
+	}
+	known := jsonFields(reflect.TypeOf(dst))
+	for name := range fields {
+		if !known[name] {
+			return Invalid(name, "unknown_field", "is not a field of this request")
+		}
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return Invalid(field, "wrong_type", "must be %s, not %s", typeName(te.Type), te.Value)
+		}
+		return Invalid("", "malformed_json", "the body could not be decoded: %v", err)
+	}
+	return nil
+}
+
+// jsonFields returns the JSON names of the fields of the struct t points to.
+func jsonFields(t reflect.Type) map[string]bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]bool{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case name != "":
+			out[name] = true
+		case f.Anonymous:
+			for k := range jsonFields(f.Type) {
+				out[k] = true
+			}
+		default:
+			out[f.Name] = true
+		}
+	}
+	return out
+}
+
+// typeName says in words what JSON a Go type takes.
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a " + t.String()
+}
+
+// WriteJSON writes v as JSON with the given status. The content type is
+// application/json unless the caller set another.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

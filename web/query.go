@@ -1,0 +1,134 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Query reads a request's query parameters, remembering which it read so
+// that Err can refuse the ones the endpoint does not know. The first bad
+// value is kept and reported by Err.
+type Query struct {
+	values url.Values
+	used   map[string]bool
+	err    error
+}
+
+// NewQuery returns the query of r.
+func NewQuery(r *http.Request) *Query {
+	return &Query{values: r.URL.Query(), used: map[string]bool{}}
+}
+
+// fail keeps the first error.
+func (q *Query) fail(err error) {
+	if q.err == nil {
+		q.err = err
+	}
+}
+
+// Has reports whether the parameter is present.
+func (q *Query) Has(name string) bool {
+	q.used[name] = true
+	return q.values.Has(name)
+}
+
+// String returns the parameter's value, "" when absent. A parameter given
+// twice is refused.
+func (q *Query) String(name string) string {
+	q.used[name] = true
+	vs := q.values[name]
+	if len(vs) > 1 {
+		q.fail(Invalid(name, "repeated_parameter", "is given more than once"))
+	}
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// Int returns the parameter as an integer within [min, max], or def when
+// absent.
+func (q *Query) Int(name string, def, min, max int) int {
+	s := q.String(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		q.fail(Invalid(name, "not_an_integer", "must be an integer"))
+		return def
+	}
+	if n < min || n > max {
+		q.fail(Invalid(name, "out_of_range", "must be between %d and %d", min, max))
+		return def
+	}
+	return n
+}
+
+// Bool returns the parameter as a boolean, nil when absent.
+func (q *Query) Bool(name string) *bool {
+	s := q.String(name)
+	if s == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		q.fail(Invalid(name, "not_a_boolean", "must be true or false"))
+		return nil
+	}
+	return &b
+}
+
+// Time returns the parameter as an RFC 3339 time, nil when absent.
+func (q *Query) Time(name string) *time.Time {
+	s := q.String(name)
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		q.fail(Invalid(name, "not_a_time", "must be an RFC 3339 time such as 2024-01-02T15:04:05Z"))
+		return nil
+	}
+	return &t
+}
+
+// Enum returns the parameter if it is one of allowed, def when absent.
+func (q *Query) Enum(name, def string, allowed ...string) string {
+	s := q.String(name)
+	if s == "" {
+		return def
+	}
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	q.fail(Invalid(name, "invalid_value", "must be one of %v", allowed))
+	return def
+}
+
+// Fail records an error found by the caller while reading a parameter.
+func (q *Query) Fail(err error) { q.fail(err) }
+
+// Err returns the first bad value, or else an error naming a parameter that
+// was never read.
+func (q *Query) Err() error {
+	if q.err != nil {
+		return q.err
+	}
+	var unknown []string
+	for name := range q.values {
+		if !q.used[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return Invalid(unknown[0], "unknown_parameter", "is not a parameter of this endpoint")
+	}
+	return nil
+}
