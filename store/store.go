@@ -69,15 +69,17 @@ type Tx interface {
 	// TokenList returns the tokens matching f, newest first.
 	TokenList(ctx context.Context, f TokenFilter) ([]*usher.Token, error)
 	// TokenRevoke marks the tokens matching f revoked at the given time and
-	// returns how many it revoked. Revoked tokens are left alone.
+	// returns how many it revoked. Revoked tokens are left alone. The filter
+	// must name a user or a token.
 	TokenRevoke(ctx context.Context, f TokenFilter, at time.Time) (int, error)
-	// TokenTouch records that the token was used at the given time.
-	TokenTouch(ctx context.Context, id int64, at time.Time) error
+	// TokenTouch records that the token was used at the given time, unless
+	// a use since notBefore is recorded already.
+	TokenTouch(ctx context.Context, id int64, at, notBefore time.Time) error
 
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
-	// AuditList returns the events matching f, newest first.
-	AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error)
+	// AuditList returns a page of the events matching f, newest first.
+	AuditList(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error)
 	// AuditCount returns the number of events recorded.
 	AuditCount(ctx context.Context) (int, error)
 }

@@ -88,18 +88,25 @@ func (dialect) Classify(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	if pe.Code == "23505" { // unique_violation
+	switch pe.Code {
+	case "23505": // unique_violation
 		field, ok := uniqueFields[pe.ConstraintName]
 		if !ok {
-			field = pe.ConstraintName
+			field = "constraint " + pe.ConstraintName
 		}
 		return &usher.UniqueError{Field: field, Err: err}
+	case "23503": // foreign_key_violation
+		return fmt.Errorf("%w: %w", usher.ErrNotFound, err)
 	}
 	return err
 }
 
 // SearchUsers matches with ILIKE, which the trigram indexes serve.
-func (dialect) SearchUsers(b *sqldb.Builder, q string) {
+func (dialect) SearchUsers(b *sqldb.Builder, q string, email bool) {
 	p := b.Arg("%" + sqldb.EscapeLike(q) + "%")
-	b.Where("(username ILIKE " + p + " OR name ILIKE " + p + " OR email ILIKE " + p + ")")
+	cond := "(username ILIKE " + p + " OR name ILIKE " + p
+	if email {
+		cond += " OR email ILIKE " + p
+	}
+	b.Where(cond + ")")
 }

@@ -26,3 +26,15 @@ func TestConformance(t *testing.T) {
 		return db
 	})
 }
+
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	storetest.RunConcurrentMigrate(t, func(t *testing.T) storetest.Migrator {
+		db, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

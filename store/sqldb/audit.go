@@ -41,8 +41,9 @@ func (c *conn) AuditAppend(ctx context.Context, e *usher.AuditEvent) error {
 	return nil
 }
 
-// AuditList returns the matching events, newest first.
-func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error) {
+// AuditList returns a page of the matching events, newest first. It asks
+// for one more than the limit to learn whether another page follows.
+func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error) {
 	b := &Builder{d: c.d}
 	if f.From != nil {
 		b.Where("at >= " + b.Time(*f.From))
@@ -54,7 +55,9 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.Aud
 		b.Where("actor_id = " + b.Arg(*f.ActorID))
 	}
 	if prefix, ok := strings.CutSuffix(f.Action, "."); ok {
-		b.Where("action LIKE " + b.Arg(EscapeLike(prefix)+".%") + ` ESCAPE '\'`)
+		// "user." is the range ["user.", "user/"): '/' follows '.' in
+		// byte order, which both schemas compare actions in.
+		b.Where("action >= " + b.Arg(prefix+".") + " AND action < " + b.Arg(prefix+"/"))
 	} else if f.Action != "" {
 		b.Where("action = " + b.Arg(f.Action))
 	}
@@ -73,13 +76,13 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.Aud
 	}
 	b.Write("SELECT " + macros["{{audit_columns}}"] + " FROM audit_events")
 	b.WriteWhere()
-	b.Write(" ORDER BY id DESC LIMIT " + b.Arg(limit))
+	b.Write(" ORDER BY id DESC LIMIT " + b.Arg(limit+1))
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
 		return nil, c.fail("AuditList", err)
 	}
 	defer rows.Close()
-	var out []*usher.AuditEvent
+	page := &usher.AuditPage{}
 	for rows.Next() {
 		e := new(usher.AuditEvent)
 		var kind string
@@ -97,9 +100,16 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) ([]*usher.Aud
 				e.Changes[k] = usher.Change{Old: v.Old, New: v.New}
 			}
 		}
-		out = append(out, e)
+		page.Events = append(page.Events, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("AuditList", err)
+	}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		page.Next = page.Events[limit-1].ID
+	}
+	return page, nil
 }
 
 // AuditCount counts the events.

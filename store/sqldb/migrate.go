@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"path"
@@ -50,42 +51,60 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 
 // Migrate applies the migrations not applied yet, each in its own
 // transaction together with its record, and returns the versions it applied.
-// Concurrent callers are serialised by the dialect's MigrateLock statement.
-func (db *DB) Migrate(ctx context.Context, now time.Time) ([]int, error) {
+// It holds the dialect's migration lock (a session lock on PostgreSQL) on one
+// connection throughout, so replicas starting together take turns.
+func (db *DB) Migrate(ctx context.Context, now time.Time) (applied []int, err error) {
 	all, err := Migrations(db.migrations)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.write.ExecContext(ctx, db.queries["MigrateInit"]); err != nil {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, db.queries["MigrateLock"]); err != nil {
+		return nil, fmt.Errorf("MigrateLock: %w", err)
+	}
+	defer func() {
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), db.queries["MigrateUnlock"]); uerr != nil && err == nil {
+			err = fmt.Errorf("MigrateUnlock: %w", uerr)
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, db.queries["MigrateInit"]); err != nil {
 		return nil, fmt.Errorf("MigrateInit: %w", err)
 	}
-	var applied []int
 	for _, m := range all {
-		done := false
-		err := db.atomic(ctx, func(c *conn) error {
-			if _, err := c.exec(ctx, "MigrateLock"); err != nil {
-				return err
-			}
-			var n int
-			if err := c.queryRow(ctx, "MigrateApplied", m.Version).Scan(&n); err != nil {
-				return fmt.Errorf("MigrateApplied: %w", err)
-			}
-			if n > 0 {
-				done = true
-				return nil
-			}
-			if _, err := c.q.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-			_, err := c.exec(ctx, "MigrateRecord", m.Version, m.Name, c.d.TimeArg(now))
-			return err
-		})
+		done, err := db.migrate(ctx, conn, m, now)
 		if err != nil {
 			return applied, err
 		}
-		if !done {
+		if done {
 			applied = append(applied, m.Version)
 		}
 	}
 	return applied, nil
+}
+
+// migrate applies one migration on conn unless it was applied already.
+func (db *DB) migrate(ctx context.Context, conn *sql.Conn, m Migration, now time.Time) (bool, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, db.queries["MigrateApplied"], m.Version).Scan(&n); err != nil {
+		return false, fmt.Errorf("MigrateApplied: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, db.queries["MigrateRecord"], m.Version, m.Name, db.d.TimeArg(now)); err != nil {
+		return false, fmt.Errorf("MigrateRecord: %w", err)
+	}
+	return true, tx.Commit()
 }

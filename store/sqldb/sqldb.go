@@ -26,16 +26,18 @@ type Dialect interface {
 	Name() string
 	// Placeholder returns the parameter marker of the n-th argument (from 1).
 	Placeholder(n int) string
-	// Classify turns a driver error into usher.ErrNotFound or a
-	// *usher.UniqueError by its code; other errors are returned as they are.
+	// Classify turns a driver error into usher.ErrNotFound (a foreign key
+	// naming a row that does not exist) or a *usher.UniqueError by its code;
+	// other errors are returned as they are.
 	// A UniqueError may leave Field empty when the driver does not say which
 	// constraint failed; the engine then finds out itself.
 	Classify(err error) error
 	// TimeArg returns how a time is passed as a statement argument.
 	TimeArg(t time.Time) any
-	// SearchUsers adds to b the condition that a user's username, name or
-	// e-mail contains q, case-insensitively, through the engine's index.
-	SearchUsers(b *Builder, q string)
+	// SearchUsers adds to b the condition that a user's username or name
+	// (or, with email, e-mail address) contains q, case-insensitively,
+	// through the engine's index.
+	SearchUsers(b *Builder, q string, email bool)
 }
 
 // Config describes one database to open.
@@ -154,8 +156,9 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// Rolls back when fn fails or panics; a no-op after a commit.
+	defer tx.Rollback()
 	if err := fn(&conn{q: tx, w: tx, d: c.d, queries: c.queries}); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -225,7 +228,7 @@ var macros = map[string]string{
 
 // queryNames lists every statement a dialect must define.
 var queryNames = []string{
-	"MigrateInit", "MigrateLock", "MigrateApplied", "MigrateRecord",
+	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserWrite", "UserPurge", "UserCount", "UserTaken",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",

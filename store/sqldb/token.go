@@ -120,6 +120,9 @@ func (c *conn) TokenList(ctx context.Context, f store.TokenFilter) ([]*usher.Tok
 
 // TokenRevoke revokes the matching tokens that are not revoked yet.
 func (c *conn) TokenRevoke(ctx context.Context, f store.TokenFilter, at time.Time) (int, error) {
+	if f.UserID == 0 && f.ID == 0 {
+		return 0, errors.New("TokenRevoke: the filter names no user and no token")
+	}
 	b := &Builder{d: c.d}
 	b.Write("UPDATE tokens SET revoked_at = " + b.Time(at))
 	c.tokenWhere(b, f)
@@ -133,8 +136,8 @@ func (c *conn) TokenRevoke(ctx context.Context, f store.TokenFilter, at time.Tim
 	return int(n), err
 }
 
-// TokenTouch records a use of the token.
-func (c *conn) TokenTouch(ctx context.Context, id int64, at time.Time) error {
-	_, err := c.exec(ctx, "TokenTouch", c.d.TimeArg(at), id)
+// TokenTouch records a use of the token unless a recent one is recorded.
+func (c *conn) TokenTouch(ctx context.Context, id int64, at, notBefore time.Time) error {
+	_, err := c.exec(ctx, "TokenTouch", c.d.TimeArg(at), id, c.d.TimeArg(notBefore))
 	return err
 }

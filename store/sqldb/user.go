@@ -223,7 +223,7 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 		b.Where("state = " + b.Arg(string(usher.StateSuspended)))
 	}
 	if f.Query != "" {
-		c.d.SearchUsers(b, f.Query)
+		c.d.SearchUsers(b, f.Query, f.SearchEmail)
 	}
 	if f.Username != "" {
 		b.Where("username_key = " + b.Arg(strings.ToLower(f.Username)))

@@ -109,18 +109,27 @@ func (dialect) Classify(err error) error {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		// The code does not say which index; the engine finds out.
 		return &usher.UniqueError{Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: %w", usher.ErrNotFound, err)
 	}
 	return err
 }
 
 // SearchUsers matches through the trigram index, which needs at least three
 // characters; shorter queries fall back to LIKE.
-func (dialect) SearchUsers(b *sqldb.Builder, q string) {
+func (dialect) SearchUsers(b *sqldb.Builder, q string, email bool) {
 	if utf8.RuneCountInString(q) >= 3 {
 		phrase := `"` + strings.ReplaceAll(q, `"`, `""`) + `"`
+		if !email {
+			phrase = "{username name} : " + phrase
+		}
 		b.Where("id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH " + b.Arg(phrase) + ")")
 		return
 	}
 	p := b.Arg("%" + sqldb.EscapeLike(q) + "%")
-	b.Where("(username LIKE " + p + ` ESCAPE '\' OR name LIKE ` + p + ` ESCAPE '\' OR email LIKE ` + p + ` ESCAPE '\')`)
+	cond := "(username LIKE " + p + ` ESCAPE '\' OR name LIKE ` + p + ` ESCAPE '\'`
+	if email {
+		cond += " OR email LIKE " + p + ` ESCAPE '\'`
+	}
+	b.Where(cond + ")")
 }

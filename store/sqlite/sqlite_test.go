@@ -25,3 +25,15 @@ func TestConformance(t *testing.T) {
 		return db
 	})
 }
+
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	storetest.RunConcurrentMigrate(t, func(t *testing.T) storetest.Migrator {
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

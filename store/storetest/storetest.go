@@ -350,16 +350,25 @@ func testUserListSearch(t *testing.T, s store.Store) {
 		{"%", "[]"},                   // LIKE wildcards are literal
 		{"_", "[]"},                   //
 		{`"quoted"`, "[]"},            // FTS syntax is literal
+		{"a} : x", "[]"},              //
 		{"nobody-matches-this", "[]"}, //
 	}
 	for _, tt := range tests {
-		if got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: tt.q}))); got != tt.want {
+		if got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: tt.q, SearchEmail: true}))); got != tt.want {
 			t.Errorf("search %q: got %s, want %s", tt.q, got, tt.want)
 		}
 	}
-	got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: "example.com", Deleted: usher.Include, Suspended: usher.Include})))
+	got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: "example.com", SearchEmail: true, Deleted: usher.Include, Suspended: usher.Include})))
 	if got != "[alice carol eve]" {
 		t.Errorf("search with deleted and suspended: %s", got)
+	}
+	// Without SearchEmail addresses are not searched.
+	for _, tt := range []struct{ q, want string }{
+		{"corp.te", "[]"}, {"co", "[]"}, {"ali", "[alice]"}, {"Robert", "[bob]"}, {"ob", "[bob ci-bot]"},
+	} {
+		if got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: tt.q}))); got != tt.want {
+			t.Errorf("search %q without e-mail: got %s, want %s", tt.q, got, tt.want)
+		}
 	}
 }
 
@@ -397,7 +406,7 @@ func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 	if got := fmt.Sprint(usernames(p)); got != "[dave ci-bot]" || p.Total != -1 || p.Next != nil {
 		t.Fatalf("last page: %s total=%d next=%v", got, p.Total, p.Next)
 	}
-	p = list(t, s, usher.UserFilter{Query: "example", WithTotal: true})
+	p = list(t, s, usher.UserFilter{Query: "example", SearchEmail: true, WithTotal: true})
 	if p.Total != 1 {
 		t.Fatalf("search total = %d, want 1", p.Total)
 	}
@@ -516,12 +525,22 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Fatalf("sessions of alice, newest first: %v", toks)
 	}
 	at := base.Add(time.Minute)
-	if err := s.TokenTouch(ctx, t2.ID, at); err != nil {
+	if err := s.TokenTouch(ctx, t2.ID, at, at.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// A second use within the window is not written.
+	if err := s.TokenTouch(ctx, t2.ID, at.Add(time.Second), at.Add(-59*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.TokenGet(ctx, t2.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(at) {
-		t.Fatalf("LastUsedAt = %v", got.LastUsedAt)
+		t.Fatalf("LastUsedAt = %v, want %v", got.LastUsedAt, at)
 	}
+	if _, err := s.TokenRevoke(ctx, store.TokenFilter{}, at); err == nil {
+		t.Fatal("TokenRevoke with an empty filter revoked something")
+	}
+	// A token of a user that does not exist.
+	err = s.TokenCreate(ctx, &usher.Token{Kind: usher.TokenPersonal, UserID: b.ID + 100, Hint: "x", Hash: []byte("h9"), CreatedAt: base})
+	wantNotFound(t, err)
 	// Revoke alice's sessions except t1: only the expired one is left to revoke.
 	n, err := s.TokenRevoke(ctx, store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}, ExceptID: t1.ID}, at)
 	if err != nil || n != 1 {
@@ -574,20 +593,26 @@ func testAudit(t *testing.T, s store.Store) {
 		{"before", usher.AuditFilter{Before: 3, Limit: 1}, "[1]"},
 	}
 	for _, tt := range tests {
-		evs, err := s.AuditList(ctx, tt.f)
+		page, err := s.AuditList(ctx, tt.f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var ids []string
-		for _, e := range evs {
+		for _, e := range page.Events {
 			ids = append(ids, e.ResourceID)
 		}
 		if got := fmt.Sprint(ids); got != tt.want {
 			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
 		}
 	}
-	evs, _ := s.AuditList(ctx, usher.AuditFilter{Limit: 1})
-	e := evs[0]
+	page, _ := s.AuditList(ctx, usher.AuditFilter{Limit: 2})
+	if len(page.Events) != 2 || page.Next != page.Events[1].ID {
+		t.Fatalf("first page of 2: %d events, next %d", len(page.Events), page.Next)
+	}
+	if last, _ := s.AuditList(ctx, usher.AuditFilter{Before: page.Events[1].ID, Limit: 3}); len(last.Events) != 3 || last.Next != 0 {
+		t.Fatalf("last page: %d events, next %d", len(last.Events), last.Next)
+	}
+	e := page.Events[0]
 	if e.Changes["name"].New != "b" || e.Meta["k"] != "v" || !e.At.Equal(base.Add(4*time.Minute)) || e.ActorKind != usher.PrincipalUser {
 		t.Fatalf("event round trip: %+v", e)
 	}
@@ -654,5 +679,55 @@ func testConcurrentUniqueCreates(t *testing.T, s store.Store) {
 	}
 	if ok != 1 {
 		t.Fatalf("%d creates succeeded, want exactly 1", ok)
+	}
+}
+
+// Migrator is a database that applies its own migrations.
+type Migrator interface {
+	Migrate(ctx context.Context, now time.Time) ([]int, error)
+	Close() error
+}
+
+// RunConcurrentMigrate opens several handles onto one fresh database, as
+// replicas starting together would, and migrates from all of them at once:
+// every migration must be applied exactly once and no handle may fail.
+func RunConcurrentMigrate(t *testing.T, open func(t *testing.T) Migrator) {
+	const n = 6
+	handles := make([]Migrator, n)
+	for i := range handles {
+		handles[i] = open(t)
+		t.Cleanup(func() { handles[i].Close() })
+	}
+	applied := make([][]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, h := range handles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			applied[i], errs[i] = h.Migrate(context.Background(), base)
+		}()
+	}
+	wg.Wait()
+	seen := map[int]int{}
+	for i := range handles {
+		if errs[i] != nil {
+			t.Fatalf("handle %d: %v", i, errs[i])
+		}
+		for _, v := range applied[i] {
+			seen[v]++
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal("no migration was applied")
+	}
+	for v, times := range seen {
+		if times != 1 {
+			t.Errorf("migration %d applied %d times", v, times)
+		}
+	}
+	// Once more changes nothing.
+	if again, err := handles[0].Migrate(context.Background(), base); err != nil || len(again) != 0 {
+		t.Fatalf("second Migrate: %v, %v", again, err)
 	}
 }

@@ -87,6 +87,7 @@ CREATE TABLE tokens (
 );
 
 CREATE INDEX tokens_user ON tokens (user_id, kind);
+CREATE INDEX tokens_impersonator ON tokens (impersonator_id) WHERE impersonator_id IS NOT NULL;
 
 -- The audit log outlives what it describes: no foreign keys.
 CREATE TABLE audit_events (
@@ -96,7 +97,7 @@ CREATE TABLE audit_events (
     actor_id        bigint,
     actor_name      text        NOT NULL DEFAULT '',
     impersonator_id bigint,
-    action          text        NOT NULL,
+    action          text        COLLATE "C" NOT NULL, -- C: prefix ranges follow bytes
     resource_type   text        NOT NULL,
     resource_id     text        NOT NULL,
     changes         jsonb       NOT NULL DEFAULT '{}',

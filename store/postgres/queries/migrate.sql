@@ -6,8 +6,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 );
 
 -- name: MigrateLock
--- Replicas starting together take turns; the lock ends with the transaction.
-SELECT pg_advisory_xact_lock(7340041);
+-- Replicas starting together take turns: a session lock, held on one
+-- connection until MigrateUnlock.
+SELECT pg_advisory_lock(7340041);
+
+-- name: MigrateUnlock
+SELECT pg_advisory_unlock(7340041);
 
 -- name: MigrateApplied
 SELECT count(*) FROM schema_migrations WHERE version = $1;

@@ -102,6 +102,7 @@ CREATE TABLE tokens (
 ) STRICT;
 
 CREATE INDEX tokens_user ON tokens (user_id, kind);
+CREATE INDEX tokens_impersonator ON tokens (impersonator_id) WHERE impersonator_id IS NOT NULL;
 
 -- The audit log outlives what it describes: no foreign keys.
 CREATE TABLE audit_events (

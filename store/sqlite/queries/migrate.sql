@@ -6,7 +6,11 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 ) STRICT;
 
 -- name: MigrateLock
--- The single writer connection serialises migrations already.
+-- Each migration runs in a BEGIN IMMEDIATE transaction that holds the
+-- database; nothing more is needed.
+SELECT 1;
+
+-- name: MigrateUnlock
 SELECT 1;
 
 -- name: MigrateApplied

@@ -11,4 +11,5 @@ SELECT {{token_columns}} FROM tokens WHERE id = ?1;
 SELECT {{token_columns}} FROM tokens WHERE hash = ?1;
 
 -- name: TokenTouch
-UPDATE tokens SET last_used_at = ?1 WHERE id = ?2;
+UPDATE tokens SET last_used_at = ?1
+WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?3);
