@@ -29,6 +29,13 @@ type Change struct {
 	New any
 }
 
+// AuditPage is one page of the audit log.
+type AuditPage struct {
+	Events []*AuditEvent
+	// Next is the cursor (an event id) of the following page, 0 on the last.
+	Next int64
+}
+
 // AuditFilter selects audit events, newest first.
 type AuditFilter struct {
 	From         *time.Time // inclusive

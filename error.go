@@ -68,6 +68,8 @@ type FieldError struct {
 	Message string // safe to show
 }
 
+// Error returns the code, the message, the further field problems and the
+// cause.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Code)
@@ -75,7 +77,8 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
-	for _, f := range e.Fields {
+	// The message names the first field problem already.
+	for _, f := range e.Fields[min(1, len(e.Fields)):] {
 		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
 	}
 	if e.Err != nil {
@@ -85,6 +88,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error of the given kind and code with a formatted message.
@@ -150,9 +154,11 @@ type UniqueError struct {
 	Err   error  // the driver's error
 }
 
+// Error names the field.
 func (e *UniqueError) Error() string { return e.Field + " already exists" }
 
 // Is reports whether target is ErrExists.
 func (e *UniqueError) Is(target error) bool { return target == ErrExists }
 
+// Unwrap returns the driver's error.
 func (e *UniqueError) Unwrap() error { return e.Err }

@@ -218,7 +218,8 @@ func (s UserSort) Valid() bool {
 
 // UserFilter selects users. Zero fields do not filter.
 type UserFilter struct {
-	Query         string // substring of username, name or e-mail, case-insensitive
+	Query         string // substring of username or name (and e-mail, with SearchEmail), case-insensitive
+	SearchEmail   bool   // let Query match e-mail addresses too
 	Username      string // exact, case-insensitive
 	Email         string // exact, case-insensitive
 	UUID          string

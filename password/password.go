@@ -190,7 +190,7 @@ func encodeArgon2(p Params, salt, key []byte) string {
 // Limits on what a stored hash may ask for, so a hostile import cannot make
 // one verification take all the memory or all the time.
 const (
-	maxMemory = 1 << 20 // KiB: 1 GiB
+	maxMemory = 256 << 10 // KiB: 256 MiB
 	maxTime   = 100
 	maxKeyLen = 1024
 	maxIter   = 10_000_000
