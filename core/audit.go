@@ -12,11 +12,11 @@ import (
 // change writes its event in its own transaction.
 type Audit struct{ *env }
 
-// List returns audit events matching f, newest first. Only administrators
-// may read the log.
+// List returns a page of the audit events matching f, newest first. Only
+// administrators may read the log.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (a bad range).
-func (a *Audit) List(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error) {
+func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error) {
 	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
 		return nil, err
 	}

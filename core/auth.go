@@ -55,7 +55,7 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 			Message: "the account is " + string(u.State) + "; its credentials do not work"}
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
-		if err := a.store.TokenTouch(ctx, tok.ID, now); err != nil {
+		if err := a.store.TokenTouch(ctx, tok.ID, now, now.Add(-touchEvery)); err != nil {
 			a.log.WarnContext(ctx, "token touch failed", "token_id", tok.ID, "err", err)
 		}
 	}
@@ -68,7 +68,7 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 	}
 	if tok.ImpersonatorID != 0 {
 		imp, err := a.store.UserGet(ctx, usher.UserKey{ID: tok.ImpersonatorID})
-		if err != nil || imp.Deleted() || !imp.Admin {
+		if err != nil || imp.Deleted() || !imp.Admin || !imp.State.CanSignIn() {
 			return nil, errBadToken()
 		}
 		p.Impersonator = imp
@@ -77,26 +77,60 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 }
 
 // CreateToken mints a token for a user and returns it with its text, which
-// is shown this once and never stored.
+// is shown this once and never stored. A principal acting through an
+// impersonation may not mint tokens: they would outlive it.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (no such user),
 // Unprocessable (a bad kind, scope, name or expiry).
 func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.Token, string, error) {
-	u, err := a.store.UserGet(ctx, usher.UserKey{ID: in.UserID})
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		if aerr := a.authorize(ctx, actTokenMint, nil); aerr != nil {
-			return nil, "", aerr
-		}
-		return nil, "", errUserNotFound()
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actTokenMint, nil); err != nil {
+		return nil, "", err
 	}
+	if p.Impersonator != nil {
+		return nil, "", errForbidden("tokens cannot be minted while impersonating")
+	}
+	now := a.now()
+	var tok *usher.Token
+	var text string
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		u, err := tx.UserGet(ctx, usher.UserKey{ID: in.UserID})
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+			return errUserNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if err := a.authorize(ctx, actTokenMint, u); err != nil {
+			return err
+		}
+		if err := checkTokenCreate(p, u, in, now); err != nil {
+			return err
+		}
+		var hint string
+		var hash []byte
+		text, hint, hash = newSecret(in.Kind)
+		tok = &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name, Scopes: in.Scopes, Hint: hint,
+			Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now}
+		if tok.ExpiresAt != nil {
+			t := tok.ExpiresAt.UTC().Truncate(time.Microsecond)
+			tok.ExpiresAt = &t
+		}
+		if err := tx.TokenCreate(ctx, tok); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "token.create", resourceType: "token",
+			resourceID: strconv.FormatInt(tok.ID, 10),
+			meta:       map[string]string{"kind": string(tok.Kind), "user_id": strconv.FormatInt(u.ID, 10), "name": tok.Name}})
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	if err := a.authorize(ctx, actTokenMint, u); err != nil {
-		return nil, "", err
-	}
-	p := usher.PrincipalFrom(ctx)
-	now := a.now()
+	return tok, text, nil
+}
+
+// checkTokenCreate checks a token request for user u by principal p.
+func checkTokenCreate(p *usher.Principal, u *usher.User, in usher.TokenCreate, now time.Time) error {
 	var c checker
 	c.text("name", in.Name, maxName, false)
 	switch in.Kind {
@@ -110,7 +144,7 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		}
 	case usher.TokenApplication:
 		if !p.IsAdmin() {
-			return nil, "", errForbidden("only administrators mint application keys")
+			return errForbidden("only administrators mint application keys")
 		}
 		if !u.Admin {
 			c.add("user", "not_admin", "application keys belong to administrators")
@@ -129,28 +163,7 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		c.add("expires_at", "in_past", "must be in the future")
 	}
-	if err := c.err(); err != nil {
-		return nil, "", err
-	}
-	text, hint, hash := newSecret(in.Kind)
-	tok := &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name, Scopes: in.Scopes, Hint: hint,
-		Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now}
-	if tok.ExpiresAt != nil {
-		t := tok.ExpiresAt.UTC().Truncate(time.Microsecond)
-		tok.ExpiresAt = &t
-	}
-	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.TokenCreate(ctx, tok); err != nil {
-			return err
-		}
-		return a.record(ctx, tx, now, event{action: "token.create", resourceType: "token",
-			resourceID: strconv.FormatInt(tok.ID, 10),
-			meta:       map[string]string{"kind": string(tok.Kind), "user_id": strconv.FormatInt(u.ID, 10), "name": tok.Name}})
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return tok, text, nil
+	return c.err()
 }
 
 func validScope(s string) bool {

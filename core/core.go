@@ -37,6 +37,23 @@ func DefaultPolicy() Policy {
 	}
 }
 
+// withDefaults fills each zero field of p from DefaultPolicy.
+func withDefaults(p Policy) Policy {
+	d := DefaultPolicy()
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&p.DefaultProjectsLimit, d.DefaultProjectsLimit)
+	fill(&p.PasswordMinLength, d.PasswordMinLength)
+	fill(&p.PasswordMaxBytes, d.PasswordMaxBytes)
+	fill(&p.MaxPageSize, d.MaxPageSize)
+	fill(&p.DefaultPageSize, d.DefaultPageSize)
+	p.DefaultPageSize = min(p.DefaultPageSize, p.MaxPageSize)
+	return p
+}
+
 // Config holds what the core is built from.
 type Config struct {
 	Store  store.Store
@@ -75,9 +92,7 @@ func New(cfg Config) *Core {
 	if e.hasher == nil {
 		e.hasher = password.NewHasher(password.DefaultParams, 0, 0)
 	}
-	if e.policy == (Policy{}) {
-		e.policy = DefaultPolicy()
-	}
+	e.policy = withDefaults(e.policy)
 	return &Core{
 		Users: &Users{env: e},
 		Auth:  &Auth{env: e},

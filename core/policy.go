@@ -32,20 +32,15 @@ var writes = map[action]bool{
 }
 
 // authorize decides whether ctx's principal may do act to target (nil when
-// the action has no target user). It is the one place such decisions are
-// made; every service method calls it before touching anything.
+// the action has no target user, or before the target is loaded). It is the
+// one place such decisions are made; every service method calls it before
+// touching anything.
 //
 // Errors: Unauthenticated for the anonymous caller, Forbidden otherwise.
 func (e *env) authorize(ctx context.Context, act action, target *usher.User) error {
 	p := usher.PrincipalFrom(ctx)
-	if p.Anonymous() {
-		return errUnauthenticated()
-	}
-	if writes[act] && !p.HasScope(usher.ScopeAPI) {
-		return errForbidden("the token's scopes do not allow changes")
-	}
-	if !writes[act] && !p.HasScope(usher.ScopeReadAPI) && !(act == actUserRead && self(p, target) && p.HasScope(usher.ScopeReadUser)) {
-		return errForbidden("the token's scopes do not allow this")
+	if err := precheck(p, act, target); err != nil {
+		return err
 	}
 	if p.IsAdmin() {
 		return nil
@@ -59,6 +54,22 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 		}
 	}
 	return errForbidden("")
+}
+
+// precheck refuses what can be refused before the target is known: the
+// anonymous caller, and tokens whose scopes do not cover the action. Checking
+// this first keeps callers who may not act from learning which targets exist.
+func precheck(p *usher.Principal, act action, target *usher.User) error {
+	if p.Anonymous() {
+		return errUnauthenticated()
+	}
+	if writes[act] && !p.HasScope(usher.ScopeAPI) {
+		return errForbidden("the token's scopes do not allow changes")
+	}
+	if !writes[act] && !p.HasScope(usher.ScopeReadAPI) && !(act == actUserRead && self(p, target) && p.HasScope(usher.ScopeReadUser)) {
+		return errForbidden("the token's scopes do not allow this")
+	}
+	return nil
 }
 
 // self reports whether target is the principal's own account.

@@ -63,13 +63,6 @@ func parseSecret(text string) (kind usher.TokenKind, hash []byte, ok bool) {
 	return "", nil, false
 }
 
-// hashSecret returns the stored form of a one-time secret such as a
-// confirmation code.
-func hashSecret(text string) []byte {
-	sum := sha256.Sum256([]byte(text))
-	return sum[:]
-}
-
 // randomBase62 returns n characters drawn uniformly from base62, rejecting
 // bytes that would bias the draw.
 func randomBase62(n int) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -47,6 +49,9 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if u.State == "" {
 		u.State = usher.StateActive
 	}
+	if u.State == usher.StateSuspended {
+		u.SuspendedAt = &now
+	}
 	if u.Language == "" {
 		u.Language = "en"
 	}
@@ -61,15 +66,13 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	}
 	var c checker
 	c.user(u)
-	deriveNames(u)
-	if u.DisplayName == "" {
-		u.DisplayName = u.Name
-		if u.DisplayName == "" {
-			u.DisplayName = u.Username
-		}
-	}
+	providers := map[string]bool{}
 	for _, id := range u.Identities {
 		c.identity(id)
+		if providers[id.Provider] {
+			c.add("identities", "duplicate_provider", "name each provider once")
+		}
+		providers[id.Provider] = true
 	}
 	if in.Password != "" && in.PasswordHash != "" {
 		c.add("password", "conflict", "give a password or a password hash, not both")
@@ -84,6 +87,13 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	}
 	if err := c.err(); err != nil {
 		return nil, err
+	}
+	deriveNames(u)
+	if u.DisplayName == "" {
+		u.DisplayName = u.Name
+		if u.DisplayName == "" {
+			u.DisplayName = u.Username
+		}
 	}
 	hash := in.PasswordHash
 	if in.Password != "" {
@@ -129,6 +139,14 @@ func deriveNames(u *usher.User) {
 	}
 }
 
+// uniqueFields are the user fields whose collisions the store reports.
+var uniqueFields = map[string]string{
+	"username":    "has already been taken",
+	"email":       "has already been taken",
+	"external_id": "has already been taken",
+	"identity":    "is already linked to another account",
+}
+
 // userWriteError turns the store's uniqueness errors into conflicts that
 // name the field.
 func userWriteError(err error) error {
@@ -136,14 +154,13 @@ func userWriteError(err error) error {
 	if !errors.As(err, &ue) {
 		return err
 	}
-	field := ue.Field
-	msg := "has already been taken"
-	switch field {
-	case "identity":
-		field = "extern_uid"
-		msg = "is already linked to another account"
-	case "uuid", "":
+	msg, ok := uniqueFields[ue.Field]
+	if !ok {
 		return fmt.Errorf("user write: %w", err)
+	}
+	field := ue.Field
+	if field == "identity" {
+		field = "extern_uid"
 	}
 	return &usher.Error{Kind: usher.KindConflict, Code: field + "_taken", Message: field + " " + msg,
 		Fields: []usher.FieldError{{Field: field, Code: "taken", Message: msg}}, Err: err}
@@ -155,15 +172,57 @@ func errUserNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: "user_not_found", Message: "user not found"}
 }
 
+// Limits on what a filter or key may hold.
+const maxFilterText = 255
+
+// filterText checks a string a caller looks users up by.
+func filterText(field, v string) error {
+	switch {
+	case len(v) > maxFilterText:
+		return invalid(field, "is longer than %d bytes", maxFilterText)
+	case !utf8.ValidString(v):
+		return invalid(field, "is not valid UTF-8")
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return invalid(field, "contains a control character")
+	}
+	return nil
+}
+
+// checkKey validates a user key and normalises it, refusing to those who may
+// not see e-mail addresses and external ids the look-ups by them.
+func checkKey(p *usher.Principal, key *usher.UserKey) error {
+	for _, f := range []struct{ name, v string }{
+		{"username", key.Username}, {"email", key.Email}, {"external_id", key.ExternalID},
+	} {
+		if err := filterText(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if key.ID < 0 {
+		return invalid("id", "must be positive")
+	}
+	if key.UUID != "" {
+		if !uuidRE.MatchString(key.UUID) {
+			return invalid("uuid", "is not a UUID")
+		}
+		key.UUID = strings.ToLower(key.UUID)
+	}
+	if (key.Email != "" || key.ExternalID != "") && !p.IsAdmin() {
+		return errForbidden("only administrators look users up by e-mail address or external id")
+	}
+	return nil
+}
+
 // Get returns a user that is not deleted.
 //
-// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed UUID).
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
 func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error) {
-	if key.UUID != "" && !uuidRE.MatchString(key.UUID) {
-		return nil, invalid("uuid", "is not a UUID")
-	}
-	if usher.PrincipalFrom(ctx).Anonymous() {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
 		return nil, errUnauthenticated()
+	}
+	if err := checkKey(p, &key); err != nil {
+		return nil, err
 	}
 	u, err := s.store.UserGet(ctx, key)
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
@@ -175,84 +234,136 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	if err := s.authorize(ctx, actUserRead, u); err != nil {
 		return nil, err
 	}
-	return redact(usher.PrincipalFrom(ctx), u), nil
+	return redact(p, u), nil
 }
 
 // redact returns u as p may see it: administrators and the user itself see
-// everything; others do not see the e-mail address, identities, external id,
-// metadata or sign-in times.
+// everything; others see the public profile only.
 func redact(p *usher.Principal, u *usher.User) *usher.User {
 	if p.IsAdmin() || self(p, u) {
 		return u
 	}
-	c := *u
-	c.Email, c.EmailConfirmedAt, c.ExternalID, c.Metadata, c.Identities = "", nil, "", nil, nil
-	c.LastSignInAt, c.CurrentSignInAt, c.LastSeenAt = nil, nil, nil
-	return &c
+	return &usher.User{
+		ID: u.ID, UUID: u.UUID, Username: u.Username, Name: u.Name, FirstName: u.FirstName,
+		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
+		Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn, Twitter: u.Twitter,
+		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
+		Admin: u.Admin, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+	}
 }
 
-// List returns one page of users. Only administrators see deleted users.
+// List returns one page of users. Only administrators see deleted users,
+// filter by e-mail address or external id, or search e-mail addresses.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
-// kind, a malformed UUID, a reversed range, a cursor with an offset).
+// kind, a malformed UUID or cursor, a reversed range, a cursor with an
+// offset, a filter string with control characters).
 func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	if err := s.authorize(ctx, actUserList, nil); err != nil {
 		return nil, err
 	}
-	switch {
-	case f.Sort != "" && !f.Sort.Valid():
-		return nil, invalid("sort", "must be one of id, uuid, username, created_at, with an optional leading -")
-	case f.State != "" && !f.State.Valid():
-		return nil, invalid("state", "is not a known state")
-	case f.Kind != "" && !f.Kind.Valid():
-		return nil, invalid("kind", "must be one of normal, bot, service_account")
-	case f.UUID != "" && !uuidRE.MatchString(f.UUID):
-		return nil, invalid("uuid", "is not a UUID")
-	case f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore):
-		return nil, invalid("created_after", "must be before created_before")
-	case f.After != nil && f.Offset > 0:
-		return nil, invalid("cursor", "cannot be combined with an offset")
-	case f.Offset < 0:
-		return nil, invalid("offset", "must not be negative")
+	p := usher.PrincipalFrom(ctx)
+	if err := s.checkFilter(p, &f); err != nil {
+		return nil, err
 	}
-	if f.Sort == "" {
-		f.Sort = usher.SortIDAsc
-	}
-	if f.State == usher.StateSuspended {
-		f.Suspended = usher.Only
-	}
-	if !usher.PrincipalFrom(ctx).IsAdmin() {
-		f.Deleted = usher.Exclude
-	}
-	f.Limit = s.pageSize(f.Limit)
 	page, err := s.store.UserList(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	p := usher.PrincipalFrom(ctx)
 	for i, u := range page.Users {
 		page.Users[i] = redact(p, u)
 	}
 	return page, nil
 }
 
+// checkFilter validates and normalises a user filter for p.
+func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
+	for _, t := range []struct{ name, v string }{
+		{"q", f.Query}, {"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
+	} {
+		if err := filterText(t.name, t.v); err != nil {
+			return err
+		}
+	}
+	switch {
+	case f.Sort != "" && !f.Sort.Valid():
+		return invalid("sort", "must be one of id, uuid, username, created_at, with an optional leading -")
+	case f.State != "" && !f.State.Valid():
+		return invalid("state", "is not a known state")
+	case f.Kind != "" && !f.Kind.Valid():
+		return invalid("kind", "must be one of normal, bot, service_account")
+	case f.UUID != "" && !uuidRE.MatchString(f.UUID):
+		return invalid("uuid", "is not a UUID")
+	case f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore):
+		return invalid("created_after", "must be before created_before")
+	case f.After != nil && f.Offset > 0:
+		return invalid("cursor", "cannot be combined with an offset")
+	case f.Offset < 0:
+		return invalid("offset", "must not be negative")
+	case (f.Email != "" || f.ExternalID != "") && !p.IsAdmin():
+		return errForbidden("only administrators filter users by e-mail address or external id")
+	}
+	f.UUID = strings.ToLower(f.UUID)
+	if f.Sort == "" {
+		f.Sort = usher.SortIDAsc
+	}
+	if f.After != nil {
+		if err := checkCursor(f.Sort, f.After); err != nil {
+			return err
+		}
+	}
+	if f.State == usher.StateSuspended {
+		f.Suspended = usher.Only
+	}
+	if !p.IsAdmin() {
+		f.Deleted = usher.Exclude
+	}
+	f.SearchEmail = p.IsAdmin()
+	f.Limit = s.pageSize(f.Limit)
+	return nil
+}
+
+// checkCursor checks that a cursor's key fits its sort column.
+func checkCursor(sort usher.UserSort, c *usher.UserCursor) error {
+	bad := c.ID <= 0
+	switch strings.TrimPrefix(string(sort), "-") {
+	case "id":
+		bad = bad || c.Key != ""
+	case "uuid":
+		bad = bad || !uuidRE.MatchString(c.Key)
+	case "created_at":
+		_, err := strconv.ParseInt(c.Key, 10, 64)
+		bad = bad || err != nil
+	case "username":
+		bad = bad || filterText("cursor", c.Key) != nil
+	}
+	if bad {
+		return &usher.Error{Kind: usher.KindInvalid, Code: "invalid_cursor", Message: "cursor: is not a cursor of this list",
+			Fields: []usher.FieldError{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor of this list"}}}
+	}
+	return nil
+}
+
 // Update changes the fields of in that are set. With in.IfVersion set the
-// update happens only if the user is still at that version.
+// update happens only if the user is still at that version. A new e-mail
+// address is not confirmed.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
 // Precondition (a stale IfVersion), RateLimited.
-func (s *Users) Update(ctx context.Context, id int64, in usher.UserUpdate) (*usher.User, error) {
+func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error) {
+	if err := precheck(usher.PrincipalFrom(ctx), actUserUpdate, nil); err != nil {
+		return nil, err
+	}
+	hash := ""
 	if in.Password != nil {
 		var c checker
 		c.password(s.policy, *in.Password)
 		if err := c.err(); err != nil {
 			return nil, err
 		}
-	}
-	hash := ""
-	if in.Password != nil {
-		// Hash before the transaction: it is slow and needs no lock. The
-		// authorization inside the transaction still decides.
+		// Hash before the transaction: it is slow and needs no lock. Only
+		// callers who may update some user get this far; the transaction
+		// decides about this one.
 		if err := s.authorize(ctx, actUserUpdate, nil); err != nil {
 			return nil, err
 		}
@@ -261,7 +372,7 @@ func (s *Users) Update(ctx context.Context, id int64, in usher.UserUpdate) (*ush
 			return nil, err
 		}
 	}
-	return s.change(ctx, id, actUserUpdate, "user.update", func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	return s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != u.Version {
 			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
 				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
@@ -276,28 +387,28 @@ func (s *Users) Update(ctx context.Context, id int64, in usher.UserUpdate) (*ush
 		}
 		var c checker
 		c.user(u)
-		deriveNames(u)
 		if in.Identity != nil {
 			c.identity(*in.Identity)
 		}
 		if err := c.err(); err != nil {
 			return nil, err
 		}
+		deriveNames(u)
 		changes := userChanges(&old, u)
 		if in.Identity != nil && !hasIdentity(&old, *in.Identity) {
-			if err := tx.IdentitySet(ctx, u.ID, *in.Identity, u.UpdatedAt); err != nil {
+			if err := tx.IdentitySet(ctx, u.ID, *in.Identity, s.now()); err != nil {
 				return nil, err
 			}
 			changes["identity."+in.Identity.Provider] = usher.Change{New: in.Identity.ExternUID}
 		}
 		if hash != "" {
-			if err := tx.PasswordSet(ctx, u.ID, hash, u.UpdatedAt); err != nil {
+			if err := tx.PasswordSet(ctx, u.ID, hash, s.now()); err != nil {
 				return nil, err
 			}
 			changes["password"] = usher.Change{New: "[set]"}
 		}
 		return changes, nil
-	})
+	}))
 }
 
 func hasIdentity(u *usher.User, id usher.Identity) bool {
@@ -311,6 +422,10 @@ func hasIdentity(u *usher.User, id usher.Identity) bool {
 
 // applyUpdate copies the set fields of in onto u.
 func applyUpdate(u *usher.User, in usher.UserUpdate) {
+	if in.Email != nil && !strings.EqualFold(*in.Email, u.Email) {
+		// A new address is not confirmed yet.
+		u.EmailConfirmedAt = nil
+	}
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -355,23 +470,33 @@ func applyUpdate(u *usher.User, in usher.UserUpdate) {
 	if in.Metadata != nil {
 		u.Metadata = *in.Metadata
 	}
-	if in.Email != nil && !strings.EqualFold(*in.Email, u.Email) {
-		// A new address is not confirmed yet.
-		u.EmailConfirmedAt = nil
-	}
 }
 
-// change runs one read-modify-write of a user in a transaction: it loads the
+// change runs one read-modify-write of a user in a transaction: it finds the
 // user, authorizes act on it, lets fn change it, and writes the user and its
 // audit event together. fn returns the changes to record; none means there
 // was nothing to do, and nothing is written.
-func (s *Users) change(ctx context.Context, id int64, act action, auditAction string,
+func (s *Users) change(ctx context.Context, key usher.UserKey, act action, auditAction string,
 	fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, act, nil); err != nil {
+		return nil, err
+	}
+	if err := checkKey(p, &key); err != nil {
+		return nil, err
+	}
 	var out *usher.User
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		found, err := tx.UserGet(ctx, key)
+		if err != nil {
+			return err
+		}
 		now := s.now()
 		var changes map[string]usher.Change
-		u, err := tx.UserUpdate(ctx, id, func(u *usher.User) error {
+		u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
+			if u.Deleted() && !p.IsAdmin() {
+				return errUserNotFound()
+			}
 			if err := s.authorize(ctx, act, u); err != nil {
 				return err
 			}
@@ -391,7 +516,7 @@ func (s *Users) change(ctx context.Context, id int64, act action, auditAction st
 		}
 		out = u
 		return s.record(ctx, tx, now, event{action: auditAction, resourceType: "user",
-			resourceID: strconv.FormatInt(id, 10), changes: changes})
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 	})
 	switch {
 	case errors.Is(err, errNoChange):
@@ -416,11 +541,11 @@ func live(fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) 
 
 // Delete soft-deletes a user: the account stops working at once, its tokens
 // are revoked, and its username and e-mail are free for others. It can be
-// undone with Undelete.
+// undone with Undelete (by id: a deleted user holds no name).
 //
 // Errors: Unauthenticated, Forbidden, NotFound (also for a deleted user).
-func (s *Users) Delete(ctx context.Context, id int64) (*usher.User, error) {
-	return s.change(ctx, id, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		now := s.now()
 		u.DeletedAt = &now
 		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
@@ -430,14 +555,14 @@ func (s *Users) Delete(ctx context.Context, id int64) (*usher.User, error) {
 	}))
 }
 
-// Undelete restores a soft-deleted user.
+// Undelete restores a soft-deleted user. Its revoked tokens stay revoked.
 //
-// Errors: Unauthenticated, Forbidden, NotFound (also for a user that is not
-// deleted), Conflict (the username or e-mail was taken meanwhile).
-func (s *Users) Undelete(ctx context.Context, id int64) (*usher.User, error) {
-	return s.change(ctx, id, actUserDelete, "user.undelete", func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (the user is not
+// deleted, or its username or e-mail was taken meanwhile).
+func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.change(ctx, key, actUserDelete, "user.undelete", func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if !u.Deleted() {
-			return nil, &usher.Error{Kind: usher.KindNotFound, Code: "user_not_deleted", Message: "the user is not deleted"}
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: "user_not_deleted", Message: "the user is not deleted"}
 		}
 		old := *u.DeletedAt
 		u.DeletedAt = nil
@@ -449,24 +574,35 @@ func (s *Users) Undelete(ctx context.Context, id int64) (*usher.User, error) {
 // audit log keeps its record.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (s *Users) Purge(ctx context.Context, id int64) error {
-	return s.store.InTx(ctx, func(tx store.Tx) error {
-		u, err := tx.UserGet(ctx, usher.UserKey{ID: id})
-		if errors.Is(err, usher.ErrNotFound) {
-			return errUserNotFound()
-		}
+func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actUserPurge, nil); err != nil {
+		return err
+	}
+	if err := checkKey(p, &key); err != nil {
+		return err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		u, err := tx.UserGet(ctx, key)
 		if err != nil {
 			return err
+		}
+		if u.Deleted() && !p.IsAdmin() {
+			return errUserNotFound()
 		}
 		if err := s.authorize(ctx, actUserPurge, u); err != nil {
 			return err
 		}
-		if err := tx.UserPurge(ctx, id); err != nil {
+		if err := tx.UserPurge(ctx, u.ID); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, s.now(), event{action: "user.purge", resourceType: "user",
-			resourceID: strconv.FormatInt(id, 10), meta: map[string]string{"username": u.Username}})
+			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"username": u.Username}})
 	})
+	if errors.Is(err, usher.ErrNotFound) {
+		return errUserNotFound()
+	}
+	return err
 }
 
 // errExternalBlock refuses a state change of an account that an external
@@ -476,17 +612,18 @@ func errExternalBlock() error {
 		Message: "the user was blocked by an external directory and can only be unblocked there"}
 }
 
-// setState moves a live user to state to, from one of the states from (any
-// state when from is empty). Being in to already is no change.
-func (s *Users) setState(ctx context.Context, id int64, auditAction string, to usher.UserState, from ...usher.UserState) (*usher.User, error) {
-	return s.change(ctx, id, actUserState, auditAction, live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+// setState moves a live user to state to from one of the states from. Being
+// in to already is no change. Leaving a state that may sign in ends the
+// user's sessions; its other tokens stop working while the state lasts.
+func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction string, to usher.UserState, from ...usher.UserState) (*usher.User, error) {
+	return s.change(ctx, key, actUserState, auditAction, live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if u.State == to {
 			return nil, nil
 		}
 		if u.State == usher.StateBlockedExternal {
 			return nil, errExternalBlock()
 		}
-		allowed := len(from) == 0
+		allowed := false
 		for _, f := range from {
 			allowed = allowed || u.State == f
 		}
@@ -503,21 +640,37 @@ func (s *Users) setState(ctx context.Context, id int64, auditAction string, to u
 			u.SuspendedAt = &now
 			changes["suspended_at"] = usher.Change{New: now}
 		case old == usher.StateSuspended:
-			changes["suspended_at"] = usher.Change{Old: *u.SuspendedAt}
+			var was any
+			if u.SuspendedAt != nil {
+				was = *u.SuspendedAt
+			}
+			changes["suspended_at"] = usher.Change{Old: was}
 			u.SuspendedAt = nil
+		}
+		if old.CanSignIn() && !to.CanSignIn() {
+			n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				changes["sessions_revoked"] = usher.Change{New: n}
+			}
 		}
 		return changes, nil
 	}))
 }
 
-// Block blocks a user: it can no longer sign in, and its sessions and tokens
-// stop working until it is unblocked. Blocking a blocked user changes
-// nothing.
+// signInStates are the states whose users may sign in.
+var signInStates = []usher.UserState{usher.StateActive, usher.StatePending}
+
+// Block blocks a user: it can no longer sign in, its sessions end and its
+// other tokens stop working until it is unblocked. Blocking a blocked user
+// changes nothing.
 //
 // Errors: Unauthenticated, Forbidden (also for a user blocked by an external
 // directory), NotFound.
-func (s *Users) Block(ctx context.Context, id int64) (*usher.User, error) {
-	return s.setState(ctx, id, "user.block", usher.StateBlocked)
+func (s *Users) Block(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.setState(ctx, key, "user.block", usher.StateBlocked, append(signInStates, usher.StateSuspended)...)
 }
 
 // Unblock lifts a block. Unblocking a user that is not blocked changes
@@ -525,34 +678,33 @@ func (s *Users) Block(ctx context.Context, id int64) (*usher.User, error) {
 //
 // Errors: Unauthenticated, Forbidden (also for a user blocked by an external
 // directory), NotFound.
-func (s *Users) Unblock(ctx context.Context, id int64) (*usher.User, error) {
-	u, err := s.Get(ctx, usher.UserKey{ID: id})
-	if err != nil {
-		return nil, err
-	}
-	if u.State != usher.StateBlocked && u.State != usher.StateBlockedExternal {
-		if err := s.authorize(ctx, actUserState, u); err != nil {
-			return nil, err
+func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.change(ctx, key, actUserState, "user.unblock", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		switch u.State {
+		case usher.StateBlockedExternal:
+			return nil, errExternalBlock()
+		case usher.StateBlocked:
+			u.State = usher.StateActive
+			return map[string]usher.Change{"state": {Old: string(usher.StateBlocked), New: string(usher.StateActive)}}, nil
 		}
-		return u, nil
-	}
-	return s.setState(ctx, id, "user.unblock", usher.StateActive, usher.StateBlocked)
+		return nil, nil
+	}))
 }
 
-// Suspend suspends a user. Its sessions and tokens stop working until it is
-// unsuspended.
+// Suspend suspends a user: its sessions end and its other tokens stop
+// working until it is unsuspended. Suspending a suspended user changes
+// nothing.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
-func (s *Users) Suspend(ctx context.Context, id int64) (*usher.User, error) {
-	return s.setState(ctx, id, "user.suspend", usher.StateSuspended)
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (a blocked user).
+func (s *Users) Suspend(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.setState(ctx, key, "user.suspend", usher.StateSuspended, signInStates...)
 }
 
-// Unsuspend lifts a suspension.
+// Unsuspend lifts a suspension. Unsuspending an active user changes nothing.
 //
-// Errors: Unauthenticated, Forbidden, NotFound, Conflict (the user is not
-// suspended).
-func (s *Users) Unsuspend(ctx context.Context, id int64) (*usher.User, error) {
-	return s.setState(ctx, id, "user.unsuspend", usher.StateActive, usher.StateSuspended)
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (a blocked user).
+func (s *Users) Unsuspend(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.setState(ctx, key, "user.unsuspend", usher.StateActive, usher.StateSuspended)
 }
 
 // userFields lists the recorded fields of a user, for audit changes.

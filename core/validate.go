@@ -50,14 +50,14 @@ func (c *checker) err() error {
 
 // text checks a free-text field: valid UTF-8, no control characters, at most
 // max characters, present when required.
-func (c *checker) text(field, v string, max int, required bool) {
+func (c *checker) text(field, v string, limit int, required bool) {
 	switch {
 	case v == "" && required:
 		c.add(field, "required", "is required")
 	case !utf8.ValidString(v):
 		c.add(field, "invalid_utf8", "is not valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		c.add(field, "too_long", "is longer than %d characters", max)
+	case utf8.RuneCountInString(v) > limit:
+		c.add(field, "too_long", "is longer than %d characters", limit)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		c.add(field, "control_character", "contains a control character")
 	}
@@ -108,6 +108,18 @@ func validEmail(v string) bool {
 	return at > 0 && at < len(v)-1
 }
 
+// url checks a web address: when it names a scheme, the scheme is http or
+// https, so that no javascript: link reaches a page that shows it.
+func (c *checker) url(field, v string) {
+	if v == "" {
+		return
+	}
+	scheme, _, ok := strings.Cut(v, ":")
+	if ok && !strings.ContainsAny(scheme, "/.?#") && !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		c.add(field, "invalid_scheme", "must be an http or https address")
+	}
+}
+
 func (c *checker) language(v string) {
 	if v != "" && (len(v) > maxLanguage || !languageRE.MatchString(v)) {
 		c.add("language", "invalid", "is not a language tag such as en or pt-BR")
@@ -121,11 +133,11 @@ func (c *checker) metadata(m map[string]string) {
 	}
 	for k, v := range m {
 		switch {
-		case k == "" || len(k) > maxMetaKey || !utf8.ValidString(k):
-			c.add("metadata", "invalid_key", "keys must be 1 to %d bytes of UTF-8", maxMetaKey)
+		case k == "" || len(k) > maxMetaKey || !utf8.ValidString(k) || strings.IndexFunc(k, unicode.IsControl) >= 0:
+			c.add("metadata", "invalid_key", "keys must be 1 to %d bytes of UTF-8 without control characters", maxMetaKey)
 			return
-		case len(v) > maxMetaValue || !utf8.ValidString(v):
-			c.add("metadata", "invalid_value", "values must be at most %d bytes of UTF-8", maxMetaValue)
+		case len(v) > maxMetaValue || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0:
+			c.add("metadata", "invalid_value", "values must be at most %d bytes of UTF-8 without control characters", maxMetaValue)
 			return
 		}
 	}
@@ -153,6 +165,7 @@ func (c *checker) user(u *usher.User) {
 	} {
 		c.text(f.name, f.v, f.max, false)
 	}
+	c.url("website_url", u.WebsiteURL)
 	c.language(u.Language)
 	c.metadata(u.Metadata)
 	if !u.Kind.Valid() {
