@@ -21,14 +21,14 @@ type UserService interface {
 	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
 	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
-	Update(ctx context.Context, id int64, in usher.UserUpdate) (*usher.User, error)
-	Delete(ctx context.Context, id int64) (*usher.User, error)
-	Undelete(ctx context.Context, id int64) (*usher.User, error)
-	Purge(ctx context.Context, id int64) error
-	Block(ctx context.Context, id int64) (*usher.User, error)
-	Unblock(ctx context.Context, id int64) (*usher.User, error)
-	Suspend(ctx context.Context, id int64) (*usher.User, error)
-	Unsuspend(ctx context.Context, id int64) (*usher.User, error)
+	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
+	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Undelete(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Purge(ctx context.Context, key usher.UserKey) error
+	Block(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Suspend(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Unsuspend(ctx context.Context, key usher.UserKey) (*usher.User, error)
 }
 
 // AuthService is what the face needs of the core's authentication.
@@ -38,7 +38,7 @@ type AuthService interface {
 
 // AuditService is what the face needs of the core's audit log.
 type AuditService interface {
-	List(ctx context.Context, f usher.AuditFilter) ([]*usher.AuditEvent, error)
+	List(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error)
 }
 
 // Handler serves the native API.
@@ -65,7 +65,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/v1/users", h.listUsers},
 		{"GET", "/v1/users/{user}", h.getUser},
 		{"PATCH", "/v1/users/{user}", h.updateUser},
-		{"DELETE", "/v1/users/{user}", h.deleteUser},
+		{"DELETE", "/v1/users/{user}", h.userAction((UserService).Delete)},
 		{"POST", "/v1/users/{user}/undelete", h.userAction((UserService).Undelete)},
 		{"POST", "/v1/users/{user}/block", h.userAction((UserService).Block)},
 		{"POST", "/v1/users/{user}/unblock", h.userAction((UserService).Unblock)},
@@ -177,17 +177,4 @@ func (h *Handler) userRef(r *http.Request) (usher.UserKey, error) {
 		return usher.UserKey{ID: id}, nil
 	}
 	return usher.UserKey{Username: ref}, nil
-}
-
-// userID resolves the {user} path segment to an id, looking a username up.
-func (h *Handler) userID(r *http.Request) (int64, error) {
-	key, err := h.userRef(r)
-	if err != nil || key.ID != 0 {
-		return key.ID, err
-	}
-	u, err := h.Users.Get(r.Context(), key)
-	if err != nil {
-		return 0, err
-	}
-	return u.ID, nil
 }

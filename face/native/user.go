@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -199,7 +200,7 @@ type userUpdateRequest struct {
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := h.userID(r)
+	key, err := h.userRef(r)
 	if err != nil {
 		return err
 	}
@@ -217,9 +218,6 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		ProjectsLimit: req.ProjectsLimit.Ptr(), ThemeID: req.ThemeID.Ptr(),
 		ColorSchemeID: req.ColorSchemeID.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
 	}
-	if req.Kind.Null {
-		return web.Invalid("kind", "null", "cannot be null")
-	}
 	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
 		v, err := strconv.ParseInt(strings.Trim(match, `"`), 10, 64)
 		if err != nil || !strings.HasPrefix(match, `"`) {
@@ -228,40 +226,22 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		in.IfVersion = &v
 	}
-	u, err := h.Users.Update(r.Context(), id, in)
+	u, err := h.Users.Update(r.Context(), key, in)
 	if err != nil {
 		return err
 	}
 	return writeUser(w, http.StatusOK, u)
 }
 
-func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := h.userID(r)
-	if err != nil {
-		return err
-	}
-	u, err := h.Users.Delete(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeUser(w, http.StatusOK, u)
-}
-
-// userAction serves the POST /v1/users/{user}/<action> endpoints that change
-// a user's state and answer with the user.
-func (h *Handler) userAction(act func(UserService, context.Context, int64) (*usher.User, error)) web.Handler {
+// userAction serves the endpoints that change a user and answer with it:
+// DELETE /v1/users/{user} and POST /v1/users/{user}/<action>.
+func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKey) (*usher.User, error)) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, err := h.userRef(r)
 		if err != nil {
 			return err
 		}
-		id := key.ID
-		if id == 0 {
-			if id, err = h.userID(r); err != nil {
-				return err
-			}
-		}
-		u, err := act(h.Users, r.Context(), id)
+		u, err := act(h.Users, r.Context(), key)
 		if err != nil {
 			return err
 		}
@@ -277,7 +257,7 @@ func (h *Handler) purgeUser(w http.ResponseWriter, r *http.Request) error {
 	if key.ID == 0 {
 		return web.Invalid("user", "id_required", "purge takes a numeric user id")
 	}
-	if err := h.Users.Purge(r.Context(), key.ID); err != nil {
+	if err := h.Users.Purge(r.Context(), key); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -289,6 +269,16 @@ type listJSON[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 	Total      *int    `json:"total,omitempty"`
+}
+
+// setNextLink points a Link header at the next page: this request's URL
+// with the cursor replaced.
+func setNextLink(w http.ResponseWriter, r *http.Request, cursor string) {
+	next := url.URL{Path: r.URL.Path}
+	v := r.URL.Query()
+	v.Set("cursor", cursor)
+	next.RawQuery = v.Encode()
+	w.Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
 }
 
 // userCursor is what an opaque user cursor holds.
@@ -333,7 +323,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		State: usher.UserState(q.String("state")), Kind: usher.UserKind(q.String("kind")),
 		Admin: q.Bool("admin"), CreatedAfter: q.Time("created_after"), CreatedBefore: q.Time("created_before"),
 		Deleted: inclusion(q, "deleted"), Suspended: inclusion(q, "suspended"),
-		Sort: usher.UserSort(q.String("sort")), Limit: q.Int("limit", 20, 1, 1000),
+		Sort: usher.UserSort(q.String("sort")), Limit: q.Int("limit", 0, 1, math.MaxInt32),
 	}
 	withTotal := q.Bool("total")
 	f.WithTotal = withTotal != nil && *withTotal
@@ -361,11 +351,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if page.Next != nil {
 		c := encodeCursor(userCursor{Sort: string(f.Sort), ID: page.Next.ID, Key: page.Next.Key})
 		out.NextCursor = &c
-		next := *r.URL
-		v := next.Query()
-		v.Set("cursor", c)
-		next.RawQuery = v.Encode()
-		w.Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
+		setNextLink(w, r, c)
 	}
 	if page.Total >= 0 {
 		out.Total = &page.Total
@@ -407,7 +393,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	f := usher.AuditFilter{
 		From: q.Time("from"), To: q.Time("to"), Action: q.String("action"),
-		Limit: q.Int("limit", 50, 1, 1000),
+		Limit: q.Int("limit", 0, 1, math.MaxInt32),
 	}
 	if s := q.String("actor"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -429,12 +415,12 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	events, err := h.Audit.List(r.Context(), f)
+	page, err := h.Audit.List(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	out := listJSON[auditJSON]{Items: make([]auditJSON, 0, len(events))}
-	for _, e := range events {
+	out := listJSON[auditJSON]{Items: make([]auditJSON, 0, len(page.Events))}
+	for _, e := range page.Events {
 		a := auditJSON{
 			ID: e.ID, At: e.At, ActorKind: string(e.ActorKind), ActorID: optionalID(e.ActorID),
 			ActorName: e.ActorName, ImpersonatorID: optionalID(e.ImpersonatorID), Action: e.Action,
@@ -452,14 +438,10 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Items = append(out.Items, a)
 	}
-	if len(events) == f.Limit {
-		c := encodeCursor(events[len(events)-1].ID)
+	if page.Next != 0 {
+		c := encodeCursor(page.Next)
 		out.NextCursor = &c
-		next := url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-		v := next.Query()
-		v.Set("cursor", c)
-		next.RawQuery = v.Encode()
-		w.Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
+		setNextLink(w, r, c)
 	}
 	return web.WriteJSON(w, http.StatusOK, out)
 }

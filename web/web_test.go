@@ -1,0 +1,182 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"usher"
+)
+
+type body struct {
+	Name  Optional[string]            `json:"name"`
+	Count *int                        `json:"count"`
+	Tags  []string                    `json:"tags"`
+	Meta  Optional[map[string]string] `json:"meta"`
+}
+
+func TestUnmarshal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in    string
+		code, field string
+	}{
+		{"ok", `{"name":"a","count":1}`, "", ""},
+		{"empty", `   `, "empty_body", ""},
+		{"syntax", `{"name":`, "malformed_json", ""},
+		{"array", `[1]`, "malformed_json", ""},
+		{"unknown field", `{"nmae":"a"}`, "unknown_field", "nmae"},
+		{"wrong type", `{"count":"one"}`, "wrong_type", "count"},
+		{"wrong type in optional", `{"name":5}`, "wrong_type", "name"},
+		{"wrong element type", `{"tags":[1]}`, "wrong_type", "tags"},
+		{"trailing garbage", `{"name":"a"} x`, "malformed_json", ""},
+	}
+	for _, tt := range tests {
+		var b body
+		err := Unmarshal([]byte(tt.in), &b)
+		if tt.code == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		e := usher.AsError(err)
+		if e.Kind != usher.KindInvalid || e.Code != tt.code {
+			t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
+		}
+		if tt.field != "" && (len(e.Fields) == 0 || e.Fields[0].Field != tt.field) {
+			t.Errorf("%s: fields %v, want %s", tt.name, e.Fields, tt.field)
+		}
+	}
+	var b body
+	if err := Unmarshal([]byte(`{"name":null,"meta":{"k":"v"}}`), &b); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Name.Set || !b.Name.Null || *b.Name.Ptr() != "" || b.Meta.Ptr() == nil || (*b.Meta.Ptr())["k"] != "v" {
+		t.Fatalf("optional fields: %+v", b)
+	}
+	var absent body
+	_ = Unmarshal([]byte(`{}`), &absent)
+	if absent.Name.Ptr() != nil {
+		t.Fatal("an absent field is set")
+	}
+}
+
+func TestDecodeJSONLimits(t *testing.T) {
+	t.Parallel()
+	big := `{"name":"` + strings.Repeat("a", MaxBody) + `"}`
+	r := httptest.NewRequest("POST", "/", strings.NewReader(big))
+	var b body
+	if err := DecodeJSON(r, &b); usher.ErrorKind(err) != usher.KindTooLarge {
+		t.Fatalf("a body over the limit: %v", err)
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "application/merge-patch+json; charset=utf-8")
+	if err := DecodeJSON(r, &b); err != nil {
+		t.Fatalf("a +json media type: %v", err)
+	}
+	r.Header.Set("Content-Type", "text/plain")
+	if err := DecodeJSON(r, &b); usher.AsError(err).Code != "unsupported_media_type" {
+		t.Fatalf("text/plain: %v", err)
+	}
+}
+
+func TestQuery(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("GET", "/?limit=5&flag=true&when=2024-01-02T03:04:05Z&mode=b&extra=1", nil)
+	q := NewQuery(r)
+	if q.Int("limit", 1, 1, 10) != 5 || !*q.Bool("flag") || q.Time("when").Year() != 2024 || q.Enum("mode", "a", "a", "b") != "b" {
+		t.Fatal("values read wrong")
+	}
+	if err := q.Err(); usher.AsError(err).Code != "unknown_parameter" || usher.AsError(err).Fields[0].Field != "extra" {
+		t.Fatalf("unknown parameter: %v", err)
+	}
+	for _, tt := range []struct{ url, code string }{
+		{"/?limit=0", "out_of_range"}, {"/?limit=x", "not_an_integer"}, {"/?flag=maybe", "not_a_boolean"},
+		{"/?when=today", "not_a_time"}, {"/?mode=c", "invalid_value"}, {"/?limit=1&limit=2", "repeated_parameter"},
+	} {
+		q := NewQuery(httptest.NewRequest("GET", tt.url, nil))
+		q.Int("limit", 1, 1, 10)
+		q.Bool("flag")
+		q.Time("when")
+		q.Enum("mode", "a", "a", "b")
+		if err := q.Err(); usher.AsError(err).Code != tt.code {
+			t.Errorf("%s: %v, want %s", tt.url, err, tt.code)
+		}
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Bearer abc": "abc", "bearer abc": "abc", "BEARER  abc ": "abc", "Basic abc": "", "Bearer": "", "": "",
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", in)
+		if got := BearerToken(r); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.Handle("GET /ok", Adapt(func(w http.ResponseWriter, r *http.Request) error {
+		_, _ = io.WriteString(w, usher.RequestFrom(r.Context()).ID)
+		return nil
+	}, nil))
+	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	mux.Handle("GET /fail", Adapt(func(w http.ResponseWriter, r *http.Request) error { return errors.New("x") },
+		func(w http.ResponseWriter, r *http.Request, err error) { http.Error(w, "failed", 500) }))
+	srv := httptest.NewServer(Middleware(mux, slog.New(slog.DiscardHandler), NewMetrics(prometheus.NewRegistry())))
+	defer srv.Close()
+	get := func(path, id string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if id != "" {
+			req.Header.Set("X-Request-ID", id)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	res, body := get("/ok", "abc-123")
+	if res.Header.Get("X-Request-ID") != "abc-123" || body != "abc-123" {
+		t.Fatalf("a caller's request id is not kept: %q %q", res.Header.Get("X-Request-ID"), body)
+	}
+	res, body = get("/ok", "bad id with spaces")
+	if id := res.Header.Get("X-Request-ID"); id == "bad id with spaces" || len(id) != 24 || body != id {
+		t.Fatalf("a bad request id is kept: %q", id)
+	}
+	if res, _ := get("/panic", ""); res.StatusCode != 500 {
+		t.Fatalf("a panic answers %d", res.StatusCode)
+	}
+	if res, body := get("/fail", ""); res.StatusCode != 500 || !strings.Contains(body, "failed") {
+		t.Fatalf("an error answers %d %q", res.StatusCode, body)
+	}
+}
+
+// FuzzUnmarshal: no input makes the decoder panic, and whatever it accepts
+// is a JSON object.
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range []string{`{}`, `{"name":"a"}`, `{"count":1,"tags":["x"]}`, `[`, `null`, `{"meta":{"a":"b"}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var b body
+		err := Unmarshal(data, &b)
+		if err != nil && usher.ErrorKind(err) != usher.KindInvalid {
+			t.Fatalf("error of kind %s: %v", usher.ErrorKind(err), err)
+		}
+	})
+}
