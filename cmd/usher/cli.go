@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,7 +103,9 @@ func openDB(ctx context.Context, url string, now time.Time) (*sqldb.DB, error) {
 	case strings.HasPrefix(url, "sqlite:"):
 		db, err = sqlite.Open(strings.TrimPrefix(url, "sqlite:"))
 	case strings.Contains(url, "://"):
-		return nil, fmt.Errorf("--database %q: unknown scheme; use a file path, sqlite:PATH or postgres://", url)
+		return nil, fmt.Errorf("--database: unknown scheme in %q; use a file path, sqlite:PATH or postgres://", redactURL(url))
+	case strings.Contains(url, "=") && strings.Contains(url, " "):
+		return nil, errors.New("--database: keyword=value connection strings are not supported; use a postgres:// URL")
 	default:
 		db, err = sqlite.Open(url)
 	}
@@ -153,11 +156,22 @@ func (m *Main) migrateCmd(cfg *config) *cobra.Command {
 func (m *Main) userCmd(cfg *config) *cobra.Command {
 	user := &cobra.Command{Use: "user", Short: "Manage users"}
 	var in usher.UserCreate
+	var passwordStdin bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a user and print it as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if passwordStdin {
+				if in.Password != "" {
+					return errors.New("give --password or --password-stdin, not both")
+				}
+				line, err := bufio.NewReader(m.Stdin).ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("read the password: %w", err)
+				}
+				in.Password = strings.TrimRight(line, "\r\n")
+			}
 			return withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
 				u, err := c.Users.Create(ctx, in)
 				if err != nil {
@@ -172,7 +186,8 @@ func (m *Main) userCmd(cfg *config) *cobra.Command {
 	f := create.Flags()
 	f.StringVar(&in.Username, "username", "", "username (required)")
 	f.StringVar(&in.Email, "email", "", "e-mail address")
-	f.StringVar(&in.Password, "password", "", "password")
+	f.StringVar(&in.Password, "password", "", "password (visible to other local users in the process list; prefer --password-stdin)")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	f.StringVar(&in.Name, "name", "", "full name")
 	f.BoolVar(&in.Admin, "admin", false, "make the user an administrator")
 	f.BoolVar(&in.EmailConfirmed, "confirmed", true, "mark the e-mail address confirmed")

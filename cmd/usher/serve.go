@@ -104,11 +104,17 @@ func newHandler(db store.Store, log *slog.Logger) http.Handler {
 	return web.Middleware(mux, log, web.NewMetrics(reg))
 }
 
-// redactURL hides a password in a database URL for the log.
+// redactURL hides the password of a database URL, in its user part or its
+// query, for the log.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil || u.Scheme == "" {
 		return s
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
