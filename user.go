@@ -108,13 +108,16 @@ type Identity struct {
 // Deleted reports whether the user is soft-deleted.
 func (u *User) Deleted() bool { return u.DeletedAt != nil }
 
-// UserKey finds one user. Exactly one field is set.
+// UserKey finds one user. Exactly one field is set (Provider and ExternUID
+// count as one: an external identity).
 type UserKey struct {
 	ID         int64
 	Username   string // case-insensitive
 	Email      string // case-insensitive
 	UUID       string
 	ExternalID string
+	Provider   string
+	ExternUID  string
 }
 
 // UserCreate is the input to create a user.

@@ -76,6 +76,54 @@ type Tx interface {
 	// a use since notBefore is recorded already.
 	TokenTouch(ctx context.Context, id int64, at, notBefore time.Time) error
 
+	// CodeCreate inserts c and sets c.ID. A hash is unique.
+	CodeCreate(ctx context.Context, c *usher.Code) error
+	// CodeByHash returns the code of the kind with the hash, used, expired
+	// or not.
+	CodeByHash(ctx context.Context, kind usher.CodeKind, hash []byte) (*usher.Code, error)
+	// CodeUse marks the code used at the given time, if it was neither used
+	// nor expired then; ErrNotFound otherwise. Of two concurrent uses, one
+	// wins.
+	CodeUse(ctx context.Context, id int64, at time.Time) error
+	// CodeSetUser records the account an unused code is for.
+	CodeSetUser(ctx context.Context, id, userID int64) error
+	// CodeDeleteUser deletes the user's unused codes of the kind.
+	CodeDeleteUser(ctx context.Context, userID int64, kind usher.CodeKind) error
+	// CodeDeleteExpired deletes codes that expired before the given time and
+	// returns how many.
+	CodeDeleteExpired(ctx context.Context, before time.Time) (int, error)
+
+	// OutboxAdd inserts m and sets m.ID.
+	OutboxAdd(ctx context.Context, m *usher.Mail) error
+	// OutboxClaim returns up to limit unsent mails due at now, oldest first,
+	// and makes them due again only at leaseUntil, so that concurrent senders
+	// claim different mails.
+	OutboxClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*usher.Mail, error)
+	// OutboxSent records a delivery and wipes the body.
+	OutboxSent(ctx context.Context, id int64, at time.Time) error
+	// OutboxFailed records a failed attempt and when to try again.
+	OutboxFailed(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
+	// OutboxGet returns one mail.
+	OutboxGet(ctx context.Context, id int64) (*usher.Mail, error)
+
+	// ThrottleGet returns the throttle of the key; ErrNotFound when it has
+	// no failures.
+	ThrottleGet(ctx context.Context, key string) (*usher.Throttle, error)
+	// ThrottleFail counts a failure under the key at now and returns the
+	// throttle. Failures before windowStart no longer count.
+	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
+	// ThrottleLock locks the key until the given time.
+	ThrottleLock(ctx context.Context, key string, until time.Time) error
+	// ThrottleClear forgets the key's failures and lock.
+	ThrottleClear(ctx context.Context, key string) error
+
+	// SigningKeyAdd inserts a signing key.
+	SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error
+	// SigningKeyList returns every signing key, oldest first.
+	SigningKeyList(ctx context.Context) ([]*usher.SigningKey, error)
+	// SigningKeyRetire marks the key retired at the given time.
+	SigningKeyRetire(ctx context.Context, id string, at time.Time) error
+
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
 	// AuditList returns a page of the events matching f, newest first.

@@ -224,17 +224,23 @@ var macros = map[string]string{
 		"created_at, revoked_at, address, user_agent, impersonator_id",
 	"{{audit_columns}}": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
 		"resource_type, resource_id, changes, meta, address, user_agent, request_id",
+	"{{code_columns}}": "id, kind, hash, user_id, data, expires_at, used_at, created_at",
+	"{{mail_columns}}": "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error",
 }
 
 // queryNames lists every statement a dialect must define.
 var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
-	"UserByExternalID", "UserWrite", "UserPurge", "UserCount", "UserTaken",
+	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
 	"AuditInsert", "AuditCount",
+	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteExpired",
+	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
+	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear",
+	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named

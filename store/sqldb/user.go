@@ -123,10 +123,16 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 		name, arg = "UserByUUID", key.UUID
 	case key.ExternalID != "":
 		name, arg = "UserByExternalID", key.ExternalID
+	case key.Provider != "" && key.ExternUID != "":
+		name = "UserByIdentity"
 	default:
 		return nil, usher.ErrNotFound
 	}
-	u, err := scanUser(c.queryRow(ctx, name, arg))
+	args := []any{arg}
+	if name == "UserByIdentity" {
+		args = []any{key.Provider, key.ExternUID}
+	}
+	u, err := scanUser(c.queryRow(ctx, name, args...))
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, usher.ErrNotFound

@@ -37,6 +37,10 @@ SELECT {{user_columns}} FROM users WHERE uuid = ?1 AND deleted_at IS NULL;
 -- name: UserByExternalID
 SELECT {{user_columns}} FROM users WHERE external_id = ?1 AND deleted_at IS NULL;
 
+-- name: UserByIdentity
+SELECT {{user_columns}} FROM users
+WHERE id = (SELECT user_id FROM identities WHERE provider = ?1 AND extern_uid = ?2) AND deleted_at IS NULL;
+
 -- name: UserPurge
 DELETE FROM users WHERE id = ?1;
 

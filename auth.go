@@ -1,0 +1,85 @@
+package usher
+
+import "time"
+
+// CodeKind is what a one-time code is for.
+type CodeKind string
+
+// The one-time code kinds.
+const (
+	CodeConfirm     CodeKind = "confirm"      // confirms a new account's e-mail address
+	CodeReset       CodeKind = "reset"        // the password-reset token sent by mail
+	CodeResetTicket CodeKind = "reset_ticket" // what a reset token is exchanged for
+	CodeRedeem      CodeKind = "redeem"       // the command line's handle on an OAuth log-in
+	CodeOAuthState  CodeKind = "oauth_state"  // the state of an OAuth log-in in flight
+)
+
+// Code is a one-time secret: only its hash is stored. It expires, and it can
+// be used once.
+type Code struct {
+	ID        int64
+	Kind      CodeKind
+	Hash      []byte
+	UserID    int64  // the account it is for, once known
+	Data      string // sealed state the flow carries, if any
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
+
+// Throttle counts failed attempts under one key (an account or a client
+// address) and may lock the key for a while.
+type Throttle struct {
+	Key         string
+	Failures    int
+	WindowStart time.Time
+	LockedUntil *time.Time
+}
+
+// SigningKey is a key that signs JWTs. The private half is sealed at rest.
+type SigningKey struct {
+	ID        string // the JWT "kid"
+	Algorithm string // "EdDSA"
+	Private   string // sealed
+	Public    []byte
+	CreatedAt time.Time
+	RetiredAt *time.Time // no longer signs; still verifies until its JWTs expire
+}
+
+// Session is the outcome of a log-in: a session token, its text (shown once)
+// and the account.
+type Session struct {
+	Token  *Token
+	Secret string
+	User   *User
+}
+
+// Signup is the input to sign up.
+type Signup struct {
+	Username string
+	Email    string
+	Password string
+	Name     string
+}
+
+// PasswordQuality is the verdict on a candidate password.
+type PasswordQuality struct {
+	Score       int // 0 (guessable in moments) to 4 (very unlikely to be guessed)
+	Acceptable  bool
+	Problems    []FieldError // the policy's objections; empty when acceptable
+	Warning     string       // the strength estimator's warning, if any
+	Suggestions []string
+	// CrackTime is the estimator's guess of an offline attack's time.
+	CrackTime string
+}
+
+// JWTClaims is what usher puts in the JWTs it signs.
+type JWTClaims struct {
+	Subject        int64 // the user id
+	Kind           PrincipalKind
+	Scopes         []string
+	ImpersonatorID int64
+	IssuedAt       time.Time
+	ExpiresAt      time.Time
+	ID             string
+}

@@ -1,0 +1,68 @@
+-- name: CodeInsert
+INSERT INTO codes (kind, hash, user_id, data, expires_at, used_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id;
+
+-- name: CodeByHash
+SELECT {{code_columns}} FROM codes WHERE kind = $1 AND hash = $2;
+
+-- name: CodeUse
+UPDATE codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1;
+
+-- name: CodeSetUser
+UPDATE codes SET user_id = $1 WHERE id = $2 AND used_at IS NULL;
+
+-- name: CodeDeleteUser
+DELETE FROM codes WHERE user_id = $1 AND kind = $2 AND used_at IS NULL;
+
+-- name: CodeDeleteExpired
+DELETE FROM codes WHERE expires_at < $1;
+
+-- name: OutboxInsert
+INSERT INTO outbox (kind, recipient, subject, body, created_at, attempts, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id;
+
+-- name: OutboxClaim
+-- Replicas claim disjoint rows: SKIP LOCKED passes over rows another
+-- sender is claiming, and the lease keeps them from being due again.
+UPDATE outbox SET next_attempt_at = $2
+WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+RETURNING {{mail_columns}};
+
+-- name: OutboxSent
+UPDATE outbox SET sent_at = $1, body = '', attempts = attempts + 1, last_error = '' WHERE id = $2;
+
+-- name: OutboxFailed
+UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4;
+
+-- name: OutboxByID
+SELECT {{mail_columns}} FROM outbox WHERE id = $1;
+
+-- name: ThrottleGet
+SELECT key, failures, window_start, locked_until FROM throttles WHERE key = $1;
+
+-- name: ThrottleFail
+-- A failure outside the window starts a new window.
+INSERT INTO throttles (key, failures, window_start) VALUES ($1, 1, $2)
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN throttles.window_start < $3 THEN 1 ELSE throttles.failures + 1 END,
+    window_start = CASE WHEN throttles.window_start < $3 THEN $2 ELSE throttles.window_start END
+RETURNING key, failures, window_start, locked_until;
+
+-- name: ThrottleLock
+UPDATE throttles SET locked_until = $1 WHERE key = $2;
+
+-- name: ThrottleClear
+DELETE FROM throttles WHERE key = $1;
+
+-- name: SigningKeyInsert
+INSERT INTO signing_keys (id, algorithm, private_key, public_key, created_at, retired_at)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: SigningKeyList
+SELECT id, algorithm, private_key, public_key, created_at, retired_at FROM signing_keys ORDER BY created_at, id;
+
+-- name: SigningKeyRetire
+UPDATE signing_keys SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL;

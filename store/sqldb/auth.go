@@ -1,0 +1,225 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"usher"
+)
+
+// affected returns ErrNotFound when a statement changed no row.
+func affected(res sql.Result) error {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return usher.ErrNotFound
+	}
+	return nil
+}
+
+// CodeCreate inserts c.
+func (c *conn) CodeCreate(ctx context.Context, code *usher.Code) error {
+	err := c.writeRow(ctx, "CodeInsert", string(code.Kind), code.Hash, intOrNull(code.UserID), code.Data,
+		c.d.TimeArg(code.ExpiresAt), c.timeArg(code.UsedAt), c.d.TimeArg(code.CreatedAt)).Scan(&code.ID)
+	if err != nil {
+		err = c.fail("CodeInsert", err)
+		var ue *usher.UniqueError
+		if errors.As(err, &ue) {
+			ue.Field = "hash"
+		}
+		return err
+	}
+	return nil
+}
+
+// CodeByHash returns a code by kind and hash.
+func (c *conn) CodeByHash(ctx context.Context, kind usher.CodeKind, hash []byte) (*usher.Code, error) {
+	code := new(usher.Code)
+	var k string
+	err := c.queryRow(ctx, "CodeByHash", string(kind), hash).Scan(&code.ID, &k, &code.Hash,
+		nullInt{&code.UserID}, &code.Data, timeCol{&code.ExpiresAt}, nullTime{&code.UsedAt}, timeCol{&code.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, usher.ErrNotFound
+	}
+	if err != nil {
+		return nil, c.fail("CodeByHash", err)
+	}
+	code.Kind = usher.CodeKind(k)
+	return code, nil
+}
+
+// CodeUse marks a code used if it still can be.
+func (c *conn) CodeUse(ctx context.Context, id int64, at time.Time) error {
+	res, err := c.exec(ctx, "CodeUse", c.d.TimeArg(at), id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
+// CodeSetUser records the account of an unused code.
+func (c *conn) CodeSetUser(ctx context.Context, id, userID int64) error {
+	res, err := c.exec(ctx, "CodeSetUser", userID, id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
+// CodeDeleteUser deletes the user's unused codes of a kind.
+func (c *conn) CodeDeleteUser(ctx context.Context, userID int64, kind usher.CodeKind) error {
+	_, err := c.exec(ctx, "CodeDeleteUser", userID, string(kind))
+	return err
+}
+
+// CodeDeleteExpired deletes the codes that expired before the time.
+func (c *conn) CodeDeleteExpired(ctx context.Context, before time.Time) (int, error) {
+	res, err := c.exec(ctx, "CodeDeleteExpired", c.d.TimeArg(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// scanMail reads the columns of {{mail_columns}}.
+func scanMail(s scanner) (*usher.Mail, error) {
+	m := new(usher.Mail)
+	err := s.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, timeCol{&m.CreatedAt}, &m.Attempts,
+		timeCol{&m.NextAttemptAt}, nullTime{&m.SentAt}, &m.LastError)
+	return m, err
+}
+
+// OutboxAdd inserts a mail.
+func (c *conn) OutboxAdd(ctx context.Context, m *usher.Mail) error {
+	err := c.writeRow(ctx, "OutboxInsert", m.Kind, m.To, m.Subject, m.Body, c.d.TimeArg(m.CreatedAt),
+		m.Attempts, c.d.TimeArg(m.NextAttemptAt)).Scan(&m.ID)
+	if err != nil {
+		return c.fail("OutboxInsert", err)
+	}
+	return nil
+}
+
+// OutboxClaim claims due mails for a while.
+func (c *conn) OutboxClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*usher.Mail, error) {
+	rows, err := c.w.QueryContext(ctx, c.queries["OutboxClaim"], c.d.TimeArg(now), c.d.TimeArg(leaseUntil), limit)
+	if err != nil {
+		return nil, c.fail("OutboxClaim", err)
+	}
+	defer rows.Close()
+	var out []*usher.Mail
+	for rows.Next() {
+		m, err := scanMail(rows)
+		if err != nil {
+			return nil, fmt.Errorf("OutboxClaim: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// OutboxSent records a delivery.
+func (c *conn) OutboxSent(ctx context.Context, id int64, at time.Time) error {
+	res, err := c.exec(ctx, "OutboxSent", c.d.TimeArg(at), id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
+// OutboxFailed records a failed attempt.
+func (c *conn) OutboxFailed(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error {
+	res, err := c.exec(ctx, "OutboxFailed", attempts, c.d.TimeArg(next), lastError, id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
+// OutboxGet returns one mail.
+func (c *conn) OutboxGet(ctx context.Context, id int64) (*usher.Mail, error) {
+	m, err := scanMail(c.queryRow(ctx, "OutboxByID", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, usher.ErrNotFound
+	}
+	if err != nil {
+		return nil, c.fail("OutboxByID", err)
+	}
+	return m, nil
+}
+
+func scanThrottle(s scanner) (*usher.Throttle, error) {
+	t := new(usher.Throttle)
+	err := s.Scan(&t.Key, &t.Failures, timeCol{&t.WindowStart}, nullTime{&t.LockedUntil})
+	return t, err
+}
+
+// ThrottleGet returns a key's throttle.
+func (c *conn) ThrottleGet(ctx context.Context, key string) (*usher.Throttle, error) {
+	t, err := scanThrottle(c.queryRow(ctx, "ThrottleGet", key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, usher.ErrNotFound
+	}
+	if err != nil {
+		return nil, c.fail("ThrottleGet", err)
+	}
+	return t, nil
+}
+
+// ThrottleFail counts a failure.
+func (c *conn) ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error) {
+	t, err := scanThrottle(c.writeRow(ctx, "ThrottleFail", key, c.d.TimeArg(now), c.d.TimeArg(windowStart)))
+	if err != nil {
+		return nil, c.fail("ThrottleFail", err)
+	}
+	return t, nil
+}
+
+// ThrottleLock locks a key.
+func (c *conn) ThrottleLock(ctx context.Context, key string, until time.Time) error {
+	_, err := c.exec(ctx, "ThrottleLock", c.d.TimeArg(until), key)
+	return err
+}
+
+// ThrottleClear forgets a key.
+func (c *conn) ThrottleClear(ctx context.Context, key string) error {
+	_, err := c.exec(ctx, "ThrottleClear", key)
+	return err
+}
+
+// SigningKeyAdd inserts a signing key.
+func (c *conn) SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error {
+	_, err := c.exec(ctx, "SigningKeyInsert", k.ID, k.Algorithm, k.Private, k.Public,
+		c.d.TimeArg(k.CreatedAt), c.timeArg(k.RetiredAt))
+	return err
+}
+
+// SigningKeyList returns every signing key.
+func (c *conn) SigningKeyList(ctx context.Context) ([]*usher.SigningKey, error) {
+	rows, err := c.q.QueryContext(ctx, c.queries["SigningKeyList"])
+	if err != nil {
+		return nil, c.fail("SigningKeyList", err)
+	}
+	defer rows.Close()
+	var out []*usher.SigningKey
+	for rows.Next() {
+		k := new(usher.SigningKey)
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, timeCol{&k.CreatedAt}, nullTime{&k.RetiredAt}); err != nil {
+			return nil, fmt.Errorf("SigningKeyList: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// SigningKeyRetire retires a key.
+func (c *conn) SigningKeyRetire(ctx context.Context, id string, at time.Time) error {
+	res, err := c.exec(ctx, "SigningKeyRetire", c.d.TimeArg(at), id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
