@@ -5,13 +5,15 @@ import (
 	"crypto/subtle"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
 	"usher/store"
 )
 
-// Auth authenticates principals and manages their credentials.
+// Auth authenticates principals and manages their credentials: log-in,
+// sessions, tokens, passwords, JWTs and external log-ins.
 type Auth struct{ *env }
 
 // touchEvery is how often a token's last-used time is written: often enough
@@ -22,12 +24,25 @@ func errBadToken() error {
 	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid"}
 }
 
-// Authenticate returns the principal a token text stands for. The token
-// must be well formed, known, not revoked, not expired, and belong to an
-// account that may sign in.
+func errInactive(u *usher.User) error {
+	state := string(u.State)
+	if u.Deleted() {
+		state = "deleted"
+	}
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "account_inactive",
+		Message: "the account is " + state + "; its credentials do not work"}
+}
+
+// Authenticate returns the principal a credential stands for: a usher
+// token (session, personal, service-account or application) or a JWT usher
+// signed. The credential must be well formed, known, not revoked, not
+// expired, and belong to an account that may sign in.
 //
 // Errors: Unauthenticated.
 func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal, error) {
+	if strings.Count(text, ".") == 2 {
+		return a.authenticateJWT(ctx, text)
+	}
 	kind, hash, ok := parseSecret(text)
 	if !ok {
 		return nil, errBadToken()
@@ -43,16 +58,9 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || tok.Kind != kind || !tok.Active(now) {
 		return nil, errBadToken()
 	}
-	u, err := a.store.UserGet(ctx, usher.UserKey{ID: tok.UserID})
+	u, err := a.activeUser(ctx, tok.UserID)
 	if err != nil {
-		if errors.Is(err, usher.ErrNotFound) {
-			return nil, errBadToken()
-		}
 		return nil, err
-	}
-	if u.Deleted() || !u.State.CanSignIn() {
-		return nil, &usher.Error{Kind: usher.KindUnauthenticated, Code: "account_inactive",
-			Message: "the account is " + string(u.State) + "; its credentials do not work"}
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
 		if err := a.store.TokenTouch(ctx, tok.ID, now, now.Add(-touchEvery)); err != nil {
@@ -67,13 +75,47 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 		p.Kind = usher.PrincipalServiceAccount
 	}
 	if tok.ImpersonatorID != 0 {
-		imp, err := a.store.UserGet(ctx, usher.UserKey{ID: tok.ImpersonatorID})
-		if err != nil || imp.Deleted() || !imp.Admin || !imp.State.CanSignIn() {
-			return nil, errBadToken()
+		if p.Impersonator, err = a.impersonator(ctx, tok.ImpersonatorID); err != nil {
+			return nil, err
 		}
-		p.Impersonator = imp
 	}
 	return p, nil
+}
+
+// activeUser returns the account with the id if its credentials may work.
+func (a *Auth) activeUser(ctx context.Context, id int64) (*usher.User, error) {
+	u, err := a.store.UserGet(ctx, usher.UserKey{ID: id})
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, errBadToken()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.maySignIn(u) {
+		return nil, errInactive(u)
+	}
+	return u, nil
+}
+
+// maySignIn reports whether u's credentials may work now.
+func (e *env) maySignIn(u *usher.User) bool {
+	switch {
+	case u.Deleted():
+		return false
+	case u.State == usher.StatePending:
+		return e.policy.AllowUnconfirmedSignIn || e.policy.SkipEmailConfirmation
+	}
+	return u.State.CanSignIn()
+}
+
+// impersonator returns the admin behind an impersonation, if they still may
+// impersonate.
+func (a *Auth) impersonator(ctx context.Context, id int64) (*usher.User, error) {
+	imp, err := a.store.UserGet(ctx, usher.UserKey{ID: id})
+	if err != nil || !imp.Admin || !a.maySignIn(imp) {
+		return nil, errBadToken()
+	}
+	return imp, nil
 }
 
 // CreateToken mints a token for a user and returns it with its text, which
@@ -107,26 +149,36 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		if err := checkTokenCreate(p, u, in, now); err != nil {
 			return err
 		}
-		var hint string
-		var hash []byte
-		text, hint, hash = newSecret(in.Kind)
-		tok = &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name, Scopes: in.Scopes, Hint: hint,
-			Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now}
-		if tok.ExpiresAt != nil {
-			t := tok.ExpiresAt.UTC().Truncate(time.Microsecond)
-			tok.ExpiresAt = &t
-		}
-		if err := tx.TokenCreate(ctx, tok); err != nil {
+		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
+			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now})
+		if err != nil {
 			return err
 		}
 		return a.record(ctx, tx, now, event{action: "token.create", resourceType: "token",
-			resourceID: strconv.FormatInt(tok.ID, 10),
-			meta:       map[string]string{"kind": string(tok.Kind), "user_id": strconv.FormatInt(u.ID, 10), "name": tok.Name}})
+			resourceID: strconv.FormatInt(tok.ID, 10), meta: tokenMeta(tok)})
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return tok, text, nil
+}
+
+// mint stores a new token with the fields of t and a fresh secret.
+func (e *env) mint(ctx context.Context, tx store.Tx, t *usher.Token) (*usher.Token, string, error) {
+	text, hint, hash := newSecret(t.Kind)
+	t.Hint, t.Hash = hint, hash
+	if t.ExpiresAt != nil {
+		exp := t.ExpiresAt.UTC().Truncate(time.Microsecond)
+		t.ExpiresAt = &exp
+	}
+	if err := tx.TokenCreate(ctx, t); err != nil {
+		return nil, "", err
+	}
+	return t, text, nil
+}
+
+func tokenMeta(t *usher.Token) map[string]string {
+	return map[string]string{"kind": string(t.Kind), "user_id": strconv.FormatInt(t.UserID, 10), "name": t.Name}
 }
 
 // checkTokenCreate checks a token request for user u by principal p.
@@ -173,4 +225,94 @@ func validScope(s string) bool {
 		}
 	}
 	return false
+}
+
+// Tokens lists the active tokens of the calling account of the given
+// kinds (every kind but sessions when none is given), newest first.
+//
+// Errors: Unauthenticated, Forbidden.
+func (a *Auth) Tokens(ctx context.Context, kinds ...usher.TokenKind) ([]*usher.Token, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := a.authorize(ctx, actTokenRead, p.User); err != nil {
+		return nil, err
+	}
+	if len(kinds) == 0 {
+		kinds = []usher.TokenKind{usher.TokenPersonal, usher.TokenServiceAccount, usher.TokenApplication}
+	}
+	return a.store.TokenList(ctx, store.TokenFilter{UserID: p.UserID(), Kinds: kinds, Active: true, Now: a.now()})
+}
+
+// ownToken loads a token of the calling account (any token, for an
+// administrator) for act; others' tokens are not found.
+func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) (*usher.Token, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, act, nil); err != nil {
+		return nil, err
+	}
+	tok, err := tx.TokenGet(ctx, id)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (tok.RevokedAt != nil || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "token_not_found", Message: "token not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tok, a.authorize(ctx, act, &usher.User{ID: tok.UserID})
+}
+
+// RevokeToken revokes a token of the calling account (any, for an
+// administrator).
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		tok, err := a.ownToken(ctx, tx, id, actTokenEnd)
+		if err != nil {
+			return err
+		}
+		now := a.now()
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: tok.ID}, now); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "token.revoke", resourceType: "token",
+			resourceID: strconv.FormatInt(tok.ID, 10), meta: tokenMeta(tok)})
+	})
+}
+
+// RotateToken replaces a token with a new one of the same name, scopes and
+// remaining lifetime, and revokes the old one.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (sessions are not
+// rotated: log in again).
+func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string, error) {
+	var tok *usher.Token
+	var text string
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		old, err := a.ownToken(ctx, tx, id, actTokenMint)
+		if err != nil {
+			return err
+		}
+		if old.Kind == usher.TokenSession {
+			return invalid("id", "is a session; sessions are not rotated")
+		}
+		now := a.now()
+		if !old.Active(now) {
+			return &usher.Error{Kind: usher.KindNotFound, Code: "token_not_found", Message: "token not found"}
+		}
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: old.ID}, now); err != nil {
+			return err
+		}
+		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: old.Kind, UserID: old.UserID, Name: old.Name,
+			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		meta := tokenMeta(tok)
+		meta["replaces"] = strconv.FormatInt(old.ID, 10)
+		return a.record(ctx, tx, now, event{action: "token.rotate", resourceType: "token",
+			resourceID: strconv.FormatInt(tok.ID, 10), meta: meta})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return tok, text, nil
 }

@@ -7,23 +7,63 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"usher"
 	"usher/password"
+	"usher/seal"
 	"usher/store"
 )
 
-// Policy is the configurable part of the rules.
+// Policy is the configurable part of the rules. Zero numbers and durations
+// take their defaults from DefaultPolicy; booleans are off unless set.
 type Policy struct {
 	// DefaultProjectsLimit is given to new users that do not name one.
 	DefaultProjectsLimit int
-	// PasswordMinLength and PasswordMaxBytes bound new passwords.
+	// PasswordMinLength and PasswordMaxBytes bound new passwords;
+	// PasswordMinScore (0 to 4) is the strength estimate they must reach.
 	PasswordMinLength int
 	PasswordMaxBytes  int
+	PasswordMinScore  int
 	// MaxPageSize caps any list; DefaultPageSize is used when none is asked.
 	MaxPageSize     int
 	DefaultPageSize int
+
+	// SignupEnabled lets anyone create an account, by password or by an
+	// external log-in; SignupDomains, when set, limits sign-up to e-mail
+	// addresses of those domains.
+	SignupEnabled bool
+	SignupDomains []string
+	// SkipEmailConfirmation makes new accounts active at once; otherwise
+	// they are pending until their address is confirmed.
+	SkipEmailConfirmation bool
+	// AllowUnconfirmedSignIn lets pending accounts log in.
+	AllowUnconfirmedSignIn bool
+	// NoEmailLinking stops external log-ins from being linked to the
+	// account with the same address, even when the provider says the
+	// address is verified.
+	NoEmailLinking bool
+
+	SessionTTL        time.Duration // a session's lifetime
+	JWTTTL            time.Duration // a JWT's lifetime
+	ImpersonationTTL  time.Duration // the longest impersonation; under 24 h
+	ConfirmTTL        time.Duration // a confirmation code's lifetime
+	ResetTTL          time.Duration // a reset token's lifetime
+	ResetTicketTTL    time.Duration // a reset ticket's lifetime
+	RedeemTTL         time.Duration // an OAuth log-in's lifetime
+	ResetAnswerFloor  time.Duration // a reset request takes at least this long, whatever the address
+	MailRetryBase     time.Duration // the first retry of a failed delivery
+	MailRetryMax      time.Duration // the longest wait between retries
+	MaxFailuresPerKey int           // failed log-ins per account within FailureWindow before a lock
+	MaxFailuresPerIP  int           // failed log-ins per client address within FailureWindow before a lock
+	FailureWindow     time.Duration
+	LockBase          time.Duration // the first lock; each further failure doubles it
+	LockMax           time.Duration
+
+	// PublicURL is where usher is reached from outside, for links in mail
+	// and OAuth redirects.
+	PublicURL string
 }
 
 // DefaultPolicy returns the policy usher runs with unless configured.
@@ -34,23 +74,57 @@ func DefaultPolicy() Policy {
 		PasswordMaxBytes:     256,
 		MaxPageSize:          1000,
 		DefaultPageSize:      20,
+		SessionTTL:           14 * 24 * time.Hour,
+		JWTTTL:               15 * time.Minute,
+		ImpersonationTTL:     time.Hour,
+		ConfirmTTL:           48 * time.Hour,
+		ResetTTL:             time.Hour,
+		ResetTicketTTL:       15 * time.Minute,
+		RedeemTTL:            10 * time.Minute,
+		ResetAnswerFloor:     250 * time.Millisecond,
+		MailRetryBase:        30 * time.Second,
+		MailRetryMax:         time.Hour,
+		MaxFailuresPerKey:    5,
+		MaxFailuresPerIP:     50,
+		FailureWindow:        15 * time.Minute,
+		LockBase:             30 * time.Second,
+		LockMax:              15 * time.Minute,
+		PublicURL:            "http://127.0.0.1:8080",
 	}
 }
 
-// withDefaults fills each zero field of p from DefaultPolicy.
+// withDefaults fills each zero number and duration of p from DefaultPolicy.
 func withDefaults(p Policy) Policy {
 	d := DefaultPolicy()
-	fill := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
+	for _, f := range []struct{ v, def *int }{
+		{&p.DefaultProjectsLimit, &d.DefaultProjectsLimit}, {&p.PasswordMinLength, &d.PasswordMinLength},
+		{&p.PasswordMaxBytes, &d.PasswordMaxBytes}, {&p.MaxPageSize, &d.MaxPageSize},
+		{&p.DefaultPageSize, &d.DefaultPageSize}, {&p.MaxFailuresPerKey, &d.MaxFailuresPerKey},
+		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
 		}
 	}
-	fill(&p.DefaultProjectsLimit, d.DefaultProjectsLimit)
-	fill(&p.PasswordMinLength, d.PasswordMinLength)
-	fill(&p.PasswordMaxBytes, d.PasswordMaxBytes)
-	fill(&p.MaxPageSize, d.MaxPageSize)
-	fill(&p.DefaultPageSize, d.DefaultPageSize)
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&p.SessionTTL, &d.SessionTTL}, {&p.JWTTTL, &d.JWTTTL}, {&p.ImpersonationTTL, &d.ImpersonationTTL},
+		{&p.ConfirmTTL, &d.ConfirmTTL}, {&p.ResetTTL, &d.ResetTTL}, {&p.ResetTicketTTL, &d.ResetTicketTTL},
+		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
+		{&p.MailRetryMax, &d.MailRetryMax}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
+		{&p.LockMax, &d.LockMax},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
 	p.DefaultPageSize = min(p.DefaultPageSize, p.MaxPageSize)
+	if p.ImpersonationTTL >= 24*time.Hour {
+		p.ImpersonationTTL = 24*time.Hour - time.Minute
+	}
+	if p.PublicURL == "" {
+		p.PublicURL = d.PublicURL
+	}
+	p.PublicURL = strings.TrimSuffix(p.PublicURL, "/")
 	return p
 }
 
@@ -59,6 +133,12 @@ type Config struct {
 	Store  store.Store
 	Hasher *password.Hasher
 	Policy Policy
+	// Seal encrypts secrets at rest: pending mail bodies and signing keys.
+	Seal *seal.Box
+	// Connectors are the external log-in providers, by their names.
+	Connectors []Connector
+	// Transport delivers the outbox; Outbox.Run needs it.
+	Transport Transport
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -66,23 +146,35 @@ type Config struct {
 
 // Core is the set of services. Faces take the services they use.
 type Core struct {
-	Users *Users
-	Auth  *Auth
-	Audit *Audit
+	Users  *Users
+	Auth   *Auth
+	Audit  *Audit
+	Outbox *Outbox
 }
 
 // env is what every service shares.
 type env struct {
-	store  store.Store
-	hasher *password.Hasher
-	policy Policy
-	clock  func() time.Time
-	log    *slog.Logger
+	store      store.Store
+	hasher     *password.Hasher
+	policy     Policy
+	seal       *seal.Box
+	connectors map[string]Connector
+	transport  Transport
+	clock      func() time.Time
+	log        *slog.Logger
+	keys       *keyring
+	common     map[string]bool // the most common passwords, lower-cased
+	// mailc wakes the outbox sender when a mail is queued.
+	mailc chan struct{}
 }
 
 // New builds the core.
 func New(cfg Config) *Core {
-	e := &env{store: cfg.Store, hasher: cfg.Hasher, policy: cfg.Policy, clock: cfg.Now, log: cfg.Logger}
+	e := &env{
+		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
+		connectors: map[string]Connector{}, transport: cfg.Transport, clock: cfg.Now, log: cfg.Logger,
+		common: commonPasswords(), mailc: make(chan struct{}, 1),
+	}
 	if e.clock == nil {
 		e.clock = time.Now
 	}
@@ -92,12 +184,33 @@ func New(cfg Config) *Core {
 	if e.hasher == nil {
 		e.hasher = password.NewHasher(password.DefaultParams, 0, 0)
 	}
-	e.policy = withDefaults(e.policy)
-	return &Core{
-		Users: &Users{env: e},
-		Auth:  &Auth{env: e},
-		Audit: &Audit{env: e},
+	if e.seal == nil {
+		// Without a configured key, secrets are sealed under one that lives
+		// as long as the process: fine for tests, not for a server.
+		box, err := seal.New(mustKey(seal.NewKey()))
+		if err != nil {
+			panic(err)
+		}
+		e.seal = box
 	}
+	for _, c := range cfg.Connectors {
+		e.connectors[c.Name()] = c
+	}
+	e.keys = &keyring{env: e}
+	return &Core{
+		Users:  &Users{env: e},
+		Auth:   &Auth{env: e},
+		Audit:  &Audit{env: e},
+		Outbox: &Outbox{env: e},
+	}
+}
+
+func mustKey(s string) []byte {
+	k, err := seal.ParseKey(s)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
 
 // now returns the current time in UTC at the precision the store keeps.
@@ -106,10 +219,15 @@ func (e *env) now() time.Time { return e.clock().UTC().Truncate(time.Microsecond
 // hash hashes a password, turning a full hashing queue into KindRateLimited.
 func (e *env) hash(ctx context.Context, pw string) (string, error) {
 	h, err := e.hasher.Hash(ctx, pw)
+	return h, hashError(err)
+}
+
+// hashError turns a hasher's refusal into a rate-limit error.
+func hashError(err error) error {
 	if errors.Is(err, password.ErrBusy) {
-		return "", errBusy()
+		return errBusy()
 	}
-	return h, err
+	return err
 }
 
 func errBusy() error {

@@ -22,13 +22,20 @@ const (
 	actTokenMint  action = "token.create"
 	actTokenRead  action = "token.read"
 	actTokenEnd   action = "token.revoke"
+	// actPasswordChange is a user changing their own password.
+	actPasswordChange action = "password.change"
+	// actImpersonate is acting as another user.
+	actImpersonate action = "auth.impersonate"
+	// actKeyRotate replaces the JWT signing key.
+	actKeyRotate action = "auth.key_rotate"
 )
 
 // writes lists the actions that change something; a token must carry the
 // api scope for them.
 var writes = map[action]bool{
 	actUserCreate: true, actUserUpdate: true, actUserDelete: true, actUserState: true,
-	actUserPurge: true, actTokenMint: true, actTokenEnd: true,
+	actUserPurge: true, actTokenMint: true, actTokenEnd: true, actPasswordChange: true, actImpersonate: true,
+	actKeyRotate: true,
 }
 
 // authorize decides whether ctx's principal may do act to target (nil when
@@ -48,7 +55,7 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 	switch act {
 	case actUserRead, actUserList:
 		return nil
-	case actTokenMint, actTokenRead, actTokenEnd:
+	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange:
 		if self(p, target) {
 			return nil
 		}

@@ -63,6 +63,12 @@ func parseSecret(text string) (kind usher.TokenKind, hash []byte, ok bool) {
 	return "", nil, false
 }
 
+// hashCode returns the stored form of a one-time code.
+func hashCode(text string) []byte {
+	sum := sha256.Sum256([]byte(text))
+	return sum[:]
+}
+
 // randomBase62 returns n characters drawn uniformly from base62, rejecting
 // bytes that would bias the draw.
 func randomBase62(n int) string {

@@ -32,14 +32,46 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if err := s.authorize(ctx, actUserCreate, nil); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	if _, err := s.buildUser(in); err != nil {
+		return nil, err
+	}
+	hash := in.PasswordHash
+	if in.Password != "" {
+		var err error
+		if hash, err = s.hash(ctx, in.Password); err != nil {
+			return nil, err
+		}
+	}
+	var u *usher.User
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if u, err = s.newUser(ctx, tx, in, hash); err != nil {
+			return err
+		}
+		changes := userChanges(&usher.User{}, u)
+		if hash != "" {
+			changes["password"] = usher.Change{New: "[set]"}
+		}
+		return s.record(ctx, tx, u.CreatedAt, event{action: "user.create", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
+	})
+	if err != nil {
+		return nil, userWriteError(err)
+	}
+	return u, nil
+}
+
+// buildUser makes the user in describes, with the defaults filled in, and
+// checks every field, the password's too.
+func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
+	now := e.now()
 	u := &usher.User{
 		UUID: uuid.Must(uuid.NewV7()).String(), Username: in.Username, Email: in.Email,
 		Name: in.Name, FirstName: in.FirstName, LastName: in.LastName, DisplayName: in.DisplayName,
 		Handle: in.Handle, Bio: in.Bio, Location: in.Location, Skype: in.Skype, LinkedIn: in.LinkedIn,
 		Twitter: in.Twitter, WebsiteURL: in.WebsiteURL, Language: in.Language,
 		State: in.State, Kind: in.Kind, Admin: in.Admin, External: in.External,
-		CanCreateGroup: true, ProjectsLimit: s.policy.DefaultProjectsLimit, ThemeID: 1, ColorSchemeID: 1,
+		CanCreateGroup: true, ProjectsLimit: e.policy.DefaultProjectsLimit, ThemeID: 1, ColorSchemeID: 1,
 		ExternalID: in.ExternalID, Metadata: in.Metadata, Identities: in.Identities,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
@@ -78,7 +110,7 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 		c.add("password", "conflict", "give a password or a password hash, not both")
 	}
 	if in.Password != "" {
-		c.password(s.policy, in.Password)
+		c.errs = append(c.errs, e.passwordProblems(in.Password, in.Username, in.Email)...)
 	}
 	if in.PasswordHash != "" {
 		if err := password.Check(in.PasswordHash); err != nil {
@@ -95,26 +127,20 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 			u.DisplayName = u.Username
 		}
 	}
-	hash := in.PasswordHash
-	if in.Password != "" {
-		var err error
-		if hash, err = s.hash(ctx, in.Password); err != nil {
-			return nil, err
-		}
-	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.UserCreate(ctx, u, hash); err != nil {
-			return err
-		}
-		changes := userChanges(&usher.User{}, u)
-		if hash != "" {
-			changes["password"] = usher.Change{New: "[set]"}
-		}
-		return s.record(ctx, tx, now, event{action: "user.create", resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
-	})
+	return u, nil
+}
+
+// newUser builds the user in describes and inserts it within tx, with the
+// password hash when one is given. The caller records the event.
+func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, hash string) (*usher.User, error) {
+	// The password, if any, was checked and hashed already.
+	in.Password, in.PasswordHash = "", ""
+	u, err := e.buildUser(in)
 	if err != nil {
-		return nil, userWriteError(err)
+		return nil, err
+	}
+	if err := tx.UserCreate(ctx, u, hash); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -356,9 +382,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 	}
 	hash := ""
 	if in.Password != nil {
-		var c checker
-		c.password(s.policy, *in.Password)
-		if err := c.err(); err != nil {
+		if err := s.checkPassword(*in.Password, "", ""); err != nil {
 			return nil, err
 		}
 		// Hash before the transaction: it is slow and needs no lock. Only
@@ -390,6 +414,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if in.Identity != nil {
 			c.identity(*in.Identity)
 		}
+		if in.Password != nil {
+			c.errs = append(c.errs, s.passwordProblems(*in.Password, u.Username, u.Email)...)
+		}
 		if err := c.err(); err != nil {
 			return nil, err
 		}
@@ -402,10 +429,19 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			changes["identity."+in.Identity.Provider] = usher.Change{New: in.Identity.ExternUID}
 		}
 		if hash != "" {
-			if err := tx.PasswordSet(ctx, u.ID, hash, s.now()); err != nil {
+			now := s.now()
+			if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
 				return nil, err
 			}
 			changes["password"] = usher.Change{New: "[set]"}
+			// A password set by someone else ends the account's sessions.
+			n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				changes["sessions_revoked"] = usher.Change{New: n}
+			}
 		}
 		return changes, nil
 	}))

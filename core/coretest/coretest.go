@@ -4,6 +4,8 @@ package coretest
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,6 +27,8 @@ var FastParams = password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, Sa
 type Env struct {
 	Core  *core.Core
 	Store *sqldb.DB
+	// path is the SQLite file, for ScanTables.
+	path string
 }
 
 // Options change what New builds.
@@ -33,8 +37,12 @@ type Options struct {
 	// temporary SQLite file; the test skips when none is configured.
 	Postgres bool
 	Params   password.Params
-	Policy   core.Policy
-	Now      func() time.Time
+	// HashQueue bounds the password hashes waiting for a CPU (64 when 0).
+	HashQueue  int
+	Policy     core.Policy
+	Now        func() time.Time
+	Transport  core.Transport
+	Connectors []core.Connector
 }
 
 // New returns a core on a new, migrated database that lives as long as t.
@@ -43,10 +51,12 @@ func New(t testing.TB, opts Options) *Env {
 	ctx := context.Background()
 	var db *sqldb.DB
 	var err error
+	path := ""
 	if opts.Postgres {
 		db, err = postgres.Open(ctx, pgtest.URL(t))
 	} else {
-		db, err = sqlite.Open(filepath.Join(t.TempDir(), "usher.db"))
+		path = filepath.Join(t.TempDir(), "usher.db")
+		db, err = sqlite.Open(path)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -58,13 +68,18 @@ func New(t testing.TB, opts Options) *Env {
 	if opts.Params == (password.Params{}) {
 		opts.Params = FastParams
 	}
+	if opts.HashQueue == 0 {
+		opts.HashQueue = 64
+	}
 	c := core.New(core.Config{
-		Store:  db,
-		Hasher: password.NewHasher(opts.Params, 0, 64),
-		Policy: opts.Policy,
-		Now:    opts.Now,
+		Store:      db,
+		Hasher:     password.NewHasher(opts.Params, 0, opts.HashQueue),
+		Policy:     opts.Policy,
+		Now:        opts.Now,
+		Transport:  opts.Transport,
+		Connectors: opts.Connectors,
 	})
-	return &Env{Core: c, Store: db}
+	return &Env{Core: c, Store: db, path: path}
 }
 
 // System returns a context acting as usher itself, allowed everything.
@@ -106,4 +121,59 @@ func (e *Env) Counts(t testing.TB) (users, events int) {
 		t.Fatal(err)
 	}
 	return users, events
+}
+
+// ScanTables calls fn with every value of every column of every table of a
+// SQLite environment, as text, for tests that look for what must not be
+// stored.
+func (e *Env) ScanTables(t testing.TB, fn func(table, column, value string)) {
+	t.Helper()
+	if e.path == "" {
+		t.Fatal("coretest: ScanTables needs a SQLite environment")
+	}
+	db, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		if err != nil {
+			t.Fatalf("scan %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				switch v := v.(type) {
+				case []byte:
+					fn(table, cols[i], string(v))
+				case nil:
+				default:
+					fn(table, cols[i], fmt.Sprint(v))
+				}
+			}
+		}
+		rows.Close()
+	}
 }

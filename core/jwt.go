@@ -1,0 +1,378 @@
+package core
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"usher"
+	"usher/store"
+)
+
+// jwtAudience is the audience of the JWTs usher signs.
+const jwtAudience = "usher"
+
+// jwtLeeway is the clock skew allowed when checking a JWT's times.
+const jwtLeeway = 30 * time.Second
+
+// signKey is a loaded signing key.
+type signKey struct {
+	id      string
+	pub     ed25519.PublicKey
+	priv    ed25519.PrivateKey
+	created time.Time
+	retired *time.Time
+}
+
+// keyring caches the signing keys of the store. Other replicas may rotate
+// keys, so a JWT signed by an unknown key makes it reload (at most once a
+// few seconds).
+type keyring struct {
+	env      *env
+	mu       sync.RWMutex
+	keys     map[string]*signKey
+	loadedAt time.Time
+}
+
+// reloadEvery bounds how often an unknown key id reloads the keys.
+const reloadEvery = 5 * time.Second
+
+// load reads the keys from the store, opening their private halves.
+func (k *keyring) load(ctx context.Context) error {
+	stored, err := k.env.store.SigningKeyList(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make(map[string]*signKey, len(stored))
+	for _, s := range stored {
+		seed, err := k.env.seal.Open(s.Private)
+		if err != nil || len(seed) != ed25519.SeedSize || len(s.Public) != ed25519.PublicKeySize {
+			return fmt.Errorf("signing key %s cannot be opened with this secret key: %w", s.ID, err)
+		}
+		keys[s.ID] = &signKey{id: s.ID, pub: ed25519.PublicKey(s.Public), priv: ed25519.NewKeyFromSeed(seed),
+			created: s.CreatedAt, retired: s.RetiredAt}
+	}
+	k.mu.Lock()
+	k.keys, k.loadedAt = keys, time.Now()
+	k.mu.Unlock()
+	return nil
+}
+
+// current returns the newest key that is not retired.
+func (k *keyring) current() *signKey {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	var best *signKey
+	for _, key := range k.keys {
+		if key.retired == nil && (best == nil || key.created.After(best.created)) {
+			best = key
+		}
+	}
+	return best
+}
+
+// find returns the key with the id, reloading once if it is unknown.
+func (k *keyring) find(ctx context.Context, id string) (*signKey, error) {
+	k.mu.RLock()
+	key, stale := k.keys[id], time.Since(k.loadedAt) > reloadEvery
+	k.mu.RUnlock()
+	if key == nil && stale {
+		if err := k.load(ctx); err != nil {
+			return nil, err
+		}
+		k.mu.RLock()
+		key = k.keys[id]
+		k.mu.RUnlock()
+	}
+	return key, nil
+}
+
+// EnsureSigningKey makes sure a signing key exists, creating the first one.
+// The server calls it at start-up.
+//
+// Errors: only the store's, or a key sealed under another secret key.
+func (a *Auth) EnsureSigningKey(ctx context.Context) error {
+	if err := a.keys.load(ctx); err != nil {
+		return err
+	}
+	if a.keys.current() != nil {
+		return nil
+	}
+	return a.addSigningKey(ctx, false)
+}
+
+// RotateSigningKey creates a new signing key and retires the others. Retired
+// keys still verify the JWTs they signed until those expire.
+//
+// Errors: Unauthenticated, Forbidden (administrators only), the store's.
+func (a *Auth) RotateSigningKey(ctx context.Context) error {
+	if err := a.authorize(ctx, actKeyRotate, nil); err != nil {
+		return err
+	}
+	return a.addSigningKey(ctx, true)
+}
+
+// addSigningKey stores a new Ed25519 key, retiring the old ones if asked.
+func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	thumb, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	k := &usher.SigningKey{ID: base64.RawURLEncoding.EncodeToString(thumb), Algorithm: string(jose.EdDSA),
+		Private: a.seal.Seal(priv.Seed()), Public: pub, CreatedAt: now}
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		if retire {
+			old, err := tx.SigningKeyList(ctx)
+			if err != nil {
+				return err
+			}
+			for _, o := range old {
+				if o.RetiredAt == nil {
+					if err := tx.SigningKeyRetire(ctx, o.ID, now); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := tx.SigningKeyAdd(ctx, k); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.signing_key_create", resourceType: "signing_key", resourceID: k.ID})
+	})
+	if err != nil {
+		return err
+	}
+	return a.keys.load(ctx)
+}
+
+// JWKS returns the public keys that verify usher's JWTs, as a JSON Web Key
+// Set: the current key and the retired ones whose JWTs may not have expired.
+//
+// Errors: only the store's.
+func (a *Auth) JWKS(ctx context.Context) ([]byte, error) {
+	if err := a.keys.load(ctx); err != nil {
+		return nil, err
+	}
+	keep := max(a.policy.JWTTTL, a.policy.ImpersonationTTL) + jwtLeeway
+	now := a.now()
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	a.keys.mu.RLock()
+	for _, k := range a.keys.keys {
+		if k.retired == nil || now.Sub(*k.retired) < keep {
+			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.pub, KeyID: k.id, Algorithm: string(jose.EdDSA), Use: "sig"})
+		}
+	}
+	a.keys.mu.RUnlock()
+	return json.Marshal(set)
+}
+
+// jwtExtra are usher's own claims.
+type jwtExtra struct {
+	Kind         string `json:"kind,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	Impersonator string `json:"imp,omitempty"`
+}
+
+// sign makes a JWT of the claims with the current key.
+func (a *Auth) sign(ctx context.Context, c *usher.JWTClaims) (string, error) {
+	key := a.keys.current()
+	if key == nil {
+		if err := a.EnsureSigningKey(ctx); err != nil {
+			return "", err
+		}
+		if key = a.keys.current(); key == nil {
+			return "", errors.New("no signing key")
+		}
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: key.priv, KeyID: key.id}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	std := jwt.Claims{
+		Issuer: a.policy.PublicURL, Subject: strconv.FormatInt(c.Subject, 10), Audience: jwt.Audience{jwtAudience},
+		IssuedAt: jwt.NewNumericDate(c.IssuedAt), NotBefore: jwt.NewNumericDate(c.IssuedAt),
+		Expiry: jwt.NewNumericDate(c.ExpiresAt), ID: c.ID,
+	}
+	extra := jwtExtra{Kind: string(c.Kind), Scope: strings.Join(c.Scopes, " ")}
+	if c.ImpersonatorID != 0 {
+		extra.Impersonator = strconv.FormatInt(c.ImpersonatorID, 10)
+	}
+	return jwt.Signed(signer).Claims(std).Claims(extra).Serialize()
+}
+
+// verify checks a JWT's signature, algorithm, issuer, audience and times and
+// returns its claims.
+func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error) {
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil || len(tok.Headers) != 1 {
+		return nil, errBadToken()
+	}
+	key, err := a.keys.find(ctx, tok.Headers[0].KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return nil, errBadToken()
+	}
+	var std jwt.Claims
+	var extra jwtExtra
+	if err := tok.Claims(key.pub, &std, &extra); err != nil {
+		return nil, errBadToken()
+	}
+	err = std.ValidateWithLeeway(jwt.Expected{Issuer: a.policy.PublicURL, AnyAudience: jwt.Audience{jwtAudience}, Time: a.now()}, jwtLeeway)
+	if err != nil || std.Expiry == nil || std.IssuedAt == nil {
+		return nil, &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid or has expired"}
+	}
+	sub, err := strconv.ParseInt(std.Subject, 10, 64)
+	if err != nil {
+		return nil, errBadToken()
+	}
+	c := &usher.JWTClaims{Subject: sub, Kind: usher.PrincipalKind(extra.Kind), IssuedAt: std.IssuedAt.Time().UTC(),
+		ExpiresAt: std.Expiry.Time().UTC(), ID: std.ID}
+	if extra.Scope != "" {
+		c.Scopes = strings.Fields(extra.Scope)
+	}
+	if extra.Impersonator != "" {
+		if c.ImpersonatorID, err = strconv.ParseInt(extra.Impersonator, 10, 64); err != nil {
+			return nil, errBadToken()
+		}
+	}
+	return c, nil
+}
+
+// authenticateJWT returns the principal of a JWT usher signed.
+func (a *Auth) authenticateJWT(ctx context.Context, raw string) (*usher.Principal, error) {
+	p, _, err := a.CheckJWT(ctx, raw)
+	return p, err
+}
+
+// CheckJWT validates a JWT and returns its principal and claims. The account
+// must still be able to sign in.
+//
+// Errors: Unauthenticated.
+func (a *Auth) CheckJWT(ctx context.Context, raw string) (*usher.Principal, *usher.JWTClaims, error) {
+	c, err := a.verify(ctx, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := a.activeUser(ctx, c.Subject)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &usher.Principal{Kind: c.Kind, User: u, Scopes: c.Scopes}
+	switch p.Kind {
+	case usher.PrincipalUser, usher.PrincipalServiceAccount, usher.PrincipalApplication:
+	default:
+		return nil, nil, errBadToken()
+	}
+	if c.ImpersonatorID != 0 {
+		if p.Impersonator, err = a.impersonator(ctx, c.ImpersonatorID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return p, c, nil
+}
+
+// IssueJWT exchanges the caller's session or token for a short-lived JWT
+// with the same account, kind, scopes and impersonator. A JWT cannot be
+// exchanged for another: that would extend it without end.
+//
+// Errors: Unauthenticated, Forbidden.
+func (a *Auth) IssueJWT(ctx context.Context) (string, *usher.JWTClaims, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() || p.User == nil {
+		return "", nil, errUnauthenticated()
+	}
+	if p.Token == nil {
+		return "", nil, errForbidden("a JWT cannot be exchanged for another; use a session or a token")
+	}
+	now := a.now()
+	exp := now.Add(a.policy.JWTTTL)
+	if p.Token.ExpiresAt != nil && p.Token.ExpiresAt.Before(exp) {
+		exp = *p.Token.ExpiresAt
+	}
+	c := &usher.JWTClaims{Subject: p.UserID(), Kind: p.Kind, Scopes: p.Scopes, IssuedAt: now, ExpiresAt: exp, ID: randomBase62(22)}
+	if p.Impersonator != nil {
+		c.ImpersonatorID = p.Impersonator.ID
+	}
+	raw, err := a.sign(ctx, c)
+	if err != nil {
+		return "", nil, err
+	}
+	return raw, c, nil
+}
+
+// Impersonate lets an administrator act as another user: it returns a JWT
+// for the user that records the administrator, valid for ttl (the policy's
+// ImpersonationTTL when zero; always under 24 hours). Everything done with
+// it is audited under both.
+//
+// Errors: Unauthenticated, Forbidden (not an administrator, an
+// impersonation already, or oneself), NotFound, Unprocessable (a bad ttl).
+func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := a.authorize(ctx, actImpersonate, nil); err != nil {
+		return "", nil, nil, err
+	}
+	if p.Impersonator != nil {
+		return "", nil, nil, errForbidden("an impersonation cannot impersonate")
+	}
+	if ttl == 0 {
+		ttl = a.policy.ImpersonationTTL
+	}
+	if ttl < time.Minute || ttl > a.policy.ImpersonationTTL {
+		return "", nil, nil, usher.FieldErrors(usher.FieldError{Field: "expires_in", Code: "out_of_range",
+			Message: fmt.Sprintf("must be between 1m and %s", a.policy.ImpersonationTTL)})
+	}
+	if err := checkKey(p, &key); err != nil {
+		return "", nil, nil, err
+	}
+	u, err := a.store.UserGet(ctx, key)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+		return "", nil, nil, errUserNotFound()
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if u.ID == p.UserID() {
+		return "", nil, nil, errForbidden("one cannot impersonate oneself")
+	}
+	if !a.maySignIn(u) {
+		return "", nil, nil, errInactive(u)
+	}
+	now := a.now()
+	kind := usher.PrincipalUser
+	if u.Kind == usher.KindServiceAccount {
+		kind = usher.PrincipalServiceAccount
+	}
+	c := &usher.JWTClaims{Subject: u.ID, Kind: kind, IssuedAt: now, ExpiresAt: now.Add(ttl),
+		ImpersonatorID: p.UserID(), ID: randomBase62(22)}
+	raw, err := a.sign(ctx, c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	err = a.recordAlone(ctx, event{action: "auth.impersonate", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+		meta: map[string]string{"expires_at": c.ExpiresAt.Format(time.RFC3339), "jwt_id": c.ID}})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return raw, c, u, nil
+}

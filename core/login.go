@@ -1,0 +1,309 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// errBadLogin is the one answer to a wrong login or password, whether the
+// account exists or not.
+func errBadLogin() error {
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_credentials", Message: "wrong login or password"}
+}
+
+// Login checks a login (an e-mail address or a username) and password and
+// opens a session. An unknown login costs the same hashing time as a wrong
+// password, and both get the same answer. Failures are counted per login
+// and per client address; past the policy's limits the key is locked for a
+// growing while.
+//
+// Errors: Unauthenticated (wrong login or password), Forbidden (the account
+// is blocked, suspended or not confirmed — said only to who knows the
+// password), RateLimited (locked, or the hashing queue is full), Invalid.
+func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, error) {
+	if login == "" || pw == "" {
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "missing_credentials", Message: "login and password are required"}
+	}
+	if len(login) > maxEmail || len(pw) > a.policy.PasswordMaxBytes {
+		return nil, errBadLogin()
+	}
+	keys := a.throttleKeys(ctx, login)
+	if err := a.throttled(ctx, keys); err != nil {
+		return nil, err
+	}
+	u, err := a.findLogin(ctx, login)
+	if err != nil {
+		return nil, err
+	}
+	var hash string
+	if u != nil {
+		hash, err = a.store.PasswordGet(ctx, u.ID)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return nil, err
+		}
+	}
+	var ok, rehash bool
+	if hash == "" {
+		// No such account, or one without a password: spend the time a
+		// verification would, so that timing tells nothing.
+		err = a.hasher.Burn(ctx, pw)
+	} else {
+		ok, rehash, err = a.hasher.Verify(ctx, pw, hash)
+	}
+	switch {
+	case err != nil:
+		return nil, hashError(err)
+	case !ok:
+		return nil, a.loginFailed(ctx, keys, u, login)
+	}
+	if u.Deleted() || !a.maySignIn(u) {
+		_ = a.recordAlone(ctx, event{action: "auth.login_refused", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"state": string(u.State)}})
+		if u.State == usher.StatePending {
+			return nil, &usher.Error{Kind: usher.KindForbidden, Code: "email_not_confirmed",
+				Message: "confirm your e-mail address before logging in"}
+		}
+		return nil, &usher.Error{Kind: usher.KindForbidden, Code: "account_inactive",
+			Message: "the account is " + string(u.State) + " and cannot log in"}
+	}
+	newHash := ""
+	if rehash {
+		if newHash, err = a.hash(ctx, pw); err != nil {
+			newHash = "" // try again at the next log-in
+		}
+	}
+	sess, err := a.openSession(ctx, u, 0, "auth.login", func(tx store.Tx, changes map[string]usher.Change) error {
+		if newHash == "" {
+			return nil
+		}
+		changes["password"] = usher.Change{New: "[rehashed]"}
+		return tx.PasswordSet(ctx, u.ID, newHash, a.now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys[:1] {
+		_ = a.store.ThrottleClear(ctx, k)
+	}
+	return sess, nil
+}
+
+// findLogin finds the account a login names: by e-mail address when it
+// holds an @, then by username.
+func (a *Auth) findLogin(ctx context.Context, login string) (*usher.User, error) {
+	if filterText("login", login) != nil {
+		return nil, nil
+	}
+	if strings.Contains(login, "@") {
+		u, err := a.store.UserGet(ctx, usher.UserKey{Email: login})
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, usher.ErrNotFound) {
+			return nil, err
+		}
+	}
+	u, err := a.store.UserGet(ctx, usher.UserKey{Username: login})
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// openSession opens a session for u in one transaction with its sign-in
+// times and audit event; extra, when set, adds writes of its own and
+// changes to record.
+func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int64, action string,
+	extra func(tx store.Tx, changes map[string]usher.Change) error) (*usher.Session, error) {
+	req := usher.RequestFrom(ctx)
+	now := a.now()
+	exp := now.Add(a.policy.SessionTTL)
+	sess := &usher.Session{}
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		sess.User, err = tx.UserUpdate(ctx, u.ID, func(u *usher.User) error {
+			u.LastSignInAt, u.CurrentSignInAt = u.CurrentSignInAt, &now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		sess.Token, sess.Secret, err = a.mint(ctx, tx, &usher.Token{Kind: usher.TokenSession, UserID: u.ID,
+			Name: "session", ExpiresAt: &exp, CreatedAt: now, Address: req.Address, UserAgent: req.UserAgent,
+			ImpersonatorID: impersonator})
+		if err != nil {
+			return err
+		}
+		changes := map[string]usher.Change{}
+		if extra != nil {
+			if err := extra(tx, changes); err != nil {
+				return err
+			}
+		}
+		ctx := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalUser, User: sess.User})
+		return a.record(ctx, tx, now, event{action: action, resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes,
+			meta: map[string]string{"session_id": strconv.FormatInt(sess.Token.ID, 10)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// recordAlone writes an audit event in a transaction of its own.
+func (e *env) recordAlone(ctx context.Context, ev event) error {
+	return e.store.InTx(ctx, func(tx store.Tx) error { return e.record(ctx, tx, e.now(), ev) })
+}
+
+// throttleKeys are the keys a log-in attempt counts under: the login as
+// given (so that unknown accounts are throttled like known ones) and the
+// client address.
+func (a *Auth) throttleKeys(ctx context.Context, login string) []string {
+	keys := []string{"login:" + strings.ToLower(login)}
+	if addr := usher.RequestFrom(ctx).Address; addr != "" {
+		keys = append(keys, "addr:"+addr)
+	}
+	return keys
+}
+
+// throttled refuses an attempt while any of the keys is locked.
+func (a *Auth) throttled(ctx context.Context, keys []string) error {
+	now := a.now()
+	for _, k := range keys {
+		t, err := a.store.ThrottleGet(ctx, k)
+		if errors.Is(err, usher.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if t.LockedUntil != nil && t.LockedUntil.After(now) {
+			return errLocked(t.LockedUntil.Sub(now))
+		}
+	}
+	return nil
+}
+
+func errLocked(wait time.Duration) error {
+	return &usher.Error{Kind: usher.KindRateLimited, Code: "too_many_attempts",
+		Message: "too many failed attempts; try again later", RetryAfter: wait}
+}
+
+// loginFailed counts a failed attempt under each key, locks the keys that
+// went past their limit, and returns the answer to give.
+func (a *Auth) loginFailed(ctx context.Context, keys []string, u *usher.User, login string) error {
+	now := a.now()
+	ev := event{action: "auth.login_failed", resourceType: "user", meta: map[string]string{"login": login}}
+	if u != nil {
+		ev.resourceID = strconv.FormatInt(u.ID, 10)
+	}
+	_ = a.recordAlone(ctx, ev)
+	for i, k := range keys {
+		t, err := a.store.ThrottleFail(ctx, k, now, now.Add(-a.policy.FailureWindow))
+		if err != nil {
+			return err
+		}
+		limit := a.policy.MaxFailuresPerKey
+		if i > 0 {
+			limit = a.policy.MaxFailuresPerIP
+		}
+		if t.Failures < limit {
+			continue
+		}
+		wait := lockFor(a.policy, t.Failures-limit)
+		if err := a.store.ThrottleLock(ctx, k, now.Add(wait)); err != nil {
+			return err
+		}
+		_ = a.recordAlone(ctx, event{action: "auth.lockout", resourceType: "throttle", resourceID: k,
+			meta: map[string]string{"failures": strconv.Itoa(t.Failures), "locked_for": wait.String()}})
+		return errLocked(wait)
+	}
+	return errBadLogin()
+}
+
+// lockFor is how long to lock a key n failures past its limit: LockBase,
+// doubling with each failure, at most LockMax.
+func lockFor(p Policy, n int) time.Duration {
+	d := float64(p.LockBase) * math.Pow(2, float64(min(n, 30)))
+	return time.Duration(min(d, float64(p.LockMax)))
+}
+
+// Logout ends the session the caller is using.
+//
+// Errors: Unauthenticated, Invalid (the credential is not a session).
+func (a *Auth) Logout(ctx context.Context) error {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return errUnauthenticated()
+	}
+	if p.Token == nil || p.Token.Kind != usher.TokenSession {
+		return &usher.Error{Kind: usher.KindInvalid, Code: "not_a_session", Message: "the credential is not a session; revoke tokens instead"}
+	}
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.now()
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: p.Token.ID}, now); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.logout", resourceType: "user",
+			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"session_id": strconv.FormatInt(p.Token.ID, 10)}})
+	})
+}
+
+// Sessions lists the caller's open sessions, newest first.
+//
+// Errors: Unauthenticated, Forbidden.
+func (a *Auth) Sessions(ctx context.Context) ([]*usher.Token, error) {
+	return a.Tokens(ctx, usher.TokenSession)
+}
+
+// EndSession ends one of the caller's sessions.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (a *Auth) EndSession(ctx context.Context, id int64) error {
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		tok, err := a.ownToken(ctx, tx, id, actTokenEnd)
+		if err != nil {
+			return err
+		}
+		if tok.Kind != usher.TokenSession || tok.UserID != usher.PrincipalFrom(ctx).UserID() {
+			return &usher.Error{Kind: usher.KindNotFound, Code: "session_not_found", Message: "session not found"}
+		}
+		now := a.now()
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: id}, now); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.session_end", resourceType: "user",
+			resourceID: strconv.FormatInt(tok.UserID, 10), meta: map[string]string{"session_id": strconv.FormatInt(id, 10)}})
+	})
+}
+
+// EndSessions ends every session of the caller, the current one included,
+// and returns how many it ended.
+//
+// Errors: Unauthenticated, Forbidden.
+func (a *Auth) EndSessions(ctx context.Context) (int, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := a.authorize(ctx, actTokenEnd, p.User); err != nil {
+		return 0, err
+	}
+	var n int
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.now()
+		var err error
+		n, err = tx.TokenRevoke(ctx, store.TokenFilter{UserID: p.UserID(), Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+		if err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.sessions_end", resourceType: "user",
+			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"ended": strconv.Itoa(n)}})
+	})
+	return n, err
+}

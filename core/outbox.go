@@ -1,0 +1,119 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// queueMail writes a mail to the outbox within tx, its body sealed. Callers
+// call mailQueued after the transaction commits.
+func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to, subject, body string) error {
+	now := e.now()
+	return tx.OutboxAdd(ctx, &usher.Mail{Kind: kind, To: to, Subject: subject, Body: e.seal.Seal([]byte(body)),
+		CreatedAt: now, NextAttemptAt: now})
+}
+
+// mailQueued wakes the outbox sender.
+func (e *env) mailQueued() {
+	select {
+	case e.mailc <- struct{}{}:
+	default:
+	}
+}
+
+// Outbox delivers queued mail.
+type Outbox struct{ *env }
+
+// claimLease is how long a claimed mail is left to its sender before
+// another may try it: longer than any one delivery takes.
+const claimLease = 2 * time.Minute
+
+// DeliverDue sends the mails that are due, at most limit of them, and
+// returns how many were sent and how many failed. A failed mail is tried
+// again later, with the wait doubling up to the policy's maximum; it is
+// never dropped.
+//
+// Errors: only the store's; delivery failures are counted, not returned.
+func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, err error) {
+	if o.transport == nil {
+		return 0, 0, errors.New("outbox: no transport configured")
+	}
+	now := o.now()
+	mails, err := o.store.OutboxClaim(ctx, now, now.Add(claimLease), limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range mails {
+		body, err := o.seal.Open(m.Body)
+		if err == nil {
+			m.Body = string(body)
+			err = o.transport.Send(ctx, m)
+		}
+		at := o.now()
+		if err == nil {
+			sent++
+			if err := o.store.OutboxSent(ctx, m.ID, at); err != nil {
+				return sent, failed, err
+			}
+			continue
+		}
+		failed++
+		attempts := m.Attempts + 1
+		next := at.Add(o.retryAfter(attempts))
+		o.log.WarnContext(ctx, "mail delivery failed", "mail_id", m.ID, "kind", m.Kind, "attempts", attempts,
+			"retry_at", next, "err", err)
+		if err := o.store.OutboxFailed(ctx, m.ID, attempts, next, truncate(err.Error(), 500)); err != nil {
+			return sent, failed, err
+		}
+	}
+	return sent, failed, nil
+}
+
+// retryAfter is the wait after the given number of failed attempts.
+func (o *Outbox) retryAfter(attempts int) time.Duration {
+	d := float64(o.policy.MailRetryBase) * math.Pow(2, float64(min(attempts-1, 30)))
+	return time.Duration(min(d, float64(o.policy.MailRetryMax)))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Run delivers the outbox until ctx ends: at once when a mail is queued in
+// this process, and every interval for mail queued elsewhere or due for a
+// retry. It also deletes one-time codes that expired a day ago.
+func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for {
+			sent, failed, err := o.DeliverDue(ctx, 20)
+			if err != nil {
+				if ctx.Err() == nil {
+					o.log.ErrorContext(ctx, "outbox", "err", err)
+				}
+				break
+			}
+			if sent+failed < 20 {
+				break
+			}
+		}
+		if n, err := o.store.CodeDeleteExpired(ctx, o.now().Add(-24*time.Hour)); err == nil && n > 0 {
+			o.log.InfoContext(ctx, "expired codes deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-o.mailc:
+		}
+	}
+}

@@ -1,0 +1,246 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// RequestPasswordReset sends a single-use reset token to the address if an
+// account has it. The answer, and about the time it takes (at least the
+// policy's ResetAnswerFloor), are the same whether it does or not.
+//
+// Errors: Invalid (a malformed address), RateLimited.
+func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
+	start := time.Now()
+	defer func() {
+		if wait := a.policy.ResetAnswerFloor - time.Since(start); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+		}
+	}()
+	var c checker
+	c.email("email", email, true)
+	if err := c.err(); err != nil {
+		return err
+	}
+	key := []string{"reset:" + strings.ToLower(email)}
+	if err := a.throttled(ctx, key); err != nil {
+		return err
+	}
+	now := a.now()
+	if t, err := a.store.ThrottleFail(ctx, key[0], now, now.Add(-a.policy.FailureWindow)); err != nil {
+		return err
+	} else if t.Failures >= a.policy.MaxFailuresPerKey {
+		// Enough mail to one address for a while; the answer stays the same.
+		_ = a.store.ThrottleLock(ctx, key[0], now.Add(lockFor(a.policy, t.Failures-a.policy.MaxFailuresPerKey)))
+	}
+	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Kind == usher.KindServiceAccount || u.State == usher.StateBlockedExternal)) {
+		return a.recordAlone(ctx, event{action: "auth.password_reset_request", resourceType: "user",
+			meta: map[string]string{"email": email, "outcome": "no_account"}})
+	}
+	if err != nil {
+		return err
+	}
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CodeDeleteUser(ctx, u.ID, usher.CodeReset); err != nil {
+			return err
+		}
+		token, _, err := a.issueCode(ctx, tx, usher.CodeReset, u.ID, a.policy.ResetTTL, "")
+		if err != nil {
+			return err
+		}
+		body := "Hello " + u.Username + ",\n\n" +
+			"someone asked to reset your usher password. If it was you, use this token:\n\n    " + token + "\n\n" +
+			"Exchange it with POST " + a.policy.PublicURL + "/v1/auth/password-reset/exchange {\"token\": \"...\"}.\n" +
+			"It works once and expires in " + a.policy.ResetTTL.String() + ". If it was not you, ignore this mail.\n"
+		if err := a.queueMail(ctx, tx, "reset", u.Email, "Reset your password", body); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.password_reset_request", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"email": email}})
+	})
+	if err == nil {
+		a.mailQueued()
+	}
+	return err
+}
+
+// ResetTicket is what a reset token is exchanged for: a short-lived,
+// single-use ticket that sets the new password, and whose account it is.
+type ResetTicket struct {
+	Ticket    string
+	ExpiresAt time.Time
+	User      *usher.User
+}
+
+// ExchangeResetToken trades a reset token from a mail for a reset ticket and
+// the account's details (Corteza's exchange step). The token is used up.
+//
+// Errors: NotFound (the token is unknown, used or expired), Invalid.
+func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*ResetTicket, error) {
+	if token == "" {
+		return nil, invalid("token", "is required")
+	}
+	out := &ResetTicket{}
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := a.useCode(ctx, tx, usher.CodeReset, token)
+		if err != nil {
+			return err
+		}
+		u, err := tx.UserGet(ctx, usher.UserKey{ID: c.UserID})
+		if err != nil || u.Deleted() {
+			return errCodeNotFound(usher.CodeReset)
+		}
+		ticket, tc, err := a.issueCode(ctx, tx, usher.CodeResetTicket, u.ID, a.policy.ResetTicketTTL, "")
+		if err != nil {
+			return err
+		}
+		out.Ticket, out.ExpiresAt, out.User = ticket, tc.ExpiresAt, u
+		return a.record(ctx, tx, a.now(), event{action: "auth.password_reset_exchange", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CompletePasswordReset sets a new password with a reset ticket. Every
+// session of the account ends; a pending account is confirmed, since the
+// token reached its mailbox.
+//
+// Errors: NotFound (the ticket is unknown, used or expired), Unprocessable
+// (the password breaks the policy), RateLimited, Invalid.
+func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) error {
+	if ticket == "" {
+		return invalid("ticket", "is required")
+	}
+	if err := a.checkPassword(pw, "", ""); err != nil {
+		return err
+	}
+	hash, err := a.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := a.useCode(ctx, tx, usher.CodeResetTicket, ticket)
+		if err != nil {
+			return err
+		}
+		now := a.now()
+		changes := map[string]usher.Change{"password": {New: "[set]"}}
+		u, err := tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
+			if u.Deleted() {
+				return errCodeNotFound(usher.CodeResetTicket)
+			}
+			if problems := a.passwordProblems(pw, u.Username, u.Email); len(problems) > 0 {
+				return usher.FieldErrors(problems...)
+			}
+			if u.EmailConfirmedAt == nil {
+				u.EmailConfirmedAt = &now
+				changes["email_confirmed"] = usher.Change{Old: false, New: true}
+			}
+			if u.State == usher.StatePending {
+				u.State = usher.StateActive
+				changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
+			}
+			u.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+		if err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.password_reset", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes,
+			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
+	})
+}
+
+// ChangePassword changes the caller's password; it needs the current one.
+// Every other session of the account ends.
+//
+// Errors: Unauthenticated, Forbidden (wrong current password; or an
+// impersonation, a token with too few scopes, an account without a
+// password), Unprocessable, RateLimited.
+func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := a.authorize(ctx, actPasswordChange, p.User); err != nil {
+		return err
+	}
+	if p.Impersonator != nil {
+		return errForbidden("a password cannot be changed while impersonating")
+	}
+	keys := []string{"password:" + strconv.FormatInt(p.UserID(), 10)}
+	if err := a.throttled(ctx, keys); err != nil {
+		return err
+	}
+	hash, err := a.store.PasswordGet(ctx, p.UserID())
+	if errors.Is(err, usher.ErrNotFound) {
+		return errForbidden("the account has no password to change")
+	}
+	if err != nil {
+		return err
+	}
+	ok, _, err := a.hasher.Verify(ctx, current, hash)
+	if err != nil {
+		return hashError(err)
+	}
+	if !ok {
+		now := a.now()
+		if t, err := a.store.ThrottleFail(ctx, keys[0], now, now.Add(-a.policy.FailureWindow)); err == nil && t.Failures >= a.policy.MaxFailuresPerKey {
+			_ = a.store.ThrottleLock(ctx, keys[0], now.Add(lockFor(a.policy, t.Failures-a.policy.MaxFailuresPerKey)))
+		}
+		return &usher.Error{Kind: usher.KindForbidden, Code: "wrong_password", Message: "the current password is wrong",
+			Fields: []usher.FieldError{{Field: "current_password", Code: "wrong", Message: "is wrong"}}}
+	}
+	if err := a.checkPassword(pw, p.User.Username, p.User.Email); err != nil {
+		return err
+	}
+	newHash, err := a.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	_ = a.store.ThrottleClear(ctx, keys[0])
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.now()
+		if err := tx.PasswordSet(ctx, p.UserID(), newHash, now); err != nil {
+			return err
+		}
+		filter := store.TokenFilter{UserID: p.UserID(), Kinds: []usher.TokenKind{usher.TokenSession}}
+		if p.Token != nil {
+			filter.ExceptID = p.Token.ID
+		}
+		n, err := tx.TokenRevoke(ctx, filter, now)
+		if err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.password_change", resourceType: "user",
+			resourceID: strconv.FormatInt(p.UserID(), 10), changes: map[string]usher.Change{"password": {New: "[set]"}},
+			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
+	})
+}
+
+// SetPassword sets a user's password as an administrator. Every session of
+// the account ends.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, RateLimited.
+func (a *Auth) SetPassword(ctx context.Context, key usher.UserKey, pw string) error {
+	_, err := (&Users{env: a.env}).Update(ctx, key, usher.UserUpdate{Password: &pw})
+	return err
+}

@@ -1,0 +1,233 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// codeLen is the length of one-time codes sent by mail: 32 base62
+// characters, about 190 bits, far beyond guessing.
+const codeLen = 32
+
+// newCode makes a one-time code: its text and the hash that is stored.
+func newCode() (text string, hash []byte) {
+	text = randomBase62(codeLen)
+	return text, hashCode(text)
+}
+
+// issueCode stores a new code of the kind for the user and returns its text.
+func (e *env) issueCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, userID int64, ttl time.Duration, data string) (string, *usher.Code, error) {
+	text, hash := newCode()
+	now := e.now()
+	c := &usher.Code{Kind: kind, Hash: hash, UserID: userID, Data: data, ExpiresAt: now.Add(ttl), CreatedAt: now}
+	if err := tx.CodeCreate(ctx, c); err != nil {
+		return "", nil, err
+	}
+	return text, c, nil
+}
+
+// useCode finds an unused, unexpired code of the kind and marks it used.
+func (e *env) useCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, text string) (*usher.Code, error) {
+	c, err := tx.CodeByHash(ctx, kind, hashCode(text))
+	if err == nil {
+		err = tx.CodeUse(ctx, c.ID, e.now())
+	}
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, errCodeNotFound(kind)
+	}
+	return c, err
+}
+
+// errCodeNotFound is the answer for a code that is unknown, used or expired:
+// the three are not told apart.
+func errCodeNotFound(kind usher.CodeKind) error {
+	what := map[usher.CodeKind]string{
+		usher.CodeConfirm: "confirmation code", usher.CodeReset: "reset token",
+		usher.CodeResetTicket: "reset ticket", usher.CodeRedeem: "redeem token", usher.CodeOAuthState: "log-in state",
+	}[kind]
+	return &usher.Error{Kind: usher.KindNotFound, Code: string(kind) + "_not_found",
+		Message: what + " not found, used already or expired"}
+}
+
+// errSignupDisabled is seed 000's answer when sign-up is off.
+func errSignupDisabled() error {
+	return &usher.Error{Kind: usher.KindForbidden, Code: "signup_disabled", Message: "Signup disabled."}
+}
+
+// signupAllowed checks the policy for a new account with the address.
+func (e *env) signupAllowed(email string) error {
+	if !e.policy.SignupEnabled {
+		return errSignupDisabled()
+	}
+	if len(e.policy.SignupDomains) == 0 || email == "" {
+		return nil
+	}
+	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	for _, d := range e.policy.SignupDomains {
+		if domain == strings.ToLower(strings.TrimPrefix(d, "@")) {
+			return nil
+		}
+	}
+	return usher.FieldErrors(usher.FieldError{Field: "email", Code: "domain_not_allowed",
+		Message: "sign-up is open to addresses of " + strings.Join(e.policy.SignupDomains, ", ") + " only"})
+}
+
+// Signup creates an account for whoever calls, when the policy allows it.
+// Unless the policy skips confirmation, the account is pending until its
+// address is confirmed with the code sent to it.
+//
+// Errors: Forbidden (sign-up is off), Unprocessable (a bad field, a weak or
+// common password, an address outside the allowed domains), Conflict (the
+// username or address is taken), RateLimited.
+func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error) {
+	if err := a.signupAllowed(in.Email); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.username(in.Username)
+	c.email("email", in.Email, true)
+	c.text("name", in.Name, maxName, false)
+	c.errs = append(c.errs, a.passwordProblems(in.Password, in.Username, in.Email)...)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	state := usher.StatePending
+	if a.policy.SkipEmailConfirmation {
+		state = usher.StateActive
+	}
+	hash, err := a.hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	// The account is created as the system: sign-up is the one creation
+	// that needs no principal.
+	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
+	var u *usher.User
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		u, err = a.newUser(sys, tx, usher.UserCreate{Username: in.Username, Email: in.Email, Name: in.Name,
+			State: state, EmailConfirmed: state == usher.StateActive}, hash)
+		if err != nil {
+			return err
+		}
+		ev := event{action: "auth.signup", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			changes: userChanges(&usher.User{}, u)}
+		if err := a.record(ctx, tx, u.CreatedAt, ev); err != nil {
+			return err
+		}
+		if state == usher.StatePending {
+			return a.sendConfirmation(ctx, tx, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, userWriteError(err)
+	}
+	a.mailQueued()
+	return u, nil
+}
+
+// sendConfirmation issues a confirmation code for u and queues its mail.
+func (e *env) sendConfirmation(ctx context.Context, tx store.Tx, u *usher.User) error {
+	if err := tx.CodeDeleteUser(ctx, u.ID, usher.CodeConfirm); err != nil {
+		return err
+	}
+	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, e.policy.ConfirmTTL, "")
+	if err != nil {
+		return err
+	}
+	body := "Hello " + u.Username + ",\n\n" +
+		"confirm your e-mail address for usher with this code:\n\n    " + code + "\n\n" +
+		"Send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
+		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not sign up, ignore this mail.\n"
+	return e.queueMail(ctx, tx, "confirm", u.Email, "Confirm your e-mail address", body)
+}
+
+// Confirm confirms an account's e-mail address with the code sent to it; a
+// pending account becomes active. Codes are single-use.
+//
+// Errors: NotFound (the code is unknown, used or expired), Invalid.
+func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
+	if code == "" {
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "missing_code", Message: "code is required",
+			Fields: []usher.FieldError{{Field: "code", Code: "required", Message: "is required"}}}
+	}
+	var u *usher.User
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := a.useCode(ctx, tx, usher.CodeConfirm, code)
+		if err != nil {
+			return err
+		}
+		now := a.now()
+		changes := map[string]usher.Change{}
+		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
+			if u.Deleted() {
+				return errCodeNotFound(usher.CodeConfirm)
+			}
+			u.EmailConfirmedAt = &now
+			changes["email_confirmed"] = usher.Change{Old: false, New: true}
+			if u.State == usher.StatePending {
+				u.State = usher.StateActive
+				changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
+			}
+			u.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.confirm", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
+	})
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, errCodeNotFound(usher.CodeConfirm)
+	}
+	return u, err
+}
+
+// ResendConfirmation sends a new confirmation code to the address if an
+// unconfirmed account has it; the answer is the same either way.
+//
+// Errors: Invalid (a malformed address), RateLimited.
+func (a *Auth) ResendConfirmation(ctx context.Context, email string) error {
+	var c checker
+	c.email("email", email, true)
+	if err := c.err(); err != nil {
+		return err
+	}
+	key := []string{"resend:" + strings.ToLower(email)}
+	if err := a.throttled(ctx, key); err != nil {
+		return err
+	}
+	now := a.now()
+	// One resend per address a minute: a lock that always expires quickly.
+	if _, err := a.store.ThrottleFail(ctx, key[0], now, now.Add(-time.Minute)); err != nil {
+		return err
+	}
+	if err := a.store.ThrottleLock(ctx, key[0], now.Add(time.Minute)); err != nil {
+		return err
+	}
+	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.EmailConfirmedAt != nil) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		if err := a.sendConfirmation(ctx, tx, u); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.confirm_resend", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10)})
+	})
+	if err == nil {
+		a.mailQueued()
+	}
+	return err
+}
