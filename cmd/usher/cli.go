@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"usher"
 	"usher/core"
 	"usher/face/native"
 	"usher/password"
+	"usher/seal"
 	"usher/store/postgres"
 	"usher/store/sqldb"
 	"usher/store/sqlite"
@@ -40,8 +42,20 @@ type Main struct {
 
 // config is what the commands share, from flags and USHER_* variables.
 type config struct {
-	database string
-	logLevel string
+	database      string
+	logLevel      string
+	secretKeyFile string
+}
+
+// envNames maps the flags whose variable is not USHER_<FLAG_NAME>.
+var envNames = map[string]string{"database": "USHER_DATABASE_URL"}
+
+// envName is the environment variable that sets a flag.
+func envName(flag string) string {
+	if n, ok := envNames[flag]; ok {
+		return n
+	}
+	return "USHER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // Run runs the command line args.
@@ -54,12 +68,23 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	return root.ExecuteContext(ctx)
 }
 
-// env returns the environment variable or def.
-func (m *Main) env(name, def string) string {
-	if v := m.Getenv(name); v != "" {
-		return v
+// applyEnv sets every flag the command line left alone from its USHER_*
+// variable, parsed like the flag itself.
+func (m *Main) applyEnv(cmd *cobra.Command) error {
+	var errs []error
+	apply := func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		if v := m.Getenv(envName(f.Name)); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", envName(f.Name), err))
+			}
+		}
 	}
-	return def
+	cmd.Flags().VisitAll(apply)
+	cmd.InheritedFlags().VisitAll(apply)
+	return errors.Join(errs...)
 }
 
 func (m *Main) root() *cobra.Command {
@@ -69,13 +94,44 @@ func (m *Main) root() *cobra.Command {
 		Short:         "usher is a self-hosted user and access management service",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return m.applyEnv(cmd)
+		},
 	}
-	root.PersistentFlags().StringVar(&cfg.database, "database", m.env("USHER_DATABASE_URL", "usher.db"),
+	pf := root.PersistentFlags()
+	pf.StringVar(&cfg.database, "database", "usher.db",
 		"database: a file path or sqlite:PATH for SQLite, a postgres:// URL for PostgreSQL (env USHER_DATABASE_URL)")
-	root.PersistentFlags().StringVar(&cfg.logLevel, "log-level", m.env("USHER_LOG_LEVEL", "info"),
-		"log level: debug, info, warn or error (env USHER_LOG_LEVEL)")
-	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.versionCmd())
+	pf.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error (env USHER_LOG_LEVEL)")
+	pf.StringVar(&cfg.secretKeyFile, "secret-key-file", "",
+		"file holding the key that seals secrets at rest, created if missing; default: the SQLite file's name + .key, "+
+			"or ./usher.key (env USHER_SECRET_KEY_FILE; USHER_SECRET_KEY gives the key itself, in base64)")
+	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.jwtCmd(cfg), m.versionCmd())
 	return root
+}
+
+// sealBox returns the box that seals secrets at rest: the key from
+// USHER_SECRET_KEY, or from the key file, created on first use. Replicas
+// sharing a PostgreSQL database must share the key.
+func (m *Main) sealBox(cfg *config) (*seal.Box, error) {
+	if v := m.Getenv("USHER_SECRET_KEY"); v != "" {
+		key, err := seal.ParseKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("USHER_SECRET_KEY: %w", err)
+		}
+		return seal.New(key)
+	}
+	path := cfg.secretKeyFile
+	if path == "" {
+		path = "usher.key"
+		if db := strings.TrimPrefix(cfg.database, "sqlite:"); !strings.Contains(db, "://") {
+			path = db + ".key"
+		}
+	}
+	key, err := seal.LoadOrCreateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return seal.New(key)
 }
 
 // logger writes JSON logs, or text when stderr is a terminal.
@@ -125,14 +181,18 @@ func system(ctx context.Context) context.Context {
 	return usher.WithRequest(ctx, usher.Request{ID: "cli", UserAgent: "usher-cli"})
 }
 
-// withCore opens the database, builds the core and runs fn.
-func withCore(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
+// withCore opens the database, builds the core and runs fn as the system.
+func (m *Main) withCore(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
+	box, err := m.sealBox(cfg)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg.database, time.Now())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16)})
+	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16), Seal: box})
 	return fn(system(ctx), c)
 }
 
@@ -172,7 +232,7 @@ func (m *Main) userCmd(cfg *config) *cobra.Command {
 				}
 				in.Password = strings.TrimRight(line, "\r\n")
 			}
-			return withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
 				u, err := c.Users.Create(ctx, in)
 				if err != nil {
 					return describe(err)
@@ -208,7 +268,7 @@ func (m *Main) tokenCmd(cfg *config) *cobra.Command {
 		Short: "Mint a token for a user and print it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
 				key := usher.UserKey{Username: ref}
 				if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 					key = usher.UserKey{ID: id}
@@ -240,6 +300,25 @@ func (m *Main) tokenCmd(cfg *config) *cobra.Command {
 	_ = create.MarkFlagRequired("user")
 	token.AddCommand(create)
 	return token
+}
+
+func (m *Main) jwtCmd(cfg *config) *cobra.Command {
+	jwt := &cobra.Command{Use: "jwt", Short: "Manage the keys that sign JWTs"}
+	jwt.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Make a new signing key and retire the others (they verify until their JWTs expire)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+				if err := c.Auth.RotateSigningKey(ctx); err != nil {
+					return describe(err)
+				}
+				_, err := fmt.Fprintln(m.Stdout, "signing key rotated")
+				return err
+			})
+		},
+	})
+	return jwt
 }
 
 func (m *Main) versionCmd() *cobra.Command {

@@ -76,10 +76,11 @@ func TestCLI(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			db := newDB(t)
+			key := filepath.Join(t.TempDir(), "usher.key")
 			if out := mustRun(t, "migrate", "--database", db); !strings.Contains(out, "up to date") {
 				t.Fatalf("migrate: %q", out)
 			}
-			out := mustRun(t, "user", "create", "--database", db, "--username", "root", "--email", "root@example.com",
+			out := mustRun(t, "user", "create", "--database", db, "--secret-key-file", key, "--username", "root", "--email", "root@example.com",
 				"--password", "correct horse battery", "--name", "Root User", "--admin")
 			var u map[string]any
 			if err := json.Unmarshal([]byte(out), &u); err != nil {
@@ -91,34 +92,39 @@ func TestCLI(t *testing.T) {
 			if strings.Contains(out, "correct horse") || strings.Contains(out, "argon2") {
 				t.Fatal("user create printed the password or its hash")
 			}
-			tok := mustRun(t, "token", "create", "--database", db, "--user", "root", "--name", "ci", "--scope", "api", "--expires", "720h")
+			tok := mustRun(t, "token", "create", "--database", db, "--secret-key-file", key, "--user", "root", "--name", "ci", "--scope", "api", "--expires", "720h")
 			if lines := strings.Split(strings.TrimSpace(tok), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "usp_") {
 				t.Fatalf("token create printed %q, want only the token", tok)
 			}
-			key := mustRun(t, "token", "create", "--database", db, "--user", "root", "--kind", "application")
-			if k := strings.TrimSpace(key); !strings.HasPrefix(k, "ptla_") || len(k) != 48 {
+			app := mustRun(t, "token", "create", "--database", db, "--secret-key-file", key, "--user", "root", "--kind", "application")
+			if k := strings.TrimSpace(app); !strings.HasPrefix(k, "ptla_") || len(k) != 48 {
 				t.Fatalf("application key %q", k)
 			}
 			// The password may come on standard input.
-			if _, errOut, err := run(t, "a stdin password\n", "user", "create", "--database", db, "--username", "alice", "--password-stdin"); err != nil {
+			if _, errOut, err := run(t, "a stdin password\n", "user", "create", "--database", db, "--secret-key-file", key, "--username", "alice", "--password-stdin"); err != nil {
 				t.Fatalf("--password-stdin: %v %s", err, errOut)
 			}
 			if out := mustRun(t, "version"); !strings.HasPrefix(out, "usher ") {
 				t.Fatalf("version: %q", out)
 			}
+			if out := mustRun(t, "jwt", "rotate", "--database", db, "--secret-key-file", key); !strings.Contains(out, "rotated") {
+				t.Fatalf("jwt rotate: %q", out)
+			}
 			for _, bad := range []struct {
 				args []string
 				want string
 			}{
-				{[]string{"user", "create", "--database", db, "--email", "x@example.com"}, "username"},
-				{[]string{"user", "create", "--database", db, "--username", "bob", "--email", "not-an-email"}, "email"},
-				{[]string{"user", "create", "--database", db, "--username", "ROOT"}, "username has already been taken"},
-				{[]string{"token", "create", "--database", db, "--user", "nobody"}, "user not found"},
-				{[]string{"token", "create", "--database", db, "--user", "root", "--scope", "everything"}, "scope"},
-				{[]string{"token", "create", "--database", db, "--user", "root", "--kind", "session"}, "kind"},
+				{[]string{"user", "create", "--database", db, "--secret-key-file", key, "--email", "x@example.com"}, "username"},
+				{[]string{"user", "create", "--database", db, "--secret-key-file", key, "--username", "bob", "--email", "not-an-email"}, "email"},
+				{[]string{"user", "create", "--database", db, "--secret-key-file", key, "--username", "ROOT"}, "username has already been taken"},
+				{[]string{"token", "create", "--database", db, "--secret-key-file", key, "--user", "nobody"}, "user not found"},
+				{[]string{"token", "create", "--database", db, "--secret-key-file", key, "--user", "root", "--scope", "everything"}, "scope"},
+				{[]string{"token", "create", "--database", db, "--secret-key-file", key, "--user", "root", "--kind", "session"}, "kind"},
+				{[]string{"user", "create", "--database", db, "--secret-key-file", key, "--username", "weak", "--password", "password"}, "common"},
+				{[]string{"jwt", "rotate", "--database", db, "--secret-key-file", filepath.Join(t.TempDir(), "other.key")}, "cannot be opened"},
 				{[]string{"migrate", "--database", "mysql://x"}, "unknown scheme"},
 				{[]string{"migrate", "--database", "host=x dbname=y"}, "postgres:// URL"},
-				{[]string{"serve", "--log-level", "loud", "--database", db}, "log-level"},
+				{[]string{"serve", "--log-level", "loud", "--database", db, "--secret-key-file", key}, "log-level"},
 			} {
 				_, _, err := run(t, "", bad.args...)
 				if err == nil || !strings.Contains(err.Error(), bad.want) {
@@ -143,12 +149,22 @@ func TestDefaults(t *testing.T) {
 	if got := root.PersistentFlags().Lookup("database").DefValue; got != "usher.db" {
 		t.Errorf("default --database %q", got)
 	}
-	env := map[string]string{"USHER_ADDR": "0.0.0.0:9", "USHER_DATABASE_URL": "postgres://db/x"}
+	// Variables apply after parsing, to the flags the command line left alone.
+	dir := t.TempDir()
+	env := map[string]string{"USHER_DATABASE_URL": filepath.Join(dir, "from-env.db"), "USHER_LOG_LEVEL": "debug"}
 	m.Getenv = func(k string) string { return env[k] }
-	root = m.root()
-	serve, _, _ = root.Find([]string{"serve"})
-	if serve.Flags().Lookup("addr").DefValue != "0.0.0.0:9" || root.PersistentFlags().Lookup("database").DefValue != "postgres://db/x" {
-		t.Error("USHER_ADDR and USHER_DATABASE_URL do not set the defaults")
+	if err := m.Run(context.Background(), []string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-env.db")); err != nil {
+		t.Errorf("USHER_DATABASE_URL did not choose the database: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-env.db.key")); err == nil {
+		t.Errorf("migrate made a secret key it does not need")
+	}
+	env["USHER_SIGNUP"] = "maybe"
+	if err := m.Run(context.Background(), []string{"serve", "--database", filepath.Join(dir, "x.db")}); err == nil || !strings.Contains(err.Error(), "USHER_SIGNUP") {
+		t.Errorf("a malformed variable: %v", err)
 	}
 	if got := redactURL("postgres://u:secret@h/db?password=also"); strings.Contains(got, "secret") || strings.Contains(got, "also") {
 		t.Errorf("redactURL left a password: %s", got)
@@ -166,7 +182,8 @@ type child struct {
 // start runs usher serve on db as a child process and waits until it listens.
 func start(t *testing.T, dir, db string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--", "serve", "--addr", "127.0.0.1:0", "--database", db)
+	cmd := exec.Command(os.Args[0], "--", "serve", "--addr", "127.0.0.1:0", "--database", db,
+		"--secret-key-file", filepath.Join(dir, "usher.key"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "USHER_TEST_CHILD=1")
 	stderr, err := cmd.StderrPipe()
@@ -230,8 +247,9 @@ func TestKillDuringCreates(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			db := newDB(t)
-			mustRun(t, "user", "create", "--database", db, "--username", "root", "--admin")
-			token := strings.TrimSpace(mustRun(t, "token", "create", "--database", db, "--user", "root"))
+			key := filepath.Join(dir, "usher.key")
+			mustRun(t, "user", "create", "--database", db, "--secret-key-file", key, "--username", "root", "--admin")
+			token := strings.TrimSpace(mustRun(t, "token", "create", "--database", db, "--secret-key-file", key, "--user", "root"))
 			srv := start(t, dir, db)
 
 			var (

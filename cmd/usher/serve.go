@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,9 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"usher/connector"
 	"usher/core"
 	"usher/face/native"
+	"usher/mail"
 	"usher/password"
+	"usher/seal"
 	"usher/store"
 	"usher/web"
 )
@@ -25,39 +29,97 @@ import (
 // shutdownGrace is how long serve waits for requests in flight on SIGTERM.
 const shutdownGrace = 15 * time.Second
 
+// serveConfig is what serve takes beyond the shared configuration.
+type serveConfig struct {
+	addr          string
+	smtpURL       string
+	mailFrom      string
+	argon2        password.Params
+	hashQueue     int
+	policy        core.Policy
+	github        connector.GitHubConfig
+	oidc          connector.OIDCConfig
+	outboxEvery   time.Duration
+	signupDomains []string
+}
+
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
-	var addr string
+	sc := &serveConfig{argon2: password.DefaultParams, policy: core.DefaultPolicy()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API",
-		Args:  cobra.NoArgs,
+		Long: "Serve the HTTP API. Every flag may also be set by an environment variable:\n" +
+			"USHER_ and the flag's name in capitals with _ for -, e.g. USHER_SMTP_URL.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log, err := m.logger(cfg.logLevel)
 			if err != nil {
 				return err
 			}
-			return m.serve(cmd.Context(), log, addr, cfg.database)
+			sc.policy.SignupDomains = sc.signupDomains
+			return m.serve(cmd.Context(), log, cfg, sc)
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", m.env("USHER_ADDR", "127.0.0.1:8080"), "address to listen on (env USHER_ADDR)")
+	f := cmd.Flags()
+	p := &sc.policy
+	f.StringVar(&sc.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&p.PublicURL, "public-url", p.PublicURL, "where usher is reached from outside, for links in mail and OAuth redirects")
+	f.StringVar(&sc.smtpURL, "smtp-url", "", "SMTP server for mail, smtp://user:pass@host:587?tls=starttls|tls|none or smtps://…; without it mail goes to the log")
+	f.StringVar(&sc.mailFrom, "mail-from", "usher@localhost", "sender address of mail")
+	f.BoolVar(&p.SignupEnabled, "signup", false, "let anyone sign up")
+	f.StringSliceVar(&sc.signupDomains, "signup-domains", nil, "limit sign-up to addresses of these domains")
+	f.BoolVar(&p.SkipEmailConfirmation, "skip-email-confirmation", false, "make new accounts active without confirming their address")
+	f.BoolVar(&p.AllowUnconfirmedSignIn, "allow-unconfirmed-login", false, "let accounts log in before confirming their address")
+	f.BoolVar(&p.NoEmailLinking, "no-email-linking", false, "do not link external log-ins to accounts by verified address")
+	f.IntVar(&p.PasswordMinLength, "password-min-length", p.PasswordMinLength, "shortest password, in characters")
+	f.IntVar(&p.PasswordMinScore, "password-min-score", p.PasswordMinScore, "strength (0 to 4) a new password must reach")
+	f.Uint32Var(&sc.argon2.Memory, "argon2-memory", sc.argon2.Memory, "argon2id memory, KiB")
+	f.Uint32Var(&sc.argon2.Time, "argon2-time", sc.argon2.Time, "argon2id passes")
+	f.Uint8Var(&sc.argon2.Threads, "argon2-threads", sc.argon2.Threads, "argon2id threads")
+	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a CPU before log-ins are answered 429")
+	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
+	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
+	f.DurationVar(&p.ImpersonationTTL, "impersonation-ttl", p.ImpersonationTTL, "longest impersonation (under 24h)")
+	f.IntVar(&p.MaxFailuresPerKey, "login-max-failures", p.MaxFailuresPerKey, "failed log-ins per account within the window before a lock")
+	f.IntVar(&p.MaxFailuresPerIP, "login-max-failures-per-address", p.MaxFailuresPerIP, "failed log-ins per client address within the window before a lock")
+	f.DurationVar(&p.FailureWindow, "login-failure-window", p.FailureWindow, "window in which failed log-ins count")
+	f.DurationVar(&p.LockBase, "login-lock", p.LockBase, "first lock; each further failure doubles it")
+	f.DurationVar(&p.LockMax, "login-lock-max", p.LockMax, "longest lock")
+	f.StringVar(&sc.github.ClientID, "github-client-id", "", "GitHub OAuth app's client id: enables log-in with GitHub")
+	f.StringVar(&sc.github.ClientSecret, "github-client-secret", "", "GitHub OAuth app's client secret")
+	f.StringVar(&sc.oidc.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL: enables log-in with that provider")
+	f.StringVar(&sc.oidc.Name, "oidc-name", "oidc", "name of the OpenID Connect provider in usher's URLs")
+	f.StringVar(&sc.oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id")
+	f.StringVar(&sc.oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret")
+	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
 	return cmd
 }
 
 // serve runs the server until ctx ends, then shuts it down gracefully.
-func (m *Main) serve(ctx context.Context, log *slog.Logger, addr, database string) error {
+func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *serveConfig) error {
 	start := time.Now()
-	db, err := openDB(ctx, database, start)
+	box, err := m.sealBox(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.database, start)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	handler := newHandler(db, log)
-	ln, err := net.Listen("tcp", addr)
+	c, err := buildCore(ctx, db, box, sc, log)
+	if err != nil {
+		return err
+	}
+	if err := c.Auth.EnsureSigningKey(ctx); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	ln, err := net.Listen("tcp", sc.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           newHandler(c, db, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -65,7 +127,20 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, addr, database strin
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "database", redactURL(database), "startup", time.Since(start))
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.Outbox.Run(bg, sc.outboxEvery)
+	}()
+	defer func() {
+		stopBG()
+		wg.Wait()
+	}()
+
+	log.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.database),
+		"public_url", sc.policy.PublicURL, "signup", sc.policy.SignupEnabled, "startup", time.Since(start))
 	if m.Started != nil {
 		m.Started(ln.Addr().String())
 	}
@@ -88,13 +163,47 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, addr, database strin
 	return nil
 }
 
-// newHandler wires the store, the core and the faces into one handler.
-func newHandler(db store.Store, log *slog.Logger) http.Handler {
-	c := core.New(core.Config{
-		Store:  db,
-		Hasher: password.NewHasher(password.DefaultParams, 0, 64),
-		Logger: log,
-	})
+// buildCore makes the core with its mail transport and log-in providers.
+func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConfig, log *slog.Logger) (*core.Core, error) {
+	var transport core.Transport = mail.NewLog(log)
+	if sc.smtpURL != "" {
+		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		transport = smtp
+	}
+	var conns []core.Connector
+	public := sc.policy.PublicURL
+	if sc.github.ClientID != "" {
+		sc.github.RedirectURL = public + "/v1/auth/oauth/github/callback"
+		gh, err := connector.NewGitHub(sc.github)
+		if err != nil {
+			return nil, fmt.Errorf("GitHub log-in: %w", err)
+		}
+		conns = append(conns, gh)
+	}
+	if sc.oidc.Issuer != "" {
+		sc.oidc.RedirectURL = public + "/v1/auth/oauth/" + sc.oidc.Name + "/callback"
+		o, err := connector.NewOIDC(ctx, sc.oidc)
+		if err != nil {
+			return nil, fmt.Errorf("OpenID Connect log-in: %w", err)
+		}
+		conns = append(conns, o)
+	}
+	return core.New(core.Config{
+		Store:      db,
+		Hasher:     password.NewHasher(sc.argon2, 0, sc.hashQueue),
+		Policy:     sc.policy,
+		Seal:       box,
+		Connectors: conns,
+		Transport:  transport,
+		Logger:     log,
+	}), nil
+}
+
+// newHandler wires the core and the faces into one handler.
+func newHandler(c *core.Core, db store.Store, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()

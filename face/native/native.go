@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/web"
 )
 
@@ -33,7 +34,33 @@ type UserService interface {
 
 // AuthService is what the face needs of the core's authentication.
 type AuthService interface {
-	Authenticate(ctx context.Context, token string) (*usher.Principal, error)
+	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
+	Confirm(ctx context.Context, code string) (*usher.User, error)
+	ResendConfirmation(ctx context.Context, email string) error
+	Login(ctx context.Context, login, password string) (*usher.Session, error)
+	Logout(ctx context.Context) error
+	Sessions(ctx context.Context) ([]*usher.Token, error)
+	EndSession(ctx context.Context, id int64) error
+	EndSessions(ctx context.Context) (int, error)
+	RequestPasswordReset(ctx context.Context, email string) error
+	ExchangeResetToken(ctx context.Context, token string) (*core.ResetTicket, error)
+	CompletePasswordReset(ctx context.Context, ticket, password string) error
+	ChangePassword(ctx context.Context, current, password string) error
+	SetPassword(ctx context.Context, key usher.UserKey, password string) error
+	PasswordCheck(ctx context.Context, password, username, email string) (*usher.PasswordQuality, error)
+	Tokens(ctx context.Context, kinds ...usher.TokenKind) ([]*usher.Token, error)
+	CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.Token, string, error)
+	RevokeToken(ctx context.Context, id int64) error
+	RotateToken(ctx context.Context, id int64) (*usher.Token, string, error)
+	IssueJWT(ctx context.Context) (string, *usher.JWTClaims, error)
+	CheckJWT(ctx context.Context, raw string) (*usher.Principal, *usher.JWTClaims, error)
+	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
+	JWKS(ctx context.Context) ([]byte, error)
+	Methods(ctx context.Context) []usher.LoginMethod
+	StartOAuth(ctx context.Context, provider, redirect string) (*core.OAuthStart, error)
+	FinishOAuth(ctx context.Context, provider, state, code string) (*usher.Session, string, error)
+	Redeem(ctx context.Context, token string) (*usher.Session, error)
 }
 
 // AuditService is what the face needs of the core's audit log.
@@ -53,27 +80,59 @@ type Handler struct {
 	docErr  error
 }
 
-// route is one endpoint of the face.
+// route is one endpoint of the face. A public route needs no credential and
+// ignores one: it is where credentials are made.
 type route struct {
 	method, pattern string
 	handle          web.Handler
+	public          bool
 }
 
 func (h *Handler) routes() []route {
 	return []route{
-		{"POST", "/v1/users", h.createUser},
-		{"GET", "/v1/users", h.listUsers},
-		{"GET", "/v1/users/{user}", h.getUser},
-		{"PATCH", "/v1/users/{user}", h.updateUser},
-		{"DELETE", "/v1/users/{user}", h.userAction((UserService).Delete)},
-		{"POST", "/v1/users/{user}/undelete", h.userAction((UserService).Undelete)},
-		{"POST", "/v1/users/{user}/block", h.userAction((UserService).Block)},
-		{"POST", "/v1/users/{user}/unblock", h.userAction((UserService).Unblock)},
-		{"POST", "/v1/users/{user}/suspend", h.userAction((UserService).Suspend)},
-		{"POST", "/v1/users/{user}/unsuspend", h.userAction((UserService).Unsuspend)},
-		{"POST", "/v1/users/{user}/purge", h.purgeUser},
-		{"GET", "/v1/audit", h.listAudit},
-		{"GET", "/openapi.json", h.serveOpenAPI},
+		{"POST", "/v1/users", h.createUser, false},
+		{"GET", "/v1/users", h.listUsers, false},
+		{"GET", "/v1/users/{user}", h.getUser, false},
+		{"PATCH", "/v1/users/{user}", h.updateUser, false},
+		{"DELETE", "/v1/users/{user}", h.userAction((UserService).Delete), false},
+		{"POST", "/v1/users/{user}/undelete", h.userAction((UserService).Undelete), false},
+		{"POST", "/v1/users/{user}/block", h.userAction((UserService).Block), false},
+		{"POST", "/v1/users/{user}/unblock", h.userAction((UserService).Unblock), false},
+		{"POST", "/v1/users/{user}/suspend", h.userAction((UserService).Suspend), false},
+		{"POST", "/v1/users/{user}/unsuspend", h.userAction((UserService).Unsuspend), false},
+		{"POST", "/v1/users/{user}/purge", h.purgeUser, false},
+		{"PUT", "/v1/users/{user}/password", h.setPassword, false},
+		{"GET", "/v1/audit", h.listAudit, false},
+
+		{"POST", "/v1/auth/signup", h.signup, true},
+		{"POST", "/v1/auth/confirm", h.confirm, true},
+		{"POST", "/v1/auth/confirm/resend", h.resendConfirmation, true},
+		{"POST", "/v1/auth/login", h.login, true},
+		{"POST", "/v1/auth/logout", h.logout, false},
+		{"POST", "/v1/auth/password-reset", h.requestReset, true},
+		{"POST", "/v1/auth/password-reset/exchange", h.exchangeReset, true},
+		{"POST", "/v1/auth/password-reset/complete", h.completeReset, true},
+		{"POST", "/v1/auth/password", h.changePassword, false},
+		{"POST", "/v1/auth/password-check", h.passwordCheck, true},
+		{"GET", "/v1/auth/methods", h.methods, true},
+		{"POST", "/v1/auth/jwt", h.issueJWT, false},
+		{"GET", "/v1/auth/jwt/check", h.checkJWT, true},
+		{"POST", "/v1/auth/impersonate", h.impersonate, false},
+		{"GET", "/v1/auth/oauth/{provider}/start", h.startOAuth, true},
+		{"GET", "/v1/auth/oauth/{provider}/callback", h.finishOAuth, true},
+		{"POST", "/v1/auth/redeem", h.redeem, true},
+
+		{"GET", "/v1/me", h.me, false},
+		{"GET", "/v1/me/sessions", h.sessions, false},
+		{"DELETE", "/v1/me/sessions", h.endSessions, false},
+		{"DELETE", "/v1/me/sessions/{id}", h.endSession, false},
+		{"GET", "/v1/me/tokens", h.tokens, false},
+		{"POST", "/v1/me/tokens", h.createToken, false},
+		{"DELETE", "/v1/me/tokens/{id}", h.revokeToken, false},
+		{"POST", "/v1/me/tokens/{id}/rotate", h.rotateToken, false},
+
+		{"GET", "/.well-known/jwks.json", h.jwks, true},
+		{"GET", "/openapi.json", h.serveOpenAPI, true},
 	}
 }
 
@@ -89,17 +148,31 @@ func (h *Handler) Routes() []string {
 // Mount registers the face's endpoints on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	for _, r := range h.routes() {
-		mux.Handle(r.method+" "+r.pattern, h.authenticate(web.Adapt(r.handle, h.writeError)))
+		handler := web.Adapt(r.handle, h.writeError)
+		if !r.public {
+			handler = h.authenticate(handler)
+		}
+		mux.Handle(r.method+" "+r.pattern, handler)
 	}
 }
 
-// authenticate puts the caller's principal into the request context. A
-// request without a credential is anonymous and the core decides what it may
-// do; a credential that is not valid is refused at once.
+// sessionCookie is the cookie a log-in sets.
+const sessionCookie = "usher_session"
+
+// authenticate puts the caller's principal into the request context: from
+// an Authorization: Bearer header, or else the session cookie. A request
+// without a credential is anonymous and the core decides what it may do; a
+// bearer credential that is not valid is refused at once, while a stale
+// cookie is ignored.
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := web.BearerToken(r)
 		if token == "" {
+			if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+				if p, err := h.Auth.Authenticate(r.Context(), c.Value); err == nil {
+					r = r.WithContext(usher.WithPrincipal(r.Context(), p))
+				}
+			}
 			next.ServeHTTP(w, r)
 			return
 		}

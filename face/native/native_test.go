@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -153,7 +154,23 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	env := coretest.New(t, coretest.Options{})
+	return setupWith(t, coretest.Options{})
+}
+
+// setupWith builds the bundle on a core with the given options; when they
+// name a mail transport, the outbox is delivered as the server would.
+func setupWith(t *testing.T, opts coretest.Options) *bundle {
+	t.Helper()
+	env := coretest.New(t, opts)
+	if opts.Transport != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			env.Core.Outbox.Run(ctx, 20*time.Millisecond)
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	log := slog.New(slog.DiscardHandler)
 	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit, Log: log}
 	mux := http.NewServeMux()
@@ -169,6 +186,8 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The client answers redirects itself, as an API client does.
+	srv.Client().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	b := &bundle{env: env, api: &client{srv: srv, router: router}, handler: h}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Name: "Root", Admin: true})
 	b.adminTok = env.MustToken(t, b.admin.ID, usher.TokenPersonal)

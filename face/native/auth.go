@@ -1,0 +1,533 @@
+package native
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"usher"
+	"usher/web"
+)
+
+// sessionJSON answers a log-in: the session token (also in the
+// X-Session-Token header and the cookie), when it expires, and the account.
+type sessionJSON struct {
+	Token     string    `json:"token"`
+	SessionID int64     `json:"session_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      userJSON  `json:"user"`
+}
+
+// writeSession answers with a new session: body, header and cookie. The
+// cookie is HttpOnly, SameSite=Lax, and Secure when usher is reached over
+// TLS.
+func writeSession(w http.ResponseWriter, r *http.Request, s *usher.Session) error {
+	exp := time.Now().Add(24 * time.Hour)
+	if s.Token.ExpiresAt != nil {
+		exp = *s.Token.ExpiresAt
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: s.Secret, Path: "/", Expires: exp, MaxAge: int(time.Until(exp).Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: usher.RequestFrom(r.Context()).Secure,
+	})
+	w.Header().Set("X-Session-Token", s.Secret)
+	w.Header().Set("Cache-Control", "no-store")
+	return web.WriteJSON(w, http.StatusOK, sessionJSON{Token: s.Secret, SessionID: s.Token.ID, ExpiresAt: exp, User: toUserJSON(s.User)})
+}
+
+// clearSession removes the session cookie.
+func clearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: usher.RequestFrom(r.Context()).Secure})
+}
+
+type messageJSON struct {
+	Message string `json:"message"`
+}
+
+func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Name     string `json:"name"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := h.Auth.Signup(r.Context(), usher.Signup(req))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/users/"+strconv.FormatInt(u.ID, 10))
+	return web.WriteJSON(w, http.StatusCreated, toUserJSON(u))
+}
+
+func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := h.Auth.Confirm(r.Context(), req.Code)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+// emailRequest is the body of the endpoints that take only an address.
+type emailRequest struct {
+	Email string `json:"email"`
+}
+
+func (h *Handler) resendConfirmation(w http.ResponseWriter, r *http.Request) error {
+	var req emailRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.Auth.ResendConfirmation(r.Context(), req.Email); err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusAccepted, messageJSON{"If the address waits for confirmation, a new code is on its way."})
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Login    string `json:"login"`
+		Password string `json:"password"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	s, err := h.Auth.Login(r.Context(), req.Login, req.Password)
+	if err != nil {
+		return err
+	}
+	return writeSession(w, r, s)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Auth.Logout(r.Context()); err != nil {
+		return err
+	}
+	clearSession(w, r)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) requestReset(w http.ResponseWriter, r *http.Request) error {
+	var req emailRequest
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.Auth.RequestPasswordReset(r.Context(), req.Email); err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusAccepted, messageJSON{"If the address belongs to an account, a reset token is on its way."})
+}
+
+func (h *Handler) exchangeReset(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	t, err := h.Auth.ExchangeResetToken(r.Context(), req.Token)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return web.WriteJSON(w, http.StatusOK, struct {
+		Ticket    string    `json:"ticket"`
+		ExpiresAt time.Time `json:"expires_at"`
+		User      userJSON  `json:"user"`
+	}{t.Ticket, t.ExpiresAt, toUserJSON(t.User)})
+}
+
+func (h *Handler) completeReset(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Ticket   string `json:"ticket"`
+		Password string `json:"password"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.Auth.CompletePasswordReset(r.Context(), req.Ticket, req.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Current  string `json:"current_password"`
+		Password string `json:"new_password"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.Auth.ChangePassword(r.Context(), req.Current, req.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) error {
+	key, err := h.userRef(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.Auth.SetPassword(r.Context(), key, req.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) passwordCheck(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Password string `json:"password"`
+		Username string `json:"username"`
+		Email    string `json:"email"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	q, err := h.Auth.PasswordCheck(r.Context(), req.Password, req.Username, req.Email)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Score       int            `json:"score"`
+		Acceptable  bool           `json:"acceptable"`
+		Problems    []problemField `json:"problems"`
+		Warning     string         `json:"warning"`
+		Suggestions []string       `json:"suggestions"`
+		CrackTime   string         `json:"crack_time"`
+	}{q.Score, q.Acceptable, []problemField{}, q.Warning, q.Suggestions, q.CrackTime}
+	for _, p := range q.Problems {
+		out.Problems = append(out.Problems, problemField(p))
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) methods(w http.ResponseWriter, r *http.Request) error {
+	type method struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+		URL  string `json:"url"`
+	}
+	out := struct {
+		Methods []method `json:"methods"`
+	}{Methods: []method{}}
+	for _, m := range h.Auth.Methods(r.Context()) {
+		out.Methods = append(out.Methods, method(m))
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+// jwtJSON answers the endpoints that issue JWTs.
+type jwtJSON struct {
+	JWT       string    `json:"jwt"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      *userJSON `json:"user,omitempty"`
+}
+
+func (h *Handler) issueJWT(w http.ResponseWriter, r *http.Request) error {
+	raw, c, err := h.Auth.IssueJWT(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return web.WriteJSON(w, http.StatusOK, jwtJSON{JWT: raw, ExpiresAt: c.ExpiresAt})
+}
+
+func (h *Handler) checkJWT(w http.ResponseWriter, r *http.Request) error {
+	raw := web.BearerToken(r)
+	if raw == "" {
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "send the JWT as Authorization: Bearer"}
+	}
+	p, c, err := h.Auth.CheckJWT(r.Context(), raw)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		User           userJSON  `json:"user"`
+		Kind           string    `json:"kind"`
+		Scopes         []string  `json:"scopes"`
+		ImpersonatorID *int64    `json:"impersonator_id"`
+		IssuedAt       time.Time `json:"issued_at"`
+		ExpiresAt      time.Time `json:"expires_at"`
+	}{toUserJSON(p.User), string(c.Kind), c.Scopes, optionalID(c.ImpersonatorID), c.IssuedAt, c.ExpiresAt}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		User      string `json:"user"`
+		ExpiresIn int    `json:"expires_in"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	key := usher.UserKey{Username: req.User}
+	if id, err := strconv.ParseInt(req.User, 10, 64); err == nil {
+		key = usher.UserKey{ID: id}
+	}
+	if req.User == "" {
+		return web.Invalid("user", "required", "is required: an id or a username")
+	}
+	raw, c, u, err := h.Auth.Impersonate(r.Context(), key, time.Duration(req.ExpiresIn)*time.Second)
+	if err != nil {
+		return err
+	}
+	uj := toUserJSON(u)
+	w.Header().Set("Cache-Control", "no-store")
+	return web.WriteJSON(w, http.StatusOK, jwtJSON{JWT: raw, ExpiresAt: c.ExpiresAt, User: &uj})
+}
+
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) error {
+	data, err := h.Auth.JWKS(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, err = w.Write(data)
+	return err
+}
+
+// wantsJSON reports whether the client asked for JSON rather than a
+// redirect, as a command-line client does.
+func wantsJSON(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if v == "application/json" {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	redirect := q.String("redirect_url")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	st, err := h.Auth.StartOAuth(r.Context(), r.PathValue("provider"), redirect)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if !wantsJSON(r) {
+		http.Redirect(w, r, st.AuthURL, http.StatusFound)
+		return nil
+	}
+	return web.WriteJSON(w, http.StatusOK, struct {
+		URL         string    `json:"url"`
+		RedeemToken string    `json:"redeem_token"`
+		RedeemURL   string    `json:"redeem_url"`
+		ExpiresAt   time.Time `json:"expires_at"`
+	}{st.AuthURL, st.RedeemToken, st.RedeemURL, st.ExpiresAt})
+}
+
+func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	state, code := q.String("state"), q.String("code")
+	if e := q.String("error"); e != "" {
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_denied", Message: "the provider says: " + e}
+	}
+	q.String("error_description")
+	q.String("scope")
+	q.String("iss")
+	q.String("session_state")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	s, redirect, err := h.Auth.FinishOAuth(r.Context(), r.PathValue("provider"), state, code)
+	if err != nil {
+		return err
+	}
+	if redirect != "" {
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.Secret, Path: "/", Expires: *s.Token.ExpiresAt,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: usher.RequestFrom(r.Context()).Secure})
+		http.Redirect(w, r, redirect, http.StatusFound)
+		return nil
+	}
+	return writeSession(w, r, s)
+}
+
+func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		RedeemToken string `json:"redeem_token"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	s, err := h.Auth.Redeem(r.Context(), req.RedeemToken)
+	if err != nil {
+		return err
+	}
+	return writeSession(w, r, s)
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
+	p := usher.PrincipalFrom(r.Context())
+	if p.Anonymous() {
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "authentication required"}
+	}
+	u, err := h.Users.Get(r.Context(), usher.UserKey{ID: p.UserID()})
+	if err != nil {
+		return err
+	}
+	return writeUser(w, http.StatusOK, u)
+}
+
+// tokenJSON is the native representation of a token or session; Token, the
+// text, is present only when it was just minted.
+type tokenJSON struct {
+	ID         int64      `json:"id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name"`
+	Hint       string     `json:"hint"`
+	Scopes     []string   `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Address    string     `json:"address,omitempty"`
+	UserAgent  string     `json:"user_agent,omitempty"`
+	Current    bool       `json:"current,omitempty"`
+	Token      string     `json:"token,omitempty"`
+}
+
+func toTokenJSON(t *usher.Token, current *usher.Token) tokenJSON {
+	out := tokenJSON{ID: t.ID, Kind: string(t.Kind), Name: t.Name, Hint: t.Hint, Scopes: t.Scopes,
+		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, Address: t.Address,
+		UserAgent: t.UserAgent, Current: current != nil && current.ID == t.ID}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	return out
+}
+
+// writeTokens writes a list of tokens, marking the caller's own.
+func writeTokens(w http.ResponseWriter, r *http.Request, toks []*usher.Token) error {
+	current := usher.PrincipalFrom(r.Context()).Token
+	out := listJSON[tokenJSON]{Items: make([]tokenJSON, 0, len(toks))}
+	for _, t := range toks {
+		out.Items = append(out.Items, toTokenJSON(t, current))
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) error {
+	toks, err := h.Auth.Sessions(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeTokens(w, r, toks)
+}
+
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.Auth.EndSessions(r.Context()); err != nil {
+		return err
+	}
+	clearSession(w, r)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// pathID reads a numeric path segment.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, web.Invalid(name, "invalid_id", "is not a valid id")
+	}
+	return id, nil
+}
+
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.Auth.EndSession(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) tokens(w http.ResponseWriter, r *http.Request) error {
+	toks, err := h.Auth.Tokens(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeTokens(w, r, toks)
+}
+
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name      string     `json:"name"`
+		Kind      string     `json:"kind"`
+		Scopes    []string   `json:"scopes"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Kind == "" {
+		req.Kind = string(usher.TokenPersonal)
+	}
+	p := usher.PrincipalFrom(r.Context())
+	t, text, err := h.Auth.CreateToken(r.Context(), usher.TokenCreate{UserID: p.UserID(), Kind: usher.TokenKind(req.Kind),
+		Name: req.Name, Scopes: req.Scopes, ExpiresAt: req.ExpiresAt})
+	if err != nil {
+		return err
+	}
+	out := toTokenJSON(t, nil)
+	out.Token = text
+	w.Header().Set("Cache-Control", "no-store")
+	return web.WriteJSON(w, http.StatusCreated, out)
+}
+
+func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.Auth.RevokeToken(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) rotateToken(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	t, text, err := h.Auth.RotateToken(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	out := toTokenJSON(t, nil)
+	out.Token = text
+	w.Header().Set("Cache-Control", "no-store")
+	return web.WriteJSON(w, http.StatusOK, out)
+}

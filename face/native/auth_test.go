@@ -1,0 +1,609 @@
+package native_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/connector"
+	"usher/connector/oidctest"
+	"usher/core"
+	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
+	"usher/password"
+)
+
+// mailBundle is a server whose mail goes to an in-process SMTP server.
+type mailBundle struct {
+	*bundle
+	smtp *smtptest.Server
+}
+
+func setupMail(t *testing.T, p core.Policy) *mailBundle {
+	t.Helper()
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SignupEnabled = true
+	return &mailBundle{bundle: setupWith(t, coretest.Options{Policy: p, Transport: tr}), smtp: srv}
+}
+
+// secretRE finds a one-time code in a mail: 32 base62 characters on a line
+// of their own.
+var secretRE = regexp.MustCompile(`(?m)^\s+([0-9A-Za-z]{32})\s*$`)
+
+// nextMail waits for the n-th mail and returns it and the code it carries.
+func (b *mailBundle) nextMail(t *testing.T, n int, to string) (smtptest.Message, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := b.smtp.Wait(ctx, n)
+	if err != nil {
+		t.Fatalf("mail %d never came: %v", n, err)
+	}
+	m := msgs[n-1]
+	if !slices.Contains(m.To, to) {
+		t.Fatalf("mail %d went to %v, want %s", n, m.To, to)
+	}
+	found := secretRE.FindStringSubmatch(m.Body)
+	if found == nil {
+		t.Fatalf("mail %d has no code:\n%s", n, m.Body)
+	}
+	return m, found[1]
+}
+
+type sessionBody struct {
+	Token     string   `json:"token"`
+	SessionID int64    `json:"session_id"`
+	User      userBody `json:"user"`
+}
+
+// TestAccountLifecycle is the whole story through HTTP: sign up, confirm
+// with the code from the mail, log in, use the session and a token, log
+// out, reset the password by mail, log in with the new one. Afterwards no
+// table holds any of the secrets in plain text.
+func TestAccountLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	const email, first, second = "dana@example.com", "dana's first passphrase", "dana's second passphrase"
+	secrets := []string{first, second}
+
+	// Sign up: pending until confirmed.
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "dana", "email": email, "password": first, "name": "Dana Scully"}})
+	var u userBody
+	res.decode(t, &u)
+	if res.status != http.StatusCreated || u.State != "pending_confirmation" || u.Username != "dana" {
+		t.Fatalf("signup: %d %s", res.status, res.body)
+	}
+	msg, code := b.nextMail(t, 1, email)
+	if msg.Subject != "Confirm your e-mail address" {
+		t.Fatalf("confirmation mail: %q", msg.Subject)
+	}
+	secrets = append(secrets, code)
+	login := func(pw string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": email, "password": pw}})
+	}
+	if res := login(first); res.status != http.StatusForbidden || res.problem(t).Code != "email_not_confirmed" {
+		t.Fatalf("log-in before confirming: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+	res.decode(t, &u)
+	if res.status != http.StatusOK || u.State != "active" {
+		t.Fatalf("confirm: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusNotFound {
+		t.Fatalf("a second confirmation with the same code: %d", res.status)
+	}
+
+	// Log in: token in the body, the header and the cookie.
+	res = login(first)
+	var s sessionBody
+	res.decode(t, &s)
+	if res.status != http.StatusOK || s.Token == "" || res.header.Get("X-Session-Token") != s.Token || s.User.Username != "dana" {
+		t.Fatalf("log-in: %d %s", res.status, res.body)
+	}
+	secrets = append(secrets, s.Token)
+	cookie := res.header.Get("Set-Cookie")
+	for _, want := range []string{"usher_session=" + s.Token, "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Fatalf("cookie %q lacks %q", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Fatal("a cookie over plain HTTP is marked Secure")
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/me", header: map[string]string{"Cookie": "usher_session=" + s.Token}})
+	res.decode(t, &u)
+	if res.status != http.StatusOK || u.Username != "dana" || u.Email != email {
+		t.Fatalf("/v1/me by cookie: %d %s", res.status, res.body)
+	}
+
+	// Mint a token and use it.
+	res = b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: s.Token, body: map[string]any{"name": "laptop", "scopes": []string{"read_api"}}})
+	var tok struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+		Hint  string `json:"hint"`
+	}
+	res.decode(t, &tok)
+	if res.status != http.StatusCreated || !strings.HasPrefix(tok.Token, "usp_") || !strings.HasPrefix(tok.Token, tok.Hint) {
+		t.Fatalf("mint: %d %s", res.status, res.body)
+	}
+	secrets = append(secrets, tok.Token)
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: tok.Token}); res.status != http.StatusOK {
+		t.Fatalf("/v1/me by token: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/me/tokens", token: s.Token})
+	if res.status != http.StatusOK || strings.Contains(string(res.body), tok.Token) || !strings.Contains(string(res.body), `"laptop"`) {
+		t.Fatalf("token list: %d %s", res.status, res.body)
+	}
+
+	// Log out: the session is over.
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/logout", token: s.Token}); res.status != http.StatusNoContent ||
+		!strings.Contains(res.header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("log-out: %d %v", res.status, res.header)
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); res.status != http.StatusUnauthorized {
+		t.Fatalf("the old session after log-out: %d", res.status)
+	}
+
+	// Reset by mail.
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": email}})
+	if res.status != http.StatusAccepted {
+		t.Fatalf("reset request: %d %s", res.status, res.body)
+	}
+	msg, resetToken := b.nextMail(t, 2, email)
+	if msg.Subject != "Reset your password" {
+		t.Fatalf("reset mail: %q", msg.Subject)
+	}
+	secrets = append(secrets, resetToken)
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": resetToken}})
+	var ticket struct {
+		Ticket string   `json:"ticket"`
+		User   userBody `json:"user"`
+	}
+	res.decode(t, &ticket)
+	if res.status != http.StatusOK || ticket.Ticket == "" || ticket.User.Username != "dana" {
+		t.Fatalf("exchange: %d %s", res.status, res.body)
+	}
+	secrets = append(secrets, ticket.Ticket)
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": resetToken}}); res.status != http.StatusNotFound {
+		t.Fatalf("a reused reset token: %d", res.status)
+	}
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": second}})
+	if res.status != http.StatusNoContent {
+		t.Fatalf("complete: %d %s", res.status, res.body)
+	}
+	if res := login(second); res.status != http.StatusOK {
+		t.Fatalf("log-in with the new password: %d %s", res.status, res.body)
+	} else {
+		res.decode(t, &s)
+		secrets = append(secrets, s.Token)
+	}
+	if res := login(first); res.status != http.StatusUnauthorized || res.problem(t).Code != "invalid_credentials" {
+		t.Fatalf("log-in with the old password: %d %s", res.status, res.body)
+	}
+
+	// Mail is delivered, then wiped from the outbox; and no table holds a
+	// secret as it was given or sent.
+	waitFor(t, func() bool {
+		m, err := b.env.Store.OutboxGet(context.Background(), 2)
+		return err == nil && m.SentAt != nil && m.Body == ""
+	})
+	b.env.ScanTables(t, func(table, column, value string) {
+		for _, secret := range secrets {
+			if strings.Contains(value, secret) {
+				t.Errorf("%s.%s holds a secret in plain text", table, column)
+			}
+		}
+	})
+	// Every step is in the audit log.
+	res = b.api.do(t, req{method: "GET", path: "/v1/audit?action=auth.&limit=100", token: b.adminTok})
+	var audit struct {
+		Items []struct{ Action string } `json:"items"`
+	}
+	res.decode(t, &audit)
+	var actions []string
+	for _, e := range audit.Items {
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{"auth.signup", "auth.confirm", "auth.login", "auth.login_refused", "auth.logout",
+		"auth.password_reset_request", "auth.password_reset_exchange", "auth.password_reset", "auth.login_failed"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("no %s in the audit log: %v", want, actions)
+		}
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+	}
+}
+
+// TestMailRetries: a delivery refused by the SMTP server is retried until it
+// goes through; the mail is never lost.
+func TestMailRetries(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{MailRetryBase: 20 * time.Millisecond, MailRetryMax: 50 * time.Millisecond})
+	b.smtp.FailNext(3)
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "erin", "email": "erin@example.com", "password": "erin's long passphrase"}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("signup: %d %s", res.status, res.body)
+	}
+	_, code := b.nextMail(t, 1, "erin@example.com")
+	var m *usher.Mail
+	waitFor(t, func() bool {
+		m, _ = b.env.Store.OutboxGet(context.Background(), 1)
+		return m != nil && m.SentAt != nil
+	})
+	if m.Attempts != 4 || m.Body != "" {
+		t.Fatalf("outbox after three refusals and a delivery: %+v", m)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusOK {
+		t.Fatalf("the retried code does not confirm: %d", res.status)
+	}
+}
+
+// TestLoginTiming: a log-in for an unknown account takes as long as a wrong
+// password for a known one (medians within 10%), so timing does not reveal
+// which accounts exist. The two are measured alternately so that both see
+// the same load; on a noisy machine the comparison gets three tries.
+func TestLoginTiming(t *testing.T) {
+	env := coretest.New(t, coretest.Options{Params: password.DefaultParams,
+		Policy: core.Policy{MaxFailuresPerKey: 1 << 20, MaxFailuresPerIP: 1 << 20}})
+	env.MustCreateUser(t, usher.UserCreate{Username: "known", Email: "known@example.com", Password: "the known passphrase"})
+	ctx := usher.WithRequest(context.Background(), usher.Request{Address: "192.0.2.50"})
+	auth := env.Core.Auth
+	measure := func(login string) time.Duration {
+		// Each log-in hashes 19 MiB; collecting first keeps one sample's
+		// garbage out of the next sample's time.
+		runtime.GC()
+		start := time.Now()
+		_, err := auth.Login(ctx, login, "a wrong passphrase")
+		if usher.AsError(err).Code != "invalid_credentials" {
+			t.Fatalf("log-in %s: %v", login, err)
+		}
+		return time.Since(start)
+	}
+	median := func(d []time.Duration) time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2]
+	}
+	rnd := rand.New(rand.NewPCG(7, 11))
+	var unknown, known time.Duration
+	for try := 1; try <= 3; try++ {
+		var u, k []time.Duration
+		for i := range 25 {
+			// Alternate, in a random order, so both see the same load.
+			ghost := fmt.Sprintf("ghost%d-%d@example.com", try, i)
+			if rnd.IntN(2) == 0 {
+				u = append(u, measure(ghost))
+				k = append(k, measure("known@example.com"))
+			} else {
+				k = append(k, measure("known@example.com"))
+				u = append(u, measure(ghost))
+			}
+		}
+		unknown, known = median(u), median(k)
+		ratio := float64(unknown) / float64(known)
+		t.Logf("try %d: median unknown %v, known %v, ratio %.3f", try, unknown, known, ratio)
+		if ratio > 0.9 && ratio < 1.1 {
+			return
+		}
+	}
+	t.Fatalf("medians differ by more than 10%%: unknown %v, known %v", unknown, known)
+}
+
+// TestLoginFlood floods log-in with wrong passwords from one address: the
+// flood gets 429s (locks and a full hashing queue) while GET /v1/me keeps
+// being answered.
+func TestLoginFlood(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Params: password.DefaultParams, HashQueue: 2})
+	const flood = 150
+	var (
+		wg              sync.WaitGroup
+		limited, denied atomic.Int32
+		stop            atomic.Bool
+		meOK, meBad     atomic.Int32
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			res := b.api.do(t, req{method: "GET", path: "/v1/me", token: b.userTok, unchecked: true})
+			if res.status == http.StatusOK {
+				meOK.Add(1)
+			} else {
+				meBad.Add(1)
+			}
+		}
+	}()
+	var floodWG sync.WaitGroup
+	for i := range flood {
+		floodWG.Add(1)
+		go func() {
+			defer floodWG.Done()
+			res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", unchecked: true,
+				body: map[string]any{"login": fmt.Sprintf("user%d", i%10), "password": "wrong password"}})
+			switch res.status {
+			case http.StatusTooManyRequests:
+				if res.header.Get("Retry-After") == "" {
+					t.Error("429 without Retry-After")
+				}
+				limited.Add(1)
+			case http.StatusUnauthorized:
+				denied.Add(1)
+			default:
+				t.Errorf("flood answered %d %s", res.status, res.body)
+			}
+		}()
+	}
+	floodWG.Wait()
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("flood: %d answered 429, %d answered 401; /v1/me meanwhile: %d ok, %d not", limited.Load(), denied.Load(), meOK.Load(), meBad.Load())
+	if limited.Load() == 0 {
+		t.Fatal("the flood got no 429")
+	}
+	if meBad.Load() != 0 || meOK.Load() == 0 {
+		t.Fatalf("GET /v1/me during the flood: %d ok, %d failed", meOK.Load(), meBad.Load())
+	}
+}
+
+// TestExternalLogin logs in through an OpenID Connect provider and through
+// GitHub (both in-process, speaking the protocols), by browser and by the
+// command line's redeem flow.
+func TestExternalLogin(t *testing.T) {
+	t.Parallel()
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	// The connectors need the server's callback URL, known once it runs;
+	// they are built against a placeholder and the provider checks nothing
+	// more than that the URL matches.
+	const public = "http://usher.test"
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := connector.NewGitHub(connector.GitHubConfig{ClientID: "usher-client", ClientSecret: "usher-secret",
+		RedirectURL: public + "/v1/auth/oauth/github/callback",
+		AuthURL:     idp.URL() + "/login/oauth/authorize", TokenURL: idp.URL() + "/login/oauth/access_token", APIURL: idp.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupWith(t, coretest.Options{Connectors: []core.Connector{oidc, gh},
+		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
+
+	// The methods list them.
+	res := b.api.do(t, req{method: "GET", path: "/v1/auth/methods"})
+	if res.status != 200 || !strings.Contains(string(res.body), `"name":"corp","type":"oauth","url":"http://usher.test/v1/auth/oauth/corp/start"`) ||
+		!strings.Contains(string(res.body), `"name":"password","type":"secret-token"`) {
+		t.Fatalf("methods: %s", res.body)
+	}
+
+	// The command line: start, let the "browser" log in, redeem.
+	idp.SetUser(oidctest.User{Subject: "sub-77", Email: "frank@corp.example", EmailVerified: true, Username: "frank", Name: "Frank Castle"})
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}})
+	var start struct {
+		URL         string `json:"url"`
+		RedeemToken string `json:"redeem_token"`
+	}
+	res.decode(t, &start)
+	if res.status != 200 || start.RedeemToken == "" {
+		t.Fatalf("start: %d %s", res.status, res.body)
+	}
+	// Before the person logs in, redeeming finds nothing yet: the client polls.
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}})
+	if res.status != http.StatusNotFound || res.problem(t).Code != "redeem_pending" {
+		t.Fatalf("redeem before the log-in: %d %s", res.status, res.body)
+	}
+	callback, err := idp.Login(context.Background(), start.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery})
+	var s sessionBody
+	res.decode(t, &s)
+	if res.status != 200 || s.User.Username != "frank" || s.User.Email != "frank@corp.example" || len(s.User.Identities) != 1 ||
+		s.User.Identities[0].Provider != "corp" || s.User.Identities[0].ExternUID != "sub-77" {
+		t.Fatalf("callback: %d %s", res.status, res.body)
+	}
+	// The same state again is refused.
+	if res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery}); res.status != http.StatusNotFound {
+		t.Fatalf("a replayed callback: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}})
+	res.decode(t, &s)
+	if res.status != 200 || s.User.Username != "frank" {
+		t.Fatalf("redeem: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); res.status != 200 {
+		t.Fatalf("the redeemed session: %d", res.status)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}}); res.status != 404 {
+		t.Fatalf("a second redeem: %d", res.status)
+	}
+
+	// A browser through GitHub: the same person, linked by the verified
+	// address to the account made above, and sent back where they started.
+	idp.SetUser(oidctest.User{Subject: "gh-1", Email: "frank@corp.example", EmailVerified: true, Username: "fcastle", GitHubID: 4242})
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/start?redirect_url=/welcome"})
+	if res.status != http.StatusFound {
+		t.Fatalf("browser start: %d %s", res.status, res.body)
+	}
+	callback, err = idp.Login(context.Background(), res.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/callback?" + callback.RawQuery})
+	if res.status != http.StatusFound || res.header.Get("Location") != "/welcome" || !strings.Contains(res.header.Get("Set-Cookie"), "usher_session=") {
+		t.Fatalf("browser callback: %d %v", res.status, res.header)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/users/frank", token: b.adminTok})
+	var frank userBody
+	res.decode(t, &frank)
+	if len(frank.Identities) != 2 {
+		t.Fatalf("GitHub was not linked to frank: %s", res.body)
+	}
+
+	// Open redirects, unknown providers and a provider's refusal.
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{
+		{"/v1/auth/oauth/github/start?redirect_url=https://evil.example/", 422},
+		{"/v1/auth/oauth/github/start?redirect_url=//evil.example/", 422},
+		{"/v1/auth/oauth/nope/start", 404},
+		{"/v1/auth/oauth/github/callback?error=access_denied&state=x", 401},
+		{"/v1/auth/oauth/github/callback?state=unknown&code=x", 404},
+		{"/v1/auth/oauth/github/callback", 400},
+	} {
+		if res := b.api.do(t, req{method: "GET", path: tt.path}); res.status != tt.status {
+			t.Errorf("%s: %d %s, want %d", tt.path, res.status, res.body, tt.status)
+		}
+	}
+	// With sign-up off, a stranger gets no account.
+	closed := setupWith(t, coretest.Options{Connectors: []core.Connector{oidc}, Policy: core.Policy{PublicURL: public}})
+	idp.SetUser(oidctest.User{Subject: "sub-99", Email: "stranger@corp.example", EmailVerified: true, Username: "stranger"})
+	res = closed.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start"})
+	callback, _ = idp.Login(context.Background(), res.header.Get("Location"))
+	res = closed.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery})
+	if res.status != http.StatusForbidden || res.problem(t).Code != "signup_disabled" {
+		t.Fatalf("a stranger with sign-up off: %d %s", res.status, res.body)
+	}
+}
+
+// TestJWTAndImpersonation goes through the JWT endpoints.
+func TestJWTAndImpersonation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/jwt", token: b.userTok})
+	var j struct {
+		JWT  string   `json:"jwt"`
+		User userBody `json:"user"`
+	}
+	res.decode(t, &j)
+	if res.status != 200 || strings.Count(j.JWT, ".") != 2 {
+		t.Fatalf("jwt: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/jwt/check", token: j.JWT})
+	if res.status != 200 || !strings.Contains(string(res.body), `"username":"plain"`) || !strings.Contains(string(res.body), `"impersonator_id":null`) {
+		t.Fatalf("check: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: j.JWT}); res.status != 200 {
+		t.Fatalf("the JWT as a credential: %d", res.status)
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/auth/jwt/check", token: b.userTok}); res.status != 401 {
+		t.Fatalf("check of a token that is not a JWT: %d", res.status)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/jwt", token: j.JWT}); res.status != 403 {
+		t.Fatalf("a JWT for a JWT: %d", res.status)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/.well-known/jwks.json"})
+	if res.status != 200 || !strings.Contains(string(res.body), `"alg":"EdDSA"`) || res.header.Get("Content-Type") != "application/jwk-set+json" {
+		t.Fatalf("jwks: %d %s", res.status, res.body)
+	}
+
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/impersonate", token: b.adminTok, body: map[string]any{"user": "plain", "expires_in": 600}})
+	res.decode(t, &j)
+	if res.status != 200 || j.User.Username != "plain" {
+		t.Fatalf("impersonate: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/jwt/check", token: j.JWT})
+	if !strings.Contains(string(res.body), fmt.Sprintf(`"impersonator_id":%d`, b.admin.ID)) {
+		t.Fatalf("the impersonation's check: %s", res.body)
+	}
+	for _, tt := range []struct {
+		body   map[string]any
+		token  string
+		status int
+	}{
+		{map[string]any{"user": "root"}, b.userTok, 403},
+		{map[string]any{"user": "plain", "expires_in": 86400}, b.adminTok, 422},
+		{map[string]any{"user": "nobody"}, b.adminTok, 404},
+		{map[string]any{}, b.adminTok, 400},
+		{map[string]any{"user": "plain"}, "", 401},
+	} {
+		if res := b.api.do(t, req{method: "POST", path: "/v1/auth/impersonate", token: tt.token, body: tt.body}); res.status != tt.status {
+			t.Errorf("impersonate %v: %d %s, want %d", tt.body, res.status, res.body, tt.status)
+		}
+	}
+}
+
+// TestAuthBadInput: malformed bodies, tampered codes and credentials.
+func TestAuthBadInput(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	tests := []struct {
+		name   string
+		rq     req
+		status int
+		code   string
+	}{
+		{"login without body", req{method: "POST", path: "/v1/auth/login", body: ``}, 400, "empty_body"},
+		{"login with wrong types", req{method: "POST", path: "/v1/auth/login", body: `{"login":1,"password":2}`}, 400, "wrong_type"},
+		{"login missing password", req{method: "POST", path: "/v1/auth/login", body: `{"login":"plain"}`}, 400, "missing_credentials"},
+		{"login with an oversized password", req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "plain", "password": strings.Repeat("p", 10000)}}, 401, "invalid_credentials"},
+		{"signup with a bad e-mail", req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": "x1", "email": "x", "password": "long enough passphrase"}}, 422, "validation_failed"},
+		{"signup with an unknown field", req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": "x1", "admin": true}}, 400, "unknown_field"},
+		{"confirm without a code", req{method: "POST", path: "/v1/auth/confirm", body: `{}`}, 400, "missing_code"},
+		{"confirm with a made-up code", req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": strings.Repeat("A", 32)}}, 404, "confirm_not_found"},
+		{"exchange a made-up token", req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": "nope"}}, 404, "reset_not_found"},
+		{"complete with a made-up ticket", req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": "nope", "password": "long enough passphrase"}}, 404, "reset_ticket_not_found"},
+		{"complete with a weak password", req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": "nope", "password": "password"}}, 422, "validation_failed"},
+		{"reset with a bad e-mail", req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "nope"}}, 422, "validation_failed"},
+		{"redeem without a token", req{method: "POST", path: "/v1/auth/redeem", body: `{}`}, 400, "invalid_parameter"},
+		{"a tampered JWT", req{method: "GET", path: "/v1/me", token: "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}, 401, "invalid_token"},
+		{"a cookie without a token", req{method: "GET", path: "/v1/me", header: map[string]string{"Cookie": "usher_session="}}, 401, "unauthenticated"},
+		{"a cookie with a stale token", req{method: "GET", path: "/v1/me", header: map[string]string{"Cookie": "usher_session=uss_nothing"}}, 401, "unauthenticated"},
+		{"logout with a personal token", req{method: "POST", path: "/v1/auth/logout", token: "PLAIN"}, 400, "not_a_session"},
+		{"a token with an unknown scope", req{method: "POST", path: "/v1/me/tokens", token: "PLAIN", body: map[string]any{"scopes": []string{"everything"}}}, 422, "validation_failed"},
+		{"a token that expired already", req{method: "POST", path: "/v1/me/tokens", token: "PLAIN", body: map[string]any{"expires_at": "2001-01-01T00:00:00Z"}}, 422, "validation_failed"},
+		{"an application key for a plain user", req{method: "POST", path: "/v1/me/tokens", token: "PLAIN", body: map[string]any{"kind": "application"}}, 403, "forbidden"},
+		{"revoke a token id that is not a number", req{method: "DELETE", path: "/v1/me/tokens/abc", token: "PLAIN"}, 400, "invalid_id"},
+		{"revoke someone else's token", req{method: "DELETE", path: "/v1/me/tokens/1", token: "PLAIN"}, 404, "token_not_found"},
+		{"end someone else's session", req{method: "DELETE", path: "/v1/me/sessions/1", token: "PLAIN"}, 404, "token_not_found"},
+		{"change the password with the wrong one", req{method: "POST", path: "/v1/auth/password", token: "PLAIN", body: map[string]any{"current_password": "nope", "new_password": "long enough passphrase"}}, 403, "forbidden"},
+		{"a plain user sets a password", req{method: "PUT", path: "/v1/users/root/password", token: "PLAIN", body: map[string]any{"password": "long enough passphrase"}}, 403, "forbidden"},
+		{"an admin sets a common password", req{method: "PUT", path: "/v1/users/plain/password", token: "ADMIN", body: map[string]any{"password": "password"}}, 422, "validation_failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			switch tt.rq.token {
+			case "PLAIN":
+				tt.rq.token = b.userTok
+			case "ADMIN":
+				tt.rq.token = b.adminTok
+			}
+			before, _ := b.env.Counts(t)
+			res := b.api.do(t, tt.rq)
+			if res.status != tt.status || res.problem(t).Code != tt.code {
+				t.Fatalf("%d %s, want %d %s", res.status, res.body, tt.status, tt.code)
+			}
+			if after, _ := b.env.Counts(t); after != before {
+				t.Fatal("a refused request created a user")
+			}
+		})
+	}
+}
