@@ -36,9 +36,11 @@ func errInactive(u *usher.User) error {
 // Authenticate returns the principal a credential stands for: a usher
 // token (session, personal, service-account or application) or a JWT usher
 // signed. The credential must be well formed, known, not revoked, not
-// expired, and belong to an account that may sign in.
+// expired, and belong to an account that may sign in; an application key's
+// owner must be an administrator.
 //
-// Errors: Unauthenticated.
+// Errors: Unauthenticated; Forbidden for an application key whose owner is
+// no longer an administrator.
 func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal, error) {
 	if strings.Count(text, ".") == 2 {
 		return a.authenticateJWT(ctx, text)
@@ -70,6 +72,12 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 	p := &usher.Principal{Kind: usher.PrincipalUser, User: u, Token: tok, Scopes: tok.Scopes}
 	switch {
 	case tok.Kind == usher.TokenApplication:
+		// Application keys act with administrator rights, so they work only
+		// while their owner is an administrator.
+		if !u.Admin {
+			return nil, &usher.Error{Kind: usher.KindForbidden, Code: "key_owner_not_admin",
+				Message: "This account does not have permission to access the API."}
+		}
 		p.Kind = usher.PrincipalApplication
 	case tok.Kind == usher.TokenServiceAccount || u.Kind == usher.KindServiceAccount:
 		p.Kind = usher.PrincipalServiceAccount

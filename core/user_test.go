@@ -218,6 +218,12 @@ func TestTokens(t *testing.T) {
 	if p, err := auth.Authenticate(context.Background(), key); err != nil || p.Kind != usher.PrincipalApplication {
 		t.Fatalf("application key authenticates as %+v, %v", p, err)
 	}
+	// An application key works only while its owner is an administrator.
+	if _, err := b.users.Update(as(b.admin), usher.UserKey{ID: b.admin.ID}, usher.UserUpdate{Admin: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = auth.Authenticate(context.Background(), key)
+	wantKind(t, err, usher.KindForbidden, "key_owner_not_admin")
 	_, _, err = auth.CreateToken(as(b.admin), usher.TokenCreate{UserID: bob.ID, Kind: usher.TokenPersonal, Scopes: []string{"everything"}})
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 	past := time.Now().Add(-time.Hour)
