@@ -84,6 +84,10 @@ type User struct {
 	Metadata map[string]string
 	// Identities are the external log-in identities linked to the account.
 	Identities []Identity
+	// Plan names the user's plan; empty means the default plan.
+	Plan string
+	// AvatarETag identifies the user's avatar; empty when there is none.
+	AvatarETag string
 
 	EmailConfirmedAt *time.Time
 	LastSignInAt     *time.Time
@@ -147,6 +151,7 @@ type UserCreate struct {
 	ExternalID       string
 	Metadata         map[string]string
 	Identities       []Identity
+	Plan             string
 	EmailConfirmed   bool // mark the primary address confirmed now
 	SkipConfirmation bool // GitLab's confirm=false: the account needs no e-mail confirmation
 }
@@ -177,6 +182,7 @@ type UserUpdate struct {
 	ColorSchemeID  *int
 	ExternalID     *string
 	Metadata       *map[string]string
+	Plan           *string
 	// Identity, when set, adds or replaces the identity of its provider.
 	Identity *Identity
 	// IfVersion, when set, makes the update conditional on the current version.

@@ -124,6 +124,114 @@ type Tx interface {
 	// SigningKeyRetire marks the key retired at the given time.
 	SigningKeyRetire(ctx context.Context, id string, at time.Time) error
 
+	// OrgCreate inserts o and sets o.ID. A handle is unique
+	// (case-insensitively) among organisations that are not deleted.
+	OrgCreate(ctx context.Context, o *usher.Organisation) error
+	// OrgGet returns an organisation by id (deleted or not) or by handle
+	// (not deleted).
+	OrgGet(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
+	// OrgList returns organisations by id, after the given id.
+	OrgList(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error)
+	// OrgUpdate reads the organisation, lets fn change it and writes it back.
+	OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error)
+
+	// GroupCreate inserts g and sets g.ID. A handle is unique
+	// (case-insensitively) within its kind among groups that are not deleted.
+	GroupCreate(ctx context.Context, g *usher.Group) error
+	// GroupGet returns a group by id (deleted or not) or by kind and handle
+	// (not deleted).
+	GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error)
+	// GroupList returns the groups matching f by id, each with its number
+	// of members.
+	GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error)
+	// GroupUpdate reads the group (locking it where the backend can), lets fn
+	// change it and writes it back with Version incremented.
+	GroupUpdate(ctx context.Context, id int64, fn func(g *usher.Group) error) (*usher.Group, error)
+
+	// MembershipSet adds the principal to the group at the level, or changes
+	// its level.
+	MembershipSet(ctx context.Context, m usher.Membership) error
+	// MembershipDelete removes the principal from the group.
+	MembershipDelete(ctx context.Context, groupID, userID int64) error
+	// MembershipGet returns one membership.
+	MembershipGet(ctx context.Context, groupID, userID int64) (*usher.Membership, error)
+	// GroupMembers returns a group's memberships, each with its user, by
+	// user id after the given one.
+	GroupMembers(ctx context.Context, groupID, after int64, limit int) ([]*usher.Membership, error)
+	// UserGroups returns a principal's memberships of groups that are not
+	// deleted, each with its group, of the given kinds (all when none).
+	UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	// MembershipMerge moves the memberships of group from into group to; a
+	// principal in both keeps the higher level.
+	MembershipMerge(ctx context.Context, from, to int64) error
+	// SoleOwnerTeams returns the live teams in which the user is the only
+	// owner.
+	SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error)
+
+	// RuleList returns a role's rules.
+	RuleList(ctx context.Context, roleID int64) ([]usher.Rule, error)
+	// RuleSet adds or replaces one rule.
+	RuleSet(ctx context.Context, r usher.Rule) error
+	// RuleDelete deletes the rules of the role matching resource and
+	// operation (all of the role's when both are empty) and returns how many.
+	RuleDelete(ctx context.Context, roleID int64, resource, operation string) (int, error)
+	// RulesFor returns, in one query, the rules of every live role the user
+	// is a member of.
+	RulesFor(ctx context.Context, userID int64) ([]usher.Rule, error)
+	// RuleMerge moves the rules of role from into role to; where both have a
+	// rule for the same resource and operation, deny wins.
+	RuleMerge(ctx context.Context, from, to int64) error
+
+	// PlanCreate inserts a plan. A name is unique case-insensitively; at
+	// most one plan is the default.
+	PlanCreate(ctx context.Context, p *usher.Plan) error
+	// PlanGet returns a plan by name, case-insensitively; with an empty
+	// name, the default plan.
+	PlanGet(ctx context.Context, name string) (*usher.Plan, error)
+	// PlanList returns every plan by name.
+	PlanList(ctx context.Context) ([]*usher.Plan, error)
+	// PlanUpdate reads the plan, lets fn change it and writes it back; the
+	// name does not change.
+	PlanUpdate(ctx context.Context, name string, fn func(p *usher.Plan) error) (*usher.Plan, error)
+	// PlanDelete deletes a plan; its users fall back to the default plan.
+	PlanDelete(ctx context.Context, name string) error
+
+	// KeyAdd inserts an SSH key and sets k.ID. A fingerprint is unique across
+	// all users.
+	KeyAdd(ctx context.Context, k *usher.SSHKey) error
+	// KeyGet returns an SSH key.
+	KeyGet(ctx context.Context, id int64) (*usher.SSHKey, error)
+	// KeyList returns a user's SSH keys by id.
+	KeyList(ctx context.Context, userID int64) ([]*usher.SSHKey, error)
+	// KeyDelete deletes an SSH key.
+	KeyDelete(ctx context.Context, id int64) error
+
+	// EmailAdd inserts a secondary address and sets e.ID. An address is
+	// unique across the primary and secondary addresses of all live users.
+	EmailAdd(ctx context.Context, e *usher.Email) error
+	// EmailGet returns a secondary address.
+	EmailGet(ctx context.Context, id int64) (*usher.Email, error)
+	// EmailList returns a user's secondary addresses by id.
+	EmailList(ctx context.Context, userID int64) ([]*usher.Email, error)
+	// EmailDelete deletes a secondary address.
+	EmailDelete(ctx context.Context, id int64) error
+	// EmailConfirm marks a secondary address confirmed.
+	EmailConfirm(ctx context.Context, id int64, at time.Time) error
+
+	// SettingList returns a user's settings by key.
+	SettingList(ctx context.Context, userID int64) ([]usher.Setting, error)
+	// SettingPut sets one of a user's settings.
+	SettingPut(ctx context.Context, userID int64, s usher.Setting) error
+	// SettingDelete removes one of a user's settings.
+	SettingDelete(ctx context.Context, userID int64, key string) error
+
+	// AvatarGet returns a user's avatar.
+	AvatarGet(ctx context.Context, userID int64) (*usher.Avatar, error)
+	// AvatarPut stores a user's avatar, replacing any other.
+	AvatarPut(ctx context.Context, a *usher.Avatar) error
+	// AvatarDelete removes a user's avatar.
+	AvatarDelete(ctx context.Context, userID int64) error
+
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
 	// AuditList returns a page of the events matching f, newest first.

@@ -70,6 +70,14 @@ var uniqueFields = map[string]string{
 	"identities_provider_extern_uid_key": "identity",
 	"identities_pkey":                    "identity",
 	"tokens_hash_key":                    "hash",
+	"codes_hash_key":                     "hash",
+	"email_claims_pkey":                  "email",
+	"ssh_keys_fingerprint_key":           "fingerprint",
+	"groups_handle_key":                  "handle",
+	"organisations_handle_key":           "handle",
+	"plans_pkey":                         "name",
+	"plans_name_key":                     "name",
+	"plans_default":                      "default",
 }
 
 // dialect is PostgreSQL's side of sqldb.Dialect.

@@ -212,21 +212,44 @@ func EscapeLike(s string) string {
 	return r.Replace(s)
 }
 
-// The column lists a dialect's queries name as {{user_columns}} and the like.
-// Scanning depends on their order, so they are written here once.
-var macros = map[string]string{
-	"{{user_columns}}": "id, uuid, username, email, name, first_name, last_name, display_name, handle, " +
+// The column lists a dialect's queries name as {{user_columns}} and the like;
+// {{user_columns_u}} is the same list qualified with the alias u. Scanning
+// depends on their order, so they are written here once.
+var columns = map[string]string{
+	"user": "id, uuid, username, email, name, first_name, last_name, display_name, handle, " +
 		"bio, location, skype, linkedin, twitter, website_url, language, state, kind, is_admin, " +
 		"is_external, can_create_group, projects_limit, theme_id, color_scheme_id, two_factor_enabled, " +
 		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
-		"created_at, updated_at, suspended_at, deleted_at, version",
-	"{{token_columns}}": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
+		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag",
+	"token": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
 		"created_at, revoked_at, address, user_agent, impersonator_id",
-	"{{audit_columns}}": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
+	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
 		"resource_type, resource_id, changes, meta, address, user_agent, request_id",
-	"{{code_columns}}": "id, kind, hash, user_id, data, expires_at, used_at, created_at",
-	"{{mail_columns}}": "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error",
+	"code":  "id, kind, hash, user_id, data, expires_at, used_at, created_at",
+	"mail":  "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error",
+	"org":   "id, handle, name, created_at, updated_at, archived_at, deleted_at",
+	"group": "id, kind, handle, name, description, logo, organisation_id, created_at, updated_at, archived_at, deleted_at, version",
+	"plan": "name, can_create_team, can_create_state_project, can_manage_project_acl, can_manage_project_hooks, " +
+		"project_limit, is_default, created_at, updated_at",
+	"key":   "id, user_id, title, key, fingerprint, created_at, expires_at",
+	"email": "id, user_id, email, confirmed_at, created_at",
 }
+
+// macros expands the column lists, plain and qualified with the first
+// letter of their name.
+var macros = func() map[string]string {
+	m := map[string]string{}
+	for name, cols := range columns {
+		m["{{"+name+"_columns}}"] = cols
+		alias := name[:1]
+		parts := strings.Split(cols, ", ")
+		for i, p := range parts {
+			parts[i] = alias + "." + p
+		}
+		m["{{"+name+"_columns_"+alias+"}}"] = strings.Join(parts, ", ")
+	}
+	return m
+}()
 
 // queryNames lists every statement a dialect must define.
 var queryNames = []string{
@@ -241,6 +264,15 @@ var queryNames = []string{
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
 	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
+	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
+	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",
+	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups",
+	"MembershipMergeCopy", "MembershipMergeDrop", "SoleOwnerTeams",
+	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor", "RuleMergeCopy", "RuleMergeDrop",
+	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",
+	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",
+	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm",
+	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named

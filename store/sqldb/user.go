@@ -14,22 +14,31 @@ import (
 
 // scanUser reads the columns of {{user_columns}}.
 func scanUser(s scanner) (*usher.User, error) {
+	u, dests, finish := userDests()
+	if err := s.Scan(dests...); err != nil {
+		return nil, err
+	}
+	finish()
+	return u, nil
+}
+
+// userDests returns a user, the scan destinations of {{user_columns}} for
+// it, and a function to call after the scan, for queries that read a user
+// beside other columns.
+func userDests() (*usher.User, []any, func()) {
 	u := new(usher.User)
-	var state, kind string
-	var externalID string
-	err := s.Scan(&u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
+	var state, kind, externalID string
+	dests := []any{&u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
 		&u.DisplayName, &u.Handle, &u.Bio, &u.Location, &u.Skype, &u.LinkedIn, &u.Twitter,
 		&u.WebsiteURL, &u.Language, &state, &kind, &u.Admin, &u.External, &u.CanCreateGroup,
 		&u.ProjectsLimit, &u.ThemeID, &u.ColorSchemeID, &u.TwoFactorEnabled,
 		nullString{&externalID}, jsonCol{&u.Metadata}, nullTime{&u.EmailConfirmedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
-		nullTime{&u.DeletedAt}, &u.Version)
-	if err != nil {
-		return nil, err
+		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag}
+	return u, dests, func() {
+		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
-	u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
-	return u, nil
 }
 
 // userArgs returns the values of the mutable user columns, in the order the
@@ -51,6 +60,7 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		u.TwoFactorEnabled, textOrNull(u.ExternalID), metaJSON, c.timeArg(u.EmailConfirmedAt),
 		c.timeArg(u.LastSignInAt), c.timeArg(u.CurrentSignInAt), c.timeArg(u.LastSeenAt),
 		c.d.TimeArg(u.UpdatedAt), c.timeArg(u.SuspendedAt), c.timeArg(u.DeletedAt), u.Version,
+		textOrNull(u.Plan), u.AvatarETag,
 	}, nil
 }
 

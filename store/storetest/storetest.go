@@ -48,6 +48,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Throttles", testThrottles},
 		{"SigningKeys", testSigningKeys},
+		{"EmailClaims", testEmailClaims},
+		{"SSHKeys", testSSHKeys},
+		{"Groups", testGroups},
+		{"Memberships", testMemberships},
+		{"Rules", testRules},
+		{"Plans", testPlans},
+		{"Organisations", testOrganisations},
+		{"SettingsAndAvatars", testSettingsAndAvatars},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}
 	for _, c := range cases {

@@ -3,9 +3,9 @@ INSERT INTO users (uuid, created_at, username, username_key, email, email_key, n
     last_name, display_name, handle, bio, location, skype, linkedin, twitter, website_url, language,
     state, kind, is_admin, is_external, can_create_group, projects_limit, theme_id, color_scheme_id,
     two_factor_enabled, external_id, metadata, email_confirmed_at, last_sign_in_at,
-    current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version)
+    current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)
 RETURNING id;
 
 -- name: UserWrite
@@ -15,8 +15,9 @@ UPDATE users SET username = ?1, username_key = ?2, email = ?3, email_key = ?4, n
     kind = ?18, is_admin = ?19, is_external = ?20, can_create_group = ?21, projects_limit = ?22,
     theme_id = ?23, color_scheme_id = ?24, two_factor_enabled = ?25, external_id = ?26,
     metadata = ?27, email_confirmed_at = ?28, last_sign_in_at = ?29, current_sign_in_at = ?30,
-    last_seen_at = ?31, updated_at = ?32, suspended_at = ?33, deleted_at = ?34, version = ?35
-WHERE id = ?36;
+    last_seen_at = ?31, updated_at = ?32, suspended_at = ?33, deleted_at = ?34, version = ?35,
+    plan = ?36, avatar_etag = ?37
+WHERE id = ?38;
 
 -- name: UserByID
 SELECT {{user_columns}} FROM users WHERE id = ?1;
@@ -48,13 +49,17 @@ DELETE FROM users WHERE id = ?1;
 SELECT count(*) FROM users;
 
 -- name: UserTaken
--- Which unique field of a user collides with another live user. Asked after
--- a unique violation, because SQLite's error code does not name the index.
-SELECT coalesce(max(username_key = ?1), 0), coalesce(max(email_key = ?2), 0),
-       coalesce(max(external_id = ?3), 0), coalesce(max(uuid = ?4), 0)
-FROM users
-WHERE id <> ?5 AND (uuid = ?4 OR (deleted_at IS NULL AND
-      (username_key = ?1 OR email_key = ?2 OR external_id = ?3)));
+-- Which unique field of a user collides with another live user. SQLite's
+-- error code does not name the index, so after a unique violation the
+-- engine asks. An address collides when another user claims it, as a
+-- primary or a secondary address, or when another user claims one of this
+-- user's secondary addresses (on undelete).
+SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1 AND deleted_at IS NULL AND id <> ?5),
+       EXISTS (SELECT 1 FROM email_claims WHERE email_key = ?2 AND user_id <> ?5)
+       OR EXISTS (SELECT 1 FROM user_emails e JOIN email_claims c ON c.email_key = e.email_key
+                  WHERE e.user_id = ?5 AND c.user_id <> ?5),
+       EXISTS (SELECT 1 FROM users WHERE external_id = ?3 AND deleted_at IS NULL AND id <> ?5),
+       EXISTS (SELECT 1 FROM users WHERE uuid = ?4 AND id <> ?5);
 
 -- name: IdentitiesOf
 SELECT user_id, provider, extern_uid FROM identities WHERE user_id IN ({{ids}}) ORDER BY user_id, provider;
