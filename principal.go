@@ -52,13 +52,13 @@ func (p *Principal) IsAdmin() bool {
 
 // HasScope reports whether the principal's token allows scope. A principal
 // without scopes (a session, a token with no scope limits) has them all;
-// the "api" scope grants every other one, as GitLab's does.
+// the "api" scope grants every other one but sudo, as GitLab's does.
 func (p *Principal) HasScope(scope string) bool {
 	if p == nil || len(p.Scopes) == 0 {
 		return true
 	}
 	for _, s := range p.Scopes {
-		if s == scope || s == ScopeAPI {
+		if s == scope || (s == ScopeAPI && scope != ScopeSudo) {
 			return true
 		}
 	}

@@ -440,3 +440,36 @@ func TestSignupPolicy(t *testing.T) {
 	_, err = on.auth.Confirm(context.Background(), "not-a-code")
 	wantKind(t, err, usher.KindNotFound, "confirm_not_found")
 }
+
+func TestSudo(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	p, err := b.auth.Sudo(as(b.admin), usher.UserKey{Username: "alice"})
+	if err != nil || p.User.ID != b.alice.ID || p.Impersonator.ID != b.admin.ID {
+		t.Fatalf("Sudo: %+v, %v", p, err)
+	}
+	// What is done as alice is audited with the admin beside her.
+	ctx := usher.WithPrincipal(context.Background(), p)
+	if _, err := b.env.Core.Settings.Update(ctx, usher.UserKey{ID: b.alice.ID}, map[string]json.RawMessage{"k": json.RawMessage(`1`)}); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "settings.update"})
+	if len(page.Events) != 1 || page.Events[0].ActorID != b.alice.ID || page.Events[0].ImpersonatorID != b.admin.ID {
+		t.Fatalf("audit under sudo: %+v", page.Events)
+	}
+	for name, ctx := range map[string]context.Context{
+		"a plain user":     as(b.alice),
+		"no sudo scope":    as(b.admin, "api"),
+		"an impersonation": ctx,
+		"anonymous":        context.Background(),
+	} {
+		if _, err := b.auth.Sudo(ctx, usher.UserKey{Username: "root"}); err == nil {
+			t.Errorf("%s: sudo allowed", name)
+		}
+	}
+	if _, err := b.auth.Sudo(as(b.admin, "api", "sudo"), usher.UserKey{Username: "alice"}); err != nil {
+		t.Fatalf("with the sudo scope: %v", err)
+	}
+	_, err = b.auth.Sudo(as(b.admin), usher.UserKey{Username: "nobody"})
+	wantKind(t, err, usher.KindNotFound, "user_not_found")
+}

@@ -146,10 +146,14 @@ type Config struct {
 
 // Core is the set of services. Faces take the services they use.
 type Core struct {
-	Users  *Users
-	Auth   *Auth
-	Audit  *Audit
-	Outbox *Outbox
+	Users    *Users
+	Auth     *Auth
+	Audit    *Audit
+	Outbox   *Outbox
+	Keys     *Keys
+	Emails   *Emails
+	Settings *Settings
+	Avatars  *Avatars
 }
 
 // env is what every service shares.
@@ -163,6 +167,7 @@ type env struct {
 	clock      func() time.Time
 	log        *slog.Logger
 	keys       *keyring
+	rules      ruleCache
 	common     map[string]bool // the most common passwords, lower-cased
 	// mailc wakes the outbox sender when a mail is queued.
 	mailc chan struct{}
@@ -198,10 +203,14 @@ func New(cfg Config) *Core {
 	}
 	e.keys = &keyring{env: e}
 	return &Core{
-		Users:  &Users{env: e},
-		Auth:   &Auth{env: e},
-		Audit:  &Audit{env: e},
-		Outbox: &Outbox{env: e},
+		Users:    &Users{env: e},
+		Auth:     &Auth{env: e},
+		Audit:    &Audit{env: e},
+		Outbox:   &Outbox{env: e},
+		Keys:     &Keys{env: e},
+		Emails:   &Emails{env: e},
+		Settings: &Settings{env: e},
+		Avatars:  &Avatars{env: e},
 	}
 }
 

@@ -2,46 +2,133 @@ package core
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"usher"
 )
 
-// action is something a principal may be allowed to do.
+// action is something a principal may be allowed to do: a resource type and
+// an operation, "user.block". Every action is an operation that permission
+// rules can grant or refuse.
 type action string
+
+func (a action) resource() string { r, _, _ := strings.Cut(string(a), "."); return r }
+func (a action) operation() string {
+	_, op, _ := strings.Cut(string(a), ".")
+	return op
+}
 
 // The actions the policy decides.
 const (
-	actUserRead   action = "user.read"
-	actUserList   action = "user.list"
-	actUserCreate action = "user.create"
-	actUserUpdate action = "user.update"
-	actUserDelete action = "user.delete"
-	actUserState  action = "user.state" // block, unblock, suspend, unsuspend
-	actUserPurge  action = "user.purge"
-	actAuditRead  action = "audit.read"
-	actTokenMint  action = "token.create"
-	actTokenRead  action = "token.read"
-	actTokenEnd   action = "token.revoke"
-	// actPasswordChange is a user changing their own password.
+	actUserRead       action = "user.read"
+	actUserList       action = "user.list"
+	actUserCreate     action = "user.create"
+	actUserUpdate     action = "user.update"
+	actUserDelete     action = "user.delete"
+	actUserState      action = "user.state" // block, unblock, suspend, unsuspend
+	actUserPurge      action = "user.purge"
+	actAuditRead      action = "audit.read"
+	actTokenMint      action = "token.create"
+	actTokenRead      action = "token.read"
+	actTokenEnd       action = "token.revoke"
 	actPasswordChange action = "password.change"
-	// actImpersonate is acting as another user.
-	actImpersonate action = "auth.impersonate"
-	// actKeyRotate replaces the JWT signing key.
-	actKeyRotate action = "auth.key_rotate"
+	actImpersonate    action = "user.impersonate"
+	actKeyRotate      action = "signing_key.rotate"
+	actKeyRead        action = "ssh_key.read"
+	actKeyWrite       action = "ssh_key.write"
+	actEmailRead      action = "email.read"
+	actEmailWrite     action = "email.write"
+	actSettingsRead   action = "settings.read"
+	actSettingsWrite  action = "settings.write"
+	actAvatarWrite    action = "avatar.write"
+	actGroupCreate    action = "group.create"
+	actGroupRead      action = "group.read"
+	actGroupUpdate    action = "group.update"
+	actGroupDelete    action = "group.delete"
+	actGroupMembers   action = "group.members"
+	actGroupRules     action = "group.rules"
+	actOrgCreate      action = "organisation.create"
+	actOrgRead        action = "organisation.read"
+	actOrgUpdate      action = "organisation.update"
+	actPlanRead       action = "plan.read"
+	actPlanManage     action = "plan.manage"
+	actServiceAccount action = "service_account.manage"
 )
+
+// operations describes every action, for GET /v1/permissions; the order is
+// the order of the list.
+var operations = []struct {
+	act         action
+	description string
+	write       bool
+}{
+	{actUserRead, "read a user's public profile", false},
+	{actUserList, "list and search users", false},
+	{actUserCreate, "create users", true},
+	{actUserUpdate, "change another user's profile", true},
+	{actUserDelete, "delete and undelete users", true},
+	{actUserState, "block, unblock, suspend and unsuspend users", true},
+	{actUserPurge, "delete users for good", true},
+	{actImpersonate, "act as another user", true},
+	{actAuditRead, "read the audit log", false},
+	{actTokenMint, "mint tokens for another user", true},
+	{actTokenRead, "list another user's tokens", false},
+	{actTokenEnd, "revoke another user's tokens", true},
+	{actPasswordChange, "change a password", true},
+	{actKeyRotate, "rotate the JWT signing key", true},
+	{actKeyRead, "read another user's SSH keys", false},
+	{actKeyWrite, "add and delete another user's SSH keys", true},
+	{actEmailRead, "read another user's e-mail addresses", false},
+	{actEmailWrite, "add and delete another user's e-mail addresses", true},
+	{actSettingsRead, "read another user's settings", false},
+	{actSettingsWrite, "change another user's settings", true},
+	{actAvatarWrite, "change another user's avatar", true},
+	{actGroupCreate, "create groups (teams need a plan that allows them)", true},
+	{actGroupRead, "see a group and its members", false},
+	{actGroupUpdate, "change, archive, move and merge a group", true},
+	{actGroupDelete, "delete and undelete a group", true},
+	{actGroupMembers, "add and remove a group's members", true},
+	{actGroupRules, "change a role's permission rules", true},
+	{actOrgCreate, "create organisations", true},
+	{actOrgRead, "see organisations", false},
+	{actOrgUpdate, "change, archive and delete organisations", true},
+	{actPlanRead, "see the plans", false},
+	{actPlanManage, "create, change and delete plans", true},
+	{actServiceAccount, "create and delete a team's service accounts and mint their tokens", true},
+}
 
 // writes lists the actions that change something; a token must carry the
 // api scope for them.
-var writes = map[action]bool{
-	actUserCreate: true, actUserUpdate: true, actUserDelete: true, actUserState: true,
-	actUserPurge: true, actTokenMint: true, actTokenEnd: true, actPasswordChange: true, actImpersonate: true,
-	actKeyRotate: true,
+var writes = func() map[action]bool {
+	m := map[action]bool{}
+	for _, o := range operations {
+		m[o.act] = o.write
+	}
+	return m
+}()
+
+// validOperation reports whether resource and operation name an action.
+func validOperation(resource, op string) bool {
+	for _, o := range operations {
+		if (o.act.resource() == resource || resource == "*") && (o.act.operation() == op || op == "*") {
+			return true
+		}
+	}
+	return false
 }
 
-// authorize decides whether ctx's principal may do act to target (nil when
-// the action has no target user, or before the target is loaded). It is the
-// one place such decisions are made; every service method calls it before
-// touching anything.
+// authorize decides whether ctx's principal may do act to the target user
+// (nil when the action has none). With the calls to authorizeGroup, it is
+// the one place such decisions are made; every service method calls one
+// of them before touching anything.
+//
+// The decision: administrators may do everything; otherwise the rules of
+// the principal's roles decide, deny over allow; without a rule, the
+// built-in default: anyone may read users, and everyone may manage their own
+// credentials, keys, addresses, settings and avatar.
 //
 // Errors: Unauthenticated for the anonymous caller, Forbidden otherwise.
 func (e *env) authorize(ctx context.Context, act action, target *usher.User) error {
@@ -49,18 +136,63 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 	if err := precheck(p, act, target); err != nil {
 		return err
 	}
+	instance := ""
+	if target != nil {
+		instance = strconv.FormatInt(target.ID, 10)
+	}
+	byDefault := false
+	switch act {
+	case actUserRead, actUserList:
+		byDefault = true
+	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange, actKeyRead, actKeyWrite,
+		actEmailRead, actEmailWrite, actSettingsRead, actSettingsWrite, actAvatarWrite:
+		byDefault = self(p, target)
+	}
+	return e.decide(ctx, p, act, instance, byDefault)
+}
+
+// decide applies the rules to a principal that passed precheck.
+func (e *env) decide(ctx context.Context, p *usher.Principal, act action, instance string, byDefault bool) error {
 	if p.IsAdmin() {
 		return nil
 	}
-	switch act {
-	case actUserRead, actUserList:
+	rules, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil {
+		return err
+	}
+	switch evaluate(rules, act, instance) {
+	case usher.Deny:
+		return errForbidden("a permission rule denies " + string(act))
+	case usher.Allow:
 		return nil
-	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange:
-		if self(p, target) {
-			return nil
-		}
+	}
+	if byDefault {
+		return nil
 	}
 	return errForbidden("")
+}
+
+// evaluate returns the verdict of the rules on act for the resource
+// instance (empty for none): deny if any matching rule denies, allow if one
+// allows, "" if none matches. A rule matches on its resource — the type,
+// the type and this instance ("user:42"), or "*" — and its operation, or
+// "*".
+func evaluate(rules []usher.Rule, act action, instance string) usher.Access {
+	res, op := act.resource(), act.operation()
+	verdict := usher.Access("")
+	for _, r := range rules {
+		if r.Operation != op && r.Operation != "*" {
+			continue
+		}
+		if r.Resource != res && r.Resource != "*" && (instance == "" || r.Resource != res+":"+instance) {
+			continue
+		}
+		if r.Access == usher.Deny {
+			return usher.Deny
+		}
+		verdict = usher.Allow
+	}
+	return verdict
 }
 
 // precheck refuses what can be refused before the target is known: the
@@ -94,4 +226,56 @@ func errForbidden(why string) error {
 		msg = why
 	}
 	return &usher.Error{Kind: usher.KindForbidden, Code: "forbidden", Message: msg}
+}
+
+// ruleCacheTTL bounds how long another replica's rule change can take to
+// apply here; changes made through this process apply at once.
+const ruleCacheTTL = 5 * time.Second
+
+// ruleCache keeps each user's rules for a few seconds, so that deciding a
+// request costs no query in the common case and at most one (RulesFor)
+// otherwise — never one per rule.
+type ruleCache struct {
+	mu      sync.Mutex
+	gen     uint64
+	entries map[int64]ruleEntry
+}
+
+type ruleEntry struct {
+	rules   []usher.Rule
+	gen     uint64
+	expires time.Time
+}
+
+// of returns the rules that apply to the user.
+func (c *ruleCache) of(ctx context.Context, e *env, userID int64) ([]usher.Rule, error) {
+	if userID == 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	c.mu.Lock()
+	ent, ok := c.entries[userID]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok && ent.gen == gen && now.Before(ent.expires) {
+		return ent.rules, nil
+	}
+	rules, err := e.store.RulesFor(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) > 10000 {
+		c.entries = map[int64]ruleEntry{}
+	}
+	c.entries[userID] = ruleEntry{rules: rules, gen: gen, expires: now.Add(ruleCacheTTL)}
+	c.mu.Unlock()
+	return rules, nil
+}
+
+// changed forgets every cached rule set; rule and membership changes call it.
+func (c *ruleCache) changed() {
+	c.mu.Lock()
+	c.gen++
+	c.mu.Unlock()
 }
