@@ -51,6 +51,9 @@ type Group struct {
 	Members int
 }
 
+// Deleted reports whether the group is soft-deleted.
+func (g *Group) Deleted() bool { return g.DeletedAt != nil }
+
 // Level is what a membership lets its member do with the group.
 type Level string
 

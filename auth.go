@@ -11,6 +11,7 @@ const (
 	CodeReset       CodeKind = "reset"        // the password-reset token sent by mail
 	CodeResetTicket CodeKind = "reset_ticket" // what a reset token is exchanged for
 	CodeRedeem      CodeKind = "redeem"       // the command line's handle on an OAuth log-in
+	CodeDevice      CodeKind = "device"       // the code a person types to take up a command line's log-in
 	CodeOAuthState  CodeKind = "oauth_state"  // the state of an OAuth log-in in flight
 )
 

@@ -127,7 +127,8 @@ func (a *Auth) impersonator(ctx context.Context, id int64) (*usher.User, error) 
 }
 
 // CreateToken mints a token for a user and returns it with its text, which
-// is shown this once and never stored. A principal acting through an
+// is shown this once and never stored. Without a kind, a service account
+// gets a service-account token and anyone else a personal one. A principal acting through an
 // impersonation may not mint tokens: they would outlive it.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (no such user),
@@ -153,6 +154,12 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		}
 		if err := a.authorize(ctx, actTokenMint, u); err != nil {
 			return err
+		}
+		if in.Kind == "" {
+			in.Kind = usher.TokenPersonal
+			if u.Kind == usher.KindServiceAccount {
+				in.Kind = usher.TokenServiceAccount
+			}
 		}
 		if err := checkTokenCreate(p, u, in, now); err != nil {
 			return err
@@ -292,6 +299,10 @@ func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (sessions are not
 // rotated: log in again).
 func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Impersonator != nil {
+		return nil, "", errForbidden("tokens cannot be rotated while impersonating")
+	}
 	var tok *usher.Token
 	var text string
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
@@ -303,11 +314,23 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return invalid("id", "is a session; sessions are not rotated")
 		}
 		now := a.now()
+		notFound := &usher.Error{Kind: usher.KindNotFound, Code: "token_not_found", Message: "token not found"}
 		if !old.Active(now) {
-			return &usher.Error{Kind: usher.KindNotFound, Code: "token_not_found", Message: "token not found"}
+			return notFound
 		}
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: old.ID}, now); err != nil {
+		owner, err := tx.UserGet(ctx, usher.UserKey{ID: old.UserID})
+		if err != nil {
 			return err
+		}
+		if err := checkTokenCreate(p, owner, usher.TokenCreate{Kind: old.Kind, Name: old.Name, Scopes: old.Scopes, ExpiresAt: old.ExpiresAt}, now); err != nil {
+			return err
+		}
+		// Of two rotations at once, one revokes the token; the other finds
+		// nothing left to rotate.
+		if n, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: old.ID}, now); err != nil {
+			return err
+		} else if n != 1 {
+			return notFound
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: old.Kind, UserID: old.UserID, Name: old.Name,
 			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now})

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -472,4 +474,50 @@ func TestSudo(t *testing.T) {
 	}
 	_, err = b.auth.Sudo(as(b.admin), usher.UserKey{Username: "nobody"})
 	wantKind(t, err, usher.KindNotFound, "user_not_found")
+}
+
+// TestLoginBurst: guesses sent at once cannot all slip under the limit, and
+// an account's username and address share one count.
+func TestLoginBurst(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{MaxFailuresPerKey: 5, MaxFailuresPerIP: 1000})
+	var wg sync.WaitGroup
+	var verified, refused atomic.Int32
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			login := "alice"
+			if i%2 == 0 {
+				login = "ALICE@example.com"
+			}
+			_, err := b.auth.Login(from(fmt.Sprintf("192.0.2.%d", i)), login, "a wrong guess at it")
+			switch usher.AsError(err).Code {
+			case "invalid_credentials":
+				verified.Add(1)
+			case "too_many_attempts":
+				refused.Add(1)
+			default:
+				t.Errorf("login: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if verified.Load() > 5 || refused.Load() < 35 {
+		t.Fatalf("%d guesses were verified and %d refused; at most 5 may be verified", verified.Load(), refused.Load())
+	}
+}
+
+func TestAddressKeys(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{MaxFailuresPerKey: 1000, MaxFailuresPerIP: 3})
+	// Addresses of one IPv6 /64 count as one client.
+	for i := range 3 {
+		_, _ = b.auth.Login(from(fmt.Sprintf("2001:db8:1:2::%x", i+1)), fmt.Sprintf("ghost%d", i), "wrong")
+	}
+	_, err := b.auth.Login(from("2001:db8:1:2:ffff::9"), "root", "root's long passphrase")
+	wantKind(t, err, usher.KindRateLimited, "too_many_attempts")
+	if _, err := b.auth.Login(from("2001:db8:1:3::1"), "root", "root's long passphrase"); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
 }

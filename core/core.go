@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -171,6 +172,8 @@ type env struct {
 	common     map[string]bool // the most common passwords, lower-cased
 	// mailc wakes the outbox sender when a mail is queued.
 	mailc chan struct{}
+	// estimates bounds the password-strength estimates running at once.
+	estimates chan struct{}
 }
 
 // New builds the core.
@@ -178,7 +181,7 @@ func New(cfg Config) *Core {
 	e := &env{
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
 		connectors: map[string]Connector{}, transport: cfg.Transport, clock: cfg.Now, log: cfg.Logger,
-		common: commonPasswords(), mailc: make(chan struct{}, 1),
+		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
 	}
 	if e.clock == nil {
 		e.clock = time.Now

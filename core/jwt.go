@@ -46,10 +46,14 @@ type keyring struct {
 	loadedAt time.Time
 }
 
-// reloadEvery bounds how often an unknown key id reloads the keys.
+// reloadEvery is how old the cached keys may get: a rotation by another
+// process takes effect within it, and an unknown key id reloads at most
+// this often.
 const reloadEvery = 5 * time.Second
 
-// load reads the keys from the store, opening their private halves.
+// load reads the keys from the store, opening their private halves. A key
+// the secret key does not open is left out and logged: a server keeps
+// verifying with the keys it can open.
 func (k *keyring) load(ctx context.Context) error {
 	stored, err := k.env.store.SigningKeyList(ctx)
 	if err != nil {
@@ -57,16 +61,38 @@ func (k *keyring) load(ctx context.Context) error {
 	}
 	keys := make(map[string]*signKey, len(stored))
 	for _, s := range stored {
-		seed, err := k.env.seal.Open(s.Private)
-		if err != nil || len(seed) != ed25519.SeedSize || len(s.Public) != ed25519.PublicKeySize {
-			return fmt.Errorf("signing key %s cannot be opened with this secret key: %w", s.ID, err)
+		key, err := k.env.openKey(s)
+		if err != nil {
+			k.env.log.ErrorContext(ctx, "signing key cannot be opened", "kid", s.ID, "err", err)
+			continue
 		}
-		keys[s.ID] = &signKey{id: s.ID, pub: ed25519.PublicKey(s.Public), priv: ed25519.NewKeyFromSeed(seed),
-			created: s.CreatedAt, retired: s.RetiredAt}
+		keys[s.ID] = key
 	}
 	k.mu.Lock()
 	k.keys, k.loadedAt = keys, time.Now()
 	k.mu.Unlock()
+	return nil
+}
+
+// openKey opens a stored signing key with the secret key.
+func (e *env) openKey(s *usher.SigningKey) (*signKey, error) {
+	seed, err := e.seal.Open(s.Private)
+	if err != nil || len(seed) != ed25519.SeedSize || len(s.Public) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("signing key %s cannot be opened with this secret key: use the secret key the server uses", s.ID)
+	}
+	return &signKey{id: s.ID, pub: ed25519.PublicKey(s.Public), priv: ed25519.NewKeyFromSeed(seed),
+		created: s.CreatedAt, retired: s.RetiredAt}, nil
+}
+
+// fresh reloads the keys when they were loaded longer ago than
+// reloadEvery, so that a rotation by another process takes effect here.
+func (k *keyring) fresh(ctx context.Context) error {
+	k.mu.RLock()
+	stale := time.Since(k.loadedAt) > reloadEvery
+	k.mu.RUnlock()
+	if stale {
+		return k.load(ctx)
+	}
 	return nil
 }
 
@@ -104,6 +130,9 @@ func (k *keyring) find(ctx context.Context, id string) (*signKey, error) {
 //
 // Errors: only the store's, or a key sealed under another secret key.
 func (a *Auth) EnsureSigningKey(ctx context.Context) error {
+	if err := a.openAll(ctx, a.store); err != nil {
+		return err
+	}
 	if err := a.keys.load(ctx); err != nil {
 		return err
 	}
@@ -111,6 +140,21 @@ func (a *Auth) EnsureSigningKey(ctx context.Context) error {
 		return nil
 	}
 	return a.addSigningKey(ctx, false)
+}
+
+// openAll proves that the secret key opens every stored signing key: a
+// process with another secret key must not add keys the others cannot use.
+func (a *Auth) openAll(ctx context.Context, tx store.Tx) error {
+	stored, err := tx.SigningKeyList(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range stored {
+		if _, err := a.openKey(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RotateSigningKey creates a new signing key and retires the others. Retired
@@ -138,6 +182,9 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 	k := &usher.SigningKey{ID: base64.RawURLEncoding.EncodeToString(thumb), Algorithm: string(jose.EdDSA),
 		Private: a.seal.Seal(priv.Seed()), Public: pub, CreatedAt: now}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		if err := a.openAll(ctx, tx); err != nil {
+			return err
+		}
 		if retire {
 			old, err := tx.SigningKeyList(ctx)
 			if err != nil {
@@ -192,6 +239,9 @@ type jwtExtra struct {
 
 // sign makes a JWT of the claims with the current key.
 func (a *Auth) sign(ctx context.Context, c *usher.JWTClaims) (string, error) {
+	if err := a.keys.fresh(ctx); err != nil {
+		return "", err
+	}
 	key := a.keys.current()
 	if key == nil {
 		if err := a.EnsureSigningKey(ctx); err != nil {
@@ -237,9 +287,21 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	if err := tok.Claims(key.pub, &std, &extra); err != nil {
 		return nil, errBadToken()
 	}
-	err = std.ValidateWithLeeway(jwt.Expected{Issuer: a.policy.PublicURL, AnyAudience: jwt.Audience{jwtAudience}, Time: a.now()}, jwtLeeway)
-	if err != nil || std.Expiry == nil || std.IssuedAt == nil {
-		return nil, &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid or has expired"}
+	now := a.now()
+	expired := &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid or has expired"}
+	err = std.ValidateWithLeeway(jwt.Expected{Issuer: a.policy.PublicURL, AnyAudience: jwt.Audience{jwtAudience}, Time: now}, jwtLeeway)
+	if err != nil || std.Expiry == nil || std.IssuedAt == nil || std.NotBefore == nil {
+		return nil, expired
+	}
+	// No JWT lives longer than the longest lifetime usher gives, and a
+	// retired key signs nothing new and verifies nothing older than that.
+	longest := max(a.policy.JWTTTL, a.policy.ImpersonationTTL)
+	iat, exp := std.IssuedAt.Time(), std.Expiry.Time()
+	if exp.Sub(iat) > longest+jwtLeeway {
+		return nil, expired
+	}
+	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.retired.Add(longest+jwtLeeway))) {
+		return nil, expired
 	}
 	sub, err := strconv.ParseInt(std.Subject, 10, 64)
 	if err != nil {
@@ -332,6 +394,9 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	if err := a.authorize(ctx, actImpersonate, nil); err != nil {
 		return "", nil, nil, err
 	}
+	if !p.HasScope(usher.ScopeSudo) {
+		return "", nil, nil, errForbidden("impersonation needs a token with the sudo scope")
+	}
 	if p.Impersonator != nil {
 		return "", nil, nil, errForbidden("an impersonation cannot impersonate")
 	}
@@ -413,7 +478,9 @@ func (a *Auth) Sudo(ctx context.Context, key usher.UserKey) (*usher.Principal, e
 	if u.Kind == usher.KindServiceAccount {
 		kind = usher.PrincipalServiceAccount
 	}
-	sudo := &usher.Principal{Kind: kind, User: u, Token: p.Token, Impersonator: p.User}
+	// The principal has no token of its own: the administrator's session or
+	// token is not the user's to end or exchange.
+	sudo := &usher.Principal{Kind: kind, User: u, Scopes: p.Scopes, Impersonator: p.User}
 	err = a.recordAlone(ctx, event{action: "auth.sudo", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
 		meta: map[string]string{"request_id": usher.RequestFrom(ctx).ID}})
 	if err != nil {

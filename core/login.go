@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -34,11 +35,12 @@ func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, err
 	if len(login) > maxEmail || len(pw) > a.policy.PasswordMaxBytes {
 		return nil, errBadLogin()
 	}
-	keys := a.throttleKeys(ctx, login)
-	if err := a.throttled(ctx, keys); err != nil {
+	u, err := a.findLogin(ctx, login)
+	if err != nil {
 		return nil, err
 	}
-	u, err := a.findLogin(ctx, login)
+	limits := a.loginLimits(ctx, u, login)
+	counted, err := a.reserve(ctx, limits)
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +61,21 @@ func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, err
 	}
 	switch {
 	case err != nil:
+		a.forgive(ctx, limits)
 		return nil, hashError(err)
 	case !ok:
-		return nil, a.loginFailed(ctx, keys, u, login)
+		ev := event{action: "auth.login_failed", resourceType: "user"}
+		if u != nil {
+			// The login as typed is not recorded: people type passwords there.
+			ev.resourceID, ev.meta = strconv.FormatInt(u.ID, 10), map[string]string{"username": u.Username}
+		}
+		_ = a.recordAlone(ctx, ev)
+		if err := a.failed(ctx, limits, counted); err != nil {
+			return nil, err
+		}
+		return nil, errBadLogin()
 	}
+	a.succeeded(ctx, limits)
 	if u.Deleted() || !a.maySignIn(u) {
 		_ = a.recordAlone(ctx, event{action: "auth.login_refused", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"state": string(u.State)}})
@@ -79,20 +92,13 @@ func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, err
 			newHash = "" // try again at the next log-in
 		}
 	}
-	sess, err := a.openSession(ctx, u, 0, "auth.login", func(tx store.Tx, changes map[string]usher.Change) error {
+	return a.openSession(ctx, u, 0, "auth.login", func(tx store.Tx, changes map[string]usher.Change) error {
 		if newHash == "" {
 			return nil
 		}
 		changes["password"] = usher.Change{New: "[rehashed]"}
 		return tx.PasswordSet(ctx, u.ID, newHash, a.now())
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys[:1] {
-		_ = a.store.ThrottleClear(ctx, k)
-	}
-	return sess, nil
 }
 
 // findLogin finds the account a login names: by e-mail address when it
@@ -163,70 +169,130 @@ func (e *env) recordAlone(ctx context.Context, ev event) error {
 	return e.store.InTx(ctx, func(tx store.Tx) error { return e.record(ctx, tx, e.now(), ev) })
 }
 
-// throttleKeys are the keys a log-in attempt counts under: the login as
-// given (so that unknown accounts are throttled like known ones) and the
-// client address.
-func (a *Auth) throttleKeys(ctx context.Context, login string) []string {
-	keys := []string{"login:" + strings.ToLower(login)}
-	if addr := usher.RequestFrom(ctx).Address; addr != "" {
-		keys = append(keys, "addr:"+addr)
-	}
-	return keys
+// limit is a throttle key and the failures it allows within the policy's
+// window.
+type limit struct {
+	key string
+	max int
 }
 
-// throttled refuses an attempt while any of the keys is locked.
-func (a *Auth) throttled(ctx context.Context, keys []string) error {
-	now := a.now()
-	for _, k := range keys {
-		t, err := a.store.ThrottleGet(ctx, k)
-		if errors.Is(err, usher.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if t.LockedUntil != nil && t.LockedUntil.After(now) {
-			return errLocked(t.LockedUntil.Sub(now))
+// loginLimits are the keys a log-in attempt counts under: the account when
+// it exists (so that its username and its address share one count), else
+// the login as given (so that unknown accounts are throttled like known
+// ones); and the client's address, IPv6 addresses by their /64.
+func (a *Auth) loginLimits(ctx context.Context, u *usher.User, login string) []limit {
+	account := "login:" + strings.ToLower(strings.TrimSpace(login))
+	if u != nil {
+		account = "user:" + strconv.FormatInt(u.ID, 10)
+	}
+	limits := []limit{{account, a.policy.MaxFailuresPerKey}}
+	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
+		limits = append(limits, limit{"addr:" + addr, a.policy.MaxFailuresPerIP})
+	}
+	return limits
+}
+
+// addressKey is the throttle key of a client address: IPv4 addresses as
+// they are, IPv6 ones by their /64, which one client usually holds whole.
+func addressKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
 		}
 	}
-	return nil
+	return ip.String()
+}
+
+// reserve counts an attempt under every key before it is made, so that
+// attempts made at once cannot all slip under a limit, and returns the
+// counts. An attempt is refused — and then not counted — while a key is
+// locked, or when a key is past its limit without having been locked (a
+// burst), which locks it. After a lock ends one attempt is let through, and
+// the key is locked again at once in case it fails.
+func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, error) {
+	now := e.now()
+	counted := make([]*usher.Throttle, 0, len(limits))
+	refuse := func(err error) ([]*usher.Throttle, error) {
+		for _, l := range limits[:len(counted)] {
+			_ = e.store.ThrottleForgive(ctx, l.key)
+		}
+		return nil, err
+	}
+	for _, l := range limits {
+		t, err := e.store.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow))
+		if err != nil {
+			return nil, err
+		}
+		counted = append(counted, t)
+		switch {
+		case t.LockedUntil != nil && t.LockedUntil.After(now):
+			return refuse(errLocked(t.LockedUntil.Sub(now)))
+		case t.Failures <= l.max:
+		case t.LockedUntil != nil:
+			// The lock ended: this attempt goes, the next ones wait.
+			if err := e.store.ThrottleLock(ctx, l.key, now.Add(lockFor(e.policy, t.Failures-l.max))); err != nil {
+				return nil, err
+			}
+		default:
+			return refuse(e.lock(ctx, l, t))
+		}
+	}
+	return counted, nil
+}
+
+// failed handles an attempt that was reserved and failed: a key whose count
+// reached its limit is locked, and the attempt is answered 429 rather than
+// with its failure. It returns nil when no key is locked.
+func (e *env) failed(ctx context.Context, limits []limit, counted []*usher.Throttle) error {
+	var refusal error
+	for i, l := range limits {
+		if counted[i].Failures >= l.max && refusal == nil {
+			refusal = e.lock(ctx, l, counted[i])
+		}
+	}
+	return refusal
+}
+
+// lock locks a key for a while that grows with its failures past the
+// limit, records the lock, and returns the answer to give.
+func (e *env) lock(ctx context.Context, l limit, t *usher.Throttle) error {
+	wait := lockFor(e.policy, t.Failures-l.max)
+	if err := e.store.ThrottleLock(ctx, l.key, e.now().Add(wait)); err != nil {
+		return err
+	}
+	_ = e.recordAlone(ctx, event{action: "auth.lockout", resourceType: "throttle", resourceID: l.key,
+		meta: map[string]string{"failures": strconv.Itoa(t.Failures), "locked_for": wait.String()}})
+	return errLocked(wait)
+}
+
+// succeeded handles an attempt that was reserved and succeeded: the first
+// key (the account) starts afresh; the others (the address) forget this
+// attempt, so that only failures count against them.
+func (e *env) succeeded(ctx context.Context, limits []limit) {
+	for i, l := range limits {
+		if i == 0 {
+			_ = e.store.ThrottleClear(ctx, l.key)
+		} else {
+			_ = e.store.ThrottleForgive(ctx, l.key)
+		}
+	}
+}
+
+// forgive takes back an attempt that could not be made at all.
+func (e *env) forgive(ctx context.Context, limits []limit) {
+	for _, l := range limits {
+		_ = e.store.ThrottleForgive(ctx, l.key)
+	}
 }
 
 func errLocked(wait time.Duration) error {
 	return &usher.Error{Kind: usher.KindRateLimited, Code: "too_many_attempts",
 		Message: "too many failed attempts; try again later", RetryAfter: wait}
-}
-
-// loginFailed counts a failed attempt under each key, locks the keys that
-// went past their limit, and returns the answer to give.
-func (a *Auth) loginFailed(ctx context.Context, keys []string, u *usher.User, login string) error {
-	now := a.now()
-	ev := event{action: "auth.login_failed", resourceType: "user", meta: map[string]string{"login": login}}
-	if u != nil {
-		ev.resourceID = strconv.FormatInt(u.ID, 10)
-	}
-	_ = a.recordAlone(ctx, ev)
-	for i, k := range keys {
-		t, err := a.store.ThrottleFail(ctx, k, now, now.Add(-a.policy.FailureWindow))
-		if err != nil {
-			return err
-		}
-		limit := a.policy.MaxFailuresPerKey
-		if i > 0 {
-			limit = a.policy.MaxFailuresPerIP
-		}
-		if t.Failures < limit {
-			continue
-		}
-		wait := lockFor(a.policy, t.Failures-limit)
-		if err := a.store.ThrottleLock(ctx, k, now.Add(wait)); err != nil {
-			return err
-		}
-		_ = a.recordAlone(ctx, event{action: "auth.lockout", resourceType: "throttle", resourceID: k,
-			meta: map[string]string{"failures": strconv.Itoa(t.Failures), "locked_for": wait.String()}})
-		return errLocked(wait)
-	}
-	return errBadLogin()
 }
 
 // lockFor is how long to lock a key n failures past its limit: LockBase,

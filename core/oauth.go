@@ -3,10 +3,12 @@ package core
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,23 +34,53 @@ func (a *Auth) Methods(ctx context.Context) []usher.LoginMethod {
 	return methods
 }
 
-// OAuthStart is how an external log-in begins: where to send the browser,
-// and the redeem token with which a command-line client that cannot receive
-// the callback collects its session once the person has logged in.
+// OAuthStart is how a browser's external log-in begins: where to send the
+// browser, and a binding the browser must carry back (in a cookie) to the
+// callback, so that a log-in cannot be finished in another browser than the
+// one that started it.
 type OAuthStart struct {
-	AuthURL     string
-	RedeemToken string
-	RedeemURL   string
-	ExpiresAt   time.Time
+	AuthURL   string
+	Binding   string
+	ExpiresAt time.Time
+}
+
+// DeviceStart is how a command-line client's external log-in begins: the
+// person opens VerificationURL in a browser and types UserCode there; the
+// client polls Redeem with RedeemToken until the log-in completes.
+type DeviceStart struct {
+	VerificationURL string
+	UserCode        string
+	RedeemToken     string
+	RedeemURL       string
+	ExpiresAt       time.Time
+}
+
+// DeviceInfo describes the client that started a device log-in, for the
+// page where the person confirms it.
+type DeviceInfo struct {
+	Provider  string
+	Address   string
+	UserAgent string
+	StartedAt time.Time
 }
 
 // oauthState is what the state of a log-in in flight carries, sealed.
 type oauthState struct {
 	Provider string `json:"p"`
-	Redeem   int64  `json:"r"`
+	Redeem   int64  `json:"r,omitempty"`
 	Verifier string `json:"v"`
 	Nonce    string `json:"n"`
+	Binding  string `json:"b"` // hash of the browser's binding
 	Redirect string `json:"u,omitempty"`
+}
+
+// deviceState is what a device log-in's user code stands for, sealed.
+type deviceState struct {
+	Provider  string    `json:"p"`
+	Redeem    int64     `json:"r"`
+	Address   string    `json:"a"`
+	UserAgent string    `json:"ua"`
+	StartedAt time.Time `json:"t"`
 }
 
 func errUnknownProvider(name string) error {
@@ -56,55 +88,129 @@ func errUnknownProvider(name string) error {
 }
 
 // checkRedirect allows only usher's own pages as places to return to after
-// a log-in: a path, or an address under the public URL. Anything else would
-// make usher an open redirector.
+// a log-in: a plain path, or an address under the public URL. Anything else
+// — another host, a scheme, a path that a browser would read as another
+// host ("//x", "/\x", control characters) — would make usher an open
+// redirector.
 func (e *env) checkRedirect(to string) error {
-	switch {
-	case to == "":
-		return nil
-	case strings.HasPrefix(to, "/") && !strings.HasPrefix(to, "//") && !strings.Contains(to, `\`):
-		return nil
-	case strings.HasPrefix(to, e.policy.PublicURL+"/"):
+	if to == "" {
 		return nil
 	}
-	return usher.FieldErrors(usher.FieldError{Field: "redirect_url", Code: "not_allowed",
+	bad := usher.FieldErrors(usher.FieldError{Field: "redirect_url", Code: "not_allowed",
 		Message: "must be a path, or an address under " + e.policy.PublicURL})
+	if strings.IndexFunc(to, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '\\' }) >= 0 {
+		return bad
+	}
+	u, err := url.Parse(to)
+	if err != nil {
+		return bad
+	}
+	if u.Scheme == "" && u.Host == "" && u.User == nil && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//") {
+		return nil
+	}
+	pub, err := url.Parse(e.policy.PublicURL)
+	if err == nil && u.Scheme == pub.Scheme && u.Host == pub.Host && u.User == nil && strings.HasPrefix(u.Path, "/") {
+		return nil
+	}
+	return bad
 }
 
-// StartOAuth begins a log-in with an external provider. The state, nonce and
-// PKCE verifier are kept, sealed, under a single-use state code; the redeem
-// token is kept as a hash.
+// StartOAuth begins a browser's log-in with an external provider. The
+// state, nonce, PKCE verifier and the binding's hash are kept, sealed, under
+// a single-use state code.
 //
 // Errors: NotFound (no such provider), Unprocessable (a redirect that is not
 // usher's).
 func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*OAuthStart, error) {
-	conn, ok := a.connectors[provider]
-	if !ok {
+	if _, ok := a.connectors[provider]; !ok {
 		return nil, errUnknownProvider(provider)
 	}
 	if err := a.checkRedirect(redirect); err != nil {
 		return nil, err
 	}
-	st := oauthState{Provider: provider, Verifier: randomBase62(64), Nonce: randomBase62(32), Redirect: redirect}
-	out := &OAuthStart{}
+	var out *OAuthStart
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = a.beginOAuth(ctx, tx, provider, redirect, 0)
+		return err
+	})
+	return out, err
+}
+
+// beginOAuth stores the state of a browser's log-in, for a redeem code when
+// one waits for it.
+func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect string, redeem int64) (*OAuthStart, error) {
+	binding := randomBase62(32)
+	st := oauthState{Provider: provider, Redeem: redeem, Verifier: randomBase62(64), Nonce: randomBase62(32),
+		Binding: base64.RawURLEncoding.EncodeToString(hashCode(binding)), Redirect: redirect}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	state, sc, err := a.issueCode(ctx, tx, usher.CodeOAuthState, 0, a.policy.RedeemTTL, a.seal.Seal(data))
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(st.Verifier))
+	return &OAuthStart{AuthURL: a.connectors[provider].AuthCodeURL(state, st.Nonce, base64.RawURLEncoding.EncodeToString(sum[:])),
+		Binding: binding, ExpiresAt: sc.ExpiresAt}, nil
+}
+
+// userCodeAlphabet has no letters that read alike (0/O, 1/I/L, 5/S, 8/B).
+const userCodeAlphabet = "ACDEFGHJKMNPQRTUVWXYZ234679"
+
+// newUserCode returns a code of 8 characters, printed as XXXX-XXXX.
+func newUserCode() string {
+	raw := make([]byte, 8)
+	for i := range raw {
+		raw[i] = userCodeAlphabet[randomIndex(len(userCodeAlphabet))]
+	}
+	return string(raw[:4]) + "-" + string(raw[4:])
+}
+
+// normalUserCode reads a user code as a person may type it.
+func normalUserCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == ' ':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
+}
+
+// StartDeviceLogin begins a command-line client's log-in with an external
+// provider (the flow of RFC 8628): it returns a short user code for the
+// person to type at the verification page, and a redeem token the client
+// polls with.
+//
+// Errors: NotFound (no such provider).
+func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*DeviceStart, error) {
+	if _, ok := a.connectors[provider]; !ok {
+		return nil, errUnknownProvider(provider)
+	}
+	req := usher.RequestFrom(ctx)
+	out := &DeviceStart{}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, a.policy.RedeemTTL, "")
 		if err != nil {
 			return err
 		}
-		st.Redeem = rc.ID
-		data, err := json.Marshal(st)
+		data, err := json.Marshal(deviceState{Provider: provider, Redeem: rc.ID, Address: req.Address,
+			UserAgent: truncate(req.UserAgent, 200), StartedAt: a.now()})
 		if err != nil {
 			return err
 		}
-		state, _, err := a.issueCode(ctx, tx, usher.CodeOAuthState, 0, a.policy.RedeemTTL, a.seal.Seal(data))
-		if err != nil {
+		code := newUserCode()
+		c := &usher.Code{Kind: usher.CodeDevice, Hash: hashCode(normalUserCode(code)), Data: a.seal.Seal(data),
+			ExpiresAt: rc.ExpiresAt, CreatedAt: rc.CreatedAt}
+		if err := tx.CodeCreate(ctx, c); err != nil {
 			return err
 		}
-		sum := sha256.Sum256([]byte(st.Verifier))
-		out.AuthURL = conn.AuthCodeURL(state, st.Nonce, base64.RawURLEncoding.EncodeToString(sum[:]))
-		out.RedeemToken, out.ExpiresAt = redeem, rc.ExpiresAt
-		out.RedeemURL = a.policy.PublicURL + "/v1/auth/redeem"
+		*out = DeviceStart{VerificationURL: a.policy.PublicURL + "/v1/auth/device", UserCode: code,
+			RedeemToken: redeem, RedeemURL: a.policy.PublicURL + "/v1/auth/redeem", ExpiresAt: rc.ExpiresAt}
 		return nil
 	})
 	if err != nil {
@@ -113,8 +219,85 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*OAut
 	return out, nil
 }
 
+// deviceLimit bounds the user codes one address may try within the policy's
+// window: a code has 40 bits and lives minutes.
+const deviceLimit = 10
+
+// VerifyDevice takes up the command-line log-in a person's user code stands
+// for, in their browser: it uses the code up and begins the browser's log-in
+// with the provider, whose completion hands the account to the client's
+// redeem token. When confirm is false it only describes the client that
+// started it, so that the person can check it is theirs.
+//
+// Errors: NotFound (an unknown, used or expired code), RateLimited.
+func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) (*DeviceInfo, *OAuthStart, error) {
+	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
+		if _, err := a.reserve(ctx, []limit{{"device:" + addr, deviceLimit}}); err != nil {
+			return nil, nil, err
+		}
+	}
+	code := normalUserCode(userCode)
+	if len(code) != 8 {
+		return nil, nil, errCodeNotFound(usher.CodeDevice)
+	}
+	var info *DeviceInfo
+	var out *OAuthStart
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := tx.CodeByHash(ctx, usher.CodeDevice, hashCode(code))
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !c.ExpiresAt.After(a.now()))) {
+			return errCodeNotFound(usher.CodeDevice)
+		}
+		if err != nil {
+			return err
+		}
+		data, err := a.seal.Open(c.Data)
+		if err != nil {
+			return fmt.Errorf("device state: %w", err)
+		}
+		var st deviceState
+		if err := json.Unmarshal(data, &st); err != nil {
+			return err
+		}
+		info = &DeviceInfo{Provider: st.Provider, Address: st.Address, UserAgent: st.UserAgent, StartedAt: st.StartedAt}
+		if !confirm {
+			return nil
+		}
+		if err := tx.CodeUse(ctx, c.ID, a.now()); err != nil {
+			return errCodeNotFound(usher.CodeDevice)
+		}
+		if _, ok := a.connectors[st.Provider]; !ok {
+			return errUnknownProvider(st.Provider)
+		}
+		out, err = a.beginOAuth(ctx, tx, st.Provider, "", st.Redeem)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return info, out, nil
+}
+
+// FailOAuth ends a log-in the provider refused or broke off: the state is
+// used up and the failure recorded.
+//
+// Errors: none but the store's; an unknown state is no error.
+func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) error {
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		if state != "" {
+			if c, err := tx.CodeByHash(ctx, usher.CodeOAuthState, hashCode(state)); err == nil {
+				_ = tx.CodeUse(ctx, c.ID, a.now())
+			}
+		}
+		return a.record(ctx, tx, a.now(), event{action: "auth.oauth_failed", resourceType: "provider", resourceID: provider,
+			meta: map[string]string{"reason": truncate(reason, 100)}})
+	})
+	return err
+}
+
 // FinishOAuth completes a log-in when the provider sends the browser back
-// with code and state: it asks the provider who the person is, finds their
+// with code and state, in the browser that started it (binding is the
+// cookie StartOAuth or VerifyDevice gave it): it asks the provider who the
+// person is, finds their
 // account by the identity (or links it to the account with the same
 // verified address, or creates one when sign-up is open), opens a session,
 // and hands the account to the redeem token. It returns the session and where
@@ -123,7 +306,7 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*OAut
 // Errors: NotFound (no such provider; an unknown, used or expired state),
 // Unauthenticated (the provider refused), Forbidden (sign-up is off; the
 // account cannot log in), Conflict.
-func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code string) (*usher.Session, string, error) {
+func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error) {
 	conn, ok := a.connectors[provider]
 	if !ok {
 		return nil, "", errUnknownProvider(provider)
@@ -149,6 +332,13 @@ func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code string) (*
 	if st.Provider != provider {
 		return nil, "", errCodeNotFound(usher.CodeOAuthState)
 	}
+	want, _ := base64.RawURLEncoding.DecodeString(st.Binding)
+	if binding == "" || subtle.ConstantTimeCompare(hashCode(binding), want) != 1 {
+		_ = a.recordAlone(ctx, event{action: "auth.oauth_failed", resourceType: "provider", resourceID: provider,
+			meta: map[string]string{"reason": "the callback came to another browser than the one that started the log-in"}})
+		return nil, "", &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_binding",
+			Message: "the log-in was started in another browser; start it again here"}
+	}
 	id, err := conn.Exchange(ctx, code, st.Verifier, st.Nonce)
 	if err != nil {
 		a.log.WarnContext(ctx, "oauth exchange failed", "provider", provider, "err", err)
@@ -167,6 +357,9 @@ func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code string) (*
 	}
 	sess, err := a.openSession(ctx, u, 0, "auth.oauth_login", func(tx store.Tx, changes map[string]usher.Change) error {
 		changes["provider"] = usher.Change{New: provider}
+		if st.Redeem == 0 {
+			return nil
+		}
 		err := tx.CodeSetUser(ctx, st.Redeem, u.ID)
 		if errors.Is(err, usher.ErrNotFound) {
 			return nil // redeemed or expired meanwhile: the browser's session still stands
@@ -189,6 +382,13 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 	identity := usher.Identity{Provider: id.Provider, ExternUID: id.Subject}
 	if id.Email != "" && id.EmailVerified && !a.policy.NoEmailLinking && validEmail(id.Email) {
 		u, err := a.store.UserGet(ctx, usher.UserKey{Email: id.Email})
+		// Link only to an account whose address usher saw confirmed: an
+		// account someone registered with another's address in advance must
+		// not receive that person's external log-in.
+		if err == nil && u.EmailConfirmedAt == nil {
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: "email_unconfirmed",
+				Message: "an account with this address exists but its address is not confirmed; confirm it, or log in with its password"}
+		}
 		if err == nil {
 			err = a.store.InTx(ctx, func(tx store.Tx) error {
 				if err := tx.IdentitySet(ctx, u.ID, identity, a.now()); err != nil {
@@ -209,6 +409,10 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 	}
 	if err := a.signupAllowed(email); err != nil {
 		return nil, err
+	}
+	if len(a.policy.SignupDomains) > 0 && email == "" {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "email", Code: "domain_not_allowed",
+			Message: "sign-up is limited to some domains, and the provider gave no verified address"})
 	}
 	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
 	err = a.store.InTx(ctx, func(tx store.Tx) error {

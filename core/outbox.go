@@ -87,9 +87,20 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
+// housekeep deletes one-time codes that expired a day ago and throttles
+// whose window and lock are over.
+func (o *Outbox) housekeep(ctx context.Context) {
+	if n, err := o.store.CodeDeleteExpired(ctx, o.now().Add(-24*time.Hour)); err == nil && n > 0 {
+		o.log.InfoContext(ctx, "expired codes deleted", "count", n)
+	}
+	if n, err := o.store.ThrottlePrune(ctx, o.now().Add(-o.policy.FailureWindow)); err == nil && n > 0 {
+		o.log.InfoContext(ctx, "stale throttles deleted", "count", n)
+	}
+}
+
 // Run delivers the outbox until ctx ends: at once when a mail is queued in
 // this process, and every interval for mail queued elsewhere or due for a
-// retry. It also deletes one-time codes that expired a day ago.
+// retry. Between rounds it keeps house: see housekeep.
 func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -106,9 +117,7 @@ func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 				break
 			}
 		}
-		if n, err := o.store.CodeDeleteExpired(ctx, o.now().Add(-24*time.Hour)); err == nil && n > 0 {
-			o.log.InfoContext(ctx, "expired codes deleted", "count", n)
-		}
+		o.housekeep(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -53,7 +53,7 @@ func (e *env) passwordProblems(pw, username, email string) []usher.FieldError {
 	case email != "" && (lower == strings.ToLower(email) || lower == local):
 		c.add("password", "same_as_email", "must not be the e-mail address")
 	case e.policy.PasswordMinScore > 0:
-		if score := zxcvbn.PasswordStrength(pw, []string{username, email}).Score; score < e.policy.PasswordMinScore {
+		if score := zxcvbn.PasswordStrength(estimated(pw), []string{username, email}).Score; score < e.policy.PasswordMinScore {
 			c.add("password", "too_weak", "is too easy to guess (strength %d of 4, %d needed)", score, e.policy.PasswordMinScore)
 		}
 	}
@@ -67,6 +67,18 @@ func (e *env) checkPassword(pw, username, email string) error {
 		return usher.FieldErrors(problems...)
 	}
 	return nil
+}
+
+// maxEstimated bounds what the estimator reads: its cost grows faster than
+// the length, and 64 characters are far past any score's threshold.
+const maxEstimated = 64
+
+// estimated is the part of a password the estimator reads.
+func estimated(pw string) string {
+	if r := []rune(pw); len(r) > maxEstimated {
+		return string(r[:maxEstimated])
+	}
+	return pw
 }
 
 // feedback is what the estimator's matches say about a password, keyed by
@@ -84,8 +96,7 @@ var feedback = map[string]struct{ warning, suggestion string }{
 // strength score from 0 to 4 and advice. It stores nothing and needs no
 // credential.
 //
-// Errors: RateLimited (never: it does not hash), Invalid (a password over
-// the policy's byte limit is still judged, not refused).
+// Errors: RateLimited (when every CPU is estimating already).
 func (a *Auth) PasswordCheck(ctx context.Context, pw, username, email string) (*usher.PasswordQuality, error) {
 	q := &usher.PasswordQuality{Problems: a.passwordProblems(pw, username, email)}
 	q.Acceptable = len(q.Problems) == 0
@@ -96,7 +107,15 @@ func (a *Auth) PasswordCheck(ctx context.Context, pw, username, email string) (*
 		// The estimator's cost grows with length; a refused password needs no estimate.
 		return q, nil
 	}
-	m := zxcvbn.PasswordStrength(pw, []string{username, email})
+	// The estimate costs CPU; anyone may ask, so at most one per CPU runs,
+	// and beyond that callers are told to come back.
+	select {
+	case a.estimates <- struct{}{}:
+		defer func() { <-a.estimates }()
+	default:
+		return nil, errBusy()
+	}
+	m := zxcvbn.PasswordStrength(estimated(pw), []string{username, email})
 	q.Score, q.CrackTime = m.Score, m.CrackTimeDisplay
 	if q.Score < 3 {
 		seen := map[string]bool{}

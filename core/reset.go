@@ -31,17 +31,12 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	if err := c.err(); err != nil {
 		return err
 	}
-	key := []string{"reset:" + strings.ToLower(email)}
-	if err := a.throttled(ctx, key); err != nil {
+	// Requests per address are limited like log-in failures: past the
+	// limit the answer is 429, whether an account has the address or not.
+	if _, err := a.reserve(ctx, []limit{{"reset:" + strings.ToLower(email), a.policy.MaxFailuresPerKey}}); err != nil {
 		return err
 	}
 	now := a.now()
-	if t, err := a.store.ThrottleFail(ctx, key[0], now, now.Add(-a.policy.FailureWindow)); err != nil {
-		return err
-	} else if t.Failures >= a.policy.MaxFailuresPerKey {
-		// Enough mail to one address for a while; the answer stays the same.
-		_ = a.store.ThrottleLock(ctx, key[0], now.Add(lockFor(a.policy, t.Failures-a.policy.MaxFailuresPerKey)))
-	}
 	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Kind == usher.KindServiceAccount || u.State == usher.StateBlockedExternal)) {
 		return a.recordAlone(ctx, event{action: "auth.password_reset_request", resourceType: "user",
@@ -186,12 +181,14 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if p.Impersonator != nil {
 		return errForbidden("a password cannot be changed while impersonating")
 	}
-	keys := []string{"password:" + strconv.FormatInt(p.UserID(), 10)}
-	if err := a.throttled(ctx, keys); err != nil {
+	limits := []limit{{"password:" + strconv.FormatInt(p.UserID(), 10), a.policy.MaxFailuresPerKey}}
+	counted, err := a.reserve(ctx, limits)
+	if err != nil {
 		return err
 	}
 	hash, err := a.store.PasswordGet(ctx, p.UserID())
 	if errors.Is(err, usher.ErrNotFound) {
+		a.forgive(ctx, limits)
 		return errForbidden("the account has no password to change")
 	}
 	if err != nil {
@@ -199,16 +196,18 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	}
 	ok, _, err := a.hasher.Verify(ctx, current, hash)
 	if err != nil {
+		a.forgive(ctx, limits)
 		return hashError(err)
 	}
 	if !ok {
-		now := a.now()
-		if t, err := a.store.ThrottleFail(ctx, keys[0], now, now.Add(-a.policy.FailureWindow)); err == nil && t.Failures >= a.policy.MaxFailuresPerKey {
-			_ = a.store.ThrottleLock(ctx, keys[0], now.Add(lockFor(a.policy, t.Failures-a.policy.MaxFailuresPerKey)))
+		_ = a.recordAlone(ctx, event{action: "auth.password_change_failed", resourceType: "user", resourceID: strconv.FormatInt(p.UserID(), 10)})
+		if err := a.failed(ctx, limits, counted); err != nil {
+			return err
 		}
 		return &usher.Error{Kind: usher.KindForbidden, Code: "wrong_password", Message: "the current password is wrong",
 			Fields: []usher.FieldError{{Field: "current_password", Code: "wrong", Message: "is wrong"}}}
 	}
+	a.succeeded(ctx, limits)
 	if err := a.checkPassword(pw, p.User.Username, p.User.Email); err != nil {
 		return err
 	}
@@ -216,7 +215,6 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if err != nil {
 		return err
 	}
-	_ = a.store.ThrottleClear(ctx, keys[0])
 	return a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
 		if err := tx.PasswordSet(ctx, p.UserID(), newHash, now); err != nil {

@@ -90,6 +90,20 @@ func randomBase62(n int) string {
 	return string(out)
 }
 
+// randomIndex returns a uniform random number in [0, n), n ≤ 256.
+func randomIndex(n int) int {
+	limit := 256 - 256%n
+	var b [1]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(err) // crypto/rand never fails on supported systems
+		}
+		if int(b[0]) < limit {
+			return int(b[0]) % n
+		}
+	}
+}
+
 // checksum is the CRC-32 of s in six base62 digits.
 func checksum(s string) string {
 	v := crc32.ChecksumIEEE([]byte(s))

@@ -11,6 +11,10 @@ import (
 	"usher/store"
 )
 
+// signupsPerWindow is how many sign-ups one client address may try within
+// the policy's failure window.
+const signupsPerWindow = 20
+
 // codeLen is the length of one-time codes sent by mail: 32 base62
 // characters, about 190 bits, far beyond guessing.
 const codeLen = 32
@@ -50,6 +54,7 @@ func errCodeNotFound(kind usher.CodeKind) error {
 	what := map[usher.CodeKind]string{
 		usher.CodeConfirm: "confirmation code", usher.CodeReset: "reset token",
 		usher.CodeResetTicket: "reset ticket", usher.CodeRedeem: "redeem token", usher.CodeOAuthState: "log-in state",
+		usher.CodeDevice: "user code",
 	}[kind]
 	return &usher.Error{Kind: usher.KindNotFound, Code: string(kind) + "_not_found",
 		Message: what + " not found, used already or expired"}
@@ -89,6 +94,13 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	if err := a.signupAllowed(in.Email); err != nil {
 		return nil, err
 	}
+	// Sign-ups per client address are limited: they cost a hash each, and
+	// their answers tell taken addresses from free ones.
+	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
+		if _, err := a.reserve(ctx, []limit{{"signup:" + addr, signupsPerWindow}}); err != nil {
+			return nil, err
+		}
+	}
 	var c checker
 	c.username(in.Username)
 	c.email("email", in.Email, true)
@@ -111,8 +123,10 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	var u *usher.User
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
+		// Skipping confirmation makes the account active; the address stays
+		// unconfirmed, since nobody proved it theirs.
 		u, err = a.newUser(sys, tx, usher.UserCreate{Username: in.Username, Email: in.Email, Name: in.Name,
-			State: state, EmailConfirmed: state == usher.StateActive}, hash)
+			State: state}, hash)
 		if err != nil {
 			return err
 		}
@@ -201,18 +215,11 @@ func (a *Auth) ResendConfirmation(ctx context.Context, email string) error {
 	if err := c.err(); err != nil {
 		return err
 	}
-	key := []string{"resend:" + strings.ToLower(email)}
-	if err := a.throttled(ctx, key); err != nil {
+	// A few resends per address in the policy's window, whoever asks.
+	if _, err := a.reserve(ctx, []limit{{"resend:" + strings.ToLower(email), 3}}); err != nil {
 		return err
 	}
 	now := a.now()
-	// One resend per address a minute: a lock that always expires quickly.
-	if _, err := a.store.ThrottleFail(ctx, key[0], now, now.Add(-time.Minute)); err != nil {
-		return err
-	}
-	if err := a.store.ThrottleLock(ctx, key[0], now.Add(time.Minute)); err != nil {
-		return err
-	}
 	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.EmailConfirmedAt != nil) {
 		return nil

@@ -116,6 +116,13 @@ type Tx interface {
 	ThrottleLock(ctx context.Context, key string, until time.Time) error
 	// ThrottleClear forgets the key's failures and lock.
 	ThrottleClear(ctx context.Context, key string) error
+	// ThrottleForgive takes back one counted failure of the key, for an
+	// attempt counted before it was known to succeed.
+	ThrottleForgive(ctx context.Context, key string) error
+	// ThrottlePrune deletes the throttles whose window started before the
+	// given time and whose lock, if any, has ended by then, and returns how
+	// many.
+	ThrottlePrune(ctx context.Context, before time.Time) (int, error)
 
 	// SigningKeyAdd inserts a signing key.
 	SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/web"
 )
 
@@ -21,24 +22,29 @@ type sessionJSON struct {
 // writeSession answers with a new session: body, header and cookie. The
 // cookie is HttpOnly, SameSite=Lax, and Secure when usher is reached over
 // TLS.
-func writeSession(w http.ResponseWriter, r *http.Request, s *usher.Session) error {
+func (h *Handler) writeSession(w http.ResponseWriter, r *http.Request, s *usher.Session) error {
 	exp := time.Now().Add(24 * time.Hour)
 	if s.Token.ExpiresAt != nil {
 		exp = *s.Token.ExpiresAt
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: s.Secret, Path: "/", Expires: exp, MaxAge: int(time.Until(exp).Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: usher.RequestFrom(r.Context()).Secure,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r),
 	})
 	w.Header().Set("X-Session-Token", s.Secret)
 	w.Header().Set("Cache-Control", "no-store")
 	return web.WriteJSON(w, http.StatusOK, sessionJSON{Token: s.Secret, SessionID: s.Token.ID, ExpiresAt: exp, User: toUserJSON(s.User)})
 }
 
+// secure reports whether cookies go out marked Secure.
+func (h *Handler) secure(r *http.Request) bool {
+	return h.SecureCookies || usher.RequestFrom(r.Context()).Secure
+}
+
 // clearSession removes the session cookie.
-func clearSession(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: usher.RequestFrom(r.Context()).Secure})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
 }
 
 type messageJSON struct {
@@ -105,14 +111,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeSession(w, r, s)
+	return h.writeSession(w, r, s)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Auth.Logout(r.Context()); err != nil {
 		return err
 	}
-	clearSession(w, r)
+	h.clearSession(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -322,53 +328,87 @@ func wantsJSON(r *http.Request) bool {
 	return false
 }
 
+// bindingCookie carries an external log-in's binding from its start to its
+// callback, in the one browser.
+const bindingCookie = "usher_oauth"
+
+// setBinding gives the browser the binding of the log-in it starts.
+func (h *Handler) setBinding(w http.ResponseWriter, r *http.Request, st *core.OAuthStart) {
+	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: st.Binding, Path: "/v1/auth/", Expires: st.ExpiresAt,
+		MaxAge: int(time.Until(st.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+	w.Header().Set("Cache-Control", "no-store")
+}
+
 func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	redirect := q.String("redirect_url")
 	if err := q.Err(); err != nil {
 		return err
 	}
+	if wantsJSON(r) {
+		if redirect != "" {
+			return web.Invalid("redirect_url", "not_allowed", "is for browsers; a command-line log-in ends at redeem")
+		}
+		d, err := h.Auth.StartDeviceLogin(r.Context(), r.PathValue("provider"))
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		return web.WriteJSON(w, http.StatusOK, struct {
+			URL         string    `json:"url"`
+			UserCode    string    `json:"user_code"`
+			RedeemToken string    `json:"redeem_token"`
+			RedeemURL   string    `json:"redeem_url"`
+			ExpiresAt   time.Time `json:"expires_at"`
+		}{d.VerificationURL, d.UserCode, d.RedeemToken, d.RedeemURL, d.ExpiresAt})
+	}
 	st, err := h.Auth.StartOAuth(r.Context(), r.PathValue("provider"), redirect)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	if !wantsJSON(r) {
-		http.Redirect(w, r, st.AuthURL, http.StatusFound)
-		return nil
-	}
-	return web.WriteJSON(w, http.StatusOK, struct {
-		URL         string    `json:"url"`
-		RedeemToken string    `json:"redeem_token"`
-		RedeemURL   string    `json:"redeem_url"`
-		ExpiresAt   time.Time `json:"expires_at"`
-	}{st.AuthURL, st.RedeemToken, st.RedeemURL, st.ExpiresAt})
+	h.setBinding(w, r, st)
+	http.Redirect(w, r, st.AuthURL, http.StatusFound)
+	return nil
 }
 
 func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	state, code := q.String("state"), q.String("code")
-	if e := q.String("error"); e != "" {
-		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_denied", Message: "the provider says: " + e}
-	}
+	reason := q.String("error")
 	q.String("error_description")
+	q.String("error_uri")
 	q.String("scope")
 	q.String("iss")
 	q.String("session_state")
 	if err := q.Err(); err != nil {
 		return err
 	}
-	s, redirect, err := h.Auth.FinishOAuth(r.Context(), r.PathValue("provider"), state, code)
+	provider := r.PathValue("provider")
+	if reason != "" {
+		if err := h.Auth.FailOAuth(r.Context(), provider, state, reason); err != nil {
+			return err
+		}
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_denied", Message: "the provider says: " + reason}
+	}
+	binding := ""
+	if c, err := r.Cookie(bindingCookie); err == nil {
+		binding = c.Value
+	}
+	s, redirect, err := h.Auth.FinishOAuth(r.Context(), provider, state, code, binding)
 	if err != nil {
 		return err
 	}
+	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: "", Path: "/v1/auth/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
 	if redirect != "" {
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.Secret, Path: "/", Expires: *s.Token.ExpiresAt,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: usher.RequestFrom(r.Context()).Secure})
-		http.Redirect(w, r, redirect, http.StatusFound)
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+		// The core allowed only usher's own pages; set the header as it is.
+		w.Header().Set("Location", redirect)
+		w.WriteHeader(http.StatusFound)
 		return nil
 	}
-	return writeSession(w, r, s)
+	return h.writeSession(w, r, s)
 }
 
 func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
@@ -382,7 +422,7 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeSession(w, r, s)
+	return h.writeSession(w, r, s)
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
@@ -446,7 +486,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Auth.EndSessions(r.Context()); err != nil {
 		return err
 	}
-	clearSession(w, r)
+	h.clearSession(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -489,9 +529,6 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
-	}
-	if req.Kind == "" {
-		req.Kind = string(usher.TokenPersonal)
 	}
 	p := usher.PrincipalFrom(r.Context())
 	t, text, err := h.Auth.CreateToken(r.Context(), usher.TokenCreate{UserID: p.UserID(), Kind: usher.TokenKind(req.Kind),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime"
 	"slices"
@@ -402,36 +403,60 @@ func TestExternalLogin(t *testing.T) {
 		t.Fatalf("methods: %s", res.body)
 	}
 
-	// The command line: start, let the "browser" log in, redeem.
+	// The command line: start a device log-in; the person types the code at
+	// the page, checks the client and continues; the client redeems.
 	idp.SetUser(oidctest.User{Subject: "sub-77", Email: "frank@corp.example", EmailVerified: true, Username: "frank", Name: "Frank Castle"})
 	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}})
 	var start struct {
 		URL         string `json:"url"`
+		UserCode    string `json:"user_code"`
 		RedeemToken string `json:"redeem_token"`
 	}
 	res.decode(t, &start)
-	if res.status != 200 || start.RedeemToken == "" {
+	if res.status != 200 || start.RedeemToken == "" || len(start.UserCode) != 9 || start.URL != public+"/v1/auth/device" {
 		t.Fatalf("start: %d %s", res.status, res.body)
 	}
-	// Before the person logs in, redeeming finds nothing yet: the client polls.
 	res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}})
 	if res.status != http.StatusNotFound || res.problem(t).Code != "redeem_pending" {
 		t.Fatalf("redeem before the log-in: %d %s", res.status, res.body)
 	}
-	callback, err := idp.Login(context.Background(), start.URL)
+	form := func(v url.Values) req {
+		return req{method: "POST", path: "/v1/auth/device", body: v.Encode(),
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+	}
+	if res := b.api.do(t, form(url.Values{"user_code": {"AAAA-AAAA"}})); res.status != http.StatusNotFound {
+		t.Fatalf("a wrong user code: %d %s", res.status, res.body)
+	}
+	// Typed in lower case and without the dash, it still reads.
+	typed := strings.ToLower(strings.ReplaceAll(start.UserCode, "-", ""))
+	res = b.api.do(t, form(url.Values{"user_code": {typed}}))
+	if res.status != 200 || !strings.Contains(string(res.body), "started this log-in with <strong>corp</strong>") {
+		t.Fatalf("the device page: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, form(url.Values{"user_code": {typed}, "confirm": {"yes"}}))
+	binding := cookieValue(t, res, "usher_oauth")
+	if res.status != http.StatusFound || binding == "" {
+		t.Fatalf("confirm: %d %v", res.status, res.header)
+	}
+	callback, err := idp.Login(context.Background(), res.header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery})
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+		header: map[string]string{"Cookie": "usher_oauth=" + binding}})
 	var s sessionBody
 	res.decode(t, &s)
 	if res.status != 200 || s.User.Username != "frank" || s.User.Email != "frank@corp.example" || len(s.User.Identities) != 1 ||
 		s.User.Identities[0].Provider != "corp" || s.User.Identities[0].ExternUID != "sub-77" {
 		t.Fatalf("callback: %d %s", res.status, res.body)
 	}
-	// The same state again is refused.
-	if res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery}); res.status != http.StatusNotFound {
+	// The same state again is refused, and the user code works once.
+	if res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+		header: map[string]string{"Cookie": "usher_oauth=" + binding}}); res.status != http.StatusNotFound {
 		t.Fatalf("a replayed callback: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, form(url.Values{"user_code": {typed}, "confirm": {"yes"}})); res.status != http.StatusNotFound {
+		t.Fatalf("a reused user code: %d", res.status)
 	}
 	res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}})
 	res.decode(t, &s)
@@ -448,16 +473,31 @@ func TestExternalLogin(t *testing.T) {
 	// A browser through GitHub: the same person, linked by the verified
 	// address to the account made above, and sent back where they started.
 	idp.SetUser(oidctest.User{Subject: "gh-1", Email: "frank@corp.example", EmailVerified: true, Username: "fcastle", GitHubID: 4242})
-	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/start?redirect_url=/welcome"})
-	if res.status != http.StatusFound {
-		t.Fatalf("browser start: %d %s", res.status, res.body)
+	browserStart := func() (*url.URL, string) {
+		res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/start?redirect_url=/welcome"})
+		if res.status != http.StatusFound {
+			t.Fatalf("browser start: %d %s", res.status, res.body)
+		}
+		callback, err := idp.Login(context.Background(), res.header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return callback, cookieValue(t, res, "usher_oauth")
 	}
-	callback, err = idp.Login(context.Background(), res.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
+	// A callback in another browser — one without the binding, or with
+	// another log-in's — is refused: no login CSRF, no stolen callback.
+	callback, _ = browserStart()
+	_, otherBinding := browserStart()
+	for _, cookie := range []string{"", "usher_oauth=" + otherBinding} {
+		res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/callback?" + callback.RawQuery, header: map[string]string{"Cookie": cookie}})
+		if res.status != http.StatusUnauthorized || res.problem(t).Code != "oauth_binding" {
+			t.Fatalf("a callback without its binding (%q): %d %s", cookie, res.status, res.body)
+		}
+		callback, _ = browserStart()
 	}
-	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/callback?" + callback.RawQuery})
-	if res.status != http.StatusFound || res.header.Get("Location") != "/welcome" || !strings.Contains(res.header.Get("Set-Cookie"), "usher_session=") {
+	callback, binding = browserStart()
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/github/callback?" + callback.RawQuery, header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	if res.status != http.StatusFound || res.header.Get("Location") != "/welcome" || cookieValue(t, res, "usher_session") == "" {
 		t.Fatalf("browser callback: %d %v", res.status, res.header)
 	}
 	res = b.api.do(t, req{method: "GET", path: "/v1/users/frank", token: b.adminTok})
@@ -474,6 +514,10 @@ func TestExternalLogin(t *testing.T) {
 	}{
 		{"/v1/auth/oauth/github/start?redirect_url=https://evil.example/", 422},
 		{"/v1/auth/oauth/github/start?redirect_url=//evil.example/", 422},
+		{"/v1/auth/oauth/github/start?redirect_url=/%09/evil.example/", 422},
+		{"/v1/auth/oauth/github/start?redirect_url=/%5Cevil.example", 422},
+		{"/v1/auth/oauth/github/start?redirect_url=http://usher.test.evil.example/", 422},
+		{"/v1/auth/oauth/github/start?redirect_url=http://usher.test/ok", 302},
 		{"/v1/auth/oauth/nope/start", 404},
 		{"/v1/auth/oauth/github/callback?error=access_denied&state=x", 401},
 		{"/v1/auth/oauth/github/callback?state=unknown&code=x", 404},
@@ -487,11 +531,24 @@ func TestExternalLogin(t *testing.T) {
 	closed := setupWith(t, coretest.Options{Connectors: []core.Connector{oidc}, Policy: core.Policy{PublicURL: public}})
 	idp.SetUser(oidctest.User{Subject: "sub-99", Email: "stranger@corp.example", EmailVerified: true, Username: "stranger"})
 	res = closed.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start"})
+	binding = cookieValue(t, res, "usher_oauth")
 	callback, _ = idp.Login(context.Background(), res.header.Get("Location"))
-	res = closed.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery})
+	res = closed.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery, header: map[string]string{"Cookie": "usher_oauth=" + binding}})
 	if res.status != http.StatusForbidden || res.problem(t).Code != "signup_disabled" {
 		t.Fatalf("a stranger with sign-up off: %d %s", res.status, res.body)
 	}
+}
+
+// cookieValue returns the value a response sets for the cookie, or "".
+func cookieValue(t *testing.T, res *response, name string) string {
+	t.Helper()
+	for _, line := range res.header.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err == nil && c.Name == name && c.MaxAge >= 0 {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 // TestJWTAndImpersonation goes through the JWT endpoints.
@@ -605,5 +662,44 @@ func TestAuthBadInput(t *testing.T) {
 				t.Fatal("a refused request created a user")
 			}
 		})
+	}
+}
+
+// TestCookieCrossOrigin: a browser that carries the session cookie on a
+// request another site made cannot change anything with it; bearer tokens
+// are not affected.
+func TestCookieCrossOrigin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if err := b.env.Core.Auth.SetPassword(coretest.System(), usher.UserKey{ID: b.user.ID}, "the plain user's passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "plain", "password": "the plain user's passphrase"}})
+	cookie := "usher_session=" + cookieValue(t, res, "usher_session")
+	mint := func(h map[string]string) int {
+		h["Cookie"] = cookie
+		return b.api.do(t, req{method: "POST", path: "/v1/me/tokens", body: map[string]any{"name": "x"}, header: h}).status
+	}
+	for name, tt := range map[string]struct {
+		header map[string]string
+		status int
+	}{
+		"cross-site fetch":          {map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		"same-site, other origin":   {map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
+		"foreign Origin":            {map[string]string{"Origin": "https://evil.example"}, 403},
+		"same origin":               {map[string]string{"Sec-Fetch-Site": "same-origin"}, 201},
+		"a non-browser (no header)": {map[string]string{}, 201},
+	} {
+		if got := mint(tt.header); got != tt.status {
+			t.Errorf("%s: %d, want %d", name, got, tt.status)
+		}
+	}
+	// Reading is not a change: a cross-site GET with the cookie is answered.
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", header: map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}}); res.status != 200 {
+		t.Fatalf("a cross-site read: %d", res.status)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: b.userTok, body: map[string]any{"name": "y"},
+		header: map[string]string{"Sec-Fetch-Site": "cross-site"}}); res.status != 201 {
+		t.Fatalf("a bearer token cross-site: %d", res.status)
 	}
 }

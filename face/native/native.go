@@ -59,7 +59,10 @@ type AuthService interface {
 	JWKS(ctx context.Context) ([]byte, error)
 	Methods(ctx context.Context) []usher.LoginMethod
 	StartOAuth(ctx context.Context, provider, redirect string) (*core.OAuthStart, error)
-	FinishOAuth(ctx context.Context, provider, state, code string) (*usher.Session, string, error)
+	StartDeviceLogin(ctx context.Context, provider string) (*core.DeviceStart, error)
+	VerifyDevice(ctx context.Context, userCode string, confirm bool) (*core.DeviceInfo, *core.OAuthStart, error)
+	FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error)
+	FailOAuth(ctx context.Context, provider, state, reason string) error
 	Redeem(ctx context.Context, token string) (*usher.Session, error)
 }
 
@@ -74,7 +77,11 @@ type Handler struct {
 	Auth  AuthService
 	Audit AuditService
 	Log   *slog.Logger
+	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
+	// not directly then through a proxy.
+	SecureCookies bool
 
+	csrf    *http.CrossOriginProtection
 	docOnce sync.Once
 	doc     []byte
 	docErr  error
@@ -120,6 +127,8 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/auth/impersonate", h.impersonate, false},
 		{"GET", "/v1/auth/oauth/{provider}/start", h.startOAuth, true},
 		{"GET", "/v1/auth/oauth/{provider}/callback", h.finishOAuth, true},
+		{"GET", "/v1/auth/device", h.devicePage, true},
+		{"POST", "/v1/auth/device", h.verifyDevice, true},
 		{"POST", "/v1/auth/redeem", h.redeem, true},
 
 		{"GET", "/v1/me", h.me, false},
@@ -147,6 +156,7 @@ func (h *Handler) Routes() []string {
 
 // Mount registers the face's endpoints on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
+	h.csrf = http.NewCrossOriginProtection()
 	for _, r := range h.routes() {
 		handler := web.Adapt(r.handle, h.writeError)
 		if !r.public {
@@ -170,6 +180,14 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 		if token == "" {
 			if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 				if p, err := h.Auth.Authenticate(r.Context(), c.Value); err == nil {
+					// A browser sends the cookie with requests other sites
+					// make it send: changes by cookie must come from usher's
+					// own origin.
+					if err := h.csrf.Check(r); err != nil {
+						h.writeError(w, r, &usher.Error{Kind: usher.KindForbidden, Code: "cross_origin",
+							Message: "a cross-origin request cannot act with the session cookie"})
+						return
+					}
 					r = r.WithContext(usher.WithPrincipal(r.Context(), p))
 				}
 			}

@@ -190,6 +190,22 @@ func (c *conn) ThrottleClear(ctx context.Context, key string) error {
 	return err
 }
 
+// ThrottleForgive takes back one failure.
+func (c *conn) ThrottleForgive(ctx context.Context, key string) error {
+	_, err := c.exec(ctx, "ThrottleForgive", key)
+	return err
+}
+
+// ThrottlePrune deletes throttles that no longer matter.
+func (c *conn) ThrottlePrune(ctx context.Context, before time.Time) (int, error) {
+	res, err := c.exec(ctx, "ThrottlePrune", c.d.TimeArg(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // SigningKeyAdd inserts a signing key.
 func (c *conn) SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error {
 	_, err := c.exec(ctx, "SigningKeyInsert", k.ID, k.Algorithm, k.Private, k.Public,

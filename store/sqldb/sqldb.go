@@ -262,7 +262,7 @@ var queryNames = []string{
 	"AuditInsert", "AuditCount",
 	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteExpired",
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
-	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear",
+	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",

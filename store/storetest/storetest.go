@@ -947,10 +947,40 @@ func testThrottles(t *testing.T, s store.Store) {
 	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", later, later.Add(-window)); th.Failures != 1 || !th.WindowStart.Equal(later) {
 		t.Fatalf("new window: %+v", th)
 	}
+	if err := s.ThrottleForgive(ctx, "addr:192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.Failures != 0 {
+		t.Fatalf("after forgiving: %+v", th)
+	}
+	if err := s.ThrottleForgive(ctx, "addr:192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.Failures != 0 {
+		t.Fatalf("failures went below zero: %+v", th)
+	}
 	if err := s.ThrottleClear(ctx, "addr:192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.ThrottleGet(ctx, "addr:192.0.2.1")
+	wantNotFound(t, err)
+	// Pruning keeps what still counts or still locks.
+	for _, k := range []string{"old", "locked", "recent"} {
+		at := base
+		if k == "recent" {
+			at = base.Add(time.Hour)
+		}
+		if _, err := s.ThrottleFail(ctx, k, at, at.Add(-window)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ThrottleLock(ctx, "locked", base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ThrottlePrune(ctx, base.Add(30*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("ThrottlePrune = %d, %v; want 1", n, err)
+	}
+	_, err = s.ThrottleGet(ctx, "old")
 	wantNotFound(t, err)
 }
 

@@ -57,6 +57,12 @@ UPDATE throttles SET locked_until = ?1 WHERE key = ?2;
 -- name: ThrottleClear
 DELETE FROM throttles WHERE key = ?1;
 
+-- name: ThrottleForgive
+UPDATE throttles SET failures = failures - 1 WHERE key = ?1 AND failures > 0;
+
+-- name: ThrottlePrune
+DELETE FROM throttles WHERE window_start < ?1 AND (locked_until IS NULL OR locked_until < ?1);
+
 -- name: SigningKeyInsert
 INSERT INTO signing_keys (id, algorithm, private_key, public_key, created_at, retired_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6);

@@ -1,0 +1,872 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/store"
+)
+
+// Groups manages teams, roles, plain groups and internal groups, their
+// members and, for roles, their permission rules.
+type Groups struct{ *env }
+
+// GroupRef finds one group: by id, or by kind and handle.
+type GroupRef struct {
+	ID     int64
+	Kind   usher.GroupKind
+	Handle string
+}
+
+// GroupCreate is the input to create a group.
+type GroupCreate struct {
+	Kind           usher.GroupKind
+	Handle         string
+	Name           string
+	Description    string
+	Logo           string
+	OrganisationID int64
+}
+
+// A handle starts with a letter or digit and goes on with those and _ . -.
+var handleRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+func errGroupNotFound() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: "group_not_found", Message: "group not found"}
+}
+
+// levels returns the levels a group of the kind gives.
+func levels(k usher.GroupKind) []usher.Level {
+	if k == usher.GroupTeam {
+		return []usher.Level{usher.LevelRead, usher.LevelWrite, usher.LevelOwner}
+	}
+	return []usher.Level{usher.LevelMember}
+}
+
+// checkLevel refuses a level the group's kind does not give; "" becomes the
+// kind's default (read for teams, member elsewhere).
+func checkLevel(k usher.GroupKind, l usher.Level) (usher.Level, error) {
+	valid := levels(k)
+	if l == "" {
+		return valid[0], nil
+	}
+	for _, v := range valid {
+		if l == v {
+			return l, nil
+		}
+	}
+	names := make([]string, len(valid))
+	for i, v := range valid {
+		names[i] = string(v)
+	}
+	return "", usher.FieldErrors(usher.FieldError{Field: "level", Code: "invalid",
+		Message: "must be " + strings.Join(names, ", ") + " for a " + string(k)})
+}
+
+func (g *Groups) checkGroup(gr *usher.Group) error {
+	var c checker
+	if !handleRE.MatchString(gr.Handle) {
+		c.add("handle", "invalid", "must be 1 to 100 letters, digits and _ . -, starting with a letter or digit")
+	}
+	c.text("name", gr.Name, maxName, false)
+	c.text("description", gr.Description, 1000, false)
+	c.text("logo", gr.Logo, 2000, false)
+	c.url("logo", gr.Logo)
+	return c.err()
+}
+
+// access is what the calling principal may do with a group, with its
+// membership (nil when not a member).
+type access struct {
+	p     *usher.Principal
+	group *usher.Group
+	mem   *usher.Membership
+}
+
+// load finds a group and the caller's membership of it. Internal groups,
+// and deleted ones for all but administrators, are not found.
+func (g *Groups) load(ctx context.Context, tx store.Tx, ref GroupRef) (*access, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	if ref.ID == 0 && (!ref.Kind.Valid() || ref.Handle == "" || len(ref.Handle) > 200) {
+		return nil, errGroupNotFound()
+	}
+	gr, err := tx.GroupGet(ctx, ref.ID, ref.Kind, ref.Handle)
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, errGroupNotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsAdmin() && (gr.Kind == usher.GroupInternal || gr.Deleted()) {
+		return nil, errGroupNotFound()
+	}
+	a := &access{p: p, group: gr}
+	if p.UserID() != 0 {
+		m, err := tx.MembershipGet(ctx, gr.ID, p.UserID())
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return nil, err
+		}
+		a.mem = m
+	}
+	return a, nil
+}
+
+// rank is the caller's level in the group, 0 when not a member.
+func (a *access) rank() int {
+	if a.mem == nil {
+		return 0
+	}
+	return a.mem.Level.Rank()
+}
+
+// authorizeGroup decides act on a group for the caller: administrators may
+// do everything; the rules of the caller's roles decide next (deny over
+// allow, on "group" or "group:<id>"); then the built-in defaults: a team's
+// members see it, its writers change it, its owners manage its members and
+// delete it; anyone authenticated sees roles and plain groups; everything
+// else is for administrators.
+func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
+	if err := precheck(a.p, act, nil); err != nil {
+		return err
+	}
+	byDefault := false
+	switch act {
+	case actGroupRead:
+		byDefault = a.group.Kind != usher.GroupTeam || a.rank() >= 1
+	case actGroupUpdate:
+		byDefault = a.group.Kind == usher.GroupTeam && a.rank() >= 2
+	case actGroupDelete, actGroupMembers, actServiceAccount:
+		byDefault = a.group.Kind == usher.GroupTeam && a.rank() >= 3
+	}
+	return e.decide(ctx, a.p, act, strconv.FormatInt(a.group.ID, 10), byDefault)
+}
+
+// plan returns the plan that decides what u may create: theirs, or the
+// default one; nil when no plan is defined at all.
+func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan, error) {
+	p, err := tx.PlanGet(ctx, u.Plan)
+	if errors.Is(err, usher.ErrNotFound) && u.Plan != "" {
+		p, err = tx.PlanGet(ctx, "")
+	}
+	if errors.Is(err, usher.ErrNotFound) {
+		plans, lerr := tx.PlanList(ctx)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if len(plans) == 0 {
+			return nil, nil
+		}
+		return &usher.Plan{Name: "(none)"}, nil
+	}
+	return p, err
+}
+
+// Create creates a group. The creator of a team becomes its owner. Teams
+// may be created by anyone whose plan allows it (everyone, while no plan is
+// defined); other kinds by administrators or a rule allowing group.create;
+// internal groups by administrators only.
+//
+// Errors: Unauthenticated, Forbidden (code plan_forbids_teams when the
+// plan refuses), Unprocessable, Conflict (the handle is taken in its kind),
+// NotFound (no such organisation).
+func (g *Groups) Create(ctx context.Context, in GroupCreate) (*usher.Group, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actGroupCreate, nil); err != nil {
+		return nil, err
+	}
+	if !in.Kind.Valid() {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "kind", Code: "invalid", Message: "must be team, role, group or internal"})
+	}
+	now := g.now()
+	gr := &usher.Group{Kind: in.Kind, Handle: in.Handle, Name: in.Name, Description: in.Description, Logo: in.Logo,
+		OrganisationID: in.OrganisationID, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if gr.Name == "" {
+		gr.Name = gr.Handle
+	}
+	if err := g.checkGroup(gr); err != nil {
+		return nil, err
+	}
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		switch {
+		case p.IsAdmin():
+		case in.Kind == usher.GroupInternal:
+			return errForbidden("internal groups are made by usher and administrators")
+		case in.Kind == usher.GroupTeam && p.User != nil:
+			if err := g.decide(ctx, p, actGroupCreate, "", true); err != nil {
+				return err
+			}
+			plan, err := g.plan(ctx, tx, p.User)
+			if err != nil {
+				return err
+			}
+			if plan != nil && !plan.CanCreateTeam {
+				return &usher.Error{Kind: usher.KindForbidden, Code: "plan_forbids_teams",
+					Message: "The user is not allowed to create teams, because their plan does not allow it."}
+			}
+		default:
+			if err := g.decide(ctx, p, actGroupCreate, "", false); err != nil {
+				return err
+			}
+		}
+		if in.OrganisationID != 0 {
+			if o, err := tx.OrgGet(ctx, in.OrganisationID, ""); err != nil || o.DeletedAt != nil {
+				return &usher.Error{Kind: usher.KindNotFound, Code: "organisation_not_found", Message: "organisation not found"}
+			}
+		}
+		if err := tx.GroupCreate(ctx, gr); err != nil {
+			return err
+		}
+		if in.Kind == usher.GroupTeam && p.User != nil {
+			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: gr.ID, UserID: p.UserID(), Level: usher.LevelOwner, CreatedAt: now}); err != nil {
+				return err
+			}
+			gr.Members = 1
+		}
+		return g.record(ctx, tx, now, event{action: "group.create", resourceType: "group", resourceID: strconv.FormatInt(gr.ID, 10),
+			changes: map[string]usher.Change{"kind": {New: string(gr.Kind)}, "handle": {New: gr.Handle}, "name": {New: gr.Name}}})
+	})
+	if err != nil {
+		return nil, groupWriteError(err)
+	}
+	g.rules.changed()
+	return gr, nil
+}
+
+// groupWriteError names a taken handle.
+func groupWriteError(err error) error {
+	if errors.Is(err, usher.ErrExists) {
+		return &usher.Error{Kind: usher.KindConflict, Code: "handle_taken", Message: "a group of this kind already has the handle",
+			Fields: []usher.FieldError{{Field: "handle", Code: "taken", Message: "has already been taken"}}, Err: err}
+	}
+	return err
+}
+
+// Get returns a group and the caller's level in it ("" when not a member).
+//
+// Errors: Unauthenticated, Forbidden (a team the caller may not see),
+// NotFound (also an internal group, for all but administrators).
+func (g *Groups) Get(ctx context.Context, ref GroupRef) (*usher.Group, usher.Level, error) {
+	a, err := g.load(ctx, g.store, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+		return nil, "", err
+	}
+	level := usher.Level("")
+	if a.mem != nil {
+		level = a.mem.Level
+	}
+	return a.group, level, nil
+}
+
+// List returns groups matching f that the caller may see: administrators
+// see all; others see roles and plain groups, and the teams they belong to.
+//
+// Errors: Unauthenticated, Forbidden, Invalid.
+func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actGroupRead, nil); err != nil {
+		return nil, err
+	}
+	for _, k := range f.Kinds {
+		if !k.Valid() {
+			return nil, invalid("kind", "must be team, role, group or internal")
+		}
+	}
+	if err := filterText("q", f.Query); err != nil {
+		return nil, err
+	}
+	f.Limit = g.pageSize(f.Limit)
+	if p.IsAdmin() {
+		return g.store.GroupList(ctx, f)
+	}
+	f.Deleted = usher.Exclude
+	if len(f.Kinds) == 0 {
+		f.Kinds = []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain}
+	}
+	var kinds []usher.GroupKind
+	for _, k := range f.Kinds {
+		if k != usher.GroupInternal {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 {
+		return []*usher.Group{}, nil
+	}
+	f.Kinds = kinds
+	rules, err := g.rules.of(ctx, g.env, p.UserID())
+	if err != nil {
+		return nil, err
+	}
+	all, err := g.store.GroupList(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var mine map[int64]bool
+	out := make([]*usher.Group, 0, len(all))
+	for _, gr := range all {
+		if gr.Kind == usher.GroupTeam && evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10)) != usher.Allow {
+			if mine == nil {
+				ms, err := g.store.UserGroups(ctx, p.UserID(), usher.GroupTeam)
+				if err != nil {
+					return nil, err
+				}
+				mine = map[int64]bool{}
+				for _, m := range ms {
+					mine[m.GroupID] = true
+				}
+			}
+			if !mine[gr.ID] {
+				continue
+			}
+		}
+		out = append(out, gr)
+	}
+	return out, nil
+}
+
+// change runs one read-modify-write of a group.
+func (g *Groups) change(ctx context.Context, ref GroupRef, act action, auditAction string,
+	fn func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error)) (*usher.Group, error) {
+	var out *usher.Group
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.load(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGroup(ctx, act, a); err != nil {
+			return err
+		}
+		var changes map[string]usher.Change
+		now := g.now()
+		out, err = tx.GroupUpdate(ctx, a.group.ID, func(gr *usher.Group) error {
+			var err error
+			if changes, err = fn(tx, a, gr); err != nil {
+				return err
+			}
+			if len(changes) == 0 {
+				return errNoChange
+			}
+			gr.UpdatedAt = now
+			return nil
+		})
+		if errors.Is(err, errNoChange) {
+			out = a.group
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return g.record(ctx, tx, now, event{action: auditAction, resourceType: "group",
+			resourceID: strconv.FormatInt(out.ID, 10), changes: changes})
+	})
+	if err != nil {
+		return nil, groupWriteError(err)
+	}
+	g.rules.changed()
+	return out, nil
+}
+
+// Update changes a group's handle, name, description or logo.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
+// Precondition.
+func (g *Groups) Update(ctx context.Context, ref GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
+	return g.change(ctx, ref, actGroupUpdate, "group.update", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if in.IfVersion != nil && *in.IfVersion != gr.Version {
+			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
+				Message: fmt.Sprintf("the group is at version %d, not %d", gr.Version, *in.IfVersion)}
+		}
+		old := *gr
+		for _, f := range []struct {
+			dst *string
+			src *string
+		}{{&gr.Handle, in.Handle}, {&gr.Name, in.Name}, {&gr.Description, in.Description}, {&gr.Logo, in.Logo}} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+		if err := g.checkGroup(gr); err != nil {
+			return nil, err
+		}
+		changes := map[string]usher.Change{}
+		for _, f := range []struct{ name, o, n string }{
+			{"handle", old.Handle, gr.Handle}, {"name", old.Name, gr.Name},
+			{"description", old.Description, gr.Description}, {"logo", old.Logo, gr.Logo},
+		} {
+			if f.o != f.n {
+				changes[f.name] = usher.Change{Old: f.o, New: f.n}
+			}
+		}
+		return changes, nil
+	})
+}
+
+// SetArchived archives or unarchives a group. An archived role's rules stop
+// applying.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) SetArchived(ctx context.Context, ref GroupRef, archived bool) (*usher.Group, error) {
+	act := "group.unarchive"
+	if archived {
+		act = "group.archive"
+	}
+	return g.change(ctx, ref, actGroupUpdate, act, func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if (gr.ArchivedAt != nil) == archived {
+			return nil, nil
+		}
+		if archived {
+			now := g.now()
+			gr.ArchivedAt = &now
+		} else {
+			gr.ArchivedAt = nil
+		}
+		return map[string]usher.Change{"archived": {Old: !archived, New: archived}}, nil
+	})
+}
+
+// Delete soft-deletes a group; Undelete restores it.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (undelete: the
+// handle was taken meanwhile, or the group is not deleted).
+func (g *Groups) Delete(ctx context.Context, ref GroupRef) (*usher.Group, error) {
+	return g.change(ctx, ref, actGroupDelete, "group.delete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if gr.Deleted() {
+			return nil, errGroupNotFound()
+		}
+		now := g.now()
+		gr.DeletedAt = &now
+		return map[string]usher.Change{"deleted_at": {New: now}}, nil
+	})
+}
+
+// Undelete restores a deleted group (administrators only: others do not see
+// deleted groups).
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict.
+func (g *Groups) Undelete(ctx context.Context, ref GroupRef) (*usher.Group, error) {
+	return g.change(ctx, ref, actGroupDelete, "group.undelete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if !gr.Deleted() {
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: "group_not_deleted", Message: "the group is not deleted"}
+		}
+		old := *gr.DeletedAt
+		gr.DeletedAt = nil
+		return map[string]usher.Change{"deleted_at": {Old: old}}, nil
+	})
+}
+
+// Move moves a group to another organisation (0: none).
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the group or the
+// organisation).
+func (g *Groups) Move(ctx context.Context, ref GroupRef, orgID int64) (*usher.Group, error) {
+	return g.change(ctx, ref, actGroupUpdate, "group.move", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if orgID != 0 {
+			if o, err := tx.OrgGet(ctx, orgID, ""); err != nil || o.DeletedAt != nil {
+				return nil, &usher.Error{Kind: usher.KindNotFound, Code: "organisation_not_found", Message: "organisation not found"}
+			}
+		}
+		if gr.OrganisationID == orgID {
+			return nil, nil
+		}
+		old := gr.OrganisationID
+		gr.OrganisationID = orgID
+		return map[string]usher.Change{"organisation_id": {Old: old, New: orgID}}, nil
+	})
+}
+
+// Merge moves the members and rules of the group source into target, in one
+// transaction, and deletes source. A principal in both keeps the higher
+// level; where both roles rule on the same operation, deny wins. Both groups
+// must be of one kind.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a group into
+// itself, groups of different kinds).
+func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Group, error) {
+	var out *usher.Group
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		src, err := g.load(ctx, tx, source)
+		if err != nil {
+			return err
+		}
+		dst, err := g.load(ctx, tx, target)
+		if err != nil {
+			return err
+		}
+		for _, a := range []*access{src, dst} {
+			if err := g.authorizeGroup(ctx, actGroupUpdate, a); err != nil {
+				return err
+			}
+		}
+		if err := g.authorizeGroup(ctx, actGroupDelete, src); err != nil {
+			return err
+		}
+		switch {
+		case src.group.ID == dst.group.ID:
+			return usher.FieldErrors(usher.FieldError{Field: "target", Code: "same_group", Message: "a group cannot be merged into itself"})
+		case src.group.Kind != dst.group.Kind:
+			return usher.FieldErrors(usher.FieldError{Field: "target", Code: "kind_mismatch", Message: "groups of different kinds cannot be merged"})
+		case src.group.Deleted() || dst.group.Deleted():
+			return errGroupNotFound()
+		}
+		if err := tx.MembershipMerge(ctx, src.group.ID, dst.group.ID); err != nil {
+			return err
+		}
+		if err := tx.RuleMerge(ctx, src.group.ID, dst.group.ID); err != nil {
+			return err
+		}
+		now := g.now()
+		if _, err := tx.GroupUpdate(ctx, src.group.ID, func(gr *usher.Group) error { gr.DeletedAt, gr.UpdatedAt = &now, now; return nil }); err != nil {
+			return err
+		}
+		if out, err = tx.GroupUpdate(ctx, dst.group.ID, func(gr *usher.Group) error { gr.UpdatedAt = now; return nil }); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, now, event{action: "group.merge", resourceType: "group", resourceID: strconv.FormatInt(dst.group.ID, 10),
+			meta: map[string]string{"source_id": strconv.FormatInt(src.group.ID, 10), "source_handle": src.group.Handle}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	return out, nil
+}
+
+// Members returns a group's members, after the given user id.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) Members(ctx context.Context, ref GroupRef, after int64, limit int) ([]*usher.Membership, error) {
+	a, err := g.load(ctx, g.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+		return nil, err
+	}
+	ms, err := g.store.GroupMembers(ctx, a.group.ID, after, g.pageSize(limit))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		m.User = redact(a.p, m.User)
+	}
+	return ms, nil
+}
+
+// member finds a live principal to add to or remove from a group.
+func (g *Groups) member(ctx context.Context, tx store.Tx, key usher.UserKey) (*usher.User, error) {
+	if err := checkKey(usher.PrincipalFrom(ctx), &key); err != nil {
+		return nil, err
+	}
+	u, err := tx.UserGet(ctx, key)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+		return nil, errUserNotFound()
+	}
+	return u, err
+}
+
+// AddMember puts a principal in a group at a level (read for teams and
+// member elsewhere when empty), or changes its level. A team keeps at least
+// one owner.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the group or the user),
+// Unprocessable (a level the kind does not give), Conflict (demoting the
+// last owner).
+func (g *Groups) AddMember(ctx context.Context, ref GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
+	var out *usher.Membership
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.load(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+			return err
+		}
+		if level, err = checkLevel(a.group.Kind, level); err != nil {
+			return err
+		}
+		u, err := g.member(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
+		if old != nil && old.Level == level {
+			out = old
+			return nil
+		}
+		if old != nil && old.Level == usher.LevelOwner {
+			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+		}
+		now := g.now()
+		out = &usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}
+		if old != nil {
+			out.CreatedAt = old.CreatedAt
+		}
+		if err := tx.MembershipSet(ctx, *out); err != nil {
+			return err
+		}
+		change := usher.Change{New: string(level)}
+		if old != nil {
+			change.Old = string(old.Level)
+		}
+		return g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes: map[string]usher.Change{"level": change}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	return out, nil
+}
+
+// keepOwner refuses to take away a team's last owner.
+func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, userID int64) error {
+	if gr.Kind != usher.GroupTeam {
+		return nil
+	}
+	sole, err := tx.SoleOwnerTeams(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, t := range sole {
+		if t.ID == gr.ID {
+			return &usher.Error{Kind: usher.KindConflict, Code: "last_owner",
+				Message: "the team would have no owner; make another member owner first"}
+		}
+	}
+	return nil
+}
+
+// RemoveMember takes a principal out of a group. Members may leave on their
+// own; a team keeps at least one owner.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the group, the user, or the
+// membership), Conflict (the last owner).
+func (g *Groups) RemoveMember(ctx context.Context, ref GroupRef, key usher.UserKey) error {
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.load(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		u, err := g.member(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if !self(a.p, u) || a.mem == nil {
+			if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+				return err
+			}
+		}
+		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
+		if errors.Is(err, usher.ErrNotFound) {
+			return &usher.Error{Kind: usher.KindNotFound, Code: "member_not_found", Message: "the user is not a member of the group"}
+		}
+		if err != nil {
+			return err
+		}
+		if old.Level == usher.LevelOwner {
+			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.MembershipDelete(ctx, a.group.ID, u.ID); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, g.now(), event{action: "group.member_remove", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes: map[string]usher.Change{"level": {Old: string(old.Level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}})
+	})
+	if err == nil {
+		g.rules.changed()
+	}
+	return err
+}
+
+// UserGroups returns the groups a principal belongs to, of the given kinds
+// (all but internal when none). Users see their own; others see what they
+// may see of the groups.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	if err := checkKey(p, &key); err != nil {
+		return nil, err
+	}
+	u, err := g.store.UserGet(ctx, key)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted() && !p.IsAdmin()) {
+		return nil, errUserNotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorize(ctx, actUserRead, u); err != nil {
+		return nil, err
+	}
+	if len(kinds) == 0 {
+		kinds = []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain}
+		if p.IsAdmin() {
+			kinds = append(kinds, usher.GroupInternal)
+		}
+	}
+	ms, err := g.store.UserGroups(ctx, u.ID, kinds...)
+	if err != nil || p.IsAdmin() || self(p, u) {
+		return ms, err
+	}
+	// Others see roles and plain groups, and the teams they share.
+	mine := map[int64]bool{}
+	own, err := g.store.UserGroups(ctx, p.UserID(), usher.GroupTeam)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range own {
+		mine[m.GroupID] = true
+	}
+	var out []*usher.Membership
+	for _, m := range ms {
+		if m.Group.Kind == usher.GroupInternal || (m.Group.Kind == usher.GroupTeam && !mine[m.GroupID]) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// GroupChanges is a bulk change of a principal's memberships of groups of
+// one kind, named by handle, with Lenses' semantics: Set cannot be combined
+// with Add or Remove; a group named in both Add and Remove ends up removed.
+type GroupChanges struct {
+	Kind   usher.GroupKind
+	Add    []string
+	Remove []string
+	// Set, when not nil, makes the groups exactly these; an empty Set leaves
+	// none.
+	Set []string
+}
+
+// SetUserGroups applies a bulk change of a principal's memberships in one
+// transaction and returns the principal's groups of the kind afterwards.
+// Added memberships get the kind's default level.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the user, or a group),
+// Invalid (Set with Add or Remove).
+func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupChanges) ([]*usher.Membership, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actGroupMembers, nil); err != nil {
+		return nil, err
+	}
+	if in.Set != nil && (len(in.Add) > 0 || len(in.Remove) > 0) {
+		return nil, invalid("set_groups", "cannot be combined with add_to_groups or remove_from_groups")
+	}
+	if !in.Kind.Valid() {
+		in.Kind = usher.GroupPlain
+	}
+	var out []*usher.Membership
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		u, err := g.member(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		resolve := func(handles []string) (map[int64]*access, error) {
+			out := map[int64]*access{}
+			for _, h := range handles {
+				a, err := g.load(ctx, tx, GroupRef{Kind: in.Kind, Handle: h})
+				if err != nil {
+					if usher.ErrorKind(err) == usher.KindNotFound {
+						return nil, &usher.Error{Kind: usher.KindNotFound, Code: "group_not_found", Message: "no group named " + h}
+					}
+					return nil, err
+				}
+				if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+					return nil, err
+				}
+				out[a.group.ID] = a
+			}
+			return out, nil
+		}
+		current, err := tx.UserGroups(ctx, u.ID, in.Kind)
+		if err != nil {
+			return err
+		}
+		have := map[int64]bool{}
+		for _, m := range current {
+			have[m.GroupID] = true
+		}
+		add, err := resolve(append(in.Add, in.Set...))
+		if err != nil {
+			return err
+		}
+		remove, err := resolve(in.Remove)
+		if err != nil {
+			return err
+		}
+		if in.Set != nil {
+			for _, m := range current {
+				if _, keep := add[m.GroupID]; !keep {
+					a, err := g.load(ctx, tx, GroupRef{ID: m.GroupID})
+					if err != nil {
+						return err
+					}
+					if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+						return err
+					}
+					remove[m.GroupID] = a
+				}
+			}
+		}
+		now := g.now()
+		var added, removed []string
+		for id, a := range remove {
+			delete(add, id) // removal wins
+			if !have[id] {
+				continue
+			}
+			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+			if err := tx.MembershipDelete(ctx, id, u.ID); err != nil {
+				return err
+			}
+			removed = append(removed, a.group.Handle)
+		}
+		for id, a := range add {
+			if have[id] {
+				continue
+			}
+			level, _ := checkLevel(a.group.Kind, "")
+			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: id, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
+				return err
+			}
+			added = append(added, a.group.Handle)
+		}
+		if len(added)+len(removed) > 0 {
+			err := g.record(ctx, tx, now, event{action: "user.groups_set", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+				changes: map[string]usher.Change{"groups": {Old: strings.Join(removed, ","), New: strings.Join(added, ",")}}})
+			if err != nil {
+				return err
+			}
+		}
+		out, err = tx.UserGroups(ctx, u.ID, in.Kind)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	return out, nil
+}

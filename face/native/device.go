@@ -1,0 +1,82 @@
+package native
+
+import (
+	"html/template"
+	"net/http"
+
+	"usher"
+	"usher/web"
+)
+
+// devicePageHTML is the page where a person takes up a command-line log-in:
+// they type the code their client shows, see which client it is, and
+// continue to the provider.
+var devicePageHTML = template.Must(template.New("device").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>usher — log in a command-line client</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 36em; margin: 3em auto">
+<h1>Log in a command-line client</h1>
+{{if .Error}}<p role="alert"><strong>{{.Error}}</strong></p>{{end}}
+{{if .Info}}
+<p>A command-line client started this log-in with <strong>{{.Info.Provider}}</strong>
+at {{.Info.StartedAt.Format "2006-01-02 15:04 MST"}}, from {{.Info.Address}}
+({{.Info.UserAgent}}).</p>
+<p>Continue only if you started it yourself. Whoever holds that client gets your session.</p>
+<form method="post" action="/v1/auth/device">
+<input type="hidden" name="user_code" value="{{.Code}}"><input type="hidden" name="confirm" value="yes">
+<button type="submit">Continue to {{.Info.Provider}}</button>
+</form>
+{{else}}
+<form method="post" action="/v1/auth/device">
+<label>The code your client shows: <input name="user_code" autocomplete="off" autofocus></label>
+<button type="submit">Next</button>
+</form>
+{{end}}
+</body></html>
+`))
+
+type devicePage struct {
+	Error string
+	Code  string
+	Info  any
+}
+
+// writeDevicePage answers with the page.
+func writeDevicePage(w http.ResponseWriter, status int, page devicePage) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	return devicePageHTML.Execute(w, page)
+}
+
+func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) error {
+	return writeDevicePage(w, http.StatusOK, devicePage{})
+}
+
+// verifyDevice takes the form: first the code, which shows the client;
+// then the confirmation, which starts the log-in in this browser.
+func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return web.Invalid("", "malformed_form", "the form could not be read")
+	}
+	code, confirm := r.PostForm.Get("user_code"), r.PostForm.Get("confirm") == "yes"
+	info, st, err := h.Auth.VerifyDevice(r.Context(), code, confirm)
+	if err != nil {
+		e := usher.AsError(err)
+		if e.Kind == usher.KindNotFound || e.Kind == usher.KindRateLimited {
+			if e.Kind == usher.KindRateLimited {
+				w.Header().Set("Retry-After", "60")
+			}
+			return writeDevicePage(w, statuses[e.Kind], devicePage{Error: "That code is unknown, used or expired, or too many were tried: " + e.Message})
+		}
+		return err
+	}
+	if !confirm {
+		return writeDevicePage(w, http.StatusOK, devicePage{Code: code, Info: info})
+	}
+	h.setBinding(w, r, st)
+	http.Redirect(w, r, st.AuthURL, http.StatusFound)
+	return nil
+}
