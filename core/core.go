@@ -155,6 +155,9 @@ type Core struct {
 	Emails   *Emails
 	Settings *Settings
 	Avatars  *Avatars
+	Groups   *Groups
+	Orgs     *Organisations
+	Plans    *Plans
 }
 
 // env is what every service shares.
@@ -214,6 +217,9 @@ func New(cfg Config) *Core {
 		Emails:   &Emails{env: e},
 		Settings: &Settings{env: e},
 		Avatars:  &Avatars{env: e},
+		Groups:   &Groups{env: e},
+		Orgs:     &Organisations{env: e},
+		Plans:    &Plans{env: e},
 	}
 }
 

@@ -203,7 +203,11 @@ func (g *Groups) Create(ctx context.Context, in GroupCreate) (*usher.Group, erro
 			if err := g.decide(ctx, p, actGroupCreate, "", true); err != nil {
 				return err
 			}
-			plan, err := g.plan(ctx, tx, p.User)
+			u, err := tx.UserGet(ctx, usher.UserKey{ID: p.UserID()})
+			if err != nil {
+				return err
+			}
+			plan, err := g.plan(ctx, tx, u)
 			if err != nil {
 				return err
 			}

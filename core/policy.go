@@ -142,7 +142,7 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 	}
 	byDefault := false
 	switch act {
-	case actUserRead, actUserList:
+	case actUserRead, actUserList, actOrgRead, actPlanRead:
 		byDefault = true
 	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange, actKeyRead, actKeyWrite,
 		actEmailRead, actEmailWrite, actSettingsRead, actSettingsWrite, actAvatarWrite:

@@ -139,6 +139,16 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 	if err != nil {
 		return nil, err
 	}
+	if in.Plan != "" {
+		p, err := tx.PlanGet(ctx, in.Plan)
+		if errors.Is(err, usher.ErrNotFound) {
+			return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: "unknown", Message: "no plan has this name"})
+		}
+		if err != nil {
+			return nil, err
+		}
+		u.Plan = p.Name
+	}
 	if err := tx.UserCreate(ctx, u, hash); err != nil {
 		return nil, err
 	}
@@ -421,6 +431,20 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, err
 		}
 		deriveNames(u)
+		if in.Plan != nil && *in.Plan != old.Plan {
+			if *in.Plan != "" {
+				p, err := tx.PlanGet(ctx, *in.Plan)
+				if errors.Is(err, usher.ErrNotFound) {
+					return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: "unknown", Message: "no plan has this name"})
+				}
+				if err != nil {
+					return nil, err
+				}
+				u.Plan = p.Name
+			} else {
+				u.Plan = ""
+			}
+		}
 		changes := userChanges(&old, u)
 		if in.Identity != nil && !hasIdentity(&old, *in.Identity) {
 			if err := tx.IdentitySet(ctx, u.ID, *in.Identity, s.now()); err != nil {
@@ -577,11 +601,22 @@ func live(fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) 
 
 // Delete soft-deletes a user: the account stops working at once, its tokens
 // are revoked, and its username and e-mail are free for others. It can be
-// undone with Undelete (by id: a deleted user holds no name).
+// undone with Undelete (by id: a deleted user holds no name). The last owner
+// of a team cannot be deleted.
 //
-// Errors: Unauthenticated, Forbidden, NotFound (also for a deleted user).
+// Errors: Unauthenticated, Forbidden, NotFound (also for a deleted user),
+// Conflict (code last_team_owner).
 func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	return s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		// A team whose last owner went would be orphaned.
+		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(teams) > 0 {
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: "last_team_owner",
+				Message: "the user is the last owner of team " + teams[0].Handle + "; give it another owner or delete it first"}
+		}
 		now := s.now()
 		u.DeletedAt = &now
 		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
@@ -774,6 +809,7 @@ var userFields = []struct {
 	{"external_id", func(u *usher.User) any { return u.ExternalID }},
 	{"metadata", func(u *usher.User) any { return fmt.Sprint(u.Metadata) }},
 	{"email_confirmed", func(u *usher.User) any { return u.EmailConfirmedAt != nil }},
+	{"plan", func(u *usher.User) any { return u.Plan }},
 }
 
 // userChanges lists the recorded fields that differ between old and u.

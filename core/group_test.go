@@ -1,0 +1,405 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+
+	"usher"
+	"usher/core"
+)
+
+type groupBundle struct {
+	*bundle
+	g     *core.Groups
+	bob   *usher.User
+	carol *usher.User
+}
+
+func setupGroups(t *testing.T) *groupBundle {
+	t.Helper()
+	b := setup(t)
+	return &groupBundle{bundle: b, g: b.env.Core.Groups,
+		bob:   b.env.MustCreateUser(t, usher.UserCreate{Username: "bob"}),
+		carol: b.env.MustCreateUser(t, usher.UserCreate{Username: "carol"})}
+}
+
+func team(h string) core.GroupRef { return core.GroupRef{Kind: usher.GroupTeam, Handle: h} }
+
+func TestTeams(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	ctx := as(b.alice)
+	tm, err := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "platform", Name: "Platform"})
+	if err != nil || tm.Members != 1 {
+		t.Fatalf("create: %+v, %v", tm, err)
+	}
+	_, err = b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "PLATFORM"})
+	wantKind(t, err, usher.KindConflict, "handle_taken")
+	// The creator owns it; others neither see nor change it.
+	if _, level, err := b.g.Get(ctx, team("platform")); err != nil || level != usher.LevelOwner {
+		t.Fatalf("owner's view: %v %v", level, err)
+	}
+	_, _, err = b.g.Get(as(b.bob), team("platform"))
+	wantKind(t, err, usher.KindForbidden, "")
+	_, _, err = b.g.Get(context.Background(), team("platform"))
+	wantKind(t, err, usher.KindUnauthenticated, "")
+	_, err = b.g.AddMember(as(b.bob), team("platform"), usher.UserKey{ID: b.bob.ID}, usher.LevelOwner)
+	wantKind(t, err, usher.KindForbidden, "")
+	// Levels: read sees, write changes, owner manages members.
+	for _, m := range []struct {
+		u *usher.User
+		l usher.Level
+	}{{b.bob, usher.LevelRead}, {b.carol, usher.LevelWrite}} {
+		if _, err := b.g.AddMember(ctx, team("platform"), usher.UserKey{ID: m.u.ID}, m.l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = b.g.AddMember(ctx, team("platform"), usher.UserKey{ID: b.bob.ID}, "member")
+	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+	if _, _, err := b.g.Get(as(b.bob), team("platform")); err != nil {
+		t.Fatalf("a reader sees the team: %v", err)
+	}
+	_, err = b.g.Update(as(b.bob), team("platform"), usher.GroupUpdate{Description: ptr("x")})
+	wantKind(t, err, usher.KindForbidden, "")
+	if _, err := b.g.Update(as(b.carol), team("platform"), usher.GroupUpdate{Description: ptr("ours")}); err != nil {
+		t.Fatalf("a writer changes it: %v", err)
+	}
+	_, err = b.g.AddMember(as(b.carol), team("platform"), usher.UserKey{ID: b.bob.ID}, usher.LevelWrite)
+	wantKind(t, err, usher.KindForbidden, "")
+	members, err := b.g.Members(as(b.bob), team("platform"), 0, 100)
+	if err != nil || len(members) != 3 || members[1].User.Email != "" {
+		t.Fatalf("members: %v %v", members, err)
+	}
+	// A team keeps an owner; the last owner can neither leave nor be
+	// deleted.
+	err = b.g.RemoveMember(ctx, team("platform"), usher.UserKey{ID: b.alice.ID})
+	wantKind(t, err, usher.KindConflict, "last_owner")
+	_, err = b.users.Delete(as(b.admin), usher.UserKey{ID: b.alice.ID})
+	wantKind(t, err, usher.KindConflict, "last_team_owner")
+	// A member may leave on their own.
+	if err := b.g.RemoveMember(as(b.bob), team("platform"), usher.UserKey{ID: b.bob.ID}); err != nil {
+		t.Fatalf("leaving: %v", err)
+	}
+	// The team list shows a plain user only their teams.
+	if list, _ := b.g.List(as(b.bob), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}}); len(list) != 0 {
+		t.Fatalf("bob lists %v", list)
+	}
+	if list, _ := b.g.List(as(b.carol), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}}); len(list) != 1 {
+		t.Fatalf("carol lists %v", list)
+	}
+	if _, err := b.g.Delete(ctx, team("platform")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = b.g.Get(ctx, team("platform"))
+	wantKind(t, err, usher.KindNotFound, "group_not_found")
+}
+
+func TestInternalGroupsAreInvisible(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupInternal, Handle: "inventory-1"}); usher.ErrorKind(err) != usher.KindForbidden {
+		t.Fatalf("a plain user makes an internal group: %v", err)
+	}
+	in, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupInternal, Handle: "inventory-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: in.ID}, usher.UserKey{ID: b.alice.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = b.g.Get(as(b.alice), core.GroupRef{ID: in.ID})
+	wantKind(t, err, usher.KindNotFound, "group_not_found")
+	if list, _ := b.g.List(as(b.alice), usher.GroupFilter{}); len(list) != 0 {
+		t.Fatalf("internal group listed: %v", list)
+	}
+	if ms, _ := b.g.UserGroups(as(b.alice), usher.UserKey{ID: b.alice.ID}); len(ms) != 0 {
+		t.Fatalf("internal membership listed: %v", ms)
+	}
+	if ms, _ := b.g.UserGroups(as(b.admin), usher.UserKey{ID: b.alice.ID}); len(ms) != 1 {
+		t.Fatalf("the admin does not see it: %v", ms)
+	}
+}
+
+func TestPlansDecideTeams(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	plans := b.env.Core.Plans
+	if _, err := plans.Create(as(b.admin), usher.Plan{Name: "free", ProjectLimit: 1, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := plans.Create(as(b.admin), usher.Plan{Name: "FREE"})
+	wantKind(t, err, usher.KindConflict, "plan_exists")
+	if _, err := plans.Create(as(b.admin), usher.Plan{Name: "pro", CanCreateTeam: true, ProjectLimit: 50}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = plans.Create(as(b.alice), usher.Plan{Name: "mine"})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"})
+	wantKind(t, err, usher.KindForbidden, "plan_forbids_teams")
+	if _, err := b.users.Update(as(b.admin), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Plan: ptr("Pro")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); err != nil {
+		t.Fatalf("on the pro plan: %v", err)
+	}
+	_, err = b.users.Update(as(b.admin), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Plan: ptr("gold")})
+	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+	// The default moves; a deleted plan's users fall back to the default.
+	if _, err := plans.Update(as(b.admin), "pro", usher.Plan{CanCreateTeam: true, ProjectLimit: 60, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	if def, _ := plans.Default(as(b.alice)); def != "pro" {
+		t.Fatalf("default = %q", def)
+	}
+	if err := plans.Delete(as(b.admin), "pro"); err != nil {
+		t.Fatal(err)
+	}
+	err = plans.Delete(as(b.admin), "pro")
+	wantKind(t, err, usher.KindNotFound, "plan_not_found")
+	_, err = plans.Update(as(b.admin), "nope", usher.Plan{})
+	wantKind(t, err, usher.KindNotFound, "plan_not_found")
+	if u, _ := b.users.Get(as(b.admin), usher.UserKey{ID: b.alice.ID}); u.Plan != "" {
+		t.Fatalf("plan after its deletion: %q", u.Plan)
+	}
+	_, err = b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t2"})
+	wantKind(t, err, usher.KindForbidden, "plan_forbids_teams")
+}
+
+func TestRulesGrantAndDeny(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	helpdesk, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := core.GroupRef{ID: helpdesk.ID}
+	_, err = b.g.SetRules(as(b.admin), role, []usher.Rule{{Resource: "user", Operation: "teleport", Access: usher.Allow}}, true)
+	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+	_, err = b.g.SetRules(as(b.admin), role, []usher.Rule{{Resource: "user", Operation: "state", Access: "maybe"}}, true)
+	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+	if _, err := b.g.SetRules(as(b.admin), role, []usher.Rule{
+		{Resource: "user", Operation: "state", Access: usher.Allow},
+		{Resource: "user:" + fmt.Sprint(b.admin.ID), Operation: "state", Access: usher.Deny},
+		{Resource: "user", Operation: "list", Access: usher.Deny},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.admin), role, usher.UserKey{ID: b.bob.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The rule lets bob block alice, not the admin; and denies what the
+	// default allows.
+	if _, err := b.users.Block(as(b.bob), usher.UserKey{ID: b.alice.ID}); err != nil {
+		t.Fatalf("helpdesk blocks: %v", err)
+	}
+	_, err = b.users.Block(as(b.bob), usher.UserKey{ID: b.admin.ID})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.users.List(as(b.bob), usher.UserFilter{})
+	wantKind(t, err, usher.KindForbidden, "")
+	if _, err := b.users.List(as(b.carol), usher.UserFilter{}); err != nil {
+		t.Fatalf("carol lists users: %v", err)
+	}
+	perms, err := b.g.Effective(as(b.bob), "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, p := range perms {
+		got[p.Operation] = p.Allow
+	}
+	if !got["state"] || got["list"] || !got["read"] || got["purge"] {
+		t.Fatalf("bob's effective permissions on users: %v", got)
+	}
+	one, _ := b.g.Effective(as(b.bob), "user:"+fmt.Sprint(b.admin.ID))
+	for _, p := range one {
+		if p.Operation == "state" && p.Allow {
+			t.Fatal("the instance deny does not show")
+		}
+	}
+	_, err = b.g.Effective(as(b.bob), "spaceship")
+	wantKind(t, err, usher.KindInvalid, "")
+	if ops := b.g.Operations(); len(ops) < 20 {
+		t.Fatalf("operations: %d", len(ops))
+	}
+	// An archived role's rules stop applying.
+	if _, err := b.g.SetArchived(as(b.admin), role, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.users.List(as(b.bob), usher.UserFilter{}); err != nil {
+		t.Fatalf("after archiving: %v", err)
+	}
+	if n, err := b.g.DeleteRules(as(b.admin), role); err != nil || n != 3 {
+		t.Fatalf("DeleteRules = %d, %v", n, err)
+	}
+}
+
+// TestMergeRoles: merging two roles with overlapping members and rules
+// gives the union, deny winning, in one transaction, audited.
+func TestMergeRoles(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	ctx := as(b.admin)
+	src, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
+	dst, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupRole, Handle: "sre"})
+	for _, m := range []struct {
+		g *usher.Group
+		u *usher.User
+	}{{src, b.alice}, {src, b.bob}, {dst, b.bob}, {dst, b.carol}} {
+		if _, err := b.g.AddMember(ctx, core.GroupRef{ID: m.g.ID}, usher.UserKey{ID: m.u.ID}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.g.SetRules(ctx, core.GroupRef{ID: src.ID}, []usher.Rule{{Resource: "user", Operation: "state", Access: usher.Deny}, {Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
+	b.g.SetRules(ctx, core.GroupRef{ID: dst.ID}, []usher.Rule{{Resource: "user", Operation: "state", Access: usher.Allow}, {Resource: "user", Operation: "purge", Access: usher.Allow}}, true)
+	_, err := b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: src.ID})
+	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+	tm, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "a-team"})
+	_, err = b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: tm.ID})
+	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+	if _, err := b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: dst.ID}); err != nil {
+		t.Fatal(err)
+	}
+	members, _ := b.g.Members(ctx, core.GroupRef{ID: dst.ID}, 0, 100)
+	var names []string
+	for _, m := range members {
+		names = append(names, m.User.Username)
+	}
+	sort.Strings(names)
+	if fmt.Sprint(names) != "[alice bob carol]" {
+		t.Fatalf("members after the merge: %v", names)
+	}
+	rules, _ := b.g.Rules(ctx, core.GroupRef{ID: dst.ID})
+	if fmt.Sprint(rules) != fmt.Sprintf("[{%d audit read allow} {%d user purge allow} {%d user state deny}]", dst.ID, dst.ID, dst.ID) {
+		t.Fatalf("rules after the merge: %v", rules)
+	}
+	_, _, err = b.g.Get(ctx, core.GroupRef{Kind: usher.GroupRole, Handle: "ops"})
+	wantKind(t, err, usher.KindNotFound, "group_not_found")
+	page, _ := b.env.Core.Audit.List(ctx, usher.AuditFilter{Action: "group.merge"})
+	if len(page.Events) != 1 || page.Events[0].Meta["source_handle"] != "ops" {
+		t.Fatalf("merge audit: %+v", page.Events)
+	}
+}
+
+// TestSetUserGroups follows Lenses' semantics.
+func TestSetUserGroups(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	ctx := as(b.admin)
+	for _, h := range []string{"dev", "ops", "qa"} {
+		if _, err := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupPlain, Handle: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob := usher.UserKey{ID: b.bob.ID}
+	handles := func(ms []*usher.Membership) string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Group.Handle)
+		}
+		return fmt.Sprint(out)
+	}
+	tests := []struct {
+		name string
+		in   core.GroupChanges
+		want string
+		kind usher.Kind
+	}{
+		{"add two", core.GroupChanges{Add: []string{"dev", "ops"}}, "[dev ops]", 0},
+		{"removal wins over addition", core.GroupChanges{Add: []string{"qa"}, Remove: []string{"qa", "dev"}}, "[ops]", 0},
+		{"set", core.GroupChanges{Set: []string{"qa", "dev"}}, "[dev qa]", 0},
+		{"set and add", core.GroupChanges{Set: []string{"qa"}, Add: []string{"dev"}}, "", usher.KindInvalid},
+		{"unknown group", core.GroupChanges{Add: []string{"nope"}}, "", usher.KindNotFound},
+		{"set to none", core.GroupChanges{Set: []string{}}, "[]", 0},
+	}
+	for _, tt := range tests {
+		ms, err := b.g.SetUserGroups(ctx, bob, tt.in)
+		if tt.kind != 0 {
+			if usher.ErrorKind(err) != tt.kind {
+				t.Errorf("%s: %v, want %s", tt.name, err, tt.kind)
+			}
+			continue
+		}
+		if err != nil || handles(ms) != tt.want {
+			t.Errorf("%s: %s %v, want %s", tt.name, handles(ms), err, tt.want)
+		}
+	}
+	_, err := b.g.SetUserGroups(as(b.alice), bob, core.GroupChanges{Add: []string{"dev"}})
+	wantKind(t, err, usher.KindForbidden, "")
+}
+
+func TestServiceAccounts(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	owner := as(b.alice)
+	if _, err := b.g.Create(owner, core.GroupCreate{Kind: usher.GroupTeam, Handle: "build"}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := b.g.CreateServiceAccount(owner, team("build"), "build-bot", "Build Bot")
+	if err != nil || sa.Kind != usher.KindServiceAccount {
+		t.Fatalf("create: %+v, %v", sa, err)
+	}
+	_, err = b.g.CreateServiceAccount(as(b.bob), team("build"), "bob-bot", "")
+	wantKind(t, err, usher.KindForbidden, "")
+	_, first, err := b.g.ServiceAccountToken(owner, team("build"), "build-bot", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.env.Core.Auth.Authenticate(context.Background(), first)
+	if err != nil || p.Kind != usher.PrincipalServiceAccount || p.User.ID != sa.ID {
+		t.Fatalf("the token: %+v, %v", p, err)
+	}
+	// A service account has no password to log in with.
+	_, err = b.env.Core.Auth.Login(from("192.0.2.9"), "build-bot", "anything at all")
+	wantKind(t, err, usher.KindUnauthenticated, "invalid_credentials")
+	_, second, err := b.g.ServiceAccountToken(owner, team("build"), "build-bot", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Auth.Authenticate(context.Background(), first); err == nil {
+		t.Fatal("regenerating left the old token working")
+	}
+	list, _ := b.g.ServiceAccounts(owner, team("build"))
+	if len(list) != 1 || list[0].Username != "build-bot" {
+		t.Fatalf("list: %v", list)
+	}
+	_, _, err = b.g.ServiceAccountToken(owner, team("build"), "alice", false)
+	wantKind(t, err, usher.KindNotFound, "service_account_not_found")
+	if err := b.g.DeleteServiceAccount(owner, team("build"), "build-bot"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Auth.Authenticate(context.Background(), second); err == nil {
+		t.Fatal("a deleted service account's token works")
+	}
+}
+
+func TestOrganisations(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	orgs := b.env.Core.Orgs
+	o, err := orgs.Create(as(b.admin), "acme", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = orgs.Create(as(b.alice), "evil", "")
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = orgs.Create(as(b.admin), "ACME", "")
+	wantKind(t, err, usher.KindConflict, "handle_taken")
+	tm, _ := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t", OrganisationID: o.ID})
+	_, err = orgs.Update(as(b.admin), o.ID, core.OrganisationUpdate{Deleted: ptr(true)})
+	wantKind(t, err, usher.KindConflict, "organisation_not_empty")
+	if _, err := b.g.Move(as(b.admin), core.GroupRef{ID: tm.ID}, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.g.Move(as(b.admin), core.GroupRef{ID: tm.ID}, 999)
+	wantKind(t, err, usher.KindNotFound, "organisation_not_found")
+	if got, err := orgs.Update(as(b.admin), o.ID, core.OrganisationUpdate{Archived: ptr(true), Name: ptr("Acme Inc.")}); err != nil || got.ArchivedAt == nil {
+		t.Fatalf("archive: %+v %v", got, err)
+	}
+	if _, err := orgs.Update(as(b.admin), o.ID, core.OrganisationUpdate{Deleted: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = orgs.Get(as(b.alice), o.ID, "")
+	wantKind(t, err, usher.KindNotFound, "organisation_not_found")
+}

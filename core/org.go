@@ -1,0 +1,178 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"usher"
+	"usher/store"
+)
+
+// Organisations manages organisations, which hold groups.
+type Organisations struct{ *env }
+
+func errOrgNotFound() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: "organisation_not_found", Message: "organisation not found"}
+}
+
+func (o *Organisations) check(org *usher.Organisation) error {
+	var c checker
+	if !handleRE.MatchString(org.Handle) {
+		c.add("handle", "invalid", "must be 1 to 100 letters, digits and _ . -, starting with a letter or digit")
+	}
+	c.text("name", org.Name, maxName, false)
+	return c.err()
+}
+
+// Create creates an organisation (administrators, or a rule allowing
+// organisation.create).
+//
+// Errors: Unauthenticated, Forbidden, Unprocessable, Conflict (the handle is
+// taken).
+func (o *Organisations) Create(ctx context.Context, handle, name string) (*usher.Organisation, error) {
+	if err := o.authorize(ctx, actOrgCreate, nil); err != nil {
+		return nil, err
+	}
+	now := o.now()
+	org := &usher.Organisation{Handle: handle, Name: name, CreatedAt: now, UpdatedAt: now}
+	if org.Name == "" {
+		org.Name = handle
+	}
+	if err := o.check(org); err != nil {
+		return nil, err
+	}
+	err := o.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.OrgCreate(ctx, org); err != nil {
+			return err
+		}
+		return o.record(ctx, tx, now, event{action: "organisation.create", resourceType: "organisation",
+			resourceID: strconv.FormatInt(org.ID, 10), changes: map[string]usher.Change{"handle": {New: handle}, "name": {New: org.Name}}})
+	})
+	if err != nil {
+		return nil, orgWriteError(err)
+	}
+	return org, nil
+}
+
+func orgWriteError(err error) error {
+	if errors.Is(err, usher.ErrExists) {
+		return &usher.Error{Kind: usher.KindConflict, Code: "handle_taken", Message: "an organisation already has the handle",
+			Fields: []usher.FieldError{{Field: "handle", Code: "taken", Message: "has already been taken"}}, Err: err}
+	}
+	return err
+}
+
+// Get returns an organisation by id or handle; deleted ones only to
+// administrators.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*usher.Organisation, error) {
+	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
+		return nil, err
+	}
+	if id == 0 && (handle == "" || len(handle) > 200) {
+		return nil, errOrgNotFound()
+	}
+	org, err := o.store.OrgGet(ctx, id, handle)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && org.DeletedAt != nil && !usher.PrincipalFrom(ctx).IsAdmin()) {
+		return nil, errOrgNotFound()
+	}
+	return org, err
+}
+
+// List returns organisations after the given id. Only administrators see
+// deleted ones.
+//
+// Errors: Unauthenticated, Forbidden.
+func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error) {
+	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
+		return nil, err
+	}
+	if !usher.PrincipalFrom(ctx).IsAdmin() {
+		deleted = usher.Exclude
+	}
+	return o.store.OrgList(ctx, archived, deleted, after, o.pageSize(limit))
+}
+
+// OrganisationUpdate is a partial update of an organisation; Archived and
+// Deleted set or clear those states.
+type OrganisationUpdate struct {
+	Handle   *string
+	Name     *string
+	Archived *bool
+	Deleted  *bool
+}
+
+// Update changes an organisation: its handle or name, archives or
+// unarchives it, deletes or undeletes it. An organisation that still holds
+// live groups cannot be deleted.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
+// (the handle is taken; groups remain).
+func (o *Organisations) Update(ctx context.Context, id int64, in OrganisationUpdate) (*usher.Organisation, error) {
+	if err := o.authorize(ctx, actOrgUpdate, nil); err != nil {
+		return nil, err
+	}
+	var out *usher.Organisation
+	err := o.store.InTx(ctx, func(tx store.Tx) error {
+		changes := map[string]usher.Change{}
+		now := o.now()
+		var err error
+		out, err = tx.OrgUpdate(ctx, id, func(org *usher.Organisation) error {
+			old := *org
+			if in.Handle != nil {
+				org.Handle = *in.Handle
+			}
+			if in.Name != nil {
+				org.Name = *in.Name
+			}
+			if in.Archived != nil && *in.Archived != (org.ArchivedAt != nil) {
+				org.ArchivedAt = nil
+				if *in.Archived {
+					org.ArchivedAt = &now
+				}
+				changes["archived"] = usher.Change{Old: !*in.Archived, New: *in.Archived}
+			}
+			if in.Deleted != nil && *in.Deleted != (org.DeletedAt != nil) {
+				if *in.Deleted {
+					groups, err := tx.GroupList(ctx, usher.GroupFilter{OrganisationID: id, Limit: 1})
+					if err != nil {
+						return err
+					}
+					if len(groups) > 0 {
+						return &usher.Error{Kind: usher.KindConflict, Code: "organisation_not_empty",
+							Message: "the organisation still holds groups; move or delete them first"}
+					}
+					org.DeletedAt = &now
+				} else {
+					org.DeletedAt = nil
+				}
+				changes["deleted"] = usher.Change{Old: !*in.Deleted, New: *in.Deleted}
+			}
+			if err := o.check(org); err != nil {
+				return err
+			}
+			if old.Handle != org.Handle {
+				changes["handle"] = usher.Change{Old: old.Handle, New: org.Handle}
+			}
+			if old.Name != org.Name {
+				changes["name"] = usher.Change{Old: old.Name, New: org.Name}
+			}
+			org.UpdatedAt = now
+			return nil
+		})
+		if errors.Is(err, usher.ErrNotFound) {
+			return errOrgNotFound()
+		}
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		return o.record(ctx, tx, now, event{action: "organisation.update", resourceType: "organisation",
+			resourceID: strconv.FormatInt(id, 10), changes: changes})
+	})
+	if err != nil {
+		return nil, orgWriteError(err)
+	}
+	return out, nil
+}

@@ -1,0 +1,202 @@
+package core
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/store"
+)
+
+// Operations lists every operation permission rules can grant or refuse.
+func (g *Groups) Operations() []usher.Operation {
+	out := make([]usher.Operation, len(operations))
+	for i, o := range operations {
+		out[i] = usher.Operation{Resource: o.act.resource(), Operation: o.act.operation(), Description: o.description}
+	}
+	return out
+}
+
+// Effective returns the calling principal's verdict on every operation, or
+// on the operations of one resource ("user", or "user:42" for one user).
+// Rules are read once, in one query, for all of them.
+//
+// Errors: Unauthenticated, Invalid (an unknown resource).
+func (g *Groups) Effective(ctx context.Context, resource string) ([]usher.Permission, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	typ, instance, _ := strings.Cut(resource, ":")
+	if resource != "" && !validOperation(typ, "*") {
+		return nil, invalid("resource", "is not a resource type permissions know")
+	}
+	rules, err := g.rules.of(ctx, g.env, p.UserID())
+	if err != nil {
+		return nil, err
+	}
+	var out []usher.Permission
+	for _, o := range operations {
+		if resource != "" && o.act.resource() != typ {
+			continue
+		}
+		allow := p.IsAdmin()
+		if !allow {
+			if precheck(p, o.act, nil) == nil {
+				switch evaluate(rules, o.act, instance) {
+				case usher.Allow:
+					allow = true
+				case "":
+					allow = g.allowedByDefault(p, o.act, instance)
+				}
+			}
+		}
+		res := o.act.resource()
+		if instance != "" {
+			res += ":" + instance
+		}
+		out = append(out, usher.Permission{Resource: res, Operation: o.act.operation(), Allow: allow})
+	}
+	return out, nil
+}
+
+// allowedByDefault is the built-in default of authorize for act on an
+// instance, as far as it can be told without loading the instance.
+func (g *Groups) allowedByDefault(p *usher.Principal, act action, instance string) bool {
+	switch act {
+	case actUserRead, actUserList, actGroupRead, actOrgRead, actPlanRead:
+		return true
+	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange, actKeyRead, actKeyWrite,
+		actEmailRead, actEmailWrite, actSettingsRead, actSettingsWrite, actAvatarWrite:
+		return instance != "" && instance == strconv.FormatInt(p.UserID(), 10)
+	case actGroupCreate:
+		return true // teams, if the plan allows
+	}
+	return false
+}
+
+// role finds a role for rule management.
+func (g *Groups) role(ctx context.Context, tx store.Tx, ref GroupRef) (*access, error) {
+	if ref.ID == 0 {
+		ref.Kind = usher.GroupRole
+	}
+	a, err := g.load(ctx, tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if a.group.Kind != usher.GroupRole {
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "role_not_found", Message: "role not found"}
+	}
+	return a, nil
+}
+
+// Rules returns a role's rules.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) Rules(ctx context.Context, ref GroupRef) ([]usher.Rule, error) {
+	a, err := g.role(ctx, g.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+		return nil, err
+	}
+	return g.store.RuleList(ctx, a.group.ID)
+}
+
+// checkRules refuses rules on unknown operations or with unknown verdicts.
+func checkRules(rules []usher.Rule) error {
+	var c checker
+	for i, r := range rules {
+		typ, instance, _ := strings.Cut(r.Resource, ":")
+		field := "rules[" + strconv.Itoa(i) + "]"
+		switch {
+		case r.Access != usher.Allow && r.Access != usher.Deny:
+			c.add(field, "invalid_access", "access must be allow or deny")
+		case !validOperation(typ, r.Operation):
+			c.add(field, "unknown_operation", "%s on %s is not an operation permissions know", r.Operation, r.Resource)
+		case strings.Contains(r.Resource, ":") && (instance == "" || len(instance) > 64 || typ == "*"):
+			c.add(field, "invalid_resource", "a resource is a type, type:id, or *")
+		}
+	}
+	return c.err()
+}
+
+// SetRules changes a role's rules: with replace, the role keeps exactly
+// these; otherwise they are added or change the verdict of the same
+// resource and operation, and the others stay.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (an unknown
+// operation or verdict).
+func (g *Groups) SetRules(ctx context.Context, ref GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error) {
+	if err := checkRules(rules); err != nil {
+		return nil, err
+	}
+	var out []usher.Rule
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.role(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+			return err
+		}
+		if replace {
+			if _, err := tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {
+				return err
+			}
+		}
+		changes := map[string]usher.Change{}
+		for _, r := range rules {
+			r.RoleID = a.group.ID
+			if err := tx.RuleSet(ctx, r); err != nil {
+				return err
+			}
+			changes[r.Resource+"."+r.Operation] = usher.Change{New: string(r.Access)}
+		}
+		if out, err = tx.RuleList(ctx, a.group.ID); err != nil {
+			return err
+		}
+		act := "role.rules_patch"
+		if replace {
+			act = "role.rules_replace"
+		}
+		return g.record(ctx, tx, g.now(), event{action: act, resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10), changes: changes})
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Resource < out[j].Resource || (out[i].Resource == out[j].Resource && out[i].Operation < out[j].Operation)
+	})
+	return out, nil
+}
+
+// DeleteRules removes every rule of a role and returns how many there were.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) DeleteRules(ctx context.Context, ref GroupRef) (int, error) {
+	var n int
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.role(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+			return err
+		}
+		if n, err = tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, g.now(), event{action: "role.rules_delete", resourceType: "group",
+			resourceID: strconv.FormatInt(a.group.ID, 10), meta: map[string]string{"deleted": strconv.Itoa(n)}})
+	})
+	if err != nil {
+		return 0, err
+	}
+	g.rules.changed()
+	return n, nil
+}

@@ -1,0 +1,175 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"usher"
+	"usher/store"
+)
+
+// team loads a team for a service-account action.
+func (g *Groups) team(ctx context.Context, tx store.Tx, ref GroupRef, act action) (*access, error) {
+	if ref.ID == 0 {
+		ref.Kind = usher.GroupTeam
+	}
+	a, err := g.load(ctx, tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if a.group.Kind != usher.GroupTeam {
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "team_not_found", Message: "team not found"}
+	}
+	if err := g.authorizeGroup(ctx, act, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// serviceAccount finds a team's live service account by username.
+func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, username string) (*usher.User, error) {
+	notFound := &usher.Error{Kind: usher.KindNotFound, Code: "service_account_not_found", Message: "the team has no such service account"}
+	if filterText("username", username) != nil || username == "" {
+		return nil, notFound
+	}
+	u, err := tx.UserGet(ctx, usher.UserKey{Username: username})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Kind != usher.KindServiceAccount) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.MembershipGet(ctx, team.ID, u.ID); err != nil {
+		if errors.Is(err, usher.ErrNotFound) {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateServiceAccount creates a service account in a team: a principal of
+// kind service_account, without a password, that logs in only with its
+// tokens, a writer of the team. Team owners and administrators may.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the team), Unprocessable,
+// Conflict (the username is taken).
+func (g *Groups) CreateServiceAccount(ctx context.Context, team GroupRef, username, name string) (*usher.User, error) {
+	var u *usher.User
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.team(ctx, tx, team, actServiceAccount)
+		if err != nil {
+			return err
+		}
+		sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
+		if u, err = g.newUser(sys, tx, usher.UserCreate{Username: username, Name: name, Kind: usher.KindServiceAccount}, ""); err != nil {
+			return err
+		}
+		now := g.now()
+		if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: usher.LevelWrite, CreatedAt: now}); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, now, event{action: "service_account.create", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			changes: userChanges(&usher.User{}, u), meta: map[string]string{"team": a.group.Handle}})
+	})
+	if err != nil {
+		return nil, userWriteError(err)
+	}
+	g.rules.changed()
+	return u, nil
+}
+
+// ServiceAccounts lists a team's service accounts; whoever may see the team
+// may see them.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) ServiceAccounts(ctx context.Context, team GroupRef) ([]*usher.User, error) {
+	a, err := g.team(ctx, g.store, team, actGroupRead)
+	if err != nil {
+		return nil, err
+	}
+	var out []*usher.User
+	for after := int64(0); ; {
+		ms, err := g.store.GroupMembers(ctx, a.group.ID, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			if m.User.Kind == usher.KindServiceAccount && !m.User.Deleted() {
+				out = append(out, redact(a.p, m.User))
+			}
+		}
+		if len(ms) < 1000 {
+			return out, nil
+		}
+		after = ms[len(ms)-1].UserID
+	}
+}
+
+// DeleteServiceAccount deletes a team's service account: it is
+// soft-deleted and its tokens are revoked at once.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, username string) error {
+	return g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.team(ctx, tx, team, actServiceAccount)
+		if err != nil {
+			return err
+		}
+		u, err := g.serviceAccount(ctx, tx, a.group, username)
+		if err != nil {
+			return err
+		}
+		now := g.now()
+		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.DeletedAt, u.UpdatedAt = &now, now; return nil }); err != nil {
+			return err
+		}
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			changes: map[string]usher.Change{"deleted_at": {New: now}}, meta: map[string]string{"team": a.group.Handle}})
+	})
+}
+
+// ServiceAccountToken mints a token for a team's service account; with
+// regenerate, its other tokens are revoked first. Team owners and
+// administrators may.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, username string, regenerate bool) (*usher.Token, string, error) {
+	if usher.PrincipalFrom(ctx).Impersonator != nil {
+		return nil, "", errForbidden("tokens cannot be minted while impersonating")
+	}
+	var tok *usher.Token
+	var text string
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.team(ctx, tx, team, actServiceAccount)
+		if err != nil {
+			return err
+		}
+		u, err := g.serviceAccount(ctx, tx, a.group, username)
+		if err != nil {
+			return err
+		}
+		now := g.now()
+		revoked := 0
+		if regenerate {
+			if revoked, err = tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now); err != nil {
+				return err
+			}
+		}
+		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		meta := tokenMeta(tok)
+		meta["revoked"] = strconv.Itoa(revoked)
+		return g.record(ctx, tx, now, event{action: "token.create", resourceType: "token", resourceID: strconv.FormatInt(tok.ID, 10), meta: meta})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return tok, text, nil
+}
