@@ -266,4 +266,7 @@ type UserPage struct {
 	Next *UserCursor
 	// Total counts every match when the filter asked for it; otherwise -1.
 	Total int
+	// Limit is the page size used: the one asked for, or the default or
+	// the maximum in its place.
+	Limit int
 }

@@ -342,7 +342,7 @@ func TestServiceAccounts(t *testing.T) {
 	}
 	_, err = b.g.CreateServiceAccount(as(b.bob), team("build"), "bob-bot", "")
 	wantKind(t, err, usher.KindForbidden, "")
-	_, first, err := b.g.ServiceAccountToken(owner, team("build"), "build-bot", false)
+	_, first, err := b.g.ServiceAccountToken(owner, team("build"), usher.UserKey{Username: "build-bot"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestServiceAccounts(t *testing.T) {
 	// A service account has no password to log in with.
 	_, err = b.env.Core.Auth.Login(from("192.0.2.9"), "build-bot", "anything at all")
 	wantKind(t, err, usher.KindUnauthenticated, "invalid_credentials")
-	_, second, err := b.g.ServiceAccountToken(owner, team("build"), "build-bot", true)
+	_, second, err := b.g.ServiceAccountToken(owner, team("build"), usher.UserKey{Username: "build-bot"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +364,9 @@ func TestServiceAccounts(t *testing.T) {
 	if len(list) != 1 || list[0].Username != "build-bot" {
 		t.Fatalf("list: %v", list)
 	}
-	_, _, err = b.g.ServiceAccountToken(owner, team("build"), "alice", false)
+	_, _, err = b.g.ServiceAccountToken(owner, team("build"), usher.UserKey{Username: "alice"}, false)
 	wantKind(t, err, usher.KindNotFound, "service_account_not_found")
-	if err := b.g.DeleteServiceAccount(owner, team("build"), "build-bot"); err != nil {
+	if err := b.g.DeleteServiceAccount(owner, team("build"), usher.UserKey{Username: "build-bot"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.env.Core.Auth.Authenticate(context.Background(), second); err == nil {
@@ -402,4 +402,47 @@ func TestOrganisations(t *testing.T) {
 	}
 	_, err = orgs.Get(as(b.alice), o.ID, "")
 	wantKind(t, err, usher.KindNotFound, "organisation_not_found")
+}
+
+// TestListPagesPastHiddenTeams: a page of a plain user's list is full as
+// long as visible groups remain, however many teams they may not see lie
+// between.
+func TestListPagesPastHiddenTeams(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	var want []int64
+	for i := range 12 {
+		// Bob's teams alternate with alice's and a few plain groups.
+		if g, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprintf("bob-%d", i)}); err != nil {
+			t.Fatal(err)
+		} else {
+			want = append(want, g.ID)
+		}
+		for j := range 3 {
+			if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprintf("alice-%d-%d", i, j)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var got []int64
+	f := usher.GroupFilter{Limit: 5}
+	for pages := 0; ; pages++ {
+		page, err := b.g.List(as(b.bob), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range page {
+			got = append(got, g.ID)
+		}
+		if len(page) < f.Limit {
+			if pages != 2 {
+				t.Fatalf("%d pages, want 3 (5, 5, 2)", pages+1)
+			}
+			break
+		}
+		f.After = page[len(page)-1].ID
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("bob's groups %v, want %v", got, want)
+	}
 }

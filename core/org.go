@@ -18,9 +18,7 @@ func errOrgNotFound() error {
 
 func (o *Organisations) check(org *usher.Organisation) error {
 	var c checker
-	if !handleRE.MatchString(org.Handle) {
-		c.add("handle", "invalid", "must be 1 to 100 letters, digits and _ . -, starting with a letter or digit")
-	}
+	c.handle(org.Handle)
 	c.text("name", org.Name, maxName, false)
 	return c.err()
 }

@@ -65,13 +65,12 @@ func (g *Groups) Effective(ctx context.Context, resource string) ([]usher.Permis
 // allowedByDefault is the built-in default of authorize for act on an
 // instance, as far as it can be told without loading the instance.
 func (g *Groups) allowedByDefault(p *usher.Principal, act action, instance string) bool {
-	switch act {
-	case actUserRead, actUserList, actGroupRead, actOrgRead, actPlanRead:
+	switch {
+	case act == actUserRead || act == actUserList || act == actGroupRead || act == actOrgRead || act == actPlanRead:
 		return true
-	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange, actKeyRead, actKeyWrite,
-		actEmailRead, actEmailWrite, actSettingsRead, actSettingsWrite, actAvatarWrite:
+	case ownByDefault(act):
 		return instance != "" && instance == strconv.FormatInt(p.UserID(), 10)
-	case actGroupCreate:
+	case act == actGroupCreate:
 		return true // teams, if the plan allows
 	}
 	return false

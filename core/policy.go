@@ -27,6 +27,7 @@ const (
 	actUserList       action = "user.list"
 	actUserCreate     action = "user.create"
 	actUserUpdate     action = "user.update"
+	actUserPrivileges action = "user.privileges" // kind, external, limits, plan, external id, identities
 	actUserDelete     action = "user.delete"
 	actUserState      action = "user.state" // block, unblock, suspend, unsuspend
 	actUserPurge      action = "user.purge"
@@ -69,6 +70,7 @@ var operations = []struct {
 	{actUserList, "list and search users", false},
 	{actUserCreate, "create users", true},
 	{actUserUpdate, "change another user's profile", true},
+	{actUserPrivileges, "change a user's kind, external flag, limits, plan, external id and identities", true},
 	{actUserDelete, "delete and undelete users", true},
 	{actUserState, "block, unblock, suspend and unsuspend users", true},
 	{actUserPurge, "delete users for good", true},
@@ -141,14 +143,46 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 		instance = strconv.FormatInt(target.ID, 10)
 	}
 	byDefault := false
-	switch act {
-	case actUserRead, actUserList, actOrgRead, actPlanRead:
+	switch {
+	case act == actUserRead || act == actUserList || act == actOrgRead || act == actPlanRead:
 		byDefault = true
-	case actTokenMint, actTokenRead, actTokenEnd, actPasswordChange, actKeyRead, actKeyWrite,
-		actEmailRead, actEmailWrite, actSettingsRead, actSettingsWrite, actAvatarWrite:
+	case ownByDefault(act):
 		byDefault = self(p, target)
 	}
 	return e.decide(ctx, p, act, instance, byDefault)
+}
+
+// ownByDefault reports whether everyone may do act to their own account
+// unless a rule says otherwise.
+func ownByDefault(act action) bool {
+	switch act {
+	case actUserUpdate, actTokenMint, actTokenRead, actTokenEnd, actPasswordChange, actKeyRead, actKeyWrite,
+		actEmailRead, actEmailWrite, actSettingsRead, actSettingsWrite, actAvatarWrite:
+		return true
+	}
+	return false
+}
+
+// mayAny refuses, before a target user is looked up, a principal that may
+// do act to no user at all: then whether the target exists makes no
+// difference to the answer. Whoever has a rule allowing act on some user
+// goes on to the full decision.
+func (e *env) mayAny(ctx context.Context, p *usher.Principal, act action) error {
+	if p.IsAdmin() || ownByDefault(act) {
+		return nil
+	}
+	rules, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil {
+		return err
+	}
+	res, op := act.resource(), act.operation()
+	for _, r := range rules {
+		if r.Access == usher.Allow && (r.Operation == op || r.Operation == "*") &&
+			(r.Resource == "*" || r.Resource == res || strings.HasPrefix(r.Resource, res+":")) {
+			return nil
+		}
+	}
+	return errForbidden("")
 }
 
 // decide applies the rules to a principal that passed precheck.

@@ -27,14 +27,14 @@ func (g *Groups) team(ctx context.Context, tx store.Tx, ref GroupRef, act action
 	return a, nil
 }
 
-// serviceAccount finds a team's live service account by username.
-func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, username string) (*usher.User, error) {
+// serviceAccount finds a team's live service account by id or username.
+func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, key usher.UserKey) (*usher.User, error) {
 	notFound := &usher.Error{Kind: usher.KindNotFound, Code: "service_account_not_found", Message: "the team has no such service account"}
-	if filterText("username", username) != nil || username == "" {
+	if key = (usher.UserKey{ID: key.ID, Username: key.Username}); key.ID == 0 && (key.Username == "" || filterText("username", key.Username) != nil) {
 		return nil, notFound
 	}
-	u, err := tx.UserGet(ctx, usher.UserKey{Username: username})
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Kind != usher.KindServiceAccount) {
+	u, err := tx.UserGet(ctx, key)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Kind != usher.KindServiceAccount || u.Deleted())) {
 		return nil, notFound
 	}
 	if err != nil {
@@ -111,13 +111,13 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team GroupRef) ([]*usher.U
 // soft-deleted and its tokens are revoked at once.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, username string) error {
+func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, account usher.UserKey) error {
 	return g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.team(ctx, tx, team, actServiceAccount)
 		if err != nil {
 			return err
 		}
-		u, err := g.serviceAccount(ctx, tx, a.group, username)
+		u, err := g.serviceAccount(ctx, tx, a.group, account)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, userna
 // administrators may.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, username string, regenerate bool) (*usher.Token, string, error) {
+func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error) {
 	if usher.PrincipalFrom(ctx).Impersonator != nil {
 		return nil, "", errForbidden("tokens cannot be minted while impersonating")
 	}
@@ -149,7 +149,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, usernam
 		if err != nil {
 			return err
 		}
-		u, err := g.serviceAccount(ctx, tx, a.group, username)
+		u, err := g.serviceAccount(ctx, tx, a.group, account)
 		if err != nil {
 			return err
 		}

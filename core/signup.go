@@ -178,6 +178,11 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		if err != nil {
 			return err
 		}
+		if c.Data != "" {
+			// A code for a secondary address proves that address, not the
+			// account's own.
+			return errCodeNotFound(usher.CodeConfirm)
+		}
 		now := a.now()
 		changes := map[string]usher.Change{}
 		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {

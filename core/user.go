@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -284,7 +285,7 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
 		Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn, Twitter: u.Twitter,
 		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
-		Admin: u.Admin, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+		Admin: u.Admin, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
 	}
 }
 
@@ -309,6 +310,7 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 	for i, u := range page.Users {
 		page.Users[i] = redact(p, u)
 	}
+	page.Limit = f.Limit
 	return page, nil
 }
 
@@ -411,6 +413,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
 				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
 		}
+		if err := s.checkPrivileges(ctx, u, in); err != nil {
+			return nil, err
+		}
 		old := *u
 		applyUpdate(u, in)
 		if in.Name != nil && in.FirstName == nil && in.LastName == nil {
@@ -450,6 +455,16 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			if err := tx.IdentitySet(ctx, u.ID, *in.Identity, s.now()); err != nil {
 				return nil, err
 			}
+			// The answer shows the account as it now is: the provider's
+			// identity replaced.
+			ids := []usher.Identity{*in.Identity}
+			for _, have := range u.Identities {
+				if have.Provider != in.Identity.Provider {
+					ids = append(ids, have)
+				}
+			}
+			slices.SortFunc(ids, func(a, b usher.Identity) int { return strings.Compare(a.Provider, b.Provider) })
+			u.Identities = ids
 			changes["identity."+in.Identity.Provider] = usher.Change{New: in.Identity.ExternUID}
 		}
 		if hash != "" {
@@ -469,6 +484,32 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		return changes, nil
 	}))
+}
+
+// checkPrivileges refuses changes to what a user may do unless the caller
+// may make them: the admin flag only administrators change; kind, external
+// flag, limits, plan, external id and identities need user.privileges,
+// which only administrators have by default. Everyone may change the rest
+// of their own profile.
+func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.UserUpdate) error {
+	p := usher.PrincipalFrom(ctx)
+	if p.IsAdmin() {
+		return nil
+	}
+	if in.Admin != nil && *in.Admin != u.Admin {
+		return errForbidden("only administrators make and unmake administrators")
+	}
+	differs := func(set *string, have string) bool { return set != nil && *set != have }
+	changed := (in.Kind != nil && *in.Kind != u.Kind) ||
+		(in.External != nil && *in.External != u.External) ||
+		(in.CanCreateGroup != nil && *in.CanCreateGroup != u.CanCreateGroup) ||
+		(in.ProjectsLimit != nil && *in.ProjectsLimit != u.ProjectsLimit) ||
+		differs(in.Plan, u.Plan) || differs(in.ExternalID, u.ExternalID) ||
+		(in.Identity != nil && !hasIdentity(u, *in.Identity))
+	if !changed {
+		return nil
+	}
+	return s.decide(ctx, p, actUserPrivileges, strconv.FormatInt(u.ID, 10), false)
 }
 
 func hasIdentity(u *usher.User, id usher.Identity) bool {
@@ -543,6 +584,9 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 		return nil, err
 	}
 	if err := checkKey(p, &key); err != nil {
+		return nil, err
+	}
+	if err := s.mayAny(ctx, p, act); err != nil {
 		return nil, err
 	}
 	var out *usher.User
@@ -651,6 +695,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		return err
 	}
 	if err := checkKey(p, &key); err != nil {
+		return err
+	}
+	if err := s.mayAny(ctx, p, actUserPurge); err != nil {
 		return err
 	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {

@@ -36,6 +36,20 @@ var (
 // checker collects field problems so that one answer names them all.
 type checker struct{ errs []usher.FieldError }
 
+// A handle starts with a letter or digit and goes on with those and _ . -.
+var handleRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+// handle checks the handle of a group or an organisation. Digits alone are
+// not one: a path segment of digits is an id.
+func (c *checker) handle(h string) {
+	switch {
+	case !handleRE.MatchString(h):
+		c.add("handle", "invalid", "must be 1 to 100 letters, digits and _ . -, starting with a letter or digit")
+	case strings.Trim(h, "0123456789") == "":
+		c.add("handle", "invalid", "must not be digits alone")
+	}
+}
+
 func (c *checker) add(field, code, format string, args ...any) {
 	c.errs = append(c.errs, usher.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }

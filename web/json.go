@@ -74,17 +74,23 @@ func ReadBody(r *http.Request) ([]byte, error) {
 // MaxBody, or has a field dst does not know or a value of the wrong type;
 // each error names the field.
 func DecodeJSON(r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return Invalid("", "unsupported_media_type", "the body must be application/json")
-		}
-	}
-	data, err := ReadBody(r)
+	data, err := ReadJSONBody(r)
 	if err != nil {
 		return err
 	}
 	return Unmarshal(data, dst)
+}
+
+// ReadJSONBody reads a body that claims to be JSON, or names no type, as
+// ReadBody does.
+func ReadJSONBody(r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, Invalid("", "unsupported_media_type", "the body must be application/json")
+		}
+	}
+	return ReadBody(r)
 }
 
 // Unmarshal decodes data like DecodeJSON decodes a body.

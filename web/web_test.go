@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -179,4 +180,34 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("error of kind %s: %v", usher.ErrorKind(err), err)
 		}
 	})
+}
+
+func TestRetryAfter(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", time.Second: "1", 1500 * time.Millisecond: "2", time.Minute: "60"} {
+		if got := RetryAfter(d); got != want {
+			t.Errorf("RetryAfter(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestAllowedMethods(t *testing.T) {
+	known := http.NewServeMux()
+	known.Handle("GET /things/{id}", http.NotFoundHandler())
+	known.Handle("DELETE /things/{id}", http.NotFoundHandler())
+	for path, want := range map[string]string{"/things/1": "GET HEAD DELETE", "/other": ""} {
+		r := httptest.NewRequest("POST", path, nil)
+		if got := strings.Join(AllowedMethods(known, r, "GET", "HEAD", "POST", "DELETE"), " "); got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://usher.test:8080/x", nil)
+	if got := BaseURL(r, "https://id.example.com/"); got != "https://id.example.com" {
+		t.Errorf("configured: %s", got)
+	}
+	if got := BaseURL(r, ""); got != "http://usher.test:8080" {
+		t.Errorf("from the request: %s", got)
+	}
 }
