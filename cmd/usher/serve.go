@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +120,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newHandler(c, db, log),
+		Handler:           newHandler(c, db, log, sc.policy.PublicURL),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -202,14 +203,17 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConf
 	}), nil
 }
 
-// newHandler wires the core and the faces into one handler.
-func newHandler(c *core.Core, db store.Store, log *slog.Logger) http.Handler {
+// newHandler wires the core and the faces into one handler. publicURL is
+// where usher is reached from outside, for the links faces write.
+func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	ops := &web.Ops{Ready: db.Ping, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
 	ops.Mount(mux)
-	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Log: log}).Mount(mux)
+	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Groups: c.Groups, Orgs: c.Orgs, Plans: c.Plans,
+		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Log: log,
+		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg))
 }
 

@@ -467,11 +467,7 @@ func toTokenJSON(t *usher.Token, current *usher.Token) tokenJSON {
 // writeTokens writes a list of tokens, marking the caller's own.
 func writeTokens(w http.ResponseWriter, r *http.Request, toks []*usher.Token) error {
 	current := usher.PrincipalFrom(r.Context()).Token
-	out := listJSON[tokenJSON]{Items: make([]tokenJSON, 0, len(toks))}
-	for _, t := range toks {
-		out.Items = append(out.Items, toTokenJSON(t, current))
-	}
-	return web.WriteJSON(w, http.StatusOK, out)
+	return writeList(w, toks, func(t *usher.Token) tokenJSON { return toTokenJSON(t, current) })
 }
 
 func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) error {

@@ -76,7 +76,16 @@ type Handler struct {
 	Users UserService
 	Auth  AuthService
 	Audit AuditService
-	Log   *slog.Logger
+
+	Groups   GroupService
+	Orgs     OrgService
+	Plans    PlanService
+	Keys     KeyService
+	Emails   EmailService
+	Settings SettingService
+	Avatars  AvatarService
+
+	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
 	// not directly then through a proxy.
 	SecureCookies bool
@@ -96,6 +105,7 @@ type route struct {
 }
 
 func (h *Handler) routes() []route {
+	yes, no := true, false
 	return []route{
 		{"POST", "/v1/users", h.createUser, false},
 		{"GET", "/v1/users", h.listUsers, false},
@@ -110,6 +120,62 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/users/{user}/purge", h.purgeUser, false},
 		{"PUT", "/v1/users/{user}/password", h.setPassword, false},
 		{"GET", "/v1/audit", h.listAudit, false},
+
+		{"GET", "/v1/users/{user}/keys", h.listKeys, false},
+		{"POST", "/v1/users/{user}/keys", h.addKey, false},
+		{"GET", "/v1/users/{user}/keys/{id}", h.getKey, false},
+		{"DELETE", "/v1/users/{user}/keys/{id}", h.deleteKey, false},
+		{"GET", "/v1/users/{user}/emails", h.listEmails, false},
+		{"POST", "/v1/users/{user}/emails", h.addEmail, false},
+		{"GET", "/v1/users/{user}/emails/{id}", h.getEmail, false},
+		{"DELETE", "/v1/users/{user}/emails/{id}", h.deleteEmail, false},
+		{"POST", "/v1/auth/confirm-email", h.confirmEmail, true},
+		{"GET", "/v1/users/{user}/settings", h.settings, false},
+		{"PATCH", "/v1/users/{user}/settings", h.updateSettings, false},
+		{"GET", "/v1/users/{user}/avatar", h.avatar, true},
+		{"PUT", "/v1/users/{user}/avatar", h.setAvatar, false},
+		{"DELETE", "/v1/users/{user}/avatar", h.deleteAvatar, false},
+		{"GET", "/v1/users/{user}/groups", h.userGroups, false},
+		{"PUT", "/v1/users/{user}/groups", h.setUserGroups, false},
+
+		{"POST", "/v1/groups", h.createGroup, false},
+		{"GET", "/v1/groups", h.listGroups, false},
+		{"GET", "/v1/groups/{group}", h.getGroup, false},
+		{"PATCH", "/v1/groups/{group}", h.updateGroup, false},
+		{"DELETE", "/v1/groups/{group}", h.groupAction((GroupService).Delete), false},
+		{"POST", "/v1/groups/{group}/undelete", h.groupAction((GroupService).Undelete), false},
+		{"POST", "/v1/groups/{group}/archive", h.archiveGroup(true), false},
+		{"POST", "/v1/groups/{group}/unarchive", h.archiveGroup(false), false},
+		{"POST", "/v1/groups/{group}/move", h.moveGroup, false},
+		{"POST", "/v1/groups/{group}/merge", h.mergeGroup, false},
+		{"GET", "/v1/groups/{group}/members", h.groupMembers, false},
+		{"PUT", "/v1/groups/{group}/members/{user}", h.setMember, false},
+		{"DELETE", "/v1/groups/{group}/members/{user}", h.removeFromGroup((GroupService).RemoveMember), false},
+		{"GET", "/v1/groups/{group}/rules", h.groupRules, false},
+		{"PUT", "/v1/groups/{group}/rules", h.setRules(true), false},
+		{"PATCH", "/v1/groups/{group}/rules", h.setRules(false), false},
+		{"DELETE", "/v1/groups/{group}/rules", h.deleteRules, false},
+		{"GET", "/v1/groups/{group}/service-accounts", h.serviceAccounts, false},
+		{"POST", "/v1/groups/{group}/service-accounts", h.createServiceAccount, false},
+		{"DELETE", "/v1/groups/{group}/service-accounts/{user}", h.removeFromGroup((GroupService).DeleteServiceAccount), false},
+		{"POST", "/v1/groups/{group}/service-accounts/{user}/token", h.serviceAccountToken, false},
+		{"GET", "/v1/permissions", h.operations, false},
+		{"GET", "/v1/permissions/effective", h.effective, false},
+
+		{"POST", "/v1/organisations", h.createOrg, false},
+		{"GET", "/v1/organisations", h.listOrgs, false},
+		{"GET", "/v1/organisations/{org}", h.getOrg, false},
+		{"PATCH", "/v1/organisations/{org}", h.updateOrg, false},
+		{"DELETE", "/v1/organisations/{org}", h.orgState(nil, &yes), false},
+		{"POST", "/v1/organisations/{org}/undelete", h.orgState(nil, &no), false},
+		{"POST", "/v1/organisations/{org}/archive", h.orgState(&yes, nil), false},
+		{"POST", "/v1/organisations/{org}/unarchive", h.orgState(&no, nil), false},
+
+		{"GET", "/v1/plans", h.listPlans, false},
+		{"POST", "/v1/plans", h.createPlan, false},
+		{"GET", "/v1/plans/{plan}", h.getPlan, false},
+		{"PUT", "/v1/plans/{plan}", h.updatePlan, false},
+		{"DELETE", "/v1/plans/{plan}", h.deletePlan, false},
 
 		{"POST", "/v1/auth/signup", h.signup, true},
 		{"POST", "/v1/auth/confirm", h.confirm, true},
@@ -250,7 +316,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case usher.KindUnauthenticated:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="usher"`)
 	case usher.KindRateLimited:
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((e.RetryAfter+time.Second-1)/time.Second))))
+		w.Header().Set("Retry-After", web.RetryAfter(e.RetryAfter))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	_ = web.WriteJSON(w, status, p)

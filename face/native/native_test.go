@@ -176,7 +176,9 @@ func setupWith(t *testing.T, opts coretest.Options) *bundle {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	log := slog.New(slog.DiscardHandler)
-	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit, Log: log}
+	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit,
+		Groups: env.Core.Groups, Orgs: env.Core.Orgs, Plans: env.Core.Plans, Keys: env.Core.Keys,
+		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Log: log}
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry())))

@@ -50,6 +50,8 @@ type userJSON struct {
 	ExternalID       *string           `json:"external_id"`
 	Metadata         map[string]string `json:"metadata"`
 	Identities       []identityJSON    `json:"identities"`
+	Plan             *string           `json:"plan"`
+	AvatarURL        *string           `json:"avatar_url"`
 	LastSignInAt     *time.Time        `json:"last_sign_in_at"`
 	CurrentSignInAt  *time.Time        `json:"current_sign_in_at"`
 	LastSeenAt       *time.Time        `json:"last_seen_at"`
@@ -83,6 +85,13 @@ func toUserJSON(u *usher.User) userJSON {
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
+	}
+	if u.Plan != "" {
+		out.Plan = &u.Plan
+	}
+	if u.AvatarETag != "" {
+		url := avatarURL(u.ID, u.AvatarETag)
+		out.AvatarURL = &url
 	}
 	for _, id := range u.Identities {
 		out.Identities = append(out.Identities, identityJSON(id))
@@ -124,6 +133,7 @@ type userCreateRequest struct {
 	ExternalID       string            `json:"external_id"`
 	Metadata         map[string]string `json:"metadata"`
 	Identities       []identityJSON    `json:"identities"`
+	Plan             string            `json:"plan"`
 	EmailConfirmed   bool              `json:"email_confirmed"`
 	SkipConfirmation bool              `json:"skip_confirmation"`
 }
@@ -140,8 +150,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		LinkedIn: req.LinkedIn, Twitter: req.Twitter, WebsiteURL: req.WebsiteURL,
 		Language: req.Language, Kind: usher.UserKind(req.Kind), Admin: req.Admin,
 		External: req.External, CanCreateGroup: req.CanCreateGroup, ProjectsLimit: req.ProjectsLimit,
-		ExternalID: req.ExternalID, Metadata: req.Metadata, EmailConfirmed: req.EmailConfirmed,
-		SkipConfirmation: req.SkipConfirmation,
+		ExternalID: req.ExternalID, Metadata: req.Metadata, Plan: req.Plan,
+		EmailConfirmed: req.EmailConfirmed, SkipConfirmation: req.SkipConfirmation,
 	}
 	for _, id := range req.Identities {
 		in.Identities = append(in.Identities, usher.Identity(id))
@@ -197,6 +207,7 @@ type userUpdateRequest struct {
 	ColorSchemeID  web.Optional[int]               `json:"color_scheme_id"`
 	ExternalID     web.Optional[string]            `json:"external_id"`
 	Metadata       web.Optional[map[string]string] `json:"metadata"`
+	Plan           web.Optional[string]            `json:"plan"`
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
@@ -217,13 +228,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		External: req.External.Ptr(), CanCreateGroup: req.CanCreateGroup.Ptr(),
 		ProjectsLimit: req.ProjectsLimit.Ptr(), ThemeID: req.ThemeID.Ptr(),
 		ColorSchemeID: req.ColorSchemeID.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
+		Plan: req.Plan.Ptr(),
 	}
-	if match := r.Header.Get("If-Match"); match != "" && match != "*" {
-		v, err := strconv.ParseInt(strings.Trim(match, `"`), 10, 64)
-		if err != nil || !strings.HasPrefix(match, `"`) {
-			// Not one of our tags (a weak one, or garbage): it cannot match.
-			v = -1
-		}
+	if v, ok := ifMatch(r); ok {
 		in.IfVersion = &v
 	}
 	u, err := h.Users.Update(r.Context(), key, in)
@@ -269,6 +276,43 @@ type listJSON[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 	Total      *int    `json:"total,omitempty"`
+}
+
+// newList makes the list of items in their view.
+func newList[T, V any](items []T, view func(T) V) listJSON[V] {
+	out := listJSON[V]{Items: make([]V, 0, len(items))}
+	for _, it := range items {
+		out.Items = append(out.Items, view(it))
+	}
+	return out
+}
+
+// writeList writes a whole list.
+func writeList[T, V any](w http.ResponseWriter, items []T, view func(T) V) error {
+	return web.WriteJSON(w, http.StatusOK, newList(items, view))
+}
+
+// idPage reads the limit and cursor of a list paged by id.
+func idPage(q *web.Query) (limit int, after int64, err error) {
+	limit = q.Int("limit", 100, 1, 1000)
+	if c := q.String("cursor"); c != "" {
+		if err := decodeCursor(c, &after); err != nil {
+			return 0, 0, err
+		}
+	}
+	return limit, after, q.Err()
+}
+
+// writeIDPage writes one page of a list paged by id: a full page gets a
+// cursor after its last item's id.
+func writeIDPage[T, V any](w http.ResponseWriter, r *http.Request, items []T, limit int, view func(T) V, id func(T) int64) error {
+	out := newList(items, view)
+	if len(items) > 0 && len(items) == limit {
+		c := encodeCursor(id(items[len(items)-1]))
+		out.NextCursor = &c
+		setNextLink(w, r, c)
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
 }
 
 // setNextLink points a Link header at the next page: this request's URL
