@@ -401,6 +401,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		// callers who may update some user get this far; the transaction
 		// decides about this one.
 		if err := s.authorize(ctx, actUserUpdate, nil); err != nil {
+			if usher.ErrorKind(err) == usher.KindForbidden {
+				return nil, errForbidden("a password is set by an administrator; users change their own with the current one")
+			}
 			return nil, err
 		}
 		var err error
@@ -624,13 +627,13 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 	})
 	switch {
 	case errors.Is(err, errNoChange):
-		return out, nil
+		return redact(p, out), nil
 	case errors.Is(err, usher.ErrNotFound):
 		return nil, errUserNotFound()
 	case err != nil:
 		return nil, userWriteError(err)
 	}
-	return out, nil
+	return redact(p, out), nil
 }
 
 // live wraps a change function so that it refuses deleted users.
