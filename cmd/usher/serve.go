@@ -19,7 +19,9 @@ import (
 
 	"usher/connector"
 	"usher/core"
+	"usher/face/gitlab"
 	"usher/face/native"
+	"usher/face/pterodactyl"
 	"usher/mail"
 	"usher/password"
 	"usher/seal"
@@ -64,7 +66,8 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f := cmd.Flags()
 	p := &sc.policy
 	f.StringVar(&sc.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&p.PublicURL, "public-url", p.PublicURL, "where usher is reached from outside, for links in mail and OAuth redirects")
+	f.StringVar(&p.PublicURL, "public-url", "", "where usher is reached from outside, for links in mail, OAuth redirects and the faces' URLs "+
+		"(default: http:// and the address it listens on)")
 	f.StringVar(&sc.smtpURL, "smtp-url", "", "SMTP server for mail, smtp://user:pass@host:587?tls=starttls|tls|none or smtps://…; without it mail goes to the log")
 	f.StringVar(&sc.mailFrom, "mail-from", "usher@localhost", "sender address of mail")
 	f.BoolVar(&p.SignupEnabled, "signup", false, "let anyone sign up")
@@ -96,6 +99,19 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	return cmd
 }
 
+// listenURL is the URL of the address usher listens on, for when no
+// public URL is configured; an unspecified host becomes localhost.
+func listenURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // serve runs the server until ctx ends, then shuts it down gracefully.
 func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *serveConfig) error {
 	start := time.Now()
@@ -108,16 +124,20 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return err
 	}
 	defer db.Close()
+	ln, err := net.Listen("tcp", sc.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	if sc.policy.PublicURL == "" {
+		sc.policy.PublicURL = listenURL(ln.Addr())
+	}
 	c, err := buildCore(ctx, db, box, sc, log)
 	if err != nil {
 		return err
 	}
 	if err := c.Auth.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
-	}
-	ln, err := net.Listen("tcp", sc.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           newHandler(c, db, log, sc.policy.PublicURL),
@@ -214,6 +234,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Groups: c.Groups, Orgs: c.Orgs, Plans: c.Plans,
 		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
+	(&pterodactyl.Handler{Users: c.Users, Auth: c.Auth, BaseURL: publicURL, Log: log}).Mount(mux)
+	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg))
 }
 

@@ -1,0 +1,394 @@
+// Package gitlab serves GitLab's users API (seed 003) under /api/v4 and,
+// identically, under /api/v3: GitLab's credentials (PRIVATE-TOKEN, the
+// private_token parameter, Authorization: Bearer, Sudo), its parameters as
+// JSON, form or query, its user representations, its page-numbered lists
+// with X-Total/X-Next-Page/Link headers and its error bodies. Like every
+// face it only translates: the core decides.
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"usher"
+	"usher/web"
+)
+
+// UserService is what the face needs of the core's users.
+type UserService interface {
+	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
+	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
+	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
+	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Block(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error)
+}
+
+// AuthService is what the face needs of the core's authentication.
+type AuthService interface {
+	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Sudo(ctx context.Context, key usher.UserKey) (*usher.Principal, error)
+}
+
+// KeyService is what the face needs of the core's SSH keys.
+type KeyService interface {
+	Add(ctx context.Context, key usher.UserKey, title, text string, expires *time.Time) (*usher.SSHKey, error)
+	List(ctx context.Context, key usher.UserKey) ([]*usher.SSHKey, error)
+	Get(ctx context.Context, key usher.UserKey, id int64) (*usher.SSHKey, error)
+	Delete(ctx context.Context, key usher.UserKey, id int64) error
+}
+
+// EmailService is what the face needs of the core's secondary addresses.
+type EmailService interface {
+	Add(ctx context.Context, key usher.UserKey, addr string, skipConfirmation bool) (*usher.Email, error)
+	List(ctx context.Context, key usher.UserKey) ([]*usher.Email, error)
+	Get(ctx context.Context, key usher.UserKey, id int64) (*usher.Email, error)
+	Delete(ctx context.Context, key usher.UserKey, id int64) error
+}
+
+// Handler serves GitLab's users API.
+type Handler struct {
+	Users  UserService
+	Auth   AuthService
+	Keys   KeyService
+	Emails EmailService
+	// BaseURL is where usher is reached from outside (the policy's public
+	// URL), for avatar_url, web_url and the Link header. Empty means the
+	// scheme and host of each request.
+	BaseURL string
+	Log     *slog.Logger
+}
+
+// versions are the API prefixes served; both answer alike.
+var versions = []string{"/api/v4", "/api/v3"}
+
+// handler is an endpoint of the face: it gets the request's parameters,
+// already read from the query and the body.
+type handler func(w http.ResponseWriter, r *http.Request, in *params) error
+
+// route is one endpoint of the face. taken says how a Conflict is answered:
+// GitLab answers a taken username or e-mail of a user with 409 and a
+// sentence, but a taken SSH key or secondary address with 400 and the
+// per-field message hash.
+type route struct {
+	method, pattern string
+	handle          handler
+	taken           conflictStyle
+}
+
+// conflictStyle is how a route answers a Conflict.
+type conflictStyle uint8
+
+const (
+	takenSentence conflictStyle = iota // 409 {"message":"Email has already been taken"}
+	takenFields                        // 400 {"message":{"email":["has already been taken"]}}
+)
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET", "/users", h.listUsers, takenSentence},
+		{"POST", "/users", h.createUser, takenSentence},
+		{"GET", "/users/{id}", h.getUser, takenSentence},
+		{"PUT", "/users/{id}", h.updateUser, takenSentence},
+		{"DELETE", "/users/{id}", h.deleteUser, takenSentence},
+		{"PUT", "/users/{id}/block", h.stateAction((UserService).Block, http.StatusOK), takenSentence},
+		{"POST", "/users/{id}/block", h.stateAction((UserService).Block, http.StatusCreated), takenSentence},
+		{"PUT", "/users/{id}/unblock", h.stateAction((UserService).Unblock, http.StatusOK), takenSentence},
+		{"POST", "/users/{id}/unblock", h.stateAction((UserService).Unblock, http.StatusCreated), takenSentence},
+		{"GET", "/user", h.currentUser, takenSentence},
+
+		{"GET", "/user/keys", h.listKeys(self), takenFields},
+		{"POST", "/user/keys", h.addKey(self), takenFields},
+		{"GET", "/user/keys/{key}", getOne(&h.Keys, toKeyJSON, self, "key", "key_id"), takenFields},
+		{"DELETE", "/user/keys/{key}", deleteOne(&h.Keys, self, "key", "key_id", true), takenFields},
+		{"GET", "/users/{id}/keys", h.listKeys(pathUser), takenFields},
+		{"POST", "/users/{id}/keys", h.addKey(pathUser), takenFields},
+		{"GET", "/users/{id}/keys/{key}", getOne(&h.Keys, toKeyJSON, pathUser, "key", "key_id"), takenFields},
+		{"DELETE", "/users/{id}/keys/{key}", deleteOne(&h.Keys, pathUser, "key", "key_id", false), takenFields},
+
+		{"GET", "/user/emails", h.listEmails(self), takenFields},
+		{"POST", "/user/emails", h.addEmail(self), takenFields},
+		{"GET", "/user/emails/{email}", getOne(&h.Emails, toEmailJSON, self, "email", "email_id"), takenFields},
+		{"DELETE", "/user/emails/{email}", deleteOne(&h.Emails, self, "email", "email_id", true), takenFields},
+		{"GET", "/users/{id}/emails", h.listEmails(userID), takenFields},
+		{"POST", "/users/{id}/emails", h.addEmail(userID), takenFields},
+		{"DELETE", "/users/{id}/emails/{email}", deleteOne(&h.Emails, userID, "email", "email_id", false), takenFields},
+	}
+}
+
+// Routes lists the face's endpoints as "METHOD /pattern", for every API
+// version.
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, v := range versions {
+		for _, r := range h.routes() {
+			out = append(out, r.method+" "+v+r.pattern)
+		}
+	}
+	return out
+}
+
+// Mount registers the face's endpoints on mux, under /api/v4 and /api/v3,
+// and a fallback under each that answers other paths with GitLab's 404 and
+// other methods with its 405.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	for _, v := range versions {
+		known := http.NewServeMux()
+		for _, rt := range h.routes() {
+			mux.Handle(rt.method+" "+v+rt.pattern, web.Adapt(h.serve(rt.handle), h.errorWriter(rt.taken)))
+			known.Handle(rt.method+" "+v+rt.pattern, http.NotFoundHandler())
+		}
+		mux.Handle(v+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			unrouted(known, w, r)
+		}))
+	}
+}
+
+// unrouted answers a request no endpoint took, as Grape does: 405 with
+// Allow when its path is served with other methods, else 404.
+func unrouted(known *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	allowed := web.AllowedMethods(known, r, "GET", "POST", "PUT", "DELETE")
+	if len(allowed) == 0 {
+		_ = web.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	_ = web.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Not Allowed"})
+}
+
+// serve reads a request's parameters, finds its principal and calls next.
+func (h *Handler) serve(next handler) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		in, err := readParams(w, r)
+		if err != nil {
+			return err
+		}
+		ctx, err := h.principal(r, in)
+		if err != nil {
+			return err
+		}
+		return next(w, r.WithContext(ctx), in)
+	}
+}
+
+// principal returns the request's context with the caller in it, found as
+// GitLab finds it: the PRIVATE-TOKEN header, the private_token parameter,
+// an Authorization: Bearer header or the access_token parameter. Without a
+// credential the caller is anonymous and the core refuses it. An
+// administrator may then act as another user with the Sudo header or the
+// sudo parameter (an id or a username); the core decides and audits.
+func (h *Handler) principal(r *http.Request, in *params) (context.Context, error) {
+	ctx := r.Context()
+	token := r.Header.Get("Private-Token")
+	if token == "" {
+		token, _ = in.text("private_token")
+	}
+	if token == "" {
+		token = web.BearerToken(r)
+	}
+	if token == "" {
+		token, _ = in.text("access_token")
+	}
+	if token == "" {
+		return ctx, nil
+	}
+	p, err := h.Auth.Authenticate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	ctx = usher.WithPrincipal(ctx, p)
+	sudo := r.Header.Get("Sudo")
+	if sudo == "" {
+		sudo, _ = in.text("sudo")
+	}
+	if sudo == "" {
+		return ctx, nil
+	}
+	key := usher.UserKey{Username: sudo}
+	if id, err := strconv.ParseInt(sudo, 10, 64); err == nil {
+		key = usher.UserKey{ID: id}
+	}
+	as, err := h.Auth.Sudo(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return usher.WithPrincipal(ctx, as), nil
+}
+
+// paramError is an answer of the face's own, about the request's shape
+// rather than a rule of the core: a required parameter missing, a value
+// that is not of the parameter's type or range. GitLab (Grape) answers
+// those 400 {"error":"email is missing"}.
+type paramError []string
+
+func (e paramError) Error() string { return strings.Join(e, ", ") }
+
+// statuses maps each error kind to GitLab's status code.
+var statuses = map[usher.Kind]int{
+	usher.KindInternal:        http.StatusInternalServerError,
+	usher.KindInvalid:         http.StatusBadRequest,
+	usher.KindUnauthenticated: http.StatusUnauthorized,
+	usher.KindForbidden:       http.StatusForbidden,
+	usher.KindNotFound:        http.StatusNotFound,
+	usher.KindConflict:        http.StatusConflict,
+	usher.KindPrecondition:    http.StatusPreconditionFailed,
+	usher.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	usher.KindUnprocessable:   http.StatusBadRequest,
+	usher.KindRateLimited:     http.StatusTooManyRequests,
+}
+
+// notFound names the resource of each NotFound code, for "404 User Not
+// Found"; other codes answer "404 Not Found".
+var notFound = map[string]string{
+	"user_not_found":    "User",
+	"ssh_key_not_found": "Key",
+	"email_not_found":   "Email",
+}
+
+// fieldMessages are the Rails validation messages GitLab shows for the
+// core's field problem codes; other codes keep the core's message.
+var fieldMessages = map[string]string{
+	"required": "can't be blank",
+	"invalid":  "is invalid",
+	"taken":    "has already been taken",
+	"negative": "must be greater than or equal to 0",
+}
+
+// errorWriter returns the face's one error writer, with the route's way of
+// answering conflicts.
+func (h *Handler) errorWriter(taken conflictStyle) web.ErrorWriter {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		h.writeError(w, r, err, taken)
+	}
+}
+
+// writeError writes err as GitLab does: {"message": …} with the status in
+// words, the per-field hash for validation failures, and Grape's
+// {"error": …} for malformed parameters. It is the one place the face turns
+// errors into statuses.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, taken conflictStyle) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	web.LogError(log, r, err)
+	var pe paramError
+	if errors.As(err, &pe) {
+		_ = web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
+		return
+	}
+	e := usher.AsError(err)
+	status, ok := statuses[e.Kind]
+	if !ok {
+		// A kind this table has not learnt yet is usher's fault, not the
+		// caller's: answer as for an internal error, and say so in the log.
+		log.ErrorContext(r.Context(), "error kind missing from the GitLab status table",
+			"kind", e.Kind, "method", r.Method, "path", r.URL.Path,
+			"request_id", usher.RequestFrom(r.Context()).ID, "err", err)
+		e = &usher.Error{Kind: usher.KindInternal}
+		status = http.StatusInternalServerError
+	}
+	var body any
+	switch e.Kind {
+	case usher.KindInternal:
+		body = message("500 Internal Server Error")
+	case usher.KindInvalid:
+		body = map[string]string{"error": invalidText(e)}
+	case usher.KindUnauthenticated:
+		body = message("401 Unauthorized")
+	case usher.KindForbidden:
+		// The plain refusal is bare, as GitLab's forbidden! is; a refusal
+		// with a reason of its own (an externally blocked user) says it.
+		text := "403 Forbidden"
+		if e.Code != "forbidden" && e.Message != "" {
+			text += " - " + e.Message
+		}
+		body = message(text)
+	case usher.KindNotFound:
+		text := "404 Not Found"
+		if what, ok := notFound[e.Code]; ok {
+			text = "404 " + what + " Not Found"
+		}
+		body = message(text)
+	case usher.KindConflict:
+		switch {
+		case len(e.Fields) > 0 && taken == takenFields:
+			status = http.StatusBadRequest
+			body = fieldHash(e.Fields)
+		case len(e.Fields) > 0:
+			body = message(humanize(e.Fields[0].Field) + " " + fieldMessage(e.Fields[0]))
+		default:
+			body = message(e.Message)
+		}
+	case usher.KindPrecondition:
+		body = message("412 Precondition Failed")
+	case usher.KindTooLarge:
+		body = message("413 Request Entity Too Large")
+	case usher.KindUnprocessable:
+		if len(e.Fields) > 0 {
+			body = fieldHash(e.Fields)
+		} else {
+			body = message(e.Message)
+		}
+	case usher.KindRateLimited:
+		w.Header().Set("Retry-After", web.RetryAfter(e.RetryAfter))
+		body = message("429 Too Many Requests")
+	}
+	_ = web.WriteJSON(w, status, body)
+}
+
+// message is GitLab's error body with a string message.
+func message(text string) map[string]any { return map[string]any{"message": text} }
+
+// fieldHash is GitLab's validation error body: each field's messages.
+func fieldHash(fields []usher.FieldError) map[string]any {
+	m := map[string][]string{}
+	for _, f := range fields {
+		m[f.Field] = append(m[f.Field], fieldMessage(f))
+	}
+	return map[string]any{"message": m}
+}
+
+func fieldMessage(f usher.FieldError) string {
+	if m, ok := fieldMessages[f.Code]; ok {
+		return m
+	}
+	return f.Message
+}
+
+// invalidText is Grape's message for a malformed request: each field and
+// its problem, "search is longer than 255 bytes".
+func invalidText(e *usher.Error) string {
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	var parts []string
+	for _, f := range e.Fields {
+		name := f.Field
+		if name == "q" {
+			// The core calls the search text q; GitLab calls it search.
+			name = "search"
+		}
+		parts = append(parts, name+" "+f.Message)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// humanize spells a field name as Rails' full messages do: "Email",
+// "Extern uid".
+func humanize(field string) string {
+	s := strings.ReplaceAll(field, "_", " ")
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}

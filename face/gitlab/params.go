@@ -1,0 +1,288 @@
+package gitlab
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/web"
+)
+
+// params are a request's parameters as GitLab (Grape) sees them: the query
+// string, with the body over it — a JSON object, a form or a multipart form.
+// A value is a string, a json.Number, a bool, nil (JSON null), or a JSON
+// array or object, which no parameter of this API takes. Parameters the
+// endpoint does not know are ignored, as GitLab ignores them.
+type params struct {
+	values map[string]any
+	errs   paramError
+}
+
+// readParams reads the query and the body of r. The body is bounded by
+// web.MaxBody here too, so that the face is safe without web.Middleware.
+func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+	p := &params{values: map[string]any{}}
+	query := r.URL.Query()
+	if query.Has("password") {
+		// A secret does not travel in a URL, which proxies and access logs
+		// keep. GitLab takes it from the query too; usher refuses it there
+		// rather than ignore it and leave the caller thinking it was set.
+		return nil, paramError{"password must be sent in the request body, not the query string"}
+	}
+	for k, vs := range query {
+		p.values[k] = vs[len(vs)-1]
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return p, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, web.MaxBody)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		data, err := web.ReadBody(r)
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return p, nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var body map[string]any
+		if err := dec.Decode(&body); err != nil || dec.More() {
+			return nil, paramError{"message body does not match declared format"}
+		}
+		for k, v := range body {
+			p.values[k] = v
+		}
+	case mt == "application/x-www-form-urlencoded":
+		data, err := web.ReadBody(r)
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, paramError{"message body does not match declared format"}
+		}
+		for k, vs := range form {
+			p.values[k] = vs[len(vs)-1]
+		}
+	case mt == "multipart/form-data":
+		if err := r.ParseMultipartForm(web.MaxBody); err != nil {
+			if web.IsTooLarge(err) {
+				return nil, &usher.Error{Kind: usher.KindTooLarge, Code: "body_too_large",
+					Message: fmt.Sprintf("the request body is over %d bytes", web.MaxBody)}
+			}
+			return nil, paramError{"message body does not match declared format"}
+		}
+		for k, vs := range r.MultipartForm.Value {
+			p.values[k] = vs[len(vs)-1]
+		}
+	}
+	return p, nil
+}
+
+// fail records a parameter whose value is not of its type.
+func (p *params) fail(name, problem string) {
+	p.errs = append(p.errs, name+" "+problem)
+}
+
+// err returns the problems found while reading parameters, or nil.
+func (p *params) err() error {
+	if len(p.errs) > 0 {
+		return p.errs
+	}
+	return nil
+}
+
+// require records each required parameter that was not given: Grape's
+// "email is missing".
+func (p *params) require(names ...string) {
+	for _, n := range names {
+		if !p.has(n) {
+			p.fail(n, "is missing")
+		}
+	}
+}
+
+// has reports whether the parameter was given, even as null.
+func (p *params) has(name string) bool {
+	_, ok := p.values[name]
+	return ok
+}
+
+// text returns a parameter as a string and whether it was given. Null is
+// the empty string; numbers and booleans are their text, as Grape coerces
+// them.
+func (p *params) text(name string) (string, bool) {
+	v, ok := p.values[name]
+	if !ok {
+		return "", false
+	}
+	switch v := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	p.fail(name, "is invalid")
+	return "", false
+}
+
+// str returns a string parameter, nil when absent.
+func (p *params) str(name string) *string {
+	s, ok := p.text(name)
+	if !ok {
+		return nil
+	}
+	return &s
+}
+
+// integer returns an integer parameter, nil when absent or null.
+func (p *params) integer(name string) *int {
+	v, ok := p.values[name]
+	if !ok || v == nil {
+		return nil
+	}
+	var s string
+	switch v := v.(type) {
+	case string:
+		s = strings.TrimSpace(v)
+	case json.Number:
+		s = v.String()
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		p.fail(name, "is invalid")
+		return nil
+	}
+	return &n
+}
+
+// boolean returns a boolean parameter, nil when absent or null. Text takes
+// the spellings Grape accepts: true/false, 1/0, t/f, yes/no, y/n, on/off.
+func (p *params) boolean(name string) *bool {
+	v, ok := p.values[name]
+	if !ok || v == nil {
+		return nil
+	}
+	var s string
+	switch v := v.(type) {
+	case bool:
+		return &v
+	case string:
+		s = strings.ToLower(strings.TrimSpace(v))
+	case json.Number:
+		s = v.String()
+	}
+	var b bool
+	switch s {
+	case "true", "1", "t", "yes", "y", "on":
+		b = true
+	case "false", "0", "f", "no", "n", "off":
+	default:
+		p.fail(name, "is invalid")
+		return nil
+	}
+	return &b
+}
+
+// GitLab's page sizes.
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+	// maxPage keeps a page's offset far from overflowing.
+	maxPage = 1 << 31
+)
+
+// page is the page of a list a request asks for.
+type page struct {
+	number, size int
+}
+
+// offset is the number of rows before the page.
+func (pg page) offset() int { return (pg.number - 1) * pg.size }
+
+// pagination reads page (from 1) and per_page (default 20; more than 100 is
+// 100, as GitLab caps it).
+func (p *params) pagination() page {
+	pg := page{number: 1, size: defaultPerPage}
+	if n := p.integer("page"); n != nil {
+		if *n < 1 || *n > maxPage {
+			p.fail("page", "does not have a valid value")
+		} else {
+			pg.number = *n
+		}
+	}
+	if n := p.integer("per_page"); n != nil {
+		if *n < 1 {
+			p.fail("per_page", "does not have a valid value")
+		} else {
+			pg.size = min(*n, maxPerPage)
+		}
+	}
+	return pg
+}
+
+// slice returns the page's part of a whole list.
+func slice[T any](items []T, pg page) []T {
+	start := min(pg.offset(), len(items))
+	end := min(start+pg.size, len(items))
+	return items[start:end]
+}
+
+// credentialParams are left out of the links the Link header gives.
+var credentialParams = []string{"private_token", "access_token"}
+
+// setPageHeaders writes GitLab's pagination headers for page pg of a list
+// of total items: X-Total, X-Total-Pages (at least 1), X-Per-Page, X-Page,
+// X-Next-Page and X-Prev-Page (empty when there is none) and a Link header
+// with prev, next, first and last.
+func (h *Handler) setPageHeaders(w http.ResponseWriter, r *http.Request, pg page, total int) {
+	pages := max(1, (total+pg.size-1)/pg.size)
+	next, prev := "", ""
+	inRange := pg.number <= pages
+	if inRange && pg.number < pages {
+		next = strconv.Itoa(pg.number + 1)
+	}
+	if inRange && pg.number > 1 {
+		prev = strconv.Itoa(pg.number - 1)
+	}
+	hd := w.Header()
+	hd.Set("X-Total", strconv.Itoa(total))
+	hd.Set("X-Total-Pages", strconv.Itoa(pages))
+	hd.Set("X-Per-Page", strconv.Itoa(pg.size))
+	hd.Set("X-Page", strconv.Itoa(pg.number))
+	hd.Set("X-Next-Page", next)
+	hd.Set("X-Prev-Page", prev)
+
+	q := r.URL.Query()
+	for _, name := range credentialParams {
+		q.Del(name)
+	}
+	q.Set("per_page", strconv.Itoa(pg.size))
+	base := web.BaseURL(r, h.BaseURL) + r.URL.Path + "?"
+	link := func(n, rel string) string {
+		q.Set("page", n)
+		return "<" + base + q.Encode() + `>; rel="` + rel + `"`
+	}
+	var links []string
+	if prev != "" {
+		links = append(links, link(prev, "prev"))
+	}
+	if next != "" {
+		links = append(links, link(next, "next"))
+	}
+	links = append(links, link("1", "first"), link(strconv.Itoa(pages), "last"))
+	hd.Set("Link", strings.Join(links, ", "))
+}

@@ -1,0 +1,388 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"usher"
+	"usher/web"
+)
+
+// timeLayout is how GitLab writes times: UTC, with milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// gitlabTime is a time written as GitLab writes it.
+type gitlabTime time.Time
+
+// MarshalJSON writes the time in timeLayout.
+func (t gitlabTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(timeLayout) + `"`), nil
+}
+
+// optionalTime is nil for no time, so that it is written as null.
+func optionalTime(t *time.Time) *gitlabTime {
+	if t == nil {
+		return nil
+	}
+	g := gitlabTime(*t)
+	return &g
+}
+
+// optionalText is nil for the empty string, so that it is written as null:
+// GitLab shows an unset bio or location as null.
+func optionalText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// states maps usher's account states onto GitLab's. GitLab has no pending
+// state (an unconfirmed user is active with confirmed_at null) and no
+// suspension; its "deactivated" is the nearest.
+var states = map[usher.UserState]string{
+	usher.StateActive:          "active",
+	usher.StatePending:         "active",
+	usher.StateBlocked:         "blocked",
+	usher.StateBlockedExternal: "ldap_blocked",
+	usher.StateSuspended:       "deactivated",
+}
+
+// basicUserJSON is the user as a list shows it to a user who is not an
+// administrator.
+type basicUserJSON struct {
+	ID        int64   `json:"id"`
+	Username  string  `json:"username"`
+	Name      string  `json:"name"`
+	State     string  `json:"state"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
+}
+
+// userJSON is one user as GET /users/:id shows it to a user who is not an
+// administrator.
+type userJSON struct {
+	ID         int64      `json:"id"`
+	Username   string     `json:"username"`
+	Name       string     `json:"name"`
+	State      string     `json:"state"`
+	AvatarURL  *string    `json:"avatar_url"`
+	WebURL     string     `json:"web_url"`
+	CreatedAt  gitlabTime `json:"created_at"`
+	IsAdmin    bool       `json:"is_admin"`
+	Bio        *string    `json:"bio"`
+	Location   *string    `json:"location"`
+	Skype      string     `json:"skype"`
+	Linkedin   string     `json:"linkedin"`
+	Twitter    string     `json:"twitter"`
+	WebsiteURL string     `json:"website_url"`
+}
+
+// adminUserJSON is the user as administrators see it, and as every user
+// sees itself at GET /user (less private_token: see docs/gitlab.md).
+type adminUserJSON struct {
+	ID               int64          `json:"id"`
+	Username         string         `json:"username"`
+	Email            string         `json:"email"`
+	Name             string         `json:"name"`
+	State            string         `json:"state"`
+	AvatarURL        *string        `json:"avatar_url"`
+	WebURL           string         `json:"web_url"`
+	CreatedAt        gitlabTime     `json:"created_at"`
+	IsAdmin          bool           `json:"is_admin"`
+	Bio              *string        `json:"bio"`
+	Location         *string        `json:"location"`
+	Skype            string         `json:"skype"`
+	Linkedin         string         `json:"linkedin"`
+	Twitter          string         `json:"twitter"`
+	WebsiteURL       string         `json:"website_url"`
+	LastSignInAt     *gitlabTime    `json:"last_sign_in_at"`
+	ConfirmedAt      *gitlabTime    `json:"confirmed_at"`
+	ThemeID          int            `json:"theme_id"`
+	ColorSchemeID    int            `json:"color_scheme_id"`
+	ProjectsLimit    int            `json:"projects_limit"`
+	CurrentSignInAt  *gitlabTime    `json:"current_sign_in_at"`
+	Identities       []identityJSON `json:"identities"`
+	CanCreateGroup   bool           `json:"can_create_group"`
+	CanCreateProject bool           `json:"can_create_project"`
+	TwoFactorEnabled bool           `json:"two_factor_enabled"`
+	External         bool           `json:"external"`
+}
+
+type identityJSON struct {
+	Provider  string `json:"provider"`
+	ExternUID string `json:"extern_uid"`
+}
+
+// avatarURL is where usher serves the user's avatar, with its entity tag
+// so that a new picture is a new URL; nil when the user has none.
+func (h *Handler) avatarURL(r *http.Request, u *usher.User) *string {
+	if u.AvatarETag == "" {
+		return nil
+	}
+	s := web.BaseURL(r, h.BaseURL) + "/v1/users/" + strconv.FormatInt(u.ID, 10) + "/avatar?v=" + url.QueryEscape(u.AvatarETag)
+	return &s
+}
+
+// webURL is the user's resource in usher's own API: usher has no web pages
+// to point at.
+func (h *Handler) webURL(r *http.Request, u *usher.User) string {
+	return web.BaseURL(r, h.BaseURL) + "/v1/users/" + url.PathEscape(u.Username)
+}
+
+func (h *Handler) basicView(r *http.Request, u *usher.User) basicUserJSON {
+	return basicUserJSON{ID: u.ID, Username: u.Username, Name: u.Name, State: states[u.State],
+		AvatarURL: h.avatarURL(r, u), WebURL: h.webURL(r, u)}
+}
+
+func (h *Handler) userView(r *http.Request, u *usher.User) userJSON {
+	return userJSON{
+		ID: u.ID, Username: u.Username, Name: u.Name, State: states[u.State],
+		AvatarURL: h.avatarURL(r, u), WebURL: h.webURL(r, u), CreatedAt: gitlabTime(u.CreatedAt),
+		IsAdmin: u.Admin, Bio: optionalText(u.Bio), Location: optionalText(u.Location),
+		Skype: u.Skype, Linkedin: u.LinkedIn, Twitter: u.Twitter, WebsiteURL: u.WebsiteURL,
+	}
+}
+
+func (h *Handler) adminView(r *http.Request, u *usher.User) adminUserJSON {
+	out := adminUserJSON{
+		ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name, State: states[u.State],
+		AvatarURL: h.avatarURL(r, u), WebURL: h.webURL(r, u), CreatedAt: gitlabTime(u.CreatedAt),
+		IsAdmin: u.Admin, Bio: optionalText(u.Bio), Location: optionalText(u.Location),
+		Skype: u.Skype, Linkedin: u.LinkedIn, Twitter: u.Twitter, WebsiteURL: u.WebsiteURL,
+		LastSignInAt: optionalTime(u.LastSignInAt), ConfirmedAt: optionalTime(u.EmailConfirmedAt),
+		ThemeID: u.ThemeID, ColorSchemeID: u.ColorSchemeID, ProjectsLimit: u.ProjectsLimit,
+		CurrentSignInAt: optionalTime(u.CurrentSignInAt), Identities: make([]identityJSON, 0, len(u.Identities)),
+		CanCreateGroup: u.CanCreateGroup,
+		// usher keeps no projects, so a user's limit is all that is left of
+		// it: GitLab's projects_limit_left > 0.
+		CanCreateProject: u.ProjectsLimit > 0,
+		TwoFactorEnabled: u.TwoFactorEnabled, External: u.External,
+	}
+	for _, id := range u.Identities {
+		out.Identities = append(out.Identities, identityJSON(id))
+	}
+	return out
+}
+
+// admin reports whether the caller sees GitLab's administrator views. It
+// picks a representation only: what the caller may see at all, the core has
+// decided already.
+func admin(ctx context.Context) bool { return usher.PrincipalFrom(ctx).IsAdmin() }
+
+// resultView is the user a change answers with: GitLab's admin view, as
+// GitLab answers its administrators, for administrators and for users who
+// changed themselves (what GET /user shows them anyway); the user view for
+// anyone else a permission rule let make the change.
+func (h *Handler) resultView(r *http.Request, u *usher.User) any {
+	if p := usher.PrincipalFrom(r.Context()); p.IsAdmin() || p.UserID() == u.ID {
+		return h.adminView(r, u)
+	}
+	return h.userView(r, u)
+}
+
+// pathID reads a numeric path segment; GitLab answers others with 400.
+func pathID(r *http.Request, segment, param string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(segment), 10, 64)
+	if err != nil {
+		return 0, paramError{param + " is invalid"}
+	}
+	return id, nil
+}
+
+// userID reads the :id of /users/:id and of /users/:id/emails, which GitLab
+// takes as an integer there.
+func userID(r *http.Request) (usher.UserKey, error) {
+	id, err := pathID(r, "id", "id")
+	return usher.UserKey{ID: id}, err
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) error {
+	pg := in.pagination()
+	f := usher.UserFilter{Suspended: usher.Include, WithTotal: true}
+	f.Query, _ = in.text("search")
+	f.Username, _ = in.text("username")
+	if err := in.err(); err != nil {
+		return err
+	}
+	res, pg, err := h.readPage(r.Context(), f, pg)
+	if err != nil {
+		return err
+	}
+	total := res.Total
+	if total < 0 {
+		total = pg.offset() + len(res.Users)
+	}
+	h.setPageHeaders(w, r, pg, total)
+	out := make([]any, 0, len(res.Users))
+	for _, u := range res.Users {
+		if admin(r.Context()) {
+			out = append(out, h.adminView(r, u))
+		} else {
+			out = append(out, h.basicView(r, u))
+		}
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+// readPage reads page pg of the users f finds, and returns it with the
+// page as the core served it. The core may serve fewer users a page than
+// asked for (its policy caps every list) and says how many in Limit; then
+// pages are numbered in that size, so that paging through reaches every
+// user once, and a page past the first is read again at its right offset.
+func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*usher.UserPage, page, error) {
+	f.Offset, f.Limit = pg.offset(), pg.size
+	res, err := h.Users.List(ctx, f)
+	if err != nil {
+		return nil, pg, err
+	}
+	if res.Limit < 1 {
+		return nil, pg, fmt.Errorf("gitlab: the core served users in pages of %d", res.Limit)
+	}
+	if res.Limit == pg.size {
+		return res, pg, nil
+	}
+	pg.size = res.Limit
+	if pg.number == 1 {
+		return res, pg, nil
+	}
+	f.Offset, f.Limit = pg.offset(), pg.size
+	res, err = h.Users.List(ctx, f)
+	if err != nil {
+		return nil, pg, err
+	}
+	return res, pg, nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, in *params) error {
+	key, err := userID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.Users.Get(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	if admin(r.Context()) {
+		return web.WriteJSON(w, http.StatusOK, h.adminView(r, u))
+	}
+	return web.WriteJSON(w, http.StatusOK, h.userView(r, u))
+}
+
+func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, in *params) error {
+	u, err := h.Users.Get(r.Context(), usher.UserKey{ID: usher.PrincipalFrom(r.Context()).UserID()})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, h.adminView(r, u))
+}
+
+// identity reads extern_uid and provider: either one names an identity,
+// and the core requires both.
+func identity(in *params) *usher.Identity {
+	provider, hasProvider := in.text("provider")
+	uid, hasUID := in.text("extern_uid")
+	if !hasProvider && !hasUID {
+		return nil
+	}
+	return &usher.Identity{Provider: provider, ExternUID: uid}
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params) error {
+	in.require("email", "password", "username", "name")
+	var c usher.UserCreate
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"email", &c.Email}, {"password", &c.Password}, {"username", &c.Username}, {"name", &c.Name},
+		{"skype", &c.Skype}, {"linkedin", &c.LinkedIn}, {"twitter", &c.Twitter},
+		{"website_url", &c.WebsiteURL}, {"bio", &c.Bio}, {"location", &c.Location},
+	} {
+		*f.dst, _ = in.text(f.name)
+	}
+	c.ProjectsLimit = in.integer("projects_limit")
+	c.CanCreateGroup = in.boolean("can_create_group")
+	c.Admin = isTrue(in.boolean("admin"))
+	c.External = isTrue(in.boolean("external"))
+	// confirm=false is the seed's way to skip confirmation,
+	// skip_confirmation=true today's GitLab's.
+	confirm := in.boolean("confirm")
+	c.SkipConfirmation = (confirm != nil && !*confirm) || isTrue(in.boolean("skip_confirmation"))
+	if id := identity(in); id != nil {
+		c.Identities = []usher.Identity{*id}
+	}
+	if err := in.err(); err != nil {
+		return err
+	}
+	u, err := h.Users.Create(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusCreated, h.adminView(r, u))
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params) error {
+	key, err := userID(r)
+	if err != nil {
+		return err
+	}
+	up := usher.UserUpdate{
+		Email: in.str("email"), Username: in.str("username"), Name: in.str("name"),
+		Password: in.str("password"), Skype: in.str("skype"), LinkedIn: in.str("linkedin"),
+		Twitter: in.str("twitter"), WebsiteURL: in.str("website_url"), Bio: in.str("bio"),
+		Location: in.str("location"), ProjectsLimit: in.integer("projects_limit"),
+		Admin: in.boolean("admin"), CanCreateGroup: in.boolean("can_create_group"),
+		External: in.boolean("external"), ThemeID: in.integer("theme_id"),
+		ColorSchemeID: in.integer("color_scheme_id"), Identity: identity(in),
+	}
+	if err := in.err(); err != nil {
+		return err
+	}
+	u, err := h.Users.Update(r.Context(), key, up)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, h.resultView(r, u))
+}
+
+// deleteUser is idempotent, as the seed says: 200 with the user when one
+// was deleted, 200 without a body when there was none to delete. The core
+// refuses a caller who may delete no user at all before it looks for the
+// user, so only callers allowed to delete learn that one is missing.
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, in *params) error {
+	key, err := userID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.Users.Delete(r.Context(), key)
+	if usher.ErrorKind(err) == usher.KindNotFound {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, h.resultView(r, u))
+}
+
+// stateAction serves block and unblock: GitLab answers true, with 200 for
+// the seed's PUT and 201 for today's POST.
+func (h *Handler) stateAction(act func(UserService, context.Context, usher.UserKey) (*usher.User, error), status int) handler {
+	return func(w http.ResponseWriter, r *http.Request, in *params) error {
+		key, err := userID(r)
+		if err != nil {
+			return err
+		}
+		if _, err := act(h.Users, r.Context(), key); err != nil {
+			return err
+		}
+		return web.WriteJSON(w, status, true)
+	}
+}

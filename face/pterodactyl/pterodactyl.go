@@ -1,0 +1,327 @@
+// Package pterodactyl serves Pterodactyl's application API for users under
+// /api/application: its request shapes, its Fractal representations
+// ({"object":…,"attributes":…}), its page-numbered lists and its error
+// bodies ({"errors":[{"code","status","detail","meta"}]}). Like every face it
+// only translates: the core decides.
+package pterodactyl
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/web"
+)
+
+// UserService is what the face needs of the core's users.
+type UserService interface {
+	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
+	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
+	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
+	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
+}
+
+// AuthService is what the face needs of the core's authentication.
+type AuthService interface {
+	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+}
+
+// Handler serves the Pterodactyl application API.
+type Handler struct {
+	Users UserService
+	Auth  AuthService
+	// BaseURL is where usher is reached from outside (the server's public
+	// URL), for the absolute links in meta.resource and pagination. Empty,
+	// links follow the scheme and Host header of each request.
+	BaseURL string
+	Log     *slog.Logger
+}
+
+// prefix is where the application API lives.
+const prefix = "/api/application"
+
+// route is one endpoint of the face.
+type route struct {
+	method, pattern string
+	handle          web.Handler
+}
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET", prefix + "/users", h.listUsers},
+		{"GET", prefix + "/users/{id}", h.getUser},
+		{"GET", prefix + "/users/external/{external_id}", h.getExternalUser},
+		{"POST", prefix + "/users", h.createUser},
+		{"PATCH", prefix + "/users/{id}", h.updateUser},
+		{"DELETE", prefix + "/users/{id}", h.deleteUser},
+	}
+}
+
+// Routes lists the face's endpoints as "METHOD /pattern".
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, r := range h.routes() {
+		out = append(out, r.method+" "+r.pattern)
+	}
+	return out
+}
+
+// Mount registers the face's endpoints on mux, and a fallback that answers
+// every other path under /api/application with Pterodactyl's 404 or 405.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	known := http.NewServeMux()
+	for _, r := range h.routes() {
+		mux.Handle(r.method+" "+r.pattern, h.authenticate(web.Adapt(r.handle, h.writeError)))
+		known.Handle(r.method+" "+r.pattern, http.NotFoundHandler())
+	}
+	mux.Handle(prefix+"/", web.Adapt(func(w http.ResponseWriter, r *http.Request) error {
+		return unrouted(known, r)
+	}, h.writeError))
+}
+
+// unrouted explains why no endpoint took r: its path is served with other
+// methods (405, with Allow), or not at all (404).
+func unrouted(known *http.ServeMux, r *http.Request) error {
+	allowed := web.AllowedMethods(known, r, "GET", "HEAD", "POST", "PATCH", "DELETE")
+	if len(allowed) == 0 {
+		return errNotFound()
+	}
+	return &httpError{status: http.StatusMethodNotAllowed, code: "MethodNotAllowedHttpException",
+		detail: "The " + r.Method + " method is not supported for this route. Supported methods: " +
+			strings.Join(allowed, ", ") + ".",
+		header: http.Header{"Allow": {strings.Join(allowed, ", ")}}}
+}
+
+// authenticate lets a request through only with an application key:
+// "Authorization: Bearer ptla_…". Every other credential usher knows —
+// personal tokens, sessions, JWTs — is no Pterodactyl credential and is
+// answered like an unknown key. A key whose owner is no longer an
+// administrator is refused by the core (403).
+func (h *Handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := web.BearerToken(r)
+		if token == "" {
+			h.writeError(w, r, errUnauthenticated())
+			return
+		}
+		p, err := h.Auth.Authenticate(r.Context(), token)
+		if err == nil && p.Kind != usher.PrincipalApplication {
+			err = errUnauthenticated()
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(usher.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func errUnauthenticated() error {
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "Unauthenticated."}
+}
+
+func errNotFound() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: "not_found", Message: "not found"}
+}
+
+// httpError is an answer of the face's own: one Pterodactyl error entry
+// with its status, for refusals that are about this API's request shape
+// rather than a rule of the core (an unknown filter, sort or include, a
+// method the route does not serve).
+type httpError struct {
+	status       int
+	code, detail string
+	header       http.Header
+}
+
+func (e *httpError) Error() string { return e.code + ": " + e.detail }
+
+// badRequest returns a 400 answer with Pterodactyl's exception name code.
+func badRequest(code, detail string) error {
+	return &httpError{status: http.StatusBadRequest, code: code, detail: detail}
+}
+
+// violation is one failed validation rule, as Laravel reports it.
+type violation struct {
+	field, rule, detail string
+}
+
+// validationError is a 422 of the face's own: the request body or query
+// does not have Pterodactyl's shape (a required field missing, a value of
+// the wrong type, a bad page number).
+type validationError []violation
+
+func (e validationError) Error() string {
+	var parts []string
+	for _, v := range e {
+		parts = append(parts, v.field+": "+v.rule)
+	}
+	return "validation failed: " + strings.Join(parts, ", ")
+}
+
+// errorEntry is one element of Pterodactyl's {"errors":[…]} body.
+type errorEntry struct {
+	Code   string     `json:"code"`
+	Status string     `json:"status"`
+	Detail string     `json:"detail"`
+	Meta   *errorMeta `json:"meta,omitempty"`
+}
+
+type errorMeta struct {
+	SourceField string `json:"source_field"`
+	Rule        string `json:"rule"`
+}
+
+type errorBody struct {
+	Errors []errorEntry `json:"errors"`
+}
+
+// kindAnswer is how one error kind is answered: the status, the Laravel or
+// Symfony exception Pterodactyl would name, and the detail to show instead
+// of the core's message ("" keeps the core's message).
+type kindAnswer struct {
+	status int
+	code   string
+	detail string
+}
+
+// answers maps each error kind to Pterodactyl's answer; a kind missing
+// from it is answered as KindInternal. Two codes are
+// answered otherwise, in writeError: a conflict on a unique field is a 422
+// "unique" failure, as Laravel's validator reports it, and last_team_owner
+// is the 400 DisplayException Pterodactyl gives for a user it will not
+// delete.
+var answers = map[usher.Kind]kindAnswer{
+	usher.KindInternal: {http.StatusInternalServerError, "HttpException",
+		"An unexpected error was encountered while processing this request, please try again."},
+	usher.KindInvalid:         {http.StatusBadRequest, "BadRequestHttpException", ""},
+	usher.KindUnauthenticated: {http.StatusUnauthorized, "AuthenticationException", "Unauthenticated."},
+	usher.KindForbidden:       {http.StatusForbidden, "AccessDeniedHttpException", ""},
+	usher.KindNotFound: {http.StatusNotFound, "NotFoundHttpException",
+		"The requested resource could not be found on the server."},
+	usher.KindConflict:      {http.StatusConflict, "ConflictHttpException", ""},
+	usher.KindPrecondition:  {http.StatusPreconditionFailed, "PreconditionFailedHttpException", ""},
+	usher.KindTooLarge:      {http.StatusRequestEntityTooLarge, "PostTooLargeException", ""},
+	usher.KindUnprocessable: {http.StatusUnprocessableEntity, "ValidationException", ""},
+	usher.KindRateLimited:   {http.StatusTooManyRequests, "ThrottleRequestsException", "Too Many Attempts."},
+}
+
+// lastOwnerDetail is the DisplayException message for a user the core will
+// not delete because a team would be left without an owner.
+const lastOwnerDetail = "Cannot delete a user who is the last owner of a team. Transfer ownership of " +
+	"their teams or delete those teams before continuing."
+
+// writeError writes err as Pterodactyl's error body. It is the one place
+// the face turns errors into statuses.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	web.LogError(log, r, err)
+	var he *httpError
+	var ve validationError
+	status, body := 0, errorBody{}
+	switch {
+	case errors.As(err, &he):
+		status = he.status
+		body.Errors = []errorEntry{{Code: he.code, Detail: he.detail}}
+		for k, v := range he.header {
+			w.Header()[k] = v
+		}
+	case errors.As(err, &ve):
+		status = http.StatusUnprocessableEntity
+		body.Errors = validationEntries(ve)
+	default:
+		e := usher.AsError(err)
+		a, ok := answers[e.Kind]
+		if !ok {
+			a = answers[usher.KindInternal]
+		}
+		switch {
+		case e.Kind == usher.KindConflict && e.Code == "last_team_owner":
+			a = kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}
+		case (e.Kind == usher.KindConflict || e.Kind == usher.KindUnprocessable) && len(e.Fields) > 0:
+			a = answers[usher.KindUnprocessable]
+			body.Errors = validationEntries(coreViolations(e.Fields))
+		}
+		status = a.status
+		if body.Errors == nil {
+			detail := a.detail
+			if detail == "" {
+				detail = e.Message
+			}
+			body.Errors = []errorEntry{{Code: a.code, Detail: detail}}
+		}
+		switch e.Kind {
+		case usher.KindUnauthenticated:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pterodactyl"`)
+		case usher.KindRateLimited:
+			w.Header().Set("Retry-After", web.RetryAfter(e.RetryAfter))
+		}
+	}
+	for i := range body.Errors {
+		body.Errors[i].Status = strconv.Itoa(status)
+	}
+	_ = web.WriteJSON(w, status, body)
+}
+
+// validationEntries turns violations into ValidationException entries, one
+// per failed rule.
+func validationEntries(vs []violation) []errorEntry {
+	out := make([]errorEntry, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, errorEntry{Code: "ValidationException", Detail: v.detail,
+			Meta: &errorMeta{SourceField: v.field, Rule: v.rule}})
+	}
+	return out
+}
+
+// attribute is a field's name as Laravel's messages spell it.
+func attribute(field string) string { return strings.ReplaceAll(field, "_", " ") }
+
+// betweenFields are validated by Pterodactyl with between:1,191, so a value
+// too long breaks "between"; other lengths are "max".
+var betweenFields = map[string]bool{"email": true, "username": true, "first_name": true, "last_name": true}
+
+// coreViolations translates the core's field problems into Laravel rule
+// names. A problem no Laravel rule describes keeps the core's code with
+// Pterodactyl's "p_" prefix for its own rules.
+func coreViolations(fields []usher.FieldError) []violation {
+	out := make([]violation, 0, len(fields))
+	for _, f := range fields {
+		attr := attribute(f.Field)
+		v := violation{field: f.Field, rule: "p_" + f.Code, detail: "The " + attr + " " + f.Message + "."}
+		switch f.Code {
+		case "required":
+			v.rule, v.detail = "required", "The "+attr+" field is required."
+		case "taken":
+			v.rule, v.detail = "unique", "The "+attr+" has already been taken."
+		case "too_long":
+			v.rule = "max"
+			if betweenFields[f.Field] {
+				v.rule = "between"
+			}
+		case "too_short":
+			v.rule = "min"
+		case "invalid_utf8":
+			v.rule, v.detail = "string", "The "+attr+" must be a string."
+		case "invalid":
+			switch f.Field {
+			case "email":
+				v.rule, v.detail = "email", "The "+attr+" must be a valid email address."
+			case "username":
+				v.rule = "p_username"
+			case "language":
+				v.rule = "in"
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package pterodactyl
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"usher/web"
+)
+
+// input is a decoded JSON body as Laravel sees it after its input
+// middleware: strings trimmed (passwords excepted) and empty strings turned
+// into null.
+type input map[string]json.RawMessage
+
+// readInput reads a JSON body as Laravel reads one. A body sent as another
+// type than JSON is a 400, and so is one that does not parse, worded as
+// Pterodactyl's IsValidJson middleware words it. An empty body, and JSON
+// that is not an object, hold no fields, so that the validation names
+// every required field.
+func readInput(r *http.Request) (input, error) {
+	data, err := web.ReadJSONBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return input{}, nil
+	}
+	var in input
+	if err := json.Unmarshal(data, &in); err != nil {
+		if !json.Valid(data) {
+			// PHP's json_decode names every syntax problem alike.
+			return nil, badRequest("BadRequestHttpException",
+				"The JSON data passed in the request appears to be malformed: Syntax error")
+		}
+		// An array or a scalar: Laravel reads no named fields in it.
+		return input{}, nil
+	}
+	if in == nil {
+		// The body was the JSON null.
+		in = input{}
+	}
+	return in, nil
+}
+
+// fieldKind is the JSON type a body field takes.
+type fieldKind uint8
+
+const (
+	stringField fieldKind = iota
+	boolField
+)
+
+// field describes one field of a request body: its type, whether it is
+// required, whether null is a value (Laravel's "nullable"), and whether it
+// is trimmed.
+type field struct {
+	name     string
+	kind     fieldKind
+	required bool
+	nullable bool
+	keepText bool // not trimmed: passwords are taken as typed
+}
+
+// userFields are the fields of Pterodactyl's StoreUserRequest and
+// UpdateUserRequest, which share their rules.
+var userFields = []field{
+	{name: "email", required: true},
+	{name: "username", required: true},
+	{name: "first_name", required: true},
+	{name: "last_name", required: true},
+	{name: "external_id", nullable: true},
+	{name: "password", nullable: true, keepText: true},
+	{name: "language"},
+	{name: "root_admin", kind: boolField},
+}
+
+// value is a decoded body field: absent, null, or a value.
+type value struct {
+	set  bool // present in the body
+	null bool
+	text string
+	flag bool
+}
+
+// decode reads the fields of in by their descriptions. It refuses, as
+// Laravel's validator does with one 422 naming each field, a required field
+// that is absent, null or blank, and a value of the wrong JSON type. Like
+// Laravel it ignores fields the endpoint does not take: billing modules
+// send their own.
+func decode(in input, fields []field) (map[string]value, error) {
+	out := map[string]value{}
+	var bad validationError
+	for _, f := range fields {
+		raw, ok := in[f.name]
+		attr := attribute(f.name)
+		v, typeOK := decodeValue(raw, ok, f)
+		switch {
+		case !typeOK && f.kind == boolField:
+			bad = append(bad, violation{f.name, "boolean", "The " + attr + " field must be true or false."})
+		case !typeOK:
+			bad = append(bad, violation{f.name, "string", "The " + attr + " must be a string."})
+		case f.required && (!v.set || v.null):
+			bad = append(bad, violation{f.name, "required", "The " + attr + " field is required."})
+		case v.null && !f.nullable && !f.required:
+			// Laravel checks a present null against the field's type.
+			rule, detail := "string", "The "+attr+" must be a string."
+			if f.kind == boolField {
+				rule, detail = "boolean", "The "+attr+" field must be true or false."
+			}
+			bad = append(bad, violation{f.name, rule, detail})
+		default:
+			out[f.name] = v
+		}
+	}
+	if len(bad) > 0 {
+		return nil, bad
+	}
+	return out, nil
+}
+
+// decodeValue decodes one field; ok is false for a value of the wrong type.
+func decodeValue(raw json.RawMessage, present bool, f field) (v value, ok bool) {
+	if !present {
+		return value{}, true
+	}
+	v.set = true
+	if string(bytes.TrimSpace(raw)) == "null" {
+		v.null = true
+		return v, true
+	}
+	switch f.kind {
+	case boolField:
+		// Laravel's "boolean" takes true, false, 1, 0, "1" and "0".
+		var b bool
+		if json.Unmarshal(raw, &b) == nil {
+			v.flag = b
+			return v, true
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil && (s == "1" || s == "0") {
+			v.flag = s == "1"
+			return v, true
+		}
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil && (n == "1" || n == "0") {
+			v.flag = n == "1"
+			return v, true
+		}
+		return v, false
+	default:
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return v, false
+		}
+		if !f.keepText {
+			s = strings.TrimSpace(s)
+		}
+		if s == "" {
+			v.null = true
+		}
+		v.text = s
+		return v, true
+	}
+}
