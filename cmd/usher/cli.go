@@ -105,7 +105,8 @@ func (m *Main) root() *cobra.Command {
 	pf.StringVar(&cfg.secretKeyFile, "secret-key-file", "",
 		"file holding the key that seals secrets at rest, created if missing; default: the SQLite file's name + .key, "+
 			"or ./usher.key (env USHER_SECRET_KEY_FILE; USHER_SECRET_KEY gives the key itself, in base64)")
-	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.jwtCmd(cfg), m.versionCmd())
+	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.jwtCmd(cfg),
+		m.importCmd(cfg), m.exportCmd(cfg), m.versionCmd())
 	return root
 }
 

@@ -4,6 +4,9 @@
 //	usher migrate
 //	usher user create --username U --email E [--password P] [--name N] [--admin]
 //	usher token create --user U [--name N] [--scope S]... [--expires 720h]
+//	usher import [--format ndjson|csv] FILE
+//	usher export [--format ndjson|csv] [FILE]
+//	usher jwt rotate
 //	usher version
 //
 // Every command that touches data takes --database: a file path or

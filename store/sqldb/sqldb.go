@@ -52,6 +52,9 @@ type Config struct {
 	// Migrations holds the dialect's migrations, "NNNN_name.sql", applied in
 	// order of their number.
 	Migrations fs.FS
+	// Prepare keeps statements prepared, for a driver that does not cache
+	// them itself (pgx does; modernc's SQLite parses every call afresh).
+	Prepare bool
 }
 
 // DB is a store.Store over database/sql.
@@ -59,6 +62,8 @@ type DB struct {
 	conn
 	write, read *sql.DB
 	migrations  fs.FS
+	// prepared holds the statement caches of the pools, when prepared.
+	prepared []*stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -76,6 +81,11 @@ func Open(cfg Config) (*DB, error) {
 	}
 	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations}
 	db.conn = conn{q: cfg.Read, w: cfg.Write, d: cfg.Dialect, queries: queries, write: cfg.Write}
+	if cfg.Prepare {
+		read, write := newStmtCache(cfg.Read), newStmtCache(cfg.Write)
+		db.prepared = []*stmtCache{read, write}
+		db.conn.q, db.conn.w, db.conn.writeStmts = preparedPool{read}, preparedPool{write}, write
+	}
 	return db, nil
 }
 
@@ -94,7 +104,11 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	var err error
+	for _, c := range db.prepared {
+		err = errors.Join(err, c.close())
+	}
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -116,6 +130,8 @@ type conn struct {
 	queries map[string]string
 	// write is the pool to begin transactions on; nil when q is a transaction.
 	write *sql.DB
+	// writeStmts holds the write pool's prepared statements, when prepared.
+	writeStmts *stmtCache
 }
 
 // exec runs the named statement.
@@ -158,11 +174,20 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	}
 	// Rolls back when fn fails or panics; a no-op after a commit.
 	defer tx.Rollback()
-	if err := fn(&conn{q: tx, w: tx, d: c.d, queries: c.queries}); err != nil {
+	var q querier = tx
+	var ptx *preparedTx
+	if c.writeStmts != nil {
+		ptx = &preparedTx{tx, c.writeStmts, map[string]bool{}}
+		q = ptx
+	}
+	if err := fn(&conn{q: q, w: q, d: c.d, queries: c.queries}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", c.d.Classify(err))
+	}
+	if ptx != nil {
+		ptx.prepareMissing(ctx)
 	}
 	return nil
 }

@@ -52,6 +52,8 @@ func Open(path string) (*sqldb.DB, error) {
 	params.Set("_journal_mode", "WAL")
 	params.Set("_synchronous", "NORMAL")
 	params.Set("_txlock", "immediate")
+	// Statement journals and temporary tables in memory, not in files.
+	params.Add("_pragma", "temp_store(2)")
 	write, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -86,6 +88,7 @@ func Open(path string) (*sqldb.DB, error) {
 		Read:       read,
 		Queries:    q,
 		Migrations: Migrations(),
+		Prepare:    true,
 	})
 }
 

@@ -2,10 +2,15 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"usher"
 	"usher/store"
 	"usher/store/sqlite"
 	"usher/store/storetest"
@@ -36,4 +41,45 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 		return db
 	})
+}
+
+// TestConcurrentFirstWrites: many transactions at once on a fresh pool,
+// each running statements not prepared yet, all finish. Preparing one
+// takes the write pool's only connection, which a transaction may hold
+// while it looks statements up: a lock held across both hung them.
+func TestConcurrentFirstWrites(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "usher.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Go(func() {
+			now := time.Now()
+			u := &usher.User{Username: fmt.Sprintf("user%d", i), UUID: uuid.NewString(), State: usher.StateActive, Kind: usher.KindNormal,
+				CreatedAt: now, UpdatedAt: now}
+			errs <- db.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.UserCreate(ctx, u, ""); err != nil {
+					return err
+				}
+				_, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID})
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

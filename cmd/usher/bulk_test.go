@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// TestImportExport: usher import names every bad line with its reason,
+// writes the rest, exits non-zero, and a second run changes nothing; what
+// usher export writes, usher import reads back into a fresh database.
+func TestImportExport(t *testing.T) {
+	t.Parallel()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("an imported passphrase"), bcrypt.MinCost)
+	file := strings.Join([]string{
+		`{"username":"carol","email":"carol@example.com","password_hash":"` + string(hash) + `","external_id":"e-3","admin":true}`,
+		`{"username":"dave","state":"suspended","metadata":{"team":"ops"}}`,
+		`{"username":"erin","password_hash":"{MD5}X03MO1qnZdYdgyfeuILPmQ=="}`,
+		`{"username":"CAROL"}`,
+		`{"username":"frank","external_id":"e-3"}`,
+		`{"username":"grace","name":"` + "\xc3\x28" + `"}`,
+		`{"username":"heidi","colour":"blue"}`,
+		`{"username":"ivan","email":"ivan@example.com"}`,
+		`{"username":"judy","na`,
+	}, "\n")
+	wantBad := map[string]string{
+		"line 3:": "password_hash",
+		"line 4:": "line 1 again",
+		"line 5:": "line 1 again",
+		"line 6:": "UTF-8",
+		"line 7:": "unknown field",
+		"line 9:": "cut short",
+	}
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db, key := newDB(t), filepath.Join(dir, "usher.key")
+			in := filepath.Join(dir, "users.ndjson")
+			if err := os.WriteFile(in, []byte(file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, err := run(t, "", "import", "--database", db, "--secret-key-file", key, in)
+			if !errors.Is(err, errSomeFailed) {
+				t.Fatalf("import with bad lines: %v\n%s", err, errOut)
+			}
+			for line, reason := range wantBad {
+				i := strings.Index(errOut, line)
+				if i < 0 || !strings.Contains(strings.SplitN(errOut[i:], "\n", 2)[0], reason) {
+					t.Errorf("%s not reported for %q:\n%s", line, reason, errOut)
+				}
+			}
+			if strings.Count("\n"+errOut, "\nline ") != len(wantBad) {
+				t.Errorf("lines reported:\n%s", errOut)
+			}
+			if !strings.Contains(errOut, "imported: 3 created, 0 updated, 0 unchanged, 6 failed") {
+				t.Errorf("summary:\n%s", errOut)
+			}
+			// The same file again: the good lines are unchanged, none doubled.
+			_, errOut, _ = run(t, "", "import", "--database", db, "--secret-key-file", key, in)
+			if !strings.Contains(errOut, "imported: 0 created, 0 updated, 3 unchanged, 6 failed") {
+				t.Errorf("second run:\n%s", errOut)
+			}
+
+			// Exported, then imported into a fresh database, as CSV.
+			out := filepath.Join(dir, "users.csv")
+			mustRun(t, "export", "--database", db, "--secret-key-file", key, out)
+			if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+				t.Fatalf("export file: %v, %v", st, err)
+			}
+			csv, _ := os.ReadFile(out)
+			for _, want := range []string{"carol,carol@example.com", string(hash), "dave,", "suspended", `"{""team"":""ops""}"`, "ivan,ivan@example.com"} {
+				if !strings.Contains(string(csv), want) {
+					t.Errorf("export lacks %q:\n%s", want, csv)
+				}
+			}
+			for _, never := range []string{"erin", "frank", "grace", "heidi", "judy"} {
+				if strings.Contains(string(csv), never) {
+					t.Errorf("a failed line's user %s was written:\n%s", never, csv)
+				}
+			}
+			fresh := filepath.Join(dir, "fresh.db")
+			if _, errOut, err := run(t, "", "import", "--database", fresh, "--secret-key-file", key, out); err != nil ||
+				!strings.Contains(errOut, "imported: 3 created, 0 updated, 0 unchanged, 0 failed") {
+				t.Fatalf("import of the export: %v\n%s", err, errOut)
+			}
+			nd := mustRun(t, "export", "--database", fresh, "--secret-key-file", key, "--format", "ndjson")
+			if strings.Count(nd, "\n") != 3 || !strings.Contains(nd, `"password_hash":"`+string(hash)+`"`) {
+				t.Fatalf("NDJSON export of the fresh database:\n%s", nd)
+			}
+		})
+	}
+}
+
+// TestImportBadInput: what is wrong with the file or the flags as a whole
+// stops the import before anything is written.
+func TestImportBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.key")
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	csvFile := write("users.csv", "username,email\nann,ann@example.com\nbob\nchris,chris@example.com,extra\n")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{write("colour.csv", "username,colour\nann,blue\n")}, `unknown column "colour"`},
+		{[]string{write("nouser.csv", "email\nann@example.com\n")}, "no username column"},
+		{[]string{"--format", "xml", csvFile}, "unknown format"},
+		{[]string{"--batch", "0", csvFile}, "--batch"},
+		{[]string{filepath.Join(dir, "missing.ndjson")}, "no such file"},
+		{[]string{}, "accepts 1 arg"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"import", "--database", db, "--secret-key-file", key}, tt.args...)
+		_, _, err := run(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("usher %v: %v, want an error about %q", tt.args, err, tt.want)
+		}
+	}
+	// A CSV line with the wrong number of columns is named; the good one
+	// goes in, from standard input too.
+	text, _ := os.ReadFile(csvFile)
+	_, errOut, err := run(t, string(text), "import", "--database", db, "--secret-key-file", key, "--format", "csv", "-")
+	if !errors.Is(err, errSomeFailed) || !strings.Contains(errOut, "line 3: 1 columns, the header has 2") ||
+		!strings.Contains(errOut, "line 4: 3 columns") || !strings.Contains(errOut, "1 created") {
+		t.Fatalf("CSV with bad rows: %v\n%s", err, errOut)
+	}
+	if _, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key, "--format", "xml"); err == nil {
+		t.Fatal("export --format xml accepted")
+	}
+}

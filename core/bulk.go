@@ -1,0 +1,386 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// importing is one checked user of an import, ready to write.
+type importing struct {
+	in   usher.ImportUser
+	user *usher.User // built from in, with the defaults
+	keys []*usher.SSHKey
+}
+
+// Import creates or updates a batch of users: a user with the record's
+// external id, or else its username, is updated, so that an import run
+// twice changes nothing the second time. Each record goes in whole or not
+// at all: the batch is written in one transaction, and when that fails
+// on one record, each record is written in its own, so the failure stays
+// with its record. The results are in the batch's order.
+//
+// The record is the truth for what it names: its non-empty fields, its
+// state (active when empty) and admin flag; SSH keys and addresses are
+// added to those the user has. A password hash is set only for a user
+// who has no password: one the user has (changed since an earlier import,
+// or rehashed at log-in) is never overwritten by a file.
+// Blocking or suspending through an import ends the user's sessions.
+//
+// Errors (of the call; a record's are in its result): Unauthenticated,
+// Forbidden (imports are for administrators).
+func (s *Users) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.ImportResult, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actUserCreate, nil); err != nil {
+		return nil, err
+	}
+	if !p.IsAdmin() {
+		return nil, errForbidden("imports are for administrators")
+	}
+	results := make([]usher.ImportResult, len(batch))
+	todo := make([]*importing, len(batch))
+	for i := range batch {
+		todo[i], results[i].Err = s.checkImport(batch[i])
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		for i, im := range todo {
+			if im == nil {
+				continue
+			}
+			id, outcome, err := s.importOne(ctx, tx, im)
+			if err != nil {
+				return err
+			}
+			results[i] = usher.ImportResult{ID: id, Outcome: outcome}
+		}
+		return s.recordImport(ctx, tx, results)
+	})
+	if err == nil {
+		return results, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	for i, im := range todo {
+		if im == nil {
+			continue
+		}
+		var res usher.ImportResult
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			if res.ID, res.Outcome, err = s.importOne(ctx, tx, im); err != nil {
+				return err
+			}
+			return s.recordImport(ctx, tx, []usher.ImportResult{res})
+		})
+		if err != nil {
+			res = usher.ImportResult{Err: importError(err)}
+		}
+		results[i] = res
+	}
+	return results, nil
+}
+
+// importError names what a record collided with.
+func importError(err error) error {
+	if errors.Is(err, usher.ErrExists) {
+		return usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: "taken", Message: "a key is another user's"})
+	}
+	return userWriteError(err)
+}
+
+// checkImport checks a record as far as it can be without the database.
+func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
+	in.Password, in.SkipConfirmation = "", false
+	u, err := s.buildUser(in.UserCreate)
+	if err != nil {
+		return nil, err
+	}
+	im := &importing{in: in, user: u}
+	var c checker
+	for i, k := range in.SSHKeys {
+		normal, fp, err := parseKey(k.Key)
+		if err != nil {
+			c.add("ssh_keys", "invalid", "key %d: %s", i+1, fieldMessage(err))
+			continue
+		}
+		title := k.Title
+		if title == "" {
+			title = "imported"
+		}
+		c.text("ssh_keys", title, maxProfile, true)
+		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt})
+	}
+	seen := map[string]bool{strings.ToLower(u.Email): u.Email != ""}
+	for _, e := range in.Emails {
+		c.email("emails", e, true)
+		if seen[strings.ToLower(e)] {
+			c.add("emails", "duplicate", "%s is named twice", e)
+		}
+		seen[strings.ToLower(e)] = true
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// fieldMessage is the message of an error's first field, or its own.
+func fieldMessage(err error) string {
+	e := usher.AsError(err)
+	if len(e.Fields) > 0 {
+		return e.Fields[0].Message
+	}
+	return e.Message
+}
+
+// importOne writes one checked record within tx and returns the user's id
+// and what became of it.
+func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing) (int64, usher.ImportOutcome, error) {
+	existing, err := s.importTarget(ctx, tx, im.in)
+	if err != nil {
+		return 0, usher.ImportFailed, err
+	}
+	now := s.now()
+	var u *usher.User
+	var changes map[string]usher.Change
+	created := existing == nil
+	if created {
+		u = im.user
+		if err := tx.UserCreate(ctx, u, im.in.PasswordHash); err != nil {
+			return 0, usher.ImportFailed, err
+		}
+	} else {
+		u, changes, err = s.importUpdate(ctx, tx, existing, im, now)
+		if err != nil {
+			return 0, usher.ImportFailed, err
+		}
+	}
+	added, err := s.importExtras(ctx, tx, u.ID, im, created, now)
+	if err != nil {
+		return 0, usher.ImportFailed, err
+	}
+	switch {
+	case created:
+		return u.ID, usher.ImportCreated, nil
+	case len(changes) > 0 || added > 0:
+		return u.ID, usher.ImportUpdated, nil
+	}
+	return u.ID, usher.ImportUnchanged, nil
+}
+
+// recordImport audits what a transaction of an import did, in one event:
+// an import of a million users is a million changes, but one act, and its
+// log stays readable. The event names every user created and updated.
+func (s *Users) recordImport(ctx context.Context, tx store.Tx, results []usher.ImportResult) error {
+	var created, updated []int64
+	for _, r := range results {
+		switch r.Outcome {
+		case usher.ImportCreated:
+			created = append(created, r.ID)
+		case usher.ImportUpdated:
+			updated = append(updated, r.ID)
+		}
+	}
+	if len(created)+len(updated) == 0 {
+		return nil
+	}
+	return s.record(ctx, tx, s.now(), event{action: "user.import", resourceType: "user", meta: map[string]string{
+		"created": strconv.Itoa(len(created)), "updated": strconv.Itoa(len(updated)),
+		"created_ids": idRanges(created), "updated_ids": idRanges(updated)}})
+}
+
+// idRanges writes ids compactly: "4-9,12,15-16".
+func idRanges(ids []int64) string {
+	slices.Sort(ids)
+	var b strings.Builder
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(ids[i], 10))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.FormatInt(ids[j], 10))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// importTarget finds the live user a record updates: by external id, or
+// else by username; nil when there is none.
+func (s *Users) importTarget(ctx context.Context, tx store.Tx, in usher.ImportUser) (*usher.User, error) {
+	keys := []usher.UserKey{{Username: in.Username}}
+	if in.ExternalID != "" {
+		keys = append([]usher.UserKey{{ExternalID: in.ExternalID}}, keys...)
+	}
+	for _, key := range keys {
+		u, err := tx.UserGet(ctx, key)
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+			continue
+		}
+		return u, err
+	}
+	return nil, nil
+}
+
+// importUpdate applies a record to the user it names.
+func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.User, im *importing, now time.Time) (*usher.User, map[string]usher.Change, error) {
+	in, want := im.in, im.user
+	var changes map[string]usher.Change
+	u, err := tx.UserUpdate(ctx, existing.ID, func(u *usher.User) error {
+		old := *u
+		set := func(dst *string, v string) {
+			if v != "" {
+				*dst = v
+			}
+		}
+		set(&u.Username, in.Username)
+		if in.Email != "" && !strings.EqualFold(in.Email, u.Email) {
+			u.Email, u.EmailConfirmedAt = in.Email, want.EmailConfirmedAt
+		}
+		set(&u.Name, in.Name)
+		set(&u.FirstName, in.FirstName)
+		set(&u.LastName, in.LastName)
+		set(&u.DisplayName, in.DisplayName)
+		set(&u.ExternalID, in.ExternalID)
+		if in.Kind != "" {
+			u.Kind = in.Kind
+		}
+		if in.Metadata != nil {
+			u.Metadata = in.Metadata
+		}
+		u.Admin = in.Admin
+		if u.State != want.State && u.State != usher.StateBlockedExternal {
+			u.State, u.SuspendedAt = want.State, want.SuspendedAt
+		}
+		deriveNames(u)
+		changes = userChanges(&old, u)
+		if len(changes) == 0 {
+			return errNoChange
+		}
+		u.UpdatedAt = now
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNoChange):
+		u, changes = existing, map[string]usher.Change{}
+	case err != nil:
+		return nil, nil, err
+	}
+	if u.State == usher.StateBlocked || u.State == usher.StateSuspended {
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	if in.PasswordHash != "" {
+		_, err := tx.PasswordGet(ctx, u.ID)
+		switch {
+		case errors.Is(err, usher.ErrNotFound):
+			if err := tx.PasswordSet(ctx, u.ID, in.PasswordHash, now); err != nil {
+				return nil, nil, err
+			}
+			changes["password"] = usher.Change{New: "[set]"}
+		case err != nil:
+			return nil, nil, err
+		}
+	}
+	return u, changes, nil
+}
+
+// importExtras adds the record's SSH keys and addresses the user does not
+// have, and returns how many it added.
+func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im *importing, created bool, now time.Time) (int, error) {
+	haveKeys, haveEmails := map[string]bool{}, map[string]bool{}
+	if !created && (len(im.keys) > 0 || len(im.in.Emails) > 0) {
+		keys, err := tx.KeyList(ctx, userID)
+		if err != nil {
+			return 0, err
+		}
+		for _, k := range keys {
+			haveKeys[k.Fingerprint] = true
+		}
+		emails, err := tx.EmailList(ctx, userID)
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range emails {
+			haveEmails[strings.ToLower(e.Email)] = true
+		}
+	}
+	added := 0
+	for _, k := range im.keys {
+		if haveKeys[k.Fingerprint] {
+			continue
+		}
+		k := *k
+		k.UserID = userID
+		if err := tx.KeyAdd(ctx, &k); err != nil {
+			return 0, err
+		}
+		added++
+	}
+	for _, addr := range im.in.Emails {
+		if haveEmails[strings.ToLower(addr)] {
+			continue
+		}
+		if err := tx.EmailAdd(ctx, &usher.Email{UserID: userID, Email: addr, ConfirmedAt: &now, CreatedAt: now}); err != nil {
+			return 0, err
+		}
+		added++
+	}
+	return added, nil
+}
+
+// Export calls fn with every live user, by id, with what an import takes
+// back: the password hash, SSH keys and secondary addresses. It reads page
+// by page, so memory stays flat however many users there are.
+//
+// Errors: Unauthenticated, Forbidden (exports are for administrators), and
+// fn's.
+func (s *Users) Export(ctx context.Context, fn func(*usher.ExportUser) error) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actUserList, nil); err != nil {
+		return err
+	}
+	if !p.IsAdmin() {
+		return errForbidden("exports are for administrators")
+	}
+	f := usher.UserFilter{Sort: usher.SortIDAsc, Limit: 1000, Suspended: usher.Include}
+	for {
+		page, err := s.store.UserList(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Users {
+			out := &usher.ExportUser{User: u}
+			if out.PasswordHash, err = s.store.PasswordGet(ctx, u.ID); err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return err
+			}
+			if out.SSHKeys, err = s.store.KeyList(ctx, u.ID); err != nil {
+				return err
+			}
+			if out.Emails, err = s.store.EmailList(ctx, u.ID); err != nil {
+				return err
+			}
+			if err := fn(out); err != nil {
+				return err
+			}
+		}
+		if page.Next == nil {
+			return nil
+		}
+		f.After = page.Next
+	}
+}

@@ -1,0 +1,193 @@
+package core_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// newKey returns a fresh ed25519 public key as an authorized_keys line.
+func newKey(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+}
+
+func outcomes(results []usher.ImportResult) []string {
+	names := map[usher.ImportOutcome]string{usher.ImportFailed: "failed", usher.ImportCreated: "created",
+		usher.ImportUpdated: "updated", usher.ImportUnchanged: "unchanged"}
+	out := make([]string, len(results))
+	for i, r := range results {
+		out[i] = names[r.Outcome]
+		if r.Err != nil {
+			out[i] += ":" + usher.AsError(r.Err).Code
+		}
+	}
+	return out
+}
+
+// TestImport: records are created, updated by external id or username, and
+// left alone when nothing changed; a bad record fails alone, with its
+// reason, and nothing of it is written.
+func TestImport(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	hash, _ := bcrypt.GenerateFromPassword([]byte("carol's old passphrase"), bcrypt.MinCost)
+	carolKey, aliceKey := newKey(t), newKey(t)
+	batch := []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", Name: "Carol Kaye",
+			PasswordHash: string(hash), ExternalID: "emp-3", State: usher.StateActive},
+			SSHKeys: []usher.ImportKey{{Title: "laptop", Key: carolKey}}, Emails: []string{"carol@work.example"}},
+		// alice, found by username: her name is the record's now.
+		{UserCreate: usher.UserCreate{Username: "alice", Name: "Alice Liddell", ExternalID: "emp-1"},
+			SSHKeys: []usher.ImportKey{{Key: aliceKey}}},
+		{UserCreate: usher.UserCreate{Username: "dave", PasswordHash: "md5$0123456789abcdef"}},
+		// erin wants root's address: the database refuses, erin alone fails.
+		{UserCreate: usher.UserCreate{Username: "erin", Email: "ROOT@example.com"}},
+		// frank brings carol's key.
+		{UserCreate: usher.UserCreate{Username: "frank"}, SSHKeys: []usher.ImportKey{{Key: carolKey}}},
+		{UserCreate: usher.UserCreate{Username: "grace", Email: "not an address"}},
+		{UserCreate: usher.UserCreate{Username: "heidi", State: "asleep"}},
+	}
+	users0, _ := b.env.Counts(t)
+	res, err := b.env.Core.Users.Import(coretest.System(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "created updated failed:validation_failed failed:validation_failed failed:validation_failed failed:validation_failed failed:validation_failed"
+	if got := strings.Join(outcomes(res), " "); got != want {
+		t.Fatalf("outcomes\n got %s\nwant %s", got, want)
+	}
+	for i, field := range map[int]string{2: "password_hash", 4: "ssh_keys", 5: "email", 6: "state"} {
+		if e := usher.AsError(res[i].Err); len(e.Fields) == 0 || e.Fields[0].Field != field {
+			t.Errorf("record %d: %+v, want the field %s named", i, e, field)
+		}
+	}
+	if users, _ := b.env.Counts(t); users != users0+1 {
+		t.Fatalf("%d users after the import, want %d", users, users0+1)
+	}
+	if res[1].ID != b.alice.ID {
+		t.Fatalf("alice updated as %d", res[1].ID)
+	}
+	alice, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: b.alice.ID})
+	if err != nil || alice.Name != "Alice Liddell" || alice.ExternalID != "emp-1" || alice.Email != "alice@example.com" {
+		t.Fatalf("alice: %+v, %v", alice, err)
+	}
+
+	// carol logs in with the imported hash.
+	s, err := b.auth.Login(from("192.0.2.9"), "carol", "carol's old passphrase")
+	if err != nil || s.User.ID != res[0].ID {
+		t.Fatalf("carol's log-in: %v", err)
+	}
+	keys, _ := b.env.Store.KeyList(coretest.System(), res[0].ID)
+	emails, _ := b.env.Store.EmailList(coretest.System(), res[0].ID)
+	if len(keys) != 1 || keys[0].Title != "laptop" || len(emails) != 1 || emails[0].ConfirmedAt == nil {
+		t.Fatalf("carol's keys %v, e-mails %v", keys, emails)
+	}
+
+	// The same good records again change nothing and duplicate nothing.
+	again, err := b.env.Core.Users.Import(coretest.System(), batch[:2])
+	if err != nil || strings.Join(outcomes(again), " ") != "unchanged unchanged" {
+		t.Fatalf("re-run: %v, %v", outcomes(again), err)
+	}
+	// carol renamed, found by her external id; blocked, so her session ends.
+	again, err = b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "carol.k", ExternalID: "emp-3", State: usher.StateBlocked}}})
+	if err != nil || again[0].Outcome != usher.ImportUpdated || again[0].ID != res[0].ID {
+		t.Fatalf("rename: %v, %+v", err, again)
+	}
+	if _, err := b.auth.Authenticate(from("192.0.2.9"), s.Secret); err == nil {
+		t.Fatal("a blocked user's session still works")
+	}
+	if users, _ := b.env.Counts(t); users != users0+1 {
+		t.Fatalf("%d users after the re-runs, want %d", users, users0+1)
+	}
+
+	// One event per transaction, naming the users it touched.
+	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "user.import"})
+	if err != nil || len(page.Events) != 3 {
+		t.Fatalf("import events: %+v, %v", page, err)
+	}
+	if m := page.Events[0].Meta; m["updated"] != "1" || m["created"] != "0" {
+		t.Fatalf("newest import event: %v", m)
+	}
+}
+
+// TestImportRefused: only administrators import and export.
+func TestImportRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	batch := []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "mallory", Admin: true}}}
+	_, err := b.users.Import(as(b.alice, "api"), batch)
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.users.Import(from("192.0.2.1"), batch)
+	wantKind(t, err, usher.KindUnauthenticated, "")
+	err = b.users.Export(as(b.alice, "api"), func(*usher.ExportUser) error { return nil })
+	wantKind(t, err, usher.KindForbidden, "")
+	if _, err := b.users.Get(coretest.System(), usher.UserKey{Username: "mallory"}); err == nil {
+		t.Fatal("a refused import wrote its user")
+	}
+}
+
+// TestExportImport: what Export gives, Import takes back unchanged, and
+// into a fresh database it brings everything back.
+func TestExportImport(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("an exported passphrase"), bcrypt.MinCost)
+	in := []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", PasswordHash: string(hash), Admin: true},
+			SSHKeys: []usher.ImportKey{{Title: "t", Key: newKey(t)}}, Emails: []string{"carol@work.example"}},
+		{UserCreate: usher.UserCreate{Username: "dave", State: usher.StateSuspended, Metadata: map[string]string{"k": "v"}}},
+	}
+	if _, err := b.users.Import(coretest.System(), in); err != nil {
+		t.Fatal(err)
+	}
+	var out []usher.ImportUser
+	err := b.users.Export(coretest.System(), func(x *usher.ExportUser) error {
+		u := x.User
+		im := usher.ImportUser{UserCreate: usher.UserCreate{Username: u.Username, Email: u.Email, Name: u.Name,
+			PasswordHash: x.PasswordHash, ExternalID: u.ExternalID, State: u.State, Admin: u.Admin, Metadata: u.Metadata,
+			EmailConfirmed: u.EmailConfirmedAt != nil}}
+		for _, k := range x.SSHKeys {
+			im.SSHKeys = append(im.SSHKeys, usher.ImportKey{Title: k.Title, Key: k.Key})
+		}
+		for _, e := range x.Emails {
+			im.Emails = append(im.Emails, e.Email)
+		}
+		out = append(out, im)
+		return nil
+	})
+	if err != nil || len(out) != 4 || out[2].Username != "carol" || out[2].PasswordHash != string(hash) ||
+		len(out[2].SSHKeys) != 1 || len(out[2].Emails) != 1 || out[3].State != usher.StateSuspended {
+		t.Fatalf("export: %+v, %v", out, err)
+	}
+	res, err := b.users.Import(coretest.System(), out)
+	if err != nil || strings.Join(outcomes(res), " ") != "unchanged unchanged unchanged unchanged" {
+		t.Fatalf("the export imported back: %v, %v", outcomes(res), err)
+	}
+	fresh := coretest.New(t, coretest.Options{})
+	res, err = fresh.Core.Users.Import(coretest.System(), out)
+	if err != nil || strings.Join(outcomes(res), " ") != "created created created created" {
+		t.Fatalf("into a fresh database: %v, %v", outcomes(res), err)
+	}
+	keys, _ := fresh.Store.KeyList(coretest.System(), res[2].ID)
+	if len(keys) != 1 || keys[0].Key != out[2].SSHKeys[0].Key {
+		t.Fatalf("carol's key in the fresh database: %v", keys)
+	}
+}

@@ -1,0 +1,403 @@
+// Package userfile reads and writes users as files for usher import and
+// usher export: NDJSON, one JSON object per line, or CSV with a header
+// row. A record that cannot be read is reported with its line number and
+// the reader goes on with the next.
+package userfile
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"usher"
+)
+
+// Format is a file format.
+type Format string
+
+// The formats.
+const (
+	NDJSON Format = "ndjson"
+	CSV    Format = "csv"
+)
+
+// FormatFor returns the format named, or else the one the file's
+// extension names, or else NDJSON.
+func FormatFor(named, path string) (Format, error) {
+	switch strings.ToLower(named) {
+	case "ndjson", "jsonl":
+		return NDJSON, nil
+	case "csv":
+		return CSV, nil
+	case "":
+	default:
+		return "", fmt.Errorf("unknown format %q: use ndjson or csv", named)
+	}
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		return CSV, nil
+	}
+	return NDJSON, nil
+}
+
+// record is one user in a file. The CSV columns have the JSON names.
+type record struct {
+	Username       string            `json:"username"`
+	Email          string            `json:"email,omitempty"`
+	EmailConfirmed bool              `json:"email_confirmed,omitempty"`
+	Name           string            `json:"name,omitempty"`
+	FirstName      string            `json:"first_name,omitempty"`
+	LastName       string            `json:"last_name,omitempty"`
+	DisplayName    string            `json:"display_name,omitempty"`
+	PasswordHash   string            `json:"password_hash,omitempty"`
+	ExternalID     string            `json:"external_id,omitempty"`
+	State          string            `json:"state,omitempty"`
+	Kind           string            `json:"kind,omitempty"`
+	Admin          bool              `json:"admin,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	SSHKeys        []keyRecord       `json:"ssh_keys,omitempty"`
+	Emails         []string          `json:"emails,omitempty"`
+}
+
+type keyRecord struct {
+	Title string `json:"title,omitempty"`
+	Key   string `json:"key"`
+}
+
+// columns are the CSV columns, in the order Writer writes them. Lists
+// (ssh_keys, emails) hold one item per line of their cell; metadata is a
+// JSON object.
+var columns = []string{"username", "email", "email_confirmed", "name", "first_name", "last_name", "display_name",
+	"password_hash", "external_id", "state", "kind", "admin", "metadata", "ssh_keys", "emails"}
+
+// LineError is a record that could not be read.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return "line " + strconv.Itoa(e.Line) + ": " + e.Err.Error() }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Reader reads users from a file.
+type Reader struct {
+	format Format
+	lines  *bufio.Reader
+	line   int
+	csv    *csv.Reader
+	header []string
+}
+
+// maxLine bounds an NDJSON line.
+const maxLine = 1 << 20
+
+// NewReader returns a reader of r in the format; for CSV it reads the
+// header, which must name only known columns, username among them.
+func NewReader(r io.Reader, f Format) (*Reader, error) {
+	rd := &Reader{format: f}
+	if f == NDJSON {
+		rd.lines = bufio.NewReaderSize(r, 64<<10)
+		return rd, nil
+	}
+	rd.csv = csv.NewReader(r)
+	rd.csv.FieldsPerRecord = -1
+	header, err := rd.csv.Read()
+	if err != nil {
+		return nil, fmt.Errorf("CSV header: %w", err)
+	}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if !slices.Contains(columns, h) {
+			return nil, fmt.Errorf("CSV header: unknown column %q (known: %s)", h, strings.Join(columns, ", "))
+		}
+		if slices.Contains(header[:i], h) {
+			return nil, fmt.Errorf("CSV header: column %q twice", h)
+		}
+		header[i] = h
+	}
+	if !slices.Contains(header, "username") {
+		return nil, errors.New("CSV header: no username column")
+	}
+	rd.header = header
+	return rd, nil
+}
+
+// Next returns the next user and the line it starts on. A record that
+// cannot be read is a *LineError, after which Next goes on; the end of the
+// file is io.EOF; anything else ends the reading.
+func (r *Reader) Next() (usher.ImportUser, int, error) {
+	if r.format == NDJSON {
+		return r.nextJSON()
+	}
+	return r.nextCSV()
+}
+
+func (r *Reader) nextJSON() (usher.ImportUser, int, error) {
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			return usher.ImportUser{}, r.line, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if !utf8.Valid(line) {
+			return usher.ImportUser{}, r.line, &LineError{r.line, errors.New("not valid UTF-8")}
+		}
+		var rec record
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			return usher.ImportUser{}, r.line, &LineError{r.line, jsonProblem(err)}
+		}
+		if dec.More() {
+			return usher.ImportUser{}, r.line, &LineError{r.line, errors.New("more than one JSON value on the line")}
+		}
+		u, err := rec.user()
+		if err != nil {
+			return usher.ImportUser{}, r.line, &LineError{r.line, err}
+		}
+		return u, r.line, nil
+	}
+}
+
+// readLine reads one line without its end; a last line without a newline
+// is a line too.
+func (r *Reader) readLine() ([]byte, error) {
+	var buf []byte
+	for {
+		part, isPrefix, err := r.lines.ReadLine()
+		if err != nil {
+			if err == io.EOF && len(buf) > 0 {
+				return buf, nil
+			}
+			return nil, err
+		}
+		if len(buf) == 0 {
+			r.line++
+		}
+		buf = append(buf, part...)
+		if len(buf) > maxLine {
+			for isPrefix {
+				if _, isPrefix, err = r.lines.ReadLine(); err != nil {
+					break
+				}
+			}
+			return nil, &LineError{r.line, fmt.Errorf("longer than %d bytes", maxLine)}
+		}
+		if !isPrefix {
+			return buf, nil
+		}
+	}
+}
+
+// jsonProblem says what is wrong with a line's JSON in a few words.
+func jsonProblem(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("not a JSON object (cut short or malformed): %w", err)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Errorf("not a JSON object but a JSON %s", typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Errorf("%s: must be %s", typ.Field, typ.Type)
+	}
+	return err
+}
+
+func (r *Reader) nextCSV() (usher.ImportUser, int, error) {
+	for {
+		row, err := r.csv.Read()
+		var perr *csv.ParseError
+		switch {
+		case errors.As(err, &perr):
+			return usher.ImportUser{}, perr.StartLine, &LineError{perr.StartLine, perr.Err}
+		case err != nil:
+			return usher.ImportUser{}, 0, err
+		}
+		// FieldPos is only defined after a successful Read.
+		line, _ := r.csv.FieldPos(0)
+		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
+			continue
+		}
+		if len(row) != len(r.header) {
+			return usher.ImportUser{}, line, &LineError{line, fmt.Errorf("%d columns, the header has %d", len(row), len(r.header))}
+		}
+		u, err := r.csvRecord(row)
+		if err != nil {
+			return usher.ImportUser{}, line, &LineError{line, err}
+		}
+		return u, line, nil
+	}
+}
+
+func (r *Reader) csvRecord(row []string) (usher.ImportUser, error) {
+	var rec record
+	for i, v := range row {
+		if !utf8.ValidString(v) {
+			return usher.ImportUser{}, fmt.Errorf("%s: not valid UTF-8", r.header[i])
+		}
+		var err error
+		switch r.header[i] {
+		case "username":
+			rec.Username = v
+		case "email":
+			rec.Email = v
+		case "email_confirmed":
+			rec.EmailConfirmed, err = parseBool(v)
+		case "name":
+			rec.Name = v
+		case "first_name":
+			rec.FirstName = v
+		case "last_name":
+			rec.LastName = v
+		case "display_name":
+			rec.DisplayName = v
+		case "password_hash":
+			rec.PasswordHash = v
+		case "external_id":
+			rec.ExternalID = v
+		case "state":
+			rec.State = v
+		case "kind":
+			rec.Kind = v
+		case "admin":
+			rec.Admin, err = parseBool(v)
+		case "metadata":
+			if strings.TrimSpace(v) != "" {
+				err = json.Unmarshal([]byte(v), &rec.Metadata)
+			}
+		case "ssh_keys":
+			for _, k := range cellItems(v) {
+				rec.SSHKeys = append(rec.SSHKeys, keyRecord{Key: k})
+			}
+		case "emails":
+			rec.Emails = cellItems(v)
+		}
+		if err != nil {
+			return usher.ImportUser{}, fmt.Errorf("%s: %v", r.header[i], err)
+		}
+	}
+	return rec.user()
+}
+
+// parseBool reads a CSV truth value: empty is false.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false", "no", "f", "n":
+		return false, nil
+	case "1", "true", "yes", "t", "y":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+// cellItems splits a list cell: one item per line.
+func cellItems(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, "\n") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// user turns a record into an import, checking what only the file can
+// say: the rest is the core's to check.
+func (rec record) user() (usher.ImportUser, error) {
+	if strings.TrimSpace(rec.Username) == "" {
+		return usher.ImportUser{}, errors.New("username: is missing")
+	}
+	u := usher.ImportUser{UserCreate: usher.UserCreate{
+		Username: rec.Username, Email: rec.Email, EmailConfirmed: rec.EmailConfirmed, Name: rec.Name,
+		FirstName: rec.FirstName, LastName: rec.LastName, DisplayName: rec.DisplayName,
+		PasswordHash: rec.PasswordHash, ExternalID: rec.ExternalID, State: usher.UserState(rec.State),
+		Kind: usher.UserKind(rec.Kind), Admin: rec.Admin, Metadata: rec.Metadata,
+	}, Emails: rec.Emails}
+	for _, k := range rec.SSHKeys {
+		u.SSHKeys = append(u.SSHKeys, usher.ImportKey{Title: k.Title, Key: k.Key})
+	}
+	return u, nil
+}
+
+// Writer writes users to a file.
+type Writer struct {
+	format Format
+	w      *bufio.Writer
+	csv    *csv.Writer
+	enc    *json.Encoder
+}
+
+// NewWriter returns a writer in the format; for CSV it writes the header.
+func NewWriter(w io.Writer, f Format) (*Writer, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	wr := &Writer{format: f, w: bw}
+	if f == CSV {
+		wr.csv = csv.NewWriter(bw)
+		if err := wr.csv.Write(columns); err != nil {
+			return nil, err
+		}
+		return wr, nil
+	}
+	wr.enc = json.NewEncoder(bw)
+	wr.enc.SetEscapeHTML(false)
+	return wr, nil
+}
+
+// Write writes one user.
+func (w *Writer) Write(x *usher.ExportUser) error {
+	u := x.User
+	rec := record{
+		Username: u.Username, Email: u.Email, EmailConfirmed: u.EmailConfirmedAt != nil, Name: u.Name,
+		FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName, PasswordHash: x.PasswordHash,
+		ExternalID: u.ExternalID, State: string(u.State), Kind: string(u.Kind), Admin: u.Admin, Metadata: u.Metadata,
+	}
+	if len(rec.Metadata) == 0 {
+		rec.Metadata = nil
+	}
+	for _, k := range x.SSHKeys {
+		rec.SSHKeys = append(rec.SSHKeys, keyRecord{Title: k.Title, Key: k.Key})
+	}
+	for _, e := range x.Emails {
+		rec.Emails = append(rec.Emails, e.Email)
+	}
+	if w.format == NDJSON {
+		return w.enc.Encode(rec)
+	}
+	keys := make([]string, len(rec.SSHKeys))
+	for i, k := range rec.SSHKeys {
+		keys[i] = k.Key
+	}
+	meta := ""
+	if rec.Metadata != nil {
+		b, err := json.Marshal(rec.Metadata)
+		if err != nil {
+			return err
+		}
+		meta = string(b)
+	}
+	return w.csv.Write([]string{rec.Username, rec.Email, strconv.FormatBool(rec.EmailConfirmed), rec.Name, rec.FirstName,
+		rec.LastName, rec.DisplayName, rec.PasswordHash, rec.ExternalID, rec.State, rec.Kind,
+		strconv.FormatBool(rec.Admin), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")})
+}
+
+// Flush writes out what is buffered.
+func (w *Writer) Flush() error {
+	if w.csv != nil {
+		w.csv.Flush()
+		if err := w.csv.Error(); err != nil {
+			return err
+		}
+	}
+	return w.w.Flush()
+}

@@ -1,0 +1,186 @@
+package userfile
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"usher"
+)
+
+// readAll reads every record, collecting the line errors.
+func readAll(t *testing.T, text string, f Format) ([]usher.ImportUser, []int, map[int]string) {
+	t.Helper()
+	r, err := NewReader(strings.NewReader(text), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []usher.ImportUser
+	var lines []int
+	bad := map[int]string{}
+	for {
+		u, line, err := r.Next()
+		var le *LineError
+		switch {
+		case err == io.EOF:
+			return users, lines, bad
+		case errors.As(err, &le):
+			bad[le.Line] = le.Err.Error()
+			continue
+		case err != nil:
+			t.Fatal(err)
+		}
+		users, lines = append(users, u), append(lines, line)
+	}
+}
+
+func TestNDJSON(t *testing.T) {
+	t.Parallel()
+	text := `{"username":"alice","email":"alice@example.com","name":"Alice","password_hash":"$2b$10$x","external_id":"e1","state":"blocked","admin":true,"metadata":{"team":"a"},"ssh_keys":[{"title":"laptop","key":"ssh-ed25519 AAAA"}],"emails":["a@work.example"]}
+
+{"username":"bob"}
+{"username":"carol","nickname":"c"}
+{"username":"dave","admin":"yes"}
+{"username":"eve"} {"username":"eve2"}
+{"email":"nobody@example.com"}
+{"username":"frank","name":"` + "\xff" + `"}
+[1,2]
+{"username":"grace"}
+{"username":"heidi","na`
+	users, lines, bad := readAll(t, text, NDJSON)
+	var names []string
+	for _, u := range users {
+		names = append(names, u.Username)
+	}
+	if strings.Join(names, " ") != "alice bob grace" || lines[0] != 1 || lines[1] != 3 || lines[2] != 10 {
+		t.Fatalf("read %v on lines %v", names, lines)
+	}
+	a := users[0]
+	if a.Email != "alice@example.com" || a.PasswordHash != "$2b$10$x" || a.ExternalID != "e1" || a.State != usher.StateBlocked ||
+		!a.Admin || a.Metadata["team"] != "a" || len(a.SSHKeys) != 1 || a.SSHKeys[0].Title != "laptop" || a.Emails[0] != "a@work.example" {
+		t.Fatalf("alice: %+v", a)
+	}
+	want := map[int]string{4: "unknown field", 5: "admin", 6: "more than one", 7: "username: is missing", 8: "UTF-8", 9: "JSON object", 11: "cut short"}
+	for line, frag := range want {
+		if !strings.Contains(bad[line], frag) {
+			t.Errorf("line %d: %q, want it to mention %q", line, bad[line], frag)
+		}
+	}
+	if len(bad) != len(want) {
+		t.Errorf("bad lines %v", bad)
+	}
+}
+
+func TestCSV(t *testing.T) {
+	t.Parallel()
+	text := "username,email,admin,ssh_keys,emails,metadata\n" +
+		"alice,alice@example.com,true,\"ssh-ed25519 AAAA one\nssh-rsa BBBB two\",\"a@work.example\n a@home.example \",\"{\"\"k\"\":\"\"v\"\"}\"\n" +
+		"bob,,,,,\n" +
+		"carol,c@example.com,maybe,,,\n" +
+		"dave,d@example.com\n" +
+		",x@example.com,,,,\n" +
+		"erin,e@example.com,,,,\"{not json\"\n" +
+		"frank,\"f@example.com,,,,\n"
+	users, _, bad := readAll(t, text, CSV)
+	if len(users) != 2 || users[0].Username != "alice" || users[1].Username != "bob" {
+		t.Fatalf("read %+v", users)
+	}
+	a := users[0]
+	if !a.Admin || len(a.SSHKeys) != 2 || a.SSHKeys[1].Key != "ssh-rsa BBBB two" || len(a.Emails) != 2 || a.Emails[1] != "a@home.example" || a.Metadata["k"] != "v" {
+		t.Fatalf("alice: %+v", a)
+	}
+	// alice spans lines 2 to 4: two of her cells hold a line break.
+	want := map[int]string{6: "admin", 7: "2 columns", 8: "username", 9: "metadata", 10: "quote"}
+	for line, frag := range want {
+		if !strings.Contains(bad[line], frag) {
+			t.Errorf("line %d: %q, want it to mention %q", line, bad[line], frag)
+		}
+	}
+	for _, header := range []string{"username,colour\n", "email\n", "username,username\n", ""} {
+		if _, err := NewReader(strings.NewReader(header), CSV); err == nil {
+			t.Errorf("header %q accepted", header)
+		}
+	}
+}
+
+// TestRoundTrip: what the writer writes, the reader reads back the same,
+// in both formats.
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	in := []*usher.ExportUser{
+		{User: &usher.User{Username: "alice", Email: "alice@example.com", EmailConfirmedAt: &now, Name: "Alice, \"the\" first",
+			FirstName: "Alice", LastName: "First", DisplayName: "Al", ExternalID: "e1", State: usher.StateSuspended,
+			Kind: usher.KindBot, Admin: true, Metadata: map[string]string{"a": "b,c"}},
+			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$a2V5",
+			SSHKeys:      []*usher.SSHKey{{Title: "t", Key: "ssh-ed25519 AAAA c"}},
+			Emails:       []*usher.Email{{Email: "a@work.example"}, {Email: "a@home.example"}}},
+		{User: &usher.User{Username: "bob", State: usher.StateActive, Kind: usher.KindNormal}},
+	}
+	for _, f := range []Format{NDJSON, CSV} {
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range in {
+			if err := w.Write(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		users, _, bad := readAll(t, buf.String(), f)
+		if len(bad) > 0 || len(users) != 2 {
+			t.Fatalf("%s: read back %d users, errors %v\n%s", f, len(users), bad, buf.String())
+		}
+		a := users[0]
+		if a.Username != "alice" || a.Name != `Alice, "the" first` || !a.EmailConfirmed || a.PasswordHash != in[0].PasswordHash ||
+			a.State != usher.StateSuspended || a.Kind != usher.KindBot || !a.Admin || a.Metadata["a"] != "b,c" ||
+			len(a.SSHKeys) != 1 || a.SSHKeys[0].Key != "ssh-ed25519 AAAA c" || len(a.Emails) != 2 || a.DisplayName != "Al" {
+			t.Fatalf("%s: alice came back as %+v", f, a)
+		}
+	}
+}
+
+func TestFormatFor(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ named, path, want string }{
+		{"", "users.csv", "csv"}, {"", "users.ndjson", "ndjson"}, {"", "-", "ndjson"}, {"csv", "x.ndjson", "csv"}, {"jsonl", "", "ndjson"},
+	} {
+		if f, err := FormatFor(tt.named, tt.path); err != nil || string(f) != tt.want {
+			t.Errorf("FormatFor(%q, %q) = %s, %v", tt.named, tt.path, f, err)
+		}
+	}
+	if _, err := FormatFor("xml", ""); err == nil {
+		t.Error("xml accepted")
+	}
+}
+
+// FuzzReader: no input makes the reader panic or loop, in either format.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(`{"username":"a","ssh_keys":[{"key":"k"}]}`+"\n{"), true)
+	f.Add([]byte("username,email\na,\"b\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, ndjson bool) {
+		format := CSV
+		if ndjson {
+			format = NDJSON
+		}
+		r, err := NewReader(bytes.NewReader(data), format)
+		if err != nil {
+			return
+		}
+		for range len(data) + 2 {
+			_, _, err := r.Next()
+			var le *LineError
+			if err != nil && !errors.As(err, &le) {
+				return
+			}
+		}
+		t.Fatalf("more records than bytes in %q", data)
+	})
+}
