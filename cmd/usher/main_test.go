@@ -335,6 +335,11 @@ func TestServeEndpoints(t *testing.T) {
 		{"/metrics", 200, "usher_http_requests_total"},
 		{"/openapi.json", 200, `"openapi":"3.1.0"`},
 		{"/nowhere", 404, ""},
+		// Every face is mounted: each answers an anonymous caller its way.
+		{"/v1/me", 401, `"code":"unauthenticated"`},
+		{"/api/v4/user", 401, `"message":"401 Unauthorized"`},
+		{"/api/application/users", 401, `"code":"AuthenticationException"`},
+		{"/api/v1/users/me", 401, `"code":"unauthenticated"`},
 	} {
 		res, err := http.Get("http://" + addr + tt.path)
 		if err != nil {

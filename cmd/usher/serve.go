@@ -20,6 +20,7 @@ import (
 	"usher/connector"
 	"usher/core"
 	"usher/face/gitlab"
+	"usher/face/lenses"
 	"usher/face/native"
 	"usher/face/pterodactyl"
 	"usher/mail"
@@ -236,6 +237,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
 	(&pterodactyl.Handler{Users: c.Users, Auth: c.Auth, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)
+	(&lenses.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Settings: c.Settings, Log: log,
+		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg))
 }
 

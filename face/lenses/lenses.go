@@ -1,0 +1,284 @@
+// Package lenses serves the Lenses HQ users API (seed 002) under /api/v1:
+// name-keyed users, their profile, their groups (add, remove or set), the
+// caller's own account, settings and sessions, and a password log-in that
+// sets the session_id cookie. Callers bring a service-account or personal
+// token as Authorization: Bearer, or the session_id cookie. Like every face
+// it only translates: the core decides.
+package lenses
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"usher"
+	"usher/core"
+	"usher/web"
+)
+
+// UserService is what the face needs of the core's users.
+type UserService interface {
+	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
+	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
+	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
+	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
+}
+
+// AuthService is what the face needs of the core's authentication.
+type AuthService interface {
+	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Login(ctx context.Context, login, password string) (*usher.Session, error)
+	EndSessions(ctx context.Context) (int, error)
+}
+
+// GroupService is what the face needs of the core's groups.
+type GroupService interface {
+	List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error)
+	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	SetUserGroups(ctx context.Context, key usher.UserKey, in core.GroupChanges) ([]*usher.Membership, error)
+}
+
+// SettingService is what the face needs of the core's user settings.
+type SettingService interface {
+	Get(ctx context.Context, key usher.UserKey) ([]usher.Setting, error)
+	Update(ctx context.Context, key usher.UserKey, values map[string]json.RawMessage) ([]usher.Setting, error)
+}
+
+// Handler serves the Lenses HQ users API.
+type Handler struct {
+	Users    UserService
+	Auth     AuthService
+	Groups   GroupService
+	Settings SettingService
+
+	Log *slog.Logger
+	// SecureCookies marks the session_id cookie Secure: usher is reached
+	// over HTTPS, if not directly then through a proxy.
+	SecureCookies bool
+
+	csrf *http.CrossOriginProtection
+}
+
+// prefix is where the Lenses HQ API lives.
+const prefix = "/api/v1"
+
+// sessionCookie is the cookie Lenses keeps its session in.
+const sessionCookie = "session_id"
+
+// route is one endpoint of the face. A public route needs no credential and
+// ignores one: it is where credentials are made.
+type route struct {
+	method, pattern string
+	handle          web.Handler
+	public          bool
+}
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET", prefix + "/users", h.listUsers, false},
+		{"POST", prefix + "/users", h.createUser, false},
+		{"GET", prefix + "/users/me", h.me, false},
+		{"GET", prefix + "/users/me/settings", h.settings, false},
+		{"PATCH", prefix + "/users/me/settings", h.updateSettings, false},
+		{"DELETE", prefix + "/users/me/sessions", h.endSessions, false},
+		{"GET", prefix + "/users/{name}", h.getUser, false},
+		{"PATCH", prefix + "/users/{name}", h.updateUser, false},
+		{"DELETE", prefix + "/users/{name}", h.deleteUser, false},
+		{"PATCH", prefix + "/users/{name}/profile", h.updateProfile, false},
+		{"PUT", prefix + "/users/{name}/groups", h.setGroups, false},
+		{"POST", prefix + "/login", h.login, true},
+	}
+}
+
+// Routes lists the face's endpoints as "METHOD /pattern".
+func (h *Handler) Routes() []string {
+	var out []string
+	for _, r := range h.routes() {
+		out = append(out, r.method+" "+r.pattern)
+	}
+	return out
+}
+
+// Mount registers the face's endpoints on mux, and a fallback that answers
+// every other path under /api/v1 with a 404, or a 405 naming the methods
+// the path is served with.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	h.csrf = http.NewCrossOriginProtection()
+	known := http.NewServeMux()
+	for _, r := range h.routes() {
+		handler := web.Adapt(r.handle, h.writeError)
+		if !r.public {
+			handler = h.authenticate(handler)
+		}
+		mux.Handle(r.method+" "+r.pattern, handler)
+		known.Handle(r.method+" "+r.pattern, http.NotFoundHandler())
+	}
+	mux.HandleFunc(prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		allowed := web.AllowedMethods(known, r, "GET", "POST", "PUT", "PATCH", "DELETE")
+		if len(allowed) == 0 {
+			h.writeError(w, r, &usher.Error{Kind: usher.KindNotFound, Code: "route_not_found",
+				Message: "no endpoint has this path"})
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		h.writeBody(w, r, http.StatusMethodNotAllowed, errorJSON{Type: "method_not_allowed", Code: "method_not_allowed",
+			Message: "the path is served with " + strings.Join(allowed, ", ") + " only"})
+	})
+}
+
+// authenticate puts the caller's principal into the request context. The
+// credential is an Authorization: Bearer token — a service-account token,
+// as Lenses documents, or a personal token — or else the session_id
+// cookie, which must hold a session. Other credentials usher knows
+// (application keys, JWTs, a session sent as a bearer token) are no Lenses
+// credential and are refused like unknown ones. Without a credential the
+// caller is anonymous and the core refuses it.
+func (h *Handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.principal(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if p != nil {
+			r = r.WithContext(usher.WithPrincipal(r.Context(), p))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// principal returns who r comes from, or nil for nobody.
+func (h *Handler) principal(r *http.Request) (*usher.Principal, error) {
+	if token := web.BearerToken(r); token != "" {
+		p, err := h.Auth.Authenticate(r.Context(), token)
+		if err != nil {
+			return nil, err
+		}
+		if p.Token == nil || (p.Token.Kind != usher.TokenServiceAccount && p.Token.Kind != usher.TokenPersonal) {
+			return nil, errNotLensesCredential()
+		}
+		return p, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	// A browser sends the cookie with requests other sites make it send:
+	// changes by cookie must come from usher's own origin.
+	if err := h.csrf.Check(r); err != nil {
+		return nil, errCrossOrigin()
+	}
+	p, err := h.Auth.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	if p.Token == nil || p.Token.Kind != usher.TokenSession {
+		return nil, errNotLensesCredential()
+	}
+	return p, nil
+}
+
+func errNotLensesCredential() error {
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid"}
+}
+
+func errCrossOrigin() error {
+	return &usher.Error{Kind: usher.KindForbidden, Code: "cross_origin",
+		Message: "a cross-origin request cannot act with the session cookie"}
+}
+
+// statuses maps each error kind to the face's status code. Lenses names no
+// 422: a body that breaks a rule is a 400, like a malformed one.
+var statuses = map[usher.Kind]int{
+	usher.KindInternal:        http.StatusInternalServerError,
+	usher.KindInvalid:         http.StatusBadRequest,
+	usher.KindUnauthenticated: http.StatusUnauthorized,
+	usher.KindForbidden:       http.StatusForbidden,
+	usher.KindNotFound:        http.StatusNotFound,
+	usher.KindConflict:        http.StatusConflict,
+	usher.KindPrecondition:    http.StatusPreconditionFailed,
+	usher.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	usher.KindUnprocessable:   http.StatusBadRequest,
+	usher.KindRateLimited:     http.StatusTooManyRequests,
+}
+
+// errorJSON is the error body: code and message, which clients of usher
+// read, with the fields of Lenses' own error object (hq_Error: type, title,
+// status, invalid_fields, request_id) beside them.
+type errorJSON struct {
+	Code          string      `json:"code"`
+	Message       string      `json:"message"`
+	Type          string      `json:"type"`
+	Title         string      `json:"title"`
+	Status        int         `json:"status"`
+	InvalidFields []fieldJSON `json:"invalid_fields,omitempty"`
+	RequestID     string      `json:"request_id,omitempty"`
+}
+
+// fieldJSON is one entry of invalid_fields.
+type fieldJSON struct {
+	Name  string `json:"name"`
+	Error string `json:"error"`
+	Title string `json:"title"`
+}
+
+// writeError writes err as the face's error body. It is the one place the
+// face turns error kinds into statuses.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	web.LogError(h.log(), r, err)
+	e := usher.AsError(err)
+	status, ok := statuses[e.Kind]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	body := errorJSON{Type: e.Kind.String(), Code: e.Code, Message: e.Message}
+	for _, f := range e.Fields {
+		body.InvalidFields = append(body.InvalidFields, fieldJSON{Name: f.Field, Error: f.Code, Title: f.Message})
+	}
+	switch e.Kind {
+	case usher.KindUnauthenticated:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lenses"`)
+	case usher.KindRateLimited:
+		w.Header().Set("Retry-After", web.RetryAfter(e.RetryAfter))
+	}
+	h.writeBody(w, r, status, body)
+}
+
+// writeBody writes an error body with its status and the request's id.
+func (h *Handler) writeBody(w http.ResponseWriter, r *http.Request, status int, body errorJSON) {
+	body.Status = status
+	body.Title = body.Message
+	body.RequestID = usher.RequestFrom(r.Context()).ID
+	_ = web.WriteJSON(w, status, body)
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
+
+// renameFields returns err with its field problems named as this request
+// names them (the core's "username" is Lenses' "name"), and its message
+// naming the first of them so.
+func renameFields(err error, names map[string]string) error {
+	var e *usher.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	out := *e
+	out.Fields = make([]usher.FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		if name, ok := names[f.Field]; ok {
+			f.Field = name
+		}
+		out.Fields[i] = f
+	}
+	out.Message = out.Fields[0].Field + ": " + out.Fields[0].Message
+	return &out
+}

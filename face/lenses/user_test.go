@@ -1,0 +1,445 @@
+package lenses_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core/coretest"
+)
+
+// TestCreateUser: POST /api/v1/users takes name and display_name, checks
+// them against Lenses' request shape, and answers 201 with hq_User;
+// display_name defaults to name.
+func TestCreateUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	before := time.Now().Add(-time.Minute)
+	res := b.do(t, call{method: "POST", path: "/api/v1/users", token: b.saTok, body: map[string]any{"name": "mary-jane"}})
+	res.check(t, want{status: http.StatusCreated})
+	var u userBody
+	res.decode(t, &u)
+	created, err := time.Parse(time.RFC3339Nano, u.CreatedAt)
+	if err != nil || created.Before(before) || !strings.HasSuffix(u.CreatedAt, "Z") {
+		t.Errorf("created_at %q: %v", u.CreatedAt, err)
+	}
+	id, err := strconv.ParseInt(u.ID, 10, 64)
+	if err != nil || id <= 0 {
+		t.Errorf("id %q is not an usher id", u.ID)
+	}
+	if u.Name != "mary-jane" || u.DisplayName != "mary-jane" || u.LRN != "iam:user:mary-jane" || u.IsAdmin ||
+		u.Groups == nil || len(u.Groups) != 0 || len(u.Profile) != 0 || u.Metadata != nil || u.LastSeenAt != nil {
+		t.Errorf("created %s", res.body)
+	}
+	// The raw body has every field hq_User requires, groups as [] and
+	// profile as {}.
+	var raw map[string]json.RawMessage
+	res.decode(t, &raw)
+	for _, f := range []string{"name", "display_name", "lrn", "id", "created_at", "groups", "profile", "is_admin"} {
+		if _, ok := raw[f]; !ok {
+			t.Errorf("no %s in %s", f, res.body)
+		}
+	}
+	if string(raw["groups"]) != "[]" || string(raw["profile"]) != "{}" {
+		t.Errorf("groups %s, profile %s", raw["groups"], raw["profile"])
+	}
+
+	named := b.mustCreateWith(t, map[string]any{"name": "bob", "display_name": "Bob the Builder"})
+	if named.DisplayName != "Bob the Builder" {
+		t.Errorf("display_name %q", named.DisplayName)
+	}
+	if got := b.mustCreateWith(t, map[string]any{"name": "nully", "display_name": nil}); got.DisplayName != "nully" {
+		t.Errorf("a null display_name gave %q", got.DisplayName)
+	}
+
+	users, _ := b.env.Counts(t)
+	for name, tc := range map[string]struct {
+		token string
+		body  any
+		want  want
+	}{
+		"upper case":         {body: map[string]any{"name": "Alice"}, want: want{400, "invalid", "name"}},
+		"space":              {body: map[string]any{"name": "alice smith"}, want: want{400, "invalid", "name"}},
+		"leading hyphen":     {body: map[string]any{"name": "-alice"}, want: want{400, "invalid", "name"}},
+		"trailing hyphen":    {body: map[string]any{"name": "alice-"}, want: want{400, "invalid", "name"}},
+		"e-mail":             {body: map[string]any{"name": "alice@example.com"}, want: want{400, "invalid", "name"}},
+		"too long":           {body: map[string]any{"name": strings.Repeat("a", 101)}, want: want{400, "too_long", "name"}},
+		"empty":              {body: map[string]any{"name": ""}, want: want{400, "required", "name"}},
+		"missing":            {body: map[string]any{"display_name": "Alice"}, want: want{400, "required", "name"}},
+		"empty display":      {body: map[string]any{"name": "alice", "display_name": ""}, want: want{400, "too_short", "display_name"}},
+		"display too long":   {body: map[string]any{"name": "alice", "display_name": strings.Repeat("é", 151)}, want: want{400, "too_long", "display_name"}},
+		"digits only (core)": {body: map[string]any{"name": "12345"}, want: want{400, "validation_failed", "name"}},
+		"taken":              {body: map[string]any{"name": "bob"}, want: want{409, "username_taken", "name"}},
+		"taken, other case":  {body: map[string]any{"name": "plain"}, want: want{409, "username_taken", "name"}},
+		"unknown field":      {body: map[string]any{"name": "alice", "is_admin": true}, want: want{400, "unknown_field", "is_admin"}},
+		"wrong type":         {body: map[string]any{"name": 7}, want: want{400, "wrong_type", "name"}},
+		"malformed JSON":     {body: `{"name": "alice"`, want: want{400, "malformed_json", ""}},
+		"not an object":      {body: `["alice"]`, want: want{400, "malformed_json", ""}},
+		"plain user":         {token: b.userTok, body: map[string]any{"name": "alice"}, want: want{403, "forbidden", ""}},
+		"anonymous":          {token: "-", body: map[string]any{"name": "alice"}, want: want{401, "unauthenticated", ""}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			token := tc.token
+			switch token {
+			case "":
+				token = b.saTok
+			case "-":
+				token = ""
+			}
+			b.do(t, call{method: "POST", path: "/api/v1/users", token: token, body: tc.body}).check(t, tc.want)
+		})
+	}
+	if after, _ := b.env.Counts(t); after != users {
+		t.Errorf("refused creations made %d users", after-users)
+	}
+}
+
+func (b *bundle) mustCreateWith(t *testing.T, body map[string]any) userBody {
+	t.Helper()
+	res := b.do(t, call{method: "POST", path: "/api/v1/users", token: b.adminTok, body: body})
+	res.check(t, want{status: http.StatusCreated})
+	var u userBody
+	res.decode(t, &u)
+	return u
+}
+
+// TestGetAndList: users are found by name; service accounts are not
+// Lenses users, in the list or by name.
+func TestGetAndList(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/plain", token: b.saTok})
+	res.check(t, want{status: 200})
+	var u userBody
+	res.decode(t, &u)
+	if u.Name != "plain" || u.DisplayName != "Plain User" || u.ID != strconv.FormatInt(b.user.ID, 10) ||
+		u.Profile["full_name"] != "Plain User" || u.Profile["email_address"] != "plain@example.com" || u.IsAdmin {
+		t.Errorf("got %s", res.body)
+	}
+	// Another plain user sees the public profile: no e-mail address.
+	res = b.do(t, call{method: "GET", path: "/api/v1/users/root", token: b.userTok})
+	res.check(t, want{status: 200})
+	var other userBody
+	res.decode(t, &other)
+	if other.Name != "root" || !other.IsAdmin || other.Profile["email_address"] != "" || other.Profile["full_name"] != "Root" {
+		t.Errorf("plain user sees %s", res.body)
+	}
+	for name, path := range map[string]string{
+		"unknown":         "/api/v1/users/ghost",
+		"service account": "/api/v1/users/deployer",
+	} {
+		t.Run(name, func(t *testing.T) {
+			b.do(t, call{method: "GET", path: path, token: b.saTok}).check(t, want{404, "user_not_found", ""})
+		})
+	}
+
+	b.mustCreate(t, "carol")
+	res = b.do(t, call{method: "GET", path: "/api/v1/users", token: b.userTok})
+	res.check(t, want{status: 200})
+	var list struct {
+		Items []userBody `json:"items"`
+	}
+	res.decode(t, &list)
+	var names []string
+	for _, it := range list.Items {
+		names = append(names, it.Name)
+	}
+	if !slices.Equal(names, []string{"root", "plain", "carol"}) {
+		t.Errorf("listed %v", names)
+	}
+	b.do(t, call{method: "GET", path: "/api/v1/users"}).check(t, want{401, "unauthenticated", ""})
+}
+
+// TestListAllPages: the list reads every page of the core's.
+func TestListAllPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 1005 {
+		b.env.MustCreateUser(t, usher.UserCreate{Username: "bulk-" + strconv.Itoa(i)})
+	}
+	res := b.do(t, call{method: "GET", path: "/api/v1/users", token: b.saTok})
+	res.check(t, want{status: 200})
+	var list struct {
+		Items []userBody `json:"items"`
+	}
+	res.decode(t, &list)
+	if len(list.Items) != 1007 || list.Items[1006].Name != "bulk-1004" {
+		t.Errorf("%d users listed", len(list.Items))
+	}
+}
+
+// TestUpdateUser: PATCH /api/v1/users/{name} changes display_name; absent
+// fields are left alone.
+func TestUpdateUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustCreate(t, "dave")
+	res := b.do(t, call{method: "PATCH", path: "/api/v1/users/dave", token: b.saTok, body: map[string]any{"display_name": "Dave D."}})
+	res.check(t, want{status: 200})
+	var u userBody
+	res.decode(t, &u)
+	if u.Name != "dave" || u.DisplayName != "Dave D." {
+		t.Errorf("updated %s", res.body)
+	}
+	res = b.do(t, call{method: "PATCH", path: "/api/v1/users/dave", token: b.saTok, body: map[string]any{}})
+	res.check(t, want{status: 200})
+	res.decode(t, &u)
+	if u.DisplayName != "Dave D." {
+		t.Errorf("an empty patch changed display_name to %q", u.DisplayName)
+	}
+	for name, tc := range map[string]struct {
+		path, token string
+		body        any
+		want        want
+	}{
+		"empty display_name":  {"/api/v1/users/dave", b.saTok, map[string]any{"display_name": ""}, want{400, "too_short", "display_name"}},
+		"display_name long":   {"/api/v1/users/dave", b.saTok, map[string]any{"display_name": strings.Repeat("x", 151)}, want{400, "too_long", "display_name"}},
+		"name is not patched": {"/api/v1/users/dave", b.saTok, map[string]any{"name": "david"}, want{400, "unknown_field", "name"}},
+		"malformed JSON":      {"/api/v1/users/dave", b.saTok, `{`, want{400, "malformed_json", ""}},
+		"empty body":          {"/api/v1/users/dave", b.saTok, "", want{400, "empty_body", ""}},
+		"unknown user":        {"/api/v1/users/ghost", b.saTok, map[string]any{"display_name": "G"}, want{404, "user_not_found", ""}},
+		"another's account":   {"/api/v1/users/dave", b.userTok, map[string]any{"display_name": "Mine"}, want{403, "forbidden", ""}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b.do(t, call{method: "PATCH", path: tc.path, token: tc.token, body: tc.body}).check(t, tc.want)
+		})
+	}
+	// Everyone may change their own display name.
+	b.do(t, call{method: "PATCH", path: "/api/v1/users/plain", token: b.userTok, body: map[string]any{"display_name": "Me"}}).check(t, want{status: 200})
+}
+
+// TestDeleteUser: DELETE /api/v1/users/{name} answers 204 and the user is
+// gone.
+func TestDeleteUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustCreate(t, "erin")
+	b.do(t, call{method: "DELETE", path: "/api/v1/users/erin", token: b.userTok}).check(t, want{403, "forbidden", ""})
+	res := b.do(t, call{method: "DELETE", path: "/api/v1/users/erin", token: b.saTok})
+	res.check(t, want{status: 204})
+	if len(res.body) != 0 {
+		t.Errorf("204 with a body: %s", res.body)
+	}
+	b.do(t, call{method: "GET", path: "/api/v1/users/erin", token: b.saTok}).check(t, want{404, "user_not_found", ""})
+	b.do(t, call{method: "DELETE", path: "/api/v1/users/erin", token: b.saTok}).check(t, want{404, "user_not_found", ""})
+	b.do(t, call{method: "DELETE", path: "/api/v1/users/deployer", token: b.adminTok}).check(t, want{404, "user_not_found", ""})
+	// The name is free again.
+	b.mustCreate(t, "erin")
+}
+
+// TestUpdateProfile: PATCH /api/v1/users/{name}/profile sets full_name and
+// email_address, each at most 100 characters; absent fields are left
+// alone.
+func TestUpdateProfile(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustCreate(t, "frank")
+	steps := []struct {
+		name    string
+		body    any
+		want    want
+		profile map[string]string
+	}{
+		{"both", map[string]any{"full_name": "Frank Furter", "email_address": "frank@example.com"}, want{status: 200},
+			map[string]string{"full_name": "Frank Furter", "email_address": "frank@example.com"}},
+		{"full_name only", map[string]any{"full_name": "Franklin"}, want{status: 200},
+			map[string]string{"full_name": "Franklin", "email_address": "frank@example.com"}},
+		{"email_address only", map[string]any{"email_address": "f@example.org"}, want{status: 200},
+			map[string]string{"full_name": "Franklin", "email_address": "f@example.org"}},
+		{"nothing", map[string]any{}, want{status: 200},
+			map[string]string{"full_name": "Franklin", "email_address": "f@example.org"}},
+		{"full_name too long", map[string]any{"full_name": strings.Repeat("n", 101)}, want{400, "too_long", "full_name"}, nil},
+		{"email_address too long", map[string]any{"email_address": strings.Repeat("e", 89) + "@example.com"}, want{400, "too_long", "email_address"}, nil},
+		{"invalid e-mail", map[string]any{"email_address": "not an address"}, want{400, "validation_failed", "email_address"}, nil},
+		{"e-mail taken", map[string]any{"email_address": "PLAIN@example.com"}, want{409, "email_taken", "email_address"}, nil},
+		{"control character", map[string]any{"full_name": "a\u0007b"}, want{400, "validation_failed", "full_name"}, nil},
+		{"wrong type", map[string]any{"full_name": true}, want{400, "wrong_type", "full_name"}, nil},
+		{"malformed JSON", `{"full_name": }`, want{400, "malformed_json", ""}, nil},
+		{"cleared", map[string]any{"full_name": "", "email_address": ""}, want{status: 200}, map[string]string{}},
+	}
+	for _, s := range steps {
+		res := b.do(t, call{method: "PATCH", path: "/api/v1/users/frank/profile", token: b.saTok, body: s.body})
+		res.check(t, s.want)
+		if s.profile == nil {
+			continue
+		}
+		var u userBody
+		res.decode(t, &u)
+		if len(u.Profile) != len(s.profile) || u.Profile["full_name"] != s.profile["full_name"] ||
+			u.Profile["email_address"] != s.profile["email_address"] {
+			t.Errorf("%s: profile %v, want %v", s.name, u.Profile, s.profile)
+		}
+	}
+	b.do(t, call{method: "PATCH", path: "/api/v1/users/ghost/profile", token: b.saTok,
+		body: map[string]any{"full_name": "G"}}).check(t, want{404, "user_not_found", ""})
+	b.do(t, call{method: "PATCH", path: "/api/v1/users/frank/profile", token: b.userTok,
+		body: map[string]any{"full_name": "G"}}).check(t, want{403, "forbidden", ""})
+}
+
+// TestSetGroups: PUT /api/v1/users/{name}/groups with Lenses' semantics:
+// set_groups cannot be combined with the others, removal wins over
+// addition, an empty set_groups leaves no group. Each step starts where
+// the one before left off.
+func TestSetGroups(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustCreate(t, "gina")
+	steps := []struct {
+		name   string
+		body   any
+		want   want
+		groups []string
+	}{
+		{"add", map[string]any{"add_to_groups": []string{"ops", "dev"}}, want{status: 200}, []string{"dev", "ops"}},
+		{"add again", map[string]any{"add_to_groups": []string{"dev"}}, want{status: 200}, []string{"dev", "ops"}},
+		{"remove", map[string]any{"remove_from_groups": []string{"ops"}}, want{status: 200}, []string{"dev"}},
+		{"add and remove: removal wins", map[string]any{"add_to_groups": []string{"qa", "ops"}, "remove_from_groups": []string{"qa"}},
+			want{status: 200}, []string{"dev", "ops"}},
+		{"remove one not held", map[string]any{"remove_from_groups": []string{"qa"}}, want{status: 200}, []string{"dev", "ops"}},
+		{"set", map[string]any{"set_groups": []string{"qa", "ops"}}, want{status: 200}, []string{"ops", "qa"}},
+		{"set with add", map[string]any{"set_groups": []string{"dev"}, "add_to_groups": []string{"ops"}},
+			want{400, "invalid_parameter", "set_groups"}, nil},
+		{"set with remove", map[string]any{"set_groups": []string{"dev"}, "remove_from_groups": []string{"qa"}},
+			want{400, "invalid_parameter", "set_groups"}, nil},
+		{"unknown group", map[string]any{"add_to_groups": []string{"nope"}}, want{404, "group_not_found", ""}, nil},
+		{"nothing", map[string]any{}, want{status: 200}, []string{"ops", "qa"}},
+		{"null set is absent", map[string]any{"set_groups": nil}, want{status: 200}, []string{"ops", "qa"}},
+		{"wrong type", map[string]any{"set_groups": "dev"}, want{400, "wrong_type", "set_groups"}, nil},
+		{"set to none", map[string]any{"set_groups": []string{}}, want{status: 200}, []string{}},
+	}
+	for _, s := range steps {
+		res := b.do(t, call{method: "PUT", path: "/api/v1/users/gina/groups", token: b.saTok, body: s.body})
+		res.check(t, s.want)
+		if s.groups != nil {
+			var u userBody
+			res.decode(t, &u)
+			if got := u.groupNames(); !slices.Equal(got, s.groups) {
+				t.Errorf("%s: groups %v, want %v", s.name, got, s.groups)
+			}
+		}
+		// A refused change changes nothing.
+		if s.want.status != 200 {
+			res := b.do(t, call{method: "GET", path: "/api/v1/users/gina", token: b.saTok})
+			var u userBody
+			res.decode(t, &u)
+			if got := u.groupNames(); !slices.Equal(got, []string{"ops", "qa"}) {
+				t.Errorf("%s: refused, yet groups are %v", s.name, got)
+			}
+		}
+	}
+	for name, tc := range map[string]struct {
+		path, token string
+		want        want
+	}{
+		"unknown user":    {"/api/v1/users/ghost/groups", b.saTok, want{404, "user_not_found", ""}},
+		"service account": {"/api/v1/users/deployer/groups", b.saTok, want{404, "user_not_found", ""}},
+		"plain user":      {"/api/v1/users/gina/groups", b.userTok, want{403, "forbidden", ""}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b.do(t, call{method: "PUT", path: tc.path, token: tc.token,
+				body: map[string]any{"add_to_groups": []string{"dev"}}}).check(t, tc.want)
+		})
+	}
+}
+
+// TestCompactGroup: a user's groups are hq_CompactGroup, with the group's
+// member count.
+func TestCompactGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"plain", "root"} {
+		b.do(t, call{method: "PUT", path: "/api/v1/users/" + name + "/groups", token: b.saTok,
+			body: map[string]any{"add_to_groups": []string{"dev"}}}).check(t, want{status: 200})
+	}
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/me", token: b.userTok})
+	res.check(t, want{status: 200})
+	var u userBody
+	res.decode(t, &u)
+	if len(u.Groups) != 1 {
+		t.Fatalf("groups %s", res.body)
+	}
+	g := u.Groups[0]
+	if _, err := strconv.ParseInt(g.ID, 10, 64); err != nil || g.Name != "dev" || g.DisplayName != "DEV" ||
+		g.LRN != "iam:group:dev" || g.Description != "the dev group" || g.UserCount != 2 || g.SACount != 0 ||
+		g.RoleCount != 0 || g.SSOName != "" || g.CreatedAt == "" {
+		t.Errorf("compact group %+v", g)
+	}
+	var raw struct {
+		Groups []map[string]json.RawMessage `json:"groups"`
+	}
+	res.decode(t, &raw)
+	for _, f := range []string{"name", "display_name", "sso_name", "lrn", "id", "created_at", "description", "user_count", "sa_count", "role_count"} {
+		if _, ok := raw.Groups[0][f]; !ok {
+			t.Errorf("no %s in %s", f, res.body)
+		}
+	}
+}
+
+// TestMe: GET /api/v1/users/me is the caller, admin flag and metadata
+// included.
+func TestMe(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	meta := map[string]string{"team": "blue"}
+	if _, err := b.env.Core.Users.Update(coretest.System(), usher.UserKey{ID: b.user.ID}, usher.UserUpdate{Metadata: &meta}); err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/me", token: b.userTok})
+	res.check(t, want{status: 200})
+	var u userBody
+	res.decode(t, &u)
+	if u.Name != "plain" || u.IsAdmin || u.Metadata["team"] != "blue" || u.Profile["email_address"] != "plain@example.com" {
+		t.Errorf("me %s", res.body)
+	}
+	res = b.do(t, call{method: "GET", path: "/api/v1/users/me", token: b.adminTok})
+	var admin userBody
+	res.decode(t, &admin)
+	if admin.Name != "root" || !admin.IsAdmin {
+		t.Errorf("me %s", res.body)
+	}
+}
+
+// TestSettings: GET and PATCH /api/v1/users/me/settings read and merge the
+// caller's settings: absent keys are left alone, null removes a key.
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	steps := []struct {
+		name   string
+		method string
+		body   any
+		want   want
+		result string
+	}{
+		{"none yet", "GET", nil, want{status: 200}, `{}`},
+		{"set two", "PATCH", map[string]any{"theme": "dark", "page_size": 50}, want{status: 200}, `{"page_size":50,"theme":"dark"}`},
+		{"change one", "PATCH", map[string]any{"theme": map[string]string{"mode": "light"}}, want{status: 200}, `{"page_size":50,"theme":{"mode":"light"}}`},
+		{"remove one", "PATCH", map[string]any{"page_size": nil}, want{status: 200}, `{"theme":{"mode":"light"}}`},
+		{"read back", "GET", nil, want{status: 200}, `{"theme":{"mode":"light"}}`},
+		{"bad key", "PATCH", map[string]any{"no spaces": 1}, want{400, "validation_failed", "no spaces"}, ""},
+		{"malformed JSON", "PATCH", `{"theme": `, want{400, "malformed_json", ""}, ""},
+		{"not an object", "PATCH", `[1, 2]`, want{400, "malformed_json", ""}, ""},
+		{"null body", "PATCH", `null`, want{400, "malformed_json", ""}, ""},
+	}
+	for _, s := range steps {
+		res := b.do(t, call{method: s.method, path: "/api/v1/users/me/settings", token: b.userTok, body: s.body})
+		res.check(t, s.want)
+		if s.result != "" {
+			if got := strings.TrimSpace(string(res.body)); got != s.result {
+				t.Errorf("%s: %s, want %s", s.name, got, s.result)
+			}
+		}
+	}
+	// Settings are the caller's own.
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/me/settings", token: b.adminTok})
+	res.check(t, want{status: 200})
+	if got := strings.TrimSpace(string(res.body)); got != `{}` {
+		t.Errorf("admin's settings %s", got)
+	}
+	b.do(t, call{method: "GET", path: "/api/v1/users/me/settings"}).check(t, want{401, "unauthenticated", ""})
+}
