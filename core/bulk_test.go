@@ -139,6 +139,10 @@ func TestImportRefused(t *testing.T) {
 	wantKind(t, err, usher.KindUnauthenticated, "")
 	err = b.users.Export(as(b.alice, "api"), func(*usher.ExportUser) error { return nil })
 	wantKind(t, err, usher.KindForbidden, "")
+	wantKind(t, b.users.AnalyzeImport(as(b.alice, "api")), usher.KindForbidden, "")
+	if err := b.users.AnalyzeImport(coretest.System()); err != nil {
+		t.Fatalf("AnalyzeImport: %v", err)
+	}
 	if _, err := b.users.Get(coretest.System(), usher.UserKey{Username: "mallory"}); err == nil {
 		t.Fatal("a refused import wrote its user")
 	}

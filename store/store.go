@@ -23,6 +23,9 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// Analyze brings the query planner's statistics up to date, after a
+	// bulk change the engine's own upkeep has not caught up with yet.
+	Analyze(ctx context.Context) error
 	// Close releases the database.
 	Close() error
 }
@@ -32,6 +35,12 @@ type Tx interface {
 	// UserCreate inserts u and sets u.ID. u.Identities are inserted with it;
 	// passwordHash, when not empty, is stored as the account's password.
 	UserCreate(ctx context.Context, u *usher.User, passwordHash string) error
+	// UserCreateMany inserts users, sets their IDs, and stores each
+	// non-empty passwordHashes[i] as users[i]'s password, in a few
+	// statements rather than a few per user: for bulk imports. Identities
+	// are not inserted. It is atomic: on any error, a unique violation
+	// among them, nothing is written.
+	UserCreateMany(ctx context.Context, users []*usher.User, passwordHashes []string) error
 	// UserGet returns one user with its identities. By ID it returns deleted
 	// users too; by any other key only users that are not deleted.
 	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)

@@ -109,6 +109,9 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 	seen := map[string]int{}
 	var batch []usher.ImportUser
 	var lines []int
+	// The statistics are refreshed at 1,000 users written, then each time
+	// the count has doubled: about 20 times for a million.
+	analyzeAt := 1000
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -130,6 +133,10 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 			}
 		}
 		batch, lines = batch[:0], lines[:0]
+		if written := t.created + t.updated; written >= analyzeAt {
+			analyzeAt = 2 * written
+			return c.Users.AnalyzeImport(ctx)
+		}
 		return nil
 	}
 	for {
@@ -139,6 +146,11 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 		case err == io.EOF:
 			if err := flush(); err != nil {
 				return err
+			}
+			if t.created+t.updated > 0 {
+				if err := c.Users.AnalyzeImport(ctx); err != nil {
+					return err
+				}
 			}
 			return m.importSummary(t, time.Since(start), bar)
 		case errors.As(err, &le):

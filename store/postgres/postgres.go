@@ -87,6 +87,8 @@ func (dialect) Name() string { return "postgres" }
 
 func (dialect) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
+func (d dialect) PlaceholderInOrder(n int) string { return d.Placeholder(n) }
+
 func (dialect) TimeArg(t time.Time) any { return t }
 
 // Classify maps SQLSTATE codes to the store's errors. A unique violation
@@ -108,6 +110,12 @@ func (dialect) Classify(err error) error {
 	}
 	return err
 }
+
+// Analyze refreshes the statistics of every table: after a bulk import,
+// before autovacuum gets to it (or where it is off), the planner would
+// otherwise guess, and a search by trigram can go from a millisecond to a
+// scan of the table.
+func (dialect) Analyze() string { return "ANALYZE" }
 
 // SearchUsers matches with ILIKE, which the trigram indexes serve.
 func (dialect) SearchUsers(b *sqldb.Builder, q string, email bool) {

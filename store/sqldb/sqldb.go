@@ -26,6 +26,10 @@ type Dialect interface {
 	Name() string
 	// Placeholder returns the parameter marker of the n-th argument (from 1).
 	Placeholder(n int) string
+	// PlaceholderInOrder returns the marker of the n-th argument of a
+	// statement whose markers stand in the order of their arguments; it
+	// may be anonymous.
+	PlaceholderInOrder(n int) string
 	// Classify turns a driver error into usher.ErrNotFound (a foreign key
 	// naming a row that does not exist) or a *usher.UniqueError by its code;
 	// other errors are returned as they are.
@@ -36,8 +40,11 @@ type Dialect interface {
 	TimeArg(t time.Time) any
 	// SearchUsers adds to b the condition that a user's username or name
 	// (or, with email, e-mail address) contains q, case-insensitively,
-	// through the engine's index.
+	// through the engine's index, as a condition or with Builder.From.
 	SearchUsers(b *Builder, q string, email bool)
+	// Analyze is the statement that refreshes the planner's statistics;
+	// empty when the engine's plans do not depend on them.
+	Analyze() string
 }
 
 // Config describes one database to open.
@@ -100,6 +107,18 @@ func (db *DB) Ping(ctx context.Context) error {
 		return err
 	}
 	return db.read.PingContext(ctx)
+}
+
+// Analyze runs the dialect's statistics statement.
+func (db *DB) Analyze(ctx context.Context) error {
+	q := db.d.Analyze()
+	if q == "" {
+		return nil
+	}
+	if _, err := db.write.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
 }
 
 // Close closes both pools.
@@ -199,11 +218,35 @@ type Builder struct {
 	sb    strings.Builder
 	args  []any
 	conds []string
+	// from and key, when set, replace the users table a user statement
+	// reads from: see From.
+	from, key string
+	// inOrder says the arguments are written in the order they are
+	// recorded, so their markers may be anonymous.
+	inOrder bool
+}
+
+// From makes a user statement read from source, a FROM clause that joins
+// users to what narrows them, instead of from users alone. key is the
+// column of source that equals users.id and that source yields in order,
+// so that a statement ordered by it stops after a page of rows instead of
+// sorting every match.
+func (b *Builder) From(source, key string) { b.from, b.key = source, key }
+
+// source returns the FROM clause of a user statement and its id column.
+func (b *Builder) source() (from, key string) {
+	if b.from == "" {
+		return "users", "id"
+	}
+	return b.from, b.key
 }
 
 // Arg records an argument and returns its placeholder.
 func (b *Builder) Arg(v any) string {
 	b.args = append(b.args, v)
+	if b.inOrder {
+		return b.d.PlaceholderInOrder(len(b.args))
+	}
 	return b.d.Placeholder(len(b.args))
 }
 
@@ -246,6 +289,13 @@ var columns = map[string]string{
 		"is_external, can_create_group, projects_limit, theme_id, color_scheme_id, two_factor_enabled, " +
 		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
 		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag",
+	// user_insert is what UserInsert writes, in userArgs' order after uuid
+	// and created_at.
+	"user_insert": "uuid, created_at, username, username_key, email, email_key, name, first_name, " +
+		"last_name, display_name, handle, bio, location, skype, linkedin, twitter, website_url, language, " +
+		"state, kind, is_admin, is_external, can_create_group, projects_limit, theme_id, color_scheme_id, " +
+		"two_factor_enabled, external_id, metadata, email_confirmed_at, last_sign_in_at, " +
+		"current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag",
 	"token": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
 		"created_at, revoked_at, address, user_agent, impersonator_id",
 	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +

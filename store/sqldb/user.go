@@ -91,6 +91,110 @@ func (c *conn) UserCreate(ctx context.Context, u *usher.User, passwordHash strin
 	})
 }
 
+// manyRows bounds the rows of one multi-row insert: 39 arguments a user
+// stay under SQLite's 32,766 and PostgreSQL's 65,535.
+const manyRows = 400
+
+// UserCreateMany inserts users with multi-row statements: one statement
+// for up to manyRows users, one for their passwords. Besides the round
+// trips it saves, SQLite opens a statement journal for each statement that
+// fires triggers, and the full-text index writes out what it holds at each:
+// once per user, the import's largest cost, becomes once per statement.
+func (c *conn) UserCreateMany(ctx context.Context, users []*usher.User, passwordHashes []string) error {
+	if len(passwordHashes) != len(users) {
+		return fmt.Errorf("UserCreateMany: %d users, %d password hashes", len(users), len(passwordHashes))
+	}
+	return c.atomic(ctx, func(c *conn) error {
+		for start := 0; start < len(users); start += manyRows {
+			end := min(start+manyRows, len(users))
+			if err := c.insertUsers(ctx, users[start:end]); err != nil {
+				return err
+			}
+			if err := c.insertPasswords(ctx, users[start:end], passwordHashes[start:end]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// insertUsers inserts users in one statement and sets their IDs.
+func (c *conn) insertUsers(ctx context.Context, users []*usher.User) error {
+	b := &Builder{d: c.d, inOrder: true}
+	b.Write("INSERT INTO users (" + macros["{{user_insert_columns}}"] + ") VALUES ")
+	byUUID := make(map[string]*usher.User, len(users))
+	for i, u := range users {
+		if u.Version == 0 {
+			u.Version = 1
+		}
+		args, err := c.userArgs(u)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b.Write(", ")
+		}
+		b.Write("(" + b.Arg(u.UUID) + ", " + b.Arg(c.d.TimeArg(u.CreatedAt)))
+		for _, a := range args {
+			b.Write(", " + b.Arg(a))
+		}
+		b.Write(")")
+		byUUID[u.UUID] = u
+	}
+	// Neither engine promises RETURNING's order: each id comes with its
+	// uuid.
+	b.Write(" RETURNING id, uuid")
+	rows, err := c.w.QueryContext(ctx, b.String(), b.Args()...)
+	if err != nil {
+		return c.fail("UserInsertMany", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id int64
+		var uuid string
+		if err := rows.Scan(&id, &uuid); err != nil {
+			return fmt.Errorf("UserInsertMany: %w", err)
+		}
+		if u := byUUID[uuid]; u != nil {
+			u.ID = id
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c.fail("UserInsertMany", err)
+	}
+	if n != len(users) {
+		return fmt.Errorf("UserInsertMany: %d ids returned for %d users", n, len(users))
+	}
+	return nil
+}
+
+// insertPasswords stores the non-empty hashes of new users in one
+// statement.
+func (c *conn) insertPasswords(ctx context.Context, users []*usher.User, hashes []string) error {
+	b := &Builder{d: c.d, inOrder: true}
+	b.Write("INSERT INTO passwords (user_id, hash, updated_at) VALUES ")
+	n := 0
+	for i, h := range hashes {
+		if h == "" {
+			continue
+		}
+		if n > 0 {
+			b.Write(", ")
+		}
+		b.Write("(" + b.Arg(users[i].ID) + ", " + b.Arg(h) + ", " + b.Time(users[i].CreatedAt) + ")")
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := c.w.ExecContext(ctx, b.String(), b.Args()...); err != nil {
+		return c.fail("PasswordInsertMany", err)
+	}
+	return nil
+}
+
 // userConflict classifies an error of a user write; when the driver reported
 // a unique violation without naming it, the colliding field is looked up.
 func (c *conn) userConflict(ctx context.Context, name string, err error, u *usher.User) error {
@@ -284,7 +388,8 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	if f.WithTotal {
 		b := &Builder{d: c.d}
 		c.userWhere(b, f)
-		b.Write("SELECT count(*) FROM users")
+		from, _ := b.source()
+		b.Write("SELECT count(*) FROM " + from)
 		b.WriteWhere()
 		if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&page.Total); err != nil {
 			return nil, c.fail("UserListCount", err)
@@ -293,6 +398,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	col, desc := sortColumn(f.Sort)
 	b := &Builder{d: c.d}
 	c.userWhere(b, f)
+	from, idCol := b.source()
 	if f.After != nil {
 		key, err := c.cursorArg(col, f.After)
 		if err != nil {
@@ -303,19 +409,19 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			op = "<"
 		}
 		if col == "id" {
-			b.Where("id " + op + " " + b.Arg(f.After.ID))
+			b.Where(idCol + " " + op + " " + b.Arg(f.After.ID))
 		} else {
 			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(f.After.ID)))
 		}
 	}
-	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM users")
+	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM " + from)
 	b.WriteWhere()
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
 	if col == "id" {
-		b.Write(" ORDER BY id" + dir)
+		b.Write(" ORDER BY " + idCol + dir)
 	} else {
 		b.Write(" ORDER BY " + col + dir + ", id" + dir)
 	}

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserListSearch", testUserListSearch},
 		{"UserListKeyset", testUserListKeyset},
 		{"UserListOffsetAndTotal", testUserListOffsetAndTotal},
+		{"AnalyzeKeepsResults", testAnalyzeKeepsResults},
+		{"UserCreateMany", testUserCreateMany},
 		{"UserPurgeCascades", testUserPurgeCascades},
 		{"Identities", testIdentities},
 		{"Passwords", testPasswords},
@@ -397,22 +399,29 @@ func testUserListKeyset(t *testing.T, s store.Store) {
 	seed(t, s)
 	for _, sort := range []usher.UserSort{usher.SortIDAsc, usher.SortIDDesc, usher.SortUsernameAsc,
 		usher.SortUsernameDesc, usher.SortCreatedAsc, usher.SortCreatedDesc, usher.SortUUIDAsc, usher.SortUUIDDesc} {
-		all := usernames(list(t, s, usher.UserFilter{Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Limit: 100}))
-		var paged []string
-		f := usher.UserFilter{Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Limit: 4}
-		for pages := 0; ; pages++ {
-			if pages > 10 {
-				t.Fatalf("%s: pagination does not end", sort)
+		// A search pages the same way: its index may drive the statement.
+		for _, tt := range []struct {
+			q           string
+			limit, want int
+		}{{"", 4, 6}, {"example.com", 1, 3}} {
+			f := usher.UserFilter{Query: tt.q, SearchEmail: true, Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Limit: 100}
+			all := usernames(list(t, s, f))
+			var paged []string
+			f.Limit = tt.limit
+			for pages := 0; ; pages++ {
+				if pages > 10 {
+					t.Fatalf("%s %q: pagination does not end", sort, tt.q)
+				}
+				p := list(t, s, f)
+				paged = append(paged, usernames(p)...)
+				if p.Next == nil {
+					break
+				}
+				f.After = p.Next
 			}
-			p := list(t, s, f)
-			paged = append(paged, usernames(p)...)
-			if p.Next == nil {
-				break
+			if fmt.Sprint(paged) != fmt.Sprint(all) || len(all) != tt.want {
+				t.Errorf("%s %q: pages give %v, one list gives %v", sort, tt.q, paged, all)
 			}
-			f.After = p.Next
-		}
-		if fmt.Sprint(paged) != fmt.Sprint(all) || len(all) != 6 {
-			t.Errorf("%s: pages give %v, one list gives %v", sort, paged, all)
 		}
 	}
 }
@@ -430,6 +439,58 @@ func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 	p = list(t, s, usher.UserFilter{Query: "example", SearchEmail: true, WithTotal: true})
 	if p.Total != 1 {
 		t.Fatalf("search total = %d, want 1", p.Total)
+	}
+}
+
+// testUserCreateMany: many users at once get their ids, passwords and
+// search entries; one that collides keeps them all out.
+func testUserCreateMany(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	var users []*usher.User
+	var hashes []string
+	for i := range 450 { // more than one statement's worth
+		users = append(users, newUser(fmt.Sprintf("bulk%03d", i), fmt.Sprintf("bulk%03d@many.test", i), "Bulk Person"))
+		hashes = append(hashes, map[bool]string{true: fmt.Sprintf("hash-%d", i)}[i%2 == 0])
+	}
+	if err := s.UserCreateMany(ctx, users, hashes); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 401, 449} {
+		got, err := s.UserGet(ctx, usher.UserKey{ID: users[i].ID})
+		if err != nil || got.Username != users[i].Username || got.Email != users[i].Email {
+			t.Fatalf("user %d: %+v, %v", i, got, err)
+		}
+		hash, err := s.PasswordGet(ctx, users[i].ID)
+		if want := hashes[i]; hash != want || (want == "" && !errors.Is(err, usher.ErrNotFound)) {
+			t.Fatalf("user %d: password %q, %v; want %q", i, hash, err, want)
+		}
+	}
+	p := list(t, s, usher.UserFilter{Query: "bulk44", WithTotal: true})
+	if p.Total != 10 {
+		t.Fatalf("search finds %d of the new users, want 10", p.Total)
+	}
+	clash := []*usher.User{newUser("fresh1", "", ""), newUser("ALICE", "", ""), newUser("fresh2", "", "")}
+	err := s.UserCreateMany(ctx, clash, make([]string, 3))
+	if !errors.Is(err, usher.ErrExists) {
+		t.Fatalf("a taken username: %v", err)
+	}
+	if _, err := s.UserGet(ctx, usher.UserKey{Username: "fresh1"}); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("a failed UserCreateMany wrote fresh1: %v", err)
+	}
+}
+
+// testAnalyzeKeepsResults: refreshing the statistics works and changes no
+// answer.
+func testAnalyzeKeepsResults(t *testing.T, s store.Store) {
+	seed(t, s)
+	f := usher.UserFilter{Query: "example.com", SearchEmail: true, Deleted: usher.Include, Suspended: usher.Include}
+	before := fmt.Sprint(usernames(list(t, s, f)))
+	if err := s.Analyze(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := fmt.Sprint(usernames(list(t, s, f))); after != before || before != "[alice carol eve]" {
+		t.Fatalf("search before analyze %s, after %s", before, after)
 	}
 }
 

@@ -1,9 +1,5 @@
 -- name: UserInsert
-INSERT INTO users (uuid, created_at, username, username_key, email, email_key, name, first_name,
-    last_name, display_name, handle, bio, location, skype, linkedin, twitter, website_url, language,
-    state, kind, is_admin, is_external, can_create_group, projects_limit, theme_id, color_scheme_id,
-    two_factor_enabled, external_id, metadata, email_confirmed_at, last_sign_in_at,
-    current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag)
+INSERT INTO users ({{user_insert_columns}})
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
     ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)
 RETURNING id;
