@@ -274,6 +274,29 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	return redact(p, u), nil
 }
 
+// Me returns the caller's own account as it was read when the request's
+// credential was checked, moments ago, without reading it again: the
+// answer to "who is this token?", which every request of an application
+// may ask. A caller that has just changed its account should answer with
+// what the change returned instead.
+//
+// Errors: Unauthenticated, Forbidden (a token whose scopes do not allow
+// reading the account).
+func (s *Users) Me(ctx context.Context) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	if p.User == nil {
+		return s.Get(ctx, usher.UserKey{ID: p.UserID()})
+	}
+	if err := s.authorize(ctx, actUserRead, p.User); err != nil {
+		return nil, err
+	}
+	u := *p.User
+	return &u, nil
+}
+
 // redact returns u as p may see it: administrators and the user itself see
 // everything; others see the public profile only.
 func redact(p *usher.Principal, u *usher.User) *usher.User {

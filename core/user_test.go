@@ -339,3 +339,21 @@ func TestSelfUpdate(t *testing.T) {
 	_, err = b.users.Update(as(bob), alice, usher.UserUpdate{Bio: ptr("bob was here")})
 	wantKind(t, err, usher.KindForbidden, "forbidden")
 }
+
+// TestMe: the caller's account comes from its principal, as a copy; an
+// anonymous caller is refused.
+func TestMe(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := as(b.alice, "api")
+	u, err := b.users.Me(ctx)
+	if err != nil || u.ID != b.alice.ID || u.Email != "alice@example.com" {
+		t.Fatalf("Me: %+v, %v", u, err)
+	}
+	u.Name = "changed"
+	if usher.PrincipalFrom(ctx).User.Name != "Alice Liddell" {
+		t.Fatal("Me handed out the principal's own user")
+	}
+	_, err = b.users.Me(context.Background())
+	wantKind(t, err, usher.KindUnauthenticated, "unauthenticated")
+}

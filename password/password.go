@@ -49,11 +49,13 @@ type Hasher struct {
 	queue  chan struct{} // a slot per hash that may run or wait
 }
 
-// NewHasher returns a Hasher that runs at most workers hashes at once (the
-// number of CPUs when workers <= 0) and lets at most queue more wait.
+// NewHasher returns a Hasher that runs at most workers hashes at once and
+// lets at most queue more wait. workers <= 0 means one less than the CPUs,
+// at least one: a CPU is left to everything else, so that a flood of
+// log-ins slows log-ins but not the requests that check a token.
 func NewHasher(p Params, workers, queue int) *Hasher {
 	if workers <= 0 {
-		workers = runtime.NumCPU()
+		workers = max(1, runtime.NumCPU()-1)
 	}
 	if queue < 0 {
 		queue = 0

@@ -39,6 +39,7 @@ type serveConfig struct {
 	smtpURL       string
 	mailFrom      string
 	argon2        password.Params
+	hashWorkers   int
 	hashQueue     int
 	policy        core.Policy
 	github        connector.GitHubConfig
@@ -81,6 +82,7 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.Uint32Var(&sc.argon2.Memory, "argon2-memory", sc.argon2.Memory, "argon2id memory, KiB")
 	f.Uint32Var(&sc.argon2.Time, "argon2-time", sc.argon2.Time, "argon2id passes")
 	f.Uint8Var(&sc.argon2.Threads, "argon2-threads", sc.argon2.Threads, "argon2id threads")
+	f.IntVar(&sc.hashWorkers, "hash-workers", 0, "password hashes that run at once (default: the CPUs less one, at least one)")
 	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a CPU before log-ins are answered 429")
 	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
 	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
@@ -215,7 +217,7 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConf
 	}
 	return core.New(core.Config{
 		Store:      db,
-		Hasher:     password.NewHasher(sc.argon2, 0, sc.hashQueue),
+		Hasher:     password.NewHasher(sc.argon2, sc.hashWorkers, sc.hashQueue),
 		Policy:     sc.policy,
 		Seal:       box,
 		Connectors: conns,

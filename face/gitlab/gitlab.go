@@ -24,6 +24,7 @@ import (
 type UserService interface {
 	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
 	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	Me(ctx context.Context) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
 	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
 	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)

@@ -274,7 +274,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, in *params) er
 }
 
 func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, in *params) error {
-	u, err := h.Users.Get(r.Context(), usher.UserKey{ID: usher.PrincipalFrom(r.Context()).UserID()})
+	u, err := h.Users.Me(r.Context())
 	if err != nil {
 		return err
 	}

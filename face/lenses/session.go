@@ -16,7 +16,7 @@ func self(r *http.Request) usher.UserKey {
 
 // me returns the caller's own account.
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
-	u, err := h.Users.Get(r.Context(), self(r))
+	u, err := h.Users.Me(r.Context())
 	if err != nil {
 		return err
 	}

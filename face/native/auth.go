@@ -426,11 +426,7 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
-	p := usher.PrincipalFrom(r.Context())
-	if p.Anonymous() {
-		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "authentication required"}
-	}
-	u, err := h.Users.Get(r.Context(), usher.UserKey{ID: p.UserID()})
+	u, err := h.Users.Me(r.Context())
 	if err != nil {
 		return err
 	}
