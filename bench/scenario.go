@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// bench is what the scenarios run against: usher serving the filled
+// database, the data in it, and the credentials to ask with.
+type bench struct {
+	cfg      config
+	dir      string    // the run's directory: database, logs
+	data     *dataset  // the generated users and search queries
+	ids      []int64   // ids of the generated users in the database
+	names    []string  // and their usernames
+	token    string    // a personal token of the bench's administrator
+	appToken string    // an application key of the administrator
+	usher    *endpoint // usher serve
+	db       *database
+	ro       *sql.DB // the database, read-only, for search_scan
+	meBody   int     // bytes of GET /v1/me's answer, the ceiling's size
+}
+
+// scenario is one measured load. A new one — a face's, say — is one more
+// entry in scenarios: a name, what the issue asks of it if anything, and
+// the operation its workers repeat.
+type scenario struct {
+	name   string
+	target *target
+	run    func(ctx context.Context, b *bench) (*result, error)
+}
+
+// target is what a scenario is asked to reach. The bench reports it; it
+// asserts nothing.
+type target struct {
+	text  string
+	users int // the user count it is set for; 0 when any
+	conc  int // the concurrency it is set for; 0 when any
+	// met says whether r meets it, given every result of the run; known
+	// is false when a result it compares with is missing.
+	met func(r *result, all map[string]*result) (met, known bool)
+}
+
+// scenarios lists every scenario, in the order they run: the ceiling
+// first, then the reads, on the database as the import left it, then the
+// writes.
+func scenarios() []scenario {
+	const million = 1_000_000
+	admin := func(b *bench, pick func(*rand.Rand) string) op {
+		return b.usher.get("Authorization", "Bearer "+b.token, pick)
+	}
+	return []scenario{
+		{name: "ceiling", run: func(ctx context.Context, b *bench) (*result, error) { return b.ceiling(ctx) }},
+		{name: "me",
+			target: &target{text: "≥ 0.6×ceiling, p99 ≤ 5 ms", conc: 32,
+				met: ratioAtLeast(0.6, func(r *result) bool { return r.hist.quantile(0.99) <= 5*time.Millisecond })},
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.load(ctx, admin(b, fixed("/v1/me")))
+			}},
+		{name: "user_get", target: &target{text: "≥ 0.5×ceiling", met: ratioAtLeast(0.5)},
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.load(ctx, admin(b, b.userPath("/v1/users/")))
+			}},
+		{name: "user_by_name", target: &target{text: "≥ 0.5×ceiling", met: ratioAtLeast(0.5)},
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.load(ctx, admin(b, func(r *rand.Rand) string {
+					return "/v1/users/" + url.PathEscape(b.names[r.IntN(len(b.names))])
+				}))
+			}},
+		{name: "gitlab_user_get",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.load(ctx, b.usher.get("PRIVATE-TOKEN", b.token, b.userPath("/api/v4/users/")))
+			}},
+		{name: "pterodactyl_list",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.load(ctx, b.usher.get("Authorization", "Bearer "+b.appToken, fixed("/api/application/users")))
+			}},
+		{name: "search",
+			target: &target{text: "p50 ≤ 5 ms, p99 ≤ 25 ms, ≥ 20× search_scan", users: million, met: searchTarget},
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.load(ctx, admin(b, func(r *rand.Rand) string {
+					return "/v1/users?limit=20&q=" + url.QueryEscape(b.data.queries[r.IntN(len(b.data.queries))])
+				}))
+			}},
+		{name: "search_scan",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				r, err := b.load(ctx, scanOp(b.ro, b.db.kind, b.data.queries))
+				if r != nil {
+					r.note = "the database alone, no HTTP"
+				}
+				return r, err
+			}},
+		{name: "create", run: func(ctx context.Context, b *bench) (*result, error) { return b.create(ctx) }},
+		{name: "login", run: func(ctx context.Context, b *bench) (*result, error) {
+			return b.load(ctx, b.login())
+		}},
+		{name: "me_during_login_flood",
+			target: &target{text: "p99 ≤ 3× me's p99", met: func(r *result, all map[string]*result) (bool, bool) {
+				me, ok := all["me"]
+				if !ok || me.hist.n == 0 {
+					return false, false
+				}
+				return r.hist.quantile(0.99) <= 3*me.hist.quantile(0.99), true
+			}},
+			run: func(ctx context.Context, b *bench) (*result, error) { return b.meDuringLoginFlood(ctx) }},
+	}
+}
+
+// ratioAtLeast is a target on a scenario's throughput against the
+// ceiling's, and on whatever else extra checks.
+func ratioAtLeast(x float64, extra ...func(r *result) bool) func(*result, map[string]*result) (bool, bool) {
+	return func(r *result, all map[string]*result) (bool, bool) {
+		c, ok := all["ceiling"]
+		if !ok || c.rps() == 0 {
+			return false, false
+		}
+		met := r.rps()/c.rps() >= x
+		for _, f := range extra {
+			met = met && f(r)
+		}
+		return met, true
+	}
+}
+
+// searchTarget: p50 ≤ 5 ms, p99 ≤ 25 ms, and at least 20 times the
+// throughput of the scan at the same concurrency.
+func searchTarget(r *result, all map[string]*result) (bool, bool) {
+	scan, ok := all["search_scan"]
+	if !ok || scan.rps() == 0 {
+		return false, false
+	}
+	return r.hist.quantile(0.5) <= 5*time.Millisecond && r.hist.quantile(0.99) <= 25*time.Millisecond &&
+		r.rps() >= 20*scan.rps(), true
+}
+
+// load drives o with the run's concurrency, warm-up and duration.
+func (b *bench) load(ctx context.Context, o op) (*result, error) {
+	return drive(ctx, b.spec(b.cfg.conc, 0), o)
+}
+
+// spec is the run's load with n workers; stream tells apart loads that
+// run side by side, so that they draw different random sequences.
+func (b *bench) spec(n int, stream uint64) loadSpec {
+	return loadSpec{workers: n, warmup: b.cfg.warmup, window: b.cfg.dur, seed: b.cfg.seed + stream}
+}
+
+// fixed picks the same path every time.
+func fixed(path string) func(*rand.Rand) string {
+	return func(*rand.Rand) string { return path }
+}
+
+// userPath picks prefix + the id of a random user.
+func (b *bench) userPath(prefix string) func(*rand.Rand) string {
+	return func(r *rand.Rand) string { return prefix + strconv.FormatInt(b.ids[r.IntN(len(b.ids))], 10) }
+}
+
+// ceiling runs the bare server in a process of its own — this program, run
+// with -ceiling-body — and drives GET /v1/me's request at it.
+func (b *bench) ceiling(ctx context.Context) (*result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the bench's own binary: %w", err)
+	}
+	p, err := startProc(ctx, "ceiling", filepath.Join(b.dir, "ceiling.log"), nil, exe, "-ceiling-body", strconv.Itoa(b.meBody))
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	ep := newEndpoint(p.addr, b.cfg.conc)
+	defer ep.close()
+	return b.load(ctx, ep.get("Authorization", "Bearer "+b.token, fixed("/v1/me")))
+}
+
+// create makes users without a password, each with a new name.
+func (b *bench) create(ctx context.Context) (*result, error) {
+	var n atomic.Int64
+	return b.load(ctx, b.usher.op(func(*rand.Rand) call {
+		i := n.Add(1)
+		body, _ := json.Marshal(map[string]string{ // strings always marshal
+			"username": fmt.Sprintf("new.user%d", i),
+			"email":    fmt.Sprintf("new.user%d@bench.example", i),
+			"name":     fmt.Sprintf("New User %d", i),
+		})
+		return call{method: http.MethodPost, path: "/v1/users", auth: [2]string{"Authorization", "Bearer " + b.token},
+			body: body, want: http.StatusCreated}
+	}))
+}
+
+// login logs in, by username, as a random user whose password is
+// benchPassword hashed with argon2id.
+func (b *bench) login() op {
+	return b.usher.op(func(r *rand.Rand) call {
+		body, _ := json.Marshal(map[string]string{
+			"login":    b.data.logins[r.IntN(len(b.data.logins))],
+			"password": benchPassword,
+		})
+		return call{method: http.MethodPost, path: "/v1/auth/login", body: body}
+	})
+}
+
+// meDuringLoginFlood measures GET /v1/me while -flood other workers log in
+// as fast as usher lets them. The log-ins' result rides along as the
+// side result: their 429s are usher shedding load, not me's errors.
+func (b *bench) meDuringLoginFlood(ctx context.Context) (*result, error) {
+	var flood *result
+	var floodErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { flood, floodErr = drive(ctx, b.spec(b.cfg.flood, 1), b.login()) })
+	me, err := drive(ctx, b.spec(b.cfg.conc, 0), b.usher.get("Authorization", "Bearer "+b.token, fixed("/v1/me")))
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if floodErr != nil {
+		return nil, fmt.Errorf("the log-in flood: %w", floodErr)
+	}
+	me.side = flood
+	me.note = fmt.Sprintf("beside %d log-in workers: %.0f log-ins/s, p99 %s ms, %d log-ins refused or failed",
+		b.cfg.flood, flood.rps(), ms(flood.hist.quantile(0.99)), flood.errors)
+	return me, nil
+}
