@@ -6,11 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -21,6 +19,7 @@ import (
 	"usher/core/coretest"
 	"usher/face/gitlab"
 	"usher/web"
+	"usher/web/webtest"
 )
 
 // baseURL is the public URL the face is given in tests.
@@ -108,29 +107,13 @@ type response struct {
 
 func (b *bundle) do(t *testing.T, c call) *response {
 	t.Helper()
-	var body io.Reader
-	ct := c.contentType
-	switch v := c.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(v)
-	case url.Values:
-		body = strings.NewReader(v.Encode())
-		ct = "application/x-www-form-urlencoded"
-	default:
-		data, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(data)
-		ct = "application/json"
+	r := webtest.NewRequest(t, c.method, b.srv.URL+c.path, c.body)
+	if _, text := c.body.(string); text {
+		// Text goes with the call's own content type, or none.
+		r.Header.Del("Content-Type")
 	}
-	r, err := http.NewRequest(c.method, b.srv.URL+c.path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct != "" {
-		r.Header.Set("Content-Type", ct)
+	if c.contentType != "" {
+		r.Header.Set("Content-Type", c.contentType)
 	}
 	if c.token != "" {
 		r.Header.Set("PRIVATE-TOKEN", c.token)
@@ -138,16 +121,8 @@ func (b *bundle) do(t *testing.T, c call) *response {
 	for k, v := range c.header {
 		r.Header.Set(k, v)
 	}
-	res, err := b.srv.Client().Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: data}
+	res := webtest.Do(t, b.srv.Client(), r)
+	return &response{status: res.Status, header: res.Header, body: res.Body}
 }
 
 // want fails unless the response has the status and, when body is not

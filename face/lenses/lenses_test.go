@@ -1,9 +1,7 @@
 package lenses_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +15,7 @@ import (
 	"usher/core/coretest"
 	"usher/face/lenses"
 	"usher/web"
+	"usher/web/webtest"
 )
 
 // bundle is what a test works with: a server over a real core, an
@@ -83,25 +82,7 @@ type response struct {
 
 func (b *bundle) do(t *testing.T, c call) *response {
 	t.Helper()
-	var body io.Reader
-	switch v := c.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(v)
-	default:
-		data, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(data)
-	}
-	r, err := http.NewRequest(c.method, b.srv.URL+c.path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		r.Header.Set("Content-Type", "application/json")
-	}
+	r := webtest.NewRequest(t, c.method, b.srv.URL+c.path, c.body)
 	if c.token != "" {
 		r.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -111,16 +92,8 @@ func (b *bundle) do(t *testing.T, c call) *response {
 	for k, v := range c.header {
 		r.Header.Set(k, v)
 	}
-	res, err := b.srv.Client().Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: data}
+	res := webtest.Do(t, b.srv.Client(), r)
+	return &response{status: res.Status, header: res.Header, body: res.Body}
 }
 
 func (r *response) decode(t *testing.T, v any) {

@@ -25,6 +25,7 @@ import (
 	"usher/core/coretest"
 	"usher/face/native"
 	"usher/web"
+	"usher/web/webtest"
 )
 
 // client calls the API and checks every response against the OpenAPI
@@ -78,43 +79,15 @@ type req struct {
 
 func (c *client) do(t *testing.T, rq req) *response {
 	t.Helper()
-	var body io.Reader
-	switch b := rq.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	case []byte:
-		body = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(data)
-	}
-	r, err := http.NewRequest(rq.method, c.srv.URL+rq.path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		r.Header.Set("Content-Type", "application/json")
-	}
+	r := webtest.NewRequest(t, rq.method, c.srv.URL+rq.path, rq.body)
 	if rq.token != "" {
 		r.Header.Set("Authorization", "Bearer "+rq.token)
 	}
 	for k, v := range rq.header {
 		r.Header.Set(k, v)
 	}
-	res, err := c.srv.Client().Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &response{status: res.StatusCode, header: res.Header, body: data}
+	res := webtest.Do(t, c.srv.Client(), r)
+	out := &response{status: res.Status, header: res.Header, body: res.Body}
 	if !rq.unchecked {
 		c.validate(t, r, out)
 	}

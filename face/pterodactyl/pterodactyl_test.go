@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +24,7 @@ import (
 	"usher/core/coretest"
 	"usher/face/pterodactyl"
 	"usher/web"
+	"usher/web/webtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -93,25 +93,7 @@ type response struct {
 
 func (b *bundle) do(t *testing.T, rq req) *response {
 	t.Helper()
-	var body io.Reader
-	switch v := rq.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(v)
-	default:
-		data, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(data)
-	}
-	r, err := http.NewRequest(rq.method, b.srv.URL+rq.path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		r.Header.Set("Content-Type", "application/json")
-	}
+	r := webtest.NewRequest(t, rq.method, b.srv.URL+rq.path, rq.body)
 	r.Header.Set("Accept", "application/json")
 	switch rq.key {
 	case "":
@@ -130,16 +112,8 @@ func (b *bundle) do(t *testing.T, rq req) *response {
 			r.Header.Set(k, v)
 		}
 	}
-	res, err := b.srv.Client().Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: data}
+	res := webtest.Do(t, b.srv.Client(), r)
+	return &response{status: res.Status, header: res.Header, body: res.Body}
 }
 
 func (r *response) decode(t *testing.T, v any) {
