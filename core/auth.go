@@ -49,20 +49,17 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 	if !ok {
 		return nil, errBadToken()
 	}
-	tok, err := a.store.TokenByHash(ctx, hash)
-	if errors.Is(err, usher.ErrNotFound) {
-		return nil, errBadToken()
-	}
+	now := a.now()
+	ent, err := a.tokenPrincipal(ctx, hash, now)
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
+	tok, u := ent.tok, ent.user
 	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || tok.Kind != kind || !tok.Active(now) {
 		return nil, errBadToken()
 	}
-	u, err := a.activeUser(ctx, tok.UserID)
-	if err != nil {
-		return nil, err
+	if !a.maySignIn(u) {
+		return nil, errInactive(u)
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
 		if err := a.store.TokenTouch(ctx, tok.ID, now, now.Add(-touchEvery)); err != nil {
@@ -83,11 +80,54 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 		p.Kind = usher.PrincipalServiceAccount
 	}
 	if tok.ImpersonatorID != 0 {
-		if p.Impersonator, err = a.impersonator(ctx, tok.ImpersonatorID); err != nil {
-			return nil, err
+		if ent.impersonator == nil || !ent.impersonator.Admin || !a.maySignIn(ent.impersonator) {
+			return nil, errBadToken()
 		}
+		p.Impersonator = ent.impersonator
 	}
 	return p, nil
+}
+
+// tokenPrincipal returns the token with the hash and its account (and the
+// impersonator behind it), from the cache or else from the store, as
+// copies the caller may keep. A token or account that does not exist is
+// Unauthenticated; neither is kept.
+func (a *Auth) tokenPrincipal(ctx context.Context, hash []byte, now time.Time) (principalEntry, error) {
+	changes := a.store.Changes()
+	ent, ok := a.principals.get(hash, changes, now)
+	if !ok {
+		tok, err := a.store.TokenByHash(ctx, hash)
+		if errors.Is(err, usher.ErrNotFound) {
+			return principalEntry{}, errBadToken()
+		}
+		if err != nil {
+			return principalEntry{}, err
+		}
+		u, err := a.store.UserGet(ctx, usher.UserKey{ID: tok.UserID})
+		if errors.Is(err, usher.ErrNotFound) {
+			return principalEntry{}, errBadToken()
+		}
+		if err != nil {
+			return principalEntry{}, err
+		}
+		ent = principalEntry{tok: tok, user: u, changes: changes, expires: now.Add(principalTTL)}
+		if tok.ImpersonatorID != 0 {
+			ent.impersonator, err = a.store.UserGet(ctx, usher.UserKey{ID: tok.ImpersonatorID})
+			if err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return principalEntry{}, err
+			}
+		}
+		a.principals.put(hash, ent)
+	}
+	// Copies: a request may change what it holds without reaching the
+	// next one's.
+	tok, u := *ent.tok, *ent.user
+	ent.tok, ent.user = &tok, &u
+	if ent.impersonator != nil {
+		imp := *ent.impersonator
+		ent.impersonator = &imp
+	}
+	return ent, nil
 }
 
 // activeUser returns the account with the id if its credentials may work.

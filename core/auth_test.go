@@ -16,6 +16,7 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/store"
 )
 
 // clock is a settable clock for tests.
@@ -524,4 +525,63 @@ func TestAddressKeys(t *testing.T) {
 	if _, err := b.auth.Login(from("2001:db8:1:3::1"), "root", "root's long passphrase"); err != nil {
 		t.Fatalf("another /64: %v", err)
 	}
+}
+
+// TestTokenChecksCached: a token's check is kept for a moment, yet a
+// revocation, a block or a deletion made by this process ends it at once;
+// one made by another process on the same database is seen within two
+// seconds.
+func TestTokenChecksCached(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := from("192.0.2.7")
+	check := func(token string) error {
+		_, err := b.auth.Authenticate(ctx, token)
+		return err
+	}
+	mint := func(u *usher.User) (*usher.Token, string) {
+		tok, text, err := b.auth.CreateToken(coretest.System(), usher.TokenCreate{UserID: u.ID, Name: "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := check(text); err != nil {
+			t.Fatalf("a fresh token: %v", err)
+		}
+		return tok, text
+	}
+
+	tok, text := mint(b.alice)
+	if err := b.auth.RevokeToken(coretest.System(), tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, check(text), usher.KindUnauthenticated, "invalid_token")
+
+	_, text = mint(b.alice)
+	if _, err := b.env.Core.Users.Block(coretest.System(), usher.UserKey{ID: b.alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, check(text), usher.KindUnauthenticated, "account_inactive")
+
+	bob := b.env.MustCreateUser(t, usher.UserCreate{Username: "bob"})
+	_, text = mint(bob)
+	if _, err := b.env.Core.Users.Delete(coretest.System(), usher.UserKey{ID: bob.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if check(text) == nil {
+		t.Fatal("a deleted user's token still works")
+	}
+
+	// Another process revokes: this one goes on trusting its check until
+	// it is two seconds old.
+	carol := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol"})
+	tok, text = mint(carol)
+	replica := b.env.Replica(t)
+	if _, err := replica.TokenRevoke(context.Background(), store.TokenFilter{ID: tok.ID}, b.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(text); err != nil {
+		t.Fatalf("within the cache's time: %v", err)
+	}
+	b.clock.Add(2 * time.Second)
+	wantKind(t, check(text), usher.KindUnauthenticated, "invalid_token")
 }

@@ -172,6 +172,7 @@ type env struct {
 	log        *slog.Logger
 	keys       *keyring
 	rules      ruleCache
+	principals principalCache
 	common     map[string]bool // the most common passwords, lower-cased
 	// mailc wakes the outbox sender when a mail is queued.
 	mailc chan struct{}

@@ -23,6 +23,12 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// Changes counts the writes this process has committed to the
+	// database. It grows after each write is visible to readers, so a
+	// cache filled from reads made after calling it is stale once it has
+	// grown. Writes by other processes are not counted, nor TokenTouch,
+	// which changes no credential.
+	Changes() uint64
 	// Analyze brings the query planner's statistics up to date, after a
 	// bulk change the engine's own upkeep has not caught up with yet.
 	Analyze(ctx context.Context) error

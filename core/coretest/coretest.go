@@ -123,6 +123,22 @@ func (e *Env) Counts(t testing.TB) (users, events int) {
 	return users, events
 }
 
+// Replica opens the environment's SQLite file a second time, as another
+// usher process on the same database would, for tests of what one process
+// sees of another's writes.
+func (e *Env) Replica(t testing.TB) *sqldb.DB {
+	t.Helper()
+	if e.path == "" {
+		t.Fatal("coretest: Replica needs a SQLite environment")
+	}
+	db, err := sqlite.Open(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // ScanTables calls fn with every value of every column of every table of a
 // SQLite environment, as text, for tests that look for what must not be
 // stored.

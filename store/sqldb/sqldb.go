@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"usher"
@@ -71,6 +72,8 @@ type DB struct {
 	migrations  fs.FS
 	// prepared holds the statement caches of the pools, when prepared.
 	prepared []*stmtCache
+	// changes counts committed writes, for Changes.
+	changes atomic.Uint64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -93,6 +96,9 @@ func Open(cfg Config) (*DB, error) {
 		db.prepared = []*stmtCache{read, write}
 		db.conn.q, db.conn.w, db.conn.writeStmts = preparedPool{read}, preparedPool{write}, write
 	}
+	db.conn.quiet = db.conn.w
+	db.conn.w = counted{db.conn.w, &db.changes}
+	db.conn.changes = &db.changes
 	return db, nil
 }
 
@@ -143,14 +149,19 @@ type querier interface {
 
 // conn implements store.Tx over a pool or a transaction.
 type conn struct {
-	q       querier // for reads
-	w       querier // for writes: the write pool, or the same transaction as q
+	q querier // for reads
+	w querier // for writes: the write pool, or the same transaction as q
+	// quiet is w without the count of changes, for writes that change no
+	// credential or account: a token's last-used time.
+	quiet   querier
 	d       Dialect
 	queries map[string]string
 	// write is the pool to begin transactions on; nil when q is a transaction.
 	write *sql.DB
 	// writeStmts holds the write pool's prepared statements, when prepared.
 	writeStmts *stmtCache
+	// changes counts committed writes; atomic adds one at each commit.
+	changes *atomic.Uint64
 }
 
 // exec runs the named statement.
@@ -199,12 +210,13 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 		ptx = &preparedTx{tx, c.writeStmts, map[string]bool{}}
 		q = ptx
 	}
-	if err := fn(&conn{q: q, w: q, d: c.d, queries: c.queries}); err != nil {
+	if err := fn(&conn{q: q, w: q, quiet: q, d: c.d, queries: c.queries}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", c.d.Classify(err))
 	}
+	c.changes.Add(1)
 	if ptx != nil {
 		ptx.prepareMissing(ctx)
 	}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserListOffsetAndTotal", testUserListOffsetAndTotal},
 		{"AnalyzeKeepsResults", testAnalyzeKeepsResults},
 		{"UserCreateMany", testUserCreateMany},
+		{"Changes", testChanges},
 		{"UserPurgeCascades", testUserPurgeCascades},
 		{"Identities", testIdentities},
 		{"Passwords", testPasswords},
@@ -477,6 +478,55 @@ func testUserCreateMany(t *testing.T, s store.Store) {
 	}
 	if _, err := s.UserGet(ctx, usher.UserKey{Username: "fresh1"}); !errors.Is(err, usher.ErrNotFound) {
 		t.Fatalf("a failed UserCreateMany wrote fresh1: %v", err)
+	}
+}
+
+// testChanges: the count of changes grows with each committed write, in a
+// transaction or not, and not with a rolled-back one or a token's touch.
+func testChanges(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	tok := &usher.Token{Kind: usher.TokenPersonal, UserID: a.ID, Hint: "usp_x", Hash: []byte("h1"), CreatedAt: base}
+	if err := s.TokenCreate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name  string
+		write func() error
+		grows bool
+	}{
+		{"revoke outside a transaction", func() error {
+			_, err := s.TokenRevoke(ctx, store.TokenFilter{ID: tok.ID}, base)
+			return err
+		}, true},
+		{"update in a transaction", func() error {
+			return s.InTx(ctx, func(tx store.Tx) error {
+				_, err := tx.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.Name = "Alice"; return nil })
+				return err
+			})
+		}, true},
+		{"rolled back", func() error {
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				if _, err := tx.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.Name = "Not Alice"; return nil }); err != nil {
+					return err
+				}
+				return errors.New("roll back")
+			})
+			if err == nil {
+				return errors.New("the transaction committed")
+			}
+			return nil
+		}, false},
+		{"touch", func() error { return s.TokenTouch(ctx, tok.ID, base.Add(time.Hour), base) }, false},
+	}
+	for _, st := range steps {
+		before := s.Changes()
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if grew := s.Changes() > before; grew != st.grows {
+			t.Errorf("%s: the count grew: %v, want %v", st.name, grew, st.grows)
+		}
 	}
 }
 

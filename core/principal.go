@@ -1,0 +1,57 @@
+package core
+
+import (
+	"sync"
+	"time"
+
+	"usher"
+)
+
+// principalTTL is how long a credential's token and account are kept
+// without being read again. Changes this process makes end the keeping at
+// once; a change another process makes (a replica on the same PostgreSQL
+// database) is seen within this time.
+const principalTTL = 2 * time.Second
+
+// maxPrincipals bounds the credentials kept; past it they are all dropped.
+const maxPrincipals = 10000
+
+// principalCache keeps, for a short while, what a token stood for when it
+// was last checked: "who is this token?" is asked by nearly every request.
+// An entry holds the store's count of committed writes when its reads
+// began; once the count has grown, any write might have revoked the token
+// or blocked its account, and the entry is read again.
+type principalCache struct {
+	mu      sync.Mutex
+	entries map[string]principalEntry
+}
+
+type principalEntry struct {
+	tok          *usher.Token
+	user         *usher.User
+	impersonator *usher.User
+	changes      uint64
+	expires      time.Time
+}
+
+// get returns the entry for a token hash if it is still good: read after
+// the last write this process committed and within its time.
+func (c *principalCache) get(hash []byte, changes uint64, now time.Time) (principalEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[string(hash)]
+	if !ok || e.changes != changes || !now.Before(e.expires) {
+		return principalEntry{}, false
+	}
+	return e, true
+}
+
+// put keeps an entry, whose changes is the count taken before its reads.
+func (c *principalCache) put(hash []byte, e principalEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxPrincipals {
+		c.entries = make(map[string]principalEntry)
+	}
+	c.entries[string(hash)] = e
+}
