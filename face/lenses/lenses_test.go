@@ -335,7 +335,10 @@ func TestSessionCookie(t *testing.T) {
 	if len(res.body) != 0 {
 		t.Errorf("204 with a body: %s", res.body)
 	}
-	if c := res.header.Get("Set-Cookie"); !strings.HasPrefix(c, "session_id=;") || !strings.Contains(c, "Max-Age=0") {
+	// A browser removes a cookie only when the path matches the one it was
+	// set with.
+	if c := res.header.Get("Set-Cookie"); !strings.HasPrefix(c, "session_id=;") || !strings.Contains(c, "Max-Age=0") ||
+		!strings.Contains(c, "Path=/api/v1;") {
 		t.Errorf("the cookie is not removed: %q", c)
 	}
 	for _, s := range []string{first, second} {
