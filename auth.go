@@ -18,11 +18,15 @@ const (
 // Code is a one-time secret: only its hash is stored. It expires, and it can
 // be used once.
 type Code struct {
-	ID        int64
-	Kind      CodeKind
-	Hash      []byte
-	UserID    int64  // the account it is for, once known
-	Data      string // sealed state the flow carries, if any
+	ID     int64
+	Kind   CodeKind
+	Hash   []byte
+	UserID int64  // the account it is for, once known
+	Data   string // sealed state the flow carries, if any
+	// EmailKey is the key (see EmailKey) of the address a code sent by mail
+	// went to. The code proves that address and no other: it is refused
+	// once the account no longer has it.
+	EmailKey  string
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	CreatedAt time.Time

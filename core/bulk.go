@@ -303,7 +303,7 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 			}
 		}
 		set(&u.Username, in.Username)
-		if in.Email != "" && !strings.EqualFold(in.Email, u.Email) {
+		if in.Email != "" && in.Email != u.Email {
 			u.Email, u.EmailConfirmedAt = in.Email, want.EmailConfirmedAt
 		}
 		set(&u.Name, in.Name)
@@ -333,6 +333,9 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 	case errors.Is(err, errNoChange):
 		u, changes = existing, map[string]usher.Change{}
 	case err != nil:
+		return nil, nil, err
+	}
+	if err := addressChanged(ctx, tx, u.ID, existing.Email, u.Email); err != nil {
 		return nil, nil, err
 	}
 	if u.State == usher.StateBlocked || u.State == usher.StateSuspended {

@@ -147,7 +147,7 @@ func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect s
 	if err != nil {
 		return nil, err
 	}
-	state, sc, err := a.issueCode(ctx, tx, usher.CodeOAuthState, 0, a.policy.RedeemTTL, a.seal.Seal(data))
+	state, sc, err := a.issueCode(ctx, tx, usher.CodeOAuthState, 0, "", a.policy.RedeemTTL, a.seal.Seal(data))
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*DeviceSt
 	req := usher.RequestFrom(ctx)
 	out := &DeviceStart{}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, a.policy.RedeemTTL, "")
+		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, "", a.policy.RedeemTTL, "")
 		if err != nil {
 			return err
 		}
@@ -385,7 +385,7 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 		// Link only to an account whose address usher saw confirmed: an
 		// account someone registered with another's address in advance must
 		// not receive that person's external log-in.
-		if err == nil && u.EmailConfirmedAt == nil {
+		if err == nil && !linkable(u, id.Email) {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: "email_unconfirmed",
 				Message: "an account with this address exists but its address is not confirmed; confirm it, or log in with its password"}
 		}

@@ -181,14 +181,15 @@ func errEmailNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: "email_not_found", Message: "e-mail address not found"}
 }
 
-// Add adds a secondary address to a user. An address is unique across the
-// primary and secondary addresses of all users. One added by an
-// administrator for someone else, or with skipConfirmation by an
-// administrator, is confirmed at once; otherwise a confirmation code is
-// mailed to it.
+// Add adds a secondary address to a user. One added by an administrator
+// for someone else, or with skipConfirmation by an administrator, is
+// confirmed at once; otherwise a confirmation code is mailed to it. A
+// confirmed address is unique across the primary and confirmed secondary
+// addresses of all users; an unconfirmed one reserves nothing, and expires
+// unconfirmed after the policy's ConfirmTTL.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
-// (the address is taken).
+// (the address is confirmed by another account, or is the user's already).
 func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipConfirmation bool) (*usher.Email, error) {
 	u, err := m.owner(ctx, key, actEmailWrite)
 	if err != nil {
@@ -199,6 +200,10 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	if usher.EmailKey(addr) == usher.EmailKey(u.Email) {
+		return nil, &usher.Error{Kind: usher.KindConflict, Code: "email_taken", Message: "email is the user's primary address",
+			Fields: []usher.FieldError{{Field: "email", Code: "taken", Message: "is the user's primary address"}}}
+	}
 	p := usher.PrincipalFrom(ctx)
 	now := m.now()
 	e := &usher.Email{UserID: u.ID, Email: addr, CreatedAt: now}
@@ -207,11 +212,21 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		e.ConfirmedAt = &now
 	}
 	err = m.store.InTx(ctx, func(tx store.Tx) error {
+		// An address another account holds (as its primary, or confirmed)
+		// is refused at once, as GitLab does; one merely added elsewhere
+		// is not held by anyone.
+		holder, err := tx.EmailHolder(ctx, usher.EmailKey(addr))
+		if err == nil && holder != u.ID {
+			return &usher.UniqueError{Field: "email"}
+		}
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
 		if err := tx.EmailAdd(ctx, e); err != nil {
 			return err
 		}
 		if confirm {
-			code, _, err := m.issueCode(ctx, tx, usher.CodeConfirm, u.ID, m.policy.ConfirmTTL, "email:"+strconv.FormatInt(e.ID, 10))
+			code, _, err := m.issueCode(ctx, tx, usher.CodeConfirm, u.ID, addr, m.policy.ConfirmTTL, "email:"+strconv.FormatInt(e.ID, 10))
 			if err != nil {
 				return err
 			}
@@ -283,9 +298,13 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 	})
 }
 
-// Confirm confirms a secondary address with the code mailed to it.
+// Confirm confirms a secondary address with the code mailed to it. Only
+// then does the address become the account's alone: of several accounts
+// that added it, the first to confirm it keeps it, and the others' codes
+// are refused.
 //
-// Errors: NotFound (an unknown, used or expired code), Invalid.
+// Errors: NotFound (an unknown, used or expired code), Conflict (another
+// account confirmed the address first), Invalid.
 func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error) {
 	if code == "" {
 		return nil, invalid("code", "is required")
@@ -301,12 +320,12 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 		if !ok || perr != nil {
 			return errCodeNotFound(usher.CodeConfirm)
 		}
-		if e, err = tx.EmailGet(ctx, id); err != nil {
+		if e, err = tx.EmailGet(ctx, id); err != nil || e.UserID != c.UserID || !codeProves(c, e.Email) {
 			return errCodeNotFound(usher.CodeConfirm)
 		}
 		now := m.now()
 		if err := tx.EmailConfirm(ctx, id, now); err != nil {
-			return err
+			return errAddressTaken(err)
 		}
 		e.ConfirmedAt = &now
 		return m.record(ctx, tx, now, event{action: "email.confirm", resourceType: "user",

@@ -93,9 +93,15 @@ func TestSecondaryEmails(t *testing.T) {
 	if err != nil || byAdmin.ConfirmedAt == nil {
 		t.Fatalf("an admin's addition is confirmed: %+v, %v", byAdmin, err)
 	}
-	for _, taken := range []string{"BOB@example.com", "alice@WORK.example", "alice@example.com"} {
+	for _, taken := range []string{"BOB@example.com", "alice@HOME.example", "alice@example.com"} {
 		_, err := emails.Add(as(b.admin), usher.UserKey{ID: bob.ID}, taken, false)
 		wantKind(t, err, usher.KindConflict, "email_taken")
+	}
+	// Alice's unconfirmed address reserves nothing: Carol may add it too,
+	// and the first of them to confirm it keeps it.
+	carol := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com"})
+	if _, err := emails.Add(as(carol), usher.UserKey{ID: carol.ID}, "alice@WORK.example", false); err != nil {
+		t.Fatalf("an unconfirmed address held another's: %v", err)
 	}
 	// A primary address cannot take a secondary one either.
 	_, err = b.users.Update(as(b.admin), usher.UserKey{ID: bob.ID}, usher.UserUpdate{Email: ptr("alice@home.example")})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"usher"
@@ -17,15 +16,7 @@ import (
 //
 // Errors: Invalid (a malformed address), RateLimited.
 func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
-	start := time.Now()
-	defer func() {
-		if wait := a.policy.ResetAnswerFloor - time.Since(start); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-			}
-		}
-	}()
+	defer answerFloor(ctx, time.Now(), a.policy.ResetAnswerFloor)
 	var c checker
 	c.email("email", email, true)
 	if err := c.err(); err != nil {
@@ -33,7 +24,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	}
 	// Requests per address are limited like log-in failures: past the
 	// limit the answer is 429, whether an account has the address or not.
-	if _, err := a.reserve(ctx, []limit{{"reset:" + strings.ToLower(email), a.policy.MaxFailuresPerKey}}); err != nil {
+	if _, err := a.reserve(ctx, []limit{{"reset:" + usher.EmailKey(email), a.policy.MaxFailuresPerKey}}); err != nil {
 		return err
 	}
 	now := a.now()
@@ -49,7 +40,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		if err := tx.CodeDeleteUser(ctx, u.ID, usher.CodeReset); err != nil {
 			return err
 		}
-		token, _, err := a.issueCode(ctx, tx, usher.CodeReset, u.ID, a.policy.ResetTTL, "")
+		token, _, err := a.issueCode(ctx, tx, usher.CodeReset, u.ID, u.Email, a.policy.ResetTTL, "")
 		if err != nil {
 			return err
 		}
@@ -92,10 +83,10 @@ func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*ResetTick
 			return err
 		}
 		u, err := tx.UserGet(ctx, usher.UserKey{ID: c.UserID})
-		if err != nil || u.Deleted() {
+		if err != nil || u.Deleted() || !codeProves(c, u.Email) {
 			return errCodeNotFound(usher.CodeReset)
 		}
-		ticket, tc, err := a.issueCode(ctx, tx, usher.CodeResetTicket, u.ID, a.policy.ResetTicketTTL, "")
+		ticket, tc, err := a.issueCode(ctx, tx, usher.CodeResetTicket, u.ID, u.Email, a.policy.ResetTicketTTL, "")
 		if err != nil {
 			return err
 		}
@@ -134,7 +125,9 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		now := a.now()
 		changes := map[string]usher.Change{"password": {New: "[set]"}}
 		u, err := tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
-			if u.Deleted() {
+			// The ticket proves the address its token was mailed to, which
+			// is why a pending account may be confirmed below.
+			if u.Deleted() || !codeProves(c, u.Email) {
 				return errCodeNotFound(usher.CodeResetTicket)
 			}
 			if problems := a.passwordProblems(pw, u.Username, u.Email); len(problems) > 0 {

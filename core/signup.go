@@ -26,10 +26,13 @@ func newCode() (text string, hash []byte) {
 }
 
 // issueCode stores a new code of the kind for the user and returns its text.
-func (e *env) issueCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, userID int64, ttl time.Duration, data string) (string, *usher.Code, error) {
+// A code sent by mail names the address it goes to (addr), and proves only
+// that address; other codes have none.
+func (e *env) issueCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, userID int64, addr string, ttl time.Duration, data string) (string, *usher.Code, error) {
 	text, hash := newCode()
 	now := e.now()
-	c := &usher.Code{Kind: kind, Hash: hash, UserID: userID, Data: data, ExpiresAt: now.Add(ttl), CreatedAt: now}
+	c := &usher.Code{Kind: kind, Hash: hash, UserID: userID, Data: data, EmailKey: usher.EmailKey(addr),
+		ExpiresAt: now.Add(ttl), CreatedAt: now}
 	if err := tx.CodeCreate(ctx, c); err != nil {
 		return "", nil, err
 	}
@@ -149,10 +152,12 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 
 // sendConfirmation issues a confirmation code for u and queues its mail.
 func (e *env) sendConfirmation(ctx context.Context, tx store.Tx, u *usher.User) error {
-	if err := tx.CodeDeleteUser(ctx, u.ID, usher.CodeConfirm); err != nil {
+	// A new code replaces the one sent to this address before; codes for
+	// the user's secondary addresses stay.
+	if err := tx.CodeDeleteAddress(ctx, u.ID, usher.EmailKey(u.Email), usher.CodeConfirm); err != nil {
 		return err
 	}
-	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, e.policy.ConfirmTTL, "")
+	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, u.Email, e.policy.ConfirmTTL, "")
 	if err != nil {
 		return err
 	}
@@ -164,7 +169,9 @@ func (e *env) sendConfirmation(ctx context.Context, tx store.Tx, u *usher.User) 
 }
 
 // Confirm confirms an account's e-mail address with the code sent to it; a
-// pending account becomes active. Codes are single-use.
+// pending account becomes active. Codes are single-use, and a code proves
+// only the address it was sent to: once the account's address changed, the
+// code is refused as unknown.
 //
 // Errors: NotFound (the code is unknown, used or expired), Invalid.
 func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
@@ -186,7 +193,7 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		now := a.now()
 		changes := map[string]usher.Change{}
 		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
-			if u.Deleted() {
+			if u.Deleted() || !codeProves(c, u.Email) {
 				return errCodeNotFound(usher.CodeConfirm)
 			}
 			u.EmailConfirmedAt = &now
@@ -211,17 +218,26 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 }
 
 // ResendConfirmation sends a new confirmation code to the address if an
-// unconfirmed account has it; the answer is the same either way.
+// unconfirmed account has it. The answer, and about the time it takes (at
+// least the policy's ResetAnswerFloor), are the same either way. An address
+// receives at most a few mails, and a client asks for at most a few more,
+// within the policy's failure window.
 //
 // Errors: Invalid (a malformed address), RateLimited.
 func (a *Auth) ResendConfirmation(ctx context.Context, email string) error {
+	defer answerFloor(ctx, time.Now(), a.policy.ResetAnswerFloor)
 	var c checker
 	c.email("email", email, true)
 	if err := c.err(); err != nil {
 		return err
 	}
-	// A few resends per address in the policy's window, whoever asks.
-	if _, err := a.reserve(ctx, []limit{{"resend:" + strings.ToLower(email), 3}}); err != nil {
+	// A few resends per address, whoever asks, and per client, whatever
+	// the address: both are counted whether an account has it or not.
+	limits := []limit{{"resend:" + usher.EmailKey(email), resendsPerAddress}}
+	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
+		limits = append(limits, limit{"resend-client:" + addr, resendsPerClient})
+	}
+	if _, err := a.reserve(ctx, limits); err != nil {
 		return err
 	}
 	now := a.now()

@@ -24,13 +24,17 @@ type Users struct{ *env }
 // update then writes nothing and records nothing.
 var errNoChange = errors.New("no change")
 
-// Create creates a user.
+// Create creates a user. Only an administrator may create it with its
+// address confirmed (EmailConfirmed, SkipConfirmation).
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a field breaks a rule),
 // Conflict (username, e-mail, external id or identity taken), RateLimited
 // (the password hashing queue is full).
 func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, error) {
 	if err := s.authorize(ctx, actUserCreate, nil); err != nil {
+		return nil, err
+	}
+	if err := vouch(usher.PrincipalFrom(ctx), in); err != nil {
 		return nil, err
 	}
 	if _, err := s.buildUser(in); err != nil {
@@ -462,6 +466,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, err
 		}
 		deriveNames(u)
+		if err := addressChanged(ctx, tx, u.ID, old.Email, u.Email); err != nil {
+			return nil, err
+		}
 		if in.Plan != nil && *in.Plan != old.Plan {
 			if *in.Plan != "" {
 				p, err := tx.PlanGet(ctx, *in.Plan)
@@ -549,8 +556,9 @@ func hasIdentity(u *usher.User, id usher.Identity) bool {
 
 // applyUpdate copies the set fields of in onto u.
 func applyUpdate(u *usher.User, in usher.UserUpdate) {
-	if in.Email != nil && !strings.EqualFold(*in.Email, u.Email) {
-		// A new address is not confirmed yet.
+	if in.Email != nil && *in.Email != u.Email {
+		// A new address is not confirmed yet, even one that differs only
+		// in case: a confirmation proves the address as it was sent.
 		u.EmailConfirmedAt = nil
 	}
 	set := func(dst *string, src *string) {

@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"usher"
 )
 
@@ -106,6 +108,12 @@ func (c *checker) email(field, v string, required bool) {
 	}
 	if !validEmail(v) {
 		c.add(field, "invalid", "is not a valid e-mail address")
+		return
+	}
+	// A compatibility character (a Kelvin sign, a full-width letter) makes
+	// an address that looks like another: only NFKC-normal ones are taken.
+	if !norm.NFKC.IsNormalString(v) {
+		c.add(field, "not_normalized", "has a compatibility character; write it as it normally is written")
 	}
 }
 

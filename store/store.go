@@ -104,6 +104,9 @@ type Tx interface {
 	CodeSetUser(ctx context.Context, id, userID int64) error
 	// CodeDeleteUser deletes the user's unused codes of the kind.
 	CodeDeleteUser(ctx context.Context, userID int64, kind usher.CodeKind) error
+	// CodeDeleteAddress deletes the user's unused codes of the kinds that
+	// were sent to the address with the key (Code.EmailKey).
+	CodeDeleteAddress(ctx context.Context, userID int64, emailKey string, kinds ...usher.CodeKind) error
 	// CodeDeleteExpired deletes codes that expired before the given time and
 	// returns how many.
 	CodeDeleteExpired(ctx context.Context, before time.Time) (int, error)
@@ -228,8 +231,9 @@ type Tx interface {
 	// KeyDelete deletes an SSH key.
 	KeyDelete(ctx context.Context, id int64) error
 
-	// EmailAdd inserts a secondary address and sets e.ID. An address is
-	// unique across the primary and secondary addresses of all live users.
+	// EmailAdd inserts a secondary address and sets e.ID. A user holds an
+	// address once; a confirmed one is unique across the primary and
+	// confirmed secondary addresses of all live users.
 	EmailAdd(ctx context.Context, e *usher.Email) error
 	// EmailGet returns a secondary address.
 	EmailGet(ctx context.Context, id int64) (*usher.Email, error)
@@ -237,8 +241,17 @@ type Tx interface {
 	EmailList(ctx context.Context, userID int64) ([]*usher.Email, error)
 	// EmailDelete deletes a secondary address.
 	EmailDelete(ctx context.Context, id int64) error
-	// EmailConfirm marks a secondary address confirmed.
+	// EmailConfirm marks a secondary address confirmed. Only a confirmed
+	// address claims its key: an unconfirmed one does not keep another
+	// account from adding and confirming it, and confirming an address
+	// another account holds confirmed fails with ErrExists.
 	EmailConfirm(ctx context.Context, id int64, at time.Time) error
+	// EmailHolder returns the live user whose primary or confirmed
+	// secondary address has the key; ErrNotFound when none.
+	EmailHolder(ctx context.Context, emailKey string) (int64, error)
+	// EmailDeleteStale deletes the unconfirmed secondary addresses added
+	// before the given time and returns how many.
+	EmailDeleteStale(ctx context.Context, before time.Time) (int, error)
 
 	// SettingList returns a user's settings by key.
 	SettingList(ctx context.Context, userID int64) ([]usher.Setting, error)

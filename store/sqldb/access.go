@@ -518,7 +518,7 @@ func scanEmail(s scanner) (*usher.Email, error) {
 
 // EmailAdd inserts a secondary address.
 func (c *conn) EmailAdd(ctx context.Context, e *usher.Email) error {
-	err := c.writeRow(ctx, "EmailInsert", e.UserID, e.Email, strings.ToLower(e.Email), c.timeArg(e.ConfirmedAt),
+	err := c.writeRow(ctx, "EmailInsert", e.UserID, e.Email, usher.EmailKey(e.Email), c.timeArg(e.ConfirmedAt),
 		c.d.TimeArg(e.CreatedAt)).Scan(&e.ID)
 	if err != nil {
 		return unique(c.fail("EmailInsert", err), "email")
@@ -549,13 +549,34 @@ func (c *conn) EmailDelete(ctx context.Context, id int64) error {
 	return affected(res)
 }
 
-// EmailConfirm marks a secondary address confirmed.
+// EmailConfirm marks a secondary address confirmed; it fails with a unique
+// error when another account claims the address.
 func (c *conn) EmailConfirm(ctx context.Context, id int64, at time.Time) error {
 	res, err := c.exec(ctx, "EmailConfirm", c.d.TimeArg(at), id)
 	if err != nil {
-		return err
+		return unique(err, "email")
 	}
 	return affected(res)
+}
+
+// EmailHolder returns the user who claims the address key.
+func (c *conn) EmailHolder(ctx context.Context, emailKey string) (int64, error) {
+	var id int64
+	if err := c.queryRow(ctx, "EmailHolder", emailKey).Scan(&id); err != nil {
+		return 0, c.notFound("EmailHolder", err)
+	}
+	return id, nil
+}
+
+// EmailDeleteStale deletes the unconfirmed secondary addresses added before
+// the time.
+func (c *conn) EmailDeleteStale(ctx context.Context, before time.Time) (int, error) {
+	res, err := c.exec(ctx, "EmailDeleteStale", c.d.TimeArg(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // SettingList returns a user's settings.

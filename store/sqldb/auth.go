@@ -23,7 +23,7 @@ func affected(res sql.Result) error {
 // CodeCreate inserts c.
 func (c *conn) CodeCreate(ctx context.Context, code *usher.Code) error {
 	err := c.writeRow(ctx, "CodeInsert", string(code.Kind), code.Hash, intOrNull(code.UserID), code.Data,
-		c.d.TimeArg(code.ExpiresAt), c.timeArg(code.UsedAt), c.d.TimeArg(code.CreatedAt)).Scan(&code.ID)
+		code.EmailKey, c.d.TimeArg(code.ExpiresAt), c.timeArg(code.UsedAt), c.d.TimeArg(code.CreatedAt)).Scan(&code.ID)
 	if err != nil {
 		err = c.fail("CodeInsert", err)
 		var ue *usher.UniqueError
@@ -40,7 +40,7 @@ func (c *conn) CodeByHash(ctx context.Context, kind usher.CodeKind, hash []byte)
 	code := new(usher.Code)
 	var k string
 	err := c.queryRow(ctx, "CodeByHash", string(kind), hash).Scan(&code.ID, &k, &code.Hash,
-		nullInt{&code.UserID}, &code.Data, timeCol{&code.ExpiresAt}, nullTime{&code.UsedAt}, timeCol{&code.CreatedAt})
+		nullInt{&code.UserID}, &code.Data, &code.EmailKey, timeCol{&code.ExpiresAt}, nullTime{&code.UsedAt}, timeCol{&code.CreatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, usher.ErrNotFound
 	}
@@ -73,6 +73,17 @@ func (c *conn) CodeSetUser(ctx context.Context, id, userID int64) error {
 func (c *conn) CodeDeleteUser(ctx context.Context, userID int64, kind usher.CodeKind) error {
 	_, err := c.exec(ctx, "CodeDeleteUser", userID, string(kind))
 	return err
+}
+
+// CodeDeleteAddress deletes the user's unused codes of the kinds that were
+// sent to the address with the key.
+func (c *conn) CodeDeleteAddress(ctx context.Context, userID int64, emailKey string, kinds ...usher.CodeKind) error {
+	for _, k := range kinds {
+		if _, err := c.exec(ctx, "CodeDeleteAddress", userID, emailKey, string(k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CodeDeleteExpired deletes the codes that expired before the time.

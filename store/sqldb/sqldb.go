@@ -312,7 +312,7 @@ var columns = map[string]string{
 		"created_at, revoked_at, address, user_agent, impersonator_id",
 	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
 		"resource_type, resource_id, changes, meta, address, user_agent, request_id",
-	"code":  "id, kind, hash, user_id, data, expires_at, used_at, created_at",
+	"code":  "id, kind, hash, user_id, data, email_key, expires_at, used_at, created_at",
 	"mail":  "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error",
 	"org":   "id, handle, name, created_at, updated_at, archived_at, deleted_at",
 	"group": "id, kind, handle, name, description, logo, organisation_id, created_at, updated_at, archived_at, deleted_at, version",
@@ -347,7 +347,7 @@ var queryNames = []string{
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
 	"AuditInsert", "AuditCount",
-	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteExpired",
+	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteAddress", "CodeDeleteExpired",
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
 	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
@@ -358,7 +358,7 @@ var queryNames = []string{
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor", "RuleMergeCopy", "RuleMergeDrop",
 	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",
 	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",
-	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm",
+	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
 }
 

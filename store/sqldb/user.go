@@ -53,7 +53,7 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		return nil, err
 	}
 	return []any{
-		u.Username, strings.ToLower(u.Username), u.Email, textOrNull(strings.ToLower(u.Email)),
+		u.Username, strings.ToLower(u.Username), u.Email, textOrNull(usher.EmailKey(u.Email)),
 		u.Name, u.FirstName, u.LastName, u.DisplayName, u.Handle, u.Bio, u.Location, u.Skype,
 		u.LinkedIn, u.Twitter, u.WebsiteURL, u.Language, string(u.State), string(u.Kind),
 		u.Admin, u.External, u.CanCreateGroup, u.ProjectsLimit, u.ThemeID, u.ColorSchemeID,
@@ -205,7 +205,7 @@ func (c *conn) userConflict(ctx context.Context, name string, err error, u *ushe
 	}
 	var username, email, externalID, uuid bool
 	probe := c.queryRow(ctx, "UserTaken", strings.ToLower(u.Username),
-		textOrNull(strings.ToLower(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID)
+		textOrNull(usher.EmailKey(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID)
 	if perr := probe.Scan(&username, &email, &externalID, &uuid); perr != nil {
 		return fmt.Errorf("UserTaken: %w", perr)
 	}
@@ -232,7 +232,7 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 	case key.Username != "":
 		name, arg = "UserByUsername", strings.ToLower(key.Username)
 	case key.Email != "":
-		name, arg = "UserByEmail", strings.ToLower(key.Email)
+		name, arg = "UserByEmail", usher.EmailKey(key.Email)
 	case key.UUID != "":
 		name, arg = "UserByUUID", key.UUID
 	case key.ExternalID != "":
@@ -349,7 +349,7 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 		b.Where("username_key = " + b.Arg(strings.ToLower(f.Username)))
 	}
 	if f.Email != "" {
-		b.Where("email_key = " + b.Arg(strings.ToLower(f.Email)))
+		b.Where("email_key = " + b.Arg(usher.EmailKey(f.Email)))
 	}
 	if f.UUID != "" {
 		b.Where("uuid = " + b.Arg(f.UUID))

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Throttles", testThrottles},
 		{"SigningKeys", testSigningKeys},
 		{"EmailClaims", testEmailClaims},
+		{"UnconfirmedEmails", testUnconfirmedEmails},
 		{"SSHKeys", testSSHKeys},
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
@@ -868,13 +869,13 @@ func testCodes(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := mustCreateUser(t, s, newUser("alice", "", ""))
 	c := &usher.Code{Kind: usher.CodeConfirm, Hash: []byte("c1"), UserID: a.ID, Data: "sealed",
-		ExpiresAt: base.Add(time.Hour), CreatedAt: base}
+		EmailKey: "alice@example.com", ExpiresAt: base.Add(time.Hour), CreatedAt: base}
 	if err := s.CodeCreate(ctx, c); err != nil || c.ID == 0 {
 		t.Fatalf("CodeCreate: %v", err)
 	}
 	wantUnique(t, s.CodeCreate(ctx, &usher.Code{Kind: usher.CodeReset, Hash: []byte("c1"), ExpiresAt: base, CreatedAt: base}), "hash")
 	got, err := s.CodeByHash(ctx, usher.CodeConfirm, []byte("c1"))
-	if err != nil || got.ID != c.ID || got.UserID != a.ID || got.Data != "sealed" || !got.ExpiresAt.Equal(c.ExpiresAt) || got.UsedAt != nil {
+	if err != nil || got.ID != c.ID || got.UserID != a.ID || got.Data != "sealed" || got.EmailKey != c.EmailKey || !got.ExpiresAt.Equal(c.ExpiresAt) || got.UsedAt != nil {
 		t.Fatalf("CodeByHash: %+v, %v", got, err)
 	}
 	_, err = s.CodeByHash(ctx, usher.CodeReset, []byte("c1"))
@@ -913,6 +914,29 @@ func testCodes(t *testing.T, s store.Store) {
 	wantNotFound(t, err)
 	if _, err := s.CodeByHash(ctx, usher.CodeConfirm, []byte("c1")); err != nil {
 		t.Fatalf("a used code was deleted with the unused ones: %v", err)
+	}
+	// Deleting the unused codes sent to one address, of some kinds.
+	sent := map[string]*usher.Code{}
+	for _, k := range []struct {
+		hash, key string
+		kind      usher.CodeKind
+	}{{"old-confirm", "old@example.com", usher.CodeConfirm}, {"old-reset", "old@example.com", usher.CodeReset},
+		{"old-device", "old@example.com", usher.CodeDevice}, {"new-confirm", "new@example.com", usher.CodeConfirm}} {
+		sc := &usher.Code{Kind: k.kind, Hash: []byte(k.hash), UserID: a.ID, EmailKey: k.key,
+			ExpiresAt: base.Add(time.Hour), CreatedAt: base}
+		if err := s.CodeCreate(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+		sent[k.hash] = sc
+	}
+	if err := s.CodeDeleteAddress(ctx, a.ID, "old@example.com", usher.CodeConfirm, usher.CodeReset); err != nil {
+		t.Fatal(err)
+	}
+	for hash, gone := range map[string]bool{"old-confirm": true, "old-reset": true, "old-device": false, "new-confirm": false} {
+		_, err := s.CodeByHash(ctx, sent[hash].Kind, []byte(hash))
+		if gone != errors.Is(err, usher.ErrNotFound) {
+			t.Errorf("CodeDeleteAddress: %s gone = %v, want %v", hash, !gone, gone)
+		}
 	}
 	n, err := s.CodeDeleteExpired(ctx, base.Add(30*time.Minute))
 	if err != nil || n != 1 {

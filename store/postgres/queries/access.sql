@@ -176,3 +176,9 @@ ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, data =
 
 -- name: AvatarDelete
 DELETE FROM avatars WHERE user_id = $1;
+
+-- name: EmailDeleteStale
+DELETE FROM user_emails WHERE confirmed_at IS NULL AND created_at < $1;
+
+-- name: EmailHolder
+SELECT user_id FROM email_claims WHERE email_key = $1;

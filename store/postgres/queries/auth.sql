@@ -1,6 +1,6 @@
 -- name: CodeInsert
-INSERT INTO codes (kind, hash, user_id, data, expires_at, used_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO codes (kind, hash, user_id, data, email_key, expires_at, used_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id;
 
 -- name: CodeByHash
@@ -14,6 +14,9 @@ UPDATE codes SET user_id = $1 WHERE id = $2 AND used_at IS NULL;
 
 -- name: CodeDeleteUser
 DELETE FROM codes WHERE user_id = $1 AND kind = $2 AND used_at IS NULL;
+
+-- name: CodeDeleteAddress
+DELETE FROM codes WHERE user_id = $1 AND email_key = $2 AND kind = $3 AND used_at IS NULL;
 
 -- name: CodeDeleteExpired
 DELETE FROM codes WHERE expires_at < $1;

@@ -53,7 +53,7 @@ SELECT count(*) FROM users;
 SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1 AND deleted_at IS NULL AND id <> ?5),
        EXISTS (SELECT 1 FROM email_claims WHERE email_key = ?2 AND user_id <> ?5)
        OR EXISTS (SELECT 1 FROM user_emails e JOIN email_claims c ON c.email_key = e.email_key
-                  WHERE e.user_id = ?5 AND c.user_id <> ?5),
+                  WHERE e.user_id = ?5 AND c.user_id <> ?5 AND e.confirmed_at IS NOT NULL),
        EXISTS (SELECT 1 FROM users WHERE external_id = ?3 AND deleted_at IS NULL AND id <> ?5),
        EXISTS (SELECT 1 FROM users WHERE uuid = ?4 AND id <> ?5);
 

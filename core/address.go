@@ -1,0 +1,93 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// An e-mail address is proved by a code sent to it, and by nothing else a
+// caller controls. The rules, kept here once:
+//
+//   - a code sent by mail is bound to the account and to the key
+//     (usher.EmailKey) of the address it went to; it proves that address
+//     only while the account still has it;
+//   - changing an account's address ends every code sent to the old one,
+//     and the new address is unconfirmed;
+//   - an address is confirmed by a code, by a password reset (its token
+//     went to that address), or by an administrator's word; an external
+//     log-in links to an account by address only when that address is
+//     confirmed and is the provider's, letter for letter up to case.
+
+// mailCodeKinds are the codes sent to an address by mail.
+var mailCodeKinds = []usher.CodeKind{usher.CodeConfirm, usher.CodeReset, usher.CodeResetTicket}
+
+// codeProves reports whether code c, sent by mail, proves addr: it went to
+// an address with the same key.
+func codeProves(c *usher.Code, addr string) bool {
+	return c.EmailKey != "" && addr != "" && c.EmailKey == usher.EmailKey(addr)
+}
+
+// addressChanged ends the codes sent to a user's old address when the
+// address changes. It is part of every change of a primary address.
+func addressChanged(ctx context.Context, tx store.Tx, userID int64, old, new string) error {
+	if old == new || old == "" {
+		return nil
+	}
+	if err := tx.CodeDeleteAddress(ctx, userID, usher.EmailKey(old), mailCodeKinds...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// linkable reports whether an external log-in that vouches for addr may be
+// linked to u by that address: u's address is confirmed and is the same
+// address, not merely one with the same key.
+func linkable(u *usher.User, addr string) bool {
+	return u.EmailConfirmedAt != nil && strings.EqualFold(u.Email, addr)
+}
+
+// vouch refuses to create an account whose address is taken as confirmed
+// unless the caller is an administrator: anyone else must let the owner of
+// the address prove it.
+func vouch(p *usher.Principal, in usher.UserCreate) error {
+	if (in.EmailConfirmed || in.SkipConfirmation) && in.Email != "" && !p.IsAdmin() {
+		return errForbidden("only administrators may mark an address confirmed; its owner confirms it with the code sent to it")
+	}
+	return nil
+}
+
+// resendsPerAddress and resendsPerClient bound the confirmation mail one
+// address receives, and one client address asks for, within the policy's
+// failure window.
+const (
+	resendsPerAddress = 3
+	resendsPerClient  = 10
+)
+
+// answerFloor delays the return of a call that must take as long whether an
+// account has an address or not, to at least d after start.
+func answerFloor(ctx context.Context, start time.Time, d time.Duration) {
+	if wait := d - time.Since(start); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// errAddressTaken is the answer for confirming an address that another
+// account confirmed first.
+func errAddressTaken(err error) error {
+	var ue *usher.UniqueError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return &usher.Error{Kind: usher.KindConflict, Code: "email_taken",
+		Message: "another account confirmed this address first",
+		Fields:  []usher.FieldError{{Field: "email", Code: "taken", Message: "was confirmed by another account first"}}, Err: err}
+}

@@ -1,0 +1,378 @@
+package native_test
+
+// The threat model of e-mail addresses, replayed over HTTP: a code proves
+// only the address it was sent to; an unconfirmed address reserves nothing;
+// addresses that look alike are one address; asking for mail tells nobody
+// whether an account exists, and is bounded.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/connector"
+	"usher/connector/oidctest"
+	"usher/core"
+	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
+)
+
+// setupMailAndOIDC is a server whose mail goes to an in-process SMTP server
+// and that offers log-in with an in-process OpenID Connect provider.
+func setupMailAndOIDC(t *testing.T) (*mailBundle, *oidctest.Provider) {
+	t.Helper()
+	const public = "http://usher.test"
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []core.Connector{oidc},
+		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
+	return &mailBundle{bundle: b, smtp: srv}, idp
+}
+
+// oidcLogIn logs in through the provider as a browser would and returns the
+// callback's answer.
+func (b *mailBundle) oidcLogIn(t *testing.T, idp *oidctest.Provider) *response {
+	t.Helper()
+	res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start"})
+	binding := cookieValue(t, res, "usher_oauth")
+	callback, err := idp.Login(context.Background(), res.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+		header: map[string]string{"Cookie": "usher_oauth=" + binding, "Accept": "application/json"}})
+}
+
+// signUpConfirmed signs up and confirms an account and returns a token of
+// it; mails counts the mails sent so far.
+func (b *mailBundle) signUpConfirmed(t *testing.T, mails *int, username, email string) string {
+	t.Helper()
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": username, "email": email, "password": "a passphrase of " + username}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("signup %s: %d %s", username, res.status, res.body)
+	}
+	*mails++
+	_, code := b.nextMail(t, *mails, email)
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusOK {
+		t.Fatalf("confirm %s: %d %s", username, res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": username, "password": "a passphrase of " + username}})
+	var s sessionBody
+	res.decode(t, &s)
+	if res.status != http.StatusOK {
+		t.Fatalf("log-in %s: %d %s", username, res.status, res.body)
+	}
+	return s.Token
+}
+
+// TestConfirmationCodeBoundToAddress replays the pre-account hijack: the
+// attacker has a code mailed to an address of theirs, switches the account
+// to the victim's address and uses the code. The code must not confirm the
+// victim's address, and the victim's later log-in through the provider must
+// not land in the attacker's account.
+func TestConfirmationCodeBoundToAddress(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	mails := 0
+	tok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	setEmail := func(addr string) {
+		t.Helper()
+		res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: tok, body: map[string]any{"email": addr}})
+		if res.status != http.StatusOK {
+			t.Fatalf("mallory sets her address to %s: %d %s", addr, res.status, res.body)
+		}
+	}
+	setEmail("mallory+2@evil.example")
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": "mallory+2@evil.example"}}); res.status != http.StatusAccepted {
+		t.Fatalf("resend: %d %s", res.status, res.body)
+	}
+	mails++
+	_, code := b.nextMail(t, mails, "mallory+2@evil.example")
+	setEmail("victim@corp.example")
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+	if res.status != http.StatusNotFound || res.problem(t).Code != "confirm_not_found" {
+		t.Fatalf("a code sent to another address confirmed the victim's: %d %s", res.status, res.body)
+	}
+	// Switching back does not revive it either: the change ended the code.
+	setEmail("mallory+2@evil.example")
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusNotFound {
+		t.Fatalf("a code outlived a change of address: %d %s", res.status, res.body)
+	}
+	setEmail("victim@corp.example")
+	var me userBody
+	b.api.do(t, req{method: "GET", path: "/v1/me", token: tok}).decode(t, &me)
+	if me.Email != "victim@corp.example" {
+		t.Fatalf("me: %+v", me)
+	}
+	// The victim signs in through the provider, which vouches for the
+	// address: they do not get Mallory's account.
+	idp.SetUser(oidctest.User{Subject: "victim-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
+	res = b.oidcLogIn(t, idp)
+	if res.status == http.StatusOK || res.status == http.StatusFound {
+		var s sessionBody
+		res.decode(t, &s)
+		if s.User.Username == "mallory" {
+			t.Fatalf("the victim's log-in landed in the attacker's account: %s", res.body)
+		}
+	}
+	if res.status != http.StatusConflict || res.problem(t).Code != "email_unconfirmed" {
+		t.Fatalf("the victim's log-in: %d %s", res.status, res.body)
+	}
+}
+
+// TestResetTokenBoundToAddress: a password-reset token confirms the address
+// it was mailed to, so it must not outlive a change of address and then
+// confirm the new one.
+func TestResetTokenBoundToAddress(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	tok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "mallory@evil.example"}}); res.status != http.StatusAccepted {
+		t.Fatalf("reset request: %d %s", res.status, res.body)
+	}
+	mails++
+	_, resetToken := b.nextMail(t, mails, "mallory@evil.example")
+	if res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: tok, body: map[string]any{"email": "victim@corp.example"}}); res.status != http.StatusOK {
+		t.Fatalf("change of address: %d %s", res.status, res.body)
+	}
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": resetToken}})
+	if res.status != http.StatusNotFound {
+		t.Fatalf("a reset token outlived the address it was sent to: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok})
+	if strings.Contains(string(res.body), `"email_confirmed":true`) {
+		t.Fatalf("the victim's address is confirmed: %s", res.body)
+	}
+}
+
+// TestUnconfirmedSecondaryEmailReservesNothing: adding someone's address
+// without proving it must not keep them from signing up with it, nor from
+// adding and confirming it; the first to confirm wins and the other's code
+// is refused.
+func TestUnconfirmedSecondaryEmailReservesNothing(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	tok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	res := b.api.do(t, req{method: "POST", path: "/v1/users/mallory/emails", token: tok, body: map[string]any{"email": "victim@corp.example"}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("mallory adds the victim's address: %d %s", res.status, res.body)
+	}
+	mails++
+	_, malloryCode := b.nextMail(t, mails, "victim@corp.example")
+	res = b.api.do(t, req{method: "POST", path: "/v1/users/mallory/emails", token: tok, body: map[string]any{"email": "victim2@corp.example"}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("mallory adds another of the victim's addresses: %d %s", res.status, res.body)
+	}
+	mails++
+	b.nextMail(t, mails, "victim2@corp.example")
+
+	// The victim signs up with the first address and confirms it.
+	victimTok := b.signUpConfirmed(t, &mails, "victim", "victim@corp.example")
+	// ... and adds and confirms the second as a secondary address.
+	res = b.api.do(t, req{method: "POST", path: "/v1/users/victim/emails", token: victimTok, body: map[string]any{"email": "victim2@corp.example"}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("the victim adds their own address: %d %s", res.status, res.body)
+	}
+	mails++
+	_, victimCode := b.nextMail(t, mails, "victim2@corp.example")
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": victimCode}}); res.status != http.StatusOK {
+		t.Fatalf("the victim confirms their address: %d %s", res.status, res.body)
+	}
+	// Mallory's code for the victim's address, were it to reach her, no
+	// longer confirms it.
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": malloryCode}})
+	if res.status != http.StatusConflict || res.problem(t).Code != "email_taken" {
+		t.Fatalf("a second account confirmed a taken address: %d %s", res.status, res.body)
+	}
+}
+
+// TestUnconfirmedSecondaryEmailExpires: an address left unconfirmed goes
+// once its code has expired.
+func TestUnconfirmedSecondaryEmailExpires(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	b := setupWith(t, coretest.Options{Now: now, Transport: mail.NewLog(slog.New(slog.DiscardHandler))})
+	res := b.api.do(t, req{method: "POST", path: "/v1/users/plain/emails", token: b.userTok, body: map[string]any{"email": "someone@else.example"}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("add: %d %s", res.status, res.body)
+	}
+	list := func() string {
+		return string(b.api.do(t, req{method: "GET", path: "/v1/users/plain/emails", token: b.userTok}).body)
+	}
+	if !strings.Contains(list(), "someone@else.example") {
+		t.Fatalf("list: %s", list())
+	}
+	offset.Store(int64(core.DefaultPolicy().ConfirmTTL + time.Minute))
+	waitFor(t, func() bool { return !strings.Contains(list(), "someone@else.example") })
+	// Another account may now take it.
+	if res := b.api.do(t, req{method: "PATCH", path: "/v1/users/root", token: b.adminTok, body: map[string]any{"email": "someone@else.example"}}); res.status != http.StatusOK {
+		t.Fatalf("the expired address is still held: %d %s", res.status, res.body)
+	}
+}
+
+// TestLookalikeEmailRefused: an address written with compatibility
+// characters (full-width letters, a Kelvin sign) looks like another; it is
+// refused, and where one is stored already it collides with the plain form.
+func TestLookalikeEmailRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustCreate(t, map[string]any{"username": "kelvin", "email": "kelvin@example.com"})
+	for _, addr := range []string{"ｋelvin@example.com", "\u212Aelvin@example.com", "kelvin@ｅxample.com"} {
+		res := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.adminTok,
+			body: map[string]any{"username": "k" + strings.Repeat("x", len(addr)%7), "email": addr}})
+		if res.status != http.StatusUnprocessableEntity && res.status != http.StatusConflict {
+			t.Fatalf("a look-alike of a taken address (%q) was accepted: %d %s", addr, res.status, res.body)
+		}
+		res = b.api.do(t, req{method: "POST", path: "/v1/users/plain/emails", token: b.userTok, body: map[string]any{"email": addr}})
+		if res.status != http.StatusUnprocessableEntity && res.status != http.StatusConflict {
+			t.Fatalf("a look-alike secondary address (%q) was accepted: %d %s", addr, res.status, res.body)
+		}
+	}
+	// Imported data is not validated by hand: the store's key makes the
+	// forms one address whatever the input.
+	imported := &usher.User{Username: "imported", Email: "ｋelvin@example.com", State: usher.StateActive,
+		Kind: usher.KindNormal, UUID: "0190b0f0-0000-7000-8000-000000000001", CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
+	if err := b.env.Store.UserCreate(context.Background(), imported, ""); err == nil {
+		t.Fatal("the store took a full-width form of a taken address")
+	}
+}
+
+// TestResendConfirmationSameAnswerAndBounded: asking for a confirmation mail
+// answers alike, in about the same time, for an address with an unconfirmed
+// account and for one without; an address receives a few mails at most, and
+// one client may ask a few more times at most.
+func TestResendConfirmationSameAnswerAndBounded(t *testing.T) {
+	t.Parallel()
+	const floor = 60 * time.Millisecond
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupWith(t, coretest.Options{Transport: tr, Policy: core.Policy{SignupEnabled: true, ResetAnswerFloor: floor}})
+	for _, name := range []string{"pat", "quinn", "ruth"} {
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+			"username": name, "email": name + "@example.com", "password": "a passphrase of " + name}})
+		if res.status != http.StatusCreated {
+			t.Fatalf("signup: %d %s", res.status, res.body)
+		}
+	}
+	resend := func(addr string) (*response, time.Duration) {
+		start := time.Now()
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": addr}})
+		return res, time.Since(start)
+	}
+	var known, unknown []time.Duration
+	var answer string
+	for i, addr := range []string{"pat@example.com", "nobody1@example.com", "quinn@example.com", "nobody2@example.com",
+		"ruth@example.com", "nobody3@example.com", "pat@example.com", "nobody4@example.com"} {
+		res, took := resend(addr)
+		if answer == "" {
+			answer = string(res.body)
+		}
+		if res.status != http.StatusAccepted || string(res.body) != answer {
+			t.Fatalf("resend %s: %d %q, want 202 %q", addr, res.status, res.body, answer)
+		}
+		if i%2 == 0 {
+			known = append(known, took)
+		} else {
+			unknown = append(unknown, took)
+		}
+	}
+	median := func(d []time.Duration) time.Duration {
+		s := slices.Clone(d)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2]
+	}
+	mk, mu := median(known), median(unknown)
+	t.Logf("median answer: known %v, unknown %v", mk, mu)
+	if mk < floor || mu < floor {
+		t.Fatalf("an answer came before the floor of %v: known %v, unknown %v", floor, mk, mu)
+	}
+	// Pat's address has had its mail at signup and two resends; a third
+	// resend is the last, the fourth is refused.
+	if res, _ := resend("pat@example.com"); res.status != http.StatusAccepted {
+		t.Fatalf("third resend: %d %s", res.status, res.body)
+	}
+	res, _ := resend("pat@example.com")
+	if res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
+		t.Fatalf("fourth resend to one address: %d %s", res.status, res.body)
+	}
+	// The refused one did not count for the client: nine so far. The
+	// tenth goes, the eleventh is refused whatever the address.
+	if res, _ := resend("nobody9@example.com"); res.status != http.StatusAccepted {
+		t.Fatalf("tenth resend from one client: %d %s", res.status, res.body)
+	}
+	res, _ = resend("nobody10@example.com")
+	if res.status != http.StatusTooManyRequests {
+		t.Fatalf("eleventh resend from one client: %d %s", res.status, res.body)
+	}
+	// Mail went out for the accepted resends of known addresses only:
+	// three signups, pat ×3, quinn, ruth.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := srv.Wait(ctx, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(srv.Messages()); n != 8 {
+		t.Fatalf("%d mails sent, want 8: %v", n, len(msgs))
+	}
+}
+
+// TestUserCreateRuleCannotVouchForAddress: a helpdesk granted user.create
+// by a rule could otherwise make an account with someone else's address
+// marked confirmed and a password it knows, and receive that person's
+// external log-ins. Only administrators vouch for an address.
+func TestUserCreateRuleCannotVouchForAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "helpdesk"}}, 201, &role)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "user", "operation": "create", "access": "allow"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	for _, flag := range []string{"email_confirmed", "skip_confirmation"} {
+		res := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.userTok, body: map[string]any{
+			"username": "victim-" + strings.ReplaceAll(flag, "_", "-"), "email": flag + "@corp.example", "password": "known to the helpdesk", flag: true}})
+		if res.status != http.StatusForbidden || res.problem(t).Code != "forbidden" {
+			t.Fatalf("a rule-granted creator vouched for an address with %s: %d %s", flag, res.status, res.body)
+		}
+	}
+	// The rule itself works: without the claim the account is made, and
+	// its address waits for its owner.
+	var u userBody
+	res := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.userTok, body: map[string]any{"username": "newhire", "email": "newhire@corp.example"}})
+	res.decode(t, &u)
+	if res.status != http.StatusCreated || strings.Contains(string(res.body), `"email_confirmed_at":"`) {
+		t.Fatalf("create by rule: %d %s", res.status, res.body)
+	}
+	// An administrator's word is taken.
+	res = b.api.do(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: map[string]any{"username": "vouched", "email": "vouched@corp.example", "email_confirmed": true}})
+	if res.status != http.StatusCreated || !strings.Contains(string(res.body), `"email_confirmed_at":"`) {
+		t.Fatalf("create by an administrator: %d %s", res.status, res.body)
+	}
+}
