@@ -341,6 +341,7 @@ var macros = func() map[string]string {
 // queryNames lists every statement a dialect must define.
 var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
+	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -82,4 +83,20 @@ func TestConcurrentFirstWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestRekey(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err })
 }
