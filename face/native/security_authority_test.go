@@ -185,3 +185,152 @@ func TestMergeNeedsOwnerRightsOnBothGroups(t *testing.T) {
 	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", weak.ID), token: editorTok, body: map[string]any{"into": strong.ID}}, 403, "forbidden")
 	b.refused(t, req{method: "GET", path: "/v1/audit", token: editorTok}, 403, "forbidden")
 }
+
+// TestUserUpdateRuleCannotTakeOverAdmin replays item 4 of the review: a
+// helpdesk user holds rules to change users, their e-mail addresses and
+// their SSH keys, and uses them on someone with more rights — an
+// administrator, the owner of a team the helpdesk does not own, a member of
+// a role whose rights the helpdesk lacks — to take the account over. Every
+// such change is refused and writes nothing, while the same rules still
+// work on a peer.
+func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk},
+		allow("user", "update"), allow("email", "write"), allow("ssh_key", "write"))
+	owner, _ := b.mustPrincipal(t, "owner", false)
+	if _, err := b.env.Core.Groups.Create(usher.WithPrincipal(t.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: owner}),
+		core.GroupCreate{Kind: usher.GroupTeam, Handle: "owned"}); err != nil {
+		t.Fatal(err)
+	}
+	auditor, _ := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"))
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	admin, _ := b.mustPrincipal(t, "admin2", true)
+
+	attacks := func(u *usher.User) []req {
+		email, err := b.env.Core.Emails.Add(sys(), usher.UserKey{ID: u.ID}, u.Username+"@second.example", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := b.env.Core.Keys.Add(sys(), usher.UserKey{ID: u.ID}, "laptop", (&cell{t: t}).sshKey(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/v1/users/%d", u.ID)
+		return []req{
+			{method: "PUT", path: path + "/password", body: map[string]any{"password": "the helpdesk's own passphrase"}},
+			{method: "PATCH", path: path, body: map[string]any{"email": "attacker-" + u.Username + "@evil.example"}},
+			{method: "POST", path: path + "/emails", body: map[string]any{"email": "attacker2-" + u.Username + "@evil.example"}},
+			{method: "DELETE", path: fmt.Sprintf("%s/emails/%d", path, email.ID)},
+			{method: "POST", path: path + "/keys", body: map[string]any{"title": "backdoor", "key": (&cell{t: t}).sshKey()}},
+			{method: "DELETE", path: fmt.Sprintf("%s/keys/%d", path, key.ID)},
+		}
+	}
+	for _, victim := range []*usher.User{admin, owner, auditor} {
+		for _, rq := range attacks(victim) {
+			t.Run(victim.Username+" "+rq.method+" "+rq.path, func(t *testing.T) {
+				rq.token = tok
+				b.refused(t, rq, 403, "forbidden")
+			})
+		}
+		after, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: victim.ID})
+		if err != nil || after.Email != victim.Email {
+			t.Fatalf("%s after the attacks: %+v, %v", victim.Username, after, err)
+		}
+		if _, err := b.env.Core.Auth.Login(t.Context(), victim.Username, matrixPassword); err != nil {
+			t.Fatalf("%s cannot log in with their own password: %v", victim.Username, err)
+		}
+	}
+	// On a peer, whose rights the helpdesk has, the rules work.
+	for _, rq := range attacks(peer) {
+		rq.token = tok
+		if res := b.api.do(t, rq); res.status >= 300 {
+			t.Fatalf("helpdesk on a peer: %s %s: %d %s", rq.method, rq.path, res.status, res.body)
+		}
+	}
+}
+
+// impersonate returns a JWT for the admin acting as the user.
+func (b *bundle) impersonate(t *testing.T, username string) string {
+	t.Helper()
+	var j struct{ JWT string }
+	b.call(t, req{method: "POST", path: "/v1/auth/impersonate", token: b.adminTok, body: map[string]any{"user": username, "expires_in": 600}}, 200, &j)
+	return j.JWT
+}
+
+// TestImpersonationCannotChangePassword replays item 8 of the review: an
+// administrator's impersonation of another administrator sets the
+// impersonated account's password (or anyone's) and so outlives itself.
+// Every way of setting a password is refused while impersonating.
+func TestImpersonationCannotChangePassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	second, _ := b.mustPrincipal(t, "second", true)
+	jwt := b.impersonate(t, "second")
+	self := fmt.Sprintf("/v1/users/%d", second.ID)
+	tests := []struct {
+		name string
+		rq   req
+	}{
+		{"set the impersonated account's password", req{method: "PUT", path: self + "/password", body: map[string]any{"password": "a password of the impersonator's"}}},
+		{"change it with the current one", req{method: "POST", path: "/v1/auth/password", body: map[string]any{"current_password": matrixPassword, "new_password": "a password of the impersonator's"}}},
+		{"set another user's password", req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", b.user.ID), body: map[string]any{"password": "a password of the impersonator's"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rq.token = jwt
+			b.refused(t, tt.rq, 403, "forbidden")
+		})
+	}
+	if _, err := b.env.Core.Auth.Login(t.Context(), "second", matrixPassword); err != nil {
+		t.Fatalf("the impersonated account's password changed: %v", err)
+	}
+}
+
+// TestImpersonationCannotChangeEmailsOrTokens: an impersonation changes no
+// e-mail address, primary or secondary, and makes, rotates and revokes no
+// token or session; it may still change the profile and SSH keys.
+func TestImpersonationCannotChangeEmailsOrTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u, _ := b.mustPrincipal(t, "victim", false)
+	jwt := b.impersonate(t, "victim")
+	email, err := b.env.Core.Emails.Add(sys(), usher.UserKey{ID: u.ID}, "victim@second.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := b.env.Core.Auth.CreateToken(sys(), usher.TokenCreate{UserID: u.ID, Kind: usher.TokenPersonal, Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Auth.Login(t.Context(), "victim", matrixPassword); err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprintf("/v1/users/%d", u.ID)
+	tests := []struct {
+		name string
+		rq   req
+	}{
+		{"change the primary address", req{method: "PATCH", path: self, body: map[string]any{"email": "impersonator@evil.example"}}},
+		{"add an address", req{method: "POST", path: self + "/emails", body: map[string]any{"email": "impersonator2@evil.example"}}},
+		{"delete an address", req{method: "DELETE", path: fmt.Sprintf("%s/emails/%d", self, email.ID)}},
+		{"mint a token", req{method: "POST", path: "/v1/me/tokens", body: map[string]any{"name": "kept"}}},
+		{"rotate a token", req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", tok.ID)}},
+		{"revoke a token", req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", tok.ID)}},
+		{"end the sessions", req{method: "DELETE", path: "/v1/me/sessions"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rq.token = jwt
+			b.refused(t, tt.rq, 403, "forbidden")
+		})
+	}
+	// What is not a credential or an address stays open to it.
+	b.call(t, req{method: "PATCH", path: self, token: jwt, body: map[string]any{"bio": "seen by support"}}, 200, nil)
+	b.call(t, req{method: "POST", path: self + "/keys", token: jwt, body: map[string]any{"title": "laptop", "key": (&cell{t: t}).sshKey()}}, 201, nil)
+	if after, _ := b.env.Core.Users.Get(sys(), usher.UserKey{ID: u.ID}); after.Email != u.Email {
+		t.Fatalf("the primary address became %s", after.Email)
+	}
+}
