@@ -48,3 +48,20 @@ func TestTokenRuleCannotMintForAdmin(t *testing.T) {
 	_, _, err := b.env.Core.Auth.CreateToken(imp, usher.TokenCreate{UserID: b.alice.ID, Kind: usher.TokenPersonal})
 	wantKind(t, err, usher.KindForbidden, "forbidden")
 }
+
+// TestImpersonationCannotImport: an import sets passwords and adds
+// addresses, so an administrator's impersonation of another administrator
+// cannot run one.
+func TestImpersonationCannotImport(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	second := b.env.MustCreateUser(t, usher.UserCreate{Username: "second", Admin: true})
+	imp := usher.WithPrincipal(t.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: second, Impersonator: b.admin})
+	batch := []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "mallory", Email: "mallory@example.com"}}}
+	users, events := b.env.Counts(t)
+	_, err := b.users.Import(imp, batch)
+	wantKind(t, err, usher.KindForbidden, "forbidden")
+	if u, e := b.env.Counts(t); u != users || e != events {
+		t.Fatalf("a refused import wrote: users %d→%d, events %d→%d", users, u, events, e)
+	}
+}
