@@ -178,8 +178,8 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 	if err := precheck(p, actTokenMint, nil); err != nil {
 		return nil, "", err
 	}
-	if p.Impersonator != nil {
-		return nil, "", errForbidden("tokens cannot be minted while impersonating")
+	if err := a.guardCredentials(ctx, p, actTokenMint, nil); err != nil {
+		return nil, "", err
 	}
 	now := a.now()
 	var tok *usher.Token
@@ -340,8 +340,8 @@ func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
 // rotated: log in again).
 func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string, error) {
 	p := usher.PrincipalFrom(ctx)
-	if p.Impersonator != nil {
-		return nil, "", errForbidden("tokens cannot be rotated while impersonating")
+	if err := a.guardCredentials(ctx, p, actTokenMint, nil); err != nil {
+		return nil, "", err
 	}
 	var tok *usher.Token
 	var text string

@@ -43,6 +43,10 @@ func (s *Users) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.I
 	if !p.IsAdmin() {
 		return nil, errForbidden("imports are for administrators")
 	}
+	// An import sets passwords and adds keys and addresses.
+	if err := s.guardCredentials(ctx, p, actPasswordChange, nil); err != nil {
+		return nil, err
+	}
 	results := make([]usher.ImportResult, len(batch))
 	todo := make([]*importing, len(batch))
 	for i := range batch {

@@ -493,7 +493,8 @@ func (g *Groups) Move(ctx context.Context, ref GroupRef, orgID int64) (*usher.Gr
 // Merge moves the members and rules of the group source into target, in one
 // transaction, and deletes source. A principal in both keeps the higher
 // level; where both roles rule on the same operation, deny wins. Both groups
-// must be of one kind.
+// must be of one kind, and the caller needs owner-level rights on both (see
+// authorizeMerge).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a group into
 // itself, groups of different kinds).
@@ -508,12 +509,7 @@ func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Gro
 		if err != nil {
 			return err
 		}
-		for _, a := range []*access{src, dst} {
-			if err := g.authorizeGroup(ctx, actGroupUpdate, a); err != nil {
-				return err
-			}
-		}
-		if err := g.authorizeGroup(ctx, actGroupDelete, src); err != nil {
+		if err := g.authorizeMerge(ctx, src, dst); err != nil {
 			return err
 		}
 		switch {
@@ -545,6 +541,44 @@ func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Gro
 	}
 	g.rules.changed()
 	return out, nil
+}
+
+// authorizeMerge decides whether the caller may merge src into dst. A merge
+// gives src's members their level in dst (a principal in both keeps the
+// higher), gives roles' members each other's rules, and deletes src, so it
+// needs owner-level rights on both groups:
+//
+//   - on each group, whatever its owners may do: change it, delete it and
+//     set its members' levels — so no one ends up in dst at a level the
+//     caller could not grant there directly — and, for a role, change its
+//     rules;
+//   - for a group in an organisation, the right to change the organisation
+//     (organisation.update);
+//   - for a service account, a permission rule that allows it group.update
+//     on each group: owning a team it made is not enough.
+func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
+	for _, a := range []*access{src, dst} {
+		acts := []action{actGroupUpdate, actGroupDelete, actGroupMembers}
+		if a.group.Kind == usher.GroupRole {
+			acts = append(acts, actGroupRules)
+		}
+		for _, act := range acts {
+			if err := g.authorizeGroup(ctx, act, a); err != nil {
+				return err
+			}
+		}
+		if a.p.Kind == usher.PrincipalServiceAccount {
+			if err := g.decide(ctx, a.p, actGroupUpdate, strconv.FormatInt(a.group.ID, 10), false); err != nil {
+				return errForbidden("a service account merges groups only where a permission rule allows it group.update")
+			}
+		}
+		if a.group.OrganisationID != 0 {
+			if err := g.authorize(ctx, actOrgUpdate, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Members returns a group's members, after the given user id.

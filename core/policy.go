@@ -138,6 +138,9 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 	if err := precheck(p, act, target); err != nil {
 		return err
 	}
+	if err := e.guardCredentials(ctx, p, act, target); err != nil {
+		return err
+	}
 	instance := ""
 	if target != nil {
 		instance = strconv.FormatInt(target.ID, 10)
@@ -243,6 +246,111 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 		return errForbidden("the token's scopes do not allow this")
 	}
 	return nil
+}
+
+// changesCredentials reports whether act changes what an account signs in
+// with or is reached at: its password, tokens and sessions, e-mail addresses
+// (and, in Users.Update, its identities). SSH keys are separate: see
+// guardCredentials.
+func changesCredentials(act action) bool {
+	switch act {
+	case actPasswordChange, actTokenMint, actTokenEnd, actEmailWrite:
+		return true
+	}
+	return false
+}
+
+// guardCredentials is the one rule for changing another account's
+// credentials and addresses, which would hand the caller the account: every
+// path that changes a password, a token, an identity, an SSH key or an
+// e-mail address calls it with the account changed (nil before it is
+// known), through authorize or, for Users.Update, directly.
+//
+//   - An impersonation changes no password, token, session, identity or
+//     e-mail address, of anyone: it would outlive itself. SSH keys are the
+//     exception, as GitLab's Sudo adds them on a user's behalf; the change
+//     is audited with the impersonator.
+//   - Administrators, and anyone on their own account, may go on to the
+//     usual decision. Anyone else got here by a permission rule, and no
+//     rule reaches an account with rights the caller lacks (see outranks):
+//     only administrators manage administrators.
+//
+// Errors: Forbidden.
+func (e *env) guardCredentials(ctx context.Context, p *usher.Principal, act action, target *usher.User) error {
+	if !changesCredentials(act) && act != actKeyWrite {
+		return nil
+	}
+	if p.Impersonator != nil && changesCredentials(act) {
+		return errForbidden("passwords, tokens, identities and e-mail addresses cannot be changed while impersonating")
+	}
+	if target == nil || p.IsAdmin() || self(p, target) {
+		return nil
+	}
+	more, err := e.outranks(ctx, target, p)
+	if err != nil {
+		return err
+	}
+	if more {
+		return errForbidden("the account has rights the caller lacks; only an administrator changes its credentials and addresses")
+	}
+	return nil
+}
+
+// outranks reports whether target has a right the principal, who is no
+// administrator, lacks: it is an administrator, owns a team the principal
+// does not own, or its roles' rules allow an operation the principal's do
+// not (leaving out what everyone may by default).
+func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Principal) (bool, error) {
+	if target.Admin {
+		return true, nil
+	}
+	owned := func(id int64) (map[int64]bool, error) {
+		ms, err := e.store.UserGroups(ctx, id, usher.GroupTeam)
+		out := map[int64]bool{}
+		for _, m := range ms {
+			out[m.GroupID] = m.Level == usher.LevelOwner
+		}
+		return out, err
+	}
+	theirs, err := owned(target.ID)
+	if err != nil {
+		return false, err
+	}
+	mine, err := owned(p.UserID())
+	if err != nil {
+		return false, err
+	}
+	for id, owner := range theirs {
+		if owner && !mine[id] {
+			return true, nil
+		}
+	}
+	their, err := e.rules.of(ctx, e, target.ID)
+	if err != nil {
+		return false, err
+	}
+	my, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil {
+		return false, err
+	}
+	for _, o := range operations {
+		switch o.act {
+		case actUserRead, actUserList, actOrgRead, actPlanRead, actGroupRead, actGroupCreate:
+			continue // everyone's by default
+		}
+		instances := []string{""}
+		for _, r := range their {
+			if inst, ok := strings.CutPrefix(r.Resource, o.act.resource()+":"); ok {
+				instances = append(instances, inst)
+			}
+		}
+		for _, inst := range instances {
+			if evaluate(their, o.act, inst) == usher.Allow && evaluate(my, o.act, inst) != usher.Allow {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // self reports whether target is the principal's own account.

@@ -171,9 +171,6 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if err := a.authorize(ctx, actPasswordChange, p.User); err != nil {
 		return err
 	}
-	if p.Impersonator != nil {
-		return errForbidden("a password cannot be changed while impersonating")
-	}
 	limits := []limit{{"password:" + strconv.FormatInt(p.UserID(), 10), a.policy.MaxFailuresPerKey}}
 	counted, err := a.reserve(ctx, limits)
 	if err != nil {

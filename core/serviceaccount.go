@@ -139,8 +139,8 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error) {
-	if usher.PrincipalFrom(ctx).Impersonator != nil {
-		return nil, "", errForbidden("tokens cannot be minted while impersonating")
+	if err := g.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenMint, nil); err != nil {
+		return nil, "", err
 	}
 	var tok *usher.Token
 	var text string

@@ -416,11 +416,15 @@ func checkCursor(sort usher.UserSort, c *usher.UserCursor) error {
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
 // Precondition (a stale IfVersion), RateLimited.
 func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error) {
-	if err := precheck(usher.PrincipalFrom(ctx), actUserUpdate, nil); err != nil {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actUserUpdate, nil); err != nil {
 		return nil, err
 	}
 	hash := ""
 	if in.Password != nil {
+		if err := s.guardCredentials(ctx, p, actPasswordChange, nil); err != nil {
+			return nil, err
+		}
 		if err := s.checkPassword(*in.Password, "", ""); err != nil {
 			return nil, err
 		}
@@ -445,6 +449,22 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		if err := s.checkPrivileges(ctx, u, in); err != nil {
 			return nil, err
+		}
+		// A password, an identity and the address are credentials: they
+		// follow the one rule for them.
+		for _, c := range []struct {
+			changed bool
+			act     action
+		}{
+			{in.Password != nil, actPasswordChange},
+			{in.Identity != nil && !hasIdentity(u, *in.Identity), actPasswordChange},
+			{in.Email != nil && !strings.EqualFold(*in.Email, u.Email), actEmailWrite},
+		} {
+			if c.changed {
+				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
+					return nil, err
+				}
+			}
 		}
 		old := *u
 		applyUpdate(u, in)

@@ -549,7 +549,9 @@ func matrixRows() []matrixRow {
 }
 
 // TestAuthorizationMatrix runs every native route as every column and
-// checks each outcome. A route without a row fails the test.
+// checks each outcome. A route without a row fails the test. What a group
+// call may reach — a caller with a level in one group acting on another —
+// is TestAuthorizationReach's, in matrix_reach_test.go.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	rows := matrixRows()

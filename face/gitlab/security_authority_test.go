@@ -1,0 +1,85 @@
+package gitlab_test
+
+import (
+	"fmt"
+	"testing"
+
+	"usher"
+	"usher/core"
+)
+
+// TestUserUpdateRuleCannotTakeOverAdmin replays item 4 of the security
+// review through GitLab's API: a non-administrator whom a role allows
+// user.update, email.write and ssh_key.write sets an administrator's
+// password or e-mail address, or adds a key to the account. Each is refused
+// with GitLab's 403 and leaves the account as it was, while the same rules
+// still change a peer's.
+func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk", Email: "helpdesk@example.com"})
+	tok := b.env.MustToken(t, helpdesk.ID, usher.TokenPersonal)
+	role, err := b.env.Core.Groups.Create(system(), core.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := []usher.Rule{{Resource: "user", Operation: "update", Access: usher.Allow},
+		{Resource: "email", Operation: "write", Access: usher.Allow}, {Resource: "ssh_key", Operation: "write", Access: usher.Allow}}
+	if _, err := b.env.Core.Groups.SetRules(system(), core.GroupRef{ID: role.ID}, rules, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.AddMember(system(), core.GroupRef{ID: role.ID}, usher.UserKey{ID: helpdesk.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	forbidden := `{"message":"403 Forbidden"}`
+	attacks := func(id int64) []call {
+		return []call{
+			{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", id), body: map[string]any{"password": "the helpdesk's own passphrase"}},
+			{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", id), body: map[string]any{"email": "attacker@evil.example"}},
+			{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/emails", id), body: map[string]any{"email": "attacker2@evil.example"}},
+			{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/keys", id), body: map[string]any{"title": "backdoor", "key": newKey(t)}},
+		}
+	}
+	for _, c := range attacks(b.admin.ID) {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			c.token = tok
+			users, events := b.env.Counts(t)
+			b.do(t, c).want(t, "helpdesk on the admin", 403, forbidden)
+			if u, e := b.env.Counts(t); u != users || e != events {
+				t.Fatalf("a refused request wrote: users %d→%d, events %d→%d", users, u, events, e)
+			}
+		})
+	}
+	if u := b.stored(t, b.admin.ID); u.Email != "root@example.com" || u.Version != b.admin.Version {
+		t.Fatalf("the admin after the attacks: %+v", u)
+	}
+	for _, c := range attacks(b.user.ID) {
+		c.token = tok
+		if res := b.do(t, c); res.status >= 300 {
+			t.Fatalf("helpdesk on a peer: %s %s: %d %s", c.method, c.path, res.status, res.body)
+		}
+	}
+}
+
+// TestSudoCannotSetPassword replays item 8 of the review through GitLab's
+// Sudo: an administrator acting as another administrator sets a password,
+// the impersonated one's or anyone's. Both are refused; a profile change
+// under Sudo still works.
+func TestSudoCannotSetPassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	second := b.env.MustCreateUser(t, usher.UserCreate{Username: "second", Email: "second@example.com", Admin: true})
+	sudo := map[string]string{"Sudo": "second"}
+	forbidden := `{"message":"403 Forbidden"}`
+	for _, id := range []int64{second.ID, b.user.ID} {
+		res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", id), token: b.adminTok, header: sudo,
+			body: map[string]any{"password": "set under sudo today"}})
+		res.want(t, "password under sudo", 403, forbidden)
+	}
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", second.ID), token: b.adminTok, header: sudo,
+		body: map[string]any{"bio": "set under sudo"}})
+	res.want(t, "bio under sudo", 200, "")
+	if u := b.stored(t, second.ID); u.Bio != "set under sudo" {
+		t.Fatalf("bio: %q", u.Bio)
+	}
+}

@@ -1,0 +1,336 @@
+package native_test
+
+import (
+	"fmt"
+	"testing"
+
+	"usher"
+	"usher/core"
+)
+
+// The tests in this file replay, over HTTP, the attacks of the security
+// review (issue #12, items 3, 4 and 8): each sequence is what an attacker
+// would send, and each checks that the refusal changed nothing.
+
+// mustPrincipal makes a user with a personal token.
+func (b *bundle) mustPrincipal(t *testing.T, username string, admin bool) (*usher.User, string) {
+	t.Helper()
+	u := b.env.MustCreateUser(t, usher.UserCreate{Username: username, Email: username + "@example.com",
+		Password: matrixPassword, Admin: admin, EmailConfirmed: true})
+	return u, b.env.MustToken(t, u.ID, usher.TokenPersonal)
+}
+
+// mustRole makes a role with the rules and puts the users in it.
+func (b *bundle) mustRole(t *testing.T, handle string, members []*usher.User, rules ...usher.Rule) *usher.Group {
+	t.Helper()
+	g, err := b.env.Core.Groups.Create(sys(), core.GroupCreate{Kind: usher.GroupRole, Handle: handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(sys(), core.GroupRef{ID: g.ID}, rules, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range members {
+		if _, err := b.env.Core.Groups.AddMember(sys(), core.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g
+}
+
+func allow(resource, op string) usher.Rule {
+	return usher.Rule{Resource: resource, Operation: op, Access: usher.Allow}
+}
+
+// members returns a group's members as "user id:level", read as the system.
+func (b *bundle) members(t *testing.T, groupID int64) string {
+	t.Helper()
+	ms, err := b.env.Core.Groups.Members(sys(), core.GroupRef{ID: groupID}, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := ""
+	for _, m := range ms {
+		out += fmt.Sprintf("%d:%s ", m.UserID, m.Level)
+	}
+	return out
+}
+
+// refused makes a request that must be refused with status and the code, and
+// must write nothing: no user, no audit event.
+func (b *bundle) refused(t *testing.T, rq req, status int, code string) {
+	t.Helper()
+	users, events := b.env.Counts(t)
+	res := b.api.do(t, rq)
+	if res.status != status {
+		t.Fatalf("%s %s: %d %s, want %d", rq.method, rq.path, res.status, res.body, status)
+	}
+	if p := res.problem(t); p.Code != code || p.Status != status {
+		t.Fatalf("%s %s: %s, want code %s", rq.method, rq.path, res.body, code)
+	}
+	if u, e := b.env.Counts(t); u != users || e != events {
+		t.Fatalf("%s %s: a refused request wrote: users %d→%d, events %d→%d", rq.method, rq.path, users, u, events, e)
+	}
+}
+
+// TestMergeCannotMakeWriterOwnerOfForeignTeam replays item 3 of the review:
+// someone who may change a team but does not own it makes a team of their
+// own, merges it into the victim team to come out as its owner, then
+// removes the real owner. Each attacker is refused at the merge, and the
+// team keeps its members and levels.
+func TestMergeCannotMakeWriterOwnerOfForeignTeam(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// attacker returns the attacker's token, given the victim team.
+		attacker func(t *testing.T, b *bundle, team groupBody) string
+	}{
+		{"a writer of the team", func(t *testing.T, b *bundle, team groupBody) string {
+			w, tok := b.mustPrincipal(t, "writer", false)
+			b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, w.ID), token: b.userTok,
+				body: map[string]any{"level": "write"}}, 200, nil)
+			return tok
+		}},
+		{"a service account of the team", func(t *testing.T, b *bundle, team groupBody) string {
+			var sa userBody
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: b.userTok,
+				body: map[string]any{"username": "team-bot"}}, 201, &sa)
+			return b.env.MustToken(t, sa.ID, usher.TokenServiceAccount, usher.ScopeAPI)
+		}},
+		{"a holder of rules to change and delete every group", func(t *testing.T, b *bundle, team groupBody) string {
+			u, tok := b.mustPrincipal(t, "editor", false)
+			b.mustRole(t, "editors", []*usher.User{u}, allow("group", "update"), allow("group", "delete"))
+			return tok
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			var team, own groupBody
+			b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "victims"}}, 201, &team)
+			tok := tt.attacker(t, b, team)
+			before := b.members(t, team.ID)
+			b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "mine"}}, 201, &own)
+			b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", own.ID), token: tok,
+				body: map[string]any{"into": team.ID}}, 403, "forbidden")
+			b.refused(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, b.user.ID), token: tok}, 403, "forbidden")
+			if after := b.members(t, team.ID); after != before {
+				t.Fatalf("the team's members went from %s to %s", before, after)
+			}
+			var g groupBody
+			b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", own.ID), token: tok}, 200, &g)
+			if g.DeletedAt != nil || g.Level != "owner" {
+				t.Fatalf("the attacker's own team after the refused merge: %+v", g)
+			}
+		})
+	}
+}
+
+// TestMergeNeedsOwnerRightsOnBothGroups: owners of both teams merge; a
+// service account that owns both is refused unless a rule grants it group
+// changes explicitly; teams of an organisation need its owner-level rights
+// (organisation.update) too; a role merges only for whoever may change
+// both roles' members and rules.
+func TestMergeNeedsOwnerRightsOnBothGroups(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	mkTeam := func(tok, handle string, org int64) groupBody {
+		var g groupBody
+		body := map[string]any{"kind": "team", "handle": handle}
+		if org != 0 {
+			body["organisation_id"] = org
+		}
+		b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: body}, 201, &g)
+		return g
+	}
+	merge := func(src, dst groupBody) string { return fmt.Sprintf("/v1/groups/%d/merge", src.ID) }
+	// Plain users may not place a team in an organisation; the admin moves
+	// them there.
+	var org struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "acme", "name": "ACME"}}, 201, &org)
+
+	// An owner of both merges.
+	a, c := mkTeam(b.userTok, "a", 0), mkTeam(b.userTok, "c", 0)
+	b.call(t, req{method: "POST", path: merge(a, c), token: b.userTok, body: map[string]any{"into": c.ID}}, 200, nil)
+
+	// A service account that owns both is refused; with an explicit rule it merges.
+	var sa userBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", c.ID), token: b.userTok, body: map[string]any{"username": "bot"}}, 201, &sa)
+	saTok := b.env.MustToken(t, sa.ID, usher.TokenServiceAccount, usher.ScopeAPI)
+	s1, s2 := mkTeam(saTok, "s1", 0), mkTeam(saTok, "s2", 0)
+	b.refused(t, req{method: "POST", path: merge(s1, s2), token: saTok, body: map[string]any{"into": s2.ID}}, 403, "forbidden")
+	saUser, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: sa.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mustRole(t, "bots-merge", []*usher.User{saUser}, allow("group", "update"))
+	b.call(t, req{method: "POST", path: merge(s1, s2), token: saTok, body: map[string]any{"into": s2.ID}}, 200, nil)
+
+	// Teams in an organisation: their owner is refused without rights on it.
+	o1, o2 := mkTeam(b.userTok, "o1", 0), mkTeam(b.userTok, "o2", 0)
+	for _, g := range []groupBody{o1, o2} {
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", g.ID), token: b.userTok, body: map[string]any{"organisation_id": org.ID}}, 200, nil)
+	}
+	b.refused(t, req{method: "POST", path: merge(o1, o2), token: b.userTok, body: map[string]any{"into": o2.ID}}, 403, "forbidden")
+	b.mustRole(t, "org-admins", []*usher.User{b.user}, allow("organisation", "update"))
+	b.call(t, req{method: "POST", path: merge(o1, o2), token: b.userTok, body: map[string]any{"into": o2.ID}}, 200, nil)
+
+	// Roles: a rule to change and delete groups is not enough to pour one
+	// role's members into another's rules.
+	editor, editorTok := b.mustPrincipal(t, "editor", false)
+	b.mustRole(t, "editors", []*usher.User{editor}, allow("group", "update"), allow("group", "delete"))
+	weak := b.mustRole(t, "weak", []*usher.User{editor})
+	strong := b.mustRole(t, "strong", nil, allow("audit", "read"))
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", weak.ID), token: editorTok, body: map[string]any{"into": strong.ID}}, 403, "forbidden")
+	b.refused(t, req{method: "GET", path: "/v1/audit", token: editorTok}, 403, "forbidden")
+}
+
+// TestUserUpdateRuleCannotTakeOverAdmin replays item 4 of the review: a
+// helpdesk user holds rules to change users, their e-mail addresses and
+// their SSH keys, and uses them on someone with more rights — an
+// administrator, the owner of a team the helpdesk does not own, a member of
+// a role whose rights the helpdesk lacks — to take the account over. Every
+// such change is refused and writes nothing, while the same rules still
+// work on a peer.
+func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk},
+		allow("user", "update"), allow("email", "write"), allow("ssh_key", "write"))
+	owner, _ := b.mustPrincipal(t, "owner", false)
+	if _, err := b.env.Core.Groups.Create(usher.WithPrincipal(t.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: owner}),
+		core.GroupCreate{Kind: usher.GroupTeam, Handle: "owned"}); err != nil {
+		t.Fatal(err)
+	}
+	auditor, _ := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"))
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	admin, _ := b.mustPrincipal(t, "admin2", true)
+
+	attacks := func(u *usher.User) []req {
+		email, err := b.env.Core.Emails.Add(sys(), usher.UserKey{ID: u.ID}, u.Username+"@second.example", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := b.env.Core.Keys.Add(sys(), usher.UserKey{ID: u.ID}, "laptop", (&cell{t: t}).sshKey(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/v1/users/%d", u.ID)
+		return []req{
+			{method: "PUT", path: path + "/password", body: map[string]any{"password": "the helpdesk's own passphrase"}},
+			{method: "PATCH", path: path, body: map[string]any{"email": "attacker-" + u.Username + "@evil.example"}},
+			{method: "POST", path: path + "/emails", body: map[string]any{"email": "attacker2-" + u.Username + "@evil.example"}},
+			{method: "DELETE", path: fmt.Sprintf("%s/emails/%d", path, email.ID)},
+			{method: "POST", path: path + "/keys", body: map[string]any{"title": "backdoor", "key": (&cell{t: t}).sshKey()}},
+			{method: "DELETE", path: fmt.Sprintf("%s/keys/%d", path, key.ID)},
+		}
+	}
+	for _, victim := range []*usher.User{admin, owner, auditor} {
+		for _, rq := range attacks(victim) {
+			t.Run(victim.Username+" "+rq.method+" "+rq.path, func(t *testing.T) {
+				rq.token = tok
+				b.refused(t, rq, 403, "forbidden")
+			})
+		}
+		after, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: victim.ID})
+		if err != nil || after.Email != victim.Email {
+			t.Fatalf("%s after the attacks: %+v, %v", victim.Username, after, err)
+		}
+		if _, err := b.env.Core.Auth.Login(t.Context(), victim.Username, matrixPassword); err != nil {
+			t.Fatalf("%s cannot log in with their own password: %v", victim.Username, err)
+		}
+	}
+	// On a peer, whose rights the helpdesk has, the rules work.
+	for _, rq := range attacks(peer) {
+		rq.token = tok
+		if res := b.api.do(t, rq); res.status >= 300 {
+			t.Fatalf("helpdesk on a peer: %s %s: %d %s", rq.method, rq.path, res.status, res.body)
+		}
+	}
+}
+
+// impersonate returns a JWT for the admin acting as the user.
+func (b *bundle) impersonate(t *testing.T, username string) string {
+	t.Helper()
+	var j struct{ JWT string }
+	b.call(t, req{method: "POST", path: "/v1/auth/impersonate", token: b.adminTok, body: map[string]any{"user": username, "expires_in": 600}}, 200, &j)
+	return j.JWT
+}
+
+// TestImpersonationCannotChangePassword replays item 8 of the review: an
+// administrator's impersonation of another administrator sets the
+// impersonated account's password (or anyone's) and so outlives itself.
+// Every way of setting a password is refused while impersonating.
+func TestImpersonationCannotChangePassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	second, _ := b.mustPrincipal(t, "second", true)
+	jwt := b.impersonate(t, "second")
+	self := fmt.Sprintf("/v1/users/%d", second.ID)
+	tests := []struct {
+		name string
+		rq   req
+	}{
+		{"set the impersonated account's password", req{method: "PUT", path: self + "/password", body: map[string]any{"password": "a password of the impersonator's"}}},
+		{"change it with the current one", req{method: "POST", path: "/v1/auth/password", body: map[string]any{"current_password": matrixPassword, "new_password": "a password of the impersonator's"}}},
+		{"set another user's password", req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", b.user.ID), body: map[string]any{"password": "a password of the impersonator's"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rq.token = jwt
+			b.refused(t, tt.rq, 403, "forbidden")
+		})
+	}
+	if _, err := b.env.Core.Auth.Login(t.Context(), "second", matrixPassword); err != nil {
+		t.Fatalf("the impersonated account's password changed: %v", err)
+	}
+}
+
+// TestImpersonationCannotChangeEmailsOrTokens: an impersonation changes no
+// e-mail address, primary or secondary, and makes, rotates and revokes no
+// token or session; it may still change the profile and SSH keys.
+func TestImpersonationCannotChangeEmailsOrTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u, _ := b.mustPrincipal(t, "victim", false)
+	jwt := b.impersonate(t, "victim")
+	email, err := b.env.Core.Emails.Add(sys(), usher.UserKey{ID: u.ID}, "victim@second.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := b.env.Core.Auth.CreateToken(sys(), usher.TokenCreate{UserID: u.ID, Kind: usher.TokenPersonal, Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Auth.Login(t.Context(), "victim", matrixPassword); err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprintf("/v1/users/%d", u.ID)
+	tests := []struct {
+		name string
+		rq   req
+	}{
+		{"change the primary address", req{method: "PATCH", path: self, body: map[string]any{"email": "impersonator@evil.example"}}},
+		{"add an address", req{method: "POST", path: self + "/emails", body: map[string]any{"email": "impersonator2@evil.example"}}},
+		{"delete an address", req{method: "DELETE", path: fmt.Sprintf("%s/emails/%d", self, email.ID)}},
+		{"mint a token", req{method: "POST", path: "/v1/me/tokens", body: map[string]any{"name": "kept"}}},
+		{"rotate a token", req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", tok.ID)}},
+		{"revoke a token", req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", tok.ID)}},
+		{"end the sessions", req{method: "DELETE", path: "/v1/me/sessions"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rq.token = jwt
+			b.refused(t, tt.rq, 403, "forbidden")
+		})
+	}
+	// What is not a credential or an address stays open to it.
+	b.call(t, req{method: "PATCH", path: self, token: jwt, body: map[string]any{"bio": "seen by support"}}, 200, nil)
+	b.call(t, req{method: "POST", path: self + "/keys", token: jwt, body: map[string]any{"title": "laptop", "key": (&cell{t: t}).sshKey()}}, 201, nil)
+	if after, _ := b.env.Core.Users.Get(sys(), usher.UserKey{ID: u.ID}); after.Email != u.Email {
+		t.Fatalf("the primary address became %s", after.Email)
+	}
+}
