@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,25 +38,50 @@ func errInactive(u *usher.User) error {
 // token (session, personal, service-account or application) or a JWT usher
 // signed. The credential must be well formed, known, not revoked, not
 // expired, and belong to an account that may sign in; an application key's
-// owner must be an administrator.
+// owner must be an administrator. A JWT works while the session or token it
+// was made with does.
+//
+// accept, when given, names the kinds of credential the caller takes
+// (usher.TokenJWT for JWTs); any other kind is refused like an unknown
+// token, before it is looked up.
 //
 // Errors: Unauthenticated; Forbidden for an application key whose owner is
 // no longer an administrator.
-func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal, error) {
+func (a *Auth) Authenticate(ctx context.Context, text string, accept ...usher.TokenKind) (*usher.Principal, error) {
 	if strings.Count(text, ".") == 2 {
-		return a.authenticateJWT(ctx, text)
+		if !accepts(accept, usher.TokenJWT) {
+			return nil, errBadToken()
+		}
+		p, _, err := a.CheckJWT(ctx, text)
+		return p, err
 	}
 	kind, hash, ok := parseSecret(text)
-	if !ok {
+	if !ok || !accepts(accept, kind) {
 		return nil, errBadToken()
 	}
 	now := a.now()
-	ent, err := a.tokenPrincipal(ctx, hash, now)
+	ent, err := a.tokenPrincipal(ctx, string(hash), func() (*usher.Token, error) { return a.store.TokenByHash(ctx, hash) }, now)
 	if err != nil {
 		return nil, err
 	}
+	if subtle.ConstantTimeCompare(ent.tok.Hash, hash) != 1 || ent.tok.Kind != kind {
+		return nil, errBadToken()
+	}
+	return a.principalOf(ctx, ent, now)
+}
+
+// accepts reports whether a credential of the kind is among those accepted;
+// none named accepts every kind.
+func accepts(accept []usher.TokenKind, kind usher.TokenKind) bool {
+	return len(accept) == 0 || slices.Contains(accept, kind)
+}
+
+// principalOf returns who a token stands for now: the token must be active,
+// its account able to sign in, an application key's owner an
+// administrator, and an impersonation session's administrator still one.
+func (a *Auth) principalOf(ctx context.Context, ent principalEntry, now time.Time) (*usher.Principal, error) {
 	tok, u := ent.tok, ent.user
-	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || tok.Kind != kind || !tok.Active(now) {
+	if !tok.Active(now) {
 		return nil, errBadToken()
 	}
 	if !a.maySignIn(u) {
@@ -88,15 +114,16 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 	return p, nil
 }
 
-// tokenPrincipal returns the token with the hash and its account (and the
-// impersonator behind it), from the cache or else from the store, as
-// copies the caller may keep. A token or account that does not exist is
-// Unauthenticated; neither is kept.
-func (a *Auth) tokenPrincipal(ctx context.Context, hash []byte, now time.Time) (principalEntry, error) {
+// tokenPrincipal returns a token and its account (and the impersonator
+// behind it), from the cache under key or else read by load, as copies the
+// caller may keep. A token or account that does not exist is
+// Unauthenticated; neither is kept. Tokens are kept under their hash, and
+// under "id:" and their id for the JWTs made with them.
+func (a *Auth) tokenPrincipal(ctx context.Context, key string, load func() (*usher.Token, error), now time.Time) (principalEntry, error) {
 	changes := a.store.Changes()
-	ent, ok := a.principals.get(hash, changes, now)
+	ent, ok := a.principals.get(key, changes, now)
 	if !ok {
-		tok, err := a.store.TokenByHash(ctx, hash)
+		tok, err := load()
 		if errors.Is(err, usher.ErrNotFound) {
 			return principalEntry{}, errBadToken()
 		}
@@ -117,7 +144,7 @@ func (a *Auth) tokenPrincipal(ctx context.Context, hash []byte, now time.Time) (
 				return principalEntry{}, err
 			}
 		}
-		a.principals.put(hash, ent)
+		a.principals.put(key, ent)
 	}
 	// Copies: a request may change what it holds without reaching the
 	// next one's.

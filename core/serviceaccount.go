@@ -122,10 +122,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 			return err
 		}
 		now := g.now()
-		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.DeletedAt, u.UpdatedAt = &now, now; return nil }); err != nil {
-			return err
-		}
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
+		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {
 			return err
 		}
 		return g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
