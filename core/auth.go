@@ -195,11 +195,16 @@ func (a *Auth) impersonator(ctx context.Context, id int64) (*usher.User, error) 
 
 // CreateToken mints a token for a user and returns it with its text, which
 // is shown this once and never stored. Without a kind, a service account
-// gets a service-account token and anyone else a personal one. A principal acting through an
-// impersonation may not mint tokens: they would outlive it.
+// gets a service-account token and anyone else a personal one. A principal
+// acting through an impersonation may not mint tokens: they would outlive
+// it. A token (or a JWT) mints only tokens no wider than itself: a subset
+// of its scopes, expiring no later (see checkMintBound). An account holds
+// at most the policy's MaxTokensPerUser live tokens besides sessions.
 //
-// Errors: Unauthenticated, Forbidden, NotFound (no such user),
-// Unprocessable (a bad kind, scope, name or expiry).
+// Errors: Unauthenticated, Forbidden (also: wider than the credential,
+// codes scope_exceeds_credential and lifetime_exceeds_credential), NotFound
+// (no such user), Unprocessable (a bad kind, scope, name or expiry),
+// Conflict (token_limit_reached).
 func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.Token, string, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actTokenMint, nil); err != nil {
@@ -231,6 +236,12 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		if err := checkTokenCreate(p, u, in, now); err != nil {
 			return err
 		}
+		if err := checkMintBound(p, in.Scopes, in.ExpiresAt); err != nil {
+			return err
+		}
+		if err := a.checkTokenRoom(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
 			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now})
 		if err != nil {
@@ -243,6 +254,55 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		return nil, "", err
 	}
 	return tok, text, nil
+}
+
+// checkMintBound checks that the credential p acts with may make a token
+// with the scopes and expiry: a token, or a JWT, makes only tokens with a
+// subset of its own scopes (none is every scope, so a scoped credential
+// must name them) that expire no later than it does. A session is the
+// account's own log-in: unscoped, and the tokens it makes may outlive it.
+// So may usher's own.
+func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) error {
+	if len(p.Scopes) > 0 {
+		wider := len(scopes) == 0
+		for _, s := range scopes {
+			wider = wider || !p.HasScope(s)
+		}
+		if wider {
+			return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeScopeExceeded,
+				Message: "a token makes only tokens with scopes it has: name them, among " + strings.Join(p.Scopes, ", ")}
+		}
+	}
+	if bound := lifetimeBound(p); bound != nil && (expires == nil || expires.After(*bound)) {
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeLifetimeExceeded,
+			Message: "a token makes only tokens that expire no later than it does: set expires_at, at the latest " +
+				bound.Format(time.RFC3339Nano)}
+	}
+	return nil
+}
+
+// lifetimeBound is the latest expiry of the tokens p may make: that of its
+// token or JWT; nil for a session and for usher itself.
+func lifetimeBound(p *usher.Principal) *time.Time {
+	if p.JWT == nil && p.Token != nil && p.Token.Kind == usher.TokenSession {
+		return nil
+	}
+	return credentialExpiry(p)
+}
+
+// checkTokenRoom refuses a new token for an account that holds as many
+// live ones (sessions aside) as the policy allows.
+func (e *env) checkTokenRoom(ctx context.Context, tx store.Tx, userID int64, now time.Time) error {
+	n, err := tx.TokenCount(ctx, store.TokenFilter{UserID: userID, Active: true, Now: now,
+		Kinds: []usher.TokenKind{usher.TokenPersonal, usher.TokenServiceAccount, usher.TokenApplication}})
+	if err != nil {
+		return err
+	}
+	if n >= e.policy.MaxTokensPerUser {
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeTokenLimit,
+			Message: "the account holds " + strconv.Itoa(n) + " live tokens, the most it may: revoke one first"}
+	}
+	return nil
 }
 
 // mint stores a new token with the fields of t and a fresh secret.
@@ -361,7 +421,8 @@ func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
 }
 
 // RotateToken replaces a token with a new one of the same name, scopes and
-// remaining lifetime, and revokes the old one.
+// remaining lifetime, and revokes the old one. Rotating mints: the
+// caller's credential must be no narrower than the token (checkMintBound).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (sessions are not
 // rotated: log in again).
@@ -390,6 +451,9 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return err
 		}
 		if err := checkTokenCreate(p, owner, usher.TokenCreate{Kind: old.Kind, Name: old.Name, Scopes: old.Scopes, ExpiresAt: old.ExpiresAt}, now); err != nil {
+			return err
+		}
+		if err := checkMintBound(p, old.Scopes, old.ExpiresAt); err != nil {
 			return err
 		}
 		// Of two rotations at once, one revokes the token; the other finds

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	"usher"
@@ -132,12 +133,22 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 
 // ServiceAccountToken mints a token for a team's service account; with
 // regenerate, its other tokens are revoked first. Team owners and
-// administrators may.
+// administrators may. The token is no wider than the caller's credential:
+// it has the credential's scopes (sudo aside) and expires with it, as
+// checkMintBound has it; a session's is unscoped and does not expire.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict
+// (token_limit_reached).
 func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error) {
-	if usher.PrincipalFrom(ctx).Impersonator != nil {
+	p := usher.PrincipalFrom(ctx)
+	if p.Impersonator != nil {
 		return nil, "", errForbidden("tokens cannot be minted while impersonating")
+	}
+	// A service account is no administrator: sudo is nothing to it.
+	scopes := slices.DeleteFunc(slices.Clone(p.Scopes), func(s string) bool { return s == usher.ScopeSudo })
+	expires := lifetimeBound(p)
+	if err := checkMintBound(p, scopes, expires); err != nil {
+		return nil, "", err
 	}
 	var tok *usher.Token
 	var text string
@@ -157,7 +168,11 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account
 				return err
 			}
 		}
-		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle, CreatedAt: now})
+		if err := g.checkTokenRoom(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
+		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle,
+			Scopes: scopes, ExpiresAt: expires, CreatedAt: now})
 		if err != nil {
 			return err
 		}
