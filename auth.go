@@ -84,7 +84,10 @@ type JWTClaims struct {
 	Kind           PrincipalKind
 	Scopes         []string
 	ImpersonatorID int64
-	IssuedAt       time.Time
-	ExpiresAt      time.Time
-	ID             string
+	// Parent is the id of the session or token the JWT was made with (an
+	// impersonation's: the administrator's); the JWT works while it does.
+	Parent    int64
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	ID        string
 }

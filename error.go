@@ -39,6 +39,18 @@ var kindNames = [...]string{
 	KindRateLimited:     "rate_limited",
 }
 
+// Codes of the refusals about credentials, which clients may act on.
+const (
+	// CodeScopeExceeded: a credential asked for a token with a scope it
+	// does not have itself (or for an unscoped one while it is scoped).
+	CodeScopeExceeded = "scope_exceeds_credential"
+	// CodeLifetimeExceeded: a credential asked for a token that would
+	// outlive it.
+	CodeLifetimeExceeded = "lifetime_exceeds_credential"
+	// CodeTokenLimit: the account holds as many live tokens as it may.
+	CodeTokenLimit = "token_limit_reached"
+)
+
 // String returns the kind's snake_case name.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -24,6 +24,8 @@ type Principal struct {
 	// Token is the credential the call came with; nil for sessions-less
 	// principals such as the system.
 	Token *Token
+	// JWT is the JWT the call came with, when it came with one.
+	JWT *JWTClaims
 	// Scopes limits what a token may do; empty means the account's full rights.
 	Scopes []string
 	// Impersonator is the admin acting as User, when this principal came from

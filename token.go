@@ -12,6 +12,9 @@ const (
 	TokenPersonal       TokenKind = "personal"
 	TokenServiceAccount TokenKind = "service_account"
 	TokenApplication    TokenKind = "application"
+	// TokenJWT names JWTs among the kinds of credential a face takes; JWTs
+	// are signed, not stored, so no stored token is of this kind.
+	TokenJWT TokenKind = "jwt"
 )
 
 // Valid reports whether k is one of the defined kinds.

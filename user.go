@@ -98,6 +98,9 @@ type User struct {
 	UpdatedAt   time.Time
 	SuspendedAt *time.Time
 	DeletedAt   *time.Time
+	// CredentialsSince is when all the account's credentials last ended
+	// together (its deletion); JWTs issued before it do not work.
+	CredentialsSince *time.Time
 
 	// Version grows by one with every change; it is the user's entity tag.
 	Version int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,25 +38,50 @@ func errInactive(u *usher.User) error {
 // token (session, personal, service-account or application) or a JWT usher
 // signed. The credential must be well formed, known, not revoked, not
 // expired, and belong to an account that may sign in; an application key's
-// owner must be an administrator.
+// owner must be an administrator. A JWT works while the session or token it
+// was made with does.
+//
+// accept, when given, names the kinds of credential the caller takes
+// (usher.TokenJWT for JWTs); any other kind is refused like an unknown
+// token, before it is looked up.
 //
 // Errors: Unauthenticated; Forbidden for an application key whose owner is
 // no longer an administrator.
-func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal, error) {
+func (a *Auth) Authenticate(ctx context.Context, text string, accept ...usher.TokenKind) (*usher.Principal, error) {
 	if strings.Count(text, ".") == 2 {
-		return a.authenticateJWT(ctx, text)
+		if !accepts(accept, usher.TokenJWT) {
+			return nil, errBadToken()
+		}
+		p, _, err := a.CheckJWT(ctx, text)
+		return p, err
 	}
 	kind, hash, ok := parseSecret(text)
-	if !ok {
+	if !ok || !accepts(accept, kind) {
 		return nil, errBadToken()
 	}
 	now := a.now()
-	ent, err := a.tokenPrincipal(ctx, hash, now)
+	ent, err := a.tokenPrincipal(ctx, string(hash), func() (*usher.Token, error) { return a.store.TokenByHash(ctx, hash) }, now)
 	if err != nil {
 		return nil, err
 	}
+	if subtle.ConstantTimeCompare(ent.tok.Hash, hash) != 1 || ent.tok.Kind != kind {
+		return nil, errBadToken()
+	}
+	return a.principalOf(ctx, ent, now)
+}
+
+// accepts reports whether a credential of the kind is among those accepted;
+// none named accepts every kind.
+func accepts(accept []usher.TokenKind, kind usher.TokenKind) bool {
+	return len(accept) == 0 || slices.Contains(accept, kind)
+}
+
+// principalOf returns who a token stands for now: the token must be active,
+// its account able to sign in, an application key's owner an
+// administrator, and an impersonation session's administrator still one.
+func (a *Auth) principalOf(ctx context.Context, ent principalEntry, now time.Time) (*usher.Principal, error) {
 	tok, u := ent.tok, ent.user
-	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || tok.Kind != kind || !tok.Active(now) {
+	if !tok.Active(now) {
 		return nil, errBadToken()
 	}
 	if !a.maySignIn(u) {
@@ -88,15 +114,16 @@ func (a *Auth) Authenticate(ctx context.Context, text string) (*usher.Principal,
 	return p, nil
 }
 
-// tokenPrincipal returns the token with the hash and its account (and the
-// impersonator behind it), from the cache or else from the store, as
-// copies the caller may keep. A token or account that does not exist is
-// Unauthenticated; neither is kept.
-func (a *Auth) tokenPrincipal(ctx context.Context, hash []byte, now time.Time) (principalEntry, error) {
+// tokenPrincipal returns a token and its account (and the impersonator
+// behind it), from the cache under key or else read by load, as copies the
+// caller may keep. A token or account that does not exist is
+// Unauthenticated; neither is kept. Tokens are kept under their hash, and
+// under "id:" and their id for the JWTs made with them.
+func (a *Auth) tokenPrincipal(ctx context.Context, key string, load func() (*usher.Token, error), now time.Time) (principalEntry, error) {
 	changes := a.store.Changes()
-	ent, ok := a.principals.get(hash, changes, now)
+	ent, ok := a.principals.get(key, changes, now)
 	if !ok {
-		tok, err := a.store.TokenByHash(ctx, hash)
+		tok, err := load()
 		if errors.Is(err, usher.ErrNotFound) {
 			return principalEntry{}, errBadToken()
 		}
@@ -117,7 +144,7 @@ func (a *Auth) tokenPrincipal(ctx context.Context, hash []byte, now time.Time) (
 				return principalEntry{}, err
 			}
 		}
-		a.principals.put(hash, ent)
+		a.principals.put(key, ent)
 	}
 	// Copies: a request may change what it holds without reaching the
 	// next one's.
@@ -168,11 +195,16 @@ func (a *Auth) impersonator(ctx context.Context, id int64) (*usher.User, error) 
 
 // CreateToken mints a token for a user and returns it with its text, which
 // is shown this once and never stored. Without a kind, a service account
-// gets a service-account token and anyone else a personal one. A principal acting through an
-// impersonation may not mint tokens: they would outlive it.
+// gets a service-account token and anyone else a personal one. A principal
+// acting through an impersonation may not mint tokens: they would outlive
+// it. A token (or a JWT) mints only tokens no wider than itself: a subset
+// of its scopes, expiring no later (see checkMintBound). An account holds
+// at most the policy's MaxTokensPerUser live tokens besides sessions.
 //
-// Errors: Unauthenticated, Forbidden, NotFound (no such user),
-// Unprocessable (a bad kind, scope, name or expiry).
+// Errors: Unauthenticated, Forbidden (also: wider than the credential,
+// codes scope_exceeds_credential and lifetime_exceeds_credential), NotFound
+// (no such user), Unprocessable (a bad kind, scope, name or expiry),
+// Conflict (token_limit_reached).
 func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.Token, string, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actTokenMint, nil); err != nil {
@@ -204,6 +236,12 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		if err := checkTokenCreate(p, u, in, now); err != nil {
 			return err
 		}
+		if err := checkMintBound(p, in.Scopes, in.ExpiresAt); err != nil {
+			return err
+		}
+		if err := a.checkTokenRoom(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
 			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now})
 		if err != nil {
@@ -216,6 +254,55 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		return nil, "", err
 	}
 	return tok, text, nil
+}
+
+// checkMintBound checks that the credential p acts with may make a token
+// with the scopes and expiry: a token, or a JWT, makes only tokens with a
+// subset of its own scopes (none is every scope, so a scoped credential
+// must name them) that expire no later than it does. A session is the
+// account's own log-in: unscoped, and the tokens it makes may outlive it.
+// So may usher's own.
+func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) error {
+	if len(p.Scopes) > 0 {
+		wider := len(scopes) == 0
+		for _, s := range scopes {
+			wider = wider || !p.HasScope(s)
+		}
+		if wider {
+			return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeScopeExceeded,
+				Message: "a token makes only tokens with scopes it has: name them, among " + strings.Join(p.Scopes, ", ")}
+		}
+	}
+	if bound := lifetimeBound(p); bound != nil && (expires == nil || expires.After(*bound)) {
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeLifetimeExceeded,
+			Message: "a token makes only tokens that expire no later than it does: set expires_at, at the latest " +
+				bound.Format(time.RFC3339Nano)}
+	}
+	return nil
+}
+
+// lifetimeBound is the latest expiry of the tokens p may make: that of its
+// token or JWT; nil for a session and for usher itself.
+func lifetimeBound(p *usher.Principal) *time.Time {
+	if p.JWT == nil && p.Token != nil && p.Token.Kind == usher.TokenSession {
+		return nil
+	}
+	return credentialExpiry(p)
+}
+
+// checkTokenRoom refuses a new token for an account that holds as many
+// live ones (sessions aside) as the policy allows.
+func (e *env) checkTokenRoom(ctx context.Context, tx store.Tx, userID int64, now time.Time) error {
+	n, err := tx.TokenCount(ctx, store.TokenFilter{UserID: userID, Active: true, Now: now,
+		Kinds: []usher.TokenKind{usher.TokenPersonal, usher.TokenServiceAccount, usher.TokenApplication}})
+	if err != nil {
+		return err
+	}
+	if n >= e.policy.MaxTokensPerUser {
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeTokenLimit,
+			Message: "the account holds " + strconv.Itoa(n) + " live tokens, the most it may: revoke one first"}
+	}
+	return nil
 }
 
 // mint stores a new token with the fields of t and a fresh secret.
@@ -334,7 +421,8 @@ func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
 }
 
 // RotateToken replaces a token with a new one of the same name, scopes and
-// remaining lifetime, and revokes the old one.
+// remaining lifetime, and revokes the old one. Rotating mints: the
+// caller's credential must be no narrower than the token (checkMintBound).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (sessions are not
 // rotated: log in again).
@@ -363,6 +451,9 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return err
 		}
 		if err := checkTokenCreate(p, owner, usher.TokenCreate{Kind: old.Kind, Name: old.Name, Scopes: old.Scopes, ExpiresAt: old.ExpiresAt}, now); err != nil {
+			return err
+		}
+		if err := checkMintBound(p, old.Scopes, old.ExpiresAt); err != nil {
 			return err
 		}
 		// Of two rotations at once, one revokes the token; the other finds

@@ -386,7 +386,17 @@ func kidOf(raw string) string {
 func TestImpersonate(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
-	ctx := as(b.admin)
+	// An impersonation is made with the administrator's session, and ends
+	// with it.
+	s, err := b.auth.Login(context.Background(), "root", "root's long passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := b.auth.Authenticate(context.Background(), s.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := usher.WithPrincipal(context.Background(), ap)
 	raw, c, u, err := b.auth.Impersonate(ctx, usher.UserKey{Username: "alice"}, 30*time.Minute)
 	if err != nil || u.ID != b.alice.ID || c.ImpersonatorID != b.admin.ID {
 		t.Fatalf("Impersonate: %+v %v", c, err)
@@ -414,13 +424,14 @@ func TestImpersonate(t *testing.T) {
 		ttl time.Duration
 		key usher.UserKey
 	}{
-		"not an admin":      {as(b.alice), time.Minute, usher.UserKey{Username: "root"}},
-		"24 hours":          {ctx, 24 * time.Hour, usher.UserKey{Username: "alice"}},
-		"oneself":           {ctx, time.Minute, usher.UserKey{Username: "root"}},
-		"an impersonation":  {usher.WithPrincipal(context.Background(), p), time.Minute, usher.UserKey{Username: "root"}},
-		"nobody":            {ctx, time.Minute, usher.UserKey{Username: "nobody"}},
-		"anonymous":         {context.Background(), time.Minute, usher.UserKey{Username: "alice"}},
-		"too short a while": {ctx, time.Second, usher.UserKey{Username: "alice"}},
+		"not an admin":                 {as(b.alice), time.Minute, usher.UserKey{Username: "root"}},
+		"24 hours":                     {ctx, 24 * time.Hour, usher.UserKey{Username: "alice"}},
+		"oneself":                      {ctx, time.Minute, usher.UserKey{Username: "root"}},
+		"an impersonation":             {usher.WithPrincipal(context.Background(), p), time.Minute, usher.UserKey{Username: "root"}},
+		"nobody":                       {ctx, time.Minute, usher.UserKey{Username: "nobody"}},
+		"anonymous":                    {context.Background(), time.Minute, usher.UserKey{Username: "alice"}},
+		"too short a while":            {ctx, time.Second, usher.UserKey{Username: "alice"}},
+		"without a session or a token": {as(b.admin), time.Minute, usher.UserKey{Username: "alice"}},
 	} {
 		if _, _, _, err := b.auth.Impersonate(tt.ctx, tt.key, tt.ttl); err == nil {
 			t.Errorf("%s: allowed", name)

@@ -61,6 +61,12 @@ type Policy struct {
 	FailureWindow     time.Duration
 	LockBase          time.Duration // the first lock; each further failure doubles it
 	LockMax           time.Duration
+	// MaxSessionsPerUser bounds an account's live sessions: a log-in past
+	// it ends the oldest.
+	MaxSessionsPerUser int
+	// MaxTokensPerUser bounds an account's live tokens of every kind but
+	// sessions: minting past it is refused until one is revoked.
+	MaxTokensPerUser int
 
 	// PublicURL is where usher is reached from outside, for links in mail
 	// and OAuth redirects.
@@ -90,6 +96,8 @@ func DefaultPolicy() Policy {
 		FailureWindow:        15 * time.Minute,
 		LockBase:             30 * time.Second,
 		LockMax:              15 * time.Minute,
+		MaxSessionsPerUser:   100,
+		MaxTokensPerUser:     500,
 		PublicURL:            "http://127.0.0.1:8080",
 	}
 }
@@ -101,7 +109,8 @@ func withDefaults(p Policy) Policy {
 		{&p.DefaultProjectsLimit, &d.DefaultProjectsLimit}, {&p.PasswordMinLength, &d.PasswordMinLength},
 		{&p.PasswordMaxBytes, &d.PasswordMaxBytes}, {&p.MaxPageSize, &d.MaxPageSize},
 		{&p.DefaultPageSize, &d.DefaultPageSize}, {&p.MaxFailuresPerKey, &d.MaxFailuresPerKey},
-		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP},
+		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP}, {&p.MaxSessionsPerUser, &d.MaxSessionsPerUser},
+		{&p.MaxTokensPerUser, &d.MaxTokensPerUser},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def

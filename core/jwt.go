@@ -235,6 +235,8 @@ type jwtExtra struct {
 	Kind         string `json:"kind,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	Impersonator string `json:"imp,omitempty"`
+	// Parent is the id of the session or token the JWT was made with.
+	Parent string `json:"pid,omitempty"`
 }
 
 // sign makes a JWT of the claims with the current key.
@@ -261,7 +263,7 @@ func (a *Auth) sign(ctx context.Context, c *usher.JWTClaims) (string, error) {
 		IssuedAt: jwt.NewNumericDate(c.IssuedAt), NotBefore: jwt.NewNumericDate(c.IssuedAt),
 		Expiry: jwt.NewNumericDate(c.ExpiresAt), ID: c.ID,
 	}
-	extra := jwtExtra{Kind: string(c.Kind), Scope: strings.Join(c.Scopes, " ")}
+	extra := jwtExtra{Kind: string(c.Kind), Scope: strings.Join(c.Scopes, " "), Parent: strconv.FormatInt(c.Parent, 10)}
 	if c.ImpersonatorID != 0 {
 		extra.Impersonator = strconv.FormatInt(c.ImpersonatorID, 10)
 	}
@@ -317,17 +319,21 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 			return nil, errBadToken()
 		}
 	}
+	// A JWT without the credential it was made with cannot be ended with
+	// it: none such is taken.
+	if c.Parent, err = strconv.ParseInt(extra.Parent, 10, 64); err != nil || c.Parent <= 0 {
+		return nil, errBadToken()
+	}
 	return c, nil
 }
 
-// authenticateJWT returns the principal of a JWT usher signed.
-func (a *Auth) authenticateJWT(ctx context.Context, raw string) (*usher.Principal, error) {
-	p, _, err := a.CheckJWT(ctx, raw)
-	return p, err
-}
-
-// CheckJWT validates a JWT and returns its principal and claims. The account
-// must still be able to sign in.
+// CheckJWT validates a JWT and returns its principal and claims. The
+// session or token it was made with must still work (it is read through
+// the same short-lived cache as a token's check), and so must the account:
+// revoking the token, ending the session, or deleting the account ends the
+// JWT, and a JWT issued before its account was deleted stays dead when the
+// account is restored. An impersonation's JWT works while the
+// administrator's credential it was made with does.
 //
 // Errors: Unauthenticated.
 func (a *Auth) CheckJWT(ctx context.Context, raw string) (*usher.Principal, *usher.JWTClaims, error) {
@@ -335,22 +341,76 @@ func (a *Auth) CheckJWT(ctx context.Context, raw string) (*usher.Principal, *ush
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := a.activeUser(ctx, c.Subject)
+	now := a.now()
+	ent, err := a.tokenPrincipal(ctx, "id:"+strconv.FormatInt(c.Parent, 10),
+		func() (*usher.Token, error) { return a.store.TokenGet(ctx, c.Parent) }, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &usher.Principal{Kind: c.Kind, User: u, Scopes: c.Scopes}
-	switch p.Kind {
-	case usher.PrincipalUser, usher.PrincipalServiceAccount, usher.PrincipalApplication:
+	parent, err := a.principalOf(ctx, ent, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var p *usher.Principal
+	switch {
+	case c.Subject == parent.UserID() && c.ImpersonatorID == impersonatorID(parent):
+		// Made with the account's own session or token.
+		p = &usher.Principal{Kind: parent.Kind, User: parent.User, Impersonator: parent.Impersonator}
+	case c.ImpersonatorID != 0 && c.ImpersonatorID == parent.UserID() && parent.Impersonator == nil && parent.IsAdmin():
+		// An administrator's impersonation, made with their credential.
+		u, err := a.activeUser(ctx, c.Subject)
+		if err != nil {
+			return nil, nil, err
+		}
+		p = &usher.Principal{Kind: principalKind(u), User: u, Impersonator: parent.User}
 	default:
 		return nil, nil, errBadToken()
 	}
-	if c.ImpersonatorID != 0 {
-		if p.Impersonator, err = a.impersonator(ctx, c.ImpersonatorID); err != nil {
-			return nil, nil, err
-		}
+	if since := p.User.CredentialsSince; since != nil && c.IssuedAt.Before(*since) {
+		return nil, nil, errBadToken()
 	}
+	p.Scopes, p.JWT = c.Scopes, c
 	return p, c, nil
+}
+
+// credentialID is the id of the session or token p acts with: its own, or
+// the one its JWT was made with; 0 for none.
+func credentialID(p *usher.Principal) int64 {
+	switch {
+	case p.Token != nil:
+		return p.Token.ID
+	case p.JWT != nil:
+		return p.JWT.Parent
+	}
+	return 0
+}
+
+// credentialExpiry is when the credential p acts with expires: its token's
+// time or its JWT's; nil for one that does not.
+func credentialExpiry(p *usher.Principal) *time.Time {
+	switch {
+	case p.JWT != nil:
+		return &p.JWT.ExpiresAt
+	case p.Token != nil:
+		return p.Token.ExpiresAt
+	}
+	return nil
+}
+
+// impersonatorID is the id of the administrator behind p, or 0.
+func impersonatorID(p *usher.Principal) int64 {
+	if p.Impersonator == nil {
+		return 0
+	}
+	return p.Impersonator.ID
+}
+
+// principalKind is the kind of principal acting as u.
+func principalKind(u *usher.User) usher.PrincipalKind {
+	if u.Kind == usher.KindServiceAccount {
+		return usher.PrincipalServiceAccount
+	}
+	return usher.PrincipalUser
 }
 
 // IssueJWT exchanges the caller's session or token for a short-lived JWT
@@ -371,7 +431,8 @@ func (a *Auth) IssueJWT(ctx context.Context) (string, *usher.JWTClaims, error) {
 	if p.Token.ExpiresAt != nil && p.Token.ExpiresAt.Before(exp) {
 		exp = *p.Token.ExpiresAt
 	}
-	c := &usher.JWTClaims{Subject: p.UserID(), Kind: p.Kind, Scopes: p.Scopes, IssuedAt: now, ExpiresAt: exp, ID: randomBase62(22)}
+	c := &usher.JWTClaims{Subject: p.UserID(), Kind: p.Kind, Scopes: p.Scopes, IssuedAt: now, ExpiresAt: exp,
+		ID: randomBase62(22), Parent: p.Token.ID}
 	if p.Impersonator != nil {
 		c.ImpersonatorID = p.Impersonator.ID
 	}
@@ -407,6 +468,10 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 		return "", nil, nil, usher.FieldErrors(usher.FieldError{Field: "expires_in", Code: "out_of_range",
 			Message: fmt.Sprintf("must be between 1m and %s", a.policy.ImpersonationTTL)})
 	}
+	parent := credentialID(p)
+	if parent == 0 {
+		return "", nil, nil, errForbidden("an impersonation is made with a session or a token, and ends with it")
+	}
 	if err := checkKey(p, &key); err != nil {
 		return "", nil, nil, err
 	}
@@ -428,8 +493,11 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	if u.Kind == usher.KindServiceAccount {
 		kind = usher.PrincipalServiceAccount
 	}
-	c := &usher.JWTClaims{Subject: u.ID, Kind: kind, IssuedAt: now, ExpiresAt: now.Add(ttl),
-		ImpersonatorID: p.UserID(), ID: randomBase62(22)}
+	c := &usher.JWTClaims{Subject: u.ID, Kind: kind, Scopes: p.Scopes, IssuedAt: now, ExpiresAt: now.Add(ttl),
+		ImpersonatorID: p.UserID(), ID: randomBase62(22), Parent: parent}
+	if bound := credentialExpiry(p); bound != nil && bound.Before(c.ExpiresAt) {
+		c.ExpiresAt = *bound
+	}
 	raw, err := a.sign(ctx, c)
 	if err != nil {
 		return "", nil, nil, err

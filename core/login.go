@@ -147,21 +147,46 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 		if err != nil {
 			return err
 		}
+		ended, err := a.capSessions(ctx, tx, u.ID, now)
+		if err != nil {
+			return err
+		}
 		changes := map[string]usher.Change{}
 		if extra != nil {
 			if err := extra(tx, changes); err != nil {
 				return err
 			}
 		}
+		meta := map[string]string{"session_id": strconv.FormatInt(sess.Token.ID, 10)}
+		if ended > 0 {
+			meta["sessions_ended"] = strconv.Itoa(ended)
+		}
 		ctx := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalUser, User: sess.User})
 		return a.record(ctx, tx, now, event{action: action, resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes,
-			meta: map[string]string{"session_id": strconv.FormatInt(sess.Token.ID, 10)}})
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: meta})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sess, nil
+}
+
+// capSessions ends the oldest live sessions of an account past the
+// policy's MaxSessionsPerUser and returns how many it ended. A log-in calls
+// it in its transaction, which holds the account's row, so log-ins at once
+// take turns.
+func (a *Auth) capSessions(ctx context.Context, tx store.Tx, userID int64, now time.Time) (int, error) {
+	live, err := tx.TokenList(ctx, store.TokenFilter{UserID: userID, Kinds: []usher.TokenKind{usher.TokenSession}, Active: true, Now: now})
+	if err != nil || len(live) <= a.policy.MaxSessionsPerUser {
+		return 0, err
+	}
+	// Newest first: those past the cap are the oldest.
+	for _, old := range live[a.policy.MaxSessionsPerUser:] {
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: old.ID}, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(live) - a.policy.MaxSessionsPerUser, nil
 }
 
 // recordAlone writes an audit event in a transaction of its own.

@@ -34,12 +34,13 @@ type principalEntry struct {
 	expires      time.Time
 }
 
-// get returns the entry for a token hash if it is still good: read after
-// the last write this process committed and within its time.
-func (c *principalCache) get(hash []byte, changes uint64, now time.Time) (principalEntry, bool) {
+// get returns the entry under key (a token's hash, or its id) if it is
+// still good: read after the last write this process committed and within
+// its time.
+func (c *principalCache) get(key string, changes uint64, now time.Time) (principalEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[string(hash)]
+	e, ok := c.entries[key]
 	if !ok || e.changes != changes || !now.Before(e.expires) {
 		return principalEntry{}, false
 	}
@@ -47,11 +48,11 @@ func (c *principalCache) get(hash []byte, changes uint64, now time.Time) (princi
 }
 
 // put keeps an entry, whose changes is the count taken before its reads.
-func (c *principalCache) put(hash []byte, e principalEntry) {
+func (c *principalCache) put(key string, e principalEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) >= maxPrincipals {
 		c.entries = make(map[string]principalEntry)
 	}
-	c.entries[string(hash)] = e
+	c.entries[key] = e
 }

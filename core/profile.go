@@ -429,27 +429,31 @@ const (
 )
 
 func errAvatarNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "avatar_not_found", Message: "the user has no avatar"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: "avatar_not_found", Message: "avatar not found"}
 }
 
-// Get returns a user's avatar. Avatars are public: anyone may fetch one.
+// Get returns a user's avatar. Avatars are public: anyone may fetch one, so
+// a user without one, a deleted user and a name nobody holds get the same
+// answer, by the same steps, so that neither it nor its time tells which
+// names exist.
 //
-// Errors: NotFound (no such user, or no avatar), Invalid.
+// Errors: NotFound (no avatar to show), Invalid (a malformed key).
 func (a *Avatars) Get(ctx context.Context, key usher.UserKey) (*usher.Avatar, error) {
 	if key.Email != "" || key.ExternalID != "" {
-		return nil, errUserNotFound()
+		return nil, errAvatarNotFound()
 	}
 	if err := checkKey(&usher.Principal{Kind: usher.PrincipalSystem}, &key); err != nil {
 		return nil, err
 	}
+	var id int64 // no user has id 0, so no avatar is found for it
 	u, err := a.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return nil, errUserNotFound()
-	}
-	if err != nil {
+	switch {
+	case err == nil && !u.Deleted():
+		id = u.ID
+	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return nil, err
 	}
-	av, err := a.store.AvatarGet(ctx, u.ID)
+	av, err := a.store.AvatarGet(ctx, id)
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errAvatarNotFound()
 	}

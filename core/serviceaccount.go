@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	"usher"
@@ -122,10 +123,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 			return err
 		}
 		now := g.now()
-		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.DeletedAt, u.UpdatedAt = &now, now; return nil }); err != nil {
-			return err
-		}
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
+		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {
 			return err
 		}
 		return g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
@@ -135,11 +133,21 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 
 // ServiceAccountToken mints a token for a team's service account; with
 // regenerate, its other tokens are revoked first. Team owners and
-// administrators may.
+// administrators may. The token is no wider than the caller's credential:
+// it has the credential's scopes (sudo aside) and expires with it, as
+// checkMintBound has it; a session's is unscoped and does not expire.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict
+// (token_limit_reached).
 func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error) {
-	if err := g.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenMint, nil); err != nil {
+	p := usher.PrincipalFrom(ctx)
+	if err := g.guardCredentials(ctx, p, actTokenMint, nil); err != nil {
+		return nil, "", err
+	}
+	// A service account is no administrator: sudo is nothing to it.
+	scopes := slices.DeleteFunc(slices.Clone(p.Scopes), func(s string) bool { return s == usher.ScopeSudo })
+	expires := lifetimeBound(p)
+	if err := checkMintBound(p, scopes, expires); err != nil {
 		return nil, "", err
 	}
 	var tok *usher.Token
@@ -160,7 +168,11 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account
 				return err
 			}
 		}
-		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle, CreatedAt: now})
+		if err := g.checkTokenRoom(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
+		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle,
+			Scopes: scopes, ExpiresAt: expires, CreatedAt: now})
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -716,15 +717,24 @@ func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, err
 				Message: "the user is the last owner of team " + teams[0].Handle + "; give it another owner or delete it first"}
 		}
 		now := s.now()
-		u.DeletedAt = &now
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
+		if err := markDeleted(ctx, tx, u, now); err != nil {
 			return nil, err
 		}
 		return map[string]usher.Change{"deleted_at": {New: now}}, nil
 	}))
 }
 
-// Undelete restores a soft-deleted user. Its revoked tokens stay revoked.
+// markDeleted soft-deletes u, which the caller writes, and ends every
+// credential it holds: its tokens are revoked, and the JWTs issued before
+// now stay refused should it be restored.
+func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) error {
+	u.DeletedAt, u.CredentialsSince = &now, &now
+	_, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now)
+	return err
+}
+
+// Undelete restores a soft-deleted user. Its revoked tokens stay revoked,
+// and the JWTs issued before its deletion stay refused.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (the user is not
 // deleted, or its username or e-mail was taken meanwhile).

@@ -83,6 +83,8 @@ type Tx interface {
 	TokenByHash(ctx context.Context, hash []byte) (*usher.Token, error)
 	// TokenList returns the tokens matching f, newest first.
 	TokenList(ctx context.Context, f TokenFilter) ([]*usher.Token, error)
+	// TokenCount returns how many tokens match f.
+	TokenCount(ctx context.Context, f TokenFilter) (int, error)
 	// TokenRevoke marks the tokens matching f revoked at the given time and
 	// returns how many it revoked. Revoked tokens are left alone. The filter
 	// must name a user or a token.

@@ -87,6 +87,8 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
 	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
 	f.DurationVar(&p.ImpersonationTTL, "impersonation-ttl", p.ImpersonationTTL, "longest impersonation (under 24h)")
+	f.IntVar(&p.MaxSessionsPerUser, "max-sessions-per-user", p.MaxSessionsPerUser, "live sessions an account may hold; a log-in past it ends the oldest")
+	f.IntVar(&p.MaxTokensPerUser, "max-tokens-per-user", p.MaxTokensPerUser, "live tokens (sessions aside) an account may hold; minting past it is refused")
 	f.IntVar(&p.MaxFailuresPerKey, "login-max-failures", p.MaxFailuresPerKey, "failed log-ins per account within the window before a lock")
 	f.IntVar(&p.MaxFailuresPerIP, "login-max-failures-per-address", p.MaxFailuresPerIP, "failed log-ins per client address within the window before a lock")
 	f.DurationVar(&p.FailureWindow, "login-failure-window", p.FailureWindow, "window in which failed log-ins count")

@@ -34,7 +34,7 @@ type UserService interface {
 
 // AuthService is what the face needs of the core's authentication.
 type AuthService interface {
-	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Authenticate(ctx context.Context, credential string, accept ...usher.TokenKind) (*usher.Principal, error)
 	Sudo(ctx context.Context, key usher.UserKey) (*usher.Principal, error)
 }
 

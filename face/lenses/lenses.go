@@ -31,7 +31,7 @@ type UserService interface {
 
 // AuthService is what the face needs of the core's authentication.
 type AuthService interface {
-	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Authenticate(ctx context.Context, credential string, accept ...usher.TokenKind) (*usher.Principal, error)
 	Login(ctx context.Context, login, password string) (*usher.Session, error)
 	EndSessions(ctx context.Context) (int, error)
 }
@@ -155,14 +155,7 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 // principal returns who r comes from, or nil for nobody.
 func (h *Handler) principal(r *http.Request) (*usher.Principal, error) {
 	if token := web.BearerToken(r); token != "" {
-		p, err := h.Auth.Authenticate(r.Context(), token)
-		if err != nil {
-			return nil, err
-		}
-		if p.Token == nil || (p.Token.Kind != usher.TokenServiceAccount && p.Token.Kind != usher.TokenPersonal) {
-			return nil, errNotLensesCredential()
-		}
-		return p, nil
+		return h.Auth.Authenticate(r.Context(), token, usher.TokenServiceAccount, usher.TokenPersonal)
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
@@ -173,18 +166,7 @@ func (h *Handler) principal(r *http.Request) (*usher.Principal, error) {
 	if err := h.csrf.Check(r); err != nil {
 		return nil, errCrossOrigin()
 	}
-	p, err := h.Auth.Authenticate(r.Context(), c.Value)
-	if err != nil {
-		return nil, err
-	}
-	if p.Token == nil || p.Token.Kind != usher.TokenSession {
-		return nil, errNotLensesCredential()
-	}
-	return p, nil
-}
-
-func errNotLensesCredential() error {
-	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid"}
+	return h.Auth.Authenticate(r.Context(), c.Value, usher.TokenSession)
 }
 
 func errCrossOrigin() error {

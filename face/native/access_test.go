@@ -413,7 +413,7 @@ func TestAccessBadInput(t *testing.T) {
 		{"empty avatar", req{method: "PUT", path: "/v1/users/plain/avatar", body: []byte{}, header: map[string]string{"Content-Type": "image/png"}}, 422, "validation_failed", "avatar"},
 		{"avatar over 1 MiB", req{method: "PUT", path: "/v1/users/plain/avatar", body: make([]byte, 1<<20+1), header: map[string]string{"Content-Type": "image/png"}}, 413, "", ""},
 		{"no avatar to delete", req{method: "DELETE", path: "/v1/users/plain/avatar"}, 404, "avatar_not_found", ""},
-		{"avatar of an unknown user", req{method: "GET", path: "/v1/users/nobody/avatar"}, 404, "user_not_found", ""},
+		{"avatar of an unknown user", req{method: "GET", path: "/v1/users/nobody/avatar"}, 404, "avatar_not_found", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -540,7 +540,9 @@ func matrixRows() []matrixRow {
 		{"GET", "/v1/me/tokens", "UAAAAAAFUA", path("/v1/me/tokens")},
 		{"POST", "/v1/me/tokens", "UAAAAAAFUA", body("/v1/me/tokens", map[string]any{"name": "ci", "scopes": []string{"read_api"}})},
 		{"DELETE", "/v1/me/tokens/{id}", "UAAAAAAFUA", func(c *cell) req { return req{path: fmt.Sprintf("/v1/me/tokens/%d", c.own())} }},
-		{"POST", "/v1/me/tokens/{id}/rotate", "UAAAAAAFUA", func(c *cell) req {
+		// The spare is unscoped: the service account's api token may not
+		// rotate it, for that would mint a token wider than itself.
+		{"POST", "/v1/me/tokens/{id}/rotate", "UAAAAAFFUA", func(c *cell) req {
 			return req{path: fmt.Sprintf("/v1/me/tokens/%d/rotate", c.own())}
 		}},
 		{"GET", "/.well-known/jwks.json", "AAAAAAAAAA", path("/.well-known/jwks.json")},

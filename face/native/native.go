@@ -35,7 +35,7 @@ type UserService interface {
 
 // AuthService is what the face needs of the core's authentication.
 type AuthService interface {
-	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Authenticate(ctx context.Context, credential string, accept ...usher.TokenKind) (*usher.Principal, error)
 	Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	Confirm(ctx context.Context, code string) (*usher.User, error)
 	ResendConfirmation(ctx context.Context, email string) error

@@ -28,7 +28,7 @@ type UserService interface {
 
 // AuthService is what the face needs of the core's authentication.
 type AuthService interface {
-	Authenticate(ctx context.Context, credential string) (*usher.Principal, error)
+	Authenticate(ctx context.Context, credential string, accept ...usher.TokenKind) (*usher.Principal, error)
 }
 
 // Handler serves the Pterodactyl application API.
@@ -99,9 +99,10 @@ func unrouted(known *http.ServeMux, r *http.Request) error {
 
 // authenticate lets a request through only with an application key:
 // "Authorization: Bearer ptla_…". Every other credential usher knows —
-// personal tokens, sessions, JWTs — is no Pterodactyl credential and is
-// answered like an unknown key. A key whose owner is no longer an
-// administrator is refused by the core (403).
+// personal tokens, sessions, JWTs, even one made with an application key —
+// is no Pterodactyl credential, and the core answers it like an unknown
+// key. A key whose owner is no longer an administrator is refused by the
+// core (403).
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := web.BearerToken(r)
@@ -109,10 +110,7 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 			h.writeError(w, r, errUnauthenticated())
 			return
 		}
-		p, err := h.Auth.Authenticate(r.Context(), token)
-		if err == nil && p.Kind != usher.PrincipalApplication {
-			err = errUnauthenticated()
-		}
+		p, err := h.Auth.Authenticate(r.Context(), token, usher.TokenApplication)
 		if err != nil {
 			h.writeError(w, r, err)
 			return

@@ -118,6 +118,19 @@ func (c *conn) TokenList(ctx context.Context, f store.TokenFilter) ([]*usher.Tok
 	return out, rows.Err()
 }
 
+// TokenCount returns how many tokens match.
+func (c *conn) TokenCount(ctx context.Context, f store.TokenFilter) (int, error) {
+	b := &Builder{d: c.d}
+	c.tokenWhere(b, f)
+	b.Write("SELECT COUNT(*) FROM tokens")
+	b.WriteWhere()
+	var n int
+	if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&n); err != nil {
+		return 0, c.fail("TokenCount", err)
+	}
+	return n, nil
+}
+
 // TokenRevoke revokes the matching tokens that are not revoked yet.
 func (c *conn) TokenRevoke(ctx context.Context, f store.TokenFilter, at time.Time) (int, error) {
 	if f.UserID == 0 && f.ID == 0 {

@@ -35,7 +35,7 @@ func userDests() (*usher.User, []any, func()) {
 		nullString{&externalID}, jsonCol{&u.Metadata}, nullTime{&u.EmailConfirmedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
-		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag}
+		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag, nullTime{&u.CredentialsSince}}
 	return u, dests, func() {
 		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
@@ -60,7 +60,7 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		u.TwoFactorEnabled, textOrNull(u.ExternalID), metaJSON, c.timeArg(u.EmailConfirmedAt),
 		c.timeArg(u.LastSignInAt), c.timeArg(u.CurrentSignInAt), c.timeArg(u.LastSeenAt),
 		c.d.TimeArg(u.UpdatedAt), c.timeArg(u.SuspendedAt), c.timeArg(u.DeletedAt), u.Version,
-		textOrNull(u.Plan), u.AvatarETag,
+		textOrNull(u.Plan), u.AvatarETag, c.timeArg(u.CredentialsSince),
 	}, nil
 }
 
@@ -91,7 +91,7 @@ func (c *conn) UserCreate(ctx context.Context, u *usher.User, passwordHash strin
 	})
 }
 
-// manyRows bounds the rows of one multi-row insert: 39 arguments a user
+// manyRows bounds the rows of one multi-row insert: 40 arguments a user
 // stay under SQLite's 32,766 and PostgreSQL's 65,535.
 const manyRows = 400
 

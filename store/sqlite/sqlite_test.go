@@ -98,5 +98,5 @@ func TestRekey(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err })
+	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "0")
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +20,9 @@ type RekeyTarget interface {
 // RunRekey checks migration 4 on data made before it: addresses whose keys
 // were only lower-cased get usher.EmailKey's key, claims included, unless
 // another account holds the new key. exec runs a literal statement on the
-// same database, to write keys as they were before.
-func RunRekey(t *testing.T, s RekeyTarget, exec func(query string) error) {
+// same database, to write rows as the code before migration 4 did; now is
+// the dialect's literal for the current time.
+func RunRekey(t *testing.T, s RekeyTarget, exec func(query string) error, now string) {
 	ctx := context.Background()
 	if _, err := s.MigrateTo(ctx, base, 3); err != nil {
 		t.Fatal(err)
@@ -31,22 +33,22 @@ func RunRekey(t *testing.T, s RekeyTarget, exec func(query string) error) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	// Keys as migration 3's code wrote them: the address lower-cased.
-	alice := mustCreateUser(t, s, newUser("alice", "ｋelvin@example.com", ""))
-	old("UPDATE users SET email_key = 'ｋelvin@example.com' WHERE username = 'alice'")
-	carol := mustCreateUser(t, s, newUser("carol", "Ｃarol@example.com", ""))
-	old("UPDATE users SET email_key = 'ｃarol@example.com' WHERE username = 'carol'")
-	dave := mustCreateUser(t, s, newUser("dave", "carol@example.com", ""))
-	erin := mustCreateUser(t, s, newUser("erin", "erin@example.com", ""))
-	if err := s.EmailAdd(ctx, &usher.Email{UserID: erin.ID, Email: "ｅrin2@example.com", ConfirmedAt: &base, CreatedAt: base}); err != nil {
-		t.Fatal(err)
+	// Keys as the code before migration 4 wrote them: the address
+	// lower-cased.
+	for _, u := range [][2]string{{"alice", "ｋelvin@example.com"}, {"carol", "Ｃarol@example.com"},
+		{"dave", "carol@example.com"}, {"erin", "erin@example.com"}} {
+		old("INSERT INTO users (uuid, username, username_key, email, email_key, state, kind, created_at, updated_at) " +
+			"VALUES ('" + newUUID() + "', '" + u[0] + "', '" + u[0] + "', '" + u[1] + "', '" + strings.ToLower(u[1]) + "', " +
+			"'active', 'normal', " + now + ", " + now + ")")
 	}
-	old("UPDATE user_emails SET email_key = 'ｅrin2@example.com' WHERE email = 'ｅrin2@example.com'")
-	old("UPDATE email_claims SET email_key = 'ｅrin2@example.com' WHERE email_key = 'erin2@example.com'")
+	old("INSERT INTO user_emails (user_id, email, email_key, confirmed_at, created_at) " +
+		"SELECT id, 'ｅrin2@example.com', 'ｅrin2@example.com', " + now + ", " + now + " FROM users WHERE username = 'erin'")
 
 	if _, err := s.Migrate(ctx, base); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
+	alice, carol := mustGet(t, s, usher.UserKey{Username: "alice"}), mustGet(t, s, usher.UserKey{Username: "carol"})
+	dave, erin := mustGet(t, s, usher.UserKey{Username: "dave"}), mustGet(t, s, usher.UserKey{Username: "erin"})
 	// Alice's address is found by its plain form now.
 	if got := mustGet(t, s, usher.UserKey{Email: "kelvin@example.com"}); got.ID != alice.ID {
 		t.Fatalf("kelvin@example.com is user %d, want alice", got.ID)

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserDeletedFreesNames", testUserDeletedFreesNames},
 		{"UserUpdate", testUserUpdate},
 		{"UserUpdateConflict", testUserUpdateConflict},
+		{"UserCredentialsSince", testUserCredentialsSince},
 		{"UserListFilters", testUserListFilters},
 		{"UserListSearch", testUserListSearch},
 		{"UserListKeyset", testUserListKeyset},
@@ -166,6 +167,34 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	wantNotFound(t, err)
 	_, err = s.UserGet(ctx, usher.UserKey{})
 	wantNotFound(t, err)
+}
+
+// testUserCredentialsSince keeps when a user's credentials last ended, and
+// clears it.
+func testUserCredentialsSince(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mustCreateUser(t, s, newUser("ended", "", ""))
+	if got := mustGet(t, s, usher.UserKey{ID: u.ID}); got.CredentialsSince != nil {
+		t.Fatalf("a new user's CredentialsSince = %v", got.CredentialsSince)
+	}
+	since := base.Add(time.Minute)
+	for _, want := range []*time.Time{&since, nil} {
+		if _, err := s.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.CredentialsSince = want; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		got := mustGet(t, s, usher.UserKey{ID: u.ID}).CredentialsSince
+		if (got == nil) != (want == nil) || (got != nil && (!got.Equal(*want) || got.Location() != time.UTC)) {
+			t.Fatalf("CredentialsSince = %v, want %v", got, want)
+		}
+	}
+	many := newUser("many", "", "")
+	many.CredentialsSince = &since
+	if err := s.UserCreateMany(ctx, []*usher.User{many}, []string{""}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, usher.UserKey{ID: many.ID}).CredentialsSince; got == nil || !got.Equal(since) {
+		t.Fatalf("CredentialsSince of a user created in bulk = %v", got)
+	}
 }
 
 func testUserLookups(t *testing.T, s store.Store) {
@@ -653,6 +682,21 @@ func testTokens(t *testing.T, s store.Store) {
 	active := store.TokenFilter{UserID: a.ID, Active: true, Now: base}
 	if toks, _ := s.TokenList(ctx, active); len(toks) != 2 {
 		t.Fatalf("active tokens of alice = %d, want 2", len(toks))
+	}
+	for _, c := range []struct {
+		name string
+		f    store.TokenFilter
+		want int
+	}{
+		{"alice's active tokens", active, 2},
+		{"alice's active sessions", store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}, Active: true, Now: base}, 1},
+		{"alice's sessions, expired or not", store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, 2},
+		{"alice's active tokens but one", store.TokenFilter{UserID: a.ID, Active: true, Now: base, ExceptID: t1.ID}, 1},
+		{"everyone's tokens", store.TokenFilter{}, 4},
+	} {
+		if n, err := s.TokenCount(ctx, c.f); err != nil || n != c.want {
+			t.Errorf("TokenCount of %s = %d, %v; want %d", c.name, n, err, c.want)
+		}
 	}
 	if toks, _ := s.TokenList(ctx, store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}}); len(toks) != 2 || toks[0].ID < toks[1].ID {
 		t.Fatalf("sessions of alice, newest first: %v", toks)

@@ -1,0 +1,297 @@
+package native_test
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// The tests here replay, over HTTP, the attacks of the security review on
+// avatars, tokens, JWTs and sessions, and prove each is refused.
+
+// tokenBody is the part of a minted token the tests read.
+type tokenBody struct {
+	ID        int64      `json:"id"`
+	Token     string     `json:"token"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// mustMint mints a token over HTTP with the credential and returns it.
+func (b *bundle) mustMint(t *testing.T, credential string, body map[string]any) tokenBody {
+	t.Helper()
+	var tok tokenBody
+	b.call(t, req{method: "POST", path: "/v1/me/tokens", token: credential, body: body}, http.StatusCreated, &tok)
+	return tok
+}
+
+// mustJWT exchanges a credential for a JWT over HTTP.
+func (b *bundle) mustJWT(t *testing.T, credential string) string {
+	t.Helper()
+	var j struct {
+		JWT string `json:"jwt"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/jwt", token: credential}, http.StatusOK, &j)
+	return j.JWT
+}
+
+// mustLogin logs in over HTTP and returns the session token.
+func (b *bundle) mustLogin(t *testing.T, login, password string) string {
+	t.Helper()
+	var s struct {
+		Token string `json:"token"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": password}}, http.StatusOK, &s)
+	return s.Token
+}
+
+// wantProblem checks a refusal's status and code.
+func wantProblem(t *testing.T, what string, res *response, status int, code string) {
+	t.Helper()
+	if res.status != status {
+		t.Fatalf("%s: %d %s, want %d %s", what, res.status, res.body, status, code)
+	}
+	if p := res.problem(t); p.Code != code || p.Status != status {
+		t.Fatalf("%s: %s, want code %s", what, res.body, code)
+	}
+}
+
+// TestAvatarAnswerSameForUnknownAndBareUser asks anonymously for the avatar
+// of users who exist without one, a deleted one and ones who never existed:
+// all get the one answer, so the endpoint tells nobody which names exist.
+func TestAvatarAnswerSameForUnknownAndBareUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "gone", Email: "gone@example.com"})
+	if _, err := b.env.Core.Users.Delete(coretest.System(), usher.UserKey{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	paths := []struct{ name, path string }{
+		{"a user without an avatar, by name", "/v1/users/plain/avatar"},
+		{"a user without an avatar, by id", fmt.Sprintf("/v1/users/%d/avatar", b.user.ID)},
+		{"a deleted user, by id", fmt.Sprintf("/v1/users/%d/avatar", gone.ID)},
+		{"a deleted user, by name", "/v1/users/gone/avatar"},
+		{"nobody, by name", "/v1/users/nobody-at-all/avatar"},
+		{"nobody, by id", "/v1/users/987654/avatar"},
+	}
+	var first map[string]any
+	for _, p := range paths {
+		res := b.api.do(t, req{method: "GET", path: p.path})
+		if res.status != http.StatusNotFound {
+			t.Fatalf("%s: %d %s", p.name, res.status, res.body)
+		}
+		// Everything but the request's own id is the same.
+		var body map[string]any
+		res.decode(t, &body)
+		delete(body, "request_id")
+		if first == nil {
+			first = body
+			continue
+		}
+		if !reflect.DeepEqual(body, first) {
+			t.Errorf("%s answers %v; %s answers %v", p.name, body, paths[0].name, first)
+		}
+	}
+	// A user with an avatar still gets it.
+	b.call(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok, body: pngImage(t),
+		header: map[string]string{"Content-Type": "image/png"}}, http.StatusOK, nil)
+	if res := b.api.do(t, req{method: "GET", path: "/v1/users/plain/avatar"}); res.status != http.StatusOK || res.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("an avatar: %d %s", res.status, res.header)
+	}
+}
+
+// TestScopedTokenCannotMintWiderToken mints tokens with tokens of limited
+// scope and lifetime: a token mints only tokens with a subset of its scopes
+// that expire no later than it does; a session, the account's own log-in,
+// may mint any.
+func TestScopedTokenCannotMintWiderToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	now := time.Now().UTC()
+	soon, later := now.Add(24*time.Hour).Truncate(time.Second), now.Add(48*time.Hour).Truncate(time.Second)
+	api := b.env.MustToken(t, b.user.ID, usher.TokenPersonal, usher.ScopeAPI)
+	adminAPI := b.env.MustToken(t, b.admin.ID, usher.TokenPersonal, usher.ScopeAPI)
+	short := b.mustMint(t, b.userTok, map[string]any{"name": "short", "expires_at": soon})
+	tests := []struct {
+		name       string
+		credential string
+		body       map[string]any
+		status     int
+		code       string
+	}{
+		{"api mints an unscoped token", api, map[string]any{"name": "x"}, 403, usher.CodeScopeExceeded},
+		{"admin's api mints sudo", adminAPI, map[string]any{"name": "x", "scopes": []string{"sudo"}}, 403, usher.CodeScopeExceeded},
+		{"admin's api mints api and sudo", adminAPI, map[string]any{"name": "x", "scopes": []string{"api", "sudo"}}, 403, usher.CodeScopeExceeded},
+		{"admin's api mints an unscoped application key", adminAPI, map[string]any{"name": "x", "kind": "application"}, 403, usher.CodeScopeExceeded},
+		{"api mints api", api, map[string]any{"name": "x", "scopes": []string{"api"}}, 201, ""},
+		{"api mints read_api", api, map[string]any{"name": "x", "scopes": []string{"read_api"}}, 201, ""},
+		{"expiring token mints a token that never expires", short.Token, map[string]any{"name": "x"}, 403, usher.CodeLifetimeExceeded},
+		{"expiring token mints a token that outlives it", short.Token, map[string]any{"name": "x", "expires_at": later}, 403, usher.CodeLifetimeExceeded},
+		{"expiring token mints a token that dies with it", short.Token, map[string]any{"name": "x", "expires_at": soon}, 201, ""},
+		{"unscoped token mints sudo for an admin", b.adminTok, map[string]any{"name": "x", "scopes": []string{"sudo"}}, 201, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: tt.credential, body: tt.body})
+			if tt.status == 201 {
+				if res.status != 201 {
+					t.Fatalf("%d %s", res.status, res.body)
+				}
+				return
+			}
+			wantProblem(t, tt.name, res, tt.status, tt.code)
+		})
+	}
+
+	// A JWT made from the api token carries its scope and mints no wider.
+	jwt := b.mustJWT(t, api)
+	wantProblem(t, "a JWT of an api token mints an unscoped token",
+		b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: jwt, body: map[string]any{"name": "x"}}), 403, usher.CodeScopeExceeded)
+
+	// A session is the account's own log-in: unscoped, and its tokens may
+	// outlive it.
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "walker", Email: "walker@example.com", Password: "correct horse battery staple"})
+	session := b.mustLogin(t, "walker", "correct horse battery staple")
+	if tok := b.mustMint(t, session, map[string]any{"name": "forever"}); tok.ExpiresAt != nil || len(tok.Scopes) != 0 {
+		t.Fatalf("a session's token: %+v", tok)
+	}
+
+	// Rotating a wider token of the same account is minting one.
+	wide := b.mustMint(t, b.userTok, map[string]any{"name": "wide"})
+	wantProblem(t, "api rotates an unscoped token",
+		b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", wide.ID), token: api}), 403, usher.CodeScopeExceeded)
+	wantProblem(t, "an expiring token rotates one that never expires",
+		b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", wide.ID), token: short.Token}), 403, usher.CodeLifetimeExceeded)
+	var rotated tokenBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", short.ID), token: short.Token}, http.StatusOK, &rotated)
+	if rotated.ExpiresAt == nil || !rotated.ExpiresAt.Equal(soon) {
+		t.Fatalf("a token rotated by itself: %+v", rotated)
+	}
+
+	// A service account's token is no wider than the credential of the
+	// team owner who mints it.
+	var team struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "build"}}, 201, &team)
+	sa := fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID)
+	b.call(t, req{method: "POST", path: sa, token: b.userTok, body: map[string]any{"username": "build-bot"}}, 201, nil)
+	var saTok tokenBody
+	b.call(t, req{method: "POST", path: sa + "/build-bot/token", token: api}, 201, &saTok)
+	if len(saTok.Scopes) != 1 || saTok.Scopes[0] != usher.ScopeAPI {
+		t.Fatalf("an api token's service-account token has scopes %v", saTok.Scopes)
+	}
+	b.call(t, req{method: "POST", path: sa + "/build-bot/token", token: rotated.Token}, 201, &saTok)
+	if saTok.ExpiresAt == nil || saTok.ExpiresAt.After(soon) {
+		t.Fatalf("an expiring token's service-account token expires at %v", saTok.ExpiresAt)
+	}
+}
+
+// TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
+// administrator's impersonation, then ends what they were made from: each
+// JWT stops working at once, and a deleted and undeleted user's old JWTs do
+// not come back.
+func TestJWTEndsWithItsToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	me := func(jwt string) *response { return b.api.do(t, req{method: "GET", path: "/v1/me", token: jwt}) }
+
+	// Revoking the token ends its JWT.
+	tok := b.mustMint(t, b.userTok, map[string]any{"name": "parent"})
+	jwt := b.mustJWT(t, tok.Token)
+	b.call(t, req{method: "GET", path: "/v1/me", token: jwt}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", tok.ID), token: b.userTok}, http.StatusNoContent, nil)
+	wantProblem(t, "the JWT of a revoked token", me(jwt), 401, "invalid_token")
+	wantProblem(t, "the check of a revoked token's JWT", b.api.do(t, req{method: "GET", path: "/v1/auth/jwt/check", token: jwt}), 401, "invalid_token")
+
+	// Rotating the token ends it too.
+	tok = b.mustMint(t, b.userTok, map[string]any{"name": "rotated"})
+	jwt = b.mustJWT(t, tok.Token)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", tok.ID), token: b.userTok}, http.StatusOK, nil)
+	wantProblem(t, "the JWT of a rotated token", me(jwt), 401, "invalid_token")
+
+	// Logging out ends the session's JWT.
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "walker", Email: "walker@example.com", Password: "correct horse battery staple"})
+	session := b.mustLogin(t, "walker", "correct horse battery staple")
+	jwt = b.mustJWT(t, session)
+	b.call(t, req{method: "GET", path: "/v1/me", token: jwt}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/auth/logout", token: session}, http.StatusNoContent, nil)
+	wantProblem(t, "the JWT of an ended session", me(jwt), 401, "invalid_token")
+
+	// A deleted and undeleted user's JWTs stay dead, whether made from its
+	// token or by an administrator impersonating it.
+	tok = b.mustMint(t, b.userTok, map[string]any{"name": "survivor"})
+	jwt = b.mustJWT(t, tok.Token)
+	var imp struct {
+		JWT string `json:"jwt"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/impersonate", token: b.adminTok, body: map[string]any{"user": "plain"}}, http.StatusOK, &imp)
+	b.call(t, req{method: "GET", path: "/v1/me", token: imp.JWT}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", b.user.ID), token: b.adminTok}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", b.user.ID), token: b.adminTok}, http.StatusOK, nil)
+	wantProblem(t, "an undeleted user's JWT", me(jwt), 401, "invalid_token")
+	wantProblem(t, "an undeleted user's impersonation", me(imp.JWT), 401, "invalid_token")
+
+	// An impersonation ends with the administrator's credential it was made
+	// with.
+	adminTok := b.mustMint(t, b.adminTok, map[string]any{"name": "impersonator"})
+	b.call(t, req{method: "POST", path: "/v1/auth/impersonate", token: adminTok.Token, body: map[string]any{"user": "walker"}}, http.StatusOK, &imp)
+	b.call(t, req{method: "GET", path: "/v1/me", token: imp.JWT}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", adminTok.ID), token: b.adminTok}, http.StatusNoContent, nil)
+	wantProblem(t, "an impersonation whose administrator's token is revoked", me(imp.JWT), 401, "invalid_token")
+}
+
+// TestSessionsCappedPerUser logs one account in past the cap on its
+// sessions: the oldest session ends, the newest ones keep working.
+func TestSessionsCappedPerUser(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{MaxSessionsPerUser: 3}})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "walker", Email: "walker@example.com", Password: "correct horse battery staple"})
+	var sessions []string
+	for range 5 {
+		sessions = append(sessions, b.mustLogin(t, "walker", "correct horse battery staple"))
+	}
+	for i, s := range sessions {
+		res := b.api.do(t, req{method: "GET", path: "/v1/me", token: s})
+		if i < 2 {
+			wantProblem(t, fmt.Sprintf("session %d of 5", i+1), res, 401, "invalid_token")
+			continue
+		}
+		if res.status != http.StatusOK {
+			t.Fatalf("session %d of 5: %d %s", i+1, res.status, res.body)
+		}
+	}
+	var list struct {
+		Items []tokenBody `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/me/sessions", token: sessions[4]}, http.StatusOK, &list)
+	if len(list.Items) != 3 {
+		t.Fatalf("%d sessions listed, want 3", len(list.Items))
+	}
+}
+
+// TestTokensCappedPerUser mints tokens past the cap: the one past it is
+// refused with 409 token_limit_reached, and revoking one makes room.
+func TestTokensCappedPerUser(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{MaxTokensPerUser: 3}})
+	// setup minted the user's first token.
+	first := b.mustMint(t, b.userTok, map[string]any{"name": "two"})
+	b.mustMint(t, b.userTok, map[string]any{"name": "three"})
+	wantProblem(t, "the fourth token", b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: b.userTok,
+		body: map[string]any{"name": "four"}}), 409, usher.CodeTokenLimit)
+	// Rotating keeps the count.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", first.ID), token: b.userTok}, http.StatusOK, nil)
+	var list struct {
+		Items []tokenBody `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/me/tokens", token: b.userTok}, http.StatusOK, &list)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", list.Items[0].ID), token: b.userTok}, http.StatusNoContent, nil)
+	b.mustMint(t, b.userTok, map[string]any{"name": "four"})
+	// Another account's tokens are its own count.
+	b.mustMint(t, b.adminTok, map[string]any{"name": "admin's"})
+}
