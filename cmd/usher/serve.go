@@ -236,11 +236,11 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Groups: c.Groups, Orgs: c.Orgs, Plans: c.Plans,
 		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Log: log,
-		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&pterodactyl.Handler{Users: c.Users, Auth: c.Auth, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&lenses.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Settings: c.Settings, Log: log,
-		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg))
 }
 
