@@ -43,7 +43,7 @@ func setup(t *testing.T) *bundle {
 		Settings: env.Core.Settings, Log: log, PublicURL: publicURL}
 	mux := http.NewServeMux()
 	h.Mount(mux)
-	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry())))
+	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(srv.Close)
 	b := &bundle{env: env, srv: srv}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",

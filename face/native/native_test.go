@@ -160,7 +160,7 @@ func setupWith(t *testing.T, opts coretest.Options) *bundle {
 		PublicURL: cmp.Or(opts.Policy.PublicURL, publicURL)}
 	mux := http.NewServeMux()
 	h.Mount(mux)
-	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry())))
+	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(srv.Close)
 	doc, err := native.OpenAPI()
 	if err != nil {
