@@ -177,7 +177,8 @@ func BearerToken(r *http.Request) string {
 
 // Ops serves the operational endpoints: liveness, readiness and metrics.
 type Ops struct {
-	// Ready reports whether the service can answer: the database is reachable.
+	// Ready reports whether the service can answer: the database takes
+	// writes. Its error, the reason, is the body of the 503.
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -196,7 +197,7 @@ func (o *Ops) Mount(mux *http.ServeMux) {
 		if err := o.Ready(ctx); err != nil {
 			o.Log.WarnContext(ctx, "not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("database unreachable\n"))
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

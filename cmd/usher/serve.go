@@ -243,7 +243,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	ops := &web.Ops{Ready: db.Ping, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
+	ops := &web.Ops{Ready: db.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Groups: c.Groups, Orgs: c.Orgs, Plans: c.Plans,
 		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Log: log,
