@@ -73,7 +73,7 @@ type Request struct {
 	ID        string
 	Address   string
 	UserAgent string
-	Secure    bool // served over TLS
+	Secure    bool // served over TLS, or so a trusted proxy says
 }
 
 type principalKey struct{}

@@ -23,11 +23,15 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// Ready checks that the database takes writes: it is no standby and a
+	// write commits (it fails on a read-only database or a full disk). The
+	// write is not counted by Changes. The error says why not.
+	Ready(ctx context.Context) error
 	// Changes counts the writes this process has committed to the
 	// database. It grows after each write is visible to readers, so a
 	// cache filled from reads made after calling it is stale once it has
 	// grown. Writes by other processes are not counted, nor TokenTouch,
-	// which changes no credential.
+	// which changes no credential, nor Ready's.
 	Changes() uint64
 	// Analyze brings the query planner's statistics up to date, after a
 	// bulk change the engine's own upkeep has not caught up with yet.

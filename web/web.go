@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -99,8 +98,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // Middleware wraps the whole server: it gives every request an id, puts the
 // request's description into its context, limits the body, recovers from
-// panics, logs the request and counts it.
-func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
+// panics, logs the request and counts it. The request's client address and
+// whether it came over HTTPS are the peer's, or what proxies, when the
+// peer is one of them, say of the client; nil proxies trusts none.
+func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-ID")
@@ -108,8 +109,9 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-ID", id)
+		addr, secure := proxies.Client(r)
 		ctx := usher.WithRequest(r.Context(), usher.Request{
-			ID: id, Address: clientAddress(r), UserAgent: r.UserAgent(), Secure: r.TLS != nil,
+			ID: id, Address: addr, UserAgent: r.UserAgent(), Secure: secure,
 		})
 		r = r.WithContext(ctx)
 		if r.Body != nil {
@@ -163,15 +165,6 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// clientAddress is the peer's IP address.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // BearerToken returns the token of an "Authorization: Bearer" header, or "".
 // The scheme is matched case-insensitively.
 func BearerToken(r *http.Request) string {
@@ -184,7 +177,8 @@ func BearerToken(r *http.Request) string {
 
 // Ops serves the operational endpoints: liveness, readiness and metrics.
 type Ops struct {
-	// Ready reports whether the service can answer: the database is reachable.
+	// Ready reports whether the service can answer: the database takes
+	// writes. Its error, the reason, is the body of the 503.
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -203,7 +197,7 @@ func (o *Ops) Mount(mux *http.ServeMux) {
 		if err := o.Ready(ctx); err != nil {
 			o.Log.WarnContext(ctx, "not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("database unreachable\n"))
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

@@ -136,7 +136,7 @@ func TestMiddleware(t *testing.T) {
 	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
 	mux.Handle("GET /fail", Adapt(func(w http.ResponseWriter, r *http.Request) error { return errors.New("x") },
 		func(w http.ResponseWriter, r *http.Request, err error) { http.Error(w, "failed", 500) }))
-	srv := httptest.NewServer(Middleware(mux, slog.New(slog.DiscardHandler), NewMetrics(prometheus.NewRegistry())))
+	srv := httptest.NewServer(Middleware(mux, slog.New(slog.DiscardHandler), NewMetrics(prometheus.NewRegistry()), nil))
 	defer srv.Close()
 	get := func(path, id string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)

@@ -46,6 +46,9 @@ type serveConfig struct {
 	oidc          connector.OIDCConfig
 	outboxEvery   time.Duration
 	signupDomains []string
+	// trustedProxies lists the CIDR prefixes of the reverse proxies whose
+	// forwarding headers are believed.
+	trustedProxies string
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -101,6 +104,8 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.StringVar(&sc.oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id")
 	f.StringVar(&sc.oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret")
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
+	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
+		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
 	return cmd
 }
 
@@ -120,6 +125,10 @@ func listenURL(addr net.Addr) string {
 // serve runs the server until ctx ends, then shuts it down gracefully.
 func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *serveConfig) error {
 	start := time.Now()
+	proxies, err := web.ParseProxies(sc.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	box, err := m.sealBox(cfg)
 	if err != nil {
 		return err
@@ -145,7 +154,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return fmt.Errorf("signing key: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newHandler(c, db, log, sc.policy.PublicURL),
+		Handler:           newHandler(c, db, log, sc.policy.PublicURL, proxies),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -166,7 +175,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	}()
 
 	log.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.database),
-		"public_url", sc.policy.PublicURL, "signup", sc.policy.SignupEnabled, "startup", time.Since(start))
+		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup", time.Since(start))
 	if m.Started != nil {
 		m.Started(ln.Addr().String())
 	}
@@ -229,21 +238,23 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConf
 }
 
 // newHandler wires the core and the faces into one handler. publicURL is
-// where usher is reached from outside, for the links faces write.
-func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string) http.Handler {
+// where usher is reached from outside, for the links faces write and the
+// origin browsers' requests must come from; proxies are the reverse
+// proxies believed about the client.
+func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	ops := &web.Ops{Ready: db.Ping, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
+	ops := &web.Ops{Ready: db.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Groups: c.Groups, Orgs: c.Orgs, Plans: c.Plans,
 		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Log: log,
-		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&pterodactyl.Handler{Users: c.Users, Auth: c.Auth, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&lenses.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Settings: c.Settings, Log: log,
-		SecureCookies: strings.HasPrefix(publicURL, "https://")}).Mount(mux)
-	return web.Middleware(mux, log, web.NewMetrics(reg))
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
+	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 
 // redactURL hides the password of a database URL, in its user part or its

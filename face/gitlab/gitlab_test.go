@@ -69,7 +69,7 @@ func setupWith(t *testing.T, opts options) *bundle {
 	for _, m := range opts.mounts {
 		m(mux, env)
 	}
-	srv := httptest.NewServer(web.Middleware(mux, log, nil))
+	srv := httptest.NewServer(web.Middleware(mux, log, nil, nil))
 	t.Cleanup(srv.Close)
 	b := &bundle{env: env, srv: srv}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Name: "Root", Admin: true, EmailConfirmed: true})

@@ -60,8 +60,12 @@ type Handler struct {
 	// SecureCookies marks the session_id cookie Secure: usher is reached
 	// over HTTPS, if not directly then through a proxy.
 	SecureCookies bool
+	// PublicURL is where usher is reached from outside. A browser's log-in,
+	// and its changes made with the session_id cookie, must come from its
+	// origin.
+	PublicURL string
 
-	csrf *http.CrossOriginProtection
+	origin *web.Origin
 }
 
 // prefix is where the Lenses HQ API lives.
@@ -108,7 +112,7 @@ func (h *Handler) Routes() []string {
 // every other path under /api/v1 with a 404, or a 405 naming the methods
 // the path is served with.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	h.csrf = http.NewCrossOriginProtection()
+	h.origin = web.NewOrigin(h.PublicURL)
 	known := http.NewServeMux()
 	for _, r := range h.routes() {
 		handler := web.Adapt(r.handle, h.writeError)
@@ -163,15 +167,10 @@ func (h *Handler) principal(r *http.Request) (*usher.Principal, error) {
 	}
 	// A browser sends the cookie with requests other sites make it send:
 	// changes by cookie must come from usher's own origin.
-	if err := h.csrf.Check(r); err != nil {
-		return nil, errCrossOrigin()
+	if err := h.origin.Check(r); err != nil {
+		return nil, err
 	}
 	return h.Auth.Authenticate(r.Context(), c.Value, usher.TokenSession)
-}
-
-func errCrossOrigin() error {
-	return &usher.Error{Kind: usher.KindForbidden, Code: "cross_origin",
-		Message: "a cross-origin request cannot act with the session cookie"}
 }
 
 // statuses maps each error kind to the face's status code. Lenses names no

@@ -40,10 +40,10 @@ func setup(t *testing.T) *bundle {
 	env := coretest.New(t, coretest.Options{})
 	log := slog.New(slog.DiscardHandler)
 	h := &lenses.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Groups: env.Core.Groups,
-		Settings: env.Core.Settings, Log: log}
+		Settings: env.Core.Settings, Log: log, PublicURL: publicURL}
 	mux := http.NewServeMux()
 	h.Mount(mux)
-	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry())))
+	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(srv.Close)
 	b := &bundle{env: env, srv: srv}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",
@@ -91,6 +91,10 @@ func (b *bundle) do(t *testing.T, c call) *response {
 	}
 	for k, v := range c.header {
 		r.Header.Set(k, v)
+	}
+	// A Host header stands for the name the client reached the server by.
+	if host := c.header["Host"]; host != "" {
+		r.Host = host
 	}
 	res := webtest.Do(t, b.srv.Client(), r)
 	return &response{status: res.Status, header: res.Header, body: res.Body}

@@ -75,8 +75,8 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	// A log-in another site makes a browser send would sign its user in
 	// to an account of that site's choosing.
-	if err := h.csrf.Check(r); err != nil {
-		return errCrossOrigin()
+	if err := h.origin.Check(r); err != nil {
+		return err
 	}
 	var req struct {
 		Username string `json:"username"`

@@ -420,9 +420,11 @@ func TestExternalLogin(t *testing.T) {
 	if res.status != http.StatusNotFound || res.problem(t).Code != "redeem_pending" {
 		t.Fatalf("redeem before the log-in: %d %s", res.status, res.body)
 	}
+	// The person's browser loads the page, then posts its form.
+	cookie, csrf := deviceForm(t, b.api)
 	form := func(v url.Values) req {
-		return req{method: "POST", path: "/v1/auth/device", body: v.Encode(),
-			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+		v.Set("csrf_token", csrf)
+		return deviceRequest(v, map[string]string{"Cookie": cookie, "Origin": public})
 	}
 	if res := b.api.do(t, form(url.Values{"user_code": {"AAAA-AAAA"}})); res.status != http.StatusNotFound {
 		t.Fatalf("a wrong user code: %d %s", res.status, res.body)

@@ -23,11 +23,13 @@ at {{.Info.StartedAt.Format "2006-01-02 15:04 MST"}}, from {{.Info.Address}}
 ({{.Info.UserAgent}}).</p>
 <p>Continue only if you started it yourself. Whoever holds that client gets your session.</p>
 <form method="post" action="/v1/auth/device">
+<input type="hidden" name="csrf_token" value="{{.Token}}">
 <input type="hidden" name="user_code" value="{{.Code}}"><input type="hidden" name="confirm" value="yes">
 <button type="submit">Continue to {{.Info.Provider}}</button>
 </form>
 {{else}}
 <form method="post" action="/v1/auth/device">
+<input type="hidden" name="csrf_token" value="{{.Token}}">
 <label>The code your client shows: <input name="user_code" autocomplete="off" autofocus></label>
 <button type="submit">Next</button>
 </form>
@@ -35,10 +37,15 @@ at {{.Info.StartedAt.Format "2006-01-02 15:04 MST"}}, from {{.Info.Address}}
 </body></html>
 `))
 
+// devicePath is where the page is.
+const devicePath = "/v1/auth/device"
+
 type devicePage struct {
 	Error string
 	Code  string
 	Info  any
+	// Token is the form's CSRF token.
+	Token string
 }
 
 // writeDevicePage answers with the page.
@@ -52,14 +59,26 @@ func writeDevicePage(w http.ResponseWriter, status int, page devicePage) error {
 }
 
 func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) error {
-	return writeDevicePage(w, http.StatusOK, devicePage{})
+	return writeDevicePage(w, http.StatusOK, devicePage{Token: h.form.Issue(w, r, h.secure(r))})
 }
 
 // verifyDevice takes the form: first the code, which shows the client;
-// then the confirmation, which starts the log-in in this browser.
+// then the confirmation, which starts the log-in in this browser. Only a
+// form from usher's own page is taken: another site's page could make the
+// browser of someone logged in at the provider approve the other site's
+// code, and the other site's client would get that person's session.
 func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
+	if err := h.origin.Check(r); err != nil {
+		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r)),
+			Error: "This form did not come from this site. Type the code your client shows into the form below."})
+	}
 	if err := r.ParseForm(); err != nil {
 		return web.Invalid("", "malformed_form", "the form could not be read")
+	}
+	token := r.PostForm.Get("csrf_token")
+	if !h.form.Verify(r, h.secure(r), token) {
+		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r)),
+			Error: "This form has expired or did not come from this page; reload the page and type the code again."})
 	}
 	code, confirm := r.PostForm.Get("user_code"), r.PostForm.Get("confirm") == "yes"
 	info, st, err := h.Auth.VerifyDevice(r.Context(), code, confirm)
@@ -69,12 +88,13 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 			if e.Kind == usher.KindRateLimited {
 				w.Header().Set("Retry-After", "60")
 			}
-			return writeDevicePage(w, statuses[e.Kind], devicePage{Error: "That code is unknown, used or expired, or too many were tried: " + e.Message})
+			return writeDevicePage(w, statuses[e.Kind], devicePage{Token: token,
+				Error: "That code is unknown, used or expired, or too many were tried: " + e.Message})
 		}
 		return err
 	}
 	if !confirm {
-		return writeDevicePage(w, http.StatusOK, devicePage{Code: code, Info: info})
+		return writeDevicePage(w, http.StatusOK, devicePage{Code: code, Info: info, Token: token})
 	}
 	h.setBinding(w, r, st)
 	http.Redirect(w, r, st.AuthURL, http.StatusFound)

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -522,7 +523,8 @@ func matrixRows() []matrixRow {
 		{"GET", "/v1/auth/oauth/{provider}/callback", "NNNNNNNNNN", path("/v1/auth/oauth/github/callback?state=x&code=y")},
 		{"GET", "/v1/auth/device", "AAAAAAAAAA", path("/v1/auth/device")},
 		{"POST", "/v1/auth/device", "NNNNNNNNNN", func(c *cell) req {
-			return req{path: "/v1/auth/device", body: "user_code=ABCD-EFGH", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+			cookie, token := deviceForm(c.t, c.m.api)
+			return deviceRequest(url.Values{"user_code": {"ABCD-EFGH"}, "csrf_token": {token}}, map[string]string{"Cookie": cookie})
 		}},
 		{"POST", "/v1/auth/redeem", "NNNNNNNNNN", body("/v1/auth/redeem", map[string]any{"redeem_token": strings.Repeat("x", 32)})},
 

@@ -90,8 +90,13 @@ type Handler struct {
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
 	// not directly then through a proxy.
 	SecureCookies bool
+	// PublicURL is where usher is reached from outside. A browser's
+	// request that changes something with the session cookie, sets it, or
+	// posts a form usher served must come from its origin.
+	PublicURL string
 
-	csrf    *http.CrossOriginProtection
+	origin  *web.Origin
+	form    web.FormToken
 	docOnce sync.Once
 	doc     []byte
 	docErr  error
@@ -181,7 +186,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/auth/signup", h.signup, true},
 		{"POST", "/v1/auth/confirm", h.confirm, true},
 		{"POST", "/v1/auth/confirm/resend", h.resendConfirmation, true},
-		{"POST", "/v1/auth/login", h.login, true},
+		{"POST", "/v1/auth/login", h.sameOrigin(h.login), true},
 		{"POST", "/v1/auth/logout", h.logout, false},
 		{"POST", "/v1/auth/password-reset", h.requestReset, true},
 		{"POST", "/v1/auth/password-reset/exchange", h.exchangeReset, true},
@@ -196,7 +201,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/v1/auth/oauth/{provider}/callback", h.finishOAuth, true},
 		{"GET", "/v1/auth/device", h.devicePage, true},
 		{"POST", "/v1/auth/device", h.verifyDevice, true},
-		{"POST", "/v1/auth/redeem", h.redeem, true},
+		{"POST", "/v1/auth/redeem", h.sameOrigin(h.redeem), true},
 
 		{"GET", "/v1/me", h.me, false},
 		{"GET", "/v1/me/sessions", h.sessions, false},
@@ -223,7 +228,8 @@ func (h *Handler) Routes() []string {
 
 // Mount registers the face's endpoints on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	h.csrf = http.NewCrossOriginProtection()
+	h.origin = web.NewOrigin(h.PublicURL)
+	h.form = web.FormToken{Path: devicePath}
 	for _, r := range h.routes() {
 		handler := web.Adapt(r.handle, h.writeError)
 		if !r.public {
@@ -250,9 +256,8 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 					// A browser sends the cookie with requests other sites
 					// make it send: changes by cookie must come from usher's
 					// own origin.
-					if err := h.csrf.Check(r); err != nil {
-						h.writeError(w, r, &usher.Error{Kind: usher.KindForbidden, Code: "cross_origin",
-							Message: "a cross-origin request cannot act with the session cookie"})
+					if err := h.origin.Check(r); err != nil {
+						h.writeError(w, r, err)
 						return
 					}
 					r = r.WithContext(usher.WithPrincipal(r.Context(), p))
@@ -268,6 +273,19 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(usher.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// sameOrigin refuses a browser's request from another site's page before
+// next runs: for the public routes that set the session cookie, where a
+// forged log-in would sign the browser in to an account of the other
+// site's choosing.
+func (h *Handler) sameOrigin(next web.Handler) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.origin.Check(r); err != nil {
+			return err
+		}
+		return next(w, r)
+	}
 }
 
 // statuses maps each error kind to the face's status code.

@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -86,6 +87,10 @@ func (c *client) do(t *testing.T, rq req) *response {
 	for k, v := range rq.header {
 		r.Header.Set(k, v)
 	}
+	// A Host header stands for the name the client reached the server by.
+	if host := rq.header["Host"]; host != "" {
+		r.Host = host
+	}
 	res := webtest.Do(t, c.srv.Client(), r)
 	out := &response{status: res.Status, header: res.Header, body: res.Body}
 	if !rq.unchecked {
@@ -151,10 +156,11 @@ func setupWith(t *testing.T, opts coretest.Options) *bundle {
 	log := slog.New(slog.DiscardHandler)
 	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit,
 		Groups: env.Core.Groups, Orgs: env.Core.Orgs, Plans: env.Core.Plans, Keys: env.Core.Keys,
-		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Log: log}
+		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Log: log,
+		PublicURL: cmp.Or(opts.Policy.PublicURL, publicURL)}
 	mux := http.NewServeMux()
 	h.Mount(mux)
-	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry())))
+	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(srv.Close)
 	doc, err := native.OpenAPI()
 	if err != nil {

@@ -63,7 +63,7 @@ func setupWith(t *testing.T, opts options) *bundle {
 	log := slog.New(slog.DiscardHandler)
 	mux := http.NewServeMux()
 	(&pterodactyl.Handler{Users: b.env.Core.Users, Auth: b.env.Core.Auth, BaseURL: opts.baseURL, Log: log}).Mount(mux)
-	b.srv = httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry())))
+	b.srv = httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(b.srv.Close)
 	// A client that follows a redirect would hide one; an API never sends one.
 	b.srv.Client().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

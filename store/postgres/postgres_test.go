@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,4 +55,36 @@ func TestRekey(t *testing.T) {
 	}
 	t.Cleanup(func() { raw.Close() })
 	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "now()")
+}
+
+// TestReadyFailsOnReadOnlySession: a store whose sessions may not write (as
+// on a standby, or with default_transaction_read_only set) answers reads
+// but is not ready, and says why.
+func TestReadyFailsOnReadOnlySession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	rw, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rw.Close() })
+	if _, err := rw.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := postgres.Open(ctx, u+"&default_transaction_read_only=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	if _, err := ro.UserCount(ctx); err != nil {
+		t.Fatalf("the read-only store does not read: %v", err)
+	}
+	err = ro.Ready(ctx)
+	if err == nil || !strings.Contains(err.Error(), "takes no writes") || !strings.Contains(err.Error(), "read-only transaction") {
+		t.Fatalf("Ready on a read-only session: %v", err)
+	}
+	if err := rw.Ready(ctx); err != nil {
+		t.Fatalf("Ready on the writable store: %v", err)
+	}
 }

@@ -115,6 +115,27 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.PingContext(ctx)
 }
 
+// Ready asks whether the database is a standby, then rewrites the one row
+// of the ready table, uncounted (it changes nothing a cache holds), on the
+// pool that writes.
+func (db *DB) Ready(ctx context.Context) error {
+	var standby bool
+	if err := db.quiet.QueryRowContext(ctx, db.queries["ReadyStandby"]).Scan(&standby); err != nil {
+		return fmt.Errorf("the database does not answer: %w", err)
+	}
+	if standby {
+		return errors.New("the database is a standby in recovery: it takes no writes")
+	}
+	res, err := db.quiet.ExecContext(ctx, db.queries["ReadyWrite"], db.d.TimeArg(time.Now().UTC()))
+	if err != nil {
+		return fmt.Errorf("the database takes no writes: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("the database takes no writes: the ready row was not written (%d rows, %v)", n, err)
+	}
+	return nil
+}
+
 // Analyze runs the dialect's statistics statement.
 func (db *DB) Analyze(ctx context.Context) error {
 	q := db.d.Analyze()
@@ -362,6 +383,7 @@ var queryNames = []string{
 	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",
 	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
+	"ReadyStandby", "ReadyWrite",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named

@@ -41,12 +41,21 @@ func sub(f embed.FS, dir string) fs.FS {
 }
 
 // Open opens (creating it if needed) the database file at path. It does not
-// migrate; call Migrate on the result.
+// migrate; call Migrate on the result. path may be a SQLite URI filename,
+// "file:PATH?mode=ro", whose parameters go to SQLite along with usher's.
 func Open(path string) (*sqldb.DB, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
 		return nil, errors.New("sqlite: an in-memory database cannot be shared by the reader pool; give a file path")
 	}
 	params := url.Values{}
+	if uri, ok := strings.CutPrefix(path, "file:"); ok {
+		var query string
+		path, query, _ = strings.Cut(uri, "?")
+		var err error
+		if params, err = url.ParseQuery(query); err != nil {
+			return nil, fmt.Errorf("sqlite: the parameters of %s: %w", uri, err)
+		}
+	}
 	params.Set("_busy_timeout", "10000")
 	params.Set("_foreign_keys", "1")
 	params.Set("_journal_mode", "WAL")

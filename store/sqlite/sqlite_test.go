@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,4 +100,42 @@ func TestRekey(t *testing.T) {
 	}
 	t.Cleanup(func() { raw.Close() })
 	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "0")
+}
+
+// TestReadyFailsOnReadOnlyFile: a store on a file it may only read (a URI
+// filename with mode=ro, as a read-only mount leaves it) answers reads but
+// is not ready, and says why.
+func TestReadyFailsOnReadOnlyFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	rw, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rw.Close() })
+	if _, err := rw.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := sqlite.Open("file:" + path + "?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	if err := ro.Ping(ctx); err != nil {
+		t.Fatalf("the read-only store does not answer: %v", err)
+	}
+	if _, err := ro.UserCount(ctx); err != nil {
+		t.Fatalf("the read-only store does not read: %v", err)
+	}
+	err = ro.Ready(ctx)
+	if err == nil || !strings.Contains(err.Error(), "takes no writes") || !strings.Contains(err.Error(), "readonly") {
+		t.Fatalf("Ready on a read-only file: %v", err)
+	}
+	if err := rw.Ready(ctx); err != nil {
+		t.Fatalf("Ready on the writable store: %v", err)
+	}
+	if _, err := sqlite.Open("file:" + path + "?mode=ro&%zz"); err == nil {
+		t.Fatal("malformed URI parameters were accepted")
+	}
 }

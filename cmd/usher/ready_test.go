@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"usher/core"
+	"usher/password"
+	"usher/store/sqldb"
+	"usher/store/sqlite"
+)
+
+// TestReadyzFailsWhenWritesFail: a database that answers reads but takes
+// no writes (here a SQLite file opened read-only, as a read-only mount or
+// a full disk leaves it) makes /readyz answer 503 and say why, so that a
+// load balancer stops sending it requests that would fail.
+func TestReadyzFailsWhenWritesFail(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	ctx := context.Background()
+	rw, err := openDB(ctx, path, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rw.Close() })
+	ro, err := sqlite.Open("file:" + path + "?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	c := core.New(core.Config{Store: rw, Hasher: password.NewHasher(password.DefaultParams, 1, 1)})
+	log := slog.New(slog.DiscardHandler)
+	for _, tt := range []struct {
+		name   string
+		db     *sqldb.DB
+		status int
+		want   string
+	}{
+		{"a database that takes writes", rw, http.StatusOK, "ok"},
+		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes: attempt to write a readonly database"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil))
+			defer srv.Close()
+			res, err := http.Get(srv.URL + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
+				t.Fatalf("%d %q, want %d with %q", res.StatusCode, body, tt.status, tt.want)
+			}
+		})
+	}
+}

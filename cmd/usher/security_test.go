@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serveWith runs usher serve in-process on db with the given environment
+// and returns the address it listens on; it stops with the test.
+func serveWith(t *testing.T, db string, env map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] },
+		Started: func(addr string) { addrc <- addr }}
+	errc := make(chan error, 1)
+	go func() { errc <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--database", db}) }()
+	t.Cleanup(func() {
+		cancel()
+		<-errc
+	})
+	select {
+	case addr := <-addrc:
+		return addr
+	case err := <-errc:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return ""
+}
+
+// post sends a JSON body with the given headers and returns the status and
+// body.
+func post(t *testing.T, url, body string, header map[string]string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, data
+}
+
+// auditAddresses returns the client address of each audit event with the
+// action, newest first, read with the token.
+func auditAddresses(t *testing.T, addr, token, action string) []string {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+addr+"/v1/audit?action="+action, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var page struct {
+		Items []struct {
+			Address string `json:"address"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != 200 {
+		t.Fatalf("audit: %d %v", res.StatusCode, err)
+	}
+	var out []string
+	for _, e := range page.Items {
+		out = append(out, e.Address)
+	}
+	return out
+}
+
+// TestForwardedForHonouredOnlyFromTrustedProxies replays the lock-out of
+// everyone behind a reverse proxy: an attacker fails log-ins until their
+// address is locked. With the proxy trusted, the lock holds the attacker's
+// own address, read from X-Forwarded-For, and another client logs in; the
+// audit log names each client. Without --trusted-proxies the same headers
+// are not believed: anyone could write them.
+func TestForwardedForHonouredOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
+	const passphrase = "correct horse battery"
+	for _, tt := range []struct {
+		name    string
+		trusted string
+		// victim is the status of the other client's log-in once the
+		// attacker is locked out; addresses are what the audit log says of
+		// the attacker's failures and of the victim's log-in.
+		victim                   int
+		attackerAddr, victimAddr string
+	}{
+		{"behind a trusted proxy", "10.0.0.0/8,127.0.0.1/32", http.StatusOK, "203.0.113.7", "198.51.100.9"},
+		{"no proxy trusted", "", http.StatusTooManyRequests, "127.0.0.1", "127.0.0.1"},
+		{"another proxy trusted", "10.0.0.0/8", http.StatusTooManyRequests, "127.0.0.1", "127.0.0.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "usher.db")
+			mustRun(t, "user", "create", "--database", db, "--username", "alice", "--password", passphrase, "--admin")
+			addr := serveWith(t, db, map[string]string{"USHER_TRUSTED_PROXIES": tt.trusted,
+				"USHER_LOGIN_MAX_FAILURES_PER_ADDRESS": "3", "USHER_ARGON2_MEMORY": "64", "USHER_ARGON2_TIME": "1"})
+			login := "http://" + addr + "/v1/auth/login"
+			// The attacker writes an address of their choosing to the left;
+			// the proxy appends the one it sees.
+			attacker := map[string]string{"X-Forwarded-For": "192.0.2.1, 203.0.113.7"}
+			status := 0
+			for i := 0; i < 6 && status != http.StatusTooManyRequests; i++ {
+				status, _ = post(t, login, `{"login":"ghost`+string(rune('a'+i))+`","password":"wrong wrong wrong"}`, attacker)
+			}
+			if status != http.StatusTooManyRequests {
+				t.Fatalf("the attacker was never locked out: %d", status)
+			}
+			status, body := post(t, login, `{"login":"alice","password":"`+passphrase+`"}`,
+				map[string]string{"X-Forwarded-For": "198.51.100.9"})
+			if status != tt.victim {
+				t.Fatalf("the other client's log-in: %d %s, want %d", status, body, tt.victim)
+			}
+			token := mustRun(t, "token", "create", "--database", db, "--user", "alice")
+			if got := auditAddresses(t, addr, strings.TrimSpace(token), "auth.login_failed"); len(got) == 0 || got[0] != tt.attackerAddr {
+				t.Errorf("the attacker's failures were recorded from %v, want %s", got, tt.attackerAddr)
+			}
+			if tt.victim == http.StatusOK {
+				if got := auditAddresses(t, addr, strings.TrimSpace(token), "auth.login"); len(got) != 1 || got[0] != tt.victimAddr {
+					t.Errorf("the log-in was recorded from %v, want %s", got, tt.victimAddr)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"usher"
+)
+
+// CodeCrossOrigin is the error code of a browser's request that another
+// site made.
+const CodeCrossOrigin = "cross_origin"
+
+// Origin decides whether a browser's request comes from usher's own pages:
+// from the origin of the public URL, where usher is reached from outside.
+// It is what stands between a session cookie, or a form usher serves, and
+// the pages of other sites that make a browser send them.
+//
+// The Host header is not consulted: a request whose Host an attacker
+// chose (DNS rebinding points their name at usher) carries their Origin
+// and their Host alike, and would pass a check that compares the two.
+type Origin struct {
+	// origin is the public URL's scheme://host[:port], lower-cased, without
+	// a default port; empty when no public URL is configured, and then no
+	// browser origin matches.
+	origin string
+}
+
+// NewOrigin returns the check for the public URL publicURL. Without a
+// usable public URL every request that names its origin is refused.
+func NewOrigin(publicURL string) *Origin {
+	return &Origin{origin: normalOrigin(publicURL, false)}
+}
+
+// normalOrigin returns the serialised origin of a URL, or "" when it has
+// none: scheme and host in lower case, a default port dropped. With bare,
+// the URL must be an origin itself, as an Origin header is: no path, query
+// or fragment.
+func normalOrigin(raw string, bare bool) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return ""
+	}
+	if bare && (u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "") {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + port
+}
+
+// Check returns nil when r may act on the browser's behalf: its method is
+// safe (GET, HEAD, OPTIONS), or its Origin, when sent, is the public URL's
+// and its Sec-Fetch-Site, when sent, says the same origin or the person
+// themselves. A request with neither header comes from no browser that
+// sends them all: a program, or a browser too old to, which the forms
+// usher serves meet with a token (see FormToken). Otherwise it returns a
+// KindForbidden error with code cross_origin.
+func (o *Origin) Check(r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return errCrossOrigin()
+	}
+	if values := r.Header.Values("Origin"); len(values) > 0 {
+		if len(values) != 1 || o.origin == "" || normalOrigin(values[0], true) != o.origin {
+			return errCrossOrigin()
+		}
+	}
+	return nil
+}
+
+func errCrossOrigin() error {
+	return &usher.Error{Kind: usher.KindForbidden, Code: CodeCrossOrigin,
+		Message: "the request did not come from this site's own pages"}
+}
+
+// FormToken is a form's CSRF token bound to a cookie (the double-submit
+// pattern): the page that shows the form sets a random value in a cookie
+// and writes the same value into the form, and the form's post must bring
+// both. Another site can make a browser post a form but cannot read the
+// cookie or the page to learn the value, and cannot set the cookie: it is
+// HttpOnly and SameSite=Strict, and over HTTPS its name has the __Host-
+// prefix, which a browser accepts only from this host, over HTTPS, for
+// every path. No server key is involved, so any replica checks a form
+// another served. It backs up the Origin check for browsers that do not
+// send Origin.
+type FormToken struct {
+	// Path is where the cookie is sent when it is not a __Host- cookie.
+	Path string
+}
+
+// formTokenBytes is the token's random length.
+const formTokenBytes = 32
+
+// cookieName is the token cookie's name for a request served securely or
+// not.
+func (f FormToken) cookieName(secure bool) string {
+	if secure {
+		return "__Host-usher_form"
+	}
+	return "usher_form"
+}
+
+// Issue returns the token to write into the form, setting the cookie when
+// the browser has none yet; a browser keeps one token for every tab.
+// secure says whether usher is reached over HTTPS.
+func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool) string {
+	name := f.cookieName(secure)
+	if c, err := r.Cookie(name); err == nil && validFormToken(c.Value) {
+		return c.Value
+	}
+	var b [formTokenBytes]byte
+	_, _ = rand.Read(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	c := &http.Cookie{Name: name, Value: token, Path: f.Path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure}
+	if secure {
+		c.Path = "/"
+	}
+	http.SetCookie(w, c)
+	return token
+}
+
+// Verify reports whether the form value token matches the request's cookie.
+func (f FormToken) Verify(r *http.Request, secure bool, token string) bool {
+	c, err := r.Cookie(f.cookieName(secure))
+	if err != nil || !validFormToken(c.Value) || !validFormToken(token) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(token)) == 1
+}
+
+// validFormToken reports whether s has the shape of a token Issue makes.
+func validFormToken(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == formTokenBytes
+}
