@@ -283,6 +283,9 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 	if err := filterText("q", f.Query); err != nil {
 		return nil, err
 	}
+	if err := checkAfter(f.After); err != nil {
+		return nil, err
+	}
 	f.Limit = g.pageSize(f.Limit)
 	if p.IsAdmin() {
 		return g.store.GroupList(ctx, f)
@@ -549,8 +552,12 @@ func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Gro
 
 // Members returns a group's members, after the given user id.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a negative
+// cursor).
 func (g *Groups) Members(ctx context.Context, ref GroupRef, after int64, limit int) ([]*usher.Membership, error) {
+	if err := checkAfter(after); err != nil {
+		return nil, err
+	}
 	a, err := g.load(ctx, g.store, ref)
 	if err != nil {
 		return nil, err
