@@ -127,11 +127,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.OrganisationID = int64(q.Int("organisation", 0, 1, 1<<62))
 	f.MemberID = int64(q.Int("member", 0, 1, 1<<62))
-	if c := q.String("cursor"); c != "" {
-		if err := decodeCursor(c, &f.After); err != nil {
-			return err
-		}
-	}
+	f.After = q.IDCursor("cursor")
 	if err := q.Err(); err != nil {
 		return err
 	}
