@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/url"
-	"strings"
 )
 
 // MaxCursor is the longest cursor a request may carry, in bytes. The
@@ -101,18 +99,4 @@ func (q *Query) IDCursor(name string) int64 {
 		q.fail(err)
 	}
 	return id
-}
-
-// Nested reports whether values hold name in a bracketed form, name[] or
-// name[key]. PHP and Rack read those as an array or a map named name, which
-// is never a valid page number, id or text; a face whose product parses
-// query strings so refuses them rather than let the plain name read as
-// absent.
-func Nested(values url.Values, name string) bool {
-	for k := range values {
-		if rest, ok := strings.CutPrefix(k, name+"["); ok && strings.Contains(rest, "]") {
-			return true
-		}
-	}
-	return false
 }
