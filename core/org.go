@@ -19,7 +19,7 @@ func errOrgNotFound() error {
 func (o *Organisations) check(org *usher.Organisation) error {
 	var c checker
 	c.handle(org.Handle)
-	c.text("name", org.Name, maxName, false)
+	c.name("name", org.Name, maxName, false)
 	return c.err()
 }
 

@@ -99,14 +99,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	var c checker
 	c.user(u)
-	providers := map[string]bool{}
-	for _, id := range u.Identities {
-		c.identity(id)
-		if providers[id.Provider] {
-			c.add("identities", "duplicate_provider", "name each provider once")
-		}
-		providers[id.Provider] = true
-	}
+	c.identities(u.Identities)
 	if in.Password != "" && in.PasswordHash != "" {
 		c.add("password", "conflict", "give a password or a password hash, not both")
 	}
