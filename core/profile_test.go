@@ -14,10 +14,11 @@ import (
 	"usher/core/coretest"
 )
 
-// Public keys from the GitLab users document (seed 003) and one made for it.
+// Public keys of accepted kinds: a 2048-bit RSA key without a comment and
+// an Ed25519 key with one.
 const (
-	seedRSA = "ssh-rsa AAAAB3NzaC1yc2EAAAABJQAAAIEAiPWx6WM4lhHNedGfBpPJNPpZ7yKu+dnn1SJejgt4596k6YjzGGphH2TUxwKzxcKDKKezwkpfnxPkSMkuEspGRt/aZZ9wa++Oi7Qkr8prgHc4soW6NUlfDzpvZK2H5E7eQaSeP3SAwGmQKUFHCddNaP0L+hM7zhFNzjFvpaMgJw0="
-	seedDSS = "ssh-dss AAAAB3NzaC1kc3MAAACBAMLrhYgI3atfrSD6KDas1b/3n6R/HP+bLaHHX6oh+L1vg31mdUqK0Ac/NjZoQunavoyzqdPYhFz9zzOezCrZKjuJDS3NRK9rspvjgM0xYR4d47oNZbdZbwkI4cTv/gcMlquRy0OvpfIvJtjtaJWMwTLtM5VhRusRuUlpH99UUVeXAAAAFQCVyX+92hBEjInEKL0v13c/egDCTQAAAIEAvFdWGq0ccOPbw4f/F8LpZqvWDydAcpXHV3thwb7WkFfppvm4SZte0zds1FJ+Hr8Xzzc5zMHe6J4Nlay/rP4ewmIW7iFKNBEYb/yWa+ceLrs+TfR672TaAgO6o7iSRofEq5YLdwgrwkMmIawa21FrZ2D9SPao/IwvENzk/xcHu7YAAACAQFXQH6HQnxOrw4dqf0NqeKy1tfIPxYYUZhPJfo9O0AmBW2S36pD2l14kS89fvz6Y1g8gN/FwFnRncMzlLY/hX70FSc/3hKBSbH6C6j8hwlgFKfizav21eS358JJz93leOakJZnGb8XlWvz1UJbwCsnR2VEY8Dz90uIk1l/UqHkA= loic@call"
+	rsaKey = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCn2THVih16VKypEYXCYIl0p4cm8L9Fq4lH9XUYYhbkQpHxSaapdp2DuiQVdzEVfKCDvTmoY1ZMltef6hAAbngrDHSj1CyDmo+hy1kOkWcrtFJJAlCoLeQFf/An2wN98RFU2Q5fV9SBfb1ztGX1tTAfY8vxSXLm6KPcDKrCr0FDIkopboe8Eb8btxzHwpOP31dc65hk7f2I0HEI2lkjnoqi4F7dXtml8M59Y1Sg/kNHpLVGwKZ8DjPvLoj7RhYaGEaHaJnrEZrZYAan6PN3r6OwRNhB1c8Ny2QEo+PggTdWwMA8qMMKSgWxhg2nKiDU9LmFInhQ7OcGvJ4vSmzJNblz"
+	edKey  = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHMF+fnyxFoJWdOcn59d/K4pzgCHVcNz5rLi5bw/xBcJ loic@call"
 )
 
 func TestSSHKeys(t *testing.T) {
@@ -26,39 +27,39 @@ func TestSSHKeys(t *testing.T) {
 	bob := b.env.MustCreateUser(t, usher.UserCreate{Username: "bob"})
 	keys := b.env.Core.Keys
 	alice := usher.UserKey{ID: b.alice.ID}
-	k, err := keys.Add(as(b.alice), alice, "laptop", "  "+seedRSA+" alice@laptop\n", nil)
-	if err != nil || k.Fingerprint[:7] != "SHA256:" || k.Key != seedRSA+" alice@laptop" {
+	k, err := keys.Add(as(b.alice), alice, "laptop", "  "+rsaKey+" alice@laptop\n", nil)
+	if err != nil || k.Fingerprint[:7] != "SHA256:" || k.Key != rsaKey+" alice@laptop" {
 		t.Fatalf("Add: %+v, %v", k, err)
 	}
 	// The same key, for anyone, is taken: both fields are named.
-	_, err = keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "stolen", seedRSA, nil)
+	_, err = keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "stolen", rsaKey, nil)
 	wantKind(t, err, usher.KindConflict, "ssh_key_taken")
 	if e := usher.AsError(err); len(e.Fields) != 2 || e.Fields[0].Field != "fingerprint" || e.Fields[1].Field != "key" {
 		t.Fatalf("fields: %+v", e.Fields)
 	}
-	if _, err := keys.Add(as(b.alice), alice, "old", seedDSS, nil); err != nil {
-		t.Fatalf("a DSA key: %v", err)
+	if _, err := keys.Add(as(b.alice), alice, "old", edKey, nil); err != nil {
+		t.Fatalf("an Ed25519 key: %v", err)
 	}
 	past := time.Now().Add(-time.Hour)
 	for name, tt := range map[string]struct{ title, key string }{
 		"garbage":    {"t", "not a key"},
-		"no title":   {"", seedDSS},
-		"two keys":   {"t", seedRSA + "\n" + seedDSS},
-		"options":    {"t", `command="ls" ` + seedRSA},
+		"no title":   {"", edKey},
+		"two keys":   {"t", rsaKey + "\n" + edKey},
+		"options":    {"t", `command="ls" ` + rsaKey},
 		"empty":      {"t", ""},
-		"truncated":  {"t", seedRSA[:60]},
+		"truncated":  {"t", rsaKey[:60]},
 		"bad base64": {"t", "ssh-rsa !!!!"},
 	} {
 		_, err := keys.Add(as(b.alice), alice, tt.title, tt.key, nil)
 		wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 		_ = name
 	}
-	_, err = keys.Add(as(b.alice), alice, "late", seedDSS, &past)
+	_, err = keys.Add(as(b.alice), alice, "late", edKey, &past)
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 	// Another user's keys: refused to plain users, open to admins.
 	_, err = keys.List(as(bob), alice)
 	wantKind(t, err, usher.KindForbidden, "forbidden")
-	_, err = keys.Add(as(bob), alice, "x", seedDSS, nil)
+	_, err = keys.Add(as(bob), alice, "x", edKey, nil)
 	wantKind(t, err, usher.KindForbidden, "forbidden")
 	list, err := keys.List(as(b.admin), alice)
 	if err != nil || len(list) != 2 {
@@ -74,7 +75,7 @@ func TestSSHKeys(t *testing.T) {
 	err = keys.Delete(as(b.alice), alice, k.ID)
 	wantKind(t, err, usher.KindNotFound, "ssh_key_not_found")
 	// Deleted, the key is free again.
-	if _, err := keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "bob's now", seedRSA, nil); err != nil {
+	if _, err := keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "bob's now", rsaKey, nil); err != nil {
 		t.Fatalf("a deleted key's reuse: %v", err)
 	}
 }
