@@ -2,7 +2,9 @@ package native_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +43,200 @@ func TestMalformedCursorIs400(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Public keys the key policy refuses or accepts.
+const (
+	// shortRSAKey is a 1024-bit RSA key.
+	shortRSAKey = "ssh-rsa AAAAB3NzaC1yc2EAAAABJQAAAIEAiPWx6WM4lhHNedGfBpPJNPpZ7yKu+dnn1SJejgt4596k6YjzGGphH2TUxwKzxcKDKKezwkpfnxPkSMkuEspGRt/aZZ9wa++Oi7Qkr8prgHc4soW6NUlfDzpvZK2H5E7eQaSeP3SAwGmQKUFHCddNaP0L+hM7zhFNzjFvpaMgJw0="
+	dsaKey      = "ssh-dss AAAAB3NzaC1kc3MAAACBAMLrhYgI3atfrSD6KDas1b/3n6R/HP+bLaHHX6oh+L1vg31mdUqK0Ac/NjZoQunavoyzqdPYhFz9zzOezCrZKjuJDS3NRK9rspvjgM0xYR4d47oNZbdZbwkI4cTv/gcMlquRy0OvpfIvJtjtaJWMwTLtM5VhRusRuUlpH99UUVeXAAAAFQCVyX+92hBEjInEKL0v13c/egDCTQAAAIEAvFdWGq0ccOPbw4f/F8LpZqvWDydAcpXHV3thwb7WkFfppvm4SZte0zds1FJ+Hr8Xzzc5zMHe6J4Nlay/rP4ewmIW7iFKNBEYb/yWa+ceLrs+TfR672TaAgO6o7iSRofEq5YLdwgrwkMmIawa21FrZ2D9SPao/IwvENzk/xcHu7YAAACAQFXQH6HQnxOrw4dqf0NqeKy1tfIPxYYUZhPJfo9O0AmBW2S36pD2l14kS89fvz6Y1g8gN/FwFnRncMzlLY/hX70FSc/3hKBSbH6C6j8hwlgFKfizav21eS358JJz93leOakJZnGb8XlWvz1UJbwCsnR2VEY8Dz90uIk1l/UqHkA= loic@call"
+	rsaKey      = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCn2THVih16VKypEYXCYIl0p4cm8L9Fq4lH9XUYYhbkQpHxSaapdp2DuiQVdzEVfKCDvTmoY1ZMltef6hAAbngrDHSj1CyDmo+hy1kOkWcrtFJJAlCoLeQFf/An2wN98RFU2Q5fV9SBfb1ztGX1tTAfY8vxSXLm6KPcDKrCr0FDIkopboe8Eb8btxzHwpOP31dc65hk7f2I0HEI2lkjnoqi4F7dXtml8M59Y1Sg/kNHpLVGwKZ8DjPvLoj7RhYaGEaHaJnrEZrZYAan6PN3r6OwRNhB1c8Ny2QEo+PggTdWwMA8qMMKSgWxhg2nKiDU9LmFInhQ7OcGvJ4vSmzJNblz"
+	edKey       = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHMF+fnyxFoJWdOcn59d/K4pzgCHVcNz5rLi5bw/xBcJ"
+	ecdsaKey    = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBLENbL6lQg8e/e23GuU7q6Nibggf5zFFBUESATWbqiZQla5dW685c+dCNqUjDtxtTFcMsO4aZh8azxuPpAqvUIM="
+)
+
+// wantFieldError fails unless res is status with a problem naming field
+// with code.
+func wantFieldError(t *testing.T, what string, res *response, status int, field, code string) {
+	t.Helper()
+	if res.status != status {
+		t.Fatalf("%s: %d %s, want %d", what, res.status, res.body, status)
+	}
+	for _, e := range res.problem(t).Errors {
+		if e.Field == field && e.Code == code {
+			return
+		}
+	}
+	t.Fatalf("%s: %s names no %s %s", what, res.body, field, code)
+}
+
+// TestShortRSAKeyRefused proves that an RSA key under 2048 bits and a DSA
+// key are refused with a field error on key, while RSA of 2048 bits,
+// Ed25519 and ECDSA keys are added.
+func TestShortRSAKeyRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct {
+		name, key string
+		status    int
+		code      string
+	}{
+		{"1024-bit RSA", shortRSAKey, http.StatusUnprocessableEntity, "weak_key"},
+		{"DSA", dsaKey, http.StatusUnprocessableEntity, "unsupported_type"},
+		{"2048-bit RSA", rsaKey, http.StatusCreated, ""},
+		{"Ed25519", edKey, http.StatusCreated, ""},
+		{"ECDSA", ecdsaKey, http.StatusCreated, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := b.api.do(t, req{method: "POST", path: "/v1/users/plain/keys", token: b.userTok,
+				body: map[string]any{"title": tt.name, "key": tt.key}})
+			if tt.status == http.StatusCreated {
+				if res.status != tt.status || !strings.HasPrefix(string(res.body), "{") || !strings.Contains(string(res.body), `"fingerprint":"SHA256:`) {
+					t.Fatalf("%s: %d %s, want 201 with the key", tt.name, res.status, res.body)
+				}
+				return
+			}
+			wantFieldError(t, tt.name, res, tt.status, "key", tt.code)
+		})
+	}
+}
+
+// TestKeyTitleAndCommentBounded proves that a key's title and the comment
+// after the key have a maximum length and hold no control or invisible
+// formatting character, and that a key line has a maximum size.
+func TestKeyTitleAndCommentBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	long := strings.Repeat("x", 256)
+	tests := []struct {
+		name, title, key string
+		field, code      string
+	}{
+		{"title of 256 characters", long, edKey, "title", "too_long"},
+		{"title with a right-to-left override", "laptop\u202e", edKey, "title", "format_character"},
+		{"comment of 256 characters", "t", edKey + " " + long, "key", "invalid_comment"},
+		{"comment with a terminal escape", "t", edKey + " a\x1b[31mred", "key", "invalid_comment"},
+		{"comment with a right-to-left override", "t", edKey + " moc.elpmaxe@\u202eevil", "key", "invalid_comment"},
+		{"key line over 8 KiB", "t", edKey + " " + strings.Repeat("y", 8<<10), "key", "too_long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := b.api.do(t, req{method: "POST", path: "/v1/users/plain/keys", token: b.userTok,
+				body: map[string]any{"title": tt.title, "key": tt.key}})
+			wantFieldError(t, tt.name, res, http.StatusUnprocessableEntity, tt.field, tt.code)
+		})
+	}
+	// 255 characters of each are accepted.
+	res := b.api.do(t, req{method: "POST", path: "/v1/users/plain/keys", token: b.userTok,
+		body: map[string]any{"title": long[1:], "key": edKey + " " + long[1:]}})
+	if res.status != http.StatusCreated || !strings.Contains(string(res.body), long[1:]) {
+		t.Fatalf("255 characters: %d %s", res.status, res.body)
+	}
+}
+
+// TestBidiOverrideRefusedInUsername proves that a username holding a
+// bidirectional control or a zero-width character is refused with a field
+// error saying so — a username is an identifier, so even a joiner is.
+func TestBidiOverrideRefusedInUsername(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"adm\u202ein", "ad\u2066min", "ad\u200bmin", "ad\u200dmin", "\ufeffadmin", "ad\u061cmin", "ad\u2060min"} {
+		t.Run(fmt.Sprintf("%+q", name), func(t *testing.T) {
+			t.Parallel()
+			res := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.adminTok,
+				body: map[string]any{"username": name, "email": "x@example.com"}})
+			wantFieldError(t, "create", res, http.StatusUnprocessableEntity, "username", "format_character")
+			res = b.api.do(t, req{method: "PATCH", path: "/v1/users/plain", token: b.adminTok,
+				body: map[string]any{"username": name}})
+			wantFieldError(t, "rename", res, http.StatusUnprocessableEntity, "username", "format_character")
+		})
+	}
+}
+
+// TestFormatCharacterRefusedInNames proves that the names people read —
+// a user's name, first, last and display names, a group's name — refuse
+// bidirectional controls and zero-width characters, while a joiner that
+// writing needs (Persian, an emoji sequence) is kept.
+func TestFormatCharacterRefusedInNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct {
+		name, path, method, field, value string
+	}{
+		{"name with an override", "/v1/users/plain", "PATCH", "name", "Plain \u202eresU"},
+		{"first name with an isolate", "/v1/users/plain", "PATCH", "first_name", "Pl\u2067ain"},
+		{"last name with a zero-width space", "/v1/users/plain", "PATCH", "last_name", "Us\u200ber"},
+		{"display name with a byte-order mark", "/v1/users/plain", "PATCH", "display_name", "\ufeffroot"},
+		{"display name with a leading joiner", "/v1/users/plain", "PATCH", "display_name", "\u200droot"},
+		{"display name with a mark of right-to-left", "/v1/users/plain", "PATCH", "display_name", "root\u200f"},
+		{"group name with an override", "/v1/groups", "POST", "name", "ops\u202e"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body := map[string]any{tt.field: tt.value}
+			if tt.method == "POST" {
+				body["kind"], body["handle"] = "group", "g"+fmt.Sprint(len(tt.name))
+			}
+			res := b.api.do(t, req{method: tt.method, path: tt.path, token: b.adminTok, body: body})
+			wantFieldError(t, tt.name, res, http.StatusUnprocessableEntity, tt.field, "format_character")
+		})
+	}
+	// Joiners between letters or symbols are writing, not tricks.
+	for _, name := range []string{"\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\U0001f468\u200d\U0001f469\u200d\U0001f467"} {
+		res := b.api.do(t, req{method: "PATCH", path: "/v1/users/plain", token: b.adminTok, body: map[string]any{"display_name": name}})
+		var u userBody
+		if res.decode(t, &u); res.status != http.StatusOK || u.DisplayName != name {
+			t.Fatalf("%+q: %d %s", name, res.status, res.body)
+		}
+	}
+}
+
+// TestListInputsBounded proves that the lists a request carries are
+// bounded with a field error: settings changed at once, a role's rules,
+// a token's scopes, a user's identities, the groups one request changes.
+func TestListInputsBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "ops"}}, 201, &role)
+	settings := map[string]any{}
+	for i := range 201 {
+		settings[fmt.Sprintf("k%d", i)] = i
+	}
+	var rules []map[string]string
+	for i := range 501 {
+		rules = append(rules, map[string]string{"resource": fmt.Sprintf("user:%d", i+1), "operation": "read", "access": "allow"})
+	}
+	var identities []map[string]string
+	for i := range 21 {
+		identities = append(identities, map[string]string{"provider": fmt.Sprintf("p%d", i), "extern_uid": "1"})
+	}
+	groups := make([]string, 1001)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("g%d", i)
+	}
+	tests := []struct {
+		name, method, path string
+		body               any
+		status             int
+		field, code        string
+	}{
+		{"201 settings at once", "PATCH", "/v1/users/plain/settings", settings, 422, "settings", "too_many"},
+		{"501 rules", "PUT", fmt.Sprintf("/v1/groups/%d/rules", role.ID), map[string]any{"rules": rules}, 422, "rules", "too_many"},
+		{"a scope named twice", "POST", "/v1/me/tokens", map[string]any{"name": "t", "scopes": []string{"read_user", "read_user"}}, 422, "scopes", "duplicate"},
+		{"21 identities", "POST", "/v1/users", map[string]any{"username": "many", "identities": identities}, 422, "identities", "too_many"},
+		{"1001 groups to add to", "PUT", "/v1/users/plain/groups", map[string]any{"add_to_groups": groups}, 400, "add_to_groups", "invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := b.api.do(t, req{method: tt.method, path: tt.path, token: b.adminTok, body: tt.body})
+			wantFieldError(t, tt.name, res, tt.status, tt.field, tt.code)
+		})
 	}
 }
