@@ -104,7 +104,8 @@ func parseKey(text string) (normal, fingerprint string, err error) {
 	case len(bytes.TrimSpace(rest)) > 0:
 		return "", "", keyError("invalid", "must be one key")
 	case !keyTypes[pub.Type()]:
-		return "", "", keyError("unsupported_type", "must be an RSA, Ed25519 or ECDSA key, or one of their security-key forms; "+pub.Type()+" is not accepted")
+		// GitLab's words for a key type its settings forbid.
+		return "", "", keyError("unsupported_type", "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK")
 	}
 	if err := checkRSA(pub); err != nil {
 		return "", "", err
@@ -120,7 +121,8 @@ func parseKey(text string) (normal, fingerprint string, err error) {
 	return normal, ssh.FingerprintSHA256(pub), nil
 }
 
-// checkRSA refuses an RSA key of fewer than 2048 or more than 16384 bits.
+// checkRSA refuses an RSA key of fewer than 2048 bits, in GitLab's words,
+// or of more than 16384.
 func checkRSA(pub ssh.PublicKey) error {
 	ck, ok := pub.(ssh.CryptoPublicKey)
 	if !ok {
@@ -130,8 +132,11 @@ func checkRSA(pub ssh.PublicKey) error {
 	if !ok {
 		return nil
 	}
-	if bits := rk.N.BitLen(); bits < minRSABits || bits > maxRSABits {
-		return keyError("weak_key", fmt.Sprintf("is an RSA key of %d bits; RSA keys must be %d to %d bits", bits, minRSABits, maxRSABits))
+	switch bits := rk.N.BitLen(); {
+	case bits < minRSABits:
+		return keyError("weak_key", fmt.Sprintf("must be at least %d bits", minRSABits))
+	case bits > maxRSABits:
+		return keyError("too_large", fmt.Sprintf("must be at most %d bits", maxRSABits))
 	}
 	return nil
 }
