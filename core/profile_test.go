@@ -14,52 +14,45 @@ import (
 	"usher/core/coretest"
 )
 
-// Public keys of accepted kinds: a 2048-bit RSA key without a comment and
-// an Ed25519 key with one.
-const (
-	rsaKey = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCn2THVih16VKypEYXCYIl0p4cm8L9Fq4lH9XUYYhbkQpHxSaapdp2DuiQVdzEVfKCDvTmoY1ZMltef6hAAbngrDHSj1CyDmo+hy1kOkWcrtFJJAlCoLeQFf/An2wN98RFU2Q5fV9SBfb1ztGX1tTAfY8vxSXLm6KPcDKrCr0FDIkopboe8Eb8btxzHwpOP31dc65hk7f2I0HEI2lkjnoqi4F7dXtml8M59Y1Sg/kNHpLVGwKZ8DjPvLoj7RhYaGEaHaJnrEZrZYAan6PN3r6OwRNhB1c8Ny2QEo+PggTdWwMA8qMMKSgWxhg2nKiDU9LmFInhQ7OcGvJ4vSmzJNblz"
-	edKey  = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHMF+fnyxFoJWdOcn59d/K4pzgCHVcNz5rLi5bw/xBcJ loic@call"
-)
-
 func TestSSHKeys(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	bob := b.env.MustCreateUser(t, usher.UserCreate{Username: "bob"})
 	keys := b.env.Core.Keys
 	alice := usher.UserKey{ID: b.alice.ID}
-	k, err := keys.Add(as(b.alice), alice, "laptop", "  "+rsaKey+" alice@laptop\n", nil)
-	if err != nil || k.Fingerprint[:7] != "SHA256:" || k.Key != rsaKey+" alice@laptop" {
+	k, err := keys.Add(as(b.alice), alice, "laptop", "  "+coretest.RSAKey+" alice@laptop\n", nil)
+	if err != nil || k.Fingerprint[:7] != "SHA256:" || k.Key != coretest.RSAKey+" alice@laptop" {
 		t.Fatalf("Add: %+v, %v", k, err)
 	}
 	// The same key, for anyone, is taken: both fields are named.
-	_, err = keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "stolen", rsaKey, nil)
+	_, err = keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "stolen", coretest.RSAKey, nil)
 	wantKind(t, err, usher.KindConflict, "ssh_key_taken")
 	if e := usher.AsError(err); len(e.Fields) != 2 || e.Fields[0].Field != "fingerprint" || e.Fields[1].Field != "key" {
 		t.Fatalf("fields: %+v", e.Fields)
 	}
-	if _, err := keys.Add(as(b.alice), alice, "old", edKey, nil); err != nil {
+	if _, err := keys.Add(as(b.alice), alice, "old", coretest.Ed25519Key, nil); err != nil {
 		t.Fatalf("an Ed25519 key: %v", err)
 	}
 	past := time.Now().Add(-time.Hour)
 	for name, tt := range map[string]struct{ title, key string }{
 		"garbage":    {"t", "not a key"},
-		"no title":   {"", edKey},
-		"two keys":   {"t", rsaKey + "\n" + edKey},
-		"options":    {"t", `command="ls" ` + rsaKey},
+		"no title":   {"", coretest.Ed25519Key},
+		"two keys":   {"t", coretest.RSAKey + "\n" + coretest.Ed25519Key},
+		"options":    {"t", `command="ls" ` + coretest.RSAKey},
 		"empty":      {"t", ""},
-		"truncated":  {"t", rsaKey[:60]},
+		"truncated":  {"t", coretest.RSAKey[:60]},
 		"bad base64": {"t", "ssh-rsa !!!!"},
 	} {
 		_, err := keys.Add(as(b.alice), alice, tt.title, tt.key, nil)
 		wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 		_ = name
 	}
-	_, err = keys.Add(as(b.alice), alice, "late", edKey, &past)
+	_, err = keys.Add(as(b.alice), alice, "late", coretest.Ed25519Key, &past)
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 	// Another user's keys: refused to plain users, open to admins.
 	_, err = keys.List(as(bob), alice)
 	wantKind(t, err, usher.KindForbidden, "forbidden")
-	_, err = keys.Add(as(bob), alice, "x", edKey, nil)
+	_, err = keys.Add(as(bob), alice, "x", coretest.Ed25519Key, nil)
 	wantKind(t, err, usher.KindForbidden, "forbidden")
 	list, err := keys.List(as(b.admin), alice)
 	if err != nil || len(list) != 2 {
@@ -75,7 +68,7 @@ func TestSSHKeys(t *testing.T) {
 	err = keys.Delete(as(b.alice), alice, k.ID)
 	wantKind(t, err, usher.KindNotFound, "ssh_key_not_found")
 	// Deleted, the key is free again.
-	if _, err := keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "bob's now", rsaKey, nil); err != nil {
+	if _, err := keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "bob's now", coretest.RSAKey, nil); err != nil {
 		t.Fatalf("a deleted key's reuse: %v", err)
 	}
 }

@@ -5,12 +5,7 @@ import (
 	"testing"
 
 	"usher"
-)
-
-// Keys the key policy refuses: a 1024-bit RSA key and a DSA key.
-const (
-	shortRSAKey = "ssh-rsa AAAAB3NzaC1yc2EAAAABJQAAAIEAiPWx6WM4lhHNedGfBpPJNPpZ7yKu+dnn1SJejgt4596k6YjzGGphH2TUxwKzxcKDKKezwkpfnxPkSMkuEspGRt/aZZ9wa++Oi7Qkr8prgHc4soW6NUlfDzpvZK2H5E7eQaSeP3SAwGmQKUFHCddNaP0L+hM7zhFNzjFvpaMgJw0="
-	dsaKey      = "ssh-dss AAAAB3NzaC1kc3MAAACBAMLrhYgI3atfrSD6KDas1b/3n6R/HP+bLaHHX6oh+L1vg31mdUqK0Ac/NjZoQunavoyzqdPYhFz9zzOezCrZKjuJDS3NRK9rspvjgM0xYR4d47oNZbdZbwkI4cTv/gcMlquRy0OvpfIvJtjtaJWMwTLtM5VhRusRuUlpH99UUVeXAAAAFQCVyX+92hBEjInEKL0v13c/egDCTQAAAIEAvFdWGq0ccOPbw4f/F8LpZqvWDydAcpXHV3thwb7WkFfppvm4SZte0zds1FJ+Hr8Xzzc5zMHe6J4Nlay/rP4ewmIW7iFKNBEYb/yWa+ceLrs+TfR672TaAgO6o7iSRofEq5YLdwgrwkMmIawa21FrZ2D9SPao/IwvENzk/xcHu7YAAACAQFXQH6HQnxOrw4dqf0NqeKy1tfIPxYYUZhPJfo9O0AmBW2S36pD2l14kS89fvz6Y1g8gN/FwFnRncMzlLY/hX70FSc/3hKBSbH6C6j8hwlgFKfizav21eS358JJz93leOakJZnGb8XlWvz1UJbwCsnR2VEY8Dz90uIk1l/UqHkA= loic@call"
+	"usher/core/coretest"
 )
 
 // formatCharacters are the invisible characters the review named, and
@@ -57,9 +52,9 @@ func TestKeyCommentAndTypePolicy(t *testing.T) {
 		long[i] = 'c'
 	}
 	tests := []struct{ name, key, code string }{
-		{"DSA", dsaKey, "unsupported_type"},
-		{"1024-bit RSA", shortRSAKey, "weak_key"},
-		{"long comment", edKey + " " + string(long), "invalid_comment"},
+		{"DSA", coretest.DSAKey, "unsupported_type"},
+		{"1024-bit RSA", coretest.ShortRSAKey, "weak_key"},
+		{"long comment", coretest.Ed25519Key + " " + string(long), "invalid_comment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

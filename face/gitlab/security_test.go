@@ -3,6 +3,8 @@ package gitlab_test
 import (
 	"net/http"
 	"testing"
+
+	"usher/core/coretest"
 )
 
 // TestMalformedPageIs400 proves that a page, page size or keyset position
@@ -41,13 +43,6 @@ func TestMalformedPageIs400(t *testing.T) {
 	}
 }
 
-// Keys the key policy refuses: the RSA (1024 bits) and DSA examples of
-// GitLab's users document.
-const (
-	shortRSAKey = "ssh-rsa AAAAB3NzaC1yc2EAAAABJQAAAIEAiPWx6WM4lhHNedGfBpPJNPpZ7yKu+dnn1SJejgt4596k6YjzGGphH2TUxwKzxcKDKKezwkpfnxPkSMkuEspGRt/aZZ9wa++Oi7Qkr8prgHc4soW6NUlfDzpvZK2H5E7eQaSeP3SAwGmQKUFHCddNaP0L+hM7zhFNzjFvpaMgJw0="
-	dsaKey      = "ssh-dss AAAAB3NzaC1kc3MAAACBAMLrhYgI3atfrSD6KDas1b/3n6R/HP+bLaHHX6oh+L1vg31mdUqK0Ac/NjZoQunavoyzqdPYhFz9zzOezCrZKjuJDS3NRK9rspvjgM0xYR4d47oNZbdZbwkI4cTv/gcMlquRy0OvpfIvJtjtaJWMwTLtM5VhRusRuUlpH99UUVeXAAAAFQCVyX+92hBEjInEKL0v13c/egDCTQAAAIEAvFdWGq0ccOPbw4f/F8LpZqvWDydAcpXHV3thwb7WkFfppvm4SZte0zds1FJ+Hr8Xzzc5zMHe6J4Nlay/rP4ewmIW7iFKNBEYb/yWa+ceLrs+TfR672TaAgO6o7iSRofEq5YLdwgrwkMmIawa21FrZ2D9SPao/IwvENzk/xcHu7YAAACAQFXQH6HQnxOrw4dqf0NqeKy1tfIPxYYUZhPJfo9O0AmBW2S36pD2l14kS89fvz6Y1g8gN/FwFnRncMzlLY/hX70FSc/3hKBSbH6C6j8hwlgFKfizav21eS358JJz93leOakJZnGb8XlWvz1UJbwCsnR2VEY8Dz90uIk1l/UqHkA= loic@call"
-)
-
 // TestShortRSAKeyRefused proves that the GitLab face refuses a DSA key and
 // an RSA key under 2048 bits with GitLab's own messages for keys its
 // restrictions forbid.
@@ -55,8 +50,8 @@ func TestShortRSAKeyRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tests := []struct{ name, key, body string }{
-		{"1024-bit RSA", shortRSAKey, `{"message":{"key":["must be at least 2048 bits"]}}`},
-		{"DSA", dsaKey, `{"message":{"key":["type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK"]}}`},
+		{"1024-bit RSA", coretest.ShortRSAKey, `{"message":{"key":["must be at least 2048 bits"]}}`},
+		{"DSA", coretest.DSAKey, `{"message":{"key":["type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK"]}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"usher/core/coretest"
 )
 
 // cursorOf encodes raw as a cursor is encoded: JSON in unpadded URL-safe
@@ -46,16 +48,6 @@ func TestMalformedCursorIs400(t *testing.T) {
 	}
 }
 
-// Public keys the key policy refuses or accepts.
-const (
-	// shortRSAKey is a 1024-bit RSA key.
-	shortRSAKey = "ssh-rsa AAAAB3NzaC1yc2EAAAABJQAAAIEAiPWx6WM4lhHNedGfBpPJNPpZ7yKu+dnn1SJejgt4596k6YjzGGphH2TUxwKzxcKDKKezwkpfnxPkSMkuEspGRt/aZZ9wa++Oi7Qkr8prgHc4soW6NUlfDzpvZK2H5E7eQaSeP3SAwGmQKUFHCddNaP0L+hM7zhFNzjFvpaMgJw0="
-	dsaKey      = "ssh-dss AAAAB3NzaC1kc3MAAACBAMLrhYgI3atfrSD6KDas1b/3n6R/HP+bLaHHX6oh+L1vg31mdUqK0Ac/NjZoQunavoyzqdPYhFz9zzOezCrZKjuJDS3NRK9rspvjgM0xYR4d47oNZbdZbwkI4cTv/gcMlquRy0OvpfIvJtjtaJWMwTLtM5VhRusRuUlpH99UUVeXAAAAFQCVyX+92hBEjInEKL0v13c/egDCTQAAAIEAvFdWGq0ccOPbw4f/F8LpZqvWDydAcpXHV3thwb7WkFfppvm4SZte0zds1FJ+Hr8Xzzc5zMHe6J4Nlay/rP4ewmIW7iFKNBEYb/yWa+ceLrs+TfR672TaAgO6o7iSRofEq5YLdwgrwkMmIawa21FrZ2D9SPao/IwvENzk/xcHu7YAAACAQFXQH6HQnxOrw4dqf0NqeKy1tfIPxYYUZhPJfo9O0AmBW2S36pD2l14kS89fvz6Y1g8gN/FwFnRncMzlLY/hX70FSc/3hKBSbH6C6j8hwlgFKfizav21eS358JJz93leOakJZnGb8XlWvz1UJbwCsnR2VEY8Dz90uIk1l/UqHkA= loic@call"
-	rsaKey      = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCn2THVih16VKypEYXCYIl0p4cm8L9Fq4lH9XUYYhbkQpHxSaapdp2DuiQVdzEVfKCDvTmoY1ZMltef6hAAbngrDHSj1CyDmo+hy1kOkWcrtFJJAlCoLeQFf/An2wN98RFU2Q5fV9SBfb1ztGX1tTAfY8vxSXLm6KPcDKrCr0FDIkopboe8Eb8btxzHwpOP31dc65hk7f2I0HEI2lkjnoqi4F7dXtml8M59Y1Sg/kNHpLVGwKZ8DjPvLoj7RhYaGEaHaJnrEZrZYAan6PN3r6OwRNhB1c8Ny2QEo+PggTdWwMA8qMMKSgWxhg2nKiDU9LmFInhQ7OcGvJ4vSmzJNblz"
-	edKey       = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHMF+fnyxFoJWdOcn59d/K4pzgCHVcNz5rLi5bw/xBcJ"
-	ecdsaKey    = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBLENbL6lQg8e/e23GuU7q6Nibggf5zFFBUESATWbqiZQla5dW685c+dCNqUjDtxtTFcMsO4aZh8azxuPpAqvUIM="
-)
-
 // wantFieldError fails unless res is status with a problem naming field
 // with code.
 func wantFieldError(t *testing.T, what string, res *response, status int, field, code string) {
@@ -82,11 +74,11 @@ func TestShortRSAKeyRefused(t *testing.T) {
 		status    int
 		code      string
 	}{
-		{"1024-bit RSA", shortRSAKey, http.StatusUnprocessableEntity, "weak_key"},
-		{"DSA", dsaKey, http.StatusUnprocessableEntity, "unsupported_type"},
-		{"2048-bit RSA", rsaKey, http.StatusCreated, ""},
-		{"Ed25519", edKey, http.StatusCreated, ""},
-		{"ECDSA", ecdsaKey, http.StatusCreated, ""},
+		{"1024-bit RSA", coretest.ShortRSAKey, http.StatusUnprocessableEntity, "weak_key"},
+		{"DSA", coretest.DSAKey, http.StatusUnprocessableEntity, "unsupported_type"},
+		{"2048-bit RSA", coretest.RSAKey, http.StatusCreated, ""},
+		{"Ed25519", coretest.Ed25519Key, http.StatusCreated, ""},
+		{"ECDSA", coretest.ECDSAKey, http.StatusCreated, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,12 +107,12 @@ func TestKeyTitleAndCommentBounded(t *testing.T) {
 		name, title, key string
 		field, code      string
 	}{
-		{"title of 256 characters", long, edKey, "title", "too_long"},
-		{"title with a right-to-left override", "laptop\u202e", edKey, "title", "format_character"},
-		{"comment of 256 characters", "t", edKey + " " + long, "key", "invalid_comment"},
-		{"comment with a terminal escape", "t", edKey + " a\x1b[31mred", "key", "invalid_comment"},
-		{"comment with a right-to-left override", "t", edKey + " moc.elpmaxe@\u202eevil", "key", "invalid_comment"},
-		{"key line over 8 KiB", "t", edKey + " " + strings.Repeat("y", 8<<10), "key", "too_long"},
+		{"title of 256 characters", long, coretest.ECDSAKey, "title", "too_long"},
+		{"title with a right-to-left override", "laptop\u202e", coretest.ECDSAKey, "title", "format_character"},
+		{"comment of 256 characters", "t", coretest.ECDSAKey + " " + long, "key", "invalid_comment"},
+		{"comment with a terminal escape", "t", coretest.ECDSAKey + " a\x1b[31mred", "key", "invalid_comment"},
+		{"comment with a right-to-left override", "t", coretest.ECDSAKey + " moc.elpmaxe@\u202eevil", "key", "invalid_comment"},
+		{"key line over 8 KiB", "t", coretest.ECDSAKey + " " + strings.Repeat("y", 8<<10), "key", "too_long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +124,7 @@ func TestKeyTitleAndCommentBounded(t *testing.T) {
 	}
 	// 255 characters of each are accepted.
 	res := b.api.do(t, req{method: "POST", path: "/v1/users/plain/keys", token: b.userTok,
-		body: map[string]any{"title": long[1:], "key": edKey + " " + long[1:]}})
+		body: map[string]any{"title": long[1:], "key": coretest.ECDSAKey + " " + long[1:]}})
 	if res.status != http.StatusCreated || !strings.Contains(string(res.body), long[1:]) {
 		t.Fatalf("255 characters: %d %s", res.status, res.body)
 	}
