@@ -232,3 +232,21 @@ func TestListInputsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestCursorOnWholeListIs400 proves that the lists served whole — keys,
+// addresses, tokens, plans, operations — refuse a cursor as a parameter
+// they do not take, instead of ignoring it and serving the list again.
+func TestCursorOnWholeListIs400(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, list := range []string{"/v1/users/plain/keys", "/v1/users/plain/emails", "/v1/me/tokens", "/v1/plans", "/v1/permissions"} {
+		t.Run(list, func(t *testing.T) {
+			t.Parallel()
+			res := b.api.do(t, req{method: "GET", path: list + "?cursor=" + cursorOf("5"), token: b.adminTok})
+			p := res.problem(t)
+			if res.status != http.StatusBadRequest || p.Code != "unknown_parameter" || len(p.Errors) != 1 || p.Errors[0].Field != "cursor" {
+				t.Fatalf("GET %s?cursor=…: %d %s, want 400 unknown_parameter naming cursor", list, res.status, res.body)
+			}
+		})
+	}
+}
