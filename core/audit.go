@@ -15,9 +15,13 @@ type Audit struct{ *env }
 // List returns a page of the audit events matching f, newest first. Only
 // administrators may read the log.
 //
-// Errors: Unauthenticated, Forbidden, Invalid (a bad range).
+// Errors: Unauthenticated, Forbidden, Invalid (a bad range, a negative
+// cursor).
 func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error) {
 	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
+		return nil, err
+	}
+	if err := checkAfter(f.Before); err != nil {
 		return nil, err
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {

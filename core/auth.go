@@ -346,13 +346,20 @@ func checkTokenCreate(p *usher.Principal, u *usher.User, in usher.TokenCreate, n
 	default:
 		c.add("kind", "invalid", "must be personal, service_account or application")
 	}
+	seen := map[string]bool{}
 	for _, s := range in.Scopes {
 		switch {
+		case seen[s]:
+			// Each scope once, so a token holds at most every scope.
+			c.add("scopes", "duplicate", "names %q twice", s)
+			return c.err()
 		case !validScope(s):
 			c.add("scopes", "invalid", "unknown scope %q", s)
+			return c.err()
 		case s == usher.ScopeSudo && !u.Admin:
 			c.add("scopes", "invalid", "only administrators' tokens may have the sudo scope")
 		}
+		seen[s] = true
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		c.add("expires_at", "in_past", "must be in the future")

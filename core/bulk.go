@@ -113,6 +113,12 @@ func importError(err error) error {
 	return userWriteError(err)
 }
 
+// Limits on what one imported record adds.
+const (
+	maxImportKeys   = 100
+	maxImportEmails = 100
+)
+
 // checkImport checks a record as far as it can be without the database.
 func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	in.Password, in.SkipConfirmation = "", false
@@ -122,6 +128,15 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	}
 	im := &importing{in: in, user: u}
 	var c checker
+	if len(in.SSHKeys) > maxImportKeys {
+		c.add("ssh_keys", "too_many", "a record holds at most %d SSH keys", maxImportKeys)
+	}
+	if len(in.Emails) > maxImportEmails {
+		c.add("emails", "too_many", "a record holds at most %d addresses", maxImportEmails)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
 	for i, k := range in.SSHKeys {
 		normal, fp, err := parseKey(k.Key)
 		if err != nil {
@@ -132,7 +147,7 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 		if title == "" {
 			title = "imported"
 		}
-		c.text("ssh_keys", title, maxProfile, true)
+		c.name("ssh_keys", title, maxProfile, true)
 		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt})
 	}
 	seen := map[string]bool{strings.ToLower(u.Email): u.Email != ""}

@@ -67,7 +67,7 @@ func checkLevel(k usher.GroupKind, l usher.Level) (usher.Level, error) {
 func (g *Groups) checkGroup(gr *usher.Group) error {
 	var c checker
 	c.handle(gr.Handle)
-	c.text("name", gr.Name, maxName, false)
+	c.name("name", gr.Name, maxName, false)
 	c.text("description", gr.Description, 1000, false)
 	c.text("logo", gr.Logo, 2000, false)
 	c.url("logo", gr.Logo)
@@ -281,6 +281,9 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 		}
 	}
 	if err := filterText("q", f.Query); err != nil {
+		return nil, err
+	}
+	if err := checkAfter(f.After); err != nil {
 		return nil, err
 	}
 	f.Limit = g.pageSize(f.Limit)
@@ -583,8 +586,12 @@ func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
 
 // Members returns a group's members, after the given user id.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a negative
+// cursor).
 func (g *Groups) Members(ctx context.Context, ref GroupRef, after int64, limit int) ([]*usher.Membership, error) {
+	if err := checkAfter(after); err != nil {
+		return nil, err
+	}
 	a, err := g.load(ctx, g.store, ref)
 	if err != nil {
 		return nil, err
@@ -799,12 +806,16 @@ type GroupChanges struct {
 	Set []string
 }
 
+// maxGroupChanges bounds the groups one request adds a principal to,
+// removes it from or sets: each is a look-up.
+const maxGroupChanges = 1000
+
 // SetUserGroups applies a bulk change of a principal's memberships in one
 // transaction and returns the principal's groups of the kind afterwards.
 // Added memberships get the kind's default level.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the user, or a group),
-// Invalid (Set with Add or Remove).
+// Invalid (Set with Add or Remove, a list of more than 1000 groups).
 func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupChanges) ([]*usher.Membership, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupMembers, nil); err != nil {
@@ -812,6 +823,14 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupC
 	}
 	if in.Set != nil && (len(in.Add) > 0 || len(in.Remove) > 0) {
 		return nil, invalid("set_groups", "cannot be combined with add_to_groups or remove_from_groups")
+	}
+	for _, l := range []struct {
+		field   string
+		handles []string
+	}{{"set_groups", in.Set}, {"add_to_groups", in.Add}, {"remove_from_groups", in.Remove}} {
+		if len(l.handles) > maxGroupChanges {
+			return nil, invalid(l.field, "names more than %d groups", maxGroupChanges)
+		}
 	}
 	if !in.Kind.Valid() {
 		in.Kind = usher.GroupPlain

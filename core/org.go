@@ -19,7 +19,7 @@ func errOrgNotFound() error {
 func (o *Organisations) check(org *usher.Organisation) error {
 	var c checker
 	c.handle(org.Handle)
-	c.text("name", org.Name, maxName, false)
+	c.name("name", org.Name, maxName, false)
 	return c.err()
 }
 
@@ -82,9 +82,12 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 // List returns organisations after the given id. Only administrators see
 // deleted ones.
 //
-// Errors: Unauthenticated, Forbidden.
+// Errors: Unauthenticated, Forbidden, Invalid (a negative cursor).
 func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error) {
 	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
+		return nil, err
+	}
+	if err := checkAfter(after); err != nil {
 		return nil, err
 	}
 	if !usher.PrincipalFrom(ctx).IsAdmin() {

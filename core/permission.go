@@ -105,8 +105,22 @@ func (g *Groups) Rules(ctx context.Context, ref GroupRef) ([]usher.Rule, error) 
 	return g.store.RuleList(ctx, a.group.ID)
 }
 
-// checkRules refuses rules on unknown operations or with unknown verdicts.
+// maxRules bounds a role's rules, and so the rules one request sets: a
+// rule per operation on each resource type is far fewer.
+const maxRules = 500
+
+// errTooManyRules refuses a request or a role with more than maxRules.
+func errTooManyRules() error {
+	return usher.FieldErrors(usher.FieldError{Field: "rules", Code: "too_many",
+		Message: "a role has at most " + strconv.Itoa(maxRules) + " rules"})
+}
+
+// checkRules refuses rules on unknown operations or with unknown verdicts,
+// and more rules than a role may have.
 func checkRules(rules []usher.Rule) error {
+	if len(rules) > maxRules {
+		return errTooManyRules()
+	}
 	var c checker
 	for i, r := range rules {
 		typ, instance, _ := strings.Cut(r.Resource, ":")
@@ -128,7 +142,7 @@ func checkRules(rules []usher.Rule) error {
 // resource and operation, and the others stay.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (an unknown
-// operation or verdict).
+// operation or verdict, more than 500 rules).
 func (g *Groups) SetRules(ctx context.Context, ref GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error) {
 	if err := checkRules(rules); err != nil {
 		return nil, err
@@ -157,6 +171,9 @@ func (g *Groups) SetRules(ctx context.Context, ref GroupRef, rules []usher.Rule,
 		}
 		if out, err = tx.RuleList(ctx, a.group.ID); err != nil {
 			return err
+		}
+		if len(out) > maxRules {
+			return errTooManyRules()
 		}
 		act := "role.rules_patch"
 		if replace {

@@ -3,10 +3,12 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/gif"  // registers GIF for avatars
 	_ "image/jpeg" // registers JPEG for avatars
@@ -55,26 +57,88 @@ func errKeyNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: "ssh_key_not_found", Message: "SSH key not found"}
 }
 
+// Limits on SSH keys.
+const (
+	// maxKeyText bounds a whole authorized_keys line: a 16384-bit RSA key
+	// with a full comment is under 3 KiB.
+	maxKeyText = 8 << 10
+	// maxKeyComment bounds the comment after the key, in characters, as
+	// GitLab bounds a key's title.
+	maxKeyComment = 255
+	// minRSABits is NIST's floor for RSA (SP 800-131A) and GitLab's default
+	// restriction; maxRSABits is OpenSSH's ceiling.
+	minRSABits = 2048
+	maxRSABits = 16384
+)
+
+// keyTypes are the key types accepted. DSA (ssh-dss) is not one: its keys
+// are 1024 bits, too few, and OpenSSH has dropped it. Certificates are not
+// keys to add either.
+var keyTypes = map[string]bool{
+	ssh.KeyAlgoRSA: true, ssh.KeyAlgoED25519: true,
+	ssh.KeyAlgoECDSA256: true, ssh.KeyAlgoECDSA384: true, ssh.KeyAlgoECDSA521: true,
+	ssh.KeyAlgoSKECDSA256: true, ssh.KeyAlgoSKED25519: true,
+}
+
+// keyError is a problem with the key field.
+func keyError(code, message string) error {
+	return usher.FieldErrors(usher.FieldError{Field: "key", Code: code, Message: message})
+}
+
 // parseKey checks an authorized_keys line and returns it normalised and its
-// SHA256 fingerprint.
+// SHA256 fingerprint. The key must be of an accepted type and strength and
+// its comment short, printable text.
 func parseKey(text string) (normal, fingerprint string, err error) {
 	text = strings.TrimSpace(text)
+	if len(text) > maxKeyText {
+		return "", "", keyError("too_long", "is longer than "+strconv.Itoa(maxKeyText)+" bytes")
+	}
 	pub, comment, options, rest, perr := ssh.ParseAuthorizedKey([]byte(text))
 	switch {
 	case text == "":
-		return "", "", usher.FieldErrors(usher.FieldError{Field: "key", Code: "required", Message: "is required"})
+		return "", "", keyError("required", "is required")
 	case perr != nil:
-		return "", "", usher.FieldErrors(usher.FieldError{Field: "key", Code: "invalid", Message: "is not a valid SSH public key"})
+		return "", "", keyError("invalid", "is not a valid SSH public key")
 	case len(options) > 0:
-		return "", "", usher.FieldErrors(usher.FieldError{Field: "key", Code: "invalid", Message: "must not carry authorized_keys options"})
+		return "", "", keyError("invalid", "must not carry authorized_keys options")
 	case len(bytes.TrimSpace(rest)) > 0:
-		return "", "", usher.FieldErrors(usher.FieldError{Field: "key", Code: "invalid", Message: "must be one key"})
+		return "", "", keyError("invalid", "must be one key")
+	case !keyTypes[pub.Type()]:
+		// GitLab's words for a key type its settings forbid.
+		return "", "", keyError("unsupported_type", "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK")
+	}
+	if err := checkRSA(pub); err != nil {
+		return "", "", err
+	}
+	var c checker
+	if c.name("key", comment, maxKeyComment, false); len(c.errs) > 0 {
+		return "", "", keyError("invalid_comment", "has a comment that "+c.errs[0].Message)
 	}
 	normal = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
 	if comment != "" {
 		normal += " " + comment
 	}
 	return normal, ssh.FingerprintSHA256(pub), nil
+}
+
+// checkRSA refuses an RSA key of fewer than 2048 bits, in GitLab's words,
+// or of more than 16384.
+func checkRSA(pub ssh.PublicKey) error {
+	ck, ok := pub.(ssh.CryptoPublicKey)
+	if !ok {
+		return nil
+	}
+	rk, ok := ck.CryptoPublicKey().(*rsa.PublicKey)
+	if !ok {
+		return nil
+	}
+	switch bits := rk.N.BitLen(); {
+	case bits < minRSABits:
+		return keyError("weak_key", fmt.Sprintf("must be at least %d bits", minRSABits))
+	case bits > maxRSABits:
+		return keyError("too_large", fmt.Sprintf("must be at most %d bits", maxRSABits))
+	}
+	return nil
 }
 
 // Add adds an SSH key to a user. A key (by fingerprint) belongs to one user
@@ -89,7 +153,7 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		return nil, err
 	}
 	var c checker
-	c.text("title", title, maxProfile, true)
+	c.name("title", title, maxProfile, true)
 	normal, fp, kerr := parseKey(text)
 	if kerr != nil {
 		c.errs = append(c.errs, usher.AsError(kerr).Fields...)
@@ -363,11 +427,16 @@ func (s *Settings) Get(ctx context.Context, key usher.UserKey) ([]usher.Setting,
 // a nil value removes its setting. It returns every setting afterwards.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a bad key, a
-// value that is not JSON or is over 16 KiB, more than 200 settings).
+// value that is not JSON or is over 16 KiB, more than 200 settings in the
+// request or afterwards).
 func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[string]json.RawMessage) ([]usher.Setting, error) {
 	u, err := s.owner(ctx, key, actSettingsWrite)
 	if err != nil {
 		return nil, err
+	}
+	if len(values) > maxSettings {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "settings", Code: "too_many",
+			Message: "a request changes at most " + strconv.Itoa(maxSettings) + " settings"})
 	}
 	var c checker
 	for k, v := range values {

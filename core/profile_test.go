@@ -14,51 +14,45 @@ import (
 	"usher/core/coretest"
 )
 
-// Public keys from the GitLab users document (seed 003) and one made for it.
-const (
-	seedRSA = "ssh-rsa AAAAB3NzaC1yc2EAAAABJQAAAIEAiPWx6WM4lhHNedGfBpPJNPpZ7yKu+dnn1SJejgt4596k6YjzGGphH2TUxwKzxcKDKKezwkpfnxPkSMkuEspGRt/aZZ9wa++Oi7Qkr8prgHc4soW6NUlfDzpvZK2H5E7eQaSeP3SAwGmQKUFHCddNaP0L+hM7zhFNzjFvpaMgJw0="
-	seedDSS = "ssh-dss AAAAB3NzaC1kc3MAAACBAMLrhYgI3atfrSD6KDas1b/3n6R/HP+bLaHHX6oh+L1vg31mdUqK0Ac/NjZoQunavoyzqdPYhFz9zzOezCrZKjuJDS3NRK9rspvjgM0xYR4d47oNZbdZbwkI4cTv/gcMlquRy0OvpfIvJtjtaJWMwTLtM5VhRusRuUlpH99UUVeXAAAAFQCVyX+92hBEjInEKL0v13c/egDCTQAAAIEAvFdWGq0ccOPbw4f/F8LpZqvWDydAcpXHV3thwb7WkFfppvm4SZte0zds1FJ+Hr8Xzzc5zMHe6J4Nlay/rP4ewmIW7iFKNBEYb/yWa+ceLrs+TfR672TaAgO6o7iSRofEq5YLdwgrwkMmIawa21FrZ2D9SPao/IwvENzk/xcHu7YAAACAQFXQH6HQnxOrw4dqf0NqeKy1tfIPxYYUZhPJfo9O0AmBW2S36pD2l14kS89fvz6Y1g8gN/FwFnRncMzlLY/hX70FSc/3hKBSbH6C6j8hwlgFKfizav21eS358JJz93leOakJZnGb8XlWvz1UJbwCsnR2VEY8Dz90uIk1l/UqHkA= loic@call"
-)
-
 func TestSSHKeys(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	bob := b.env.MustCreateUser(t, usher.UserCreate{Username: "bob"})
 	keys := b.env.Core.Keys
 	alice := usher.UserKey{ID: b.alice.ID}
-	k, err := keys.Add(as(b.alice), alice, "laptop", "  "+seedRSA+" alice@laptop\n", nil)
-	if err != nil || k.Fingerprint[:7] != "SHA256:" || k.Key != seedRSA+" alice@laptop" {
+	k, err := keys.Add(as(b.alice), alice, "laptop", "  "+coretest.RSAKey+" alice@laptop\n", nil)
+	if err != nil || k.Fingerprint[:7] != "SHA256:" || k.Key != coretest.RSAKey+" alice@laptop" {
 		t.Fatalf("Add: %+v, %v", k, err)
 	}
 	// The same key, for anyone, is taken: both fields are named.
-	_, err = keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "stolen", seedRSA, nil)
+	_, err = keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "stolen", coretest.RSAKey, nil)
 	wantKind(t, err, usher.KindConflict, "ssh_key_taken")
 	if e := usher.AsError(err); len(e.Fields) != 2 || e.Fields[0].Field != "fingerprint" || e.Fields[1].Field != "key" {
 		t.Fatalf("fields: %+v", e.Fields)
 	}
-	if _, err := keys.Add(as(b.alice), alice, "old", seedDSS, nil); err != nil {
-		t.Fatalf("a DSA key: %v", err)
+	if _, err := keys.Add(as(b.alice), alice, "old", coretest.Ed25519Key, nil); err != nil {
+		t.Fatalf("an Ed25519 key: %v", err)
 	}
 	past := time.Now().Add(-time.Hour)
 	for name, tt := range map[string]struct{ title, key string }{
 		"garbage":    {"t", "not a key"},
-		"no title":   {"", seedDSS},
-		"two keys":   {"t", seedRSA + "\n" + seedDSS},
-		"options":    {"t", `command="ls" ` + seedRSA},
+		"no title":   {"", coretest.Ed25519Key},
+		"two keys":   {"t", coretest.RSAKey + "\n" + coretest.Ed25519Key},
+		"options":    {"t", `command="ls" ` + coretest.RSAKey},
 		"empty":      {"t", ""},
-		"truncated":  {"t", seedRSA[:60]},
+		"truncated":  {"t", coretest.RSAKey[:60]},
 		"bad base64": {"t", "ssh-rsa !!!!"},
 	} {
 		_, err := keys.Add(as(b.alice), alice, tt.title, tt.key, nil)
 		wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 		_ = name
 	}
-	_, err = keys.Add(as(b.alice), alice, "late", seedDSS, &past)
+	_, err = keys.Add(as(b.alice), alice, "late", coretest.Ed25519Key, &past)
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 	// Another user's keys: refused to plain users, open to admins.
 	_, err = keys.List(as(bob), alice)
 	wantKind(t, err, usher.KindForbidden, "forbidden")
-	_, err = keys.Add(as(bob), alice, "x", seedDSS, nil)
+	_, err = keys.Add(as(bob), alice, "x", coretest.Ed25519Key, nil)
 	wantKind(t, err, usher.KindForbidden, "forbidden")
 	list, err := keys.List(as(b.admin), alice)
 	if err != nil || len(list) != 2 {
@@ -74,7 +68,7 @@ func TestSSHKeys(t *testing.T) {
 	err = keys.Delete(as(b.alice), alice, k.ID)
 	wantKind(t, err, usher.KindNotFound, "ssh_key_not_found")
 	// Deleted, the key is free again.
-	if _, err := keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "bob's now", seedRSA, nil); err != nil {
+	if _, err := keys.Add(as(b.admin), usher.UserKey{ID: bob.ID}, "bob's now", coretest.RSAKey, nil); err != nil {
 		t.Fatalf("a deleted key's reuse: %v", err)
 	}
 }

@@ -104,14 +104,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	var c checker
 	c.user(u)
-	providers := map[string]bool{}
-	for _, id := range u.Identities {
-		c.identity(id)
-		if providers[id.Provider] {
-			c.add("identities", "duplicate_provider", "name each provider once")
-		}
-		providers[id.Provider] = true
-	}
+	c.identities(u.Identities)
 	if in.Password != "" && in.PasswordHash != "" {
 		c.add("password", "conflict", "give a password or a password hash, not both")
 	}
@@ -404,8 +397,22 @@ func checkCursor(sort usher.UserSort, c *usher.UserCursor) error {
 		bad = bad || filterText("cursor", c.Key) != nil
 	}
 	if bad {
-		return &usher.Error{Kind: usher.KindInvalid, Code: "invalid_cursor", Message: "cursor: is not a cursor of this list",
-			Fields: []usher.FieldError{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor of this list"}}}
+		return errInvalidCursor()
+	}
+	return nil
+}
+
+// errInvalidCursor refuses a page's after-key that no list gives out.
+func errInvalidCursor() error {
+	return &usher.Error{Kind: usher.KindInvalid, Code: "invalid_cursor", Message: "cursor: is not a cursor of this list",
+		Fields: []usher.FieldError{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor of this list"}}}
+}
+
+// checkAfter checks the id a list pages after: 0 for the first page, else
+// the id of a row, which is positive.
+func checkAfter(after int64) error {
+	if after < 0 {
+		return errInvalidCursor()
 	}
 	return nil
 }

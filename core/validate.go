@@ -25,6 +25,9 @@ const (
 	maxMetaKeys   = 50
 	maxMetaKey    = 40
 	maxMetaValue  = 500
+	// maxIdentities bounds the external identities one request links: a
+	// person has an account at a few providers, not thousands.
+	maxIdentities = 20
 )
 
 // A username starts with a letter, digit or underscore and goes on with
@@ -79,6 +82,49 @@ func (c *checker) text(field, v string, limit int, required bool) {
 	}
 }
 
+// name checks a name people read, as text, and refuses invisible format
+// characters in it (see formatChar).
+func (c *checker) name(field, v string, limit int, required bool) {
+	n := len(c.errs)
+	if c.text(field, v, limit, required); len(c.errs) == n && formatChar(v, true) {
+		c.add(field, "format_character", "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
+	}
+}
+
+// formatChar reports whether v holds a format character (Unicode category
+// Cf): the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+// U+2066–U+2069, U+061C, U+200E, U+200F), the zero-width space, word joiner
+// and invisible operators (U+200B, U+2060–U+2064), the byte-order mark
+// (U+FEFF) and the rest. They draw nothing, yet reorder or split what is
+// drawn around them, so that two names that read alike are different
+// strings, or a name reads backwards. With joiners, a zero-width non-joiner
+// or joiner (U+200C, U+200D) between two letters, marks or symbols is
+// allowed, as Unicode's identifier rules (UTS #31) allow it in context:
+// Persian, Indic scripts and emoji sequences need them there.
+func formatChar(v string, joiners bool) bool {
+	var prev rune
+	for i, r := range v {
+		if !unicode.Is(unicode.Cf, r) {
+			prev = r
+			continue
+		}
+		if !joiners || (r != '\u200c' && r != '\u200d') || !joinable(prev) {
+			return true
+		}
+		next, size := utf8.DecodeRuneInString(v[i+utf8.RuneLen(r):])
+		if size == 0 || !joinable(next) {
+			return true
+		}
+		prev = r
+	}
+	return false
+}
+
+// joinable reports whether a joiner may stand next to r.
+func joinable(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.S)
+}
+
 func (c *checker) username(v string) {
 	switch {
 	case v == "":
@@ -87,6 +133,9 @@ func (c *checker) username(v string) {
 		c.add("username", "too_long", "is longer than %d characters", maxUsername)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		c.add("username", "control_character", "contains a control character")
+	case formatChar(v, false):
+		// A username is an identifier: no joiner belongs in one.
+		c.add("username", "format_character", "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
 	case !usernameRE.MatchString(v):
 		c.add("username", "invalid", "may hold only letters, digits and _ . @ + - and must not start with . @ + or -")
 	case strings.Trim(v, "0123456789") == "":
@@ -170,17 +219,38 @@ func (c *checker) identity(id usher.Identity) {
 	c.text("extern_uid", id.ExternUID, maxProfile, true)
 }
 
+// identities checks the identities a user is created with: a few, each
+// provider once.
+func (c *checker) identities(ids []usher.Identity) {
+	if len(ids) > maxIdentities {
+		c.add("identities", "too_many", "links at most %d identities", maxIdentities)
+		return
+	}
+	providers := map[string]bool{}
+	for _, id := range ids {
+		c.identity(id)
+		if providers[id.Provider] {
+			c.add("identities", "duplicate_provider", "name each provider once")
+		}
+		providers[id.Provider] = true
+	}
+}
+
 // user checks every field of a user as it is about to be stored.
 func (c *checker) user(u *usher.User) {
 	c.username(u.Username)
 	c.email("email", u.Email, false)
+	for _, f := range []struct{ name, v string }{
+		{"name", u.Name}, {"first_name", u.FirstName}, {"last_name", u.LastName},
+		{"display_name", u.DisplayName}, {"handle", u.Handle},
+	} {
+		c.name(f.name, f.v, maxName, false)
+	}
 	for _, f := range []struct {
 		name string
 		v    string
 		max  int
 	}{
-		{"name", u.Name, maxName}, {"first_name", u.FirstName, maxName}, {"last_name", u.LastName, maxName},
-		{"display_name", u.DisplayName, maxName}, {"handle", u.Handle, maxName},
 		{"bio", u.Bio, maxProfile}, {"location", u.Location, maxProfile}, {"skype", u.Skype, maxProfile},
 		{"linkedin", u.LinkedIn, maxProfile}, {"twitter", u.Twitter, maxProfile},
 		{"website_url", u.WebsiteURL, maxProfile}, {"external_id", u.ExternalID, maxExternalID},

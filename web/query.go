@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -131,4 +132,29 @@ func (q *Query) Err() error {
 		return Invalid(unknown[0], "unknown_parameter", "is not a parameter of this endpoint")
 	}
 	return nil
+}
+
+// NestedName returns the name a query key nests under, as PHP and Rack
+// read it: "page" for page[] and page[number]. ok is false for a key that
+// is not bracketed.
+func NestedName(key string) (name string, ok bool) {
+	i := strings.IndexByte(key, '[')
+	if i <= 0 || !strings.Contains(key[i:], "]") {
+		return "", false
+	}
+	return key[:i], true
+}
+
+// Nested reports whether values hold name in a bracketed form, name[] or
+// name[key]. PHP and Rack read those as an array or a map named name,
+// which is never a page number, an id or a text; a face whose product so
+// parses query strings refuses them rather than read the plain name as
+// absent.
+func Nested(values url.Values, name string) bool {
+	for k := range values {
+		if n, ok := NestedName(k); ok && n == name {
+			return true
+		}
+	}
+	return false
 }

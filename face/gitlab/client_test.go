@@ -12,6 +12,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // The tests in this file drive the face with GitLab's own Go client: every
@@ -218,17 +219,17 @@ func TestClientSSHKeys(t *testing.T) {
 	b := setup(t)
 	admin, plain := b.client(t, b.adminTok), b.client(t, b.userTok)
 
-	k, res, err := plain.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("Public key"), Key: ptr(seedRSA)})
-	if err != nil || res.StatusCode != http.StatusCreated || k.ID == 0 || k.Title != "Public key" || k.Key != seedRSA || k.CreatedAt == nil {
+	k, res, err := plain.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("Public key"), Key: ptr(coretest.RSAKey)})
+	if err != nil || res.StatusCode != http.StatusCreated || k.ID == 0 || k.Title != "Public key" || k.Key != coretest.RSAKey || k.CreatedAt == nil {
 		t.Fatalf("AddSSHKey: %+v, %v", k, err)
 	}
-	_, _, err = plain.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("again"), Key: ptr(seedRSA)})
+	_, _, err = plain.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("again"), Key: ptr(coretest.RSAKey)})
 	wantStatus(t, "AddSSHKey of a taken key", err, http.StatusBadRequest)
 	if msg := err.(*gl.ErrorResponse).Message; msg != "{message: {fingerprint: [has already been taken]}, {key: [has already been taken]}}" {
 		t.Fatalf("taken key: %q", msg)
 	}
 	keys, res, err := plain.Users.ListSSHKeys(nil)
-	if err != nil || len(keys) != 1 || keys[0].ID != k.ID || keys[0].Key != seedRSA || res.TotalItems != 1 {
+	if err != nil || len(keys) != 1 || keys[0].ID != k.ID || keys[0].Key != coretest.RSAKey || res.TotalItems != 1 {
 		t.Fatalf("ListSSHKeys: %+v, %v", keys, err)
 	}
 	one, _, err := plain.Users.GetSSHKey(k.ID)
@@ -247,8 +248,8 @@ func TestClientSSHKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, res, err := admin.Users.AddSSHKeyForUser(b.user.ID, &gl.AddSSHKeyOptions{Title: ptr("ABC"), Key: ptr(seedDSS)})
-	if err != nil || res.StatusCode != http.StatusCreated || other.Title != "ABC" || other.Key != seedDSS {
+	other, res, err := admin.Users.AddSSHKeyForUser(b.user.ID, &gl.AddSSHKeyOptions{Title: ptr("ABC"), Key: ptr(coretest.Ed25519Key)})
+	if err != nil || res.StatusCode != http.StatusCreated || other.Title != "ABC" || other.Key != coretest.Ed25519Key {
 		t.Fatalf("AddSSHKeyForUser: %+v, %v", other, err)
 	}
 	_, _, err = admin.Users.AddSSHKeyForUser(999999, &gl.AddSSHKeyOptions{Title: ptr("x"), Key: ptr(newKey(t))})
@@ -401,7 +402,7 @@ func TestClientSudo(t *testing.T) {
 		}
 	}
 	// Acting as the user, the admin adds a key the user owns.
-	k, _, err := admin.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("via sudo"), Key: ptr(seedDSS)}, gl.WithSudo(b.user.ID))
+	k, _, err := admin.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("via sudo"), Key: ptr(coretest.Ed25519Key)}, gl.WithSudo(b.user.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

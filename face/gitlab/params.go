@@ -35,9 +35,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		// rather than ignore it and leave the caller thinking it was set.
 		return nil, paramError{"password must be sent in the request body, not the query string"}
 	}
-	for k, vs := range query {
-		p.values[k] = vs[len(vs)-1]
-	}
+	p.setForm(query)
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, nil
 	}
@@ -70,9 +68,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		if err != nil {
 			return nil, paramError{"message body does not match declared format"}
 		}
-		for k, vs := range form {
-			p.values[k] = vs[len(vs)-1]
-		}
+		p.setForm(form)
 	case mt == "multipart/form-data":
 		if err := r.ParseMultipartForm(web.MaxBody); err != nil {
 			if web.IsTooLarge(err) {
@@ -81,11 +77,27 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			}
 			return nil, paramError{"message body does not match declared format"}
 		}
-		for k, vs := range r.MultipartForm.Value {
+		p.setForm(r.MultipartForm.Value)
+	}
+	return p, nil
+}
+
+// setForm sets the parameters of a query string or a form, each to its
+// last value. A bracketed key, name[] or name[key], is an array or a map
+// named name to Rack, which no parameter of this API takes: it sets name to
+// a value every reader refuses ("page is invalid"), rather than leave name
+// absent and the request served as if it had not been sent.
+func (p *params) setForm(form url.Values) {
+	for k, vs := range form {
+		if _, nested := web.NestedName(k); !nested {
 			p.values[k] = vs[len(vs)-1]
 		}
 	}
-	return p, nil
+	for k, vs := range form {
+		if name, nested := web.NestedName(k); nested {
+			p.values[name] = []any{vs[len(vs)-1]}
+		}
+	}
 }
 
 // fail records a parameter whose value is not of its type.
@@ -213,10 +225,29 @@ type page struct {
 // offset is the number of rows before the page.
 func (pg page) offset() int { return (pg.number - 1) * pg.size }
 
+// keysetParams are where GitLab's keyset pagination carries its position.
+var keysetParams = []string{"cursor", "id_after", "id_before"}
+
 // pagination reads page (from 1) and per_page (default 20; more than 100 is
-// 100, as GitLab caps it).
+// 100, as GitLab caps it). pagination is offset or keyset; keyset is served
+// as pages whose links lead on, and a position in keyset's own parameters,
+// which the face never gives out, is refused rather than ignored, since
+// ignoring it would serve the first page again.
 func (p *params) pagination() page {
 	pg := page{number: 1, size: defaultPerPage}
+	if mode, ok := p.text("pagination"); ok {
+		switch mode {
+		case "offset":
+		case "keyset":
+			for _, name := range keysetParams {
+				if p.has(name) {
+					p.fail(name, "is invalid")
+				}
+			}
+		default:
+			p.fail("pagination", "does not have a valid value")
+		}
+	}
 	if n := p.integer("page"); n != nil {
 		if *n < 1 || *n > maxPage {
 			p.fail("page", "does not have a valid value")

@@ -102,18 +102,18 @@ func TestErrorBodies(t *testing.T) {
 			`{"message":{"key":["is invalid"]}}`},
 		{"key without anything", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{}}, 400,
 			`{"error":"title is missing, key is missing"}`},
-		{"key with a blank title", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "", "key": seedDSS}}, 400,
+		{"key with a blank title", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "", "key": coretest.Ed25519Key}}, 400,
 			`{"message":{"title":["can't be blank"]}}`},
-		{"key expiring in the past", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": seedDSS, "expires_at": "2001-01-01"}}, 400,
+		{"key expiring in the past", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": coretest.Ed25519Key, "expires_at": "2001-01-01"}}, 400,
 			`{"message":{"expires_at":["must be in the future"]}}`},
-		{"key expiry not a date", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": seedDSS, "expires_at": "soon"}}, 400,
+		{"key expiry not a date", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": coretest.Ed25519Key, "expires_at": "soon"}}, 400,
 			`{"error":"expires_at is invalid"}`},
 		{"invalid address", call{method: "POST", path: "/api/v4/user/emails", token: b.userTok, body: map[string]any{"email": "nope"}}, 400,
 			`{"message":{"email":["is invalid"]}}`},
 		{"address missing", call{method: "POST", path: "/api/v4/user/emails", token: b.userTok, body: map[string]any{}}, 400, `{"error":"email is missing"}`},
 
 		{"another's keys as a user", call{method: "GET", path: "/api/v4/users/" + uid + "/keys", token: b.userTok}, 403, `{"message":"403 Forbidden"}`},
-		{"add another's key as a user", call{method: "POST", path: "/api/v4/users/" + uid + "/keys", token: b.userTok, body: map[string]any{"title": "t", "key": seedDSS}}, 403, `{"message":"403 Forbidden"}`},
+		{"add another's key as a user", call{method: "POST", path: "/api/v4/users/" + uid + "/keys", token: b.userTok, body: map[string]any{"title": "t", "key": coretest.Ed25519Key}}, 403, `{"message":"403 Forbidden"}`},
 		{"delete another's key as a user", call{method: "DELETE", path: "/api/v4/users/" + uid + "/keys/1", token: b.userTok}, 403, `{"message":"403 Forbidden"}`},
 		{"another's addresses as a user", call{method: "GET", path: "/api/v4/users/" + uid + "/emails", token: b.userTok}, 403, `{"message":"403 Forbidden"}`},
 		{"add another's address as a user", call{method: "POST", path: "/api/v4/users/" + uid + "/emails", token: b.userTok, body: map[string]any{"email": "x@example.com"}}, 403, `{"message":"403 Forbidden"}`},
@@ -147,8 +147,8 @@ func TestEveryRouteNeedsACredential(t *testing.T) {
 	b := setup(t)
 	bodies := map[string]map[string]any{
 		"/users":        {"email": "a@example.com", "password": password, "username": "a", "name": "A"},
-		"/user/keys":    {"title": "t", "key": seedDSS},
-		"/users/1/keys": {"title": "t", "key": seedDSS},
+		"/user/keys":    {"title": "t", "key": coretest.Ed25519Key},
+		"/users/1/keys": {"title": "t", "key": coretest.Ed25519Key},
 		"/user/emails":  {"email": "a@example.com"}, "/users/1/emails": {"email": "a@example.com"},
 	}
 	for _, path := range []string{"/api/v4", "/api/v3"} {
@@ -445,7 +445,7 @@ func TestPaginationHeaders(t *testing.T) {
 func TestVersion3(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	if _, err := b.env.Core.Keys.Add(system(), usher.UserKey{ID: b.user.ID}, "k", seedDSS, nil); err != nil {
+	if _, err := b.env.Core.Keys.Add(system(), usher.UserKey{ID: b.user.ID}, "k", coretest.Ed25519Key, nil); err != nil {
 		t.Fatal(err)
 	}
 	uid := fmt.Sprint(b.user.ID)
@@ -696,10 +696,10 @@ func TestSudo(t *testing.T) {
 func TestDuplicates(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": seedRSA}}).want(t, "a key", 201, "")
+	b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": coretest.RSAKey}}).want(t, "a key", 201, "")
 	for _, c := range []call{
-		{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "again", "key": seedRSA + " other@comment"}},
-		{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/keys", b.admin.ID), token: b.adminTok, body: map[string]any{"title": "t", "key": seedRSA}},
+		{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "again", "key": coretest.RSAKey + " other@comment"}},
+		{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/keys", b.admin.ID), token: b.adminTok, body: map[string]any{"title": "t", "key": coretest.RSAKey}},
 	} {
 		b.do(t, c).want(t, "taken key", 400, `{"message":{"fingerprint":["has already been taken"],"key":["has already been taken"]}}`)
 	}

@@ -131,7 +131,7 @@ func TestViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	johnTok := b.env.MustToken(t, john.ID, usher.TokenPersonal)
-	if _, err := b.env.Core.Keys.Add(system(), usher.UserKey{ID: john.ID}, "Public key", seedRSA, nil); err != nil {
+	if _, err := b.env.Core.Keys.Add(system(), usher.UserKey{ID: john.ID}, "Public key", coretest.RSAKey, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.env.Core.Emails.Add(system(), usher.UserKey{ID: john.ID}, "email@example.com", true); err != nil {

@@ -127,11 +127,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.OrganisationID = int64(q.Int("organisation", 0, 1, 1<<62))
 	f.MemberID = int64(q.Int("member", 0, 1, 1<<62))
-	if c := q.String("cursor"); c != "" {
-		if err := decodeCursor(c, &f.After); err != nil {
-			return err
-		}
-	}
+	f.After = q.IDCursor("cursor")
 	if err := q.Err(); err != nil {
 		return err
 	}
@@ -468,6 +464,10 @@ func (h *Handler) operations(w http.ResponseWriter, r *http.Request) error {
 	if usher.PrincipalFrom(r.Context()).Anonymous() {
 		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "authentication required"}
 	}
+	if err := web.NewQuery(r).Err(); err != nil {
+		// A whole list takes no parameter: a cursor is not ignored.
+		return err
+	}
 	type opJSON struct {
 		Resource    string `json:"resource"`
 		Operation   string `json:"operation"`
@@ -683,6 +683,10 @@ func (p planRequest) plan() usher.Plan {
 }
 
 func (h *Handler) listPlans(w http.ResponseWriter, r *http.Request) error {
+	if err := web.NewQuery(r).Err(); err != nil {
+		// A whole list takes no parameter: a cursor is not ignored.
+		return err
+	}
 	plans, err := h.Plans.List(r.Context())
 	if err != nil {
 		return err

@@ -505,6 +505,10 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) tokens(w http.ResponseWriter, r *http.Request) error {
+	if err := web.NewQuery(r).Err(); err != nil {
+		// A whole list takes no parameter: a cursor is not ignored.
+		return err
+	}
 	toks, err := h.Auth.Tokens(r.Context())
 	if err != nil {
 		return err

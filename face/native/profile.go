@@ -57,6 +57,10 @@ func toKeyJSON(k *usher.SSHKey) keyJSON {
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) error {
+	if err := web.NewQuery(r).Err(); err != nil {
+		// A whole list takes no parameter: a cursor is not ignored.
+		return err
+	}
 	key, err := h.userRef(r)
 	if err != nil {
 		return err
@@ -136,6 +140,10 @@ func toEmailJSON(e *usher.Email) emailJSON {
 }
 
 func (h *Handler) listEmails(w http.ResponseWriter, r *http.Request) error {
+	if err := web.NewQuery(r).Err(); err != nil {
+		// A whole list takes no parameter: a cursor is not ignored.
+		return err
+	}
 	key, err := h.userRef(r)
 	if err != nil {
 		return err

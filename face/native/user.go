@@ -2,8 +2,6 @@ package native
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -295,11 +293,7 @@ func writeList[T, V any](w http.ResponseWriter, items []T, view func(T) V) error
 // idPage reads the limit and cursor of a list paged by id.
 func idPage(q *web.Query) (limit int, after int64, err error) {
 	limit = q.Int("limit", 100, 1, 1000)
-	if c := q.String("cursor"); c != "" {
-		if err := decodeCursor(c, &after); err != nil {
-			return 0, 0, err
-		}
-	}
+	after = q.IDCursor("cursor")
 	return limit, after, q.Err()
 }
 
@@ -308,7 +302,7 @@ func idPage(q *web.Query) (limit int, after int64, err error) {
 func writeIDPage[T, V any](w http.ResponseWriter, r *http.Request, items []T, limit int, view func(T) V, id func(T) int64) error {
 	out := newList(items, view)
 	if len(items) > 0 && len(items) == limit {
-		c := encodeCursor(id(items[len(items)-1]))
+		c := web.EncodeCursor(id(items[len(items)-1]))
 		out.NextCursor = &c
 		setNextLink(w, r, c)
 	}
@@ -330,22 +324,6 @@ type userCursor struct {
 	Sort string `json:"s"`
 	ID   int64  `json:"i"`
 	Key  string `json:"k,omitempty"`
-}
-
-func encodeCursor(v any) string {
-	data, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(data)
-}
-
-func decodeCursor(s string, v any) error {
-	data, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(data, v)
-	}
-	if err != nil {
-		return web.Invalid("cursor", "invalid_cursor", "is not a cursor this API gave out")
-	}
-	return nil
 }
 
 // inclusion reads an exclude/include/only parameter.
@@ -371,11 +349,8 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	withTotal := q.Bool("total")
 	f.WithTotal = withTotal != nil && *withTotal
-	if c := q.String("cursor"); c != "" {
-		var cur userCursor
-		if err := decodeCursor(c, &cur); err != nil {
-			return err
-		}
+	var cur userCursor
+	if q.Cursor("cursor", &cur) {
 		if cur.Sort != string(f.Sort) {
 			return web.Invalid("cursor", "cursor_sort_mismatch", "was given out for another sort order")
 		}
@@ -393,7 +368,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		out.Items = append(out.Items, toUserJSON(u))
 	}
 	if page.Next != nil {
-		c := encodeCursor(userCursor{Sort: string(f.Sort), ID: page.Next.ID, Key: page.Next.Key})
+		c := web.EncodeCursor(userCursor{Sort: string(f.Sort), ID: page.Next.ID, Key: page.Next.Key})
 		out.NextCursor = &c
 		setNextLink(w, r, c)
 	}
@@ -449,13 +424,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if s := q.String("resource"); s != "" {
 		f.ResourceType, f.ResourceID, _ = strings.Cut(s, ":")
 	}
-	if c := q.String("cursor"); c != "" {
-		var before int64
-		if err := decodeCursor(c, &before); err != nil {
-			return err
-		}
-		f.Before = before
-	}
+	f.Before = q.IDCursor("cursor")
 	if err := q.Err(); err != nil {
 		return err
 	}
@@ -483,7 +452,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 		out.Items = append(out.Items, a)
 	}
 	if page.Next != 0 {
-		c := encodeCursor(page.Next)
+		c := web.EncodeCursor(page.Next)
 		out.NextCursor = &c
 		setNextLink(w, r, c)
 	}

@@ -200,8 +200,8 @@ func readQuery(r *http.Request, list bool) (query, error) {
 			"` is not allowed. Allowed sort(s) are `id, uuid`.")
 	}
 	var bad validationError
-	q.page = pageNumber(lastValue(values, "page"), "page", 1, &bad)
-	q.perPage = pageNumber(lastValue(values, "per_page"), "per_page", defaultPerPage, &bad)
+	q.page = pageNumber(values, "page", 1, &bad)
+	q.perPage = pageNumber(values, "per_page", defaultPerPage, &bad)
 	if len(bad) > 0 {
 		return q, bad
 	}
@@ -265,13 +265,18 @@ func splitList(s string) []string {
 
 // pageNumber reads page or per_page: a whole number from 1 up, def when
 // absent or empty. A bad value is added to bad as Laravel's integer, min
-// or max rule would report it.
-func pageNumber(s, name string, def int, bad *validationError) int {
-	s = strings.TrimSpace(s)
+// or max rule would report it; so is a bracketed one (page[]=2), an array
+// to PHP.
+func pageNumber(values url.Values, name string, def int, bad *validationError) int {
+	attr := attribute(name)
+	if web.Nested(values, name) {
+		*bad = append(*bad, violation{name, "integer", "The " + attr + " must be an integer."})
+		return def
+	}
+	s := strings.TrimSpace(lastValue(values, name))
 	if s == "" {
 		return def
 	}
-	attr := attribute(name)
 	n, err := strconv.Atoi(s)
 	if errors.Is(err, strconv.ErrRange) {
 		// A number, but too long for any page: past one end or the other.

@@ -1,0 +1,74 @@
+package core_test
+
+import (
+	"fmt"
+	"testing"
+
+	"usher"
+	"usher/core/coretest"
+)
+
+// formatCharacters are the invisible characters the review named, and
+// other format (Cf) characters: bidirectional embeddings, overrides,
+// isolates and marks, zero-width spaces, joiners, word joiner, invisible
+// operators, the byte-order mark, the soft hyphen and a tag character.
+var formatCharacters = []rune{
+	0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069,
+	0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064,
+	0xFEFF, 0x061C, 0x00AD, 0x180E, 0xE0041,
+}
+
+// TestFormatCharacterRefusedInEveryName proves, for each character, that
+// the core refuses it in a username and a display name with the field
+// error format_character, whichever face sends it.
+func TestFormatCharacterRefusedInEveryName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, r := range formatCharacters {
+		t.Run(fmt.Sprintf("U+%04X", r), func(t *testing.T) {
+			t.Parallel()
+			for _, in := range []usher.UserCreate{
+				{Username: "evil" + string(r) + "root"},
+				{Username: fmt.Sprintf("u%x", r), DisplayName: "root" + string(r)},
+			} {
+				_, err := b.users.Create(as(b.admin), in)
+				wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+				if f := usher.AsError(err).Fields; len(f) != 1 || f[0].Code != "format_character" {
+					t.Fatalf("%+q: %+v, want one format_character", in.Username+in.DisplayName, f)
+				}
+			}
+		})
+	}
+}
+
+// TestKeyCommentAndTypePolicy proves at the core that the SSH key policy
+// holds for imports as for additions: a DSA key, a short RSA key and an
+// over-long comment are refused.
+func TestKeyCommentAndTypePolicy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	long := make([]byte, 256)
+	for i := range long {
+		long[i] = 'c'
+	}
+	tests := []struct{ name, key, code string }{
+		{"DSA", coretest.DSAKey, "unsupported_type"},
+		{"1024-bit RSA", coretest.ShortRSAKey, "weak_key"},
+		{"long comment", coretest.Ed25519Key + " " + string(long), "invalid_comment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := b.env.Core.Keys.Add(as(b.alice), usher.UserKey{ID: b.alice.ID}, "t", tt.key, nil)
+			wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+			if f := usher.AsError(err).Fields; len(f) != 1 || f[0].Field != "key" || f[0].Code != tt.code {
+				t.Fatalf("fields %+v, want key %s", f, tt.code)
+			}
+			res, err := b.users.Import(as(b.admin), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "imp" + fmt.Sprint(len(tt.name))},
+				SSHKeys: []usher.ImportKey{{Title: "t", Key: tt.key}}}})
+			if err != nil || len(res) != 1 || res[0].Err == nil {
+				t.Fatalf("import of %s: %+v, %v", tt.name, res, err)
+			}
+		})
+	}
+}

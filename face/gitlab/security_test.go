@@ -1,0 +1,63 @@
+package gitlab_test
+
+import (
+	"net/http"
+	"testing"
+
+	"usher/core/coretest"
+)
+
+// TestMalformedPageIs400 proves that a page, page size or keyset position
+// the face cannot read is answered with GitLab's 400 naming the parameter,
+// on every list, instead of being ignored and the first page served.
+func TestMalformedPageIs400(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	lists := []string{"/api/v4/users", "/api/v4/user/keys", "/api/v4/user/emails", "/api/v4/users/2/keys"}
+	tests := []struct{ name, query, body string }{
+		{"non-numeric page", "page=abc", `{"error":"page is invalid"}`},
+		{"negative page", "page=-1", `{"error":"page does not have a valid value"}`},
+		{"overflowing page", "page=99999999999999999999", `{"error":"page is invalid"}`},
+		{"page as an array", "page[]=2", `{"error":"page is invalid"}`},
+		{"page as a map", "page[number]=2", `{"error":"page is invalid"}`},
+		{"per_page as an array", "per_page[]=5", `{"error":"per_page is invalid"}`},
+		{"unknown pagination", "pagination=sideways", `{"error":"pagination does not have a valid value"}`},
+		{"keyset cursor", "pagination=keyset&cursor=eyJpZCI6IjEifQ", `{"error":"cursor is invalid"}`},
+		{"keyset id_after", "pagination=keyset&id_after=abc", `{"error":"id_after is invalid"}`},
+		{"keyset id_before", "pagination=keyset&id_before=5", `{"error":"id_before is invalid"}`},
+	}
+	for _, list := range lists {
+		for _, tt := range tests {
+			t.Run(list+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				res := b.do(t, call{method: "GET", path: list + "?" + tt.query, token: b.adminTok})
+				res.want(t, "GET "+list+"?"+tt.query, http.StatusBadRequest, tt.body)
+			})
+		}
+	}
+	// Keyset without a position is served as the first page, whose links
+	// lead on by page number.
+	res := b.do(t, call{method: "GET", path: "/api/v4/users?pagination=keyset&per_page=1", token: b.adminTok})
+	if res.status != http.StatusOK || res.header.Get("X-Next-Page") != "2" {
+		t.Fatalf("keyset first page: %d %s, X-Next-Page %q", res.status, res.body, res.header.Get("X-Next-Page"))
+	}
+}
+
+// TestShortRSAKeyRefused proves that the GitLab face refuses a DSA key and
+// an RSA key under 2048 bits with GitLab's own messages for keys its
+// restrictions forbid.
+func TestShortRSAKeyRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct{ name, key, body string }{
+		{"1024-bit RSA", coretest.ShortRSAKey, `{"message":{"key":["must be at least 2048 bits"]}}`},
+		{"DSA", coretest.DSAKey, `{"message":{"key":["type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK"]}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": tt.key}})
+			res.want(t, tt.name, http.StatusBadRequest, tt.body)
+		})
+	}
+}
