@@ -21,7 +21,7 @@ func buildUsher(ctx context.Context, dir string) (string, error) {
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run the bench from inside usher's module: go run ./bench")
+		return "", errors.New("run the bench from inside usher's module: go run ./cmd/usherbench")
 	}
 	bin := filepath.Join(dir, "usher")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/usher")

@@ -1,4 +1,4 @@
-// Command bench measures usher against this machine's own ceiling. It
+// Command usherbench measures usher against this machine's own ceiling. It
 // builds usher, fills a fresh database with users through `usher import`,
 // starts `usher serve` on it as a child process, and drives closed-loop
 // HTTP load at it from this process, one scenario at a time. Every
@@ -6,10 +6,10 @@
 // net/http server, in a process of its own, answering a fixed body of the
 // size of GET /v1/me's answer. Targets are reported, never asserted.
 //
-//	go run ./bench                                  # SQLite, 100,000 users
-//	go run ./bench -users 1000000 -json             # the full run, JSON lines
-//	go run ./bench -database 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
-//	go run ./bench -users 20000 -d 2s -scenarios ceiling,me,search,search_scan
+//	go run ./cmd/usherbench                                  # SQLite, 100,000 users
+//	go run ./cmd/usherbench -users 1000000 -json             # the full run, JSON lines
+//	go run ./cmd/usherbench -database 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+//	go run ./cmd/usherbench -users 20000 -d 2s -scenarios ceiling,me,search,search_scan
 //
 // See docs/performance.md.
 package main
