@@ -80,6 +80,14 @@ func (l Level) Rank() int {
 	return 0
 }
 
+// Higher returns the higher of two levels by Rank, l when they rank alike.
+func (l Level) Higher(m Level) Level {
+	if m.Rank() > l.Rank() {
+		return m
+	}
+	return l
+}
+
 // Membership ties a principal (a user or a service account) to a group.
 type Membership struct {
 	GroupID   int64
@@ -122,6 +130,19 @@ const (
 	Allow Access = "allow"
 	Deny  Access = "deny"
 )
+
+// Combine is the verdict of two rules on one operation: deny if either
+// denies, allow if either allows, "" if neither says anything. It is the
+// one definition of "deny wins".
+func (a Access) Combine(b Access) Access {
+	switch {
+	case a == Deny || b == Deny:
+		return Deny
+	case a == Allow || b == Allow:
+		return Allow
+	}
+	return ""
+}
 
 // Rule grants or refuses one operation on a resource to the members of a
 // role. A resource is a type ("user") or an instance ("user:42").

@@ -523,10 +523,10 @@ func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Gro
 		case src.group.Deleted() || dst.group.Deleted():
 			return errGroupNotFound()
 		}
-		if err := tx.MembershipMerge(ctx, src.group.ID, dst.group.ID); err != nil {
+		if err := mergeMembers(ctx, tx, src.group.ID, dst.group.ID); err != nil {
 			return err
 		}
-		if err := tx.RuleMerge(ctx, src.group.ID, dst.group.ID); err != nil {
+		if err := mergeRules(ctx, tx, src.group.ID, dst.group.ID); err != nil {
 			return err
 		}
 		now := g.now()
@@ -544,6 +544,74 @@ func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Gro
 	}
 	g.rules.changed()
 	return out, nil
+}
+
+// mergePage is how many memberships a merge reads at a time.
+const mergePage = 500
+
+// mergeMembers moves the members of group src into group dst; a principal
+// in both keeps the higher level (usher.Level.Higher).
+func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
+	have := map[int64]usher.Level{}
+	if err := eachMember(ctx, tx, dst, func(m *usher.Membership) error { have[m.UserID] = m.Level; return nil }); err != nil {
+		return err
+	}
+	err := eachMember(ctx, tx, src, func(m *usher.Membership) error {
+		moved := usher.Membership{GroupID: dst, UserID: m.UserID, Level: m.Level, CreatedAt: m.CreatedAt}
+		if l, ok := have[m.UserID]; ok {
+			moved.Level = l.Higher(m.Level)
+		}
+		return tx.MembershipSet(ctx, moved)
+	})
+	if err != nil {
+		return err
+	}
+	return tx.MembershipDeleteGroup(ctx, src)
+}
+
+// eachMember calls fn with every membership of the group, a page at a time.
+func eachMember(ctx context.Context, tx store.Tx, groupID int64, fn func(*usher.Membership) error) error {
+	for after := int64(0); ; {
+		page, err := tx.GroupMembers(ctx, groupID, after, mergePage)
+		if err != nil {
+			return err
+		}
+		for _, m := range page {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if len(page) < mergePage {
+			return nil
+		}
+		after = page[len(page)-1].UserID
+	}
+}
+
+// mergeRules moves the rules of role src into role dst; where both rule on
+// the same resource and operation, the verdicts combine (deny wins).
+func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
+	type key struct{ resource, operation string }
+	dstRules, err := tx.RuleList(ctx, dst)
+	if err != nil {
+		return err
+	}
+	have := map[key]usher.Access{}
+	for _, r := range dstRules {
+		have[key{r.Resource, r.Operation}] = r.Access
+	}
+	srcRules, err := tx.RuleList(ctx, src)
+	if err != nil {
+		return err
+	}
+	for _, r := range srcRules {
+		r.RoleID, r.Access = dst, r.Access.Combine(have[key{r.Resource, r.Operation}])
+		if err := tx.RuleSet(ctx, r); err != nil {
+			return err
+		}
+	}
+	_, err = tx.RuleDelete(ctx, src, "", "")
+	return err
 }
 
 // authorizeMerge decides whether the caller may merge src into dst. A merge

@@ -446,3 +446,56 @@ func TestListPagesPastHiddenTeams(t *testing.T) {
 		t.Fatalf("bob's groups %v, want %v", got, want)
 	}
 }
+
+// TestMergeTeamsKeepsHigherLevel: merging teams keeps, for a principal in
+// both, the higher of the two levels whichever side holds it, and moves
+// every member of a team larger than one page of the merge.
+func TestMergeTeamsKeepsHigherLevel(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	ctx := as(b.admin)
+	src, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "src"})
+	dst, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "dst"})
+	set := func(g *usher.Group, u *usher.User, l usher.Level) {
+		t.Helper()
+		if _, err := b.g.AddMember(ctx, core.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(src, b.alice, usher.LevelOwner) // higher in the source
+	set(dst, b.alice, usher.LevelRead)
+	set(src, b.bob, usher.LevelRead) // higher in the target
+	set(dst, b.bob, usher.LevelWrite)
+	set(src, b.carol, usher.LevelWrite) // only in the source
+	const many = 520
+	for i := range many {
+		u := b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("m%03d", i)})
+		set(src, u, usher.LevelRead)
+	}
+	if _, err := b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: dst.ID}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]usher.Level{}
+	for after := int64(0); ; {
+		page, err := b.g.Members(ctx, core.GroupRef{ID: dst.ID}, after, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page {
+			got[m.User.Username] = m.Level
+		}
+		if len(page) < 200 {
+			break
+		}
+		after = page[len(page)-1].UserID
+	}
+	for name, want := range map[string]usher.Level{"alice": usher.LevelOwner, "bob": usher.LevelWrite, "carol": usher.LevelWrite, "m000": usher.LevelRead, fmt.Sprintf("m%03d", many-1): usher.LevelRead} {
+		if got[name] != want {
+			t.Errorf("%s: %q after the merge, want %q", name, got[name], want)
+		}
+	}
+	// The admin who made both teams is their first owner, in both.
+	if len(got) != many+4 {
+		t.Errorf("%d members after the merge, want %d", len(got), many+4)
+	}
+}

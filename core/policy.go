@@ -224,10 +224,9 @@ func evaluate(rules []usher.Rule, act action, instance string) usher.Access {
 		if r.Resource != res && r.Resource != "*" && (instance == "" || r.Resource != res+":"+instance) {
 			continue
 		}
-		if r.Access == usher.Deny {
-			return usher.Deny
+		if verdict = verdict.Combine(r.Access); verdict == usher.Deny {
+			return verdict
 		}
-		verdict = usher.Allow
 	}
 	return verdict
 }

@@ -192,9 +192,8 @@ type Tx interface {
 	// UserGroups returns a principal's memberships of groups that are not
 	// deleted, each with its group, of the given kinds (all when none).
 	UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
-	// MembershipMerge moves the memberships of group from into group to; a
-	// principal in both keeps the higher level.
-	MembershipMerge(ctx context.Context, from, to int64) error
+	// MembershipDeleteGroup removes every membership of the group.
+	MembershipDeleteGroup(ctx context.Context, groupID int64) error
 	// SoleOwnerTeams returns the live teams in which the user is the only
 	// owner.
 	SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error)
@@ -209,9 +208,6 @@ type Tx interface {
 	// RulesFor returns, in one query, the rules of every live role the user
 	// is a member of.
 	RulesFor(ctx context.Context, userID int64) ([]usher.Rule, error)
-	// RuleMerge moves the rules of role from into role to; where both have a
-	// rule for the same resource and operation, deny wins.
-	RuleMerge(ctx context.Context, from, to int64) error
 
 	// PlanCreate inserts a plan. A name is unique case-insensitively; at
 	// most one plan is the default.

@@ -326,15 +326,10 @@ func (c *conn) UserGroups(ctx context.Context, userID int64, kinds ...usher.Grou
 	return out, nil
 }
 
-// MembershipMerge moves one group's members into another.
-func (c *conn) MembershipMerge(ctx context.Context, from, to int64) error {
-	return c.atomic(ctx, func(c *conn) error {
-		if _, err := c.exec(ctx, "MembershipMergeCopy", from, to); err != nil {
-			return err
-		}
-		_, err := c.exec(ctx, "MembershipMergeDrop", from)
-		return err
-	})
+// MembershipDeleteGroup removes every membership of a group.
+func (c *conn) MembershipDeleteGroup(ctx context.Context, groupID int64) error {
+	_, err := c.exec(ctx, "MembershipDeleteGroup", groupID)
+	return err
 }
 
 // SoleOwnerTeams returns the teams the user alone owns.
@@ -380,17 +375,6 @@ func (c *conn) RuleDelete(ctx context.Context, roleID int64, resource, operation
 // RulesFor returns every rule that applies to a user, in one query.
 func (c *conn) RulesFor(ctx context.Context, userID int64) ([]usher.Rule, error) {
 	return collectNamed(ctx, c, "RulesFor", scanRule, userID)
-}
-
-// RuleMerge moves one role's rules into another.
-func (c *conn) RuleMerge(ctx context.Context, from, to int64) error {
-	return c.atomic(ctx, func(c *conn) error {
-		if _, err := c.exec(ctx, "RuleMergeCopy", from, to); err != nil {
-			return err
-		}
-		_, err := c.exec(ctx, "RuleMergeDrop", from)
-		return err
-	})
 }
 
 func scanPlan(s scanner) (*usher.Plan, error) {

@@ -56,16 +56,7 @@ FROM memberships m JOIN groups g ON g.id = m.group_id
 WHERE m.user_id = ?1 AND g.deleted_at IS NULL
 ORDER BY g.kind, g.handle_key;
 
--- name: MembershipMergeCopy
--- A principal in both groups keeps the higher level.
-INSERT INTO memberships (group_id, user_id, level, created_at)
-SELECT ?2, user_id, level, created_at FROM memberships WHERE group_id = ?1 AND true
-ON CONFLICT (group_id, user_id) DO UPDATE SET level =
-    CASE WHEN (CASE excluded.level WHEN 'owner' THEN 3 WHEN 'write' THEN 2 ELSE 1 END) >
-              (CASE memberships.level WHEN 'owner' THEN 3 WHEN 'write' THEN 2 ELSE 1 END)
-         THEN excluded.level ELSE memberships.level END;
-
--- name: MembershipMergeDrop
+-- name: MembershipDeleteGroup
 DELETE FROM memberships WHERE group_id = ?1;
 
 -- name: SoleOwnerTeams
@@ -95,16 +86,6 @@ FROM memberships m
 JOIN groups g ON g.id = m.group_id AND g.kind = 'role' AND g.deleted_at IS NULL AND g.archived_at IS NULL
 JOIN rules r ON r.role_id = g.id
 WHERE m.user_id = ?1;
-
--- name: RuleMergeCopy
--- Where both roles rule on the same operation, deny wins.
-INSERT INTO rules (role_id, resource, operation, access)
-SELECT ?2, resource, operation, access FROM rules WHERE role_id = ?1 AND true
-ON CONFLICT (role_id, resource, operation) DO UPDATE SET access =
-    CASE WHEN excluded.access = 'deny' OR rules.access = 'deny' THEN 'deny' ELSE 'allow' END;
-
--- name: RuleMergeDrop
-DELETE FROM rules WHERE role_id = ?1;
 
 -- name: PlanInsert
 INSERT INTO plans (name, name_key, can_create_team, can_create_state_project, can_manage_project_acl,

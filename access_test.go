@@ -1,0 +1,27 @@
+package usher
+
+import "testing"
+
+func TestAccessCombine(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ a, b, want Access }{
+		{"", "", ""}, {Allow, "", Allow}, {"", Allow, Allow}, {Allow, Allow, Allow},
+		{Deny, "", Deny}, {"", Deny, Deny}, {Allow, Deny, Deny}, {Deny, Allow, Deny}, {Deny, Deny, Deny},
+	} {
+		if got := tt.a.Combine(tt.b); got != tt.want {
+			t.Errorf("%q.Combine(%q) = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestLevelHigher(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ a, b, want Level }{
+		{LevelRead, LevelWrite, LevelWrite}, {LevelOwner, LevelRead, LevelOwner}, {LevelWrite, LevelWrite, LevelWrite},
+		{LevelMember, LevelMember, LevelMember}, {"", LevelRead, LevelRead}, {LevelRead, "", LevelRead},
+	} {
+		if got := tt.a.Higher(tt.b); got != tt.want {
+			t.Errorf("%q.Higher(%q) = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
