@@ -679,14 +679,7 @@ func (g *Groups) Members(ctx context.Context, ref GroupRef, after int64, limit i
 
 // member finds a live principal to add to or remove from a group.
 func (g *Groups) member(ctx context.Context, tx store.Tx, key usher.UserKey) (*usher.User, error) {
-	if err := checkKey(usher.PrincipalFrom(ctx), &key); err != nil {
-		return nil, err
-	}
-	u, err := tx.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return nil, errUserNotFound()
-	}
-	return u, err
+	return findUser(ctx, tx, usher.PrincipalFrom(ctx), key, liveOnly)
 }
 
 // AddMember puts a principal in a group at a level (read for teams and
@@ -820,13 +813,7 @@ func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...ush
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
-	if err := checkKey(p, &key); err != nil {
-		return nil, err
-	}
-	u, err := g.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted() && !p.IsAdmin()) {
-		return nil, errUserNotFound()
-	}
+	u, err := findUser(ctx, g.store, p, key, withDeleted)
 	if err != nil {
 		return nil, err
 	}

@@ -472,13 +472,7 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	if parent == 0 {
 		return "", nil, nil, errForbidden("an impersonation is made with a session or a token, and ends with it")
 	}
-	if err := checkKey(p, &key); err != nil {
-		return "", nil, nil, err
-	}
-	u, err := a.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return "", nil, nil, errUserNotFound()
-	}
+	u, err := findUser(ctx, a.store, p, key, liveOnly)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -529,13 +523,7 @@ func (a *Auth) Sudo(ctx context.Context, key usher.UserKey) (*usher.Principal, e
 	if p.Impersonator != nil {
 		return nil, errForbidden("an impersonation cannot use sudo")
 	}
-	if err := checkKey(p, &key); err != nil {
-		return nil, err
-	}
-	u, err := a.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return nil, errUserNotFound()
-	}
+	u, err := findUser(ctx, a.store, p, key, liveOnly)
 	if err != nil {
 		return nil, err
 	}

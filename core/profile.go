@@ -32,13 +32,7 @@ func (e *env) owner(ctx context.Context, key usher.UserKey, act action) (*usher.
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
-	if err := checkKey(p, &key); err != nil {
-		return nil, err
-	}
-	u, err := e.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return nil, errUserNotFound()
-	}
+	u, err := findUser(ctx, e.store, p, key, liveOnly)
 	if err != nil {
 		return nil, err
 	}

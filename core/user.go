@@ -248,6 +248,36 @@ func checkKey(p *usher.Principal, key *usher.UserKey) error {
 	return nil
 }
 
+// userReader is what a lookup reads users from: the store, or a
+// transaction of it.
+type userReader interface {
+	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)
+}
+
+// Which users a lookup finds: live ones only, or deleted ones too when the
+// caller is an administrator.
+const (
+	liveOnly    = false
+	withDeleted = true
+)
+
+// findUser is the one way a key becomes a user: it checks the key for p,
+// reads the user from r, and answers a user that does not exist — or is
+// deleted, unless deleted is withDeleted and p is an administrator — with
+// the same NotFound. Suspended and blocked users are found: what may be
+// done to them is authorize's to decide. Deciding whether p may see the
+// user at all is the caller's (authorize with the action at hand).
+func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.UserKey, deleted bool) (*usher.User, error) {
+	if err := checkKey(p, &key); err != nil {
+		return nil, err
+	}
+	u, err := r.UserGet(ctx, key)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted() && !(deleted && p.IsAdmin())) {
+		return nil, errUserNotFound()
+	}
+	return u, err
+}
+
 // Get returns a user that is not deleted.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
@@ -256,13 +286,7 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
-	if err := checkKey(p, &key); err != nil {
-		return nil, err
-	}
-	u, err := s.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return nil, errUserNotFound()
-	}
+	u, err := findUser(ctx, s.store, p, key, liveOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -653,7 +677,7 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 	}
 	var out *usher.User
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		found, err := tx.UserGet(ctx, key)
+		found, err := findUser(ctx, tx, p, key, withDeleted)
 		if err != nil {
 			return err
 		}
@@ -772,12 +796,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		return err
 	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		u, err := tx.UserGet(ctx, key)
+		u, err := findUser(ctx, tx, p, key, withDeleted)
 		if err != nil {
 			return err
-		}
-		if u.Deleted() && !p.IsAdmin() {
-			return errUserNotFound()
 		}
 		if err := s.authorize(ctx, actUserPurge, u); err != nil {
 			return err
