@@ -357,8 +357,9 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 	if err := addressChanged(ctx, tx, u.ID, existing.Email, u.Email); err != nil {
 		return nil, nil, err
 	}
-	if u.State == usher.StateBlocked || u.State == usher.StateSuspended {
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now); err != nil {
+	// A user who may not sign in has no sessions, as after Block or Suspend.
+	if !u.State.CanSignIn() {
+		if _, err := endSessions(ctx, tx, u.ID, 0, now); err != nil {
 			return nil, nil, err
 		}
 	}

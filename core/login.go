@@ -389,7 +389,7 @@ func (a *Auth) EndSessions(ctx context.Context) (int, error) {
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
 		var err error
-		n, err = tx.TokenRevoke(ctx, store.TokenFilter{UserID: p.UserID(), Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+		n, err = endSessions(ctx, tx, p.UserID(), 0, now)
 		if err != nil {
 			return err
 		}

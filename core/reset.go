@@ -147,10 +147,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		if err != nil {
 			return err
 		}
-		if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
-			return err
-		}
-		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+		n, err := setPassword(ctx, tx, u.ID, hash, 0, now)
 		if err != nil {
 			return err
 		}
@@ -207,14 +204,11 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	}
 	return a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
-		if err := tx.PasswordSet(ctx, p.UserID(), newHash, now); err != nil {
-			return err
-		}
-		filter := store.TokenFilter{UserID: p.UserID(), Kinds: []usher.TokenKind{usher.TokenSession}}
+		var keep int64 // the session this change is made with stays
 		if p.Token != nil {
-			filter.ExceptID = p.Token.ID
+			keep = p.Token.ID
 		}
-		n, err := tx.TokenRevoke(ctx, filter, now)
+		n, err := setPassword(ctx, tx, p.UserID(), newHash, keep, now)
 		if err != nil {
 			return err
 		}

@@ -554,15 +554,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		if hash != "" {
 			now := s.now()
-			if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
-				return nil, err
-			}
-			changes["password"] = usher.Change{New: "[set]"}
-			// A password set by someone else ends the account's sessions.
-			n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+			n, err := setPassword(ctx, tx, u.ID, hash, 0, now)
 			if err != nil {
 				return nil, err
 			}
+			changes["password"] = usher.Change{New: "[set]"}
 			if n > 0 {
 				changes["sessions_revoked"] = usher.Change{New: n}
 			}
@@ -858,7 +854,7 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 			u.SuspendedAt = nil
 		}
 		if old.CanSignIn() && !to.CanSignIn() {
-			n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, now)
+			n, err := endSessions(ctx, tx, u.ID, 0, now)
 			if err != nil {
 				return nil, err
 			}

@@ -1,0 +1,31 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// The state changes every path shares. Whoever makes them — an
+// administrator through any face, the user, a reset by mail, an import —
+// calls these, so that what a change implies happens the same way.
+
+// endSessions ends the user's sessions but the one with the id except (0
+// for none) and returns how many it ended. A session's end reaches the
+// token-check caches of every replica within their bound, like any write.
+func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now time.Time) (int, error) {
+	return tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID, Kinds: []usher.TokenKind{usher.TokenSession},
+		ExceptID: except}, now)
+}
+
+// setPassword stores a user's new password hash and ends the user's
+// sessions but the one with the id except: a new password, whoever sets
+// it, signs out whoever knew the old one.
+func setPassword(ctx context.Context, tx store.Tx, userID int64, hash string, except int64, now time.Time) (ended int, err error) {
+	if err := tx.PasswordSet(ctx, userID, hash, now); err != nil {
+		return 0, err
+	}
+	return endSessions(ctx, tx, userID, except, now)
+}
