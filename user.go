@@ -71,11 +71,11 @@ type User struct {
 	Admin bool
 	// External marks accounts of people outside the organisation (GitLab's
 	// "external"): they see only what is shared with them.
-	External         bool
-	CanCreateGroup   bool
-	ProjectsLimit    int
-	ThemeID          int
-	ColorSchemeID    int
+	External       bool
+	CanCreateGroup bool
+	ProjectsLimit  int
+	ThemeID        int
+	ColorSchemeID  int
 	// TwoFactorEnabled says a second factor is checked at log-in. usher has
 	// no second factor yet (no TOTP), so nothing sets it and it is false.
 	TwoFactorEnabled bool
