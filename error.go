@@ -51,6 +51,13 @@ const (
 	CodeTokenLimit = "token_limit_reached"
 )
 
+// Codes of refusals that faces answer in their product's words.
+const (
+	// CodeLastTeamOwner: the user alone owns a team, and deleting the user
+	// would leave it without an owner.
+	CodeLastTeamOwner = "last_team_owner"
+)
+
 // String returns the kind's snake_case name.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

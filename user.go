@@ -71,11 +71,13 @@ type User struct {
 	Admin bool
 	// External marks accounts of people outside the organisation (GitLab's
 	// "external"): they see only what is shared with them.
-	External         bool
-	CanCreateGroup   bool
-	ProjectsLimit    int
-	ThemeID          int
-	ColorSchemeID    int
+	External       bool
+	CanCreateGroup bool
+	ProjectsLimit  int
+	ThemeID        int
+	ColorSchemeID  int
+	// TwoFactorEnabled says a second factor is checked at log-in. usher has
+	// no second factor yet (no TOTP), so nothing sets it and it is false.
 	TwoFactorEnabled bool
 
 	// ExternalID is an identifier given by a provisioning system; unique when set.
@@ -157,7 +159,35 @@ type UserCreate struct {
 	Plan             string
 	EmailConfirmed   bool // mark the primary address confirmed now
 	SkipConfirmation bool // GitLab's confirm=false: the account needs no e-mail confirmation
+	// SendConfirmation mails the primary address a code that confirms it,
+	// when the address is not marked confirmed (GitLab's confirm, true by
+	// default). The account is pending until the code comes back, unless
+	// the policy skips e-mail confirmation or State is given.
+	SendConfirmation bool
 }
+
+// UserDelete says what goes with a deleted user.
+type UserDelete struct {
+	// SoleOwnedTeams deletes the teams the user alone owns with the user
+	// (GitLab's hard_delete). Without it a team's last owner is not
+	// deleted.
+	SoleOwnedTeams bool
+}
+
+// UserView is how much of a user the caller may see, as the core decides
+// it; a face picks its product's representation by it.
+type UserView uint8
+
+// The views, from the least to the most.
+const (
+	// ViewProfile is the public profile, what anyone signed in sees of
+	// another user: no address, sign-in times, identities or settings.
+	ViewProfile UserView = iota
+	// ViewOwn is the whole account, as its user sees it.
+	ViewOwn
+	// ViewAdmin is the whole account, as an administrator sees any.
+	ViewAdmin
+)
 
 // UserUpdate is a partial update: nil fields are left as they are.
 type UserUpdate struct {

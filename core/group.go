@@ -348,41 +348,49 @@ func (g *Groups) change(ctx context.Context, ref GroupRef, act action, auditActi
 	fn func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error)) (*usher.Group, error) {
 	var out *usher.Group
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.load(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		if err := g.authorizeGroup(ctx, act, a); err != nil {
-			return err
-		}
-		var changes map[string]usher.Change
-		now := g.now()
-		out, err = tx.GroupUpdate(ctx, a.group.ID, func(gr *usher.Group) error {
-			var err error
-			if changes, err = fn(tx, a, gr); err != nil {
-				return err
-			}
-			if len(changes) == 0 {
-				return errNoChange
-			}
-			gr.UpdatedAt = now
-			return nil
-		})
-		if errors.Is(err, errNoChange) {
-			out = a.group
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return g.record(ctx, tx, now, event{action: auditAction, resourceType: "group",
-			resourceID: strconv.FormatInt(out.ID, 10), changes: changes})
+		var err error
+		out, err = g.changeIn(ctx, tx, ref, act, auditAction, fn)
+		return err
 	})
 	if err != nil {
 		return nil, groupWriteError(err)
 	}
 	g.rules.changed()
 	return out, nil
+}
+
+// changeIn is change within tx, for changes that go with another: the
+// caller commits, and forgets the cached rules after.
+func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref GroupRef, act action, auditAction string,
+	fn func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error)) (*usher.Group, error) {
+	a, err := g.load(ctx, tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorizeGroup(ctx, act, a); err != nil {
+		return nil, err
+	}
+	var changes map[string]usher.Change
+	now := g.now()
+	out, err := tx.GroupUpdate(ctx, a.group.ID, func(gr *usher.Group) error {
+		var err error
+		if changes, err = fn(tx, a, gr); err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			return errNoChange
+		}
+		gr.UpdatedAt = now
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return a.group, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, g.record(ctx, tx, now, event{action: auditAction, resourceType: "group",
+		resourceID: strconv.FormatInt(out.ID, 10), changes: changes})
 }
 
 // Update changes a group's handle, name, description or logo.
@@ -448,14 +456,29 @@ func (g *Groups) SetArchived(ctx context.Context, ref GroupRef, archived bool) (
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (undelete: the
 // handle was taken meanwhile, or the group is not deleted).
 func (g *Groups) Delete(ctx context.Context, ref GroupRef) (*usher.Group, error) {
-	return g.change(ctx, ref, actGroupDelete, "group.delete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
-		if gr.Deleted() {
-			return nil, errGroupNotFound()
+	return g.change(ctx, ref, actGroupDelete, "group.delete", g.markDeleted)
+}
+
+// markDeleted is the change that deletes a group.
+func (g *Groups) markDeleted(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+	if gr.Deleted() {
+		return nil, errGroupNotFound()
+	}
+	now := g.now()
+	gr.DeletedAt = &now
+	return map[string]usher.Change{"deleted_at": {New: now}}, nil
+}
+
+// deleteIn deletes the groups within tx, each as Delete does: the caller
+// must be allowed to delete each, and each deletion is recorded. The
+// caller commits, and forgets the cached rules after.
+func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Group) error {
+	for _, gr := range groups {
+		if _, err := g.changeIn(ctx, tx, GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", g.markDeleted); err != nil {
+			return err
 		}
-		now := g.now()
-		gr.DeletedAt = &now
-		return map[string]usher.Change{"deleted_at": {New: now}}, nil
-	})
+	}
+	return nil
 }
 
 // Undelete restores a deleted group (administrators only: others do not see

@@ -499,3 +499,71 @@ func TestMergeTeamsKeepsHigherLevel(t *testing.T) {
 		t.Errorf("%d members after the merge, want %d", len(got), many+4)
 	}
 }
+
+// TestDeleteSoleOwnedTeams checks GitLab's choice for a team's last owner:
+// a plain delete is refused; a delete with SoleOwnedTeams (hard_delete)
+// deletes the teams the user alone owns with the user, each as a group
+// delete (allowed to the caller, recorded), and keeps the teams others own
+// too.
+func TestDeleteSoleOwnedTeams(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	platform, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "platform"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.alice), team("shared"), usher.UserKey{ID: b.bob.ID}, usher.LevelOwner); err != nil {
+		t.Fatal(err)
+	}
+	// carol may delete users by a rule, but no team.
+	role, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupRole, Handle: "offboarding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.SetRules(as(b.admin), core.GroupRef{ID: role.ID},
+		[]usher.Rule{{Resource: "user", Operation: "delete", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: role.ID}, usher.UserKey{ID: b.carol.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	alice := usher.UserKey{ID: b.alice.ID}
+	for _, tt := range []struct {
+		name   string
+		caller *usher.User
+		in     usher.UserDelete
+		kind   usher.Kind
+		code   string
+	}{
+		{"a plain delete", b.admin, usher.UserDelete{}, usher.KindConflict, usher.CodeLastTeamOwner},
+		{"with the teams, by one who may not delete them", b.carol, usher.UserDelete{SoleOwnedTeams: true}, usher.KindForbidden, ""},
+		{"with the teams, by a co-owner of one", b.bob, usher.UserDelete{SoleOwnedTeams: true}, usher.KindForbidden, ""},
+	} {
+		_, err := b.users.DeleteWith(as(tt.caller), alice, tt.in)
+		wantKind(t, err, tt.kind, tt.code)
+		if _, err := b.users.Get(as(b.admin), alice); err != nil {
+			t.Fatalf("%s: alice went: %v", tt.name, err)
+		}
+		if gr, _, err := b.g.Get(as(b.admin), team("platform")); err != nil || gr.Deleted() {
+			t.Fatalf("%s: the team went: %v", tt.name, err)
+		}
+	}
+	u, err := b.users.DeleteWith(as(b.admin), alice, usher.UserDelete{SoleOwnedTeams: true})
+	if err != nil || u.DeletedAt == nil {
+		t.Fatalf("delete with the teams: %+v, %v", u, err)
+	}
+	// A deleted group holds no handle: administrators find it by id.
+	if gr, _, err := b.g.Get(as(b.admin), core.GroupRef{ID: platform.ID}); err != nil || !gr.Deleted() {
+		t.Fatalf("the team alice alone owned: %+v, %v", gr, err)
+	}
+	if gr, _, err := b.g.Get(as(b.bob), team("shared")); err != nil || gr.Deleted() {
+		t.Fatalf("the team bob owns too: %+v, %v", gr, err)
+	}
+	events, err := b.env.Core.Audit.List(as(b.admin), usher.AuditFilter{Action: "group.delete"})
+	if err != nil || len(events.Events) != 1 {
+		t.Fatalf("group.delete events: %+v, %v", events, err)
+	}
+}

@@ -26,7 +26,9 @@ type Users struct{ *env }
 var errNoChange = errors.New("no change")
 
 // Create creates a user. Only an administrator may create it with its
-// address confirmed (EmailConfirmed, SkipConfirmation).
+// address confirmed (EmailConfirmed, SkipConfirmation). With
+// SendConfirmation, an address not marked confirmed is mailed a code that
+// confirms it, and the account is pending until then (see confirming).
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a field breaks a rule),
 // Conflict (username, e-mail, external id or identity taken), RateLimited
@@ -38,6 +40,7 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if err := vouch(usher.PrincipalFrom(ctx), in); err != nil {
 		return nil, err
 	}
+	mail := s.confirming(&in)
 	if _, err := s.buildUser(in); err != nil {
 		return nil, err
 	}
@@ -58,13 +61,36 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 		if hash != "" {
 			changes["password"] = usher.Change{New: "[set]"}
 		}
-		return s.record(ctx, tx, u.CreatedAt, event{action: "user.create", resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
+		if err := s.record(ctx, tx, u.CreatedAt, event{action: "user.create", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes}); err != nil {
+			return err
+		}
+		if mail {
+			return s.sendConfirmation(ctx, tx, u)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, userWriteError(err)
 	}
+	if mail {
+		s.mailQueued()
+	}
 	return u, nil
+}
+
+// confirming reports whether a new user's address is to be mailed a
+// confirmation code: it was asked for, and the address is neither empty nor
+// marked confirmed. The account is then pending, as after a sign-up, unless
+// the policy skips e-mail confirmation or the caller chose its state.
+func (e *env) confirming(in *usher.UserCreate) bool {
+	if !in.SendConfirmation || in.Email == "" || in.EmailConfirmed || in.SkipConfirmation {
+		return false
+	}
+	if in.State == "" && !e.policy.SkipEmailConfirmation {
+		in.State = usher.StatePending
+	}
+	return true
 }
 
 // buildUser makes the user in describes, with the defaults filled in, and
@@ -319,10 +345,29 @@ func (s *Users) Me(ctx context.Context) (*usher.User, error) {
 	return &u, nil
 }
 
-// redact returns u as p may see it: administrators and the user itself see
-// everything; others see the public profile only.
+// View says how much of u the caller may see: everything, as an
+// administrator; the whole account, as u itself; else the public profile.
+// The users the core returns are already cut to it; a face picks its
+// product's representation by it. It reads nothing.
+func (s *Users) View(ctx context.Context, u *usher.User) usher.UserView {
+	return view(usher.PrincipalFrom(ctx), u)
+}
+
+// view is how much of u p may see.
+func view(p *usher.Principal, u *usher.User) usher.UserView {
+	switch {
+	case p.IsAdmin():
+		return usher.ViewAdmin
+	case self(p, u):
+		return usher.ViewOwn
+	}
+	return usher.ViewProfile
+}
+
+// redact returns u as p may see it (view): administrators and the user
+// itself see everything; others see the public profile only.
 func redact(p *usher.Principal, u *usher.User) *usher.User {
-	if p.IsAdmin() || self(p, u) {
+	if view(p, u) != usher.ViewProfile {
 		return u
 	}
 	return &usher.User{
@@ -728,20 +773,39 @@ func live(fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) 
 // Delete soft-deletes a user: the account stops working at once, its tokens
 // are revoked, and its username and e-mail are free for others. It can be
 // undone with Undelete (by id: a deleted user holds no name). The last owner
-// of a team cannot be deleted.
+// of a team cannot be deleted: see DeleteWith.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (also for a deleted user),
-// Conflict (code last_team_owner).
+// Conflict (code usher.CodeLastTeamOwner).
 func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
-	return s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	return s.DeleteWith(ctx, key, usher.UserDelete{})
+}
+
+// DeleteWith deletes a user as Delete does. With in.SoleOwnedTeams the teams
+// the user alone owns are deleted with it (as Groups.Delete deletes them,
+// each allowed to the caller and recorded, in the same transaction);
+// without, a team's last owner is refused.
+//
+// Errors: Unauthenticated, Forbidden (also to delete one of the teams),
+// NotFound (also for a deleted user), Conflict (code
+// usher.CodeLastTeamOwner).
+func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.UserDelete) (*usher.User, error) {
+	dropped := false
+	u, err := s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		// A team whose last owner went would be orphaned.
 		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
 		if err != nil {
 			return nil, err
 		}
-		if len(teams) > 0 {
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: "last_team_owner",
+		switch {
+		case len(teams) > 0 && !in.SoleOwnedTeams:
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastTeamOwner,
 				Message: "the user is the last owner of team " + teams[0].Handle + "; give it another owner or delete it first"}
+		case len(teams) > 0:
+			if err := (&Groups{s.env}).deleteIn(ctx, tx, teams); err != nil {
+				return nil, err
+			}
+			dropped = true
 		}
 		now := s.now()
 		if err := markDeleted(ctx, tx, u, now); err != nil {
@@ -749,6 +813,10 @@ func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, err
 		}
 		return map[string]usher.Change{"deleted_at": {New: now}}, nil
 	}))
+	if dropped {
+		s.rules.changed()
+	}
+	return u, err
 }
 
 // markDeleted soft-deletes u, which the caller writes, and ends every

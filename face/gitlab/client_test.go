@@ -54,7 +54,7 @@ func TestClientUsers(t *testing.T) {
 		u.WebsiteURL != "https://john.example.com" || u.ProjectsLimit != 42 || u.Bio != "Hi" || u.Location != "Oslo" ||
 		u.IsAdmin || u.CanCreateGroup || !u.CanCreateProject || !u.External || u.ConfirmedAt == nil ||
 		u.CreatedAt == nil || u.LastSignInAt != nil || u.CurrentSignInAt != nil || u.AvatarURL != "" ||
-		u.WebURL != baseURL+"/v1/users/john_smith" ||
+		u.WebURL != fmt.Sprintf("%s/api/v4/users/%d", baseURL, u.ID) ||
 		len(u.Identities) != 1 || u.Identities[0].Provider != "github" || u.Identities[0].ExternUID != "2435223452345" {
 		t.Fatalf("CreateUser returned %+v", u)
 	}

@@ -27,9 +27,12 @@ type UserService interface {
 	Me(ctx context.Context) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
 	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
-	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	DeleteWith(ctx context.Context, key usher.UserKey, in usher.UserDelete) (*usher.User, error)
 	Block(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	// View says how much of a user the caller may see, which picks
+	// GitLab's representation.
+	View(ctx context.Context, u *usher.User) usher.UserView
 }
 
 // AuthService is what the face needs of the core's authentication.
@@ -253,6 +256,12 @@ var notFound = map[string]string{
 	"email_not_found":   "Email",
 }
 
+// conflictMessages are GitLab's words for the core's conflicts that GitLab
+// refuses too; other conflicts keep the core's message.
+var conflictMessages = map[string]string{
+	usher.CodeLastTeamOwner: "User cannot be removed while is the sole-owner of a group",
+}
+
 // fieldMessages are the Rails validation messages GitLab shows for the
 // core's field problem codes; other codes keep the core's message.
 var fieldMessages = map[string]string{
@@ -320,6 +329,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 		body = message(text)
 	case usher.KindConflict:
 		switch {
+		case conflictMessages[e.Code] != "":
+			body = message(conflictMessages[e.Code])
 		case len(e.Fields) > 0 && taken == takenFields:
 			status = http.StatusBadRequest
 			body = fieldHash(e.Fields)

@@ -128,10 +128,11 @@ func (h *Handler) avatarURL(r *http.Request, u *usher.User) *string {
 	return &s
 }
 
-// webURL is the user's resource in usher's own API: usher has no web pages
-// to point at.
+// webURL is the user at this face, GET /api/v4/users/:id: usher serves no
+// profile pages, and no public one, to point at as GitLab's web_url does.
+// It is the same under /api/v3, so that both versions answer alike.
 func (h *Handler) webURL(r *http.Request, u *usher.User) string {
-	return web.BaseURL(r, h.BaseURL) + "/v1/users/" + url.PathEscape(u.Username)
+	return web.BaseURL(r, h.BaseURL) + versions[0] + "/users/" + strconv.FormatInt(u.ID, 10)
 }
 
 func (h *Handler) basicView(r *http.Request, u *usher.User) basicUserJSON {
@@ -169,21 +170,23 @@ func (h *Handler) adminView(r *http.Request, u *usher.User) adminUserJSON {
 	return out
 }
 
-// admin reports whether the caller sees GitLab's administrator views. It
-// picks a representation only: what the caller may see at all, the core has
-// decided already.
-func admin(ctx context.Context) bool { return usher.PrincipalFrom(ctx).IsAdmin() }
-
-// resultView is the user a change answers with: GitLab's admin view, as
-// GitLab answers its administrators, for administrators and for users who
-// changed themselves (what GET /user shows them anyway); the user view for
-// anyone else a permission rule let make the change.
-func (h *Handler) resultView(r *http.Request, u *usher.User) any {
-	if p := usher.PrincipalFrom(r.Context()); p.IsAdmin() || p.UserID() == u.ID {
+// view is GitLab's representation of u for the caller, by what the core
+// says the caller may see of it: the admin view for administrators; for
+// users, the user view, or with own the admin view of their own account
+// (what GET /user shows them anyway).
+func (h *Handler) view(r *http.Request, u *usher.User, own bool) any {
+	switch v := h.Users.View(r.Context(), u); {
+	case v == usher.ViewAdmin, v == usher.ViewOwn && own:
 		return h.adminView(r, u)
 	}
 	return h.userView(r, u)
 }
+
+// resultView is the user a change answers with: GitLab's admin view, as
+// GitLab answers its administrators, for administrators and for users who
+// changed themselves; the user view for anyone else a permission rule let
+// make the change.
+func (h *Handler) resultView(r *http.Request, u *usher.User) any { return h.view(r, u, true) }
 
 // pathID reads a numeric path segment; GitLab answers others with 400.
 func pathID(r *http.Request, segment, param string) (int64, error) {
@@ -220,7 +223,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 	h.setPageHeaders(w, r, pg, total)
 	out := make([]any, 0, len(res.Users))
 	for _, u := range res.Users {
-		if admin(r.Context()) {
+		if h.Users.View(r.Context(), u) == usher.ViewAdmin {
 			out = append(out, h.adminView(r, u))
 		} else {
 			out = append(out, h.basicView(r, u))
@@ -267,10 +270,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, in *params) er
 	if err != nil {
 		return err
 	}
-	if admin(r.Context()) {
-		return web.WriteJSON(w, http.StatusOK, h.adminView(r, u))
-	}
-	return web.WriteJSON(w, http.StatusOK, h.userView(r, u))
+	return web.WriteJSON(w, http.StatusOK, h.view(r, u, false))
 }
 
 func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, in *params) error {
@@ -278,7 +278,7 @@ func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request, in *params
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, h.adminView(r, u))
+	return web.WriteJSON(w, http.StatusOK, h.view(r, u, true))
 }
 
 // identity reads extern_uid and provider: either one names an identity,
@@ -310,9 +310,11 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	c.Admin = isTrue(in.boolean("admin"))
 	c.External = isTrue(in.boolean("external"))
 	// confirm=false is the seed's way to skip confirmation,
-	// skip_confirmation=true today's GitLab's.
+	// skip_confirmation=true today's GitLab's; otherwise GitLab mails the
+	// address a confirmation. The core decides what either means.
 	confirm := in.boolean("confirm")
 	c.SkipConfirmation = (confirm != nil && !*confirm) || isTrue(in.boolean("skip_confirmation"))
+	c.SendConfirmation = !c.SkipConfirmation
 	if id := identity(in); id != nil {
 		c.Identities = []usher.Identity{*id}
 	}
@@ -353,7 +355,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params)
 }
 
 // deleteUser is idempotent, as the seed says: 200 with the user when one
-// was deleted, 200 without a body when there was none to delete. The core
+// was deleted, 200 without a body when there was none to delete. With
+// today's GitLab's hard_delete, the teams the user alone owns go too;
+// without, such a user is refused with GitLab's 409. The core
 // refuses a caller who may delete no user at all before it looks for the
 // user, so only callers allowed to delete learn that one is missing.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, in *params) error {
@@ -361,7 +365,11 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, in *params)
 	if err != nil {
 		return err
 	}
-	u, err := h.Users.Delete(r.Context(), key)
+	del := usher.UserDelete{SoleOwnedTeams: isTrue(in.boolean("hard_delete"))}
+	if err := in.err(); err != nil {
+		return err
+	}
+	u, err := h.Users.DeleteWith(r.Context(), key, del)
 	if usher.ErrorKind(err) == usher.KindNotFound {
 		w.WriteHeader(http.StatusOK)
 		return nil

@@ -189,7 +189,7 @@ func TestViews(t *testing.T) {
 	// A few values the shapes do not show.
 	jackView := object(bodies["user_for_admin"])
 	avatar, _ := jackView["avatar_url"].(string)
-	if jackView["state"] != "blocked" || jackView["web_url"] != baseURL+"/v1/users/jack_smith" ||
+	if jackView["state"] != "blocked" || jackView["web_url"] != fmt.Sprintf("%s/api/v4/users/%d", baseURL, jack.ID) ||
 		!strings.HasPrefix(avatar, fmt.Sprintf("%s/v1/users/%d/avatar?v=", baseURL, jack.ID)) ||
 		jackView["created_at"] != "2012-05-23T08:00:58.000Z" {
 		t.Fatalf("jack: %s", bodies["user_for_admin"])

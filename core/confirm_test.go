@@ -1,0 +1,117 @@
+package core_test
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"testing"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
+)
+
+// mailedCode finds a one-time code in a mail: 32 base62 characters on a
+// line of their own.
+var mailedCode = regexp.MustCompile(`(?m)^\s+([0-9A-Za-z]{32})\s*$`)
+
+// TestCreateSendsConfirmation checks UserCreate.SendConfirmation (GitLab's
+// confirm, true by default): the core mails the address a code, over SMTP
+// from its outbox, and keeps the account pending until the code comes
+// back; an address an administrator marks confirmed is mailed nothing.
+func TestCreateSendsConfirmation(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		policy    core.Policy
+		in        usher.UserCreate
+		mailed    bool
+		state     usher.UserState
+		confirmed bool
+	}{
+		{name: "asked", in: usher.UserCreate{SendConfirmation: true},
+			mailed: true, state: usher.StatePending},
+		{name: "asked, the policy skips confirmation", policy: core.Policy{SkipEmailConfirmation: true},
+			in: usher.UserCreate{SendConfirmation: true}, mailed: true, state: usher.StateActive},
+		{name: "asked, with a state", in: usher.UserCreate{SendConfirmation: true, State: usher.StateActive},
+			mailed: true, state: usher.StateActive},
+		{name: "asked, but confirmed by an administrator (confirm=false)",
+			in:    usher.UserCreate{SendConfirmation: true, SkipConfirmation: true},
+			state: usher.StateActive, confirmed: true},
+		{name: "asked, marked confirmed", in: usher.UserCreate{SendConfirmation: true, EmailConfirmed: true},
+			state: usher.StateActive, confirmed: true},
+		{name: "not asked", in: usher.UserCreate{}, state: usher.StateActive},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.New(t)
+			tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := coretest.New(t, coretest.Options{Policy: tt.policy, Transport: tr})
+			admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+			in := tt.in
+			in.Username, in.Email, in.Password = "dana", "dana@example.com", "correct horse battery staple"
+			u, err := env.Core.Users.Create(as(admin), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.State != tt.state || (u.EmailConfirmedAt != nil) != tt.confirmed {
+				t.Fatalf("created %s, confirmed %v; want %s, %v", u.State, u.EmailConfirmedAt != nil, tt.state, tt.confirmed)
+			}
+			sent, failed, err := env.Core.Outbox.DeliverDue(context.Background(), 10)
+			if err != nil || failed != 0 {
+				t.Fatalf("deliver: %d sent, %d failed, %v", sent, failed, err)
+			}
+			msgs := srv.Messages()
+			if !tt.mailed {
+				if sent != 0 || len(msgs) != 0 {
+					t.Fatalf("%d mails sent, want none", len(msgs))
+				}
+				return
+			}
+			if sent != 1 || len(msgs) != 1 || !slices.Contains(msgs[0].To, "dana@example.com") {
+				t.Fatalf("mails: %d sent, %+v", sent, msgs)
+			}
+			code := mailedCode.FindStringSubmatch(msgs[0].Body)
+			if code == nil {
+				t.Fatalf("the mail has no code:\n%s", msgs[0].Body)
+			}
+			got, err := env.Core.Auth.Confirm(context.Background(), code[1])
+			if err != nil || got.EmailConfirmedAt == nil || got.State != usher.StateActive {
+				t.Fatalf("confirm: %+v, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestCreateConfirmedOnlyByAdministrators checks that only an
+// administrator creates an account with its address confirmed: anyone a
+// rule lets create users must let the owner prove the address.
+func TestCreateConfirmedOnlyByAdministrators(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	role, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupRole, Handle: "onboarding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.SetRules(as(b.admin), core.GroupRef{ID: role.ID},
+		[]usher.Rule{{Resource: "user", Operation: "create", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: role.ID}, usher.UserKey{ID: b.bob.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.users.Create(as(b.bob), usher.UserCreate{Username: "erin", Email: "erin@example.com", SkipConfirmation: true})
+	wantKind(t, err, usher.KindForbidden, "")
+	u, err := b.users.Create(as(b.bob), usher.UserCreate{Username: "erin", Email: "erin@example.com", SendConfirmation: true})
+	if err != nil || u.EmailConfirmedAt != nil || u.State != usher.StatePending {
+		t.Fatalf("create with a confirmation mail: %+v, %v", u, err)
+	}
+	if m, err := b.env.Store.OutboxGet(context.Background(), 1); err != nil || m.To != "erin@example.com" || m.Kind != "confirm" {
+		t.Fatalf("the queued mail: %+v, %v", m, err)
+	}
+}

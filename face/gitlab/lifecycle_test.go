@@ -1,0 +1,174 @@
+package gitlab_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
+)
+
+// mailedCode finds a one-time code in a mail: 32 base62 characters on a
+// line of their own.
+var mailedCode = regexp.MustCompile(`(?m)^\s+([0-9A-Za-z]{32})\s*$`)
+
+// TestCreateConfirm checks POST /users's confirm: absent or true, the core
+// mails the address a confirmation code (sent here over SMTP) and the user
+// shows active with confirmed_at null until it comes back; confirm=false,
+// or today's skip_confirmation=true, confirms the address at once and
+// mails nothing.
+func TestCreateConfirm(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		params    map[string]any
+		confirmed bool
+	}{
+		{"confirm absent", map[string]any{}, false},
+		{"confirm=true", map[string]any{"confirm": true}, false},
+		{"confirm=\"true\"", map[string]any{"confirm": "true"}, false},
+		{"confirm=false", map[string]any{"confirm": false}, true},
+		{"confirm=\"0\"", map[string]any{"confirm": "0"}, true},
+		{"skip_confirmation=true", map[string]any{"skip_confirmation": true}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			smtp := smtptest.New(t)
+			tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := setupWith(t, options{core: coretest.Options{Transport: tr}})
+			body := map[string]any{"email": "dana@example.com", "password": password, "username": "dana", "name": "Dana"}
+			for k, v := range tt.params {
+				body[k] = v
+			}
+			res := b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: body})
+			got := res.object(t)
+			if res.status != http.StatusCreated || got["state"] != "active" || (got["confirmed_at"] != nil) != tt.confirmed {
+				t.Fatalf("create: %d %s", res.status, res.body)
+			}
+			id := int64(got["id"].(float64))
+			sent, failed, err := b.env.Core.Outbox.DeliverDue(context.Background(), 10)
+			if err != nil || failed != 0 {
+				t.Fatalf("deliver: %d sent, %d failed, %v", sent, failed, err)
+			}
+			msgs := smtp.Messages()
+			if tt.confirmed {
+				if len(msgs) != 0 {
+					t.Fatalf("%d mails for a confirmed address", len(msgs))
+				}
+				if u := b.stored(t, id); u.State != usher.StateActive || u.EmailConfirmedAt == nil {
+					t.Fatalf("stored: %s, confirmed %v", u.State, u.EmailConfirmedAt)
+				}
+				return
+			}
+			if len(msgs) != 1 || !slices.Contains(msgs[0].To, "dana@example.com") {
+				t.Fatalf("mails: %+v", msgs)
+			}
+			// The account waits for its address, as after a sign-up.
+			if u := b.stored(t, id); u.State != usher.StatePending || u.EmailConfirmedAt != nil {
+				t.Fatalf("stored before confirming: %s, confirmed %v", u.State, u.EmailConfirmedAt)
+			}
+			code := mailedCode.FindStringSubmatch(msgs[0].Body)
+			if code == nil {
+				t.Fatalf("the mail has no code:\n%s", msgs[0].Body)
+			}
+			if _, err := b.env.Core.Auth.Confirm(context.Background(), code[1]); err != nil {
+				t.Fatal(err)
+			}
+			after := b.do(t, call{method: "GET", path: fmt.Sprintf("/api/v4/users/%d", id), token: b.adminTok}).object(t)
+			if after["confirmed_at"] == nil || after["state"] != "active" || b.stored(t, id).State != usher.StateActive {
+				t.Fatalf("after confirming: %v", after)
+			}
+		})
+	}
+}
+
+// TestDeleteSoleOwner checks GitLab's answer for a user who alone owns a
+// team: 409 with GitLab's message, unless hard_delete, which deletes the
+// team with the user (GitLab deletes the groups the user solely owns).
+func TestDeleteSoleOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tm, err := b.env.Core.Groups.Create(usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user}),
+		core.GroupCreate{Kind: usher.GroupTeam, Handle: "plain-team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/users/%d", b.user.ID)
+	for _, tt := range []struct {
+		name, path string
+		status     int
+		body       string
+	}{
+		{"v4", "/api/v4" + path, 409, `{"message":"User cannot be removed while is the sole-owner of a group"}`},
+		{"v3", "/api/v3" + path, 409, `{"message":"User cannot be removed while is the sole-owner of a group"}`},
+		{"hard_delete=false", "/api/v4" + path + "?hard_delete=false", 409, `{"message":"User cannot be removed while is the sole-owner of a group"}`},
+		{"hard_delete not a boolean", "/api/v4" + path + "?hard_delete=maybe", 400, `{"error":"hard_delete is invalid"}`},
+	} {
+		b.do(t, call{method: "DELETE", path: tt.path, token: b.adminTok}).want(t, tt.name, tt.status, tt.body)
+	}
+	if u := b.stored(t, b.user.ID); u.Deleted() {
+		t.Fatal("a refused delete deleted the user")
+	}
+	res := b.do(t, call{method: "DELETE", path: "/api/v4" + path + "?hard_delete=true", token: b.adminTok})
+	if got := res.object(t); res.status != http.StatusOK || got["username"] != "plain" || got["email"] != "plain@example.com" {
+		t.Fatalf("hard delete: %d %s", res.status, res.body)
+	}
+	if _, err := b.env.Core.Users.Get(system(), usher.UserKey{ID: b.user.ID}); usher.ErrorKind(err) != usher.KindNotFound {
+		t.Fatalf("the user is still there: %v", err)
+	}
+	if gr, _, err := b.env.Core.Groups.Get(system(), core.GroupRef{ID: tm.ID}); err != nil || !gr.Deleted() {
+		t.Fatalf("the team the user alone owned: %+v, %v", gr, err)
+	}
+}
+
+// TestWebURL checks that web_url leads to the user at this face, under
+// either version, and that what it serves is that user.
+func TestWebURL(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, v := range []string{"/api/v4", "/api/v3"} {
+		for _, tok := range []string{b.adminTok, b.userTok} {
+			got := b.do(t, call{method: "GET", path: fmt.Sprintf("%s/users/%d", v, b.user.ID), token: tok}).object(t)
+			want := fmt.Sprintf("%s/api/v4/users/%d", baseURL, b.user.ID)
+			if got["web_url"] != want {
+				t.Fatalf("%s: web_url %v, want %s", v, got["web_url"], want)
+			}
+			// The URL is on the public URL; its path is served here.
+			res := b.do(t, call{method: "GET", path: strings.TrimPrefix(want, baseURL), token: tok})
+			if res.status != http.StatusOK || res.object(t)["username"] != "plain" {
+				t.Fatalf("following web_url: %d %s", res.status, res.body)
+			}
+		}
+	}
+}
+
+// TestCurrentUserFields checks GET /user's differences from the document
+// under both versions: no private_token (usher keeps tokens hashed), and
+// two_factor_enabled false (usher has no second factor yet).
+func TestCurrentUserFields(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, v := range []string{"/api/v4", "/api/v3"} {
+		for _, tok := range []string{b.adminTok, b.userTok} {
+			res := b.do(t, call{method: "GET", path: v + "/user", token: tok})
+			got := res.object(t)
+			if _, ok := got["private_token"]; ok || res.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", v, res.status, res.body)
+			}
+			if tf, ok := got["two_factor_enabled"]; !ok || tf != false {
+				t.Fatalf("%s: two_factor_enabled %v", v, tf)
+			}
+		}
+	}
+}
