@@ -220,9 +220,11 @@ func TestRulesGrantAndDeny(t *testing.T) {
 	}
 	_, err = b.g.Effective(as(b.bob), "spaceship")
 	wantKind(t, err, usher.KindInvalid, "")
-	if ops := b.g.Operations(); len(ops) < 20 {
-		t.Fatalf("operations: %d", len(ops))
+	if ops, err := b.g.Operations(as(b.bob)); err != nil || len(ops) < 20 {
+		t.Fatalf("operations: %d, %v", len(ops), err)
 	}
+	_, err = b.g.Operations(context.Background())
+	wantKind(t, err, usher.KindUnauthenticated, "")
 	// An archived role's rules stop applying.
 	if _, err := b.g.SetArchived(as(b.admin), role, true); err != nil {
 		t.Fatal(err)

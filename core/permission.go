@@ -10,13 +10,20 @@ import (
 	"usher/store"
 )
 
-// Operations lists every operation permission rules can grant or refuse.
-func (g *Groups) Operations() []usher.Operation {
+// Operations lists every operation permission rules can grant or refuse,
+// to any authenticated caller: it describes the service, not anyone's
+// rights, but it is no one's business who has not signed in.
+//
+// Errors: Unauthenticated.
+func (g *Groups) Operations(ctx context.Context) ([]usher.Operation, error) {
+	if usher.PrincipalFrom(ctx).Anonymous() {
+		return nil, errUnauthenticated()
+	}
 	out := make([]usher.Operation, len(operations))
 	for i, o := range operations {
 		out[i] = usher.Operation{Resource: o.act.resource(), Operation: o.act.operation(), Description: o.description}
 	}
-	return out
+	return out, nil
 }
 
 // Effective returns the calling principal's verdict on every operation, or

@@ -29,7 +29,7 @@ type GroupService interface {
 	RemoveMember(ctx context.Context, ref core.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	SetUserGroups(ctx context.Context, key usher.UserKey, in core.GroupChanges) ([]*usher.Membership, error)
-	Operations() []usher.Operation
+	Operations(ctx context.Context) ([]usher.Operation, error)
 	Effective(ctx context.Context, resource string) ([]usher.Permission, error)
 	Rules(ctx context.Context, ref core.GroupRef) ([]usher.Rule, error)
 	SetRules(ctx context.Context, ref core.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error)
@@ -110,11 +110,13 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/v1/groups/"+strconv.FormatInt(g.ID, 10))
-	level := usher.Level("")
-	if g.Kind == usher.GroupTeam && g.Members == 1 {
-		level = usher.LevelOwner
+	// The answer carries the creator's level, as a read does: the core
+	// says what it is.
+	_, level, err := h.Groups.Get(r.Context(), core.GroupRef{ID: g.ID})
+	if err != nil {
+		return err
 	}
+	w.Header().Set("Location", "/v1/groups/"+strconv.FormatInt(g.ID, 10))
 	return writeGroup(w, http.StatusCreated, g, level)
 }
 
@@ -461,11 +463,12 @@ func (h *Handler) deleteRules(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) operations(w http.ResponseWriter, r *http.Request) error {
-	if usher.PrincipalFrom(r.Context()).Anonymous() {
-		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "authentication required"}
-	}
 	if err := web.NewQuery(r).Err(); err != nil {
 		// A whole list takes no parameter: a cursor is not ignored.
+		return err
+	}
+	ops, err := h.Groups.Operations(r.Context())
+	if err != nil {
 		return err
 	}
 	type opJSON struct {
@@ -473,7 +476,7 @@ func (h *Handler) operations(w http.ResponseWriter, r *http.Request) error {
 		Operation   string `json:"operation"`
 		Description string `json:"description"`
 	}
-	return writeList(w, h.Groups.Operations(), func(o usher.Operation) opJSON { return opJSON(o) })
+	return writeList(w, ops, func(o usher.Operation) opJSON { return opJSON(o) })
 }
 
 func (h *Handler) effective(w http.ResponseWriter, r *http.Request) error {
