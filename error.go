@@ -170,7 +170,11 @@ var (
 // UniqueError reports which unique field a write collided on.
 type UniqueError struct {
 	Field string // e.g. "username", "email", "external_id"
-	Err   error  // the driver's error
+	// Fields lists every unique field the write collided on when the store
+	// could tell, in the order username, email, external_id, uuid; Field is
+	// then the first of them. Nil when only Field is known.
+	Fields []string
+	Err    error // the driver's error
 }
 
 // Error names the field.

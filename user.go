@@ -127,6 +127,10 @@ type UserKey struct {
 	ExternalID string
 	Provider   string
 	ExternUID  string
+	// Kinds, when set, narrows the look-up to users of these kinds: a user
+	// of another kind is not found. A face whose product knows no service
+	// accounts sets it, so that they are no users there.
+	Kinds []UserKind
 }
 
 // UserCreate is the input to create a user.
@@ -260,15 +264,24 @@ func (s UserSort) Valid() bool {
 
 // UserFilter selects users. Zero fields do not filter.
 type UserFilter struct {
-	Query         string // substring of username or name (and e-mail, with SearchEmail), case-insensitive
-	SearchEmail   bool   // let Query match e-mail addresses too
-	Username      string // exact, case-insensitive
-	Email         string // exact, case-insensitive
-	UUID          string
-	ExternalID    string
-	IDs           []int64
-	State         UserState
-	Kind          UserKind
+	Query       string // substring of username or name (and e-mail, with SearchEmail), case-insensitive
+	SearchEmail bool   // let Query match e-mail addresses too
+	Username    string // exact, case-insensitive
+	Email       string // exact, case-insensitive
+	UUID        string
+	ExternalID  string
+	// The Contains fields keep the users whose field holds the value as a
+	// substring, case-insensitively (Pterodactyl's partial filters); the
+	// value is literal, with no wildcards.
+	UsernameContains   string
+	EmailContains      string
+	UUIDContains       string
+	ExternalIDContains string
+	IDs                []int64
+	State              UserState
+	Kind               UserKind
+	// Kinds keeps the users of any of these kinds (with Kind, of both).
+	Kinds         []UserKind
 	Admin         *bool
 	CreatedAfter  *time.Time // inclusive
 	CreatedBefore *time.Time // exclusive

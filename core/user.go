@@ -209,22 +209,36 @@ var uniqueFields = map[string]string{
 }
 
 // userWriteError turns the store's uniqueness errors into conflicts that
-// name the field.
+// name the field, or each of the fields when the write collided on several:
+// a caller fixing one should learn of the others at once. The code names
+// the first.
 func userWriteError(err error) error {
 	var ue *usher.UniqueError
 	if !errors.As(err, &ue) {
 		return err
 	}
-	msg, ok := uniqueFields[ue.Field]
-	if !ok {
+	names := ue.Fields
+	if len(names) == 0 {
+		names = []string{ue.Field}
+	}
+	var fields []usher.FieldError
+	for _, name := range names {
+		msg, ok := uniqueFields[name]
+		if !ok {
+			// A UUID collides only by a fault of usher's.
+			continue
+		}
+		if name == "identity" {
+			name = "extern_uid"
+		}
+		fields = append(fields, usher.FieldError{Field: name, Code: "taken", Message: msg})
+	}
+	if len(fields) == 0 {
 		return fmt.Errorf("user write: %w", err)
 	}
-	field := ue.Field
-	if field == "identity" {
-		field = "extern_uid"
-	}
-	return &usher.Error{Kind: usher.KindConflict, Code: field + "_taken", Message: field + " " + msg,
-		Fields: []usher.FieldError{{Field: field, Code: "taken", Message: msg}}, Err: err}
+	first := fields[0]
+	return &usher.Error{Kind: usher.KindConflict, Code: first.Field + "_taken", Message: first.Field + " " + first.Message,
+		Fields: fields, Err: err}
 }
 
 // errUserNotFound is the answer for a user that does not exist or may not be
@@ -271,6 +285,16 @@ func checkKey(p *usher.Principal, key *usher.UserKey) error {
 	if (key.Email != "" || key.ExternalID != "") && !p.IsAdmin() {
 		return errForbidden("only administrators look users up by e-mail address or external id")
 	}
+	return checkKinds(key.Kinds)
+}
+
+// checkKinds refuses a list of user kinds that names an unknown one.
+func checkKinds(kinds []usher.UserKind) error {
+	for _, k := range kinds {
+		if !k.Valid() {
+			return invalid("kind", "must be one of normal, bot, service_account")
+		}
+	}
 	return nil
 }
 
@@ -289,8 +313,8 @@ const (
 
 // findUser is the one way a key becomes a user: it checks the key for p,
 // reads the user from r, and answers a user that does not exist — or is
-// deleted, unless deleted is withDeleted and p is an administrator — with
-// the same NotFound. Suspended and blocked users are found: what may be
+// deleted, unless deleted is withDeleted and p is an administrator, or is
+// of a kind the key does not ask for — with the same NotFound. Suspended and blocked users are found: what may be
 // done to them is authorize's to decide. Deciding whether p may see the
 // user at all is the caller's (authorize with the action at hand).
 func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.UserKey, deleted bool) (*usher.User, error) {
@@ -298,10 +322,16 @@ func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.U
 		return nil, err
 	}
 	u, err := r.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted() && !(deleted && p.IsAdmin())) {
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() && !(deleted && p.IsAdmin()) || !keyFinds(key, u))) {
 		return nil, errUserNotFound()
 	}
 	return u, err
+}
+
+// keyFinds reports whether a user that key's look-up found is one key
+// asks for: with key.Kinds set, a user of another kind is not found.
+func keyFinds(key usher.UserKey, u *usher.User) bool {
+	return len(key.Kinds) == 0 || slices.Contains(key.Kinds, u.Kind)
 }
 
 // Get returns a user that is not deleted.
@@ -408,10 +438,15 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 	for _, t := range []struct{ name, v string }{
 		{"q", f.Query}, {"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
+		{"username", f.UsernameContains}, {"email", f.EmailContains}, {"uuid", f.UUIDContains},
+		{"external_id", f.ExternalIDContains},
 	} {
 		if err := filterText(t.name, t.v); err != nil {
 			return err
 		}
+	}
+	if err := checkKinds(f.Kinds); err != nil {
+		return err
 	}
 	switch {
 	case f.Sort != "" && !f.Sort.Valid():
@@ -428,7 +463,7 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 		return invalid("cursor", "cannot be combined with an offset")
 	case f.Offset < 0:
 		return invalid("offset", "must not be negative")
-	case (f.Email != "" || f.ExternalID != "") && !p.IsAdmin():
+	case (f.Email != "" || f.ExternalID != "" || f.EmailContains != "" || f.ExternalIDContains != "") && !p.IsAdmin():
 		return errForbidden("only administrators filter users by e-mail address or external id")
 	}
 	f.UUID = strings.ToLower(f.UUID)
@@ -725,7 +760,7 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 		now := s.now()
 		var changes map[string]usher.Change
 		u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
-			if u.Deleted() && !p.IsAdmin() {
+			if (u.Deleted() && !p.IsAdmin()) || !keyFinds(key, u) {
 				return errUserNotFound()
 			}
 			if err := s.authorize(ctx, act, u); err != nil {

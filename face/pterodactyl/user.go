@@ -121,8 +121,13 @@ func userID(r *http.Request) (usher.UserKey, error) {
 	if err != nil || id <= 0 {
 		return usher.UserKey{}, errNotFound()
 	}
-	return usher.UserKey{ID: id}, nil
+	return usher.UserKey{ID: id, Kinds: userKinds}, nil
 }
+
+// userKinds are the accounts that are users in Pterodactyl: people and
+// bots. Service accounts belong to teams, which Pterodactyl does not have:
+// the face neither lists them nor finds them by id or external id.
+var userKinds = []usher.UserKind{usher.KindNormal, usher.KindBot}
 
 // query is what a request's query string asks for.
 type query struct {
@@ -177,8 +182,11 @@ func readQuery(r *http.Request, list bool) (query, error) {
 		return q, nil
 	}
 	q.filter = usher.UserFilter{
-		Email: filters["email"], UUID: filters["uuid"], Username: filters["username"],
-		ExternalID: filters["external_id"],
+		// Pterodactyl's filters are spatie/laravel-query-builder's partial
+		// ones: a substring, in any case.
+		EmailContains: filters["email"], UUIDContains: filters["uuid"], UsernameContains: filters["username"],
+		ExternalIDContains: filters["external_id"],
+		Kinds:              userKinds,
 		// Pterodactyl knows no suspension: a suspended account is listed
 		// like any other.
 		Suspended: usher.Include,
@@ -368,7 +376,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getExternalUser(w http.ResponseWriter, r *http.Request) error {
-	return h.writeFound(w, r, usher.UserKey{ExternalID: r.PathValue("external_id")})
+	return h.writeFound(w, r, usher.UserKey{ExternalID: r.PathValue("external_id"), Kinds: userKinds})
 }
 
 // writeFound answers with the user key finds.

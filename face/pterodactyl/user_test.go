@@ -225,6 +225,18 @@ func TestFiltersAndSorts(t *testing.T) {
 		{"?filter[username]=gone", nil},
 		{"?filter[email]=", []int64{root, a, bb, s}},
 		{"?filter[email]=bob@example.com&filter[username]=alice", nil},
+		// Pterodactyl's filters are partial: a substring, in any case.
+		{"?filter[username]=LIC", []int64{a}},
+		{"?filter[username]=e", []int64{a, s}},
+		{"?filter[email]=EXAMPLE.com", []int64{root, a, bb, s}},
+		{"?filter[email]=@example.com&filter[username]=o", []int64{root, bb}},
+		{"?filter[uuid]=" + strings.ToUpper(alice.Attributes.UUID[9:23]), []int64{a}},
+		{"?filter[uuid]=nope", nil},
+		{"?filter[external_id]=EXT", []int64{a}},
+		// The wildcards of SQL's LIKE are characters like any other.
+		{"?filter[username]=%25", nil},
+		{"?filter[username]=_", nil},
+		{"?filter[external_id]=ext_1", nil},
 		{"?sort=id", []int64{root, a, bb, s}},
 		{"?sort=-id", []int64{s, bb, a, root}},
 		{"?sort=uuid", byUUID},
@@ -268,7 +280,6 @@ func TestBadQueries(t *testing.T) {
 		{"per_page too large", "/api/application/users?per_page=99999999999999999999", 422, "ValidationException", []string{"per_page:max"}, ""},
 		{"page=0 and per_page=x", "/api/application/users?page=0&per_page=x", 422, "ValidationException", []string{"page:min", "per_page:integer"}, ""},
 		{"page=abc", "/api/application/users?page=abc", 422, "ValidationException", []string{"page:integer"}, ""},
-		{"filter by a malformed uuid", "/api/application/users?filter[uuid]=nope", 400, "BadRequestHttpException", nil, ""},
 		{"filter too long", "/api/application/users?filter[username]=" + strings.Repeat("a", 300), 400, "BadRequestHttpException", nil, ""},
 	}
 	for _, tt := range tests {
@@ -410,6 +421,10 @@ func TestCreateRefused(t *testing.T) {
 		{"taken username", with(map[string]any{"username": "TAKEN"}), 422, []string{"username:unique"}, "error_422_unique"},
 		{"taken e-mail", with(map[string]any{"email": "Taken@Example.com"}), 422, []string{"email:unique"}, ""},
 		{"taken external id", with(map[string]any{"external_id": "ext-taken"}), 422, []string{"external_id:unique"}, ""},
+		{"taken username and e-mail", with(map[string]any{"username": "Taken", "email": "TAKEN@example.com"}), 422,
+			[]string{"username:unique", "email:unique"}, "error_422_unique_two"},
+		{"taken username, e-mail and external id", with(map[string]any{"username": "taken", "email": "taken@example.com", "external_id": "ext-taken"}), 422,
+			[]string{"username:unique", "email:unique", "external_id:unique"}, ""},
 		{"number as a name", with(map[string]any{"first_name": 5}), 422, []string{"first_name:string"}, ""},
 		{"string as root_admin", with(map[string]any{"root_admin": "yes"}), 422, []string{"root_admin:boolean"}, ""},
 		{"2 as root_admin", with(map[string]any{"root_admin": 2}), 422, []string{"root_admin:boolean"}, ""},
@@ -615,5 +630,61 @@ func TestDeleteLastTeamOwner(t *testing.T) {
 	}
 	if res := b.do(t, req{method: "DELETE", path: path}); res.status != http.StatusOK || len(res.body) != 0 {
 		t.Fatalf("DELETE after the team: %d %q", res.status, res.body)
+	}
+}
+
+// TestServiceAccountsAreNoUsers: Pterodactyl has users only, so a service
+// account is neither listed nor found by id or external id, for reading,
+// changing or deleting alike: each is answered as a user that does not
+// exist. Bots are users.
+func TestServiceAccountsAreNoUsers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	svc := b.env.MustCreateUser(t, usher.UserCreate{Username: "ci-runner", Email: "ci@example.com",
+		ExternalID: "svc-1", Kind: usher.KindServiceAccount})
+	bot := b.env.MustCreateUser(t, usher.UserCreate{Username: "ci-bot", Email: "bot@example.com", Kind: usher.KindBot})
+	svcPath := fmt.Sprintf("/api/application/users/%d", svc.ID)
+	tests := []struct {
+		name   string
+		rq     req
+		status int
+		golden string
+		ids    []int64
+	}{
+		{"listed: people and bots", req{method: "GET", path: "/api/application/users"}, 200, "", []int64{b.admin.ID, bot.ID}},
+		{"filtered by its username", req{method: "GET", path: "/api/application/users?filter[username]=ci-"}, 200, "", []int64{bot.ID}},
+		{"filtered by its external id", req{method: "GET", path: "/api/application/users?filter[external_id]=svc"}, 200, "", nil},
+		{"GET by id", req{method: "GET", path: svcPath}, 404, "error_404", nil},
+		{"GET by external id", req{method: "GET", path: "/api/application/users/external/svc-1"}, 404, "error_404", nil},
+		{"PATCH", req{method: "PATCH", path: svcPath, body: newUser("renamed")}, 404, "error_404", nil},
+		{"DELETE", req{method: "DELETE", path: svcPath}, 404, "error_404", nil},
+		{"GET a bot", req{method: "GET", path: fmt.Sprintf("/api/application/users/%d", bot.ID)}, 200, "", []int64{bot.ID}},
+	}
+	for _, tt := range tests {
+		res := b.do(t, tt.rq)
+		if res.status != tt.status {
+			t.Errorf("%s: %d %s", tt.name, res.status, res.body)
+			continue
+		}
+		switch {
+		case tt.golden != "":
+			b.golden(t, tt.golden, res)
+		case strings.Contains(tt.rq.path, "/users?") || strings.HasSuffix(tt.rq.path, "/users"):
+			var l listBody
+			res.decode(t, &l)
+			if !slices.Equal(l.ids(), tt.ids) || l.Meta.Pagination.Total != len(tt.ids) {
+				t.Errorf("%s: %s", tt.name, res.body)
+			}
+		default:
+			var u userBody
+			res.decode(t, &u)
+			if u.Attributes.ID != tt.ids[0] || u.Attributes.Username != "ci-bot" {
+				t.Errorf("%s: %s", tt.name, res.body)
+			}
+		}
+	}
+	// The service account is as it was.
+	if u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: svc.ID}); err != nil || u.Deleted() || u.Username != "ci-runner" {
+		t.Fatalf("the service account changed: %+v %v", u, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -111,18 +112,39 @@ func (dialect) Classify(err error) error {
 	return err
 }
 
+// FailedStatementAbortsTx is true: after an error PostgreSQL refuses every
+// statement of the transaction until it is rolled back.
+func (dialect) FailedStatementAbortsTx() bool { return true }
+
 // Analyze refreshes the statistics of every table: after a bulk import,
 // before autovacuum gets to it (or where it is off), the planner would
 // otherwise guess, and a search by trigram can go from a millisecond to a
 // scan of the table.
 func (dialect) Analyze() string { return "ANALYZE" }
 
-// SearchUsers matches with ILIKE, which the trigram indexes serve.
-func (dialect) SearchUsers(b *sqldb.Builder, q string, email bool) {
-	p := b.Arg("%" + sqldb.EscapeLike(q) + "%")
-	cond := "(username ILIKE " + p + " OR name ILIKE " + p
-	if email {
-		cond += " OR email ILIKE " + p
+// SearchUsers matches with ILIKE, which the trigram indexes on username,
+// name and e-mail address serve; the UUID (as text) and the external id
+// have no such index, and are compared row by row among the rows the other
+// conditions leave.
+func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
+	search := func(v string, cols ...string) {
+		if v == "" {
+			return
+		}
+		p := b.Arg("%" + sqldb.EscapeLike(v) + "%")
+		alts := make([]string, len(cols))
+		for i, col := range cols {
+			alts[i] = col + " ILIKE " + p
+		}
+		b.Where("(" + strings.Join(alts, " OR ") + ")")
 	}
-	b.Where(cond + ")")
+	if s.QueryEmail {
+		search(s.Query, "username", "name", "email")
+	} else {
+		search(s.Query, "username", "name")
+	}
+	search(s.Username, "username")
+	search(s.Email, "email")
+	search(s.UUID, "uuid::text")
+	search(s.ExternalID, "external_id")
 }

@@ -39,13 +39,29 @@ type Dialect interface {
 	Classify(err error) error
 	// TimeArg returns how a time is passed as a statement argument.
 	TimeArg(t time.Time) any
-	// SearchUsers adds to b the condition that a user's username or name
-	// (or, with email, e-mail address) contains q, case-insensitively,
-	// through the engine's index, as a condition or with Builder.From.
-	SearchUsers(b *Builder, q string, email bool)
+	// SearchUsers adds to b the conditions of s: each of its strings is
+	// contained, case-insensitively and literally, in its columns, through
+	// the engine's indexes where it has them, as conditions or with
+	// Builder.From.
+	SearchUsers(b *Builder, s UserSearch)
+	// FailedStatementAbortsTx reports whether a failed statement aborts its
+	// transaction, so that nothing more can be read in it (PostgreSQL),
+	// rather than undoing that statement only (SQLite).
+	FailedStatementAbortsTx() bool
 	// Analyze is the statement that refreshes the planner's statistics;
 	// empty when the engine's plans do not depend on them.
 	Analyze() string
+}
+
+// UserSearch is what a user list matches by substring. Each set string
+// must be contained in its columns; empty ones match everything.
+type UserSearch struct {
+	// Query is contained in the username or the name, or with QueryEmail
+	// also the e-mail address.
+	Query      string
+	QueryEmail bool
+	// Each of these is contained in its own column.
+	Username, Email, UUID, ExternalID string
 }
 
 // Config describes one database to open.
@@ -232,6 +248,13 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 		q = ptx
 	}
 	if err := fn(&conn{q: q, w: q, quiet: q, d: c.d, queries: c.queries}); err != nil {
+		var late *lateProbe
+		if errors.As(err, &late) {
+			_ = tx.Rollback()
+			// The write is refused either way; without the probe its
+			// error names the field the driver named.
+			_ = c.probeTaken(ctx, late.ue, late.args)
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {

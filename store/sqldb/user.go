@@ -195,32 +195,63 @@ func (c *conn) insertPasswords(ctx context.Context, users []*usher.User, hashes 
 	return nil
 }
 
-// userConflict classifies an error of a user write; when the driver reported
-// a unique violation without naming it, the colliding field is looked up.
+// userConflict classifies an error of a user write. A unique violation is
+// completed with every unique field of u that collides with another user,
+// which the UserTaken probe asks the engine: at once, in the write's
+// transaction, where a failed statement leaves it usable (SQLite, whose
+// error does not even name the index); otherwise (PostgreSQL, which
+// aborts the transaction) once the transaction is rolled back, by atomic.
 func (c *conn) userConflict(ctx context.Context, name string, err error, u *usher.User) error {
 	err = c.fail(name, err)
 	var ue *usher.UniqueError
-	if !errors.As(err, &ue) || ue.Field != "" {
+	if !errors.As(err, &ue) {
 		return err
 	}
-	var username, email, externalID, uuid bool
-	probe := c.queryRow(ctx, "UserTaken", strings.ToLower(u.Username),
-		textOrNull(usher.EmailKey(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID)
-	if perr := probe.Scan(&username, &email, &externalID, &uuid); perr != nil {
-		return fmt.Errorf("UserTaken: %w", perr)
+	args := []any{strings.ToLower(u.Username), textOrNull(usher.EmailKey(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID}
+	if c.d.FailedStatementAbortsTx() {
+		return &lateProbe{ue: ue, args: args}
 	}
-	switch {
-	case username:
-		ue.Field = "username"
-	case email:
-		ue.Field = "email"
-	case externalID:
-		ue.Field = "external_id"
-	case uuid:
-		ue.Field = "uuid"
+	if err := c.probeTaken(ctx, ue, args); err != nil {
+		return err
 	}
 	return ue
 }
+
+// takenFields are the fields the UserTaken probe answers for, in its order.
+var takenFields = [...]string{"username", "email", "external_id", "uuid"}
+
+// probeTaken runs the UserTaken probe and sets the fields of ue to those
+// that collide, keeping the one the driver named, if any, among them.
+func (c *conn) probeTaken(ctx context.Context, ue *usher.UniqueError, args []any) error {
+	var taken [len(takenFields)]bool
+	if err := c.queryRow(ctx, "UserTaken", args...).Scan(&taken[0], &taken[1], &taken[2], &taken[3]); err != nil {
+		return fmt.Errorf("UserTaken: %w", err)
+	}
+	var fields []string
+	for i, f := range takenFields {
+		if taken[i] || f == ue.Field {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) > 0 {
+		ue.Field, ue.Fields = fields[0], fields
+	}
+	return nil
+}
+
+// lateProbe is a unique violation of a user write whose transaction the
+// failure aborted: the probe for the other colliding fields waits until
+// atomic has rolled the transaction back, and then reads what is
+// committed.
+type lateProbe struct {
+	ue   *usher.UniqueError
+	args []any
+}
+
+func (e *lateProbe) Error() string { return e.ue.Error() }
+
+// Unwrap returns the unique violation, which the probe completes.
+func (e *lateProbe) Unwrap() error { return e.ue }
 
 // UserGet finds one user by the key's one field.
 func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
@@ -342,8 +373,16 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 	case usher.Only:
 		b.Where("state = " + b.Arg(string(usher.StateSuspended)))
 	}
-	if f.Query != "" {
-		c.d.SearchUsers(b, f.Query, f.SearchEmail)
+	search := UserSearch{Query: f.Query, QueryEmail: f.SearchEmail, Username: f.UsernameContains,
+		Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains}
+	if isUUID(search.UUID) {
+		// Every UUID is 36 characters long, so one that contains another
+		// is that one: the unique index finds it.
+		b.Where("uuid = " + b.Arg(strings.ToLower(search.UUID)))
+		search.UUID = ""
+	}
+	if search != (UserSearch{QueryEmail: search.QueryEmail}) {
+		c.d.SearchUsers(b, search)
 	}
 	if f.Username != "" {
 		b.Where("username_key = " + b.Arg(strings.ToLower(f.Username)))
@@ -370,6 +409,13 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 	if f.Kind != "" {
 		b.Where("kind = " + b.Arg(string(f.Kind)))
 	}
+	if len(f.Kinds) > 0 {
+		marks := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			marks[i] = b.Arg(string(k))
+		}
+		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
+	}
 	if f.Admin != nil {
 		b.Where("is_admin = " + b.Arg(*f.Admin))
 	}
@@ -379,6 +425,24 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 	if f.CreatedBefore != nil {
 		b.Where("created_at < " + b.Time(*f.CreatedBefore))
 	}
+}
+
+// isUUID reports whether s is a UUID in its text form, in either case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
 }
 
 // UserList returns one page of users. It asks for one row more than the

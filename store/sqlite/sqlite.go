@@ -132,29 +132,55 @@ func (dialect) Classify(err error) error {
 	return err
 }
 
+// FailedStatementAbortsTx is false: SQLite undoes the failed statement
+// only, and the transaction goes on.
+func (dialect) FailedStatementAbortsTx() bool { return false }
+
 // Analyze is empty: usher's statements name the index that serves them, and
 // SQLite plans them the same with statistics or without.
 func (dialect) Analyze() string { return "" }
 
 // SearchUsers matches through the trigram index, which needs at least three
-// characters; shorter queries fall back to LIKE. The index drives the
-// statement: it yields its matches in id order, so a page ordered by id
-// reads a page of matches, not all of them (a three-letter query can match
-// a tenth of all users).
-func (dialect) SearchUsers(b *sqldb.Builder, q string, email bool) {
-	if utf8.RuneCountInString(q) >= 3 {
-		phrase := `"` + strings.ReplaceAll(q, `"`, `""`) + `"`
-		if !email {
-			phrase = "{username name} : " + phrase
+// characters and covers username, name and e-mail address; shorter
+// strings, and the UUID and external id, which it does not hold, are
+// matched with LIKE, which folds the case of ASCII letters only. The index
+// drives the statement: it yields its matches in id order, so a page
+// ordered by id reads a page of matches, not all of them (a three-letter
+// query can match a tenth of all users). Every string the index takes is
+// one phrase of one MATCH, so that they narrow one another inside it.
+func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
+	var phrases, conds []string
+	// search matches v in cols: through the index when it can, else with
+	// LIKE on the users table.
+	search := func(v string, indexed bool, cols ...string) {
+		if v == "" {
+			return
 		}
-		b.From("(SELECT rowid AS fts_id FROM users_fts WHERE users_fts MATCH "+b.Arg(phrase)+") AS matches"+
+		if indexed && utf8.RuneCountInString(v) >= 3 {
+			phrases = append(phrases, "{"+strings.Join(cols, " ")+"} : "+`"`+strings.ReplaceAll(v, `"`, `""`)+`"`)
+			return
+		}
+		p := b.Arg("%" + sqldb.EscapeLike(v) + "%")
+		alts := make([]string, len(cols))
+		for i, col := range cols {
+			alts[i] = "users." + col + " LIKE " + p + ` ESCAPE '\'`
+		}
+		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
+	}
+	if s.QueryEmail {
+		search(s.Query, true, "username", "name", "email")
+	} else {
+		search(s.Query, true, "username", "name")
+	}
+	search(s.Username, true, "username")
+	search(s.Email, true, "email")
+	search(s.UUID, false, "uuid")
+	search(s.ExternalID, false, "external_id")
+	if len(phrases) > 0 {
+		b.From("(SELECT rowid AS fts_id FROM users_fts WHERE users_fts MATCH "+b.Arg(strings.Join(phrases, " AND "))+") AS matches"+
 			" CROSS JOIN users ON users.id = matches.fts_id", "fts_id")
-		return
 	}
-	p := b.Arg("%" + sqldb.EscapeLike(q) + "%")
-	cond := "(username LIKE " + p + ` ESCAPE '\' OR name LIKE ` + p + ` ESCAPE '\'`
-	if email {
-		cond += " OR email LIKE " + p + ` ESCAPE '\'`
+	for _, c := range conds {
+		b.Where(c)
 	}
-	b.Where(cond + ")")
 }
