@@ -39,6 +39,10 @@ type Dialect interface {
 	Classify(err error) error
 	// TimeArg returns how a time is passed as a statement argument.
 	TimeArg(t time.Time) any
+	// ListArg returns how a list of values (a slice of int64 or of
+	// string) is passed as one statement argument, for the dialect's
+	// queries to read as a set.
+	ListArg(items any) (any, error)
 	// SearchUsers adds to b the condition that a user's username or name
 	// (or, with email, e-mail address) contains q, case-insensitively,
 	// through the engine's index, as a condition or with Builder.From.
@@ -365,7 +369,7 @@ var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
-	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken",
+	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
@@ -376,7 +380,7 @@ var queryNames = []string{
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",
-	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups",
+	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
 	"MembershipMergeCopy", "MembershipMergeDrop", "SoleOwnerTeams",
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor", "RuleMergeCopy", "RuleMergeDrop",
 	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",
