@@ -157,7 +157,21 @@ type UserCreate struct {
 	Plan             string
 	EmailConfirmed   bool // mark the primary address confirmed now
 	SkipConfirmation bool // GitLab's confirm=false: the account needs no e-mail confirmation
+	// NameRule, when set, is a product's rule the username must also
+	// follow, on top of usher's own.
+	NameRule NameRule
 }
+
+// NameRule names a product's rule for usernames, which the core checks
+// besides its own.
+type NameRule string
+
+// The name rules.
+const (
+	// NameResource is Lenses' HQ resource name: lowercase letters, digits
+	// and hyphens, with no hyphen first or last.
+	NameResource NameRule = "resource"
+)
 
 // UserUpdate is a partial update: nil fields are left as they are.
 type UserUpdate struct {

@@ -104,6 +104,9 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	var c checker
 	c.user(u)
+	if !slices.ContainsFunc(c.errs, func(f usher.FieldError) bool { return f.Field == "username" }) {
+		c.nameRule(in.NameRule, u.Username)
+	}
 	c.identities(u.Identities)
 	if in.Password != "" && in.PasswordHash != "" {
 		c.add("password", "conflict", "give a password or a password hash, not both")
@@ -248,10 +251,19 @@ func checkKey(p *usher.Principal, key *usher.UserKey) error {
 	return nil
 }
 
-// Get returns a user that is not deleted.
+// Get returns a user that is not deleted, whatever its state: a
+// suspended or blocked user is found, and listed (see List).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
 func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.Find(ctx, key, usher.UserScope{})
+}
+
+// Find is Get within a product's scope: an account outside it is not
+// found, as List does not list it.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
+func (s *Users) Find(ctx context.Context, key usher.UserKey, scope usher.UserScope) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
@@ -260,7 +272,7 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 		return nil, err
 	}
 	u, err := s.store.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() || !scope.Holds(u))) {
 		return nil, errUserNotFound()
 	}
 	if err != nil {
@@ -281,15 +293,27 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 // Errors: Unauthenticated, Forbidden (a token whose scopes do not allow
 // reading the account).
 func (s *Users) Me(ctx context.Context) (*usher.User, error) {
+	return s.MeIn(ctx, usher.UserScope{})
+}
+
+// MeIn is Me within a product's scope: a caller whose account is outside
+// it, a service account where they are kept apart, is not found, as Find
+// does not find it by name.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Users) MeIn(ctx context.Context, scope usher.UserScope) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
 	if p.User == nil {
-		return s.Get(ctx, usher.UserKey{ID: p.UserID()})
+		return s.Find(ctx, usher.UserKey{ID: p.UserID()}, scope)
 	}
 	if err := s.authorize(ctx, actUserRead, p.User); err != nil {
 		return nil, err
+	}
+	if !scope.Holds(p.User) {
+		return nil, errUserNotFound()
 	}
 	u := *p.User
 	return &u, nil
@@ -310,8 +334,12 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 	}
 }
 
-// List returns one page of users. Only administrators see deleted users,
-// filter by e-mail address or external id, or search e-mail addresses.
+// List returns one page of users. It lists what Get finds: unless the
+// filter says otherwise, users that are not deleted, in any state,
+// suspended ones included. Only administrators see deleted users, filter
+// by e-mail address or external id, or search e-mail addresses. With
+// f.WithGroups the page holds its users' memberships, read at once and
+// shown as UserGroups shows them.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
 // kind, a malformed UUID or cursor, a reversed range, a cursor with an
@@ -327,6 +355,11 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 	page, err := s.store.UserList(ctx, f)
 	if err != nil {
 		return nil, err
+	}
+	if len(f.WithGroups) > 0 {
+		if page.Memberships, err = s.memberships(ctx, p, page.Users, f.WithGroups); err != nil {
+			return nil, err
+		}
 	}
 	for i, u := range page.Users {
 		page.Users[i] = redact(p, u)
@@ -371,10 +404,14 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 			return err
 		}
 	}
+	// A list shows what Get finds: suspended users too, deleted ones not.
+	if f.Suspended == usher.Default {
+		f.Suspended = usher.Include
+	}
 	if f.State == usher.StateSuspended {
 		f.Suspended = usher.Only
 	}
-	if !p.IsAdmin() {
+	if f.Deleted == usher.Default || !p.IsAdmin() {
 		f.Deleted = usher.Exclude
 	}
 	f.SearchEmail = p.IsAdmin()
