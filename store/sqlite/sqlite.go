@@ -4,9 +4,9 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
