@@ -49,6 +49,11 @@ type Group struct {
 	Version        int64
 	// Members counts the group's members; set by lists that ask for it.
 	Members int
+	// ServiceAccounts counts the members that are service accounts, and
+	// Roles the live roles the group's members hold: set with Members by
+	// the lists of a user's groups.
+	ServiceAccounts int
+	Roles           int
 }
 
 // Deleted reports whether the group is soft-deleted.

@@ -168,6 +168,9 @@ type UserCreate struct {
 	// default). The account is pending until the code comes back, unless
 	// the policy skips e-mail confirmation or State is given.
 	SendConfirmation bool
+	// NameRule, when set, is a product's rule the username must also
+	// follow, on top of usher's own.
+	NameRule NameRule
 }
 
 // UserDelete says what goes with a deleted user.
@@ -191,6 +194,17 @@ const (
 	ViewOwn
 	// ViewAdmin is the whole account, as an administrator sees any.
 	ViewAdmin
+)
+
+// NameRule names a product's rule for usernames, which the core checks
+// besides its own.
+type NameRule string
+
+// The name rules.
+const (
+	// NameResource is Lenses' HQ resource name: lowercase letters, digits
+	// and hyphens, with no hyphen first or last.
+	NameResource NameRule = "resource"
 )
 
 // UserUpdate is a partial update: nil fields are left as they are.
@@ -230,12 +244,31 @@ type UserUpdate struct {
 // suspended): leave them out, include them, or return only them.
 type Inclusion uint8
 
-// The inclusion modes; the zero value excludes.
+// The inclusion modes. The zero value, Default, leaves the choice to the
+// core's rule for the property: a user list includes suspended users (Get
+// finds them) and leaves out deleted ones (Get does not). The store, which
+// decides nothing, takes Default as Exclude.
 const (
-	Exclude Inclusion = iota
+	Default Inclusion = iota
+	Exclude
 	Include
 	Only
 )
+
+// UserScope is which accounts a product knows as its users. A face passes
+// the same scope to its list and to its look-ups, and the core applies it
+// to both alike, so that what the one lists the other finds. The zero
+// scope is every account.
+type UserScope struct {
+	// NoServiceAccounts leaves service accounts out, for a product that
+	// keeps them apart from its users: they are neither listed nor found.
+	NoServiceAccounts bool
+}
+
+// Holds reports whether u is an account of the scope.
+func (s UserScope) Holds(u *User) bool {
+	return !s.NoServiceAccounts || u.Kind != KindServiceAccount
+}
 
 // UserSort names the order of a user list.
 type UserSort string
@@ -287,6 +320,12 @@ type UserFilter struct {
 	CreatedBefore *time.Time // exclusive
 	Deleted       Inclusion
 	Suspended     Inclusion
+	// Scope narrows the list to the accounts a product knows as users.
+	Scope UserScope
+	// WithGroups asks for each listed user's memberships of groups of
+	// these kinds, read for the whole page at once (UserPage.Memberships);
+	// none reads no groups.
+	WithGroups []GroupKind
 
 	Sort UserSort // default SortIDAsc
 	// After is the cursor of the last row of the previous page (keyset
@@ -315,4 +354,7 @@ type UserPage struct {
 	// Limit is the page size used: the one asked for, or the default or
 	// the maximum in its place.
 	Limit int
+	// Memberships holds, by user id, the memberships the filter asked for
+	// with WithGroups, each with its group and the group's counts.
+	Memberships map[int64][]*Membership
 }

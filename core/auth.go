@@ -67,7 +67,7 @@ func (a *Auth) Authenticate(ctx context.Context, text string, accept ...usher.To
 	if subtle.ConstantTimeCompare(ent.tok.Hash, hash) != 1 || ent.tok.Kind != kind {
 		return nil, errBadToken()
 	}
-	return a.principalOf(ctx, ent, now)
+	return a.principalOf(ctx, string(hash), ent, now)
 }
 
 // accepts reports whether a credential of the kind is among those accepted;
@@ -79,7 +79,7 @@ func accepts(accept []usher.TokenKind, kind usher.TokenKind) bool {
 // principalOf returns who a token stands for now: the token must be active,
 // its account able to sign in, an application key's owner an
 // administrator, and an impersonation session's administrator still one.
-func (a *Auth) principalOf(ctx context.Context, ent principalEntry, now time.Time) (*usher.Principal, error) {
+func (a *Auth) principalOf(ctx context.Context, key string, ent principalEntry, now time.Time) (*usher.Principal, error) {
 	tok, u := ent.tok, ent.user
 	if !tok.Active(now) {
 		return nil, errBadToken()
@@ -87,11 +87,7 @@ func (a *Auth) principalOf(ctx context.Context, ent principalEntry, now time.Tim
 	if !a.maySignIn(u) {
 		return nil, errInactive(u)
 	}
-	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
-		if err := a.store.TokenTouch(ctx, tok.ID, now, now.Add(-touchEvery)); err != nil {
-			a.log.WarnContext(ctx, "token touch failed", "token_id", tok.ID, "err", err)
-		}
-	}
+	a.touch(ctx, key, ent, now)
 	p := &usher.Principal{Kind: usher.PrincipalUser, User: u, Token: tok, Scopes: tok.Scopes}
 	switch {
 	case tok.Kind == usher.TokenApplication:
@@ -112,6 +108,37 @@ func (a *Auth) principalOf(ctx context.Context, ent principalEntry, now time.Tim
 		p.Impersonator = ent.impersonator
 	}
 	return p, nil
+}
+
+// touch records the use of a token and that its account was seen: each
+// at most once a minute (touchEvery), not once a request. The writes are
+// uncounted, so that they keep the checks cached under key; the entry
+// kept there learns the times written, so that the requests that follow
+// within the minute write nothing. An impersonation is the
+// administrator's doing: the account is not seen by it.
+func (a *Auth) touch(ctx context.Context, key string, ent principalEntry, now time.Time) {
+	tok, u := ent.tok, ent.user
+	// Past the minute, not at it: the store writes a time older than
+	// notBefore, not one equal to it.
+	stale := func(t *time.Time) bool { return t == nil || now.Sub(*t) > touchEvery }
+	touched := false
+	if stale(tok.LastUsedAt) {
+		if err := a.store.TokenTouch(ctx, tok.ID, now, now.Add(-touchEvery)); err != nil {
+			a.log.WarnContext(ctx, "token touch failed", "token_id", tok.ID, "err", err)
+		} else {
+			tok.LastUsedAt, touched = &now, true
+		}
+	}
+	if tok.ImpersonatorID == 0 && stale(u.LastSeenAt) {
+		if err := a.store.UserSeen(ctx, u.ID, now, now.Add(-touchEvery)); err != nil {
+			a.log.WarnContext(ctx, "user seen failed", "user_id", u.ID, "err", err)
+		} else {
+			u.LastSeenAt, touched = &now, true
+		}
+	}
+	if touched {
+		a.principals.touched(key, ent)
+	}
 }
 
 // tokenPrincipal returns a token and its account (and the impersonator

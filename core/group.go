@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -843,31 +844,47 @@ func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...ush
 	if err := g.authorize(ctx, actUserRead, u); err != nil {
 		return nil, err
 	}
+	byUser, err := g.memberships(ctx, p, []*usher.User{u}, kinds)
+	return byUser[u.ID], err
+}
+
+// memberships returns, by user id, the memberships of users (whom p may
+// read) of groups of the kinds (those p may see when none), each with its
+// group and the group's counts, in one read: p sees every group of its
+// own, an administrator every group of anyone's, others a user's roles
+// and plain groups and the teams they share with it, never internal ones.
+func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*usher.User, kinds []usher.GroupKind) (map[int64][]*usher.Membership, error) {
 	if len(kinds) == 0 {
 		kinds = []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain}
 		if p.IsAdmin() {
 			kinds = append(kinds, usher.GroupInternal)
 		}
 	}
-	ms, err := g.store.UserGroups(ctx, u.ID, kinds...)
-	if err != nil || p.IsAdmin() || self(p, u) {
-		return ms, err
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
 	}
-	// Others see roles and plain groups, and the teams they share.
-	mine := map[int64]bool{}
-	own, err := g.store.UserGroups(ctx, p.UserID(), usher.GroupTeam)
+	ms, err := e.store.MembershipsOf(ctx, ids, kinds...)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range own {
-		mine[m.GroupID] = true
-	}
-	var out []*usher.Membership
-	for _, m := range ms {
-		if m.Group.Kind == usher.GroupInternal || (m.Group.Kind == usher.GroupTeam && !mine[m.GroupID]) {
-			continue
+	var mine map[int64]bool
+	if !p.IsAdmin() && slices.Contains(kinds, usher.GroupTeam) {
+		own, err := e.store.UserGroups(ctx, p.UserID(), usher.GroupTeam)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, m)
+		mine = map[int64]bool{}
+		for _, m := range own {
+			mine[m.GroupID] = true
+		}
+	}
+	out := make(map[int64][]*usher.Membership, len(users))
+	for _, m := range ms {
+		hidden := m.Group.Kind == usher.GroupInternal || (m.Group.Kind == usher.GroupTeam && !mine[m.GroupID])
+		if p.IsAdmin() || m.UserID == p.UserID() || !hidden {
+			out[m.UserID] = append(out[m.UserID], m)
+		}
 	}
 	return out, nil
 }

@@ -342,12 +342,12 @@ func (a *Auth) CheckJWT(ctx context.Context, raw string) (*usher.Principal, *ush
 		return nil, nil, err
 	}
 	now := a.now()
-	ent, err := a.tokenPrincipal(ctx, "id:"+strconv.FormatInt(c.Parent, 10),
-		func() (*usher.Token, error) { return a.store.TokenGet(ctx, c.Parent) }, now)
+	key := "id:" + strconv.FormatInt(c.Parent, 10)
+	ent, err := a.tokenPrincipal(ctx, key, func() (*usher.Token, error) { return a.store.TokenGet(ctx, c.Parent) }, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	parent, err := a.principalOf(ctx, ent, now)
+	parent, err := a.principalOf(ctx, key, ent, now)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -56,3 +56,20 @@ func (c *principalCache) put(key string, e principalEntry) {
 	}
 	c.entries[key] = e
 }
+
+// touched keeps, in the entry under key, the last-used and last-seen times
+// of ent, its copies, just written: the entry stays as good as it was,
+// since the writes are no change it could be stale by. An entry read again
+// meanwhile is left as it is.
+func (c *principalCache) touched(key string, ent principalEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.changes != ent.changes || e.tok.ID != ent.tok.ID {
+		return
+	}
+	tok, u := *e.tok, *e.user
+	tok.LastUsedAt, u.LastSeenAt = ent.tok.LastUsedAt, ent.user.LastSeenAt
+	e.tok, e.user = &tok, &u
+	c.entries[key] = e
+}

@@ -130,6 +130,9 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	var c checker
 	c.user(u)
+	if !slices.ContainsFunc(c.errs, func(f usher.FieldError) bool { return f.Field == "username" }) {
+		c.nameRule(in.NameRule, u.Username)
+	}
 	c.identities(u.Identities)
 	if in.Password != "" && in.PasswordHash != "" {
 		c.add("password", "conflict", "give a password or a password hash, not both")
@@ -314,9 +317,10 @@ const (
 // findUser is the one way a key becomes a user: it checks the key for p,
 // reads the user from r, and answers a user that does not exist — or is
 // deleted, unless deleted is withDeleted and p is an administrator, or is
-// of a kind the key does not ask for — with the same NotFound. Suspended and blocked users are found: what may be
-// done to them is authorize's to decide. Deciding whether p may see the
-// user at all is the caller's (authorize with the action at hand).
+// of a kind the key does not ask for — with the same NotFound. Suspended
+// and blocked users are found: what may be done to them is authorize's to
+// decide. Deciding whether p may see the user at all is the caller's
+// (authorize with the action at hand).
 func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.UserKey, deleted bool) (*usher.User, error) {
 	if err := checkKey(p, &key); err != nil {
 		return nil, err
@@ -334,15 +338,27 @@ func keyFinds(key usher.UserKey, u *usher.User) bool {
 	return len(key.Kinds) == 0 || slices.Contains(key.Kinds, u.Kind)
 }
 
-// Get returns a user that is not deleted.
+// Get returns a user that is not deleted, whatever its state: a
+// suspended or blocked user is found, and listed (see List).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
 func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.Find(ctx, key, usher.UserScope{})
+}
+
+// Find is Get within a product's scope: an account outside it is not
+// found, as List does not list it.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
+func (s *Users) Find(ctx context.Context, key usher.UserKey, scope usher.UserScope) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
 	u, err := findUser(ctx, s.store, p, key, liveOnly)
+	if err == nil && !scope.Holds(u) {
+		err = errUserNotFound()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -361,15 +377,27 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 // Errors: Unauthenticated, Forbidden (a token whose scopes do not allow
 // reading the account).
 func (s *Users) Me(ctx context.Context) (*usher.User, error) {
+	return s.MeIn(ctx, usher.UserScope{})
+}
+
+// MeIn is Me within a product's scope: a caller whose account is outside
+// it, a service account where they are kept apart, is not found, as Find
+// does not find it by name.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Users) MeIn(ctx context.Context, scope usher.UserScope) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
 	if p.User == nil {
-		return s.Get(ctx, usher.UserKey{ID: p.UserID()})
+		return s.Find(ctx, usher.UserKey{ID: p.UserID()}, scope)
 	}
 	if err := s.authorize(ctx, actUserRead, p.User); err != nil {
 		return nil, err
+	}
+	if !scope.Holds(p.User) {
+		return nil, errUserNotFound()
 	}
 	u := *p.User
 	return &u, nil
@@ -409,8 +437,12 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 	}
 }
 
-// List returns one page of users. Only administrators see deleted users,
-// filter by e-mail address or external id, or search e-mail addresses.
+// List returns one page of users. It lists what Get finds: unless the
+// filter says otherwise, users that are not deleted, in any state,
+// suspended ones included. Only administrators see deleted users, filter
+// by e-mail address or external id, or search e-mail addresses. With
+// f.WithGroups the page holds its users' memberships, read at once and
+// shown as UserGroups shows them.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
 // kind, a malformed UUID or cursor, a reversed range, a cursor with an
@@ -426,6 +458,11 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 	page, err := s.store.UserList(ctx, f)
 	if err != nil {
 		return nil, err
+	}
+	if len(f.WithGroups) > 0 {
+		if page.Memberships, err = s.memberships(ctx, p, page.Users, f.WithGroups); err != nil {
+			return nil, err
+		}
 	}
 	for i, u := range page.Users {
 		page.Users[i] = redact(p, u)
@@ -475,10 +512,14 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 			return err
 		}
 	}
+	// A list shows what Get finds: suspended users too, deleted ones not.
+	if f.Suspended == usher.Default {
+		f.Suspended = usher.Include
+	}
 	if f.State == usher.StateSuspended {
 		f.Suspended = usher.Only
 	}
-	if !p.IsAdmin() {
+	if f.Deleted == usher.Default || !p.IsAdmin() {
 		f.Deleted = usher.Exclude
 	}
 	f.SearchEmail = p.IsAdmin()

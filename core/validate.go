@@ -125,6 +125,24 @@ func joinable(r rune) bool {
 	return unicode.In(r, unicode.L, unicode.M, unicode.S)
 }
 
+// resourceNameRE is usher.NameResource: lowercase letters, digits and
+// hyphens, neither first nor last a hyphen.
+var resourceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// nameRule checks a username against a product's rule, once it has passed
+// usher's own.
+func (c *checker) nameRule(rule usher.NameRule, v string) {
+	switch rule {
+	case "":
+	case usher.NameResource:
+		if !resourceNameRE.MatchString(v) {
+			c.add("username", "invalid", "must be lowercase letters, digits and hyphens, and must not start or end with a hyphen")
+		}
+	default:
+		c.add("username", "invalid", "follows an unknown rule %q", rule)
+	}
+}
+
 func (c *checker) username(v string) {
 	switch {
 	case v == "":

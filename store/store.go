@@ -30,8 +30,8 @@ type Store interface {
 	// Changes counts the writes this process has committed to the
 	// database. It grows after each write is visible to readers, so a
 	// cache filled from reads made after calling it is stale once it has
-	// grown. Writes by other processes are not counted, nor TokenTouch,
-	// which changes no credential, nor Ready's.
+	// grown. Writes by other processes are not counted, nor TokenTouch
+	// and UserSeen, which change no credential, nor Ready's.
 	Changes() uint64
 	// Analyze brings the query planner's statistics up to date, after a
 	// bulk change the engine's own upkeep has not caught up with yet.
@@ -64,6 +64,10 @@ type Tx interface {
 	UserUpdate(ctx context.Context, id int64, fn func(u *usher.User) error) (*usher.User, error)
 	// UserPurge deletes the user and everything that belongs to it for good.
 	UserPurge(ctx context.Context, id int64) error
+	// UserSeen records that the user was seen at the given time, unless a
+	// time since notBefore is recorded already. It changes no credential
+	// and is not counted by Changes.
+	UserSeen(ctx context.Context, id int64, at, notBefore time.Time) error
 	// UserCount returns the number of users, deleted ones included.
 	UserCount(ctx context.Context) (int, error)
 
@@ -194,6 +198,12 @@ type Tx interface {
 	UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	// MembershipDeleteGroup removes every membership of the group.
 	MembershipDeleteGroup(ctx context.Context, groupID int64) error
+	// MembershipsOf returns, in one query, the memberships of the users
+	// with the given ids of groups that are not deleted, of the given kinds
+	// (all when none), each with its group and the group's counts: Members,
+	// ServiceAccounts and Roles. They come by user id, then by group kind
+	// and handle.
+	MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	// SoleOwnerTeams returns the live teams in which the user is the only
 	// owner.
 	SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error)

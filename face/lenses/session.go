@@ -14,9 +14,10 @@ func self(r *http.Request) usher.UserKey {
 	return usher.UserKey{ID: usher.PrincipalFrom(r.Context()).UserID()}
 }
 
-// me returns the caller's own account.
+// me returns the caller's own account; a service account is no Lenses
+// user, here as by name.
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
-	u, err := h.Users.Me(r.Context())
+	u, err := h.Users.MeIn(r.Context(), scope)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,9 @@
 package lenses
 
 import (
-	"context"
-	"fmt"
-	"maps"
+	"encoding/json"
+	"io"
 	"net/http"
-	"regexp"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -61,12 +58,15 @@ func userLRN(name string) string { return "iam:user:" + name }
 
 func groupLRN(handle string) string { return "iam:group:" + handle }
 
-// toUserJSON is u as Lenses shows it, with its groups; members holds the
-// groups' member counts by id.
-func toUserJSON(u *usher.User, groups []*usher.Group, members map[int64]int) userJSON {
+// scope is the accounts Lenses knows as users: it keeps service accounts
+// apart, so they are neither listed nor found by name.
+var scope = usher.UserScope{NoServiceAccounts: true}
+
+// toUserJSON is u as Lenses shows it, with its memberships of groups.
+func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
 	out := userJSON{
 		Name: u.Username, DisplayName: u.DisplayName, LRN: userLRN(u.Username), ID: strconv.FormatInt(u.ID, 10),
-		CreatedAt: u.CreatedAt.UTC(), Groups: make([]compactGroupJSON, 0, len(groups)),
+		CreatedAt: u.CreatedAt.UTC(), Groups: make([]compactGroupJSON, 0, len(ms)),
 		Profile: profileJSON{FullName: u.Name, EmailAddress: u.Email}, IsAdmin: u.Admin, Metadata: u.Metadata,
 	}
 	if out.DisplayName == "" {
@@ -76,152 +76,91 @@ func toUserJSON(u *usher.User, groups []*usher.Group, members map[int64]int) use
 		t := u.LastSeenAt.UTC()
 		out.LastSeenAt = &t
 	}
-	for _, g := range groups {
-		out.Groups = append(out.Groups, toCompactGroupJSON(g, members[g.ID]))
+	for _, m := range ms {
+		out.Groups = append(out.Groups, toCompactGroupJSON(m.Group))
 	}
 	return out
 }
 
-// toCompactGroupJSON is g as Lenses shows a group of a user. usher counts
-// members without telling users from service accounts, and its plain
-// groups hold no roles: user_count counts every member, sa_count and
-// role_count are 0.
-func toCompactGroupJSON(g *usher.Group, members int) compactGroupJSON {
+// toCompactGroupJSON is g as Lenses shows a group of a user, with the
+// core's counts: user_count the members that are not service accounts,
+// sa_count those that are, role_count the roles its members hold.
+func toCompactGroupJSON(g *usher.Group) compactGroupJSON {
 	name := g.Name
 	if name == "" {
 		name = g.Handle
 	}
 	return compactGroupJSON{
 		Name: g.Handle, DisplayName: name, LRN: groupLRN(g.Handle), ID: strconv.FormatInt(g.ID, 10),
-		CreatedAt: g.CreatedAt.UTC(), Description: g.Description, UserCount: members,
+		CreatedAt: g.CreatedAt.UTC(), Description: g.Description, UserCount: g.Members - g.ServiceAccounts,
+		SACount: g.ServiceAccounts, RoleCount: g.Roles,
 	}
-}
-
-// view returns users as Lenses shows them, each with its groups.
-func (h *Handler) view(ctx context.Context, users ...*usher.User) ([]userJSON, error) {
-	groups := make([][]*usher.Group, len(users))
-	ids := map[int64]bool{}
-	for i, u := range users {
-		ms, err := h.Groups.UserGroups(ctx, usher.UserKey{ID: u.ID}, usher.GroupPlain)
-		if err != nil {
-			return nil, fmt.Errorf("groups of user %d: %w", u.ID, err)
-		}
-		for _, m := range ms {
-			groups[i] = append(groups[i], m.Group)
-			ids[m.GroupID] = true
-		}
-	}
-	members, err := h.memberCounts(ctx, slices.Collect(maps.Keys(ids)))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]userJSON, len(users))
-	for i, u := range users {
-		out[i] = toUserJSON(u, groups[i], members)
-	}
-	return out, nil
-}
-
-// memberCounts returns the member counts of the groups with the given ids
-// that the caller may see.
-func (h *Handler) memberCounts(ctx context.Context, ids []int64) (map[int64]int, error) {
-	out := map[int64]int{}
-	f := usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupPlain}, IDs: ids, Limit: len(ids)}
-	for len(out) < len(ids) {
-		page, err := h.Groups.List(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("group member counts: %w", err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		for _, g := range page {
-			out[g.ID] = g.Members
-		}
-		f.After = page[len(page)-1].ID
-	}
-	return out, nil
 }
 
 // writeUser writes u with its groups.
 func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, u *usher.User) error {
-	views, err := h.view(r.Context(), u)
+	ms, err := h.Groups.UserGroups(r.Context(), usher.UserKey{ID: u.ID}, usher.GroupPlain)
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, status, views[0])
+	return web.WriteJSON(w, status, toUserJSON(u, ms))
 }
 
-// lookup finds the user a {name} path segment names. Service accounts are
-// usher users too, but Lenses keeps them apart from its users: here they
-// are not found.
+// lookup finds the user a {name} path segment names, within Lenses' scope.
 func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
-	u, err := h.Users.Get(r.Context(), usher.UserKey{Username: r.PathValue("name")})
-	if err != nil {
-		return nil, err
-	}
-	if u.Kind == usher.KindServiceAccount {
-		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "user_not_found", Message: "user not found"}
-	}
-	return u, nil
+	return h.Users.Find(r.Context(), usher.UserKey{Username: r.PathValue("name")}, scope)
 }
-
-// pageSize is the page the face asks the core for when it reads every
-// user; the core caps it.
-const pageSize = 1000
 
 // listUsers returns every user, as Lenses does: its list has no pages.
+// The face reads the core's pages, each with its users' groups, and
+// writes each before reading the next, so that a large list is never
+// held whole. An error after the first page can no longer change the
+// status: the response is cut off, so that the client sees a broken
+// answer rather than a short list.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
-	var users []*usher.User
-	f := usher.UserFilter{Limit: pageSize}
+	ctx := r.Context()
+	f := usher.UserFilter{Scope: scope, WithGroups: []usher.GroupKind{usher.GroupPlain}, Limit: pageSize}
+	page, err := h.Users.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	io.WriteString(w, `{"items":[`)
+	first := true
 	for {
-		page, err := h.Users.List(r.Context(), f)
-		if err != nil {
-			return err
-		}
 		for _, u := range page.Users {
-			if u.Kind != usher.KindServiceAccount {
-				users = append(users, u)
+			if !first {
+				io.WriteString(w, ",")
+			}
+			first = false
+			if err := enc.Encode(toUserJSON(u, page.Memberships[u.ID])); err != nil {
+				return nil // the client has gone
 			}
 		}
 		if page.Next == nil {
 			break
 		}
 		f.After = page.Next
+		if page, err = h.Users.List(ctx, f); err != nil {
+			web.LogError(h.log(), r, err)
+			panic(http.ErrAbortHandler)
+		}
 	}
-	views, err := h.view(r.Context(), users...)
-	if err != nil {
-		return err
-	}
-	if views == nil {
-		views = []userJSON{}
-	}
-	return web.WriteJSON(w, http.StatusOK, listJSON{Items: views})
+	io.WriteString(w, "]}\n")
+	return nil
 }
+
+// pageSize is the page the face asks the core for when it reads every
+// user; the core caps it, and it bounds what is held at once.
+const pageSize = 1000
 
 // Lenses' limits on its request fields.
 const (
-	maxName        = 100 // a user's name
 	maxDisplayName = 150
 	maxProfile     = 100 // full_name and email_address
 )
-
-// resourceNameRE is Lenses' HQ resource name: lowercase letters, digits and
-// hyphens, neither first nor last a hyphen.
-var resourceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-
-// checkName checks the name of a new user against Lenses' request shape.
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return web.Invalid("name", "required", "is required")
-	case utf8.RuneCountInString(name) > maxName:
-		return web.Invalid("name", "too_long", "is longer than %d characters", maxName)
-	case !resourceNameRE.MatchString(name):
-		return web.Invalid("name", "invalid", "must be lowercase letters, digits and hyphens, and must not start or end with a hyphen")
-	}
-	return nil
-}
 
 // checkLength checks an optional text field: when set, it is from min to
 // max characters long.
@@ -247,17 +186,15 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := checkName(req.Name); err != nil {
-		return err
-	}
 	if err := checkLength("display_name", req.DisplayName, 1, maxDisplayName); err != nil {
 		return err
 	}
-	display := req.Name
+	display := ""
 	if req.DisplayName != nil {
 		display = *req.DisplayName
 	}
-	u, err := h.Users.Create(r.Context(), usher.UserCreate{Username: req.Name, DisplayName: display})
+	u, err := h.Users.Create(r.Context(), usher.UserCreate{Username: req.Name, DisplayName: display,
+		NameRule: usher.NameResource})
 	if err != nil {
 		return renameFields(err, createFields)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/core/coretest"
 )
 
@@ -63,14 +64,14 @@ func TestCreateUser(t *testing.T) {
 		body  any
 		want  want
 	}{
-		"upper case":         {body: map[string]any{"name": "Alice"}, want: want{400, "invalid", "name"}},
-		"space":              {body: map[string]any{"name": "alice smith"}, want: want{400, "invalid", "name"}},
-		"leading hyphen":     {body: map[string]any{"name": "-alice"}, want: want{400, "invalid", "name"}},
-		"trailing hyphen":    {body: map[string]any{"name": "alice-"}, want: want{400, "invalid", "name"}},
-		"e-mail":             {body: map[string]any{"name": "alice@example.com"}, want: want{400, "invalid", "name"}},
-		"too long":           {body: map[string]any{"name": strings.Repeat("a", 101)}, want: want{400, "too_long", "name"}},
-		"empty":              {body: map[string]any{"name": ""}, want: want{400, "required", "name"}},
-		"missing":            {body: map[string]any{"display_name": "Alice"}, want: want{400, "required", "name"}},
+		"upper case":         {body: map[string]any{"name": "Alice"}, want: want{400, "validation_failed", "name"}},
+		"space":              {body: map[string]any{"name": "alice smith"}, want: want{400, "validation_failed", "name"}},
+		"leading hyphen":     {body: map[string]any{"name": "-alice"}, want: want{400, "validation_failed", "name"}},
+		"trailing hyphen":    {body: map[string]any{"name": "alice-"}, want: want{400, "validation_failed", "name"}},
+		"e-mail":             {body: map[string]any{"name": "alice@example.com"}, want: want{400, "validation_failed", "name"}},
+		"too long":           {body: map[string]any{"name": strings.Repeat("a", 101)}, want: want{400, "validation_failed", "name"}},
+		"empty":              {body: map[string]any{"name": ""}, want: want{400, "validation_failed", "name"}},
+		"missing":            {body: map[string]any{"display_name": "Alice"}, want: want{400, "validation_failed", "name"}},
 		"empty display":      {body: map[string]any{"name": "alice", "display_name": ""}, want: want{400, "too_short", "display_name"}},
 		"display too long":   {body: map[string]any{"name": "alice", "display_name": strings.Repeat("é", 151)}, want: want{400, "too_long", "display_name"}},
 		"digits only (core)": {body: map[string]any{"name": "12345"}, want: want{400, "validation_failed", "name"}},
@@ -97,6 +98,27 @@ func TestCreateUser(t *testing.T) {
 	if after, _ := b.env.Counts(t); after != users {
 		t.Errorf("refused creations made %d users", after-users)
 	}
+}
+
+// mustList reads GET /api/v1/users with the token and returns its items.
+func (b *bundle) mustList(t *testing.T, token string) []userBody {
+	t.Helper()
+	res := b.do(t, call{method: "GET", path: "/api/v1/users", token: token})
+	res.check(t, want{status: 200})
+	var list struct {
+		Items []userBody `json:"items"`
+	}
+	res.decode(t, &list)
+	return list.Items
+}
+
+// names returns the names of users.
+func names(users []userBody) []string {
+	var out []string
+	for _, u := range users {
+		out = append(out, u.Name)
+	}
+	return out
 }
 
 func (b *bundle) mustCreateWith(t *testing.T, body map[string]any) userBody {
@@ -139,18 +161,8 @@ func TestGetAndList(t *testing.T) {
 	}
 
 	b.mustCreate(t, "carol")
-	res = b.do(t, call{method: "GET", path: "/api/v1/users", token: b.userTok})
-	res.check(t, want{status: 200})
-	var list struct {
-		Items []userBody `json:"items"`
-	}
-	res.decode(t, &list)
-	var names []string
-	for _, it := range list.Items {
-		names = append(names, it.Name)
-	}
-	if !slices.Equal(names, []string{"root", "plain", "carol"}) {
-		t.Errorf("listed %v", names)
+	if got := names(b.mustList(t, b.userTok)); !slices.Equal(got, []string{"root", "plain", "carol"}) {
+		t.Errorf("listed %v", got)
 	}
 	b.do(t, call{method: "GET", path: "/api/v1/users"}).check(t, want{401, "unauthenticated", ""})
 }
@@ -162,14 +174,9 @@ func TestListAllPages(t *testing.T) {
 	for i := range 1005 {
 		b.env.MustCreateUser(t, usher.UserCreate{Username: "bulk-" + strconv.Itoa(i)})
 	}
-	res := b.do(t, call{method: "GET", path: "/api/v1/users", token: b.saTok})
-	res.check(t, want{status: 200})
-	var list struct {
-		Items []userBody `json:"items"`
-	}
-	res.decode(t, &list)
-	if len(list.Items) != 1007 || list.Items[1006].Name != "bulk-1004" {
-		t.Errorf("%d users listed", len(list.Items))
+	items := b.mustList(t, b.saTok)
+	if len(items) != 1007 || items[1006].Name != "bulk-1004" {
+		t.Errorf("%d users listed", len(items))
 	}
 }
 
@@ -442,4 +449,163 @@ func TestSettings(t *testing.T) {
 		t.Errorf("admin's settings %s", got)
 	}
 	b.do(t, call{method: "GET", path: "/api/v1/users/me/settings"}).check(t, want{401, "unauthenticated", ""})
+}
+
+// TestListAgreesWithGet: the list holds exactly the users GET finds by
+// name: suspended and blocked ones too; neither holds deleted users or
+// service accounts.
+func TestListAgreesWithGet(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := coretest.System()
+	sus := b.env.MustCreateUser(t, usher.UserCreate{Username: "sus"})
+	if _, err := b.env.Core.Users.Suspend(ctx, usher.UserKey{ID: sus.ID}); err != nil {
+		t.Fatal(err)
+	}
+	blo := b.env.MustCreateUser(t, usher.UserCreate{Username: "blo"})
+	if _, err := b.env.Core.Users.Block(ctx, usher.UserKey{ID: blo.ID}); err != nil {
+		t.Fatal(err)
+	}
+	del := b.env.MustCreateUser(t, usher.UserCreate{Username: "del"})
+	if _, err := b.env.Core.Users.Delete(ctx, usher.UserKey{ID: del.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{b.adminTok, b.userTok} {
+		listed := names(b.mustList(t, token))
+		if !slices.Equal(listed, []string{"root", "plain", "sus", "blo"}) {
+			t.Errorf("listed %v", listed)
+		}
+		for name, tc := range map[string]struct {
+			want   want
+			listed bool
+		}{
+			"sus":      {want{status: 200}, true},
+			"blo":      {want{status: 200}, true},
+			"plain":    {want{status: 200}, true},
+			"del":      {want{404, "user_not_found", ""}, false},
+			"deployer": {want{404, "user_not_found", ""}, false},
+		} {
+			t.Run(name, func(t *testing.T) {
+				b.do(t, call{method: "GET", path: "/api/v1/users/" + name, token: token}).check(t, tc.want)
+				if slices.Contains(listed, name) != tc.listed {
+					t.Errorf("%s listed: %v, want %v", name, !tc.listed, tc.listed)
+				}
+			})
+		}
+	}
+}
+
+// TestMeAgreesWithName: GET /users/me answers as GET /users/{name} does
+// for the caller's own name: a service account is found by neither.
+func TestMeAgreesWithName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for name, tc := range map[string]struct {
+		token, path string
+		want        want
+	}{
+		"service account": {b.saTok, "/api/v1/users/deployer", want{404, "user_not_found", ""}},
+		"user":            {b.userTok, "/api/v1/users/plain", want{status: 200}},
+		"administrator":   {b.adminTok, "/api/v1/users/root", want{status: 200}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			me := b.do(t, call{method: "GET", path: "/api/v1/users/me", token: tc.token})
+			me.check(t, tc.want)
+			byName := b.do(t, call{method: "GET", path: tc.path, token: tc.token})
+			byName.check(t, tc.want)
+			if tc.want.status == 200 && string(me.body) != string(byName.body) {
+				t.Errorf("me %s\nby name %s", me.body, byName.body)
+			}
+		})
+	}
+}
+
+// TestLastSeenAt: a user's last_seen_at is when its token or session was
+// last used, the same in the list, by name and as "me", and on the native
+// face; it is absent until then.
+func TestLastSeenAt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustCreate(t, "never")
+	before := time.Now().UTC().Add(-time.Second)
+	b.do(t, call{method: "GET", path: "/api/v1/users/me", token: b.userTok}).check(t, want{status: 200})
+	seen := func(path string) map[string]*string {
+		out := map[string]*string{}
+		if path == "/api/v1/users" {
+			for _, u := range b.mustList(t, b.adminTok) {
+				out[u.Name] = u.LastSeenAt
+			}
+			return out
+		}
+		res := b.do(t, call{method: "GET", path: path, token: b.adminTok})
+		res.check(t, want{status: 200})
+		var u userBody
+		res.decode(t, &u)
+		out[u.Name] = u.LastSeenAt
+		return out
+	}
+	list := seen("/api/v1/users")
+	if list["never"] != nil {
+		t.Errorf("never used, yet seen at %s", *list["never"])
+	}
+	got := list["plain"]
+	if got == nil {
+		t.Fatal("plain was not seen")
+	}
+	at, err := time.Parse(time.RFC3339Nano, *got)
+	if err != nil || at.Before(before) || at.After(time.Now()) {
+		t.Errorf("last_seen_at %s: %v", *got, err)
+	}
+	for _, path := range []string{"/api/v1/users/plain"} {
+		if s := seen(path)["plain"]; s == nil || *s != *got {
+			t.Errorf("%s: last_seen_at %v, list %s", path, s, *got)
+		}
+	}
+	// The caller's own view says the same.
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/me", token: b.userTok})
+	var me userBody
+	res.decode(t, &me)
+	if me.LastSeenAt == nil || *me.LastSeenAt != *got {
+		t.Errorf("me: last_seen_at %v, want %s", me.LastSeenAt, *got)
+	}
+}
+
+// TestCompactGroupCounts: a group's counts are the core's: user_count its
+// members that are not service accounts, sa_count those that are,
+// role_count the roles its members hold; the list shows the same as GET.
+func TestCompactGroupCounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := coretest.System()
+	for _, u := range []*usher.User{b.user, b.sa, b.admin} {
+		if _, err := b.env.Core.Groups.AddMember(ctx, core.GroupRef{Kind: usher.GroupPlain, Handle: "dev"}, usher.UserKey{ID: u.ID}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, role := range []string{"readers", "writers"} {
+		if _, err := b.env.Core.Groups.Create(ctx, core.GroupCreate{Kind: usher.GroupRole, Handle: role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []struct {
+		role string
+		u    *usher.User
+	}{{"readers", b.user}, {"writers", b.sa}, {"readers", b.admin}} {
+		if _, err := b.env.Core.Groups.AddMember(ctx, core.GroupRef{Kind: usher.GroupRole, Handle: m.role}, usher.UserKey{ID: m.u.ID}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/plain", token: b.userTok})
+	res.check(t, want{status: 200})
+	var u userBody
+	res.decode(t, &u)
+	if len(u.Groups) != 1 || u.Groups[0].Name != "dev" || u.Groups[0].UserCount != 2 || u.Groups[0].SACount != 1 || u.Groups[0].RoleCount != 2 {
+		t.Errorf("groups %+v", u.Groups)
+	}
+	for _, it := range b.mustList(t, b.userTok) {
+		if it.Name == "plain" && !slices.Equal(it.Groups, u.Groups) {
+			t.Errorf("listed with %+v, by name %+v", it.Groups, u.Groups)
+		}
+	}
 }

@@ -92,6 +92,9 @@ func (d dialect) PlaceholderInOrder(n int) string { return d.Placeholder(n) }
 
 func (dialect) TimeArg(t time.Time) any { return t }
 
+// ListArg passes a list as it is: pgx sends a slice as an array.
+func (dialect) ListArg(items any) (any, error) { return items, nil }
+
 // Classify maps SQLSTATE codes to the store's errors. A unique violation
 // names its constraint, which gives the field.
 func (dialect) Classify(err error) error {

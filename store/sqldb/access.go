@@ -97,7 +97,7 @@ func (c *conn) OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organis
 // inclusion adds the condition an Inclusion puts on a nullable time column.
 func inclusion(b *Builder, col string, in usher.Inclusion) {
 	switch in {
-	case usher.Exclude:
+	case usher.Default, usher.Exclude:
 		b.Where(col + " IS NULL")
 	case usher.Only:
 		b.Where(col + " IS NOT NULL")
@@ -330,6 +330,38 @@ func (c *conn) UserGroups(ctx context.Context, userID int64, kinds ...usher.Grou
 func (c *conn) MembershipDeleteGroup(ctx context.Context, groupID int64) error {
 	_, err := c.exec(ctx, "MembershipDeleteGroup", groupID)
 	return err
+}
+
+// MembershipsOf returns the users' memberships, each with its group and
+// the group's counts, in one query.
+func (c *conn) MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	ids, err := c.d.ListArg(userIDs)
+	if err != nil {
+		return nil, fmt.Errorf("MembershipsOf: %w", err)
+	}
+	kindArg, err := c.d.ListArg(names)
+	if err != nil {
+		return nil, fmt.Errorf("MembershipsOf: %w", err)
+	}
+	return collectNamed(ctx, c, "MembershipsOf", func(s scanner) (*usher.Membership, error) {
+		m := new(usher.Membership)
+		var level string
+		g, dests, finish := groupDests()
+		dests = append([]any{&m.GroupID, &m.UserID, &level, timeCol{&m.CreatedAt}}, dests...)
+		if err := s.Scan(append(dests, &g.Members, &g.ServiceAccounts, &g.Roles)...); err != nil {
+			return nil, err
+		}
+		finish()
+		m.Level, m.Group = usher.Level(level), g
+		return m, nil
+	}, ids, kindArg)
 }
 
 // SoleOwnerTeams returns the teams the user alone owns.

@@ -39,6 +39,10 @@ type Dialect interface {
 	Classify(err error) error
 	// TimeArg returns how a time is passed as a statement argument.
 	TimeArg(t time.Time) any
+	// ListArg returns how a list of values (a slice of int64 or of
+	// string) is passed as one statement argument, for the dialect's
+	// queries to read as a set.
+	ListArg(items any) (any, error)
 	// SearchUsers adds to b the conditions of s: each of its strings is
 	// contained, case-insensitively and literally, in its columns, through
 	// the engine's indexes where it has them, as conditions or with
@@ -388,7 +392,7 @@ var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
-	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken",
+	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
@@ -399,7 +403,7 @@ var queryNames = []string{
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",
-	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups",
+	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
 	"MembershipDeleteGroup", "SoleOwnerTeams",
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor",
 	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",

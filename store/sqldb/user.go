@@ -336,6 +336,18 @@ func (c *conn) UserPurge(ctx context.Context, id int64) error {
 	return nil
 }
 
+// UserSeen records when the user was last seen, unless a recent time is
+// recorded.
+func (c *conn) UserSeen(ctx context.Context, id int64, at, notBefore time.Time) error {
+	// Uncounted, like TokenTouch: who a credential stands for is the same
+	// after it, and counting it would empty the caches of token checks
+	// once a minute per account in use.
+	if _, err := c.quiet.ExecContext(ctx, c.queries["UserSeen"], c.d.TimeArg(at), id, c.d.TimeArg(notBefore)); err != nil {
+		return c.fail("UserSeen", err)
+	}
+	return nil
+}
+
 // UserCount counts every user row.
 func (c *conn) UserCount(ctx context.Context) (int, error) {
 	var n int
@@ -362,13 +374,16 @@ func sortColumn(s usher.UserSort) (col string, desc bool) {
 // userWhere adds the filter's conditions, except the cursor, to b.
 func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 	switch f.Deleted {
-	case usher.Exclude:
+	case usher.Default, usher.Exclude:
 		b.Where("deleted_at IS NULL")
 	case usher.Only:
 		b.Where("deleted_at IS NOT NULL")
 	}
+	if f.Scope.NoServiceAccounts {
+		b.Where("kind <> " + b.Arg(string(usher.KindServiceAccount)))
+	}
 	switch f.Suspended {
-	case usher.Exclude:
+	case usher.Default, usher.Exclude:
 		b.Where("state <> " + b.Arg(string(usher.StateSuspended)))
 	case usher.Only:
 		b.Where("state = " + b.Arg(string(usher.StateSuspended)))

@@ -6,6 +6,7 @@ package sqlite
 import (
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -115,6 +116,13 @@ func (dialect) PlaceholderInOrder(int) string { return "?" }
 
 // TimeArg stores times as unix microseconds.
 func (dialect) TimeArg(t time.Time) any { return t.UnixMicro() }
+
+// ListArg passes a list as a JSON array, which the queries read with
+// json_each: SQLite has no array type.
+func (dialect) ListArg(items any) (any, error) {
+	data, err := json.Marshal(items)
+	return string(data), err
+}
 
 // Classify maps SQLite's extended result codes to the store's errors.
 func (dialect) Classify(err error) error {

@@ -305,6 +305,79 @@ func testMemberships(t *testing.T, s store.Store) {
 	wantNotFound(t, err)
 }
 
+// testMembershipsOf: the memberships of several users come in one call,
+// each with its group's counts: members, the service accounts among them,
+// and the live roles its members hold.
+func testMembershipsOf(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "", ""))
+	b := mustCreateUser(t, s, newUser("bob", "", ""))
+	sa := newUser("ci-bot", "", "")
+	sa.Kind = usher.KindServiceAccount
+	mustCreateUser(t, s, sa)
+	loner := mustCreateUser(t, s, newUser("loner", "", ""))
+	dev := mustCreateGroup(t, s, newGroup(usher.GroupPlain, "dev"))
+	ops := mustCreateGroup(t, s, newGroup(usher.GroupPlain, "ops"))
+	team := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "core"))
+	admins := mustCreateGroup(t, s, newGroup(usher.GroupRole, "admins"))
+	viewers := mustCreateGroup(t, s, newGroup(usher.GroupRole, "viewers"))
+	gone := mustCreateGroup(t, s, newGroup(usher.GroupRole, "gone"))
+	gone2 := mustCreateGroup(t, s, newGroup(usher.GroupPlain, "gone"))
+	for _, g := range []*usher.Group{gone, gone2} {
+		if _, err := s.GroupUpdate(ctx, g.ID, func(g *usher.Group) error { g.DeletedAt = ptr(base); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(g *usher.Group, u *usher.User, l usher.Level) {
+		t.Helper()
+		if err := s.MembershipSet(ctx, usher.Membership{GroupID: g.ID, UserID: u.ID, Level: l, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(dev, a, usher.LevelMember)
+	set(dev, b, usher.LevelMember)
+	set(dev, sa, usher.LevelMember)
+	set(ops, sa, usher.LevelMember)
+	set(team, a, usher.LevelOwner)
+	set(admins, a, usher.LevelMember)
+	set(viewers, b, usher.LevelMember)
+	set(viewers, sa, usher.LevelMember)
+	set(gone, a, usher.LevelMember)  // a deleted role counts for nothing
+	set(gone2, a, usher.LevelMember) // nor is a deleted group listed
+	show := func(ms []*usher.Membership) string {
+		var out []string
+		for _, m := range ms {
+			g := m.Group
+			out = append(out, fmt.Sprintf("%s/%s:%s m%d s%d r%d", map[int64]string{a.ID: "alice", b.ID: "bob", sa.ID: "ci-bot"}[m.UserID],
+				g.Kind, g.Handle, g.Members, g.ServiceAccounts, g.Roles))
+		}
+		return fmt.Sprint(out)
+	}
+	tests := []struct {
+		name  string
+		ids   []int64
+		kinds []usher.GroupKind
+		want  string
+	}{
+		{"plain groups", []int64{b.ID, a.ID, sa.ID, loner.ID}, []usher.GroupKind{usher.GroupPlain},
+			"[alice/group:dev m3 s1 r2 bob/group:dev m3 s1 r2 ci-bot/group:dev m3 s1 r2 ci-bot/group:ops m1 s1 r1]"},
+		{"every kind", []int64{a.ID}, nil,
+			"[alice/group:dev m3 s1 r2 alice/role:admins m1 s0 r1 alice/team:core m1 s0 r1]"},
+		{"two kinds", []int64{b.ID}, []usher.GroupKind{usher.GroupRole, usher.GroupTeam}, "[bob/role:viewers m2 s1 r1]"},
+		{"none held", []int64{loner.ID}, nil, "[]"},
+		{"no users", nil, nil, "[]"},
+	}
+	for _, tt := range tests {
+		ms, err := s.MembershipsOf(ctx, tt.ids, tt.kinds...)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := show(ms); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
 func levels(ms []*usher.Membership) []string {
 	var out []string
 	for _, m := range ms {

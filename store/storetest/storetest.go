@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserUpdateConflict", testUserUpdateConflict},
 		{"UserCredentialsSince", testUserCredentialsSince},
 		{"UserListFilters", testUserListFilters},
+		{"UserSeen", testUserSeen},
 		{"UserListSearch", testUserListSearch},
 		{"UserListContains", testUserListContains},
 		{"UserListKinds", testUserListKinds},
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SSHKeys", testSSHKeys},
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
+		{"MembershipsOf", testMembershipsOf},
 		{"Rules", testRules},
 		{"Plans", testPlans},
 		{"Organisations", testOrganisations},
@@ -387,11 +389,41 @@ func testUserListFilters(t *testing.T, s store.Store) {
 		{"sort username desc", usher.UserFilter{Sort: usher.SortUsernameDesc}, "[dave ci-bot bob alice]"},
 		{"sort id desc", usher.UserFilter{Sort: usher.SortIDDesc}, "[ci-bot dave bob alice]"},
 		{"sort created desc", usher.UserFilter{Sort: usher.SortCreatedDesc}, "[ci-bot dave bob alice]"},
+		{"exclude is the default", usher.UserFilter{Deleted: usher.Exclude, Suspended: usher.Exclude}, "[alice bob dave ci-bot]"},
+		{"no service accounts", usher.UserFilter{Scope: usher.UserScope{NoServiceAccounts: true}, Suspended: usher.Include}, "[alice bob carol dave]"},
 	}
 	for _, tt := range tests {
 		if got := fmt.Sprint(usernames(list(t, s, tt.f))); got != tt.want {
 			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// testUserSeen: UserSeen records a time unless one since notBefore is
+// recorded, and changes nothing else of the user, its version included.
+func testUserSeen(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	steps := []struct {
+		name          string
+		at, notBefore time.Time
+		want          time.Time
+	}{
+		{"first", base.Add(time.Minute), base, base.Add(time.Minute)},
+		{"recent: kept", base.Add(90 * time.Second), base.Add(30 * time.Second), base.Add(time.Minute)},
+		{"stale: written", base.Add(3 * time.Minute), base.Add(2 * time.Minute), base.Add(3 * time.Minute)},
+	}
+	for _, st := range steps {
+		if err := s.UserSeen(ctx, a.ID, st.at, st.notBefore); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got := mustGet(t, s, usher.UserKey{ID: a.ID})
+		if got.LastSeenAt == nil || !got.LastSeenAt.Equal(st.want) || got.Version != a.Version || !got.UpdatedAt.Equal(a.UpdatedAt) {
+			t.Errorf("%s: last seen %v, version %d, updated %v", st.name, got.LastSeenAt, got.Version, got.UpdatedAt)
+		}
+	}
+	if err := s.UserSeen(ctx, a.ID+99, base, base); err != nil {
+		t.Errorf("an unknown user: %v", err)
 	}
 }
 
@@ -552,6 +584,7 @@ func testChanges(t *testing.T, s store.Store) {
 			return nil
 		}, false},
 		{"touch", func() error { return s.TokenTouch(ctx, tok.ID, base.Add(time.Hour), base) }, false},
+		{"seen", func() error { return s.UserSeen(ctx, a.ID, base.Add(time.Hour), base) }, false},
 		{"readiness check", func() error { return s.Ready(ctx) }, false},
 	}
 	for _, st := range steps {
