@@ -255,21 +255,6 @@ const (
 	Only
 )
 
-// UserScope is which accounts a product knows as its users. A face passes
-// the same scope to its list and to its look-ups, and the core applies it
-// to both alike, so that what the one lists the other finds. The zero
-// scope is every account.
-type UserScope struct {
-	// NoServiceAccounts leaves service accounts out, for a product that
-	// keeps them apart from its users: they are neither listed nor found.
-	NoServiceAccounts bool
-}
-
-// Holds reports whether u is an account of the scope.
-func (s UserScope) Holds(u *User) bool {
-	return !s.NoServiceAccounts || u.Kind != KindServiceAccount
-}
-
 // UserSort names the order of a user list.
 type UserSort string
 
@@ -320,8 +305,6 @@ type UserFilter struct {
 	CreatedBefore *time.Time // exclusive
 	Deleted       Inclusion
 	Suspended     Inclusion
-	// Scope narrows the list to the accounts a product knows as users.
-	Scope UserScope
 	// WithGroups asks for each listed user's memberships of groups of
 	// these kinds, read for the whole page at once (UserPage.Memberships);
 	// none reads no groups.

@@ -51,20 +51,20 @@ func listed(t *testing.T, users *core.Users, ctx context.Context, f usher.UserFi
 
 // TestListShowsWhatGetFinds: by default a list holds exactly the users Get
 // finds, for an administrator and for a plain user alike: suspended and
-// blocked ones too, deleted ones not; within a scope without service
-// accounts, neither finds those, and neither does MeIn.
+// blocked ones too, deleted ones not; asked for some kinds of account,
+// neither finds the others, and neither does MeOfKinds.
 func TestListShowsWhatGetFinds(t *testing.T) {
 	t.Parallel()
 	b := setupScope(t)
-	noSA := usher.UserScope{NoServiceAccounts: true}
+	noSA := []usher.UserKind{usher.KindNormal, usher.KindBot}
 	for name, ctx := range map[string]context.Context{"admin": as(b.admin), "plain user": as(b.alice)} {
-		for _, scope := range []usher.UserScope{{}, noSA} {
-			t.Run(fmt.Sprintf("%s %+v", name, scope), func(t *testing.T) {
+		for _, scope := range [][]usher.UserKind{nil, noSA} {
+			t.Run(fmt.Sprintf("%s %v", name, scope), func(t *testing.T) {
 				t.Parallel()
-				got := listed(t, b.users, ctx, usher.UserFilter{Scope: scope, Limit: 100})
+				got := listed(t, b.users, ctx, usher.UserFilter{Kinds: scope, Limit: 100})
 				for _, u := range []*usher.User{b.admin, b.alice, b.suspended, b.blocked, b.deleted, b.sa} {
-					_, err := b.users.Find(ctx, usher.UserKey{Username: u.Username}, scope)
-					if byID, errID := b.users.Find(ctx, usher.UserKey{ID: u.ID}, scope); (err == nil) != (errID == nil) || (byID != nil && byID.ID != u.ID) {
+					_, err := b.users.Get(ctx, usher.UserKey{Username: u.Username, Kinds: scope})
+					if byID, errID := b.users.Get(ctx, usher.UserKey{ID: u.ID, Kinds: scope}); (err == nil) != (errID == nil) || (byID != nil && byID.ID != u.ID) {
 						t.Errorf("%s: found by name %v, by id %v", u.Username, err, errID)
 					}
 					if found, isListed := err == nil, slices.Contains(got, u.Username); found != isListed {
@@ -72,7 +72,7 @@ func TestListShowsWhatGetFinds(t *testing.T) {
 					}
 				}
 				want := []string{"root", "alice", "sus", "blo", "robot"}
-				if scope.NoServiceAccounts {
+				if scope != nil {
 					want = want[:4]
 				}
 				if !slices.Equal(got, want) {
@@ -89,7 +89,7 @@ func TestListShowsWhatGetFinds(t *testing.T) {
 		"suspended excluded": {usher.UserFilter{Suspended: usher.Exclude}, []string{"root", "alice", "blo", "robot"}},
 		"only suspended":     {usher.UserFilter{Suspended: usher.Only}, []string{"sus"}},
 		"state suspended":    {usher.UserFilter{State: usher.StateSuspended}, []string{"sus"}},
-		"deleted included":   {usher.UserFilter{Deleted: usher.Include, Scope: noSA}, []string{"root", "alice", "sus", "blo", "del"}},
+		"deleted included":   {usher.UserFilter{Deleted: usher.Include, Kinds: noSA}, []string{"root", "alice", "sus", "blo", "del"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -100,21 +100,21 @@ func TestListShowsWhatGetFinds(t *testing.T) {
 	}
 }
 
-// TestMeInScope: a service account asking who it is within a scope
-// without service accounts gets the answer Find gives for its name.
-func TestMeInScope(t *testing.T) {
+// TestMeOfKinds: a service account asking who it is, of a product that
+// knows no service accounts as users, gets the answer Get gives for its id.
+func TestMeOfKinds(t *testing.T) {
 	t.Parallel()
 	b := setupScope(t)
-	noSA := usher.UserScope{NoServiceAccounts: true}
+	noSA := []usher.UserKind{usher.KindNormal, usher.KindBot}
 	for name, tc := range map[string]struct {
 		who   *usher.User
-		scope usher.UserScope
+		scope []usher.UserKind
 		kind  usher.Kind
 	}{
-		"service account, every account":    {b.sa, usher.UserScope{}, 0},
+		"service account, every account":    {b.sa, nil, 0},
 		"service account, no SAs":           {b.sa, noSA, usher.KindNotFound},
 		"user, no SAs":                      {b.alice, noSA, 0},
-		"user read again (no User), no SAs": {&usher.User{ID: b.alice.ID}, noSA, 0},
+		"user read again (no User), no SAs": {&usher.User{ID: b.alice.ID, Kind: usher.KindNormal}, noSA, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -123,21 +123,21 @@ func TestMeInScope(t *testing.T) {
 				p.Kind = usher.PrincipalServiceAccount
 			}
 			ctx := usher.WithPrincipal(context.Background(), p)
-			me, err := b.users.MeIn(ctx, tc.scope)
-			_, ferr := b.users.Find(ctx, usher.UserKey{ID: tc.who.ID}, tc.scope)
+			me, err := b.users.MeOfKinds(ctx, tc.scope)
+			_, ferr := b.users.Get(ctx, usher.UserKey{ID: tc.who.ID, Kinds: tc.scope})
 			if usher.ErrorKind(err) != usher.ErrorKind(ferr) && (err != nil || ferr != nil) {
-				t.Errorf("MeIn %v, Find %v: they disagree", err, ferr)
+				t.Errorf("MeOfKinds %v, Get %v: they disagree", err, ferr)
 			}
 			if tc.kind != 0 {
 				wantKind(t, err, tc.kind, "user_not_found")
 				return
 			}
 			if err != nil || me.ID != tc.who.ID {
-				t.Fatalf("MeIn: %+v, %v", me, err)
+				t.Fatalf("MeOfKinds: %+v, %v", me, err)
 			}
 		})
 	}
-	if _, err := b.users.MeIn(context.Background(), noSA); usher.ErrorKind(err) != usher.KindUnauthenticated {
+	if _, err := b.users.MeOfKinds(context.Background(), noSA); usher.ErrorKind(err) != usher.KindUnauthenticated {
 		t.Errorf("anonymous: %v", err)
 	}
 }

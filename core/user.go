@@ -326,39 +326,31 @@ func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.U
 		return nil, err
 	}
 	u, err := r.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() && !(deleted && p.IsAdmin()) || !keyFinds(key, u))) {
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() && !(deleted && p.IsAdmin()) || !ofKinds(u, key.Kinds))) {
 		return nil, errUserNotFound()
 	}
 	return u, err
 }
 
-// keyFinds reports whether a user that key's look-up found is one key
-// asks for: with key.Kinds set, a user of another kind is not found.
-func keyFinds(key usher.UserKey, u *usher.User) bool {
-	return len(key.Kinds) == 0 || slices.Contains(key.Kinds, u.Kind)
+// ofKinds reports whether u is of one of the kinds, or kinds is empty: the
+// one test of "the accounts a product knows as users".
+func ofKinds(u *usher.User, kinds []usher.UserKind) bool {
+	return len(kinds) == 0 || slices.Contains(kinds, u.Kind)
 }
 
 // Get returns a user that is not deleted, whatever its state: a
 // suspended or blocked user is found, and listed (see List).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
+// With key.Kinds set — a product that knows only some kinds of account as
+// its users passes the same kinds to List — an account of another kind is
+// not found.
 func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error) {
-	return s.Find(ctx, key, usher.UserScope{})
-}
-
-// Find is Get within a product's scope: an account outside it is not
-// found, as List does not list it.
-//
-// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
-func (s *Users) Find(ctx context.Context, key usher.UserKey, scope usher.UserScope) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
 	u, err := findUser(ctx, s.store, p, key, liveOnly)
-	if err == nil && !scope.Holds(u) {
-		err = errUserNotFound()
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -377,26 +369,26 @@ func (s *Users) Find(ctx context.Context, key usher.UserKey, scope usher.UserSco
 // Errors: Unauthenticated, Forbidden (a token whose scopes do not allow
 // reading the account).
 func (s *Users) Me(ctx context.Context) (*usher.User, error) {
-	return s.MeIn(ctx, usher.UserScope{})
+	return s.MeOfKinds(ctx, nil)
 }
 
-// MeIn is Me within a product's scope: a caller whose account is outside
-// it, a service account where they are kept apart, is not found, as Find
-// does not find it by name.
+// MeOfKinds is Me for a product that knows only some kinds of account as
+// its users: a caller whose account is of another kind (a service account
+// where they are kept apart) is not found, as Get does not find it by name.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (s *Users) MeIn(ctx context.Context, scope usher.UserScope) (*usher.User, error) {
+func (s *Users) MeOfKinds(ctx context.Context, kinds []usher.UserKind) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
 	}
 	if p.User == nil {
-		return s.Find(ctx, usher.UserKey{ID: p.UserID()}, scope)
+		return s.Get(ctx, usher.UserKey{ID: p.UserID(), Kinds: kinds})
 	}
 	if err := s.authorize(ctx, actUserRead, p.User); err != nil {
 		return nil, err
 	}
-	if !scope.Holds(p.User) {
+	if !ofKinds(p.User, kinds) {
 		return nil, errUserNotFound()
 	}
 	u := *p.User
@@ -801,7 +793,7 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 		now := s.now()
 		var changes map[string]usher.Change
 		u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
-			if (u.Deleted() && !p.IsAdmin()) || !keyFinds(key, u) {
+			if (u.Deleted() && !p.IsAdmin()) || !ofKinds(u, key.Kinds) {
 				return errUserNotFound()
 			}
 			if err := s.authorize(ctx, act, u); err != nil {

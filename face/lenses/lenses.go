@@ -22,8 +22,8 @@ import (
 // UserService is what the face needs of the core's users.
 type UserService interface {
 	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
-	Find(ctx context.Context, key usher.UserKey, scope usher.UserScope) (*usher.User, error)
-	MeIn(ctx context.Context, scope usher.UserScope) (*usher.User, error)
+	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	MeOfKinds(ctx context.Context, kinds []usher.UserKind) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
 	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
 	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)

@@ -17,7 +17,7 @@ func self(r *http.Request) usher.UserKey {
 // me returns the caller's own account; a service account is no Lenses
 // user, here as by name.
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
-	u, err := h.Users.MeIn(r.Context(), scope)
+	u, err := h.Users.MeOfKinds(r.Context(), userKinds)
 	if err != nil {
 		return err
 	}

@@ -58,9 +58,9 @@ func userLRN(name string) string { return "iam:user:" + name }
 
 func groupLRN(handle string) string { return "iam:group:" + handle }
 
-// scope is the accounts Lenses knows as users: it keeps service accounts
-// apart, so they are neither listed nor found by name.
-var scope = usher.UserScope{NoServiceAccounts: true}
+// userKinds are the accounts Lenses knows as users: it keeps service
+// accounts apart, so they are neither listed nor found by name.
+var userKinds = []usher.UserKind{usher.KindNormal, usher.KindBot}
 
 // toUserJSON is u as Lenses shows it, with its memberships of groups.
 func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
@@ -108,7 +108,7 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 
 // lookup finds the user a {name} path segment names, within Lenses' scope.
 func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
-	return h.Users.Find(r.Context(), usher.UserKey{Username: r.PathValue("name")}, scope)
+	return h.Users.Get(r.Context(), usher.UserKey{Username: r.PathValue("name"), Kinds: userKinds})
 }
 
 // listUsers returns every user, as Lenses does: its list has no pages.
@@ -119,7 +119,7 @@ func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
 // answer rather than a short list.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	f := usher.UserFilter{Scope: scope, WithGroups: []usher.GroupKind{usher.GroupPlain}, Limit: pageSize}
+	f := usher.UserFilter{Kinds: userKinds, WithGroups: []usher.GroupKind{usher.GroupPlain}, Limit: pageSize}
 	page, err := h.Users.List(ctx, f)
 	if err != nil {
 		return err

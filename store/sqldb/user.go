@@ -379,9 +379,6 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 	case usher.Only:
 		b.Where("deleted_at IS NOT NULL")
 	}
-	if f.Scope.NoServiceAccounts {
-		b.Where("kind <> " + b.Arg(string(usher.KindServiceAccount)))
-	}
 	switch f.Suspended {
 	case usher.Default, usher.Exclude:
 		b.Where("state <> " + b.Arg(string(usher.StateSuspended)))

@@ -390,7 +390,7 @@ func testUserListFilters(t *testing.T, s store.Store) {
 		{"sort id desc", usher.UserFilter{Sort: usher.SortIDDesc}, "[ci-bot dave bob alice]"},
 		{"sort created desc", usher.UserFilter{Sort: usher.SortCreatedDesc}, "[ci-bot dave bob alice]"},
 		{"exclude is the default", usher.UserFilter{Deleted: usher.Exclude, Suspended: usher.Exclude}, "[alice bob dave ci-bot]"},
-		{"no service accounts", usher.UserFilter{Scope: usher.UserScope{NoServiceAccounts: true}, Suspended: usher.Include}, "[alice bob carol dave]"},
+		{"no service accounts", usher.UserFilter{Kinds: []usher.UserKind{usher.KindNormal, usher.KindBot}, Suspended: usher.Include}, "[alice bob carol dave]"},
 	}
 	for _, tt := range tests {
 		if got := fmt.Sprint(usernames(list(t, s, tt.f))); got != tt.want {
