@@ -103,6 +103,10 @@ type User struct {
 	// CredentialsSince is when all the account's credentials last ended
 	// together (its deletion); JWTs issued before it do not work.
 	CredentialsSince *time.Time
+	// UnconfirmedEmail is the address a user asked to change to, waiting
+	// for the code mailed to it (GitLab's unconfirmed_email); Email stays
+	// the account's address until then.
+	UnconfirmedEmail string
 
 	// Version grows by one with every change; it is the user's entity tag.
 	Version int64

@@ -61,6 +61,37 @@ func vouch(p *usher.Principal, in usher.UserCreate) error {
 	return nil
 }
 
+// requestAddress makes addr the address u waits to change to — or ends the
+// wait, when addr is u's address already — and mails addr a code that
+// confirms it; the codes sent to an address u no longer waits for end. An
+// address another account holds is refused at once; a waiting one claims
+// nothing, so that no one can hold an address they cannot prove. It
+// reports whether it queued a mail.
+func (e *env) requestAddress(ctx context.Context, tx store.Tx, u *usher.User, addr string) (bool, error) {
+	prev := u.UnconfirmedEmail
+	if addr == u.Email {
+		u.UnconfirmedEmail = ""
+		return false, addressChanged(ctx, tx, u.ID, prev, "")
+	}
+	var c checker
+	c.email("email", addr, true)
+	if err := c.err(); err != nil {
+		return false, err
+	}
+	holder, err := tx.EmailHolder(ctx, usher.EmailKey(addr))
+	switch {
+	case err == nil && holder != u.ID:
+		return false, &usher.UniqueError{Field: "email"}
+	case err != nil && !errors.Is(err, usher.ErrNotFound):
+		return false, err
+	}
+	if err := addressChanged(ctx, tx, u.ID, prev, addr); err != nil {
+		return false, err
+	}
+	u.UnconfirmedEmail = addr
+	return true, e.sendConfirmationTo(ctx, tx, u, addr)
+}
+
 // resendsPerAddress and resendsPerClient bound the confirmation mail one
 // address receives, and one client address asks for, within the policy's
 // failure window.

@@ -320,6 +320,11 @@ func lifetimeBound(p *usher.Principal) *time.Time {
 // checkTokenRoom refuses a new token for an account that holds as many
 // live ones (sessions aside) as the policy allows.
 func (e *env) checkTokenRoom(ctx context.Context, tx store.Tx, userID int64, now time.Time) error {
+	// Counting under the account's row lock keeps concurrent mints from
+	// each seeing room for one more (PostgreSQL; SQLite has one writer).
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
 	n, err := tx.TokenCount(ctx, store.TokenFilter{UserID: userID, Active: true, Now: now,
 		Kinds: []usher.TokenKind{usher.TokenPersonal, usher.TokenServiceAccount, usher.TokenApplication}})
 	if err != nil {
@@ -330,6 +335,16 @@ func (e *env) checkTokenRoom(ctx context.Context, tx store.Tx, userID int64, now
 			Message: "the account holds " + strconv.Itoa(n) + " live tokens, the most it may: revoke one first"}
 	}
 	return nil
+}
+
+// lockUser holds the account's row until the transaction ends, writing
+// nothing.
+func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
+	_, err := tx.UserUpdate(ctx, userID, func(*usher.User) error { return errNoChange })
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
 }
 
 // mint stores a new token with the fields of t and a fresh secret.

@@ -706,6 +706,17 @@ func (g *Groups) member(ctx context.Context, tx store.Tx, key usher.UserKey) (*u
 	return findUser(ctx, tx, usher.PrincipalFrom(ctx), key, liveOnly)
 }
 
+// placeServiceAccount refuses to put a service account in a group it is
+// not in, unless the caller is an administrator: a service account belongs
+// to the team that made it, whose owners manage it, and the owners of
+// another team must not gain it by adding it to theirs.
+func placeServiceAccount(p *usher.Principal, u *usher.User) error {
+	if u.Kind != usher.KindServiceAccount || p.IsAdmin() {
+		return nil
+	}
+	return errForbidden("a service account belongs to the team that made it; only an administrator adds it to another group")
+}
+
 // AddMember puts a principal in a group at a level (read for teams and
 // member elsewhere when empty), or changes its level. A team keeps at least
 // one owner.
@@ -737,6 +748,11 @@ func (g *Groups) AddMember(ctx context.Context, ref GroupRef, key usher.UserKey,
 		if old != nil && old.Level == level {
 			out = old
 			return nil
+		}
+		if old == nil {
+			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
+				return err
+			}
 		}
 		if old != nil && old.Level == usher.LevelOwner {
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
@@ -1001,6 +1017,9 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupC
 		for id, a := range add {
 			if have[id] {
 				continue
+			}
+			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
+				return err
 			}
 			level, _ := checkLevel(a.group.Kind, "")
 			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: id, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {

@@ -296,31 +296,34 @@ func (e *env) guardCredentials(ctx context.Context, p *usher.Principal, act acti
 }
 
 // outranks reports whether target has a right the principal, who is no
-// administrator, lacks: it is an administrator, owns a team the principal
-// does not own, or its roles' rules allow an operation the principal's do
-// not (leaving out what everyone may by default).
+// administrator, lacks: it is an administrator, is in a team or a group at
+// a level the principal does not hold there (a writer of a team the
+// principal is not in, an owner where the principal only writes), or its
+// roles' rules allow an operation the principal's do not (leaving out what
+// everyone may by default). Whoever took over such an account would hold
+// what it holds.
 func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Principal) (bool, error) {
 	if target.Admin {
 		return true, nil
 	}
-	owned := func(id int64) (map[int64]bool, error) {
-		ms, err := e.store.UserGroups(ctx, id, usher.GroupTeam)
-		out := map[int64]bool{}
+	levels := func(id int64) (map[int64]usher.Level, error) {
+		ms, err := e.store.UserGroups(ctx, id, usher.GroupTeam, usher.GroupPlain)
+		out := map[int64]usher.Level{}
 		for _, m := range ms {
-			out[m.GroupID] = m.Level == usher.LevelOwner
+			out[m.GroupID] = m.Level
 		}
 		return out, err
 	}
-	theirs, err := owned(target.ID)
+	theirs, err := levels(target.ID)
 	if err != nil {
 		return false, err
 	}
-	mine, err := owned(p.UserID())
+	mine, err := levels(p.UserID())
 	if err != nil {
 		return false, err
 	}
-	for id, owner := range theirs {
-		if owner && !mine[id] {
+	for id, level := range theirs {
+		if level.Rank() > mine[id].Rank() {
 			return true, nil
 		}
 	}

@@ -381,6 +381,11 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 		if e, err = tx.EmailGet(ctx, id); err != nil || e.UserID != c.UserID || !codeProves(c, e.Email) {
 			return errCodeNotFound(usher.CodeConfirm)
 		}
+		// A deleted account proves nothing: its address would be marked
+		// confirmed without a claim, and taken back at undelete.
+		if owner, err := tx.UserGet(ctx, usher.UserKey{ID: e.UserID}); err != nil || owner.Deleted() {
+			return errCodeNotFound(usher.CodeConfirm)
+		}
 		now := m.now()
 		if err := tx.EmailConfirm(ctx, id, now); err != nil {
 			return errAddressTaken(err)

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"testing"
 
 	"usher"
@@ -64,4 +65,92 @@ func TestImpersonationCannotImport(t *testing.T) {
 	if u, e := b.env.Counts(t); u != users || e != events {
 		t.Fatalf("a refused import wrote: users %d→%d, events %d→%d", users, u, events, e)
 	}
+}
+
+// helpdesk makes a user holding the rules through a role of its own.
+func helpdesk(t *testing.T, b *groupBundle, name string, rules ...usher.Rule) *usher.User {
+	t.Helper()
+	sys := coretest.System()
+	u := b.env.MustCreateUser(t, usher.UserCreate{Username: name})
+	role, err := b.g.Create(sys, core.GroupCreate{Kind: usher.GroupRole, Handle: name + "-role"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.SetRules(sys, core.GroupRef{ID: role.ID}, rules, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(sys, core.GroupRef{ID: role.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestHelpdeskCannotTakeTeamWriter: a user.update rule reaches no account
+// that holds a team level the caller does not — a writer of a team the
+// helpdesk is not in — and no change of an administrator's address, not
+// even of its case, which would unconfirm it.
+func TestHelpdeskCannotTakeTeamWriter(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	hd := helpdesk(t, b, "helpdesk", usher.Rule{Resource: "user", Operation: "update", Access: usher.Allow})
+	if _, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "bteam"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.bob), team("bteam"), usher.UserKey{ID: b.carol.ID}, usher.LevelWrite); err != nil {
+		t.Fatal(err)
+	}
+	pw, addr, adminAddr := "Correct-Horse-Battery-9", "helpdesk-owned@example.com", "ROOT@example.com"
+	for name, tc := range map[string]struct {
+		who *usher.User
+		in  usher.UserUpdate
+	}{
+		"a team writer's password": {b.carol, usher.UserUpdate{Password: &pw}},
+		"a team writer's address":  {b.carol, usher.UserUpdate{Email: &addr}},
+		"a team owner's password":  {b.bob, usher.UserUpdate{Password: &pw}},
+		"an admin's address case":  {b.admin, usher.UserUpdate{Email: &adminAddr}},
+	} {
+		_, err := b.users.Update(as(hd), usher.UserKey{ID: tc.who.ID}, tc.in)
+		if usher.ErrorKind(err) != usher.KindForbidden {
+			t.Errorf("%s: %v, want forbidden", name, err)
+		}
+	}
+	if got, _ := b.env.Store.UserGet(context.Background(), usher.UserKey{ID: b.admin.ID}); got.Email != "root@example.com" {
+		t.Fatalf("the admin's address changed: %q", got.Email)
+	}
+	// A peer without such levels is still the helpdesk's to help.
+	if _, err := b.users.Update(as(hd), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Password: &pw}); err != nil {
+		t.Fatalf("a plain user's password: %v", err)
+	}
+}
+
+// TestTeamOwnerCannotMintForStrongerServiceAccount: an administrator gives
+// a team's service account a strong role; the team's owner must not mint a
+// token for it and act with that role — no more than through CreateToken.
+func TestTeamOwnerCannotMintForStrongerServiceAccount(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	sys := coretest.System()
+	if _, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "bteam"}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := b.g.CreateServiceAccount(as(b.bob), team("bteam"), "ci", "CI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.g.ServiceAccountToken(as(b.bob), team("bteam"), usher.UserKey{ID: sa.ID}, false); err != nil {
+		t.Fatalf("the owner mints for the team's own service account: %v", err)
+	}
+	role, _ := b.g.Create(sys, core.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
+	if _, err := b.g.SetRules(sys, core.GroupRef{ID: role.ID}, []usher.Rule{{Resource: "user", Operation: "*", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(sys, core.GroupRef{ID: role.ID}, usher.UserKey{ID: sa.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = b.g.ServiceAccountToken(as(b.bob), team("bteam"), usher.UserKey{ID: sa.ID}, false)
+	wantKind(t, err, usher.KindForbidden, "forbidden")
+	_, _, err = b.env.Core.Auth.CreateToken(as(b.bob), usher.TokenCreate{UserID: sa.ID})
+	wantKind(t, err, usher.KindForbidden, "")
+	err = b.g.DeleteServiceAccount(as(b.bob), team("bteam"), usher.UserKey{ID: sa.ID})
+	wantKind(t, err, usher.KindForbidden, "forbidden")
 }

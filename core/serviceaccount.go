@@ -122,6 +122,14 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 		if err != nil {
 			return err
 		}
+		// Deleting ends its tokens: the rule for another's credentials
+		// applies, as to a user's.
+		if err := g.guardCredentials(ctx, a.p, actTokenEnd, u); err != nil {
+			return err
+		}
+		if err := lastOwner(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		now := g.now()
 		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {
 			return err
@@ -159,6 +167,12 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account
 		}
 		u, err := g.serviceAccount(ctx, tx, a.group, account)
 		if err != nil {
+			return err
+		}
+		// A token for it is its credential: no one mints one for an
+		// account with rights the caller lacks (a role an administrator
+		// gave it, a team the caller is not in).
+		if err := g.guardCredentials(ctx, p, actTokenMint, u); err != nil {
 			return err
 		}
 		now := g.now()

@@ -150,14 +150,21 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	return u, nil
 }
 
-// sendConfirmation issues a confirmation code for u and queues its mail.
+// sendConfirmation issues a confirmation code for u's address and queues
+// its mail.
 func (e *env) sendConfirmation(ctx context.Context, tx store.Tx, u *usher.User) error {
+	return e.sendConfirmationTo(ctx, tx, u, u.Email)
+}
+
+// sendConfirmationTo issues a code that confirms addr for u — u's address,
+// or the one u waits to change to — and queues its mail to addr.
+func (e *env) sendConfirmationTo(ctx context.Context, tx store.Tx, u *usher.User, addr string) error {
 	// A new code replaces the one sent to this address before; codes for
-	// the user's secondary addresses stay.
-	if err := tx.CodeDeleteAddress(ctx, u.ID, usher.EmailKey(u.Email), usher.CodeConfirm); err != nil {
+	// the user's other addresses stay.
+	if err := tx.CodeDeleteAddress(ctx, u.ID, usher.EmailKey(addr), usher.CodeConfirm); err != nil {
 		return err
 	}
-	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, u.Email, e.policy.ConfirmTTL, "")
+	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, addr, e.policy.ConfirmTTL, "")
 	if err != nil {
 		return err
 	}
@@ -165,15 +172,17 @@ func (e *env) sendConfirmation(ctx context.Context, tx store.Tx, u *usher.User) 
 		"confirm your e-mail address for usher with this code:\n\n    " + code + "\n\n" +
 		"Send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
 		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not sign up, ignore this mail.\n"
-	return e.queueMail(ctx, tx, "confirm", u.Email, "Confirm your e-mail address", body)
+	return e.queueMail(ctx, tx, "confirm", addr, "Confirm your e-mail address", body)
 }
 
 // Confirm confirms an account's e-mail address with the code sent to it; a
 // pending account becomes active. Codes are single-use, and a code proves
 // only the address it was sent to: once the account's address changed, the
-// code is refused as unknown.
+// code is refused as unknown. A code sent to the address the user waits to
+// change to (User.UnconfirmedEmail) makes it the account's address.
 //
-// Errors: NotFound (the code is unknown, used or expired), Invalid.
+// Errors: NotFound (the code is unknown, used or expired), Conflict
+// (another account took the address meanwhile), Invalid.
 func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 	if code == "" {
 		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "missing_code", Message: "code is required",
@@ -181,6 +190,7 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 	}
 	var u *usher.User
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		previous := ""
 		c, err := a.useCode(ctx, tx, usher.CodeConfirm, code)
 		if err != nil {
 			return err
@@ -193,7 +203,15 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		now := a.now()
 		changes := map[string]usher.Change{}
 		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
-			if u.Deleted() || !codeProves(c, u.Email) {
+			switch {
+			case u.Deleted():
+				return errCodeNotFound(usher.CodeConfirm)
+			case u.UnconfirmedEmail != "" && codeProves(c, u.UnconfirmedEmail):
+				// The address the user asked to change to proved itself:
+				// it becomes the account's.
+				changes["email"] = usher.Change{Old: u.Email, New: u.UnconfirmedEmail}
+				previous, u.Email, u.UnconfirmedEmail = u.Email, u.UnconfirmedEmail, ""
+			case !codeProves(c, u.Email):
 				return errCodeNotFound(usher.CodeConfirm)
 			}
 			u.EmailConfirmedAt = &now
@@ -208,13 +226,16 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		if err != nil {
 			return err
 		}
+		if err := addressChanged(ctx, tx, u.ID, previous, u.Email); err != nil {
+			return err
+		}
 		return a.record(ctx, tx, now, event{action: "auth.confirm", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 	})
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errCodeNotFound(usher.CodeConfirm)
 	}
-	return u, err
+	return u, errAddressTaken(err)
 }
 
 // ResendConfirmation sends a new confirmation code to the address if an

@@ -26,7 +26,9 @@ type Users struct{ *env }
 var errNoChange = errors.New("no change")
 
 // Create creates a user. Only an administrator may create it with its
-// address confirmed (EmailConfirmed, SkipConfirmation). With
+// address confirmed (EmailConfirmed, SkipConfirmation) or as an
+// administrator; its kind, limits, plan, external id and identities need
+// user.privileges (see requirePrivileges). With
 // SendConfirmation, an address not marked confirmed is mailed a code that
 // confirms it, and the account is pending until then (see confirming).
 //
@@ -38,6 +40,9 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 		return nil, err
 	}
 	if err := vouch(usher.PrincipalFrom(ctx), in); err != nil {
+		return nil, err
+	}
+	if err := s.createPrivileges(ctx, in); err != nil {
 		return nil, err
 	}
 	mail := s.confirming(&in)
@@ -555,8 +560,10 @@ func checkAfter(after int64) error {
 }
 
 // Update changes the fields of in that are set. With in.IfVersion set the
-// update happens only if the user is still at that version. A new e-mail
-// address is not confirmed.
+// update happens only if the user is still at that version. An
+// administrator's new e-mail address replaces the old one, unconfirmed;
+// anyone else's waits in UnconfirmedEmail, and a code is mailed to it that
+// makes it the account's address (Auth.Confirm), as GitLab reconfirms.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
 // Precondition (a stale IfVersion), RateLimited.
@@ -587,7 +594,8 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, err
 		}
 	}
-	return s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	mailed := false
+	out, err := s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != u.Version {
 			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
 				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
@@ -595,15 +603,17 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if err := s.checkPrivileges(ctx, u, in); err != nil {
 			return nil, err
 		}
-		// A password, an identity and the address are credentials: they
-		// follow the one rule for them.
+		// A password, an identity, the external id an import matches by and
+		// the address (even a change of case, which unconfirms it) are
+		// credentials: they follow the one rule for them.
 		for _, c := range []struct {
 			changed bool
 			act     action
 		}{
 			{in.Password != nil, actPasswordChange},
 			{in.Identity != nil && !hasIdentity(u, *in.Identity), actPasswordChange},
-			{in.Email != nil && !strings.EqualFold(*in.Email, u.Email), actEmailWrite},
+			{in.ExternalID != nil && *in.ExternalID != u.ExternalID, actPasswordChange},
+			{in.Email != nil && *in.Email != u.Email, actEmailWrite},
 		} {
 			if c.changed {
 				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
@@ -611,8 +621,15 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				}
 			}
 		}
+		// Anyone but an administrator changes an address by proving the
+		// new one: it waits, unconfirmed and claiming nothing, until the
+		// code mailed to it comes back (see requestAddress).
+		upd, pending := in, (*string)(nil)
+		if in.Email != nil && !p.IsAdmin() {
+			upd.Email, pending = nil, in.Email
+		}
 		old := *u
-		applyUpdate(u, in)
+		applyUpdate(u, upd)
 		if in.Name != nil && in.FirstName == nil && in.LastName == nil {
 			u.FirstName, u.LastName = "", ""
 		}
@@ -633,6 +650,12 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		deriveNames(u)
 		if err := addressChanged(ctx, tx, u.ID, old.Email, u.Email); err != nil {
 			return nil, err
+		}
+		if pending != nil {
+			var err error
+			if mailed, err = s.requestAddress(ctx, tx, u, *pending); err != nil {
+				return nil, err
+			}
 		}
 		if in.Plan != nil && *in.Plan != old.Plan {
 			if *in.Plan != "" {
@@ -678,6 +701,10 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		return changes, nil
 	}))
+	if err == nil && mailed {
+		s.mailQueued()
+	}
+	return out, err
 }
 
 // checkPrivileges refuses changes to what a user may do unless the caller
@@ -686,13 +713,6 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 // which only administrators have by default. Everyone may change the rest
 // of their own profile.
 func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.UserUpdate) error {
-	p := usher.PrincipalFrom(ctx)
-	if p.IsAdmin() {
-		return nil
-	}
-	if in.Admin != nil && *in.Admin != u.Admin {
-		return errForbidden("only administrators make and unmake administrators")
-	}
 	differs := func(set *string, have string) bool { return set != nil && *set != have }
 	changed := (in.Kind != nil && *in.Kind != u.Kind) ||
 		(in.External != nil && *in.External != u.External) ||
@@ -700,10 +720,34 @@ func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.Use
 		(in.ProjectsLimit != nil && *in.ProjectsLimit != u.ProjectsLimit) ||
 		differs(in.Plan, u.Plan) || differs(in.ExternalID, u.ExternalID) ||
 		(in.Identity != nil && !hasIdentity(u, *in.Identity))
-	if !changed {
+	return s.requirePrivileges(ctx, in.Admin != nil && *in.Admin != u.Admin, changed, strconv.FormatInt(u.ID, 10))
+}
+
+// requirePrivileges is the one rule for what only some callers may set on
+// an account, new or not: the admin flag only administrators; its kind,
+// external flag, limits, plan, external id and identities need
+// user.privileges, which only administrators have by default. instance is
+// the account's id, "" for one being created. An account made by a
+// user.create rule is a plain account, never an administrator or one
+// linked in advance to someone's external log-in.
+func (e *env) requirePrivileges(ctx context.Context, setsAdmin, setsPrivileged bool, instance string) error {
+	p := usher.PrincipalFrom(ctx)
+	switch {
+	case p.IsAdmin():
+		return nil
+	case setsAdmin:
+		return errForbidden("only administrators make and unmake administrators")
+	case !setsPrivileged:
 		return nil
 	}
-	return s.decide(ctx, p, actUserPrivileges, strconv.FormatInt(u.ID, 10), false)
+	return e.decide(ctx, p, actUserPrivileges, instance, false)
+}
+
+// createPrivileges refuses what in sets that the caller may not.
+func (s *Users) createPrivileges(ctx context.Context, in usher.UserCreate) error {
+	privileged := (in.Kind != "" && in.Kind != usher.KindNormal) || in.External || in.CanCreateGroup != nil ||
+		in.ProjectsLimit != nil || in.Plan != "" || in.ExternalID != "" || len(in.Identities) > 0
+	return s.requirePrivileges(ctx, in.Admin, privileged, "")
 }
 
 func hasIdentity(u *usher.User, id usher.Identity) bool {
@@ -860,15 +904,13 @@ func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, err
 func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.UserDelete) (*usher.User, error) {
 	dropped := false
 	u, err := s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
-		// A team whose last owner went would be orphaned.
 		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case len(teams) > 0 && !in.SoleOwnedTeams:
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastTeamOwner,
-				Message: "the user is the last owner of team " + teams[0].Handle + "; give it another owner or delete it first"}
+			return nil, errLastOwner(teams[0])
 		case len(teams) > 0:
 			if err := (&Groups{s.env}).deleteIn(ctx, tx, teams); err != nil {
 				return nil, err
@@ -885,6 +927,24 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		s.rules.changed()
 	}
 	return u, err
+}
+
+// lastOwner refuses to delete an account that is the last owner of a team:
+// the team would be orphaned.
+func lastOwner(ctx context.Context, tx store.Tx, userID int64) error {
+	teams, err := tx.SoleOwnerTeams(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(teams) > 0 {
+		return errLastOwner(teams[0])
+	}
+	return nil
+}
+
+func errLastOwner(team *usher.Group) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastTeamOwner,
+		Message: "the account is the last owner of team " + team.Handle + "; give it another owner or delete it first"}
 }
 
 // markDeleted soft-deletes u, which the caller writes, and ends every
@@ -1080,6 +1140,7 @@ var userFields = []struct {
 	{"external_id", func(u *usher.User) any { return u.ExternalID }},
 	{"metadata", func(u *usher.User) any { return fmt.Sprint(u.Metadata) }},
 	{"email_confirmed", func(u *usher.User) any { return u.EmailConfirmedAt != nil }},
+	{"unconfirmed_email", func(u *usher.User) any { return u.UnconfirmedEmail }},
 	{"plan", func(u *usher.User) any { return u.Plan }},
 }
 

@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 
 	"usher"
@@ -332,5 +333,79 @@ func TestImpersonationCannotChangeEmailsOrTokens(t *testing.T) {
 	b.call(t, req{method: "POST", path: self + "/keys", token: jwt, body: map[string]any{"title": "laptop", "key": (&cell{t: t}).sshKey()}}, 201, nil)
 	if after, _ := b.env.Core.Users.Get(sys(), usher.UserKey{ID: u.ID}); after.Email != u.Email {
 		t.Fatalf("the primary address became %s", after.Email)
+	}
+}
+
+// TestCreateRuleCannotMakeAdmin: a helpdesk allowed only user.create must
+// not create an administrator whose password it knows, nor an account
+// linked in advance to someone's external log-in or with privileges.
+func TestCreateRuleCannotMakeAdmin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "helpdesk"}}, 201, &role)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "user", "operation": "create", "access": "allow"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	for name, extra := range map[string]map[string]any{
+		"an administrator":   {"admin": true},
+		"an external id":     {"external_id": "emp-99"},
+		"a pre-linked login": {"identities": []map[string]string{{"provider": "corp", "extern_uid": "victim-1"}}},
+		"a service account":  {"kind": "service_account"},
+		"a projects limit":   {"projects_limit": 5},
+	} {
+		body := map[string]any{"username": "evil", "email": "evil@corp.example", "password": matrixPassword}
+		for k, v := range extra {
+			body[k] = v
+		}
+		res := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.userTok, body: body})
+		if res.status != http.StatusForbidden || res.problem(t).Code != "forbidden" {
+			t.Errorf("a user.create rule made %s: %d %s", name, res.status, res.body)
+		}
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/users/evil", token: b.adminTok}); res.status != http.StatusNotFound {
+		t.Fatalf("a refused create made the account: %d %s", res.status, res.body)
+	}
+	// The rule still makes plain accounts.
+	b.call(t, req{method: "POST", path: "/v1/users", token: b.userTok, body: map[string]any{"username": "newhire", "password": matrixPassword}}, 201, nil)
+}
+
+// TestForeignServiceAccountNotTakenOver: the owner of one team must not
+// gain another team's service account by adding it to their team, and
+// then mint its tokens (revoking its own team's) or delete it.
+func TestForeignServiceAccountNotTakenOver(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bobTok := b.mustPrincipal(t, "bob", false)
+	_, carolTok := b.mustPrincipal(t, "carol", false)
+	var bteam, cteam groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: bobTok, body: map[string]any{"kind": "team", "handle": "bteam"}}, 201, &bteam)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: carolTok, body: map[string]any{"kind": "team", "handle": "cteam"}}, 201, &cteam)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", bteam.ID), token: bobTok, body: map[string]any{"username": "bbot"}}, 201, nil)
+	var bobs struct {
+		Token string `json:"token"`
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bbot/token", bteam.ID), token: bobTok, body: map[string]any{}}, 201, &bobs)
+	res := b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bbot", cteam.ID), token: carolTok, body: map[string]any{"level": "read"}})
+	if res.status != http.StatusForbidden {
+		t.Fatalf("carol put bob's service account in her team: %d %s", res.status, res.body)
+	}
+	for _, rq := range []req{
+		{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bbot/token", cteam.ID), token: carolTok, body: map[string]any{"regenerate": true}},
+		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bbot", cteam.ID), token: carolTok},
+	} {
+		if res := b.api.do(t, rq); res.status != http.StatusNotFound {
+			t.Errorf("%s %s by carol: %d %s", rq.method, rq.path, res.status, res.body)
+		}
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: bobs.Token}); res.status != http.StatusOK {
+		t.Fatalf("bob's service-account token stopped working: %d %s", res.status, res.body)
+	}
+	// An administrator may put it elsewhere; the owners of that team then
+	// cannot mint for it, since it is in a team they are not.
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bbot", cteam.ID), token: b.adminTok, body: map[string]any{"level": "read"}}, 200, nil)
+	res = b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bbot/token", cteam.ID), token: carolTok, body: map[string]any{"regenerate": true}})
+	if res.status != http.StatusForbidden {
+		t.Fatalf("carol minted for a service account of a team she is not in: %d %s", res.status, res.body)
 	}
 }

@@ -88,60 +88,103 @@ func (b *mailBundle) signUpConfirmed(t *testing.T, mails *int, username, email s
 // attacker has a code mailed to an address of theirs, switches the account
 // to the victim's address and uses the code. The code must not confirm the
 // victim's address, and the victim's later log-in through the provider must
-// not land in the attacker's account.
+// not land in the attacker's account. A user's change of address waits for
+// the new address's code; a change to the next address ends the codes of
+// the one before.
 func TestConfirmationCodeBoundToAddress(t *testing.T) {
 	t.Parallel()
 	b, idp := setupMailAndOIDC(t)
 	mails := 0
 	tok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
-	setEmail := func(addr string) {
+	me := func() userBody {
+		t.Helper()
+		var u userBody
+		b.api.do(t, req{method: "GET", path: "/v1/me", token: tok}).decode(t, &u)
+		return u
+	}
+	askFor := func(addr string) string {
 		t.Helper()
 		res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: tok, body: map[string]any{"email": addr}})
-		if res.status != http.StatusOK {
-			t.Fatalf("mallory sets her address to %s: %d %s", addr, res.status, res.body)
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), `"unconfirmed_email":"`+addr+`"`) {
+			t.Fatalf("mallory asks to change her address to %s: %d %s", addr, res.status, res.body)
 		}
+		mails++
+		_, code := b.nextMail(t, mails, addr)
+		return code
 	}
-	setEmail("mallory+2@evil.example")
-	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": "mallory+2@evil.example"}}); res.status != http.StatusAccepted {
-		t.Fatalf("resend: %d %s", res.status, res.body)
+	// A change of one's own address takes effect once proved.
+	code := askFor("mallory+2@evil.example")
+	if u := me(); u.Email != "mallory@evil.example" {
+		t.Fatalf("the address changed before its code came back: %+v", u)
 	}
-	mails++
-	_, code := b.nextMail(t, mails, "mallory+2@evil.example")
-	setEmail("victim@corp.example")
 	res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+	if res.status != http.StatusOK || me().Email != "mallory+2@evil.example" {
+		t.Fatalf("confirming the new address: %d %s", res.status, res.body)
+	}
+	// The attack: a code for an address of hers, then the victim's address.
+	code = askFor("mallory+3@evil.example")
+	res = b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: tok, body: map[string]any{"email": "victim@corp.example"}})
+	if res.status != http.StatusOK {
+		t.Fatalf("mallory asks for the victim's address: %d %s", res.status, res.body)
+	}
+	mails++ // the victim is mailed a code, which Mallory does not have
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
 	if res.status != http.StatusNotFound || res.problem(t).Code != "confirm_not_found" {
 		t.Fatalf("a code sent to another address confirmed the victim's: %d %s", res.status, res.body)
 	}
-	// Switching back does not revive it either: the change ended the code.
-	setEmail("mallory+2@evil.example")
-	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusNotFound {
-		t.Fatalf("a code outlived a change of address: %d %s", res.status, res.body)
-	}
-	setEmail("victim@corp.example")
-	var me userBody
-	b.api.do(t, req{method: "GET", path: "/v1/me", token: tok}).decode(t, &me)
-	if me.Email != "victim@corp.example" {
-		t.Fatalf("me: %+v", me)
+	if u := me(); u.Email != "mallory+2@evil.example" {
+		t.Fatalf("mallory's account took the victim's address: %+v", u)
 	}
 	// The victim signs in through the provider, which vouches for the
 	// address: they do not get Mallory's account.
 	idp.SetUser(oidctest.User{Subject: "victim-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
 	res = b.oidcLogIn(t, idp)
-	if res.status == http.StatusOK || res.status == http.StatusFound {
-		var s sessionBody
-		res.decode(t, &s)
-		if s.User.Username == "mallory" {
-			t.Fatalf("the victim's log-in landed in the attacker's account: %s", res.body)
-		}
-	}
-	if res.status != http.StatusConflict || res.problem(t).Code != "email_unconfirmed" {
+	var s sessionBody
+	res.decode(t, &s)
+	if res.status != http.StatusOK || s.User.Username == "mallory" || s.User.Email != "victim@corp.example" {
 		t.Fatalf("the victim's log-in: %d %s", res.status, res.body)
 	}
 }
 
+// TestAddressChangeNeedsProof replays taking an address by changing to it:
+// an account that asks for someone else's address does not hold it, so
+// that person signs up with it, and their password reset reaches their own
+// account, not the asker's.
+func TestAddressChangeNeedsProof(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	tok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: tok, body: map[string]any{"email": "victim@corp.example"}})
+	if res.status != http.StatusOK {
+		t.Fatalf("mallory asks for the victim's address: %d %s", res.status, res.body)
+	}
+	mails++
+	_, malloryCode := b.nextMail(t, mails, "victim@corp.example")
+	b.signUpConfirmed(t, &mails, "victim", "victim@corp.example")
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "victim@corp.example"}}); res.status != http.StatusAccepted {
+		t.Fatalf("reset request: %d %s", res.status, res.body)
+	}
+	mails++
+	_, resetToken := b.nextMail(t, mails, "victim@corp.example")
+	var ticket struct {
+		User userBody `json:"user"`
+	}
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": resetToken}})
+	res.decode(t, &ticket)
+	if res.status != http.StatusOK || ticket.User.Username != "victim" {
+		t.Fatalf("the victim's reset reached another account: %d %s", res.status, res.body)
+	}
+	// The code mailed for Mallory's request, were it to reach her, cannot
+	// take an address another account holds.
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": malloryCode}})
+	if res.status != http.StatusConflict || res.problem(t).Code != "email_taken" {
+		t.Fatalf("a waiting address was confirmed over its owner's: %d %s", res.status, res.body)
+	}
+}
+
 // TestResetTokenBoundToAddress: a password-reset token confirms the address
-// it was mailed to, so it must not outlive a change of address and then
-// confirm the new one.
+// it was mailed to, so it must not outlive a change of address.
 func TestResetTokenBoundToAddress(t *testing.T) {
 	t.Parallel()
 	b, _ := setupMailAndOIDC(t)
@@ -152,16 +195,22 @@ func TestResetTokenBoundToAddress(t *testing.T) {
 	}
 	mails++
 	_, resetToken := b.nextMail(t, mails, "mallory@evil.example")
-	if res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: tok, body: map[string]any{"email": "victim@corp.example"}}); res.status != http.StatusOK {
+	// An administrator changes the address, as happens at once for them.
+	if res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"email": "victim@corp.example"}}); res.status != http.StatusOK {
 		t.Fatalf("change of address: %d %s", res.status, res.body)
 	}
 	res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": resetToken}})
 	if res.status != http.StatusNotFound {
 		t.Fatalf("a reset token outlived the address it was sent to: %d %s", res.status, res.body)
 	}
-	res = b.api.do(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok})
-	if strings.Contains(string(res.body), `"email_confirmed":true`) {
-		t.Fatalf("the victim's address is confirmed: %s", res.body)
+	res = b.api.do(t, req{method: "GET", path: "/v1/me", token: tok})
+	var me struct {
+		Email            string  `json:"email"`
+		EmailConfirmedAt *string `json:"email_confirmed_at"`
+	}
+	res.decode(t, &me)
+	if res.status != http.StatusOK || me.Email != "victim@corp.example" || me.EmailConfirmedAt != nil {
+		t.Fatalf("the new address is confirmed: %d %s", res.status, res.body)
 	}
 }
 

@@ -24,6 +24,7 @@ type userJSON struct {
 	Username         string            `json:"username"`
 	Email            string            `json:"email"`
 	EmailConfirmedAt *time.Time        `json:"email_confirmed_at"`
+	UnconfirmedEmail string            `json:"unconfirmed_email,omitempty"`
 	Name             string            `json:"name"`
 	FirstName        string            `json:"first_name"`
 	LastName         string            `json:"last_name"`
@@ -68,7 +69,7 @@ type identityJSON struct {
 func toUserJSON(u *usher.User) userJSON {
 	out := userJSON{
 		ID: u.ID, UUID: u.UUID, Username: u.Username, Email: u.Email, EmailConfirmedAt: u.EmailConfirmedAt,
-		Name: u.Name, FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName,
+		UnconfirmedEmail: u.UnconfirmedEmail, Name: u.Name, FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName,
 		Handle: u.Handle, Bio: u.Bio, Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn,
 		Twitter: u.Twitter, WebsiteURL: u.WebsiteURL, Language: u.Language, State: string(u.State),
 		Kind: string(u.Kind), Admin: u.Admin, External: u.External, CanCreateGroup: u.CanCreateGroup,

@@ -242,7 +242,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			a = answers[usher.KindInternal]
 		}
 		switch {
-		case e.Kind == usher.KindConflict && e.Code == "last_team_owner":
+		case e.Kind == usher.KindConflict && e.Code == usher.CodeLastTeamOwner:
 			a = kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}
 		case (e.Kind == usher.KindConflict || e.Kind == usher.KindUnprocessable) && len(e.Fields) > 0:
 			a = answers[usher.KindUnprocessable]

@@ -37,30 +37,58 @@ func Migrations() fs.FS {
 
 // Open connects to the database at url (postgres://...). It does not
 // migrate; call Migrate on the result.
+//
+// It keeps two pools: one for transactions and writes, one for reads
+// outside a transaction. A transaction may read through the store while it
+// runs (the core's rule cache does); from one pool, enough concurrent
+// transactions would hold every connection and each wait for another,
+// for ever. A read never waits for a transaction's connection, so with two
+// pools nothing waits in a circle.
 func Open(ctx context.Context, url string) (*sqldb.DB, error) {
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+	open := func(n int) (*sql.DB, error) {
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		return db, nil
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
+	write, err := open(poolSize)
+	if err != nil {
+		return nil, err
+	}
+	read, err := open(poolSize)
+	if err != nil {
+		write.Close()
+		return nil, err
 	}
 	q, err := fs.Sub(queries, "queries")
 	if err != nil {
 		return nil, err
 	}
-	return sqldb.Open(sqldb.Config{
+	db, err := sqldb.Open(sqldb.Config{
 		Dialect:    dialect{},
-		Write:      db,
-		Read:       db,
+		Write:      write,
+		Read:       read,
 		Queries:    q,
 		Migrations: Migrations(),
 	})
+	if err != nil {
+		write.Close()
+		read.Close()
+	}
+	return db, err
 }
+
+// poolSize is each pool's number of connections: two pools of it per
+// replica stay under PostgreSQL's default max_connections (100) with room.
+const poolSize = 24
 
 // uniqueFields maps each unique constraint to the field it protects.
 var uniqueFields = map[string]string{

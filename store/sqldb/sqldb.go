@@ -348,7 +348,8 @@ var columns = map[string]string{
 		"bio, location, skype, linkedin, twitter, website_url, language, state, kind, is_admin, " +
 		"is_external, can_create_group, projects_limit, theme_id, color_scheme_id, two_factor_enabled, " +
 		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
-		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, credentials_since",
+		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, credentials_since, " +
+		"unconfirmed_email",
 	// user_insert is what UserInsert writes, in userArgs' order after uuid
 	// and created_at.
 	"user_insert": "uuid, created_at, username, username_key, email, email_key, name, first_name, " +
@@ -356,7 +357,7 @@ var columns = map[string]string{
 		"state, kind, is_admin, is_external, can_create_group, projects_limit, theme_id, color_scheme_id, " +
 		"two_factor_enabled, external_id, metadata, email_confirmed_at, last_sign_in_at, " +
 		"current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, " +
-		"credentials_since",
+		"credentials_since, unconfirmed_email",
 	"token": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
 		"created_at, revoked_at, address, user_agent, impersonator_id",
 	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +

@@ -35,7 +35,8 @@ func userDests() (*usher.User, []any, func()) {
 		nullString{&externalID}, jsonCol{&u.Metadata}, nullTime{&u.EmailConfirmedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
-		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag, nullTime{&u.CredentialsSince}}
+		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag, nullTime{&u.CredentialsSince},
+		&u.UnconfirmedEmail}
 	return u, dests, func() {
 		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
@@ -60,7 +61,7 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		u.TwoFactorEnabled, textOrNull(u.ExternalID), metaJSON, c.timeArg(u.EmailConfirmedAt),
 		c.timeArg(u.LastSignInAt), c.timeArg(u.CurrentSignInAt), c.timeArg(u.LastSeenAt),
 		c.d.TimeArg(u.UpdatedAt), c.timeArg(u.SuspendedAt), c.timeArg(u.DeletedAt), u.Version,
-		textOrNull(u.Plan), u.AvatarETag, c.timeArg(u.CredentialsSince),
+		textOrNull(u.Plan), u.AvatarETag, c.timeArg(u.CredentialsSince), u.UnconfirmedEmail,
 	}, nil
 }
 

@@ -2,7 +2,7 @@
 INSERT INTO users ({{user_insert_columns}})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39,
-    $40)
+    $40, $41)
 RETURNING id;
 
 -- name: UserWrite
@@ -13,8 +13,8 @@ UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, n
     theme_id = $23, color_scheme_id = $24, two_factor_enabled = $25, external_id = $26,
     metadata = $27, email_confirmed_at = $28, last_sign_in_at = $29, current_sign_in_at = $30,
     last_seen_at = $31, updated_at = $32, suspended_at = $33, deleted_at = $34, version = $35,
-    plan = $36, avatar_etag = $37, credentials_since = $38
-WHERE id = $39;
+    plan = $36, avatar_etag = $37, credentials_since = $38, unconfirmed_email = $39
+WHERE id = $40;
 
 -- name: UserByID
 SELECT {{user_columns}} FROM users WHERE id = $1;
