@@ -13,6 +13,15 @@ type Organisation struct {
 	DeletedAt  *time.Time
 }
 
+// OrganisationUpdate is a partial update of an organisation; Archived and
+// Deleted set or clear those states.
+type OrganisationUpdate struct {
+	Handle   *string
+	Name     *string
+	Archived *bool
+	Deleted  *bool
+}
+
 // GroupKind tells the four uses of a group apart.
 type GroupKind string
 
@@ -102,6 +111,35 @@ type Membership struct {
 	// Group and User are filled in by the lists that return memberships.
 	Group *Group
 	User  *User
+}
+
+// GroupChanges is a bulk change of a principal's memberships of groups of
+// one kind, named by handle, with Lenses' semantics: Set cannot be combined
+// with Add or Remove; a group named in both Add and Remove ends up removed.
+type GroupChanges struct {
+	Kind   GroupKind
+	Add    []string
+	Remove []string
+	// Set, when not nil, makes the groups exactly these; an empty Set leaves
+	// none.
+	Set []string
+}
+
+// GroupRef finds one group: by id, or by kind and handle.
+type GroupRef struct {
+	ID     int64
+	Kind   GroupKind
+	Handle string
+}
+
+// GroupCreate is the input to create a group.
+type GroupCreate struct {
+	Kind           GroupKind
+	Handle         string
+	Name           string
+	Description    string
+	Logo           string
+	OrganisationID int64
 }
 
 // GroupUpdate is a partial update of a group.

@@ -91,3 +91,41 @@ type JWTClaims struct {
 	ExpiresAt time.Time
 	ID        string
 }
+
+// ResetTicket is what a reset token is exchanged for: a short-lived,
+// single-use ticket that sets the new password, and whose account it is.
+type ResetTicket struct {
+	Ticket    string
+	ExpiresAt time.Time
+	User      *User
+}
+
+// OAuthStart is how a browser's external log-in begins: where to send the
+// browser, and a binding the browser must carry back (in a cookie) to the
+// callback, so that a log-in cannot be finished in another browser than the
+// one that started it.
+type OAuthStart struct {
+	AuthURL   string
+	Binding   string
+	ExpiresAt time.Time
+}
+
+// DeviceStart is how a command-line client's external log-in begins: the
+// person opens VerificationURL in a browser and types UserCode there; the
+// client polls RedeemURL with RedeemToken until the log-in completes.
+type DeviceStart struct {
+	VerificationURL string
+	UserCode        string
+	RedeemToken     string
+	RedeemURL       string
+	ExpiresAt       time.Time
+}
+
+// DeviceInfo describes the client that started a device log-in, for the
+// page where the person confirms it.
+type DeviceInfo struct {
+	Provider  string
+	Address   string
+	UserAgent string
+	StartedAt time.Time
+}

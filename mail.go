@@ -1,6 +1,9 @@
 package usher
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Mail is an e-mail in the outbox. Mails are written in the same transaction
 // as the change that causes them and delivered afterwards, with retries; a
@@ -18,4 +21,9 @@ type Mail struct {
 	NextAttemptAt time.Time
 	SentAt        *time.Time
 	LastError     string
+}
+
+// Transport delivers one mail. Implementations live in package mail.
+type Transport interface {
+	Send(ctx context.Context, m *Mail) error
 }

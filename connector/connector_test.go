@@ -13,12 +13,11 @@ import (
 	"usher"
 	"usher/connector"
 	"usher/connector/oidctest"
-	"usher/core"
 )
 
 var (
-	_ core.Connector = (*connector.GitHub)(nil)
-	_ core.Connector = (*connector.OIDC)(nil)
+	_ usher.Connector = (*connector.GitHub)(nil)
+	_ usher.Connector = (*connector.OIDC)(nil)
 )
 
 const (
@@ -67,7 +66,7 @@ func setup(t *testing.T) *bundle {
 
 // connector returns one of the bundle's connectors by name, for tables
 // that run against both.
-func (b *bundle) connector(name string) core.Connector {
+func (b *bundle) connector(name string) usher.Connector {
 	if name == "github" {
 		return b.github
 	}
@@ -90,7 +89,7 @@ func newAttempt() attempt {
 
 // mustLogin sends the browser through the provider and returns the code
 // it brings back to the callback.
-func mustLogin(t *testing.T, b *bundle, c core.Connector, a attempt) string {
+func mustLogin(t *testing.T, b *bundle, c usher.Connector, a attempt) string {
 	t.Helper()
 	authURL := c.AuthCodeURL(a.state, a.nonce, oauth2.S256ChallengeFromVerifier(a.verifier))
 	cb, err := b.idp.Login(b.ctx, authURL)
@@ -213,13 +212,13 @@ func TestRefused(t *testing.T) {
 		connectors []string
 		// spoil runs between the log-in and the exchange; it may change
 		// the provider, the code or the attempt.
-		spoil   func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt)
+		spoil   func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt)
 		wantErr string
 	}{
 		{
 			name:       "wrong PKCE verifier",
 			connectors: []string{"github", "oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				a.verifier = oauth2.GenerateVerifier()
 			},
 			wantErr: "exchange code: token endpoint refused",
@@ -227,7 +226,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "no PKCE verifier",
 			connectors: []string{"github", "oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				a.verifier = ""
 			},
 			wantErr: "no PKCE code verifier",
@@ -235,7 +234,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "reused code",
 			connectors: []string{"github", "oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				if _, err := c.Exchange(b.ctx, *code, a.verifier, a.nonce); err != nil {
 					t.Fatalf("first Exchange: %v", err)
 				}
@@ -245,7 +244,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "unknown code",
 			connectors: []string{"github", "oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				*code = "not-a-code-the-provider-issued"
 			},
 			wantErr: "exchange code: token endpoint refused",
@@ -253,7 +252,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "token endpoint fails",
 			connectors: []string{"github", "oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.FailNextToken(http.StatusServiceUnavailable)
 			},
 			wantErr: "token endpoint refused (503 Service Unavailable): temporarily_unavailable",
@@ -261,7 +260,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "wrong nonce expected",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				a.nonce = oauth2.GenerateVerifier()
 			},
 			wantErr: "nonce does not match",
@@ -269,7 +268,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "no nonce expected",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				a.nonce = ""
 			},
 			wantErr: "no nonce to check",
@@ -277,7 +276,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "ID token with another nonce",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{Claims: func(c map[string]any) { c["nonce"] = "replayed" }})
 			},
 			wantErr: "nonce does not match",
@@ -285,7 +284,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "ID token without nonce",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{Claims: func(c map[string]any) { delete(c, "nonce") }})
 			},
 			wantErr: "nonce does not match",
@@ -293,7 +292,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "ID token for another audience",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{Claims: func(c map[string]any) { c["aud"] = "another-client" }})
 			},
 			wantErr: "expected audience",
@@ -301,7 +300,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "ID token from another issuer",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{Claims: func(c map[string]any) { c["iss"] = "https://evil.example" }})
 			},
 			wantErr: "id token issued by a different provider",
@@ -309,7 +308,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "expired ID token",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{Claims: func(c map[string]any) { c["exp"] = 1_000_000_000 }})
 			},
 			wantErr: "token is expired",
@@ -317,7 +316,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "ID token signed with a foreign key",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{ForeignKey: true})
 			},
 			wantErr: "failed to verify signature",
@@ -325,7 +324,7 @@ func TestRefused(t *testing.T) {
 		{
 			name:       "ID token bound to another access token",
 			connectors: []string{"oidc"},
-			spoil: func(t *testing.T, b *bundle, c core.Connector, code *string, a *attempt) {
+			spoil: func(t *testing.T, b *bundle, c usher.Connector, code *string, a *attempt) {
 				b.idp.TamperNextIDToken(oidctest.Tamper{Claims: func(c map[string]any) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" }})
 			},
 			wantErr: "access token hash does not match",

@@ -94,15 +94,15 @@ func TestCreateSendsConfirmation(t *testing.T) {
 func TestCreateConfirmedOnlyByAdministrators(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
-	role, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupRole, Handle: "onboarding"})
+	role, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "onboarding"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.SetRules(as(b.admin), core.GroupRef{ID: role.ID},
+	if _, err := b.g.SetRules(as(b.admin), usher.GroupRef{ID: role.ID},
 		[]usher.Rule{{Resource: "user", Operation: "create", Access: usher.Allow}}, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: role.ID}, usher.UserKey{ID: b.bob.ID}, ""); err != nil {
+	if _, err := b.g.AddMember(as(b.admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: b.bob.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = b.users.Create(as(b.bob), usher.UserCreate{Username: "erin", Email: "erin@example.com", SkipConfirmation: true})

@@ -146,9 +146,9 @@ type Config struct {
 	// Seal encrypts secrets at rest: pending mail bodies and signing keys.
 	Seal *seal.Box
 	// Connectors are the external log-in providers, by their names.
-	Connectors []Connector
+	Connectors []usher.Connector
 	// Transport delivers the outbox; Outbox.Run needs it.
-	Transport Transport
+	Transport usher.Transport
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -175,8 +175,8 @@ type env struct {
 	hasher     *password.Hasher
 	policy     Policy
 	seal       *seal.Box
-	connectors map[string]Connector
-	transport  Transport
+	connectors map[string]usher.Connector
+	transport  usher.Transport
 	clock      func() time.Time
 	log        *slog.Logger
 	keys       *keyring
@@ -193,7 +193,7 @@ type env struct {
 func New(cfg Config) *Core {
 	e := &env{
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
-		connectors: map[string]Connector{}, transport: cfg.Transport, clock: cfg.Now, log: cfg.Logger,
+		connectors: map[string]usher.Connector{}, transport: cfg.Transport, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
 	}
 	if e.clock == nil {

@@ -16,23 +16,6 @@ import (
 // members and, for roles, their permission rules.
 type Groups struct{ *env }
 
-// GroupRef finds one group: by id, or by kind and handle.
-type GroupRef struct {
-	ID     int64
-	Kind   usher.GroupKind
-	Handle string
-}
-
-// GroupCreate is the input to create a group.
-type GroupCreate struct {
-	Kind           usher.GroupKind
-	Handle         string
-	Name           string
-	Description    string
-	Logo           string
-	OrganisationID int64
-}
-
 func errGroupNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: "group_not_found", Message: "group not found"}
 }
@@ -85,7 +68,7 @@ type access struct {
 
 // load finds a group and the caller's membership of it. Internal groups,
 // and deleted ones for all but administrators, are not found.
-func (g *Groups) load(ctx context.Context, tx store.Tx, ref GroupRef) (*access, error) {
+func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
@@ -172,7 +155,7 @@ func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan
 // Errors: Unauthenticated, Forbidden (code plan_forbids_teams when the
 // plan refuses), Unprocessable, Conflict (the handle is taken in its kind),
 // NotFound (no such organisation).
-func (g *Groups) Create(ctx context.Context, in GroupCreate) (*usher.Group, error) {
+func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupCreate, nil); err != nil {
 		return nil, err
@@ -252,7 +235,7 @@ func groupWriteError(err error) error {
 //
 // Errors: Unauthenticated, Forbidden (a team the caller may not see),
 // NotFound (also an internal group, for all but administrators).
-func (g *Groups) Get(ctx context.Context, ref GroupRef) (*usher.Group, usher.Level, error) {
+func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, usher.Level, error) {
 	a, err := g.load(ctx, g.store, ref)
 	if err != nil {
 		return nil, "", err
@@ -345,7 +328,7 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 }
 
 // change runs one read-modify-write of a group.
-func (g *Groups) change(ctx context.Context, ref GroupRef, act action, auditAction string,
+func (g *Groups) change(ctx context.Context, ref usher.GroupRef, act action, auditAction string,
 	fn func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error)) (*usher.Group, error) {
 	var out *usher.Group
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
@@ -362,7 +345,7 @@ func (g *Groups) change(ctx context.Context, ref GroupRef, act action, auditActi
 
 // changeIn is change within tx, for changes that go with another: the
 // caller commits, and forgets the cached rules after.
-func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref GroupRef, act action, auditAction string,
+func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, act action, auditAction string,
 	fn func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error)) (*usher.Group, error) {
 	a, err := g.load(ctx, tx, ref)
 	if err != nil {
@@ -398,7 +381,7 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref GroupRef, act ac
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
 // Precondition.
-func (g *Groups) Update(ctx context.Context, ref GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
+func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupUpdate, "group.update", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != gr.Version {
 			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
@@ -433,7 +416,7 @@ func (g *Groups) Update(ctx context.Context, ref GroupRef, in usher.GroupUpdate)
 // applying.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) SetArchived(ctx context.Context, ref GroupRef, archived bool) (*usher.Group, error) {
+func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived bool) (*usher.Group, error) {
 	act := "group.unarchive"
 	if archived {
 		act = "group.archive"
@@ -456,7 +439,7 @@ func (g *Groups) SetArchived(ctx context.Context, ref GroupRef, archived bool) (
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (undelete: the
 // handle was taken meanwhile, or the group is not deleted).
-func (g *Groups) Delete(ctx context.Context, ref GroupRef) (*usher.Group, error) {
+func (g *Groups) Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupDelete, "group.delete", g.markDeleted)
 }
 
@@ -475,7 +458,7 @@ func (g *Groups) markDeleted(tx store.Tx, a *access, gr *usher.Group) (map[strin
 // caller commits, and forgets the cached rules after.
 func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Group) error {
 	for _, gr := range groups {
-		if _, err := g.changeIn(ctx, tx, GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", g.markDeleted); err != nil {
+		if _, err := g.changeIn(ctx, tx, usher.GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", g.markDeleted); err != nil {
 			return err
 		}
 	}
@@ -486,7 +469,7 @@ func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Grou
 // deleted groups).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict.
-func (g *Groups) Undelete(ctx context.Context, ref GroupRef) (*usher.Group, error) {
+func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupDelete, "group.undelete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if !gr.Deleted() {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: "group_not_deleted", Message: "the group is not deleted"}
@@ -501,7 +484,7 @@ func (g *Groups) Undelete(ctx context.Context, ref GroupRef) (*usher.Group, erro
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group or the
 // organisation).
-func (g *Groups) Move(ctx context.Context, ref GroupRef, orgID int64) (*usher.Group, error) {
+func (g *Groups) Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupUpdate, "group.move", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if orgID != 0 {
 			if o, err := tx.OrgGet(ctx, orgID, ""); err != nil || o.DeletedAt != nil {
@@ -525,7 +508,7 @@ func (g *Groups) Move(ctx context.Context, ref GroupRef, orgID int64) (*usher.Gr
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a group into
 // itself, groups of different kinds).
-func (g *Groups) Merge(ctx context.Context, source, target GroupRef) (*usher.Group, error) {
+func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*usher.Group, error) {
 	var out *usher.Group
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		src, err := g.load(ctx, tx, source)
@@ -680,7 +663,7 @@ func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a negative
 // cursor).
-func (g *Groups) Members(ctx context.Context, ref GroupRef, after int64, limit int) ([]*usher.Membership, error) {
+func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, after int64, limit int) ([]*usher.Membership, error) {
 	if err := checkAfter(after); err != nil {
 		return nil, err
 	}
@@ -724,7 +707,7 @@ func placeServiceAccount(p *usher.Principal, u *usher.User) error {
 // Errors: Unauthenticated, Forbidden, NotFound (the group or the user),
 // Unprocessable (a level the kind does not give), Conflict (demoting the
 // last owner).
-func (g *Groups) AddMember(ctx context.Context, ref GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
+func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
 	var out *usher.Membership
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.load(ctx, tx, ref)
@@ -804,7 +787,7 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group, the user, or the
 // membership), Conflict (the last owner).
-func (g *Groups) RemoveMember(ctx context.Context, ref GroupRef, key usher.UserKey) error {
+func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error {
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.load(ctx, tx, ref)
 		if err != nil {
@@ -905,18 +888,6 @@ func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*ushe
 	return out, nil
 }
 
-// GroupChanges is a bulk change of a principal's memberships of groups of
-// one kind, named by handle, with Lenses' semantics: Set cannot be combined
-// with Add or Remove; a group named in both Add and Remove ends up removed.
-type GroupChanges struct {
-	Kind   usher.GroupKind
-	Add    []string
-	Remove []string
-	// Set, when not nil, makes the groups exactly these; an empty Set leaves
-	// none.
-	Set []string
-}
-
 // maxGroupChanges bounds the groups one request adds a principal to,
 // removes it from or sets: each is a look-up.
 const maxGroupChanges = 1000
@@ -927,7 +898,7 @@ const maxGroupChanges = 1000
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the user, or a group),
 // Invalid (Set with Add or Remove, a list of more than 1000 groups).
-func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupChanges) ([]*usher.Membership, error) {
+func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.GroupChanges) ([]*usher.Membership, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupMembers, nil); err != nil {
 		return nil, err
@@ -955,7 +926,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupC
 		resolve := func(handles []string) (map[int64]*access, error) {
 			out := map[int64]*access{}
 			for _, h := range handles {
-				a, err := g.load(ctx, tx, GroupRef{Kind: in.Kind, Handle: h})
+				a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
 				if err != nil {
 					if usher.ErrorKind(err) == usher.KindNotFound {
 						return nil, &usher.Error{Kind: usher.KindNotFound, Code: "group_not_found", Message: "no group named " + h}
@@ -988,7 +959,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in GroupC
 		if in.Set != nil {
 			for _, m := range current {
 				if _, keep := add[m.GroupID]; !keep {
-					a, err := g.load(ctx, tx, GroupRef{ID: m.GroupID})
+					a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
 					if err != nil {
 						return err
 					}

@@ -25,17 +25,17 @@ func setupGroups(t *testing.T) *groupBundle {
 		carol: b.env.MustCreateUser(t, usher.UserCreate{Username: "carol"})}
 }
 
-func team(h string) core.GroupRef { return core.GroupRef{Kind: usher.GroupTeam, Handle: h} }
+func team(h string) usher.GroupRef { return usher.GroupRef{Kind: usher.GroupTeam, Handle: h} }
 
 func TestTeams(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
 	ctx := as(b.alice)
-	tm, err := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "platform", Name: "Platform"})
+	tm, err := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "platform", Name: "Platform"})
 	if err != nil || tm.Members != 1 {
 		t.Fatalf("create: %+v, %v", tm, err)
 	}
-	_, err = b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "PLATFORM"})
+	_, err = b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "PLATFORM"})
 	wantKind(t, err, usher.KindConflict, "handle_taken")
 	// The creator owns it; others neither see nor change it.
 	if _, level, err := b.g.Get(ctx, team("platform")); err != nil || level != usher.LevelOwner {
@@ -99,17 +99,17 @@ func TestTeams(t *testing.T) {
 func TestInternalGroupsAreInvisible(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
-	if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupInternal, Handle: "inventory-1"}); usher.ErrorKind(err) != usher.KindForbidden {
+	if _, err := b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupInternal, Handle: "inventory-1"}); usher.ErrorKind(err) != usher.KindForbidden {
 		t.Fatalf("a plain user makes an internal group: %v", err)
 	}
-	in, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupInternal, Handle: "inventory-1"})
+	in, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupInternal, Handle: "inventory-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: in.ID}, usher.UserKey{ID: b.alice.ID}, ""); err != nil {
+	if _, err := b.g.AddMember(as(b.admin), usher.GroupRef{ID: in.ID}, usher.UserKey{ID: b.alice.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = b.g.Get(as(b.alice), core.GroupRef{ID: in.ID})
+	_, _, err = b.g.Get(as(b.alice), usher.GroupRef{ID: in.ID})
 	wantKind(t, err, usher.KindNotFound, "group_not_found")
 	if list, _ := b.g.List(as(b.alice), usher.GroupFilter{}); len(list) != 0 {
 		t.Fatalf("internal group listed: %v", list)
@@ -136,12 +136,12 @@ func TestPlansDecideTeams(t *testing.T) {
 	}
 	_, err = plans.Create(as(b.alice), usher.Plan{Name: "mine"})
 	wantKind(t, err, usher.KindForbidden, "")
-	_, err = b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"})
+	_, err = b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"})
 	wantKind(t, err, usher.KindForbidden, "plan_forbids_teams")
 	if _, err := b.users.Update(as(b.admin), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Plan: ptr("Pro")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); err != nil {
+	if _, err := b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); err != nil {
 		t.Fatalf("on the pro plan: %v", err)
 	}
 	_, err = b.users.Update(as(b.admin), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Plan: ptr("gold")})
@@ -163,18 +163,18 @@ func TestPlansDecideTeams(t *testing.T) {
 	if u, _ := b.users.Get(as(b.admin), usher.UserKey{ID: b.alice.ID}); u.Plan != "" {
 		t.Fatalf("plan after its deletion: %q", u.Plan)
 	}
-	_, err = b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t2"})
+	_, err = b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t2"})
 	wantKind(t, err, usher.KindForbidden, "plan_forbids_teams")
 }
 
 func TestRulesGrantAndDeny(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
-	helpdesk, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	helpdesk, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := core.GroupRef{ID: helpdesk.ID}
+	role := usher.GroupRef{ID: helpdesk.ID}
 	_, err = b.g.SetRules(as(b.admin), role, []usher.Rule{{Resource: "user", Operation: "teleport", Access: usher.Allow}}, true)
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 	_, err = b.g.SetRules(as(b.admin), role, []usher.Rule{{Resource: "user", Operation: "state", Access: "maybe"}}, true)
@@ -243,27 +243,27 @@ func TestMergeRoles(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
 	ctx := as(b.admin)
-	src, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
-	dst, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupRole, Handle: "sre"})
+	src, _ := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
+	dst, _ := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupRole, Handle: "sre"})
 	for _, m := range []struct {
 		g *usher.Group
 		u *usher.User
 	}{{src, b.alice}, {src, b.bob}, {dst, b.bob}, {dst, b.carol}} {
-		if _, err := b.g.AddMember(ctx, core.GroupRef{ID: m.g.ID}, usher.UserKey{ID: m.u.ID}, ""); err != nil {
+		if _, err := b.g.AddMember(ctx, usher.GroupRef{ID: m.g.ID}, usher.UserKey{ID: m.u.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b.g.SetRules(ctx, core.GroupRef{ID: src.ID}, []usher.Rule{{Resource: "user", Operation: "state", Access: usher.Deny}, {Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
-	b.g.SetRules(ctx, core.GroupRef{ID: dst.ID}, []usher.Rule{{Resource: "user", Operation: "state", Access: usher.Allow}, {Resource: "user", Operation: "purge", Access: usher.Allow}}, true)
-	_, err := b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: src.ID})
+	b.g.SetRules(ctx, usher.GroupRef{ID: src.ID}, []usher.Rule{{Resource: "user", Operation: "state", Access: usher.Deny}, {Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
+	b.g.SetRules(ctx, usher.GroupRef{ID: dst.ID}, []usher.Rule{{Resource: "user", Operation: "state", Access: usher.Allow}, {Resource: "user", Operation: "purge", Access: usher.Allow}}, true)
+	_, err := b.g.Merge(ctx, usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: src.ID})
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
-	tm, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "a-team"})
-	_, err = b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: tm.ID})
+	tm, _ := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "a-team"})
+	_, err = b.g.Merge(ctx, usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: tm.ID})
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
-	if _, err := b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: dst.ID}); err != nil {
+	if _, err := b.g.Merge(ctx, usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: dst.ID}); err != nil {
 		t.Fatal(err)
 	}
-	members, _ := b.g.Members(ctx, core.GroupRef{ID: dst.ID}, 0, 100)
+	members, _ := b.g.Members(ctx, usher.GroupRef{ID: dst.ID}, 0, 100)
 	var names []string
 	for _, m := range members {
 		names = append(names, m.User.Username)
@@ -272,11 +272,11 @@ func TestMergeRoles(t *testing.T) {
 	if fmt.Sprint(names) != "[alice bob carol]" {
 		t.Fatalf("members after the merge: %v", names)
 	}
-	rules, _ := b.g.Rules(ctx, core.GroupRef{ID: dst.ID})
+	rules, _ := b.g.Rules(ctx, usher.GroupRef{ID: dst.ID})
 	if fmt.Sprint(rules) != fmt.Sprintf("[{%d audit read allow} {%d user purge allow} {%d user state deny}]", dst.ID, dst.ID, dst.ID) {
 		t.Fatalf("rules after the merge: %v", rules)
 	}
-	_, _, err = b.g.Get(ctx, core.GroupRef{Kind: usher.GroupRole, Handle: "ops"})
+	_, _, err = b.g.Get(ctx, usher.GroupRef{Kind: usher.GroupRole, Handle: "ops"})
 	wantKind(t, err, usher.KindNotFound, "group_not_found")
 	page, _ := b.env.Core.Audit.List(ctx, usher.AuditFilter{Action: "group.merge"})
 	if len(page.Events) != 1 || page.Events[0].Meta["source_handle"] != "ops" {
@@ -290,7 +290,7 @@ func TestSetUserGroups(t *testing.T) {
 	b := setupGroups(t)
 	ctx := as(b.admin)
 	for _, h := range []string{"dev", "ops", "qa"} {
-		if _, err := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupPlain, Handle: h}); err != nil {
+		if _, err := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupPlain, Handle: h}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -304,16 +304,16 @@ func TestSetUserGroups(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		in   core.GroupChanges
+		in   usher.GroupChanges
 		want string
 		kind usher.Kind
 	}{
-		{"add two", core.GroupChanges{Add: []string{"dev", "ops"}}, "[dev ops]", 0},
-		{"removal wins over addition", core.GroupChanges{Add: []string{"qa"}, Remove: []string{"qa", "dev"}}, "[ops]", 0},
-		{"set", core.GroupChanges{Set: []string{"qa", "dev"}}, "[dev qa]", 0},
-		{"set and add", core.GroupChanges{Set: []string{"qa"}, Add: []string{"dev"}}, "", usher.KindInvalid},
-		{"unknown group", core.GroupChanges{Add: []string{"nope"}}, "", usher.KindNotFound},
-		{"set to none", core.GroupChanges{Set: []string{}}, "[]", 0},
+		{"add two", usher.GroupChanges{Add: []string{"dev", "ops"}}, "[dev ops]", 0},
+		{"removal wins over addition", usher.GroupChanges{Add: []string{"qa"}, Remove: []string{"qa", "dev"}}, "[ops]", 0},
+		{"set", usher.GroupChanges{Set: []string{"qa", "dev"}}, "[dev qa]", 0},
+		{"set and add", usher.GroupChanges{Set: []string{"qa"}, Add: []string{"dev"}}, "", usher.KindInvalid},
+		{"unknown group", usher.GroupChanges{Add: []string{"nope"}}, "", usher.KindNotFound},
+		{"set to none", usher.GroupChanges{Set: []string{}}, "[]", 0},
 	}
 	for _, tt := range tests {
 		ms, err := b.g.SetUserGroups(ctx, bob, tt.in)
@@ -327,7 +327,7 @@ func TestSetUserGroups(t *testing.T) {
 			t.Errorf("%s: %s %v, want %s", tt.name, handles(ms), err, tt.want)
 		}
 	}
-	_, err := b.g.SetUserGroups(as(b.alice), bob, core.GroupChanges{Add: []string{"dev"}})
+	_, err := b.g.SetUserGroups(as(b.alice), bob, usher.GroupChanges{Add: []string{"dev"}})
 	wantKind(t, err, usher.KindForbidden, "")
 }
 
@@ -335,7 +335,7 @@ func TestServiceAccounts(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
 	owner := as(b.alice)
-	if _, err := b.g.Create(owner, core.GroupCreate{Kind: usher.GroupTeam, Handle: "build"}); err != nil {
+	if _, err := b.g.Create(owner, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "build"}); err != nil {
 		t.Fatal(err)
 	}
 	sa, err := b.g.CreateServiceAccount(owner, team("build"), "build-bot", "Build Bot")
@@ -388,18 +388,18 @@ func TestOrganisations(t *testing.T) {
 	wantKind(t, err, usher.KindForbidden, "")
 	_, err = orgs.Create(as(b.admin), "ACME", "")
 	wantKind(t, err, usher.KindConflict, "handle_taken")
-	tm, _ := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t", OrganisationID: o.ID})
-	_, err = orgs.Update(as(b.admin), o.ID, core.OrganisationUpdate{Deleted: ptr(true)})
+	tm, _ := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t", OrganisationID: o.ID})
+	_, err = orgs.Update(as(b.admin), o.ID, usher.OrganisationUpdate{Deleted: ptr(true)})
 	wantKind(t, err, usher.KindConflict, "organisation_not_empty")
-	if _, err := b.g.Move(as(b.admin), core.GroupRef{ID: tm.ID}, 0); err != nil {
+	if _, err := b.g.Move(as(b.admin), usher.GroupRef{ID: tm.ID}, 0); err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.g.Move(as(b.admin), core.GroupRef{ID: tm.ID}, 999)
+	_, err = b.g.Move(as(b.admin), usher.GroupRef{ID: tm.ID}, 999)
 	wantKind(t, err, usher.KindNotFound, "organisation_not_found")
-	if got, err := orgs.Update(as(b.admin), o.ID, core.OrganisationUpdate{Archived: ptr(true), Name: ptr("Acme Inc.")}); err != nil || got.ArchivedAt == nil {
+	if got, err := orgs.Update(as(b.admin), o.ID, usher.OrganisationUpdate{Archived: ptr(true), Name: ptr("Acme Inc.")}); err != nil || got.ArchivedAt == nil {
 		t.Fatalf("archive: %+v %v", got, err)
 	}
-	if _, err := orgs.Update(as(b.admin), o.ID, core.OrganisationUpdate{Deleted: ptr(true)}); err != nil {
+	if _, err := orgs.Update(as(b.admin), o.ID, usher.OrganisationUpdate{Deleted: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = orgs.Get(as(b.alice), o.ID, "")
@@ -415,13 +415,13 @@ func TestListPagesPastHiddenTeams(t *testing.T) {
 	var want []int64
 	for i := range 12 {
 		// Bob's teams alternate with alice's and a few plain groups.
-		if g, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprintf("bob-%d", i)}); err != nil {
+		if g, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprintf("bob-%d", i)}); err != nil {
 			t.Fatal(err)
 		} else {
 			want = append(want, g.ID)
 		}
 		for j := range 3 {
-			if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprintf("alice-%d-%d", i, j)}); err != nil {
+			if _, err := b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprintf("alice-%d-%d", i, j)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -456,11 +456,11 @@ func TestMergeTeamsKeepsHigherLevel(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
 	ctx := as(b.admin)
-	src, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "src"})
-	dst, _ := b.g.Create(ctx, core.GroupCreate{Kind: usher.GroupTeam, Handle: "dst"})
+	src, _ := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "src"})
+	dst, _ := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "dst"})
 	set := func(g *usher.Group, u *usher.User, l usher.Level) {
 		t.Helper()
-		if _, err := b.g.AddMember(ctx, core.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, l); err != nil {
+		if _, err := b.g.AddMember(ctx, usher.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, l); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -474,12 +474,12 @@ func TestMergeTeamsKeepsHigherLevel(t *testing.T) {
 		u := b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("m%03d", i)})
 		set(src, u, usher.LevelRead)
 	}
-	if _, err := b.g.Merge(ctx, core.GroupRef{ID: src.ID}, core.GroupRef{ID: dst.ID}); err != nil {
+	if _, err := b.g.Merge(ctx, usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: dst.ID}); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]usher.Level{}
 	for after := int64(0); ; {
-		page, err := b.g.Members(ctx, core.GroupRef{ID: dst.ID}, after, 200)
+		page, err := b.g.Members(ctx, usher.GroupRef{ID: dst.ID}, after, 200)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -510,26 +510,26 @@ func TestMergeTeamsKeepsHigherLevel(t *testing.T) {
 func TestDeleteSoleOwnedTeams(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
-	platform, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "platform"})
+	platform, err := b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "platform"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.Create(as(b.alice), core.GroupCreate{Kind: usher.GroupTeam, Handle: "shared"}); err != nil {
+	if _, err := b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "shared"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.g.AddMember(as(b.alice), team("shared"), usher.UserKey{ID: b.bob.ID}, usher.LevelOwner); err != nil {
 		t.Fatal(err)
 	}
 	// carol may delete users by a rule, but no team.
-	role, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupRole, Handle: "offboarding"})
+	role, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "offboarding"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.SetRules(as(b.admin), core.GroupRef{ID: role.ID},
+	if _, err := b.g.SetRules(as(b.admin), usher.GroupRef{ID: role.ID},
 		[]usher.Rule{{Resource: "user", Operation: "delete", Access: usher.Allow}}, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: role.ID}, usher.UserKey{ID: b.carol.ID}, ""); err != nil {
+	if _, err := b.g.AddMember(as(b.admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: b.carol.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	alice := usher.UserKey{ID: b.alice.ID}
@@ -558,7 +558,7 @@ func TestDeleteSoleOwnedTeams(t *testing.T) {
 		t.Fatalf("delete with the teams: %+v, %v", u, err)
 	}
 	// A deleted group holds no handle: administrators find it by id.
-	if gr, _, err := b.g.Get(as(b.admin), core.GroupRef{ID: platform.ID}); err != nil || !gr.Deleted() {
+	if gr, _, err := b.g.Get(as(b.admin), usher.GroupRef{ID: platform.ID}); err != nil || !gr.Deleted() {
 		t.Fatalf("the team alice alone owned: %+v, %v", gr, err)
 	}
 	if gr, _, err := b.g.Get(as(b.bob), team("shared")); err != nil || gr.Deleted() {

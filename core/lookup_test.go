@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"usher"
-	"usher/core"
 )
 
 // TestLookupOneRule: every service finds a user by the same rule — a
@@ -19,7 +18,7 @@ func TestLookupOneRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := b.env.Core
-	tm, err := b.g.Create(as(b.admin), core.GroupCreate{Kind: usher.GroupTeam, Handle: "t"})
+	tm, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +30,7 @@ func TestLookupOneRule(t *testing.T) {
 			return err
 		},
 		"Groups.AddMember": func(k usher.UserKey) error {
-			_, err := b.g.AddMember(as(b.admin), core.GroupRef{ID: tm.ID}, k, "")
+			_, err := b.g.AddMember(as(b.admin), usher.GroupRef{ID: tm.ID}, k, "")
 			return err
 		},
 		"Auth.Sudo": func(k usher.UserKey) error { _, err := c.Auth.Sudo(as(b.admin), k); return err },

@@ -34,36 +34,6 @@ func (a *Auth) Methods(ctx context.Context) []usher.LoginMethod {
 	return methods
 }
 
-// OAuthStart is how a browser's external log-in begins: where to send the
-// browser, and a binding the browser must carry back (in a cookie) to the
-// callback, so that a log-in cannot be finished in another browser than the
-// one that started it.
-type OAuthStart struct {
-	AuthURL   string
-	Binding   string
-	ExpiresAt time.Time
-}
-
-// DeviceStart is how a command-line client's external log-in begins: the
-// person opens VerificationURL in a browser and types UserCode there; the
-// client polls Redeem with RedeemToken until the log-in completes.
-type DeviceStart struct {
-	VerificationURL string
-	UserCode        string
-	RedeemToken     string
-	RedeemURL       string
-	ExpiresAt       time.Time
-}
-
-// DeviceInfo describes the client that started a device log-in, for the
-// page where the person confirms it.
-type DeviceInfo struct {
-	Provider  string
-	Address   string
-	UserAgent string
-	StartedAt time.Time
-}
-
 // oauthState is what the state of a log-in in flight carries, sealed.
 type oauthState struct {
 	Provider string `json:"p"`
@@ -121,14 +91,14 @@ func (e *env) checkRedirect(to string) error {
 //
 // Errors: NotFound (no such provider), Unprocessable (a redirect that is not
 // usher's).
-func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*OAuthStart, error) {
+func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error) {
 	if _, ok := a.connectors[provider]; !ok {
 		return nil, errUnknownProvider(provider)
 	}
 	if err := a.checkRedirect(redirect); err != nil {
 		return nil, err
 	}
-	var out *OAuthStart
+	var out *usher.OAuthStart
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = a.beginOAuth(ctx, tx, provider, redirect, 0)
@@ -139,7 +109,7 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*OAut
 
 // beginOAuth stores the state of a browser's log-in, for a redeem code when
 // one waits for it.
-func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect string, redeem int64) (*OAuthStart, error) {
+func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect string, redeem int64) (*usher.OAuthStart, error) {
 	binding := randomBase62(32)
 	st := oauthState{Provider: provider, Redeem: redeem, Verifier: randomBase62(64), Nonce: randomBase62(32),
 		Binding: base64.RawURLEncoding.EncodeToString(hashCode(binding)), Redirect: redirect}
@@ -152,7 +122,7 @@ func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect s
 		return nil, err
 	}
 	sum := sha256.Sum256([]byte(st.Verifier))
-	return &OAuthStart{AuthURL: a.connectors[provider].AuthCodeURL(state, st.Nonce, base64.RawURLEncoding.EncodeToString(sum[:])),
+	return &usher.OAuthStart{AuthURL: a.connectors[provider].AuthCodeURL(state, st.Nonce, base64.RawURLEncoding.EncodeToString(sum[:])),
 		Binding: binding, ExpiresAt: sc.ExpiresAt}, nil
 }
 
@@ -187,12 +157,12 @@ func normalUserCode(s string) string {
 // polls with.
 //
 // Errors: NotFound (no such provider).
-func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*DeviceStart, error) {
+func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error) {
 	if _, ok := a.connectors[provider]; !ok {
 		return nil, errUnknownProvider(provider)
 	}
 	req := usher.RequestFrom(ctx)
-	out := &DeviceStart{}
+	out := &usher.DeviceStart{}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, "", a.policy.RedeemTTL, "")
 		if err != nil {
@@ -209,7 +179,7 @@ func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*DeviceSt
 		if err := tx.CodeCreate(ctx, c); err != nil {
 			return err
 		}
-		*out = DeviceStart{VerificationURL: a.policy.PublicURL + "/v1/auth/device", UserCode: code,
+		*out = usher.DeviceStart{VerificationURL: a.policy.PublicURL + "/v1/auth/device", UserCode: code,
 			RedeemToken: redeem, RedeemURL: a.policy.PublicURL + "/v1/auth/redeem", ExpiresAt: rc.ExpiresAt}
 		return nil
 	})
@@ -230,7 +200,7 @@ const deviceLimit = 10
 // started it, so that the person can check it is theirs.
 //
 // Errors: NotFound (an unknown, used or expired code), RateLimited.
-func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) (*DeviceInfo, *OAuthStart, error) {
+func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) (*usher.DeviceInfo, *usher.OAuthStart, error) {
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
 		if _, err := a.reserve(ctx, []limit{{"device:" + addr, deviceLimit}}); err != nil {
 			return nil, nil, err
@@ -240,8 +210,8 @@ func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) 
 	if len(code) != 8 {
 		return nil, nil, errCodeNotFound(usher.CodeDevice)
 	}
-	var info *DeviceInfo
-	var out *OAuthStart
+	var info *usher.DeviceInfo
+	var out *usher.OAuthStart
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		c, err := tx.CodeByHash(ctx, usher.CodeDevice, hashCode(code))
 		if errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !c.ExpiresAt.After(a.now()))) {
@@ -258,7 +228,7 @@ func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) 
 		if err := json.Unmarshal(data, &st); err != nil {
 			return err
 		}
-		info = &DeviceInfo{Provider: st.Provider, Address: st.Address, UserAgent: st.UserAgent, StartedAt: st.StartedAt}
+		info = &usher.DeviceInfo{Provider: st.Provider, Address: st.Address, UserAgent: st.UserAgent, StartedAt: st.StartedAt}
 		if !confirm {
 			return nil
 		}

@@ -96,22 +96,13 @@ func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclus
 	return o.store.OrgList(ctx, archived, deleted, after, o.pageSize(limit))
 }
 
-// OrganisationUpdate is a partial update of an organisation; Archived and
-// Deleted set or clear those states.
-type OrganisationUpdate struct {
-	Handle   *string
-	Name     *string
-	Archived *bool
-	Deleted  *bool
-}
-
 // Update changes an organisation: its handle or name, archives or
 // unarchives it, deletes or undeletes it. An organisation that still holds
 // live groups cannot be deleted.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
 // (the handle is taken; groups remain).
-func (o *Organisations) Update(ctx context.Context, id int64, in OrganisationUpdate) (*usher.Organisation, error) {
+func (o *Organisations) Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error) {
 	if err := o.authorize(ctx, actOrgUpdate, nil); err != nil {
 		return nil, err
 	}

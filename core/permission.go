@@ -84,7 +84,7 @@ func (g *Groups) allowedByDefault(p *usher.Principal, act action, instance strin
 }
 
 // role finds a role for rule management.
-func (g *Groups) role(ctx context.Context, tx store.Tx, ref GroupRef) (*access, error) {
+func (g *Groups) role(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
 	if ref.ID == 0 {
 		ref.Kind = usher.GroupRole
 	}
@@ -101,7 +101,7 @@ func (g *Groups) role(ctx context.Context, tx store.Tx, ref GroupRef) (*access, 
 // Rules returns a role's rules.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) Rules(ctx context.Context, ref GroupRef) ([]usher.Rule, error) {
+func (g *Groups) Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error) {
 	a, err := g.role(ctx, g.store, ref)
 	if err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func checkRules(rules []usher.Rule) error {
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (an unknown
 // operation or verdict, more than 500 rules).
-func (g *Groups) SetRules(ctx context.Context, ref GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error) {
+func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error) {
 	if err := checkRules(rules); err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (g *Groups) SetRules(ctx context.Context, ref GroupRef, rules []usher.Rule,
 // DeleteRules removes every rule of a role and returns how many there were.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) DeleteRules(ctx context.Context, ref GroupRef) (int, error) {
+func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error) {
 	var n int
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.role(ctx, tx, ref)

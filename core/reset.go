@@ -60,23 +60,15 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	return err
 }
 
-// ResetTicket is what a reset token is exchanged for: a short-lived,
-// single-use ticket that sets the new password, and whose account it is.
-type ResetTicket struct {
-	Ticket    string
-	ExpiresAt time.Time
-	User      *usher.User
-}
-
 // ExchangeResetToken trades a reset token from a mail for a reset ticket and
 // the account's details (Corteza's exchange step). The token is used up.
 //
 // Errors: NotFound (the token is unknown, used or expired), Invalid.
-func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*ResetTicket, error) {
+func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*usher.ResetTicket, error) {
 	if token == "" {
 		return nil, invalid("token", "is required")
 	}
-	out := &ResetTicket{}
+	out := &usher.ResetTicket{}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		c, err := a.useCode(ctx, tx, usher.CodeReset, token)
 		if err != nil {

@@ -267,12 +267,12 @@ func TestListWithGroups(t *testing.T) {
 	ctx := coretest.System()
 	group := func(kind usher.GroupKind, handle string, members ...*usher.User) {
 		t.Helper()
-		g, err := b.env.Core.Groups.Create(ctx, core.GroupCreate{Kind: kind, Handle: handle})
+		g, err := b.env.Core.Groups.Create(ctx, usher.GroupCreate{Kind: kind, Handle: handle})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, u := range members {
-			if _, err := b.env.Core.Groups.AddMember(ctx, core.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+			if _, err := b.env.Core.Groups.AddMember(ctx, usher.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"usher"
-	"usher/core"
 	"usher/core/coretest"
 )
 
@@ -20,20 +19,20 @@ func TestTokenRuleCannotMintForAdmin(t *testing.T) {
 	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk"})
 	sys := coretest.System()
 	mkRole := func(handle string, member *usher.User, rules ...usher.Rule) {
-		g, err := b.g.Create(sys, core.GroupCreate{Kind: usher.GroupRole, Handle: handle})
+		g, err := b.g.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: handle})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.g.SetRules(sys, core.GroupRef{ID: g.ID}, rules, true); err != nil {
+		if _, err := b.g.SetRules(sys, usher.GroupRef{ID: g.ID}, rules, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.g.AddMember(sys, core.GroupRef{ID: g.ID}, usher.UserKey{ID: member.ID}, ""); err != nil {
+		if _, err := b.g.AddMember(sys, usher.GroupRef{ID: g.ID}, usher.UserKey{ID: member.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mkRole("helpdesk", helpdesk, usher.Rule{Resource: "token", Operation: "create", Access: usher.Allow})
 	mkRole("auditors", b.carol, usher.Rule{Resource: "audit", Operation: "read", Access: usher.Allow})
-	if _, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "bobs"}); err != nil {
+	if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "bobs"}); err != nil {
 		t.Fatal(err)
 	}
 	for name, victim := range map[string]*usher.User{"an administrator": b.admin, "a team's owner": b.bob, "a stronger role's member": b.carol} {
@@ -72,14 +71,14 @@ func helpdesk(t *testing.T, b *groupBundle, name string, rules ...usher.Rule) *u
 	t.Helper()
 	sys := coretest.System()
 	u := b.env.MustCreateUser(t, usher.UserCreate{Username: name})
-	role, err := b.g.Create(sys, core.GroupCreate{Kind: usher.GroupRole, Handle: name + "-role"})
+	role, err := b.g.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: name + "-role"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.SetRules(sys, core.GroupRef{ID: role.ID}, rules, true); err != nil {
+	if _, err := b.g.SetRules(sys, usher.GroupRef{ID: role.ID}, rules, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.AddMember(sys, core.GroupRef{ID: role.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+	if _, err := b.g.AddMember(sys, usher.GroupRef{ID: role.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -93,7 +92,7 @@ func TestHelpdeskCannotTakeTeamWriter(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
 	hd := helpdesk(t, b, "helpdesk", usher.Rule{Resource: "user", Operation: "update", Access: usher.Allow})
-	if _, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "bteam"}); err != nil {
+	if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "bteam"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.g.AddMember(as(b.bob), team("bteam"), usher.UserKey{ID: b.carol.ID}, usher.LevelWrite); err != nil {
@@ -130,7 +129,7 @@ func TestTeamOwnerCannotMintForStrongerServiceAccount(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)
 	sys := coretest.System()
-	if _, err := b.g.Create(as(b.bob), core.GroupCreate{Kind: usher.GroupTeam, Handle: "bteam"}); err != nil {
+	if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "bteam"}); err != nil {
 		t.Fatal(err)
 	}
 	sa, err := b.g.CreateServiceAccount(as(b.bob), team("bteam"), "ci", "CI")
@@ -140,11 +139,11 @@ func TestTeamOwnerCannotMintForStrongerServiceAccount(t *testing.T) {
 	if _, _, err := b.g.ServiceAccountToken(as(b.bob), team("bteam"), usher.UserKey{ID: sa.ID}, false); err != nil {
 		t.Fatalf("the owner mints for the team's own service account: %v", err)
 	}
-	role, _ := b.g.Create(sys, core.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
-	if _, err := b.g.SetRules(sys, core.GroupRef{ID: role.ID}, []usher.Rule{{Resource: "user", Operation: "*", Access: usher.Allow}}, true); err != nil {
+	role, _ := b.g.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
+	if _, err := b.g.SetRules(sys, usher.GroupRef{ID: role.ID}, []usher.Rule{{Resource: "user", Operation: "*", Access: usher.Allow}}, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.g.AddMember(sys, core.GroupRef{ID: role.ID}, usher.UserKey{ID: sa.ID}, ""); err != nil {
+	if _, err := b.g.AddMember(sys, usher.GroupRef{ID: role.ID}, usher.UserKey{ID: sa.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = b.g.ServiceAccountToken(as(b.bob), team("bteam"), usher.UserKey{ID: sa.ID}, false)

@@ -11,7 +11,7 @@ import (
 )
 
 // team loads a team for a service-account action.
-func (g *Groups) team(ctx context.Context, tx store.Tx, ref GroupRef, act action) (*access, error) {
+func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act action) (*access, error) {
 	if ref.ID == 0 {
 		ref.Kind = usher.GroupTeam
 	}
@@ -56,7 +56,7 @@ func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Gr
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the team), Unprocessable,
 // Conflict (the username is taken).
-func (g *Groups) CreateServiceAccount(ctx context.Context, team GroupRef, username, name string) (*usher.User, error) {
+func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error) {
 	var u *usher.User
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.team(ctx, tx, team, actServiceAccount)
@@ -85,7 +85,7 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team GroupRef, userna
 // may see them.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) ServiceAccounts(ctx context.Context, team GroupRef) ([]*usher.User, error) {
+func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef) ([]*usher.User, error) {
 	a, err := g.team(ctx, g.store, team, actGroupRead)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team GroupRef) ([]*usher.U
 // soft-deleted and its tokens are revoked at once.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, account usher.UserKey) error {
+func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error {
 	return g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.team(ctx, tx, team, actServiceAccount)
 		if err != nil {
@@ -147,7 +147,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team GroupRef, accoun
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict
 // (token_limit_reached).
-func (g *Groups) ServiceAccountToken(ctx context.Context, team GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error) {
+func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := g.guardCredentials(ctx, p, actTokenMint, nil); err != nil {
 		return nil, "", err

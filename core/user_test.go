@@ -145,15 +145,15 @@ func TestNoExistenceLeak(t *testing.T) {
 	}
 	// One whom a rule lets block some users learns no more of deleted ones
 	// than of those that never were.
-	role, err := b.env.Core.Groups.Create(coretest.System(), core.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	role, err := b.env.Core.Groups.Create(coretest.System(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.env.Core.Groups.SetRules(coretest.System(), core.GroupRef{ID: role.ID},
+	if _, err := b.env.Core.Groups.SetRules(coretest.System(), usher.GroupRef{ID: role.ID},
 		[]usher.Rule{{Resource: "user:" + strconv.FormatInt(b.alice.ID, 10), Operation: "state", Access: usher.Allow}}, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.env.Core.Groups.AddMember(coretest.System(), core.GroupRef{ID: role.ID}, usher.UserKey{ID: bob.ID}, ""); err != nil {
+	if _, err := b.env.Core.Groups.AddMember(coretest.System(), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: bob.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = b.users.Block(as(bob), usher.UserKey{ID: gone.ID})

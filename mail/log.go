@@ -6,12 +6,11 @@ import (
 	"log/slog"
 
 	"usher"
-	"usher/core"
 )
 
-var _ core.Transport = (*Log)(nil)
+var _ usher.Transport = (*Log)(nil)
 
-// Log is a core.Transport for development, used when no SMTP server is
+// Log is an usher.Transport for development, used when no SMTP server is
 // configured: it delivers nothing and writes each mail to a logger
 // instead, at Info level, with its recipient, subject, kind and body.
 //

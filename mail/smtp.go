@@ -1,6 +1,6 @@
 // Package mail delivers the mails of usher's outbox. SMTP hands them to a
 // mail server; Log writes them to the log, for development, when no mail
-// server is configured. Both implement core.Transport.
+// server is configured. Both implement usher.Transport.
 package mail
 
 import (
@@ -21,10 +21,9 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"usher"
-	"usher/core"
 )
 
-var _ core.Transport = (*SMTP)(nil)
+var _ usher.Transport = (*SMTP)(nil)
 
 // security is how a connection to the SMTP server is protected.
 type security int
@@ -47,7 +46,7 @@ func (s security) String() string {
 	}
 }
 
-// SMTP is a core.Transport that delivers each mail over its own SMTP
+// SMTP is an usher.Transport that delivers each mail over its own SMTP
 // connection. The server's certificate is verified unless TLSConfig says
 // otherwise; a password is sent only over TLS or to a server on the
 // loopback interface.

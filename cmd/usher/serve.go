@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"usher"
 	"usher/connector"
 	"usher/core"
 	"usher/face/gitlab"
@@ -200,7 +201,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 
 // buildCore makes the core with its mail transport and log-in providers.
 func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConfig, log *slog.Logger) (*core.Core, error) {
-	var transport core.Transport = mail.NewLog(log)
+	var transport usher.Transport = mail.NewLog(log)
 	if sc.smtpURL != "" {
 		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
 		if err != nil {
@@ -208,7 +209,7 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConf
 		}
 		transport = smtp
 	}
-	var conns []core.Connector
+	var conns []usher.Connector
 	public := sc.policy.PublicURL
 	if sc.github.ClientID != "" {
 		sc.github.RedirectURL = public + "/v1/auth/oauth/github/callback"

@@ -41,8 +41,8 @@ type Options struct {
 	HashQueue  int
 	Policy     core.Policy
 	Now        func() time.Time
-	Transport  core.Transport
-	Connectors []core.Connector
+	Transport  usher.Transport
+	Connectors []usher.Connector
 }
 
 // New returns a core on a new, migrated database that lives as long as t.

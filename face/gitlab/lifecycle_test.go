@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"usher"
-	"usher/core"
 	"usher/core/coretest"
 	"usher/mail"
 	"usher/mail/smtptest"
@@ -100,7 +99,7 @@ func TestDeleteSoleOwner(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tm, err := b.env.Core.Groups.Create(usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user}),
-		core.GroupCreate{Kind: usher.GroupTeam, Handle: "plain-team"})
+		usher.GroupCreate{Kind: usher.GroupTeam, Handle: "plain-team"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +126,7 @@ func TestDeleteSoleOwner(t *testing.T) {
 	if _, err := b.env.Core.Users.Get(system(), usher.UserKey{ID: b.user.ID}); usher.ErrorKind(err) != usher.KindNotFound {
 		t.Fatalf("the user is still there: %v", err)
 	}
-	if gr, _, err := b.env.Core.Groups.Get(system(), core.GroupRef{ID: tm.ID}); err != nil || !gr.Deleted() {
+	if gr, _, err := b.env.Core.Groups.Get(system(), usher.GroupRef{ID: tm.ID}); err != nil || !gr.Deleted() {
 		t.Fatalf("the team the user alone owned: %+v, %v", gr, err)
 	}
 }

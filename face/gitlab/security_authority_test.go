@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"usher"
-	"usher/core"
 )
 
 // TestUserUpdateRuleCannotTakeOverAdmin replays item 4 of the security
@@ -19,16 +18,16 @@ func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
 	b := setup(t)
 	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk", Email: "helpdesk@example.com"})
 	tok := b.env.MustToken(t, helpdesk.ID, usher.TokenPersonal)
-	role, err := b.env.Core.Groups.Create(system(), core.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	role, err := b.env.Core.Groups.Create(system(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rules := []usher.Rule{{Resource: "user", Operation: "update", Access: usher.Allow},
 		{Resource: "email", Operation: "write", Access: usher.Allow}, {Resource: "ssh_key", Operation: "write", Access: usher.Allow}}
-	if _, err := b.env.Core.Groups.SetRules(system(), core.GroupRef{ID: role.ID}, rules, true); err != nil {
+	if _, err := b.env.Core.Groups.SetRules(system(), usher.GroupRef{ID: role.ID}, rules, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.env.Core.Groups.AddMember(system(), core.GroupRef{ID: role.ID}, usher.UserKey{ID: helpdesk.ID}, ""); err != nil {
+	if _, err := b.env.Core.Groups.AddMember(system(), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: helpdesk.ID}, ""); err != nil {
 		t.Fatal(err)
 	}
 	forbidden := `{"message":"403 Forbidden"}`

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"usher"
-	"usher/core"
 	"usher/web"
 )
 
@@ -39,7 +38,7 @@ type AuthService interface {
 // GroupService is what the face needs of the core's groups.
 type GroupService interface {
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
-	SetUserGroups(ctx context.Context, key usher.UserKey, in core.GroupChanges) ([]*usher.Membership, error)
+	SetUserGroups(ctx context.Context, key usher.UserKey, in usher.GroupChanges) ([]*usher.Membership, error)
 }
 
 // SettingService is what the face needs of the core's user settings.

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"usher"
-	"usher/core"
 	"usher/core/coretest"
 	"usher/face/lenses"
 	"usher/web"
@@ -55,7 +54,7 @@ func setup(t *testing.T) *bundle {
 		Name: "Plain User", Password: password})
 	b.userTok = env.MustToken(t, b.user.ID, usher.TokenPersonal)
 	for _, g := range []string{"dev", "ops", "qa"} {
-		_, err := env.Core.Groups.Create(coretest.System(), core.GroupCreate{Kind: usher.GroupPlain, Handle: g,
+		_, err := env.Core.Groups.Create(coretest.System(), usher.GroupCreate{Kind: usher.GroupPlain, Handle: g,
 			Name: strings.ToUpper(g), Description: "the " + g + " group"})
 		if err != nil {
 			t.Fatalf("create group %s: %v", g, err)

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"usher"
-	"usher/core"
 	"usher/web"
 )
 
@@ -286,7 +285,7 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in := core.GroupChanges{Kind: usher.GroupPlain, Add: req.Add, Remove: req.Remove, Set: req.Set}
+	in := usher.GroupChanges{Kind: usher.GroupPlain, Add: req.Add, Remove: req.Remove, Set: req.Set}
 	if _, err := h.Groups.SetUserGroups(r.Context(), usher.UserKey{ID: u.ID}, in); err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"usher"
-	"usher/core"
 	"usher/core/coretest"
 )
 
@@ -579,12 +578,12 @@ func TestCompactGroupCounts(t *testing.T) {
 	b := setup(t)
 	ctx := coretest.System()
 	for _, u := range []*usher.User{b.user, b.sa, b.admin} {
-		if _, err := b.env.Core.Groups.AddMember(ctx, core.GroupRef{Kind: usher.GroupPlain, Handle: "dev"}, usher.UserKey{ID: u.ID}, ""); err != nil {
+		if _, err := b.env.Core.Groups.AddMember(ctx, usher.GroupRef{Kind: usher.GroupPlain, Handle: "dev"}, usher.UserKey{ID: u.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, role := range []string{"readers", "writers"} {
-		if _, err := b.env.Core.Groups.Create(ctx, core.GroupCreate{Kind: usher.GroupRole, Handle: role}); err != nil {
+		if _, err := b.env.Core.Groups.Create(ctx, usher.GroupCreate{Kind: usher.GroupRole, Handle: role}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -592,7 +591,7 @@ func TestCompactGroupCounts(t *testing.T) {
 		role string
 		u    *usher.User
 	}{{"readers", b.user}, {"writers", b.sa}, {"readers", b.admin}} {
-		if _, err := b.env.Core.Groups.AddMember(ctx, core.GroupRef{Kind: usher.GroupRole, Handle: m.role}, usher.UserKey{ID: m.u.ID}, ""); err != nil {
+		if _, err := b.env.Core.Groups.AddMember(ctx, usher.GroupRef{Kind: usher.GroupRole, Handle: m.role}, usher.UserKey{ID: m.u.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,35 +9,34 @@ import (
 	"time"
 
 	"usher"
-	"usher/core"
 	"usher/web"
 )
 
 // GroupService is what the face needs of the core's groups.
 type GroupService interface {
-	Create(ctx context.Context, in core.GroupCreate) (*usher.Group, error)
-	Get(ctx context.Context, ref core.GroupRef) (*usher.Group, usher.Level, error)
+	Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error)
+	Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, usher.Level, error)
 	List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error)
-	Update(ctx context.Context, ref core.GroupRef, in usher.GroupUpdate) (*usher.Group, error)
-	SetArchived(ctx context.Context, ref core.GroupRef, archived bool) (*usher.Group, error)
-	Delete(ctx context.Context, ref core.GroupRef) (*usher.Group, error)
-	Undelete(ctx context.Context, ref core.GroupRef) (*usher.Group, error)
-	Move(ctx context.Context, ref core.GroupRef, orgID int64) (*usher.Group, error)
-	Merge(ctx context.Context, source, target core.GroupRef) (*usher.Group, error)
-	Members(ctx context.Context, ref core.GroupRef, after int64, limit int) ([]*usher.Membership, error)
-	AddMember(ctx context.Context, ref core.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
-	RemoveMember(ctx context.Context, ref core.GroupRef, key usher.UserKey) error
+	Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error)
+	SetArchived(ctx context.Context, ref usher.GroupRef, archived bool) (*usher.Group, error)
+	Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
+	Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
+	Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*usher.Group, error)
+	Merge(ctx context.Context, source, target usher.GroupRef) (*usher.Group, error)
+	Members(ctx context.Context, ref usher.GroupRef, after int64, limit int) ([]*usher.Membership, error)
+	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
+	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
-	SetUserGroups(ctx context.Context, key usher.UserKey, in core.GroupChanges) ([]*usher.Membership, error)
+	SetUserGroups(ctx context.Context, key usher.UserKey, in usher.GroupChanges) ([]*usher.Membership, error)
 	Operations(ctx context.Context) ([]usher.Operation, error)
 	Effective(ctx context.Context, resource string) ([]usher.Permission, error)
-	Rules(ctx context.Context, ref core.GroupRef) ([]usher.Rule, error)
-	SetRules(ctx context.Context, ref core.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error)
-	DeleteRules(ctx context.Context, ref core.GroupRef) (int, error)
-	CreateServiceAccount(ctx context.Context, team core.GroupRef, username, name string) (*usher.User, error)
-	ServiceAccounts(ctx context.Context, team core.GroupRef) ([]*usher.User, error)
-	DeleteServiceAccount(ctx context.Context, team core.GroupRef, account usher.UserKey) error
-	ServiceAccountToken(ctx context.Context, team core.GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error)
+	Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error)
+	SetRules(ctx context.Context, ref usher.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error)
+	DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error)
+	CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error)
+	ServiceAccounts(ctx context.Context, team usher.GroupRef) ([]*usher.User, error)
+	DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error
+	ServiceAccountToken(ctx context.Context, team usher.GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error)
 }
 
 // OrgService is what the face needs of the core's organisations.
@@ -45,7 +44,7 @@ type OrgService interface {
 	Create(ctx context.Context, handle, name string) (*usher.Organisation, error)
 	Get(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
 	List(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error)
-	Update(ctx context.Context, id int64, in core.OrganisationUpdate) (*usher.Organisation, error)
+	Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error)
 }
 
 // PlanService is what the face needs of the core's plans.
@@ -88,9 +87,9 @@ func writeGroup(w http.ResponseWriter, status int, g *usher.Group, level usher.L
 }
 
 // groupRef reads the {group} path segment: a numeric id.
-func groupRef(r *http.Request) (core.GroupRef, error) {
+func groupRef(r *http.Request) (usher.GroupRef, error) {
 	id, err := pathID(r, "group")
-	return core.GroupRef{ID: id}, err
+	return usher.GroupRef{ID: id}, err
 }
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
@@ -105,14 +104,14 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	g, err := h.Groups.Create(r.Context(), core.GroupCreate{Kind: usher.GroupKind(req.Kind), Handle: req.Handle, Name: req.Name,
+	g, err := h.Groups.Create(r.Context(), usher.GroupCreate{Kind: usher.GroupKind(req.Kind), Handle: req.Handle, Name: req.Name,
 		Description: req.Description, Logo: req.Logo, OrganisationID: req.OrganisationID})
 	if err != nil {
 		return err
 	}
 	// The answer carries the creator's level, as a read does: the core
 	// says what it is.
-	_, level, err := h.Groups.Get(r.Context(), core.GroupRef{ID: g.ID})
+	_, level, err := h.Groups.Get(r.Context(), usher.GroupRef{ID: g.ID})
 	if err != nil {
 		return err
 	}
@@ -194,7 +193,7 @@ func ifMatch(r *http.Request) (int64, bool) {
 
 // groupAction serves the endpoints that change a group and answer with it:
 // DELETE /v1/groups/{group} and POST /v1/groups/{group}/undelete.
-func (h *Handler) groupAction(act func(GroupService, context.Context, core.GroupRef) (*usher.Group, error)) web.Handler {
+func (h *Handler) groupAction(act func(GroupService, context.Context, usher.GroupRef) (*usher.Group, error)) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ref, err := groupRef(r)
 		if err != nil {
@@ -258,7 +257,7 @@ func (h *Handler) mergeGroup(w http.ResponseWriter, r *http.Request) error {
 	if req.Into <= 0 {
 		return web.Invalid("into", "required", "is required: the id of the group to merge into")
 	}
-	g, err := h.Groups.Merge(r.Context(), ref, core.GroupRef{ID: req.Into})
+	g, err := h.Groups.Merge(r.Context(), ref, usher.GroupRef{ID: req.Into})
 	if err != nil {
 		return err
 	}
@@ -323,7 +322,7 @@ func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 // groupAndUser reads the {group} and {user} path segments.
-func (h *Handler) groupAndUser(r *http.Request) (core.GroupRef, usher.UserKey, error) {
+func (h *Handler) groupAndUser(r *http.Request) (usher.GroupRef, usher.UserKey, error) {
 	ref, err := groupRef(r)
 	if err != nil {
 		return ref, usher.UserKey{}, err
@@ -334,7 +333,7 @@ func (h *Handler) groupAndUser(r *http.Request) (core.GroupRef, usher.UserKey, e
 
 // removeFromGroup serves the DELETEs of a principal from a group: a member,
 // or a team's service account.
-func (h *Handler) removeFromGroup(act func(GroupService, context.Context, core.GroupRef, usher.UserKey) error) web.Handler {
+func (h *Handler) removeFromGroup(act func(GroupService, context.Context, usher.GroupRef, usher.UserKey) error) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ref, key, err := h.groupAndUser(r)
 		if err != nil {
@@ -393,7 +392,7 @@ func (h *Handler) setUserGroups(w http.ResponseWriter, r *http.Request) error {
 	if !kind.Valid() {
 		return web.Invalid("kind", "invalid_value", "must be team, role, group or internal")
 	}
-	ms, err := h.Groups.SetUserGroups(r.Context(), key, core.GroupChanges{Kind: kind, Add: req.Add, Remove: req.Remove, Set: req.Set})
+	ms, err := h.Groups.SetUserGroups(r.Context(), key, usher.GroupChanges{Kind: kind, Add: req.Add, Remove: req.Remove, Set: req.Set})
 	if err != nil {
 		return err
 	}
@@ -616,7 +615,7 @@ func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request) error {
 }
 
 // changeOrg finds the organisation of the request and applies in to it.
-func (h *Handler) changeOrg(w http.ResponseWriter, r *http.Request, in core.OrganisationUpdate) error {
+func (h *Handler) changeOrg(w http.ResponseWriter, r *http.Request, in usher.OrganisationUpdate) error {
 	id, handle := orgRef(r)
 	if id == 0 {
 		o, err := h.Orgs.Get(r.Context(), 0, handle)
@@ -640,13 +639,13 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	return h.changeOrg(w, r, core.OrganisationUpdate{Handle: req.Handle.Ptr(), Name: req.Name.Ptr()})
+	return h.changeOrg(w, r, usher.OrganisationUpdate{Handle: req.Handle.Ptr(), Name: req.Name.Ptr()})
 }
 
 // orgState serves the organisation endpoints that set a state.
 func (h *Handler) orgState(archived, deleted *bool) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return h.changeOrg(w, r, core.OrganisationUpdate{Archived: archived, Deleted: deleted})
+		return h.changeOrg(w, r, usher.OrganisationUpdate{Archived: archived, Deleted: deleted})
 	}
 }
 

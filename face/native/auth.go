@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"usher"
-	"usher/core"
 	"usher/web"
 )
 
@@ -333,7 +332,7 @@ func wantsJSON(r *http.Request) bool {
 const bindingCookie = "usher_oauth"
 
 // setBinding gives the browser the binding of the log-in it starts.
-func (h *Handler) setBinding(w http.ResponseWriter, r *http.Request, st *core.OAuthStart) {
+func (h *Handler) setBinding(w http.ResponseWriter, r *http.Request, st *usher.OAuthStart) {
 	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: st.Binding, Path: "/v1/auth/", Expires: st.ExpiresAt,
 		MaxAge: int(time.Until(st.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
 	w.Header().Set("Cache-Control", "no-store")

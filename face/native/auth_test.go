@@ -393,7 +393,7 @@ func TestExternalLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := setupWith(t, coretest.Options{Connectors: []core.Connector{oidc, gh},
+	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc, gh},
 		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
 
 	// The methods list them.
@@ -530,7 +530,7 @@ func TestExternalLogin(t *testing.T) {
 		}
 	}
 	// With sign-up off, a stranger gets no account.
-	closed := setupWith(t, coretest.Options{Connectors: []core.Connector{oidc}, Policy: core.Policy{PublicURL: public}})
+	closed := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc}, Policy: core.Policy{PublicURL: public}})
 	idp.SetUser(oidctest.User{Subject: "sub-99", Email: "stranger@corp.example", EmailVerified: true, Username: "stranger"})
 	res = closed.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start"})
 	binding = cookieValue(t, res, "usher_oauth")

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"usher"
-	"usher/core"
 )
 
 // The reach matrix extends the authorization matrix from who may call a
@@ -77,7 +76,7 @@ func newReachCell(t *testing.T, b *bundle, col reachColumn, kind usher.GroupKind
 	c := &reachCell{t: t, b: b}
 	groups := b.env.Core.Groups
 	mk := func(kind usher.GroupKind, handle string) *usher.Group {
-		g, err := groups.Create(sys(), core.GroupCreate{Kind: kind, Handle: fmt.Sprintf("%s-%d", handle, n)})
+		g, err := groups.Create(sys(), usher.GroupCreate{Kind: kind, Handle: fmt.Sprintf("%s-%d", handle, n)})
 		c.must(err)
 		return g
 	}
@@ -85,7 +84,7 @@ func newReachCell(t *testing.T, b *bundle, col reachColumn, kind usher.GroupKind
 		if g.Kind != usher.GroupTeam {
 			level = ""
 		}
-		_, err := groups.AddMember(sys(), core.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, level)
+		_, err := groups.AddMember(sys(), usher.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, level)
 		c.must(err)
 	}
 	user := func(name string, admin bool) *usher.User {
@@ -94,7 +93,7 @@ func newReachCell(t *testing.T, b *bundle, col reachColumn, kind usher.GroupKind
 	c.a, c.g = mk(usher.GroupTeam, "a"), mk(kind, "b")
 	switch {
 	case col.sa:
-		sa, err := groups.CreateServiceAccount(sys(), core.GroupRef{ID: c.a.ID}, fmt.Sprintf("caller-%d", n), "")
+		sa, err := groups.CreateServiceAccount(sys(), usher.GroupRef{ID: c.a.ID}, fmt.Sprintf("caller-%d", n), "")
 		c.must(err)
 		c.caller, c.token = sa, b.env.MustToken(t, sa.ID, usher.TokenServiceAccount, usher.ScopeAPI)
 	default:
@@ -112,7 +111,7 @@ func newReachCell(t *testing.T, b *bundle, col reachColumn, kind usher.GroupKind
 	add(c.g, c.boss, usher.LevelOwner)
 	add(c.g, user("reader", false), usher.LevelRead)
 	if kind == usher.GroupTeam {
-		sa, err := groups.CreateServiceAccount(sys(), core.GroupRef{ID: c.g.ID}, fmt.Sprintf("bsa-%d", n), "")
+		sa, err := groups.CreateServiceAccount(sys(), usher.GroupRef{ID: c.g.ID}, fmt.Sprintf("bsa-%d", n), "")
 		c.must(err)
 		c.bsa = sa
 	}
@@ -123,7 +122,7 @@ func newReachCell(t *testing.T, b *bundle, col reachColumn, kind usher.GroupKind
 // members and levels, and a role's rules.
 func (c *reachCell) snapshot(g *usher.Group) string {
 	c.t.Helper()
-	ref := core.GroupRef{ID: g.ID}
+	ref := usher.GroupRef{ID: g.ID}
 	gr, _, err := c.b.env.Core.Groups.Get(sys(), ref)
 	c.must(err)
 	out := fmt.Sprintf("%s %q %q archived=%t deleted=%t org=%d v%d members: %s", gr.Handle, gr.Name, gr.Description,
@@ -148,13 +147,13 @@ func reachRows() []reachRow {
 		{"PATCH B", "PATCH", team, "FFFFFFAFFA", on("", map[string]any{"description": "changed"})},
 		{"DELETE B", "DELETE", team, "FFFFFFFFFA", on("", nil)},
 		{"undelete B", "POST", team, "NNNNNNNNNA", func(c *reachCell) req {
-			_, err := c.b.env.Core.Groups.Delete(sys(), core.GroupRef{ID: c.g.ID})
+			_, err := c.b.env.Core.Groups.Delete(sys(), usher.GroupRef{ID: c.g.ID})
 			c.must(err)
 			return req{path: c.path(c.g, "/undelete")}
 		}},
 		{"archive B", "POST", team, "FFFFFFAFFA", on("/archive", nil)},
 		{"unarchive B", "POST", team, "FFFFFFAFFA", func(c *reachCell) req {
-			_, err := c.b.env.Core.Groups.SetArchived(sys(), core.GroupRef{ID: c.g.ID}, true)
+			_, err := c.b.env.Core.Groups.SetArchived(sys(), usher.GroupRef{ID: c.g.ID}, true)
 			c.must(err)
 			return req{path: c.path(c.g, "/unarchive")}
 		}},

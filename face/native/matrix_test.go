@@ -99,7 +99,7 @@ func newMatrix(t *testing.T) *matrix {
 	// The team the columns belong to; each cell that acts on a team makes
 	// its own with the same members (see cell.team).
 	team := m.newTeam(t)
-	sa, err := b.env.Core.Groups.CreateServiceAccount(m.as(t, "owner"), core.GroupRef{ID: team.ID}, "m-sa", "")
+	sa, err := b.env.Core.Groups.CreateServiceAccount(m.as(t, "owner"), usher.GroupRef{ID: team.ID}, "m-sa", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func (m *matrix) as(t *testing.T, col string) context.Context {
 func (m *matrix) newTeam(t *testing.T) *usher.Group {
 	t.Helper()
 	owner := m.as(t, "owner")
-	g, err := m.env.Core.Groups.Create(owner, core.GroupCreate{Kind: usher.GroupTeam, Handle: m.unique("team")})
+	g, err := m.env.Core.Groups.Create(owner, usher.GroupCreate{Kind: usher.GroupTeam, Handle: m.unique("team")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func (m *matrix) newTeam(t *testing.T) *usher.Group {
 			if col == "sa" {
 				by = sys()
 			}
-			if _, err := m.env.Core.Groups.AddMember(by, core.GroupRef{ID: g.ID}, usher.UserKey{ID: p.user.ID}, level); err != nil {
+			if _, err := m.env.Core.Groups.AddMember(by, usher.GroupRef{ID: g.ID}, usher.UserKey{ID: p.user.ID}, level); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -196,15 +196,15 @@ func (c *cell) team(suffix string) string {
 	return fmt.Sprintf("/v1/groups/%d%s", c.m.newTeam(c.t).ID, suffix)
 }
 
-func (c *cell) teamRef() (core.GroupRef, *usher.Group) {
+func (c *cell) teamRef() (usher.GroupRef, *usher.Group) {
 	g := c.m.newTeam(c.t)
-	return core.GroupRef{ID: g.ID}, g
+	return usher.GroupRef{ID: g.ID}, g
 }
 
 func (c *cell) role(suffix string) string {
-	g, err := c.m.env.Core.Groups.Create(sys(), core.GroupCreate{Kind: usher.GroupRole, Handle: c.m.unique("role")})
+	g, err := c.m.env.Core.Groups.Create(sys(), usher.GroupCreate{Kind: usher.GroupRole, Handle: c.m.unique("role")})
 	c.must(err)
-	_, err = c.m.env.Core.Groups.SetRules(sys(), core.GroupRef{ID: g.ID}, []usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
+	_, err = c.m.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: g.ID}, []usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
 	c.must(err)
 	return fmt.Sprintf("/v1/groups/%d%s", g.ID, suffix)
 }
@@ -213,7 +213,7 @@ func (c *cell) org(archived, deleted bool) *usher.Organisation {
 	o, err := c.m.env.Core.Orgs.Create(sys(), c.m.unique("org"), "Org")
 	c.must(err)
 	if archived || deleted {
-		o, err = c.m.env.Core.Orgs.Update(sys(), o.ID, core.OrganisationUpdate{Archived: &archived, Deleted: &deleted})
+		o, err = c.m.env.Core.Orgs.Update(sys(), o.ID, usher.OrganisationUpdate{Archived: &archived, Deleted: &deleted})
 		c.must(err)
 	}
 	return o

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"usher"
-	"usher/core"
 	"usher/web"
 )
 
@@ -45,7 +44,7 @@ type AuthService interface {
 	EndSession(ctx context.Context, id int64) error
 	EndSessions(ctx context.Context) (int, error)
 	RequestPasswordReset(ctx context.Context, email string) error
-	ExchangeResetToken(ctx context.Context, token string) (*core.ResetTicket, error)
+	ExchangeResetToken(ctx context.Context, token string) (*usher.ResetTicket, error)
 	CompletePasswordReset(ctx context.Context, ticket, password string) error
 	ChangePassword(ctx context.Context, current, password string) error
 	SetPassword(ctx context.Context, key usher.UserKey, password string) error
@@ -59,9 +58,9 @@ type AuthService interface {
 	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
 	JWKS(ctx context.Context) ([]byte, error)
 	Methods(ctx context.Context) []usher.LoginMethod
-	StartOAuth(ctx context.Context, provider, redirect string) (*core.OAuthStart, error)
-	StartDeviceLogin(ctx context.Context, provider string) (*core.DeviceStart, error)
-	VerifyDevice(ctx context.Context, userCode string, confirm bool) (*core.DeviceInfo, *core.OAuthStart, error)
+	StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error)
+	StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error)
+	VerifyDevice(ctx context.Context, userCode string, confirm bool) (*usher.DeviceInfo, *usher.OAuthStart, error)
 	FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error)
 	FailOAuth(ctx context.Context, provider, state, reason string) error
 	Redeem(ctx context.Context, token string) (*usher.Session, error)

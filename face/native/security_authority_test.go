@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"usher"
-	"usher/core"
 )
 
 // The tests in this file replay, over HTTP, the attacks of the security
@@ -24,15 +23,15 @@ func (b *bundle) mustPrincipal(t *testing.T, username string, admin bool) (*ushe
 // mustRole makes a role with the rules and puts the users in it.
 func (b *bundle) mustRole(t *testing.T, handle string, members []*usher.User, rules ...usher.Rule) *usher.Group {
 	t.Helper()
-	g, err := b.env.Core.Groups.Create(sys(), core.GroupCreate{Kind: usher.GroupRole, Handle: handle})
+	g, err := b.env.Core.Groups.Create(sys(), usher.GroupCreate{Kind: usher.GroupRole, Handle: handle})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.env.Core.Groups.SetRules(sys(), core.GroupRef{ID: g.ID}, rules, true); err != nil {
+	if _, err := b.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: g.ID}, rules, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range members {
-		if _, err := b.env.Core.Groups.AddMember(sys(), core.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+		if _, err := b.env.Core.Groups.AddMember(sys(), usher.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -46,7 +45,7 @@ func allow(resource, op string) usher.Rule {
 // members returns a group's members as "user id:level", read as the system.
 func (b *bundle) members(t *testing.T, groupID int64) string {
 	t.Helper()
-	ms, err := b.env.Core.Groups.Members(sys(), core.GroupRef{ID: groupID}, 0, 100)
+	ms, err := b.env.Core.Groups.Members(sys(), usher.GroupRef{ID: groupID}, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +201,7 @@ func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
 		allow("user", "update"), allow("email", "write"), allow("ssh_key", "write"))
 	owner, _ := b.mustPrincipal(t, "owner", false)
 	if _, err := b.env.Core.Groups.Create(usher.WithPrincipal(t.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: owner}),
-		core.GroupCreate{Kind: usher.GroupTeam, Handle: "owned"}); err != nil {
+		usher.GroupCreate{Kind: usher.GroupTeam, Handle: "owned"}); err != nil {
 		t.Fatal(err)
 	}
 	auditor, _ := b.mustPrincipal(t, "auditor", false)

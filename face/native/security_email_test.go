@@ -42,7 +42,7 @@ func setupMailAndOIDC(t *testing.T) (*mailBundle, *oidctest.Provider) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []core.Connector{oidc},
+	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []usher.Connector{oidc},
 		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
 	return &mailBundle{bundle: b, smtp: srv}, idp
 }

@@ -33,7 +33,7 @@ func setupDevice(t *testing.T) *deviceBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := setupWith(t, coretest.Options{Connectors: []core.Connector{oidc}, Policy: core.Policy{PublicURL: publicURL, SignupEnabled: true}})
+	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc}, Policy: core.Policy{PublicURL: publicURL, SignupEnabled: true}})
 	return &deviceBundle{bundle: b, idp: idp}
 }
 

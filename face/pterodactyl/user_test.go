@@ -606,7 +606,7 @@ func TestDeleteLastTeamOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	team, err := b.env.Core.Groups.Create(usher.WithPrincipal(context.Background(), p),
-		core.GroupCreate{Kind: usher.GroupTeam, Handle: "ops"})
+		usher.GroupCreate{Kind: usher.GroupTeam, Handle: "ops"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +625,7 @@ func TestDeleteLastTeamOwner(t *testing.T) {
 		t.Fatalf("GET after a refused delete: %d %s", res.status, res.body)
 	}
 	// Once the team is gone, so can the user be.
-	if _, err := b.env.Core.Groups.Delete(coretest.System(), core.GroupRef{ID: team.ID}); err != nil {
+	if _, err := b.env.Core.Groups.Delete(coretest.System(), usher.GroupRef{ID: team.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if res := b.do(t, req{method: "DELETE", path: path}); res.status != http.StatusOK || len(res.body) != 0 {
