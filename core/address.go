@@ -92,6 +92,18 @@ func (e *env) requestAddress(ctx context.Context, tx store.Tx, u *usher.User, ad
 	return true, e.sendConfirmationTo(ctx, tx, u, addr)
 }
 
+// addressMail bounds the codes a request may have mailed to addr, whoever
+// asks: resends, changes of address and secondary addresses share the
+// per-address and per-client counts, so no path mails an address more.
+func (e *env) addressMail(ctx context.Context, addr string) error {
+	limits := []limit{{"resend:" + usher.EmailKey(addr), resendsPerAddress}}
+	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
+		limits = append(limits, limit{"resend-client:" + client, resendsPerClient})
+	}
+	_, err := e.reserve(ctx, limits)
+	return err
+}
+
 // resendsPerAddress and resendsPerClient bound the confirmation mail one
 // address receives, and one client address asks for, within the policy's
 // failure window.

@@ -565,8 +565,13 @@ func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
 	}
 	err := eachMember(ctx, tx, src, func(m *usher.Membership) error {
 		moved := usher.Membership{GroupID: dst, UserID: m.UserID, Level: m.Level, CreatedAt: m.CreatedAt}
-		if l, ok := have[m.UserID]; ok {
+		l, ok := have[m.UserID]
+		if ok {
 			moved.Level = l.Higher(m.Level)
+		} else if err := placeServiceAccount(usher.PrincipalFrom(ctx), m.User); err != nil {
+			// A merge would put the source's service account in the
+			// target, which only an administrator does.
+			return err
 		}
 		return tx.MembershipSet(ctx, moved)
 	})

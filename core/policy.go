@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,8 +341,10 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 		case actUserRead, actUserList, actOrgRead, actPlanRead, actGroupRead, actGroupCreate:
 			continue // everyone's by default
 		}
+		// Every instance either side's rules name: the caller's own deny
+		// on one instance is a right the target may have there.
 		instances := []string{""}
-		for _, r := range their {
+		for _, r := range slices.Concat(their, my) {
 			if inst, ok := strings.CutPrefix(r.Resource, o.act.resource()+":"); ok {
 				instances = append(instances, inst)
 			}

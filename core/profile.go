@@ -266,6 +266,11 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 	now := m.now()
 	e := &usher.Email{UserID: u.ID, Email: addr, CreatedAt: now}
 	confirm := !(p.IsAdmin() && (skipConfirmation || !self(p, u)))
+	if confirm {
+		if err := m.addressMail(ctx, addr); err != nil {
+			return nil, err
+		}
+	}
 	if !confirm {
 		e.ConfirmedAt = &now
 	}

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"usher"
@@ -152,4 +153,76 @@ func TestTeamOwnerCannotMintForStrongerServiceAccount(t *testing.T) {
 	wantKind(t, err, usher.KindForbidden, "")
 	err = b.g.DeleteServiceAccount(as(b.bob), team("bteam"), usher.UserKey{ID: sa.ID})
 	wantKind(t, err, usher.KindForbidden, "forbidden")
+}
+
+// TestStateAndDeleteRulesCannotReachAdmin: user.state and user.delete rules
+// end sessions and tokens; like every change of another's credentials they
+// reach no account with rights the caller lacks.
+func TestStateAndDeleteRulesCannotReachAdmin(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	hd := helpdesk(t, b, "helpdesk",
+		usher.Rule{Resource: "user", Operation: "state", Access: usher.Allow},
+		usher.Rule{Resource: "user", Operation: "delete", Access: usher.Allow},
+		usher.Rule{Resource: "user", Operation: "purge", Access: usher.Allow})
+	admin := usher.UserKey{ID: b.admin.ID}
+	for name, call := range map[string]func() error{
+		"block":   func() error { _, err := b.users.Block(as(hd), admin); return err },
+		"suspend": func() error { _, err := b.users.Suspend(as(hd), admin); return err },
+		"delete":  func() error { _, err := b.users.Delete(as(hd), admin); return err },
+		"purge":   func() error { return b.users.Purge(as(hd), admin) },
+	} {
+		if err := call(); usher.ErrorKind(err) != usher.KindForbidden {
+			t.Errorf("%s of an administrator by a rule: %v, want forbidden", name, err)
+		}
+	}
+	if u, err := b.env.Store.UserGet(context.Background(), admin); err != nil || u.State != usher.StateActive || u.Deleted() {
+		t.Fatalf("the administrator after the attempts: %+v, %v", u, err)
+	}
+	if _, err := b.users.Block(as(hd), usher.UserKey{ID: b.alice.ID}); err != nil {
+		t.Fatalf("blocking a peer: %v", err)
+	}
+}
+
+// TestOutranksSeesCallersInstanceDeny: a helpdesk denied one role's
+// membership must not reach it through an account that may manage it.
+func TestOutranksSeesCallersInstanceDeny(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	sys := coretest.System()
+	powerful, err := b.g.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "powerful"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd := helpdesk(t, b, "helpdesk",
+		usher.Rule{Resource: "user", Operation: "update", Access: usher.Allow},
+		usher.Rule{Resource: "group", Operation: "members", Access: usher.Allow},
+		usher.Rule{Resource: "group:" + strconv.FormatInt(powerful.ID, 10), Operation: "members", Access: usher.Deny})
+	// Carol may manage every group's members, the powerful one included.
+	manager := helpdesk(t, b, "manager", usher.Rule{Resource: "group", Operation: "members", Access: usher.Allow})
+	_, err = b.g.AddMember(as(hd), usher.GroupRef{ID: powerful.ID}, usher.UserKey{ID: hd.ID}, "")
+	wantKind(t, err, usher.KindForbidden, "")
+	pw := "Correct-Horse-Battery-9"
+	_, err = b.users.Update(as(hd), usher.UserKey{ID: manager.ID}, usher.UserUpdate{Password: &pw})
+	wantKind(t, err, usher.KindForbidden, "")
+}
+
+// TestMergeDoesNotMoveServiceAccount: merging a team into another would put
+// its service account in the target, which only an administrator does.
+func TestMergeDoesNotMoveServiceAccount(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	for _, h := range []string{"t1", "t2"} {
+		if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.g.CreateServiceAccount(as(b.bob), team("t1"), "bot1", "bot"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.g.Merge(as(b.bob), team("t1"), team("t2"))
+	wantKind(t, err, usher.KindForbidden, "forbidden")
+	if _, err := b.g.Merge(coretest.System(), team("t1"), team("t2")); err != nil {
+		t.Fatalf("an administrator's merge: %v", err)
+	}
 }

@@ -254,11 +254,7 @@ func (a *Auth) ResendConfirmation(ctx context.Context, email string) error {
 	}
 	// A few resends per address, whoever asks, and per client, whatever
 	// the address: both are counted whether an account has it or not.
-	limits := []limit{{"resend:" + usher.EmailKey(email), resendsPerAddress}}
-	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		limits = append(limits, limit{"resend-client:" + addr, resendsPerClient})
-	}
-	if _, err := a.reserve(ctx, limits); err != nil {
+	if err := a.addressMail(ctx, email); err != nil {
 		return err
 	}
 	now := a.now()

@@ -594,6 +594,19 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, err
 		}
 	}
+	// A change of address mails the new address a code: it is bounded like
+	// any mail one may make usher send to an address (see addressMail).
+	if in.Email != nil && !p.IsAdmin() {
+		// Counted before the transaction (a throttle is a write of its
+		// own), and only when the address would change: a client that
+		// sends the whole account back with its address unchanged mails
+		// nothing.
+		if u, err := findUser(ctx, s.store, p, key, liveOnly); err == nil && *in.Email != u.Email {
+			if err := s.addressMail(ctx, *in.Email); err != nil {
+				return nil, err
+			}
+		}
+	}
 	mailed := false
 	out, err := s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != u.Version {
@@ -625,7 +638,22 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		// new one: it waits, unconfirmed and claiming nothing, until the
 		// code mailed to it comes back (see requestAddress).
 		upd, pending := in, (*string)(nil)
-		if in.Email != nil && !p.IsAdmin() {
+		switch {
+		case in.Email == nil:
+		case p.IsAdmin():
+			// An administrator's change takes effect at once and ends any
+			// change the user was waiting for.
+			if err := addressChanged(ctx, tx, u.ID, u.UnconfirmedEmail, ""); err != nil {
+				return nil, err
+			}
+			u.UnconfirmedEmail = ""
+		case !self(p, u) && *in.Email == u.Email:
+			upd.Email = nil // the address as it is: nothing is asked of it
+		case !self(p, u):
+			// The confirmation would come later, on a public route that
+			// knows nothing of who asked: no one but the user asks.
+			return nil, errForbidden("a user changes their own address; an administrator may change anyone's")
+		default:
 			upd.Email, pending = nil, in.Email
 		}
 		old := *u
@@ -657,6 +685,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				return nil, err
 			}
 		}
+
 		if in.Plan != nil && *in.Plan != old.Plan {
 			if *in.Plan != "" {
 				p, err := tx.PlanGet(ctx, *in.Plan)
@@ -672,6 +701,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			}
 		}
 		changes := userChanges(&old, u)
+		if mailed && old.UnconfirmedEmail == u.UnconfirmedEmail {
+			// A code mailed again for the same waiting address is a change
+			// too: without it the transaction would write nothing.
+			changes["unconfirmed_email"] = usher.Change{New: "[code sent again]"}
+		}
 		if in.Identity != nil && !hasIdentity(&old, *in.Identity) {
 			if err := tx.IdentitySet(ctx, u.ID, *in.Identity, s.now()); err != nil {
 				return nil, err
@@ -904,6 +938,10 @@ func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, err
 func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.UserDelete) (*usher.User, error) {
 	dropped := false
 	u, err := s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		// Deleting ends every credential of the account.
+		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
+			return nil, err
+		}
 		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
 		if err != nil {
 			return nil, err
@@ -995,6 +1033,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err := s.authorize(ctx, actUserPurge, u); err != nil {
 			return err
 		}
+		if err := s.guardCredentials(ctx, p, actTokenEnd, u); err != nil {
+			return err
+		}
 		if err := tx.UserPurge(ctx, u.ID); err != nil {
 			return err
 		}
@@ -1021,6 +1062,13 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 	return s.change(ctx, key, actUserState, auditAction, live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if u.State == to {
 			return nil, nil
+		}
+		// A state that may not sign in ends the account's sessions, and
+		// any state change decides who may use the account: the rule for
+		// another's credentials applies (a helpdesk blocks no
+		// administrator).
+		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
+			return nil, err
 		}
 		if u.State == usher.StateBlockedExternal {
 			return nil, errExternalBlock()

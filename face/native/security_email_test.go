@@ -425,3 +425,63 @@ func TestUserCreateRuleCannotVouchForAddress(t *testing.T) {
 		t.Fatalf("create by an administrator: %d %s", res.status, res.body)
 	}
 }
+
+// TestAddressChangeOnlyByItsUser: a change of address confirmed later, on a
+// public route that does not know who asked, is asked only by the user: a
+// helpdesk with user.update gets 403 (it could otherwise aim the account at
+// an address of its own and confirm it after the account gained rights).
+// An administrator's change takes effect at once and ends a waiting one;
+// asking again for a waiting address mails it again.
+func TestAddressChangeOnlyByItsUser(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	carolTok := b.signUpConfirmed(t, &mails, "carol", "carol@example.org")
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "helpdesk"}}, 201, &role)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "user", "operation": "update", "access": "allow"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	res := b.api.do(t, req{method: "PATCH", path: "/v1/users/carol", token: b.userTok, body: map[string]any{"email": "helpdesk@evil.example"}})
+	if res.status != http.StatusForbidden {
+		t.Fatalf("a helpdesk asked for another's address change: %d %s", res.status, res.body)
+	}
+	// Carol asks twice for one address: each asks mails a code.
+	for range 2 {
+		res = b.api.do(t, req{method: "PATCH", path: "/v1/users/carol", token: carolTok, body: map[string]any{"email": "carol@new.example"}})
+		if res.status != http.StatusOK {
+			t.Fatalf("carol asks for a new address: %d %s", res.status, res.body)
+		}
+		mails++
+	}
+	_, code := b.nextMail(t, mails, "carol@new.example")
+	// An administrator sets another address: the waiting one is over.
+	b.call(t, req{method: "PATCH", path: "/v1/users/carol", token: b.adminTok, body: map[string]any{"email": "carol@admin.example"}}, 200, nil)
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+	if res.status != http.StatusNotFound {
+		t.Fatalf("a waiting address outlived an administrator's change: %d %s", res.status, res.body)
+	}
+}
+
+// TestAddressChangeMailBounded: asking for a change of address mails the
+// address a code; like resends, an address receives a few at most.
+func TestAddressChangeMailBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	statuses := []int{}
+	for i := range 6 {
+		addr := "victim@corp.example"
+		if i%2 == 1 {
+			addr = fmt.Sprintf("mine%d@evil.example", i)
+		}
+		res := b.api.do(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"email": addr}})
+		statuses = append(statuses, res.status)
+	}
+	if want := []int{200, 200, 200, 200, 200, 200}; fmt.Sprint(statuses[:5]) != fmt.Sprint(want[:5]) {
+		t.Fatalf("the first requests: %v", statuses)
+	}
+	res := b.api.do(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"email": "victim@corp.example"}})
+	if res.status != http.StatusTooManyRequests {
+		t.Fatalf("a fourth code to one address: %d %s", res.status, res.body)
+	}
+}
