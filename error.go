@@ -39,25 +39,6 @@ var kindNames = [...]string{
 	KindRateLimited:     "rate_limited",
 }
 
-// Codes of the refusals about credentials, which clients may act on.
-const (
-	// CodeScopeExceeded: a credential asked for a token with a scope it
-	// does not have itself (or for an unscoped one while it is scoped).
-	CodeScopeExceeded = "scope_exceeds_credential"
-	// CodeLifetimeExceeded: a credential asked for a token that would
-	// outlive it.
-	CodeLifetimeExceeded = "lifetime_exceeds_credential"
-	// CodeTokenLimit: the account holds as many live tokens as it may.
-	CodeTokenLimit = "token_limit_reached"
-)
-
-// Codes of refusals that faces answer in their product's words.
-const (
-	// CodeLastTeamOwner: the user alone owns a team, and deleting the user
-	// would leave it without an owner.
-	CodeLastTeamOwner = "last_team_owner"
-)
-
 // String returns the kind's snake_case name.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -122,7 +103,7 @@ func FieldErrors(fields ...FieldError) *Error {
 	if len(fields) > 0 {
 		msg = fields[0].Field + ": " + fields[0].Message
 	}
-	return &Error{Kind: KindUnprocessable, Code: "validation_failed", Message: msg, Fields: fields}
+	return &Error{Kind: KindUnprocessable, Code: CodeValidationFailed, Message: msg, Fields: fields}
 }
 
 // ErrorKind returns the kind of err, looking through wrapping. Errors that are
@@ -152,11 +133,11 @@ func AsError(err error) *Error {
 	}
 	switch ErrorKind(err) {
 	case KindNotFound:
-		return &Error{Kind: KindNotFound, Code: "not_found", Message: "not found", Err: err}
+		return &Error{Kind: KindNotFound, Code: CodeNotFound, Message: "not found", Err: err}
 	case KindConflict:
-		return &Error{Kind: KindConflict, Code: "conflict", Message: "already exists", Err: err}
+		return &Error{Kind: KindConflict, Code: CodeConflict, Message: "already exists", Err: err}
 	}
-	return &Error{Kind: KindInternal, Code: "internal", Message: "internal error", Err: err}
+	return &Error{Kind: KindInternal, Code: CodeInternal, Message: "internal error", Err: err}
 }
 
 // The storage sentinels. A store backend returns ErrNotFound when a row does

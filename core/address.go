@@ -130,7 +130,7 @@ func errAddressTaken(err error) error {
 	if !errors.As(err, &ue) {
 		return err
 	}
-	return &usher.Error{Kind: usher.KindConflict, Code: "email_taken",
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailTaken,
 		Message: "another account confirmed this address first",
-		Fields:  []usher.FieldError{{Field: "email", Code: "taken", Message: "was confirmed by another account first"}}, Err: err}
+		Fields:  []usher.FieldError{{Field: "email", Code: usher.CodeTaken, Message: "was confirmed by another account first"}}, Err: err}
 }

@@ -25,8 +25,8 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage
 		return nil, err
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
-		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "invalid_range", Message: "from must be before to",
-			Fields: []usher.FieldError{{Field: "from", Code: "invalid_range", Message: "must be before to"}}}
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidRange, Message: "from must be before to",
+			Fields: []usher.FieldError{{Field: "from", Code: usher.CodeInvalidRange, Message: "must be before to"}}}
 	}
 	f.Limit = a.pageSize(f.Limit)
 	return a.store.AuditList(ctx, f)

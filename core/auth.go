@@ -22,7 +22,7 @@ type Auth struct{ *env }
 const touchEvery = time.Minute
 
 func errBadToken() error {
-	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid"}
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken, Message: "the token is not valid"}
 }
 
 func errInactive(u *usher.User) error {
@@ -30,7 +30,7 @@ func errInactive(u *usher.User) error {
 	if u.Deleted() {
 		state = "deleted"
 	}
-	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "account_inactive",
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeAccountInactive,
 		Message: "the account is " + state + "; its credentials do not work"}
 }
 
@@ -94,7 +94,7 @@ func (a *Auth) principalOf(ctx context.Context, key string, ent principalEntry, 
 		// Application keys act with administrator rights, so they work only
 		// while their owner is an administrator.
 		if !u.Admin {
-			return nil, &usher.Error{Kind: usher.KindForbidden, Code: "key_owner_not_admin",
+			return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeKeyOwnerNotAdmin,
 				Message: "This account does not have permission to access the API."}
 		}
 		p.Kind = usher.PrincipalApplication
@@ -372,39 +372,39 @@ func checkTokenCreate(p *usher.Principal, u *usher.User, in usher.TokenCreate, n
 	switch in.Kind {
 	case usher.TokenPersonal:
 		if u.Kind == usher.KindServiceAccount {
-			c.add("kind", "invalid", "service accounts get service_account tokens")
+			c.add("kind", usher.CodeInvalid, "service accounts get service_account tokens")
 		}
 	case usher.TokenServiceAccount:
 		if u.Kind != usher.KindServiceAccount {
-			c.add("kind", "invalid", "only service accounts get service_account tokens")
+			c.add("kind", usher.CodeInvalid, "only service accounts get service_account tokens")
 		}
 	case usher.TokenApplication:
 		if !p.IsAdmin() {
 			return errForbidden("only administrators mint application keys")
 		}
 		if !u.Admin {
-			c.add("user", "not_admin", "application keys belong to administrators")
+			c.add("user", usher.CodeNotAdmin, "application keys belong to administrators")
 		}
 	default:
-		c.add("kind", "invalid", "must be personal, service_account or application")
+		c.add("kind", usher.CodeInvalid, "must be personal, service_account or application")
 	}
 	seen := map[string]bool{}
 	for _, s := range in.Scopes {
 		switch {
 		case seen[s]:
 			// Each scope once, so a token holds at most every scope.
-			c.add("scopes", "duplicate", "names %q twice", s)
+			c.add("scopes", usher.CodeDuplicate, "names %q twice", s)
 			return c.err()
 		case !validScope(s):
-			c.add("scopes", "invalid", "unknown scope %q", s)
+			c.add("scopes", usher.CodeInvalid, "unknown scope %q", s)
 			return c.err()
 		case s == usher.ScopeSudo && !u.Admin:
-			c.add("scopes", "invalid", "only administrators' tokens may have the sudo scope")
+			c.add("scopes", usher.CodeInvalid, "only administrators' tokens may have the sudo scope")
 		}
 		seen[s] = true
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
-		c.add("expires_at", "in_past", "must be in the future")
+		c.add("expires_at", usher.CodeInPast, "must be in the future")
 	}
 	return c.err()
 }
@@ -442,7 +442,7 @@ func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) 
 	}
 	tok, err := tx.TokenGet(ctx, id)
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && (tok.RevokedAt != nil || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
-		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "token_not_found", Message: "token not found"}
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
 	}
 	if err != nil {
 		return nil, err
@@ -491,7 +491,7 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return invalid("id", "is a session; sessions are not rotated")
 		}
 		now := a.now()
-		notFound := &usher.Error{Kind: usher.KindNotFound, Code: "token_not_found", Message: "token not found"}
+		notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
 		if !old.Active(now) {
 			return notFound
 		}

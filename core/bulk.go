@@ -108,7 +108,7 @@ func (s *Users) AnalyzeImport(ctx context.Context) error {
 // importError names what a record collided with.
 func importError(err error) error {
 	if errors.Is(err, usher.ErrExists) {
-		return usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: "taken", Message: "a key is another user's"})
+		return usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTaken, Message: "a key is another user's"})
 	}
 	return userWriteError(err)
 }
@@ -129,10 +129,10 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	im := &importing{in: in, user: u}
 	var c checker
 	if len(in.SSHKeys) > maxImportKeys {
-		c.add("ssh_keys", "too_many", "a record holds at most %d SSH keys", maxImportKeys)
+		c.add("ssh_keys", usher.CodeTooMany, "a record holds at most %d SSH keys", maxImportKeys)
 	}
 	if len(in.Emails) > maxImportEmails {
-		c.add("emails", "too_many", "a record holds at most %d addresses", maxImportEmails)
+		c.add("emails", usher.CodeTooMany, "a record holds at most %d addresses", maxImportEmails)
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	for i, k := range in.SSHKeys {
 		normal, fp, err := parseKey(k.Key)
 		if err != nil {
-			c.add("ssh_keys", "invalid", "key %d: %s", i+1, fieldMessage(err))
+			c.add("ssh_keys", usher.CodeInvalid, "key %d: %s", i+1, fieldMessage(err))
 			continue
 		}
 		title := k.Title
@@ -154,7 +154,7 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	for _, e := range in.Emails {
 		c.email("emails", e, true)
 		if seen[strings.ToLower(e)] {
-			c.add("emails", "duplicate", "%s is named twice", e)
+			c.add("emails", usher.CodeDuplicate, "%s is named twice", e)
 		}
 		seen[strings.ToLower(e)] = true
 	}

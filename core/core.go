@@ -259,7 +259,7 @@ func hashError(err error) error {
 }
 
 func errBusy() error {
-	return &usher.Error{Kind: usher.KindRateLimited, Code: "busy",
+	return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeBusy,
 		Message: "too many password operations at once; retry shortly", RetryAfter: time.Second}
 }
 

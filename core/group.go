@@ -17,7 +17,7 @@ import (
 type Groups struct{ *env }
 
 func errGroupNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "group_not_found", Message: "group not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "group not found"}
 }
 
 // levels returns the levels a group of the kind gives.
@@ -44,7 +44,7 @@ func checkLevel(k usher.GroupKind, l usher.Level) (usher.Level, error) {
 	for i, v := range valid {
 		names[i] = string(v)
 	}
-	return "", usher.FieldErrors(usher.FieldError{Field: "level", Code: "invalid",
+	return "", usher.FieldErrors(usher.FieldError{Field: "level", Code: usher.CodeInvalid,
 		Message: "must be " + strings.Join(names, ", ") + " for a " + string(k)})
 }
 
@@ -161,7 +161,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		return nil, err
 	}
 	if !in.Kind.Valid() {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "kind", Code: "invalid", Message: "must be team, role, group or internal"})
+		return nil, usher.FieldErrors(usher.FieldError{Field: "kind", Code: usher.CodeInvalid, Message: "must be team, role, group or internal"})
 	}
 	now := g.now()
 	gr := &usher.Group{Kind: in.Kind, Handle: in.Handle, Name: in.Name, Description: in.Description, Logo: in.Logo,
@@ -190,7 +190,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 				return err
 			}
 			if plan != nil && !plan.CanCreateTeam {
-				return &usher.Error{Kind: usher.KindForbidden, Code: "plan_forbids_teams",
+				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePlanForbidsTeams,
 					Message: "The user is not allowed to create teams, because their plan does not allow it."}
 			}
 		default:
@@ -200,7 +200,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		}
 		if in.OrganisationID != 0 {
 			if o, err := tx.OrgGet(ctx, in.OrganisationID, ""); err != nil || o.DeletedAt != nil {
-				return &usher.Error{Kind: usher.KindNotFound, Code: "organisation_not_found", Message: "organisation not found"}
+				return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
 			}
 		}
 		if err := tx.GroupCreate(ctx, gr); err != nil {
@@ -225,8 +225,8 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 // groupWriteError names a taken handle.
 func groupWriteError(err error) error {
 	if errors.Is(err, usher.ErrExists) {
-		return &usher.Error{Kind: usher.KindConflict, Code: "handle_taken", Message: "a group of this kind already has the handle",
-			Fields: []usher.FieldError{{Field: "handle", Code: "taken", Message: "has already been taken"}}, Err: err}
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeHandleTaken, Message: "a group of this kind already has the handle",
+			Fields: []usher.FieldError{{Field: "handle", Code: usher.CodeTaken, Message: "has already been taken"}}, Err: err}
 	}
 	return err
 }
@@ -384,7 +384,7 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupUpdate, "group.update", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != gr.Version {
-			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
+			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
 				Message: fmt.Sprintf("the group is at version %d, not %d", gr.Version, *in.IfVersion)}
 		}
 		old := *gr
@@ -472,7 +472,7 @@ func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Grou
 func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupDelete, "group.undelete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if !gr.Deleted() {
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: "group_not_deleted", Message: "the group is not deleted"}
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeGroupNotDeleted, Message: "the group is not deleted"}
 		}
 		old := *gr.DeletedAt
 		gr.DeletedAt = nil
@@ -488,7 +488,7 @@ func (g *Groups) Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*us
 	return g.change(ctx, ref, actGroupUpdate, "group.move", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if orgID != 0 {
 			if o, err := tx.OrgGet(ctx, orgID, ""); err != nil || o.DeletedAt != nil {
-				return nil, &usher.Error{Kind: usher.KindNotFound, Code: "organisation_not_found", Message: "organisation not found"}
+				return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
 			}
 		}
 		if gr.OrganisationID == orgID {
@@ -524,9 +524,9 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		}
 		switch {
 		case src.group.ID == dst.group.ID:
-			return usher.FieldErrors(usher.FieldError{Field: "target", Code: "same_group", Message: "a group cannot be merged into itself"})
+			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeSameGroup, Message: "a group cannot be merged into itself"})
 		case src.group.Kind != dst.group.Kind:
-			return usher.FieldErrors(usher.FieldError{Field: "target", Code: "kind_mismatch", Message: "groups of different kinds cannot be merged"})
+			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeKindMismatch, Message: "groups of different kinds cannot be merged"})
 		case src.group.Deleted() || dst.group.Deleted():
 			return errGroupNotFound()
 		}
@@ -780,7 +780,7 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 	}
 	for _, t := range sole {
 		if t.ID == gr.ID {
-			return &usher.Error{Kind: usher.KindConflict, Code: "last_owner",
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastOwner,
 				Message: "the team would have no owner; make another member owner first"}
 		}
 	}
@@ -809,7 +809,7 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		}
 		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
 		if errors.Is(err, usher.ErrNotFound) {
-			return &usher.Error{Kind: usher.KindNotFound, Code: "member_not_found", Message: "the user is not a member of the group"}
+			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeMemberNotFound, Message: "the user is not a member of the group"}
 		}
 		if err != nil {
 			return err
@@ -934,7 +934,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 				a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
 				if err != nil {
 					if usher.ErrorKind(err) == usher.KindNotFound {
-						return nil, &usher.Error{Kind: usher.KindNotFound, Code: "group_not_found", Message: "no group named " + h}
+						return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "no group named " + h}
 					}
 					return nil, err
 				}

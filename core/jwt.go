@@ -290,7 +290,7 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 		return nil, errBadToken()
 	}
 	now := a.now()
-	expired := &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_token", Message: "the token is not valid or has expired"}
+	expired := &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken, Message: "the token is not valid or has expired"}
 	err = std.ValidateWithLeeway(jwt.Expected{Issuer: a.policy.PublicURL, AnyAudience: jwt.Audience{jwtAudience}, Time: now}, jwtLeeway)
 	if err != nil || std.Expiry == nil || std.IssuedAt == nil || std.NotBefore == nil {
 		return nil, expired
@@ -465,7 +465,7 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 		ttl = a.policy.ImpersonationTTL
 	}
 	if ttl < time.Minute || ttl > a.policy.ImpersonationTTL {
-		return "", nil, nil, usher.FieldErrors(usher.FieldError{Field: "expires_in", Code: "out_of_range",
+		return "", nil, nil, usher.FieldErrors(usher.FieldError{Field: "expires_in", Code: usher.CodeOutOfRange,
 			Message: fmt.Sprintf("must be between 1m and %s", a.policy.ImpersonationTTL)})
 	}
 	parent := credentialID(p)

@@ -16,7 +16,7 @@ import (
 // errBadLogin is the one answer to a wrong login or password, whether the
 // account exists or not.
 func errBadLogin() error {
-	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "invalid_credentials", Message: "wrong login or password"}
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidCredentials, Message: "wrong login or password"}
 }
 
 // Login checks a login (an e-mail address or a username) and password and
@@ -30,7 +30,7 @@ func errBadLogin() error {
 // password), RateLimited (locked, or the hashing queue is full), Invalid.
 func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, error) {
 	if login == "" || pw == "" {
-		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "missing_credentials", Message: "login and password are required"}
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeMissingCredentials, Message: "login and password are required"}
 	}
 	if len(login) > maxEmail || len(pw) > a.policy.PasswordMaxBytes {
 		return nil, errBadLogin()
@@ -80,10 +80,10 @@ func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, err
 		_ = a.recordAlone(ctx, event{action: "auth.login_refused", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"state": string(u.State)}})
 		if u.State == usher.StatePending {
-			return nil, &usher.Error{Kind: usher.KindForbidden, Code: "email_not_confirmed",
+			return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeEmailNotConfirmed,
 				Message: "confirm your e-mail address before logging in"}
 		}
-		return nil, &usher.Error{Kind: usher.KindForbidden, Code: "account_inactive",
+		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
 	newHash := ""
@@ -316,7 +316,7 @@ func (e *env) forgive(ctx context.Context, limits []limit) {
 }
 
 func errLocked(wait time.Duration) error {
-	return &usher.Error{Kind: usher.KindRateLimited, Code: "too_many_attempts",
+	return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeTooManyAttempts,
 		Message: "too many failed attempts; try again later", RetryAfter: wait}
 }
 
@@ -336,7 +336,7 @@ func (a *Auth) Logout(ctx context.Context) error {
 		return errUnauthenticated()
 	}
 	if p.Token == nil || p.Token.Kind != usher.TokenSession {
-		return &usher.Error{Kind: usher.KindInvalid, Code: "not_a_session", Message: "the credential is not a session; revoke tokens instead"}
+		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotASession, Message: "the credential is not a session; revoke tokens instead"}
 	}
 	return a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
@@ -365,7 +365,7 @@ func (a *Auth) EndSession(ctx context.Context, id int64) error {
 			return err
 		}
 		if tok.Kind != usher.TokenSession || tok.UserID != usher.PrincipalFrom(ctx).UserID() {
-			return &usher.Error{Kind: usher.KindNotFound, Code: "session_not_found", Message: "session not found"}
+			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeSessionNotFound, Message: "session not found"}
 		}
 		now := a.now()
 		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: id}, now); err != nil {

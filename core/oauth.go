@@ -54,7 +54,7 @@ type deviceState struct {
 }
 
 func errUnknownProvider(name string) error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "provider_not_found", Message: "no log-in provider named " + name}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeProviderNotFound, Message: "no log-in provider named " + name}
 }
 
 // checkRedirect allows only usher's own pages as places to return to after
@@ -66,7 +66,7 @@ func (e *env) checkRedirect(to string) error {
 	if to == "" {
 		return nil
 	}
-	bad := usher.FieldErrors(usher.FieldError{Field: "redirect_url", Code: "not_allowed",
+	bad := usher.FieldErrors(usher.FieldError{Field: "redirect_url", Code: usher.CodeNotAllowed,
 		Message: "must be a path, or an address under " + e.policy.PublicURL})
 	if strings.IndexFunc(to, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '\\' }) >= 0 {
 		return bad
@@ -306,14 +306,14 @@ func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code, binding s
 	if binding == "" || subtle.ConstantTimeCompare(hashCode(binding), want) != 1 {
 		_ = a.recordAlone(ctx, event{action: "auth.oauth_failed", resourceType: "provider", resourceID: provider,
 			meta: map[string]string{"reason": "the callback came to another browser than the one that started the log-in"}})
-		return nil, "", &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_binding",
+		return nil, "", &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeOAuthBinding,
 			Message: "the log-in was started in another browser; start it again here"}
 	}
 	id, err := conn.Exchange(ctx, code, st.Verifier, st.Nonce)
 	if err != nil {
 		a.log.WarnContext(ctx, "oauth exchange failed", "provider", provider, "err", err)
 		_ = a.recordAlone(ctx, event{action: "auth.oauth_failed", resourceType: "provider", resourceID: provider})
-		return nil, "", &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_failed",
+		return nil, "", &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeOAuthFailed,
 			Message: "the provider did not confirm the log-in", Err: err}
 	}
 	id.Provider = provider
@@ -322,7 +322,7 @@ func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code, binding s
 		return nil, "", err
 	}
 	if !a.maySignIn(u) {
-		return nil, "", &usher.Error{Kind: usher.KindForbidden, Code: "account_inactive",
+		return nil, "", &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
 	sess, err := a.openSession(ctx, u, 0, "auth.oauth_login", func(tx store.Tx, changes map[string]usher.Change) error {
@@ -356,7 +356,7 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 		// account someone registered with another's address in advance must
 		// not receive that person's external log-in.
 		if err == nil && !linkable(u, id.Email) {
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: "email_unconfirmed",
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailUnconfirmed,
 				Message: "an account with this address exists but its address is not confirmed; confirm it, or log in with its password"}
 		}
 		if err == nil {
@@ -381,7 +381,7 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 		return nil, err
 	}
 	if len(a.policy.SignupDomains) > 0 && email == "" {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "email", Code: "domain_not_allowed",
+		return nil, usher.FieldErrors(usher.FieldError{Field: "email", Code: usher.CodeDomainNotAllowed,
 			Message: "sign-up is limited to some domains, and the provider gave no verified address"})
 	}
 	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
@@ -433,7 +433,7 @@ func (a *Auth) freeUsername(ctx context.Context, tx store.Tx, id *usher.External
 			return "", err
 		}
 	}
-	return "", &usher.Error{Kind: usher.KindConflict, Code: "username_taken", Message: "no free username for the new account"}
+	return "", &usher.Error{Kind: usher.KindConflict, Code: usher.CodeUsernameTaken, Message: "no free username for the new account"}
 }
 
 // sanitizeUsername keeps what a username may hold, or returns "".
@@ -473,14 +473,14 @@ func (a *Auth) Redeem(ctx context.Context, token string) (*usher.Session, error)
 		return nil, err
 	}
 	if c.UserID == 0 {
-		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "redeem_pending", Message: "the log-in is not completed yet"}
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeRedeemPending, Message: "the log-in is not completed yet"}
 	}
 	u, err := a.store.UserGet(ctx, usher.UserKey{ID: c.UserID})
 	if err != nil {
 		return nil, err
 	}
 	if !a.maySignIn(u) {
-		return nil, &usher.Error{Kind: usher.KindForbidden, Code: "account_inactive",
+		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
 	return a.openSession(ctx, u, 0, "auth.redeem", func(tx store.Tx, _ map[string]usher.Change) error {

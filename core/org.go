@@ -13,7 +13,7 @@ import (
 type Organisations struct{ *env }
 
 func errOrgNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "organisation_not_found", Message: "organisation not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
 }
 
 func (o *Organisations) check(org *usher.Organisation) error {
@@ -55,8 +55,8 @@ func (o *Organisations) Create(ctx context.Context, handle, name string) (*usher
 
 func orgWriteError(err error) error {
 	if errors.Is(err, usher.ErrExists) {
-		return &usher.Error{Kind: usher.KindConflict, Code: "handle_taken", Message: "an organisation already has the handle",
-			Fields: []usher.FieldError{{Field: "handle", Code: "taken", Message: "has already been taken"}}, Err: err}
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeHandleTaken, Message: "an organisation already has the handle",
+			Fields: []usher.FieldError{{Field: "handle", Code: usher.CodeTaken, Message: "has already been taken"}}, Err: err}
 	}
 	return err
 }
@@ -133,7 +133,7 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 						return err
 					}
 					if len(groups) > 0 {
-						return &usher.Error{Kind: usher.KindConflict, Code: "organisation_not_empty",
+						return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeOrganisationNotEmpty,
 							Message: "the organisation still holds groups; move or delete them first"}
 					}
 					org.DeletedAt = &now

@@ -47,14 +47,14 @@ func (e *env) passwordProblems(pw, username, email string) []usher.FieldError {
 	local, _, _ := strings.Cut(strings.ToLower(email), "@")
 	switch {
 	case e.common[lower]:
-		c.add("password", "too_common", "is one of the most common passwords")
+		c.add("password", usher.CodeTooCommon, "is one of the most common passwords")
 	case username != "" && lower == strings.ToLower(username):
-		c.add("password", "same_as_username", "must not be the username")
+		c.add("password", usher.CodeSameAsUsername, "must not be the username")
 	case email != "" && (lower == strings.ToLower(email) || lower == local):
-		c.add("password", "same_as_email", "must not be the e-mail address")
+		c.add("password", usher.CodeSameAsEmail, "must not be the e-mail address")
 	case e.policy.PasswordMinScore > 0:
 		if score := zxcvbn.PasswordStrength(estimated(pw), []string{username, email}).Score; score < e.policy.PasswordMinScore {
-			c.add("password", "too_weak", "is too easy to guess (strength %d of 4, %d needed)", score, e.policy.PasswordMinScore)
+			c.add("password", usher.CodeTooWeak, "is too easy to guess (strength %d of 4, %d needed)", score, e.policy.PasswordMinScore)
 		}
 	}
 	return c.errs

@@ -93,7 +93,7 @@ func (g *Groups) role(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 		return nil, err
 	}
 	if a.group.Kind != usher.GroupRole {
-		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "role_not_found", Message: "role not found"}
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeRoleNotFound, Message: "role not found"}
 	}
 	return a, nil
 }
@@ -118,7 +118,7 @@ const maxRules = 500
 
 // errTooManyRules refuses a request or a role with more than maxRules.
 func errTooManyRules() error {
-	return usher.FieldErrors(usher.FieldError{Field: "rules", Code: "too_many",
+	return usher.FieldErrors(usher.FieldError{Field: "rules", Code: usher.CodeTooMany,
 		Message: "a role has at most " + strconv.Itoa(maxRules) + " rules"})
 }
 
@@ -134,11 +134,11 @@ func checkRules(rules []usher.Rule) error {
 		field := "rules[" + strconv.Itoa(i) + "]"
 		switch {
 		case r.Access != usher.Allow && r.Access != usher.Deny:
-			c.add(field, "invalid_access", "access must be allow or deny")
+			c.add(field, usher.CodeInvalidAccess, "access must be allow or deny")
 		case !validOperation(typ, r.Operation):
-			c.add(field, "unknown_operation", "%s on %s is not an operation permissions know", r.Operation, r.Resource)
+			c.add(field, usher.CodeUnknownOperation, "%s on %s is not an operation permissions know", r.Operation, r.Resource)
 		case strings.Contains(r.Resource, ":") && (instance == "" || len(instance) > 64 || typ == "*"):
-			c.add(field, "invalid_resource", "a resource is a type, type:id, or *")
+			c.add(field, usher.CodeInvalidResource, "a resource is a type, type:id, or *")
 		}
 	}
 	return c.err()

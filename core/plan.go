@@ -16,7 +16,7 @@ type Plans struct{ *env }
 var planNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$`)
 
 func errPlanNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "plan_not_found", Message: "A plan with this name could not be found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodePlanNotFound, Message: "A plan with this name could not be found"}
 }
 
 // List returns every plan; anyone authenticated may see them.
@@ -57,10 +57,10 @@ func (s *Plans) Create(ctx context.Context, p usher.Plan) (*usher.Plan, error) {
 	}
 	var c checker
 	if !planNameRE.MatchString(p.Name) {
-		c.add("name", "invalid", "must be 1 to 64 letters, digits, spaces and _ . -")
+		c.add("name", usher.CodeInvalid, "must be 1 to 64 letters, digits, spaces and _ . -")
 	}
 	if p.ProjectLimit < 0 {
-		c.add("project_limit", "negative", "must not be negative")
+		c.add("project_limit", usher.CodeNegative, "must not be negative")
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (s *Plans) Create(ctx context.Context, p usher.Plan) (*usher.Plan, error) {
 		return s.record(ctx, tx, now, event{action: "plan.create", resourceType: "plan", resourceID: p.Name, changes: planChanges(&usher.Plan{}, &p)})
 	})
 	if errors.Is(err, usher.ErrExists) {
-		return nil, &usher.Error{Kind: usher.KindConflict, Code: "plan_exists", Message: "A plan with this name already exists", Err: err}
+		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodePlanExists, Message: "A plan with this name already exists", Err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 		return nil, err
 	}
 	if in.ProjectLimit < 0 {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "project_limit", Code: "negative", Message: "must not be negative"})
+		return nil, usher.FieldErrors(usher.FieldError{Field: "project_limit", Code: usher.CodeNegative, Message: "must not be negative"})
 	}
 	var out *usher.Plan
 	err := s.store.InTx(ctx, func(tx store.Tx) error {

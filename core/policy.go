@@ -364,7 +364,7 @@ func self(p *usher.Principal, target *usher.User) bool {
 }
 
 func errUnauthenticated() error {
-	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "authentication required"}
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeUnauthenticated, Message: "authentication required"}
 }
 
 func errForbidden(why string) error {
@@ -372,7 +372,7 @@ func errForbidden(why string) error {
 	if why != "" {
 		msg = why
 	}
-	return &usher.Error{Kind: usher.KindForbidden, Code: "forbidden", Message: msg}
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeForbidden, Message: msg}
 }
 
 // ruleCacheTTL bounds how long another replica's rule change can take to

@@ -48,7 +48,7 @@ type Keys struct{ *env }
 // errKeyNotFound is the answer for a key that does not exist or is not the
 // user's.
 func errKeyNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "ssh_key_not_found", Message: "SSH key not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeSSHKeyNotFound, Message: "SSH key not found"}
 }
 
 // Limits on SSH keys.
@@ -85,28 +85,28 @@ func keyError(code, message string) error {
 func parseKey(text string) (normal, fingerprint string, err error) {
 	text = strings.TrimSpace(text)
 	if len(text) > maxKeyText {
-		return "", "", keyError("too_long", "is longer than "+strconv.Itoa(maxKeyText)+" bytes")
+		return "", "", keyError(usher.CodeTooLong, "is longer than "+strconv.Itoa(maxKeyText)+" bytes")
 	}
 	pub, comment, options, rest, perr := ssh.ParseAuthorizedKey([]byte(text))
 	switch {
 	case text == "":
-		return "", "", keyError("required", "is required")
+		return "", "", keyError(usher.CodeRequired, "is required")
 	case perr != nil:
-		return "", "", keyError("invalid", "is not a valid SSH public key")
+		return "", "", keyError(usher.CodeInvalid, "is not a valid SSH public key")
 	case len(options) > 0:
-		return "", "", keyError("invalid", "must not carry authorized_keys options")
+		return "", "", keyError(usher.CodeInvalid, "must not carry authorized_keys options")
 	case len(bytes.TrimSpace(rest)) > 0:
-		return "", "", keyError("invalid", "must be one key")
+		return "", "", keyError(usher.CodeInvalid, "must be one key")
 	case !keyTypes[pub.Type()]:
 		// GitLab's words for a key type its settings forbid.
-		return "", "", keyError("unsupported_type", "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK")
+		return "", "", keyError(usher.CodeUnsupportedType, "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK")
 	}
 	if err := checkRSA(pub); err != nil {
 		return "", "", err
 	}
 	var c checker
 	if c.name("key", comment, maxKeyComment, false); len(c.errs) > 0 {
-		return "", "", keyError("invalid_comment", "has a comment that "+c.errs[0].Message)
+		return "", "", keyError(usher.CodeInvalidComment, "has a comment that "+c.errs[0].Message)
 	}
 	normal = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
 	if comment != "" {
@@ -128,9 +128,9 @@ func checkRSA(pub ssh.PublicKey) error {
 	}
 	switch bits := rk.N.BitLen(); {
 	case bits < minRSABits:
-		return keyError("weak_key", fmt.Sprintf("must be at least %d bits", minRSABits))
+		return keyError(usher.CodeWeakKey, fmt.Sprintf("must be at least %d bits", minRSABits))
 	case bits > maxRSABits:
-		return keyError("too_large", fmt.Sprintf("must be at most %d bits", maxRSABits))
+		return keyError(usher.CodeTooLarge, fmt.Sprintf("must be at most %d bits", maxRSABits))
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 	}
 	now := k.now()
 	if expires != nil && !expires.After(now) {
-		c.add("expires_at", "in_past", "must be in the future")
+		c.add("expires_at", usher.CodeInPast, "must be in the future")
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -172,9 +172,9 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 			meta: map[string]string{"key_id": strconv.FormatInt(sk.ID, 10), "fingerprint": fp, "title": title}})
 	})
 	if errors.Is(err, usher.ErrExists) {
-		return nil, &usher.Error{Kind: usher.KindConflict, Code: "ssh_key_taken", Message: "the key has already been taken",
-			Fields: []usher.FieldError{{Field: "fingerprint", Code: "taken", Message: "has already been taken"},
-				{Field: "key", Code: "taken", Message: "has already been taken"}}}
+		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeSSHKeyTaken, Message: "the key has already been taken",
+			Fields: []usher.FieldError{{Field: "fingerprint", Code: usher.CodeTaken, Message: "has already been taken"},
+				{Field: "key", Code: usher.CodeTaken, Message: "has already been taken"}}}
 	}
 	if err != nil {
 		return nil, err
@@ -236,7 +236,7 @@ func (k *Keys) Delete(ctx context.Context, key usher.UserKey, id int64) error {
 type Emails struct{ *env }
 
 func errEmailNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "email_not_found", Message: "e-mail address not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeEmailNotFound, Message: "e-mail address not found"}
 }
 
 // Add adds a secondary address to a user. One added by an administrator
@@ -259,8 +259,8 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		return nil, err
 	}
 	if usher.EmailKey(addr) == usher.EmailKey(u.Email) {
-		return nil, &usher.Error{Kind: usher.KindConflict, Code: "email_taken", Message: "email is the user's primary address",
-			Fields: []usher.FieldError{{Field: "email", Code: "taken", Message: "is the user's primary address"}}}
+		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailTaken, Message: "email is the user's primary address",
+			Fields: []usher.FieldError{{Field: "email", Code: usher.CodeTaken, Message: "is the user's primary address"}}}
 	}
 	p := usher.PrincipalFrom(ctx)
 	now := m.now()
@@ -439,18 +439,18 @@ func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[str
 		return nil, err
 	}
 	if len(values) > maxSettings {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "settings", Code: "too_many",
+		return nil, usher.FieldErrors(usher.FieldError{Field: "settings", Code: usher.CodeTooMany,
 			Message: "a request changes at most " + strconv.Itoa(maxSettings) + " settings"})
 	}
 	var c checker
 	for k, v := range values {
 		switch {
 		case !settingKeyRE.MatchString(k):
-			c.add(k, "invalid_key", "setting keys are 1 to 100 letters, digits and _ . : -")
+			c.add(k, usher.CodeInvalidKey, "setting keys are 1 to 100 letters, digits and _ . : -")
 		case v != nil && len(v) > maxSettingValue:
-			c.add(k, "too_long", "is over %d bytes", maxSettingValue)
+			c.add(k, usher.CodeTooLong, "is over %d bytes", maxSettingValue)
 		case v != nil && !json.Valid(v):
-			c.add(k, "invalid", "is not JSON")
+			c.add(k, usher.CodeInvalid, "is not JSON")
 		}
 	}
 	if err := c.err(); err != nil {
@@ -482,7 +482,7 @@ func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[str
 			return err
 		}
 		if len(out) > maxSettings {
-			return usher.FieldErrors(usher.FieldError{Field: "settings", Code: "too_many", Message: "a user has at most " + strconv.Itoa(maxSettings) + " settings"})
+			return usher.FieldErrors(usher.FieldError{Field: "settings", Code: usher.CodeTooMany, Message: "a user has at most " + strconv.Itoa(maxSettings) + " settings"})
 		}
 		return s.record(ctx, tx, now, event{action: "settings.update", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 	})
@@ -502,7 +502,7 @@ const (
 )
 
 func errAvatarNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "avatar_not_found", Message: "avatar not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeAvatarNotFound, Message: "avatar not found"}
 }
 
 // Get returns a user's avatar. Avatars are public: anyone may fetch one, so
@@ -544,18 +544,18 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 		return nil, err
 	}
 	if len(data) > maxAvatarBytes {
-		return nil, &usher.Error{Kind: usher.KindTooLarge, Code: "avatar_too_large", Message: "the image is over 1 MiB"}
+		return nil, &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeAvatarTooLarge, Message: "the image is over 1 MiB"}
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: "not_an_image", Message: "is not a PNG, JPEG or GIF image"})
+		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is not a PNG, JPEG or GIF image"})
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxAvatarSide || cfg.Height > maxAvatarSide {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: "bad_size", Message: "must be 1 to 2048 pixels a side"})
+		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeBadSize, Message: "must be 1 to 2048 pixels a side"})
 	}
 	// The header may lie; decoding the whole picture proves it is one.
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: "not_an_image", Message: "is a damaged " + format + " image"})
+		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is a damaged " + format + " image"})
 	}
 	sum := sha256.Sum256(data)
 	av := &usher.Avatar{UserID: u.ID, ContentType: "image/" + format, Data: data,

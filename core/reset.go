@@ -183,8 +183,8 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 		if err := a.failed(ctx, limits, counted); err != nil {
 			return err
 		}
-		return &usher.Error{Kind: usher.KindForbidden, Code: "wrong_password", Message: "the current password is wrong",
-			Fields: []usher.FieldError{{Field: "current_password", Code: "wrong", Message: "is wrong"}}}
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeWrongPassword, Message: "the current password is wrong",
+			Fields: []usher.FieldError{{Field: "current_password", Code: usher.CodeWrong, Message: "is wrong"}}}
 	}
 	a.succeeded(ctx, limits)
 	if err := a.checkPassword(pw, p.User.Username, p.User.Email); err != nil {

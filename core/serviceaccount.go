@@ -20,7 +20,7 @@ func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act 
 		return nil, err
 	}
 	if a.group.Kind != usher.GroupTeam {
-		return nil, &usher.Error{Kind: usher.KindNotFound, Code: "team_not_found", Message: "team not found"}
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTeamNotFound, Message: "team not found"}
 	}
 	if err := g.authorizeGroup(ctx, act, a); err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act 
 
 // serviceAccount finds a team's live service account by id or username.
 func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, key usher.UserKey) (*usher.User, error) {
-	notFound := &usher.Error{Kind: usher.KindNotFound, Code: "service_account_not_found", Message: "the team has no such service account"}
+	notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeServiceAccountNotFound, Message: "the team has no such service account"}
 	if key = (usher.UserKey{ID: key.ID, Username: key.Username}); key.ID == 0 && (key.Username == "" || filterText("username", key.Username) != nil) {
 		return nil, notFound
 	}

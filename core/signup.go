@@ -54,18 +54,23 @@ func (e *env) useCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, tex
 // errCodeNotFound is the answer for a code that is unknown, used or expired:
 // the three are not told apart.
 func errCodeNotFound(kind usher.CodeKind) error {
-	what := map[usher.CodeKind]string{
-		usher.CodeConfirm: "confirmation code", usher.CodeReset: "reset token",
-		usher.CodeResetTicket: "reset ticket", usher.CodeRedeem: "redeem token", usher.CodeOAuthState: "log-in state",
-		usher.CodeDevice: "user code",
-	}[kind]
-	return &usher.Error{Kind: usher.KindNotFound, Code: string(kind) + "_not_found",
-		Message: what + " not found, used already or expired"}
+	c := codesNotFound[kind]
+	return &usher.Error{Kind: usher.KindNotFound, Code: c.code, Message: c.what + " not found, used already or expired"}
+}
+
+// codesNotFound names each kind of one-time code and its code when unknown.
+var codesNotFound = map[usher.CodeKind]struct{ code, what string }{
+	usher.CodeConfirm:     {usher.CodeConfirmNotFound, "confirmation code"},
+	usher.CodeReset:       {usher.CodeResetNotFound, "reset token"},
+	usher.CodeResetTicket: {usher.CodeResetTicketNotFound, "reset ticket"},
+	usher.CodeRedeem:      {usher.CodeRedeemNotFound, "redeem token"},
+	usher.CodeOAuthState:  {usher.CodeOAuthStateNotFound, "log-in state"},
+	usher.CodeDevice:      {usher.CodeDeviceNotFound, "user code"},
 }
 
 // errSignupDisabled is seed 000's answer when sign-up is off.
 func errSignupDisabled() error {
-	return &usher.Error{Kind: usher.KindForbidden, Code: "signup_disabled", Message: "Signup disabled."}
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeSignupDisabled, Message: "Signup disabled."}
 }
 
 // signupAllowed checks the policy for a new account with the address.
@@ -82,7 +87,7 @@ func (e *env) signupAllowed(email string) error {
 			return nil
 		}
 	}
-	return usher.FieldErrors(usher.FieldError{Field: "email", Code: "domain_not_allowed",
+	return usher.FieldErrors(usher.FieldError{Field: "email", Code: usher.CodeDomainNotAllowed,
 		Message: "sign-up is open to addresses of " + strings.Join(e.policy.SignupDomains, ", ") + " only"})
 }
 
@@ -185,8 +190,8 @@ func (e *env) sendConfirmationTo(ctx context.Context, tx store.Tx, u *usher.User
 // (another account took the address meanwhile), Invalid.
 func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 	if code == "" {
-		return nil, &usher.Error{Kind: usher.KindInvalid, Code: "missing_code", Message: "code is required",
-			Fields: []usher.FieldError{{Field: "code", Code: "required", Message: "is required"}}}
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeMissingCode, Message: "code is required",
+			Fields: []usher.FieldError{{Field: "code", Code: usher.CodeRequired, Message: "is required"}}}
 	}
 	var u *usher.User
 	err := a.store.InTx(ctx, func(tx store.Tx) error {

@@ -140,14 +140,14 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	c.identities(u.Identities)
 	if in.Password != "" && in.PasswordHash != "" {
-		c.add("password", "conflict", "give a password or a password hash, not both")
+		c.add("password", usher.CodeConflict, "give a password or a password hash, not both")
 	}
 	if in.Password != "" {
 		c.errs = append(c.errs, e.passwordProblems(in.Password, in.Username, in.Email)...)
 	}
 	if in.PasswordHash != "" {
 		if err := password.Check(in.PasswordHash); err != nil {
-			c.add("password_hash", "invalid", "%v", err)
+			c.add("password_hash", usher.CodeInvalid, "%v", err)
 		}
 	}
 	if err := c.err(); err != nil {
@@ -175,7 +175,7 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 	if in.Plan != "" {
 		p, err := tx.PlanGet(ctx, in.Plan)
 		if errors.Is(err, usher.ErrNotFound) {
-			return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: "unknown", Message: "no plan has this name"})
+			return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: usher.CodeUnknown, Message: "no plan has this name"})
 		}
 		if err != nil {
 			return nil, err
@@ -208,12 +208,13 @@ func deriveNames(u *usher.User) {
 	}
 }
 
-// uniqueFields are the user fields whose collisions the store reports.
-var uniqueFields = map[string]string{
-	"username":    "has already been taken",
-	"email":       "has already been taken",
-	"external_id": "has already been taken",
-	"identity":    "is already linked to another account",
+// uniqueFields are the user fields whose collisions the store reports: the
+// field as the API names it, the code of a collision on it and its message.
+var uniqueFields = map[string]struct{ field, code, message string }{
+	"username":    {"username", usher.CodeUsernameTaken, "has already been taken"},
+	"email":       {"email", usher.CodeEmailTaken, "has already been taken"},
+	"external_id": {"external_id", usher.CodeExternalIDTaken, "has already been taken"},
+	"identity":    {"extern_uid", usher.CodeExternUIDTaken, "is already linked to another account"},
 }
 
 // userWriteError turns the store's uniqueness errors into conflicts that
@@ -230,29 +231,30 @@ func userWriteError(err error) error {
 		names = []string{ue.Field}
 	}
 	var fields []usher.FieldError
+	code := ""
 	for _, name := range names {
-		msg, ok := uniqueFields[name]
+		u, ok := uniqueFields[name]
 		if !ok {
 			// A UUID collides only by a fault of usher's.
 			continue
 		}
-		if name == "identity" {
-			name = "extern_uid"
+		if code == "" {
+			code = u.code
 		}
-		fields = append(fields, usher.FieldError{Field: name, Code: "taken", Message: msg})
+		fields = append(fields, usher.FieldError{Field: u.field, Code: usher.CodeTaken, Message: u.message})
 	}
 	if len(fields) == 0 {
 		return fmt.Errorf("user write: %w", err)
 	}
 	first := fields[0]
-	return &usher.Error{Kind: usher.KindConflict, Code: first.Field + "_taken", Message: first.Field + " " + first.Message,
+	return &usher.Error{Kind: usher.KindConflict, Code: code, Message: first.Field + " " + first.Message,
 		Fields: fields, Err: err}
 }
 
 // errUserNotFound is the answer for a user that does not exist or may not be
 // seen.
 func errUserNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "user_not_found", Message: "user not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeUserNotFound, Message: "user not found"}
 }
 
 // Limits on what a filter or key may hold.
@@ -546,8 +548,8 @@ func checkCursor(sort usher.UserSort, c *usher.UserCursor) error {
 
 // errInvalidCursor refuses a page's after-key that no list gives out.
 func errInvalidCursor() error {
-	return &usher.Error{Kind: usher.KindInvalid, Code: "invalid_cursor", Message: "cursor: is not a cursor of this list",
-		Fields: []usher.FieldError{{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor of this list"}}}
+	return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidCursor, Message: "cursor: is not a cursor of this list",
+		Fields: []usher.FieldError{{Field: "cursor", Code: usher.CodeInvalidCursor, Message: "is not a cursor of this list"}}}
 }
 
 // checkAfter checks the id a list pages after: 0 for the first page, else
@@ -610,7 +612,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 	mailed := false
 	out, err := s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != u.Version {
-			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: "version_mismatch",
+			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
 				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
 		}
 		if err := s.checkPrivileges(ctx, u, in); err != nil {
@@ -690,7 +692,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			if *in.Plan != "" {
 				p, err := tx.PlanGet(ctx, *in.Plan)
 				if errors.Is(err, usher.ErrNotFound) {
-					return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: "unknown", Message: "no plan has this name"})
+					return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: usher.CodeUnknown, Message: "no plan has this name"})
 				}
 				if err != nil {
 					return nil, err
@@ -1002,7 +1004,7 @@ func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time)
 func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	return s.change(ctx, key, actUserDelete, "user.undelete", func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if !u.Deleted() {
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: "user_not_deleted", Message: "the user is not deleted"}
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeUserNotDeleted, Message: "the user is not deleted"}
 		}
 		old := *u.DeletedAt
 		u.DeletedAt = nil
@@ -1051,7 +1053,7 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 // errExternalBlock refuses a state change of an account that an external
 // directory disabled.
 func errExternalBlock() error {
-	return &usher.Error{Kind: usher.KindForbidden, Code: "blocked_externally",
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeBlockedExternally,
 		Message: "the user was blocked by an external directory and can only be unblocked there"}
 }
 
@@ -1078,7 +1080,7 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 			allowed = allowed || u.State == f
 		}
 		if !allowed {
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: "invalid_state",
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeInvalidState,
 				Message: fmt.Sprintf("a %s user cannot become %s this way", u.State, to)}
 		}
 		old := u.State

@@ -49,9 +49,9 @@ var handleRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 func (c *checker) handle(h string) {
 	switch {
 	case !handleRE.MatchString(h):
-		c.add("handle", "invalid", "must be 1 to 100 letters, digits and _ . -, starting with a letter or digit")
+		c.add("handle", usher.CodeInvalid, "must be 1 to 100 letters, digits and _ . -, starting with a letter or digit")
 	case strings.Trim(h, "0123456789") == "":
-		c.add("handle", "invalid", "must not be digits alone")
+		c.add("handle", usher.CodeInvalid, "must not be digits alone")
 	}
 }
 
@@ -72,13 +72,13 @@ func (c *checker) err() error {
 func (c *checker) text(field, v string, limit int, required bool) {
 	switch {
 	case v == "" && required:
-		c.add(field, "required", "is required")
+		c.add(field, usher.CodeRequired, "is required")
 	case !utf8.ValidString(v):
-		c.add(field, "invalid_utf8", "is not valid UTF-8")
+		c.add(field, usher.CodeInvalidUTF8, "is not valid UTF-8")
 	case utf8.RuneCountInString(v) > limit:
-		c.add(field, "too_long", "is longer than %d characters", limit)
+		c.add(field, usher.CodeTooLong, "is longer than %d characters", limit)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		c.add(field, "control_character", "contains a control character")
+		c.add(field, usher.CodeControlCharacter, "contains a control character")
 	}
 }
 
@@ -87,7 +87,7 @@ func (c *checker) text(field, v string, limit int, required bool) {
 func (c *checker) name(field, v string, limit int, required bool) {
 	n := len(c.errs)
 	if c.text(field, v, limit, required); len(c.errs) == n && formatChar(v, true) {
-		c.add(field, "format_character", "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
+		c.add(field, usher.CodeFormatCharacter, "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
 	}
 }
 
@@ -136,28 +136,28 @@ func (c *checker) nameRule(rule usher.NameRule, v string) {
 	case "":
 	case usher.NameResource:
 		if !resourceNameRE.MatchString(v) {
-			c.add("username", "invalid", "must be lowercase letters, digits and hyphens, and must not start or end with a hyphen")
+			c.add("username", usher.CodeInvalid, "must be lowercase letters, digits and hyphens, and must not start or end with a hyphen")
 		}
 	default:
-		c.add("username", "invalid", "follows an unknown rule %q", rule)
+		c.add("username", usher.CodeInvalid, "follows an unknown rule %q", rule)
 	}
 }
 
 func (c *checker) username(v string) {
 	switch {
 	case v == "":
-		c.add("username", "required", "is required")
+		c.add("username", usher.CodeRequired, "is required")
 	case len(v) > maxUsername:
-		c.add("username", "too_long", "is longer than %d characters", maxUsername)
+		c.add("username", usher.CodeTooLong, "is longer than %d characters", maxUsername)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		c.add("username", "control_character", "contains a control character")
+		c.add("username", usher.CodeControlCharacter, "contains a control character")
 	case formatChar(v, false):
 		// A username is an identifier: no joiner belongs in one.
-		c.add("username", "format_character", "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
+		c.add("username", usher.CodeFormatCharacter, "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
 	case !usernameRE.MatchString(v):
-		c.add("username", "invalid", "may hold only letters, digits and _ . @ + - and must not start with . @ + or -")
+		c.add("username", usher.CodeInvalid, "may hold only letters, digits and _ . @ + - and must not start with . @ + or -")
 	case strings.Trim(v, "0123456789") == "":
-		c.add("username", "invalid", "must contain a character other than a digit")
+		c.add("username", usher.CodeInvalid, "must contain a character other than a digit")
 	}
 }
 
@@ -165,22 +165,22 @@ func (c *checker) username(v string) {
 func (c *checker) email(field, v string, required bool) {
 	if v == "" {
 		if required {
-			c.add(field, "required", "is required")
+			c.add(field, usher.CodeRequired, "is required")
 		}
 		return
 	}
 	if len(v) > maxEmail {
-		c.add(field, "too_long", "is longer than %d characters", maxEmail)
+		c.add(field, usher.CodeTooLong, "is longer than %d characters", maxEmail)
 		return
 	}
 	if !validEmail(v) {
-		c.add(field, "invalid", "is not a valid e-mail address")
+		c.add(field, usher.CodeInvalid, "is not a valid e-mail address")
 		return
 	}
 	// A compatibility character (a Kelvin sign, a full-width letter) makes
 	// an address that looks like another: only NFKC-normal ones are taken.
 	if !norm.NFKC.IsNormalString(v) {
-		c.add(field, "not_normalized", "has a compatibility character; write it as it normally is written")
+		c.add(field, usher.CodeNotNormalized, "has a compatibility character; write it as it normally is written")
 	}
 }
 
@@ -205,28 +205,28 @@ func (c *checker) url(field, v string) {
 	}
 	scheme, _, ok := strings.Cut(v, ":")
 	if ok && !strings.ContainsAny(scheme, "/.?#") && !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
-		c.add(field, "invalid_scheme", "must be an http or https address")
+		c.add(field, usher.CodeInvalidScheme, "must be an http or https address")
 	}
 }
 
 func (c *checker) language(v string) {
 	if v != "" && (len(v) > maxLanguage || !languageRE.MatchString(v)) {
-		c.add("language", "invalid", "is not a language tag such as en or pt-BR")
+		c.add("language", usher.CodeInvalid, "is not a language tag such as en or pt-BR")
 	}
 }
 
 func (c *checker) metadata(m map[string]string) {
 	if len(m) > maxMetaKeys {
-		c.add("metadata", "too_many", "has more than %d keys", maxMetaKeys)
+		c.add("metadata", usher.CodeTooMany, "has more than %d keys", maxMetaKeys)
 		return
 	}
 	for k, v := range m {
 		switch {
 		case k == "" || len(k) > maxMetaKey || !utf8.ValidString(k) || strings.IndexFunc(k, unicode.IsControl) >= 0:
-			c.add("metadata", "invalid_key", "keys must be 1 to %d bytes of UTF-8 without control characters", maxMetaKey)
+			c.add("metadata", usher.CodeInvalidKey, "keys must be 1 to %d bytes of UTF-8 without control characters", maxMetaKey)
 			return
 		case len(v) > maxMetaValue || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0:
-			c.add("metadata", "invalid_value", "values must be at most %d bytes of UTF-8 without control characters", maxMetaValue)
+			c.add("metadata", usher.CodeInvalidValue, "values must be at most %d bytes of UTF-8 without control characters", maxMetaValue)
 			return
 		}
 	}
@@ -241,14 +241,14 @@ func (c *checker) identity(id usher.Identity) {
 // provider once.
 func (c *checker) identities(ids []usher.Identity) {
 	if len(ids) > maxIdentities {
-		c.add("identities", "too_many", "links at most %d identities", maxIdentities)
+		c.add("identities", usher.CodeTooMany, "links at most %d identities", maxIdentities)
 		return
 	}
 	providers := map[string]bool{}
 	for _, id := range ids {
 		c.identity(id)
 		if providers[id.Provider] {
-			c.add("identities", "duplicate_provider", "name each provider once")
+			c.add("identities", usher.CodeDuplicateProvider, "name each provider once")
 		}
 		providers[id.Provider] = true
 	}
@@ -279,16 +279,16 @@ func (c *checker) user(u *usher.User) {
 	c.language(u.Language)
 	c.metadata(u.Metadata)
 	if !u.Kind.Valid() {
-		c.add("kind", "invalid", "must be one of normal, bot, service_account")
+		c.add("kind", usher.CodeInvalid, "must be one of normal, bot, service_account")
 	}
 	if !u.State.Valid() {
-		c.add("state", "invalid", "is not a known state")
+		c.add("state", usher.CodeInvalid, "is not a known state")
 	}
 	if u.ProjectsLimit < 0 {
-		c.add("projects_limit", "negative", "must not be negative")
+		c.add("projects_limit", usher.CodeNegative, "must not be negative")
 	}
 	if u.ThemeID < 0 || u.ColorSchemeID < 0 {
-		c.add("theme_id", "negative", "must not be negative")
+		c.add("theme_id", usher.CodeNegative, "must not be negative")
 	}
 }
 
@@ -296,17 +296,17 @@ func (c *checker) user(u *usher.User) {
 func (c *checker) password(p Policy, pw string) {
 	switch {
 	case len(pw) > p.PasswordMaxBytes:
-		c.add("password", "too_long", "is longer than %d bytes", p.PasswordMaxBytes)
+		c.add("password", usher.CodeTooLong, "is longer than %d bytes", p.PasswordMaxBytes)
 	case utf8.RuneCountInString(pw) < p.PasswordMinLength:
-		c.add("password", "too_short", "is shorter than %d characters", p.PasswordMinLength)
+		c.add("password", usher.CodeTooShort, "is shorter than %d characters", p.PasswordMinLength)
 	case !utf8.ValidString(pw):
-		c.add("password", "invalid_utf8", "is not valid UTF-8")
+		c.add("password", usher.CodeInvalidUTF8, "is not valid UTF-8")
 	}
 }
 
 // invalid returns a KindInvalid error about one request parameter.
 func invalid(field, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
-	return &usher.Error{Kind: usher.KindInvalid, Code: "invalid_parameter", Message: field + ": " + msg,
-		Fields: []usher.FieldError{{Field: field, Code: "invalid", Message: msg}}}
+	return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: field + ": " + msg,
+		Fields: []usher.FieldError{{Field: field, Code: usher.CodeInvalid, Message: msg}}}
 }

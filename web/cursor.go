@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+
+	"usher"
 )
 
 // MaxCursor is the longest cursor a request may carry, in bytes. The
@@ -33,7 +35,7 @@ var errCursor = errors.New("not a cursor")
 // code invalid_cursor naming the parameter name.
 func DecodeCursor(name, s string, v any) error {
 	if err := decodeCursor(s, v); err != nil {
-		return Invalid(name, "invalid_cursor", "is not a cursor this API gave out")
+		return Invalid(name, usher.CodeInvalidCursor, "is not a cursor this API gave out")
 	}
 	return nil
 }
@@ -68,7 +70,7 @@ func DecodeIDCursor(name, s string) (int64, error) {
 		return 0, err
 	}
 	if id <= 0 {
-		return 0, Invalid(name, "invalid_cursor", "is not a cursor this API gave out")
+		return 0, Invalid(name, usher.CodeInvalidCursor, "is not a cursor this API gave out")
 	}
 	return id, nil
 }

@@ -60,11 +60,11 @@ func Invalid(field, code, format string, args ...any) error {
 func ReadBody(r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if IsTooLarge(err) || len(data) > MaxBody {
-		return nil, &usher.Error{Kind: usher.KindTooLarge, Code: "body_too_large",
+		return nil, &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeBodyTooLarge,
 			Message: fmt.Sprintf("the request body is over %d bytes", MaxBody)}
 	}
 	if err != nil {
-		return nil, Invalid("", "unreadable_body", "the request body could not be read")
+		return nil, Invalid("", usher.CodeUnreadableBody, "the request body could not be read")
 	}
 	return data, nil
 }
@@ -87,7 +87,7 @@ func ReadJSONBody(r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, Invalid("", "unsupported_media_type", "the body must be application/json")
+			return nil, Invalid("", usher.CodeUnsupportedMediaType, "the body must be application/json")
 		}
 	}
 	return ReadBody(r)
@@ -96,23 +96,23 @@ func ReadJSONBody(r *http.Request) ([]byte, error) {
 // Unmarshal decodes data like DecodeJSON decodes a body.
 func Unmarshal(data []byte, dst any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return Invalid("", "empty_body", "the request body is empty; a JSON object is expected")
+		return Invalid("", usher.CodeEmptyBody, "the request body is empty; a JSON object is expected")
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return Invalid("", "malformed_json", "the body is not valid JSON (at byte %d)", se.Offset)
+			return Invalid("", usher.CodeMalformedJSON, "the body is not valid JSON (at byte %d)", se.Offset)
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return Invalid("", "malformed_json", "the body is not valid JSON (it ends too soon)")
+			return Invalid("", usher.CodeMalformedJSON, "the body is not valid JSON (it ends too soon)")
 		}
-		return Invalid("", "malformed_json", "the body must be a JSON object")
+		return Invalid("", usher.CodeMalformedJSON, "the body must be a JSON object")
 	}
 	known := jsonFields(reflect.TypeOf(dst))
 	for name := range fields {
 		if !known[name] {
-			return Invalid(name, "unknown_field", "is not a field of this request")
+			return Invalid(name, usher.CodeUnknownField, "is not a field of this request")
 		}
 	}
 	if err := json.Unmarshal(data, dst); err != nil {
@@ -122,9 +122,9 @@ func Unmarshal(data []byte, dst any) error {
 			if field == "" {
 				field = "body"
 			}
-			return Invalid(field, "wrong_type", "must be %s, not %s", typeName(te.Type), te.Value)
+			return Invalid(field, usher.CodeWrongType, "must be %s, not %s", typeName(te.Type), te.Value)
 		}
-		return Invalid("", "malformed_json", "the body could not be decoded: %v", err)
+		return Invalid("", usher.CodeMalformedJSON, "the body could not be decoded: %v", err)
 	}
 	return nil
 }

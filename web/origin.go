@@ -11,10 +11,6 @@ import (
 	"usher"
 )
 
-// CodeCrossOrigin is the error code of a browser's request that another
-// site made.
-const CodeCrossOrigin = "cross_origin"
-
 // Origin decides whether a browser's request comes from usher's own pages:
 // from the origin of the public URL, where usher is reached from outside.
 // It is what stands between a session cookie, or a form usher serves, and
@@ -82,7 +78,7 @@ func (o *Origin) Check(r *http.Request) error {
 }
 
 func errCrossOrigin() error {
-	return &usher.Error{Kind: usher.KindForbidden, Code: CodeCrossOrigin,
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCrossOrigin,
 		Message: "the request did not come from this site's own pages"}
 }
 

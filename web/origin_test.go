@@ -82,7 +82,7 @@ func TestOriginCheckedAgainstPublicURLNotHost(t *testing.T) {
 			}
 			want := ""
 			if tt.status == 403 && tt.method != "HEAD" {
-				want = CodeCrossOrigin
+				want = usher.CodeCrossOrigin
 			}
 			if res.StatusCode != tt.status || string(b) != want {
 				t.Fatalf("%d %q, want %d %q", res.StatusCode, b, tt.status, want)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"usher"
 )
 
 // Query reads a request's query parameters, remembering which it read so
@@ -42,7 +44,7 @@ func (q *Query) String(name string) string {
 	q.used[name] = true
 	vs := q.values[name]
 	if len(vs) > 1 {
-		q.fail(Invalid(name, "repeated_parameter", "is given more than once"))
+		q.fail(Invalid(name, usher.CodeRepeatedParameter, "is given more than once"))
 	}
 	if len(vs) == 0 {
 		return ""
@@ -59,11 +61,11 @@ func (q *Query) Int(name string, def, min, max int) int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		q.fail(Invalid(name, "not_an_integer", "must be an integer"))
+		q.fail(Invalid(name, usher.CodeNotAnInteger, "must be an integer"))
 		return def
 	}
 	if n < min || n > max {
-		q.fail(Invalid(name, "out_of_range", "must be between %d and %d", min, max))
+		q.fail(Invalid(name, usher.CodeOutOfRange, "must be between %d and %d", min, max))
 		return def
 	}
 	return n
@@ -77,7 +79,7 @@ func (q *Query) Bool(name string) *bool {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		q.fail(Invalid(name, "not_a_boolean", "must be true or false"))
+		q.fail(Invalid(name, usher.CodeNotABoolean, "must be true or false"))
 		return nil
 	}
 	return &b
@@ -91,7 +93,7 @@ func (q *Query) Time(name string) *time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		q.fail(Invalid(name, "not_a_time", "must be an RFC 3339 time such as 2024-01-02T15:04:05Z"))
+		q.fail(Invalid(name, usher.CodeNotATime, "must be an RFC 3339 time such as 2024-01-02T15:04:05Z"))
 		return nil
 	}
 	return &t
@@ -108,7 +110,7 @@ func (q *Query) Enum(name, def string, allowed ...string) string {
 			return s
 		}
 	}
-	q.fail(Invalid(name, "invalid_value", "must be one of %v", allowed))
+	q.fail(Invalid(name, usher.CodeInvalidValue, "must be one of %v", allowed))
 	return def
 }
 
@@ -129,7 +131,7 @@ func (q *Query) Err() error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Invalid(unknown[0], "unknown_parameter", "is not a parameter of this endpoint")
+		return Invalid(unknown[0], usher.CodeUnknownParameter, "is not a parameter of this endpoint")
 	}
 	return nil
 }

@@ -248,27 +248,33 @@ var statuses = map[usher.Kind]int{
 	usher.KindRateLimited:     http.StatusTooManyRequests,
 }
 
-// notFound names the resource of each NotFound code, for "404 User Not
-// Found"; other codes answer "404 Not Found".
-var notFound = map[string]string{
-	"user_not_found":    "User",
-	"ssh_key_not_found": "Key",
-	"email_not_found":   "Email",
+// gitlabWords is what GitLab says for one of the core's codes.
+type gitlabWords struct {
+	// bare marks a refusal GitLab answers without the core's reason, as its
+	// forbidden! does.
+	bare bool
+	// resource names a NotFound code's resource: "404 User Not Found".
+	resource string
+	// conflict is GitLab's whole message for a conflict it refuses too.
+	conflict string
+	// field is the Rails validation message for a field problem's code.
+	field string
 }
 
-// conflictMessages are GitLab's words for the core's conflicts that GitLab
-// refuses too; other conflicts keep the core's message.
-var conflictMessages = map[string]string{
-	usher.CodeLastTeamOwner: "User cannot be removed while is the sole-owner of a group",
-}
-
-// fieldMessages are the Rails validation messages GitLab shows for the
-// core's field problem codes; other codes keep the core's message.
-var fieldMessages = map[string]string{
-	"required": "can't be blank",
-	"invalid":  "is invalid",
-	"taken":    "has already been taken",
-	"negative": "must be greater than or equal to 0",
+// codeWords is the face's one table of the core's codes: the words GitLab says
+// for each it answers in its own way. A NotFound code not here answers "404
+// Not Found", a refusal or a conflict keeps the core's message, and a field
+// problem its own.
+var codeWords = map[string]gitlabWords{
+	usher.CodeForbidden:      {bare: true},
+	usher.CodeUserNotFound:   {resource: "User"},
+	usher.CodeSSHKeyNotFound: {resource: "Key"},
+	usher.CodeEmailNotFound:  {resource: "Email"},
+	usher.CodeLastTeamOwner:  {conflict: "User cannot be removed while is the sole-owner of a group"},
+	usher.CodeRequired:       {field: "can't be blank"},
+	usher.CodeInvalid:        {field: "is invalid"},
+	usher.CodeTaken:          {field: "has already been taken"},
+	usher.CodeNegative:       {field: "must be greater than or equal to 0"},
 }
 
 // errorWriter returns the face's one error writer, with the route's way of
@@ -317,20 +323,20 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 		// The plain refusal is bare, as GitLab's forbidden! is; a refusal
 		// with a reason of its own (an externally blocked user) says it.
 		text := "403 Forbidden"
-		if e.Code != "forbidden" && e.Message != "" {
+		if !codeWords[e.Code].bare && e.Message != "" {
 			text += " - " + e.Message
 		}
 		body = message(text)
 	case usher.KindNotFound:
 		text := "404 Not Found"
-		if what, ok := notFound[e.Code]; ok {
+		if what := codeWords[e.Code].resource; what != "" {
 			text = "404 " + what + " Not Found"
 		}
 		body = message(text)
 	case usher.KindConflict:
 		switch {
-		case conflictMessages[e.Code] != "":
-			body = message(conflictMessages[e.Code])
+		case codeWords[e.Code].conflict != "":
+			body = message(codeWords[e.Code].conflict)
 		case len(e.Fields) > 0 && taken == takenFields:
 			status = http.StatusBadRequest
 			body = fieldHash(e.Fields)
@@ -369,7 +375,7 @@ func fieldHash(fields []usher.FieldError) map[string]any {
 }
 
 func fieldMessage(f usher.FieldError) string {
-	if m, ok := fieldMessages[f.Code]; ok {
+	if m := codeWords[f.Code].field; m != "" {
 		return m
 	}
 	return f.Message

@@ -72,7 +72,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	case mt == "multipart/form-data":
 		if err := r.ParseMultipartForm(web.MaxBody); err != nil {
 			if web.IsTooLarge(err) {
-				return nil, &usher.Error{Kind: usher.KindTooLarge, Code: "body_too_large",
+				return nil, &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeBodyTooLarge,
 					Message: fmt.Sprintf("the request body is over %d bytes", web.MaxBody)}
 			}
 			return nil, paramError{"message body does not match declared format"}

@@ -123,12 +123,12 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc(prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		allowed := web.AllowedMethods(known, r, "GET", "POST", "PUT", "PATCH", "DELETE")
 		if len(allowed) == 0 {
-			h.writeError(w, r, &usher.Error{Kind: usher.KindNotFound, Code: "route_not_found",
+			h.writeError(w, r, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeRouteNotFound,
 				Message: "no endpoint has this path"})
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		h.writeBody(w, r, http.StatusMethodNotAllowed, errorJSON{Type: "method_not_allowed", Code: "method_not_allowed",
+		h.writeBody(w, r, http.StatusMethodNotAllowed, errorJSON{Type: "method_not_allowed", Code: usher.CodeMethodNotAllowed,
 			Message: "the path is served with " + strings.Join(allowed, ", ") + " only"})
 	})
 }

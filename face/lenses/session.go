@@ -50,7 +50,7 @@ func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	}
 	var values map[string]json.RawMessage
 	if err := json.Unmarshal(data, &values); err != nil || values == nil {
-		return web.Invalid("", "malformed_json", "the body must be a JSON object of settings")
+		return web.Invalid("", usher.CodeMalformedJSON, "the body must be a JSON object of settings")
 	}
 	settings, err := h.Settings.Update(r.Context(), self(r), values)
 	if err != nil {

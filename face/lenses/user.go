@@ -167,9 +167,9 @@ func checkLength(field string, v *string, minLen, maxLen int) error {
 	switch {
 	case v == nil:
 	case utf8.RuneCountInString(*v) < minLen:
-		return web.Invalid(field, "too_short", "is shorter than %d characters", minLen)
+		return web.Invalid(field, usher.CodeTooShort, "is shorter than %d characters", minLen)
 	case utf8.RuneCountInString(*v) > maxLen:
-		return web.Invalid(field, "too_long", "is longer than %d characters", maxLen)
+		return web.Invalid(field, usher.CodeTooLong, "is longer than %d characters", maxLen)
 	}
 	return nil
 }

@@ -234,7 +234,7 @@ func (h *Handler) moveGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !req.OrganisationID.Set {
-		return web.Invalid("organisation_id", "required", "is required (null for none)")
+		return web.Invalid("organisation_id", usher.CodeRequired, "is required (null for none)")
 	}
 	g, err := h.Groups.Move(r.Context(), ref, req.OrganisationID.Value)
 	if err != nil {
@@ -255,7 +255,7 @@ func (h *Handler) mergeGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Into <= 0 {
-		return web.Invalid("into", "required", "is required: the id of the group to merge into")
+		return web.Invalid("into", usher.CodeRequired, "is required: the id of the group to merge into")
 	}
 	g, err := h.Groups.Merge(r.Context(), ref, usher.GroupRef{ID: req.Into})
 	if err != nil {
@@ -360,7 +360,7 @@ func (h *Handler) userGroups(w http.ResponseWriter, r *http.Request) error {
 	var kinds []usher.GroupKind
 	if kind != "" {
 		if !usher.GroupKind(kind).Valid() {
-			return web.Invalid("kind", "invalid_value", "must be team, role, group or internal")
+			return web.Invalid("kind", usher.CodeInvalidValue, "must be team, role, group or internal")
 		}
 		kinds = []usher.GroupKind{usher.GroupKind(kind)}
 	}
@@ -390,7 +390,7 @@ func (h *Handler) setUserGroups(w http.ResponseWriter, r *http.Request) error {
 		kind = usher.GroupPlain
 	}
 	if !kind.Valid() {
-		return web.Invalid("kind", "invalid_value", "must be team, role, group or internal")
+		return web.Invalid("kind", usher.CodeInvalidValue, "must be team, role, group or internal")
 	}
 	ms, err := h.Groups.SetUserGroups(r.Context(), key, usher.GroupChanges{Kind: kind, Add: req.Add, Remove: req.Remove, Set: req.Set})
 	if err != nil {
@@ -435,7 +435,7 @@ func (h *Handler) setRules(replace bool) web.Handler {
 			return err
 		}
 		if req.Rules == nil {
-			return web.Invalid("rules", "required", "is required (an empty list for none)")
+			return web.Invalid("rules", usher.CodeRequired, "is required (an empty list for none)")
 		}
 		rules := make([]usher.Rule, len(req.Rules))
 		for i, x := range req.Rules {
@@ -737,7 +737,7 @@ func (h *Handler) updatePlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Name != "" && !strings.EqualFold(req.Name, r.PathValue("plan")) {
-		return web.Invalid("name", "rename", "a plan's name does not change")
+		return web.Invalid("name", usher.CodeRename, "a plan's name does not change")
 	}
 	p, err := h.Plans.Update(r.Context(), r.PathValue("plan"), req.plan())
 	if err != nil {

@@ -261,7 +261,7 @@ func (h *Handler) issueJWT(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) checkJWT(w http.ResponseWriter, r *http.Request) error {
 	raw := web.BearerToken(r)
 	if raw == "" {
-		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "send the JWT as Authorization: Bearer"}
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeUnauthenticated, Message: "send the JWT as Authorization: Bearer"}
 	}
 	p, c, err := h.Auth.CheckJWT(r.Context(), raw)
 	if err != nil {
@@ -294,7 +294,7 @@ func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
 		key = usher.UserKey{ID: id}
 	}
 	if req.User == "" {
-		return web.Invalid("user", "required", "is required: an id or a username")
+		return web.Invalid("user", usher.CodeRequired, "is required: an id or a username")
 	}
 	raw, c, u, err := h.Auth.Impersonate(r.Context(), key, time.Duration(req.ExpiresIn)*time.Second)
 	if err != nil {
@@ -346,7 +346,7 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	}
 	if wantsJSON(r) {
 		if redirect != "" {
-			return web.Invalid("redirect_url", "not_allowed", "is for browsers; a command-line log-in ends at redeem")
+			return web.Invalid("redirect_url", usher.CodeNotAllowed, "is for browsers; a command-line log-in ends at redeem")
 		}
 		d, err := h.Auth.StartDeviceLogin(r.Context(), r.PathValue("provider"))
 		if err != nil {
@@ -387,7 +387,7 @@ func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 		if err := h.Auth.FailOAuth(r.Context(), provider, state, reason); err != nil {
 			return err
 		}
-		return &usher.Error{Kind: usher.KindUnauthenticated, Code: "oauth_denied", Message: "the provider says: " + reason}
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeOAuthDenied, Message: "the provider says: " + reason}
 	}
 	binding := ""
 	if c, err := r.Cookie(bindingCookie); err == nil {
@@ -486,7 +486,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) error {
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, web.Invalid(name, "invalid_id", "is not a valid id")
+		return 0, web.Invalid(name, usher.CodeInvalidID, "is not a valid id")
 	}
 	return id, nil
 }

@@ -73,7 +73,7 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 			Error: "This form did not come from this site. Type the code your client shows into the form below."})
 	}
 	if err := r.ParseForm(); err != nil {
-		return web.Invalid("", "malformed_form", "the form could not be read")
+		return web.Invalid("", usher.CodeMalformedForm, "the form could not be read")
 	}
 	token := r.PostForm.Get("csrf_token")
 	if !h.form.Verify(r, h.secure(r), token) {

@@ -347,7 +347,7 @@ func (h *Handler) userRef(r *http.Request) (usher.UserKey, error) {
 	if ref != "" && strings.Trim(ref, "0123456789") == "" {
 		id, err := strconv.ParseInt(ref, 10, 64)
 		if err != nil || id <= 0 {
-			return usher.UserKey{}, web.Invalid("user", "invalid_id", "is not a valid user id")
+			return usher.UserKey{}, web.Invalid("user", usher.CodeInvalidID, "is not a valid user id")
 		}
 		return usher.UserKey{ID: id}, nil
 	}

@@ -261,7 +261,7 @@ func (h *Handler) purgeUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if key.ID == 0 {
-		return web.Invalid("user", "id_required", "purge takes a numeric user id")
+		return web.Invalid("user", usher.CodeIDRequired, "purge takes a numeric user id")
 	}
 	if err := h.Users.Purge(r.Context(), key); err != nil {
 		return err
@@ -353,7 +353,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	var cur userCursor
 	if q.Cursor("cursor", &cur) {
 		if cur.Sort != string(f.Sort) {
-			return web.Invalid("cursor", "cursor_sort_mismatch", "was given out for another sort order")
+			return web.Invalid("cursor", usher.CodeCursorSortMismatch, "was given out for another sort order")
 		}
 		f.After = &usher.UserCursor{ID: cur.ID, Key: cur.Key}
 	}
@@ -418,7 +418,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if s := q.String("actor"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
-			q.Fail(web.Invalid("actor", "invalid_id", "must be a user id"))
+			q.Fail(web.Invalid("actor", usher.CodeInvalidID, "must be a user id"))
 		}
 		f.ActorID = &id
 	}

@@ -120,11 +120,11 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 }
 
 func errUnauthenticated() error {
-	return &usher.Error{Kind: usher.KindUnauthenticated, Code: "unauthenticated", Message: "Unauthenticated."}
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeUnauthenticated, Message: "Unauthenticated."}
 }
 
 func errNotFound() error {
-	return &usher.Error{Kind: usher.KindNotFound, Code: "not_found", Message: "not found"}
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeNotFound, Message: "not found"}
 }
 
 // httpError is an answer of the face's own: one Pterodactyl error entry
@@ -189,11 +189,10 @@ type kindAnswer struct {
 }
 
 // answers maps each error kind to Pterodactyl's answer; a kind missing
-// from it is answered as KindInternal. Two codes are
-// answered otherwise, in writeError: a conflict on a unique field is a 422
-// "unique" failure, as Laravel's validator reports it, and last_team_owner
-// is the 400 DisplayException Pterodactyl gives for a user it will not
-// delete.
+// from it is answered as KindInternal. A conflict on a unique field is
+// answered otherwise, in writeError: a 422 "unique" failure, as Laravel's
+// validator reports it; and the codes in codeAnswers are answered as that
+// table says.
 var answers = map[usher.Kind]kindAnswer{
 	usher.KindInternal: {http.StatusInternalServerError, "HttpException",
 		"An unexpected error was encountered while processing this request, please try again."},
@@ -213,6 +212,47 @@ var answers = map[usher.Kind]kindAnswer{
 // not delete because a team would be left without an owner.
 const lastOwnerDetail = "Cannot delete a user who is the last owner of a team. Transfer ownership of " +
 	"their teams or delete those teams before continuing."
+
+// laravelRule is the Laravel rule Pterodactyl names for a field problem,
+// and its message after "The <attribute>" ("" keeps the core's message).
+type laravelRule struct {
+	rule, detail string
+}
+
+// codeAnswer is how Pterodactyl answers one of the core's codes.
+type codeAnswer struct {
+	// conflict replaces the kind's answer to a conflict with the code.
+	conflict *kindAnswer
+	// laravelRule is the rule a field problem with the code breaks ("" keeps
+	// the core's code with Pterodactyl's "p_" prefix for its own rules).
+	laravelRule
+	// fields are the rules of the fields whose rule differs.
+	fields map[string]laravelRule
+}
+
+// codeAnswers is the face's one table of the core's codes: those it answers
+// in Pterodactyl's words. Other codes are answered by their kind, or, of a
+// field, as a rule of Pterodactyl's own.
+var codeAnswers = map[string]codeAnswer{
+	// The user is not deleted: Pterodactyl's DisplayException.
+	usher.CodeLastTeamOwner: {conflict: &kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}},
+
+	usher.CodeRequired: {laravelRule: laravelRule{"required", " field is required."}},
+	usher.CodeTaken:    {laravelRule: laravelRule{"unique", " has already been taken."}},
+	// Pterodactyl validates these fields with between:1,191, so a value too
+	// long breaks "between"; other lengths are "max".
+	usher.CodeTooLong: {laravelRule: laravelRule{rule: "max"}, fields: map[string]laravelRule{
+		"email": {rule: "between"}, "username": {rule: "between"},
+		"first_name": {rule: "between"}, "last_name": {rule: "between"},
+	}},
+	usher.CodeTooShort:    {laravelRule: laravelRule{rule: "min"}},
+	usher.CodeInvalidUTF8: {laravelRule: laravelRule{"string", " must be a string."}},
+	usher.CodeInvalid: {fields: map[string]laravelRule{
+		"email":    {"email", " must be a valid email address."},
+		"username": {rule: "p_username"},
+		"language": {rule: "in"},
+	}},
+}
 
 // writeError writes err as Pterodactyl's error body. It is the one place
 // the face turns errors into statuses.
@@ -242,8 +282,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			a = answers[usher.KindInternal]
 		}
 		switch {
-		case e.Kind == usher.KindConflict && e.Code == usher.CodeLastTeamOwner:
-			a = kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}
+		case e.Kind == usher.KindConflict && codeAnswers[e.Code].conflict != nil:
+			a = *codeAnswers[e.Code].conflict
 		case (e.Kind == usher.KindConflict || e.Kind == usher.KindUnprocessable) && len(e.Fields) > 0:
 			a = answers[usher.KindUnprocessable]
 			body.Errors = validationEntries(coreViolations(e.Fields))
@@ -283,10 +323,6 @@ func validationEntries(vs []violation) []errorEntry {
 // attribute is a field's name as Laravel's messages spell it.
 func attribute(field string) string { return strings.ReplaceAll(field, "_", " ") }
 
-// betweenFields are validated by Pterodactyl with between:1,191, so a value
-// too long breaks "between"; other lengths are "max".
-var betweenFields = map[string]bool{"email": true, "username": true, "first_name": true, "last_name": true}
-
 // coreViolations translates the core's field problems into Laravel rule
 // names. A problem no Laravel rule describes keeps the core's code with
 // Pterodactyl's "p_" prefix for its own rules.
@@ -295,29 +331,16 @@ func coreViolations(fields []usher.FieldError) []violation {
 	for _, f := range fields {
 		attr := attribute(f.Field)
 		v := violation{field: f.Field, rule: "p_" + f.Code, detail: "The " + attr + " " + f.Message + "."}
-		switch f.Code {
-		case "required":
-			v.rule, v.detail = "required", "The "+attr+" field is required."
-		case "taken":
-			v.rule, v.detail = "unique", "The "+attr+" has already been taken."
-		case "too_long":
-			v.rule = "max"
-			if betweenFields[f.Field] {
-				v.rule = "between"
-			}
-		case "too_short":
-			v.rule = "min"
-		case "invalid_utf8":
-			v.rule, v.detail = "string", "The "+attr+" must be a string."
-		case "invalid":
-			switch f.Field {
-			case "email":
-				v.rule, v.detail = "email", "The "+attr+" must be a valid email address."
-			case "username":
-				v.rule = "p_username"
-			case "language":
-				v.rule = "in"
-			}
+		c := codeAnswers[f.Code]
+		r, ok := c.fields[f.Field]
+		if !ok {
+			r = c.laravelRule
+		}
+		if r.rule != "" {
+			v.rule = r.rule
+		}
+		if r.detail != "" {
+			v.detail = "The " + attr + r.detail
 		}
 		out = append(out, v)
 	}
