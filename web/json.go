@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"usher"
@@ -82,15 +83,54 @@ func DecodeJSON(r *http.Request, dst any) error {
 }
 
 // ReadJSONBody reads a body that claims to be JSON, or names no type, as
-// ReadBody does.
+// ReadBody does; a body of another type is refused as MediaType refuses it.
 func ReadJSONBody(r *http.Request) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, Invalid("", usher.CodeUnsupportedMediaType, "the body must be application/json")
-		}
+	if _, err := MediaType(r, MediaJSON); err != nil {
+		return nil, err
 	}
 	return ReadBody(r)
+}
+
+// The media types of the request bodies faces take.
+const (
+	MediaJSON      = "application/json" // and every +json type
+	MediaForm      = "application/x-www-form-urlencoded"
+	MediaMultipart = "multipart/form-data"
+)
+
+// MediaType returns which of accept the request's body is sent as, by its
+// Content-Type; MediaJSON stands for every +json type too. A body that
+// names no type, and a request without a body, whatever it names, are
+// taken as accept[0]. A body of a type not in accept, or a Content-Type
+// that does not parse, is a KindInvalid error with code
+// unsupported_media_type, which the faces answer 415.
+func MediaType(r *http.Request, accept ...string) (string, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || r.Body == nil || r.Body == http.NoBody {
+		return accept[0], nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil {
+		for _, a := range accept {
+			if mt == a || (a == MediaJSON && strings.HasSuffix(mt, "+json")) {
+				return a, nil
+			}
+		}
+	}
+	return "", &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeUnsupportedMediaType,
+		Message: "the body must be " + strings.Join(accept, " or ") + ", not " + sentAs(ct, mt)}
+}
+
+// sentAs names the media type a body was sent as, for a message: the
+// parsed type, or the header as it came when it does not parse, cut short.
+func sentAs(header, parsed string) string {
+	if parsed != "" {
+		return parsed
+	}
+	if len(header) > 64 {
+		header = header[:64]
+	}
+	return strconv.Quote(header)
 }
 
 // Unmarshal decodes data like DecodeJSON decodes a body.

@@ -1,6 +1,8 @@
 // Package web is the HTTP plumbing the faces share: handlers that return
-// errors, request ids, body limits, access logs, metrics and JSON decoding
-// that names the offending field. It holds no rules.
+// errors, request ids, body limits, access logs, metrics, JSON decoding
+// that names the offending field, the media types a body may have, the
+// 404/405 fallback under a face's prefix, session cookies, and the origin
+// and CSRF checks. It holds no rules.
 package web
 
 import (

@@ -83,8 +83,58 @@ func TestDecodeJSONLimits(t *testing.T) {
 		t.Fatalf("a +json media type: %v", err)
 	}
 	r.Header.Set("Content-Type", "text/plain")
-	if err := DecodeJSON(r, &b); usher.AsError(err).Code != "unsupported_media_type" {
+	if err := DecodeJSON(r, &b); usher.AsError(err).Code != usher.CodeUnsupportedMediaType || Status(err) != 415 {
 		t.Fatalf("text/plain: %v", err)
+	}
+}
+
+// TestMediaType: a body is taken as one of the types an endpoint accepts,
+// or as its first when it names none; any other is unsupported_media_type.
+func TestMediaType(t *testing.T) {
+	t.Parallel()
+	json, jsonOrForm := []string{MediaJSON}, []string{MediaJSON, MediaForm, MediaMultipart}
+	tests := []struct {
+		name        string
+		contentType string
+		body        bool
+		accept      []string
+		want        string // "" for refused
+	}{
+		{"JSON", "application/json", true, json, MediaJSON},
+		{"JSON with charset", "application/json; charset=utf-8", true, json, MediaJSON},
+		{"a +json type", "application/merge-patch+json", true, json, MediaJSON},
+		{"upper case", "Application/JSON", true, json, MediaJSON},
+		{"no type", "", true, json, MediaJSON},
+		{"no body, any type", "text/plain", false, json, MediaJSON},
+		{"text to JSON", "text/plain", true, json, ""},
+		{"form to JSON", "application/x-www-form-urlencoded", true, json, ""},
+		{"multipart to JSON", "multipart/form-data; boundary=x", true, json, ""},
+		{"unparsable type", "json;;", true, json, ""},
+		{"form where forms go", "application/x-www-form-urlencoded", true, jsonOrForm, MediaForm},
+		{"multipart where forms go", "multipart/form-data; boundary=x", true, jsonOrForm, MediaMultipart},
+		{"no type where forms go", "", true, jsonOrForm, MediaJSON},
+		{"XML where forms go", "application/xml", true, jsonOrForm, ""},
+		{"JSON to a form", "application/json", true, []string{MediaForm}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var body io.Reader
+			if tt.body {
+				body = strings.NewReader("x")
+			}
+			r := httptest.NewRequest("POST", "/", body)
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			got, err := MediaType(r, tt.accept...)
+			if got != tt.want {
+				t.Fatalf("%q, %v; want %q", got, err, tt.want)
+			}
+			if tt.want == "" && (usher.ErrorKind(err) != usher.KindInvalid || usher.AsError(err).Code != usher.CodeUnsupportedMediaType) {
+				t.Fatalf("refused with %v", err)
+			}
+		})
 	}
 }
 
@@ -186,18 +236,6 @@ func TestRetryAfter(t *testing.T) {
 	for d, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", time.Second: "1", 1500 * time.Millisecond: "2", time.Minute: "60"} {
 		if got := RetryAfter(d); got != want {
 			t.Errorf("RetryAfter(%v) = %s, want %s", d, got, want)
-		}
-	}
-}
-
-func TestAllowedMethods(t *testing.T) {
-	known := http.NewServeMux()
-	known.Handle("GET /things/{id}", http.NotFoundHandler())
-	known.Handle("DELETE /things/{id}", http.NotFoundHandler())
-	for path, want := range map[string]string{"/things/1": "GET HEAD DELETE", "/other": ""} {
-		r := httptest.NewRequest("POST", path, nil)
-		if got := strings.Join(AllowedMethods(known, r, "GET", "HEAD", "POST", "DELETE"), " "); got != want {
-			t.Errorf("%s: %q, want %q", path, got, want)
 		}
 	}
 }

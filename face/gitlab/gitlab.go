@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -144,27 +145,11 @@ func (h *Handler) Routes() []string {
 // other methods with its 405.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	for _, v := range versions {
-		known := http.NewServeMux()
 		for _, rt := range h.routes() {
 			mux.Handle(rt.method+" "+v+rt.pattern, web.Adapt(h.serve(rt.handle), h.errorWriter(rt.taken)))
-			known.Handle(rt.method+" "+v+rt.pattern, http.NotFoundHandler())
 		}
-		mux.Handle(v+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			unrouted(known, w, r)
-		}))
+		mux.Handle(v+"/", web.Fallback(h.Routes(), h.errorWriter(takenSentence)))
 	}
-}
-
-// unrouted answers a request no endpoint took, as Grape does: 405 with
-// Allow when its path is served with other methods, else 404.
-func unrouted(known *http.ServeMux, w http.ResponseWriter, r *http.Request) {
-	allowed := web.AllowedMethods(known, r, "GET", "POST", "PUT", "DELETE")
-	if len(allowed) == 0 {
-		_ = web.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
-		return
-	}
-	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	_ = web.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Not Allowed"})
 }
 
 // serve reads a request's parameters, finds its principal and calls next.
@@ -297,10 +282,25 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	web.LogError(log, r, err)
 	var pe paramError
 	if errors.As(err, &pe) {
-		_ = web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": pe.Error()})
+		_ = web.WriteJSON(w, http.StatusBadRequest, grapeError(pe.Error()))
 		return
 	}
 	e := usher.AsError(err)
+	// Grape answers what no endpoint takes, before GitLab's code runs, in
+	// its own words.
+	switch {
+	case e.Code == usher.CodeRouteNotFound:
+		_ = web.WriteJSON(w, http.StatusNotFound, grapeError("404 Not Found"))
+		return
+	case web.Status(e) == http.StatusMethodNotAllowed:
+		_ = web.WriteJSON(w, http.StatusMethodNotAllowed, grapeError("405 Not Allowed"))
+		return
+	case web.Status(e) == http.StatusUnsupportedMediaType:
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		_ = web.WriteJSON(w, http.StatusUnsupportedMediaType,
+			grapeError("The provided content-type '"+mt+"' is not supported."))
+		return
+	}
 	status, ok := statuses[e.Kind]
 	if !ok {
 		// A kind this table has not learnt yet is usher's fault, not the
@@ -316,7 +316,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	case usher.KindInternal:
 		body = message("500 Internal Server Error")
 	case usher.KindInvalid:
-		body = map[string]string{"error": invalidText(e)}
+		body = grapeError(invalidText(e))
 	case usher.KindUnauthenticated:
 		body = message("401 Unauthorized")
 	case usher.KindForbidden:
@@ -361,6 +361,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	_ = web.WriteJSON(w, status, body)
 }
+
+// grapeError is Grape's error body, for a request Grape refuses before
+// GitLab's code runs: malformed parameters, an unknown path or method, a
+// body of a type it does not parse.
+func grapeError(text string) map[string]string { return map[string]string{"error": text} }
 
 // message is GitLab's error body with a string message.
 func message(text string) map[string]any { return map[string]any{"message": text} }

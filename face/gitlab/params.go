@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,6 +25,8 @@ type params struct {
 
 // readParams reads the query and the body of r. The body is bounded by
 // web.MaxBody here too, so that the face is safe without web.Middleware.
+// As Grape, it reads a body that names no type as JSON and refuses one of
+// a type it does not parse (415).
 func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	p := &params{values: map[string]any{}}
 	query := r.URL.Query()
@@ -40,9 +41,12 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		return p, nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, web.MaxBody)
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	mt, err := web.MediaType(r, web.MediaJSON, web.MediaForm, web.MediaMultipart)
+	if err != nil {
+		return nil, err
+	}
+	switch mt {
+	case web.MediaJSON:
 		data, err := web.ReadBody(r)
 		if err != nil {
 			return nil, err
@@ -59,7 +63,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		for k, v := range body {
 			p.values[k] = v
 		}
-	case mt == "application/x-www-form-urlencoded":
+	case web.MediaForm:
 		data, err := web.ReadBody(r)
 		if err != nil {
 			return nil, err
@@ -69,7 +73,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			return nil, paramError{"message body does not match declared format"}
 		}
 		p.setForm(form)
-	case mt == "multipart/form-data":
+	case web.MediaMultipart:
 		if err := r.ParseMultipartForm(web.MaxBody); err != nil {
 			if web.IsTooLarge(err) {
 				return nil, &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeBodyTooLarge,

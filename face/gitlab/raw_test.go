@@ -711,16 +711,36 @@ func TestDuplicates(t *testing.T) {
 	}
 }
 
-// TestUnrouted checks GitLab's answers for a path or a method the face does
-// not serve.
+// TestUnrouted checks Grape's answers, in its {"error": …} body, for a path
+// or a method the face does not serve and for a body of a type it does not
+// parse; a form is parsed, as GitLab parses it.
 func TestUnrouted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.do(t, call{method: "GET", path: "/api/v4/projects", token: b.userTok}).want(t, "unknown path", 404, `{"error":"404 Not Found"}`)
-	b.do(t, call{method: "GET", path: "/api/v3/users/1/nothing"}).want(t, "unknown path in v3", 404, `{"error":"404 Not Found"}`)
-	res := b.do(t, call{method: "PATCH", path: "/api/v4/users/1", token: b.adminTok})
-	res.want(t, "PATCH", 405, `{"error":"405 Not Allowed"}`)
-	if got := res.header.Get("Allow"); got != "GET, PUT, DELETE" {
-		t.Fatalf("Allow: %q", got)
+	tests := []struct {
+		name   string
+		c      call
+		status int
+		body   string
+		allow  string
+	}{
+		{"unknown path", call{method: "GET", path: "/api/v4/projects", token: b.userTok}, 404, `{"error":"404 Not Found"}`, ""},
+		{"unknown path in v3", call{method: "GET", path: "/api/v3/users/1/nothing"}, 404, `{"error":"404 Not Found"}`, ""},
+		{"other method on a user", call{method: "PATCH", path: "/api/v4/users/1", token: b.adminTok}, 405, `{"error":"405 Not Allowed"}`, "GET, HEAD, PUT, DELETE"},
+		{"other method on a list in v3", call{method: "DELETE", path: "/api/v3/users", token: b.adminTok}, 405, `{"error":"405 Not Allowed"}`, "GET, HEAD, POST"},
+		{"text", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: `{"username":"bob"}`, contentType: "text/plain"},
+			415, `{"error":"The provided content-type 'text/plain' is not supported."}`, ""},
+		{"XML", call{method: "PUT", path: "/api/v4/users/1", token: b.adminTok, body: `<user/>`, contentType: "application/xml; charset=utf-8"},
+			415, `{"error":"The provided content-type 'application/xml' is not supported."}`, ""},
+		{"a form", call{method: "POST", path: "/api/v4/user/emails", token: b.userTok, body: url.Values{"email": {"form@example.com"}}}, 201, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := b.do(t, tt.c)
+			res.want(t, tt.name, tt.status, tt.body)
+			if got := res.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow %q, want %q", got, tt.allow)
+			}
+		})
 	}
 }

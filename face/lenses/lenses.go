@@ -12,7 +12,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"usher"
 	"usher/web"
@@ -69,9 +68,6 @@ type Handler struct {
 // prefix is where the Lenses HQ API lives.
 const prefix = "/api/v1"
 
-// sessionCookie is the cookie Lenses keeps its session in.
-const sessionCookie = "session_id"
-
 // route is one endpoint of the face. A public route needs no credential and
 // ignores one: it is where credentials are made.
 type route struct {
@@ -111,26 +107,20 @@ func (h *Handler) Routes() []string {
 // the path is served with.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	h.origin = web.NewOrigin(h.PublicURL)
-	known := http.NewServeMux()
 	for _, r := range h.routes() {
 		handler := web.Adapt(r.handle, h.writeError)
 		if !r.public {
 			handler = h.authenticate(handler)
 		}
 		mux.Handle(r.method+" "+r.pattern, handler)
-		known.Handle(r.method+" "+r.pattern, http.NotFoundHandler())
 	}
-	mux.HandleFunc(prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		allowed := web.AllowedMethods(known, r, "GET", "POST", "PUT", "PATCH", "DELETE")
-		if len(allowed) == 0 {
-			h.writeError(w, r, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeRouteNotFound,
-				Message: "no endpoint has this path"})
-			return
-		}
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		h.writeBody(w, r, http.StatusMethodNotAllowed, errorJSON{Type: "method_not_allowed", Code: usher.CodeMethodNotAllowed,
-			Message: "the path is served with " + strings.Join(allowed, ", ") + " only"})
-	})
+	mux.Handle(prefix+"/", web.Fallback(h.Routes(), h.writeError))
+}
+
+// session is the session_id cookie, in which Lenses keeps its session; it
+// is sent to the API only.
+func (h *Handler) session() web.SessionCookie {
+	return web.SessionCookie{Name: "session_id", Path: prefix, Secure: h.SecureCookies}
 }
 
 // authenticate puts the caller's principal into the request context. The
@@ -159,8 +149,8 @@ func (h *Handler) principal(r *http.Request) (*usher.Principal, error) {
 	if token := web.BearerToken(r); token != "" {
 		return h.Auth.Authenticate(r.Context(), token, usher.TokenServiceAccount, usher.TokenPersonal)
 	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	secret := h.session().Read(r)
+	if secret == "" {
 		return nil, nil
 	}
 	// A browser sends the cookie with requests other sites make it send:
@@ -168,7 +158,7 @@ func (h *Handler) principal(r *http.Request) (*usher.Principal, error) {
 	if err := h.origin.Check(r); err != nil {
 		return nil, err
 	}
-	return h.Auth.Authenticate(r.Context(), c.Value, usher.TokenSession)
+	return h.Auth.Authenticate(r.Context(), secret, usher.TokenSession)
 }
 
 // statuses maps each error kind to the face's status code. Lenses names no
@@ -216,6 +206,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status = http.StatusInternalServerError
 	}
 	body := errorJSON{Type: e.Kind.String(), Code: e.Code, Message: e.Message}
+	if s := web.Status(e); s != 0 {
+		// A refusal of the HTTP exchange is typed by its code, as no
+		// kind describes it.
+		status, body.Type = s, e.Code
+	}
 	for _, f := range e.Fields {
 		body.InvalidFields = append(body.InvalidFields, fieldJSON{Name: f.Field, Error: f.Code, Title: f.Message})
 	}
@@ -225,11 +220,6 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case usher.KindRateLimited:
 		w.Header().Set("Retry-After", web.RetryAfter(e.RetryAfter))
 	}
-	h.writeBody(w, r, status, body)
-}
-
-// writeBody writes an error body with its status and the request's id.
-func (h *Handler) writeBody(w http.ResponseWriter, r *http.Request, status int, body errorJSON) {
 	body.Status = status
 	body.Title = body.Message
 	body.RequestID = usher.RequestFrom(r.Context()).ID

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -358,15 +359,46 @@ func TestSessionCookie(t *testing.T) {
 }
 
 // TestUnrouted: other paths under /api/v1 get a 404, other methods a 405
-// with Allow, both in the face's error body.
+// with Allow, and a body that is not JSON a 415, all in the face's error
+// body.
 func TestUnrouted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.do(t, call{method: "GET", path: "/api/v1/service-accounts", token: b.saTok}).check(t, want{404, "route_not_found", ""})
-	res := b.do(t, call{method: "POST", path: "/api/v1/users/plain", token: b.saTok})
-	res.check(t, want{405, "method_not_allowed", ""})
-	if got := res.header.Get("Allow"); got != "GET, PATCH, DELETE" {
-		t.Errorf("Allow %q", got)
+	tests := []struct {
+		name     string
+		c        call
+		want     want
+		typ      string
+		allow    string
+		loggedIn bool
+	}{
+		{"unknown path", call{method: "GET", path: "/api/v1/service-accounts"}, want{404, "route_not_found", ""}, "not_found", "", false},
+		{"unknown path under a user", call{method: "GET", path: "/api/v1/users/plain/nothing"}, want{404, "route_not_found", ""}, "not_found", "", false},
+		{"other method on a user", call{method: "POST", path: "/api/v1/users/plain"}, want{405, "method_not_allowed", ""}, "method_not_allowed", "GET, HEAD, PATCH, DELETE", false},
+		{"other method on the log-in", call{method: "GET", path: "/api/v1/login"}, want{405, "method_not_allowed", ""}, "method_not_allowed", "POST", false},
+		{"text to JSON", call{method: "POST", path: "/api/v1/users", body: `{"name":"bob"}`, header: map[string]string{"Content-Type": "text/plain"}},
+			want{415, "unsupported_media_type", ""}, "unsupported_media_type", "", true},
+		{"a form to JSON", call{method: "PATCH", path: "/api/v1/users/me/settings", body: url.Values{"theme": {"dark"}}},
+			want{415, "unsupported_media_type", ""}, "unsupported_media_type", "", true},
+		{"a form to the log-in", call{method: "POST", path: "/api/v1/login", body: url.Values{"username": {"plain"}, "password": {"x"}}},
+			want{415, "unsupported_media_type", ""}, "unsupported_media_type", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.loggedIn {
+				tt.c.token = b.saTok
+			}
+			res := b.do(t, tt.c)
+			res.check(t, tt.want)
+			var e errorBody
+			res.decode(t, &e)
+			if e.Type != tt.typ {
+				t.Errorf("type %q, want %q", e.Type, tt.typ)
+			}
+			if got := res.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow %q, want %q", got, tt.allow)
+			}
+		})
 	}
 }
 

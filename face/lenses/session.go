@@ -3,7 +3,6 @@ package lenses
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"usher"
 	"usher/web"
@@ -65,8 +64,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Auth.EndSessions(r.Context()); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: prefix, MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+	h.session().Clear(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -90,19 +88,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c := &http.Cookie{Name: sessionCookie, Value: s.Secret, Path: prefix,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)}
-	if exp := s.Token.ExpiresAt; exp != nil {
-		c.Expires = *exp
-		c.MaxAge = max(1, int(time.Until(*exp).Seconds()))
-	}
-	http.SetCookie(w, c)
+	h.session().Set(w, r, s.Secret, s.Token.ExpiresAt)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// secure reports whether the cookie goes out marked Secure.
-func (h *Handler) secure(r *http.Request) bool {
-	return h.SecureCookies || usher.RequestFrom(r.Context()).Secure
 }

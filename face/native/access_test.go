@@ -407,7 +407,7 @@ func TestAccessBadInput(t *testing.T) {
 		{"unknown confirmation code", req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": "nope"}}, 404, "", ""},
 		{"settings not an object", req{method: "PATCH", path: "/v1/users/plain/settings", body: `["theme"]`}, 400, "invalid_json", ""},
 		{"settings not JSON", req{method: "PATCH", path: "/v1/users/plain/settings", body: `{"theme":`}, 400, "invalid_json", ""},
-		{"settings as text", req{method: "PATCH", path: "/v1/users/plain/settings", body: `{}`, header: map[string]string{"Content-Type": "text/plain"}}, 400, "unsupported_media_type", ""},
+		{"settings as text", req{method: "PATCH", path: "/v1/users/plain/settings", body: `{}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "unsupported_media_type", ""},
 		{"setting key with a space", req{method: "PATCH", path: "/v1/users/plain/settings", body: map[string]any{"a b": 1}}, 422, "validation_failed", "a b"},
 		{"avatar that is not an image", req{method: "PUT", path: "/v1/users/plain/avatar", body: []byte("GIF89a but not really"), header: map[string]string{"Content-Type": "image/gif"}}, 422, "validation_failed", "avatar"},
 		{"empty avatar", req{method: "PUT", path: "/v1/users/plain/avatar", body: []byte{}, header: map[string]string{"Content-Type": "image/png"}}, 422, "validation_failed", "avatar"},

@@ -26,10 +26,7 @@ func (h *Handler) writeSession(w http.ResponseWriter, r *http.Request, s *usher.
 	if s.Token.ExpiresAt != nil {
 		exp = *s.Token.ExpiresAt
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: s.Secret, Path: "/", Expires: exp, MaxAge: int(time.Until(exp).Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r),
-	})
+	h.session().Set(w, r, s.Secret, &exp)
 	w.Header().Set("X-Session-Token", s.Secret)
 	w.Header().Set("Cache-Control", "no-store")
 	return web.WriteJSON(w, http.StatusOK, sessionJSON{Token: s.Secret, SessionID: s.Token.ID, ExpiresAt: exp, User: toUserJSON(s.User)})
@@ -42,8 +39,7 @@ func (h *Handler) secure(r *http.Request) bool {
 
 // clearSession removes the session cookie.
 func (h *Handler) clearSession(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+	h.session().Clear(w, r)
 }
 
 type messageJSON struct {
@@ -327,14 +323,15 @@ func wantsJSON(r *http.Request) bool {
 	return false
 }
 
-// bindingCookie carries an external log-in's binding from its start to its
-// callback, in the one browser.
-const bindingCookie = "usher_oauth"
+// binding is the cookie that carries an external log-in's binding from its
+// start to its callback, in the one browser.
+func (h *Handler) binding() web.SessionCookie {
+	return web.SessionCookie{Name: "usher_oauth", Path: "/v1/auth/", Secure: h.SecureCookies}
+}
 
 // setBinding gives the browser the binding of the log-in it starts.
 func (h *Handler) setBinding(w http.ResponseWriter, r *http.Request, st *usher.OAuthStart) {
-	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: st.Binding, Path: "/v1/auth/", Expires: st.ExpiresAt,
-		MaxAge: int(time.Until(st.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+	h.binding().Set(w, r, st.Binding, &st.ExpiresAt)
 	w.Header().Set("Cache-Control", "no-store")
 }
 
@@ -389,19 +386,13 @@ func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 		}
 		return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeOAuthDenied, Message: "the provider says: " + reason}
 	}
-	binding := ""
-	if c, err := r.Cookie(bindingCookie); err == nil {
-		binding = c.Value
-	}
-	s, redirect, err := h.Auth.FinishOAuth(r.Context(), provider, state, code, binding)
+	s, redirect, err := h.Auth.FinishOAuth(r.Context(), provider, state, code, h.binding().Read(r))
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindingCookie, Value: "", Path: "/v1/auth/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+	h.binding().Clear(w, r)
 	if redirect != "" {
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.Secret, Path: "/", Expires: *s.Token.ExpiresAt,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)})
+		h.session().Set(w, r, s.Secret, s.Token.ExpiresAt)
 		// The core allowed only usher's own pages; set the header as it is.
 		w.Header().Set("Location", redirect)
 		w.WriteHeader(http.StatusFound)

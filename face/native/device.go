@@ -72,6 +72,9 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r)),
 			Error: "This form did not come from this site. Type the code your client shows into the form below."})
 	}
+	if _, err := web.MediaType(r, web.MediaForm); err != nil {
+		return err
+	}
 	if err := r.ParseForm(); err != nil {
 		return web.Invalid("", usher.CodeMalformedForm, "the form could not be read")
 	}

@@ -236,10 +236,13 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		}
 		mux.Handle(r.method+" "+r.pattern, handler)
 	}
+	mux.Handle("/v1/", web.Fallback(h.Routes(), h.writeError))
 }
 
-// sessionCookie is the cookie a log-in sets.
-const sessionCookie = "usher_session"
+// session is the cookie a log-in sets, sent with every request.
+func (h *Handler) session() web.SessionCookie {
+	return web.SessionCookie{Name: "usher_session", Path: "/", Secure: h.SecureCookies}
+}
 
 // authenticate puts the caller's principal into the request context: from
 // an Authorization: Bearer header, or else the session cookie. A request
@@ -250,8 +253,8 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := web.BearerToken(r)
 		if token == "" {
-			if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-				if p, err := h.Auth.Authenticate(r.Context(), c.Value); err == nil {
+			if secret := h.session().Read(r); secret != "" {
+				if p, err := h.Auth.Authenticate(r.Context(), secret); err == nil {
 					// A browser sends the cookie with requests other sites
 					// make it send: changes by cookie must come from usher's
 					// own origin.
@@ -318,11 +321,15 @@ type problemField struct {
 	Message string `json:"message"`
 }
 
-// writeError writes err as application/problem+json.
+// writeError writes err as application/problem+json, for every error of
+// the face's: its routes', its fallback's 404 and 405, a body's 415.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	web.LogError(h.Log, r, err)
 	e := usher.AsError(err)
 	status := statuses[e.Kind]
+	if s := web.Status(e); s != 0 {
+		status = s
+	}
 	p := problem{
 		Type: "urn:usher:error:" + e.Code, Title: http.StatusText(status), Status: status,
 		Detail: e.Message, Code: e.Code, RequestID: usher.RequestFrom(r.Context()).ID,

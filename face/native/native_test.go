@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -719,7 +720,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong type", req{method: "POST", path: "/v1/users", body: `{"username":"bob","admin":"yes"}`}, 400, "wrong_type", "admin"},
 		{"wrong type in patch", req{method: "PATCH", path: alicePath, body: `{"projects_limit":"many"}`}, 400, "wrong_type", "projects_limit"},
 		{"unknown field", req{method: "POST", path: "/v1/users", body: `{"username":"bob","nickname":"b"}`}, 400, "unknown_field", "nickname"},
-		{"not JSON content type", req{method: "POST", path: "/v1/users", body: `{"username":"bob"}`, header: map[string]string{"Content-Type": "text/plain"}}, 400, "unsupported_media_type", ""},
+		{"not JSON content type", req{method: "POST", path: "/v1/users", body: `{"username":"bob"}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "unsupported_media_type", ""},
 		{"body over 1 MiB", req{method: "POST", path: "/v1/users", body: `{"username":"bob","bio":"` + strings.Repeat("a", 1<<20) + `"}`}, 413, "body_too_large", ""},
 		{"missing username", req{method: "POST", path: "/v1/users", body: `{"email":"bob@example.com"}`}, 422, "validation_failed", "username"},
 		{"username too long", req{method: "POST", path: "/v1/users", body: map[string]any{"username": strings.Repeat("b", 101)}}, 422, "validation_failed", "username"},
@@ -864,5 +865,54 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	res.decode(t, &served)
 	if res.status != 200 || served["openapi"] != "3.1.0" {
 		t.Fatalf("/openapi.json: %d", res.status)
+	}
+}
+
+// TestUnrouted: what no operation takes is answered as a problem, like
+// every error of the face: a path under /v1 no operation has is 404, a
+// method its path is not served with 405 with Allow, and a body of a type
+// the operation does not take 415.
+func TestUnrouted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	form := url.Values{"username": {"bob"}}
+	tests := []struct {
+		name   string
+		rq     req
+		status int
+		code   string
+		allow  string
+	}{
+		{"unknown path", req{method: "GET", path: "/v1/nothing", unchecked: true}, 404, "route_not_found", ""},
+		{"unknown path under a user", req{method: "GET", path: "/v1/users/1/nothing", unchecked: true}, 404, "route_not_found", ""},
+		{"other method on a user", req{method: "PUT", path: "/v1/users/1", unchecked: true}, 405, "method_not_allowed", "GET, HEAD, PATCH, DELETE"},
+		{"other method on a list", req{method: "DELETE", path: "/v1/users", unchecked: true}, 405, "method_not_allowed", "GET, HEAD, POST"},
+		{"text to JSON", req{method: "POST", path: "/v1/users", body: `{"username":"bob"}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "unsupported_media_type", ""},
+		{"a form to JSON", req{method: "POST", path: "/v1/users", body: form}, 415, "unsupported_media_type", ""},
+		{"JSON to the device form", req{method: "POST", path: "/v1/auth/device", body: map[string]string{"user_code": "ABCD-EFGH"}}, 415, "unsupported_media_type", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rq.token = b.adminTok
+			before, events := b.env.Counts(t)
+			res := b.api.do(t, tt.rq)
+			var p struct {
+				problemBody
+				Type  string `json:"type"`
+				Title string `json:"title"`
+			}
+			res.decode(t, &p)
+			if res.status != tt.status || p.Status != tt.status || p.Code != tt.code ||
+				p.Type != "urn:usher:error:"+tt.code || p.Title != http.StatusText(tt.status) || p.Detail == "" ||
+				res.header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%d %s %s", res.status, res.header.Get("Content-Type"), res.body)
+			}
+			if got := res.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow %q, want %q", got, tt.allow)
+			}
+			if after, eventsAfter := b.env.Counts(t); after != before || eventsAfter != events {
+				t.Fatalf("a refused request wrote: users %d→%d, events %d→%d", before, after, events, eventsAfter)
+			}
+		})
 	}
 }

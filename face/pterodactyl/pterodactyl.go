@@ -74,27 +74,10 @@ func (h *Handler) Routes() []string {
 // Mount registers the face's endpoints on mux, and a fallback that answers
 // every other path under /api/application with Pterodactyl's 404 or 405.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	known := http.NewServeMux()
 	for _, r := range h.routes() {
 		mux.Handle(r.method+" "+r.pattern, h.authenticate(web.Adapt(r.handle, h.writeError)))
-		known.Handle(r.method+" "+r.pattern, http.NotFoundHandler())
 	}
-	mux.Handle(prefix+"/", web.Adapt(func(w http.ResponseWriter, r *http.Request) error {
-		return unrouted(known, r)
-	}, h.writeError))
-}
-
-// unrouted explains why no endpoint took r: its path is served with other
-// methods (405, with Allow), or not at all (404).
-func unrouted(known *http.ServeMux, r *http.Request) error {
-	allowed := web.AllowedMethods(known, r, "GET", "HEAD", "POST", "PATCH", "DELETE")
-	if len(allowed) == 0 {
-		return errNotFound()
-	}
-	return &httpError{status: http.StatusMethodNotAllowed, code: "MethodNotAllowedHttpException",
-		detail: "The " + r.Method + " method is not supported for this route. Supported methods: " +
-			strings.Join(allowed, ", ") + ".",
-		header: http.Header{"Allow": {strings.Join(allowed, ", ")}}}
+	mux.Handle(prefix+"/", web.Fallback(h.Routes(), h.writeError))
 }
 
 // authenticate lets a request through only with an application key:
@@ -129,12 +112,10 @@ func errNotFound() error {
 
 // httpError is an answer of the face's own: one Pterodactyl error entry
 // with its status, for refusals that are about this API's request shape
-// rather than a rule of the core (an unknown filter, sort or include, a
-// method the route does not serve).
+// rather than a rule of the core (an unknown filter, sort or include).
 type httpError struct {
 	status       int
 	code, detail string
-	header       http.Header
 }
 
 func (e *httpError) Error() string { return e.code + ": " + e.detail }
@@ -269,9 +250,6 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.As(err, &he):
 		status = he.status
 		body.Errors = []errorEntry{{Code: he.code, Detail: he.detail}}
-		for k, v := range he.header {
-			w.Header()[k] = v
-		}
 	case errors.As(err, &ve):
 		status = http.StatusUnprocessableEntity
 		body.Errors = validationEntries(ve)
@@ -282,8 +260,16 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			a = answers[usher.KindInternal]
 		}
 		switch {
-		case e.Kind == usher.KindConflict && codeAnswers[e.Code].conflict != nil:
-			a = *codeAnswers[e.Code].conflict
+		case web.Status(e) == http.StatusMethodNotAllowed:
+			// Laravel's router words it with the methods the route takes,
+			// which the fallback has put in Allow.
+			a = kindAnswer{http.StatusMethodNotAllowed, "MethodNotAllowedHttpException",
+				"The " + r.Method + " method is not supported for this route. Supported methods: " +
+					w.Header().Get("Allow") + "."}
+		case web.Status(e) == http.StatusUnsupportedMediaType:
+			a = kindAnswer{http.StatusUnsupportedMediaType, "UnsupportedMediaTypeHttpException", ""}
+		case e.Kind == usher.KindConflict && e.Code == usher.CodeLastTeamOwner:
+			a = kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}
 		case (e.Kind == usher.KindConflict || e.Kind == usher.KindUnprocessable) && len(e.Fields) > 0:
 			a = answers[usher.KindUnprocessable]
 			body.Errors = validationEntries(coreViolations(e.Fields))

@@ -381,18 +381,43 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
+// TestUnroutedPaths: a path the API does not have is a 404, a method its
+// path is not served with a 405 naming those it is, in Allow too, and a
+// body that is not JSON a 415, each in Pterodactyl's errors array.
 func TestUnroutedPaths(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	res := b.do(t, req{method: "PUT", path: "/api/application/users/1", body: map[string]any{}})
-	b.golden(t, "error_405", res)
-	if got := res.header.Get("Allow"); got != "GET, HEAD, PATCH, DELETE" {
-		t.Errorf("Allow = %q", got)
+	tests := []struct {
+		name   string
+		rq     req
+		golden string
+		status int
+		code   string
+		allow  string
+	}{
+		{"other method", req{method: "PUT", path: "/api/application/users/1", body: map[string]any{}}, "error_405", 405, "MethodNotAllowedHttpException", "GET, HEAD, PATCH, DELETE"},
+		{"other method on the list", req{method: "DELETE", path: "/api/application/users"}, "", 405, "MethodNotAllowedHttpException", "GET, HEAD, POST"},
+		{"unknown resource", req{method: "GET", path: "/api/application/nodes", key: "-"}, "error_404", 404, "NotFoundHttpException", ""},
+		{"unknown path under a user", req{method: "GET", path: "/api/application/users/1/servers", key: "-"}, "", 404, "NotFoundHttpException", ""},
+		{"the prefix", req{method: "GET", path: "/api/application/", key: "-"}, "", 404, "NotFoundHttpException", ""},
+		{"a form", req{method: "PATCH", path: "/api/application/users/1", body: "email=a@example.com",
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, "error_415", 415, "UnsupportedMediaTypeHttpException", ""},
+		{"text", req{method: "POST", path: "/api/application/users", body: `{"email":"a@example.com"}`,
+			header: map[string]string{"Content-Type": "text/plain"}}, "", 415, "UnsupportedMediaTypeHttpException", ""},
 	}
-	for _, path := range []string{"/api/application/nodes", "/api/application/users/1/servers", "/api/application/"} {
-		res := b.do(t, req{method: "GET", path: path, key: "-"})
-		if e := res.errs(t); res.status != 404 || e.Errors[0].Code != "NotFoundHttpException" {
-			t.Errorf("GET %s: %d %s", path, res.status, res.body)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := b.do(t, tt.rq)
+			if tt.golden != "" {
+				b.golden(t, tt.golden, res)
+			}
+			if e := res.errs(t); res.status != tt.status || len(e.Errors) != 1 || e.Errors[0].Code != tt.code ||
+				e.Errors[0].Status != fmt.Sprint(tt.status) {
+				t.Errorf("%d %s", res.status, res.body)
+			}
+			if got := res.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow %q, want %q", got, tt.allow)
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 type input map[string]json.RawMessage
 
 // readInput reads a JSON body as Laravel reads one. A body sent as another
-// type than JSON is a 400, and so is one that does not parse, worded as
+// type than JSON is a 415; one that does not parse is a 400, worded as
 // Pterodactyl's IsValidJson middleware words it. An empty body, and JSON
 // that is not an object, hold no fields, so that the validation names
 // every required field.

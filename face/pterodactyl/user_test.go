@@ -434,7 +434,7 @@ func TestCreateRefused(t *testing.T) {
 		{"malformed JSON", `{"email": "a@example.com",`, 400, nil, "error_400_json"},
 		{"JSON array", `[1, 2]`, 422, []string{"email:required", "username:required", "first_name:required", "last_name:required"}, ""},
 		{"JSON string", `"email"`, 422, []string{"email:required", "username:required", "first_name:required", "last_name:required"}, ""},
-		{"form body", "email=a@example.com", 400, nil, ""},
+		{"form body", "email=a@example.com", 415, nil, ""},
 	}
 	for _, tt := range tests {
 		users, events := b.env.Counts(t)
@@ -451,7 +451,8 @@ func TestCreateRefused(t *testing.T) {
 		if !slices.Equal(e.rules(), tt.rules) {
 			t.Errorf("%s: rules %v, want %v: %s", tt.name, e.rules(), tt.rules, res.body)
 		}
-		if tt.status == 400 && e.Errors[0].Code != "BadRequestHttpException" {
+		if tt.status == 400 && e.Errors[0].Code != "BadRequestHttpException" ||
+			tt.status == 415 && e.Errors[0].Code != "UnsupportedMediaTypeHttpException" {
 			t.Errorf("%s: %s", tt.name, res.body)
 		}
 		if tt.golden != "" {

@@ -1,0 +1,58 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"usher"
+)
+
+// SessionCookie is a cookie a face keeps a credential in, such as its
+// session: HttpOnly, so that no page script reads it, SameSite=Lax, so
+// that other sites' pages send it only when the browser navigates to
+// usher, and Secure whenever usher is reached over HTTPS. Each face names
+// its own and says where it is sent.
+type SessionCookie struct {
+	Name string
+	// Path is where the browser sends the cookie.
+	Path string
+	// Secure marks the cookie Secure on every request, as when the public
+	// URL is https; without it, only on requests known to have come over
+	// HTTPS, directly or through a trusted proxy.
+	Secure bool
+}
+
+// Set gives the browser the cookie with value, to be kept until expires:
+// nil keeps it until the browser closes.
+func (c SessionCookie) Set(w http.ResponseWriter, r *http.Request, value string, expires *time.Time) {
+	ck := c.cookie(r, value)
+	if expires != nil {
+		ck.Expires = *expires
+		// Max-Age, which browsers prefer, counts from now; a value that
+		// expires within the second is still sent once.
+		ck.MaxAge = max(1, int(time.Until(*expires).Seconds()))
+	}
+	http.SetCookie(w, ck)
+}
+
+// Read returns the cookie's value in r, or "" when r has none.
+func (c SessionCookie) Read(r *http.Request) string {
+	ck, err := r.Cookie(c.Name)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// Clear has the browser remove the cookie.
+func (c SessionCookie) Clear(w http.ResponseWriter, r *http.Request) {
+	ck := c.cookie(r, "")
+	ck.MaxAge = -1
+	http.SetCookie(w, ck)
+}
+
+// cookie is the cookie with value and the attributes every use shares.
+func (c SessionCookie) cookie(r *http.Request, value string) *http.Cookie {
+	return &http.Cookie{Name: c.Name, Value: value, Path: c.Path, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: c.Secure || usher.RequestFrom(r.Context()).Secure}
+}

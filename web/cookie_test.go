@@ -1,0 +1,75 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"usher"
+)
+
+// TestSessionCookie: set, read and clear agree on name and path, the
+// cookie is HttpOnly and SameSite=Lax, and Secure when configured or when
+// the request came over HTTPS.
+func TestSessionCookie(t *testing.T) {
+	t.Parallel()
+	soon := time.Now().Add(time.Hour)
+	tests := []struct {
+		name        string
+		cookie      SessionCookie
+		overHTTPS   bool
+		expires     *time.Time
+		wantSecure  bool
+		wantMaxAge  bool
+		wantExpires bool
+	}{
+		{"plain, until closed", SessionCookie{Name: "s", Path: "/"}, false, nil, false, false, false},
+		{"configured secure", SessionCookie{Name: "s", Path: "/api", Secure: true}, false, &soon, true, true, true},
+		{"over HTTPS", SessionCookie{Name: "s", Path: "/api"}, true, &soon, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/", nil)
+			r = r.WithContext(usher.WithRequest(r.Context(), usher.Request{Secure: tt.overHTTPS}))
+			w := httptest.NewRecorder()
+			tt.cookie.Set(w, r, "secret", tt.expires)
+			set := w.Result().Cookies()
+			if len(set) != 1 {
+				t.Fatalf("cookies %v", set)
+			}
+			c := set[0]
+			if c.Name != tt.cookie.Name || c.Value != "secret" || c.Path != tt.cookie.Path || !c.HttpOnly ||
+				c.SameSite != http.SameSiteLaxMode || c.Secure != tt.wantSecure ||
+				(c.MaxAge > 0) != tt.wantMaxAge || !c.Expires.IsZero() != tt.wantExpires {
+				t.Fatalf("set %s", w.Header().Get("Set-Cookie"))
+			}
+
+			back := httptest.NewRequest("GET", "/", nil)
+			if got := tt.cookie.Read(back); got != "" {
+				t.Fatalf("read %q without the cookie", got)
+			}
+			back.AddCookie(c)
+			if got := tt.cookie.Read(back); got != "secret" {
+				t.Fatalf("read %q", got)
+			}
+
+			w = httptest.NewRecorder()
+			tt.cookie.Clear(w, r)
+			gone := w.Result().Cookies()
+			if len(gone) != 1 || gone[0].Name != c.Name || gone[0].Path != c.Path || gone[0].Value != "" ||
+				gone[0].MaxAge >= 0 || gone[0].Secure != tt.wantSecure {
+				t.Fatalf("clear %s", w.Header().Get("Set-Cookie"))
+			}
+		})
+	}
+	// A session about to end is still sent once.
+	r := httptest.NewRequest("POST", "/", nil)
+	w := httptest.NewRecorder()
+	now := time.Now()
+	SessionCookie{Name: "s", Path: "/"}.Set(w, r, "v", &now)
+	if c := w.Result().Cookies(); len(c) != 1 || c[0].MaxAge != 1 {
+		t.Fatalf("a session ending now: %s", w.Header().Get("Set-Cookie"))
+	}
+}
