@@ -44,6 +44,20 @@ func addressChanged(ctx context.Context, tx store.Tx, userID int64, old, new str
 	return nil
 }
 
+// addressProved is what proving u's address by a mailed code does — a
+// confirmation code or a password reset: the address is confirmed, and a
+// pending account becomes active. It notes the changes for the audit.
+func addressProved(u *usher.User, now time.Time, changes map[string]usher.Change) {
+	if u.EmailConfirmedAt == nil {
+		u.EmailConfirmedAt = &now
+		changes["email_confirmed"] = usher.Change{Old: false, New: true}
+	}
+	if u.State == usher.StatePending {
+		u.State = usher.StateActive
+		changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
+	}
+}
+
 // linkable reports whether an external log-in that vouches for addr may be
 // linked to u by that address: u's address is confirmed and is the same
 // address, not merely one with the same key.

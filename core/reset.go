@@ -125,14 +125,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 			if problems := a.passwordProblems(pw, u.Username, u.Email); len(problems) > 0 {
 				return usher.FieldErrors(problems...)
 			}
-			if u.EmailConfirmedAt == nil {
-				u.EmailConfirmedAt = &now
-				changes["email_confirmed"] = usher.Change{Old: false, New: true}
-			}
-			if u.State == usher.StatePending {
-				u.State = usher.StateActive
-				changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
-			}
+			addressProved(u, now, changes)
 			u.UpdatedAt = now
 			return nil
 		})

@@ -216,15 +216,11 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 				// it becomes the account's.
 				changes["email"] = usher.Change{Old: u.Email, New: u.UnconfirmedEmail}
 				previous, u.Email, u.UnconfirmedEmail = u.Email, u.UnconfirmedEmail, ""
+				u.EmailConfirmedAt = nil // the old address's confirmation is not the new one's
 			case !codeProves(c, u.Email):
 				return errCodeNotFound(usher.CodeConfirm)
 			}
-			u.EmailConfirmedAt = &now
-			changes["email_confirmed"] = usher.Change{Old: false, New: true}
-			if u.State == usher.StatePending {
-				u.State = usher.StateActive
-				changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
-			}
+			addressProved(u, now, changes)
 			u.UpdatedAt = now
 			return nil
 		})
