@@ -161,8 +161,9 @@ type GroupFilter struct {
 	Archived       Inclusion
 	Deleted        Inclusion
 	IDs            []int64
-	After          int64 // keyset cursor: groups with a larger id
-	Limit          int
+	// Page is the page asked for; groups are ordered by id, and the
+	// cursor is a group's id.
+	Page PageRequest
 }
 
 // Access is a rule's verdict.

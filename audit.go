@@ -29,13 +29,6 @@ type Change struct {
 	New any
 }
 
-// AuditPage is one page of the audit log.
-type AuditPage struct {
-	Events []*AuditEvent
-	// Next is the cursor (an event id) of the following page, 0 on the last.
-	Next int64
-}
-
 // AuditFilter selects audit events, newest first.
 type AuditFilter struct {
 	From         *time.Time // inclusive
@@ -44,6 +37,7 @@ type AuditFilter struct {
 	Action       string // exact, or a prefix ending in "." ("user.")
 	ResourceType string
 	ResourceID   string
-	Before       int64 // keyset cursor: events with a smaller id
-	Limit        int
+	// Page is the page asked for; its cursor is an event's id, and the
+	// page goes on with older events.
+	Page PageRequest
 }

@@ -315,32 +315,16 @@ type UserFilter struct {
 	WithGroups []GroupKind
 
 	Sort UserSort // default SortIDAsc
-	// After is the cursor of the last row of the previous page (keyset
-	// pagination); Offset is used only by page-numbered faces. Not both.
-	After  *UserCursor
+	// Page is the page asked for; its cursor is a row's sort key under
+	// Sort. Offset skips rows instead of a cursor, for the faces whose
+	// product numbers pages; not with Page.After.
+	Page   PageRequest
 	Offset int
-	Limit  int // 0 means the core's default; capped by the core
-	// WithTotal asks for the number of all matching users.
-	WithTotal bool
-}
-
-// UserCursor is the sort key of a row, the position keyset pagination
-// continues from.
-type UserCursor struct {
-	ID  int64
-	Key string // the sort column's value, as text; empty when sorting by id
 }
 
 // UserPage is one page of a user list.
 type UserPage struct {
-	Users []*User
-	// Next is the cursor for the following page, nil on the last page.
-	Next *UserCursor
-	// Total counts every match when the filter asked for it; otherwise -1.
-	Total int
-	// Limit is the page size used: the one asked for, or the default or
-	// the maximum in its place.
-	Limit int
+	Page[*User]
 	// Memberships holds, by user id, the memberships the filter asked for
 	// with WithGroups, each with its group and the group's counts.
 	Memberships map[int64][]*Membership

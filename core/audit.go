@@ -15,20 +15,22 @@ type Audit struct{ *env }
 // List returns a page of the audit events matching f, newest first. Only
 // administrators may read the log.
 //
-// Errors: Unauthenticated, Forbidden, Invalid (a bad range, a negative
-// cursor).
-func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error) {
+// The cursor is an event's id; the log does not count (Total is -1).
+//
+// Errors: Unauthenticated, Forbidden, Invalid (a bad range, a cursor that
+// names no event).
+func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
 	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
 		return nil, err
 	}
-	if err := checkAfter(f.Before); err != nil {
+	var err error
+	if f.Page, err = a.idPage(f.Page); err != nil {
 		return nil, err
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
 		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidRange, Message: "from must be before to",
 			Fields: []usher.FieldError{{Field: "from", Code: usher.CodeInvalidRange, Message: "must be before to"}}}
 	}
-	f.Limit = a.pageSize(f.Limit)
 	return a.store.AuditList(ctx, f)
 }
 

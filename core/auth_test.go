@@ -161,7 +161,7 @@ func TestLoginLockout(t *testing.T) {
 	_, err = b.auth.Login(ctx, "root", "root's long passphrase")
 	wantKind(t, err, usher.KindRateLimited, "too_many_attempts")
 	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "auth.lockout"})
-	if err != nil || len(page.Events) < 2 {
+	if err != nil || len(page.Items) < 2 {
 		t.Fatalf("lockouts audited: %v, %v", page, err)
 	}
 }
@@ -410,12 +410,12 @@ func TestImpersonate(t *testing.T) {
 		t.Fatal(err)
 	}
 	updates, _ := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "user.update"})
-	if len(updates.Events) != 1 || updates.Events[0].ActorID != b.alice.ID || updates.Events[0].ImpersonatorID != b.admin.ID {
-		t.Fatalf("the update under impersonation is audited as %+v", updates.Events)
+	if len(updates.Items) != 1 || updates.Items[0].ActorID != b.alice.ID || updates.Items[0].ImpersonatorID != b.admin.ID {
+		t.Fatalf("the update under impersonation is audited as %+v", updates.Items)
 	}
 	page, _ := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "auth.impersonate"})
-	if len(page.Events) != 1 || page.Events[0].ActorID != b.admin.ID || page.Events[0].ResourceID != "2" {
-		t.Fatalf("impersonation audit: %+v", page.Events)
+	if len(page.Items) != 1 || page.Items[0].ActorID != b.admin.ID || page.Items[0].ResourceID != "2" {
+		t.Fatalf("impersonation audit: %+v", page.Items)
 	}
 	_, _, err = b.auth.CreateToken(usher.WithPrincipal(context.Background(), p), usher.TokenCreate{UserID: b.alice.ID, Kind: usher.TokenPersonal})
 	wantKind(t, err, usher.KindForbidden, "")
@@ -472,8 +472,8 @@ func TestSudo(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, _ := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "settings.update"})
-	if len(page.Events) != 1 || page.Events[0].ActorID != b.alice.ID || page.Events[0].ImpersonatorID != b.admin.ID {
-		t.Fatalf("audit under sudo: %+v", page.Events)
+	if len(page.Items) != 1 || page.Items[0].ActorID != b.alice.ID || page.Items[0].ImpersonatorID != b.admin.ID {
+		t.Fatalf("audit under sudo: %+v", page.Items)
 	}
 	for name, ctx := range map[string]context.Context{
 		"a plain user":     as(b.alice),

@@ -436,13 +436,13 @@ func (s *Users) Export(ctx context.Context, fn func(*usher.ExportUser) error) er
 	if !p.IsAdmin() {
 		return errForbidden("exports are for administrators")
 	}
-	f := usher.UserFilter{Sort: usher.SortIDAsc, Limit: 1000, Suspended: usher.Include}
+	f := usher.UserFilter{Sort: usher.SortIDAsc, Page: usher.PageRequest{Limit: 1000}, Suspended: usher.Include}
 	for {
 		page, err := s.store.UserList(ctx, f)
 		if err != nil {
 			return err
 		}
-		for _, u := range page.Users {
+		for _, u := range page.Items {
 			out := &usher.ExportUser{User: u}
 			if out.PasswordHash, err = s.store.PasswordGet(ctx, u.ID); err != nil && !errors.Is(err, usher.ErrNotFound) {
 				return err
@@ -460,6 +460,6 @@ func (s *Users) Export(ctx context.Context, fn func(*usher.ExportUser) error) er
 		if page.Next == nil {
 			return nil
 		}
-		f.After = page.Next
+		f.Page.After = page.Next
 	}
 }

@@ -120,10 +120,10 @@ func TestImport(t *testing.T) {
 
 	// One event per transaction, naming the users it touched.
 	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "user.import"})
-	if err != nil || len(page.Events) != 3 {
+	if err != nil || len(page.Items) != 3 {
 		t.Fatalf("import events: %+v, %v", page, err)
 	}
-	if m := page.Events[0].Meta; m["updated"] != "1" || m["created"] != "0" {
+	if m := page.Items[0].Meta; m["updated"] != "1" || m["created"] != "0" {
 		t.Fatalf("newest import event: %v", m)
 	}
 }

@@ -262,14 +262,3 @@ func errBusy() error {
 	return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeBusy,
 		Message: "too many password operations at once; retry shortly", RetryAfter: time.Second}
 }
-
-// pageSize returns the limit to use for a requested one.
-func (e *env) pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return e.policy.DefaultPageSize
-	case limit > e.policy.MaxPageSize:
-		return e.policy.MaxPageSize
-	}
-	return limit
-}

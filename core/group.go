@@ -252,9 +252,11 @@ func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, ush
 
 // List returns groups matching f that the caller may see: administrators
 // see all; others see roles and plain groups, and the teams they belong to.
+// Groups are ordered by id, the cursor is a group's id, and the list does
+// not count (Total is -1).
 //
 // Errors: Unauthenticated, Forbidden, Invalid.
-func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error) {
+func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupRead, nil); err != nil {
 		return nil, err
@@ -267,12 +269,20 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 	if err := filterText("q", f.Query); err != nil {
 		return nil, err
 	}
-	if err := checkAfter(f.After); err != nil {
+	req, err := g.idPage(f.Page)
+	if err != nil {
 		return nil, err
 	}
-	f.Limit = g.pageSize(f.Limit)
+	// One group more than the page is read, to learn whether another
+	// page follows.
+	f.Page = usher.PageRequest{After: req.After, Limit: req.Limit + 1}
+	key := func(gr *usher.Group) usher.Cursor { return usher.Cursor{ID: gr.ID} }
 	if p.IsAdmin() {
-		return g.store.GroupList(ctx, f)
+		gs, err := g.store.GroupList(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return cut(gs, req.Limit, key), nil
 	}
 	f.Deleted = usher.Exclude
 	if len(f.Kinds) == 0 {
@@ -285,7 +295,7 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 		}
 	}
 	if len(kinds) == 0 {
-		return []*usher.Group{}, nil
+		return cut([]*usher.Group{}, req.Limit, key), nil
 	}
 	f.Kinds = kinds
 	rules, err := g.rules.of(ctx, g.env, p.UserID())
@@ -303,15 +313,15 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 	// Teams the caller may not see are left out after the store's page is
 	// read, so a page is read on until it is full or the groups run out: a
 	// short page means the end.
-	out := make([]*usher.Group, 0, f.Limit)
+	out := make([]*usher.Group, 0, f.Page.Limit)
 	for {
 		page, err := g.store.GroupList(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		for _, gr := range page {
-			if len(out) == f.Limit {
-				return out, nil
+			if len(out) == f.Page.Limit {
+				return cut(out, req.Limit, key), nil
 			}
 			// As Get decides: a rule first, then a team's members.
 			verdict := evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))
@@ -320,10 +330,10 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group,
 			}
 			out = append(out, gr)
 		}
-		if len(page) < f.Limit || len(out) == f.Limit {
-			return out, nil
+		if len(page) < f.Page.Limit || len(out) == f.Page.Limit {
+			return cut(out, req.Limit, key), nil
 		}
-		f.After = page[len(page)-1].ID
+		f.Page.After = &usher.Cursor{ID: page[len(page)-1].ID}
 	}
 }
 
@@ -664,12 +674,14 @@ func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
 	return nil
 }
 
-// Members returns a group's members, after the given user id.
+// Members returns a page of a group's members, ordered by user id; the
+// cursor is a member's user id, and the list does not count (Total is -1).
 //
-// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a negative
-// cursor).
-func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, after int64, limit int) ([]*usher.Membership, error) {
-	if err := checkAfter(after); err != nil {
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a cursor that
+// names no member).
+func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error) {
+	req, err := g.idPage(req)
+	if err != nil {
 		return nil, err
 	}
 	a, err := g.load(ctx, g.store, ref)
@@ -679,14 +691,14 @@ func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, after int64, l
 	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 		return nil, err
 	}
-	ms, err := g.store.GroupMembers(ctx, a.group.ID, after, g.pageSize(limit))
+	ms, err := g.store.GroupMembers(ctx, a.group.ID, afterID(req), req.Limit+1)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range ms {
 		m.User = redact(a.p, m.User)
 	}
-	return ms, nil
+	return cut(ms, req.Limit, func(m *usher.Membership) usher.Cursor { return usher.Cursor{ID: m.UserID} }), nil
 }
 
 // member finds a live principal to add to or remove from a group.

@@ -68,8 +68,8 @@ func TestTeams(t *testing.T) {
 	}
 	_, err = b.g.AddMember(as(b.carol), team("platform"), usher.UserKey{ID: b.bob.ID}, usher.LevelWrite)
 	wantKind(t, err, usher.KindForbidden, "")
-	members, err := b.g.Members(as(b.bob), team("platform"), 0, 100)
-	if err != nil || len(members) != 3 || members[1].User.Email != "" {
+	members, err := b.g.Members(as(b.bob), team("platform"), usher.PageRequest{Limit: 100})
+	if err != nil || len(members.Items) != 3 || members.Items[1].User.Email != "" {
 		t.Fatalf("members: %v %v", members, err)
 	}
 	// A team keeps an owner; the last owner can neither leave nor be
@@ -83,10 +83,10 @@ func TestTeams(t *testing.T) {
 		t.Fatalf("leaving: %v", err)
 	}
 	// The team list shows a plain user only their teams.
-	if list, _ := b.g.List(as(b.bob), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}}); len(list) != 0 {
+	if list, _ := b.g.List(as(b.bob), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}}); len(list.Items) != 0 {
 		t.Fatalf("bob lists %v", list)
 	}
-	if list, _ := b.g.List(as(b.carol), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}}); len(list) != 1 {
+	if list, _ := b.g.List(as(b.carol), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}}); len(list.Items) != 1 {
 		t.Fatalf("carol lists %v", list)
 	}
 	if _, err := b.g.Delete(ctx, team("platform")); err != nil {
@@ -111,7 +111,7 @@ func TestInternalGroupsAreInvisible(t *testing.T) {
 	}
 	_, _, err = b.g.Get(as(b.alice), usher.GroupRef{ID: in.ID})
 	wantKind(t, err, usher.KindNotFound, "group_not_found")
-	if list, _ := b.g.List(as(b.alice), usher.GroupFilter{}); len(list) != 0 {
+	if list, _ := b.g.List(as(b.alice), usher.GroupFilter{}); len(list.Items) != 0 {
 		t.Fatalf("internal group listed: %v", list)
 	}
 	if ms, _ := b.g.UserGroups(as(b.alice), usher.UserKey{ID: b.alice.ID}); len(ms) != 0 {
@@ -263,9 +263,9 @@ func TestMergeRoles(t *testing.T) {
 	if _, err := b.g.Merge(ctx, usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: dst.ID}); err != nil {
 		t.Fatal(err)
 	}
-	members, _ := b.g.Members(ctx, usher.GroupRef{ID: dst.ID}, 0, 100)
+	members, _ := b.g.Members(ctx, usher.GroupRef{ID: dst.ID}, usher.PageRequest{Limit: 100})
 	var names []string
-	for _, m := range members {
+	for _, m := range members.Items {
 		names = append(names, m.User.Username)
 	}
 	sort.Strings(names)
@@ -279,8 +279,8 @@ func TestMergeRoles(t *testing.T) {
 	_, _, err = b.g.Get(ctx, usher.GroupRef{Kind: usher.GroupRole, Handle: "ops"})
 	wantKind(t, err, usher.KindNotFound, "group_not_found")
 	page, _ := b.env.Core.Audit.List(ctx, usher.AuditFilter{Action: "group.merge"})
-	if len(page.Events) != 1 || page.Events[0].Meta["source_handle"] != "ops" {
-		t.Fatalf("merge audit: %+v", page.Events)
+	if len(page.Items) != 1 || page.Items[0].Meta["source_handle"] != "ops" {
+		t.Fatalf("merge audit: %+v", page.Items)
 	}
 }
 
@@ -362,8 +362,8 @@ func TestServiceAccounts(t *testing.T) {
 	if _, err := b.env.Core.Auth.Authenticate(context.Background(), first); err == nil {
 		t.Fatal("regenerating left the old token working")
 	}
-	list, _ := b.g.ServiceAccounts(owner, team("build"))
-	if len(list) != 1 || list[0].Username != "build-bot" {
+	list, _ := b.g.ServiceAccounts(owner, team("build"), usher.PageRequest{})
+	if len(list.Items) != 1 || list.Items[0].Username != "build-bot" {
 		t.Fatalf("list: %v", list)
 	}
 	_, _, err = b.g.ServiceAccountToken(owner, team("build"), usher.UserKey{Username: "alice"}, false)
@@ -427,22 +427,22 @@ func TestListPagesPastHiddenTeams(t *testing.T) {
 		}
 	}
 	var got []int64
-	f := usher.GroupFilter{Limit: 5}
+	f := usher.GroupFilter{Page: usher.PageRequest{Limit: 5}}
 	for pages := 0; ; pages++ {
 		page, err := b.g.List(as(b.bob), f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, g := range page {
+		for _, g := range page.Items {
 			got = append(got, g.ID)
 		}
-		if len(page) < f.Limit {
+		if page.Next == nil {
 			if pages != 2 {
 				t.Fatalf("%d pages, want 3 (5, 5, 2)", pages+1)
 			}
 			break
 		}
-		f.After = page[len(page)-1].ID
+		f.Page.After = page.Next
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("bob's groups %v, want %v", got, want)
@@ -478,18 +478,18 @@ func TestMergeTeamsKeepsHigherLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]usher.Level{}
-	for after := int64(0); ; {
-		page, err := b.g.Members(ctx, usher.GroupRef{ID: dst.ID}, after, 200)
+	for req := (usher.PageRequest{Limit: 200}); ; {
+		page, err := b.g.Members(ctx, usher.GroupRef{ID: dst.ID}, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range page {
+		for _, m := range page.Items {
 			got[m.User.Username] = m.Level
 		}
-		if len(page) < 200 {
+		if page.Next == nil {
 			break
 		}
-		after = page[len(page)-1].UserID
+		req.After = page.Next
 	}
 	for name, want := range map[string]usher.Level{"alice": usher.LevelOwner, "bob": usher.LevelWrite, "carol": usher.LevelWrite, "m000": usher.LevelRead, fmt.Sprintf("m%03d", many-1): usher.LevelRead} {
 		if got[name] != want {
@@ -565,7 +565,7 @@ func TestDeleteSoleOwnedTeams(t *testing.T) {
 		t.Fatalf("the team bob owns too: %+v, %v", gr, err)
 	}
 	events, err := b.env.Core.Audit.List(as(b.admin), usher.AuditFilter{Action: "group.delete"})
-	if err != nil || len(events.Events) != 1 {
+	if err != nil || len(events.Items) != 1 {
 		t.Fatalf("group.delete events: %+v, %v", events, err)
 	}
 }

@@ -79,21 +79,28 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 	return org, err
 }
 
-// List returns organisations after the given id. Only administrators see
-// deleted ones.
+// List returns a page of organisations, ordered by id; the cursor is an
+// organisation's id, and the list does not count (Total is -1). Only
+// administrators see deleted ones.
 //
-// Errors: Unauthenticated, Forbidden, Invalid (a negative cursor).
-func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error) {
+// Errors: Unauthenticated, Forbidden, Invalid (a cursor that names no
+// organisation).
+func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
 	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
 		return nil, err
 	}
-	if err := checkAfter(after); err != nil {
+	req, err := o.idPage(req)
+	if err != nil {
 		return nil, err
 	}
 	if !usher.PrincipalFrom(ctx).IsAdmin() {
 		deleted = usher.Exclude
 	}
-	return o.store.OrgList(ctx, archived, deleted, after, o.pageSize(limit))
+	orgs, err := o.store.OrgList(ctx, archived, deleted, afterID(req), req.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	return cut(orgs, req.Limit, func(org *usher.Organisation) usher.Cursor { return usher.Cursor{ID: org.ID} }), nil
 }
 
 // Update changes an organisation: its handle or name, archives or
@@ -128,7 +135,7 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 			}
 			if in.Deleted != nil && *in.Deleted != (org.DeletedAt != nil) {
 				if *in.Deleted {
-					groups, err := tx.GroupList(ctx, usher.GroupFilter{OrganisationID: id, Limit: 1})
+					groups, err := tx.GroupList(ctx, usher.GroupFilter{OrganisationID: id, Page: usher.PageRequest{Limit: 1}})
 					if err != nil {
 						return err
 					}

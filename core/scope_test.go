@@ -43,7 +43,7 @@ func listed(t *testing.T, users *core.Users, ctx context.Context, f usher.UserFi
 		t.Fatal(err)
 	}
 	var out []string
-	for _, u := range page.Users {
+	for _, u := range page.Items {
 		out = append(out, u.Username)
 	}
 	return out
@@ -61,7 +61,7 @@ func TestListShowsWhatGetFinds(t *testing.T) {
 		for _, scope := range [][]usher.UserKind{nil, noSA} {
 			t.Run(fmt.Sprintf("%s %v", name, scope), func(t *testing.T) {
 				t.Parallel()
-				got := listed(t, b.users, ctx, usher.UserFilter{Kinds: scope, Limit: 100})
+				got := listed(t, b.users, ctx, usher.UserFilter{Kinds: scope, Page: usher.PageRequest{Limit: 100}})
 				for _, u := range []*usher.User{b.admin, b.alice, b.suspended, b.blocked, b.deleted, b.sa} {
 					_, err := b.users.Get(ctx, usher.UserKey{Username: u.Username, Kinds: scope})
 					if byID, errID := b.users.Get(ctx, usher.UserKey{ID: u.ID, Kinds: scope}); (err == nil) != (errID == nil) || (byID != nil && byID.ID != u.ID) {
@@ -283,7 +283,7 @@ func TestListWithGroups(t *testing.T) {
 	group(usher.GroupInternal, "machinery", b.alice)
 	show := func(page *usher.UserPage) string {
 		var out []string
-		for _, u := range page.Users {
+		for _, u := range page.Items {
 			for _, m := range page.Memberships[u.ID] {
 				g := m.Group
 				out = append(out, fmt.Sprintf("%s/%s:%s m%d s%d r%d", u.Username, g.Kind, g.Handle, g.Members, g.ServiceAccounts, g.Roles))
@@ -306,7 +306,7 @@ func TestListWithGroups(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			page, err := b.users.List(tc.ctx, usher.UserFilter{WithGroups: tc.kinds, Limit: 100})
+			page, err := b.users.List(tc.ctx, usher.UserFilter{WithGroups: tc.kinds, Page: usher.PageRequest{Limit: 100}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -81,28 +81,40 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 	return u, nil
 }
 
-// ServiceAccounts lists a team's service accounts; whoever may see the team
-// may see them.
+// ServiceAccounts returns a page of a team's service accounts, ordered by
+// id; the cursor is an account's id, and the list does not count (Total is
+// -1). Whoever may see the team may see them.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
-func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef) ([]*usher.User, error) {
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a cursor that
+// names no account).
+func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.User], error) {
+	req, err := g.idPage(req)
+	if err != nil {
+		return nil, err
+	}
 	a, err := g.team(ctx, g.store, team, actGroupRead)
 	if err != nil {
 		return nil, err
 	}
+	// The team's members are read in pages until one account more than
+	// the page is found, which says that another page follows.
+	key := func(u *usher.User) usher.Cursor { return usher.Cursor{ID: u.ID} }
+	read := req.Limit + 1
 	var out []*usher.User
-	for after := int64(0); ; {
-		ms, err := g.store.GroupMembers(ctx, a.group.ID, after, 1000)
+	for after := afterID(req); ; {
+		ms, err := g.store.GroupMembers(ctx, a.group.ID, after, read)
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range ms {
 			if m.User.Kind == usher.KindServiceAccount && !m.User.Deleted() {
-				out = append(out, redact(a.p, m.User))
+				if out = append(out, redact(a.p, m.User)); len(out) == read {
+					return cut(out, req.Limit, key), nil
+				}
 			}
 		}
-		if len(ms) < 1000 {
-			return out, nil
+		if len(ms) < read {
+			return cut(out, req.Limit, key), nil
 		}
 		after = ms[len(ms)-1].UserID
 	}

@@ -459,14 +459,13 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 		return nil, err
 	}
 	if len(f.WithGroups) > 0 {
-		if page.Memberships, err = s.memberships(ctx, p, page.Users, f.WithGroups); err != nil {
+		if page.Memberships, err = s.memberships(ctx, p, page.Items, f.WithGroups); err != nil {
 			return nil, err
 		}
 	}
-	for i, u := range page.Users {
-		page.Users[i] = redact(p, u)
+	for i, u := range page.Items {
+		page.Items[i] = redact(p, u)
 	}
-	page.Limit = f.Limit
 	return page, nil
 }
 
@@ -495,7 +494,7 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 		return invalid("uuid", "is not a UUID")
 	case f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore):
 		return invalid("created_after", "must be before created_before")
-	case f.After != nil && f.Offset > 0:
+	case f.Page.After != nil && f.Offset > 0:
 		return invalid("cursor", "cannot be combined with an offset")
 	case f.Offset < 0:
 		return invalid("offset", "must not be negative")
@@ -506,8 +505,8 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 	if f.Sort == "" {
 		f.Sort = usher.SortIDAsc
 	}
-	if f.After != nil {
-		if err := checkCursor(f.Sort, f.After); err != nil {
+	if f.Page.After != nil {
+		if err := checkCursor(f.Sort, f.Page.After); err != nil {
 			return err
 		}
 	}
@@ -522,12 +521,12 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 		f.Deleted = usher.Exclude
 	}
 	f.SearchEmail = p.IsAdmin()
-	f.Limit = s.pageSize(f.Limit)
+	f.Page.Limit = s.pageSize(f.Page.Limit)
 	return nil
 }
 
 // checkCursor checks that a cursor's key fits its sort column.
-func checkCursor(sort usher.UserSort, c *usher.UserCursor) error {
+func checkCursor(sort usher.UserSort, c *usher.Cursor) error {
 	bad := c.ID <= 0
 	switch strings.TrimPrefix(string(sort), "-") {
 	case "id":
@@ -541,21 +540,6 @@ func checkCursor(sort usher.UserSort, c *usher.UserCursor) error {
 		bad = bad || filterText("cursor", c.Key) != nil
 	}
 	if bad {
-		return errInvalidCursor()
-	}
-	return nil
-}
-
-// errInvalidCursor refuses a page's after-key that no list gives out.
-func errInvalidCursor() error {
-	return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidCursor, Message: "cursor: is not a cursor of this list",
-		Fields: []usher.FieldError{{Field: "cursor", Code: usher.CodeInvalidCursor, Message: "is not a cursor of this list"}}}
-}
-
-// checkAfter checks the id a list pages after: 0 for the first page, else
-// the id of a row, which is positive.
-func checkAfter(after int64) error {
-	if after < 0 {
 		return errInvalidCursor()
 	}
 	return nil

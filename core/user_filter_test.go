@@ -46,7 +46,7 @@ func TestListContains(t *testing.T) {
 				got = usher.ErrorKind(err).String()
 			} else {
 				var names []string
-				for _, u := range page.Users {
+				for _, u := range page.Items {
 					names = append(names, u.Username)
 				}
 				got = fmt.Sprint(names)
@@ -72,7 +72,7 @@ func TestKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, u := range page.Users {
+	for _, u := range page.Items {
 		names = append(names, u.Username)
 	}
 	if got := fmt.Sprint(names); got != "[root alice helper-bot]" {

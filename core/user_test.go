@@ -96,12 +96,12 @@ func TestPrivateLookups(t *testing.T) {
 	_, err = b.users.List(ctx, usher.UserFilter{Email: "alice@example.com"})
 	wantKind(t, err, usher.KindForbidden, "forbidden")
 	page, err := b.users.List(ctx, usher.UserFilter{Query: "example.com"})
-	if err != nil || len(page.Users) != 0 {
+	if err != nil || len(page.Items) != 0 {
 		t.Fatalf("a plain user's search matched e-mail addresses: %v %v", page, err)
 	}
 	page, err = b.users.List(as(b.admin), usher.UserFilter{Query: "example.com"})
-	if err != nil || len(page.Users) != 2 {
-		t.Fatalf("an admin's search of e-mail addresses: %d users, %v", len(page.Users), err)
+	if err != nil || len(page.Items) != 2 {
+		t.Fatalf("an admin's search of e-mail addresses: %d users, %v", len(page.Items), err)
 	}
 	// What a plain user sees of another is the public profile only.
 	got, err := b.users.Get(ctx, usher.UserKey{Username: "alice"})
@@ -173,7 +173,7 @@ func TestUUIDLookupIgnoresCase(t *testing.T) {
 		t.Fatalf("Get by upper-case UUID: %v", err)
 	}
 	page, err := b.users.List(as(b.admin), usher.UserFilter{UUID: strings.ToUpper(b.alice.UUID)})
-	if err != nil || len(page.Users) != 1 {
+	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("List by upper-case UUID: %v", err)
 	}
 }
@@ -211,9 +211,9 @@ func TestPolicyDefaultsPerField(t *testing.T) {
 	}
 	env.MustCreateUser(t, usher.UserCreate{Username: "two"})
 	env.MustCreateUser(t, usher.UserCreate{Username: "three"})
-	page, err := env.Core.Users.List(coretest.System(), usher.UserFilter{Limit: 50})
-	if err != nil || len(page.Users) != 2 || page.Next == nil {
-		t.Fatalf("MaxPageSize 2: %d users, next %v, %v", len(page.Users), page.Next, err)
+	page, err := env.Core.Users.List(coretest.System(), usher.UserFilter{Page: usher.PageRequest{Limit: 50}})
+	if err != nil || len(page.Items) != 2 || page.Next == nil {
+		t.Fatalf("MaxPageSize 2: %d users, next %v, %v", len(page.Items), page.Next, err)
 	}
 	_ = u
 }

@@ -54,7 +54,9 @@ type Tx interface {
 	// UserGet returns one user with its identities. By ID it returns deleted
 	// users too; by any other key only users that are not deleted.
 	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)
-	// UserList returns one page of users matching f, ordered by f.Sort.
+	// UserList returns one page of users matching f, ordered by f.Sort: up
+	// to f.Page.Limit of them (every match when it is 0), with the cursor of
+	// the last when more follow, and their number when f.Page.WithTotal.
 	UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
 	// UserUpdate reads the user with the given id, deleted or not, locks it
 	// for the rest of the transaction where the backend can, and calls fn with
@@ -177,7 +179,8 @@ type Tx interface {
 	// (not deleted).
 	GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error)
 	// GroupList returns the groups matching f by id, each with its number
-	// of members.
+	// of members: up to f.Page.Limit of them (every match when it is 0),
+	// after the id of f.Page.After.
 	GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error)
 	// GroupUpdate reads the group (locking it where the backend can), lets fn
 	// change it and writes it back with Version incremented.
@@ -281,8 +284,10 @@ type Tx interface {
 
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
-	// AuditList returns a page of the events matching f, newest first.
-	AuditList(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error)
+	// AuditList returns a page of the events matching f, newest first: up
+	// to f.Page.Limit of them (every match when it is 0), older than the id
+	// of f.Page.After.
+	AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error)
 	// AuditCount returns the number of events recorded.
 	AuditCount(ctx context.Context) (int, error)
 }

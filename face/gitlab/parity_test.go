@@ -129,11 +129,11 @@ func TestNativeParity(t *testing.T) {
 	b.do(t, call{method: "DELETE", path: fmt.Sprintf("/api/v4/users/%d", g.ID), token: b.adminTok}).want(t, "GitLab delete", 200, "")
 	b.do(t, nativeCall("DELETE", fmt.Sprintf("/v1/users/%d", n.ID), b.adminTok, nil)).want(t, "native delete", 200, "")
 	page, err := b.env.Core.Users.List(system(), usher.UserFilter{IDs: []int64{g.ID, n.ID}, Deleted: usher.Include})
-	if err != nil || len(page.Users) != 2 {
+	if err != nil || len(page.Items) != 2 {
 		t.Fatalf("deleted users: %v, %v", page, err)
 	}
-	sameStored(t, "deleted", page.Users[0], page.Users[1])
-	if page.Users[0].DeletedAt == nil {
+	sameStored(t, "deleted", page.Items[0], page.Items[1])
+	if page.Items[0].DeletedAt == nil {
 		t.Fatal("the GitLab delete deleted nothing")
 	}
 }

@@ -134,7 +134,7 @@ func TestErrorBodies(t *testing.T) {
 	}
 	// Nothing refused was written.
 	page, err := b.env.Core.Users.List(system(), usher.UserFilter{Username: "new_user"})
-	if err != nil || len(page.Users) != 0 {
+	if err != nil || len(page.Items) != 0 {
 		t.Fatalf("a refused create wrote a user: %v, %v", page, err)
 	}
 }
@@ -293,7 +293,7 @@ func TestPasswordNotInQuery(t *testing.T) {
 		b.do(t, c).want(t, name, http.StatusBadRequest, refusal)
 	}
 	page, err := b.env.Core.Users.List(system(), usher.UserFilter{Username: "q"})
-	if err != nil || len(page.Users) != 0 {
+	if err != nil || len(page.Items) != 0 {
 		t.Fatalf("a refused create wrote a user: %+v, %v", page, err)
 	}
 	if _, err := b.env.Core.Auth.Login(system(), "plain", "new "+password); err == nil {
@@ -687,7 +687,7 @@ func TestSudo(t *testing.T) {
 	b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok, header: map[string]string{"Sudo": "plain"},
 		body: map[string]any{"email": "s@example.com", "password": password, "username": "s", "name": "S"}}).want(t, "create as sudo", 403, `{"message":"403 Forbidden"}`)
 	page, err := b.env.Core.Audit.List(system(), usher.AuditFilter{Action: "auth.sudo"})
-	if err != nil || len(page.Events) != 5 || page.Events[0].ActorID != b.admin.ID || page.Events[0].ResourceID != fmt.Sprint(b.user.ID) {
+	if err != nil || len(page.Items) != 5 || page.Items[0].ActorID != b.admin.ID || page.Items[0].ResourceID != fmt.Sprint(b.user.ID) {
 		t.Fatalf("sudo audit: %+v, %v", page, err)
 	}
 }

@@ -206,7 +206,7 @@ func userID(r *http.Request) (usher.UserKey, error) {
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) error {
 	pg := in.pagination()
-	f := usher.UserFilter{Suspended: usher.Include, WithTotal: true}
+	f := usher.UserFilter{Suspended: usher.Include, Page: usher.PageRequest{WithTotal: true}}
 	f.Query, _ = in.text("search")
 	f.Username, _ = in.text("username")
 	if err := in.err(); err != nil {
@@ -218,11 +218,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 	}
 	total := res.Total
 	if total < 0 {
-		total = pg.offset() + len(res.Users)
+		total = pg.offset() + len(res.Items)
 	}
 	h.setPageHeaders(w, r, pg, total)
-	out := make([]any, 0, len(res.Users))
-	for _, u := range res.Users {
+	out := make([]any, 0, len(res.Items))
+	for _, u := range res.Items {
 		if h.Users.View(r.Context(), u) == usher.ViewAdmin {
 			out = append(out, h.adminView(r, u))
 		} else {
@@ -238,7 +238,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 // pages are numbered in that size, so that paging through reaches every
 // user once, and a page past the first is read again at its right offset.
 func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*usher.UserPage, page, error) {
-	f.Offset, f.Limit = pg.offset(), pg.size
+	f.Offset, f.Page.Limit = pg.offset(), pg.size
 	res, err := h.Users.List(ctx, f)
 	if err != nil {
 		return nil, pg, err
@@ -253,7 +253,7 @@ func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*u
 	if pg.number == 1 {
 		return res, pg, nil
 	}
-	f.Offset, f.Limit = pg.offset(), pg.size
+	f.Offset, f.Page.Limit = pg.offset(), pg.size
 	res, err = h.Users.List(ctx, f)
 	if err != nil {
 		return nil, pg, err

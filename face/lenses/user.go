@@ -118,7 +118,8 @@ func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
 // answer rather than a short list.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	f := usher.UserFilter{Kinds: userKinds, WithGroups: []usher.GroupKind{usher.GroupPlain}, Limit: pageSize}
+	f := usher.UserFilter{Kinds: userKinds, WithGroups: []usher.GroupKind{usher.GroupPlain},
+		Page: usher.PageRequest{Limit: pageSize}}
 	page, err := h.Users.List(ctx, f)
 	if err != nil {
 		return err
@@ -129,7 +130,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	io.WriteString(w, `{"items":[`)
 	first := true
 	for {
-		for _, u := range page.Users {
+		for _, u := range page.Items {
 			if !first {
 				io.WriteString(w, ",")
 			}
@@ -141,7 +142,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		if page.Next == nil {
 			break
 		}
-		f.After = page.Next
+		f.Page.After = page.Next
 		if page, err = h.Users.List(ctx, f); err != nil {
 			web.LogError(h.log(), r, err)
 			panic(http.ErrAbortHandler)

@@ -16,14 +16,14 @@ import (
 type GroupService interface {
 	Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error)
 	Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, usher.Level, error)
-	List(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error)
+	List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error)
 	Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error)
 	SetArchived(ctx context.Context, ref usher.GroupRef, archived bool) (*usher.Group, error)
 	Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
 	Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
 	Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*usher.Group, error)
 	Merge(ctx context.Context, source, target usher.GroupRef) (*usher.Group, error)
-	Members(ctx context.Context, ref usher.GroupRef, after int64, limit int) ([]*usher.Membership, error)
+	Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
 	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
@@ -34,7 +34,7 @@ type GroupService interface {
 	SetRules(ctx context.Context, ref usher.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error)
 	DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error)
 	CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error)
-	ServiceAccounts(ctx context.Context, team usher.GroupRef) ([]*usher.User, error)
+	ServiceAccounts(ctx context.Context, team usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.User], error)
 	DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error
 	ServiceAccountToken(ctx context.Context, team usher.GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error)
 }
@@ -43,7 +43,7 @@ type GroupService interface {
 type OrgService interface {
 	Create(ctx context.Context, handle, name string) (*usher.Organisation, error)
 	Get(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
-	List(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error)
+	List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error)
 	Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error)
 }
 
@@ -122,22 +122,20 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	f := usher.GroupFilter{Query: q.String("q"), Handle: q.String("handle"),
-		Archived: inclusion(q, "archived"), Deleted: inclusion(q, "deleted"), Limit: q.Int("limit", 100, 1, 1000)}
+		Archived: inclusion(q, "archived"), Deleted: inclusion(q, "deleted"), Page: idPage(q)}
 	if k := q.String("kind"); k != "" {
 		f.Kinds = []usher.GroupKind{usher.GroupKind(k)}
 	}
 	f.OrganisationID = int64(q.Int("organisation", 0, 1, 1<<62))
 	f.MemberID = int64(q.Int("member", 0, 1, 1<<62))
-	f.After = q.IDCursor("cursor")
 	if err := q.Err(); err != nil {
 		return err
 	}
-	groups, err := h.Groups.List(r.Context(), f)
+	page, err := h.Groups.List(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	return writeIDPage(w, r, groups, f.Limit, func(g *usher.Group) groupJSON { return toGroupJSON(g, "") },
-		func(g *usher.Group) int64 { return g.ID })
+	return writePage(w, r, page, func(g *usher.Group) groupJSON { return toGroupJSON(g, "") }, idCursor)
 }
 
 func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request) error {
@@ -292,15 +290,16 @@ func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, after, err := idPage(web.NewQuery(r))
+	q := web.NewQuery(r)
+	req := idPage(q)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	page, err := h.Groups.Members(r.Context(), ref, req)
 	if err != nil {
 		return err
 	}
-	ms, err := h.Groups.Members(r.Context(), ref, after, limit)
-	if err != nil {
-		return err
-	}
-	return writeIDPage(w, r, ms, limit, toMembershipJSON, func(m *usher.Membership) int64 { return m.UserID })
+	return writePage(w, r, page, toMembershipJSON, idCursor)
 }
 
 func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
@@ -501,11 +500,16 @@ func (h *Handler) serviceAccounts(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	users, err := h.Groups.ServiceAccounts(r.Context(), ref)
+	q := web.NewQuery(r)
+	req := idPage(q)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	page, err := h.Groups.ServiceAccounts(r.Context(), ref, req)
 	if err != nil {
 		return err
 	}
-	return writeList(w, users, toUserJSON)
+	return writePage(w, r, page, toUserJSON, idCursor)
 }
 
 func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request) error {
@@ -594,15 +598,15 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	archived, deleted := inclusion(q, "archived"), inclusion(q, "deleted")
-	limit, after, err := idPage(q)
+	req := idPage(q)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	page, err := h.Orgs.List(r.Context(), archived, deleted, req)
 	if err != nil {
 		return err
 	}
-	orgs, err := h.Orgs.List(r.Context(), archived, deleted, after, limit)
-	if err != nil {
-		return err
-	}
-	return writeIDPage(w, r, orgs, limit, toOrgJSON, func(o *usher.Organisation) int64 { return o.ID })
+	return writePage(w, r, page, toOrgJSON, idCursor)
 }
 
 func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request) error {

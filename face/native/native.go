@@ -68,7 +68,7 @@ type AuthService interface {
 
 // AuditService is what the face needs of the core's audit log.
 type AuditService interface {
-	List(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error)
+	List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error)
 }
 
 // Handler serves the native API.

@@ -45,12 +45,12 @@ func allow(resource, op string) usher.Rule {
 // members returns a group's members as "user id:level", read as the system.
 func (b *bundle) members(t *testing.T, groupID int64) string {
 	t.Helper()
-	ms, err := b.env.Core.Groups.Members(sys(), usher.GroupRef{ID: groupID}, 0, 100)
+	ms, err := b.env.Core.Groups.Members(sys(), usher.GroupRef{ID: groupID}, usher.PageRequest{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := ""
-	for _, m := range ms {
+	for _, m := range ms.Items {
 		out += fmt.Sprintf("%d:%s ", m.UserID, m.Level)
 	}
 	return out

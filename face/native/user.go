@@ -291,21 +291,35 @@ func writeList[T, V any](w http.ResponseWriter, items []T, view func(T) V) error
 	return web.WriteJSON(w, http.StatusOK, newList(items, view))
 }
 
-// idPage reads the limit and cursor of a list paged by id.
-func idPage(q *web.Query) (limit int, after int64, err error) {
-	limit = q.Int("limit", 100, 1, 1000)
-	after = q.IDCursor("cursor")
-	return limit, after, q.Err()
+// pageLimit reads a list's limit: absent, the core's default page size;
+// more than its maximum, cut to the maximum by the core.
+func pageLimit(q *web.Query) int { return q.Int("limit", 0, 1, math.MaxInt32) }
+
+// idPage reads the page a list ordered by id is asked for: its limit and
+// its cursor, which holds an id.
+func idPage(q *web.Query) usher.PageRequest {
+	req := usher.PageRequest{Limit: pageLimit(q)}
+	if id := q.IDCursor("cursor"); id > 0 {
+		req.After = &usher.Cursor{ID: id}
+	}
+	return req
 }
 
-// writeIDPage writes one page of a list paged by id: a full page gets a
-// cursor after its last item's id.
-func writeIDPage[T, V any](w http.ResponseWriter, r *http.Request, items []T, limit int, view func(T) V, id func(T) int64) error {
-	out := newList(items, view)
-	if len(items) > 0 && len(items) == limit {
-		c := web.EncodeCursor(id(items[len(items)-1]))
+// idCursor is the opaque cursor of a list ordered by id: the id alone.
+func idCursor(c usher.Cursor) string { return web.EncodeCursor(c.ID) }
+
+// writePage writes one page of a list: its items in their view, its next
+// cursor as enc makes it opaque (in next_cursor and a Link header) and its
+// total when the core counted.
+func writePage[T, V any](w http.ResponseWriter, r *http.Request, page *usher.Page[T], view func(T) V, enc func(usher.Cursor) string) error {
+	out := newList(page.Items, view)
+	if page.Next != nil {
+		c := enc(*page.Next)
 		out.NextCursor = &c
 		setNextLink(w, r, c)
+	}
+	if page.Total >= 0 {
+		out.Total = &page.Total
 	}
 	return web.WriteJSON(w, http.StatusOK, out)
 }
@@ -346,16 +360,16 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		State: usher.UserState(q.String("state")), Kind: usher.UserKind(q.String("kind")),
 		Admin: q.Bool("admin"), CreatedAfter: q.Time("created_after"), CreatedBefore: q.Time("created_before"),
 		Deleted: inclusion(q, "deleted"), Suspended: inclusion(q, "suspended"),
-		Sort: usher.UserSort(q.String("sort")), Limit: q.Int("limit", 0, 1, math.MaxInt32),
+		Sort: usher.UserSort(q.String("sort")), Page: usher.PageRequest{Limit: pageLimit(q)},
 	}
 	withTotal := q.Bool("total")
-	f.WithTotal = withTotal != nil && *withTotal
+	f.Page.WithTotal = withTotal != nil && *withTotal
 	var cur userCursor
 	if q.Cursor("cursor", &cur) {
 		if cur.Sort != string(f.Sort) {
 			return web.Invalid("cursor", usher.CodeCursorSortMismatch, "was given out for another sort order")
 		}
-		f.After = &usher.UserCursor{ID: cur.ID, Key: cur.Key}
+		f.Page.After = &usher.Cursor{ID: cur.ID, Key: cur.Key}
 	}
 	if err := q.Err(); err != nil {
 		return err
@@ -364,19 +378,10 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := listJSON[userJSON]{Items: make([]userJSON, 0, len(page.Users))}
-	for _, u := range page.Users {
-		out.Items = append(out.Items, toUserJSON(u))
-	}
-	if page.Next != nil {
-		c := web.EncodeCursor(userCursor{Sort: string(f.Sort), ID: page.Next.ID, Key: page.Next.Key})
-		out.NextCursor = &c
-		setNextLink(w, r, c)
-	}
-	if page.Total >= 0 {
-		out.Total = &page.Total
-	}
-	return web.WriteJSON(w, http.StatusOK, out)
+	// The cursor names its sort, so that it is refused under another.
+	return writePage(w, r, &page.Page, toUserJSON, func(c usher.Cursor) string {
+		return web.EncodeCursor(userCursor{Sort: string(f.Sort), ID: c.ID, Key: c.Key})
+	})
 }
 
 // auditJSON is the native representation of an audit event.
@@ -413,7 +418,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	f := usher.AuditFilter{
 		From: q.Time("from"), To: q.Time("to"), Action: q.String("action"),
-		Limit: q.Int("limit", 0, 1, math.MaxInt32),
+		Page: idPage(q),
 	}
 	if s := q.String("actor"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -425,7 +430,6 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if s := q.String("resource"); s != "" {
 		f.ResourceType, f.ResourceID, _ = strings.Cut(s, ":")
 	}
-	f.Before = q.IDCursor("cursor")
 	if err := q.Err(); err != nil {
 		return err
 	}
@@ -433,29 +437,25 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := listJSON[auditJSON]{Items: make([]auditJSON, 0, len(page.Events))}
-	for _, e := range page.Events {
-		a := auditJSON{
-			ID: e.ID, At: e.At, ActorKind: string(e.ActorKind), ActorID: optionalID(e.ActorID),
-			ActorName: e.ActorName, ImpersonatorID: optionalID(e.ImpersonatorID), Action: e.Action,
-			ResourceType: e.ResourceType, ResourceID: e.ResourceID, Changes: map[string]auditChange{},
-			Meta: e.Meta, Address: e.Address, UserAgent: e.UserAgent, RequestID: e.RequestID,
-		}
-		if a.ActorKind == "" {
-			a.ActorKind = "anonymous"
-		}
-		if a.Meta == nil {
-			a.Meta = map[string]string{}
-		}
-		for k, c := range e.Changes {
-			a.Changes[k] = auditChange(c)
-		}
-		out.Items = append(out.Items, a)
+	return writePage(w, r, page, toAuditJSON, idCursor)
+}
+
+// toAuditJSON converts an audit event to its native representation.
+func toAuditJSON(e *usher.AuditEvent) auditJSON {
+	a := auditJSON{
+		ID: e.ID, At: e.At, ActorKind: string(e.ActorKind), ActorID: optionalID(e.ActorID),
+		ActorName: e.ActorName, ImpersonatorID: optionalID(e.ImpersonatorID), Action: e.Action,
+		ResourceType: e.ResourceType, ResourceID: e.ResourceID, Changes: map[string]auditChange{},
+		Meta: e.Meta, Address: e.Address, UserAgent: e.UserAgent, RequestID: e.RequestID,
 	}
-	if page.Next != 0 {
-		c := web.EncodeCursor(page.Next)
-		out.NextCursor = &c
-		setNextLink(w, r, c)
+	if a.ActorKind == "" {
+		a.ActorKind = "anonymous"
 	}
-	return web.WriteJSON(w, http.StatusOK, out)
+	if a.Meta == nil {
+		a.Meta = map[string]string{}
+	}
+	for k, c := range e.Changes {
+		a.Changes[k] = auditChange(c)
+	}
+	return a
 }

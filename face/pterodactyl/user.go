@@ -318,11 +318,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	perPage := res.Limit
 	total := max(res.Total, 0)
 	lastPage := max(1, (total+perPage-1)/perPage)
-	out := listJSON{Object: "list", Data: make([]itemJSON, 0, len(res.Users))}
-	for _, u := range res.Users {
+	out := listJSON{Object: "list", Data: make([]itemJSON, 0, len(res.Items))}
+	for _, u := range res.Items {
 		out.Data = append(out.Data, toItem(u, q.include))
 	}
-	p := pagination{Total: total, Count: len(res.Users), PerPage: perPage, CurrentPage: q.page, TotalPages: lastPage}
+	p := pagination{Total: total, Count: len(res.Items), PerPage: perPage, CurrentPage: q.page, TotalPages: lastPage}
 	if q.page > 1 {
 		p.Links.Previous = h.pageURL(r, q.page-1, perPage)
 	}
@@ -352,7 +352,7 @@ func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
 // user is on exactly one page, and a page past the first is read again at
 // its right offset.
 func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, page, perPage int) (*usher.UserPage, error) {
-	f.Offset, f.Limit, f.WithTotal = (page-1)*perPage, perPage, true
+	f.Offset, f.Page.Limit, f.Page.WithTotal = (page-1)*perPage, perPage, true
 	res, err := h.Users.List(ctx, f)
 	if err != nil {
 		return nil, err
@@ -363,7 +363,7 @@ func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, page, perPag
 	if res.Limit == perPage || page == 1 {
 		return res, nil
 	}
-	f.Offset, f.Limit = (page-1)*res.Limit, res.Limit
+	f.Offset, f.Page.Limit = (page-1)*res.Limit, res.Limit
 	return h.Users.List(ctx, f)
 }
 

@@ -211,16 +211,15 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Gro
 	}
 	inclusion(b, "archived_at", f.Archived)
 	inclusion(b, "deleted_at", f.Deleted)
-	if f.After > 0 {
-		b.Where("id > " + b.Arg(f.After))
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
+	if f.Page.After != nil {
+		b.Where("id > " + b.Arg(f.Page.After.ID))
 	}
 	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m WHERE m.group_id = groups.id) FROM groups")
 	b.WriteWhere()
-	b.Write(" ORDER BY id LIMIT " + b.Arg(limit))
+	b.Write(" ORDER BY id")
+	if f.Page.Limit > 0 {
+		b.Write(" LIMIT " + b.Arg(f.Page.Limit))
+	}
 	return collect(ctx, c, "GroupList", b, func(s scanner) (*usher.Group, error) {
 		g, dests, finish := groupDests()
 		if err := s.Scan(append(dests, &g.Members)...); err != nil {

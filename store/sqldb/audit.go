@@ -42,8 +42,9 @@ func (c *conn) AuditAppend(ctx context.Context, e *usher.AuditEvent) error {
 }
 
 // AuditList returns a page of the matching events, newest first. It asks
-// for one more than the limit to learn whether another page follows.
-func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.AuditPage, error) {
+// for one more than the limit to learn whether another page follows;
+// without a limit it reads every match.
+func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
 	b := &Builder{d: c.d}
 	if f.From != nil {
 		b.Where("at >= " + b.Time(*f.From))
@@ -67,22 +68,19 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Audit
 	if f.ResourceID != "" {
 		b.Where("resource_id = " + b.Arg(f.ResourceID))
 	}
-	if f.Before > 0 {
-		b.Where("id < " + b.Arg(f.Before))
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
+	if f.Page.After != nil {
+		b.Where("id < " + b.Arg(f.Page.After.ID))
 	}
 	b.Write("SELECT " + macros["{{audit_columns}}"] + " FROM audit_events")
 	b.WriteWhere()
-	b.Write(" ORDER BY id DESC LIMIT " + b.Arg(limit+1))
+	b.Write(" ORDER BY id DESC")
+	writeLimit(b, f.Page.Limit)
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
 		return nil, c.fail("AuditList", err)
 	}
 	defer rows.Close()
-	page := &usher.AuditPage{}
+	page := &usher.Page[*usher.AuditEvent]{Total: -1, Limit: f.Page.Limit}
 	for rows.Next() {
 		e := new(usher.AuditEvent)
 		var kind string
@@ -100,14 +98,14 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Audit
 				e.Changes[k] = usher.Change{Old: v.Old, New: v.New}
 			}
 		}
-		page.Events = append(page.Events, e)
+		page.Items = append(page.Items, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, c.fail("AuditList", err)
 	}
-	if len(page.Events) > limit {
-		page.Events = page.Events[:limit]
-		page.Next = page.Events[limit-1].ID
+	if limit := f.Page.Limit; limit > 0 && len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.Next = &usher.Cursor{ID: page.Items[limit-1].ID}
 	}
 	return page, nil
 }

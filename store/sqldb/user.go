@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -459,10 +460,11 @@ func isUUID(s string) bool {
 }
 
 // UserList returns one page of users. It asks for one row more than the
-// limit to learn whether another page follows.
+// limit to learn whether another page follows; without a limit it reads
+// every match.
 func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
-	page := &usher.UserPage{Total: -1}
-	if f.WithTotal {
+	page := &usher.UserPage{Page: usher.Page[*usher.User]{Total: -1, Limit: f.Page.Limit}}
+	if f.Page.WithTotal {
 		b := &Builder{d: c.d}
 		c.userWhere(b, f)
 		from, _ := b.source()
@@ -476,8 +478,8 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	b := &Builder{d: c.d}
 	c.userWhere(b, f)
 	from, idCol := b.source()
-	if f.After != nil {
-		key, err := c.cursorArg(col, f.After)
+	if after := f.Page.After; after != nil {
+		key, err := c.cursorArg(col, after)
 		if err != nil {
 			return nil, err
 		}
@@ -486,9 +488,9 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			op = "<"
 		}
 		if col == "id" {
-			b.Where(idCol + " " + op + " " + b.Arg(f.After.ID))
+			b.Where(idCol + " " + op + " " + b.Arg(after.ID))
 		} else {
-			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(f.After.ID)))
+			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
 		}
 	}
 	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM " + from)
@@ -502,11 +504,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	} else {
 		b.Write(" ORDER BY " + col + dir + ", id" + dir)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 20
-	}
-	b.Write(" LIMIT " + b.Arg(limit+1))
+	writeLimit(b, f.Page.Limit)
 	if f.Offset > 0 {
 		b.Write(" OFFSET " + b.Arg(f.Offset))
 	}
@@ -520,20 +518,30 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		if err != nil {
 			return nil, fmt.Errorf("UserList: %w", err)
 		}
-		page.Users = append(page.Users, u)
+		page.Items = append(page.Items, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, c.fail("UserList", err)
 	}
-	if len(page.Users) > limit {
-		page.Users = page.Users[:limit]
-		last := page.Users[limit-1]
-		page.Next = &usher.UserCursor{ID: last.ID, Key: cursorKey(col, last)}
+	if limit := f.Page.Limit; limit > 0 && len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.Next = &usher.Cursor{ID: last.ID, Key: cursorKey(col, last)}
 	}
-	if err := c.attachIdentities(ctx, page.Users); err != nil {
+	if err := c.attachIdentities(ctx, page.Items); err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// writeLimit ends a page's query of limit rows: it reads one more, to learn
+// whether another page follows, or every row when there is no limit.
+func writeLimit(b *Builder, limit int) {
+	n := int64(math.MaxInt64)
+	if limit > 0 {
+		n = int64(limit) + 1
+	}
+	b.Write(" LIMIT " + b.Arg(n))
 }
 
 // cursorKey is the sort column's value of u, as the cursor keeps it.
@@ -550,7 +558,7 @@ func cursorKey(col string, u *usher.User) string {
 }
 
 // cursorArg turns a cursor's key back into an argument for col.
-func (c *conn) cursorArg(col string, cur *usher.UserCursor) (any, error) {
+func (c *conn) cursorArg(col string, cur *usher.Cursor) (any, error) {
 	if col != "created_at" {
 		return cur.Key, nil
 	}

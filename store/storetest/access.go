@@ -237,7 +237,7 @@ func testGroups(t *testing.T, s store.Store) {
 	if got := kinds(usher.GroupFilter{Query: "INVENT"}); got != "[internal:inventory-42]" {
 		t.Errorf("query: %s", got)
 	}
-	if got := kinds(usher.GroupFilter{Limit: 1, After: team.ID}); got != "[role:platform]" {
+	if got := kinds(usher.GroupFilter{Page: usher.PageRequest{Limit: 1, After: &usher.Cursor{ID: team.ID}}}); got != "[role:platform]" {
 		t.Errorf("after: %s", got)
 	}
 }

@@ -350,7 +350,7 @@ func seed(t *testing.T, s store.Store) []*usher.User {
 
 func usernames(p *usher.UserPage) []string {
 	var out []string
-	for _, u := range p.Users {
+	for _, u := range p.Items {
 		out = append(out, u.Username)
 	}
 	return out
@@ -471,10 +471,10 @@ func testUserListKeyset(t *testing.T, s store.Store) {
 			q           string
 			limit, want int
 		}{{"", 4, 6}, {"example.com", 1, 3}} {
-			f := usher.UserFilter{Query: tt.q, SearchEmail: true, Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Limit: 100}
+			f := usher.UserFilter{Query: tt.q, SearchEmail: true, Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Page: usher.PageRequest{Limit: 100}}
 			all := usernames(list(t, s, f))
 			var paged []string
-			f.Limit = tt.limit
+			f.Page.Limit = tt.limit
 			for pages := 0; ; pages++ {
 				if pages > 10 {
 					t.Fatalf("%s %q: pagination does not end", sort, tt.q)
@@ -484,7 +484,7 @@ func testUserListKeyset(t *testing.T, s store.Store) {
 				if p.Next == nil {
 					break
 				}
-				f.After = p.Next
+				f.Page.After = p.Next
 			}
 			if fmt.Sprint(paged) != fmt.Sprint(all) || len(all) != tt.want {
 				t.Errorf("%s %q: pages give %v, one list gives %v", sort, tt.q, paged, all)
@@ -495,15 +495,15 @@ func testUserListKeyset(t *testing.T, s store.Store) {
 
 func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 	seed(t, s)
-	p := list(t, s, usher.UserFilter{Offset: 1, Limit: 2, WithTotal: true})
+	p := list(t, s, usher.UserFilter{Offset: 1, Page: usher.PageRequest{Limit: 2, WithTotal: true}})
 	if got := fmt.Sprint(usernames(p)); got != "[bob dave]" || p.Total != 4 || p.Next == nil {
 		t.Fatalf("offset page: %s total=%d next=%v; want [bob dave] total=4 and a next page", got, p.Total, p.Next)
 	}
-	p = list(t, s, usher.UserFilter{Offset: 2, Limit: 2})
+	p = list(t, s, usher.UserFilter{Offset: 2, Page: usher.PageRequest{Limit: 2}})
 	if got := fmt.Sprint(usernames(p)); got != "[dave ci-bot]" || p.Total != -1 || p.Next != nil {
 		t.Fatalf("last page: %s total=%d next=%v", got, p.Total, p.Next)
 	}
-	p = list(t, s, usher.UserFilter{Query: "example", SearchEmail: true, WithTotal: true})
+	p = list(t, s, usher.UserFilter{Query: "example", SearchEmail: true, Page: usher.PageRequest{WithTotal: true}})
 	if p.Total != 1 {
 		t.Fatalf("search total = %d, want 1", p.Total)
 	}
@@ -533,7 +533,7 @@ func testUserCreateMany(t *testing.T, s store.Store) {
 			t.Fatalf("user %d: password %q, %v; want %q", i, hash, err, want)
 		}
 	}
-	p := list(t, s, usher.UserFilter{Query: "bulk44", WithTotal: true})
+	p := list(t, s, usher.UserFilter{Query: "bulk44", Page: usher.PageRequest{WithTotal: true}})
 	if p.Total != 10 {
 		t.Fatalf("search finds %d of the new users, want 10", p.Total)
 	}
@@ -686,7 +686,7 @@ func testIdentities(t *testing.T, s store.Store) {
 	}
 	wantNotFound(t, s.IdentityDelete(ctx, a.ID, "github"))
 	p := list(t, s, usher.UserFilter{})
-	for _, u := range p.Users {
+	for _, u := range p.Items {
 		if len(u.Identities) != 0 {
 			t.Fatalf("%s has identities %v", u.Username, u.Identities)
 		}
@@ -832,7 +832,7 @@ func testAudit(t *testing.T, s store.Store) {
 		{"action", usher.AuditFilter{Action: "user.update"}, "[4 1]"},
 		{"action prefix", usher.AuditFilter{Action: "user."}, "[4 3 1 0]"},
 		{"resource", usher.AuditFilter{ResourceType: "user", ResourceID: "2"}, "[2]"},
-		{"before", usher.AuditFilter{Before: 3, Limit: 1}, "[1]"},
+		{"before", usher.AuditFilter{Page: usher.PageRequest{After: &usher.Cursor{ID: 3}, Limit: 1}}, "[1]"},
 	}
 	for _, tt := range tests {
 		page, err := s.AuditList(ctx, tt.f)
@@ -840,21 +840,21 @@ func testAudit(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		var ids []string
-		for _, e := range page.Events {
+		for _, e := range page.Items {
 			ids = append(ids, e.ResourceID)
 		}
 		if got := fmt.Sprint(ids); got != tt.want {
 			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
 		}
 	}
-	page, _ := s.AuditList(ctx, usher.AuditFilter{Limit: 2})
-	if len(page.Events) != 2 || page.Next != page.Events[1].ID {
-		t.Fatalf("first page of 2: %d events, next %d", len(page.Events), page.Next)
+	page, _ := s.AuditList(ctx, usher.AuditFilter{Page: usher.PageRequest{Limit: 2}})
+	if len(page.Items) != 2 || page.Next == nil || page.Next.ID != page.Items[1].ID || page.Total != -1 {
+		t.Fatalf("first page of 2: %d events, next %v, total %d", len(page.Items), page.Next, page.Total)
 	}
-	if last, _ := s.AuditList(ctx, usher.AuditFilter{Before: page.Events[1].ID, Limit: 3}); len(last.Events) != 3 || last.Next != 0 {
-		t.Fatalf("last page: %d events, next %d", len(last.Events), last.Next)
+	if last, _ := s.AuditList(ctx, usher.AuditFilter{Page: usher.PageRequest{After: page.Next, Limit: 3}}); len(last.Items) != 3 || last.Next != nil {
+		t.Fatalf("last page: %d events, next %v", len(last.Items), last.Next)
 	}
-	e := page.Events[0]
+	e := page.Items[0]
 	if e.Changes["name"].New != "b" || e.Meta["k"] != "v" || !e.At.Equal(base.Add(4*time.Minute)) || e.ActorKind != usher.PrincipalUser {
 		t.Fatalf("event round trip: %+v", e)
 	}

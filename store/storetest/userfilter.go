@@ -66,9 +66,9 @@ func testUserListContains(t *testing.T, s store.Store) {
 		}
 		// The count goes the same way as the page.
 		f := tt.f
-		f.WithTotal = true
-		if p := list(t, s, f); p.Total != len(p.Users) {
-			t.Errorf("%s: total %d for %d users", tt.name, p.Total, len(p.Users))
+		f.Page.WithTotal = true
+		if p := list(t, s, f); p.Total != len(p.Items) {
+			t.Errorf("%s: total %d for %d users", tt.name, p.Total, len(p.Items))
 		}
 	}
 }
