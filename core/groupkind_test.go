@@ -252,3 +252,34 @@ func TestGroupKindRules(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupKindOutranks checks which kinds' memberships count as rights in
+// the rule for another's credentials (outranks): a member of a group of any
+// kind but a role holds a place a caller outside it lacks; a role's members
+// are compared by its rules, and one that carries none gives nothing.
+func TestGroupKindOutranks(t *testing.T) {
+	t.Parallel()
+	b := setupKinds(t)
+	hd := helpdesk(t, b.groupBundle, "helpdesk", usher.Rule{Resource: "user", Operation: "update", Access: usher.Allow})
+	for _, tt := range []struct {
+		kind usher.GroupKind
+		want usher.Kind // changing the password of a member of the kind
+	}{
+		{usher.GroupTeam, usher.KindForbidden},
+		{usher.GroupRole, allowed},
+		{usher.GroupPlain, usher.KindForbidden},
+		{usher.GroupInternal, usher.KindForbidden},
+	} {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			u := b.env.MustCreateUser(t, usher.UserCreate{Username: "in-" + string(tt.kind)})
+			if _, err := b.g.AddMember(as(b.admin), usher.GroupRef{ID: b.groups[tt.kind].ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+				t.Fatal(err)
+			}
+			pw := "Correct-Horse-Battery-9"
+			_, err := b.users.Update(as(hd), usher.UserKey{ID: u.ID}, usher.UserUpdate{Password: &pw})
+			if outcome(err) != tt.want {
+				t.Fatalf("%v, want %v", err, tt.want)
+			}
+		})
+	}
+}
