@@ -1,6 +1,9 @@
 package usher
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Organisation holds groups; Corteza calls it so.
 type Organisation struct {
@@ -33,14 +36,40 @@ const (
 	GroupInternal GroupKind = "internal" // machine-managed; invisible to end users
 )
 
+// GroupKinds lists every group kind, in the order lists show them.
+var GroupKinds = []GroupKind{GroupTeam, GroupRole, GroupPlain, GroupInternal}
+
 // Valid reports whether k is one of the defined kinds.
 func (k GroupKind) Valid() bool {
-	switch k {
-	case GroupTeam, GroupRole, GroupPlain, GroupInternal:
-		return true
-	}
-	return false
+	return slices.Contains(GroupKinds, k)
 }
+
+// Levels returns the levels a group of the kind gives its members, its
+// default (the level of a member added without one) first: read, write and
+// owner in a team, member in every other kind. It is the one list of them;
+// what each level lets a member do is the core's to decide.
+func (k GroupKind) Levels() []Level {
+	if k == GroupTeam {
+		return []Level{LevelRead, LevelWrite, LevelOwner}
+	}
+	return []Level{LevelMember}
+}
+
+// Gives reports whether a group of the kind gives the level l.
+func (k GroupKind) Gives(l Level) bool { return slices.Contains(k.Levels(), l) }
+
+// Owned reports whether a group of the kind has owners — its creator is its
+// first owner and it keeps at least one — which is the case of the kinds
+// that give the owner level: teams.
+func (k GroupKind) Owned() bool { return k.Gives(LevelOwner) }
+
+// HoldsServiceAccounts reports whether a group of the kind makes and holds
+// service accounts: only teams do.
+func (k GroupKind) HoldsServiceAccounts() bool { return k == GroupTeam }
+
+// CarriesRules reports whether a group of the kind carries permission rules
+// to its members: only roles do.
+func (k GroupKind) CarriesRules() bool { return k == GroupRole }
 
 // Group is a team, a role, a plain group or an internal group.
 type Group struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -18,34 +17,6 @@ type Groups struct{ *env }
 
 func errGroupNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "group not found"}
-}
-
-// levels returns the levels a group of the kind gives.
-func levels(k usher.GroupKind) []usher.Level {
-	if k == usher.GroupTeam {
-		return []usher.Level{usher.LevelRead, usher.LevelWrite, usher.LevelOwner}
-	}
-	return []usher.Level{usher.LevelMember}
-}
-
-// checkLevel refuses a level the group's kind does not give; "" becomes the
-// kind's default (read for teams, member elsewhere).
-func checkLevel(k usher.GroupKind, l usher.Level) (usher.Level, error) {
-	valid := levels(k)
-	if l == "" {
-		return valid[0], nil
-	}
-	for _, v := range valid {
-		if l == v {
-			return l, nil
-		}
-	}
-	names := make([]string, len(valid))
-	for i, v := range valid {
-		names[i] = string(v)
-	}
-	return "", usher.FieldErrors(usher.FieldError{Field: "level", Code: usher.CodeInvalid,
-		Message: "must be " + strings.Join(names, ", ") + " for a " + string(k)})
 }
 
 func (g *Groups) checkGroup(gr *usher.Group) error {
@@ -66,8 +37,9 @@ type access struct {
 	mem   *usher.Membership
 }
 
-// load finds a group and the caller's membership of it. Internal groups,
-// and deleted ones for all but administrators, are not found.
+// load finds a group and the caller's membership of it. A group the caller
+// may never see (sightOf), and a deleted one for all but administrators, is
+// not found.
 func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
@@ -83,7 +55,7 @@ func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsAdmin() && (gr.Kind == usher.GroupInternal || gr.Deleted()) {
+	if sightOf(p, gr.Kind) == sightNone || (gr.Deleted() && !p.IsAdmin()) {
 		return nil, errGroupNotFound()
 	}
 	a := &access{p: p, group: gr}
@@ -97,20 +69,19 @@ func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 	return a, nil
 }
 
-// rank is the caller's level in the group, 0 when not a member.
-func (a *access) rank() int {
-	if a.mem == nil {
-		return 0
-	}
-	return a.mem.Level.Rank()
+// holds reports whether the caller holds level l or a higher one in the
+// group, where its kind gives l at all (usher.GroupKind.Levels).
+func (a *access) holds(l usher.Level) bool {
+	return a.mem != nil && a.group.Kind.Gives(l) && a.mem.Level.Rank() >= l.Rank()
 }
 
 // authorizeGroup decides act on a group for the caller: administrators may
 // do everything; the rules of the caller's roles decide next (deny over
-// allow, on "group" or "group:<id>"); then the built-in defaults: a team's
-// members see it, its writers change it, its owners manage its members and
-// delete it; anyone authenticated sees roles and plain groups; everything
-// else is for administrators.
+// allow, on "group" or "group:<id>"); then the built-in defaults: who sees
+// it is sightOf's rule (a team's members; anyone signed in for roles and
+// plain groups); in a kind that gives the levels (teams), its writers
+// change it and its owners manage its members, service accounts and
+// deletion; everything else is for administrators.
 func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 	if err := precheck(a.p, act, nil); err != nil {
 		return err
@@ -118,11 +89,11 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 	byDefault := false
 	switch act {
 	case actGroupRead:
-		byDefault = a.group.Kind != usher.GroupTeam || a.rank() >= 1
+		byDefault = sightOf(a.p, a.group.Kind).byDefault(a.mem != nil)
 	case actGroupUpdate:
-		byDefault = a.group.Kind == usher.GroupTeam && a.rank() >= 2
+		byDefault = a.holds(usher.LevelWrite)
 	case actGroupDelete, actGroupMembers, actServiceAccount:
-		byDefault = a.group.Kind == usher.GroupTeam && a.rank() >= 3
+		byDefault = a.holds(usher.LevelOwner)
 	}
 	return e.decide(ctx, a.p, act, strconv.FormatInt(a.group.ID, 10), byDefault)
 }
@@ -147,10 +118,11 @@ func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan
 	return p, err
 }
 
-// Create creates a group. The creator of a team becomes its owner. Teams
-// may be created by anyone whose plan allows it (everyone, while no plan is
-// defined); other kinds by administrators or a rule allowing group.create;
-// internal groups by administrators only.
+// Create creates a group. The creator of a team (a kind with owners)
+// becomes its owner. Teams may be created by anyone whose plan allows it
+// (everyone, while no plan is defined); other kinds by administrators or a
+// rule allowing group.create; internal groups, which no one else sees, by
+// administrators only.
 //
 // Errors: Unauthenticated, Forbidden (code plan_forbids_teams when the
 // plan refuses), Unprocessable, Conflict (the handle is taken in its kind),
@@ -175,9 +147,9 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		switch {
 		case p.IsAdmin():
-		case in.Kind == usher.GroupInternal:
+		case sightOf(p, in.Kind) == sightNone:
 			return errForbidden("internal groups are made by usher and administrators")
-		case in.Kind == usher.GroupTeam && p.User != nil:
+		case in.Kind.Owned() && p.User != nil:
 			if err := g.decide(ctx, p, actGroupCreate, "", true); err != nil {
 				return err
 			}
@@ -206,7 +178,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		if err := tx.GroupCreate(ctx, gr); err != nil {
 			return err
 		}
-		if in.Kind == usher.GroupTeam && p.User != nil {
+		if in.Kind.Owned() && p.User != nil {
 			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: gr.ID, UserID: p.UserID(), Level: usher.LevelOwner, CreatedAt: now}); err != nil {
 				return err
 			}
@@ -285,30 +257,16 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 		return cut(gs, req.Limit, key), nil
 	}
 	f.Deleted = usher.Exclude
-	if len(f.Kinds) == 0 {
-		f.Kinds = []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain}
-	}
-	var kinds []usher.GroupKind
-	for _, k := range f.Kinds {
-		if k != usher.GroupInternal {
-			kinds = append(kinds, k)
-		}
-	}
-	if len(kinds) == 0 {
+	if f.Kinds = kindsSeen(p, f.Kinds); len(f.Kinds) == 0 {
 		return cut([]*usher.Group{}, req.Limit, key), nil
 	}
-	f.Kinds = kinds
 	rules, err := g.rules.of(ctx, g.env, p.UserID())
 	if err != nil {
 		return nil, err
 	}
-	ms, err := g.store.UserGroups(ctx, p.UserID(), usher.GroupTeam)
+	mine, err := g.memberOf(ctx, p)
 	if err != nil {
 		return nil, err
-	}
-	mine := map[int64]bool{}
-	for _, m := range ms {
-		mine[m.GroupID] = true
 	}
 	// Teams the caller may not see are left out after the store's page is
 	// read, so a page is read on until it is full or the groups run out: a
@@ -324,8 +282,7 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 				return cut(out, req.Limit, key), nil
 			}
 			// As Get decides: a rule first, then a team's members.
-			verdict := evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))
-			if verdict == usher.Deny || (gr.Kind == usher.GroupTeam && !mine[gr.ID] && verdict != usher.Allow) {
+			if !seesGroup(p, gr.Kind, mine[gr.ID], evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))) {
 				continue
 			}
 			out = append(out, gr)
@@ -652,7 +609,7 @@ func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
 func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
 	for _, a := range []*access{src, dst} {
 		acts := []action{actGroupUpdate, actGroupDelete, actGroupMembers}
-		if a.group.Kind == usher.GroupRole {
+		if a.group.Kind.CarriesRules() {
 			acts = append(acts, actGroupRules)
 		}
 		for _, act := range acts {
@@ -783,7 +740,7 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 
 // keepOwner refuses to take away a team's last owner.
 func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, userID int64) error {
-	if gr.Kind != usher.GroupTeam {
+	if !gr.Kind.Owned() {
 		return nil
 	}
 	sole, err := tx.SoleOwnerTeams(ctx, userID)
@@ -844,7 +801,7 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 }
 
 // UserGroups returns the groups a principal belongs to, of the given kinds
-// (all but internal when none). Users see their own; others see what they
+// (those the caller may see when none). Users see their own; others see what they
 // may see of the groups.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
@@ -867,14 +824,12 @@ func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...ush
 // memberships returns, by user id, the memberships of users (whom p may
 // read) of groups of the kinds (those p may see when none), each with its
 // group and the group's counts, in one read: p sees every group of its
-// own, an administrator every group of anyone's, others a user's roles
-// and plain groups and the teams they share with it, never internal ones.
+// own, and of others' the groups it would see by Get (seesGroup): an
+// administrator every group, others a user's roles and plain groups and the
+// teams they share with it (or a rule lets them see), never internal ones.
 func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*usher.User, kinds []usher.GroupKind) (map[int64][]*usher.Membership, error) {
 	if len(kinds) == 0 {
-		kinds = []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain}
-		if p.IsAdmin() {
-			kinds = append(kinds, usher.GroupInternal)
-		}
+		kinds = kindsSeen(p, nil)
 	}
 	ids := make([]int64, len(users))
 	for i, u := range users {
@@ -884,25 +839,40 @@ func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*ushe
 	if err != nil {
 		return nil, err
 	}
-	var mine map[int64]bool
-	if !p.IsAdmin() && slices.Contains(kinds, usher.GroupTeam) {
-		own, err := e.store.UserGroups(ctx, p.UserID(), usher.GroupTeam)
-		if err != nil {
-			return nil, err
-		}
-		mine = map[int64]bool{}
-		for _, m := range own {
-			mine[m.GroupID] = true
-		}
+	mine, err := e.memberOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[int64][]*usher.Membership, len(users))
 	for _, m := range ms {
-		hidden := m.Group.Kind == usher.GroupInternal || (m.Group.Kind == usher.GroupTeam && !mine[m.GroupID])
-		if p.IsAdmin() || m.UserID == p.UserID() || !hidden {
+		if m.UserID == p.UserID() || seesGroup(p, m.Group.Kind, mine[m.GroupID], evaluate(rules, actGroupRead, strconv.FormatInt(m.GroupID, 10))) {
 			out[m.UserID] = append(out[m.UserID], m)
 		}
 	}
 	return out, nil
+}
+
+// memberOf returns the groups p belongs to of the kinds p sees only as a
+// member (teams; none for an administrator): what seesGroup needs to know
+// of p's memberships.
+func (e *env) memberOf(ctx context.Context, p *usher.Principal) (map[int64]bool, error) {
+	kinds := kindsSeenAsMember(p)
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	ms, err := e.store.UserGroups(ctx, p.UserID(), kinds...)
+	if err != nil {
+		return nil, err
+	}
+	mine := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		mine[m.GroupID] = true
+	}
+	return mine, nil
 }
 
 // maxGroupChanges bounds the groups one request adds a principal to,

@@ -83,7 +83,8 @@ func (g *Groups) allowedByDefault(p *usher.Principal, act action, instance strin
 	return false
 }
 
-// role finds a role for rule management.
+// role finds a role — a group of the kind that carries rules — for rule
+// management; a handle names a role.
 func (g *Groups) role(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
 	if ref.ID == 0 {
 		ref.Kind = usher.GroupRole
@@ -92,7 +93,7 @@ func (g *Groups) role(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 	if err != nil {
 		return nil, err
 	}
-	if a.group.Kind != usher.GroupRole {
+	if !a.group.Kind.CarriesRules() {
 		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeRoleNotFound, Message: "role not found"}
 	}
 	return a, nil

@@ -297,9 +297,10 @@ func (e *env) guardCredentials(ctx context.Context, p *usher.Principal, act acti
 }
 
 // outranks reports whether target has a right the principal, who is no
-// administrator, lacks: it is an administrator, is in a team or a group at
-// a level the principal does not hold there (a writer of a team the
-// principal is not in, an owner where the principal only writes), or its
+// administrator, lacks: it is an administrator, is in a team or a group (of
+// any kind but a role) at a level the principal does not hold there (a
+// writer of a team the principal is not in, an owner where the principal
+// only writes), or its
 // roles' rules allow an operation the principal's do not (leaving out what
 // everyone may by default). Whoever took over such an account would hold
 // what it holds.
@@ -307,8 +308,16 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 	if target.Admin {
 		return true, nil
 	}
+	// A role's members are compared by its rules, below; in every other
+	// kind, the membership itself is what the caller must hold.
+	var byLevel []usher.GroupKind
+	for _, k := range usher.GroupKinds {
+		if !k.CarriesRules() {
+			byLevel = append(byLevel, k)
+		}
+	}
 	levels := func(id int64) (map[int64]usher.Level, error) {
-		ms, err := e.store.UserGroups(ctx, id, usher.GroupTeam, usher.GroupPlain)
+		ms, err := e.store.UserGroups(ctx, id, byLevel...)
 		out := map[int64]usher.Level{}
 		for _, m := range ms {
 			out[m.GroupID] = m.Level

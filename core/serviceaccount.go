@@ -10,7 +10,8 @@ import (
 	"usher/store"
 )
 
-// team loads a team for a service-account action.
+// team loads a team — a group of the kind that holds service accounts —
+// for a service-account action; a handle names a team.
 func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act action) (*access, error) {
 	if ref.ID == 0 {
 		ref.Kind = usher.GroupTeam
@@ -19,7 +20,7 @@ func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act 
 	if err != nil {
 		return nil, err
 	}
-	if a.group.Kind != usher.GroupTeam {
+	if !a.group.Kind.HoldsServiceAccounts() {
 		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTeamNotFound, Message: "team not found"}
 	}
 	if err := g.authorizeGroup(ctx, act, a); err != nil {
