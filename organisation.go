@@ -1,0 +1,23 @@
+package usher
+
+import "time"
+
+// Organisation holds groups; Corteza calls it so.
+type Organisation struct {
+	ID         int64
+	Handle     string // unique among organisations that are not deleted
+	Name       string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ArchivedAt *time.Time
+	DeletedAt  *time.Time
+}
+
+// OrganisationUpdate is a partial update of an organisation; Archived and
+// Deleted set or clear those states.
+type OrganisationUpdate struct {
+	Handle   *string
+	Name     *string
+	Archived *bool
+	Deleted  *bool
+}
