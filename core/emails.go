@@ -1,0 +1,184 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/store"
+)
+
+// Emails manages users' secondary e-mail addresses.
+type Emails struct{ *env }
+
+func errEmailNotFound() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeEmailNotFound, Message: "e-mail address not found"}
+}
+
+// Add adds a secondary address to a user. One added by an administrator
+// for someone else, or with skipConfirmation by an administrator, is
+// confirmed at once; otherwise a confirmation code is mailed to it. A
+// confirmed address is unique across the primary and confirmed secondary
+// addresses of all users; an unconfirmed one reserves nothing, and expires
+// unconfirmed after the policy's ConfirmTTL.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
+// (the address is confirmed by another account, or is the user's already).
+func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipConfirmation bool) (*usher.Email, error) {
+	u, err := m.owner(ctx, key, actEmailWrite)
+	if err != nil {
+		return nil, err
+	}
+	var c checker
+	c.email("email", addr, true)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if usher.EmailKey(addr) == usher.EmailKey(u.Email) {
+		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailTaken, Message: "email is the user's primary address",
+			Fields: []usher.FieldError{{Field: "email", Code: usher.CodeTaken, Message: "is the user's primary address"}}}
+	}
+	p := usher.PrincipalFrom(ctx)
+	now := m.now()
+	e := &usher.Email{UserID: u.ID, Email: addr, CreatedAt: now}
+	confirm := !(p.IsAdmin() && (skipConfirmation || !self(p, u)))
+	if confirm {
+		if err := m.addressMail(ctx, addr); err != nil {
+			return nil, err
+		}
+	}
+	if !confirm {
+		e.ConfirmedAt = &now
+	}
+	err = m.store.InTx(ctx, func(tx store.Tx) error {
+		// An address another account holds (as its primary, or confirmed)
+		// is refused at once, as GitLab does; one merely added elsewhere
+		// is not held by anyone.
+		holder, err := tx.EmailHolder(ctx, usher.EmailKey(addr))
+		if err == nil && holder != u.ID {
+			return &usher.UniqueError{Field: "email"}
+		}
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
+		if err := tx.EmailAdd(ctx, e); err != nil {
+			return err
+		}
+		if confirm {
+			code, _, err := m.issueCode(ctx, tx, usher.CodeConfirm, u.ID, addr, m.policy.ConfirmTTL, "email:"+strconv.FormatInt(e.ID, 10))
+			if err != nil {
+				return err
+			}
+			body := "Hello " + u.Username + ",\n\nconfirm that this address is yours with this code:\n\n    " + code + "\n\n" +
+				"Send it with POST " + m.policy.PublicURL + "/v1/auth/confirm-email {\"code\": \"...\"}.\n"
+			if err := m.queueMail(ctx, tx, "confirm_email", addr, "Confirm your e-mail address", body); err != nil {
+				return err
+			}
+		}
+		return m.record(ctx, tx, now, event{action: "email.add", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			meta: map[string]string{"email": addr, "email_id": strconv.FormatInt(e.ID, 10)}})
+	})
+	if err != nil {
+		return nil, userWriteError(err)
+	}
+	if confirm {
+		m.mailQueued()
+	}
+	return e, nil
+}
+
+// List returns a user's secondary addresses.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (m *Emails) List(ctx context.Context, key usher.UserKey) ([]*usher.Email, error) {
+	u, err := m.owner(ctx, key, actEmailRead)
+	if err != nil {
+		return nil, err
+	}
+	return m.store.EmailList(ctx, u.ID)
+}
+
+// Get returns one of a user's secondary addresses.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (m *Emails) Get(ctx context.Context, key usher.UserKey, id int64) (*usher.Email, error) {
+	u, err := m.owner(ctx, key, actEmailRead)
+	if err != nil {
+		return nil, err
+	}
+	e, err := m.store.EmailGet(ctx, id)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
+		return nil, errEmailNotFound()
+	}
+	return e, err
+}
+
+// Delete removes one of a user's secondary addresses.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the user, or the address).
+func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error {
+	u, err := m.owner(ctx, key, actEmailWrite)
+	if err != nil {
+		return err
+	}
+	return m.store.InTx(ctx, func(tx store.Tx) error {
+		e, err := tx.EmailGet(ctx, id)
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
+			return errEmailNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.EmailDelete(ctx, id); err != nil {
+			return err
+		}
+		return m.record(ctx, tx, m.now(), event{action: "email.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			meta: map[string]string{"email": e.Email, "email_id": strconv.FormatInt(id, 10)}})
+	})
+}
+
+// Confirm confirms a secondary address with the code mailed to it. Only
+// then does the address become the account's alone: of several accounts
+// that added it, the first to confirm it keeps it, and the others' codes
+// are refused.
+//
+// Errors: NotFound (an unknown, used or expired code), Conflict (another
+// account confirmed the address first), Invalid.
+func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error) {
+	if code == "" {
+		return nil, invalid("code", "is required")
+	}
+	var e *usher.Email
+	err := m.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := m.useCode(ctx, tx, usher.CodeConfirm, code)
+		if err != nil {
+			return err
+		}
+		idText, ok := strings.CutPrefix(c.Data, "email:")
+		id, perr := strconv.ParseInt(idText, 10, 64)
+		if !ok || perr != nil {
+			return errCodeNotFound(usher.CodeConfirm)
+		}
+		if e, err = tx.EmailGet(ctx, id); err != nil || e.UserID != c.UserID || !codeProves(c, e.Email) {
+			return errCodeNotFound(usher.CodeConfirm)
+		}
+		// A deleted account proves nothing: its address would be marked
+		// confirmed without a claim, and taken back at undelete.
+		if owner, err := tx.UserGet(ctx, usher.UserKey{ID: e.UserID}); err != nil || owner.Deleted() {
+			return errCodeNotFound(usher.CodeConfirm)
+		}
+		now := m.now()
+		if err := tx.EmailConfirm(ctx, id, now); err != nil {
+			return errAddressTaken(err)
+		}
+		e.ConfirmedAt = &now
+		return m.record(ctx, tx, now, event{action: "email.confirm", resourceType: "user",
+			resourceID: strconv.FormatInt(e.UserID, 10), meta: map[string]string{"email": e.Email}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}

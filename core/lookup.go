@@ -1,0 +1,319 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"usher"
+)
+
+// Limits on what a filter or key may hold.
+const maxFilterText = 255
+
+// filterText checks a string a caller looks users up by.
+func filterText(field, v string) error {
+	switch {
+	case len(v) > maxFilterText:
+		return invalid(field, "is longer than %d bytes", maxFilterText)
+	case !utf8.ValidString(v):
+		return invalid(field, "is not valid UTF-8")
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return invalid(field, "contains a control character")
+	}
+	return nil
+}
+
+// checkKey validates a user key and normalises it, refusing to those who may
+// not see e-mail addresses and external ids the look-ups by them.
+func checkKey(p *usher.Principal, key *usher.UserKey) error {
+	for _, f := range []struct{ name, v string }{
+		{"username", key.Username}, {"email", key.Email}, {"external_id", key.ExternalID},
+	} {
+		if err := filterText(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if key.ID < 0 {
+		return invalid("id", "must be positive")
+	}
+	if key.UUID != "" {
+		if !uuidRE.MatchString(key.UUID) {
+			return invalid("uuid", "is not a UUID")
+		}
+		key.UUID = strings.ToLower(key.UUID)
+	}
+	if (key.Email != "" || key.ExternalID != "") && !p.IsAdmin() {
+		return errForbidden("only administrators look users up by e-mail address or external id")
+	}
+	return checkKinds(key.Kinds)
+}
+
+// checkKinds refuses a list of user kinds that names an unknown one.
+func checkKinds(kinds []usher.UserKind) error {
+	for _, k := range kinds {
+		if !k.Valid() {
+			return invalid("kind", "must be one of normal, bot, service_account")
+		}
+	}
+	return nil
+}
+
+// userReader is what a lookup reads users from: the store, or a
+// transaction of it.
+type userReader interface {
+	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)
+}
+
+// Which users a lookup finds: live ones only, or deleted ones too when the
+// caller is an administrator.
+const (
+	liveOnly    = false
+	withDeleted = true
+)
+
+// findUser is the one way a key becomes a user: it checks the key for p,
+// reads the user from r, and answers a user that does not exist — or is
+// deleted, unless deleted is withDeleted and p is an administrator, or is
+// of a kind the key does not ask for — with the same NotFound. Suspended
+// and blocked users are found: what may be done to them is authorize's to
+// decide. Deciding whether p may see the user at all is the caller's
+// (authorize with the action at hand).
+func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.UserKey, deleted bool) (*usher.User, error) {
+	if err := checkKey(p, &key); err != nil {
+		return nil, err
+	}
+	u, err := r.UserGet(ctx, key)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() && !(deleted && p.IsAdmin()) || !ofKinds(u, key.Kinds))) {
+		return nil, errUserNotFound()
+	}
+	return u, err
+}
+
+// ofKinds reports whether u is of one of the kinds, or kinds is empty: the
+// one test of "the accounts a product knows as users".
+func ofKinds(u *usher.User, kinds []usher.UserKind) bool {
+	return len(kinds) == 0 || slices.Contains(kinds, u.Kind)
+}
+
+// Get returns a user that is not deleted, whatever its state: a
+// suspended or blocked user is found, and listed (see List).
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a malformed key).
+// With key.Kinds set — a product that knows only some kinds of account as
+// its users passes the same kinds to List — an account of another kind is
+// not found.
+func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	u, err := findUser(ctx, s.store, p, key, liveOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actUserRead, u); err != nil {
+		return nil, err
+	}
+	return redact(p, u), nil
+}
+
+// Me returns the caller's own account as it was read when the request's
+// credential was checked, moments ago, without reading it again: the
+// answer to "who is this token?", which every request of an application
+// may ask. A caller that has just changed its account should answer with
+// what the change returned instead.
+//
+// Errors: Unauthenticated, Forbidden (a token whose scopes do not allow
+// reading the account).
+func (s *Users) Me(ctx context.Context) (*usher.User, error) {
+	return s.MeOfKinds(ctx, nil)
+}
+
+// MeOfKinds is Me for a product that knows only some kinds of account as
+// its users: a caller whose account is of another kind (a service account
+// where they are kept apart) is not found, as Get does not find it by name.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Users) MeOfKinds(ctx context.Context, kinds []usher.UserKind) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	if p.User == nil {
+		return s.Get(ctx, usher.UserKey{ID: p.UserID(), Kinds: kinds})
+	}
+	if err := s.authorize(ctx, actUserRead, p.User); err != nil {
+		return nil, err
+	}
+	if !ofKinds(p.User, kinds) {
+		return nil, errUserNotFound()
+	}
+	u := *p.User
+	return &u, nil
+}
+
+// View says how much of u the caller may see: everything, as an
+// administrator; the whole account, as u itself; else the public profile.
+// The users the core returns are already cut to it; a face picks its
+// product's representation by it. It reads nothing.
+func (s *Users) View(ctx context.Context, u *usher.User) usher.UserView {
+	return view(usher.PrincipalFrom(ctx), u)
+}
+
+// view is how much of u p may see.
+func view(p *usher.Principal, u *usher.User) usher.UserView {
+	switch {
+	case p.IsAdmin():
+		return usher.ViewAdmin
+	case self(p, u):
+		return usher.ViewOwn
+	}
+	return usher.ViewProfile
+}
+
+// redact returns u as p may see it (view): administrators and the user
+// itself see everything; others see the public profile only.
+func redact(p *usher.Principal, u *usher.User) *usher.User {
+	if view(p, u) != usher.ViewProfile {
+		return u
+	}
+	return &usher.User{
+		ID: u.ID, UUID: u.UUID, Username: u.Username, Name: u.Name, FirstName: u.FirstName,
+		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
+		Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn, Twitter: u.Twitter,
+		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
+		Admin: u.Admin, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+	}
+}
+
+// List returns one page of users. It lists what Get finds: unless the
+// filter says otherwise, users that are not deleted, in any state,
+// suspended ones included. Only administrators see deleted users, filter
+// by e-mail address or external id, or search e-mail addresses. With
+// f.WithGroups the page holds its users' memberships, read at once and
+// shown as UserGroups shows them.
+//
+// Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
+// kind, a malformed UUID or cursor, a reversed range, a cursor with an
+// offset, a filter string with control characters).
+func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
+	if err := s.authorize(ctx, actUserList, nil); err != nil {
+		return nil, err
+	}
+	p := usher.PrincipalFrom(ctx)
+	if err := s.checkFilter(p, &f); err != nil {
+		return nil, err
+	}
+	page, err := s.store.UserList(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.WithGroups) > 0 {
+		if page.Memberships, err = s.memberships(ctx, p, page.Items, f.WithGroups); err != nil {
+			return nil, err
+		}
+	}
+	for i, u := range page.Items {
+		page.Items[i] = redact(p, u)
+	}
+	return page, nil
+}
+
+// checkFilter validates and normalises a user filter for p.
+func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
+	for _, t := range []struct{ name, v string }{
+		{"q", f.Query}, {"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
+		{"username", f.UsernameContains}, {"email", f.EmailContains}, {"uuid", f.UUIDContains},
+		{"external_id", f.ExternalIDContains},
+	} {
+		if err := filterText(t.name, t.v); err != nil {
+			return err
+		}
+	}
+	if err := checkKinds(f.Kinds); err != nil {
+		return err
+	}
+	switch {
+	case f.Sort != "" && !f.Sort.Valid():
+		return invalid("sort", "must be one of id, uuid, username, created_at, with an optional leading -")
+	case f.State != "" && !f.State.Valid():
+		return invalid("state", "is not a known state")
+	case f.Kind != "" && !f.Kind.Valid():
+		return invalid("kind", "must be one of normal, bot, service_account")
+	case f.UUID != "" && !uuidRE.MatchString(f.UUID):
+		return invalid("uuid", "is not a UUID")
+	case f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore):
+		return invalid("created_after", "must be before created_before")
+	case f.Page.After != nil && f.Offset > 0:
+		return invalid("cursor", "cannot be combined with an offset")
+	case f.Offset < 0:
+		return invalid("offset", "must not be negative")
+	case (f.Email != "" || f.ExternalID != "" || f.EmailContains != "" || f.ExternalIDContains != "") && !p.IsAdmin():
+		return errForbidden("only administrators filter users by e-mail address or external id")
+	}
+	f.UUID = strings.ToLower(f.UUID)
+	if f.Sort == "" {
+		f.Sort = usher.SortIDAsc
+	}
+	if f.Page.After != nil {
+		if err := checkCursor(f.Sort, f.Page.After); err != nil {
+			return err
+		}
+	}
+	// A list shows what Get finds: suspended users too, deleted ones not.
+	if f.Suspended == usher.Default {
+		f.Suspended = usher.Include
+	}
+	if f.State == usher.StateSuspended {
+		f.Suspended = usher.Only
+	}
+	if f.Deleted == usher.Default || !p.IsAdmin() {
+		f.Deleted = usher.Exclude
+	}
+	f.SearchEmail = p.IsAdmin()
+	f.Page.Limit = s.pageSize(f.Page.Limit)
+	return nil
+}
+
+// checkCursor checks that a cursor's key fits its sort column.
+func checkCursor(sort usher.UserSort, c *usher.Cursor) error {
+	bad := c.ID <= 0
+	switch strings.TrimPrefix(string(sort), "-") {
+	case "id":
+		bad = bad || c.Key != ""
+	case "uuid":
+		bad = bad || !uuidRE.MatchString(c.Key)
+	case "created_at":
+		_, err := strconv.ParseInt(c.Key, 10, 64)
+		bad = bad || err != nil
+	case "username":
+		bad = bad || filterText("cursor", c.Key) != nil
+	}
+	if bad {
+		return errInvalidCursor()
+	}
+	return nil
+}
+
+// owner finds a live user for an action on what belongs to them. Users are
+// public, so whether one exists is no secret; what belongs to them is
+// decided by authorize.
+func (e *env) owner(ctx context.Context, key usher.UserKey, act action) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	u, err := findUser(ctx, e.store, p, key, liveOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.authorize(ctx, act, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}

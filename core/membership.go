@@ -1,0 +1,382 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/store"
+)
+
+// Members returns a page of a group's members, ordered by user id; the
+// cursor is a member's user id, and the list does not count (Total is -1).
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Invalid (a cursor that
+// names no member).
+func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error) {
+	req, err := g.idPage(req)
+	if err != nil {
+		return nil, err
+	}
+	a, err := g.load(ctx, g.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+		return nil, err
+	}
+	ms, err := g.store.GroupMembers(ctx, a.group.ID, afterID(req), req.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		m.User = redact(a.p, m.User)
+	}
+	return cut(ms, req.Limit, func(m *usher.Membership) usher.Cursor { return usher.Cursor{ID: m.UserID} }), nil
+}
+
+// member finds a live principal to add to or remove from a group.
+func (g *Groups) member(ctx context.Context, tx store.Tx, key usher.UserKey) (*usher.User, error) {
+	return findUser(ctx, tx, usher.PrincipalFrom(ctx), key, liveOnly)
+}
+
+// placeServiceAccount refuses to put a service account in a group it is
+// not in, unless the caller is an administrator: a service account belongs
+// to the team that made it, whose owners manage it, and the owners of
+// another team must not gain it by adding it to theirs.
+func placeServiceAccount(p *usher.Principal, u *usher.User) error {
+	if u.Kind != usher.KindServiceAccount || p.IsAdmin() {
+		return nil
+	}
+	return errForbidden("a service account belongs to the team that made it; only an administrator adds it to another group")
+}
+
+// AddMember puts a principal in a group at a level (read for teams and
+// member elsewhere when empty), or changes its level. A team keeps at least
+// one owner.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the group or the user),
+// Unprocessable (a level the kind does not give), Conflict (demoting the
+// last owner).
+func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
+	var out *usher.Membership
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.load(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+			return err
+		}
+		if level, err = checkLevel(a.group.Kind, level); err != nil {
+			return err
+		}
+		u, err := g.member(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
+		if old != nil && old.Level == level {
+			out = old
+			return nil
+		}
+		if old == nil {
+			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
+				return err
+			}
+		}
+		if old != nil && old.Level == usher.LevelOwner {
+			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+		}
+		now := g.now()
+		out = &usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}
+		if old != nil {
+			out.CreatedAt = old.CreatedAt
+		}
+		if err := tx.MembershipSet(ctx, *out); err != nil {
+			return err
+		}
+		change := usher.Change{New: string(level)}
+		if old != nil {
+			change.Old = string(old.Level)
+		}
+		return g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes: map[string]usher.Change{"level": change}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	return out, nil
+}
+
+// keepOwner refuses to take away a team's last owner.
+func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, userID int64) error {
+	if !gr.Kind.Owned() {
+		return nil
+	}
+	sole, err := tx.SoleOwnerTeams(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, t := range sole {
+		if t.ID == gr.ID {
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastOwner,
+				Message: "the team would have no owner; make another member owner first"}
+		}
+	}
+	return nil
+}
+
+// RemoveMember takes a principal out of a group. Members may leave on their
+// own; a team keeps at least one owner.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the group, the user, or the
+// membership), Conflict (the last owner).
+func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error {
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, err := g.load(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		u, err := g.member(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if !self(a.p, u) || a.mem == nil {
+			if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+				return err
+			}
+		}
+		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
+		if errors.Is(err, usher.ErrNotFound) {
+			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeMemberNotFound, Message: "the user is not a member of the group"}
+		}
+		if err != nil {
+			return err
+		}
+		if old.Level == usher.LevelOwner {
+			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.MembershipDelete(ctx, a.group.ID, u.ID); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, g.now(), event{action: "group.member_remove", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes: map[string]usher.Change{"level": {Old: string(old.Level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}})
+	})
+	if err == nil {
+		g.rules.changed()
+	}
+	return err
+}
+
+// UserGroups returns the groups a principal belongs to, of the given kinds
+// (those the caller may see when none). Users see their own; others see what they
+// may see of the groups.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, errUnauthenticated()
+	}
+	u, err := findUser(ctx, g.store, p, key, withDeleted)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorize(ctx, actUserRead, u); err != nil {
+		return nil, err
+	}
+	byUser, err := g.memberships(ctx, p, []*usher.User{u}, kinds)
+	return byUser[u.ID], err
+}
+
+// memberships returns, by user id, the memberships of users (whom p may
+// read) of groups of the kinds (those p may see when none), each with its
+// group and the group's counts, in one read: p sees every group of its
+// own, and of others' the groups it would see by Get (seesGroup): an
+// administrator every group, others a user's roles and plain groups and the
+// teams they share with it (or a rule lets them see), never internal ones.
+func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*usher.User, kinds []usher.GroupKind) (map[int64][]*usher.Membership, error) {
+	if len(kinds) == 0 {
+		kinds = kindsSeen(p, nil)
+	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	ms, err := e.store.MembershipsOf(ctx, ids, kinds...)
+	if err != nil {
+		return nil, err
+	}
+	mine, err := e.memberOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]*usher.Membership, len(users))
+	for _, m := range ms {
+		if m.UserID == p.UserID() || seesGroup(p, m.Group.Kind, mine[m.GroupID], evaluate(rules, actGroupRead, strconv.FormatInt(m.GroupID, 10))) {
+			out[m.UserID] = append(out[m.UserID], m)
+		}
+	}
+	return out, nil
+}
+
+// memberOf returns the groups p belongs to of the kinds p sees only as a
+// member (teams; none for an administrator): what seesGroup needs to know
+// of p's memberships.
+func (e *env) memberOf(ctx context.Context, p *usher.Principal) (map[int64]bool, error) {
+	kinds := kindsSeenAsMember(p)
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	ms, err := e.store.UserGroups(ctx, p.UserID(), kinds...)
+	if err != nil {
+		return nil, err
+	}
+	mine := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		mine[m.GroupID] = true
+	}
+	return mine, nil
+}
+
+// maxGroupChanges bounds the groups one request adds a principal to,
+// removes it from or sets: each is a look-up.
+const maxGroupChanges = 1000
+
+// SetUserGroups applies a bulk change of a principal's memberships in one
+// transaction and returns the principal's groups of the kind afterwards.
+// Added memberships get the kind's default level.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the user, or a group),
+// Invalid (Set with Add or Remove, a list of more than 1000 groups).
+func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.GroupChanges) ([]*usher.Membership, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actGroupMembers, nil); err != nil {
+		return nil, err
+	}
+	if in.Set != nil && (len(in.Add) > 0 || len(in.Remove) > 0) {
+		return nil, invalid("set_groups", "cannot be combined with add_to_groups or remove_from_groups")
+	}
+	for _, l := range []struct {
+		field   string
+		handles []string
+	}{{"set_groups", in.Set}, {"add_to_groups", in.Add}, {"remove_from_groups", in.Remove}} {
+		if len(l.handles) > maxGroupChanges {
+			return nil, invalid(l.field, "names more than %d groups", maxGroupChanges)
+		}
+	}
+	if !in.Kind.Valid() {
+		in.Kind = usher.GroupPlain
+	}
+	var out []*usher.Membership
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		u, err := g.member(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		resolve := func(handles []string) (map[int64]*access, error) {
+			out := map[int64]*access{}
+			for _, h := range handles {
+				a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
+				if err != nil {
+					if usher.ErrorKind(err) == usher.KindNotFound {
+						return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "no group named " + h}
+					}
+					return nil, err
+				}
+				if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+					return nil, err
+				}
+				out[a.group.ID] = a
+			}
+			return out, nil
+		}
+		current, err := tx.UserGroups(ctx, u.ID, in.Kind)
+		if err != nil {
+			return err
+		}
+		have := map[int64]bool{}
+		for _, m := range current {
+			have[m.GroupID] = true
+		}
+		add, err := resolve(append(in.Add, in.Set...))
+		if err != nil {
+			return err
+		}
+		remove, err := resolve(in.Remove)
+		if err != nil {
+			return err
+		}
+		if in.Set != nil {
+			for _, m := range current {
+				if _, keep := add[m.GroupID]; !keep {
+					a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
+					if err != nil {
+						return err
+					}
+					if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+						return err
+					}
+					remove[m.GroupID] = a
+				}
+			}
+		}
+		now := g.now()
+		var added, removed []string
+		for id, a := range remove {
+			delete(add, id) // removal wins
+			if !have[id] {
+				continue
+			}
+			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+			if err := tx.MembershipDelete(ctx, id, u.ID); err != nil {
+				return err
+			}
+			removed = append(removed, a.group.Handle)
+		}
+		for id, a := range add {
+			if have[id] {
+				continue
+			}
+			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
+				return err
+			}
+			level, _ := checkLevel(a.group.Kind, "")
+			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: id, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
+				return err
+			}
+			added = append(added, a.group.Handle)
+		}
+		if len(added)+len(removed) > 0 {
+			err := g.record(ctx, tx, now, event{action: "user.groups_set", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+				changes: map[string]usher.Change{"groups": {Old: strings.Join(removed, ","), New: strings.Join(added, ",")}}})
+			if err != nil {
+				return err
+			}
+		}
+		out, err = tx.UserGroups(ctx, u.ID, in.Kind)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	return out, nil
+}

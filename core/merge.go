@@ -1,0 +1,173 @@
+package core
+
+import (
+	"context"
+	"strconv"
+
+	"usher"
+	"usher/store"
+)
+
+// Merge moves the members and rules of the group source into target, in one
+// transaction, and deletes source. A principal in both keeps the higher
+// level; where both roles rule on the same operation, deny wins. Both groups
+// must be of one kind, and the caller needs owner-level rights on both (see
+// authorizeMerge).
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a group into
+// itself, groups of different kinds).
+func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*usher.Group, error) {
+	var out *usher.Group
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		src, err := g.load(ctx, tx, source)
+		if err != nil {
+			return err
+		}
+		dst, err := g.load(ctx, tx, target)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeMerge(ctx, src, dst); err != nil {
+			return err
+		}
+		switch {
+		case src.group.ID == dst.group.ID:
+			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeSameGroup, Message: "a group cannot be merged into itself"})
+		case src.group.Kind != dst.group.Kind:
+			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeKindMismatch, Message: "groups of different kinds cannot be merged"})
+		case src.group.Deleted() || dst.group.Deleted():
+			return errGroupNotFound()
+		}
+		if err := mergeMembers(ctx, tx, src.group.ID, dst.group.ID); err != nil {
+			return err
+		}
+		if err := mergeRules(ctx, tx, src.group.ID, dst.group.ID); err != nil {
+			return err
+		}
+		now := g.now()
+		if _, err := tx.GroupUpdate(ctx, src.group.ID, func(gr *usher.Group) error { gr.DeletedAt, gr.UpdatedAt = &now, now; return nil }); err != nil {
+			return err
+		}
+		if out, err = tx.GroupUpdate(ctx, dst.group.ID, func(gr *usher.Group) error { gr.UpdatedAt = now; return nil }); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, now, event{action: "group.merge", resourceType: "group", resourceID: strconv.FormatInt(dst.group.ID, 10),
+			meta: map[string]string{"source_id": strconv.FormatInt(src.group.ID, 10), "source_handle": src.group.Handle}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.rules.changed()
+	return out, nil
+}
+
+// mergePage is how many memberships a merge reads at a time.
+const mergePage = 500
+
+// mergeMembers moves the members of group src into group dst; a principal
+// in both keeps the higher level (usher.Level.Higher).
+func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
+	have := map[int64]usher.Level{}
+	if err := eachMember(ctx, tx, dst, func(m *usher.Membership) error { have[m.UserID] = m.Level; return nil }); err != nil {
+		return err
+	}
+	err := eachMember(ctx, tx, src, func(m *usher.Membership) error {
+		moved := usher.Membership{GroupID: dst, UserID: m.UserID, Level: m.Level, CreatedAt: m.CreatedAt}
+		l, ok := have[m.UserID]
+		if ok {
+			moved.Level = l.Higher(m.Level)
+		} else if err := placeServiceAccount(usher.PrincipalFrom(ctx), m.User); err != nil {
+			// A merge would put the source's service account in the
+			// target, which only an administrator does.
+			return err
+		}
+		return tx.MembershipSet(ctx, moved)
+	})
+	if err != nil {
+		return err
+	}
+	return tx.MembershipDeleteGroup(ctx, src)
+}
+
+// eachMember calls fn with every membership of the group, a page at a time.
+func eachMember(ctx context.Context, tx store.Tx, groupID int64, fn func(*usher.Membership) error) error {
+	for after := int64(0); ; {
+		page, err := tx.GroupMembers(ctx, groupID, after, mergePage)
+		if err != nil {
+			return err
+		}
+		for _, m := range page {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if len(page) < mergePage {
+			return nil
+		}
+		after = page[len(page)-1].UserID
+	}
+}
+
+// mergeRules moves the rules of role src into role dst; where both rule on
+// the same resource and operation, the verdicts combine (deny wins).
+func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
+	type key struct{ resource, operation string }
+	dstRules, err := tx.RuleList(ctx, dst)
+	if err != nil {
+		return err
+	}
+	have := map[key]usher.Access{}
+	for _, r := range dstRules {
+		have[key{r.Resource, r.Operation}] = r.Access
+	}
+	srcRules, err := tx.RuleList(ctx, src)
+	if err != nil {
+		return err
+	}
+	for _, r := range srcRules {
+		r.RoleID, r.Access = dst, r.Access.Combine(have[key{r.Resource, r.Operation}])
+		if err := tx.RuleSet(ctx, r); err != nil {
+			return err
+		}
+	}
+	_, err = tx.RuleDelete(ctx, src, "", "")
+	return err
+}
+
+// authorizeMerge decides whether the caller may merge src into dst. A merge
+// gives src's members their level in dst (a principal in both keeps the
+// higher), gives roles' members each other's rules, and deletes src, so it
+// needs owner-level rights on both groups:
+//
+//   - on each group, whatever its owners may do: change it, delete it and
+//     set its members' levels — so no one ends up in dst at a level the
+//     caller could not grant there directly — and, for a role, change its
+//     rules;
+//   - for a group in an organisation, the right to change the organisation
+//     (organisation.update);
+//   - for a service account, a permission rule that allows it group.update
+//     on each group: owning a team it made is not enough.
+func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
+	for _, a := range []*access{src, dst} {
+		acts := []action{actGroupUpdate, actGroupDelete, actGroupMembers}
+		if a.group.Kind.CarriesRules() {
+			acts = append(acts, actGroupRules)
+		}
+		for _, act := range acts {
+			if err := g.authorizeGroup(ctx, act, a); err != nil {
+				return err
+			}
+		}
+		if a.p.Kind == usher.PrincipalServiceAccount {
+			if err := g.decide(ctx, a.p, actGroupUpdate, strconv.FormatInt(a.group.ID, 10), false); err != nil {
+				return errForbidden("a service account merges groups only where a permission rule allows it group.update")
+			}
+		}
+		if a.group.OrganisationID != 0 {
+			if err := g.authorize(ctx, actOrgUpdate, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

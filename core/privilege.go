@@ -1,0 +1,60 @@
+package core
+
+import (
+	"context"
+	"strconv"
+
+	"usher"
+)
+
+// checkPrivileges refuses changes to what a user may do unless the caller
+// may make them: the admin flag only administrators change; kind, external
+// flag, limits, plan, external id and identities need user.privileges,
+// which only administrators have by default. Everyone may change the rest
+// of their own profile.
+func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.UserUpdate) error {
+	differs := func(set *string, have string) bool { return set != nil && *set != have }
+	changed := (in.Kind != nil && *in.Kind != u.Kind) ||
+		(in.External != nil && *in.External != u.External) ||
+		(in.CanCreateGroup != nil && *in.CanCreateGroup != u.CanCreateGroup) ||
+		(in.ProjectsLimit != nil && *in.ProjectsLimit != u.ProjectsLimit) ||
+		differs(in.Plan, u.Plan) || differs(in.ExternalID, u.ExternalID) ||
+		(in.Identity != nil && !hasIdentity(u, *in.Identity))
+	return s.requirePrivileges(ctx, in.Admin != nil && *in.Admin != u.Admin, changed, strconv.FormatInt(u.ID, 10))
+}
+
+// requirePrivileges is the one rule for what only some callers may set on
+// an account, new or not: the admin flag only administrators; its kind,
+// external flag, limits, plan, external id and identities need
+// user.privileges, which only administrators have by default. instance is
+// the account's id, "" for one being created. An account made by a
+// user.create rule is a plain account, never an administrator or one
+// linked in advance to someone's external log-in.
+func (e *env) requirePrivileges(ctx context.Context, setsAdmin, setsPrivileged bool, instance string) error {
+	p := usher.PrincipalFrom(ctx)
+	switch {
+	case p.IsAdmin():
+		return nil
+	case setsAdmin:
+		return errForbidden("only administrators make and unmake administrators")
+	case !setsPrivileged:
+		return nil
+	}
+	return e.decide(ctx, p, actUserPrivileges, instance, false)
+}
+
+// createPrivileges refuses what in sets that the caller may not.
+func (s *Users) createPrivileges(ctx context.Context, in usher.UserCreate) error {
+	privileged := (in.Kind != "" && in.Kind != usher.KindNormal) || in.External || in.CanCreateGroup != nil ||
+		in.ProjectsLimit != nil || in.Plan != "" || in.ExternalID != "" || len(in.Identities) > 0
+	return s.requirePrivileges(ctx, in.Admin, privileged, "")
+}
+
+func hasIdentity(u *usher.User, id usher.Identity) bool {
+	for _, have := range u.Identities {
+		if have == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,99 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"strconv"
+
+	"usher"
+	"usher/store"
+)
+
+// Settings manages users' settings: keys with JSON values.
+type Settings struct{ *env }
+
+// Limits on settings.
+const (
+	maxSettings     = 200
+	maxSettingValue = 16 << 10
+)
+
+var settingKeyRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,100}$`)
+
+// Get returns a user's settings.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Settings) Get(ctx context.Context, key usher.UserKey) ([]usher.Setting, error) {
+	u, err := s.owner(ctx, key, actSettingsRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.SettingList(ctx, u.ID)
+}
+
+// Update changes the settings named in values and leaves the others alone;
+// a nil value removes its setting. It returns every setting afterwards.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a bad key, a
+// value that is not JSON or is over 16 KiB, more than 200 settings in the
+// request or afterwards).
+func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[string]json.RawMessage) ([]usher.Setting, error) {
+	u, err := s.owner(ctx, key, actSettingsWrite)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) > maxSettings {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "settings", Code: usher.CodeTooMany,
+			Message: "a request changes at most " + strconv.Itoa(maxSettings) + " settings"})
+	}
+	var c checker
+	for k, v := range values {
+		switch {
+		case !settingKeyRE.MatchString(k):
+			c.add(k, usher.CodeInvalidKey, "setting keys are 1 to 100 letters, digits and _ . : -")
+		case v != nil && len(v) > maxSettingValue:
+			c.add(k, usher.CodeTooLong, "is over %d bytes", maxSettingValue)
+		case v != nil && !json.Valid(v):
+			c.add(k, usher.CodeInvalid, "is not JSON")
+		}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	var out []usher.Setting
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		now := s.now()
+		changes := map[string]usher.Change{}
+		for k, v := range values {
+			if v == nil || string(v) == "null" {
+				if err := tx.SettingDelete(ctx, u.ID, k); err != nil {
+					return err
+				}
+				changes[k] = usher.Change{New: nil}
+				continue
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, v); err != nil {
+				return err
+			}
+			if err := tx.SettingPut(ctx, u.ID, usher.Setting{Key: k, Value: compact.Bytes(), UpdatedAt: now}); err != nil {
+				return err
+			}
+			changes[k] = usher.Change{New: json.RawMessage(compact.Bytes())}
+		}
+		var err error
+		if out, err = tx.SettingList(ctx, u.ID); err != nil {
+			return err
+		}
+		if len(out) > maxSettings {
+			return usher.FieldErrors(usher.FieldError{Field: "settings", Code: usher.CodeTooMany, Message: "a user has at most " + strconv.Itoa(maxSettings) + " settings"})
+		}
+		return s.record(ctx, tx, now, event{action: "settings.update", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,253 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// Delete soft-deletes a user: the account stops working at once, its tokens
+// are revoked, and its username and e-mail are free for others. It can be
+// undone with Undelete (by id: a deleted user holds no name). The last owner
+// of a team cannot be deleted: see DeleteWith.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (also for a deleted user),
+// Conflict (code usher.CodeLastTeamOwner).
+func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.DeleteWith(ctx, key, usher.UserDelete{})
+}
+
+// DeleteWith deletes a user as Delete does. With in.SoleOwnedTeams the teams
+// the user alone owns are deleted with it (as Groups.Delete deletes them,
+// each allowed to the caller and recorded, in the same transaction);
+// without, a team's last owner is refused.
+//
+// Errors: Unauthenticated, Forbidden (also to delete one of the teams),
+// NotFound (also for a deleted user), Conflict (code
+// usher.CodeLastTeamOwner).
+func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.UserDelete) (*usher.User, error) {
+	dropped := false
+	u, err := s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		// Deleting ends every credential of the account.
+		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
+			return nil, err
+		}
+		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(teams) > 0 && !in.SoleOwnedTeams:
+			return nil, errLastOwner(teams[0])
+		case len(teams) > 0:
+			if err := (&Groups{s.env}).deleteIn(ctx, tx, teams); err != nil {
+				return nil, err
+			}
+			dropped = true
+		}
+		now := s.now()
+		if err := markDeleted(ctx, tx, u, now); err != nil {
+			return nil, err
+		}
+		return map[string]usher.Change{"deleted_at": {New: now}}, nil
+	}))
+	if dropped {
+		s.rules.changed()
+	}
+	return u, err
+}
+
+// lastOwner refuses to delete an account that is the last owner of a team:
+// the team would be orphaned.
+func lastOwner(ctx context.Context, tx store.Tx, userID int64) error {
+	teams, err := tx.SoleOwnerTeams(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(teams) > 0 {
+		return errLastOwner(teams[0])
+	}
+	return nil
+}
+
+func errLastOwner(team *usher.Group) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastTeamOwner,
+		Message: "the account is the last owner of team " + team.Handle + "; give it another owner or delete it first"}
+}
+
+// markDeleted soft-deletes u, which the caller writes, and ends every
+// credential it holds: its tokens are revoked, and the JWTs issued before
+// now stay refused should it be restored.
+func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) error {
+	u.DeletedAt, u.CredentialsSince = &now, &now
+	_, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now)
+	return err
+}
+
+// Undelete restores a soft-deleted user. Its revoked tokens stay revoked,
+// and the JWTs issued before its deletion stay refused.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (the user is not
+// deleted, or its username or e-mail was taken meanwhile).
+func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.change(ctx, key, actUserDelete, "user.undelete", func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		if !u.Deleted() {
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeUserNotDeleted, Message: "the user is not deleted"}
+		}
+		old := *u.DeletedAt
+		u.DeletedAt = nil
+		return map[string]usher.Change{"deleted_at": {Old: old}}, nil
+	})
+}
+
+// Purge deletes a user for good, with everything that belongs to it. The
+// audit log keeps its record.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actUserPurge, nil); err != nil {
+		return err
+	}
+	if err := checkKey(p, &key); err != nil {
+		return err
+	}
+	if err := s.mayAny(ctx, p, actUserPurge); err != nil {
+		return err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		u, err := findUser(ctx, tx, p, key, withDeleted)
+		if err != nil {
+			return err
+		}
+		if err := s.authorize(ctx, actUserPurge, u); err != nil {
+			return err
+		}
+		if err := s.guardCredentials(ctx, p, actTokenEnd, u); err != nil {
+			return err
+		}
+		if err := tx.UserPurge(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, s.now(), event{action: "user.purge", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"username": u.Username}})
+	})
+	if errors.Is(err, usher.ErrNotFound) {
+		return errUserNotFound()
+	}
+	return err
+}
+
+// errExternalBlock refuses a state change of an account that an external
+// directory disabled.
+func errExternalBlock() error {
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeBlockedExternally,
+		Message: "the user was blocked by an external directory and can only be unblocked there"}
+}
+
+// setState moves a live user to state to from one of the states from. Being
+// in to already is no change. Leaving a state that may sign in ends the
+// user's sessions; its other tokens stop working while the state lasts.
+func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction string, to usher.UserState, from ...usher.UserState) (*usher.User, error) {
+	return s.change(ctx, key, actUserState, auditAction, live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		if u.State == to {
+			return nil, nil
+		}
+		// A state that may not sign in ends the account's sessions, and
+		// any state change decides who may use the account: the rule for
+		// another's credentials applies (a helpdesk blocks no
+		// administrator).
+		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
+			return nil, err
+		}
+		if u.State == usher.StateBlockedExternal {
+			return nil, errExternalBlock()
+		}
+		allowed := false
+		for _, f := range from {
+			allowed = allowed || u.State == f
+		}
+		if !allowed {
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeInvalidState,
+				Message: fmt.Sprintf("a %s user cannot become %s this way", u.State, to)}
+		}
+		old := u.State
+		u.State = to
+		changes := map[string]usher.Change{"state": {Old: string(old), New: string(to)}}
+		now := s.now()
+		switch {
+		case to == usher.StateSuspended:
+			u.SuspendedAt = &now
+			changes["suspended_at"] = usher.Change{New: now}
+		case old == usher.StateSuspended:
+			var was any
+			if u.SuspendedAt != nil {
+				was = *u.SuspendedAt
+			}
+			changes["suspended_at"] = usher.Change{Old: was}
+			u.SuspendedAt = nil
+		}
+		if old.CanSignIn() && !to.CanSignIn() {
+			n, err := endSessions(ctx, tx, u.ID, 0, now)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				changes["sessions_revoked"] = usher.Change{New: n}
+			}
+		}
+		return changes, nil
+	}))
+}
+
+// signInStates are the states whose users may sign in.
+var signInStates = []usher.UserState{usher.StateActive, usher.StatePending}
+
+// Block blocks a user: it can no longer sign in, its sessions end and its
+// other tokens stop working until it is unblocked. Blocking a blocked user
+// changes nothing.
+//
+// Errors: Unauthenticated, Forbidden (also for a user blocked by an external
+// directory), NotFound.
+func (s *Users) Block(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.setState(ctx, key, "user.block", usher.StateBlocked, append(signInStates, usher.StateSuspended)...)
+}
+
+// Unblock lifts a block. Unblocking a user that is not blocked changes
+// nothing.
+//
+// Errors: Unauthenticated, Forbidden (also for a user blocked by an external
+// directory), NotFound.
+func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.change(ctx, key, actUserState, "user.unblock", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		switch u.State {
+		case usher.StateBlockedExternal:
+			return nil, errExternalBlock()
+		case usher.StateBlocked:
+			u.State = usher.StateActive
+			return map[string]usher.Change{"state": {Old: string(usher.StateBlocked), New: string(usher.StateActive)}}, nil
+		}
+		return nil, nil
+	}))
+}
+
+// Suspend suspends a user: its sessions end and its other tokens stop
+// working until it is unsuspended. Suspending a suspended user changes
+// nothing.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (a blocked user).
+func (s *Users) Suspend(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.setState(ctx, key, "user.suspend", usher.StateSuspended, signInStates...)
+}
+
+// Unsuspend lifts a suspension. Unsuspending an active user changes nothing.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (a blocked user).
+func (s *Users) Unsuspend(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	return s.setState(ctx, key, "user.unsuspend", usher.StateActive, usher.StateSuspended)
+}

@@ -1,0 +1,318 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"usher"
+	"usher/store"
+)
+
+// Update changes the fields of in that are set. With in.IfVersion set the
+// update happens only if the user is still at that version. An
+// administrator's new e-mail address replaces the old one, unconfirmed;
+// anyone else's waits in UnconfirmedEmail, and a code is mailed to it that
+// makes it the account's address (Auth.Confirm), as GitLab reconfirms.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
+// Precondition (a stale IfVersion), RateLimited.
+func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actUserUpdate, nil); err != nil {
+		return nil, err
+	}
+	hash := ""
+	if in.Password != nil {
+		if err := s.guardCredentials(ctx, p, actPasswordChange, nil); err != nil {
+			return nil, err
+		}
+		if err := s.checkPassword(*in.Password, "", ""); err != nil {
+			return nil, err
+		}
+		// Hash before the transaction: it is slow and needs no lock. Only
+		// callers who may update some user get this far; the transaction
+		// decides about this one.
+		if err := s.authorize(ctx, actUserUpdate, nil); err != nil {
+			if usher.ErrorKind(err) == usher.KindForbidden {
+				return nil, errForbidden("a password is set by an administrator; users change their own with the current one")
+			}
+			return nil, err
+		}
+		var err error
+		if hash, err = s.hash(ctx, *in.Password); err != nil {
+			return nil, err
+		}
+	}
+	// A change of address mails the new address a code: it is bounded like
+	// any mail one may make usher send to an address (see addressMail).
+	if in.Email != nil && !p.IsAdmin() {
+		// Counted before the transaction (a throttle is a write of its
+		// own), and only when the address would change: a client that
+		// sends the whole account back with its address unchanged mails
+		// nothing.
+		if u, err := findUser(ctx, s.store, p, key, liveOnly); err == nil && *in.Email != u.Email {
+			if err := s.addressMail(ctx, *in.Email); err != nil {
+				return nil, err
+			}
+		}
+	}
+	mailed := false
+	out, err := s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		if in.IfVersion != nil && *in.IfVersion != u.Version {
+			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
+				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
+		}
+		if err := s.checkPrivileges(ctx, u, in); err != nil {
+			return nil, err
+		}
+		// A password, an identity, the external id an import matches by and
+		// the address (even a change of case, which unconfirms it) are
+		// credentials: they follow the one rule for them.
+		for _, c := range []struct {
+			changed bool
+			act     action
+		}{
+			{in.Password != nil, actPasswordChange},
+			{in.Identity != nil && !hasIdentity(u, *in.Identity), actPasswordChange},
+			{in.ExternalID != nil && *in.ExternalID != u.ExternalID, actPasswordChange},
+			{in.Email != nil && *in.Email != u.Email, actEmailWrite},
+		} {
+			if c.changed {
+				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
+					return nil, err
+				}
+			}
+		}
+		// Anyone but an administrator changes an address by proving the
+		// new one: it waits, unconfirmed and claiming nothing, until the
+		// code mailed to it comes back (see requestAddress).
+		upd, pending := in, (*string)(nil)
+		switch {
+		case in.Email == nil:
+		case p.IsAdmin():
+			// An administrator's change takes effect at once and ends any
+			// change the user was waiting for.
+			if err := addressChanged(ctx, tx, u.ID, u.UnconfirmedEmail, ""); err != nil {
+				return nil, err
+			}
+			u.UnconfirmedEmail = ""
+		case !self(p, u) && *in.Email == u.Email:
+			upd.Email = nil // the address as it is: nothing is asked of it
+		case !self(p, u):
+			// The confirmation would come later, on a public route that
+			// knows nothing of who asked: no one but the user asks.
+			return nil, errForbidden("a user changes their own address; an administrator may change anyone's")
+		default:
+			upd.Email, pending = nil, in.Email
+		}
+		old := *u
+		applyUpdate(u, upd)
+		if in.Name != nil && in.FirstName == nil && in.LastName == nil {
+			u.FirstName, u.LastName = "", ""
+		}
+		if (in.FirstName != nil || in.LastName != nil) && in.Name == nil {
+			u.Name = ""
+		}
+		var c checker
+		c.user(u)
+		if in.Identity != nil {
+			c.identity(*in.Identity)
+		}
+		if in.Password != nil {
+			c.errs = append(c.errs, s.passwordProblems(*in.Password, u.Username, u.Email)...)
+		}
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		deriveNames(u)
+		if err := addressChanged(ctx, tx, u.ID, old.Email, u.Email); err != nil {
+			return nil, err
+		}
+		if pending != nil {
+			var err error
+			if mailed, err = s.requestAddress(ctx, tx, u, *pending); err != nil {
+				return nil, err
+			}
+		}
+
+		if in.Plan != nil && *in.Plan != old.Plan {
+			if *in.Plan != "" {
+				p, err := tx.PlanGet(ctx, *in.Plan)
+				if errors.Is(err, usher.ErrNotFound) {
+					return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: usher.CodeUnknown, Message: "no plan has this name"})
+				}
+				if err != nil {
+					return nil, err
+				}
+				u.Plan = p.Name
+			} else {
+				u.Plan = ""
+			}
+		}
+		changes := userChanges(&old, u)
+		if mailed && old.UnconfirmedEmail == u.UnconfirmedEmail {
+			// A code mailed again for the same waiting address is a change
+			// too: without it the transaction would write nothing.
+			changes["unconfirmed_email"] = usher.Change{New: "[code sent again]"}
+		}
+		if in.Identity != nil && !hasIdentity(&old, *in.Identity) {
+			if err := tx.IdentitySet(ctx, u.ID, *in.Identity, s.now()); err != nil {
+				return nil, err
+			}
+			// The answer shows the account as it now is: the provider's
+			// identity replaced.
+			ids := []usher.Identity{*in.Identity}
+			for _, have := range u.Identities {
+				if have.Provider != in.Identity.Provider {
+					ids = append(ids, have)
+				}
+			}
+			slices.SortFunc(ids, func(a, b usher.Identity) int { return strings.Compare(a.Provider, b.Provider) })
+			u.Identities = ids
+			changes["identity."+in.Identity.Provider] = usher.Change{New: in.Identity.ExternUID}
+		}
+		if hash != "" {
+			now := s.now()
+			n, err := setPassword(ctx, tx, u.ID, hash, 0, now)
+			if err != nil {
+				return nil, err
+			}
+			changes["password"] = usher.Change{New: "[set]"}
+			if n > 0 {
+				changes["sessions_revoked"] = usher.Change{New: n}
+			}
+		}
+		return changes, nil
+	}))
+	if err == nil && mailed {
+		s.mailQueued()
+	}
+	return out, err
+}
+
+// applyUpdate copies the set fields of in onto u.
+func applyUpdate(u *usher.User, in usher.UserUpdate) {
+	if in.Email != nil && *in.Email != u.Email {
+		// A new address is not confirmed yet, even one that differs only
+		// in case: a confirmation proves the address as it was sent.
+		u.EmailConfirmedAt = nil
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&u.Username, in.Username)
+	set(&u.Email, in.Email)
+	set(&u.Name, in.Name)
+	set(&u.FirstName, in.FirstName)
+	set(&u.LastName, in.LastName)
+	set(&u.DisplayName, in.DisplayName)
+	set(&u.Handle, in.Handle)
+	set(&u.Bio, in.Bio)
+	set(&u.Location, in.Location)
+	set(&u.Skype, in.Skype)
+	set(&u.LinkedIn, in.LinkedIn)
+	set(&u.Twitter, in.Twitter)
+	set(&u.WebsiteURL, in.WebsiteURL)
+	set(&u.Language, in.Language)
+	set(&u.ExternalID, in.ExternalID)
+	if in.Kind != nil {
+		u.Kind = *in.Kind
+	}
+	if in.Admin != nil {
+		u.Admin = *in.Admin
+	}
+	if in.External != nil {
+		u.External = *in.External
+	}
+	if in.CanCreateGroup != nil {
+		u.CanCreateGroup = *in.CanCreateGroup
+	}
+	if in.ProjectsLimit != nil {
+		u.ProjectsLimit = *in.ProjectsLimit
+	}
+	if in.ThemeID != nil {
+		u.ThemeID = *in.ThemeID
+	}
+	if in.ColorSchemeID != nil {
+		u.ColorSchemeID = *in.ColorSchemeID
+	}
+	if in.Metadata != nil {
+		u.Metadata = *in.Metadata
+	}
+}
+
+// change runs one read-modify-write of a user in a transaction: it finds the
+// user, authorizes act on it, lets fn change it, and writes the user and its
+// audit event together. fn returns the changes to record; none means there
+// was nothing to do, and nothing is written.
+func (s *Users) change(ctx context.Context, key usher.UserKey, act action, auditAction string,
+	fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) (*usher.User, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, act, nil); err != nil {
+		return nil, err
+	}
+	if err := checkKey(p, &key); err != nil {
+		return nil, err
+	}
+	if err := s.mayAny(ctx, p, act); err != nil {
+		return nil, err
+	}
+	var out *usher.User
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		found, err := findUser(ctx, tx, p, key, withDeleted)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		var changes map[string]usher.Change
+		u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
+			if (u.Deleted() && !p.IsAdmin()) || !ofKinds(u, key.Kinds) {
+				return errUserNotFound()
+			}
+			if err := s.authorize(ctx, act, u); err != nil {
+				return err
+			}
+			var err error
+			if changes, err = fn(tx, u); err != nil {
+				return err
+			}
+			if len(changes) == 0 {
+				out = u
+				return errNoChange
+			}
+			u.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out = u
+		return s.record(ctx, tx, now, event{action: auditAction, resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
+	})
+	switch {
+	case errors.Is(err, errNoChange):
+		return redact(p, out), nil
+	case errors.Is(err, usher.ErrNotFound):
+		return nil, errUserNotFound()
+	case err != nil:
+		return nil, userWriteError(err)
+	}
+	return redact(p, out), nil
+}
+
+// live wraps a change function so that it refuses deleted users.
+func live(fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) func(store.Tx, *usher.User) (map[string]usher.Change, error) {
+	return func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		if u.Deleted() {
+			return nil, errUserNotFound()
+		}
+		return fn(tx, u)
+	}
+}
