@@ -1,0 +1,69 @@
+package native_test
+
+import "testing"
+
+func TestOrganisationsAndPlansThroughHTTP(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var org struct {
+		ID         int64
+		Handle     string
+		ArchivedAt *string `json:"archived_at"`
+		DeletedAt  *string `json:"deleted_at"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "acme", "name": "ACME"}}, 201, &org)
+	b.call(t, req{method: "GET", path: "/v1/organisations/acme", token: b.userTok}, 200, &org)
+	b.call(t, req{method: "PATCH", path: "/v1/organisations/acme", token: b.adminTok, body: map[string]any{"handle": "acme-corp"}}, 200, &org)
+	if org.Handle != "acme-corp" {
+		t.Fatalf("renamed: %+v", org)
+	}
+	b.call(t, req{method: "POST", path: "/v1/organisations/acme-corp/archive", token: b.adminTok}, 200, &org)
+	if org.ArchivedAt == nil {
+		t.Fatal("not archived")
+	}
+	// An organisation that holds a live group stays.
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "g", "organisation_id": org.ID}}, 201, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/organisations/acme-corp", token: b.adminTok}, 409, nil)
+	var orgs struct{ Items []struct{ ID int64 } }
+	b.call(t, req{method: "GET", path: "/v1/organisations?archived=only", token: b.userTok}, 200, &orgs)
+	if len(orgs.Items) != 1 {
+		t.Fatalf("archived organisations: %+v", orgs)
+	}
+
+	// Plans: a default plan that forbids teams decides for plain.
+	var plan struct {
+		Name          string
+		CanCreateTeam bool `json:"can_create_team"`
+		Default       bool
+	}
+	res := b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free plan", "default": true}}, 201, &plan)
+	if res.header.Get("Location") != "/v1/plans/free%20plan" || !plan.Default {
+		t.Fatalf("created %s at %q", res.body, res.header.Get("Location"))
+	}
+	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "FREE PLAN"}}, 409, nil)
+	b.call(t, req{method: "GET", path: "/v1/plans/nope", token: b.userTok}, 404, nil)
+	res = b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "t1"}}, 403, nil)
+	if p := res.problem(t); p.Code != "plan_forbids_teams" {
+		t.Fatalf("refusal: %s", res.body)
+	}
+	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "team", "can_create_team": true}}, 201, nil)
+	var u struct{ Plan *string }
+	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.adminTok, body: map[string]any{"plan": "team"}}, 200, &u)
+	if u.Plan == nil || *u.Plan != "team" {
+		t.Fatalf("plan not set: %+v", u)
+	}
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "t1"}}, 201, nil)
+	// Users do not change their own plan.
+	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"plan": "free plan"}}, 403, nil)
+	var plans struct {
+		DefaultPlan *string `json:"default_plan"`
+		Items       []struct{ Name string }
+	}
+	b.call(t, req{method: "GET", path: "/v1/plans", token: b.userTok}, 200, &plans)
+	if plans.DefaultPlan == nil || *plans.DefaultPlan != "free plan" || len(plans.Items) != 2 {
+		t.Fatalf("plans: %+v", plans)
+	}
+	b.call(t, req{method: "PUT", path: "/v1/plans/team", token: b.adminTok, body: map[string]any{"can_create_team": true, "project_limit": 10}}, 200, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/plans/free%20plan", token: b.adminTok}, 204, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/plans/free%20plan", token: b.adminTok}, 404, nil)
+}
