@@ -1,9 +1,14 @@
 package sqldb
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"usher"
 )
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -127,4 +132,58 @@ func jsonArg(v any) (string, error) {
 		return "", fmt.Errorf("sqldb: encode JSON: %w", err)
 	}
 	return string(data), nil
+}
+
+// notFound turns sql.ErrNoRows into usher.ErrNotFound and names other
+// errors' statement.
+func (c *conn) notFound(name string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return usher.ErrNotFound
+	}
+	return c.fail(name, err)
+}
+
+// unique names the field of a unique violation.
+func unique(err error, field string) error {
+	var ue *usher.UniqueError
+	if errors.As(err, &ue) {
+		ue.Field = field
+	}
+	return err
+}
+
+// inclusion adds the condition an Inclusion puts on a nullable time column.
+func inclusion(b *Builder, col string, in usher.Inclusion) {
+	switch in {
+	case usher.Default, usher.Exclude:
+		b.Where(col + " IS NULL")
+	case usher.Only:
+		b.Where(col + " IS NOT NULL")
+	}
+}
+
+// collect runs a built query and scans every row.
+func collect[T any](ctx context.Context, c *conn, name string, b *Builder, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
+	if err != nil {
+		return nil, c.fail(name, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// collectNamed runs a named query and scans every row.
+func collectNamed[T any](ctx context.Context, c *conn, name string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	b := &Builder{d: c.d}
+	b.Write(c.queries[name])
+	b.args = args
+	return collect(ctx, c, name, b, scan)
 }

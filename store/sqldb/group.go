@@ -1,0 +1,134 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"usher"
+)
+
+func scanGroup(s scanner) (*usher.Group, error) {
+	g, dests, finish := groupDests()
+	if err := s.Scan(dests...); err != nil {
+		return nil, err
+	}
+	finish()
+	return g, nil
+}
+
+// groupDests is to groups what userDests is to users.
+func groupDests() (*usher.Group, []any, func()) {
+	g := new(usher.Group)
+	var kind string
+	dests := []any{&g.ID, &kind, &g.Handle, &g.Name, &g.Description, &g.Logo, nullInt{&g.OrganisationID},
+		timeCol{&g.CreatedAt}, timeCol{&g.UpdatedAt}, nullTime{&g.ArchivedAt}, nullTime{&g.DeletedAt}, &g.Version}
+	return g, dests, func() { g.Kind = usher.GroupKind(kind) }
+}
+
+// GroupCreate inserts a group.
+func (c *conn) GroupCreate(ctx context.Context, g *usher.Group) error {
+	if g.Version == 0 {
+		g.Version = 1
+	}
+	err := c.writeRow(ctx, "GroupInsert", string(g.Kind), g.Handle, strings.ToLower(g.Handle), g.Name, g.Description,
+		g.Logo, intOrNull(g.OrganisationID), c.d.TimeArg(g.CreatedAt), c.d.TimeArg(g.UpdatedAt),
+		c.timeArg(g.ArchivedAt), c.timeArg(g.DeletedAt), g.Version).Scan(&g.ID)
+	if err != nil {
+		return unique(c.fail("GroupInsert", err), "handle")
+	}
+	return nil
+}
+
+// GroupGet returns a group by id, or by kind and handle.
+func (c *conn) GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error) {
+	var row *sql.Row
+	name := "GroupByID"
+	if id != 0 {
+		row = c.queryRow(ctx, name, id)
+	} else {
+		name = "GroupByHandle"
+		row = c.queryRow(ctx, name, string(kind), strings.ToLower(handle))
+	}
+	g, err := scanGroup(row)
+	if err != nil {
+		return nil, c.notFound(name, err)
+	}
+	return g, nil
+}
+
+// GroupList returns groups by id with their member counts.
+func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error) {
+	b := &Builder{d: c.d}
+	if len(f.Kinds) > 0 {
+		marks := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			marks[i] = b.Arg(string(k))
+		}
+		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
+	}
+	if f.Query != "" {
+		p := b.Arg("%" + EscapeLike(strings.ToLower(f.Query)) + "%")
+		b.Where("(handle_key LIKE " + p + ` ESCAPE '\' OR lower(name) LIKE ` + p + ` ESCAPE '\')`)
+	}
+	if f.Handle != "" {
+		b.Where("handle_key = " + b.Arg(strings.ToLower(f.Handle)))
+	}
+	if f.OrganisationID != 0 {
+		b.Where("organisation_id = " + b.Arg(f.OrganisationID))
+	}
+	if f.MemberID != 0 {
+		b.Where("id IN (SELECT group_id FROM memberships WHERE user_id = " + b.Arg(f.MemberID) + ")")
+	}
+	if len(f.IDs) > 0 {
+		marks := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			marks[i] = b.Arg(id)
+		}
+		b.Where("id IN (" + strings.Join(marks, ", ") + ")")
+	}
+	inclusion(b, "archived_at", f.Archived)
+	inclusion(b, "deleted_at", f.Deleted)
+	if f.Page.After != nil {
+		b.Where("id > " + b.Arg(f.Page.After.ID))
+	}
+	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m WHERE m.group_id = groups.id) FROM groups")
+	b.WriteWhere()
+	b.Write(" ORDER BY id")
+	if f.Page.Limit > 0 {
+		b.Write(" LIMIT " + b.Arg(f.Page.Limit))
+	}
+	return collect(ctx, c, "GroupList", b, func(s scanner) (*usher.Group, error) {
+		g, dests, finish := groupDests()
+		if err := s.Scan(append(dests, &g.Members)...); err != nil {
+			return nil, err
+		}
+		finish()
+		return g, nil
+	})
+}
+
+// GroupUpdate reads, changes and writes a group.
+func (c *conn) GroupUpdate(ctx context.Context, id int64, fn func(g *usher.Group) error) (*usher.Group, error) {
+	var out *usher.Group
+	err := c.atomic(ctx, func(c *conn) error {
+		g, err := scanGroup(c.queryRow(ctx, "GroupByIDForUpdate", id))
+		if err != nil {
+			return c.notFound("GroupByIDForUpdate", err)
+		}
+		if err := fn(g); err != nil {
+			return err
+		}
+		g.ID = id
+		g.Version++
+		_, err = c.exec(ctx, "GroupWrite", string(g.Kind), g.Handle, strings.ToLower(g.Handle), g.Name, g.Description,
+			g.Logo, intOrNull(g.OrganisationID), c.d.TimeArg(g.UpdatedAt), c.timeArg(g.ArchivedAt),
+			c.timeArg(g.DeletedAt), g.Version, id)
+		if err != nil {
+			return unique(err, "handle")
+		}
+		out = g
+		return nil
+	})
+	return out, err
+}

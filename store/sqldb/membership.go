@@ -1,0 +1,121 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+
+	"usher"
+)
+
+// MembershipSet adds a member or changes its level.
+func (c *conn) MembershipSet(ctx context.Context, m usher.Membership) error {
+	_, err := c.exec(ctx, "MembershipUpsert", m.GroupID, m.UserID, string(m.Level), c.d.TimeArg(m.CreatedAt))
+	return err
+}
+
+// MembershipDelete removes a member.
+func (c *conn) MembershipDelete(ctx context.Context, groupID, userID int64) error {
+	res, err := c.exec(ctx, "MembershipDelete", groupID, userID)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
+// MembershipGet returns one membership.
+func (c *conn) MembershipGet(ctx context.Context, groupID, userID int64) (*usher.Membership, error) {
+	m := new(usher.Membership)
+	var level string
+	err := c.queryRow(ctx, "MembershipGet", groupID, userID).Scan(&m.GroupID, &m.UserID, &level, timeCol{&m.CreatedAt})
+	if err != nil {
+		return nil, c.notFound("MembershipGet", err)
+	}
+	m.Level = usher.Level(level)
+	return m, nil
+}
+
+// GroupMembers returns a group's members with their users.
+func (c *conn) GroupMembers(ctx context.Context, groupID, after int64, limit int) ([]*usher.Membership, error) {
+	return collectNamed(ctx, c, "GroupMembers", func(s scanner) (*usher.Membership, error) {
+		m := new(usher.Membership)
+		var level string
+		u, dests, finish := userDests()
+		if err := s.Scan(append([]any{&m.GroupID, &m.UserID, &level, timeCol{&m.CreatedAt}}, dests...)...); err != nil {
+			return nil, err
+		}
+		finish()
+		m.Level, m.User = usher.Level(level), u
+		return m, nil
+	}, groupID, after, limit)
+}
+
+// UserGroups returns a principal's live groups.
+func (c *conn) UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
+	all, err := collectNamed(ctx, c, "UserGroups", func(s scanner) (*usher.Membership, error) {
+		m := new(usher.Membership)
+		var level string
+		g, dests, finish := groupDests()
+		if err := s.Scan(append([]any{&m.GroupID, &m.UserID, &level, timeCol{&m.CreatedAt}}, dests...)...); err != nil {
+			return nil, err
+		}
+		finish()
+		m.Level, m.Group = usher.Level(level), g
+		return m, nil
+	}, userID)
+	if err != nil || len(kinds) == 0 {
+		return all, err
+	}
+	var out []*usher.Membership
+	for _, m := range all {
+		for _, k := range kinds {
+			if m.Group.Kind == k {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// MembershipDeleteGroup removes every membership of a group.
+func (c *conn) MembershipDeleteGroup(ctx context.Context, groupID int64) error {
+	_, err := c.exec(ctx, "MembershipDeleteGroup", groupID)
+	return err
+}
+
+// MembershipsOf returns the users' memberships, each with its group and
+// the group's counts, in one query.
+func (c *conn) MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	ids, err := c.d.ListArg(userIDs)
+	if err != nil {
+		return nil, fmt.Errorf("MembershipsOf: %w", err)
+	}
+	kindArg, err := c.d.ListArg(names)
+	if err != nil {
+		return nil, fmt.Errorf("MembershipsOf: %w", err)
+	}
+	return collectNamed(ctx, c, "MembershipsOf", func(s scanner) (*usher.Membership, error) {
+		m := new(usher.Membership)
+		var level string
+		g, dests, finish := groupDests()
+		dests = append([]any{&m.GroupID, &m.UserID, &level, timeCol{&m.CreatedAt}}, dests...)
+		if err := s.Scan(append(dests, &g.Members, &g.ServiceAccounts, &g.Roles)...); err != nil {
+			return nil, err
+		}
+		finish()
+		m.Level, m.Group = usher.Level(level), g
+		return m, nil
+	}, ids, kindArg)
+}
+
+// SoleOwnerTeams returns the teams the user alone owns.
+func (c *conn) SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error) {
+	return collectNamed(ctx, c, "SoleOwnerTeams", scanGroup, userID)
+}

@@ -1,0 +1,73 @@
+package sqldb
+
+import (
+	"context"
+	"strings"
+
+	"usher"
+)
+
+func scanOrg(s scanner) (*usher.Organisation, error) {
+	o := new(usher.Organisation)
+	err := s.Scan(&o.ID, &o.Handle, &o.Name, timeCol{&o.CreatedAt}, timeCol{&o.UpdatedAt},
+		nullTime{&o.ArchivedAt}, nullTime{&o.DeletedAt})
+	return o, err
+}
+
+// OrgCreate inserts an organisation.
+func (c *conn) OrgCreate(ctx context.Context, o *usher.Organisation) error {
+	err := c.writeRow(ctx, "OrgInsert", o.Handle, strings.ToLower(o.Handle), o.Name, c.d.TimeArg(o.CreatedAt),
+		c.d.TimeArg(o.UpdatedAt), c.timeArg(o.ArchivedAt), c.timeArg(o.DeletedAt)).Scan(&o.ID)
+	if err != nil {
+		return unique(c.fail("OrgInsert", err), "handle")
+	}
+	return nil
+}
+
+// OrgGet returns an organisation by id or handle.
+func (c *conn) OrgGet(ctx context.Context, id int64, handle string) (*usher.Organisation, error) {
+	name, arg := "OrgByID", any(id)
+	if id == 0 {
+		name, arg = "OrgByHandle", strings.ToLower(handle)
+	}
+	o, err := scanOrg(c.queryRow(ctx, name, arg))
+	if err != nil {
+		return nil, c.notFound(name, err)
+	}
+	return o, nil
+}
+
+// OrgList returns organisations by id.
+func (c *conn) OrgList(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error) {
+	b := &Builder{d: c.d}
+	inclusion(b, "archived_at", archived)
+	inclusion(b, "deleted_at", deleted)
+	b.Where("id > " + b.Arg(after))
+	b.Write("SELECT " + columns["org"] + " FROM organisations")
+	b.WriteWhere()
+	b.Write(" ORDER BY id LIMIT " + b.Arg(limit))
+	return collect(ctx, c, "OrgList", b, scanOrg)
+}
+
+// OrgUpdate reads, changes and writes an organisation.
+func (c *conn) OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error) {
+	var out *usher.Organisation
+	err := c.atomic(ctx, func(c *conn) error {
+		o, err := scanOrg(c.queryRow(ctx, "OrgByID", id))
+		if err != nil {
+			return c.notFound("OrgByID", err)
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+		o.ID = id
+		_, err = c.exec(ctx, "OrgWrite", o.Handle, strings.ToLower(o.Handle), o.Name, c.d.TimeArg(o.UpdatedAt),
+			c.timeArg(o.ArchivedAt), c.timeArg(o.DeletedAt), id)
+		if err != nil {
+			return unique(err, "handle")
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
