@@ -1,0 +1,12 @@
+-- name: KeyInsert
+INSERT INTO ssh_keys (user_id, title, key, fingerprint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id;
+
+-- name: KeyByID
+SELECT {{key_columns}} FROM ssh_keys WHERE id = $1;
+
+-- name: KeyList
+SELECT {{key_columns}} FROM ssh_keys WHERE user_id = $1 ORDER BY id;
+
+-- name: KeyDelete
+DELETE FROM ssh_keys WHERE id = $1;

@@ -1,0 +1,61 @@
+-- name: MembershipUpsert
+INSERT INTO memberships (group_id, user_id, level, created_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (group_id, user_id) DO UPDATE SET level = excluded.level;
+
+-- name: MembershipDelete
+DELETE FROM memberships WHERE group_id = ?1 AND user_id = ?2;
+
+-- name: MembershipGet
+SELECT group_id, user_id, level, created_at FROM memberships WHERE group_id = ?1 AND user_id = ?2;
+
+-- name: GroupMembers
+SELECT m.group_id, m.user_id, m.level, m.created_at, {{user_columns_u}}
+FROM memberships m JOIN users u ON u.id = m.user_id
+WHERE m.group_id = ?1 AND m.user_id > ?2
+ORDER BY m.user_id LIMIT ?3;
+
+-- name: UserGroups
+SELECT m.group_id, m.user_id, m.level, m.created_at, {{group_columns_g}}
+FROM memberships m JOIN groups g ON g.id = m.group_id
+WHERE m.user_id = ?1 AND g.deleted_at IS NULL
+ORDER BY g.kind, g.handle_key;
+
+-- name: MembershipDeleteGroup
+DELETE FROM memberships WHERE group_id = ?1;
+
+-- name: SoleOwnerTeams
+SELECT {{group_columns_g}} FROM groups g JOIN memberships m ON m.group_id = g.id
+WHERE m.user_id = ?1 AND m.level = 'owner' AND g.kind = 'team' AND g.deleted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM memberships o WHERE o.group_id = g.id AND o.level = 'owner' AND o.user_id <> ?1)
+ORDER BY g.id;
+
+-- name: MembershipsOf
+-- ?1 is a JSON array of user ids, ?2 one of group kinds (empty: all).
+-- The counts are taken once per group, not once per membership.
+WITH mine AS (
+    SELECT m.group_id, m.user_id, m.level, m.created_at
+    FROM memberships m JOIN groups g ON g.id = m.group_id
+    WHERE m.user_id IN (SELECT value FROM json_each(?1)) AND g.deleted_at IS NULL
+      AND (json_array_length(?2) = 0 OR g.kind IN (SELECT value FROM json_each(?2)))
+), counted AS (
+    SELECT c.group_id, count(*) AS members,
+        count(*) FILTER (WHERE u.kind = 'service_account') AS service_accounts
+    FROM memberships c JOIN users u ON u.id = c.user_id
+    WHERE c.group_id IN (SELECT group_id FROM mine)
+    GROUP BY c.group_id
+), held AS (
+    SELECT c.group_id, count(DISTINCT r.id) AS roles
+    FROM memberships c
+    JOIN memberships rm ON rm.user_id = c.user_id
+    JOIN groups r ON r.id = rm.group_id
+    WHERE c.group_id IN (SELECT group_id FROM mine)
+      AND r.kind = 'role' AND r.deleted_at IS NULL AND r.archived_at IS NULL
+    GROUP BY c.group_id
+)
+SELECT mine.group_id, mine.user_id, mine.level, mine.created_at, {{group_columns_g}},
+    counted.members, counted.service_accounts, COALESCE(held.roles, 0)
+FROM mine
+JOIN groups g ON g.id = mine.group_id
+JOIN counted ON counted.group_id = mine.group_id
+LEFT JOIN held ON held.group_id = mine.group_id
+ORDER BY mine.user_id, g.kind, g.handle_key;
