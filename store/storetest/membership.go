@@ -1,0 +1,154 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"usher"
+	"usher/store"
+)
+
+func testMemberships(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "", ""))
+	b := mustCreateUser(t, s, newUser("bob", "", ""))
+	c := mustCreateUser(t, s, newUser("carol", "", ""))
+	t1 := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "one"))
+	t2 := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "two"))
+	set := func(g *usher.Group, u *usher.User, l usher.Level) {
+		if err := s.MembershipSet(ctx, usher.Membership{GroupID: g.ID, UserID: u.ID, Level: l, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(t1, a, usher.LevelOwner)
+	set(t1, b, usher.LevelRead)
+	set(t1, b, usher.LevelWrite) // changes the level
+	set(t2, b, usher.LevelOwner)
+	set(t2, c, usher.LevelRead)
+	if m, err := s.MembershipGet(ctx, t1.ID, b.ID); err != nil || m.Level != usher.LevelWrite {
+		t.Fatalf("MembershipGet: %+v, %v", m, err)
+	}
+	members, _ := s.GroupMembers(ctx, t1.ID, 0, 10)
+	if len(members) != 2 || members[0].User.Username != "alice" || members[1].Level != usher.LevelWrite {
+		t.Fatalf("GroupMembers: %+v", members)
+	}
+	if page, _ := s.GroupMembers(ctx, t1.ID, a.ID, 10); len(page) != 1 || page[0].UserID != b.ID {
+		t.Fatalf("GroupMembers after alice: %+v", page)
+	}
+	groups, _ := s.UserGroups(ctx, b.ID)
+	if len(groups) != 2 || groups[0].Group.Handle != "one" || groups[1].Level != usher.LevelOwner {
+		t.Fatalf("UserGroups: %+v", groups)
+	}
+	if gs, _ := s.GroupList(ctx, usher.GroupFilter{MemberID: c.ID}); len(gs) != 1 || gs[0].ID != t2.ID || gs[0].Members != 2 {
+		t.Fatalf("GroupList by member: %+v", gs)
+	}
+	sole, _ := s.SoleOwnerTeams(ctx, a.ID)
+	if len(sole) != 1 || sole[0].ID != t1.ID {
+		t.Fatalf("SoleOwnerTeams: %+v", sole)
+	}
+	// A second owner: alice is no longer the only one.
+	if err := s.MembershipSet(ctx, usher.Membership{GroupID: t1.ID, UserID: b.ID, Level: usher.LevelOwner, CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if sole, _ := s.SoleOwnerTeams(ctx, a.ID); len(sole) != 0 {
+		t.Fatalf("alice is no longer the only owner: %+v", sole)
+	}
+	// Emptying a group.
+	if err := s.MembershipDeleteGroup(ctx, t2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.GroupMembers(ctx, t2.ID, 0, 10); len(left) != 0 {
+		t.Fatalf("MembershipDeleteGroup kept members: %v", levels(left))
+	}
+	if err := s.MembershipSet(ctx, usher.Membership{GroupID: t1.ID, UserID: c.ID, Level: usher.LevelRead, CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MembershipDelete(ctx, t1.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, s.MembershipDelete(ctx, t1.ID, c.ID))
+	_, err := s.MembershipGet(ctx, t1.ID, c.ID)
+	wantNotFound(t, err)
+}
+
+// testMembershipsOf: the memberships of several users come in one call,
+// each with its group's counts: members, the service accounts among them,
+// and the live roles its members hold.
+func testMembershipsOf(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "", ""))
+	b := mustCreateUser(t, s, newUser("bob", "", ""))
+	sa := newUser("ci-bot", "", "")
+	sa.Kind = usher.KindServiceAccount
+	mustCreateUser(t, s, sa)
+	loner := mustCreateUser(t, s, newUser("loner", "", ""))
+	dev := mustCreateGroup(t, s, newGroup(usher.GroupPlain, "dev"))
+	ops := mustCreateGroup(t, s, newGroup(usher.GroupPlain, "ops"))
+	team := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "core"))
+	admins := mustCreateGroup(t, s, newGroup(usher.GroupRole, "admins"))
+	viewers := mustCreateGroup(t, s, newGroup(usher.GroupRole, "viewers"))
+	gone := mustCreateGroup(t, s, newGroup(usher.GroupRole, "gone"))
+	gone2 := mustCreateGroup(t, s, newGroup(usher.GroupPlain, "gone"))
+	for _, g := range []*usher.Group{gone, gone2} {
+		if _, err := s.GroupUpdate(ctx, g.ID, func(g *usher.Group) error { g.DeletedAt = ptr(base); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(g *usher.Group, u *usher.User, l usher.Level) {
+		t.Helper()
+		if err := s.MembershipSet(ctx, usher.Membership{GroupID: g.ID, UserID: u.ID, Level: l, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(dev, a, usher.LevelMember)
+	set(dev, b, usher.LevelMember)
+	set(dev, sa, usher.LevelMember)
+	set(ops, sa, usher.LevelMember)
+	set(team, a, usher.LevelOwner)
+	set(admins, a, usher.LevelMember)
+	set(viewers, b, usher.LevelMember)
+	set(viewers, sa, usher.LevelMember)
+	set(gone, a, usher.LevelMember)  // a deleted role counts for nothing
+	set(gone2, a, usher.LevelMember) // nor is a deleted group listed
+	show := func(ms []*usher.Membership) string {
+		var out []string
+		for _, m := range ms {
+			g := m.Group
+			out = append(out, fmt.Sprintf("%s/%s:%s m%d s%d r%d", map[int64]string{a.ID: "alice", b.ID: "bob", sa.ID: "ci-bot"}[m.UserID],
+				g.Kind, g.Handle, g.Members, g.ServiceAccounts, g.Roles))
+		}
+		return fmt.Sprint(out)
+	}
+	tests := []struct {
+		name  string
+		ids   []int64
+		kinds []usher.GroupKind
+		want  string
+	}{
+		{"plain groups", []int64{b.ID, a.ID, sa.ID, loner.ID}, []usher.GroupKind{usher.GroupPlain},
+			"[alice/group:dev m3 s1 r2 bob/group:dev m3 s1 r2 ci-bot/group:dev m3 s1 r2 ci-bot/group:ops m1 s1 r1]"},
+		{"every kind", []int64{a.ID}, nil,
+			"[alice/group:dev m3 s1 r2 alice/role:admins m1 s0 r1 alice/team:core m1 s0 r1]"},
+		{"two kinds", []int64{b.ID}, []usher.GroupKind{usher.GroupRole, usher.GroupTeam}, "[bob/role:viewers m2 s1 r1]"},
+		{"none held", []int64{loner.ID}, nil, "[]"},
+		{"no users", nil, nil, "[]"},
+	}
+	for _, tt := range tests {
+		ms, err := s.MembershipsOf(ctx, tt.ids, tt.kinds...)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := show(ms); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func levels(ms []*usher.Membership) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.User.Username+":"+string(m.Level))
+	}
+	return out
+}

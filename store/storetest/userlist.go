@@ -1,0 +1,202 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// seed creates users for the list tests and returns them in id order.
+func seed(t *testing.T, s store.Store) []*usher.User {
+	specs := []struct {
+		username, email, name string
+		state                 usher.UserState
+		kind                  usher.UserKind
+		admin, deleted        bool
+	}{
+		{"alice", "alice@example.com", "Alice Liddell", usher.StateActive, usher.KindNormal, true, false},
+		{"bob", "bob@corp.test", "Robert Paulson", usher.StateBlocked, usher.KindNormal, false, false},
+		{"carol", "carol@example.com", "Carol Danvers", usher.StateSuspended, usher.KindNormal, false, false},
+		{"dave", "dave@corp.test", "David Bowman", usher.StateActive, usher.KindBot, false, false},
+		{"eve", "eve@example.com", "Eve Moneypenny", usher.StateActive, usher.KindNormal, false, true},
+		{"ci-bot", "", "Build Robot", usher.StateActive, usher.KindServiceAccount, false, false},
+	}
+	var out []*usher.User
+	for i, sp := range specs {
+		u := newUser(sp.username, sp.email, sp.name)
+		u.State, u.Kind, u.Admin = sp.state, sp.kind, sp.admin
+		u.CreatedAt = base.Add(time.Duration(i) * time.Hour)
+		u.UpdatedAt = u.CreatedAt
+		if sp.deleted {
+			u.DeletedAt = ptr(base.Add(48 * time.Hour))
+		}
+		mustCreateUser(t, s, u)
+		out = append(out, u)
+	}
+	return out
+}
+
+func usernames(p *usher.UserPage) []string {
+	var out []string
+	for _, u := range p.Items {
+		out = append(out, u.Username)
+	}
+	return out
+}
+
+func list(t *testing.T, s store.Store, f usher.UserFilter) *usher.UserPage {
+	t.Helper()
+	p, err := s.UserList(context.Background(), f)
+	if err != nil {
+		t.Fatalf("UserList(%+v): %v", f, err)
+	}
+	return p
+}
+
+func testUserListFilters(t *testing.T, s store.Store) {
+	us := seed(t, s)
+	after := base.Add(2 * time.Hour)
+	before := base.Add(4 * time.Hour)
+	tests := []struct {
+		name string
+		f    usher.UserFilter
+		want string
+	}{
+		{"default excludes deleted and suspended", usher.UserFilter{}, "[alice bob dave ci-bot]"},
+		{"include both", usher.UserFilter{Deleted: usher.Include, Suspended: usher.Include}, "[alice bob carol dave eve ci-bot]"},
+		{"only deleted", usher.UserFilter{Deleted: usher.Only, Suspended: usher.Include}, "[eve]"},
+		{"only suspended", usher.UserFilter{Suspended: usher.Only}, "[carol]"},
+		{"state", usher.UserFilter{State: usher.StateBlocked}, "[bob]"},
+		{"kind", usher.UserFilter{Kind: usher.KindBot}, "[dave]"},
+		{"admin", usher.UserFilter{Admin: ptr(true)}, "[alice]"},
+		{"not admin", usher.UserFilter{Admin: ptr(false)}, "[bob dave ci-bot]"},
+		{"username any case", usher.UserFilter{Username: "BOB"}, "[bob]"},
+		{"email any case", usher.UserFilter{Email: "Dave@Corp.Test"}, "[dave]"},
+		{"created range", usher.UserFilter{CreatedAfter: &after, CreatedBefore: &before, Suspended: usher.Include}, "[carol dave]"},
+		{"ids", usher.UserFilter{IDs: []int64{us[0].ID, us[1].ID, us[5].ID + 99}}, "[alice bob]"},
+		{"sort username desc", usher.UserFilter{Sort: usher.SortUsernameDesc}, "[dave ci-bot bob alice]"},
+		{"sort id desc", usher.UserFilter{Sort: usher.SortIDDesc}, "[ci-bot dave bob alice]"},
+		{"sort created desc", usher.UserFilter{Sort: usher.SortCreatedDesc}, "[ci-bot dave bob alice]"},
+		{"exclude is the default", usher.UserFilter{Deleted: usher.Exclude, Suspended: usher.Exclude}, "[alice bob dave ci-bot]"},
+		{"no service accounts", usher.UserFilter{Kinds: []usher.UserKind{usher.KindNormal, usher.KindBot}, Suspended: usher.Include}, "[alice bob carol dave]"},
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(usernames(list(t, s, tt.f))); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// testUserSeen: UserSeen records a time unless one since notBefore is
+// recorded, and changes nothing else of the user, its version included.
+func testUserSeen(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	steps := []struct {
+		name          string
+		at, notBefore time.Time
+		want          time.Time
+	}{
+		{"first", base.Add(time.Minute), base, base.Add(time.Minute)},
+		{"recent: kept", base.Add(90 * time.Second), base.Add(30 * time.Second), base.Add(time.Minute)},
+		{"stale: written", base.Add(3 * time.Minute), base.Add(2 * time.Minute), base.Add(3 * time.Minute)},
+	}
+	for _, st := range steps {
+		if err := s.UserSeen(ctx, a.ID, st.at, st.notBefore); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got := mustGet(t, s, usher.UserKey{ID: a.ID})
+		if got.LastSeenAt == nil || !got.LastSeenAt.Equal(st.want) || got.Version != a.Version || !got.UpdatedAt.Equal(a.UpdatedAt) {
+			t.Errorf("%s: last seen %v, version %d, updated %v", st.name, got.LastSeenAt, got.Version, got.UpdatedAt)
+		}
+	}
+	if err := s.UserSeen(ctx, a.ID+99, base, base); err != nil {
+		t.Errorf("an unknown user: %v", err)
+	}
+}
+
+func testUserListSearch(t *testing.T, s store.Store) {
+	seed(t, s)
+	tests := []struct{ q, want string }{
+		{"ali", "[alice]"},            // username prefix
+		{"LIDD", "[alice]"},           // name, any case
+		{"corp.te", "[bob dave]"},     // e-mail
+		{"v", "[dave]"},               // one character, no trigram
+		{"ob", "[bob ci-bot]"},        // two characters
+		{"Robert Paulson", "[bob]"},   // with a space
+		{"example.com", "[alice]"},    // carol suspended, eve deleted
+		{"%", "[]"},                   // LIKE wildcards are literal
+		{"_", "[]"},                   //
+		{`"quoted"`, "[]"},            // FTS syntax is literal
+		{"a} : x", "[]"},              //
+		{"nobody-matches-this", "[]"}, //
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: tt.q, SearchEmail: true}))); got != tt.want {
+			t.Errorf("search %q: got %s, want %s", tt.q, got, tt.want)
+		}
+	}
+	got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: "example.com", SearchEmail: true, Deleted: usher.Include, Suspended: usher.Include})))
+	if got != "[alice carol eve]" {
+		t.Errorf("search with deleted and suspended: %s", got)
+	}
+	// Without SearchEmail addresses are not searched.
+	for _, tt := range []struct{ q, want string }{
+		{"corp.te", "[]"}, {"co", "[]"}, {"ali", "[alice]"}, {"Robert", "[bob]"}, {"ob", "[bob ci-bot]"},
+	} {
+		if got := fmt.Sprint(usernames(list(t, s, usher.UserFilter{Query: tt.q}))); got != tt.want {
+			t.Errorf("search %q without e-mail: got %s, want %s", tt.q, got, tt.want)
+		}
+	}
+}
+
+func testUserListKeyset(t *testing.T, s store.Store) {
+	seed(t, s)
+	for _, sort := range []usher.UserSort{usher.SortIDAsc, usher.SortIDDesc, usher.SortUsernameAsc,
+		usher.SortUsernameDesc, usher.SortCreatedAsc, usher.SortCreatedDesc, usher.SortUUIDAsc, usher.SortUUIDDesc} {
+		// A search pages the same way: its index may drive the statement.
+		for _, tt := range []struct {
+			q           string
+			limit, want int
+		}{{"", 4, 6}, {"example.com", 1, 3}} {
+			f := usher.UserFilter{Query: tt.q, SearchEmail: true, Sort: sort, Deleted: usher.Include, Suspended: usher.Include, Page: usher.PageRequest{Limit: 100}}
+			all := usernames(list(t, s, f))
+			var paged []string
+			f.Page.Limit = tt.limit
+			for pages := 0; ; pages++ {
+				if pages > 10 {
+					t.Fatalf("%s %q: pagination does not end", sort, tt.q)
+				}
+				p := list(t, s, f)
+				paged = append(paged, usernames(p)...)
+				if p.Next == nil {
+					break
+				}
+				f.Page.After = p.Next
+			}
+			if fmt.Sprint(paged) != fmt.Sprint(all) || len(all) != tt.want {
+				t.Errorf("%s %q: pages give %v, one list gives %v", sort, tt.q, paged, all)
+			}
+		}
+	}
+}
+
+func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
+	seed(t, s)
+	p := list(t, s, usher.UserFilter{Offset: 1, Page: usher.PageRequest{Limit: 2, WithTotal: true}})
+	if got := fmt.Sprint(usernames(p)); got != "[bob dave]" || p.Total != 4 || p.Next == nil {
+		t.Fatalf("offset page: %s total=%d next=%v; want [bob dave] total=4 and a next page", got, p.Total, p.Next)
+	}
+	p = list(t, s, usher.UserFilter{Offset: 2, Page: usher.PageRequest{Limit: 2}})
+	if got := fmt.Sprint(usernames(p)); got != "[dave ci-bot]" || p.Total != -1 || p.Next != nil {
+		t.Fatalf("last page: %s total=%d next=%v", got, p.Total, p.Next)
+	}
+	p = list(t, s, usher.UserFilter{Query: "example", SearchEmail: true, Page: usher.PageRequest{WithTotal: true}})
+	if p.Total != 1 {
+		t.Fatalf("search total = %d, want 1", p.Total)
+	}
+}
