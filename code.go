@@ -168,6 +168,11 @@ const (
 	CodeRoleNotFound         = "role_not_found"         // the role does not exist
 )
 
+// Codes of applications.
+const (
+	CodeApplicationNotFound = "application_not_found" // the application does not exist (or may not be seen)
+)
+
 // Codes lists every code above, in their order. A face's table of the codes
 // it answers its own way names only codes listed here; its tests say so.
 var Codes = []string{
@@ -206,6 +211,8 @@ var Codes = []string{
 	CodeGroupNotFound, CodeTeamNotFound, CodeOrganisationNotFound, CodeHandleTaken, CodeGroupNotDeleted,
 	CodeSameGroup, CodeKindMismatch, CodeLastOwner, CodeMemberNotFound, CodeOrganisationNotEmpty,
 	CodePlanForbidsTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
+
+	CodeApplicationNotFound,
 }
 
 // IsCode reports whether code is one of Codes.

@@ -172,6 +172,17 @@ type Tx interface {
 	// OrgUpdate reads the organisation, lets fn change it and writes it back.
 	OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error)
 
+	// AppCreate inserts a and sets a.ID. An OwnerID of 0 stores no owner;
+	// one naming no user is ErrNotFound.
+	AppCreate(ctx context.Context, a *usher.Application) error
+	// AppGet returns an application by id, deleted or not.
+	AppGet(ctx context.Context, id int64) (*usher.Application, error)
+	// AppList returns the applications f selects by id, after the given id;
+	// it reads f's Name, Query and Deleted, not its Page.
+	AppList(ctx context.Context, f usher.ApplicationFilter, after int64, limit int) ([]*usher.Application, error)
+	// AppUpdate reads the application, lets fn change it and writes it back.
+	AppUpdate(ctx context.Context, id int64, fn func(a *usher.Application) error) (*usher.Application, error)
+
 	// GroupCreate inserts g and sets g.ID. A handle is unique
 	// (case-insensitively) within its kind among groups that are not deleted.
 	GroupCreate(ctx context.Context, g *usher.Group) error

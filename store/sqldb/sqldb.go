@@ -365,6 +365,8 @@ var columns = map[string]string{
 	"code":  "id, kind, hash, user_id, data, email_key, expires_at, used_at, created_at",
 	"mail":  "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error",
 	"org":   "id, handle, name, created_at, updated_at, archived_at, deleted_at",
+	"app": "id, name, owner_id, enabled, unify_name, unify_listed, unify_icon, unify_logo, unify_url, " +
+		"unify_config, unify_order, created_at, updated_at, deleted_at",
 	"group": "id, kind, handle, name, description, logo, organisation_id, created_at, updated_at, archived_at, deleted_at, version",
 	"plan": "name, can_create_team, can_create_state_project, can_manage_project_acl, can_manage_project_hooks, " +
 		"project_limit, is_default, created_at, updated_at",
@@ -403,6 +405,7 @@ var queryNames = []string{
 	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
+	"AppInsert", "AppByID", "AppWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",
 	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
 	"MembershipDeleteGroup", "SoleOwnerTeams",

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Rules", testRules},
 		{"Plans", testPlans},
 		{"Organisations", testOrganisations},
+		{"Applications", testApplications},
 		{"SettingsAndAvatars", testSettingsAndAvatars},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}
