@@ -167,6 +167,7 @@ type Core struct {
 	Groups   *Groups
 	Orgs     *Organisations
 	Plans    *Plans
+	Apps     *Applications
 }
 
 // env is what every service shares.
@@ -230,6 +231,7 @@ func New(cfg Config) *Core {
 		Groups:   &Groups{env: e},
 		Orgs:     &Organisations{env: e},
 		Plans:    &Plans{env: e},
+		Apps:     &Applications{env: e},
 	}
 }
 

@@ -58,6 +58,11 @@ const (
 	actPlanRead       action = "plan.read"
 	actPlanManage     action = "plan.manage"
 	actServiceAccount action = "service_account.manage"
+	actAppCreate      action = "application.create"
+	actAppRead        action = "application.read"
+	actAppUpdate      action = "application.update"
+	actAppDelete      action = "application.delete"
+	actAppGrant       action = "application.grant"
 )
 
 // operations describes every action, for GET /v1/permissions; the order is
@@ -101,6 +106,11 @@ var operations = []struct {
 	{actPlanRead, "see the plans", false},
 	{actPlanManage, "create, change and delete plans", true},
 	{actServiceAccount, "create and delete a team's service accounts and mint their tokens", true},
+	{actAppCreate, "register applications", true},
+	{actAppRead, "see an application, listed or not", false},
+	{actAppUpdate, "change an application", true},
+	{actAppDelete, "delete and undelete an application", true},
+	{actAppGrant, "manage who may do what on an application", true},
 }
 
 // writes lists the actions that change something; a token must carry the

@@ -1,0 +1,360 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"usher"
+	"usher/store"
+)
+
+// Applications manages the applications registered with the service.
+//
+// The default policy, which permission rules on "application" and
+// "application:<id>" override (deny over allow): administrators may do
+// everything; any signed-in caller reads an application that is listed,
+// enabled and not deleted; its owner reads, changes, deletes and undeletes
+// it; creating one takes an administrator or a rule allowing
+// application.create, and application.grant an administrator or a rule.
+type Applications struct{ *env }
+
+// Bounds of an application's presentation.
+const (
+	maxAppConfig  = 16 << 10 // bytes of the free-form configuration
+	maxAppAddress = 2048     // characters of an icon, logo or url
+	maxAppOrder   = 1_000_000
+)
+
+func errAppNotFound() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeApplicationNotFound, Message: "application not found"}
+}
+
+// appOwner reports whether p owns a.
+func appOwner(p *usher.Principal, a *usher.Application) bool {
+	return a.OwnerID != 0 && p.UserID() == a.OwnerID
+}
+
+// appDefault is the built-in verdict on act for a, when no rule decides.
+func appDefault(p *usher.Principal, act action, a *usher.Application) bool {
+	switch act {
+	case actAppRead:
+		return appOwner(p, a) || (a.DeletedAt == nil && a.Enabled && a.Unify.Listed)
+	case actAppUpdate, actAppDelete:
+		return appOwner(p, a)
+	}
+	return false
+}
+
+// authorizeApp decides whether ctx's principal may do act on a; it is
+// the one place decisions on applications are made.
+//
+// Errors: Unauthenticated, Forbidden.
+func (e *env) authorizeApp(ctx context.Context, act action, a *usher.Application) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, act, nil); err != nil {
+		return err
+	}
+	return e.decide(ctx, p, act, strconv.FormatInt(a.ID, 10), appDefault(p, act, a))
+}
+
+// may is authorizeApp as a verdict: false where it refuses, an error only
+// when the decision could not be made.
+func (e *env) may(ctx context.Context, act action, a *usher.Application) (bool, error) {
+	err := e.authorizeApp(ctx, act, a)
+	if err == nil {
+		return true, nil
+	}
+	switch usher.ErrorKind(err) {
+	case usher.KindForbidden, usher.KindUnauthenticated:
+		return false, nil
+	}
+	return false, err
+}
+
+// Allowed tells what ctx's principal may do on a: the operations of the
+// "application" resource that the rules and the default policy allow.
+//
+// Errors: only when the rules cannot be read.
+func (s *Applications) Allowed(ctx context.Context, a *usher.Application) (usher.ApplicationOps, error) {
+	var ops usher.ApplicationOps
+	for _, o := range []struct {
+		act action
+		to  *bool
+	}{{actAppRead, &ops.Read}, {actAppUpdate, &ops.Update}, {actAppDelete, &ops.Delete}, {actAppGrant, &ops.Grant}} {
+		ok, err := s.may(ctx, o.act, a)
+		if err != nil {
+			return ops, err
+		}
+		*o.to = ok
+	}
+	return ops, nil
+}
+
+// allowed pairs a with what the caller may do on it.
+func (s *Applications) allowed(ctx context.Context, a *usher.Application) (*usher.AllowedApplication, error) {
+	ops, err := s.Allowed(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return &usher.AllowedApplication{Application: a, Ops: ops}, nil
+}
+
+// checkApp validates an application.
+func checkApp(a *usher.Application) error {
+	var c checker
+	c.name("name", a.Name, maxName, true)
+	c.name("unify.name", a.Unify.Name, maxName, false)
+	for _, f := range []struct{ field, v string }{{"unify.icon", a.Unify.Icon}, {"unify.logo", a.Unify.Logo}, {"unify.url", a.Unify.URL}} {
+		c.text(f.field, f.v, maxAppAddress, false)
+		c.url(f.field, f.v)
+	}
+	switch cfg := a.Unify.Config; {
+	case len(cfg) > maxAppConfig:
+		c.add("unify.config", usher.CodeTooLarge, "is larger than %d bytes", maxAppConfig)
+	case !json.Valid([]byte(cfg)) || !bytes.HasPrefix(bytes.TrimLeft([]byte(cfg), " \t\r\n"), []byte("{")):
+		c.add("unify.config", usher.CodeInvalid, "must be a JSON object")
+	}
+	if a.Unify.Order < -maxAppOrder || a.Unify.Order > maxAppOrder {
+		c.add("unify.order", usher.CodeInvalid, "must be between %d and %d", -maxAppOrder, maxAppOrder)
+	}
+	return c.err()
+}
+
+// checkOwner refuses an owner that is no live user.
+func checkOwner(ctx context.Context, tx store.Tx, id int64) error {
+	u, err := tx.UserGet(ctx, usher.UserKey{ID: id})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.DeletedAt != nil) {
+		return usher.FieldErrors(usher.FieldError{Field: "owner_id", Code: usher.CodeUnknown, Message: "names no user"})
+	}
+	return err
+}
+
+// Create registers an application, owned by in.OwnerID or else by the
+// caller. Administrators may, or whom a rule allows application.create.
+//
+// Errors: Unauthenticated, Forbidden, Unprocessable (a bad field, an owner
+// who is no user).
+func (s *Applications) Create(ctx context.Context, in usher.ApplicationCreate) (*usher.AllowedApplication, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actAppCreate, nil); err != nil {
+		return nil, err
+	}
+	if err := s.decide(ctx, p, actAppCreate, "", false); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	a := &usher.Application{Name: in.Name, OwnerID: in.OwnerID, Enabled: in.Enabled, Unify: in.Unify, CreatedAt: now, UpdatedAt: now}
+	if a.OwnerID == 0 {
+		a.OwnerID = p.UserID()
+	}
+	if a.Unify.Config == "" {
+		a.Unify.Config = "{}"
+	}
+	if err := checkApp(a); err != nil {
+		return nil, err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := checkOwner(ctx, tx, a.OwnerID); err != nil {
+			return err
+		}
+		if err := tx.AppCreate(ctx, a); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, now, event{action: "application.create", resourceType: "application",
+			resourceID: strconv.FormatInt(a.ID, 10), changes: map[string]usher.Change{
+				"name": {New: a.Name}, "owner_id": {New: a.OwnerID}, "enabled": {New: a.Enabled}}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.allowed(ctx, a)
+}
+
+// Get returns an application the caller may read.
+//
+// Errors: Unauthenticated, Forbidden (a token that may not read),
+// NotFound (no such application, or one the caller may not see).
+func (s *Applications) Get(ctx context.Context, id int64) (*usher.AllowedApplication, error) {
+	if err := precheck(usher.PrincipalFrom(ctx), actAppRead, nil); err != nil {
+		return nil, err
+	}
+	a, err := s.store.AppGet(ctx, id)
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, errAppNotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.allowed(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if !out.Ops.Read {
+		return nil, errAppNotFound()
+	}
+	return out, nil
+}
+
+// List returns a page of the applications f selects that the caller may
+// read, ordered by id; the cursor is an application's id, and the list does
+// not count (Total is -1).
+//
+// Errors: Unauthenticated, Forbidden (a token that may not read), Invalid
+// (a bad cursor).
+func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.AllowedApplication], error) {
+	if err := precheck(usher.PrincipalFrom(ctx), actAppRead, nil); err != nil {
+		return nil, err
+	}
+	req, err := s.idPage(f.Page)
+	if err != nil {
+		return nil, err
+	}
+	// The store returns the rows; the core keeps those the caller may read,
+	// reading on until the page is full or the rows end.
+	var out []*usher.AllowedApplication
+	after := afterID(req)
+	for len(out) <= req.Limit {
+		rows, err := s.store.AppList(ctx, f, after, req.Limit+1)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range rows {
+			v, err := s.allowed(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			if v.Ops.Read {
+				out = append(out, v)
+			}
+		}
+		if len(rows) <= req.Limit {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
+	return cut(out, req.Limit, func(a *usher.AllowedApplication) usher.Cursor { return usher.Cursor{ID: a.ID} }), nil
+}
+
+// change reads an application the caller may see, checks act on it, lets
+// fn change it and writes it back with an audit event, in one transaction;
+// an unchanged application is written without an event.
+func (s *Applications) change(ctx context.Context, id int64, act action, verb string,
+	fn func(tx store.Tx, a *usher.Application, changes map[string]usher.Change) error) (*usher.AllowedApplication, error) {
+	var out *usher.Application
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		changes := map[string]usher.Change{}
+		now := s.now()
+		var err error
+		out, err = tx.AppUpdate(ctx, id, func(a *usher.Application) error {
+			if ok, err := s.may(ctx, actAppRead, a); err != nil || !ok {
+				if err == nil {
+					err = errAppNotFound()
+				}
+				return err
+			}
+			if err := s.authorizeApp(ctx, act, a); err != nil {
+				return err
+			}
+			if err := fn(tx, a, changes); err != nil {
+				return err
+			}
+			if err := checkApp(a); err != nil {
+				return err
+			}
+			if len(changes) > 0 {
+				a.UpdatedAt = now
+			}
+			return nil
+		})
+		if errors.Is(err, usher.ErrNotFound) {
+			return errAppNotFound()
+		}
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		return s.record(ctx, tx, now, event{action: "application." + verb, resourceType: "application",
+			resourceID: strconv.FormatInt(id, 10), changes: changes})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.allowed(ctx, out)
+}
+
+// set assigns v to *to, noting the change under field.
+func set[T comparable](changes map[string]usher.Change, field string, to *T, v *T) {
+	if v != nil && *v != *to {
+		changes[field] = usher.Change{Old: *to, New: *v}
+		*to = *v
+	}
+}
+
+// Update changes an application; nil fields are left alone. The owner, or
+// whom a rule allows application.update, may.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a bad field,
+// an owner who is no user).
+func (s *Applications) Update(ctx context.Context, id int64, in usher.ApplicationUpdate) (*usher.AllowedApplication, error) {
+	return s.change(ctx, id, actAppUpdate, "update", func(tx store.Tx, a *usher.Application, changes map[string]usher.Change) error {
+		if in.OwnerID != nil && *in.OwnerID != a.OwnerID {
+			if err := checkOwner(ctx, tx, *in.OwnerID); err != nil {
+				return err
+			}
+		}
+		set(changes, "name", &a.Name, in.Name)
+		set(changes, "owner_id", &a.OwnerID, in.OwnerID)
+		set(changes, "enabled", &a.Enabled, in.Enabled)
+		if u := in.Unify; u != nil {
+			set(changes, "unify.name", &a.Unify.Name, u.Name)
+			set(changes, "unify.listed", &a.Unify.Listed, u.Listed)
+			set(changes, "unify.icon", &a.Unify.Icon, u.Icon)
+			set(changes, "unify.logo", &a.Unify.Logo, u.Logo)
+			set(changes, "unify.url", &a.Unify.URL, u.URL)
+			set(changes, "unify.order", &a.Unify.Order, u.Order)
+			if u.Config != nil && *u.Config != a.Unify.Config {
+				// The configuration may be large: the log keeps its sizes.
+				changes["unify.config"] = usher.Change{Old: len(a.Unify.Config), New: len(*u.Config)}
+				a.Unify.Config = *u.Config
+			}
+		}
+		return nil
+	})
+}
+
+// Delete deletes an application softly; Undelete restores it. The owner,
+// or whom a rule allows application.delete, may. Either is a no-op on an
+// application already in that state.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Applications) Delete(ctx context.Context, id int64) (*usher.AllowedApplication, error) {
+	return s.setDeleted(ctx, id, true)
+}
+
+// Undelete restores a deleted application; see Delete.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (s *Applications) Undelete(ctx context.Context, id int64) (*usher.AllowedApplication, error) {
+	return s.setDeleted(ctx, id, false)
+}
+
+func (s *Applications) setDeleted(ctx context.Context, id int64, deleted bool) (*usher.AllowedApplication, error) {
+	verb := "delete"
+	if !deleted {
+		verb = "undelete"
+	}
+	return s.change(ctx, id, actAppDelete, verb, func(_ store.Tx, a *usher.Application, changes map[string]usher.Change) error {
+		if deleted == (a.DeletedAt != nil) {
+			return nil
+		}
+		a.DeletedAt = nil
+		if deleted {
+			now := s.now()
+			a.DeletedAt = &now
+		}
+		changes["deleted"] = usher.Change{Old: !deleted, New: deleted}
+		return nil
+	})
+}

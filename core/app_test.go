@@ -1,0 +1,196 @@
+package core_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"usher"
+)
+
+// grantRole makes a role with rules and puts u in it.
+func (b *groupBundle) grantRole(t *testing.T, handle string, u *usher.User, rules ...usher.Rule) {
+	t.Helper()
+	role, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.SetRules(as(b.admin), usher.GroupRef{ID: role.ID}, rules, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.AddMember(as(b.admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestApplicationDefaultPolicy(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	apps := b.env.Core.Apps
+	// Creation: administrators, or a rule.
+	_, err := apps.Create(as(b.alice), usher.ApplicationCreate{Name: "crm"})
+	wantKind(t, err, usher.KindForbidden, "")
+	listed, err := apps.Create(as(b.admin), usher.ApplicationCreate{Name: "crm", OwnerID: b.alice.ID, Enabled: true,
+		Unify: usher.ApplicationUnify{Listed: true}})
+	if err != nil || !listed.Ops.Read || !listed.Ops.Grant {
+		t.Fatalf("admin create: %+v, %v", listed, err)
+	}
+	hidden, err := apps.Create(as(b.admin), usher.ApplicationCreate{Name: "internal", OwnerID: b.alice.ID, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		who  *usher.User
+		app  *usher.AllowedApplication
+		want usher.ApplicationOps
+	}{
+		{"owner of listed", b.alice, listed, usher.ApplicationOps{Read: true, Update: true, Delete: true}},
+		{"owner of unlisted", b.alice, hidden, usher.ApplicationOps{Read: true, Update: true, Delete: true}},
+		{"other on listed", b.bob, listed, usher.ApplicationOps{Read: true}},
+		{"other on unlisted", b.bob, hidden, usher.ApplicationOps{}},
+		{"admin", b.admin, hidden, usher.ApplicationOps{Read: true, Update: true, Delete: true, Grant: true}},
+	} {
+		got, err := apps.Allowed(as(tc.who), tc.app.Application)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+	// A read-only token may read but do nothing else.
+	if got, _ := apps.Allowed(as(b.alice, usher.ScopeReadAPI), listed.Application); got != (usher.ApplicationOps{Read: true}) {
+		t.Errorf("read-only token: %+v", got)
+	}
+	_, err = apps.Get(as(b.bob), hidden.ID)
+	wantKind(t, err, usher.KindNotFound, usher.CodeApplicationNotFound)
+	_, err = apps.Update(as(b.bob), listed.ID, usher.ApplicationUpdate{Name: ptr("mine")})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = apps.Delete(as(b.bob), hidden.ID)
+	wantKind(t, err, usher.KindNotFound, "")
+
+	// A disabled application leaves the others' view, not the owner's.
+	if _, err := apps.Update(as(b.alice), listed.ID, usher.ApplicationUpdate{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = apps.Get(as(b.bob), listed.ID)
+	wantKind(t, err, usher.KindNotFound, "")
+	page, err := apps.List(as(b.bob), usher.ApplicationFilter{})
+	if err != nil || len(page.Items) != 0 {
+		t.Fatalf("bob's list: %+v, %v", page, err)
+	}
+	page, err = apps.List(as(b.alice), usher.ApplicationFilter{})
+	if err != nil || len(page.Items) != 2 {
+		t.Fatalf("alice's list: %+v, %v", page, err)
+	}
+}
+
+func TestApplicationRules(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	apps := b.env.Core.Apps
+	app, err := apps.Create(as(b.admin), usher.ApplicationCreate{Name: "crm", OwnerID: b.alice.ID, Enabled: true,
+		Unify: usher.ApplicationUnify{Listed: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "application:" + strconv.FormatInt(app.ID, 10)
+	b.grantRole(t, "app-admins", b.bob,
+		usher.Rule{Resource: "application", Operation: "create", Access: usher.Allow},
+		usher.Rule{Resource: id, Operation: "update", Access: usher.Allow},
+		usher.Rule{Resource: id, Operation: "grant", Access: usher.Allow})
+	b.grantRole(t, "no-deletes", b.alice, usher.Rule{Resource: "application", Operation: "delete", Access: usher.Deny})
+
+	mine, err := apps.Create(as(b.bob), usher.ApplicationCreate{Name: "bob's"})
+	if err != nil || mine.OwnerID != b.bob.ID {
+		t.Fatalf("create by rule: %+v, %v", mine, err)
+	}
+	if got, _ := apps.Allowed(as(b.bob), app.Application); got != (usher.ApplicationOps{Read: true, Update: true, Grant: true}) {
+		t.Errorf("instance rules: %+v", got)
+	}
+	if _, err := apps.Update(as(b.bob), app.ID, usher.ApplicationUpdate{Unify: &usher.ApplicationUnifyUpdate{Order: ptr(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	// A deny beats the owner's default.
+	_, err = apps.Delete(as(b.alice), app.ID)
+	wantKind(t, err, usher.KindForbidden, "")
+	if got, _ := apps.Allowed(as(b.alice), app.Application); got.Delete || !got.Update {
+		t.Errorf("owner under a deny: %+v", got)
+	}
+}
+
+func TestApplicationLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	apps := b.env.Core.Apps
+	admin := as(b.admin)
+	_, err := apps.Create(admin, usher.ApplicationCreate{Name: "x", OwnerID: 9999})
+	wantKind(t, err, usher.KindUnprocessable, usher.CodeValidationFailed)
+	for name, in := range map[string]usher.ApplicationCreate{
+		"empty name":     {Name: ""},
+		"config":         {Name: "x", Unify: usher.ApplicationUnify{Config: "[1]"}},
+		"big config":     {Name: "x", Unify: usher.ApplicationUnify{Config: `{"a":"` + strings.Repeat("a", 17<<10) + `"}`}},
+		"javascript url": {Name: "x", Unify: usher.ApplicationUnify{URL: "javascript:alert(1)"}},
+		"order":          {Name: "x", Unify: usher.ApplicationUnify{Order: 1 << 30}},
+	} {
+		_, err := apps.Create(admin, in)
+		if usher.AsError(err).Kind != usher.KindUnprocessable {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	var ids []int64
+	for _, n := range []string{"one", "two", "three", "four"} {
+		a, err := apps.Create(admin, usher.ApplicationCreate{Name: n, OwnerID: b.alice.ID, Unify: usher.ApplicationUnify{Name: "App " + n}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	if a, err := apps.Delete(as(b.alice), ids[1]); err != nil || a.DeletedAt == nil {
+		t.Fatalf("delete: %+v, %v", a, err)
+	}
+	count := func(f usher.ApplicationFilter) int {
+		t.Helper()
+		n := 0
+		for {
+			p, err := apps.List(as(b.alice), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(p.Items)
+			if p.Next == nil {
+				return n
+			}
+			f.Page.After = p.Next
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		f    usher.ApplicationFilter
+		want int
+	}{
+		{"live", usher.ApplicationFilter{}, 3},
+		{"paged", usher.ApplicationFilter{Page: usher.PageRequest{Limit: 1}}, 3},
+		{"include", usher.ApplicationFilter{Deleted: usher.Include, Page: usher.PageRequest{Limit: 2}}, 4},
+		{"only", usher.ApplicationFilter{Deleted: usher.Only}, 1},
+		{"name", usher.ApplicationFilter{Name: "THREE"}, 1},
+		{"query", usher.ApplicationFilter{Query: "APP T", Deleted: usher.Include}, 2},
+	} {
+		if got := count(tc.f); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if a, err := apps.Undelete(as(b.alice), ids[1]); err != nil || a.DeletedAt != nil {
+		t.Fatalf("undelete: %+v, %v", a, err)
+	}
+	// Every change is in the audit log.
+	events, err := b.env.Core.Audit.List(admin, usher.AuditFilter{Action: "application.", ResourceID: strconv.FormatInt(ids[1], 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range events.Items {
+		actions = append(actions, e.Action)
+	}
+	if strings.Join(actions, " ") != "application.undelete application.delete application.create" {
+		t.Fatalf("audit: %v", actions)
+	}
+}
