@@ -223,6 +223,18 @@ func (c *cell) orgPath(o *usher.Organisation, suffix string) string {
 	return fmt.Sprintf("/v1/organisations/%d%s", o.ID, suffix)
 }
 
+// app returns the path of a fresh application the self column owns.
+func (c *cell) app(listed, deleted bool, suffix string) string {
+	a, err := c.m.env.Core.Apps.Create(sys(), usher.ApplicationCreate{Name: c.m.unique("app"), OwnerID: c.m.who["self"].user.ID,
+		Enabled: true, Unify: usher.ApplicationUnify{Listed: listed}})
+	c.must(err)
+	if deleted {
+		_, err = c.m.env.Core.Apps.Delete(sys(), a.ID)
+		c.must(err)
+	}
+	return fmt.Sprintf("/v1/applications/%d%s", a.ID, suffix)
+}
+
 func (c *cell) plan() string {
 	p, err := c.m.env.Core.Plans.Create(sys(), usher.Plan{Name: c.m.unique("plan")})
 	c.must(err)
@@ -477,6 +489,21 @@ func matrixRows() []matrixRow {
 		}},
 		{"POST", "/v1/organisations/{org}/unarchive", "UFFFFFFFUA", func(c *cell) req {
 			return req{path: c.orgPath(c.org(true, false), "/unarchive")}
+		}},
+
+		// Applications: the self column owns an unlisted one; a listed one
+		// everyone reads, and only its owner changes.
+		{"POST", "/v1/applications", "UFFFFFFFUA", func(c *cell) req {
+			return req{path: "/v1/applications", body: map[string]any{"name": c.m.unique("app")}}
+		}},
+		{"GET", "/v1/applications", "UAAAAAAFUA", path("/v1/applications")},
+		{"GET", "/v1/applications/{app}", "UANNNNNFUA", func(c *cell) req { return req{path: c.app(false, false, "")} }},
+		{"PATCH", "/v1/applications/{app}", "UAFFFFFFUA", func(c *cell) req {
+			return req{path: c.app(true, false, ""), body: map[string]any{"name": "Renamed"}}
+		}},
+		{"DELETE", "/v1/applications/{app}", "UANNNNNFUA", func(c *cell) req { return req{path: c.app(false, false, "")} }},
+		{"POST", "/v1/applications/{app}/undelete", "UANNNNNFUA", func(c *cell) req {
+			return req{path: c.app(false, true, "/undelete")}
 		}},
 
 		// Plans.

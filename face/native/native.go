@@ -79,6 +79,7 @@ type Handler struct {
 
 	Groups   GroupService
 	Orgs     OrgService
+	Apps     AppService
 	Plans    PlanService
 	Keys     KeyService
 	Emails   EmailService
@@ -175,6 +176,13 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/organisations/{org}/undelete", h.orgState(nil, &no), false},
 		{"POST", "/v1/organisations/{org}/archive", h.orgState(&yes, nil), false},
 		{"POST", "/v1/organisations/{org}/unarchive", h.orgState(&no, nil), false},
+
+		{"POST", "/v1/applications", h.createApp, false},
+		{"GET", "/v1/applications", h.listApps, false},
+		{"GET", "/v1/applications/{app}", h.getApp, false},
+		{"PATCH", "/v1/applications/{app}", h.updateApp, false},
+		{"DELETE", "/v1/applications/{app}", h.appAction((AppService).Delete), false},
+		{"POST", "/v1/applications/{app}/undelete", h.appAction((AppService).Undelete), false},
 
 		{"GET", "/v1/plans", h.listPlans, false},
 		{"POST", "/v1/plans", h.createPlan, false},
