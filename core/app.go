@@ -243,6 +243,11 @@ func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*us
 // an unchanged application is written without an event.
 func (s *Applications) change(ctx context.Context, id int64, act action, verb string,
 	fn func(tx store.Tx, a *usher.Application, changes map[string]usher.Change) error) (*usher.AllowedApplication, error) {
+	// Refused before the lookup, a caller who may not act at all learns
+	// nothing of which applications exist.
+	if err := precheck(usher.PrincipalFrom(ctx), act, nil); err != nil {
+		return nil, err
+	}
 	var out *usher.Application
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		changes := map[string]usher.Change{}
