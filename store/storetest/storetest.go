@@ -65,6 +65,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Plans", testPlans},
 		{"Organisations", testOrganisations},
 		{"SettingsAndAvatars", testSettingsAndAvatars},
+		{"Reminders", testReminders},
+		{"ReminderClaims", testReminderClaims},
+		{"ReminderConcurrentClaims", testReminderConcurrentClaims},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}
 	for _, c := range cases {
