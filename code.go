@@ -168,6 +168,11 @@ const (
 	CodeRoleNotFound         = "role_not_found"         // the role does not exist
 )
 
+// Codes of reminders.
+const (
+	CodeReminderNotFound = "reminder_not_found" // the reminder does not exist, is deleted, or may not be seen
+)
+
 // Codes lists every code above, in their order. A face's table of the codes
 // it answers its own way names only codes listed here; its tests say so.
 var Codes = []string{
@@ -206,6 +211,8 @@ var Codes = []string{
 	CodeGroupNotFound, CodeTeamNotFound, CodeOrganisationNotFound, CodeHandleTaken, CodeGroupNotDeleted,
 	CodeSameGroup, CodeKindMismatch, CodeLastOwner, CodeMemberNotFound, CodeOrganisationNotEmpty,
 	CodePlanForbidsTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
+
+	CodeReminderNotFound,
 }
 
 // IsCode reports whether code is one of Codes.

@@ -167,6 +167,8 @@ type Core struct {
 	Groups   *Groups
 	Orgs     *Organisations
 	Plans    *Plans
+	// Reminders manages reminders; Outbox.Run delivers those that come due.
+	Reminders *Reminders
 }
 
 // env is what every service shares.
@@ -219,17 +221,18 @@ func New(cfg Config) *Core {
 	}
 	e.keys = &keyring{env: e}
 	return &Core{
-		Users:    &Users{env: e},
-		Auth:     &Auth{env: e},
-		Audit:    &Audit{env: e},
-		Outbox:   &Outbox{env: e},
-		Keys:     &Keys{env: e},
-		Emails:   &Emails{env: e},
-		Settings: &Settings{env: e},
-		Avatars:  &Avatars{env: e},
-		Groups:   &Groups{env: e},
-		Orgs:     &Organisations{env: e},
-		Plans:    &Plans{env: e},
+		Users:     &Users{env: e},
+		Auth:      &Auth{env: e},
+		Audit:     &Audit{env: e},
+		Outbox:    &Outbox{env: e},
+		Keys:      &Keys{env: e},
+		Emails:    &Emails{env: e},
+		Settings:  &Settings{env: e},
+		Avatars:   &Avatars{env: e},
+		Groups:    &Groups{env: e},
+		Orgs:      &Organisations{env: e},
+		Plans:     &Plans{env: e},
+		Reminders: &Reminders{env: e},
 	}
 }
 

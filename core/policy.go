@@ -58,6 +58,8 @@ const (
 	actPlanRead       action = "plan.read"
 	actPlanManage     action = "plan.manage"
 	actServiceAccount action = "service_account.manage"
+	actReminderRead   action = "reminder.read"
+	actReminderWrite  action = "reminder.write"
 )
 
 // operations describes every action, for GET /v1/permissions; the order is
@@ -101,6 +103,8 @@ var operations = []struct {
 	{actPlanRead, "see the plans", false},
 	{actPlanManage, "create, change and delete plans", true},
 	{actServiceAccount, "create and delete a team's service accounts and mint their tokens", true},
+	{actReminderRead, "see reminders neither assigned to nor created by the caller", false},
+	{actReminderWrite, "change such reminders, and assign reminders to other users", true},
 }
 
 // writes lists the actions that change something; a token must carry the
