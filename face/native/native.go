@@ -84,6 +84,8 @@ type Handler struct {
 	Emails   EmailService
 	Settings SettingService
 	Avatars  AvatarService
+	// Reminders serves /v1/reminders.
+	Reminders ReminderService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -175,6 +177,14 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/organisations/{org}/undelete", h.orgState(nil, &no), false},
 		{"POST", "/v1/organisations/{org}/archive", h.orgState(&yes, nil), false},
 		{"POST", "/v1/organisations/{org}/unarchive", h.orgState(&no, nil), false},
+
+		{"GET", "/v1/reminders", h.listReminders, false},
+		{"POST", "/v1/reminders", h.createReminder, false},
+		{"GET", "/v1/reminders/{id}", h.getReminder, false},
+		{"PATCH", "/v1/reminders/{id}", h.updateReminder, false},
+		{"DELETE", "/v1/reminders/{id}", h.deleteReminder, false},
+		{"POST", "/v1/reminders/{id}/dismiss", h.dismissReminder, false},
+		{"POST", "/v1/reminders/{id}/snooze", h.snoozeReminder, false},
 
 		{"GET", "/v1/plans", h.listPlans, false},
 		{"POST", "/v1/plans", h.createPlan, false},
