@@ -3,6 +3,8 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
 	"usher/store"
 )
 
@@ -277,5 +281,38 @@ func TestReminderDeliveredOnce(t *testing.T) {
 				t.Fatalf("mails after the lease: %d", got)
 			}
 		})
+	}
+}
+
+// TestOutboxRunMailsDueReminders: the outbox's loop queues a due reminder's
+// mail and sends it to the assignee, once.
+func TestOutboxRunMailsDueReminders(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Now().UTC()}
+	env := coretest.New(t, coretest.Options{Now: c.Now, Transport: tr})
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", EmailConfirmed: true})
+	at := c.Now().Add(time.Minute)
+	if _, err := env.Core.Reminders.Create(as(alice), usher.ReminderCreate{Resource: "invoice:7", Payload: []byte(`{"n":7}`), RemindAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(srv.Messages()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a few more rounds: nothing more is sent
+	cancel()
+	<-done
+	msgs := srv.Messages()
+	if len(msgs) != 1 || !slices.Contains(msgs[0].To, "alice@example.com") || !strings.Contains(msgs[0].Body, "invoice:7") {
+		t.Fatalf("mails: %+v", msgs)
 	}
 }
