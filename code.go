@@ -173,6 +173,11 @@ const (
 	CodeApplicationNotFound = "application_not_found" // the application does not exist (or may not be seen)
 )
 
+// Codes of reminders.
+const (
+	CodeReminderNotFound = "reminder_not_found" // the reminder does not exist, is deleted, or may not be seen
+)
+
 // Codes lists every code above, in their order. A face's table of the codes
 // it answers its own way names only codes listed here; its tests say so.
 var Codes = []string{
@@ -213,6 +218,7 @@ var Codes = []string{
 	CodePlanForbidsTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
 
 	CodeApplicationNotFound,
+	CodeReminderNotFound,
 }
 
 // IsCode reports whether code is one of Codes.

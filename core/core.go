@@ -168,6 +168,8 @@ type Core struct {
 	Orgs     *Organisations
 	Plans    *Plans
 	Apps     *Applications
+	// Reminders manages reminders; Outbox.Run delivers those that come due.
+	Reminders *Reminders
 }
 
 // env is what every service shares.
@@ -220,18 +222,19 @@ func New(cfg Config) *Core {
 	}
 	e.keys = &keyring{env: e}
 	return &Core{
-		Users:    &Users{env: e},
-		Auth:     &Auth{env: e},
-		Audit:    &Audit{env: e},
-		Outbox:   &Outbox{env: e},
-		Keys:     &Keys{env: e},
-		Emails:   &Emails{env: e},
-		Settings: &Settings{env: e},
-		Avatars:  &Avatars{env: e},
-		Groups:   &Groups{env: e},
-		Orgs:     &Organisations{env: e},
-		Plans:    &Plans{env: e},
-		Apps:     &Applications{env: e},
+		Users:     &Users{env: e},
+		Auth:      &Auth{env: e},
+		Audit:     &Audit{env: e},
+		Outbox:    &Outbox{env: e},
+		Keys:      &Keys{env: e},
+		Emails:    &Emails{env: e},
+		Settings:  &Settings{env: e},
+		Avatars:   &Avatars{env: e},
+		Groups:    &Groups{env: e},
+		Orgs:      &Organisations{env: e},
+		Plans:     &Plans{env: e},
+		Reminders: &Reminders{env: e},
+		Apps:      &Applications{env: e},
 	}
 }
 

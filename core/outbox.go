@@ -104,11 +104,25 @@ func (o *Outbox) housekeep(ctx context.Context) {
 
 // Run delivers the outbox until ctx ends: at once when a mail is queued in
 // this process, and every interval for mail queued elsewhere or due for a
-// retry. Between rounds it keeps house: see housekeep.
+// retry. Each round first queues the mail of the reminders that came due
+// (Reminders.DeliverDue). Between rounds it keeps house: see housekeep.
 func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	reminders := &Reminders{env: o.env}
 	for {
+		for {
+			n, err := reminders.DeliverDue(ctx, 20)
+			if err != nil {
+				if ctx.Err() == nil {
+					o.log.ErrorContext(ctx, "reminders", "err", err)
+				}
+				break
+			}
+			if n < 20 {
+				break
+			}
+		}
 		for {
 			sent, failed, err := o.DeliverDue(ctx, 20)
 			if err != nil {

@@ -63,6 +63,8 @@ const (
 	actAppUpdate      action = "application.update"
 	actAppDelete      action = "application.delete"
 	actAppGrant       action = "application.grant"
+	actReminderRead   action = "reminder.read"
+	actReminderWrite  action = "reminder.write"
 )
 
 // operations describes every action, for GET /v1/permissions; the order is
@@ -111,6 +113,8 @@ var operations = []struct {
 	{actAppUpdate, "change an application", true},
 	{actAppDelete, "delete and undelete an application", true},
 	{actAppGrant, "manage who may do what on an application", true},
+	{actReminderRead, "see reminders neither assigned to nor created by the caller", false},
+	{actReminderWrite, "change such reminders, and assign reminders to other users", true},
 }
 
 // writes lists the actions that change something; a token must carry the

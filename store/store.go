@@ -293,6 +293,28 @@ type Tx interface {
 	// AvatarDelete removes a user's avatar.
 	AvatarDelete(ctx context.Context, userID int64) error
 
+	// ReminderAdd inserts r and sets r.ID.
+	ReminderAdd(ctx context.Context, r *usher.Reminder) error
+	// ReminderGet returns a reminder, deleted or not.
+	ReminderGet(ctx context.Context, id int64) (*usher.Reminder, error)
+	// ReminderUpdate reads the reminder (locking it where the backend can),
+	// lets fn change it and writes it back; CreatedBy and CreatedAt do not
+	// change. The write voids any claim on the reminder.
+	ReminderUpdate(ctx context.Context, id int64, fn func(r *usher.Reminder) error) (*usher.Reminder, error)
+	// ReminderList returns a page of the reminders matching f that are not
+	// deleted, by id: up to f.Page.Limit of them (every match when it is
+	// 0), after the id of f.Page.After.
+	ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher.Page[*usher.Reminder], error)
+	// ReminderClaim returns up to limit reminders due at now — with a
+	// time at or before it, neither delivered, dismissed nor deleted, and
+	// no live claim — earliest first, and claims them under claim until
+	// leaseUntil, so that concurrent senders claim different reminders.
+	ReminderClaim(ctx context.Context, now, leaseUntil time.Time, claim string, limit int) ([]*usher.Reminder, error)
+	// ReminderDeliver marks the reminder delivered at the given time if it
+	// is still held under claim and undelivered; ErrNotFound otherwise (the
+	// claim was voided by a change or taken over after its lease).
+	ReminderDeliver(ctx context.Context, id int64, claim string, at time.Time) error
+
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
 	// AuditList returns a page of the events matching f, newest first: up

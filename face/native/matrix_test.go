@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -239,6 +240,14 @@ func (c *cell) plan() string {
 	p, err := c.m.env.Core.Plans.Create(sys(), usher.Plan{Name: c.m.unique("plan")})
 	c.must(err)
 	return "/v1/plans/" + p.Name
+}
+
+// reminder returns the path of a fresh reminder assigned to the cell's
+// target, made by the system.
+func (c *cell) reminder(suffix string) string {
+	r, err := c.m.env.Core.Reminders.Create(sys(), usher.ReminderCreate{Resource: "user:1", AssignedTo: c.target().ID})
+	c.must(err)
+	return fmt.Sprintf("/v1/reminders/%d%s", r.ID, suffix)
 }
 
 // sshKey returns a new authorized_keys line.
@@ -507,6 +516,21 @@ func matrixRows() []matrixRow {
 		}},
 
 		// Plans.
+		// Reminders: a caller sees only those assigned to or made by it;
+		// another's reminder does not exist for it.
+		{"GET", "/v1/reminders", "UAAAAAAFUA", path("/v1/reminders")},
+		{"POST", "/v1/reminders", "UAAAAAAFUA", func(c *cell) req {
+			return req{path: "/v1/reminders", body: map[string]any{"resource": "user:1", "remind_at": time.Now().Add(time.Hour)}}
+		}},
+		{"GET", "/v1/reminders/{id}", "UANNNNNFUA", func(c *cell) req { return req{path: c.reminder("")} }},
+		{"PATCH", "/v1/reminders/{id}", "UANNNNNFUA", func(c *cell) req {
+			return req{path: c.reminder(""), body: map[string]any{"resource": "user:2"}}
+		}},
+		{"DELETE", "/v1/reminders/{id}", "UANNNNNFUA", func(c *cell) req { return req{path: c.reminder("")} }},
+		{"POST", "/v1/reminders/{id}/dismiss", "UANNNNNFUA", func(c *cell) req { return req{path: c.reminder("/dismiss")} }},
+		{"POST", "/v1/reminders/{id}/snooze", "UANNNNNFUA", func(c *cell) req {
+			return req{path: c.reminder("/snooze"), body: map[string]any{"remind_at": time.Now().Add(time.Hour)}}
+		}},
 		{"GET", "/v1/plans", "UAAAAAAFUA", path("/v1/plans")},
 		{"POST", "/v1/plans", "UFFFFFFFUA", func(c *cell) req {
 			return req{path: "/v1/plans", body: map[string]any{"name": c.m.unique("plan"), "can_create_team": true}}

@@ -85,6 +85,8 @@ type Handler struct {
 	Emails   EmailService
 	Settings SettingService
 	Avatars  AvatarService
+	// Reminders serves /v1/reminders.
+	Reminders ReminderService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -183,6 +185,13 @@ func (h *Handler) routes() []route {
 		{"PATCH", "/v1/applications/{app}", h.updateApp, false},
 		{"DELETE", "/v1/applications/{app}", h.appAction((AppService).Delete), false},
 		{"POST", "/v1/applications/{app}/undelete", h.appAction((AppService).Undelete), false},
+		{"GET", "/v1/reminders", h.listReminders, false},
+		{"POST", "/v1/reminders", h.createReminder, false},
+		{"GET", "/v1/reminders/{id}", h.getReminder, false},
+		{"PATCH", "/v1/reminders/{id}", h.updateReminder, false},
+		{"DELETE", "/v1/reminders/{id}", h.deleteReminder, false},
+		{"POST", "/v1/reminders/{id}/dismiss", h.dismissReminder, false},
+		{"POST", "/v1/reminders/{id}/snooze", h.snoozeReminder, false},
 
 		{"GET", "/v1/plans", h.listPlans, false},
 		{"POST", "/v1/plans", h.createPlan, false},

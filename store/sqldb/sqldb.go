@@ -372,6 +372,8 @@ var columns = map[string]string{
 		"project_limit, is_default, created_at, updated_at",
 	"key":   "id, user_id, title, key, fingerprint, created_at, expires_at",
 	"email": "id, user_id, email, confirmed_at, created_at",
+	"reminder": "id, resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at, " +
+		"delivered_at, created_at, updated_at, deleted_at",
 }
 
 // macros expands the column lists, plain and qualified with the first
@@ -414,6 +416,7 @@ var queryNames = []string{
 	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",
 	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
+	"ReminderInsert", "ReminderByID", "ReminderByIDForUpdate", "ReminderWrite", "ReminderClaim", "ReminderDeliver",
 	"ReadyStandby", "ReadyWrite",
 }
 

@@ -66,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Organisations", testOrganisations},
 		{"Applications", testApplications},
 		{"SettingsAndAvatars", testSettingsAndAvatars},
+		{"Reminders", testReminders},
+		{"ReminderClaims", testReminderClaims},
+		{"ReminderConcurrentClaims", testReminderConcurrentClaims},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}
 	for _, c := range cases {

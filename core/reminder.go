@@ -1,0 +1,446 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strconv"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// Reminders manages reminders: a user reminded of a resource at a time.
+// A user manages the reminders assigned to them or that they created;
+// administrators, and callers a rule on "reminder" allows, any. A reminder
+// that comes due is mailed to its assignee once (see DeliverDue).
+type Reminders struct{ *env }
+
+// Limits on reminders.
+const (
+	// maxReminderPayload bounds a reminder's JSON payload, in bytes.
+	maxReminderPayload = 16 << 10
+	// maxReminderResource bounds a resource reference, in bytes.
+	maxReminderResource = 255
+	// reminderLease is how long a claimed reminder is left to its sender
+	// before another may take it over: longer than queueing a mail takes.
+	reminderLease = 2 * time.Minute
+)
+
+// resourceRE is a resource reference: a type and an id, "user:42".
+var resourceRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}:[A-Za-z0-9_.@:-]{1,190}$`)
+
+// errReminderNotFound answers for a reminder that does not exist, is
+// deleted, or that the caller may not see.
+func errReminderNotFound() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeReminderNotFound, Message: "reminder not found"}
+}
+
+// resource checks a resource reference.
+func (c *checker) resource(v string) {
+	switch {
+	case v == "":
+		c.add("resource", usher.CodeRequired, "is required")
+	case len(v) > maxReminderResource:
+		c.add("resource", usher.CodeTooLong, "is longer than %d bytes", maxReminderResource)
+	case !resourceRE.MatchString(v):
+		c.add("resource", usher.CodeInvalid, "must be a type and an id, such as user:42")
+	}
+}
+
+// payload checks a reminder's JSON payload.
+func (c *checker) payload(p []byte) {
+	switch {
+	case len(p) > maxReminderPayload:
+		c.add("payload", usher.CodeTooLarge, "is larger than %d bytes", maxReminderPayload)
+	case len(p) > 0 && !json.Valid(p):
+		c.add("payload", usher.CodeInvalid, "is not valid JSON")
+	}
+}
+
+// remindAt checks a time the reminder is to come due: in the future.
+func (c *checker) remindAt(at *time.Time, now time.Time) {
+	if at != nil && !at.After(now) {
+		c.add("remind_at", usher.CodeInPast, "must be in the future")
+	}
+}
+
+// micro is t in UTC at the store's precision.
+func micro(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
+// assignee checks that the caller may assign reminders to the user with
+// the id and that the user is live. Anyone assigns to themselves; others
+// need reminder.write.
+//
+// Errors: Forbidden, Unprocessable (no such user).
+func (r *Reminders) assignee(ctx context.Context, p *usher.Principal, id int64) error {
+	if id != p.UserID() {
+		if err := r.decide(ctx, p, actReminderWrite, "", false); err != nil {
+			return err
+		}
+	}
+	u, err := r.store.UserGet(ctx, usher.UserKey{ID: id})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+		return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})
+	}
+	return err
+}
+
+// authorizeReminder is the one decision on a reminder: the caller may do
+// act to it when it is assigned to or created by the caller, unless a
+// rule denies; otherwise when a rule allows. One who may not read it is
+// told it does not exist.
+//
+// Errors: Forbidden, NotFound.
+func (r *Reminders) authorizeReminder(ctx context.Context, p *usher.Principal, act action, rem *usher.Reminder) error {
+	own := p.UserID() != 0 && (rem.AssignedTo == p.UserID() || rem.CreatedBy == p.UserID())
+	instance := strconv.FormatInt(rem.ID, 10)
+	if err := r.decide(ctx, p, actReminderRead, instance, own); err != nil {
+		if usher.ErrorKind(err) == usher.KindForbidden {
+			return errReminderNotFound()
+		}
+		return err
+	}
+	if act == actReminderRead {
+		return nil
+	}
+	return r.decide(ctx, p, act, instance, own)
+}
+
+// find returns a live reminder the caller may do act to.
+func (r *Reminders) find(ctx context.Context, p *usher.Principal, act action, id int64) (*usher.Reminder, error) {
+	rem, err := r.store.ReminderGet(ctx, id)
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && rem.DeletedAt != nil) {
+		return nil, errReminderNotFound()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.authorizeReminder(ctx, p, act, rem); err != nil {
+		return nil, err
+	}
+	return rem, nil
+}
+
+// Create makes a reminder, assigned to the caller unless in.AssignedTo
+// names another user (which needs reminder.write).
+//
+// Errors: Unauthenticated, Forbidden, Unprocessable (a malformed resource,
+// a payload that is not JSON or too large, a time in the past, an
+// assignee that is no user).
+func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher.Reminder, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderWrite, nil); err != nil {
+		return nil, err
+	}
+	if in.AssignedTo == 0 {
+		in.AssignedTo = p.UserID()
+	}
+	now := r.now()
+	var c checker
+	c.resource(in.Resource)
+	c.payload(in.Payload)
+	c.remindAt(in.RemindAt, now)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := r.assignee(ctx, p, in.AssignedTo); err != nil {
+		return nil, err
+	}
+	rem := &usher.Reminder{Resource: in.Resource, Payload: in.Payload, AssignedTo: in.AssignedTo, CreatedBy: p.UserID(),
+		RemindAt: micro(in.RemindAt), CreatedAt: now, UpdatedAt: now}
+	if len(rem.Payload) == 0 {
+		rem.Payload = []byte("null")
+	}
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ReminderAdd(ctx, rem); err != nil {
+			return err
+		}
+		return r.record(ctx, tx, now, event{action: "reminder.create", resourceType: "reminder",
+			resourceID: strconv.FormatInt(rem.ID, 10), meta: map[string]string{"resource": rem.Resource,
+				"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "remind_at": timeText(rem.RemindAt)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rem, nil
+}
+
+// timeText is a time as the audit log keeps it; "" for none.
+func timeText(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// Get returns a reminder.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (r *Reminders) Get(ctx context.Context, id int64) (*usher.Reminder, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderRead, nil); err != nil {
+		return nil, err
+	}
+	return r.find(ctx, p, actReminderRead, id)
+}
+
+// List returns a page of the reminders matching f, by id: those assigned
+// to or created by the caller, or every one for administrators and callers
+// a rule on the type "reminder" allows to read.
+//
+// Errors: Unauthenticated, Forbidden, Invalid (a bad range or cursor, a
+// resource filter too long).
+func (r *Reminders) List(ctx context.Context, f usher.ReminderFilter) (*usher.Page[*usher.Reminder], error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderRead, nil); err != nil {
+		return nil, err
+	}
+	var err error
+	if f.Page, err = r.idPage(f.Page); err != nil {
+		return nil, err
+	}
+	if err := filterText("resource", f.Resource); err != nil {
+		return nil, err
+	}
+	if f.ScheduledFrom != nil && f.ScheduledUntil != nil && !f.ScheduledFrom.Before(*f.ScheduledUntil) {
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidRange, Message: "scheduled_from must be before scheduled_until",
+			Fields: []usher.FieldError{{Field: "scheduled_from", Code: usher.CodeInvalidRange, Message: "must be before scheduled_until"}}}
+	}
+	f.Involving = 0
+	if !p.IsAdmin() {
+		rules, err := r.rules.of(ctx, r.env, p.UserID())
+		if err != nil {
+			return nil, err
+		}
+		switch evaluate(rules, actReminderRead, "") {
+		case usher.Deny:
+			return nil, errForbidden("a permission rule denies " + string(actReminderRead))
+		case usher.Allow:
+		default:
+			f.Involving = p.UserID()
+		}
+	}
+	return r.store.ReminderList(ctx, f)
+}
+
+// Update changes a reminder. A new time makes it due again, even if it was
+// delivered; another assignee needs reminder.write unless it is the caller.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (as Create).
+func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdate) (*usher.Reminder, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderWrite, nil); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var c checker
+	if in.Resource != nil {
+		c.resource(*in.Resource)
+	}
+	if in.Payload != nil {
+		c.payload(in.Payload)
+	}
+	c.remindAt(in.RemindAt, now)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return r.change(ctx, p, id, "reminder.update", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+		if in.Resource != nil && *in.Resource != rem.Resource {
+			changes["resource"] = usher.Change{Old: rem.Resource, New: *in.Resource}
+			rem.Resource = *in.Resource
+		}
+		if in.Payload != nil {
+			changes["payload"] = usher.Change{Old: len(rem.Payload), New: len(in.Payload)}
+			rem.Payload = in.Payload
+		}
+		if in.AssignedTo != nil && *in.AssignedTo != rem.AssignedTo {
+			if err := r.assignee(ctx, p, *in.AssignedTo); err != nil {
+				return err
+			}
+			changes["assigned_to"] = usher.Change{Old: rem.AssignedTo, New: *in.AssignedTo}
+			rem.AssignedTo = *in.AssignedTo
+		}
+		if in.RemindAt != nil {
+			changes["remind_at"] = usher.Change{Old: timeText(rem.RemindAt), New: timeText(micro(in.RemindAt))}
+			rem.RemindAt, rem.DeliveredAt = micro(in.RemindAt), nil
+		}
+		return nil
+	})
+}
+
+// Dismiss marks a reminder dismissed: it is no longer delivered. A
+// dismissed reminder is answered as it is.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (r *Reminders) Dismiss(ctx context.Context, id int64) (*usher.Reminder, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderWrite, nil); err != nil {
+		return nil, err
+	}
+	return r.change(ctx, p, id, "reminder.dismiss", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+		if rem.DismissedAt == nil {
+			now := r.now()
+			rem.DismissedAt = &now
+			changes["dismissed_at"] = usher.Change{Old: "", New: timeText(&now)}
+		}
+		return nil
+	})
+}
+
+// Snooze moves a reminder to a later time, counts the snooze and makes it
+// due again there, dismissed or delivered before or not.
+//
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a time
+// missing or in the past).
+func (r *Reminders) Snooze(ctx context.Context, id int64, until time.Time) (*usher.Reminder, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderWrite, nil); err != nil {
+		return nil, err
+	}
+	var c checker
+	if until.IsZero() {
+		c.add("remind_at", usher.CodeRequired, "is required")
+	} else {
+		c.remindAt(&until, r.now())
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return r.change(ctx, p, id, "reminder.snooze", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+		changes["remind_at"] = usher.Change{Old: timeText(rem.RemindAt), New: timeText(micro(&until))}
+		rem.RemindAt, rem.DeliveredAt, rem.DismissedAt = micro(&until), nil, nil
+		rem.SnoozeCount++
+		return nil
+	})
+}
+
+// Delete deletes a reminder: it is kept, but no longer found, listed or
+// delivered.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (r *Reminders) Delete(ctx context.Context, id int64) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actReminderWrite, nil); err != nil {
+		return err
+	}
+	_, err := r.change(ctx, p, id, "reminder.delete", func(rem *usher.Reminder, _ map[string]usher.Change) error {
+		now := r.now()
+		rem.DeletedAt = &now
+		return nil
+	})
+	return err
+}
+
+// change is every change to a reminder: in one transaction it finds the
+// live reminder, decides whether the caller may write it, lets fn change
+// it and note the changes, writes it and records the event.
+func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, action string,
+	fn func(rem *usher.Reminder, changes map[string]usher.Change) error) (*usher.Reminder, error) {
+	var out *usher.Reminder
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		changes := map[string]usher.Change{}
+		rem, err := tx.ReminderUpdate(ctx, id, func(rem *usher.Reminder) error {
+			if rem.DeletedAt != nil {
+				return errReminderNotFound()
+			}
+			if err := r.authorizeReminder(ctx, p, actReminderWrite, rem); err != nil {
+				return err
+			}
+			if err := fn(rem, changes); err != nil {
+				return err
+			}
+			rem.UpdatedAt = r.now()
+			return nil
+		})
+		if errors.Is(err, usher.ErrNotFound) {
+			return errReminderNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		out = rem
+		return r.record(ctx, tx, rem.UpdatedAt, event{action: action, resourceType: "reminder",
+			resourceID: strconv.FormatInt(id, 10), changes: changes, meta: map[string]string{"resource": rem.Resource}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeliverDue mails the reminders that are due, at most limit of them, to
+// their assignees through the outbox, and returns how many it queued. Each
+// is claimed for a while in the database, so that concurrent senders —
+// other replicas — take different ones, and is marked delivered in the
+// transaction that queues its mail, only if the claim still holds: a
+// reminder is mailed once, even when a sender stops between the two.
+// A reminder whose assignee cannot be mailed is marked delivered unmailed.
+//
+// Errors: only the store's.
+func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	claim := hex.EncodeToString(b[:])
+	now := r.now()
+	due, err := r.store.ReminderClaim(ctx, now, now.Add(reminderLease), claim, limit)
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for _, rem := range due {
+		mailed := false
+		err := r.store.InTx(ctx, func(tx store.Tx) error {
+			at := r.now()
+			if err := tx.ReminderDeliver(ctx, rem.ID, claim, at); err != nil {
+				return err
+			}
+			outcome := "no_recipient"
+			u, err := tx.UserGet(ctx, usher.UserKey{ID: rem.AssignedTo})
+			if err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return err
+			}
+			if err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive {
+				if err := r.queueMail(ctx, tx, "reminder", u.Email, "Reminder: "+rem.Resource, r.reminderBody(u, rem)); err != nil {
+					return err
+				}
+				outcome, mailed = "mailed", true
+			}
+			return r.record(ctx, tx, at, event{action: "reminder.deliver", resourceType: "reminder",
+				resourceID: strconv.FormatInt(rem.ID, 10), meta: map[string]string{"resource": rem.Resource,
+					"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "outcome": outcome}})
+		})
+		if errors.Is(err, usher.ErrNotFound) {
+			// The claim was voided by a change, or taken over.
+			continue
+		}
+		if err != nil {
+			return queued, err
+		}
+		if mailed {
+			queued++
+		}
+	}
+	if queued > 0 {
+		r.mailQueued()
+	}
+	return queued, nil
+}
+
+// reminderBody is the text of a reminder's mail.
+func (r *Reminders) reminderBody(u *usher.User, rem *usher.Reminder) string {
+	return "Hello " + u.Username + ",\n\n" +
+		"this is your reminder about " + rem.Resource + ", due at " + timeText(rem.RemindAt) + ".\n\n" +
+		"Its payload:\n\n    " + string(rem.Payload) + "\n\n" +
+		"See it at " + r.policy.PublicURL + "/v1/reminders/" + strconv.FormatInt(rem.ID, 10) + ".\n"
+}

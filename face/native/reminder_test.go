@@ -1,0 +1,112 @@
+package native_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// reminderBody is a reminder as the native API answers it.
+type reminderBody struct {
+	ID          int64      `json:"id"`
+	Resource    string     `json:"resource"`
+	Payload     any        `json:"payload"`
+	AssignedTo  int64      `json:"assigned_to"`
+	RemindAt    *time.Time `json:"remind_at"`
+	SnoozeCount int        `json:"snooze_count"`
+	DismissedAt *time.Time `json:"dismissed_at"`
+}
+
+func TestRemindersThroughHTTP(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	soon := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	var r reminderBody
+	res := b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok,
+		body: map[string]any{"resource": "user:42", "payload": map[string]any{"note": "call"}, "remind_at": soon}}, 201, &r)
+	if r.AssignedTo != b.user.ID || r.Resource != "user:42" || !r.RemindAt.Equal(soon) ||
+		fmt.Sprint(r.Payload) != "map[note:call]" || res.header.Get("Location") != fmt.Sprintf("/v1/reminders/%d", r.ID) {
+		t.Fatalf("created: %+v %v", r, res.header)
+	}
+	path := fmt.Sprintf("/v1/reminders/%d", r.ID)
+	b.call(t, req{method: "GET", path: path, token: b.userTok}, 200, nil)
+	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"payload": []int{1, 2}}}, 200, &r)
+	if fmt.Sprint(r.Payload) != "[1 2]" || r.Resource != "user:42" {
+		t.Fatalf("patched: %+v", r)
+	}
+	b.call(t, req{method: "POST", path: path + "/dismiss", token: b.userTok}, 200, &r)
+	if r.DismissedAt == nil {
+		t.Fatalf("dismissed: %+v", r)
+	}
+	var list struct {
+		Items []reminderBody `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/reminders?exclude_dismissed=true", token: b.userTok}, 200, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("dismissed listed: %+v", list)
+	}
+	b.call(t, req{method: "POST", path: path + "/snooze", token: b.userTok, body: map[string]any{"remind_at": soon.Add(time.Hour)}}, 200, &r)
+	if r.SnoozeCount != 1 || r.DismissedAt != nil {
+		t.Fatalf("snoozed: %+v", r)
+	}
+	b.call(t, req{method: "GET", path: "/v1/reminders?resource=user:42&scheduled_only=true&assigned_to=" + fmt.Sprint(b.user.ID),
+		token: b.userTok}, 200, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("filtered list: %+v", list)
+	}
+	// The administrator sees every reminder.
+	b.call(t, req{method: "GET", path: "/v1/reminders?limit=1", token: b.adminTok}, 200, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("admin list: %+v", list)
+	}
+	b.call(t, req{method: "DELETE", path: path, token: b.userTok}, 204, nil)
+	b.call(t, req{method: "GET", path: path, token: b.userTok}, 404, nil)
+}
+
+func TestRemindersBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	past := time.Now().Add(-time.Hour)
+	future := time.Now().Add(time.Hour)
+	var r reminderBody
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok, body: map[string]any{"resource": "user:1"}}, 201, &r)
+	path := fmt.Sprintf("/v1/reminders/%d", r.ID)
+	big := `"` + strings.Repeat("x", 17<<10) + `"`
+	for name, tc := range map[string]struct {
+		method, path string
+		body         any
+		status       int
+		code, field  string
+	}{
+		"in the past":      {"POST", "/v1/reminders", map[string]any{"resource": "user:1", "remind_at": past}, 422, "validation_failed", "remind_at"},
+		"unknown field":    {"POST", "/v1/reminders", map[string]any{"resource": "user:1", "colour": "red"}, 400, "unknown_field", "colour"},
+		"invalid payload":  {"POST", "/v1/reminders", `{"resource": "user:1", "payload": {nope}}`, 400, "malformed_json", ""},
+		"oversized":        {"POST", "/v1/reminders", `{"resource": "user:1", "payload": ` + big + `}`, 422, "validation_failed", "payload"},
+		"no resource":      {"POST", "/v1/reminders", map[string]any{"payload": 1}, 422, "validation_failed", "resource"},
+		"bad resource":     {"POST", "/v1/reminders", map[string]any{"resource": "user 1; drop"}, 422, "validation_failed", "resource"},
+		"wrong type":       {"POST", "/v1/reminders", map[string]any{"resource": 7}, 400, "wrong_type", "resource"},
+		"not an assignee":  {"POST", "/v1/reminders", map[string]any{"resource": "user:1", "assigned_to": 1 << 40}, 403, "forbidden", ""},
+		"patch past":       {"PATCH", path, map[string]any{"remind_at": past}, 422, "validation_failed", "remind_at"},
+		"patch unknown":    {"PATCH", path, map[string]any{"dismissed": true}, 400, "unknown_field", "dismissed"},
+		"snooze no time":   {"POST", path + "/snooze", map[string]any{}, 422, "validation_failed", "remind_at"},
+		"snooze past":      {"POST", path + "/snooze", map[string]any{"remind_at": past}, 422, "validation_failed", "remind_at"},
+		"snooze not found": {"POST", "/v1/reminders/999999/snooze", map[string]any{"remind_at": future}, 404, "reminder_not_found", ""},
+		"bad id":           {"GET", "/v1/reminders/x", nil, 400, "", ""},
+		"bad assigned_to":  {"GET", "/v1/reminders?assigned_to=me", nil, 400, "", "assigned_to"},
+		"bad bool":         {"GET", "/v1/reminders?scheduled_only=maybe", nil, 400, "", "scheduled_only"},
+		"bad range":        {"GET", "/v1/reminders?scheduled_from=2030-01-02T00:00:00Z&scheduled_until=2030-01-01T00:00:00Z", nil, 400, "invalid_range", "scheduled_from"},
+		"bad cursor":       {"GET", "/v1/reminders?cursor=nope", nil, 400, "", "cursor"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var p problemBody
+			b.call(t, req{method: tc.method, path: tc.path, token: b.userTok, body: tc.body}, tc.status, &p)
+			if tc.code != "" && p.Code != tc.code {
+				t.Errorf("code = %q, want %q", p.Code, tc.code)
+			}
+			if tc.field != "" && (len(p.Errors) == 0 || p.Errors[0].Field != tc.field) {
+				t.Errorf("errors = %+v, want one on %s", p.Errors, tc.field)
+			}
+		})
+	}
+}

@@ -1,0 +1,31 @@
+-- name: ReminderInsert
+INSERT INTO reminders (resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at,
+                       delivered_at, created_at, updated_at, deleted_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id;
+
+-- name: ReminderByID
+SELECT {{reminder_columns}} FROM reminders WHERE id = $1;
+
+-- name: ReminderByIDForUpdate
+SELECT {{reminder_columns}} FROM reminders WHERE id = $1 FOR UPDATE;
+
+-- name: ReminderWrite
+-- Any change voids a claim in flight: its sender then delivers nothing.
+UPDATE reminders SET resource = $1, payload = $2, assigned_to = $3, remind_at = $4, snooze_count = $5,
+    dismissed_at = $6, delivered_at = $7, updated_at = $8, deleted_at = $9, lease_until = NULL, claim = ''
+WHERE id = $10;
+
+-- name: ReminderClaim
+-- Replicas claim disjoint rows: SKIP LOCKED passes over rows another
+-- sender is claiming, and the lease keeps them from being due again.
+UPDATE reminders SET lease_until = $2, claim = $3
+WHERE id IN (SELECT id FROM reminders
+             WHERE remind_at <= $1 AND remind_at IS NOT NULL AND delivered_at IS NULL AND dismissed_at IS NULL
+               AND deleted_at IS NULL AND (lease_until IS NULL OR lease_until <= $1)
+             ORDER BY remind_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+RETURNING {{reminder_columns}};
+
+-- name: ReminderDeliver
+UPDATE reminders SET delivered_at = $1, lease_until = NULL, claim = ''
+WHERE id = $2 AND claim = $3 AND claim <> '' AND delivered_at IS NULL AND dismissed_at IS NULL AND deleted_at IS NULL;
