@@ -173,6 +173,12 @@ const (
 	CodeApplicationNotFound = "application_not_found" // the application does not exist (or may not be seen)
 )
 
+// Codes of instance settings.
+const (
+	CodeSettingNotFound  = "setting_not_found"       // the instance setting is not set
+	CodePasswordResetOff = "password_reset_disabled" // password reset is off
+)
+
 // Codes lists every code above, in their order. A face's table of the codes
 // it answers its own way names only codes listed here; its tests say so.
 var Codes = []string{
@@ -213,6 +219,8 @@ var Codes = []string{
 	CodePlanForbidsTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
 
 	CodeApplicationNotFound,
+
+	CodeSettingNotFound, CodePasswordResetOff,
 }
 
 // IsCode reports whether code is one of Codes.

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Organisations", testOrganisations},
 		{"Applications", testApplications},
 		{"SettingsAndAvatars", testSettingsAndAvatars},
+		{"InstanceSettings", testInstanceSettings},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}
 	for _, c := range cases {
