@@ -45,6 +45,7 @@ const (
 	actEmailWrite     action = "email.write"
 	actSettingsRead   action = "settings.read"
 	actSettingsWrite  action = "settings.write"
+	actSettingsManage action = "settings.manage" // the instance settings
 	actAvatarWrite    action = "avatar.write"
 	actGroupCreate    action = "group.create"
 	actGroupRead      action = "group.read"
@@ -91,8 +92,9 @@ var operations = []struct {
 	{actKeyWrite, "add and delete another user's SSH keys", true},
 	{actEmailRead, "read another user's e-mail addresses", false},
 	{actEmailWrite, "add and delete another user's e-mail addresses", true},
-	{actSettingsRead, "read another user's settings", false},
+	{actSettingsRead, "read another user's settings, and the instance settings", false},
 	{actSettingsWrite, "change another user's settings", true},
+	{actSettingsManage, "change the instance settings", true},
 	{actAvatarWrite, "change another user's avatar", true},
 	{actGroupCreate, "create groups (teams need a plan that allows them)", true},
 	{actGroupRead, "see a group and its members", false},
