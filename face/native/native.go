@@ -85,6 +85,8 @@ type Handler struct {
 	Emails   EmailService
 	Settings SettingService
 	Avatars  AvatarService
+	// Instance serves the instance's settings.
+	Instance InstanceService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -183,6 +185,12 @@ func (h *Handler) routes() []route {
 		{"PATCH", "/v1/applications/{app}", h.updateApp, false},
 		{"DELETE", "/v1/applications/{app}", h.appAction((AppService).Delete), false},
 		{"POST", "/v1/applications/{app}/undelete", h.appAction((AppService).Undelete), false},
+
+		{"GET", "/v1/settings", h.listInstanceSettings, false},
+		{"PATCH", "/v1/settings", h.updateInstanceSettings, false},
+		{"GET", "/v1/settings/current", h.currentSettings, true},
+		{"GET", "/v1/settings/{name}", h.getInstanceSetting, false},
+		{"PUT", "/v1/settings/{name}", h.setInstanceSetting, false},
 
 		{"GET", "/v1/plans", h.listPlans, false},
 		{"POST", "/v1/plans", h.createPlan, false},
