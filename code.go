@@ -178,6 +178,12 @@ const (
 	CodeReminderNotFound = "reminder_not_found" // the reminder does not exist, is deleted, or may not be seen
 )
 
+// Codes of instance settings.
+const (
+	CodeSettingNotFound  = "setting_not_found"       // the instance setting is not set
+	CodePasswordResetOff = "password_reset_disabled" // password reset is off
+)
+
 // Codes lists every code above, in their order. A face's table of the codes
 // it answers its own way names only codes listed here; its tests say so.
 var Codes = []string{
@@ -219,6 +225,8 @@ var Codes = []string{
 
 	CodeApplicationNotFound,
 	CodeReminderNotFound,
+
+	CodeSettingNotFound, CodePasswordResetOff,
 }
 
 // IsCode reports whether code is one of Codes.

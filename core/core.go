@@ -32,7 +32,8 @@ type Policy struct {
 	DefaultPageSize int
 
 	// SignupEnabled lets anyone create an account, by password or by an
-	// external log-in; SignupDomains, when set, limits sign-up to e-mail
+	// external log-in; it is the default of the instance setting
+	// auth.internal.signup.enabled, which overrides it once set; SignupDomains, when set, limits sign-up to e-mail
 	// addresses of those domains.
 	SignupEnabled bool
 	SignupDomains []string
@@ -170,6 +171,8 @@ type Core struct {
 	Apps     *Applications
 	// Reminders manages reminders; Outbox.Run delivers those that come due.
 	Reminders *Reminders
+	// Instance manages the instance's settings; Settings, users' own.
+	Instance *InstanceSettings
 }
 
 // env is what every service shares.
@@ -185,6 +188,7 @@ type env struct {
 	keys       *keyring
 	rules      ruleCache
 	principals principalCache
+	instance   settingsCache
 	common     map[string]bool // the most common passwords, lower-cased
 	// mailc wakes the outbox sender when a mail is queued.
 	mailc chan struct{}
@@ -235,6 +239,7 @@ func New(cfg Config) *Core {
 		Plans:     &Plans{env: e},
 		Reminders: &Reminders{env: e},
 		Apps:      &Applications{env: e},
+		Instance:  &InstanceSettings{env: e},
 	}
 }
 

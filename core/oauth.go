@@ -377,7 +377,7 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 	if id.EmailVerified && validEmail(id.Email) {
 		email = id.Email
 	}
-	if err := a.signupAllowed(email); err != nil {
+	if err := a.signupAllowed(ctx, email, false); err != nil {
 		return nil, err
 	}
 	if len(a.policy.SignupDomains) > 0 && email == "" {

@@ -45,6 +45,8 @@ const (
 	actEmailWrite     action = "email.write"
 	actSettingsRead   action = "settings.read"
 	actSettingsWrite  action = "settings.write"
+	actInstanceRead   action = "instance_settings.read"   // the instance settings, apart from users' own
+	actInstanceManage action = "instance_settings.manage" // which may hold mail server credentials
 	actAvatarWrite    action = "avatar.write"
 	actGroupCreate    action = "group.create"
 	actGroupRead      action = "group.read"
@@ -95,6 +97,8 @@ var operations = []struct {
 	{actEmailWrite, "add and delete another user's e-mail addresses", true},
 	{actSettingsRead, "read another user's settings", false},
 	{actSettingsWrite, "change another user's settings", true},
+	{actInstanceRead, "read the instance settings", false},
+	{actInstanceManage, "change the instance settings", true},
 	{actAvatarWrite, "change another user's avatar", true},
 	{actGroupCreate, "create groups (teams need a plan that allows them)", true},
 	{actGroupRead, "see a group and its members", false},

@@ -14,9 +14,19 @@ import (
 // account has it. The answer, and about the time it takes (at least the
 // policy's ResetAnswerFloor), are the same whether it does or not.
 //
-// Errors: Invalid (a malformed address), RateLimited.
+// An instance setting may turn password reset off
+// (usher.SettingPasswordResetEnabled, usher.SettingInternalEnabled).
+//
+// Errors: Forbidden (password reset is off), Invalid (a malformed address),
+// RateLimited.
 func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	defer answerFloor(ctx, time.Now(), a.policy.ResetAnswerFloor)
+	if open, err := a.resetOpen(ctx); err != nil || !open {
+		if err == nil {
+			err = &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePasswordResetOff, Message: "password reset is disabled"}
+		}
+		return err
+	}
 	var c checker
 	c.email("email", email, true)
 	if err := c.err(); err != nil {

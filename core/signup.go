@@ -73,9 +73,15 @@ func errSignupDisabled() error {
 	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeSignupDisabled, Message: "Signup disabled."}
 }
 
-// signupAllowed checks the policy for a new account with the address.
-func (e *env) signupAllowed(email string) error {
-	if !e.policy.SignupEnabled {
+// signupAllowed checks the policy and the instance settings for a new
+// account with the address; internal is a password sign-up, which internal
+// log-in being off refuses too.
+func (e *env) signupAllowed(ctx context.Context, email string, internal bool) error {
+	open, err := e.signupOpen(ctx, internal)
+	if err != nil {
+		return err
+	}
+	if !open {
 		return errSignupDisabled()
 	}
 	if len(e.policy.SignupDomains) == 0 || email == "" {
@@ -99,7 +105,7 @@ func (e *env) signupAllowed(email string) error {
 // common password, an address outside the allowed domains), Conflict (the
 // username or address is taken), RateLimited.
 func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error) {
-	if err := a.signupAllowed(in.Email); err != nil {
+	if err := a.signupAllowed(ctx, in.Email, true); err != nil {
 		return nil, err
 	}
 	// Sign-ups per client address are limited: they cost a hash each, and

@@ -286,6 +286,19 @@ type Tx interface {
 	// SettingDelete removes one of a user's settings.
 	SettingDelete(ctx context.Context, userID int64, key string) error
 
+	// InstanceSettingList returns the instance settings whose names start
+	// with prefix (every one when it is empty), by name.
+	InstanceSettingList(ctx context.Context, prefix string) ([]*usher.InstanceSetting, error)
+	// InstanceSettingGet returns one instance setting; ErrNotFound when
+	// it is not set.
+	InstanceSettingGet(ctx context.Context, name string) (*usher.InstanceSetting, error)
+	// InstanceSettingPut sets one instance setting, inserting or replacing
+	// it. An UpdatedBy naming no user is ErrNotFound.
+	InstanceSettingPut(ctx context.Context, s *usher.InstanceSetting) error
+	// InstanceSettingDelete removes one instance setting; removing one
+	// that is not set is no error.
+	InstanceSettingDelete(ctx context.Context, name string) error
+
 	// AvatarGet returns a user's avatar.
 	AvatarGet(ctx context.Context, userID int64) (*usher.Avatar, error)
 	// AvatarPut stores a user's avatar, replacing any other.

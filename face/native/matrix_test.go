@@ -515,6 +515,18 @@ func matrixRows() []matrixRow {
 			return req{path: c.app(false, true, "/undelete")}
 		}},
 
+		// Instance settings: administrators only; the current view is
+		// anyone's.
+		{"GET", "/v1/settings", "UFFFFFFFUA", path("/v1/settings?prefix=ui.")},
+		{"PATCH", "/v1/settings", "UFFFFFFFUA", body("/v1/settings", map[string]any{"values": []map[string]any{{"name": "ui.matrix", "value": 1}}})},
+		{"GET", "/v1/settings/current", "AAAAAAAAAA", path("/v1/settings/current")},
+		{"GET", "/v1/settings/{name}", "UFFFFFFFUA", func(c *cell) req {
+			_, err := c.m.env.Core.Instance.Set(sys(), "ui.matrix", []byte(`"x"`))
+			c.must(err)
+			return req{path: "/v1/settings/ui.matrix"}
+		}},
+		{"PUT", "/v1/settings/{name}", "UFFFFFFFUA", body("/v1/settings/ui.matrix", map[string]any{"value": []int{1}})},
+
 		// Plans.
 		// Reminders: a caller sees only those assigned to or made by it;
 		// another's reminder does not exist for it.

@@ -87,6 +87,8 @@ type Handler struct {
 	Avatars  AvatarService
 	// Reminders serves /v1/reminders.
 	Reminders ReminderService
+	// Instance serves the instance's settings.
+	Instance InstanceService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -192,6 +194,12 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/v1/reminders/{id}", h.deleteReminder, false},
 		{"POST", "/v1/reminders/{id}/dismiss", h.dismissReminder, false},
 		{"POST", "/v1/reminders/{id}/snooze", h.snoozeReminder, false},
+
+		{"GET", "/v1/settings", h.listInstanceSettings, false},
+		{"PATCH", "/v1/settings", h.updateInstanceSettings, false},
+		{"GET", "/v1/settings/current", h.currentSettings, true},
+		{"GET", "/v1/settings/{name}", h.getInstanceSetting, false},
+		{"PUT", "/v1/settings/{name}", h.setInstanceSetting, false},
 
 		{"GET", "/v1/plans", h.listPlans, false},
 		{"POST", "/v1/plans", h.createPlan, false},

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Reminders", testReminders},
 		{"ReminderClaims", testReminderClaims},
 		{"ReminderConcurrentClaims", testReminderConcurrentClaims},
+		{"InstanceSettings", testInstanceSettings},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}
 	for _, c := range cases {

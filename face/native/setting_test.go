@@ -1,0 +1,101 @@
+package native_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"usher/core"
+	"usher/core/coretest"
+)
+
+type settingBody struct {
+	Name      string          `json:"name"`
+	Value     json.RawMessage `json:"value"`
+	UpdatedBy *int64          `json:"updated_by"`
+}
+
+func TestInstanceSettingsThroughHTTP(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})
+	signup := func(name string, want int) *response {
+		t.Helper()
+		return b.call(t, req{method: "POST", path: "/v1/auth/signup",
+			body: map[string]any{"username": name, "email": name + "@example.com", "password": "a long enough passphrase"}}, want, nil)
+	}
+	signup("before", 201)
+
+	// Turning sign-up off applies to the next request.
+	var st settingBody
+	b.call(t, req{method: "PUT", path: "/v1/settings/auth.internal.signup.enabled", token: b.adminTok,
+		body: map[string]any{"value": false}}, 200, &st)
+	if st.Name != "auth.internal.signup.enabled" || string(st.Value) != "false" || st.UpdatedBy == nil || *st.UpdatedBy != b.admin.ID {
+		t.Fatalf("PUT: %+v", st)
+	}
+	if p := signup("after", 403).problem(t); p.Code != "signup_disabled" {
+		t.Fatalf("sign-up while off: %+v", p)
+	}
+	var cur map[string]json.RawMessage
+	b.call(t, req{method: "GET", path: "/v1/settings/current"}, 200, &cur)
+	if string(cur["auth.internal.signup.enabled"]) != "false" || string(cur["auth.internal.password-reset.enabled"]) != "true" {
+		t.Fatalf("current: %s", cur)
+	}
+
+	// Password reset off refuses requests.
+	b.call(t, req{method: "PATCH", path: "/v1/settings", token: b.adminTok, body: map[string]any{"values": []map[string]any{
+		{"name": "auth.internal.password-reset.enabled", "value": false}, {"name": "auth.internal.signup.enabled"},
+		{"name": "ui.brand", "value": map[string]any{"title": "Usher"}}}}}, 200, nil)
+	if p := b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "plain@example.com"}}, 403, nil).problem(t); p.Code != "password_reset_disabled" {
+		t.Fatalf("reset while off: %+v", p)
+	}
+	signup("again", 201)
+
+	var list struct{ Items []settingBody }
+	b.call(t, req{method: "GET", path: "/v1/settings?prefix=ui.", token: b.adminTok}, 200, &list)
+	if len(list.Items) != 1 || string(list.Items[0].Value) != `{"title":"Usher"}` {
+		t.Fatalf("list: %+v", list)
+	}
+	b.call(t, req{method: "GET", path: "/v1/settings/ui.brand", token: b.adminTok}, 200, nil)
+	b.call(t, req{method: "PUT", path: "/v1/settings/ui.brand", token: b.adminTok, body: map[string]any{"value": nil}}, 204, nil)
+	if p := b.call(t, req{method: "GET", path: "/v1/settings/ui.brand", token: b.adminTok}, 404, nil).problem(t); p.Code != "setting_not_found" {
+		t.Fatalf("after delete: %+v", p)
+	}
+	b.call(t, req{method: "PUT", path: "/v1/settings/ui.brand", token: b.userTok, body: map[string]any{"value": 1}}, 403, nil)
+}
+
+func TestInstanceSettingsBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct {
+		name string
+		rq   req
+		want int
+		code string
+	}{
+		{"body not JSON", req{method: "PUT", path: "/v1/settings/ui.x", body: `{"value": {`, header: map[string]string{"Content-Type": "application/json"}, unchecked: true}, 400, ""},
+		{"unknown field", req{method: "PUT", path: "/v1/settings/ui.x", body: map[string]any{"valu": 1}, unchecked: true}, 400, ""},
+		{"unknown prefix", req{method: "PUT", path: "/v1/settings/nope.x", body: map[string]any{"value": 1}}, 422, "invalid_key"},
+		{"upper case", req{method: "PUT", path: "/v1/settings/ui.X", body: map[string]any{"value": 1}}, 422, "invalid_key"},
+		{"not a boolean", req{method: "PUT", path: "/v1/settings/auth.internal.signup.enabled", body: map[string]any{"value": "off"}}, 422, "invalid"},
+		{"oversized value", req{method: "PUT", path: "/v1/settings/ui.x", body: map[string]any{"value": strings.Repeat("x", 17<<10)}}, 422, "too_large"},
+		{"one bad of many", req{method: "PATCH", path: "/v1/settings", body: map[string]any{"values": []map[string]any{
+			{"name": "ui.ok", "value": 1}, {"name": "bad name", "value": 1}}}}, 422, "invalid_key"},
+		{"values not a list", req{method: "PATCH", path: "/v1/settings", body: map[string]any{"values": "ui.x"}, unchecked: true}, 400, ""},
+	} {
+		tc.rq.token = b.adminTok
+		res := b.call(t, tc.rq, tc.want, nil)
+		if tc.code == "" {
+			continue
+		}
+		p := res.problem(t)
+		if len(p.Errors) == 0 || p.Errors[0].Code != tc.code {
+			t.Errorf("%s: %s, want field code %s", tc.name, res.body, tc.code)
+		}
+	}
+	// Nothing of the refused requests was kept.
+	var list struct{ Items []settingBody }
+	b.call(t, req{method: "GET", path: "/v1/settings", token: b.adminTok}, 200, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("refused requests wrote %+v", list.Items)
+	}
+}

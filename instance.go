@@ -1,0 +1,40 @@
+package usher
+
+import "time"
+
+// InstanceSetting is one of the instance's settings: a named JSON value
+// that administrators set at run time, as opposed to a user's own
+// settings (Setting).
+type InstanceSetting struct {
+	// Name is dotted, lower-case: "auth.internal.signup.enabled".
+	Name string
+	// Value is compact JSON text; never JSON null (null deletes).
+	Value     []byte
+	UpdatedAt time.Time
+	// UpdatedBy is the user who set the value last; 0 for usher itself or
+	// a purged user.
+	UpdatedBy int64
+}
+
+// Names of the instance settings that drive behaviour. Any other name
+// under a known prefix (InstanceSettingPrefixes) is kept for clients.
+const (
+	// SettingInternalEnabled false turns off the internal (password)
+	// sign-up and password reset, whatever the two below say.
+	SettingInternalEnabled = "auth.internal.enabled"
+	// SettingSignupEnabled turns sign-up on or off on every face.
+	SettingSignupEnabled = "auth.internal.signup.enabled"
+	// SettingPasswordResetEnabled false refuses password-reset requests.
+	SettingPasswordResetEnabled = "auth.internal.password-reset.enabled"
+)
+
+// InstanceSettingPrefixes are the namespaces a setting's name may start
+// with.
+var InstanceSettingPrefixes = []string{"auth.", "general.", "ui.", "system."}
+
+// InstanceSettingValue is one name and value of a change of many settings;
+// a nil Value deletes the setting.
+type InstanceSettingValue struct {
+	Name  string
+	Value []byte
+}
