@@ -168,6 +168,7 @@ type Core struct {
 	Orgs     *Organisations
 	Plans    *Plans
 	Apps     *Applications
+	Stats    *Stats
 }
 
 // env is what every service shares.
@@ -232,6 +233,7 @@ func New(cfg Config) *Core {
 		Orgs:     &Organisations{env: e},
 		Plans:    &Plans{env: e},
 		Apps:     &Applications{env: e},
+		Stats:    &Stats{env: e},
 	}
 }
 
