@@ -24,12 +24,17 @@ func (s *Stats) Get(ctx context.Context) (*usher.Stats, error) {
 }
 
 // Subscription answers the instance's subscription. usher sells none, so
-// every signed-in principal may ask and learns that none is configured.
+// every signed-in principal whose credential may read the API asks and
+// learns that none is configured.
 //
-// Errors: Unauthenticated.
+// Errors: Unauthenticated, Forbidden (a token limited to its own profile).
 func (s *Stats) Subscription(ctx context.Context) (*usher.Subscription, error) {
-	if usher.PrincipalFrom(ctx).Anonymous() {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
 		return nil, errUnauthenticated()
+	}
+	if !p.HasScope(usher.ScopeReadAPI) {
+		return nil, errForbidden("the token's scopes do not allow this")
 	}
 	return &usher.Subscription{Configured: false}, nil
 }
