@@ -13,12 +13,16 @@ import (
 type Audit struct{ *env }
 
 // List returns a page of the audit events matching f, newest first. Only
-// administrators may read the log.
+// administrators and the holders of a rule allowing "audit" "read" may
+// read the log; as they read every actor's doings, each event also
+// carries its actor's current e-mail address (ActorEmail), which the
+// store reads with the page in one query.
 //
 // The cursor is an event's id; the log does not count (Total is -1).
 //
-// Errors: Unauthenticated, Forbidden, Invalid (a bad range, a cursor that
-// names no event).
+// Errors: Unauthenticated, Forbidden, Invalid (a bad range, an actor id
+// that is not one, more than MaxAuditActors actors, a cursor that names
+// no event).
 func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
 	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
 		return nil, err
@@ -31,8 +35,21 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidRange, Message: "from must be before to",
 			Fields: []usher.FieldError{{Field: "from", Code: usher.CodeInvalidRange, Message: "must be before to"}}}
 	}
+	if len(f.ActorIDs) > MaxAuditActors {
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeTooMany, Message: "actor: names too many users",
+			Fields: []usher.FieldError{{Field: "actor", Code: usher.CodeTooMany, Message: "names more than 100 users"}}}
+	}
+	for _, id := range f.ActorIDs {
+		if id <= 0 {
+			return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidID, Message: "actor: must be a user id",
+				Fields: []usher.FieldError{{Field: "actor", Code: usher.CodeInvalidID, Message: "must be a user id"}}}
+		}
+	}
 	return a.store.AuditList(ctx, f)
 }
+
+// MaxAuditActors is the most actors one audit query may name.
+const MaxAuditActors = 100
 
 // event is what a change tells the audit log; the principal and the request
 // come from the context.

@@ -173,6 +173,7 @@ type Core struct {
 	Reminders *Reminders
 	// Instance manages the instance's settings; Settings, users' own.
 	Instance *InstanceSettings
+	Stats    *Stats
 }
 
 // env is what every service shares.
@@ -240,6 +241,7 @@ func New(cfg Config) *Core {
 		Reminders: &Reminders{env: e},
 		Apps:      &Applications{env: e},
 		Instance:  &InstanceSettings{env: e},
+		Stats:     &Stats{env: e},
 	}
 }
 

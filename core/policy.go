@@ -33,6 +33,7 @@ const (
 	actUserState      action = "user.state" // block, unblock, suspend, unsuspend
 	actUserPurge      action = "user.purge"
 	actAuditRead      action = "audit.read"
+	actStatsRead      action = "stats.read"
 	actTokenMint      action = "token.create"
 	actTokenRead      action = "token.read"
 	actTokenEnd       action = "token.revoke"
@@ -86,6 +87,7 @@ var operations = []struct {
 	{actUserPurge, "delete users for good", true},
 	{actImpersonate, "act as another user", true},
 	{actAuditRead, "read the audit log", false},
+	{actStatsRead, "read the counts of users, groups and applications", false},
 	{actTokenMint, "mint tokens for another user", true},
 	{actTokenRead, "list another user's tokens", false},
 	{actTokenEnd, "revoke another user's tokens", true},

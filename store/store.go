@@ -332,10 +332,15 @@ type Tx interface {
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
 	// AuditList returns a page of the events matching f, newest first: up
 	// to f.Page.Limit of them (every match when it is 0), older than the id
-	// of f.Page.After.
+	// of f.Page.After. Each event carries its actor's current e-mail
+	// address, read with the page in the same query.
 	AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error)
 	// AuditCount returns the number of events recorded.
 	AuditCount(ctx context.Context) (int, error)
+
+	// StatsGet counts users, groups and applications by state: one
+	// aggregate query per table.
+	StatsGet(ctx context.Context) (*usher.Stats, error)
 }
 
 // TokenFilter selects tokens. Zero fields do not filter.

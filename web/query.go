@@ -52,6 +52,13 @@ func (q *Query) String(name string) string {
 	return vs[0]
 }
 
+// Strings returns every value of a parameter that may be repeated, nil
+// when absent.
+func (q *Query) Strings(name string) []string {
+	q.used[name] = true
+	return q.values[name]
+}
+
 // Int returns the parameter as an integer within [min, max], or def when
 // absent.
 func (q *Query) Int(name string, def, min, max int) int {

@@ -356,6 +356,8 @@ func matrixRows() []matrixRow {
 			return req{path: c.userPath("/password"), body: map[string]any{"password": "another long passphrase"}}
 		}},
 		{"GET", "/v1/audit", "UFFFFFFFUA", path("/v1/audit")},
+		{"GET", "/v1/stats", "UFFFFFFFUA", path("/v1/stats")},
+		{"GET", "/v1/subscription", "UAAAAAAFUA", path("/v1/subscription")},
 
 		// SSH keys, e-mail addresses, settings, avatars.
 		{"GET", "/v1/users/{user}/keys", "UAFFFFFFUA", func(c *cell) req { return req{path: c.userPath("/keys")} }},

@@ -76,6 +76,7 @@ type Handler struct {
 	Users UserService
 	Auth  AuthService
 	Audit AuditService
+	Stats StatsService
 
 	Groups   GroupService
 	Orgs     OrgService
@@ -130,6 +131,8 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/users/{user}/purge", h.purgeUser, false},
 		{"PUT", "/v1/users/{user}/password", h.setPassword, false},
 		{"GET", "/v1/audit", h.listAudit, false},
+		{"GET", "/v1/stats", h.stats, false},
+		{"GET", "/v1/subscription", h.subscription, false},
 
 		{"GET", "/v1/users/{user}/keys", h.listKeys, false},
 		{"POST", "/v1/users/{user}/keys", h.addKey, false},

@@ -156,7 +156,7 @@ func setupWith(t *testing.T, opts coretest.Options) *bundle {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	log := slog.New(slog.DiscardHandler)
-	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit,
+	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit, Stats: env.Core.Stats,
 		Groups: env.Core.Groups, Orgs: env.Core.Orgs, Apps: env.Core.Apps, Instance: env.Core.Instance, Plans: env.Core.Plans, Keys: env.Core.Keys,
 		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Reminders: env.Core.Reminders, Log: log,
 		PublicURL: cmp.Or(opts.Policy.PublicURL, publicURL)}
@@ -762,6 +762,14 @@ func TestBadInput(t *testing.T) {
 		{"repeated parameter", req{method: "GET", path: "/v1/users?q=a&q=b"}, 400, "repeated_parameter", "q"},
 		{"bad audit actor", req{method: "GET", path: "/v1/audit?actor=me"}, 400, "invalid_id", "actor"},
 		{"reversed audit range", req{method: "GET", path: "/v1/audit?from=2025-01-02T00:00:00Z&to=2025-01-01T00:00:00Z"}, 400, "invalid_range", "from"},
+		{"empty audit range", req{method: "GET", path: "/v1/audit?from=2025-01-01T00:00:00Z&to=2025-01-01T00:00:00Z"}, 400, "invalid_range", "from"},
+		{"malformed audit time", req{method: "GET", path: "/v1/audit?from=yesterday"}, 400, "not_a_time", "from"},
+		{"audit time without zone", req{method: "GET", path: "/v1/audit?to=2025-01-01T00:00:00"}, 400, "not_a_time", "to"},
+		{"non-numeric audit actor in a list", req{method: "GET", path: "/v1/audit?actor=1,x"}, 400, "invalid_id", "actor"},
+		{"repeated non-numeric audit actor", req{method: "GET", path: "/v1/audit?actor=1&actor=2.5"}, 400, "invalid_id", "actor"},
+		{"zero audit actor", req{method: "GET", path: "/v1/audit?actor=0"}, 400, "invalid_id", "actor"},
+		{"too many audit actors", req{method: "GET", path: "/v1/audit?actor=" + strings.Repeat("1,", 100) + "1"}, 400, "too_many", "actor"},
+		{"unknown stats parameter", req{method: "GET", path: "/v1/stats?fast=1"}, 400, "unknown_parameter", "fast"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

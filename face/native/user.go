@@ -390,6 +390,7 @@ type auditJSON struct {
 	At             time.Time              `json:"at"`
 	ActorKind      string                 `json:"actor_kind"`
 	ActorID        *int64                 `json:"actor_id"`
+	ActorEmail     string                 `json:"actor_email,omitempty"`
 	ActorName      string                 `json:"actor_name"`
 	ImpersonatorID *int64                 `json:"impersonator_id"`
 	Action         string                 `json:"action"`
@@ -420,12 +421,17 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 		From: q.Time("from"), To: q.Time("to"), Action: q.String("action"),
 		Page: idPage(q),
 	}
-	if s := q.String("actor"); s != "" {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			q.Fail(web.Invalid("actor", usher.CodeInvalidID, "must be a user id"))
+	// actor takes one user id or several, repeated (actor=1&actor=2) or
+	// comma-separated (actor=1,2).
+	for _, v := range q.Strings("actor") {
+		for _, s := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil || id <= 0 {
+				q.Fail(web.Invalid("actor", usher.CodeInvalidID, "must be a user id"))
+				break
+			}
+			f.ActorIDs = append(f.ActorIDs, id)
 		}
-		f.ActorID = &id
 	}
 	if s := q.String("resource"); s != "" {
 		f.ResourceType, f.ResourceID, _ = strings.Cut(s, ":")
@@ -444,7 +450,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 func toAuditJSON(e *usher.AuditEvent) auditJSON {
 	a := auditJSON{
 		ID: e.ID, At: e.At, ActorKind: string(e.ActorKind), ActorID: optionalID(e.ActorID),
-		ActorName: e.ActorName, ImpersonatorID: optionalID(e.ImpersonatorID), Action: e.Action,
+		ActorName: e.ActorName, ActorEmail: e.ActorEmail, ImpersonatorID: optionalID(e.ImpersonatorID), Action: e.Action,
 		ResourceType: e.ResourceType, ResourceID: e.ResourceID, Changes: map[string]auditChange{},
 		Meta: e.Meta, Address: e.Address, UserAgent: e.UserAgent, RequestID: e.RequestID,
 	}

@@ -47,33 +47,40 @@ func (c *conn) AuditAppend(ctx context.Context, e *usher.AuditEvent) error {
 func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
 	b := &Builder{d: c.d}
 	if f.From != nil {
-		b.Where("at >= " + b.Time(*f.From))
+		b.Where("a.at >= " + b.Time(*f.From))
 	}
 	if f.To != nil {
-		b.Where("at < " + b.Time(*f.To))
+		b.Where("a.at < " + b.Time(*f.To))
 	}
-	if f.ActorID != nil {
-		b.Where("actor_id = " + b.Arg(*f.ActorID))
+	if len(f.ActorIDs) > 0 {
+		ids := make([]string, len(f.ActorIDs))
+		for i, id := range f.ActorIDs {
+			ids[i] = b.Arg(id)
+		}
+		b.Where("a.actor_id IN (" + strings.Join(ids, ", ") + ")")
 	}
 	if prefix, ok := strings.CutSuffix(f.Action, "."); ok {
 		// "user." is the range ["user.", "user/"): '/' follows '.' in
 		// byte order, which both schemas compare actions in.
-		b.Where("action >= " + b.Arg(prefix+".") + " AND action < " + b.Arg(prefix+"/"))
+		b.Where("a.action >= " + b.Arg(prefix+".") + " AND a.action < " + b.Arg(prefix+"/"))
 	} else if f.Action != "" {
-		b.Where("action = " + b.Arg(f.Action))
+		b.Where("a.action = " + b.Arg(f.Action))
 	}
 	if f.ResourceType != "" {
-		b.Where("resource_type = " + b.Arg(f.ResourceType))
+		b.Where("a.resource_type = " + b.Arg(f.ResourceType))
 	}
 	if f.ResourceID != "" {
-		b.Where("resource_id = " + b.Arg(f.ResourceID))
+		b.Where("a.resource_id = " + b.Arg(f.ResourceID))
 	}
 	if f.Page.After != nil {
-		b.Where("id < " + b.Arg(f.Page.After.ID))
+		b.Where("a.id < " + b.Arg(f.Page.After.ID))
 	}
-	b.Write("SELECT " + macros["{{audit_columns}}"] + " FROM audit_events")
+	// The actor's address comes with the page: one join on the users'
+	// primary key, not a lookup per event.
+	b.Write("SELECT " + macros["{{audit_columns_a}}"] + ", COALESCE(u.email, '') FROM audit_events a" +
+		" LEFT JOIN users u ON u.id = a.actor_id")
 	b.WriteWhere()
-	b.Write(" ORDER BY id DESC")
+	b.Write(" ORDER BY a.id DESC")
 	writeLimit(b, f.Page.Limit)
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
@@ -87,7 +94,7 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[
 		var changes map[string]change
 		err := rows.Scan(&e.ID, timeCol{&e.At}, &kind, nullInt{&e.ActorID}, &e.ActorName,
 			nullInt{&e.ImpersonatorID}, &e.Action, &e.ResourceType, &e.ResourceID,
-			jsonCol{&changes}, jsonCol{&e.Meta}, &e.Address, &e.UserAgent, &e.RequestID)
+			jsonCol{&changes}, jsonCol{&e.Meta}, &e.Address, &e.UserAgent, &e.RequestID, &e.ActorEmail)
 		if err != nil {
 			return nil, fmt.Errorf("AuditList: %w", err)
 		}

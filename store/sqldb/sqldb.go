@@ -401,7 +401,7 @@ var queryNames = []string{
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
-	"AuditInsert", "AuditCount",
+	"AuditInsert", "AuditCount", "StatsUsers", "StatsGroups", "StatsApplications",
 	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteAddress", "CodeDeleteExpired",
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
 	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",

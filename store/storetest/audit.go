@@ -12,9 +12,12 @@ import (
 
 func testAudit(t *testing.T, s store.Store) {
 	ctx := context.Background()
+	alice := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	bob := mustCreateUser(t, s, newUser("bob", "", ""))
+	actors := []int64{alice.ID, bob.ID}
 	for i := 0; i < 5; i++ {
 		e := &usher.AuditEvent{
-			At: base.Add(time.Duration(i) * time.Minute), ActorKind: usher.PrincipalUser, ActorID: int64(i%2 + 1),
+			At: base.Add(time.Duration(i) * time.Minute), ActorKind: usher.PrincipalUser, ActorID: actors[i%2],
 			ActorName: "alice", Action: []string{"user.create", "user.update", "auth.login"}[i%3],
 			ResourceType: "user", ResourceID: fmt.Sprint(i), Address: "192.0.2.1", UserAgent: "ua", RequestID: "r",
 			Changes: map[string]usher.Change{"name": {Old: "a", New: "b"}},
@@ -35,7 +38,11 @@ func testAudit(t *testing.T, s store.Store) {
 	}{
 		{"all", usher.AuditFilter{}, "[4 3 2 1 0]"},
 		{"range", usher.AuditFilter{From: &from, To: &to}, "[3 2 1]"},
-		{"actor", usher.AuditFilter{ActorID: ptr(int64(2))}, "[3 1]"},
+		{"actor", usher.AuditFilter{ActorIDs: []int64{bob.ID}}, "[3 1]"},
+		{"actors", usher.AuditFilter{ActorIDs: []int64{bob.ID, alice.ID}}, "[4 3 2 1 0]"},
+		{"unknown actor", usher.AuditFilter{ActorIDs: []int64{bob.ID + 1000}}, "[]"},
+		{"actor and range", usher.AuditFilter{ActorIDs: []int64{alice.ID}, From: &from, To: &to}, "[2]"},
+		{"resource type", usher.AuditFilter{ResourceType: "user"}, "[4 3 2 1 0]"},
 		{"action", usher.AuditFilter{Action: "user.update"}, "[4 1]"},
 		{"action prefix", usher.AuditFilter{Action: "user."}, "[4 3 1 0]"},
 		{"resource", usher.AuditFilter{ResourceType: "user", ResourceID: "2"}, "[2]"},
@@ -65,7 +72,21 @@ func testAudit(t *testing.T, s store.Store) {
 	if e.Changes["name"].New != "b" || e.Meta["k"] != "v" || !e.At.Equal(base.Add(4*time.Minute)) || e.ActorKind != usher.PrincipalUser {
 		t.Fatalf("event round trip: %+v", e)
 	}
-	if n, _ := s.AuditCount(ctx); n != 5 {
+	// Every event carries its actor's address, read with the page.
+	for _, e := range page.Items {
+		want := map[int64]string{alice.ID: "alice@example.com", bob.ID: ""}[e.ActorID]
+		if e.ActorEmail != want {
+			t.Errorf("event %d by %d: actor email %q, want %q", e.ID, e.ActorID, e.ActorEmail, want)
+		}
+	}
+	anon := &usher.AuditEvent{At: base, ActorKind: usher.PrincipalAnonymous, Action: "auth.login_failed", ResourceType: "user", ResourceID: "9"}
+	if err := s.AuditAppend(ctx, anon); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.AuditList(ctx, usher.AuditFilter{ResourceID: "9", ResourceType: "user"}); len(p.Items) != 1 || p.Items[0].ActorEmail != "" || p.Items[0].ActorID != 0 {
+		t.Fatalf("anonymous event: %+v", p.Items)
+	}
+	if n, _ := s.AuditCount(ctx); n != 6 {
 		t.Fatalf("AuditCount = %d", n)
 	}
 }

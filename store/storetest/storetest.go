@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Passwords", testPasswords},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
+		{"Stats", testStats},
 		{"TxRollback", testTxRollback},
 		{"Codes", testCodes},
 		{"CodeUsedOnce", testCodeUsedOnce},
