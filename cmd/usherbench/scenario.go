@@ -78,6 +78,11 @@ func scenarios() []scenario {
 					return "/v1/users/" + url.PathEscape(b.names[r.IntN(len(b.names))])
 				}))
 			}},
+		{name: "settings_read",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				// No credential: a sign-in page reads it before anyone logs in.
+				return b.load(ctx, b.usher.get("", "", fixed("/v1/settings/current")))
+			}},
 		{name: "gitlab_user_get",
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				return b.load(ctx, b.usher.get("PRIVATE-TOKEN", b.token, b.userPath("/api/v4/users/")))
