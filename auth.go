@@ -13,6 +13,7 @@ const (
 	CodeRedeem      CodeKind = "redeem"       // the command line's handle on an OAuth log-in
 	CodeDevice      CodeKind = "device"       // the code a person types to take up a command line's log-in
 	CodeOAuthState  CodeKind = "oauth_state"  // the state of an OAuth log-in in flight
+	CodeExchange    CodeKind = "exchange"     // what a finished external log-in hands its client, for a session
 )
 
 // Code is a one-time secret: only its hash is stored. It expires, and it can

@@ -115,6 +115,7 @@ const (
 	CodeRedeemNotFound      = "redeem_not_found"       // the command line's redeem token is unknown, used or expired
 	CodeDeviceNotFound      = "device_not_found"       // the user code typed for a device log-in is unknown, used or expired
 	CodeOAuthStateNotFound  = "oauth_state_not_found"  // the state of an OAuth log-in is unknown, used or expired
+	CodeExchangeNotFound    = "exchange_not_found"     // an external log-in's exchange code is unknown, used, expired or not this client's
 )
 
 // Codes of logging in through another provider (OAuth, OIDC).
@@ -208,7 +209,7 @@ var Codes = []string{
 	CodeKeyOwnerNotAdmin, CodeTokenNotFound, CodeScopeExceeded, CodeLifetimeExceeded, CodeTokenLimit,
 
 	CodeSignupDisabled, CodeDomainNotAllowed, CodeMissingCode, CodeConfirmNotFound, CodeResetNotFound,
-	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound,
+	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound, CodeExchangeNotFound,
 
 	CodeProviderNotFound, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
 	CodeRedeemPending,

@@ -54,6 +54,7 @@ type Policy struct {
 	ResetTTL          time.Duration // a reset token's lifetime
 	ResetTicketTTL    time.Duration // a reset ticket's lifetime
 	RedeemTTL         time.Duration // an OAuth log-in's lifetime
+	ExchangeTTL       time.Duration // the lifetime of the code a finished external log-in hands its client
 	ResetAnswerFloor  time.Duration // a reset request takes at least this long, whatever the address
 	MailRetryBase     time.Duration // the first retry of a failed delivery
 	MailRetryMax      time.Duration // the longest wait between retries
@@ -89,6 +90,7 @@ func DefaultPolicy() Policy {
 		ResetTTL:             time.Hour,
 		ResetTicketTTL:       15 * time.Minute,
 		RedeemTTL:            10 * time.Minute,
+		ExchangeTTL:          time.Minute,
 		ResetAnswerFloor:     250 * time.Millisecond,
 		MailRetryBase:        30 * time.Second,
 		MailRetryMax:         time.Hour,
@@ -120,7 +122,7 @@ func withDefaults(p Policy) Policy {
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&p.SessionTTL, &d.SessionTTL}, {&p.JWTTTL, &d.JWTTTL}, {&p.ImpersonationTTL, &d.ImpersonationTTL},
 		{&p.ConfirmTTL, &d.ConfirmTTL}, {&p.ResetTTL, &d.ResetTTL}, {&p.ResetTicketTTL, &d.ResetTicketTTL},
-		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
+		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ExchangeTTL, &d.ExchangeTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
 		{&p.MailRetryMax, &d.MailRetryMax}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
 		{&p.LockMax, &d.LockMax},
 	} {

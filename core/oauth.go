@@ -42,6 +42,9 @@ type oauthState struct {
 	Nonce    string `json:"n"`
 	Binding  string `json:"b"` // hash of the browser's binding
 	Redirect string `json:"u,omitempty"`
+	// Challenge, when set, is the S256 PKCE challenge of a client that
+	// asked for an exchange code instead of a session in the browser.
+	Challenge string `json:"c,omitempty"`
 }
 
 // deviceState is what a device log-in's user code stands for, sealed.
@@ -101,18 +104,51 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*ushe
 	var out *usher.OAuthStart
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = a.beginOAuth(ctx, tx, provider, redirect, 0)
+		out, err = a.beginOAuth(ctx, tx, provider, redirect, 0, "")
+		return err
+	})
+	return out, err
+}
+
+// StartOAuthExchange begins a browser's log-in with an external provider
+// for a client, such as a single-page application, that wants the session
+// in its own hands rather than in a cookie (Corteza's /auth/exchange). It
+// is StartOAuth with a PKCE challenge (RFC 7636, S256: the base64url
+// SHA-256 of a verifier the client keeps): when the log-in completes the
+// browser is sent to redirect with an exchange code, which only the holder
+// of the verifier can trade for a session, once, within the policy's
+// ExchangeTTL (see ExchangeLogin).
+//
+// Errors: NotFound (no such provider), Invalid (no redirect, or a
+// malformed challenge), Unprocessable (a redirect that is not usher's).
+func (a *Auth) StartOAuthExchange(ctx context.Context, provider, redirect, challenge string) (*usher.OAuthStart, error) {
+	if _, ok := a.connectors[provider]; !ok {
+		return nil, errUnknownProvider(provider)
+	}
+	if redirect == "" {
+		return nil, invalid("redirect_url", "is required: the exchange code is sent there")
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(challenge); err != nil || len(b) != sha256.Size {
+		return nil, invalid("code_challenge", "must be the base64url SHA-256 of a verifier (S256), 43 characters")
+	}
+	if err := a.checkRedirect(redirect); err != nil {
+		return nil, err
+	}
+	var out *usher.OAuthStart
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = a.beginOAuth(ctx, tx, provider, redirect, 0, challenge)
 		return err
 	})
 	return out, err
 }
 
 // beginOAuth stores the state of a browser's log-in, for a redeem code when
-// one waits for it.
-func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect string, redeem int64) (*usher.OAuthStart, error) {
+// one waits for it, or for an exchange code when challenge is set.
+func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect string, redeem int64, challenge string) (*usher.OAuthStart, error) {
 	binding := randomBase62(32)
 	st := oauthState{Provider: provider, Redeem: redeem, Verifier: randomBase62(64), Nonce: randomBase62(32),
-		Binding: base64.RawURLEncoding.EncodeToString(hashCode(binding)), Redirect: redirect}
+		Binding: base64.RawURLEncoding.EncodeToString(hashCode(binding)), Redirect: redirect, Challenge: challenge}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
@@ -238,7 +274,7 @@ func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) 
 		if _, ok := a.connectors[st.Provider]; !ok {
 			return errUnknownProvider(st.Provider)
 		}
-		out, err = a.beginOAuth(ctx, tx, st.Provider, "", st.Redeem)
+		out, err = a.beginOAuth(ctx, tx, st.Provider, "", st.Redeem, "")
 		return err
 	})
 	if err != nil {
@@ -271,7 +307,9 @@ func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) er
 // account by the identity (or links it to the account with the same
 // verified address, or creates one when sign-up is open), opens a session,
 // and hands the account to the redeem token. It returns the session and where
-// to send the browser next.
+// to send the browser next. A log-in started by StartOAuthExchange opens no
+// session here: the session is nil and the redirect carries an exchange
+// code (the query parameter exchange_code) for the client that started it.
 //
 // Errors: NotFound (no such provider; an unknown, used or expired state),
 // Unauthenticated (the provider refused), Forbidden (sign-up is off; the
@@ -324,6 +362,10 @@ func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code, binding s
 	if !a.maySignIn(u) {
 		return nil, "", &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
+	}
+	if st.Challenge != "" {
+		to, err := a.issueExchange(ctx, u, provider, st)
+		return nil, to, err
 	}
 	sess, err := a.openSession(ctx, u, 0, "auth.oauth_login", func(tx store.Tx, changes map[string]usher.Change) error {
 		changes["provider"] = usher.Change{New: provider}
@@ -492,4 +534,83 @@ func (a *Auth) Redeem(ctx context.Context, token string) (*usher.Session, error)
 		}
 		return nil
 	})
+}
+
+// issueExchange ends an external log-in started by StartOAuthExchange: it
+// stores a single-use exchange code for the account, bound to the client's
+// challenge, and returns the redirect that carries it.
+func (a *Auth) issueExchange(ctx context.Context, u *usher.User, provider string, st oauthState) (string, error) {
+	to, err := url.Parse(st.Redirect)
+	if err != nil {
+		return "", err // checked at the start; a stored state is not edited
+	}
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		code, c, err := a.issueCode(ctx, tx, usher.CodeExchange, u.ID, "", a.policy.ExchangeTTL, a.seal.Seal([]byte(st.Challenge)))
+		if err != nil {
+			return err
+		}
+		q := to.Query()
+		q.Set("exchange_code", code)
+		to.RawQuery = q.Encode()
+		return a.record(ctx, tx, a.now(), event{action: "auth.oauth_login", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: map[string]usher.Change{"provider": {New: provider}},
+			meta: map[string]string{"exchange_code_id": strconv.FormatInt(c.ID, 10)}})
+	})
+	if err != nil {
+		return "", err
+	}
+	return to.String(), nil
+}
+
+// ExchangeLogin trades the exchange code of an external log-in started by
+// StartOAuthExchange for a session (Corteza's /auth/exchange; a JWT is
+// then one IssueJWT away). Only the client that started the log-in can: it
+// must bring the PKCE verifier whose challenge it started with. The code
+// works once — a wrong verifier uses it up too — and for the policy's
+// ExchangeTTL.
+//
+// Errors: NotFound (the code is unknown, used, expired or the verifier is
+// not its client's: all one answer), Forbidden (the account cannot log in),
+// Invalid.
+func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher.Session, error) {
+	if code == "" {
+		return nil, invalid("exchange_code", "is required")
+	}
+	if verifier == "" {
+		return nil, invalid("code_verifier", "is required")
+	}
+	var c *usher.Code
+	// The code is used up in a transaction of its own, so that a guess at
+	// the verifier burns it.
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		c, err = a.useCode(ctx, tx, usher.CodeExchange, code)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	challenge, err := a.seal.Open(c.Data)
+	if err != nil {
+		return nil, fmt.Errorf("exchange challenge: %w", err)
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	if subtle.ConstantTimeCompare([]byte(got), challenge) != 1 {
+		_ = a.recordAlone(ctx, event{action: "auth.exchange_failed", resourceType: "user",
+			resourceID: strconv.FormatInt(c.UserID, 10), meta: map[string]string{"reason": "wrong code_verifier"}})
+		return nil, errCodeNotFound(usher.CodeExchange)
+	}
+	u, err := a.store.UserGet(ctx, usher.UserKey{ID: c.UserID})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+		return nil, errCodeNotFound(usher.CodeExchange)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.maySignIn(u) {
+		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
+			Message: "the account is " + string(u.State) + " and cannot log in"}
+	}
+	return a.openSession(ctx, u, 0, "auth.exchange", nil)
 }

@@ -66,6 +66,7 @@ var codesNotFound = map[usher.CodeKind]struct{ code, what string }{
 	usher.CodeRedeem:      {usher.CodeRedeemNotFound, "redeem token"},
 	usher.CodeOAuthState:  {usher.CodeOAuthStateNotFound, "log-in state"},
 	usher.CodeDevice:      {usher.CodeDeviceNotFound, "user code"},
+	usher.CodeExchange:    {usher.CodeExchangeNotFound, "exchange code"},
 }
 
 // errSignupDisabled is seed 000's answer when sign-up is off.
