@@ -338,8 +338,25 @@ func (h *Handler) setBinding(w http.ResponseWriter, r *http.Request, st *usher.O
 func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	redirect := q.String("redirect_url")
+	challenge, method := q.String("code_challenge"), q.String("code_challenge_method")
 	if err := q.Err(); err != nil {
 		return err
+	}
+	if challenge != "" || method != "" {
+		// A client that wants an exchange code rather than a cookie.
+		if method != "S256" {
+			return web.Invalid("code_challenge_method", usher.CodeNotAllowed, "must be S256")
+		}
+		if wantsJSON(r) {
+			return web.Invalid("code_challenge", usher.CodeNotAllowed, "is for browsers; a command-line log-in ends at redeem")
+		}
+		st, err := h.Auth.StartOAuthExchange(r.Context(), r.PathValue("provider"), redirect, challenge)
+		if err != nil {
+			return err
+		}
+		h.setBinding(w, r, st)
+		http.Redirect(w, r, st.AuthURL, http.StatusFound)
+		return nil
 	}
 	if wantsJSON(r) {
 		if redirect != "" {
@@ -391,6 +408,13 @@ func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.binding().Clear(w, r)
+	if s == nil {
+		// An exchange log-in: the redirect carries the code, no cookie.
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Location", redirect)
+		w.WriteHeader(http.StatusFound)
+		return nil
+	}
 	if redirect != "" {
 		h.session().Set(w, r, s.Secret, s.Token.ExpiresAt)
 		// The core allowed only usher's own pages; set the header as it is.
@@ -409,6 +433,23 @@ func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s, err := h.Auth.Redeem(r.Context(), req.RedeemToken)
+	if err != nil {
+		return err
+	}
+	return h.writeSession(w, r, s)
+}
+
+// exchange trades an external log-in's exchange code, with the client's
+// PKCE verifier, for a session.
+func (h *Handler) exchange(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		ExchangeCode string `json:"exchange_code"`
+		CodeVerifier string `json:"code_verifier"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	s, err := h.Auth.ExchangeLogin(r.Context(), req.ExchangeCode, req.CodeVerifier)
 	if err != nil {
 		return err
 	}

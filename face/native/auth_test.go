@@ -186,9 +186,25 @@ func TestAccountLifecycle(t *testing.T) {
 	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": resetToken}}); res.status != http.StatusNotFound {
 		t.Fatalf("a reused reset token: %d", res.status)
 	}
+	// The ticket is the short session Corteza's exchange returns, but it
+	// sets the password and nothing else: no route takes it as a credential.
+	for _, r := range []req{
+		{method: "GET", path: "/v1/me", token: ticket.Ticket},
+		{method: "POST", path: "/v1/auth/jwt", token: ticket.Ticket},
+		{method: "POST", path: "/v1/me/tokens", token: ticket.Ticket, body: map[string]any{"name": "t"}},
+		{method: "POST", path: "/v1/auth/password", token: ticket.Ticket, body: map[string]any{"current_password": first, "new_password": second}},
+	} {
+		if res := b.api.do(t, r); res.status != http.StatusUnauthorized {
+			t.Fatalf("%s %s with the reset ticket: %d %s", r.method, r.path, res.status, res.body)
+		}
+	}
 	res = b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": second}})
 	if res.status != http.StatusNoContent {
 		t.Fatalf("complete: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": first}}); res.status != http.StatusNotFound ||
+		res.problem(t).Code != usher.CodeResetTicketNotFound {
+		t.Fatalf("a reused reset ticket: %d %s", res.status, res.body)
 	}
 	if res := login(second); res.status != http.StatusOK {
 		t.Fatalf("log-in with the new password: %d %s", res.status, res.body)

@@ -598,6 +598,7 @@ func matrixRows() []matrixRow {
 			return deviceRequest(url.Values{"user_code": {"ABCD-EFGH"}, "csrf_token": {token}}, map[string]string{"Cookie": cookie})
 		}},
 		{"POST", "/v1/auth/redeem", "NNNNNNNNNN", body("/v1/auth/redeem", map[string]any{"redeem_token": strings.Repeat("x", 32)})},
+		{"POST", "/v1/auth/exchange", "NNNNNNNNNN", body("/v1/auth/exchange", map[string]any{"exchange_code": strings.Repeat("x", 32), "code_verifier": strings.Repeat("v", 43)})},
 
 		// The caller's own account.
 		{"GET", "/v1/me", "UAAAAAAAUA", path("/v1/me")},

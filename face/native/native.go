@@ -59,11 +59,13 @@ type AuthService interface {
 	JWKS(ctx context.Context) ([]byte, error)
 	Methods(ctx context.Context) []usher.LoginMethod
 	StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error)
+	StartOAuthExchange(ctx context.Context, provider, redirect, challenge string) (*usher.OAuthStart, error)
 	StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error)
 	VerifyDevice(ctx context.Context, userCode string, confirm bool) (*usher.DeviceInfo, *usher.OAuthStart, error)
 	FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error)
 	FailOAuth(ctx context.Context, provider, state, reason string) error
 	Redeem(ctx context.Context, token string) (*usher.Session, error)
+	ExchangeLogin(ctx context.Context, code, verifier string) (*usher.Session, error)
 }
 
 // AuditService is what the face needs of the core's audit log.
@@ -229,6 +231,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/v1/auth/device", h.devicePage, true},
 		{"POST", "/v1/auth/device", h.verifyDevice, true},
 		{"POST", "/v1/auth/redeem", h.sameOrigin(h.redeem), true},
+		{"POST", "/v1/auth/exchange", h.sameOrigin(h.exchange), true},
 
 		{"GET", "/v1/me", h.me, false},
 		{"GET", "/v1/me/sessions", h.sessions, false},

@@ -1,0 +1,135 @@
+package native_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/connector"
+	"usher/connector/oidctest"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// TestExchangeLogin follows an external log-in that ends with an exchange
+// code instead of a session cookie (Corteza's /auth/exchange): the code is
+// traded once, only with the verifier of the client that started the
+// log-in, and only within its minute.
+func TestExchangeLogin(t *testing.T) {
+	t.Parallel()
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	const public = "http://usher.test"
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skew atomic.Int64 // moves usher's clock
+	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc},
+		Policy: core.Policy{PublicURL: public, SignupEnabled: true},
+		Now:    func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	idp.SetUser(oidctest.User{Subject: "sub-5", Email: "grace@corp.example", EmailVerified: true, Username: "grace"})
+
+	verifier := "a-verifier-the-client-keeps-to-itself-0123456789"
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	start := "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge
+
+	// login runs the browser's part and returns the exchange code the
+	// client's page receives.
+	login := func() string {
+		t.Helper()
+		res := b.api.do(t, req{method: "GET", path: start})
+		if res.status != http.StatusFound {
+			t.Fatalf("start: %d %s", res.status, res.body)
+		}
+		binding := cookieValue(t, res, "usher_oauth")
+		callback, err := idp.Login(context.Background(), res.header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+			header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+		if res.status != http.StatusFound || cookieValue(t, res, "usher_session") != "" {
+			t.Fatalf("callback: %d %v (an exchange log-in sets no session cookie)", res.status, res.header)
+		}
+		to, err := url.Parse(res.header.Get("Location"))
+		if err != nil || to.Path != "/app" || to.Host != "" || to.Query().Get("exchange_code") == "" {
+			t.Fatalf("callback went to %q", res.header.Get("Location"))
+		}
+		return to.Query().Get("exchange_code")
+	}
+	exchange := func(code, verifier string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/exchange",
+			body: map[string]any{"exchange_code": code, "code_verifier": verifier}})
+	}
+	notFound := func(what string, res *response) {
+		t.Helper()
+		if res.status != http.StatusNotFound || res.problem(t).Code != usher.CodeExchangeNotFound {
+			t.Fatalf("%s: %d %s, want 404 %s", what, res.status, res.body, usher.CodeExchangeNotFound)
+		}
+	}
+
+	// The code in the right client's hands: a session, once.
+	code := login()
+	res := exchange(code, verifier)
+	var s sessionBody
+	res.decode(t, &s)
+	if res.status != 200 || s.User.Username != "grace" || s.Token == "" {
+		t.Fatalf("exchange: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); res.status != 200 {
+		t.Fatalf("the exchanged session: %d", res.status)
+	}
+	notFound("a used code", exchange(code, verifier))
+
+	// Another client — one that saw the code in the address bar, a log or
+	// a Referer, but lacks the verifier — gets nothing, and its guess uses
+	// the code up.
+	code = login()
+	notFound("a wrong verifier", exchange(code, "another-clients-verifier-0123456789abcdefgh"))
+	notFound("the code after a wrong verifier", exchange(code, verifier))
+
+	notFound("an unknown code", exchange(strings.Repeat("x", 32), verifier))
+
+	code = login()
+	skew.Store(int64(2 * time.Minute))
+	notFound("an expired code", exchange(code, verifier))
+	skew.Store(0)
+
+	// Bad input.
+	for _, tt := range []struct {
+		name   string
+		res    *response
+		status int
+	}{
+		{"no code", exchange("", verifier), 400},
+		{"no verifier", exchange(code, ""), 400},
+		{"no redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?code_challenge_method=S256&code_challenge=" + challenge}), 400},
+		{"a malformed challenge", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=short"}), 400},
+		{"the plain method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=plain&code_challenge=" + challenge}), 400},
+		{"no method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge=" + challenge}), 400},
+		{"a foreign redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=https://evil.example/&code_challenge_method=S256&code_challenge=" + challenge}), 422},
+		{"an unknown provider", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/nope/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge}), 404},
+		{"a command-line client", b.api.do(t, req{method: "GET", path: start, header: map[string]string{"Accept": "application/json"}}), 400},
+		{"unknown fields", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y", "token": "z"}}), 400},
+		{"another site's page", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y"},
+			header: map[string]string{"Origin": "https://evil.example"}}), 403},
+	} {
+		if tt.res.status != tt.status {
+			t.Errorf("%s: %d %s, want %d", tt.name, tt.res.status, tt.res.body, tt.status)
+		}
+	}
+	// Refusing bad input used nothing up: with the clock back inside the
+	// code's minute, the code still works.
+	if res := exchange(code, verifier); res.status != http.StatusOK {
+		t.Fatalf("the code after bad input: %d %s", res.status, res.body)
+	}
+}
