@@ -92,6 +92,9 @@ type GroupCreate struct {
 	Description    string
 	Logo           string
 	OrganisationID int64
+	// Members are the ids of users to put in the group as it is created,
+	// each at the kind's default level (see GroupKind.Levels).
+	Members []int64
 }
 
 // GroupUpdate is a partial update of a group.

@@ -121,11 +121,14 @@ func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan
 // becomes its owner. Teams may be created by anyone whose plan allows it
 // (everyone, while no plan is defined); other kinds by administrators or a
 // rule allowing group.create; internal groups, which no one else sees, by
-// administrators only.
+// administrators only. With in.Members, the users are put in the group in
+// the same transaction, as AddMember would put them (see addMembers).
 //
 // Errors: Unauthenticated, Forbidden (code plan_forbids_teams when the
-// plan refuses), Unprocessable, Conflict (the handle is taken in its kind),
-// NotFound (no such organisation).
+// plan refuses; the caller may not manage the new group's members; a
+// service account of another team), Unprocessable (a field breaks a rule;
+// a member id that is no live user the caller sees), Conflict (the handle
+// is taken in its kind), NotFound (no such organisation).
 func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupCreate, nil); err != nil {
@@ -143,7 +146,11 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 	if err := g.checkGroup(gr); err != nil {
 		return nil, err
 	}
-	err := g.store.InTx(ctx, func(tx store.Tx) error {
+	members, err := checkMemberIDs(in.Members)
+	if err != nil {
+		return nil, err
+	}
+	err = g.store.InTx(ctx, func(tx store.Tx) error {
 		switch {
 		case p.IsAdmin():
 		case sightOf(p, in.Kind) == sightNone:
@@ -177,14 +184,19 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		if err := tx.GroupCreate(ctx, gr); err != nil {
 			return err
 		}
+		a := &access{p: p, group: gr}
 		if in.Kind.Owned() && p.User != nil {
-			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: gr.ID, UserID: p.UserID(), Level: usher.LevelOwner, CreatedAt: now}); err != nil {
+			a.mem = &usher.Membership{GroupID: gr.ID, UserID: p.UserID(), Level: usher.LevelOwner, CreatedAt: now}
+			if err := tx.MembershipSet(ctx, *a.mem); err != nil {
 				return err
 			}
 			gr.Members = 1
 		}
-		return g.record(ctx, tx, now, event{action: "group.create", resourceType: "group", resourceID: strconv.FormatInt(gr.ID, 10),
-			changes: map[string]usher.Change{"kind": {New: string(gr.Kind)}, "handle": {New: gr.Handle}, "name": {New: gr.Name}}})
+		if err := g.record(ctx, tx, now, event{action: "group.create", resourceType: "group", resourceID: strconv.FormatInt(gr.ID, 10),
+			changes: map[string]usher.Change{"kind": {New: string(gr.Kind)}, "handle": {New: gr.Handle}, "name": {New: gr.Name}}}); err != nil {
+			return err
+		}
+		return g.addMembers(ctx, tx, a, members, now)
 	})
 	if err != nil {
 		return nil, groupWriteError(err)

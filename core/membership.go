@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"usher"
 	"usher/store"
@@ -378,5 +379,90 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		return nil, err
 	}
 	g.rules.changed()
+	return out, nil
+}
+
+// maxInitialMembers bounds the members a group is created with.
+const maxInitialMembers = 1000
+
+// checkMemberIDs checks the ids of a new group's members and drops
+// repeated ones.
+func checkMemberIDs(ids []int64) ([]int64, error) {
+	if len(ids) > maxInitialMembers {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeTooMany,
+			Message: "lists more than " + strconv.Itoa(maxInitialMembers) + " users"})
+	}
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id <= 0 {
+			return nil, usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeInvalid,
+				Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user id"})
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// addMembers puts the users of ids in a group just created, within its
+// transaction, each at the kind's default level, under AddMember's rules:
+// the caller manages the group's members, and only an administrator places
+// a service account. The creator of a team, its owner already, stays one.
+// An id that is no live user the caller may see is refused as a field of
+// the request (Unprocessable, code unknown), not as a missing resource.
+func (g *Groups) addMembers(ctx context.Context, tx store.Tx, a *access, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+		return err
+	}
+	level, err := checkLevel(a.group.Kind, "")
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if a.mem != nil && id == a.mem.UserID {
+			continue
+		}
+		u, err := g.member(ctx, tx, usher.UserKey{ID: id})
+		if usher.ErrorKind(err) == usher.KindNotFound {
+			return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,
+				Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user"})
+		}
+		if err != nil {
+			return err
+		}
+		if err := placeServiceAccount(a.p, u); err != nil {
+			return err
+		}
+		if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
+			return err
+		}
+		a.group.Members++
+		if err := g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes: map[string]usher.Change{"level": {New: string(level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MemberIDs returns a page of the ids of a group's members, ordered, read
+// and authorized as Members.
+//
+// Errors: as Members.
+func (g *Groups) MemberIDs(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[int64], error) {
+	page, err := g.Members(ctx, ref, req)
+	if err != nil {
+		return nil, err
+	}
+	out := &usher.Page[int64]{Items: make([]int64, len(page.Items)), Next: page.Next, Total: page.Total, Limit: page.Limit}
+	for i, m := range page.Items {
+		out.Items[i] = m.UserID
+	}
 	return out, nil
 }

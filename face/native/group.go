@@ -23,6 +23,7 @@ type GroupService interface {
 	Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*usher.Group, error)
 	Merge(ctx context.Context, source, target usher.GroupRef) (*usher.Group, error)
 	Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
+	MemberIDs(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[int64], error)
 	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
@@ -75,18 +76,19 @@ func groupRef(r *http.Request) (usher.GroupRef, error) {
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Kind           string `json:"kind"`
-		Handle         string `json:"handle"`
-		Name           string `json:"name"`
-		Description    string `json:"description"`
-		Logo           string `json:"logo"`
-		OrganisationID int64  `json:"organisation_id"`
+		Kind           string  `json:"kind"`
+		Handle         string  `json:"handle"`
+		Name           string  `json:"name"`
+		Description    string  `json:"description"`
+		Logo           string  `json:"logo"`
+		OrganisationID int64   `json:"organisation_id"`
+		Members        []int64 `json:"members"`
 	}
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
 	g, err := h.Groups.Create(r.Context(), usher.GroupCreate{Kind: usher.GroupKind(req.Kind), Handle: req.Handle, Name: req.Name,
-		Description: req.Description, Logo: req.Logo, OrganisationID: req.OrganisationID})
+		Description: req.Description, Logo: req.Logo, OrganisationID: req.OrganisationID, Members: req.Members})
 	if err != nil {
 		return err
 	}

@@ -445,6 +445,7 @@ func matrixRows() []matrixRow {
 			return req{path: c.team("/merge"), body: map[string]any{"into": into.ID}}
 		}},
 		{"GET", "/v1/groups/{group}/members", "UFFAAAAFUA", func(c *cell) req { return req{path: c.team("/members")} }},
+		{"GET", "/v1/groups/{group}/member-ids", "UFFAAAAFUA", func(c *cell) req { return req{path: c.team("/member-ids")} }},
 		{"PUT", "/v1/groups/{group}/members/{user}", "UFFFFAFFUA", func(c *cell) req {
 			return req{path: c.team(fmt.Sprintf("/members/%d", c.target().ID)), body: map[string]any{"level": "write"}}
 		}},

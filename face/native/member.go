@@ -49,6 +49,24 @@ func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request) error {
 	return writePage(w, r, page, toMembershipJSON, idCursor)
 }
 
+// groupMemberIDs answers a page of the ids of a group's members.
+func (h *Handler) groupMemberIDs(w http.ResponseWriter, r *http.Request) error {
+	ref, err := groupRef(r)
+	if err != nil {
+		return err
+	}
+	q := web.NewQuery(r)
+	req := idPage(q)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	page, err := h.Groups.MemberIDs(r.Context(), ref, req)
+	if err != nil {
+		return err
+	}
+	return writePage(w, r, page, func(id int64) int64 { return id }, idCursor)
+}
+
 func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
 	ref, key, err := h.groupAndUser(r)
 	if err != nil {

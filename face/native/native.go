@@ -164,6 +164,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/groups/{group}/move", h.moveGroup, false},
 		{"POST", "/v1/groups/{group}/merge", h.mergeGroup, false},
 		{"GET", "/v1/groups/{group}/members", h.groupMembers, false},
+		{"GET", "/v1/groups/{group}/member-ids", h.groupMemberIDs, false},
 		{"PUT", "/v1/groups/{group}/members/{user}", h.setMember, false},
 		{"DELETE", "/v1/groups/{group}/members/{user}", h.removeFromGroup((GroupService).RemoveMember), false},
 		{"GET", "/v1/groups/{group}/rules", h.groupRules, false},
