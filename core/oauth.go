@@ -119,9 +119,15 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*ushe
 // of the verifier can trade for a session, once, within the policy's
 // ExchangeTTL (see ExchangeLogin).
 //
-// Errors: NotFound (no such provider), Invalid (no redirect, or a
-// malformed challenge), Unprocessable (a redirect that is not usher's).
-func (a *Auth) StartOAuthExchange(ctx context.Context, provider, redirect, challenge string) (*usher.OAuthStart, error) {
+// Errors: NotFound (no such provider), Invalid (no redirect, a method
+// other than S256, or a malformed challenge), Unprocessable (a redirect
+// that is not usher's).
+func (a *Auth) StartOAuthExchange(ctx context.Context, provider, redirect, challenge, method string) (*usher.OAuthStart, error) {
+	if method != "S256" {
+		// The plain method would put the verifier itself in the browser's
+		// history: RFC 7636 allows only S256 where it can be done.
+		return nil, invalid("code_challenge_method", "must be S256")
+	}
 	if _, ok := a.connectors[provider]; !ok {
 		return nil, errUnknownProvider(provider)
 	}

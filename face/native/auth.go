@@ -344,13 +344,10 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	}
 	if challenge != "" || method != "" {
 		// A client that wants an exchange code rather than a cookie.
-		if method != "S256" {
-			return web.Invalid("code_challenge_method", usher.CodeNotAllowed, "must be S256")
-		}
 		if wantsJSON(r) {
 			return web.Invalid("code_challenge", usher.CodeNotAllowed, "is for browsers; a command-line log-in ends at redeem")
 		}
-		st, err := h.Auth.StartOAuthExchange(r.Context(), r.PathValue("provider"), redirect, challenge)
+		st, err := h.Auth.StartOAuthExchange(r.Context(), r.PathValue("provider"), redirect, challenge, method)
 		if err != nil {
 			return err
 		}

@@ -106,25 +106,30 @@ func TestExchangeLogin(t *testing.T) {
 
 	// Bad input.
 	for _, tt := range []struct {
-		name   string
-		res    *response
-		status int
+		name        string
+		res         *response
+		status      int
+		code, field string // the problem's code and the field it names
 	}{
-		{"no code", exchange("", verifier), 400},
-		{"no verifier", exchange(code, ""), 400},
-		{"no redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?code_challenge_method=S256&code_challenge=" + challenge}), 400},
-		{"a malformed challenge", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=short"}), 400},
-		{"the plain method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=plain&code_challenge=" + challenge}), 400},
-		{"no method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge=" + challenge}), 400},
-		{"a foreign redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=https://evil.example/&code_challenge_method=S256&code_challenge=" + challenge}), 422},
-		{"an unknown provider", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/nope/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge}), 404},
-		{"a command-line client", b.api.do(t, req{method: "GET", path: start, header: map[string]string{"Accept": "application/json"}}), 400},
-		{"unknown fields", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y", "token": "z"}}), 400},
+		{"no code", exchange("", verifier), 400, "invalid_parameter", "exchange_code"},
+		{"no verifier", exchange(code, ""), 400, "invalid_parameter", "code_verifier"},
+		{"no redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?code_challenge_method=S256&code_challenge=" + challenge}), 400, "invalid_parameter", "redirect_url"},
+		{"a malformed challenge", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=short"}), 400, "invalid_parameter", "code_challenge"},
+		{"the plain method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=plain&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
+		{"no method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
+		{"a foreign redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=https://evil.example/&code_challenge_method=S256&code_challenge=" + challenge}), 422, "validation_failed", "redirect_url"},
+		{"an unknown provider", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/nope/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge}), 404, "provider_not_found", ""},
+		{"a command-line client", b.api.do(t, req{method: "GET", path: start, header: map[string]string{"Accept": "application/json"}}), 400, "not_allowed", "code_challenge"},
+		{"unknown fields", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y", "token": "z"}}), 400, "unknown_field", "token"},
 		{"another site's page", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y"},
-			header: map[string]string{"Origin": "https://evil.example"}}), 403},
+			header: map[string]string{"Origin": "https://evil.example"}}), 403, "cross_origin", ""},
 	} {
-		if tt.res.status != tt.status {
-			t.Errorf("%s: %d %s, want %d", tt.name, tt.res.status, tt.res.body, tt.status)
+		p, field := tt.res.problem(t), ""
+		if len(p.Errors) > 0 {
+			field = p.Errors[0].Field
+		}
+		if tt.res.status != tt.status || p.Code != tt.code || field != tt.field {
+			t.Errorf("%s: %d %s, want %d %s naming %q", tt.name, tt.res.status, tt.res.body, tt.status, tt.code, tt.field)
 		}
 	}
 	// Refusing bad input used nothing up: with the clock back inside the

@@ -32,39 +32,26 @@ func toMembershipJSON(m *usher.Membership) membershipJSON {
 	return out
 }
 
-func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request) error {
-	ref, err := groupRef(r)
-	if err != nil {
-		return err
+// groupList serves a paged list of one group's: the group from the path,
+// the page from the query, list (a GroupService method, called on h's at
+// request time) to read it, view to show each item.
+func groupList[T, V any](h *Handler, list func(GroupService, context.Context, usher.GroupRef, usher.PageRequest) (*usher.Page[T], error), view func(T) V) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ref, err := groupRef(r)
+		if err != nil {
+			return err
+		}
+		q := web.NewQuery(r)
+		req := idPage(q)
+		if err := q.Err(); err != nil {
+			return err
+		}
+		page, err := list(h.Groups, r.Context(), ref, req)
+		if err != nil {
+			return err
+		}
+		return writePage(w, r, page, view, idCursor)
 	}
-	q := web.NewQuery(r)
-	req := idPage(q)
-	if err := q.Err(); err != nil {
-		return err
-	}
-	page, err := h.Groups.Members(r.Context(), ref, req)
-	if err != nil {
-		return err
-	}
-	return writePage(w, r, page, toMembershipJSON, idCursor)
-}
-
-// groupMemberIDs answers a page of the ids of a group's members.
-func (h *Handler) groupMemberIDs(w http.ResponseWriter, r *http.Request) error {
-	ref, err := groupRef(r)
-	if err != nil {
-		return err
-	}
-	q := web.NewQuery(r)
-	req := idPage(q)
-	if err := q.Err(); err != nil {
-		return err
-	}
-	page, err := h.Groups.MemberIDs(r.Context(), ref, req)
-	if err != nil {
-		return err
-	}
-	return writePage(w, r, page, func(id int64) int64 { return id }, idCursor)
 }
 
 func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {

@@ -59,7 +59,7 @@ type AuthService interface {
 	JWKS(ctx context.Context) ([]byte, error)
 	Methods(ctx context.Context) []usher.LoginMethod
 	StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error)
-	StartOAuthExchange(ctx context.Context, provider, redirect, challenge string) (*usher.OAuthStart, error)
+	StartOAuthExchange(ctx context.Context, provider, redirect, challenge, method string) (*usher.OAuthStart, error)
 	StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error)
 	VerifyDevice(ctx context.Context, userCode string, confirm bool) (*usher.DeviceInfo, *usher.OAuthStart, error)
 	FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error)
@@ -163,15 +163,15 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/groups/{group}/unarchive", h.archiveGroup(false), false},
 		{"POST", "/v1/groups/{group}/move", h.moveGroup, false},
 		{"POST", "/v1/groups/{group}/merge", h.mergeGroup, false},
-		{"GET", "/v1/groups/{group}/members", h.groupMembers, false},
-		{"GET", "/v1/groups/{group}/member-ids", h.groupMemberIDs, false},
+		{"GET", "/v1/groups/{group}/members", groupList(h, (GroupService).Members, toMembershipJSON), false},
+		{"GET", "/v1/groups/{group}/member-ids", groupList(h, (GroupService).MemberIDs, func(id int64) int64 { return id }), false},
 		{"PUT", "/v1/groups/{group}/members/{user}", h.setMember, false},
 		{"DELETE", "/v1/groups/{group}/members/{user}", h.removeFromGroup((GroupService).RemoveMember), false},
 		{"GET", "/v1/groups/{group}/rules", h.groupRules, false},
 		{"PUT", "/v1/groups/{group}/rules", h.setRules(true), false},
 		{"PATCH", "/v1/groups/{group}/rules", h.setRules(false), false},
 		{"DELETE", "/v1/groups/{group}/rules", h.deleteRules, false},
-		{"GET", "/v1/groups/{group}/service-accounts", h.serviceAccounts, false},
+		{"GET", "/v1/groups/{group}/service-accounts", groupList(h, (GroupService).ServiceAccounts, toUserJSON), false},
 		{"POST", "/v1/groups/{group}/service-accounts", h.createServiceAccount, false},
 		{"DELETE", "/v1/groups/{group}/service-accounts/{user}", h.removeFromGroup((GroupService).DeleteServiceAccount), false},
 		{"POST", "/v1/groups/{group}/service-accounts/{user}/token", h.serviceAccountToken, false},

@@ -7,23 +7,6 @@ import (
 	"usher/web"
 )
 
-func (h *Handler) serviceAccounts(w http.ResponseWriter, r *http.Request) error {
-	ref, err := groupRef(r)
-	if err != nil {
-		return err
-	}
-	q := web.NewQuery(r)
-	req := idPage(q)
-	if err := q.Err(); err != nil {
-		return err
-	}
-	page, err := h.Groups.ServiceAccounts(r.Context(), ref, req)
-	if err != nil {
-		return err
-	}
-	return writePage(w, r, page, toUserJSON, idCursor)
-}
-
 func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request) error {
 	ref, err := groupRef(r)
 	if err != nil {

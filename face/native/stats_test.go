@@ -63,3 +63,27 @@ func TestAuditActorsThroughHTTP(t *testing.T) {
 		t.Fatalf("repeated actor: %+v", list.Items)
 	}
 }
+
+// TestStatsAndSubscriptionBadInput: a caller without the right, a caller
+// without a credential and a parameter neither endpoint takes are refused,
+// each with its problem.
+func TestStatsAndSubscriptionBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tt := range []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"stats by a plain user", "/v1/stats", b.userTok, 403, "forbidden"},
+		{"stats by nobody", "/v1/stats", "", 401, "unauthenticated"},
+		{"stats with a parameter", "/v1/stats?since=yesterday", b.adminTok, 400, "unknown_parameter"},
+		{"subscription by nobody", "/v1/subscription", "", 401, "unauthenticated"},
+		{"subscription with a parameter", "/v1/subscription?plan=gold", b.userTok, 400, "unknown_parameter"},
+	} {
+		res := b.api.do(t, req{method: "GET", path: tt.path, token: tt.token})
+		if res.status != tt.status || res.problem(t).Code != tt.code {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, res.status, res.body, tt.status, tt.code)
+		}
+	}
+}
