@@ -121,6 +121,7 @@ const (
 // Codes of logging in through another provider (OAuth, OIDC).
 const (
 	CodeProviderNotFound = "provider_not_found" // no log-in provider has the name
+	CodeProviderDisabled = "provider_disabled"  // an instance setting turned log-in through the provider off
 	CodeOAuthBinding     = "oauth_binding"      // the log-in was started in another browser
 	CodeOAuthFailed      = "oauth_failed"       // the provider did not confirm the log-in
 	CodeOAuthDenied      = "oauth_denied"       // the provider answered with an error
@@ -211,7 +212,7 @@ var Codes = []string{
 	CodeSignupDisabled, CodeDomainNotAllowed, CodeMissingCode, CodeConfirmNotFound, CodeResetNotFound,
 	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound, CodeExchangeNotFound,
 
-	CodeProviderNotFound, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
+	CodeProviderNotFound, CodeProviderDisabled, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
 	CodeRedeemPending,
 
 	CodeUserNotFound, CodeUsernameTaken, CodeEmailTaken, CodeExternalIDTaken, CodeExternUIDTaken,

@@ -1,6 +1,9 @@
 package usher
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // InstanceSetting is one of the instance's settings: a named JSON value
 // that administrators set at run time, as opposed to a user's own
@@ -26,7 +29,33 @@ const (
 	SettingSignupEnabled = "auth.internal.signup.enabled"
 	// SettingPasswordResetEnabled false refuses password-reset requests.
 	SettingPasswordResetEnabled = "auth.internal.password-reset.enabled"
+	// SettingExternalEnabled false turns off log-in through every external
+	// provider (OAuth, OIDC), whatever each provider's own setting says.
+	SettingExternalEnabled = "auth.external.enabled"
 )
+
+// SettingProviderEnabled is the name of the setting that turns log-in
+// through the configured external provider named provider off (false) or
+// back on: auth.external.providers.<provider>.enabled.
+func SettingProviderEnabled(provider string) string {
+	return settingProviderPrefix + provider + settingProviderSuffix
+}
+
+const (
+	settingProviderPrefix = "auth.external.providers."
+	settingProviderSuffix = ".enabled"
+)
+
+// IsBoolSetting reports whether the setting name drives behaviour as a
+// boolean, and so takes only true or false.
+func IsBoolSetting(name string) bool {
+	switch name {
+	case SettingInternalEnabled, SettingSignupEnabled, SettingPasswordResetEnabled, SettingExternalEnabled:
+		return true
+	}
+	return strings.HasPrefix(name, settingProviderPrefix) && strings.HasSuffix(name, settingProviderSuffix) &&
+		len(name) > len(settingProviderPrefix)+len(settingProviderSuffix)
+}
 
 // InstanceSettingPrefixes are the namespaces a setting's name may start
 // with.

@@ -48,11 +48,6 @@ const settingsTTL = 2 * time.Second
 // digits joined by single dots, dashes and underscores.
 var instanceNameRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 
-// boolSettings are the settings whose value must be true or false.
-var boolSettings = map[string]bool{
-	usher.SettingInternalEnabled: true, usher.SettingSignupEnabled: true, usher.SettingPasswordResetEnabled: true,
-}
-
 func errSettingNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeSettingNotFound, Message: "setting not set"}
 }
@@ -100,7 +95,7 @@ func checkInstanceValue(c *checker, field, name string, v []byte) []byte {
 		c.add(field, usher.CodeInvalid, "is not JSON")
 		return nil
 	}
-	if out := compact.Bytes(); !boolSettings[name] || string(out) == "true" || string(out) == "false" {
+	if out := compact.Bytes(); !usher.IsBoolSetting(name) || string(out) == "true" || string(out) == "false" {
 		return out
 	}
 	c.add(field, usher.CodeInvalid, "must be true or false")
@@ -253,9 +248,9 @@ func auditValue(v []byte) any {
 }
 
 // Current returns the settings any client may read, signed in or not: every
-// ui.* setting, and whether internal log-in, sign-up and password reset
-// are on as usher applies them (the stored setting, or else the
-// configured default).
+// ui.* setting, and whether internal log-in, sign-up, password reset,
+// external log-in and each configured provider are on as usher applies
+// them (the stored setting, or else the configured default).
 //
 // Errors: only when the settings cannot be read.
 func (s *InstanceSettings) Current(ctx context.Context) (map[string]json.RawMessage, error) {
@@ -273,6 +268,11 @@ func (s *InstanceSettings) Current(ctx context.Context) (map[string]json.RawMess
 	out[usher.SettingInternalEnabled] = jsonBool(internal)
 	out[usher.SettingSignupEnabled] = jsonBool(boolSetting(values, usher.SettingSignupEnabled, s.policy.SignupEnabled))
 	out[usher.SettingPasswordResetEnabled] = jsonBool(internal && boolSetting(values, usher.SettingPasswordResetEnabled, true))
+	external := boolSetting(values, usher.SettingExternalEnabled, true)
+	out[usher.SettingExternalEnabled] = jsonBool(external)
+	for name := range s.connectors {
+		out[usher.SettingProviderEnabled(name)] = jsonBool(external && boolSetting(values, usher.SettingProviderEnabled(name), true))
+	}
 	return out, nil
 }
 

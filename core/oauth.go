@@ -19,7 +19,7 @@ import (
 )
 
 // Methods lists the enabled log-in methods: the password, then each
-// external provider.
+// external provider the instance settings leave on.
 func (a *Auth) Methods(ctx context.Context) []usher.LoginMethod {
 	methods := []usher.LoginMethod{{Name: "password", Type: "secret-token", URL: a.policy.PublicURL + "/v1/auth/login"}}
 	names := make([]string, 0, len(a.connectors))
@@ -28,10 +28,39 @@ func (a *Auth) Methods(ctx context.Context) []usher.LoginMethod {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if _, err := a.connector(ctx, name); err != nil {
+			continue
+		}
 		methods = append(methods, usher.LoginMethod{Name: name, Type: "oauth",
 			URL: a.policy.PublicURL + "/v1/auth/oauth/" + name + "/start"})
 	}
 	return methods
+}
+
+func errProviderDisabled(name string) error {
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeProviderDisabled, Message: "log-in through " + name + " is turned off"}
+}
+
+// connector returns the configured external provider named name when the
+// instance settings leave log-in through it on: auth.external.enabled and
+// its own auth.external.providers.<name>.enabled, both on unless set to
+// false. Every step of an external log-in asks it, so turning a provider
+// off also stops the log-ins already under way.
+//
+// Errors: NotFound (no such provider), Forbidden (turned off).
+func (e *env) connector(ctx context.Context, name string) (usher.Connector, error) {
+	conn, ok := e.connectors[name]
+	if !ok {
+		return nil, errUnknownProvider(name)
+	}
+	values, err := e.instance.get(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if !boolSetting(values, usher.SettingExternalEnabled, true) || !boolSetting(values, usher.SettingProviderEnabled(name), true) {
+		return nil, errProviderDisabled(name)
+	}
+	return conn, nil
 }
 
 // oauthState is what the state of a log-in in flight carries, sealed.
@@ -95,8 +124,8 @@ func (e *env) checkRedirect(to string) error {
 // Errors: NotFound (no such provider), Unprocessable (a redirect that is not
 // usher's).
 func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error) {
-	if _, ok := a.connectors[provider]; !ok {
-		return nil, errUnknownProvider(provider)
+	if _, err := a.connector(ctx, provider); err != nil {
+		return nil, err
 	}
 	if err := a.checkRedirect(redirect); err != nil {
 		return nil, err
@@ -128,8 +157,8 @@ func (a *Auth) StartOAuthExchange(ctx context.Context, provider, redirect, chall
 		// history: RFC 7636 allows only S256 where it can be done.
 		return nil, invalid("code_challenge_method", "must be S256")
 	}
-	if _, ok := a.connectors[provider]; !ok {
-		return nil, errUnknownProvider(provider)
+	if _, err := a.connector(ctx, provider); err != nil {
+		return nil, err
 	}
 	if redirect == "" {
 		return nil, invalid("redirect_url", "is required: the exchange code is sent there")
@@ -200,8 +229,8 @@ func normalUserCode(s string) string {
 //
 // Errors: NotFound (no such provider).
 func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error) {
-	if _, ok := a.connectors[provider]; !ok {
-		return nil, errUnknownProvider(provider)
+	if _, err := a.connector(ctx, provider); err != nil {
+		return nil, err
 	}
 	req := usher.RequestFrom(ctx)
 	out := &usher.DeviceStart{}
@@ -277,8 +306,8 @@ func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) 
 		if err := tx.CodeUse(ctx, c.ID, a.now()); err != nil {
 			return errCodeNotFound(usher.CodeDevice)
 		}
-		if _, ok := a.connectors[st.Provider]; !ok {
-			return errUnknownProvider(st.Provider)
+		if _, err := a.connector(ctx, st.Provider); err != nil {
+			return err
 		}
 		out, err = a.beginOAuth(ctx, tx, st.Provider, "", st.Redeem, "")
 		return err
@@ -321,15 +350,15 @@ func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) er
 // Unauthenticated (the provider refused), Forbidden (sign-up is off; the
 // account cannot log in), Conflict.
 func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error) {
-	conn, ok := a.connectors[provider]
-	if !ok {
-		return nil, "", errUnknownProvider(provider)
+	conn, err := a.connector(ctx, provider)
+	if err != nil {
+		return nil, "", err
 	}
 	if state == "" || code == "" {
 		return nil, "", invalid("code", "the provider's callback needs code and state")
 	}
 	var st oauthState
-	err := a.store.InTx(ctx, func(tx store.Tx) error {
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		c, err := a.useCode(ctx, tx, usher.CodeOAuthState, state)
 		if err != nil {
 			return err
