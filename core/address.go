@@ -103,7 +103,35 @@ func (e *env) requestAddress(ctx context.Context, tx store.Tx, u *usher.User, ad
 		return false, err
 	}
 	u.UnconfirmedEmail = addr
-	return true, e.sendConfirmationTo(ctx, tx, u, addr)
+	return true, e.mailAddressChange(ctx, tx, u, addr)
+}
+
+// mailAddressChange mails addr, the address u asked to change to, the
+// code that confirms it, and tells u's present address that the change
+// was asked for: whoever asked may not be the owner of the account (a
+// session left open, a stolen token), and the owner learns of it while the
+// change still waits for its code.
+func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User, addr string) error {
+	code, err := e.confirmCode(ctx, tx, u, addr)
+	if err != nil {
+		return err
+	}
+	body := "Hello " + u.Username + ",\n\n" +
+		"you asked to change the e-mail address of your usher account to this one. Confirm it with this code:\n\n    " + code + "\n\n" +
+		"Send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
+		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not ask for this, ignore this mail: the account keeps its address.\n"
+	if err := e.queueMail(ctx, tx, "confirm_change", addr, "Confirm your new e-mail address", body); err != nil {
+		return err
+	}
+	if u.Email == "" {
+		return nil
+	}
+	notice := "Hello " + u.Username + ",\n\n" +
+		"someone signed in to your usher account asked to change its e-mail address from this one to " + addr + ".\n" +
+		"The account keeps this address until the new one is confirmed with the code mailed to it.\n\n" +
+		"If it was not you, change your password and end your sessions (DELETE " + e.policy.PublicURL + "/v1/me/sessions), " +
+		"then set your address back.\n"
+	return e.queueMail(ctx, tx, "email_change_requested", u.Email, "Your e-mail address is about to change", notice)
 }
 
 // addressMail bounds the codes a request may have mailed to addr, whoever

@@ -171,12 +171,7 @@ func (e *env) sendConfirmation(ctx context.Context, tx store.Tx, u *usher.User) 
 // sendConfirmationTo issues a code that confirms addr for u — u's address,
 // or the one u waits to change to — and queues its mail to addr.
 func (e *env) sendConfirmationTo(ctx context.Context, tx store.Tx, u *usher.User, addr string) error {
-	// A new code replaces the one sent to this address before; codes for
-	// the user's other addresses stay.
-	if err := tx.CodeDeleteAddress(ctx, u.ID, usher.EmailKey(addr), usher.CodeConfirm); err != nil {
-		return err
-	}
-	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, addr, e.policy.ConfirmTTL, "")
+	code, err := e.confirmCode(ctx, tx, u, addr)
 	if err != nil {
 		return err
 	}
@@ -185,6 +180,16 @@ func (e *env) sendConfirmationTo(ctx context.Context, tx store.Tx, u *usher.User
 		"Send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
 		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not sign up, ignore this mail.\n"
 	return e.queueMail(ctx, tx, "confirm", addr, "Confirm your e-mail address", body)
+}
+
+// confirmCode issues a code that confirms addr for u. It replaces the one
+// sent to this address before; codes for u's other addresses stay.
+func (e *env) confirmCode(ctx context.Context, tx store.Tx, u *usher.User, addr string) (string, error) {
+	if err := tx.CodeDeleteAddress(ctx, u.ID, usher.EmailKey(addr), usher.CodeConfirm); err != nil {
+		return "", err
+	}
+	code, _, err := e.issueCode(ctx, tx, usher.CodeConfirm, u.ID, addr, e.policy.ConfirmTTL, "")
+	return code, err
 }
 
 // Confirm confirms an account's e-mail address with the code sent to it; a

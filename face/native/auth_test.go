@@ -67,6 +67,29 @@ func (b *mailBundle) nextMail(t *testing.T, n int, to string) (smtptest.Message,
 	return m, found[1]
 }
 
+// mailTo waits for n mails and returns the last of them sent to to, and
+// the code it carries, if any.
+func (b *mailBundle) mailTo(t *testing.T, n int, to string) (smtptest.Message, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := b.smtp.Wait(ctx, n)
+	if err != nil {
+		t.Fatalf("mail %d never came: %v", n, err)
+	}
+	for i := n - 1; i >= 0; i-- {
+		if slices.Contains(msgs[i].To, to) {
+			code := ""
+			if found := secretRE.FindStringSubmatch(msgs[i].Body); found != nil {
+				code = found[1]
+			}
+			return msgs[i], code
+		}
+	}
+	t.Fatalf("none of %d mails went to %s", n, to)
+	return smtptest.Message{}, ""
+}
+
 type sessionBody struct {
 	Token     string   `json:"token"`
 	SessionID int64    `json:"session_id"`

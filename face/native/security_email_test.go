@@ -108,8 +108,8 @@ func TestConfirmationCodeBoundToAddress(t *testing.T) {
 		if res.status != http.StatusOK || !strings.Contains(string(res.body), `"unconfirmed_email":"`+addr+`"`) {
 			t.Fatalf("mallory asks to change her address to %s: %d %s", addr, res.status, res.body)
 		}
-		mails++
-		_, code := b.nextMail(t, mails, addr)
+		mails += 2 // the code to addr, a notice to the present address
+		_, code := b.mailTo(t, mails, addr)
 		return code
 	}
 	// A change of one's own address takes effect once proved.
@@ -127,7 +127,7 @@ func TestConfirmationCodeBoundToAddress(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("mallory asks for the victim's address: %d %s", res.status, res.body)
 	}
-	mails++ // the victim is mailed a code, which Mallory does not have
+	mails += 2 // the victim is mailed a code, which Mallory does not have
 	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
 	if res.status != http.StatusNotFound || res.problem(t).Code != "confirm_not_found" {
 		t.Fatalf("a code sent to another address confirmed the victim's: %d %s", res.status, res.body)
@@ -159,8 +159,15 @@ func TestAddressChangeNeedsProof(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("mallory asks for the victim's address: %d %s", res.status, res.body)
 	}
-	mails++
-	_, malloryCode := b.nextMail(t, mails, "victim@corp.example")
+	mails += 2 // the code to the new address, a notice to the present one
+	msg, malloryCode := b.mailTo(t, mails, "victim@corp.example")
+	if msg.Subject != "Confirm your new e-mail address" {
+		t.Fatalf("the code for a change of address reads as %q", msg.Subject)
+	}
+	notice, _ := b.mailTo(t, mails, "mallory@evil.example")
+	if !strings.Contains(notice.Body, "victim@corp.example") || secretRE.MatchString(notice.Body) {
+		t.Fatalf("the present address's notice names no new address, or carries a code:\n%s", notice.Body)
+	}
 	b.signUpConfirmed(t, &mails, "victim", "victim@corp.example")
 	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "victim@corp.example"}}); res.status != http.StatusAccepted {
 		t.Fatalf("reset request: %d %s", res.status, res.body)
@@ -452,9 +459,9 @@ func TestAddressChangeOnlyByItsUser(t *testing.T) {
 		if res.status != http.StatusOK {
 			t.Fatalf("carol asks for a new address: %d %s", res.status, res.body)
 		}
-		mails++
+		mails += 2
 	}
-	_, code := b.nextMail(t, mails, "carol@new.example")
+	_, code := b.mailTo(t, mails, "carol@new.example")
 	// An administrator sets another address: the waiting one is over.
 	b.call(t, req{method: "PATCH", path: "/v1/users/carol", token: b.adminTok, body: map[string]any{"email": "carol@admin.example"}}, 200, nil)
 	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
