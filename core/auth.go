@@ -338,7 +338,11 @@ func (e *env) checkTokenRoom(ctx context.Context, tx store.Tx, userID int64, now
 }
 
 // lockUser holds the account's row until the transaction ends, writing
-// nothing.
+// nothing. A transaction that changes an account's tokens and may write
+// another (a rotation, a regeneration) locks the account first, as a
+// deletion or a state change does: two transactions that took the locks in
+// the other order would each wait for the other (on PostgreSQL, one fails
+// as a deadlock).
 func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
 	_, err := tx.UserUpdate(ctx, userID, func(*usher.User) error { return errNoChange })
 	if errors.Is(err, errNoChange) {
@@ -503,6 +507,11 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return err
 		}
 		if err := checkMintBound(p, old.Scopes, old.ExpiresAt); err != nil {
+			return err
+		}
+		// The account's row before its token's: the order every change
+		// of an account's tokens takes (see lockUser).
+		if err := lockUser(ctx, tx, old.UserID); err != nil {
 			return err
 		}
 		// Of two rotations at once, one revokes the token; the other finds

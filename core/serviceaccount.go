@@ -191,6 +191,9 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		now := g.now()
 		revoked := 0
 		if regenerate {
+			if err := lockUser(ctx, tx, u.ID); err != nil {
+				return err
+			}
 			if revoked, err = tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now); err != nil {
 				return err
 			}
