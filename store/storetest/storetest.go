@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserUniqueCaseInsensitive", testUserUnique},
 		{"UserDeletedFreesNames", testUserDeletedFreesNames},
 		{"UserUpdate", testUserUpdate},
+		{"UserHandleUnique", testUserHandleUnique},
+		{"UserOrganisationMeta", testUserOrganisationMeta},
 		{"UserUpdateConflict", testUserUpdateConflict},
 		{"UserCredentialsSince", testUserCredentialsSince},
 		{"UserListFilters", testUserListFilters},
