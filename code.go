@@ -156,7 +156,7 @@ const (
 	CodeGroupNotFound        = "group_not_found"        // the group does not exist (or may not be seen)
 	CodeTeamNotFound         = "team_not_found"         // the team does not exist (or may not be seen)
 	CodeOrganisationNotFound = "organisation_not_found" // the organisation does not exist (or may not be seen)
-	CodeHandleTaken          = "handle_taken"           // another group of the kind, or organisation, has the handle
+	CodeHandleTaken          = "handle_taken"           // another group of the kind, organisation or live user has the handle
 	CodeGroupNotDeleted      = "group_not_deleted"      // the operation is for deleted groups, and the group is not one
 	CodeSameGroup            = "same_group"             // a group cannot be merged into itself
 	CodeKindMismatch         = "kind_mismatch"          // the groups to merge are of different kinds

@@ -187,7 +187,7 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
 		Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn, Twitter: u.Twitter,
 		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
-		Admin: u.Admin, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+		Admin: u.Admin, OrganisationID: u.OrganisationID, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
 	}
 }
 
