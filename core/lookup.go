@@ -32,7 +32,7 @@ func filterText(field, v string) error {
 // not see e-mail addresses and external ids the look-ups by them.
 func checkKey(p *usher.Principal, key *usher.UserKey) error {
 	for _, f := range []struct{ name, v string }{
-		{"username", key.Username}, {"email", key.Email}, {"external_id", key.ExternalID},
+		{"username", key.Username}, {"email", key.Email}, {"handle", key.Handle}, {"external_id", key.ExternalID},
 	} {
 		if err := filterText(f.name, f.v); err != nil {
 			return err
