@@ -183,6 +183,7 @@ const (
 const (
 	CodeSettingNotFound  = "setting_not_found"       // the instance setting is not set
 	CodePasswordResetOff = "password_reset_disabled" // password reset is off
+	CodePasswordLoginOff = "password_login_disabled" // log-in by password is off (auth.internal.enabled); external log-ins and tokens work
 )
 
 // Codes lists every code above, in their order. A face's table of the codes
@@ -227,7 +228,7 @@ var Codes = []string{
 	CodeApplicationNotFound,
 	CodeReminderNotFound,
 
-	CodeSettingNotFound, CodePasswordResetOff,
+	CodeSettingNotFound, CodePasswordResetOff, CodePasswordLoginOff,
 }
 
 // IsCode reports whether code is one of Codes.
