@@ -187,6 +187,10 @@ type UserCreate struct {
 	// NameRule, when set, is a product's rule the username must also
 	// follow, on top of usher's own.
 	NameRule NameRule
+	// UsernameOptional lets the user be made without a username when it
+	// has an e-mail address or a handle (given or derived), as Corteza's
+	// users are; the products whose users need one leave it false.
+	UsernameOptional bool
 }
 
 // UserDelete says what goes with a deleted user.

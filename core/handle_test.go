@@ -151,3 +151,42 @@ func TestUserMeta(t *testing.T) {
 		t.Fatalf("Update: meta %s, %v", u.Meta, err)
 	}
 }
+
+func TestUsernameOptional(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct {
+		name string
+		in   usher.UserCreate
+		ok   bool
+	}{
+		{"a product that needs one", usher.UserCreate{Email: "a@example.com"}, false},
+		{"optional, with an address", usher.UserCreate{Email: "b@example.com", UsernameOptional: true}, true},
+		{"optional, with a handle", usher.UserCreate{Handle: "cee", UsernameOptional: true}, true},
+		{"optional, with a name to derive a handle from", usher.UserCreate{Name: "Dee Dee", UsernameOptional: true}, true},
+		{"optional, with nothing to find it by", usher.UserCreate{Bio: "x", UsernameOptional: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := b.users.Create(as(b.admin), tt.in)
+			if !tt.ok {
+				wantField(t, err, usher.KindUnprocessable, "username")
+				return
+			}
+			if err != nil || u.Username != "" {
+				t.Fatalf("Create: %+v, %v", u, err)
+			}
+		})
+	}
+	// A second user without a username is no conflict; a username, once
+	// given, is changed, not removed.
+	u, err := b.users.Create(as(b.admin), usher.UserCreate{Email: "e@example.com", UsernameOptional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.users.Update(as(b.admin), usher.UserKey{ID: u.ID}, usher.UserUpdate{Username: ptr("eve")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.users.Update(as(b.admin), usher.UserKey{ID: u.ID}, usher.UserUpdate{Username: ptr("")})
+	wantField(t, err, usher.KindUnprocessable, "username")
+}

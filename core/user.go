@@ -135,6 +135,10 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	if u.Handle != "" {
 		c.handle(u.Handle)
 	}
+	if u.Username == "" && (!in.UsernameOptional || (u.Email == "" && u.Handle == "" && handleBase(u) == "")) {
+		// Without a username a user is found by address or handle.
+		c.username("")
+	}
 	if !slices.ContainsFunc(c.errs, func(f usher.FieldError) bool { return f.Field == "username" }) {
 		c.nameRule(in.NameRule, u.Username)
 	}

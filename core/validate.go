@@ -311,9 +311,12 @@ func (c *checker) identities(ids []usher.Identity) {
 	}
 }
 
-// user checks every field of a user as it is about to be stored.
+// user checks every field of a user as it is about to be stored; a user
+// without a username is the caller's to allow or refuse.
 func (c *checker) user(u *usher.User) {
-	c.username(u.Username)
+	if u.Username != "" {
+		c.username(u.Username)
+	}
 	c.email("email", u.Email, false)
 	for _, f := range []struct{ name, v string }{
 		{"name", u.Name}, {"first_name", u.FirstName}, {"last_name", u.LastName},

@@ -159,7 +159,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		Language: req.Language, Kind: usher.UserKind(req.Kind), Admin: req.Admin,
 		External: req.External, CanCreateGroup: req.CanCreateGroup, ProjectsLimit: req.ProjectsLimit,
 		ExternalID: req.ExternalID, Metadata: req.Metadata, Meta: req.Meta,
-		OrganisationID: req.OrganisationID, Plan: req.Plan, EmailConfirmed: req.EmailConfirmed, SkipConfirmation: req.SkipConfirmation,
+		OrganisationID: req.OrganisationID, Plan: req.Plan, UsernameOptional: true, EmailConfirmed: req.EmailConfirmed, SkipConfirmation: req.SkipConfirmation,
 	}
 	for _, id := range req.Identities {
 		in.Identities = append(in.Identities, usher.Identity(id))

@@ -127,3 +127,33 @@ func TestUserModelBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestUserWithoutUsername: the native API makes a user without a username
+// when it has an address or a handle, found by either; its username may
+// be set later, not removed.
+func TestUserWithoutUsername(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, body := range []map[string]any{
+		{"email": "nameless@example.com"},
+		{"handle": "ghost"},
+		{"name": "Ada Lovelace"},
+	} {
+		res := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: body})
+		var u struct {
+			ID       int64  `json:"id"`
+			Username string `json:"username"`
+			Handle   string `json:"handle"`
+		}
+		if res.decode(t, &u); res.status != http.StatusCreated || u.Username != "" || u.Handle == "" {
+			t.Fatalf("create %v: %d %s", body, res.status, res.body)
+		}
+		b.call(t, req{method: "GET", path: "/v1/users/@" + u.Handle, token: b.userTok}, 200, nil)
+	}
+	b.call(t, req{method: "GET", path: "/v1/users/email:nameless@example.com", token: b.adminTok}, 200, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/@ghost", token: b.adminTok, body: map[string]any{"username": "casper"}}, 200, nil)
+	res := b.call(t, req{method: "PATCH", path: "/v1/users/casper", token: b.adminTok, body: `{"username":null}`}, 422, nil)
+	if p := res.problem(t); len(p.Errors) == 0 || p.Errors[0].Field != "username" || p.Errors[0].Code != usher.CodeRequired {
+		t.Fatalf("removing a username: %s", res.body)
+	}
+}

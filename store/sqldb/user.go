@@ -61,7 +61,7 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		}
 	}
 	return []any{
-		u.Username, strings.ToLower(u.Username), u.Email, textOrNull(usher.EmailKey(u.Email)),
+		u.Username, usernameKey(u), u.Email, textOrNull(usher.EmailKey(u.Email)),
 		u.Name, u.FirstName, u.LastName, u.DisplayName, u.Handle, u.Bio, u.Location, u.Skype,
 		u.LinkedIn, u.Twitter, u.WebsiteURL, u.Language, string(u.State), string(u.Kind),
 		u.Admin, u.External, u.CanCreateGroup, u.ProjectsLimit, u.ThemeID, u.ColorSchemeID,
@@ -71,6 +71,17 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		textOrNull(u.Plan), u.AvatarETag, c.timeArg(u.CredentialsSince), u.UnconfirmedEmail,
 		textOrNull(strings.ToLower(u.Handle)), intOrNull(u.OrganisationID), meta,
 	}, nil
+}
+
+// usernameKey is the username_key of u: the username lower-cased, or, for
+// a user without one, "#" and the user's UUID. No username holds a "#", so
+// users without a username collide with no one, and the unique index on
+// the column stays whole.
+func usernameKey(u *usher.User) string {
+	if u.Username == "" {
+		return "#" + u.UUID
+	}
+	return strings.ToLower(u.Username)
 }
 
 // UserCreate inserts the user, its identities and its password in one
@@ -566,7 +577,7 @@ func cursorKey(col string, u *usher.User) string {
 	case "uuid":
 		return u.UUID
 	case "username_key":
-		return strings.ToLower(u.Username)
+		return usernameKey(u)
 	case "created_at":
 		return strconv.FormatInt(u.CreatedAt.UnixMicro(), 10)
 	}

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserUpdate", testUserUpdate},
 		{"UserHandleUnique", testUserHandleUnique},
 		{"UserOrganisationMeta", testUserOrganisationMeta},
+		{"UserWithoutUsername", testUserWithoutUsername},
 		{"UserUpdateConflict", testUserUpdateConflict},
 		{"UserCredentialsSince", testUserCredentialsSince},
 		{"UserListFilters", testUserListFilters},

@@ -147,3 +147,34 @@ func RunHandleMigration(t *testing.T, s RekeyTarget, exec func(query string) err
 		t.Fatalf("handle ann2 is user %d, want %d", got.ID, ann2.ID)
 	}
 }
+
+// testUserWithoutUsername: users without a username collide with no one,
+// are found by their other keys, and take a username later.
+func testUserWithoutUsername(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("", "a@example.com", ""))
+	b := mustCreateUser(t, s, newUser("", "b@example.com", ""))
+	if got := mustGet(t, s, usher.UserKey{Email: "b@example.com"}); got.ID != b.ID || got.Username != "" {
+		t.Fatalf("by address: user %d %q", got.ID, got.Username)
+	}
+	many := []*usher.User{newUser("", "c@example.com", ""), newUser("", "d@example.com", "")}
+	if err := s.UserCreateMany(ctx, many, []string{"", ""}); err != nil {
+		t.Fatalf("UserCreateMany without usernames: %v", err)
+	}
+	page, err := s.UserList(ctx, usher.UserFilter{Sort: usher.SortUsernameAsc, Page: usher.PageRequest{Limit: 2}})
+	if err != nil || len(page.Items) != 2 || page.Next == nil {
+		t.Fatalf("a page by username: %+v, %v", page, err)
+	}
+	rest, err := s.UserList(ctx, usher.UserFilter{Sort: usher.SortUsernameAsc, Page: usher.PageRequest{After: page.Next, Limit: 10}})
+	if err != nil || len(rest.Items) != 2 {
+		t.Fatalf("the next page by username: %+v, %v", rest, err)
+	}
+	if _, err := s.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.Username = "Alice"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, usher.UserKey{Username: "alice"}); got.ID != a.ID {
+		t.Fatalf("by the new username: user %d", got.ID)
+	}
+	_, err = s.UserUpdate(ctx, b.ID, func(u *usher.User) error { u.Username = "ALICE"; return nil })
+	wantUnique(t, err, "username")
+}
