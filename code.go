@@ -162,7 +162,7 @@ const (
 	CodeKindMismatch         = "kind_mismatch"          // the groups to merge are of different kinds
 	CodeLastOwner            = "last_owner"             // the change would leave the team without an owner
 	CodeMemberNotFound       = "member_not_found"       // the user is not a member of the group
-	CodeOrganisationNotEmpty = "organisation_not_empty" // the organisation still holds groups
+	CodeOrganisationNotEmpty = "organisation_not_empty" // the organisation still holds groups or users
 	CodePlanForbidsTeams     = "plan_forbids_teams"     // the user's plan does not allow creating teams
 	CodePlanNotFound         = "plan_not_found"         // no plan has the name
 	CodePlanExists           = "plan_exists"            // a plan has the name already

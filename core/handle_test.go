@@ -121,6 +121,15 @@ func TestUserOrganisation(t *testing.T) {
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != b.alice.ID {
 		t.Fatalf("List(organisation) = %+v, %v", page, err)
 	}
+	// An organisation with users is not deleted under them.
+	_, err = orgs.Update(as(b.admin), acme.ID, usher.OrganisationUpdate{Deleted: ptr(true)})
+	wantKind(t, err, usher.KindConflict, usher.CodeOrganisationNotEmpty)
+	if _, err := b.users.Update(as(b.admin), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{OrganisationID: ptr(int64(0))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orgs.Update(as(b.admin), acme.ID, usher.OrganisationUpdate{Deleted: ptr(true)}); err != nil {
+		t.Fatalf("deleting an emptied organisation: %v", err)
+	}
 }
 
 func TestUserMeta(t *testing.T) {
