@@ -154,6 +154,9 @@ func TestUserMeta(t *testing.T) {
 			wantField(t, err, usher.KindUnprocessable, "meta")
 		})
 	}
+	if u, err := b.users.Create(as(b.admin), usher.UserCreate{Username: "nully", Meta: json.RawMessage("null")}); err != nil || u.Meta != nil {
+		t.Fatalf("a null meta: %s, %v", u.Meta, err)
+	}
 	raw := json.RawMessage(`{ "theme": { "dark": true } }`)
 	u, err := b.users.Update(as(b.alice), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Meta: &raw})
 	if err != nil || string(u.Meta) != `{"theme":{"dark":true}}` {

@@ -193,6 +193,10 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 		if u.Handle, err = freeHandle(ctx, tx, handleBase(u)); err != nil {
 			return nil, err
 		}
+		if u.Username == "" && u.Email == "" && u.Handle == "" {
+			// Every handle the name gives is taken: nothing would find it.
+			return nil, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeRequired, Message: "is required"})
+		}
 	}
 	if err := tx.UserCreate(ctx, u, hash); err != nil {
 		return nil, err

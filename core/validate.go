@@ -255,13 +255,14 @@ func (c *checker) meta(raw json.RawMessage) {
 }
 
 // compactJSON returns raw written compactly, or raw as it is when it is
-// not JSON (the checker then says so); nil for nothing or an empty object.
+// not JSON (the checker then says so); nil for nothing, null or an empty
+// object.
 func compactJSON(raw json.RawMessage) json.RawMessage {
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return raw
 	}
-	if b.Len() == 0 || b.String() == "{}" {
+	if b.Len() == 0 || b.String() == "{}" || b.String() == "null" {
 		return nil
 	}
 	return b.Bytes()
