@@ -38,7 +38,7 @@ func TestHandleDerived(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u, err := b.users.Create(as(b.admin), tt.in)
 			if err != nil || u.Handle != tt.want {
-				t.Fatalf("Create: handle %q, %v; want %q", u.Handle, err, tt.want)
+				t.Fatalf("Create: %+v, %v; want handle %q", u, err, tt.want)
 			}
 		})
 	}
@@ -155,12 +155,12 @@ func TestUserMeta(t *testing.T) {
 		})
 	}
 	if u, err := b.users.Create(as(b.admin), usher.UserCreate{Username: "nully", Meta: json.RawMessage("null")}); err != nil || u.Meta != nil {
-		t.Fatalf("a null meta: %s, %v", u.Meta, err)
+		t.Fatalf("a null meta: %+v, %v", u, err)
 	}
 	raw := json.RawMessage(`{ "theme": { "dark": true } }`)
 	u, err := b.users.Update(as(b.alice), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Meta: &raw})
 	if err != nil || string(u.Meta) != `{"theme":{"dark":true}}` {
-		t.Fatalf("Update: meta %s, %v", u.Meta, err)
+		t.Fatalf("Update: %+v, %v", u, err)
 	}
 }
 
