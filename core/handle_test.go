@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // wantField fails unless err is of kind with a field error on field.
@@ -201,4 +202,35 @@ func TestUsernameOptional(t *testing.T) {
 	}
 	_, err = b.users.Update(as(b.admin), usher.UserKey{ID: u.ID}, usher.UserUpdate{Username: ptr("")})
 	wantField(t, err, usher.KindUnprocessable, "username")
+}
+
+// TestHandleConflictOnBothBackends: a handle taken in another case is a
+// conflict naming the handle, and a derived one takes a suffix, on SQLite
+// and on PostgreSQL, whose failed write is probed once rolled back.
+func TestHandleConflictOnBothBackends(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			t.Parallel()
+			env := coretest.New(t, coretest.Options{Postgres: pg})
+			admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
+			users := env.Core.Users
+			a, err := users.Create(as(admin), usher.UserCreate{Username: "a", Name: "Grace Hopper"})
+			if err != nil || a.Handle != "grace-hopper" {
+				t.Fatalf("first: %+v, %v", a, err)
+			}
+			b, err := users.Create(as(admin), usher.UserCreate{Username: "b", Name: "Grace Hopper"})
+			if err != nil || b.Handle != "grace-hopper-2" {
+				t.Fatalf("second: %+v, %v", b, err)
+			}
+			_, err = users.Create(as(admin), usher.UserCreate{Username: "c", Handle: "GRACE-HOPPER"})
+			wantField(t, err, usher.KindConflict, "handle")
+			wantKind(t, err, usher.KindConflict, usher.CodeHandleTaken)
+			_, err = users.Update(as(admin), usher.UserKey{ID: b.ID}, usher.UserUpdate{Handle: ptr("Grace-Hopper"), Username: ptr("A")})
+			wantKind(t, err, usher.KindConflict, "")
+			if e := usher.AsError(err); len(e.Fields) != 2 {
+				t.Fatalf("a write colliding on two fields names %+v, want username and handle", e.Fields)
+			}
+		})
+	}
 }
