@@ -157,13 +157,13 @@ const (
 	CodeGroupNotFound        = "group_not_found"        // the group does not exist (or may not be seen)
 	CodeTeamNotFound         = "team_not_found"         // the team does not exist (or may not be seen)
 	CodeOrganisationNotFound = "organisation_not_found" // the organisation does not exist (or may not be seen)
-	CodeHandleTaken          = "handle_taken"           // another group of the kind, or organisation, has the handle
+	CodeHandleTaken          = "handle_taken"           // another group of the kind, organisation or live user has the handle
 	CodeGroupNotDeleted      = "group_not_deleted"      // the operation is for deleted groups, and the group is not one
 	CodeSameGroup            = "same_group"             // a group cannot be merged into itself
 	CodeKindMismatch         = "kind_mismatch"          // the groups to merge are of different kinds
 	CodeLastOwner            = "last_owner"             // the change would leave the team without an owner
 	CodeMemberNotFound       = "member_not_found"       // the user is not a member of the group
-	CodeOrganisationNotEmpty = "organisation_not_empty" // the organisation still holds groups
+	CodeOrganisationNotEmpty = "organisation_not_empty" // the organisation still holds groups or users
 	CodePlanForbidsTeams     = "plan_forbids_teams"     // the user's plan does not allow creating teams
 	CodePlanNotFound         = "plan_not_found"         // no plan has the name
 	CodePlanExists           = "plan_exists"            // a plan has the name already
@@ -184,6 +184,7 @@ const (
 const (
 	CodeSettingNotFound  = "setting_not_found"       // the instance setting is not set
 	CodePasswordResetOff = "password_reset_disabled" // password reset is off
+	CodePasswordLoginOff = "password_login_disabled" // log-in by password is off (auth.internal.enabled); external log-ins and tokens work
 )
 
 // Codes lists every code above, in their order. A face's table of the codes
@@ -228,7 +229,7 @@ var Codes = []string{
 	CodeApplicationNotFound,
 	CodeReminderNotFound,
 
-	CodeSettingNotFound, CodePasswordResetOff,
+	CodeSettingNotFound, CodePasswordResetOff, CodePasswordLoginOff,
 }
 
 // IsCode reports whether code is one of Codes.

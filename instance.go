@@ -23,7 +23,8 @@ type InstanceSetting struct {
 // under a known prefix (InstanceSettingPrefixes) is kept for clients.
 const (
 	// SettingInternalEnabled false turns off the internal (password)
-	// sign-up and password reset, whatever the two below say.
+	// log-in, sign-up and password reset on every face, whatever the two
+	// below say; external log-ins and tokens go on working.
 	SettingInternalEnabled = "auth.internal.enabled"
 	// SettingSignupEnabled turns sign-up on or off on every face.
 	SettingSignupEnabled = "auth.internal.signup.enabled"

@@ -1,6 +1,9 @@
 package usher
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // UserState is the life-cycle state of an account.
 type UserState string
@@ -56,7 +59,9 @@ type User struct {
 	FirstName   string
 	LastName    string
 	DisplayName string
-	Handle      string
+	// Handle is a short name unique among live users, case-insensitively
+	// (Corteza's handle). Empty when the user has none.
+	Handle string
 
 	Bio        string
 	Location   string
@@ -84,6 +89,10 @@ type User struct {
 	ExternalID string
 	// Metadata is free-form string pairs set by integrations.
 	Metadata map[string]string
+	// Meta is a free JSON object (Corteza's meta); nil or "{}" when empty.
+	Meta json.RawMessage
+	// OrganisationID is the organisation the user belongs to; 0 for none.
+	OrganisationID int64
 	// Identities are the external log-in identities linked to the account.
 	Identities []Identity
 	// Plan names the user's plan; empty means the default plan.
@@ -127,6 +136,7 @@ type UserKey struct {
 	ID         int64
 	Username   string // case-insensitive
 	Email      string // case-insensitive
+	Handle     string // case-insensitive
 	UUID       string
 	ExternalID string
 	Provider   string
@@ -163,6 +173,8 @@ type UserCreate struct {
 	ProjectsLimit    *int  // default from policy
 	ExternalID       string
 	Metadata         map[string]string
+	Meta             json.RawMessage // a JSON object
+	OrganisationID   int64           // 0: none
 	Identities       []Identity
 	Plan             string
 	EmailConfirmed   bool // mark the primary address confirmed now
@@ -175,6 +187,10 @@ type UserCreate struct {
 	// NameRule, when set, is a product's rule the username must also
 	// follow, on top of usher's own.
 	NameRule NameRule
+	// UsernameOptional lets the user be made without a username when it
+	// has an e-mail address or a handle (given or derived), as Corteza's
+	// users are; the products whose users need one leave it false.
+	UsernameOptional bool
 }
 
 // UserDelete says what goes with a deleted user.
@@ -237,6 +253,8 @@ type UserUpdate struct {
 	ColorSchemeID  *int
 	ExternalID     *string
 	Metadata       *map[string]string
+	Meta           *json.RawMessage // a JSON object
+	OrganisationID *int64           // 0 leaves the organisation
 	Plan           *string
 	// Identity, when set, adds or replaces the identity of its provider.
 	Identity *Identity
@@ -290,8 +308,11 @@ type UserFilter struct {
 	SearchEmail bool   // let Query match e-mail addresses too
 	Username    string // exact, case-insensitive
 	Email       string // exact, case-insensitive
+	Handle      string // exact, case-insensitive
 	UUID        string
-	ExternalID  string
+	// OrganisationID keeps the users of this organisation.
+	OrganisationID int64
+	ExternalID     string
 	// The Contains fields keep the users whose field holds the value as a
 	// substring, case-insensitively (Pterodactyl's partial filters); the
 	// value is literal, with no wildcards.

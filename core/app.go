@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"usher"
 	"usher/store"
@@ -58,6 +59,59 @@ func (e *env) authorizeApp(ctx context.Context, act action, a *usher.Application
 		return err
 	}
 	return e.decide(ctx, p, act, strconv.FormatInt(a.ID, 10), appDefault(p, act, a))
+}
+
+// authorizeGrant is the rule for application.grant: a change to a role's
+// rules that sets, changes or removes a rule reaching an application —
+// on "application", "application:<id>" or "*" — needs application.grant
+// on what it reaches: the type for "application" and "*", the one
+// application for "application:<id>". Administrators pass; no default
+// allows it. changed lists the rules set or removed, not those left as
+// they were.
+//
+// Errors: Unauthenticated, Forbidden.
+func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
+	p := usher.PrincipalFrom(ctx)
+	for _, r := range changed {
+		typ, instance, _ := strings.Cut(r.Resource, ":")
+		if typ != actAppGrant.resource() && typ != "*" {
+			continue
+		}
+		if err := precheck(p, actAppGrant, nil); err != nil {
+			return err
+		}
+		if err := e.decide(ctx, p, actAppGrant, instance, false); err != nil {
+			return errForbidden("a rule on " + r.Resource + " needs application.grant on it")
+		}
+	}
+	return nil
+}
+
+// changedRules returns the rules of set that differ from have, and, with
+// replace, the rules of have that set leaves out.
+func changedRules(have, set []usher.Rule, replace bool) []usher.Rule {
+	type key struct{ resource, operation string }
+	old := make(map[key]usher.Access, len(have))
+	for _, r := range have {
+		old[key{r.Resource, r.Operation}] = r.Access
+	}
+	var out []usher.Rule
+	kept := make(map[key]bool, len(set))
+	for _, r := range set {
+		k := key{r.Resource, r.Operation}
+		kept[k] = true
+		if a, ok := old[k]; !ok || a != r.Access {
+			out = append(out, r)
+		}
+	}
+	if replace {
+		for _, r := range have {
+			if !kept[key{r.Resource, r.Operation}] {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // may is authorizeApp as a verdict: false where it refuses, an error only

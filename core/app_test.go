@@ -194,3 +194,68 @@ func TestApplicationLifecycle(t *testing.T) {
 		t.Fatalf("audit: %v", actions)
 	}
 }
+
+// TestApplicationGrant: who may change a role's rules sets, changes or
+// removes a rule reaching an application only with application.grant on
+// it; rules on other resources, and rules left as they were, need none.
+func TestApplicationGrant(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	app, err := b.env.Core.Apps.Create(as(b.admin), usher.ApplicationCreate{Name: "crm", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "application:" + strconv.FormatInt(app.ID, 10)
+	target, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "staff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := usher.GroupRef{ID: target.ID}
+	// Bob may change every role's rules, but may grant nothing on
+	// applications; carol may grant on this one.
+	b.grantRole(t, "rule-editors", b.bob, usher.Rule{Resource: "group", Operation: "rules", Access: usher.Allow})
+	b.grantRole(t, "app-granters", b.carol,
+		usher.Rule{Resource: "group", Operation: "rules", Access: usher.Allow},
+		usher.Rule{Resource: id, Operation: "grant", Access: usher.Allow})
+	update := usher.Rule{Resource: id, Operation: "update", Access: usher.Allow}
+	tests := []struct {
+		name  string
+		as    *usher.User
+		rules []usher.Rule
+		ok    bool
+	}{
+		{"an instance rule without grant", b.bob, []usher.Rule{update}, false},
+		{"a deny without grant", b.bob, []usher.Rule{{Resource: id, Operation: "read", Access: usher.Deny}}, false},
+		{"the type without grant", b.bob, []usher.Rule{{Resource: "application", Operation: "update", Access: usher.Allow}}, false},
+		{"everything without grant", b.bob, []usher.Rule{{Resource: "*", Operation: "*", Access: usher.Allow}}, false},
+		{"another resource", b.bob, []usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true},
+		{"an instance rule with grant on it", b.carol, []usher.Rule{update}, true},
+		{"the type with grant on one", b.carol, []usher.Rule{{Resource: "application", Operation: "update", Access: usher.Allow}}, false},
+	}
+	for _, tt := range tests {
+		_, err := b.g.SetRules(as(tt.as), ref, tt.rules, false)
+		if ok := err == nil; ok != tt.ok {
+			t.Fatalf("%s: %v, want allowed %v", tt.name, err, tt.ok)
+		}
+		if !tt.ok {
+			wantKind(t, err, usher.KindForbidden, usher.CodeForbidden)
+		}
+	}
+	// The role now holds audit.read and the application rule. Bob may
+	// send them back unchanged and add to them, but not remove the
+	// application's rule, by replacing or deleting.
+	have, err := b.g.Rules(as(b.admin), ref)
+	if err != nil || len(have) != 2 {
+		t.Fatalf("rules: %v, %v", have, err)
+	}
+	if _, err := b.g.SetRules(as(b.bob), ref, append(have, usher.Rule{Resource: "plan", Operation: "read", Access: usher.Allow}), true); err != nil {
+		t.Fatalf("replacing with the same application rule: %v", err)
+	}
+	_, err = b.g.SetRules(as(b.bob), ref, []usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.g.DeleteRules(as(b.bob), ref)
+	wantKind(t, err, usher.KindForbidden, "")
+	if _, err := b.g.DeleteRules(as(b.carol), ref); err != nil {
+		t.Fatalf("delete with grant: %v", err)
+	}
+}

@@ -305,6 +305,19 @@ func (e *env) signupOpen(ctx context.Context, internal bool) (bool, error) {
 	return boolSetting(values, usher.SettingSignupEnabled, e.policy.SignupEnabled), nil
 }
 
+// passwordLoginOpen reports whether log-in by password is on: unless
+// usher.SettingInternalEnabled turns it off. External log-ins and tokens
+// do not ask.
+//
+// Errors: only when the settings cannot be read.
+func (e *env) passwordLoginOpen(ctx context.Context) (bool, error) {
+	values, err := e.instance.get(ctx, e)
+	if err != nil {
+		return false, err
+	}
+	return boolSetting(values, usher.SettingInternalEnabled, true), nil
+}
+
 // resetOpen reports whether password reset is on: unless a setting turns
 // it or internal log-in off.
 //

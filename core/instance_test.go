@@ -191,3 +191,44 @@ func TestInstanceSettingsAcrossReplicas(t *testing.T) {
 	_, err := other.Auth.Signup(ctx, signupBody("replica"))
 	wantKind(t, err, usher.KindForbidden, usher.CodeSignupDisabled)
 }
+
+// TestInternalLoginOff: auth.internal.enabled false refuses every log-in
+// by password, right or wrong, with one code, and hides the password
+// method; tokens go on working, and turning it on again restores log-in.
+func TestInternalLoginOff(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true,
+		Password: "correct horse battery staple"})
+	tok := env.MustToken(t, admin.ID, usher.TokenPersonal)
+	ctx := context.Background()
+	c := env.Core
+	if _, err := c.Instance.Set(as(admin), usher.SettingInternalEnabled, []byte("false")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, login, password string }{
+		{"the right password", "root", "correct horse battery staple"},
+		{"a wrong password", "root", "wrong"},
+		{"an unknown login", "nobody@example.com", "x"},
+		{"no password", "root", ""},
+	} {
+		_, err := c.Auth.Login(ctx, tt.login, tt.password)
+		if e := usher.AsError(err); err == nil || e.Kind != usher.KindForbidden || e.Code != usher.CodePasswordLoginOff {
+			t.Fatalf("%s: %v, want forbidden %s", tt.name, err, usher.CodePasswordLoginOff)
+		}
+	}
+	for _, m := range c.Auth.Methods(ctx) {
+		if m.Name == "password" {
+			t.Fatal("the password method is listed while it is off")
+		}
+	}
+	if _, err := c.Auth.Authenticate(ctx, tok); err != nil {
+		t.Fatalf("a token stopped working: %v", err)
+	}
+	if _, err := c.Instance.Set(as(admin), usher.SettingInternalEnabled, []byte("true")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Auth.Login(ctx, "root", "correct horse battery staple"); err != nil {
+		t.Fatalf("log-in after turning it on: %v", err)
+	}
+}

@@ -27,8 +27,16 @@ func errBadLogin() error {
 //
 // Errors: Unauthenticated (wrong login or password), Forbidden (the account
 // is blocked, suspended or not confirmed — said only to who knows the
-// password), RateLimited (locked, or the hashing queue is full), Invalid.
+// password, or log-in by password is off: usher.SettingInternalEnabled),
+// RateLimited (locked, or the hashing queue is full), Invalid.
 func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, error) {
+	if open, err := a.passwordLoginOpen(ctx); err != nil || !open {
+		if err == nil {
+			err = &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePasswordLoginOff,
+				Message: "log-in by password is disabled; log in through an external provider"}
+		}
+		return nil, err
+	}
 	if login == "" || pw == "" {
 		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeMissingCredentials, Message: "login and password are required"}
 	}

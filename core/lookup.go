@@ -32,7 +32,7 @@ func filterText(field, v string) error {
 // not see e-mail addresses and external ids the look-ups by them.
 func checkKey(p *usher.Principal, key *usher.UserKey) error {
 	for _, f := range []struct{ name, v string }{
-		{"username", key.Username}, {"email", key.Email}, {"external_id", key.ExternalID},
+		{"username", key.Username}, {"email", key.Email}, {"handle", key.Handle}, {"external_id", key.ExternalID},
 	} {
 		if err := filterText(f.name, f.v); err != nil {
 			return err
@@ -187,7 +187,7 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
 		Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn, Twitter: u.Twitter,
 		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
-		Admin: u.Admin, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+		Admin: u.Admin, OrganisationID: u.OrganisationID, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
 	}
 }
 

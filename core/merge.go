@@ -30,6 +30,15 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err := g.authorizeMerge(ctx, src, dst); err != nil {
 			return err
 		}
+		// The source's rules move to the target: those that reach an
+		// application need application.grant, as setting them would.
+		moved, err := tx.RuleList(ctx, src.group.ID)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGrant(ctx, moved); err != nil {
+			return err
+		}
 		switch {
 		case src.group.ID == dst.group.ID:
 			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeSameGroup, Message: "a group cannot be merged into itself"})

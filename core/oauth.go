@@ -18,10 +18,15 @@ import (
 	"usher/store"
 )
 
-// Methods lists the enabled log-in methods: the password, then each
-// external provider the instance settings leave on.
+// Methods lists the enabled log-in methods: the password, unless
+// usher.SettingInternalEnabled turns it off (or the settings cannot be
+// read: the list is advice, Login decides), then each external provider
+// the instance settings leave on.
 func (a *Auth) Methods(ctx context.Context) []usher.LoginMethod {
-	methods := []usher.LoginMethod{{Name: "password", Type: "secret-token", URL: a.policy.PublicURL + "/v1/auth/login"}}
+	var methods []usher.LoginMethod
+	if open, err := a.passwordLoginOpen(ctx); err != nil || open {
+		methods = append(methods, usher.LoginMethod{Name: "password", Type: "secret-token", URL: a.policy.PublicURL + "/v1/auth/login"})
+	}
 	names := make([]string, 0, len(a.connectors))
 	for name := range a.connectors {
 		names = append(names, name)

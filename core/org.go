@@ -105,10 +105,10 @@ func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclus
 
 // Update changes an organisation: its handle or name, archives or
 // unarchives it, deletes or undeletes it. An organisation that still holds
-// live groups cannot be deleted.
+// live groups or users cannot be deleted.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
-// (the handle is taken; groups remain).
+// (the handle is taken; groups or users remain).
 func (o *Organisations) Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error) {
 	if err := o.authorize(ctx, actOrgUpdate, nil); err != nil {
 		return nil, err
@@ -142,6 +142,15 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 					if len(groups) > 0 {
 						return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeOrganisationNotEmpty,
 							Message: "the organisation still holds groups; move or delete them first"}
+					}
+					users, err := tx.UserList(ctx, usher.UserFilter{OrganisationID: id, Deleted: usher.Exclude,
+						Suspended: usher.Include, Page: usher.PageRequest{Limit: 1}})
+					if err != nil {
+						return err
+					}
+					if len(users.Items) > 0 {
+						return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeOrganisationNotEmpty,
+							Message: "the organisation still has users; move them out of it first"}
 					}
 					org.DeletedAt = &now
 				} else {

@@ -149,6 +149,9 @@ func checkRules(rules []usher.Rule) error {
 // these; otherwise they are added or change the verdict of the same
 // resource and operation, and the others stay.
 //
+// A rule that reaches an application, set, changed or removed, needs
+// application.grant on it (authorizeGrant).
+//
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (an unknown
 // operation or verdict, more than 500 rules).
 func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error) {
@@ -162,6 +165,13 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 			return err
 		}
 		if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+			return err
+		}
+		have, err := tx.RuleList(ctx, a.group.ID)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGrant(ctx, changedRules(have, rules, replace)); err != nil {
 			return err
 		}
 		if replace {
@@ -199,7 +209,9 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 	return out, nil
 }
 
-// DeleteRules removes every rule of a role and returns how many there were.
+// DeleteRules removes every rule of a role and returns how many there were;
+// rules that reach an application need application.grant on it
+// (authorizeGrant).
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error) {
@@ -210,6 +222,13 @@ func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, erro
 			return err
 		}
 		if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+			return err
+		}
+		have, err := tx.RuleList(ctx, a.group.ID)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeGrant(ctx, have); err != nil {
 			return err
 		}
 		if n, err = tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {

@@ -9,8 +9,8 @@ import (
 
 // checkPrivileges refuses changes to what a user may do unless the caller
 // may make them: the admin flag only administrators change; kind, external
-// flag, limits, plan, external id and identities need user.privileges,
-// which only administrators have by default. Everyone may change the rest
+// flag, limits, plan, organisation, external id and identities need
+// user.privileges, which only administrators have by default. Everyone may change the rest
 // of their own profile.
 func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.UserUpdate) error {
 	differs := func(set *string, have string) bool { return set != nil && *set != have }
@@ -19,13 +19,14 @@ func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.Use
 		(in.CanCreateGroup != nil && *in.CanCreateGroup != u.CanCreateGroup) ||
 		(in.ProjectsLimit != nil && *in.ProjectsLimit != u.ProjectsLimit) ||
 		differs(in.Plan, u.Plan) || differs(in.ExternalID, u.ExternalID) ||
+		(in.OrganisationID != nil && *in.OrganisationID != u.OrganisationID) ||
 		(in.Identity != nil && !hasIdentity(u, *in.Identity))
 	return s.requirePrivileges(ctx, in.Admin != nil && *in.Admin != u.Admin, changed, strconv.FormatInt(u.ID, 10))
 }
 
 // requirePrivileges is the one rule for what only some callers may set on
 // an account, new or not: the admin flag only administrators; its kind,
-// external flag, limits, plan, external id and identities need
+// external flag, limits, plan, organisation, external id and identities need
 // user.privileges, which only administrators have by default. instance is
 // the account's id, "" for one being created. An account made by a
 // user.create rule is a plain account, never an administrator or one
@@ -46,7 +47,8 @@ func (e *env) requirePrivileges(ctx context.Context, setsAdmin, setsPrivileged b
 // createPrivileges refuses what in sets that the caller may not.
 func (s *Users) createPrivileges(ctx context.Context, in usher.UserCreate) error {
 	privileged := (in.Kind != "" && in.Kind != usher.KindNormal) || in.External || in.CanCreateGroup != nil ||
-		in.ProjectsLimit != nil || in.Plan != "" || in.ExternalID != "" || len(in.Identities) > 0
+		in.ProjectsLimit != nil || in.Plan != "" || in.ExternalID != "" || len(in.Identities) > 0 ||
+		in.OrganisationID != 0
 	return s.requirePrivileges(ctx, in.Admin, privileged, "")
 }
 

@@ -106,8 +106,8 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 		Twitter: in.Twitter, WebsiteURL: in.WebsiteURL, Language: in.Language,
 		State: in.State, Kind: in.Kind, Admin: in.Admin, External: in.External,
 		CanCreateGroup: true, ProjectsLimit: e.policy.DefaultProjectsLimit, ThemeID: 1, ColorSchemeID: 1,
-		ExternalID: in.ExternalID, Metadata: in.Metadata, Identities: in.Identities,
-		CreatedAt: now, UpdatedAt: now, Version: 1,
+		ExternalID: in.ExternalID, Metadata: in.Metadata, Meta: compactJSON(in.Meta),
+		OrganisationID: in.OrganisationID, Identities: in.Identities, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if u.Kind == "" {
 		u.Kind = usher.KindNormal
@@ -132,6 +132,13 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	var c checker
 	c.user(u)
+	if u.Handle != "" {
+		c.handle(u.Handle)
+	}
+	if u.Username == "" && (!in.UsernameOptional || (u.Email == "" && u.Handle == "" && handleBase(u) == "")) {
+		// Without a username a user is found by address or handle.
+		c.username("")
+	}
 	if !slices.ContainsFunc(c.errs, func(f usher.FieldError) bool { return f.Field == "username" }) {
 		c.nameRule(in.NameRule, u.Username)
 	}
@@ -179,6 +186,18 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 		}
 		u.Plan = p.Name
 	}
+	if err := checkOrganisation(ctx, tx, u.OrganisationID); err != nil {
+		return nil, err
+	}
+	if u.Handle == "" {
+		if u.Handle, err = freeHandle(ctx, tx, handleBase(u)); err != nil {
+			return nil, err
+		}
+		if u.Username == "" && u.Email == "" && u.Handle == "" {
+			// Every handle the name gives is taken: nothing would find it.
+			return nil, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeRequired, Message: "is required"})
+		}
+	}
 	if err := tx.UserCreate(ctx, u, hash); err != nil {
 		return nil, err
 	}
@@ -211,6 +230,7 @@ var uniqueFields = map[string]struct{ field, code, message string }{
 	"username":    {"username", usher.CodeUsernameTaken, "has already been taken"},
 	"email":       {"email", usher.CodeEmailTaken, "has already been taken"},
 	"external_id": {"external_id", usher.CodeExternalIDTaken, "has already been taken"},
+	"handle":      {"handle", usher.CodeHandleTaken, "has already been taken"},
 	"identity":    {"extern_uid", usher.CodeExternUIDTaken, "is already linked to another account"},
 }
 
@@ -284,6 +304,8 @@ var userFields = []struct {
 	{"two_factor_enabled", func(u *usher.User) any { return u.TwoFactorEnabled }},
 	{"external_id", func(u *usher.User) any { return u.ExternalID }},
 	{"metadata", func(u *usher.User) any { return fmt.Sprint(u.Metadata) }},
+	{"meta", func(u *usher.User) any { return string(u.Meta) }},
+	{"organisation_id", func(u *usher.User) any { return u.OrganisationID }},
 	{"email_confirmed", func(u *usher.User) any { return u.EmailConfirmedAt != nil }},
 	{"unconfirmed_email", func(u *usher.User) any { return u.UnconfirmedEmail }},
 	{"plan", func(u *usher.User) any { return u.Plan }},

@@ -119,6 +119,14 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		var c checker
 		c.user(u)
+		if u.Username == "" && old.Username != "" {
+			c.add("username", usher.CodeRequired, "may be changed, not removed")
+		}
+		if u.Handle != old.Handle && u.Handle != "" {
+			// Only a handle that changes is checked: one kept from before
+			// handles had a rule stays until its user changes it.
+			c.handle(u.Handle)
+		}
 		if in.Identity != nil {
 			c.identity(*in.Identity)
 		}
@@ -139,6 +147,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			}
 		}
 
+		if u.OrganisationID != old.OrganisationID {
+			if err := checkOrganisation(ctx, tx, u.OrganisationID); err != nil {
+				return nil, err
+			}
+		}
 		if in.Plan != nil && *in.Plan != old.Plan {
 			if *in.Plan != "" {
 				p, err := tx.PlanGet(ctx, *in.Plan)
@@ -244,6 +257,12 @@ func applyUpdate(u *usher.User, in usher.UserUpdate) {
 	}
 	if in.Metadata != nil {
 		u.Metadata = *in.Metadata
+	}
+	if in.Meta != nil {
+		u.Meta = compactJSON(*in.Meta)
+	}
+	if in.OrganisationID != nil {
+		u.OrganisationID = *in.OrganisationID
 	}
 }
 

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -25,6 +27,10 @@ const (
 	maxMetaKeys   = 50
 	maxMetaKey    = 40
 	maxMetaValue  = 500
+	// maxMeta and maxMetaDepth bound a user's meta object: 16 KiB written
+	// compactly, 8 levels of nesting.
+	maxMeta      = 16 << 10
+	maxMetaDepth = 8
 	// maxIdentities bounds the external identities one request links: a
 	// person has an account at a few providers, not thousands.
 	maxIdentities = 20
@@ -232,6 +238,58 @@ func (c *checker) metadata(m map[string]string) {
 	}
 }
 
+// meta checks a user's meta: a JSON object of at most maxMeta bytes,
+// nested at most maxMetaDepth deep.
+func (c *checker) meta(raw json.RawMessage) {
+	switch {
+	case len(raw) == 0:
+	case !json.Valid(raw):
+		c.add("meta", usher.CodeInvalid, "is not valid JSON")
+	case raw[0] != '{':
+		c.add("meta", usher.CodeInvalid, "must be a JSON object")
+	case len(raw) > maxMeta:
+		c.add("meta", usher.CodeTooLong, "is longer than %d bytes written compactly", maxMeta)
+	case jsonDepth(raw) > maxMetaDepth:
+		c.add("meta", usher.CodeInvalid, "is nested more than %d levels deep", maxMetaDepth)
+	}
+}
+
+// compactJSON returns raw written compactly, or raw as it is when it is
+// not JSON (the checker then says so); nil for nothing, null or an empty
+// object.
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	if b.Len() == 0 || b.String() == "{}" || b.String() == "null" {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// jsonDepth returns how deeply valid JSON nests objects and arrays.
+func jsonDepth(raw []byte) int {
+	depth, most, quoted, escaped := 0, 0, false, false
+	for _, b := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && b == '\\':
+			escaped = true
+		case b == '"':
+			quoted = !quoted
+		case quoted:
+		case b == '{' || b == '[':
+			depth++
+			most = max(most, depth)
+		case b == '}' || b == ']':
+			depth--
+		}
+	}
+	return most
+}
+
 func (c *checker) identity(id usher.Identity) {
 	c.text("provider", id.Provider, maxProfile, true)
 	c.text("extern_uid", id.ExternUID, maxProfile, true)
@@ -254,13 +312,16 @@ func (c *checker) identities(ids []usher.Identity) {
 	}
 }
 
-// user checks every field of a user as it is about to be stored.
+// user checks every field of a user as it is about to be stored; a user
+// without a username is the caller's to allow or refuse.
 func (c *checker) user(u *usher.User) {
-	c.username(u.Username)
+	if u.Username != "" {
+		c.username(u.Username)
+	}
 	c.email("email", u.Email, false)
 	for _, f := range []struct{ name, v string }{
 		{"name", u.Name}, {"first_name", u.FirstName}, {"last_name", u.LastName},
-		{"display_name", u.DisplayName}, {"handle", u.Handle},
+		{"display_name", u.DisplayName},
 	} {
 		c.name(f.name, f.v, maxName, false)
 	}
@@ -278,6 +339,7 @@ func (c *checker) user(u *usher.User) {
 	c.url("website_url", u.WebsiteURL)
 	c.language(u.Language)
 	c.metadata(u.Metadata)
+	c.meta(u.Meta)
 	if !u.Kind.Valid() {
 		c.add("kind", usher.CodeInvalid, "must be one of normal, bot, service_account")
 	}

@@ -33,7 +33,7 @@ func sameStored(t *testing.T, what string, a, b *usher.User) {
 	epoch := time.Unix(0, 0).UTC()
 	norm := func(u *usher.User) usher.User {
 		c := *u
-		c.ID, c.UUID, c.Username, c.Email, c.Version = 0, "", "", "", 0
+		c.ID, c.UUID, c.Username, c.Email, c.Handle, c.Version = 0, "", "", "", "", 0
 		c.CreatedAt, c.UpdatedAt = epoch, epoch
 		for _, p := range []**time.Time{&c.EmailConfirmedAt, &c.LastSignInAt, &c.CurrentSignInAt, &c.LastSeenAt, &c.SuspendedAt, &c.DeletedAt, &c.CredentialsSince} {
 			if *p != nil {

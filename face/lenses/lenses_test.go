@@ -309,6 +309,23 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// TestLoginPasswordOff: with auth.internal.enabled false the log-in is
+// 403 password_login_disabled and sets no cookie; a token still works.
+func TestLoginPasswordOff(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.env.Core.Instance.Set(usher.WithPrincipal(t.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: b.admin}),
+		usher.SettingInternalEnabled, []byte("false")); err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(t, call{method: "POST", path: "/api/v1/login", body: map[string]string{"username": "plain", "password": password}})
+	res.check(t, want{403, usher.CodePasswordLoginOff, ""})
+	if res.header.Get("Set-Cookie") != "" {
+		t.Errorf("a refused log-in set a cookie: %s", res.header.Get("Set-Cookie"))
+	}
+	b.do(t, call{method: "GET", path: "/api/v1/users/me", token: b.userTok}).check(t, want{status: 200})
+}
+
 // TestSessionCookie: changes by cookie must come from the same origin;
 // DELETE /users/me/sessions ends every session of the caller and removes
 // the cookie.

@@ -379,10 +379,17 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	_ = web.WriteJSON(w, status, p)
 }
 
-// userRef resolves the {user} path segment: digits are an id, anything else
-// a username.
+// userRef resolves the {user} path segment: digits are an id, @ and a
+// handle a handle (no username starts with @), email: and an address an
+// e-mail address (no username holds a colon), anything else a username.
 func (h *Handler) userRef(r *http.Request) (usher.UserKey, error) {
 	ref := r.PathValue("user")
+	if handle, ok := strings.CutPrefix(ref, "@"); ok {
+		return usher.UserKey{Handle: handle}, nil
+	}
+	if address, ok := strings.CutPrefix(ref, "email:"); ok {
+		return usher.UserKey{Email: address}, nil
+	}
 	if ref != "" && strings.Trim(ref, "0123456789") == "" {
 		id, err := strconv.ParseInt(ref, 10, 64)
 		if err != nil || id <= 0 {

@@ -722,7 +722,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", req{method: "POST", path: "/v1/users", body: `{"username":"bob","nickname":"b"}`}, 400, "unknown_field", "nickname"},
 		{"not JSON content type", req{method: "POST", path: "/v1/users", body: `{"username":"bob"}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "unsupported_media_type", ""},
 		{"body over 1 MiB", req{method: "POST", path: "/v1/users", body: `{"username":"bob","bio":"` + strings.Repeat("a", 1<<20) + `"}`}, 413, "body_too_large", ""},
-		{"missing username", req{method: "POST", path: "/v1/users", body: `{"email":"bob@example.com"}`}, 422, "validation_failed", "username"},
+		{"no username, address or handle", req{method: "POST", path: "/v1/users", body: `{"bio":"no one to find"}`}, 422, "validation_failed", "username"},
 		{"username too long", req{method: "POST", path: "/v1/users", body: map[string]any{"username": strings.Repeat("b", 101)}}, 422, "validation_failed", "username"},
 		{"control character in username", req{method: "POST", path: "/v1/users", body: map[string]any{"username": "bo\x07b"}}, 422, "validation_failed", "username"},
 		{"space in username", req{method: "POST", path: "/v1/users", body: map[string]any{"username": "bo b"}}, 422, "validation_failed", "username"},

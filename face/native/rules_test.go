@@ -89,3 +89,47 @@ func TestRolesAndEffectivePermissions(t *testing.T) {
 		t.Fatalf("operations: %v", ops.Items[:3])
 	}
 }
+
+// TestApplicationGrantThroughHTTP replays the attack application.grant
+// stops: a user who may change a role's rules, and is in that role, gives
+// the role application:<id> update to change an application that is not
+// theirs. Without application.grant on it the change of rules is 403 and
+// the application stays out of reach; with it, the change passes.
+func TestApplicationGrantThroughHTTP(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var app struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/applications", token: b.adminTok, body: map[string]any{"name": "CRM", "unify": map[string]any{"listed": true}}}, 201, &app)
+	appPath := fmt.Sprintf("/v1/applications/%d", app.ID)
+	resource := fmt.Sprintf("application:%d", app.ID)
+	mkRole := func(handle string, rules ...map[string]string) string {
+		var g groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": handle}}, 201, &g)
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", g.ID), token: b.adminTok, body: map[string]any{"rules": rules}}, 200, nil)
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", g.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+		return fmt.Sprintf("/v1/groups/%d/rules", g.ID)
+	}
+	editors := mkRole("rule-editors", map[string]string{"resource": "group", "operation": "rules", "access": "allow"})
+	grant := map[string]any{"rules": []map[string]string{{"resource": resource, "operation": "update", "access": "allow"}}}
+	rename := req{method: "PATCH", path: appPath, token: b.userTok, body: map[string]any{"name": "mine"}}
+
+	b.call(t, rename, 403, nil)
+	res := b.call(t, req{method: "PATCH", path: editors, token: b.userTok, body: grant}, 403, nil)
+	if p := res.problem(t); p.Code != usher.CodeForbidden || p.Status != 403 {
+		t.Fatalf("granting without application.grant: %s", res.body)
+	}
+	b.call(t, rename, 403, nil)
+	var rules struct{ Items []map[string]string }
+	b.call(t, req{method: "GET", path: editors, token: b.adminTok}, 200, &rules)
+	if len(rules.Items) != 1 {
+		t.Fatalf("the refused change wrote rules: %v", rules.Items)
+	}
+
+	// With application.grant on the application, the same change passes.
+	b.call(t, req{method: "PATCH", path: editors, token: b.adminTok, body: map[string]any{"rules": []map[string]string{
+		{"resource": resource, "operation": "grant", "access": "allow"}}}}, 200, nil)
+	b.call(t, req{method: "PATCH", path: editors, token: b.userTok, body: grant}, 200, nil)
+	b.call(t, rename, 200, nil)
+}

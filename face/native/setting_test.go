@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"usher"
 	"usher/core"
 	"usher/core/coretest"
 )
@@ -98,4 +99,35 @@ func TestInstanceSettingsBadInput(t *testing.T) {
 	if len(list.Items) != 0 {
 		t.Fatalf("refused requests wrote %+v", list.Items)
 	}
+}
+
+// TestPasswordLoginOff: with auth.internal.enabled false, POST
+// /v1/auth/login is 403 password_login_disabled, right password or not,
+// the methods list has no password, and tokens go on working.
+func TestPasswordLoginOff(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const pw = "a long enough passphrase"
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Password: pw})
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "pat", "password": pw}}, 200, nil)
+	b.call(t, req{method: "PUT", path: "/v1/settings/auth.internal.enabled", token: b.adminTok,
+		body: map[string]any{"value": false}}, 200, nil)
+	for _, password := range []string{pw, "wrong"} {
+		res := b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "pat", "password": password}}, 403, nil)
+		if p := res.problem(t); p.Code != usher.CodePasswordLoginOff || p.Status != 403 {
+			t.Fatalf("log-in while off: %s", res.body)
+		}
+	}
+	var methods struct {
+		Methods []struct {
+			Name string `json:"name"`
+		} `json:"methods"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/auth/methods"}, 200, &methods)
+	for _, m := range methods.Methods {
+		if m.Name == "password" {
+			t.Fatalf("methods while off: %+v", methods)
+		}
+	}
+	b.call(t, req{method: "GET", path: "/v1/users/plain", token: b.userTok}, 200, nil)
 }

@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -48,6 +49,8 @@ type userJSON struct {
 	TwoFactorEnabled bool              `json:"two_factor_enabled"`
 	ExternalID       *string           `json:"external_id"`
 	Metadata         map[string]string `json:"metadata"`
+	Meta             json.RawMessage   `json:"meta"`
+	OrganisationID   *int64            `json:"organisation_id"`
 	Identities       []identityJSON    `json:"identities"`
 	Plan             *string           `json:"plan"`
 	AvatarURL        *string           `json:"avatar_url"`
@@ -74,7 +77,8 @@ func toUserJSON(u *usher.User) userJSON {
 		Twitter: u.Twitter, WebsiteURL: u.WebsiteURL, Language: u.Language, State: string(u.State),
 		Kind: string(u.Kind), Admin: u.Admin, External: u.External, CanCreateGroup: u.CanCreateGroup,
 		ProjectsLimit: u.ProjectsLimit, ThemeID: u.ThemeID, ColorSchemeID: u.ColorSchemeID,
-		TwoFactorEnabled: u.TwoFactorEnabled, Metadata: u.Metadata, Identities: []identityJSON{},
+		TwoFactorEnabled: u.TwoFactorEnabled, Metadata: u.Metadata, Meta: u.Meta,
+		OrganisationID: optionalID(u.OrganisationID), Identities: []identityJSON{},
 		LastSignInAt: u.LastSignInAt, CurrentSignInAt: u.CurrentSignInAt, LastSeenAt: u.LastSeenAt,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, SuspendedAt: u.SuspendedAt, DeletedAt: u.DeletedAt,
 		Version: u.Version,
@@ -84,6 +88,9 @@ func toUserJSON(u *usher.User) userJSON {
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
+	}
+	if out.Meta == nil {
+		out.Meta = json.RawMessage("{}")
 	}
 	if u.Plan != "" {
 		out.Plan = &u.Plan
@@ -131,6 +138,8 @@ type userCreateRequest struct {
 	ProjectsLimit    *int              `json:"projects_limit"`
 	ExternalID       string            `json:"external_id"`
 	Metadata         map[string]string `json:"metadata"`
+	Meta             json.RawMessage   `json:"meta"`
+	OrganisationID   int64             `json:"organisation_id"`
 	Identities       []identityJSON    `json:"identities"`
 	Plan             string            `json:"plan"`
 	EmailConfirmed   bool              `json:"email_confirmed"`
@@ -149,8 +158,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		LinkedIn: req.LinkedIn, Twitter: req.Twitter, WebsiteURL: req.WebsiteURL,
 		Language: req.Language, Kind: usher.UserKind(req.Kind), Admin: req.Admin,
 		External: req.External, CanCreateGroup: req.CanCreateGroup, ProjectsLimit: req.ProjectsLimit,
-		ExternalID: req.ExternalID, Metadata: req.Metadata, Plan: req.Plan,
-		EmailConfirmed: req.EmailConfirmed, SkipConfirmation: req.SkipConfirmation,
+		ExternalID: req.ExternalID, Metadata: req.Metadata, Meta: req.Meta,
+		OrganisationID: req.OrganisationID, Plan: req.Plan, UsernameOptional: true, EmailConfirmed: req.EmailConfirmed, SkipConfirmation: req.SkipConfirmation,
 	}
 	for _, id := range req.Identities {
 		in.Identities = append(in.Identities, usher.Identity(id))
@@ -206,6 +215,8 @@ type userUpdateRequest struct {
 	ColorSchemeID  web.Optional[int]               `json:"color_scheme_id"`
 	ExternalID     web.Optional[string]            `json:"external_id"`
 	Metadata       web.Optional[map[string]string] `json:"metadata"`
+	Meta           web.Optional[json.RawMessage]   `json:"meta"`
+	OrganisationID web.Optional[int64]             `json:"organisation_id"` // null leaves the organisation
 	Plan           web.Optional[string]            `json:"plan"`
 }
 
@@ -227,7 +238,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		External: req.External.Ptr(), CanCreateGroup: req.CanCreateGroup.Ptr(),
 		ProjectsLimit: req.ProjectsLimit.Ptr(), ThemeID: req.ThemeID.Ptr(),
 		ColorSchemeID: req.ColorSchemeID.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
-		Plan: req.Plan.Ptr(),
+		Meta: req.Meta.Ptr(), OrganisationID: req.OrganisationID.Ptr(), Plan: req.Plan.Ptr(),
 	}
 	if v, ok := ifMatch(r); ok {
 		in.IfVersion = &v
@@ -356,8 +367,9 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	f := usher.UserFilter{
 		Query: q.String("q"), Username: q.String("username"), Email: q.String("email"),
-		UUID: q.String("uuid"), ExternalID: q.String("external_id"),
-		State: usher.UserState(q.String("state")), Kind: usher.UserKind(q.String("kind")),
+		UUID: q.String("uuid"), ExternalID: q.String("external_id"), Handle: q.String("handle"),
+		OrganisationID: int64(q.Int("organisation_id", 0, 1, math.MaxInt)),
+		State:          usher.UserState(q.String("state")), Kind: usher.UserKind(q.String("kind")),
 		Admin: q.Bool("admin"), CreatedAfter: q.Time("created_after"), CreatedBefore: q.Time("created_before"),
 		Deleted: inclusion(q, "deleted"), Suspended: inclusion(q, "suspended"),
 		Sort: usher.UserSort(q.String("sort")), Page: usher.PageRequest{Limit: pageLimit(q)},

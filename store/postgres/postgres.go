@@ -96,6 +96,7 @@ var uniqueFields = map[string]string{
 	"users_email_key":                    "email",
 	"users_external_id_key":              "external_id",
 	"users_uuid_key":                     "uuid",
+	"users_handle_key":                   "handle",
 	"identities_provider_extern_uid_key": "identity",
 	"identities_pkey":                    "identity",
 	"tokens_hash_key":                    "hash",

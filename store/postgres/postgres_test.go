@@ -57,6 +57,24 @@ func TestRekey(t *testing.T) {
 	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "now()")
 }
 
+// TestHandleMigration: migration 13 keys valid handles and keeps every
+// handle's text.
+func TestHandleMigration(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	storetest.RunHandleMigration(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "now()")
+}
+
 // TestReadyFailsOnReadOnlySession: a store whose sessions may not write (as
 // on a standby, or with default_transaction_read_only set) answers reads
 // but is not ready, and says why.

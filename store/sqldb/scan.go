@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -67,6 +68,31 @@ func (c jsonCol) Scan(src any) error {
 		return fmt.Errorf("sqldb: cannot scan %T as JSON", src)
 	}
 	return json.Unmarshal(data, c.v)
+}
+
+// rawObject scans a JSON object column into its compact text, nil for the
+// empty object: PostgreSQL's jsonb gives it back spaced, SQLite as stored.
+type rawObject struct{ v *json.RawMessage }
+
+func (c rawObject) Scan(src any) error {
+	var data []byte
+	switch s := src.(type) {
+	case nil:
+	case string:
+		data = []byte(s)
+	case []byte:
+		data = s
+	default:
+		return fmt.Errorf("sqldb: cannot scan %T as JSON", src)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return fmt.Errorf("sqldb: scan JSON: %w", err)
+	}
+	if *c.v = nil; buf.Len() > 0 && buf.String() != "{}" {
+		*c.v = buf.Bytes()
+	}
+	return nil
 }
 
 // nullString scans a nullable text column into a string, "" for NULL.

@@ -349,7 +349,7 @@ var columns = map[string]string{
 		"is_external, can_create_group, projects_limit, theme_id, color_scheme_id, two_factor_enabled, " +
 		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
 		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, credentials_since, " +
-		"unconfirmed_email",
+		"unconfirmed_email, organisation_id, meta",
 	// user_insert is what UserInsert writes, in userArgs' order after uuid
 	// and created_at.
 	"user_insert": "uuid, created_at, username, username_key, email, email_key, name, first_name, " +
@@ -357,7 +357,7 @@ var columns = map[string]string{
 		"state, kind, is_admin, is_external, can_create_group, projects_limit, theme_id, color_scheme_id, " +
 		"two_factor_enabled, external_id, metadata, email_confirmed_at, last_sign_in_at, " +
 		"current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, " +
-		"credentials_since, unconfirmed_email",
+		"credentials_since, unconfirmed_email, handle_key, organisation_id, meta",
 	"token": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
 		"created_at, revoked_at, address, user_agent, impersonator_id",
 	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
@@ -396,7 +396,7 @@ var macros = func() map[string]string {
 var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
-	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByEmail", "UserByUUID",
+	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",

@@ -37,7 +37,7 @@ func userDests() (*usher.User, []any, func()) {
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
 		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag, nullTime{&u.CredentialsSince},
-		&u.UnconfirmedEmail}
+		&u.UnconfirmedEmail, nullInt{&u.OrganisationID}, rawObject{&u.Meta}}
 	return u, dests, func() {
 		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
@@ -46,16 +46,22 @@ func userDests() (*usher.User, []any, func()) {
 // userArgs returns the values of the mutable user columns, in the order the
 // UserInsert and UserWrite statements take them.
 func (c *conn) userArgs(u *usher.User) ([]any, error) {
-	meta := u.Metadata
-	if meta == nil {
-		meta = map[string]string{}
+	pairs := u.Metadata
+	if pairs == nil {
+		pairs = map[string]string{}
 	}
-	metaJSON, err := jsonArg(meta)
+	metaJSON, err := jsonArg(pairs)
 	if err != nil {
 		return nil, err
 	}
+	meta := "{}"
+	if len(u.Meta) > 0 {
+		if meta, err = jsonArg(u.Meta); err != nil {
+			return nil, err
+		}
+	}
 	return []any{
-		u.Username, strings.ToLower(u.Username), u.Email, textOrNull(usher.EmailKey(u.Email)),
+		u.Username, usernameKey(u), u.Email, textOrNull(usher.EmailKey(u.Email)),
 		u.Name, u.FirstName, u.LastName, u.DisplayName, u.Handle, u.Bio, u.Location, u.Skype,
 		u.LinkedIn, u.Twitter, u.WebsiteURL, u.Language, string(u.State), string(u.Kind),
 		u.Admin, u.External, u.CanCreateGroup, u.ProjectsLimit, u.ThemeID, u.ColorSchemeID,
@@ -63,7 +69,19 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 		c.timeArg(u.LastSignInAt), c.timeArg(u.CurrentSignInAt), c.timeArg(u.LastSeenAt),
 		c.d.TimeArg(u.UpdatedAt), c.timeArg(u.SuspendedAt), c.timeArg(u.DeletedAt), u.Version,
 		textOrNull(u.Plan), u.AvatarETag, c.timeArg(u.CredentialsSince), u.UnconfirmedEmail,
+		textOrNull(strings.ToLower(u.Handle)), intOrNull(u.OrganisationID), meta,
 	}, nil
+}
+
+// usernameKey is the username_key of u: the username lower-cased, or, for
+// a user without one, "#" and the user's UUID. No username holds a "#", so
+// users without a username collide with no one, and the unique index on
+// the column stays whole.
+func usernameKey(u *usher.User) string {
+	if u.Username == "" {
+		return "#" + u.UUID
+	}
+	return strings.ToLower(u.Username)
 }
 
 // UserCreate inserts the user, its identities and its password in one
@@ -209,7 +227,8 @@ func (c *conn) userConflict(ctx context.Context, name string, err error, u *ushe
 	if !errors.As(err, &ue) {
 		return err
 	}
-	args := []any{strings.ToLower(u.Username), textOrNull(usher.EmailKey(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID}
+	args := []any{strings.ToLower(u.Username), textOrNull(usher.EmailKey(u.Email)), textOrNull(u.ExternalID), u.UUID, u.ID,
+		textOrNull(strings.ToLower(u.Handle))}
 	if c.d.FailedStatementAbortsTx() {
 		return &lateProbe{ue: ue, args: args}
 	}
@@ -220,13 +239,13 @@ func (c *conn) userConflict(ctx context.Context, name string, err error, u *ushe
 }
 
 // takenFields are the fields the UserTaken probe answers for, in its order.
-var takenFields = [...]string{"username", "email", "external_id", "uuid"}
+var takenFields = [...]string{"username", "email", "external_id", "handle", "uuid"}
 
 // probeTaken runs the UserTaken probe and sets the fields of ue to those
 // that collide, keeping the one the driver named, if any, among them.
 func (c *conn) probeTaken(ctx context.Context, ue *usher.UniqueError, args []any) error {
 	var taken [len(takenFields)]bool
-	if err := c.queryRow(ctx, "UserTaken", args...).Scan(&taken[0], &taken[1], &taken[2], &taken[3]); err != nil {
+	if err := c.queryRow(ctx, "UserTaken", args...).Scan(&taken[0], &taken[1], &taken[2], &taken[3], &taken[4]); err != nil {
 		return fmt.Errorf("UserTaken: %w", err)
 	}
 	var fields []string
@@ -266,6 +285,8 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 		name, arg = "UserByUsername", strings.ToLower(key.Username)
 	case key.Email != "":
 		name, arg = "UserByEmail", usher.EmailKey(key.Email)
+	case key.Handle != "":
+		name, arg = "UserByHandle", strings.ToLower(key.Handle)
 	case key.UUID != "":
 		name, arg = "UserByUUID", key.UUID
 	case key.ExternalID != "":
@@ -403,6 +424,12 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 	}
 	if f.Email != "" {
 		b.Where("email_key = " + b.Arg(usher.EmailKey(f.Email)))
+	}
+	if f.Handle != "" {
+		b.Where("handle_key = " + b.Arg(strings.ToLower(f.Handle)))
+	}
+	if f.OrganisationID != 0 {
+		b.Where("organisation_id = " + b.Arg(f.OrganisationID))
 	}
 	if f.UUID != "" {
 		b.Where("uuid = " + b.Arg(f.UUID))
@@ -550,7 +577,7 @@ func cursorKey(col string, u *usher.User) string {
 	case "uuid":
 		return u.UUID
 	case "username_key":
-		return strings.ToLower(u.Username)
+		return usernameKey(u)
 	case "created_at":
 		return strconv.FormatInt(u.CreatedAt.UnixMicro(), 10)
 	}

@@ -102,6 +102,24 @@ func TestRekey(t *testing.T) {
 	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "0")
 }
 
+// TestHandleMigration: migration 13 keys valid handles and keeps every
+// handle's text.
+func TestHandleMigration(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	storetest.RunHandleMigration(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "0")
+}
+
 // TestReadyFailsOnReadOnlyFile: a store on a file it may only read (a URI
 // filename with mode=ro, as a read-only mount leaves it) answers reads but
 // is not ready, and says why.

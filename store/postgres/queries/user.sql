@@ -2,7 +2,7 @@
 INSERT INTO users ({{user_insert_columns}})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39,
-    $40, $41)
+    $40, $41, $42, $43, $44)
 RETURNING id;
 
 -- name: UserWrite
@@ -13,8 +13,11 @@ UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, n
     theme_id = $23, color_scheme_id = $24, two_factor_enabled = $25, external_id = $26,
     metadata = $27, email_confirmed_at = $28, last_sign_in_at = $29, current_sign_in_at = $30,
     last_seen_at = $31, updated_at = $32, suspended_at = $33, deleted_at = $34, version = $35,
-    plan = $36, avatar_etag = $37, credentials_since = $38, unconfirmed_email = $39
-WHERE id = $40;
+    plan = $36, avatar_etag = $37, credentials_since = $38, unconfirmed_email = $39,
+    -- A handle's key follows the handle when it changes; an unchanged
+    -- handle keeps its key, or its lack of one (see migration 13).
+    handle_key = CASE WHEN handle = $9 THEN handle_key ELSE $40 END, organisation_id = $41, meta = $42
+WHERE id = $43;
 
 -- name: UserByID
 SELECT {{user_columns}} FROM users WHERE id = $1;
@@ -24,6 +27,9 @@ SELECT {{user_columns}} FROM users WHERE id = $1 FOR UPDATE;
 
 -- name: UserByUsername
 SELECT {{user_columns}} FROM users WHERE username_key = $1 AND deleted_at IS NULL;
+
+-- name: UserByHandle
+SELECT {{user_columns}} FROM users WHERE handle_key = $1 AND deleted_at IS NULL;
 
 -- name: UserByEmail
 SELECT {{user_columns}} FROM users WHERE email_key = $1 AND deleted_at IS NULL;
@@ -55,6 +61,7 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = $1 AND deleted_at IS NUL
        OR EXISTS (SELECT 1 FROM user_emails e JOIN email_claims c ON c.email_key = e.email_key
                   WHERE e.user_id = $5 AND c.user_id <> $5 AND e.confirmed_at IS NOT NULL),
        EXISTS (SELECT 1 FROM users WHERE external_id = $3 AND deleted_at IS NULL AND id <> $5),
+       EXISTS (SELECT 1 FROM users WHERE handle_key = $6 AND deleted_at IS NULL AND id <> $5),
        EXISTS (SELECT 1 FROM users WHERE uuid = $4::uuid AND id <> $5);
 
 -- name: IdentitiesOf
