@@ -172,9 +172,31 @@ func (s *InstanceSettings) Update(ctx context.Context, values []usher.InstanceSe
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	var out []*usher.InstanceSetting
+	var drop []string
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		drop = drop[:0]
+		out, err = s.write(ctx, tx, values, compact, last, &drop)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.dropBlobs(ctx, drop)
+	return out, nil
+}
+
+// write applies checked values within tx (compact holds each value
+// compacted, nil to delete; last the index of each name's last value),
+// records an event for each change and returns the settings set. A
+// setting's file that its setting no longer refers to is deleted, its
+// blobs listed in drop.
+func (s *InstanceSettings) write(ctx context.Context, tx store.Tx, values []usher.InstanceSettingValue, compact [][]byte,
+	last map[string]int, drop *[]string) ([]*usher.InstanceSetting, error) {
 	by := usher.PrincipalFrom(ctx).UserID()
 	var out []*usher.InstanceSetting
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := func() error {
 		now := s.now()
 		for i, v := range values {
 			if last[v.Name] != i {
@@ -205,6 +227,9 @@ func (s *InstanceSettings) Update(ctx context.Context, values []usher.InstanceSe
 					return err
 				}
 			}
+			if err := dropSettingFile(ctx, tx, oldValue, compact[i], drop); err != nil {
+				return err
+			}
 			verb := "set"
 			if compact[i] == nil {
 				verb = "delete"
@@ -233,11 +258,8 @@ func (s *InstanceSettings) Update(ctx context.Context, values []usher.InstanceSe
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	}()
+	return out, err
 }
 
 // auditValue is what the audit log keeps of a value: the JSON itself when
