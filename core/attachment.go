@@ -245,6 +245,9 @@ func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*u
 	return a, nil
 }
 
+// MaxBytes is the largest file an upload may carry.
+func (s *Attachments) MaxBytes() int64 { return int64(s.policy.MaxAttachmentBytes) }
+
 // authorizeAttachment is the one decision on an attachment: its owner may
 // do act to it unless a rule denies, others when a rule allows; avatars
 // may be read by anyone, a setting's file by whoever may read the
