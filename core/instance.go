@@ -196,70 +196,67 @@ func (s *InstanceSettings) write(ctx context.Context, tx store.Tx, values []ushe
 	last map[string]int, drop *[]string) ([]*usher.InstanceSetting, error) {
 	by := usher.PrincipalFrom(ctx).UserID()
 	var out []*usher.InstanceSetting
-	err := func() error {
-		now := s.now()
-		for i, v := range values {
-			if last[v.Name] != i {
+	now := s.now()
+	for i, v := range values {
+		if last[v.Name] != i {
+			continue
+		}
+		old, err := tx.InstanceSettingGet(ctx, v.Name)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return nil, err
+		}
+		var oldValue []byte
+		if old != nil {
+			oldValue = old.Value
+		}
+		if compact[i] == nil {
+			if old == nil {
 				continue
 			}
-			old, err := tx.InstanceSettingGet(ctx, v.Name)
-			if err != nil && !errors.Is(err, usher.ErrNotFound) {
-				return err
+			if err := tx.InstanceSettingDelete(ctx, v.Name); err != nil {
+				return nil, err
 			}
-			var oldValue []byte
-			if old != nil {
-				oldValue = old.Value
+		} else {
+			st := &usher.InstanceSetting{Name: v.Name, Value: compact[i], UpdatedAt: now, UpdatedBy: by}
+			out = append(out, st)
+			if old != nil && bytes.Equal(oldValue, st.Value) {
+				continue // unchanged: neither written nor audited
 			}
-			if compact[i] == nil {
-				if old == nil {
-					continue
-				}
-				if err := tx.InstanceSettingDelete(ctx, v.Name); err != nil {
-					return err
-				}
-			} else {
-				st := &usher.InstanceSetting{Name: v.Name, Value: compact[i], UpdatedAt: now, UpdatedBy: by}
-				out = append(out, st)
-				if old != nil && bytes.Equal(oldValue, st.Value) {
-					continue // unchanged: neither written nor audited
-				}
-				if err := tx.InstanceSettingPut(ctx, st); err != nil {
-					return err
-				}
-			}
-			if err := dropSettingFile(ctx, tx, oldValue, compact[i], drop); err != nil {
-				return err
-			}
-			verb := "set"
-			if compact[i] == nil {
-				verb = "delete"
-			}
-			if err := s.record(ctx, tx, now, event{action: "setting." + verb, resourceType: "setting", resourceID: v.Name,
-				changes: map[string]usher.Change{"value": {Old: auditValue(oldValue), New: auditValue(compact[i])}}}); err != nil {
-				return err
+			if err := tx.InstanceSettingPut(ctx, st); err != nil {
+				return nil, err
 			}
 		}
-		all, err := tx.InstanceSettingList(ctx, "")
-		if err != nil {
-			return err
+		if err := dropSettingFile(ctx, tx, oldValue, compact[i], drop); err != nil {
+			return nil, err
 		}
-		if len(all) > maxInstanceSettings {
-			return usher.FieldErrors(usher.FieldError{Field: "values", Code: usher.CodeTooMany,
-				Message: "the instance has at most " + strconv.Itoa(maxInstanceSettings) + " settings"})
+		verb := "set"
+		if compact[i] == nil {
+			verb = "delete"
 		}
-		// Settings left unchanged are answered as they are stored.
-		stored := map[string]*usher.InstanceSetting{}
-		for _, st := range all {
-			stored[st.Name] = st
+		if err := s.record(ctx, tx, now, event{action: "setting." + verb, resourceType: "setting", resourceID: v.Name,
+			changes: map[string]usher.Change{"value": {Old: auditValue(oldValue), New: auditValue(compact[i])}}}); err != nil {
+			return nil, err
 		}
-		for i, st := range out {
-			if cur := stored[st.Name]; cur != nil {
-				out[i] = cur
-			}
+	}
+	all, err := tx.InstanceSettingList(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(all) > maxInstanceSettings {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "values", Code: usher.CodeTooMany,
+			Message: "the instance has at most " + strconv.Itoa(maxInstanceSettings) + " settings"})
+	}
+	// Settings left unchanged are answered as they are stored.
+	stored := map[string]*usher.InstanceSetting{}
+	for _, st := range all {
+		stored[st.Name] = st
+	}
+	for i, st := range out {
+		if cur := stored[st.Name]; cur != nil {
+			out[i] = cur
 		}
-		return nil
-	}()
-	return out, err
+	}
+	return out, nil
 }
 
 // auditValue is what the audit log keeps of a value: the JSON itself when
