@@ -390,4 +390,27 @@ func TestAvatarIsAttachment(t *testing.T) {
 	}
 	_, err = av.Get(ctx, usher.UserKey{ID: s.bob.ID})
 	wantProblem(t, err, usher.KindNotFound, usher.CodeAvatarNotFound)
+
+	// Purging a user removes its avatar and the avatar's bytes; the files
+	// it uploaded stay, without an owner.
+	if _, err := av.Set(as(s.alice), usher.UserKey{ID: s.alice.ID}, pngOf(7, 7)); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := s.env.Core.Attachments.Upload(as(s.alice), upload("", "kept.txt", []byte("kept")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ = s.blobs.count("")
+	if _, err := s.env.Core.Users.Delete(as(s.admin), usher.UserKey{ID: s.alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.env.Core.Users.Purge(as(s.admin), usher.UserKey{ID: s.alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := s.blobs.count(""); after != before-1 {
+		t.Fatalf("blobs %d → %d after the purge, want the avatar's gone", before, after)
+	}
+	if got, err := s.env.Core.Attachments.Get(as(s.admin), kept.ID); err != nil || got.OwnerID != 0 {
+		t.Fatalf("the purged user's file: %+v, %v", got, err)
+	}
 }
