@@ -169,3 +169,33 @@ func TestOpen(t *testing.T) {
 	}
 	mustPut(t, d, "x", []byte("y"))
 }
+
+// TestOpenS3URL opens a bucket by the URL --blob-url takes, credentials
+// from the environment as serve has them.
+func TestOpenS3URL(t *testing.T) {
+	mem := s3mem.New()
+	srv := httptest.NewServer(gofakes3.New(mem).Server())
+	defer srv.Close()
+	if err := mem.CreateBucket("files"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	host := strings.TrimPrefix(srv.URL, "http://")
+	s, err := Open(context.Background(), "s3://files?endpoint="+host+"&region=us-east-1&prefix=one&insecure=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "a/1", []byte("one"))
+	// The prefix keeps instances apart in one bucket.
+	other, err := Open(context.Background(), "s3://files?endpoint="+host+"&region=us-east-1&prefix=two&insecure=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Get(context.Background(), "a/1"); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("another prefix sees the blob: %v", err)
+	}
+	if _, err := Open(context.Background(), "s3://missing?endpoint="+host+"&insecure=true"); err == nil {
+		t.Fatal("a bucket that does not exist was opened")
+	}
+}
