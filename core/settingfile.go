@@ -52,17 +52,17 @@ func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]
 // once the change commits.
 //
 // Errors: Unauthenticated, Forbidden, TooLarge, Unprocessable (a bad
-// name, a setting that takes true or false, an empty file, a refused
-// type, a damaged image).
+// name, a setting that takes only true or false, an empty file, a
+// refused type, a damaged image).
 func (s *InstanceSettings) SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error) {
 	if err := s.authorizeInstance(ctx, actInstanceManage); err != nil {
 		return nil, err
 	}
 	var c checker
 	checkInstanceName(&c, name, name)
-	if boolSettings[name] {
-		c.add(name, usher.CodeInvalid, "must be true or false, not a file")
-	}
+	// The value's own check refuses a reference for a setting of true or
+	// false: such a setting takes no file.
+	checkInstanceValue(&c, name, name, []byte(`{"attachment":0}`))
 	if err := c.err(); err != nil {
 		return nil, err
 	}
