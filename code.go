@@ -180,6 +180,15 @@ const (
 	CodeReminderNotFound = "reminder_not_found" // the reminder does not exist, is deleted, or may not be seen
 )
 
+// Codes of attachments.
+const (
+	CodeAttachmentNotFound = "attachment_not_found" // the attachment does not exist, or may not be seen
+	CodeAttachmentTooLarge = "attachment_too_large" // the uploaded file is over the limit
+	CodeTypeNotAllowed     = "type_not_allowed"     // the file's content type, judged from its bytes, is refused for the kind
+	CodeUnknownKind        = "unknown_kind"         // the attachment kind is not one usher knows
+	CodeNoPreview          = "no_preview"           // the attachment is not an image a preview is made of
+)
+
 // Codes of instance settings.
 const (
 	CodeSettingNotFound  = "setting_not_found"       // the instance setting is not set
@@ -228,6 +237,7 @@ var Codes = []string{
 
 	CodeApplicationNotFound,
 	CodeReminderNotFound,
+	CodeAttachmentNotFound, CodeAttachmentTooLarge, CodeTypeNotAllowed, CodeUnknownKind, CodeNoPreview,
 
 	CodeSettingNotFound, CodePasswordResetOff, CodePasswordLoginOff,
 }

@@ -3,20 +3,19 @@ package core
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"image"
-	_ "image/gif"  // registers GIF for avatars
-	_ "image/jpeg" // registers JPEG for avatars
-	_ "image/png"  // registers PNG for avatars
+	"io"
 	"strconv"
 
 	"usher"
 	"usher/store"
 )
 
-// Avatars manages users' pictures.
+// Avatars manages users' pictures. An avatar is an attachment of kind
+// avatar, owned by its user, its bytes in the blob store; avatars set
+// before attachments existed are still read from the avatars table until
+// they are replaced or deleted.
 type Avatars struct{ *env }
 
 // Limits on avatars.
@@ -27,6 +26,15 @@ const (
 
 func errAvatarNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeAvatarNotFound, Message: "avatar not found"}
+}
+
+// avatarTag is the entity tag of an avatar with the checksum: the first 8
+// bytes of its SHA-256, as avatars always had.
+func avatarTag(checksum string) string {
+	if len(checksum) < 16 {
+		return checksum
+	}
+	return checksum[:16]
 }
 
 // Get returns a user's avatar. Avatars are public: anyone may fetch one, so
@@ -50,15 +58,35 @@ func (a *Avatars) Get(ctx context.Context, key usher.UserKey) (*usher.Avatar, er
 	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return nil, err
 	}
-	av, err := a.store.AvatarGet(ctx, id)
-	if errors.Is(err, usher.ErrNotFound) {
-		return nil, errAvatarNotFound()
+	list, err := a.store.AttachmentsOf(ctx, id, usher.AttachmentAvatar)
+	if err != nil {
+		return nil, err
 	}
-	return av, err
+	if len(list) == 0 {
+		// One set before avatars were attachments.
+		av, err := a.store.AvatarGet(ctx, id)
+		if errors.Is(err, usher.ErrNotFound) {
+			return nil, errAvatarNotFound()
+		}
+		return av, err
+	}
+	at := list[len(list)-1]
+	rc, err := a.blobs.Get(ctx, at.BlobKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	return &usher.Avatar{UserID: id, ContentType: at.ContentType, Data: data, ETag: avatarTag(at.Checksum), UpdatedAt: at.CreatedAt}, nil
 }
 
 // Set stores a user's avatar: a PNG, JPEG or GIF of at most 1 MiB and
-// 2048 pixels a side, its type judged from its bytes.
+// 2048 pixels a side, its type judged from its bytes. It replaces the
+// user's avatar attachment, whose bytes are removed once the change
+// commits.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (not such an
 // image), TooLarge.
@@ -71,7 +99,7 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 		return nil, &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeAvatarTooLarge, Message: "the image is over 1 MiB"}
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
+	if err != nil || (format != "png" && format != "jpeg" && format != "gif") {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is not a PNG, JPEG or GIF image"})
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxAvatarSide || cfg.Height > maxAvatarSide {
@@ -81,23 +109,71 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is a damaged " + format + " image"})
 	}
-	sum := sha256.Sum256(data)
-	av := &usher.Avatar{UserID: u.ID, ContentType: "image/" + format, Data: data,
-		ETag: hex.EncodeToString(sum[:8]), UpdatedAt: a.now()}
-	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.AvatarPut(ctx, av); err != nil {
+	at, _, err := describe(usher.AttachmentAvatar, u.ID, "avatar."+format, bytes.NewReader(data), maxAvatarBytes)
+	if err != nil {
+		return nil, err
+	}
+	at.ContentType = "image/" + format
+	av := &usher.Avatar{UserID: u.ID, ContentType: at.ContentType, Data: data, ETag: avatarTag(at.Checksum)}
+	err = a.saveAttachment(ctx, at, data, func(tx store.Tx, drop *[]string) error {
+		av.UpdatedAt = at.CreatedAt
+		if _, err := removeAvatars(ctx, tx, u.ID, at.ID, drop); err != nil {
 			return err
 		}
 		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.AvatarETag = av.ETag; return nil }); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, av.UpdatedAt, event{action: "avatar.set", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			changes: map[string]usher.Change{"avatar": {Old: u.AvatarETag, New: av.ETag}}})
+			changes: map[string]usher.Change{"avatar": {Old: u.AvatarETag, New: av.ETag}},
+			meta:    map[string]string{"attachment": strconv.FormatInt(at.ID, 10)}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return av, nil
+}
+
+// removeAvatars removes within tx the user's avatar attachments but keep
+// (0 for all), listing their blobs in drop, and the avatar of the table
+// that came before. It reports whether there was one to remove.
+func removeAvatars(ctx context.Context, tx store.Tx, userID, keep int64, drop *[]string) (bool, error) {
+	list, err := tx.AttachmentsOf(ctx, userID, usher.AttachmentAvatar)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, old := range list {
+		if old.ID == keep {
+			continue
+		}
+		if err := tx.AttachmentDelete(ctx, old.ID); err != nil {
+			return false, err
+		}
+		*drop = append(*drop, blobsOf(old)...)
+		found = true
+	}
+	switch err := tx.AvatarDelete(ctx, userID); {
+	case err == nil:
+		found = true
+	case !errors.Is(err, usher.ErrNotFound):
+		return false, err
+	}
+	return found, nil
+}
+
+// clearAvatarTag forgets the user's avatar tag when it is the one of the
+// avatar with the checksum, deleted within tx.
+func clearAvatarTag(ctx context.Context, tx store.Tx, userID int64, checksum string) error {
+	_, err := tx.UserUpdate(ctx, userID, func(u *usher.User) error {
+		if u.AvatarETag == avatarTag(checksum) {
+			u.AvatarETag = ""
+		}
+		return nil
+	})
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Delete removes a user's avatar.
@@ -108,16 +184,24 @@ func (a *Avatars) Delete(ctx context.Context, key usher.UserKey) error {
 	if err != nil {
 		return err
 	}
-	return a.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.AvatarDelete(ctx, u.ID); err != nil {
-			if errors.Is(err, usher.ErrNotFound) {
-				return errAvatarNotFound()
-			}
+	var drop []string
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		drop = drop[:0]
+		found, err := removeAvatars(ctx, tx, u.ID, 0, &drop)
+		if err != nil {
 			return err
+		}
+		if !found {
+			return errAvatarNotFound()
 		}
 		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.AvatarETag = ""; return nil }); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, a.now(), event{action: "avatar.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10)})
 	})
+	if err != nil {
+		return err
+	}
+	a.dropBlobs(ctx, drop)
+	return nil
 }

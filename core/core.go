@@ -15,6 +15,8 @@ import (
 	"usher/password"
 	"usher/seal"
 	"usher/store"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Policy is the configurable part of the rules. Zero numbers and durations
@@ -69,6 +71,9 @@ type Policy struct {
 	// MaxTokensPerUser bounds an account's live tokens of every kind but
 	// sessions: minting past it is refused until one is revoked.
 	MaxTokensPerUser int
+	// MaxAttachmentBytes bounds an uploaded file (an attachment, or a
+	// setting's file).
+	MaxAttachmentBytes int
 
 	// PublicURL is where usher is reached from outside, for links in mail
 	// and OAuth redirects.
@@ -101,6 +106,7 @@ func DefaultPolicy() Policy {
 		LockMax:              15 * time.Minute,
 		MaxSessionsPerUser:   100,
 		MaxTokensPerUser:     500,
+		MaxAttachmentBytes:   10 << 20,
 		PublicURL:            "http://127.0.0.1:8080",
 	}
 }
@@ -113,7 +119,7 @@ func withDefaults(p Policy) Policy {
 		{&p.PasswordMaxBytes, &d.PasswordMaxBytes}, {&p.MaxPageSize, &d.MaxPageSize},
 		{&p.DefaultPageSize, &d.DefaultPageSize}, {&p.MaxFailuresPerKey, &d.MaxFailuresPerKey},
 		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP}, {&p.MaxSessionsPerUser, &d.MaxSessionsPerUser},
-		{&p.MaxTokensPerUser, &d.MaxTokensPerUser},
+		{&p.MaxTokensPerUser, &d.MaxTokensPerUser}, {&p.MaxAttachmentBytes, &d.MaxAttachmentBytes},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def
@@ -152,6 +158,10 @@ type Config struct {
 	Connectors []usher.Connector
 	// Transport delivers the outbox; Outbox.Run needs it.
 	Transport usher.Transport
+	// Blobs keeps the bytes of attachments, avatars and previews; when
+	// nil, they are kept in memory for as long as the core lives (for
+	// tests: a server always configures one).
+	Blobs usher.BlobStore
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -175,7 +185,9 @@ type Core struct {
 	Reminders *Reminders
 	// Instance manages the instance's settings; Settings, users' own.
 	Instance *InstanceSettings
-	Stats    *Stats
+	// Attachments manages stored files and their previews.
+	Attachments *Attachments
+	Stats       *Stats
 }
 
 // env is what every service shares.
@@ -186,6 +198,10 @@ type env struct {
 	seal       *seal.Box
 	connectors map[string]usher.Connector
 	transport  usher.Transport
+	blobs      usher.BlobStore
+	// previews makes each attachment's preview once however many ask
+	// for it at the same time.
+	previews   singleflight.Group
 	clock      func() time.Time
 	log        *slog.Logger
 	keys       *keyring
@@ -203,11 +219,14 @@ type env struct {
 func New(cfg Config) *Core {
 	e := &env{
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
-		connectors: map[string]usher.Connector{}, transport: cfg.Transport, clock: cfg.Now, log: cfg.Logger,
+		connectors: map[string]usher.Connector{}, transport: cfg.Transport, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
 	}
 	if e.clock == nil {
 		e.clock = time.Now
+	}
+	if e.blobs == nil {
+		e.blobs = &memBlobs{m: map[string][]byte{}}
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -229,21 +248,22 @@ func New(cfg Config) *Core {
 	}
 	e.keys = &keyring{env: e}
 	return &Core{
-		Users:     &Users{env: e},
-		Auth:      &Auth{env: e},
-		Audit:     &Audit{env: e},
-		Outbox:    &Outbox{env: e},
-		Keys:      &Keys{env: e},
-		Emails:    &Emails{env: e},
-		Settings:  &Settings{env: e},
-		Avatars:   &Avatars{env: e},
-		Groups:    &Groups{env: e},
-		Orgs:      &Organisations{env: e},
-		Plans:     &Plans{env: e},
-		Reminders: &Reminders{env: e},
-		Apps:      &Applications{env: e},
-		Instance:  &InstanceSettings{env: e},
-		Stats:     &Stats{env: e},
+		Users:       &Users{env: e},
+		Auth:        &Auth{env: e},
+		Audit:       &Audit{env: e},
+		Outbox:      &Outbox{env: e},
+		Keys:        &Keys{env: e},
+		Emails:      &Emails{env: e},
+		Settings:    &Settings{env: e},
+		Avatars:     &Avatars{env: e},
+		Groups:      &Groups{env: e},
+		Orgs:        &Organisations{env: e},
+		Plans:       &Plans{env: e},
+		Reminders:   &Reminders{env: e},
+		Apps:        &Applications{env: e},
+		Instance:    &InstanceSettings{env: e},
+		Stats:       &Stats{env: e},
+		Attachments: &Attachments{env: e},
 	}
 }
 

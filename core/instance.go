@@ -167,70 +167,89 @@ func (s *InstanceSettings) Update(ctx context.Context, values []usher.InstanceSe
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	by := usher.PrincipalFrom(ctx).UserID()
 	var out []*usher.InstanceSetting
+	var drop []string
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		now := s.now()
-		for i, v := range values {
-			if last[v.Name] != i {
-				continue
-			}
-			old, err := tx.InstanceSettingGet(ctx, v.Name)
-			if err != nil && !errors.Is(err, usher.ErrNotFound) {
-				return err
-			}
-			var oldValue []byte
-			if old != nil {
-				oldValue = old.Value
-			}
-			if compact[i] == nil {
-				if old == nil {
-					continue
-				}
-				if err := tx.InstanceSettingDelete(ctx, v.Name); err != nil {
-					return err
-				}
-			} else {
-				st := &usher.InstanceSetting{Name: v.Name, Value: compact[i], UpdatedAt: now, UpdatedBy: by}
-				out = append(out, st)
-				if old != nil && bytes.Equal(oldValue, st.Value) {
-					continue // unchanged: neither written nor audited
-				}
-				if err := tx.InstanceSettingPut(ctx, st); err != nil {
-					return err
-				}
-			}
-			verb := "set"
-			if compact[i] == nil {
-				verb = "delete"
-			}
-			if err := s.record(ctx, tx, now, event{action: "setting." + verb, resourceType: "setting", resourceID: v.Name,
-				changes: map[string]usher.Change{"value": {Old: auditValue(oldValue), New: auditValue(compact[i])}}}); err != nil {
-				return err
-			}
-		}
-		all, err := tx.InstanceSettingList(ctx, "")
-		if err != nil {
-			return err
-		}
-		if len(all) > maxInstanceSettings {
-			return usher.FieldErrors(usher.FieldError{Field: "values", Code: usher.CodeTooMany,
-				Message: "the instance has at most " + strconv.Itoa(maxInstanceSettings) + " settings"})
-		}
-		// Settings left unchanged are answered as they are stored.
-		stored := map[string]*usher.InstanceSetting{}
-		for _, st := range all {
-			stored[st.Name] = st
-		}
-		for i, st := range out {
-			if cur := stored[st.Name]; cur != nil {
-				out[i] = cur
-			}
-		}
-		return nil
+		var err error
+		drop = drop[:0]
+		out, err = s.write(ctx, tx, values, compact, last, &drop)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	s.dropBlobs(ctx, drop)
+	return out, nil
+}
+
+// write applies checked values within tx (compact holds each value
+// compacted, nil to delete; last the index of each name's last value),
+// records an event for each change and returns the settings set. A
+// setting's file that its setting no longer refers to is deleted, its
+// blobs listed in drop.
+func (s *InstanceSettings) write(ctx context.Context, tx store.Tx, values []usher.InstanceSettingValue, compact [][]byte,
+	last map[string]int, drop *[]string) ([]*usher.InstanceSetting, error) {
+	by := usher.PrincipalFrom(ctx).UserID()
+	var out []*usher.InstanceSetting
+	now := s.now()
+	for i, v := range values {
+		if last[v.Name] != i {
+			continue
+		}
+		old, err := tx.InstanceSettingGet(ctx, v.Name)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return nil, err
+		}
+		var oldValue []byte
+		if old != nil {
+			oldValue = old.Value
+		}
+		if compact[i] == nil {
+			if old == nil {
+				continue
+			}
+			if err := tx.InstanceSettingDelete(ctx, v.Name); err != nil {
+				return nil, err
+			}
+		} else {
+			st := &usher.InstanceSetting{Name: v.Name, Value: compact[i], UpdatedAt: now, UpdatedBy: by}
+			out = append(out, st)
+			if old != nil && bytes.Equal(oldValue, st.Value) {
+				continue // unchanged: neither written nor audited
+			}
+			if err := tx.InstanceSettingPut(ctx, st); err != nil {
+				return nil, err
+			}
+		}
+		if err := dropSettingFile(ctx, tx, oldValue, compact[i], drop); err != nil {
+			return nil, err
+		}
+		verb := "set"
+		if compact[i] == nil {
+			verb = "delete"
+		}
+		if err := s.record(ctx, tx, now, event{action: "setting." + verb, resourceType: "setting", resourceID: v.Name,
+			changes: map[string]usher.Change{"value": {Old: auditValue(oldValue), New: auditValue(compact[i])}}}); err != nil {
+			return nil, err
+		}
+	}
+	all, err := tx.InstanceSettingList(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(all) > maxInstanceSettings {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "values", Code: usher.CodeTooMany,
+			Message: "the instance has at most " + strconv.Itoa(maxInstanceSettings) + " settings"})
+	}
+	// Settings left unchanged are answered as they are stored.
+	stored := map[string]*usher.InstanceSetting{}
+	for _, st := range all {
+		stored[st.Name] = st
+	}
+	for i, st := range out {
+		if cur := stored[st.Name]; cur != nil {
+			out[i] = cur
+		}
 	}
 	return out, nil
 }

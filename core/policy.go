@@ -68,6 +68,9 @@ const (
 	actAppGrant       action = "application.grant"
 	actReminderRead   action = "reminder.read"
 	actReminderWrite  action = "reminder.write"
+	actAttachCreate   action = "attachment.create"
+	actAttachRead     action = "attachment.read"
+	actAttachDelete   action = "attachment.delete"
 )
 
 // operations describes every action, for GET /v1/permissions; the order is
@@ -121,6 +124,9 @@ var operations = []struct {
 	{actAppGrant, "manage who may do what on an application", true},
 	{actReminderRead, "see reminders neither assigned to nor created by the caller", false},
 	{actReminderWrite, "change such reminders, and assign reminders to other users", true},
+	{actAttachCreate, "upload files (everyone may unless a rule denies)", true},
+	{actAttachRead, "read and download other users' files", false},
+	{actAttachDelete, "delete other users' files", true},
 }
 
 // writes lists the actions that change something; a token must carry the

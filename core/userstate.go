@@ -105,8 +105,9 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 	})
 }
 
-// Purge deletes a user for good, with everything that belongs to it. The
-// audit log keeps its record.
+// Purge deletes a user for good, with everything that belongs to it, its
+// avatar's bytes too. The audit log keeps its record; the files it
+// uploaded stay, without an owner, for administrators to keep or delete.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
@@ -120,7 +121,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 	if err := s.mayAny(ctx, p, actUserPurge); err != nil {
 		return err
 	}
+	var drop []string // the avatar's blobs, removed once the purge commits
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		drop = drop[:0]
 		u, err := findUser(ctx, tx, p, key, withDeleted)
 		if err != nil {
 			return err
@@ -131,6 +134,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err := s.guardCredentials(ctx, p, actTokenEnd, u); err != nil {
 			return err
 		}
+		if _, err := removeAvatars(ctx, tx, u.ID, 0, &drop); err != nil {
+			return err
+		}
 		if err := tx.UserPurge(ctx, u.ID); err != nil {
 			return err
 		}
@@ -139,6 +145,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 	})
 	if errors.Is(err, usher.ErrNotFound) {
 		return errUserNotFound()
+	}
+	if err == nil {
+		s.dropBlobs(ctx, drop)
 	}
 	return err
 }

@@ -306,6 +306,20 @@ type Tx interface {
 	// AvatarDelete removes a user's avatar.
 	AvatarDelete(ctx context.Context, userID int64) error
 
+	// AttachmentAdd inserts a and sets a.ID. An OwnerID naming no user
+	// is ErrNotFound.
+	AttachmentAdd(ctx context.Context, a *usher.Attachment) error
+	// AttachmentGet returns an attachment.
+	AttachmentGet(ctx context.Context, id int64) (*usher.Attachment, error)
+	// AttachmentsOf returns the attachments of a kind a user owns, by id.
+	AttachmentsOf(ctx context.Context, ownerID int64, kind usher.AttachmentKind) ([]*usher.Attachment, error)
+	// AttachmentSetPreview records an attachment's preview if it has none
+	// yet; ErrNotFound when it has one (or no such attachment exists).
+	AttachmentSetPreview(ctx context.Context, id int64, key, contentType string) error
+	// AttachmentDelete removes an attachment's row; its blobs are the
+	// caller's to remove.
+	AttachmentDelete(ctx context.Context, id int64) error
+
 	// ReminderAdd inserts r and sets r.ID.
 	ReminderAdd(ctx context.Context, r *usher.Reminder) error
 	// ReminderGet returns a reminder, deleted or not.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -115,10 +116,12 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 		ctx := usher.WithRequest(r.Context(), usher.Request{
 			ID: id, Address: addr, UserAgent: r.UserAgent(), Secure: secure,
 		})
-		r = r.WithContext(ctx)
 		if r.Body != nil {
+			// An upload's handler may read past MaxBody (UploadBody).
+			ctx = context.WithValue(ctx, rawBodyKey{}, r.Body)
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		}
+		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -205,6 +208,22 @@ func (o *Ops) Mount(mux *http.ServeMux) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", o.Metrics)
+}
+
+// rawBodyKey keeps a request's body as it came, before MaxBody limits it.
+type rawBodyKey struct{}
+
+// UploadBody lets a handler that takes files read a body of up to limit
+// bytes rather than MaxBody; reading more is a *http.MaxBytesError. It
+// must be called before the body is read.
+func UploadBody(w http.ResponseWriter, r *http.Request, limit int64) {
+	body := r.Body
+	if raw, ok := r.Context().Value(rawBodyKey{}).(io.ReadCloser); ok {
+		body = raw
+	}
+	if body != nil {
+		r.Body = http.MaxBytesReader(w, body, limit)
+	}
 }
 
 // IsTooLarge reports whether err came from reading a body over MaxBody.

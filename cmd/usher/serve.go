@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"usher"
+	"usher/blob"
 	"usher/connector"
 	"usher/core"
 	"usher/face/gitlab"
@@ -50,6 +51,8 @@ type serveConfig struct {
 	// trustedProxies lists the CIDR prefixes of the reverse proxies whose
 	// forwarding headers are believed.
 	trustedProxies string
+	// blobURL names the blob store of files: a directory or an S3 bucket.
+	blobURL string
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -104,6 +107,10 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.StringVar(&sc.oidc.Name, "oidc-name", "oidc", "name of the OpenID Connect provider in usher's URLs")
 	f.StringVar(&sc.oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id")
 	f.StringVar(&sc.oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret")
+	f.StringVar(&sc.blobURL, "blob-url", "", "where files (attachments, avatars, previews) are kept: a directory, file:///path, or "+
+		"s3://bucket?endpoint=host:port&region=…&prefix=…&insecure=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
+		"(default: the directory DATABASE.blobs next to a SQLite file, ./usher-blobs for PostgreSQL)")
+	f.IntVar(&p.MaxAttachmentBytes, "max-upload", p.MaxAttachmentBytes, "largest file an upload may carry, in bytes")
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
 		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
@@ -147,7 +154,11 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	if sc.policy.PublicURL == "" {
 		sc.policy.PublicURL = listenURL(ln.Addr())
 	}
-	c, err := buildCore(ctx, db, box, sc, log)
+	blobs, err := openBlobs(ctx, cfg.database, sc.blobURL)
+	if err != nil {
+		return err
+	}
+	c, err := buildCore(ctx, db, box, blobs, sc, log)
 	if err != nil {
 		return err
 	}
@@ -199,8 +210,25 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	return nil
 }
 
-// buildCore makes the core with its mail transport and log-in providers.
-func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConfig, log *slog.Logger) (*core.Core, error) {
+// openBlobs opens the blob store the URL names; without one, a directory
+// next to a SQLite database file, or ./usher-blobs.
+func openBlobs(ctx context.Context, database, url string) (usher.BlobStore, error) {
+	if url == "" {
+		url = "usher-blobs"
+		if db := strings.TrimPrefix(database, "sqlite:"); !strings.Contains(db, "://") {
+			url = db + ".blobs"
+		}
+	}
+	b, err := blob.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("--blob-url: %w", err)
+	}
+	return b, nil
+}
+
+// buildCore makes the core with its mail transport, log-in providers and
+// blob store.
+func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger) (*core.Core, error) {
 	var transport usher.Transport = mail.NewLog(log)
 	if sc.smtpURL != "" {
 		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
@@ -234,6 +262,7 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, sc *serveConf
 		Seal:       box,
 		Connectors: conns,
 		Transport:  transport,
+		Blobs:      blobs,
 		Logger:     log,
 	}), nil
 }
@@ -249,7 +278,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	ops := &web.Ops{Ready: db.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Stats: c.Stats, Groups: c.Groups, Orgs: c.Orgs, Apps: c.Apps, Instance: c.Instance, Plans: c.Plans,
-		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Reminders: c.Reminders, Log: log,
+		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Reminders: c.Reminders, Attachments: c.Attachments, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&pterodactyl.Handler{Users: c.Users, Auth: c.Auth, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)

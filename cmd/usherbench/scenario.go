@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -103,6 +108,18 @@ func scenarios() []scenario {
 				r, err := b.load(ctx, scanOp(b.ro, b.db.kind, b.data.queries))
 				if r != nil {
 					r.note = "the database alone, no HTTP"
+				}
+				return r, err
+			}},
+		{name: "attachment_download",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				path, err := b.uploadAttachment(ctx)
+				if err != nil {
+					return nil, err
+				}
+				r, err := b.load(ctx, admin(b, fixed(path)))
+				if r != nil {
+					r.note = "one 64×64 PNG's original, from the blob store"
 				}
 				return r, err
 			}},
@@ -234,4 +251,50 @@ func (b *bench) meDuringLoginFlood(ctx context.Context) (*result, error) {
 	me.note = fmt.Sprintf("beside %d log-in workers: %.0f log-ins/s, p99 %s ms, %d log-ins refused or failed",
 		b.cfg.flood, flood.rps(), ms(flood.hist.quantile(0.99)), flood.errors)
 	return me, nil
+}
+
+// uploadAttachment uploads a small image as the administrator and returns
+// the path of its original.
+func (b *bench) uploadAttachment(ctx context.Context) (string, error) {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for i := range 64 {
+		img.Set(i, i, color.RGBA{R: 200, A: 255})
+	}
+	var file bytes.Buffer
+	if err := png.Encode(&file, img); err != nil {
+		return "", err
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, err := w.CreateFormFile("file", "bench.png")
+	if err != nil {
+		return "", err
+	}
+	if _, err := part.Write(file.Bytes()); err != nil {
+		return "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.usher.base+"/v1/attachments", &body)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	res, err := b.usher.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("upload an attachment: %w", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		URL string `json:"url"`
+	}
+	if res.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("upload an attachment: %w", statusError(res.StatusCode))
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.URL == "" {
+		return "", fmt.Errorf("upload an attachment: the answer has no url (%v)", err)
+	}
+	return out.URL, nil
 }

@@ -77,7 +77,9 @@ func (u *usherCmd) token(ctx context.Context, user, kind string) (string, error)
 // until /readyz answers; it returns the process and the time from exec to
 // ready.
 func (u *usherCmd) serve(ctx context.Context, logPath string, extra []string) (*proc, time.Duration, error) {
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", u.db.url}, extra...)
+	// Files go to the run's directory, whatever the database.
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", u.db.url,
+		"--blob-url", filepath.Join(filepath.Dir(logPath), "blobs")}, extra...)
 	p, err := startProc(ctx, "usher serve", logPath, u.db.env, u.bin, args...)
 	if err != nil {
 		return nil, 0, err

@@ -43,6 +43,8 @@ type Options struct {
 	Now        func() time.Time
 	Transport  usher.Transport
 	Connectors []usher.Connector
+	// Blobs keeps files' bytes; in memory when nil.
+	Blobs usher.BlobStore
 }
 
 // New returns a core on a new, migrated database that lives as long as t.
@@ -78,6 +80,7 @@ func New(t testing.TB, opts Options) *Env {
 		Now:        opts.Now,
 		Transport:  opts.Transport,
 		Connectors: opts.Connectors,
+		Blobs:      opts.Blobs,
 	})
 	return &Env{Core: c, Store: db, path: path}
 }

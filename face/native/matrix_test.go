@@ -546,6 +546,16 @@ func matrixRows() []matrixRow {
 		{"POST", "/v1/reminders/{id}/snooze", "UANNNNNFUA", func(c *cell) req {
 			return req{path: c.reminder("/snooze"), body: map[string]any{"remind_at": time.Now().Add(time.Hour)}}
 		}},
+		// Attachments: a file is its owner's (the cell's target here);
+		// another's does not exist for a caller.
+		{"POST", "/v1/attachments", "UAAAAAAFUA", func(c *cell) req {
+			body, ctype := multipartFile(c.t, "file", "notes.txt", []byte("hello"), nil)
+			return req{path: "/v1/attachments", body: body, header: map[string]string{"Content-Type": ctype}}
+		}},
+		{"GET", "/v1/attachments/{id}", "UANNNNNFUA", func(c *cell) req { return req{path: c.attachment("")} }},
+		{"DELETE", "/v1/attachments/{id}", "UANNNNNFUA", func(c *cell) req { return req{path: c.attachment("")} }},
+		{"GET", "/v1/attachments/{id}/original", "UANNNNNFUA", func(c *cell) req { return req{path: c.attachment("/original")} }},
+		{"GET", "/v1/attachments/{id}/preview", "UANNNNNFUA", func(c *cell) req { return req{path: c.attachment("/preview")} }},
 		{"GET", "/v1/plans", "UAAAAAAFUA", path("/v1/plans")},
 		{"POST", "/v1/plans", "UFFFFFFFUA", func(c *cell) req {
 			return req{path: "/v1/plans", body: map[string]any{"name": c.m.unique("plan"), "can_create_team": true}}

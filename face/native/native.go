@@ -92,6 +92,8 @@ type Handler struct {
 	Reminders ReminderService
 	// Instance serves the instance's settings.
 	Instance InstanceService
+	// Attachments serves /v1/attachments.
+	Attachments AttachmentService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -200,6 +202,12 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/v1/reminders/{id}", h.deleteReminder, false},
 		{"POST", "/v1/reminders/{id}/dismiss", h.dismissReminder, false},
 		{"POST", "/v1/reminders/{id}/snooze", h.snoozeReminder, false},
+
+		{"POST", "/v1/attachments", h.uploadAttachment, false},
+		{"GET", "/v1/attachments/{id}", h.getAttachment, false},
+		{"DELETE", "/v1/attachments/{id}", h.deleteAttachment, false},
+		{"GET", "/v1/attachments/{id}/original", h.originalAttachment, false},
+		{"GET", "/v1/attachments/{id}/preview", h.previewAttachment, false},
 
 		{"GET", "/v1/settings", h.listInstanceSettings, false},
 		{"PATCH", "/v1/settings", h.updateInstanceSettings, false},

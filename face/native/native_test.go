@@ -158,7 +158,7 @@ func setupWith(t *testing.T, opts coretest.Options) *bundle {
 	log := slog.New(slog.DiscardHandler)
 	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit, Stats: env.Core.Stats,
 		Groups: env.Core.Groups, Orgs: env.Core.Orgs, Apps: env.Core.Apps, Instance: env.Core.Instance, Plans: env.Core.Plans, Keys: env.Core.Keys,
-		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Reminders: env.Core.Reminders, Log: log,
+		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Reminders: env.Core.Reminders, Attachments: env.Core.Attachments, Log: log,
 		PublicURL: cmp.Or(opts.Policy.PublicURL, publicURL)}
 	mux := http.NewServeMux()
 	h.Mount(mux)

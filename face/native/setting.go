@@ -15,6 +15,7 @@ type InstanceService interface {
 	List(ctx context.Context, prefix string) ([]*usher.InstanceSetting, error)
 	Get(ctx context.Context, name string) (*usher.InstanceSetting, error)
 	Set(ctx context.Context, name string, value []byte) (*usher.InstanceSetting, error)
+	SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error)
 	Update(ctx context.Context, values []usher.InstanceSettingValue) ([]*usher.InstanceSetting, error)
 	Current(ctx context.Context) (map[string]json.RawMessage, error)
 }
@@ -71,8 +72,12 @@ func (h *Handler) getInstanceSetting(w http.ResponseWriter, r *http.Request) err
 }
 
 // setInstanceSetting sets one setting to the body's value; a null or
-// absent value deletes it, answered with 204.
+// absent value deletes it, answered with 204. A multipart/form-data body
+// sets it from the file of its part "upload" instead.
 func (h *Handler) setInstanceSetting(w http.ResponseWriter, r *http.Request) error {
+	if mt, err := web.MediaType(r, web.MediaJSON, web.MediaMultipart); err == nil && mt == web.MediaMultipart {
+		return h.setInstanceSettingFile(w, r)
+	}
 	var req struct {
 		Value json.RawMessage `json:"value"`
 	}
@@ -120,4 +125,19 @@ func (h *Handler) currentSettings(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return web.WriteJSON(w, http.StatusOK, cur)
+}
+
+// setInstanceSettingFile sets a setting from an uploaded file, which
+// becomes an attachment the setting's value refers to.
+func (h *Handler) setInstanceSettingFile(w http.ResponseWriter, r *http.Request) error {
+	up, err := web.ReadUpload(w, r, h.maxUpload(), "upload")
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	s, err := h.Instance.SetFile(r.Context(), r.PathValue("name"), usher.AttachmentUpload{Name: up.Name, Body: up.File})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, toInstanceSettingJSON(s))
 }

@@ -374,6 +374,8 @@ var columns = map[string]string{
 	"email": "id, user_id, email, confirmed_at, created_at",
 	"reminder": "id, resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at, " +
 		"delivered_at, created_at, updated_at, deleted_at",
+	"attachment": "id, kind, owner_id, name, size, content_type, checksum, width, height, blob_key, " +
+		"preview_key, preview_type, created_at",
 }
 
 // macros expands the column lists, plain and qualified with the first
@@ -417,6 +419,7 @@ var queryNames = []string{
 	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
 	"ReminderInsert", "ReminderByID", "ReminderByIDForUpdate", "ReminderWrite", "ReminderClaim", "ReminderDeliver",
+	"AttachmentInsert", "AttachmentByID", "AttachmentsOf", "AttachmentSetPreview", "AttachmentDelete",
 	"ReadyStandby", "ReadyWrite",
 }
 

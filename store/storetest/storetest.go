@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Organisations", testOrganisations},
 		{"Applications", testApplications},
 		{"SettingsAndAvatars", testSettingsAndAvatars},
+		{"Attachments", testAttachments},
 		{"Reminders", testReminders},
 		{"ReminderClaims", testReminderClaims},
 		{"ReminderConcurrentClaims", testReminderConcurrentClaims},
