@@ -374,6 +374,8 @@ var columns = map[string]string{
 	"email": "id, user_id, email, confirmed_at, created_at",
 	"reminder": "id, resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at, " +
 		"delivered_at, created_at, updated_at, deleted_at",
+	"script": "id, name, kind, source, triggers, bundle, enabled, compile_error, directory, version, created_by, " +
+		"created_at, updated_at",
 }
 
 // macros expands the column lists, plain and qualified with the first
@@ -417,6 +419,8 @@ var queryNames = []string{
 	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
 	"ReminderInsert", "ReminderByID", "ReminderByIDForUpdate", "ReminderWrite", "ReminderClaim", "ReminderDeliver",
+	"ScriptInsert", "ScriptByName", "ScriptByNameForUpdate", "ScriptWrite", "ScriptDelete", "ScriptRunInsert",
+	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
 	"ReadyStandby", "ReadyWrite",
 }
 
