@@ -194,3 +194,16 @@ type ScriptRun struct {
 	CreatedAt time.Time
 	DoneAt    *time.Time
 }
+
+// ScriptBundle is a bundle of client scripts as browsers load it.
+type ScriptBundle struct {
+	Name string
+	// Source is the bundle's scripts, joined in id order.
+	Source []byte
+	// Type is its media type and Extension its file name's extension.
+	Type      string
+	Extension string
+	// ETag identifies the source; UpdatedAt is its scripts' last change.
+	ETag      string
+	UpdatedAt time.Time
+}

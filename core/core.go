@@ -70,6 +70,13 @@ type Policy struct {
 	// sessions: minting past it is refused until one is revoked.
 	MaxTokensPerUser int
 
+	// ScriptTimeout bounds one run of a server script; ScriptHeapGrowth
+	// bounds how far the process's heap may grow, in bytes, while one
+	// runs; ScriptMaxSource bounds a script's source, in bytes.
+	ScriptTimeout    time.Duration
+	ScriptHeapGrowth int
+	ScriptMaxSource  int
+
 	// PublicURL is where usher is reached from outside, for links in mail
 	// and OAuth redirects.
 	PublicURL string
@@ -101,6 +108,9 @@ func DefaultPolicy() Policy {
 		LockMax:              15 * time.Minute,
 		MaxSessionsPerUser:   100,
 		MaxTokensPerUser:     500,
+		ScriptTimeout:        time.Second,
+		ScriptHeapGrowth:     128 << 20,
+		ScriptMaxSource:      64 << 10,
 		PublicURL:            "http://127.0.0.1:8080",
 	}
 }
@@ -113,7 +123,8 @@ func withDefaults(p Policy) Policy {
 		{&p.PasswordMaxBytes, &d.PasswordMaxBytes}, {&p.MaxPageSize, &d.MaxPageSize},
 		{&p.DefaultPageSize, &d.DefaultPageSize}, {&p.MaxFailuresPerKey, &d.MaxFailuresPerKey},
 		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP}, {&p.MaxSessionsPerUser, &d.MaxSessionsPerUser},
-		{&p.MaxTokensPerUser, &d.MaxTokensPerUser},
+		{&p.MaxTokensPerUser, &d.MaxTokensPerUser}, {&p.ScriptHeapGrowth, &d.ScriptHeapGrowth},
+		{&p.ScriptMaxSource, &d.ScriptMaxSource},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def
@@ -124,7 +135,7 @@ func withDefaults(p Policy) Policy {
 		{&p.ConfirmTTL, &d.ConfirmTTL}, {&p.ResetTTL, &d.ResetTTL}, {&p.ResetTicketTTL, &d.ResetTicketTTL},
 		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ExchangeTTL, &d.ExchangeTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
 		{&p.MailRetryMax, &d.MailRetryMax}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
-		{&p.LockMax, &d.LockMax},
+		{&p.LockMax, &d.LockMax}, {&p.ScriptTimeout, &d.ScriptTimeout},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def
@@ -176,6 +187,9 @@ type Core struct {
 	// Instance manages the instance's settings; Settings, users' own.
 	Instance *InstanceSettings
 	Stats    *Stats
+	// Scripts manages automation scripts; Outbox.Run runs their queued
+	// "after" runs.
+	Scripts *Scripts
 }
 
 // env is what every service shares.
@@ -192,6 +206,7 @@ type env struct {
 	rules      ruleCache
 	principals principalCache
 	instance   settingsCache
+	scripts    scriptCache
 	common     map[string]bool // the most common passwords, lower-cased
 	// mailc wakes the outbox sender when a mail is queued.
 	mailc chan struct{}
@@ -244,6 +259,7 @@ func New(cfg Config) *Core {
 		Apps:      &Applications{env: e},
 		Instance:  &InstanceSettings{env: e},
 		Stats:     &Stats{env: e},
+		Scripts:   &Scripts{env: e},
 	}
 }
 
