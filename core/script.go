@@ -289,13 +289,17 @@ func (s *Scripts) Delete(ctx context.Context, name string) error {
 }
 
 // Bundle returns a bundle of client scripts: the enabled, valid client
-// scripts of the bundle, by id, joined. Any signed-in caller may fetch a
-// bundle: browser clients load them.
+// scripts of the bundle, by id, joined. Any signed-in caller whose token
+// may read the API may fetch a bundle: browser clients load them.
 //
-// Errors: Unauthenticated, NotFound (no such bundle, or nothing in it).
+// Errors: Unauthenticated, Forbidden, NotFound (no such bundle, or nothing
+// in it).
 func (s *Scripts) Bundle(ctx context.Context, name string) (*usher.ScriptBundle, error) {
-	if usher.PrincipalFrom(ctx).Anonymous() {
+	switch p := usher.PrincipalFrom(ctx); {
+	case p.Anonymous():
 		return nil, errUnauthenticated()
+	case !p.HasScope(usher.ScopeReadAPI):
+		return nil, errForbidden("the token's scopes do not allow this")
 	}
 	no := false
 	page, err := s.store.ScriptList(ctx, usher.ScriptFilter{Kind: usher.ScriptClient, Bundle: name, EnabledOnly: true, Invalid: &no})

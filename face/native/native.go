@@ -92,6 +92,8 @@ type Handler struct {
 	Reminders ReminderService
 	// Instance serves the instance's settings.
 	Instance InstanceService
+	// Scripts serves /v1/scripts.
+	Scripts ScriptService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -200,6 +202,14 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/v1/reminders/{id}", h.deleteReminder, false},
 		{"POST", "/v1/reminders/{id}/dismiss", h.dismissReminder, false},
 		{"POST", "/v1/reminders/{id}/snooze", h.snoozeReminder, false},
+
+		{"GET", "/v1/scripts", h.listScripts, false},
+		{"POST", "/v1/scripts", h.createScript, false},
+		{"GET", "/v1/scripts/{name}", h.getScript, false},
+		{"PATCH", "/v1/scripts/{name}", h.updateScript, false},
+		{"DELETE", "/v1/scripts/{name}", h.deleteScript, false},
+		{"POST", "/v1/scripts/{name}/run", h.runScript, false},
+		{"GET", "/v1/scripts/bundles/{bundle}", h.scriptBundle, false},
 
 		{"GET", "/v1/settings", h.listInstanceSettings, false},
 		{"PATCH", "/v1/settings", h.updateInstanceSettings, false},
