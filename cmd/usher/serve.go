@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,10 @@ type serveConfig struct {
 	// trustedProxies lists the CIDR prefixes of the reverse proxies whose
 	// forwarding headers are believed.
 	trustedProxies string
+	// scriptsDir holds automation scripts loaded at start-up; scriptHeap
+	// is the sandbox's bound on heap growth, in MiB.
+	scriptsDir string
+	scriptHeap int
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -66,6 +71,7 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 				return err
 			}
 			sc.policy.SignupDomains = sc.signupDomains
+			sc.policy.ScriptHeapGrowth = sc.scriptHeap << 20
 			return m.serve(cmd.Context(), log, cfg, sc)
 		},
 	}
@@ -107,6 +113,11 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
 		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
+	f.StringVar(&sc.scriptsDir, "scripts", "", "directory of automation scripts (*.js) loaded at start-up and kept as its files say "+
+		"(see docs/automation.md)")
+	f.DurationVar(&p.ScriptTimeout, "script-timeout", p.ScriptTimeout, "longest run of a server script")
+	f.IntVar(&sc.scriptHeap, "script-memory", p.ScriptHeapGrowth>>20, "MiB the heap may grow by while a server script runs")
+	f.IntVar(&p.ScriptMaxSource, "script-max-size", p.ScriptMaxSource, "largest script source, in bytes")
 	return cmd
 }
 
@@ -153,6 +164,13 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	}
 	if err := c.Auth.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
+	}
+	if sc.scriptsDir != "" {
+		n, err := c.Scripts.LoadDir(ctx, os.DirFS(sc.scriptsDir))
+		if err != nil {
+			return fmt.Errorf("--scripts: %w", err)
+		}
+		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
 	srv := &http.Server{
 		Handler:           newHandler(c, db, log, sc.policy.PublicURL, proxies),
