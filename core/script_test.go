@@ -352,3 +352,29 @@ func TestScriptGroupsAndApplications(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkLoginScript measures a password log-in (with cheap hashing, so
+// that what a script adds shows) without and with a trivial
+// auth.before_login script.
+func BenchmarkLoginScript(b *testing.B) {
+	for _, withScript := range []bool{false, true} {
+		b.Run(fmt.Sprintf("script=%v", withScript), func(b *testing.B) {
+			env := coretest.New(b, coretest.Options{})
+			env.MustCreateUser(b, usher.UserCreate{Username: "alice", Email: "alice@example.com", Password: "a long passphrase 7"})
+			if withScript {
+				if _, err := env.Core.Scripts.Create(coretest.System(), usher.ScriptCreate{Name: "gate",
+					Source:   `if (usher.resource.state !== "active") usher.refuse("inactive");`,
+					Triggers: []usher.Trigger{usher.TriggerBeforeLogin}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := env.Core.Auth.Login(ctx, "alice", "a long passphrase 7"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
