@@ -140,8 +140,8 @@ func TestScriptAfterCreateMailsOnce(t *testing.T) {
 func TestScriptLimits(t *testing.T) {
 	t.Parallel()
 	s := setupScripts(t, false)
-	// The memory-hungry script has time to reach its bound: goja repeats
-	// strings at about 150 MB/s.
+	// The memory-hungry script runs under a long time limit: memory, not
+	// time, is to stop it.
 	hungry := setupScriptsWith(t, false, core.Policy{ScriptTimeout: 5 * time.Second, ScriptHeapGrowth: 16 << 20})
 	for _, tt := range []struct {
 		name, src, says string
@@ -181,6 +181,20 @@ func TestScriptLimits(t *testing.T) {
 	name := "Alice"
 	if _, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name}); err != nil {
 		t.Fatalf("after the limits: %v", err)
+	}
+}
+
+// TestScriptRepeat: the sandbox's own String.prototype.repeat answers as
+// the language's does.
+func TestScriptRepeat(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "repeat", `usher.log("ab".repeat(3), "[" + "x".repeat(0) + "]", "é".repeat(2), "z".repeat(2.7), "".repeat(1e12).length);
+try { "x".repeat(-1); } catch (e) { usher.log(e.name); }
+try { "x".repeat(Infinity); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "repeat", "")
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[ababab [] éé zz 0 RangeError RangeError]" {
+		t.Fatalf("run: %+v, %v", run, err)
 	}
 }
 
