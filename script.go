@@ -90,6 +90,12 @@ func (t Trigger) Resource() string {
 	return r
 }
 
+// Event is the event of the trigger: "before_create", "manual", ….
+func (t Trigger) Event() string {
+	_, e, _ := strings.Cut(string(t), ".")
+	return e
+}
+
 // Before reports whether t runs inside its operation, before it writes.
 func (t Trigger) Before() bool { return strings.Contains(string(t), ".before_") }
 
@@ -165,6 +171,12 @@ type ScriptFilter struct {
 	Invalid *bool
 	// Trigger keeps the scripts that run on it.
 	Trigger Trigger
+	// Resources keeps the scripts with a trigger on one of these resource
+	// kinds ("user", "role", …); Events those with a trigger of one of
+	// these events ("before_create", "manual", …), as Corteza filters by
+	// resource and event types.
+	Resources []string
+	Events    []string
 	// Bundle keeps the client scripts of a bundle.
 	Bundle string
 	// EnabledOnly leaves disabled scripts out.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -171,6 +172,17 @@ func (s *Scripts) List(ctx context.Context, f usher.ScriptFilter) (*usher.Page[*
 	}
 	if f.Trigger != "" && !f.Trigger.Valid() {
 		return nil, invalid("trigger", "is not a trigger")
+	}
+	for _, p := range []struct {
+		field  string
+		values []string
+		part   func(usher.Trigger) string
+	}{{"resource", f.Resources, usher.Trigger.Resource}, {"event", f.Events, usher.Trigger.Event}} {
+		for _, v := range p.values {
+			if !slices.ContainsFunc(usher.Triggers, func(t usher.Trigger) bool { return p.part(t) == v }) {
+				return nil, invalid(p.field, "%q is the %s of no trigger", v, p.field)
+			}
+		}
 	}
 	var err error
 	if f.Page, err = s.idPage(f.Page); err != nil {

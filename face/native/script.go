@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -70,7 +71,7 @@ type scriptRunJSON struct {
 func (h *Handler) listScripts(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	f := usher.ScriptFilter{Kind: usher.ScriptKind(q.Enum("kind", "", "server", "client")), Invalid: q.Bool("invalid"),
-		Trigger: usher.Trigger(q.String("trigger")), Page: idPage(q)}
+		Trigger: usher.Trigger(q.String("trigger")), Resources: commaList(q.Strings("resource")), Events: commaList(q.Strings("event")), Page: idPage(q)}
 	if err := q.Err(); err != nil {
 		return err
 	}
@@ -79,6 +80,19 @@ func (h *Handler) listScripts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writePage(w, r, page, toScriptJSON, idCursor)
+}
+
+// commaList is the values of a repeated parameter, each split at commas.
+func commaList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 func (h *Handler) createScript(w http.ResponseWriter, r *http.Request) error {

@@ -48,6 +48,8 @@ func TestScriptsThroughHTTP(t *testing.T) {
 		{"?invalid=false&kind=server", "[hello]"},
 		{"?kind=client", "[widget]"},
 		{"?trigger=user.manual", "[hello]"},
+		{"?resource=user&event=after_create", "[hello]"},
+		{"?resource=role,application", "[]"},
 	} {
 		b.call(t, req{method: "GET", path: "/v1/scripts" + tt.query, token: b.adminTok}, 200, &list)
 		var names []string
@@ -124,22 +126,24 @@ func TestScriptsBadInput(t *testing.T) {
 		status       int
 		code, field  string
 	}{
-		"oversized":        {"POST", "/v1/scripts", map[string]any{"name": "big", "source": big}, 422, "validation_failed", "source"},
-		"unknown trigger":  {"POST", "/v1/scripts", map[string]any{"name": "t", "source": "1", "triggers": []string{"user.before_lunch"}}, 422, "validation_failed", "triggers"},
-		"no name":          {"POST", "/v1/scripts", map[string]any{"source": "1"}, 422, "validation_failed", "name"},
-		"bad kind":         {"POST", "/v1/scripts", map[string]any{"name": "k", "kind": "daemon", "source": "1"}, 422, "validation_failed", "kind"},
-		"taken":            {"POST", "/v1/scripts", map[string]any{"name": "taken", "source": "1"}, 409, "script_exists", "name"},
-		"unknown field":    {"POST", "/v1/scripts", map[string]any{"name": "u", "source": "1", "colour": "red"}, 400, "unknown_field", "colour"},
-		"wrong type":       {"POST", "/v1/scripts", map[string]any{"name": "w", "source": 7}, 400, "wrong_type", "source"},
-		"patch bad":        {"PATCH", "/v1/scripts/taken", map[string]any{"triggers": []string{"nope"}}, 422, "validation_failed", "triggers"},
-		"patch unknown":    {"PATCH", "/v1/scripts/none", map[string]any{"enabled": false}, 404, "script_not_found", ""},
-		"unknown resource": {"POST", "/v1/scripts/taken/run", map[string]any{"resource": "user:999999"}, 422, "validation_failed", "resource"},
-		"bad resource":     {"POST", "/v1/scripts/taken/run", map[string]any{"resource": "user:me"}, 422, "validation_failed", "resource"},
-		"not its trigger":  {"POST", "/v1/scripts/taken/run", map[string]any{}, 422, "validation_failed", "resource"},
-		"run unknown":      {"POST", "/v1/scripts/none/run", map[string]any{}, 404, "script_not_found", ""},
-		"bad kind filter":  {"GET", "/v1/scripts?kind=daemon", nil, 400, "", "kind"},
-		"bad trigger":      {"GET", "/v1/scripts?trigger=nope", nil, 400, "", "trigger"},
-		"bad bool":         {"GET", "/v1/scripts?invalid=maybe", nil, 400, "", "invalid"},
+		"oversized":             {"POST", "/v1/scripts", map[string]any{"name": "big", "source": big}, 422, "validation_failed", "source"},
+		"unknown trigger":       {"POST", "/v1/scripts", map[string]any{"name": "t", "source": "1", "triggers": []string{"user.before_lunch"}}, 422, "validation_failed", "triggers"},
+		"no name":               {"POST", "/v1/scripts", map[string]any{"source": "1"}, 422, "validation_failed", "name"},
+		"bad kind":              {"POST", "/v1/scripts", map[string]any{"name": "k", "kind": "daemon", "source": "1"}, 422, "validation_failed", "kind"},
+		"taken":                 {"POST", "/v1/scripts", map[string]any{"name": "taken", "source": "1"}, 409, "script_exists", "name"},
+		"unknown field":         {"POST", "/v1/scripts", map[string]any{"name": "u", "source": "1", "colour": "red"}, 400, "unknown_field", "colour"},
+		"wrong type":            {"POST", "/v1/scripts", map[string]any{"name": "w", "source": 7}, 400, "wrong_type", "source"},
+		"patch bad":             {"PATCH", "/v1/scripts/taken", map[string]any{"triggers": []string{"nope"}}, 422, "validation_failed", "triggers"},
+		"patch unknown":         {"PATCH", "/v1/scripts/none", map[string]any{"enabled": false}, 404, "script_not_found", ""},
+		"unknown resource":      {"POST", "/v1/scripts/taken/run", map[string]any{"resource": "user:999999"}, 422, "validation_failed", "resource"},
+		"bad resource":          {"POST", "/v1/scripts/taken/run", map[string]any{"resource": "user:me"}, 422, "validation_failed", "resource"},
+		"not its trigger":       {"POST", "/v1/scripts/taken/run", map[string]any{}, 422, "validation_failed", "resource"},
+		"run unknown":           {"POST", "/v1/scripts/none/run", map[string]any{}, 404, "script_not_found", ""},
+		"bad kind filter":       {"GET", "/v1/scripts?kind=daemon", nil, 400, "", "kind"},
+		"bad trigger":           {"GET", "/v1/scripts?trigger=nope", nil, 400, "", "trigger"},
+		"bad bool":              {"GET", "/v1/scripts?invalid=maybe", nil, 400, "", "invalid"},
+		"unknown resource kind": {"GET", "/v1/scripts?resource=planet", nil, 400, "", "resource"},
+		"unknown event":         {"GET", "/v1/scripts?event=before_lunch", nil, 400, "", "event"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var p problemBody

@@ -115,6 +115,8 @@ func (c *conn) ScriptList(ctx context.Context, f usher.ScriptFilter) (*usher.Pag
 	if f.Trigger != "" {
 		b.Where("triggers LIKE " + b.Arg("% "+EscapeLike(string(f.Trigger))+" %") + ` ESCAPE '\'`)
 	}
+	anyLike(b, f.Resources, func(r string) string { return "% " + EscapeLike(r) + ".%" })
+	anyLike(b, f.Events, func(e string) string { return "%." + EscapeLike(e) + " %" })
 	if f.Bundle != "" {
 		b.Where("bundle = " + b.Arg(f.Bundle))
 	}
@@ -138,6 +140,19 @@ func (c *conn) ScriptList(ctx context.Context, f usher.ScriptFilter) (*usher.Pag
 		page.Next = &usher.Cursor{ID: rows[limit-1].ID}
 	}
 	return page, nil
+}
+
+// anyLike keeps the scripts whose triggers match the pattern of one of
+// values; none keeps every script.
+func anyLike(b *Builder, values []string, pattern func(string) string) {
+	if len(values) == 0 {
+		return
+	}
+	ors := make([]string, len(values))
+	for i, v := range values {
+		ors[i] = "triggers LIKE " + b.Arg(pattern(v)) + ` ESCAPE '\'`
+	}
+	b.Where("(" + strings.Join(ors, " OR ") + ")")
 }
 
 // ScriptRunAdd queues a run.

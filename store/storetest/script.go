@@ -82,6 +82,10 @@ func testScripts(t *testing.T, s store.Store) {
 		{"trigger prefix is no match", usher.ScriptFilter{Trigger: "user.after"}, "[]"},
 		{"enabled", usher.ScriptFilter{EnabledOnly: true}, "[bad client]"},
 		{"bundle", usher.ScriptFilter{Bundle: "admin"}, "[client]"},
+		{"resources", usher.ScriptFilter{Resources: []string{"auth", "role"}}, "[one]"},
+		{"resource prefix is no match", usher.ScriptFilter{Resources: []string{"us"}}, "[]"},
+		{"events", usher.ScriptFilter{Events: []string{"after_create", "manual"}}, "[bad]"},
+		{"resources and events", usher.ScriptFilter{Resources: []string{"user"}, Events: []string{"before_login"}}, "[]"},
 		{"page", usher.ScriptFilter{Page: usher.PageRequest{Limit: 1, After: &usher.Cursor{ID: one.ID}}}, "[bad]"},
 	} {
 		page, err := s.ScriptList(ctx, tt.f)
