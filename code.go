@@ -189,6 +189,17 @@ const (
 	CodeNoPreview          = "no_preview"           // the attachment is not an image a preview is made of
 )
 
+// Codes of automation scripts.
+const (
+	CodeScriptNotFound       = "script_not_found"       // the script does not exist
+	CodeScriptExists         = "script_exists"          // a script has the name already
+	CodeScriptReadOnly       = "script_read_only"       // the script was loaded from the scripts directory and changes only there
+	CodeScriptInvalid        = "script_invalid"         // the script does not compile, is disabled or is not a server script, and does not run
+	CodeScriptRefused        = "script_refused"         // a script refused the operation; the message is the script's
+	CodeScriptFailed         = "script_failed"          // a script failed or was cut off at a limit; the operation was not done
+	CodeScriptForbiddenField = "script_forbidden_field" // a script changed a field scripts may not change; the operation was not done
+)
+
 // Codes of instance settings.
 const (
 	CodeSettingNotFound  = "setting_not_found"       // the instance setting is not set
@@ -238,6 +249,8 @@ var Codes = []string{
 	CodeApplicationNotFound,
 	CodeReminderNotFound,
 	CodeAttachmentNotFound, CodeAttachmentTooLarge, CodeTypeNotAllowed, CodeUnknownKind, CodeNoPreview,
+	CodeScriptNotFound, CodeScriptExists, CodeScriptReadOnly, CodeScriptInvalid, CodeScriptRefused,
+	CodeScriptFailed, CodeScriptForbiddenField,
 
 	CodeSettingNotFound, CodePasswordResetOff, CodePasswordLoginOff,
 }

@@ -214,7 +214,13 @@ func (s *Applications) Create(ctx context.Context, in usher.ApplicationCreate) (
 		if err := checkOwner(ctx, tx, a.OwnerID); err != nil {
 			return err
 		}
+		if err := s.fire(ctx, tx, usher.TriggerAppBeforeCreate, appSubject(a)); err != nil {
+			return err
+		}
 		if err := tx.AppCreate(ctx, a); err != nil {
+			return err
+		}
+		if err := s.fire(ctx, tx, usher.TriggerAppAfterCreate, appSubject(a)); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, now, event{action: "application.create", resourceType: "application",
@@ -379,7 +385,13 @@ func (s *Applications) Update(ctx context.Context, id int64, in usher.Applicatio
 				a.Unify.Config = *u.Config
 			}
 		}
-		return nil
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := s.fire(ctx, tx, usher.TriggerAppBeforeUpdate, appSubject(a)); err != nil {
+			return err
+		}
+		return s.fire(ctx, tx, usher.TriggerAppAfterUpdate, appSubject(a))
 	})
 }
 
@@ -404,7 +416,7 @@ func (s *Applications) setDeleted(ctx context.Context, id int64, deleted bool) (
 	if !deleted {
 		verb = "undelete"
 	}
-	return s.change(ctx, id, actAppDelete, verb, func(_ store.Tx, a *usher.Application, changes map[string]usher.Change) error {
+	return s.change(ctx, id, actAppDelete, verb, func(tx store.Tx, a *usher.Application, changes map[string]usher.Change) error {
 		if deleted == (a.DeletedAt != nil) {
 			return nil
 		}
@@ -414,6 +426,12 @@ func (s *Applications) setDeleted(ctx context.Context, id int64, deleted bool) (
 			a.DeletedAt = &now
 		}
 		changes["deleted"] = usher.Change{Old: !deleted, New: deleted}
-		return nil
+		if !deleted {
+			return nil
+		}
+		if err := s.fire(ctx, tx, usher.TriggerAppBeforeDelete, readOnly(appSubject(a))); err != nil {
+			return err
+		}
+		return s.fire(ctx, tx, usher.TriggerAppAfterDelete, appSubject(a))
 	})
 }

@@ -75,6 +75,13 @@ type Policy struct {
 	// setting's file).
 	MaxAttachmentBytes int
 
+	// ScriptTimeout bounds one run of a server script; ScriptHeapGrowth
+	// bounds how far the process's heap may grow, in bytes, while one
+	// runs; ScriptMaxSource bounds a script's source, in bytes.
+	ScriptTimeout    time.Duration
+	ScriptHeapGrowth int
+	ScriptMaxSource  int
+
 	// PublicURL is where usher is reached from outside, for links in mail
 	// and OAuth redirects.
 	PublicURL string
@@ -107,6 +114,9 @@ func DefaultPolicy() Policy {
 		MaxSessionsPerUser:   100,
 		MaxTokensPerUser:     500,
 		MaxAttachmentBytes:   10 << 20,
+		ScriptTimeout:        time.Second,
+		ScriptHeapGrowth:     128 << 20,
+		ScriptMaxSource:      64 << 10,
 		PublicURL:            "http://127.0.0.1:8080",
 	}
 }
@@ -120,6 +130,7 @@ func withDefaults(p Policy) Policy {
 		{&p.DefaultPageSize, &d.DefaultPageSize}, {&p.MaxFailuresPerKey, &d.MaxFailuresPerKey},
 		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP}, {&p.MaxSessionsPerUser, &d.MaxSessionsPerUser},
 		{&p.MaxTokensPerUser, &d.MaxTokensPerUser}, {&p.MaxAttachmentBytes, &d.MaxAttachmentBytes},
+		{&p.ScriptHeapGrowth, &d.ScriptHeapGrowth}, {&p.ScriptMaxSource, &d.ScriptMaxSource},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def
@@ -130,7 +141,7 @@ func withDefaults(p Policy) Policy {
 		{&p.ConfirmTTL, &d.ConfirmTTL}, {&p.ResetTTL, &d.ResetTTL}, {&p.ResetTicketTTL, &d.ResetTicketTTL},
 		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ExchangeTTL, &d.ExchangeTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
 		{&p.MailRetryMax, &d.MailRetryMax}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
-		{&p.LockMax, &d.LockMax},
+		{&p.LockMax, &d.LockMax}, {&p.ScriptTimeout, &d.ScriptTimeout},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def
@@ -188,6 +199,9 @@ type Core struct {
 	// Attachments manages stored files and their previews.
 	Attachments *Attachments
 	Stats       *Stats
+	// Scripts manages automation scripts; Outbox.Run runs their queued
+	// "after" runs.
+	Scripts *Scripts
 }
 
 // env is what every service shares.
@@ -208,6 +222,7 @@ type env struct {
 	rules      ruleCache
 	principals principalCache
 	instance   settingsCache
+	scripts    scriptCache
 	common     map[string]bool // the most common passwords, lower-cased
 	// mailc wakes the outbox sender when a mail is queued.
 	mailc chan struct{}
@@ -264,6 +279,7 @@ func New(cfg Config) *Core {
 		Instance:    &InstanceSettings{env: e},
 		Stats:       &Stats{env: e},
 		Attachments: &Attachments{env: e},
+		Scripts:     &Scripts{env: e},
 	}
 }
 

@@ -181,6 +181,9 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 				return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
 			}
 		}
+		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeCreate, g.groupSubject(gr)); err != nil {
+			return err
+		}
 		if err := tx.GroupCreate(ctx, gr); err != nil {
 			return err
 		}
@@ -194,6 +197,9 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		}
 		if err := g.record(ctx, tx, now, event{action: "group.create", resourceType: "group", resourceID: strconv.FormatInt(gr.ID, 10),
 			changes: map[string]usher.Change{"kind": {New: string(gr.Kind)}, "handle": {New: gr.Handle}, "name": {New: gr.Name}}}); err != nil {
+			return err
+		}
+		if err := g.fire(ctx, tx, usher.TriggerGroupAfterCreate, g.groupSubject(gr)); err != nil {
 			return err
 		}
 		return g.addMembers(ctx, tx, a, members, now)
@@ -374,6 +380,9 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 				*f.dst = *f.src
 			}
 		}
+		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeUpdate, g.groupSubject(gr)); err != nil {
+			return nil, err
+		}
 		if err := g.checkGroup(gr); err != nil {
 			return nil, err
 		}
@@ -386,7 +395,10 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 				changes[f.name] = usher.Change{Old: f.o, New: f.n}
 			}
 		}
-		return changes, nil
+		if len(changes) == 0 {
+			return nil, nil
+		}
+		return changes, g.fire(ctx, tx, usher.TriggerGroupAfterUpdate, g.groupSubject(gr))
 	})
 }
 
@@ -418,7 +430,16 @@ func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived b
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (undelete: the
 // handle was taken meanwhile, or the group is not deleted).
 func (g *Groups) Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {
-	return g.change(ctx, ref, actGroupDelete, "group.delete", g.markDeleted)
+	return g.change(ctx, ref, actGroupDelete, "group.delete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeDelete, readOnly(g.groupSubject(gr))); err != nil {
+			return nil, err
+		}
+		changes, err := g.markDeleted(tx, a, gr)
+		if err != nil {
+			return nil, err
+		}
+		return changes, g.fire(ctx, tx, usher.TriggerGroupAfterDelete, g.groupSubject(gr))
+	})
 }
 
 // markDeleted is the change that deletes a group.

@@ -94,6 +94,9 @@ func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, err
 		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
+	if err := a.fireAlone(ctx, usher.TriggerBeforeLogin, readOnly(userSubject(u))); err != nil {
+		return nil, err
+	}
 	newHash := ""
 	if rehash {
 		if newHash, err = a.hash(ctx, pw); err != nil {

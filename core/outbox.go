@@ -104,13 +104,27 @@ func (o *Outbox) housekeep(ctx context.Context) {
 
 // Run delivers the outbox until ctx ends: at once when a mail is queued in
 // this process, and every interval for mail queued elsewhere or due for a
-// retry. Each round first queues the mail of the reminders that came due
+// retry. Each round first runs the scripts' queued "after" runs
+// (Scripts.RunDue) and queues the mail of the reminders that came due
 // (Reminders.DeliverDue). Between rounds it keeps house: see housekeep.
 func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	reminders := &Reminders{env: o.env}
+	scripts := &Scripts{env: o.env}
 	for {
+		for {
+			n, err := scripts.RunDue(ctx, 20)
+			if err != nil {
+				if ctx.Err() == nil {
+					o.log.ErrorContext(ctx, "scripts", "err", err)
+				}
+				break
+			}
+			if n < 20 {
+				break
+			}
+		}
 		for {
 			n, err := reminders.DeliverDue(ctx, 20)
 			if err != nil {

@@ -137,6 +137,9 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
 	var u *usher.User
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		if err := a.fire(ctx, tx, usher.TriggerBeforeSignup, signupSubject(&in)); err != nil {
+			return err
+		}
 		var err error
 		// Skipping confirmation makes the account active; the address stays
 		// unconfirmed, since nobody proved it theirs.

@@ -176,6 +176,9 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 	if err != nil {
 		return nil, err
 	}
+	if err := e.fire(ctx, tx, usher.TriggerUserBeforeCreate, userSubject(u)); err != nil {
+		return nil, err
+	}
 	if in.Plan != "" {
 		p, err := tx.PlanGet(ctx, in.Plan)
 		if errors.Is(err, usher.ErrNotFound) {
@@ -201,7 +204,7 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 	if err := tx.UserCreate(ctx, u, hash); err != nil {
 		return nil, err
 	}
-	return u, nil
+	return u, e.fire(ctx, tx, usher.TriggerUserAfterCreate, userSubject(u))
 }
 
 // deriveNames fills the full name from first and last names, or the first

@@ -37,6 +37,9 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
 			return nil, err
 		}
+		if err := s.fire(ctx, tx, usher.TriggerUserBeforeDelete, readOnly(userSubject(u))); err != nil {
+			return nil, err
+		}
 		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
 		if err != nil {
 			return nil, err
@@ -54,7 +57,7 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		if err := markDeleted(ctx, tx, u, now); err != nil {
 			return nil, err
 		}
-		return map[string]usher.Change{"deleted_at": {New: now}}, nil
+		return map[string]usher.Change{"deleted_at": {New: now}}, s.fire(ctx, tx, usher.TriggerUserAfterDelete, userSubject(u))
 	}))
 	if dropped {
 		s.rules.changed()

@@ -117,6 +117,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if (in.FirstName != nil || in.LastName != nil) && in.Name == nil {
 			u.Name = ""
 		}
+		if err := s.fire(ctx, tx, usher.TriggerUserBeforeUpdate, userSubject(u)); err != nil {
+			return nil, err
+		}
 		var c checker
 		c.user(u)
 		if u.Username == "" && old.Username != "" {
@@ -199,7 +202,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				changes["sessions_revoked"] = usher.Change{New: n}
 			}
 		}
-		return changes, nil
+		return changes, s.fire(ctx, tx, usher.TriggerUserAfterUpdate, userSubject(u))
 	}))
 	if err == nil && mailed {
 		s.mailQueued()

@@ -342,6 +342,35 @@ type Tx interface {
 	// claim was voided by a change or taken over after its lease).
 	ReminderDeliver(ctx context.Context, id int64, claim string, at time.Time) error
 
+	// ScriptAdd inserts s and sets s.ID; ErrExists when a script has its
+	// name.
+	ScriptAdd(ctx context.Context, s *usher.Script) error
+	// ScriptGet returns a script by name.
+	ScriptGet(ctx context.Context, name string) (*usher.Script, error)
+	// ScriptUpdate reads the script (locking it where the backend can),
+	// lets fn change it and writes it back; its name, kind, origin,
+	// creator and creation time do not change.
+	ScriptUpdate(ctx context.Context, name string, fn func(s *usher.Script) error) (*usher.Script, error)
+	// ScriptDelete deletes a script and its runs; ErrNotFound when there is
+	// none.
+	ScriptDelete(ctx context.Context, name string) error
+	// ScriptList returns a page of the scripts matching f by id: up to
+	// f.Page.Limit of them (every match when it is 0), after the id of
+	// f.Page.After.
+	ScriptList(ctx context.Context, f usher.ScriptFilter) (*usher.Page[*usher.Script], error)
+	// ScriptRunAdd queues an "after" run and sets r.ID.
+	ScriptRunAdd(ctx context.Context, r *usher.ScriptRun) error
+	// ScriptRunGet returns a run.
+	ScriptRunGet(ctx context.Context, id int64) (*usher.ScriptRun, error)
+	// ScriptRunClaim returns up to limit runs not done and with no live
+	// claim at now, oldest first, and claims them under claim until
+	// leaseUntil, so that concurrent senders claim different runs.
+	ScriptRunClaim(ctx context.Context, now, leaseUntil time.Time, claim string, limit int) ([]*usher.ScriptRun, error)
+	// ScriptRunDone marks the run done with its outcome and log if it is
+	// still held under claim; ErrNotFound otherwise (the claim was taken
+	// over after its lease).
+	ScriptRunDone(ctx context.Context, id int64, claim string, at time.Time, outcome string, log []string) error
+
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
 	// AuditList returns a page of the events matching f, newest first: up

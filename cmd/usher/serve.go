@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,10 @@ type serveConfig struct {
 	trustedProxies string
 	// blobURL names the blob store of files: a directory or an S3 bucket.
 	blobURL string
+	// scriptsDir holds automation scripts loaded at start-up; scriptHeap
+	// is the sandbox's bound on heap growth, in MiB.
+	scriptsDir string
+	scriptHeap int
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -69,6 +74,7 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 				return err
 			}
 			sc.policy.SignupDomains = sc.signupDomains
+			sc.policy.ScriptHeapGrowth = sc.scriptHeap << 20
 			return m.serve(cmd.Context(), log, cfg, sc)
 		},
 	}
@@ -114,6 +120,11 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
 		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
+	f.StringVar(&sc.scriptsDir, "scripts", "", "directory of automation scripts (*.js) loaded at start-up and kept as its files say "+
+		"(see docs/automation.md)")
+	f.DurationVar(&p.ScriptTimeout, "script-timeout", p.ScriptTimeout, "longest run of a server script")
+	f.IntVar(&sc.scriptHeap, "script-memory", p.ScriptHeapGrowth>>20, "MiB the heap may grow by while a server script runs")
+	f.IntVar(&p.ScriptMaxSource, "script-max-size", p.ScriptMaxSource, "largest script source, in bytes")
 	return cmd
 }
 
@@ -164,6 +175,13 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	}
 	if err := c.Auth.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
+	}
+	if sc.scriptsDir != "" {
+		n, err := c.Scripts.LoadDir(ctx, os.DirFS(sc.scriptsDir))
+		if err != nil {
+			return fmt.Errorf("--scripts: %w", err)
+		}
+		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
 	srv := &http.Server{
 		Handler:           newHandler(c, db, log, sc.policy.PublicURL, proxies),
@@ -278,7 +296,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	ops := &web.Ops{Ready: db.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Stats: c.Stats, Groups: c.Groups, Orgs: c.Orgs, Apps: c.Apps, Instance: c.Instance, Plans: c.Plans,
-		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Reminders: c.Reminders, Attachments: c.Attachments, Log: log,
+		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Reminders: c.Reminders, Attachments: c.Attachments, Scripts: c.Scripts, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&pterodactyl.Handler{Users: c.Users, Auth: c.Auth, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)

@@ -127,6 +127,7 @@ func scenarios() []scenario {
 		{name: "login", run: func(ctx context.Context, b *bench) (*result, error) {
 			return b.load(ctx, b.login())
 		}},
+		{name: "login_script", run: func(ctx context.Context, b *bench) (*result, error) { return b.loginWithScript(ctx) }},
 		{name: "me_during_login_flood",
 			target: &target{text: "p99 ≤ 3× me's p99", met: func(r *result, all map[string]*result) (bool, bool) {
 				me, ok := all["me"]

@@ -250,6 +250,23 @@ func (c *cell) reminder(suffix string) string {
 	return fmt.Sprintf("/v1/reminders/%d%s", r.ID, suffix)
 }
 
+// script returns the path of a fresh script made by the system: a client
+// script in its own bundle, or a server script that runs on request.
+func (c *cell) script(kind usher.ScriptKind, suffix string) string {
+	in := usher.ScriptCreate{Name: c.m.unique("script"), Kind: kind, Source: "usher.log(1)"}
+	if kind == usher.ScriptClient {
+		in.Bundle = in.Name
+	} else {
+		in.Triggers = []usher.Trigger{usher.TriggerSystemManual}
+	}
+	sc, err := c.m.env.Core.Scripts.Create(sys(), in)
+	c.must(err)
+	if kind == usher.ScriptClient {
+		return "/v1/scripts/bundles/" + sc.Bundle
+	}
+	return "/v1/scripts/" + sc.Name + suffix
+}
+
 // sshKey returns a new authorized_keys line.
 func (c *cell) sshKey() string {
 	pub, _, err := ed25519.GenerateKey(nil)
@@ -520,6 +537,22 @@ func matrixRows() []matrixRow {
 
 		// Instance settings: administrators only; the current view is
 		// anyone's.
+		// Scripts: administrators only; a bundle of client scripts, anyone
+		// signed in whose token may read.
+		{"GET", "/v1/scripts", "UFFFFFFFUA", path("/v1/scripts?kind=server")},
+		{"POST", "/v1/scripts", "UFFFFFFFUA", func(c *cell) req {
+			return req{path: "/v1/scripts", body: map[string]any{"name": c.m.unique("script"), "source": "usher.log(1)"}}
+		}},
+		{"GET", "/v1/scripts/{name}", "UFFFFFFFUA", func(c *cell) req { return req{path: c.script(usher.ScriptServer, "")} }},
+		{"PATCH", "/v1/scripts/{name}", "UFFFFFFFUA", func(c *cell) req {
+			return req{path: c.script(usher.ScriptServer, ""), body: map[string]any{"enabled": false}}
+		}},
+		{"DELETE", "/v1/scripts/{name}", "UFFFFFFFUA", func(c *cell) req { return req{path: c.script(usher.ScriptServer, "")} }},
+		{"POST", "/v1/scripts/{name}/run", "UFFFFFFFUA", func(c *cell) req {
+			return req{path: c.script(usher.ScriptServer, "/run"), body: map[string]any{}}
+		}},
+		{"GET", "/v1/scripts/bundles/{bundle}", "UAAAAAAFUA", func(c *cell) req { return req{path: c.script(usher.ScriptClient, "")} }},
+
 		{"GET", "/v1/settings", "UFFFFFFFUA", path("/v1/settings?prefix=ui.")},
 		{"PATCH", "/v1/settings", "UFFFFFFFUA", body("/v1/settings", map[string]any{"values": []map[string]any{{"name": "ui.matrix", "value": 1}}})},
 		{"GET", "/v1/settings/current", "AAAAAAAAAA", path("/v1/settings/current")},

@@ -94,6 +94,8 @@ type Handler struct {
 	Instance InstanceService
 	// Attachments serves /v1/attachments.
 	Attachments AttachmentService
+	// Scripts serves /v1/scripts.
+	Scripts ScriptService
 
 	Log *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS, if
@@ -208,6 +210,13 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/v1/attachments/{id}", h.deleteAttachment, false},
 		{"GET", "/v1/attachments/{id}/original", h.originalAttachment, false},
 		{"GET", "/v1/attachments/{id}/preview", h.previewAttachment, false},
+		{"GET", "/v1/scripts", h.listScripts, false},
+		{"POST", "/v1/scripts", h.createScript, false},
+		{"GET", "/v1/scripts/{name}", h.getScript, false},
+		{"PATCH", "/v1/scripts/{name}", h.updateScript, false},
+		{"DELETE", "/v1/scripts/{name}", h.deleteScript, false},
+		{"POST", "/v1/scripts/{name}/run", h.runScript, false},
+		{"GET", "/v1/scripts/bundles/{bundle}", h.scriptBundle, false},
 
 		{"GET", "/v1/settings", h.listInstanceSettings, false},
 		{"PATCH", "/v1/settings", h.updateInstanceSettings, false},

@@ -101,13 +101,17 @@ func (c *client) do(t *testing.T, rq req) *response {
 	return out
 }
 
-// htmlDecoder lets the validator read the HTML pages as text.
+// htmlDecoder lets the validator read the HTML pages and the script
+// bundles as text.
 var htmlDecoder sync.Once
 
 // validate checks a response against the OpenAPI description.
 func (c *client) validate(t *testing.T, r *http.Request, res *response) {
 	t.Helper()
-	htmlDecoder.Do(func() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) })
+	htmlDecoder.Do(func() {
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
+	})
 	route, params, err := c.router.FindRoute(r)
 	if err != nil {
 		t.Fatalf("%s %s: not in the OpenAPI description: %v", r.Method, r.URL.Path, err)
@@ -158,7 +162,7 @@ func setupWith(t *testing.T, opts coretest.Options) *bundle {
 	log := slog.New(slog.DiscardHandler)
 	h := &native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Audit: env.Core.Audit, Stats: env.Core.Stats,
 		Groups: env.Core.Groups, Orgs: env.Core.Orgs, Apps: env.Core.Apps, Instance: env.Core.Instance, Plans: env.Core.Plans, Keys: env.Core.Keys,
-		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Reminders: env.Core.Reminders, Attachments: env.Core.Attachments, Log: log,
+		Emails: env.Core.Emails, Settings: env.Core.Settings, Avatars: env.Core.Avatars, Reminders: env.Core.Reminders, Attachments: env.Core.Attachments, Scripts: env.Core.Scripts, Log: log,
 		PublicURL: cmp.Or(opts.Policy.PublicURL, publicURL)}
 	mux := http.NewServeMux()
 	h.Mount(mux)

@@ -376,6 +376,8 @@ var columns = map[string]string{
 		"delivered_at, created_at, updated_at, deleted_at",
 	"attachment": "id, kind, owner_id, name, size, content_type, checksum, width, height, blob_key, " +
 		"preview_key, preview_type, created_at",
+	"script": "id, name, kind, source, triggers, bundle, enabled, compile_error, directory, version, created_by, " +
+		"created_at, updated_at",
 }
 
 // macros expands the column lists, plain and qualified with the first
@@ -420,6 +422,8 @@ var queryNames = []string{
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
 	"ReminderInsert", "ReminderByID", "ReminderByIDForUpdate", "ReminderWrite", "ReminderClaim", "ReminderDeliver",
 	"AttachmentInsert", "AttachmentByID", "AttachmentsOf", "AttachmentSetPreview", "AttachmentDelete",
+	"ScriptInsert", "ScriptByName", "ScriptByNameForUpdate", "ScriptWrite", "ScriptDelete", "ScriptRunInsert",
+	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
 	"ReadyStandby", "ReadyWrite",
 }
 

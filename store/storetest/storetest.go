@@ -74,6 +74,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Reminders", testReminders},
 		{"ReminderClaims", testReminderClaims},
 		{"ReminderConcurrentClaims", testReminderConcurrentClaims},
+		{"Scripts", testScripts},
+		{"ScriptRunClaims", testScriptRunClaims},
+		{"ScriptRunConcurrentClaims", testScriptRunConcurrentClaims},
 		{"InstanceSettings", testInstanceSettings},
 		{"ConcurrentUniqueCreates", testConcurrentUniqueCreates},
 	}

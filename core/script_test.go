@@ -1,0 +1,394 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+	"usher/password"
+)
+
+// scriptsSetup is a core with small sandbox limits, an administrator and
+// alice.
+type scriptsSetup struct {
+	env   *coretest.Env
+	admin *usher.User
+	alice *usher.User
+}
+
+func setupScripts(t *testing.T, pg bool) *scriptsSetup {
+	t.Helper()
+	return setupScriptsWith(t, pg, core.Policy{ScriptTimeout: 100 * time.Millisecond, ScriptHeapGrowth: 128 << 20})
+}
+
+// setupScriptsWith is setupScripts with the sandbox limits of policy.
+func setupScriptsWith(t *testing.T, pg bool, policy core.Policy) *scriptsSetup {
+	t.Helper()
+	policy.SignupEnabled, policy.SkipEmailConfirmation, policy.ScriptMaxSource = true, true, 4<<10
+	env := coretest.New(t, coretest.Options{Postgres: pg, Policy: policy})
+	s := &scriptsSetup{env: env}
+	s.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	s.alice = env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", Password: "a long passphrase 7"})
+	return s
+}
+
+// mustScript stores a server script with the triggers.
+func (s *scriptsSetup) mustScript(t *testing.T, name, src string, triggers ...usher.Trigger) *usher.Script {
+	t.Helper()
+	sc, err := s.env.Core.Scripts.Create(as(s.admin), usher.ScriptCreate{Name: name, Source: src, Triggers: triggers})
+	if err != nil {
+		t.Fatalf("create script %s: %v", name, err)
+	}
+	return sc
+}
+
+// scriptMails counts the queued mails scripts sent, by recipient.
+func scriptMails(t *testing.T, env *coretest.Env) map[string]int {
+	t.Helper()
+	now := time.Now()
+	mails, err := env.Store.OutboxClaim(context.Background(), now.Add(time.Hour), now.Add(2*time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, m := range mails {
+		if m.Kind == "script" {
+			out[m.To]++
+		}
+	}
+	return out
+}
+
+func TestScriptBeforeSignupRefuses(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		t.Run(fmt.Sprintf("postgres=%v", pg), func(t *testing.T) {
+			s := setupScripts(t, pg)
+			s.mustScript(t, "no-spam", `if (usher.resource.email.endsWith("@spam.example")) usher.refuse("no sign-ups from spam.example");`,
+				usher.TriggerBeforeSignup)
+			users, _ := s.env.Counts(t)
+			_, err := s.env.Core.Auth.Signup(context.Background(), usher.Signup{Username: "mallory", Email: "m@spam.example",
+				Password: "a long passphrase 7"})
+			wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptRefused)
+			if msg := usher.AsError(err).Message; msg != "no sign-ups from spam.example" {
+				t.Errorf("message = %q", msg)
+			}
+			if after, _ := s.env.Counts(t); after != users {
+				t.Errorf("users %d → %d: the refused sign-up was stored", users, after)
+			}
+			if _, err := s.env.Core.Auth.Signup(context.Background(), usher.Signup{Username: "carol", Email: "c@example.com",
+				Password: "a long passphrase 7"}); err != nil {
+				t.Fatalf("another domain: %v", err)
+			}
+		})
+	}
+}
+
+func TestScriptBeforeUpdateFields(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "display", `var r = usher.resource;
+if (r.metadata.touch === "email") { r.email = "x@example.com"; }
+r.display_name = r.name.toUpperCase();`, usher.TriggerUserBeforeUpdate)
+	name := "Alice Liddell"
+	u, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name})
+	if err != nil || u.DisplayName != "ALICE LIDDELL" {
+		t.Fatalf("update: %+v, %v", u, err)
+	}
+	// A script that touches a field scripts may not change refuses the
+	// whole operation: neither its change nor the caller's is written.
+	meta, other := map[string]string{"touch": "email"}, "Other"
+	_, err = s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Metadata: &meta, Name: &other})
+	wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptForbiddenField)
+	if f := usher.AsError(err).Fields; len(f) != 1 || f[0].Field != "email" {
+		t.Errorf("fields = %+v", f)
+	}
+	got, _ := s.env.Core.Users.Get(as(s.admin), usher.UserKey{ID: s.alice.ID})
+	if got.Email != "alice@example.com" || got.Name != name || len(got.Metadata) != 0 {
+		t.Errorf("after the refused update: %+v", got)
+	}
+}
+
+func TestScriptAfterCreateMailsOnce(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "welcome", `usher.mail(usher.resource.email, "Welcome", "Hello " + usher.resource.username);`,
+		usher.TriggerUserAfterCreate)
+	// A refused creation queues nothing.
+	_, err := s.env.Core.Users.Create(as(s.admin), usher.UserCreate{Username: "bad name!", Email: "x@example.com"})
+	wantKind(t, err, usher.KindUnprocessable, "")
+	s.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com"})
+	if n := scriptMails(t, s.env); len(n) != 0 {
+		t.Fatalf("mailed before the run: %v", n)
+	}
+	for range 3 {
+		if _, err := s.env.Core.Scripts.RunDue(context.Background(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := scriptMails(t, s.env); n["bob@example.com"] != 1 || len(n) != 1 {
+		t.Fatalf("mails = %v, want one to bob", n)
+	}
+}
+
+func TestScriptLimits(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	// The memory-hungry script runs under a long time limit: memory, not
+	// time, is to stop it.
+	hungry := setupScriptsWith(t, false, core.Policy{ScriptTimeout: 5 * time.Second, ScriptHeapGrowth: 16 << 20})
+	for _, tt := range []struct {
+		name, src, says string
+		s               *scriptsSetup
+	}{
+		{"loop", `for (;;) {}`, "time limit", s},
+		{"memory", `let a = []; for (;;) a.push("x".repeat(1e6));`, "memory limit", hungry},
+		{"huge string", `"x".repeat(1e9);`, "RangeError", s},
+		{"recursion", `function f() { return f() + 1; } f();`, "failed", s},
+		{"caught loop", `for (;;) { try { for (;;) {} } catch (e) {} }`, "time limit", s},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.s
+			sc := s.mustScript(t, "limit-"+strings.ReplaceAll(tt.name, " ", "-"), tt.src, usher.TriggerUserBeforeUpdate)
+			defer func() {
+				if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			name := "Changed " + tt.name
+			start := time.Now()
+			_, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name})
+			wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed)
+			if msg := usher.AsError(err).Message; !strings.Contains(msg, tt.says) {
+				t.Errorf("message %q does not say %q", msg, tt.says)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("cut off after %v", d)
+			}
+			got, _ := s.env.Core.Users.Get(as(s.admin), usher.UserKey{ID: s.alice.ID})
+			if got.Name == name {
+				t.Errorf("the change was written")
+			}
+		})
+	}
+	// The service still answers.
+	name := "Alice"
+	if _, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name}); err != nil {
+		t.Fatalf("after the limits: %v", err)
+	}
+}
+
+// TestScriptRepeat: the sandbox's own String.prototype.repeat answers as
+// the language's does.
+func TestScriptRepeat(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "repeat", `usher.log("ab".repeat(3), "[" + "x".repeat(0) + "]", "é".repeat(2), "z".repeat(2.7), "".repeat(1e12).length);
+try { "x".repeat(-1); } catch (e) { usher.log(e.name); }
+try { "x".repeat(Infinity); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "repeat", "")
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[ababab [] éé zz 0 RangeError RangeError]" {
+		t.Fatalf("run: %+v, %v", run, err)
+	}
+}
+
+func TestScriptInvalidNeverRuns(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	bad := s.mustScript(t, "broken", `usher.refuse("no" +;`, usher.TriggerUserBeforeCreate)
+	s.mustScript(t, "fine", `usher.log("ok")`, usher.TriggerUserAfterCreate)
+	if bad.CompileError == "" {
+		t.Fatal("a syntax error compiled")
+	}
+	yes := true
+	page, err := s.env.Core.Scripts.List(as(s.admin), usher.ScriptFilter{Invalid: &yes})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Name != "broken" {
+		t.Fatalf("invalid scripts: %+v, %v", page, err)
+	}
+	// It would refuse every creation, were it run.
+	s.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com"})
+	_, err = s.env.Core.Scripts.Run(as(s.admin), "broken", "")
+	wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptInvalid)
+}
+
+func TestScriptAfterRunsOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		t.Run(fmt.Sprintf("postgres=%v", pg), func(t *testing.T) {
+			s := setupScripts(t, pg)
+			s.mustScript(t, "welcome", `usher.mail(usher.resource.email, "Welcome", "Hello");`, usher.TriggerUserAfterCreate)
+			const n = 12
+			for i := range n {
+				s.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i)})
+			}
+			// Two replicas: two cores on one database.
+			replicas := []*core.Core{s.env.Core, core.New(core.Config{Store: s.env.Store,
+				Hasher: password.NewHasher(coretest.FastParams, 0, 8)})}
+			var wg sync.WaitGroup
+			for _, c := range replicas {
+				for range 3 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							k, err := c.Scripts.RunDue(context.Background(), 2)
+							if err != nil {
+								t.Error(err)
+								return
+							}
+							if k == 0 {
+								return
+							}
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			mails := scriptMails(t, s.env)
+			if len(mails) != n {
+				t.Errorf("%d recipients mailed, want %d", len(mails), n)
+			}
+			for to, k := range mails {
+				if k != 1 {
+					t.Errorf("%s mailed %d times", to, k)
+				}
+			}
+		})
+	}
+}
+
+func TestScriptBadInput(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	sc := s.env.Core.Scripts
+	s.mustScript(t, "taken", `usher.log(1)`)
+	for _, tt := range []struct {
+		name  string
+		in    usher.ScriptCreate
+		kind  usher.Kind
+		field string
+		code  string
+	}{
+		{"oversized", usher.ScriptCreate{Name: "big", Source: strings.Repeat("x", 5<<10)}, usher.KindUnprocessable, "source", usher.CodeTooLarge},
+		{"unknown trigger", usher.ScriptCreate{Name: "t", Source: "1", Triggers: []usher.Trigger{"user.before_lunch"}}, usher.KindUnprocessable, "triggers", usher.CodeUnknown},
+		{"client with trigger", usher.ScriptCreate{Name: "c", Kind: usher.ScriptClient, Source: "1", Triggers: []usher.Trigger{usher.TriggerBeforeLogin}}, usher.KindUnprocessable, "triggers", usher.CodeNotAllowed},
+		{"bad name", usher.ScriptCreate{Name: "Bad Name", Source: "1"}, usher.KindUnprocessable, "name", usher.CodeInvalid},
+		{"bad kind", usher.ScriptCreate{Name: "k", Kind: "daemon", Source: "1"}, usher.KindUnprocessable, "kind", usher.CodeInvalidValue},
+		{"no source", usher.ScriptCreate{Name: "e"}, usher.KindUnprocessable, "source", usher.CodeRequired},
+		{"taken", usher.ScriptCreate{Name: "taken", Source: "1"}, usher.KindConflict, "name", usher.CodeTaken},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := sc.Create(as(s.admin), tt.in)
+			e := usher.AsError(err)
+			if err == nil || e.Kind != tt.kind || len(e.Fields) == 0 || e.Fields[0].Field != tt.field || e.Fields[0].Code != tt.code {
+				t.Fatalf("err = %+v", e)
+			}
+		})
+	}
+	// Only administrators manage scripts.
+	_, err := sc.Create(as(s.alice), usher.ScriptCreate{Name: "mine", Source: "1"})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = sc.List(as(s.alice), usher.ScriptFilter{})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = sc.Run(as(s.alice), "taken", "")
+	wantKind(t, err, usher.KindForbidden, "")
+}
+
+func TestScriptManualRun(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "hello", `usher.log("hello", usher.resource.username, usher.ref); usher.resource.email = "ignored@example.com";`,
+		usher.TriggerUserManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "hello", fmt.Sprintf("user:%d", s.alice.ID))
+	if err != nil || run.Outcome != "ok" || len(run.Log) != 1 || run.Log[0] != fmt.Sprintf("hello alice user:%d", s.alice.ID) {
+		t.Fatalf("run: %+v, %v", run, err)
+	}
+	if got, _ := s.env.Core.Users.Get(as(s.admin), usher.UserKey{ID: s.alice.ID}); got.Email != "alice@example.com" {
+		t.Errorf("a manual run changed the user: %+v", got)
+	}
+	for _, tt := range []struct{ name, ref, code string }{
+		{"unknown user", "user:9999", usher.CodeUnknown},
+		{"unknown kind", "planet:3", usher.CodeUnknown},
+		{"malformed", "user:x", usher.CodeInvalid},
+		{"no trigger for it", "application:1", usher.CodeUnknown},
+		{"system without trigger", "", usher.CodeNotAllowed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.env.Core.Scripts.Run(as(s.admin), "hello", tt.ref)
+			e := usher.AsError(err)
+			if err == nil || e.Kind != usher.KindUnprocessable || len(e.Fields) != 1 || e.Fields[0].Field != "resource" || e.Fields[0].Code != tt.code {
+				t.Fatalf("err = %+v", e)
+			}
+		})
+	}
+	_, err = s.env.Core.Scripts.Run(as(s.admin), "nope", "")
+	wantKind(t, err, usher.KindNotFound, usher.CodeScriptNotFound)
+}
+
+func TestScriptBeforeLogin(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	ctx := context.Background()
+	if _, err := s.env.Core.Auth.Login(ctx, "alice", "a long passphrase 7"); err != nil {
+		t.Fatalf("log-in without a script: %v", err)
+	}
+	s.mustScript(t, "gate", `if (usher.resource.username === "alice") usher.refuse("alice may not log in today");`, usher.TriggerBeforeLogin)
+	_, err := s.env.Core.Auth.Login(ctx, "alice", "a long passphrase 7")
+	wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptRefused)
+	// A wrong password is told as before: the script runs only once the
+	// password is right.
+	_, err = s.env.Core.Auth.Login(ctx, "alice", "wrong password 77")
+	wantKind(t, err, usher.KindUnauthenticated, "")
+}
+
+func TestScriptGroupsAndApplications(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "roles", `usher.resource.description = "checked by a script";`, usher.TriggerRoleBeforeCreate)
+	s.mustScript(t, "apps", `if (usher.resource.name === "forbidden") usher.refuse("not that name");`, usher.TriggerAppBeforeCreate)
+	role, err := s.env.Core.Groups.Create(as(s.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "ops"})
+	if err != nil || role.Description != "checked by a script" {
+		t.Fatalf("role: %+v, %v", role, err)
+	}
+	team, err := s.env.Core.Groups.Create(as(s.admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "dev"})
+	if err != nil || team.Description != "" {
+		t.Fatalf("a team ran a role script: %+v, %v", team, err)
+	}
+	_, err = s.env.Core.Apps.Create(as(s.admin), usher.ApplicationCreate{Name: "forbidden"})
+	wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptRefused)
+	if _, err := s.env.Core.Apps.Create(as(s.admin), usher.ApplicationCreate{Name: "fine"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkLoginScript measures a password log-in (with cheap hashing, so
+// that what a script adds shows) without and with a trivial
+// auth.before_login script.
+func BenchmarkLoginScript(b *testing.B) {
+	for _, withScript := range []bool{false, true} {
+		b.Run(fmt.Sprintf("script=%v", withScript), func(b *testing.B) {
+			env := coretest.New(b, coretest.Options{})
+			env.MustCreateUser(b, usher.UserCreate{Username: "alice", Email: "alice@example.com", Password: "a long passphrase 7"})
+			if withScript {
+				if _, err := env.Core.Scripts.Create(coretest.System(), usher.ScriptCreate{Name: "gate",
+					Source:   `if (usher.resource.state !== "active") usher.refuse("inactive");`,
+					Triggers: []usher.Trigger{usher.TriggerBeforeLogin}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := env.Core.Auth.Login(ctx, "alice", "a long passphrase 7"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
