@@ -40,8 +40,12 @@ func (m *Main) Main(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintln(m.Stderr, "usher:", err)
 	if ue, ok := errors.AsType[*usageError](err); ok {
-		if ue.cmd != nil {
-			fmt.Fprintf(m.Stderr, "usage: %s\nRun '%s --help' for more.\n", ue.cmd.UseLine(), ue.cmd.CommandPath())
+		if c := ue.cmd; c != nil {
+			line := c.UseLine()
+			if c.HasAvailableSubCommands() {
+				line = c.CommandPath() + " COMMAND [flags]"
+			}
+			fmt.Fprintf(m.Stderr, "usage: %s\nRun '%s --help' for more.\n", line, c.CommandPath())
 		}
 		return exitUsage
 	}
@@ -52,6 +56,16 @@ func (m *Main) Main(ctx context.Context, args []string) int {
 // flag errors, usage errors, and notes when a command starts to run: an
 // error before that is about the command line.
 func (m *Main) checkArgs(cmd *cobra.Command) {
+	if !cmd.Runnable() && cmd.HasSubCommands() {
+		// cobra prints the help of a command that only groups others,
+		// whatever follows it, and succeeds.
+		cmd.RunE = func(c *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return usagef(c, "unknown command %q for %q", a[0], c.CommandPath())
+			}
+			return usagef(c, "%s needs a command; %s --help lists them", c.CommandPath(), c.CommandPath())
+		}
+	}
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(c *cobra.Command, a []string) error {
 			m.started = true
