@@ -239,3 +239,70 @@ func TestMail(t *testing.T) {
 		t.Errorf("health of a stopped server: %d %s", code, errOut)
 	}
 }
+
+// TestAuditFollow: audit tail -f prints the latest events, then each new
+// one as it is written, until interrupted.
+func TestAuditFollow(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	common := []string{"--database", filepath.Join(dir, "usher.db"), "--secret-key-file", filepath.Join(dir, "usher.key")}
+	mustRun(t, append([]string{"user", "create", "--username", "root", "--admin"}, common...)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- m.Run(ctx, append([]string{"audit", "tail", "-f", "--interval", "20ms", "-o", "json"}, common...))
+	}()
+	waitFor := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), want); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("audit tail -f did not print %q:\n%s", want, out)
+			}
+		}
+	}
+	waitFor(`"action": "user.create"`)
+	mustRun(t, append([]string{"user", "block", "root"}, common...)...)
+	waitFor(`"action": "user.block"`)
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), `"action": "user.create"`); n != 1 {
+		t.Errorf("the first event was printed %d times:\n%s", n, out)
+	}
+}
+
+// TestFlagBeatsVariable: a flag on the command line wins over its USHER_*
+// variable, which wins over the default; a malformed variable is a usage
+// error.
+func TestFlagBeatsVariable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"USHER_DATABASE_URL": filepath.Join(dir, "from-env.db"), "USHER_ADDR": "127.0.0.1:1"}
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"user", "list"}, 1, "no database at " + filepath.Join(dir, "from-env.db")},
+		{[]string{"user", "list", "--database", filepath.Join(dir, "from-flag.db")}, 1, "no database at " + filepath.Join(dir, "from-flag.db")},
+		{[]string{"health"}, 1, "127.0.0.1:1"},
+		{[]string{"health", "--addr", "127.0.0.1:2"}, 1, "127.0.0.1:2"},
+		{[]string{"user", "list", "--limit", "x"}, 2, "invalid argument"},
+	} {
+		var errOut strings.Builder
+		m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errOut, Getenv: func(k string) string { return env[k] }}
+		if code := m.Main(context.Background(), tt.args); code != tt.code || !strings.Contains(errOut.String(), tt.want) {
+			t.Errorf("usher %v: exit %d, %s; want %d and %q", tt.args, code, errOut.String(), tt.code, tt.want)
+		}
+	}
+	env["USHER_LIMIT"] = "many"
+	var errOut strings.Builder
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errOut, Getenv: func(k string) string { return env[k] }}
+	if code := m.Main(context.Background(), []string{"user", "list"}); code != 2 || !strings.Contains(errOut.String(), "USHER_LIMIT") {
+		t.Errorf("a malformed variable: exit %d, %s", code, errOut.String())
+	}
+}
