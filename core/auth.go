@@ -437,6 +437,26 @@ func (a *Auth) Tokens(ctx context.Context, kinds ...usher.TokenKind) ([]*usher.T
 	return a.store.TokenList(ctx, store.TokenFilter{UserID: p.UserID(), Kinds: kinds, Active: true, Now: a.now()})
 }
 
+// UserTokens lists the active tokens of the account key names, of the given
+// kinds (every kind but sessions when none is given), newest first: the
+// command line's view of another account's tokens.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (a *Auth) UserTokens(ctx context.Context, key usher.UserKey, kinds ...usher.TokenKind) ([]*usher.Token, error) {
+	p := usher.PrincipalFrom(ctx)
+	u, err := findUser(ctx, a.store, p, key, liveOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.authorize(ctx, actTokenRead, u); err != nil {
+		return nil, err
+	}
+	if len(kinds) == 0 {
+		kinds = []usher.TokenKind{usher.TokenPersonal, usher.TokenServiceAccount, usher.TokenApplication}
+	}
+	return a.store.TokenList(ctx, store.TokenFilter{UserID: u.ID, Kinds: kinds, Active: true, Now: a.now()})
+}
+
 // ownToken loads a token of the calling account (any token, for an
 // administrator) for act; others' tokens are not found.
 func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) (*usher.Token, error) {

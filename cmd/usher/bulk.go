@@ -233,16 +233,17 @@ func (m *Main) exportCmd(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := m.Stdout
-			if path != "-" {
-				file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return err
+			// A database that does not exist is an error, not a new empty one.
+			return m.withExisting(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+				out := m.Stdout
+				if path != "-" {
+					file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+					if err != nil {
+						return err
+					}
+					defer file.Close()
+					out = file
 				}
-				defer file.Close()
-				out = file
-			}
-			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
 				w, err := userfile.NewWriter(out, f)
 				if err != nil {
 					return err

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,16 +15,10 @@ import (
 
 	"usher"
 	"usher/core"
-	"usher/face/native"
 	"usher/password"
 	"usher/seal"
-	"usher/store/postgres"
 	"usher/store/sqldb"
-	"usher/store/sqlite"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
 
 // Main is the program: its streams and environment are fields so that tests
 // can run it in-process.
@@ -38,6 +28,9 @@ type Main struct {
 	Getenv         func(string) string
 	// Started, when set, is called by serve with the address it listens on.
 	Started func(addr string)
+
+	// started is set once the command line is parsed and a command runs.
+	started bool
 }
 
 // config is what the commands share, from flags and USHER_* variables.
@@ -65,7 +58,15 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	root.SetIn(m.Stdin)
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
-	return root.ExecuteContext(ctx)
+	m.started = false
+	cmd, err := root.ExecuteContextC(ctx)
+	// An error before the command started is about the command line: an
+	// unknown command, a required flag missing, a malformed USHER_*
+	// variable.
+	if _, ok := errors.AsType[*usageError](err); err != nil && !ok && !m.started {
+		return &usageError{err: err, cmd: cmd}
+	}
+	return err
 }
 
 // applyEnv sets every flag the command line left alone from its USHER_*
@@ -97,7 +98,9 @@ func (m *Main) root() *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return m.applyEnv(cmd)
 		},
+		Version: readBuildInfo().Version,
 	}
+	root.SetVersionTemplate(versionTemplate())
 	pf := root.PersistentFlags()
 	pf.StringVar(&cfg.database, "database", "usher.db",
 		"database: a file path or sqlite:PATH for SQLite, a postgres:// URL for PostgreSQL (env USHER_DATABASE_URL)")
@@ -106,7 +109,9 @@ func (m *Main) root() *cobra.Command {
 		"file holding the key that seals secrets at rest, created if missing; default: the SQLite file's name + .key, "+
 			"or ./usher.key (env USHER_SECRET_KEY_FILE; USHER_SECRET_KEY gives the key itself, in base64)")
 	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.jwtCmd(cfg),
-		m.importCmd(cfg), m.exportCmd(cfg), m.versionCmd())
+		m.importCmd(cfg), m.exportCmd(cfg), m.versionCmd(), m.groupCmd(cfg), m.auditCmd(cfg),
+		m.backupCmd(cfg), m.restoreCmd(cfg), m.mailCmd(cfg), m.healthCmd())
+	m.checkArgs(root)
 	return root
 }
 
@@ -150,157 +155,39 @@ func (m *Main) logger(level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
 }
 
-// openDB opens and migrates the database the URL names.
-func openDB(ctx context.Context, url string, now time.Time) (*sqldb.DB, error) {
-	var db *sqldb.DB
-	var err error
-	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		db, err = postgres.Open(ctx, url)
-	case strings.HasPrefix(url, "sqlite:"):
-		db, err = sqlite.Open(strings.TrimPrefix(url, "sqlite:"))
-	case strings.Contains(url, "://"):
-		return nil, fmt.Errorf("--database: unknown scheme in %q; use a file path, sqlite:PATH or postgres://", redactURL(url))
-	case strings.Contains(url, "=") && strings.Contains(url, " "):
-		return nil, errors.New("--database: keyword=value connection strings are not supported; use a postgres:// URL")
-	default:
-		db, err = sqlite.Open(url)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.Migrate(ctx, now); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	return db, nil
-}
-
 // system returns ctx acting as usher itself, as the CLI does.
 func system(ctx context.Context) context.Context {
 	ctx = usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
 	return usher.WithRequest(ctx, usher.Request{ID: "cli", UserAgent: "usher-cli"})
 }
 
-// withCore opens the database, builds the core and runs fn as the system.
+// withCore opens the database, creating and migrating it, builds the core
+// and runs fn as the system.
 func (m *Main) withCore(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
-	box, err := m.sealBox(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.database, time.Now())
+	return m.runCore(ctx, cfg, openDB, fn)
+}
+
+// withExisting is withCore on a database that must exist and be migrated
+// already: it is neither created nor migrated.
+func (m *Main) withExisting(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
+	return m.runCore(ctx, cfg, openExisting, fn)
+}
+
+// runCore opens the database with open, builds the core and runs fn as the
+// system.
+func (m *Main) runCore(ctx context.Context, cfg *config, open func(context.Context, string, time.Time) (*sqldb.DB, error),
+	fn func(ctx context.Context, c *core.Core) error) error {
+	db, err := open(ctx, cfg.database, time.Now())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	box, err := m.sealBox(cfg)
+	if err != nil {
+		return err
+	}
 	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16), Seal: box})
 	return fn(system(ctx), c)
-}
-
-func (m *Main) migrateCmd(cfg *config) *cobra.Command {
-	return &cobra.Command{
-		Use:   "migrate",
-		Short: "Apply the database migrations that are not applied yet",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openDB(cmd.Context(), cfg.database, time.Now())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			fmt.Fprintln(m.Stdout, "database is up to date")
-			return nil
-		},
-	}
-}
-
-func (m *Main) userCmd(cfg *config) *cobra.Command {
-	user := &cobra.Command{Use: "user", Short: "Manage users"}
-	var in usher.UserCreate
-	var passwordStdin bool
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a user and print it as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if passwordStdin {
-				if in.Password != "" {
-					return errors.New("give --password or --password-stdin, not both")
-				}
-				line, err := bufio.NewReader(m.Stdin).ReadString('\n')
-				if err != nil && !errors.Is(err, io.EOF) {
-					return fmt.Errorf("read the password: %w", err)
-				}
-				in.Password = strings.TrimRight(line, "\r\n")
-			}
-			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
-				u, err := c.Users.Create(ctx, in)
-				if err != nil {
-					return describe(err)
-				}
-				enc := json.NewEncoder(m.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(native.UserView(u))
-			})
-		},
-	}
-	f := create.Flags()
-	f.StringVar(&in.Username, "username", "", "username (required)")
-	f.StringVar(&in.Email, "email", "", "e-mail address")
-	f.StringVar(&in.Password, "password", "", "password (visible to other local users in the process list; prefer --password-stdin)")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
-	f.StringVar(&in.Name, "name", "", "full name")
-	f.BoolVar(&in.Admin, "admin", false, "make the user an administrator")
-	f.BoolVar(&in.EmailConfirmed, "confirmed", true, "mark the e-mail address confirmed")
-	_ = create.MarkFlagRequired("username")
-	user.AddCommand(create)
-	return user
-}
-
-func (m *Main) tokenCmd(cfg *config) *cobra.Command {
-	token := &cobra.Command{Use: "token", Short: "Manage tokens"}
-	var (
-		ref, name, kind string
-		scopes          []string
-		expires         time.Duration
-	)
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Mint a token for a user and print it",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
-				key := usher.UserKey{Username: ref}
-				if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-					key = usher.UserKey{ID: id}
-				}
-				u, err := c.Users.Get(ctx, key)
-				if err != nil {
-					return describe(err)
-				}
-				in := usher.TokenCreate{UserID: u.ID, Kind: usher.TokenKind(kind), Name: name, Scopes: scopes}
-				if expires > 0 {
-					t := time.Now().Add(expires)
-					in.ExpiresAt = &t
-				}
-				_, text, err := c.Auth.CreateToken(ctx, in)
-				if err != nil {
-					return describe(err)
-				}
-				_, err = fmt.Fprintln(m.Stdout, text)
-				return err
-			})
-		},
-	}
-	f := create.Flags()
-	f.StringVar(&ref, "user", "", "username or id of the token's owner (required)")
-	f.StringVar(&name, "name", "cli", "the token's name")
-	f.StringVar(&kind, "kind", "personal", "personal, service_account or application")
-	f.StringArrayVar(&scopes, "scope", nil, "a scope the token is limited to (repeatable): api, read_api, read_user, sudo")
-	f.DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h; none by default")
-	_ = create.MarkFlagRequired("user")
-	token.AddCommand(create)
-	return token
 }
 
 func (m *Main) jwtCmd(cfg *config) *cobra.Command {
@@ -320,29 +207,6 @@ func (m *Main) jwtCmd(cfg *config) *cobra.Command {
 		},
 	})
 	return jwt
-}
-
-func (m *Main) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintln(m.Stdout, "usher", buildVersion())
-			return err
-		},
-	}
-}
-
-// buildVersion is the -ldflags version, or the module's, or "devel".
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // describe turns a core error into a message for the terminal, naming each

@@ -254,6 +254,7 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 			return nil, fmt.Errorf("--smtp-url: %w", err)
 		}
 		transport = smtp
+		go checkMail(ctx, smtp, log)
 	}
 	var conns []usher.Connector
 	public := sc.policy.PublicURL

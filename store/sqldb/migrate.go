@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -122,4 +123,80 @@ func (db *DB) migrate(ctx context.Context, conn *sql.Conn, m Migration, now time
 		return false, fmt.Errorf("MigrateRecord: %w", err)
 	}
 	return true, tx.Commit()
+}
+
+// MigrationStatus is what a database holds of the dialect's migrations.
+type MigrationStatus struct {
+	// Applied lists the migrations the database records, in order.
+	Applied []Migration
+	// Pending lists the migrations this build has that the database has
+	// not applied yet.
+	Pending []Migration
+	// Unknown lists the applied versions this build does not have: the
+	// database was migrated by a newer usher.
+	Unknown []int
+}
+
+// Status reports which migrations the database has applied and which are
+// pending, without changing anything: a database never migrated has them
+// all pending.
+func (db *DB) Status(ctx context.Context) (*MigrationStatus, error) {
+	all, err := Migrations(db.migrations)
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, db.queries["MigrateTableExists"]).Scan(&n); err != nil {
+		return nil, fmt.Errorf("MigrateTableExists: %w", err)
+	}
+	applied := map[int]string{}
+	if n > 0 {
+		rows, err := db.read.QueryContext(ctx, db.queries["MigrateList"])
+		if err != nil {
+			return nil, fmt.Errorf("MigrateList: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m Migration
+			if err := rows.Scan(&m.Version, &m.Name); err != nil {
+				return nil, fmt.Errorf("MigrateList: %w", err)
+			}
+			applied[m.Version] = m.Name
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("MigrateList: %w", err)
+		}
+	}
+	st := &MigrationStatus{}
+	for _, m := range all {
+		if _, ok := applied[m.Version]; ok {
+			st.Applied = append(st.Applied, m)
+			delete(applied, m.Version)
+		} else {
+			st.Pending = append(st.Pending, m)
+		}
+	}
+	for v := range applied {
+		st.Unknown = append(st.Unknown, v)
+	}
+	sort.Ints(st.Unknown)
+	return st, nil
+}
+
+// ErrNoBackup is Backup's error on a dialect that cannot copy itself
+// (PostgreSQL: pg_dump does).
+var ErrNoBackup = errors.New("this database is not backed up by usher")
+
+// Backup writes a consistent copy of the whole database to the file at
+// path, which must not exist, while the database stays in use (SQLite's
+// VACUUM INTO). Dialects without it return ErrNoBackup.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	q, ok := db.queries["Backup"]
+	if !ok {
+		return ErrNoBackup
+	}
+	if _, err := db.write.ExecContext(ctx, q, path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
 }

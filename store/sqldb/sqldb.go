@@ -398,7 +398,7 @@ var macros = func() map[string]string {
 
 // queryNames lists every statement a dialect must define.
 var queryNames = []string{
-	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord",
+	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord", "MigrateTableExists", "MigrateList",
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",

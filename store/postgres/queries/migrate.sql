@@ -48,3 +48,9 @@ INSERT INTO email_claims (email_key, user_id)
 SELECT e.email_key, e.user_id FROM user_emails e JOIN users u ON u.id = e.user_id
 WHERE e.id = $1 AND e.confirmed_at IS NOT NULL AND u.deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = e.email_key AND c.user_id = e.user_id);
+
+-- name: MigrateTableExists
+SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations';
+
+-- name: MigrateList
+SELECT version, name FROM schema_migrations ORDER BY version;
