@@ -191,3 +191,30 @@ func TestInstanceSettingsAcrossReplicas(t *testing.T) {
 	_, err := other.Auth.Signup(ctx, signupBody("replica"))
 	wantKind(t, err, usher.KindForbidden, usher.CodeSignupDisabled)
 }
+
+// TestSignupMethods: the ways to sign up follow the settings, and with
+// none open the answer is seed 000's "Signup disabled.".
+func TestSignupMethods(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	ctx := context.Background()
+	c := env.Core
+	methods, err := c.Auth.SignupMethods(ctx)
+	if err != nil || len(methods) != 1 || methods[0].Name != "password" || methods[0].Type != "secret-token" {
+		t.Fatalf("open: %+v, %v", methods, err)
+	}
+	for _, tt := range []struct{ name, value string }{
+		{usher.SettingSignupEnabled, "false"},
+		{usher.SettingInternalEnabled, "false"},
+	} {
+		if _, err := c.Instance.Set(as(admin), tt.name, []byte(tt.value)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Auth.SignupMethods(ctx)
+		wantKind(t, err, usher.KindForbidden, usher.CodeSignupDisabled)
+		if _, err := c.Instance.Set(as(admin), tt.name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
