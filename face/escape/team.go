@@ -1,7 +1,9 @@
 package escape
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 
 	"usher"
 	"usher/web"
@@ -89,7 +91,7 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) error {
 		in.Logo = *p
 	}
 	if _, err := h.Groups.Create(r.Context(), in); err != nil {
-		return err
+		return renameHandle(err)
 	}
 	return empty(w)
 }
@@ -145,7 +147,7 @@ func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := usher.GroupUpdate{Handle: req.Name.Ptr(), Name: req.Name.Ptr(), Description: req.Description.Ptr(), Logo: req.Logo.Ptr()}
 	if _, err := h.Groups.Update(r.Context(), teamRef(r), in); err != nil {
-		return err
+		return renameHandle(err)
 	}
 	return empty(w)
 }
@@ -200,4 +202,21 @@ func (h *Handler) removeTeamUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return empty(w)
+}
+
+// renameHandle names the core's handle as Escape names it: the team's
+// name.
+func renameHandle(err error) error {
+	var e *usher.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	out := *e
+	out.Fields = slices.Clone(e.Fields)
+	for i := range out.Fields {
+		if out.Fields[i].Field == "handle" {
+			out.Fields[i].Field = "name"
+		}
+	}
+	return &out
 }
