@@ -323,4 +323,3 @@ func TestUserOperations(t *testing.T) {
 
 // pngBytes is a 1×1 PNG.
 var pngBytes, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
-
