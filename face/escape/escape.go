@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"usher"
 	"usher/web"
@@ -99,7 +100,10 @@ type Handler struct {
 	// Version is the running version, which GET /version/ answers.
 	Version string
 
-	origin *web.Origin
+	origin  *web.Origin
+	docOnce sync.Once
+	doc     []byte
+	docErr  error
 }
 
 // Prefix is where the face lives: an Escape client is pointed at
@@ -140,6 +144,7 @@ func (h *Handler) routes() []route {
 		{"GET", p + "/auth/redeem/", h.redeem, true},
 		{"GET", p + "/acl/user/", h.aclUser, false},
 		{"GET", p + "/version/", h.version, true},
+		{"GET", p + "/openapi.json", h.serveOpenAPI, true},
 
 		{"GET", p + "/teams/", h.listTeams, false},
 		{"POST", p + "/teams/", h.createTeam, false},

@@ -215,6 +215,7 @@ func matrixRows() []matrixRow {
 		}},
 		{"GET", p + "/acl/user/", "UAAAAAA", get(p + "/acl/user/")},
 		{"GET", p + "/version/", "AAAAAAA", get(p + "/version/")},
+		{"GET", p + "/openapi.json", "AAAAAAA", get(p + "/openapi.json")},
 
 		{"GET", p + "/teams/", "UAAAAAA", get(p + "/teams/")},
 		{"POST", p + "/teams/", "UAAAAAA", func(c *cell) call {
