@@ -58,6 +58,7 @@ type GroupService interface {
 	Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
 	Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
 	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
+	JoinGroup(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error)
@@ -162,7 +163,9 @@ func (h *Handler) routes() []route {
 		{"GET", p + "/groups/", h.listGroups, false},
 		{"GET", p + "/groups/{group}/users/", h.groupUsers, false},
 		{"GET", p + "/groups/{group}/service-accounts/", h.groupServiceAccounts, false},
+		{"POST", p + "/groups/add-user/", h.joinGroup, false},
 		{"GET", p + "/groups/{group}/users/{username}/roles/", h.roles, false},
+		{"PUT", p + "/groups/{group}/users/{username}/roles/", h.setRoles, false},
 
 		{"GET", p + "/plans/", h.listPlans, false},
 		{"POST", p + "/plans/", h.createPlan, false},

@@ -142,3 +142,52 @@ func (h *Handler) roles(w http.ResponseWriter, r *http.Request) error {
 	}
 	return web.WriteJSON(w, http.StatusOK, out)
 }
+
+// joinGroup adds a user, named by its id, to an internal group, which is
+// created when missing.
+func (h *Handler) joinGroup(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Group  string `json:"group"`
+		UserID string `json:"user_id"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.UserID == "" {
+		return web.Invalid("user_id", usher.CodeRequired, "is required")
+	}
+	ref := usher.GroupRef{Kind: usher.GroupInternal, Handle: req.Group}
+	if _, err := h.Groups.JoinGroup(r.Context(), ref, usher.UserKey{UUID: req.UserID}, ""); err != nil {
+		return err
+	}
+	return empty(w)
+}
+
+// setRoles sets a user's Roles in a group: usher holds one permission per
+// member, so the roles are one level the group's kind gives, or none,
+// which takes the user out of the group.
+func (h *Handler) setRoles(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Roles []string `json:"roles"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.Roles) > 1 {
+		return web.Invalid("roles", usher.CodeInvalid, "holds one role at most: a member has one permission")
+	}
+	ref, _, err := h.group(r)
+	if err != nil {
+		return err
+	}
+	if len(req.Roles) == 0 {
+		if err := h.Groups.RemoveMember(r.Context(), ref, userKey(r)); err != nil {
+			return err
+		}
+		return empty(w)
+	}
+	if _, err := h.Groups.AddMember(r.Context(), ref, userKey(r), usher.Level(req.Roles[0])); err != nil {
+		return err
+	}
+	return empty(w)
+}

@@ -252,6 +252,12 @@ func matrixRows() []matrixRow {
 			return call{path: strings.Replace(c.team("users/m-reader/roles/"), "/teams/", "/groups/", 1)}
 		}},
 
+		{"POST", p + "/groups/add-user/", "UFFFFFA", func(c *cell) call {
+			return call{path: p + "/groups/add-user/", body: map[string]any{"group": c.m.unique("machines"), "user_id": c.m.who["other"].user.UUID}}
+		}},
+		{"PUT", p + "/groups/{group}/users/{username}/roles/", "UFFFAFA", func(c *cell) call {
+			return call{path: strings.Replace(c.team("users/m-reader/roles/"), "/teams/", "/groups/", 1), body: map[string]any{"roles": []string{"write"}}}
+		}},
 		{"GET", p + "/plans/", "UAAAAAA", get(p + "/plans/")},
 		{"POST", p + "/plans/", "UFFFFFA", func(c *cell) call {
 			return call{path: p + "/plans/", body: map[string]any{"name": c.m.unique("plan"), "can_create_team": true}}

@@ -242,6 +242,18 @@ func TestGroupAndPlanOperations(t *testing.T) {
 		{"roles", call{method: "GET", path: p + "/groups/alpha/users/reader/roles/", token: b.userTok}, 200, "", ""},
 		{"roles, unknown user", call{method: "GET", path: p + "/groups/alpha/users/ghost/roles/", token: b.adminTok}, 404, usher.CodeUserNotFound, ""},
 
+		{"set roles", call{method: "PUT", path: p + "/groups/alpha/users/reader/roles/", token: b.userTok, body: map[string]any{"roles": []string{"write"}}}, 200, "", ""},
+		{"set roles, two", call{method: "PUT", path: p + "/groups/alpha/users/reader/roles/", token: b.userTok, body: map[string]any{"roles": []string{"write", "read"}}}, 400, usher.CodeInvalid, "roles"},
+		{"set roles, not a level", call{method: "PUT", path: p + "/groups/alpha/users/reader/roles/", token: b.userTok, body: map[string]any{"roles": []string{"boss"}}}, 400, usher.CodeValidationFailed, "level"},
+		{"set roles, a reader", call{method: "PUT", path: p + "/groups/alpha/users/reader/roles/", token: readerTok, body: map[string]any{"roles": []string{"owner"}}}, 403, usher.CodeForbidden, ""},
+		{"set roles, invalid JSON", call{method: "PUT", path: p + "/groups/alpha/users/reader/roles/", token: b.userTok, body: "{"}, 400, usher.CodeMalformedJSON, ""},
+		{"add to a group", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: map[string]any{"group": "project-x", "user_id": b.user.UUID}}, 200, "", ""},
+		{"add to the group again", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: map[string]any{"group": "project-x", "user_id": b.admin.UUID}}, 200, "", ""},
+		{"add, unknown user", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: map[string]any{"group": "project-y", "user_id": "4d5cc8fe-1bf5-40c7-8ce2-9b30b81784c9"}}, 404, usher.CodeUserNotFound, ""},
+		{"add, no user", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: map[string]any{"group": "project-y"}}, 400, usher.CodeRequired, "user_id"},
+		{"add, no group", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: map[string]any{"user_id": b.user.UUID}}, 400, usher.CodeInvalidParameter, "group"},
+		{"add, a plain user", call{method: "POST", path: p + "/groups/add-user/", token: b.userTok, body: map[string]any{"group": "project-z", "user_id": b.user.UUID}}, 403, usher.CodeForbidden, ""},
+		{"add, invalid JSON", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: "{"}, 400, usher.CodeMalformedJSON, ""},
 		{"plans", call{method: "GET", path: p + "/plans/", token: b.userTok}, 200, "", ""},
 		{"plans, anonymous", call{method: "GET", path: p + "/plans/"}, 401, usher.CodeUnauthenticated, ""},
 		{"create a plan", call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "team", "can_create_team": true, "project_limit": 10, "default": true}}, 200, "", ""},
@@ -259,7 +271,7 @@ func TestGroupAndPlanOperations(t *testing.T) {
 		{"delete, unknown", call{method: "DELETE", path: p + "/plans/team/", token: b.adminTok}, 404, usher.CodePlanNotFound, ""},
 	})
 	res := b.do(t, call{method: "GET", path: p + "/groups/alpha/users/reader/roles/", token: b.userTok})
-	if string(res.body) != `["read"]`+"\n" && string(res.body) != `["read"]` {
+	if string(res.body) != `["write"]`+"\n" && string(res.body) != `["write"]` {
 		t.Errorf("roles: %s", res.body)
 	}
 	res = b.do(t, call{method: "GET", path: p + "/plans/", token: b.userTok})
@@ -287,7 +299,7 @@ func TestGroupAndPlanOperations(t *testing.T) {
 		} `json:"groups"`
 	}
 	res.decode(t, &u)
-	if u.Plan.Name != "pro" || u.Plan.ProjectLimit != 7 || len(u.Groups) != 2 {
+	if u.Plan.Name != "pro" || u.Plan.ProjectLimit != 7 || len(u.Groups) != 3 {
 		t.Errorf("user: %s", res.body)
 	}
 }
