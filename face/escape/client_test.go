@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"usher"
 	"usher/connector/oidctest"
 )
 
@@ -206,5 +207,35 @@ func TestEscapeClientOAuth(t *testing.T) {
 	res.decode(t, &u)
 	if u.Username != "grace" || u.Provider != "corp" {
 		t.Fatalf("the account: %+v", u)
+	}
+
+	// The person chooses another username for the account the log-in
+	// made; an account of another provider may not.
+	finish := func(provider, token string, body any) *response {
+		return b.do(t, call{method: "POST", path: "/escape/api/v1/auth/oauth/" + provider + "/finish-signup/", token: token, body: body})
+	}
+	res = finish("corp", c.token, map[string]any{"username": "grace-h"})
+	res.decode(t, &u)
+	if res.status != http.StatusOK || u.Username != "grace-h" {
+		t.Fatalf("finish sign-up: %d %s", res.status, res.body)
+	}
+	for _, tt := range []struct {
+		name, provider, token string
+		body                  any
+		status                int
+		code, field           string
+	}{
+		{"another provider", "github", c.token, map[string]any{"username": "x"}, 400, usher.CodeNotExternal, ""},
+		{"an e-mail account", "corp", b.userTok, map[string]any{"username": "x"}, 400, usher.CodeNotExternal, ""},
+		{"a bad username", "corp", c.token, map[string]any{"username": "has space"}, 400, usher.CodeValidationFailed, "username"},
+		{"a taken username", "corp", c.token, map[string]any{"username": "plain"}, 409, usher.CodeUsernameTaken, "username"},
+		{"invalid JSON", "corp", c.token, "{", 400, usher.CodeMalformedJSON, ""},
+		{"anonymous", "corp", "", map[string]any{"username": "x"}, 401, usher.CodeUnauthenticated, ""},
+	} {
+		res := finish(tt.provider, tt.token, tt.body)
+		e, field := res.problem(t)
+		if res.status != tt.status || e.Code != tt.code || field != tt.field {
+			t.Errorf("%s: %d %s, want %d %s naming %q", tt.name, res.status, res.body, tt.status, tt.code, tt.field)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type UserService interface {
 	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	Suspend(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	Unsuspend(ctx context.Context, key usher.UserKey) (*usher.User, error)
+	FinishExternalSignup(ctx context.Context, provider string, username, email *string) (*usher.User, error)
 }
 
 // AuthService is what the face needs of the core's authentication.
@@ -142,6 +143,7 @@ func (h *Handler) routes() []route {
 		{"POST", p + "/auth/password-quality/", h.passwordQuality, true},
 		{"GET", p + "/auth/oauth/{provider}/start/", h.startOAuth, true},
 		{"GET", p + "/auth/oauth/{provider}/callback/", h.finishOAuth, true},
+		{"POST", p + "/auth/oauth/{provider}/finish-signup/", h.finishSignup, false},
 		{"GET", p + "/auth/redeem/", h.redeem, true},
 		{"GET", p + "/acl/user/", h.aclUser, false},
 		{"GET", p + "/version/", h.version, true},

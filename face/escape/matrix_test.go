@@ -208,6 +208,10 @@ func matrixRows() []matrixRow {
 			return call{path: p + "/auth/oauth/corp/start/?redeem-token=" + url.QueryEscape(d.UserCode)}
 		}},
 		{"GET", p + "/auth/oauth/{provider}/callback/", "NNNNNNN", get(p + "/auth/oauth/corp/callback/?state=unknown&code=x")},
+		// None of the columns' accounts was made by an external log-in.
+		{"POST", p + "/auth/oauth/{provider}/finish-signup/", "UBBBBBB", func(c *cell) call {
+			return call{path: p + "/auth/oauth/corp/finish-signup/", body: map[string]any{"username": c.m.unique("chosen")}}
+		}},
 		{"GET", p + "/auth/redeem/", "NNNNNNN", func(c *cell) call {
 			d, err := c.m.env.Core.Auth.StartDeviceLogin(context.Background(), "corp")
 			c.must(err)

@@ -77,6 +77,23 @@ func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 	return writeToken(w, s.Secret)
 }
 
+// finishSignup lets the person an external log-in made an account for
+// choose its username and address; absent fields are left alone.
+func (h *Handler) finishSignup(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Username web.Optional[string] `json:"username"`
+		Email    web.Optional[string] `json:"email"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := h.Users.FinishExternalSignup(r.Context(), r.PathValue("provider"), req.Username.Ptr(), req.Email.Ptr())
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, u)
+}
+
 // redeem answers the client's polling: 404 until the person completes the
 // log-in, then once the token as plain text, then 404 again.
 func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
