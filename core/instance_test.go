@@ -193,7 +193,7 @@ func TestInstanceSettingsAcrossReplicas(t *testing.T) {
 }
 
 // TestSignupMethods: the ways to sign up follow the settings, and with
-// none open the answer is seed 000's "Signup disabled.".
+// none open the answer is Escape's "Signup disabled.".
 func TestSignupMethods(t *testing.T) {
 	t.Parallel()
 	env := coretest.New(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})

@@ -100,8 +100,8 @@ func (e *env) signupAllowed(ctx context.Context, email string, internal bool) er
 
 // SignupMethods lists the ways to sign up that are open: a password
 // (when sign-up and internal log-in are on) and each external provider
-// that is on (when sign-up is). With none open it refuses as seed 000
-// does.
+// that is on (when sign-up is). With none open it refuses as Escape's
+// user service does.
 //
 // Errors: Forbidden (signup_disabled).
 func (a *Auth) SignupMethods(ctx context.Context) ([]usher.LoginMethod, error) {
