@@ -3,7 +3,6 @@ package escape
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"usher"
 	"usher/web"
@@ -87,6 +86,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 // as a log-in's answer carries a session's; a token of another account,
 // or none, is refused as a wrong password is.
 func (h *Handler) loginServiceAccount(w http.ResponseWriter, r *http.Request) error {
+	if err := h.origin.Check(r); err != nil {
+		return err
+	}
 	var req struct {
 		Email       string `json:"email"`
 		Username    string `json:"username"`
@@ -99,10 +101,10 @@ func (h *Handler) loginServiceAccount(w http.ResponseWriter, r *http.Request) er
 	if name == "" {
 		name = req.Email
 	}
-	p, err := h.Auth.Authenticate(r.Context(), req.SecretToken, usher.TokenServiceAccount)
-	if err != nil || p.Anonymous() || !strings.EqualFold(p.User.Username, name) {
-		return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidCredentials, Message: "wrong login or password"}
+	if _, err := h.Auth.ServiceAccountLogin(r.Context(), name, req.SecretToken); err != nil {
+		return err
 	}
+	h.cookie().Set(w, r, req.SecretToken, nil)
 	return writeToken(w, req.SecretToken)
 }
 

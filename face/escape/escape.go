@@ -33,6 +33,7 @@ type UserService interface {
 type AuthService interface {
 	Authenticate(ctx context.Context, credential string, accept ...usher.TokenKind) (*usher.Principal, error)
 	Login(ctx context.Context, login, password string) (*usher.Session, error)
+	ServiceAccountLogin(ctx context.Context, username, token string) (*usher.Principal, error)
 	Logout(ctx context.Context) error
 	Methods(ctx context.Context) []usher.LoginMethod
 	SignupMethods(ctx context.Context) ([]usher.LoginMethod, error)
