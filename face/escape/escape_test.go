@@ -1,16 +1,23 @@
 package escape_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"usher"
@@ -32,6 +39,7 @@ import (
 type bundle struct {
 	env      *coretest.Env
 	srv      *httptest.Server
+	router   routers.Router // the OpenAPI description's routes
 	smtp     *smtptest.Server
 	idp      *oidctest.Provider
 	admin    *usher.User
@@ -82,7 +90,16 @@ func setupWith(t *testing.T, policy core.Policy) *bundle {
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
-	b := &bundle{env: env, srv: srv, smtp: smtp, idp: idp}
+	doc, err := escape.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Servers = openapi3.Servers{{URL: srv.URL}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{env: env, srv: srv, smtp: smtp, idp: idp, router: router}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",
 		Name: "Root", Password: password, Admin: true})
 	b.adminTok = env.MustToken(t, b.admin.ID, usher.TokenPersonal)
@@ -121,7 +138,35 @@ func (b *bundle) do(t *testing.T, c call) *response {
 		r.Header.Set(k, v)
 	}
 	res := webtest.Do(t, b.srv.Client(), r)
-	return &response{status: res.Status, header: res.Header, body: res.Body}
+	out := &response{status: res.Status, header: res.Header, body: res.Body}
+	b.validate(t, r, out)
+	return out
+}
+
+// imageDecoder lets the validator read avatars.
+var imageDecoder sync.Once
+
+// validate checks a response of a route against the OpenAPI description:
+// its status is one the operation lists, and its body has the shape it
+// gives. A request no operation takes (an unknown path, a wrong method) is
+// the fallback's, which the description does not list.
+func (b *bundle) validate(t *testing.T, r *http.Request, res *response) {
+	t.Helper()
+	imageDecoder.Do(func() { openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder) })
+	route, params, err := b.router.FindRoute(r)
+	if err != nil {
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route},
+		Status:                 res.status,
+		Header:                 res.header,
+		Body:                   io.NopCloser(bytes.NewReader(res.body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s → %d does not match the OpenAPI description: %v\nbody: %s", r.Method, r.URL.Path, res.status, err, res.body)
+	}
 }
 
 func (r *response) decode(t *testing.T, v any) {
