@@ -151,7 +151,16 @@ func TestEscapeClientServiceAccount(t *testing.T) {
 // token once, then 404 again.
 func TestEscapeClientOAuth(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	testEscapeClientOAuth(t, setup(t))
+}
+
+// TestEscapeClientOAuthPostgres is TestEscapeClientOAuth on PostgreSQL.
+func TestEscapeClientOAuthPostgres(t *testing.T) {
+	t.Parallel()
+	testEscapeClientOAuth(t, setupPostgres(t))
+}
+
+func testEscapeClientOAuth(t *testing.T, b *bundle) {
 	b.idp.SetUser(oidctest.User{Subject: "sub-7", Email: "grace@corp.example", EmailVerified: true, Username: "grace"})
 	c := &cli{b: b, server: b.srv.URL + "/escape"}
 	corp := c.methods(t)["corp"]

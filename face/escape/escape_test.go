@@ -59,6 +59,18 @@ func setup(t *testing.T) *bundle {
 // the test server's.
 func setupWith(t *testing.T, policy core.Policy) *bundle {
 	t.Helper()
+	return setupOn(t, policy, false)
+}
+
+// setupPostgres builds the bundle on a schema of the test PostgreSQL
+// server; the test skips when none is configured.
+func setupPostgres(t *testing.T) *bundle {
+	t.Helper()
+	return setupOn(t, core.Policy{SignupEnabled: true}, true)
+}
+
+func setupOn(t *testing.T, policy core.Policy, postgres bool) *bundle {
+	t.Helper()
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -76,7 +88,7 @@ func setupWith(t *testing.T, policy core.Policy) *bundle {
 		t.Fatal(err)
 	}
 	policy.PublicURL = srv.URL
-	env := coretest.New(t, coretest.Options{Policy: policy, Transport: tr, Connectors: []usher.Connector{oidc}})
+	env := coretest.New(t, coretest.Options{Postgres: postgres, Policy: policy, Transport: tr, Connectors: []usher.Connector{oidc}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

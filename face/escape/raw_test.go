@@ -38,7 +38,11 @@ const p = "/escape/api/v1"
 // "reader" as a reader; an internal group "machines"; and a plan "pro".
 func setupTeams(t *testing.T) (*bundle, string) {
 	t.Helper()
-	b := setup(t)
+	return teamsOn(t, setup(t))
+}
+
+func teamsOn(t *testing.T, b *bundle) (*bundle, string) {
+	t.Helper()
 	b.mustTeam(t, b.userTok, "alpha")
 	reader := b.env.MustCreateUser(t, usher.UserCreate{Username: "reader", Email: "reader@example.com", Password: password})
 	if _, err := b.env.Core.Groups.AddMember(coretest.System(), usher.GroupRef{Kind: usher.GroupTeam, Handle: "alpha"},
@@ -60,7 +64,16 @@ func setupTeams(t *testing.T) (*bundle, string) {
 // with the statuses Escape's tables give and bad input for each.
 func TestAuthOperations(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	testAuthOperations(t, setup(t))
+}
+
+// TestAuthOperationsPostgres is TestAuthOperations on PostgreSQL.
+func TestAuthOperationsPostgres(t *testing.T) {
+	t.Parallel()
+	testAuthOperations(t, setupPostgres(t))
+}
+
+func testAuthOperations(t *testing.T, b *bundle) {
 	login := func(body any) call { return call{method: "POST", path: p + "/auth/login/", body: body} }
 	b.run(t, []rawCase{
 		{"log-in", login(map[string]any{"email": "plain@example.com", "secret_token": password}), 200, "", ""},
@@ -146,7 +159,17 @@ func TestSignupDisabled(t *testing.T) {
 // TestTeamOperations: teams, their members and service accounts.
 func TestTeamOperations(t *testing.T) {
 	t.Parallel()
-	b, readerTok := setupTeams(t)
+	testTeamOperations(t, setup(t))
+}
+
+// TestTeamOperationsPostgres is TestTeamOperations on PostgreSQL.
+func TestTeamOperationsPostgres(t *testing.T) {
+	t.Parallel()
+	testTeamOperations(t, setupPostgres(t))
+}
+
+func testTeamOperations(t *testing.T, b *bundle) {
+	b, readerTok := teamsOn(t, b)
 	team := p + "/teams/alpha/"
 	b.run(t, []rawCase{
 		{"list", call{method: "GET", path: p + "/teams/?query=alp", token: b.userTok}, 200, "", ""},
@@ -230,7 +253,18 @@ func TestTeamBody(t *testing.T) {
 // service accounts and roles; plans.
 func TestGroupAndPlanOperations(t *testing.T) {
 	t.Parallel()
-	b, readerTok := setupTeams(t)
+	testGroupAndPlanOperations(t, setup(t))
+}
+
+// TestGroupAndPlanOperationsPostgres is TestGroupAndPlanOperations on
+// PostgreSQL.
+func TestGroupAndPlanOperationsPostgres(t *testing.T) {
+	t.Parallel()
+	testGroupAndPlanOperations(t, setupPostgres(t))
+}
+
+func testGroupAndPlanOperations(t *testing.T, b *bundle) {
+	b, readerTok := teamsOn(t, b)
 	b.run(t, []rawCase{
 		{"groups", call{method: "GET", path: p + "/groups/", token: b.adminTok}, 200, "", ""},
 		{"groups, anonymous", call{method: "GET", path: p + "/groups/"}, 401, usher.CodeUnauthenticated, ""},
@@ -307,7 +341,16 @@ func TestGroupAndPlanOperations(t *testing.T) {
 // TestUserOperations: users, their avatar, activation and deletion.
 func TestUserOperations(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	testUserOperations(t, setup(t))
+}
+
+// TestUserOperationsPostgres is TestUserOperations on PostgreSQL.
+func TestUserOperationsPostgres(t *testing.T) {
+	t.Parallel()
+	testUserOperations(t, setupPostgres(t))
+}
+
+func testUserOperations(t *testing.T, b *bundle) {
 	png := base64.StdEncoding.EncodeToString(pngBytes)
 	b.run(t, []rawCase{
 		{"me", call{method: "GET", path: p + "/user/", token: b.userTok}, 200, "", ""},
