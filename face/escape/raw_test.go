@@ -177,6 +177,8 @@ func testTeamOperations(t *testing.T, b *bundle) {
 		{"create", call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "beta", "description": "B"}}, 200, "", ""},
 		{"create, exists", call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "beta"}}, 409, usher.CodeHandleTaken, "name"},
 		{"create, a space", call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "be ta"}}, 400, usher.CodeValidationFailed, "name"},
+		{"create, exists in another case", call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "BETA"}}, 409, usher.CodeHandleTaken, "name"},
+		{"create, a slash", call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "be/ta"}}, 400, usher.CodeValidationFailed, "name"},
 		{"create, no name", call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{}}, 400, usher.CodeValidationFailed, "name"},
 		{"create, invalid JSON", call{method: "POST", path: p + "/teams/", token: b.userTok, body: "{"}, 400, usher.CodeMalformedJSON, ""},
 		{"create, anonymous", call{method: "POST", path: p + "/teams/", body: map[string]any{"name": "gamma"}}, 401, usher.CodeUnauthenticated, ""},
