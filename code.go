@@ -127,6 +127,7 @@ const (
 	CodeOAuthDenied      = "oauth_denied"       // the provider answered with an error
 	CodeEmailUnconfirmed = "email_unconfirmed"  // an account has the provider's address but has not confirmed it
 	CodeRedeemPending    = "redeem_pending"     // the command line's log-in is not completed yet
+	CodeNotExternal      = "not_external"       // the account has no identity of the provider named
 )
 
 // Codes of users.
@@ -234,7 +235,7 @@ var Codes = []string{
 	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound, CodeExchangeNotFound,
 
 	CodeProviderNotFound, CodeProviderDisabled, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
-	CodeRedeemPending,
+	CodeRedeemPending, CodeNotExternal,
 
 	CodeUserNotFound, CodeUsernameTaken, CodeEmailTaken, CodeExternalIDTaken, CodeExternUIDTaken,
 	CodeUserNotDeleted, CodeInvalidState, CodeBlockedExternally, CodeLastTeamOwner,

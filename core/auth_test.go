@@ -596,3 +596,28 @@ func TestTokenChecksCached(t *testing.T) {
 	b.clock.Add(2 * time.Second)
 	wantKind(t, check(text), usher.KindUnauthenticated, "invalid_token")
 }
+
+// TestServiceAccountLogin: a service account logs in with its name and
+// one of its tokens; any other pair is a wrong password.
+func TestServiceAccountLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sa := b.env.MustCreateUser(t, usher.UserCreate{Username: "ci-bot", Kind: usher.KindServiceAccount})
+	token := b.env.MustToken(t, sa.ID, usher.TokenServiceAccount)
+	personal := b.env.MustToken(t, b.alice.ID, usher.TokenPersonal)
+	auth := b.env.Core.Auth
+	if p, err := auth.ServiceAccountLogin(context.Background(), "CI-Bot", token); err != nil || p.User.ID != sa.ID {
+		t.Fatalf("log-in: %+v, %v", p, err)
+	}
+	for _, tt := range []struct{ name, username, token string }{
+		{"another name", "alice", token},
+		{"a personal token", "alice", personal},
+		{"no token", "ci-bot", ""},
+		{"a made-up token", "ci-bot", "usa_nothing"},
+	} {
+		_, err := auth.ServiceAccountLogin(context.Background(), tt.username, tt.token)
+		if e := usher.AsError(err); e.Kind != usher.KindUnauthenticated || e.Code != usher.CodeInvalidCredentials {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}

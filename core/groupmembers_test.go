@@ -90,3 +90,33 @@ func TestCreateWithMembers(t *testing.T) {
 		t.Fatalf("admin with a service account: %+v, %v", gr, err)
 	}
 }
+
+// TestJoinGroup: a user is put in a group that is made on first use; an
+// existing group is joined; only who may create the group makes it, and an
+// unknown user makes none.
+func TestJoinGroup(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	internal := usher.GroupRef{Kind: usher.GroupInternal, Handle: "project-x"}
+	_, err := b.g.JoinGroup(as(b.bob), internal, usher.UserKey{ID: b.bob.ID}, "")
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.g.JoinGroup(as(b.admin), internal, usher.UserKey{Username: "nobody"}, "")
+	wantKind(t, err, usher.KindNotFound, usher.CodeUserNotFound)
+	if _, _, err := b.g.Get(as(b.admin), internal); usher.AsError(err).Code != usher.CodeGroupNotFound {
+		t.Fatalf("an unknown user made the group: %v", err)
+	}
+	m, err := b.g.JoinGroup(as(b.admin), internal, usher.UserKey{ID: b.bob.ID}, "")
+	if err != nil || m.UserID != b.bob.ID || m.Level != usher.LevelMember {
+		t.Fatalf("made and joined: %+v, %v", m, err)
+	}
+	m, err = b.g.JoinGroup(as(b.admin), internal, usher.UserKey{ID: b.carol.ID}, "")
+	if err != nil || m.UserID != b.carol.ID {
+		t.Fatalf("joined: %+v, %v", m, err)
+	}
+	ms, err := b.g.Members(as(b.admin), internal, usher.PageRequest{})
+	if err != nil || len(ms.Items) != 2 {
+		t.Fatalf("the members: %+v, %v", ms, err)
+	}
+	_, err = b.g.JoinGroup(as(b.admin), usher.GroupRef{Kind: usher.GroupInternal}, usher.UserKey{ID: b.bob.ID}, "")
+	wantKind(t, err, usher.KindInvalid, "")
+}

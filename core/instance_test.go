@@ -232,3 +232,30 @@ func TestInternalLoginOff(t *testing.T) {
 		t.Fatalf("log-in after turning it on: %v", err)
 	}
 }
+
+// TestSignupMethods: the ways to sign up follow the settings, and with
+// none open the answer is Escape's "Signup disabled.".
+func TestSignupMethods(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	ctx := context.Background()
+	c := env.Core
+	methods, err := c.Auth.SignupMethods(ctx)
+	if err != nil || len(methods) != 1 || methods[0].Name != "password" || methods[0].Type != "secret-token" {
+		t.Fatalf("open: %+v, %v", methods, err)
+	}
+	for _, tt := range []struct{ name, value string }{
+		{usher.SettingSignupEnabled, "false"},
+		{usher.SettingInternalEnabled, "false"},
+	} {
+		if _, err := c.Instance.Set(as(admin), tt.name, []byte(tt.value)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Auth.SignupMethods(ctx)
+		wantKind(t, err, usher.KindForbidden, usher.CodeSignupDisabled)
+		if _, err := c.Instance.Set(as(admin), tt.name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -19,6 +19,24 @@ func errBadLogin() error {
 	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidCredentials, Message: "wrong login or password"}
 }
 
+// ServiceAccountLogin checks a service account's name and one of its
+// tokens, the log-in of an account that has no password (Escape's
+// service-account method), and returns the token's principal. A token of
+// another account, of another kind, or none, is refused as a wrong
+// password is.
+//
+// Errors: Unauthenticated (invalid_credentials), Internal.
+func (a *Auth) ServiceAccountLogin(ctx context.Context, username, token string) (*usher.Principal, error) {
+	p, err := a.Authenticate(ctx, token, usher.TokenServiceAccount)
+	if err != nil && usher.ErrorKind(err) == usher.KindInternal {
+		return nil, err
+	}
+	if err != nil || p.Anonymous() || p.User.Kind != usher.KindServiceAccount || !strings.EqualFold(p.User.Username, username) {
+		return nil, errBadLogin()
+	}
+	return p, nil
+}
+
 // Login checks a login (an e-mail address or a username) and password and
 // opens a session. An unknown login costs the same hashing time as a wrong
 // password, and both get the same answer. Failures are counted per login

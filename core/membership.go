@@ -118,6 +118,34 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 	return out, nil
 }
 
+// JoinGroup puts a user in the group of ref's kind and handle at a level,
+// as AddMember does, creating the group first, with the user in it, when
+// no group of the kind has the handle: Escape's services add a user to a
+// machine-managed group that is made on first use. Creating the group
+// takes what Create takes (an administrator, for an internal group); a
+// group another caller creates meanwhile is joined.
+//
+// Errors: those of AddMember and of Create; Invalid when ref does not name
+// a kind and a handle.
+func (g *Groups) JoinGroup(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
+	if ref.Kind == "" || ref.Handle == "" || ref.ID != 0 {
+		return nil, invalid("group", "is required")
+	}
+	m, err := g.AddMember(ctx, ref, key, level)
+	if e := usher.AsError(err); err == nil || e.Code != usher.CodeGroupNotFound {
+		return m, err
+	}
+	u, err := g.member(ctx, g.store, key)
+	if err != nil {
+		return nil, err
+	}
+	_, err = g.Create(ctx, usher.GroupCreate{Kind: ref.Kind, Handle: ref.Handle, Name: ref.Handle, Members: []int64{u.ID}})
+	if err != nil && usher.AsError(err).Code != usher.CodeHandleTaken {
+		return nil, err
+	}
+	return g.AddMember(ctx, ref, key, level)
+}
+
 // keepOwner refuses to take away a team's last owner.
 func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, userID int64) error {
 	if !gr.Kind.Owned() {

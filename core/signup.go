@@ -98,6 +98,29 @@ func (e *env) signupAllowed(ctx context.Context, email string, internal bool) er
 		Message: "sign-up is open to addresses of " + strings.Join(e.policy.SignupDomains, ", ") + " only"})
 }
 
+// SignupMethods lists the ways to sign up that are open: a password
+// (when sign-up and internal log-in are on) and each external provider
+// that is on (when sign-up is). With none open it refuses as Escape's
+// user service does.
+//
+// Errors: Forbidden (signup_disabled).
+func (a *Auth) SignupMethods(ctx context.Context) ([]usher.LoginMethod, error) {
+	var out []usher.LoginMethod
+	for _, m := range a.Methods(ctx) {
+		open, err := a.signupOpen(ctx, m.Type != "oauth")
+		if err != nil {
+			return nil, err
+		}
+		if open {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errSignupDisabled()
+	}
+	return out, nil
+}
+
 // Signup creates an account for whoever calls, when the policy allows it.
 // Unless the policy skips confirmation, the account is pending until its
 // address is confirmed with the code sent to it.

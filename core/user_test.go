@@ -363,3 +363,27 @@ func TestMe(t *testing.T) {
 	_, err = b.users.Me(context.Background())
 	wantKind(t, err, usher.KindUnauthenticated, "unauthenticated")
 }
+
+// TestFinishExternalSignup: the person a provider's log-in made an account
+// for chooses its username; an account the provider does not manage, or
+// nobody, may not.
+func TestFinishExternalSignup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ext := b.env.MustCreateUser(t, usher.UserCreate{Username: "gh-4711", Email: "grace@example.com",
+		Identities: []usher.Identity{{Provider: "github", ExternUID: "4711"}}})
+	name := "grace"
+	u, err := b.users.FinishExternalSignup(as(ext), "github", &name, nil)
+	if err != nil || u.Username != "grace" {
+		t.Fatalf("finish: %+v, %v", u, err)
+	}
+	_, err = b.users.FinishExternalSignup(as(ext), "corp", &name, nil)
+	wantKind(t, err, usher.KindInvalid, usher.CodeNotExternal)
+	_, err = b.users.FinishExternalSignup(as(b.alice), "github", &name, nil)
+	wantKind(t, err, usher.KindInvalid, usher.CodeNotExternal)
+	bad := "no spaces"
+	_, err = b.users.FinishExternalSignup(as(ext), "github", &bad, nil)
+	wantKind(t, err, usher.KindUnprocessable, "")
+	_, err = b.users.FinishExternalSignup(context.Background(), "github", &name, nil)
+	wantKind(t, err, usher.KindUnauthenticated, "")
+}

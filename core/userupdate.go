@@ -12,6 +12,25 @@ import (
 	"usher/store"
 )
 
+// FinishExternalSignup lets the person an external provider's log-in made
+// an account for choose its username and address afterwards (Escape's
+// finish-sign-up): the caller's own account, which must carry an identity
+// of the provider. The change is Update's, with its rules.
+//
+// Errors: Unauthenticated, Invalid (not_external: the account has no
+// identity of the provider), and those of Update.
+func (s *Users) FinishExternalSignup(ctx context.Context, provider string, username, email *string) (*usher.User, error) {
+	u, err := s.Me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(u.Identities, func(id usher.Identity) bool { return id.Provider == provider }) {
+		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotExternal,
+			Message: "the account is not managed by the " + provider + " provider"}
+	}
+	return s.Update(ctx, usher.UserKey{ID: u.ID}, usher.UserUpdate{Username: username, Email: email})
+}
+
 // Update changes the fields of in that are set. With in.IfVersion set the
 // update happens only if the user is still at that version. An
 // administrator's new e-mail address replaces the old one, unconfirmed;

@@ -115,10 +115,11 @@ func listFractal(body []byte) ([]map[string]any, error) {
 // TestFacesListAlike: each face lists the users the core gives it, in its
 // product's words. A suspended user is in every list (the native one's
 // when asked to include them), with the state its
-// dialect has for it (native "suspended", GitLab "deactivated"; Pterodactyl
+// dialect has for it (native "suspended", GitLab "deactivated", Escape's
+// activated false; Pterodactyl
 // and Lenses have no state and list it as any user); a deleted user is in
-// none; a team's service account is where its product shows them (native
-// and GitLab) and nowhere else (Pterodactyl and Lenses have no teams).
+// none; a team's service account is where its product shows them (native,
+// GitLab and Escape) and nowhere else (Pterodactyl and Lenses have no teams).
 func TestFacesListAlike(t *testing.T) {
 	t.Parallel()
 	b := setupFaces(t)
@@ -145,6 +146,7 @@ func TestFacesListAlike(t *testing.T) {
 		{"gitlab", "/api/v4/users?per_page=100", "Private-Token", b.personal, listArray, "username", "state", "active", "deactivated", true, "", ""},
 		{"pterodactyl", "/api/application/users?per_page=100", "Authorization", bearer + b.application, listFractal, "username", "", nil, nil, false, "", ""},
 		{"lenses", "/api/v1/users", "Authorization", bearer + b.personal, listItems, "name", "", nil, nil, false, "", ""},
+		{"escape", "/escape/api/v1/users/", "X-Escape-Token", b.personal, listArray, "username", "activated", true, false, true, "provider", "service-account"},
 	} {
 		t.Run(tt.face, func(t *testing.T) {
 			t.Parallel()
@@ -199,5 +201,37 @@ func TestFacesNativeHidesSuspended(t *testing.T) {
 	got := b.mustList(t, "/v1/users?suspended=only", "Authorization", auth, listItems, "username")
 	if len(got) != 1 || got["sus"]["state"] != "suspended" {
 		t.Errorf("suspended=only: %v", got)
+	}
+}
+
+// TestFacesEscapeBesideLenses: the Escape client pointed at the bare host
+// finds the log-in methods at /api/v1/auth/login-methods, pointing into
+// /escape/api/v1, while the rest of /api/v1 stays the Lenses face's.
+func TestFacesEscapeBesideLenses(t *testing.T) {
+	t.Parallel()
+	b := setupFaces(t)
+	res, err := http.Get(b.srv.URL + "/api/v1/auth/login-methods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var methods map[string]struct{ URL, Type string }
+	err = json.NewDecoder(res.Body).Decode(&methods)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || methods["email"].URL != "http://usher.test/escape/api/v1/auth/login/" {
+		t.Fatalf("login-methods: %d %v %v", res.StatusCode, methods, err)
+	}
+	got := b.mustList(t, "/api/v1/users", "Authorization", "Bearer "+b.personal, listItems, "name")
+	if got["alice"] == nil {
+		t.Fatalf("the Lenses list: %v", got)
+	}
+	res, err = http.Get(b.srv.URL + "/api/v1/auth/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct{ Type string }
+	err = json.NewDecoder(res.Body).Decode(&e)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusNotFound || e.Type == "" {
+		t.Fatalf("another path under /api/v1 is not the Lenses face's 404: %d %+v %v", res.StatusCode, e, err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"usher/blob"
 	"usher/connector"
 	"usher/core"
+	"usher/face/escape"
 	"usher/face/gitlab"
 	"usher/face/lenses"
 	"usher/face/native"
@@ -303,6 +304,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&gitlab.Handler{Users: c.Users, Auth: c.Auth, Keys: c.Keys, Emails: c.Emails, BaseURL: publicURL, Log: log}).Mount(mux)
 	(&lenses.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Settings: c.Settings, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
+	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: buildVersion()}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 

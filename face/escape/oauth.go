@@ -1,0 +1,145 @@
+package escape
+
+import (
+	"net/http"
+
+	"usher"
+	"usher/web"
+)
+
+// binding is the cookie that carries an external log-in's binding from its
+// start to its callback, in the one browser. It is native's cookie, sent
+// to every path, since the callback registered with a provider is
+// usher's /v1/auth/oauth/{provider}/callback and the face's own callback
+// may be registered too.
+func (h *Handler) binding() web.SessionCookie {
+	return web.SessionCookie{Name: "usher_oauth", Path: "/", Secure: h.SecureCookies}
+}
+
+// startOAuth takes up, in the person's browser, the log-in a command-line
+// client started by reading the log-in methods: redeem-token is the
+// single-use code of the method's URL. The browser goes on to the
+// provider; when it comes back, the client's redeem token gives the
+// account's token.
+func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	code := q.String("redeem-token")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if code == "" {
+		return web.Invalid("redeem-token", usher.CodeRequired, "Missing redeem-token parameter.")
+	}
+	_, st, err := h.Auth.VerifyDevice(r.Context(), code, true)
+	if err != nil {
+		return err
+	}
+	h.binding().Set(w, r, st.Binding, &st.ExpiresAt)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, st.AuthURL, http.StatusFound)
+	return nil
+}
+
+// finishOAuth is the provider's callback: it completes the log-in, hands
+// the account to the redeem token of the client that started it, and
+// answers the browser with an empty 200 and the token, or a 302 to the
+// page the log-in asked to return to.
+func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	state, code := q.String("state"), q.String("code")
+	reason := q.String("error")
+	for _, name := range []string{"error_description", "error_uri", "scope", "iss", "session_state"} {
+		q.String(name)
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	provider := r.PathValue("provider")
+	if reason != "" {
+		if err := h.Auth.FailOAuth(r.Context(), provider, state, reason); err != nil {
+			return err
+		}
+		return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeOAuthDenied, Message: "the provider says: " + reason}
+	}
+	s, redirect, err := h.Auth.FinishOAuth(r.Context(), provider, state, code, h.binding().Read(r))
+	if err != nil {
+		return err
+	}
+	h.binding().Clear(w, r)
+	w.Header().Set("Cache-Control", "no-store")
+	if s == nil || redirect != "" {
+		// The core allowed only usher's own pages; set the header as it is.
+		w.Header().Set("Location", redirect)
+		w.WriteHeader(http.StatusFound)
+		return nil
+	}
+	h.cookie().Set(w, r, s.Secret, s.Token.ExpiresAt)
+	return writeToken(w, s.Secret)
+}
+
+// finishSignup lets the person an external log-in made an account for
+// choose its username and address; absent fields are left alone.
+func (h *Handler) finishSignup(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Username web.Optional[string] `json:"username"`
+		Email    web.Optional[string] `json:"email"`
+	}
+	if err := web.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := h.Users.FinishExternalSignup(r.Context(), r.PathValue("provider"), req.Username.Ptr(), req.Email.Ptr())
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, u)
+}
+
+// redeem answers the client's polling: 404 until the person completes the
+// log-in, then once the token as plain text, then 404 again.
+func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) error {
+	q := web.NewQuery(r)
+	token := q.String("redeem-token")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if token == "" {
+		return web.Invalid("redeem-token", usher.CodeRequired, "Missing redeem-token parameter.")
+	}
+	s, err := h.Auth.Redeem(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write([]byte(s.Secret))
+	return err
+}
+
+// aclUserJSON is how Escape's other services learn who a token belongs
+// to and which groups it is in.
+type aclUserJSON struct {
+	UserID   string   `json:"user_id"`
+	Username string   `json:"username"`
+	Groups   []string `json:"groups"`
+}
+
+// aclUser answers the ACLUser of the token the call came with.
+func (h *Handler) aclUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.Users.Me(r.Context())
+	if err != nil {
+		return err
+	}
+	ms, err := h.Groups.UserGroups(r.Context(), usher.UserKey{ID: u.ID}, usher.GroupTeam, usher.GroupInternal)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, aclUserJSON{UserID: u.UUID, Username: u.Username, Groups: groupNames(ms)})
+}
+
+// version answers the running version.
+func (h *Handler) version(w http.ResponseWriter, r *http.Request) error {
+	return web.WriteJSON(w, http.StatusOK, struct {
+		Version string `json:"version"`
+	}{h.Version})
+}
