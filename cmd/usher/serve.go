@@ -305,7 +305,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&lenses.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Settings: c.Settings, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
-		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: buildVersion()}).Mount(mux)
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 
