@@ -3,7 +3,6 @@ package core
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -168,7 +167,7 @@ func checkApp(a *usher.Application) error {
 	switch cfg := a.Unify.Config; {
 	case len(cfg) > maxAppConfig:
 		c.add("unify.config", usher.CodeTooLarge, "is larger than %d bytes", maxAppConfig)
-	case !json.Valid([]byte(cfg)) || !bytes.HasPrefix(bytes.TrimLeft([]byte(cfg), " \t\r\n"), []byte("{")):
+	case !storableJSON([]byte(cfg)) || !bytes.HasPrefix(bytes.TrimLeft([]byte(cfg), " \t\r\n"), []byte("{")):
 		c.add("unify.config", usher.CodeInvalid, "must be a JSON object")
 	}
 	if a.Unify.Order < -maxAppOrder || a.Unify.Order > maxAppOrder {

@@ -91,8 +91,8 @@ func checkInstanceValue(c *checker, field, name string, v []byte) []byte {
 		return nil
 	}
 	var compact bytes.Buffer
-	if err := json.Compact(&compact, v); err != nil {
-		c.add(field, usher.CodeInvalid, "is not JSON")
+	if err := json.Compact(&compact, v); err != nil || !storableJSON(compact.Bytes()) {
+		c.add(field, usher.CodeInvalid, "is not JSON, or holds a NUL or half a surrogate pair")
 		return nil
 	}
 	if out := compact.Bytes(); !usher.IsBoolSetting(name) || string(out) == "true" || string(out) == "false" {

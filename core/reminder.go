@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strconv"
@@ -57,8 +56,8 @@ func (c *checker) payload(p []byte) {
 	switch {
 	case len(p) > maxReminderPayload:
 		c.add("payload", usher.CodeTooLarge, "is larger than %d bytes", maxReminderPayload)
-	case len(p) > 0 && !json.Valid(p):
-		c.add("payload", usher.CodeInvalid, "is not valid JSON")
+	case len(p) > 0 && !storableJSON(p):
+		c.add("payload", usher.CodeInvalid, "is not valid JSON, or holds a NUL or half a surrogate pair")
 	}
 }
 

@@ -1,8 +1,10 @@
 package core_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/core/coretest"
@@ -71,4 +73,50 @@ func TestKeyCommentAndTypePolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJSONThatOneBackendRefuses: a JSON value holding U+0000 or half a
+// surrogate pair is valid JSON that PostgreSQL's jsonb refuses and SQLite
+// keeps. Every JSON value a client sends is refused alike on both, as
+// invalid input, never as a fault (it was a 500 on PostgreSQL: meta, the
+// audit of a setting's change).
+func TestJSONThatOneBackendRefuses(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, pg bool) {
+		env := coretest.New(t, coretest.Options{Postgres: pg})
+		admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
+		alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+		c := env.Core
+		for _, bad := range []string{`{"a":"\u0000"}`, `{"a":"\ud800"}`, `{"\u0000":1}`} {
+			raw := json.RawMessage(bad)
+			config := bad
+			soon := time.Now().Add(time.Hour)
+			for name, call := range map[string]func() error{
+				"meta": func() error {
+					_, err := c.Users.Update(as(alice), usher.UserKey{ID: alice.ID}, usher.UserUpdate{Meta: &raw})
+					return err
+				},
+				"a user's setting": func() error {
+					_, err := c.Settings.Update(as(alice), usher.UserKey{ID: alice.ID}, map[string]json.RawMessage{"theme": raw})
+					return err
+				},
+				"an instance setting": func() error {
+					_, err := c.Instance.Set(as(admin), "ui.brand", raw)
+					return err
+				},
+				"a reminder's payload": func() error {
+					_, err := c.Reminders.Create(as(alice), usher.ReminderCreate{Resource: "user:1", Payload: raw, RemindAt: &soon})
+					return err
+				},
+				"an application's config": func() error {
+					_, err := c.Apps.Create(as(admin), usher.ApplicationCreate{Name: "app", Unify: usher.ApplicationUnify{Config: config}})
+					return err
+				},
+			} {
+				if err := call(); usher.ErrorKind(err) != usher.KindUnprocessable {
+					t.Errorf("%s %s: %v, want 422", name, bad, err)
+				}
+			}
+		}
+	})
 }

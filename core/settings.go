@@ -55,8 +55,8 @@ func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[str
 			c.add(k, usher.CodeInvalidKey, "setting keys are 1 to 100 letters, digits and _ . : -")
 		case v != nil && len(v) > maxSettingValue:
 			c.add(k, usher.CodeTooLong, "is over %d bytes", maxSettingValue)
-		case v != nil && !json.Valid(v):
-			c.add(k, usher.CodeInvalid, "is not JSON")
+		case v != nil && !storableJSON(v):
+			c.add(k, usher.CodeInvalid, "is not JSON, or holds a NUL or half a surrogate pair")
 		}
 	}
 	if err := c.err(); err != nil {

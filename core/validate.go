@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -243,8 +244,8 @@ func (c *checker) metadata(m map[string]string) {
 func (c *checker) meta(raw json.RawMessage) {
 	switch {
 	case len(raw) == 0:
-	case !json.Valid(raw):
-		c.add("meta", usher.CodeInvalid, "is not valid JSON")
+	case !storableJSON(raw):
+		c.add("meta", usher.CodeInvalid, "is not valid JSON, or holds a NUL or half a surrogate pair")
 	case raw[0] != '{':
 		c.add("meta", usher.CodeInvalid, "must be a JSON object")
 	case len(raw) > maxMeta:
@@ -371,4 +372,50 @@ func invalid(field, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: field + ": " + msg,
 		Fields: []usher.FieldError{{Field: field, Code: usher.CodeInvalid, Message: msg}}}
+}
+
+// storableJSON reports whether raw is JSON that every backend stores alike:
+// valid, UTF-8, and with no string holding U+0000 or half of a UTF-16
+// surrogate pair (PostgreSQL's jsonb refuses both, SQLite keeps them, and
+// Go would turn the half pair into U+FFFD on reading). Every JSON value a
+// client sends is checked by it before it is kept or written to the audit.
+func storableJSON(raw []byte) bool {
+	if !json.Valid(raw) || !utf8.Valid(raw) {
+		return false
+	}
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch b := raw[i]; {
+		case b == '"':
+			inString = !inString
+		case b == '\\' && inString:
+			if raw[i+1] != 'u' {
+				i++ // an escaped character: \" or \\ among them
+				continue
+			}
+			r := hexRune(raw[i+2 : i+6])
+			i += 5
+			switch {
+			case r == 0, r >= 0xDC00 && r <= 0xDFFF:
+				return false
+			case r >= 0xD800 && r <= 0xDBFF:
+				// A high half must be followed by a low half.
+				if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+					return false
+				}
+				if lo := hexRune(raw[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+					return false
+				}
+				i += 6
+			}
+		}
+	}
+	return true
+}
+
+// hexRune reads the four hex digits of a \u escape, which json.Valid has
+// checked.
+func hexRune(h []byte) rune {
+	n, _ := strconv.ParseUint(string(h), 16, 32)
+	return rune(n)
 }

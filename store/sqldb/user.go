@@ -84,6 +84,11 @@ func usernameKey(u *usher.User) string {
 	return strings.ToLower(u.Username)
 }
 
+// internalKey reports whether a username asked for is the form of the key
+// usernameKey gives a user without one: no user has that username, so it
+// finds no one.
+func internalKey(username string) bool { return strings.HasPrefix(username, "#") }
+
 // UserCreate inserts the user, its identities and its password in one
 // transaction.
 func (c *conn) UserCreate(ctx context.Context, u *usher.User, passwordHash string) error {
@@ -282,6 +287,9 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 	case key.ID != 0:
 		name, arg = "UserByID", key.ID
 	case key.Username != "":
+		if internalKey(key.Username) {
+			return nil, usher.ErrNotFound
+		}
 		name, arg = "UserByUsername", strings.ToLower(key.Username)
 	case key.Email != "":
 		name, arg = "UserByEmail", usher.EmailKey(key.Email)
@@ -420,6 +428,9 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 		c.d.SearchUsers(b, search)
 	}
 	if f.Username != "" {
+		if internalKey(f.Username) {
+			b.Where("1 = 0")
+		}
 		b.Where("username_key = " + b.Arg(strings.ToLower(f.Username)))
 	}
 	if f.Email != "" {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"usher"
@@ -156,6 +157,14 @@ func testUserWithoutUsername(t *testing.T, s store.Store) {
 	b := mustCreateUser(t, s, newUser("", "b@example.com", ""))
 	if got := mustGet(t, s, usher.UserKey{Email: "b@example.com"}); got.ID != b.ID || got.Username != "" {
 		t.Fatalf("by address: user %d %q", got.ID, got.Username)
+	}
+	// The key a user without a username is kept under is no username:
+	// asking for it finds no one.
+	if _, err := s.UserGet(ctx, usher.UserKey{Username: "#" + b.UUID}); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("by the internal key #%s: %v, want not found", b.UUID, err)
+	}
+	if page, err := s.UserList(ctx, usher.UserFilter{Username: "#" + b.UUID}); err != nil || len(page.Items) != 0 {
+		t.Fatalf("a list by the internal key: %+v, %v", page, err)
 	}
 	many := []*usher.User{newUser("", "c@example.com", ""), newUser("", "d@example.com", "")}
 	if err := s.UserCreateMany(ctx, many, []string{"", ""}); err != nil {

@@ -1,0 +1,89 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestStorableJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		raw  string
+		want bool
+	}{
+		{`{"a":"b"}`, true},
+		{`{"a":"\u00e9\ud83d\ude00"}`, true}, // é and a whole surrogate pair
+		{`{"a":"\\u0000"}`, true},            // a backslash, then text
+		{`{"a":"\"\u0041"}`, true},
+		{`["\u0000"]`, false},
+		{`{"\u0000":1}`, false},
+		{`{"a":"\ud800"}`, false},       // a high half alone
+		{`{"a":"\ud800x"}`, false},      // followed by no escape
+		{`{"a":"\ud800\u0041"}`, false}, // followed by no low half
+		{`{"a":"\udc00"}`, false},       // a low half alone
+		{"{\"a\":\"\xff\"}", false},     // no UTF-8
+		{`{"a":`, false},                // no JSON
+		{`"\ud83d\ude00\ud83d"`, false}, // a pair, then half of one
+		{`"x\ud83d\ude00"`, true},
+	} {
+		if got := storableJSON([]byte(tt.raw)); got != tt.want {
+			t.Errorf("storableJSON(%s) = %v, want %v", tt.raw, got, tt.want)
+		}
+	}
+}
+
+// FuzzStorableJSON: what storableJSON takes is valid UTF-8 JSON, and reads
+// back without a NUL or a replacement character it did not hold.
+func FuzzStorableJSON(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, `["\u0000"]`, `"\ud800"`, `"\ud83d\ude00"`, `"\\u0000"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !storableJSON(raw) {
+			return
+		}
+		if !json.Valid(raw) || !utf8.Valid(raw) {
+			t.Fatalf("took %q", raw)
+		}
+		if bytes.Contains(raw, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
+			return // a replacement character of its own
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if hasBad(v) {
+			t.Fatalf("%q reads back with a NUL or U+FFFD", raw)
+		}
+	})
+}
+
+// hasBad reports whether a decoded JSON value holds U+0000, or U+FFFD
+// that Go put in place of half a surrogate pair.
+func hasBad(v any) bool {
+	switch v := v.(type) {
+	case string:
+		for _, r := range v {
+			if r == 0 || r == utf8.RuneError {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasBad(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if hasBad(k) || hasBad(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
