@@ -38,7 +38,18 @@ func setupDevice(t *testing.T, opts coretest.Options) (*coretest.Env, *clock) {
 // refused approval leaves the code whole.
 func TestDeviceApprovalNeedsDescription(t *testing.T) {
 	t.Parallel()
-	env, _ := setupDevice(t, coretest.Options{})
+	testDeviceApprovalNeedsDescription(t, coretest.Options{})
+}
+
+// TestDeviceApprovalNeedsDescriptionPostgres is
+// TestDeviceApprovalNeedsDescription on PostgreSQL.
+func TestDeviceApprovalNeedsDescriptionPostgres(t *testing.T) {
+	t.Parallel()
+	testDeviceApprovalNeedsDescription(t, coretest.Options{Postgres: true})
+}
+
+func testDeviceApprovalNeedsDescription(t *testing.T, opts coretest.Options) {
+	env, _ := setupDevice(t, opts)
 	auth := env.Core.Auth
 	ctx := from("192.0.2.7")
 	d, err := auth.StartDeviceLogin(ctx, "corp")
@@ -87,7 +98,18 @@ func TestDeviceApprovalNeedsDescription(t *testing.T) {
 // the address start again.
 func TestDeviceStartBoundedPerAddress(t *testing.T) {
 	t.Parallel()
-	env, c := setupDevice(t, coretest.Options{})
+	testDeviceStartBoundedPerAddress(t, coretest.Options{})
+}
+
+// TestDeviceStartBoundedPerAddressPostgres is
+// TestDeviceStartBoundedPerAddress on PostgreSQL.
+func TestDeviceStartBoundedPerAddressPostgres(t *testing.T) {
+	t.Parallel()
+	testDeviceStartBoundedPerAddress(t, coretest.Options{Postgres: true})
+}
+
+func testDeviceStartBoundedPerAddress(t *testing.T, opts coretest.Options) {
+	env, c := setupDevice(t, opts)
 	auth := env.Core.Auth
 	for _, addr := range []string{"192.0.2.9", "2001:db8::1"} {
 		for i := range 30 {
