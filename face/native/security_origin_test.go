@@ -238,6 +238,21 @@ func TestDevicePagePrefillApprovesNothing(t *testing.T) {
 	}
 }
 
+// TestDeviceStartBoundedPerAddress floods the anonymous JSON start of a
+// device log-in, each of which writes two codes: past 30 from one address
+// within the window the answer is 429 with Retry-After.
+func TestDeviceStartBoundedPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setupDevice(t)
+	for range 30 {
+		b.startDevice(t)
+	}
+	res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}})
+	if res.status != http.StatusTooManyRequests || res.problem(t).Code != "too_many_attempts" || res.header.Get("Retry-After") == "" {
+		t.Fatalf("the 31st start: %d %v %s", res.status, res.header, res.body)
+	}
+}
+
 // TestDevicePageSetsFormCookie: the page's CSRF cookie cannot be read by
 // scripts, is not sent by other sites' requests, and is the same for two
 // loads of the page, so that two open tabs both work.
