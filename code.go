@@ -114,21 +114,21 @@ const (
 	CodeResetTicketNotFound = "reset_ticket_not_found" // the reset ticket is unknown, used or expired
 	CodeRedeemNotFound      = "redeem_not_found"       // the command line's redeem token is unknown, used or expired
 	CodeDeviceNotFound      = "device_not_found"       // the user code typed for a device log-in is unknown, used or expired
+	CodeDeviceNotApproved   = "device_not_approved"    // a device log-in's approval lacks the nonce of the page that showed the person the client
 	CodeOAuthStateNotFound  = "oauth_state_not_found"  // the state of an OAuth log-in is unknown, used or expired
 	CodeExchangeNotFound    = "exchange_not_found"     // an external log-in's exchange code is unknown, used, expired or not this client's
 )
 
 // Codes of logging in through another provider (OAuth, OIDC).
 const (
-	CodeProviderNotFound  = "provider_not_found"  // no log-in provider has the name
-	CodeProviderDisabled  = "provider_disabled"   // an instance setting turned log-in through the provider off
-	CodeOAuthBinding      = "oauth_binding"       // the log-in was started in another browser
-	CodeOAuthFailed       = "oauth_failed"        // the provider did not confirm the log-in
-	CodeOAuthDenied       = "oauth_denied"        // the provider answered with an error
-	CodeEmailUnconfirmed  = "email_unconfirmed"   // an account has the provider's address but has not confirmed it
-	CodeRedeemPending     = "redeem_pending"      // the command line's log-in is not completed yet
-	CodeNotExternal       = "not_external"        // the account has no identity of the provider named
-	CodeDeviceNotApproved = "device_not_approved" // a device log-in's approval lacks the nonce the person's confirmation page carried
+	CodeProviderNotFound = "provider_not_found" // no log-in provider has the name
+	CodeProviderDisabled = "provider_disabled"  // an instance setting turned log-in through the provider off
+	CodeOAuthBinding     = "oauth_binding"      // the log-in was started in another browser
+	CodeOAuthFailed      = "oauth_failed"       // the provider did not confirm the log-in
+	CodeOAuthDenied      = "oauth_denied"       // the provider answered with an error
+	CodeEmailUnconfirmed = "email_unconfirmed"  // an account has the provider's address but has not confirmed it
+	CodeRedeemPending    = "redeem_pending"     // the command line's log-in is not completed yet
+	CodeNotExternal      = "not_external"       // the account has no identity of the provider named
 )
 
 // Codes of users.
@@ -234,9 +234,10 @@ var Codes = []string{
 
 	CodeSignupDisabled, CodeDomainNotAllowed, CodeMissingCode, CodeConfirmNotFound, CodeResetNotFound,
 	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound, CodeExchangeNotFound,
+	CodeDeviceNotApproved,
 
 	CodeProviderNotFound, CodeProviderDisabled, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
-	CodeRedeemPending, CodeNotExternal, CodeDeviceNotApproved,
+	CodeRedeemPending, CodeNotExternal,
 
 	CodeUserNotFound, CodeUsernameTaken, CodeEmailTaken, CodeExternalIDTaken, CodeExternUIDTaken,
 	CodeUserNotDeleted, CodeInvalidState, CodeBlockedExternally, CodeLastTeamOwner,
