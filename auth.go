@@ -129,4 +129,8 @@ type DeviceInfo struct {
 	Address   string
 	UserAgent string
 	StartedAt time.Time
+	// Approval is the one-time nonce that approves the log-in
+	// (Auth.ApproveDevice): a face carries it in the page the person
+	// confirms the client on, and nowhere else.
+	Approval string
 }

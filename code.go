@@ -114,6 +114,7 @@ const (
 	CodeResetTicketNotFound = "reset_ticket_not_found" // the reset ticket is unknown, used or expired
 	CodeRedeemNotFound      = "redeem_not_found"       // the command line's redeem token is unknown, used or expired
 	CodeDeviceNotFound      = "device_not_found"       // the user code typed for a device log-in is unknown, used or expired
+	CodeDeviceNotApproved   = "device_not_approved"    // a device log-in's approval lacks the nonce of the page that showed the person the client
 	CodeOAuthStateNotFound  = "oauth_state_not_found"  // the state of an OAuth log-in is unknown, used or expired
 	CodeExchangeNotFound    = "exchange_not_found"     // an external log-in's exchange code is unknown, used, expired or not this client's
 )
@@ -233,6 +234,7 @@ var Codes = []string{
 
 	CodeSignupDisabled, CodeDomainNotAllowed, CodeMissingCode, CodeConfirmNotFound, CodeResetNotFound,
 	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound, CodeExchangeNotFound,
+	CodeDeviceNotApproved,
 
 	CodeProviderNotFound, CodeProviderDisabled, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
 	CodeRedeemPending, CodeNotExternal,

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"usher"
 	"usher/store"
@@ -79,15 +78,6 @@ type oauthState struct {
 	// Challenge, when set, is the S256 PKCE challenge of a client that
 	// asked for an exchange code instead of a session in the browser.
 	Challenge string `json:"c,omitempty"`
-}
-
-// deviceState is what a device log-in's user code stands for, sealed.
-type deviceState struct {
-	Provider  string    `json:"p"`
-	Redeem    int64     `json:"r"`
-	Address   string    `json:"a"`
-	UserAgent string    `json:"ua"`
-	StartedAt time.Time `json:"t"`
 }
 
 func errUnknownProvider(name string) error {
@@ -200,127 +190,6 @@ func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect s
 	sum := sha256.Sum256([]byte(st.Verifier))
 	return &usher.OAuthStart{AuthURL: a.connectors[provider].AuthCodeURL(state, st.Nonce, base64.RawURLEncoding.EncodeToString(sum[:])),
 		Binding: binding, ExpiresAt: sc.ExpiresAt}, nil
-}
-
-// userCodeAlphabet has no letters that read alike (0/O, 1/I/L, 5/S, 8/B).
-const userCodeAlphabet = "ACDEFGHJKMNPQRTUVWXYZ234679"
-
-// newUserCode returns a code of 8 characters, printed as XXXX-XXXX.
-func newUserCode() string {
-	raw := make([]byte, 8)
-	for i := range raw {
-		raw[i] = userCodeAlphabet[randomIndex(len(userCodeAlphabet))]
-	}
-	return string(raw[:4]) + "-" + string(raw[4:])
-}
-
-// normalUserCode reads a user code as a person may type it.
-func normalUserCode(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '-' || r == ' ':
-			return -1
-		case r >= 'a' && r <= 'z':
-			return r - 'a' + 'A'
-		}
-		return r
-	}, s)
-}
-
-// StartDeviceLogin begins a command-line client's log-in with an external
-// provider (the flow of RFC 8628): it returns a short user code for the
-// person to type at the verification page, and a redeem token the client
-// polls with.
-//
-// Errors: NotFound (no such provider).
-func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error) {
-	if _, err := a.connector(ctx, provider); err != nil {
-		return nil, err
-	}
-	req := usher.RequestFrom(ctx)
-	out := &usher.DeviceStart{}
-	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, "", a.policy.RedeemTTL, "")
-		if err != nil {
-			return err
-		}
-		data, err := json.Marshal(deviceState{Provider: provider, Redeem: rc.ID, Address: req.Address,
-			UserAgent: truncate(req.UserAgent, 200), StartedAt: a.now()})
-		if err != nil {
-			return err
-		}
-		code := newUserCode()
-		c := &usher.Code{Kind: usher.CodeDevice, Hash: hashCode(normalUserCode(code)), Data: a.seal.Seal(data),
-			ExpiresAt: rc.ExpiresAt, CreatedAt: rc.CreatedAt}
-		if err := tx.CodeCreate(ctx, c); err != nil {
-			return err
-		}
-		*out = usher.DeviceStart{VerificationURL: a.policy.PublicURL + "/v1/auth/device", UserCode: code,
-			RedeemToken: redeem, RedeemURL: a.policy.PublicURL + "/v1/auth/redeem", ExpiresAt: rc.ExpiresAt}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// deviceLimit bounds the user codes one address may try within the policy's
-// window: a code has 40 bits and lives minutes.
-const deviceLimit = 10
-
-// VerifyDevice takes up the command-line log-in a person's user code stands
-// for, in their browser: it uses the code up and begins the browser's log-in
-// with the provider, whose completion hands the account to the client's
-// redeem token. When confirm is false it only describes the client that
-// started it, so that the person can check it is theirs.
-//
-// Errors: NotFound (an unknown, used or expired code), RateLimited.
-func (a *Auth) VerifyDevice(ctx context.Context, userCode string, confirm bool) (*usher.DeviceInfo, *usher.OAuthStart, error) {
-	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		if _, err := a.reserve(ctx, []limit{{"device:" + addr, deviceLimit}}); err != nil {
-			return nil, nil, err
-		}
-	}
-	code := normalUserCode(userCode)
-	if len(code) != 8 {
-		return nil, nil, errCodeNotFound(usher.CodeDevice)
-	}
-	var info *usher.DeviceInfo
-	var out *usher.OAuthStart
-	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		c, err := tx.CodeByHash(ctx, usher.CodeDevice, hashCode(code))
-		if errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !c.ExpiresAt.After(a.now()))) {
-			return errCodeNotFound(usher.CodeDevice)
-		}
-		if err != nil {
-			return err
-		}
-		data, err := a.seal.Open(c.Data)
-		if err != nil {
-			return fmt.Errorf("device state: %w", err)
-		}
-		var st deviceState
-		if err := json.Unmarshal(data, &st); err != nil {
-			return err
-		}
-		info = &usher.DeviceInfo{Provider: st.Provider, Address: st.Address, UserAgent: st.UserAgent, StartedAt: st.StartedAt}
-		if !confirm {
-			return nil
-		}
-		if err := tx.CodeUse(ctx, c.ID, a.now()); err != nil {
-			return errCodeNotFound(usher.CodeDevice)
-		}
-		if _, err := a.connector(ctx, st.Provider); err != nil {
-			return err
-		}
-		out, err = a.beginOAuth(ctx, tx, st.Provider, "", st.Redeem, "")
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return info, out, nil
 }
 
 // FailOAuth ends a log-in the provider refused or broke off: the state is

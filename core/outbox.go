@@ -87,14 +87,16 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// housekeep deletes one-time codes that expired a day ago, secondary
+// housekeep deletes one-time codes once they have expired (an expired code
+// is answered as an unknown one, so nothing needs them: anonymous callers
+// can start device log-ins, whose codes must not pile up), secondary
 // addresses left unconfirmed past a confirmation code's lifetime, and
 // throttles whose window and lock are over.
 func (o *Outbox) housekeep(ctx context.Context) {
 	if n, err := o.store.EmailDeleteStale(ctx, o.now().Add(-o.policy.ConfirmTTL)); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "unconfirmed addresses expired", "count", n)
 	}
-	if n, err := o.store.CodeDeleteExpired(ctx, o.now().Add(-24*time.Hour)); err == nil && n > 0 {
+	if n, err := o.store.CodeDeleteExpired(ctx, o.now()); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "expired codes deleted", "count", n)
 	}
 	if n, err := o.store.ThrottlePrune(ctx, o.now().Add(-o.policy.FailureWindow)); err == nil && n > 0 {

@@ -27,9 +27,12 @@ const (
 // loginMethods answers the methods keyed by name: the e-mail address and
 // password, a service account's name and token, and one per external
 // provider that is on. Each provider's method carries a fresh redeem token
-// the client polls the redeem URL with, and a URL for the person's browser
-// that holds a separate single-use code, so that the token the client
-// polls with never shows in a browser.
+// the client polls the redeem URL with, and a URL for the person's browser:
+// usher's device page with a separate single-use code filled in, so that
+// the token the client polls with never shows in a browser, and the person
+// sees the client and confirms it there. Past the core's limit of log-ins
+// started from one address, the providers' methods are left out and the
+// others answered (the Escape client then offers those).
 func (h *Handler) loginMethods(w http.ResponseWriter, r *http.Request) error {
 	base := web.BaseURL(r, h.PublicURL) + Prefix
 	out := map[string]methodJSON{
@@ -41,11 +44,13 @@ func (h *Handler) loginMethods(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		d, err := h.Auth.StartDeviceLogin(r.Context(), m.Name)
+		if usher.ErrorKind(err) == usher.KindRateLimited {
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		out[m.Name] = methodJSON{Type: typeOAuth,
-			URL:         base + "/auth/oauth/" + url.PathEscape(m.Name) + "/start/?redeem-token=" + url.QueryEscape(d.UserCode),
+		out[m.Name] = methodJSON{Type: typeOAuth, URL: deviceURL(web.BaseURL(r, h.PublicURL), d.UserCode),
 			RedeemToken: d.RedeemToken, RedeemURL: base + "/auth/redeem/"}
 	}
 	w.Header().Set("Cache-Control", "no-store")

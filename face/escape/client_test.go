@@ -20,6 +20,18 @@ type cliMethod struct {
 	RedeemURL   string `json:"redeem-url"`
 }
 
+// UserCode is the code the method's URL carries for the person's browser.
+func (m cliMethod) UserCode() string {
+	u, err := url.Parse(m.URL)
+	if err != nil {
+		return ""
+	}
+	if c := u.Query().Get("user_code"); c != "" {
+		return c
+	}
+	return u.Query().Get("redeem-token")
+}
+
 // cli plays the Escape command-line client against a server address, as
 // its public code does: it reads {server}/api/v1/auth/login-methods, logs
 // in through the URL a method advertises, keeps the X-Escape-Token header
@@ -171,28 +183,33 @@ func testEscapeClientOAuth(t *testing.T, b *bundle) {
 		t.Fatalf("the browser's URL %s holds the client's redeem token", corp.URL)
 	}
 
-	// The browser: the method's URL, the provider, the callback.
-	res := b.do(t, call{method: "GET", path: corp.URL})
-	if res.status != http.StatusFound {
-		t.Fatalf("start: %d %s", res.status, res.body)
+	// The browser opens the method's URL: usher's device page with the code
+	// filled in. The person submits it, checks the client and confirms: the
+	// page's two steps, as the native face's device page takes them (its
+	// tests play them over HTTP), then the provider and the callback.
+	if want := b.srv.URL + "/v1/auth/device?user_code="; !strings.HasPrefix(corp.URL, want) {
+		t.Fatalf("the method's URL %s; want the device page %s…", corp.URL, want)
 	}
-	var binding string
-	for _, ck := range (&http.Response{Header: res.header}).Cookies() {
-		if ck.Name == "usher_oauth" {
-			binding = ck.Value
-		}
+	ctx := context.Background()
+	info, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode())
+	if err != nil || info.Provider != "corp" || info.Approval == "" {
+		t.Fatalf("the page's description: %+v, %v", info, err)
 	}
-	callback, err := b.idp.Login(context.Background(), res.header.Get("Location"))
+	st, err := b.env.Core.Auth.ApproveDevice(ctx, corp.UserCode(), info.Approval)
+	if err != nil {
+		t.Fatalf("the person's confirmation: %v", err)
+	}
+	callback, err := b.idp.Login(ctx, st.AuthURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res = b.do(t, call{method: "GET", path: callback.String(), header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	res := b.do(t, call{method: "GET", path: callback.String(), header: map[string]string{"Cookie": "usher_oauth=" + st.Binding}})
 	if res.status != http.StatusOK || res.header.Get("X-Escape-Token") == "" {
 		t.Fatalf("callback: %d %s", res.status, res.body)
 	}
-	// The start's URL is used up.
-	if res := b.do(t, call{method: "GET", path: corp.URL}); res.status != http.StatusNotFound {
-		t.Fatalf("the start again: %d %s", res.status, res.body)
+	// The code is used up.
+	if _, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode()); usher.ErrorKind(err) != usher.KindNotFound {
+		t.Fatalf("the code again: %v", err)
 	}
 
 	if status := c.redeem(t, corp); status != http.StatusOK || !strings.HasPrefix(c.token, "us") {

@@ -2,6 +2,7 @@ package escape
 
 import (
 	"net/http"
+	"net/url"
 
 	"usher"
 	"usher/web"
@@ -16,11 +17,16 @@ func (h *Handler) binding() web.SessionCookie {
 	return web.SessionCookie{Name: "usher_oauth", Path: "/", Secure: h.SecureCookies}
 }
 
-// startOAuth takes up, in the person's browser, the log-in a command-line
-// client started by reading the log-in methods: redeem-token is the
-// single-use code of the method's URL. The browser goes on to the
-// provider; when it comes back, the client's redeem token gives the
-// account's token.
+// devicePath is usher's page where a person takes up a command-line
+// log-in (the native face's): it shows the client that started it and
+// approves it only with a form of its own, confirmed by the person.
+const devicePath = "/v1/auth/device"
+
+// startOAuth sends the person's browser, which opened the URL of a
+// provider's method in an older answer of the log-in methods (redeem-token
+// is the user code it carried), to the device page with the code filled
+// in. It approves nothing: a link another site makes a browser open must
+// not hand that site's client the person's session (docs/auth.md).
 func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	code := q.String("redeem-token")
@@ -30,14 +36,14 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	if code == "" {
 		return web.Invalid("redeem-token", usher.CodeRequired, "Missing redeem-token parameter.")
 	}
-	_, st, err := h.Auth.VerifyDevice(r.Context(), code, true)
-	if err != nil {
-		return err
-	}
-	h.binding().Set(w, r, st.Binding, &st.ExpiresAt)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, st.AuthURL, http.StatusFound)
+	http.Redirect(w, r, deviceURL(web.BaseURL(r, h.PublicURL), code), http.StatusFound)
 	return nil
+}
+
+// deviceURL is the device page at base with the user code filled in.
+func deviceURL(base, code string) string {
+	return base + devicePath + "?user_code=" + url.QueryEscape(code)
 }
 
 // finishOAuth is the provider's callback: it completes the log-in, hands

@@ -3,6 +3,7 @@ package native_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -474,7 +475,11 @@ func TestExternalLogin(t *testing.T) {
 	if res.status != 200 || !strings.Contains(string(res.body), "started this log-in with <strong>corp</strong>") {
 		t.Fatalf("the device page: %d %s", res.status, res.body)
 	}
-	res = b.api.do(t, form(url.Values{"user_code": {typed}, "confirm": {"yes"}}))
+	approval := approvalField.FindSubmatch(res.body)
+	if approval == nil {
+		t.Fatalf("the device page has no approval: %s", res.body)
+	}
+	res = b.api.do(t, form(url.Values{"user_code": {typed}, "confirm": {"yes"}, "approval": {html.UnescapeString(string(approval[1]))}}))
 	binding := cookieValue(t, res, "usher_oauth")
 	if res.status != http.StatusFound || binding == "" {
 		t.Fatalf("confirm: %d %v", res.status, res.header)

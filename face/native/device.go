@@ -25,12 +25,13 @@ at {{.Info.StartedAt.Format "2006-01-02 15:04 MST"}}, from {{.Info.Address}}
 <form method="post" action="/v1/auth/device">
 <input type="hidden" name="csrf_token" value="{{.Token}}">
 <input type="hidden" name="user_code" value="{{.Code}}"><input type="hidden" name="confirm" value="yes">
+<input type="hidden" name="approval" value="{{.Info.Approval}}">
 <button type="submit">Continue to {{.Info.Provider}}</button>
 </form>
 {{else}}
 <form method="post" action="/v1/auth/device">
 <input type="hidden" name="csrf_token" value="{{.Token}}">
-<label>The code your client shows: <input name="user_code" autocomplete="off" autofocus></label>
+<label>The code your client shows: <input name="user_code" value="{{.Code}}" autocomplete="off" autofocus></label>
 <button type="submit">Next</button>
 </form>
 {{end}}
@@ -43,7 +44,7 @@ const devicePath = "/v1/auth/device"
 type devicePage struct {
 	Error string
 	Code  string
-	Info  any
+	Info  *usher.DeviceInfo
 	// Token is the form's CSRF token.
 	Token string
 }
@@ -58,12 +59,21 @@ func writeDevicePage(w http.ResponseWriter, status int, page devicePage) error {
 	return devicePageHTML.Execute(w, page)
 }
 
+// devicePage answers the form; user_code, as Escape's log-in methods link
+// to it, only fills the field in: the person still submits the code, sees
+// the client and confirms.
 func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) error {
-	return writeDevicePage(w, http.StatusOK, devicePage{Token: h.form.Issue(w, r, h.secure(r))})
+	q := web.NewQuery(r)
+	code := q.String("user_code")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	return writeDevicePage(w, http.StatusOK, devicePage{Code: code, Token: h.form.Issue(w, r, h.secure(r))})
 }
 
 // verifyDevice takes the form: first the code, which shows the client;
-// then the confirmation, which starts the log-in in this browser. Only a
+// then the confirmation, which carries the approval nonce the description
+// gave and starts the log-in in this browser. Only a
 // form from usher's own page is taken: another site's page could make the
 // browser of someone logged in at the provider approve the other site's
 // code, and the other site's client would get that person's session.
@@ -83,10 +93,22 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r)),
 			Error: "This form has expired or did not come from this page; reload the page and type the code again."})
 	}
-	code, confirm := r.PostForm.Get("user_code"), r.PostForm.Get("confirm") == "yes"
-	info, st, err := h.Auth.VerifyDevice(r.Context(), code, confirm)
+	code := r.PostForm.Get("user_code")
+	var info *usher.DeviceInfo
+	var st *usher.OAuthStart
+	var err error
+	confirm := r.PostForm.Get("confirm") == "yes"
+	if confirm {
+		st, err = h.Auth.ApproveDevice(r.Context(), code, r.PostForm.Get("approval"))
+	} else {
+		info, err = h.Auth.DescribeDevice(r.Context(), code)
+	}
 	if err != nil {
 		e := usher.AsError(err)
+		if e.Kind == usher.KindForbidden {
+			return writeDevicePage(w, http.StatusForbidden, devicePage{Code: code, Token: token,
+				Error: "Type the code again and check the client before continuing."})
+		}
 		if e.Kind == usher.KindNotFound || e.Kind == usher.KindRateLimited {
 			if e.Kind == usher.KindRateLimited {
 				w.Header().Set("Retry-After", "60")

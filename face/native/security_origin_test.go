@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -78,6 +79,24 @@ func deviceForm(t *testing.T, api *client) (cookie, token string) {
 	return strings.Join(pairs, "; "), string(m[1])
 }
 
+// approvalField finds the approval nonce in the page that describes a
+// client.
+var approvalField = regexp.MustCompile(`name="approval" value="([^"]+)"`)
+
+// deviceApproval posts the user code with usher's own form, as the person
+// does, and returns the approval nonce of the page that describes the
+// client.
+func deviceApproval(t *testing.T, api *client, cookie, token, code string) string {
+	t.Helper()
+	res := api.do(t, deviceRequest(url.Values{"user_code": {code}, "csrf_token": {token}},
+		map[string]string{"Origin": publicURL, "Sec-Fetch-Site": "same-origin", "Cookie": cookie}))
+	m := approvalField.FindSubmatch(res.body)
+	if res.status != http.StatusOK || m == nil {
+		t.Fatalf("the page describing the client has no approval: %d %s", res.status, res.body)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
 // deviceRequest is a form post to the device page.
 func deviceRequest(form url.Values, header map[string]string) req {
 	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
@@ -129,9 +148,22 @@ func TestDeviceApprovalRefusesCrossSiteForm(t *testing.T) {
 			return deviceRequest(url.Values{"user_code": {code}, "confirm": {"yes"}, "csrf_token": {other}},
 				map[string]string{"Origin": publicURL, "Cookie": cookie})
 		}, http.StatusForbidden, "reload"},
-		{"usher's own page, with its token", func(t *testing.T, code string) req {
+		{"usher's own page and token, skipping the page that shows the client", func(t *testing.T, code string) req {
 			cookie, token := deviceForm(t, b.api)
 			return deviceRequest(url.Values{"user_code": {code}, "confirm": {"yes"}, "csrf_token": {token}},
+				map[string]string{"Origin": publicURL, "Sec-Fetch-Site": "same-origin", "Cookie": cookie})
+		}, http.StatusForbidden, "check the client"},
+		{"usher's own page and token, with another code's approval", func(t *testing.T, code string) req {
+			cookie, token := deviceForm(t, b.api)
+			other, _ := b.startDevice(t)
+			approval := deviceApproval(t, b.api, cookie, token, other)
+			return deviceRequest(url.Values{"user_code": {code}, "confirm": {"yes"}, "csrf_token": {token}, "approval": {approval}},
+				map[string]string{"Origin": publicURL, "Sec-Fetch-Site": "same-origin", "Cookie": cookie})
+		}, http.StatusForbidden, "check the client"},
+		{"usher's own page, with its token and approval", func(t *testing.T, code string) req {
+			cookie, token := deviceForm(t, b.api)
+			approval := deviceApproval(t, b.api, cookie, token, code)
+			return deviceRequest(url.Values{"user_code": {code}, "confirm": {"yes"}, "csrf_token": {token}, "approval": {approval}},
 				map[string]string{"Origin": publicURL, "Sec-Fetch-Site": "same-origin", "Cookie": cookie})
 		}, http.StatusFound, ""},
 	} {
@@ -166,6 +198,58 @@ func TestDeviceApprovalRefusesCrossSiteForm(t *testing.T) {
 				t.Fatalf("the code after a refused approval: %d %s", res.status, res.body)
 			}
 		})
+	}
+}
+
+// TestDevicePagePrefillApprovesNothing: the page's user_code parameter, as
+// Escape's log-in methods link to it, only fills the field in. Another site
+// making the victim's browser open it approves nothing: no binding, no
+// provider, the attacker's client keeps waiting, and the code stays whole.
+func TestDevicePagePrefillApprovesNothing(t *testing.T) {
+	t.Parallel()
+	b := setupDevice(t)
+	code, redeem := b.startDevice(t)
+	res := b.api.do(t, req{method: "GET", path: "/v1/auth/device?user_code=" + url.QueryEscape(code),
+		header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Referer": "https://evil.example/"}})
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `name="user_code" value="`+code+`"`) ||
+		strings.Contains(string(res.body), `name="approval"`) {
+		t.Fatalf("the page with the code: %d %s", res.status, res.body)
+	}
+	if cookieValue(t, res, "usher_oauth") != "" || res.header.Get("Location") != "" {
+		t.Fatalf("opening the page started the provider's log-in: %v", res.header)
+	}
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": redeem}})
+	if res.status != http.StatusNotFound || res.problem(t).Code != "redeem_pending" {
+		t.Fatalf("the attacker's redeem: %d %s", res.status, res.body)
+	}
+	cookie, token := deviceForm(t, b.api)
+	deviceApproval(t, b.api, cookie, token, code)
+	// Bad input: the parameter twice, or another parameter.
+	for _, tt := range []struct {
+		path, code string
+	}{
+		{"/v1/auth/device?user_code=A&user_code=B", "repeated_parameter"},
+		{"/v1/auth/device?confirm=yes", "unknown_parameter"},
+	} {
+		res := b.api.do(t, req{method: "GET", path: tt.path})
+		if res.status != http.StatusBadRequest || res.problem(t).Code != tt.code {
+			t.Errorf("GET %s: %d %s; want 400 %s", tt.path, res.status, res.body, tt.code)
+		}
+	}
+}
+
+// TestDeviceStartBoundedPerAddress floods the anonymous JSON start of a
+// device log-in, each of which writes two codes: past 30 from one address
+// within the window the answer is 429 with Retry-After.
+func TestDeviceStartBoundedPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setupDevice(t)
+	for range 30 {
+		b.startDevice(t)
+	}
+	res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}})
+	if res.status != http.StatusTooManyRequests || res.problem(t).Code != "too_many_attempts" || res.header.Get("Retry-After") == "" {
+		t.Fatalf("the 31st start: %d %v %s", res.status, res.header, res.body)
 	}
 }
 

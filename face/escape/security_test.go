@@ -1,0 +1,108 @@
+package escape_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"usher/connector/oidctest"
+)
+
+// TestEscapeMethodURLIsNoOneClickApproval replays the attack on the
+// provider methods' URL (docs/auth.md, attack 2): the attacker reads the
+// log-in methods anonymously and makes the victim's browser open the
+// provider method's URL from another site. Where the provider would answer
+// at once (the victim is signed in there), one navigation used to approve
+// the attacker's client, and the attacker's redeem token yielded the
+// victim's session. The URL must only lead to usher's device page, where
+// the person sees the client and confirms with a form of usher's own.
+func TestEscapeMethodURLIsNoOneClickApproval(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.idp.SetUser(oidctest.User{Subject: "victim-sub", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
+	attacker := &cli{b: b, server: b.srv.URL + "/escape"}
+	corp := attacker.methods(t)["corp"]
+	cross := map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Referer": "https://evil.example/"}
+	start := "/escape/api/v1/auth/oauth/corp/start/?redeem-token=" + corp.UserCode()
+	for _, path := range []string{corp.URL, start} {
+		res := b.do(t, call{method: "GET", path: path, header: cross})
+		for _, ck := range (&http.Response{Header: res.header}).Cookies() {
+			if ck.Name == "usher_oauth" {
+				t.Errorf("GET %s set the log-in's binding cookie", path)
+			}
+		}
+		if loc := res.header.Get("Location"); strings.HasPrefix(loc, b.idp.Issuer()) {
+			t.Errorf("GET %s sent the browser to the provider: %s", path, loc)
+		}
+		if path == start && (res.status != http.StatusFound || res.header.Get("Location") != corp.URL) {
+			t.Errorf("GET %s: %d %q; want a 302 to the device page %s", path, res.status, res.header.Get("Location"), corp.URL)
+		}
+	}
+	if !strings.HasPrefix(corp.URL, b.srv.URL+"/v1/auth/device?user_code=") {
+		t.Errorf("the method's URL is %s; want the device page with the code filled in", corp.URL)
+	}
+	if status := attacker.redeem(t, corp); status != http.StatusNotFound {
+		t.Errorf("the attacker's redeem after the victim's navigation: %d; want 404", status)
+	}
+	// The code was not used up: the person can still take it up.
+	if _, err := b.env.Core.Auth.DescribeDevice(context.Background(), corp.UserCode()); err != nil {
+		t.Errorf("the code after the navigation: %v", err)
+	}
+}
+
+// TestEscapeLoginMethodsBoundsWrites floods the anonymous log-in methods
+// from one address: each answer used to write a redeem code and a device
+// code with no limit. Past the per-address limit the methods are answered
+// without the providers', and the codes table stops growing.
+func TestEscapeLoginMethodsBoundsWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	count := func() int {
+		n := 0
+		b.env.ScanTables(t, func(table, column, v string) {
+			if table == "codes" && column == "id" {
+				n++
+			}
+		})
+		return n
+	}
+	before := count()
+	var withProvider, without atomic.Int64
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				res, err := http.Get(b.srv.URL + "/escape/api/v1/auth/login-methods")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				switch {
+				case res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"email"`):
+					t.Errorf("login-methods: %d %s", res.StatusCode, body)
+					return
+				case strings.Contains(string(body), `"corp"`):
+					withProvider.Add(1)
+				default:
+					without.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	grown := count() - before
+	if grown > 2*30 || withProvider.Load() > 30 || without.Load() == 0 {
+		t.Errorf("1s from one address: %d answers with the provider, %d without, codes grew by %d rows; want at most 30 starts",
+			withProvider.Load(), without.Load(), grown)
+	}
+}
