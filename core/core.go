@@ -228,6 +228,9 @@ type env struct {
 	mailc chan struct{}
 	// estimates bounds the password-strength estimates running at once.
 	estimates chan struct{}
+	// regexpTimeout is the process's regexp2 match timeout (boundRegexps),
+	// to which a script run's time limit is held.
+	regexpTimeout time.Duration
 }
 
 // New builds the core.
@@ -237,6 +240,7 @@ func New(cfg Config) *Core {
 		connectors: map[string]usher.Connector{}, transport: cfg.Transport, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
 	}
+	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {
 		e.clock = time.Now
 	}

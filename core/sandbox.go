@@ -9,8 +9,11 @@ import (
 	"runtime/metrics"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
 
 	"usher"
@@ -25,9 +28,12 @@ const (
 	maxScriptMails = 10
 	// maxScriptCallStack bounds the depth of calls in a script.
 	maxScriptCallStack = 512
-	// maxScriptString bounds the strings repeat and padding make in one
-	// call: built-ins run natively, where no interrupt reaches them.
+	// maxScriptString bounds the strings the built-ins that build one in a
+	// native call (repeat, padding, join, concat) make, and maxScriptArray
+	// the elements of the arrays fill, concat and Array.from make or walk:
+	// built-ins run natively, where no interrupt reaches them.
 	maxScriptString = 1 << 20
+	maxScriptArray  = 1 << 20
 	// heapSample is how often the watchdog samples the heap during a run.
 	heapSample = 2 * time.Millisecond
 )
@@ -36,13 +42,45 @@ const (
 // objects, live or not yet swept.
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
-// prelude runs before every script: it caps the strings that the built-ins
-// which allocate in one native call may make. repeat is rebuilt by
-// doubling: goja's own appends the string once per count, slowly enough
-// that a loop of large repeats outruns the heap watchdog's notice by far.
+// regexpOnce sets regexp2's match timeout once for the process.
+var regexpOnce sync.Once
+
+// boundRegexps bounds every regexp2 match of the process by timeout, once:
+// the first core's script time limit. goja runs the patterns RE2 cannot
+// (lookarounds, backreferences) in regexp2, whose backtracking runs in Go
+// code where the runtime's interrupt does not reach; regexp2 reads the
+// bound when it compiles a pattern, and goja compiles a literal's with the
+// program, so it is set before any script compiles. It returns the bound
+// in force, which may be another core's.
+func boundRegexps(timeout time.Duration) time.Duration {
+	regexpOnce.Do(func() { regexp2.DefaultMatchTimeout = timeout })
+	return regexp2.DefaultMatchTimeout
+}
+
+// prelude runs before every script: it caps the strings and arrays that
+// the built-ins which allocate, or walk an array's length, in one native
+// call may make. repeat is rebuilt by doubling: goja's own appends the
+// string once per count, slowly enough that a loop of large repeats
+// outruns the heap watchdog's notice by far. join converts the elements in
+// the script, where the interrupt reaches, and joins only when the result
+// fits.
 var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function () {
-	var max = %d, sp = String.prototype, repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd;
+	var max = %d, maxLength = %d, sp = String.prototype, ap = Array.prototype,
+		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
+		join = ap.join, fill = ap.fill, arrayConcat = ap.concat, from = Array.from;
 	function cap(n) { if (n > max) throw new RangeError("strings are limited to " + max + " characters"); }
+	function capLength(n) { if (n > maxLength) throw new RangeError("arrays are limited to " + maxLength + " elements"); }
+	function lengthOf(o) { var n = Math.floor(Number(o.length)); return n > 0 ? n : 0; }
+	function index(v, n, d) {
+		if (v === undefined) return d;
+		v = Math.trunc(Number(v)) || 0;
+		return v < 0 ? Math.max(n + v, 0) : Math.min(v, n);
+	}
+	function spreads(v) {
+		if (v === null || (typeof v !== "object" && typeof v !== "function")) return false;
+		var s = v[Symbol.isConcatSpreadable];
+		return s !== undefined ? !!s : Array.isArray(v);
+	}
 	Object.defineProperty(sp, "repeat", {value: function (n) {
 		var s = String(this);
 		n = Math.floor(Number(n));
@@ -58,7 +96,43 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function () {
 	}});
 	Object.defineProperty(sp, "padStart", {value: function (n, s) { cap(n); return padStart.call(this, n, s); }});
 	Object.defineProperty(sp, "padEnd", {value: function (n, s) { cap(n); return padEnd.call(this, n, s); }});
-})()`, maxScriptString), false)
+	Object.defineProperty(sp, "concat", {value: function () {
+		var s = String(this), parts = [], total = s.length;
+		for (var i = 0; i < arguments.length; i++) {
+			parts[i] = String(arguments[i]);
+			total += parts[i].length;
+			cap(total);
+		}
+		return concat.apply(s, parts);
+	}});
+	Object.defineProperty(ap, "join", {value: function (sep) {
+		var o = Object(this), n = lengthOf(o), parts = [], total = 0;
+		sep = sep === undefined ? "," : String(sep);
+		if (n > 1) cap(sep.length * (n - 1));
+		for (var i = 0; i < n; i++) {
+			var v = o[i];
+			parts[i] = v === undefined || v === null ? "" : String(v);
+			total += parts[i].length;
+			cap(total + sep.length * (n - 1));
+		}
+		return join.call(parts, sep);
+	}});
+	Object.defineProperty(ap, "fill", {value: function (v, start, end) {
+		var n = lengthOf(Object(this));
+		capLength(index(end, n, n) - index(start, n, 0));
+		return fill.call(this, v, start, end);
+	}});
+	Object.defineProperty(ap, "concat", {value: function () {
+		var total = spreads(this) ? lengthOf(this) : 1;
+		for (var i = 0; i < arguments.length; i++) total += spreads(arguments[i]) ? lengthOf(arguments[i]) : 1;
+		capLength(total);
+		return arrayConcat.apply(this, arguments);
+	}});
+	Object.defineProperty(Array, "from", {value: function (items) {
+		if (items !== null && items !== undefined) capLength(lengthOf(Object(items)));
+		return from.apply(this, arguments);
+	}});
+})()`, maxScriptString, maxScriptArray), false)
 
 // compileScript compiles a script's source as the body of a function, so
 // that it may return early; its lines keep their numbers.
@@ -102,11 +176,14 @@ type scriptResult struct {
 	mails   []scriptMail
 }
 
-// The reasons a run stops early, given to Interrupt.
+// The reasons a run stops early, given to Interrupt; a limit is also the
+// error of a run that reached one without being interrupted.
 type (
 	scriptRefusal struct{ message string }
 	scriptLimit   struct{ what string }
 )
+
+func (l scriptLimit) Error() string { return "stopped at its " + l.what + " limit" }
 
 // runScript runs prog, compiled by compileScript, in a fresh runtime with
 // the policy's limits: a time limit, a bound on the heap's growth while it
@@ -166,7 +243,6 @@ func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall
 	}
 
 	stop := e.guard(ctx, vm)
-	defer stop()
 	_, err = vm.RunProgram(prelude)
 	if err == nil {
 		_, err = vm.RunProgram(prog)
@@ -179,6 +255,11 @@ func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall
 				err = errScriptField(call.name, "resource")
 			}
 		}
+	}
+	// A limit reached fails the run whatever it answered: a regexp2 match
+	// that timed out answers "no match", and the script went on.
+	if what := stop(); what != "" {
+		err = scriptLimit{what}
 	}
 	if err != nil {
 		return nil, e.scriptError(ctx, call.name, err)
@@ -206,12 +287,30 @@ func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall
 	return res, nil
 }
 
-// guard interrupts vm when the policy's time runs out, ctx ends or the
-// heap grows past the policy's bound, sampled every heapSample; the
-// returned function stops it.
-func (e *env) guard(ctx context.Context, vm *goja.Runtime) func() {
-	timer := time.AfterFunc(e.policy.ScriptTimeout, func() { vm.Interrupt(scriptLimit{"time"}) })
-	stopCtx := context.AfterFunc(ctx, func() { vm.Interrupt(scriptLimit{"time"}) })
+// scriptTimeout is a run's time limit: the policy's, but no longer than
+// the process's regexp2 match timeout, so that a match that timed out has
+// always outlasted the run's limit.
+func (e *env) scriptTimeout() time.Duration {
+	if e.regexpTimeout > 0 && e.regexpTimeout < e.policy.ScriptTimeout {
+		return e.regexpTimeout
+	}
+	return e.policy.ScriptTimeout
+}
+
+// guard interrupts vm when the run's time runs out, ctx ends or the heap
+// grows past the policy's bound, sampled every heapSample; the returned
+// function stops it and tells the limit reached, "" for none. The time
+// limit counts as reached once the time has passed, even if the run ended
+// before its timer fired.
+func (e *env) guard(ctx context.Context, vm *goja.Runtime) func() string {
+	var reached atomic.Value
+	limit := func(what string) {
+		reached.CompareAndSwap(nil, what)
+		vm.Interrupt(scriptLimit{what})
+	}
+	timeout, begun := e.scriptTimeout(), time.Now()
+	timer := time.AfterFunc(timeout, func() { limit("time") })
+	stopCtx := context.AfterFunc(ctx, func() { limit("time") })
 	done := make(chan struct{})
 	sample := []metrics.Sample{{Name: heapMetric}}
 	metrics.Read(sample)
@@ -228,16 +327,21 @@ func (e *env) guard(ctx context.Context, vm *goja.Runtime) func() {
 			case <-t.C:
 				metrics.Read(s)
 				if now := s[0].Value.Uint64(); now > start && now-start > bound {
-					vm.Interrupt(scriptLimit{"memory"})
+					limit("memory")
 					return
 				}
 			}
 		}
 	}()
-	return func() {
+	return func() string {
 		timer.Stop()
 		stopCtx()
 		close(done)
+		if time.Since(begun) >= timeout || ctx.Err() != nil {
+			reached.CompareAndSwap(nil, "time")
+		}
+		what, _ := reached.Load().(string)
+		return what
 	}
 }
 
@@ -257,20 +361,22 @@ func (e *env) scriptError(ctx context.Context, name string, err error) error {
 	if errors.As(err, &ue) {
 		return err
 	}
+	var reason any = err
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
-		switch v := ie.Value().(type) {
-		case scriptRefusal:
-			msg := v.message
-			if msg == "" {
-				msg = "refused by script " + name
-			}
-			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptRefused, Message: msg}
-		case scriptLimit:
-			e.log.WarnContext(ctx, "script cut off", "script", name, "limit", v.what)
-			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptFailed,
-				Message: fmt.Sprintf("script %s was stopped at its %s limit; nothing was changed", name, v.what)}
+		reason = ie.Value()
+	}
+	switch v := reason.(type) {
+	case scriptRefusal:
+		msg := v.message
+		if msg == "" {
+			msg = "refused by script " + name
 		}
+		return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptRefused, Message: msg}
+	case scriptLimit:
+		e.log.WarnContext(ctx, "script cut off", "script", name, "limit", v.what)
+		return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptFailed,
+			Message: fmt.Sprintf("script %s was stopped at its %s limit; nothing was changed", name, v.what)}
 	}
 	e.log.WarnContext(ctx, "script failed", "script", name, "err", err)
 	return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptFailed,

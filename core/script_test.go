@@ -152,6 +152,15 @@ func TestScriptLimits(t *testing.T) {
 		{"huge string", `"x".repeat(1e9);`, "RangeError", s},
 		{"recursion", `function f() { return f() + 1; } f();`, "failed", s},
 		{"caught loop", `for (;;) { try { for (;;) {} } catch (e) {} }`, "time limit", s},
+		// A pattern with a lookahead runs in regexp2, natively: the match
+		// times out, and a timed-out match fails the run, not "no match".
+		{"backtracking", `if (/^(?=\w)(\w+\.?)+$/.test("` + strings.Repeat("a", 30) + `!")) usher.refuse("matched");`, "time limit", s},
+		{"join", `new Array(129).join("x".repeat(1 << 20));`, "RangeError", hungry},
+		{"join separator", `new Array(1 << 21).join("x");`, "RangeError", hungry},
+		{"string concat", `var x = "x".repeat(1 << 20); "".concat(x, x, x);`, "RangeError", hungry},
+		{"array concat", `var a = new Array(1 << 20); a.concat(a, a);`, "RangeError", hungry},
+		{"fill", `new Array(1 << 21).fill(0);`, "RangeError", hungry},
+		{"from", `Array.from({length: 1 << 21});`, "RangeError", hungry},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.s
@@ -168,7 +177,7 @@ func TestScriptLimits(t *testing.T) {
 			if msg := usher.AsError(err).Message; !strings.Contains(msg, tt.says) {
 				t.Errorf("message %q does not say %q", msg, tt.says)
 			}
-			if d := time.Since(start); d > 5*time.Second {
+			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("cut off after %v", d)
 			}
 			got, _ := s.env.Core.Users.Get(as(s.admin), usher.UserKey{ID: s.alice.ID})
@@ -195,6 +204,22 @@ try { "x".repeat(Infinity); } catch (e) { usher.log(e.name); }`, usher.TriggerSy
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "repeat", "")
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[ababab [] éé zz 0 RangeError RangeError]" {
 		t.Fatalf("run: %+v, %v", run, err)
+	}
+}
+
+// TestScriptCappedBuiltins: the sandbox's join, concat, fill and
+// Array.from answer as the language's below their caps.
+func TestScriptCappedBuiltins(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "builtins", `usher.log([1, null, "a", undefined, [2, 3]].join(), [1, 2].join(" - "), [].join(), String([4, 5]),
+	"a".concat(1, null, [2]), [1].concat(2, [3, [4]], "x").length, [0, 0, 0, 0].fill(7, 1, -1).join(""),
+	new Array(3).fill("z").join(""), Array.from("abc").join("|"), Array.from({length: 2}, function (_, i) { return i * 2; }).join(),
+	Array.from(new Set([1, 1, 2])).length, Array.prototype.join.call({length: 2, 0: "p", 1: "q"}, "+"));`, usher.TriggerSystemManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "builtins", "")
+	want := "[1,,a,,2,3 1 - 2  4,5 a1null2 5 0770 zzz a|b|c 0,2 2 p+q]"
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
+		t.Fatalf("run: %+v, %v; want log %s", run, err, want)
 	}
 }
 

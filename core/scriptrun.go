@@ -211,12 +211,17 @@ func (s *Scripts) RunDue(ctx context.Context, limit int) (int, error) {
 	return len(runs), nil
 }
 
-// runQueued runs a queued run with the script as it now is: its outcome,
-// its log and, when it succeeded, what it asked for.
+// runQueued runs a queued run with the script as it now is, under a
+// deadline of the run's time limit, so that no run holds up RunDue for
+// longer, whatever it runs into: its outcome, its log and, when it succeeded, what it asked for.
+// A run of a script that no longer has the run's trigger is skipped.
 func (s *Scripts) runQueued(ctx context.Context, run *usher.ScriptRun) (string, []string, *scriptResult) {
 	sc, err := s.store.ScriptGet(ctx, run.Script)
 	if err != nil || sc.Kind != usher.ScriptServer || !sc.Enabled || sc.Invalid() {
 		return outcomeSkipped, []string{"the script is gone, disabled or does not compile"}, nil
+	}
+	if !sc.Has(run.Trigger) {
+		return outcomeSkipped, []string{"the script no longer has trigger " + string(run.Trigger)}, nil
 	}
 	prog, err := s.scripts.program(sc)
 	if err != nil {
@@ -226,7 +231,8 @@ func (s *Scripts) runQueued(ctx context.Context, run *usher.ScriptRun) (string, 
 	if err := json.Unmarshal(run.Subject, &fields); err != nil {
 		return outcomeFailed, []string{"its subject is not a JSON object"}, nil
 	}
-	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
+	sys, cancel := context.WithTimeout(usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem}), s.scriptTimeout())
+	defer cancel()
 	res, err := s.runScript(sys, prog, scriptCall{name: sc.Name, trigger: run.Trigger, resource: run.Resource, subject: fields})
 	outcome, line := outcomeOf(err)
 	if err != nil {

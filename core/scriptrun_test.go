@@ -1,0 +1,82 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"usher"
+)
+
+// TestScriptAfterRunBounded: an "after" run stuck in a backtracking
+// regular expression (regexp2, where the runtime's interrupt does not
+// reach) is cut off at the time limit and recorded as failed; RunDue
+// returns and what follows it runs.
+func TestScriptAfterRunBounded(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		t.Run(fmt.Sprintf("postgres=%v", pg), func(t *testing.T) {
+			s := setupScripts(t, pg)
+			s.mustScript(t, "after-shape", `if (!/^(?=\w)(\w+\.?)+$/.test(usher.resource.name)) usher.mail(usher.resource.email, "Hi", "x");`,
+				usher.TriggerUserAfterCreate)
+			bob := s.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com", Name: strings.Repeat("a", 30) + "!"})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			n, err := s.env.Core.Scripts.RunDue(ctx, 10)
+			if err != nil || n != 1 {
+				t.Fatalf("RunDue = %d, %v", n, err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("RunDue took %v under a 100ms script limit", d)
+			}
+			run, err := s.env.Store.ScriptRunGet(context.Background(), 1)
+			if err != nil || run.Script != "after-shape" || run.Resource != fmt.Sprintf("user:%d", bob.ID) {
+				t.Fatalf("run: %+v, %v", run, err)
+			}
+			if run.Outcome != "failed" || !strings.Contains(strings.Join(run.Log, " "), "time limit") {
+				t.Errorf("run outcome %q, log %q: want failed at the time limit", run.Outcome, run.Log)
+			}
+			if n := scriptMails(t, s.env); len(n) != 0 {
+				t.Errorf("a run cut off mailed: %v", n)
+			}
+		})
+	}
+}
+
+// TestScriptAfterRunRemovedTrigger: a run queued under a trigger the script
+// no longer has is skipped, as is one of a disabled script.
+func TestScriptAfterRunRemovedTrigger(t *testing.T) {
+	t.Parallel()
+	off, only := false, []usher.Trigger{usher.TriggerUserManual}
+	for _, tt := range []struct {
+		name   string
+		update usher.ScriptUpdate
+	}{
+		{"trigger removed", usher.ScriptUpdate{Triggers: &only}},
+		{"disabled", usher.ScriptUpdate{Enabled: &off}},
+	} {
+		for _, pg := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/postgres=%v", tt.name, pg), func(t *testing.T) {
+				s := setupScripts(t, pg)
+				s.mustScript(t, "welcome", `usher.mail(usher.resource.email, "Welcome", "hi");`, usher.TriggerUserAfterCreate)
+				s.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com"})
+				if _, err := s.env.Core.Scripts.Update(as(s.admin), "welcome", tt.update); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := s.env.Core.Scripts.RunDue(context.Background(), 10); err != nil || n != 1 {
+					t.Fatalf("RunDue = %d, %v", n, err)
+				}
+				if n := scriptMails(t, s.env); len(n) != 0 {
+					t.Errorf("a skipped run mailed: %v", n)
+				}
+				run, err := s.env.Store.ScriptRunGet(context.Background(), 1)
+				if err != nil || run.Script != "welcome" || run.Outcome != "skipped" {
+					t.Errorf("run: %+v, %v; want skipped", run, err)
+				}
+			})
+		}
+	}
+}
