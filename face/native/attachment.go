@@ -61,6 +61,8 @@ func toAttachmentJSON(a *usher.Attachment) attachmentJSON {
 	}
 	if a.Width > 0 {
 		out.Meta = &attachmentMetaJSON{Width: a.Width, Height: a.Height}
+	}
+	if a.Width > 0 && a.PreviewType != usher.PreviewNone {
 		preview := base + "/preview"
 		out.PreviewURL = &preview
 	}
