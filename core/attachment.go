@@ -219,13 +219,10 @@ func attachmentEvent(action string, a *usher.Attachment) event {
 // Errors: Unauthenticated, Forbidden, TooLarge, Unprocessable (an unknown
 // kind, another kind, an empty file, a refused type, a damaged image).
 func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*usher.Attachment, error) {
+	if err := s.MayUpload(ctx); err != nil {
+		return nil, err
+	}
 	p := usher.PrincipalFrom(ctx)
-	if err := precheck(p, actAttachCreate, nil); err != nil {
-		return nil, err
-	}
-	if err := s.decide(ctx, p, actAttachCreate, "", p.UserID() != 0); err != nil {
-		return nil, err
-	}
 	if in.Kind == "" {
 		in.Kind = usher.AttachmentGeneral
 	}
@@ -243,6 +240,19 @@ func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*u
 		return nil, err
 	}
 	return a, nil
+}
+
+// MayUpload says whether the caller may upload a file, before anything
+// of it is read: a face asks first, and reads no body for one who may not
+// (Upload decides again).
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *Attachments) MayUpload(ctx context.Context) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actAttachCreate, nil); err != nil {
+		return err
+	}
+	return s.decide(ctx, p, actAttachCreate, "", p.UserID() != 0)
 }
 
 // MaxBytes is the largest file an upload may carry.

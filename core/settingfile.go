@@ -45,6 +45,15 @@ func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]
 	return nil
 }
 
+// MayManage says whether the caller may change the instance settings,
+// before anything of a file is read: a face asks first, and reads no body
+// for one who may not (SetFile decides again).
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *InstanceSettings) MayManage(ctx context.Context) error {
+	return s.authorizeInstance(ctx, actInstanceManage)
+}
+
 // SetFile sets a setting from an uploaded file: the file becomes an
 // attachment of kind setting, owned by the caller, and the setting's value
 // refers to it — {"attachment": id, "name": …, "size": …,
@@ -55,7 +64,7 @@ func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]
 // name, a setting that takes only true or false, an empty file, a
 // refused type, a damaged image).
 func (s *InstanceSettings) SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error) {
-	if err := s.authorizeInstance(ctx, actInstanceManage); err != nil {
+	if err := s.MayManage(ctx); err != nil {
 		return nil, err
 	}
 	var c checker
