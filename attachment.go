@@ -49,7 +49,10 @@ type Attachment struct {
 	// its content type, or PreviewNone when none can be made.
 	PreviewKey  string
 	PreviewType string
-	CreatedAt   time.Time
+	// Setting is, for a file of kind setting, the instance setting it is
+	// the value of: only that setting's change deletes it.
+	Setting   string
+	CreatedAt time.Time
 }
 
 // PreviewNone is the PreviewType of an image no preview can be made of
