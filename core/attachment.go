@@ -33,7 +33,8 @@ import (
 // administrators and whom a rule allows read it (attachment.read) and
 // delete it (attachment.delete). Avatars are public; a setting's file is
 // read by whoever may read the instance settings. Previews of PNG, JPEG,
-// GIF and WebP images are made on first request, once, and kept.
+// GIF and WebP images are made on first request, once, and kept, within
+// a bound on the memory decoding takes (see preview.go).
 //
 // The bytes are written before the row that names them commits; a failed
 // commit removes them. A crash between the two leaves bytes no row names:
