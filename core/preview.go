@@ -155,20 +155,66 @@ func (s *Attachments) previewFailed(ctx context.Context, a *usher.Attachment) er
 }
 
 // decodeCost estimates from an image's header the bytes decoding it
-// takes: its pixels times the bytes a pixel of its colour model takes.
-// A header that cannot be read costs more than any image may.
+// takes: its pixels times the bytes a pixel of its colour model takes,
+// and a progressive JPEG's coefficients. A header that cannot be read
+// costs more than any image may.
 func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (int64, error) {
 	rc, err := s.blobs.Get(ctx, a.BlobKey)
 	if err != nil {
 		return 0, fmt.Errorf("attachment %d: %w", a.ID, err)
 	}
 	defer rc.Close()
-	cfg, got, err := image.DecodeConfig(rc)
+	var header bytes.Buffer
+	cfg, got, err := image.DecodeConfig(io.TeeReader(rc, &header))
 	if err != nil || got != format || cfg.Width < 1 || cfg.Height < 1 ||
 		cfg.Width > maxImageSide || cfg.Height > maxImageSide || cfg.Width*cfg.Height > maxImagePixels {
 		return maxPreviewDecode + 1, nil
 	}
-	return int64(cfg.Width) * int64(cfg.Height) * pixelBytes(cfg.ColorModel), nil
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	cost := pixels * pixelBytes(cfg.ColorModel)
+	if format == "jpeg" {
+		cost += progressiveCost(header.Bytes(), pixels)
+	}
+	return cost, nil
+}
+
+// progressiveCost is what a progressive JPEG takes beyond its image while
+// decoding: every component's coefficients, 4 bytes a pixel of the
+// component (64 int32 a block of 8×8). It reads the frame header (SOFn)
+// among the bytes before it; 0 for a baseline JPEG, and 12 bytes a pixel,
+// the most, when the header is not found.
+func progressiveCost(data []byte, pixels int64) int64 {
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xff {
+			break
+		}
+		marker := data[i+1]
+		if marker == 0xff {
+			i++ // fill
+			continue
+		}
+		size := int(data[i+2])<<8 | int(data[i+3])
+		isFrame := marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc
+		if !isFrame {
+			i += 2 + size
+			continue
+		}
+		if marker != 0xc2 && marker != 0xc6 && marker != 0xca && marker != 0xce {
+			return 0 // sequential: decoded block by block
+		}
+		// P, Y, X, Nf, then Nf × (C, H<<4|V, Tq).
+		seg := data[i+4 : min(len(data), i+2+size)]
+		if len(seg) < 6 || len(seg) < 6+3*int(seg[5]) {
+			break
+		}
+		var sum, hmax, vmax int64 = 0, 1, 1
+		for c := range int(seg[5]) {
+			h, v := int64(seg[7+3*c]>>4), int64(seg[7+3*c]&15)
+			sum, hmax, vmax = sum+h*v, max(hmax, h), max(vmax, v)
+		}
+		return 4 * pixels * sum / (hmax * vmax)
+	}
+	return 12 * pixels
 }
 
 // pixelBytes is how many bytes a decoded pixel of a colour model takes;
