@@ -46,11 +46,18 @@ type Attachment struct {
 	// BlobKey is where the bytes are in the blob store; usher makes it up.
 	BlobKey string
 	// PreviewKey is where the image's preview is, once made; PreviewType
-	// its content type.
+	// its content type, or PreviewNone when none can be made.
 	PreviewKey  string
 	PreviewType string
-	CreatedAt   time.Time
+	// Setting is, for a file of kind setting, the instance setting it is
+	// the value of: only that setting's change deletes it.
+	Setting   string
+	CreatedAt time.Time
 }
+
+// PreviewNone is the PreviewType of an image no preview can be made of
+// (damaged, or too large to decode); its PreviewKey is empty.
+const PreviewNone = "none"
 
 // Inline reports whether a browser may show the attachment's original in
 // a page: only the raster images previews are made of. Anything else —

@@ -13,7 +13,7 @@ const (
 	CodeValidationFailed = "validation_failed" // the input breaks validation rules; the fields name each problem
 	CodeUnauthenticated  = "unauthenticated"   // the request carries no credential, and the operation needs one
 	CodeForbidden        = "forbidden"         // the principal may not do this
-	CodeBusy             = "busy"              // too many password operations run at once; retry shortly
+	CodeBusy             = "busy"              // too many costly operations (password hashing, image previews) run at once; retry shortly
 	CodeVersionMismatch  = "version_mismatch"  // the record is no longer at the version the request named
 )
 

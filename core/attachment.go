@@ -33,7 +33,8 @@ import (
 // administrators and whom a rule allows read it (attachment.read) and
 // delete it (attachment.delete). Avatars are public; a setting's file is
 // read by whoever may read the instance settings. Previews of PNG, JPEG,
-// GIF and WebP images are made on first request, once, and kept.
+// GIF and WebP images are made on first request, once, and kept, within
+// a bound on the memory decoding takes (see preview.go).
 //
 // The bytes are written before the row that names them commits; a failed
 // commit removes them. A crash between the two leaves bytes no row names:
@@ -219,13 +220,10 @@ func attachmentEvent(action string, a *usher.Attachment) event {
 // Errors: Unauthenticated, Forbidden, TooLarge, Unprocessable (an unknown
 // kind, another kind, an empty file, a refused type, a damaged image).
 func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*usher.Attachment, error) {
+	if err := s.MayUpload(ctx); err != nil {
+		return nil, err
+	}
 	p := usher.PrincipalFrom(ctx)
-	if err := precheck(p, actAttachCreate, nil); err != nil {
-		return nil, err
-	}
-	if err := s.decide(ctx, p, actAttachCreate, "", p.UserID() != 0); err != nil {
-		return nil, err
-	}
 	if in.Kind == "" {
 		in.Kind = usher.AttachmentGeneral
 	}
@@ -243,6 +241,19 @@ func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*u
 		return nil, err
 	}
 	return a, nil
+}
+
+// MayUpload says whether the caller may upload a file, before anything
+// of it is read: a face asks first, and reads no body for one who may not
+// (Upload decides again).
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *Attachments) MayUpload(ctx context.Context) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actAttachCreate, nil); err != nil {
+		return err
+	}
+	return s.decide(ctx, p, actAttachCreate, "", p.UserID() != 0)
 }
 
 // MaxBytes is the largest file an upload may carry.

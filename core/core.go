@@ -16,6 +16,7 @@ import (
 	"usher/seal"
 	"usher/store"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -215,7 +216,10 @@ type env struct {
 	blobs      usher.BlobStore
 	// previews makes each attachment's preview once however many ask
 	// for it at the same time.
-	previews   singleflight.Group
+	previews singleflight.Group
+	// decoding bounds the memory the previews being made at once take,
+	// in bytes estimated from their headers.
+	decoding   *semaphore.Weighted
 	clock      func() time.Time
 	log        *slog.Logger
 	keys       *keyring
@@ -239,6 +243,7 @@ func New(cfg Config) *Core {
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
 		connectors: map[string]usher.Connector{}, transport: cfg.Transport, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
+		decoding: semaphore.NewWeighted(previewBudget),
 	}
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {

@@ -221,7 +221,7 @@ func (s *InstanceSettings) write(ctx context.Context, tx store.Tx, values []ushe
 				return nil, err
 			}
 		}
-		if err := dropSettingFile(ctx, tx, oldValue, compact[i], drop); err != nil {
+		if err := dropSettingFile(ctx, tx, v.Name, oldValue, compact[i], drop); err != nil {
 			return nil, err
 		}
 		verb := "set"

@@ -6,14 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"strconv"
+	"time"
 
 	"golang.org/x/image/draw"
 
 	"usher"
+)
+
+// Limits on making previews: decoding holds the whole image in memory.
+const (
+	// maxPreviewDecode bounds the memory one preview's decoding may take,
+	// estimated from the image's header; an image that would take more
+	// has no preview (16 megapixels of 8-bit RGBA, 21 of a JPEG).
+	maxPreviewDecode = 64 << 20
+	// previewBudget bounds the memory all previews being made at once
+	// may take; one that does not fit waits up to previewWait, then is
+	// refused with 429 busy.
+	previewBudget = 256 << 20
+	previewWait   = 5 * time.Second
 )
 
 func errNoPreview() error {
@@ -21,14 +36,30 @@ func errNoPreview() error {
 		Message: "only PNG, JPEG, GIF and WebP images have a preview"}
 }
 
+// errPreviewFailed is the answer for an image no preview can be made of:
+// damaged, or too large to decode. It is recorded once and answered
+// without decoding ever after.
+func errPreviewFailed() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeNoPreview,
+		Message: "no preview can be made of this image: it is damaged or too large to decode"}
+}
+
+func errPreviewBusy() error {
+	return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeBusy,
+		Message: "too many previews are being made at once; retry shortly", RetryAfter: time.Second}
+}
+
 // Preview returns an image attachment's preview — the image scaled to fit
 // 320 pixels a side, never enlarged — and its bytes, for the caller to
 // close. The first request makes and stores it: concurrent first requests
 // in this process wait for one making, and replicas that race record
-// only the first (both write the same bytes under the same key).
+// only the first (both write the same bytes under the same key). An
+// image no preview can be made of is recorded as such, and never decoded
+// again.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (no such attachment, or
-// not an image previews are made of).
+// not an image previews are made of), RateLimited (too many previews
+// being made at once).
 func (s *Attachments) Preview(ctx context.Context, id int64) (*usher.Attachment, io.ReadCloser, error) {
 	a, err := s.find(ctx, s.store, actAttachRead, id)
 	if err != nil {
@@ -36,6 +67,9 @@ func (s *Attachments) Preview(ctx context.Context, id int64) (*usher.Attachment,
 	}
 	if _, ok := rasterTypes[a.ContentType]; !ok {
 		return nil, nil, errNoPreview()
+	}
+	if a.PreviewType == usher.PreviewNone {
+		return nil, nil, errPreviewFailed()
 	}
 	if a.PreviewKey == "" {
 		v, err, _ := s.previews.Do(strconv.FormatInt(a.ID, 10), func() (any, error) {
@@ -54,25 +88,41 @@ func (s *Attachments) Preview(ctx context.Context, id int64) (*usher.Attachment,
 }
 
 // makePreview makes an attachment's preview unless it has one by now,
-// stores it and records it, and returns the attachment as recorded.
+// stores it and records it, and returns the attachment as recorded. An
+// image that cannot be decoded, or would take more than maxPreviewDecode
+// to, is recorded as having none.
 func (s *Attachments) makePreview(ctx context.Context, id int64) (*usher.Attachment, error) {
 	a, err := s.store.AttachmentGet(ctx, id)
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, errAttachmentNotFound()
+	}
 	if err != nil {
 		return nil, err
 	}
-	if a.PreviewKey != "" {
+	switch {
+	case a.PreviewType == usher.PreviewNone:
+		return nil, errPreviewFailed()
+	case a.PreviewKey != "":
 		return a, nil
 	}
-	rc, err := s.blobs.Get(ctx, a.BlobKey)
+	format := rasterTypes[a.ContentType]
+	need, err := s.decodeCost(ctx, a, format)
 	if err != nil {
-		return nil, fmt.Errorf("attachment %d: %w", a.ID, err)
+		return nil, err
 	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("attachment %d: %w", a.ID, err)
+	if need > maxPreviewDecode {
+		return nil, s.previewFailed(ctx, a)
 	}
-	out, ctype, err := scaleDown(data, rasterTypes[a.ContentType])
+	wait, cancel := context.WithTimeout(ctx, previewWait)
+	defer cancel()
+	if err := s.decoding.Acquire(wait, need); err != nil {
+		return nil, errPreviewBusy()
+	}
+	out, ctype, err := s.scaleBlob(ctx, a, format)
+	s.decoding.Release(need)
+	if usher.ErrorKind(err) == usher.KindUnprocessable {
+		return nil, s.previewFailed(ctx, a)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -84,18 +134,126 @@ func (s *Attachments) makePreview(ctx context.Context, id int64) (*usher.Attachm
 	if err != nil && !errors.Is(err, usher.ErrNotFound) {
 		return nil, err
 	}
-	// Recorded now, by this process or by another that made the same.
-	return s.store.AttachmentGet(ctx, a.ID)
+	// Recorded now, by this process or by another that made the same —
+	// unless the attachment was deleted meanwhile: then the preview just
+	// written is named by no row, and goes.
+	a, err = s.store.AttachmentGet(ctx, a.ID)
+	if errors.Is(err, usher.ErrNotFound) {
+		s.dropBlobs(ctx, []string{key})
+		return nil, errAttachmentNotFound()
+	}
+	return a, err
 }
 
-// scaleDown decodes an image, checked again for its size before decoding,
-// and encodes it scaled to fit previewSide: a JPEG as JPEG, anything else
-// as PNG (which keeps transparency).
-func scaleDown(data []byte, format string) ([]byte, string, error) {
-	if _, _, err := imageSize(data, format); err != nil {
-		return nil, "", err
+// previewFailed records that a has no preview, and says so.
+func (s *Attachments) previewFailed(ctx context.Context, a *usher.Attachment) error {
+	err := s.store.AttachmentSetPreview(ctx, a.ID, "", usher.PreviewNone)
+	if err != nil && !errors.Is(err, usher.ErrNotFound) {
+		return err
 	}
-	src, _, err := image.Decode(bytes.NewReader(data))
+	return errPreviewFailed()
+}
+
+// decodeCost estimates from an image's header the bytes decoding it
+// takes: its pixels times the bytes a pixel of its colour model takes,
+// and a progressive JPEG's coefficients. A header that cannot be read
+// costs more than any image may.
+func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (int64, error) {
+	rc, err := s.blobs.Get(ctx, a.BlobKey)
+	if err != nil {
+		return 0, fmt.Errorf("attachment %d: %w", a.ID, err)
+	}
+	defer rc.Close()
+	var header bytes.Buffer
+	cfg, got, err := image.DecodeConfig(io.TeeReader(rc, &header))
+	if err != nil || got != format || cfg.Width < 1 || cfg.Height < 1 ||
+		cfg.Width > maxImageSide || cfg.Height > maxImageSide || cfg.Width*cfg.Height > maxImagePixels {
+		return maxPreviewDecode + 1, nil
+	}
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	cost := pixels * pixelBytes(cfg.ColorModel)
+	if format == "jpeg" {
+		cost += progressiveCost(header.Bytes(), pixels)
+	}
+	return cost, nil
+}
+
+// progressiveCost is what a progressive JPEG takes beyond its image while
+// decoding: every component's coefficients, 4 bytes a pixel of the
+// component (64 int32 a block of 8×8). It reads the frame header (SOFn)
+// among the bytes before it; 0 for a baseline JPEG, and 12 bytes a pixel,
+// the most, when the header is not found.
+func progressiveCost(data []byte, pixels int64) int64 {
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xff {
+			break
+		}
+		marker := data[i+1]
+		if marker == 0xff {
+			i++ // fill
+			continue
+		}
+		size := int(data[i+2])<<8 | int(data[i+3])
+		isFrame := marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc
+		if !isFrame {
+			i += 2 + size
+			continue
+		}
+		if marker != 0xc2 && marker != 0xc6 && marker != 0xca && marker != 0xce {
+			return 0 // sequential: decoded block by block
+		}
+		// P, Y, X, Nf, then Nf × (C, H<<4|V, Tq).
+		seg := data[i+4 : min(len(data), i+2+size)]
+		if len(seg) < 6 || len(seg) < 6+3*int(seg[5]) {
+			break
+		}
+		var sum, hmax, vmax int64 = 0, 1, 1
+		for c := range int(seg[5]) {
+			h, v := int64(seg[7+3*c]>>4), int64(seg[7+3*c]&15)
+			sum, hmax, vmax = sum+h*v, max(hmax, h), max(vmax, v)
+		}
+		return 4 * pixels * sum / (hmax * vmax)
+	}
+	return 12 * pixels
+}
+
+// pixelBytes is how many bytes a decoded pixel of a colour model takes;
+// 8, the most, for a model not named.
+func pixelBytes(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
+}
+
+// scaleBlob decodes an attachment's image from the blob store, streamed,
+// and scales it down.
+func (s *Attachments) scaleBlob(ctx context.Context, a *usher.Attachment, format string) ([]byte, string, error) {
+	rc, err := s.blobs.Get(ctx, a.BlobKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("attachment %d: %w", a.ID, err)
+	}
+	defer rc.Close()
+	return scaleDown(rc, format)
+}
+
+// scaleDown decodes an image, whose size was checked before, and encodes
+// it scaled to fit previewSide: a JPEG as JPEG, anything else as PNG
+// (which keeps transparency).
+//
+// Errors: Unprocessable (a damaged image).
+func scaleDown(r io.Reader, format string) ([]byte, string, error) {
+	src, _, err := image.Decode(r)
 	if err != nil {
 		return nil, "", usher.FieldErrors(usher.FieldError{Field: "file", Code: usher.CodeNotAnImage, Message: "is a damaged " + format + " image"})
 	}

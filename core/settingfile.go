@@ -24,9 +24,12 @@ func fileRef(value []byte) int64 {
 	return id
 }
 
-// dropSettingFile deletes within tx the setting's file that the old value
-// referred to and the new one no longer does, listing its blobs in drop.
-func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]string) error {
+// dropSettingFile deletes within tx the file that setting name's old value
+// referred to and the new one no longer does, listing its blobs in drop —
+// only a file that is that setting's own (SetFile made it for it). A
+// value that refers to another's file, copied from another setting, is
+// plain JSON: changing it deletes nothing.
+func dropSettingFile(ctx context.Context, tx store.Tx, name string, old, new []byte, drop *[]string) error {
 	id := fileRef(old)
 	if id == 0 || fileRef(new) == id {
 		return nil
@@ -35,7 +38,7 @@ func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil
 	}
-	if err != nil || a.Kind != usher.AttachmentSetting {
+	if err != nil || a.Kind != usher.AttachmentSetting || a.Setting != name {
 		return err
 	}
 	if err := tx.AttachmentDelete(ctx, id); err != nil {
@@ -43,6 +46,15 @@ func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]
 	}
 	*drop = append(*drop, blobsOf(a)...)
 	return nil
+}
+
+// MayManage says whether the caller may change the instance settings,
+// before anything of a file is read: a face asks first, and reads no body
+// for one who may not (SetFile decides again).
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *InstanceSettings) MayManage(ctx context.Context) error {
+	return s.authorizeInstance(ctx, actInstanceManage)
 }
 
 // SetFile sets a setting from an uploaded file: the file becomes an
@@ -55,7 +67,7 @@ func dropSettingFile(ctx context.Context, tx store.Tx, old, new []byte, drop *[]
 // name, a setting that takes only true or false, an empty file, a
 // refused type, a damaged image).
 func (s *InstanceSettings) SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error) {
-	if err := s.authorizeInstance(ctx, actInstanceManage); err != nil {
+	if err := s.MayManage(ctx); err != nil {
 		return nil, err
 	}
 	var c checker
@@ -70,6 +82,7 @@ func (s *InstanceSettings) SetFile(ctx context.Context, name string, in usher.At
 	if err != nil {
 		return nil, err
 	}
+	a.Setting = name
 	var out []*usher.InstanceSetting
 	err = s.saveAttachment(ctx, a, data, func(tx store.Tx, drop *[]string) error {
 		value, err := json.Marshal(map[string]any{"attachment": a.ID, "name": a.Name, "size": a.Size, "content_type": a.ContentType})

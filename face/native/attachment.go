@@ -14,6 +14,7 @@ import (
 
 // AttachmentService is what the face needs of the core's attachments.
 type AttachmentService interface {
+	MayUpload(ctx context.Context) error
 	Upload(ctx context.Context, in usher.AttachmentUpload) (*usher.Attachment, error)
 	Get(ctx context.Context, id int64) (*usher.Attachment, error)
 	Open(ctx context.Context, id int64) (*usher.Attachment, io.ReadCloser, error)
@@ -61,6 +62,8 @@ func toAttachmentJSON(a *usher.Attachment) attachmentJSON {
 	}
 	if a.Width > 0 {
 		out.Meta = &attachmentMetaJSON{Width: a.Width, Height: a.Height}
+	}
+	if a.Width > 0 && a.PreviewType != usher.PreviewNone {
 		preview := base + "/preview"
 		out.PreviewURL = &preview
 	}
@@ -68,8 +71,12 @@ func toAttachmentJSON(a *usher.Attachment) attachmentJSON {
 }
 
 // uploadAttachment takes a multipart/form-data body: the file as the
-// part "file", and optionally "kind".
+// part "file", and optionally "kind". The core is asked first whether
+// the caller may upload: no body is read for one who may not.
 func (h *Handler) uploadAttachment(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Attachments.MayUpload(r.Context()); err != nil {
+		return err
+	}
 	up, err := web.ReadUpload(w, r, h.maxUpload(), "file")
 	if err != nil {
 		return err

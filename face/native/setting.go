@@ -15,6 +15,7 @@ type InstanceService interface {
 	List(ctx context.Context, prefix string) ([]*usher.InstanceSetting, error)
 	Get(ctx context.Context, name string) (*usher.InstanceSetting, error)
 	Set(ctx context.Context, name string, value []byte) (*usher.InstanceSetting, error)
+	MayManage(ctx context.Context) error
 	SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error)
 	Update(ctx context.Context, values []usher.InstanceSettingValue) ([]*usher.InstanceSetting, error)
 	Current(ctx context.Context) (map[string]json.RawMessage, error)
@@ -128,8 +129,12 @@ func (h *Handler) currentSettings(w http.ResponseWriter, r *http.Request) error 
 }
 
 // setInstanceSettingFile sets a setting from an uploaded file, which
-// becomes an attachment the setting's value refers to.
+// becomes an attachment the setting's value refers to. The core is asked
+// first whether the caller may: no body is read for one who may not.
 func (h *Handler) setInstanceSettingFile(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Instance.MayManage(r.Context()); err != nil {
+		return err
+	}
 	up, err := web.ReadUpload(w, r, h.maxUpload(), "upload")
 	if err != nil {
 		return err

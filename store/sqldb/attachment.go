@@ -11,7 +11,7 @@ func scanAttachment(s scanner) (*usher.Attachment, error) {
 	a := new(usher.Attachment)
 	var kind string
 	err := s.Scan(&a.ID, &kind, nullInt{&a.OwnerID}, &a.Name, &a.Size, &a.ContentType, &a.Checksum,
-		&a.Width, &a.Height, &a.BlobKey, &a.PreviewKey, &a.PreviewType, timeCol{&a.CreatedAt})
+		&a.Width, &a.Height, &a.BlobKey, &a.PreviewKey, &a.PreviewType, timeCol{&a.CreatedAt}, &a.Setting)
 	a.Kind = usher.AttachmentKind(kind)
 	return a, err
 }
@@ -19,7 +19,7 @@ func scanAttachment(s scanner) (*usher.Attachment, error) {
 // AttachmentAdd inserts an attachment.
 func (c *conn) AttachmentAdd(ctx context.Context, a *usher.Attachment) error {
 	err := c.writeRow(ctx, "AttachmentInsert", string(a.Kind), intOrNull(a.OwnerID), a.Name, a.Size, a.ContentType,
-		a.Checksum, a.Width, a.Height, a.BlobKey, a.PreviewKey, a.PreviewType, c.d.TimeArg(a.CreatedAt)).Scan(&a.ID)
+		a.Checksum, a.Width, a.Height, a.BlobKey, a.PreviewKey, a.PreviewType, c.d.TimeArg(a.CreatedAt), a.Setting).Scan(&a.ID)
 	if err != nil {
 		return c.fail("AttachmentInsert", err)
 	}

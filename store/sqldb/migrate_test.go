@@ -60,7 +60,7 @@ func TestStatus(t *testing.T) {
 				{0, 0, len(all)},
 				{0, 0, len(all)}, // asking created nothing
 				{3, 3, len(all) - 3},
-				{len(all), len(all), 0},
+				{all[len(all)-1].Version, len(all), 0}, // numbers may leave gaps
 			} {
 				if tt.migrateTo > 0 {
 					if _, err := db.MigrateTo(ctx, time.Now(), tt.migrateTo); err != nil {
@@ -75,8 +75,8 @@ func TestStatus(t *testing.T) {
 					t.Fatalf("after migrating to %d: %d applied, %d pending, unknown %v; want %d and %d",
 						tt.migrateTo, len(st.Applied), len(st.Pending), st.Unknown, tt.applied, tt.pending)
 				}
-				if tt.pending > 0 && st.Pending[0].Version != tt.applied+1 {
-					t.Fatalf("first pending %d, want %d", st.Pending[0].Version, tt.applied+1)
+				if tt.pending > 0 && st.Pending[0].Version != all[tt.applied].Version {
+					t.Fatalf("first pending %d, want %d", st.Pending[0].Version, all[tt.applied].Version)
 				}
 			}
 			// PostgreSQL is not backed up by usher; SQLite copies itself.

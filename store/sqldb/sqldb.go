@@ -375,7 +375,7 @@ var columns = map[string]string{
 	"reminder": "id, resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at, " +
 		"delivered_at, created_at, updated_at, deleted_at",
 	"attachment": "id, kind, owner_id, name, size, content_type, checksum, width, height, blob_key, " +
-		"preview_key, preview_type, created_at",
+		"preview_key, preview_type, created_at, setting",
 	"script": "id, name, kind, source, triggers, bundle, enabled, compile_error, directory, version, created_by, " +
 		"created_at, updated_at",
 }

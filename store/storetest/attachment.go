@@ -28,13 +28,15 @@ func testAttachments(t *testing.T, s store.Store) {
 	a1 := mustAddAttachment(t, s, newAttachment(usher.AttachmentGeneral, alice.ID, "a/1"))
 	a2 := mustAddAttachment(t, s, newAttachment(usher.AttachmentAvatar, alice.ID, "a/2"))
 	a3 := mustAddAttachment(t, s, newAttachment(usher.AttachmentAvatar, alice.ID, "a/3"))
-	orphan := mustAddAttachment(t, s, newAttachment(usher.AttachmentSetting, 0, "a/4"))
+	orphanAt := newAttachment(usher.AttachmentSetting, 0, "a/4")
+	orphanAt.Setting = "ui.logo"
+	orphan := mustAddAttachment(t, s, orphanAt)
 
 	got, err := s.AttachmentGet(ctx, a1.ID)
 	if err != nil || *got != *a1 {
 		t.Fatalf("AttachmentGet = %+v, %v; want %+v", got, err, a1)
 	}
-	if got, _ := s.AttachmentGet(ctx, orphan.ID); got.OwnerID != 0 || got.Kind != usher.AttachmentSetting {
+	if got, _ := s.AttachmentGet(ctx, orphan.ID); got.OwnerID != 0 || got.Kind != usher.AttachmentSetting || got.Setting != "ui.logo" {
 		t.Fatalf("an attachment without owner: %+v", got)
 	}
 	_, err = s.AttachmentGet(ctx, 99999)

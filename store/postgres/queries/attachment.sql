@@ -1,7 +1,7 @@
 -- name: AttachmentInsert
 INSERT INTO attachments (kind, owner_id, name, size, content_type, checksum, width, height, blob_key,
-                         preview_key, preview_type, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                         preview_key, preview_type, created_at, setting)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id;
 
 -- name: AttachmentByID

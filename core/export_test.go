@@ -1,0 +1,13 @@
+package core
+
+// HoldDecoding takes n bytes of the previews' memory budget, as previews
+// being made would, until the function it returns is called.
+func (s *Attachments) HoldDecoding(n int64) func() {
+	if !s.decoding.TryAcquire(n) {
+		panic("the preview budget is taken")
+	}
+	return func() { s.decoding.Release(n) }
+}
+
+// PreviewBudget is the memory all previews being made at once may take.
+const PreviewBudget = previewBudget

@@ -1,0 +1,207 @@
+package core_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// readingBlobs counts the reads of each blob, and runs beforePreview
+// before a preview is stored.
+type readingBlobs struct {
+	*countingBlobs
+	mu            sync.Mutex
+	gets          map[string]int
+	beforePreview func()
+}
+
+func newReadingBlobs() *readingBlobs {
+	return &readingBlobs{countingBlobs: newCountingBlobs(), gets: map[string]int{}}
+}
+
+func (b *readingBlobs) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	b.mu.Lock()
+	b.gets[key]++
+	b.mu.Unlock()
+	return b.countingBlobs.Get(ctx, key)
+}
+
+func (b *readingBlobs) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	b.mu.Lock()
+	hook := b.beforePreview
+	if strings.HasSuffix(key, ".preview") {
+		b.beforePreview = nil
+	} else {
+		hook = nil
+	}
+	b.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return b.countingBlobs.Put(ctx, key, r, size)
+}
+
+func (b *readingBlobs) reads(key string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.gets[key]
+}
+
+// zeroPNG16 is a valid 16-bit RGBA PNG of w×h black pixels, written
+// without ever holding the image: it compresses about 1000:1.
+func zeroPNG16(w, h int) []byte {
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 16, 6 // 16 bits, RGBA
+	pngChunk(&out, "IHDR", ihdr)
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	row := make([]byte, 1+w*8) // the filter byte, then the pixels
+	for range h {
+		zw.Write(row)
+	}
+	zw.Close()
+	pngChunk(&out, "IDAT", z.Bytes())
+	pngChunk(&out, "IEND", nil)
+	return out.Bytes()
+}
+
+func pngChunk(buf *bytes.Buffer, typ string, data []byte) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+	buf.Write(n[:])
+	start := buf.Len()
+	buf.WriteString(typ)
+	buf.Write(data)
+	binary.BigEndian.PutUint32(n[:], crc32.ChecksumIEEE(buf.Bytes()[start:]))
+	buf.Write(n[:])
+}
+
+// TestPreviewCostly replays a small upload whose decoding would take
+// hundreds of MiB — a whole 40-megapixel 16-bit PNG, and one cut off
+// after its header: neither is decoded, each is read once, and it is
+// recorded as having no preview.
+func TestPreviewCostly(t *testing.T) {
+	full := zeroPNG16(8000, 5000) // 40 megapixels of 8 bytes: 320 MB decoded
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"whole", full},
+		{"cut off", full[:33+8+64]}, // the signature, IHDR, the IDAT's start
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			blobs := newReadingBlobs()
+			env := coretest.New(t, coretest.Options{Blobs: blobs, Policy: core.Policy{MaxAttachmentBytes: 10 << 20}})
+			alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+			a, err := env.Core.Attachments.Upload(as(alice), upload("", "x.png", c.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				_, _, err := env.Core.Attachments.Preview(as(alice), a.ID)
+				runtime.ReadMemStats(&after)
+				wantProblem(t, err, usher.KindNotFound, usher.CodeNoPreview)
+				if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+					t.Fatalf("request %d: a %d-byte upload made a preview request allocate %d MiB", i+1, len(c.data), alloc>>20)
+				}
+			}
+			if n := blobs.reads(a.BlobKey); n != 1 {
+				t.Errorf("the image was read %d times, want once", n)
+			}
+			got, err := env.Core.Attachments.Get(as(alice), a.ID)
+			if err != nil || got.PreviewType != usher.PreviewNone || got.PreviewKey != "" {
+				t.Fatalf("recorded %+v, %v; want preview type %q", got, err, usher.PreviewNone)
+			}
+		})
+	}
+}
+
+// TestPreviewDamagedOnce: an image whose header is whole and whose data
+// is damaged is decoded once; later requests answer no_preview without
+// reading it.
+func TestPreviewDamagedOnce(t *testing.T) {
+	t.Parallel()
+	blobs := newReadingBlobs()
+	env := coretest.New(t, coretest.Options{Blobs: blobs})
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+	img := pngOf(200, 200)
+	a, err := env.Core.Attachments.Upload(as(alice), upload("", "x.png", img[:len(img)/2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, _, err := env.Core.Attachments.Preview(as(alice), a.ID)
+		wantProblem(t, err, usher.KindNotFound, usher.CodeNoPreview)
+	}
+	// Once for the header's estimate, once to decode.
+	if n := blobs.reads(a.BlobKey); n != 2 {
+		t.Errorf("the image was read %d times, want twice (its header, then all of it, once)", n)
+	}
+}
+
+// TestPreviewBudget: a preview that does not fit in the memory the
+// previews being made take waits, then is refused with busy; it is not
+// recorded as failed, and is made once there is room.
+func TestPreviewBudget(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Blobs: newReadingBlobs()})
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+	a, err := env.Core.Attachments.Upload(as(alice), upload("", "x.png", pngOf(400, 400)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := env.Core.Attachments.HoldDecoding(core.PreviewBudget)
+	_, _, err = env.Core.Attachments.Preview(as(alice), a.ID)
+	wantProblem(t, err, usher.KindRateLimited, usher.CodeBusy)
+	if e := usher.AsError(err); e.RetryAfter <= 0 {
+		t.Errorf("busy without Retry-After: %+v", e)
+	}
+	release()
+	_, rc, err := env.Core.Attachments.Preview(as(alice), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+}
+
+// TestPreviewOfDeleted: an attachment deleted while its preview is being
+// made leaves no preview behind in the blob store, and the preview's
+// request is told it is not found.
+func TestPreviewOfDeleted(t *testing.T) {
+	t.Parallel()
+	blobs := newReadingBlobs()
+	env := coretest.New(t, coretest.Options{Blobs: blobs})
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+	a, err := env.Core.Attachments.Upload(as(alice), upload("", "p.png", pngOf(400, 400)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs.beforePreview = func() {
+		if err := env.Core.Attachments.Delete(as(alice), a.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	_, _, err = env.Core.Attachments.Preview(as(alice), a.ID)
+	if stored, puts := blobs.count(a.BlobKey + ".preview"); stored != 0 || puts != 1 {
+		t.Errorf("%d blob(s) left, the preview put %d times; want none left of one", stored, puts)
+	}
+	wantProblem(t, err, usher.KindNotFound, usher.CodeAttachmentNotFound)
+}
