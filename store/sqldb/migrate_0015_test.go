@@ -15,7 +15,7 @@ import (
 	"usher/store/sqlite"
 )
 
-// TestMigrateAttachmentSetting: migration 0016 gives each file of kind
+// TestMigrateAttachmentSetting: migration 0015 gives each file of kind
 // setting made before it the first setting whose value refers to it, and
 // no setting to a file none refers to.
 func TestMigrateAttachmentSetting(t *testing.T) {
@@ -60,7 +60,7 @@ func TestMigrateAttachmentSetting(t *testing.T) {
 			ctx := context.Background()
 			o := open(t)
 			t.Cleanup(func() { o.raw.Close(); o.db.Close() })
-			if _, err := o.db.MigrateTo(ctx, time.Now(), 15); err != nil {
+			if _, err := o.db.MigrateTo(ctx, time.Now(), 14); err != nil {
 				t.Fatal(err)
 			}
 			var at any = time.Now()
