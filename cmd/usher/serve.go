@@ -26,6 +26,7 @@ import (
 	"usher/face/gitlab"
 	"usher/face/lenses"
 	"usher/face/native"
+	"usher/face/pages"
 	"usher/face/pterodactyl"
 	"usher/mail"
 	"usher/password"
@@ -306,6 +307,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
+	(&pages.Handler{Users: c.Users, Auth: c.Auth, Log: log,
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 
