@@ -219,7 +219,8 @@ type actionRef struct {
 }
 
 // headers sets what every answer of the pages carries: no inline script,
-// no framing, no referrer (a reset link's token stays on usher's pages).
+// no framing, no referrer to other sites (a reset link's token stays on
+// usher's pages).
 func (h *Handler) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setHeaders(w)
@@ -233,7 +234,9 @@ func setHeaders(w http.ResponseWriter) {
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer a browser sends
+	// "Origin: null" on a form's post, which the origin check refuses.
+	hd.Set("Referrer-Policy", "same-origin")
 }
 
 // render answers with the page name.
@@ -323,8 +326,13 @@ var statuses = map[usher.Kind]int{
 // writeError answers with the error page: the error's message, safe to
 // show, never its cause.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	web.LogError(h.Log, r, err)
 	e := usher.AsError(err)
+	if e.Kind == usher.KindUnauthenticated && r.Method == http.MethodGet && usher.PrincipalFrom(r.Context()).Anonymous() {
+		// What the core shows only to someone signed in: sign in first.
+		h.signedIn(w, r)
+		return
+	}
+	web.LogError(h.Log, r, err)
 	status := statuses[e.Kind]
 	if s := web.Status(e); s != 0 {
 		status = s

@@ -361,7 +361,7 @@ func TestAdminBlocks(t *testing.T) {
 	admin := b.browser(t)
 	admin.login(t, "root", password)
 	p := admin.get(t, "/admin/users?q=lain")
-	mustContain(t, p, "/admin/users/"+itoa(b.user.ID), "1 users")
+	mustContain(t, p, "/admin/users/"+itoa(b.user.ID), "Users found: 1")
 	admin.get(t, "/admin/users/"+itoa(b.user.ID))
 	p = admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/block", url.Values{})
 	mustContain(t, p, "The user is blocked", `<dd id="state">blocked`)
