@@ -19,10 +19,11 @@ func pathID(r *http.Request) (int64, error) {
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) error {
-	if h.signedIn(w, r) == nil {
+	p := h.signedIn(w, r)
+	if p == nil {
 		return nil
 	}
-	me, err := h.Users.Me(r.Context())
+	me, err := h.Users.Get(r.Context(), usher.UserKey{ID: p.UserID()})
 	if err != nil {
 		return err
 	}
@@ -181,13 +182,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, secret, err := h.Auth.CreateToken(r.Context(), in)
 	if err != nil {
-		e := usher.AsError(err)
-		if e.Kind == usher.KindInternal {
+		if v.Error, v.Fields = fieldErrors(err); v.Error == "" {
 			return err
-		}
-		v.Error, v.Fields = e.Message, map[string]string{}
-		for _, f := range e.Fields {
-			v.Fields[f.Field] = f.Message
 		}
 		return h.showTokens(w, r, v, "")
 	}

@@ -127,20 +127,34 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
 		Notice: "We sent a link to " + d.Email + ". Open it to confirm your address, then log in."})
 }
 
+// confirmData is the confirmation form's: the code and whether it
+// confirms an account's address (kind "") or an added one ("email").
+type confirmData struct {
+	Code, Kind string
+}
+
 // confirmPage shows the code from the mail's link with a button: opening
 // the link alone confirms nothing, so that a mail scanner that follows
 // links does not use the code up.
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) error {
-	return h.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm your e-mail address", Data: r.URL.Query().Get("code")})
+	q := r.URL.Query()
+	return h.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm your e-mail address",
+		Data: confirmData{Code: q.Get("code"), Kind: q.Get("kind")}})
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) error {
 	if err := h.checkForm(r); err != nil {
 		return err
 	}
-	code := r.PostForm.Get("code")
-	if _, err := h.Auth.Confirm(r.Context(), code); err != nil {
-		return h.formError(w, r, "confirm", view{Title: "Confirm your e-mail address", Data: code}, err)
+	d := confirmData{Code: r.PostForm.Get("code"), Kind: r.PostForm.Get("kind")}
+	var err error
+	if d.Kind == "email" {
+		_, err = h.Emails.Confirm(r.Context(), d.Code)
+	} else {
+		_, err = h.Auth.Confirm(r.Context(), d.Code)
+	}
+	if err != nil {
+		return h.formError(w, r, "confirm", view{Title: "Confirm your e-mail address", Data: d}, err)
 	}
 	return h.render(w, r, http.StatusOK, "message", view{Title: "Address confirmed",
 		Notice: "Your e-mail address is confirmed. You can log in now."})

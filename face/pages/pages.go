@@ -30,7 +30,6 @@ var files embed.FS
 // UserService is what the pages need of the core's users.
 type UserService interface {
 	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
-	Me(ctx context.Context) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
 	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
 	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
@@ -63,9 +62,13 @@ type AuthService interface {
 
 // Handler serves the pages.
 type Handler struct {
-	Users UserService
-	Auth  AuthService
-	Log   *slog.Logger
+	Users   UserService
+	Auth    AuthService
+	Avatars AvatarService
+	Emails  EmailService
+	Keys    KeyService
+	Groups  GroupService
+	Log     *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS.
 	SecureCookies bool
 	// PublicURL is where usher is reached from outside; a form's post must
@@ -106,6 +109,14 @@ func (h *Handler) routes() []route {
 
 		{"GET", "/account", h.accountPage},
 		{"POST", "/account", h.updateAccount},
+		{"POST", "/account/avatar", h.setAvatar},
+		{"GET", "/account/emails", h.emailsPage},
+		{"POST", "/account/emails", h.addEmail},
+		{"POST", "/account/emails/{id}/delete", h.deleteEmail},
+		{"GET", "/account/keys", h.keysPage},
+		{"POST", "/account/keys", h.addKey},
+		{"POST", "/account/keys/{id}/delete", h.deleteKey},
+		{"GET", "/account/teams", h.teamsPage},
 		{"GET", "/account/password", h.passwordPage},
 		{"POST", "/account/password", h.changePassword},
 		{"GET", "/account/sessions", h.sessionsPage},
@@ -348,15 +359,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // formError renders the page name again with err's message and its field
 // problems, for a form the core refused; other errors go to the error page.
 func (h *Handler) formError(w http.ResponseWriter, r *http.Request, name string, v view, err error) error {
-	e := usher.AsError(err)
-	if e.Kind == usher.KindInternal {
+	if v.Error, v.Fields = fieldErrors(err); v.Error == "" {
 		return err
 	}
-	v.Error = e.Message
-	v.Fields = make(map[string]string)
-	for _, f := range e.Fields {
-		v.Fields[f.Field] = f.Message
-	}
+	e := usher.AsError(err)
 	status := statuses[e.Kind]
 	if e.Kind == usher.KindRateLimited {
 		w.Header().Set("Retry-After", web.RetryAfter(e.RetryAfter))

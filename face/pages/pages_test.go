@@ -62,7 +62,8 @@ func setup(t testing.TB) *bundle {
 	log := slog.New(slog.DiscardHandler)
 	mux := http.NewServeMux()
 	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL}).Mount(mux)
-	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Log: log, PublicURL: srv.URL}).Mount(mux)
+	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Emails: env.Core.Emails,
+		Keys: env.Core.Keys, Groups: env.Core.Groups, Log: log, PublicURL: srv.URL}).Mount(mux)
 	srv.Config.Handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
 	b := &bundle{env: env, srv: srv, smtp: smtp}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",
