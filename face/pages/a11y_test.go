@@ -134,4 +134,3 @@ func attr(n *html.Node, name string) string {
 	}
 	return ""
 }
-

@@ -304,4 +304,3 @@ func TestBrowserScriptInName(t *testing.T) {
 		t.Fatal("the script in the name ran")
 	}
 }
-
