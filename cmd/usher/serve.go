@@ -307,7 +307,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
-	(&pages.Handler{Users: c.Users, Auth: c.Auth, Avatars: c.Avatars, Emails: c.Emails, Keys: c.Keys, Groups: c.Groups, Log: log,
+	(&pages.Handler{Users: c.Users, Auth: c.Auth, Avatars: c.Avatars, Emails: c.Emails, Keys: c.Keys, Groups: c.Groups,
+		Audit: c.Audit, Instance: c.Instance, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }

@@ -41,6 +41,10 @@ func TestPagesAccessible(t *testing.T) {
 		{admin, "/account/tokens", 200},
 		{admin, "/admin/users", 200},
 		{admin, "/admin/users/" + id, 200},
+		{admin, "/admin/groups", 200},
+		{admin, "/admin/settings", 200},
+		{admin, "/admin/audit", 200},
+		{admin, "/admin/audit?action=auth.", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

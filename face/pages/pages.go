@@ -68,7 +68,10 @@ type Handler struct {
 	Emails  EmailService
 	Keys    KeyService
 	Groups  GroupService
-	Log     *slog.Logger
+	// Audit and Instance serve the console's audit log and settings.
+	Audit    AuditService
+	Instance InstanceService
+	Log      *slog.Logger
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS.
 	SecureCookies bool
 	// PublicURL is where usher is reached from outside; a form's post must
@@ -130,6 +133,10 @@ func (h *Handler) routes() []route {
 		{"GET", "/admin/users", h.adminUsers},
 		{"GET", "/admin/users/{id}", h.adminUser},
 		{"POST", "/admin/users/{id}/{action}", h.adminUserAction},
+		{"GET", "/admin/groups", h.adminGroups},
+		{"GET", "/admin/settings", h.adminSettings},
+		{"POST", "/admin/settings", h.saveSettings},
+		{"GET", "/admin/audit", h.adminAudit},
 	}
 }
 

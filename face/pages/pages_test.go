@@ -63,7 +63,7 @@ func setup(t testing.TB) *bundle {
 	mux := http.NewServeMux()
 	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL}).Mount(mux)
 	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Emails: env.Core.Emails,
-		Keys: env.Core.Keys, Groups: env.Core.Groups, Log: log, PublicURL: srv.URL}).Mount(mux)
+		Keys: env.Core.Keys, Groups: env.Core.Groups, Audit: env.Core.Audit, Instance: env.Core.Instance, Log: log, PublicURL: srv.URL}).Mount(mux)
 	srv.Config.Handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
 	b := &bundle{env: env, srv: srv, smtp: smtp}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",
@@ -376,3 +376,39 @@ func TestAdminBlocks(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestAdminSettingsAndAudit: an administrator turns sign-up off, and the
+// sign-up form is refused; the audit log shows the change, filtered.
+func TestAdminSettingsAndAudit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	admin.get(t, "/admin/settings")
+	p := admin.post(t, "/admin/settings", url.Values{usher.SettingInternalEnabled: {"on"}, usher.SettingPasswordResetEnabled: {"on"}})
+	mustContain(t, p, "The settings are saved.")
+	if strings.Contains(p.body, `name="`+usher.SettingSignupEnabled+`" value="on" checked`) {
+		t.Fatal("sign-up is still on")
+	}
+	anon := b.browser(t)
+	anon.get(t, "/signup")
+	p = anon.post(t, "/signup", url.Values{"username": {"zed"}, "email": {"zed@example.com"}, "password": {password}})
+	if p.status != http.StatusForbidden {
+		t.Fatalf("sign-up while off: %d\n%s", p.status, p.body)
+	}
+	p = admin.get(t, "/admin/audit?action=setting.")
+	mustContain(t, p, "<code>setting.", "setting:"+usher.SettingSignupEnabled)
+	if strings.Contains(p.body, "<code>auth.login") {
+		t.Fatal("the filter let other actions through")
+	}
+	if p := admin.get(t, "/admin/audit?actor=x"); p.status != http.StatusBadRequest {
+		t.Fatalf("a bad actor id: %d", p.status)
+	}
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	for _, path := range []string{"/admin/settings", "/admin/audit", "/admin/groups"} {
+		if p := plain.get(t, path); p.status != http.StatusForbidden {
+			t.Errorf("%s for a plain user: %d", path, p.status)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type KeyService interface {
 // GroupService is what the pages need of the core's groups.
 type GroupService interface {
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error)
 }
 
 // maxAvatar bounds an avatar upload; the core decides what it accepts.
