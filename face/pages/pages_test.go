@@ -8,6 +8,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -411,4 +413,34 @@ func TestAdminSettingsAndAudit(t *testing.T) {
 			t.Errorf("%s for a plain user: %d", path, p.status)
 		}
 	}
+}
+
+// TestTheme: a theme directory's files replace the built-in ones of the
+// same name, and the others stay.
+func TestTheme(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"static/style.css":     "body { background: black; }",
+		"templates/login.html": `{{define "content"}}<p>Welcome to Example Corp.</p>{{end}}`,
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := coretest.New(t, coretest.Options{})
+	mux := http.NewServeMux()
+	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Log: slog.New(slog.DiscardHandler), ThemeDir: dir}).Mount(mux)
+	srv := httptest.NewServer(web.Middleware(mux, slog.New(slog.DiscardHandler), web.NewMetrics(prometheus.NewRegistry()), nil))
+	t.Cleanup(srv.Close)
+	b := &bundle{srv: srv}
+	br := b.browser(t)
+	mustContain(t, br.get(t, "/login"), "Welcome to Example Corp.", "<h1>Log in</h1>")
+	mustContain(t, br.get(t, "/static/style.css"), "background: black")
+	mustContain(t, br.get(t, "/static/usher.js"), "DOMContentLoaded")
+	mustContain(t, br.get(t, "/forgot-password"), `name="email"`)
 }
