@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -266,6 +267,11 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
 		if err != nil {
 			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		if sc.themeDir != "" {
+			if smtp.Layout, err = mail.NewLayout("usher", "", filepath.Join(sc.themeDir, "mail")); err != nil {
+				return nil, fmt.Errorf("--theme: %w", err)
+			}
 		}
 		transport = smtp
 		go checkMail(ctx, smtp, log)
