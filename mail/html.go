@@ -42,6 +42,7 @@ var reasons = map[string]map[string]string{
 		"confirm_change":         "You got this mail because someone asked to move an account to this address.",
 		"email_change_requested": "You got this mail because it is the address of your account, which is about to change.",
 		"reset":                  "You got this mail because someone asked to reset the password of the account with this address.",
+		"reminder":               "You got this mail because a reminder you set, or one set for you, came due.",
 		"":                       "You got this mail because of your account at this service.",
 	},
 	"de": {
@@ -50,6 +51,7 @@ var reasons = map[string]map[string]string{
 		"confirm_change":         "Sie erhalten diese Mail, weil jemand ein Konto auf diese Adresse umstellen möchte.",
 		"email_change_requested": "Sie erhalten diese Mail, weil dies die Adresse Ihres Kontos ist, die sich bald ändert.",
 		"reset":                  "Sie erhalten diese Mail, weil jemand das Passwort des Kontos mit dieser Adresse zurücksetzen möchte.",
+		"reminder":               "Sie erhalten diese Mail, weil eine Erinnerung fällig wurde, die Sie oder jemand für Sie angelegt hat.",
 		"":                       "Sie erhalten diese Mail wegen Ihres Kontos bei diesem Dienst.",
 	},
 }
