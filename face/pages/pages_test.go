@@ -44,6 +44,13 @@ type bundle struct {
 
 func setup(t testing.TB) *bundle {
 	t.Helper()
+	return setupOn(t, false)
+}
+
+// setupOn is setup on PostgreSQL when postgres is set; it skips when no
+// PostgreSQL is configured.
+func setupOn(t testing.TB, postgres bool) *bundle {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -52,7 +59,7 @@ func setup(t testing.TB) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := coretest.New(t, coretest.Options{Transport: tr,
+	env := coretest.New(t, coretest.Options{Transport: tr, Postgres: postgres,
 		Policy: core.Policy{PublicURL: srv.URL, SignupEnabled: true}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -190,7 +197,17 @@ func mustContain(t testing.TB, p page, want ...string) {
 // create and revoke a token.
 func TestAccountJourney(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			t.Parallel()
+			accountJourney(t, setupOn(t, pg))
+		})
+	}
+}
+
+// accountJourney is TestAccountJourney on b.
+func accountJourney(t *testing.T, b *bundle) {
+	t.Helper()
 	br := b.browser(t)
 	br.get(t, "/signup")
 	p := br.post(t, "/signup", url.Values{"username": {"dana"}, "email": {"dana@example.com"}, "password": {password}, "name": {"Dana"}})
