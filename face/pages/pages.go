@@ -57,6 +57,7 @@ type AuthService interface {
 	CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.Token, string, error)
 	RevokeToken(ctx context.Context, id int64) error
 	Methods(ctx context.Context) []usher.LoginMethod
+	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
 	CheckReturnTo(to string) error
 }
 
@@ -133,6 +134,8 @@ func (h *Handler) routes() []route {
 		{"GET", "/admin/users", h.adminUsers},
 		{"GET", "/admin/users/{id}", h.adminUser},
 		{"POST", "/admin/users/{id}/{action}", h.adminUserAction},
+		{"POST", "/admin/users/{id}/impersonate", h.impersonate},
+		{"POST", "/impersonation/end", h.stopImpersonating},
 		{"GET", "/admin/groups", h.adminGroups},
 		{"GET", "/admin/settings", h.adminSettings},
 		{"POST", "/admin/settings", h.saveSettings},
@@ -287,9 +290,16 @@ func (h *Handler) session() web.SessionCookie {
 }
 
 // authenticate puts the principal of the session cookie, when it is a
-// valid one, into the request context. A stale cookie is ignored.
+// valid one, into the request context; an impersonation's cookie, while
+// valid, comes first. A stale cookie is ignored.
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if jwt := h.impersonation().Read(r); jwt != "" {
+			if p, err := h.Auth.Authenticate(r.Context(), jwt, usher.TokenJWT); err == nil && p.Impersonator != nil {
+				next.ServeHTTP(w, r.WithContext(usher.WithPrincipal(r.Context(), p)))
+				return
+			}
+		}
 		if secret := h.session().Read(r); secret != "" {
 			if p, err := h.Auth.Authenticate(r.Context(), secret, usher.TokenSession); err == nil {
 				r = r.WithContext(usher.WithPrincipal(r.Context(), p))

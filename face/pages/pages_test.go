@@ -461,3 +461,34 @@ func TestTheme(t *testing.T) {
 	mustContain(t, br.get(t, "/static/usher.js"), "DOMContentLoaded")
 	mustContain(t, br.get(t, "/forgot-password"), `name="email"`)
 }
+
+// TestImpersonation: an administrator acts as a user under a banner, and
+// stops; a plain user cannot.
+func TestImpersonation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	admin.get(t, "/admin/users/"+itoa(b.user.ID))
+	p := admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/impersonate", url.Values{})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("impersonate: %d\n%s", p.status, p.body)
+	}
+	p = admin.get(t, "/")
+	mustContain(t, p, "You are root, acting as plain.", "You are signed in as <strong>plain</strong>", `action="/impersonation/end"`)
+	if p := admin.get(t, "/admin/users"); p.status != http.StatusForbidden {
+		t.Fatalf("the console while acting as a plain user: %d", p.status)
+	}
+	p = admin.post(t, "/impersonation/end", url.Values{})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/admin/users/"+itoa(b.user.ID) {
+		t.Fatalf("stop: %d %s", p.status, p.header.Get("Location"))
+	}
+	mustContain(t, admin.get(t, "/"), "You are signed in as <strong>root</strong>")
+
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	plain.get(t, "/")
+	if p := plain.post(t, "/admin/users/"+itoa(b.admin.ID)+"/impersonate", url.Values{}); p.status != http.StatusForbidden {
+		t.Fatalf("a plain user impersonating: %d", p.status)
+	}
+}
