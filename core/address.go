@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"time"
 
@@ -118,7 +119,8 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 	}
 	body := "Hello " + u.Username + ",\n\n" +
 		"you asked to change the e-mail address of your usher account to this one. Confirm it with this code:\n\n    " + code + "\n\n" +
-		"Send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
+		"Open " + e.policy.PublicURL + "/confirm?code=" + url.QueryEscape(code) + " to confirm it,\n" +
+		"or send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
 		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not ask for this, ignore this mail: the account keeps its address.\n"
 	if err := e.queueMail(ctx, tx, "confirm_change", addr, "Confirm your new e-mail address", body); err != nil {
 		return err

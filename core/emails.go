@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -72,7 +73,8 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 				return err
 			}
 			body := "Hello " + u.Username + ",\n\nconfirm that this address is yours with this code:\n\n    " + code + "\n\n" +
-				"Send it with POST " + m.policy.PublicURL + "/v1/auth/confirm-email {\"code\": \"...\"}.\n"
+				"Open " + m.policy.PublicURL + "/confirm?kind=email&code=" + url.QueryEscape(code) + " to confirm it,\n" +
+				"or send it with POST " + m.policy.PublicURL + "/v1/auth/confirm-email {\"code\": \"...\"}.\n"
 			if err := m.queueMail(ctx, tx, "confirm_email", addr, "Confirm your e-mail address", body); err != nil {
 				return err
 			}

@@ -112,6 +112,15 @@ func (e *env) checkRedirect(to string) error {
 	return bad
 }
 
+// CheckReturnTo reports whether to is a place a page may send the browser
+// back to after a log-in: the same rule as an OAuth log-in's redirect, so
+// that no face decides it again.
+//
+// Errors: Unprocessable (an address that is not usher's).
+func (a *Auth) CheckReturnTo(to string) error {
+	return a.checkRedirect(to)
+}
+
 // StartOAuth begins a browser's log-in with an external provider. The
 // state, nonce, PKCE verifier and the binding's hash are kept, sealed, under
 // a single-use state code.

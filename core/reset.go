@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -56,7 +57,8 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		}
 		body := "Hello " + u.Username + ",\n\n" +
 			"someone asked to reset your usher password. If it was you, use this token:\n\n    " + token + "\n\n" +
-			"Exchange it with POST " + a.policy.PublicURL + "/v1/auth/password-reset/exchange {\"token\": \"...\"}.\n" +
+			"Open " + a.policy.PublicURL + "/reset-password?token=" + url.QueryEscape(token) + " to choose a new password,\n" +
+			"or exchange it with POST " + a.policy.PublicURL + "/v1/auth/password-reset/exchange {\"token\": \"...\"}.\n" +
 			"It works once and expires in " + a.policy.ResetTTL.String() + ". If it was not you, ignore this mail.\n"
 		if err := a.queueMail(ctx, tx, "reset", u.Email, "Reset your password", body); err != nil {
 			return err

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +204,8 @@ func (e *env) sendConfirmationTo(ctx context.Context, tx store.Tx, u *usher.User
 	}
 	body := "Hello " + u.Username + ",\n\n" +
 		"confirm your e-mail address for usher with this code:\n\n    " + code + "\n\n" +
-		"Send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
+		"Open " + e.policy.PublicURL + "/confirm?code=" + url.QueryEscape(code) + " to confirm it,\n" +
+		"or send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
 		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not sign up, ignore this mail.\n"
 	return e.queueMail(ctx, tx, "confirm", addr, "Confirm your e-mail address", body)
 }

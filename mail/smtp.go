@@ -60,6 +60,10 @@ type SMTP struct {
 	// is skipped only if InsecureSkipVerify is set here. Set it before
 	// the first Send.
 	TLSConfig *tls.Config
+	// Layout renders each mail's HTML part, sent after its plain text as
+	// multipart/alternative; nil sends plain text alone. NewSMTP sets the
+	// built-in one. Set it before the first Send.
+	Layout *Layout
 
 	host     string
 	port     int
@@ -96,7 +100,11 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 		}
 		return nil, fmt.Errorf("mail: SMTP URL: %w", err)
 	}
-	s := &SMTP{host: u.Hostname()}
+	layout, err := NewLayout("usher", "", "")
+	if err != nil {
+		return nil, err
+	}
+	s := &SMTP{host: u.Hostname(), Layout: layout}
 	var defaultSecurity security
 	switch u.Scheme {
 	case "smtp":
@@ -278,6 +286,13 @@ func (s *SMTP) message(m *usher.Mail) (*gomail.Msg, error) {
 	msg.SetMessageIDWithValue(s.messageID(m))
 	msg.SetDateWithValue(time.Now())
 	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	if s.Layout != nil {
+		html, err := s.Layout.HTML(m)
+		if err != nil {
+			return nil, err
+		}
+		msg.AddAlternativeString(gomail.TypeTextHTML, html)
+	}
 	return msg, nil
 }
 

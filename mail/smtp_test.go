@@ -111,8 +111,13 @@ func TestSMTPSend(t *testing.T) {
 			if date, err := got.Header.Date(); err != nil || time.Since(date).Abs() > time.Minute {
 				t.Errorf("Date = %v (%v), want about now", date, err)
 			}
-			if ct := got.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-				t.Errorf("Content-Type = %q, want text/plain", ct)
+			// The text first, then the same mail in HTML.
+			if ct := got.Header.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative") {
+				t.Errorf("Content-Type = %q, want multipart/alternative", ct)
+			}
+			raw := string(got.Raw)
+			if i, j := strings.Index(raw, "text/plain"), strings.Index(raw, "text/html"); i < 0 || j < i {
+				t.Errorf("the parts are not text then HTML:\n%s", raw)
 			}
 		})
 	}

@@ -47,7 +47,7 @@ func TestReadyzFailsWhenWritesFail(t *testing.T) {
 		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes: attempt to write a readonly database"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil))
+			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil, ""))
 			defer srv.Close()
 			res, err := http.Get(srv.URL + "/readyz")
 			if err != nil {

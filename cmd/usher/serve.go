@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"usher/face/gitlab"
 	"usher/face/lenses"
 	"usher/face/native"
+	"usher/face/pages"
 	"usher/face/pterodactyl"
 	"usher/mail"
 	"usher/password"
@@ -59,6 +61,11 @@ type serveConfig struct {
 	// is the sandbox's bound on heap growth, in MiB.
 	scriptsDir string
 	scriptHeap int
+	// allowedOrigins are the other origins whose pages may call usher
+	// from a browser (CORS); themeDir overrides the hosted pages'
+	// templates and static files.
+	allowedOrigins string
+	themeDir       string
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -121,6 +128,9 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
 		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
+	f.StringVar(&sc.allowedOrigins, "allowed-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call usher "+
+		"from a browser, with credentials (CORS); default: none")
+	f.StringVar(&sc.themeDir, "theme", "", "directory whose templates/*.html and static/* replace the hosted pages' own (see docs/ui.md)")
 	f.StringVar(&sc.scriptsDir, "scripts", "", "directory of automation scripts (*.js) loaded at start-up and kept as its files say "+
 		"(see docs/automation.md)")
 	f.DurationVar(&p.ScriptTimeout, "script-timeout", p.ScriptTimeout, "longest run of a server script")
@@ -148,6 +158,10 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	proxies, err := web.ParseProxies(sc.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	cors, err := web.NewCORS(sc.allowedOrigins)
+	if err != nil {
+		return fmt.Errorf("--allowed-origins: %w", err)
 	}
 	box, err := m.sealBox(cfg)
 	if err != nil {
@@ -185,7 +199,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
 	srv := &http.Server{
-		Handler:           newHandler(c, db, log, sc.policy.PublicURL, proxies),
+		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -254,6 +268,11 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		if err != nil {
 			return nil, fmt.Errorf("--smtp-url: %w", err)
 		}
+		if sc.themeDir != "" {
+			if smtp.Layout, err = mail.NewLayout("usher", "", filepath.Join(sc.themeDir, "mail")); err != nil {
+				return nil, fmt.Errorf("--theme: %w", err)
+			}
+		}
 		transport = smtp
 		go checkMail(ctx, smtp, log)
 	}
@@ -290,8 +309,9 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 // newHandler wires the core and the faces into one handler. publicURL is
 // where usher is reached from outside, for the links faces write and the
 // origin browsers' requests must come from; proxies are the reverse
-// proxies believed about the client.
-func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies) http.Handler {
+// proxies believed about the client; theme, when set, is the directory
+// that overrides the hosted pages' templates and static files.
+func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
@@ -306,6 +326,9 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
+	(&pages.Handler{Users: c.Users, Auth: c.Auth, Avatars: c.Avatars, Emails: c.Emails, Keys: c.Keys, Groups: c.Groups,
+		Audit: c.Audit, Instance: c.Instance, Log: log, ThemeDir: theme,
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 

@@ -12,29 +12,34 @@ import (
 // they type the code their client shows, see which client it is, and
 // continue to the provider.
 var devicePageHTML = template.Must(template.New("device").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>usher — log in a command-line client</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; max-width: 36em; margin: 3em auto">
+<html lang="en"><head><meta charset="utf-8"><title>Log in a command-line client — usher</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/style.css"></head>
+<body>
+<header class="top"><a class="brand" href="/">usher</a></header>
+<main id="main">
 <h1>Log in a command-line client</h1>
-{{if .Error}}<p role="alert"><strong>{{.Error}}</strong></p>{{end}}
+{{if .Error}}<p class="alert error" role="alert">{{.Error}}</p>{{end}}
 {{if .Info}}
 <p>A command-line client started this log-in with <strong>{{.Info.Provider}}</strong>
 at {{.Info.StartedAt.Format "2006-01-02 15:04 MST"}}, from {{.Info.Address}}
 ({{.Info.UserAgent}}).</p>
 <p>Continue only if you started it yourself. Whoever holds that client gets your session.</p>
-<form method="post" action="/v1/auth/device">
+<form method="post" action="/v1/auth/device" class="card">
 <input type="hidden" name="csrf_token" value="{{.Token}}">
 <input type="hidden" name="user_code" value="{{.Code}}"><input type="hidden" name="confirm" value="yes">
 <input type="hidden" name="approval" value="{{.Info.Approval}}">
 <button type="submit">Continue to {{.Info.Provider}}</button>
 </form>
 {{else}}
-<form method="post" action="/v1/auth/device">
+<form method="post" action="/v1/auth/device" class="card">
 <input type="hidden" name="csrf_token" value="{{.Token}}">
-<label>The code your client shows: <input name="user_code" value="{{.Code}}" autocomplete="off" autofocus></label>
+<label for="user_code">The code your client shows</label>
+<input id="user_code" name="user_code" value="{{.Code}}" autocomplete="off" autofocus>
 <button type="submit">Next</button>
 </form>
 {{end}}
+</main>
 </body></html>
 `))
 
@@ -53,7 +58,7 @@ type devicePage struct {
 func writeDevicePage(w http.ResponseWriter, status int, page devicePage) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	return devicePageHTML.Execute(w, page)

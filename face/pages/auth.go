@@ -1,0 +1,227 @@
+package pages
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"usher"
+)
+
+// urlQuery escapes s for a query string.
+func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// returnTo is where to send the browser after a log-in: the return_to the
+// request names when the core allows it (usher's own pages only, never an
+// open redirect), or else the landing page.
+func (h *Handler) returnTo(r *http.Request) string {
+	to := r.FormValue("return_to")
+	if to == "" || h.Auth.CheckReturnTo(to) != nil {
+		return "/"
+	}
+	return to
+}
+
+// loginData is the log-in page's own.
+type loginData struct {
+	Login    string
+	ReturnTo string
+	// Providers are the external log-in providers, each a button.
+	Providers []provider
+	Password  bool
+}
+
+type provider struct {
+	Name, URL string
+}
+
+func (h *Handler) loginData(r *http.Request, login string) loginData {
+	d := loginData{Login: login, ReturnTo: h.returnTo(r)}
+	for _, m := range h.Auth.Methods(r.Context()) {
+		if m.Type == "secret-token" {
+			d.Password = true
+			continue
+		}
+		d.Providers = append(d.Providers, provider{Name: m.Name,
+			URL: "/v1/auth/oauth/" + url.PathEscape(m.Name) + "/start?redirect_url=" + urlQuery(d.ReturnTo)})
+	}
+	return d
+}
+
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
+	if h.signedIn(w, r) == nil {
+		return nil
+	}
+	return h.render(w, r, http.StatusOK, "home", view{Title: "You are signed in"})
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) error {
+	if !usher.PrincipalFrom(r.Context()).Anonymous() {
+		http.Redirect(w, r, h.returnTo(r), http.StatusSeeOther)
+		return nil
+	}
+	return h.render(w, r, http.StatusOK, "login", view{Title: "Log in", Data: h.loginData(r, "")})
+}
+
+// login checks the password and sets the session cookie. A post from
+// another site is refused: it would sign the browser in to an account of
+// that site's choosing.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	login := r.PostForm.Get("login")
+	s, err := h.Auth.Login(r.Context(), login, r.PostForm.Get("password"))
+	if err != nil {
+		return h.formError(w, r, "login", view{Title: "Log in", Data: h.loginData(r, login)}, err)
+	}
+	exp := time.Now().Add(24 * time.Hour)
+	if s.Token.ExpiresAt != nil {
+		exp = *s.Token.ExpiresAt
+	}
+	h.session().Set(w, r, s.Secret, &exp)
+	http.Redirect(w, r, h.returnTo(r), http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "logout", view{Title: "Log out"})
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	if !usher.PrincipalFrom(r.Context()).Anonymous() {
+		if err := h.Auth.Logout(r.Context()); err != nil {
+			return err
+		}
+	}
+	h.session().Clear(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// signupData is the sign-up form's values, kept when it is refused.
+type signupData struct {
+	Username, Email, Name string
+}
+
+func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "signup", view{Title: "Sign up", Data: signupData{}})
+}
+
+// signup creates the account; whether sign-up is open is the core's
+// decision, and its refusal is shown on the form.
+func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	d := signupData{Username: f.Get("username"), Email: f.Get("email"), Name: f.Get("name")}
+	_, err := h.Auth.Signup(r.Context(), usher.Signup{Username: d.Username, Email: d.Email, Name: d.Name, Password: f.Get("password")})
+	if err != nil {
+		return h.formError(w, r, "signup", view{Title: "Sign up", Data: d}, err)
+	}
+	return h.render(w, r, http.StatusOK, "message", view{Title: "Check your mail",
+		Notice: "We sent a link to " + d.Email + ". Open it to confirm your address, then log in."})
+}
+
+// confirmData is the confirmation form's: the code and whether it
+// confirms an account's address (kind "") or an added one ("email").
+type confirmData struct {
+	Code, Kind string
+}
+
+// confirmPage shows the code from the mail's link with a button: opening
+// the link alone confirms nothing, so that a mail scanner that follows
+// links does not use the code up.
+func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	return h.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm your e-mail address",
+		Data: confirmData{Code: q.Get("code"), Kind: q.Get("kind")}})
+}
+
+func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	d := confirmData{Code: r.PostForm.Get("code"), Kind: r.PostForm.Get("kind")}
+	var err error
+	if d.Kind == "email" {
+		_, err = h.Emails.Confirm(r.Context(), d.Code)
+	} else {
+		_, err = h.Auth.Confirm(r.Context(), d.Code)
+	}
+	if err != nil {
+		return h.formError(w, r, "confirm", view{Title: "Confirm your e-mail address", Data: d}, err)
+	}
+	return h.render(w, r, http.StatusOK, "message", view{Title: "Address confirmed",
+		Notice: "Your e-mail address is confirmed. You can log in now."})
+}
+
+func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "forgot", view{Title: "Forgot your password?"})
+}
+
+// forgot asks for a reset mail. The answer is the same whether the address
+// belongs to an account or not, as the API's is.
+func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	if err := h.Auth.RequestPasswordReset(r.Context(), r.PostForm.Get("email")); err != nil {
+		return h.formError(w, r, "forgot", view{Title: "Forgot your password?"}, err)
+	}
+	return h.render(w, r, http.StatusOK, "message", view{Title: "Check your mail",
+		Notice: "If the address belongs to an account, a link to reset its password is on its way."})
+}
+
+// resetData is the reset form's: the token from the mail until it is
+// exchanged, then the ticket it was exchanged for, so that a refused
+// password does not cost the person their link.
+type resetData struct {
+	Token, Ticket string
+}
+
+func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "reset", view{Title: "Choose a new password", Data: resetData{Token: r.URL.Query().Get("token")}})
+}
+
+// reset takes the token from the mail and the new password together,
+// exchanging the token for a ticket first when the form has none yet.
+func (h *Handler) reset(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	d := resetData{Token: r.PostForm.Get("token"), Ticket: r.PostForm.Get("ticket")}
+	if d.Ticket == "" {
+		t, err := h.Auth.ExchangeResetToken(r.Context(), d.Token)
+		if err != nil {
+			return h.formError(w, r, "reset", view{Title: "Choose a new password", Data: d}, err)
+		}
+		d = resetData{Ticket: t.Ticket}
+	}
+	if err := h.Auth.CompletePasswordReset(r.Context(), d.Ticket, r.PostForm.Get("password")); err != nil {
+		return h.formError(w, r, "reset", view{Title: "Choose a new password", Data: d}, err)
+	}
+	return h.render(w, r, http.StatusOK, "message", view{Title: "Password changed",
+		Notice: "Your password is changed. Log in with the new one."})
+}
+
+// device sends the browser to the device log-in's page, which the native
+// API serves in the same look.
+func (h *Handler) device(w http.ResponseWriter, r *http.Request) error {
+	http.Redirect(w, r, "/v1/auth/device", http.StatusSeeOther)
+	return nil
+}
+
+// profile is a user's public page, where the GitLab face's web_url
+// points. What it shows is what the core lets the caller see.
+func (h *Handler) profile(w http.ResponseWriter, r *http.Request) error {
+	u, err := h.Users.Get(r.Context(), usher.UserKey{Username: r.PathValue("username")})
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "profile", view{Title: u.Username, Data: u})
+}

@@ -1,0 +1,55 @@
+package pages
+
+import (
+	"net/http"
+	"strconv"
+
+	"usher"
+	"usher/web"
+)
+
+// impersonation is the cookie that holds an administrator's impersonation:
+// the JWT the core issued, which records the administrator. While it is
+// set, the pages act as the impersonated user under a banner; the
+// administrator's own session cookie stays, and the native API still
+// sees the administrator.
+func (h *Handler) impersonation() web.SessionCookie {
+	return web.SessionCookie{Name: "usher_impersonation", Path: "/", Secure: h.SecureCookies}
+}
+
+// impersonate starts acting as the user: audited by the core under both.
+func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.adminOnly(w, r)
+	if p == nil {
+		return err
+	}
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	key, err := adminUserKey(r)
+	if err != nil {
+		return err
+	}
+	jwt, claims, _, err := h.Auth.Impersonate(r.Context(), key, 0)
+	if err != nil {
+		return err
+	}
+	h.impersonation().Set(w, r, jwt, &claims.ExpiresAt)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+// stopImpersonating drops the impersonation and returns the administrator
+// to the user's page in the console.
+func (h *Handler) stopImpersonating(w http.ResponseWriter, r *http.Request) error {
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	to := "/admin/users"
+	if p := usher.PrincipalFrom(r.Context()); p.Impersonator != nil {
+		to = "/admin/users/" + strconv.FormatInt(p.UserID(), 10)
+	}
+	h.impersonation().Clear(w, r)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}

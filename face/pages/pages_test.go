@@ -1,0 +1,400 @@
+package pages_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+	"usher/face/native"
+	"usher/face/pages"
+	"usher/mail"
+	"usher/mail/smtptest"
+	"usher/web"
+)
+
+const password = "correct horse battery staple"
+
+// bundle is a server of the pages (and the native API, whose device page
+// and avatars they link to) over a real core whose mail goes to an
+// in-process SMTP server, with an administrator and a plain user.
+type bundle struct {
+	env   *coretest.Env
+	srv   *httptest.Server
+	smtp  *smtptest.Server
+	admin *usher.User
+	user  *usher.User
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	return setupOn(t, false)
+}
+
+// setupOn is setup on PostgreSQL when postgres is set; it skips when no
+// PostgreSQL is configured.
+func setupOn(t testing.TB, postgres bool) *bundle {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	smtp := smtptest.New(t)
+	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := coretest.New(t, coretest.Options{Transport: tr, Postgres: postgres,
+		Policy: core.Policy{PublicURL: srv.URL, SignupEnabled: true}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		env.Core.Outbox.Run(ctx, 20*time.Millisecond)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	log := slog.New(slog.DiscardHandler)
+	mux := http.NewServeMux()
+	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL}).Mount(mux)
+	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Emails: env.Core.Emails,
+		Keys: env.Core.Keys, Groups: env.Core.Groups, Audit: env.Core.Audit, Instance: env.Core.Instance, Log: log, PublicURL: srv.URL}).Mount(mux)
+	srv.Config.Handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
+	b := &bundle{env: env, srv: srv, smtp: smtp}
+	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",
+		Name: "Root", Password: password, Admin: true})
+	b.user = env.MustCreateUser(t, usher.UserCreate{Username: "plain", Email: "plain@example.com",
+		Name: "Plain User", Password: password})
+	return b
+}
+
+// browser is a client with its own cookies that does not follow
+// redirects, so that a test sees each answer.
+type browser struct {
+	b      *bundle
+	client *http.Client
+	// csrf is the last form token a page carried.
+	csrf string
+}
+
+func (b *bundle) browser(t testing.TB) *browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{b: b, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (br *browser) do(t testing.TB, req *http.Request) page {
+	t.Helper()
+	res, err := br.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if m := csrfRE.FindSubmatch(body); m != nil {
+		br.csrf = string(m[1])
+	}
+	return page{status: res.StatusCode, header: res.Header, body: string(body)}
+}
+
+// get fetches path.
+func (br *browser) get(t testing.TB, path string) page {
+	t.Helper()
+	req, _ := http.NewRequest("GET", br.b.srv.URL+path, nil)
+	return br.do(t, req)
+}
+
+// post posts form to path with the token of the last page, as the page's
+// own form would; header adds to the request's.
+func (br *browser) post(t testing.TB, path string, form url.Values, header ...string) page {
+	t.Helper()
+	if form.Get("csrf_token") == "" {
+		form.Set("csrf_token", br.csrf)
+	}
+	req, _ := http.NewRequest("POST", br.b.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return br.do(t, req)
+}
+
+// login signs the browser in as login.
+func (br *browser) login(t testing.TB, login, pw string) {
+	t.Helper()
+	br.get(t, "/login")
+	if p := br.post(t, "/login", url.Values{"login": {login}, "password": {pw}}); p.status != http.StatusSeeOther {
+		t.Fatalf("log-in as %s: status %d\n%s", login, p.status, p.body)
+	}
+}
+
+// mailTo waits for n mails and returns the last one to to.
+func (b *bundle) mailTo(t testing.TB, n int, to string) smtptest.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := b.smtp.Wait(ctx, n)
+	if err != nil {
+		t.Fatalf("mail %d never came: %v", n, err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if slices.Contains(msgs[i].To, to) {
+			return msgs[i]
+		}
+	}
+	t.Fatalf("no mail to %s", to)
+	return smtptest.Message{}
+}
+
+// link finds the link to a page of usher's in a mail.
+func (b *bundle) link(t testing.TB, m smtptest.Message, path string) string {
+	t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(b.srv.URL+path) + `\?\S+`)
+	l := re.FindString(m.Body)
+	if l == "" {
+		t.Fatalf("no link to %s in the mail:\n%s", path, m.Body)
+	}
+	return strings.TrimPrefix(l, b.srv.URL)
+}
+
+func mustContain(t testing.TB, p page, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(p.body, w) {
+			t.Fatalf("status %d: the page lacks %q:\n%s", p.status, w, p.body)
+		}
+	}
+}
+
+// TestAccountJourney is a person's story over HTTP: sign up, confirm by
+// the mail's link, log in, change the password, end another session,
+// create and revoke a token.
+func TestAccountJourney(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			t.Parallel()
+			accountJourney(t, setupOn(t, pg))
+		})
+	}
+}
+
+// accountJourney is TestAccountJourney on b.
+func accountJourney(t *testing.T, b *bundle) {
+	t.Helper()
+	br := b.browser(t)
+	br.get(t, "/signup")
+	p := br.post(t, "/signup", url.Values{"username": {"dana"}, "email": {"dana@example.com"}, "password": {password}, "name": {"Dana"}})
+	if p.status != http.StatusOK {
+		t.Fatalf("sign-up: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "Check your mail")
+	link := b.link(t, b.mailTo(t, 1, "dana@example.com"), "/confirm")
+	p = br.get(t, link)
+	mustContain(t, p, `name="code" value="`)
+	code := regexp.MustCompile(`name="code" value="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	p = br.post(t, "/confirm", url.Values{"code": {code}})
+	mustContain(t, p, "Your e-mail address is confirmed")
+
+	other := b.browser(t)
+	other.login(t, "dana", password)
+	br.login(t, "dana@example.com", password)
+	mustContain(t, br.get(t, "/"), "You are signed in as <strong>dana</strong>")
+
+	br.get(t, "/account/password")
+	p = br.post(t, "/account/password", url.Values{"current_password": {"wrong wrong wrong wrong"}, "new_password": {"dana's new passphrase"}})
+	if p.status < 400 {
+		t.Fatalf("a wrong current password: status %d", p.status)
+	}
+	p = br.post(t, "/account/password", url.Values{"current_password": {password}, "new_password": {"dana's new passphrase"}})
+	mustContain(t, p, "Your password is changed.")
+
+	// The other browser's session: changing the password may have ended it
+	// already; either way ending every other one leaves it signed out.
+	br.get(t, "/account/sessions")
+	p = br.post(t, "/account/sessions/end-others", url.Values{})
+	mustContain(t, p, "Every other session is ended.", "This browser")
+	if p := other.get(t, "/account"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/login") {
+		t.Fatalf("the ended session still works: %d %s", p.status, p.header.Get("Location"))
+	}
+
+	br.get(t, "/account/tokens")
+	p = br.post(t, "/account/tokens", url.Values{"name": {"ci"}, "scopes": {"read_api"}, "expires_days": {"30"}})
+	mustContain(t, p, "Copy it now", `id="secret" value="`)
+	secret := regexp.MustCompile(`id="secret" value="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	if _, err := b.env.Core.Auth.Authenticate(context.Background(), secret); err != nil {
+		t.Fatalf("the new token does not work: %v", err)
+	}
+	id := regexp.MustCompile(`/account/tokens/(\d+)/revoke`).FindStringSubmatch(p.body)[1]
+	p = br.post(t, "/account/tokens/"+id+"/revoke", url.Values{})
+	mustContain(t, p, "The token is revoked.")
+	if _, err := b.env.Core.Auth.Authenticate(context.Background(), secret); err == nil {
+		t.Fatal("the revoked token still works")
+	}
+}
+
+// TestForgotPassword: the same answer for any address; the mail's link
+// sets a new password, and a refused password does not use the link up.
+func TestForgotPassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.browser(t)
+	br.get(t, "/forgot-password")
+	unknown := br.post(t, "/forgot-password", url.Values{"email": {"nobody@example.com"}})
+	known := br.post(t, "/forgot-password", url.Values{"email": {"plain@example.com"}})
+	if unknown.status != http.StatusOK || unknown.body != known.body {
+		t.Fatalf("the answers differ: %d %d\n%s\n%s", unknown.status, known.status, unknown.body, known.body)
+	}
+	link := b.link(t, b.mailTo(t, 1, "plain@example.com"), "/reset-password")
+	p := br.get(t, link)
+	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	p = br.post(t, "/reset-password", url.Values{"token": {token}, "password": {"x"}})
+	if p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a short password: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, `name="ticket"`)
+	ticket := regexp.MustCompile(`name="ticket" value="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	p = br.post(t, "/reset-password", url.Values{"ticket": {ticket}, "password": {"plain's new passphrase"}})
+	mustContain(t, p, "Your password is changed.")
+	br.login(t, "plain", "plain's new passphrase")
+}
+
+// TestFormsRefuseOtherSites: a post from another site's page, or without
+// the form's token, changes nothing.
+func TestFormsRefuseOtherSites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct {
+		name   string
+		form   url.Values
+		header []string
+	}{
+		{"other origin", url.Values{}, []string{"Origin", "https://evil.example"}},
+		{"cross-site fetch", url.Values{}, []string{"Sec-Fetch-Site", "cross-site"}},
+		{"no token", url.Values{"csrf_token": {"-"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			br := b.browser(t)
+			br.get(t, "/login")
+			tt.form.Set("login", "plain")
+			tt.form.Set("password", password)
+			p := br.post(t, "/login", tt.form, tt.header...)
+			if p.status != http.StatusForbidden {
+				t.Fatalf("status %d, want 403\n%s", p.status, p.body)
+			}
+			mustContain(t, p, "did not come from this site")
+		})
+	}
+}
+
+// TestReturnTo: a log-in returns only to usher's own pages.
+func TestReturnTo(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tests := []struct{ returnTo, want string }{
+		{"/account/tokens", "/account/tokens"},
+		{"https://evil.example/x", "/"},
+		{"//evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"", "/"},
+	}
+	for _, tt := range tests {
+		br := b.browser(t)
+		br.get(t, "/login")
+		p := br.post(t, "/login", url.Values{"login": {"plain"}, "password": {password}, "return_to": {tt.returnTo}})
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != tt.want {
+			t.Errorf("return_to %q: %d to %q, want %q", tt.returnTo, p.status, p.header.Get("Location"), tt.want)
+		}
+	}
+}
+
+// TestLoginFailureSaysNothing: a wrong password and an unknown account
+// get the same page.
+func TestLoginFailureSaysNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.browser(t)
+	br.get(t, "/login")
+	wrong := br.post(t, "/login", url.Values{"login": {"plain"}, "password": {"not the password at all"}})
+	unknown := br.post(t, "/login", url.Values{"login": {"nobody"}, "password": {"not the password at all"}})
+	if wrong.status != http.StatusUnauthorized || wrong.status != unknown.status {
+		t.Fatalf("statuses %d and %d", wrong.status, unknown.status)
+	}
+	if strings.ReplaceAll(wrong.body, "plain", "nobody") != unknown.body {
+		t.Fatalf("the pages differ:\n%s\n%s", wrong.body, unknown.body)
+	}
+}
+
+// TestDisplayNameIsText: markup in a name is shown, never run.
+func TestDisplayNameIsText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "m@example.com",
+		Name: `<script>alert(1)</script>`, Password: password})
+	br := b.browser(t)
+	br.login(t, "plain", password)
+	p := br.get(t, "/u/mallory")
+	if p.status != http.StatusOK || strings.Contains(p.body, "<script>alert") {
+		t.Fatalf("status %d:\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "&lt;script&gt;alert(1)&lt;/script&gt;")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTheme: a theme directory's files replace the built-in ones of the
+// same name, and the others stay.
+func TestTheme(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"static/style.css":     "body { background: black; }",
+		"templates/login.html": `{{define "content"}}<p>Welcome to Example Corp.</p>{{end}}`,
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := coretest.New(t, coretest.Options{})
+	mux := http.NewServeMux()
+	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Log: slog.New(slog.DiscardHandler), ThemeDir: dir}).Mount(mux)
+	srv := httptest.NewServer(web.Middleware(mux, slog.New(slog.DiscardHandler), web.NewMetrics(prometheus.NewRegistry()), nil))
+	t.Cleanup(srv.Close)
+	b := &bundle{srv: srv}
+	br := b.browser(t)
+	mustContain(t, br.get(t, "/login"), "Welcome to Example Corp.", "<h1>Log in</h1>")
+	mustContain(t, br.get(t, "/static/style.css"), "background: black")
+	mustContain(t, br.get(t, "/static/usher.js"), "DOMContentLoaded")
+	mustContain(t, br.get(t, "/forgot-password"), `name="email"`)
+}

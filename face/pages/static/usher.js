@@ -1,0 +1,28 @@
+// usher's pages work without this script; it only makes the admin user
+// search run as the administrator types. The page's Content-Security-Policy
+// allows scripts from usher alone, and none inline.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector("form[data-live]");
+  if (!form) { return; }
+  var results = document.getElementById("results");
+  var timer = null;
+  var seq = 0;
+  function run() {
+    var n = ++seq;
+    var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        if (n !== seq) { return; }
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("results");
+        if (fresh) { results.replaceChildren.apply(results, Array.from(fresh.childNodes)); }
+        history.replaceState(null, "", url);
+      });
+  }
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(run, 150);
+  });
+});
