@@ -238,7 +238,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 // pages are numbered in that size, so that paging through reaches every
 // user once, and a page past the first is read again at its right offset.
 func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*usher.UserPage, page, error) {
-	f.Offset, f.Page.Limit = pg.offset(), pg.size
+	f.Page.Offset, f.Page.Limit = pg.offset(), pg.size
 	res, err := h.Users.List(ctx, f)
 	if err != nil {
 		return nil, pg, err
@@ -253,7 +253,7 @@ func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*u
 	if pg.number == 1 {
 		return res, pg, nil
 	}
-	f.Offset, f.Page.Limit = pg.offset(), pg.size
+	f.Page.Offset, f.Page.Limit = pg.offset(), pg.size
 	res, err = h.Users.List(ctx, f)
 	if err != nil {
 		return nil, pg, err

@@ -352,7 +352,7 @@ func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
 // user is on exactly one page, and a page past the first is read again at
 // its right offset.
 func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, page, perPage int) (*usher.UserPage, error) {
-	f.Offset, f.Page.Limit, f.Page.WithTotal = (page-1)*perPage, perPage, true
+	f.Page.Offset, f.Page.Limit, f.Page.WithTotal = (page-1)*perPage, perPage, true
 	res, err := h.Users.List(ctx, f)
 	if err != nil {
 		return nil, err
@@ -363,7 +363,7 @@ func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, page, perPag
 	if res.Limit == perPage || page == 1 {
 		return res, nil
 	}
-	f.Offset, f.Page.Limit = (page-1)*res.Limit, res.Limit
+	f.Page.Offset, f.Page.Limit = (page-1)*res.Limit, res.Limit
 	return h.Users.List(ctx, f)
 }
 
