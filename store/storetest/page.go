@@ -81,7 +81,9 @@ func pagedLists(t *testing.T, s store.Store) map[string]pagedList {
 				p, err := s.ReminderList(ctx, usher.ReminderFilter{Page: req})
 				return shape(p, err, func(r *usher.Reminder) int64 { return r.ID })
 			},
-			add: func(t *testing.T) { mustAddReminder(t, s, newReminder(fmt.Sprintf("user:%d", next()), reminded.ID, 0, nil)) },
+			add: func(t *testing.T) {
+				mustAddReminder(t, s, newReminder(fmt.Sprintf("user:%d", next()), reminded.ID, 0, nil))
+			},
 		},
 		"audit": {
 			read: func(req usher.PageRequest) ([]int64, usher.Page[struct{}], error) {
