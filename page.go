@@ -29,6 +29,10 @@ type PageRequest struct {
 	// cursor: a request has an offset or After, not both. 0 starts at the
 	// first row.
 	Offset int
+	// Number, from 1, asks for the page of that number instead, in pages
+	// of the size the core serves (Limit as the core cuts it): its offset
+	// is (Number-1)×Limit. Not with Offset or After; 0 asks for none.
+	Number int
 	// Limit is the number of rows asked for: 0 takes the core's default
 	// page size, and more than the core's maximum is cut to it.
 	Limit int

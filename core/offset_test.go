@@ -153,6 +153,19 @@ func TestPageOffset(t *testing.T) {
 				if len(byCursor) != 7 || !slices.Equal(byOffset, byCursor) {
 					t.Errorf("%s: offset pages give %v, cursor pages %v", list, byOffset, byCursor)
 				}
+				// Numbered pages of 50 are numbered in the 5 the core
+				// serves.
+				var byNumber []int64
+				for n := 1; n <= 2; n++ {
+					p, err := read(usher.PageRequest{Number: n, Limit: 50})
+					if err != nil {
+						t.Fatalf("%s page %d: %v", list, n, err)
+					}
+					byNumber = append(byNumber, p.ids...)
+				}
+				if !slices.Equal(byNumber, byCursor) {
+					t.Errorf("%s: numbered pages give %v, cursor pages %v", list, byNumber, byCursor)
+				}
 				if p, err := read(usher.PageRequest{Offset: 7, Limit: 3}); err != nil || len(p.ids) != 0 || p.next != nil {
 					t.Errorf("%s past the end: %+v, %v; want an empty last page", list, p, err)
 				}
@@ -215,18 +228,24 @@ func TestPageOffsetRefused(t *testing.T) {
 	t.Parallel()
 	b := setupOffsets(t, false)
 	for name, tt := range map[string]struct {
-		req  usher.PageRequest
-		code string
+		req         usher.PageRequest
+		field, code string
 	}{
-		"negative":    {usher.PageRequest{Offset: -1}, usher.CodeOutOfRange},
-		"with cursor": {usher.PageRequest{Offset: 1, After: &usher.Cursor{ID: 1}}, usher.CodeConflict},
-		"too deep":    {usher.PageRequest{Offset: 18, Limit: 3}, usher.CodeOutOfRange},
+		"negative":             {usher.PageRequest{Offset: -1}, "offset", usher.CodeOutOfRange},
+		"with cursor":          {usher.PageRequest{Offset: 1, After: &usher.Cursor{ID: 1}}, "offset", usher.CodeConflict},
+		"too deep":             {usher.PageRequest{Offset: 18, Limit: 3}, "offset", usher.CodeOutOfRange},
+		"page negative":        {usher.PageRequest{Number: -1}, "page", usher.CodeOutOfRange},
+		"page with offset":     {usher.PageRequest{Number: 2, Offset: 3}, "page", usher.CodeConflict},
+		"page with cursor":     {usher.PageRequest{Number: 2, After: &usher.Cursor{ID: 1}}, "page", usher.CodeConflict},
+		"page too deep":        {usher.PageRequest{Number: 7, Limit: 3}, "page", usher.CodeOutOfRange},
+		"page in capped pages": {usher.PageRequest{Number: 5, Limit: 50}, "page", usher.CodeOutOfRange},
+		"largest page number":  {usher.PageRequest{Number: 1<<31 - 1, Limit: 1<<31 - 1}, "page", usher.CodeOutOfRange},
 	} {
 		for list, read := range b.lists(b.admin) {
 			_, err := read(tt.req)
 			e := usher.AsError(err)
-			if err == nil || e.Kind != usher.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "offset" || e.Fields[0].Code != tt.code {
-				t.Errorf("%s, %s: %v; want invalid offset %s", list, name, err, tt.code)
+			if err == nil || e.Kind != usher.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != tt.field || e.Fields[0].Code != tt.code {
+				t.Errorf("%s, %s: %v; want invalid %s %s", list, name, err, tt.field, tt.code)
 			}
 		}
 	}

@@ -24,20 +24,32 @@ func (e *env) pageSize(limit int) int {
 }
 
 // page checks and normalises a request's offset, limit and total: an
-// offset is not negative, not with a cursor, and reaches no deeper than
-// the policy's MaxOffset; the limit is the one the core uses; a total
-// counts exactly up to the policy's ExactTotal. The cursor is the list's
-// to check.
+// offset (or a page number, which becomes one) is not negative, not with a
+// cursor, and reaches no deeper than the policy's MaxOffset; the limit is
+// the one the core uses; a total counts exactly up to the policy's
+// ExactTotal. The cursor is the list's to check.
 func (e *env) page(req usher.PageRequest) (usher.PageRequest, error) {
 	req.Limit = e.pageSize(req.Limit)
 	req.CountUpTo = e.policy.ExactTotal
+	field := "offset"
+	switch {
+	case req.Number < 0:
+		return req, errOffset("page", usher.CodeOutOfRange, "must be at least 1")
+	case req.Number > 0 && req.Offset > 0:
+		return req, errOffset("page", usher.CodeConflict, "cannot be combined with an offset")
+	case req.Number > 0:
+		field = "page"
+		// The deepest page allowed starts before MaxOffset; a larger
+		// number is refused below without overflowing.
+		req.Offset = min(req.Number-1, e.policy.MaxOffset) * req.Limit
+	}
 	switch {
 	case req.Offset < 0:
-		return req, errOffset(usher.CodeOutOfRange, "must not be negative")
-	case req.Offset > 0 && req.After != nil:
-		return req, errOffset(usher.CodeConflict, "cannot be combined with a cursor")
+		return req, errOffset(field, usher.CodeOutOfRange, "must not be negative")
+	case req.Offset > 0 && req.After != nil || req.Number > 0 && req.After != nil:
+		return req, errOffset(field, usher.CodeConflict, "cannot be combined with a cursor")
 	case req.Offset > e.policy.MaxOffset-req.Limit:
-		return req, errOffset(usher.CodeOutOfRange,
+		return req, errOffset(field, usher.CodeOutOfRange,
 			"with the page size, must not reach past row "+strconv.Itoa(e.policy.MaxOffset))
 	}
 	return req, nil
@@ -82,10 +94,10 @@ func errInvalidCursor() error {
 		Fields: []usher.FieldError{{Field: "cursor", Code: usher.CodeInvalidCursor, Message: "is not a cursor of this list"}}}
 }
 
-// errOffset refuses a page's offset.
-func errOffset(code, msg string) error {
-	return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "offset: " + msg,
-		Fields: []usher.FieldError{{Field: "offset", Code: code, Message: msg}}}
+// errOffset refuses a page's offset or its number, field.
+func errOffset(field, code, msg string) error {
+	return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: field + ": " + msg,
+		Fields: []usher.FieldError{{Field: field, Code: code, Message: msg}}}
 }
 
 // filtered pages a list whose rows the core filters after the store reads
