@@ -216,11 +216,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 	if err != nil {
 		return err
 	}
-	total := res.Total
-	if total < 0 {
-		total = pg.offset() + len(res.Items)
+	if res.TotalEstimated {
+		h.setUncountedPageHeaders(w, r, pg, res.Next != nil)
+	} else {
+		h.setPageHeaders(w, r, pg, res.Total)
 	}
-	h.setPageHeaders(w, r, pg, total)
 	out := make([]any, 0, len(res.Items))
 	for _, u := range res.Items {
 		if h.Users.View(r.Context(), u) == usher.ViewAdmin {
