@@ -20,10 +20,11 @@ const maxCounts = 1024
 // countCache keeps the full counts of lists that hold more rows than a
 // page's CountUpTo, by their statement and arguments, for countTTL: a
 // client paging through a large list counts it once a minute, not on
-// every page.
+// every page. Concurrent pages of one list wait for one count.
 type countCache struct {
-	mu   sync.Mutex
-	kept map[string]keptCount
+	mu       sync.Mutex
+	kept     map[string]keptCount
+	counting map[string]*counting
 }
 
 type keptCount struct {
@@ -31,24 +32,56 @@ type keptCount struct {
 	at time.Time
 }
 
-func newCountCache() *countCache { return &countCache{kept: map[string]keptCount{}} }
-
-// get returns the count kept under key, when it is younger than countTTL.
-func (cc *countCache) get(key string, now time.Time) (int, bool) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	k, ok := cc.kept[key]
-	if !ok || now.Sub(k.at) >= countTTL {
-		return 0, false
-	}
-	return k.n, true
+// counting is a count under way; done is closed when n and err are set.
+type counting struct {
+	done chan struct{}
+	n    int
+	err  error
 }
 
-// put keeps a count; when maxCounts are kept, it drops the stale ones
-// first, and every one if none is stale.
-func (cc *countCache) put(key string, n int, now time.Time) {
+func newCountCache() *countCache {
+	return &countCache{kept: map[string]keptCount{}, counting: map[string]*counting{}}
+}
+
+// count returns the count kept under key when it is younger than countTTL,
+// the one another caller is making, or else the one count makes, kept.
+// A caller whose wait ends in the other's error counts for itself.
+func (cc *countCache) count(ctx context.Context, key string, count func() (int, error)) (int, error) {
+	now := time.Now()
 	cc.mu.Lock()
-	defer cc.mu.Unlock()
+	if k, ok := cc.kept[key]; ok && now.Sub(k.at) < countTTL {
+		cc.mu.Unlock()
+		return k.n, nil
+	}
+	if c, ok := cc.counting[key]; ok {
+		cc.mu.Unlock()
+		select {
+		case <-c.done:
+			if c.err == nil {
+				return c.n, nil
+			}
+			return count()
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	c := &counting{done: make(chan struct{})}
+	cc.counting[key] = c
+	cc.mu.Unlock()
+	c.n, c.err = count()
+	cc.mu.Lock()
+	delete(cc.counting, key)
+	if c.err == nil {
+		cc.put(key, c.n, now)
+	}
+	cc.mu.Unlock()
+	close(c.done)
+	return c.n, c.err
+}
+
+// put keeps a count, under mu; when maxCounts are kept, it drops the stale
+// ones first, and every one if none is stale.
+func (cc *countCache) put(key string, n int, now time.Time) {
 	if len(cc.kept) >= maxCounts {
 		for k, v := range cc.kept {
 			if now.Sub(v.at) >= countTTL {
@@ -92,21 +125,20 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 			return n, false, nil
 		}
 	}
-	key := fmt.Sprintf("%s\x00%v", full.String(), full.Args())
-	now := time.Now()
-	if c.counts != nil && req.CountUpTo > 0 {
-		if kept, ok := c.counts.get(key, now); ok {
-			return kept, true, nil
+	countAll := func() (int, error) {
+		var n int
+		if err := c.q.QueryRowContext(ctx, full.String(), full.Args()...).Scan(&n); err != nil {
+			return 0, c.fail(name+"Count", err)
 		}
-	}
-	if err := c.q.QueryRowContext(ctx, full.String(), full.Args()...).Scan(&n); err != nil {
-		return 0, false, c.fail(name+"Count", err)
+		return n, nil
 	}
 	if req.CountUpTo == 0 {
-		return n, false, nil
+		n, err := countAll()
+		return n, false, err
 	}
-	if c.counts != nil {
-		c.counts.put(key, n, now)
+	n, err := c.counts.count(ctx, fmt.Sprintf("%s\x00%v", full.String(), full.Args()), countAll)
+	if err != nil {
+		return 0, false, err
 	}
 	return n, true, nil
 }
