@@ -79,6 +79,21 @@ func (cc *countCache) count(ctx context.Context, key string, count func() (int, 
 	return c.n, c.err
 }
 
+// get returns the count kept under key when it is younger than countTTL
+// and past bound (a bound of 0 asks for an exact count: none is kept).
+func (cc *countCache) get(key string, bound int) (int, bool) {
+	if bound <= 0 {
+		return 0, false
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	k, ok := cc.kept[key]
+	if !ok || time.Since(k.at) >= countTTL || k.n <= bound {
+		return 0, false
+	}
+	return k.n, true
+}
+
 // put keeps a count, under mu; when maxCounts are kept, it drops the stale
 // ones first, and every one if none is stale.
 func (cc *countCache) put(key string, n int, now time.Time) {
@@ -112,6 +127,12 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 	full.Write("SELECT count(*) FROM (")
 	list(full, "1")
 	full.Write(") counted")
+	key := fmt.Sprintf("%s\x00%v", full.String(), full.Args())
+	if n, ok := c.counts.get(key, req.CountUpTo); ok {
+		// A list counted past the bound within the minute is not
+		// counted up to the bound again on each of its pages.
+		return n, true, nil
+	}
 	var n int
 	if req.CountUpTo > 0 {
 		b := &Builder{d: c.d}
@@ -136,7 +157,7 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 		n, err := countAll()
 		return n, false, err
 	}
-	n, err := c.counts.count(ctx, fmt.Sprintf("%s\x00%v", full.String(), full.Args()), countAll)
+	n, err := c.counts.count(ctx, key, countAll)
 	if err != nil {
 		return 0, false, err
 	}
