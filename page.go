@@ -25,12 +25,24 @@ type PageRequest struct {
 	// After is the cursor a previous page ended with; nil asks for the
 	// first page.
 	After *Cursor
+	// Offset is the number of rows to skip before the page, instead of a
+	// cursor: a request has an offset or After, not both. 0 starts at the
+	// first row.
+	Offset int
+	// Number, from 1, asks for the page of that number instead, in pages
+	// of the size the core serves (Limit as the core cuts it): its offset
+	// is (Number-1)×Limit. Not with Offset or After; 0 asks for none.
+	Number int
 	// Limit is the number of rows asked for: 0 takes the core's default
 	// page size, and more than the core's maximum is cut to it.
 	Limit int
-	// WithTotal asks for the number of every row the list holds, which
-	// lists that count cheaply (users) give; others leave Total at -1.
+	// WithTotal asks for the number of rows the list holds (not only the
+	// page's or those after the cursor).
 	WithTotal bool
+	// CountUpTo is how many rows a total counts exactly; past it the total
+	// is an estimate. The core sets it from its policy; a store treats 0
+	// as no bound.
+	CountUpTo int
 }
 
 // Page is one page of a list.
@@ -38,9 +50,13 @@ type Page[T any] struct {
 	Items []T
 	// Next is the cursor of the following page, nil on the last page.
 	Next *Cursor
-	// Total counts every row of the list when the request asked for it
-	// and the list counts; otherwise -1.
+	// Total counts every row of the list when the request asked for it;
+	// otherwise -1.
 	Total int
+	// TotalEstimated says Total is an estimate: the list held more rows
+	// than the request's CountUpTo, and Total is a count made up to a
+	// minute before, or the store's estimate.
+	TotalEstimated bool
 	// Limit is the page size the core used: the one asked for, or the
 	// default or the maximum in its place. A page-numbered face numbers
 	// pages in it.

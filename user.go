@@ -337,10 +337,8 @@ type UserFilter struct {
 
 	Sort UserSort // default SortIDAsc
 	// Page is the page asked for; its cursor is a row's sort key under
-	// Sort. Offset skips rows instead of a cursor, for the faces whose
-	// product numbers pages; not with Page.After.
-	Page   PageRequest
-	Offset int
+	// Sort.
+	Page PageRequest
 }
 
 // UserPage is one page of a user list.

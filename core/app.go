@@ -259,11 +259,11 @@ func (s *Applications) Get(ctx context.Context, id int64) (*usher.AllowedApplica
 }
 
 // List returns a page of the applications f selects that the caller may
-// read, ordered by id; the cursor is an application's id, and the list does
-// not count (Total is -1).
+// read, ordered by id; the cursor is an application's id. An offset and a
+// total are as filtered pages them.
 //
 // Errors: Unauthenticated, Forbidden (a token that may not read), Invalid
-// (a bad cursor).
+// (a bad cursor or offset).
 func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.AllowedApplication], error) {
 	if err := precheck(usher.PrincipalFrom(ctx), actAppRead, nil); err != nil {
 		return nil, err
@@ -272,30 +272,19 @@ func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*us
 	if err != nil {
 		return nil, err
 	}
-	// The store returns the rows; the core keeps those the caller may read,
-	// reading on until the page is full or the rows end.
-	var out []*usher.AllowedApplication
-	after := afterID(req)
-	for len(out) <= req.Limit {
-		rows, err := s.store.AppList(ctx, f, after, req.Limit+1)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range rows {
-			v, err := s.allowed(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			if v.Ops.Read {
-				out = append(out, v)
-			}
-		}
-		if len(rows) <= req.Limit {
-			break
-		}
-		after = rows[len(rows)-1].ID
+	// The store returns the rows; the core keeps those the caller may read.
+	read := func(page usher.PageRequest) (*usher.Page[*usher.Application], error) {
+		f.Page = page
+		return s.store.AppList(ctx, f)
 	}
-	return cut(out, req.Limit, func(a *usher.AllowedApplication) usher.Cursor { return usher.Cursor{ID: a.ID} }), nil
+	keep := func(a *usher.Application) (*usher.AllowedApplication, bool, error) {
+		v, err := s.allowed(ctx, a)
+		if err != nil {
+			return nil, false, err
+		}
+		return v, v.Ops.Read, nil
+	}
+	return filtered(req, read, keep, func(a *usher.AllowedApplication) usher.Cursor { return usher.Cursor{ID: a.ID} })
 }
 
 // change reads an application the caller may see, checks act on it, lets

@@ -18,11 +18,11 @@ type Audit struct{ *env }
 // carries its actor's current e-mail address (ActorEmail), which the
 // store reads with the page in one query.
 //
-// The cursor is an event's id; the log does not count (Total is -1).
+// The cursor is an event's id.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (a bad range, an actor id
 // that is not one, more than MaxAuditActors actors, a cursor that names
-// no event).
+// no event, a bad offset).
 func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
 	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
 		return nil, err

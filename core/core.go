@@ -32,6 +32,12 @@ type Policy struct {
 	// MaxPageSize caps any list; DefaultPageSize is used when none is asked.
 	MaxPageSize     int
 	DefaultPageSize int
+	// MaxOffset caps how deep an offset page reaches: its offset and limit
+	// together; the rows before an offset page are read and dropped.
+	MaxOffset int
+	// ExactTotal is how many rows a list's total counts exactly; past it
+	// the total is a count up to a minute old, flagged as an estimate.
+	ExactTotal int
 
 	// SignupEnabled lets anyone create an account, by password or by an
 	// external log-in; it is the default of the instance setting
@@ -95,6 +101,8 @@ func DefaultPolicy() Policy {
 		PasswordMaxBytes:     256,
 		MaxPageSize:          1000,
 		DefaultPageSize:      20,
+		MaxOffset:            100000,
+		ExactTotal:           10000,
 		SessionTTL:           14 * 24 * time.Hour,
 		JWTTTL:               15 * time.Minute,
 		ImpersonationTTL:     time.Hour,
@@ -131,6 +139,7 @@ func withDefaults(p Policy) Policy {
 		{&p.MaxFailuresPerIP, &d.MaxFailuresPerIP}, {&p.MaxSessionsPerUser, &d.MaxSessionsPerUser},
 		{&p.MaxTokensPerUser, &d.MaxTokensPerUser}, {&p.MaxAttachmentBytes, &d.MaxAttachmentBytes},
 		{&p.ScriptHeapGrowth, &d.ScriptHeapGrowth}, {&p.ScriptMaxSource, &d.ScriptMaxSource},
+		{&p.MaxOffset, &d.MaxOffset}, {&p.ExactTotal, &d.ExactTotal},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def

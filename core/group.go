@@ -241,8 +241,9 @@ func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, ush
 
 // List returns groups matching f that the caller may see: administrators
 // see all; others see roles and plain groups, and the teams they belong to.
-// Groups are ordered by id, the cursor is a group's id, and the list does
-// not count (Total is -1).
+// Groups are ordered by id and the cursor is a group's id. An
+// administrator's list is the store's; another caller's offset and total
+// are as filtered pages them.
 //
 // Errors: Unauthenticated, Forbidden, Invalid.
 func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
@@ -262,20 +263,18 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 	if err != nil {
 		return nil, err
 	}
-	// One group more than the page is read, to learn whether another
-	// page follows.
-	f.Page = usher.PageRequest{After: req.After, Limit: req.Limit + 1}
-	key := func(gr *usher.Group) usher.Cursor { return usher.Cursor{ID: gr.ID} }
 	if p.IsAdmin() {
-		gs, err := g.store.GroupList(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		return cut(gs, req.Limit, key), nil
+		f.Page = req
+		return g.store.GroupList(ctx, f)
 	}
+	key := func(gr *usher.Group) usher.Cursor { return usher.Cursor{ID: gr.ID} }
 	f.Deleted = usher.Exclude
 	if f.Kinds = kindsSeen(p, f.Kinds); len(f.Kinds) == 0 {
-		return cut([]*usher.Group{}, req.Limit, key), nil
+		page := cut([]*usher.Group{}, req.Limit, key)
+		if req.WithTotal {
+			page.Total = 0
+		}
+		return page, nil
 	}
 	rules, err := g.rules.of(ctx, g.env, p.UserID())
 	if err != nil {
@@ -286,29 +285,16 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 		return nil, err
 	}
 	// Teams the caller may not see are left out after the store's page is
-	// read, so a page is read on until it is full or the groups run out: a
-	// short page means the end.
-	out := make([]*usher.Group, 0, f.Page.Limit)
-	for {
-		page, err := g.store.GroupList(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, gr := range page {
-			if len(out) == f.Page.Limit {
-				return cut(out, req.Limit, key), nil
-			}
-			// As Get decides: a rule first, then a team's members.
-			if !seesGroup(p, gr.Kind, mine[gr.ID], evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))) {
-				continue
-			}
-			out = append(out, gr)
-		}
-		if len(page) < f.Page.Limit || len(out) == f.Page.Limit {
-			return cut(out, req.Limit, key), nil
-		}
-		f.Page.After = &usher.Cursor{ID: page[len(page)-1].ID}
+	// read.
+	read := func(page usher.PageRequest) (*usher.Page[*usher.Group], error) {
+		f.Page = page
+		return g.store.GroupList(ctx, f)
 	}
+	keep := func(gr *usher.Group) (*usher.Group, bool, error) {
+		// As Get decides: a rule first, then a team's members.
+		return gr, seesGroup(p, gr.Kind, mine[gr.ID], evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))), nil
+	}
+	return filtered(req, read, keep, key)
 }
 
 // change runs one read-modify-write of a group.

@@ -249,10 +249,6 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 		return invalid("uuid", "is not a UUID")
 	case f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore):
 		return invalid("created_after", "must be before created_before")
-	case f.Page.After != nil && f.Offset > 0:
-		return invalid("cursor", "cannot be combined with an offset")
-	case f.Offset < 0:
-		return invalid("offset", "must not be negative")
 	case (f.Email != "" || f.ExternalID != "" || f.EmailContains != "" || f.ExternalIDContains != "") && !p.IsAdmin():
 		return errForbidden("only administrators filter users by e-mail address or external id")
 	}
@@ -276,8 +272,9 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 		f.Deleted = usher.Exclude
 	}
 	f.SearchEmail = p.IsAdmin()
-	f.Page.Limit = s.pageSize(f.Page.Limit)
-	return nil
+	var err error
+	f.Page, err = s.page(f.Page)
+	return err
 }
 
 // checkCursor checks that a cursor's key fits its sort column.

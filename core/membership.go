@@ -12,10 +12,10 @@ import (
 )
 
 // Members returns a page of a group's members, ordered by user id; the
-// cursor is a member's user id, and the list does not count (Total is -1).
+// cursor is a member's user id.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a cursor that
-// names no member).
+// names no member, a bad offset).
 func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error) {
 	req, err := g.idPage(req)
 	if err != nil {
@@ -28,14 +28,14 @@ func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.Page
 	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 		return nil, err
 	}
-	ms, err := g.store.GroupMembers(ctx, a.group.ID, afterID(req), req.Limit+1)
+	page, err := g.store.GroupMembers(ctx, a.group.ID, req)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range ms {
+	for _, m := range page.Items {
 		m.User = redact(a.p, m.User)
 	}
-	return cut(ms, req.Limit, func(m *usher.Membership) usher.Cursor { return usher.Cursor{ID: m.UserID} }), nil
+	return page, nil
 }
 
 // member finds a live principal to add to or remove from a group.
@@ -488,7 +488,8 @@ func (g *Groups) MemberIDs(ctx context.Context, ref usher.GroupRef, req usher.Pa
 	if err != nil {
 		return nil, err
 	}
-	out := &usher.Page[int64]{Items: make([]int64, len(page.Items)), Next: page.Next, Total: page.Total, Limit: page.Limit}
+	out := &usher.Page[int64]{Items: make([]int64, len(page.Items)), Next: page.Next, Total: page.Total,
+		TotalEstimated: page.TotalEstimated, Limit: page.Limit}
 	for i, m := range page.Items {
 		out.Items[i] = m.UserID
 	}

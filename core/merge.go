@@ -100,20 +100,21 @@ func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
 
 // eachMember calls fn with every membership of the group, a page at a time.
 func eachMember(ctx context.Context, tx store.Tx, groupID int64, fn func(*usher.Membership) error) error {
-	for after := int64(0); ; {
-		page, err := tx.GroupMembers(ctx, groupID, after, mergePage)
+	req := usher.PageRequest{Limit: mergePage}
+	for {
+		page, err := tx.GroupMembers(ctx, groupID, req)
 		if err != nil {
 			return err
 		}
-		for _, m := range page {
+		for _, m := range page.Items {
 			if err := fn(m); err != nil {
 				return err
 			}
 		}
-		if len(page) < mergePage {
+		if page.Next == nil {
 			return nil
 		}
-		after = page[len(page)-1].UserID
+		req.After = page.Next
 	}
 }
 

@@ -80,11 +80,10 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 }
 
 // List returns a page of organisations, ordered by id; the cursor is an
-// organisation's id, and the list does not count (Total is -1). Only
-// administrators see deleted ones.
+// organisation's id. Only administrators see deleted ones.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (a cursor that names no
-// organisation).
+// organisation, a bad offset).
 func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
 	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
 		return nil, err
@@ -96,11 +95,7 @@ func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclus
 	if !usher.PrincipalFrom(ctx).IsAdmin() {
 		deleted = usher.Exclude
 	}
-	orgs, err := o.store.OrgList(ctx, archived, deleted, afterID(req), req.Limit+1)
-	if err != nil {
-		return nil, err
-	}
-	return cut(orgs, req.Limit, func(org *usher.Organisation) usher.Cursor { return usher.Cursor{ID: org.ID} }), nil
+	return o.store.OrgList(ctx, archived, deleted, req)
 }
 
 // Update changes an organisation: its handle or name, archives or
@@ -139,7 +134,7 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 					if err != nil {
 						return err
 					}
-					if len(groups) > 0 {
+					if len(groups.Items) > 0 {
 						return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeOrganisationNotEmpty,
 							Message: "the organisation still holds groups; move or delete them first"}
 					}

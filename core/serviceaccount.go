@@ -83,11 +83,11 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 }
 
 // ServiceAccounts returns a page of a team's service accounts, ordered by
-// id; the cursor is an account's id, and the list does not count (Total is
-// -1). Whoever may see the team may see them.
+// id; the cursor is an account's id, and an offset and a total are as
+// filtered pages them. Whoever may see the team may see them.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (a cursor that
-// names no account).
+// names no account, a bad offset).
 func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.User], error) {
 	req, err := g.idPage(req)
 	if err != nil {
@@ -97,28 +97,14 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 	if err != nil {
 		return nil, err
 	}
-	// The team's members are read in pages until one account more than
-	// the page is found, which says that another page follows.
-	key := func(u *usher.User) usher.Cursor { return usher.Cursor{ID: u.ID} }
-	read := req.Limit + 1
-	var out []*usher.User
-	for after := afterID(req); ; {
-		ms, err := g.store.GroupMembers(ctx, a.group.ID, after, read)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			if m.User.Kind == usher.KindServiceAccount && !m.User.Deleted() {
-				if out = append(out, redact(a.p, m.User)); len(out) == read {
-					return cut(out, req.Limit, key), nil
-				}
-			}
-		}
-		if len(ms) < read {
-			return cut(out, req.Limit, key), nil
-		}
-		after = ms[len(ms)-1].UserID
+	// The team's service accounts are kept of its members.
+	read := func(page usher.PageRequest) (*usher.Page[*usher.Membership], error) {
+		return g.store.GroupMembers(ctx, a.group.ID, page)
 	}
+	keep := func(m *usher.Membership) (*usher.User, bool, error) {
+		return redact(a.p, m.User), m.User.Kind == usher.KindServiceAccount && !m.User.Deleted(), nil
+	}
+	return filtered(req, read, keep, func(u *usher.User) usher.Cursor { return usher.Cursor{ID: u.ID} })
 }
 
 // DeleteServiceAccount deletes a team's service account: it is

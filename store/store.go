@@ -5,6 +5,14 @@
 // Errors: a missing row is usher.ErrNotFound; a write that breaks a uniqueness
 // constraint is a *usher.UniqueError naming the field (it matches
 // usher.ErrExists). Any other error is a fault.
+//
+// Lists (UserList, GroupList, GroupMembers, OrgList, AppList, ReminderList,
+// AuditList) take a usher.PageRequest and return a usher.Page in their
+// order: up to Limit rows (every match when it is 0), after the cursor
+// After or past the first Offset rows, with the cursor of the last row
+// when more follow. With WithTotal a page counts the rows of the whole
+// list, exactly up to CountUpTo; past it Total is a count kept for up to
+// a minute, or made then, and TotalEstimated is set. Otherwise Total is -1.
 package store
 
 import (
@@ -54,9 +62,7 @@ type Tx interface {
 	// UserGet returns one user with its identities. By ID it returns deleted
 	// users too; by any other key only users that are not deleted.
 	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)
-	// UserList returns one page of users matching f, ordered by f.Sort: up
-	// to f.Page.Limit of them (every match when it is 0), with the cursor of
-	// the last when more follow, and their number when f.Page.WithTotal.
+	// UserList returns one page of users matching f, ordered by f.Sort.
 	UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
 	// UserUpdate reads the user with the given id, deleted or not, locks it
 	// for the rest of the transaction where the backend can, and calls fn with
@@ -167,8 +173,8 @@ type Tx interface {
 	// OrgGet returns an organisation by id (deleted or not) or by handle
 	// (not deleted).
 	OrgGet(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
-	// OrgList returns organisations by id, after the given id.
-	OrgList(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error)
+	// OrgList returns a page of organisations by id.
+	OrgList(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error)
 	// OrgUpdate reads the organisation, lets fn change it and writes it back.
 	OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error)
 
@@ -177,9 +183,8 @@ type Tx interface {
 	AppCreate(ctx context.Context, a *usher.Application) error
 	// AppGet returns an application by id, deleted or not.
 	AppGet(ctx context.Context, id int64) (*usher.Application, error)
-	// AppList returns the applications f selects by id, after the given id;
-	// it reads f's Name, Query and Deleted, not its Page.
-	AppList(ctx context.Context, f usher.ApplicationFilter, after int64, limit int) ([]*usher.Application, error)
+	// AppList returns a page of the applications f selects, by id.
+	AppList(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.Application], error)
 	// AppUpdate reads the application, lets fn change it and writes it back.
 	AppUpdate(ctx context.Context, id int64, fn func(a *usher.Application) error) (*usher.Application, error)
 
@@ -189,10 +194,9 @@ type Tx interface {
 	// GroupGet returns a group by id (deleted or not) or by kind and handle
 	// (not deleted).
 	GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error)
-	// GroupList returns the groups matching f by id, each with its number
-	// of members: up to f.Page.Limit of them (every match when it is 0),
-	// after the id of f.Page.After.
-	GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error)
+	// GroupList returns a page of the groups matching f by id, each with
+	// its number of members.
+	GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error)
 	// GroupUpdate reads the group (locking it where the backend can), lets fn
 	// change it and writes it back with Version incremented.
 	GroupUpdate(ctx context.Context, id int64, fn func(g *usher.Group) error) (*usher.Group, error)
@@ -204,9 +208,9 @@ type Tx interface {
 	MembershipDelete(ctx context.Context, groupID, userID int64) error
 	// MembershipGet returns one membership.
 	MembershipGet(ctx context.Context, groupID, userID int64) (*usher.Membership, error)
-	// GroupMembers returns a group's memberships, each with its user, by
-	// user id after the given one.
-	GroupMembers(ctx context.Context, groupID, after int64, limit int) ([]*usher.Membership, error)
+	// GroupMembers returns a page of a group's memberships, each with its
+	// user, by user id.
+	GroupMembers(ctx context.Context, groupID int64, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
 	// UserGroups returns a principal's memberships of groups that are not
 	// deleted, each with its group, of the given kinds (all when none).
 	UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
@@ -329,8 +333,7 @@ type Tx interface {
 	// change. The write voids any claim on the reminder.
 	ReminderUpdate(ctx context.Context, id int64, fn func(r *usher.Reminder) error) (*usher.Reminder, error)
 	// ReminderList returns a page of the reminders matching f that are not
-	// deleted, by id: up to f.Page.Limit of them (every match when it is
-	// 0), after the id of f.Page.After.
+	// deleted, by id.
 	ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher.Page[*usher.Reminder], error)
 	// ReminderClaim returns up to limit reminders due at now — with a
 	// time at or before it, neither delivered, dismissed nor deleted, and
@@ -373,9 +376,8 @@ type Tx interface {
 
 	// AuditAppend appends e and sets e.ID.
 	AuditAppend(ctx context.Context, e *usher.AuditEvent) error
-	// AuditList returns a page of the events matching f, newest first: up
-	// to f.Page.Limit of them (every match when it is 0), older than the id
-	// of f.Page.After. Each event carries its actor's current e-mail
+	// AuditList returns a page of the events matching f, newest first;
+	// a cursor's events are older than its id. Each event carries its actor's current e-mail
 	// address, read with the page in the same query.
 	AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error)
 	// AuditCount returns the number of events recorded.

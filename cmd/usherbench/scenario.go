@@ -96,6 +96,20 @@ func scenarios() []scenario {
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				return b.load(ctx, b.usher.get("Authorization", "Bearer "+b.appToken, fixed("/api/application/users")))
 			}},
+		{name: "users_total",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				// The first page with every user counted: exact up to
+				// 10,000, then a count kept for a minute.
+				return b.load(ctx, admin(b, fixed("/v1/users?limit=20&total=true")))
+			}},
+		{name: "users_page",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				// A random numbered page of 20 up to the deepest the core
+				// reads (row 100,000), with its total.
+				return b.load(ctx, admin(b, func(r *rand.Rand) string {
+					return "/v1/users?limit=20&page=" + strconv.Itoa(1+r.IntN(5000))
+				}))
+			}},
 		{name: "search",
 			target: &target{text: "p50 ≤ 5 ms, p99 ≤ 25 ms, ≥ 20× search_scan", users: million, met: searchTarget},
 			run: func(ctx context.Context, b *bench) (*result, error) {

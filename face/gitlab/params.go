@@ -284,18 +284,33 @@ var credentialParams = []string{"private_token", "access_token"}
 // X-Next-Page and X-Prev-Page (empty when there is none) and a Link header
 // with prev, next, first and last.
 func (h *Handler) setPageHeaders(w http.ResponseWriter, r *http.Request, pg page, total int) {
+	h.writePageHeaders(w, r, pg, total, false)
+}
+
+// setUncountedPageHeaders writes the headers of a page of a list too large
+// to count: as GitLab does past 10,000 rows, no X-Total, X-Total-Pages or
+// last link; more says whether a next page follows.
+func (h *Handler) setUncountedPageHeaders(w http.ResponseWriter, r *http.Request, pg page, more bool) {
+	h.writePageHeaders(w, r, pg, -1, more)
+}
+
+// writePageHeaders writes the headers setPageHeaders describes, or those
+// setUncountedPageHeaders does when total is -1.
+func (h *Handler) writePageHeaders(w http.ResponseWriter, r *http.Request, pg page, total int, more bool) {
 	pages := max(1, (total+pg.size-1)/pg.size)
 	next, prev := "", ""
-	inRange := pg.number <= pages
-	if inRange && pg.number < pages {
+	inRange := pg.number <= pages || total < 0
+	if inRange && (total < 0 && more || total >= 0 && pg.number < pages) {
 		next = strconv.Itoa(pg.number + 1)
 	}
 	if inRange && pg.number > 1 {
 		prev = strconv.Itoa(pg.number - 1)
 	}
 	hd := w.Header()
-	hd.Set("X-Total", strconv.Itoa(total))
-	hd.Set("X-Total-Pages", strconv.Itoa(pages))
+	if total >= 0 {
+		hd.Set("X-Total", strconv.Itoa(total))
+		hd.Set("X-Total-Pages", strconv.Itoa(pages))
+	}
 	hd.Set("X-Per-Page", strconv.Itoa(pg.size))
 	hd.Set("X-Page", strconv.Itoa(pg.number))
 	hd.Set("X-Next-Page", next)
@@ -318,6 +333,9 @@ func (h *Handler) setPageHeaders(w http.ResponseWriter, r *http.Request, pg page
 	if next != "" {
 		links = append(links, link(next, "next"))
 	}
-	links = append(links, link("1", "first"), link(strconv.Itoa(pages), "last"))
+	links = append(links, link("1", "first"))
+	if total >= 0 {
+		links = append(links, link(strconv.Itoa(pages), "last"))
+	}
 	hd.Set("Link", strings.Join(links, ", "))
 }

@@ -744,3 +744,29 @@ func TestUnrouted(t *testing.T) {
 		})
 	}
 }
+
+// TestPaginationHeadersUncounted: past the core's exact count, as GitLab
+// does past 10,000 rows, a list gives no X-Total, X-Total-Pages or last
+// link, and its next page from whether one follows.
+func TestPaginationHeadersUncounted(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, options{core: coretest.Options{Policy: core.Policy{ExactTotal: 3}}})
+	for i := range 4 {
+		b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("user%d", i)})
+	}
+	link := func(q string) string { return "<" + baseURL + "/api/v4/users?" + q + ">" }
+	for _, tt := range []struct {
+		query, next, prev, links string
+	}{
+		{"per_page=2&page=2", "3", "1", link("page=1&per_page=2") + `; rel="prev", ` + link("page=3&per_page=2") + `; rel="next", ` + link("page=1&per_page=2") + `; rel="first"`},
+		{"per_page=2&page=3", "", "2", link("page=2&per_page=2") + `; rel="prev", ` + link("page=1&per_page=2") + `; rel="first"`},
+	} {
+		res := b.do(t, call{method: "GET", path: "/api/v4/users?" + tt.query, token: b.adminTok})
+		_, total := res.header["X-Total"]
+		_, pages := res.header["X-Total-Pages"]
+		if res.status != http.StatusOK || total || pages || res.header.Get("X-Next-Page") != tt.next ||
+			res.header.Get("X-Prev-Page") != tt.prev || res.header.Get("Link") != tt.links {
+			t.Errorf("%s: %d %v", tt.query, res.status, res.header)
+		}
+	}
+}

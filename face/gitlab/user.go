@@ -216,11 +216,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 	if err != nil {
 		return err
 	}
-	total := res.Total
-	if total < 0 {
-		total = pg.offset() + len(res.Items)
+	if res.TotalEstimated {
+		h.setUncountedPageHeaders(w, r, pg, res.Next != nil)
+	} else {
+		h.setPageHeaders(w, r, pg, res.Total)
 	}
-	h.setPageHeaders(w, r, pg, total)
 	out := make([]any, 0, len(res.Items))
 	for _, u := range res.Items {
 		if h.Users.View(r.Context(), u) == usher.ViewAdmin {
@@ -233,12 +233,12 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, in *params) 
 }
 
 // readPage reads page pg of the users f finds, and returns it with the
-// page as the core served it. The core may serve fewer users a page than
-// asked for (its policy caps every list) and says how many in Limit; then
-// pages are numbered in that size, so that paging through reaches every
-// user once, and a page past the first is read again at its right offset.
+// page as the core served it: the core may serve fewer users a page than
+// asked for (its policy caps every list), says how many in Limit and
+// numbers pages in that size, so that paging through reaches every user
+// once.
 func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*usher.UserPage, page, error) {
-	f.Offset, f.Page.Limit = pg.offset(), pg.size
+	f.Page.Number, f.Page.Limit = pg.number, pg.size
 	res, err := h.Users.List(ctx, f)
 	if err != nil {
 		return nil, pg, err
@@ -246,18 +246,7 @@ func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, pg page) (*u
 	if res.Limit < 1 {
 		return nil, pg, fmt.Errorf("gitlab: the core served users in pages of %d", res.Limit)
 	}
-	if res.Limit == pg.size {
-		return res, pg, nil
-	}
 	pg.size = res.Limit
-	if pg.number == 1 {
-		return res, pg, nil
-	}
-	f.Offset, f.Page.Limit = pg.offset(), pg.size
-	res, err = h.Users.List(ctx, f)
-	if err != nil {
-		return nil, pg, err
-	}
 	return res, pg, nil
 }
 

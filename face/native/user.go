@@ -286,6 +286,12 @@ type listJSON[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 	Total      *int    `json:"total,omitempty"`
+	// TotalEstimated says the total is an estimate: the list holds more
+	// rows than the core counts exactly.
+	TotalEstimated bool `json:"total_estimated,omitempty"`
+	// Limit is the page size served, on a page asked for by offset or
+	// number: pages are numbered in it.
+	Limit int `json:"limit,omitempty"`
 }
 
 // newList makes the list of items in their view.
@@ -306,10 +312,25 @@ func writeList[T, V any](w http.ResponseWriter, items []T, view func(T) V) error
 // more than its maximum, cut to the maximum by the core.
 func pageLimit(q *web.Query) int { return q.Int("limit", 0, 1, math.MaxInt32) }
 
-// idPage reads the page a list ordered by id is asked for: its limit and
-// its cursor, which holds an id.
+// pageRequest reads what every paged list is asked for but its cursor:
+// its limit, an offset or a page number (from 1) instead of the cursor,
+// and total=true. A page asked for by offset or number counts its total
+// always. The core refuses a negative offset and one with a cursor.
+func pageRequest(q *web.Query) usher.PageRequest {
+	req := usher.PageRequest{Limit: pageLimit(q),
+		Offset: q.Int("offset", 0, math.MinInt32, math.MaxInt32), Number: q.Int("page", 0, 1, math.MaxInt32)}
+	total := q.Bool("total")
+	req.WithTotal = total != nil && *total || numbered(q)
+	return req
+}
+
+// numbered reports whether a list is asked for by offset or page number.
+func numbered(q *web.Query) bool { return q.String("offset") != "" || q.String("page") != "" }
+
+// idPage reads the page a list ordered by id is asked for: as pageRequest
+// reads it, and its cursor, which holds an id.
 func idPage(q *web.Query) usher.PageRequest {
-	req := usher.PageRequest{Limit: pageLimit(q)}
+	req := pageRequest(q)
 	if id := q.IDCursor("cursor"); id > 0 {
 		req.After = &usher.Cursor{ID: id}
 	}
@@ -321,26 +342,45 @@ func idCursor(c usher.Cursor) string { return web.EncodeCursor(c.ID) }
 
 // writePage writes one page of a list: its items in their view, its next
 // cursor as enc makes it opaque (in next_cursor and a Link header) and its
-// total when the core counted.
+// total when the core counted, flagged when estimated. A page asked for by
+// offset or number says its size, and its Link header points at the next
+// page by number or offset instead.
 func writePage[T, V any](w http.ResponseWriter, r *http.Request, page *usher.Page[T], view func(T) V, enc func(usher.Cursor) string) error {
 	out := newList(page.Items, view)
 	if page.Next != nil {
 		c := enc(*page.Next)
 		out.NextCursor = &c
-		setNextLink(w, r, c)
+		setNextLink(w, r, c, page.Limit)
 	}
 	if page.Total >= 0 {
-		out.Total = &page.Total
+		out.Total, out.TotalEstimated = &page.Total, page.TotalEstimated
+	}
+	q := r.URL.Query()
+	if q.Get("offset") != "" || q.Get("page") != "" {
+		out.Limit = page.Limit
 	}
 	return web.WriteJSON(w, http.StatusOK, out)
 }
 
 // setNextLink points a Link header at the next page: this request's URL
-// with the cursor replaced.
-func setNextLink(w http.ResponseWriter, r *http.Request, cursor string) {
+// with the cursor replaced, or with the page number or offset moved on by
+// the page size served, limit.
+func setNextLink(w http.ResponseWriter, r *http.Request, cursor string, limit int) {
 	next := url.URL{Path: r.URL.Path}
 	v := r.URL.Query()
-	v.Set("cursor", cursor)
+	switch n, offset := v.Get("page"), v.Get("offset"); {
+	case n != "":
+		// The core served the page, so the number is one.
+		p, _ := strconv.Atoi(n)
+		v.Set("page", strconv.Itoa(p+1))
+		v.Set("limit", strconv.Itoa(limit))
+	case offset != "":
+		o, _ := strconv.Atoi(offset)
+		v.Set("offset", strconv.Itoa(o+limit))
+		v.Set("limit", strconv.Itoa(limit))
+	default:
+		v.Set("cursor", cursor)
+	}
 	next.RawQuery = v.Encode()
 	w.Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
 }
@@ -372,10 +412,8 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		State:          usher.UserState(q.String("state")), Kind: usher.UserKind(q.String("kind")),
 		Admin: q.Bool("admin"), CreatedAfter: q.Time("created_after"), CreatedBefore: q.Time("created_before"),
 		Deleted: inclusion(q, "deleted"), Suspended: inclusion(q, "suspended"),
-		Sort: usher.UserSort(q.String("sort")), Page: usher.PageRequest{Limit: pageLimit(q)},
+		Sort: usher.UserSort(q.String("sort")), Page: pageRequest(q),
 	}
-	withTotal := q.Bool("total")
-	f.Page.WithTotal = withTotal != nil && *withTotal
 	var cur userCursor
 	if q.Cursor("cursor", &cur) {
 		if cur.Sort != string(f.Sort) {

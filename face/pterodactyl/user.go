@@ -346,13 +346,12 @@ func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
 	return web.BaseURL(r, h.BaseURL) + u.RequestURI()
 }
 
-// readPage reads page number page of perPage users. The core may serve
-// fewer users a page than asked for (its policy caps every list) and says
-// how many in Limit; then pages are numbered in that size, so that every
-// user is on exactly one page, and a page past the first is read again at
-// its right offset.
+// readPage reads page number page of perPage users, with their total.
+// The core may serve fewer users a page than asked for (its policy caps
+// every list), says how many in Limit and numbers pages in that size, so
+// that every user is on exactly one page.
 func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, page, perPage int) (*usher.UserPage, error) {
-	f.Offset, f.Page.Limit, f.Page.WithTotal = (page-1)*perPage, perPage, true
+	f.Page.Number, f.Page.Limit, f.Page.WithTotal = page, perPage, true
 	res, err := h.Users.List(ctx, f)
 	if err != nil {
 		return nil, err
@@ -360,11 +359,7 @@ func (h *Handler) readPage(ctx context.Context, f usher.UserFilter, page, perPag
 	if res.Limit < 1 {
 		return nil, fmt.Errorf("pterodactyl: the core served users in pages of %d", res.Limit)
 	}
-	if res.Limit == perPage || page == 1 {
-		return res, nil
-	}
-	f.Offset, f.Page.Limit = (page-1)*res.Limit, res.Limit
-	return h.Users.List(ctx, f)
+	return res, nil
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {

@@ -122,9 +122,9 @@ func TestPagination(t *testing.T) {
 	if p := l.Meta.Pagination; len(l.Data) != 0 || p.CurrentPage != 9 || p.TotalPages != 3 || p.Links["previous"] == "" || p.Links["next"] != "" {
 		t.Fatalf("page 9: %+v", p)
 	}
-	// The largest page numbers are still pages, of the core's largest size.
-	l = b.list(t, "?per_page=2147483647&page=2147483647")
-	if p := l.Meta.Pagination; len(l.Data) != 0 || p.TotalPages != 1 || p.PerPage != 1000 {
+	// The largest per_page is the core's largest page size.
+	l = b.list(t, "?per_page=2147483647")
+	if p := l.Meta.Pagination; len(l.Data) != 12 || p.TotalPages != 1 || p.PerPage != 1000 {
 		t.Fatalf("largest page: %+v", p)
 	}
 	// A filter that matches nothing is one empty page.
@@ -281,6 +281,9 @@ func TestBadQueries(t *testing.T) {
 		{"page=0 and per_page=x", "/api/application/users?page=0&per_page=x", 422, "ValidationException", []string{"page:min", "per_page:integer"}, ""},
 		{"page=abc", "/api/application/users?page=abc", 422, "ValidationException", []string{"page:integer"}, ""},
 		{"filter too long", "/api/application/users?filter[username]=" + strings.Repeat("a", 300), 400, "BadRequestHttpException", nil, ""},
+		// The core reads no page that starts past row 100,000.
+		{"page too deep", "/api/application/users?per_page=100&page=1001", 400, "BadRequestHttpException", nil, ""},
+		{"largest page", "/api/application/users?per_page=2147483647&page=2147483647", 400, "BadRequestHttpException", nil, ""},
 	}
 	for _, tt := range tests {
 		res := b.do(t, req{method: "GET", path: tt.path})

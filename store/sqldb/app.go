@@ -42,9 +42,36 @@ func (c *conn) AppGet(ctx context.Context, id int64) (*usher.Application, error)
 	return a, nil
 }
 
-// AppList returns applications by id.
-func (c *conn) AppList(ctx context.Context, f usher.ApplicationFilter, after int64, limit int) ([]*usher.Application, error) {
+// AppList returns a page of the applications f selects, by id.
+func (c *conn) AppList(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.Application], error) {
+	total, estimated, err := c.total(ctx, "AppList", f.Page, func(b *Builder, cols string) {
+		appWhere(b, f)
+		b.Write("SELECT " + cols + " FROM applications")
+		b.WriteWhere()
+	})
+	if err != nil {
+		return nil, err
+	}
 	b := &Builder{d: c.d}
+	appWhere(b, f)
+	if f.Page.After != nil {
+		b.Where("id > " + b.Arg(f.Page.After.ID))
+	}
+	b.Write("SELECT " + columns["app"] + " FROM applications")
+	b.WriteWhere()
+	b.Write(" ORDER BY id")
+	writePage(b, f.Page)
+	rows, err := collect(ctx, c, "AppList", b, scanApp)
+	if err != nil {
+		return nil, err
+	}
+	page := pageOf(rows, f.Page, idKey(func(a *usher.Application) int64 { return a.ID }))
+	page.Total, page.TotalEstimated = total, estimated
+	return page, nil
+}
+
+// appWhere adds to b the conditions of f but its cursor.
+func appWhere(b *Builder, f usher.ApplicationFilter) {
 	inclusion(b, "deleted_at", f.Deleted)
 	if f.Name != "" {
 		b.Where("name_key = " + b.Arg(strings.ToLower(f.Name)))
@@ -53,11 +80,6 @@ func (c *conn) AppList(ctx context.Context, f usher.ApplicationFilter, after int
 		pattern := b.Arg("%" + EscapeLike(strings.ToLower(f.Query)) + "%")
 		b.Where("(name_key LIKE " + pattern + ` ESCAPE '\' OR lower(unify_name) LIKE ` + pattern + ` ESCAPE '\')`)
 	}
-	b.Where("id > " + b.Arg(after))
-	b.Write("SELECT " + columns["app"] + " FROM applications")
-	b.WriteWhere()
-	b.Write(" ORDER BY id LIMIT " + b.Arg(limit))
-	return collect(ctx, c, "AppList", b, scanApp)
 }
 
 // AppUpdate reads, changes and writes an application.

@@ -45,33 +45,16 @@ func (c *conn) AuditAppend(ctx context.Context, e *usher.AuditEvent) error {
 // for one more than the limit to learn whether another page follows;
 // without a limit it reads every match.
 func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
+	total, estimated, err := c.total(ctx, "AuditList", f.Page, func(b *Builder, cols string) {
+		auditWhere(b, f)
+		b.Write("SELECT " + cols + " FROM audit_events a")
+		b.WriteWhere()
+	})
+	if err != nil {
+		return nil, err
+	}
 	b := &Builder{d: c.d}
-	if f.From != nil {
-		b.Where("a.at >= " + b.Time(*f.From))
-	}
-	if f.To != nil {
-		b.Where("a.at < " + b.Time(*f.To))
-	}
-	if len(f.ActorIDs) > 0 {
-		ids := make([]string, len(f.ActorIDs))
-		for i, id := range f.ActorIDs {
-			ids[i] = b.Arg(id)
-		}
-		b.Where("a.actor_id IN (" + strings.Join(ids, ", ") + ")")
-	}
-	if prefix, ok := strings.CutSuffix(f.Action, "."); ok {
-		// "user." is the range ["user.", "user/"): '/' follows '.' in
-		// byte order, which both schemas compare actions in.
-		b.Where("a.action >= " + b.Arg(prefix+".") + " AND a.action < " + b.Arg(prefix+"/"))
-	} else if f.Action != "" {
-		b.Where("a.action = " + b.Arg(f.Action))
-	}
-	if f.ResourceType != "" {
-		b.Where("a.resource_type = " + b.Arg(f.ResourceType))
-	}
-	if f.ResourceID != "" {
-		b.Where("a.resource_id = " + b.Arg(f.ResourceID))
-	}
+	auditWhere(b, f)
 	if f.Page.After != nil {
 		b.Where("a.id < " + b.Arg(f.Page.After.ID))
 	}
@@ -81,13 +64,13 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[
 		" LEFT JOIN users u ON u.id = a.actor_id")
 	b.WriteWhere()
 	b.Write(" ORDER BY a.id DESC")
-	writeLimit(b, f.Page.Limit)
+	writePage(b, f.Page)
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
 		return nil, c.fail("AuditList", err)
 	}
 	defer rows.Close()
-	page := &usher.Page[*usher.AuditEvent]{Total: -1, Limit: f.Page.Limit}
+	page := &usher.Page[*usher.AuditEvent]{Total: total, TotalEstimated: estimated, Limit: f.Page.Limit}
 	for rows.Next() {
 		e := new(usher.AuditEvent)
 		var kind string
@@ -115,6 +98,37 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[
 		page.Next = &usher.Cursor{ID: page.Items[limit-1].ID}
 	}
 	return page, nil
+}
+
+// auditWhere adds to b the conditions of f but its cursor: the events of
+// the list, in audit_events aliased a.
+func auditWhere(b *Builder, f usher.AuditFilter) {
+	if f.From != nil {
+		b.Where("a.at >= " + b.Time(*f.From))
+	}
+	if f.To != nil {
+		b.Where("a.at < " + b.Time(*f.To))
+	}
+	if len(f.ActorIDs) > 0 {
+		ids := make([]string, len(f.ActorIDs))
+		for i, id := range f.ActorIDs {
+			ids[i] = b.Arg(id)
+		}
+		b.Where("a.actor_id IN (" + strings.Join(ids, ", ") + ")")
+	}
+	if prefix, ok := strings.CutSuffix(f.Action, "."); ok {
+		// "user." is the range ["user.", "user/"): '/' follows '.' in
+		// byte order, which both schemas compare actions in.
+		b.Where("a.action >= " + b.Arg(prefix+".") + " AND a.action < " + b.Arg(prefix+"/"))
+	} else if f.Action != "" {
+		b.Where("a.action = " + b.Arg(f.Action))
+	}
+	if f.ResourceType != "" {
+		b.Where("a.resource_type = " + b.Arg(f.ResourceType))
+	}
+	if f.ResourceID != "" {
+		b.Where("a.resource_id = " + b.Arg(f.ResourceID))
+	}
 }
 
 // AuditCount counts the events.

@@ -57,9 +57,44 @@ func (c *conn) GroupGet(ctx context.Context, id int64, kind usher.GroupKind, han
 	return g, nil
 }
 
-// GroupList returns groups by id with their member counts.
-func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Group, error) {
+// GroupList returns a page of the groups matching f by id with their
+// member counts.
+func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
+	total, estimated, err := c.total(ctx, "GroupList", f.Page, func(b *Builder, cols string) {
+		groupWhere(b, f)
+		b.Write("SELECT " + cols + " FROM groups")
+		b.WriteWhere()
+	})
+	if err != nil {
+		return nil, err
+	}
 	b := &Builder{d: c.d}
+	groupWhere(b, f)
+	if f.Page.After != nil {
+		b.Where("id > " + b.Arg(f.Page.After.ID))
+	}
+	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m WHERE m.group_id = groups.id) FROM groups")
+	b.WriteWhere()
+	b.Write(" ORDER BY id")
+	writePage(b, f.Page)
+	rows, err := collect(ctx, c, "GroupList", b, func(s scanner) (*usher.Group, error) {
+		g, dests, finish := groupDests()
+		if err := s.Scan(append(dests, &g.Members)...); err != nil {
+			return nil, err
+		}
+		finish()
+		return g, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := pageOf(rows, f.Page, idKey(func(g *usher.Group) int64 { return g.ID }))
+	page.Total, page.TotalEstimated = total, estimated
+	return page, nil
+}
+
+// groupWhere adds to b the conditions of f but its cursor.
+func groupWhere(b *Builder, f usher.GroupFilter) {
 	if len(f.Kinds) > 0 {
 		marks := make([]string, len(f.Kinds))
 		for i, k := range f.Kinds {
@@ -89,23 +124,6 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) ([]*usher.Gro
 	}
 	inclusion(b, "archived_at", f.Archived)
 	inclusion(b, "deleted_at", f.Deleted)
-	if f.Page.After != nil {
-		b.Where("id > " + b.Arg(f.Page.After.ID))
-	}
-	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m WHERE m.group_id = groups.id) FROM groups")
-	b.WriteWhere()
-	b.Write(" ORDER BY id")
-	if f.Page.Limit > 0 {
-		b.Write(" LIMIT " + b.Arg(f.Page.Limit))
-	}
-	return collect(ctx, c, "GroupList", b, func(s scanner) (*usher.Group, error) {
-		g, dests, finish := groupDests()
-		if err := s.Scan(append(dests, &g.Members)...); err != nil {
-			return nil, err
-		}
-		finish()
-		return g, nil
-	})
 }
 
 // GroupUpdate reads, changes and writes a group.

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"usher"
 )
@@ -34,9 +35,20 @@ func (c *conn) MembershipGet(ctx context.Context, groupID, userID int64) (*usher
 	return m, nil
 }
 
-// GroupMembers returns a group's members with their users.
-func (c *conn) GroupMembers(ctx context.Context, groupID, after int64, limit int) ([]*usher.Membership, error) {
-	return collectNamed(ctx, c, "GroupMembers", func(s scanner) (*usher.Membership, error) {
+// GroupMembers returns a page of a group's members with their users, by
+// user id.
+func (c *conn) GroupMembers(ctx context.Context, groupID int64, req usher.PageRequest) (*usher.Page[*usher.Membership], error) {
+	total, estimated, err := c.total(ctx, "GroupMembers", req, func(b *Builder, cols string) {
+		b.Write("SELECT " + cols + " FROM memberships WHERE group_id = " + b.Arg(groupID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	limit := int64(math.MaxInt64)
+	if req.Limit > 0 {
+		limit = int64(req.Limit) + 1
+	}
+	rows, err := collectNamed(ctx, c, "GroupMembers", func(s scanner) (*usher.Membership, error) {
 		m := new(usher.Membership)
 		var level string
 		u, dests, finish := userDests()
@@ -46,7 +58,22 @@ func (c *conn) GroupMembers(ctx context.Context, groupID, after int64, limit int
 		finish()
 		m.Level, m.User = usher.Level(level), u
 		return m, nil
-	}, groupID, after, limit)
+	}, groupID, afterID(req), limit, req.Offset)
+	if err != nil {
+		return nil, err
+	}
+	page := pageOf(rows, req, idKey(func(m *usher.Membership) int64 { return m.UserID }))
+	page.Total, page.TotalEstimated = total, estimated
+	return page, nil
+}
+
+// afterID is the id a list ordered by id continues after, 0 for its first
+// page.
+func afterID(req usher.PageRequest) int64 {
+	if req.After == nil {
+		return 0
+	}
+	return req.After.ID
 }
 
 // UserGroups returns a principal's live groups.

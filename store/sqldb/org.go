@@ -37,16 +37,36 @@ func (c *conn) OrgGet(ctx context.Context, id int64, handle string) (*usher.Orga
 	return o, nil
 }
 
-// OrgList returns organisations by id.
-func (c *conn) OrgList(ctx context.Context, archived, deleted usher.Inclusion, after int64, limit int) ([]*usher.Organisation, error) {
+// OrgList returns a page of organisations by id.
+func (c *conn) OrgList(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
+	where := func(b *Builder) {
+		inclusion(b, "archived_at", archived)
+		inclusion(b, "deleted_at", deleted)
+	}
+	total, estimated, err := c.total(ctx, "OrgList", req, func(b *Builder, cols string) {
+		where(b)
+		b.Write("SELECT " + cols + " FROM organisations")
+		b.WriteWhere()
+	})
+	if err != nil {
+		return nil, err
+	}
 	b := &Builder{d: c.d}
-	inclusion(b, "archived_at", archived)
-	inclusion(b, "deleted_at", deleted)
-	b.Where("id > " + b.Arg(after))
+	where(b)
+	if req.After != nil {
+		b.Where("id > " + b.Arg(req.After.ID))
+	}
 	b.Write("SELECT " + columns["org"] + " FROM organisations")
 	b.WriteWhere()
-	b.Write(" ORDER BY id LIMIT " + b.Arg(limit))
-	return collect(ctx, c, "OrgList", b, scanOrg)
+	b.Write(" ORDER BY id")
+	writePage(b, req)
+	rows, err := collect(ctx, c, "OrgList", b, scanOrg)
+	if err != nil {
+		return nil, err
+	}
+	page := pageOf(rows, req, idKey(func(o *usher.Organisation) int64 { return o.ID }))
+	page.Total, page.TotalEstimated = total, estimated
+	return page, nil
 }
 
 // OrgUpdate reads, changes and writes an organisation.

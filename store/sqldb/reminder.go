@@ -74,7 +74,35 @@ func (c *conn) ReminderUpdate(ctx context.Context, id int64, fn func(r *usher.Re
 
 // ReminderList returns a page of the matching reminders by id.
 func (c *conn) ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher.Page[*usher.Reminder], error) {
+	total, estimated, err := c.total(ctx, "ReminderList", f.Page, func(b *Builder, cols string) {
+		reminderWhere(b, f)
+		b.Write("SELECT " + cols + " FROM reminders")
+		b.WriteWhere()
+	})
+	if err != nil {
+		return nil, err
+	}
 	b := &Builder{d: c.d}
+	reminderWhere(b, f)
+	if f.Page.After != nil {
+		b.Where("id > " + b.Arg(f.Page.After.ID))
+	}
+	b.Write("SELECT " + macros["{{reminder_columns}}"] + " FROM reminders")
+	b.WriteWhere()
+	b.Write(" ORDER BY id")
+	writePage(b, f.Page)
+	rows, err := collect(ctx, c, "ReminderList", b, scanReminder)
+	if err != nil {
+		return nil, err
+	}
+	page := pageOf(rows, f.Page, idKey(func(r *usher.Reminder) int64 { return r.ID }))
+	page.Total, page.TotalEstimated = total, estimated
+	return page, nil
+}
+
+// reminderWhere adds to b the conditions of f but its cursor: the live
+// reminders of the list.
+func reminderWhere(b *Builder, f usher.ReminderFilter) {
 	b.Where("deleted_at IS NULL")
 	if f.Resource != "" {
 		b.Where("resource = " + b.Arg(f.Resource))
@@ -98,23 +126,6 @@ func (c *conn) ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher
 	if f.ScheduledOnly {
 		b.Where("remind_at IS NOT NULL")
 	}
-	if f.Page.After != nil {
-		b.Where("id > " + b.Arg(f.Page.After.ID))
-	}
-	b.Write("SELECT " + macros["{{reminder_columns}}"] + " FROM reminders")
-	b.WriteWhere()
-	b.Write(" ORDER BY id")
-	writeLimit(b, f.Page.Limit)
-	rows, err := collect(ctx, c, "ReminderList", b, scanReminder)
-	if err != nil {
-		return nil, err
-	}
-	page := &usher.Page[*usher.Reminder]{Items: rows, Total: -1, Limit: f.Page.Limit}
-	if limit := f.Page.Limit; limit > 0 && len(rows) > limit {
-		page.Items = rows[:limit]
-		page.Next = &usher.Cursor{ID: rows[limit-1].ID}
-	}
-	return page, nil
 }
 
 // ReminderClaim claims due reminders under the claim until leaseUntil.

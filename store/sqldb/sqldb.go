@@ -119,6 +119,7 @@ func Open(cfg Config) (*DB, error) {
 	db.conn.quiet = db.conn.w
 	db.conn.w = counted{db.conn.w, &db.changes}
 	db.conn.changes = &db.changes
+	db.conn.counts = newCountCache()
 	return db, nil
 }
 
@@ -203,6 +204,8 @@ type conn struct {
 	writeStmts *stmtCache
 	// changes counts committed writes; atomic adds one at each commit.
 	changes *atomic.Uint64
+	// counts keeps the counts of large lists for their estimated totals.
+	counts *countCache
 }
 
 // exec runs the named statement.
@@ -251,7 +254,7 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 		ptx = &preparedTx{tx, c.writeStmts, map[string]bool{}}
 		q = ptx
 	}
-	if err := fn(&conn{q: q, w: q, quiet: q, d: c.d, queries: c.queries}); err != nil {
+	if err := fn(&conn{q: q, w: q, quiet: q, d: c.d, queries: c.queries, counts: c.counts}); err != nil {
 		var late *lateProbe
 		if errors.As(err, &late) {
 			_ = tx.Rollback()

@@ -491,15 +491,15 @@ func isUUID(s string) bool {
 // every match.
 func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	page := &usher.UserPage{Page: usher.Page[*usher.User]{Total: -1, Limit: f.Page.Limit}}
-	if f.Page.WithTotal {
-		b := &Builder{d: c.d}
+	var err error
+	page.Total, page.TotalEstimated, err = c.total(ctx, "UserList", f.Page, func(b *Builder, cols string) {
 		c.userWhere(b, f)
 		from, _ := b.source()
-		b.Write("SELECT count(*) FROM " + from)
+		b.Write("SELECT " + cols + " FROM " + from)
 		b.WriteWhere()
-		if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&page.Total); err != nil {
-			return nil, c.fail("UserListCount", err)
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	col, desc := sortColumn(f.Sort)
 	b := &Builder{d: c.d}
@@ -531,10 +531,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	} else {
 		b.Write(" ORDER BY " + col + dir + ", id" + dir)
 	}
-	writeLimit(b, f.Page.Limit)
-	if f.Offset > 0 {
-		b.Write(" OFFSET " + b.Arg(f.Offset))
-	}
+	writePage(b, f.Page)
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
 		return nil, c.fail("UserList", err)

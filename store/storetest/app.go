@@ -63,12 +63,16 @@ func testApplications(t *testing.T, s store.Store) {
 
 	ids := func(f usher.ApplicationFilter, after int64, limit int) []int64 {
 		t.Helper()
-		list, err := s.AppList(ctx, f, after, limit)
+		f.Page = usher.PageRequest{Limit: limit}
+		if after != 0 {
+			f.Page.After = &usher.Cursor{ID: after}
+		}
+		list, err := s.AppList(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []int64
-		for _, a := range list {
+		for _, a := range list.Items {
 			out = append(out, a.ID)
 		}
 		return out

@@ -51,7 +51,7 @@ func testGroups(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		var out []string
-		for _, g := range gs {
+		for _, g := range gs.Items {
 			out = append(out, string(g.Kind)+":"+g.Handle)
 		}
 		return fmt.Sprint(out)

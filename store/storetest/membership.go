@@ -29,19 +29,19 @@ func testMemberships(t *testing.T, s store.Store) {
 	if m, err := s.MembershipGet(ctx, t1.ID, b.ID); err != nil || m.Level != usher.LevelWrite {
 		t.Fatalf("MembershipGet: %+v, %v", m, err)
 	}
-	members, _ := s.GroupMembers(ctx, t1.ID, 0, 10)
-	if len(members) != 2 || members[0].User.Username != "alice" || members[1].Level != usher.LevelWrite {
+	page, _ := s.GroupMembers(ctx, t1.ID, usher.PageRequest{Limit: 10})
+	if members := page.Items; len(members) != 2 || members[0].User.Username != "alice" || members[1].Level != usher.LevelWrite {
 		t.Fatalf("GroupMembers: %+v", members)
 	}
-	if page, _ := s.GroupMembers(ctx, t1.ID, a.ID, 10); len(page) != 1 || page[0].UserID != b.ID {
-		t.Fatalf("GroupMembers after alice: %+v", page)
+	if page, _ := s.GroupMembers(ctx, t1.ID, usher.PageRequest{After: &usher.Cursor{ID: a.ID}, Limit: 10}); len(page.Items) != 1 || page.Items[0].UserID != b.ID {
+		t.Fatalf("GroupMembers after alice: %+v", page.Items)
 	}
 	groups, _ := s.UserGroups(ctx, b.ID)
 	if len(groups) != 2 || groups[0].Group.Handle != "one" || groups[1].Level != usher.LevelOwner {
 		t.Fatalf("UserGroups: %+v", groups)
 	}
-	if gs, _ := s.GroupList(ctx, usher.GroupFilter{MemberID: c.ID}); len(gs) != 1 || gs[0].ID != t2.ID || gs[0].Members != 2 {
-		t.Fatalf("GroupList by member: %+v", gs)
+	if gs, _ := s.GroupList(ctx, usher.GroupFilter{MemberID: c.ID}); len(gs.Items) != 1 || gs.Items[0].ID != t2.ID || gs.Items[0].Members != 2 {
+		t.Fatalf("GroupList by member: %+v", gs.Items)
 	}
 	sole, _ := s.SoleOwnerTeams(ctx, a.ID)
 	if len(sole) != 1 || sole[0].ID != t1.ID {
@@ -58,8 +58,8 @@ func testMemberships(t *testing.T, s store.Store) {
 	if err := s.MembershipDeleteGroup(ctx, t2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := s.GroupMembers(ctx, t2.ID, 0, 10); len(left) != 0 {
-		t.Fatalf("MembershipDeleteGroup kept members: %v", levels(left))
+	if left, _ := s.GroupMembers(ctx, t2.ID, usher.PageRequest{Limit: 10}); len(left.Items) != 0 {
+		t.Fatalf("MembershipDeleteGroup kept members: %v", levels(left.Items))
 	}
 	if err := s.MembershipSet(ctx, usher.Membership{GroupID: t1.ID, UserID: c.ID, Level: usher.LevelRead, CreatedAt: base}); err != nil {
 		t.Fatal(err)

@@ -22,17 +22,17 @@ func testOrganisations(t *testing.T, s store.Store) {
 	g := newGroup(usher.GroupTeam, "t")
 	g.OrganisationID = o.ID
 	mustCreateGroup(t, s, g)
-	if gs, _ := s.GroupList(ctx, usher.GroupFilter{OrganisationID: o.ID}); len(gs) != 1 {
-		t.Fatalf("groups of the organisation: %v", gs)
+	if gs, _ := s.GroupList(ctx, usher.GroupFilter{OrganisationID: o.ID}); len(gs.Items) != 1 {
+		t.Fatalf("groups of the organisation: %v", gs.Items)
 	}
 	at := base.Add(time.Hour)
 	if _, err := s.OrgUpdate(ctx, o.ID, func(o *usher.Organisation) error { o.ArchivedAt = &at; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := s.OrgList(ctx, usher.Exclude, usher.Exclude, 0, 10); len(list) != 0 {
-		t.Fatalf("archived organisations are listed: %v", list)
+	if list, _ := s.OrgList(ctx, usher.Exclude, usher.Exclude, usher.PageRequest{Limit: 10}); len(list.Items) != 0 {
+		t.Fatalf("archived organisations are listed: %v", list.Items)
 	}
-	if list, _ := s.OrgList(ctx, usher.Only, usher.Exclude, 0, 10); len(list) != 1 || list[0].ArchivedAt == nil {
-		t.Fatalf("archived only: %v", list)
+	if list, _ := s.OrgList(ctx, usher.Only, usher.Exclude, usher.PageRequest{Limit: 10}); len(list.Items) != 1 || list.Items[0].ArchivedAt == nil {
+		t.Fatalf("archived only: %v", list.Items)
 	}
 }

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserListKinds", testUserListKinds},
 		{"UserConflictFields", testUserConflictFields},
 		{"UserListKeyset", testUserListKeyset},
+		{"ListOffset", testListOffset},
+		{"ListTotal", testListTotal},
 		{"UserListOffsetAndTotal", testUserListOffsetAndTotal},
 		{"AnalyzeKeepsResults", testAnalyzeKeepsResults},
 		{"UserCreateMany", testUserCreateMany},

@@ -187,11 +187,11 @@ func testUserListKeyset(t *testing.T, s store.Store) {
 
 func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 	seed(t, s)
-	p := list(t, s, usher.UserFilter{Offset: 1, Page: usher.PageRequest{Limit: 2, WithTotal: true}})
+	p := list(t, s, usher.UserFilter{Page: usher.PageRequest{Offset: 1, Limit: 2, WithTotal: true}})
 	if got := fmt.Sprint(usernames(p)); got != "[bob dave]" || p.Total != 4 || p.Next == nil {
 		t.Fatalf("offset page: %s total=%d next=%v; want [bob dave] total=4 and a next page", got, p.Total, p.Next)
 	}
-	p = list(t, s, usher.UserFilter{Offset: 2, Page: usher.PageRequest{Limit: 2}})
+	p = list(t, s, usher.UserFilter{Page: usher.PageRequest{Offset: 2, Limit: 2}})
 	if got := fmt.Sprint(usernames(p)); got != "[dave ci-bot]" || p.Total != -1 || p.Next != nil {
 		t.Fatalf("last page: %s total=%d next=%v", got, p.Total, p.Next)
 	}

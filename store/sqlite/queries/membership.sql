@@ -12,7 +12,7 @@ SELECT group_id, user_id, level, created_at FROM memberships WHERE group_id = ?1
 SELECT m.group_id, m.user_id, m.level, m.created_at, {{user_columns_u}}
 FROM memberships m JOIN users u ON u.id = m.user_id
 WHERE m.group_id = ?1 AND m.user_id > ?2
-ORDER BY m.user_id LIMIT ?3;
+ORDER BY m.user_id LIMIT ?3 OFFSET ?4;
 
 -- name: UserGroups
 SELECT m.group_id, m.user_id, m.level, m.created_at, {{group_columns_g}}

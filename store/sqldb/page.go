@@ -1,0 +1,193 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"usher"
+)
+
+// countTTL is how long a count past a page's bound is kept and given as an
+// estimate of the same list's total.
+const countTTL = time.Minute
+
+// maxCounts bounds the counts kept: one per list and filter recently
+// counted past its bound.
+const maxCounts = 1024
+
+// countCache keeps the full counts of lists that hold more rows than a
+// page's CountUpTo, by their statement and arguments, for countTTL: a
+// client paging through a large list counts it once a minute, not on
+// every page. Concurrent pages of one list wait for one count.
+type countCache struct {
+	mu       sync.Mutex
+	kept     map[string]keptCount
+	counting map[string]*counting
+}
+
+type keptCount struct {
+	n  int
+	at time.Time
+}
+
+// counting is a count under way; done is closed when n and err are set.
+type counting struct {
+	done chan struct{}
+	n    int
+	err  error
+}
+
+func newCountCache() *countCache {
+	return &countCache{kept: map[string]keptCount{}, counting: map[string]*counting{}}
+}
+
+// count returns the count kept under key when it is younger than countTTL,
+// the one another caller is making, or else the one count makes, kept.
+// A caller whose wait ends in the other's error counts for itself.
+func (cc *countCache) count(ctx context.Context, key string, count func() (int, error)) (int, error) {
+	now := time.Now()
+	cc.mu.Lock()
+	if k, ok := cc.kept[key]; ok && now.Sub(k.at) < countTTL {
+		cc.mu.Unlock()
+		return k.n, nil
+	}
+	if c, ok := cc.counting[key]; ok {
+		cc.mu.Unlock()
+		select {
+		case <-c.done:
+			if c.err == nil {
+				return c.n, nil
+			}
+			return count()
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	c := &counting{done: make(chan struct{})}
+	cc.counting[key] = c
+	cc.mu.Unlock()
+	c.n, c.err = count()
+	cc.mu.Lock()
+	delete(cc.counting, key)
+	if c.err == nil {
+		cc.put(key, c.n, now)
+	}
+	cc.mu.Unlock()
+	close(c.done)
+	return c.n, c.err
+}
+
+// get returns the count kept under key when it is younger than countTTL
+// and past bound (a bound of 0 asks for an exact count: none is kept).
+func (cc *countCache) get(key string, bound int) (int, bool) {
+	if bound <= 0 {
+		return 0, false
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	k, ok := cc.kept[key]
+	if !ok || time.Since(k.at) >= countTTL || k.n <= bound {
+		return 0, false
+	}
+	return k.n, true
+}
+
+// put keeps a count, under mu; when maxCounts are kept, it drops the stale
+// ones first, and every one if none is stale.
+func (cc *countCache) put(key string, n int, now time.Time) {
+	if len(cc.kept) >= maxCounts {
+		for k, v := range cc.kept {
+			if now.Sub(v.at) >= countTTL {
+				delete(cc.kept, k)
+			}
+		}
+		if len(cc.kept) >= maxCounts {
+			clear(cc.kept)
+		}
+	}
+	cc.kept[key] = keptCount{n: n, at: now}
+}
+
+// selectFrom writes to b a list's statement without its order, cursor or
+// limit: "SELECT cols FROM … WHERE …", the rows of the list.
+type selectFrom func(b *Builder, cols string)
+
+// total counts the rows of a list for a page that asked (WithTotal):
+// exactly up to req.CountUpTo rows, reading no more than one past them;
+// past that, a full count made within countTTL of the same statement, or a
+// new one that is then kept, flagged as an estimate. A CountUpTo of 0
+// counts exactly. It returns -1 when the page did not ask.
+func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, list selectFrom) (int, bool, error) {
+	if !req.WithTotal {
+		return -1, false, nil
+	}
+	full := &Builder{d: c.d}
+	full.Write("SELECT count(*) FROM (")
+	list(full, "1")
+	full.Write(") counted")
+	key := fmt.Sprintf("%s\x00%v", full.String(), full.Args())
+	if n, ok := c.counts.get(key, req.CountUpTo); ok {
+		// A list counted past the bound within the minute is not
+		// counted up to the bound again on each of its pages.
+		return n, true, nil
+	}
+	var n int
+	if req.CountUpTo > 0 {
+		b := &Builder{d: c.d}
+		b.Write("SELECT count(*) FROM (")
+		list(b, "1")
+		b.Write(" LIMIT " + b.Arg(req.CountUpTo+1) + ") counted")
+		if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&n); err != nil {
+			return 0, false, c.fail(name+"Count", err)
+		}
+		if n <= req.CountUpTo {
+			return n, false, nil
+		}
+	}
+	countAll := func() (int, error) {
+		var n int
+		if err := c.q.QueryRowContext(ctx, full.String(), full.Args()...).Scan(&n); err != nil {
+			return 0, c.fail(name+"Count", err)
+		}
+		return n, nil
+	}
+	if req.CountUpTo == 0 {
+		n, err := countAll()
+		return n, false, err
+	}
+	n, err := c.counts.count(ctx, key, countAll)
+	if err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
+}
+
+// writePage ends a list's statement with the page's limit, one row more
+// to learn whether another page follows (every row without a limit), and
+// its offset.
+func writePage(b *Builder, req usher.PageRequest) {
+	writeLimit(b, req.Limit)
+	if req.Offset > 0 {
+		b.Write(" OFFSET " + b.Arg(req.Offset))
+	}
+}
+
+// pageOf makes a page of rows read by writePage: the extra row, when there
+// is one, only says that another page follows, which continues after the
+// last row kept.
+func pageOf[T any](rows []T, req usher.PageRequest, key func(T) usher.Cursor) *usher.Page[T] {
+	p := &usher.Page[T]{Items: rows, Total: -1, Limit: req.Limit}
+	if req.Limit > 0 && len(rows) > req.Limit {
+		p.Items = rows[:req.Limit]
+		next := key(rows[req.Limit-1])
+		p.Next = &next
+	}
+	return p
+}
+
+// idKey is the cursor of a row of a list ordered by id.
+func idKey[T any](id func(T) int64) func(T) usher.Cursor {
+	return func(v T) usher.Cursor { return usher.Cursor{ID: id(v)} }
+}
