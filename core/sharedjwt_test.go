@@ -65,9 +65,17 @@ func TestSharedJWT(t *testing.T) {
 	_, err = other.auth.Authenticate(ctx, raw, shared...)
 	wantKind(t, err, usher.KindUnauthenticated, "invalid_token")
 
-	// Logging out ends it within the token check's bound.
-	if err := b.auth.Logout(usher.WithPrincipal(ctx, p)); err != nil {
+	// Logging out with the JWT ends its session, and so the JWT, within
+	// the token check's bound.
+	jp, err := b.auth.Authenticate(ctx, raw, shared...)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := b.auth.Logout(usher.WithPrincipal(ctx, jp)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.auth.Authenticate(ctx, s.Secret); err == nil {
+		t.Error("the session outlived a log-out with its JWT")
 	}
 	b.clock.Add(2 * time.Second)
 	_, err = b.auth.Authenticate(ctx, raw, shared...)

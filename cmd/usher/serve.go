@@ -22,6 +22,7 @@ import (
 	"usher/blob"
 	"usher/connector"
 	"usher/core"
+	"usher/face/corteza"
 	"usher/face/escape"
 	"usher/face/gitlab"
 	"usher/face/lenses"
@@ -306,6 +307,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
+	(&corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance, Reminders: c.Reminders,
+		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 
