@@ -46,11 +46,18 @@ type authPayload struct {
 
 // payload makes the answer for a principal holding jwt.
 func (h *Handler) payload(ctx context.Context, jwt string, u *usher.User) (*authPayload, error) {
+	roles := []string{}
+	if usher.PrincipalFrom(ctx).Anonymous() {
+		// Not signed in (a sign-up waiting for its address to be
+		// confirmed): the user alone, whose roles are not the caller's to
+		// read.
+		return &authPayload{JWT: jwt, User: &authUser{ID: u.ID, Name: u.Name, Email: u.Email, Username: u.Username,
+			Handle: u.Handle, Roles: roles}}, nil
+	}
 	ms, err := h.Groups.UserGroups(ctx, usher.UserKey{ID: u.ID}, usher.GroupRole)
 	if err != nil {
 		return nil, err
 	}
-	roles := make([]string, 0, len(ms))
 	for _, m := range ms {
 		roles = append(roles, strconv.FormatInt(m.GroupID, 10))
 	}

@@ -136,6 +136,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	web.LogError(log, r, err)
 	e := usher.AsError(err)
+	status := http.StatusOK
+	if e.Code == usher.CodeRouteNotFound || web.Status(e) == http.StatusMethodNotAllowed {
+		// No route: Corteza's router answers 404 and 405 itself.
+		status = web.Status(e)
+		if status == 0 {
+			status = http.StatusNotFound
+		}
+	}
 	msg := e.Message
 	if e.Kind == usher.KindInternal || msg == "" {
 		msg = "internal error"
@@ -143,7 +151,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	for _, f := range e.Fields {
 		msg += "; " + f.Field + ": " + f.Message
 	}
-	_ = web.WriteJSON(w, http.StatusOK, map[string]any{"error": map[string]string{"message": msg}})
+	_ = web.WriteJSON(w, status, map[string]any{"error": map[string]string{"message": msg}})
 }
 
 // respond writes {"response": v}.
