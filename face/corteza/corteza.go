@@ -145,10 +145,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	msg := e.Message
-	if e.Kind == usher.KindInternal || msg == "" {
+	switch {
+	case e.Kind == usher.KindInternal || msg == "":
 		msg = "internal error"
+	case e.Code == usher.CodeUnauthenticated:
+		msg = "Unauthorized"
 	}
-	for _, f := range e.Fields {
+	for _, f := range e.Fields[min(1, len(e.Fields)):] {
 		msg += "; " + f.Field + ": " + f.Message
 	}
 	_ = web.WriteJSON(w, status, map[string]any{"error": map[string]string{"message": msg}})
