@@ -93,16 +93,22 @@ func (h *Handler) listAutomation(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) automationBundle(w http.ResponseWriter, r *http.Request) error {
 	file := r.PathValue("file")
 	stem, ext, ok := strings.Cut(file, ".")
-	i := strings.LastIndexByte(stem, '-')
-	if !ok || i <= 0 {
+	// Corteza's client asks for "{bundle}-client-scripts.js"; a bundle's
+	// name may hold dashes itself.
+	name, typ, found := strings.Cut(stem, "-client-scripts")
+	if !found || typ != "" {
+		i := strings.LastIndexByte(stem, '-')
+		if i <= 0 {
+			return errNotFound("bundle")
+		}
+		name = stem[:i]
+	}
+	if !ok || name == "" || ext != "js" {
 		return errNotFound("bundle")
 	}
-	b, err := h.Scripts.Bundle(r.Context(), stem[:i])
+	b, err := h.Scripts.Bundle(r.Context(), name)
 	if err != nil {
 		return err
-	}
-	if (b.Type != "" && !strings.HasSuffix(b.Type, stem[i+1:])) || (b.Extension != "" && b.Extension != ext) {
-		return errNotFound("bundle")
 	}
 	w.Header().Set("Content-Type", "application/javascript; charset=utf-8")
 	if b.ETag != "" {

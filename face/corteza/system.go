@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"usher"
 )
@@ -168,7 +170,13 @@ func (h *Handler) createOrganisation(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	o, err := h.Orgs.Create(r.Context(), p.str("handle"), p.str("name"))
+	handle := p.str("handle")
+	if handle == "" {
+		// Corteza's client sends the name alone; usher's organisations
+		// have a handle, made here from the name.
+		handle = handleOf(p.str("name"))
+	}
+	o, err := h.Orgs.Create(r.Context(), handle, p.str("name"))
 	if err != nil {
 		return err
 	}
@@ -220,4 +228,23 @@ func (h *Handler) orgFlag(archive bool) func(http.ResponseWriter, *http.Request)
 		}
 		return ok(w)
 	}
+}
+
+// handleOf makes a handle of a name: its letters and digits, lower case,
+// the rest as single dashes.
+func handleOf(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if unicode.IsLetter(r) && r < unicode.MaxASCII || unicode.IsDigit(r) && r < unicode.MaxASCII {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
 }
