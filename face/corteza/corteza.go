@@ -10,6 +10,7 @@ package corteza
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"usher"
 	"usher/web"
@@ -38,6 +39,11 @@ type Handler struct {
 	Orgs        OrgService
 	Scripts     ScriptService
 	Log         *slog.Logger
+
+	// The OpenAPI description, rendered once.
+	docOnce sync.Once
+	doc     []byte
+	docErr  error
 }
 
 // route is one endpoint of the face; public routes take no credential.
@@ -68,6 +74,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		}
 		mux.Handle(r.method+" "+r.pattern, next)
 	}
+	mux.Handle("GET "+prefix+"/openapi.json", web.Adapt(h.serveOpenAPI, h.writeError))
 	mux.Handle(prefix+"/", web.Fallback(h.Routes(), h.writeError))
 }
 

@@ -29,6 +29,7 @@ type bundle struct {
 	env      *coretest.Env
 	srv      *httptest.Server
 	clock    *clock
+	handler  *corteza.Handler
 	admin    *usher.User
 	adminJWT string
 	user     *usher.User
@@ -65,7 +66,7 @@ func setupOn(t *testing.T, postgres bool) *bundle {
 	h.Mount(mux)
 	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(srv.Close)
-	b := &bundle{env: env, srv: srv, clock: clk}
+	b := &bundle{env: env, srv: srv, clock: clk, handler: h}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Name: "Root", Password: password, Admin: true})
 	b.user = env.MustCreateUser(t, usher.UserCreate{Username: "plain", Email: "plain@example.com", Name: "Plain", Password: password})
 	b.adminJWT = b.login(t, "root@example.com")
