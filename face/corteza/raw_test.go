@@ -90,7 +90,15 @@ func TestJWTEnds(t *testing.T) {
 // bodies.
 func TestEnvelope(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	for _, postgres := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
+			t.Parallel()
+			testEnvelope(t, setupOn(t, postgres))
+		})
+	}
+}
+
+func testEnvelope(t *testing.T, b *bundle) {
 	uid := strconv.FormatInt(b.user.ID, 10)
 	tests := []struct {
 		name, method, path string
@@ -170,7 +178,15 @@ func TestTrailingSlashes(t *testing.T) {
 // paging by page and perPage.
 func TestShapes(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	for _, postgres := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
+			t.Parallel()
+			testShapes(t, setupOn(t, postgres))
+		})
+	}
+}
+
+func testShapes(t *testing.T, b *bundle) {
 	var role struct {
 		Response struct {
 			RoleID   string `json:"roleID"`
