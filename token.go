@@ -15,6 +15,10 @@ const (
 	// TokenJWT names JWTs among the kinds of credential a face takes; JWTs
 	// are signed, not stored, so no stored token is of this kind.
 	TokenJWT TokenKind = "jwt"
+	// TokenSharedJWT names the JWTs signed with the instance's shared
+	// secret (HS256), as Corteza's clients expect; only faces that name it
+	// take one.
+	TokenSharedJWT TokenKind = "shared_jwt"
 )
 
 // Valid reports whether k is one of the defined kinds.

@@ -48,6 +48,12 @@ func errInactive(u *usher.User) error {
 // Errors: Unauthenticated; Forbidden for an application key whose owner is
 // no longer an administrator.
 func (a *Auth) Authenticate(ctx context.Context, text string, accept ...usher.TokenKind) (*usher.Principal, error) {
+	if IsSharedJWT(text) {
+		if !slices.Contains(accept, usher.TokenSharedJWT) {
+			return nil, errBadToken()
+		}
+		return a.checkSharedJWT(ctx, text)
+	}
 	if strings.Count(text, ".") == 2 {
 		if !accepts(accept, usher.TokenJWT) {
 			return nil, errBadToken()

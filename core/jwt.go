@@ -34,6 +34,9 @@ type signKey struct {
 	priv    ed25519.PrivateKey
 	created time.Time
 	retired *time.Time
+	// shared is the secret of an HS256 key (see sharedjwt.go); such a key
+	// has no public half and signs none of usher's own JWTs.
+	shared []byte
 }
 
 // keyring caches the signing keys of the store. Other replicas may rotate
@@ -77,6 +80,12 @@ func (k *keyring) load(ctx context.Context) error {
 // openKey opens a stored signing key with the secret key.
 func (e *env) openKey(s *usher.SigningKey) (*signKey, error) {
 	seed, err := e.seal.Open(s.Private)
+	if s.Algorithm == sharedAlg {
+		if err != nil || len(seed) != sharedKeyBytes {
+			return nil, fmt.Errorf("signing key %s cannot be opened with this secret key: use the secret key the server uses", s.ID)
+		}
+		return &signKey{id: s.ID, shared: seed, created: s.CreatedAt, retired: s.RetiredAt}, nil
+	}
 	if err != nil || len(seed) != ed25519.SeedSize || len(s.Public) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("signing key %s cannot be opened with this secret key: use the secret key the server uses", s.ID)
 	}
@@ -102,7 +111,7 @@ func (k *keyring) current() *signKey {
 	defer k.mu.RUnlock()
 	var best *signKey
 	for _, key := range k.keys {
-		if key.retired == nil && (best == nil || key.created.After(best.created)) {
+		if key.shared == nil && key.retired == nil && (best == nil || key.created.After(best.created)) {
 			best = key
 		}
 	}
@@ -191,7 +200,7 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 				return err
 			}
 			for _, o := range old {
-				if o.RetiredAt == nil {
+				if o.RetiredAt == nil && o.Algorithm != sharedAlg {
 					if err := tx.SigningKeyRetire(ctx, o.ID, now); err != nil {
 						return err
 					}
@@ -222,7 +231,7 @@ func (a *Auth) JWKS(ctx context.Context) ([]byte, error) {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	a.keys.mu.RLock()
 	for _, k := range a.keys.keys {
-		if k.retired == nil || now.Sub(*k.retired) < keep {
+		if k.shared == nil && (k.retired == nil || now.Sub(*k.retired) < keep) {
 			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.pub, KeyID: k.id, Algorithm: string(jose.EdDSA), Use: "sig"})
 		}
 	}
@@ -281,7 +290,7 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	if err != nil {
 		return nil, err
 	}
-	if key == nil {
+	if key == nil || key.shared != nil {
 		return nil, errBadToken()
 	}
 	var std jwt.Claims
@@ -341,15 +350,25 @@ func (a *Auth) CheckJWT(ctx context.Context, raw string) (*usher.Principal, *ush
 	if err != nil {
 		return nil, nil, err
 	}
+	p, err := a.jwtPrincipal(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, c, nil
+}
+
+// jwtPrincipal returns who a verified JWT's claims stand for, while the
+// session or token it was made with, and its account, still work.
+func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Principal, error) {
 	now := a.now()
 	key := "id:" + strconv.FormatInt(c.Parent, 10)
 	ent, err := a.tokenPrincipal(ctx, key, func() (*usher.Token, error) { return a.store.TokenGet(ctx, c.Parent) }, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	parent, err := a.principalOf(ctx, key, ent, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var p *usher.Principal
 	switch {
@@ -360,17 +379,21 @@ func (a *Auth) CheckJWT(ctx context.Context, raw string) (*usher.Principal, *ush
 		// An administrator's impersonation, made with their credential.
 		u, err := a.activeUser(ctx, c.Subject)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		p = &usher.Principal{Kind: principalKind(u), User: u, Impersonator: parent.User}
 	default:
-		return nil, nil, errBadToken()
+		return nil, errBadToken()
 	}
 	if since := p.User.CredentialsSince; since != nil && c.IssuedAt.Before(*since) {
-		return nil, nil, errBadToken()
+		return nil, errBadToken()
+	}
+	if c.Scopes == nil {
+		// A shared JWT carries no scopes: it has its credential's.
+		c.Scopes = parent.Scopes
 	}
 	p.Scopes, p.JWT = c.Scopes, c
-	return p, c, nil
+	return p, nil
 }
 
 // credentialID is the id of the session or token p acts with: its own, or

@@ -364,16 +364,26 @@ func (a *Auth) Logout(ctx context.Context) error {
 	if p.Anonymous() {
 		return errUnauthenticated()
 	}
-	if p.Token == nil || p.Token.Kind != usher.TokenSession {
-		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotASession, Message: "the credential is not a session; revoke tokens instead"}
+	notSession := &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotASession, Message: "the credential is not a session; revoke tokens instead"}
+	tok := p.Token
+	if tok == nil && p.JWT != nil && p.JWT.ImpersonatorID == 0 {
+		// A JWT made with the caller's own session logs that session out.
+		t, err := a.store.TokenGet(ctx, p.JWT.Parent)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
+		tok = t
+	}
+	if tok == nil || tok.Kind != usher.TokenSession || tok.UserID != p.UserID() {
+		return notSession
 	}
 	return a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: p.Token.ID}, now); err != nil {
+		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: tok.ID}, now); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, now, event{action: "auth.logout", resourceType: "user",
-			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"session_id": strconv.FormatInt(p.Token.ID, 10)}})
+			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"session_id": strconv.FormatInt(tok.ID, 10)}})
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"usher/blob"
 	"usher/connector"
 	"usher/core"
+	"usher/face/corteza"
 	"usher/face/escape"
 	"usher/face/gitlab"
 	"usher/face/lenses"
@@ -329,6 +330,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&pages.Handler{Users: c.Users, Auth: c.Auth, Avatars: c.Avatars, Emails: c.Emails, Keys: c.Keys, Groups: c.Groups,
 		Audit: c.Audit, Instance: c.Instance, Log: log, ThemeDir: theme,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
+	(&corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance, Reminders: c.Reminders,
+		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
 }
 

@@ -96,6 +96,15 @@ func scenarios() []scenario {
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				return b.load(ctx, b.usher.get("Authorization", "Bearer "+b.appToken, fixed("/api/application/users")))
 			}},
+		{name: "corteza_user_list",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				// Corteza's user list, a page of 20 with its count.
+				return b.cortezaLoad(ctx, fixed("/api/system/users/?limit=20"))
+			}},
+		{name: "corteza_user_get",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				return b.cortezaLoad(ctx, b.userPath("/api/system/users/"))
+			}},
 		{name: "users_total",
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				// The first page with every user counted: exact up to

@@ -1,0 +1,256 @@
+package corteza
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"usher"
+)
+
+// Corteza's permission rules name resources "system", "system:role:ID",
+// "system:user:ID" and "system:application:ID" ("*" for every instance),
+// and operations such as "grant" or "user.create". Each maps onto one of
+// the core's resources and operations, so a rule written for Corteza
+// means the same here; the core decides. This table is only translation.
+type opMap struct {
+	resource, operation string // Corteza's: "system", "system:user", …
+	usherRes, usherOp   string // the core's: "user", "update"
+}
+
+var opTable = []opMap{
+	{"system", "grant", "group", "rules"},
+	{"system", "role.create", "group", "create"},
+	{"system", "user.create", "user", "create"},
+	{"system", "application.create", "application", "create"},
+	{"system", "settings.read", "instance_settings", "read"},
+	{"system", "settings.manage", "instance_settings", "manage"},
+	{"system", "actionlog.read", "audit", "read"},
+	{"system", "organisation.create", "organisation", "create"},
+	{"system:role", "read", "group", "read"},
+	{"system:role", "update", "group", "update"},
+	{"system:role", "delete", "group", "delete"},
+	{"system:role", "members.manage", "group", "members"},
+	{"system:user", "read", "user", "read"},
+	{"system:user", "update", "user", "update"},
+	{"system:user", "delete", "user", "delete"},
+	{"system:user", "suspend", "user", "state"},
+	{"system:user", "unsuspend", "user", "state"},
+	{"system:user", "impersonate", "user", "impersonate"},
+	{"system:application", "read", "application", "read"},
+	{"system:application", "update", "application", "update"},
+	{"system:application", "delete", "application", "delete"},
+	{"system:organisation", "read", "organisation", "read"},
+	{"system:organisation", "update", "organisation", "update"},
+}
+
+// splitResource splits "system:user:42" into "system:user" and "42"; the
+// instance of "system:user:*" and of "system" is "".
+func splitResource(res string) (string, string) {
+	parts := strings.SplitN(res, ":", 3)
+	if len(parts) < 3 {
+		return res, ""
+	}
+	if parts[2] == "*" {
+		return parts[0] + ":" + parts[1], ""
+	}
+	return parts[0] + ":" + parts[1], parts[2]
+}
+
+// toUsherRule translates a Corteza rule; false for one this face does not
+// map.
+func toUsherRule(roleID int64, res, op string, access usher.Access) (usher.Rule, bool) {
+	typ, inst := splitResource(res)
+	for _, m := range opTable {
+		if m.resource == typ && m.operation == op {
+			r := usher.Rule{RoleID: roleID, Resource: m.usherRes, Operation: m.usherOp, Access: access}
+			if inst != "" {
+				r.Resource += ":" + inst
+			}
+			return r, true
+		}
+	}
+	return usher.Rule{}, false
+}
+
+// permRule is Corteza's permission rule.
+type permRule struct {
+	RoleID    int64  `json:"roleID,string"`
+	Resource  string `json:"resource"`
+	Operation string `json:"operation"`
+	Access    string `json:"access"`
+}
+
+// fromUsherRule translates a core rule into Corteza's rules (one core
+// operation may be several of Corteza's).
+func fromUsherRule(r usher.Rule) []permRule {
+	typ, inst, _ := strings.Cut(r.Resource, ":")
+	var out []permRule
+	for _, m := range opTable {
+		if m.usherRes != typ || m.usherOp != r.Operation {
+			continue
+		}
+		res := m.resource
+		if m.resource != "system" {
+			if inst == "" {
+				inst = "*"
+			}
+			res += ":" + inst
+		}
+		out = append(out, permRule{RoleID: r.RoleID, Resource: res, Operation: m.operation, Access: string(r.Access)})
+	}
+	return out
+}
+
+func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.Groups.Operations(r.Context()); err != nil {
+		return err
+	}
+	type op struct {
+		Resource  string `json:"resource"`
+		Operation string `json:"operation"`
+	}
+	out := make([]op, 0, len(opTable))
+	for _, m := range opTable {
+		res := m.resource
+		if res != "system" {
+			res += ":*"
+		}
+		out = append(out, op{res, m.operation})
+	}
+	return respond(w, out)
+}
+
+func (h *Handler) effectivePermissions(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	perms, err := h.Groups.Effective(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	allow := map[string]bool{}
+	for _, x := range perms {
+		allow[x.Resource+"."+x.Operation] = x.Allow
+	}
+	type verdict struct {
+		Resource  string `json:"resource"`
+		Operation string `json:"operation"`
+		Allow     bool   `json:"allow"`
+	}
+	want := p.str("resource")
+	out := []verdict{}
+	for _, m := range opTable {
+		res := m.resource
+		if res != "system" {
+			res += ":*"
+		}
+		if want != "" && want != res && want != m.resource {
+			continue
+		}
+		out = append(out, verdict{res, m.operation, allow[m.usherRes+"."+m.usherOp]})
+	}
+	return respond(w, out)
+}
+
+func (h *Handler) readRules(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	ref, err := roleRef(p)
+	if err != nil {
+		return err
+	}
+	rules, err := h.Groups.Rules(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	out := []permRule{}
+	for _, x := range rules {
+		out = append(out, fromUsherRule(x)...)
+	}
+	return respond(w, out)
+}
+
+// updateRules sets and removes a role's rules: access "allow" or "deny"
+// sets one, "inherit" removes it, as Corteza's PATCH does.
+func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	ref, err := roleRef(p)
+	if err != nil {
+		return err
+	}
+	var in []permRule
+	if raw := p.raw("rules"); raw != nil {
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "invalid rules: " + err.Error()}
+		}
+	}
+	current, err := h.Groups.Rules(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	key := func(x usher.Rule) string { return x.Resource + " " + x.Operation }
+	next := map[string]usher.Rule{}
+	var order []string
+	for _, x := range current {
+		next[key(x)] = x
+		order = append(order, key(x))
+	}
+	for _, x := range in {
+		access := usher.Access(x.Access)
+		if x.Access == "inherit" {
+			access = usher.Allow
+		}
+		ur, known := toUsherRule(ref.ID, x.Resource, x.Operation, access)
+		if !known {
+			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
+				Message: "unknown operation " + x.Operation + " on " + x.Resource}
+		}
+		k := key(ur)
+		if _, had := next[k]; !had {
+			order = append(order, k)
+		}
+		if x.Access == "inherit" {
+			delete(next, k)
+			continue
+		}
+		next[k] = ur
+	}
+	rules := []usher.Rule{}
+	for _, k := range order {
+		if x, keep := next[k]; keep {
+			rules = append(rules, x)
+			delete(next, k)
+		}
+	}
+	set, err := h.Groups.SetRules(r.Context(), ref, rules, true)
+	if err != nil {
+		return err
+	}
+	out := []permRule{}
+	for _, x := range set {
+		out = append(out, fromUsherRule(x)...)
+	}
+	return respond(w, out)
+}
+
+func (h *Handler) deleteRules(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	ref, err := roleRef(p)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Groups.DeleteRules(r.Context(), ref); err != nil {
+		return err
+	}
+	return ok(w)
+}

@@ -1,0 +1,111 @@
+package corteza
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"usher"
+	"usher/web"
+)
+
+// SettingService is what the face needs of the core's instance settings.
+type SettingService interface {
+	List(ctx context.Context, prefix string) ([]*usher.InstanceSetting, error)
+	Get(ctx context.Context, name string) (*usher.InstanceSetting, error)
+	Set(ctx context.Context, name string, value []byte) (*usher.InstanceSetting, error)
+	SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error)
+	Update(ctx context.Context, values []usher.InstanceSettingValue) ([]*usher.InstanceSetting, error)
+	Current(ctx context.Context) (map[string]json.RawMessage, error)
+}
+
+// setting is Corteza's settings value.
+type setting struct {
+	Name      string          `json:"name"`
+	Value     json.RawMessage `json:"value"`
+	UpdatedAt time.Time       `json:"updatedAt"`
+	UpdatedBy int64           `json:"updatedBy"`
+}
+
+func toSetting(s *usher.InstanceSetting) *setting {
+	return &setting{Name: s.Name, Value: json.RawMessage(s.Value), UpdatedAt: s.UpdatedAt, UpdatedBy: s.UpdatedBy}
+}
+
+func (h *Handler) listSettings(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	list, err := h.Settings.List(r.Context(), p.str("prefix"))
+	if err != nil {
+		return err
+	}
+	out := make([]*setting, 0, len(list))
+	for _, s := range list {
+		out = append(out, toSetting(s))
+	}
+	return respond(w, out)
+}
+
+func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var values []struct {
+		Name  string          `json:"name"`
+		Value json.RawMessage `json:"value"`
+	}
+	if raw := p.raw("values"); raw != nil {
+		if err := json.Unmarshal(raw, &values); err != nil {
+			return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "invalid values: " + err.Error()}
+		}
+	}
+	in := make([]usher.InstanceSettingValue, 0, len(values))
+	for _, v := range values {
+		in = append(in, usher.InstanceSettingValue{Name: v.Name, Value: v.Value})
+	}
+	if _, err := h.Settings.Update(r.Context(), in); err != nil {
+		return err
+	}
+	return respond(w, true)
+}
+
+func (h *Handler) getSetting(w http.ResponseWriter, r *http.Request) error {
+	s, err := h.Settings.Get(r.Context(), r.PathValue("key"))
+	if usher.ErrorKind(err) == usher.KindNotFound {
+		// Corteza answers an unset setting with null.
+		return respond(w, nil)
+	}
+	if err != nil {
+		return err
+	}
+	return respond(w, toSetting(s))
+}
+
+// setSetting sets a setting from an uploaded file (the form's upload
+// field), as Corteza's POST /settings/{key} does.
+func (h *Handler) setSetting(w http.ResponseWriter, r *http.Request) error {
+	if h.Attachments == nil {
+		return errNotFound("attachments")
+	}
+	up, err := web.ReadUpload(w, r, h.Attachments.MaxBytes(), "upload")
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	s, err := h.Settings.SetFile(r.Context(), r.PathValue("key"), usher.AttachmentUpload{Kind: usher.AttachmentSetting, Name: up.Name, Body: up.File})
+	if err != nil {
+		return err
+	}
+	return respond(w, toSetting(s))
+}
+
+func (h *Handler) currentSettings(w http.ResponseWriter, r *http.Request) error {
+	m, err := h.Settings.Current(r.Context())
+	if err != nil {
+		return err
+	}
+	return respond(w, m)
+}
