@@ -10,7 +10,6 @@ package corteza
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"usher"
 	"usher/web"
@@ -41,9 +40,7 @@ type Handler struct {
 	Log         *slog.Logger
 
 	// The OpenAPI description, rendered once.
-	docOnce sync.Once
-	doc     []byte
-	docErr  error
+	doc web.OpenAPIDoc
 }
 
 // route is one endpoint of the face; public routes take no credential.

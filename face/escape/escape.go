@@ -11,7 +11,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"usher"
 	"usher/web"
@@ -102,10 +101,8 @@ type Handler struct {
 	// Version is the running version, which GET /version/ answers.
 	Version string
 
-	origin  *web.Origin
-	docOnce sync.Once
-	doc     []byte
-	docErr  error
+	origin *web.Origin
+	doc    web.OpenAPIDoc
 }
 
 // Prefix is where the face lives: an Escape client is pointed at

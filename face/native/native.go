@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"usher"
@@ -107,11 +106,9 @@ type Handler struct {
 	// posts a form usher served must come from its origin.
 	PublicURL string
 
-	origin  *web.Origin
-	form    web.FormToken
-	docOnce sync.Once
-	doc     []byte
-	docErr  error
+	origin *web.Origin
+	form   web.FormToken
+	doc    web.OpenAPIDoc
 }
 
 // route is one endpoint of the face. A public route needs no credential and
