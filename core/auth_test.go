@@ -312,6 +312,35 @@ func TestSessionsAndTokens(t *testing.T) {
 	wantKind(t, err, usher.KindUnauthenticated, "invalid_token")
 }
 
+// TestEndOtherSessions: "sign out everywhere else" ends every session of
+// the caller but the one it calls with.
+func TestEndOtherSessions(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := context.Background()
+	here, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.auth.Authenticate(ctx, here.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := b.auth.EndOtherSessions(usher.WithPrincipal(ctx, p))
+	if err != nil || n != 1 {
+		t.Fatalf("EndOtherSessions = %d, %v; want 1", n, err)
+	}
+	if _, err := b.auth.Authenticate(ctx, here.Secret); err != nil {
+		t.Fatalf("the calling session ended: %v", err)
+	}
+	_, err = b.auth.Authenticate(ctx, elsewhere.Secret)
+	wantKind(t, err, usher.KindUnauthenticated, "invalid_token")
+}
+
 func TestJWT(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{JWTTTL: 10 * time.Minute})

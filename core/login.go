@@ -420,15 +420,32 @@ func (a *Auth) EndSession(ctx context.Context, id int64) error {
 //
 // Errors: Unauthenticated, Forbidden.
 func (a *Auth) EndSessions(ctx context.Context) (int, error) {
+	return a.endSessionsBut(ctx, false)
+}
+
+// EndOtherSessions ends every session of the caller but the one it calls
+// with ("sign out everywhere else"), and returns how many it ended. Called
+// with another credential than a session, it ends them all.
+//
+// Errors: Unauthenticated, Forbidden.
+func (a *Auth) EndOtherSessions(ctx context.Context) (int, error) {
+	return a.endSessionsBut(ctx, true)
+}
+
+func (a *Auth) endSessionsBut(ctx context.Context, keepCurrent bool) (int, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := a.authorize(ctx, actTokenEnd, p.User); err != nil {
 		return 0, err
+	}
+	var keep int64
+	if keepCurrent && p.Token != nil && p.Token.Kind == usher.TokenSession {
+		keep = p.Token.ID
 	}
 	var n int
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
 		var err error
-		n, err = endSessions(ctx, tx, p.UserID(), 0, now)
+		n, err = endSessions(ctx, tx, p.UserID(), keep, now)
 		if err != nil {
 			return err
 		}

@@ -121,17 +121,8 @@ func (h *Handler) endOtherSessions(w http.ResponseWriter, r *http.Request) error
 	if err := h.checkForm(r); err != nil {
 		return err
 	}
-	list, err := h.Auth.Sessions(r.Context())
-	if err != nil {
+	if _, err := h.Auth.EndOtherSessions(r.Context()); err != nil {
 		return err
-	}
-	for _, t := range list {
-		if p.Token != nil && t.ID == p.Token.ID {
-			continue
-		}
-		if err := h.Auth.EndSession(r.Context(), t.ID); err != nil && usher.AsError(err).Kind != usher.KindNotFound {
-			return err
-		}
 	}
 	return h.showSessions(w, r, "Every other session is ended.")
 }

@@ -49,6 +49,7 @@ type AuthService interface {
 	Logout(ctx context.Context) error
 	Sessions(ctx context.Context) ([]*usher.Token, error)
 	EndSession(ctx context.Context, id int64) error
+	EndOtherSessions(ctx context.Context) (int, error)
 	RequestPasswordReset(ctx context.Context, email string) error
 	ExchangeResetToken(ctx context.Context, token string) (*usher.ResetTicket, error)
 	CompletePasswordReset(ctx context.Context, ticket, password string) error
