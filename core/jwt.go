@@ -472,7 +472,8 @@ func (a *Auth) IssueJWT(ctx context.Context) (string, *usher.JWTClaims, error) {
 // it is audited under both.
 //
 // Errors: Unauthenticated, Forbidden (not an administrator, an
-// impersonation already, or oneself), NotFound, Unprocessable (a bad ttl).
+// impersonation already, oneself, or another administrator), NotFound,
+// Unprocessable (a bad ttl).
 func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := a.authorize(ctx, actImpersonate, nil); err != nil {
@@ -501,6 +502,11 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	}
 	if u.ID == p.UserID() {
 		return "", nil, nil, errForbidden("one cannot impersonate oneself")
+	}
+	if u.Admin {
+		// Acting as another administrator would do an administrator's
+		// work under their name: each signs in as themselves.
+		return "", nil, nil, errForbidden("administrators are not impersonated")
 	}
 	if !a.maySignIn(u) {
 		return "", nil, nil, errInactive(u)

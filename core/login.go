@@ -356,7 +356,11 @@ func lockFor(p Policy, n int) time.Duration {
 	return time.Duration(min(d, float64(p.LockMax)))
 }
 
-// Logout ends the session the caller is using.
+// Logout ends the session the caller is using. A JWT made with a session
+// logs that session out; an impersonation's JWT logs out the
+// administrator's session it was made with, which ends the impersonation
+// too (whoever logs out of a browser where an administrator acts as a user
+// leaves neither signed in).
 //
 // Errors: Unauthenticated, Invalid (the credential is not a session).
 func (a *Auth) Logout(ctx context.Context) error {
@@ -365,16 +369,21 @@ func (a *Auth) Logout(ctx context.Context) error {
 		return errUnauthenticated()
 	}
 	notSession := &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotASession, Message: "the credential is not a session; revoke tokens instead"}
-	tok := p.Token
-	if tok == nil && p.JWT != nil && p.JWT.ImpersonatorID == 0 {
-		// A JWT made with the caller's own session logs that session out.
+	tok, owner := p.Token, p.UserID()
+	if tok == nil && p.JWT != nil {
+		if p.JWT.ImpersonatorID != 0 {
+			if p.Impersonator == nil || p.Impersonator.ID != p.JWT.ImpersonatorID {
+				return notSession
+			}
+			owner = p.Impersonator.ID
+		}
 		t, err := a.store.TokenGet(ctx, p.JWT.Parent)
 		if err != nil && !errors.Is(err, usher.ErrNotFound) {
 			return err
 		}
 		tok = t
 	}
-	if tok == nil || tok.Kind != usher.TokenSession || tok.UserID != p.UserID() {
+	if tok == nil || tok.Kind != usher.TokenSession || tok.UserID != owner {
 		return notSession
 	}
 	return a.store.InTx(ctx, func(tx store.Tx) error {
@@ -383,7 +392,7 @@ func (a *Auth) Logout(ctx context.Context) error {
 			return err
 		}
 		return a.record(ctx, tx, now, event{action: "auth.logout", resourceType: "user",
-			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"session_id": strconv.FormatInt(tok.ID, 10)}})
+			resourceID: strconv.FormatInt(owner, 10), meta: map[string]string{"session_id": strconv.FormatInt(tok.ID, 10)}})
 	})
 }
 

@@ -270,11 +270,15 @@ func (b *bundle) impersonate(t *testing.T, username string) string {
 // TestImpersonationCannotChangePassword replays item 8 of the review: an
 // administrator's impersonation of another administrator sets the
 // impersonated account's password (or anyone's) and so outlives itself.
-// Every way of setting a password is refused while impersonating.
+// Administrators are not impersonated at all; and every way of setting a
+// password is refused while impersonating anyone.
 func TestImpersonationCannotChangePassword(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	second, _ := b.mustPrincipal(t, "second", true)
+	b.mustPrincipal(t, "other-admin", true)
+	b.refused(t, req{method: "POST", path: "/v1/auth/impersonate", token: b.adminTok,
+		body: map[string]any{"user": "other-admin", "expires_in": 600}}, 403, "forbidden")
+	second, _ := b.mustPrincipal(t, "second", false)
 	jwt := b.impersonate(t, "second")
 	self := fmt.Sprintf("/v1/users/%d", second.ID)
 	tests := []struct {

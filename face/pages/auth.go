@@ -92,12 +92,15 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := h.checkForm(r); err != nil {
 		return err
 	}
+	// The cookies go whatever the core answers: a browser that asked to
+	// log out is left signed in as no one.
+	h.session().Clear(w, r)
+	h.impersonation().Clear(w, r)
 	if !usher.PrincipalFrom(r.Context()).Anonymous() {
 		if err := h.Auth.Logout(r.Context()); err != nil {
 			return err
 		}
 	}
-	h.session().Clear(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -268,8 +268,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		return errors.New("pages: no template " + name)
 	}
 	p := usher.PrincipalFrom(r.Context())
-	if !p.Anonymous() && v.Me == nil {
-		v.Me, v.Impersonator = p.User, p.Impersonator
+	if !p.Anonymous() {
+		if v.Me == nil {
+			v.Me = p.User
+		}
+		// The banner is on every page an administrator sees as a user.
+		v.Impersonator = p.Impersonator
 	}
 	v.CSRF = h.form.Issue(w, r, h.secure(r))
 	setHeaders(w)

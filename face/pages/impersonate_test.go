@@ -1,0 +1,71 @@
+package pages_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"usher"
+)
+
+// actAs signs the administrator in and starts acting as the plain user.
+func actAs(t *testing.T, b *bundle) *browser {
+	t.Helper()
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	admin.get(t, "/admin/users/"+itoa(b.user.ID))
+	if p := admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/impersonate", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("impersonate: %d", p.status)
+	}
+	return admin
+}
+
+// TestLogoutWhileImpersonating: "Log out" in a browser where an
+// administrator acts as a user leaves it signed in as no one. It answered
+// 400 and left both cookies, so the next person at the machine acted as
+// the user under the administrator's session.
+func TestLogoutWhileImpersonating(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := actAs(t, b)
+	admin.get(t, "/logout")
+	if p := admin.post(t, "/logout", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("log-out: %d %s", p.status, p.body)
+	}
+	if p := admin.get(t, "/"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/login") {
+		t.Fatalf("after log-out the browser is still signed in: %d", p.status)
+	}
+	// The administrator's session ended with it.
+	if p := admin.get(t, "/admin/users"); p.status == http.StatusOK {
+		t.Fatal("the administrator's session outlived the log-out")
+	}
+}
+
+// TestBannerOnEveryPage: every page an administrator sees as a user says
+// so, with the way to stop; /account had no banner.
+func TestBannerOnEveryPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := actAs(t, b)
+	for _, path := range []string{"/", "/account", "/account/sessions", "/account/tokens"} {
+		if p := admin.get(t, path); !strings.Contains(p.body, `action="/impersonation/end"`) {
+			t.Errorf("%s (%d) while impersonating has no banner", path, p.status)
+		}
+	}
+}
+
+// TestAdministratorsAreNotImpersonated: the console offers no "act as" on
+// an administrator, and a post made by hand is refused by the core.
+func TestAdministratorsAreNotImpersonated(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	other := b.env.MustCreateUser(t, usher.UserCreate{Username: "root2", Email: "root2@example.com",
+		Name: "Root Two", Password: password, Admin: true})
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	admin.get(t, "/admin/users/"+itoa(other.ID))
+	if p := admin.post(t, "/admin/users/"+itoa(other.ID)+"/impersonate", url.Values{}); p.status != http.StatusForbidden {
+		t.Fatalf("impersonating an administrator by hand: %d", p.status)
+	}
+}
