@@ -75,8 +75,15 @@ func setup(t *testing.T) *bundle {
 
 func setupOn(t *testing.T, postgres bool) *bundle {
 	t.Helper()
+	return setupWith(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true}})
+}
+
+// setupWith is setup over a core made with o, whose clock it sets.
+func setupWith(t *testing.T, o coretest.Options) *bundle {
+	t.Helper()
 	clk := &clock{now: time.Now().UTC()}
-	env := coretest.New(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true}, Now: clk.Now})
+	o.Now = clk.Now
+	env := coretest.New(t, o)
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	c := env.Core
