@@ -115,7 +115,11 @@ func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) error {
 	if p.Anonymous() {
 		return errUnauthorized()
 	}
-	out, err := h.payload(r.Context(), credential(r), p.User)
+	jwt, err := h.credential(r)
+	if err != nil {
+		return err
+	}
+	out, err := h.payload(r.Context(), jwt, p.User)
 	if err != nil {
 		return err
 	}

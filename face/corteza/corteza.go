@@ -38,6 +38,11 @@ type Handler struct {
 	Orgs        OrgService
 	Scripts     ScriptService
 	Log         *slog.Logger
+	// PublicURL is usher's public base URL: a state-changing request that
+	// brings its JWT only in the jwt cookie must come from its origin.
+	PublicURL string
+
+	origin *web.Origin
 
 	// The OpenAPI description, rendered once.
 	doc web.OpenAPIDoc
@@ -62,6 +67,7 @@ func (h *Handler) Routes() []string {
 // Mount registers the face's endpoints on mux, and a fallback that answers
 // every other path under /api/system in Corteza's error envelope.
 func (h *Handler) Mount(mux *http.ServeMux) {
+	h.origin = web.NewOrigin(h.PublicURL)
 	for _, r := range h.routes() {
 		next := web.Adapt(r.handle, h.writeError)
 		if !r.public {
@@ -77,25 +83,35 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 
 // credential is the JWT of a request, from where Corteza's verifier looks,
 // in its order: the jwt query parameter, the Authorization header, the jwt
-// cookie.
-func credential(r *http.Request) string {
+// cookie. A browser sends the cookie with requests other sites make it
+// send, so a change by cookie must come from usher's own origin; Corteza's
+// clients send the JWT as a Bearer header, so this refuses none of them.
+func (h *Handler) credential(r *http.Request) (string, error) {
 	if t := r.URL.Query().Get("jwt"); t != "" {
-		return t
+		return t, nil
 	}
 	if t := web.BearerToken(r); t != "" {
-		return t
+		return t, nil
 	}
-	if c, err := r.Cookie("jwt"); err == nil {
-		return c.Value
+	c, err := r.Cookie("jwt")
+	if err != nil || c.Value == "" {
+		return "", nil
 	}
-	return ""
+	if err := h.origin.Check(r); err != nil {
+		return "", err
+	}
+	return c.Value, nil
 }
 
 // authenticate lets a request through only with a valid Corteza JWT, as
 // Corteza's MiddlewareValidOnly does.
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := credential(r)
+		token, err := h.credential(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 		if token == "" {
 			h.writeError(w, r, errUnauthorized())
 			return
@@ -114,7 +130,12 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 // anonymous otherwise.
 func (h *Handler) optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token := credential(r); token != "" {
+		token, err := h.credential(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if token != "" {
 			if p, err := h.Auth.Authenticate(r.Context(), token, usher.TokenSharedJWT); err == nil {
 				r = r.WithContext(usher.WithPrincipal(r.Context(), p))
 			}

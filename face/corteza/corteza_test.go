@@ -34,6 +34,25 @@ type bundle struct {
 	adminJWT string
 	user     *usher.User
 	userJWT  string
+	logs     *logBuffer
+}
+
+// logBuffer holds what the server logs.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // clock is a test clock that only moves when told.
@@ -56,17 +75,26 @@ func setup(t *testing.T) *bundle {
 
 func setupOn(t *testing.T, postgres bool) *bundle {
 	t.Helper()
+	return setupWith(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true}})
+}
+
+// setupWith is setup over a core made with o, whose clock it sets.
+func setupWith(t *testing.T, o coretest.Options) *bundle {
+	t.Helper()
 	clk := &clock{now: time.Now().UTC()}
-	env := coretest.New(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true}, Now: clk.Now})
-	log := slog.New(slog.DiscardHandler)
+	o.Now = clk.Now
+	env := coretest.New(t, o)
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	c := env.Core
-	h := &corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance,
-		Reminders: c.Reminders, Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log}
 	mux := http.NewServeMux()
-	h.Mount(mux)
 	srv := httptest.NewServer(web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil))
 	t.Cleanup(srv.Close)
-	b := &bundle{env: env, srv: srv, clock: clk, handler: h}
+	h := &corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance,
+		Reminders: c.Reminders, Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,
+		PublicURL: srv.URL}
+	h.Mount(mux)
+	b := &bundle{env: env, srv: srv, clock: clk, handler: h, logs: logs}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Name: "Root", Password: password, Admin: true})
 	b.user = env.MustCreateUser(t, usher.UserCreate{Username: "plain", Email: "plain@example.com", Name: "Plain", Password: password})
 	b.adminJWT = b.login(t, "root@example.com")

@@ -49,7 +49,7 @@ func TestCredentials(t *testing.T) {
 }
 
 // TestJWTEnds: a JWT stops working when it expires, when its session is
-// logged out, and when its user is suspended.
+// logged out, and when its user is suspended, on SQLite and PostgreSQL.
 func TestJWTEnds(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -71,17 +71,22 @@ func TestJWTEnds(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			if m := b.do(t, "GET", "/auth/check", b.userJWT, nil).errMessage(t); m != "" {
-				t.Fatalf("a fresh JWT: %s", m)
-			}
-			tt.end(t, b, b.userJWT)
-			if m := b.do(t, "GET", "/users/", b.userJWT, nil).errMessage(t); m != "Unauthorized" {
-				t.Errorf("after: %q", m)
-			}
-		})
+		for _, postgres := range []bool{false, true} {
+			t.Run(tt.name+"/"+map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
+				t.Parallel()
+				testJWTEnd(t, setupOn(t, postgres), tt.end)
+			})
+		}
+	}
+}
+
+func testJWTEnd(t *testing.T, b *bundle, end func(t *testing.T, b *bundle, jwt string)) {
+	if m := b.do(t, "GET", "/auth/check", b.userJWT, nil).errMessage(t); m != "" {
+		t.Fatalf("a fresh JWT: %s", m)
+	}
+	end(t, b, b.userJWT)
+	if m := b.do(t, "GET", "/users/", b.userJWT, nil).errMessage(t); m != "Unauthorized" {
+		t.Errorf("after: %q", m)
 	}
 }
 

@@ -1,0 +1,250 @@
+package corteza_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// TestCookieCrossSite: a state-changing request that brings its JWT only in
+// the jwt cookie must come from usher's own origin, as a browser says in
+// Origin and Sec-Fetch-Site; another site's form post or fetch is refused
+// and changes nothing. A Bearer JWT, which no other site can make a browser
+// send, and a cookie sent by a program (no such headers) still work.
+func TestCookieCrossSite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role struct {
+		Response struct {
+			RoleID string `json:"roleID"`
+		} `json:"response"`
+	}
+	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	uid := strconv.FormatInt(b.user.ID, 10)
+	cookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: b.adminJWT}) }
+	evil := func(r *http.Request) { cookie(r); r.Header.Set("Origin", "https://evil.example") }
+	tests := []struct {
+		name, method, path string
+		body               any
+		edit               func(*http.Request)
+		ok                 bool
+	}{
+		{"user create from another site", "POST", "/users/", map[string]any{"email": "evil1@example.com"}, evil, false},
+		{"user create by a form of another site", "POST", "/users/", "", func(r *http.Request) {
+			cookie(r)
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Body = http.NoBody
+			r.URL.RawQuery = url.Values{"email": {"evil2@example.com"}}.Encode()
+		}, false},
+		{"role member add from another site", "POST", "/roles/" + role.Response.RoleID + "/member/" + uid, nil, evil, false},
+		{"settings update from another site", "PATCH", "/settings/",
+			map[string]any{"values": []map[string]any{{"name": "ui.title", "value": "Pwned"}}}, evil, false},
+		{"user delete from a same-site other origin", "DELETE", "/users/" + uid, nil, func(r *http.Request) {
+			cookie(r)
+			r.Header.Set("Sec-Fetch-Site", "same-site")
+		}, false},
+		{"read from another site", "GET", "/users/" + uid, nil, evil, true},
+		{"change from usher's own pages", "POST", "/users/", map[string]any{"email": "own@example.com"}, func(r *http.Request) {
+			cookie(r)
+			r.Header.Set("Origin", b.srv.URL)
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+		}, true},
+		{"change by a program with the cookie", "POST", "/users/", map[string]any{"email": "program@example.com"}, cookie, true},
+		{"change with a Bearer JWT from another site", "POST", "/users/", map[string]any{"email": "bearer@example.com"},
+			func(r *http.Request) {
+				r.Header.Set("Authorization", "Bearer "+b.adminJWT)
+				r.Header.Set("Origin", "https://evil.example")
+			}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := b.send(t, tt.method, tt.path, tt.body, tt.edit)
+			if res.status != http.StatusOK {
+				t.Fatalf("status %d: %s", res.status, res.body)
+			}
+			msg := res.errMessage(t)
+			if tt.ok && msg != "" || !tt.ok && !strings.Contains(msg, "did not come from this site") {
+				t.Errorf("error %q", msg)
+			}
+		})
+	}
+	// Nothing the refused requests asked for happened.
+	for _, email := range []string{"evil1@example.com", "evil2@example.com"} {
+		if got := b.do(t, "GET", "/users/?email="+url.QueryEscape(email), b.adminJWT, nil); !strings.Contains(string(got.body), `"count":0`) {
+			t.Errorf("%s was created: %s", email, got.body)
+		}
+	}
+	if got := b.do(t, "GET", "/roles/"+role.Response.RoleID+"/members", b.adminJWT, nil); string(got.body) != `{"response":[]}`+"\n" {
+		t.Errorf("members: %s", got.body)
+	}
+	if got := b.do(t, "GET", "/settings/ui.title", b.adminJWT, nil); strings.Contains(string(got.body), "Pwned") {
+		t.Errorf("setting changed: %s", got.body)
+	}
+	if m := b.do(t, "GET", "/users/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+		t.Errorf("the user: %s", m)
+	}
+}
+
+// TestQueryJWTNotLogged: a JWT in ?jwt= never reaches the log, whether the
+// request succeeds, fails or matches no route.
+func TestQueryJWTNotLogged(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bogus := "eyJhbGciOiJIUzI1NiJ9.bm90LWEtcmVhbC1jbGFpbQ.c2VjcmV0LXNpZ25hdHVyZS12YWx1ZQ"
+	for _, path := range []string{"/users/?jwt=" + b.adminJWT, "/auth/check?jwt=" + b.userJWT,
+		"/users/?jwt=" + bogus, "/no/such/route?jwt=" + b.adminJWT, "/users/987654321?jwt=" + b.adminJWT} {
+		b.send(t, "GET", path, nil, func(*http.Request) {})
+	}
+	logs := b.logs.String()
+	if !strings.Contains(logs, "request") {
+		t.Fatalf("nothing logged: %q", logs)
+	}
+	for _, jwt := range []string{b.adminJWT, b.userJWT, bogus} {
+		sig := jwt[strings.LastIndex(jwt, ".")+1:]
+		if strings.Contains(logs, sig) {
+			t.Errorf("the log holds a JWT:\n%s", logs)
+		}
+	}
+}
+
+// TestForgedJWT: only an HS256 JWT signed with usher's own secret is taken:
+// not alg none, not HS256 keyed with the public RSA key of the JWKS, not a
+// JWT whose memberOf or userID was changed, not RS256.
+func TestForgedJWT(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	parts := strings.Split(b.userJWT, ".")
+	var header, claims map[string]any
+	decodeSegment(t, parts[0], &header)
+	decodeSegment(t, parts[1], &claims)
+	with := func(m map[string]any, key string, v any) map[string]any {
+		out := map[string]any{}
+		for k, x := range m {
+			out[k] = x
+		}
+		out[key] = v
+		return out
+	}
+	if err := b.env.Core.Auth.EnsureSigningKey(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.env.Core.Auth.JWKS(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("JWKS %s: %v", raw, err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(set.Keys[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publicPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	rsaHeader := with(with(header, "kid", set.Keys[0].KeyID), "alg", "HS256")
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"alg none", segment(t, with(header, "alg", "none")) + "." + parts[1] + "."},
+		{"alg none without kid", segment(t, map[string]any{"alg": "none", "typ": "JWT"}) + "." + parts[1] + "."},
+		{"HS256 keyed with the JWKS key (PEM)", sign(t, rsaHeader, claims, publicPEM)},
+		{"HS256 keyed with the JWKS key (DER)", sign(t, rsaHeader, claims, der)},
+		{"RS256 with the shared kid", segment(t, with(header, "alg", "RS256")) + "." + parts[1] + "." + parts[2]},
+		{"memberOf changed", parts[0] + "." + segment(t, with(claims, "memberOf", "1 2 3")) + "." + parts[2]},
+		{"userID changed to the admin's", parts[0] + "." + segment(t, with(claims, "userID", strconv.FormatInt(b.admin.ID, 10))) + "." + parts[2]},
+		{"signed with an empty secret", sign(t, header, with(claims, "userID", strconv.FormatInt(b.admin.ID, 10)), nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := b.do(t, "GET", "/users/", tt.token, nil)
+			if string(res.body) != `{"error":{"message":"Unauthorized"}}`+"\n" {
+				t.Errorf("body %s", res.body)
+			}
+		})
+	}
+}
+
+// TestMemberOfGrantsNothing: a JWT's memberOf lists the roles its user had
+// when it was made, but rights come from the core: a JWT made while its
+// user was in a role says nothing once they are not.
+func TestMemberOfGrantsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role struct {
+		Response struct {
+			RoleID string `json:"roleID"`
+		} `json:"response"`
+	}
+	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	uid := strconv.FormatInt(b.user.ID, 10)
+	if m := b.do(t, "POST", "/roles/"+role.Response.RoleID+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	jwt := b.login(t, "plain@example.com")
+	var claims struct {
+		MemberOf string `json:"memberOf"`
+	}
+	decodeSegment(t, strings.Split(jwt, ".")[1], &claims)
+	if claims.MemberOf != role.Response.RoleID {
+		t.Fatalf("memberOf %q, want %q", claims.MemberOf, role.Response.RoleID)
+	}
+	if m := b.do(t, "DELETE", "/roles/"+role.Response.RoleID+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	var check struct {
+		Response struct {
+			User struct {
+				Roles []string `json:"roles"`
+			} `json:"user"`
+		} `json:"response"`
+	}
+	b.do(t, "GET", "/auth/check", jwt, nil).decode(t, &check)
+	if len(check.Response.User.Roles) != 0 {
+		t.Errorf("roles after removal: %v", check.Response.User.Roles)
+	}
+	// Still a plain user: no administrator's change.
+	if m := b.do(t, "PATCH", "/settings/", jwt, map[string]any{"values": []map[string]any{{"name": "ui.title", "value": "X"}}}).errMessage(t); m == "" {
+		t.Error("a plain user changed a setting")
+	}
+}
+
+func decodeSegment(t *testing.T, s string, v any) {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func segment(t *testing.T, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// sign makes an HS256 JWT of header and claims with key.
+func sign(t *testing.T, header, claims map[string]any, key []byte) string {
+	t.Helper()
+	input := segment(t, header) + "." + segment(t, claims)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(input))
+	return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
