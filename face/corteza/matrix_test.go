@@ -34,8 +34,28 @@ const (
 	failed          = 'E' // another error, no refusal: proves nothing of authorization
 )
 
-// failure are the words of an error that is no refusal.
-var failure = []string{"no such", "is required", "must be", "not configured", "starts with", "damaged"}
+// refusals are the core's messages of a refusal.
+var refusals = map[string]bool{
+	"not allowed":                        true,
+	"only administrators manage scripts": true,
+	"a password is set by an administrator; users change their own with the current one": true,
+}
+
+func outcome(status int, msg string) byte {
+	switch {
+	case status != 200:
+		return '?'
+	case msg == "":
+		return allowed
+	case msg == "Unauthorized":
+		return unauthenticated
+	case strings.HasSuffix(msg, "not found"):
+		return hidden
+	case refusals[msg]:
+		return forbidden
+	}
+	return failed
+}
 
 // matrixRow is one route: what each column's request is, and what must
 // become of it.
@@ -457,24 +477,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				path, body := r.build(&cell{t: t, b: b, who: col})
 				res := b.call(t, r.method, path, jwt[col], body)
 				msg := res.message()
-				switch {
-				case res.status != 200:
-					got[i] = '?'
-				case msg == "":
-					got[i] = allowed
-				case msg == "Unauthorized":
-					got[i] = unauthenticated
-				default:
-					got[i] = forbidden
-					if strings.HasSuffix(msg, "not found") {
-						got[i] = hidden
-					}
-					for _, w := range failure {
-						if strings.Contains(msg, w) {
-							got[i] = failed
-						}
-					}
-				}
+				got[i] = outcome(res.status, msg)
 				if got[i] != r.want[i] {
 					detail = append(detail, fmt.Sprintf("%s: %d %s", col, res.status, res.body))
 				}
@@ -485,4 +488,53 @@ func TestAuthorizationMatrix(t *testing.T) {
 		})
 	}
 	t.Logf("%d routes × %d callers = %d cells", len(rows), len(columns), len(rows)*len(columns))
+}
+
+// TestAuthorizationOwnership is the matrix's other half for the routes
+// whose answer to a plain user depends on what it owns: another's
+// reminders, and its own user record.
+func TestAuthorizationOwnership(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		method, path string
+		want         byte
+		build        func(c *cell) (string, any)
+	}{
+		{"GET", "/reminder/{reminderID}", hidden, func(c *cell) (string, any) { return "/reminder/" + c.reminder(), nil }},
+		{"PUT", "/reminder/{reminderID}", hidden, func(c *cell) (string, any) {
+			return "/reminder/" + c.reminder(), map[string]any{"resource": "system:user:2", "payload": map[string]any{"note": "y"}}
+		}},
+		{"DELETE", "/reminder/{reminderID}", hidden, func(c *cell) (string, any) { return "/reminder/" + c.reminder(), nil }},
+		{"PATCH", "/reminder/{reminderID}/dismiss", hidden, func(c *cell) (string, any) { return "/reminder/" + c.reminder() + "/dismiss", nil }},
+		{"PATCH", "/reminder/{reminderID}/snooze", hidden, func(c *cell) (string, any) {
+			return "/reminder/" + c.reminder() + "/snooze", map[string]any{"remindAt": "2099-01-01T00:00:00Z"}
+		}},
+		// A plain user assigns reminders to itself only, and lists only its
+		// own: asked for another's, it gets none.
+		{"POST", "/reminder/{$}", forbidden, func(c *cell) (string, any) {
+			return "/reminder/", map[string]any{"resource": "system:user:1", "assignedTo": strconv.FormatInt(c.b.admin.ID, 10),
+				"payload": map[string]any{"note": "x"}}
+		}},
+		{"GET", "/reminder/{$}", allowed, func(c *cell) (string, any) {
+			c.reminder()
+			return "/reminder/?assignedTo=" + strconv.FormatInt(c.b.admin.ID, 10), nil
+		}},
+		{"PUT", "/users/{userID}", allowed, func(c *cell) (string, any) {
+			return "/users/" + strconv.FormatInt(c.b.user.ID, 10), map[string]any{"name": "Plain Changed"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			b := setup(t)
+			// who "admin": the reminder is the administrator's.
+			path, body := tt.build(&cell{t: t, b: b, who: "admin"})
+			res := b.call(t, tt.method, path, b.userJWT, body)
+			if got := outcome(res.status, res.message()); got != tt.want {
+				t.Errorf("got %c, want %c: %d %s", got, tt.want, res.status, res.body)
+			}
+			if tt.method == "GET" && strings.Contains(string(res.body), `"reminderID":"`) {
+				t.Errorf("another's reminder shown: %s", res.body)
+			}
+		})
+	}
 }
