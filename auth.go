@@ -52,6 +52,17 @@ type SigningKey struct {
 	RetiredAt *time.Time // no longer signs; still verifies until its JWTs expire
 }
 
+// SigningKeyState is a signing key as an operator sees it: no private half,
+// whether it is the one that signs, and until when a retired key verifies.
+type SigningKeyState struct {
+	ID            string
+	Algorithm     string
+	CreatedAt     time.Time
+	RetiredAt     *time.Time
+	VerifiesUntil *time.Time
+	Current       bool
+}
+
 // Session is the outcome of a log-in: a session token, its text (shown once)
 // and the account.
 type Session struct {

@@ -134,12 +134,20 @@ func (k *keyring) find(ctx context.Context, id string) (*signKey, error) {
 	return key, nil
 }
 
-// EnsureSigningKey makes sure a signing key exists, creating the first one.
-// The server calls it at start-up.
+// EnsureSigningKey makes sure a signing key exists, creating the first one,
+// and prunes retired keys that verify nothing any more. The server calls it
+// at start-up.
 //
 // Errors: only the store's, or a key sealed under another secret key.
 func (a *Auth) EnsureSigningKey(ctx context.Context) error {
 	if err := a.openAll(ctx, a.store); err != nil {
+		return err
+	}
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		_, err := a.prune(ctx, tx)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if err := a.keys.load(ctx); err != nil {
@@ -167,7 +175,8 @@ func (a *Auth) openAll(ctx context.Context, tx store.Tx) error {
 }
 
 // RotateSigningKey creates a new signing key and retires the others. Retired
-// keys still verify the JWTs they signed until those expire.
+// keys still verify the JWTs they signed until those expire; keys retired
+// longer ago are pruned.
 //
 // Errors: Unauthenticated, Forbidden (administrators only), the store's.
 func (a *Auth) RotateSigningKey(ctx context.Context) error {
@@ -195,6 +204,9 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 			return err
 		}
 		if retire {
+			if _, err := a.prune(ctx, tx); err != nil {
+				return err
+			}
 			old, err := tx.SigningKeyList(ctx)
 			if err != nil {
 				return err
@@ -226,7 +238,7 @@ func (a *Auth) JWKS(ctx context.Context) ([]byte, error) {
 	if err := a.keys.load(ctx); err != nil {
 		return nil, err
 	}
-	keep := max(a.policy.JWTTTL, a.policy.ImpersonationTTL) + jwtLeeway
+	keep := a.verifyWindow()
 	now := a.now()
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	a.keys.mu.RLock()
@@ -311,7 +323,7 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	if exp.Sub(iat) > longest+jwtLeeway {
 		return nil, expired
 	}
-	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.retired.Add(longest+jwtLeeway))) {
+	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.retired.Add(a.verifyWindow()))) {
 		return nil, expired
 	}
 	sub, err := strconv.ParseInt(std.Subject, 10, 64)

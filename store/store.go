@@ -166,6 +166,8 @@ type Tx interface {
 	SigningKeyList(ctx context.Context) ([]*usher.SigningKey, error)
 	// SigningKeyRetire marks the key retired at the given time.
 	SigningKeyRetire(ctx context.Context, id string, at time.Time) error
+	// SigningKeyDelete deletes a signing key; ErrNotFound if there is none.
+	SigningKeyDelete(ctx context.Context, id string) error
 
 	// OrgCreate inserts o and sets o.ID. A handle is unique
 	// (case-insensitively) among organisations that are not deleted.

@@ -250,3 +250,12 @@ func (c *conn) SigningKeyRetire(ctx context.Context, id string, at time.Time) er
 	}
 	return affected(res)
 }
+
+// SigningKeyDelete deletes a key.
+func (c *conn) SigningKeyDelete(ctx context.Context, id string) error {
+	res, err := c.exec(ctx, "SigningKeyDelete", id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}

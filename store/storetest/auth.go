@@ -285,4 +285,12 @@ func testSigningKeys(t *testing.T, s store.Store) {
 		keys[1].Private != "sealed-k2" || string(keys[1].Public) != string([]byte{1, 0, 255}) {
 		t.Fatalf("SigningKeyList: %+v, %v", keys, err)
 	}
+	if err := s.SigningKeyDelete(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, s.SigningKeyDelete(ctx, "k1"))
+	keys, err = s.SigningKeyList(ctx)
+	if err != nil || len(keys) != 1 || keys[0].ID != "k2" {
+		t.Fatalf("SigningKeyList after delete: %+v, %v", keys, err)
+	}
 }

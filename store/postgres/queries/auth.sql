@@ -75,3 +75,6 @@ SELECT id, algorithm, private_key, public_key, created_at, retired_at FROM signi
 
 -- name: SigningKeyRetire
 UPDATE signing_keys SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL;
+
+-- name: SigningKeyDelete
+DELETE FROM signing_keys WHERE id = $1;
