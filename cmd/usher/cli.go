@@ -108,7 +108,7 @@ func (m *Main) root() *cobra.Command {
 	pf.StringVar(&cfg.secretKeyFile, "secret-key-file", "",
 		"file holding the key that seals secrets at rest, created if missing; default: the SQLite file's name + .key, "+
 			"or ./usher.key (env USHER_SECRET_KEY_FILE; USHER_SECRET_KEY gives the key itself, in base64)")
-	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.jwtCmd(cfg),
+	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.keysCmd(cfg),
 		m.importCmd(cfg), m.exportCmd(cfg), m.versionCmd(), m.groupCmd(cfg), m.auditCmd(cfg),
 		m.backupCmd(cfg), m.restoreCmd(cfg), m.mailCmd(cfg), m.healthCmd())
 	m.checkArgs(root)
@@ -164,19 +164,24 @@ func system(ctx context.Context) context.Context {
 // withCore opens the database, creating and migrating it, builds the core
 // and runs fn as the system.
 func (m *Main) withCore(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
-	return m.runCore(ctx, cfg, openDB, fn)
+	return m.runCore(ctx, cfg, openDB, core.Policy{}, fn)
+}
+
+// withPolicy is withCore with the policy p.
+func (m *Main) withPolicy(ctx context.Context, cfg *config, p core.Policy, fn func(ctx context.Context, c *core.Core) error) error {
+	return m.runCore(ctx, cfg, openDB, p, fn)
 }
 
 // withExisting is withCore on a database that must exist and be migrated
 // already: it is neither created nor migrated.
 func (m *Main) withExisting(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
-	return m.runCore(ctx, cfg, openExisting, fn)
+	return m.runCore(ctx, cfg, openExisting, core.Policy{}, fn)
 }
 
-// runCore opens the database with open, builds the core and runs fn as the
-// system.
+// runCore opens the database with open, builds the core with the policy p
+// (defaults where zero) and runs fn as the system.
 func (m *Main) runCore(ctx context.Context, cfg *config, open func(context.Context, string, time.Time) (*sqldb.DB, error),
-	fn func(ctx context.Context, c *core.Core) error) error {
+	p core.Policy, fn func(ctx context.Context, c *core.Core) error) error {
 	db, err := open(ctx, cfg.database, time.Now())
 	if err != nil {
 		return err
@@ -186,27 +191,8 @@ func (m *Main) runCore(ctx context.Context, cfg *config, open func(context.Conte
 	if err != nil {
 		return err
 	}
-	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16), Seal: box})
+	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16), Seal: box, Policy: p})
 	return fn(system(ctx), c)
-}
-
-func (m *Main) jwtCmd(cfg *config) *cobra.Command {
-	jwt := &cobra.Command{Use: "jwt", Short: "Manage the keys that sign JWTs"}
-	jwt.AddCommand(&cobra.Command{
-		Use:   "rotate",
-		Short: "Make a new signing key and retire the others (they verify until their JWTs expire)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
-				if err := c.Auth.RotateSigningKey(ctx); err != nil {
-					return describe(err)
-				}
-				_, err := fmt.Fprintln(m.Stdout, "signing key rotated")
-				return err
-			})
-		},
-	})
-	return jwt
 }
 
 // describe turns a core error into a message for the terminal, naming each

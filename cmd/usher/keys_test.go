@@ -1,0 +1,43 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestKeysCommands: keys rotate makes a new current key and keeps the old
+// one verifying for the longest JWT lifetime, keys list shows it, keys
+// prune keeps it while it may verify, and jwt is the commands' other name.
+func TestKeysCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.db.key")
+	common := []string{"--database", db, "--secret-key-file", key}
+	mustRun(t, append([]string{"migrate"}, common...)...)
+	runSteps(t, []step{
+		{name: "no key before the first", args: []string{"keys", "list"}, stdout: "KID"},
+		{name: "rotate makes the first", args: []string{"keys", "rotate"}, stdout: "signing key rotated"},
+		{name: "rotate again", args: []string{"jwt", "rotate"}, stdout: "signing key rotated"},
+		{name: "prune keeps what may verify", args: []string{"keys", "prune"}, stdout: "0 signing key(s) pruned"},
+		{name: "keys alone", args: []string{"keys"}, code: 2, stderr: "usage: usher keys COMMAND"},
+		{name: "an argument", args: []string{"keys", "rotate", "now"}, code: 2, stderr: "usage: usher keys rotate [flags]"},
+		{name: "a bad lifetime", args: []string{"keys", "prune", "--jwt-ttl", "soon"}, code: 2, stderr: "invalid argument"},
+	}, common...)
+	var keys []keyRow
+	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json", "--impersonation-ttl", "2h"}, common...)...)
+	if len(keys) != 2 || keys[0].State != "retired" || keys[1].State != "current" || keys[0].VerifiesUntil == nil ||
+		!keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(2*time.Hour+30*time.Second)) || keys[1].VerifiesUntil != nil {
+		t.Fatalf("keys list: %+v", keys)
+	}
+	out := mustRun(t, append([]string{"keys", "list"}, common...)...)
+	if !strings.Contains(out, keys[0].ID+"  EdDSA") || !strings.Contains(out, "current") || !strings.Contains(out, "retired") {
+		t.Fatalf("keys list table:\n%s", out)
+	}
+	// Another secret key cannot add keys the others cannot open.
+	code, _, errOut := runExit(t, "", "keys", "rotate", "--database", db, "--secret-key-file", filepath.Join(dir, "other.key"))
+	if code != 1 || !strings.Contains(errOut, "cannot be opened") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("rotate with another secret key: %d %q", code, errOut)
+	}
+}
