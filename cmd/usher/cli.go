@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"usher"
 	"usher/core"
@@ -31,6 +30,9 @@ type Main struct {
 
 	// started is set once the command line is parsed and a command runs.
 	started bool
+	// sources says where each flag of the command that runs took its
+	// value: flag, env USHER_…, file or default.
+	sources map[string]string
 }
 
 // config is what the commands share, from flags and USHER_* variables.
@@ -38,6 +40,8 @@ type config struct {
 	database      string
 	logLevel      string
 	secretKeyFile string
+	// file is the configuration file, if any.
+	file string
 }
 
 // envNames maps the flags whose variable is not USHER_<FLAG_NAME>.
@@ -63,29 +67,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	// An error before the command started is about the command line: an
 	// unknown command, a required flag missing, a malformed USHER_*
 	// variable.
-	if _, ok := errors.AsType[*usageError](err); err != nil && !ok && !m.started {
+	_, isFile := errors.AsType[*configError](err)
+	if _, ok := errors.AsType[*usageError](err); err != nil && !ok && !isFile && !m.started {
 		return &usageError{err: err, cmd: cmd}
 	}
 	return err
-}
-
-// applyEnv sets every flag the command line left alone from its USHER_*
-// variable, parsed like the flag itself.
-func (m *Main) applyEnv(cmd *cobra.Command) error {
-	var errs []error
-	apply := func(f *pflag.Flag) {
-		if f.Changed {
-			return
-		}
-		if v := m.Getenv(envName(f.Name)); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", envName(f.Name), err))
-			}
-		}
-	}
-	cmd.Flags().VisitAll(apply)
-	cmd.InheritedFlags().VisitAll(apply)
-	return errors.Join(errs...)
 }
 
 func (m *Main) root() *cobra.Command {
@@ -96,19 +82,22 @@ func (m *Main) root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return m.applyEnv(cmd)
+			return m.applySettings(cmd)
 		},
 		Version: readBuildInfo().Version,
 	}
 	root.SetVersionTemplate(versionTemplate())
 	pf := root.PersistentFlags()
+	pf.StringVar(&cfg.file, "config", "", "configuration file (YAML) of settings: each key a flag's name; flags and USHER_* variables override it")
 	pf.StringVar(&cfg.database, "database", "usher.db",
 		"database: a file path or sqlite:PATH for SQLite, a postgres:// URL for PostgreSQL (env USHER_DATABASE_URL)")
-	pf.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error (env USHER_LOG_LEVEL)")
+	pf.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&cfg.secretKeyFile, "secret-key-file", "",
 		"file holding the key that seals secrets at rest, created if missing; default: the SQLite file's name + .key, "+
-			"or ./usher.key (env USHER_SECRET_KEY_FILE; USHER_SECRET_KEY gives the key itself, in base64)")
-	root.AddCommand(m.serveCmd(cfg), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.keysCmd(cfg),
+			"or ./usher.key (USHER_SECRET_KEY gives the key itself, in base64)")
+	sc := newServeConfig()
+	serve := m.serveCmd(cfg, sc)
+	root.AddCommand(serve, m.configCmd(cfg, sc, serve), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.keysCmd(cfg),
 		m.importCmd(cfg), m.exportCmd(cfg), m.versionCmd(), m.groupCmd(cfg), m.auditCmd(cfg),
 		m.backupCmd(cfg), m.restoreCmd(cfg), m.mailCmd(cfg), m.healthCmd())
 	m.checkArgs(root)

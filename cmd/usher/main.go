@@ -10,12 +10,14 @@
 //	usher export [--format ndjson|csv] [FILE]
 //	usher backup FILE, usher restore FILE
 //	usher mail test ADDRESS
-//	usher jwt rotate
+//	usher keys rotate|prune|list
+//	usher config print|check
 //	usher health
 //	usher version
 //
 // Every command that touches data takes --database: a file path or
-// sqlite:PATH for SQLite, a postgres:// URL for PostgreSQL. Usage errors
+// sqlite:PATH for SQLite, a postgres:// URL for PostgreSQL. Settings come
+// from flags, then USHER_* variables, then the --config file. Usage errors
 // exit with status 2, other failures with status 1.
 package main
 

@@ -67,23 +67,35 @@ type serveConfig struct {
 	// templates and static files.
 	allowedOrigins string
 	themeDir       string
+	// tls serves HTTPS without a reverse proxy (tls.go).
+	tls tlsSettings
 }
 
-func (m *Main) serveCmd(cfg *config) *cobra.Command {
-	sc := &serveConfig{argon2: password.DefaultParams, policy: core.DefaultPolicy()}
+// newServeConfig returns serve's configuration with its defaults.
+func newServeConfig() *serveConfig {
+	return &serveConfig{argon2: password.DefaultParams, policy: core.DefaultPolicy()}
+}
+
+// finish derives the policy's fields that flags give in other units.
+func (sc *serveConfig) finish() {
+	sc.policy.SignupDomains = sc.signupDomains
+	sc.policy.ScriptHeapGrowth = sc.scriptHeap << 20
+}
+
+func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API",
-		Long: "Serve the HTTP API. Every flag may also be set by an environment variable:\n" +
-			"USHER_ and the flag's name in capitals with _ for -, e.g. USHER_SMTP_URL.",
+		Long: "Serve the HTTP API. Every flag may also be set by an environment variable,\n" +
+			"USHER_ and the flag's name in capitals with _ for -, e.g. USHER_SMTP_URL,\n" +
+			"or by its name in the configuration file (--config); see usher config print.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log, err := m.logger(cfg.logLevel)
 			if err != nil {
 				return err
 			}
-			sc.policy.SignupDomains = sc.signupDomains
-			sc.policy.ScriptHeapGrowth = sc.scriptHeap << 20
+			sc.finish()
 			return m.serve(cmd.Context(), log, cfg, sc)
 		},
 	}
@@ -137,20 +149,21 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&p.ScriptTimeout, "script-timeout", p.ScriptTimeout, "longest run of a server script")
 	f.IntVar(&sc.scriptHeap, "script-memory", p.ScriptHeapGrowth>>20, "MiB the heap may grow by while a server script runs")
 	f.IntVar(&p.ScriptMaxSource, "script-max-size", p.ScriptMaxSource, "largest script source, in bytes")
+	sc.tls.addFlags(f)
 	return cmd
 }
 
 // listenURL is the URL of the address usher listens on, for when no
 // public URL is configured; an unspecified host becomes localhost.
-func listenURL(addr net.Addr) string {
+func listenURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return scheme + "://" + addr.String()
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // serve runs the server until ctx ends, then shuts it down gracefully.
@@ -163,6 +176,10 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	cors, err := web.NewCORS(sc.allowedOrigins)
 	if err != nil {
 		return fmt.Errorf("--allowed-origins: %w", err)
+	}
+	tlsConf, acmeMgr, err := sc.tls.config(cfg.database)
+	if err != nil {
+		return err
 	}
 	box, err := m.sealBox(cfg)
 	if err != nil {
@@ -178,8 +195,19 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
 	if sc.policy.PublicURL == "" {
-		sc.policy.PublicURL = listenURL(ln.Addr())
+		sc.policy.PublicURL = listenURL(scheme, ln.Addr())
+	}
+	if acmeMgr != nil && sc.tls.acmeHTTP != "" {
+		_, stop, err := serveACMEHTTP(ctx, acmeMgr, sc.tls.acmeHTTP, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	blobs, err := openBlobs(ctx, cfg.database, sc.blobURL)
 	if err != nil {
@@ -207,6 +235,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConf,
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -226,7 +255,13 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		m.Started(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConf != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// tlsSettings is how serve serves HTTPS itself, for operators without a
+// reverse proxy: from certificate files, or with certificates an ACME
+// authority (Let's Encrypt by default) issues and renews.
+type tlsSettings struct {
+	cert, key     string
+	acmeDomains   []string
+	acmeEmail     string
+	acmeCache     string
+	acmeHTTP      string
+	acmeDirectory string
+}
+
+// addFlags gives serve the TLS flags.
+func (t *tlsSettings) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&t.cert, "tls-cert", "", "PEM certificate file (with its chain): serve HTTPS with it and --tls-key")
+	f.StringVar(&t.key, "tls-key", "", "PEM private key file of --tls-cert")
+	f.StringSliceVar(&t.acmeDomains, "acme-domain", nil, "serve HTTPS for these domains with certificates from ACME (Let's Encrypt), "+
+		"obtained and renewed on their own; --addr must be reachable on port 443")
+	f.StringVar(&t.acmeEmail, "acme-email", "", "contact address given to the ACME authority, for notices about the certificates")
+	f.StringVar(&t.acmeCache, "acme-cache", "", "directory keeping the ACME account key and certificates "+
+		"(default: the directory DATABASE.acme next to a SQLite file, ./usher-acme for PostgreSQL)")
+	f.StringVar(&t.acmeHTTP, "acme-http-addr", "", "also listen here (e.g. :80) for ACME HTTP-01 challenges, redirecting other requests to https; "+
+		"default: none (TLS-ALPN-01 on --addr only)")
+	f.StringVar(&t.acmeDirectory, "acme-directory", "", "ACME directory URL (default: Let's Encrypt's production directory)")
+}
+
+// check reports a combination of TLS flags that cannot work.
+func (t *tlsSettings) check() error {
+	acmeOnly := t.acmeEmail != "" || t.acmeCache != "" || t.acmeHTTP != "" || t.acmeDirectory != ""
+	switch {
+	case (t.cert == "") != (t.key == ""):
+		return errors.New("--tls-cert and --tls-key go together: give both or neither")
+	case t.cert != "" && len(t.acmeDomains) > 0:
+		return errors.New("give either --tls-cert and --tls-key or --acme-domain, not both")
+	case len(t.acmeDomains) == 0 && acmeOnly:
+		return errors.New("--acme-email, --acme-cache, --acme-http-addr and --acme-directory need --acme-domain")
+	}
+	for _, d := range t.acmeDomains {
+		if d == "" || strings.ContainsAny(d, "*/: ") || net.ParseIP(d) != nil {
+			return fmt.Errorf("--acme-domain: %q is not a domain name (no wildcards, addresses or ports)", d)
+		}
+	}
+	return nil
+}
+
+// acmeCacheDir is where the ACME state is kept: --acme-cache, or a
+// directory next to a SQLite database, or ./usher-acme.
+func (t *tlsSettings) acmeCacheDir(database string) string {
+	if t.acmeCache != "" {
+		return t.acmeCache
+	}
+	if db := strings.TrimPrefix(database, "sqlite:"); !strings.Contains(db, "://") {
+		return sqliteFile(db) + ".acme"
+	}
+	return "usher-acme"
+}
+
+// config returns the TLS configuration serve listens with, nil for plain
+// HTTP, and the ACME manager when certificates come from ACME.
+func (t *tlsSettings) config(database string) (*tls.Config, *autocert.Manager, error) {
+	if err := t.check(); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case t.cert != "":
+		pair, err := tls.LoadX509KeyPair(t.cert, t.key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
+		}
+		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}, nil, nil
+	case len(t.acmeDomains) > 0:
+		mgr := &autocert.Manager{
+			Prompt:     autocert.AcceptTOS,
+			HostPolicy: autocert.HostWhitelist(t.acmeDomains...),
+			Cache:      autocert.DirCache(t.acmeCacheDir(database)),
+			Email:      t.acmeEmail,
+		}
+		if t.acmeDirectory != "" {
+			mgr.Client = &acme.Client{DirectoryURL: t.acmeDirectory}
+		}
+		conf := mgr.TLSConfig()
+		conf.MinVersion = tls.VersionTLS12
+		return conf, mgr, nil
+	}
+	return nil, nil, nil
+}
+
+// serveACMEHTTP answers ACME HTTP-01 challenges on addr, and redirects
+// every other request to https, until stop is called. It returns the
+// address it listens on.
+func serveACMEHTTP(ctx context.Context, mgr *autocert.Manager, addr string, log *slog.Logger) (bound string, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("--acme-http-addr: %w", err)
+	}
+	srv := &http.Server{Handler: mgr.HTTPHandler(nil), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.ErrorContext(ctx, "ACME HTTP listener stopped", "addr", addr, "err", err)
+		}
+	}()
+	return ln.Addr().String(), func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/acme"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "usher test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile = writeFile(t, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	keyFile = writeFile(t, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	return certFile, keyFile, pool
+}
+
+// TestServeTLS: with --tls-cert and --tls-key serve answers HTTPS with the
+// certificate, its default public URL is https, and plain HTTP gets no
+// answer from the API.
+func TestServeTLS(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, pool := selfSigned(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	var logs syncBuffer
+	m := &Main{Stdout: io.Discard, Stderr: &logs, Getenv: func(string) string { return "" }, Started: func(a string) { addrc <- a }}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(t.TempDir(), "usher.db"),
+			"--tls-cert", certFile, "--tls-key", keyFile})
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-errc:
+		t.Fatalf("serve: %v", err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	res, err := client.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "ok") || res.TLS == nil {
+		t.Fatalf("GET /healthz over HTTPS: %d %s", res.StatusCode, body)
+	}
+	// A client that does not trust the certificate is refused by its own
+	// check, and plain HTTP is not the API.
+	if _, err := http.Get("https://" + addr + "/healthz"); err == nil {
+		t.Error("a client without the certificate connected")
+	}
+	if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			t.Error("plain HTTP answered 200")
+		}
+	}
+	if !strings.Contains(logs.String(), `"public_url":"https://127.0.0.1:`) {
+		t.Errorf("the public URL is not https:\n%s", logs.String())
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("serve after shutdown: %v", err)
+	}
+}
+
+// TestACMEConfig: --acme-domain makes an autocert manager that asks only
+// for the domains given (its host policy refuses others, before any
+// network), answers TLS-ALPN-01 challenges and keeps its state next to the
+// database; flags that cannot go together are refused.
+func TestACMEConfig(t *testing.T) {
+	t.Parallel()
+	ts := tlsSettings{acmeDomains: []string{"usher.example.com", "id.example.com"}, acmeEmail: "ops@example.com"}
+	conf, mgr, err := ts.config("/var/lib/usher/usher.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for host, ok := range map[string]bool{"usher.example.com": true, "id.example.com": true, "evil.example.com": false, "example.com": false, "127.0.0.1": false} {
+		if err := mgr.HostPolicy(ctx, host); (err == nil) != ok {
+			t.Errorf("host policy for %s: %v", host, err)
+		}
+	}
+	// The manager refuses a certificate for another host before asking
+	// the authority.
+	if _, err := conf.GetCertificate(&tls.ClientHelloInfo{ServerName: "evil.example.com"}); err == nil ||
+		!strings.Contains(err.Error(), "not configured") {
+		t.Errorf("a certificate for another host: %v", err)
+	}
+	if !slices.Contains(conf.NextProtos, acme.ALPNProto) || conf.MinVersion != tls.VersionTLS12 || mgr.Email != "ops@example.com" {
+		t.Errorf("TLS config: protos %v, min %x, email %q", conf.NextProtos, conf.MinVersion, mgr.Email)
+	}
+	for _, tt := range []struct {
+		name     string
+		ts       tlsSettings
+		database string
+		cache    string
+		err      string
+	}{
+		{name: "SQLite", ts: tlsSettings{acmeDomains: []string{"a.example"}}, database: "data/usher.db", cache: "data/usher.db.acme"},
+		{name: "sqlite: URI", ts: tlsSettings{acmeDomains: []string{"a.example"}}, database: "sqlite:file:data/u.db?_pragma=x", cache: "data/u.db.acme"},
+		{name: "PostgreSQL", ts: tlsSettings{acmeDomains: []string{"a.example"}}, database: "postgres://db/usher", cache: "usher-acme"},
+		{name: "given", ts: tlsSettings{acmeDomains: []string{"a.example"}, acmeCache: "/srv/acme"}, database: "usher.db", cache: "/srv/acme"},
+		{name: "files and ACME", ts: tlsSettings{cert: "c", key: "k", acmeDomains: []string{"a.example"}}, err: "not both"},
+		{name: "a key alone", ts: tlsSettings{key: "k"}, err: "go together"},
+		{name: "ACME email alone", ts: tlsSettings{acmeEmail: "a@example.com"}, err: "need --acme-domain"},
+		{name: "a wildcard", ts: tlsSettings{acmeDomains: []string{"*.example.com"}}, err: "not a domain name"},
+		{name: "an address", ts: tlsSettings{acmeDomains: []string{"192.0.2.1"}}, err: "not a domain name"},
+		{name: "missing files", ts: tlsSettings{cert: "/nonexistent/c.pem", key: "/nonexistent/k.pem"}, err: "--tls-cert, --tls-key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := tt.ts.config(tt.database)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || tt.ts.acmeCacheDir(tt.database) != tt.cache {
+				t.Fatalf("cache %q, %v; want %q", tt.ts.acmeCacheDir(tt.database), err, tt.cache)
+			}
+		})
+	}
+	// The HTTP-01 listener sends requests to https, and refuses a
+	// challenge for a host not given.
+	addr, stop, err := serveACMEHTTP(ctx, mgr, "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range []struct {
+		host, path string
+		status     int
+		location   string
+	}{
+		{"usher.example.com", "/v1/me?x=1", http.StatusFound, "https://usher.example.com/v1/me?x=1"},
+		{"evil.example.com", "/.well-known/acme-challenge/token", http.StatusForbidden, ""},
+	} {
+		req, _ := http.NewRequest("GET", "http://"+addr+tt.path, nil)
+		req.Host = tt.host
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status || res.Header.Get("Location") != tt.location {
+			t.Errorf("GET %s%s: %d %q", tt.host, tt.path, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+}
