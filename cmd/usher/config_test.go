@@ -151,7 +151,7 @@ func TestConfigFile(t *testing.T) {
 			path := writeFile(t, "usher.yaml", tt.text)
 			code, out, errOut := runEnv(t, nil, append(tt.args, "--config", path, "--database", filepath.Join(t.TempDir(), "x.db"))...)
 			if code != 1 || !strings.Contains(errOut, tt.want) || !strings.HasPrefix(errOut, "usher: config file "+path) ||
-				strings.Contains(errOut, "usage:") || out != "" {
+				strings.Count(errOut, "\n") != 1 || out != "" {
 				t.Fatalf("exit %d, want 1 with %q\nstdout: %s\nstderr: %s", code, tt.want, out, errOut)
 			}
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,10 @@ func TestKeysCommands(t *testing.T) {
 		{name: "an argument", args: []string{"keys", "rotate", "now"}, code: 2, stderr: "usage: usher keys rotate [flags]"},
 		{name: "a bad lifetime", args: []string{"keys", "prune", "--jwt-ttl", "soon"}, code: 2, stderr: "invalid argument"},
 	}, common...)
+	// The secret key file the first command made is its owner's only.
+	if st, err := os.Stat(key); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file: %v, %v", st, err)
+	}
 	var keys []keyRow
 	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json", "--impersonation-ttl", "2h"}, common...)...)
 	if len(keys) != 2 || keys[0].State != "retired" || keys[1].State != "current" || keys[0].VerifiesUntil == nil ||
