@@ -172,6 +172,9 @@ func loadConfig(path string, known map[string]*pflag.Flag) (map[string]fileValue
 			return nil, bad("config names the file; it cannot be set in one")
 		}
 		if known[name] == nil {
+			if near := nearest(name, known); near != "" {
+				return nil, bad("unknown setting %q; did you mean %q?", name, near)
+			}
 			return nil, bad("unknown setting %q (the settings are the flags of usher serve; see usher config print)", name)
 		}
 		var value string
@@ -265,4 +268,37 @@ func (m *Main) applySettings(cmd *cobra.Command) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nearest returns the known setting at most two edits from name, the
+// likely meaning of a misspelt key, or "".
+func nearest(name string, known map[string]*pflag.Flag) string {
+	best, bestD := "", 3
+	for k := range known {
+		if d := editDistance(name, k); d < bestD || (d == bestD && k < best) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -134,7 +134,9 @@ func TestConfigFile(t *testing.T) {
 		args       []string
 		want       string
 	}{
-		{"unknown key", "addr: :1\nadress: :2\n", []string{"config", "check"}, `line 2: unknown setting "adress"`},
+		{"unknown key", "addr: :1\nsingup: true\n", []string{"config", "check"}, `line 2: unknown setting "singup"; did you mean "signup"?`},
+		{"unknown key, nothing near", "addr: :1\nlisten: :2\n", []string{"config", "check"}, `line 2: unknown setting "listen" (the settings are the flags`},
+		{"a flag's dashes", "\n--addr: :2\n", []string{"config", "check"}, `line 2: unknown setting "--addr"; did you mean "addr"?`},
 		{"unknown key at serve", "adress: :2\n", []string{"serve"}, `line 1: unknown setting "adress"`},
 		{"unknown key, any command", "adress: :2\n", []string{"migrate", "status"}, `line 1: unknown setting "adress"`},
 		{"a command's own flag", "output: json\n", []string{"config", "check"}, `line 1: unknown setting "output"`},
