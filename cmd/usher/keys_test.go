@@ -36,6 +36,12 @@ func TestKeysCommands(t *testing.T) {
 		!keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(2*time.Hour+30*time.Second)) || keys[1].VerifiesUntil != nil {
 		t.Fatalf("keys list: %+v", keys)
 	}
+	// The configuration file gives keys the server's lifetimes.
+	file := writeFile(t, "usher.yaml", "impersonation-ttl: 3h\njwt-ttl: 5m\n")
+	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json", "--config", file}, common...)...)
+	if len(keys) != 2 || !keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(3*time.Hour+30*time.Second)) {
+		t.Fatalf("keys list with the file: %+v", keys)
+	}
 	out := mustRun(t, append([]string{"keys", "list"}, common...)...)
 	if !strings.Contains(out, keys[0].ID+"  EdDSA") || !strings.Contains(out, "current") || !strings.Contains(out, "retired") {
 		t.Fatalf("keys list table:\n%s", out)
