@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -81,11 +83,11 @@ func (t *tlsSettings) config(database string) (*tls.Config, *autocert.Manager, e
 	}
 	switch {
 	case t.cert != "":
-		pair, err := tls.LoadX509KeyPair(t.cert, t.key)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
+		files := &certFiles{cert: t.cert, key: t.key}
+		if _, err := files.get(nil); err != nil {
+			return nil, nil, err
 		}
-		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}, nil, nil
+		return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: files.get}, nil, nil
 	case len(t.acmeDomains) > 0:
 		mgr := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
@@ -101,6 +103,43 @@ func (t *tlsSettings) config(database string) (*tls.Config, *autocert.Manager, e
 		return conf, mgr, nil
 	}
 	return nil, nil, nil
+}
+
+// certFiles is a certificate and key read from files, read again when
+// either file changes: a certificate renewed in place (certbot) is served
+// from the next handshake on, without a restart.
+type certFiles struct {
+	cert, key string
+
+	mu    sync.Mutex
+	pair  *tls.Certificate
+	stamp string // the files' sizes and modification times when read
+}
+
+// get returns the certificate, reading the files first if they changed. A
+// file that cannot be read or a pair that does not match leaves the
+// certificate read before in use.
+func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	stamp := ""
+	for _, path := range []string{c.cert, c.key} {
+		if st, err := os.Stat(path); err == nil {
+			stamp += fmt.Sprintf("%d/%d;", st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pair != nil && stamp == c.stamp {
+		return c.pair, nil
+	}
+	pair, err := tls.LoadX509KeyPair(c.cert, c.key)
+	if err != nil {
+		if c.pair != nil {
+			return c.pair, nil // half-written files: keep the one that works
+		}
+		return nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
+	}
+	c.pair, c.stamp = &pair, stamp
+	return c.pair, nil
 }
 
 // serveACMEHTTP answers ACME HTTP-01 challenges on addr, and redirects

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,6 +97,30 @@ func TestServeTLS(t *testing.T) {
 		if res.StatusCode == 200 {
 			t.Error("plain HTTP answered 200")
 		}
+	}
+	// A certificate renewed in place is served from the next handshake.
+	certB, keyB, poolB := selfSigned(t)
+	for src, dst := range map[string]string{certB: certFile, keyB: keyFile} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Minute)
+		if err := os.Chtimes(dst, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renewed := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: poolB}}, Timeout: 10 * time.Second}
+	if res, err := renewed.Get("https://" + addr + "/healthz"); err != nil {
+		t.Fatalf("after the renewal: %v", err)
+	} else {
+		res.Body.Close()
+	}
+	if _, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}).Get("https://" + addr + "/healthz"); err == nil {
+		t.Error("the old certificate is still served after the renewal")
 	}
 	if !strings.Contains(logs.String(), `"public_url":"https://127.0.0.1:`) {
 		t.Errorf("the public URL is not https:\n%s", logs.String())
