@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,6 +142,40 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	}
 	c.pair, c.stamp = &pair, stamp
 	return c.pair, nil
+}
+
+// client returns the HTTP client and scheme that reach a serve with these
+// settings from the same machine: over HTTPS, verifying the certificate
+// file's own name, or the first ACME domain's certificate as any client
+// would.
+func (t *tlsSettings) client() (*http.Client, string, error) {
+	switch {
+	case t.cert != "":
+		data, err := os.ReadFile(t.cert)
+		if err != nil {
+			return nil, "", fmt.Errorf("--tls-cert: %w", err)
+		}
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, "", fmt.Errorf("--tls-cert: %s holds no PEM certificate", t.cert)
+		}
+		leaf, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, "", fmt.Errorf("--tls-cert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(data)
+		name := leaf.Subject.CommonName
+		if len(leaf.DNSNames) > 0 {
+			name = leaf.DNSNames[0]
+		} else if len(leaf.IPAddresses) > 0 {
+			name = leaf.IPAddresses[0].String()
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: name}}}, "https", nil
+	case len(t.acmeDomains) > 0:
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: t.acmeDomains[0]}}}, "https", nil
+	}
+	return http.DefaultClient, "http", nil
 }
 
 // serveACMEHTTP answers ACME HTTP-01 challenges on addr, and redirects

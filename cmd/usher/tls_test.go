@@ -99,6 +99,7 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 	// A certificate renewed in place is served from the next handshake.
+	certA := writeFile(t, "old.pem", mustRead(t, certFile))
 	certB, keyB, poolB := selfSigned(t)
 	for src, dst := range map[string]string{certB: certFile, keyB: keyFile} {
 		data, err := os.ReadFile(src)
@@ -122,6 +123,14 @@ func TestServeTLS(t *testing.T) {
 	if _, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}).Get("https://" + addr + "/healthz"); err == nil {
 		t.Error("the old certificate is still served after the renewal")
 	}
+	// usher health asks over HTTPS with serve's certificate.
+	runSteps(t, []step{
+		{name: "health over HTTPS", args: []string{"health", "--addr", addr, "--tls-cert", certFile}, stdout: "ready"},
+		{name: "health with the certificate in the file", args: []string{"health", "--addr", addr, "--config",
+			writeFile(t, "usher.yaml", "tls-cert: "+certFile+"\ntls-key: "+keyFile+"\n")}, stdout: "ready"},
+		{name: "health with another certificate", args: []string{"health", "--addr", addr, "--tls-cert", certA}, code: 1, stderr: "does not answer"},
+		{name: "health over plain HTTP", args: []string{"health", "--addr", addr}, code: 1, stderr: "is not ready"},
+	})
 	if !strings.Contains(logs.String(), `"public_url":"https://127.0.0.1:`) {
 		t.Errorf("the public URL is not https:\n%s", logs.String())
 	}
@@ -215,4 +224,14 @@ func TestACMEConfig(t *testing.T) {
 			t.Errorf("GET %s%s: %d %q", tt.host, tt.path, res.StatusCode, res.Header.Get("Location"))
 		}
 	}
+}
+
+// mustRead returns a file's text.
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
