@@ -60,6 +60,8 @@ func TestPagesAccessible(t *testing.T) {
 		{admin, "/admin/groups/" + itoa(role.ID), 200},
 		{admin, "/admin/groups/" + itoa(team.ID) + "/accounts/" + itoa(bot.ID), 200},
 		{admin, "/admin/apps", 200},
+		{admin, "/admin/orgs", 200},
+		{admin, "/admin/groups?kind=team", 200},
 		{admin, "/admin/import", 200},
 		{admin, job, 200},
 	}

@@ -218,3 +218,37 @@ func TestAdminApps(t *testing.T) {
 		t.Fatalf("a plain user's list: %d", p.status)
 	}
 }
+
+// TestAdminOrgs: the organisations link to the groups they hold; the
+// group list filters by organisation and kind.
+func TestAdminOrgs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	org, err := b.env.Core.Orgs.Create(coretest.System(), "acme", "Acme Inc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.Create(coretest.System(), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "acme-devs",
+		Name: "Acme devs", OrganisationID: org.ID}); err != nil {
+		t.Fatal(err)
+	}
+	mustGroup(t, b, usher.GroupRole, "loose")
+	admin := b.root(t)
+	mustContain(t, admin.get(t, "/admin/orgs"), `<a href="/admin/groups?org=`+itoa(org.ID)+`">acme</a>`, "<td>Acme Inc</td>")
+	p := admin.get(t, "/admin/groups?org="+itoa(org.ID))
+	if !strings.Contains(p.body, ">acme-devs</a>") || strings.Contains(p.body, ">loose</a>") {
+		t.Fatalf("the organisation's groups:\n%s", p.body)
+	}
+	p = admin.get(t, "/admin/groups?kind=role")
+	if !strings.Contains(p.body, ">loose</a>") || strings.Contains(p.body, ">acme-devs</a>") {
+		t.Fatalf("the roles:\n%s", p.body)
+	}
+	if p := admin.get(t, "/admin/groups?org=x"); p.status != http.StatusBadRequest {
+		t.Fatalf("a bad organisation id: %d", p.status)
+	}
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	if p := plain.get(t, "/admin/orgs"); p.status != http.StatusForbidden {
+		t.Fatalf("a plain user's list: %d", p.status)
+	}
+}

@@ -163,6 +163,10 @@ type groupsData struct {
 	Query  string
 	Groups []*usher.Group
 	Next   string
+	// Kind and Org are the filters: a kind, an organisation's id.
+	Kind  string
+	Org   string
+	Kinds []usher.GroupKind
 }
 
 // adminGroups lists groups, teams and roles, searched by handle or name.
@@ -172,8 +176,18 @@ func (h *Handler) adminGroups(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	d := groupsData{Query: q.Get("q")}
+	d := groupsData{Query: q.Get("q"), Kind: q.Get("kind"), Org: q.Get("org"), Kinds: usher.GroupKinds}
 	f := usher.GroupFilter{Query: d.Query, Page: usher.PageRequest{Limit: 50}}
+	if d.Kind != "" {
+		f.Kinds = []usher.GroupKind{usher.GroupKind(d.Kind)}
+	}
+	if d.Org != "" {
+		id, err := strconv.ParseInt(d.Org, 10, 64)
+		if err != nil || id <= 0 {
+			return web.Invalid("org", usher.CodeInvalidID, "is not a valid organisation id")
+		}
+		f.OrganisationID = id
+	}
 	if f.Page.After, err = after(r); err != nil {
 		return err
 	}

@@ -78,9 +78,10 @@ type Handler struct {
 	Instance InstanceService
 	Log      *slog.Logger
 
-	// Apps and Bulk serve the console's applications, and its import and
-	// export of users.
+	// Apps, Orgs and Bulk serve the console's applications and
+	// organisations, and its import and export of users.
 	Apps AppService
+	Orgs OrgService
 	Bulk BulkService
 
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS.
@@ -157,6 +158,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/admin/groups/{id}/accounts/{uid}", h.adminAccount},
 		{"POST", "/admin/groups/{id}/accounts/{uid}/tokens", h.createAccountToken},
 		{"POST", "/admin/groups/{id}/accounts/{uid}/tokens/{tid}/revoke", h.revokeAccountToken},
+		{"GET", "/admin/orgs", h.adminOrgs},
 		{"GET", "/admin/apps", h.adminApps},
 		{"POST", "/admin/apps", h.createApp},
 		{"POST", "/admin/apps/{id}/{action}", h.appAction},
