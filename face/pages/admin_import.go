@@ -40,6 +40,10 @@ func (h *Handler) startImport(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return err
 	}
+	// Another site's post is refused before its file is read.
+	if err := h.origin.Check(r); err != nil {
+		return err
+	}
 	web.UploadBody(w, r, maxImport+64<<10)
 	if err := r.ParseMultipartForm(8 << 20); web.IsTooLarge(err) {
 		return &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeTooLarge, Message: "the file is larger than 64 MiB; use usher import"}
