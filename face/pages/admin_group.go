@@ -170,3 +170,19 @@ func (h *Handler) removeRule(w http.ResponseWriter, r *http.Request) error {
 	err = h.Groups.RemoveRule(r.Context(), ref, r.PostForm.Get("resource"), r.PostForm.Get("operation"))
 	return h.groupResult(w, r, "The rule is removed.", err)
 }
+
+// createGroup makes a group of the kind chosen and opens its page.
+func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.adminForm(w, r)
+	if p == nil {
+		return err
+	}
+	f := r.PostForm
+	g, err := h.Groups.Create(r.Context(), usher.GroupCreate{Kind: usher.GroupKind(f.Get("kind")),
+		Handle: strings.TrimSpace(f.Get("handle")), Name: f.Get("name")})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/groups/"+strconv.FormatInt(g.ID, 10), http.StatusSeeOther)
+	return nil
+}

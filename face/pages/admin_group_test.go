@@ -252,3 +252,33 @@ func TestAdminOrgs(t *testing.T) {
 		t.Fatalf("a plain user's list: %d", p.status)
 	}
 }
+
+// TestAdminCreateGroup: an administrator creates a role and lands on its
+// page; a taken handle and an unknown kind are refused.
+func TestAdminCreateGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.root(t)
+	mustContain(t, admin.get(t, "/admin/groups"), `action="/admin/groups"`)
+	p := admin.post(t, "/admin/groups", url.Values{"kind": {"role"}, "handle": {"editors"}, "name": {"Editors"}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/admin/groups/") {
+		t.Fatalf("create: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, admin.get(t, p.header.Get("Location")), "<h1>Editors</h1>", "Permission rules")
+	tests := []struct {
+		name   string
+		form   url.Values
+		status int
+	}{
+		{"taken handle", url.Values{"kind": {"role"}, "handle": {"editors"}}, http.StatusConflict},
+		{"unknown kind", url.Values{"kind": {"tribe"}, "handle": {"x"}}, http.StatusUnprocessableEntity},
+		{"no token", url.Values{"kind": {"role"}, "handle": {"y"}, "csrf_token": {"-"}}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if p := admin.post(t, "/admin/groups", tt.form); p.status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
+			}
+		})
+	}
+}

@@ -149,6 +149,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/admin/users/{id}/edit", h.editUser},
 		{"POST", "/impersonation/end", h.stopImpersonating},
 		{"GET", "/admin/groups", h.adminGroups},
+		{"POST", "/admin/groups", h.createGroup},
 		{"GET", "/admin/groups/{id}", h.adminGroup},
 		{"POST", "/admin/groups/{id}/members", h.setMember},
 		{"POST", "/admin/groups/{id}/members/{uid}/remove", h.removeMember},
