@@ -463,3 +463,32 @@ func (a *Auth) endSessionsBut(ctx context.Context, keepCurrent bool) (int, error
 	})
 	return n, err
 }
+
+// EndUserSessions ends every session of the account key names and returns
+// how many it ended: an administrator's "sign this user out everywhere".
+// Whoever may revoke the account's tokens may; an impersonation may not.
+//
+// Errors: Unauthenticated, Forbidden, NotFound.
+func (a *Auth) EndUserSessions(ctx context.Context, key usher.UserKey) (int, error) {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actTokenEnd, nil); err != nil {
+		return 0, err
+	}
+	var n int
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		u, err := findUser(ctx, tx, p, key, liveOnly)
+		if err != nil {
+			return err
+		}
+		if err := a.authorize(ctx, actTokenEnd, u); err != nil {
+			return err
+		}
+		now := a.now()
+		if n, err = endSessions(ctx, tx, u.ID, 0, now); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, now, event{action: "auth.sessions_end", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"ended": strconv.Itoa(n)}})
+	})
+	return n, err
+}

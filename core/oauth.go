@@ -26,12 +26,7 @@ func (a *Auth) Methods(ctx context.Context) []usher.LoginMethod {
 	if open, err := a.passwordLoginOpen(ctx); err != nil || open {
 		methods = append(methods, usher.LoginMethod{Name: "password", Type: "secret-token", URL: a.policy.PublicURL + "/v1/auth/login"})
 	}
-	names := make([]string, 0, len(a.connectors))
-	for name := range a.connectors {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range a.Providers() {
 		if _, err := a.connector(ctx, name); err != nil {
 			continue
 		}
@@ -531,4 +526,16 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
 	return a.openSession(ctx, u, 0, "auth.exchange", nil)
+}
+
+// Providers returns the names of the external log-in providers configured,
+// sorted, whether their switches have them on or off: what the console's
+// settings page offers to turn off and on.
+func (a *Auth) Providers() []string {
+	names := make([]string, 0, len(a.connectors))
+	for name := range a.connectors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

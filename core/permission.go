@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,14 +161,7 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 	}
 	var out []usher.Rule
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.role(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
-			return err
-		}
-		have, err := tx.RuleList(ctx, a.group.ID)
+		a, have, err := g.changeRules(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
@@ -217,14 +211,7 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error) {
 	var n int
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.role(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
-			return err
-		}
-		have, err := tx.RuleList(ctx, a.group.ID)
+		a, have, err := g.changeRules(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
@@ -242,4 +229,49 @@ func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, erro
 	}
 	g.rules.changed()
 	return n, nil
+}
+
+// RemoveRule removes a role's rule on one resource and operation; a rule
+// that reaches an application needs application.grant on it
+// (authorizeGrant).
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the role, or no such rule).
+func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, operation string) error {
+	err := g.store.InTx(ctx, func(tx store.Tx) error {
+		a, have, err := g.changeRules(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(have, func(r usher.Rule) bool { return r.Resource == resource && r.Operation == operation })
+		if i < 0 || resource == "" || operation == "" {
+			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeNotFound, Message: "the role has no such rule"}
+		}
+		if err := g.authorizeGrant(ctx, have[i:i+1]); err != nil {
+			return err
+		}
+		if _, err := tx.RuleDelete(ctx, a.group.ID, resource, operation); err != nil {
+			return err
+		}
+		return g.record(ctx, tx, g.now(), event{action: "role.rules_patch", resourceType: "group",
+			resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes:    map[string]usher.Change{resource + "." + operation: {Old: string(have[i].Access)}}})
+	})
+	if err == nil {
+		g.rules.changed()
+	}
+	return err
+}
+
+// changeRules finds the role whose rules the caller changes, refusing a
+// caller who may not, and returns it with its rules.
+func (g *Groups) changeRules(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, []usher.Rule, error) {
+	a, err := g.role(ctx, tx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+		return nil, nil, err
+	}
+	have, err := tx.RuleList(ctx, a.group.ID)
+	return a, have, err
 }

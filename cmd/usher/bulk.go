@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"usher"
 	"usher/core"
 	"usher/userfile"
 )
@@ -73,16 +71,8 @@ func (m *Main) open(path string) (io.ReadCloser, int64, error) {
 	return f, st.Size(), nil
 }
 
-// tally counts what an import did.
-type tally struct {
-	created, updated, unchanged, failed int
-}
-
-func (t tally) String() string {
-	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed", t.created, t.updated, t.unchanged, t.failed)
-}
-
-// importUsers reads the file and imports it batch by batch.
+// importUsers reads the file and imports it batch by batch, as the
+// console's import page does (userfile.Import).
 func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size int64, f userfile.Format, batchSize int) error {
 	start := time.Now()
 	var bar *progressbar.ProgressBar
@@ -92,114 +82,29 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 			progressbar.OptionClearOnFinish())
 		in = io.TeeReader(in, bar)
 	}
-	r, err := userfile.NewReader(in, f)
-	if err != nil {
-		return err
-	}
-	var t tally
 	fail := func(line int, err error) {
-		t.failed++
 		if bar != nil {
 			_ = bar.Clear()
 		}
 		fmt.Fprintf(m.Stderr, "line %d: %v\n", line, describe(err))
 	}
-	// A username or external id twice in the file would make the second
-	// line update the first's user: it is refused instead.
-	seen := map[string]int{}
-	var batch []usher.ImportUser
-	var lines []int
-	// The statistics are refreshed at 1,000 users written, then each time
-	// the count has doubled: about 20 times for a million.
-	analyzeAt := 1000
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		results, err := c.Users.Import(ctx, batch)
-		if err != nil {
-			return err
-		}
-		for i, res := range results {
-			switch res.Outcome {
-			case usher.ImportFailed:
-				fail(lines[i], res.Err)
-			case usher.ImportCreated:
-				t.created++
-			case usher.ImportUpdated:
-				t.updated++
-			case usher.ImportUnchanged:
-				t.unchanged++
-			}
-		}
-		batch, lines = batch[:0], lines[:0]
-		if written := t.created + t.updated; written >= analyzeAt {
-			analyzeAt = 2 * written
-			return c.Users.AnalyzeImport(ctx)
-		}
-		return nil
+	t, err := userfile.Import(ctx, c.Users, in, f, batchSize, fail, func(userfile.Tally) {})
+	if err != nil {
+		return err
 	}
-	for {
-		u, line, err := r.Next()
-		var le *userfile.LineError
-		switch {
-		case err == io.EOF:
-			if err := flush(); err != nil {
-				return err
-			}
-			if t.created+t.updated > 0 {
-				if err := c.Users.AnalyzeImport(ctx); err != nil {
-					return err
-				}
-			}
-			return m.importSummary(t, time.Since(start), bar)
-		case errors.As(err, &le):
-			fail(le.Line, le.Err)
-			continue
-		case err != nil:
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-		if first, dup := firstSeen(seen, u, line); dup {
-			fail(line, fmt.Errorf("the user of line %d again (same username or external id)", first))
-			continue
-		}
-		batch, lines = append(batch, u), append(lines, line)
-		if len(batch) == batchSize {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// firstSeen records u's username and external id and, when one was seen
-// before, returns the line it was first seen on.
-func firstSeen(seen map[string]int, u usher.ImportUser, line int) (int, bool) {
-	keys := []string{"u:" + strings.ToLower(u.Username)}
-	if u.ExternalID != "" {
-		keys = append(keys, "x:"+u.ExternalID)
-	}
-	for _, k := range keys {
-		if first, ok := seen[k]; ok {
-			return first, true
-		}
-	}
-	for _, k := range keys {
-		seen[k] = line
-	}
-	return 0, false
+	return m.importSummary(t, time.Since(start), bar)
 }
 
 // importSummary reports the import; unchanged users are those the file
 // named that needed nothing.
-func (m *Main) importSummary(t tally, took time.Duration, bar *progressbar.ProgressBar) error {
+func (m *Main) importSummary(t userfile.Tally, took time.Duration, bar *progressbar.ProgressBar) error {
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	n := t.created + t.updated + t.unchanged
+	n := t.Created + t.Updated + t.Unchanged
 	rate := float64(n) / took.Seconds()
 	fmt.Fprintf(m.Stderr, "imported: %s in %s (%.0f users/s)\n", t, took.Round(time.Millisecond), rate)
-	if t.failed > 0 {
+	if t.Failed > 0 {
 		return errSomeFailed
 	}
 	return nil
@@ -244,15 +149,8 @@ func (m *Main) exportCmd(cfg *config) *cobra.Command {
 					defer file.Close()
 					out = file
 				}
-				w, err := userfile.NewWriter(out, f)
+				n, err := userfile.Export(ctx, c.Users, out, f)
 				if err != nil {
-					return err
-				}
-				n := 0
-				if err := c.Users.Export(ctx, func(u *usher.ExportUser) error { n++; return w.Write(u) }); err != nil {
-					return err
-				}
-				if err := w.Flush(); err != nil {
 					return err
 				}
 				fmt.Fprintf(m.Stderr, "exported %d users\n", n)

@@ -34,6 +34,7 @@ import (
 	"usher/password"
 	"usher/seal"
 	"usher/store"
+	"usher/userfile"
 	"usher/web"
 )
 
@@ -363,7 +364,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&escape.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Plans: c.Plans, Avatars: c.Avatars, Log: log,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
 	(&pages.Handler{Users: c.Users, Auth: c.Auth, Avatars: c.Avatars, Emails: c.Emails, Keys: c.Keys, Groups: c.Groups,
-		Audit: c.Audit, Instance: c.Instance, Log: log, ThemeDir: theme,
+		Audit: c.Audit, Instance: c.Instance, Apps: c.Apps, Orgs: c.Orgs, Bulk: &userfile.Jobs{Users: c.Users, Log: log}, Log: log, ThemeDir: theme,
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
 	(&corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance, Reminders: c.Reminders,
 		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,

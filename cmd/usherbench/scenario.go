@@ -126,6 +126,23 @@ func scenarios() []scenario {
 					return "/v1/users?limit=20&q=" + url.QueryEscape(b.data.queries[r.IntN(len(b.data.queries))])
 				}))
 			}},
+		{name: "console_users",
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				// The console's user list: a page of 50 with the bounded
+				// total, rendered as HTML.
+				return b.consoleLoad(ctx, fixed("/admin/users"))
+			}},
+		{name: "console_search",
+			target: &target{text: "p99 ≤ 50 ms", users: million,
+				met: func(r *result, _ map[string]*result) (bool, bool) {
+					return r.hist.quantile(0.99) <= 50*time.Millisecond, true
+				}},
+			run: func(ctx context.Context, b *bench) (*result, error) {
+				// What the console's search asks as an administrator types.
+				return b.consoleLoad(ctx, func(r *rand.Rand) string {
+					return "/admin/users?q=" + url.QueryEscape(b.data.queries[r.IntN(len(b.data.queries))])
+				})
+			}},
 		{name: "search_scan",
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				r, err := b.load(ctx, scanOp(b.ro, b.db.kind, b.data.queries))

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"usher"
+	"usher/core/coretest"
 )
 
 // TestPagesAccessible checks every page for the basics: the language set,
@@ -17,6 +20,14 @@ func TestPagesAccessible(t *testing.T) {
 	anon, admin := b.browser(t), b.browser(t)
 	admin.login(t, "root", password)
 	id := itoa(b.user.ID)
+	team := mustGroup(t, b, usher.GroupTeam, "crew", b.admin.ID)
+	role := mustGroup(t, b, usher.GroupRole, "auditors", b.user.ID)
+	bot, err := b.env.Core.Groups.CreateServiceAccount(coretest.System(), usher.GroupRef{ID: team.ID}, "crew-bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.get(t, "/admin/import")
+	job := admin.upload(t, "u.ndjson", `{"username":"ann"}`+"\n", "ndjson").header.Get("Location")
 	tests := []struct {
 		br     *browser
 		path   string
@@ -45,6 +56,14 @@ func TestPagesAccessible(t *testing.T) {
 		{admin, "/admin/settings", 200},
 		{admin, "/admin/audit", 200},
 		{admin, "/admin/audit?action=auth.", 200},
+		{admin, "/admin/groups/" + itoa(team.ID), 200},
+		{admin, "/admin/groups/" + itoa(role.ID), 200},
+		{admin, "/admin/groups/" + itoa(team.ID) + "/accounts/" + itoa(bot.ID), 200},
+		{admin, "/admin/apps", 200},
+		{admin, "/admin/orgs", 200},
+		{admin, "/admin/groups?kind=team", 200},
+		{admin, "/admin/import", 200},
+		{admin, job, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -236,9 +236,12 @@ func TestBrowserForgotPassword(t *testing.T) {
 		submit("main button[type=submit]"), onPage("You are signed in"))
 }
 
-// TestBrowserAdminBlocks: an administrator searches 10,000 users as they
-// type, blocks one, and that user's open session is refused at once.
-func TestBrowserAdminBlocks(t *testing.T) {
+// TestBrowserAdminJourney: an administrator searches 10,000 users as they
+// type, edits one, sends them a password reset, ends their sessions and
+// blocks them — their open session refused at once each time — puts a
+// user in a team, creates and revokes a service account's token, and
+// imports a file, following its progress to the end.
+func TestBrowserAdminJourney(t *testing.T) {
 	t.Parallel()
 	chromium(t)
 	b := setup(t)
@@ -250,6 +253,7 @@ func TestBrowserAdminBlocks(t *testing.T) {
 	if _, err := b.env.Core.Users.Import(coretest.System(), batch); err != nil {
 		t.Fatal(err)
 	}
+	team := mustGroup(t, b, usher.GroupTeam, "crew", b.admin.ID)
 	victim := b.browser(t)
 	victim.login(t, "plain", password)
 	// The tab's time runs from here, after the import.
@@ -264,13 +268,73 @@ func TestBrowserAdminBlocks(t *testing.T) {
 		t.Fatalf("the live search: %v", err)
 	}
 	run(t, ctx, shoot(t, "admin-search"), submit("#results tbody a"), onPage("plain"), shoot(t, "admin-user"),
-		submit(`form[action$="/block"] button`), onPage("plain"))
+		chromedp.SetValue(chromedp.CSS("#name"), "Plain Edited"), submit("#edit button"), onPage("plain"))
+	if got := notice(t, ctx); got != "The user is saved." {
+		t.Fatalf("after the edit: %q", got)
+	}
+	if u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: b.user.ID}); err != nil || u.Name != "Plain Edited" {
+		t.Fatalf("the edited user: %+v, %v", u, err)
+	}
+
+	run(t, ctx, submit(`form[action$="/reset"] button`), onPage("plain"))
+	b.link(t, b.mailTo(t, 1, "plain@example.com"), "/reset-password")
+	run(t, ctx, submit(`form[action$="/end-sessions"] button`), onPage("plain"))
+	if got := notice(t, ctx); got != "Sessions ended: 1." {
+		t.Fatalf("after ending the sessions: %q", got)
+	}
+	if p := victim.get(t, "/account"); p.status != http.StatusSeeOther {
+		t.Fatalf("the ended session: %d", p.status)
+	}
+	victim.login(t, "plain", password)
+	run(t, ctx, submit(`form[action$="/block"] button`), onPage("plain"))
 	if got := eval[string](t, ctx, `document.getElementById("state").textContent`); got != "blocked" {
 		t.Fatalf("state %q", got)
 	}
 	if p := victim.get(t, "/account"); p.status != http.StatusSeeOther {
 		t.Fatalf("the blocked user's session: %d", p.status)
 	}
+
+	run(t, ctx, chromedp.Navigate(u+"/admin/groups"), onPage("Groups"), submit(`a[href="/admin/groups/`+itoa(team.ID)+`"]`),
+		onPage("The crew"), fill("member", "user00042"), chromedp.SetValue(chromedp.CSS("#level"), "write"),
+		submit("#add-member button"), onPage("The crew"), shoot(t, "admin-group"))
+	if got := eval[string](t, ctx, `document.querySelector("#members tbody").innerText`); !strings.Contains(got, "user00042") {
+		t.Fatalf("the members: %q", got)
+	}
+	run(t, ctx, fill("account-username", "crew-bot"), submit("#add-account button"), onPage("crew-bot"),
+		submit("#add-token button"), onPage("crew-bot"), shoot(t, "admin-account"))
+	secret := eval[string](t, ctx, `document.getElementById("secret").value`)
+	if _, err := b.env.Core.Auth.Authenticate(context.Background(), secret); err != nil {
+		t.Fatalf("the service account's token: %v", err)
+	}
+	run(t, ctx, submit("#tokens tbody form button"), onPage("crew-bot"))
+	if _, err := b.env.Core.Auth.Authenticate(context.Background(), secret); err == nil {
+		t.Fatal("the revoked token still works")
+	}
+
+	var lines strings.Builder
+	for i := range 9 {
+		fmt.Fprintf(&lines, `{"username":"new%d","email":"new%d@example.com"}`+"\n", i, i)
+	}
+	file := filepath.Join(t.TempDir(), "users.ndjson")
+	if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(u+"/admin/import"), onPage("Import and export"), shoot(t, "admin-import"),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}), submit("#import button"), onPage("Import"),
+		// usher.js follows the import on the page, without a reload.
+		waitFor(`document.getElementById("job").dataset.poll === "" && document.getElementById("created").textContent === "9"`),
+		shoot(t, "admin-import-job"))
+	if got := eval[string](t, ctx, `document.getElementById("job-state").textContent`); !strings.HasPrefix(got, "Finished in") {
+		t.Fatalf("the import's state: %q", got)
+	}
+	run(t, ctx, chromedp.Navigate(u+"/admin/apps"), onPage("Applications"), fill("name", "Wiki"),
+		submit("#add-app button"), onPage("Applications"), shoot(t, "admin-apps"))
+}
+
+// notice returns the page's notice.
+func notice(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return eval[string](t, ctx, `document.querySelector("[role=status]") ? document.querySelector("[role=status]").textContent : ""`)
 }
 
 // TestBrowserCrossSiteForm: another site's form that posts to usher's

@@ -2,9 +2,13 @@ package pages
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"usher"
 	"usher/web"
@@ -19,6 +23,7 @@ type AuditService interface {
 type InstanceService interface {
 	Get(ctx context.Context, name string) (*usher.InstanceSetting, error)
 	Set(ctx context.Context, name string, value []byte) (*usher.InstanceSetting, error)
+	Current(ctx context.Context) (map[string]json.RawMessage, error)
 }
 
 // consoleSettings are the switches the settings page shows, each an
@@ -28,6 +33,16 @@ var consoleSettings = []struct{ Name, Label string }{
 	{usher.SettingPasswordResetEnabled, "People may reset a forgotten password by mail"},
 	{usher.SettingInternalEnabled, "People may log in with a password"},
 	{usher.SettingExternalEnabled, "People may log in through external providers"},
+}
+
+// settings are the switches of the settings page: consoleSettings, and
+// one for each external provider configured.
+func (h *Handler) settings() []struct{ Name, Label string } {
+	out := slices.Clone(consoleSettings)
+	for _, name := range h.Auth.Providers() {
+		out = append(out, struct{ Name, Label string }{usher.SettingProviderEnabled(name), "People may log in through " + name})
+	}
+	return out
 }
 
 // settingRow is one switch on the settings page.
@@ -47,8 +62,14 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, notice st
 	if p == nil {
 		return err
 	}
+	// A switch without a value shows what usher applies: a save must not
+	// turn off what is on by default.
+	current, err := h.Instance.Current(r.Context())
+	if err != nil {
+		return err
+	}
 	rows := make([]settingRow, 0, len(consoleSettings))
-	for _, s := range consoleSettings {
+	for _, s := range h.settings() {
 		row := settingRow{Name: s.Name, Label: s.Label}
 		v, err := h.Instance.Get(r.Context(), s.Name)
 		switch {
@@ -56,6 +77,8 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, notice st
 			row.Set, row.On = true, string(v.Value) == "true"
 		case usher.AsError(err).Kind != usher.KindNotFound:
 			return err
+		default:
+			row.On = string(current[s.Name]) == "true"
 		}
 		rows = append(rows, row)
 	}
@@ -64,14 +87,11 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, notice st
 
 // saveSettings sets each switch of the form to on or off.
 func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) error {
-	p, err := h.adminOnly(w, r)
+	p, err := h.adminForm(w, r)
 	if p == nil {
 		return err
 	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	for _, s := range consoleSettings {
+	for _, s := range h.settings() {
 		value := []byte("false")
 		if r.PostForm.Get(s.Name) == "on" {
 			value = []byte("true")
@@ -87,8 +107,10 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) error {
 // of the older ones.
 type auditData struct {
 	Action, Resource, Actor string
-	Events                  []*usher.AuditEvent
-	Next                    string
+	// From and To bound the events' time, as the form's fields hold them.
+	From, To string
+	Events   []*usher.AuditEvent
+	Next     string
 }
 
 // adminAudit shows the audit log, newest first, filtered by action (or a
@@ -99,8 +121,21 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	d := auditData{Action: q.Get("action"), Resource: q.Get("resource"), Actor: q.Get("actor")}
+	d := auditData{Action: q.Get("action"), Resource: q.Get("resource"), Actor: q.Get("actor"), From: q.Get("from"), To: q.Get("to")}
 	f := usher.AuditFilter{Action: d.Action, Page: usher.PageRequest{Limit: 50}}
+	for _, b := range []struct {
+		field, value string
+		to           **time.Time
+	}{{"from", d.From, &f.From}, {"to", d.To, &f.To}} {
+		if b.value == "" {
+			continue
+		}
+		t, err := parseTime(b.value)
+		if err != nil {
+			return web.Invalid(b.field, usher.CodeInvalidValue, "is not a time such as 2026-01-31 or 2026-01-31T14:00")
+		}
+		*b.to = &t
+	}
 	f.ResourceType, f.ResourceID, _ = strings.Cut(d.Resource, ":")
 	if d.Actor != "" {
 		id, err := strconv.ParseInt(d.Actor, 10, 64)
@@ -109,12 +144,8 @@ func (h *Handler) adminAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.ActorIDs = []int64{id}
 	}
-	if after := q.Get("after"); after != "" {
-		var c usher.Cursor
-		if err := web.DecodeCursor("after", after, &c); err != nil {
-			return err
-		}
-		f.Page.After = &c
+	if f.Page.After, err = after(r); err != nil {
+		return err
 	}
 	page, err := h.Audit.List(r.Context(), f)
 	if err != nil {
@@ -132,6 +163,10 @@ type groupsData struct {
 	Query  string
 	Groups []*usher.Group
 	Next   string
+	// Kind and Org are the filters: a kind, an organisation's id.
+	Kind  string
+	Org   string
+	Kinds []usher.GroupKind
 }
 
 // adminGroups lists groups, teams and roles, searched by handle or name.
@@ -141,14 +176,20 @@ func (h *Handler) adminGroups(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	d := groupsData{Query: q.Get("q")}
+	d := groupsData{Query: q.Get("q"), Kind: q.Get("kind"), Org: q.Get("org"), Kinds: usher.GroupKinds}
 	f := usher.GroupFilter{Query: d.Query, Page: usher.PageRequest{Limit: 50}}
-	if after := q.Get("after"); after != "" {
-		var c usher.Cursor
-		if err := web.DecodeCursor("after", after, &c); err != nil {
-			return err
+	if d.Kind != "" {
+		f.Kinds = []usher.GroupKind{usher.GroupKind(d.Kind)}
+	}
+	if d.Org != "" {
+		id, err := strconv.ParseInt(d.Org, 10, 64)
+		if err != nil || id <= 0 {
+			return web.Invalid("org", usher.CodeInvalidID, "is not a valid organisation id")
 		}
-		f.Page.After = &c
+		f.OrganisationID = id
+	}
+	if f.Page.After, err = after(r); err != nil {
+		return err
 	}
 	page, err := h.Groups.List(r.Context(), f)
 	if err != nil {
@@ -159,4 +200,16 @@ func (h *Handler) adminGroups(w http.ResponseWriter, r *http.Request) error {
 		d.Next = web.EncodeCursor(*page.Next)
 	}
 	return h.render(w, r, http.StatusOK, "admin_groups", view{Title: "Groups", Data: d})
+}
+
+// parseTime reads a time of the audit page's filter: a day, a minute as a
+// browser's datetime-local field sends it, or RFC 3339; times without a
+// zone are UTC.
+func parseTime(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", "2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("not a time")
 }

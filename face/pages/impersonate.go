@@ -19,17 +19,11 @@ func (h *Handler) impersonation() web.SessionCookie {
 
 // impersonate starts acting as the user: audited by the core under both.
 func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
-	p, err := h.adminOnly(w, r)
-	if p == nil {
+	ref, err := h.userForm(w, r)
+	if ref == nil {
 		return err
 	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	key, err := adminUserKey(r)
-	if err != nil {
-		return err
-	}
+	key := *ref
 	jwt, claims, _, err := h.Auth.Impersonate(r.Context(), key, 0)
 	if err != nil {
 		return err

@@ -50,6 +50,8 @@ type AuthService interface {
 	Sessions(ctx context.Context) ([]*usher.Token, error)
 	EndSession(ctx context.Context, id int64) error
 	EndOtherSessions(ctx context.Context) (int, error)
+	EndUserSessions(ctx context.Context, key usher.UserKey) (int, error)
+	UserTokens(ctx context.Context, key usher.UserKey, kinds ...usher.TokenKind) ([]*usher.Token, error)
 	RequestPasswordReset(ctx context.Context, email string) error
 	ExchangeResetToken(ctx context.Context, token string) (*usher.ResetTicket, error)
 	CompletePasswordReset(ctx context.Context, ticket, password string) error
@@ -58,6 +60,7 @@ type AuthService interface {
 	CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.Token, string, error)
 	RevokeToken(ctx context.Context, id int64) error
 	Methods(ctx context.Context) []usher.LoginMethod
+	Providers() []string
 	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
 	CheckReturnTo(to string) error
 }
@@ -74,6 +77,13 @@ type Handler struct {
 	Audit    AuditService
 	Instance InstanceService
 	Log      *slog.Logger
+
+	// Apps, Orgs and Bulk serve the console's applications and
+	// organisations, and its import and export of users.
+	Apps AppService
+	Orgs OrgService
+	Bulk BulkService
+
 	// SecureCookies marks cookies Secure: usher is reached over HTTPS.
 	SecureCookies bool
 	// PublicURL is where usher is reached from outside; a form's post must
@@ -136,8 +146,27 @@ func (h *Handler) routes() []route {
 		{"GET", "/admin/users/{id}", h.adminUser},
 		{"POST", "/admin/users/{id}/{action}", h.adminUserAction},
 		{"POST", "/admin/users/{id}/impersonate", h.impersonate},
+		{"POST", "/admin/users/{id}/edit", h.editUser},
 		{"POST", "/impersonation/end", h.stopImpersonating},
 		{"GET", "/admin/groups", h.adminGroups},
+		{"POST", "/admin/groups", h.createGroup},
+		{"GET", "/admin/groups/{id}", h.adminGroup},
+		{"POST", "/admin/groups/{id}/members", h.setMember},
+		{"POST", "/admin/groups/{id}/members/{uid}/remove", h.removeMember},
+		{"POST", "/admin/groups/{id}/rules", h.addRule},
+		{"POST", "/admin/groups/{id}/rules/remove", h.removeRule},
+		{"POST", "/admin/groups/{id}/accounts", h.createAccount},
+		{"GET", "/admin/groups/{id}/accounts/{uid}", h.adminAccount},
+		{"POST", "/admin/groups/{id}/accounts/{uid}/tokens", h.createAccountToken},
+		{"POST", "/admin/groups/{id}/accounts/{uid}/tokens/{tid}/revoke", h.revokeAccountToken},
+		{"GET", "/admin/orgs", h.adminOrgs},
+		{"GET", "/admin/apps", h.adminApps},
+		{"POST", "/admin/apps", h.createApp},
+		{"POST", "/admin/apps/{id}/{action}", h.appAction},
+		{"GET", "/admin/import", h.importPage},
+		{"POST", "/admin/import", h.startImport},
+		{"GET", "/admin/import/{job}", h.importJob},
+		{"POST", "/admin/export", h.export},
 		{"GET", "/admin/settings", h.adminSettings},
 		{"POST", "/admin/settings", h.saveSettings},
 		{"GET", "/admin/audit", h.adminAudit},
@@ -194,8 +223,9 @@ func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
-		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"pair": func(v view, name string) actionRef { return actionRef{V: v, Name: name} },
+		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"pair":    func(v view, name string) actionRef { return actionRef{V: v, Name: name} },
+		"actions": appButtons,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html")
 	if err != nil {
@@ -231,6 +261,9 @@ type view struct {
 	Fields map[string]string
 	// Data is the page's own.
 	Data any
+	// Refresh, when not 0, has the page reload itself after that many
+	// seconds when script is off (usher.js does it otherwise).
+	Refresh int
 }
 
 // actionRef is a page's view with the name of one of its actions, for a

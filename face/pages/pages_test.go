@@ -26,6 +26,7 @@ import (
 	"usher/face/pages"
 	"usher/mail"
 	"usher/mail/smtptest"
+	"usher/userfile"
 	"usher/web"
 )
 
@@ -72,7 +73,8 @@ func setupOn(t testing.TB, postgres bool) *bundle {
 	mux := http.NewServeMux()
 	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL}).Mount(mux)
 	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Emails: env.Core.Emails,
-		Keys: env.Core.Keys, Groups: env.Core.Groups, Audit: env.Core.Audit, Instance: env.Core.Instance, Log: log, PublicURL: srv.URL}).Mount(mux)
+		Keys: env.Core.Keys, Groups: env.Core.Groups, Audit: env.Core.Audit, Instance: env.Core.Instance,
+		Apps: env.Core.Apps, Orgs: env.Core.Orgs, Bulk: &userfile.Jobs{Users: env.Core.Users, Batch: 2}, Log: log, PublicURL: srv.URL}).Mount(mux)
 	srv.Config.Handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
 	b := &bundle{env: env, srv: srv, smtp: smtp}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",

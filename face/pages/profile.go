@@ -34,6 +34,18 @@ type KeyService interface {
 type GroupService interface {
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error)
+	Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, usher.Level, error)
+	Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error)
+	Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
+	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
+	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
+	ServiceAccounts(ctx context.Context, team usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.User], error)
+	CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error)
+	ServiceAccountToken(ctx context.Context, team usher.GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error)
+	Operations(ctx context.Context) ([]usher.Operation, error)
+	Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error)
+	SetRules(ctx context.Context, ref usher.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error)
+	RemoveRule(ctx context.Context, ref usher.GroupRef, resource, operation string) error
 }
 
 // maxAvatar bounds an avatar upload; the core decides what it accepts.

@@ -1,0 +1,128 @@
+package pages_test
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"usher"
+)
+
+// upload posts a file to the import page as its form would.
+func (br *browser) upload(t *testing.T, name, content, format string, header ...string) page {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf_token", br.csrf)
+	_ = mw.WriteField("format", format)
+	if name != "" {
+		fw, err := mw.CreateFormFile("file", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fw.Write([]byte(content))
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", br.b.srv.URL+"/admin/import", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return br.do(t, req)
+}
+
+// TestAdminImportExport: an uploaded file is imported through the core in
+// the background, its page showing the progress to the end; an export
+// downloads the users; bad uploads and callers are refused.
+func TestAdminImportExport(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.root(t)
+	mustContain(t, admin.get(t, "/admin/import"), `enctype="multipart/form-data"`)
+	file := `{"username":"ann","email":"ann@example.com"}
+{"username":"ben","email":"ben@example.com"}
+not json
+{"username":"cy","email":"cy@example.com"}
+`
+	p := admin.upload(t, "users.ndjson", file, "ndjson")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/admin/import/") {
+		t.Fatalf("upload: %d\n%s", p.status, p.body)
+	}
+	job := p.header.Get("Location")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p = admin.get(t, job)
+		if strings.Contains(p.body, "Finished in") {
+			break
+		}
+		// A running import's page reloads itself without script.
+		mustContain(t, p, `<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-poll="running"`)
+		if time.Now().After(deadline) {
+			t.Fatalf("the import never finished:\n%s", p.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustContain(t, p, `<dd id="created">3</dd>`, `<dd id="failed">1</dd>`, "<td>3</td>", `value="100"`)
+	if strings.Contains(p.body, "http-equiv") {
+		t.Fatal("a finished import's page still reloads")
+	}
+	mustContain(t, admin.get(t, "/admin/users?q=ann"), "Users found: 1")
+
+	p = admin.post(t, "/admin/export", url.Values{"format": {"csv"}})
+	if p.status != http.StatusOK || !strings.HasPrefix(p.body, "username,") || !strings.Contains(p.body, "ann@example.com") ||
+		!strings.Contains(p.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %v\n%s", p.status, p.header, p.body)
+	}
+	admin.get(t, "/admin/import")
+	tests := []struct {
+		name, file, content, format string
+		header                      []string
+		status                      int
+		want                        string
+	}{
+		{"no file", "", "", "ndjson", nil, http.StatusBadRequest, "choose a file"},
+		{"unknown format", "u.xml", "<x/>", "xml", nil, http.StatusUnprocessableEntity, "must be ndjson or csv"},
+		{"too large", "big.ndjson", strings.Repeat("x", 65<<20), "ndjson", nil, http.StatusRequestEntityTooLarge, "larger than 64 MiB"},
+		{"another site", "u.ndjson", file, "ndjson", []string{"Origin", "https://evil.example"}, http.StatusForbidden, "did not come from this site"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := admin.upload(t, tt.file, tt.content, tt.format, tt.header...)
+			if p.status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
+			}
+			mustContain(t, p, tt.want)
+		})
+	}
+	if p := admin.post(t, "/admin/export", url.Values{"format": {"xml"}}); p.status != http.StatusBadRequest {
+		t.Fatalf("an unknown export format: %d", p.status)
+	}
+	if p := admin.get(t, "/admin/import/nonsense"); p.status != http.StatusNotFound {
+		t.Fatalf("an unknown job: %d", p.status)
+	}
+	// Another administrator does not see the job.
+	b.env.MustCreateUser(t, usherAdmin("root2"))
+	other := b.browser(t)
+	other.login(t, "root2", password)
+	if p := other.get(t, job); p.status != http.StatusNotFound {
+		t.Fatalf("another administrator's view of the job: %d", p.status)
+	}
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	plain.get(t, "/")
+	if p := plain.upload(t, "u.ndjson", file, "ndjson"); p.status != http.StatusForbidden {
+		t.Fatalf("a plain user's import: %d", p.status)
+	}
+	if p := plain.post(t, "/admin/export", url.Values{"format": {"csv"}}); p.status != http.StatusForbidden || strings.Contains(p.body, "ann@") {
+		t.Fatalf("a plain user's export: %d", p.status)
+	}
+}
+
+// usherAdmin is a new administrator named name, with the tests' password.
+func usherAdmin(name string) usher.UserCreate {
+	return usher.UserCreate{Username: name, Email: name + "@example.com", Password: password, Admin: true}
+}

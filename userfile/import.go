@@ -1,0 +1,144 @@
+package userfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"usher"
+)
+
+// Users is what an import and an export need of the core's users.
+type Users interface {
+	Import(ctx context.Context, batch []usher.ImportUser) ([]usher.ImportResult, error)
+	AnalyzeImport(ctx context.Context) error
+	Export(ctx context.Context, fn func(*usher.ExportUser) error) error
+}
+
+// Tally counts what an import did.
+type Tally struct {
+	Created, Updated, Unchanged, Failed int
+}
+
+func (t Tally) String() string {
+	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed", t.Created, t.Updated, t.Unchanged, t.Failed)
+}
+
+// Import reads the users of in and imports them, batchSize to a
+// transaction, through the core: what usher import and the console's
+// import page run. A line that cannot be read or imported is passed to
+// fail and skipped; after each batch, progress has the tally so far. It
+// returns the tally, and an error only for what stopped the import.
+func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize int,
+	fail func(line int, err error), progress func(Tally)) (Tally, error) {
+	var t Tally
+	r, err := NewReader(in, f)
+	if err != nil {
+		return t, err
+	}
+	failed := func(line int, err error) {
+		t.Failed++
+		fail(line, err)
+	}
+	// A username or external id twice in the file would make the second
+	// line update the first's user: it is refused instead.
+	seen := map[string]int{}
+	var batch []usher.ImportUser
+	var lines []int
+	// The statistics are refreshed at 1,000 users written, then each time
+	// the count has doubled: about 20 times for a million.
+	analyzeAt := 1000
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		results, err := users.Import(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for i, res := range results {
+			switch res.Outcome {
+			case usher.ImportFailed:
+				failed(lines[i], res.Err)
+			case usher.ImportCreated:
+				t.Created++
+			case usher.ImportUpdated:
+				t.Updated++
+			case usher.ImportUnchanged:
+				t.Unchanged++
+			}
+		}
+		batch, lines = batch[:0], lines[:0]
+		progress(t)
+		if written := t.Created + t.Updated; written >= analyzeAt {
+			analyzeAt = 2 * written
+			return users.AnalyzeImport(ctx)
+		}
+		return nil
+	}
+	for {
+		u, line, err := r.Next()
+		var le *LineError
+		switch {
+		case err == io.EOF:
+			if err := flush(); err != nil {
+				return t, err
+			}
+			if t.Created+t.Updated > 0 {
+				if err := users.AnalyzeImport(ctx); err != nil {
+					return t, err
+				}
+			}
+			return t, nil
+		case errors.As(err, &le):
+			failed(le.Line, le.Err)
+			continue
+		case err != nil:
+			return t, fmt.Errorf("line %d: %w", line, err)
+		}
+		if first, dup := firstSeen(seen, u, line); dup {
+			failed(line, fmt.Errorf("the user of line %d again (same username or external id)", first))
+			continue
+		}
+		batch, lines = append(batch, u), append(lines, line)
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return t, err
+			}
+		}
+	}
+}
+
+// firstSeen records u's username and external id and, when one was seen
+// before, returns the line it was first seen on.
+func firstSeen(seen map[string]int, u usher.ImportUser, line int) (int, bool) {
+	keys := []string{"u:" + strings.ToLower(u.Username)}
+	if u.ExternalID != "" {
+		keys = append(keys, "x:"+u.ExternalID)
+	}
+	for _, k := range keys {
+		if first, ok := seen[k]; ok {
+			return first, true
+		}
+	}
+	for _, k := range keys {
+		seen[k] = line
+	}
+	return 0, false
+}
+
+// Export writes every live user to w in the format, through the core,
+// and returns how many it wrote.
+func Export(ctx context.Context, users Users, w io.Writer, f Format) (int, error) {
+	wr, err := NewWriter(w, f)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	if err := users.Export(ctx, func(u *usher.ExportUser) error { n++; return wr.Write(u) }); err != nil {
+		return n, err
+	}
+	return n, wr.Flush()
+}
