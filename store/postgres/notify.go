@@ -37,9 +37,9 @@ const notifyTimeout = 5 * time.Second
 // commits of transactions that notify.
 //
 // Each notification heard from another session on the same schema, and
-// each reconnection of the listening session, counts as a change (sqldb.DB.ChangedElsewhere):
-// what was written while it was not listening is not known, so everything
-// is taken to have changed. The caches' time limits remain the safety net
+// each reconnection of the listening session, counts as a change
+// (sqldb.DB.ChangedElsewhere): what was written while it was not
+// listening is not known, so everything is taken to have changed. The caches' time limits remain the safety net
 // for what is not heard at all (the session down, a notification lost).
 type signal struct {
 	url   string

@@ -100,8 +100,8 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 // poolSize is each pool's number of connections. A replica holds at most
 // two pools of it and its listening session: 49 connections, so that one
 // replica stays under PostgreSQL's default max_connections (100) with
-// room, and two just fit; more replicas need a larger max_connections
-// (see docs/scaling.md).
+// room; more replicas need a larger max_connections (see
+// docs/scaling.md).
 const poolSize = 24
 
 // uniqueFields maps each unique constraint to the field it protects.
