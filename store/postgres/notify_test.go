@@ -65,6 +65,7 @@ func TestChangesAcrossProcesses(t *testing.T) {
 	// B's own write counts once on B; it and another schema's write are
 	// heard on A only. Both have reached A (in the order they were sent,
 	// or after) once the next write of B has.
+	time.Sleep(200 * time.Millisecond) // for a late notification of the migrations to arrive before counting
 	beforeA, beforeB := a.Changes(), b.Changes()
 	write(t, b)
 	write(t, other)
