@@ -14,12 +14,13 @@ import (
 
 // TestReplicasAgree runs two usher processes, A and B, on one PostgreSQL
 // database, as two replicas behind a load balancer: a token revoked, a
-// user blocked or a rule removed on A is refused on B before B's caches
-// would have let it go by their time limits alone (2 s for a credential
-// and its account, 5 s for rules): B heard of the write (LISTEN/NOTIFY).
-// Each case uses its credential on B first, so that B holds it in its
-// caches, and counts from that first use. Without PostgreSQL it skips, and
-// under CI=true it fails.
+// user blocked or a rule removed on A is refused on B, and an instance
+// setting changed on A is served by B, before B's caches would have let
+// the change through by their time limits alone (2 s for a credential and
+// its account and for settings, 5 s for rules): B heard of the write
+// (LISTEN/NOTIFY). Each case asks B first, so that B holds what it asks
+// in its caches, and counts from that first request. Without PostgreSQL
+// it skips, and under CI=true it fails.
 func TestReplicasAgree(t *testing.T) {
 	t.Parallel()
 	db := pgtest.URL(t)
@@ -65,10 +66,13 @@ func TestReplicasAgree(t *testing.T) {
 		name string
 		// setup makes the case's user and returns their token, and the
 		// request of theirs that B answers 200 until change has run on A.
-		setup     func(t *testing.T) (token, path string)
-		change    func(t *testing.T)
+		setup  func(t *testing.T) (token, path string)
+		change func(t *testing.T)
+		// B refuses with status and code after the change; or, when
+		// shows is set, answers 200 with shows in its body.
 		status    int
 		code      string
+		shows     string
 		cachedFor time.Duration
 	}{
 		{
@@ -114,11 +118,24 @@ func TestReplicasAgree(t *testing.T) {
 			code:      "forbidden",
 			cachedFor: 5 * time.Second,
 		},
+		{
+			name:  "changed setting",
+			setup: func(t *testing.T) (string, string) { return "", "/v1/settings/current" },
+			change: func(t *testing.T) {
+				call(t, a, "PUT", "/v1/settings/ui.brand", admin, `{"value":"Set on A"}`, http.StatusOK, nil)
+			},
+			shows:     `"Set on A"`,
+			cachedFor: 2 * time.Second,
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			token, path := tt.setup(t)
 			first := time.Now()
-			call(t, b, "GET", path, token, "", http.StatusOK, nil)
+			var before json.RawMessage
+			call(t, b, "GET", path, token, "", http.StatusOK, &before)
+			if tt.shows != "" && strings.Contains(string(before), tt.shows) {
+				t.Fatalf("GET %s on B shows %s before the change: %s", path, tt.shows, before)
+			}
 			changed := time.Now()
 			tt.change(t)
 			told := time.Now()
@@ -128,21 +145,24 @@ func TestReplicasAgree(t *testing.T) {
 					t.Fatalf("GET %s on B: %v", path, err)
 				}
 				if res.StatusCode == http.StatusOK {
+					if tt.shows != "" && strings.Contains(string(data), tt.shows) {
+						break
+					}
 					time.Sleep(5 * time.Millisecond)
 					continue
 				}
 				var body struct{ Code string }
-				if res.StatusCode != tt.status || json.Unmarshal(data, &body) != nil || body.Code != tt.code {
+				if tt.shows != "" || res.StatusCode != tt.status || json.Unmarshal(data, &body) != nil || body.Code != tt.code {
 					t.Fatalf("GET %s on B: %d %s, want %d with code %q", path, res.StatusCode, data, tt.status, tt.code)
 				}
 				break
 			}
-			// B's caches would have let the credential go by now.
+			// B's caches would have let the change through by now.
 			if d := time.Since(first); d >= tt.cachedFor {
-				t.Fatalf("B refused %s after its first use, %s after A's change: it did not hear of the change",
+				t.Fatalf("B applied the change %s after its first use, %s after A's change: it did not hear of it",
 					d.Round(time.Millisecond), time.Since(changed).Round(time.Millisecond))
 			}
-			t.Logf("refused on B %s after A answered the change (%s after the change was asked)",
+			t.Logf("applied on B %s after A answered the change (%s after the change was asked)",
 				time.Since(told).Round(time.Millisecond), time.Since(changed).Round(time.Millisecond))
 		})
 	}
