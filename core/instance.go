@@ -27,7 +27,9 @@ import (
 //
 // A stored setting overrides the configuration (flags and environment)
 // that gives its default, from the moment its change commits on this
-// process, and within settingsTTL on every other process on the database.
+// process, and on every other process on the database as soon as its
+// store hears of the change (see store.Store.Changes), within settingsTTL
+// at the latest.
 type InstanceSettings struct{ *env }
 
 // Bounds of the instance settings.
@@ -354,8 +356,9 @@ func (e *env) resetOpen(ctx context.Context) (bool, error) {
 // and sign-up and password reset consult them. A snapshot holds the
 // store's count of committed writes when its read began; once the count
 // has grown, any write might have changed a setting, and the settings are
-// read again. Other processes' writes are not counted: the snapshot is
-// read again after settingsTTL regardless.
+// read again. Other processes' writes count when the store hears of them;
+// for those it does not, the snapshot is read again after settingsTTL
+// regardless.
 type settingsCache struct {
 	mu      sync.Mutex
 	values  map[string][]byte

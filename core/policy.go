@@ -411,12 +411,16 @@ func errForbidden(why string) error {
 }
 
 // ruleCacheTTL bounds how long another replica's rule change can take to
-// apply here; changes made through this process apply at once.
+// apply here when the store does not hear of it (see store.Store.Changes);
+// changes made through this process apply at once.
 const ruleCacheTTL = 5 * time.Second
 
 // ruleCache keeps each user's rules for a few seconds, so that deciding a
 // request costs no query in the common case and at most one (RulesFor)
-// otherwise — never one per rule.
+// otherwise — never one per rule. An entry is read again once the store's
+// count of committed writes has grown past the one taken before its read:
+// a write anywhere (here, or on another replica the store heard of) may
+// have changed a rule or a membership.
 type ruleCache struct {
 	mu      sync.Mutex
 	gen     uint64
@@ -426,6 +430,7 @@ type ruleCache struct {
 type ruleEntry struct {
 	rules   []usher.Rule
 	gen     uint64
+	changes uint64
 	expires time.Time
 }
 
@@ -434,12 +439,12 @@ func (c *ruleCache) of(ctx context.Context, e *env, userID int64) ([]usher.Rule,
 	if userID == 0 {
 		return nil, nil
 	}
-	now := time.Now()
+	changes, now := e.store.Changes(), time.Now()
 	c.mu.Lock()
 	ent, ok := c.entries[userID]
 	gen := c.gen
 	c.mu.Unlock()
-	if ok && ent.gen == gen && now.Before(ent.expires) {
+	if ok && ent.gen == gen && ent.changes == changes && now.Before(ent.expires) {
 		return ent.rules, nil
 	}
 	rules, err := e.store.RulesFor(ctx, userID)
@@ -450,7 +455,7 @@ func (c *ruleCache) of(ctx context.Context, e *env, userID int64) ([]usher.Rule,
 	if c.entries == nil || len(c.entries) > 10000 {
 		c.entries = map[int64]ruleEntry{}
 	}
-	c.entries[userID] = ruleEntry{rules: rules, gen: gen, expires: now.Add(ruleCacheTTL)}
+	c.entries[userID] = ruleEntry{rules: rules, gen: gen, changes: changes, expires: now.Add(ruleCacheTTL)}
 	c.mu.Unlock()
 	return rules, nil
 }

@@ -38,8 +38,11 @@ type Store interface {
 	// Changes counts the writes this process has committed to the
 	// database. It grows after each write is visible to readers, so a
 	// cache filled from reads made after calling it is stale once it has
-	// grown. Writes by other processes are not counted, nor TokenTouch
-	// and UserSeen, which change no credential, nor Ready's.
+	// grown. Writes by other processes on the database count when the
+	// backend hears of them: PostgreSQL's within a round trip of their
+	// commit (LISTEN/NOTIFY), and once more whenever it may have missed
+	// some; SQLite has one process. TokenTouch and UserSeen, which change
+	// no credential, and Ready's write are not counted.
 	Changes() uint64
 	// Analyze brings the query planner's statistics up to date, after a
 	// bulk change the engine's own upkeep has not caught up with yet.

@@ -179,11 +179,13 @@ type child struct {
 	done chan error
 }
 
-// start runs usher serve on db as a child process and waits until it listens.
-func start(t *testing.T, dir, db string) *child {
+// start runs usher serve on db, with any further flags, as a child
+// process and waits until it listens.
+func start(t *testing.T, dir, db string, flags ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--", "serve", "--addr", "127.0.0.1:0", "--database", db,
-		"--secret-key-file", filepath.Join(dir, "usher.key"))
+	args := append([]string{"--", "serve", "--addr", "127.0.0.1:0", "--database", db,
+		"--secret-key-file", filepath.Join(dir, "usher.key")}, flags...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "USHER_TEST_CHILD=1")
 	stderr, err := cmd.StderrPipe()

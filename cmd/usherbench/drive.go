@@ -35,6 +35,7 @@ type result struct {
 	rssKB    int64   // the usher process's resident memory when the scenario ended
 	side     *result // a load run beside this one: me_during_login_flood's log-ins
 	note     string
+	na       bool // the scenario does not apply to this run; note says why
 }
 
 // rps is the rate of operations that succeeded.

@@ -137,7 +137,7 @@ func run(ctx context.Context, cfg config) error {
 		}()
 	}
 	u := &usherCmd{bin: bin, db: db}
-	b := &bench{cfg: cfg, dir: dir, db: db}
+	b := &bench{cfg: cfg, dir: dir, db: db, cmd: u}
 	rp := newReport(cfg, db.kind)
 	if db.note != "" {
 		rp.notes = append(rp.notes, db.note)

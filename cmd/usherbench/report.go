@@ -146,6 +146,10 @@ func (rp *report) rows() []row {
 			continue
 		}
 		r := rp.results[s.name]
+		if r.na {
+			out = append(out, row{Scenario: s.name, Note: "n/a: " + r.note})
+			continue
+		}
 		x := loadRow(s.name, r)
 		x.Ratio = rp.ratio(r)
 		if r.rssKB > 0 {
@@ -219,6 +223,10 @@ func (rp *report) writeTable(w io.Writer) error {
 			continue
 		}
 		r := rp.results[s.name]
+		if r.na {
+			fmt.Fprintf(w, "%-22s n/a: %s\n", s.name, r.note)
+			continue
+		}
 		ratio := ""
 		if x := rp.ratio(r); x != nil {
 			ratio = fmt.Sprintf("%.2f", *x)
@@ -273,7 +281,7 @@ func (rp *report) writeTable(w io.Writer) error {
 				errLines = append(errLines, fmt.Sprintf("  %s, its log-ins (not counted above): %s × %d", s.name, k, r.side.errs[k]))
 			}
 		}
-		if r.note != "" {
+		if r.note != "" && !r.na {
 			notes = append(notes, fmt.Sprintf("  %s: %s", s.name, r.note))
 		}
 	}

@@ -32,6 +32,7 @@ type bench struct {
 	token    string    // a personal token of the bench's administrator
 	appToken string    // an application key of the administrator
 	usher    *endpoint // usher serve
+	cmd      *usherCmd // runs usher's commands: a second usher serve
 	db       *database
 	ro       *sql.DB // the database, read-only, for search_scan
 	meBody   int     // bytes of GET /v1/me's answer, the ceiling's size
@@ -177,6 +178,7 @@ func scenarios() []scenario {
 				return r.hist.quantile(0.99) <= 3*me.hist.quantile(0.99), true
 			}},
 			run: func(ctx context.Context, b *bench) (*result, error) { return b.meDuringLoginFlood(ctx) }},
+		{name: "replicas", run: func(ctx context.Context, b *bench) (*result, error) { return b.replicas(ctx) }},
 	}
 }
 

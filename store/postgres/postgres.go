@@ -44,6 +44,12 @@ func Migrations() fs.FS {
 // transactions would hold every connection and each wait for another,
 // for ever. A read never waits for a transaction's connection, so with two
 // pools nothing waits in a circle.
+//
+// Beside the pools it keeps one session that tells the other processes on
+// the database of this one's writes and this one of theirs, through
+// LISTEN/NOTIFY (see signal), so that Changes counts every process's
+// writes and the caches that watch it drop within a round trip of a
+// write anywhere. Close ends it.
 func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	open := func(n int) (*sql.DB, error) {
 		db, err := sql.Open("pgx", url)
@@ -72,22 +78,30 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	sig := newSignal(url)
 	db, err := sqldb.Open(sqldb.Config{
 		Dialect:    dialect{},
 		Write:      write,
 		Read:       read,
 		Queries:    q,
 		Migrations: Migrations(),
+		Wrote:      sig.wrote,
+		Stop:       sig.stop,
 	})
 	if err != nil {
 		write.Close()
 		read.Close()
+		return nil, err
 	}
-	return db, err
+	sig.start(ctx, db.ChangedElsewhere)
+	return db, nil
 }
 
-// poolSize is each pool's number of connections: two pools of it per
-// replica stay under PostgreSQL's default max_connections (100) with room.
+// poolSize is each pool's number of connections. A replica holds at most
+// two pools of it and its listening session: 49 connections, so that one
+// replica stays under PostgreSQL's default max_connections (100) with
+// room; more replicas need a larger max_connections (see
+// docs/scaling.md).
 const poolSize = 24
 
 // uniqueFields maps each unique constraint to the field it protects.

@@ -10,23 +10,29 @@ import (
 	"usher/store"
 	"usher/store/postgres"
 	"usher/store/postgres/pgtest"
+	"usher/store/sqldb"
 	"usher/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store {
-		ctx := context.Background()
-		db, err := postgres.Open(ctx, pgtest.URL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(ctx, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t, pgtest.URL(t)) })
+}
+
+// mustOpen opens the database at url, closed when the test ends, and
+// migrates it.
+func mustOpen(t *testing.T, url string) *sqldb.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func TestConcurrentMigrate(t *testing.T) {
@@ -82,14 +88,7 @@ func TestReadyFailsOnReadOnlySession(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := pgtest.URL(t)
-	rw, err := postgres.Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rw.Close() })
-	if _, err := rw.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	rw := mustOpen(t, u)
 	ro, err := postgres.Open(ctx, u+"&default_transaction_read_only=on")
 	if err != nil {
 		t.Fatal(err)

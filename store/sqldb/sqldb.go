@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"usher"
@@ -83,6 +82,13 @@ type Config struct {
 	// Prepare keeps statements prepared, for a driver that does not cache
 	// them itself (pgx does; modernc's SQLite parses every call afresh).
 	Prepare bool
+	// Wrote, when set, is called after each write this process commits
+	// (each that Changes counts) and must return at once: a backend that
+	// tells the other processes on the database of them sets it.
+	Wrote func()
+	// Stop, when set, is called first by Close, to end what the backend
+	// runs beside the pools; the pools are still open while it runs.
+	Stop func()
 }
 
 // DB is a store.Store over database/sql.
@@ -93,7 +99,8 @@ type DB struct {
 	// prepared holds the statement caches of the pools, when prepared.
 	prepared []*stmtCache
 	// changes counts committed writes, for Changes.
-	changes atomic.Uint64
+	changes changeCount
+	stop    func()
 }
 
 var _ store.Store = (*DB)(nil)
@@ -109,7 +116,8 @@ func Open(cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("sqldb: %s dialect lacks query %s", cfg.Dialect.Name(), name)
 		}
 	}
-	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations}
+	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations, stop: cfg.Stop}
+	db.changes.wrote = cfg.Wrote
 	db.conn = conn{q: cfg.Read, w: cfg.Write, d: cfg.Dialect, queries: queries, write: cfg.Write}
 	if cfg.Prepare {
 		read, write := newStmtCache(cfg.Read), newStmtCache(cfg.Write)
@@ -169,8 +177,12 @@ func (db *DB) Analyze(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close ends what the backend runs beside the pools (Config.Stop), then
+// closes both pools.
 func (db *DB) Close() error {
+	if db.stop != nil {
+		db.stop()
+	}
 	var err error
 	for _, c := range db.prepared {
 		err = errors.Join(err, c.close())
@@ -203,7 +215,7 @@ type conn struct {
 	// writeStmts holds the write pool's prepared statements, when prepared.
 	writeStmts *stmtCache
 	// changes counts committed writes; atomic adds one at each commit.
-	changes *atomic.Uint64
+	changes *changeCount
 	// counts keeps the counts of large lists for their estimated totals.
 	counts *countCache
 }
@@ -267,7 +279,7 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", c.d.Classify(err))
 	}
-	c.changes.Add(1)
+	c.changes.add()
 	if ptx != nil {
 		ptx.prepareMissing(ctx)
 	}
