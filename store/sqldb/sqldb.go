@@ -142,14 +142,14 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Ready(ctx context.Context) error {
 	var standby bool
 	if err := db.quiet.QueryRowContext(ctx, db.queries["ReadyStandby"]).Scan(&standby); err != nil {
-		return fmt.Errorf("the database does not answer: %w", err)
+		return fmt.Errorf("the database does not answer: %w", db.d.Classify(err))
 	}
 	if standby {
 		return errors.New("the database is a standby in recovery: it takes no writes")
 	}
 	res, err := db.quiet.ExecContext(ctx, db.queries["ReadyWrite"], db.d.TimeArg(time.Now().UTC()))
 	if err != nil {
-		return fmt.Errorf("the database takes no writes: %w", err)
+		return fmt.Errorf("the database takes no writes: %w", db.d.Classify(err))
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("the database takes no writes: the ready row was not written (%d rows, %v)", n, err)
