@@ -427,7 +427,7 @@ var queryNames = []string{
 	"AttachmentInsert", "AttachmentByID", "AttachmentsOf", "AttachmentSetPreview", "AttachmentDelete",
 	"ScriptInsert", "ScriptByName", "ScriptByNameForUpdate", "ScriptWrite", "ScriptDelete", "ScriptRunInsert",
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
-	"ReadyStandby", "ReadyWrite",
+	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named
