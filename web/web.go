@@ -8,6 +8,8 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -206,7 +208,7 @@ type Ops struct {
 	Log     *slog.Logger
 }
 
-// Mount registers /healthz, /readyz and /metrics.
+// Mount registers /healthz, /readyz and, when Metrics is set, /metrics.
 func (o *Ops) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -224,7 +226,28 @@ func (o *Ops) Mount(mux *http.ServeMux) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", o.Metrics)
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	}
+}
+
+// BearerOnly serves next only to requests whose "Authorization: Bearer"
+// header carries token, compared in constant time; others are answered
+// 401. An empty token lets every request through.
+func BearerOnly(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(BearerToken(r)))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "a bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // rawBodyKey keeps a request's body as it came, before MaxBody limits it.

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"usher"
@@ -31,6 +29,7 @@ import (
 	"usher/face/pages"
 	"usher/face/pterodactyl"
 	"usher/mail"
+	"usher/metric"
 	"usher/password"
 	"usher/seal"
 	"usher/store"
@@ -67,6 +66,10 @@ type serveConfig struct {
 	// templates and static files.
 	allowedOrigins string
 	themeDir       string
+	// metricsAddr, when set, is the listener of /metrics apart from the
+	// API's; metricsToken, when set, is the bearer token it requires.
+	metricsAddr  string
+	metricsToken string
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -137,6 +140,9 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&p.ScriptTimeout, "script-timeout", p.ScriptTimeout, "longest run of a server script")
 	f.IntVar(&sc.scriptHeap, "script-memory", p.ScriptHeapGrowth>>20, "MiB the heap may grow by while a server script runs")
 	f.IntVar(&p.ScriptMaxSource, "script-max-size", p.ScriptMaxSource, "largest script source, in bytes")
+	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090, and not on --addr "+
+		"(default: on --addr)")
+	f.StringVar(&sc.metricsToken, "metrics-token", "", "require this bearer token (Authorization: Bearer TOKEN) for /metrics")
 	return cmd
 }
 
@@ -185,9 +191,21 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	if err != nil {
 		return err
 	}
-	c, err := buildCore(ctx, db, box, blobs, sc, log)
+	metrics := newServeMetrics(sc.metricsToken, sc.metricsAddr == "")
+	metrics.registerPools(db.Pools())
+	c, err := buildCore(ctx, db, box, blobs, sc, log, metrics.reg)
 	if err != nil {
 		return err
+	}
+	metric.RegisterBacklog(metrics.reg, c.Outbox.Backlog, time.Now, log)
+	if sc.metricsAddr != "" {
+		mctx, stop := context.WithCancel(ctx)
+		wait, err := metrics.serveApart(mctx, sc.metricsAddr, log, m.MetricsStarted)
+		if err != nil {
+			stop()
+			return err
+		}
+		defer func() { stop(); _ = wait() }()
 	}
 	if err := c.Auth.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
@@ -200,7 +218,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
 	srv := &http.Server{
-		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir)),
+		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir, metrics)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -262,7 +280,8 @@ func openBlobs(ctx context.Context, database, url string) (usher.BlobStore, erro
 
 // buildCore makes the core with its mail transport, log-in providers and
 // blob store.
-func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger) (*core.Core, error) {
+func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger,
+	reg prometheus.Registerer) (*core.Core, error) {
 	var transport usher.Transport = mail.NewLog(log)
 	if sc.smtpURL != "" {
 		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
@@ -295,9 +314,12 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		}
 		conns = append(conns, o)
 	}
+	hasher := password.NewHasher(sc.argon2, sc.hashWorkers, sc.hashQueue)
+	metric.RegisterHasher(reg, hasher)
 	return core.New(core.Config{
+		Observer:   metric.NewObserver(reg),
 		Store:      db,
-		Hasher:     password.NewHasher(sc.argon2, sc.hashWorkers, sc.hashQueue),
+		Hasher:     hasher,
 		Policy:     sc.policy,
 		Seal:       box,
 		Connectors: conns,
@@ -311,12 +333,18 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 // where usher is reached from outside, for the links faces write and the
 // origin browsers' requests must come from; proxies are the reverse
 // proxies believed about the client; theme, when set, is the directory
-// that overrides the hosted pages' templates and static files.
-func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+// that overrides the hosted pages' templates and static files; metrics,
+// when nil, a registry of the handler's own.
+func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string,
+	metrics *serveMetrics) http.Handler {
+	if metrics == nil {
+		metrics = newServeMetrics("", true)
+	}
 	mux := http.NewServeMux()
-	ops := &web.Ops{Ready: db.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
+	ops := &web.Ops{Ready: db.Ready, Log: log}
+	if metrics.onMain {
+		ops.Metrics = metrics.handler
+	}
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Stats: c.Stats, Groups: c.Groups, Orgs: c.Orgs, Apps: c.Apps, Instance: c.Instance, Plans: c.Plans,
 		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Reminders: c.Reminders, Attachments: c.Attachments, Scripts: c.Scripts, Log: log,
@@ -333,7 +361,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance, Reminders: c.Reminders,
 		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,
 		PublicURL: publicURL}).Mount(mux)
-	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
+	return web.Middleware(mux, log, web.NewMetrics(metrics.reg), proxies)
 }
 
 // redactURL hides the password of a database URL, in its user part or its

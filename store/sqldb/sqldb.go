@@ -157,6 +157,12 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Pools returns the connection pools by name, "write" and "read", for
+// their statistics (sql.DB.Stats); callers must not close them.
+func (db *DB) Pools() map[string]*sql.DB {
+	return map[string]*sql.DB{"write": db.write, "read": db.read}
+}
+
 // Analyze runs the dialect's statistics statement.
 func (db *DB) Analyze(ctx context.Context) error {
 	q := db.d.Analyze()
