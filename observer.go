@@ -34,7 +34,8 @@ const (
 	// not confirm the log-in.
 	LoginRejected = "invalid_credentials"
 	// LoginRefused: right credentials for an account that may not log in
-	// (blocked, suspended, unconfirmed), or a method switched off.
+	// (blocked, suspended, unconfirmed), a method switched off, or a
+	// script that refused the log-in.
 	LoginRefused = "refused"
 	LoginLocked  = "locked"  // too many failures: the key is locked
 	LoginBusy    = "busy"    // the password-hashing queue was full

@@ -30,6 +30,9 @@ func loginOutcome(err error) string {
 	case usher.KindInternal:
 		return usher.LoginError
 	}
+	if usher.AsError(err).Code == usher.CodeScriptRefused {
+		return usher.LoginRefused
+	}
 	return usher.LoginInvalid
 }
 

@@ -38,7 +38,8 @@ func TestMetrics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrc, metricsc := make(chan string, 1), make(chan string, 1)
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" },
+	logs := &syncBuffer{}
+	m := &Main{Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" },
 		Started: func(a string) { addrc <- a }, MetricsStarted: func(a string) { metricsc <- a }}
 	errc := make(chan error, 1)
 	go func() {
@@ -154,6 +155,31 @@ func TestMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("the scrape:\n%s", after)
+	}
+
+	// The access log: a request with a session names its account; a
+	// refused log-in is a client's mistake, logged at INFO.
+	var me, refused map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var line map[string]any
+		if json.Unmarshal([]byte(l), &line) != nil || line["msg"] != "request" {
+			continue
+		}
+		switch {
+		case line["route"] == "GET /v1/me":
+			me = line
+		case line["route"] == "POST /v1/auth/login" && line["status"] == 401.0:
+			refused = line
+		}
+	}
+	if me == nil || me["level"] != "INFO" || me["user_id"] != 1.0 || me["client"] != "127.0.0.1" || me["request_id"] == "" {
+		t.Errorf("the log of /v1/me: %v", me)
+	}
+	if ms, ok := me["duration_ms"].(float64); !ok || ms <= 0 {
+		t.Errorf("the log of /v1/me has no duration_ms: %v", me)
+	}
+	if refused == nil || refused["level"] != "INFO" || refused["user_id"] != nil {
+		t.Errorf("the log of a wrong password: %v", refused)
 	}
 	cancel()
 	if err := <-errc; err != nil {
