@@ -239,7 +239,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	}()
 
 	log.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.database),
-		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup", time.Since(start))
+		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup_ms", float64(time.Since(start).Microseconds())/1000)
 	if m.Started != nil {
 		m.Started(ln.Addr().String())
 	}

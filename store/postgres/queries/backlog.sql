@@ -2,7 +2,10 @@
 -- the partial index its sender claims through.
 
 -- name: BacklogMail
-SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL;
+-- Counted and found in the index alone; the first queued (the lowest id)
+-- is the oldest, whose time is then read by its key.
+SELECT b.n, (SELECT created_at FROM outbox WHERE id = b.first)
+FROM (SELECT count(*) AS n, min(id) AS first FROM outbox WHERE sent_at IS NULL) AS b;
 
 -- name: BacklogReminders
 SELECT count(*) FROM reminders
