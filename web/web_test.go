@@ -341,3 +341,35 @@ func (l *lockedBuffer) Reset() {
 	defer l.mu.Unlock()
 	l.b.Reset()
 }
+
+// TestBearerOnly: with a token, only requests that carry it pass, the
+// scheme matched in any case; without one, every request passes.
+func TestBearerOnly(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "metrics") })
+	for _, tt := range []struct {
+		name, token, header string
+		status              int
+	}{
+		{"the token", "s3cret", "Bearer s3cret", 200},
+		{"the scheme in lower case", "s3cret", "bearer s3cret", 200},
+		{"no header", "s3cret", "", 401},
+		{"a wrong token", "s3cret", "Bearer s3cre", 401},
+		{"another scheme", "s3cret", "Basic s3cret", 401},
+		{"no token configured", "", "", 200},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		if tt.header != "" {
+			r.Header.Set("Authorization", tt.header)
+		}
+		w := httptest.NewRecorder()
+		BearerOnly(tt.token, ok).ServeHTTP(w, r)
+		body := w.Body.String()
+		if w.Code != tt.status || (tt.status == 200) != (body == "metrics") {
+			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, body, tt.status)
+		}
+		if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: a 401 without WWW-Authenticate", tt.name)
+		}
+	}
+}
