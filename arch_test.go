@@ -53,6 +53,13 @@ func TestLayers(t *testing.T) {
 			why:       "the domain and the core know nothing of HTTP",
 		},
 		{
+			pkg: func(p string) bool { return p == "usher" || p == "usher/core" || p == "usher/password" },
+			forbidden: func(i string) bool {
+				return strings.HasPrefix(i, "github.com/prometheus/") || within(i, "usher/metric")
+			},
+			why: "the core tells an usher.Observer what it does; metric/ counts it for Prometheus",
+		},
+		{
 			pkg:       func(p string) bool { return p == "usher" },
 			forbidden: func(i string) bool { return strings.HasPrefix(i, "usher/") },
 			why:       "the domain package imports nothing of usher",

@@ -1,6 +1,9 @@
 package usher
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // PrincipalKind tells what kind of caller a principal is.
 type PrincipalKind string
@@ -78,10 +81,24 @@ type Request struct {
 
 type principalKey struct{}
 type requestKey struct{}
+type noteKey struct{}
 
-// WithPrincipal returns a context carrying p.
+// WithPrincipal returns a context carrying p, and notes p's account where
+// WithPrincipalNote asked for it.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	if n, ok := ctx.Value(noteKey{}).(*atomic.Int64); ok {
+		n.Store(p.UserID())
+	}
 	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// WithPrincipalNote returns a context under which WithPrincipal notes the
+// account of the principal it carries, and a function that returns the id
+// of the account noted last, or 0: the access log names who a request
+// turned out to be, which only the face that checked its credential knows.
+func WithPrincipalNote(ctx context.Context) (context.Context, func() int64) {
+	n := new(atomic.Int64)
+	return context.WithValue(ctx, noteKey{}, n), n.Load
 }
 
 // PrincipalFrom returns the principal in ctx, or an anonymous one.

@@ -1,5 +1,7 @@
 package usher
 
+import "time"
+
 // Stats counts what the service holds, for an administrator's dashboard.
 // Each count is exact unless its Estimated field says otherwise.
 type Stats struct {
@@ -39,4 +41,16 @@ type ApplicationStats struct {
 type Subscription struct {
 	// Configured is false when the instance has no subscription.
 	Configured bool
+}
+
+// Backlog is the work waiting for usher's background senders, for an
+// operator's metrics.
+type Backlog struct {
+	// MailQueued counts the mails not sent yet, due or waiting for a
+	// retry; MailOldest is when the oldest of them was queued, or zero.
+	MailQueued int
+	MailOldest time.Time
+	// RemindersDue counts the reminders whose time has come and whose mail
+	// is not queued yet.
+	RemindersDue int
 }

@@ -155,6 +155,7 @@ func (a *Auth) touch(ctx context.Context, key string, ent principalEntry, now ti
 func (a *Auth) tokenPrincipal(ctx context.Context, key string, load func() (*usher.Token, error), now time.Time) (principalEntry, error) {
 	changes := a.store.Changes()
 	ent, ok := a.principals.get(key, changes, now)
+	a.observe.TokenCache(ok)
 	if !ok {
 		tok, err := load()
 		if errors.Is(err, usher.ErrNotFound) {

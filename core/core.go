@@ -186,6 +186,9 @@ type Config struct {
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observer is told of log-ins, lockouts, deliveries, script runs and
+	// the token cache's answers, for metrics; none when nil.
+	Observer usher.Observer
 }
 
 // Core is the set of services. Faces take the services they use.
@@ -231,6 +234,8 @@ type env struct {
 	decoding   *semaphore.Weighted
 	clock      func() time.Time
 	log        *slog.Logger
+	observe    usher.Observer
+	backlog    backlogCache
 	keys       *keyring
 	rules      ruleCache
 	principals principalCache
@@ -252,7 +257,10 @@ func New(cfg Config) *Core {
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
 		connectors: map[string]usher.Connector{}, transport: cfg.Transport, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
-		decoding: semaphore.NewWeighted(previewBudget),
+		decoding: semaphore.NewWeighted(previewBudget), observe: cfg.Observer,
+	}
+	if e.observe == nil {
+		e.observe = nopObserver{}
 	}
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {

@@ -28,13 +28,14 @@ func errBadLogin() error {
 // Errors: Unauthenticated (invalid_credentials), Internal.
 func (a *Auth) ServiceAccountLogin(ctx context.Context, username, token string) (*usher.Principal, error) {
 	p, err := a.Authenticate(ctx, token, usher.TokenServiceAccount)
-	if err != nil && usher.ErrorKind(err) == usher.KindInternal {
-		return nil, err
+	switch {
+	case err != nil && usher.ErrorKind(err) == usher.KindInternal:
+		p = nil
+	case err != nil || p.Anonymous() || p.User.Kind != usher.KindServiceAccount || !strings.EqualFold(p.User.Username, username):
+		p, err = nil, errBadLogin()
 	}
-	if err != nil || p.Anonymous() || p.User.Kind != usher.KindServiceAccount || !strings.EqualFold(p.User.Username, username) {
-		return nil, errBadLogin()
-	}
-	return p, nil
+	a.observe.Login(usher.LoginServiceAccount, loginOutcome(err))
+	return p, err
 }
 
 // Login checks a login (an e-mail address or a username) and password and
@@ -48,6 +49,13 @@ func (a *Auth) ServiceAccountLogin(ctx context.Context, username, token string) 
 // password, or log-in by password is off: usher.SettingInternalEnabled),
 // RateLimited (locked, or the hashing queue is full), Invalid.
 func (a *Auth) Login(ctx context.Context, login, pw string) (*usher.Session, error) {
+	s, err := a.login(ctx, login, pw)
+	a.observe.Login(usher.LoginPassword, loginOutcome(err))
+	return s, err
+}
+
+// login is Login, untold.
+func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, error) {
 	if open, err := a.passwordLoginOpen(ctx); err != nil || !open {
 		if err == nil {
 			err = &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePasswordLoginOff,
@@ -319,6 +327,7 @@ func (e *env) lock(ctx context.Context, l limit, t *usher.Throttle) error {
 	if err := e.store.ThrottleLock(ctx, l.key, e.now().Add(wait)); err != nil {
 		return err
 	}
+	e.observe.Lockout(lockoutScope(l.key))
 	_ = e.recordAlone(ctx, event{action: "auth.lockout", resourceType: "throttle", resourceID: l.key,
 		meta: map[string]string{"failures": strconv.Itoa(t.Failures), "locked_for": wait.String()}})
 	return errLocked(wait)

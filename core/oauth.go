@@ -228,6 +228,13 @@ func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) er
 // Unauthenticated (the provider refused), Forbidden (sign-up is off; the
 // account cannot log in), Conflict.
 func (a *Auth) FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error) {
+	s, to, err := a.finishOAuth(ctx, provider, state, code, binding)
+	a.observe.Login(usher.LoginOAuth, loginOutcome(err))
+	return s, to, err
+}
+
+// finishOAuth is FinishOAuth, untold.
+func (a *Auth) finishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error) {
 	conn, err := a.connector(ctx, provider)
 	if err != nil {
 		return nil, "", err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
 	"time"
 
 	"usher"
@@ -55,6 +56,7 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 			err = o.transport.Send(ctx, m)
 		}
 		at := o.now()
+		o.observe.Mail(m.Kind, err == nil)
 		if err == nil {
 			sent++
 			if err := o.store.OutboxSent(ctx, m.ID, at); err != nil {
@@ -159,4 +161,37 @@ func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 		case <-o.mailc:
 		}
 	}
+}
+
+// backlogTTL is how long a backlog read is reused: the scrapes of several
+// monitoring servers cost one read.
+const backlogTTL = 5 * time.Second
+
+// backlogCache keeps the last backlog read.
+type backlogCache struct {
+	mu sync.Mutex
+	at time.Time
+	b  usher.Backlog
+}
+
+// Backlog returns the work waiting for the background senders — the mails
+// not sent yet with the oldest one's time, and the reminders due — read
+// from the store at most once per backlogTTL. It is for an operator's
+// metrics, not the API, and asks for no principal.
+//
+// Errors: only the store's.
+func (o *Outbox) Backlog(ctx context.Context) (usher.Backlog, error) {
+	c := &o.backlog
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := o.now()
+	if !c.at.IsZero() && now.Sub(c.at) < backlogTTL {
+		return c.b, nil
+	}
+	b, err := o.store.BacklogGet(ctx, now)
+	if err != nil {
+		return usher.Backlog{}, err
+	}
+	c.at, c.b = now, *b
+	return c.b, nil
 }

@@ -191,7 +191,11 @@ func (l scriptLimit) Error() string { return "stopped at its " + l.what + " limi
 // object. A refusal, a limit reached, an exception or a change to a field
 // that is not writable is returned as an *usher.Error; nothing the run
 // asked for (mails, changes) is then to be applied.
-func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall) (*scriptResult, error) {
+func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall) (_ *scriptResult, err error) {
+	defer func() {
+		outcome, _ := outcomeOf(err)
+		e.observe.Script(call.trigger, outcome)
+	}()
 	vm := goja.New()
 	vm.SetMaxCallStackSize(maxScriptCallStack)
 	res := &scriptResult{}

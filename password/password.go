@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -47,6 +49,26 @@ type Hasher struct {
 	params Params
 	run    chan struct{} // a slot per hash that may run
 	queue  chan struct{} // a slot per hash that may run or wait
+	// waits and waited count the hashes that got a run slot and their
+	// total wait for it, in nanoseconds; refused counts ErrBusy.
+	waits, waited, refused atomic.Uint64
+}
+
+// Stats is what a Hasher is doing, for metrics.
+type Stats struct {
+	Running, Waiting int // hashes running now, and waiting for a CPU
+	// Waits counts the hashes that have started, and Waited is their
+	// total wait in the queue; Refused counts those refused with ErrBusy.
+	Waits   uint64
+	Waited  time.Duration
+	Refused uint64
+}
+
+// Stats returns the hasher's queue now and its counts so far.
+func (h *Hasher) Stats() Stats {
+	running := len(h.run)
+	return Stats{Running: running, Waiting: max(0, len(h.queue)-running), Waits: h.waits.Load(),
+		Waited: time.Duration(h.waited.Load()), Refused: h.refused.Load()}
 }
 
 // NewHasher returns a Hasher that runs at most workers hashes at once and
@@ -76,10 +98,14 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case h.queue <- struct{}{}:
 	default:
+		h.refused.Add(1)
 		return nil, ErrBusy
 	}
+	start := time.Now()
 	select {
 	case h.run <- struct{}{}:
+		h.waits.Add(1)
+		h.waited.Add(uint64(time.Since(start)))
 		return func() { <-h.run; <-h.queue }, nil
 	case <-ctx.Done():
 		<-h.queue

@@ -125,10 +125,17 @@ func TestBoundedQueue(t *testing.T) {
 	if _, err := h.Hash(context.Background(), "refused"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("third hash: %v, want ErrBusy", err)
 	}
+	if s := h.Stats(); s.Running != 1 || s.Waiting != 1 || s.Refused != 1 || s.Waits != 1 {
+		t.Fatalf("stats with one running, one waiting and one refused: %+v", s)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	time.Sleep(time.Millisecond) // the queued hash waits at least this long
 	release()
 	wg.Wait()
+	if s := h.Stats(); s.Running != 0 || s.Waiting != 0 || s.Waits != 2 || s.Waited < time.Millisecond {
+		t.Fatalf("stats once both ran: %+v", s)
+	}
 	if _, err := h.Hash(ctx, "cancelled"); err == nil {
 		// With a free slot the select may pick either branch; both are fine,
 		// but a cancelled context must never leak a slot.

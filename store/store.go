@@ -391,6 +391,10 @@ type Tx interface {
 	// StatsGet counts users, groups and applications by state: one
 	// aggregate query per table.
 	StatsGet(ctx context.Context) (*usher.Stats, error)
+	// BacklogGet counts the mails not sent yet (with the oldest one's
+	// time) and the reminders due at now and not delivered, through the
+	// indexes their senders use.
+	BacklogGet(ctx context.Context, now time.Time) (*usher.Backlog, error)
 }
 
 // TokenFilter selects tokens. Zero fields do not filter.

@@ -8,6 +8,8 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -104,6 +106,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // panics, logs the request and counts it. The request's client address and
 // whether it came over HTTPS are the peer's, or what proxies, when the
 // peer is one of them, say of the client; nil proxies trusts none.
+//
+// The log line of a request names its method, route, status, size,
+// duration in milliseconds (duration_ms), client address, request id and,
+// once a face has checked its credential, its account (user_id). A
+// request answered 5xx is logged at level ERROR; any other, a client's
+// mistake included, at INFO.
 func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -116,6 +124,7 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 		ctx := usher.WithRequest(r.Context(), usher.Request{
 			ID: id, Address: addr, UserAgent: r.UserAgent(), Secure: secure,
 		})
+		ctx, userID := usher.WithPrincipalNote(ctx)
 		if r.Body != nil {
 			// An upload's handler may read past MaxBody (UploadBody).
 			ctx = context.WithValue(ctx, rawBodyKey{}, r.Body)
@@ -142,10 +151,20 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 				m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
 				m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 			}
-			log.LogAttrs(ctx, slog.LevelInfo, "request",
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{
 				slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
-				slog.Duration("duration", elapsed), slog.String("request_id", id))
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.String("client", addr), slog.String("request_id", id),
+			}
+			if uid := userID(); uid != 0 {
+				attrs = append(attrs, slog.Int64("user_id", uid))
+			}
+			log.LogAttrs(ctx, level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -189,7 +208,7 @@ type Ops struct {
 	Log     *slog.Logger
 }
 
-// Mount registers /healthz, /readyz and /metrics.
+// Mount registers /healthz, /readyz and, when Metrics is set, /metrics.
 func (o *Ops) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -207,7 +226,28 @@ func (o *Ops) Mount(mux *http.ServeMux) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", o.Metrics)
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	}
+}
+
+// BearerOnly serves next only to requests whose "Authorization: Bearer"
+// header carries token, compared in constant time; others are answered
+// 401. An empty token lets every request through.
+func BearerOnly(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(BearerToken(r)))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "a bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // rawBodyKey keeps a request's body as it came, before MaxBody limits it.

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,5 +249,127 @@ func TestBaseURL(t *testing.T) {
 	}
 	if got := BaseURL(r, ""); got != "http://usher.test:8080" {
 		t.Errorf("from the request: %s", got)
+	}
+}
+
+// TestMiddlewareLog: each request's log line carries its duration in
+// milliseconds, the client address a trusted proxy names, the request id
+// and the account a face found; a client's mistake is logged at INFO, a
+// server's fault at ERROR.
+func TestMiddlewareLog(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	// As a face does: the credential names account 7, then the handler
+	// answers.
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		usher.WithPrincipal(r.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: &usher.User{ID: 7}})
+		http.Error(w, "no such user", http.StatusNotFound)
+	})
+	mux.HandleFunc("GET /broken", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	})
+	proxies, err := ParseProxies("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	srv := httptest.NewServer(Middleware(mux, log, nil, proxies))
+	defer srv.Close()
+	for _, tt := range []struct {
+		name, path, id string
+		status         int
+		want           map[string]any // fields of the log line; nil: absent
+	}{
+		{"a 4xx with an account", "/users/42", "req-4xx", 404, map[string]any{
+			"level": "INFO", "status": 404.0, "route": "GET /users/{id}", "client": "203.0.113.9",
+			"request_id": "req-4xx", "user_id": 7.0}},
+		{"a 5xx without one", "/broken", "req-5xx", 500, map[string]any{
+			"level": "ERROR", "status": 500.0, "route": "GET /broken", "client": "203.0.113.9",
+			"request_id": "req-5xx", "user_id": nil}},
+		{"unmatched", "/nowhere", "req-404", 404, map[string]any{
+			"level": "INFO", "route": "unmatched", "request_id": "req-404"}},
+	} {
+		logs.Reset()
+		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+		req.Header.Set("X-Request-ID", tt.id)
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status || res.Header.Get("X-Request-ID") != tt.id {
+			t.Fatalf("%s: %d %q", tt.name, res.StatusCode, res.Header.Get("X-Request-ID"))
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
+			t.Fatalf("%s: the log is not one JSON line: %v\n%s", tt.name, err, logs.String())
+		}
+		for k, v := range tt.want {
+			if got, ok := line[k]; got != v || (v == nil && ok) {
+				t.Errorf("%s: %s = %v, want %v\n%s", tt.name, k, got, v, logs.String())
+			}
+		}
+		if ms, ok := line["duration_ms"].(float64); !ok || ms <= 0 {
+			t.Errorf("%s: duration_ms = %v", tt.name, line["duration_ms"])
+		}
+	}
+}
+
+// lockedBuffer is a log's buffer that the server's goroutines and the test
+// share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+// TestBearerOnly: with a token, only requests that carry it pass, the
+// scheme matched in any case; without one, every request passes.
+func TestBearerOnly(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "metrics") })
+	for _, tt := range []struct {
+		name, token, header string
+		status              int
+	}{
+		{"the token", "s3cret", "Bearer s3cret", 200},
+		{"the scheme in lower case", "s3cret", "bearer s3cret", 200},
+		{"no header", "s3cret", "", 401},
+		{"a wrong token", "s3cret", "Bearer s3cre", 401},
+		{"another scheme", "s3cret", "Basic s3cret", 401},
+		{"no token configured", "", "", 200},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		if tt.header != "" {
+			r.Header.Set("Authorization", tt.header)
+		}
+		w := httptest.NewRecorder()
+		BearerOnly(tt.token, ok).ServeHTTP(w, r)
+		body := w.Body.String()
+		if w.Code != tt.status || (tt.status == 200) != (body == "metrics") {
+			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, body, tt.status)
+		}
+		if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: a 401 without WWW-Authenticate", tt.name)
+		}
 	}
 }

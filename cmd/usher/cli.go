@@ -27,6 +27,9 @@ type Main struct {
 	Getenv         func(string) string
 	// Started, when set, is called by serve with the address it listens on.
 	Started func(addr string)
+	// MetricsStarted, when set, is called by serve with the address of
+	// its metrics listener (--metrics-addr).
+	MetricsStarted func(addr string)
 
 	// started is set once the command line is parsed and a command runs.
 	started bool

@@ -39,6 +39,7 @@ var secretSettings = map[string]func(string) string{
 	"blob-url":             redactSecretURL,
 	"github-client-secret": redactAll,
 	"oidc-client-secret":   redactAll,
+	"metrics-token":        redactAll,
 }
 
 // envOnly are the settings only an environment variable gives: secrets

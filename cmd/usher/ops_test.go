@@ -306,3 +306,17 @@ func TestFlagBeatsVariable(t *testing.T) {
 		t.Errorf("a malformed variable: exit %d, %s", code, errOut.String())
 	}
 }
+
+// TestReadOnlyDatabase: a command that writes to a database it may only
+// read says so in an operator's words, naming the file to fix.
+func TestReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.key")
+	mustRun(t, "user", "create", "--username", "root", "--database", db, "--secret-key-file", key)
+	runSteps(t, []step{
+		{name: "a read goes on", args: []string{"user", "show", "root"}, stdout: "root"},
+		{name: "a write is refused with the reason", args: []string{"user", "block", "root"}, code: 1,
+			stderr: "the database file is read-only: check that the user usher runs as may write " + db},
+	}, "--database", "file:"+db+"?mode=ro", "--secret-key-file", key)
+}

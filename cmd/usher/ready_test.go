@@ -44,10 +44,10 @@ func TestReadyzFailsWhenWritesFail(t *testing.T) {
 		want   string
 	}{
 		{"a database that takes writes", rw, http.StatusOK, "ok"},
-		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes: attempt to write a readonly database"},
+		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes: the database file is read-only: check that the user usher runs as may write"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil, ""))
+			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil, "", nil))
 			defer srv.Close()
 			res, err := http.Get(srv.URL + "/readyz")
 			if err != nil {

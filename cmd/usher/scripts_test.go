@@ -27,7 +27,7 @@ func TestFacesScriptRefusal(t *testing.T) {
 		Triggers: []usher.Trigger{usher.TriggerBeforeSignup, usher.TriggerUserBeforeCreate}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, ""))
+	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, "", nil))
 	t.Cleanup(srv.Close)
 	personal := env.MustToken(t, admin.ID, usher.TokenPersonal, usher.ScopeAPI)
 	application := env.MustToken(t, admin.ID, usher.TokenApplication, usher.ScopeAPI)

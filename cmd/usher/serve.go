@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"usher"
@@ -31,6 +29,7 @@ import (
 	"usher/face/pages"
 	"usher/face/pterodactyl"
 	"usher/mail"
+	"usher/metric"
 	"usher/password"
 	"usher/seal"
 	"usher/store"
@@ -70,6 +69,10 @@ type serveConfig struct {
 	themeDir       string
 	// tls serves HTTPS without a reverse proxy (tls.go).
 	tls tlsSettings
+	// metricsAddr, when set, is the listener of /metrics apart from the
+	// API's; metricsToken, when set, is the bearer token it requires.
+	metricsAddr  string
+	metricsToken string
 }
 
 // newServeConfig returns serve's configuration with its defaults.
@@ -151,6 +154,9 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.IntVar(&sc.scriptHeap, "script-memory", p.ScriptHeapGrowth>>20, "MiB the heap may grow by while a server script runs")
 	f.IntVar(&p.ScriptMaxSource, "script-max-size", p.ScriptMaxSource, "largest script source, in bytes")
 	sc.tls.addFlags(f)
+	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090, and not on --addr "+
+		"(default: on --addr)")
+	f.StringVar(&sc.metricsToken, "metrics-token", "", "require this bearer token (Authorization: Bearer TOKEN) for /metrics")
 	return cmd
 }
 
@@ -214,9 +220,21 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	if err != nil {
 		return err
 	}
-	c, err := buildCore(ctx, db, box, blobs, sc, log)
+	metrics := newServeMetrics(sc.metricsToken, sc.metricsAddr == "")
+	metrics.registerPools(db.Pools())
+	c, err := buildCore(ctx, db, box, blobs, sc, log, metrics.reg)
 	if err != nil {
 		return err
+	}
+	metric.RegisterBacklog(metrics.reg, c.Outbox.Backlog, time.Now, log)
+	if sc.metricsAddr != "" {
+		mctx, stop := context.WithCancel(ctx)
+		wait, err := metrics.serveApart(mctx, sc.metricsAddr, log, m.MetricsStarted)
+		if err != nil {
+			stop()
+			return err
+		}
+		defer func() { stop(); _ = wait() }()
 	}
 	if err := c.Auth.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
@@ -229,7 +247,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
 	srv := &http.Server{
-		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir)),
+		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir, metrics)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -251,7 +269,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	}()
 
 	log.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.database),
-		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup", time.Since(start))
+		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup_ms", float64(time.Since(start).Microseconds())/1000)
 	if m.Started != nil {
 		m.Started(ln.Addr().String())
 	}
@@ -298,7 +316,8 @@ func openBlobs(ctx context.Context, database, url string) (usher.BlobStore, erro
 
 // buildCore makes the core with its mail transport, log-in providers and
 // blob store.
-func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger) (*core.Core, error) {
+func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger,
+	reg prometheus.Registerer) (*core.Core, error) {
 	var transport usher.Transport = mail.NewLog(log)
 	if sc.smtpURL != "" {
 		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
@@ -331,9 +350,12 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		}
 		conns = append(conns, o)
 	}
+	hasher := password.NewHasher(sc.argon2, sc.hashWorkers, sc.hashQueue)
+	metric.RegisterHasher(reg, hasher)
 	return core.New(core.Config{
+		Observer:   metric.NewObserver(reg),
 		Store:      db,
-		Hasher:     password.NewHasher(sc.argon2, sc.hashWorkers, sc.hashQueue),
+		Hasher:     hasher,
 		Policy:     sc.policy,
 		Seal:       box,
 		Connectors: conns,
@@ -347,12 +369,18 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 // where usher is reached from outside, for the links faces write and the
 // origin browsers' requests must come from; proxies are the reverse
 // proxies believed about the client; theme, when set, is the directory
-// that overrides the hosted pages' templates and static files.
-func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+// that overrides the hosted pages' templates and static files; metrics,
+// when nil, a registry of the handler's own.
+func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string,
+	metrics *serveMetrics) http.Handler {
+	if metrics == nil {
+		metrics = newServeMetrics("", true)
+	}
 	mux := http.NewServeMux()
-	ops := &web.Ops{Ready: db.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log}
+	ops := &web.Ops{Ready: db.Ready, Log: log}
+	if metrics.onMain {
+		ops.Metrics = metrics.handler
+	}
 	ops.Mount(mux)
 	(&native.Handler{Users: c.Users, Auth: c.Auth, Audit: c.Audit, Stats: c.Stats, Groups: c.Groups, Orgs: c.Orgs, Apps: c.Apps, Instance: c.Instance, Plans: c.Plans,
 		Keys: c.Keys, Emails: c.Emails, Settings: c.Settings, Avatars: c.Avatars, Reminders: c.Reminders, Attachments: c.Attachments, Scripts: c.Scripts, Log: log,
@@ -369,7 +397,7 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 	(&corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance, Reminders: c.Reminders,
 		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,
 		PublicURL: publicURL}).Mount(mux)
-	return web.Middleware(mux, log, web.NewMetrics(reg), proxies)
+	return web.Middleware(mux, log, web.NewMetrics(metrics.reg), proxies)
 }
 
 // redactURL hides the password of a database URL, in its user part or its

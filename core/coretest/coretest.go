@@ -45,6 +45,8 @@ type Options struct {
 	Connectors []usher.Connector
 	// Blobs keeps files' bytes; in memory when nil.
 	Blobs usher.BlobStore
+	// Observer is told of the core's events; none when nil.
+	Observer usher.Observer
 }
 
 // New returns a core on a new, migrated database that lives as long as t.
@@ -81,6 +83,7 @@ func New(t testing.TB, opts Options) *Env {
 		Transport:  opts.Transport,
 		Connectors: opts.Connectors,
 		Blobs:      opts.Blobs,
+		Observer:   opts.Observer,
 	})
 	return &Env{Core: c, Store: db, path: path}
 }

@@ -154,6 +154,15 @@ func (dialect) Classify(err error) error {
 		return &usher.UniqueError{Field: field, Err: err}
 	case "23503": // foreign_key_violation
 		return fmt.Errorf("%w: %w", usher.ErrNotFound, err)
+	case "25006": // read_only_sql_transaction
+		return fmt.Errorf("the PostgreSQL server takes no writes (a standby, or default_transaction_read_only is on): "+
+			"point --database at the primary: %w", err)
+	case "53100": // disk_full
+		return fmt.Errorf("the disk of the PostgreSQL server is full: free space in its data directory; "+
+			"usher takes no writes until then: %w", err)
+	case "53300": // too_many_connections
+		return fmt.Errorf("the PostgreSQL server has no connection left: raise its max_connections, "+
+			"or run fewer replicas (each holds up to 48): %w", err)
 	}
 	return err
 }

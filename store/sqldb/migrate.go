@@ -62,6 +62,11 @@ func (db *DB) Migrate(ctx context.Context, now time.Time) (applied []int, err er
 // MigrateTo is Migrate that stops after the migration numbered last, for
 // tests of what a migration does to data made before it.
 func (db *DB) MigrateTo(ctx context.Context, now time.Time, last int) (applied []int, err error) {
+	defer func() {
+		if err != nil {
+			err = db.d.Classify(err)
+		}
+	}()
 	all, err := Migrations(db.migrations)
 	if err != nil {
 		return nil, err

@@ -150,19 +150,25 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Ready(ctx context.Context) error {
 	var standby bool
 	if err := db.quiet.QueryRowContext(ctx, db.queries["ReadyStandby"]).Scan(&standby); err != nil {
-		return fmt.Errorf("the database does not answer: %w", err)
+		return fmt.Errorf("the database does not answer: %w", db.d.Classify(err))
 	}
 	if standby {
 		return errors.New("the database is a standby in recovery: it takes no writes")
 	}
 	res, err := db.quiet.ExecContext(ctx, db.queries["ReadyWrite"], db.d.TimeArg(time.Now().UTC()))
 	if err != nil {
-		return fmt.Errorf("the database takes no writes: %w", err)
+		return fmt.Errorf("the database takes no writes: %w", db.d.Classify(err))
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("the database takes no writes: the ready row was not written (%d rows, %v)", n, err)
 	}
 	return nil
+}
+
+// Pools returns the connection pools by name, "write" and "read", for
+// their statistics (sql.DB.Stats); callers must not close them.
+func (db *DB) Pools() map[string]*sql.DB {
+	return map[string]*sql.DB{"write": db.write, "read": db.read}
 }
 
 // Analyze runs the dialect's statistics statement.
@@ -439,7 +445,7 @@ var queryNames = []string{
 	"AttachmentInsert", "AttachmentByID", "AttachmentsOf", "AttachmentSetPreview", "AttachmentDelete",
 	"ScriptInsert", "ScriptByName", "ScriptByNameForUpdate", "ScriptWrite", "ScriptDelete", "ScriptRunInsert",
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
-	"ReadyStandby", "ReadyWrite",
+	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -93,7 +94,7 @@ func Open(path string) (*sqldb.DB, error) {
 		return nil, err
 	}
 	return sqldb.Open(sqldb.Config{
-		Dialect:    dialect{},
+		Dialect:    dialect{path: path},
 		Write:      write,
 		Read:       read,
 		Queries:    q,
@@ -103,7 +104,10 @@ func Open(path string) (*sqldb.DB, error) {
 }
 
 // dialect is SQLite's side of sqldb.Dialect.
-type dialect struct{}
+type dialect struct {
+	// path is the database file's, for errors an operator must act on.
+	path string
+}
 
 func (dialect) Name() string { return "sqlite" }
 
@@ -125,7 +129,7 @@ func (dialect) ListArg(items any) (any, error) {
 }
 
 // Classify maps SQLite's extended result codes to the store's errors.
-func (dialect) Classify(err error) error {
+func (d dialect) Classify(err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return err
@@ -136,6 +140,25 @@ func (dialect) Classify(err error) error {
 		return &usher.UniqueError{Err: err}
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return fmt.Errorf("%w: %w", usher.ErrNotFound, err)
+	}
+	return d.explain(se.Code()&0xff, err)
+}
+
+// explain puts the failures an operator must act on, by their primary
+// result code, in the operator's words; others are returned as they are.
+func (d dialect) explain(code int, err error) error {
+	dir := filepath.Dir(d.path)
+	switch code {
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("the database file is read-only: check that the user usher runs as may write %s "+
+			"and the directory %s, where SQLite keeps its -wal and -shm files (or that it was not opened with mode=ro): %w",
+			d.path, dir, err)
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("the disk holding the database %s is full: free space on it or move the database "+
+			"to a larger one; usher takes no writes until then: %w", d.path, err)
+	case sqlite3.SQLITE_CANTOPEN:
+		return fmt.Errorf("SQLite cannot open the database %s or its -wal and -shm files: check that %s exists "+
+			"and that the user usher runs as may read and write there: %w", d.path, dir, err)
 	}
 	return err
 }

@@ -122,7 +122,8 @@ func TestHandleMigration(t *testing.T) {
 
 // TestReadyFailsOnReadOnlyFile: a store on a file it may only read (a URI
 // filename with mode=ro, as a read-only mount leaves it) answers reads but
-// is not ready, and says why.
+// is not ready, and says why in words an operator can act on; so does a
+// write.
 func TestReadyFailsOnReadOnlyFile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -147,8 +148,15 @@ func TestReadyFailsOnReadOnlyFile(t *testing.T) {
 		t.Fatalf("the read-only store does not read: %v", err)
 	}
 	err = ro.Ready(ctx)
-	if err == nil || !strings.Contains(err.Error(), "takes no writes") || !strings.Contains(err.Error(), "readonly") {
+	if err == nil || !strings.Contains(err.Error(), "takes no writes") || !strings.Contains(err.Error(), "readonly") ||
+		!strings.Contains(err.Error(), "the database file is read-only: check that the user usher runs as may write "+path) {
 		t.Fatalf("Ready on a read-only file: %v", err)
+	}
+	// A write says so in the operator's words, naming the file and its
+	// directory.
+	err = ro.ThrottleClear(ctx, "user:1")
+	if err == nil || !strings.Contains(err.Error(), "the database file is read-only") || !strings.Contains(err.Error(), filepath.Dir(path)) {
+		t.Fatalf("a write to a read-only file: %v", err)
 	}
 	if err := rw.Ready(ctx); err != nil {
 		t.Fatalf("Ready on the writable store: %v", err)

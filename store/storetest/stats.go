@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/store"
@@ -80,4 +81,42 @@ func testStats(t *testing.T, s store.Store) {
 
 func groupDelta(a, b usher.GroupStats) usher.GroupStats {
 	return usher.GroupStats{Total: b.Total - a.Total, Valid: b.Valid - a.Valid, Archived: b.Archived - a.Archived, Deleted: b.Deleted - a.Deleted}
+}
+
+// testBacklog counts the unsent mails, with the oldest one's time, and the
+// reminders due: a sent mail, a reminder not due yet, dismissed or
+// delivered, is no backlog.
+func testBacklog(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if b, err := s.BacklogGet(ctx, base); err != nil || b.MailQueued != 0 || !b.MailOldest.IsZero() || b.RemindersDue != 0 {
+		t.Fatalf("an empty store's backlog: %+v, %v", b, err)
+	}
+	var ids []int64
+	for i := range 3 {
+		m := &usher.Mail{Kind: "confirm", To: "a@example.com", Subject: "s", Body: "b",
+			CreatedAt: base.Add(time.Duration(i) * time.Minute), NextAttemptAt: base.Add(time.Hour)}
+		if err := s.OutboxAdd(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	if err := s.OutboxSent(ctx, ids[0], base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	a := mustCreateUser(t, s, newUser("backlog", "", ""))
+	due, later := base, base.Add(time.Hour)
+	mustAddReminder(t, s, newReminder("user:1", a.ID, a.ID, &due))
+	mustAddReminder(t, s, newReminder("user:2", a.ID, a.ID, &later))
+	mustAddReminder(t, s, newReminder("user:3", a.ID, a.ID, nil))
+	gone := mustAddReminder(t, s, newReminder("user:4", a.ID, a.ID, &due))
+	if _, err := s.ReminderUpdate(ctx, gone.ID, func(r *usher.Reminder) error { r.DismissedAt = &due; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.BacklogGet(ctx, base.Add(time.Minute))
+	if err != nil || b.MailQueued != 2 || !b.MailOldest.Equal(base.Add(time.Minute)) || b.RemindersDue != 1 {
+		t.Fatalf("backlog: %+v, %v; want 2 mails from %v and 1 reminder", b, err, base.Add(time.Minute))
+	}
+	if b, _ := s.BacklogGet(ctx, base.Add(2*time.Hour)); b.RemindersDue != 2 {
+		t.Fatalf("backlog later: %+v", b)
+	}
 }

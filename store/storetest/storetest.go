@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"Stats", testStats},
+		{"Backlog", testBacklog},
 		{"TxRollback", testTxRollback},
 		{"Codes", testCodes},
 		{"CodeUsedOnce", testCodeUsedOnce},
