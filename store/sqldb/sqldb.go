@@ -202,7 +202,8 @@ type conn struct {
 	write *sql.DB
 	// writeStmts holds the write pool's prepared statements, when prepared.
 	writeStmts *stmtCache
-	// changes counts committed writes; atomic adds one at each commit.
+	// changes counts committed writes; atomic adds one at each commit
+	// of a transaction that made a counted write.
 	changes *atomic.Uint64
 	// counts keeps the counts of large lists for their estimated totals.
 	counts *countCache
@@ -217,6 +218,14 @@ func (c *conn) exec(ctx context.Context, name string, args ...any) (sql.Result, 
 	return res, nil
 }
 
+// quietExec runs the named statement, a write Changes does not count.
+func (c *conn) quietExec(ctx context.Context, name string, args ...any) error {
+	if _, err := c.quiet.ExecContext(ctx, c.queries[name], args...); err != nil {
+		return c.fail(name, err)
+	}
+	return nil
+}
+
 // queryRow runs the named statement and returns its one row.
 func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
 	return c.q.QueryRowContext(ctx, c.queries[name], args...)
@@ -225,6 +234,12 @@ func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row 
 // writeRow runs the named statement, a write that returns one row.
 func (c *conn) writeRow(ctx context.Context, name string, args ...any) *sql.Row {
 	return c.w.QueryRowContext(ctx, c.queries[name], args...)
+}
+
+// quietRow runs the named statement, a write that returns one row and
+// that Changes does not count.
+func (c *conn) quietRow(ctx context.Context, name string, args ...any) *sql.Row {
+	return c.quiet.QueryRowContext(ctx, c.queries[name], args...)
 }
 
 // fail classifies a driver error and names the statement it came from.
@@ -254,7 +269,11 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 		ptx = &preparedTx{tx, c.writeStmts, map[string]bool{}}
 		q = ptx
 	}
-	if err := fn(&conn{q: q, w: q, quiet: q, d: c.d, queries: c.queries, counts: c.counts}); err != nil {
+	// The transaction's counted writes are counted here, and the
+	// transaction once at its commit if there were any: one of reads and
+	// uncounted bookkeeping alone is no change.
+	var wrote atomic.Uint64
+	if err := fn(&conn{q: q, w: counted{q, &wrote}, quiet: q, d: c.d, queries: c.queries, counts: c.counts}); err != nil {
 		var late *lateProbe
 		if errors.As(err, &late) {
 			_ = tx.Rollback()
@@ -267,7 +286,9 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", c.d.Classify(err))
 	}
-	c.changes.Add(1)
+	if wrote.Load() > 0 {
+		c.changes.Add(1)
+	}
 	if ptx != nil {
 		ptx.prepareMissing(ctx)
 	}
@@ -405,6 +426,7 @@ var queryNames = []string{
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
+	"UserSignIn",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",

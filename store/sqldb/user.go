@@ -379,6 +379,26 @@ func (c *conn) UserSeen(ctx context.Context, id int64, at, notBefore time.Time) 
 	return nil
 }
 
+// UserSignIn records a sign-in and returns the user as written.
+func (c *conn) UserSignIn(ctx context.Context, id int64, at time.Time) (*usher.User, error) {
+	var out *usher.User
+	err := c.atomic(ctx, func(c *conn) error {
+		// Uncounted: the new times are no credential, and counting them
+		// would empty every cached token check at each log-in. The core
+		// drops this user's own cached checks itself.
+		res, err := c.quiet.ExecContext(ctx, c.queries["UserSignIn"], c.d.TimeArg(at), id)
+		if err != nil {
+			return c.fail("UserSignIn", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return usher.ErrNotFound
+		}
+		out, err = c.UserGet(ctx, usher.UserKey{ID: id})
+		return err
+	})
+	return out, err
+}
+
 // UserCount counts every user row.
 func (c *conn) UserCount(ctx context.Context) (int, error) {
 	var n int

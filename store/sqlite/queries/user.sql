@@ -85,6 +85,10 @@ ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.
 -- name: PasswordDelete
 DELETE FROM passwords WHERE user_id = ?1;
 
+-- name: UserSignIn
+UPDATE users SET last_sign_in_at = current_sign_in_at, current_sign_in_at = ?1, version = version + 1
+WHERE id = ?2;
+
 -- name: UserSeen
 UPDATE users SET last_seen_at = ?1
 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?3);
