@@ -67,6 +67,8 @@ type serveConfig struct {
 	// templates and static files.
 	allowedOrigins string
 	themeDir       string
+	// pprofAddr, when set, is where Go's runtime profiles are served.
+	pprofAddr string
 }
 
 func (m *Main) serveCmd(cfg *config) *cobra.Command {
@@ -137,6 +139,8 @@ func (m *Main) serveCmd(cfg *config) *cobra.Command {
 	f.DurationVar(&p.ScriptTimeout, "script-timeout", p.ScriptTimeout, "longest run of a server script")
 	f.IntVar(&sc.scriptHeap, "script-memory", p.ScriptHeapGrowth>>20, "MiB the heap may grow by while a server script runs")
 	f.IntVar(&p.ScriptMaxSource, "script-max-size", p.ScriptMaxSource, "largest script source, in bytes")
+	f.StringVar(&sc.pprofAddr, "pprof-addr", "", "address to serve Go's runtime profiles on, at /debug/pprof/, unauthenticated: "+
+		"keep it on loopback (default: off)")
 	return cmd
 }
 
@@ -209,6 +213,12 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	if sc.pprofAddr != "" {
+		if err := servePprof(bg, log, sc.pprofAddr); err != nil {
+			stopBG()
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
