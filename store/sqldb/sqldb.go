@@ -109,6 +109,9 @@ func Open(cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("sqldb: %s dialect lacks query %s", cfg.Dialect.Name(), name)
 		}
 	}
+	for _, name := range userGetQueries {
+		queries[name] = strings.Replace(queries["UserWithIdentities"], "{{user}}", queries[name], 1)
+	}
 	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations}
 	db.conn = conn{q: cfg.Read, w: cfg.Write, d: cfg.Dialect, queries: queries, write: cfg.Write}
 	if cfg.Prepare {
@@ -426,7 +429,7 @@ var queryNames = []string{
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
-	"UserSignIn",
+	"UserSignIn", "UserWithIdentities",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
