@@ -88,7 +88,7 @@ func scenarios() []scenario {
 				// No credential: a sign-in page reads it before anyone logs in.
 				return b.load(ctx, b.usher.get("", "", fixed("/v1/settings/current")))
 			}},
-		{name: "gitlab_user_get",
+		{name: "gitlab_user_get", target: &target{text: "≥ 0.5×ceiling", met: ratioAtLeast(0.5)},
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				return b.load(ctx, b.usher.get("PRIVATE-TOKEN", b.token, b.userPath("/api/v4/users/")))
 			}},
