@@ -650,3 +650,33 @@ func TestServiceAccountLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginCountsNoChange: a log-in, right or wrong, writes only what no
+// kept token check can be stale by, so the store's count of changes — the
+// signal that ends every kept check — does not grow; a log-in that ends
+// sessions past the cap does grow it.
+func TestLoginCountsNoChange(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{MaxSessionsPerUser: 2})
+	ctx := from("192.0.2.7")
+	steps := []struct {
+		name  string
+		pw    string
+		grows bool
+	}{
+		{"first log-in", alicePassword, false},
+		{"wrong password", "not her password", false},
+		{"second log-in", alicePassword, false},
+		{"a third session ends the oldest", alicePassword, true},
+	}
+	for _, st := range steps {
+		before := b.env.Store.Changes()
+		_, err := b.auth.Login(ctx, "alice", st.pw)
+		if (err == nil) != (st.pw == alicePassword) {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if grew := b.env.Store.Changes() > before; grew != st.grows {
+			t.Errorf("%s: the count of changes grew: %v, want %v", st.name, grew, st.grows)
+		}
+	}
+}

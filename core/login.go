@@ -171,10 +171,10 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 	sess := &usher.Session{}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		sess.User, err = tx.UserUpdate(ctx, u.ID, func(u *usher.User) error {
-			u.LastSignInAt, u.CurrentSignInAt = u.CurrentSignInAt, &now
-			return nil
-		})
+		// Uncounted by the store's changes, so that a flood of log-ins
+		// leaves everyone else's cached token checks be; this account's
+		// are dropped below, once the new times are committed.
+		sess.User, err = tx.UserSignIn(ctx, u.ID, now)
 		if err != nil {
 			return err
 		}
@@ -205,6 +205,7 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 	if err != nil {
 		return nil, err
 	}
+	a.principals.forgetUser(u.ID)
 	return sess, nil
 }
 

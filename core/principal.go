@@ -73,3 +73,17 @@ func (c *principalCache) touched(key string, ent principalEntry) {
 	e.tok, e.user = &tok, &u
 	c.entries[key] = e
 }
+
+// forgetUser drops the entries of the account with the id, whose own row
+// changed by a write the store does not count (a sign-in's times). It
+// goes through every entry: there are at most maxPrincipals, and log-ins
+// are few next to the token checks.
+func (c *principalCache) forgetUser(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.user.ID == id || (e.impersonator != nil && e.impersonator.ID == id) {
+			delete(c.entries, k)
+		}
+	}
+}

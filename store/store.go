@@ -38,11 +38,16 @@ type Store interface {
 	// Changes counts the writes this process has committed to the
 	// database. It grows after each write is visible to readers, so a
 	// cache filled from reads made after calling it is stale once it has
-	// grown. Writes by other processes on the database count when the
-	// backend hears of them: PostgreSQL's within a round trip of their
-	// commit (LISTEN/NOTIFY), and once more whenever it may have missed
-	// some; SQLite has one process. TokenTouch and UserSeen, which change
-	// no credential, and Ready's write are not counted.
+	// grown. A transaction counts once, at its commit, and only when it
+	// wrote something counted. Writes by other processes on the database
+	// count when the backend hears of them: PostgreSQL's within a round
+	// trip of their commit (LISTEN/NOTIFY), and once more whenever it may
+	// have missed some; SQLite has one process. Not counted: Ready's
+	// write, and the bookkeeping no cache holds a copy of that a write
+	// could leave stale: TokenTouch and UserSeen, which change no
+	// credential; UserSignIn (a caller that caches users drops that one
+	// itself); the throttles' writes; a new token (TokenCreate) and a new
+	// audit event (AuditAppend), rows no one has read yet.
 	Changes() uint64
 	// Analyze brings the query planner's statistics up to date, after a
 	// bulk change the engine's own upkeep has not caught up with yet.
@@ -79,6 +84,12 @@ type Tx interface {
 	// time since notBefore is recorded already. It changes no credential
 	// and is not counted by Changes.
 	UserSeen(ctx context.Context, id int64, at, notBefore time.Time) error
+	// UserSignIn records a sign-in at the given time: the last sign-in
+	// time takes the current one, which becomes at, and Version grows. It
+	// returns the user as written, or ErrNotFound. It is not counted by
+	// Changes, so that log-ins leave others' cached credentials be: a
+	// caller that caches the user must drop it.
+	UserSignIn(ctx context.Context, id int64, at time.Time) (*usher.User, error)
 	// UserCount returns the number of users, deleted ones included.
 	UserCount(ctx context.Context) (int, error)
 

@@ -73,6 +73,8 @@ type serveConfig struct {
 	// API's; metricsToken, when set, is the bearer token it requires.
 	metricsAddr  string
 	metricsToken string
+	// pprofAddr, when set, is where Go's runtime profiles are served.
+	pprofAddr string
 }
 
 // newServeConfig returns serve's configuration with its defaults.
@@ -157,6 +159,8 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090, and not on --addr "+
 		"(default: on --addr)")
 	f.StringVar(&sc.metricsToken, "metrics-token", "", "require this bearer token (Authorization: Bearer TOKEN) for /metrics")
+	f.StringVar(&sc.pprofAddr, "pprof-addr", "", "address to serve Go's runtime profiles on, at /debug/pprof/, unauthenticated: "+
+		"keep it on loopback (default: off)")
 	return cmd
 }
 
@@ -257,6 +261,12 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		TLSConfig:         tlsConf,
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	if sc.pprofAddr != "" {
+		if err := servePprof(bg, log, sc.pprofAddr); err != nil {
+			stopBG()
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -32,8 +32,9 @@ type result struct {
 	elapsed  time.Duration // from the window's start to the last operation's end
 	hist     histogram     // latencies of the operations that succeeded
 	errs     map[string]uint64
-	rssKB    int64   // the usher process's resident memory when the scenario ended
-	side     *result // a load run beside this one: me_during_login_flood's log-ins
+	rssKB    int64      // the usher process's resident memory when the scenario ended
+	side     *result    // a load run beside this one: me_during_login_flood's log-ins
+	hash     *hashBound // login's: the hash-bound limit, measured beside it
 	note     string
 	na       bool // the scenario does not apply to this run; note says why
 }

@@ -102,6 +102,8 @@ type row struct {
 	RSS       *float64          `json:"rss_mb,omitempty"`
 	ErrorKind map[string]uint64 `json:"errors_by_kind,omitempty"`
 	Side      *row              `json:"login_flood,omitempty"`
+	HashMS    *float64          `json:"hash_ms,omitempty"`        // login: one argon2id hash
+	HashBound *float64          `json:"hash_bound_rps,omitempty"` // login: cores ÷ hash_ms
 
 	// The lines that are not load scenarios.
 	Users      *int     `json:"users,omitempty"`
@@ -132,6 +134,9 @@ func loadRow(name string, r *result) row {
 		P50: ptr(msf(r.hist.quantile(0.5))), P99: ptr(msf(r.hist.quantile(0.99))), Note: r.note}
 	if len(r.errs) > 0 {
 		x.ErrorKind = r.errs
+	}
+	if r.hash != nil {
+		x.HashMS, x.HashBound = ptr(msf(r.hash.one)), ptr(round(r.hash.perSecond()))
 	}
 	return x
 }

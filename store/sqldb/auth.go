@@ -180,9 +180,12 @@ func (c *conn) ThrottleGet(ctx context.Context, key string) (*usher.Throttle, er
 	return t, nil
 }
 
+// The throttles' writes are uncounted (c.quiet): no cache holds a
+// throttle, and a log-in makes several.
+
 // ThrottleFail counts a failure.
 func (c *conn) ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error) {
-	t, err := scanThrottle(c.writeRow(ctx, "ThrottleFail", key, c.d.TimeArg(now), c.d.TimeArg(windowStart)))
+	t, err := scanThrottle(c.quietRow(ctx, "ThrottleFail", key, c.d.TimeArg(now), c.d.TimeArg(windowStart)))
 	if err != nil {
 		return nil, c.fail("ThrottleFail", err)
 	}
@@ -191,20 +194,17 @@ func (c *conn) ThrottleFail(ctx context.Context, key string, now, windowStart ti
 
 // ThrottleLock locks a key.
 func (c *conn) ThrottleLock(ctx context.Context, key string, until time.Time) error {
-	_, err := c.exec(ctx, "ThrottleLock", c.d.TimeArg(until), key)
-	return err
+	return c.quietExec(ctx, "ThrottleLock", c.d.TimeArg(until), key)
 }
 
 // ThrottleClear forgets a key.
 func (c *conn) ThrottleClear(ctx context.Context, key string) error {
-	_, err := c.exec(ctx, "ThrottleClear", key)
-	return err
+	return c.quietExec(ctx, "ThrottleClear", key)
 }
 
 // ThrottleForgive takes back one failure.
 func (c *conn) ThrottleForgive(ctx context.Context, key string) error {
-	_, err := c.exec(ctx, "ThrottleForgive", key)
-	return err
+	return c.quietExec(ctx, "ThrottleForgive", key)
 }
 
 // ThrottlePrune deletes throttles that no longer matter.

@@ -116,6 +116,9 @@ func Open(cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("sqldb: %s dialect lacks query %s", cfg.Dialect.Name(), name)
 		}
 	}
+	for _, name := range userGetQueries {
+		queries[name] = strings.Replace(queries["UserWithIdentities"], "{{user}}", queries[name], 1)
+	}
 	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations, stop: cfg.Stop}
 	db.changes.wrote = cfg.Wrote
 	db.conn = conn{q: cfg.Read, w: cfg.Write, d: cfg.Dialect, queries: queries, write: cfg.Write}
@@ -220,7 +223,8 @@ type conn struct {
 	write *sql.DB
 	// writeStmts holds the write pool's prepared statements, when prepared.
 	writeStmts *stmtCache
-	// changes counts committed writes; atomic adds one at each commit.
+	// changes counts committed writes; atomic adds one at each commit
+	// of a transaction that made a counted write.
 	changes *changeCount
 	// counts keeps the counts of large lists for their estimated totals.
 	counts *countCache
@@ -235,6 +239,14 @@ func (c *conn) exec(ctx context.Context, name string, args ...any) (sql.Result, 
 	return res, nil
 }
 
+// quietExec runs the named statement, a write Changes does not count.
+func (c *conn) quietExec(ctx context.Context, name string, args ...any) error {
+	if _, err := c.quiet.ExecContext(ctx, c.queries[name], args...); err != nil {
+		return c.fail(name, err)
+	}
+	return nil
+}
+
 // queryRow runs the named statement and returns its one row.
 func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
 	return c.q.QueryRowContext(ctx, c.queries[name], args...)
@@ -243,6 +255,12 @@ func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row 
 // writeRow runs the named statement, a write that returns one row.
 func (c *conn) writeRow(ctx context.Context, name string, args ...any) *sql.Row {
 	return c.w.QueryRowContext(ctx, c.queries[name], args...)
+}
+
+// quietRow runs the named statement, a write that returns one row and
+// that Changes does not count.
+func (c *conn) quietRow(ctx context.Context, name string, args ...any) *sql.Row {
+	return c.quiet.QueryRowContext(ctx, c.queries[name], args...)
 }
 
 // fail classifies a driver error and names the statement it came from.
@@ -272,7 +290,11 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 		ptx = &preparedTx{tx, c.writeStmts, map[string]bool{}}
 		q = ptx
 	}
-	if err := fn(&conn{q: q, w: q, quiet: q, d: c.d, queries: c.queries, counts: c.counts}); err != nil {
+	// The transaction's counted writes are counted here, and the
+	// transaction once at its commit if there were any: one of reads and
+	// uncounted bookkeeping alone is no change.
+	var wrote changeCount
+	if err := fn(&conn{q: q, w: counted{q, &wrote}, quiet: q, d: c.d, queries: c.queries, counts: c.counts}); err != nil {
 		var late *lateProbe
 		if errors.As(err, &late) {
 			_ = tx.Rollback()
@@ -285,7 +307,9 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", c.d.Classify(err))
 	}
-	c.changes.add()
+	if wrote.n.Load() > 0 {
+		c.changes.add()
+	}
 	if ptx != nil {
 		ptx.prepareMissing(ctx)
 	}
@@ -423,6 +447,7 @@ var queryNames = []string{
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
+	"UserSignIn", "UserWithIdentities",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",

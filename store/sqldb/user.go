@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -279,7 +280,8 @@ func (e *lateProbe) Error() string { return e.ue.Error() }
 // Unwrap returns the unique violation, which the probe completes.
 func (e *lateProbe) Unwrap() error { return e.ue }
 
-// UserGet finds one user by the key's one field.
+// UserGet finds one user by the key's one field, with its identities,
+// in one statement.
 func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	var name string
 	var arg any
@@ -308,18 +310,30 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 	if name == "UserByIdentity" {
 		args = []any{key.Provider, key.ExternUID}
 	}
-	u, err := scanUser(c.queryRow(ctx, name, args...))
-	if err != nil {
+	u, dests, finish := userDests()
+	var identities string
+	if err := c.queryRow(ctx, name, args...).Scan(append(dests, &identities)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, usher.ErrNotFound
 		}
 		return nil, c.fail(name, err)
 	}
-	if err := c.attachIdentities(ctx, []*usher.User{u}); err != nil {
-		return nil, err
+	finish()
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(identities), &pairs); err != nil {
+		return nil, fmt.Errorf("%s: identities: %w", name, err)
+	}
+	for _, p := range pairs {
+		u.Identities = append(u.Identities, usher.Identity{Provider: p[0], ExternUID: p[1]})
 	}
 	return u, nil
 }
+
+// userGetQueries are the statements UserGet reads one user by, each
+// wrapped at load in the dialect's UserWithIdentities: one statement,
+// one index look-up and the identities' index range, per read.
+var userGetQueries = []string{"UserByID", "UserByUsername", "UserByEmail", "UserByHandle", "UserByUUID",
+	"UserByExternalID", "UserByIdentity"}
 
 // UserUpdate reads the user (locking it where the dialect can), lets fn
 // change it and writes it back.
@@ -377,6 +391,26 @@ func (c *conn) UserSeen(ctx context.Context, id int64, at, notBefore time.Time) 
 		return c.fail("UserSeen", err)
 	}
 	return nil
+}
+
+// UserSignIn records a sign-in and returns the user as written.
+func (c *conn) UserSignIn(ctx context.Context, id int64, at time.Time) (*usher.User, error) {
+	var out *usher.User
+	err := c.atomic(ctx, func(c *conn) error {
+		// Uncounted: the new times are no credential, and counting them
+		// would empty every cached token check at each log-in. The core
+		// drops this user's own cached checks itself.
+		res, err := c.quiet.ExecContext(ctx, c.queries["UserSignIn"], c.d.TimeArg(at), id)
+		if err != nil {
+			return c.fail("UserSignIn", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return usher.ErrNotFound
+		}
+		out, err = c.UserGet(ctx, usher.UserKey{ID: id})
+		return err
+	})
+	return out, err
 }
 
 // UserCount counts every user row.

@@ -155,7 +155,9 @@ func wantNotFound(t *testing.T, err error) {
 func ptr[T any](v T) *T { return &v }
 
 // testChanges: the count of changes grows with each committed write, in a
-// transaction or not, and not with a rolled-back one or a token's touch.
+// transaction or not, and not with a rolled-back one, nor with the
+// bookkeeping no cache holds: a token's touch, a sign-in's times, a new
+// token or audit event, the throttles, or a transaction of only those.
 func testChanges(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
@@ -191,6 +193,62 @@ func testChanges(t *testing.T, s store.Store) {
 			return nil
 		}, false},
 		{"touch", func() error { return s.TokenTouch(ctx, tok.ID, base.Add(time.Hour), base) }, false},
+		{"sign-in", func() error {
+			u, err := s.UserSignIn(ctx, a.ID, base.Add(2*time.Hour))
+			if err == nil && (u.CurrentSignInAt == nil || !u.CurrentSignInAt.Equal(base.Add(2*time.Hour))) {
+				err = fmt.Errorf("the sign-in returned current_sign_in_at %v", u.CurrentSignInAt)
+			}
+			return err
+		}, false},
+		{"new token", func() error {
+			return s.TokenCreate(ctx, &usher.Token{Kind: usher.TokenSession, UserID: a.ID, Hint: "uss_x", Hash: []byte("h2"), CreatedAt: base})
+		}, false},
+		{"audit event", func() error {
+			return s.AuditAppend(ctx, &usher.AuditEvent{At: base, ActorKind: usher.PrincipalUser, Action: "auth.login", ResourceType: "user"})
+		}, false},
+		{"throttle", func() error {
+			if _, err := s.ThrottleFail(ctx, "user:alice", base, base.Add(-time.Hour)); err != nil {
+				return err
+			}
+			if err := s.ThrottleLock(ctx, "user:alice", base.Add(time.Minute)); err != nil {
+				return err
+			}
+			if err := s.ThrottleForgive(ctx, "user:alice"); err != nil {
+				return err
+			}
+			return s.ThrottleClear(ctx, "user:alice")
+		}, false},
+		{"a log-in's transaction: sign-in, session, audit", func() error {
+			return s.InTx(ctx, func(tx store.Tx) error {
+				if _, err := tx.UserSignIn(ctx, a.ID, base.Add(3*time.Hour)); err != nil {
+					return err
+				}
+				if _, err := tx.TokenList(ctx, store.TokenFilter{UserID: a.ID}); err != nil {
+					return err
+				}
+				if err := tx.TokenCreate(ctx, &usher.Token{Kind: usher.TokenSession, UserID: a.ID, Hint: "uss_y", Hash: []byte("h3"), CreatedAt: base}); err != nil {
+					return err
+				}
+				return tx.AuditAppend(ctx, &usher.AuditEvent{At: base, ActorKind: usher.PrincipalUser, Action: "auth.login", ResourceType: "user"})
+			})
+		}, false},
+		{"a counted write among uncounted ones in a transaction", func() error {
+			return s.InTx(ctx, func(tx store.Tx) error {
+				if _, err := tx.UserSignIn(ctx, a.ID, base.Add(4*time.Hour)); err != nil {
+					return err
+				}
+				_, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: a.ID}, base)
+				return err
+			})
+		}, true},
+		{"block in a transaction with its audit event", func() error {
+			return s.InTx(ctx, func(tx store.Tx) error {
+				if _, err := tx.UserUpdate(ctx, a.ID, func(u *usher.User) error { u.State = usher.StateBlocked; return nil }); err != nil {
+					return err
+				}
+				return tx.AuditAppend(ctx, &usher.AuditEvent{At: base, ActorKind: usher.PrincipalUser, Action: "user.block", ResourceType: "user"})
+			})
+		}, true},
 		{"seen", func() error { return s.UserSeen(ctx, a.ID, base.Add(time.Hour), base) }, false},
 		{"readiness check", func() error { return s.Ready(ctx) }, false},
 	}

@@ -5,6 +5,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
     $40, $41, $42, $43, $44)
 RETURNING id;
 
+-- name: UserWithIdentities
+-- Wraps, at load, each UserBy… statement (sqldb's userGetQueries) in
+-- place of the marker in FROM: the user comes with its identities, a JSON
+-- array of [provider, extern_uid] pairs by provider, in one statement.
+SELECT {{user_columns_u}},
+    (SELECT COALESCE(json_agg(json_build_array(i.provider, i.extern_uid) ORDER BY i.provider), '[]'::json)::text
+     FROM identities i WHERE i.user_id = u.id)
+FROM ({{user}}) u;
+
 -- name: UserWrite
 UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, name = $5,
     first_name = $6, last_name = $7, display_name = $8, handle = $9, bio = $10, location = $11,
@@ -83,6 +92,10 @@ ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.
 
 -- name: PasswordDelete
 DELETE FROM passwords WHERE user_id = $1;
+
+-- name: UserSignIn
+UPDATE users SET last_sign_in_at = current_sign_in_at, current_sign_in_at = $1, version = version + 1
+WHERE id = $2;
 
 -- name: UserSeen
 UPDATE users SET last_seen_at = $1
