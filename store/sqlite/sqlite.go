@@ -148,6 +148,10 @@ func (dialect) FailedStatementAbortsTx() bool { return false }
 // SQLite plans them the same with statistics or without.
 func (dialect) Analyze() string { return "" }
 
+// SearchWindow is 0: the full-text index yields its matches in id order
+// (see SearchUsers), so a page of a search stops after a page of matches.
+func (dialect) SearchWindow() int { return 0 }
+
 // SearchUsers matches through the trigram index, which needs at least three
 // characters and covers username, name and e-mail address; shorter
 // strings, and the UUID and external id, which it does not hold, are
