@@ -162,7 +162,7 @@ func (dialect) Analyze() string { return "ANALYZE" }
 // in id order and keeps the matches, which fills a page for any string that
 // one user in 500 holds; a rarer one goes on through the indexes, which
 // then have few matches to sort.
-func (dialect) SearchWindow() int { return 10000 }
+func (dialect) SearchWindow() int { return 2000 }
 
 // SearchUsers matches with ILIKE, which the trigram indexes on username,
 // name and e-mail address serve; the UUID (as text) and the external id

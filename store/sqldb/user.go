@@ -544,9 +544,10 @@ const (
 // sorted by col. part says which rows of a search with a window of w
 // users it reads: in the window, the statement reads the first w users
 // after the cursor by their primary key and keeps those that match; after
-// it, the matches past the window's last user, which the statement orders
-// by an expression of the id, so that the planner finds them through the
-// search indexes and sorts them rather than walking the primary key.
+// it, the matches past the window's last user, which the statement bounds
+// and orders by an expression of the id, so that the planner finds them
+// through the search indexes and sorts them rather than walking the
+// primary key.
 func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, desc bool, w, part int) ([]*usher.User, error) {
 	b := &Builder{d: c.d}
 	op, dir, edge := ">", " ASC", "max"
@@ -565,7 +566,7 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	case windowFirst:
 		b.From("("+window("*")+") AS users", "id")
 	case windowRest:
-		b.Where("id " + op + " (SELECT " + edge + "(id) FROM (" + window("id") + ") AS win)")
+		b.Where("id + 0 " + op + " (SELECT " + edge + "(id) FROM (" + window("id") + ") AS win)")
 	}
 	c.userWhere(b, f)
 	from, idCol := b.source()
