@@ -745,6 +745,7 @@ func TestBadInput(t *testing.T) {
 		{"javascript website", req{method: "PATCH", path: alicePath, body: map[string]any{"website_url": "javascript:alert(1)"}}, 422, "validation_failed", "website_url"},
 		{"control character in metadata", req{method: "PATCH", path: alicePath, body: map[string]any{"metadata": map[string]string{"k": "a\x00b"}}}, 422, "validation_failed", "metadata"},
 		{"NUL in search", req{method: "GET", path: "/v1/users?q=a%00b"}, 400, "invalid_parameter", "q"},
+		{"search of two characters", req{method: "GET", path: "/v1/users?q=ab"}, 400, "invalid_parameter", "q"},
 		{"invalid UTF-8 in username filter", req{method: "GET", path: "/v1/users?username=%ff"}, 400, "invalid_parameter", "username"},
 		{"cursor of another shape", req{method: "GET", path: "/v1/users?sort=created_at&cursor=eyJzIjoiY3JlYXRlZF9hdCIsImkiOjEsImsiOiJ4In0"}, 400, "invalid_cursor", "cursor"},
 		{"id out of range", req{method: "GET", path: "/v1/users/99999999999999999999"}, 400, "invalid_id", "user"},

@@ -131,6 +131,14 @@ func TestPagination(t *testing.T) {
 	if p := b.list(t, "?filter[username]=nobody").Meta.Pagination; p.Total != 0 || p.TotalPages != 1 || p.Count != 0 {
 		t.Fatalf("no match: %+v", p)
 	}
+	// A partial filter takes at least three characters, as every face's
+	// search does.
+	for _, q := range []string{"?filter[username]=no", "?filter[email]=n", "?filter[uuid]=00", "?filter[external_id]=ab"} {
+		res := b.do(t, req{method: "GET", path: "/api/application/users" + q})
+		if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), "at least 3 characters") {
+			t.Errorf("%s: %d %s; want 400 saying at least 3 characters", q, res.status, res.body)
+		}
+	}
 }
 
 // TestPageSizeCap: the core caps a page (here at 3) and says so; the list
