@@ -60,6 +60,11 @@ type Dialect interface {
 	// rest of the page (see UserList); 0 when the indexes themselves give
 	// their matches in id order.
 	SearchWindow() int
+	// UsersInIDOrder is the FROM clause of a page of users ordered by id
+	// whose conditions are on kind, state and deletion alone, which no
+	// index narrows much: the statement walks the primary key and stops
+	// after a page.
+	UsersInIDOrder() string
 }
 
 // UserSearch is what a user list matches by substring. Each set string

@@ -562,10 +562,12 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 		}
 		return "SELECT " + cols + " FROM users" + cond + " ORDER BY id" + dir + " LIMIT " + b.Arg(w)
 	}
-	switch part {
-	case windowFirst:
+	switch {
+	case part == windowNone && col == "id" && countable(f):
+		b.From(c.d.UsersInIDOrder(), "id")
+	case part == windowFirst:
 		b.From("("+window("*")+") AS users", "id")
-	case windowRest:
+	case part == windowRest:
 		b.Where("id + 0 " + op + " (SELECT " + edge + "(id) FROM (" + window("id") + ") AS win)")
 	}
 	c.userWhere(b, f)
