@@ -504,7 +504,10 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		if page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst); err == nil && len(page.Items) <= f.Page.Limit {
 			var rest []*usher.User
 			g := f
-			g.Page.Limit -= len(page.Items)
+			// At least one row: a window that filled the page exactly
+			// still asks whether a match follows it (a limit of 0 would
+			// read every one).
+			g.Page.Limit = max(f.Page.Limit-len(page.Items), 1)
 			rest, err = c.userRows(ctx, g, col, desc, w, windowRest)
 			page.Items = append(page.Items, rest...)
 		}
