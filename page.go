@@ -54,8 +54,9 @@ type Page[T any] struct {
 	// otherwise -1.
 	Total int
 	// TotalEstimated says Total is an estimate: the list held more rows
-	// than the request's CountUpTo, and Total is a count made up to a
-	// minute before, or the store's estimate.
+	// than the request's CountUpTo, and Total is a count made about a
+	// minute before (or earlier, while a new one is made), or the
+	// store's estimate.
 	TotalEstimated bool
 	// Limit is the page size the core used: the one asked for, or the
 	// default or the maximum in its place. A page-numbered face numbers

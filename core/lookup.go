@@ -15,6 +15,24 @@ import (
 // Limits on what a filter or key may hold.
 const maxFilterText = 255
 
+// minSearch is the fewest characters a substring search of users takes:
+// the search indexes (SQLite's FTS5 trigram tokenizer, PostgreSQL's
+// pg_trgm) index runs of three characters, and a shorter string could only
+// be looked for in every row.
+const minSearch = 3
+
+// searchText checks a substring a caller searches users by: filterText's
+// rules, and none or at least minSearch characters.
+func searchText(field, v string) error {
+	if err := filterText(field, v); err != nil {
+		return err
+	}
+	if v != "" && utf8.RuneCountInString(v) < minSearch {
+		return invalid(field, "must be at least %d characters", minSearch)
+	}
+	return nil
+}
+
 // filterText checks a string a caller looks users up by.
 func filterText(field, v string) error {
 	switch {
@@ -200,7 +218,8 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 //
 // Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
 // kind, a malformed UUID or cursor, a reversed range, a cursor with an
-// offset, a filter string with control characters).
+// offset, a filter string with control characters, a substring search
+// of fewer than 3 characters).
 func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	if err := s.authorize(ctx, actUserList, nil); err != nil {
 		return nil, err
@@ -227,11 +246,17 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 // checkFilter validates and normalises a user filter for p.
 func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 	for _, t := range []struct{ name, v string }{
-		{"q", f.Query}, {"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
-		{"username", f.UsernameContains}, {"email", f.EmailContains}, {"uuid", f.UUIDContains},
-		{"external_id", f.ExternalIDContains},
+		{"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
 	} {
 		if err := filterText(t.name, t.v); err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct{ name, v string }{
+		{"q", f.Query}, {"username", f.UsernameContains}, {"email", f.EmailContains}, {"uuid", f.UUIDContains},
+		{"external_id", f.ExternalIDContains},
+	} {
+		if err := searchText(t.name, t.v); err != nil {
 			return err
 		}
 	}

@@ -12,7 +12,8 @@ import (
 
 // TestListContains: the substring filters match any case and take their
 // value literally; e-mail addresses and external ids are filtered by
-// administrators only, and every value is checked like the exact filters'.
+// administrators only, and every value is checked like the exact filters'
+// and holds at least three characters, as q does.
 func TestListContains(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -31,11 +32,18 @@ func TestListContains(t *testing.T) {
 		{"external id, percent literal", b.admin, usher.UserFilter{ExternalIDContains: "p-20%"}, "[Bobby_T]"},
 		{"external id, any case", b.admin, usher.UserFilter{ExternalIDContains: "emp-"}, "[alice Bobby_T]"},
 		{"uuid part, any case", b.admin, usher.UserFilter{UUIDContains: strings.ToUpper(b.alice.UUID[9:23])}, "[alice]"},
-		{"a user by username", bob, usher.UserFilter{UsernameContains: "xt"}, "[bobbyxt]"},
+		{"a user by username", bob, usher.UserFilter{UsernameContains: "yxt"}, "[bobbyxt]"},
 		{"a user by e-mail", bob, usher.UserFilter{EmailContains: "corp"}, "forbidden"},
 		{"a user by external id", bob, usher.UserFilter{ExternalIDContains: "emp"}, "forbidden"},
 		{"control character", b.admin, usher.UserFilter{UsernameContains: "a\x00"}, "invalid"},
 		{"too long", b.admin, usher.UserFilter{UUIDContains: string(make([]byte, 256))}, "invalid"},
+		{"q of two characters", b.admin, usher.UserFilter{Query: "bo"}, "invalid"},
+		{"q of three characters", b.admin, usher.UserFilter{Query: "bob"}, "[Bobby_T bobbyxt bob]"},
+		{"q of three letters in six bytes", b.admin, usher.UserFilter{Query: "ééé"}, "[]"},
+		{"username of one character", b.admin, usher.UserFilter{UsernameContains: "b"}, "invalid"},
+		{"e-mail of two characters", b.admin, usher.UserFilter{EmailContains: "bx"}, "invalid"},
+		{"uuid of two characters", b.admin, usher.UserFilter{UUIDContains: "00"}, "invalid"},
+		{"external id of two characters", b.admin, usher.UserFilter{ExternalIDContains: "em"}, "invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

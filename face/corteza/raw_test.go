@@ -121,6 +121,7 @@ func testEnvelope(t *testing.T, b *bundle) {
 		{"settings update", "PATCH", "/settings/", map[string]any{"values": []map[string]any{{"name": "ui.title", "value": "Hi"}}},
 			`{"response":true}`, ""},
 		{"unknown user", "GET", "/users/987654321", nil, "", "not found"},
+		{"a query of two characters", "GET", "/users/?query=no", nil, "", "at least 3 characters"},
 		{"unknown role", "GET", "/roles/987654321", nil, "", "not found"},
 		{"unknown application", "GET", "/application/987654321", nil, "", "not found"},
 		{"a user id that is no number", "GET", "/users/abc", nil, "", "not found"},

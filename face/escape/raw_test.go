@@ -358,6 +358,7 @@ func testUserOperations(t *testing.T, b *bundle) {
 		{"me", call{method: "GET", path: p + "/user/", token: b.userTok}, 200, "", ""},
 		{"me, anonymous", call{method: "GET", path: p + "/user/"}, 401, usher.CodeUnauthenticated, ""},
 		{"list", call{method: "GET", path: p + "/users/?query=pla", token: b.adminTok}, 200, "", ""},
+		{"list, a query of two characters", call{method: "GET", path: p + "/users/?query=pl", token: b.adminTok}, 400, usher.CodeInvalidParameter, "q"},
 		{"get", call{method: "GET", path: p + "/users/plain/", token: b.userTok}, 200, "", ""},
 		{"get, unknown", call{method: "GET", path: p + "/users/ghost/", token: b.adminTok}, 404, usher.CodeUserNotFound, ""},
 		{"update", call{method: "PUT", path: p + "/users/plain/", token: b.userTok, body: map[string]any{"first_name": "Pla", "description": "hi"}}, 200, "", ""},

@@ -747,19 +747,20 @@ func TestUnrouted(t *testing.T) {
 
 // TestPaginationHeadersUncounted: past the core's exact count, as GitLab
 // does past 10,000 rows, a list gives no X-Total, X-Total-Pages or last
-// link, and its next page from whether one follows.
+// link, and its next page from whether one follows. (The list of every
+// user is counted exactly at any size: a search is what goes past.)
 func TestPaginationHeadersUncounted(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, options{core: coretest.Options{Policy: core.Policy{ExactTotal: 3}}})
-	for i := range 4 {
-		b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("user%d", i)})
+	for i := range 6 {
+		b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("paged%d", i)})
 	}
-	link := func(q string) string { return "<" + baseURL + "/api/v4/users?" + q + ">" }
+	link := func(q string) string { return "<" + baseURL + "/api/v4/users?" + q + "&search=paged>" }
 	for _, tt := range []struct {
 		query, next, prev, links string
 	}{
-		{"per_page=2&page=2", "3", "1", link("page=1&per_page=2") + `; rel="prev", ` + link("page=3&per_page=2") + `; rel="next", ` + link("page=1&per_page=2") + `; rel="first"`},
-		{"per_page=2&page=3", "", "2", link("page=2&per_page=2") + `; rel="prev", ` + link("page=1&per_page=2") + `; rel="first"`},
+		{"per_page=2&page=2&search=paged", "3", "1", link("page=1&per_page=2") + `; rel="prev", ` + link("page=3&per_page=2") + `; rel="next", ` + link("page=1&per_page=2") + `; rel="first"`},
+		{"per_page=2&page=3&search=paged", "", "2", link("page=2&per_page=2") + `; rel="prev", ` + link("page=1&per_page=2") + `; rel="first"`},
 	} {
 		res := b.do(t, call{method: "GET", path: "/api/v4/users?" + tt.query, token: b.adminTok})
 		_, total := res.header["X-Total"]
@@ -768,5 +769,20 @@ func TestPaginationHeadersUncounted(t *testing.T) {
 			res.header.Get("X-Prev-Page") != tt.prev || res.header.Get("Link") != tt.links {
 			t.Errorf("%s: %d %v", tt.query, res.status, res.header)
 		}
+	}
+}
+
+// TestSearchTooShort: a search of fewer than three characters is refused
+// with GitLab's 400 body naming the parameter, as every face refuses it;
+// three characters are served.
+func TestSearchTooShort(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, q := range []string{"a", "ab", "%C3%A9%C3%A9"} {
+		b.do(t, call{method: "GET", path: "/api/v4/users?search=" + q, token: b.adminTok}).
+			want(t, "search="+q, http.StatusBadRequest, `{"error":"search must be at least 3 characters"}`)
+	}
+	if res := b.do(t, call{method: "GET", path: "/api/v4/users?search=abc", token: b.adminTok}); res.status != http.StatusOK {
+		t.Errorf("search=abc: %d %s", res.status, res.body)
 	}
 }

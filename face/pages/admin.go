@@ -92,7 +92,8 @@ func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := h.Users.List(r.Context(), f)
 	if err != nil {
-		return err
+		// A search the core refuses (too short) is shown on the page.
+		return h.formError(w, r, "admin_users", view{Title: "Users", Data: d}, err)
 	}
 	d.Users = page.Items
 	if page.Next != nil {

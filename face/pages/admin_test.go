@@ -24,6 +24,12 @@ func TestAdminBlocks(t *testing.T) {
 	admin.login(t, "root", password)
 	p := admin.get(t, "/admin/users?q=lain")
 	mustContain(t, p, "/admin/users/"+itoa(b.user.ID), "Users found: 1")
+	// A search of two characters is refused on the page, as on every face.
+	if p := admin.get(t, "/admin/users?q=la"); p.status != http.StatusBadRequest {
+		t.Fatalf("a search of two characters: %d", p.status)
+	} else {
+		mustContain(t, p, "at least 3 characters", `value="la"`)
+	}
 	admin.get(t, "/admin/users/"+itoa(b.user.ID))
 	p = admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/block", url.Values{})
 	mustContain(t, p, "The user is blocked", `<dd id="state">blocked`)

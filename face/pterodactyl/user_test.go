@@ -131,6 +131,14 @@ func TestPagination(t *testing.T) {
 	if p := b.list(t, "?filter[username]=nobody").Meta.Pagination; p.Total != 0 || p.TotalPages != 1 || p.Count != 0 {
 		t.Fatalf("no match: %+v", p)
 	}
+	// A partial filter takes at least three characters, as every face's
+	// search does.
+	for _, q := range []string{"?filter[username]=no", "?filter[email]=n", "?filter[uuid]=00", "?filter[external_id]=ab"} {
+		res := b.do(t, req{method: "GET", path: "/api/application/users" + q})
+		if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), "at least 3 characters") {
+			t.Errorf("%s: %d %s; want 400 saying at least 3 characters", q, res.status, res.body)
+		}
+	}
 }
 
 // TestPageSizeCap: the core caps a page (here at 3) and says so; the list
@@ -227,15 +235,15 @@ func TestFiltersAndSorts(t *testing.T) {
 		{"?filter[email]=bob@example.com&filter[username]=alice", nil},
 		// Pterodactyl's filters are partial: a substring, in any case.
 		{"?filter[username]=LIC", []int64{a}},
-		{"?filter[username]=e", []int64{a, s}},
+		{"?filter[username]=LEE", []int64{s}},
 		{"?filter[email]=EXAMPLE.com", []int64{root, a, bb, s}},
-		{"?filter[email]=@example.com&filter[username]=o", []int64{root, bb}},
+		{"?filter[email]=@example.com&filter[username]=bob", []int64{bb}},
 		{"?filter[uuid]=" + strings.ToUpper(alice.Attributes.UUID[9:23]), []int64{a}},
 		{"?filter[uuid]=nope", nil},
 		{"?filter[external_id]=EXT", []int64{a}},
 		// The wildcards of SQL's LIKE are characters like any other.
-		{"?filter[username]=%25", nil},
-		{"?filter[username]=_", nil},
+		{"?filter[username]=%25%25%25", nil},
+		{"?filter[username]=___", nil},
 		{"?filter[external_id]=ext_1", nil},
 		{"?sort=id", []int64{root, a, bb, s}},
 		{"?sort=-id", []int64{s, bb, a, root}},

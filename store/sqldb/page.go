@@ -18,9 +18,11 @@ const countTTL = time.Minute
 const maxCounts = 1024
 
 // countCache keeps the full counts of lists that hold more rows than a
-// page's CountUpTo, by their statement and arguments, for countTTL: a
-// client paging through a large list counts it once a minute, not on
-// every page. Concurrent pages of one list wait for one count.
+// page's CountUpTo, by their statement and arguments: a client paging
+// through a large list counts it once a minute, not on every page.
+// Concurrent pages of a list never counted wait for one count; once a
+// count is kept, no page waits again: past countTTL the kept count is
+// still given while one count in the background replaces it.
 type countCache struct {
 	mu       sync.Mutex
 	kept     map[string]keptCount
@@ -39,17 +41,31 @@ type counting struct {
 	err  error
 }
 
+// refreshTimeout bounds a count made in the background, which no request
+// waits for or can cancel.
+const refreshTimeout = time.Minute
+
 func newCountCache() *countCache {
 	return &countCache{kept: map[string]keptCount{}, counting: map[string]*counting{}}
 }
 
-// count returns the count kept under key when it is younger than countTTL,
-// the one another caller is making, or else the one count makes, kept.
-// A caller whose wait ends in the other's error counts for itself.
-func (cc *countCache) count(ctx context.Context, key string, count func() (int, error)) (int, error) {
+// count returns the count kept under key when it is younger than countTTL;
+// an older one, while it has count made anew in the background (once); the
+// one another caller is making; or else the one count makes, kept. A
+// caller whose wait ends in the other's error counts for itself.
+func (cc *countCache) count(ctx context.Context, key string, count func(context.Context) (int, error)) (int, error) {
 	now := time.Now()
 	cc.mu.Lock()
-	if k, ok := cc.kept[key]; ok && now.Sub(k.at) < countTTL {
+	if k, ok := cc.kept[key]; ok {
+		if _, busy := cc.counting[key]; !busy && now.Sub(k.at) >= countTTL {
+			c := &counting{done: make(chan struct{})}
+			cc.counting[key] = c
+			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			go func() {
+				defer cancel()
+				cc.finish(bg, key, c, count, time.Now())
+			}()
+		}
 		cc.mu.Unlock()
 		return k.n, nil
 	}
@@ -60,7 +76,7 @@ func (cc *countCache) count(ctx context.Context, key string, count func() (int, 
 			if c.err == nil {
 				return c.n, nil
 			}
-			return count()
+			return count(ctx)
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
@@ -68,15 +84,21 @@ func (cc *countCache) count(ctx context.Context, key string, count func() (int, 
 	c := &counting{done: make(chan struct{})}
 	cc.counting[key] = c
 	cc.mu.Unlock()
-	c.n, c.err = count()
+	cc.finish(ctx, key, c, count, now)
+	return c.n, c.err
+}
+
+// finish makes the count c stands for, keeps it unless it failed, and
+// tells those waiting for it.
+func (cc *countCache) finish(ctx context.Context, key string, c *counting, count func(context.Context) (int, error), at time.Time) {
+	c.n, c.err = count(ctx)
 	cc.mu.Lock()
 	delete(cc.counting, key)
 	if c.err == nil {
-		cc.put(key, c.n, now)
+		cc.put(key, c.n, at)
 	}
 	cc.mu.Unlock()
 	close(c.done)
-	return c.n, c.err
 }
 
 // get returns the count kept under key when it is younger than countTTL
@@ -146,7 +168,7 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 			return n, false, nil
 		}
 	}
-	countAll := func() (int, error) {
+	countAll := func(ctx context.Context) (int, error) {
 		var n int
 		if err := c.q.QueryRowContext(ctx, full.String(), full.Args()...).Scan(&n); err != nil {
 			return 0, c.fail(name+"Count", err)
@@ -154,7 +176,7 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 		return n, nil
 	}
 	if req.CountUpTo == 0 {
-		n, err := countAll()
+		n, err := countAll(ctx)
 		return n, false, err
 	}
 	n, err := c.counts.count(ctx, key, countAll)

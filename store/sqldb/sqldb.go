@@ -54,6 +54,16 @@ type Dialect interface {
 	// Analyze is the statement that refreshes the planner's statistics;
 	// empty when the engine's plans do not depend on them.
 	Analyze() string
+	// SearchWindow is how many users, in id order, a page of a search
+	// ordered by id reads first before it asks the search indexes for the
+	// rest of the page (see UserList); 0 when the indexes themselves give
+	// their matches in id order.
+	SearchWindow() int
+	// UsersInIDOrder is the FROM clause of a page of users ordered by id
+	// whose conditions are on kind, state and deletion alone, which no
+	// index narrows much: the statement walks the primary key and stops
+	// after a page.
+	UsersInIDOrder() string
 }
 
 // UserSearch is what a user list matches by substring. Each set string

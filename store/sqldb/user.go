@@ -438,18 +438,12 @@ func sortColumn(s usher.UserSort) (col string, desc bool) {
 
 // userWhere adds the filter's conditions, except the cursor, to b.
 func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
-	switch f.Deleted {
-	case usher.Default, usher.Exclude:
-		b.Where("deleted_at IS NULL")
-	case usher.Only:
-		b.Where("deleted_at IS NOT NULL")
-	}
-	switch f.Suspended {
-	case usher.Default, usher.Exclude:
-		b.Where("state <> " + b.Arg(string(usher.StateSuspended)))
-	case usher.Only:
-		b.Where("state = " + b.Arg(string(usher.StateSuspended)))
-	}
+	classWhere(b, f, func(deleted bool) string {
+		if deleted {
+			return "deleted_at IS NOT NULL"
+		}
+		return "deleted_at IS NULL"
+	})
 	search := UserSearch{Query: f.Query, QueryEmail: f.SearchEmail, Username: f.UsernameContains,
 		Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains}
 	if isUUID(search.UUID) {
@@ -489,19 +483,6 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 		}
 		b.Where("id IN (" + strings.Join(marks, ", ") + ")")
 	}
-	if f.State != "" {
-		b.Where("state = " + b.Arg(string(f.State)))
-	}
-	if f.Kind != "" {
-		b.Where("kind = " + b.Arg(string(f.Kind)))
-	}
-	if len(f.Kinds) > 0 {
-		marks := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			marks[i] = b.Arg(string(k))
-		}
-		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
-	}
 	if f.Admin != nil {
 		b.Where("is_admin = " + b.Arg(*f.Admin))
 	}
@@ -537,60 +518,38 @@ func isUUID(s string) bool {
 func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	page := &usher.UserPage{Page: usher.Page[*usher.User]{Total: -1, Limit: f.Page.Limit}}
 	var err error
-	page.Total, page.TotalEstimated, err = c.total(ctx, "UserList", f.Page, func(b *Builder, cols string) {
-		c.userWhere(b, f)
-		from, _ := b.source()
-		b.Write("SELECT " + cols + " FROM " + from)
-		b.WriteWhere()
-	})
+	if f.Page.WithTotal && countable(f) {
+		page.Total, err = c.userCount(ctx, f)
+	} else {
+		page.Total, page.TotalEstimated, err = c.total(ctx, "UserList", f.Page, func(b *Builder, cols string) {
+			c.userWhere(b, f)
+			from, _ := b.source()
+			b.Write("SELECT " + cols + " FROM " + from)
+			b.WriteWhere()
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	col, desc := sortColumn(f.Sort)
-	b := &Builder{d: c.d}
-	c.userWhere(b, f)
-	from, idCol := b.source()
-	if after := f.Page.After; after != nil {
-		key, err := c.cursorArg(col, after)
-		if err != nil {
-			return nil, err
+	if w := c.d.SearchWindow(); w > 0 && col == "id" && f.Page.Offset == 0 && f.Page.Limit > 0 && searches(f) {
+		// The window's users first, then, when they do not fill the page,
+		// the matches after the window through the search indexes.
+		if page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst); err == nil && len(page.Items) <= f.Page.Limit {
+			var rest []*usher.User
+			g := f
+			// At least one row: a window that filled the page exactly
+			// still asks whether a match follows it (a limit of 0 would
+			// read every one).
+			g.Page.Limit = max(f.Page.Limit-len(page.Items), 1)
+			rest, err = c.userRows(ctx, g, col, desc, w, windowRest)
+			page.Items = append(page.Items, rest...)
 		}
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		if col == "id" {
-			b.Where(idCol + " " + op + " " + b.Arg(after.ID))
-		} else {
-			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
-		}
-	}
-	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM " + from)
-	b.WriteWhere()
-	dir := " ASC"
-	if desc {
-		dir = " DESC"
-	}
-	if col == "id" {
-		b.Write(" ORDER BY " + idCol + dir)
 	} else {
-		b.Write(" ORDER BY " + col + dir + ", id" + dir)
+		page.Items, err = c.userRows(ctx, f, col, desc, 0, windowNone)
 	}
-	writePage(b, f.Page)
-	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
-		return nil, c.fail("UserList", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("UserList: %w", err)
-		}
-		page.Items = append(page.Items, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, c.fail("UserList", err)
+		return nil, err
 	}
 	if limit := f.Page.Limit; limit > 0 && len(page.Items) > limit {
 		page.Items = page.Items[:limit]
@@ -601,6 +560,94 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		return nil, err
 	}
 	return page, nil
+}
+
+// searches reports whether f looks for a substring.
+func searches(f usher.UserFilter) bool {
+	return f.Query != "" || f.UsernameContains != "" || f.EmailContains != "" || f.UUIDContains != "" ||
+		f.ExternalIDContains != ""
+}
+
+// The parts of a search ordered by id that reads a window of users first
+// (Dialect.SearchWindow): every row (no window), the rows of the window,
+// the rows after it.
+const (
+	windowNone = iota
+	windowFirst
+	windowRest
+)
+
+// userRows reads the rows of a page of users, one more than its limit,
+// sorted by col. part says which rows of a search with a window of w
+// users it reads: in the window, the statement reads the first w users
+// after the cursor by their primary key and keeps those that match; after
+// it, the matches past the window's last user, which the statement bounds
+// and orders by an expression of the id, so that the planner finds them
+// through the search indexes and sorts them rather than walking the
+// primary key.
+func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, desc bool, w, part int) ([]*usher.User, error) {
+	b := &Builder{d: c.d}
+	op, dir, edge := ">", " ASC", "max"
+	if desc {
+		op, dir, edge = "<", " DESC", "min"
+	}
+	// window writes the first w users after the cursor, in order.
+	window := func(cols string) string {
+		cond := ""
+		if after := f.Page.After; after != nil {
+			cond = " WHERE id " + op + " " + b.Arg(after.ID)
+		}
+		return "SELECT " + cols + " FROM users" + cond + " ORDER BY id" + dir + " LIMIT " + b.Arg(w)
+	}
+	switch {
+	case part == windowNone && col == "id" && countable(f):
+		b.From(c.d.UsersInIDOrder(), "id")
+	case part == windowFirst:
+		b.From("("+window("*")+") AS users", "id")
+	case part == windowRest:
+		b.Where("id + 0 " + op + " (SELECT " + edge + "(id) FROM (" + window("id") + ") AS win)")
+	}
+	c.userWhere(b, f)
+	from, idCol := b.source()
+	if after := f.Page.After; after != nil {
+		key, err := c.cursorArg(col, after)
+		if err != nil {
+			return nil, err
+		}
+		if col == "id" {
+			b.Where(idCol + " " + op + " " + b.Arg(after.ID))
+		} else {
+			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
+		}
+	}
+	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM " + from)
+	b.WriteWhere()
+	switch {
+	case part == windowRest:
+		b.Write(" ORDER BY (id + 0)" + dir)
+	case col == "id":
+		b.Write(" ORDER BY " + idCol + dir)
+	default:
+		b.Write(" ORDER BY " + col + dir + ", id" + dir)
+	}
+	writePage(b, f.Page)
+	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
+	if err != nil {
+		return nil, c.fail("UserList", err)
+	}
+	defer rows.Close()
+	var users []*usher.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("UserList: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("UserList", err)
+	}
+	return users, nil
 }
 
 // writeLimit ends a page's query of limit rows: it reads one more, to learn

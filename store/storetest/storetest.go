@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserListKeyset", testUserListKeyset},
 		{"ListOffset", testListOffset},
 		{"ListTotal", testListTotal},
+		{"UserListCounted", testUserListCounted},
 		{"UserListOffsetAndTotal", testUserListOffsetAndTotal},
 		{"AnalyzeKeepsResults", testAnalyzeKeepsResults},
 		{"UserCreateMany", testUserCreateMany},

@@ -1,0 +1,105 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/store/postgres"
+	"usher/store/postgres/pgtest"
+)
+
+// TestSearchWindow: a search ordered by id reads a window of users first
+// and the matches past it through the trigram indexes; paged by cursor,
+// ascending and descending, at page sizes that end inside the window,
+// across its edge and past it, it answers every match once, in order, as
+// one statement without a window does. The table holds more users than
+// the window, with matches on both sides of its edge.
+func TestSearchWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (uuid, username, username_key, email, email_key, name, state, kind, created_at, updated_at)
+		SELECT gen_random_uuid(), 'w' || i, 'w' || i, 'w' || i || '@example.com', 'w' || i || '@example.com',
+		       CASE WHEN i % 1000 = 7 THEN 'Rare Needle' WHEN i % 3 = 0 THEN 'Common Hay' ELSE 'Plain' END,
+		       CASE WHEN i % 1000 = 7 AND i > 4000 THEN 'suspended' ELSE 'active' END, 'normal', now(), now()
+		FROM generate_series(1, 5000) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	want := func(q string, desc bool) []int64 {
+		t.Helper()
+		order := "ASC"
+		if desc {
+			order = "DESC"
+		}
+		rows, err := db.QueryContext(ctx, `SELECT id FROM users WHERE deleted_at IS NULL AND state <> 'suspended'
+			AND (username ILIKE $1 OR name ILIKE $1) ORDER BY id `+order, "%"+q+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	for _, tt := range []struct {
+		q     string
+		sort  usher.UserSort
+		limit int
+	}{
+		{"needle", usher.SortIDAsc, 1},
+		{"needle", usher.SortIDAsc, 2},
+		{"needle", usher.SortIDAsc, 20},
+		{"needle", usher.SortIDDesc, 2},
+		{"hay", usher.SortIDAsc, 400},
+		{"hay", usher.SortIDAsc, 700},
+		{"hay", usher.SortIDDesc, 500},
+	} {
+		expected := want(tt.q, tt.sort == usher.SortIDDesc)
+		var got []int64
+		var after *usher.Cursor
+		for pages := 0; pages < 100; pages++ {
+			p, err := s.UserList(ctx, usher.UserFilter{Query: tt.q, Sort: tt.sort, Deleted: usher.Exclude, Suspended: usher.Exclude,
+				Page: usher.PageRequest{Limit: tt.limit, After: after}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Items) > tt.limit {
+				t.Fatalf("%s %s by %d: a page of %d", tt.q, tt.sort, tt.limit, len(p.Items))
+			}
+			for _, u := range p.Items {
+				got = append(got, u.ID)
+			}
+			if after = p.Next; after == nil {
+				break
+			}
+		}
+		if len(expected) < 4 || !slices.Equal(got, expected) {
+			t.Errorf("%s %s by %d: %d ids %v…, want %d %v…", tt.q, tt.sort, tt.limit, len(got), head(got), len(expected), head(expected))
+		}
+	}
+}
+
+func head(ids []int64) []int64 { return ids[:min(len(ids), 6)] }

@@ -1,0 +1,69 @@
+package sqldb
+
+import (
+	"context"
+	"strings"
+
+	"usher"
+)
+
+// The user_counts table (migration 16) holds how many users there are of
+// each kind and state, deleted or not, kept by triggers in the transaction
+// of each write to users. A user list that filters on nothing but those
+// three has its total in a few of its rows: exact, whatever the number of
+// users, and never stale, so no cache of it needs invalidating.
+
+// countable reports whether the users f keeps are told apart by kind,
+// state and deletion alone, so that user_counts holds their number. The
+// order, the page, what is read with each user and SearchEmail, which only
+// widens Query, choose no rows.
+func countable(f usher.UserFilter) bool {
+	return f.Query == "" && f.Username == "" && f.Email == "" && f.Handle == "" && f.UUID == "" &&
+		f.OrganisationID == 0 && f.ExternalID == "" && f.UsernameContains == "" && f.EmailContains == "" &&
+		f.UUIDContains == "" && f.ExternalIDContains == "" && len(f.IDs) == 0 && f.Admin == nil &&
+		f.CreatedAfter == nil && f.CreatedBefore == nil
+}
+
+// userCount sums the rows of user_counts that hold the users f keeps; f
+// must be countable.
+func (c *conn) userCount(ctx context.Context, f usher.UserFilter) (int, error) {
+	b := &Builder{d: c.d}
+	classWhere(b, f, func(deleted bool) string { return "deleted = " + b.Arg(deleted) })
+	b.Write("SELECT coalesce(sum(n), 0) FROM user_counts")
+	b.WriteWhere()
+	var n int
+	if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&n); err != nil {
+		return 0, c.fail("UserCount", err)
+	}
+	return n, nil
+}
+
+// classWhere adds to b the conditions of f on what user_counts tells users
+// apart by: deletion (the condition deleted writes), state and kind.
+func classWhere(b *Builder, f usher.UserFilter, deleted func(bool) string) {
+	switch f.Deleted {
+	case usher.Default, usher.Exclude:
+		b.Where(deleted(false))
+	case usher.Only:
+		b.Where(deleted(true))
+	}
+	switch f.Suspended {
+	case usher.Default, usher.Exclude:
+		b.Where("state <> " + b.Arg(string(usher.StateSuspended)))
+	case usher.Only:
+		b.Where("state = " + b.Arg(string(usher.StateSuspended)))
+	}
+	if f.State != "" {
+		b.Where("state = " + b.Arg(string(f.State)))
+	}
+	if f.Kind != "" {
+		b.Where("kind = " + b.Arg(string(f.Kind)))
+	}
+	if len(f.Kinds) > 0 {
+		marks := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			marks[i] = b.Arg(string(k))
+		}
+		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
+	}
+}
