@@ -142,6 +142,14 @@ type Tx interface {
 	// OutboxGet returns one mail.
 	OutboxGet(ctx context.Context, id int64) (*usher.Mail, error)
 
+	// KnownDeviceGet returns when the user last signed in from the device
+	// with the hash; ErrNotFound for a device never seen.
+	KnownDeviceGet(ctx context.Context, userID int64, hash string) (time.Time, error)
+	// KnownDeviceCount counts the devices the user has signed in from.
+	KnownDeviceCount(ctx context.Context, userID int64) (int, error)
+	// KnownDevicePut records a sign-in from the device at at.
+	KnownDevicePut(ctx context.Context, userID int64, hash string, at time.Time) error
+
 	// ThrottleGet returns the throttle of the key; ErrNotFound when it has
 	// no failures.
 	ThrottleGet(ctx context.Context, key string) (*usher.Throttle, error)
