@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"usher"
+	"usher/mail/letter"
 	"usher/password"
 	"usher/seal"
 	"usher/store"
 
+	"github.com/medama-io/go-useragent"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
@@ -179,6 +181,9 @@ type Config struct {
 	Connectors []usher.Connector
 	// Transport delivers the outbox; Outbox.Run needs it.
 	Transport usher.Transport
+	// Letters writes the mails' texts; the built-in templates
+	// (letter.Builtin) when nil.
+	Letters usher.Letters
 	// Blobs keeps the bytes of attachments, avatars and previews; when
 	// nil, they are kept in memory for as long as the core lives (for
 	// tests: a server always configures one).
@@ -222,7 +227,11 @@ type env struct {
 	seal       *seal.Box
 	connectors map[string]usher.Connector
 	transport  usher.Transport
-	blobs      usher.BlobStore
+	letters    usher.Letters
+	// agents reads the user agents of sign-ins (see noteSignIn); it is
+	// built once, with the core.
+	agents *useragent.Parser
+	blobs  usher.BlobStore
 	// previews makes each attachment's preview once however many ask
 	// for it at the same time.
 	previews singleflight.Group
@@ -250,13 +259,16 @@ type env struct {
 func New(cfg Config) *Core {
 	e := &env{
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
-		connectors: map[string]usher.Connector{}, transport: cfg.Transport, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
+		connectors: map[string]usher.Connector{}, transport: cfg.Transport, letters: cfg.Letters, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
-		decoding: semaphore.NewWeighted(previewBudget),
+		decoding: semaphore.NewWeighted(previewBudget), agents: useragent.NewParser(),
 	}
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {
 		e.clock = time.Now
+	}
+	if e.letters == nil {
+		e.letters = letter.Builtin()
 	}
 	if e.blobs == nil {
 		e.blobs = &memBlobs{m: map[string][]byte{}}

@@ -161,6 +161,7 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 	now := a.now()
 	exp := now.Add(a.policy.SessionTTL)
 	sess := &usher.Session{}
+	mailed := false
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		sess.User, err = tx.UserUpdate(ctx, u.ID, func(u *usher.User) error {
@@ -169,6 +170,11 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 		})
 		if err != nil {
 			return err
+		}
+		if impersonator == 0 {
+			if mailed, err = a.noteSignIn(ctx, tx, sess.User, now); err != nil {
+				return err
+			}
 		}
 		sess.Token, sess.Secret, err = a.mint(ctx, tx, &usher.Token{Kind: usher.TokenSession, UserID: u.ID,
 			Name: "session", ExpiresAt: &exp, CreatedAt: now, Address: req.Address, UserAgent: req.UserAgent,
@@ -196,6 +202,9 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 	})
 	if err != nil {
 		return nil, err
+	}
+	if mailed {
+		a.mailQueued()
 	}
 	return sess, nil
 }

@@ -45,6 +45,8 @@ type Options struct {
 	Connectors []usher.Connector
 	// Blobs keeps files' bytes; in memory when nil.
 	Blobs usher.BlobStore
+	// Letters writes the mails' texts; the built-in templates when nil.
+	Letters usher.Letters
 }
 
 // New returns a core on a new, migrated database that lives as long as t.
@@ -79,6 +81,7 @@ func New(t testing.TB, opts Options) *Env {
 		Policy:     opts.Policy,
 		Now:        opts.Now,
 		Transport:  opts.Transport,
+		Letters:    opts.Letters,
 		Connectors: opts.Connectors,
 		Blobs:      opts.Blobs,
 	})
