@@ -189,3 +189,6 @@ func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// mailTime is how a mail tells a time: to the minute, in UTC.
+func mailTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

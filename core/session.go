@@ -32,7 +32,7 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 	}
 	if u.Email != "" && u.Kind != usher.KindServiceAccount {
 		req := usher.RequestFrom(ctx)
-		err := e.queueLetter(ctx, tx, "password_changed", u.Email, u, map[string]string{"At": timeText(&now),
+		err := e.queueLetter(ctx, tx, "password_changed", u.Email, u, map[string]string{"At": mailTime(now),
 			"Address": req.Address, "UserAgent": req.UserAgent, "ResetLink": e.policy.PublicURL + "/forgot-password"})
 		if err != nil {
 			return 0, err
