@@ -17,7 +17,6 @@ import (
 	"usher/seal"
 	"usher/store"
 
-	"github.com/medama-io/go-useragent"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
@@ -228,10 +227,7 @@ type env struct {
 	connectors map[string]usher.Connector
 	transport  usher.Transport
 	letters    usher.Letters
-	// agents reads the user agents of sign-ins (see noteSignIn); it is
-	// built once, with the core.
-	agents *useragent.Parser
-	blobs  usher.BlobStore
+	blobs      usher.BlobStore
 	// previews makes each attachment's preview once however many ask
 	// for it at the same time.
 	previews singleflight.Group
@@ -261,8 +257,11 @@ func New(cfg Config) *Core {
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
 		connectors: map[string]usher.Connector{}, transport: cfg.Transport, letters: cfg.Letters, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
-		decoding: semaphore.NewWeighted(previewBudget), agents: useragent.NewParser(),
+		decoding: semaphore.NewWeighted(previewBudget),
 	}
+	// The user-agent parser's tables take a third of a second to build:
+	// once per process, in the background, before the first sign-in.
+	go userAgents()
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {
 		e.clock = time.Now
