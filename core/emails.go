@@ -186,8 +186,8 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 
 // MakePrimary makes one of a user's confirmed secondary addresses the
 // account's primary address. The primary address it replaces stays as a
-// secondary address, confirmed or not as it was; the codes mailed to it
-// end. An address that is not confirmed cannot become primary: nobody
+// secondary address, confirmed or not as it was (an unconfirmed one
+// expires like any other); the codes mailed to it end. An address that is not confirmed cannot become primary: nobody
 // proved it is the user's.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the user, or the address),

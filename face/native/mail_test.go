@@ -2,12 +2,15 @@ package native_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"usher"
 	"usher/core"
+	"usher/core/coretest"
 )
 
 // TestPasswordChangedMail: changing the password through the API mails the
@@ -41,5 +44,52 @@ func TestPasswordChangedMail(t *testing.T) {
 	defer cancel()
 	if msgs, err := b.smtp.Wait(ctx, 2); err == nil {
 		t.Fatalf("a second mail: %q", msgs[1].Subject)
+	}
+}
+
+// TestMakePrimaryAPI: a confirmed secondary address becomes the primary
+// one and the old one a secondary one; an unconfirmed, unknown or other
+// user's address is refused.
+func TestMakePrimaryAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	confirmed, err := b.env.Core.Emails.Add(sys, usher.UserKey{ID: b.user.ID}, "work@example.com", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := b.env.Core.Emails.Add(usher.WithPrincipal(context.Background(),
+		&usher.Principal{Kind: usher.PrincipalUser, User: b.user}), usher.UserKey{ID: b.user.ID}, "maybe@example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := b.env.Core.Emails.Add(sys, usher.UserKey{ID: b.admin.ID}, "root2@example.com", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := func(id int64) string { return fmt.Sprintf("/v1/users/%d/emails/%d/primary", b.user.ID, id) }
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		want   string
+	}{
+		{"unconfirmed", path(pending.ID), 422, `"field":"email"`},
+		{"another user's", path(roots.ID), 404, "not_found"},
+		{"unknown", path(99999), 404, "not_found"},
+		{"not a number", fmt.Sprintf("/v1/users/%d/emails/x/primary", b.user.ID), 400, ""},
+		{"confirmed", path(confirmed.ID), 200, `"email":"work@example.com"`},
+	}
+	for _, tt := range tests {
+		res := b.api.do(t, req{method: "POST", path: tt.path, token: b.adminTok})
+		if res.status != tt.status || !strings.Contains(string(res.body), tt.want) {
+			t.Fatalf("%s: %d %s", tt.name, res.status, res.body)
+		}
+	}
+	list, err := b.env.Core.Emails.List(sys, usher.UserKey{ID: b.user.ID})
+	if err != nil || len(list) != 2 || !slices.ContainsFunc(list, func(e *usher.Email) bool {
+		return e.Email == "plain@example.com" && e.ConfirmedAt == nil
+	}) {
+		t.Fatalf("the secondary addresses after: %v, %v", list, err)
 	}
 }
