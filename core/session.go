@@ -31,9 +31,13 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 		return 0, err
 	}
 	if u.Email != "" && u.Kind != usher.KindServiceAccount {
+		// The user agent is told by its families (device), never as sent:
+		// whoever changed the password wrote it, and a link in it would
+		// be a link in a mail that says where to turn for help.
 		req := usher.RequestFrom(ctx)
+		name, _ := device(req)
 		err := e.queueLetter(ctx, tx, "password_changed", u.Email, u, map[string]string{"At": mailTime(now),
-			"Address": req.Address, "UserAgent": req.UserAgent, "ResetLink": e.policy.PublicURL + "/forgot-password"})
+			"Address": req.Address, "UserAgent": name, "ResetLink": e.policy.PublicURL + "/forgot-password"})
 		if err != nil {
 			return 0, err
 		}

@@ -15,7 +15,8 @@ import (
 
 // TestPasswordChangedMail: changing the password through the API mails the
 // account's address when and from where it happened, with the link to the
-// reset page; a wrong current password changes nothing and mails nothing.
+// reset page; a wrong current password changes nothing and mails nothing;
+// a link in the user agent does not reach the mail.
 func TestPasswordChangedMail(t *testing.T) {
 	t.Parallel()
 	b := setupMail(t, core.Policy{})
@@ -25,13 +26,18 @@ func TestPasswordChangedMail(t *testing.T) {
 	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "pat", "password": first}}, 200, &sess)
 	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token,
 		body: map[string]any{"current_password": "not the password at all", "new_password": second}}, 403, nil)
-	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token, header: map[string]string{"User-Agent": "pat-cli/2.1"},
+	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token, header: map[string]string{"User-Agent": "pat-cli/2.1 (see https://evil.example/help)"},
 		body: map[string]any{"current_password": first, "new_password": second}}, 204, nil)
 	m, _ := b.mailTo(t, 1, "pat@example.com")
 	if m.Subject != "Your password was changed" {
 		t.Fatalf("subject %q", m.Subject)
 	}
-	for _, want := range []string{"from 127.0.0.1", "(pat-cli/2.1)", "/forgot-password",
+	// The user agent is told by its product, never as sent: a link in it
+	// would be a link in the mail.
+	if strings.Contains(m.Body+m.HTML, "evil.example") {
+		t.Errorf("the user agent's link is in the mail:\n%s", m.Body)
+	}
+	for _, want := range []string{"from 127.0.0.1", "(pat-cli)", "/forgot-password",
 		"the password of the account with this address was changed"} {
 		if !strings.Contains(m.Body, want) {
 			t.Errorf("the mail lacks %q:\n%s", want, m.Body)
