@@ -9,9 +9,12 @@ import (
 // as the change that causes them and delivered afterwards, with retries; a
 // failed delivery never loses one.
 type Mail struct {
-	ID      int64
-	Kind    string // what it is for: "confirm", "reset", ...
-	To      string
+	ID   int64
+	Kind string // what it is for: "confirm", "reset", ...
+	To   string
+	// Lang is the language the mail is written in, a BCP 47 tag; empty
+	// for mails written before mails had one.
+	Lang    string
 	Subject string
 	// Body is plain text. At rest it is sealed, and it is wiped once the
 	// mail is delivered: it may hold a one-time code.
@@ -26,4 +29,23 @@ type Mail struct {
 // Transport delivers one mail. Implementations live in package mail.
 type Transport interface {
 	Send(ctx context.Context, m *Mail) error
+}
+
+// Letter is the text of a mail in one language.
+type Letter struct {
+	Lang    string // BCP 47 tag
+	Subject string
+	Body    string // plain text
+}
+
+// Letters writes the text of usher's mails from templates, one per kind of
+// mail and language. The implementation lives in package mail/letter.
+type Letters interface {
+	// Write returns the mail of kind filled from data, in the language
+	// best matching prefs: most preferred first, each a BCP 47 tag or an
+	// Accept-Language header value.
+	Write(kind string, data map[string]string, prefs ...string) (*Letter, error)
+	// Match returns the language with templates best matching prefs, or
+	// the default language when none does.
+	Match(prefs ...string) string
 }

@@ -77,6 +77,9 @@ type Request struct {
 	Address   string
 	UserAgent string
 	Secure    bool // served over TLS, or so a trusted proxy says
+	// Languages is the request's Accept-Language header: the languages
+	// mails about it are written in when the recipient chose none.
+	Languages string
 }
 
 type principalKey struct{}

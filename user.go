@@ -184,6 +184,12 @@ type UserCreate struct {
 	// default). The account is pending until the code comes back, unless
 	// the policy skips e-mail confirmation or State is given.
 	SendConfirmation bool
+	// SendInvitation mails the primary address an invitation: a link to
+	// the hosted page that sets the account's password (GitLab's
+	// reset_password). It needs an address and no password; it takes the
+	// place of the confirmation mail, since choosing the password proves
+	// the address.
+	SendInvitation bool
 	// NameRule, when set, is a product's rule the username must also
 	// follow, on top of usher's own.
 	NameRule NameRule

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"time"
 
@@ -117,23 +116,15 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 	if err != nil {
 		return err
 	}
-	body := "Hello " + u.Username + ",\n\n" +
-		"you asked to change the e-mail address of your usher account to this one. Confirm it with this code:\n\n    " + code + "\n\n" +
-		"Open " + e.policy.PublicURL + "/confirm?code=" + url.QueryEscape(code) + " to confirm it,\n" +
-		"or send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
-		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not ask for this, ignore this mail: the account keeps its address.\n"
-	if err := e.queueMail(ctx, tx, "confirm_change", addr, "Confirm your new e-mail address", body); err != nil {
+	data := e.codeLink(code, "/confirm?code=", "/v1/auth/confirm", e.policy.ConfirmTTL)
+	if err := e.queueLetter(ctx, tx, "confirm_change", addr, u, data); err != nil {
 		return err
 	}
 	if u.Email == "" {
 		return nil
 	}
-	notice := "Hello " + u.Username + ",\n\n" +
-		"someone signed in to your usher account asked to change its e-mail address from this one to " + addr + ".\n" +
-		"The account keeps this address until the new one is confirmed with the code mailed to it.\n\n" +
-		"If it was not you, change your password and end your sessions (DELETE " + e.policy.PublicURL + "/v1/me/sessions), " +
-		"then set your address back.\n"
-	return e.queueMail(ctx, tx, "email_change_requested", u.Email, "Your e-mail address is about to change", notice)
+	return e.queueLetter(ctx, tx, "email_change_requested", u.Email, u, map[string]string{"NewAddress": addr,
+		"SessionsLink": e.policy.PublicURL + "/account/sessions"})
 }
 
 // addressMail bounds the codes a request may have mailed to addr, whoever

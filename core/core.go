@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/mail/letter"
 	"usher/password"
 	"usher/seal"
 	"usher/store"
@@ -179,6 +180,9 @@ type Config struct {
 	Connectors []usher.Connector
 	// Transport delivers the outbox; Outbox.Run needs it.
 	Transport usher.Transport
+	// Letters writes the mails' texts; the built-in templates
+	// (letter.Builtin) when nil.
+	Letters usher.Letters
 	// Blobs keeps the bytes of attachments, avatars and previews; when
 	// nil, they are kept in memory for as long as the core lives (for
 	// tests: a server always configures one).
@@ -225,6 +229,7 @@ type env struct {
 	seal       *seal.Box
 	connectors map[string]usher.Connector
 	transport  usher.Transport
+	letters    usher.Letters
 	blobs      usher.BlobStore
 	// previews makes each attachment's preview once however many ask
 	// for it at the same time.
@@ -255,16 +260,22 @@ type env struct {
 func New(cfg Config) *Core {
 	e := &env{
 		store: cfg.Store, hasher: cfg.Hasher, policy: withDefaults(cfg.Policy), seal: cfg.Seal,
-		connectors: map[string]usher.Connector{}, transport: cfg.Transport, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
+		connectors: map[string]usher.Connector{}, transport: cfg.Transport, letters: cfg.Letters, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
 		decoding: semaphore.NewWeighted(previewBudget), observe: cfg.Observer,
 	}
 	if e.observe == nil {
 		e.observe = nopObserver{}
 	}
+	// The user-agent parser's tables take a third of a second to build:
+	// once per process, in the background, before the first sign-in.
+	go userAgents()
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {
 		e.clock = time.Now
+	}
+	if e.letters == nil {
+		e.letters = letter.Builtin()
 	}
 	if e.blobs == nil {
 		e.blobs = &memBlobs{m: map[string][]byte{}}

@@ -72,10 +72,9 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 			if err != nil {
 				return err
 			}
-			body := "Hello " + u.Username + ",\n\nconfirm that this address is yours with this code:\n\n    " + code + "\n\n" +
-				"Open " + m.policy.PublicURL + "/confirm?kind=email&code=" + url.QueryEscape(code) + " to confirm it,\n" +
-				"or send it with POST " + m.policy.PublicURL + "/v1/auth/confirm-email {\"code\": \"...\"}.\n"
-			if err := m.queueMail(ctx, tx, "confirm_email", addr, "Confirm your e-mail address", body); err != nil {
+			if err := m.queueLetter(ctx, tx, "confirm_email", addr, u, map[string]string{"Code": code,
+				"Link": m.policy.PublicURL + "/confirm?kind=email&code=" + url.QueryEscape(code),
+				"API":  m.policy.PublicURL + "/v1/auth/confirm-email"}); err != nil {
 				return err
 			}
 		}
@@ -183,4 +182,66 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 		return nil, err
 	}
 	return e, nil
+}
+
+// MakePrimary makes one of a user's confirmed secondary addresses the
+// account's primary address. The primary address it replaces stays as a
+// secondary address, confirmed or not as it was (an unconfirmed one
+// expires like any other); the codes mailed to it end. An address that is not confirmed cannot become primary: nobody
+// proved it is the user's.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the user, or the address),
+// Unprocessable (the address is not confirmed), Conflict.
+func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (*usher.User, error) {
+	u, err := m.owner(ctx, key, actEmailWrite)
+	if err != nil {
+		return nil, err
+	}
+	var out *usher.User
+	err = m.store.InTx(ctx, func(tx store.Tx) error {
+		e, err := tx.EmailGet(ctx, id)
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
+			return errEmailNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if e.ConfirmedAt == nil {
+			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeValidationFailed,
+				Message: "only a confirmed address can become the primary one",
+				Fields:  []usher.FieldError{{Field: "email", Code: usher.CodeInvalid, Message: "is not confirmed"}}}
+		}
+		if err := tx.EmailDelete(ctx, id); err != nil {
+			return err
+		}
+		now := m.now()
+		var old usher.User
+		out, err = tx.UserUpdate(ctx, u.ID, func(u *usher.User) error {
+			old = *u
+			u.Email, u.EmailConfirmedAt = e.Email, e.ConfirmedAt
+			if usher.EmailKey(u.UnconfirmedEmail) == usher.EmailKey(e.Email) {
+				u.UnconfirmedEmail = ""
+			}
+			u.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if old.Email != "" {
+			prev := &usher.Email{UserID: u.ID, Email: old.Email, ConfirmedAt: old.EmailConfirmedAt, CreatedAt: now}
+			if err := tx.EmailAdd(ctx, prev); err != nil {
+				return err
+			}
+		}
+		if err := addressChanged(ctx, tx, u.ID, old.Email, out.Email); err != nil {
+			return err
+		}
+		return m.record(ctx, tx, now, event{action: "email.make_primary", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: map[string]usher.Change{"email": {Old: old.Email, New: out.Email}}})
+	})
+	if err != nil {
+		return nil, userWriteError(err)
+	}
+	return out, nil
 }

@@ -11,3 +11,6 @@ func (s *Attachments) HoldDecoding(n int64) func() {
 
 // PreviewBudget is the memory all previews being made at once may take.
 const PreviewBudget = previewBudget
+
+// Device is device: the name and network of the device a request came from.
+var Device = device

@@ -169,6 +169,7 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 	now := a.now()
 	exp := now.Add(a.policy.SessionTTL)
 	sess := &usher.Session{}
+	mailed := false
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		// Uncounted by the store's changes, so that a flood of log-ins
@@ -177,6 +178,11 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 		sess.User, err = tx.UserSignIn(ctx, u.ID, now)
 		if err != nil {
 			return err
+		}
+		if impersonator == 0 {
+			if mailed, err = a.noteSignIn(ctx, tx, sess.User, now); err != nil {
+				return err
+			}
 		}
 		sess.Token, sess.Secret, err = a.mint(ctx, tx, &usher.Token{Kind: usher.TokenSession, UserID: u.ID,
 			Name: "session", ExpiresAt: &exp, CreatedAt: now, Address: req.Address, UserAgent: req.UserAgent,
@@ -206,6 +212,9 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 		return nil, err
 	}
 	a.principals.forgetUser(u.ID)
+	if mailed {
+		a.mailQueued()
+	}
 	return sess, nil
 }
 

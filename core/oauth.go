@@ -353,7 +353,8 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 			return err
 		}
 		u, err = a.newUser(sys, tx, usher.UserCreate{Username: username, Email: email, Name: id.Name,
-			EmailConfirmed: email != "", Identities: []usher.Identity{identity}}, "")
+			EmailConfirmed: email != "", Identities: []usher.Identity{identity},
+			Language: a.letters.Match(usher.RequestFrom(ctx).Languages)}, "")
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/url"
 	"sync"
 	"time"
 
@@ -13,10 +14,38 @@ import (
 
 // queueMail writes a mail to the outbox within tx, its body sealed. Callers
 // call mailQueued after the transaction commits.
-func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to, subject, body string) error {
+func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to, lang, subject, body string) error {
 	now := e.now()
-	return tx.OutboxAdd(ctx, &usher.Mail{Kind: kind, To: to, Subject: subject, Body: e.seal.Seal([]byte(body)),
+	return tx.OutboxAdd(ctx, &usher.Mail{Kind: kind, To: to, Lang: lang, Subject: subject, Body: e.seal.Seal([]byte(body)),
 		CreatedAt: now, NextAttemptAt: now})
+}
+
+// queueLetter writes the mail of kind to the address to, about u, from its
+// template, within tx (see queueMail). It is written in u's language when
+// templates exist in it, else in the one the request prefers
+// (Accept-Language), else in the default one. data fills the template;
+// Username and PublicURL are set from u and the policy.
+func (e *env) queueLetter(ctx context.Context, tx store.Tx, kind, to string, u *usher.User, data map[string]string) error {
+	if data == nil {
+		data = map[string]string{}
+	}
+	data["Username"], data["PublicURL"] = u.Username, e.policy.PublicURL
+	if u.Username == "" {
+		data["Username"] = u.Email
+	}
+	l, err := e.letters.Write(kind, data, u.Language, usher.RequestFrom(ctx).Languages)
+	if err != nil {
+		return err
+	}
+	return e.queueMail(ctx, tx, kind, to, l.Lang, l.Subject, l.Body)
+}
+
+// codeLink is the data of a mail that carries code: the code, the link to
+// the page at path that takes it (path ends where the code goes), the API
+// endpoint api that takes it too, and how long it lasts.
+func (e *env) codeLink(code, path, api string, ttl time.Duration) map[string]string {
+	return map[string]string{"Code": code, "Link": e.policy.PublicURL + path + url.QueryEscape(code),
+		"API": e.policy.PublicURL + api, "TTL": ttl.String()}
 }
 
 // mailQueued wakes the outbox sender.
@@ -195,3 +224,6 @@ func (o *Outbox) Backlog(ctx context.Context) (usher.Backlog, error) {
 	c.at, c.b = now, *b
 	return c.b, nil
 }
+
+// mailTime is how a mail tells a time: to the minute, in UTC.
+func mailTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -410,7 +410,9 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 				return err
 			}
 			if err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive {
-				if err := r.queueMail(ctx, tx, "reminder", u.Email, "Reminder: "+rem.Resource, r.reminderBody(u, rem)); err != nil {
+				if err := r.queueLetter(ctx, tx, "reminder", u.Email, u, map[string]string{"Resource": rem.Resource,
+					"Due": timeText(rem.RemindAt), "Payload": string(rem.Payload),
+					"Link": r.policy.PublicURL + "/v1/reminders/" + strconv.FormatInt(rem.ID, 10)}); err != nil {
 					return err
 				}
 				outcome, mailed = "mailed", true
@@ -434,12 +436,4 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 		r.mailQueued()
 	}
 	return queued, nil
-}
-
-// reminderBody is the text of a reminder's mail.
-func (r *Reminders) reminderBody(u *usher.User, rem *usher.Reminder) string {
-	return "Hello " + u.Username + ",\n\n" +
-		"this is your reminder about " + rem.Resource + ", due at " + timeText(rem.RemindAt) + ".\n\n" +
-		"Its payload:\n\n    " + string(rem.Payload) + "\n\n" +
-		"See it at " + r.policy.PublicURL + "/v1/reminders/" + strconv.FormatInt(rem.ID, 10) + ".\n"
 }

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -55,12 +54,8 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		if err != nil {
 			return err
 		}
-		body := "Hello " + u.Username + ",\n\n" +
-			"someone asked to reset your usher password. If it was you, use this token:\n\n    " + token + "\n\n" +
-			"Open " + a.policy.PublicURL + "/reset-password?token=" + url.QueryEscape(token) + " to choose a new password,\n" +
-			"or exchange it with POST " + a.policy.PublicURL + "/v1/auth/password-reset/exchange {\"token\": \"...\"}.\n" +
-			"It works once and expires in " + a.policy.ResetTTL.String() + ". If it was not you, ignore this mail.\n"
-		if err := a.queueMail(ctx, tx, "reset", u.Email, "Reset your password", body); err != nil {
+		data := a.codeLink(token, "/reset-password?token=", "/v1/auth/password-reset/exchange", a.policy.ResetTTL)
+		if err := a.queueLetter(ctx, tx, "reset", u.Email, u, data); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, now, event{action: "auth.password_reset_request", resourceType: "user",
@@ -121,7 +116,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 	if err != nil {
 		return err
 	}
-	return a.store.InTx(ctx, func(tx store.Tx) error {
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		c, err := a.useCode(ctx, tx, usher.CodeResetTicket, ticket)
 		if err != nil {
 			return err
@@ -144,7 +139,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		if err != nil {
 			return err
 		}
-		n, err := setPassword(ctx, tx, u.ID, hash, 0, now)
+		n, err := a.setPassword(ctx, tx, u, hash, 0, now)
 		if err != nil {
 			return err
 		}
@@ -152,6 +147,10 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 			resourceID: strconv.FormatInt(u.ID, 10), changes: changes,
 			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
 	})
+	if err == nil {
+		a.mailQueued()
+	}
+	return err
 }
 
 // ChangePassword changes the caller's password; it needs the current one.
@@ -199,13 +198,13 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if err != nil {
 		return err
 	}
-	return a.store.InTx(ctx, func(tx store.Tx) error {
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
 		var keep int64 // the session this change is made with stays
 		if p.Token != nil {
 			keep = p.Token.ID
 		}
-		n, err := setPassword(ctx, tx, p.UserID(), newHash, keep, now)
+		n, err := a.setPassword(ctx, tx, p.User, newHash, keep, now)
 		if err != nil {
 			return err
 		}
@@ -213,6 +212,10 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 			resourceID: strconv.FormatInt(p.UserID(), 10), changes: map[string]usher.Change{"password": {New: "[set]"}},
 			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
 	})
+	if err == nil {
+		a.mailQueued()
+	}
+	return err
 }
 
 // SetPassword sets a user's password as an administrator. Every session of

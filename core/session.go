@@ -22,10 +22,25 @@ func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now tim
 
 // setPassword stores a user's new password hash and ends the user's
 // sessions but the one with the id except: a new password, whoever sets
-// it, signs out whoever knew the old one.
-func setPassword(ctx context.Context, tx store.Tx, userID int64, hash string, except int64, now time.Time) (ended int, err error) {
-	if err := tx.PasswordSet(ctx, userID, hash, now); err != nil {
+// it, signs out whoever knew the old one. The account's address is told
+// of the change, when, from where and how to take the account back
+// (whoever changed it may not be its owner); the caller calls mailQueued
+// after the transaction.
+func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash string, except int64, now time.Time) (ended int, err error) {
+	if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
 		return 0, err
 	}
-	return endSessions(ctx, tx, userID, except, now)
+	if u.Email != "" && u.Kind != usher.KindServiceAccount {
+		// The user agent is told by its families (device), never as sent:
+		// whoever changed the password wrote it, and a link in it would
+		// be a link in a mail that says where to turn for help.
+		req := usher.RequestFrom(ctx)
+		name, _ := device(req)
+		err := e.queueLetter(ctx, tx, "password_changed", u.Email, u, map[string]string{"At": mailTime(now),
+			"Address": req.Address, "UserAgent": name, "ResetLink": e.policy.PublicURL + "/forgot-password"})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return endSessions(ctx, tx, u.ID, except, now)
 }

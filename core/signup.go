@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -167,8 +166,10 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 		var err error
 		// Skipping confirmation makes the account active; the address stays
 		// unconfirmed, since nobody proved it theirs.
+		// The account speaks the language its sign-up asked in
+		// (Accept-Language), of those usher's mails are written in.
 		u, err = a.newUser(sys, tx, usher.UserCreate{Username: in.Username, Email: in.Email, Name: in.Name,
-			State: state}, hash)
+			State: state, Language: a.letters.Match(usher.RequestFrom(ctx).Languages)}, hash)
 		if err != nil {
 			return err
 		}
@@ -202,12 +203,7 @@ func (e *env) sendConfirmationTo(ctx context.Context, tx store.Tx, u *usher.User
 	if err != nil {
 		return err
 	}
-	body := "Hello " + u.Username + ",\n\n" +
-		"confirm your e-mail address for usher with this code:\n\n    " + code + "\n\n" +
-		"Open " + e.policy.PublicURL + "/confirm?code=" + url.QueryEscape(code) + " to confirm it,\n" +
-		"or send it with POST " + e.policy.PublicURL + "/v1/auth/confirm {\"code\": \"...\"}.\n" +
-		"The code expires in " + e.policy.ConfirmTTL.String() + ". If you did not sign up, ignore this mail.\n"
-	return e.queueMail(ctx, tx, "confirm", addr, "Confirm your e-mail address", body)
+	return e.queueLetter(ctx, tx, "confirm", addr, u, e.codeLink(code, "/confirm?code=", "/v1/auth/confirm", e.policy.ConfirmTTL))
 }
 
 // confirmCode issues a code that confirms addr for u. It replaces the one

@@ -28,6 +28,8 @@ var errNoChange = errors.New("no change")
 // user.privileges (see requirePrivileges). With
 // SendConfirmation, an address not marked confirmed is mailed a code that
 // confirms it, and the account is pending until then (see confirming).
+// With SendInvitation, the address is mailed a link that sets the
+// password instead, which confirms the address too.
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a field breaks a rule),
 // Conflict (username, e-mail, external id or identity taken), RateLimited
@@ -43,6 +45,18 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 		return nil, err
 	}
 	mail := s.confirming(&in)
+	if in.SendInvitation {
+		var c checker
+		if in.Email == "" {
+			c.add("email", usher.CodeRequired, "is required to send an invitation")
+		}
+		if in.Password != "" || in.PasswordHash != "" {
+			c.add("password", usher.CodeConflict, "give a password or send an invitation, not both")
+		}
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := s.buildUser(in); err != nil {
 		return nil, err
 	}
@@ -67,7 +81,10 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 			resourceID: strconv.FormatInt(u.ID, 10), changes: changes}); err != nil {
 			return err
 		}
-		if mail {
+		switch {
+		case in.SendInvitation:
+			return s.sendInvitation(ctx, tx, u)
+		case mail:
 			return s.sendConfirmation(ctx, tx, u)
 		}
 		return nil
@@ -75,10 +92,21 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if err != nil {
 		return nil, userWriteError(err)
 	}
-	if mail {
+	if mail || in.SendInvitation {
 		s.mailQueued()
 	}
 	return u, nil
+}
+
+// sendInvitation mails u's address a link to the page that sets u's
+// password: a reset token that lasts as long as a confirmation code.
+func (e *env) sendInvitation(ctx context.Context, tx store.Tx, u *usher.User) error {
+	token, _, err := e.issueCode(ctx, tx, usher.CodeReset, u.ID, u.Email, e.policy.ConfirmTTL, "")
+	if err != nil {
+		return err
+	}
+	data := e.codeLink(token, "/reset-password?token=", "/v1/auth/password-reset/exchange", e.policy.ConfirmTTL)
+	return e.queueLetter(ctx, tx, "invitation", u.Email, u, data)
 }
 
 // confirming reports whether a new user's address is to be mailed a

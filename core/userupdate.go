@@ -212,10 +212,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		if hash != "" {
 			now := s.now()
-			n, err := setPassword(ctx, tx, u.ID, hash, 0, now)
+			n, err := s.setPassword(ctx, tx, u, hash, 0, now)
 			if err != nil {
 				return nil, err
 			}
+			mailed = true
 			changes["password"] = usher.Change{New: "[set]"}
 			if n > 0 {
 				changes["sessions_revoked"] = usher.Change{New: n}

@@ -8,29 +8,33 @@ import (
 
 	"usher"
 	"usher/mail"
+	"usher/mail/letter"
 )
 
 func TestLayoutHTML(t *testing.T) {
 	t.Parallel()
-	m := &usher.Mail{ID: 1, Kind: "reset", Subject: "Reset your password", Body: "Hello <b>dana</b>,\n\n" +
-		"use this token:\n\n    AbC123\n\nOpen https://usher.example/reset-password?token=AbC123&x=1 to choose a new password.\n"}
+	body := "Hello <b>dana</b>,\n\n" +
+		"use this token:\n\n    AbC123\n\nOpen https://usher.example/reset-password?token=AbC123&x=1 to choose a new password.\n"
+	signed := body + "\n" + letter.Signature + "You got this mail because someone asked to reset the password.\nExample ID\n"
 	tests := []struct {
-		name, lang string
-		want       []string
-		not        []string
+		name, lang, body string
+		want             []string
+		not              []string
 	}{
-		{"english", "", []string{`<html lang="en">`, "<h1", "Reset your password", "Hello &lt;b&gt;dana&lt;/b&gt;,",
-			`<a href="https://usher.example/reset-password?token=AbC123&amp;x=1"`, ">AbC123</code>", "asked to reset the password"}, []string{"<b>dana"}},
-		{"german", "de", []string{`<html lang="de">`, "Passwort des Kontos"}, nil},
-		{"unknown language", "xx", []string{`<html lang="en">`}, nil},
+		{"english", "", signed, []string{`<html lang="en">`, "<h1", "Reset your password", "Hello &lt;b&gt;dana&lt;/b&gt;,",
+			`<a href="https://usher.example/reset-password?token=AbC123&amp;x=1"`, ">AbC123</code>",
+			`font-size:13px">You got this mail because someone asked to reset the password.`}, []string{"<b>dana", "-- "}},
+		{"the mail's language", "de", signed, []string{`<html lang="de">`}, nil},
+		{"no signature, no footer", "", body, []string{`<html lang="en">`}, []string{"font-size:13px"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := mail.NewLayout("Example ID", tt.lang, "")
+			t.Parallel()
+			l, err := mail.NewLayout("Example ID", "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			html, err := l.HTML(m)
+			html, err := l.HTML(&usher.Mail{ID: 1, Kind: "reset", Lang: tt.lang, Subject: "Reset your password", Body: tt.body})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,7 +46,7 @@ type Store interface {
 	// write, and the bookkeeping no cache holds a copy of that a write
 	// could leave stale: TokenTouch and UserSeen, which change no
 	// credential; UserSignIn (a caller that caches users drops that one
-	// itself); the throttles' writes; a new token (TokenCreate) and a new
+	// itself); the throttles' writes; KnownDevicePut; a new token (TokenCreate) and a new
 	// audit event (AuditAppend), rows no one has read yet.
 	Changes() uint64
 	// Analyze brings the query planner's statistics up to date, after a
@@ -155,6 +155,14 @@ type Tx interface {
 	OutboxFailed(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
 	// OutboxGet returns one mail.
 	OutboxGet(ctx context.Context, id int64) (*usher.Mail, error)
+
+	// KnownDeviceGet returns when the user last signed in from the device
+	// with the hash; ErrNotFound for a device never seen.
+	KnownDeviceGet(ctx context.Context, userID int64, hash string) (time.Time, error)
+	// KnownDeviceCount counts the devices the user has signed in from.
+	KnownDeviceCount(ctx context.Context, userID int64) (int, error)
+	// KnownDevicePut records a sign-in from the device at at.
+	KnownDevicePut(ctx context.Context, userID int64, hash string, at time.Time) error
 
 	// ThrottleGet returns the throttle of the key; ErrNotFound when it has
 	// no failures.

@@ -123,6 +123,7 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 		addr, secure := proxies.Client(r)
 		ctx := usher.WithRequest(r.Context(), usher.Request{
 			ID: id, Address: addr, UserAgent: r.UserAgent(), Secure: secure,
+			Languages: r.Header.Get("Accept-Language"),
 		})
 		ctx, userID := usher.WithPrincipalNote(ctx)
 		if r.Body != nil {

@@ -29,6 +29,7 @@ import (
 	"usher/face/pages"
 	"usher/face/pterodactyl"
 	"usher/mail"
+	"usher/mail/letter"
 	"usher/metric"
 	"usher/password"
 	"usher/seal"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	addr          string
 	smtpURL       string
 	mailFrom      string
+	mailLanguage  string
 	argon2        password.Params
 	hashWorkers   int
 	hashQueue     int
@@ -112,6 +114,7 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 		"(default: http:// and the address it listens on)")
 	f.StringVar(&sc.smtpURL, "smtp-url", "", "SMTP server for mail, smtp://user:pass@host:587?tls=starttls|tls|none or smtps://…; without it mail goes to the log")
 	f.StringVar(&sc.mailFrom, "mail-from", "usher@localhost", "sender address of mail")
+	f.StringVar(&sc.mailLanguage, "mail-language", "en", "language of mail to recipients whose language has no templates and whose request asked for none (en, de, or one the theme adds)")
 	f.BoolVar(&p.SignupEnabled, "signup", false, "let anyone sign up")
 	f.StringSliceVar(&sc.signupDomains, "signup-domains", nil, "limit sign-up to addresses of these domains")
 	f.BoolVar(&p.SkipEmailConfirmation, "skip-email-confirmation", false, "make new accounts active without confirming their address")
@@ -329,13 +332,21 @@ func openBlobs(ctx context.Context, database, url string) (usher.BlobStore, erro
 func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger,
 	reg prometheus.Registerer) (*core.Core, error) {
 	var transport usher.Transport = mail.NewLog(log)
+	mailDir := ""
+	if sc.themeDir != "" {
+		mailDir = filepath.Join(sc.themeDir, "mail")
+	}
+	letters, err := letter.New("usher", sc.mailLanguage, mailDir)
+	if err != nil {
+		return nil, fmt.Errorf("--theme, --mail-language: %w", err)
+	}
 	if sc.smtpURL != "" {
 		smtp, err := mail.NewSMTP(sc.smtpURL, sc.mailFrom)
 		if err != nil {
 			return nil, fmt.Errorf("--smtp-url: %w", err)
 		}
 		if sc.themeDir != "" {
-			if smtp.Layout, err = mail.NewLayout("usher", "", filepath.Join(sc.themeDir, "mail")); err != nil {
+			if smtp.Layout, err = mail.NewLayout("usher", sc.mailLanguage, mailDir); err != nil {
 				return nil, fmt.Errorf("--theme: %w", err)
 			}
 		}
@@ -370,6 +381,7 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		Seal:       box,
 		Connectors: conns,
 		Transport:  transport,
+		Letters:    letters,
 		Blobs:      blobs,
 		Logger:     log,
 	}), nil

@@ -47,6 +47,8 @@ type Options struct {
 	Blobs usher.BlobStore
 	// Observer is told of the core's events; none when nil.
 	Observer usher.Observer
+	// Letters writes the mails' texts; the built-in templates when nil.
+	Letters usher.Letters
 }
 
 // New returns a core on a new, migrated database that lives as long as t.
@@ -81,6 +83,7 @@ func New(t testing.TB, opts Options) *Env {
 		Policy:     opts.Policy,
 		Now:        opts.Now,
 		Transport:  opts.Transport,
+		Letters:    opts.Letters,
 		Connectors: opts.Connectors,
 		Blobs:      opts.Blobs,
 		Observer:   opts.Observer,

@@ -92,6 +92,43 @@ func TestCreateConfirm(t *testing.T) {
 	}
 }
 
+// TestCreateInvitation checks POST /users's reset_password=true: no
+// password needed, none taken, and the address gets an invitation whose
+// link opens the hosted page that sets the password.
+func TestCreateInvitation(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.New(t)
+	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupWith(t, options{core: coretest.Options{Transport: tr}})
+	for _, tt := range []struct {
+		name   string
+		body   map[string]any
+		status int
+	}{
+		{"a password as well", map[string]any{"email": "x@example.com", "username": "x", "name": "X", "password": password,
+			"reset_password": true}, http.StatusBadRequest},
+		{"no password, no reset_password", map[string]any{"email": "y@example.com", "username": "y", "name": "Y"}, http.StatusBadRequest},
+		{"no email", map[string]any{"username": "z", "name": "Z", "reset_password": true}, http.StatusBadRequest},
+		{"invited", map[string]any{"email": "dana@example.com", "username": "dana", "name": "Dana", "reset_password": true}, http.StatusCreated},
+	} {
+		res := b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: tt.body})
+		if res.status != tt.status {
+			t.Fatalf("%s: %d %s", tt.name, res.status, res.body)
+		}
+	}
+	if _, failed, err := b.env.Core.Outbox.DeliverDue(context.Background(), 10); err != nil || failed != 0 {
+		t.Fatalf("deliver: %d failed, %v", failed, err)
+	}
+	msgs := smtp.Messages()
+	if len(msgs) != 1 || !slices.Contains(msgs[0].To, "dana@example.com") || msgs[0].Subject != "You have been invited to usher" ||
+		!strings.Contains(msgs[0].Body, "/reset-password?token=") || msgs[0].HTML == "" {
+		t.Fatalf("mails: %+v", msgs)
+	}
+}
+
 // TestDeleteSoleOwner checks GitLab's answer for a user who alone owns a
 // team: 409 with GitLab's message, unless hard_delete, which deletes the
 // team with the user (GitLab deletes the groups the user solely owns).

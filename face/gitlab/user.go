@@ -282,8 +282,15 @@ func identity(in *params) *usher.Identity {
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params) error {
-	in.require("email", "password", "username", "name")
 	var c usher.UserCreate
+	// reset_password=true makes the user without a password and mails a
+	// link to set one: GitLab's invitation. Otherwise a password is needed.
+	c.SendInvitation = isTrue(in.boolean("reset_password"))
+	if c.SendInvitation {
+		in.require("email", "username", "name")
+	} else {
+		in.require("email", "password", "username", "name")
+	}
 	for _, f := range []struct {
 		name string
 		dst  *string

@@ -405,6 +405,11 @@ func matrixRows() []matrixRow {
 			c.must(err)
 			return req{path: c.userPath(fmt.Sprintf("/emails/%d", e.ID))}
 		}},
+		{"POST", "/v1/users/{user}/emails/{id}/primary", "UAFFFFFFUA", func(c *cell) req {
+			e, err := c.m.env.Core.Emails.Add(sys(), c.targetKey(), c.m.unique("extra")+"@example.org", true)
+			c.must(err)
+			return req{path: c.userPath(fmt.Sprintf("/emails/%d/primary", e.ID))}
+		}},
 		{"POST", "/v1/auth/confirm-email", "NNNNNNNNNN", body("/v1/auth/confirm-email", map[string]any{"code": strings.Repeat("x", 32)})},
 		{"GET", "/v1/users/{user}/settings", "UAFFFFFFUA", func(c *cell) req { return req{path: c.userPath("/settings")} }},
 		{"PATCH", "/v1/users/{user}/settings", "UAFFFFFFUA", func(c *cell) req {

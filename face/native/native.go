@@ -146,6 +146,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/v1/users/{user}/emails", h.addEmail, false},
 		{"GET", "/v1/users/{user}/emails/{id}", h.getEmail, false},
 		{"DELETE", "/v1/users/{user}/emails/{id}", h.deleteEmail, false},
+		{"POST", "/v1/users/{user}/emails/{id}/primary", h.makePrimary, false},
 		{"POST", "/v1/auth/confirm-email", h.confirmEmail, true},
 		{"GET", "/v1/users/{user}/settings", h.settings, false},
 		{"PATCH", "/v1/users/{user}/settings", h.updateSettings, false},

@@ -27,6 +27,7 @@ type EmailService interface {
 	Get(ctx context.Context, key usher.UserKey, id int64) (*usher.Email, error)
 	Delete(ctx context.Context, key usher.UserKey, id int64) error
 	Confirm(ctx context.Context, code string) (*usher.Email, error)
+	MakePrimary(ctx context.Context, key usher.UserKey, id int64) (*usher.User, error)
 }
 
 // SettingService is what the face needs of the core's settings.
@@ -197,6 +198,20 @@ func (h *Handler) deleteEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// makePrimary makes a confirmed secondary address the user's primary one
+// and answers the user.
+func (h *Handler) makePrimary(w http.ResponseWriter, r *http.Request) error {
+	key, id, err := h.userAndID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.Emails.MakePrimary(r.Context(), key, id)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, toUserJSON(u))
 }
 
 func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) error {

@@ -128,6 +128,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/account/emails", h.emailsPage},
 		{"POST", "/account/emails", h.addEmail},
 		{"POST", "/account/emails/{id}/delete", h.deleteEmail},
+		{"POST", "/account/emails/{id}/primary", h.makePrimary},
 		{"GET", "/account/keys", h.keysPage},
 		{"POST", "/account/keys", h.addKey},
 		{"POST", "/account/keys/{id}/delete", h.deleteKey},

@@ -52,6 +52,13 @@ func setup(t testing.TB) *bundle {
 // PostgreSQL is configured.
 func setupOn(t testing.TB, postgres bool) *bundle {
 	t.Helper()
+	return setupWith(t, coretest.Options{Postgres: postgres})
+}
+
+// setupWith is setup on a core built from opts, their transport and
+// policy set by the bundle.
+func setupWith(t testing.TB, opts coretest.Options) *bundle {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -60,8 +67,8 @@ func setupOn(t testing.TB, postgres bool) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := coretest.New(t, coretest.Options{Transport: tr, Postgres: postgres,
-		Policy: core.Policy{PublicURL: srv.URL, SignupEnabled: true}})
+	opts.Transport, opts.Policy = tr, core.Policy{PublicURL: srv.URL, SignupEnabled: true}
+	env := coretest.New(t, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

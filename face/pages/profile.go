@@ -21,6 +21,7 @@ type EmailService interface {
 	List(ctx context.Context, key usher.UserKey) ([]*usher.Email, error)
 	Delete(ctx context.Context, key usher.UserKey, id int64) error
 	Confirm(ctx context.Context, code string) (*usher.Email, error)
+	MakePrimary(ctx context.Context, key usher.UserKey, id int64) (*usher.User, error)
 }
 
 // KeyService is what the pages need of the core's SSH keys.
@@ -148,6 +149,34 @@ func (h *Handler) deleteEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.showEmails(w, r, view{Title: "Your e-mail addresses", Notice: "The address is removed."})
+}
+
+// makePrimary makes a confirmed address the account's primary one; the
+// one it replaces stays among the other addresses.
+func (h *Handler) makePrimary(w http.ResponseWriter, r *http.Request) error {
+	p := h.signedIn(w, r)
+	if p == nil {
+		return nil
+	}
+	if err := h.checkForm(r); err != nil {
+		return err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Your e-mail addresses"}
+	u, err := h.Emails.MakePrimary(r.Context(), usher.UserKey{ID: p.UserID()}, id)
+	if err != nil {
+		// An address that may not become primary is said on the page;
+		// an unknown one is a 404 like any unknown page.
+		if v.Error, _ = fieldErrors(err); v.Error == "" || usher.ErrorKind(err) != usher.KindUnprocessable {
+			return err
+		}
+		return h.showEmails(w, r, v)
+	}
+	v.Me, v.Notice = u, u.Email+" is now your primary address."
+	return h.showEmails(w, r, v)
 }
 
 func (h *Handler) keysPage(w http.ResponseWriter, r *http.Request) error {

@@ -30,6 +30,9 @@ type Message struct {
 	// breaks as "\n". It is empty if the message has no text/plain
 	// part. Charsets other than UTF-8 and US-ASCII are left as they are.
 	Body string
+	// HTML is the first text/html part, decoded like Body; empty if the
+	// message has none.
+	HTML string
 	// Raw is the message as it came after DATA, with CRLF line breaks.
 	Raw []byte
 }
@@ -47,16 +50,25 @@ func parse(raw []byte) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("decoding subject: %w", err)
 	}
-	body, err := text(textproto.MIMEHeader(m.Header), m.Body)
+	body, err := text(textproto.MIMEHeader(m.Header), m.Body, "text/plain")
 	if err != nil && !errors.Is(err, errNoText) {
 		return Message{}, err
 	}
-	return Message{Header: m.Header, Subject: subject, Body: body, Raw: raw}, nil
+	again, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return Message{}, fmt.Errorf("reading header: %w", err)
+	}
+	html, err := text(textproto.MIMEHeader(again.Header), again.Body, "text/html")
+	if err != nil && !errors.Is(err, errNoText) {
+		return Message{}, err
+	}
+	return Message{Header: m.Header, Subject: subject, Body: body, HTML: html, Raw: raw}, nil
 }
 
 // text returns the decoded text of the entity with header h and body r,
-// looking into multipart entities for their first text/plain part.
-func text(h textproto.MIMEHeader, r io.Reader) (string, error) {
+// looking into multipart entities for their first part of type want
+// (text/plain, text/html).
+func text(h textproto.MIMEHeader, r io.Reader, want string) (string, error) {
 	mediaType, params := "text/plain", map[string]string(nil)
 	if ct := h.Get("Content-Type"); ct != "" {
 		var err error
@@ -77,13 +89,13 @@ func text(h textproto.MIMEHeader, r io.Reader) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("reading %s: %w", mediaType, err)
 			}
-			body, err := text(p.Header, p)
+			body, err := text(p.Header, p, want)
 			if !errors.Is(err, errNoText) {
 				return body, err
 			}
 		}
 	}
-	if mediaType != "text/plain" {
+	if mediaType != want {
 		return "", errNoText
 	}
 	switch cte := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))); cte {

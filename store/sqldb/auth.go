@@ -100,14 +100,14 @@ func (c *conn) CodeDeleteExpired(ctx context.Context, before time.Time) (int, er
 func scanMail(s scanner) (*usher.Mail, error) {
 	m := new(usher.Mail)
 	err := s.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, timeCol{&m.CreatedAt}, &m.Attempts,
-		timeCol{&m.NextAttemptAt}, nullTime{&m.SentAt}, &m.LastError)
+		timeCol{&m.NextAttemptAt}, nullTime{&m.SentAt}, &m.LastError, &m.Lang)
 	return m, err
 }
 
 // OutboxAdd inserts a mail.
 func (c *conn) OutboxAdd(ctx context.Context, m *usher.Mail) error {
 	err := c.writeRow(ctx, "OutboxInsert", m.Kind, m.To, m.Subject, m.Body, c.d.TimeArg(m.CreatedAt),
-		m.Attempts, c.d.TimeArg(m.NextAttemptAt)).Scan(&m.ID)
+		m.Attempts, c.d.TimeArg(m.NextAttemptAt), m.Lang).Scan(&m.ID)
 	if err != nil {
 		return c.fail("OutboxInsert", err)
 	}
@@ -160,6 +160,38 @@ func (c *conn) OutboxGet(ctx context.Context, id int64) (*usher.Mail, error) {
 		return nil, c.fail("OutboxByID", err)
 	}
 	return m, nil
+}
+
+// KnownDeviceGet returns when the user last signed in from the device.
+func (c *conn) KnownDeviceGet(ctx context.Context, userID int64, hash string) (time.Time, error) {
+	var at time.Time
+	err := c.queryRow(ctx, "KnownDeviceGet", userID, hash).Scan(timeCol{&at})
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, usher.ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, c.fail("KnownDeviceGet", err)
+	}
+	return at, nil
+}
+
+// KnownDeviceCount counts the devices the user signed in from.
+func (c *conn) KnownDeviceCount(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := c.queryRow(ctx, "KnownDeviceCount", userID).Scan(&n); err != nil {
+		return 0, c.fail("KnownDeviceCount", err)
+	}
+	return n, nil
+}
+
+// KnownDevicePut records a sign-in from the device at at. The write is
+// uncounted (c.quiet): every log-in makes it, and no cache holds the
+// devices, so counting it would end every kept token check at each log-in.
+func (c *conn) KnownDevicePut(ctx context.Context, userID int64, hash string, at time.Time) error {
+	if err := c.quietExec(ctx, "KnownDevicePut", userID, hash, c.d.TimeArg(at)); err != nil {
+		return c.fail("KnownDevicePut", err)
+	}
+	return nil
 }
 
 func scanThrottle(s scanner) (*usher.Throttle, error) {

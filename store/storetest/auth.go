@@ -121,7 +121,7 @@ func testCodeUsedOnce(t *testing.T, s store.Store) {
 func testOutbox(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for i, kind := range []string{"confirm", "reset", "later"} {
-		m := &usher.Mail{Kind: kind, To: kind + "@example.com", Subject: "s " + kind, Body: "body " + kind,
+		m := &usher.Mail{Kind: kind, To: kind + "@example.com", Lang: "de", Subject: "s " + kind, Body: "body " + kind,
 			CreatedAt: base, NextAttemptAt: base.Add(time.Duration(i) * time.Minute)}
 		if kind == "later" {
 			m.NextAttemptAt = base.Add(time.Hour)
@@ -132,7 +132,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	lease := base.Add(5 * time.Minute)
 	got, err := s.OutboxClaim(ctx, base.Add(2*time.Minute), lease, 10)
-	if err != nil || len(got) != 2 || got[0].Kind != "confirm" || got[1].Kind != "reset" || got[0].Body != "body confirm" || got[0].To != "confirm@example.com" {
+	if err != nil || len(got) != 2 || got[0].Kind != "confirm" || got[1].Kind != "reset" || got[0].Body != "body confirm" || got[0].To != "confirm@example.com" || got[0].Lang != "de" {
 		t.Fatalf("first claim: %v, %v", got, err)
 	}
 	// Claimed mails are not due again until the lease ends.
@@ -292,5 +292,39 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	keys, err = s.SigningKeyList(ctx)
 	if err != nil || len(keys) != 1 || keys[0].ID != "k2" {
 		t.Fatalf("SigningKeyList after delete: %+v, %v", keys, err)
+	}
+}
+
+// testKnownDevices: a device is unknown until put, then known with its
+// latest sign-in; devices are counted per user, and go with the user.
+func testKnownDevices(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("dev-a", "", ""))
+	b := mustCreateUser(t, s, newUser("dev-b", "", ""))
+	if _, err := s.KnownDeviceGet(ctx, a.ID, "h1"); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("unknown device: %v", err)
+	}
+	if n, err := s.KnownDeviceCount(ctx, a.ID); err != nil || n != 0 {
+		t.Fatalf("count before: %d, %v", n, err)
+	}
+	for _, at := range []time.Time{base, base.Add(time.Hour)} {
+		if err := s.KnownDevicePut(ctx, a.ID, "h1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.KnownDevicePut(ctx, a.ID, "h2", base); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := s.KnownDeviceGet(ctx, a.ID, "h1"); err != nil || !at.Equal(base.Add(time.Hour)) {
+		t.Fatalf("KnownDeviceGet = %v, %v; want the latest sign-in", at, err)
+	}
+	if _, err := s.KnownDeviceGet(ctx, b.ID, "h1"); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("another user's device: %v", err)
+	}
+	if n, err := s.KnownDeviceCount(ctx, a.ID); err != nil || n != 2 {
+		t.Fatalf("count = %d, %v; want 2", n, err)
+	}
+	if n, _ := s.KnownDeviceCount(ctx, b.ID); n != 0 {
+		t.Fatalf("b's count = %d", n)
 	}
 }

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Codes", testCodes},
 		{"CodeUsedOnce", testCodeUsedOnce},
 		{"Outbox", testOutbox},
+		{"KnownDevices", testKnownDevices},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Throttles", testThrottles},
 		{"SigningKeys", testSigningKeys},

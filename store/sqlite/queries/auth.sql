@@ -22,8 +22,8 @@ DELETE FROM codes WHERE user_id = ?1 AND email_key = ?2 AND kind = ?3 AND used_a
 DELETE FROM codes WHERE expires_at < ?1;
 
 -- name: OutboxInsert
-INSERT INTO outbox (kind, recipient, subject, body, created_at, attempts, next_attempt_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+INSERT INTO outbox (kind, recipient, subject, body, created_at, attempts, next_attempt_at, lang)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 RETURNING id;
 
 -- name: OutboxClaim
@@ -42,6 +42,16 @@ UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id 
 
 -- name: OutboxByID
 SELECT {{mail_columns}} FROM outbox WHERE id = ?1;
+
+-- name: KnownDeviceGet
+SELECT last_seen_at FROM known_devices WHERE user_id = ?1 AND hash = ?2;
+
+-- name: KnownDeviceCount
+SELECT count(*) FROM known_devices WHERE user_id = ?1;
+
+-- name: KnownDevicePut
+INSERT INTO known_devices (user_id, hash, last_seen_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (user_id, hash) DO UPDATE SET last_seen_at = excluded.last_seen_at;
 
 -- name: ThrottleGet
 SELECT key, failures, window_start, locked_until FROM throttles WHERE key = ?1;

@@ -1,0 +1,99 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medama-io/go-useragent"
+
+	"usher"
+	"usher/store"
+)
+
+// knownDeviceWindow is how long a device stays known to an account after
+// its latest sign-in: a sign-in from a device not seen for longer is
+// mailed like one from a device never seen.
+const knownDeviceWindow = 90 * 24 * time.Hour
+
+// userAgents returns the parser of sign-ins' user agents. It is read-only
+// once built, and building it takes a third of a second, so one serves the
+// whole process.
+var userAgents = sync.OnceValue(useragent.NewParser)
+
+// device describes the device a request came from, coarsely enough that
+// a browser's updates and an address's changes within its network do not
+// make it new: the browser and operating system families, and the
+// client's /24 network (IPv4) or /48 (IPv6).
+func device(req usher.Request) (name, network string) {
+	agent := userAgents().Parse(req.UserAgent)
+	browser, os := string(agent.Browser()), string(agent.OS())
+	if browser == "" {
+		// Not a browser (curl, a library, an app): its product name.
+		browser, _, _ = strings.Cut(req.UserAgent, "/")
+		browser = truncate(strings.TrimSpace(browser), 40)
+	}
+	name = browser
+	if os != "" {
+		name += " (" + os + ")"
+	}
+	addr, err := netip.ParseAddr(req.Address)
+	if ap, perr := netip.ParseAddrPort(req.Address); err != nil && perr == nil {
+		addr, err = ap.Addr(), nil
+	}
+	if err == nil {
+		bits := 48
+		if addr = addr.Unmap(); addr.Is4() {
+			bits = 24
+		}
+		if p, err := addr.Prefix(bits); err == nil {
+			network = p.String()
+		}
+	}
+	return name, network
+}
+
+// noteSignIn records, within tx, the device u signs in from, and mails u
+// when the account has been signed in to before but not from this device
+// within knownDeviceWindow. The device is stored only as a hash of the
+// account, the device's name and its network. It reports whether it
+// queued a mail.
+func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) (bool, error) {
+	if u.Kind == usher.KindServiceAccount {
+		return false, nil
+	}
+	req := usher.RequestFrom(ctx)
+	name, network := device(req)
+	sum := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + name + "\x00" + network))
+	hash := hex.EncodeToString(sum[:])
+	last, err := tx.KnownDeviceGet(ctx, u.ID, hash)
+	known := err == nil && now.Sub(last) <= knownDeviceWindow
+	if err != nil && !errors.Is(err, usher.ErrNotFound) {
+		return false, err
+	}
+	mail := false
+	if !known && u.Email != "" {
+		// The first sign-in of an account is from a new device by
+		// definition: nothing to tell.
+		n, err := tx.KnownDeviceCount(ctx, u.ID)
+		if err != nil {
+			return false, err
+		}
+		mail = n > 0
+	}
+	if err := tx.KnownDevicePut(ctx, u.ID, hash, now); err != nil {
+		return false, err
+	}
+	if !mail {
+		return false, nil
+	}
+	return true, e.queueLetter(ctx, tx, "new_sign_in", u.Email, u, map[string]string{"At": mailTime(now),
+		"Address": req.Address, "Device": name, "ResetLink": e.policy.PublicURL + "/forgot-password",
+		"SessionsLink": e.policy.PublicURL + "/account/sessions"})
+}

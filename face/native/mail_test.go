@@ -1,0 +1,101 @@
+package native_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// TestPasswordChangedMail: changing the password through the API mails the
+// account's address when and from where it happened, with the link to the
+// reset page; a wrong current password changes nothing and mails nothing;
+// a link in the user agent does not reach the mail.
+func TestPasswordChangedMail(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	const first, second = "the first long passphrase", "the second long passphrase"
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Password: first})
+	var sess sessionBody
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "pat", "password": first}}, 200, &sess)
+	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token,
+		body: map[string]any{"current_password": "not the password at all", "new_password": second}}, 403, nil)
+	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token, header: map[string]string{"User-Agent": "pat-cli/2.1 (see https://evil.example/help)"},
+		body: map[string]any{"current_password": first, "new_password": second}}, 204, nil)
+	m, _ := b.mailTo(t, 1, "pat@example.com")
+	if m.Subject != "Your password was changed" {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	// The user agent is told by its product, never as sent: a link in it
+	// would be a link in the mail.
+	if strings.Contains(m.Body+m.HTML, "evil.example") {
+		t.Errorf("the user agent's link is in the mail:\n%s", m.Body)
+	}
+	for _, want := range []string{"from 127.0.0.1", "(pat-cli)", "/forgot-password",
+		"the password of the account with this address was changed"} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("the mail lacks %q:\n%s", want, m.Body)
+		}
+	}
+	if !strings.Contains(m.HTML, "usher") || !strings.Contains(m.HTML, "/forgot-password") {
+		t.Errorf("the HTML part:\n%s", m.HTML)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if msgs, err := b.smtp.Wait(ctx, 2); err == nil {
+		t.Fatalf("a second mail: %q", msgs[1].Subject)
+	}
+}
+
+// TestMakePrimaryAPI: a confirmed secondary address becomes the primary
+// one and the old one a secondary one; an unconfirmed, unknown or other
+// user's address is refused.
+func TestMakePrimaryAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	confirmed, err := b.env.Core.Emails.Add(sys, usher.UserKey{ID: b.user.ID}, "work@example.com", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := b.env.Core.Emails.Add(usher.WithPrincipal(context.Background(),
+		&usher.Principal{Kind: usher.PrincipalUser, User: b.user}), usher.UserKey{ID: b.user.ID}, "maybe@example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := b.env.Core.Emails.Add(sys, usher.UserKey{ID: b.admin.ID}, "root2@example.com", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := func(id int64) string { return fmt.Sprintf("/v1/users/%d/emails/%d/primary", b.user.ID, id) }
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		want   string
+	}{
+		{"unconfirmed", path(pending.ID), 422, `"field":"email"`},
+		{"another user's", path(roots.ID), 404, "not_found"},
+		{"unknown", path(99999), 404, "not_found"},
+		{"not a number", fmt.Sprintf("/v1/users/%d/emails/x/primary", b.user.ID), 400, ""},
+		{"confirmed", path(confirmed.ID), 200, `"email":"work@example.com"`},
+	}
+	for _, tt := range tests {
+		res := b.api.do(t, req{method: "POST", path: tt.path, token: b.adminTok})
+		if res.status != tt.status || !strings.Contains(string(res.body), tt.want) {
+			t.Fatalf("%s: %d %s", tt.name, res.status, res.body)
+		}
+	}
+	list, err := b.env.Core.Emails.List(sys, usher.UserKey{ID: b.user.ID})
+	if err != nil || len(list) != 2 || !slices.ContainsFunc(list, func(e *usher.Email) bool {
+		return e.Email == "plain@example.com" && e.ConfirmedAt == nil
+	}) {
+		t.Fatalf("the secondary addresses after: %v, %v", list, err)
+	}
+}
