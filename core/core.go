@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"usher"
@@ -17,6 +18,7 @@ import (
 	"usher/seal"
 	"usher/store"
 
+	"github.com/medama-io/go-useragent"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
@@ -193,6 +195,11 @@ type Config struct {
 	// Observer is told of log-ins, lockouts, deliveries, script runs and
 	// the token cache's answers, for metrics; none when nil.
 	Observer usher.Observer
+	// UserAgents parses sign-ins' user agents into browser and system
+	// families (the devices of new-sign-in mail). It is read-only and
+	// takes a third of a second to build, so cores in one process may
+	// share one; when nil, the core builds its own in the background.
+	UserAgents *useragent.Parser
 }
 
 // Core is the set of services. Faces take the services they use.
@@ -236,10 +243,14 @@ type env struct {
 	previews singleflight.Group
 	// decoding bounds the memory the previews being made at once take,
 	// in bytes estimated from their headers.
-	decoding   *semaphore.Weighted
-	clock      func() time.Time
-	log        *slog.Logger
-	observe    usher.Observer
+	decoding *semaphore.Weighted
+	clock    func() time.Time
+	log      *slog.Logger
+	observe  usher.Observer
+	// userAgents returns the parser of sign-ins' user agents, read-only
+	// once built; building it takes a third of a second, so it is built
+	// once, in the background, before the first sign-in.
+	userAgents func() *useragent.Parser
 	backlog    backlogCache
 	keys       *keyring
 	rules      ruleCache
@@ -263,13 +274,16 @@ func New(cfg Config) *Core {
 		connectors: map[string]usher.Connector{}, transport: cfg.Transport, letters: cfg.Letters, blobs: cfg.Blobs, clock: cfg.Now, log: cfg.Logger,
 		common: commonPasswords(), mailc: make(chan struct{}, 1), estimates: make(chan struct{}, runtime.NumCPU()),
 		decoding: semaphore.NewWeighted(previewBudget), observe: cfg.Observer,
+		userAgents: sync.OnceValue(useragent.NewParser),
+	}
+	if cfg.UserAgents != nil {
+		ua := cfg.UserAgents
+		e.userAgents = func() *useragent.Parser { return ua }
 	}
 	if e.observe == nil {
 		e.observe = nopObserver{}
 	}
-	// The user-agent parser's tables take a third of a second to build:
-	// once per process, in the background, before the first sign-in.
-	go userAgents()
+	go e.userAgents()
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {
 		e.clock = time.Now

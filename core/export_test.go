@@ -1,5 +1,13 @@
 package core
 
+import (
+	"sync"
+
+	"usher"
+
+	"github.com/medama-io/go-useragent"
+)
+
 // HoldDecoding takes n bytes of the previews' memory budget, as previews
 // being made would, until the function it returns is called.
 func (s *Attachments) HoldDecoding(n int64) func() {
@@ -12,5 +20,9 @@ func (s *Attachments) HoldDecoding(n int64) func() {
 // PreviewBudget is the memory all previews being made at once may take.
 const PreviewBudget = previewBudget
 
-// Device is device: the name and network of the device a request came from.
-var Device = device
+// Device is env.device on a core of its own: the name and network of the
+// device a request came from.
+func Device(req usher.Request) (name, network string) {
+	e := &env{userAgents: sync.OnceValue(useragent.NewParser)}
+	return e.device(req)
+}

@@ -8,10 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/medama-io/go-useragent"
 
 	"usher"
 	"usher/store"
@@ -22,17 +19,12 @@ import (
 // mailed like one from a device never seen.
 const knownDeviceWindow = 90 * 24 * time.Hour
 
-// userAgents returns the parser of sign-ins' user agents. It is read-only
-// once built, and building it takes a third of a second, so one serves the
-// whole process.
-var userAgents = sync.OnceValue(useragent.NewParser)
-
 // device describes the device a request came from, coarsely enough that
 // a browser's updates and an address's changes within its network do not
 // make it new: the browser and operating system families, and the
 // client's /24 network (IPv4) or /48 (IPv6).
-func device(req usher.Request) (name, network string) {
-	agent := userAgents().Parse(req.UserAgent)
+func (e *env) device(req usher.Request) (name, network string) {
+	agent := e.userAgents().Parse(req.UserAgent)
 	browser, os := string(agent.Browser()), string(agent.OS())
 	if browser == "" {
 		// Not a browser (curl, a library, an app): its product name.
@@ -69,7 +61,7 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 		return false, nil
 	}
 	req := usher.RequestFrom(ctx)
-	name, network := device(req)
+	name, network := e.device(req)
 	sum := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + name + "\x00" + network))
 	hash := hex.EncodeToString(sum[:])
 	last, err := tx.KnownDeviceGet(ctx, u.ID, hash)

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"usher/store/postgres/pgtest"
 	"usher/store/sqldb"
 	"usher/store/sqlite"
+
+	"github.com/medama-io/go-useragent"
 )
 
 // FastParams are argon2id parameters cheap enough for tests that hash many
@@ -87,9 +90,15 @@ func New(t testing.TB, opts Options) *Env {
 		Connectors: opts.Connectors,
 		Blobs:      opts.Blobs,
 		Observer:   opts.Observer,
+		UserAgents: userAgents(),
 	})
 	return &Env{Core: c, Store: db, path: path}
 }
+
+// userAgents is the user-agent parser every test core of a test binary
+// shares: building one takes a third of a second, and a package's tests
+// make hundreds of cores.
+var userAgents = sync.OnceValue(useragent.NewParser)
 
 // System returns a context acting as usher itself, allowed everything.
 func System() context.Context {
