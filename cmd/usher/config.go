@@ -72,7 +72,7 @@ func redactSecretURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), redacted)
 	}
 	q := u.Query()
-	for _, k := range []string{"password", "secret", "secret_key", "token"} {
+	for _, k := range []string{"password", "sslpassword", "secret", "secret_key", "token"} {
 		if q.Has(k) {
 			q.Set(k, redacted)
 		}

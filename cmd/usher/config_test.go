@@ -287,3 +287,28 @@ func TestSettingsTable(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretURLParametersRedacted: the database URL's other secret
+// parameter (sslpassword, the client key's passphrase) is hidden by config
+// print, and a URL that does not parse is not echoed whole in an error.
+func TestSecretURLParametersRedacted(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runEnv(t, map[string]string{
+		"USHER_DATABASE_URL": "postgres://usher@db.example.com/usher?sslkey=/k.pem&sslpassword=key-pass-6",
+	}, "config", "print")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "key-pass-6") {
+		t.Errorf("config print shows sslpassword:\n%s", out)
+	}
+	if got, want := printed(t, out, "database"), "postgres://usher@db.example.com/usher?sslkey=/k.pem&sslpassword=REDACTED"; got != want {
+		t.Errorf("database: %q, want %q", got, want)
+	}
+	for _, db := range []string{"mysql://u:bad-pass-7%zz@h/db", "postgres://u:pass-8@h/?sslpassword=pass-9"} {
+		code, out, errOut = runEnv(t, nil, "config", "check", "--database", db)
+		if code != 1 || strings.Contains(errOut+out, "pass-") {
+			t.Errorf("config check --database %s: exit %d, shows the password:\n%s%s", db, code, out, errOut)
+		}
+	}
+}
