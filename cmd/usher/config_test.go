@@ -312,3 +312,39 @@ func TestSecretURLParametersRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigFileSecretsReadableWarned: a configuration file that holds a
+// secret and that every user of the machine can read is named in a
+// warning; one that holds none, or only its owner reads, is not.
+func TestConfigFileSecretsReadableWarned(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, text string
+		mode       os.FileMode
+		warn       bool
+	}{
+		{"a secret, world-readable", "github-client-secret: gh-secret\n", 0o644, true},
+		{"a database password, world-readable", "database: postgres://u:pw@db/usher\n", 0o644, true},
+		{"a secret, owner only", "github-client-secret: gh-secret\n", 0o600, false},
+		{"no secret, world-readable", "signup: true\ndatabase: /var/lib/usher/usher.db\n", 0o644, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, "usher.yaml", tc.text)
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runEnv(t, nil, "config", "check", "--config", path)
+			if code != 0 || !strings.Contains(out, "the configuration is valid") {
+				t.Fatalf("exit %d: %s%s", code, out, errOut)
+			}
+			warned := strings.Contains(errOut, "readable by other users")
+			if warned != tc.warn {
+				t.Errorf("warned %v, want %v: %q", warned, tc.warn, errOut)
+			}
+			if warned && (!strings.Contains(errOut, path) || strings.Contains(errOut, "gh-secret") || strings.Contains(errOut, "pw@")) {
+				t.Errorf("the warning does not name the file, or shows the secret: %q", errOut)
+			}
+		})
+	}
+}
