@@ -149,8 +149,9 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 			}
 			elapsed := time.Since(start)
 			if m != nil {
-				m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-				m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+				method := metricMethod(r.Method)
+				m.requests.WithLabelValues(route, method, strconv.Itoa(rec.status)).Inc()
+				m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 			}
 			level := slog.LevelInfo
 			if rec.status >= 500 {
@@ -169,6 +170,18 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// metricMethod is a request's method as a metric label: a method HTTP
+// defines, or "other", so that a caller who invents methods cannot grow
+// the metrics without bound.
+func metricMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // validRequestID accepts a caller's request id if it is short and plain.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -370,6 +371,48 @@ func TestBearerOnly(t *testing.T) {
 		}
 		if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: a 401 without WWW-Authenticate", tt.name)
+		}
+	}
+}
+
+// TestMetricsMethodBounded: a caller who invents request methods cannot
+// grow the metrics without bound; a method HTTP does not define is
+// counted as "other".
+func TestMetricsMethodBounded(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) {})
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewServer(Middleware(mux, slog.New(slog.DiscardHandler), NewMetrics(reg), nil))
+	defer srv.Close()
+	for i := range 20 {
+		for _, method := range []string{"GET", "X" + strconv.Itoa(i)} {
+			req, _ := http.NewRequest(method, srv.URL+"/ok", nil)
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = res.Body.Close()
+			if want := map[bool]int{true: 200, false: 405}[method == "GET"]; res.StatusCode != want {
+				t.Fatalf("%s /ok answers %d, want %d", method, res.StatusCode, want)
+			}
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		methods := map[string]bool{}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					methods[l.GetValue()] = true
+				}
+			}
+		}
+		if len(methods) != 2 || !methods["GET"] || !methods["other"] {
+			t.Errorf("%s has methods %v, want GET and other", f.GetName(), methods)
 		}
 	}
 }

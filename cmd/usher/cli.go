@@ -159,9 +159,10 @@ func (m *Main) withCore(ctx context.Context, cfg *config, fn func(ctx context.Co
 	return m.runCore(ctx, cfg, openDB, core.Policy{}, fn)
 }
 
-// withPolicy is withCore with the policy p.
+// withPolicy is withExisting with the policy p: the database must exist
+// and be migrated already.
 func (m *Main) withPolicy(ctx context.Context, cfg *config, p core.Policy, fn func(ctx context.Context, c *core.Core) error) error {
-	return m.runCore(ctx, cfg, openDB, p, fn)
+	return m.runCore(ctx, cfg, openExisting, p, fn)
 }
 
 // withExisting is withCore on a database that must exist and be migrated

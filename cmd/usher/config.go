@@ -72,7 +72,7 @@ func redactSecretURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), redacted)
 	}
 	q := u.Query()
-	for _, k := range []string{"password", "secret", "secret_key", "token"} {
+	for _, k := range []string{"password", "sslpassword", "secret", "secret_key", "token"} {
 		if q.Has(k) {
 			q.Set(k, redacted)
 		}
@@ -201,6 +201,28 @@ func loadConfig(path string, known map[string]*pflag.Flag) (map[string]fileValue
 	return out, nil
 }
 
+// warnReadableSecrets warns, naming the file and the settings but not
+// their values, when the configuration file holds a secret and users other
+// than its owner and group may read it.
+func (m *Main) warnReadableSecrets(path string, file map[string]fileValue) {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o004 == 0 {
+		return
+	}
+	var secrets []string
+	for name, fv := range file {
+		if hide := secretSettings[name]; hide != nil && hide(fv.value) != fv.value {
+			secrets = append(secrets, name)
+		}
+	}
+	if len(secrets) == 0 {
+		return
+	}
+	slices.Sort(secrets)
+	_, _ = fmt.Fprintf(m.Stderr, "usher: warning: config file %s holds secrets (%s) and is readable by other users; let only usher's user read it, or give those settings as USHER_* variables\n",
+		path, strings.Join(secrets, ", "))
+}
+
 // applySettings sets every flag of cmd the command line left alone from its
 // USHER_* variable or else from the configuration file (--config or
 // USHER_CONFIG), and notes where each value came from.
@@ -222,6 +244,7 @@ func (m *Main) applySettings(cmd *cobra.Command) error {
 		if file, err = loadConfig(path, settings(cmd.Root())); err != nil {
 			return err
 		}
+		m.warnReadableSecrets(path, file)
 	}
 	apply := func(f *pflag.Flag) {
 		if _, done := m.sources[f.Name]; done {

@@ -287,3 +287,64 @@ func TestSettingsTable(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretURLParametersRedacted: the database URL's other secret
+// parameter (sslpassword, the client key's passphrase) is hidden by config
+// print, and a URL that does not parse is not echoed whole in an error.
+func TestSecretURLParametersRedacted(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runEnv(t, map[string]string{
+		"USHER_DATABASE_URL": "postgres://usher@db.example.com/usher?sslkey=/k.pem&sslpassword=key-pass-6",
+	}, "config", "print")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "key-pass-6") {
+		t.Errorf("config print shows sslpassword:\n%s", out)
+	}
+	if got, want := printed(t, out, "database"), "postgres://usher@db.example.com/usher?sslkey=/k.pem&sslpassword=REDACTED"; got != want {
+		t.Errorf("database: %q, want %q", got, want)
+	}
+	for _, db := range []string{"mysql://u:bad-pass-7%zz@h/db", "postgres://u:pass-8@h/?sslpassword=pass-9"} {
+		code, out, errOut = runEnv(t, nil, "config", "check", "--database", db)
+		if code != 1 || strings.Contains(errOut+out, "pass-") {
+			t.Errorf("config check --database %s: exit %d, shows the password:\n%s%s", db, code, out, errOut)
+		}
+	}
+}
+
+// TestConfigFileSecretsReadableWarned: a configuration file that holds a
+// secret and that every user of the machine can read is named in a
+// warning; one that holds none, or only its owner reads, is not.
+func TestConfigFileSecretsReadableWarned(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, text string
+		mode       os.FileMode
+		warn       bool
+	}{
+		{"a secret, world-readable", "github-client-secret: gh-secret\n", 0o644, true},
+		{"a database password, world-readable", "database: postgres://u:pw@db/usher\n", 0o644, true},
+		{"a secret, owner only", "github-client-secret: gh-secret\n", 0o600, false},
+		{"no secret, world-readable", "signup: true\ndatabase: /var/lib/usher/usher.db\n", 0o644, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, "usher.yaml", tc.text)
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runEnv(t, nil, "config", "check", "--config", path)
+			if code != 0 || !strings.Contains(out, "the configuration is valid") {
+				t.Fatalf("exit %d: %s%s", code, out, errOut)
+			}
+			warned := strings.Contains(errOut, "readable by other users")
+			if warned != tc.warn {
+				t.Errorf("warned %v, want %v: %q", warned, tc.warn, errOut)
+			}
+			if warned && (!strings.Contains(errOut, path) || strings.Contains(errOut, "gh-secret") || strings.Contains(errOut, "pw@")) {
+				t.Errorf("the warning does not name the file, or shows the secret: %q", errOut)
+			}
+		})
+	}
+}

@@ -35,13 +35,13 @@ func parseDatabase(s string) (database, error) {
 			return database{}, errors.New("--database: the PostgreSQL URL cannot be parsed")
 		}
 		if strings.Trim(u.Path, "/") == "" && u.Query().Get("dbname") == "" {
-			return database{}, fmt.Errorf("--database: the PostgreSQL URL %s names no database; add it as the path, postgres://host/usher", redactURL(s))
+			return database{}, fmt.Errorf("--database: the PostgreSQL URL %s names no database; add it as the path, postgres://host/usher", redactSecretURL(s))
 		}
 		return database{url: s}, nil
 	case strings.HasPrefix(s, "sqlite:"):
 		return database{path: strings.TrimPrefix(s, "sqlite:")}, nil
 	case strings.Contains(s, "://"):
-		return database{}, fmt.Errorf("--database: unknown scheme in %q; use a file path, sqlite:PATH or postgres://", redactURL(s))
+		return database{}, fmt.Errorf("--database: unknown scheme in %q; use a file path, sqlite:PATH or postgres://", redactSecretURL(s))
 	case strings.Contains(s, "=") && strings.Contains(s, " "):
 		return database{}, errors.New("--database: keyword=value connection strings are not supported; use a postgres:// URL")
 	}

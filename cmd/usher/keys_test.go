@@ -52,3 +52,23 @@ func TestKeysCommands(t *testing.T) {
 		t.Fatalf("rotate with another secret key: %d %q", code, errOut)
 	}
 }
+
+// TestKeysNeedExistingDatabase: a keys command pointed at a database that
+// does not exist (a forgotten --database) exits 1 and creates nothing,
+// rather than rotating or listing the keys of a new, empty database.
+func TestKeysNeedExistingDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.db.key")
+	for _, args := range [][]string{{"keys", "list"}, {"keys", "prune"}, {"keys", "rotate"}} {
+		code, out, errOut := runEnv(t, nil, append(args, "--database", db, "--secret-key-file", key)...)
+		if code != 1 || !strings.Contains(errOut, "there is no database") {
+			t.Errorf("%v: exit %d: %s%s", args, code, out, errOut)
+		}
+		for _, path := range []string{db, key} {
+			if _, err := os.Stat(path); err == nil {
+				t.Fatalf("%v created %s", args, path)
+			}
+		}
+	}
+}

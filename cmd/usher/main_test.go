@@ -166,8 +166,8 @@ func TestDefaults(t *testing.T) {
 	if err := m.Run(context.Background(), []string{"serve", "--database", filepath.Join(dir, "x.db")}); err == nil || !strings.Contains(err.Error(), "USHER_SIGNUP") {
 		t.Errorf("a malformed variable: %v", err)
 	}
-	if got := redactURL("postgres://u:secret@h/db?password=also"); strings.Contains(got, "secret") || strings.Contains(got, "also") {
-		t.Errorf("redactURL left a password: %s", got)
+	if got := redactSecretURL("postgres://u:secret@h/db?password=also"); strings.Contains(got, "secret") || strings.Contains(got, "also") {
+		t.Errorf("redactSecretURL left a password: %s", got)
 	}
 }
 

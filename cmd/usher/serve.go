@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,7 +280,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		wg.Wait()
 	}()
 
-	log.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.database),
+	log.Info("listening", "addr", ln.Addr().String(), "database", redactSecretURL(cfg.database),
 		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup_ms", float64(time.Since(start).Microseconds())/1000)
 	if m.Started != nil {
 		m.Started(ln.Addr().String())
@@ -420,19 +419,4 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,
 		PublicURL: publicURL}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(metrics.reg), proxies)
-}
-
-// redactURL hides the password of a database URL, in its user part or its
-// query, for the log.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" {
-		return s
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
 }
