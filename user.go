@@ -63,11 +63,10 @@ type User struct {
 	// (Corteza's handle). Empty when the user has none.
 	Handle string
 
+	// Bio, Location and WebsiteURL are the generic profile most products
+	// give a person; the GitLab-only ones are in GitLab.
 	Bio        string
 	Location   string
-	Skype      string
-	LinkedIn   string
-	Twitter    string
 	WebsiteURL string
 	Language   string
 
@@ -76,11 +75,11 @@ type User struct {
 	Admin bool
 	// External marks accounts of people outside the organisation (GitLab's
 	// "external"): they see only what is shared with them.
-	External       bool
-	CanCreateGroup bool
-	ProjectsLimit  int
-	ThemeID        int
-	ColorSchemeID  int
+	External bool
+	// GitLab is the profile extension only GitLab's users have; the core
+	// validates it like any other field, the GitLab face reads and writes
+	// it, and the native API does not show it.
+	GitLab GitLabProfile
 	// TwoFactorEnabled says a second factor is checked at log-in. usher has
 	// no second factor yet (no TOTP), so nothing sets it and it is false.
 	TwoFactorEnabled bool
@@ -119,6 +118,54 @@ type User struct {
 
 	// Version grows by one with every change; it is the user's entity tag.
 	Version int64
+}
+
+// GitLabProfile holds the fields of a user that only GitLab knows.
+type GitLabProfile struct {
+	Skype    string
+	LinkedIn string
+	Twitter  string
+	// CanCreateGroup lets the user create top-level groups.
+	CanCreateGroup bool
+	// ProjectsLimit is how many projects the user may create; never negative.
+	ProjectsLimit int
+	ThemeID       int
+	ColorSchemeID int
+}
+
+// GitLabProfileUpdate changes a GitLab profile: nil fields are left as
+// they are (on create, take their defaults).
+type GitLabProfileUpdate struct {
+	Skype          *string
+	LinkedIn       *string
+	Twitter        *string
+	CanCreateGroup *bool // default true
+	ProjectsLimit  *int  // default from policy
+	ThemeID        *int  // default 1
+	ColorSchemeID  *int  // default 1
+}
+
+// Apply sets the fields in gives.
+func (p *GitLabProfile) Apply(in GitLabProfileUpdate) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&p.Skype, in.Skype)
+	set(&p.LinkedIn, in.LinkedIn)
+	set(&p.Twitter, in.Twitter)
+	for _, f := range []struct {
+		dst *int
+		v   *int
+	}{{&p.ProjectsLimit, in.ProjectsLimit}, {&p.ThemeID, in.ThemeID}, {&p.ColorSchemeID, in.ColorSchemeID}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if in.CanCreateGroup != nil {
+		p.CanCreateGroup = *in.CanCreateGroup
+	}
 }
 
 // Identity links an account to an account at an external provider.
@@ -160,17 +207,13 @@ type UserCreate struct {
 	Handle           string
 	Bio              string
 	Location         string
-	Skype            string
-	LinkedIn         string
-	Twitter          string
 	WebsiteURL       string
 	Language         string
 	Kind             UserKind  // default KindNormal
 	State            UserState // default StateActive
 	Admin            bool
 	External         bool
-	CanCreateGroup   *bool // default true
-	ProjectsLimit    *int  // default from policy
+	GitLab           GitLabProfileUpdate // the GitLab profile; nil fields take defaults
 	ExternalID       string
 	Metadata         map[string]string
 	Meta             json.RawMessage // a JSON object
@@ -245,18 +288,12 @@ type UserUpdate struct {
 	Handle         *string
 	Bio            *string
 	Location       *string
-	Skype          *string
-	LinkedIn       *string
-	Twitter        *string
 	WebsiteURL     *string
 	Language       *string
 	Kind           *UserKind
 	Admin          *bool
 	External       *bool
-	CanCreateGroup *bool
-	ProjectsLimit  *int
-	ThemeID        *int
-	ColorSchemeID  *int
+	GitLab         GitLabProfileUpdate
 	ExternalID     *string
 	Metadata       *map[string]string
 	Meta           *json.RawMessage // a JSON object

@@ -336,6 +336,7 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 		if in.Metadata != nil {
 			u.Metadata = in.Metadata
 		}
+		u.GitLab.Apply(in.GitLab)
 		u.Admin = in.Admin
 		if u.State != want.State && u.State != usher.StateBlockedExternal {
 			u.State, u.SuspendedAt = want.State, want.SuspendedAt

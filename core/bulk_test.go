@@ -128,6 +128,38 @@ func TestImport(t *testing.T) {
 	}
 }
 
+// TestImportGitLabProfile: a record's GitLab profile is set on a new user
+// and on an existing one, where the fields it leaves out stay; the core
+// checks it as on any create.
+func TestImportGitLabProfile(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	limit, no, skype, theme := 3, false, "al.sk", 4
+	res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "alice", GitLab: usher.GitLabProfileUpdate{Skype: &skype, ThemeID: &theme}}},
+		{UserCreate: usher.UserCreate{Username: "ivan", GitLab: usher.GitLabProfileUpdate{ProjectsLimit: &limit, CanCreateGroup: &no}}},
+	})
+	if err != nil || strings.Join(outcomes(res), " ") != "updated created" {
+		t.Fatalf("import: %v, %v", outcomes(res), err)
+	}
+	alice, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: b.alice.ID})
+	if err != nil || alice.GitLab.Skype != "al.sk" || alice.GitLab.ThemeID != 4 || !alice.GitLab.CanCreateGroup ||
+		alice.GitLab.ProjectsLimit != b.alice.GitLab.ProjectsLimit {
+		t.Fatalf("alice's GitLab profile: %+v, %v", alice.GitLab, err)
+	}
+	ivan, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: res[1].ID})
+	if err != nil || ivan.GitLab.ProjectsLimit != 3 || ivan.GitLab.CanCreateGroup || ivan.GitLab.ThemeID != 1 {
+		t.Fatalf("ivan's GitLab profile: %+v, %v", ivan.GitLab, err)
+	}
+	negative := -1
+	res, err = b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "alice", GitLab: usher.GitLabProfileUpdate{ProjectsLimit: &negative}}}})
+	if err != nil || len(res) != 1 || usher.AsError(res[0].Err).Code != "validation_failed" ||
+		usher.AsError(res[0].Err).Fields[0].Field != "projects_limit" {
+		t.Fatalf("negative projects_limit: %v, %v", outcomes(res), err)
+	}
+}
+
 // TestImportRefused: only administrators import and export.
 func TestImportRefused(t *testing.T) {
 	t.Parallel()

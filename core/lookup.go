@@ -203,7 +203,7 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 	return &usher.User{
 		ID: u.ID, UUID: u.UUID, Username: u.Username, Name: u.Name, FirstName: u.FirstName,
 		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
-		Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn, Twitter: u.Twitter,
+		Location: u.Location, GitLab: usher.GitLabProfile{Skype: u.GitLab.Skype, LinkedIn: u.GitLab.LinkedIn, Twitter: u.GitLab.Twitter},
 		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
 		Admin: u.Admin, OrganisationID: u.OrganisationID, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
 	}

@@ -16,8 +16,8 @@ func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.Use
 	differs := func(set *string, have string) bool { return set != nil && *set != have }
 	changed := (in.Kind != nil && *in.Kind != u.Kind) ||
 		(in.External != nil && *in.External != u.External) ||
-		(in.CanCreateGroup != nil && *in.CanCreateGroup != u.CanCreateGroup) ||
-		(in.ProjectsLimit != nil && *in.ProjectsLimit != u.ProjectsLimit) ||
+		(in.GitLab.CanCreateGroup != nil && *in.GitLab.CanCreateGroup != u.GitLab.CanCreateGroup) ||
+		(in.GitLab.ProjectsLimit != nil && *in.GitLab.ProjectsLimit != u.GitLab.ProjectsLimit) ||
 		differs(in.Plan, u.Plan) || differs(in.ExternalID, u.ExternalID) ||
 		(in.OrganisationID != nil && *in.OrganisationID != u.OrganisationID) ||
 		(in.Identity != nil && !hasIdentity(u, *in.Identity))
@@ -46,8 +46,8 @@ func (e *env) requirePrivileges(ctx context.Context, setsAdmin, setsPrivileged b
 
 // createPrivileges refuses what in sets that the caller may not.
 func (s *Users) createPrivileges(ctx context.Context, in usher.UserCreate) error {
-	privileged := (in.Kind != "" && in.Kind != usher.KindNormal) || in.External || in.CanCreateGroup != nil ||
-		in.ProjectsLimit != nil || in.Plan != "" || in.ExternalID != "" || len(in.Identities) > 0 ||
+	privileged := (in.Kind != "" && in.Kind != usher.KindNormal) || in.External || in.GitLab.CanCreateGroup != nil ||
+		in.GitLab.ProjectsLimit != nil || in.Plan != "" || in.ExternalID != "" || len(in.Identities) > 0 ||
 		in.OrganisationID != 0
 	return s.requirePrivileges(ctx, in.Admin, privileged, "")
 }

@@ -130,10 +130,11 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	u := &usher.User{
 		UUID: uuid.Must(uuid.NewV7()).String(), Username: in.Username, Email: in.Email,
 		Name: in.Name, FirstName: in.FirstName, LastName: in.LastName, DisplayName: in.DisplayName,
-		Handle: in.Handle, Bio: in.Bio, Location: in.Location, Skype: in.Skype, LinkedIn: in.LinkedIn,
-		Twitter: in.Twitter, WebsiteURL: in.WebsiteURL, Language: in.Language,
+		Handle: in.Handle, Bio: in.Bio, Location: in.Location, WebsiteURL: in.WebsiteURL, Language: in.Language,
 		State: in.State, Kind: in.Kind, Admin: in.Admin, External: in.External,
-		CanCreateGroup: true, ProjectsLimit: e.policy.DefaultProjectsLimit, ThemeID: 1, ColorSchemeID: 1,
+		GitLab: usher.GitLabProfile{
+			CanCreateGroup: true, ProjectsLimit: e.policy.DefaultProjectsLimit, ThemeID: 1, ColorSchemeID: 1,
+		},
 		ExternalID: in.ExternalID, Metadata: in.Metadata, Meta: compactJSON(in.Meta),
 		OrganisationID: in.OrganisationID, Identities: in.Identities, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
@@ -149,12 +150,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	if u.Language == "" {
 		u.Language = "en"
 	}
-	if in.CanCreateGroup != nil {
-		u.CanCreateGroup = *in.CanCreateGroup
-	}
-	if in.ProjectsLimit != nil {
-		u.ProjectsLimit = *in.ProjectsLimit
-	}
+	u.GitLab.Apply(in.GitLab)
 	if in.EmailConfirmed || in.SkipConfirmation {
 		u.EmailConfirmedAt = &now
 	}
@@ -319,19 +315,19 @@ var userFields = []struct {
 	{"handle", func(u *usher.User) any { return u.Handle }},
 	{"bio", func(u *usher.User) any { return u.Bio }},
 	{"location", func(u *usher.User) any { return u.Location }},
-	{"skype", func(u *usher.User) any { return u.Skype }},
-	{"linkedin", func(u *usher.User) any { return u.LinkedIn }},
-	{"twitter", func(u *usher.User) any { return u.Twitter }},
+	{"skype", func(u *usher.User) any { return u.GitLab.Skype }},
+	{"linkedin", func(u *usher.User) any { return u.GitLab.LinkedIn }},
+	{"twitter", func(u *usher.User) any { return u.GitLab.Twitter }},
 	{"website_url", func(u *usher.User) any { return u.WebsiteURL }},
 	{"language", func(u *usher.User) any { return u.Language }},
 	{"state", func(u *usher.User) any { return string(u.State) }},
 	{"kind", func(u *usher.User) any { return string(u.Kind) }},
 	{"admin", func(u *usher.User) any { return u.Admin }},
 	{"external", func(u *usher.User) any { return u.External }},
-	{"can_create_group", func(u *usher.User) any { return u.CanCreateGroup }},
-	{"projects_limit", func(u *usher.User) any { return u.ProjectsLimit }},
-	{"theme_id", func(u *usher.User) any { return u.ThemeID }},
-	{"color_scheme_id", func(u *usher.User) any { return u.ColorSchemeID }},
+	{"can_create_group", func(u *usher.User) any { return u.GitLab.CanCreateGroup }},
+	{"projects_limit", func(u *usher.User) any { return u.GitLab.ProjectsLimit }},
+	{"theme_id", func(u *usher.User) any { return u.GitLab.ThemeID }},
+	{"color_scheme_id", func(u *usher.User) any { return u.GitLab.ColorSchemeID }},
 	{"two_factor_enabled", func(u *usher.User) any { return u.TwoFactorEnabled }},
 	{"external_id", func(u *usher.User) any { return u.ExternalID }},
 	{"metadata", func(u *usher.User) any { return fmt.Sprint(u.Metadata) }},

@@ -108,7 +108,7 @@ func TestPrivateLookups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Email != "" || got.ExternalID != "" || got.EmailConfirmedAt != nil || got.ProjectsLimit != 0 || got.Name != "Alice Liddell" {
+	if got.Email != "" || got.ExternalID != "" || got.EmailConfirmedAt != nil || got.GitLab.ProjectsLimit != 0 || got.Name != "Alice Liddell" {
 		t.Fatalf("plain user sees %+v", got)
 	}
 	if own, _ := b.users.Get(ctx, usher.UserKey{ID: bob.ID}); own.Email != "bob@corp.test" {
@@ -324,8 +324,8 @@ func TestSelfUpdate(t *testing.T) {
 		"admin":          {Admin: ptr(true)},
 		"kind":           {Kind: &kind},
 		"external":       {External: ptr(true)},
-		"projects limit": {ProjectsLimit: &limit},
-		"can create":     {CanCreateGroup: ptr(false)},
+		"projects limit": {GitLab: usher.GitLabProfileUpdate{ProjectsLimit: &limit}},
+		"can create":     {GitLab: usher.GitLabProfileUpdate{CanCreateGroup: ptr(false)}},
 		"plan":           {Plan: ptr("gold")},
 		"external id":    {ExternalID: ptr("emp-2")},
 		"identity":       {Identity: &usher.Identity{Provider: "github", ExternUID: "1"}},
@@ -337,7 +337,7 @@ func TestSelfUpdate(t *testing.T) {
 		})
 	}
 	got, _ := b.users.Get(as(b.admin), alice)
-	if got.Admin || got.Kind != usher.KindNormal || got.ExternalID != "emp-1" || got.ProjectsLimit == 99 {
+	if got.Admin || got.Kind != usher.KindNormal || got.ExternalID != "emp-1" || got.GitLab.ProjectsLimit == 99 {
 		t.Fatalf("a refused update changed alice: %+v", got)
 	}
 	// Someone else's profile stays theirs.

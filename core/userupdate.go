@@ -251,9 +251,6 @@ func applyUpdate(u *usher.User, in usher.UserUpdate) {
 	set(&u.Handle, in.Handle)
 	set(&u.Bio, in.Bio)
 	set(&u.Location, in.Location)
-	set(&u.Skype, in.Skype)
-	set(&u.LinkedIn, in.LinkedIn)
-	set(&u.Twitter, in.Twitter)
 	set(&u.WebsiteURL, in.WebsiteURL)
 	set(&u.Language, in.Language)
 	set(&u.ExternalID, in.ExternalID)
@@ -266,18 +263,7 @@ func applyUpdate(u *usher.User, in usher.UserUpdate) {
 	if in.External != nil {
 		u.External = *in.External
 	}
-	if in.CanCreateGroup != nil {
-		u.CanCreateGroup = *in.CanCreateGroup
-	}
-	if in.ProjectsLimit != nil {
-		u.ProjectsLimit = *in.ProjectsLimit
-	}
-	if in.ThemeID != nil {
-		u.ThemeID = *in.ThemeID
-	}
-	if in.ColorSchemeID != nil {
-		u.ColorSchemeID = *in.ColorSchemeID
-	}
+	u.GitLab.Apply(in.GitLab)
 	if in.Metadata != nil {
 		u.Metadata = *in.Metadata
 	}

@@ -331,8 +331,8 @@ func (c *checker) user(u *usher.User) {
 		v    string
 		max  int
 	}{
-		{"bio", u.Bio, maxProfile}, {"location", u.Location, maxProfile}, {"skype", u.Skype, maxProfile},
-		{"linkedin", u.LinkedIn, maxProfile}, {"twitter", u.Twitter, maxProfile},
+		{"bio", u.Bio, maxProfile}, {"location", u.Location, maxProfile}, {"skype", u.GitLab.Skype, maxProfile},
+		{"linkedin", u.GitLab.LinkedIn, maxProfile}, {"twitter", u.GitLab.Twitter, maxProfile},
 		{"website_url", u.WebsiteURL, maxProfile}, {"external_id", u.ExternalID, maxExternalID},
 	} {
 		c.text(f.name, f.v, f.max, false)
@@ -347,10 +347,10 @@ func (c *checker) user(u *usher.User) {
 	if !u.State.Valid() {
 		c.add("state", usher.CodeInvalid, "is not a known state")
 	}
-	if u.ProjectsLimit < 0 {
+	if u.GitLab.ProjectsLimit < 0 {
 		c.add("projects_limit", usher.CodeNegative, "must not be negative")
 	}
-	if u.ThemeID < 0 || u.ColorSchemeID < 0 {
+	if u.GitLab.ThemeID < 0 || u.GitLab.ColorSchemeID < 0 {
 		c.add("theme_id", usher.CodeNegative, "must not be negative")
 	}
 }

@@ -65,6 +65,20 @@ type record struct {
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	SSHKeys        []keyRecord       `json:"ssh_keys,omitempty"`
 	Emails         []string          `json:"emails,omitempty"`
+	// GitLab is the user's GitLab profile; NDJSON only (CSV has no column
+	// for it).
+	GitLab *gitLabRecord `json:"gitlab,omitempty"`
+}
+
+// gitLabRecord is the GitLab profile of a user in a file.
+type gitLabRecord struct {
+	Skype          string `json:"skype,omitempty"`
+	LinkedIn       string `json:"linkedin,omitempty"`
+	Twitter        string `json:"twitter,omitempty"`
+	CanCreateGroup bool   `json:"can_create_group"`
+	ProjectsLimit  int    `json:"projects_limit"`
+	ThemeID        int    `json:"theme_id"`
+	ColorSchemeID  int    `json:"color_scheme_id"`
 }
 
 type keyRecord struct {
@@ -324,6 +338,12 @@ func (rec record) user() (usher.ImportUser, error) {
 		PasswordHash: rec.PasswordHash, ExternalID: rec.ExternalID, State: usher.UserState(rec.State),
 		Kind: usher.UserKind(rec.Kind), Admin: rec.Admin, Metadata: rec.Metadata,
 	}, Emails: rec.Emails}
+	if g := rec.GitLab; g != nil {
+		u.GitLab = usher.GitLabProfileUpdate{
+			Skype: &g.Skype, LinkedIn: &g.LinkedIn, Twitter: &g.Twitter, CanCreateGroup: &g.CanCreateGroup,
+			ProjectsLimit: &g.ProjectsLimit, ThemeID: &g.ThemeID, ColorSchemeID: &g.ColorSchemeID,
+		}
+	}
 	for _, k := range rec.SSHKeys {
 		u.SSHKeys = append(u.SSHKeys, usher.ImportKey{Title: k.Title, Key: k.Key})
 	}
@@ -372,6 +392,8 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 		rec.Emails = append(rec.Emails, e.Email)
 	}
 	if w.format == NDJSON {
+		g := gitLabRecord(u.GitLab)
+		rec.GitLab = &g
 		return w.enc.Encode(rec)
 	}
 	keys := make([]string, len(rec.SSHKeys))

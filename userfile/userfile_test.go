@@ -114,7 +114,8 @@ func TestRoundTrip(t *testing.T) {
 	in := []*usher.ExportUser{
 		{User: &usher.User{Username: "alice", Email: "alice@example.com", EmailConfirmedAt: &now, Name: "Alice, \"the\" first",
 			FirstName: "Alice", LastName: "First", DisplayName: "Al", ExternalID: "e1", State: usher.StateSuspended,
-			Kind: usher.KindBot, Admin: true, Metadata: map[string]string{"a": "b,c"}},
+			Kind: usher.KindBot, Admin: true, Metadata: map[string]string{"a": "b,c"},
+			GitLab: usher.GitLabProfile{Skype: "al.sk", Twitter: "@al", ProjectsLimit: 7, ThemeID: 2, ColorSchemeID: 3}},
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$a2V5",
 			SSHKeys:      []*usher.SSHKey{{Title: "t", Key: "ssh-ed25519 AAAA c"}},
 			Emails:       []*usher.Email{{Email: "a@work.example"}, {Email: "a@home.example"}}},
@@ -143,6 +144,17 @@ func TestRoundTrip(t *testing.T) {
 			a.State != usher.StateSuspended || a.Kind != usher.KindBot || !a.Admin || a.Metadata["a"] != "b,c" ||
 			len(a.SSHKeys) != 1 || a.SSHKeys[0].Key != "ssh-ed25519 AAAA c" || len(a.Emails) != 2 || a.DisplayName != "Al" {
 			t.Fatalf("%s: alice came back as %+v", f, a)
+		}
+		// The GitLab profile goes through NDJSON whole, including a false
+		// can_create_group; CSV has no columns for it.
+		g := a.GitLab
+		if f == NDJSON && (g.Skype == nil || *g.Skype != "al.sk" || g.Twitter == nil || *g.Twitter != "@al" ||
+			g.ProjectsLimit == nil || *g.ProjectsLimit != 7 || g.CanCreateGroup == nil || *g.CanCreateGroup ||
+			g.ThemeID == nil || *g.ThemeID != 2 || g.ColorSchemeID == nil || *g.ColorSchemeID != 3) {
+			t.Fatalf("%s: alice's GitLab profile came back as %+v\n%s", f, g, buf.String())
+		}
+		if f == CSV && g != (usher.GitLabProfileUpdate{}) {
+			t.Fatalf("CSV read a GitLab profile: %+v", g)
 		}
 	}
 }

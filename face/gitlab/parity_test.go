@@ -27,7 +27,8 @@ func nativeCall(method, path, token string, body any) call {
 // sameStored fails unless two stored users are alike in every field but
 // those that must differ between two accounts (ids, unique names, the
 // external uid of an identity), the times (compared by presence: two writes
-// are not at once) and the version, which counts writes, not their result.
+// are not at once), the version, which counts writes, not their result,
+// and the GitLab profile, which the native face neither takes nor shows.
 func sameStored(t *testing.T, what string, a, b *usher.User) {
 	t.Helper()
 	epoch := time.Unix(0, 0).UTC()
@@ -35,6 +36,7 @@ func sameStored(t *testing.T, what string, a, b *usher.User) {
 		c := *u
 		c.ID, c.UUID, c.Username, c.Email, c.Handle, c.Version = 0, "", "", "", "", 0
 		c.CreatedAt, c.UpdatedAt = epoch, epoch
+		c.GitLab = usher.GitLabProfile{}
 		for _, p := range []**time.Time{&c.EmailConfirmedAt, &c.LastSignInAt, &c.CurrentSignInAt, &c.LastSeenAt, &c.SuspendedAt, &c.DeletedAt, &c.CredentialsSince} {
 			if *p != nil {
 				*p = &epoch
@@ -70,9 +72,9 @@ func TestNativeParity(t *testing.T) {
 	}})
 	nres := b.do(t, nativeCall("POST", "/v1/users", b.adminTok, map[string]any{
 		"email": "ada@example.com", "password": password, "username": "ada", "name": "Grace Hopper",
-		"skype": "grace.s", "linkedin": "grace-in", "twitter": "@grace", "website_url": "https://grace.example.com",
-		"projects_limit": 12, "identities": []map[string]string{{"provider": "github", "extern_uid": "n-1"}},
-		"bio": "Admiral", "location": "Arlington", "admin": true, "can_create_group": false,
+		"website_url": "https://grace.example.com",
+		"identities":  []map[string]string{{"provider": "github", "extern_uid": "n-1"}},
+		"bio":         "Admiral", "location": "Arlington", "admin": true,
 		"skip_confirmation": true, "external": true,
 	}))
 	if gres.status != http.StatusCreated || nres.status != http.StatusCreated {
@@ -88,6 +90,12 @@ func TestNativeParity(t *testing.T) {
 	if gu.Version != 1 || nu.Version != 1 || gu.EmailConfirmedAt == nil || gu.Identities[0].ExternUID != "g-1" {
 		t.Fatalf("created: %+v", gu)
 	}
+	if want := (usher.GitLabProfile{Skype: "grace.s", LinkedIn: "grace-in", Twitter: "@grace", ProjectsLimit: 12, ThemeID: 1, ColorSchemeID: 1}); gu.GitLab != want {
+		t.Fatalf("created: GitLab profile %+v, want %+v", gu.GitLab, want)
+	}
+	if nu.GitLab.ProjectsLimit <= 0 || !nu.GitLab.CanCreateGroup || nu.GitLab.Skype != "" {
+		t.Fatalf("created natively: GitLab profile %+v, want the defaults", nu.GitLab)
+	}
 	for _, login := range []string{"grace", "ada"} {
 		if _, err := b.env.Core.Auth.Login(system(), login, password); err != nil {
 			t.Fatalf("%s cannot log in: %v", login, err)
@@ -95,11 +103,11 @@ func TestNativeParity(t *testing.T) {
 	}
 
 	change := map[string]any{
-		"name": "Grace B. Hopper", "bio": "", "location": "Washington", "projects_limit": 0, "admin": false,
-		"external": false, "can_create_group": true, "skype": "", "website_url": "http://navy.example.mil",
-		"theme_id": 2, "color_scheme_id": 3,
+		"name": "Grace B. Hopper", "bio": "", "location": "Washington", "admin": false,
+		"external": false, "website_url": "http://navy.example.mil",
 	}
-	gchange := map[string]any{"password": "a new password for grace"}
+	gchange := map[string]any{"password": "a new password for grace", "projects_limit": 0, "can_create_group": true,
+		"skype": "", "theme_id": 2, "color_scheme_id": 3}
 	for k, v := range change {
 		gchange[k] = v
 	}
@@ -109,9 +117,24 @@ func TestNativeParity(t *testing.T) {
 		want(t, "native password", 204, "")
 	gu, nu = b.stored(t, g.ID), b.stored(t, n.ID)
 	sameStored(t, "updated", gu, nu)
-	if gu.Name != "Grace B. Hopper" || gu.FirstName != "Grace B." || gu.ProjectsLimit != 0 || gu.ThemeID != 2 {
+	if gu.Name != "Grace B. Hopper" || gu.FirstName != "Grace B." || gu.GitLab.ProjectsLimit != 0 || gu.GitLab.ThemeID != 2 {
 		t.Fatalf("updated: %+v", gu)
 	}
+	if want := (usher.GitLabProfile{LinkedIn: "grace-in", Twitter: "@grace", CanCreateGroup: true, ThemeID: 2, ColorSchemeID: 3}); gu.GitLab != want {
+		t.Fatalf("updated: GitLab profile %+v, want %+v", gu.GitLab, want)
+	}
+	// A native change of the shared profile leaves the GitLab one alone,
+	// and the native user does not show it.
+	res := b.do(t, nativeCall("PATCH", fmt.Sprintf("/v1/users/%d", g.ID), b.adminTok, map[string]any{"bio": "Rear admiral"}))
+	res.want(t, "native update of a GitLab user", 200, "")
+	if strings.Contains(string(res.body), "projects_limit") || strings.Contains(string(res.body), "skype") {
+		t.Fatalf("the native user shows GitLab's fields: %s", res.body)
+	}
+	if after := b.stored(t, g.ID); after.GitLab != gu.GitLab || after.Bio != "Rear admiral" {
+		t.Fatalf("native update: GitLab profile %+v, was %+v", after.GitLab, gu.GitLab)
+	}
+	gu = b.stored(t, g.ID)
+	b.do(t, nativeCall("PATCH", fmt.Sprintf("/v1/users/%d", n.ID), b.adminTok, map[string]any{"bio": "Rear admiral"})).want(t, "native update", 200, "")
 	for _, login := range []string{"grace", "ada"} {
 		if _, err := b.env.Core.Auth.Login(system(), login, "a new password for grace"); err != nil {
 			t.Fatalf("%s cannot log in with the new password: %v", login, err)

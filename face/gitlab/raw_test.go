@@ -265,7 +265,7 @@ func TestParameterEncodings(t *testing.T) {
 		}
 		res.decode(t, &u)
 		s := b.stored(t, u.ID)
-		if s.ProjectsLimit != 7 || s.Admin || s.CanCreateGroup || !s.External || s.EmailConfirmedAt == nil ||
+		if s.GitLab.ProjectsLimit != 7 || s.Admin || s.GitLab.CanCreateGroup || !s.External || s.EmailConfirmedAt == nil ||
 			s.Bio != "bio" || s.Name != "User Name" || len(s.Identities) != 1 || s.Identities[0].Provider != "github" {
 			t.Fatalf("%s: stored %+v", name, s)
 		}
@@ -582,7 +582,7 @@ func TestUpdateOneself(t *testing.T) {
 	b.do(t, call{method: "PUT", path: "/api/v4/users/999999", token: b.userTok, body: map[string]any{"bio": "x"}}).
 		want(t, "a user changes nobody", http.StatusNotFound, `{"message":"404 User Not Found"}`)
 	s, root := b.stored(t, b.user.ID), b.stored(t, b.admin.ID)
-	if s.Admin || s.ProjectsLimit == 1000 || s.External || len(s.Identities) != 0 || s.Bio != "Plain and simple" || root.Bio != "" {
+	if s.Admin || s.GitLab.ProjectsLimit == 1000 || s.External || len(s.Identities) != 0 || s.Bio != "Plain and simple" || root.Bio != "" {
 		t.Fatalf("a refused update changed something: %+v, root %+v", s, root)
 	}
 }

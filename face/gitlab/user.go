@@ -145,7 +145,7 @@ func (h *Handler) userView(r *http.Request, u *usher.User) userJSON {
 		ID: u.ID, Username: u.Username, Name: u.Name, State: states[u.State],
 		AvatarURL: h.avatarURL(r, u), WebURL: h.webURL(r, u), CreatedAt: gitlabTime(u.CreatedAt),
 		IsAdmin: u.Admin, Bio: optionalText(u.Bio), Location: optionalText(u.Location),
-		Skype: u.Skype, Linkedin: u.LinkedIn, Twitter: u.Twitter, WebsiteURL: u.WebsiteURL,
+		Skype: u.GitLab.Skype, Linkedin: u.GitLab.LinkedIn, Twitter: u.GitLab.Twitter, WebsiteURL: u.WebsiteURL,
 	}
 }
 
@@ -154,14 +154,14 @@ func (h *Handler) adminView(r *http.Request, u *usher.User) adminUserJSON {
 		ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name, State: states[u.State],
 		AvatarURL: h.avatarURL(r, u), WebURL: h.webURL(r, u), CreatedAt: gitlabTime(u.CreatedAt),
 		IsAdmin: u.Admin, Bio: optionalText(u.Bio), Location: optionalText(u.Location),
-		Skype: u.Skype, Linkedin: u.LinkedIn, Twitter: u.Twitter, WebsiteURL: u.WebsiteURL,
+		Skype: u.GitLab.Skype, Linkedin: u.GitLab.LinkedIn, Twitter: u.GitLab.Twitter, WebsiteURL: u.WebsiteURL,
 		LastSignInAt: optionalTime(u.LastSignInAt), ConfirmedAt: optionalTime(u.EmailConfirmedAt),
-		ThemeID: u.ThemeID, ColorSchemeID: u.ColorSchemeID, ProjectsLimit: u.ProjectsLimit,
+		ThemeID: u.GitLab.ThemeID, ColorSchemeID: u.GitLab.ColorSchemeID, ProjectsLimit: u.GitLab.ProjectsLimit,
 		CurrentSignInAt: optionalTime(u.CurrentSignInAt), Identities: make([]identityJSON, 0, len(u.Identities)),
-		CanCreateGroup: u.CanCreateGroup,
+		CanCreateGroup: u.GitLab.CanCreateGroup,
 		// usher keeps no projects, so a user's limit is all that is left of
 		// it: GitLab's projects_limit_left > 0.
-		CanCreateProject: u.ProjectsLimit > 0,
+		CanCreateProject: u.GitLab.ProjectsLimit > 0,
 		TwoFactorEnabled: u.TwoFactorEnabled, External: u.External,
 	}
 	for _, id := range u.Identities {
@@ -296,13 +296,11 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 		dst  *string
 	}{
 		{"email", &c.Email}, {"password", &c.Password}, {"username", &c.Username}, {"name", &c.Name},
-		{"skype", &c.Skype}, {"linkedin", &c.LinkedIn}, {"twitter", &c.Twitter},
 		{"website_url", &c.WebsiteURL}, {"bio", &c.Bio}, {"location", &c.Location},
 	} {
 		*f.dst, _ = in.text(f.name)
 	}
-	c.ProjectsLimit = in.integer("projects_limit")
-	c.CanCreateGroup = in.boolean("can_create_group")
+	c.GitLab = gitLabProfile(in)
 	c.Admin = isTrue(in.boolean("admin"))
 	c.External = isTrue(in.boolean("external"))
 	// confirm=false is the seed's way to skip confirmation,
@@ -324,6 +322,16 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	return web.WriteJSON(w, http.StatusCreated, h.adminView(r, u))
 }
 
+// gitLabProfile reads the GitLab profile fields of a user's create or
+// update.
+func gitLabProfile(in *params) usher.GitLabProfileUpdate {
+	return usher.GitLabProfileUpdate{
+		Skype: in.str("skype"), LinkedIn: in.str("linkedin"), Twitter: in.str("twitter"),
+		ProjectsLimit: in.integer("projects_limit"), CanCreateGroup: in.boolean("can_create_group"),
+		ThemeID: in.integer("theme_id"), ColorSchemeID: in.integer("color_scheme_id"),
+	}
+}
+
 func isTrue(b *bool) bool { return b != nil && *b }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params) error {
@@ -333,12 +341,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params)
 	}
 	up := usher.UserUpdate{
 		Email: in.str("email"), Username: in.str("username"), Name: in.str("name"),
-		Password: in.str("password"), Skype: in.str("skype"), LinkedIn: in.str("linkedin"),
-		Twitter: in.str("twitter"), WebsiteURL: in.str("website_url"), Bio: in.str("bio"),
-		Location: in.str("location"), ProjectsLimit: in.integer("projects_limit"),
-		Admin: in.boolean("admin"), CanCreateGroup: in.boolean("can_create_group"),
-		External: in.boolean("external"), ThemeID: in.integer("theme_id"),
-		ColorSchemeID: in.integer("color_scheme_id"), Identity: identity(in),
+		Password: in.str("password"), WebsiteURL: in.str("website_url"), Bio: in.str("bio"),
+		Location: in.str("location"), Admin: in.boolean("admin"), External: in.boolean("external"),
+		GitLab: gitLabProfile(in), Identity: identity(in),
 	}
 	if err := in.err(); err != nil {
 		return err

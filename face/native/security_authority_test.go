@@ -362,7 +362,7 @@ func TestCreateRuleCannotMakeAdmin(t *testing.T) {
 		"an external id":     {"external_id": "emp-99"},
 		"a pre-linked login": {"identities": []map[string]string{{"provider": "corp", "extern_uid": "victim-1"}}},
 		"a service account":  {"kind": "service_account"},
-		"a projects limit":   {"projects_limit": 5},
+		"an external user":   {"external": true},
 	} {
 		body := map[string]any{"username": "evil", "email": "evil@corp.example", "password": matrixPassword}
 		for k, v := range extra {

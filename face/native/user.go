@@ -33,19 +33,12 @@ type userJSON struct {
 	Handle           string            `json:"handle"`
 	Bio              string            `json:"bio"`
 	Location         string            `json:"location"`
-	Skype            string            `json:"skype"`
-	LinkedIn         string            `json:"linkedin"`
-	Twitter          string            `json:"twitter"`
 	WebsiteURL       string            `json:"website_url"`
 	Language         string            `json:"language"`
 	State            string            `json:"state"`
 	Kind             string            `json:"kind"`
 	Admin            bool              `json:"admin"`
 	External         bool              `json:"external"`
-	CanCreateGroup   bool              `json:"can_create_group"`
-	ProjectsLimit    int               `json:"projects_limit"`
-	ThemeID          int               `json:"theme_id"`
-	ColorSchemeID    int               `json:"color_scheme_id"`
 	TwoFactorEnabled bool              `json:"two_factor_enabled"`
 	ExternalID       *string           `json:"external_id"`
 	Metadata         map[string]string `json:"metadata"`
@@ -73,10 +66,9 @@ func toUserJSON(u *usher.User) userJSON {
 	out := userJSON{
 		ID: u.ID, UUID: u.UUID, Username: u.Username, Email: u.Email, EmailConfirmedAt: u.EmailConfirmedAt,
 		UnconfirmedEmail: u.UnconfirmedEmail, Name: u.Name, FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName,
-		Handle: u.Handle, Bio: u.Bio, Location: u.Location, Skype: u.Skype, LinkedIn: u.LinkedIn,
-		Twitter: u.Twitter, WebsiteURL: u.WebsiteURL, Language: u.Language, State: string(u.State),
-		Kind: string(u.Kind), Admin: u.Admin, External: u.External, CanCreateGroup: u.CanCreateGroup,
-		ProjectsLimit: u.ProjectsLimit, ThemeID: u.ThemeID, ColorSchemeID: u.ColorSchemeID,
+		Handle: u.Handle, Bio: u.Bio, Location: u.Location,
+		WebsiteURL: u.WebsiteURL, Language: u.Language, State: string(u.State),
+		Kind: string(u.Kind), Admin: u.Admin, External: u.External,
 		TwoFactorEnabled: u.TwoFactorEnabled, Metadata: u.Metadata, Meta: u.Meta,
 		OrganisationID: optionalID(u.OrganisationID), Identities: []identityJSON{},
 		LastSignInAt: u.LastSignInAt, CurrentSignInAt: u.CurrentSignInAt, LastSeenAt: u.LastSeenAt,
@@ -126,16 +118,11 @@ type userCreateRequest struct {
 	Handle           string            `json:"handle"`
 	Bio              string            `json:"bio"`
 	Location         string            `json:"location"`
-	Skype            string            `json:"skype"`
-	LinkedIn         string            `json:"linkedin"`
-	Twitter          string            `json:"twitter"`
 	WebsiteURL       string            `json:"website_url"`
 	Language         string            `json:"language"`
 	Kind             string            `json:"kind"`
 	Admin            bool              `json:"admin"`
 	External         bool              `json:"external"`
-	CanCreateGroup   *bool             `json:"can_create_group"`
-	ProjectsLimit    *int              `json:"projects_limit"`
 	ExternalID       string            `json:"external_id"`
 	Metadata         map[string]string `json:"metadata"`
 	Meta             json.RawMessage   `json:"meta"`
@@ -154,10 +141,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	in := usher.UserCreate{
 		Username: req.Username, Email: req.Email, Password: req.Password, Name: req.Name,
 		FirstName: req.FirstName, LastName: req.LastName, DisplayName: req.DisplayName,
-		Handle: req.Handle, Bio: req.Bio, Location: req.Location, Skype: req.Skype,
-		LinkedIn: req.LinkedIn, Twitter: req.Twitter, WebsiteURL: req.WebsiteURL,
+		Handle: req.Handle, Bio: req.Bio, Location: req.Location, WebsiteURL: req.WebsiteURL,
 		Language: req.Language, Kind: usher.UserKind(req.Kind), Admin: req.Admin,
-		External: req.External, CanCreateGroup: req.CanCreateGroup, ProjectsLimit: req.ProjectsLimit,
+		External:   req.External,
 		ExternalID: req.ExternalID, Metadata: req.Metadata, Meta: req.Meta,
 		OrganisationID: req.OrganisationID, Plan: req.Plan, UsernameOptional: true, EmailConfirmed: req.EmailConfirmed, SkipConfirmation: req.SkipConfirmation,
 	}
@@ -201,18 +187,11 @@ type userUpdateRequest struct {
 	Handle         web.Optional[string]            `json:"handle"`
 	Bio            web.Optional[string]            `json:"bio"`
 	Location       web.Optional[string]            `json:"location"`
-	Skype          web.Optional[string]            `json:"skype"`
-	LinkedIn       web.Optional[string]            `json:"linkedin"`
-	Twitter        web.Optional[string]            `json:"twitter"`
 	WebsiteURL     web.Optional[string]            `json:"website_url"`
 	Language       web.Optional[string]            `json:"language"`
 	Kind           web.Optional[usher.UserKind]    `json:"kind"`
 	Admin          web.Optional[bool]              `json:"admin"`
 	External       web.Optional[bool]              `json:"external"`
-	CanCreateGroup web.Optional[bool]              `json:"can_create_group"`
-	ProjectsLimit  web.Optional[int]               `json:"projects_limit"`
-	ThemeID        web.Optional[int]               `json:"theme_id"`
-	ColorSchemeID  web.Optional[int]               `json:"color_scheme_id"`
 	ExternalID     web.Optional[string]            `json:"external_id"`
 	Metadata       web.Optional[map[string]string] `json:"metadata"`
 	Meta           web.Optional[json.RawMessage]   `json:"meta"`
@@ -232,12 +211,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	in := usher.UserUpdate{
 		Username: req.Username.Ptr(), Email: req.Email.Ptr(), Name: req.Name.Ptr(),
 		FirstName: req.FirstName.Ptr(), LastName: req.LastName.Ptr(), DisplayName: req.DisplayName.Ptr(),
-		Handle: req.Handle.Ptr(), Bio: req.Bio.Ptr(), Location: req.Location.Ptr(), Skype: req.Skype.Ptr(),
-		LinkedIn: req.LinkedIn.Ptr(), Twitter: req.Twitter.Ptr(), WebsiteURL: req.WebsiteURL.Ptr(),
+		Handle: req.Handle.Ptr(), Bio: req.Bio.Ptr(), Location: req.Location.Ptr(), WebsiteURL: req.WebsiteURL.Ptr(),
 		Language: req.Language.Ptr(), Kind: req.Kind.Ptr(), Admin: req.Admin.Ptr(),
-		External: req.External.Ptr(), CanCreateGroup: req.CanCreateGroup.Ptr(),
-		ProjectsLimit: req.ProjectsLimit.Ptr(), ThemeID: req.ThemeID.Ptr(),
-		ColorSchemeID: req.ColorSchemeID.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
+		External: req.External.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
 		Meta: req.Meta.Ptr(), OrganisationID: req.OrganisationID.Ptr(), Plan: req.Plan.Ptr(),
 	}
 	if v, ok := ifMatch(r); ok {

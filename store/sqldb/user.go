@@ -31,9 +31,9 @@ func userDests() (*usher.User, []any, func()) {
 	u := new(usher.User)
 	var state, kind, externalID string
 	dests := []any{&u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
-		&u.DisplayName, &u.Handle, &u.Bio, &u.Location, &u.Skype, &u.LinkedIn, &u.Twitter,
-		&u.WebsiteURL, &u.Language, &state, &kind, &u.Admin, &u.External, &u.CanCreateGroup,
-		&u.ProjectsLimit, &u.ThemeID, &u.ColorSchemeID, &u.TwoFactorEnabled,
+		&u.DisplayName, &u.Handle, &u.Bio, &u.Location, &u.GitLab.Skype, &u.GitLab.LinkedIn, &u.GitLab.Twitter,
+		&u.WebsiteURL, &u.Language, &state, &kind, &u.Admin, &u.External, &u.GitLab.CanCreateGroup,
+		&u.GitLab.ProjectsLimit, &u.GitLab.ThemeID, &u.GitLab.ColorSchemeID, &u.TwoFactorEnabled,
 		nullString{&externalID}, jsonCol{&u.Metadata}, nullTime{&u.EmailConfirmedAt},
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
@@ -63,9 +63,9 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 	}
 	return []any{
 		u.Username, usernameKey(u), u.Email, textOrNull(usher.EmailKey(u.Email)),
-		u.Name, u.FirstName, u.LastName, u.DisplayName, u.Handle, u.Bio, u.Location, u.Skype,
-		u.LinkedIn, u.Twitter, u.WebsiteURL, u.Language, string(u.State), string(u.Kind),
-		u.Admin, u.External, u.CanCreateGroup, u.ProjectsLimit, u.ThemeID, u.ColorSchemeID,
+		u.Name, u.FirstName, u.LastName, u.DisplayName, u.Handle, u.Bio, u.Location, u.GitLab.Skype,
+		u.GitLab.LinkedIn, u.GitLab.Twitter, u.WebsiteURL, u.Language, string(u.State), string(u.Kind),
+		u.Admin, u.External, u.GitLab.CanCreateGroup, u.GitLab.ProjectsLimit, u.GitLab.ThemeID, u.GitLab.ColorSchemeID,
 		u.TwoFactorEnabled, textOrNull(u.ExternalID), metaJSON, c.timeArg(u.EmailConfirmedAt),
 		c.timeArg(u.LastSignInAt), c.timeArg(u.CurrentSignInAt), c.timeArg(u.LastSeenAt),
 		c.d.TimeArg(u.UpdatedAt), c.timeArg(u.SuspendedAt), c.timeArg(u.DeletedAt), u.Version,

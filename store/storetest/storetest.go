@@ -113,8 +113,8 @@ func newUUID() string {
 func newUser(username, email, name string) *usher.User {
 	return &usher.User{
 		UUID: newUUID(), Username: username, Email: email, Name: name,
-		State: usher.StateActive, Kind: usher.KindNormal, CanCreateGroup: true,
-		ThemeID: 1, ColorSchemeID: 1, Language: "en",
+		State: usher.StateActive, Kind: usher.KindNormal, GitLab: usher.GitLabProfile{CanCreateGroup: true,
+			ThemeID: 1, ColorSchemeID: 1}, Language: "en",
 		CreatedAt: base, UpdatedAt: base,
 	}
 }

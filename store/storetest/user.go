@@ -18,9 +18,9 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	confirmed := base.Add(time.Hour)
 	u := newUser("john_smith", "John@Example.com", "John Smith")
 	u.FirstName, u.LastName, u.DisplayName, u.Handle = "John", "Smith", "Johnny", "jsmith"
-	u.Bio, u.Location, u.Skype, u.LinkedIn, u.Twitter, u.WebsiteURL = "bio", "Berlin", "sk", "li", "tw", "https://example.com"
-	u.Admin, u.External, u.CanCreateGroup, u.TwoFactorEnabled = true, true, false, true
-	u.ProjectsLimit, u.ThemeID, u.ColorSchemeID = 100, 2, 3
+	u.Bio, u.Location, u.GitLab.Skype, u.GitLab.LinkedIn, u.GitLab.Twitter, u.WebsiteURL = "bio", "Berlin", "sk", "li", "tw", "https://example.com"
+	u.Admin, u.External, u.GitLab.CanCreateGroup, u.TwoFactorEnabled = true, true, false, true
+	u.GitLab.ProjectsLimit, u.GitLab.ThemeID, u.GitLab.ColorSchemeID = 100, 2, 3
 	u.ExternalID = "ext-1"
 	u.Metadata = map[string]string{"team": "blue"}
 	u.Kind = usher.KindBot

@@ -1,0 +1,99 @@
+package native_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// TestGroupByHandle: a group is addressed by id or by kind:handle, on the
+// group and on its sub-resources; a handle names a group of its kind only,
+// so a team and a role of one handle are two groups; unknown kinds and
+// handles are 404, and a segment that is neither form is 400.
+func TestGroupByHandle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role, team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "helpdesk"}}, 201, &role)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "helpdesk", "name": "Help desk"}}, 201, &team)
+	if role.ID == team.ID {
+		t.Fatalf("one group for two kinds: %d", role.ID)
+	}
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		id     int64  // the group answered, when 200
+		code   string // the problem's code otherwise
+	}{
+		{"by id", fmt.Sprintf("/v1/groups/%d", role.ID), 200, role.ID, ""},
+		{"role by handle", "/v1/groups/role:helpdesk", 200, role.ID, ""},
+		{"team by the same handle", "/v1/groups/team:helpdesk", 200, team.ID, ""},
+		{"handle in another case", "/v1/groups/role:HelpDesk", 200, role.ID, ""},
+		{"escaped colon", "/v1/groups/team%3Ahelpdesk", 200, team.ID, ""},
+		{"unknown handle", "/v1/groups/role:nobody", 404, 0, "group_not_found"},
+		{"handle of no group of the kind", "/v1/groups/group:helpdesk", 404, 0, "group_not_found"},
+		{"unknown kind", "/v1/groups/robot:helpdesk", 404, 0, "group_not_found"},
+		{"empty handle", "/v1/groups/role:", 404, 0, "group_not_found"},
+		{"empty kind", "/v1/groups/:helpdesk", 404, 0, "group_not_found"},
+		{"unknown id", "/v1/groups/999999", 404, 0, "group_not_found"},
+		{"bare handle", "/v1/groups/helpdesk", 400, 0, "invalid_id"},
+		{"negative id", "/v1/groups/-1", 400, 0, "invalid_id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := b.api.do(t, req{method: "GET", path: tc.path, token: b.adminTok})
+			if res.status != tc.status {
+				t.Fatalf("%d %s, want %d", res.status, res.body, tc.status)
+			}
+			if tc.status != http.StatusOK {
+				if p := res.problem(t); p.Code != tc.code {
+					t.Fatalf("problem %s, want %s", res.body, tc.code)
+				}
+				return
+			}
+			var g groupBody
+			res.decode(t, &g)
+			if g.ID != tc.id || g.Handle != "helpdesk" {
+				t.Fatalf("answered %s, want group %d", res.body, tc.id)
+			}
+		})
+	}
+
+	// The sub-resources take the handle too: members set, listed and
+	// removed through team:helpdesk are the team's.
+	b.call(t, req{method: "PUT", path: "/v1/groups/team:helpdesk/members/plain", token: b.adminTok, body: map[string]any{}}, 200, nil)
+	// plainIn reports whether the list at path has the user plain, and
+	// fails unless every item is of the group want.
+	plainIn := func(path string, want int64) bool {
+		t.Helper()
+		var members membershipList
+		b.call(t, req{method: "GET", path: path, token: b.adminTok}, 200, &members)
+		found := false
+		for _, m := range members.Items {
+			if m.GroupID != want {
+				t.Fatalf("%s lists a member of group %d, want %d", path, m.GroupID, want)
+			}
+			found = found || (m.User != nil && m.User.Username == "plain")
+		}
+		return found
+	}
+	if !plainIn(fmt.Sprintf("/v1/groups/%d/members", team.ID), team.ID) || plainIn("/v1/groups/role:helpdesk/members", role.ID) {
+		t.Fatal("the member set through team:helpdesk is not the team's alone")
+	}
+	b.call(t, req{method: "DELETE", path: "/v1/groups/team:helpdesk/members/plain", token: b.adminTok}, 204, nil)
+	if plainIn("/v1/groups/team:helpdesk/members", team.ID) {
+		t.Fatal("plain is still a team member after the removal")
+	}
+	res := b.api.do(t, req{method: "PUT", path: "/v1/groups/team:nobody/members/plain", token: b.adminTok, body: map[string]any{}})
+	if res.status != http.StatusNotFound || res.problem(t).Code != "group_not_found" {
+		t.Fatalf("member of an unknown handle: %d %s", res.status, res.body)
+	}
+	// A plain user finds by handle no more than by id.
+	res = b.api.do(t, req{method: "GET", path: "/v1/groups/role:helpdesk", token: b.userTok})
+	byID := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", role.ID), token: b.userTok})
+	if res.status != byID.status {
+		t.Fatalf("a plain user: by handle %d %s, by id %d %s", res.status, res.body, byID.status, byID.body)
+	}
+}
