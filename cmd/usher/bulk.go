@@ -83,7 +83,7 @@ func (t tally) String() string {
 }
 
 // importUsers reads the file and imports it batch by batch.
-func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size int64, f userfile.Format, batchSize int) error {
+func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size int64, f userfile.Format, batchSize int) (err error) {
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	if m.terminal() {
@@ -95,6 +95,19 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 	r, err := userfile.NewReader(in, f)
 	if err != nil {
 		return err
+	}
+	loading, err := c.Users.ImportStart(ctx)
+	if err != nil {
+		return err
+	}
+	if loading {
+		// Cut short or failed, the import still builds what it set aside,
+		// or the next one does.
+		defer func() {
+			if ferr := c.Users.ImportFinish(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+				err = ferr
+			}
+		}()
 	}
 	var t tally
 	fail := func(line int, err error) {
@@ -133,7 +146,7 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 			}
 		}
 		batch, lines = batch[:0], lines[:0]
-		if written := t.created + t.updated; written >= analyzeAt {
+		if written := t.created + t.updated; written >= analyzeAt && !loading {
 			analyzeAt = 2 * written
 			return c.Users.AnalyzeImport(ctx)
 		}
@@ -147,7 +160,12 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 			if err := flush(); err != nil {
 				return err
 			}
-			if t.created+t.updated > 0 {
+			switch {
+			case loading:
+				if err := c.Users.ImportFinish(ctx); err != nil {
+					return err
+				}
+			case t.created+t.updated > 0:
 				if err := c.Users.AnalyzeImport(ctx); err != nil {
 					return err
 				}
