@@ -58,7 +58,8 @@ type Store interface {
 	// transactions, and reports true: the caller must call LoadFinish,
 	// after the load or after a failure. Unique indexes stay: every
 	// conflict is still refused row by row. Reads meanwhile give the same
-	// answers, searches included, only slower.
+	// answers, only slower, except that a search may miss the users
+	// written since LoadStart.
 	LoadStart(ctx context.Context) (bool, error)
 	// LoadFinish builds what LoadStart set aside, restores the
 	// connection's settings and refreshes the planner's statistics. It is

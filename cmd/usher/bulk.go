@@ -104,6 +104,9 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 		// Cut short or failed, the import still builds what it set aside,
 		// or the next one does.
 		defer func() {
+			if !loading {
+				return
+			}
 			if ferr := c.Users.ImportFinish(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 				err = ferr
 			}
@@ -162,6 +165,7 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 			}
 			switch {
 			case loading:
+				loading = false
 				if err := c.Users.ImportFinish(ctx); err != nil {
 					return err
 				}
