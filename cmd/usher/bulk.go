@@ -149,7 +149,7 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 			}
 		}
 		batch, lines = batch[:0], lines[:0]
-		if written := t.created + t.updated; written >= analyzeAt && !loading {
+		if written := t.created + t.updated; written >= analyzeAt {
 			analyzeAt = 2 * written
 			return c.Users.AnalyzeImport(ctx)
 		}
