@@ -36,13 +36,10 @@ type importing struct {
 // Errors (of the call; a record's are in its result): Unauthenticated,
 // Forbidden (imports are for administrators).
 func (s *Users) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.ImportResult, error) {
-	p := usher.PrincipalFrom(ctx)
-	if err := precheck(p, actUserCreate, nil); err != nil {
+	if err := importer(ctx); err != nil {
 		return nil, err
 	}
-	if !p.IsAdmin() {
-		return nil, errForbidden("imports are for administrators")
-	}
+	p := usher.PrincipalFrom(ctx)
 	// An import sets passwords and adds keys and addresses.
 	if err := s.guardCredentials(ctx, p, actPasswordChange, nil); err != nil {
 		return nil, err
@@ -95,6 +92,40 @@ func (s *Users) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.I
 //
 // Errors: Unauthenticated, Forbidden (imports are for administrators).
 func (s *Users) AnalyzeImport(ctx context.Context) error {
+	if err := importer(ctx); err != nil {
+		return err
+	}
+	return s.store.Analyze(ctx)
+}
+
+// ImportStart readies the database for an import: when its users table
+// is empty or nearly (store.LoadSmallTable), the indexes that enforce
+// nothing and the search indexes are set aside, to be built once at the
+// end, and it returns true; the caller must then call ImportFinish, after
+// the import or a failure of it. It first finishes an import a crash left
+// unfinished. Searches may miss users imported until ImportFinish.
+//
+// Errors: Unauthenticated, Forbidden (imports are for administrators).
+func (s *Users) ImportStart(ctx context.Context) (bool, error) {
+	if err := importer(ctx); err != nil {
+		return false, err
+	}
+	return s.store.LoadStart(ctx)
+}
+
+// ImportFinish builds what ImportStart set aside and refreshes the
+// query statistics. It is idempotent.
+//
+// Errors: Unauthenticated, Forbidden (imports are for administrators).
+func (s *Users) ImportFinish(ctx context.Context) error {
+	if err := importer(ctx); err != nil {
+		return err
+	}
+	return s.store.LoadFinish(ctx)
+}
+
+// importer refuses a caller who may not import.
+func importer(ctx context.Context) error {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actUserCreate, nil); err != nil {
 		return err
@@ -102,7 +133,7 @@ func (s *Users) AnalyzeImport(ctx context.Context) error {
 	if !p.IsAdmin() {
 		return errForbidden("imports are for administrators")
 	}
-	return s.store.Analyze(ctx)
+	return nil
 }
 
 // importError names what a record collided with.
@@ -180,13 +211,26 @@ func fieldMessage(err error) string {
 func (s *Users) importBatch(ctx context.Context, tx store.Tx, todo []*importing, results []usher.ImportResult) error {
 	var fresh []*importing
 	var at []int
+	targets, err := s.importTargets(ctx, tx, todo)
+	if err != nil {
+		return err
+	}
+	// Each user is looked up once for the batch; a user two records name
+	// (one by external id, one by its old username) is looked up again,
+	// after the first has changed it.
+	named := map[int64]bool{}
 	for i, im := range todo {
 		if im == nil {
 			continue
 		}
-		existing, err := s.importTarget(ctx, tx, im.in)
-		if err != nil {
-			return err
+		existing := targets[i]
+		if existing != nil && named[existing.ID] {
+			if existing, err = s.importTarget(ctx, tx, im.in); err != nil {
+				return err
+			}
+		}
+		if existing != nil {
+			named[existing.ID] = true
 		}
 		if existing == nil && len(im.user.Identities) == 0 {
 			fresh, at = append(fresh, im), append(at, i)
@@ -291,6 +335,40 @@ func idRanges(ids []int64) string {
 		i = j + 1
 	}
 	return b.String()
+}
+
+// importTargets finds the live users the records of a batch update, as
+// importTarget does for one, in one look-up: nil for a record that names
+// none (or is nil).
+func (s *Users) importTargets(ctx context.Context, tx store.Tx, todo []*importing) ([]*usher.User, error) {
+	var names, ids []string
+	for _, im := range todo {
+		if im != nil {
+			names, ids = append(names, im.in.Username), append(ids, im.in.ExternalID)
+		}
+	}
+	found, err := tx.UserFind(ctx, names, ids)
+	if err != nil {
+		return nil, err
+	}
+	byName, byID := make(map[string]*usher.User, len(found)), make(map[string]*usher.User, len(found))
+	for _, u := range found {
+		byName[strings.ToLower(u.Username)] = u
+		if u.ExternalID != "" {
+			byID[u.ExternalID] = u
+		}
+	}
+	targets := make([]*usher.User, len(todo))
+	for i, im := range todo {
+		switch {
+		case im == nil:
+		case im.in.ExternalID != "" && byID[im.in.ExternalID] != nil:
+			targets[i] = byID[im.in.ExternalID]
+		case im.in.Username != "":
+			targets[i] = byName[strings.ToLower(im.in.Username)]
+		}
+	}
+	return targets, nil
 }
 
 // importTarget finds the live user a record updates: by external id, or

@@ -22,6 +22,11 @@ import (
 	"usher"
 )
 
+// LoadSmallTable is the most users a table may hold for LoadStart to set
+// its indexes aside: rebuilding them costs what the table holds, which
+// for a table this small is nothing beside the load.
+const LoadSmallTable = 1000
+
 // Store is a database. Its Tx methods run outside any transaction; use InTx to
 // write more than one row atomically.
 type Store interface {
@@ -52,6 +57,22 @@ type Store interface {
 	// Analyze brings the query planner's statistics up to date, after a
 	// bulk change the engine's own upkeep has not caught up with yet.
 	Analyze(ctx context.Context) error
+	// LoadStart readies the database for a bulk load of users. It first
+	// finishes a load that an earlier run started and never finished (as
+	// LoadFinish). Then, when the users table holds no more than
+	// LoadSmallTable users, it sets aside what is cheaper to build once
+	// after the load than row by row during it — indexes that enforce
+	// nothing and search indexes — and sets the connection up for large
+	// transactions, and reports true: the caller must call LoadFinish,
+	// after the load or after a failure. Unique indexes stay: every
+	// conflict is still refused row by row. Reads meanwhile give the same
+	// answers, only slower, except that a search may miss the users
+	// written since LoadStart.
+	LoadStart(ctx context.Context) (bool, error)
+	// LoadFinish builds what LoadStart set aside, restores the
+	// connection's settings and refreshes the planner's statistics. It is
+	// idempotent, and does nothing when no load is unfinished.
+	LoadFinish(ctx context.Context) error
 	// Close releases the database.
 	Close() error
 }
@@ -67,6 +88,11 @@ type Tx interface {
 	// are not inserted. It is atomic: on any error, a unique violation
 	// among them, nothing is written.
 	UserCreateMany(ctx context.Context, users []*usher.User, passwordHashes []string) error
+	// UserFind returns the live users whose username, compared
+	// case-insensitively, or external id is among those given, with their
+	// identities, in no order: the users a batch of imported records
+	// names, in one statement.
+	UserFind(ctx context.Context, usernames, externalIDs []string) ([]*usher.User, error)
 	// UserGet returns one user with its identities. By ID it returns deleted
 	// users too; by any other key only users that are not deleted.
 	UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error)

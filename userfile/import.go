@@ -14,6 +14,8 @@ import (
 type Users interface {
 	Import(ctx context.Context, batch []usher.ImportUser) ([]usher.ImportResult, error)
 	AnalyzeImport(ctx context.Context) error
+	ImportStart(ctx context.Context) (bool, error)
+	ImportFinish(ctx context.Context) error
 	Export(ctx context.Context, fn func(*usher.ExportUser) error) error
 }
 
@@ -32,11 +34,28 @@ func (t Tally) String() string {
 // fail and skipped; after each batch, progress has the tally so far. It
 // returns the tally, and an error only for what stopped the import.
 func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize int,
-	fail func(line int, err error), progress func(Tally)) (Tally, error) {
-	var t Tally
+	fail func(line int, err error), progress func(Tally)) (t Tally, err error) {
 	r, err := NewReader(in, f)
 	if err != nil {
 		return t, err
+	}
+	// Into a (nearly) empty database the users are loaded with the indexes
+	// a load can do without set aside (Users.ImportStart). Cut short or
+	// failed, the import still builds what it set aside, or the next one
+	// does.
+	loading, err := users.ImportStart(ctx)
+	if err != nil {
+		return t, err
+	}
+	if loading {
+		defer func() {
+			if !loading {
+				return
+			}
+			if ferr := users.ImportFinish(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+				err = ferr
+			}
+		}()
 	}
 	failed := func(line int, err error) {
 		t.Failed++
@@ -86,7 +105,13 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 			if err := flush(); err != nil {
 				return t, err
 			}
-			if t.Created+t.Updated > 0 {
+			switch {
+			case loading:
+				loading = false
+				if err := users.ImportFinish(ctx); err != nil {
+					return t, err
+				}
+			case t.Created+t.Updated > 0:
 				if err := users.AnalyzeImport(ctx); err != nil {
 					return t, err
 				}

@@ -39,7 +39,7 @@ func TestChangesAcrossProcesses(t *testing.T) {
 		n++
 		now := time.Now().UTC()
 		u := &usher.User{UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), Username: fmt.Sprintf("user%d", n), State: usher.StateActive,
-			Kind: usher.KindNormal, ThemeID: 1, ColorSchemeID: 1, Language: "en", CreatedAt: now, UpdatedAt: now}
+			Kind: usher.KindNormal, GitLab: usher.GitLabProfile{ThemeID: 1, ColorSchemeID: 1}, Language: "en", CreatedAt: now, UpdatedAt: now}
 		if err := db.UserCreate(ctx, u, ""); err != nil {
 			t.Fatal(err)
 		}

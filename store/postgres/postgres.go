@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 
 	"usher"
 	"usher/store/sqldb"
@@ -190,6 +191,15 @@ func (dialect) UsersInIDOrder() string { return "users" }
 // one user in 500 holds; a rarer one goes on through the indexes, which
 // then have few matches to sort.
 func (dialect) SearchWindow() int { return 2000 }
+
+// CopyFrom loads rows with COPY on the transaction's connection.
+func (dialect) CopyFrom(ctx context.Context, driverConn any, table string, columns []string, rows [][]any) (int64, error) {
+	c, ok := driverConn.(*stdlib.Conn)
+	if !ok {
+		return 0, fmt.Errorf("postgres: COPY on a %T, not a pgx connection", driverConn)
+	}
+	return c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+}
 
 // SearchUsers matches with ILIKE, which the trigram indexes on username,
 // name and e-mail address serve; the UUID (as text) and the external id

@@ -105,3 +105,43 @@ func TestReadyFailsOnReadOnlySession(t *testing.T) {
 		t.Fatalf("Ready on the writable store: %v", err)
 	}
 }
+
+// TestLoadRestoresSchema: the indexes a load sets aside come back as the
+// migrations made them, after a finished load and after one a crash cut
+// short.
+func TestLoadRestoresSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	schema := func() string {
+		t.Helper()
+		var s string
+		err := raw.QueryRow(`SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
+			WHERE schemaname = current_schema()`).Scan(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	storetest.RunLoadSchema(t, db, func() storetest.Loader {
+		again, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { again.Close() })
+		return again
+	}, schema, "users_name_trgm")
+}

@@ -66,6 +66,15 @@ type Dialect interface {
 	UsersInIDOrder() string
 }
 
+// Copier is a Dialect whose driver loads rows in bulk (PostgreSQL's COPY)
+// on a connection with a transaction open, faster than any INSERT.
+type Copier interface {
+	// CopyFrom writes rows, each of columns' values in order, into table
+	// on driverConn, the driver's connection as sql.Conn.Raw gives it,
+	// and returns how many it wrote.
+	CopyFrom(ctx context.Context, driverConn any, table string, columns []string, rows [][]any) (int64, error)
+}
+
 // UserSearch is what a user list matches by substring. Each set string
 // must be contained in its columns; empty ones match everything.
 type UserSearch struct {
@@ -238,6 +247,9 @@ type conn struct {
 	changes *changeCount
 	// counts keeps the counts of large lists for their estimated totals.
 	counts *countCache
+	// raw runs a function with the driver's connection of the
+	// transaction, for a Copier; nil outside a transaction.
+	raw func(func(driverConn any) error) error
 }
 
 // exec runs the named statement.
@@ -288,11 +300,13 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	if c.write == nil {
 		return fn(c)
 	}
-	tx, err := c.write.BeginTx(ctx, nil)
+	tx, raw, release, err := c.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	// Rolls back when fn fails or panics; a no-op after a commit.
+	// Rolls back when fn fails or panics; a no-op after a commit. The
+	// connection goes back to the pool before the pool is used again.
+	defer release()
 	defer tx.Rollback()
 	var q querier = tx
 	var ptx *preparedTx
@@ -304,10 +318,11 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	// transaction once at its commit if there were any: one of reads and
 	// uncounted bookkeeping alone is no change.
 	var wrote changeCount
-	if err := fn(&conn{q: q, w: counted{q, &wrote}, quiet: q, d: c.d, queries: c.queries, counts: c.counts}); err != nil {
+	if err := fn(&conn{q: q, w: counted{q, &wrote}, quiet: q, d: c.d, queries: c.queries, counts: c.counts, raw: raw}); err != nil {
 		var late *lateProbe
 		if errors.As(err, &late) {
 			_ = tx.Rollback()
+			release()
 			// The write is refused either way; without the probe its
 			// error names the field the driver named.
 			_ = c.probeTaken(ctx, late.ue, late.args)
@@ -320,10 +335,30 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	if wrote.n.Load() > 0 {
 		c.changes.add()
 	}
+	release()
 	if ptx != nil {
 		ptx.prepareMissing(ctx)
 	}
 	return nil
+}
+
+// begin begins a transaction on the write pool. For a Copier it begins
+// it on a connection of its own, whose driver connection raw reaches;
+// release returns that connection to the pool, and may be called again.
+func (c *conn) begin(ctx context.Context) (tx *sql.Tx, raw func(func(any) error) error, release func(), err error) {
+	if _, ok := c.d.(Copier); !ok {
+		tx, err := c.write.BeginTx(ctx, nil)
+		return tx, nil, func() {}, err
+	}
+	sc, err := c.write.Conn(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if tx, err = sc.BeginTx(ctx, nil); err != nil {
+		sc.Close()
+		return nil, nil, nil, err
+	}
+	return tx, sc.Raw, func() { _ = sc.Close() }, nil
 }
 
 // Builder assembles a statement whose shape depends on a filter. Arguments
@@ -456,7 +491,7 @@ var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord", "MigrateTableExists", "MigrateList",
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
-	"UserByExternalID", "UserByIdentity", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
+	"UserByExternalID", "UserByIdentity", "UserFind", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
 	"UserSignIn", "UserWithIdentities",
 	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
@@ -482,6 +517,7 @@ var queryNames = []string{
 	"ScriptInsert", "ScriptByName", "ScriptByNameForUpdate", "ScriptWrite", "ScriptDelete", "ScriptRunInsert",
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
 	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
+	"LoadTableSize", "LoadSetAside", "LoadConnStart", "LoadConnFinish", "LoadUnfinished", "LoadRestore",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named

@@ -74,6 +74,19 @@ func (c *conn) userArgs(u *usher.User) ([]any, error) {
 	}, nil
 }
 
+// insertArgs returns the values of UserInsert's columns for a new user,
+// whose version starts at 1.
+func (c *conn) insertArgs(u *usher.User) ([]any, error) {
+	if u.Version == 0 {
+		u.Version = 1
+	}
+	args, err := c.userArgs(u)
+	if err != nil {
+		return nil, err
+	}
+	return append([]any{u.UUID, c.d.TimeArg(u.CreatedAt)}, args...), nil
+}
+
 // usernameKey is the username_key of u: the username lower-cased, or, for
 // a user without one, "#" and the user's UUID. No username holds a "#", so
 // users without a username collide with no one, and the unique index on
@@ -93,14 +106,10 @@ func internalKey(username string) bool { return strings.HasPrefix(username, "#")
 // UserCreate inserts the user, its identities and its password in one
 // transaction.
 func (c *conn) UserCreate(ctx context.Context, u *usher.User, passwordHash string) error {
-	if u.Version == 0 {
-		u.Version = 1
-	}
-	args, err := c.userArgs(u)
+	args, err := c.insertArgs(u)
 	if err != nil {
 		return err
 	}
-	args = append([]any{u.UUID, c.d.TimeArg(u.CreatedAt)}, args...)
 	return c.atomic(ctx, func(c *conn) error {
 		if err := c.writeRow(ctx, "UserInsert", args...).Scan(&u.ID); err != nil {
 			return c.userConflict(ctx, "UserInsert", err, u)
@@ -131,6 +140,9 @@ func (c *conn) UserCreateMany(ctx context.Context, users []*usher.User, password
 		return fmt.Errorf("UserCreateMany: %d users, %d password hashes", len(users), len(passwordHashes))
 	}
 	return c.atomic(ctx, func(c *conn) error {
+		if cp, ok := c.d.(Copier); ok && c.raw != nil {
+			return c.copyUsers(ctx, cp, users, passwordHashes)
+		}
 		for start := 0; start < len(users); start += manyRows {
 			end := min(start+manyRows, len(users))
 			if err := c.insertUsers(ctx, users[start:end]); err != nil {
@@ -144,25 +156,81 @@ func (c *conn) UserCreateMany(ctx context.Context, users []*usher.User, password
 	})
 }
 
+// copyUsers writes users and their passwords with the dialect's bulk
+// load, after taking their ids from the table's sequence, which the load
+// cannot return. The load is not counted as a change (Changes): it adds
+// rows, which no cache of rows read before can hold stale.
+func (c *conn) copyUsers(ctx context.Context, cp Copier, users []*usher.User, hashes []string) error {
+	rows, err := c.q.QueryContext(ctx, c.queries["UserIDsNext"], len(users))
+	if err != nil {
+		return c.fail("UserIDsNext", err)
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, len(users))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("UserIDsNext: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return c.fail("UserIDsNext", err)
+	}
+	if len(ids) != len(users) {
+		return fmt.Errorf("UserIDsNext: %d ids for %d users", len(ids), len(users))
+	}
+	userRows := make([][]any, len(users))
+	var passwordRows [][]any
+	for i, u := range users {
+		args, err := c.insertArgs(u)
+		if err != nil {
+			return err
+		}
+		userRows[i] = append([]any{ids[i]}, args...)
+		if hashes[i] != "" {
+			passwordRows = append(passwordRows, []any{ids[i], hashes[i], c.d.TimeArg(u.CreatedAt)})
+		}
+	}
+	userCols := append([]string{"id"}, strings.Split(macros["{{user_insert_columns}}"], ", ")...)
+	err = c.raw(func(dc any) error {
+		if _, err := cp.CopyFrom(ctx, dc, "users", userCols, userRows); err != nil {
+			return c.fail("UserCopy", err)
+		}
+		if len(passwordRows) == 0 {
+			return nil
+		}
+		if _, err := cp.CopyFrom(ctx, dc, "passwords", []string{"user_id", "hash", "updated_at"}, passwordRows); err != nil {
+			return c.fail("PasswordCopy", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, u := range users {
+		u.ID = ids[i]
+	}
+	return nil
+}
+
 // insertUsers inserts users in one statement and sets their IDs.
 func (c *conn) insertUsers(ctx context.Context, users []*usher.User) error {
 	b := &Builder{d: c.d, inOrder: true}
 	b.Write("INSERT INTO users (" + macros["{{user_insert_columns}}"] + ") VALUES ")
 	byUUID := make(map[string]*usher.User, len(users))
 	for i, u := range users {
-		if u.Version == 0 {
-			u.Version = 1
-		}
-		args, err := c.userArgs(u)
+		args, err := c.insertArgs(u)
 		if err != nil {
 			return err
 		}
 		if i > 0 {
 			b.Write(", ")
 		}
-		b.Write("(" + b.Arg(u.UUID) + ", " + b.Arg(c.d.TimeArg(u.CreatedAt)))
+		sep := "("
 		for _, a := range args {
-			b.Write(", " + b.Arg(a))
+			b.Write(sep + b.Arg(a))
+			sep = ", "
 		}
 		b.Write(")")
 		byUUID[u.UUID] = u
@@ -334,6 +402,54 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 // one index look-up and the identities' index range, per read.
 var userGetQueries = []string{"UserByID", "UserByUsername", "UserByEmail", "UserByHandle", "UserByUUID",
 	"UserByExternalID", "UserByIdentity"}
+
+// UserFind returns the live users with one of the usernames or external
+// ids, in one statement.
+func (c *conn) UserFind(ctx context.Context, usernames, externalIDs []string) ([]*usher.User, error) {
+	keys := make([]string, 0, len(usernames))
+	for _, name := range usernames {
+		if name != "" && !internalKey(name) {
+			keys = append(keys, strings.ToLower(name))
+		}
+	}
+	ids := make([]string, 0, len(externalIDs))
+	for _, id := range externalIDs {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(keys)+len(ids) == 0 {
+		return nil, nil
+	}
+	keyArg, err := c.d.ListArg(keys)
+	if err != nil {
+		return nil, err
+	}
+	idArg, err := c.d.ListArg(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.q.QueryContext(ctx, c.queries["UserFind"], keyArg, idArg)
+	if err != nil {
+		return nil, c.fail("UserFind", err)
+	}
+	defer rows.Close()
+	var users []*usher.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("UserFind: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("UserFind", err)
+	}
+	if err := c.attachIdentities(ctx, users); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
 
 // UserUpdate reads the user (locking it where the dialect can), lets fn
 // change it and writes it back.

@@ -165,3 +165,44 @@ func TestReadyFailsOnReadOnlyFile(t *testing.T) {
 		t.Fatal("malformed URI parameters were accepted")
 	}
 }
+
+// TestLoadRestoresSchema: what a load sets aside comes back as the
+// migrations made it, after a finished load and after one a crash cut
+// short.
+func TestLoadRestoresSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	schema := func() string {
+		t.Helper()
+		var s string
+		err := raw.QueryRow(`SELECT group_concat(type || ' ' || name || ': ' || ifnull(sql, ''), char(10))
+			FROM (SELECT * FROM sqlite_master ORDER BY name)`).Scan(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(strings.ReplaceAll(s, "IF NOT EXISTS ", "")), " ")
+	}
+	storetest.RunLoadSchema(t, db, func() storetest.Loader {
+		db.Close()
+		again, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { again.Close() })
+		return again
+	}, schema, "users_fts_insert")
+}

@@ -100,3 +100,13 @@ WHERE id = $2;
 -- name: UserSeen
 UPDATE users SET last_seen_at = $1
 WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $3);
+
+-- name: UserFind
+SELECT {{user_columns}} FROM users WHERE id IN (
+    SELECT id FROM users WHERE username_key = ANY($1::text[]) AND deleted_at IS NULL
+    UNION
+    SELECT id FROM users WHERE external_id = ANY($2::text[]) AND deleted_at IS NULL);
+
+-- The ids of users a COPY writes: COPY returns none.
+-- name: UserIDsNext
+SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1);

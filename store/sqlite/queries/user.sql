@@ -101,3 +101,9 @@ WHERE id = ?2;
 -- name: UserSeen
 UPDATE users SET last_seen_at = ?1
 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?3);
+
+-- name: UserFind
+SELECT {{user_columns}} FROM users WHERE id IN (
+    SELECT id FROM users WHERE username_key IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL
+    UNION
+    SELECT id FROM users WHERE external_id IN (SELECT value FROM json_each(?2)) AND deleted_at IS NULL);

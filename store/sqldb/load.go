@@ -1,0 +1,71 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+
+	"usher/store"
+)
+
+// LoadStart finishes a load left unfinished, then, when the users table
+// is small, sets aside the indexes the dialect's LoadSetAside names, in
+// one transaction, and readies the writing connection for a load
+// (LoadConnStart). A load that ends without LoadFinish — the process
+// killed — leaves the indexes set aside: the next LoadStart or
+// LoadFinish builds them.
+func (db *DB) LoadStart(ctx context.Context) (bool, error) {
+	if err := db.LoadFinish(ctx); err != nil {
+		return false, err
+	}
+	var n int
+	if err := db.write.QueryRowContext(ctx, db.queries["LoadTableSize"], store.LoadSmallTable+1).Scan(&n); err != nil {
+		return false, fmt.Errorf("LoadTableSize: %w", err)
+	}
+	if n > store.LoadSmallTable {
+		return false, nil
+	}
+	if err := db.ddl(ctx, "LoadSetAside"); err != nil {
+		return false, err
+	}
+	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnStart"]); err != nil {
+		return false, fmt.Errorf("LoadConnStart: %w", err)
+	}
+	return true, nil
+}
+
+// LoadFinish builds what a load set aside, when the dialect's
+// LoadUnfinished finds it missing, and then refreshes the planner's
+// statistics; it restores the writing connection's settings either way.
+func (db *DB) LoadFinish(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnFinish"]); err != nil {
+		return fmt.Errorf("LoadConnFinish: %w", err)
+	}
+	var unfinished bool
+	if err := db.write.QueryRowContext(ctx, db.queries["LoadUnfinished"]).Scan(&unfinished); err != nil {
+		return fmt.Errorf("LoadUnfinished: %w", err)
+	}
+	if !unfinished {
+		return nil
+	}
+	if err := db.ddl(ctx, "LoadRestore"); err != nil {
+		return err
+	}
+	return db.Analyze(ctx)
+}
+
+// ddl runs the named statements in one transaction.
+func (db *DB) ddl(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", name, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, db.queries[name]); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", name, err)
+	}
+	db.changes.add()
+	return nil
+}

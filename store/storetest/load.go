@@ -1,0 +1,192 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/store"
+)
+
+// testUserFind: the live users a batch of usernames and external ids
+// names, each once, found case-insensitively by name; deleted users and
+// unknown names are not.
+func testUserFind(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	us := seed(t, s) // eve is deleted
+	ext := newUser("ext", "", "")
+	ext.ExternalID = "emp-7"
+	mustCreateUser(t, s, ext)
+	found, err := s.UserFind(ctx, []string{"ALICE", "eve", "nobody", "#" + us[0].UUID, "ext"}, []string{"emp-7", "emp-8", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, u := range found {
+		names = append(names, u.Username)
+	}
+	slices.Sort(names)
+	if want := []string{"alice", "ext"}; !slices.Equal(names, want) {
+		t.Fatalf("UserFind found %v, want %v", names, want)
+	}
+	if found, err := s.UserFind(ctx, nil, nil); err != nil || len(found) != 0 {
+		t.Fatalf("UserFind of nothing: %v, %v", found, err)
+	}
+}
+
+// testUserCreateManyMatchesCreate: a user written in bulk is, field for
+// field, the user UserCreate writes, and is found, searched, counted and
+// holds its address exactly as that one.
+func testUserCreateManyMatchesCreate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	full := func(name string) *usher.User {
+		u := newUser(name, name+"@Example.com", "Full "+name+" Person")
+		u.FirstName, u.LastName, u.DisplayName, u.Handle = "Full", name, "F. "+name, name+"-handle"
+		u.ExternalID, u.Metadata, u.Meta = "ext-"+name, map[string]string{"team": "ops"}, []byte(`{"k":"v"}`)
+		u.EmailConfirmedAt, u.SuspendedAt, u.State = ptr(base), ptr(base), usher.StateSuspended
+		u.Admin, u.Language, u.GitLab.ProjectsLimit, u.Version = true, "de", 7, 1
+		return u
+	}
+	one, many := full("single"), full("bulk")
+	if err := s.UserCreate(ctx, one, "$2a$10$hash"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UserCreateMany(ctx, []*usher.User{many}, []string{"$2a$10$hash"}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustGet(t, s, usher.UserKey{ID: one.ID}), mustGet(t, s, usher.UserKey{ID: many.ID})
+	// The fields that name the user differ, by construction.
+	b.ID, b.UUID, b.Username, b.Email, b.Name, b.LastName, b.DisplayName, b.Handle, b.ExternalID =
+		a.ID, a.UUID, a.Username, a.Email, a.Name, a.LastName, a.DisplayName, a.Handle, a.ExternalID
+	if got, want := fmt.Sprintf("%+v", b), fmt.Sprintf("%+v", a); got != want {
+		t.Fatalf("a user created in bulk:\n%s\nwant, as UserCreate writes it:\n%s", got, want)
+	}
+	for _, key := range []usher.UserKey{{Username: "BULK"}, {Email: "bulk@example.com"}, {Handle: "Bulk-Handle"},
+		{UUID: many.UUID}, {ExternalID: "ext-bulk"}} {
+		if got := mustGet(t, s, key); got.ID != many.ID {
+			t.Fatalf("UserGet(%+v) = %d, want %d", key, got.ID, many.ID)
+		}
+	}
+	if hash, err := s.PasswordGet(ctx, many.ID); err != nil || hash != "$2a$10$hash" {
+		t.Fatalf("password of the bulk user: %q, %v", hash, err)
+	}
+	for _, q := range []string{"bulk", "ull bul", "BULK@EXAMPLE"} {
+		p := list(t, s, usher.UserFilter{Query: q, SearchEmail: true, Suspended: usher.Include})
+		if len(p.Items) != 1 || p.Items[0].ID != many.ID {
+			t.Fatalf("search %q found %v, want the bulk user", q, p.Items)
+		}
+	}
+	// Its address is claimed: no one else may take it, as a secondary
+	// address either.
+	err := s.EmailAdd(ctx, &usher.Email{UserID: one.ID, Email: "BULK@example.com", ConfirmedAt: ptr(base), CreatedAt: base})
+	if err == nil {
+		t.Fatal("another user took the bulk user's address")
+	}
+	wantUnique(t, s.UserCreate(ctx, newUser("other", "bulk@example.com", ""), ""), "email")
+}
+
+// testLoad: a load into a small table sets its indexes aside and builds
+// them at its end, so that what was loaded is searched and sorted as
+// usual; a load never finished (a crash) is finished by the next start;
+// a table past store.LoadSmallTable is loaded in place.
+func testLoad(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	batch := func(prefix string, n int) {
+		t.Helper()
+		users := make([]*usher.User, n)
+		for i := range users {
+			users[i] = newUser(fmt.Sprintf("%s%04d", prefix, i), fmt.Sprintf("%s%04d@load.test", prefix, i), "Loaded "+prefix)
+			users[i].CreatedAt = base.Add(-time.Hour)
+		}
+		if err := s.UserCreateMany(ctx, users, make([]string, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := func(q string, want int) {
+		t.Helper()
+		p := list(t, s, usher.UserFilter{Query: q, Page: usher.PageRequest{Limit: 2000, WithTotal: true}})
+		if len(p.Items) != want {
+			t.Fatalf("search %q finds %d users, want %d", q, len(p.Items), want)
+		}
+	}
+	for _, finish := range []bool{true, false} {
+		loading, err := s.LoadStart(ctx)
+		if err != nil || !loading {
+			t.Fatalf("LoadStart on a small table = %v, %v", loading, err)
+		}
+		prefix := map[bool]string{true: "fin", false: "crash"}[finish]
+		batch(prefix, 300)
+		if finish {
+			if err := s.LoadFinish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			found("Loaded fin", 300)
+			p := list(t, s, usher.UserFilter{Sort: usher.SortCreatedAsc, Page: usher.PageRequest{Limit: 1}})
+			if len(p.Items) != 1 || p.Items[0].CreatedAt.After(base) {
+				t.Fatalf("first user by created_at: %+v", p.Items)
+			}
+		}
+	}
+	// The second load was never finished: the next start finishes it.
+	loading, err := s.LoadStart(ctx)
+	if err != nil || !loading {
+		t.Fatalf("LoadStart after an unfinished load = %v, %v", loading, err)
+	}
+	found("Loaded crash", 300)
+	batch("big", store.LoadSmallTable)
+	for range 2 { // idempotent
+		if err := s.LoadFinish(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found("Loaded big", store.LoadSmallTable)
+	if loading, err := s.LoadStart(ctx); err != nil || loading {
+		t.Fatalf("LoadStart on a table of %d users = %v, %v", store.LoadSmallTable+600, loading, err)
+	}
+	st, err := s.StatsGet(ctx)
+	if err != nil || st.Users.Total < store.LoadSmallTable+600 {
+		t.Fatalf("stats after loads: %+v, %v", st, err)
+	}
+}
+
+// Loader is a store whose load can be cut short, for RunLoadSchema.
+type Loader interface {
+	LoadStart(ctx context.Context) (bool, error)
+	LoadFinish(ctx context.Context) error
+}
+
+// RunLoadSchema checks that the objects a load sets aside come back as
+// the migrations made them: after a finished load, and after one a crash
+// cut short, by a store opened afresh (reopen). schema describes the
+// database's objects; during a load it must not contain setAside.
+func RunLoadSchema(t *testing.T, db Loader, reopen func() Loader, schema func() string, setAside string) {
+	ctx := context.Background()
+	want := schema()
+	for _, finish := range []bool{true, false} {
+		if loading, err := db.LoadStart(ctx); err != nil || !loading {
+			t.Fatalf("LoadStart = %v, %v", loading, err)
+		}
+		if got := schema(); strings.Contains(got, setAside) {
+			t.Fatalf("%s stays during a load:\n%s", setAside, got)
+		}
+		if finish {
+			if err := db.LoadFinish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := schema(); got != want {
+				t.Fatalf("schema after a load:\n%s\nwant\n%s", got, want)
+			}
+		}
+	}
+	if err := reopen().LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := schema(); got != want {
+		t.Fatalf("schema after an unfinished load was finished:\n%s\nwant\n%s", got, want)
+	}
+}
