@@ -297,6 +297,30 @@ func (s *InstanceSettings) Current(ctx context.Context) (map[string]json.RawMess
 	return out, nil
 }
 
+// Switches returns each boolean setting Current reports on as its own
+// value: the stored setting, or else its own default, not what another
+// switch implies (with password log-in off, Current says password reset is
+// off, while its own value may be on). A form that shows switches shows
+// these, so that saving it unchanged changes none.
+//
+// Errors: only when the settings cannot be read.
+func (s *InstanceSettings) Switches(ctx context.Context) (map[string]bool, error) {
+	values, err := s.instance.get(ctx, s.env)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{
+		usher.SettingInternalEnabled:      boolSetting(values, usher.SettingInternalEnabled, true),
+		usher.SettingSignupEnabled:        boolSetting(values, usher.SettingSignupEnabled, s.policy.SignupEnabled),
+		usher.SettingPasswordResetEnabled: boolSetting(values, usher.SettingPasswordResetEnabled, true),
+		usher.SettingExternalEnabled:      boolSetting(values, usher.SettingExternalEnabled, true),
+	}
+	for name := range s.connectors {
+		out[usher.SettingProviderEnabled(name)] = boolSetting(values, usher.SettingProviderEnabled(name), true)
+	}
+	return out, nil
+}
+
 func jsonBool(b bool) json.RawMessage { return json.RawMessage(strconv.FormatBool(b)) }
 
 // boolSetting is the boolean setting name, or def when it is not set (or,

@@ -38,7 +38,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Ready checks that the database takes writes: it is no standby and a
 	// write commits (it fails on a read-only database or a full disk). The
-	// write is not counted by Changes. The error says why not.
+	// write is not counted by Changes. The error says why not; the SQL
+	// backends' is a *sqldb.NotReadyError, whose Public reason names no path.
 	Ready(ctx context.Context) error
 	// Changes counts the writes this process has committed to the
 	// database. It grows after each write is visible to readers, so a

@@ -216,7 +216,9 @@ func BearerToken(r *http.Request) string {
 // Ops serves the operational endpoints: liveness, readiness and metrics.
 type Ops struct {
 	// Ready reports whether the service can answer: the database takes
-	// writes. Its error, the reason, is the body of the 503.
+	// writes. Its error goes to the log whole; the 503's body says only
+	// its Public() reason, when it has one, since /readyz answers anyone
+	// and the whole error may name the database's path or server.
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -235,7 +237,12 @@ func (o *Ops) Mount(mux *http.ServeMux) {
 		if err := o.Ready(ctx); err != nil {
 			o.Log.WarnContext(ctx, "not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			reason := "the database is not ready"
+			var pe interface{ Public() string }
+			if errors.As(err, &pe) {
+				reason = pe.Public()
+			}
+			_, _ = w.Write([]byte("not ready: " + reason + " (the log has the details)\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

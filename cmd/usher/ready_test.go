@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -20,7 +21,9 @@ import (
 // TestReadyzFailsWhenWritesFail: a database that answers reads but takes
 // no writes (here a SQLite file opened read-only, as a read-only mount or
 // a full disk leaves it) makes /readyz answer 503 and say why, so that a
-// load balancer stops sending it requests that would fail.
+// load balancer stops sending it requests that would fail. /readyz answers
+// anyone, so its body names the kind of failure only: the database's path
+// and directory go to the log, never to the caller.
 func TestReadyzFailsWhenWritesFail(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "usher.db")
@@ -36,15 +39,16 @@ func TestReadyzFailsWhenWritesFail(t *testing.T) {
 	}
 	t.Cleanup(func() { ro.Close() })
 	c := core.New(core.Config{Store: rw, Hasher: password.NewHasher(password.DefaultParams, 1, 1)})
-	log := slog.New(slog.DiscardHandler)
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
 	for _, tt := range []struct {
 		name   string
 		db     *sqldb.DB
 		status int
 		want   string
 	}{
-		{"a database that takes writes", rw, http.StatusOK, "ok"},
-		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes: the database file is read-only: check that the user usher runs as may write"},
+		{"a database that takes writes", rw, http.StatusOK, "ok\n"},
+		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes (the log has the details)\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil, "", nil))
@@ -55,9 +59,13 @@ func TestReadyzFailsWhenWritesFail(t *testing.T) {
 			}
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
-			if res.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
-				t.Fatalf("%d %q, want %d with %q", res.StatusCode, body, tt.status, tt.want)
+			if res.StatusCode != tt.status || string(body) != tt.want {
+				t.Fatalf("%d %q, want %d %q", res.StatusCode, body, tt.status, tt.want)
 			}
 		})
+	}
+	// The log keeps the whole reason, path and all, for the operator.
+	if want := "the database file is read-only: check that the user usher runs as may write " + path; !strings.Contains(logged.String(), want) {
+		t.Fatalf("log %q lacks %q", logged.String(), want)
 	}
 }

@@ -1,6 +1,7 @@
 package pages_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -154,5 +155,33 @@ func TestAdminSettingsDefaults(t *testing.T) {
 		if !strings.Contains(p.body, `name="`+name+`" value="on" checked`) {
 			t.Errorf("%s is on by default but shown off", name)
 		}
+	}
+}
+
+// TestAdminSettingsKeepOwnDefault: with password log-in turned off through
+// the API (password reset left unset), the page showed password reset off
+// (what usher applied then), so turning password log-in back on in the
+// console stored password reset off as well: a switch nobody touched.
+// Each switch without a value shows its own default instead.
+func TestAdminSettingsKeepOwnDefault(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.root(t)
+	if _, err := b.env.Core.Instance.Set(coretest.System(), usher.SettingInternalEnabled, []byte("false")); err != nil {
+		t.Fatal(err)
+	}
+	p := admin.get(t, "/admin/settings")
+	// The admin ticks password log-in and saves the rest as the page shows it.
+	form := url.Values{usher.SettingInternalEnabled: {"on"}}
+	for _, m := range regexp.MustCompile(`name="([^"]+)" value="on" checked`).FindAllStringSubmatch(p.body, -1) {
+		form.Set(m[1], "on")
+	}
+	mustContain(t, admin.post(t, "/admin/settings", form), "The settings are saved.")
+	cur, err := b.env.Core.Instance.Current(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(cur[usher.SettingPasswordResetEnabled]); got != "true" {
+		t.Fatalf("password reset is %s after turning password log-in back on, want true", got)
 	}
 }

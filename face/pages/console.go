@@ -2,7 +2,6 @@ package pages
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -23,7 +22,7 @@ type AuditService interface {
 type InstanceService interface {
 	Get(ctx context.Context, name string) (*usher.InstanceSetting, error)
 	Set(ctx context.Context, name string, value []byte) (*usher.InstanceSetting, error)
-	Current(ctx context.Context) (map[string]json.RawMessage, error)
+	Switches(ctx context.Context) (map[string]bool, error)
 }
 
 // consoleSettings are the switches the settings page shows, each an
@@ -62,23 +61,21 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, notice st
 	if p == nil {
 		return err
 	}
-	// A switch without a value shows what usher applies: a save must not
-	// turn off what is on by default.
-	current, err := h.Instance.Current(r.Context())
+	// Each switch shows its own value, stored or default, not what another
+	// implies: a save must turn nothing off that nobody touched.
+	own, err := h.Instance.Switches(r.Context())
 	if err != nil {
 		return err
 	}
 	rows := make([]settingRow, 0, len(consoleSettings))
 	for _, s := range h.settings() {
-		row := settingRow{Name: s.Name, Label: s.Label}
-		v, err := h.Instance.Get(r.Context(), s.Name)
+		row := settingRow{Name: s.Name, Label: s.Label, On: own[s.Name]}
+		_, err := h.Instance.Get(r.Context(), s.Name)
 		switch {
 		case err == nil:
-			row.Set, row.On = true, string(v.Value) == "true"
+			row.Set = true
 		case usher.AsError(err).Kind != usher.KindNotFound:
 			return err
-		default:
-			row.On = string(current[s.Name]) == "true"
 		}
 		rows = append(rows, row)
 	}

@@ -168,24 +168,45 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Ready asks whether the database is a standby, then rewrites the one row
 // of the ready table, uncounted (it changes nothing a cache holds), on the
-// pool that writes.
+// pool that writes. Its errors are *NotReadyError.
 func (db *DB) Ready(ctx context.Context) error {
 	var standby bool
 	if err := db.quiet.QueryRowContext(ctx, db.queries["ReadyStandby"]).Scan(&standby); err != nil {
-		return fmt.Errorf("the database does not answer: %w", db.d.Classify(err))
+		return &NotReadyError{Reason: "the database does not answer", Err: db.d.Classify(err)}
 	}
 	if standby {
-		return errors.New("the database is a standby in recovery: it takes no writes")
+		return &NotReadyError{Reason: "the database is a standby in recovery: it takes no writes"}
 	}
 	res, err := db.quiet.ExecContext(ctx, db.queries["ReadyWrite"], db.d.TimeArg(time.Now().UTC()))
 	if err != nil {
-		return fmt.Errorf("the database takes no writes: %w", db.d.Classify(err))
+		return &NotReadyError{Reason: "the database takes no writes", Err: db.d.Classify(err)}
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("the database takes no writes: the ready row was not written (%d rows, %v)", n, err)
+		return &NotReadyError{Reason: "the database takes no writes",
+			Err: fmt.Errorf("the ready row was not written (%d rows, %v)", n, err)}
 	}
 	return nil
 }
+
+// NotReadyError is why the database is not ready. Reason names the kind
+// of failure in plain words, safe to show anyone; Err, the cause, may name
+// the database file, its directory or the server, and belongs in the log.
+type NotReadyError struct {
+	Reason string
+	Err    error
+}
+
+func (e *NotReadyError) Error() string {
+	if e.Err == nil {
+		return e.Reason
+	}
+	return e.Reason + ": " + e.Err.Error()
+}
+
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
+// Public returns Reason: what /readyz may tell a caller it does not know.
+func (e *NotReadyError) Public() string { return e.Reason }
 
 // Pools returns the connection pools by name, "write" and "read", for
 // their statistics (sql.DB.Stats); callers must not close them.
