@@ -264,6 +264,16 @@ func testChanges(t *testing.T, s store.Store) {
 			_, err := s.ScriptRunClaim(ctx, base, base.Add(time.Minute), "c", 10)
 			return err
 		}, false},
+		{"housekeeping with nothing to delete", func() error {
+			if _, err := s.EmailDeleteStale(ctx, base.Add(-time.Hour)); err != nil {
+				return err
+			}
+			if _, err := s.CodeDeleteExpired(ctx, base.Add(-time.Hour)); err != nil {
+				return err
+			}
+			_, err := s.ThrottlePrune(ctx, base.Add(-time.Hour))
+			return err
+		}, false},
 	}
 	for _, st := range steps {
 		before := s.Changes()
