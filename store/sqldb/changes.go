@@ -24,7 +24,7 @@ func (c *changeCount) add() {
 }
 
 // counted is the write pool, counting its writes: an Exec counts once it
-// has returned, when its autocommit is done. Writes in a transaction are
+// has returned, when its autocommit is done, unless it changed no row. Writes in a transaction are
 // counted once, at the commit (conn.atomic). A query that writes outside a
 // transaction (an INSERT … RETURNING) counts when it returns its rows,
 // which may be before its commit; those are inserts, which no cache of
@@ -35,8 +35,17 @@ type counted struct {
 }
 
 func (c counted) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	defer c.n.add()
-	return c.q.ExecContext(ctx, query, args...)
+	res, err := c.q.ExecContext(ctx, query, args...)
+	// A statement that took and changed no row is no change: the
+	// background rounds' deletes of what has expired find nothing nearly
+	// always, and every replica runs them every few seconds.
+	if err == nil {
+		if n, nerr := res.RowsAffected(); nerr == nil && n == 0 {
+			return res, err
+		}
+	}
+	c.n.add()
+	return res, err
 }
 
 func (c counted) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
