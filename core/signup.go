@@ -69,7 +69,7 @@ var codesNotFound = map[usher.CodeKind]struct{ code, what string }{
 	usher.CodeExchange:    {usher.CodeExchangeNotFound, "exchange code"},
 }
 
-// errSignupDisabled is seed 000's answer when sign-up is off.
+// errSignupDisabled is the native API's answer when sign-up is off.
 func errSignupDisabled() error {
 	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeSignupDisabled, Message: "Signup disabled."}
 }

@@ -121,7 +121,7 @@ test('updateUserDetails changes a user', async () => {
   await assert.rejects(app.updateUserDetails(999999, 'x@example.com', 'x', 'X', 'X'), (err) => err === 404);
 });
 
-// usher answers a delete with 200, as the seed says, where Pterodactyl
+// usher answers a delete with 200, as the Pterodactyl API document usher follows says, where Pterodactyl
 // itself answers 204; nodeactyl takes any 2xx as success.
 test('deleteUser deletes a user', async () => {
   const u = created[5];

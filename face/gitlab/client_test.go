@@ -16,7 +16,7 @@ import (
 )
 
 // The tests in this file drive the face with GitLab's own Go client: every
-// UsersService call that corresponds to an operation of seed 003.
+// UsersService call that corresponds to an operation of GitLab's Users API documentation.
 
 // wantStatus fails unless err is the client's error for an answer with the
 // status.
@@ -58,7 +58,7 @@ func TestClientUsers(t *testing.T) {
 		len(u.Identities) != 1 || u.Identities[0].Provider != "github" || u.Identities[0].ExternUID != "2435223452345" {
 		t.Fatalf("CreateUser returned %+v", u)
 	}
-	// confirm=false is the seed's spelling; without either, the address
+	// confirm=false is the documentation's spelling; without either, the address
 	// waits for confirmation.
 	jane, _, err := admin.Users.CreateUser(&gl.CreateUserOptions{Email: ptr("jane@example.com"),
 		Password: ptr(password), Username: ptr("jane_smith"), Name: ptr("Jane Smith")})

@@ -1,4 +1,4 @@
-// Package gitlab serves GitLab's users API (seed 003) under /api/v4 and,
+// Package gitlab serves GitLab's users API (its Users API documentation) under /api/v4 and,
 // identically, under /api/v3: GitLab's credentials (PRIVATE-TOKEN, the
 // private_token parameter, Authorization: Bearer, Sudo), its parameters as
 // JSON, form or query, its user representations, its page-numbered lists

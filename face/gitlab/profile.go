@@ -28,7 +28,7 @@ func pathUser(r *http.Request) (usher.UserKey, error) {
 	return usher.UserKey{Username: ref}, nil
 }
 
-// keyJSON is an SSH key as GitLab shows it: the seed's four fields and
+// keyJSON is an SSH key as GitLab shows it: the documentation's four fields and
 // GitLab v4's expires_at, null for a key that does not expire.
 type keyJSON struct {
 	ID        int64       `json:"id"`
@@ -180,7 +180,7 @@ func getOne[S interface {
 
 // deleteOne serves DELETE of one of a user's SSH keys or addresses, like
 // getOne. On the caller's own (idempotent) it answers 200 whether or not
-// the key or address was there, as the seed says; on another user's, a
+// the key or address was there, as the documentation says; on another user's, a
 // missing user, key or address is 404.
 func deleteOne[S interface {
 	Delete(ctx context.Context, key usher.UserKey, id int64) error

@@ -478,7 +478,7 @@ func TestVersion3(t *testing.T) {
 	}
 }
 
-// TestBlockStatuses checks the seed's PUT (200) and today's POST (201).
+// TestBlockStatuses checks the documentation's PUT (200) and today's POST (201).
 func TestBlockStatuses(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -516,7 +516,7 @@ func TestBlockStatuses(t *testing.T) {
 	}
 }
 
-// TestDeleteUser checks the seed's idempotent delete, which is for callers
+// TestDeleteUser checks the documentation's idempotent delete, which is for callers
 // who may delete: the core refuses anyone else before it looks for the
 // user, so they learn nothing of who exists.
 func TestDeleteUser(t *testing.T) {

@@ -303,7 +303,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	c.GitLab = gitLabProfile(in)
 	c.Admin = isTrue(in.boolean("admin"))
 	c.External = isTrue(in.boolean("external"))
-	// confirm=false is the seed's way to skip confirmation,
+	// confirm=false is the documentation's way to skip confirmation,
 	// skip_confirmation=true today's GitLab's; otherwise GitLab mails the
 	// address a confirmation. The core decides what either means.
 	confirm := in.boolean("confirm")
@@ -355,7 +355,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params)
 	return web.WriteJSON(w, http.StatusOK, h.resultView(r, u))
 }
 
-// deleteUser is idempotent, as the seed says: 200 with the user when one
+// deleteUser is idempotent, as GitLab's documentation says: 200 with the user when one
 // was deleted, 200 without a body when there was none to delete. With
 // today's GitLab's hard_delete, the teams the user alone owns go too;
 // without, such a user is refused with GitLab's 409. The core
@@ -382,7 +382,7 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, in *params)
 }
 
 // stateAction serves block and unblock: GitLab answers true, with 200 for
-// the seed's PUT and 201 for today's POST.
+// the documentation's PUT and 201 for today's POST.
 func (h *Handler) stateAction(act func(UserService, context.Context, usher.UserKey) (*usher.User, error), status int) handler {
 	return func(w http.ResponseWriter, r *http.Request, in *params) error {
 		key, err := userID(r)

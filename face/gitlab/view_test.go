@@ -21,8 +21,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-// readSeed reads one of the seed's examples from testdata.
-func readSeed(t *testing.T, name string) map[string]any {
+// readExample reads one of the examples of GitLab's documentation from testdata.
+func readExample(t *testing.T, name string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -54,33 +54,33 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// sameShape fails unless got has exactly the keys of the seed's example,
+// sameShape fails unless got has exactly the keys of the documentation's example,
 // each with the example's JSON type (null where it shows null), and array
 // elements of the same shape.
-func sameShape(t *testing.T, what string, got, seed map[string]any) {
+func sameShape(t *testing.T, what string, got, example map[string]any) {
 	t.Helper()
-	var gotKeys, seedKeys []string
+	var gotKeys, exampleKeys []string
 	for k := range got {
 		gotKeys = append(gotKeys, k)
 	}
-	for k := range seed {
-		seedKeys = append(seedKeys, k)
+	for k := range example {
+		exampleKeys = append(exampleKeys, k)
 	}
 	sort.Strings(gotKeys)
-	sort.Strings(seedKeys)
-	if strings.Join(gotKeys, ",") != strings.Join(seedKeys, ",") {
-		t.Fatalf("%s: keys\n got  %v\n seed %v", what, gotKeys, seedKeys)
+	sort.Strings(exampleKeys)
+	if strings.Join(gotKeys, ",") != strings.Join(exampleKeys, ",") {
+		t.Fatalf("%s: keys\n got  %v\n doc  %v", what, gotKeys, exampleKeys)
 	}
-	for k, sv := range seed {
+	for k, sv := range example {
 		gv := got[k]
 		if jsonType(gv) != jsonType(sv) {
-			t.Errorf("%s: %s is %s (%v), the seed shows %s (%v)", what, k, jsonType(gv), gv, jsonType(sv), sv)
+			t.Errorf("%s: %s is %s (%v), the documentation shows %s (%v)", what, k, jsonType(gv), gv, jsonType(sv), sv)
 			continue
 		}
 		if sa, ok := sv.([]any); ok && len(sa) > 0 {
 			ga := gv.([]any)
 			if len(ga) == 0 {
-				t.Errorf("%s: %s is empty; the seed shows elements", what, k)
+				t.Errorf("%s: %s is empty; the documentation shows elements", what, k)
 				continue
 			}
 			for i := range ga {
@@ -100,10 +100,10 @@ func pngImage(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
-// TestViews checks the face's representations against the seed's
-// examples (the same keys with the same JSON types, null where the seed
+// TestViews checks the face's representations against the documentation's
+// examples (the same keys with the same JSON types, null where the documentation
 // shows null) and, byte for byte, against golden files made with a fixed
-// clock. The users mirror the seed's: John Smith has signed in twice and
+// clock. The users mirror the documentation's: John Smith has signed in twice and
 // has three identities; Jack Smith signed in once (so last_sign_in_at is
 // null and current_sign_in_at is not) and is blocked. Both have avatars
 // and neither a bio nor a location.
@@ -171,20 +171,20 @@ func TestViews(t *testing.T) {
 		"keys":           get("/api/v4/user/keys", johnTok),
 		"emails":         get("/api/v4/user/emails", johnTok),
 	}
-	sameShape(t, "list for a user", first(bodies["list_for_user"]), readSeed(t, "seed_list_user.json"))
-	sameShape(t, "list for an admin", first(bodies["list_for_admin"]), readSeed(t, "seed_admin_user.json"))
-	sameShape(t, "user for a user", object(bodies["user_for_user"]), readSeed(t, "seed_user.json"))
-	sameShape(t, "user for an admin", object(bodies["user_for_admin"]), readSeed(t, "seed_admin_user.json"))
-	current := readSeed(t, "seed_current_user.json")
+	sameShape(t, "list for a user", first(bodies["list_for_user"]), readExample(t, "gitlab_list_user.json"))
+	sameShape(t, "list for an admin", first(bodies["list_for_admin"]), readExample(t, "gitlab_admin_user.json"))
+	sameShape(t, "user for a user", object(bodies["user_for_user"]), readExample(t, "gitlab_user.json"))
+	sameShape(t, "user for an admin", object(bodies["user_for_admin"]), readExample(t, "gitlab_admin_user.json"))
+	current := readExample(t, "gitlab_current_user.json")
 	// Tokens are stored only as hashes: there is no private_token to show.
 	delete(current, "private_token")
 	sameShape(t, "current user", object(bodies["current_user"]), current)
-	key := readSeed(t, "seed_key.json")
-	// The seed's key predates expiry; GitLab v4 shows expires_at, null for
+	key := readExample(t, "gitlab_key.json")
+	// The documentation's key predates expiry; GitLab v4 shows expires_at, null for
 	// a key that does not expire, as this one.
 	key["expires_at"] = nil
 	sameShape(t, "key", first(bodies["keys"]), key)
-	sameShape(t, "email", first(bodies["emails"]), readSeed(t, "seed_email.json"))
+	sameShape(t, "email", first(bodies["emails"]), readExample(t, "gitlab_email.json"))
 
 	// A few values the shapes do not show.
 	jackView := object(bodies["user_for_admin"])

@@ -1,4 +1,4 @@
-// Package lenses serves the Lenses HQ users API (seed 002) under /api/v1:
+// Package lenses serves the Lenses HQ users API under /api/v1:
 // name-keyed users, their profile, their groups (add, remove or set), the
 // caller's own account, settings and sessions, and a password log-in that
 // sets the session_id cookie. Callers bring a service-account or personal

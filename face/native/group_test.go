@@ -113,7 +113,7 @@ func TestTeamsThroughHTTP(t *testing.T) {
 	}
 }
 
-// TestBulkGroupAssignment follows seed 002: set_groups stands alone, and a
+// TestBulkGroupAssignment follows Lenses HQ's users API: set_groups stands alone, and a
 // group named to add and to remove ends up removed.
 func TestBulkGroupAssignment(t *testing.T) {
 	t.Parallel()

@@ -469,8 +469,8 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Users.Delete(r.Context(), key); err != nil {
 		return err
 	}
-	// The seed answers 200, where Pterodactyl itself answers 204; the seed
-	// wins. The body stays empty, as Pterodactyl's clients expect none.
+	// The API documentation answers 200, where Pterodactyl itself answers
+	// 204; the documentation wins. The body stays empty, as Pterodactyl's clients expect none.
 	w.WriteHeader(http.StatusOK)
 	return nil
 }

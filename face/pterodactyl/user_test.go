@@ -583,7 +583,7 @@ func TestGetAndDelete(t *testing.T) {
 			b.golden(t, "error_404", res)
 		}
 	}
-	// The seed answers a delete with 200 (Pterodactyl itself with 204), and
+	// The documentation answers a delete with 200 (Pterodactyl itself with 204), and
 	// no body; a query string is ignored.
 	res := b.do(t, req{method: "DELETE", path: path + "?force=1"})
 	if res.status != http.StatusOK || len(res.body) != 0 {
