@@ -50,6 +50,12 @@ type SigningKey struct {
 	Public    []byte
 	CreatedAt time.Time
 	RetiredAt *time.Time // no longer signs; still verifies until its JWTs expire
+	// Lifetime is the longest JWT lifetime of the processes that sign or
+	// may sign with the key: the server records its own at start.
+	Lifetime time.Duration
+	// VerifyUntil, set when the key is retired, is when the last JWT it
+	// may have signed expires; nil for keys retired before it was kept.
+	VerifyUntil *time.Time
 }
 
 // SigningKeyState is a signing key as an operator sees it: no private half,

@@ -158,6 +158,7 @@ const (
 const (
 	CodeGroupNotFound        = "group_not_found"        // the group does not exist (or may not be seen)
 	CodeTeamNotFound         = "team_not_found"         // the team does not exist (or may not be seen)
+	CodeGroupAmbiguous       = "group_ambiguous"        // a bare handle that groups of several kinds have; kind:handle says which
 	CodeOrganisationNotFound = "organisation_not_found" // the organisation does not exist (or may not be seen)
 	CodeHandleTaken          = "handle_taken"           // another group of the kind, organisation or live user has the handle
 	CodeGroupNotDeleted      = "group_not_deleted"      // the operation is for deleted groups, and the group is not one

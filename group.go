@@ -77,11 +77,14 @@ type Group struct {
 // Deleted reports whether the group is soft-deleted.
 func (g *Group) Deleted() bool { return g.DeletedAt != nil }
 
-// GroupRef finds one group: by id, or by kind and handle.
+// GroupRef finds one group: by id, by kind and handle, or by Text, a
+// group as a caller wrote it — a numeric id, kind:handle, or a bare handle
+// that one live group of any kind has — which the core reads.
 type GroupRef struct {
 	ID     int64
 	Kind   GroupKind
 	Handle string
+	Text   string
 }
 
 // GroupCreate is the input to create a group.

@@ -36,13 +36,23 @@ type access struct {
 	mem   *usher.Membership
 }
 
-// load finds a group and the caller's membership of it. A group the caller
+// load finds a group — by id, kind and handle, or Text (readGroupRef) — and
+// the caller's membership of it. A group the caller
 // may never see (sightOf), and a deleted one for all but administrators, is
 // not found.
 func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
 	p := usher.PrincipalFrom(ctx)
 	if p.Anonymous() {
 		return nil, errUnauthenticated()
+	}
+	ref, err := readGroupRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if ref.ID == 0 && ref.Kind == "" && ref.Handle != "" {
+		if ref, err = soleGroup(ctx, tx, p, ref.Handle); err != nil {
+			return nil, err
+		}
 	}
 	if ref.ID == 0 && (!ref.Kind.Valid() || ref.Handle == "" || len(ref.Handle) > 200) {
 		return nil, errGroupNotFound()

@@ -34,6 +34,7 @@ type signKey struct {
 	priv    ed25519.PrivateKey
 	created time.Time
 	retired *time.Time
+	until   time.Time // when a retired key stops verifying (verifyUntil)
 	// shared is the secret of an HS256 key (see sharedjwt.go); such a key
 	// has no public half and signs none of usher's own JWTs.
 	shared []byte
@@ -84,13 +85,13 @@ func (e *env) openKey(s *usher.SigningKey) (*signKey, error) {
 		if err != nil || len(seed) != sharedKeyBytes {
 			return nil, fmt.Errorf("signing key %s cannot be opened with this secret key: use the secret key the server uses", s.ID)
 		}
-		return &signKey{id: s.ID, shared: seed, created: s.CreatedAt, retired: s.RetiredAt}, nil
+		return &signKey{id: s.ID, shared: seed, created: s.CreatedAt, retired: s.RetiredAt, until: e.verifyUntil(s)}, nil
 	}
 	if err != nil || len(seed) != ed25519.SeedSize || len(s.Public) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("signing key %s cannot be opened with this secret key: use the secret key the server uses", s.ID)
 	}
 	return &signKey{id: s.ID, pub: ed25519.PublicKey(s.Public), priv: ed25519.NewKeyFromSeed(seed),
-		created: s.CreatedAt, retired: s.RetiredAt}, nil
+		created: s.CreatedAt, retired: s.RetiredAt, until: e.verifyUntil(s)}, nil
 }
 
 // fresh reloads the keys when they were loaded longer ago than
@@ -135,8 +136,10 @@ func (k *keyring) find(ctx context.Context, id string) (*signKey, error) {
 }
 
 // EnsureSigningKey makes sure a signing key exists, creating the first one,
-// and prunes retired keys that verify nothing any more. The server calls it
-// at start-up.
+// prunes retired keys that verify nothing any more, and records on the
+// keys that sign this process's longest JWT lifetime, by which whoever
+// retires them later keeps them verifying. The server calls it at
+// start-up.
 //
 // Errors: only the store's, or a key sealed under another secret key.
 func (a *Auth) EnsureSigningKey(ctx context.Context) error {
@@ -144,8 +147,10 @@ func (a *Auth) EnsureSigningKey(ctx context.Context) error {
 		return err
 	}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		_, err := a.prune(ctx, tx)
-		return err
+		if _, err := a.prune(ctx, tx); err != nil {
+			return err
+		}
+		return a.recordLifetime(ctx, tx)
 	})
 	if err != nil {
 		return err
@@ -198,7 +203,7 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 	}
 	now := a.now()
 	k := &usher.SigningKey{ID: base64.RawURLEncoding.EncodeToString(thumb), Algorithm: string(jose.EdDSA),
-		Private: a.seal.Seal(priv.Seed()), Public: pub, CreatedAt: now}
+		Private: a.seal.Seal(priv.Seed()), Public: pub, CreatedAt: now, Lifetime: a.longest()}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		if err := a.openAll(ctx, tx); err != nil {
 			return err
@@ -213,7 +218,10 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 			}
 			for _, o := range old {
 				if o.RetiredAt == nil && o.Algorithm != sharedAlg {
-					if err := tx.SigningKeyRetire(ctx, o.ID, now); err != nil {
+					// The new key signs for whoever signed with the old
+					// one: it inherits the longest lifetime recorded.
+					k.Lifetime = max(k.Lifetime, o.Lifetime)
+					if err := tx.SigningKeyRetire(ctx, o.ID, now, now.Add(a.window(o))); err != nil {
 						return err
 					}
 				}
@@ -238,12 +246,11 @@ func (a *Auth) JWKS(ctx context.Context) ([]byte, error) {
 	if err := a.keys.load(ctx); err != nil {
 		return nil, err
 	}
-	keep := a.verifyWindow()
 	now := a.now()
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	a.keys.mu.RLock()
 	for _, k := range a.keys.keys {
-		if k.shared == nil && (k.retired == nil || now.Sub(*k.retired) < keep) {
+		if k.shared == nil && (k.retired == nil || now.Before(k.until)) {
 			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.pub, KeyID: k.id, Algorithm: string(jose.EdDSA), Use: "sig"})
 		}
 	}
@@ -318,12 +325,12 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	}
 	// No JWT lives longer than the longest lifetime usher gives, and a
 	// retired key signs nothing new and verifies nothing older than that.
-	longest := max(a.policy.JWTTTL, a.policy.ImpersonationTTL)
+	longest := a.longest()
 	iat, exp := std.IssuedAt.Time(), std.Expiry.Time()
 	if exp.Sub(iat) > longest+jwtLeeway {
 		return nil, expired
 	}
-	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.retired.Add(a.verifyWindow()))) {
+	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.until)) {
 		return nil, expired
 	}
 	sub, err := strconv.ParseInt(std.Subject, 10, 64)

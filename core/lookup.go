@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"usher"
+	"usher/store"
 )
 
 // Limits on what a filter or key may hold.
@@ -338,4 +340,65 @@ func (e *env) owner(ctx context.Context, key usher.UserKey, act action) (*usher.
 		return nil, err
 	}
 	return u, nil
+}
+
+// readGroupRef reads ref.Text, a group as a caller wrote it, into the ref
+// it names: digits are an id (a positive one, else Invalid); kind:handle
+// is a kind and a handle (an unknown kind or handle is then not found); a
+// bare handle is a handle alone, which soleGroup resolves. A ref without
+// Text is answered as it is. No handle is digits alone and no kind holds a
+// colon, so the forms never overlap.
+func readGroupRef(ref usher.GroupRef) (usher.GroupRef, error) {
+	s := ref.Text
+	if s == "" {
+		return ref, nil
+	}
+	if kind, handle, ok := strings.Cut(s, ":"); ok {
+		if kind == "" {
+			return ref, errGroupNotFound()
+		}
+		return usher.GroupRef{Kind: usher.GroupKind(kind), Handle: handle}, nil
+	}
+	if strings.TrimLeft(s, "-+0123456789") == "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return ref, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidID, Message: "group: is not a valid id",
+				Fields: []usher.FieldError{{Field: "group", Code: usher.CodeInvalidID, Message: "is not a valid id"}}}
+		}
+		return usher.GroupRef{ID: id}, nil
+	}
+	return usher.GroupRef{Handle: s}, nil
+}
+
+// soleGroup resolves a bare handle to the kind and handle of the one live
+// group p may see of any kind that has it. None is not found; several (a
+// team and a role may share a handle) are a Conflict naming the
+// kind:handle forms that tell them apart.
+func soleGroup(ctx context.Context, r store.Tx, p *usher.Principal, handle string) (usher.GroupRef, error) {
+	if len(handle) > maxFilterText || filterText("group", handle) != nil {
+		return usher.GroupRef{}, errGroupNotFound()
+	}
+	// Each kind holds a handle once among its live groups, so there are at
+	// most as many as there are kinds.
+	page, err := r.GroupList(ctx, usher.GroupFilter{Handle: handle, Archived: usher.Include, Deleted: usher.Exclude,
+		Page: usher.PageRequest{Limit: len(usher.GroupKinds) + 1}})
+	if err != nil {
+		return usher.GroupRef{}, err
+	}
+	var forms []string
+	var ref usher.GroupRef
+	for _, g := range page.Items {
+		if sightOf(p, g.Kind) != sightNone {
+			forms = append(forms, string(g.Kind)+":"+g.Handle)
+			ref = usher.GroupRef{Kind: g.Kind, Handle: g.Handle}
+		}
+	}
+	switch len(forms) {
+	case 0:
+		return ref, errGroupNotFound()
+	case 1:
+		return ref, nil
+	}
+	return usher.GroupRef{}, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeGroupAmbiguous,
+		Message: fmt.Sprintf("groups of several kinds have the handle %q: name one as %s", handle, strings.Join(forms, " or "))}
 }

@@ -87,6 +87,10 @@ func (g *Groups) allowedByDefault(p *usher.Principal, act action, instance strin
 // role finds a role — a group of the kind that carries rules — for rule
 // management; a handle names a role.
 func (g *Groups) role(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
+	ref, err := readGroupRef(ref)
+	if err != nil {
+		return nil, err
+	}
 	if ref.ID == 0 {
 		ref.Kind = usher.GroupRole
 	}

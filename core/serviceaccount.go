@@ -13,6 +13,10 @@ import (
 // team loads a team — a group of the kind that holds service accounts —
 // for a service-account action; a handle names a team.
 func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act action) (*access, error) {
+	ref, err := readGroupRef(ref)
+	if err != nil {
+		return nil, err
+	}
 	if ref.ID == 0 {
 		ref.Kind = usher.GroupTeam
 	}

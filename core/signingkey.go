@@ -9,11 +9,47 @@ import (
 	"usher/store"
 )
 
-// verifyWindow is how long a retired signing key keeps verifying: the
-// longest lifetime usher gives a JWT, and the clock skew allowed. Past it,
-// no JWT the key signed can be valid, and the key may be pruned.
-func (e *env) verifyWindow() time.Duration {
-	return max(e.policy.JWTTTL, e.policy.ImpersonationTTL) + jwtLeeway
+// longest is the longest lifetime this process gives a JWT.
+func (e *env) longest() time.Duration {
+	return max(e.policy.JWTTTL, e.policy.ImpersonationTTL)
+}
+
+// window is how long k keeps verifying once retired: the longest lifetime
+// of a JWT it may have signed — its recorded Lifetime (the server's) or
+// this process's — and the clock skew allowed. Past it, no JWT the key
+// signed can be valid, and the key may be pruned.
+func (e *env) window(k *usher.SigningKey) time.Duration {
+	return max(k.Lifetime, e.longest()) + jwtLeeway
+}
+
+// verifyUntil is when a retired key stops verifying: the time stored as it
+// was retired, or for a key retired before that was stored, its retirement
+// and its window. The zero time for a key not retired.
+func (e *env) verifyUntil(k *usher.SigningKey) time.Time {
+	switch {
+	case k.RetiredAt == nil:
+		return time.Time{}
+	case k.VerifyUntil != nil:
+		return *k.VerifyUntil
+	}
+	return k.RetiredAt.Add(e.window(k))
+}
+
+// recordLifetime raises the recorded Lifetime of the keys that sign to
+// this process's longest JWT lifetime.
+func (e *env) recordLifetime(ctx context.Context, tx store.Tx) error {
+	stored, err := tx.SigningKeyList(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range stored {
+		if k.RetiredAt == nil && k.Lifetime < e.longest() {
+			if err := tx.SigningKeyLifetime(ctx, k.ID, e.longest()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // SigningKeys lists the keys that sign and verify JWTs, oldest first,
@@ -40,7 +76,7 @@ func (a *Auth) SigningKeys(ctx context.Context) ([]usher.SigningKeyState, error)
 		s := usher.SigningKeyState{ID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt,
 			Current: k.ID == current}
 		if k.RetiredAt != nil {
-			until := k.RetiredAt.Add(a.verifyWindow())
+			until := a.verifyUntil(k)
 			s.VerifiesUntil = &until
 		}
 		out = append(out, s)
@@ -49,7 +85,9 @@ func (a *Auth) SigningKeys(ctx context.Context) ([]usher.SigningKeyState, error)
 }
 
 // PruneSigningKeys deletes the retired signing keys that verify nothing any
-// more: retired longer ago than the longest JWT lifetime. It returns their
+// more: past the verify-until stored as they were retired, which the
+// longest JWT lifetime recorded on them (the server's) or this process's
+// set. It returns their
 // ids. Rotation and the server's start prune too.
 //
 // Errors: Unauthenticated, Forbidden (administrators only), the store's.
@@ -77,7 +115,7 @@ func (a *Auth) prune(ctx context.Context, tx store.Tx) ([]string, error) {
 	now := a.now()
 	var pruned []string
 	for _, k := range stored {
-		if k.RetiredAt == nil || !now.After(k.RetiredAt.Add(a.verifyWindow())) {
+		if k.RetiredAt == nil || !now.After(a.verifyUntil(k)) {
 			continue
 		}
 		if err := tx.SigningKeyDelete(ctx, k.ID); err != nil {

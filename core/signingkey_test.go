@@ -10,6 +10,8 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/password"
+	"usher/seal"
 )
 
 // jwksKids returns the key ids the JWKS lists.
@@ -108,5 +110,71 @@ func TestSigningKeyRotation(t *testing.T) {
 	keys, err = b.auth.SigningKeys(sys)
 	if err != nil || len(keys) != 2 || keys[0].ID == current || keys[0].RetiredAt == nil || !keys[1].Current {
 		t.Fatalf("SigningKeys after two rotations: %+v, %v", keys, err)
+	}
+}
+
+// TestSigningKeyServeLifetime: a command with shorter JWT lifetimes than
+// the server's rotates and prunes by the server's, which the server
+// recorded at start: the key it retires verifies as long as the server's
+// JWTs live, is not pruned before, and the key it makes carries the
+// server's lifetime on to its own retirement.
+func TestSigningKeyServeLifetime(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := context.Background()
+	sys := coretest.System()
+	key, err := seal.ParseKey(seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(jwtTTL, impersonationTTL time.Duration) *core.Auth {
+		return core.New(core.Config{Store: b.env.Store, Now: b.clock.Now, Seal: box, Hasher: password.NewHasher(coretest.FastParams, 0, 4),
+			Policy: core.Policy{JWTTTL: jwtTTL, ImpersonationTTL: impersonationTTL}}).Auth
+	}
+	serve, cli := auth(2*time.Hour, 10*time.Minute), auth(10*time.Minute, 20*time.Minute)
+	if err := serve.EnsureSigningKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := serve.Authenticate(ctx, b.env.MustToken(t, b.alice.ID, usher.TokenPersonal, "api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt, _, err := serve.IssueJWT(usher.WithPrincipal(ctx, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := kidOf(jwt)
+	b.clock.Add(time.Second)
+	if err := cli.RotateSigningKey(sys); err != nil {
+		t.Fatal(err)
+	}
+	window := 2*time.Hour + 30*time.Second
+	keys, err := cli.SigningKeys(sys)
+	if err != nil || len(keys) != 2 || keys[0].ID != old || keys[0].VerifiesUntil == nil ||
+		!keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(window)) {
+		t.Fatalf("SigningKeys after the command's rotation: %+v, %v; want the old key verifying for %v", keys, err, window)
+	}
+	b.clock.Add(time.Hour)
+	if pruned, err := cli.PruneSigningKeys(sys); err != nil || len(pruned) != 0 {
+		t.Fatalf("the command pruned %v (%v) while the server's JWTs live", pruned, err)
+	}
+	if _, err := serve.Authenticate(ctx, jwt); err != nil {
+		t.Fatalf("the server's JWT after the command's prune: %v", err)
+	}
+	b.clock.Add(time.Hour + time.Minute)
+	if pruned, err := cli.PruneSigningKeys(sys); err != nil || !slices.Equal(pruned, []string{old}) {
+		t.Fatalf("prune past the server's window: %v, %v", pruned, err)
+	}
+	// The key the command made carries the server's lifetime.
+	if err := cli.RotateSigningKey(sys); err != nil {
+		t.Fatal(err)
+	}
+	keys, err = cli.SigningKeys(sys)
+	if err != nil || len(keys) != 2 || keys[0].VerifiesUntil == nil || !keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(window)) {
+		t.Fatalf("SigningKeys after the second rotation: %+v, %v", keys, err)
 	}
 }

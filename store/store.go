@@ -213,8 +213,13 @@ type Tx interface {
 	SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error
 	// SigningKeyList returns every signing key, oldest first.
 	SigningKeyList(ctx context.Context) ([]*usher.SigningKey, error)
-	// SigningKeyRetire marks the key retired at the given time.
-	SigningKeyRetire(ctx context.Context, id string, at time.Time) error
+	// SigningKeyRetire marks the key retired at the given time, to verify
+	// until verifyUntil; ErrNotFound if there is no such unretired key.
+	SigningKeyRetire(ctx context.Context, id string, at, verifyUntil time.Time) error
+	// SigningKeyLifetime raises the key's Lifetime to lifetime (whole
+	// seconds, rounded up) where it is shorter; a longer one, or an unknown
+	// key, is left alone.
+	SigningKeyLifetime(ctx context.Context, id string, lifetime time.Duration) error
 	// SigningKeyDelete deletes a signing key; ErrNotFound if there is none.
 	SigningKeyDelete(ctx context.Context, id string) error
 

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 
@@ -139,7 +140,7 @@ func (m *Main) checkServe(cfg *config, sc *serveConfig) error {
 			return fmt.Errorf("%s: %s is not a directory", flag, dir)
 		}
 	}
-	if _, _, err := sc.tls.config(cfg.database); err != nil {
+	if _, _, err := sc.tls.config(cfg.database, slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
 	if v := m.Getenv("USHER_SECRET_KEY"); v != "" {

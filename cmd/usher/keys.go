@@ -13,9 +13,10 @@ import (
 )
 
 // keysCmd manages the JWT signing keys. It is also "usher jwt", its
-// earlier name. Its --jwt-ttl and --impersonation-ttl must match the
-// server's (the configuration file and USHER_* set both alike): they bound
-// how long a retired key keeps verifying.
+// earlier name. Its --jwt-ttl and --impersonation-ttl should match the
+// server's (the configuration file and USHER_* set both alike): a key
+// retired by rotate verifies for the longer of them and the lifetime the
+// server recorded on it at start.
 func (m *Main) keysCmd(cfg *config) *cobra.Command {
 	p := core.DefaultPolicy()
 	keys := &cobra.Command{Use: "keys", Aliases: []string{"jwt"}, Short: "Manage the keys that sign JWTs"}

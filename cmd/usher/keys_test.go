@@ -9,7 +9,8 @@ import (
 )
 
 // TestKeysCommands: keys rotate makes a new current key and keeps the old
-// one verifying for the longest JWT lifetime, keys list shows it, keys
+// one verifying for the longest JWT lifetime (its own flags' or the
+// recorded one's), keys list shows it, keys
 // prune keeps it while it may verify, and jwt is the commands' other name.
 func TestKeysCommands(t *testing.T) {
 	t.Parallel()
@@ -20,7 +21,7 @@ func TestKeysCommands(t *testing.T) {
 	runSteps(t, []step{
 		{name: "no key before the first", args: []string{"keys", "list"}, stdout: "KID"},
 		{name: "rotate makes the first", args: []string{"keys", "rotate"}, stdout: "signing key rotated"},
-		{name: "rotate again", args: []string{"jwt", "rotate"}, stdout: "signing key rotated"},
+		{name: "rotate again", args: []string{"jwt", "rotate", "--impersonation-ttl", "2h"}, stdout: "signing key rotated"},
 		{name: "prune keeps what may verify", args: []string{"keys", "prune"}, stdout: "0 signing key(s) pruned"},
 		{name: "keys alone", args: []string{"keys"}, code: 2, stderr: "usage: usher keys COMMAND"},
 		{name: "an argument", args: []string{"keys", "rotate", "now"}, code: 2, stderr: "usage: usher keys rotate [flags]"},
@@ -30,17 +31,20 @@ func TestKeysCommands(t *testing.T) {
 	if st, err := os.Stat(key); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("the key file: %v, %v", st, err)
 	}
+	// The rotation stored how long the retired key verifies, by its own
+	// lifetimes: a list with others shows the same.
 	var keys []keyRow
-	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json", "--impersonation-ttl", "2h"}, common...)...)
+	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json", "--impersonation-ttl", "5m"}, common...)...)
 	if len(keys) != 2 || keys[0].State != "retired" || keys[1].State != "current" || keys[0].VerifiesUntil == nil ||
 		!keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(2*time.Hour+30*time.Second)) || keys[1].VerifiesUntil != nil {
 		t.Fatalf("keys list: %+v", keys)
 	}
 	// The configuration file gives keys the server's lifetimes.
 	file := writeFile(t, "usher.yaml", "impersonation-ttl: 3h\njwt-ttl: 5m\n")
-	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json", "--config", file}, common...)...)
-	if len(keys) != 2 || !keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(3*time.Hour+30*time.Second)) {
-		t.Fatalf("keys list with the file: %+v", keys)
+	mustRun(t, append([]string{"keys", "rotate", "--config", file}, common...)...)
+	jsonOut(t, &keys, append([]string{"keys", "list", "-o", "json"}, common...)...)
+	if len(keys) != 3 || !keys[1].VerifiesUntil.Equal(keys[1].RetiredAt.Add(3*time.Hour+30*time.Second)) {
+		t.Fatalf("keys list after a rotation with the file: %+v", keys)
 	}
 	out := mustRun(t, append([]string{"keys", "list"}, common...)...)
 	if !strings.Contains(out, keys[0].ID+"  EdDSA") || !strings.Contains(out, "current") || !strings.Contains(out, "retired") {

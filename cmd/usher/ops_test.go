@@ -17,7 +17,8 @@ import (
 )
 
 // TestReadOnlyCommandsLeaveNoDatabase: a command that only reads (and the
-// state changes, which need users) on a SQLite file that does not exist
+// state changes, passwords, tokens and keys, which need users or a
+// database already made) on a SQLite file that does not exist
 // says so and exits 1, creating neither the database nor a key; on a
 // database with migrations pending it says to migrate and migrates
 // nothing; a PostgreSQL URL without a database name is refused.
@@ -27,11 +28,12 @@ func TestReadOnlyCommandsLeaveNoDatabase(t *testing.T) {
 	missing := filepath.Join(dir, "missing.db")
 	commands := [][]string{
 		{"user", "list"}, {"user", "show", "root"}, {"user", "block", "root"}, {"user", "delete", "root"},
-		{"token", "list", "--user", "root"}, {"token", "revoke", "1"}, {"group", "list"}, {"group", "members", "ops"},
+		{"user", "passwd", "root", "--password-stdin"}, {"token", "create", "--user", "root"},
+		{"token", "list", "--user", "root"}, {"token", "revoke", "1"}, {"keys", "list"}, {"keys", "prune"}, {"keys", "rotate"}, {"group", "list"}, {"group", "members", "ops"},
 		{"audit", "tail"}, {"export"}, {"migrate", "status"}, {"backup", filepath.Join(dir, "copy.db")},
 	}
 	for _, args := range commands {
-		code, _, errOut := runExit(t, "", append(args, "--database", missing)...)
+		code, _, errOut := runExit(t, "a long enough password\n", append(args, "--database", missing)...)
 		if code != 1 || !strings.Contains(errOut, "there is no database at "+missing) {
 			t.Errorf("usher %v on a missing database: exit %d: %s", args, code, errOut)
 		}
@@ -56,7 +58,7 @@ func TestReadOnlyCommandsLeaveNoDatabase(t *testing.T) {
 	}
 	db.Close()
 	for _, args := range commands[:len(commands)-2] {
-		code, _, errOut := runExit(t, "", append(args, "--database", old)...)
+		code, _, errOut := runExit(t, "a long enough password\n", append(args, "--database", old)...)
 		if code != 1 || !strings.Contains(errOut, "run usher migrate") {
 			t.Errorf("usher %v on an old database: exit %d: %s", args, code, errOut)
 		}

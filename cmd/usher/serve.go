@@ -190,7 +190,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	if err != nil {
 		return fmt.Errorf("--allowed-origins: %w", err)
 	}
-	tlsConf, acmeMgr, err := sc.tls.config(cfg.database)
+	tlsConf, acmeMgr, err := sc.tls.config(cfg.database, log)
 	if err != nil {
 		return err
 	}

@@ -78,14 +78,15 @@ func (t *tlsSettings) acmeCacheDir(database string) string {
 }
 
 // config returns the TLS configuration serve listens with, nil for plain
-// HTTP, and the ACME manager when certificates come from ACME.
-func (t *tlsSettings) config(database string) (*tls.Config, *autocert.Manager, error) {
+// HTTP, and the ACME manager when certificates come from ACME; log takes
+// the certificate files' failed reloads.
+func (t *tlsSettings) config(database string, log *slog.Logger) (*tls.Config, *autocert.Manager, error) {
 	if err := t.check(); err != nil {
 		return nil, nil, err
 	}
 	switch {
 	case t.cert != "":
-		files := &certFiles{cert: t.cert, key: t.key}
+		files := &certFiles{cert: t.cert, key: t.key, log: log}
 		if _, err := files.get(nil); err != nil {
 			return nil, nil, err
 		}
@@ -112,15 +113,19 @@ func (t *tlsSettings) config(database string) (*tls.Config, *autocert.Manager, e
 // from the next handshake on, without a restart.
 type certFiles struct {
 	cert, key string
+	log       *slog.Logger
 
-	mu    sync.Mutex
-	pair  *tls.Certificate
-	stamp string // the files' sizes and modification times when read
+	mu     sync.Mutex
+	pair   *tls.Certificate
+	stamp  string // the files' sizes and modification times when read
+	failed string // those of files that could not be used, not read again until they change
+	reads  int    // how many times the files were read
 }
 
 // get returns the certificate, reading the files first if they changed. A
 // file that cannot be read or a pair that does not match leaves the
-// certificate read before in use.
+// certificate read before in use, is logged once, and is read again only
+// once the files change again.
 func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	stamp := ""
 	for _, path := range []string{c.cert, c.key} {
@@ -130,17 +135,22 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pair != nil && stamp == c.stamp {
+	if c.pair != nil && (stamp == c.stamp || stamp == c.failed) {
 		return c.pair, nil
 	}
+	c.reads++
 	pair, err := tls.LoadX509KeyPair(c.cert, c.key)
 	if err != nil {
-		if c.pair != nil {
-			return c.pair, nil // half-written files: keep the one that works
+		if c.pair == nil {
+			return nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
 		}
-		return nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
+		// Half-written or wrong files: keep the pair that works.
+		c.failed = stamp
+		c.log.Warn("the TLS certificate files changed but cannot be used; serving the certificate read before until they change again",
+			"cert", c.cert, "key", c.key, "err", err)
+		return c.pair, nil
 	}
-	c.pair, c.stamp = &pair, stamp
+	c.pair, c.stamp, c.failed = &pair, stamp, ""
 	return c.pair, nil
 }
 

@@ -147,7 +147,7 @@ func TestServeTLS(t *testing.T) {
 func TestACMEConfig(t *testing.T) {
 	t.Parallel()
 	ts := tlsSettings{acmeDomains: []string{"usher.example.com", "id.example.com"}, acmeEmail: "ops@example.com"}
-	conf, mgr, err := ts.config("/var/lib/usher/usher.db")
+	conf, mgr, err := ts.config("/var/lib/usher/usher.db", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestACMEConfig(t *testing.T) {
 		{name: "missing files", ts: tlsSettings{cert: "/nonexistent/c.pem", key: "/nonexistent/k.pem"}, err: "--tls-cert, --tls-key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := tt.ts.config(tt.database)
+			_, _, err := tt.ts.config(tt.database, slog.New(slog.DiscardHandler))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -234,4 +234,65 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestCertFilesBroken: certificate files replaced by broken ones leave the
+// certificate read before in use, are read once and logged once as a
+// warning with the reason, however many handshakes follow, and are read
+// again when they change again.
+func TestCertFilesBroken(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, _ := selfSigned(t)
+	var logs syncBuffer
+	c := &certFiles{cert: certFile, key: keyFile, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	first, err := c.get(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	touch := func(path, text string, at time.Time) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch(certFile, "not a certificate", time.Now().Add(time.Minute))
+	for range 100 {
+		if got, err := c.get(nil); err != nil || got != first {
+			t.Fatalf("with broken files: %v, %v; want the certificate read before", got, err)
+		}
+	}
+	if c.reads != 2 {
+		t.Errorf("the files were read %d times, want 2 (at start, once broken)", c.reads)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], "PEM") ||
+		!strings.Contains(lines[0], certFile) {
+		t.Fatalf("want one warning naming the file and the reason, got:\n%s", logs.String())
+	}
+
+	// Changed again, still broken: read and logged once more.
+	touch(certFile, "still not a certificate", time.Now().Add(2*time.Minute))
+	for range 10 {
+		if got, _ := c.get(nil); got != first {
+			t.Fatal("the certificate read before is not served")
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); c.reads != 3 || n != 2 {
+		t.Errorf("after a second broken change: %d reads, %d log lines; want 3 and 2", c.reads, n)
+	}
+
+	// A good pair written in place is served from the next handshake.
+	certB, keyB, _ := selfSigned(t)
+	touch(certFile, mustRead(t, certB), time.Now().Add(3*time.Minute))
+	touch(keyFile, mustRead(t, keyB), time.Now().Add(3*time.Minute))
+	got, err := c.get(nil)
+	if err != nil || got == first {
+		t.Fatalf("after a good renewal: %v, %v; want the new certificate", got, err)
+	}
+	if got2, _ := c.get(nil); got2 != got || c.reads != 4 {
+		t.Errorf("the new certificate is read again: %d reads", c.reads)
+	}
 }

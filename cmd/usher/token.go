@@ -41,7 +41,7 @@ func (m *Main) tokenCreateCmd(cfg *config) *cobra.Command {
 			case expires <= 0 && !noExpiry:
 				return usagef(cmd, "--expires must be positive; --no-expiry mints a token that never expires")
 			}
-			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+			return m.withExisting(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
 				u, err := c.Users.Get(ctx, userKey(ref))
 				if err != nil {
 					return describe(err)

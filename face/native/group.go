@@ -68,17 +68,10 @@ func writeGroup(w http.ResponseWriter, status int, g *usher.Group, level usher.L
 	return web.WriteJSON(w, status, toGroupJSON(g, level))
 }
 
-// groupRef reads the {group} path segment: a numeric id, or a kind and a
-// handle written kind:handle (role:helpdesk), since a handle is unique only
-// among the groups of its kind. A handle is never digits alone and a kind
-// holds no colon, so the forms never overlap; the core finds the group
-// either way, and an unknown kind or handle is not found.
+// groupRef passes the {group} path segment — a numeric id, kind:handle
+// (role:helpdesk) or a bare handle — to the core, which reads it.
 func groupRef(r *http.Request) (usher.GroupRef, error) {
-	if kind, handle, ok := strings.Cut(r.PathValue("group"), ":"); ok {
-		return usher.GroupRef{Kind: usher.GroupKind(kind), Handle: handle}, nil
-	}
-	id, err := pathID(r, "group")
-	return usher.GroupRef{ID: id}, err
+	return usher.GroupRef{Text: r.PathValue("group")}, nil
 }
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {

@@ -172,7 +172,7 @@ func TestAccessBadInput(t *testing.T) {
 		field  string
 	}{
 		{"unknown group", req{method: "GET", path: "/v1/groups/999999"}, 404, "group_not_found", ""},
-		{"group id not a number", req{method: "GET", path: "/v1/groups/crew"}, 400, "invalid_id", "group"},
+		{"group id not positive", req{method: "GET", path: "/v1/groups/0"}, 400, "invalid_id", "group"},
 		{"unknown user as member", req{method: "PUT", path: teamPath + "/members/nobody", body: map[string]any{}}, 404, "user_not_found", ""},
 		{"membership level that does not exist", req{method: "PUT", path: teamPath + "/members/plain", body: map[string]any{"level": "admin"}}, 422, "validation_failed", "level"},
 		{"member level on a team", req{method: "PUT", path: teamPath + "/members/plain", body: map[string]any{"level": "member"}}, 422, "validation_failed", "level"},

@@ -3,19 +3,27 @@ package native_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
-// TestGroupByHandle: a group is addressed by id or by kind:handle, on the
-// group and on its sub-resources; a handle names a group of its kind only,
-// so a team and a role of one handle are two groups; unknown kinds and
-// handles are 404, and a segment that is neither form is 400.
+// TestGroupByHandle: a group is addressed by id, by kind:handle or by a
+// bare handle, on the group and on its sub-resources; a handle names a
+// group of its kind only, so a team and a role of one handle are two
+// groups, and the bare handle they share is 409 naming both kind:handle
+// forms; unknown kinds and handles are 404, and an id that is not positive
+// is 400.
 func TestGroupByHandle(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var role, team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "helpdesk"}}, 201, &role)
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "helpdesk", "name": "Help desk"}}, 201, &team)
+	var solo groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "solo"}}, 201, &solo)
+	var gone groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "solo"}}, 201, &gone)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", gone.ID), token: b.adminTok}, 200, nil)
 	if role.ID == team.ID {
 		t.Fatalf("one group for two kinds: %d", role.ID)
 	}
@@ -23,22 +31,28 @@ func TestGroupByHandle(t *testing.T) {
 		name   string
 		path   string
 		status int
-		id     int64  // the group answered, when 200
-		code   string // the problem's code otherwise
+		id     int64    // the group answered, when 200
+		code   string   // the problem's code otherwise
+		detail []string // what the problem's detail names
 	}{
-		{"by id", fmt.Sprintf("/v1/groups/%d", role.ID), 200, role.ID, ""},
-		{"role by handle", "/v1/groups/role:helpdesk", 200, role.ID, ""},
-		{"team by the same handle", "/v1/groups/team:helpdesk", 200, team.ID, ""},
-		{"handle in another case", "/v1/groups/role:HelpDesk", 200, role.ID, ""},
-		{"escaped colon", "/v1/groups/team%3Ahelpdesk", 200, team.ID, ""},
-		{"unknown handle", "/v1/groups/role:nobody", 404, 0, "group_not_found"},
-		{"handle of no group of the kind", "/v1/groups/group:helpdesk", 404, 0, "group_not_found"},
-		{"unknown kind", "/v1/groups/robot:helpdesk", 404, 0, "group_not_found"},
-		{"empty handle", "/v1/groups/role:", 404, 0, "group_not_found"},
-		{"empty kind", "/v1/groups/:helpdesk", 404, 0, "group_not_found"},
-		{"unknown id", "/v1/groups/999999", 404, 0, "group_not_found"},
-		{"bare handle", "/v1/groups/helpdesk", 400, 0, "invalid_id"},
-		{"negative id", "/v1/groups/-1", 400, 0, "invalid_id"},
+		{"by id", fmt.Sprintf("/v1/groups/%d", role.ID), 200, role.ID, "", nil},
+		{"role by handle", "/v1/groups/role:helpdesk", 200, role.ID, "", nil},
+		{"team by the same handle", "/v1/groups/team:helpdesk", 200, team.ID, "", nil},
+		{"handle in another case", "/v1/groups/role:HelpDesk", 200, role.ID, "", nil},
+		{"escaped colon", "/v1/groups/team%3Ahelpdesk", 200, team.ID, "", nil},
+		{"unknown handle", "/v1/groups/role:nobody", 404, 0, "group_not_found", nil},
+		{"handle of no group of the kind", "/v1/groups/group:helpdesk", 404, 0, "group_not_found", nil},
+		{"unknown kind", "/v1/groups/robot:helpdesk", 404, 0, "group_not_found", nil},
+		{"empty handle", "/v1/groups/role:", 404, 0, "group_not_found", nil},
+		{"empty kind", "/v1/groups/:helpdesk", 404, 0, "group_not_found", nil},
+		{"unknown id", "/v1/groups/999999", 404, 0, "group_not_found", nil},
+		{"bare handle of one live group", "/v1/groups/solo", 200, solo.ID, "", nil},
+		{"bare handle in another case", "/v1/groups/SOLO", 200, solo.ID, "", nil},
+		{"bare handle of two kinds", "/v1/groups/helpdesk", 409, 0, "group_ambiguous", []string{"role:helpdesk", "team:helpdesk"}},
+		{"bare handle of no group", "/v1/groups/nobody", 404, 0, "group_not_found", nil},
+		{"negative id", "/v1/groups/-1", 400, 0, "invalid_id", nil},
+		{"zero id", "/v1/groups/0", 400, 0, "invalid_id", nil},
+		{"id too large", "/v1/groups/99999999999999999999", 400, 0, "invalid_id", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,11 +65,16 @@ func TestGroupByHandle(t *testing.T) {
 				if p := res.problem(t); p.Code != tc.code {
 					t.Fatalf("problem %s, want %s", res.body, tc.code)
 				}
+				for _, d := range tc.detail {
+					if !strings.Contains(string(res.body), d) {
+						t.Fatalf("problem %s does not name %s", res.body, d)
+					}
+				}
 				return
 			}
 			var g groupBody
 			res.decode(t, &g)
-			if g.ID != tc.id || g.Handle != "helpdesk" {
+			if g.ID != tc.id {
 				t.Fatalf("answered %s, want group %d", res.body, tc.id)
 			}
 		})
@@ -89,6 +108,11 @@ func TestGroupByHandle(t *testing.T) {
 	res := b.api.do(t, req{method: "PUT", path: "/v1/groups/team:nobody/members/plain", token: b.adminTok, body: map[string]any{}})
 	if res.status != http.StatusNotFound || res.problem(t).Code != "group_not_found" {
 		t.Fatalf("member of an unknown handle: %d %s", res.status, res.body)
+	}
+	// The sub-resources take a bare handle as well.
+	b.call(t, req{method: "PUT", path: "/v1/groups/solo/members/plain", token: b.adminTok, body: map[string]any{}}, 200, nil)
+	if !plainIn("/v1/groups/solo/members", solo.ID) {
+		t.Fatal("the member set through the bare handle solo is not the group's")
 	}
 	// A plain user finds by handle no more than by id.
 	res = b.api.do(t, req{method: "GET", path: "/v1/groups/role:helpdesk", token: b.userTok})

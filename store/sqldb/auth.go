@@ -254,8 +254,13 @@ func (c *conn) ThrottlePrune(ctx context.Context, before time.Time) (int, error)
 // SigningKeyAdd inserts a signing key.
 func (c *conn) SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error {
 	_, err := c.exec(ctx, "SigningKeyInsert", k.ID, k.Algorithm, k.Private, k.Public,
-		c.d.TimeArg(k.CreatedAt), c.timeArg(k.RetiredAt))
+		c.d.TimeArg(k.CreatedAt), c.timeArg(k.RetiredAt), seconds(k.Lifetime))
 	return err
+}
+
+// seconds is d in whole seconds, rounded up.
+func seconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 // SigningKeyList returns every signing key.
@@ -268,21 +273,30 @@ func (c *conn) SigningKeyList(ctx context.Context) ([]*usher.SigningKey, error) 
 	var out []*usher.SigningKey
 	for rows.Next() {
 		k := new(usher.SigningKey)
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, timeCol{&k.CreatedAt}, nullTime{&k.RetiredAt}); err != nil {
+		var lifetime int64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, timeCol{&k.CreatedAt}, nullTime{&k.RetiredAt},
+			&lifetime, nullTime{&k.VerifyUntil}); err != nil {
 			return nil, fmt.Errorf("SigningKeyList: %w", err)
 		}
+		k.Lifetime = time.Duration(lifetime) * time.Second
 		out = append(out, k)
 	}
 	return out, rows.Err()
 }
 
 // SigningKeyRetire retires a key.
-func (c *conn) SigningKeyRetire(ctx context.Context, id string, at time.Time) error {
-	res, err := c.exec(ctx, "SigningKeyRetire", c.d.TimeArg(at), id)
+func (c *conn) SigningKeyRetire(ctx context.Context, id string, at, verifyUntil time.Time) error {
+	res, err := c.exec(ctx, "SigningKeyRetire", c.d.TimeArg(at), id, c.d.TimeArg(verifyUntil))
 	if err != nil {
 		return err
 	}
 	return affected(res)
+}
+
+// SigningKeyLifetime raises a key's lifetime.
+func (c *conn) SigningKeyLifetime(ctx context.Context, id string, lifetime time.Duration) error {
+	_, err := c.exec(ctx, "SigningKeyLifetime", id, seconds(lifetime))
+	return err
 }
 
 // SigningKeyDelete deletes a key.

@@ -522,7 +522,7 @@ var queryNames = []string{
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
 	"KnownDeviceGet", "KnownDeviceCount", "KnownDevicePut",
 	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
-	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire",
+	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire", "SigningKeyLifetime",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"AppInsert", "AppByID", "AppWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",

@@ -271,19 +271,32 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for i, id := range []string{"k1", "k2"} {
 		k := &usher.SigningKey{ID: id, Algorithm: "EdDSA", Private: "sealed-" + id, Public: []byte{byte(i), 0, 255},
-			CreatedAt: base.Add(time.Duration(i) * time.Hour)}
+			CreatedAt: base.Add(time.Duration(i) * time.Hour), Lifetime: time.Duration(i) * 90 * time.Minute}
 		if err := s.SigningKeyAdd(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SigningKeyRetire(ctx, "k1", base.Add(2*time.Hour)); err != nil {
+	// A lifetime is only ever raised, in whole seconds rounded up.
+	for _, d := range []time.Duration{time.Hour, 10 * time.Minute, 2*time.Hour + time.Millisecond} {
+		if err := s.SigningKeyLifetime(ctx, "k2", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SigningKeyLifetime(ctx, "nobody", time.Hour); err != nil {
+		t.Fatalf("SigningKeyLifetime of an unknown key: %v", err)
+	}
+	if err := s.SigningKeyRetire(ctx, "k1", base.Add(2*time.Hour), base.Add(4*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	wantNotFound(t, s.SigningKeyRetire(ctx, "k1", base.Add(3*time.Hour)))
+	wantNotFound(t, s.SigningKeyRetire(ctx, "k1", base.Add(3*time.Hour), base.Add(5*time.Hour)))
 	keys, err := s.SigningKeyList(ctx)
 	if err != nil || len(keys) != 2 || keys[0].ID != "k1" || keys[0].RetiredAt == nil || keys[1].RetiredAt != nil ||
 		keys[1].Private != "sealed-k2" || string(keys[1].Public) != string([]byte{1, 0, 255}) {
 		t.Fatalf("SigningKeyList: %+v, %v", keys, err)
+	}
+	if keys[0].VerifyUntil == nil || !keys[0].VerifyUntil.Equal(base.Add(4*time.Hour)) || keys[1].VerifyUntil != nil ||
+		keys[0].Lifetime != 0 || keys[1].Lifetime != 2*time.Hour+time.Second {
+		t.Fatalf("SigningKeyList: verify-until %v, %v; lifetimes %v, %v", keys[0].VerifyUntil, keys[1].VerifyUntil, keys[0].Lifetime, keys[1].Lifetime)
 	}
 	if err := s.SigningKeyDelete(ctx, "k1"); err != nil {
 		t.Fatal(err)

@@ -77,14 +77,17 @@ UPDATE throttles SET failures = failures - 1 WHERE key = ?1 AND failures > 0;
 DELETE FROM throttles WHERE window_start < ?1 AND (locked_until IS NULL OR locked_until < ?1);
 
 -- name: SigningKeyInsert
-INSERT INTO signing_keys (id, algorithm, private_key, public_key, created_at, retired_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6);
+INSERT INTO signing_keys (id, algorithm, private_key, public_key, created_at, retired_at, lifetime)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7);
 
 -- name: SigningKeyList
-SELECT id, algorithm, private_key, public_key, created_at, retired_at FROM signing_keys ORDER BY created_at, id;
+SELECT id, algorithm, private_key, public_key, created_at, retired_at, lifetime, verify_until FROM signing_keys ORDER BY created_at, id;
 
 -- name: SigningKeyRetire
-UPDATE signing_keys SET retired_at = ?1 WHERE id = ?2 AND retired_at IS NULL;
+UPDATE signing_keys SET retired_at = ?1, verify_until = ?3 WHERE id = ?2 AND retired_at IS NULL;
+
+-- name: SigningKeyLifetime
+UPDATE signing_keys SET lifetime = ?2 WHERE id = ?1 AND lifetime < ?2;
 
 -- name: SigningKeyDelete
 DELETE FROM signing_keys WHERE id = ?1;
