@@ -55,7 +55,7 @@ type ImportJob struct {
 	Format string
 	// Size is the file's size in bytes, Read how much of it the import has
 	// read.
-	Size, Read int64
+	Size, Read                          int64
 	Created, Updated, Unchanged, Failed int
 	// Failures are the first lines that could not be imported.
 	Failures []ImportFailure
