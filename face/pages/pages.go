@@ -77,6 +77,10 @@ type Handler struct {
 	Audit    AuditService
 	Instance InstanceService
 	Log      *slog.Logger
+	// Mail sends the console's test mail; MailConfig is the mail
+	// configuration its settings page shows.
+	Mail       MailService
+	MailConfig MailConfig
 
 	// Apps, Orgs and Bulk serve the console's applications and
 	// organisations, and its import and export of users.
@@ -170,6 +174,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/admin/export", h.export},
 		{"GET", "/admin/settings", h.adminSettings},
 		{"POST", "/admin/settings", h.saveSettings},
+		{"POST", "/admin/settings/mail-test", h.testMail},
 		{"GET", "/admin/audit", h.adminAudit},
 	}
 }
