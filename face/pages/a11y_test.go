@@ -39,6 +39,8 @@ func TestPagesAccessible(t *testing.T) {
 		{anon, "/forgot-password", 200},
 		{anon, "/reset-password?token=x", 200},
 		{anon, "/logout", 200},
+		{anon, "/device/done", 200},
+		{admin, "/device/done", 200},
 		{anon, "/u/plain", 303},
 		{admin, "/u/nobody", 404},
 		{admin, "/", 200},

@@ -219,6 +219,15 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// deviceDone is where a command-line client's log-in leaves the browser
+// once the provider has confirmed the person: the client's next redeem
+// takes the session, and the person goes back to their terminal. The
+// browser is signed in as well (the native API's callback set the
+// cookie), which the page's header shows.
+func (h *Handler) deviceDone(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "device_done", view{Title: "Return to your terminal"})
+}
+
 // profile is a user's public page, where the GitLab face's web_url
 // points. What it shows is what the core lets the caller see.
 func (h *Handler) profile(w http.ResponseWriter, r *http.Request) error {

@@ -124,6 +124,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/logout", h.logoutPage},
 		{"POST", "/logout", h.logout},
 		{"GET", "/device", h.device},
+		{"GET", "/device/done", h.deviceDone},
 		{"GET", "/u/{username}", h.profile},
 
 		{"GET", "/account", h.accountPage},
