@@ -40,6 +40,7 @@ func TestPagesAccessible(t *testing.T) {
 		{anon, "/reset-password?token=x", 200},
 		{anon, "/logout", 200},
 		{anon, "/device/done", 200},
+		{anon, "/login/failed?code=oauth_binding", 401},
 		{admin, "/device/done", 200},
 		{anon, "/u/plain", 303},
 		{admin, "/u/nobody", 404},

@@ -148,3 +148,75 @@ func TestDeviceLoginLandsOnPage(t *testing.T) {
 		t.Fatalf("redeem: %d %+v %v", res.StatusCode, s, err)
 	}
 }
+
+// getHTML fetches path as a browser's navigation does, asking for HTML.
+func (br *browser) getHTML(t testing.TB, path string) page {
+	t.Helper()
+	req, _ := http.NewRequest("GET", br.b.srv.URL+path, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	return br.do(t, req)
+}
+
+// TestExternalLoginFailureLandsOnPage: an external log-in that does not
+// complete sends a browser to a page that says why, in the pages' look;
+// a client that does not ask for HTML still gets the problem document.
+// The page shows only what the code it is given stands for.
+func TestExternalLoginFailureLandsOnPage(t *testing.T) {
+	t.Parallel()
+	b, idp := setupOIDC(t)
+	started := func(t *testing.T) (*browser, string) {
+		br := b.browser(t)
+		m := providerButtonRE.FindStringSubmatch(br.get(t, "/login").body)
+		if m == nil {
+			t.Fatal("the log-in page has no button for corp")
+		}
+		return br, toProvider(t, idp, br.get(t, html.UnescapeString(m[1])))
+	}
+	for _, tt := range []struct {
+		name   string
+		call   func(t *testing.T) page
+		code   string
+		status int
+		want   string
+	}{
+		{"provider refused", func(t *testing.T) page {
+			br, _ := started(t)
+			return br.getHTML(t, "/v1/auth/oauth/corp/callback?error=access_denied&state=x")
+		}, "oauth_denied", http.StatusUnauthorized, "The provider did not let you log in."},
+		{"another browser", func(t *testing.T) page {
+			_, callback := started(t)
+			return b.browser(t).getHTML(t, callback)
+		}, "oauth_binding", http.StatusUnauthorized, "The log-in was started in another browser."},
+		{"replayed callback", func(t *testing.T) page {
+			br, callback := started(t)
+			if p := br.getHTML(t, callback); p.status != http.StatusFound {
+				t.Fatalf("the first callback: %d", p.status)
+			}
+			return br.getHTML(t, callback)
+		}, "oauth_state_not_found", http.StatusNotFound, "This log-in expired or was already used."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.call(t)
+			if want := "/login/failed?code=" + tt.code; p.status != http.StatusSeeOther || p.header.Get("Location") != want {
+				t.Fatalf("callback: %d to %q, want %q\n%s", p.status, p.header.Get("Location"), want, p.body)
+			}
+			p = b.browser(t).get(t, p.header.Get("Location"))
+			if p.status != tt.status {
+				t.Fatalf("the page: %d, want %d", p.status, tt.status)
+			}
+			mustContain(t, p, "<h1>The log-in did not complete</h1>", tt.want, `href="/login"`)
+		})
+	}
+	// Only the codes' own texts are shown.
+	p := b.browser(t).get(t, "/login/failed?code="+url.QueryEscape("<b>Call 555-0100 for help</b>"))
+	if p.status != http.StatusBadRequest || strings.Contains(p.body, "555-0100") {
+		t.Fatalf("an unknown code: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "The log-in with the provider did not complete.")
+	// A client that does not ask for HTML gets the problem, as before.
+	br, _ := started(t)
+	p = br.get(t, "/v1/auth/oauth/corp/callback?error=access_denied&state=x")
+	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `"oauth_denied"`) {
+		t.Fatalf("a client's refused callback: %d\n%s", p.status, p.body)
+	}
+}

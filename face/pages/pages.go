@@ -113,6 +113,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/{$}", h.home},
 		{"GET", "/login", h.loginPage},
 		{"POST", "/login", h.login},
+		{"GET", "/login/failed", h.loginFailed},
 		{"GET", "/signup", h.signupPage},
 		{"POST", "/signup", h.signup},
 		{"GET", "/confirm", h.confirmPage},
