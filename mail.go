@@ -49,3 +49,12 @@ type Letters interface {
 	// the default language when none does.
 	Match(prefs ...string) string
 }
+
+// MailTest is the outcome of a test mail an administrator sent to check
+// the mail settings: sent (the transport took it) or the transport's error.
+type MailTest struct {
+	To   string
+	Sent bool
+	// Error is the transport's refusal, in its own words, when not Sent.
+	Error string
+}

@@ -52,6 +52,11 @@ func normalUserCode(s string) string {
 	}, s)
 }
 
+// deviceDonePage is the page a device log-in's browser lands on once the
+// provider has confirmed the person: the hosted page that sends them back
+// to their terminal, not the session as JSON.
+const deviceDonePage = "/device/done"
+
 // deviceStartLimit bounds the device log-ins one address may start within
 // the policy's failure window: each writes two codes, and anyone may start
 // one (Escape's log-in methods start one per provider).
@@ -138,7 +143,8 @@ func (a *Auth) DescribeDevice(ctx context.Context, userCode string) (*usher.Devi
 // their user code stands for, with the approval nonce DescribeDevice issued
 // for that code: it uses the code up and begins the browser's log-in with
 // the provider, whose completion hands the account to the client's redeem
-// token. Without the code's nonce the code is left as it was.
+// token; the browser then lands on deviceDonePage, signed in too.
+// Without the code's nonce the code is left as it was.
 //
 // Errors: NotFound (an unknown, used or expired code), Forbidden (no nonce,
 // or another code's: device_not_approved), RateLimited.
@@ -163,7 +169,7 @@ func (a *Auth) ApproveDevice(ctx context.Context, userCode, approval string) (*u
 		if _, err := a.connector(ctx, st.Provider); err != nil {
 			return err
 		}
-		out, err = a.beginOAuth(ctx, tx, st.Provider, "", st.Redeem, "")
+		out, err = a.beginOAuth(ctx, tx, st.Provider, deviceDonePage, st.Redeem, "")
 		return err
 	})
 	if err != nil {

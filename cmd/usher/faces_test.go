@@ -11,6 +11,7 @@ import (
 
 	"usher"
 	"usher/core/coretest"
+	"usher/face/pages"
 )
 
 // facesBundle is every face mounted by newHandler over one core, with an
@@ -42,7 +43,7 @@ func setupFaces(t *testing.T) *facesBundle {
 	if _, err := env.Core.Groups.CreateServiceAccount(asAdmin, usher.GroupRef{Kind: usher.GroupTeam, Handle: "ops"}, "ops-bot", ""); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, "", nil))
+	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, "", nil, pages.MailConfig{}))
 	t.Cleanup(srv.Close)
 	return &facesBundle{srv: srv,
 		personal:    env.MustToken(t, admin.ID, usher.TokenPersonal, usher.ScopeAPI),

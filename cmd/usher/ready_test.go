@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"usher/core"
+	"usher/face/pages"
 	"usher/password"
 	"usher/store/sqldb"
 	"usher/store/sqlite"
@@ -51,7 +52,7 @@ func TestReadyzFailsWhenWritesFail(t *testing.T) {
 		{"a read-only database", ro, http.StatusServiceUnavailable, "not ready: the database takes no writes (the log has the details)\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil, "", nil))
+			srv := httptest.NewServer(newHandler(c, tt.db, log, "http://usher.test", nil, "", nil, pages.MailConfig{}))
 			defer srv.Close()
 			res, err := http.Get(srv.URL + "/readyz")
 			if err != nil {

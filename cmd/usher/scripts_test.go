@@ -13,6 +13,7 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/face/pages"
 )
 
 // TestFacesScriptRefusal: a script that refuses a sign-up or a new user is
@@ -27,7 +28,7 @@ func TestFacesScriptRefusal(t *testing.T) {
 		Triggers: []usher.Trigger{usher.TriggerBeforeSignup, usher.TriggerUserBeforeCreate}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, "", nil))
+	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, "", nil, pages.MailConfig{}))
 	t.Cleanup(srv.Close)
 	personal := env.MustToken(t, admin.ID, usher.TokenPersonal, usher.ScopeAPI)
 	application := env.MustToken(t, admin.ID, usher.TokenApplication, usher.ScopeAPI)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,7 +254,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
 	srv := &http.Server{
-		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir, metrics)),
+		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir, metrics, sc.mailConfig())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -386,6 +387,21 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 	}), nil
 }
 
+// mailConfig is the mail configuration the console's settings page
+// shows: the transport, --smtp-url with its password hidden, the sender,
+// the default language and the public URL mail links are built from.
+func (sc *serveConfig) mailConfig() pages.MailConfig {
+	mc := pages.MailConfig{Transport: "log", From: sc.mailFrom, Language: sc.mailLanguage, PublicURL: sc.policy.PublicURL}
+	if sc.smtpURL == "" {
+		return mc
+	}
+	mc.URL = redactSecretURL(sc.smtpURL)
+	if u, err := url.Parse(sc.smtpURL); err == nil {
+		mc.Transport, mc.Host = u.Scheme, u.Host
+	}
+	return mc
+}
+
 // newHandler wires the core and the faces into one handler. publicURL is
 // where usher is reached from outside, for the links faces write and the
 // origin browsers' requests must come from; proxies are the reverse
@@ -393,7 +409,7 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 // that overrides the hosted pages' templates and static files; metrics,
 // when nil, a registry of the handler's own.
 func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string,
-	metrics *serveMetrics) http.Handler {
+	metrics *serveMetrics, mailConfig pages.MailConfig) http.Handler {
 	if metrics == nil {
 		metrics = newServeMetrics("", true)
 	}
@@ -414,7 +430,8 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL, Version: readBuildInfo().Version}).Mount(mux)
 	(&pages.Handler{Users: c.Users, Auth: c.Auth, Avatars: c.Avatars, Emails: c.Emails, Keys: c.Keys, Groups: c.Groups,
 		Audit: c.Audit, Instance: c.Instance, Apps: c.Apps, Orgs: c.Orgs, Bulk: &userfile.Jobs{Users: c.Users, Log: log}, Log: log, ThemeDir: theme,
-		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL}).Mount(mux)
+		SecureCookies: strings.HasPrefix(publicURL, "https://"), PublicURL: publicURL,
+		Mail: c.Outbox, MailConfig: mailConfig}).Mount(mux)
 	(&corteza.Handler{Users: c.Users, Auth: c.Auth, Groups: c.Groups, Apps: c.Apps, Settings: c.Instance, Reminders: c.Reminders,
 		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,
 		PublicURL: publicURL}).Mount(mux)

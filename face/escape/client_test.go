@@ -204,8 +204,8 @@ func testEscapeClientOAuth(t *testing.T, b *bundle) {
 		t.Fatal(err)
 	}
 	res := b.do(t, call{method: "GET", path: callback.String(), header: map[string]string{"Cookie": "usher_oauth=" + st.Binding}})
-	if res.status != http.StatusOK || res.header.Get("X-Escape-Token") == "" {
-		t.Fatalf("callback: %d %s", res.status, res.body)
+	if res.status != http.StatusFound || res.header.Get("Location") != "/device/done" || res.header.Get("X-Escape-Token") == "" {
+		t.Fatalf("callback: %d %v %s", res.status, res.header, res.body)
 	}
 	// The code is used up.
 	if _, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode()); usher.ErrorKind(err) != usher.KindNotFound {

@@ -48,8 +48,9 @@ func deviceURL(base, code string) string {
 
 // finishOAuth is the provider's callback: it completes the log-in, hands
 // the account to the redeem token of the client that started it, and
-// answers the browser with an empty 200 and the token, or a 302 to the
-// page the log-in asked to return to.
+// answers the browser with the token (header and cookie) and an empty 200,
+// or a 302 to the page the log-in returns to: a device log-in's
+// /device/done.
 func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	state, code := q.String("state"), q.String("code")
@@ -73,13 +74,18 @@ func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.binding().Clear(w, r)
 	w.Header().Set("Cache-Control", "no-store")
+	if s != nil {
+		h.cookie().Set(w, r, s.Secret, s.Token.ExpiresAt)
+		w.Header().Set(tokenName, s.Secret)
+	}
 	if s == nil || redirect != "" {
-		// The core allowed only usher's own pages; set the header as it is.
+		// The core allowed only usher's own pages (a device log-in's
+		// browser lands on the page that sends the person back to their
+		// terminal); set the header as it is.
 		w.Header().Set("Location", redirect)
 		w.WriteHeader(http.StatusFound)
 		return nil
 	}
-	h.cookie().Set(w, r, s.Secret, s.Token.ExpiresAt)
 	return writeToken(w, s.Secret)
 }
 

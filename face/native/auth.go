@@ -2,7 +2,9 @@ package native
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -381,7 +383,34 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// finishOAuth is the provider's callback. A refusal goes to a person's
+// browser (one that accepts HTML) as the hosted page /login/failed, which
+// explains the error code in the pages' look, rather than as a problem
+// document; other clients get the problem.
 func (h *Handler) finishOAuth(w http.ResponseWriter, r *http.Request) error {
+	err := h.completeOAuth(w, r)
+	if err == nil || !acceptsHTML(r) {
+		return err
+	}
+	web.LogError(h.Log, r, err)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/login/failed?code="+url.QueryEscape(usher.AsError(err).Code), http.StatusSeeOther)
+	return nil
+}
+
+// acceptsHTML reports whether the request is a browser's navigation: its
+// Accept names HTML.
+func acceptsHTML(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "text/html") {
+			return true
+		}
+	}
+	return false
+}
+
+// completeOAuth completes an external log-in at the provider's callback.
+func (h *Handler) completeOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	state, code := q.String("state"), q.String("code")
 	reason := q.String("error")

@@ -488,13 +488,19 @@ func TestExternalLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The browser lands on the page that sends the person back to the
+	// terminal, signed in too; the session itself is the client's to redeem.
 	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
 		header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	if res.status != http.StatusFound || res.header.Get("Location") != "/device/done" || cookieValue(t, res, "usher_session") == "" {
+		t.Fatalf("callback: %d %v %s", res.status, res.header, res.body)
+	}
 	var s sessionBody
-	res.decode(t, &s)
+	res = b.api.do(t, req{method: "GET", path: "/v1/me", token: cookieValue(t, res, "usher_session")})
+	res.decode(t, &s.User)
 	if res.status != 200 || s.User.Username != "frank" || s.User.Email != "frank@corp.example" || len(s.User.Identities) != 1 ||
 		s.User.Identities[0].Provider != "corp" || s.User.Identities[0].ExternUID != "sub-77" {
-		t.Fatalf("callback: %d %s", res.status, res.body)
+		t.Fatalf("the browser's session: %d %s", res.status, res.body)
 	}
 	// The same state again is refused, and the user code works once.
 	if res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,

@@ -219,6 +219,44 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// deviceDone is where a command-line client's log-in leaves the browser
+// once the provider has confirmed the person: the client's next redeem
+// takes the session, and the person goes back to their terminal. The
+// browser is signed in as well (the native API's callback set the
+// cookie), which the page's header shows.
+func (h *Handler) deviceDone(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "device_done", view{Title: "Return to your terminal"})
+}
+
+// oauthFailures explains, by error code, why an external log-in did not
+// complete: the native API's callback sends a browser to /login/failed
+// with the code alone, so that no text another site chose is shown.
+var oauthFailures = map[string]struct {
+	status  int
+	message string
+}{
+	usher.CodeOAuthDenied:        {http.StatusUnauthorized, "The provider did not let you log in."},
+	usher.CodeOAuthFailed:        {http.StatusUnauthorized, "The provider did not confirm the log-in. Try again."},
+	usher.CodeOAuthBinding:       {http.StatusUnauthorized, "The log-in was started in another browser. Start it again here."},
+	usher.CodeOAuthStateNotFound: {http.StatusNotFound, "This log-in expired or was already used. Start it again."},
+	usher.CodeSignupDisabled:     {http.StatusForbidden, "There is no account for you here, and sign-up is off."},
+	usher.CodeAccountInactive:    {http.StatusForbidden, "Your account is blocked, suspended or deleted, and cannot log in."},
+	usher.CodeProviderDisabled:   {http.StatusForbidden, "Log-in through this provider is turned off."},
+	usher.CodeEmailUnconfirmed: {http.StatusConflict, "An account has this address but has not confirmed it. " +
+		"Confirm it, or log in with its password."},
+}
+
+// loginFailed is where the native API's callback sends a browser whose
+// external log-in did not complete: what went wrong, by its error code,
+// and the way back to the log-in page.
+func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request) error {
+	f, ok := oauthFailures[r.URL.Query().Get("code")]
+	if !ok {
+		f.status, f.message = http.StatusBadRequest, "The log-in with the provider did not complete. Start it again."
+	}
+	return h.render(w, r, f.status, "message", view{Title: "The log-in did not complete", Error: f.message})
+}
+
 // profile is a user's public page, where the GitLab face's web_url
 // points. What it shows is what the core lets the caller see.
 func (h *Handler) profile(w http.ResponseWriter, r *http.Request) error {

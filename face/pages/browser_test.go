@@ -331,6 +331,25 @@ func TestBrowserAdminJourney(t *testing.T) {
 		submit("#add-app button"), onPage("Applications"), shoot(t, "admin-apps"))
 }
 
+// TestBrowserSettingsMail: an administrator reads the mail configuration
+// on the settings page and sends a test mail, which arrives; the page a
+// command-line log-in's browser lands on is in the same look.
+func TestBrowserSettingsMail(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	b := setup(t)
+	u := b.srv.URL
+	run(t, ctx, chromedp.Navigate(u+"/login"), onPage("Log in"), fill("login", "root"), fill("password", password),
+		submit("main button[type=submit]"), onPage("You are signed in"),
+		chromedp.Navigate(u+"/admin/settings"), onPage("Settings"), fill("to", "check@example.org"),
+		submit("#mail-test button"), onPage("Settings"), shoot(t, "admin-settings"))
+	if got := notice(t, ctx); got != "The test mail to check@example.org is sent: "+b.smtp.Addr()+" accepted it." {
+		t.Fatalf("after the test mail: %q", got)
+	}
+	b.mailTo(t, 1, "check@example.org")
+	run(t, ctx, chromedp.Navigate(u+"/device/done"), onPage("Return to your terminal"), shoot(t, "device-done"))
+}
+
 // notice returns the page's notice.
 func notice(t *testing.T, ctx context.Context) string {
 	t.Helper()

@@ -52,22 +52,57 @@ type settingRow struct {
 	On, Set bool
 }
 
-func (h *Handler) adminSettings(w http.ResponseWriter, r *http.Request) error {
-	return h.showSettings(w, r, "")
+// MailService is what the console needs to check the mail settings.
+type MailService interface {
+	Test(ctx context.Context, to string) (*usher.MailTest, error)
 }
 
-func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, notice string) error {
+// MailConfig is the mail configuration the settings page shows. Mail is
+// configured by flags (--smtp-url, --mail-from, --mail-language,
+// --public-url), not in the console, so the page only shows it.
+type MailConfig struct {
+	// Transport is "smtp" or "smtps" for an SMTP server, or "log" when
+	// none is configured and mail is written to the server's log.
+	Transport string
+	// Host is the SMTP server's host and port.
+	Host string
+	// URL is --smtp-url with its password hidden.
+	URL string
+	// From is the sender, Language the default language of mail, and
+	// PublicURL the address the links in mail are built from.
+	From, Language, PublicURL string
+}
+
+// settingsData is the settings page's: the switches, the mail
+// configuration, and the outcome of a test mail when one was sent.
+type settingsData struct {
+	Switches []settingRow
+	Mail     MailConfig
+	// To is the address of the test mail form.
+	To string
+}
+
+func (h *Handler) adminSettings(w http.ResponseWriter, r *http.Request) error {
 	p, err := h.adminOnly(w, r)
 	if p == nil {
 		return err
 	}
+	v, err := h.settingsView(r)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "admin_settings", v)
+}
+
+// settingsView is the settings page's view as the settings are now.
+func (h *Handler) settingsView(r *http.Request) (view, error) {
 	// Each switch shows its own value, stored or default, not what another
 	// implies: a save must turn nothing off that nobody touched.
 	own, err := h.Instance.Switches(r.Context())
 	if err != nil {
-		return err
+		return view{}, err
 	}
-	rows := make([]settingRow, 0, len(consoleSettings))
+	d := settingsData{Mail: h.MailConfig}
 	for _, s := range h.settings() {
 		row := settingRow{Name: s.Name, Label: s.Label, On: own[s.Name]}
 		_, err := h.Instance.Get(r.Context(), s.Name)
@@ -75,11 +110,11 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, notice st
 		case err == nil:
 			row.Set = true
 		case usher.AsError(err).Kind != usher.KindNotFound:
-			return err
+			return view{}, err
 		}
-		rows = append(rows, row)
+		d.Switches = append(d.Switches, row)
 	}
-	return h.render(w, r, http.StatusOK, "admin_settings", view{Title: "Settings", Notice: notice, Data: rows})
+	return view{Title: "Settings", Data: d}, nil
 }
 
 // saveSettings sets each switch of the form to on or off.
@@ -97,7 +132,46 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return h.showSettings(w, r, "The settings are saved.")
+	v, err := h.settingsView(r)
+	if err != nil {
+		return err
+	}
+	v.Notice = "The settings are saved."
+	return h.render(w, r, http.StatusOK, "admin_settings", v)
+}
+
+// testMail sends one mail to the address the form names, through the
+// core, and shows what happened: sent, or the transport's error in its
+// own words (502: the mail server, not the request, failed).
+func (h *Handler) testMail(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.adminForm(w, r)
+	if p == nil {
+		return err
+	}
+	v, err := h.settingsView(r)
+	if err != nil {
+		return err
+	}
+	if h.Mail == nil {
+		return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeNotAllowed, Message: "this server sends no test mail"}
+	}
+	to := strings.TrimSpace(r.PostForm.Get("to"))
+	d := v.Data.(settingsData)
+	d.To, v.Data = to, d
+	res, err := h.Mail.Test(r.Context(), to)
+	if err != nil {
+		return h.formError(w, r, "admin_settings", v, err)
+	}
+	switch {
+	case !res.Sent:
+		v.Error = "The test mail to " + to + " was not sent: " + res.Error
+		return h.render(w, r, http.StatusBadGateway, "admin_settings", v)
+	case h.MailConfig.Transport == "log":
+		v.Notice = "No SMTP server is configured: the test mail to " + to + " was written to the server's log, not sent."
+	default:
+		v.Notice = "The test mail to " + to + " is sent: " + h.MailConfig.Host + " accepted it."
+	}
+	return h.render(w, r, http.StatusOK, "admin_settings", v)
 }
 
 // auditData is the audit page's: its filters, the events and the cursor

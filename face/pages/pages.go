@@ -77,6 +77,10 @@ type Handler struct {
 	Audit    AuditService
 	Instance InstanceService
 	Log      *slog.Logger
+	// Mail sends the console's test mail; MailConfig is the mail
+	// configuration its settings page shows.
+	Mail       MailService
+	MailConfig MailConfig
 
 	// Apps, Orgs and Bulk serve the console's applications and
 	// organisations, and its import and export of users.
@@ -109,6 +113,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/{$}", h.home},
 		{"GET", "/login", h.loginPage},
 		{"POST", "/login", h.login},
+		{"GET", "/login/failed", h.loginFailed},
 		{"GET", "/signup", h.signupPage},
 		{"POST", "/signup", h.signup},
 		{"GET", "/confirm", h.confirmPage},
@@ -120,6 +125,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/logout", h.logoutPage},
 		{"POST", "/logout", h.logout},
 		{"GET", "/device", h.device},
+		{"GET", "/device/done", h.deviceDone},
 		{"GET", "/u/{username}", h.profile},
 
 		{"GET", "/account", h.accountPage},
@@ -170,6 +176,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/admin/export", h.export},
 		{"GET", "/admin/settings", h.adminSettings},
 		{"POST", "/admin/settings", h.saveSettings},
+		{"POST", "/admin/settings/mail-test", h.testMail},
 		{"GET", "/admin/audit", h.adminAudit},
 	}
 }

@@ -81,7 +81,9 @@ func setupWith(t testing.TB, opts coretest.Options) *bundle {
 	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL}).Mount(mux)
 	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Emails: env.Core.Emails,
 		Keys: env.Core.Keys, Groups: env.Core.Groups, Audit: env.Core.Audit, Instance: env.Core.Instance,
-		Apps: env.Core.Apps, Orgs: env.Core.Orgs, Bulk: &userfile.Jobs{Users: env.Core.Users, Batch: 2}, Log: log, PublicURL: srv.URL}).Mount(mux)
+		Apps: env.Core.Apps, Orgs: env.Core.Orgs, Bulk: &userfile.Jobs{Users: env.Core.Users, Batch: 2}, Log: log, PublicURL: srv.URL,
+		Mail: env.Core.Outbox, MailConfig: pages.MailConfig{Transport: "smtp", Host: smtp.Addr(), URL: "smtp://usher:REDACTED@" + smtp.Addr(),
+			From: "usher@example.test", Language: "en", PublicURL: srv.URL}}).Mount(mux)
 	srv.Config.Handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
 	b := &bundle{env: env, srv: srv, smtp: smtp}
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",

@@ -1,0 +1,222 @@
+package pages_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"usher"
+	"usher/connector"
+	"usher/connector/oidctest"
+	"usher/core/coretest"
+)
+
+// setupOIDC is setup with an in-process OpenID Connect provider, "corp",
+// as an external log-in. The connector is built against a placeholder
+// callback address, the server's being known only once it runs; a test
+// takes the callback's query to the server.
+func setupOIDC(t *testing.T) (*bundle, *oidctest.Provider) {
+	t.Helper()
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: "http://usher.test/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc}})
+	idp.SetUser(oidctest.User{Subject: "sub-7", Email: "frank@corp.example", EmailVerified: true, Username: "frank", Name: "Frank"})
+	return b, idp
+}
+
+// toProvider follows a redirect to the provider, which confirms the
+// person, and returns the path of usher's callback with its query.
+func toProvider(t *testing.T, idp *oidctest.Provider, p page) string {
+	t.Helper()
+	if p.status != http.StatusFound {
+		t.Fatalf("to the provider: %d\n%s", p.status, p.body)
+	}
+	callback, err := idp.Login(context.Background(), p.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return callback.Path + "?" + callback.RawQuery
+}
+
+var providerButtonRE = regexp.MustCompile(`href="(/v1/auth/oauth/corp/start\?[^"]+)"`)
+
+// TestExternalLoginLandsOnPage: a browser that logs in through the log-in
+// page's provider button comes back to a page in the pages' look — the
+// return_to it named when usher allows it, else the landing page — never
+// to the session as JSON.
+func TestExternalLoginLandsOnPage(t *testing.T) {
+	t.Parallel()
+	b, idp := setupOIDC(t)
+	for _, tt := range []struct {
+		name, returnTo, landing, want string
+	}{
+		{"return_to", "/account/sessions", "/account/sessions", "Sessions"},
+		{"no return_to", "", "/", "You are signed in as <strong>frank</strong>"},
+		{"another site's return_to", "https://evil.example/x", "/", "You are signed in as <strong>frank</strong>"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			br := b.browser(t)
+			login := br.get(t, "/login?return_to="+url.QueryEscape(tt.returnTo))
+			m := providerButtonRE.FindStringSubmatch(login.body)
+			if login.status != http.StatusOK || m == nil {
+				t.Fatalf("the log-in page has no button for corp: %d\n%s", login.status, login.body)
+			}
+			callback := toProvider(t, idp, br.get(t, html.UnescapeString(m[1])))
+			p := br.get(t, callback)
+			if p.status != http.StatusFound || p.header.Get("Location") != tt.landing {
+				t.Fatalf("callback: %d to %q, want %q\n%s", p.status, p.header.Get("Location"), tt.landing, p.body)
+			}
+			p = br.get(t, tt.landing)
+			if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+				t.Fatalf("the landing page: %d %s", p.status, p.header.Get("Content-Type"))
+			}
+			mustContain(t, p, `<link rel="stylesheet" href="/static/style.css">`, tt.want, "frank")
+		})
+	}
+}
+
+// TestDeviceLoginLandsOnPage: a command-line client's log-in, taken up in
+// the browser at /device, ends on the hosted page that sends the person
+// back to their terminal, and the client's redeem gets the session.
+func TestDeviceLoginLandsOnPage(t *testing.T) {
+	t.Parallel()
+	b, idp := setupOIDC(t)
+	client := &http.Client{}
+	startReq, _ := http.NewRequest("GET", b.srv.URL+"/v1/auth/oauth/corp/start", nil)
+	startReq.Header.Set("Accept", "application/json")
+	res, err := client.Do(startReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start struct {
+		UserCode    string `json:"user_code"`
+		RedeemToken string `json:"redeem_token"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&start)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || start.UserCode == "" {
+		t.Fatalf("start: %d %v", res.StatusCode, err)
+	}
+
+	br := b.browser(t)
+	p := br.get(t, "/device")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/v1/auth/device" {
+		t.Fatalf("/device: %d %s", p.status, p.header.Get("Location"))
+	}
+	br.get(t, "/v1/auth/device")
+	p = br.post(t, "/v1/auth/device", url.Values{"user_code": {start.UserCode}})
+	approval := regexp.MustCompile(`name="approval" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || approval == nil {
+		t.Fatalf("the device page: %d\n%s", p.status, p.body)
+	}
+	p = br.post(t, "/v1/auth/device", url.Values{"user_code": {start.UserCode}, "confirm": {"yes"},
+		"approval": {html.UnescapeString(approval[1])}})
+	p = br.get(t, toProvider(t, idp, p))
+	if p.status != http.StatusFound || p.header.Get("Location") != "/device/done" {
+		t.Fatalf("callback: %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	p = br.get(t, "/device/done")
+	if p.status != http.StatusOK {
+		t.Fatalf("/device/done: %d", p.status)
+	}
+	mustContain(t, p, `<link rel="stylesheet" href="/static/style.css">`, "<h1>Return to your terminal</h1>",
+		"You can close this window and return to your terminal.", "This browser is signed in as <strong>frank</strong>")
+
+	res, err = client.Post(b.srv.URL+"/v1/auth/redeem", "application/json",
+		strings.NewReader(`{"redeem_token":"`+start.RedeemToken+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Token string `json:"token"`
+		User  struct {
+			Username string `json:"username"`
+		} `json:"user"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&s)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || s.Token == "" || s.User.Username != "frank" {
+		t.Fatalf("redeem: %d %+v %v", res.StatusCode, s, err)
+	}
+}
+
+// getHTML fetches path as a browser's navigation does, asking for HTML.
+func (br *browser) getHTML(t testing.TB, path string) page {
+	t.Helper()
+	req, _ := http.NewRequest("GET", br.b.srv.URL+path, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	return br.do(t, req)
+}
+
+// TestExternalLoginFailureLandsOnPage: an external log-in that does not
+// complete sends a browser to a page that says why, in the pages' look;
+// a client that does not ask for HTML still gets the problem document.
+// The page shows only what the code it is given stands for.
+func TestExternalLoginFailureLandsOnPage(t *testing.T) {
+	t.Parallel()
+	b, idp := setupOIDC(t)
+	started := func(t *testing.T) (*browser, string) {
+		br := b.browser(t)
+		m := providerButtonRE.FindStringSubmatch(br.get(t, "/login").body)
+		if m == nil {
+			t.Fatal("the log-in page has no button for corp")
+		}
+		return br, toProvider(t, idp, br.get(t, html.UnescapeString(m[1])))
+	}
+	for _, tt := range []struct {
+		name   string
+		call   func(t *testing.T) page
+		code   string
+		status int
+		want   string
+	}{
+		{"provider refused", func(t *testing.T) page {
+			br, _ := started(t)
+			return br.getHTML(t, "/v1/auth/oauth/corp/callback?error=access_denied&state=x")
+		}, "oauth_denied", http.StatusUnauthorized, "The provider did not let you log in."},
+		{"another browser", func(t *testing.T) page {
+			_, callback := started(t)
+			return b.browser(t).getHTML(t, callback)
+		}, "oauth_binding", http.StatusUnauthorized, "The log-in was started in another browser."},
+		{"replayed callback", func(t *testing.T) page {
+			br, callback := started(t)
+			if p := br.getHTML(t, callback); p.status != http.StatusFound {
+				t.Fatalf("the first callback: %d", p.status)
+			}
+			return br.getHTML(t, callback)
+		}, "oauth_state_not_found", http.StatusNotFound, "This log-in expired or was already used."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.call(t)
+			if want := "/login/failed?code=" + tt.code; p.status != http.StatusSeeOther || p.header.Get("Location") != want {
+				t.Fatalf("callback: %d to %q, want %q\n%s", p.status, p.header.Get("Location"), want, p.body)
+			}
+			p = b.browser(t).get(t, p.header.Get("Location"))
+			if p.status != tt.status {
+				t.Fatalf("the page: %d, want %d", p.status, tt.status)
+			}
+			mustContain(t, p, "<h1>The log-in did not complete</h1>", tt.want, `href="/login"`)
+		})
+	}
+	// Only the codes' own texts are shown.
+	p := b.browser(t).get(t, "/login/failed?code="+url.QueryEscape("<b>Call 555-0100 for help</b>"))
+	if p.status != http.StatusBadRequest || strings.Contains(p.body, "555-0100") {
+		t.Fatalf("an unknown code: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "The log-in with the provider did not complete.")
+	// A client that does not ask for HTML gets the problem, as before.
+	br, _ := started(t)
+	p = br.get(t, "/v1/auth/oauth/corp/callback?error=access_denied&state=x")
+	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `"oauth_denied"`) {
+		t.Fatalf("a client's refused callback: %d\n%s", p.status, p.body)
+	}
+}
