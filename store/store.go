@@ -63,16 +63,21 @@ type Store interface {
 	// LoadFinish). Then, when the users table holds no more than
 	// LoadSmallTable users, it sets aside what is cheaper to build once
 	// after the load than row by row during it — indexes that enforce
-	// nothing and search indexes — and sets the connection up for large
+	// nothing, search indexes, the new users' e-mail claims and (SQLite)
+	// the user counts — and sets the connection up for large
 	// transactions, and reports true: the caller must call LoadFinish,
 	// after the load or after a failure. Unique indexes stay: every
-	// conflict is still refused row by row. Reads meanwhile give the same
-	// answers, only slower, except that a search may miss the users
-	// written since LoadStart.
+	// conflict is still refused row by row, and a new user's address
+	// already claimed is refused; the caller must refuse an address that
+	// two loaded users name (one as a secondary address). Reads meanwhile
+	// give the same answers, only slower, except that a search may miss
+	// the users written since LoadStart, and (SQLite) list totals too.
 	LoadStart(ctx context.Context) (bool, error)
 	// LoadFinish builds what LoadStart set aside, restores the
 	// connection's settings and refreshes the planner's statistics. It is
-	// idempotent, and does nothing when no load is unfinished.
+	// idempotent, and does nothing when no load is unfinished. When a
+	// loaded user's address is claimed by another user it fails, naming
+	// both, and leaves the load unfinished with every row kept.
 	LoadFinish(ctx context.Context) error
 	// Close releases the database.
 	Close() error

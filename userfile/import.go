@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"usher"
@@ -62,7 +63,11 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 		fail(line, err)
 	}
 	// A username or external id twice in the file would make the second
-	// line update the first's user: it is refused instead.
+	// line update the first's user: it is refused instead. So is, in a
+	// load, an address twice in the file (primary or secondary): a load
+	// claims the primary addresses at its end (store.LoadStart), and one
+	// that is also another loaded user's secondary address would fail
+	// there, for the whole load, instead of on its line.
 	seen := map[string]int{}
 	var batch []usher.ImportUser
 	var lines []int
@@ -123,8 +128,8 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 		case err != nil:
 			return t, fmt.Errorf("line %d: %w", line, err)
 		}
-		if first, dup := firstSeen(seen, u, line); dup {
-			failed(line, fmt.Errorf("the user of line %d again (same username or external id)", first))
+		if first, what := firstSeen(seen, u, line, loading); what != "" {
+			failed(line, fmt.Errorf("the %s of line %d again", what, first))
 			continue
 		}
 		batch, lines = append(batch, u), append(lines, line)
@@ -136,22 +141,31 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 	}
 }
 
-// firstSeen records u's username and external id and, when one was seen
-// before, returns the line it was first seen on.
-func firstSeen(seen map[string]int, u usher.ImportUser, line int) (int, bool) {
+// firstSeen records u's username and external id, and its addresses
+// when addresses is true, and, when one was seen before, returns the line
+// it was first seen on and what it is ("username", "external id",
+// "address"); what is empty when all are new.
+func firstSeen(seen map[string]int, u usher.ImportUser, line int, addresses bool) (int, string) {
 	keys := []string{"u:" + strings.ToLower(u.Username)}
 	if u.ExternalID != "" {
 		keys = append(keys, "x:"+u.ExternalID)
 	}
+	if addresses {
+		for _, e := range append([]string{u.Email}, u.Emails...) {
+			if k := usher.EmailKey(e); k != "" && !slices.Contains(keys, "e:"+k) {
+				keys = append(keys, "e:"+k)
+			}
+		}
+	}
 	for _, k := range keys {
 		if first, ok := seen[k]; ok {
-			return first, true
+			return first, map[byte]string{'u': "username", 'x': "external id", 'e': "address " + k[2:]}[k[0]]
 		}
 	}
 	for _, k := range keys {
 		seen[k] = line
 	}
-	return 0, false
+	return 0, ""
 }
 
 // Export writes every live user to w in the format, through the core,

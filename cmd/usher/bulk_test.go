@@ -213,3 +213,41 @@ func TestImportResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestImportLoadRefusesAddressTwice: into an empty database (a load, which
+// claims addresses at its end), a line whose address, primary or
+// secondary, an earlier line named is reported and skipped; the others
+// land, the load finishes, and the addresses stay claimed.
+func TestImportLoadRefusesAddressTwice(t *testing.T) {
+	t.Parallel()
+	file := `{"username":"ann","email":"p@example.com"}
+{"username":"bob","email":"bob@example.com","emails":["P@example.com"]}
+{"username":"cat","email":"cat@example.com","emails":["q@example.com"]}
+{"username":"dan","email":"q@example.com"}
+{"username":"eve","email":"eve@example.com"}
+`
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, key := newDB(t), filepath.Join(t.TempDir(), "usher.key")
+			_, out, err := run(t, file, "import", "--database", db, "--secret-key-file", key, "-")
+			for _, want := range []string{"line 2: the address p@example.com of line 1 again",
+				"line 4: the address q@example.com of line 3 again", "imported: 3 created, 0 updated, 0 unchanged, 2 failed"} {
+				if err == nil || !strings.Contains(out, want) {
+					t.Fatalf("import: %v\n%s\nwant %q", err, out, want)
+				}
+			}
+			export := mustRun(t, "export", "--database", db, "--secret-key-file", key)
+			for _, u := range []string{"ann", "cat", "eve"} {
+				if !strings.Contains(export, `"username":"`+u+`"`) {
+					t.Fatalf("%s is not exported:\n%s", u, export)
+				}
+			}
+			// The load claimed ann's address: a later import cannot give it to another.
+			_, out, err = run(t, `{"username":"fay","email":"p@example.com"}`+"\n", "import", "--database", db, "--secret-key-file", key, "-")
+			if err == nil || !strings.Contains(out, "1 failed") {
+				t.Fatalf("a second user with a loaded address: %v\n%s", err, out)
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@ package sqldb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"usher/store"
 )
@@ -48,9 +50,38 @@ func (db *DB) LoadFinish(ctx context.Context) error {
 		return nil
 	}
 	if err := db.ddl(ctx, "LoadRestore"); err != nil {
-		return err
+		return db.restoreFailed(ctx, err)
 	}
 	return db.Analyze(ctx)
+}
+
+// restoreFailed explains a LoadRestore that failed: when loaded users'
+// primary addresses are claimed by others, it names them, for the
+// operator to change; the load stays unfinished, with every user kept.
+func (db *DB) restoreFailed(ctx context.Context, err error) error {
+	rows, qerr := db.write.QueryContext(ctx, db.queries["LoadClaimConflicts"])
+	if qerr != nil {
+		return errors.Join(err, fmt.Errorf("LoadClaimConflicts: %w", qerr))
+	}
+	defer rows.Close()
+	var pairs []string
+	for rows.Next() {
+		var key string
+		var id, other int64
+		if err := rows.Scan(&key, &id, &other); err != nil {
+			return fmt.Errorf("LoadClaimConflicts: %w", err)
+		}
+		pairs = append(pairs, fmt.Sprintf("user %d's address %s is user %d's secondary address", id, key, other))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("LoadClaimConflicts: %w", err)
+	}
+	if len(pairs) == 0 {
+		return err
+	}
+	return fmt.Errorf("the load cannot finish: %s; every loaded user is kept, but searches miss them "+
+		"until the address of one user of each pair is changed and the import run again: %w",
+		strings.Join(pairs, "; "), err)
 }
 
 // ddl runs the named statements in one transaction.

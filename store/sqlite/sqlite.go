@@ -138,6 +138,11 @@ func (d dialect) Classify(err error) error {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		// The code does not say which index; the engine finds out.
 		return &usher.UniqueError{Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
+		// A load's users_claim_load refuses an address claimed already.
+		if strings.Contains(se.Error(), "email_claims:") {
+			return &usher.UniqueError{Field: "email", Err: err}
+		}
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return fmt.Errorf("%w: %w", usher.ErrNotFound, err)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -188,5 +189,66 @@ func RunLoadSchema(t *testing.T, db Loader, reopen func() Loader, schema func() 
 	}
 	if got := schema(); got != want {
 		t.Fatalf("schema after an unfinished load was finished:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// testLoadClaims: a load claims its users' addresses at its end, yet
+// refuses during it an address claimed before; a loaded user whose
+// address another loaded user added as a secondary one keeps the load
+// from finishing, names both, and loses nothing; once one is changed the
+// load finishes, every address is claimed by its holder, and the totals
+// count every loaded user.
+func testLoadClaims(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	before := list(t, s, usher.UserFilter{Page: usher.PageRequest{Limit: 1, WithTotal: true}}).Total
+	holder := mustCreateUser(t, s, newUser("holder", "holder@load.test", ""))
+	if err := s.EmailAdd(ctx, &usher.Email{UserID: holder.ID, Email: "taken@load.test", ConfirmedAt: ptr(base), CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if loading, err := s.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	for _, email := range []string{"Taken@load.test", "HOLDER@load.test"} {
+		err := s.UserCreateMany(ctx, []*usher.User{newUser("late", email, "")}, []string{""})
+		var ue *usher.UniqueError
+		if !errors.As(err, &ue) || !slices.Contains(append(ue.Fields, ue.Field), "email") {
+			t.Fatalf("a loaded user with the claimed address %s: %v, want email taken", email, err)
+		}
+	}
+	a, b := newUser("loada", "a@load.test", ""), newUser("loadb", "b@load.test", "")
+	if err := s.UserCreateMany(ctx, []*usher.User{a, b}, []string{"", ""}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EmailAdd(ctx, &usher.Email{UserID: a.ID, Email: "B@load.test", ConfirmedAt: ptr(base), CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("user %d's address b@load.test is user %d's secondary address", b.ID, a.ID)
+	for range 2 {
+		if err := s.LoadFinish(ctx); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("LoadFinish with a conflict: %v, want %q", err, want)
+		}
+	}
+	if _, err := s.UserGet(ctx, usher.UserKey{ID: b.ID}); err != nil {
+		t.Fatalf("the loaded user after the failed finish: %v", err)
+	}
+	if _, err := s.UserUpdate(ctx, b.ID, func(u *usher.User) error { u.Email = "b2@load.test"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for key, id := range map[string]int64{"a@load.test": a.ID, "b@load.test": a.ID, "b2@load.test": b.ID,
+		"taken@load.test": holder.ID, "holder@load.test": holder.ID} {
+		if got, err := s.EmailHolder(ctx, key); err != nil || got != id {
+			t.Fatalf("EmailHolder(%s) = %d, %v, want %d", key, got, err, id)
+		}
+	}
+	// The claims are back: an address a loaded user holds is refused.
+	if err := s.UserCreate(ctx, newUser("copy", "a@load.test", ""), ""); !errors.Is(err, usher.ErrExists) {
+		t.Fatalf("a user with a loaded user's address: %v, want ErrExists", err)
+	}
+	if got := list(t, s, usher.UserFilter{Page: usher.PageRequest{Limit: 1, WithTotal: true}}).Total; got != before+3 {
+		t.Fatalf("total after the load: %d, want %d", got, before+3)
 	}
 }

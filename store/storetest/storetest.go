@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserCreateManyMatchesCreate", testUserCreateManyMatchesCreate},
 		{"UserFind", testUserFind},
 		{"Load", testLoad},
+		{"LoadClaims", testLoadClaims},
 		{"Changes", testChanges},
 		{"Ready", testReady},
 		{"UserPurgeCascades", testUserPurgeCascades},

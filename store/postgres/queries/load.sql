@@ -1,9 +1,19 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
 -- indexes that enforce nothing — the trigram indexes above all, whose
 -- every row costs dozens of entries — and builds them once at its end
--- (LoadRestore), in one pass each. The unique indexes stay and refuse
--- conflicts row by row. The statements of LoadRestore are those of the
--- migrations that made these indexes.
+-- (LoadRestore), in one pass each. The e-mail claims of loaded users are
+-- also written at the end, by one statement, instead of by a trigger call
+-- for each row: during the load users_claims fires on updates only, and
+-- users_claims_load, once a statement, refuses a new user whose address
+-- is claimed already (by a user from before the load, or as a secondary
+-- address, whose claims stay). The unique indexes stay and refuse
+-- conflicts row by row (users_email_key among them: two live users never
+-- share a primary address); a secondary address of one loaded user that
+-- is the primary of another is the importer's to refuse (userfile.Import
+-- does); LoadRestore's claims fail on it, which leaves the load
+-- unfinished and nothing lost (LoadClaimConflicts names the users). The statements of LoadRestore are those of
+-- the migrations that made these objects. user_counts' trigger runs once a
+-- statement already (a COPY is one) and stays.
 
 -- name: LoadTableSize
 SELECT count(*) FROM (SELECT 1 FROM users LIMIT $1) AS u;
@@ -11,20 +21,57 @@ SELECT count(*) FROM (SELECT 1 FROM users LIMIT $1) AS u;
 -- name: LoadSetAside
 DROP INDEX users_created_at, users_deleted_suspended, users_organisation,
     users_username_trgm, users_name_trgm, users_email_trgm;
+DROP TRIGGER users_claims ON users;
+CREATE TRIGGER users_claims_update AFTER UPDATE OF email_key, deleted_at ON users
+FOR EACH ROW EXECUTE FUNCTION users_claims();
+CREATE OR REPLACE FUNCTION users_claims_load() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    taken text;
+BEGIN
+    SELECT n.email_key INTO taken FROM new_users n JOIN email_claims c ON c.email_key = n.email_key
+    WHERE n.deleted_at IS NULL LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'the address % is claimed', taken
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'email_claims_pkey';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER users_claims_load AFTER INSERT ON users
+REFERENCING NEW TABLE AS new_users FOR EACH STATEMENT EXECUTE FUNCTION users_claims_load();
 
 -- name: LoadUnfinished
-SELECT count(*) < 6 FROM pg_indexes
+SELECT count(*) < 6 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
+FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
     'users_deleted_suspended', 'users_organisation', 'users_username_trgm', 'users_name_trgm', 'users_email_trgm');
 
 -- name: LoadRestore
 SET LOCAL maintenance_work_mem = '256MB';
+DROP TRIGGER IF EXISTS users_claims_load ON users;
+DROP FUNCTION IF EXISTS users_claims_load();
+DROP TRIGGER IF EXISTS users_claims_update ON users;
+DROP TRIGGER IF EXISTS users_claims ON users;
+CREATE TRIGGER users_claims AFTER INSERT OR UPDATE OF email_key, deleted_at ON users
+FOR EACH ROW EXECUTE FUNCTION users_claims();
+INSERT INTO email_claims (email_key, user_id)
+SELECT email_key, id FROM users u
+WHERE email_key IS NOT NULL AND deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = u.email_key AND c.user_id = u.id);
 CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
 CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS users_username_trgm ON users USING gin (username gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS users_name_trgm ON users USING gin (name gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS users_email_trgm ON users USING gin (email gin_trgm_ops);
+
+-- The users whose primary address another user claims (as a secondary
+-- one), which fail LoadRestore's claims: the load cannot finish until one
+-- of each pair is changed.
+
+-- name: LoadClaimConflicts
+SELECT u.email_key, u.id, c.user_id FROM users u JOIN email_claims c ON c.email_key = u.email_key AND c.user_id <> u.id
+WHERE u.deleted_at IS NULL ORDER BY u.email_key LIMIT 10;
 
 -- PostgreSQL's connections keep no setting a load changes.
 

@@ -1,8 +1,18 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
--- indexes that enforce nothing and the search index's insert trigger, and
--- builds them once at its end (LoadRestore): a trigram index rebuilt in
--- one pass costs a fraction of one written a statement at a time. The
--- unique indexes stay and refuse conflicts row by row. The statements of
+-- indexes that enforce nothing and the insert triggers of the search
+-- index, of the e-mail claims and of user_counts, and does their work
+-- once at its end (LoadRestore): a trigram index rebuilt in one pass
+-- costs a fraction of one written a statement at a time, and the claims
+-- and counts of the loaded users are written by one statement each. The
+-- unique indexes stay and refuse conflicts row by row (users_email_key
+-- among them: two live users never share a primary address). A new
+-- user's address is still refused while loading when it is claimed
+-- already (by a user from before the load, or as a secondary address,
+-- whose claims stay): users_claim_load reads the claims, which costs less
+-- than writing one. A secondary address of one loaded user that is the
+-- primary of another is the importer's to refuse (userfile.Import does);
+-- LoadRestore's claims fail on it, which leaves the load unfinished and
+-- nothing lost (LoadClaimConflicts names the users). The statements of
 -- LoadRestore are those of the migrations that made these objects.
 
 -- name: LoadTableSize
@@ -10,15 +20,40 @@ SELECT count(*) FROM (SELECT 1 FROM users LIMIT ?1);
 
 -- name: LoadSetAside
 DROP TRIGGER users_fts_insert;
+DROP TRIGGER users_claim_insert;
+DROP TRIGGER user_counts_insert;
+CREATE TRIGGER users_claim_load BEFORE INSERT ON users
+WHEN new.email_key IS NOT NULL AND new.deleted_at IS NULL
+    AND EXISTS (SELECT 1 FROM email_claims WHERE email_key = new.email_key) BEGIN
+    SELECT RAISE(ABORT, 'email_claims: the address is claimed');
+END;
 DROP INDEX users_created_at;
 DROP INDEX users_deleted_suspended;
 DROP INDEX users_organisation;
 
 -- name: LoadUnfinished
-SELECT count(*) < 4 FROM sqlite_master
-WHERE name IN ('users_fts_insert', 'users_created_at', 'users_deleted_suspended', 'users_organisation');
+SELECT count(*) < 6 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
+WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
+    'users_created_at', 'users_deleted_suspended', 'users_organisation');
 
 -- name: LoadRestore
+DROP TRIGGER IF EXISTS users_claim_load;
+INSERT INTO email_claims (email_key, user_id)
+SELECT email_key, id FROM users u
+WHERE email_key IS NOT NULL AND deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = u.email_key AND c.user_id = u.id)
+ORDER BY email_key;
+CREATE TRIGGER IF NOT EXISTS users_claim_insert AFTER INSERT ON users
+WHEN new.email_key IS NOT NULL AND new.deleted_at IS NULL BEGIN
+    INSERT INTO email_claims (email_key, user_id) VALUES (new.email_key, new.id);
+END;
+DELETE FROM user_counts;
+INSERT INTO user_counts (kind, state, deleted, n)
+SELECT kind, state, deleted_at IS NOT NULL, count(*) FROM users GROUP BY 1, 2, 3;
+CREATE TRIGGER IF NOT EXISTS user_counts_insert AFTER INSERT ON users BEGIN
+    INSERT INTO user_counts (kind, state, deleted, n) VALUES (new.kind, new.state, new.deleted_at IS NOT NULL, 1)
+    ON CONFLICT (kind, state, deleted) DO UPDATE SET n = n + 1;
+END;
 CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
 CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
@@ -27,12 +62,24 @@ CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
 END;
 INSERT INTO users_fts (users_fts) VALUES ('rebuild');
 
+-- The users whose primary address another user claims (as a secondary
+-- one), which fail LoadRestore's claims: the load cannot finish until one
+-- of each pair is changed.
+
+-- name: LoadClaimConflicts
+SELECT u.email_key, u.id, c.user_id FROM users u JOIN email_claims c ON c.email_key = u.email_key AND c.user_id <> u.id
+WHERE u.deleted_at IS NULL ORDER BY u.email_key LIMIT 10;
+
 -- A load's transactions are large: the page cache holds the unique
 -- indexes it writes at random (128 MiB, from 2 MiB), so that their pages
--- are not read back and spilled to the log at every batch.
+-- are not read back and spilled to the log at every batch. Synchronous
+-- stays NORMAL: in WAL mode a commit does not wait for the disk already,
+-- only a checkpoint does, and OFF would let a power cut during one
+-- corrupt the file.
 
 -- name: LoadConnStart
 PRAGMA cache_size = -131072;
 
 -- name: LoadConnFinish
 PRAGMA cache_size = -2000;
+
