@@ -201,21 +201,29 @@ func (dialect) CopyFrom(ctx context.Context, driverConn any, table string, colum
 	return c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
 }
 
-// SearchUsers matches with ILIKE, which the trigram indexes on username,
-// name and e-mail address serve; the UUID (as text) and the external id
-// have no such index, and are compared row by row among the rows the other
-// conditions leave.
+// SearchUsers matches with ILIKE. Each string is first looked for in
+// search_text, the lower-cased username, name and e-mail address, with
+// LIKE, which the one trigram index on it serves and which compares bytes;
+// ILIKE then keeps the rows whose asked columns hold it. A string without
+// chr(1), which parts the columns in search_text, is in search_text exactly
+// when it is in one of the three columns, so a search of all three needs no
+// ILIKE. The UUID (as text) and the external id have no such index, and are
+// compared row by row among the rows the other conditions leave.
 func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	search := func(v string, cols ...string) {
 		if v == "" {
 			return
 		}
 		p := b.Arg("%" + sqldb.EscapeLike(v) + "%")
+		if len(cols) == 3 && !strings.ContainsRune(v, 1) {
+			b.Where("search_text LIKE lower(" + p + ")")
+			return
+		}
 		alts := make([]string, len(cols))
 		for i, col := range cols {
 			alts[i] = col + " ILIKE " + p
 		}
-		b.Where("(" + strings.Join(alts, " OR ") + ")")
+		b.Where("search_text LIKE lower(" + p + ") AND (" + strings.Join(alts, " OR ") + ")")
 	}
 	if s.QueryEmail {
 		search(s.Query, "username", "name", "email")
@@ -224,6 +232,11 @@ func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	}
 	search(s.Username, "username")
 	search(s.Email, "email")
-	search(s.UUID, "uuid::text")
-	search(s.ExternalID, "external_id")
+	unindexed := func(v, col string) {
+		if v != "" {
+			b.Where(col + " ILIKE " + b.Arg("%"+sqldb.EscapeLike(v)+"%"))
+		}
+	}
+	unindexed(s.UUID, "uuid::text")
+	unindexed(s.ExternalID, "external_id")
 }
