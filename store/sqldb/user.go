@@ -651,7 +651,17 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	if w := c.d.SearchWindow(); w > 0 && col == "id" && f.Page.Offset == 0 && f.Page.Limit > 0 && searches(f) {
 		// The window's users first, then, when they do not fill the page,
 		// the matches after the window through the search indexes.
-		if page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst); err == nil && len(page.Items) <= f.Page.Limit {
+		page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+		if k := len(page.Items); err == nil && k > 0 && k <= f.Page.Limit {
+			// The window holds some matches, not a page: the string is
+			// about k in w users. A wider window that should hold two
+			// pages costs as much whatever the table's size, where the
+			// indexes would read every match and sort them, k/w of the
+			// table.
+			w = min(w*(2*(f.Page.Limit+1)/k+1), searchWindowMax)
+			page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+		}
+		if err == nil && len(page.Items) <= f.Page.Limit {
 			var rest []*usher.User
 			g := f
 			// At least one row: a window that filled the page exactly
@@ -677,6 +687,11 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	}
 	return page, nil
 }
+
+// searchWindowMax bounds the window a search widens to when its first
+// window held some matches but not a page (UserList): a string rarer than
+// about one user in 10,000 goes on through the search indexes.
+const searchWindowMax = 20_000
 
 // searches reports whether f looks for a substring.
 func searches(f usher.UserFilter) bool {
