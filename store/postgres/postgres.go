@@ -183,13 +183,14 @@ func (dialect) Analyze() string { return "ANALYZE" }
 func (dialect) UsersInIDOrder() string { return "users" }
 
 // SearchWindow is the users a search ordered by id reads in id order
-// before it turns to the trigram indexes. A GIN index answers with a bitmap
+// before it turns to the trigram index. A GIN index answers with a bitmap
 // of every match, in no order: for a common string (one user in ten holds
 // "son") the page would sort tens of thousands of rows it reads at random
 // places of the table. The window reads the first users after the cursor
 // in id order and keeps the matches, which fills a page for any string that
-// one user in 500 holds; a rarer one goes on through the indexes, which
-// then have few matches to sort.
+// one user in 100 holds; one that the window holds but fewer than a page
+// of widens it (sqldb's UserList), and a rarer one goes on through the
+// index, which then has few matches to sort.
 func (dialect) SearchWindow() int { return 2000 }
 
 // CopyFrom loads rows with COPY on the transaction's connection.
