@@ -40,7 +40,8 @@ func TestSearchWindow(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (uuid, username, username_key, email, email_key, name, state, kind, created_at, updated_at)
 		SELECT gen_random_uuid(), 'w' || i, 'w' || i, 'w' || i || '@example.com', 'w' || i || '@example.com',
-		       CASE WHEN i % 1000 = 7 THEN 'Rare Needle' WHEN i % 250 = 3 THEN 'Odd Straw' WHEN i % 3 = 0 THEN 'Common Hay' ELSE 'Plain' END,
+		       CASE WHEN i <= 2000 AND i % 200 = 5 THEN 'Early Reed' WHEN i % 5000 = 4321 THEN 'Late Reed'
+		            WHEN i % 1000 = 7 THEN 'Rare Needle' WHEN i % 250 = 3 THEN 'Odd Straw' WHEN i % 3 = 0 THEN 'Common Hay' ELSE 'Plain' END,
 		       CASE WHEN i % 1000 = 7 AND i > 4000 THEN 'suspended' ELSE 'active' END, 'normal', now(), now()
 		FROM generate_series(1, 30000) AS i`); err != nil {
 		t.Fatal(err)
@@ -82,6 +83,10 @@ func TestSearchWindow(t *testing.T) {
 		{"hay", usher.SortIDDesc, 500, false},
 		{"straw", usher.SortIDAsc, 20, false},
 		{"straw", usher.SortIDAsc, 7, true},
+		{"straw", usher.SortIDAsc, 12, false},
+		{"reed", usher.SortIDAsc, 12, false},
+		{"reed", usher.SortIDAsc, 12, true},
+		{"straw", usher.SortIDDesc, 12, true},
 		{"straw", usher.SortIDDesc, 20, true},
 		{"W2999", usher.SortIDAsc, 3, true},
 		{"9@EXAMPLE", usher.SortIDAsc, 50, true},

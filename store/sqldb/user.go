@@ -652,12 +652,14 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		// The window's users first, then, when they do not fill the page,
 		// the matches after the window through the search indexes.
 		page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
-		if k := len(page.Items); err == nil && k > 0 && k <= f.Page.Limit {
-			// The window holds some matches, not a page: the string is
-			// about k in w users. A wider window that should hold two
-			// pages costs as much whatever the table's size, where the
-			// indexes would read every match and sort them, k/w of the
-			// table.
+		if k := len(page.Items); err == nil && k*searchWidenAt >= f.Page.Limit+1 && k <= f.Page.Limit {
+			// The window holds half a page or more, not a whole one: the
+			// string is about k in w users. A wider window that should
+			// hold two pages costs as much whatever the table's size,
+			// where the indexes would read every match and sort them,
+			// k/w of the table. Fewer matches foretell the string's
+			// share too roughly, and the wider window would near the
+			// cost of the indexes' few matches.
 			w = min(w*(2*(f.Page.Limit+1)/k+1), searchWindowMax)
 			page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
 		}
@@ -688,10 +690,12 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	return page, nil
 }
 
-// searchWindowMax bounds the window a search widens to when its first
-// window held some matches but not a page (UserList): a string rarer than
-// about one user in 10,000 goes on through the search indexes.
-const searchWindowMax = 20_000
+// A search's first window that holds at least 1/searchWidenAt of a page
+// but not a page is widened, up to searchWindowMax users (UserList).
+const (
+	searchWidenAt   = 2
+	searchWindowMax = 10_000
+)
 
 // searches reports whether f looks for a substring.
 func searches(f usher.UserFilter) bool {
