@@ -183,13 +183,14 @@ func (dialect) Analyze() string { return "ANALYZE" }
 func (dialect) UsersInIDOrder() string { return "users" }
 
 // SearchWindow is the users a search ordered by id reads in id order
-// before it turns to the trigram indexes. A GIN index answers with a bitmap
+// before it turns to the trigram index. A GIN index answers with a bitmap
 // of every match, in no order: for a common string (one user in ten holds
 // "son") the page would sort tens of thousands of rows it reads at random
 // places of the table. The window reads the first users after the cursor
 // in id order and keeps the matches, which fills a page for any string that
-// one user in 500 holds; a rarer one goes on through the indexes, which
-// then have few matches to sort.
+// one user in 100 holds; one that the window holds but fewer than a page
+// of widens it (sqldb's UserList), and a rarer one goes on through the
+// index, which then has few matches to sort.
 func (dialect) SearchWindow() int { return 2000 }
 
 // CopyFrom loads rows with COPY on the transaction's connection.
@@ -201,21 +202,29 @@ func (dialect) CopyFrom(ctx context.Context, driverConn any, table string, colum
 	return c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
 }
 
-// SearchUsers matches with ILIKE, which the trigram indexes on username,
-// name and e-mail address serve; the UUID (as text) and the external id
-// have no such index, and are compared row by row among the rows the other
-// conditions leave.
+// SearchUsers matches with ILIKE. Each string is first looked for in
+// search_text, the lower-cased username, name and e-mail address, with
+// LIKE, which the one trigram index on it serves and which compares bytes;
+// ILIKE then keeps the rows whose asked columns hold it. A string without
+// chr(1), which parts the columns in search_text, is in search_text exactly
+// when it is in one of the three columns, so a search of all three needs no
+// ILIKE. The UUID (as text) and the external id have no such index, and are
+// compared row by row among the rows the other conditions leave.
 func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	search := func(v string, cols ...string) {
 		if v == "" {
 			return
 		}
 		p := b.Arg("%" + sqldb.EscapeLike(v) + "%")
+		if len(cols) == 3 && !strings.ContainsRune(v, 1) {
+			b.Where("search_text LIKE lower(" + p + ")")
+			return
+		}
 		alts := make([]string, len(cols))
 		for i, col := range cols {
 			alts[i] = col + " ILIKE " + p
 		}
-		b.Where("(" + strings.Join(alts, " OR ") + ")")
+		b.Where("search_text LIKE lower(" + p + ") AND (" + strings.Join(alts, " OR ") + ")")
 	}
 	if s.QueryEmail {
 		search(s.Query, "username", "name", "email")
@@ -224,6 +233,11 @@ func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	}
 	search(s.Username, "username")
 	search(s.Email, "email")
-	search(s.UUID, "uuid::text")
-	search(s.ExternalID, "external_id")
+	unindexed := func(v, col string) {
+		if v != "" {
+			b.Where(col + " ILIKE " + b.Arg("%"+sqldb.EscapeLike(v)+"%"))
+		}
+	}
+	unindexed(s.UUID, "uuid::text")
+	unindexed(s.ExternalID, "external_id")
 }

@@ -143,5 +143,5 @@ func TestLoadRestoresSchema(t *testing.T) {
 		}
 		t.Cleanup(func() { again.Close() })
 		return again
-	}, schema, "users_name_trgm")
+	}, schema, "users_search_trgm")
 }

@@ -13,11 +13,14 @@ import (
 )
 
 // TestSearchWindow: a search ordered by id reads a window of users first
-// and the matches past it through the trigram indexes; paged by cursor,
-// ascending and descending, at page sizes that end inside the window,
-// across its edge and past it, it answers every match once, in order, as
-// one statement without a window does. The table holds more users than
-// the window, with matches on both sides of its edge.
+// (widened when it holds some matches but not a page) and the matches past
+// it through the trigram index; paged by cursor, ascending and descending,
+// at page sizes that end inside the window, across its edge and past it,
+// searching username and name or those and the e-mail address, it answers
+// every match once, in order, as one statement of ILIKEs without a window
+// does. The table holds more users than the widest window, with matches
+// on both sides of its edges. A string holding chr(1), which parts the
+// columns in search_text, matches no user whose columns it straddles.
 func TestSearchWindow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -37,19 +40,20 @@ func TestSearchWindow(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (uuid, username, username_key, email, email_key, name, state, kind, created_at, updated_at)
 		SELECT gen_random_uuid(), 'w' || i, 'w' || i, 'w' || i || '@example.com', 'w' || i || '@example.com',
-		       CASE WHEN i % 1000 = 7 THEN 'Rare Needle' WHEN i % 3 = 0 THEN 'Common Hay' ELSE 'Plain' END,
+		       CASE WHEN i <= 2000 AND i % 200 = 5 THEN 'Early Reed' WHEN i % 5000 = 4321 THEN 'Late Reed'
+		            WHEN i % 1000 = 7 THEN 'Rare Needle' WHEN i % 250 = 3 THEN 'Odd Straw' WHEN i % 3 = 0 THEN 'Common Hay' ELSE 'Plain' END,
 		       CASE WHEN i % 1000 = 7 AND i > 4000 THEN 'suspended' ELSE 'active' END, 'normal', now(), now()
-		FROM generate_series(1, 5000) AS i`); err != nil {
+		FROM generate_series(1, 30000) AS i`); err != nil {
 		t.Fatal(err)
 	}
-	want := func(q string, desc bool) []int64 {
+	want := func(q string, desc, email bool) []int64 {
 		t.Helper()
 		order := "ASC"
 		if desc {
 			order = "DESC"
 		}
 		rows, err := db.QueryContext(ctx, `SELECT id FROM users WHERE deleted_at IS NULL AND state <> 'suspended'
-			AND (username ILIKE $1 OR name ILIKE $1) ORDER BY id `+order, "%"+q+"%")
+			AND (username ILIKE $1 OR name ILIKE $1 OR ($2 AND email ILIKE $1)) ORDER BY id `+order, "%"+q+"%", email)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,20 +72,30 @@ func TestSearchWindow(t *testing.T) {
 		q     string
 		sort  usher.UserSort
 		limit int
+		email bool
 	}{
-		{"needle", usher.SortIDAsc, 1},
-		{"needle", usher.SortIDAsc, 2},
-		{"needle", usher.SortIDAsc, 20},
-		{"needle", usher.SortIDDesc, 2},
-		{"hay", usher.SortIDAsc, 400},
-		{"hay", usher.SortIDAsc, 700},
-		{"hay", usher.SortIDDesc, 500},
+		{"needle", usher.SortIDAsc, 1, false},
+		{"needle", usher.SortIDAsc, 2, false},
+		{"needle", usher.SortIDAsc, 20, false},
+		{"needle", usher.SortIDDesc, 2, false},
+		{"hay", usher.SortIDAsc, 400, false},
+		{"hay", usher.SortIDAsc, 700, false},
+		{"hay", usher.SortIDDesc, 500, false},
+		{"straw", usher.SortIDAsc, 20, false},
+		{"straw", usher.SortIDAsc, 7, true},
+		{"straw", usher.SortIDAsc, 12, false},
+		{"reed", usher.SortIDAsc, 12, false},
+		{"reed", usher.SortIDAsc, 12, true},
+		{"straw", usher.SortIDDesc, 12, true},
+		{"straw", usher.SortIDDesc, 20, true},
+		{"W2999", usher.SortIDAsc, 3, true},
+		{"9@EXAMPLE", usher.SortIDAsc, 50, true},
 	} {
-		expected := want(tt.q, tt.sort == usher.SortIDDesc)
+		expected := want(tt.q, tt.sort == usher.SortIDDesc, tt.email)
 		var got []int64
 		var after *usher.Cursor
 		for pages := 0; pages < 100; pages++ {
-			p, err := s.UserList(ctx, usher.UserFilter{Query: tt.q, Sort: tt.sort, Deleted: usher.Exclude, Suspended: usher.Exclude,
+			p, err := s.UserList(ctx, usher.UserFilter{Query: tt.q, SearchEmail: tt.email, Sort: tt.sort, Deleted: usher.Exclude, Suspended: usher.Exclude,
 				Page: usher.PageRequest{Limit: tt.limit, After: after}})
 			if err != nil {
 				t.Fatal(err)
@@ -98,6 +112,17 @@ func TestSearchWindow(t *testing.T) {
 		}
 		if len(expected) < 4 || !slices.Equal(got, expected) {
 			t.Errorf("%s %s by %d: %d ids %v…, want %d %v…", tt.q, tt.sort, tt.limit, len(got), head(got), len(expected), head(expected))
+		}
+	}
+	// Each user's search_text is "w5" chr(1) "plain" chr(1) "w5@example.com";
+	// the string below is in it, in no column.
+	for _, email := range []bool{false, true} {
+		p, err := s.UserList(ctx, usher.UserFilter{Query: "5\x01plain", SearchEmail: email, Page: usher.PageRequest{Limit: 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) != 0 {
+			t.Errorf("a string across columns (email %v): %d users, first %q", email, len(p.Items), p.Items[0].Username)
 		}
 	}
 }

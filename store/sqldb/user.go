@@ -651,7 +651,19 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	if w := c.d.SearchWindow(); w > 0 && col == "id" && f.Page.Offset == 0 && f.Page.Limit > 0 && searches(f) {
 		// The window's users first, then, when they do not fill the page,
 		// the matches after the window through the search indexes.
-		if page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst); err == nil && len(page.Items) <= f.Page.Limit {
+		page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+		if k := len(page.Items); err == nil && k*searchWidenAt >= f.Page.Limit+1 && k <= f.Page.Limit {
+			// The window holds half a page or more, not a whole one: the
+			// string is about k in w users. A wider window that should
+			// hold two pages costs as much whatever the table's size,
+			// where the indexes would read every match and sort them,
+			// k/w of the table. Fewer matches foretell the string's
+			// share too roughly, and the wider window would near the
+			// cost of the indexes' few matches.
+			w = min(w*(2*(f.Page.Limit+1)/k+1), searchWindowMax)
+			page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+		}
+		if err == nil && len(page.Items) <= f.Page.Limit {
 			var rest []*usher.User
 			g := f
 			// At least one row: a window that filled the page exactly
@@ -677,6 +689,13 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	}
 	return page, nil
 }
+
+// A search's first window that holds at least 1/searchWidenAt of a page
+// but not a page is widened, up to searchWindowMax users (UserList).
+const (
+	searchWidenAt   = 2
+	searchWindowMax = 10_000
+)
 
 // searches reports whether f looks for a substring.
 func searches(f usher.UserFilter) bool {

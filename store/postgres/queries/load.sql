@@ -1,5 +1,5 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
--- indexes that enforce nothing — the trigram indexes above all, whose
+-- indexes that enforce nothing — the trigram index above all, whose
 -- every row costs dozens of entries — and builds them once at its end
 -- (LoadRestore), in one pass each. The e-mail claims of loaded users are
 -- also written at the end, by one statement, instead of by a trigger call
@@ -19,8 +19,7 @@
 SELECT count(*) FROM (SELECT 1 FROM users LIMIT $1) AS u;
 
 -- name: LoadSetAside
-DROP INDEX users_created_at, users_deleted_suspended, users_organisation,
-    users_username_trgm, users_name_trgm, users_email_trgm;
+DROP INDEX users_created_at, users_deleted_suspended, users_organisation, users_search_trgm;
 DROP TRIGGER users_claims ON users;
 CREATE TRIGGER users_claims_update AFTER UPDATE OF email_key, deleted_at ON users
 FOR EACH ROW EXECUTE FUNCTION users_claims();
@@ -41,10 +40,10 @@ CREATE TRIGGER users_claims_load AFTER INSERT ON users
 REFERENCING NEW TABLE AS new_users FOR EACH STATEMENT EXECUTE FUNCTION users_claims_load();
 
 -- name: LoadUnfinished
-SELECT count(*) < 6 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
+SELECT count(*) < 4 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
 FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
-    'users_deleted_suspended', 'users_organisation', 'users_username_trgm', 'users_name_trgm', 'users_email_trgm');
+    'users_deleted_suspended', 'users_organisation', 'users_search_trgm');
 
 -- name: LoadRestore
 SET LOCAL maintenance_work_mem = '256MB';
@@ -61,9 +60,7 @@ WHERE email_key IS NOT NULL AND deleted_at IS NULL
 CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
 CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS users_username_trgm ON users USING gin (username gin_trgm_ops);
-CREATE INDEX IF NOT EXISTS users_name_trgm ON users USING gin (name gin_trgm_ops);
-CREATE INDEX IF NOT EXISTS users_email_trgm ON users USING gin (email gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_text gin_trgm_ops);
 
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one
