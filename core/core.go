@@ -248,8 +248,9 @@ type env struct {
 	log      *slog.Logger
 	observe  usher.Observer
 	// userAgents returns the parser of sign-ins' user agents, read-only
-	// once built; building it takes a third of a second, so it is built
-	// once, in the background, before the first sign-in.
+	// once built. Building it takes a third of a second and about 10 MB,
+	// so it is built once, at the first sign-in: an idle server does
+	// without it.
 	userAgents func() *useragent.Parser
 	backlog    backlogCache
 	keys       *keyring
@@ -283,7 +284,6 @@ func New(cfg Config) *Core {
 	if e.observe == nil {
 		e.observe = nopObserver{}
 	}
-	go e.userAgents()
 	e.regexpTimeout = boundRegexps(e.policy.ScriptTimeout)
 	if e.clock == nil {
 		e.clock = time.Now

@@ -157,16 +157,15 @@ func (p *proc) memory() (rss, peak int64, err error) {
 type listening struct {
 	Msg     string          `json:"msg"`
 	Addr    string          `json:"addr"`
-	Startup json.RawMessage `json:"startup"` // nanoseconds, as slog writes a duration
+	Startup *float64 `json:"startup_ms"` // milliseconds, as usher logs durations
 }
 
 // startupText renders the start-up time a server reported, if any.
 func (l listening) startupText() string {
-	n, err := strconv.ParseInt(string(l.Startup), 10, 64)
-	if err != nil {
+	if l.Startup == nil {
 		return ""
 	}
-	return time.Duration(n).Round(10 * time.Microsecond).String()
+	return time.Duration(*l.Startup * float64(time.Millisecond)).Round(10 * time.Microsecond).String()
 }
 
 // logWatch writes a server's standard error to its log file and watches
