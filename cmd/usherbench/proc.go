@@ -155,8 +155,8 @@ func (p *proc) memory() (rss, peak int64, err error) {
 
 // listening is the log line a server writes when it listens.
 type listening struct {
-	Msg     string          `json:"msg"`
-	Addr    string          `json:"addr"`
+	Msg     string   `json:"msg"`
+	Addr    string   `json:"addr"`
 	Startup *float64 `json:"startup_ms"` // milliseconds, as usher logs durations
 }
 
