@@ -246,7 +246,7 @@ var Codes = []string{
 
 	CodeSSHKeyNotFound, CodeSSHKeyTaken, CodeEmailNotFound, CodeAvatarNotFound, CodeAvatarTooLarge,
 
-	CodeGroupNotFound, CodeTeamNotFound, CodeOrganisationNotFound, CodeHandleTaken, CodeGroupNotDeleted,
+	CodeGroupNotFound, CodeGroupAmbiguous, CodeTeamNotFound, CodeOrganisationNotFound, CodeHandleTaken, CodeGroupNotDeleted,
 	CodeSameGroup, CodeKindMismatch, CodeLastOwner, CodeMemberNotFound, CodeOrganisationNotEmpty,
 	CodePlanForbidsTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
 
