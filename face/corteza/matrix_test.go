@@ -286,6 +286,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.method+" "+r.pattern, func(t *testing.T) {
+			t.Parallel()
 			b := setup(t)
 			jwt := map[string]string{"user": b.userJWT, "admin": b.adminJWT}
 			got := make([]byte, len(columns))

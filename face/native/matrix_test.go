@@ -702,6 +702,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.method+" "+r.pattern, func(t *testing.T) {
+			t.Parallel()
 			m := newMatrix(t)
 			got := make([]byte, len(columns))
 			var detail []string
