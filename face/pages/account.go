@@ -18,6 +18,24 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// postedID opens a signed-in person's form that acts on the row its path
+// names: the person (nil when not signed in, the answer written), the
+// checked form, and the row's id.
+func (h *Handler) postedID(w http.ResponseWriter, r *http.Request) (*usher.Principal, int64, error) {
+	p := h.signedIn(w, r)
+	if p == nil {
+		return nil, 0, nil
+	}
+	if err := h.checkForm(r); err != nil {
+		return nil, 0, err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, id, nil
+}
+
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) error {
 	p := h.signedIn(w, r)
 	if p == nil {
@@ -96,14 +114,8 @@ func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, notice st
 }
 
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
-	if h.signedIn(w, r) == nil {
-		return nil
-	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
+	p, id, err := h.postedID(w, r)
+	if p == nil {
 		return err
 	}
 	if err := h.Auth.EndSession(r.Context(), id); err != nil {
@@ -183,14 +195,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	if h.signedIn(w, r) == nil {
-		return nil
-	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
+	p, id, err := h.postedID(w, r)
+	if p == nil {
 		return err
 	}
 	if err := h.Auth.RevokeToken(r.Context(), id); err != nil {

@@ -134,15 +134,8 @@ func (h *Handler) addEmail(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteEmail(w http.ResponseWriter, r *http.Request) error {
-	p := h.signedIn(w, r)
+	p, id, err := h.postedID(w, r)
 	if p == nil {
-		return nil
-	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
 		return err
 	}
 	if err := h.Emails.Delete(r.Context(), usher.UserKey{ID: p.UserID()}, id); err != nil {
@@ -154,15 +147,8 @@ func (h *Handler) deleteEmail(w http.ResponseWriter, r *http.Request) error {
 // makePrimary makes a confirmed address the account's primary one; the
 // one it replaces stays among the other addresses.
 func (h *Handler) makePrimary(w http.ResponseWriter, r *http.Request) error {
-	p := h.signedIn(w, r)
+	p, id, err := h.postedID(w, r)
 	if p == nil {
-		return nil
-	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
 		return err
 	}
 	v := view{Title: "Your e-mail addresses"}
@@ -217,15 +203,8 @@ func (h *Handler) addKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request) error {
-	p := h.signedIn(w, r)
+	p, id, err := h.postedID(w, r)
 	if p == nil {
-		return nil
-	}
-	if err := h.checkForm(r); err != nil {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
 		return err
 	}
 	if err := h.Keys.Delete(r.Context(), usher.UserKey{ID: p.UserID()}, id); err != nil {
