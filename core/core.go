@@ -298,7 +298,7 @@ func New(cfg Config) *Core {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	if e.hasher == nil {
-		e.hasher = password.NewHasher(password.DefaultParams, 0, 0)
+		e.hasher = password.NewHasher(password.DefaultParams, password.Pool{})
 	}
 	if e.seal == nil {
 		// Without a configured key, secrets are sealed under one that lives

@@ -161,7 +161,7 @@ func TestInstanceSettingsAcrossReplicas(t *testing.T) {
 	env := coretest.New(t, coretest.Options{Policy: policy})
 	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
 	other := core.New(core.Config{Store: env.Replica(t), Policy: policy,
-		Hasher: password.NewHasher(coretest.FastParams, 0, 64)})
+		Hasher: password.NewHasher(coretest.FastParams, password.Pool{Queue: 64})})
 	ctx := context.Background()
 
 	// The other core reads the settings, and keeps them: it writes

@@ -254,7 +254,7 @@ func TestScriptAfterRunsOnceAcrossReplicas(t *testing.T) {
 			}
 			// Two replicas: two cores on one database.
 			replicas := []*core.Core{s.env.Core, core.New(core.Config{Store: s.env.Store,
-				Hasher: password.NewHasher(coretest.FastParams, 0, 8)})}
+				Hasher: password.NewHasher(coretest.FastParams, password.Pool{Queue: 8})})}
 			var wg sync.WaitGroup
 			for _, c := range replicas {
 				for range 3 {

@@ -132,7 +132,7 @@ func TestSigningKeyServeLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := func(jwtTTL, impersonationTTL time.Duration) *core.Auth {
-		return core.New(core.Config{Store: b.env.Store, Now: b.clock.Now, Seal: box, Hasher: password.NewHasher(coretest.FastParams, 0, 4),
+		return core.New(core.Config{Store: b.env.Store, Now: b.clock.Now, Seal: box, Hasher: password.NewHasher(coretest.FastParams, password.Pool{Queue: 4}),
 			Policy: core.Policy{JWTTTL: jwtTTL, ImpersonationTTL: impersonationTTL}}).Auth
 	}
 	serve, cli := auth(2*time.Hour, 10*time.Minute), auth(10*time.Minute, 20*time.Minute)

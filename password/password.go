@@ -1,9 +1,11 @@
 // Package password hashes and verifies passwords. New hashes are argon2id in
 // the PHC string format; bcrypt and PBKDF2-SHA256 hashes brought by an import
 // are verified too, and reported as needing a re-hash. Hashing is
-// CPU- and memory-heavy, so a Hasher runs at most a fixed number at once and
-// queues a bounded number more; past that it refuses at once rather than let
-// a log-in flood stall everything else.
+// CPU- and memory-heavy, so a Hasher runs them on a fixed pool of workers,
+// each on an OS thread of its own that on Linux runs at a lower priority
+// than the rest of the process (see Pool), and queues a bounded number
+// more; past that it refuses at once rather than let a log-in flood stall
+// everything else.
 package password
 
 import (
@@ -15,11 +17,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -41,117 +40,45 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, S
 // ErrBusy is returned when the hashing queue is full.
 var ErrBusy = errors.New("password: too many hashes in progress")
 
+// ErrClosed is returned for a hash asked of a Hasher after Close.
+var ErrClosed = errors.New("password: hasher closed")
+
 // ErrFormat is returned for a stored hash in an unknown or malformed format.
 var ErrFormat = errors.New("password: unknown hash format")
 
-// Hasher hashes and verifies passwords with bounded concurrency.
-type Hasher struct {
-	params Params
-	run    chan struct{} // a slot per hash that may run
-	queue  chan struct{} // a slot per hash that may run or wait
-	// waits and waited count the hashes that got a run slot and their
-	// total wait for it, in nanoseconds; refused counts ErrBusy.
-	waits, waited, refused atomic.Uint64
-}
-
-// Stats is what a Hasher is doing, for metrics.
-type Stats struct {
-	Running, Waiting int // hashes running now, and waiting for a CPU
-	// Waits counts the hashes that have started, and Waited is their
-	// total wait in the queue; Refused counts those refused with ErrBusy.
-	Waits   uint64
-	Waited  time.Duration
-	Refused uint64
-}
-
-// Stats returns the hasher's queue now and its counts so far.
-func (h *Hasher) Stats() Stats {
-	running := len(h.run)
-	return Stats{Running: running, Waiting: max(0, len(h.queue)-running), Waits: h.waits.Load(),
-		Waited: time.Duration(h.waited.Load()), Refused: h.refused.Load()}
-}
-
-// NewHasher returns a Hasher that runs at most workers hashes at once and
-// lets at most queue more wait. workers <= 0 means one less than the CPUs,
-// at least one: a CPU is left to everything else, so that a flood of
-// log-ins slows log-ins but not the requests that check a token.
-func NewHasher(p Params, workers, queue int) *Hasher {
-	if workers <= 0 {
-		workers = max(1, runtime.NumCPU()-1)
-	}
-	if queue < 0 {
-		queue = 0
-	}
-	return &Hasher{
-		params: p,
-		run:    make(chan struct{}, workers),
-		queue:  make(chan struct{}, workers+queue),
-	}
-}
-
-// Params returns the parameters new hashes are made with.
-func (h *Hasher) Params() Params { return h.params }
-
-// acquire takes a run slot, waiting in the queue; it fails with ErrBusy when
-// the queue is full and with ctx's error when ctx ends first.
-func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case h.queue <- struct{}{}:
-	default:
-		h.refused.Add(1)
-		return nil, ErrBusy
-	}
-	start := time.Now()
-	select {
-	case h.run <- struct{}{}:
-		h.waits.Add(1)
-		h.waited.Add(uint64(time.Since(start)))
-		return func() { <-h.run; <-h.queue }, nil
-	case <-ctx.Done():
-		<-h.queue
-		return nil, ctx.Err()
-	}
-}
-
 // Hash returns the argon2id hash of pw in PHC format.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer release()
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
 	p := h.params
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	var key []byte
+	if err := h.do(ctx, func() {
+		key = argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	}); err != nil {
+		return "", err
+	}
 	return encodeArgon2(p, salt, key), nil
 }
 
 // Verify reports whether pw matches the encoded hash, and whether the hash
 // should be replaced by a new one (another algorithm or weaker parameters).
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error) {
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return false, false, err
+	if derr := h.do(ctx, func() { ok, rehash, err = h.verify(pw, encoded) }); derr != nil {
+		return false, false, derr
 	}
-	defer release()
-	return h.verify(pw, encoded)
+	return ok, rehash, err
 }
 
 // Burn spends the time of one verification against a hash of the current
 // parameters, for callers that must not reveal that there was nothing to
 // verify (a log-in for an unknown account).
 func (h *Hasher) Burn(ctx context.Context, pw string) error {
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
 	p := h.params
-	argon2.IDKey([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
-	return nil
+	return h.do(ctx, func() {
+		argon2.IDKey([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
+	})
 }
 
 func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -17,7 +15,7 @@ var fast = Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 func TestHashVerify(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(DefaultParams, 0, 4)
+	h := NewHasher(DefaultParams, Pool{Queue: 4})
 	enc, err := h.Hash(ctx, "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -40,12 +38,12 @@ func TestHashVerify(t *testing.T) {
 func TestVerifyImported(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(DefaultParams, 0, 4)
+	h := NewHasher(DefaultParams, Pool{Queue: 4})
 	bc, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	weak := NewHasher(fast, 1, 0)
+	weak := NewHasher(fast, Pool{Workers: 1})
 	weakHash, _ := weak.Hash(ctx, "correct horse")
 	tests := []struct {
 		name    string
@@ -77,7 +75,7 @@ func TestVerifyImported(t *testing.T) {
 
 func TestBadHashes(t *testing.T) {
 	t.Parallel()
-	h := NewHasher(fast, 1, 0)
+	h := NewHasher(fast, Pool{Workers: 1})
 	for _, enc := range []string{
 		"", "plain", "$md5$abc", "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",
 		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43),
@@ -96,60 +94,10 @@ func TestBadHashes(t *testing.T) {
 	}
 }
 
-func TestBoundedQueue(t *testing.T) {
-	t.Parallel()
-	h := NewHasher(fast, 1, 1)
-	// Hold the one run slot and the one queue slot.
-	release, err := h.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	waiting := make(chan struct{})
-	go func() {
-		defer wg.Done()
-		close(waiting)
-		if _, err := h.Hash(context.Background(), "queued"); err != nil {
-			t.Errorf("queued hash: %v", err)
-		}
-	}()
-	<-waiting
-	// Wait until the goroutine holds its queue slot.
-	for deadline := time.Now().Add(5 * time.Second); len(h.queue) < 2; {
-		if time.Now().After(deadline) {
-			t.Fatal("queued hash never queued")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if _, err := h.Hash(context.Background(), "refused"); !errors.Is(err, ErrBusy) {
-		t.Fatalf("third hash: %v, want ErrBusy", err)
-	}
-	if s := h.Stats(); s.Running != 1 || s.Waiting != 1 || s.Refused != 1 || s.Waits != 1 {
-		t.Fatalf("stats with one running, one waiting and one refused: %+v", s)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	time.Sleep(time.Millisecond) // the queued hash waits at least this long
-	release()
-	wg.Wait()
-	if s := h.Stats(); s.Running != 0 || s.Waiting != 0 || s.Waits != 2 || s.Waited < time.Millisecond {
-		t.Fatalf("stats once both ran: %+v", s)
-	}
-	if _, err := h.Hash(ctx, "cancelled"); err == nil {
-		// With a free slot the select may pick either branch; both are fine,
-		// but a cancelled context must never leak a slot.
-		t.Log("cancelled context still hashed: a slot was free")
-	}
-	if len(h.run) != 0 || len(h.queue) != 0 {
-		t.Fatalf("slots leaked: run=%d queue=%d", len(h.run), len(h.queue))
-	}
-}
-
 // FuzzCheck feeds arbitrary stored hashes to the parsers: they must never
 // panic, and whatever Check accepts Verify must handle.
 func FuzzCheck(f *testing.F) {
-	h := NewHasher(fast, 1, 0)
+	h := NewHasher(fast, Pool{Workers: 1})
 	enc, _ := h.Hash(context.Background(), "seed")
 	for _, s := range []string{enc, "$2b$04$abcdefghijklmnopqrstuu5WxA0p9WRrLpNHbZHgJi7/nYgPxTQZK",
 		"$pbkdf2-sha256$1000$c2FsdA$w7/Z.TtKe2706ziYqntGWEpywycBhHRgtLIN.hknDGQ", "pbkdf2_sha256$1$s$AAAA"} {

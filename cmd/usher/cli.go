@@ -184,7 +184,7 @@ func (m *Main) runCore(ctx context.Context, cfg *config, open func(context.Conte
 	if err != nil {
 		return err
 	}
-	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, 0, 16), Seal: box, Policy: p})
+	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, password.Pool{Queue: 16}), Seal: box, Policy: p})
 	return fn(system(ctx), c)
 }
 

@@ -39,7 +39,7 @@ func TestReadyzFailsWhenWritesFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ro.Close() })
-	c := core.New(core.Config{Store: rw, Hasher: password.NewHasher(password.DefaultParams, 1, 1)})
+	c := core.New(core.Config{Store: rw, Hasher: password.NewHasher(password.DefaultParams, password.Pool{Workers: 1, Queue: 1})})
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	for _, tt := range []struct {

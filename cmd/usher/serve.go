@@ -50,6 +50,7 @@ type serveConfig struct {
 	argon2        password.Params
 	hashWorkers   int
 	hashQueue     int
+	hashNice      int
 	policy        core.Policy
 	github        connector.GitHubConfig
 	oidc          connector.OIDCConfig
@@ -125,7 +126,10 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.Uint32Var(&sc.argon2.Memory, "argon2-memory", sc.argon2.Memory, "argon2id memory, KiB")
 	f.Uint32Var(&sc.argon2.Time, "argon2-time", sc.argon2.Time, "argon2id passes")
 	f.Uint8Var(&sc.argon2.Threads, "argon2-threads", sc.argon2.Threads, "argon2id threads")
-	f.IntVar(&sc.hashWorkers, "hash-workers", 0, "password hashes that run at once (default: the CPUs less one, at least one)")
+	f.IntVar(&sc.hashWorkers, "hash-workers", 0, "password hashes that run at once, each on a thread of its own (default: the CPUs "+
+		"where the threads run at --hash-nice, i.e. on Linux; the CPUs less one, at least one, elsewhere or at --hash-nice 0)")
+	f.IntVar(&sc.hashNice, "hash-nice", 19, "niceness (0 to 19) of the password hash threads on Linux, so that requests get a CPU before "+
+		"hashes; serve then adds --hash-workers to GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
 	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a CPU before log-ins are answered 429")
 	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
 	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
@@ -229,7 +233,12 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	}
 	metrics := newServeMetrics(sc.metricsToken, sc.metricsAddr == "")
 	metrics.registerPools(db.Pools())
-	c, err := buildCore(ctx, db, box, blobs, sc, log, metrics.reg)
+	hasher, stopHasher, err := startHasher(sc, m.Getenv, log)
+	if err != nil {
+		return err
+	}
+	defer stopHasher()
+	c, err := buildCore(ctx, db, box, blobs, hasher, sc, log, metrics.reg)
 	if err != nil {
 		return err
 	}
@@ -329,7 +338,7 @@ func openBlobs(ctx context.Context, database, url string) (usher.BlobStore, erro
 
 // buildCore makes the core with its mail transport, log-in providers and
 // blob store.
-func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, sc *serveConfig, log *slog.Logger,
+func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.BlobStore, hasher *password.Hasher, sc *serveConfig, log *slog.Logger,
 	reg prometheus.Registerer) (*core.Core, error) {
 	var transport usher.Transport = mail.NewLog(log)
 	mailDir := ""
@@ -371,7 +380,6 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		}
 		conns = append(conns, o)
 	}
-	hasher := password.NewHasher(sc.argon2, sc.hashWorkers, sc.hashQueue)
 	metric.RegisterHasher(reg, hasher)
 	return core.New(core.Config{
 		Observer:   metric.NewObserver(reg),

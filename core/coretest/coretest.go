@@ -80,9 +80,11 @@ func New(t testing.TB, opts Options) *Env {
 	if opts.HashQueue == 0 {
 		opts.HashQueue = 64
 	}
+	hasher := password.NewHasher(opts.Params, password.Pool{Queue: opts.HashQueue})
+	t.Cleanup(hasher.Close)
 	c := core.New(core.Config{
 		Store:      db,
-		Hasher:     password.NewHasher(opts.Params, 0, opts.HashQueue),
+		Hasher:     hasher,
 		Policy:     opts.Policy,
 		Now:        opts.Now,
 		Transport:  opts.Transport,
