@@ -19,18 +19,24 @@ func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) 
 	if sc.hashNice < 0 || sc.hashNice > 19 {
 		return nil, nil, fmt.Errorf("--hash-nice: %d is not between 0 and 19", sc.hashNice)
 	}
-	h := password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue, Nice: sc.hashNice})
-	niced := password.PerThreadNice && sc.hashNice > 0
+	nice := sc.hashNice
+	h := password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue, Nice: nice})
 	if err := h.Start(); err != nil {
-		niced = false
-		log.Warn("password hash workers run at the process's priority", "err", err)
+		// Workers at full priority on every CPU would starve requests:
+		// fall back to --hash-nice 0 and its default of a CPU less.
+		log.Warn("password hash workers run at the process's priority, as at --hash-nice 0", "err", err)
+		h.Close()
+		nice = 0
+		h = password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue})
+		_ = h.Start() // at niceness 0 nothing is set
 	}
+	niced := password.PerThreadNice && nice > 0
 	procs := runtime.GOMAXPROCS(0)
 	raised := niced && getenv("GOMAXPROCS") == ""
 	if raised {
 		runtime.GOMAXPROCS(procs + h.Workers())
 	}
-	log.Info("password hash workers", "workers", h.Workers(), "nice", sc.hashNice, "niced", niced,
+	log.Info("password hash workers", "workers", h.Workers(), "nice", nice, "niced", niced,
 		"gomaxprocs", runtime.GOMAXPROCS(0))
 	return h, func() {
 		h.Close()
