@@ -130,7 +130,7 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 		"where the threads run at --hash-nice, i.e. on Linux; the CPUs less one, at least one, elsewhere or at --hash-nice 0)")
 	f.IntVar(&sc.hashNice, "hash-nice", 19, "niceness (0 to 19) of the password hash threads on Linux, so that requests get a CPU before "+
 		"hashes; serve then adds --hash-workers to GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
-	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a CPU before log-ins are answered 429")
+	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a hash worker before log-ins are answered 429")
 	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
 	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
 	f.DurationVar(&p.ImpersonationTTL, "impersonation-ttl", p.ImpersonationTTL, "longest impersonation (under 24h)")
