@@ -387,14 +387,27 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 		return nil, c.fail(name, err)
 	}
 	finish()
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(identities), &pairs); err != nil {
-		return nil, fmt.Errorf("%s: identities: %w", name, err)
-	}
-	for _, p := range pairs {
-		u.Identities = append(u.Identities, usher.Identity{Provider: p[0], ExternUID: p[1]})
+	if err := setIdentities(u, identities); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return u, nil
+}
+
+// setIdentities sets u's identities from the JSON array of [provider,
+// extern_uid] pairs that UserWithIdentities and UserIdentitiesColumn
+// select; an empty array leaves them nil.
+func setIdentities(u *usher.User, pairs string) error {
+	if pairs == "[]" {
+		return nil
+	}
+	var ps [][2]string
+	if err := json.Unmarshal([]byte(pairs), &ps); err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	for _, p := range ps {
+		u.Identities = append(u.Identities, usher.Identity{Provider: p[0], ExternUID: p[1]})
+	}
+	return nil
 }
 
 // userGetQueries are the statements UserGet reads one user by, each
@@ -684,10 +697,23 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		last := page.Items[limit-1]
 		page.Next = &usher.Cursor{ID: last.ID, Key: cursorKey(col, last)}
 	}
-	if err := c.attachIdentities(ctx, page.Items); err != nil {
-		return nil, err
+	if !foldsIdentities(f, col, windowNone) {
+		if err := c.attachIdentities(ctx, page.Items); err != nil {
+			return nil, err
+		}
 	}
 	return page, nil
+}
+
+// foldsIdentities reports whether userRows reads the users' identities in
+// the page's own statement (UserIdentitiesColumn) rather than leaving them
+// to attachIdentities' second one. It does for the rows of a list in id
+// order from its start, which the id index or rowid scan reads in order,
+// so the column's subquery runs once per row returned; not under a sort,
+// which would run it for every row sorted, nor past an offset, which on
+// PostgreSQL would run it for every row skipped.
+func foldsIdentities(f usher.UserFilter, col string, part int) bool {
+	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f)
 }
 
 // A search's first window that holds at least 1/searchWidenAt of a page
@@ -755,7 +781,12 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
 		}
 	}
-	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM " + from)
+	fold := foldsIdentities(f, col, part)
+	cols := macros["{{user_columns}}"]
+	if fold {
+		cols += ", " + c.queries["UserIdentitiesColumn"]
+	}
+	b.Write("SELECT " + cols + " FROM " + from)
 	b.WriteWhere()
 	switch {
 	case part == windowRest:
@@ -773,9 +804,19 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	defer rows.Close()
 	var users []*usher.User
 	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
+		u, dests, finish := userDests()
+		var identities string
+		if fold {
+			dests = append(dests, &identities)
+		}
+		if err := rows.Scan(dests...); err != nil {
 			return nil, fmt.Errorf("UserList: %w", err)
+		}
+		finish()
+		if fold {
+			if err := setIdentities(u, identities); err != nil {
+				return nil, fmt.Errorf("UserList: %w", err)
+			}
 		}
 		users = append(users, u)
 	}
