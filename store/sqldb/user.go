@@ -647,9 +647,13 @@ func isUUID(s string) bool {
 func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	page := &usher.UserPage{Page: usher.Page[*usher.User]{Total: -1, Limit: f.Page.Limit}}
 	var err error
-	if f.Page.WithTotal && countable(f) {
+	folded := -1
+	switch {
+	case foldsTotal(f, windowNone):
+		// userRows reads the total with the page; see below.
+	case f.Page.WithTotal && countable(f):
 		page.Total, err = c.userCount(ctx, f)
-	} else {
+	default:
 		page.Total, page.TotalEstimated, err = c.total(ctx, "UserList", f.Page, func(b *Builder, cols string) {
 			c.userWhere(b, f)
 			from, _ := b.source()
@@ -664,7 +668,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	if w := c.d.SearchWindow(); w > 0 && col == "id" && f.Page.Offset == 0 && f.Page.Limit > 0 && searches(f) {
 		// The window's users first, then, when they do not fill the page,
 		// the matches after the window through the search indexes.
-		page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+		page.Items, _, err = c.userRows(ctx, f, col, desc, w, windowFirst)
 		if k := len(page.Items); err == nil && k*searchWidenAt >= f.Page.Limit+1 && k <= f.Page.Limit {
 			// The window holds half a page or more, not a whole one: the
 			// string is about k in w users. A wider window that should
@@ -674,7 +678,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			// share too roughly, and the wider window would near the
 			// cost of the indexes' few matches.
 			w = min(w*(2*(f.Page.Limit+1)/k+1), searchWindowMax)
-			page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+			page.Items, _, err = c.userRows(ctx, f, col, desc, w, windowFirst)
 		}
 		if err == nil && len(page.Items) <= f.Page.Limit {
 			var rest []*usher.User
@@ -683,14 +687,23 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			// still asks whether a match follows it (a limit of 0 would
 			// read every one).
 			g.Page.Limit = max(f.Page.Limit-len(page.Items), 1)
-			rest, err = c.userRows(ctx, g, col, desc, w, windowRest)
+			rest, _, err = c.userRows(ctx, g, col, desc, w, windowRest)
 			page.Items = append(page.Items, rest...)
 		}
 	} else {
-		page.Items, err = c.userRows(ctx, f, col, desc, 0, windowNone)
+		page.Items, folded, err = c.userRows(ctx, f, col, desc, 0, windowNone)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if foldsTotal(f, windowNone) {
+		if page.Total = folded; folded < 0 {
+			// No row came to carry the total: an empty list, or a page
+			// past its end.
+			if page.Total, err = c.userCount(ctx, f); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if limit := f.Page.Limit; limit > 0 && len(page.Items) > limit {
 		page.Items = page.Items[:limit]
@@ -714,6 +727,15 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 // PostgreSQL would run it for every row skipped.
 func foldsIdentities(f usher.UserFilter, col string, part int) bool {
 	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f)
+}
+
+// foldsTotal reports whether userRows reads the list's exact total from
+// user_counts in the page's own statement, as a column of every row (an
+// uncorrelated subquery, which both engines run once), rather than
+// userCount's statement of its own: for a page of a countable list that
+// asks for its total.
+func foldsTotal(f usher.UserFilter, part int) bool {
+	return part == windowNone && f.Page.WithTotal && countable(f)
 }
 
 // A search's first window that holds at least 1/searchWidenAt of a page
@@ -746,7 +768,10 @@ const (
 // and orders by an expression of the id, so that the planner finds them
 // through the search indexes and sorts them rather than walking the
 // primary key.
-func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, desc bool, w, part int) ([]*usher.User, error) {
+//
+// It also returns the list's total when foldsTotal, taken from the first
+// row, and -1 otherwise or when no row came.
+func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, desc bool, w, part int) ([]*usher.User, int, error) {
 	b := &Builder{d: c.d}
 	op, dir, edge := ">", " ASC", "max"
 	if desc {
@@ -773,7 +798,7 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	if after := f.Page.After; after != nil {
 		key, err := c.cursorArg(col, after)
 		if err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 		if col == "id" {
 			b.Where(idCol + " " + op + " " + b.Arg(after.ID))
@@ -785,6 +810,10 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	cols := macros["{{user_columns}}"]
 	if fold {
 		cols += ", " + c.queries["UserIdentitiesColumn"]
+	}
+	withTotal := foldsTotal(f, part)
+	if withTotal {
+		cols += ", (" + userCountQuery(b, f) + ")"
 	}
 	b.Write("SELECT " + cols + " FROM " + from)
 	b.WriteWhere()
@@ -799,31 +828,35 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	writePage(b, f.Page)
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
-		return nil, c.fail("UserList", err)
+		return nil, -1, c.fail("UserList", err)
 	}
 	defer rows.Close()
 	var users []*usher.User
+	total := -1
 	for rows.Next() {
 		u, dests, finish := userDests()
 		var identities string
 		if fold {
 			dests = append(dests, &identities)
 		}
+		if withTotal {
+			dests = append(dests, &total)
+		}
 		if err := rows.Scan(dests...); err != nil {
-			return nil, fmt.Errorf("UserList: %w", err)
+			return nil, -1, fmt.Errorf("UserList: %w", err)
 		}
 		finish()
 		if fold {
 			if err := setIdentities(u, identities); err != nil {
-				return nil, fmt.Errorf("UserList: %w", err)
+				return nil, -1, fmt.Errorf("UserList: %w", err)
 			}
 		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, c.fail("UserList", err)
+		return nil, -1, c.fail("UserList", err)
 	}
-	return users, nil
+	return users, total, nil
 }
 
 // writeLimit ends a page's query of limit rows: it reads one more, to learn
