@@ -24,13 +24,18 @@ func scanUser(s scanner) (*usher.User, error) {
 	return u, nil
 }
 
+// userColumns is the number of columns in {{user_columns}}.
+const userColumns = 42
+
 // userDests returns a user, the scan destinations of {{user_columns}} for
 // it, and a function to call after the scan, for queries that read a user
 // beside other columns.
 func userDests() (*usher.User, []any, func()) {
 	u := new(usher.User)
 	var state, kind, externalID string
-	dests := []any{&u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
+	// Room for the two columns a page may read beside the user's
+	// (userRows): appending them must not copy the slice for every row.
+	dests := append(make([]any, 0, userColumns+2), &u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
 		&u.DisplayName, &u.Handle, &u.Bio, &u.Location, &u.GitLab.Skype, &u.GitLab.LinkedIn, &u.GitLab.Twitter,
 		&u.WebsiteURL, &u.Language, &state, &kind, &u.Admin, &u.External, &u.GitLab.CanCreateGroup,
 		&u.GitLab.ProjectsLimit, &u.GitLab.ThemeID, &u.GitLab.ColorSchemeID, &u.TwoFactorEnabled,
@@ -38,7 +43,7 @@ func userDests() (*usher.User, []any, func()) {
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
 		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag, nullTime{&u.CredentialsSince},
-		&u.UnconfirmedEmail, nullInt{&u.OrganisationID}, rawObject{&u.Meta}}
+		&u.UnconfirmedEmail, nullInt{&u.OrganisationID}, rawObject{&u.Meta})
 	return u, dests, func() {
 		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
