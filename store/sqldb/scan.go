@@ -90,6 +90,11 @@ func (c rawObject) Scan(src any) error {
 	default:
 		return fmt.Errorf("sqldb: cannot scan %T as JSON", src)
 	}
+	if string(data) == "{}" {
+		// Most rows: nothing to compact.
+		*c.v = nil
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, data); err != nil {
 		return fmt.Errorf("sqldb: scan JSON: %w", err)
