@@ -93,7 +93,7 @@ func scenarios() []scenario {
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				return b.load(ctx, b.usher.get("PRIVATE-TOKEN", b.token, b.userPath("/api/v4/users/")))
 			}},
-		{name: "pterodactyl_list",
+		{name: "pterodactyl_list", target: &target{text: "≥ 0.3×ceiling", met: ratioAtLeast(0.3)},
 			run: func(ctx context.Context, b *bench) (*result, error) {
 				return b.load(ctx, b.usher.get("Authorization", "Bearer "+b.appToken, fixed("/api/application/users")))
 			}},

@@ -67,6 +67,11 @@ func (c jsonCol) Scan(src any) error {
 	default:
 		return fmt.Errorf("sqldb: cannot scan %T as JSON", src)
 	}
+	if m, ok := c.v.(*map[string]string); ok && string(data) == "{}" {
+		// Most users' metadata: what Unmarshal would give, without it.
+		*m = map[string]string{}
+		return nil
+	}
 	return json.Unmarshal(data, c.v)
 }
 
@@ -84,6 +89,11 @@ func (c rawObject) Scan(src any) error {
 		data = s
 	default:
 		return fmt.Errorf("sqldb: cannot scan %T as JSON", src)
+	}
+	if string(data) == "{}" {
+		// Most rows: nothing to compact.
+		*c.v = nil
+		return nil
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, data); err != nil {

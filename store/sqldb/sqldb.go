@@ -514,7 +514,7 @@ var queryNames = []string{
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserFind", "UserWrite", "UserPurge", "UserCount", "UserTaken", "UserSeen",
 	"UserSignIn", "UserWithIdentities",
-	"IdentitiesOf", "IdentityUpsert", "IdentityDelete",
+	"IdentitiesOf", "UserIdentitiesColumn", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",
 	"TokenInsert", "TokenByID", "TokenByHash", "TokenTouch",
 	"AuditInsert", "AuditCount", "StatsUsers", "StatsGroups", "StatsApplications",

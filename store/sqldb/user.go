@@ -24,13 +24,18 @@ func scanUser(s scanner) (*usher.User, error) {
 	return u, nil
 }
 
+// userColumns is the number of columns in {{user_columns}}.
+const userColumns = 42
+
 // userDests returns a user, the scan destinations of {{user_columns}} for
 // it, and a function to call after the scan, for queries that read a user
 // beside other columns.
 func userDests() (*usher.User, []any, func()) {
 	u := new(usher.User)
 	var state, kind, externalID string
-	dests := []any{&u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
+	// Room for the two columns a page may read beside the user's
+	// (userRows): appending them must not copy the slice for every row.
+	dests := append(make([]any, 0, userColumns+2), &u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &u.FirstName, &u.LastName,
 		&u.DisplayName, &u.Handle, &u.Bio, &u.Location, &u.GitLab.Skype, &u.GitLab.LinkedIn, &u.GitLab.Twitter,
 		&u.WebsiteURL, &u.Language, &state, &kind, &u.Admin, &u.External, &u.GitLab.CanCreateGroup,
 		&u.GitLab.ProjectsLimit, &u.GitLab.ThemeID, &u.GitLab.ColorSchemeID, &u.TwoFactorEnabled,
@@ -38,7 +43,7 @@ func userDests() (*usher.User, []any, func()) {
 		nullTime{&u.LastSignInAt}, nullTime{&u.CurrentSignInAt}, nullTime{&u.LastSeenAt},
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTime{&u.SuspendedAt},
 		nullTime{&u.DeletedAt}, &u.Version, nullString{&u.Plan}, &u.AvatarETag, nullTime{&u.CredentialsSince},
-		&u.UnconfirmedEmail, nullInt{&u.OrganisationID}, rawObject{&u.Meta}}
+		&u.UnconfirmedEmail, nullInt{&u.OrganisationID}, rawObject{&u.Meta})
 	return u, dests, func() {
 		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
@@ -387,14 +392,27 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 		return nil, c.fail(name, err)
 	}
 	finish()
-	var pairs [][2]string
-	if err := json.Unmarshal([]byte(identities), &pairs); err != nil {
-		return nil, fmt.Errorf("%s: identities: %w", name, err)
-	}
-	for _, p := range pairs {
-		u.Identities = append(u.Identities, usher.Identity{Provider: p[0], ExternUID: p[1]})
+	if err := setIdentities(u, identities); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return u, nil
+}
+
+// setIdentities sets u's identities from the JSON array of [provider,
+// extern_uid] pairs that UserWithIdentities and UserIdentitiesColumn
+// select; an empty array leaves them nil.
+func setIdentities(u *usher.User, pairs string) error {
+	if pairs == "[]" {
+		return nil
+	}
+	var ps [][2]string
+	if err := json.Unmarshal([]byte(pairs), &ps); err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	for _, p := range ps {
+		u.Identities = append(u.Identities, usher.Identity{Provider: p[0], ExternUID: p[1]})
+	}
+	return nil
 }
 
 // userGetQueries are the statements UserGet reads one user by, each
@@ -634,9 +652,13 @@ func isUUID(s string) bool {
 func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	page := &usher.UserPage{Page: usher.Page[*usher.User]{Total: -1, Limit: f.Page.Limit}}
 	var err error
-	if f.Page.WithTotal && countable(f) {
+	folded := -1
+	switch {
+	case foldsTotal(f, windowNone):
+		// userRows reads the total with the page; see below.
+	case f.Page.WithTotal && countable(f):
 		page.Total, err = c.userCount(ctx, f)
-	} else {
+	default:
 		page.Total, page.TotalEstimated, err = c.total(ctx, "UserList", f.Page, func(b *Builder, cols string) {
 			c.userWhere(b, f)
 			from, _ := b.source()
@@ -651,7 +673,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 	if w := c.d.SearchWindow(); w > 0 && col == "id" && f.Page.Offset == 0 && f.Page.Limit > 0 && searches(f) {
 		// The window's users first, then, when they do not fill the page,
 		// the matches after the window through the search indexes.
-		page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+		page.Items, _, err = c.userRows(ctx, f, col, desc, w, windowFirst)
 		if k := len(page.Items); err == nil && k*searchWidenAt >= f.Page.Limit+1 && k <= f.Page.Limit {
 			// The window holds half a page or more, not a whole one: the
 			// string is about k in w users. A wider window that should
@@ -661,7 +683,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			// share too roughly, and the wider window would near the
 			// cost of the indexes' few matches.
 			w = min(w*(2*(f.Page.Limit+1)/k+1), searchWindowMax)
-			page.Items, err = c.userRows(ctx, f, col, desc, w, windowFirst)
+			page.Items, _, err = c.userRows(ctx, f, col, desc, w, windowFirst)
 		}
 		if err == nil && len(page.Items) <= f.Page.Limit {
 			var rest []*usher.User
@@ -670,24 +692,55 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			// still asks whether a match follows it (a limit of 0 would
 			// read every one).
 			g.Page.Limit = max(f.Page.Limit-len(page.Items), 1)
-			rest, err = c.userRows(ctx, g, col, desc, w, windowRest)
+			rest, _, err = c.userRows(ctx, g, col, desc, w, windowRest)
 			page.Items = append(page.Items, rest...)
 		}
 	} else {
-		page.Items, err = c.userRows(ctx, f, col, desc, 0, windowNone)
+		page.Items, folded, err = c.userRows(ctx, f, col, desc, 0, windowNone)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if foldsTotal(f, windowNone) {
+		if page.Total = folded; folded < 0 {
+			// No row came to carry the total: an empty list, or a page
+			// past its end.
+			if page.Total, err = c.userCount(ctx, f); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if limit := f.Page.Limit; limit > 0 && len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
 		page.Next = &usher.Cursor{ID: last.ID, Key: cursorKey(col, last)}
 	}
-	if err := c.attachIdentities(ctx, page.Items); err != nil {
-		return nil, err
+	if !foldsIdentities(f, col, windowNone) {
+		if err := c.attachIdentities(ctx, page.Items); err != nil {
+			return nil, err
+		}
 	}
 	return page, nil
+}
+
+// foldsIdentities reports whether userRows reads the users' identities in
+// the page's own statement (UserIdentitiesColumn) rather than leaving them
+// to attachIdentities' second one. It does for the rows of a list in id
+// order from its start, which the id index or rowid scan reads in order,
+// so the column's subquery runs once per row returned; not under a sort,
+// which would run it for every row sorted, nor past an offset, which on
+// PostgreSQL would run it for every row skipped.
+func foldsIdentities(f usher.UserFilter, col string, part int) bool {
+	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f)
+}
+
+// foldsTotal reports whether userRows reads the list's exact total from
+// user_counts in the page's own statement, as a column of every row (an
+// uncorrelated subquery, which both engines run once), rather than
+// userCount's statement of its own: for a page of a countable list that
+// asks for its total.
+func foldsTotal(f usher.UserFilter, part int) bool {
+	return part == windowNone && f.Page.WithTotal && countable(f)
 }
 
 // A search's first window that holds at least 1/searchWidenAt of a page
@@ -720,7 +773,10 @@ const (
 // and orders by an expression of the id, so that the planner finds them
 // through the search indexes and sorts them rather than walking the
 // primary key.
-func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, desc bool, w, part int) ([]*usher.User, error) {
+//
+// It also returns the list's total when foldsTotal, taken from the first
+// row, and -1 otherwise or when no row came.
+func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, desc bool, w, part int) ([]*usher.User, int, error) {
 	b := &Builder{d: c.d}
 	op, dir, edge := ">", " ASC", "max"
 	if desc {
@@ -747,7 +803,7 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	if after := f.Page.After; after != nil {
 		key, err := c.cursorArg(col, after)
 		if err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 		if col == "id" {
 			b.Where(idCol + " " + op + " " + b.Arg(after.ID))
@@ -755,7 +811,16 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
 		}
 	}
-	b.Write("SELECT " + macros["{{user_columns}}"] + " FROM " + from)
+	fold := foldsIdentities(f, col, part)
+	cols := macros["{{user_columns}}"]
+	if fold {
+		cols += ", " + c.queries["UserIdentitiesColumn"]
+	}
+	withTotal := foldsTotal(f, part)
+	if withTotal {
+		cols += ", (" + userCountQuery(b, f) + ")"
+	}
+	b.Write("SELECT " + cols + " FROM " + from)
 	b.WriteWhere()
 	switch {
 	case part == windowRest:
@@ -768,21 +833,35 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	writePage(b, f.Page)
 	rows, err := c.q.QueryContext(ctx, b.String(), b.Args()...)
 	if err != nil {
-		return nil, c.fail("UserList", err)
+		return nil, -1, c.fail("UserList", err)
 	}
 	defer rows.Close()
 	var users []*usher.User
+	total := -1
 	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("UserList: %w", err)
+		u, dests, finish := userDests()
+		var identities string
+		if fold {
+			dests = append(dests, &identities)
+		}
+		if withTotal {
+			dests = append(dests, &total)
+		}
+		if err := rows.Scan(dests...); err != nil {
+			return nil, -1, fmt.Errorf("UserList: %w", err)
+		}
+		finish()
+		if fold {
+			if err := setIdentities(u, identities); err != nil {
+				return nil, -1, fmt.Errorf("UserList: %w", err)
+			}
 		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, c.fail("UserList", err)
+		return nil, -1, c.fail("UserList", err)
 	}
-	return users, nil
+	return users, total, nil
 }
 
 // writeLimit ends a page's query of limit rows: it reads one more, to learn

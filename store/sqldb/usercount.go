@@ -28,14 +28,24 @@ func countable(f usher.UserFilter) bool {
 // must be countable.
 func (c *conn) userCount(ctx context.Context, f usher.UserFilter) (int, error) {
 	b := &Builder{d: c.d}
-	classWhere(b, f, func(deleted bool) string { return "deleted = " + b.Arg(deleted) })
-	b.Write("SELECT coalesce(sum(n), 0) FROM user_counts")
-	b.WriteWhere()
+	q := userCountQuery(b, f)
 	var n int
-	if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&n); err != nil {
+	if err := c.q.QueryRowContext(ctx, q, b.Args()...).Scan(&n); err != nil {
 		return 0, c.fail("UserCount", err)
 	}
 	return n, nil
+}
+
+// userCountQuery returns the statement that sums the rows of user_counts
+// holding the users f keeps, its arguments recorded on b, so that it may
+// stand alone or as a scalar subquery of b's statement (see foldsTotal).
+func userCountQuery(b *Builder, f usher.UserFilter) string {
+	cb := &Builder{d: b.d, args: b.args, inOrder: b.inOrder}
+	classWhere(cb, f, func(deleted bool) string { return "deleted = " + cb.Arg(deleted) })
+	cb.Write("SELECT coalesce(sum(n), 0) FROM user_counts")
+	cb.WriteWhere()
+	b.args = cb.args
+	return cb.String()
 }
 
 // classWhere adds to b the conditions of f on what user_counts tells users

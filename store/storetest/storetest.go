@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Ready", testReady},
 		{"UserPurgeCascades", testUserPurgeCascades},
 		{"Identities", testIdentities},
+		{"IdentitiesListed", testIdentitiesListed},
 		{"Passwords", testPasswords},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},

@@ -283,6 +283,52 @@ func testIdentities(t *testing.T, s store.Store) {
 	}
 }
 
+// testIdentitiesListed checks that every way of listing users gives each
+// its identities, ordered by provider, and none to a user without: the
+// page's own statement carries them in id order from the start, a second
+// statement does otherwise.
+func testIdentitiesListed(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", ""))
+	b := mustCreateUser(t, s, newUser("bob", "bob@example.com", ""))
+	c := mustCreateUser(t, s, newUser("carol", "carol@example.com", ""))
+	for _, id := range []usher.Identity{{Provider: "gitlab", ExternUID: "a-gl"}, {Provider: "github", ExternUID: "a-gh"}} {
+		if err := s.IdentitySet(ctx, a.ID, id, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.IdentitySet(ctx, c.ID, usher.Identity{Provider: "oidc", ExternUID: "c\"quoted\""}, base); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]string{
+		a.ID: "[{github a-gh} {gitlab a-gl}]",
+		b.ID: "[]",
+		c.ID: `[{oidc c"quoted"}]`,
+	}
+	for _, tc := range []struct {
+		name string
+		f    usher.UserFilter
+	}{
+		{"id order", usher.UserFilter{}},
+		{"first page with total", usher.UserFilter{Page: usher.PageRequest{Limit: 2, WithTotal: true}}},
+		{"after a cursor", usher.UserFilter{Page: usher.PageRequest{Limit: 2, After: &usher.Cursor{ID: a.ID}}}},
+		{"offset", usher.UserFilter{Page: usher.PageRequest{Limit: 2, Offset: 1}}},
+		{"id descending", usher.UserFilter{Sort: usher.SortIDDesc}},
+		{"by username", usher.UserFilter{Sort: usher.SortUsernameAsc}},
+		{"search", usher.UserFilter{Query: "example.com", SearchEmail: true, Page: usher.PageRequest{Limit: 10}}},
+	} {
+		p := list(t, s, tc.f)
+		if len(p.Items) == 0 {
+			t.Fatalf("%s: no users", tc.name)
+		}
+		for _, u := range p.Items {
+			if got := fmt.Sprint(u.Identities); got != want[u.ID] {
+				t.Errorf("%s: %s has identities %s, want %s", tc.name, u.Username, got, want[u.ID])
+			}
+		}
+	}
+}
+
 func testPasswords(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := mustCreateUser(t, s, newUser("alice", "", ""))

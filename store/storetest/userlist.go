@@ -195,6 +195,11 @@ func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 	if got := fmt.Sprint(usernames(p)); got != "[dave ci-bot]" || p.Total != -1 || p.Next != nil {
 		t.Fatalf("last page: %s total=%d next=%v", got, p.Total, p.Next)
 	}
+	// Past the end no row carries the total: it is counted all the same.
+	p = list(t, s, usher.UserFilter{Page: usher.PageRequest{Offset: 10, Limit: 2, WithTotal: true}})
+	if len(p.Items) != 0 || p.Total != 4 || p.Next != nil {
+		t.Fatalf("past the end: %s total=%d next=%v; want [] total=4", usernames(p), p.Total, p.Next)
+	}
 	p = list(t, s, usher.UserFilter{Query: "example", SearchEmail: true, Page: usher.PageRequest{WithTotal: true}})
 	if p.Total != 1 {
 		t.Fatalf("search total = %d, want 1", p.Total)

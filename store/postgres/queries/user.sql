@@ -73,6 +73,13 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = $1 AND deleted_at IS NUL
        EXISTS (SELECT 1 FROM users WHERE handle_key = $6 AND deleted_at IS NULL AND id <> $5),
        EXISTS (SELECT 1 FROM users WHERE uuid = $4::uuid AND id <> $5);
 
+-- name: UserIdentitiesColumn
+-- A column a page of users ordered by id selects beside {{user_columns}}
+-- (sqldb's foldsIdentities): each user's identities as UserWithIdentities
+-- gives them, so the page needs no second statement for them.
+(SELECT COALESCE(json_agg(json_build_array(i.provider, i.extern_uid) ORDER BY i.provider), '[]'::json)::text
+ FROM identities i WHERE i.user_id = users.id);
+
 -- name: IdentitiesOf
 SELECT user_id, provider, extern_uid FROM identities WHERE user_id IN ({{ids}}) ORDER BY user_id, provider;
 

@@ -74,6 +74,13 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1 AND deleted_at IS NUL
        EXISTS (SELECT 1 FROM users WHERE handle_key = ?6 AND deleted_at IS NULL AND id <> ?5),
        EXISTS (SELECT 1 FROM users WHERE uuid = ?4 AND id <> ?5);
 
+-- name: UserIdentitiesColumn
+-- A column a page of users ordered by id selects beside {{user_columns}}
+-- (sqldb's foldsIdentities): each user's identities as UserWithIdentities
+-- gives them, so the page needs no second statement for them.
+(SELECT json_group_array(json_array(i.provider, i.extern_uid))
+ FROM (SELECT provider, extern_uid FROM identities WHERE user_id = users.id ORDER BY provider) i);
+
 -- name: IdentitiesOf
 SELECT user_id, provider, extern_uid FROM identities WHERE user_id IN ({{ids}}) ORDER BY user_id, provider;
 
