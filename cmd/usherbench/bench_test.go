@@ -106,3 +106,19 @@ func TestScanSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestRate: the table's rates are whole numbers from ten a second, with
+// two decimals below, so that a scan's 0.3 a second is not shown as 0.
+func TestRate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rps  float64
+		want string
+	}{
+		{0, "0.00"}, {0.3, "0.30"}, {9.994, "9.99"}, {10, "10"}, {1027.4, "1027"},
+	} {
+		if got := rate(tc.rps); got != tc.want {
+			t.Errorf("rate(%v) = %q, want %q", tc.rps, got, tc.want)
+		}
+	}
+}
