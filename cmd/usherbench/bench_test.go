@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -51,5 +54,73 @@ func TestPick(t *testing.T) {
 	}
 	if _, err := pick("me,nope"); err == nil {
 		t.Error(`pick("me,nope") accepted an unknown scenario`)
+	}
+}
+
+// TestDriveCutoff: a load's own cut-off, when it sets one, bounds its
+// operations instead of the default's.
+func TestDriveCutoff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		cutoff time.Duration
+		want   time.Duration
+	}{
+		{"default", 0, cutoff},
+		{"its own", time.Minute, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var called time.Time
+			var deadline time.Time
+			window := 500 * time.Millisecond
+			_, err := drive(context.Background(), loadSpec{workers: 1, window: window, cutoff: tc.cutoff},
+				func(ctx context.Context, _ *rand.Rand) error {
+					if called.IsZero() {
+						called = time.Now()
+						deadline, _ = ctx.Deadline()
+					}
+					time.Sleep(10 * time.Millisecond)
+					return nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The deadline is the window's end plus the cut-off, and the
+			// first operation began within the window.
+			if got := deadline.Sub(called); got < tc.want-100*time.Millisecond || got > tc.want+window {
+				t.Errorf("operations end %s after the first began; want the cut-off, %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScanSpec: search_scan runs one worker a core at most, never more
+// than the run's concurrency, with a window and a cut-off long enough for
+// scans of a million rows to finish.
+func TestScanSpec(t *testing.T) {
+	t.Parallel()
+	for _, conc := range []int{1, 32} {
+		b := &bench{cfg: config{conc: conc, dur: 5 * time.Second, warmup: time.Second}}
+		s := b.scanSpec()
+		if s.workers != min(conc, runtime.NumCPU()) || s.window != 10*time.Second || s.cutoff != time.Minute || s.warmup != time.Second {
+			t.Errorf("c=%d: %+v; want min(c, cores) workers, a 10s window, a minute's cut-off", conc, s)
+		}
+	}
+}
+
+// TestRate: the table's rates are whole numbers from ten a second, with
+// two decimals below, so that a scan's 0.3 a second is not shown as 0.
+func TestRate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rps  float64
+		want string
+	}{
+		{0, "0.00"}, {0.3, "0.30"}, {9.994, "9.99"}, {10, "10"}, {1027.4, "1027"},
+	} {
+		if got := rate(tc.rps); got != tc.want {
+			t.Errorf("rate(%v) = %q, want %q", tc.rps, got, tc.want)
+		}
 	}
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // cutoff is how long past its window a scenario waits for the operations
-// still in flight. They are then cancelled and counted as timeouts, so a
-// server that stalls fails its scenario instead of holding up the run.
+// still in flight, unless its loadSpec says otherwise. They are then
+// cancelled and counted as timeouts, so a server that stalls fails its
+// scenario instead of holding up the run.
 const cutoff = 10 * time.Second
 
 // An op is one operation a worker repeats: an HTTP request, a SQL query.
@@ -23,6 +24,7 @@ type loadSpec struct {
 	warmup  time.Duration // run, but not measured
 	window  time.Duration // measured
 	seed    uint64
+	cutoff  time.Duration // the wait past the window; 0 for cutoff
 }
 
 // result is what one load measured.
@@ -55,7 +57,10 @@ func (r *result) rps() float64 {
 func drive(ctx context.Context, s loadSpec, fn op) (*result, error) {
 	start := time.Now()
 	from, until := start.Add(s.warmup), start.Add(s.warmup+s.window)
-	opCtx, cancel := context.WithDeadline(ctx, until.Add(cutoff))
+	if s.cutoff == 0 {
+		s.cutoff = cutoff
+	}
+	opCtx, cancel := context.WithDeadline(ctx, until.Add(s.cutoff))
 	defer cancel()
 	ws := make([]*worker, s.workers)
 	var wg sync.WaitGroup
@@ -85,7 +90,7 @@ func drive(ctx context.Context, s loadSpec, fn op) (*result, error) {
 	}
 	if r.requests == 0 {
 		return nil, fmt.Errorf("no operation started in the %s window: %d of %d workers were still waiting for an answer from the warm-up %s after it, and were cut off",
-			s.window, stuck, s.workers, cutoff)
+			s.window, stuck, s.workers, s.cutoff)
 	}
 	r.elapsed = max(last.Sub(from), s.window)
 	return r, nil

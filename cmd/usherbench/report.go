@@ -237,7 +237,7 @@ func (rp *report) writeTable(w io.Writer) error {
 			tt, met = t.text, mark(rp.verdict(t, r), t.users, t.conc)
 		}
 		fmt.Fprintf(w, format, s.name, fmt.Sprint(r.requests), fmt.Sprint(r.errors),
-			fmt.Sprintf("%.0f", r.rps()), ms(r.hist.quantile(0.5)), ms(r.hist.quantile(0.99)), ratio, tt, met)
+			rate(r.rps()), ms(r.hist.quantile(0.5)), ms(r.hist.quantile(0.99)), ratio, tt, met)
 	}
 	fmt.Fprintln(w)
 
@@ -304,6 +304,16 @@ func (rp *report) writeTable(w io.Writer) error {
 func ptr[T any](v T) *T { return &v }
 
 // round keeps three decimals.
+// rate is a rate of operations for the table: whole numbers, but two
+// decimals under ten a second, so that a slow baseline such as
+// search_scan's shows what search's "≥ 20×" is compared with, not 0.
+func rate(rps float64) string {
+	if rps < 10 {
+		return fmt.Sprintf("%.2f", rps)
+	}
+	return fmt.Sprintf("%.0f", rps)
+}
+
 func round(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 // msf is d in milliseconds, for JSON.

@@ -18,7 +18,7 @@ import (
 // at page sizes that end inside the window, across its edge and past it,
 // searching username and name or those and the e-mail address, it answers
 // every match once, in order, as one statement of ILIKEs without a window
-// does. The table holds more users than the widest window, with matches
+// does — weak strings too, which widen the window for any match. The table holds more users than the widest window, with matches
 // on both sides of its edges. A string holding chr(1), which parts the
 // columns in search_text, matches no user whose columns it straddles.
 func TestSearchWindow(t *testing.T) {
@@ -90,6 +90,18 @@ func TestSearchWindow(t *testing.T) {
 		{"straw", usher.SortIDDesc, 20, true},
 		{"W2999", usher.SortIDAsc, 3, true},
 		{"9@EXAMPLE", usher.SortIDAsc, 50, true},
+		// Weak strings (a space inside: the index holds no trigram
+		// with it), read through windows widened up to 50,000 users
+		// for any match: 8 in the first window, then the whole table;
+		// 2 a window; matches in the first window only; none there.
+		{"d s", usher.SortIDAsc, 20, false},
+		{"d s", usher.SortIDAsc, 50, true},
+		{"d s", usher.SortIDDesc, 20, false},
+		{"e n", usher.SortIDAsc, 20, false},
+		{"e n", usher.SortIDDesc, 3, true},
+		{"y r", usher.SortIDAsc, 20, false},
+		{"e r", usher.SortIDAsc, 2, true},
+		{"e r", usher.SortIDDesc, 20, false},
 	} {
 		expected := want(tt.q, tt.sort == usher.SortIDDesc, tt.email)
 		var got []int64

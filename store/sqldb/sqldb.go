@@ -59,6 +59,11 @@ type Dialect interface {
 	// rest of the page (see UserList); 0 when the indexes themselves give
 	// their matches in id order.
 	SearchWindow() int
+	// WeakSearch reports whether the search index finds the users holding
+	// v only among many more it must read and recheck: a string the
+	// index's trigrams cannot pin down. Such a search reads wider windows
+	// in id order before it turns to the index (see UserList).
+	WeakSearch(v string) bool
 	// UsersInIDOrder is the FROM clause of a page of users ordered by id
 	// whose conditions are on kind, state and deletion alone, which no
 	// index narrows much: the statement walks the primary key and stops

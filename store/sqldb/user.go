@@ -674,7 +674,14 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		// The window's users first, then, when they do not fill the page,
 		// the matches after the window through the search indexes.
 		page.Items, _, err = c.userRows(ctx, f, col, desc, w, windowFirst)
-		if k := len(page.Items); err == nil && k*searchWidenAt >= f.Page.Limit+1 && k <= f.Page.Limit {
+		k := len(page.Items)
+		widen, most := k*searchWidenAt >= f.Page.Limit+1, searchWindowMax
+		if c.weakSearch(f) {
+			// The index would read and recheck far more users than
+			// match: any match in the window is worth a wider one.
+			widen, most = k >= 1, searchWindowMaxWeak
+		}
+		if err == nil && widen && k <= f.Page.Limit {
 			// The window holds half a page or more, not a whole one: the
 			// string is about k in w users. A wider window that should
 			// hold two pages costs as much whatever the table's size,
@@ -682,7 +689,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			// k/w of the table. Fewer matches foretell the string's
 			// share too roughly, and the wider window would near the
 			// cost of the indexes' few matches.
-			w = min(w*(2*(f.Page.Limit+1)/k+1), searchWindowMax)
+			w = min(w*(2*(f.Page.Limit+1)/k+1), most)
 			page.Items, _, err = c.userRows(ctx, f, col, desc, w, windowFirst)
 		}
 		if err == nil && len(page.Items) <= f.Page.Limit {
@@ -744,11 +751,27 @@ func foldsTotal(f usher.UserFilter, part int) bool {
 }
 
 // A search's first window that holds at least 1/searchWidenAt of a page
-// but not a page is widened, up to searchWindowMax users (UserList).
+// but not a page is widened, up to searchWindowMax users; a weak search's
+// (Dialect.WeakSearch) that holds any match, up to searchWindowMaxWeak
+// (UserList). A window stops reading once it has a page, so a wide one
+// costs its whole width only for a string rarer than it foretold.
 const (
-	searchWidenAt   = 2
-	searchWindowMax = 10_000
+	searchWidenAt       = 2
+	searchWindowMax     = 10_000
+	searchWindowMaxWeak = 50_000
 )
+
+// weakSearch reports whether every string f looks for by substring is
+// weak for the dialect's index, or has no index (the UUID, the external
+// id): then the index narrows the search little or not at all.
+func (c *conn) weakSearch(f usher.UserFilter) bool {
+	for _, v := range []string{f.Query, f.UsernameContains, f.EmailContains} {
+		if v != "" && !c.d.WeakSearch(v) {
+			return false
+		}
+	}
+	return true
+}
 
 // searches reports whether f looks for a substring.
 func searches(f usher.UserFilter) bool {

@@ -187,6 +187,10 @@ func (dialect) UsersInIDOrder() string { return "users NOT INDEXED" }
 // (see SearchUsers), so a page of a search stops after a page of matches.
 func (dialect) SearchWindow() int { return 0 }
 
+// WeakSearch is false: the full-text index holds every trigram of the
+// three columns, spaces and punctuation included, and reads no windows.
+func (dialect) WeakSearch(string) bool { return false }
+
 // SearchUsers matches through the trigram index, which needs at least three
 // characters and covers username, name and e-mail address; shorter
 // strings, and the UUID and external id, which it does not hold, are
