@@ -20,8 +20,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building usher"
-(cd "$root" && go build -o "$tmp/usher" ./cmd/usher)
+# USHER_BIN names a binary built already (.ci/run builds one for both
+# compat runs); otherwise build one.
+if [ -n "${USHER_BIN:-}" ]; then
+	cp "$USHER_BIN" "$tmp/usher"
+else
+	echo "building usher"
+	(cd "$root" && go build -o "$tmp/usher" ./cmd/usher)
+fi
 
 db="$tmp/usher.db"
 usher() { "$tmp/usher" --database "$db" --log-level warn "$@"; }
@@ -48,7 +54,7 @@ usher user create --username admin --email admin@example.com --name "Compat Admi
 key="$(usher token create --user admin --kind application --name nodeactyl)"
 
 if [ ! -d "$here/node_modules" ]; then
-	(cd "$here" && npm ci --no-audit --no-fund)
+	(cd "$here" && npm ci --no-audit --no-fund --prefer-offline)
 fi
 
 status=0

@@ -36,8 +36,9 @@ type Env struct {
 
 // Options change what New builds.
 type Options struct {
-	// Postgres runs on a schema of the test PostgreSQL server instead of a
-	// temporary SQLite file; the test skips when none is configured.
+	// Postgres runs on a database of the test PostgreSQL server, copied
+	// from a migrated template, instead of a temporary SQLite file; the
+	// test skips when none is configured.
 	Postgres bool
 	Params   password.Params
 	// HashQueue bounds the password hashes waiting for a CPU (64 when 0).
@@ -62,7 +63,7 @@ func New(t testing.TB, opts Options) *Env {
 	var err error
 	path := ""
 	if opts.Postgres {
-		db, err = postgres.Open(ctx, pgtest.URL(t))
+		db, err = postgres.Open(ctx, pgtest.MigratedURL(t))
 	} else {
 		path = filepath.Join(t.TempDir(), "usher.db")
 		db, err = sqlite.Open(path)

@@ -343,6 +343,7 @@ func TestAuthorizationOwnership(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
 			b := setup(t)
 			// who "admin": the reminder is the administrator's.
 			path, body := tt.build(&cell{t: t, b: b, who: "admin"})
