@@ -136,9 +136,12 @@ func importer(ctx context.Context) error {
 	return nil
 }
 
-// importError names what a record collided with.
+// importError names what a record collided with: a user's unique field
+// (username, address, external id) as a create or an update names it,
+// else an SSH key, the other unique thing a record adds.
 func importError(err error) error {
-	if errors.Is(err, usher.ErrExists) {
+	var ue *usher.UniqueError
+	if errors.Is(err, usher.ErrExists) && !errors.As(err, &ue) {
 		return usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTaken, Message: "a key is another user's"})
 	}
 	return userWriteError(err)
