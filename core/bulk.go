@@ -136,9 +136,17 @@ func importer(ctx context.Context) error {
 	return nil
 }
 
-// importError names what a record collided with.
+// importError names what a record collided with: a user's unique field
+// (username, address, external id) as a create or an update names it,
+// else an SSH key, the other unique thing a record adds.
 func importError(err error) error {
-	if errors.Is(err, usher.ErrExists) {
+	userField := false
+	if ue := (*usher.UniqueError)(nil); errors.As(err, &ue) {
+		for _, f := range append([]string{ue.Field}, ue.Fields...) {
+			userField = userField || uniqueFields[f].field != ""
+		}
+	}
+	if errors.Is(err, usher.ErrExists) && !userField {
 		return usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTaken, Message: "a key is another user's"})
 	}
 	return userWriteError(err)

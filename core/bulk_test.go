@@ -70,11 +70,11 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "created updated failed:validation_failed failed:validation_failed failed:validation_failed failed:validation_failed failed:validation_failed"
+	want := "created updated failed:validation_failed failed:email_taken failed:validation_failed failed:validation_failed failed:validation_failed"
 	if got := strings.Join(outcomes(res), " "); got != want {
 		t.Fatalf("outcomes\n got %s\nwant %s", got, want)
 	}
-	for i, field := range map[int]string{2: "password_hash", 4: "ssh_keys", 5: "email", 6: "state"} {
+	for i, field := range map[int]string{2: "password_hash", 3: "email", 4: "ssh_keys", 5: "email", 6: "state"} {
 		if e := usher.AsError(res[i].Err); len(e.Fields) == 0 || e.Fields[0].Field != field {
 			t.Errorf("record %d: %+v, want the field %s named", i, e, field)
 		}

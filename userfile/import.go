@@ -58,10 +58,25 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 			}
 		}()
 	}
+	// Failures are reported in the file's order: those found on reading
+	// a line wait for the failures of the batch before it is written.
+	type failure struct {
+		line int
+		err  error
+	}
+	var failures []failure
 	failed := func(line int, err error) {
 		t.Failed++
-		fail(line, err)
+		failures = append(failures, failure{line, err})
 	}
+	report := func() {
+		slices.SortStableFunc(failures, func(a, b failure) int { return a.line - b.line })
+		for _, f := range failures {
+			fail(f.line, f.err)
+		}
+		failures = failures[:0]
+	}
+	defer report()
 	// A username or external id twice in the file would make the second
 	// line update the first's user: it is refused instead. So is, in a
 	// load, an address twice in the file (primary or secondary): a load
@@ -75,6 +90,7 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 	// the count has doubled: about 20 times for a million.
 	analyzeAt := 1000
 	flush := func() error {
+		defer report()
 		if len(batch) == 0 {
 			return nil
 		}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -249,5 +251,152 @@ func TestImportLoadRefusesAddressTwice(t *testing.T) {
 				t.Fatalf("a second user with a loaded address: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestImportResumesAfterKill: an import killed in the middle of a load
+// (no Ctrl-C, no end of the load: the indexes stay set aside) keeps the
+// batches it committed; run again on the same file, it finishes the load
+// it finds unfinished, reports the users that landed as unchanged,
+// creates the rest, and every user is there once and found by a search.
+func TestImportResumesAfterKill(t *testing.T) {
+	t.Parallel()
+	const users, batch, cut = 1200, 100, 600
+	var lines []string
+	for i := range users {
+		lines = append(lines, fmt.Sprintf(`{"username":"kept%04d","email":"kept%04d@example.com","name":"Killed %d","external_id":"k-%d"}`, i, i, i, i))
+	}
+	file := strings.Join(lines, "\n") + "\n"
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db, key := newDB(t), filepath.Join(dir, "usher.key")
+			cmd := exec.Command(os.Args[0], "--", "import", "--database", db, "--secret-key-file", key, "--batch", strconv.Itoa(batch), "-")
+			cmd.Env = append(os.Environ(), "USHER_TEST_CHILD=1")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			// The first cut lines fill whole batches: the child commits
+			// them and waits for more, in the middle of its load.
+			if _, err := io.WriteString(stdin, strings.Join(lines[:cut], "\n")+"\n"); err != nil {
+				t.Fatal(err)
+			}
+			landed := 0
+			for deadline := time.Now().Add(time.Minute); landed < cut && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				// Before the child made the database, there is none to export.
+				if out, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key); err == nil {
+					landed = strings.Count(out, "\n")
+				}
+			}
+			if landed != cut {
+				t.Fatalf("%d users landed before the kill, want %d", landed, cut)
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+
+			_, out, err := run(t, file, "import", "--database", db, "--secret-key-file", key, "--batch", strconv.Itoa(batch), "-")
+			want := fmt.Sprintf("imported: %d created, 0 updated, %d unchanged, 0 failed", users-cut, cut)
+			if err != nil || !strings.Contains(out, want) {
+				t.Fatalf("the run after the kill: %v\n%s\nwant %q", err, out, want)
+			}
+			export := mustRun(t, "export", "--database", db, "--secret-key-file", key)
+			if n := strings.Count(export, "\n"); n != users {
+				t.Fatalf("%d users exported, want %d", n, users)
+			}
+			for _, u := range []string{"kept0000", "kept0599", "kept0600", "kept1199"} {
+				if strings.Count(export, `"username":"`+u+`"`) != 1 {
+					t.Fatalf("%s is not in the export once", u)
+				}
+				// Found by a search: the indexes the killed load set aside were built.
+				out := mustRun(t, "user", "list", "--database", db, "--secret-key-file", key, "--query", "Killed "+strings.TrimLeft(u[4:], "0"))
+				if !strings.Contains(out, u) {
+					t.Fatalf("search for %s after the resumed import:\n%s", u, out)
+				}
+			}
+		})
+	}
+}
+
+// TestImportFailuresInOrder: the lines an import refuses are reported in
+// the file's order, whether refused on reading (a repeated username,
+// address or external id, an unknown field) or on writing (an address
+// another user has, found by the database), into an empty database (a
+// load) and into one with more users than a load takes.
+func TestImportFailuresInOrder(t *testing.T) {
+	t.Parallel()
+	var before strings.Builder
+	for i := range 1001 {
+		fmt.Fprintf(&before, `{"username":"old%04d","email":"old%04d@example.com"}`+"\n", i, i)
+	}
+	cases := []struct {
+		name, before, file string
+		lines              []string // the reasons, in the order reported
+		summary            string
+	}{
+		{
+			name: "empty",
+			file: `{"username":"ann","email":"ann@example.com","external_id":"e-1"}
+{"username":"bob","colour":"blue"}
+{"username":"ANN"}
+{"username":"cat","email":"ANN@example.com"}
+{"username":"dan","external_id":"e-1"}
+{"username":"eve","email":"eve@example.com"}
+`,
+			lines: []string{"line 2: json: unknown field", "line 3: the username of line 1 again",
+				"line 4: the address ann@example.com of line 1 again", "line 5: the external id of line 1 again"},
+			summary: "imported: 2 created, 0 updated, 0 unchanged, 4 failed",
+		},
+		{
+			name:   "not empty",
+			before: before.String(),
+			file: `{"username":"ann","email":"ann@example.com"}
+{"username":"bob","email":"old0005@example.com"}
+{"username":"cat","colour":"blue"}
+{"username":"ANN"}
+{"username":"dan","email":"ann@example.com"}
+{"username":"eve","email":"eve@example.com"}
+`,
+			lines:   []string{"line 2: email has already been taken", "line 3: json: unknown field", "line 4: the username of line 1 again", "line 5: email has already been taken"},
+			summary: "imported: 2 created, 0 updated, 0 unchanged, 4 failed",
+		},
+	}
+	for name, newDB := range databases(t) {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				db, key := newDB(t), filepath.Join(t.TempDir(), "usher.key")
+				if tc.before != "" {
+					if _, out, err := run(t, tc.before, "import", "--database", db, "--secret-key-file", key, "-"); err != nil {
+						t.Fatalf("the users before: %v\n%s", err, out)
+					}
+				}
+				_, out, err := run(t, tc.file, "import", "--database", db, "--secret-key-file", key, "-")
+				if !errors.Is(err, errSomeFailed) || !strings.Contains(out, tc.summary) {
+					t.Fatalf("import: %v\n%s\nwant %q", err, out, tc.summary)
+				}
+				var got []string
+				for _, l := range strings.Split(out, "\n") {
+					if strings.HasPrefix(l, "line ") {
+						got = append(got, l)
+					}
+				}
+				if len(got) != len(tc.lines) {
+					t.Fatalf("reported:\n%s\nwant %d lines", out, len(tc.lines))
+				}
+				for i, want := range tc.lines {
+					if !strings.HasPrefix(got[i], want) {
+						t.Errorf("report %d: %q, want it to start with %q", i+1, got[i], want)
+					}
+				}
+			})
+		}
 	}
 }

@@ -166,6 +166,9 @@ func (c *conn) UserCreateMany(ctx context.Context, users []*usher.User, password
 // cannot return. The load is not counted as a change (Changes): it adds
 // rows, which no cache of rows read before can hold stale.
 func (c *conn) copyUsers(ctx context.Context, cp Copier, users []*usher.User, hashes []string) error {
+	if _, err := c.w.ExecContext(ctx, c.queries["UserCopyStart"]); err != nil {
+		return c.fail("UserCopyStart", err)
+	}
 	rows, err := c.q.QueryContext(ctx, c.queries["UserIDsNext"], len(users))
 	if err != nil {
 		return c.fail("UserIDsNext", err)

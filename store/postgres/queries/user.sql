@@ -117,3 +117,10 @@ SELECT {{user_columns}} FROM users WHERE id IN (
 -- The ids of users a COPY writes: COPY returns none.
 -- name: UserIDsNext
 SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1);
+
+-- The transaction of a COPY of users does not wait for its log to reach
+-- the disk at commit: should the server crash within that moment, the
+-- batch is lost whole (never in part, the database stays consistent),
+-- and a re-run of the import, which finds what landed, writes it again.
+-- name: UserCopyStart
+SET LOCAL synchronous_commit = off;
