@@ -98,8 +98,9 @@ type row struct {
 	RSS       *float64          `json:"rss_mb,omitempty"`
 	ErrorKind map[string]uint64 `json:"errors_by_kind,omitempty"`
 	Side      *row              `json:"login_flood,omitempty"`
-	HashMS    *float64          `json:"hash_ms,omitempty"`        // login: one argon2id hash
-	HashBound *float64          `json:"hash_bound_rps,omitempty"` // login: cores ÷ hash_ms
+	HashMS    *float64          `json:"hash_ms,omitempty"`             // login: one argon2id hash
+	HashBound *float64          `json:"hash_bound_rps,omitempty"`      // login: cores ÷ hash_ms
+	HashesAll *float64          `json:"hashes_together_rps,omitempty"` // login: hashes/s with every core hashing
 
 	// The lines that are not load scenarios.
 	Users      *int     `json:"users,omitempty"`
@@ -133,6 +134,7 @@ func loadRow(name string, r *result) row {
 	}
 	if r.hash != nil {
 		x.HashMS, x.HashBound = ptr(msf(r.hash.one)), ptr(round(r.hash.perSecond()))
+		x.HashesAll = ptr(round(r.hash.together))
 	}
 	return x
 }

@@ -183,7 +183,7 @@ func scenarios() []scenario {
 				r, err := b.load(ctx, b.login())
 				if r != nil {
 					r.hash = &h
-					r.note = fmt.Sprintf("%s; these log-ins reached %.2f× it", h, r.rps()/h.perSecond())
+					r.note = fmt.Sprintf("%s; these log-ins reached %.2f× the limit and %.2f× the cores hashing at once", h, r.rps()/h.perSecond(), r.rps()/h.together)
 				}
 				return r, err
 			}},
