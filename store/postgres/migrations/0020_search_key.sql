@@ -10,8 +10,8 @@
 -- string in search_key (the index) and for the string itself in
 -- search_text (exact): a substring's spelling is a substring of the text's
 -- spelling, so the index misses no match, but the spelling can match
--- across a code ("q1" is in "qq1", the spelling of "q "), so it may give a
--- candidate that search_text then refuses. LIKE's escapes survive it: the
+-- across a code (" ", spelled "q1", is in "qqq1", the spelling of "q1"),
+-- so it may give a candidate that search_text then refuses. LIKE's escapes survive it: the
 -- store escapes "_" as "\_", spelled "\q4", which LIKE reads as a literal q
 -- and a 4; "\%" and "\\" hold nothing the spelling changes.
 --
