@@ -2,15 +2,12 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"usher"
-	"usher/store/postgres"
-	"usher/store/postgres/pgtest"
 )
 
 // TestListCost times a page of users with its total on a large table, as
@@ -26,27 +23,14 @@ func TestListCost(t *testing.T) {
 		t.Skip("USHER_LIST_COST_USERS is not set")
 	}
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	s, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	s, db := openWithSQL(t)
 	// The lists timed here do not search: the trigram index, which makes
 	// a fill of a million rows take most of an hour, are left out.
 	if _, err := db.ExecContext(ctx, `DROP INDEX users_search_trgm`); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = db.ExecContext(ctx, `INSERT INTO users (uuid, username, username_key, email, email_key, name, state, kind, created_at, updated_at)
+	_, err := db.ExecContext(ctx, `INSERT INTO users (uuid, username, username_key, email, email_key, name, state, kind, created_at, updated_at)
 		SELECT gen_random_uuid(), 'user' || i, 'user' || i, 'user' || i || '@example.com', 'user' || i || '@example.com',
 		       'User ' || i, 'active', 'normal', now(), now()
 		FROM generate_series(1, $1) AS i`, n)

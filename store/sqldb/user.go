@@ -685,7 +685,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			widen, most = k >= 1, searchWindowMaxWeak
 		}
 		if err == nil && widen && k <= f.Page.Limit {
-			// The window holds half a page or more, not a whole one: the
+			// The window holds a quarter page or more, not a whole one: the
 			// string is about k in w users. A wider window that should
 			// hold two pages costs as much whatever the table's size,
 			// where the indexes would read every match and sort them,
@@ -759,7 +759,7 @@ func foldsTotal(f usher.UserFilter, part int) bool {
 // (UserList). A window stops reading once it has a page, so a wide one
 // costs its whole width only for a string rarer than it foretold.
 const (
-	searchWidenAt       = 2
+	searchWidenAt       = 4
 	searchWindowMax     = 10_000
 	searchWindowMaxWeak = 50_000
 )

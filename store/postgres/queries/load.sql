@@ -60,7 +60,7 @@ WHERE email_key IS NOT NULL AND deleted_at IS NULL
 CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
 CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_text gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_trgm_ops);
 
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one
