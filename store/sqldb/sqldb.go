@@ -140,8 +140,9 @@ func Open(cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("sqldb: %s dialect lacks query %s", cfg.Dialect.Name(), name)
 		}
 	}
+	withIdentities := strings.Replace(queries["UserWithIdentities"], "{{identities}}", queries["UserIdentitiesColumn"], 1)
 	for _, name := range userGetQueries {
-		queries[name] = strings.Replace(queries["UserWithIdentities"], "{{user}}", queries[name], 1)
+		queries[name] = strings.Replace(withIdentities, "{{user}}", queries[name], 1)
 	}
 	db := &DB{write: cfg.Write, read: cfg.Read, migrations: cfg.Migrations, stop: cfg.Stop}
 	db.changes.wrote = cfg.Wrote

@@ -8,11 +8,10 @@ RETURNING id;
 -- name: UserWithIdentities
 -- Wraps, at load, each UserBy… statement (sqldb's userGetQueries) in
 -- place of the marker in FROM: the user comes with its identities, a JSON
--- array of [provider, extern_uid] pairs by provider, in one statement.
-SELECT {{user_columns_u}},
-    (SELECT json_group_array(json_array(i.provider, i.extern_uid))
-     FROM (SELECT provider, extern_uid FROM identities WHERE user_id = u.id ORDER BY provider) i)
-FROM ({{user}}) u;
+-- array of [provider, extern_uid] pairs by provider (UserIdentitiesColumn,
+-- in place of its marker), in one statement.
+SELECT {{user_columns}}, {{identities}}
+FROM ({{user}}) users;
 
 -- name: UserWrite
 UPDATE users SET username = ?1, username_key = ?2, email = ?3, email_key = ?4, name = ?5,
@@ -75,9 +74,9 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1 AND deleted_at IS NUL
        EXISTS (SELECT 1 FROM users WHERE uuid = ?4 AND id <> ?5);
 
 -- name: UserIdentitiesColumn
--- A column a page of users ordered by id selects beside {{user_columns}}
--- (sqldb's foldsIdentities): each user's identities as UserWithIdentities
--- gives them, so the page needs no second statement for them.
+-- Each user's identities, a column beside {{user_columns}} of a row of
+-- users: UserWithIdentities's, and a page's ordered by id (sqldb's
+-- foldsIdentities), which then needs no second statement for them.
 (SELECT json_group_array(json_array(i.provider, i.extern_uid))
  FROM (SELECT provider, extern_uid FROM identities WHERE user_id = users.id ORDER BY provider) i);
 
