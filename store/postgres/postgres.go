@@ -188,6 +188,10 @@ func (dialect) Analyze() string {
 // statistics that the conditions keep most users and walks the primary key.
 func (dialect) UsersInIDOrder() string { return "users" }
 
+// PackedUser is false: pgx decodes a row's columns from the one message
+// that brings it, with no work per query for each column's name or type.
+func (dialect) PackedUser() bool { return false }
+
 // SearchWindow is the users a search ordered by id reads in id order
 // before it turns to the trigram index. A GIN index answers with a bitmap
 // of every match, in no order: for a common string (one user in ten holds

@@ -69,6 +69,14 @@ type Dialect interface {
 	// index narrows much: the statement walks the primary key and stops
 	// after a page.
 	UsersInIDOrder() string
+	// PackedUser reports whether the dialect's UserWithIdentities selects
+	// its row as one column, a JSON array of the user's columns and then
+	// the identities, which UserGet unpacks (see packedRow). For a driver
+	// whose cost is per column and per query — modernc's SQLite reads
+	// every column's name and declared type at each query and locks the
+	// connection at each column it hands over — one column is cheaper
+	// than 43.
+	PackedUser() bool
 }
 
 // Copier is a Dialect whose driver loads rows in bulk (PostgreSQL's COPY)

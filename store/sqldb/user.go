@@ -388,7 +388,11 @@ func (c *conn) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, err
 	}
 	u, dests, finish := userDests()
 	var identities string
-	if err := c.queryRow(ctx, name, args...).Scan(append(dests, &identities)...); err != nil {
+	dests = append(dests, &identities)
+	if c.d.PackedUser() {
+		dests = []any{packedRow{dests}}
+	}
+	if err := c.queryRow(ctx, name, args...).Scan(dests...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, usher.ErrNotFound
 		}

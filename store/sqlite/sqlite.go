@@ -183,6 +183,12 @@ func (dialect) Analyze() string { return "" }
 // walking the rowid and stopping after 21.
 func (dialect) UsersInIDOrder() string { return "users NOT INDEXED" }
 
+// PackedUser is true: modernc's driver reads every column's name and
+// declared type at each query and enters the connection's mutex at each
+// column it hands over, and converts each through database/sql; one
+// column, a JSON array of 43 values, costs a fraction of that.
+func (dialect) PackedUser() bool { return true }
+
 // SearchWindow is 0: the full-text index yields its matches in id order
 // (see SearchUsers), so a page of a search stops after a page of matches.
 func (dialect) SearchWindow() int { return 0 }

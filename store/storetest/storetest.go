@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"UserRoundTrip", testUserRoundTrip},
+		{"UserAwkwardText", testUserAwkwardText},
 		{"UserLookups", testUserLookups},
 		{"UserUniqueCaseInsensitive", testUserUnique},
 		{"UserDeletedFreesNames", testUserDeletedFreesNames},

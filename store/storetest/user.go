@@ -48,6 +48,45 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	wantNotFound(t, err)
 }
 
+// testUserAwkwardText reads back, by every kind of key and in a page,
+// text that a row passed as JSON (SQLite's one-column read) must escape
+// and unescape: quotes, backslashes, control characters, characters
+// beyond the Basic Multilingual Plane, and strings that look like JSON
+// themselves; and integers at the ends of their range.
+func testUserAwkwardText(t *testing.T, s store.Store) {
+	texts := []string{`say "hi"`, `back\slash\`, "tab\tnew\nline\r\x01\x1f", "emoji 🦀 and é, ß, 漢字",
+		"\u2028 line separator", "null", "[1,2]", "{}", `{"a":1}`, "-12", "1e5", ""}
+	u := newUser("awkward", "awkward@example.com", texts[0])
+	u.FirstName, u.LastName, u.DisplayName, u.Bio, u.Location = texts[1], texts[2], texts[3], texts[4], texts[5]
+	u.GitLab.Skype, u.GitLab.LinkedIn, u.GitLab.Twitter, u.WebsiteURL = texts[6], texts[7], texts[8], texts[9]
+	u.Language, u.UnconfirmedEmail, u.ExternalID = texts[10], texts[11]+"un@example.com", `ext"\`
+	u.Handle = "h\"x"
+	u.Metadata = map[string]string{"quote\"": "back\\slash", "emoji 🦀": "new\nline"}
+	u.Meta = []byte(`{"nested":{"list":[1,"two",null,true],"s":"\"q\" \\ 🦀"}}`)
+	u.GitLab.ProjectsLimit = 1<<31 - 1
+	u.Version = 1<<62 + 1
+	u.Identities = []usher.Identity{{Provider: `git"hub`, ExternUID: `a\b`}, {Provider: "ldap", ExternUID: "cn=Ö 🦀,dc=x"}}
+	mustCreateUser(t, s, u)
+	want := fmt.Sprintf("%+v", *u)
+	for _, key := range []usher.UserKey{{ID: u.ID}, {Username: "AWKWARD"}, {Email: u.Email}, {Handle: u.Handle},
+		{UUID: u.UUID}, {ExternalID: u.ExternalID}, {Provider: "ldap", ExternUID: "cn=Ö 🦀,dc=x"}} {
+		got := mustGet(t, s, key)
+		sort.Slice(got.Identities, func(i, j int) bool { return got.Identities[i].Provider < got.Identities[j].Provider })
+		if g := fmt.Sprintf("%+v", *got); g != want {
+			t.Errorf("UserGet(%+v):\n got %s\nwant %s", key, g, want)
+		}
+	}
+	p := list(t, s, usher.UserFilter{})
+	if len(p.Items) != 1 {
+		t.Fatalf("listed %d users, want 1", len(p.Items))
+	}
+	got := p.Items[0]
+	sort.Slice(got.Identities, func(i, j int) bool { return got.Identities[i].Provider < got.Identities[j].Provider })
+	if g := fmt.Sprintf("%+v", *got); g != want {
+		t.Errorf("UserList:\n got %s\nwant %s", g, want)
+	}
+}
+
 // testUserCredentialsSince keeps when a user's credentials last ended, and
 // clears it.
 func testUserCredentialsSince(t *testing.T, s store.Store) {

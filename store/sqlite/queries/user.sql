@@ -9,8 +9,10 @@ RETURNING id;
 -- Wraps, at load, each UserBy… statement (sqldb's userGetQueries) in
 -- place of the marker in FROM: the user comes with its identities, a JSON
 -- array of [provider, extern_uid] pairs by provider (UserIdentitiesColumn,
--- in place of its marker), in one statement.
-SELECT {{user_columns}}, {{identities}}
+-- in place of its marker), in one statement. The row is one column, a
+-- JSON array of those values in order (the dialect's PackedUser): the
+-- driver's cost is per column.
+SELECT json_array({{user_columns}}, {{identities}})
 FROM ({{user}}) users;
 
 -- name: UserWrite
