@@ -157,16 +157,23 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			attrs := []slog.Attr{
+			// The record goes to the handler straight: Logger.LogAttrs
+			// would walk the stack for a source line no handler of usher's
+			// prints, at every request.
+			h := log.Handler()
+			if !h.Enabled(ctx, level) {
+				return
+			}
+			line := slog.NewRecord(time.Now(), level, "request", 0)
+			line.AddAttrs(
 				slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.String("client", addr), slog.String("request_id", id),
-			}
+				slog.String("client", addr), slog.String("request_id", id))
 			if uid := userID(); uid != 0 {
-				attrs = append(attrs, slog.Int64("user_id", uid))
+				line.AddAttrs(slog.Int64("user_id", uid))
 			}
-			log.LogAttrs(ctx, level, "request", attrs...)
+			_ = h.Handle(ctx, line)
 		}()
 		next.ServeHTTP(rec, r)
 	})

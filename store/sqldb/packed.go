@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // packedRow scans one column holding a JSON array of a row's values — what
@@ -44,7 +45,7 @@ func unpack(s string, dests []any) error {
 		if err != nil {
 			return fmt.Errorf("sqldb: value %d of a packed row: %w", i, err)
 		}
-		if err := assign(dest, v); err != nil {
+		if err := v.assign(dest); err != nil {
 			return fmt.Errorf("sqldb: value %d of a packed row: %w", i, err)
 		}
 	}
@@ -76,30 +77,56 @@ func (d *unpacker) eat(c byte) bool {
 	return false
 }
 
-// value reads one value: nil, a string, an int64, a float64 or a bool.
-func (d *unpacker) value() (any, error) {
+// jval is one value of a packed row, held unboxed: a value in an
+// interface would cost an allocation for each string and most integers.
+type jval struct {
+	kind byte // 0 NULL, 's' text, 'i' int64, 'f' float64, 'b' bool
+	s    string
+	i    int64
+	f    float64
+	b    bool
+}
+
+// boxed is v as database/sql hands a column's value to a Scanner.
+func (v jval) boxed() any {
+	switch v.kind {
+	case 's':
+		return v.s
+	case 'i':
+		return v.i
+	case 'f':
+		return v.f
+	case 'b':
+		return v.b
+	}
+	return nil
+}
+
+// value reads one value.
+func (d *unpacker) value() (jval, error) {
 	d.space()
 	if d.i >= len(d.s) {
-		return nil, fmt.Errorf("the array ends early")
+		return jval{}, fmt.Errorf("the array ends early")
 	}
 	start := d.i
 	switch c := d.s[d.i]; {
 	case c == '"':
-		return d.str()
+		s, err := d.str()
+		return jval{kind: 's', s: s}, err
 	case c == '[' || c == '{':
 		if err := d.skipNested(); err != nil {
-			return nil, err
+			return jval{}, err
 		}
-		return d.s[start:d.i], nil
+		return jval{kind: 's', s: d.s[start:d.i]}, nil
 	case strings.HasPrefix(d.s[d.i:], "null"):
 		d.i += 4
-		return nil, nil
+		return jval{}, nil
 	case strings.HasPrefix(d.s[d.i:], "true"):
 		d.i += 4
-		return true, nil
+		return jval{kind: 'b', b: true}, nil
 	case strings.HasPrefix(d.s[d.i:], "false"):
 		d.i += 5
-		return false, nil
+		return jval{kind: 'b'}, nil
 	}
 	float := false
 	for d.i < len(d.s) && strings.IndexByte("-+0123456789.eE", d.s[d.i]) >= 0 {
@@ -108,18 +135,18 @@ func (d *unpacker) value() (any, error) {
 	}
 	num := d.s[start:d.i]
 	if num == "" {
-		return nil, fmt.Errorf("no JSON value at %q", d.s[start:min(len(d.s), start+10)])
+		return jval{}, fmt.Errorf("no JSON value at %q", d.s[start:min(len(d.s), start+10)])
 	}
 	if !float {
 		if n, err := strconv.ParseInt(num, 10, 64); err == nil {
-			return n, nil
+			return jval{kind: 'i', i: n}, nil
 		}
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return nil, fmt.Errorf("the number %q: %w", num, err)
+		return jval{}, fmt.Errorf("the number %q: %w", num, err)
 	}
-	return f, nil
+	return jval{kind: 'f', f: f}, nil
 }
 
 // str reads a string at its opening quote.
@@ -174,54 +201,86 @@ func (d *unpacker) skipNested() error {
 }
 
 // assign stores v in dest as database/sql's Scan would a column's value.
-func assign(dest any, v any) error {
+// sqldb's own scanners of times and nullable text and integers are
+// served without boxing v.
+func (v jval) assign(dest any) error {
 	switch d := dest.(type) {
-	case interface{ Scan(any) error }:
-		return d.Scan(v)
-	case *string:
-		switch x := v.(type) {
-		case string:
-			*d = x
+	case nullTime:
+		if v.kind == 'i' {
+			t := time.UnixMicro(v.i).UTC()
+			*d.t = &t
 			return nil
-		case int64:
-			*d = strconv.FormatInt(x, 10)
+		}
+	case timeCol:
+		if v.kind == 'i' {
+			*d.t = time.UnixMicro(v.i).UTC()
+			return nil
+		}
+	case nullString:
+		switch v.kind {
+		case 0:
+			*d.s = ""
+			return nil
+		case 's':
+			*d.s = v.s
+			return nil
+		}
+	case nullInt:
+		switch v.kind {
+		case 0:
+			*d.i = 0
+			return nil
+		case 'i':
+			*d.i = v.i
+			return nil
+		}
+	case *string:
+		switch v.kind {
+		case 's':
+			*d = v.s
+			return nil
+		case 'i':
+			*d = strconv.FormatInt(v.i, 10)
 			return nil
 		}
 	case *int64:
-		switch x := v.(type) {
-		case int64:
-			*d = x
+		switch v.kind {
+		case 'i':
+			*d = v.i
 			return nil
-		case string:
-			n, err := strconv.ParseInt(x, 10, 64)
+		case 's':
+			n, err := strconv.ParseInt(v.s, 10, 64)
 			*d = n
 			return err
 		}
 	case *int:
-		switch x := v.(type) {
-		case int64:
-			*d = int(x)
+		switch v.kind {
+		case 'i':
+			*d = int(v.i)
 			return nil
-		case string:
-			n, err := strconv.Atoi(x)
+		case 's':
+			n, err := strconv.Atoi(v.s)
 			*d = n
 			return err
 		}
 	case *bool:
-		switch x := v.(type) {
-		case bool:
-			*d = x
+		switch v.kind {
+		case 'b':
+			*d = v.b
 			return nil
-		case int64:
-			if x == 0 || x == 1 {
-				*d = x == 1
+		case 'i':
+			if v.i == 0 || v.i == 1 {
+				*d = v.i == 1
 				return nil
 			}
-		case string:
-			b, err := strconv.ParseBool(x)
+		case 's':
+			b, err := strconv.ParseBool(v.s)
 			*d = b
 			return err
 		}
 	}
-	return fmt.Errorf("cannot store %T (%v) in %T", v, v, dest)
+	if sc, ok := dest.(interface{ Scan(any) error }); ok {
+		return sc.Scan(v.boxed())
+	}
+	return fmt.Errorf("cannot store %v in %T", v.boxed(), dest)
 }
