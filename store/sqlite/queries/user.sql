@@ -11,8 +11,9 @@ RETURNING id;
 -- array of [provider, extern_uid] pairs by provider (UserIdentitiesColumn,
 -- in place of its marker), in one statement. The row is one column, a
 -- JSON array of those values in order (the dialect's PackedUser): the
--- driver's cost is per column.
-SELECT json_array({{user_columns}}, {{identities}})
+-- driver's cost is per column; its name is short, as the driver copies it
+-- at every query.
+SELECT json_array({{user_columns}}, {{identities}}) AS packed
 FROM ({{user}}) users;
 
 -- name: UserWrite
