@@ -1,7 +1,9 @@
 package sqldb
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +38,61 @@ func TestUnpack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recorded keeps what a packed row hands a scanner, boxed as database/sql
+// would hand a column's value.
+type recorded struct{ v any }
+
+func (r *recorded) Scan(src any) error { r.v = src; return nil }
+
+// FuzzUnpack checks unpack against encoding/json: it never panics, and
+// an array of scalars that encoding/json reads is read alike — each string,
+// integer, float, bool and null the same value.
+func FuzzUnpack(f *testing.F) {
+	for _, s := range []string{
+		`[7,"a\"b\\c\n","",null,1,0]`, `[1,"x",[["github","1"]],"",0,1]`,
+		`[1,"\u00e9\ud83e\udd80",2.5,-3e2,true,false]`, `["\\"]`, `[1,"x`, `[]`, `["\u"]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []any
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		valid := dec.Decode(&want) == nil && !dec.More() && len(want) > 0
+		for _, v := range want {
+			if _, nested := v.([]any); nested {
+				valid = false
+			}
+			if _, nested := v.(map[string]any); nested {
+				valid = false
+			}
+		}
+		n := max(len(want), 1)
+		got := make([]recorded, n)
+		dests := make([]any, n)
+		for i := range got {
+			dests[i] = &got[i]
+		}
+		err := unpack(s, dests)
+		if !valid {
+			return
+		}
+		if err != nil {
+			t.Fatalf("unpack(%q): %v; encoding/json reads %v", s, err, want)
+		}
+		for i, w := range want {
+			if num, ok := w.(json.Number); ok {
+				if n, err := num.Int64(); err == nil && !strings.ContainsAny(num.String(), ".eE") {
+					w = n
+				} else if fl, err := num.Float64(); err == nil {
+					w = fl
+				}
+			}
+			if fmt.Sprintf("%T %v", got[i].v, got[i].v) != fmt.Sprintf("%T %v", w, w) {
+				t.Errorf("unpack(%q)[%d] = %T %v, encoding/json reads %T %v", s, i, got[i].v, got[i].v, w, w)
+			}
+		}
+	})
 }
