@@ -13,7 +13,8 @@ import (
 const memoryBaseMiB = 64
 
 // hashGCPercent is the GOGC serve runs at under a memory limit it set: the
-// limit, not the live heap, then decides when a flood of log-ins collects.
+// limit, not the doubling of the live heap, then decides when a flood of
+// log-ins is collected.
 const hashGCPercent = 400
 
 // memoryLimit is the soft memory limit serve runs under, in bytes:
@@ -29,14 +30,13 @@ func memoryLimit(flagMiB, workers int, hashKiB uint32) int64 {
 
 // setMemoryLimit sets the Go runtime's soft memory limit for serve, as
 // --memory-limit says, and with it GOGC hashGCPercent. Each argon2id hash
-// allocates its whole memory (19 MiB by default), so at GOGC 100 and a
-// live heap of a few MiB nearly every hash would start a collection, whose
-// stop-the-world pauses wait for the niced hash threads too; under the
-// limit the heap may hold a few hashes' garbage, and collections run at a
-// few a second. An operator's GOMEMLIMIT or GOGC wins: serve then leaves
-// that setting as the runtime took it, and sets neither without a limit
-// of its own (GOMEMLIMIT set, or --memory-limit below 0). The returned
-// function puts back what it changed.
+// allocates its whole memory (19 MiB by default) and drops it, so at GOGC
+// 100 the heap goal follows whatever the last collection found live, two
+// hashes in progress at the worst moment, and the peak with it; under the
+// limit the limit decides. An operator's GOMEMLIMIT or GOGC wins: serve
+// then leaves that setting as the runtime took it, and sets neither
+// without a limit of its own (GOMEMLIMIT set, or --memory-limit below 0).
+// The returned function puts back what it changed.
 func setMemoryLimit(sc *serveConfig, workers int, getenv func(string) string, log *slog.Logger) func() {
 	if sc.memoryLimit < 0 || getenv("GOMEMLIMIT") != "" {
 		log.Info("memory limit left to the runtime", "limit_mib", limitMiB(debug.SetMemoryLimit(-1)),
