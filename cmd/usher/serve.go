@@ -78,6 +78,9 @@ type serveConfig struct {
 	metricsToken string
 	// pprofAddr, when set, is where Go's runtime profiles are served.
 	pprofAddr string
+	// memoryLimit is the Go runtime's soft memory limit in MiB: 0
+	// computes one from the hash pool, below 0 sets none (memory.go).
+	memoryLimit int
 }
 
 // newServeConfig returns serve's configuration with its defaults.
@@ -131,6 +134,9 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.IntVar(&sc.hashNice, "hash-nice", 19, "niceness (0 to 19) of the password hash threads on Linux, so that requests get a CPU before "+
 		"hashes; serve then adds --hash-workers to GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
 	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a hash worker before log-ins are answered 429")
+	f.IntVar(&sc.memoryLimit, "memory-limit", 0, fmt.Sprintf("soft limit of the Go runtime's memory, in MiB, under which garbage "+
+		"is collected at GOGC %d (default: %d + 2 × --hash-workers × --argon2-memory; below 0: none); GOMEMLIMIT, and GOGC, "+
+		"when set, win", hashGCPercent, memoryBaseMiB))
 	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
 	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
 	f.DurationVar(&p.ImpersonationTTL, "impersonation-ttl", p.ImpersonationTTL, "longest impersonation (under 24h)")
@@ -238,6 +244,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return err
 	}
 	defer stopHasher()
+	defer setMemoryLimit(sc, hasher.Workers(), m.Getenv, log)()
 	c, err := buildCore(ctx, db, box, blobs, hasher, sc, log, metrics.reg)
 	if err != nil {
 		return err

@@ -3,18 +3,13 @@ package native
 import (
 	_ "embed"
 	"net/http"
-
-	"github.com/getkin/kin-openapi/openapi3"
-
-	"usher/web"
 )
 
+// openapiYAML is the face's OpenAPI 3.1 description, served as JSON.
+//
 //go:embed openapi.yaml
 var openapiYAML []byte
 
-// OpenAPI returns the OpenAPI 3.1 description of the native API.
-func OpenAPI() (*openapi3.T, error) { return web.LoadOpenAPI("native", openapiYAML) }
-
 func (h *Handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
-	return h.doc.Serve(w, OpenAPI)
+	return h.doc.Serve(w, "native", openapiYAML)
 }
