@@ -467,6 +467,10 @@ var columns = map[string]string{
 		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
 		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, credentials_since, " +
 		"unconfirmed_email, organisation_id, meta",
+	// user_brief is what a brief list reads of each user
+	// (usher.UserFilter.Brief), in userBriefDests' order.
+	"user_brief": "id, uuid, username, email, name, state, kind, is_admin, organisation_id, created_at, " +
+		"deleted_at, version",
 	// user_insert is what UserInsert writes, in userArgs' order after uuid
 	// and created_at.
 	"user_insert": "uuid, created_at, username, username_key, email, email_key, name, first_name, " +

@@ -49,6 +49,17 @@ func userDests() (*usher.User, []any, func()) {
 	}
 }
 
+// userBriefDests is userDests for {{user_brief_columns}}.
+func userBriefDests() (*usher.User, []any, func()) {
+	u := new(usher.User)
+	var state, kind string
+	dests := append(make([]any, 0, 14), &u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &state, &kind, &u.Admin,
+		nullInt{&u.OrganisationID}, timeCol{&u.CreatedAt}, nullTime{&u.DeletedAt}, &u.Version)
+	return u, dests, func() {
+		u.State, u.Kind = usher.UserState(state), usher.UserKind(kind)
+	}
+}
+
 // userArgs returns the values of the mutable user columns, in the order the
 // UserInsert and UserWrite statements take them.
 func (c *conn) userArgs(u *usher.User) ([]any, error) {
@@ -725,7 +736,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		last := page.Items[limit-1]
 		page.Next = &usher.Cursor{ID: last.ID, Key: cursorKey(col, last)}
 	}
-	if !foldsIdentities(f, col, windowNone) {
+	if !foldsIdentities(f, col, windowNone) && !f.Brief {
 		if err := c.attachIdentities(ctx, page.Items); err != nil {
 			return nil, err
 		}
@@ -741,7 +752,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 // which would run it for every row sorted, nor past an offset, which on
 // PostgreSQL would run it for every row skipped.
 func foldsIdentities(f usher.UserFilter, col string, part int) bool {
-	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f)
+	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f) && !f.Brief
 }
 
 // foldsTotal reports whether userRows reads the list's exact total from
@@ -838,7 +849,10 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 		}
 	}
 	fold := foldsIdentities(f, col, part)
-	cols := macros["{{user_columns}}"]
+	cols, dests := macros["{{user_columns}}"], userDests
+	if f.Brief {
+		cols, dests = macros["{{user_brief_columns}}"], userBriefDests
+	}
 	if fold {
 		cols += ", " + c.queries["UserIdentitiesColumn"]
 	}
@@ -865,15 +879,15 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	var users []*usher.User
 	total := -1
 	for rows.Next() {
-		u, dests, finish := userDests()
+		u, into, finish := dests()
 		var identities string
 		if fold {
-			dests = append(dests, &identities)
+			into = append(into, &identities)
 		}
 		if withTotal {
-			dests = append(dests, &total)
+			into = append(into, &total)
 		}
-		if err := rows.Scan(dests...); err != nil {
+		if err := rows.Scan(into...); err != nil {
 			return nil, -1, fmt.Errorf("UserList: %w", err)
 		}
 		finish()
