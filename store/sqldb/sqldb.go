@@ -64,6 +64,11 @@ type Dialect interface {
 	// index's trigrams cannot pin down. Such a search reads wider windows
 	// in id order before it turns to the index (see UserList).
 	WeakSearch(v string) bool
+	// SearchInIDOrder reports whether the statement SearchUsers writes for
+	// s reads its matches in id order, either way, with no sort: then a
+	// page of it can read each user's identities in its own statement, a
+	// subquery run once per row returned (see foldsIdentities).
+	SearchInIDOrder(s UserSearch) bool
 	// UsersInIDOrder is the FROM clause of a page of users ordered by id
 	// whose conditions are on kind, state and deletion alone, which no
 	// index narrows much: the statement walks the primary key and stops

@@ -736,7 +736,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		last := page.Items[limit-1]
 		page.Next = &usher.Cursor{ID: last.ID, Key: cursorKey(col, last)}
 	}
-	if !foldsIdentities(f, col, windowNone) && !f.Brief {
+	if !c.foldsIdentities(f, col, windowNone) && !f.Brief {
 		if err := c.attachIdentities(ctx, page.Items); err != nil {
 			return nil, err
 		}
@@ -748,11 +748,17 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 // the page's own statement (UserIdentitiesColumn) rather than leaving them
 // to attachIdentities' second one. It does for the rows of a list in id
 // order from its start, which the id index or rowid scan reads in order,
-// so the column's subquery runs once per row returned; not under a sort,
-// which would run it for every row sorted, nor past an offset, which on
-// PostgreSQL would run it for every row skipped.
-func foldsIdentities(f usher.UserFilter, col string, part int) bool {
-	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f) && !f.Brief
+// or a search whose index yields its matches in id order
+// (Dialect.SearchInIDOrder), so the column's subquery runs once per row
+// returned; not under a sort, which would run it for every row sorted,
+// nor past an offset, which on PostgreSQL would run it for every row
+// skipped. A brief list reads no identities at all.
+func (c *conn) foldsIdentities(f usher.UserFilter, col string, part int) bool {
+	if part != windowNone || col != "id" || f.Page.Offset != 0 || f.Brief {
+		return false
+	}
+	return !searches(f) || c.d.SearchInIDOrder(UserSearch{Query: f.Query, QueryEmail: f.SearchEmail,
+		Username: f.UsernameContains, Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains})
 }
 
 // foldsTotal reports whether userRows reads the list's exact total from
@@ -848,7 +854,7 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
 		}
 	}
-	fold := foldsIdentities(f, col, part)
+	fold := c.foldsIdentities(f, col, part)
 	cols, dests := macros["{{user_columns}}"], userDests
 	if f.Brief {
 		cols, dests = macros["{{user_brief_columns}}"], userBriefDests

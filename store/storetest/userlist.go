@@ -208,7 +208,8 @@ func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 
 // testUserListBrief: a brief list holds the users, pages, cursors and
 // totals of the full one, each user with the brief fields only and no
-// identities.
+// identities; the full one holds each user's identities, whichever
+// statement reads them.
 func testUserListBrief(t *testing.T, s store.Store) {
 	seed(t, s)
 	u := newUser("frank", "frank@example.com", "Frank Example")
@@ -230,6 +231,8 @@ func testUserListBrief(t *testing.T, s store.Store) {
 		{"search", usher.UserFilter{Query: "example.com", SearchEmail: true, Deleted: usher.Include, Page: all}},
 		{"search of two characters", usher.UserFilter{Query: "ob", SearchEmail: true, Page: all}},
 		{"search, a page of one", usher.UserFilter{Query: "example.com", SearchEmail: true, Page: usher.PageRequest{Limit: 1}}},
+		{"search, by id descending", usher.UserFilter{Query: "example.com", SearchEmail: true, Sort: usher.SortIDDesc, Page: all}},
+		{"search by username", usher.UserFilter{UsernameContains: "fra", Page: all}},
 		{"deleted only", usher.UserFilter{Deleted: usher.Only, Page: all}},
 		{"by username", usher.UserFilter{Sort: usher.SortUsernameDesc, Page: usher.PageRequest{Limit: 2}}},
 		{"by creation, an offset", usher.UserFilter{Sort: usher.SortCreatedAsc, Page: usher.PageRequest{Limit: 2, Offset: 1, WithTotal: true}}},
@@ -247,6 +250,9 @@ func testUserListBrief(t *testing.T, s store.Store) {
 			for i, u := range got.Items {
 				if want := brief(full.Items[i]); fmt.Sprintf("%+v", *u) != fmt.Sprintf("%+v", *want) {
 					t.Errorf("brief user:\n got %+v\nwant %+v", *u, *want)
+				}
+				if want := mustGet(t, s, usher.UserKey{ID: u.ID}).Identities; fmt.Sprint(full.Items[i].Identities) != fmt.Sprint(want) {
+					t.Errorf("%s's identities in the list: %v, want %v", u.Username, full.Items[i].Identities, want)
 				}
 			}
 		})
