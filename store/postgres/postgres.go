@@ -209,15 +209,15 @@ func (dialect) SearchWindow() int { return 2000 }
 // rechecked — for "l t" before search_key, 97,408 at a million users for
 // 4,868 matches, seconds. Reading the users in id order finds the same
 // page in a bounded number of rows.
-// SearchInIDOrder is false: a trigram index answers with a bitmap of its
-// matches in no order, which the page sorts.
-func (dialect) SearchInIDOrder(sqldb.UserSearch) bool { return false }
-
 func (dialect) WeakSearch(v string) bool {
 	return strings.ContainsFunc(v, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(keySeparators, r)
 	})
 }
+
+// SearchInIDOrder is false: a trigram index answers with a bitmap of its
+// matches in no order, which the page sorts.
+func (dialect) SearchInIDOrder(sqldb.UserSearch) bool { return false }
 
 // keySeparators are the characters usher_search_key spells as "q" and a
 // digit (migration 0020), so that pg_trgm keeps trigrams across them.
