@@ -377,6 +377,13 @@ type UserFilter struct {
 	// these kinds, read for the whole page at once (UserPage.Memberships);
 	// none reads no groups.
 	WithGroups []GroupKind
+	// Brief reads of each listed user only its ID, UUID, username, e-mail
+	// address, name, state, kind, administrator flag, organisation,
+	// creation and deletion times and version, and none of its
+	// identities: for a list that shows a few of them (the admin
+	// console's), which then reads a sixth of the columns and one
+	// statement fewer.
+	Brief bool
 
 	Sort UserSort // default SortIDAsc
 	// Page is the page asked for; its cursor is a row's sort key under

@@ -130,8 +130,8 @@ func scenarios() []scenario {
 			}},
 		{name: "console_users",
 			run: func(ctx context.Context, b *bench) (*result, error) {
-				// The console's user list: a page of 50 with the bounded
-				// total, rendered as HTML.
+				// The console's user list: a page of 50, rendered as
+				// HTML; the console counts nothing (see docs/ui.md).
 				return b.consoleLoad(ctx, fixed("/admin/users"))
 			}},
 		{name: "console_search",

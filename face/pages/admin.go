@@ -2,8 +2,10 @@ package pages
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"usher"
 	"usher/web"
@@ -54,14 +56,44 @@ func (h *Handler) adminHome(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// usersData is the user list's: the search, the page and the next page's
-// cursor.
+// usersData is the user list's: the search, the page, its rows as HTML
+// (userRows) and the next page's cursor.
 type usersData struct {
 	Query  string
 	State  string
 	States []usher.UserState
 	Users  []*usher.User
+	Rows   template.HTML
 	Next   string
+}
+
+// userRows writes the user list's table rows: a link to the user, the
+// name, the address and the state. They are written here rather than by
+// the template, which calls its escaping functions through reflection,
+// one call for each of a row's six values: at a page of 50 that was a
+// quarter of the console search's CPU (cmd/usherbench, console_search).
+// Every value from the user is escaped as html/template escapes text
+// between tags (template.HTMLEscapeString); the id is a number.
+func userRows(users []*usher.User) template.HTML {
+	var b strings.Builder
+	b.Grow(len(users) * 160)
+	for _, u := range users {
+		b.WriteString(`<tr><td><a href="/admin/users/`)
+		b.WriteString(strconv.FormatInt(u.ID, 10))
+		b.WriteString(`">`)
+		b.WriteString(template.HTMLEscapeString(u.Username))
+		b.WriteString(`</a></td><td>`)
+		b.WriteString(template.HTMLEscapeString(u.Name))
+		b.WriteString(`</td><td>`)
+		b.WriteString(template.HTMLEscapeString(u.Email))
+		b.WriteString(`</td><td>`)
+		b.WriteString(template.HTMLEscapeString(string(u.State)))
+		if u.DeletedAt != nil {
+			b.WriteString(` (deleted)`)
+		}
+		b.WriteString(`</td></tr>`)
+	}
+	return template.HTML(b.String())
 }
 
 // adminUsers lists users: the substring search over usernames, names and
@@ -79,7 +111,7 @@ func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := usersData{Query: q.Get("q"), State: q.Get("state"),
 		States: []usher.UserState{usher.StateActive, usher.StatePending, usher.StateBlocked, usher.StateSuspended}}
-	f := usher.UserFilter{Query: d.Query, SearchEmail: true, Page: usher.PageRequest{Limit: 50}}
+	f := usher.UserFilter{Query: d.Query, SearchEmail: true, Brief: true, Page: usher.PageRequest{Limit: 50}}
 	switch d.State {
 	case "":
 	case "deleted":
@@ -95,7 +127,7 @@ func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) error {
 		// A search the core refuses (too short) is shown on the page.
 		return h.formError(w, r, "admin_users", view{Title: "Users", Data: d}, err)
 	}
-	d.Users = page.Items
+	d.Users, d.Rows = page.Items, userRows(page.Items)
 	if page.Next != nil {
 		d.Next = web.EncodeCursor(*page.Next)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // TestAdminBlocks: an administrator finds a user, blocks them, and the
@@ -106,5 +107,46 @@ func TestImpersonation(t *testing.T) {
 	plain.get(t, "/")
 	if p := plain.post(t, "/admin/users/"+itoa(b.admin.ID)+"/impersonate", url.Values{}); p.status != http.StatusForbidden {
 		t.Fatalf("a plain user impersonating: %d", p.status)
+	}
+}
+
+// TestAdminUserRows: the user list's rows, written outside the template,
+// escape what users wrote as the template did, and mark deleted users.
+func TestAdminUserRows(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	odd := b.env.MustCreateUser(t, usher.UserCreate{Username: "odd", Email: "odd@example.com",
+		Name: `Zed <script>alert("x")</script> & 'co'`, Password: password})
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "gone", Email: "gone@example.com",
+		Name: "Gone Zed", Password: password})
+	if _, err := b.env.Core.Users.Delete(coretest.System(), usher.UserKey{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	for _, c := range []struct {
+		name, path string
+		status     int
+		want       []string
+		not        string
+	}{
+		{"escaped", "/admin/users?q=Zed", http.StatusOK, []string{
+			`<tr><td><a href="/admin/users/` + itoa(odd.ID) + `">odd</a></td><td>Zed &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;co&#39;</td>` +
+				`<td>odd@example.com</td><td>active</td></tr>`,
+			"Users found: 1"}, "<script>alert"},
+		{"deleted", "/admin/users?q=Zed&state=deleted", http.StatusOK, []string{
+			`<tr><td><a href="/admin/users/` + itoa(gone.ID) + `">gone</a></td><td>Gone Zed</td><td>gone@example.com</td><td>active (deleted)</td></tr>`,
+			"Users found: 1"}, "odd@example.com"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := admin.get(t, c.path)
+			if p.status != c.status {
+				t.Fatalf("status %d, want %d", p.status, c.status)
+			}
+			mustContain(t, p, c.want...)
+			if strings.Contains(p.body, c.not) {
+				t.Fatalf("the page holds %q:\n%s", c.not, p.body)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@
 package pages
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -15,7 +16,9 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"usher"
@@ -100,6 +103,8 @@ type Handler struct {
 	origin *web.Origin
 	form   web.FormToken
 	pages  map[string]*template.Template
+	// bufs holds the buffers pages are rendered into (render).
+	bufs sync.Pool
 }
 
 // route is one page.
@@ -317,11 +322,30 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		v.Impersonator = p.Impersonator
 	}
 	v.CSRF = h.form.Issue(w, r, h.secure(r))
+	// The page is rendered into a buffer and written at once, with its
+	// length: written straight to w, the template's many small writes
+	// went out in chunks of 4 KiB, a write to the socket each; and a
+	// template that fails now fails before the status is sent.
+	buf, _ := h.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			h.bufs.Put(buf)
+		}
+	}()
+	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
+		return err
+	}
 	setHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	return t.ExecuteTemplate(w, "layout", v)
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // secure reports whether cookies go out marked Secure.

@@ -219,6 +219,10 @@ func (dialect) WeakSearch(v string) bool {
 	})
 }
 
+// SearchInIDOrder is false: a trigram index answers with a bitmap of its
+// matches in no order, which the page sorts.
+func (dialect) SearchInIDOrder(sqldb.UserSearch) bool { return false }
+
 // keySeparators are the characters usher_search_key spells as "q" and a
 // digit (migration 0020), so that pg_trgm keeps trigrams across them.
 const keySeparators = " .@_-+'"

@@ -64,6 +64,11 @@ type Dialect interface {
 	// index's trigrams cannot pin down. Such a search reads wider windows
 	// in id order before it turns to the index (see UserList).
 	WeakSearch(v string) bool
+	// SearchInIDOrder reports whether the statement SearchUsers writes for
+	// s reads its matches in id order, either way, with no sort: then a
+	// page of it can read each user's identities in its own statement, a
+	// subquery run once per row returned (see foldsIdentities).
+	SearchInIDOrder(s UserSearch) bool
 	// UsersInIDOrder is the FROM clause of a page of users ordered by id
 	// whose conditions are on kind, state and deletion alone, which no
 	// index narrows much: the statement walks the primary key and stops
@@ -475,6 +480,10 @@ var columns = map[string]string{
 		"external_id, metadata, email_confirmed_at, last_sign_in_at, current_sign_in_at, last_seen_at, " +
 		"created_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, credentials_since, " +
 		"unconfirmed_email, organisation_id, meta",
+	// user_brief is what a brief list reads of each user
+	// (usher.UserFilter.Brief), in userBriefDests' order.
+	"user_brief": "id, uuid, username, email, name, state, kind, is_admin, organisation_id, created_at, " +
+		"deleted_at, version",
 	// user_insert is what UserInsert writes, in userArgs' order after uuid
 	// and created_at.
 	"user_insert": "uuid, created_at, username, username_key, email, email_key, name, first_name, " +

@@ -49,6 +49,17 @@ func userDests() (*usher.User, []any, func()) {
 	}
 }
 
+// userBriefDests is userDests for {{user_brief_columns}}.
+func userBriefDests() (*usher.User, []any, func()) {
+	u := new(usher.User)
+	var state, kind string
+	dests := append(make([]any, 0, 14), &u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &state, &kind, &u.Admin,
+		nullInt{&u.OrganisationID}, timeCol{&u.CreatedAt}, nullTime{&u.DeletedAt}, &u.Version)
+	return u, dests, func() {
+		u.State, u.Kind = usher.UserState(state), usher.UserKind(kind)
+	}
+}
+
 // userArgs returns the values of the mutable user columns, in the order the
 // UserInsert and UserWrite statements take them.
 func (c *conn) userArgs(u *usher.User) ([]any, error) {
@@ -729,7 +740,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		last := page.Items[limit-1]
 		page.Next = &usher.Cursor{ID: last.ID, Key: cursorKey(col, last)}
 	}
-	if !foldsIdentities(f, col, windowNone) {
+	if !c.foldsIdentities(f, col, windowNone) && !f.Brief {
 		if err := c.attachIdentities(ctx, page.Items); err != nil {
 			return nil, err
 		}
@@ -741,11 +752,17 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 // the page's own statement (UserIdentitiesColumn) rather than leaving them
 // to attachIdentities' second one. It does for the rows of a list in id
 // order from its start, which the id index or rowid scan reads in order,
-// so the column's subquery runs once per row returned; not under a sort,
-// which would run it for every row sorted, nor past an offset, which on
-// PostgreSQL would run it for every row skipped.
-func foldsIdentities(f usher.UserFilter, col string, part int) bool {
-	return part == windowNone && col == "id" && f.Page.Offset == 0 && !searches(f)
+// or a search whose index yields its matches in id order
+// (Dialect.SearchInIDOrder), so the column's subquery runs once per row
+// returned; not under a sort, which would run it for every row sorted,
+// nor past an offset, which on PostgreSQL would run it for every row
+// skipped. A brief list reads no identities at all.
+func (c *conn) foldsIdentities(f usher.UserFilter, col string, part int) bool {
+	if part != windowNone || col != "id" || f.Page.Offset != 0 || f.Brief {
+		return false
+	}
+	return !searches(f) || c.d.SearchInIDOrder(UserSearch{Query: f.Query, QueryEmail: f.SearchEmail,
+		Username: f.UsernameContains, Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains})
 }
 
 // foldsTotal reports whether userRows reads the list's exact total from
@@ -841,8 +858,11 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 			b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, b.Arg(key), b.Arg(after.ID)))
 		}
 	}
-	fold := foldsIdentities(f, col, part)
-	cols := macros["{{user_columns}}"]
+	fold := c.foldsIdentities(f, col, part)
+	cols, dests := macros["{{user_columns}}"], userDests
+	if f.Brief {
+		cols, dests = macros["{{user_brief_columns}}"], userBriefDests
+	}
 	if fold {
 		cols += ", " + c.queries["UserIdentitiesColumn"]
 	}
@@ -869,15 +889,15 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	var users []*usher.User
 	total := -1
 	for rows.Next() {
-		u, dests, finish := userDests()
+		u, into, finish := dests()
 		var identities string
 		if fold {
-			dests = append(dests, &identities)
+			into = append(into, &identities)
 		}
 		if withTotal {
-			dests = append(dests, &total)
+			into = append(into, &total)
 		}
-		if err := rows.Scan(dests...); err != nil {
+		if err := rows.Scan(into...); err != nil {
 			return nil, -1, fmt.Errorf("UserList: %w", err)
 		}
 		finish()

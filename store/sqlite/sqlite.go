@@ -197,6 +197,22 @@ func (dialect) SearchWindow() int { return 0 }
 // three columns, spaces and punctuation included, and reads no windows.
 func (dialect) WeakSearch(string) bool { return false }
 
+// SearchInIDOrder is true when every string of s goes through the
+// trigram index, which yields its matches in id order, either way (see
+// SearchUsers); a string it does not take is matched with LIKE in
+// whatever order the plan reads the table, which may sort.
+func (dialect) SearchInIDOrder(s sqldb.UserSearch) bool {
+	if s.UUID != "" || s.ExternalID != "" {
+		return false
+	}
+	for _, v := range []string{s.Query, s.Username, s.Email} {
+		if v != "" && utf8.RuneCountInString(v) < 3 {
+			return false
+		}
+	}
+	return true
+}
+
 // SearchUsers matches through the trigram index, which needs at least three
 // characters and covers username, name and e-mail address; shorter
 // strings, and the UUID and external id, which it does not hold, are

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserListFilters", testUserListFilters},
 		{"UserSeen", testUserSeen},
 		{"UserListSearch", testUserListSearch},
+		{"UserListBrief", testUserListBrief},
 		{"UserListContains", testUserListContains},
 		{"UserListKinds", testUserListKinds},
 		{"UserConflictFields", testUserConflictFields},

@@ -205,3 +205,56 @@ func testUserListOffsetAndTotal(t *testing.T, s store.Store) {
 		t.Fatalf("search total = %d, want 1", p.Total)
 	}
 }
+
+// testUserListBrief: a brief list holds the users, pages, cursors and
+// totals of the full one, each user with the brief fields only and no
+// identities; the full one holds each user's identities, whichever
+// statement reads them.
+func testUserListBrief(t *testing.T, s store.Store) {
+	seed(t, s)
+	u := newUser("frank", "frank@example.com", "Frank Example")
+	u.Bio, u.Metadata, u.ExternalID = "bio", map[string]string{"team": "blue"}, "ext-frank"
+	u.Identities = []usher.Identity{{Provider: "github", ExternUID: "42"}}
+	mustCreateUser(t, s, u)
+	brief := func(u *usher.User) *usher.User {
+		return &usher.User{ID: u.ID, UUID: u.UUID, Username: u.Username, Email: u.Email, Name: u.Name,
+			State: u.State, Kind: u.Kind, Admin: u.Admin, OrganisationID: u.OrganisationID,
+			CreatedAt: u.CreatedAt, DeletedAt: u.DeletedAt, Version: u.Version}
+	}
+	all := usher.PageRequest{Limit: 100}
+	for _, tt := range []struct {
+		name string
+		f    usher.UserFilter
+	}{
+		{"every user", usher.UserFilter{Page: all}},
+		{"with its total", usher.UserFilter{Page: usher.PageRequest{Limit: 2, WithTotal: true}}},
+		{"search", usher.UserFilter{Query: "example.com", SearchEmail: true, Deleted: usher.Include, Page: all}},
+		{"search of two characters", usher.UserFilter{Query: "ob", SearchEmail: true, Page: all}},
+		{"search, a page of one", usher.UserFilter{Query: "example.com", SearchEmail: true, Page: usher.PageRequest{Limit: 1}}},
+		{"search, by id descending", usher.UserFilter{Query: "example.com", SearchEmail: true, Sort: usher.SortIDDesc, Page: all}},
+		{"search by username", usher.UserFilter{UsernameContains: "fra", Page: all}},
+		{"deleted only", usher.UserFilter{Deleted: usher.Only, Page: all}},
+		{"by username", usher.UserFilter{Sort: usher.SortUsernameDesc, Page: usher.PageRequest{Limit: 2}}},
+		{"by creation, an offset", usher.UserFilter{Sort: usher.SortCreatedAsc, Page: usher.PageRequest{Limit: 2, Offset: 1, WithTotal: true}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			full := list(t, s, tt.f)
+			f := tt.f
+			f.Brief = true
+			got := list(t, s, f)
+			if fmt.Sprint(usernames(got)) != fmt.Sprint(usernames(full)) || got.Total != full.Total ||
+				fmt.Sprint(got.Next) != fmt.Sprint(full.Next) || len(got.Items) == 0 {
+				t.Fatalf("brief %v total %d next %v; full %v total %d next %v", usernames(got), got.Total, got.Next,
+					usernames(full), full.Total, full.Next)
+			}
+			for i, u := range got.Items {
+				if want := brief(full.Items[i]); fmt.Sprintf("%+v", *u) != fmt.Sprintf("%+v", *want) {
+					t.Errorf("brief user:\n got %+v\nwant %+v", *u, *want)
+				}
+				if want := mustGet(t, s, usher.UserKey{ID: u.ID}).Identities; fmt.Sprint(full.Items[i].Identities) != fmt.Sprint(want) {
+					t.Errorf("%s's identities in the list: %v, want %v", u.Username, full.Items[i].Identities, want)
+				}
+			}
+		})
+	}
+}

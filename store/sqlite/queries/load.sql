@@ -13,7 +13,13 @@
 -- primary of another is the importer's to refuse (userfile.Import does);
 -- LoadRestore's claims fail on it, which leaves the load unfinished and
 -- nothing lost (LoadClaimConflicts names the users). The statements of
--- LoadRestore are those of the migrations that made these objects.
+-- LoadRestore are those of the migrations that made these objects, and
+-- then one: the rebuild leaves the trigram index in several segments (8
+-- at 100,000 users), and a search looks up each of its trigrams in every
+-- one, through an internal statement that SQLite prepares again at each
+-- lookup; 'optimize' merges them into one, which took a search's
+-- statement from about 270 to 205 µs at 100,000 users (a second at the
+-- end of such a load).
 
 -- name: LoadTableSize
 SELECT count(*) FROM (SELECT 1 FROM users LIMIT ?1);
@@ -61,6 +67,7 @@ CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
     INSERT INTO users_fts (rowid, username, name, email) VALUES (new.id, new.username, new.name, new.email);
 END;
 INSERT INTO users_fts (users_fts) VALUES ('rebuild');
+INSERT INTO users_fts (users_fts) VALUES ('optimize');
 
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one

@@ -78,8 +78,9 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1 AND deleted_at IS NUL
 
 -- name: UserIdentitiesColumn
 -- Each user's identities, a column beside {{user_columns}} of a row of
--- users: UserWithIdentities's, and a page's ordered by id (sqldb's
--- foldsIdentities), which then needs no second statement for them.
+-- users: UserWithIdentities's, and a page's ordered by id, a search's
+-- through the trigram index included (sqldb's foldsIdentities), which
+-- then needs no second statement for them.
 (SELECT json_group_array(json_array(i.provider, i.extern_uid))
  FROM (SELECT provider, extern_uid FROM identities WHERE user_id = users.id ORDER BY provider) i);
 
