@@ -76,7 +76,8 @@ type Dialect interface {
 	UsersInIDOrder() string
 	// PackedUser reports whether the dialect's UserWithIdentities selects
 	// its row as one column, a JSON array of the user's columns and then
-	// the identities, which UserGet unpacks (see packedRow). For a driver
+	// the identities, which UserGet unpacks (see packedRow), and a page of
+	// users (userRows) each row likewise. For a driver
 	// whose cost is per column and per query — modernc's SQLite reads
 	// every column's name and declared type at each query and locks the
 	// connection at each column it hands over — one column is cheaper

@@ -870,6 +870,12 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	if withTotal {
 		cols += ", (" + userCountQuery(b, f) + ")"
 	}
+	packed := c.d.PackedUser()
+	if packed {
+		// One column a row, as UserWithIdentities reads a user: the
+		// driver's cost is per column, and a page is many rows.
+		cols = "json_array(" + cols + ") AS packed"
+	}
 	b.Write("SELECT " + cols + " FROM " + from)
 	b.WriteWhere()
 	switch {
@@ -896,6 +902,9 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 		}
 		if withTotal {
 			into = append(into, &total)
+		}
+		if packed {
+			into = []any{packedRow{into}}
 		}
 		if err := rows.Scan(into...); err != nil {
 			return nil, -1, fmt.Errorf("UserList: %w", err)
