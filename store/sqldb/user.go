@@ -596,8 +596,7 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 		}
 		return "deleted_at IS NULL"
 	})
-	search := UserSearch{Query: f.Query, QueryEmail: f.SearchEmail, Username: f.UsernameContains,
-		Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains}
+	search := userSearch(f)
 	if isUUID(search.UUID) {
 		// Every UUID is 36 characters long, so one that contains another
 		// is that one: the unique index finds it.
@@ -761,8 +760,7 @@ func (c *conn) foldsIdentities(f usher.UserFilter, col string, part int) bool {
 	if part != windowNone || col != "id" || f.Page.Offset != 0 || f.Brief {
 		return false
 	}
-	return !searches(f) || c.d.SearchInIDOrder(UserSearch{Query: f.Query, QueryEmail: f.SearchEmail,
-		Username: f.UsernameContains, Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains})
+	return !searches(f) || c.d.SearchInIDOrder(userSearch(f))
 }
 
 // foldsTotal reports whether userRows reads the list's exact total from
@@ -795,6 +793,12 @@ func (c *conn) weakSearch(f usher.UserFilter) bool {
 		}
 	}
 	return true
+}
+
+// userSearch is the substring search of f, for the dialect.
+func userSearch(f usher.UserFilter) UserSearch {
+	return UserSearch{Query: f.Query, QueryEmail: f.SearchEmail, Username: f.UsernameContains,
+		Email: f.EmailContains, UUID: f.UUIDContains, ExternalID: f.ExternalIDContains}
 }
 
 // searches reports whether f looks for a substring.

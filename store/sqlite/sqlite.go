@@ -206,12 +206,16 @@ func (dialect) SearchInIDOrder(s sqldb.UserSearch) bool {
 		return false
 	}
 	for _, v := range []string{s.Query, s.Username, s.Email} {
-		if v != "" && utf8.RuneCountInString(v) < 3 {
+		if v != "" && !trigramIndexed(v) {
 			return false
 		}
 	}
 	return true
 }
+
+// trigramIndexed reports whether the trigram index can match v: it needs
+// at least three characters.
+func trigramIndexed(v string) bool { return utf8.RuneCountInString(v) >= 3 }
 
 // SearchUsers matches through the trigram index, which needs at least three
 // characters and covers username, name and e-mail address; shorter
@@ -229,7 +233,7 @@ func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 		if v == "" {
 			return
 		}
-		if indexed && utf8.RuneCountInString(v) >= 3 {
+		if indexed && trigramIndexed(v) {
 			phrases = append(phrases, "{"+strings.Join(cols, " ")+"} : "+`"`+strings.ReplaceAll(v, `"`, `""`)+`"`)
 			return
 		}
