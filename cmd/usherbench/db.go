@@ -15,6 +15,10 @@ import (
 	_ "modernc.org/sqlite"             // the "sqlite" driver
 )
 
+// poolParam is the parameter of usher's PostgreSQL URL that sizes its
+// connection pools, which usher takes out before connecting.
+const poolParam = "pool_max_conns"
+
 // database is the fresh database a run fills: a SQLite file in the run's
 // directory, or a schema of its own on the PostgreSQL server -database
 // names, dropped at the end.
@@ -42,6 +46,13 @@ func newDatabase(ctx context.Context, spec, dir string) (*database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-database: %w", err)
 	}
+	// pool_max_conns is usher's (it sizes usher's pools); PostgreSQL
+	// refuses it from the bench's own sessions.
+	own := *u
+	q := own.Query()
+	q.Del(poolParam)
+	own.RawQuery = q.Encode()
+	spec = own.String()
 	admin, err := sql.Open("pgx", spec)
 	if err != nil {
 		return nil, fmt.Errorf("-database: %w", err)
@@ -64,7 +75,7 @@ func newDatabase(ctx context.Context, spec, dir string) (*database, error) {
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return nil, fmt.Errorf("create schema: %w", err)
 	}
-	q := u.Query()
+	q = u.Query()
 	q.Set("search_path", schema+",public")
 	u.RawQuery = q.Encode()
 	key := make([]byte, 32)
@@ -98,6 +109,7 @@ func (d *database) openReadOnly(conns int) (*sql.DB, error) {
 			return nil, fmt.Errorf("open the database read-only: %w", err)
 		}
 		q := u.Query()
+		q.Del(poolParam)
 		q.Set("default_transaction_read_only", "on")
 		q.Set("enable_bitmapscan", "off")
 		u.RawQuery = q.Encode()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,8 +38,11 @@ func Migrations() fs.FS {
 	return s
 }
 
-// Open connects to the database at url (postgres://...). It does not
+// Open connects to the database at dsn, a postgres:// URL. It does not
 // migrate; call Migrate on the result.
+//
+// Each pool holds up to poolSize connections, or as many as the URL's
+// pool_max_conns parameter says (postgres://host/usher?pool_max_conns=8).
 //
 // It keeps two pools: one for transactions and writes, one for reads
 // outside a transaction. A transaction may read through the store while it
@@ -52,9 +56,13 @@ func Migrations() fs.FS {
 // LISTEN/NOTIFY (see signal), so that Changes counts every process's
 // writes and the caches that watch it drop within a round trip of a
 // write anywhere. Close ends it.
-func Open(ctx context.Context, url string) (*sqldb.DB, error) {
+func Open(ctx context.Context, dsn string) (*sqldb.DB, error) {
+	dsn, size, err := poolConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
 	open := func(n int) (*sql.DB, error) {
-		db, err := sql.Open("pgx", url)
+		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
@@ -67,11 +75,11 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 		}
 		return db, nil
 	}
-	write, err := open(poolSize)
+	write, err := open(size)
 	if err != nil {
 		return nil, err
 	}
-	read, err := open(poolSize)
+	read, err := open(size)
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -80,7 +88,7 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sig := newSignal(url)
+	sig := newSignal(dsn)
 	db, err := sqldb.Open(sqldb.Config{
 		Dialect:    dialect{},
 		Write:      write,
@@ -99,12 +107,43 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	return db, nil
 }
 
-// poolSize is each pool's number of connections. A replica holds at most
-// two pools of it and its listening session: 49 connections, so that one
-// replica stays under PostgreSQL's default max_connections (100) with
-// room; more replicas need a larger max_connections (see
+// poolSize is each pool's number of connections unless the URL's
+// pool_max_conns says otherwise. A replica holds at most two pools of it
+// and its listening session: 49 connections, so that one replica stays
+// under PostgreSQL's default max_connections (100) with room; more
+// replicas need a larger max_connections or smaller pools (see
 // docs/scaling.md).
 const poolSize = 24
+
+// poolParam is the URL's query parameter that sizes each pool, named as
+// pgxpool names it. PostgreSQL would refuse it as a setting of the
+// session, so it is taken out of the URL before connecting.
+const poolParam = "pool_max_conns"
+
+// maxPoolSize bounds pool_max_conns: PostgreSQL's own max_connections
+// tops out far below it in practice.
+const maxPoolSize = 1000
+
+// poolConfig returns raw without pool_max_conns and the size it gives each
+// pool, poolSize when it gives none.
+func poolConfig(raw string) (string, int, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", 0, errors.New("postgres: the URL cannot be parsed")
+	}
+	q := u.Query()
+	if !q.Has(poolParam) {
+		return raw, poolSize, nil
+	}
+	v := q.Get(poolParam)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPoolSize {
+		return "", 0, fmt.Errorf("postgres: %s must be a whole number from 1 to %d, not %q", poolParam, maxPoolSize, v)
+	}
+	q.Del(poolParam)
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
 
 // uniqueFields maps each unique constraint to the field it protects.
 var uniqueFields = map[string]string{

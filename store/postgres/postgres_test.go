@@ -145,3 +145,62 @@ func TestLoadRestoresSchema(t *testing.T) {
 		return again
 	}, schema, "users_search_trgm")
 }
+
+// TestPoolMaxConns: the URL's pool_max_conns sizes both pools and is not
+// sent to PostgreSQL as a setting (which refuses it); a bad value is an
+// error that names the parameter.
+func TestPoolMaxConns(t *testing.T) {
+	t.Parallel()
+	base := pgtest.URL(t)
+	for _, tc := range []struct {
+		param string
+		want  int // each pool's size; 0: Open fails
+		err   string
+	}{
+		{"", 24, ""},
+		{"pool_max_conns=3", 3, ""},
+		{"pool_max_conns=1", 1, ""},
+		{"pool_max_conns=1000", 1000, ""},
+		{"pool_max_conns=0", 0, `pool_max_conns must be a whole number from 1 to 1000, not "0"`},
+		{"pool_max_conns=-2", 0, `not "-2"`},
+		{"pool_max_conns=1001", 0, `not "1001"`},
+		{"pool_max_conns=eight", 0, `not "eight"`},
+		{"pool_max_conns=", 0, `not ""`},
+	} {
+		t.Run(tc.param, func(t *testing.T) {
+			u := base
+			if tc.param != "" {
+				u += "&" + tc.param
+			}
+			ctx := context.Background()
+			db, err := postgres.Open(ctx, u)
+			if tc.want == 0 {
+				if err == nil {
+					db.Close()
+					t.Fatal("Open succeeded")
+				}
+				if !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %q, want it to hold %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			// A statement on each pool: the server took the session's
+			// settings.
+			if _, err := db.Migrate(ctx, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			for name, p := range db.Pools() {
+				if got := p.Stats().MaxOpenConnections; got != tc.want {
+					t.Errorf("pool %s: %d connections at most, want %d", name, got, tc.want)
+				}
+				if err := p.PingContext(ctx); err != nil {
+					t.Errorf("pool %s: %v", name, err)
+				}
+			}
+		})
+	}
+}
