@@ -203,7 +203,8 @@ func (dialect) Classify(err error) error {
 			"usher takes no writes until then: %w", err)
 	case "53300": // too_many_connections
 		return fmt.Errorf("the PostgreSQL server has no connection left: raise its max_connections, "+
-			"or run fewer replicas (each holds up to 48): %w", err)
+			"give each replica smaller pools (pool_max_conns in the URL; each holds two pools and one session) "+
+			"or run fewer replicas: %w", err)
 	}
 	return err
 }
