@@ -124,3 +124,27 @@ func TestRate(t *testing.T) {
 		}
 	}
 }
+
+// TestHashBoundFastest: of two timings the limit takes the faster hash and
+// the more hashes together, whichever came first, and its log-ins a second
+// follow the faster hash.
+func TestHashBoundFastest(t *testing.T) {
+	t.Parallel()
+	quiet := hashBound{one: 24 * time.Millisecond, cores: 2, together: 59}
+	busy := hashBound{one: 75 * time.Millisecond, cores: 2, together: 48}
+	for _, tc := range []struct {
+		name string
+		a, b hashBound
+	}{
+		{"busy, then quiet", busy, quiet},
+		{"quiet, then busy", quiet, busy},
+	} {
+		got := tc.a.fastest(tc.b)
+		if got.one != 24*time.Millisecond || got.together != 59 || got.cores != 2 {
+			t.Errorf("%s: %+v, want one 24ms, together 59, 2 cores", tc.name, got)
+		}
+		if got.perSecond() < 83 || got.perSecond() > 84 {
+			t.Errorf("%s: %.1f log-ins/s, want 2 ÷ 24 ms = 83.3", tc.name, got.perSecond())
+		}
+	}
+}
