@@ -24,7 +24,10 @@ type hashBound struct {
 	// together is how many hashes a second the cores made all at once,
 	// each hashing one after another for hashTogether: what they can do
 	// when they share the machine's caches and memory, as usher's hash
-	// workers do, with nothing else running.
+	// workers do, with nothing else running. Once the bench holds its
+	// generated users, the collector seldom runs in these 2 s, so the
+	// figure counts page faults too and reads low; the run's start, before
+	// the users are generated, gives the one kept (hashBound.fastest).
 	together float64
 }
 

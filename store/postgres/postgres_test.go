@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"usher"
 	"usher/store"
 	"usher/store/postgres"
 	"usher/store/postgres/pgtest"
@@ -202,5 +203,30 @@ func TestPoolMaxConns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPoolMaxConnsHeard: with pool_max_conns in the URL, the listening
+// session connects too (it takes the URL without the parameter), so a
+// write through one store is counted on another, as replicas need. The
+// session retries in the background, so only a write heard says it
+// connected.
+func TestPoolMaxConnsHeard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t) + "&pool_max_conns=2"
+	a, b := mustOpen(t, url), mustOpen(t, url)
+	time.Sleep(200 * time.Millisecond) // for the migrations' notifications to arrive before counting
+	before := b.Changes()
+	now := time.Now().UTC()
+	u := &usher.User{UUID: "00000000-0000-4000-8000-000000000001", Username: "heard", State: usher.StateActive,
+		Kind: usher.KindNormal, GitLab: usher.GitLabProfile{ThemeID: 1, ColorSchemeID: 1}, Language: "en", CreatedAt: now, UpdatedAt: now}
+	if err := a.UserCreate(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); b.Changes() <= before; time.Sleep(time.Millisecond) {
+		if time.Since(start) > heardWithin {
+			t.Fatalf("a write through one store was not counted on the other within %s", heardWithin)
+		}
 	}
 }
