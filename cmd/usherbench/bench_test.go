@@ -148,3 +148,19 @@ func TestHashBoundFastest(t *testing.T) {
 		}
 	}
 }
+
+// TestRedacted: a URL's password is never printed; what is no URL, or has
+// no password, is printed as it is.
+func TestRedacted(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"postgres://usher:s3cret@db:5432/usher?sslmode=disable": "postgres://usher:xxxxx@db:5432/usher?sslmode=disable",
+		"mysql://root:hunter2@db/usher":                         "mysql://root:xxxxx@db/usher",
+		"postgres://usher@db/usher":                             "postgres://usher@db/usher",
+		"/tmp/usher.db":                                         "/tmp/usher.db",
+	} {
+		if got := redacted(in); got != want {
+			t.Errorf("redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -19,6 +19,16 @@ import (
 // connection pools, which usher takes out before connecting.
 const poolParam = "pool_max_conns"
 
+// redacted is s with the password of a URL replaced by "xxxxx", for
+// printing; s itself when it is no URL.
+func redacted(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
 // database is the fresh database a run fills: a SQLite file in the run's
 // directory, or a schema of its own on the PostgreSQL server -database
 // names, dropped at the end.
@@ -40,7 +50,7 @@ func newDatabase(ctx context.Context, spec, dir string) (*database, error) {
 		return &database{kind: "sqlite", url: path, path: path, drop: func(context.Context) error { return nil }}, nil
 	}
 	if !strings.HasPrefix(spec, "postgres://") && !strings.HasPrefix(spec, "postgresql://") {
-		return nil, fmt.Errorf("-database: want a postgres:// URL, got %q", spec)
+		return nil, fmt.Errorf("-database: want a postgres:// URL, got %q", redacted(spec))
 	}
 	u, err := url.Parse(spec)
 	if err != nil {

@@ -124,7 +124,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	if cfg.keep {
-		progress("the database: %s", db.url)
+		progress("the database: %s", redacted(db.url))
 	} else {
 		defer func() {
 			// The run's context may be cancelled already; the schema
