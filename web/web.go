@@ -282,16 +282,33 @@ func BearerOnly(token string, next http.Handler) http.Handler {
 type rawBodyKey struct{}
 
 // UploadBody lets a handler that takes files read a body of up to limit
-// bytes rather than MaxBody; reading more is a *http.MaxBytesError. It
-// must be called before the body is read.
+// bytes rather than MaxBody; reading more is a *http.MaxBytesError. A body
+// whose Content-Length is over limit fails so at its first read, and none
+// of it is read: a file that cannot be taken is not copied into memory and
+// temporary files first. It must be called before the body is read.
 func UploadBody(w http.ResponseWriter, r *http.Request, limit int64) {
 	body := r.Body
 	if raw, ok := r.Context().Value(rawBodyKey{}).(io.ReadCloser); ok {
 		body = raw
 	}
-	if body != nil {
+	switch {
+	case body == nil:
+	case r.ContentLength > limit:
+		r.Body = declaredTooLarge{body, limit}
+	default:
 		r.Body = http.MaxBytesReader(w, body, limit)
 	}
+}
+
+// declaredTooLarge is a body that said it is longer than limit: every read
+// fails as reading past the limit does, without reading the client's bytes.
+type declaredTooLarge struct {
+	io.Closer
+	limit int64
+}
+
+func (b declaredTooLarge) Read([]byte) (int, error) {
+	return 0, &http.MaxBytesError{Limit: b.limit}
 }
 
 // IsTooLarge reports whether err came from reading a body over MaxBody.
