@@ -378,11 +378,12 @@ type UserFilter struct {
 	// none reads no groups.
 	WithGroups []GroupKind
 	// Brief reads of each listed user only its ID, UUID, username, e-mail
-	// address, name, state, kind, administrator flag, organisation,
-	// creation and deletion times and version, and none of its
+	// address, name, first and last names, language, state, kind,
+	// administrator flag, two-factor flag, external ID, organisation,
+	// creation, update and deletion times and version, and none of its
 	// identities: for a list that shows a few of them (the admin
-	// console's), which then reads a sixth of the columns and one
-	// statement fewer.
+	// console's, Pterodactyl's), which then reads under half the columns
+	// and one statement fewer.
 	Brief bool
 
 	Sort UserSort // default SortIDAsc

@@ -190,6 +190,9 @@ func readQuery(r *http.Request, list bool) (query, error) {
 		// Pterodactyl knows no suspension: a suspended account is listed
 		// like any other.
 		Suspended: usher.Include,
+		// A list shows what a brief read holds (toItem), and reads under
+		// half the columns for it.
+		Brief: true,
 	}
 	// Sorting on a unique key leaves nothing for a second key to decide, so
 	// the first of several sorts is the whole order.

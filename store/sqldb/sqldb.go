@@ -484,7 +484,7 @@ var columns = map[string]string{
 	// user_brief is what a brief list reads of each user
 	// (usher.UserFilter.Brief), in userBriefDests' order.
 	"user_brief": "id, uuid, username, email, name, state, kind, is_admin, organisation_id, created_at, " +
-		"deleted_at, version",
+		"deleted_at, version, first_name, last_name, language, two_factor_enabled, external_id, updated_at",
 	// user_insert is what UserInsert writes, in userArgs' order after uuid
 	// and created_at.
 	"user_insert": "uuid, created_at, username, username_key, email, email_key, name, first_name, " +

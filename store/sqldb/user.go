@@ -52,11 +52,12 @@ func userDests() (*usher.User, []any, func()) {
 // userBriefDests is userDests for {{user_brief_columns}}.
 func userBriefDests() (*usher.User, []any, func()) {
 	u := new(usher.User)
-	var state, kind string
-	dests := append(make([]any, 0, 14), &u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &state, &kind, &u.Admin,
-		nullInt{&u.OrganisationID}, timeCol{&u.CreatedAt}, nullTime{&u.DeletedAt}, &u.Version)
+	var state, kind, externalID string
+	dests := append(make([]any, 0, 20), &u.ID, &u.UUID, &u.Username, &u.Email, &u.Name, &state, &kind, &u.Admin,
+		nullInt{&u.OrganisationID}, timeCol{&u.CreatedAt}, nullTime{&u.DeletedAt}, &u.Version,
+		&u.FirstName, &u.LastName, &u.Language, &u.TwoFactorEnabled, nullString{&externalID}, timeCol{&u.UpdatedAt})
 	return u, dests, func() {
-		u.State, u.Kind = usher.UserState(state), usher.UserKind(kind)
+		u.State, u.Kind, u.ExternalID = usher.UserState(state), usher.UserKind(kind), externalID
 	}
 }
 

@@ -214,12 +214,15 @@ func testUserListBrief(t *testing.T, s store.Store) {
 	seed(t, s)
 	u := newUser("frank", "frank@example.com", "Frank Example")
 	u.Bio, u.Metadata, u.ExternalID = "bio", map[string]string{"team": "blue"}, "ext-frank"
+	u.FirstName, u.LastName, u.Language, u.TwoFactorEnabled = "Frank", "Example", "de", true
 	u.Identities = []usher.Identity{{Provider: "github", ExternUID: "42"}}
 	mustCreateUser(t, s, u)
 	brief := func(u *usher.User) *usher.User {
 		return &usher.User{ID: u.ID, UUID: u.UUID, Username: u.Username, Email: u.Email, Name: u.Name,
-			State: u.State, Kind: u.Kind, Admin: u.Admin, OrganisationID: u.OrganisationID,
-			CreatedAt: u.CreatedAt, DeletedAt: u.DeletedAt, Version: u.Version}
+			FirstName: u.FirstName, LastName: u.LastName, Language: u.Language, State: u.State, Kind: u.Kind,
+			Admin: u.Admin, TwoFactorEnabled: u.TwoFactorEnabled, ExternalID: u.ExternalID,
+			OrganisationID: u.OrganisationID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+			DeletedAt: u.DeletedAt, Version: u.Version}
 	}
 	all := usher.PageRequest{Limit: 100}
 	for _, tt := range []struct {
