@@ -49,7 +49,7 @@ func (s *Users) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.I
 	for i := range batch {
 		todo[i], results[i].Err = s.checkImport(batch[i])
 	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.store.InLoadTx(ctx, func(tx store.Tx) error {
 		if err := s.importBatch(ctx, tx, todo, results); err != nil {
 			return err
 		}

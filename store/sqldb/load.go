@@ -32,6 +32,7 @@ func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnStart"]); err != nil {
 		return false, fmt.Errorf("LoadConnStart: %w", err)
 	}
+	db.loading.Store(true)
 	return true, nil
 }
 
@@ -39,6 +40,7 @@ func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 // LoadUnfinished finds it missing, and then refreshes the planner's
 // statistics; it restores the writing connection's settings either way.
 func (db *DB) LoadFinish(ctx context.Context) error {
+	db.loading.Store(false)
 	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnFinish"]); err != nil {
 		return fmt.Errorf("LoadConnFinish: %w", err)
 	}

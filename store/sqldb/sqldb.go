@@ -10,10 +10,13 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"usher"
@@ -138,6 +141,9 @@ type DB struct {
 	prepared []*stmtCache
 	// changes counts committed writes, for Changes.
 	changes changeCount
+	// loading is true from a LoadStart that reported true to the
+	// LoadFinish after it.
+	loading atomic.Bool
 	stop    func()
 }
 
@@ -176,6 +182,17 @@ func Open(cfg Config) (*DB, error) {
 // InTx runs fn in a transaction on the write pool.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return db.conn.atomic(ctx, func(c *conn) error { return fn(c) })
+}
+
+// InLoadTx runs fn in a transaction on the write pool; while a load is
+// under way (LoadStart), with the dialect's LoadBatchStart in force on
+// its connection for its length, and LoadBatchFinish run after it.
+func (db *DB) InLoadTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	var set connSetting
+	if db.loading.Load() {
+		set = connSetting{db.queries["LoadBatchStart"], db.queries["LoadBatchFinish"]}
+	}
+	return db.conn.atomicWith(ctx, set, func(c *conn) error { return fn(c) })
 }
 
 // Ping checks both pools.
@@ -338,10 +355,23 @@ func (c *conn) fail(name string, err error) error {
 // atomic runs fn in a transaction unless c already is one; store methods
 // that write several rows use it so that they are atomic on their own.
 func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
+	return c.atomicWith(ctx, connSetting{}, fn)
+}
+
+// connSetting is a statement run on a transaction's connection just before
+// the transaction begins, and its undoing, run just after it ends: for a
+// setting SQLite takes only outside a transaction.
+type connSetting struct {
+	set, reset string
+}
+
+// atomicWith is atomic, with set in force on the transaction's connection
+// for the transaction's length.
+func (c *conn) atomicWith(ctx context.Context, set connSetting, fn func(c *conn) error) error {
 	if c.write == nil {
 		return fn(c)
 	}
-	tx, raw, release, err := c.begin(ctx)
+	tx, raw, release, err := c.begin(ctx, set)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -383,11 +413,14 @@ func (c *conn) atomic(ctx context.Context, fn func(c *conn) error) error {
 	return nil
 }
 
-// begin begins a transaction on the write pool. For a Copier it begins
-// it on a connection of its own, whose driver connection raw reaches;
-// release returns that connection to the pool, and may be called again.
-func (c *conn) begin(ctx context.Context) (tx *sql.Tx, raw func(func(any) error) error, release func(), err error) {
-	if _, ok := c.d.(Copier); !ok {
+// begin begins a transaction on the write pool. For a Copier, or with a
+// setting, it begins it on a connection of its own, whose driver
+// connection raw reaches, after running set.set on it; release, called
+// once the transaction has ended, runs set.reset and returns that
+// connection to the pool, and may be called again. A connection whose
+// setting could not be undone is closed rather than returned.
+func (c *conn) begin(ctx context.Context, set connSetting) (tx *sql.Tx, raw func(func(any) error) error, release func(), err error) {
+	if _, ok := c.d.(Copier); !ok && set.set == "" {
 		tx, err := c.write.BeginTx(ctx, nil)
 		return tx, nil, func() {}, err
 	}
@@ -395,11 +428,28 @@ func (c *conn) begin(ctx context.Context) (tx *sql.Tx, raw func(func(any) error)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if set.reset != "" {
+				if _, err := sc.ExecContext(context.WithoutCancel(ctx), set.reset); err != nil {
+					_ = sc.Raw(func(any) error { return driver.ErrBadConn })
+				}
+			}
+			_ = sc.Close()
+		})
+	}
+	if set.set != "" {
+		if _, err := sc.ExecContext(ctx, set.set); err != nil {
+			release()
+			return nil, nil, nil, err
+		}
+	}
 	if tx, err = sc.BeginTx(ctx, nil); err != nil {
-		sc.Close()
+		release()
 		return nil, nil, nil, err
 	}
-	return tx, sc.Raw, func() { _ = sc.Close() }, nil
+	return tx, sc.Raw, release, nil
 }
 
 // Builder assembles a statement whose shape depends on a filter. Arguments
@@ -563,6 +613,7 @@ var queryNames = []string{
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
 	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
 	"LoadTableSize", "LoadSetAside", "LoadConnStart", "LoadConnFinish", "LoadUnfinished", "LoadRestore",
+	"LoadBatchStart", "LoadBatchFinish", "UserInsertMany", "PasswordInsertMany",
 }
 
 // loadQueries reads every "*.sql" file of fsys and splits it into named

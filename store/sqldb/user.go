@@ -237,7 +237,7 @@ func (c *conn) copyUsers(ctx context.Context, cp Copier, users []*usher.User, ha
 // insertUsers inserts users in one statement and sets their IDs.
 func (c *conn) insertUsers(ctx context.Context, users []*usher.User) error {
 	b := &Builder{d: c.d, inOrder: true}
-	b.Write("INSERT INTO users (" + macros["{{user_insert_columns}}"] + ") VALUES ")
+	b.Write(c.queries["UserInsertMany"] + " (" + macros["{{user_insert_columns}}"] + ") VALUES ")
 	byUUID := make(map[string]*usher.User, len(users))
 	for i, u := range users {
 		args, err := c.insertArgs(u)
@@ -288,7 +288,7 @@ func (c *conn) insertUsers(ctx context.Context, users []*usher.User) error {
 // statement.
 func (c *conn) insertPasswords(ctx context.Context, users []*usher.User, hashes []string) error {
 	b := &Builder{d: c.d, inOrder: true}
-	b.Write("INSERT INTO passwords (user_id, hash, updated_at) VALUES ")
+	b.Write(c.queries["PasswordInsertMany"] + " (user_id, hash, updated_at) VALUES ")
 	n := 0
 	for i, h := range hashes {
 		if h == "" {

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -205,4 +206,48 @@ func TestLoadRestoresSchema(t *testing.T) {
 		t.Cleanup(func() { again.Close() })
 		return again
 	}, schema, "users_fts_insert")
+}
+
+// TestLoadBatchSkipsForeignKeys: a load's batch runs without SQLite's
+// foreign-key checks, which would make its multi-row inserts journal
+// every page they change; a batch outside a load keeps them.
+func TestLoadBatchSkipsForeignKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "usher.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	errUndo := errors.New("undo")
+	orphan := func() error {
+		err := db.InLoadTx(ctx, func(tx store.Tx) error {
+			if err := tx.EmailAdd(ctx, &usher.Email{UserID: 1 << 40, Email: "orphan@load.test", CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+			return errUndo
+		})
+		if errors.Is(err, errUndo) {
+			return nil
+		}
+		return err
+	}
+	if err := orphan(); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("outside a load, an address of no user in a batch: %v, want the foreign key's refusal", err)
+	}
+	if loading, err := db.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	if err := orphan(); err != nil {
+		t.Fatalf("during a load, the batch checked foreign keys: %v", err)
+	}
+	if err := db.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := orphan(); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("after the load, an address of no user in a batch: %v, want the foreign key's refusal", err)
+	}
 }

@@ -155,6 +155,77 @@ func testLoad(t *testing.T, s store.Store) {
 	}
 }
 
+// testInLoadTx: a load's batch commits as a transaction does, and one
+// that fails, on a username taken or on its caller's error, leaves none
+// of its users; meanwhile every other transaction keeps its foreign-key
+// checks (an address for a user who does not exist is refused), before a
+// batch and after one, during the load and after it.
+func testInLoadTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	orphan := func(when string) {
+		t.Helper()
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			return tx.EmailAdd(ctx, &usher.Email{UserID: 1 << 40, Email: "orphan@load.test", CreatedAt: base})
+		})
+		if err == nil {
+			t.Fatalf("%s: an address of a user who does not exist was written", when)
+		}
+	}
+	errCaller := errors.New("the caller gives up")
+	batch := func(fail error, names ...string) error {
+		return s.InLoadTx(ctx, func(tx store.Tx) error {
+			users := make([]*usher.User, len(names))
+			for i, name := range names {
+				users[i] = newUser(name, name+"@load.test", "Batch "+name)
+			}
+			if err := tx.UserCreateMany(ctx, users, slices.Repeat([]string{"$2a$10$hash"}, len(names))); err != nil {
+				return err
+			}
+			return fail
+		})
+	}
+	exists := func(name string) bool {
+		t.Helper()
+		_, err := s.UserGet(ctx, usher.UserKey{Username: name})
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	if loading, err := s.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	orphan("during a load, before a batch")
+	if err := batch(nil, "batch1", "batch2"); err != nil {
+		t.Fatal(err)
+	}
+	if !exists("batch1") || !exists("batch2") {
+		t.Fatal("a committed batch's users are missing")
+	}
+	orphan("during a load, after a batch")
+	var ue *usher.UniqueError
+	if err := batch(nil, "batch3", "batch4", "BATCH1", "batch5"); !errors.As(err, &ue) {
+		t.Fatalf("a batch with a username taken: %v, want a unique violation", err)
+	}
+	if err := batch(errCaller, "batch6"); !errors.Is(err, errCaller) {
+		t.Fatalf("a batch its caller gave up: %v", err)
+	}
+	for _, name := range []string{"batch3", "batch4", "batch5", "batch6"} {
+		if exists(name) {
+			t.Fatalf("%s of a failed batch was written", name)
+		}
+	}
+	orphan("during a load, after failed batches")
+	if err := s.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch(nil, "batch7"); err != nil || !exists("batch7") {
+		t.Fatalf("a batch after the load: %v", err)
+	}
+	orphan("after the load")
+}
+
 // Loader is a store whose load can be cut short, for RunLoadSchema.
 type Loader interface {
 	LoadStart(ctx context.Context) (bool, error)

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserFind", testUserFind},
 		{"Load", testLoad},
 		{"LoadClaims", testLoadClaims},
+		{"InLoadTx", testInLoadTx},
 		{"Changes", testChanges},
 		{"Ready", testReady},
 		{"UserPurgeCascades", testUserPurgeCascades},

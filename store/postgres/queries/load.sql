@@ -77,3 +77,11 @@ SELECT 1;
 
 -- name: LoadConnFinish
 SELECT 1;
+
+-- A load's batch (store.InLoadTx) needs no setting here: a failed
+-- statement ends PostgreSQL's whole transaction, so none keeps a journal
+-- to undo itself alone, and a batch's users are copied (UserCopyStart).
+
+-- name: LoadBatchStart
+
+-- name: LoadBatchFinish

@@ -123,3 +123,12 @@ SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1
 -- and a re-run of the import, which finds what landed, writes it again.
 -- name: UserCopyStart
 SET LOCAL synchronous_commit = off;
+
+-- name: UserInsertMany
+-- The head of the statement that inserts many users at once, when they
+-- are not copied (UserCopyStart), as PasswordInsertMany is of their
+-- passwords'.
+INSERT INTO users
+
+-- name: PasswordInsertMany
+INSERT INTO passwords
