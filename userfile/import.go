@@ -30,8 +30,23 @@ func (t Tally) String() string {
 	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed", t.Created, t.Updated, t.Unchanged, t.Failed)
 }
 
+// The users an import writes in a transaction when its caller names no
+// number. An import that loads an empty database (Users.ImportStart)
+// writes larger batches: on SQLite each batch writes every page it changed
+// to the log once, at its commit, and a load changes the pages of five
+// unique indexes at random, so fewer, larger batches write each of them
+// fewer times. A million users loaded in 75 s in batches of 10,000
+// against 95–98 s in batches of 1,000. A batch that fails on one record is
+// written again a record at a time, which into an empty database seldom
+// happens.
+const (
+	DefaultBatch = 1000
+	LoadBatch    = 10000
+)
+
 // Import reads the users of in and imports them, batchSize to a
-// transaction, through the core: what usher import and the console's
+// transaction (when 0, DefaultBatch, or LoadBatch into an empty
+// database), through the core: what usher import and the console's
 // import page run. A line that cannot be read or imported is passed to
 // fail and skipped; after each batch, progress has the tally so far. It
 // returns the tally, and an error only for what stopped the import.
@@ -48,6 +63,12 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 	loading, err := users.ImportStart(ctx)
 	if err != nil {
 		return t, err
+	}
+	if batchSize <= 0 {
+		batchSize = DefaultBatch
+		if loading {
+			batchSize = LoadBatch
+		}
 	}
 	if loading {
 		defer func() {

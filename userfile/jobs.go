@@ -27,7 +27,7 @@ const keepJobs = 20
 type Jobs struct {
 	Users Users
 	Log   *slog.Logger
-	// Batch is the users per transaction; 1,000 when 0.
+	// Batch is the users per transaction; when 0, Import's default.
 	Batch int
 
 	mu   sync.Mutex
@@ -148,10 +148,6 @@ func (c counter) Read(b []byte) (int, error) {
 func (j *Jobs) run(ctx context.Context, id string, file *os.File, f Format) {
 	defer os.Remove(file.Name())
 	defer file.Close()
-	batch := j.Batch
-	if batch <= 0 {
-		batch = 1000
-	}
 	in := counter{r: file, fn: func(n int) { j.update(id, func(job *usher.ImportJob) { job.Read += int64(n) }) }}
 	fail := func(line int, err error) {
 		j.update(id, func(job *usher.ImportJob) {
@@ -166,7 +162,7 @@ func (j *Jobs) run(ctx context.Context, id string, file *os.File, f Format) {
 			job.Created, job.Updated, job.Unchanged = t.Created, t.Updated, t.Unchanged
 		})
 	}
-	t, err := Import(ctx, j.Users, in, f, batch, fail, progress)
+	t, err := Import(ctx, j.Users, in, f, j.Batch, fail, progress)
 	if err != nil && j.Log != nil {
 		j.Log.Error("import", "job", id, "err", err)
 	}

@@ -35,8 +35,8 @@ func (m *Main) importCmd(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if batch < 1 || batch > 10000 {
-				return errors.New("--batch must be 1 to 10000")
+			if cmd.Flags().Changed("batch") && (batch < 1 || batch > userfile.LoadBatch) {
+				return fmt.Errorf("--batch must be 1 to %d", userfile.LoadBatch)
 			}
 			in, size, err := m.open(args[0])
 			if err != nil {
@@ -49,7 +49,8 @@ func (m *Main) importCmd(cfg *config) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "ndjson or csv (default: from the file's extension, else ndjson)")
-	cmd.Flags().IntVar(&batch, "batch", 1000, "users per transaction")
+	cmd.Flags().IntVar(&batch, "batch", 0, fmt.Sprintf("users per transaction (default: %d, or %d into an empty database)",
+		userfile.DefaultBatch, userfile.LoadBatch))
 	return cmd
 }
 
