@@ -243,27 +243,28 @@ func pick(list string) ([]string, error) {
 	return out, nil
 }
 
-// fill makes the bench's administrator and its tokens, then fills the
-// database with the generated users through usher import, and learns
-// their ids from the database. It leaves b.ro open.
+// fill fills the database with the generated users through usher
+// import, into a database with no user yet, as the import target is set
+// for; then makes the bench's administrator and its tokens and learns the
+// imported users' ids from the database. It leaves b.ro open.
 func (b *bench) fill(ctx context.Context, u *usherCmd) (*fillResult, error) {
-	if err := u.createAdmin(ctx, adminName); err != nil {
-		return nil, err
-	}
-	var err error
-	if b.token, err = u.token(ctx, adminName, "personal"); err != nil {
-		return nil, err
-	}
-	if b.appToken, err = u.token(ctx, adminName, "application"); err != nil {
-		return nil, err
-	}
 	progress("generating %d users", b.cfg.users)
+	var err error
 	if b.data, err = generate(b.cfg.users, b.cfg.seed); err != nil {
 		return nil, err
 	}
 	progress("importing %d users with usher import", b.cfg.users)
 	f, err := u.importUsers(ctx, b.data, b.dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := u.createAdmin(ctx, adminName); err != nil {
+		return nil, err
+	}
+	if b.token, err = u.token(ctx, adminName, "personal"); err != nil {
+		return nil, err
+	}
+	if b.appToken, err = u.token(ctx, adminName, "application"); err != nil {
 		return nil, err
 	}
 	if b.ro, err = b.db.openReadOnly(b.cfg.conc); err != nil {
