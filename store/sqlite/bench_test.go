@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"usher"
 	"usher/store/sqldb"
-	"usher/store/sqlite"
 )
 
 // BenchmarkUserGet reads one user by id, as GET /v1/users/{id} does: its
@@ -48,15 +46,8 @@ func BenchmarkUserListPage(b *testing.B) {
 func benchStore(b *testing.B, n int) *sqldb.DB {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(b.TempDir(), "usher.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := openMigrated(b)
 	now := time.Now().UTC()
-	if _, err := db.Migrate(ctx, now); err != nil {
-		b.Fatal(err)
-	}
 	users := make([]*usher.User, n)
 	for i := range users {
 		users[i] = &usher.User{UUID: uuid.NewString(), Username: fmt.Sprintf("user%d", i),

@@ -169,7 +169,9 @@ func (d dialect) explain(code int, err error) error {
 }
 
 // FailedStatementAbortsTx is false: SQLite undoes the failed statement
-// only, and the transaction goes on.
+// only, and the transaction goes on; except a multi-row insert
+// (UserInsertMany), which fails without undoing the rows it wrote, and
+// whose caller gives the transaction up.
 func (dialect) FailedStatementAbortsTx() bool { return false }
 
 // Analyze is empty: usher's statements name the index that serves them, and

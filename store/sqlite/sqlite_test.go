@@ -15,23 +15,29 @@ import (
 
 	"usher"
 	"usher/store"
+	"usher/store/sqldb"
 	"usher/store/sqlite"
 	"usher/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store {
-		db, err := sqlite.Open(filepath.Join(t.TempDir(), "usher.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(context.Background(), time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return openMigrated(t) })
+}
+
+// openMigrated returns a migrated store in a temporary file, closed when
+// the test ends.
+func openMigrated(tb testing.TB) *sqldb.DB {
+	tb.Helper()
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "usher.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background(), time.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	return db
 }
 
 func TestConcurrentMigrate(t *testing.T) {
@@ -214,14 +220,7 @@ func TestLoadRestoresSchema(t *testing.T) {
 func TestLoadBatchSkipsForeignKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "usher.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	errUndo := errors.New("undo")
 	orphan := func() error {
 		err := db.InLoadTx(ctx, func(tx store.Tx) error {
