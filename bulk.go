@@ -1,6 +1,10 @@
 package usher
 
-import "time"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // ImportUser is one user of a bulk import: created, or updated when a user
 // with its external id, or else its username, exists already.
@@ -70,4 +74,60 @@ type ImportJob struct {
 type ImportFailure struct {
 	Line    int
 	Message string
+}
+
+// ImportTurn keeps the order of an import's batches written at once: a
+// batch's users take their ids after those of the batch before it, so
+// that the ids follow the file. The store takes the turn (Wait) before it
+// begins the batch's transaction and gives it up (Done) once the batch's
+// new users have their ids, or when the transaction ends.
+type ImportTurn struct {
+	before <-chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+// NextImportTurn returns the turn after before, which is nil for the
+// first batch.
+func NextImportTurn(before *ImportTurn) *ImportTurn {
+	t := &ImportTurn{done: make(chan struct{})}
+	if before != nil {
+		t.before = before.done
+	}
+	return t
+}
+
+// Wait waits until the turn before t is done, or ctx ends. A nil turn
+// waits for nothing.
+func (t *ImportTurn) Wait(ctx context.Context) error {
+	if t == nil || t.before == nil {
+		return nil
+	}
+	select {
+	case <-t.before:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done gives up the turn; it may be called more than once, and on nil.
+func (t *ImportTurn) Done() {
+	if t != nil {
+		t.once.Do(func() { close(t.done) })
+	}
+}
+
+type importTurnKey struct{}
+
+// WithImportTurn returns a context carrying t, for the batch of an import
+// that ctx writes.
+func WithImportTurn(ctx context.Context, t *ImportTurn) context.Context {
+	return context.WithValue(ctx, importTurnKey{}, t)
+}
+
+// ImportTurnFrom returns the turn in ctx, or nil.
+func ImportTurnFrom(ctx context.Context) *ImportTurn {
+	t, _ := ctx.Value(importTurnKey{}).(*ImportTurn)
+	return t
 }

@@ -45,7 +45,11 @@ type Store interface {
 	// each page it changes into a statement journal, to be able to undo
 	// itself alone, which took a fifth of a million-user load's time. The
 	// batch holds the one writing connection from its start to its end,
-	// so no other transaction runs without the checks.
+	// so no other transaction runs without the checks. Batches written at
+	// once keep their order through the import's turn in ctx
+	// (usher.ImportTurnFrom): the transaction begins once the turn before
+	// it is done, UserCreateMany gives the turn up as soon as its users
+	// have their ids, and the end of the transaction does if nothing did.
 	InLoadTx(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -107,7 +111,8 @@ type Tx interface {
 	// are not inserted. It is atomic on its own: on any error, a unique
 	// violation among them, nothing is written. Within a transaction, an
 	// error may leave some of the users written in it (SQLite), or end it
-	// (PostgreSQL): give the transaction up.
+	// (PostgreSQL): give the transaction up. It gives up the import's turn
+	// in ctx, if any, once the users have their ids (see InLoadTx).
 	UserCreateMany(ctx context.Context, users []*usher.User, passwordHashes []string) error
 	// UserFind returns the live users whose username, compared
 	// case-insensitively, or external id is among those given, with their

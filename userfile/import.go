@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"usher"
 )
 
@@ -43,6 +45,15 @@ const (
 	DefaultBatch = 1000
 	LoadBatch    = 10000
 )
+
+// loadStreams is how many batches a load writes at once. PostgreSQL's
+// server works on a transaction in one process, on one core: a load of a
+// million users, one batch at a time, took 75 s, of which the server's
+// processes used 63 s of CPU and usher 19 s, so one core was busy and the
+// other mostly idle; two batches at once took 59 s. SQLite writes one
+// transaction at a time: there, the next batch is read and checked while
+// one is written (76 s against 68 s).
+const loadStreams = 2
 
 // Import reads the users of in and imports them, batchSize to a
 // transaction (when 0, DefaultBatch, or LoadBatch into an empty
@@ -81,49 +92,59 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 		}()
 	}
 	// Failures are reported in the file's order: those found on reading
-	// a line wait for the failures of the batch before it is written.
+	// a line wait for the failures of the batch they precede or fall in,
+	// which the batch's writing finds.
 	type failure struct {
 		line int
 		err  error
 	}
 	var failures []failure
-	failed := func(line int, err error) {
-		t.Failed++
-		failures = append(failures, failure{line, err})
-	}
-	report := func() {
-		slices.SortStableFunc(failures, func(a, b failure) int { return a.line - b.line })
-		for _, f := range failures {
+	report := func(fs []failure) {
+		slices.SortStableFunc(fs, func(a, b failure) int { return a.line - b.line })
+		for _, f := range fs {
 			fail(f.line, f.err)
 		}
-		failures = failures[:0]
 	}
-	defer report()
-	// A username or external id twice in the file would make the second
-	// line update the first's user: it is refused instead. So is, in a
-	// load, an address twice in the file (primary or secondary): a load
-	// claims the primary addresses at its end (store.LoadStart), and one
-	// that is also another loaded user's secondary address would fail
-	// there, for the whole load, instead of on its line.
-	seen := newSeenKeys()
-	var batch []usher.ImportUser
-	var lines []int
+	defer func() { report(failures) }()
+	// A load writes loadStreams batches at once; any other import one at a
+	// time, so that of two lines that claim the same address or SSH key,
+	// the earlier gets it and the later fails, as the file has them. A
+	// load refuses the later line itself (firstSeen), so no batch can take
+	// a key from a batch before it.
+	streams := 1
+	if loading {
+		streams = loadStreams
+	}
+	// writing holds the batches sent to be written and not yet settled,
+	// in the file's order, each with the failures found on reading up to
+	// its last line.
+	type write struct {
+		lines   []int
+		read    []failure
+		done    chan struct{}
+		results []usher.ImportResult
+		err     error
+	}
+	var writing []*write
 	// The statistics are refreshed at 1,000 users written, then each time
 	// the count has doubled: about 20 times for a million.
 	analyzeAt := 1000
-	flush := func() error {
-		defer report()
-		if len(batch) == 0 {
-			return nil
+	// settle waits for the oldest batch being written and counts and
+	// reports what became of its lines.
+	settle := func() error {
+		w := writing[0]
+		writing = writing[1:]
+		<-w.done
+		found := w.read
+		defer func() { report(found) }()
+		if w.err != nil {
+			return w.err
 		}
-		results, err := users.Import(ctx, batch)
-		if err != nil {
-			return err
-		}
-		for i, res := range results {
+		for i, res := range w.results {
 			switch res.Outcome {
 			case usher.ImportFailed:
-				failed(lines[i], res.Err)
+				t.Failed++
+				found = append(found, failure{w.lines[i], res.Err})
 			case usher.ImportCreated:
 				t.Created++
 			case usher.ImportUpdated:
@@ -132,13 +153,61 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 				t.Unchanged++
 			}
 		}
-		batch, lines = batch[:0], lines[:0]
 		progress(t)
 		if written := t.Created + t.Updated; written >= analyzeAt {
 			analyzeAt = 2 * written
 			return users.AnalyzeImport(ctx)
 		}
 		return nil
+	}
+	// However the import ends, every batch sent is waited for and told
+	// of: the users it wrote are in the tally.
+	defer func() {
+		for len(writing) > 0 {
+			if serr := settle(); serr != nil && err == nil {
+				err = serr
+			}
+		}
+	}()
+	// A username or external id twice in the file would make the second
+	// line update the first's user: it is refused instead. So is, in a
+	// load, an address twice in the file (primary or secondary): a load
+	// claims the primary addresses at its end (store.LoadStart), and one
+	// that is also another loaded user's secondary address would fail
+	// there, for the whole load, instead of on its line. A load also
+	// refuses an SSH key twice, which the database would refuse anyway, so
+	// that of two batches written at once neither can take a key from a
+	// line before it.
+	seen := newSeenKeys()
+	// Each batch of a load is written in its turn: its users take their ids
+	// after those of the batch before it, as the file has them.
+	var turn *usher.ImportTurn
+	var batch []usher.ImportUser
+	var lines []int
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		w := &write{lines: lines, read: failures, done: make(chan struct{})}
+		failures = nil
+		bctx := ctx
+		if streams > 1 {
+			turn = usher.NextImportTurn(turn)
+			bctx = usher.WithImportTurn(ctx, turn)
+		}
+		go func(batch []usher.ImportUser, turn *usher.ImportTurn) {
+			defer close(w.done)
+			// A batch refused before it reached the database gives its
+			// turn up too.
+			defer turn.Done()
+			w.results, w.err = users.Import(bctx, batch)
+		}(batch, turn)
+		writing = append(writing, w)
+		batch, lines = make([]usher.ImportUser, 0, batchSize), make([]int, 0, batchSize)
+		if len(writing) < streams {
+			return nil
+		}
+		return settle()
 	}
 	for {
 		u, line, err := r.Next()
@@ -147,6 +216,11 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 		case err == io.EOF:
 			if err := flush(); err != nil {
 				return t, err
+			}
+			for len(writing) > 0 {
+				if err := settle(); err != nil {
+					return t, err
+				}
 			}
 			switch {
 			case loading:
@@ -161,13 +235,15 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 			}
 			return t, nil
 		case errors.As(err, &le):
-			failed(le.Line, le.Err)
+			t.Failed++
+			failures = append(failures, failure{le.Line, le.Err})
 			continue
 		case err != nil:
 			return t, fmt.Errorf("line %d: %w", line, err)
 		}
 		if first, what := firstSeen(seen, u, line, loading); what != "" {
-			failed(line, fmt.Errorf("the %s of line %d again", what, first))
+			t.Failed++
+			failures = append(failures, failure{line, fmt.Errorf("the %s of line %d again", what, first)})
 			continue
 		}
 		batch, lines = append(batch, u), append(lines, line)
@@ -201,19 +277,30 @@ func (s *seenKeys) hash(key string) [2]uint64 {
 	return [2]uint64{maphash.String(s.seeds[0], key), maphash.String(s.seeds[1], key)}
 }
 
-// firstSeen records u's username and external id, and its addresses
-// when addresses is true, and, when one was seen before, returns the line
-// it was first seen on and what it is ("username", "external id",
-// "address"); what is empty when all are new.
-func firstSeen(seen *seenKeys, u usher.ImportUser, line int, addresses bool) (int, string) {
+// firstSeen records u's username and external id, and when loading is
+// true its addresses and SSH keys, and, when one was seen before, returns
+// the line it was first seen on and what it is ("username", "external
+// id", "address …", "SSH key"); what is empty when all are new.
+func firstSeen(seen *seenKeys, u usher.ImportUser, line int, loading bool) (int, string) {
 	keys := []string{"u:" + strings.ToLower(u.Username)}
 	if u.ExternalID != "" {
 		keys = append(keys, "x:"+u.ExternalID)
 	}
-	if addresses {
+	if loading {
 		for _, e := range append([]string{u.Email}, u.Emails...) {
 			if k := usher.EmailKey(e); k != "" && !slices.Contains(keys, "e:"+k) {
 				keys = append(keys, "e:"+k)
+			}
+		}
+		for _, k := range u.SSHKeys {
+			// The key itself, without its comment: what its fingerprint is
+			// of. A key that cannot be read is the core's to refuse.
+			pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.Key))
+			if err != nil {
+				continue
+			}
+			if key := "k:" + string(pub.Marshal()); !slices.Contains(keys, key) {
+				keys = append(keys, key)
 			}
 		}
 	}
@@ -221,7 +308,7 @@ func firstSeen(seen *seenKeys, u usher.ImportUser, line int, addresses bool) (in
 	for i, k := range keys {
 		hashes[i] = seen.hash(k)
 		if first, ok := seen.lines[hashes[i]]; ok {
-			return first, map[byte]string{'u': "username", 'x': "external id", 'e': "address " + k[2:]}[k[0]]
+			return first, map[byte]string{'u': "username", 'x': "external id", 'e': "address " + k[2:], 'k': "SSH key"}[k[0]]
 		}
 	}
 	for _, h := range hashes {

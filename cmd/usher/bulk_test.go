@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -398,5 +399,36 @@ func TestImportFailuresInOrder(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestImportLoadKeepsOrder: a load writes two batches at once, yet its
+// users take their ids in the file's order.
+func TestImportLoadKeepsOrder(t *testing.T) {
+	t.Parallel()
+	const users = 400
+	var file strings.Builder
+	var want []string
+	for i := range users {
+		fmt.Fprintf(&file, `{"username":"ord%04d","email":"ord%04d@example.com"}`+"\n", i, i)
+		want = append(want, fmt.Sprintf("ord%04d", i))
+	}
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, key := newDB(t), filepath.Join(t.TempDir(), "usher.key")
+			if _, out, err := run(t, file.String(), "import", "--database", db, "--secret-key-file", key, "--batch", "7", "-"); err != nil {
+				t.Fatalf("import: %v\n%s", err, out)
+			}
+			var got []string
+			for _, l := range strings.Split(mustRun(t, "user", "list", "--database", db, "--secret-key-file", key, "--limit", "0"), "\n") {
+				if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "ord") {
+					got = append(got, f[1])
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("the users by id:\n%v\nwant the file's order", got)
+			}
+		})
 	}
 }

@@ -186,8 +186,16 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // InLoadTx runs fn in a transaction on the write pool; while a load is
 // under way (LoadStart), with the dialect's LoadBatchStart in force on
-// its connection for its length, and LoadBatchFinish run after it.
+// its connection for its length, and LoadBatchFinish run after it. When
+// ctx carries an import's turn (usher.ImportTurnFrom), the transaction
+// begins once the turn before it is done, and the turn is done when it
+// ends, if UserCreateMany has not done it before.
 func (db *DB) InLoadTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	turn := usher.ImportTurnFrom(ctx)
+	if err := turn.Wait(ctx); err != nil {
+		return err
+	}
+	defer turn.Done()
 	var set connSetting
 	if db.loading.Load() {
 		set = connSetting{db.queries["LoadBatchStart"], db.queries["LoadBatchFinish"]}

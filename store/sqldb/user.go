@@ -160,6 +160,9 @@ func (c *conn) UserCreateMany(ctx context.Context, users []*usher.User, password
 		if cp, ok := c.d.(Copier); ok && c.raw != nil {
 			return c.copyUsers(ctx, cp, users, passwordHashes)
 		}
+		// The rows take their ids as they go in, on the connection that
+		// writes, which no other batch's transaction has meanwhile.
+		defer usher.ImportTurnFrom(ctx).Done()
 		for start := 0; start < len(users); start += manyRows {
 			end := min(start+manyRows, len(users))
 			if err := c.insertUsers(ctx, users[start:end]); err != nil {
@@ -200,6 +203,9 @@ func (c *conn) copyUsers(ctx context.Context, cp Copier, users []*usher.User, ha
 	if len(ids) != len(users) {
 		return fmt.Errorf("UserIDsNext: %d ids for %d users", len(ids), len(users))
 	}
+	// The next batch of an import may take its ids now, and be copied
+	// beside this one.
+	usher.ImportTurnFrom(ctx).Done()
 	userRows := make([][]any, len(users))
 	var passwordRows [][]any
 	for i, u := range users {

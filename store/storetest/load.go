@@ -226,6 +226,61 @@ func testInLoadTx(t *testing.T, s store.Store) {
 	orphan("after the load")
 }
 
+// testInLoadTxTurns: batches of a load written at once take their ids in
+// the order of their import turns, whichever begins first, and a batch
+// that fails gives its turn up to the next.
+func testInLoadTxTurns(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	if loading, err := s.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	errCaller := errors.New("the caller gives up")
+	first := usher.NextImportTurn(nil)
+	second := usher.NextImportTurn(first)
+	third := usher.NextImportTurn(second)
+	type written struct {
+		ids []int64
+		err error
+	}
+	write := func(turn *usher.ImportTurn, fail error, names ...string) <-chan written {
+		c := make(chan written, 1)
+		go func() {
+			users := make([]*usher.User, len(names))
+			for i, name := range names {
+				users[i] = newUser(name, name+"@turn.test", "Turn "+name)
+			}
+			err := s.InLoadTx(usher.WithImportTurn(ctx, turn), func(tx store.Tx) error {
+				if err := tx.UserCreateMany(ctx, users, make([]string, len(users))); err != nil {
+					return err
+				}
+				return fail
+			})
+			var ids []int64
+			for _, u := range users {
+				ids = append(ids, u.ID)
+			}
+			c <- written{ids, err}
+		}()
+		return c
+	}
+	// The later batches are sent first: each waits for the turn before it.
+	w3 := write(third, nil, "turn5", "turn6")
+	w2 := write(second, errCaller, "turn3", "turn4")
+	time.Sleep(50 * time.Millisecond)
+	w1 := write(first, nil, "turn1", "turn2")
+	r1, r2, r3 := <-w1, <-w2, <-w3
+	if r1.err != nil || r3.err != nil || !errors.Is(r2.err, errCaller) {
+		t.Fatalf("batches: %v, %v, %v", r1.err, r2.err, r3.err)
+	}
+	if !(r1.ids[0] < r1.ids[1] && r1.ids[1] < r3.ids[0] && r3.ids[0] < r3.ids[1]) {
+		t.Fatalf("ids %v then %v, want the first batch's before the third's", r1.ids, r3.ids)
+	}
+	if err := s.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Loader is a store whose load can be cut short, for RunLoadSchema.
 type Loader interface {
 	LoadStart(ctx context.Context) (bool, error)

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Load", testLoad},
 		{"LoadClaims", testLoadClaims},
 		{"InLoadTx", testInLoadTx},
+		{"InLoadTxTurns", testInLoadTxTurns},
 		{"Changes", testChanges},
 		{"Ready", testReady},
 		{"UserPurgeCascades", testUserPurgeCascades},
