@@ -91,7 +91,9 @@ type Store interface {
 	// the users written since LoadStart, and (SQLite) list totals too.
 	LoadStart(ctx context.Context) (bool, error)
 	// LoadFinish builds what LoadStart set aside, restores the
-	// connection's settings and refreshes the planner's statistics. It is
+	// connection's settings and refreshes the planner's statistics. On
+	// PostgreSQL the claims and the indexes are built at once, on two
+	// connections, and the triggers put back after them. It is
 	// idempotent, and does nothing when no load is unfinished. When a
 	// loaded user's address is claimed by another user it fails, naming
 	// both, and leaves the load unfinished with every row kept.

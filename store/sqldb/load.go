@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"usher/store"
 )
@@ -51,10 +52,30 @@ func (db *DB) LoadFinish(ctx context.Context) error {
 	if !unfinished {
 		return nil
 	}
+	if err := db.restoreBeside(ctx); err != nil {
+		return db.restoreFailed(ctx, err)
+	}
 	if err := db.ddl(ctx, "LoadRestore"); err != nil {
 		return db.restoreFailed(ctx, err)
 	}
 	return db.Analyze(ctx)
+}
+
+// restoreBeside runs the dialect's LoadRestoreBeside and
+// LoadRestoreIndexes, those that are not empty, at once, each in a
+// transaction of its own: the bulk of a load's end, which LoadRestore
+// then completes.
+func (db *DB) restoreBeside(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var errs [2]error
+	for i, name := range []string{"LoadRestoreBeside", "LoadRestoreIndexes"} {
+		if strings.TrimSpace(db.queries[name]) == "" {
+			continue
+		}
+		wg.Go(func() { errs[i] = db.ddl(ctx, name) })
+	}
+	wg.Wait()
+	return errors.Join(errs[:]...)
 }
 
 // restoreFailed explains a LoadRestore that failed: when loaded users'

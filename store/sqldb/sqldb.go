@@ -621,6 +621,7 @@ var queryNames = []string{
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
 	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
 	"LoadTableSize", "LoadSetAside", "LoadConnStart", "LoadConnFinish", "LoadUnfinished", "LoadRestore",
+	"LoadRestoreBeside", "LoadRestoreIndexes",
 	"LoadBatchStart", "LoadBatchFinish", "UserInsertMany", "PasswordInsertMany",
 }
 

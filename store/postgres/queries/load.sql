@@ -1,7 +1,7 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
 -- indexes that enforce nothing — the trigram index above all, whose
 -- every row costs dozens of entries — and builds them once at its end
--- (LoadRestore), in one pass each. The e-mail claims of loaded users are
+-- (LoadRestoreIndexes, then LoadRestore), in one pass each. The e-mail claims of loaded users are
 -- also written at the end, by one statement, instead of by a trigger call
 -- for each row: during the load users_claims fires on updates only, and
 -- users_claims_load, once a statement, refuses a new user whose address
@@ -10,9 +10,9 @@
 -- conflicts row by row (users_email_key among them: two live users never
 -- share a primary address); a secondary address of one loaded user that
 -- is the primary of another is the importer's to refuse (userfile.Import
--- does); LoadRestore's claims fail on it, which leaves the load
--- unfinished and nothing lost (LoadClaimConflicts names the users). The statements of LoadRestore are those of
--- the migrations that made these objects. user_counts' trigger runs once a
+-- does); the end's claims fail on it, which leaves the load unfinished
+-- and nothing lost (LoadClaimConflicts names the users). The statements
+-- of the end are those of the migrations that made these objects. user_counts' trigger runs once a
 -- statement already (a COPY is one) and stays.
 
 -- name: LoadTableSize
@@ -45,14 +45,39 @@ FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
     'users_deleted_suspended', 'users_organisation', 'users_search_trgm');
 
--- name: LoadRestore
+-- name: LoadRestoreBeside
+-- The bulk of a load's end, in two transactions at once on two
+-- connections (sqldb's LoadFinish), each in one server process: the
+-- claims of the loaded users (half of it the foreign-key check of each
+-- claim row) and the indexes set aside (the trigram index most of it),
+-- each about 12–14 s of one core at a million users. Neither changes the
+-- triggers, whose DDL would lock the table against the other, so the
+-- claims go in under the load's triggers; LoadRestore then claims what
+-- users other writers added meanwhile, with the triggers put back.
 -- No nested loop: into an empty database, the statistics the import
 -- gathered (ANALYZE) say email_claims is empty, and the planner joined
 -- the claims' INSERT … SELECT to it by a nested loop over a scan of
 -- email_claims, the table that INSERT fills, read again for each loaded
 -- user: 41 s of 49 for 100,000 users, hours for a million. A hash of the
 -- claims there were reads them once.
+SET LOCAL enable_nestloop = off;
+INSERT INTO email_claims (email_key, user_id)
+SELECT email_key, id FROM users u
+WHERE email_key IS NOT NULL AND deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = u.email_key AND c.user_id = u.id);
+
+-- name: LoadRestoreIndexes
 SET LOCAL maintenance_work_mem = '256MB';
+CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
+CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
+CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_trgm_ops);
+
+-- name: LoadRestore
+-- After LoadRestoreBeside and LoadRestoreIndexes: the triggers as the
+-- migrations made them, and the claims of users written since, in one
+-- transaction, whose trigger users_claims says the load finished
+-- (LoadUnfinished).
 SET LOCAL enable_nestloop = off;
 DROP TRIGGER IF EXISTS users_claims_load ON users;
 DROP FUNCTION IF EXISTS users_claims_load();
@@ -64,10 +89,6 @@ INSERT INTO email_claims (email_key, user_id)
 SELECT email_key, id FROM users u
 WHERE email_key IS NOT NULL AND deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = u.email_key AND c.user_id = u.id);
-CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
-CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
-CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_trgm_ops);
 
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one

@@ -42,6 +42,13 @@ SELECT count(*) < 6 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_c
 WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
     'users_created_at', 'users_deleted_suspended', 'users_organisation');
 
+-- SQLite writes one transaction at a time: the whole end of a load is
+-- LoadRestore's.
+
+-- name: LoadRestoreBeside
+
+-- name: LoadRestoreIndexes
+
 -- name: LoadRestore
 DROP TRIGGER IF EXISTS users_claim_load;
 INSERT INTO email_claims (email_key, user_id)
