@@ -110,9 +110,9 @@ func TestReadyFailsOnReadOnlySession(t *testing.T) {
 	}
 }
 
-// TestLoadRestoresSchema: the indexes a load sets aside come back as the
-// migrations made them, after a finished load and after one a crash cut
-// short.
+// TestLoadRestoresSchema: the indexes, constraints and triggers a load
+// sets aside come back as the migrations made them, after a finished load
+// and after one a crash cut short.
 func TestLoadRestoresSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -133,8 +133,13 @@ func TestLoadRestoresSchema(t *testing.T) {
 	schema := func() string {
 		t.Helper()
 		var s string
-		err := raw.QueryRow(`SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
-			WHERE schemaname = current_schema()`).Scan(&s)
+		err := raw.QueryRow(`SELECT (SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
+				WHERE schemaname = current_schema()) || E'\n' ||
+			(SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), E'\n' ORDER BY conrelid::regclass::text, conname)
+				FROM pg_constraint WHERE connamespace = current_schema()::regnamespace) || E'\n' ||
+			(SELECT string_agg(pg_get_triggerdef(t.oid), E'\n' ORDER BY c.relname, t.tgname)
+				FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+				WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace)`).Scan(&s)
 		if err != nil {
 			t.Fatal(err)
 		}

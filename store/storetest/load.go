@@ -281,6 +281,45 @@ func testInLoadTxTurns(t *testing.T, s store.Store) {
 	}
 }
 
+// testLoadPurge: a user loaded and then purged before the load finishes
+// leaves nothing behind, neither the password nor the claim of the
+// address, which another user may then take.
+func testLoadPurge(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	if loading, err := s.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	users := []*usher.User{newUser("gone", "gone@purge.test", "Gone"), newUser("kept", "kept@purge.test", "Kept")}
+	err := s.InLoadTx(ctx, func(tx store.Tx) error {
+		return tx.UserCreateMany(ctx, users, []string{"$2a$10$hash", "$2a$10$hash"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UserPurge(ctx, users[0].ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PasswordGet(ctx, users[0].ID); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("the purged user's password: %v, want not found", err)
+	}
+	if h, err := s.PasswordGet(ctx, users[1].ID); err != nil || h == "" {
+		t.Fatalf("the kept user's password: %q, %v", h, err)
+	}
+	again := newUser("again", "gone@purge.test", "Again")
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UserCreate(ctx, again, "") }); err != nil {
+		t.Fatalf("the purged user's address, taken again: %v", err)
+	}
+	// The address is claimed again, by its new holder.
+	taken := newUser("taken", "GONE@purge.test", "Taken")
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UserCreate(ctx, taken, "") }); err == nil {
+		t.Fatal("an address claimed twice")
+	}
+}
+
 // Loader is a store whose load can be cut short, for RunLoadSchema.
 type Loader interface {
 	LoadStart(ctx context.Context) (bool, error)

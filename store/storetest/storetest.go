@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LoadClaims", testLoadClaims},
 		{"InLoadTx", testInLoadTx},
 		{"InLoadTxTurns", testInLoadTxTurns},
+		{"LoadPurge", testLoadPurge},
 		{"Changes", testChanges},
 		{"Ready", testReady},
 		{"UserPurgeCascades", testUserPurgeCascades},
