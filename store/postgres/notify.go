@@ -163,13 +163,13 @@ func (s *signal) serve(ctx context.Context, conn *session) error {
 			return err
 		}
 		if kicked {
-			nctx, cancel := ctx, context.CancelFunc(func() {})
-			if closing {
-				// The writes already made are still told.
-				nctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
-			}
-			err := s.notify(nctx, conn)
-			cancel()
+			// The writes already made are still told when stop comes
+			// meanwhile: a NOTIFY under way is not cut short by it (it has
+			// notifyTimeout), and a kick that came during it is sent next,
+			// by the loop, as closing. Cut short, it left that kick
+			// pending when the session ended, and a write made just before
+			// Close, behind another's NOTIFY, was never told.
+			err := s.notify(context.WithoutCancel(ctx), conn)
 			if err != nil {
 				s.wrote()
 				return err
