@@ -1,9 +1,10 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
 -- indexes that enforce nothing — the trigram index above all, whose
 -- every row costs dozens of entries — and builds them once at its end
--- (LoadRestoreIndexes, then LoadRestore), in one pass each. The e-mail claims of loaded users are
--- also written at the end, by one statement, instead of by a trigger call
--- for each row: during the load users_claims fires on updates only, and
+-- (LoadRestoreIndexes), in one pass each. The e-mail claims of loaded
+-- users are also written at the end (LoadRestoreBeside, then LoadRestore
+-- for users written meanwhile), instead of by a trigger call for each
+-- row: during the load users_claims fires on updates only, and
 -- users_claims_load, once a statement, refuses a new user whose address
 -- is claimed already (by a user from before the load, or as a secondary
 -- address, whose claims stay). The unique indexes stay and refuse
@@ -12,8 +13,9 @@
 -- is the primary of another is the importer's to refuse (userfile.Import
 -- does); the end's claims fail on it, which leaves the load unfinished
 -- and nothing lost (LoadClaimConflicts names the users). The statements
--- of the end are those of the migrations that made these objects. user_counts' trigger runs once a
--- statement already (a COPY is one) and stays.
+-- of the end are those of the migrations that made these objects.
+-- user_counts' trigger runs once a statement already (a COPY is one) and
+-- stays.
 
 -- name: LoadTableSize
 SELECT count(*) FROM (SELECT 1 FROM users LIMIT $1) AS u;
@@ -57,9 +59,9 @@ WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('u
 -- name: LoadRestoreBeside
 -- The bulk of a load's end, in two transactions at once on two
 -- connections (sqldb's LoadFinish), each in one server process: the
--- claims of the loaded users (half of it the foreign-key check of each
--- claim row) and the indexes set aside (the trigram index most of it),
--- each about 12–14 s of one core at a million users. Neither changes the
+-- claims of the loaded users and the indexes set aside (the trigram
+-- index most of it), each some 12–14 s of one core at a million users
+-- when the claims still had their foreign key (LoadSetAside). Neither changes the
 -- triggers, whose DDL would lock the table against the other, so the
 -- claims go in under the load's triggers; LoadRestore then claims what
 -- users other writers added meanwhile, with the triggers put back.
