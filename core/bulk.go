@@ -124,6 +124,19 @@ func (s *Users) ImportFinish(ctx context.Context) error {
 	return s.store.LoadFinish(ctx)
 }
 
+// ImportRecover finishes an import that was cut short before its end —
+// usher import killed in the middle of loading an empty database —
+// building what it set aside, and reports whether there was one. An
+// import this process is running is left alone.
+//
+// Errors: Unauthenticated, Forbidden (imports are for administrators).
+func (s *Users) ImportRecover(ctx context.Context) (bool, error) {
+	if err := importer(ctx); err != nil {
+		return false, err
+	}
+	return s.store.LoadRecover(ctx)
+}
+
 // importer refuses a caller who may not import.
 func importer(ctx context.Context) error {
 	p := usher.PrincipalFrom(ctx)

@@ -98,6 +98,12 @@ type Store interface {
 	// loaded user's address is claimed by another user it fails, naming
 	// both, and leaves the load unfinished with every row kept.
 	LoadFinish(ctx context.Context) error
+	// LoadRecover finishes, as LoadFinish, a load that a process cut short
+	// left unfinished, and reports whether there was one. A load this
+	// store is running (LoadStart to LoadFinish) is left alone; one that
+	// another process is still running is finished too, and that process
+	// goes on writing with everything in place, slower.
+	LoadRecover(ctx context.Context) (bool, error)
 	// Close releases the database.
 	Close() error
 }

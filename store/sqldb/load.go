@@ -17,7 +17,9 @@ import (
 // killed — leaves the indexes set aside: the next LoadStart or
 // LoadFinish builds them.
 func (db *DB) LoadStart(ctx context.Context) (bool, error) {
-	if err := db.LoadFinish(ctx); err != nil {
+	db.loadMu.Lock()
+	defer db.loadMu.Unlock()
+	if err := db.loadFinish(ctx); err != nil {
 		return false, err
 	}
 	var n int
@@ -41,16 +43,48 @@ func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 // LoadUnfinished finds it missing, and then refreshes the planner's
 // statistics; it restores the writing connection's settings either way.
 func (db *DB) LoadFinish(ctx context.Context) error {
+	db.loadMu.Lock()
+	defer db.loadMu.Unlock()
+	return db.loadFinish(ctx)
+}
+
+// LoadRecover finishes a load that a process cut short — usher import
+// killed, or its machine lost — as LoadFinish does, and reports whether
+// there was one. A load this store is running is left alone; one that
+// another process is running is finished too, and goes on with what it
+// set aside built, slower but with the same result.
+func (db *DB) LoadRecover(ctx context.Context) (bool, error) {
+	db.loadMu.Lock()
+	defer db.loadMu.Unlock()
+	if db.loading.Load() {
+		return false, nil
+	}
+	unfinished, err := db.loadUnfinished(ctx)
+	if err != nil || !unfinished {
+		return false, err
+	}
+	return true, db.loadFinish(ctx)
+}
+
+// loadUnfinished reports whether the dialect's LoadUnfinished finds what
+// a load sets aside missing.
+func (db *DB) loadUnfinished(ctx context.Context) (bool, error) {
+	var unfinished bool
+	if err := db.write.QueryRowContext(ctx, db.queries["LoadUnfinished"]).Scan(&unfinished); err != nil {
+		return false, fmt.Errorf("LoadUnfinished: %w", err)
+	}
+	return unfinished, nil
+}
+
+// loadFinish is LoadFinish, under loadMu.
+func (db *DB) loadFinish(ctx context.Context) error {
 	db.loading.Store(false)
 	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnFinish"]); err != nil {
 		return fmt.Errorf("LoadConnFinish: %w", err)
 	}
-	var unfinished bool
-	if err := db.write.QueryRowContext(ctx, db.queries["LoadUnfinished"]).Scan(&unfinished); err != nil {
-		return fmt.Errorf("LoadUnfinished: %w", err)
-	}
-	if !unfinished {
-		return nil
+	unfinished, err := db.loadUnfinished(ctx)
+	if err != nil || !unfinished {
+		return err
 	}
 	if err := db.restoreBeside(ctx); err != nil {
 		return db.restoreFailed(ctx, err)

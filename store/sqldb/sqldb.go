@@ -144,7 +144,10 @@ type DB struct {
 	// loading is true from a LoadStart that reported true to the
 	// LoadFinish after it.
 	loading atomic.Bool
-	stop    func()
+	// loadMu makes LoadStart, LoadFinish and LoadRecover one at a time,
+	// so that two of them never build what a load set aside at once.
+	loadMu sync.Mutex
+	stop   func()
 }
 
 var _ store.Store = (*DB)(nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,12 +325,17 @@ func testLoadPurge(t *testing.T, s store.Store) {
 type Loader interface {
 	LoadStart(ctx context.Context) (bool, error)
 	LoadFinish(ctx context.Context) error
+	LoadRecover(ctx context.Context) (bool, error)
+	UserCreateMany(ctx context.Context, users []*usher.User, passwordHashes []string) error
+	EmailHolder(ctx context.Context, emailKey string) (int64, error)
 }
 
 // RunLoadSchema checks that the objects a load sets aside come back as
 // the migrations made them: after a finished load, and after one a crash
-// cut short, by a store opened afresh (reopen). schema describes the
-// database's objects; during a load it must not contain setAside.
+// cut short, by a store opened afresh (reopen) that recovers it, as usher
+// serve does at its start; the store running a load does not recover it.
+// schema describes the database's objects; during a load it must not
+// contain setAside.
 func RunLoadSchema(t *testing.T, db Loader, reopen func() Loader, schema func() string, setAside string) {
 	ctx := context.Background()
 	want := schema()
@@ -349,11 +355,72 @@ func RunLoadSchema(t *testing.T, db Loader, reopen func() Loader, schema func() 
 			}
 		}
 	}
+	if found, err := db.LoadRecover(ctx); err != nil || found {
+		t.Fatalf("LoadRecover by the store running the load = %v, %v; want false", found, err)
+	}
+	if got := schema(); strings.Contains(got, setAside) {
+		t.Fatalf("%s came back while the store that set it aside was still loading:\n%s", setAside, got)
+	}
+	other := reopen()
+	if found, err := other.LoadRecover(ctx); err != nil || !found {
+		t.Fatalf("LoadRecover of a load cut short = %v, %v; want true", found, err)
+	}
+	if got := schema(); got != want {
+		t.Fatalf("schema after an unfinished load was recovered:\n%s\nwant\n%s", got, want)
+	}
+	if found, err := other.LoadRecover(ctx); err != nil || found {
+		t.Fatalf("LoadRecover with no load unfinished = %v, %v; want false", found, err)
+	}
 	if err := reopen().LoadFinish(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := schema(); got != want {
-		t.Fatalf("schema after an unfinished load was finished:\n%s\nwant\n%s", got, want)
+		t.Fatalf("schema after LoadFinish with no load unfinished:\n%s\nwant\n%s", got, want)
+	}
+
+	// Two processes that start at once (replicas of usher serve) may both
+	// find a load unfinished, here one that a third is still running:
+	// they finish it one after the other, and the third goes on loading
+	// to the same end.
+	loader := reopen()
+	if loading, err := loader.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	var loaded []*usher.User
+	batch := func(name string) {
+		t.Helper()
+		users := []*usher.User{newUser(name+"1", name+"1@recover.test", ""), newUser(name+"2", name+"2@recover.test", "")}
+		if err := loader.UserCreateMany(ctx, users, []string{"", ""}); err != nil {
+			t.Fatal(err)
+		}
+		loaded = append(loaded, users...)
+	}
+	batch("before")
+	a, b := reopen(), reopen()
+	var wg sync.WaitGroup
+	var errs [2]error
+	var found [2]bool
+	for i, s := range []Loader{a, b} {
+		wg.Go(func() { found[i], errs[i] = s.LoadRecover(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil || !found[0] && !found[1] {
+		t.Fatalf("two LoadRecover at once = %v, %v; want no error and one true at least", found, err)
+	}
+	if got := schema(); got != want {
+		t.Fatalf("schema after two LoadRecover at once:\n%s\nwant\n%s", got, want)
+	}
+	batch("after")
+	if err := loader.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := schema(); got != want {
+		t.Fatalf("schema after the load that was recovered finished:\n%s\nwant\n%s", got, want)
+	}
+	for _, u := range loaded {
+		if id, err := loader.EmailHolder(ctx, u.Email); err != nil || id != u.ID {
+			t.Fatalf("EmailHolder(%s) = %d, %v; want %d", u.Email, id, err, u.ID)
+		}
 	}
 }
 

@@ -71,6 +71,11 @@ WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('u
 -- email_claims, the table that INSERT fills, read again for each loaded
 -- user: 41 s of 49 for 100,000 users, hours for a million. A hash of the
 -- claims there were reads them once.
+-- Two processes may finish one load at once (replicas of usher serve
+-- that start together, LoadRecover): each step takes a lock of its own
+-- for the schema, so that they take turns, the second finding its work
+-- done.
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
 SET LOCAL enable_nestloop = off;
 INSERT INTO email_claims (email_key, user_id)
 SELECT email_key, id FROM users u
@@ -78,6 +83,7 @@ WHERE email_key IS NOT NULL AND deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = u.email_key AND c.user_id = u.id);
 
 -- name: LoadRestoreIndexes
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
 SET LOCAL maintenance_work_mem = '256MB';
 CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
@@ -88,7 +94,9 @@ CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_
 -- After LoadRestoreBeside and LoadRestoreIndexes: the triggers and the
 -- foreign keys as the migrations made them, and the claims of users
 -- written since, in one transaction, whose trigger users_claims says the
--- load finished (LoadUnfinished).
+-- load finished (LoadUnfinished). It takes both steps' locks.
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
 SET LOCAL enable_nestloop = off;
 DROP TRIGGER IF EXISTS users_claims_load ON users;
 DROP FUNCTION IF EXISTS users_claims_load();
