@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,45 +265,14 @@ func TestImportLoadRefusesAddressTwice(t *testing.T) {
 func TestImportResumesAfterKill(t *testing.T) {
 	t.Parallel()
 	const users, batch, cut = 1200, 100, 600
-	var lines []string
-	for i := range users {
-		lines = append(lines, fmt.Sprintf(`{"username":"kept%04d","email":"kept%04d@example.com","name":"Killed %d","external_id":"k-%d"}`, i, i, i, i))
-	}
+	lines := killedUsers(users)
 	file := strings.Join(lines, "\n") + "\n"
 	for name, newDB := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			db, key := newDB(t), filepath.Join(dir, "usher.key")
-			cmd := exec.Command(os.Args[0], "--", "import", "--database", db, "--secret-key-file", key, "--batch", strconv.Itoa(batch), "-")
-			cmd.Env = append(os.Environ(), "USHER_TEST_CHILD=1")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
-			// The first cut lines fill whole batches: the child commits
-			// them and waits for more, in the middle of its load.
-			if _, err := io.WriteString(stdin, strings.Join(lines[:cut], "\n")+"\n"); err != nil {
-				t.Fatal(err)
-			}
-			landed := 0
-			for deadline := time.Now().Add(time.Minute); landed < cut && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-				// Before the child made the database, there is none to export.
-				if out, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key); err == nil {
-					landed = strings.Count(out, "\n")
-				}
-			}
-			if landed != cut {
-				t.Fatalf("%d users landed before the kill, want %d", landed, cut)
-			}
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			_ = cmd.Wait()
+			killMidLoad(t, db, key, lines[:cut], batch)
 
 			_, out, err := run(t, file, "import", "--database", db, "--secret-key-file", key, "--batch", strconv.Itoa(batch), "-")
 			want := fmt.Sprintf("imported: %d created, 0 updated, %d unchanged, 0 failed", users-cut, cut)
@@ -321,6 +292,87 @@ func TestImportResumesAfterKill(t *testing.T) {
 				if !strings.Contains(out, u) {
 					t.Fatalf("search for %s after the resumed import:\n%s", u, out)
 				}
+			}
+		})
+	}
+}
+
+// killedUsers returns n lines of an import file, user i named
+// "kept%04d" and "Killed i".
+func killedUsers(n int) []string {
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf(`{"username":"kept%04d","email":"kept%04d@example.com","name":"Killed %d","external_id":"k-%d"}`, i, i, i, i))
+	}
+	return lines
+}
+
+// killMidLoad runs usher import on db, an empty database, in a child
+// process, feeds it lines (whole batches of batch), waits until every one
+// has landed and kills it, in the middle of its load.
+func killMidLoad(t *testing.T, db, key string, lines []string, batch int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "--", "import", "--database", db, "--secret-key-file", key, "--batch", strconv.Itoa(batch), "-")
+	cmd.Env = append(os.Environ(), "USHER_TEST_CHILD=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// The lines fill whole batches: the child commits them and waits for
+	// more, in the middle of its load.
+	if _, err := io.WriteString(stdin, strings.Join(lines, "\n")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	landed := 0
+	for deadline := time.Now().Add(time.Minute); landed < len(lines) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// Before the child made the database, there is none to export.
+		if out, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key); err == nil {
+			landed = strings.Count(out, "\n")
+		}
+	}
+	if landed != len(lines) {
+		t.Fatalf("%d users landed before the kill, want %d", landed, len(lines))
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+}
+
+// TestServeFinishesCutShortImport: usher serve started on a database whose
+// import was killed in the middle of its load finishes that load, as the
+// next usher import would: the loaded users are found by a search and
+// their addresses are claimed.
+func TestServeFinishesCutShortImport(t *testing.T) {
+	t.Parallel()
+	lines := killedUsers(200)
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db, key := newDB(t), filepath.Join(dir, "usher.key")
+			killMidLoad(t, db, key, lines, 50)
+			mustRun(t, "user", "create", "--database", db, "--secret-key-file", key, "--username", "root", "--admin")
+			token := strings.TrimSpace(mustRun(t, "token", "create", "--database", db, "--secret-key-file", key, "--user", "root"))
+
+			srv := start(t, dir, db)
+			for deadline := time.Now().Add(time.Minute); !srv.logged("finished an import that was cut short"); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("usher serve did not finish the import that was cut short")
+				}
+			}
+			res, body, err := srv.do("GET", "/v1/users?q="+url.QueryEscape("Killed 137"), token, "")
+			if err != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"username":"kept0137"`) {
+				t.Fatalf("search after serve finished the load: %v %s", err, body)
+			}
+			// kept0042's address is claimed: no other user may add it.
+			res, body, err = srv.do("POST", "/v1/users/root/emails", token, `{"email":"kept0042@example.com"}`)
+			if err != nil || res.StatusCode != http.StatusConflict || !strings.Contains(string(body), "email_taken") {
+				t.Fatalf("another user adds a loaded user's address: %v %d %s", err, res.StatusCode, body)
 			}
 		})
 	}

@@ -175,8 +175,16 @@ func TestDefaults(t *testing.T) {
 type child struct {
 	cmd  *exec.Cmd
 	addr string
+	mu   sync.Mutex // over logs, which a goroutine writes while the child runs
 	logs *bytes.Buffer
 	done chan error
+}
+
+// logged reports whether the child's log so far holds s.
+func (c *child) logged(s string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Contains(c.logs.String(), s)
 }
 
 // start runs usher serve on db, with any further flags, as a child
@@ -197,13 +205,12 @@ func start(t *testing.T, dir, db string, flags ...string) *child {
 	}
 	c := &child{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
-	var mu sync.Mutex
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			mu.Lock()
+			c.mu.Lock()
 			c.logs.WriteString(sc.Text() + "\n")
-			mu.Unlock()
+			c.mu.Unlock()
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 				addr <- line.Addr

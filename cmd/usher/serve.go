@@ -287,11 +287,8 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.Outbox.Run(bg, sc.outboxEvery)
-	}()
+	wg.Go(func() { c.Outbox.Run(bg, sc.outboxEvery) })
+	wg.Go(func() { recoverImport(system(bg), c.Users, log) })
 	defer func() {
 		stopBG()
 		wg.Wait()
@@ -325,6 +322,21 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return err
 	}
 	return nil
+}
+
+// recoverImport finishes, in the background, an import that was cut short
+// before its end (usher import killed while it loaded an empty database),
+// as the next usher import would: until then searches miss the users it
+// wrote, and on PostgreSQL two foreign keys stay off (docs/import.md).
+func recoverImport(ctx context.Context, users *core.Users, log *slog.Logger) {
+	start := time.Now()
+	found, err := users.ImportRecover(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.ErrorContext(ctx, "an import cut short could not be finished; run usher import again", "err", err)
+	case found && err == nil:
+		log.InfoContext(ctx, "finished an import that was cut short", "ms", time.Since(start).Milliseconds())
+	}
 }
 
 // openBlobs opens the blob store the URL names; without one, a directory
