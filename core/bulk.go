@@ -126,8 +126,10 @@ func (s *Users) ImportFinish(ctx context.Context) error {
 
 // ImportRecover finishes an import that was cut short before its end —
 // usher import killed in the middle of loading an empty database —
-// building what it set aside, and reports whether there was one. An
-// import this process is running is left alone.
+// building what it set aside, and reports whether it finished one. An
+// import this process is running is left alone, and so is a standby's
+// database; of several processes recovering one import at once, one
+// finishes it.
 //
 // Errors: Unauthenticated, Forbidden (imports are for administrators).
 func (s *Users) ImportRecover(ctx context.Context) (bool, error) {

@@ -99,10 +99,12 @@ type Store interface {
 	// both, and leaves the load unfinished with every row kept.
 	LoadFinish(ctx context.Context) error
 	// LoadRecover finishes, as LoadFinish, a load that a process cut short
-	// left unfinished, and reports whether there was one. A load this
-	// store is running (LoadStart to LoadFinish) is left alone; one that
-	// another process is still running is finished too, and that process
-	// goes on writing with everything in place, slower.
+	// left unfinished, and reports whether it finished one. A load this
+	// store is running (LoadStart to LoadFinish) is left alone, and so is
+	// a standby's database, which takes no writes; a load that another
+	// process is still running is finished too, and that process goes on
+	// writing with everything in place, slower. Of processes that recover
+	// one load at once, one finishes it and the others report false.
 	LoadRecover(ctx context.Context) (bool, error)
 	// Close releases the database.
 	Close() error

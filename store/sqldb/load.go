@@ -19,7 +19,7 @@ import (
 func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 	db.loadMu.Lock()
 	defer db.loadMu.Unlock()
-	if err := db.loadFinish(ctx); err != nil {
+	if _, err := db.loadFinish(ctx); err != nil {
 		return false, err
 	}
 	var n int
@@ -29,7 +29,7 @@ func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 	if n > store.LoadSmallTable {
 		return false, nil
 	}
-	if err := db.ddl(ctx, "LoadSetAside"); err != nil {
+	if _, err := db.ddl(ctx, "LoadLock", "LoadSetAside", ""); err != nil {
 		return false, err
 	}
 	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnStart"]); err != nil {
@@ -42,71 +42,85 @@ func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 // LoadFinish builds what a load set aside, when the dialect's
 // LoadUnfinished finds it missing, and then refreshes the planner's
 // statistics; it restores the writing connection's settings either way.
+// The statistics are refreshed too when this store was loading and
+// another process finished the load meanwhile (LoadRecover): their
+// users came after it.
 func (db *DB) LoadFinish(ctx context.Context) error {
 	db.loadMu.Lock()
 	defer db.loadMu.Unlock()
-	return db.loadFinish(ctx)
+	loading := db.loading.Load()
+	finished, err := db.loadFinish(ctx)
+	if err != nil || finished || !loading {
+		return err
+	}
+	return db.Analyze(ctx)
 }
 
 // LoadRecover finishes a load that a process cut short — usher import
 // killed, or its machine lost — as LoadFinish does, and reports whether
-// there was one. A load this store is running is left alone; one that
-// another process is running is finished too, and goes on with what it
-// set aside built, slower but with the same result.
+// it did. A load this store is running is left alone, and so is the
+// database of a standby, which takes no writes (its primary finishes
+// the load); one that another process is running is finished too, and
+// goes on with what it set aside built. Of two processes that recover
+// one load at once, one finishes it and the other finds it finished.
 func (db *DB) LoadRecover(ctx context.Context) (bool, error) {
 	db.loadMu.Lock()
 	defer db.loadMu.Unlock()
 	if db.loading.Load() {
 		return false, nil
 	}
-	unfinished, err := db.loadUnfinished(ctx)
-	if err != nil || !unfinished {
-		return false, err
+	var standby bool
+	if err := db.write.QueryRowContext(ctx, db.queries["ReadyStandby"]).Scan(&standby); err != nil {
+		return false, fmt.Errorf("ReadyStandby: %w", err)
 	}
-	return true, db.loadFinish(ctx)
+	if standby {
+		return false, nil
+	}
+	return db.loadFinish(ctx)
 }
 
-// loadUnfinished reports whether the dialect's LoadUnfinished finds what
-// a load sets aside missing.
-func (db *DB) loadUnfinished(ctx context.Context) (bool, error) {
+// loadFinish is LoadFinish, under loadMu, without the statistics of a
+// load that another process finished; it reports whether it finished
+// one. Each step of the end takes the dialect's lock for it and then
+// asks LoadUnfinished again, so that of two processes finishing one load
+// at once the later skips what the other finished.
+func (db *DB) loadFinish(ctx context.Context) (bool, error) {
+	db.loading.Store(false)
+	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnFinish"]); err != nil {
+		return false, fmt.Errorf("LoadConnFinish: %w", err)
+	}
 	var unfinished bool
 	if err := db.write.QueryRowContext(ctx, db.queries["LoadUnfinished"]).Scan(&unfinished); err != nil {
 		return false, fmt.Errorf("LoadUnfinished: %w", err)
 	}
-	return unfinished, nil
-}
-
-// loadFinish is LoadFinish, under loadMu.
-func (db *DB) loadFinish(ctx context.Context) error {
-	db.loading.Store(false)
-	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnFinish"]); err != nil {
-		return fmt.Errorf("LoadConnFinish: %w", err)
-	}
-	unfinished, err := db.loadUnfinished(ctx)
-	if err != nil || !unfinished {
-		return err
+	if !unfinished {
+		return false, nil
 	}
 	if err := db.restoreBeside(ctx); err != nil {
-		return db.restoreFailed(ctx, err)
+		return false, db.restoreFailed(ctx, err)
 	}
-	if err := db.ddl(ctx, "LoadRestore"); err != nil {
-		return db.restoreFailed(ctx, err)
+	finished, err := db.ddl(ctx, "LoadLock", "LoadRestore", "LoadUnfinished")
+	if err != nil {
+		return false, db.restoreFailed(ctx, err)
 	}
-	return db.Analyze(ctx)
+	if !finished {
+		return false, nil
+	}
+	return true, db.Analyze(ctx)
 }
 
 // restoreBeside runs the dialect's LoadRestoreBeside and
 // LoadRestoreIndexes, those that are not empty, at once, each in a
-// transaction of its own: the bulk of a load's end, which LoadRestore
-// then completes.
+// transaction of its own under its own lock: the bulk of a load's end,
+// which LoadRestore then completes.
 func (db *DB) restoreBeside(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var errs [2]error
-	for i, name := range []string{"LoadRestoreBeside", "LoadRestoreIndexes"} {
-		if strings.TrimSpace(db.queries[name]) == "" {
+	for i, step := range [][2]string{{"LoadRestoreBesideLock", "LoadRestoreBeside"}, {"LoadRestoreIndexesLock", "LoadRestoreIndexes"}} {
+		if strings.TrimSpace(db.queries[step[1]]) == "" {
 			continue
 		}
-		wg.Go(func() { errs[i] = db.ddl(ctx, name) })
+		wg.Go(func() { _, errs[i] = db.ddl(ctx, step[0], step[1], "LoadUnfinished") })
 	}
 	wg.Wait()
 	return errors.Join(errs[:]...)
@@ -141,19 +155,36 @@ func (db *DB) restoreFailed(ctx context.Context, err error) error {
 		strings.Join(pairs, "; "), err)
 }
 
-// ddl runs the named statements in one transaction.
-func (db *DB) ddl(ctx context.Context, name string) error {
+// ddl runs the named statements in one transaction, after the
+// dialect's lock statement (when it has one) and only if the condition,
+// a named query of one boolean, holds then (when one is named); it
+// reports whether they ran.
+func (db *DB) ddl(ctx context.Context, lock, name, cond string) (bool, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("%s: begin: %w", name, err)
+		return false, fmt.Errorf("%s: begin: %w", name, err)
 	}
 	defer tx.Rollback()
+	if q := db.queries[lock]; strings.TrimSpace(q) != "" {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return false, fmt.Errorf("%s: %w", lock, err)
+		}
+	}
+	if cond != "" {
+		var holds bool
+		if err := tx.QueryRowContext(ctx, db.queries[cond]).Scan(&holds); err != nil {
+			return false, fmt.Errorf("%s: %w", cond, err)
+		}
+		if !holds {
+			return false, nil
+		}
+	}
 	if _, err := tx.ExecContext(ctx, db.queries[name]); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return false, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", name, err)
+		return false, fmt.Errorf("%s: commit: %w", name, err)
 	}
 	db.changes.add()
-	return nil
+	return true, nil
 }

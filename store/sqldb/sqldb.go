@@ -624,7 +624,7 @@ var queryNames = []string{
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
 	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
 	"LoadTableSize", "LoadSetAside", "LoadConnStart", "LoadConnFinish", "LoadUnfinished", "LoadRestore",
-	"LoadRestoreBeside", "LoadRestoreIndexes",
+	"LoadRestoreBeside", "LoadRestoreIndexes", "LoadLock", "LoadRestoreBesideLock", "LoadRestoreIndexesLock",
 	"LoadBatchStart", "LoadBatchFinish", "UserInsertMany", "PasswordInsertMany",
 }
 

@@ -71,11 +71,6 @@ WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('u
 -- email_claims, the table that INSERT fills, read again for each loaded
 -- user: 41 s of 49 for 100,000 users, hours for a million. A hash of the
 -- claims there were reads them once.
--- Two processes may finish one load at once (replicas of usher serve
--- that start together, LoadRecover): each step takes a lock of its own
--- for the schema, so that they take turns, the second finding its work
--- done.
-SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
 SET LOCAL enable_nestloop = off;
 INSERT INTO email_claims (email_key, user_id)
 SELECT email_key, id FROM users u
@@ -83,7 +78,6 @@ WHERE email_key IS NOT NULL AND deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM email_claims c WHERE c.email_key = u.email_key AND c.user_id = u.id);
 
 -- name: LoadRestoreIndexes
-SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
 SET LOCAL maintenance_work_mem = '256MB';
 CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
@@ -94,9 +88,7 @@ CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_
 -- After LoadRestoreBeside and LoadRestoreIndexes: the triggers and the
 -- foreign keys as the migrations made them, and the claims of users
 -- written since, in one transaction, whose trigger users_claims says the
--- load finished (LoadUnfinished). It takes both steps' locks.
-SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
-SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
+-- load finished (LoadUnfinished).
 SET LOCAL enable_nestloop = off;
 DROP TRIGGER IF EXISTS users_claims_load ON users;
 DROP FUNCTION IF EXISTS users_claims_load();
@@ -114,6 +106,24 @@ ALTER TABLE passwords DROP CONSTRAINT IF EXISTS passwords_user_id_fkey;
 ALTER TABLE passwords ADD CONSTRAINT passwords_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;
 ALTER TABLE email_claims DROP CONSTRAINT IF EXISTS email_claims_user_id_fkey;
 ALTER TABLE email_claims ADD CONSTRAINT email_claims_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;
+
+-- Two processes may finish one load at once (replicas of usher serve
+-- that start together, LoadRecover), or one may finish it while another
+-- starts one (LoadSetAside): each step begins with a lock of its own for
+-- the schema, held to its transaction's end, so that they take turns,
+-- and then asks LoadUnfinished again, so that the later skips a step the
+-- other made needless. LoadRestore and LoadSetAside take both steps'
+-- locks, in the same order.
+
+-- name: LoadRestoreBesideLock
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
+
+-- name: LoadRestoreIndexesLock
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
+
+-- name: LoadLock
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
+SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
 
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one

@@ -76,6 +76,17 @@ END;
 INSERT INTO users_fts (users_fts) VALUES ('rebuild');
 INSERT INTO users_fts (users_fts) VALUES ('optimize');
 
+-- A transaction of the writing connection begins IMMEDIATE, which takes
+-- the database's one write lock: two processes that end one load at once
+-- take turns without more, the later finding it finished
+-- (LoadUnfinished, asked again within the transaction).
+
+-- name: LoadRestoreBesideLock
+
+-- name: LoadRestoreIndexesLock
+
+-- name: LoadLock
+
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one
 -- of each pair is changed.
