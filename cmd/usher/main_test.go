@@ -180,11 +180,16 @@ type child struct {
 	done chan error
 }
 
-// logged reports whether the child's log so far holds s.
-func (c *child) logged(s string) bool {
+// log returns the child's log so far.
+func (c *child) log() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return strings.Contains(c.logs.String(), s)
+	return c.logs.String()
+}
+
+// logged reports whether the child's log so far holds s.
+func (c *child) logged(s string) bool {
+	return strings.Contains(c.log(), s)
 }
 
 // start runs usher serve on db, with any further flags, as a child
@@ -222,9 +227,9 @@ func start(t *testing.T, dir, db string, flags ...string) *child {
 	select {
 	case c.addr = <-addr:
 	case err := <-c.done:
-		t.Fatalf("usher serve exited: %v\n%s", err, c.logs)
+		t.Fatalf("usher serve exited: %v\n%s", err, c.log())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("usher serve did not start\n%s", c.logs)
+		t.Fatalf("usher serve did not start\n%s", c.log())
 	}
 	return c
 }
@@ -388,7 +393,7 @@ func TestSIGTERM(t *testing.T) {
 	select {
 	case err := <-srv.done:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, srv.logs)
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, srv.log())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit after SIGTERM")

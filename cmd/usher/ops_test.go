@@ -136,7 +136,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := <-srv.done; err != nil {
-		t.Fatalf("serve: %v\n%s", err, srv.logs)
+		t.Fatalf("serve: %v\n%s", err, srv.log())
 	}
 	runSteps(t, []step{
 		{name: "restore once stopped", args: []string{"restore", copyDB}, stdout: "restored " + db},

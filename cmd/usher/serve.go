@@ -332,9 +332,11 @@ func recoverImport(ctx context.Context, users *core.Users, log *slog.Logger) {
 	start := time.Now()
 	found, err := users.ImportRecover(ctx)
 	switch {
-	case err != nil && ctx.Err() == nil:
+	case err != nil && ctx.Err() != nil:
+		log.WarnContext(ctx, "stopped before an import cut short was finished; the next start finishes it", "err", err)
+	case err != nil:
 		log.ErrorContext(ctx, "an import cut short could not be finished; run usher import again", "err", err)
-	case found && err == nil:
+	case found:
 		log.InfoContext(ctx, "finished an import that was cut short", "ms", time.Since(start).Milliseconds())
 	}
 }
