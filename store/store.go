@@ -4,7 +4,9 @@
 //
 // Errors: a missing row is usher.ErrNotFound; a write that breaks a uniqueness
 // constraint is a *usher.UniqueError naming the field (it matches
-// usher.ErrExists). Any other error is a fault.
+// usher.ErrExists); a write that waited longer than the store waits for
+// a lock another process held on the whole database (SQLite's) matches
+// ErrLocked. Any other error is a fault.
 //
 // Lists (UserList, GroupList, GroupMembers, OrgList, AppList, ReminderList,
 // AuditList) take a usher.PageRequest and return a usher.Page in their
@@ -17,10 +19,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"usher"
 )
+
+// ErrLocked is a write that waited longer than the store waits for the
+// database's write lock, which another process held: on SQLite, an
+// import's end of a load does, for tens of seconds at a million users.
+var ErrLocked = errors.New("another process held the database's write lock too long")
 
 // LoadSmallTable is the most users a table may hold for LoadStart to set
 // its indexes aside: rebuilding them costs what the table holds, which
@@ -87,16 +95,21 @@ type Store interface {
 	// conflict is still refused row by row, and a new user's address
 	// already claimed is refused; the caller must refuse an address that
 	// two loaded users name (one as a secondary address). Reads meanwhile
-	// give the same answers, only slower, except that a search may miss
-	// the users written since LoadStart, and (SQLite) list totals too.
+	// give the same answers, only slower, except that (SQLite) a search
+	// and list totals miss the users written since LoadStart. Until
+	// LoadFinish the writing connection waits for another process's
+	// write lock longer than it otherwise does (SQLite: up to 10 minutes
+	// instead of 10 s), for a server finishing the load (LoadRecover).
 	LoadStart(ctx context.Context) (bool, error)
 	// LoadFinish builds what LoadStart set aside, restores the
 	// connection's settings and refreshes the planner's statistics. On
 	// PostgreSQL the claims and the indexes are built at once, on two
 	// connections, and the triggers put back after them. It is
-	// idempotent, and does nothing when no load is unfinished. When a
-	// loaded user's address is claimed by another user it fails, naming
-	// both, and leaves the load unfinished with every row kept.
+	// idempotent: when no load is unfinished it only refreshes the
+	// statistics, if this store was loading (another process finished
+	// its load, LoadRecover). When a loaded user's address is claimed by
+	// another user it fails, naming both, and leaves the load unfinished
+	// with every row kept.
 	LoadFinish(ctx context.Context) error
 	// LoadRecover finishes, as LoadFinish, a load that a process cut short
 	// left unfinished, and reports whether it finished one. A load this

@@ -326,14 +326,19 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 
 // recoverImport finishes, in the background, an import that was cut short
 // before its end (usher import killed while it loaded an empty database),
-// as the next usher import would: until then searches miss the users it
-// wrote, and on PostgreSQL two foreign keys stay off (docs/import.md).
+// as the next usher import would: until then SQLite's search index misses
+// the users it wrote, their addresses are unclaimed, and on PostgreSQL two
+// foreign keys stay off (docs/import.md).
 func recoverImport(ctx context.Context, users *core.Users, log *slog.Logger) {
 	start := time.Now()
 	found, err := users.ImportRecover(ctx)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		log.WarnContext(ctx, "stopped before an import cut short was finished; the next start finishes it", "err", err)
+	case errors.Is(err, store.ErrLocked):
+		log.WarnContext(ctx, "left an import cut short to the import finishing it; the next start finishes it otherwise", "err", err)
+	case found && err != nil:
+		log.ErrorContext(ctx, "finished an import that was cut short, but not its statistics", "err", err)
 	case err != nil:
 		log.ErrorContext(ctx, "an import cut short could not be finished; run usher import again", "err", err)
 	case found:

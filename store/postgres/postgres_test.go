@@ -321,3 +321,51 @@ func TestLoadIntoEmptyDatabase(t *testing.T) {
 		t.Fatalf("email_claims was scanned %d times to claim the addresses of %d loaded users", scans, batches*batch)
 	}
 }
+
+// TestLoadAnalyzesAfterOther: a load that another process finished
+// while this store was loading (LoadRecover, a server starting) is still
+// analyzed at this store's LoadFinish, since its users came after the
+// other's ANALYZE.
+func TestLoadAnalyzesAfterOther(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	open := func() *sqldb.DB {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	loader := open()
+	if _, err := loader.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	analyzed := func() int64 {
+		t.Helper()
+		var n int64
+		if err := raw.QueryRow(`SELECT analyze_count FROM pg_stat_user_tables WHERE relid = 'users'::regclass`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if loading, err := loader.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	if found, err := open().LoadRecover(ctx); err != nil || !found {
+		t.Fatalf("LoadRecover of the load = %v, %v; want true", found, err)
+	}
+	before := analyzed()
+	if err := loader.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := analyzed(); after != before+1 {
+		t.Fatalf("users analyzed %d times at the end of a load another process finished, want 1", after-before)
+	}
+}

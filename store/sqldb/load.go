@@ -15,10 +15,21 @@ import (
 // one transaction, and readies the writing connection for a load
 // (LoadConnStart). A load that ends without LoadFinish — the process
 // killed — leaves the indexes set aside: the next LoadStart or
-// LoadFinish builds them.
-func (db *DB) LoadStart(ctx context.Context) (bool, error) {
+// LoadFinish builds them. From LoadStart to LoadFinish the writing
+// connection waits for another process's write lock as long as the
+// dialect's LoadWaitStart says: for a server finishing this load
+// (LoadRecover), or one that another import cut short.
+func (db *DB) LoadStart(ctx context.Context) (loading bool, err error) {
 	db.loadMu.Lock()
 	defer db.loadMu.Unlock()
+	if err := db.loadWait(ctx, "LoadWaitStart"); err != nil {
+		return false, err
+	}
+	defer func() {
+		if !loading {
+			err = errors.Join(err, db.loadWait(context.WithoutCancel(ctx), "LoadWaitFinish"))
+		}
+	}()
 	if _, err := db.loadFinish(ctx); err != nil {
 		return false, err
 	}
@@ -39,6 +50,15 @@ func (db *DB) LoadStart(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// loadWait runs the dialect's named LoadWaitStart or LoadWaitFinish on
+// the writing connection.
+func (db *DB) loadWait(ctx context.Context, name string) error {
+	if _, err := db.write.ExecContext(ctx, db.queries[name]); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
 // LoadFinish builds what a load set aside, when the dialect's
 // LoadUnfinished finds it missing, and then refreshes the planner's
 // statistics; it restores the writing connection's settings either way.
@@ -50,10 +70,10 @@ func (db *DB) LoadFinish(ctx context.Context) error {
 	defer db.loadMu.Unlock()
 	loading := db.loading.Load()
 	finished, err := db.loadFinish(ctx)
-	if err != nil || finished || !loading {
-		return err
+	if err == nil && !finished && loading {
+		err = db.Analyze(ctx)
 	}
-	return db.Analyze(ctx)
+	return errors.Join(err, db.loadWait(context.WithoutCancel(ctx), "LoadWaitFinish"))
 }
 
 // LoadRecover finishes a load that a process cut short — usher import
@@ -76,7 +96,13 @@ func (db *DB) LoadRecover(ctx context.Context) (bool, error) {
 	if standby {
 		return false, nil
 	}
-	return db.loadFinish(ctx)
+	finished, err := db.loadFinish(ctx)
+	if err != nil {
+		if locked := db.d.Classify(err); errors.Is(locked, store.ErrLocked) {
+			return false, locked
+		}
+	}
+	return finished, err
 }
 
 // loadFinish is LoadFinish, under loadMu, without the statistics of a
@@ -106,7 +132,10 @@ func (db *DB) loadFinish(ctx context.Context) (bool, error) {
 	if !finished {
 		return false, nil
 	}
-	return true, db.Analyze(ctx)
+	if err := db.Analyze(ctx); err != nil {
+		return true, fmt.Errorf("the load is finished, but its statistics are not: %w", err)
+	}
+	return true, nil
 }
 
 // restoreBeside runs the dialect's LoadRestoreBeside and
@@ -150,8 +179,8 @@ func (db *DB) restoreFailed(ctx context.Context, err error) error {
 	if len(pairs) == 0 {
 		return err
 	}
-	return fmt.Errorf("the load cannot finish: %s; every loaded user is kept, but searches miss them "+
-		"until the address of one user of each pair is changed and the import run again: %w",
+	return fmt.Errorf("the load cannot finish: %s; every loaded user is kept, but the search index misses "+
+		"them until the address of one user of each pair is changed and the import run again: %w",
 		strings.Join(pairs, "; "), err)
 }
 

@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"usher"
+	"usher/store"
 	"usher/store/sqldb"
 )
 
@@ -161,6 +162,8 @@ func (d dialect) explain(code int, err error) error {
 	case sqlite3.SQLITE_FULL:
 		return fmt.Errorf("the disk holding the database %s is full: free space on it or move the database "+
 			"to a larger one; usher takes no writes until then: %w", d.path, err)
+	case sqlite3.SQLITE_BUSY:
+		return fmt.Errorf("%w (%s): %w", store.ErrLocked, d.path, err)
 	case sqlite3.SQLITE_CANTOPEN:
 		return fmt.Errorf("SQLite cannot open the database %s or its -wal and -shm files: check that %s exists "+
 			"and that the user usher runs as may read and write there: %w", d.path, dir, err)

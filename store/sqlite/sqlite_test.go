@@ -250,3 +250,69 @@ func TestLoadBatchSkipsForeignKeys(t *testing.T) {
 		t.Fatalf("after the load, an address of no user in a batch: %v, want the foreign key's refusal", err)
 	}
 }
+
+// TestLoadTakesTurnsWithServer: while a process loads, another holds
+// SQLite's write lock longer than a connection waits for it, as a server
+// finishing the load at its start does (tens of seconds at a million
+// users). The loader's batch waits and goes in; the server, which waits
+// the usual 10 s for an import finishing the load, gives up with
+// store.ErrLocked and leaves the load to the loader.
+func TestLoadTakesTurnsWithServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "usher.db")
+	loader, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { loader.Close() })
+	if _, err := loader.Migrate(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	server, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	if loading, err := loader.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	holder, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	users := []*usher.User{{UUID: uuid.NewString(), Username: "turn", Email: "turn@load.test",
+		State: usher.StateActive, Kind: usher.KindNormal, Language: "en", CreatedAt: now, UpdatedAt: now}}
+	var wg sync.WaitGroup
+	var batchErr, recoverErr error
+	var recovered bool
+	wg.Go(func() { batchErr = loader.UserCreateMany(ctx, users, []string{""}) })
+	wg.Go(func() { recovered, recoverErr = server.LoadRecover(ctx) })
+	time.Sleep(10*time.Second + 500*time.Millisecond)
+	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if batchErr != nil {
+		t.Errorf("the loader's batch behind a lock held 10.5 s: %v", batchErr)
+	}
+	if recovered || !errors.Is(recoverErr, store.ErrLocked) {
+		t.Errorf("LoadRecover behind a lock held 10.5 s = %v, %v; want false, store.ErrLocked", recovered, recoverErr)
+	}
+	if err := loader.LoadFinish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := loader.EmailHolder(ctx, "turn@load.test"); err != nil || id != users[0].ID {
+		t.Fatalf("EmailHolder(turn@load.test) = %d, %v; want %d", id, err, users[0].ID)
+	}
+}

@@ -115,6 +115,14 @@ ALTER TABLE email_claims ADD CONSTRAINT email_claims_user_id_fkey FOREIGN KEY (u
 -- other made needless. LoadRestore and LoadSetAside take both steps'
 -- locks, in the same order.
 
+-- PostgreSQL waits for a lock as long as it takes (lock_timeout 0).
+
+-- name: LoadWaitStart
+SELECT 1;
+
+-- name: LoadWaitFinish
+SELECT 1;
+
 -- name: LoadRestoreBesideLock
 SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1);
 

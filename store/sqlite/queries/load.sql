@@ -79,7 +79,19 @@ INSERT INTO users_fts (users_fts) VALUES ('optimize');
 -- A transaction of the writing connection begins IMMEDIATE, which takes
 -- the database's one write lock: two processes that end one load at once
 -- take turns without more, the later finding it finished
--- (LoadUnfinished, asked again within the transaction).
+-- (LoadUnfinished, asked again within the transaction). The end holds
+-- that lock for tens of seconds at a million users, longer than the 10 s
+-- a connection waits for it (sqlite.Open): a process loading waits up to
+-- 10 minutes instead (LoadWaitStart), so that a server finishing its load
+-- at start (LoadRecover) holds up its batches without failing them. The
+-- server itself waits 10 s and leaves the load to the importer then
+-- (store.ErrLocked).
+
+-- name: LoadWaitStart
+PRAGMA busy_timeout = 600000;
+
+-- name: LoadWaitFinish
+PRAGMA busy_timeout = 10000;
 
 -- name: LoadRestoreBesideLock
 
