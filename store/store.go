@@ -104,7 +104,8 @@ type Store interface {
 	// LoadFinish builds what LoadStart set aside, restores the
 	// connection's settings and refreshes the planner's statistics. On
 	// PostgreSQL the claims and the indexes are built at once, on two
-	// connections, and the triggers put back after them. It is
+	// connections, the triggers and foreign keys put back after them, and
+	// the keys checked last, holding back no read. It is
 	// idempotent: when no load is unfinished it only refreshes the
 	// statistics, if this store was loading (another process finished
 	// its load, LoadRecover). When a loaded user's address is claimed by

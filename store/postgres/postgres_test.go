@@ -116,20 +116,7 @@ func TestReadyFailsOnReadOnlySession(t *testing.T) {
 func TestLoadRestoresSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	url, db, raw := openRaw(t)
 	schema := func() string {
 		t.Helper()
 		var s string
@@ -329,24 +316,7 @@ func TestLoadIntoEmptyDatabase(t *testing.T) {
 func TestLoadAnalyzesAfterOther(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	open := func() *sqldb.DB {
-		db, err := postgres.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	loader := open()
-	if _, err := loader.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	url, loader, raw := openRaw(t)
 	analyzed := func() int64 {
 		t.Helper()
 		var n int64
@@ -358,7 +328,12 @@ func TestLoadAnalyzesAfterOther(t *testing.T) {
 	if loading, err := loader.LoadStart(ctx); err != nil || !loading {
 		t.Fatalf("LoadStart = %v, %v", loading, err)
 	}
-	if found, err := open().LoadRecover(ctx); err != nil || !found {
+	other, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if found, err := other.LoadRecover(ctx); err != nil || !found {
 		t.Fatalf("LoadRecover of the load = %v, %v; want true", found, err)
 	}
 	before := analyzed()
@@ -368,4 +343,84 @@ func TestLoadAnalyzesAfterOther(t *testing.T) {
 	if after := analyzed(); after != before+1 {
 		t.Fatalf("users analyzed %d times at the end of a load another process finished, want 1", after-before)
 	}
+}
+
+// TestLoadEndKeepsReads: the end of a load removes the rows of users
+// deleted during it and checks the foreign keys of passwords and e-mail
+// claims after the transaction that locks users against every statement,
+// so reads of users go on meanwhile. Here a row lock on the password of
+// a user deleted during the load holds that removal up.
+func TestLoadEndKeepsReads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db, raw := openRaw(t)
+	if loading, err := db.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	// The foreign key is set aside: the password outlives its user.
+	if _, err := raw.ExecContext(ctx, `INSERT INTO passwords (user_id, hash, updated_at) VALUES (424242, 'x', now())`); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	var holderPID int
+	if err := holder.QueryRowContext(ctx, `SELECT pg_backend_pid() FROM passwords WHERE user_id = 424242 FOR UPDATE`).Scan(&holderPID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- db.LoadFinish(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var waiting bool
+		err := raw.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE pg_blocking_pids(pid) @> ARRAY[$1::int] AND query LIKE '%DELETE FROM passwords%')`, holderPID).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the load ended (%v) without waiting for the password's row", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the end of the load never reached the password's row")
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var n int
+	if err := raw.QueryRowContext(rctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		t.Errorf("a read of users while the load's end removes and checks rows: %v", err)
+	}
+	if err := holder.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var orphans, unchecked int
+	err = raw.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM passwords WHERE user_id = 424242),
+		(SELECT count(*) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND NOT convalidated)`).Scan(&orphans, &unchecked)
+	if err != nil || orphans != 0 || unchecked != 0 {
+		t.Fatalf("after the load: %d passwords of no user, %d constraints unchecked (%v); want 0, 0", orphans, unchecked, err)
+	}
+}
+
+// openRaw opens a migrated store in a schema of its own, and a plain
+// connection pool to the same schema, for what the store does not show.
+func openRaw(t *testing.T) (url string, db *sqldb.DB, raw *sql.DB) {
+	t.Helper()
+	url = pgtest.URL(t)
+	db = mustOpen(t, url)
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return url, db, raw
 }

@@ -2,6 +2,8 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +42,7 @@ func (db *DB) LoadStart(ctx context.Context) (loading bool, err error) {
 	if n > store.LoadSmallTable {
 		return false, nil
 	}
-	if _, err := db.ddl(ctx, "LoadLock", "LoadSetAside", ""); err != nil {
+	if _, err := db.ddl(ctx, db.write, "LoadLock", "LoadSetAside", ""); err != nil {
 		return false, err
 	}
 	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnStart"]); err != nil {
@@ -108,8 +110,8 @@ func (db *DB) LoadRecover(ctx context.Context) (bool, error) {
 // loadFinish is LoadFinish, under loadMu, without the statistics of a
 // load that another process finished; it reports whether it finished
 // one. Each step of the end takes the dialect's lock for it and then
-// asks LoadUnfinished again, so that of two processes finishing one load
-// at once the later skips what the other finished.
+// asks again whether it has work, so that of two processes finishing one
+// load at once the later skips what the other finished (restoreEnd).
 func (db *DB) loadFinish(ctx context.Context) (bool, error) {
 	db.loading.Store(false)
 	if _, err := db.write.ExecContext(ctx, db.queries["LoadConnFinish"]); err != nil {
@@ -125,7 +127,7 @@ func (db *DB) loadFinish(ctx context.Context) (bool, error) {
 	if err := db.restoreBeside(ctx); err != nil {
 		return false, db.restoreFailed(ctx, err)
 	}
-	finished, err := db.ddl(ctx, "LoadLock", "LoadRestore", "LoadUnfinished")
+	finished, err := db.restoreEnd(ctx)
 	if err != nil {
 		return false, db.restoreFailed(ctx, err)
 	}
@@ -141,18 +143,65 @@ func (db *DB) loadFinish(ctx context.Context) (bool, error) {
 // restoreBeside runs the dialect's LoadRestoreBeside and
 // LoadRestoreIndexes, those that are not empty, at once, each in a
 // transaction of its own under its own lock: the bulk of a load's end,
-// which LoadRestore then completes.
+// which restoreEnd then completes.
 func (db *DB) restoreBeside(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var errs [2]error
 	for i, step := range [][2]string{{"LoadRestoreBesideLock", "LoadRestoreBeside"}, {"LoadRestoreIndexesLock", "LoadRestoreIndexes"}} {
-		if strings.TrimSpace(db.queries[step[1]]) == "" {
-			continue
-		}
-		wg.Go(func() { _, errs[i] = db.ddl(ctx, step[0], step[1], "LoadUnfinished") })
+		wg.Go(func() { _, errs[i] = db.ddl(ctx, db.write, step[0], step[1], "LoadUnfinished") })
 	}
 	wg.Wait()
 	return errors.Join(errs[:]...)
+}
+
+// restoreEnd runs the dialect's LoadRestore, when LoadRestoreNeeded says
+// so, and then LoadValidate, when the load is still unfinished, each in a
+// transaction under LoadLock, and reports whether either ran. They run
+// on one connection that holds the dialect's LoadEndLock meanwhile (on
+// PostgreSQL a session's advisory lock; LoadLock takes it too), so that
+// a process finishing the load at once waits for both and then finds
+// neither to do. LoadRestore puts back what a load set aside and must be
+// done at once; LoadValidate, what can be done after it without holding
+// back reads.
+func (db *DB) restoreEnd(ctx context.Context) (ran bool, err error) {
+	c, err := db.write.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("LoadEndLock: %w", err)
+	}
+	defer c.Close()
+	if err := execNamed(ctx, c, db.queries, "LoadEndLock"); err != nil {
+		return false, err
+	}
+	defer func() {
+		if uerr := execNamed(context.WithoutCancel(ctx), c, db.queries, "LoadEndUnlock"); uerr != nil {
+			// A connection that may still hold the lock is closed, not
+			// handed back to the pool.
+			c.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, uerr)
+		}
+	}()
+	restored, err := db.ddl(ctx, c, "LoadLock", "LoadRestore", "LoadRestoreNeeded")
+	if err != nil {
+		return false, err
+	}
+	validated, err := db.ddl(ctx, c, "LoadLock", "LoadValidate", "LoadUnfinished")
+	if err != nil {
+		return false, err
+	}
+	return restored || validated, nil
+}
+
+// execNamed runs the named statement on c, unless the dialect leaves it
+// empty.
+func execNamed(ctx context.Context, c *sql.Conn, queries map[string]string, name string) error {
+	q := queries[name]
+	if strings.TrimSpace(q) == "" {
+		return nil
+	}
+	if _, err := c.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // restoreFailed explains a LoadRestore that failed: when loaded users'
@@ -184,12 +233,17 @@ func (db *DB) restoreFailed(ctx context.Context, err error) error {
 		strings.Join(pairs, "; "), err)
 }
 
-// ddl runs the named statements in one transaction, after the
+// ddl runs the named statements in one transaction on on, after the
 // dialect's lock statement (when it has one) and only if the condition,
 // a named query of one boolean, holds then (when one is named); it
-// reports whether they ran.
-func (db *DB) ddl(ctx context.Context, lock, name, cond string) (bool, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
+// reports whether they ran. Statements the dialect leaves empty do not.
+func (db *DB) ddl(ctx context.Context, on interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, lock, name, cond string) (bool, error) {
+	if strings.TrimSpace(db.queries[name]) == "" {
+		return false, nil
+	}
+	tx, err := on.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("%s: begin: %w", name, err)
 	}

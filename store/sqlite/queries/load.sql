@@ -45,6 +45,16 @@ WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
 -- SQLite writes one transaction at a time: the whole end of a load is
 -- LoadRestore's.
 
+-- LoadRestore is the whole end: it runs when the load is unfinished, and
+-- leaves nothing to check after it.
+
+-- name: LoadRestoreNeeded
+SELECT count(*) < 6 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
+WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
+    'users_created_at', 'users_deleted_suspended', 'users_organisation');
+
+-- name: LoadValidate
+
 -- name: LoadRestoreBeside
 
 -- name: LoadRestoreIndexes
@@ -98,6 +108,10 @@ PRAGMA busy_timeout = 10000;
 -- name: LoadRestoreIndexesLock
 
 -- name: LoadLock
+
+-- name: LoadEndLock
+
+-- name: LoadEndUnlock
 
 -- The users whose primary address another user claims (as a secondary
 -- one), which fail LoadRestore's claims: the load cannot finish until one
