@@ -142,13 +142,13 @@ func (db *DB) loadFinish(ctx context.Context) (bool, error) {
 
 // restoreBeside runs the dialect's LoadRestoreBeside and
 // LoadRestoreIndexes, those that are not empty, at once, each in a
-// transaction of its own under its own lock: the bulk of a load's end,
-// which restoreEnd then completes.
+// transaction of its own under its own lock, when LoadBesideNeeded says
+// so then: the bulk of a load's end, which restoreEnd then completes.
 func (db *DB) restoreBeside(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var errs [2]error
 	for i, step := range [][2]string{{"LoadRestoreBesideLock", "LoadRestoreBeside"}, {"LoadRestoreIndexesLock", "LoadRestoreIndexes"}} {
-		wg.Go(func() { _, errs[i] = db.ddl(ctx, db.write, step[0], step[1], "LoadUnfinished") })
+		wg.Go(func() { _, errs[i] = db.ddl(ctx, db.write, step[0], step[1], "LoadBesideNeeded") })
 	}
 	wg.Wait()
 	return errors.Join(errs[:]...)
@@ -169,17 +169,24 @@ func (db *DB) restoreEnd(ctx context.Context) (ran bool, err error) {
 		return false, fmt.Errorf("LoadEndLock: %w", err)
 	}
 	defer c.Close()
-	if err := execNamed(ctx, c, db.queries, "LoadEndLock"); err != nil {
-		return false, err
-	}
-	defer func() {
-		if uerr := execNamed(context.WithoutCancel(ctx), c, db.queries, "LoadEndUnlock"); uerr != nil {
-			// A connection that may still hold the lock is closed, not
-			// handed back to the pool.
-			c.Raw(func(any) error { return driver.ErrBadConn })
-			err = errors.Join(err, uerr)
+	if q := db.queries["LoadEndLock"]; strings.TrimSpace(q) != "" {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return false, fmt.Errorf("LoadEndLock: %w", err)
 		}
-	}()
+		defer func() {
+			var held bool
+			uerr := c.QueryRowContext(context.WithoutCancel(ctx), db.queries["LoadEndUnlock"]).Scan(&held)
+			if uerr == nil && !held {
+				uerr = errors.New("the session did not hold the lock: is a pooler running each statement on another session?")
+			}
+			if uerr != nil {
+				// A connection that may still hold the lock is closed, not
+				// handed back to the pool.
+				c.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("LoadEndUnlock: %w", uerr))
+			}
+		}()
+	}
 	restored, err := db.ddl(ctx, c, "LoadLock", "LoadRestore", "LoadRestoreNeeded")
 	if err != nil {
 		return false, err
@@ -189,19 +196,6 @@ func (db *DB) restoreEnd(ctx context.Context) (ran bool, err error) {
 		return false, err
 	}
 	return restored || validated, nil
-}
-
-// execNamed runs the named statement on c, unless the dialect leaves it
-// empty.
-func execNamed(ctx context.Context, c *sql.Conn, queries map[string]string, name string) error {
-	q := queries[name]
-	if strings.TrimSpace(q) == "" {
-		return nil
-	}
-	if _, err := c.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }
 
 // restoreFailed explains a LoadRestore that failed: when loaded users'

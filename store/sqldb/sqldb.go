@@ -625,7 +625,7 @@ var queryNames = []string{
 	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
 	"LoadTableSize", "LoadSetAside", "LoadConnStart", "LoadConnFinish", "LoadUnfinished", "LoadRestore",
 	"LoadRestoreBeside", "LoadRestoreIndexes", "LoadLock", "LoadRestoreBesideLock", "LoadRestoreIndexesLock",
-	"LoadWaitStart", "LoadWaitFinish", "LoadEndLock", "LoadEndUnlock", "LoadRestoreNeeded", "LoadValidate",
+	"LoadWaitStart", "LoadWaitFinish", "LoadEndLock", "LoadEndUnlock", "LoadBesideNeeded", "LoadRestoreNeeded", "LoadValidate",
 	"LoadBatchStart", "LoadBatchFinish", "UserInsertMany", "PasswordInsertMany",
 }
 

@@ -53,8 +53,14 @@ REFERENCING NEW TABLE AS new_users FOR EACH STATEMENT EXECUTE FUNCTION users_cla
 
 -- name: LoadUnfinished
 SELECT count(*) < 4 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
-    OR EXISTS (SELECT 1 FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+    OR EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid IN ('passwords'::regclass, 'email_claims'::regclass)
         AND conname IN ('passwords_user_id_fkey', 'email_claims_user_id_fkey') AND NOT convalidated)
+FROM pg_indexes
+WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
+    'users_deleted_suspended', 'users_organisation', 'users_search_trgm');
+
+-- name: LoadBesideNeeded
+SELECT count(*) < 4 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
 FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
     'users_deleted_suspended', 'users_organisation', 'users_search_trgm');
@@ -93,13 +99,14 @@ CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_
 -- name: LoadRestore
 -- After LoadRestoreBeside and LoadRestoreIndexes: the triggers as the
 -- migrations made them, the claims of users written since, and the
--- foreign keys (each unless there, without DROP CONSTRAINT IF EXISTS,
--- which would wait for any row lock on passwords or email_claims while
--- holding users), in one transaction, whose trigger users_claims says the
--- load is restored (LoadRestoreNeeded). Its DROP TRIGGER locks users
--- against every statement, reads included, until it commits, so it
--- holds only what must change at once with the triggers: the claims
--- (1.6 s at a million users). The foreign keys go back NOT VALID, which
+-- foreign keys (each unless there: DROP CONSTRAINT IF EXISTS would wait
+-- even for a reader of passwords or email_claims while holding users;
+-- ADD CONSTRAINT waits for their writers only), in one transaction,
+-- whose trigger users_claims says the load is restored
+-- (LoadRestoreNeeded). Its DROP TRIGGER locks users against every
+-- statement, reads included, until it commits, so it holds only what
+-- must change at once with the triggers: 1.3–1.5 s at a million users,
+-- the claims most of it. The foreign keys go back NOT VALID, which
 -- checks the rows written from then on only; LoadValidate checks the
 -- others after it, holding back no read (it was 4 s more of this lock).
 SET LOCAL enable_nestloop = off;
@@ -130,8 +137,8 @@ $$;
 -- The end's last transaction: the rows of users deleted during the load
 -- go, as the foreign keys' ON DELETE CASCADE would have removed them,
 -- and the keys are checked over the whole tables. VALIDATE CONSTRAINT
--- locks passwords and email_claims against schema changes only, and
--- users not at all beyond its reading.
+-- locks passwords and email_claims against schema changes, VACUUM and
+-- ANALYZE, not against reads or writes, and users only as a reader.
 SET LOCAL enable_nestloop = off;
 DELETE FROM passwords p WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p.user_id);
 DELETE FROM email_claims c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id);
@@ -173,6 +180,9 @@ SELECT pg_advisory_xact_lock(hashtext(current_schema()), 2);
 SELECT pg_advisory_lock(hashtext(current_schema()), 3);
 
 -- name: LoadEndUnlock
+-- False when the session did not hold it: a connection pooler that runs
+-- each statement on another session (PgBouncer in transaction mode)
+-- would have left it held on one of them.
 SELECT pg_advisory_unlock(hashtext(current_schema()), 3);
 
 -- The users whose primary address another user claims (as a secondary

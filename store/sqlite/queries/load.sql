@@ -46,7 +46,10 @@ WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
 -- LoadRestore's.
 
 -- LoadRestore is the whole end: it runs when the load is unfinished, and
--- leaves nothing to check after it.
+-- leaves nothing to do beside it or to check after it.
+
+-- name: LoadBesideNeeded
+SELECT 0;
 
 -- name: LoadRestoreNeeded
 SELECT count(*) < 6 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
