@@ -123,10 +123,10 @@ func TestLoadRestoresSchema(t *testing.T) {
 		err := raw.QueryRow(`SELECT (SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
 				WHERE schemaname = current_schema()) || E'\n' ||
 			(SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), E'\n' ORDER BY conrelid::regclass::text, conname)
-				FROM pg_constraint WHERE connamespace = current_schema()::regnamespace) || E'\n' ||
+				FROM pg_constraint WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) || E'\n' ||
 			(SELECT string_agg(pg_get_triggerdef(t.oid), E'\n' ORDER BY c.relname, t.tgname)
 				FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-				WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace)`).Scan(&s)
+				WHERE NOT t.tgisinternal AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()))`).Scan(&s)
 		if err != nil {
 			t.Fatal(err)
 		}

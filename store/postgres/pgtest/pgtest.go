@@ -60,7 +60,10 @@ func URL(t testing.TB) string {
 
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
+	// A name that must be quoted (capitals, a hyphen), as operators'
+	// schemas may be: usher's statements must not take current_schema()
+	// for an identifier.
+	schema := `"Usher-` + hex.EncodeToString(b[:]) + `"`
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("pgtest: create schema: %v", err)
 	}
