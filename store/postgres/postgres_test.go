@@ -428,6 +428,60 @@ func TestLoadEndKeepsReads(t *testing.T) {
 	}
 }
 
+// TestStandbyLeavesLoad: a store on a streaming standby finishes no load.
+// A load the primary's importer left cut short stays as it was on both
+// until a store on the primary finishes it, which the standby replays;
+// on the standby LoadRecover reports false and no error, and Migrate
+// refuses with the reason, so usher serve does not start there.
+func TestStandbyLeavesLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, loader, _ := openRaw(t)
+	if loading, err := loader.LoadStart(ctx); err != nil || !loading {
+		t.Fatalf("LoadStart = %v, %v", loading, err)
+	}
+	standbyURL := pgtest.StandbyURL(t, url)
+	standby, err := postgres.Open(ctx, standbyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.Close() })
+	if _, err := standby.Migrate(ctx, time.Now()); err == nil || !strings.Contains(err.Error(), "takes no writes") {
+		t.Fatalf("Migrate on a standby = %v; want it refused as a server that takes no writes", err)
+	}
+	if found, err := standby.LoadRecover(ctx); err != nil || found {
+		t.Fatalf("LoadRecover on a standby = %v, %v; want false and no error", found, err)
+	}
+	setAside := func(dsn string) bool {
+		t.Helper()
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var aside bool
+		err = db.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
+			OR NOT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'users_search_trgm')`).Scan(&aside)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aside
+	}
+	if !setAside(url) || !setAside(standbyURL) {
+		t.Fatalf("after LoadRecover on the standby the load is set aside: %v on the primary, %v on the standby; want both", setAside(url), setAside(standbyURL))
+	}
+	if found, err := mustOpen(t, url).LoadRecover(ctx); err != nil || !found {
+		t.Fatalf("LoadRecover on the primary = %v, %v; want true", found, err)
+	}
+	pgtest.CatchUp(t, url, standbyURL)
+	if setAside(standbyURL) {
+		t.Fatal("the standby has not replayed the load the primary finished")
+	}
+	if found, err := standby.LoadRecover(ctx); err != nil || found {
+		t.Fatalf("LoadRecover on the standby of a finished load = %v, %v; want false and no error", found, err)
+	}
+}
+
 // openRaw opens a migrated store in a schema of its own, and a plain
 // connection pool to the same schema, for what the store does not show.
 func openRaw(t *testing.T) (url string, db *sqldb.DB, raw *sql.DB) {

@@ -26,6 +26,10 @@ import (
 // EnvURL is the variable that names the test server.
 const EnvURL = "USHER_TEST_POSTGRES_URL"
 
+// EnvStandbyURL is the variable that names a streaming standby of the test
+// server (its database test), which .ci/run starts.
+const EnvStandbyURL = "USHER_TEST_POSTGRES_STANDBY_URL"
+
 var extension struct {
 	sync.Mutex
 	done bool
@@ -125,18 +129,88 @@ func dropAtEnd(t testing.TB, base, drop string) {
 	})
 }
 
+// StandbyURL returns the URL of primary, a URL that URL returned, on the
+// standby: the same database and schema, read-only, as the standby has
+// replayed them. It waits until the standby has replayed every write
+// the primary had made when it was called. It skips the test when no
+// standby is configured, or fails it under CI=true.
+func StandbyURL(t testing.TB, primary string) string {
+	t.Helper()
+	u, err := url.Parse(configured(t, EnvStandbyURL, "the tests on a standby"))
+	if err != nil {
+		t.Fatalf("pgtest: %s: %v", EnvStandbyURL, err)
+	}
+	p, err := url.Parse(primary)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	u.Path = p.Path
+	q := u.Query()
+	q.Set("search_path", p.Query().Get("search_path"))
+	u.RawQuery = q.Encode()
+	standby := u.String()
+	CatchUp(t, primary, standby)
+	return standby
+}
+
+// CatchUp waits, up to a minute, until standby has replayed every write
+// primary had made when it was called.
+func CatchUp(t testing.TB, primary, standby string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var lsn string
+	if err := queryRow(ctx, primary, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
+		t.Fatalf("pgtest: the primary's position: %v", err)
+	}
+	var recovering bool
+	if err := queryRow(ctx, standby, "SELECT pg_is_in_recovery()", &recovering); err != nil || !recovering {
+		t.Fatalf("pgtest: %s names no standby in recovery (%v)", EnvStandbyURL, err)
+	}
+	for {
+		var replayed bool
+		err := queryRow(ctx, standby, "SELECT pg_last_wal_replay_lsn() >= '"+lsn+"'::pg_lsn", &replayed)
+		if err == nil && replayed {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pgtest: the standby at %s has not replayed the primary's writes to %s in a minute (%v)", EnvStandbyURL, lsn, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// queryRow runs query once on a connection of its own to dsn.
+func queryRow(ctx context.Context, dsn, query string, dest any) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.QueryRowContext(ctx, query).Scan(dest)
+}
+
 // baseURL returns the configured server's URL, or skips or fails the test
 // when there is none, as URL does.
 func baseURL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvURL)
-	if base == "" {
+	return configured(t, EnvURL, "the PostgreSQL tests")
+}
+
+// configured returns the environment variable env, which names a server
+// the tests described by what need. Unset, it skips the test, or under
+// CI=true fails it: CI runs every test.
+func configured(t testing.TB, env, what string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set: the PostgreSQL suite cannot run", EnvURL)
+			t.Fatalf("CI=true but %s is not set: %s cannot run", env, what)
 		}
-		t.Skipf("%s is not set; skipping the PostgreSQL tests", EnvURL)
+		t.Skipf("%s is not set; skipping %s", env, what)
 	}
-	return base
+	return v
 }
 
 // withDatabase returns base with its database replaced by name.
