@@ -146,7 +146,11 @@ func StandbyURL(t testing.TB, primary string) string {
 	}
 	u.Path = p.Path
 	q := u.Query()
-	q.Set("search_path", p.Query().Get("search_path"))
+	if path := p.Query().Get("search_path"); path != "" {
+		q.Set("search_path", path)
+	} else {
+		q.Del("search_path")
+	}
 	u.RawQuery = q.Encode()
 	standby := u.String()
 	CatchUp(t, primary, standby)
@@ -163,19 +167,29 @@ func CatchUp(t testing.TB, primary, standby string) {
 	if err := queryRow(ctx, primary, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
 		t.Fatalf("pgtest: the primary's position: %v", err)
 	}
+	db, err := sql.Open("pgx", standby)
+	if err != nil {
+		t.Fatalf("pgtest: %s: %v", EnvStandbyURL, err)
+	}
+	defer db.Close()
 	var recovering bool
-	if err := queryRow(ctx, standby, "SELECT pg_is_in_recovery()", &recovering); err != nil || !recovering {
+	if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil || !recovering {
 		t.Fatalf("pgtest: %s names no standby in recovery (%v)", EnvStandbyURL, err)
 	}
 	for {
-		var replayed bool
-		err := queryRow(ctx, standby, "SELECT pg_last_wal_replay_lsn() >= '"+lsn+"'::pg_lsn", &replayed)
-		if err == nil && replayed {
+		var replayed sql.NullString
+		err := db.QueryRowContext(ctx, "SELECT pg_last_wal_replay_lsn()::text").Scan(&replayed)
+		var caught bool
+		if err == nil {
+			err = db.QueryRowContext(ctx, "SELECT $1::pg_lsn >= $2::pg_lsn", replayed.String, lsn).Scan(&caught)
+		}
+		if caught {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("pgtest: the standby at %s has not replayed the primary's writes to %s in a minute (%v)", EnvStandbyURL, lsn, err)
+			t.Fatalf("pgtest: the standby at %s replayed the primary's writes to %s, not to %s, in a minute (%v)",
+				EnvStandbyURL, replayed.String, lsn, err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
