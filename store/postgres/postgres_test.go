@@ -27,15 +27,22 @@ func TestConformance(t *testing.T) {
 // migrates it (nothing is left to do on a pgtest.MigratedURL).
 func mustOpen(t *testing.T, url string) *sqldb.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, url)
+	db := openOnly(t, url)
+	if _, err := db.Migrate(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// openOnly opens the database at url, closed when the test ends, as
+// another process that finds it migrated (or cannot migrate it) would.
+func openOnly(t *testing.T, url string) *sqldb.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 
@@ -93,15 +100,11 @@ func TestReadyFailsOnReadOnlySession(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.URL(t)
 	rw := mustOpen(t, u)
-	ro, err := postgres.Open(ctx, u+"&default_transaction_read_only=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ro.Close() })
+	ro := openOnly(t, u+"&default_transaction_read_only=on")
 	if _, err := ro.UserCount(ctx); err != nil {
 		t.Fatalf("the read-only store does not read: %v", err)
 	}
-	err = ro.Ready(ctx)
+	err := ro.Ready(ctx)
 	if err == nil || !strings.Contains(err.Error(), "takes no writes") || !strings.Contains(err.Error(), "read-only transaction") {
 		t.Fatalf("Ready on a read-only session: %v", err)
 	}
@@ -115,7 +118,6 @@ func TestReadyFailsOnReadOnlySession(t *testing.T) {
 // and after one a crash cut short.
 func TestLoadRestoresSchema(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	url, db, raw := openRaw(t)
 	schema := func() string {
 		t.Helper()
@@ -132,14 +134,7 @@ func TestLoadRestoresSchema(t *testing.T) {
 		}
 		return s
 	}
-	storetest.RunLoadSchema(t, db, func() storetest.Loader {
-		again, err := postgres.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { again.Close() })
-		return again
-	}, schema, "users_search_trgm")
+	storetest.RunLoadSchema(t, db, func() storetest.Loader { return openOnly(t, url) }, schema, "users_search_trgm")
 }
 
 // TestPoolMaxConns: the URL's pool_max_conns sizes both pools and is not
@@ -328,11 +323,7 @@ func TestLoadAnalyzesAfterOther(t *testing.T) {
 	if loading, err := loader.LoadStart(ctx); err != nil || !loading {
 		t.Fatalf("LoadStart = %v, %v", loading, err)
 	}
-	other, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
+	other := openOnly(t, url)
 	if found, err := other.LoadRecover(ctx); err != nil || !found {
 		t.Fatalf("LoadRecover of the load = %v, %v; want true", found, err)
 	}
@@ -441,11 +432,7 @@ func TestStandbyLeavesLoad(t *testing.T) {
 		t.Fatalf("LoadStart = %v, %v", loading, err)
 	}
 	standbyURL := pgtest.StandbyURL(t, url)
-	standby, err := postgres.Open(ctx, standbyURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { standby.Close() })
+	standby := openOnly(t, standbyURL)
 	if _, err := standby.Migrate(ctx, time.Now()); err == nil || !strings.Contains(err.Error(), "takes no writes") {
 		t.Fatalf("Migrate on a standby = %v; want it refused as a server that takes no writes", err)
 	}

@@ -29,7 +29,14 @@ func TestConformance(t *testing.T) {
 // the test ends.
 func openMigrated(tb testing.TB) *sqldb.DB {
 	tb.Helper()
-	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "usher.db"))
+	return openMigratedAt(tb, filepath.Join(tb.TempDir(), "usher.db"))
+}
+
+// openMigratedAt returns a migrated store in the file at path, closed
+// when the test ends.
+func openMigratedAt(tb testing.TB, path string) *sqldb.DB {
+	tb.Helper()
+	db, err := sqlite.Open(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -135,14 +142,7 @@ func TestReadyFailsOnReadOnlyFile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "usher.db")
-	rw, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rw.Close() })
-	if _, err := rw.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	rw := openMigratedAt(t, path)
 	ro, err := sqlite.Open("file:" + path + "?mode=ro")
 	if err != nil {
 		t.Fatal(err)
@@ -178,16 +178,8 @@ func TestReadyFailsOnReadOnlyFile(t *testing.T) {
 // short.
 func TestLoadRestoresSchema(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "usher.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedAt(t, path)
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -261,14 +253,7 @@ func TestLoadTakesTurnsWithServer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "usher.db")
-	loader, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { loader.Close() })
-	if _, err := loader.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	loader := openMigratedAt(t, path)
 	server, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)

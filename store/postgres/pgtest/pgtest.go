@@ -178,12 +178,10 @@ func CatchUp(t testing.TB, primary, standby string) {
 	}
 	for {
 		var replayed sql.NullString
-		err := db.QueryRowContext(ctx, "SELECT pg_last_wal_replay_lsn()::text").Scan(&replayed)
 		var caught bool
-		if err == nil {
-			err = db.QueryRowContext(ctx, "SELECT $1::pg_lsn >= $2::pg_lsn", replayed.String, lsn).Scan(&caught)
-		}
-		if caught {
+		err := db.QueryRowContext(ctx, `SELECT pg_last_wal_replay_lsn()::text,
+			coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`, lsn).Scan(&replayed, &caught)
+		if err == nil && caught {
 			return
 		}
 		select {
