@@ -416,6 +416,11 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 	in, want := im.in, im.user
 	var changes map[string]usher.Change
 	u, err := tx.UserUpdate(ctx, existing.ID, func(u *usher.User) error {
+		if in.Kind != "" {
+			if err := kindChange(u.Kind, &in.Kind); err != nil {
+				return err
+			}
+		}
 		old := *u
 		set := func(dst *string, v string) {
 			if v != "" {

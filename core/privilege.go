@@ -60,3 +60,24 @@ func hasIdentity(u *usher.User, id usher.Identity) bool {
 	}
 	return false
 }
+
+// kindChange refuses a change of kind that would make an account a
+// service account or stop one being one, whoever asks: a service account
+// is made with its team (Groups.CreateServiceAccount), has no password and
+// acts only through its tokens, and it stays one until it is deleted. An
+// account changes between normal and bot freely (with user.privileges).
+// from is the account's kind, "" for one being created; to is nil when
+// the kind is not being set.
+func kindChange(from usher.UserKind, to *usher.UserKind) error {
+	switch {
+	case to == nil || *to == from:
+		return nil
+	case from == usher.KindServiceAccount:
+		return usher.FieldErrors(usher.FieldError{Field: "kind", Code: usher.CodeNotAllowed,
+			Message: "a service account stays one; delete it to end it"})
+	case *to == usher.KindServiceAccount:
+		return usher.FieldErrors(usher.FieldError{Field: "kind", Code: usher.CodeNotAllowed,
+			Message: "a service account is made with its team, through the team's service accounts"})
+	}
+	return nil
+}

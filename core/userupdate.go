@@ -88,6 +88,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if err := s.checkPrivileges(ctx, u, in); err != nil {
 			return nil, err
 		}
+		if err := kindChange(u.Kind, in.Kind); err != nil {
+			return nil, err
+		}
 		// A password, an identity, the external id an import matches by and
 		// the address (even a change of case, which unconfirms it) are
 		// credentials: they follow the one rule for them.

@@ -38,3 +38,51 @@ func TestServiceAccountsThroughHTTP(t *testing.T) {
 	b.call(t, req{method: "GET", path: "/v1/me", token: second.Token}, 401, nil)
 	b.call(t, req{method: "DELETE", path: path + "/build-bot", token: b.userTok}, 404, nil)
 }
+
+// A service account is made with its team and stays one: no update or
+// create, an administrator's included, makes an account one or turns one
+// into a plain account that could then be given a password and listed as
+// a person (as an edit through Corteza, which shows it as kind "", did).
+func TestServiceAccountKindIsFixed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var g groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "deploy"}}, 201, &g)
+	var sa userBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", g.ID), token: b.userTok,
+		body: map[string]any{"username": "deploy-bot"}}, 201, &sa)
+	saPath := fmt.Sprintf("/v1/users/%d", sa.ID)
+	for _, tc := range []struct {
+		name   string
+		rq     req
+		status int
+		code   string // of the field error on kind, when refused
+	}{
+		{"a service account made normal", req{method: "PATCH", path: saPath, body: map[string]any{"kind": "normal"}}, 422, "not_allowed"},
+		{"a service account made a bot", req{method: "PATCH", path: saPath, body: map[string]any{"kind": "bot", "name": "Deploy"}}, 422, "not_allowed"},
+		{"a user made a service account", req{method: "PATCH", path: "/v1/users/plain", body: map[string]any{"kind": "service_account"}}, 422, "not_allowed"},
+		{"a service account created by hand", req{method: "POST", path: "/v1/users", body: map[string]any{"username": "handmade", "kind": "service_account"}}, 422, "not_allowed"},
+		{"a service account's kind sent back unchanged", req{method: "PATCH", path: saPath, body: map[string]any{"kind": "service_account", "name": "Deploy bot"}}, 200, ""},
+		{"a user made a bot", req{method: "PATCH", path: "/v1/users/plain", body: map[string]any{"kind": "bot"}}, 200, ""},
+		{"a bot made normal again", req{method: "PATCH", path: "/v1/users/plain", body: map[string]any{"kind": "normal"}}, 200, ""},
+	} {
+		tc.rq.token = b.adminTok
+		res := b.api.do(t, tc.rq)
+		if res.status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.name, res.status, res.body, tc.status)
+			continue
+		}
+		if tc.code == "" {
+			continue
+		}
+		if p := res.problem(t); p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "kind" || p.Errors[0].Code != tc.code {
+			t.Errorf("%s: %s", tc.name, res.body)
+		}
+	}
+	var got userBody
+	b.call(t, req{method: "GET", path: saPath, token: b.adminTok}, 200, &got)
+	if got.Kind != "service_account" || got.Name != "Deploy bot" {
+		t.Fatalf("the service account is now %+v", got)
+	}
+	b.call(t, req{method: "GET", path: "/v1/users/handmade", token: b.adminTok}, 404, nil)
+}
