@@ -66,6 +66,14 @@ func (o *Origin) Check(r *http.Request) error {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
+	return o.CheckChange(r)
+}
+
+// CheckChange is Check for a request that changes something whatever its
+// method says, such as a dialect's log-out by GET: its Origin and
+// Sec-Fetch-Site, when sent, must say usher's own pages or the person
+// themselves (a link another site shows is cross-site).
+func (o *Origin) CheckChange(r *http.Request) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return errCrossOrigin()
 	}

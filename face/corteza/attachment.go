@@ -102,19 +102,23 @@ func (h *Handler) deleteAttachment(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *Handler) attachmentOriginal(w http.ResponseWriter, r *http.Request) error {
-	return h.serveFile(w, r, h.Attachments.Open, r.URL.Query().Has("download"))
+	return h.serveFile(w, r, h.Attachments.Open, false, r.URL.Query().Has("download"))
 }
 
 func (h *Handler) attachmentPreview(w http.ResponseWriter, r *http.Request) error {
 	if !strings.HasPrefix(r.PathValue("file"), "preview.") {
 		return errNotFound("attachment")
 	}
-	return h.serveFile(w, r, h.Attachments.Preview, false)
+	return h.serveFile(w, r, h.Attachments.Preview, true, false)
 }
 
-// serveFile writes an attachment's bytes.
+// serveFile writes an attachment's bytes, or its preview's. A browser is
+// let show in a page only the raster images the core calls inline (a
+// preview is one); anything else, HTML and SVG included, is a download
+// whatever the client asks, so that no upload runs as a page of usher's
+// origin.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request,
-	open func(context.Context, int64) (*usher.Attachment, io.ReadCloser, error), download bool) error {
+	open func(context.Context, int64) (*usher.Attachment, io.ReadCloser, error), preview, download bool) error {
 	id, err := attachmentID(r)
 	if err != nil {
 		return err
@@ -124,12 +128,16 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	defer body.Close()
-	w.Header().Set("Content-Type", a.ContentType)
+	ctype := a.ContentType
+	if preview {
+		ctype = a.PreviewType
+	}
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	disp := "inline"
-	if download {
-		disp = "attachment"
+	disp := "attachment"
+	if !download && (preview || a.Inline()) {
+		disp = "inline"
 	}
 	w.Header().Set("Content-Disposition", disp+"; filename*=UTF-8''"+urlPathEscape(a.Name))
 	_, err = io.Copy(w, body)

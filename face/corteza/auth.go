@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/web"
 )
 
 // AuthService is what the face needs of the core's authentication.
@@ -129,6 +130,14 @@ func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) authLogout(w http.ResponseWriter, r *http.Request) error {
 	if usher.PrincipalFrom(r.Context()).Anonymous() {
 		return errUnauthorized()
+	}
+	// Corteza logs out by GET, which a link on another site makes a
+	// browser send with the jwt cookie: a session ended by its cookie
+	// alone must be ended from usher's own pages.
+	if r.URL.Query().Get("jwt") == "" && web.BearerToken(r) == "" {
+		if err := h.origin.CheckChange(r); err != nil {
+			return err
+		}
 	}
 	if err := h.Auth.Logout(r.Context()); err != nil {
 		return err

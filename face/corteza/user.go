@@ -199,11 +199,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := usher.UserUpdate{Email: p.optStr("email"), Name: p.optStr("name"), Handle: p.optStr("handle")}
 	if p.has("kind") {
-		k := usher.KindNormal
-		if p.str("kind") == "bot" {
-			k = usher.KindBot
+		if in.Kind, err = h.kind(r.Context(), key, p.str("kind")); err != nil {
+			return err
 		}
-		in.Kind = &k
 	}
 	if m := p.raw("meta"); m != nil && string(m) != "null" {
 		in.Meta = &m
@@ -213,6 +211,22 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return respond(w, toUser(u))
+}
+
+// kind translates Corteza's kind of a user, "bot" or "" (not a bot), for
+// an update of the user key names: "" makes a bot a normal account and
+// leaves any other kind as it is, so that a service account, which Corteza
+// shows as "", stays one when a client sends back what it read.
+func (h *Handler) kind(ctx context.Context, key usher.UserKey, kind string) (*usher.UserKind, error) {
+	k := usher.KindBot
+	if kind != "bot" {
+		u, err := h.Users.Get(ctx, key)
+		if err != nil || u.Kind != usher.KindBot {
+			return nil, err
+		}
+		k = usher.KindNormal
+	}
+	return &k, nil
 }
 
 // userAction is an OK-only action on a user.
