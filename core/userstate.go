@@ -237,6 +237,14 @@ func (s *Users) Block(ctx context.Context, key usher.UserKey) (*usher.User, erro
 // directory), NotFound.
 func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	return s.change(ctx, key, actUserState, "user.unblock", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+		if u.State == usher.StateBlocked {
+			// Lifting a block gives the account back its log-in, as
+			// blocking takes it: a rule reaches only accounts with no
+			// more rights than its holder (see setState).
+			if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
+				return nil, err
+			}
+		}
 		switch u.State {
 		case usher.StateBlockedExternal:
 			return nil, errExternalBlock()

@@ -419,3 +419,46 @@ func TestForeignServiceAccountNotTakenOver(t *testing.T) {
 		t.Fatalf("carol minted for a service account of a team she is not in: %d %s", res.status, res.body)
 	}
 }
+
+// TestStateRuleCannotUnblockAdministrator: a user.state rule does not reach
+// an administrator to block it, and must not reach one to lift its block
+// either: a helpdesk that knows a blocked administrator account's password
+// would otherwise give that account back its administrator's log-in.
+func TestStateRuleCannotUnblockAdministrator(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hd, hdTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "helpdesk-role", []*usher.User{hd}, allow("user", "state"))
+	rogue, _ := b.mustPrincipal(t, "rogue-admin", true)
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	for _, u := range []*usher.User{rogue, peer} {
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", u.ID), token: b.adminTok}, http.StatusOK, nil)
+	}
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/suspend", b.admin.ID), token: hdTok}, http.StatusForbidden, "forbidden")
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/unblock", rogue.ID), token: hdTok}, http.StatusForbidden, "forbidden")
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "rogue-admin", "password": matrixPassword}}, http.StatusForbidden, nil)
+	// The rule still lifts a plain account's block.
+	var u userBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/unblock", peer.ID), token: hdTok}, http.StatusOK, &u)
+	if u.State != "active" {
+		t.Fatalf("the peer is %s", u.State)
+	}
+}
+
+// TestPasswordChangeDenyHolds: a role that may edit profiles (user.update
+// allowed) but not passwords (password.change denied) must not set another
+// user's password, which would let its holder sign in as that user.
+func TestPasswordChangeDenyHolds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hd, hdTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "profile-editors", []*usher.User{hd},
+		allow("user", "update"), usher.Rule{Resource: "password", Operation: "change", Access: usher.Deny})
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", peer.ID), token: hdTok,
+		body: map[string]any{"bio": "edited by the helpdesk"}}, http.StatusOK, nil)
+	const taken = "the helpdesk now knows this one"
+	b.refused(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", peer.ID), token: hdTok,
+		body: map[string]any{"password": taken}}, http.StatusForbidden, "forbidden")
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "peer", "password": taken}}, http.StatusUnauthorized, nil)
+}
