@@ -89,7 +89,7 @@ func (a *Avatars) Get(ctx context.Context, key usher.UserKey) (*usher.Avatar, er
 // commits.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (not such an
-// image), TooLarge.
+// image), TooLarge, RateLimited (too many images being decoded at once).
 func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*usher.Avatar, error) {
 	u, err := a.owner(ctx, key, actAvatarWrite)
 	if err != nil {
@@ -106,7 +106,16 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeBadSize, Message: "must be 1 to 2048 pixels a side"})
 	}
 	// The header may lie; decoding the whole picture proves it is one.
-	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+	// Decoding holds the whole picture — 32 MiB for 2048 pixels a side of
+	// 16-bit colour, from a file of a few KiB — so the size its header
+	// gives is taken from the budget that previews share, as theirs is.
+	release, err := a.holdDecoding(ctx, imageCost(cfg, format, data))
+	if err != nil {
+		return nil, err
+	}
+	_, _, err = image.Decode(bytes.NewReader(data))
+	release()
+	if err != nil {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is a damaged " + format + " image"})
 	}
 	at, _, err := describe(usher.AttachmentAvatar, u.ID, "avatar."+format, bytes.NewReader(data), maxAvatarBytes)

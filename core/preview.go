@@ -24,9 +24,10 @@ const (
 	// estimated from the image's header; an image that would take more
 	// has no preview (16 megapixels of 8-bit RGBA, 21 of a JPEG).
 	maxPreviewDecode = 64 << 20
-	// previewBudget bounds the memory all previews being made at once
-	// may take; one that does not fit waits up to previewWait, then is
-	// refused with 429 busy.
+	// previewBudget bounds the memory all images being decoded at once
+	// may take, previews being made and avatars being checked alike
+	// (env.decoding); one that does not fit waits up to previewWait,
+	// then is refused with 429 busy.
 	previewBudget = 256 << 20
 	previewWait   = 5 * time.Second
 )
@@ -44,9 +45,24 @@ func errPreviewFailed() error {
 		Message: "no preview can be made of this image: it is damaged or too large to decode"}
 }
 
-func errPreviewBusy() error {
+func errDecodingBusy() error {
 	return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeBusy,
-		Message: "too many previews are being made at once; retry shortly", RetryAfter: time.Second}
+		Message: "too many images are being decoded at once; retry shortly", RetryAfter: time.Second}
+}
+
+// holdDecoding takes n bytes of the budget that all images being decoded
+// at once share — previews being made and avatars being checked —
+// waiting up to previewWait for them, and returns the function that gives
+// them back.
+//
+// Errors: RateLimited (no room in time).
+func (e *env) holdDecoding(ctx context.Context, n int64) (release func(), err error) {
+	wait, cancel := context.WithTimeout(ctx, previewWait)
+	defer cancel()
+	if err := e.decoding.Acquire(wait, n); err != nil {
+		return nil, errDecodingBusy()
+	}
+	return func() { e.decoding.Release(n) }, nil
 }
 
 // Preview returns an image attachment's preview — the image scaled to fit
@@ -58,8 +74,8 @@ func errPreviewBusy() error {
 // again.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (no such attachment, or
-// not an image previews are made of), RateLimited (too many previews
-// being made at once).
+// not an image previews are made of), RateLimited (too many images
+// being decoded at once).
 func (s *Attachments) Preview(ctx context.Context, id int64) (*usher.Attachment, io.ReadCloser, error) {
 	a, err := s.find(ctx, s.store, actAttachRead, id)
 	if err != nil {
@@ -113,13 +129,12 @@ func (s *Attachments) makePreview(ctx context.Context, id int64) (*usher.Attachm
 	if need > maxPreviewDecode {
 		return nil, s.previewFailed(ctx, a)
 	}
-	wait, cancel := context.WithTimeout(ctx, previewWait)
-	defer cancel()
-	if err := s.decoding.Acquire(wait, need); err != nil {
-		return nil, errPreviewBusy()
+	release, err := s.holdDecoding(ctx, need)
+	if err != nil {
+		return nil, err
 	}
 	out, ctype, err := s.scaleBlob(ctx, a, format)
-	s.decoding.Release(need)
+	release()
 	if usher.ErrorKind(err) == usher.KindUnprocessable {
 		return nil, s.previewFailed(ctx, a)
 	}
@@ -170,12 +185,20 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 		cfg.Width > maxImageSide || cfg.Height > maxImageSide || cfg.Width*cfg.Height > maxImagePixels {
 		return maxPreviewDecode + 1, nil
 	}
+	return imageCost(cfg, format, header.Bytes()), nil
+}
+
+// imageCost estimates the bytes decoding an image takes from its header,
+// read into cfg from the bytes that begin data: its pixels times the
+// bytes a pixel of its colour model takes, and a progressive JPEG's
+// coefficients.
+func imageCost(cfg image.Config, format string, data []byte) int64 {
 	pixels := int64(cfg.Width) * int64(cfg.Height)
 	cost := pixels * pixelBytes(cfg.ColorModel)
 	if format == "jpeg" {
-		cost += progressiveCost(header.Bytes(), pixels)
+		cost += progressiveCost(data, pixels)
 	}
-	return cost, nil
+	return cost
 }
 
 // progressiveCost is what a progressive JPEG takes beyond its image while

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/core/coretest"
 )
 
@@ -202,4 +203,25 @@ func TestAvatars(t *testing.T) {
 	err = av.Delete(as(b.admin), alice)
 	wantKind(t, err, usher.KindNotFound, "avatar_not_found")
 	_ = coretest.System
+}
+
+// TestAvatarDecodingBusy: checking an avatar takes its decoded size from
+// the budget previews share; with the budget taken, an upload waits, and
+// is refused with busy when the wait ends, as a preview is.
+func TestAvatarDecodingBusy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice := usher.UserKey{ID: b.alice.ID}
+	release := b.env.Core.Attachments.HoldDecoding(core.PreviewBudget)
+	ctx, cancel := context.WithTimeout(as(b.alice), 50*time.Millisecond)
+	defer cancel()
+	_, err := b.env.Core.Avatars.Set(ctx, alice, pngOf(64, 64))
+	wantKind(t, err, usher.KindRateLimited, usher.CodeBusy)
+	if e := usher.AsError(err); e.RetryAfter <= 0 {
+		t.Errorf("busy without Retry-After: %+v", e)
+	}
+	release()
+	if _, err := b.env.Core.Avatars.Set(as(b.alice), alice, pngOf(64, 64)); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,10 +1,22 @@
 package native_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"usher"
 	"usher/core"
 )
 
@@ -86,4 +98,88 @@ func TestProfileThroughHTTP(t *testing.T) {
 	}
 	b.call(t, req{method: "DELETE", path: "/v1/users/plain/avatar", token: b.userTok}, 204, nil)
 	b.call(t, req{method: "GET", path: "/v1/users/plain/avatar"}, 404, nil)
+}
+
+// TestAvatarDecodingWithinBudget: checking an avatar decodes the whole
+// picture, and a 2048×2048 16-bit PNG of a few tens of KiB decodes to
+// 32 MiB, so uploads take their decoded size from the budget all images
+// being decoded at once share (256 MiB). One signed-in user's 16
+// concurrent uploads, 512 MiB decoded, are each set or told busy, and the
+// live heap never holds much past the budget: the collector may count a
+// picture or two just released, never the 16 that decoding them all at
+// once held. It measures the process's heap, so it does not run in
+// parallel.
+func TestAvatarDecodingWithinBudget(t *testing.T) {
+	const (
+		budget  = 256 << 20 // the core's decoding budget; see docs/files.md
+		picture = 2048 * 2048 * 8
+		n       = 16
+	)
+	b := setup(t)
+	var file bytes.Buffer
+	if err := png.Encode(&file, image.NewNRGBA64(image.Rect(0, 0, 2048, 2048))); err != nil {
+		t.Fatal(err)
+	}
+
+	// Collect often, so that the live heap, as the last collection
+	// found it, follows what the uploads hold.
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	runtime.GC()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	base := live[0].Value.Uint64()
+	var peak atomic.Uint64
+	done, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+				metrics.Read(live)
+				if v := live[0].Value.Uint64(); v > peak.Load() {
+					peak.Store(v)
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var set atomic.Int32
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			rq, _ := http.NewRequest("PUT", fmt.Sprintf("%s/v1/users/%d/avatar", b.api.srv.URL, b.user.ID), bytes.NewReader(file.Bytes()))
+			rq.Header.Set("Authorization", "Bearer "+b.userTok)
+			rq.Header.Set("Content-Type", "image/png")
+			res, err := b.api.srv.Client().Do(rq)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			var p problemBody
+			switch {
+			case res.StatusCode == 200:
+				set.Add(1)
+			case res.StatusCode == 429 && json.NewDecoder(res.Body).Decode(&p) == nil && p.Code == usher.CodeBusy:
+			default:
+				t.Errorf("an avatar upload answered %d %+v, want 200 or 429 busy", res.StatusCode, p)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(done)
+	<-sampled
+	grew := int64(peak.Load()) - int64(base)
+	t.Logf("%d of %d uploads set; the live heap grew by %d MiB at its peak", set.Load(), n, grew>>20)
+	if set.Load() == 0 {
+		t.Error("no upload was set")
+	}
+	if grew > budget+2*picture {
+		t.Errorf("%d concurrent avatar uploads held %d MiB at once: past the %d MiB budget of decoding", n, grew>>20, budget>>20)
+	}
 }
