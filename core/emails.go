@@ -188,7 +188,9 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 // account's primary address. The primary address it replaces stays as a
 // secondary address, confirmed or not as it was (an unconfirmed one
 // expires like any other); the codes mailed to it end. An address that is not confirmed cannot become primary: nobody
-// proved it is the user's.
+// proved it is the user's. The address replaced is told of the change,
+// as it is of a change asked for by updating the user, unless an
+// administrator made it on another's account.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the user, or the address),
 // Unprocessable (the address is not confirmed), Conflict.
@@ -197,8 +199,11 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 	if err != nil {
 		return nil, err
 	}
+	p := usher.PrincipalFrom(ctx)
 	var out *usher.User
+	notified := false
 	err = m.store.InTx(ctx, func(tx store.Tx) error {
+		notified = false
 		e, err := tx.EmailGet(ctx, id)
 		if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
 			return errEmailNotFound()
@@ -237,11 +242,26 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		if err := addressChanged(ctx, tx, u.ID, old.Email, out.Email); err != nil {
 			return err
 		}
+		// Whoever made the change may not be the owner of the account (a
+		// session left open, a stolen token), and password resets now go
+		// to the new address: the old one is told, so that the owner
+		// learns of it. An administrator's change of another's address
+		// tells no one, here as when updating the user.
+		if old.Email != "" && (!p.IsAdmin() || self(p, u)) {
+			if err := m.queueLetter(ctx, tx, "email_changed", old.Email, &old, map[string]string{"NewAddress": out.Email,
+				"SessionsLink": m.policy.PublicURL + "/account/sessions"}); err != nil {
+				return err
+			}
+			notified = true
+		}
 		return m.record(ctx, tx, now, event{action: "email.make_primary", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), changes: map[string]usher.Change{"email": {Old: old.Email, New: out.Email}}})
 	})
 	if err != nil {
 		return nil, userWriteError(err)
+	}
+	if notified {
+		m.mailQueued()
 	}
 	return out, nil
 }

@@ -190,6 +190,40 @@ func TestAddressChangeNeedsProof(t *testing.T) {
 	}
 }
 
+// TestMakePrimaryTellsOldAddress replays moving an account to another
+// address without its owner learning of it: someone holding the owner's
+// session adds an address of theirs, confirms it and makes it primary, so
+// that password resets go to them. The address replaced is told, naming
+// the new one and carrying no code, as a change asked for by PATCH tells
+// it. An administrator's change of another's account tells no one, as
+// with PATCH.
+func TestMakePrimaryTellsOldAddress(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	const owner, mallory = "dana@corp.example", "mallory@evil.example"
+	stolen := b.signUpConfirmed(t, &mails, "dana", owner)
+	var e struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/users/dana/emails", token: stolen, body: map[string]any{"email": mallory}}, 201, &e)
+	mails++
+	_, code := b.mailTo(t, mails, mallory)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}}, 200, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/dana/emails/%d/primary", e.ID), token: stolen}, 200, nil)
+	mails++
+	notice, _ := b.mailTo(t, mails, owner)
+	if notice.Subject != "Your e-mail address was changed" || !strings.Contains(notice.Body, mallory) || secretRE.MatchString(notice.Body) {
+		t.Fatalf("the replaced address's notice %q names no new address, or carries a code:\n%s", notice.Subject, notice.Body)
+	}
+	// An administrator puts an address of its choosing first: no mail.
+	b.call(t, req{method: "POST", path: "/v1/users/dana/emails", token: b.adminTok, body: map[string]any{"email": "dana@admin.example"}}, 201, &e)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/dana/emails/%d/primary", e.ID), token: b.adminTok}, 200, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if msgs, err := b.smtp.Wait(ctx, mails+1); err == nil {
+		t.Fatalf("an administrator's change mailed %v: %q", msgs[mails].To, msgs[mails].Subject)
+	}
+}
+
 // TestResetTokenBoundToAddress: a password-reset token confirms the address
 // it was mailed to, so it must not outlive a change of address.
 func TestResetTokenBoundToAddress(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 )
 
 // kinds are the mails usher writes from templates.
-var kinds = []string{"confirm", "confirm_email", "confirm_change", "email_change_requested", "reset", "reminder",
+var kinds = []string{"confirm", "confirm_email", "confirm_change", "email_change_requested", "email_changed", "reset", "reminder",
 	"password_changed", "new_sign_in", "invitation"}
 
 // TestBuiltin: every kind is built in, in English and in German, with a
