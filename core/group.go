@@ -138,7 +138,9 @@ func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan
 // plan refuses; the caller may not manage the new group's members; a
 // service account of another team), Unprocessable (a field breaks a rule;
 // a member id that is no live user the caller sees), Conflict (the handle
-// is taken in its kind), NotFound (no such organisation).
+// is taken in its kind, or, for a team or an internal group, by a group of
+// the other of the two kinds: see sharedHandle), NotFound (no such
+// organisation).
 func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupCreate, nil); err != nil {
@@ -194,6 +196,9 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeCreate, g.groupSubject(gr)); err != nil {
 			return err
 		}
+		if err := sharedHandle(ctx, tx, gr); err != nil {
+			return err
+		}
 		if err := tx.GroupCreate(ctx, gr); err != nil {
 			return err
 		}
@@ -223,11 +228,55 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 
 // groupWriteError names a taken handle.
 func groupWriteError(err error) error {
-	if errors.Is(err, usher.ErrExists) {
-		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeHandleTaken, Message: "a group of this kind already has the handle",
-			Fields: []usher.FieldError{{Field: "handle", Code: usher.CodeTaken, Message: "has already been taken"}}, Err: err}
+	var e *usher.Error
+	if errors.Is(err, usher.ErrExists) && !errors.As(err, &e) {
+		return errHandleTaken("a group of this kind already has the handle", err)
 	}
 	return err
+}
+
+// errHandleTaken is the Conflict of a group handle that is taken.
+func errHandleTaken(message string, err error) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeHandleTaken, Message: message,
+		Fields: []usher.FieldError{{Field: "handle", Code: usher.CodeTaken, Message: "has already been taken"}}, Err: err}
+}
+
+// sharedKind returns the kind whose handles share one namespace with those
+// of kind k, or "" when k's handles are unique within k alone. Teams and
+// internal groups share one: Escape names both by bare handle, in one list
+// (its ACL look-up), so a team of an internal group's handle would pass
+// for it.
+func sharedKind(k usher.GroupKind) usher.GroupKind {
+	switch k {
+	case usher.GroupTeam:
+		return usher.GroupInternal
+	case usher.GroupInternal:
+		return usher.GroupTeam
+	}
+	return ""
+}
+
+// sharedHandle refuses, within the transaction that sets gr's handle, a
+// handle that a live group of gr's shared kind (sharedKind) holds. The
+// store's unique index holds a handle once within a kind only; on
+// PostgreSQL two transactions may still each pass the check at once, and
+// NamedGroups decides which of the two groups such a handle means.
+func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
+	other := sharedKind(gr.Kind)
+	if other == "" {
+		return nil
+	}
+	o, err := tx.GroupGet(ctx, 0, other, gr.Handle)
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.ID == gr.ID || o.Deleted() {
+		return nil
+	}
+	return errHandleTaken("a team or an internal group already has the handle: the two kinds share their handles", usher.ErrExists)
 }
 
 // Get returns a group and the caller's level in it ("" when not a member).
@@ -359,8 +408,8 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 
 // Update changes a group's handle, name, description or logo.
 //
-// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict,
-// Precondition.
+// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
+// (the handle is taken, as for Create), Precondition.
 func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupUpdate, "group.update", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != gr.Version {
@@ -381,6 +430,11 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 		}
 		if err := g.checkGroup(gr); err != nil {
 			return nil, err
+		}
+		if gr.Handle != old.Handle {
+			if err := sharedHandle(ctx, tx, gr); err != nil {
+				return nil, err
+			}
 		}
 		changes := map[string]usher.Change{}
 		for _, f := range []struct{ name, o, n string }{
@@ -424,7 +478,9 @@ func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived b
 // Delete soft-deletes a group; Undelete restores it.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (undelete: the
-// handle was taken meanwhile, or the group is not deleted).
+// handle was taken meanwhile, in the group's kind or, for a team or an
+// internal group, by a group of the other of the two kinds; or the group is
+// not deleted).
 func (g *Groups) Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupDelete, "group.delete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeDelete, readOnly(g.groupSubject(gr))); err != nil {
@@ -471,6 +527,9 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 		}
 		old := *gr.DeletedAt
 		gr.DeletedAt = nil
+		if err := sharedHandle(ctx, tx, gr); err != nil {
+			return nil, err
+		}
 		return map[string]usher.Change{"deleted_at": {Old: old}}, nil
 	})
 }

@@ -122,6 +122,52 @@ func TestInternalGroupsAreInvisible(t *testing.T) {
 	}
 }
 
+// TestTeamsAndInternalGroupsShareHandles: a team and a live internal group
+// never hold one handle, however it is set (create, rename, undelete, an
+// internal group made on first use), since Escape names both by bare
+// handle in one list; roles keep handles of their own.
+func TestTeamsAndInternalGroupsShareHandles(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	admin, ctx := as(b.admin), as(b.alice)
+	internal := func(h string) usher.GroupRef { return usher.GroupRef{Kind: usher.GroupInternal, Handle: h} }
+	if _, err := b.g.Create(admin, usher.GroupCreate{Kind: usher.GroupInternal, Handle: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "OPS"})
+	wantKind(t, err, usher.KindConflict, usher.CodeHandleTaken)
+	if _, err := b.g.Create(admin, usher.GroupCreate{Kind: usher.GroupRole, Handle: "ops"}); err != nil {
+		t.Fatalf("a role of an internal group's handle: %v", err)
+	}
+	if _, err := b.g.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	ops := "ops"
+	_, err = b.g.Update(ctx, team("dev"), usher.GroupUpdate{Handle: &ops})
+	wantKind(t, err, usher.KindConflict, usher.CodeHandleTaken)
+	_, err = b.g.Create(admin, usher.GroupCreate{Kind: usher.GroupInternal, Handle: "Dev"})
+	wantKind(t, err, usher.KindConflict, usher.CodeHandleTaken)
+	_, err = b.g.JoinGroup(admin, internal("dev"), usher.UserKey{ID: b.bob.ID}, "")
+	wantKind(t, err, usher.KindConflict, usher.CodeHandleTaken)
+	// A name is free again once its holder is deleted, and taken back
+	// from the other kind by no undelete.
+	dev, err := b.g.Delete(ctx, team("dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.Create(admin, usher.GroupCreate{Kind: usher.GroupInternal, Handle: "dev"}); err != nil {
+		t.Fatalf("an internal group of a deleted team's handle: %v", err)
+	}
+	_, err = b.g.Undelete(admin, usher.GroupRef{ID: dev.ID})
+	wantKind(t, err, usher.KindConflict, usher.CodeHandleTaken)
+	if _, err := b.g.Delete(admin, internal("dev")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.Undelete(admin, usher.GroupRef{ID: dev.ID}); err != nil {
+		t.Fatalf("undelete once the handle is free: %v", err)
+	}
+}
+
 func TestPlansDecideTeams(t *testing.T) {
 	t.Parallel()
 	b := setupGroups(t)

@@ -125,8 +125,9 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 // takes what Create takes (an administrator, for an internal group); a
 // group another caller creates meanwhile is joined.
 //
-// Errors: those of AddMember and of Create; Invalid when ref does not name
-// a kind and a handle.
+// Errors: those of AddMember and of Create (Conflict when a group of the
+// kind that shares the handle's namespace holds it: see sharedHandle);
+// Invalid when ref does not name a kind and a handle.
 func (g *Groups) JoinGroup(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
 	if ref.Kind == "" || ref.Handle == "" || ref.ID != 0 {
 		return nil, invalid("group", "is required")
@@ -139,11 +140,17 @@ func (g *Groups) JoinGroup(ctx context.Context, ref usher.GroupRef, key usher.Us
 	if err != nil {
 		return nil, err
 	}
-	_, err = g.Create(ctx, usher.GroupCreate{Kind: ref.Kind, Handle: ref.Handle, Name: ref.Handle, Members: []int64{u.ID}})
-	if err != nil && usher.AsError(err).Code != usher.CodeHandleTaken {
-		return nil, err
+	_, cerr := g.Create(ctx, usher.GroupCreate{Kind: ref.Kind, Handle: ref.Handle, Name: ref.Handle, Members: []int64{u.ID}})
+	if cerr != nil && usher.AsError(cerr).Code != usher.CodeHandleTaken {
+		return nil, cerr
 	}
-	return g.AddMember(ctx, ref, key, level)
+	m, err = g.AddMember(ctx, ref, key, level)
+	if cerr != nil && usher.AsError(err).Code == usher.CodeGroupNotFound {
+		// The handle is taken by a group of the other kind, not by one
+		// created meanwhile.
+		return nil, cerr
+	}
+	return m, err
 }
 
 // keepOwner refuses to take away a team's last owner.
@@ -227,6 +234,36 @@ func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...ush
 	}
 	byUser, err := g.memberships(ctx, p, []*usher.User{u}, kinds)
 	return byUser[u.ID], err
+}
+
+// NamedGroups returns the teams and internal groups a principal belongs to,
+// read and authorized as UserGroups reads them, where each handle names one
+// group: the two kinds share one namespace of handles (sharedHandle), and
+// where a team and a live internal group hold one handle all the same (in
+// data stored before that rule, or written by two transactions at once),
+// the handle means the internal group and the team is left out. It is
+// what a list of bare handles, such as Escape's ACL look-up, should name.
+//
+// Errors: as UserGroups.
+func (g *Groups) NamedGroups(ctx context.Context, key usher.UserKey) ([]*usher.Membership, error) {
+	ms, err := g.UserGroups(ctx, key, usher.GroupTeam, usher.GroupInternal)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*usher.Membership, 0, len(ms))
+	for _, m := range ms {
+		if m.Group != nil && m.Group.Kind == usher.GroupTeam {
+			_, err := g.store.GroupGet(ctx, 0, usher.GroupInternal, m.Group.Handle)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, usher.ErrNotFound) {
+				return nil, err
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // memberships returns, by user id, the memberships of users (whom p may

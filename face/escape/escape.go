@@ -61,6 +61,7 @@ type GroupService interface {
 	JoinGroup(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	NamedGroups(ctx context.Context, key usher.UserKey) ([]*usher.Membership, error)
 	CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error)
 	ServiceAccounts(ctx context.Context, team usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.User], error)
 	DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error

@@ -136,13 +136,15 @@ type aclUserJSON struct {
 	Groups   []string `json:"groups"`
 }
 
-// aclUser answers the ACLUser of the token the call came with.
+// aclUser answers the ACLUser of the token the call came with: its teams
+// and internal groups by bare name, each name the group the core says it
+// means (NamedGroups).
 func (h *Handler) aclUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.Users.Me(r.Context())
 	if err != nil {
 		return err
 	}
-	ms, err := h.Groups.UserGroups(r.Context(), usher.UserKey{ID: u.ID}, usher.GroupTeam, usher.GroupInternal)
+	ms, err := h.Groups.NamedGroups(r.Context(), usher.UserKey{ID: u.ID})
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"usher"
 	"usher/connector/oidctest"
+	"usher/face/escape"
 )
 
 // TestEscapeMethodURLIsNoOneClickApproval replays the attack on the
@@ -104,5 +107,83 @@ func TestEscapeLoginMethodsBoundsWrites(t *testing.T) {
 	if grown > 2*30 || withProvider.Load() > 30 || without.Load() == 0 {
 		t.Errorf("1s from one address: %d answers with the provider, %d without, codes grew by %d rows; want at most 30 starts",
 			withProvider.Load(), without.Load(), grown)
+	}
+}
+
+// TestEscapeTeamCannotTakeInternalGroupName replays the attack on the ACL
+// look-up: Escape's services learn a caller's groups from GET /acl/user/,
+// a list of bare names that holds both teams and internal groups (the
+// machine-managed groups only administrators make and join users to).
+// Handles used to be unique within a kind only, so any user who may
+// create a team named it after an internal group, or renamed a team of
+// theirs to that name, and was then reported as a member of the internal
+// group.
+func TestEscapeTeamCannotTakeInternalGroupName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := escape.Prefix
+	staff := b.env.MustCreateUser(t, usher.UserCreate{Username: "staff", Email: "staff@example.com", Password: password})
+	// An Escape service (an administrator) puts a member of staff in the
+	// internal group that its ACL trusts.
+	res := b.do(t, call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok,
+		body: map[string]any{"group": "project-7-admins", "user_id": staff.UUID}})
+	if res.status != http.StatusOK {
+		t.Fatalf("add-user: %d %s", res.status, res.body)
+	}
+	inGroup := func() bool {
+		var out struct {
+			Groups []string `json:"groups"`
+		}
+		b.do(t, call{method: "GET", path: p + "/acl/user/", token: b.userTok}).decode(t, &out)
+		return slices.ContainsFunc(out.Groups, func(n string) bool { return strings.EqualFold(n, "project-7-admins") })
+	}
+	if inGroup() {
+		t.Fatal("the plain user is in the internal group before the attack")
+	}
+	// The attack: a team of the internal group's name, made or renamed.
+	res = b.do(t, call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "Project-7-Admins"}})
+	if res.status != http.StatusConflict || !strings.Contains(string(res.body), usher.CodeHandleTaken) {
+		t.Errorf("POST /teams/ named after an internal group: %d %s, want 409 handle_taken", res.status, res.body)
+	}
+	b.do(t, call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "harmless"}})
+	res = b.do(t, call{method: "PUT", path: p + "/teams/harmless/", token: b.userTok, body: map[string]any{"name": "project-7-admins"}})
+	if res.status != http.StatusConflict {
+		t.Errorf("PUT /teams/harmless/ renamed after an internal group: %d %s, want 409", res.status, res.body)
+	}
+	if inGroup() {
+		t.Errorf("GET /acl/user/ reports the plain user in group project-7-admins, an internal group only administrators join")
+	}
+}
+
+// TestEscapeACLNamesInternalGroupOverStoredTeam: a team and an internal
+// group that share a handle in data stored before the two kinds shared one
+// namespace are told apart by the ACL look-up as by the group paths: the
+// name means the internal group, so the team's members are not reported
+// in it.
+func TestEscapeACLNamesInternalGroupOverStoredTeam(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	now := time.Now()
+	for _, g := range []*usher.Group{
+		{Kind: usher.GroupInternal, Handle: "project-7-admins", Name: "project-7-admins", CreatedAt: now, UpdatedAt: now},
+		{Kind: usher.GroupTeam, Handle: "Project-7-Admins", Name: "Project-7-Admins", CreatedAt: now, UpdatedAt: now},
+		{Kind: usher.GroupTeam, Handle: "own-team", Name: "own-team", CreatedAt: now, UpdatedAt: now},
+	} {
+		if err := b.env.Store.GroupCreate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if g.Kind == usher.GroupTeam {
+			if err := b.env.Store.MembershipSet(ctx, usher.Membership{GroupID: g.ID, UserID: b.user.ID, Level: usher.LevelOwner, CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var out struct {
+		Groups []string `json:"groups"`
+	}
+	b.do(t, call{method: "GET", path: escape.Prefix + "/acl/user/", token: b.userTok}).decode(t, &out)
+	if !slices.Equal(out.Groups, []string{"own-team"}) {
+		t.Errorf("GET /acl/user/ groups: %q, want only own-team: the team named as an internal group is not that group", out.Groups)
 	}
 }
