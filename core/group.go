@@ -406,12 +406,40 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 		resourceID: strconv.FormatInt(out.ID, 10), changes: changes})
 }
 
-// Update changes a group's handle, name, description or logo.
+// Update changes a group's handle, name, description or logo and, with
+// in.Members, sets its members (setMembers), all in one transaction: a
+// refused member leaves the group as it was.
 //
-// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
-// (the handle is taken, as for Create), Precondition.
+// Errors: Unauthenticated, Forbidden (also a member change the caller may
+// not make), NotFound, Unprocessable (also a member id that is no live
+// user the caller sees), Conflict (the handle is taken, as for Create; the
+// last owner of a team), Precondition.
 func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
-	return g.change(ctx, ref, actGroupUpdate, "group.update", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+	members, err := memberIDs(in.Members)
+	if err != nil {
+		return nil, err
+	}
+	var out *usher.Group
+	err = g.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if out, err = g.changeIn(ctx, tx, ref, actGroupUpdate, "group.update", g.updateFields(ctx, in)); err != nil {
+			return err
+		}
+		if in.Members == nil {
+			return nil
+		}
+		return g.setMembers(ctx, tx, usher.GroupRef{ID: out.ID}, members)
+	})
+	if err != nil {
+		return nil, groupWriteError(err)
+	}
+	g.rules.changed()
+	return out, nil
+}
+
+// updateFields is the change of Update to a group's own fields.
+func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+	return func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if in.IfVersion != nil && *in.IfVersion != gr.Version {
 			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
 				Message: fmt.Sprintf("the group is at version %d, not %d", gr.Version, *in.IfVersion)}
@@ -449,7 +477,7 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 			return nil, nil
 		}
 		return changes, g.fire(ctx, tx, usher.TriggerGroupAfterUpdate, g.groupSubject(gr))
-	})
+	}
 }
 
 // SetArchived archives or unarchives a group. An archived role's rules stop

@@ -1,6 +1,9 @@
 package core_test
 
 import (
+	"context"
+	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -119,4 +122,115 @@ func TestJoinGroup(t *testing.T) {
 	}
 	_, err = b.g.JoinGroup(as(b.admin), usher.GroupRef{Kind: usher.GroupInternal}, usher.UserKey{ID: b.bob.ID}, "")
 	wantKind(t, err, usher.KindInvalid, "")
+}
+
+// TestUpdateSetsMembers sets a group's members with the rest of an update,
+// in one transaction: each change under AddMember's and RemoveMember's
+// rules, and a refused one leaves the group as it was.
+func TestUpdateSetsMembers(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	dave := b.env.MustCreateUser(t, usher.UserCreate{Username: "dave"})
+	if _, err := b.g.Create(as(b.alice), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "crew", Members: []int64{b.bob.ID, b.carol.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	levels := func(ref usher.GroupRef) map[int64]usher.Level {
+		t.Helper()
+		ms, err := b.g.Members(as(b.admin), ref, usher.PageRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]usher.Level{}
+		for _, m := range ms.Items {
+			out[m.UserID] = m.Level
+		}
+		return out
+	}
+	name := "Crew"
+	gr, err := b.g.Update(as(b.alice), team("crew"), usher.GroupUpdate{Name: &name, Members: []int64{b.alice.ID, b.carol.ID, dave.ID, dave.ID}})
+	if err != nil || gr.Name != "Crew" {
+		t.Fatalf("update: %+v, %v", gr, err)
+	}
+	want := map[int64]usher.Level{b.alice.ID: usher.LevelOwner, b.carol.ID: usher.LevelRead, dave.ID: usher.LevelRead}
+	if got := levels(team("crew")); !maps.Equal(got, want) {
+		t.Fatalf("members = %v, want %v", got, want)
+	}
+
+	sa, err := b.g.CreateServiceAccount(as(b.alice), team("crew"), "crew-bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	renamed := "renamed"
+	tests := []struct {
+		name string
+		as   *usher.User
+		ref  usher.GroupRef
+		ids  []int64
+		kind usher.Kind
+		code string
+	}{
+		{"unknown id", b.alice, team("crew"), []int64{b.alice.ID, 99999}, usher.KindUnprocessable, usher.CodeValidationFailed},
+		{"the last owner", b.alice, team("crew"), []int64{b.carol.ID}, usher.KindConflict, usher.CodeLastOwner},
+		{"another team's service account", b.bob, team("other"), []int64{b.bob.ID, sa.ID}, usher.KindForbidden, ""},
+		{"members by a writer", dave, team("crew"), []int64{b.alice.ID, dave.ID}, usher.KindForbidden, ""},
+	}
+	if _, err := b.g.AddMember(as(b.alice), team("crew"), usher.UserKey{ID: dave.ID}, usher.LevelWrite); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := levels(tt.ref)
+			_, err := b.g.Update(as(tt.as), tt.ref, usher.GroupUpdate{Name: &renamed, Handle: &renamed, Members: tt.ids})
+			wantKind(t, err, tt.kind, tt.code)
+			gr, _, err := b.g.Get(as(b.admin), tt.ref)
+			if err != nil || gr.Name == renamed {
+				t.Errorf("the refused update changed the group: %+v, %v", gr, err)
+			}
+			if after := levels(tt.ref); !maps.Equal(after, before) {
+				t.Errorf("the refused update changed the members: %v, was %v", after, before)
+			}
+		})
+	}
+	// A member leaves on its own; nil Members leaves the members alone.
+	if _, err := b.g.Update(as(dave), team("crew"), usher.GroupUpdate{Members: []int64{b.alice.ID, b.carol.ID, sa.ID}}); err != nil {
+		t.Fatalf("a writer leaving: %v", err)
+	}
+	if _, err := b.g.Update(as(b.alice), team("crew"), usher.GroupUpdate{Name: &renamed}); err != nil || len(levels(team("crew"))) != 3 {
+		t.Fatalf("update without members: %v, members %v", err, levels(team("crew")))
+	}
+}
+
+// TestUpdateSetsMembersPastAPage empties a role of more members than one
+// page of a list holds: every member is read, not the first thousand.
+func TestUpdateSetsMembersPastAPage(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	ctx := context.Background()
+	role, err := b.g.Create(as(b.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "many"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := make([]*usher.User, 1200)
+	for i := range users {
+		users[i] = &usher.User{UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Kind: usher.KindNormal,
+			Username: fmt.Sprintf("m%04d", i), State: usher.StateActive}
+	}
+	if err := b.env.Store.UserCreateMany(ctx, users, make([]string, len(users))); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if err := b.env.Store.MembershipSet(ctx, usher.Membership{GroupID: role.ID, UserID: u.ID, Level: usher.LevelMember}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.g.Update(as(b.admin), usher.GroupRef{ID: role.ID}, usher.GroupUpdate{Members: []int64{b.bob.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := b.g.MemberIDs(as(b.admin), usher.GroupRef{ID: role.ID}, usher.PageRequest{Limit: 10})
+	if err != nil || !slices.Equal(ids.Items, []int64{b.bob.ID}) {
+		t.Fatalf("members after the update: %+v, %v", ids, err)
+	}
 }

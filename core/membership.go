@@ -457,6 +457,12 @@ func checkMemberIDs(ids []int64) ([]int64, error) {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeTooMany,
 			Message: "lists more than " + strconv.Itoa(maxInitialMembers) + " users"})
 	}
+	return memberIDs(ids)
+}
+
+// memberIDs checks the ids of a group's members, of any number, and drops
+// repeated ones.
+func memberIDs(ids []int64) ([]int64, error) {
 	seen := make(map[int64]bool, len(ids))
 	out := make([]int64, 0, len(ids))
 	for _, id := range ids {
@@ -509,6 +515,92 @@ func (g *Groups) addMembers(ctx context.Context, tx store.Tx, a *access, ids []i
 		}
 		a.group.Members++
 		if err := g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+			changes: map[string]usher.Change{"level": {New: string(level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setMembers makes the members of the group ref names exactly the users
+// of ids, within tx, each change authorized and recorded as AddMember and
+// RemoveMember do it: a user not in the group joins it at the kind's
+// default level (group.members, and only an administrator places a service
+// account), a member not in ids leaves it (group.members, unless it is the
+// caller leaving on its own; a team keeps an owner), and a member in ids
+// keeps its level. Every member is read, however many. An id that is no
+// live user the caller may see is refused as a field of the request, as
+// addMembers refuses it. The caller commits, and forgets the cached rules
+// after.
+func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef, ids []int64) error {
+	a, err := g.load(ctx, tx, ref)
+	if err != nil {
+		return err
+	}
+	manage := func() error { return g.authorizeGroup(ctx, actGroupMembers, a) }
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var leaving []*usher.Membership
+	have := map[int64]bool{}
+	err = eachMember(ctx, tx, a.group.ID, func(m *usher.Membership) error {
+		have[m.UserID] = true
+		if !want[m.UserID] {
+			leaving = append(leaving, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	gid := strconv.FormatInt(a.group.ID, 10)
+	now := g.now()
+	for _, m := range leaving {
+		if !self(a.p, m.User) || a.mem == nil {
+			if err := manage(); err != nil {
+				return err
+			}
+		}
+		if m.Level == usher.LevelOwner {
+			if err := g.keepOwner(ctx, tx, a.group, m.UserID); err != nil {
+				return err
+			}
+		}
+		if err := tx.MembershipDelete(ctx, a.group.ID, m.UserID); err != nil {
+			return err
+		}
+		if err := g.record(ctx, tx, now, event{action: "group.member_remove", resourceType: "group", resourceID: gid,
+			changes: map[string]usher.Change{"level": {Old: string(m.Level)}}, meta: map[string]string{"user_id": strconv.FormatInt(m.UserID, 10)}}); err != nil {
+			return err
+		}
+	}
+	level, err := checkLevel(a.group.Kind, "")
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if have[id] {
+			continue
+		}
+		if err := manage(); err != nil {
+			return err
+		}
+		u, err := g.member(ctx, tx, usher.UserKey{ID: id})
+		if usher.ErrorKind(err) == usher.KindNotFound {
+			return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,
+				Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user"})
+		}
+		if err != nil {
+			return err
+		}
+		if err := placeServiceAccount(a.p, u); err != nil {
+			return err
+		}
+		if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: gid,
 			changes: map[string]usher.Change{"level": {New: string(level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}}); err != nil {
 			return err
 		}

@@ -188,48 +188,22 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := h.Groups.Update(r.Context(), ref, usher.GroupUpdate{Name: p.optStr("name"), Handle: p.optStr("handle")})
-	if err != nil {
-		return err
-	}
+	in := usher.GroupUpdate{Name: p.optStr("name"), Handle: p.optStr("handle")}
 	if p.has("members") {
-		if err := h.setMembers(r.Context(), ref, p.strs("members")); err != nil {
+		// The members are set with the rest, in one core call, so that a
+		// refused member leaves the role as it was.
+		if in.Members, err = ids(p.strs("members")); err != nil {
 			return err
 		}
+		if in.Members == nil {
+			in.Members = []int64{}
+		}
+	}
+	g, err := h.Groups.Update(r.Context(), ref, in)
+	if err != nil {
+		return err
 	}
 	return h.writeRole(w, r, g)
-}
-
-// setMembers makes the role's members exactly these users.
-func (h *Handler) setMembers(ctx context.Context, ref usher.GroupRef, list []string) error {
-	want, err := ids(list)
-	if err != nil {
-		return err
-	}
-	have, err := h.memberIDs(ctx, ref)
-	if err != nil {
-		return err
-	}
-	keep := map[int64]bool{}
-	for _, id := range want {
-		keep[id] = true
-	}
-	for _, id := range have {
-		if !keep[id] {
-			if err := h.Groups.RemoveMember(ctx, ref, usher.UserKey{ID: id}); err != nil {
-				return err
-			}
-		}
-		delete(keep, id)
-	}
-	for _, id := range want {
-		if keep[id] {
-			if _, err := h.Groups.AddMember(ctx, ref, usher.UserKey{ID: id}, usher.LevelMember); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // roleAction is an OK-only action on a role.

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"image"
 	"image/png"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // TestCookieCrossSite: a state-changing request that brings its JWT only in
@@ -388,5 +390,56 @@ func TestServiceAccountKeepsKind(t *testing.T) {
 		if u.Kind != tt.want || u.Name != "Renamed" {
 			t.Errorf("%s is now of kind %q, named %q; want %q", u.Username, u.Kind, u.Name, tt.want)
 		}
+	}
+}
+
+// TestRoleUpdateIsAllOrNothing replays a partial role update: PUT
+// /roles/{id} with a members list the core refuses in part (an id that is
+// no user) answered Corteza's error envelope, yet the face had applied the
+// rename and each member change as core calls of their own, so the role
+// stayed renamed and without the members it dropped.
+func TestRoleUpdateIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	role, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "ops", Name: "Ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := b.env.MustCreateUser(t, usher.UserCreate{Username: "other", Email: "other@example.com", Password: password})
+	for _, id := range []int64{b.user.ID, other.ID} {
+		if _, err := b.env.Core.Groups.AddMember(sys, usher.GroupRef{ID: role.ID}, usher.UserKey{ID: id}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := b.do(t, "PUT", fmt.Sprintf("/roles/%d", role.ID), b.adminJWT, map[string]any{
+		"name": "Renamed", "handle": "renamed",
+		"members": []string{fmt.Sprint(b.user.ID), "999999"},
+	})
+	msg := res.errMessage(t)
+	if msg == "" {
+		t.Fatalf("expected a refusal, got %s", res.body)
+	}
+	g, _, err := b.env.Core.Groups.Get(sys, usher.GroupRef{ID: role.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := b.env.Core.Groups.MemberIDs(sys, usher.GroupRef{ID: role.ID}, usher.PageRequest{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Handle != "ops" || g.Name != "Ops" || len(ids.Items) != 2 {
+		t.Fatalf("refused request (%q) still changed the role: handle %q name %q members %v", msg, g.Handle, g.Name, ids.Items)
+	}
+	// The same request without the unknown id does it all.
+	res = b.do(t, "PUT", fmt.Sprintf("/roles/%d", role.ID), b.adminJWT, map[string]any{
+		"name": "Renamed", "handle": "renamed", "members": []string{fmt.Sprint(b.user.ID)},
+	})
+	if msg := res.errMessage(t); msg != "" {
+		t.Fatalf("update: %s", msg)
+	}
+	ids, err = b.env.Core.Groups.MemberIDs(sys, usher.GroupRef{ID: role.ID}, usher.PageRequest{Limit: 10})
+	if err != nil || len(ids.Items) != 1 || ids.Items[0] != b.user.ID {
+		t.Fatalf("members after the update: %v, %v", ids, err)
 	}
 }
