@@ -562,7 +562,10 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 	})
 }
 
-// Move moves a group to another organisation (0: none).
+// Move moves a group to another organisation (0: none). Taking a group
+// out of its organisation needs organisation.update besides group.update:
+// it lifts what the organisation guards (a merge of its groups needs that
+// right, see authorizeMerge).
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group or the
 // organisation).
@@ -575,6 +578,11 @@ func (g *Groups) Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*us
 		}
 		if gr.OrganisationID == orgID {
 			return nil, nil
+		}
+		if gr.OrganisationID != 0 {
+			if err := g.authorize(ctx, actOrgUpdate, nil); err != nil {
+				return nil, err
+			}
 		}
 		old := gr.OrganisationID
 		gr.OrganisationID = orgID

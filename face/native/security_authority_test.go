@@ -462,3 +462,29 @@ func TestPasswordChangeDenyHolds(t *testing.T) {
 		body: map[string]any{"password": taken}}, http.StatusForbidden, "forbidden")
 	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "peer", "password": taken}}, http.StatusUnauthorized, nil)
 }
+
+// TestMergeOrganisationRuleNotBypassedByMove replays a way around the
+// merge rule: a merge of teams in an organisation needs
+// organisation.update, so their owner, refused, moved both teams out of
+// the organisation (which needed team write only), merged them, and could
+// move the result back. Leaving an organisation needs organisation.update
+// too.
+func TestMergeOrganisationRuleNotBypassedByMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var org struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "acme", "name": "ACME"}}, 201, &org)
+	var o1, o2 groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "o1"}}, 201, &o1)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "o2"}}, 201, &o2)
+	for _, g := range []groupBody{o1, o2} { // the administrator places them in the organisation
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", g.ID), token: b.adminTok, body: map[string]any{"organisation_id": org.ID}}, 200, nil)
+	}
+	merge := req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", o1.ID), token: b.userTok, body: map[string]any{"into": o2.ID}}
+	b.refused(t, merge, 403, "forbidden") // the documented rule holds on its own
+	// The attack: take both teams out of the organisation, then merge.
+	for _, g := range []groupBody{o1, o2} {
+		b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", g.ID), token: b.userTok, body: map[string]any{"organisation_id": nil}}, 403, "forbidden")
+	}
+	b.refused(t, merge, 403, "forbidden")
+}
