@@ -21,7 +21,8 @@ import (
 //   - an address is confirmed by a code, by a password reset (its token
 //     went to that address), or by an administrator's word; an external
 //     log-in links to an account by address only when that address is
-//     confirmed and is the provider's, letter for letter up to case.
+//     confirmed and is the provider's, letter for letter up to case, and
+//     the account has no password (see linkByAddress).
 
 // mailCodeKinds are the codes sent to an address by mail.
 var mailCodeKinds = []usher.CodeKind{usher.CodeConfirm, usher.CodeReset, usher.CodeResetTicket}

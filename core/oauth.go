@@ -216,10 +216,10 @@ func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) er
 // FinishOAuth completes a log-in when the provider sends the browser back
 // with code and state, in the browser that started it (binding is the
 // cookie StartOAuth or VerifyDevice gave it): it asks the provider who the
-// person is, finds their
-// account by the identity (or links it to the account with the same
-// verified address, or creates one when sign-up is open), opens a session,
-// and hands the account to the redeem token. It returns the session and where
+// person is, finds their account by the identity (or links it to the
+// account without a password that has the same verified address, or
+// creates one when sign-up is open), opens a session, and hands the
+// account to the redeem token. It returns the session and where
 // to send the browser next. A log-in started by StartOAuthExchange opens no
 // session here: the session is nil and the redirect carries an exchange
 // code (the query parameter exchange_code) for the client that started it.
@@ -305,7 +305,8 @@ func (a *Auth) finishOAuth(ctx context.Context, provider, state, code, binding s
 }
 
 // externalUser finds the account of an external identity, links it to the
-// account with the same verified address, or creates an account.
+// account without a password that has the same verified address (see
+// linkByAddress), or creates an account.
 func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*usher.User, error) {
 	u, err := a.store.UserGet(ctx, usher.UserKey{Provider: id.Provider, ExternUID: id.Subject})
 	if err == nil || !errors.Is(err, usher.ErrNotFound) {
@@ -314,22 +315,8 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 	identity := usher.Identity{Provider: id.Provider, ExternUID: id.Subject}
 	if id.Email != "" && id.EmailVerified && !a.policy.NoEmailLinking && validEmail(id.Email) {
 		u, err := a.store.UserGet(ctx, usher.UserKey{Email: id.Email})
-		// Link only to an account whose address usher saw confirmed: an
-		// account someone registered with another's address in advance must
-		// not receive that person's external log-in.
-		if err == nil && !linkable(u, id.Email) {
-			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailUnconfirmed,
-				Message: "an account with this address exists but its address is not confirmed; confirm it, or log in with its password"}
-		}
 		if err == nil {
-			err = a.store.InTx(ctx, func(tx store.Tx) error {
-				if err := tx.IdentitySet(ctx, u.ID, identity, a.now()); err != nil {
-					return err
-				}
-				return a.record(ctx, tx, a.now(), event{action: "auth.oauth_link", resourceType: "user",
-					resourceID: strconv.FormatInt(u.ID, 10), changes: map[string]usher.Change{"identity." + id.Provider: {New: id.Subject}}})
-			})
-			return u, userWriteError(err)
+			return a.linkByAddress(ctx, u, id, identity)
 		}
 		if !errors.Is(err, usher.ErrNotFound) {
 			return nil, err
@@ -361,6 +348,47 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 		return a.record(ctx, tx, u.CreatedAt, event{action: "auth.signup", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), changes: userChanges(&usher.User{}, u),
 			meta: map[string]string{"provider": id.Provider}})
+	})
+	if err != nil {
+		return nil, userWriteError(err)
+	}
+	return u, nil
+}
+
+// linkByAddress links an external identity to u, the account that has the
+// address the provider vouches for, and returns u. It links only an account
+// without a password whose address usher saw confirmed. A password is a way
+// into the account that the provider's word says nothing about: whoever
+// registered the address in advance knows it, and would share the account
+// with the person whose log-ins it then receives. Such an account is never
+// linked by address; its owner logs in with the password (or resets it by
+// mail), and an administrator links the provider to it.
+//
+// Errors: Conflict (the account has a password, or an unconfirmed address).
+func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.ExternalIdentity, identity usher.Identity) (*usher.User, error) {
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		switch _, err := tx.PasswordGet(ctx, u.ID); {
+		case err == nil:
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeAccountHasPassword,
+				Message: "an account with this address exists and has a password, so this log-in is not linked to it; " +
+					"if the account is yours, log in with its password or reset the password by mail, " +
+					"and ask an administrator to link " + id.Provider + " to it"}
+		case !errors.Is(err, usher.ErrNotFound):
+			return err
+		}
+		// Link only to an account whose address usher saw confirmed: an
+		// account someone registered with another's address in advance must
+		// not receive that person's external log-in.
+		if !linkable(u, id.Email) {
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailUnconfirmed,
+				Message: "an account with this address exists but its address was never confirmed, so this log-in is not linked to it; " +
+					"if the account is yours, reset its password by mail"}
+		}
+		if err := tx.IdentitySet(ctx, u.ID, identity, a.now()); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, a.now(), event{action: "auth.oauth_link", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), changes: map[string]usher.Change{"identity." + id.Provider: {New: id.Subject}}})
 	})
 	if err != nil {
 		return nil, userWriteError(err)

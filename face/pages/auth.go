@@ -242,8 +242,10 @@ var oauthFailures = map[string]struct {
 	usher.CodeSignupDisabled:     {http.StatusForbidden, "There is no account for you here, and sign-up is off."},
 	usher.CodeAccountInactive:    {http.StatusForbidden, "Your account is blocked, suspended or deleted, and cannot log in."},
 	usher.CodeProviderDisabled:   {http.StatusForbidden, "Log-in through this provider is turned off."},
-	usher.CodeEmailUnconfirmed: {http.StatusConflict, "An account has this address but has not confirmed it. " +
-		"Confirm it, or log in with its password."},
+	usher.CodeEmailUnconfirmed: {http.StatusConflict, "An account has this address, but its address was never confirmed, " +
+		"so this log-in was not joined to it. If the account is yours, reset its password by mail."},
+	usher.CodeAccountHasPassword: {http.StatusConflict, "An account has this address and a password, so this log-in was not joined to it. " +
+		"If the account is yours, log in with its password or reset the password by mail, and ask an administrator to link this provider to it."},
 }
 
 // loginFailed is where the native API's callback sends a browser whose
