@@ -11,8 +11,9 @@ import (
 )
 
 // RequestPasswordReset sends a single-use reset token to the address if an
-// account has it. The answer, and about the time it takes (at least the
-// policy's ResetAnswerFloor), are the same whether it does or not.
+// account has it, ending the tokens and tickets of the requests before.
+// The answer, and about the time it takes (at least the policy's
+// ResetAnswerFloor), are the same whether it does or not.
 //
 // An instance setting may turn password reset off
 // (usher.SettingPasswordResetEnabled, usher.SettingInternalEnabled).
@@ -47,8 +48,12 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		return err
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.CodeDeleteUser(ctx, u.ID, usher.CodeReset); err != nil {
-			return err
+		// A new request ends the tokens mailed before it and the tickets
+		// they were exchanged for: only the latest mail resets.
+		for _, kind := range []usher.CodeKind{usher.CodeReset, usher.CodeResetTicket} {
+			if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
+				return err
+			}
 		}
 		token, _, err := a.issueCode(ctx, tx, usher.CodeReset, u.ID, u.Email, a.policy.ResetTTL, "")
 		if err != nil {

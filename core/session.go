@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"usher"
@@ -22,13 +23,20 @@ func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now tim
 
 // setPassword stores a user's new password hash and ends the user's
 // sessions but the one with the id except: a new password, whoever sets
-// it, signs out whoever knew the old one. The account's address is told
+// it, signs out whoever knew the old one. It ends the reset tokens and
+// tickets mailed before too, so that a mail read by someone else sets no
+// password once the password changed. The account's address is told
 // of the change, when, from where and how to take the account back
 // (whoever changed it may not be its owner); the caller calls mailQueued
 // after the transaction.
 func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash string, except int64, now time.Time) (ended int, err error) {
 	if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
 		return 0, err
+	}
+	for _, kind := range []usher.CodeKind{usher.CodeReset, usher.CodeResetTicket} {
+		if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
+			return 0, fmt.Errorf("ending the resets asked before the password changed: %w", err)
+		}
 	}
 	if u.Email != "" && u.Kind != usher.KindServiceAccount {
 		// The user agent is told by its families (device), never as sent:

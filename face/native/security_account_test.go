@@ -2,7 +2,8 @@ package native_test
 
 // The threat model of an account's life, replayed over HTTP: an account
 // made with someone else's address before they came gives its maker no
-// way into it once its owner takes it.
+// way into it once its owner takes it, and a reset mailed earlier gives
+// none once the password changed.
 
 import (
 	"net/http"
@@ -159,5 +160,69 @@ func TestFirstProofOfAddressEndsEarlierIdentities(t *testing.T) {
 	}
 	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); res.status != http.StatusUnauthorized {
 		t.Errorf("mallory's session, opened before the address was proved, answers %d", res.status)
+	}
+}
+
+// TestResetEndsWithPasswordChange replays a reset that outlived the
+// password: a reset token, or the ticket it was exchanged for, still set
+// the password after the password changed since — by the user's own
+// change, or by a completed reset with a later token — so whoever read the
+// earlier mail kept a way in for up to an hour.
+func TestResetEndsWithPasswordChange(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	const addr = "dana@corp.example"
+	tok := b.signUpConfirmed(t, &mails, "dana", addr)
+	requestReset := func() string {
+		t.Helper()
+		if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}}); res.status != http.StatusAccepted {
+			t.Fatalf("reset: %d %s", res.status, res.body)
+		}
+		mails++
+		_, token := b.nextMail(t, mails, addr)
+		return token
+	}
+	exchange := func(token string) string {
+		t.Helper()
+		var ticket struct{ Ticket string }
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}})
+		res.decode(t, &ticket)
+		if res.status != http.StatusOK {
+			t.Fatalf("exchange: %d %s", res.status, res.body)
+		}
+		return ticket.Ticket
+	}
+	complete := func(ticket, pw string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket, "password": pw}})
+	}
+	// A reset token leaks; the owner then changes the password.
+	leaked := requestReset()
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password", token: tok,
+		body: map[string]any{"current_password": "a passphrase of dana", "new_password": "dana's brand new passphrase"}}); res.status != http.StatusNoContent {
+		t.Fatalf("password change: %d %s", res.status, res.body)
+	}
+	mails++ // password_changed
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": leaked}}); res.status != http.StatusNotFound {
+		t.Errorf("a reset token mailed before the password change exchanges: %d %s", res.status, res.body)
+	}
+	// A ticket from a first mail; the owner asks for a second reset and
+	// completes it.
+	ticket1 := exchange(requestReset())
+	ticket2 := exchange(requestReset())
+	if res := complete(ticket2, "dana's third passphrase"); res.status != http.StatusNoContent {
+		t.Fatalf("the owner's reset: %d %s", res.status, res.body)
+	}
+	mails++ // password_changed
+	if res := complete(ticket1, "mallory sets this passphrase"); res.status != http.StatusNotFound {
+		t.Errorf("a reset ticket from before a later reset sets the password: %d %s", res.status, res.body)
+	}
+	// A ticket outlives an administrator's setting of the password no more.
+	ticket3 := exchange(requestReset())
+	if res := b.api.do(t, req{method: "PUT", path: "/v1/users/dana/password", token: b.adminTok, body: map[string]any{"password": "an administrator's passphrase"}}); res.status != http.StatusNoContent {
+		t.Fatalf("the administrator sets the password: %d %s", res.status, res.body)
+	}
+	if res := complete(ticket3, "mallory sets this passphrase"); res.status != http.StatusNotFound {
+		t.Errorf("a reset ticket from before an administrator set the password sets it: %d %s", res.status, res.body)
 	}
 }
