@@ -521,8 +521,10 @@ func TestSudo(t *testing.T) {
 	wantKind(t, err, usher.KindNotFound, "user_not_found")
 }
 
-// TestLoginBurst: guesses sent at once cannot all slip under the limit, and
-// an account's username and address share one count.
+// TestLoginBurst: guesses sent at once cannot all slip under the limit of
+// each login. An account's username and address count apart, as logins
+// nobody has do (see TestLockoutTellsNoAliases in face/native), so half
+// the guesses with each verify at most 5 apiece.
 func TestLoginBurst(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{MaxFailuresPerKey: 5, MaxFailuresPerIP: 1000})
@@ -548,8 +550,8 @@ func TestLoginBurst(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if verified.Load() > 5 || refused.Load() < 35 {
-		t.Fatalf("%d guesses were verified and %d refused; at most 5 may be verified", verified.Load(), refused.Load())
+	if verified.Load() > 10 || refused.Load() < 30 {
+		t.Fatalf("%d guesses were verified and %d refused; at most 5 a login may be verified", verified.Load(), refused.Load())
 	}
 }
 

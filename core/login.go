@@ -73,7 +73,7 @@ func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, err
 	if err != nil {
 		return nil, err
 	}
-	limits := a.loginLimits(ctx, u, login)
+	limits := a.loginLimits(ctx, login)
 	counted, err := a.reserve(ctx, limits)
 	if err != nil {
 		return nil, err
@@ -248,16 +248,19 @@ type limit struct {
 	max int
 }
 
-// loginLimits are the keys a log-in attempt counts under: the account when
-// it exists (so that its username and its address share one count), else
-// the login as given (so that unknown accounts are throttled like known
-// ones); and the client's address, IPv6 addresses by their /64.
-func (a *Auth) loginLimits(ctx context.Context, u *usher.User, login string) []limit {
-	account := "login:" + strings.ToLower(strings.TrimSpace(login))
-	if u != nil {
-		account = "user:" + strconv.FormatInt(u.ID, 10)
+// loginLimits are the keys a log-in attempt counts under: the login as
+// given, case-folded (an address by its usher.EmailKey), whether an account
+// has it or not; and the client's address, IPv6 addresses by their /64.
+// An account's username and its address count apart: a count they shared
+// would lock one after failures with the other, and so tell anyone who
+// tried which username an address belongs to. Each is locked like a login
+// nobody has.
+func (a *Auth) loginLimits(ctx context.Context, login string) []limit {
+	key := strings.ToLower(strings.TrimSpace(login))
+	if strings.Contains(key, "@") {
+		key = usher.EmailKey(key)
 	}
-	limits := []limit{{account, a.policy.MaxFailuresPerKey}}
+	limits := []limit{{"login:" + key, a.policy.MaxFailuresPerKey}}
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
 		limits = append(limits, limit{"addr:" + addr, a.policy.MaxFailuresPerIP})
 	}

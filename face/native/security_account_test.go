@@ -226,3 +226,29 @@ func TestResetEndsWithPasswordChange(t *testing.T) {
 		t.Errorf("a reset ticket from before an administrator set the password sets it: %d %s", res.status, res.body)
 	}
 }
+
+// TestLockoutTellsNoAliases replays telling a username and an address of
+// one account apart: failures were counted per account when the login named
+// one (its username and its address sharing a count) and per login as
+// typed otherwise, so four failures with a username and one with an address
+// locked (429) only when both named one existing account.
+func TestLockoutTellsNoAliases(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	b.signUpConfirmed(t, &mails, "dana", "dana@corp.example")
+	probe := func(username, addr string) int {
+		t.Helper()
+		for i := 0; i < 4; i++ {
+			res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": username, "password": "wrong guess"}})
+			if res.status != http.StatusUnauthorized {
+				t.Fatalf("failure %d with %s: %d %s", i, username, res.status, res.body)
+			}
+		}
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": addr, "password": "wrong guess"}}).status
+	}
+	known, unknown := probe("dana", "dana@corp.example"), probe("ghost", "ghost@corp.example")
+	if known != unknown {
+		t.Errorf("the fifth failure is %d for an existing user's username and address and %d for an unknown pair", known, unknown)
+	}
+}
