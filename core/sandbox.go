@@ -29,9 +29,11 @@ const (
 	// maxScriptCallStack bounds the depth of calls in a script.
 	maxScriptCallStack = 512
 	// maxScriptString bounds the strings the built-ins that build one in a
-	// native call (repeat, padding, join, concat) make, and maxScriptArray
-	// the elements of the arrays fill, concat and Array.from make or walk:
-	// built-ins run natively, where no interrupt reaches them.
+	// native call (repeat, padding, join, concat, replace, JSON.stringify)
+	// make, and maxScriptArray the elements of the arrays and array-likes
+	// the built-ins make or walk in one (the Array.prototype methods, apply,
+	// the typed arrays): built-ins run natively, where no interrupt reaches
+	// them.
 	maxScriptString = 1 << 20
 	maxScriptArray  = 1 << 20
 	// heapSample is how often the watchdog samples the heap during a run.
@@ -57,34 +59,76 @@ func boundRegexps(timeout time.Duration) time.Duration {
 	return regexp2.DefaultMatchTimeout
 }
 
-// prelude runs before every script: it caps the strings and arrays that
-// the built-ins which allocate, or walk an array's length, in one native
-// call may make. repeat is rebuilt by doubling: goja's own appends the
-// string once per count, slowly enough that a loop of large repeats
-// outruns the heap watchdog's notice by far. join converts the elements in
-// the script, where the interrupt reaches, and joins only when the result
-// fits.
-var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function () {
+// prelude runs before every script: it bounds the built-ins that run in
+// one native call, where the runtime's interrupt does not reach, by the
+// size of what they make or the length they walk. repeat is rebuilt by
+// doubling: goja's own appends the string once per count, slowly enough
+// that a loop of large repeats outruns the heap watchdog's notice by far.
+// join, String.raw, flat and flatMap run in the script, where the
+// interrupt reaches. The methods that walk an array-like's length throw
+// past maxLength elements; an array-like that is not an array is seen
+// through a proxy that answers its length as read once, so that a getter
+// cannot answer a small length to the cap and a huge one to the built-in.
+// The iterators of arrays, strings and matchAll step in the script, so
+// that spreading one or building a collection from one is interrupted.
+// A string replacement is counted against the string cap before it is
+// made, and JSON.stringify counts what it writes as it goes. The prelude
+// evaluates to a function that takes isArray, which tells an array (whose
+// length is a plain number) from a proxy or any other object.
+var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 	var max = %d, maxLength = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
-		join = ap.join, fill = ap.fill, arrayConcat = ap.concat, from = Array.from;
+		replace = sp.replace, replaceAll = sp.replaceAll,
+		join = ap.join, arrayConcat = ap.concat, from = Array.from,
+		apply = Reflect.apply, construct = Reflect.construct, stringify = JSON.stringify,
+		defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf,
+		ProxyOf = Proxy, SetOf = Set, WeakMapOf = WeakMap, SymbolOf = Symbol;
 	function cap(n) { if (n > max) throw new RangeError("strings are limited to " + max + " characters"); }
 	function capLength(n) { if (n > maxLength) throw new RangeError("arrays are limited to " + maxLength + " elements"); }
 	function lengthOf(o) { var n = Math.floor(Number(o.length)); return n > 0 ? n : 0; }
-	function index(v, n, d) {
-		if (v === undefined) return d;
-		v = Math.trunc(Number(v)) || 0;
-		return v < 0 ? Math.max(n + v, 0) : Math.min(v, n);
+	function isObject(v) { return v !== null && (typeof v === "object" || typeof v === "function"); }
+	function set(o, k, v) { defineProperty(o, k, {value: v, writable: true, enumerable: false, configurable: true}); }
+	// pinned is o with its length and spreading fixed at what they are
+	// now: o itself if it is an array, a proxy if not.
+	function pinned(o, n, spread) {
+		if (isArray(o)) return o;
+		return new ProxyOf(o, {get: function (t, k) {
+			if (k === "length") return n;
+			if (k === SymbolOf.isConcatSpreadable) return spread;
+			return t[k];
+		}});
+	}
+	// walks bounds f, which walks its this value's length: it throws past
+	// maxLength elements, and answers this where f answers the proxy.
+	function walks(f) {
+		return function () {
+			if (this === null || this === undefined) return apply(f, this, arguments);
+			var o = Object(this), n = lengthOf(o);
+			capLength(n);
+			var p = pinned(o, n), r = apply(f, p, arguments);
+			return r === p ? o : r;
+		};
 	}
 	function spreads(v) {
-		if (v === null || (typeof v !== "object" && typeof v !== "function")) return false;
-		var s = v[Symbol.isConcatSpreadable];
+		if (!isObject(v)) return false;
+		var s = v[SymbolOf.isConcatSpreadable];
 		return s !== undefined ? !!s : Array.isArray(v);
 	}
-	Object.defineProperty(sp, "repeat", {value: function (n) {
+	// list is an array-like as an array: arguments for apply.
+	function list(v) {
+		if (v === null || v === undefined || isArray(v)) {
+			if (v) capLength(lengthOf(v));
+			return v;
+		}
+		var o = Object(v), n = lengthOf(o), out = [];
+		capLength(n);
+		for (var i = 0; i < n; i++) out[i] = o[i];
+		return out;
+	}
+	set(sp, "repeat", function (n) {
 		var s = String(this);
 		n = Math.floor(Number(n));
-		if (!(n >= 0) || n === Infinity || s.length === 0) return repeat.call(s, n);
+		if (!(n >= 0) || n === Infinity || s.length === 0) return apply(repeat, s, [n]);
 		cap(s.length * n);
 		var out = "";
 		for (;;) {
@@ -93,19 +137,73 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function () {
 			if (n === 0) return out;
 			s += s;
 		}
-	}});
-	Object.defineProperty(sp, "padStart", {value: function (n, s) { cap(n); return padStart.call(this, n, s); }});
-	Object.defineProperty(sp, "padEnd", {value: function (n, s) { cap(n); return padEnd.call(this, n, s); }});
-	Object.defineProperty(sp, "concat", {value: function () {
+	});
+	set(sp, "padStart", function (n, s) { cap(n); return apply(padStart, this, [n, s]); });
+	set(sp, "padEnd", function (n, s) { cap(n); return apply(padEnd, this, [n, s]); });
+	set(sp, "concat", function () {
 		var s = String(this), parts = [], total = s.length;
 		for (var i = 0; i < arguments.length; i++) {
 			parts[i] = String(arguments[i]);
 			total += parts[i].length;
 			cap(total);
 		}
-		return concat.apply(s, parts);
-	}});
-	Object.defineProperty(ap, "join", {value: function (sep) {
+		return apply(concat, s, parts);
+	});
+	// A replacement string inserts, for each match, at most its own
+	// length and the string's for each $' or $ and a backquote; and, for
+	// each other $, at most the string's length over all the matches. The
+	// matches of a global pattern are counted in the script, and only
+	// while the bound is not already met. A replacement function's answers
+	// are counted as it gives them.
+	function replacer(f, global) {
+		return function (pattern, replacement) {
+			if (this === null || this === undefined) return apply(f, this, arguments);
+			var s = String(this);
+			if (typeof replacement === "function") {
+				var total = s.length, given = replacement;
+				return apply(f, s, [pattern, function () {
+					var r = String(apply(given, this, arguments));
+					total += r.length;
+					cap(total);
+					return r;
+				}]);
+			}
+			var r = String(replacement), each = r.length, once = s.length;
+			for (var j = r.indexOf("$"); j >= 0; j = r.indexOf("$", j + 1)) {
+				if (r[j + 1] === "\x60" || r[j + 1] === "'") each += s.length;
+				else once += s.length;
+			}
+			function bound(count) { cap(once + count * each); }
+			if (!global(pattern) || once + (s.length + 1) * each <= max) {
+				bound(1);
+			} else if (isObject(pattern)) {
+				var re = pattern, count = 0, m;
+				re.lastIndex = 0;
+				while ((m = re.exec(s)) !== null) {
+					bound(++count);
+					if (String(m[0]) === "") re.lastIndex++;
+				}
+			} else {
+				var p = String(pattern);
+				if (p === "") bound(s.length + 1);
+				else for (var i = s.indexOf(p), n = 0; i >= 0; i = s.indexOf(p, i + p.length)) bound(++n);
+			}
+			return apply(f, s, [pattern, r]);
+		};
+	}
+	function globalRegExp(p) { return isObject(p) && p instanceof RegExp && String(p.flags).indexOf("g") >= 0; }
+	set(sp, "replace", replacer(replace, globalRegExp));
+	set(sp, "replaceAll", replacer(replaceAll, function (p) { return isObject(p) ? globalRegExp(p) : true; }));
+	set(String, "raw", function (strings) {
+		var raw = Object(Object(strings).raw), n = lengthOf(raw), out = "";
+		for (var i = 0; i < n; i++) {
+			out += String(raw[i]);
+			if (i + 1 < n && i + 1 < arguments.length) out += String(arguments[i + 1]);
+			cap(out.length);
+		}
+		return out;
+	});
+	set(ap, "join", function (sep) {
 		var o = Object(this), n = lengthOf(o), parts = [], total = 0;
 		sep = sep === undefined ? "," : String(sep);
 		if (n > 1) cap(sep.length * (n - 1));
@@ -115,24 +213,170 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function () {
 			total += parts[i].length;
 			cap(total + sep.length * (n - 1));
 		}
-		return join.call(parts, sep);
-	}});
-	Object.defineProperty(ap, "fill", {value: function (v, start, end) {
-		var n = lengthOf(Object(this));
-		capLength(index(end, n, n) - index(start, n, 0));
-		return fill.call(this, v, start, end);
-	}});
-	Object.defineProperty(ap, "concat", {value: function () {
-		var total = spreads(this) ? lengthOf(this) : 1;
-		for (var i = 0; i < arguments.length; i++) total += spreads(arguments[i]) ? lengthOf(arguments[i]) : 1;
-		capLength(total);
-		return arrayConcat.apply(this, arguments);
-	}});
-	Object.defineProperty(Array, "from", {value: function (items) {
-		if (items !== null && items !== undefined) capLength(lengthOf(Object(items)));
-		return from.apply(this, arguments);
-	}});
-})()`, maxScriptString, maxScriptArray), false)
+		return apply(join, parts, [sep]);
+	});
+	["at", "copyWithin", "every", "fill", "filter", "find", "findIndex", "findLast", "findLastIndex",
+		"forEach", "includes", "indexOf", "lastIndexOf", "map", "reduce", "reduceRight", "reverse",
+		"shift", "slice", "some", "sort", "splice", "toLocaleString", "toReversed", "toSorted",
+		"toSpliced", "unshift", "with"].forEach(function (name) {
+		if (typeof ap[name] === "function") set(ap, name, walks(ap[name]));
+	});
+	set(ap, "concat", function () {
+		var items = [Object(this)], total = 0;
+		for (var i = 0; i < arguments.length; i++) items[i + 1] = arguments[i];
+		for (i = 0; i < items.length; i++) {
+			var v = items[i];
+			if (isArray(v)) {
+				total += lengthOf(v);
+			} else if (spreads(v)) {
+				var n = lengthOf(v);
+				total += n;
+				items[i] = pinned(v, n, true);
+			} else {
+				total++;
+				if (isObject(v)) items[i] = pinned(v, v.length, false);
+			}
+			capLength(total);
+		}
+		var o = items.shift();
+		return apply(arrayConcat, o, items);
+	});
+	// flat and flatMap flatten in the script, into an array.
+	function flatten(out, o, depth) {
+		for (var i = 0, n = lengthOf(o); i < n; i++) {
+			if (!(i in o)) continue;
+			var v = o[i];
+			if (depth > 0 && Array.isArray(v)) flatten(out, v, depth - 1);
+			else out[out.length] = v;
+		}
+		return out;
+	}
+	set(ap, "flat", function (depth) {
+		var o = Object(this);
+		depth = depth === undefined ? 1 : Math.trunc(Number(depth)) || 0;
+		return flatten([], o, depth);
+	});
+	set(ap, "flatMap", function (f, thisArg) {
+		var o = Object(this), out = [];
+		if (typeof f !== "function") throw new TypeError(String(f) + " is not a function");
+		for (var i = 0, n = lengthOf(o); i < n; i++) {
+			if (!(i in o)) continue;
+			var v = apply(f, thisArg, [o[i], i, o]);
+			if (Array.isArray(v)) flatten(out, v, 0);
+			else out[out.length] = v;
+		}
+		return out;
+	});
+	set(Array, "from", function (items) {
+		if (items !== null && items !== undefined && typeof items[SymbolOf.iterator] !== "function") {
+			var o = Object(items), n = lengthOf(o);
+			capLength(n);
+			arguments[0] = pinned(o, n);
+		}
+		return apply(from, this, arguments);
+	});
+	set(Function.prototype, "apply", function (thisArg, args) { return apply(this, thisArg, list(args) || []); });
+	set(Reflect, "apply", function (f, thisArg, args) { return apply(f, thisArg, list(args)); });
+	set(Reflect, "construct", function (f, args) {
+		return apply(construct, undefined, arguments.length > 2 ? [f, list(args), arguments[2]] : [f, list(args)]);
+	});
+	// The iterators step in the script.
+	[[][SymbolOf.iterator](), ""[SymbolOf.iterator](), /x/g[SymbolOf.matchAll]("")].forEach(function (it) {
+		var proto = getPrototypeOf(it), next = proto.next;
+		set(proto, "next", function () { return apply(next, this, []); });
+	});
+	// Typed arrays and their buffers are allocated in one native call, and
+	// made from an array-like by walking its length.
+	var ArrayBufferOf = ArrayBuffer, bufferSize = maxLength * 8;
+	function bounded(ctor, check) {
+		var hasInstance = function (v) { return v instanceof ctor; };
+		var p = new ProxyOf(ctor, {
+			construct: function (t, args, newTarget) {
+				check(args);
+				return construct(t, args, newTarget === p ? t : newTarget);
+			},
+			get: function (t, k, receiver) {
+				return k === SymbolOf.hasInstance ? hasInstance : Reflect.get(t, k, receiver);
+			}
+		});
+		set(ctor.prototype, "constructor", p);
+		set(globalThis, ctor.name, p);
+		return p;
+	}
+	bounded(ArrayBufferOf, function (args) {
+		if (Number(args[0]) > bufferSize) throw new RangeError("array buffers are limited to " + bufferSize + " bytes");
+	});
+	function typedSource(args) {
+		var v = args[0];
+		if (!isObject(v)) {
+			if (v !== undefined) capLength(Number(v));
+		} else if (!(v instanceof ArrayBufferOf) && typeof v[SymbolOf.iterator] !== "function") {
+			var n = lengthOf(v);
+			capLength(n);
+			args[0] = pinned(v, n);
+		}
+	}
+	var TypedArray = getPrototypeOf(Uint8Array), typedFrom = TypedArray.from;
+	["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
+		"Float16Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"].forEach(function (name) {
+		if (typeof globalThis[name] === "function") bounded(globalThis[name], typedSource);
+	});
+	set(TypedArray, "from", function () {
+		typedSource(arguments);
+		return apply(typedFrom, this, arguments);
+	});
+	// JSON.stringify counts, through a replacer, what it writes: each key
+	// and primitive value, and the indentation of each line. A list of
+	// properties to keep is applied by the replacer, which answers a copy
+	// of each object with those properties, in the list's order.
+	set(JSON, "stringify", function (value, replacer, space) {
+		var total = 0, depths = new WeakMapOf(), given = replacer, keep, root = true;
+		var gap = typeof space === "number" ? Math.min(10, Math.max(0, Math.floor(space))) :
+			typeof space === "string" ? Math.min(10, space.length) : 0;
+		if (Array.isArray(given)) {
+			keep = new SetOf();
+			for (var i = 0, n = lengthOf(given); i < n; i++) {
+				var k = given[i];
+				if (typeof k === "string" || typeof k === "number" || k instanceof String || k instanceof Number) keep.add(String(k));
+			}
+		}
+		function count(key, v) {
+			if (typeof given === "function") v = apply(given, this, [key, v]);
+			var depth = !root && depths.has(this) ? depths.get(this) + 1 : 0;
+			root = false;
+			total += String(key).length + 4 + gap * depth;
+			if (typeof v === "string") {
+				total += v.length;
+			} else if (isObject(v) && typeof v !== "function") {
+				if (keep && !Array.isArray(v) && !(v instanceof Number || v instanceof String || v instanceof Boolean)) {
+					var copy = {};
+					keep.forEach(function (k) { if (k in v) copy[k] = v[k]; });
+					v = copy;
+				}
+				depths.set(v, depth);
+			} else {
+				total += 24;
+			}
+			cap(total);
+			return v;
+		}
+		return apply(stringify, undefined, [value, count, space]);
+	});
+})`, maxScriptString, maxScriptArray), false)
+
+// runPrelude runs the prelude in vm.
+func runPrelude(vm *goja.Runtime) error {
+	v, err := vm.RunProgram(prelude)
+	if err != nil {
+		return err
+	}
+	init, _ := goja.AssertFunction(v)
+	_, err = init(goja.Undefined(), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		o, ok := c.Argument(0).(*goja.Object)
+		return vm.ToValue(ok && o.ClassName() == "Array")
+	}))
+	return err
+}
 
 // compileScript compiles a script's source as the body of a function, so
 // that it may return early; its lines keep their numbers.
@@ -247,8 +491,9 @@ func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall
 	}
 
 	stop := e.guard(ctx, vm)
-	_, err = vm.RunProgram(prelude)
+	err = runPrelude(vm)
 	if err == nil {
+		stringify, _ = goja.AssertFunction(jsonObj.Get("stringify"))
 		_, err = vm.RunProgram(prog)
 	}
 	var after map[string]any

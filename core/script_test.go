@@ -193,6 +193,61 @@ func TestScriptLimits(t *testing.T) {
 	}
 }
 
+// TestScriptNativeBuiltinsBounded: a built-in that walks an array-like's
+// length, or builds a string or an array, in one native call is refused
+// past the sandbox's caps, or steps in the script where the time limit
+// reaches it: the runtime's interrupt does not reach native code, and
+// such a call once held a before script, its operation and its
+// transaction for seconds past the limit.
+func TestScriptNativeBuiltinsBounded(t *testing.T) {
+	// Not parallel: the test's large strings and the other tests' memory
+	// limits would meet in one heap.
+	const limit = 100 * time.Millisecond
+	s := setupScriptsWith(t, false, core.Policy{ScriptTimeout: limit, ScriptHeapGrowth: 128 << 20})
+	sparse := `var a = []; a.length = 6e7; `
+	for _, tt := range []struct{ name, src, says string }{
+		{"indexOf", `Array.prototype.indexOf.call({length: 6e7}, 1);`, "RangeError"},
+		{"lastIndexOf", sparse + `a.lastIndexOf(1);`, "RangeError"},
+		{"includes", `Array.prototype.includes.call({length: 6e7}, 1);`, "RangeError"},
+		{"forEach", sparse + `a.forEach(function () {});`, "RangeError"},
+		{"reduce", sparse + `a.reduce(function (x) { return x; }, 0);`, "RangeError"},
+		{"sort", sparse + `a.sort();`, "RangeError"},
+		{"reverse", `Array.prototype.reverse.call({length: 6e7});`, "RangeError"},
+		// The length is read once: the built-in walks what the cap saw.
+		{"length getter", `var n = 0; Array.prototype.indexOf.call({get length() { return n++ ? 6e7 : 0; }}, 1);`, ""},
+		{"flat", sparse + `[a].flat();`, "time limit"},
+		{"apply", `Math.max.apply(null, {length: 6e7});`, "RangeError"},
+		{"spread", sparse + `[...a.keys()];`, "time limit"},
+		{"typed array", `new Uint8Array(6e7).indexOf(1);`, "RangeError"},
+		{"String.raw", `String.raw({raw: {length: 6e7}});`, "time limit"},
+		{"replace", `var s = "x".repeat(1 << 20); s.replace(/x/g, s);`, "RangeError"},
+		{"stringify", `var s = "x".repeat(1 << 20), o = [s, s, s, s]; JSON.stringify([o, o, o, o, o, o, o, o]);`, "RangeError"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := s.mustScript(t, "native-"+strings.ToLower(strings.ReplaceAll(tt.name, " ", "-")), tt.src, usher.TriggerUserBeforeUpdate)
+			defer func() {
+				if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			name := "Changed " + tt.name
+			start := time.Now()
+			_, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name})
+			took := time.Since(start)
+			if tt.says == "" {
+				if err != nil {
+					t.Errorf("refused: %v", err)
+				}
+			} else if wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed); err != nil && !strings.Contains(usher.AsError(err).Message, tt.says) {
+				t.Errorf("message %q does not say %q", usher.AsError(err).Message, tt.says)
+			}
+			if took > 5*limit {
+				t.Errorf("answered after %v, %.1f times the time limit", took, float64(took)/float64(limit))
+			}
+		})
+	}
+}
+
 // TestScriptRepeat: the sandbox's own String.prototype.repeat answers as
 // the language's does.
 func TestScriptRepeat(t *testing.T) {
