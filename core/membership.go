@@ -499,27 +499,35 @@ func (g *Groups) addMembers(ctx context.Context, tx store.Tx, a *access, ids []i
 		if a.mem != nil && id == a.mem.UserID {
 			continue
 		}
-		u, err := g.member(ctx, tx, usher.UserKey{ID: id})
-		if usher.ErrorKind(err) == usher.KindNotFound {
-			return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,
-				Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user"})
-		}
-		if err != nil {
-			return err
-		}
-		if err := placeServiceAccount(a.p, u); err != nil {
-			return err
-		}
-		if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
+		if err := g.joinMember(ctx, tx, a, id, level, now); err != nil {
 			return err
 		}
 		a.group.Members++
-		if err := g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
-			changes: map[string]usher.Change{"level": {New: string(level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}}); err != nil {
-			return err
-		}
 	}
 	return nil
+}
+
+// joinMember puts the user id names in a's group at level, within tx, and
+// records it; only an administrator places a service account. An id that
+// is no live user the caller may see is refused as a field of the request
+// (Unprocessable, code unknown), not as a missing resource.
+func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int64, level usher.Level, now time.Time) error {
+	u, err := g.member(ctx, tx, usher.UserKey{ID: id})
+	if usher.ErrorKind(err) == usher.KindNotFound {
+		return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,
+			Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user"})
+	}
+	if err != nil {
+		return err
+	}
+	if err := placeServiceAccount(a.p, u); err != nil {
+		return err
+	}
+	if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
+		return err
+	}
+	return g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+		changes: map[string]usher.Change{"level": {New: string(level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}})
 }
 
 // setMembers makes the members of the group ref names exactly the users
@@ -586,22 +594,7 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 		if err := manage(); err != nil {
 			return err
 		}
-		u, err := g.member(ctx, tx, usher.UserKey{ID: id})
-		if usher.ErrorKind(err) == usher.KindNotFound {
-			return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,
-				Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user"})
-		}
-		if err != nil {
-			return err
-		}
-		if err := placeServiceAccount(a.p, u); err != nil {
-			return err
-		}
-		if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
-			return err
-		}
-		if err := g.record(ctx, tx, now, event{action: "group.member_set", resourceType: "group", resourceID: gid,
-			changes: map[string]usher.Change{"level": {New: string(level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}}); err != nil {
+		if err := g.joinMember(ctx, tx, a, id, level, now); err != nil {
 			return err
 		}
 	}

@@ -137,6 +137,21 @@ func TestScriptAfterCreateMailsOnce(t *testing.T) {
 	}
 }
 
+// renameUnder stores src as a user.before_update script called script,
+// gives alice the name name under it, deletes the script, and returns the
+// update's error.
+func (s *scriptsSetup) renameUnder(t *testing.T, script, src, name string) error {
+	t.Helper()
+	sc := s.mustScript(t, script, src, usher.TriggerUserBeforeUpdate)
+	defer func() {
+		if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	_, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name})
+	return err
+}
+
 func TestScriptLimits(t *testing.T) {
 	t.Parallel()
 	s := setupScripts(t, false)
@@ -164,15 +179,9 @@ func TestScriptLimits(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.s
-			sc := s.mustScript(t, "limit-"+strings.ReplaceAll(tt.name, " ", "-"), tt.src, usher.TriggerUserBeforeUpdate)
-			defer func() {
-				if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
-					t.Fatal(err)
-				}
-			}()
 			name := "Changed " + tt.name
 			start := time.Now()
-			_, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name})
+			err := s.renameUnder(t, "limit-"+strings.ReplaceAll(tt.name, " ", "-"), tt.src, name)
 			wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed)
 			if msg := usher.AsError(err).Message; !strings.Contains(msg, tt.says) {
 				t.Errorf("message %q does not say %q", msg, tt.says)
@@ -224,15 +233,8 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"stringify", `var s = "x".repeat(1 << 20), o = [s, s, s, s]; JSON.stringify([o, o, o, o, o, o, o, o]);`, "RangeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			sc := s.mustScript(t, "native-"+strings.ToLower(strings.ReplaceAll(tt.name, " ", "-")), tt.src, usher.TriggerUserBeforeUpdate)
-			defer func() {
-				if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
-					t.Fatal(err)
-				}
-			}()
-			name := "Changed " + tt.name
 			start := time.Now()
-			_, err := s.env.Core.Users.Update(as(s.admin), usher.UserKey{ID: s.alice.ID}, usher.UserUpdate{Name: &name})
+			err := s.renameUnder(t, "native-"+strings.ToLower(strings.ReplaceAll(tt.name, " ", "-")), tt.src, "Changed "+tt.name)
 			took := time.Since(start)
 			if tt.says == "" {
 				if err != nil {
