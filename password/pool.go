@@ -15,9 +15,13 @@ import (
 // Where the system sets niceness per thread (Linux: PerThreadNice), the
 // workers' threads run at niceness Nice, so the OS scheduler gives a CPU
 // to a thread serving a request before a thread hashing, and hashes use
-// the cycles left. The caller should then add Workers to GOMAXPROCS, so
-// that hashing threads do not hold the Ps request goroutines need (usher
-// serve does).
+// the cycles left. That holds for the work a worker does on its own
+// thread — verifying a bcrypt or PBKDF2 hash — but not for argon2id:
+// golang.org/x/crypto/argon2 runs each of a hash's segments on a goroutine
+// it starts, which the Go scheduler runs on any thread, at the process's
+// niceness, while the worker waits for it. What bounds argon2id is the
+// number of workers. The caller should add Workers to GOMAXPROCS, so that
+// hashes do not hold the Ps request goroutines need (usher serve does).
 type Pool struct {
 	// Workers is how many hashes run at once; <= 0 means
 	// DefaultWorkers(Nice).

@@ -11,8 +11,9 @@ import (
 // startHasher makes the password hasher serve runs its log-ins on and
 // starts its workers. Where the workers' threads run below the rest
 // (password.PerThreadNice and --hash-nice above 0), it also adds one P per
-// worker to GOMAXPROCS, unless the operator set GOMAXPROCS: a hashing
-// thread holds its P for the whole hash, and without the extra Ps the
+// worker to GOMAXPROCS, unless the operator set GOMAXPROCS: a hash holds a
+// P for its whole length (argon2id's on a goroutine of x/crypto's own, at
+// the process's niceness; see password.Pool), and without the extra Ps the
 // request goroutines would wait for a P however free the CPUs are. The
 // returned function stops the workers and puts GOMAXPROCS back.
 func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) (*password.Hasher, func(), error) {

@@ -132,7 +132,8 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.IntVar(&sc.hashWorkers, "hash-workers", 0, "password hashes that run at once, each on a thread of its own (default: the CPUs "+
 		"where the threads run at --hash-nice, i.e. on Linux; the CPUs less one, at least one, elsewhere or at --hash-nice 0)")
 	f.IntVar(&sc.hashNice, "hash-nice", 19, "niceness (0 to 19) of the password hash threads on Linux, so that requests get a CPU before "+
-		"hashes; serve then adds --hash-workers to GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
+		"the bcrypt and PBKDF2 verifications they run (argon2id runs on goroutines of its own, at the process's niceness); serve then "+
+		"adds --hash-workers to GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
 	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a hash worker before log-ins are answered 429")
 	f.IntVar(&sc.memoryLimit, "memory-limit", 0, fmt.Sprintf("soft limit of the Go runtime's memory, in MiB, under which garbage "+
 		"is collected at GOGC %d (default: %d + 2 × --hash-workers × --argon2-memory; below 0: none); GOMEMLIMIT, and GOGC, "+
