@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -84,12 +85,22 @@ func errLastOwner(team *usher.Group) error {
 }
 
 // markDeleted soft-deletes u, which the caller writes, and ends every
-// credential it holds: its tokens are revoked, and the JWTs issued before
-// now stay refused should it be restored.
+// credential it holds: its tokens are revoked, its mailed codes and
+// log-in handles deleted, and the JWTs issued before now stay refused
+// should it be restored.
 func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) error {
 	u.DeletedAt, u.CredentialsSince = &now, &now
-	_, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now)
-	return err
+	if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
+		return err
+	}
+	// A code mailed before, or a log-in's handle on a session, would
+	// otherwise work again once the account is undeleted.
+	for _, kind := range slices.Concat(mailCodeKinds, []usher.CodeKind{usher.CodeRedeem, usher.CodeExchange}) {
+		if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Undelete restores a soft-deleted user. Its revoked tokens stay revoked,

@@ -6,6 +6,7 @@ package native_test
 // none once the password changed.
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -250,5 +251,38 @@ func TestLockoutTellsNoAliases(t *testing.T) {
 	known, unknown := probe("dana", "dana@corp.example"), probe("ghost", "ghost@corp.example")
 	if known != unknown {
 		t.Errorf("the fifth failure is %d for an existing user's username and address and %d for an unknown pair", known, unknown)
+	}
+}
+
+// TestDeletionEndsMailedCodes: a reset mail read before an account was
+// deleted sets no password once an administrator restores the account —
+// neither its token nor a ticket it was traded for: deleting an account
+// ends its mailed codes with its tokens.
+func TestDeletionEndsMailedCodes(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	for _, step := range []string{"token", "ticket"} {
+		addr := "erin-" + step + "@corp.example"
+		b.signUpConfirmed(t, &mails, "erin-"+step, addr)
+		var u userBody
+		b.call(t, req{method: "GET", path: "/v1/users/erin-" + step, token: b.adminTok}, http.StatusOK, &u)
+		if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}}); res.status != http.StatusAccepted {
+			t.Fatalf("reset: %d %s", res.status, res.body)
+		}
+		mails++
+		_, token := b.nextMail(t, mails, addr)
+		var ticket struct{ Ticket string }
+		if step == "ticket" {
+			b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}}, http.StatusOK, &ticket)
+		}
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", u.ID), token: b.adminTok}, http.StatusOK, nil)
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", u.ID), token: b.adminTok}, http.StatusOK, nil)
+		if step == "token" {
+			b.refused(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}}, http.StatusNotFound, "reset_not_found")
+			continue
+		}
+		b.refused(t, req{method: "POST", path: "/v1/auth/password-reset/complete",
+			body: map[string]any{"ticket": ticket.Ticket, "password": "set from an old mail"}}, http.StatusNotFound, "reset_ticket_not_found")
 	}
 }
