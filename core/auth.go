@@ -108,7 +108,10 @@ func (a *Auth) principalOf(ctx context.Context, key string, ent principalEntry, 
 		p.Kind = usher.PrincipalServiceAccount
 	}
 	if tok.ImpersonatorID != 0 {
-		if ent.impersonator == nil || !ent.impersonator.Admin || !a.maySignIn(ent.impersonator) {
+		// The impersonator must still be an administrator who may sign
+		// in, and the account no administrator: administrators are not
+		// impersonated, nor go on being once made one.
+		if ent.impersonator == nil || !ent.impersonator.Admin || !a.maySignIn(ent.impersonator) || u.Admin {
 			return nil, errBadToken()
 		}
 		p.Impersonator = ent.impersonator

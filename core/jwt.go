@@ -400,6 +400,11 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 		if err != nil {
 			return nil, err
 		}
+		if u.Admin {
+			// Administrators are not impersonated: one made an
+			// administrator since ends the impersonation.
+			return nil, errBadToken()
+		}
 		p = &usher.Principal{Kind: principalKind(u), User: u, Impersonator: parent.User}
 	default:
 		return nil, errBadToken()

@@ -488,3 +488,21 @@ func TestMergeOrganisationRuleNotBypassedByMove(t *testing.T) {
 	}
 	b.refused(t, merge, 403, "forbidden")
 }
+
+// TestImpersonationEndsWhenTargetBecomesAdmin: administrators are not
+// impersonated, and an impersonation must not go on once its account is
+// made an administrator, or one administrator would act, and be recorded,
+// as another.
+func TestImpersonationEndsWhenTargetBecomesAdmin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	second, _ := b.mustPrincipal(t, "second", false)
+	jwt := b.impersonate(t, "second")
+	var me userBody
+	b.call(t, req{method: "GET", path: "/v1/me", token: jwt}, http.StatusOK, &me)
+	if me.ID != second.ID {
+		t.Fatalf("the impersonation acts as %s", me.Username)
+	}
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", second.ID), token: b.adminTok, body: map[string]any{"admin": true}}, http.StatusOK, nil)
+	b.refused(t, req{method: "GET", path: "/v1/me", token: jwt}, http.StatusUnauthorized, "invalid_token")
+}
