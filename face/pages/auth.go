@@ -80,6 +80,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		exp = *s.Token.ExpiresAt
 	}
 	h.session().Set(w, r, s.Secret, &exp)
+	// An impersonation left in this browser is no business of whoever
+	// logs in now.
+	h.impersonation().Clear(w, r)
 	http.Redirect(w, r, h.returnTo(r), http.StatusSeeOther)
 	return nil
 }

@@ -69,3 +69,24 @@ func TestAdministratorsAreNotImpersonated(t *testing.T) {
 		t.Fatalf("impersonating an administrator by hand: %d", p.status)
 	}
 }
+
+// TestLoginEndsLeftImpersonation: an administrator acts as a user and
+// leaves the machine without logging out; the next person logs in as
+// themselves in the same browser. The impersonation's cookie, still
+// valid, came first, so they acted as the user under the administrator's
+// session. An impersonation counts only beside its administrator's own
+// session, and a log-in drops it.
+func TestLoginEndsLeftImpersonation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "next", Email: "next@example.com", Password: password})
+	shared := actAs(t, b)
+	if p := shared.get(t, "/"); !strings.Contains(p.body, "<strong>plain</strong>") {
+		t.Fatalf("not acting as plain: %d", p.status)
+	}
+	shared.login(t, "next", password)
+	p := shared.get(t, "/")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "<strong>next</strong>") || strings.Contains(p.body, `action="/impersonation/end"`) {
+		t.Fatalf("after another person's log-in the browser shows (%d):\n%s", p.status, p.body)
+	}
+}

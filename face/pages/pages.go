@@ -361,19 +361,25 @@ func (h *Handler) session() web.SessionCookie {
 
 // authenticate puts the principal of the session cookie, when it is a
 // valid one, into the request context; an impersonation's cookie, while
-// valid, comes first. A stale cookie is ignored.
+// valid and made by the administrator the session cookie signs in, comes
+// first. A stale cookie is ignored, and so is an impersonation beside
+// anyone else's session: another person logged in since in this browser.
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if jwt := h.impersonation().Read(r); jwt != "" {
-			if p, err := h.Auth.Authenticate(r.Context(), jwt, usher.TokenJWT); err == nil && p.Impersonator != nil {
-				next.ServeHTTP(w, r.WithContext(usher.WithPrincipal(r.Context(), p)))
-				return
-			}
-		}
+		var session *usher.Principal
 		if secret := h.session().Read(r); secret != "" {
 			if p, err := h.Auth.Authenticate(r.Context(), secret, usher.TokenSession); err == nil {
-				r = r.WithContext(usher.WithPrincipal(r.Context(), p))
+				session = p
 			}
+		}
+		if jwt := h.impersonation().Read(r); jwt != "" && session != nil {
+			if p, err := h.Auth.Authenticate(r.Context(), jwt, usher.TokenJWT); err == nil && p.Impersonator != nil &&
+				p.Impersonator.ID == session.UserID() {
+				session = p
+			}
+		}
+		if session != nil {
+			r = r.WithContext(usher.WithPrincipal(r.Context(), session))
 		}
 		next.ServeHTTP(w, r)
 	})
