@@ -107,7 +107,16 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 
 // lookup finds the user a {name} path segment names, within Lenses' scope.
 func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
-	return h.Users.Get(r.Context(), usher.UserKey{Username: r.PathValue("name"), Kinds: userKinds})
+	return h.Users.Get(r.Context(), userKey(r))
+}
+
+// userKey is the user a request's path names: by name, and only of the
+// kinds Lenses shows as users. A change goes to the core by this key, not
+// by an id looked up first, so that the core refuses a caller who may
+// change no user before it looks, and the answer does not tell whether
+// the user exists.
+func userKey(r *http.Request) usher.UserKey {
+	return usher.UserKey{Username: r.PathValue("name"), Kinds: userKinds}
 }
 
 // listUsers returns every user, as Lenses does: its list has no pages.
@@ -219,11 +228,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := checkLength("display_name", req.DisplayName, 1, maxDisplayName); err != nil {
 		return err
 	}
-	u, err := h.lookup(r)
-	if err != nil {
-		return err
-	}
-	u, err = h.Users.Update(r.Context(), usher.UserKey{ID: u.ID}, usher.UserUpdate{DisplayName: req.DisplayName})
+	u, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{DisplayName: req.DisplayName})
 	if err != nil {
 		return err
 	}
@@ -231,11 +236,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := h.lookup(r)
-	if err != nil {
-		return err
-	}
-	if _, err := h.Users.Delete(r.Context(), usher.UserKey{ID: u.ID}); err != nil {
+	if _, err := h.Users.Delete(r.Context(), userKey(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -259,11 +260,7 @@ func (h *Handler) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	if err := checkLength("email_address", req.EmailAddress, 0, maxProfile); err != nil {
 		return err
 	}
-	u, err := h.lookup(r)
-	if err != nil {
-		return err
-	}
-	u, err = h.Users.Update(r.Context(), usher.UserKey{ID: u.ID}, usher.UserUpdate{Name: req.FullName, Email: req.EmailAddress})
+	u, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{Name: req.FullName, Email: req.EmailAddress})
 	if err != nil {
 		return renameFields(err, profileFields)
 	}
@@ -282,12 +279,12 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := h.lookup(r)
-	if err != nil {
+	in := usher.GroupChanges{Kind: usher.GroupPlain, Add: req.Add, Remove: req.Remove, Set: req.Set}
+	if _, err := h.Groups.SetUserGroups(r.Context(), userKey(r), in); err != nil {
 		return err
 	}
-	in := usher.GroupChanges{Kind: usher.GroupPlain, Add: req.Add, Remove: req.Remove, Set: req.Set}
-	if _, err := h.Groups.SetUserGroups(r.Context(), usher.UserKey{ID: u.ID}, in); err != nil {
+	u, err := h.lookup(r)
+	if err != nil {
 		return err
 	}
 	return h.writeUser(w, r, http.StatusOK, u)

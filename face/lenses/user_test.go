@@ -608,3 +608,16 @@ func TestCompactGroupCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalTellsNoExistence: a caller who may delete no user is refused
+// alike for a user that exists and one that does not, so that the answer
+// tells nothing; the face looked the name up first, and answered 404 for
+// nobody and 403 for somebody.
+func TestRefusalTellsNoExistence(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"root", "nobody-by-this-name"} {
+		b.do(t, call{method: "DELETE", path: "/api/v1/users/" + name, token: b.userTok}).check(t, want{status: 403, code: "forbidden"})
+	}
+	b.do(t, call{method: "GET", path: "/api/v1/users/root", token: b.adminTok}).check(t, want{status: 200})
+}
