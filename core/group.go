@@ -127,6 +127,15 @@ func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan
 	return p, err
 }
 
+// createsKind refuses a caller who may create no group of kind k at all:
+// internal groups are made by usher and administrators.
+func createsKind(p *usher.Principal, k usher.GroupKind) error {
+	if !p.IsAdmin() && sightOf(p, k) == sightNone {
+		return errForbidden("internal groups are made by usher and administrators")
+	}
+	return nil
+}
+
 // Create creates a group. The creator of a team (a kind with owners)
 // becomes its owner. Teams may be created by anyone whose plan allows it
 // (everyone, while no plan is defined); other kinds by administrators or a
@@ -149,6 +158,9 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 	if !in.Kind.Valid() {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "kind", Code: usher.CodeInvalid, Message: "must be team, role, group or internal"})
 	}
+	if err := createsKind(p, in.Kind); err != nil {
+		return nil, err
+	}
 	now := g.now()
 	gr := &usher.Group{Kind: in.Kind, Handle: in.Handle, Name: in.Name, Description: in.Description, Logo: in.Logo,
 		OrganisationID: in.OrganisationID, CreatedAt: now, UpdatedAt: now, Version: 1}
@@ -165,8 +177,6 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 	err = g.store.InTx(ctx, func(tx store.Tx) error {
 		switch {
 		case p.IsAdmin():
-		case sightOf(p, in.Kind) == sightNone:
-			return errForbidden("internal groups are made by usher and administrators")
 		case in.Kind.Owned() && p.User != nil:
 			if err := g.decide(ctx, p, actGroupCreate, "", true); err != nil {
 				return err

@@ -136,6 +136,15 @@ func (g *Groups) JoinGroup(ctx context.Context, ref usher.GroupRef, key usher.Us
 	if e := usher.AsError(err); err == nil || e.Code != usher.CodeGroupNotFound {
 		return m, err
 	}
+	// A caller who may not make the group is refused before the user is
+	// looked up, so that the answer does not tell whether it exists.
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actGroupCreate, nil); err != nil {
+		return nil, err
+	}
+	if err := createsKind(p, ref.Kind); err != nil {
+		return nil, err
+	}
 	u, err := g.member(ctx, g.store, key)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package escape_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -185,5 +186,25 @@ func TestEscapeACLNamesInternalGroupOverStoredTeam(t *testing.T) {
 	b.do(t, call{method: "GET", path: escape.Prefix + "/acl/user/", token: b.userTok}).decode(t, &out)
 	if !slices.Equal(out.Groups, []string{"own-team"}) {
 		t.Errorf("GET /acl/user/ groups: %q, want only own-team: the team named as an internal group is not that group", out.Groups)
+	}
+}
+
+// TestAddUserRefusalTellsNoExistence: a caller who may not make an
+// internal group is refused alike whether the user it names exists or
+// not; the core looked the user up first, and answered 404 for nobody
+// and 403 for somebody.
+func TestAddUserRefusalTellsNoExistence(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := escape.Prefix
+	var answers []string
+	for _, id := range []string{b.admin.UUID, "4d5cc8fe-1bf5-40c7-8ce2-9b30b81784c9"} {
+		res := b.do(t, call{method: "POST", path: p + "/groups/add-user/", token: b.userTok,
+			body: map[string]any{"group": "machines-x", "user_id": id}})
+		e, _ := res.problem(t)
+		answers = append(answers, fmt.Sprintf("%d %s", res.status, e.Code))
+	}
+	if answers[0] != answers[1] || !strings.HasPrefix(answers[0], "403") {
+		t.Fatalf("a refused add-user answers %q for a user who exists and %q for nobody", answers[0], answers[1])
 	}
 }
