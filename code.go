@@ -128,6 +128,7 @@ const (
 	CodeOAuthDenied        = "oauth_denied"         // the provider answered with an error
 	CodeEmailUnconfirmed   = "email_unconfirmed"    // an account has the provider's address but has not confirmed it
 	CodeAccountHasPassword = "account_has_password" // an account has the provider's address and a password: it is not linked by address
+	CodeAccountHasIdentity = "account_has_identity" // an account has the provider's address, proved after another external log-in made it: it is not linked by address
 	CodeRedeemPending      = "redeem_pending"       // the command line's log-in is not completed yet
 	CodeNotExternal        = "not_external"         // the account has no identity of the provider named
 )
@@ -239,7 +240,7 @@ var Codes = []string{
 	CodeDeviceNotApproved,
 
 	CodeProviderNotFound, CodeProviderDisabled, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
-	CodeAccountHasPassword, CodeRedeemPending, CodeNotExternal,
+	CodeAccountHasPassword, CodeAccountHasIdentity, CodeRedeemPending, CodeNotExternal,
 
 	CodeUserNotFound, CodeUsernameTaken, CodeEmailTaken, CodeExternalIDTaken, CodeExternUIDTaken,
 	CodeUserNotDeleted, CodeInvalidState, CodeBlockedExternally, CodeLastTeamOwner,

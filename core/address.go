@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -49,48 +48,15 @@ func addressChanged(ctx context.Context, tx store.Tx, userID int64, old, new str
 // addressProved is what proving u's address by a mailed code does — a
 // confirmation code or a password reset: the address is confirmed, and a
 // pending account becomes active. It notes the changes for the audit.
-//
-// first says that no address of the account was confirmed before this
-// proof. Until then anyone could have made the account with the address
-// and used it (where the policy lets an account be used before its
-// address is proved), so whatever they made in it ends with the proof:
-// CredentialsSince moves to now, which ends the JWTs made before, and the
-// caller calls endEarlierCredentials once u is written.
-func addressProved(u *usher.User, first bool, now time.Time, changes map[string]usher.Change) {
+func addressProved(u *usher.User, now time.Time, changes map[string]usher.Change) {
 	if u.EmailConfirmedAt == nil {
 		u.EmailConfirmedAt = &now
 		changes["email_confirmed"] = usher.Change{Old: false, New: true}
-	}
-	if first {
-		u.CredentialsSince = &now
 	}
 	if u.State == usher.StatePending {
 		u.State = usher.StateActive
 		changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
 	}
-}
-
-// endEarlierCredentials ends the credentials u had before its address was
-// first proved (see addressProved): every token of the account — sessions,
-// personal access tokens and the rest — is revoked, and every identity
-// linked to it is removed, so that the owner of the address takes the
-// account without whoever may have held it before. An identity of the
-// owner's own links again at their next external log-in, as an account
-// without a password does. It notes the identities removed in changes and
-// returns how many tokens it ended.
-func endEarlierCredentials(ctx context.Context, tx store.Tx, u *usher.User, now time.Time, changes map[string]usher.Change) (int, error) {
-	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now)
-	if err != nil {
-		return 0, fmt.Errorf("ending the tokens made before the address was proved: %w", err)
-	}
-	for _, id := range u.Identities {
-		if err := tx.IdentityDelete(ctx, u.ID, id.Provider); err != nil {
-			return 0, fmt.Errorf("removing the identities linked before the address was proved: %w", err)
-		}
-		changes["identity."+id.Provider] = usher.Change{Old: id.ExternUID}
-	}
-	u.Identities = nil
-	return n, nil
 }
 
 // linkable reports whether an external log-in that vouches for addr may be

@@ -357,14 +357,19 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 
 // linkByAddress links an external identity to u, the account that has the
 // address the provider vouches for, and returns u. It links only an account
-// without a password whose address usher saw confirmed. A password is a way
-// into the account that the provider's word says nothing about: whoever
-// registered the address in advance knows it, and would share the account
-// with the person whose log-ins it then receives. Such an account is never
-// linked by address; its owner logs in with the password (or resets it by
+// without a password whose address usher saw confirmed, and, if another
+// identity already opens it, only one whose address was confirmed when it
+// was made (by the provider or the administrator that made it). A
+// password, or an identity that came before the address, is a way into the
+// account that the provider's word says nothing about: whoever registered
+// the address in advance, or set it on an account made by their own
+// external log-in, knows it or holds it, and would share the account with
+// the person whose log-ins it then receives. Such an account is not linked
+// by address; its owner logs in as before (or resets the password by
 // mail), and an administrator links the provider to it.
 //
-// Errors: Conflict (the account has a password, or an unconfirmed address).
+// Errors: Conflict (the account has a password, or another identity and an
+// address proved only later, or an unconfirmed address).
 func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.ExternalIdentity, identity usher.Identity) (*usher.User, error) {
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		switch _, err := tx.PasswordGet(ctx, u.ID); {
@@ -375,6 +380,15 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 					"and ask an administrator to link " + id.Provider + " to it"}
 		case !errors.Is(err, usher.ErrNotFound):
 			return err
+		}
+		cur, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID})
+		if err != nil {
+			return err
+		}
+		if len(cur.Identities) > 0 && !confirmedAtCreation(cur) {
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeAccountHasIdentity,
+				Message: "an account with this address exists, logs in through another provider and proved the address only later, so this log-in is not linked to it; " +
+					"if the account is yours, log in as you do, and ask an administrator to link " + id.Provider + " to it"}
 		}
 		// Link only to an account whose address usher saw confirmed: an
 		// account someone registered with another's address in advance must
@@ -394,6 +408,13 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 		return nil, userWriteError(err)
 	}
 	return u, nil
+}
+
+// confirmedAtCreation reports whether u's address was confirmed when u
+// was made — vouched for by the provider or the administrator that made
+// it — rather than proved by a code later.
+func confirmedAtCreation(u *usher.User) bool {
+	return u.EmailConfirmedAt != nil && !u.EmailConfirmedAt.After(u.CreatedAt)
 }
 
 // freeUsername picks a username for a new external account: the provider's,

@@ -106,9 +106,7 @@ func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*usher.Res
 
 // CompletePasswordReset sets a new password with a reset ticket. Every
 // session of the account ends; a pending account is confirmed, since the
-// token reached its mailbox. When the reset proves the account's address
-// for the first time, every token and identity of the account ends too
-// (see addressProved).
+// token reached its mailbox.
 //
 // Errors: NotFound (the ticket is unknown, used or expired), Unprocessable
 // (the password breaks the policy), RateLimited, Invalid.
@@ -130,7 +128,6 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		}
 		now := a.now()
 		changes := map[string]usher.Change{"password": {New: "[set]"}}
-		first := false
 		u, err := tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
 			// The ticket proves the address its token was mailed to, which
 			// is why a pending account may be confirmed below.
@@ -140,29 +137,20 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 			if problems := a.passwordProblems(pw, u.Username, u.Email); len(problems) > 0 {
 				return usher.FieldErrors(problems...)
 			}
-			first = u.EmailConfirmedAt == nil
-			addressProved(u, first, now, changes)
+			addressProved(u, now, changes)
 			u.UpdatedAt = now
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		meta := map[string]string{}
-		if first {
-			n, err := endEarlierCredentials(ctx, tx, u, now, changes)
-			if err != nil {
-				return err
-			}
-			meta["tokens_ended"] = strconv.Itoa(n)
-		}
 		n, err := a.setPassword(ctx, tx, u, hash, 0, now)
 		if err != nil {
 			return err
 		}
-		meta["sessions_ended"] = strconv.Itoa(n)
 		return a.record(ctx, tx, now, event{action: "auth.password_reset", resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: meta})
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes,
+			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
 	})
 	if err == nil {
 		a.mailQueued()

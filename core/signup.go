@@ -220,9 +220,7 @@ func (e *env) confirmCode(ctx context.Context, tx store.Tx, u *usher.User, addr 
 // pending account becomes active. Codes are single-use, and a code proves
 // only the address it was sent to: once the account's address changed, the
 // code is refused as unknown. A code sent to the address the user waits to
-// change to (User.UnconfirmedEmail) makes it the account's address. When
-// the code proves an address of the account for the first time, every
-// token and identity of the account ends (see addressProved).
+// change to (User.UnconfirmedEmail) makes it the account's address.
 //
 // Errors: NotFound (the code is unknown, used or expired), Conflict
 // (another account took the address meanwhile), Invalid.
@@ -245,9 +243,7 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		}
 		now := a.now()
 		changes := map[string]usher.Change{}
-		first := false
 		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
-			first = u.EmailConfirmedAt == nil
 			switch {
 			case u.Deleted():
 				return errCodeNotFound(usher.CodeConfirm)
@@ -260,7 +256,7 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 			case !codeProves(c, u.Email):
 				return errCodeNotFound(usher.CodeConfirm)
 			}
-			addressProved(u, first, now, changes)
+			addressProved(u, now, changes)
 			u.UpdatedAt = now
 			return nil
 		})
@@ -270,16 +266,8 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		if err := addressChanged(ctx, tx, u.ID, previous, u.Email); err != nil {
 			return err
 		}
-		var meta map[string]string
-		if first {
-			n, err := endEarlierCredentials(ctx, tx, u, now, changes)
-			if err != nil {
-				return err
-			}
-			meta = map[string]string{"tokens_ended": strconv.Itoa(n)}
-		}
 		return a.record(ctx, tx, now, event{action: "auth.confirm", resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: meta})
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 	})
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errCodeNotFound(usher.CodeConfirm)

@@ -30,13 +30,6 @@ import (
 // and that offers log-in with an in-process OpenID Connect provider.
 func setupMailAndOIDC(t *testing.T) (*mailBundle, *oidctest.Provider) {
 	t.Helper()
-	return setupMailAndOIDCWith(t, core.Policy{})
-}
-
-// setupMailAndOIDCWith is setupMailAndOIDC with a policy of the test's; its
-// public URL and open sign-up are set.
-func setupMailAndOIDCWith(t *testing.T, p core.Policy) (*mailBundle, *oidctest.Provider) {
-	t.Helper()
 	const public = "http://usher.test"
 	idp := oidctest.New(t, "usher-client", "usher-secret")
 	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
@@ -49,8 +42,8 @@ func setupMailAndOIDCWith(t *testing.T, p core.Policy) (*mailBundle, *oidctest.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.PublicURL, p.SignupEnabled = public, true
-	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []usher.Connector{oidc}, Policy: p})
+	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []usher.Connector{oidc},
+		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
 	return &mailBundle{bundle: b, smtp: srv}, idp
 }
 
