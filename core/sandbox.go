@@ -76,6 +76,14 @@ func boundRegexps(timeout time.Duration) time.Duration {
 // evaluates to a function that takes isArray, which tells an array (whose
 // length is a plain number) from a proxy or any other object.
 var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
+	// The built-ins the prelude calls when a script runs, kept as they are
+	// now: a script that replaces Math.floor or Number must not make a
+	// length read as 0 to a cap.
+	var Number = globalThis.Number, Object = globalThis.Object, String = globalThis.String,
+		RegExp = globalThis.RegExp, Boolean = globalThis.Boolean, isArr = Array.isArray,
+		floor = Math.floor, trunc = Math.trunc, mathMin = Math.min, mathMax = Math.max,
+		indexOf = String.prototype.indexOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
+		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
 	var max = %d, maxLength = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
@@ -85,7 +93,7 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 		ProxyOf = Proxy, SetOf = Set, WeakMapOf = WeakMap, SymbolOf = Symbol;
 	function cap(n) { if (n > max) throw new RangeError("strings are limited to " + max + " characters"); }
 	function capLength(n) { if (n > maxLength) throw new RangeError("arrays are limited to " + maxLength + " elements"); }
-	function lengthOf(o) { var n = Math.floor(Number(o.length)); return n > 0 ? n : 0; }
+	function lengthOf(o) { var n = floor(Number(o.length)); return n > 0 ? n : 0; }
 	function isObject(v) { return v !== null && (typeof v === "object" || typeof v === "function"); }
 	function set(o, k, v) { defineProperty(o, k, {value: v, writable: true, enumerable: false, configurable: true}); }
 	// pinned is o with its length and spreading fixed at what they are
@@ -112,7 +120,7 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 	function spreads(v) {
 		if (!isObject(v)) return false;
 		var s = v[SymbolOf.isConcatSpreadable];
-		return s !== undefined ? !!s : Array.isArray(v);
+		return s !== undefined ? !!s : isArr(v);
 	}
 	// list is an array-like as an array: arguments for apply.
 	function list(v) {
@@ -127,19 +135,19 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 	}
 	set(sp, "repeat", function (n) {
 		var s = String(this);
-		n = Math.floor(Number(n));
+		n = floor(Number(n));
 		if (!(n >= 0) || n === Infinity || s.length === 0) return apply(repeat, s, [n]);
 		cap(s.length * n);
 		var out = "";
 		for (;;) {
 			if (n %% 2 === 1) out += s;
-			n = Math.floor(n / 2);
+			n = floor(n / 2);
 			if (n === 0) return out;
 			s += s;
 		}
 	});
-	set(sp, "padStart", function (n, s) { cap(n); return apply(padStart, this, [n, s]); });
-	set(sp, "padEnd", function (n, s) { cap(n); return apply(padEnd, this, [n, s]); });
+	set(sp, "padStart", function (n, s) { n = Number(n); cap(n); return apply(padStart, this, [n, s]); });
+	set(sp, "padEnd", function (n, s) { n = Number(n); cap(n); return apply(padEnd, this, [n, s]); });
 	set(sp, "concat", function () {
 		var s = String(this), parts = [], total = s.length;
 		for (var i = 0; i < arguments.length; i++) {
@@ -169,7 +177,7 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 				}]);
 			}
 			var r = String(replacement), each = r.length, once = s.length;
-			for (var j = r.indexOf("$"); j >= 0; j = r.indexOf("$", j + 1)) {
+			for (var j = apply(indexOf, r, ["$"]); j >= 0; j = apply(indexOf, r, ["$", j + 1])) {
 				if (r[j + 1] === "\x60" || r[j + 1] === "'") each += s.length;
 				else once += s.length;
 			}
@@ -186,12 +194,12 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 			} else {
 				var p = String(pattern);
 				if (p === "") bound(s.length + 1);
-				else for (var i = s.indexOf(p), n = 0; i >= 0; i = s.indexOf(p, i + p.length)) bound(++n);
+				else for (var i = apply(indexOf, s, [p]), n = 0; i >= 0; i = apply(indexOf, s, [p, i + p.length])) bound(++n);
 			}
 			return apply(f, s, [pattern, r]);
 		};
 	}
-	function globalRegExp(p) { return isObject(p) && p instanceof RegExp && String(p.flags).indexOf("g") >= 0; }
+	function globalRegExp(p) { return isObject(p) && p instanceof RegExp && apply(indexOf, String(p.flags), ["g"]) >= 0; }
 	set(sp, "replace", replacer(replace, globalRegExp));
 	set(sp, "replaceAll", replacer(replaceAll, function (p) { return isObject(p) ? globalRegExp(p) : true; }));
 	set(String, "raw", function (strings) {
@@ -246,14 +254,14 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 		for (var i = 0, n = lengthOf(o); i < n; i++) {
 			if (!(i in o)) continue;
 			var v = o[i];
-			if (depth > 0 && Array.isArray(v)) flatten(out, v, depth - 1);
+			if (depth > 0 && isArr(v)) flatten(out, v, depth - 1);
 			else out[out.length] = v;
 		}
 		return out;
 	}
 	set(ap, "flat", function (depth) {
 		var o = Object(this);
-		depth = depth === undefined ? 1 : Math.trunc(Number(depth)) || 0;
+		depth = depth === undefined ? 1 : trunc(Number(depth)) || 0;
 		return flatten([], o, depth);
 	});
 	set(ap, "flatMap", function (f, thisArg) {
@@ -262,7 +270,7 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 		for (var i = 0, n = lengthOf(o); i < n; i++) {
 			if (!(i in o)) continue;
 			var v = apply(f, thisArg, [o[i], i, o]);
-			if (Array.isArray(v)) flatten(out, v, 0);
+			if (isArr(v)) flatten(out, v, 0);
 			else out[out.length] = v;
 		}
 		return out;
@@ -331,29 +339,29 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 	// of each object with those properties, in the list's order.
 	set(JSON, "stringify", function (value, replacer, space) {
 		var total = 0, depths = new WeakMapOf(), given = replacer, keep, root = true;
-		var gap = typeof space === "number" ? Math.min(10, Math.max(0, Math.floor(space))) :
-			typeof space === "string" ? Math.min(10, space.length) : 0;
-		if (Array.isArray(given)) {
+		var gap = typeof space === "number" ? mathMin(10, mathMax(0, floor(space))) :
+			typeof space === "string" ? mathMin(10, space.length) : 0;
+		if (isArr(given)) {
 			keep = new SetOf();
 			for (var i = 0, n = lengthOf(given); i < n; i++) {
 				var k = given[i];
-				if (typeof k === "string" || typeof k === "number" || k instanceof String || k instanceof Number) keep.add(String(k));
+				if (typeof k === "string" || typeof k === "number" || k instanceof String || k instanceof Number) apply(setAdd, keep, [String(k)]);
 			}
 		}
 		function count(key, v) {
 			if (typeof given === "function") v = apply(given, this, [key, v]);
-			var depth = !root && depths.has(this) ? depths.get(this) + 1 : 0;
+			var depth = !root && apply(mapHas, depths, [this]) ? apply(mapGet, depths, [this]) + 1 : 0;
 			root = false;
 			total += String(key).length + 4 + gap * depth;
 			if (typeof v === "string") {
 				total += v.length;
 			} else if (isObject(v) && typeof v !== "function") {
-				if (keep && !Array.isArray(v) && !(v instanceof Number || v instanceof String || v instanceof Boolean)) {
+				if (keep && !isArr(v) && !(v instanceof Number || v instanceof String || v instanceof Boolean)) {
 					var copy = {};
-					keep.forEach(function (k) { if (k in v) copy[k] = v[k]; });
+					apply(setForEach, keep, [function (k) { if (k in v) copy[k] = v[k]; }]);
 					v = copy;
 				}
-				depths.set(v, depth);
+				apply(mapSet, depths, [v, depth]);
 			} else {
 				total += 24;
 			}

@@ -231,6 +231,11 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"String.raw", `String.raw({raw: {length: 6e7}});`, "time limit"},
 		{"replace", `var s = "x".repeat(1 << 20); s.replace(/x/g, s);`, "RangeError"},
 		{"stringify", `var s = "x".repeat(1 << 20), o = [s, s, s, s]; JSON.stringify([o, o, o, o, o, o, o, o]);`, "RangeError"},
+		// A script that replaces what the sandbox's bounds call.
+		{"Math.floor replaced", `Math.floor = function () { return 0; }; ` + sparse + `a.lastIndexOf(1);`, "RangeError"},
+		{"Number replaced", `Number = function () { return 0; }; ` + sparse + `a.lastIndexOf(1);`, "RangeError"},
+		{"padStart length read twice", `var k = 0; "x".padStart({valueOf: function () { return k++ ? 4e8 : 0; }});`, ""}, // read once: 0
+		{"indexOf replaced", `String.prototype.indexOf = function () { return -1; }; var s = "x".repeat(1 << 16); s.replaceAll("x", "y".repeat(1 << 10));`, "RangeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
