@@ -477,6 +477,9 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 			if err := tx.PasswordSet(ctx, u.ID, in.PasswordHash, now); err != nil {
 				return nil, nil, err
 			}
+			if err := endResets(ctx, tx, u.ID); err != nil {
+				return nil, nil, err
+			}
 			changes["password"] = usher.Change{New: "[set]"}
 		case err != nil:
 			return nil, nil, err

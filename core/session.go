@@ -21,6 +21,17 @@ func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now tim
 		ExceptID: except}, now)
 }
 
+// endResets ends the user's reset tokens and tickets: a password that
+// changes, however, leaves none that would set another.
+func endResets(ctx context.Context, tx store.Tx, userID int64) error {
+	for _, kind := range []usher.CodeKind{usher.CodeReset, usher.CodeResetTicket} {
+		if err := tx.CodeDeleteUser(ctx, userID, kind); err != nil {
+			return fmt.Errorf("ending the resets asked before the password changed: %w", err)
+		}
+	}
+	return nil
+}
+
 // setPassword stores a user's new password hash and ends the user's
 // sessions but the one with the id except: a new password, whoever sets
 // it, signs out whoever knew the old one. It ends the reset tokens and
@@ -33,10 +44,8 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 	if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
 		return 0, err
 	}
-	for _, kind := range []usher.CodeKind{usher.CodeReset, usher.CodeResetTicket} {
-		if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
-			return 0, fmt.Errorf("ending the resets asked before the password changed: %w", err)
-		}
+	if err := endResets(ctx, tx, u.ID); err != nil {
+		return 0, err
 	}
 	if u.Email != "" && u.Kind != usher.KindServiceAccount {
 		// The user agent is told by its families (device), never as sent:

@@ -126,3 +126,38 @@ not json
 func usherAdmin(name string) usher.UserCreate {
 	return usher.UserCreate{Username: name, Email: name + "@example.com", Password: password, Admin: true}
 }
+
+// TestImportedPasswordEndsResets: a reset mailed to an account without a
+// password sets no password once an import gave the account one, as any
+// other change of its password ends the resets mailed before.
+func TestImportedPasswordEndsResets(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "nopw", Email: "nopw@example.com"})
+	anon := b.browser(t)
+	anon.get(t, "/forgot-password")
+	if p := anon.post(t, "/forgot-password", url.Values{"email": {"nopw@example.com"}}); p.status != http.StatusOK {
+		t.Fatalf("forgot-password: %d", p.status)
+	}
+	link := b.link(t, b.mailTo(t, 1, "nopw@example.com"), "/reset-password")
+	token := strings.TrimPrefix(link, "/reset-password?token=")
+	admin := b.root(t)
+	admin.get(t, "/admin/import")
+	hash := "$2a$10$C6UzMDM.H6dfI/f/IKxGhuHn8f4O2F/FKAcG2YfAnHYWhCVFXqk7e" // bcrypt of a password the import brings
+	p := admin.upload(t, "users.ndjson", `{"username":"nopw","email":"nopw@example.com","password_hash":"`+hash+`"}`+"\n", "ndjson")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("upload: %d\n%s", p.status, p.body)
+	}
+	job := p.header.Get("Location")
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.body, "Finished in"); time.Sleep(20 * time.Millisecond) {
+		if p = admin.get(t, job); time.Now().After(deadline) {
+			t.Fatalf("the import never finished:\n%s", p.body)
+		}
+	}
+	mustContain(t, p, `<dd id="updated">1</dd>`)
+	anon.get(t, link)
+	p = anon.post(t, "/reset-password", url.Values{"token": {token}, "password": {"a password from an old mail"}})
+	if strings.Contains(p.body, "Your password is changed") {
+		t.Fatalf("a reset mailed before the import set the password: %d", p.status)
+	}
+}
