@@ -2,8 +2,13 @@ package native_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"usher/core"
+	"usher/core/coretest"
 )
 
 // scriptBody is a script as the native API answers it.
@@ -155,5 +160,27 @@ func TestScriptsBadInput(t *testing.T) {
 				t.Errorf("errors = %+v, want one on %s", p.Errors, tc.field)
 			}
 		})
+	}
+}
+
+// TestScriptInOneBuiltinStopsInTime replays over HTTP a before script whose
+// time went into one built-in call, where the runtime's interrupt never
+// reached: the update it guarded answered 35 times past the time limit,
+// and an unrelated write waited behind its transaction.
+func TestScriptInOneBuiltinStopsInTime(t *testing.T) {
+	t.Parallel()
+	const limit = 100 * time.Millisecond
+	b := setupWith(t, coretest.Options{Policy: core.Policy{ScriptTimeout: limit}})
+	b.call(t, req{method: "POST", path: "/v1/scripts", token: b.adminTok, body: map[string]any{"name": "stall",
+		"source": `Array.prototype.indexOf.call({length: 6e7}, 1);`, "triggers": []string{"user.before_update"}}}, 201, nil)
+	start := time.Now()
+	res := b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", b.user.ID), token: b.adminTok,
+		body: map[string]any{"name": "New Name"}})
+	took := time.Since(start)
+	if res.status != http.StatusUnprocessableEntity || res.problem(t).Code != "script_failed" {
+		t.Fatalf("the guarded update: %d %s", res.status, res.body)
+	}
+	if took > 10*limit {
+		t.Errorf("answered after %v, %.0f times the script time limit", took, float64(took)/float64(limit))
 	}
 }
