@@ -91,11 +91,6 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error of the given kind and code with a formatted message.
-func Errorf(kind Kind, code, format string, args ...any) *Error {
-	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // FieldErrors returns a KindUnprocessable error carrying the given field
 // problems; its message names the first of them.
 func FieldErrors(fields ...FieldError) *Error {

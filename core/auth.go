@@ -220,16 +220,6 @@ func (e *env) maySignIn(u *usher.User) bool {
 	return u.State.CanSignIn()
 }
 
-// impersonator returns the admin behind an impersonation, if they still may
-// impersonate.
-func (a *Auth) impersonator(ctx context.Context, id int64) (*usher.User, error) {
-	imp, err := a.store.UserGet(ctx, usher.UserKey{ID: id})
-	if err != nil || !imp.Admin || !a.maySignIn(imp) {
-		return nil, errBadToken()
-	}
-	return imp, nil
-}
-
 // CreateToken mints a token for a user and returns it with its text, which
 // is shown this once and never stored. Without a kind, a service account
 // gets a service-account token and anyone else a personal one. A principal

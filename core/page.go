@@ -65,15 +65,6 @@ func (e *env) idPage(req usher.PageRequest) (usher.PageRequest, error) {
 	return e.page(req)
 }
 
-// afterID is the id a list ordered by id continues after, 0 for the
-// first page.
-func afterID(req usher.PageRequest) int64 {
-	if req.After == nil {
-		return 0
-	}
-	return req.After.ID
-}
-
 // cut makes the page of limit rows out of rows read with one more than
 // limit: the extra row, when there is one, only says that another page
 // follows, which continues after the last row kept. The page does not

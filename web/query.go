@@ -32,12 +32,6 @@ func (q *Query) fail(err error) {
 	}
 }
 
-// Has reports whether the parameter is present.
-func (q *Query) Has(name string) bool {
-	q.used[name] = true
-	return q.values.Has(name)
-}
-
 // String returns the parameter's value, "" when absent. A parameter given
 // twice is refused.
 func (q *Query) String(name string) string {
