@@ -306,8 +306,23 @@ func validationEntries(vs []violation) []errorEntry {
 	return out
 }
 
-// attribute is a field's name as Laravel's messages spell it.
-func attribute(field string) string { return strings.ReplaceAll(field, "_", " ") }
+// attributeNames are the names Pterodactyl's StoreUserRequest (and
+// UpdateUserRequest, which extends it) gives fields in its messages
+// (attributes()); its names for name_first and name_last match no field of
+// the request, so first_name and last_name keep Laravel's own.
+var attributeNames = map[string]string{
+	"external_id": "Third Party Identifier",
+	"root_admin":  "Root Administrator Status",
+}
+
+// attribute is a field's name as Laravel's messages spell it: the request's
+// name for it, or else the field with spaces for underscores.
+func attribute(field string) string {
+	if name, ok := attributeNames[field]; ok {
+		return name
+	}
+	return strings.ReplaceAll(field, "_", " ")
+}
 
 // coreViolations translates the core's field problems into Laravel rule
 // names. A problem no Laravel rule describes keeps the core's code with
