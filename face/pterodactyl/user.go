@@ -425,7 +425,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := readUser(r)
 	if err != nil {
-		return err
+		return h.unlessGone(r.Context(), key, err)
 	}
 	text := func(name string) *string {
 		f := v[name]
@@ -449,9 +449,26 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := h.Users.Update(r.Context(), key, in)
 	if err != nil {
-		return err
+		return h.unlessGone(r.Context(), key, err)
 	}
 	return web.WriteJSON(w, http.StatusOK, toItem(u, q.include))
+}
+
+// unlessGone returns the core's answer for a user who is not there in
+// place of err, a failed validation of an update of that user. Pterodactyl
+// binds the user in the path before it validates the body, so an update of
+// a user who does not exist is a 404 whatever the body holds; usher checks
+// the body's shape, and the core a password, first. Any other answer of
+// the look-up (the user is there, or may not be read) leaves err as it is.
+func (h *Handler) unlessGone(ctx context.Context, key usher.UserKey, err error) error {
+	var ve validationError
+	if !errors.As(err, &ve) && usher.ErrorKind(err) != usher.KindUnprocessable {
+		return err
+	}
+	if _, gerr := h.Users.Get(ctx, key); usher.ErrorKind(gerr) == usher.KindNotFound {
+		return gerr
+	}
+	return err
 }
 
 // readUser decodes the body of a create or an update: the two take the same
