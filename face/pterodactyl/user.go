@@ -373,8 +373,15 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	return h.writeFound(w, r, key)
 }
 
+// getExternalUser answers a look-up by external id. An external id the
+// core refuses to look up (too long, not UTF-8, with a control character)
+// is one no user holds: Pterodactyl's query finds no user, a 404.
 func (h *Handler) getExternalUser(w http.ResponseWriter, r *http.Request) error {
-	return h.writeFound(w, r, usher.UserKey{ExternalID: r.PathValue("external_id"), Kinds: userKinds})
+	err := h.writeFound(w, r, usher.UserKey{ExternalID: r.PathValue("external_id"), Kinds: userKinds})
+	if usher.ErrorKind(err) == usher.KindInvalid {
+		return errNotFound()
+	}
+	return err
 }
 
 // writeFound answers with the user key finds.
