@@ -128,20 +128,28 @@ func (h *Handler) session() web.SessionCookie {
 // as Lenses documents, or a personal token — or else the session_id
 // cookie, which must hold a session. Other credentials usher knows
 // (application keys, JWTs, a session sent as a bearer token) are no Lenses
-// credential and are refused like unknown ones. Without a credential the
-// caller is anonymous and the core refuses it.
+// credential and are refused like unknown ones. Lenses requires a
+// credential on every endpoint but the log-in, and the core refuses an
+// anonymous caller every one of them: a request without one is refused
+// here, before its body is read, so that the answer is 401 whatever the
+// body holds.
 func (h *Handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.principal(r)
+		if err == nil && p == nil {
+			err = errUnauthenticated()
+		}
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		if p != nil {
-			r = r.WithContext(usher.WithPrincipal(r.Context(), p))
-		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(usher.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// errUnauthenticated is the core's refusal of an anonymous caller.
+func errUnauthenticated() error {
+	return &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeUnauthenticated, Message: "authentication required"}
 }
 
 // principal returns who r comes from, or nil for nobody.

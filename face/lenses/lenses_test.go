@@ -436,3 +436,41 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("%d routes: %v", len(routes), routes)
 	}
 }
+
+// TestAnonymousFirst: every endpoint but the log-in needs a credential, as
+// Lenses documents, and a request without one is 401 unauthenticated
+// whatever its body: the answer names the missing credential, not a
+// field of a body no one may send.
+func TestAnonymousFirst(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	users, _ := b.env.Counts(t)
+	for _, tc := range []struct {
+		name string
+		c    call
+	}{
+		{"create, empty display_name", call{method: "POST", path: "/api/v1/users", body: map[string]any{"name": "x", "display_name": ""}}},
+		{"create, long display_name", call{method: "POST", path: "/api/v1/users", body: map[string]any{"name": "x", "display_name": strings.Repeat("x", 151)}}},
+		{"create, malformed JSON", call{method: "POST", path: "/api/v1/users", body: `{"name":`}},
+		{"create, unknown field", call{method: "POST", path: "/api/v1/users", body: map[string]any{"name": "x", "is_admin": true}}},
+		{"create, good body", call{method: "POST", path: "/api/v1/users", body: map[string]any{"name": "x"}}},
+		{"update, empty display_name", call{method: "PATCH", path: "/api/v1/users/plain", body: map[string]any{"display_name": ""}}},
+		{"update, empty body", call{method: "PATCH", path: "/api/v1/users/plain", body: ""}},
+		{"profile, long full_name", call{method: "PATCH", path: "/api/v1/users/plain/profile", body: map[string]any{"full_name": strings.Repeat("n", 101)}}},
+		{"groups, wrong type", call{method: "PUT", path: "/api/v1/users/plain/groups", body: map[string]any{"set_groups": "dev"}}},
+		{"settings, not an object", call{method: "PATCH", path: "/api/v1/users/me/settings", body: `[1]`}},
+		{"delete", call{method: "DELETE", path: "/api/v1/users/plain"}},
+		{"list", call{method: "GET", path: "/api/v1/users"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := b.do(t, tc.c)
+			res.check(t, want{401, "unauthenticated", ""})
+			if got := res.header.Get("WWW-Authenticate"); got != `Bearer realm="lenses"` {
+				t.Errorf("WWW-Authenticate %q", got)
+			}
+		})
+	}
+	if after, _ := b.env.Counts(t); after != users {
+		t.Errorf("anonymous requests made %d users", after-users)
+	}
+}
