@@ -107,8 +107,14 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 
 // lookup finds the user a {name} path segment names, within Lenses' scope.
 func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
-	return h.Users.Get(r.Context(), userKey(r))
+	u, err := h.Users.Get(r.Context(), userKey(r))
+	return u, renameFields(err, keyFields)
 }
+
+// keyFields names the core's fields of a user key as the path does: a
+// {name} that can be no user's name is Lenses' "name", not usher's
+// "username".
+var keyFields = map[string]string{"username": "name"}
 
 // userKey is the user a request's path names: by name, and only of the
 // kinds Lenses shows as users. A change goes to the core by this key, not
@@ -230,21 +236,22 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{DisplayName: req.DisplayName})
 	if err != nil {
-		return err
+		return renameFields(err, keyFields)
 	}
 	return h.writeUser(w, r, http.StatusOK, u)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Users.Delete(r.Context(), userKey(r)); err != nil {
-		return err
+		return renameFields(err, keyFields)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// profileFields names the core's fields of a user as the profile does.
-var profileFields = map[string]string{"name": "full_name", "email": "email_address"}
+// profileFields names the core's fields of a user as the profile does,
+// and its key as the path does.
+var profileFields = map[string]string{"name": "full_name", "email": "email_address", "username": "name"}
 
 func (h *Handler) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
@@ -281,7 +288,7 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := usher.GroupChanges{Kind: usher.GroupPlain, Add: req.Add, Remove: req.Remove, Set: req.Set}
 	if _, err := h.Groups.SetUserGroups(r.Context(), userKey(r), in); err != nil {
-		return err
+		return renameFields(err, keyFields)
 	}
 	u, err := h.lookup(r)
 	if err != nil {

@@ -650,3 +650,25 @@ func TestOwnAddressWaits(t *testing.T) {
 		t.Errorf("administrator's change answered %s", res.body)
 	}
 }
+
+// TestBadPathName: a {name} in the path that can be no user's name is 400
+// naming the path parameter as Lenses does, "name", on every endpoint that
+// takes one.
+func TestBadPathName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"a%00b", "a%FFb", strings.Repeat("a", 256)} {
+		for _, c := range []call{
+			{method: "GET", path: "/api/v1/users/" + name},
+			{method: "PATCH", path: "/api/v1/users/" + name, body: map[string]any{"display_name": "X"}},
+			{method: "DELETE", path: "/api/v1/users/" + name},
+			{method: "PATCH", path: "/api/v1/users/" + name + "/profile", body: map[string]any{"full_name": "X"}},
+			{method: "PUT", path: "/api/v1/users/" + name + "/groups", body: map[string]any{"add_to_groups": []string{"dev"}}},
+		} {
+			t.Run(c.method+" "+c.path[:min(len(c.path), 40)], func(t *testing.T) {
+				c.token = b.saTok
+				b.do(t, c).check(t, want{400, "invalid_parameter", "name"})
+			})
+		}
+	}
+}
