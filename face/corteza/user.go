@@ -81,10 +81,14 @@ func userKey(p *params) (usher.UserKey, error) {
 	return usher.UserKey{ID: id}, nil
 }
 
-// userSorts maps Corteza's sort ("createdAt DESC") onto the core's.
+// userSorts maps Corteza's sort onto the core's: its column names ("id",
+// "created_at DESC", which Corteza's repository takes) and the fields its
+// answers name ("userID", "createdAt DESC").
 var userSorts = map[string]usher.UserSort{
 	"": usher.SortIDAsc, "userid": usher.SortIDAsc, "userid asc": usher.SortIDAsc, "userid desc": usher.SortIDDesc,
+	"id": usher.SortIDAsc, "id asc": usher.SortIDAsc, "id desc": usher.SortIDDesc,
 	"createdat": usher.SortCreatedAsc, "createdat asc": usher.SortCreatedAsc, "createdat desc": usher.SortCreatedDesc,
+	"created_at": usher.SortCreatedAsc, "created_at asc": usher.SortCreatedAsc, "created_at desc": usher.SortCreatedDesc,
 	"username": usher.SortUsernameAsc, "username asc": usher.SortUsernameAsc, "username desc": usher.SortUsernameDesc,
 }
 
