@@ -166,7 +166,17 @@ func (h *Handler) authImpersonate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	raw, _, _, err := h.Auth.Impersonate(r.Context(), usher.UserKey{ID: id}, 0)
+	// expire is the JWT's life in seconds; 0 or none is the core's
+	// default, and the core bounds it (under 24 hours).
+	var ttl time.Duration
+	if s := p.str("expire"); s != "" {
+		secs, err := strconv.Atoi(s)
+		if err != nil {
+			return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "invalid expire: " + strconv.Quote(s)}
+		}
+		ttl = time.Duration(secs) * time.Second
+	}
+	raw, _, _, err := h.Auth.Impersonate(r.Context(), usher.UserKey{ID: id}, ttl)
 	if err != nil {
 		return err
 	}

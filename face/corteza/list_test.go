@@ -88,3 +88,54 @@ func TestUserSort(t *testing.T) {
 		})
 	}
 }
+
+// TestImpersonateExpire: POST /auth/impersonate makes its JWT live expire
+// seconds, under 24 hours, as Corteza's documentation says.
+func TestImpersonateExpire(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tt := range []struct {
+		name   string
+		expire any
+		life   time.Duration // 0: an error
+		err    string
+	}{
+		{name: "two minutes", expire: 120, life: 2 * time.Minute},
+		{name: "as text", expire: "600", life: 10 * time.Minute},
+		{name: "none", expire: nil, life: time.Hour},
+		{name: "two days", expire: 2 * 86400, err: "must be between"},
+		{name: "negative", expire: -5, err: "must be between"},
+		{name: "not a number", expire: "soon", err: `invalid expire: "soon"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := map[string]any{"userID": strconv.FormatInt(b.user.ID, 10)}
+			if tt.expire != nil {
+				body["expire"] = tt.expire
+			}
+			res := b.do(t, "POST", "/auth/impersonate", b.adminJWT, body)
+			if tt.err != "" {
+				if m := res.errMessage(t); !strings.Contains(m, tt.err) {
+					t.Fatalf("error %q, want %q: %s", m, tt.err, res.body)
+				}
+				return
+			}
+			var out struct {
+				Response struct {
+					JWT string `json:"jwt"`
+				} `json:"response"`
+			}
+			res.decode(t, &out)
+			parts := strings.Split(out.Response.JWT, ".")
+			if len(parts) != 3 {
+				t.Fatalf("no JWT: %s", res.body)
+			}
+			var claims struct {
+				Exp int64 `json:"exp"`
+			}
+			decodeSegment(t, parts[1], &claims)
+			if life := time.Unix(claims.Exp, 0).Sub(b.clock.Now()); life < tt.life-5*time.Second || life > tt.life+5*time.Second {
+				t.Errorf("the JWT lives %s, want %s", life, tt.life)
+			}
+		})
+	}
+}
