@@ -139,3 +139,58 @@ func TestImpersonateExpire(t *testing.T) {
 		})
 	}
 }
+
+// TestActionLogFilter: GET /actionlog/ finds events by the resource its
+// answers write ("user:42") and by Corteza's names ("system:user",
+// "system:role:42"), and its to includes the instant it names, as
+// Corteza's does.
+func TestActionLogFilter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var created struct {
+		Response struct {
+			UserID string `json:"userID"`
+		} `json:"response"`
+	}
+	b.do(t, "POST", "/users/", b.adminJWT, map[string]any{"email": "new@example.com", "name": "New"}).decode(t, &created)
+	var role struct {
+		Response struct {
+			RoleID string `json:"roleID"`
+		} `json:"response"`
+	}
+	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	uid, rid := created.Response.UserID, role.Response.RoleID
+	if uid == "" || rid == "" {
+		t.Fatalf("user %q, role %q", uid, rid)
+	}
+	all := b.list(t, "/actionlog/?resource=user:"+uid)
+	if len(all.Set()) == 0 {
+		t.Fatalf("no event of user:%s: %+v", uid, all)
+	}
+	var at string
+	_ = json.Unmarshal(all.Set()[0]["timestamp"], &at)
+	for _, tt := range []struct {
+		name, query string
+		resource    string // every event's resource has this prefix
+	}{
+		{name: "as listed", query: "resource=user:" + uid, resource: "user:" + uid},
+		{name: "Corteza's instance", query: "resource=system:user:" + uid, resource: "user:" + uid},
+		{name: "Corteza's type", query: "resource=system:user", resource: "user:"},
+		{name: "type", query: "resource=user", resource: "user:"},
+		{name: "Corteza's role", query: "resource=system:role:" + rid, resource: "group:" + rid},
+		{name: "to the instant", query: "resource=user:" + uid + "&to=" + url.QueryEscape(at), resource: "user:" + uid},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := b.list(t, "/actionlog/?"+tt.query)
+			got := out.field("resource")
+			if out.Error != nil || len(got) == 0 || out.Response.Filter["count"] != float64(len(got)) {
+				t.Fatalf("%s: %+v", tt.query, out)
+			}
+			for _, r := range got {
+				if !strings.HasPrefix(r, tt.resource) {
+					t.Errorf("resource %q, want %q", r, tt.resource)
+				}
+			}
+		})
+	}
+}

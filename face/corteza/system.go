@@ -96,7 +96,14 @@ func (h *Handler) actionLog(w http.ResponseWriter, r *http.Request) error {
 	if f.paging, err = p.paging(); err != nil {
 		return err
 	}
-	af := usher.AuditFilter{From: f.From, To: f.To, Action: f.Action, ResourceType: f.Resource, Page: f.request()}
+	af := usher.AuditFilter{From: f.From, Action: f.Action, Page: f.request()}
+	af.ResourceType, af.ResourceID = auditResource(f.Resource)
+	if f.To != nil {
+		// Corteza's to is inclusive, the core's exclusive; the store
+		// keeps microseconds.
+		to := f.To.Add(time.Microsecond)
+		af.To = &to
+	}
 	if af.ActorIDs, err = ids(f.ActorID); err != nil {
 		return err
 	}
@@ -115,6 +122,20 @@ func (h *Handler) actionLog(w http.ResponseWriter, r *http.Request) error {
 			Resource: res, Action: e.Action, Severity: 6, Meta: e.Meta, RequestOrigin: "rest"})
 	}
 	return respond(w, listPayload{Filter: f, Set: set})
+}
+
+// auditResource reads the action log's resource filter as the list
+// writes an event's resource ("user", "user:42") or as Corteza names it
+// ("system:user", "system:role:42"): a role is the core's group.
+func auditResource(s string) (typ, id string) {
+	typ, id, _ = strings.Cut(strings.TrimPrefix(s, "system:"), ":")
+	if typ == "role" {
+		typ = "group"
+	}
+	if id == "*" {
+		id = ""
+	}
+	return typ, id
 }
 
 // organisation is Corteza's types.Organisation.
