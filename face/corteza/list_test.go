@@ -194,3 +194,35 @@ func TestActionLogFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestReminderScheduled: GET /reminder/ keeps the reminders from
+// scheduledFrom up to scheduledUntil, both included, as Corteza's
+// documentation says.
+func TestReminderScheduled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	at := b.clock.Now().Add(time.Hour).Truncate(time.Second)
+	res := b.do(t, "POST", "/reminder/", b.adminJWT, map[string]any{"resource": "system:user:" + strconv.FormatInt(b.user.ID, 10),
+		"assignedTo": strconv.FormatInt(b.admin.ID, 10), "payload": map[string]any{}, "remindAt": at.Format(time.RFC3339)})
+	if m := res.errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	q := func(name string, t time.Time) string { return name + "=" + url.QueryEscape(t.Format(time.RFC3339)) }
+	for _, tt := range []struct {
+		name, query string
+		want        int
+	}{
+		{name: "until the instant", query: q("scheduledUntil", at), want: 1},
+		{name: "from the instant", query: q("scheduledFrom", at), want: 1},
+		{name: "from and until the instant", query: q("scheduledFrom", at) + "&" + q("scheduledUntil", at), want: 1},
+		{name: "until before", query: q("scheduledUntil", at.Add(-time.Second)), want: 0},
+		{name: "from after", query: q("scheduledFrom", at.Add(time.Second)), want: 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := b.list(t, "/reminder/?"+tt.query)
+			if out.Error != nil || len(out.Set()) != tt.want || out.Response.Filter["count"] != float64(tt.want) {
+				t.Errorf("%s: %+v, want %d", tt.query, out, tt.want)
+			}
+		})
+	}
+}

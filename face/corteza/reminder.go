@@ -95,8 +95,14 @@ func (h *Handler) listReminders(w http.ResponseWriter, r *http.Request) error {
 	if f.paging, err = p.paging(); err != nil {
 		return err
 	}
-	rf := usher.ReminderFilter{Resource: f.Resource, ScheduledFrom: f.ScheduledFrom, ScheduledUntil: f.ScheduledUntil,
+	rf := usher.ReminderFilter{Resource: f.Resource, ScheduledFrom: f.ScheduledFrom,
 		ExcludeDismissed: f.ExcludeDismiss, ScheduledOnly: f.ScheduledOnly, Page: f.request()}
+	if f.ScheduledUntil != nil {
+		// Corteza's scheduledUntil is inclusive, the core's exclusive; the
+		// store keeps microseconds.
+		until := f.ScheduledUntil.Add(time.Microsecond)
+		rf.ScheduledUntil = &until
+	}
 	if rf.AssignedTo, err = p.id("assignedTo"); err != nil {
 		return err
 	}
