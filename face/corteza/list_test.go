@@ -1,7 +1,11 @@
 package corteza_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"image"
+	"image/png"
+	"mime/multipart"
 	"net/url"
 	"strconv"
 	"strings"
@@ -222,6 +226,74 @@ func TestReminderScheduled(t *testing.T) {
 			out := b.list(t, "/reminder/?"+tt.query)
 			if out.Error != nil || len(out.Set()) != tt.want || out.Response.Filter["count"] != float64(tt.want) {
 				t.Errorf("%s: %+v, want %d", tt.query, out, tt.want)
+			}
+		})
+	}
+}
+
+// TestSettingOwner: a setting asked for or set with a user's ownerID is
+// not the instance's: GET answers null, as Corteza does for a user with
+// no value of their own, and POST is refused rather than change the
+// instance's value.
+func TestSettingOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if m := b.do(t, "PATCH", "/settings/", b.adminJWT, map[string]any{"values": []map[string]any{{"name": "ui.logo", "value": "x"}}}).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	uid := strconv.FormatInt(b.user.ID, 10)
+	form := func(owner string) upload {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		if owner != "" {
+			_ = w.WriteField("ownerID", owner)
+		}
+		f, err := w.CreateFormFile("upload", "logo.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return upload{w.FormDataContentType(), buf.Bytes()}
+	}
+	for _, tt := range []struct {
+		name, method, path string
+		body               any
+		want, err          string // the answer's response, or its error
+	}{
+		{name: "get the instance's", method: "GET", path: "/settings/ui.logo?ownerID=0", want: `"x"`},
+		{name: "get a user's", method: "GET", path: "/settings/ui.logo?ownerID=" + uid, want: "null"},
+		{name: "get a bad owner", method: "GET", path: "/settings/ui.logo?ownerID=me", err: `invalid ownerID: "me"`},
+		{name: "set a user's", method: "POST", path: "/settings/ui.logo", body: form(uid), err: "ownerID: usher keeps no settings owned by a user"},
+		{name: "set a user's by the query", method: "POST", path: "/settings/ui.logo?ownerID=" + uid, body: form(""), err: "ownerID: usher keeps no settings owned by a user"},
+		{name: "unchanged", method: "GET", path: "/settings/ui.logo", want: `"x"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := b.call(t, tt.method, tt.path, b.adminJWT, tt.body)
+			var out struct {
+				Response json.RawMessage `json:"response"`
+			}
+			res.decode(t, &out)
+			if m := res.errMessage(t); m != tt.err {
+				t.Fatalf("error %q, want %q", m, tt.err)
+			}
+			if tt.err != "" {
+				return
+			}
+			var value struct {
+				Value json.RawMessage `json:"value"`
+			}
+			got := string(out.Response)
+			if got != "null" {
+				_ = json.Unmarshal(out.Response, &value)
+				got = string(value.Value)
+			}
+			if got != tt.want {
+				t.Errorf("%s: %s, want %s", tt.path, res.body, tt.want)
 			}
 		})
 	}

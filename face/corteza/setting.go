@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"usher"
@@ -72,10 +73,28 @@ func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, true)
 }
 
+// ownerID reads a setting's ownerID: Corteza's settings may belong to a
+// user, usher's belong to the instance (owner 0).
+func ownerID(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 0 {
+		return 0, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "invalid ownerID: " + strconv.Quote(v)}
+	}
+	return id, nil
+}
+
 func (h *Handler) getSetting(w http.ResponseWriter, r *http.Request) error {
+	owner, err := ownerID(r.URL.Query().Get("ownerID"))
+	if err != nil {
+		return err
+	}
 	s, err := h.Settings.Get(r.Context(), r.PathValue("key"))
-	if usher.ErrorKind(err) == usher.KindNotFound {
-		// Corteza answers an unset setting with null.
+	if usher.ErrorKind(err) == usher.KindNotFound || err == nil && owner != 0 {
+		// Corteza answers an unset setting with null; usher holds none
+		// owned by a user.
 		return respond(w, nil)
 	}
 	if err != nil {
@@ -95,6 +114,20 @@ func (h *Handler) setSetting(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer up.Close()
+	v := r.URL.Query().Get("ownerID")
+	if form := up.Values["ownerID"]; len(form) > 0 {
+		v = form[0]
+	}
+	owner, err := ownerID(v)
+	if err != nil {
+		return err
+	}
+	if owner != 0 {
+		// Setting the instance's value instead would change it for
+		// everyone.
+		return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
+			Message: "ownerID: usher keeps no settings owned by a user"}
+	}
 	s, err := h.Settings.SetFile(r.Context(), r.PathValue("key"), usher.AttachmentUpload{Kind: usher.AttachmentSetting, Name: up.Name, Body: up.File})
 	if err != nil {
 		return err
