@@ -221,7 +221,7 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 // Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
 // kind, a malformed UUID or cursor, a reversed range, a cursor with an
 // offset, a filter string with control characters, a substring search
-// of fewer than 3 characters).
+// of the username, the address or all three (q) of fewer than 3 characters).
 func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	if err := s.authorize(ctx, actUserList, nil); err != nil {
 		return nil, err
@@ -247,16 +247,19 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 
 // checkFilter validates and normalises a user filter for p.
 func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
+	// The UUID and the external id have no search index: a substring of
+	// them of any length is looked for the same way, so it takes no
+	// minimum.
 	for _, t := range []struct{ name, v string }{
 		{"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
+		{"uuid", f.UUIDContains}, {"external_id", f.ExternalIDContains},
 	} {
 		if err := filterText(t.name, t.v); err != nil {
 			return err
 		}
 	}
 	for _, t := range []struct{ name, v string }{
-		{"q", f.Query}, {"username", f.UsernameContains}, {"email", f.EmailContains}, {"uuid", f.UUIDContains},
-		{"external_id", f.ExternalIDContains},
+		{"q", f.Query}, {"username", f.UsernameContains}, {"email", f.EmailContains},
 	} {
 		if err := searchText(t.name, t.v); err != nil {
 			return err

@@ -12,8 +12,9 @@ import (
 
 // TestListContains: the substring filters match any case and take their
 // value literally; e-mail addresses and external ids are filtered by
-// administrators only, and every value is checked like the exact filters'
-// and holds at least three characters, as q does.
+// administrators only, and every value is checked like the exact filters';
+// the username and the address hold at least three characters, as q does,
+// while the UUID and the external id, which no index answers, take any.
 func TestListContains(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -42,8 +43,9 @@ func TestListContains(t *testing.T) {
 		{"q of three letters in six bytes", b.admin, usher.UserFilter{Query: "ééé"}, "[]"},
 		{"username of one character", b.admin, usher.UserFilter{UsernameContains: "b"}, "invalid"},
 		{"e-mail of two characters", b.admin, usher.UserFilter{EmailContains: "bx"}, "invalid"},
-		{"uuid of two characters", b.admin, usher.UserFilter{UUIDContains: "00"}, "invalid"},
-		{"external id of two characters", b.admin, usher.UserFilter{ExternalIDContains: "em"}, "invalid"},
+		{"uuid of one character", b.admin, usher.UserFilter{UUIDContains: b.alice.UUID[8:9], Kind: usher.KindNormal, Username: "alice"}, "[alice]"},
+		{"external id of two characters", b.admin, usher.UserFilter{ExternalIDContains: "em"}, "[alice Bobby_T]"},
+		{"external id of one character", b.admin, usher.UserFilter{ExternalIDContains: "%"}, "[Bobby_T]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
