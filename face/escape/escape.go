@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"usher"
 	"usher/web"
@@ -194,6 +195,17 @@ func (h *Handler) Routes() []string {
 	return out
 }
 
+// exact is the ServeMux pattern of a route's path: a pattern ending in a
+// slash would also take every path below it, so that DELETE
+// /teams/alpha/anything/ deleted the team alpha; {$} makes it the path
+// alone.
+func exact(pattern string) string {
+	if strings.HasSuffix(pattern, "/") {
+		return pattern + "{$}"
+	}
+	return pattern
+}
+
 // Mount registers the face's endpoints on mux, and a fallback that answers
 // every other path under /escape/api/v1 with a 404, or a 405 naming the
 // methods the path is served with. The log-in methods are served at the
@@ -201,14 +213,17 @@ func (h *Handler) Routes() []string {
 // belongs to the Lenses face.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	h.origin = web.NewOrigin(h.PublicURL)
+	var patterns []string
 	for _, r := range h.routes() {
 		handler := web.Adapt(r.handle, h.writeError)
 		if !r.public {
 			handler = h.authenticate(handler)
 		}
-		mux.Handle(r.method+" "+r.pattern, handler)
+		pattern := r.method + " " + exact(r.pattern)
+		mux.Handle(pattern, handler)
+		patterns = append(patterns, pattern)
 	}
-	mux.Handle(Prefix+"/", web.Fallback(h.Routes(), h.writeError))
+	mux.Handle(Prefix+"/", web.Fallback(patterns, h.writeError))
 }
 
 // cookie is the X-Escape-Token cookie a log-in sets; it is sent to the
