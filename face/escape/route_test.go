@@ -1,6 +1,7 @@
 package escape_test
 
 import (
+	"strings"
 	"testing"
 
 	"usher"
@@ -24,4 +25,29 @@ func TestPathsBelowARouteAreNotIt(t *testing.T) {
 		{"the team is still there", call{method: "GET", path: p + "/teams/alpha/", token: b.userTok}, 200, "", ""},
 		{"a wrong method on a route still 405", call{method: "PATCH", path: p + "/teams/alpha/", token: b.userTok}, 405, usher.CodeMethodNotAllowed, ""},
 	})
+}
+
+// TestAddUserNamesItsFields: the refusals of POST /groups/add-user/ name
+// the body's fields, group and user_id, not the core's handle and uuid.
+func TestAddUserNamesItsFields(t *testing.T) {
+	t.Parallel()
+	b, _ := setupTeams(t)
+	add := func(body map[string]any) call {
+		return call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok, body: body}
+	}
+	b.run(t, []rawCase{
+		{"not a UUID", add(map[string]any{"group": "project-x", "user_id": "not-a-uuid"}), 400, usher.CodeInvalidParameter, "user_id"},
+		{"a team's name", add(map[string]any{"group": "alpha", "user_id": b.admin.UUID}), 409, usher.CodeHandleTaken, "group"},
+		{"not a name", add(map[string]any{"group": "a b", "user_id": b.admin.UUID}), 400, usher.CodeValidationFailed, "group"},
+		{"no group", add(map[string]any{"user_id": b.admin.UUID}), 400, usher.CodeInvalidParameter, "group"},
+	})
+	res := b.do(t, add(map[string]any{"group": "project-x", "user_id": "not-a-uuid"}))
+	if e, _ := res.problem(t); e.Message != "user_id: is not a UUID" {
+		t.Errorf("message %q names another field", e.Message)
+	}
+	// A team's refusal names its name in the message as in the fields.
+	res = b.do(t, call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "be ta"}})
+	if e, field := res.problem(t); field != "name" || !strings.HasPrefix(e.Message, "name: ") {
+		t.Errorf("team: %s", res.body)
+	}
 }

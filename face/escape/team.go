@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"usher"
 	"usher/web"
@@ -207,6 +208,13 @@ func (h *Handler) removeTeamUser(w http.ResponseWriter, r *http.Request) error {
 // renameHandle names the core's handle as Escape names it: the team's
 // name.
 func renameHandle(err error) error {
+	return renameFields(err, map[string]string{"handle": "name"})
+}
+
+// renameFields names the fields of a core error as the request named
+// them: names maps the core's field to the body's, in the fields and in
+// the message, which starts with the first field's name.
+func renameFields(err error, names map[string]string) error {
 	var e *usher.Error
 	if !errors.As(err, &e) || len(e.Fields) == 0 {
 		return err
@@ -214,8 +222,13 @@ func renameHandle(err error) error {
 	out := *e
 	out.Fields = slices.Clone(e.Fields)
 	for i := range out.Fields {
-		if out.Fields[i].Field == "handle" {
-			out.Fields[i].Field = "name"
+		if to, ok := names[out.Fields[i].Field]; ok {
+			out.Fields[i].Field = to
+		}
+	}
+	for from, to := range names {
+		if rest, ok := strings.CutPrefix(out.Message, from+": "); ok {
+			out.Message = to + ": " + rest
 		}
 	}
 	return &out
