@@ -24,11 +24,13 @@ var statuses = map[usher.Kind]int{
 
 // codeStatuses are the codes Escape answers with a status of its own
 // rather than their kind's: sign-up being off is its 500 ("Signup
-// disabled."), and a plan that allows no teams its 401. The body still
-// names the precise reason.
+// disabled."), a plan that allows no teams its 401, and a body that is not
+// JSON its 400 ("Invalid JSON body"; Escape's tables name no 415). The
+// body still names the precise reason.
 var codeStatuses = map[string]int{
-	usher.CodeSignupDisabled:   http.StatusInternalServerError,
-	usher.CodePlanForbidsTeams: http.StatusUnauthorized,
+	usher.CodeSignupDisabled:       http.StatusInternalServerError,
+	usher.CodePlanForbidsTeams:     http.StatusUnauthorized,
+	usher.CodeUnsupportedMediaType: http.StatusBadRequest,
 }
 
 // errorJSON is the error body: a code clients can switch on, a message
@@ -55,10 +57,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if s, ok := codeStatuses[e.Code]; ok {
+	if s := web.Status(e); s != 0 {
 		status = s
 	}
-	if s := web.Status(e); s != 0 {
+	if s, ok := codeStatuses[e.Code]; ok {
 		status = s
 	}
 	body := errorJSON{Code: e.Code, Message: e.Message}

@@ -51,3 +51,19 @@ func TestAddUserNamesItsFields(t *testing.T) {
 		t.Errorf("team: %s", res.body)
 	}
 }
+
+// TestBodyOfAnotherTypeIs400: Escape's tables answer a body that is not
+// JSON with 400 ("Invalid JSON body", "Failed to read JSON body") and name
+// no 415.
+func TestBodyOfAnotherTypeIs400(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	text := map[string]string{"Content-Type": "text/plain"}
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	b.run(t, []rawCase{
+		{"log-in as text", call{method: "POST", path: p + "/auth/login/", body: `{"email":"plain@example.com","secret_token":"x"}`, header: text}, 400, usher.CodeUnsupportedMediaType, ""},
+		{"sign-up as a form", call{method: "POST", path: p + "/auth/signup/", body: "username=x&password=y", header: form}, 400, usher.CodeUnsupportedMediaType, ""},
+		{"a team as text", call{method: "POST", path: p + "/teams/", token: b.userTok, body: `{"name":"beta"}`, header: text}, 400, usher.CodeUnsupportedMediaType, ""},
+		{"a plan as text", call{method: "POST", path: p + "/plans/", token: b.adminTok, body: `{"name":"gold"}`, header: text}, 400, usher.CodeUnsupportedMediaType, ""},
+	})
+}
