@@ -2,6 +2,7 @@ package escape
 
 import (
 	"net/http"
+	"strings"
 
 	"usher"
 	"usher/web"
@@ -165,13 +166,23 @@ func (h *Handler) joinGroup(w http.ResponseWriter, r *http.Request) error {
 
 // setRoles sets a user's Roles in a group: usher holds one permission per
 // member, so the roles are one level the group's kind gives, or none,
-// which takes the user out of the group.
+// which takes the user out of the group. Escape's body names the user, and
+// in one form the group, that the path names: when given, they must be the
+// path's (names are compared regardless of case, as they are held).
 func (h *Handler) setRoles(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Roles []string `json:"roles"`
+		Roles    []string `json:"roles"`
+		Username string   `json:"username"`
+		Group    string   `json:"group"`
 	}
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
+	}
+	if req.Username != "" && !strings.EqualFold(req.Username, r.PathValue("username")) {
+		return web.Invalid("username", usher.CodeInvalid, "must be the user the path names")
+	}
+	if req.Group != "" && !strings.EqualFold(req.Group, r.PathValue("group")) {
+		return web.Invalid("group", usher.CodeInvalid, "must be the group the path names")
 	}
 	if len(req.Roles) > 1 {
 		return web.Invalid("roles", usher.CodeInvalid, "holds one role at most: a member has one permission")

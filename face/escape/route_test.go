@@ -67,3 +67,26 @@ func TestBodyOfAnotherTypeIs400(t *testing.T) {
 		{"a plan as text", call{method: "POST", path: p + "/plans/", token: b.adminTok, body: `{"name":"gold"}`, header: text}, 400, usher.CodeUnsupportedMediaType, ""},
 	})
 }
+
+// TestSetRolesTakesEscapesBody: Escape's request to set roles is
+// {"roles", "username"} (with "group" in its other form); the path names
+// the group and the user too, so the body's, when given, must name the
+// same ones.
+func TestSetRolesTakesEscapesBody(t *testing.T) {
+	t.Parallel()
+	b, _ := setupTeams(t)
+	path := p + "/groups/alpha/users/reader/roles/"
+	set := func(body map[string]any) call { return call{method: "PUT", path: path, token: b.userTok, body: body} }
+	b.run(t, []rawCase{
+		{"roles and username", set(map[string]any{"roles": []string{"write"}, "username": "reader"}), 200, "", ""},
+		{"roles, group and username", set(map[string]any{"group": "alpha", "roles": []string{"read"}, "username": "reader"}), 200, "", ""},
+		{"the username in another case", set(map[string]any{"roles": []string{"write"}, "username": "Reader"}), 200, "", ""},
+		{"another username", set(map[string]any{"roles": []string{"owner"}, "username": "plain"}), 400, usher.CodeInvalid, "username"},
+		{"another group", set(map[string]any{"group": "machines", "roles": []string{"owner"}}), 400, usher.CodeInvalid, "group"},
+		{"username of a wrong type", set(map[string]any{"roles": []string{"read"}, "username": 5}), 400, usher.CodeWrongType, "username"},
+	})
+	res := b.do(t, call{method: "GET", path: path, token: b.userTok})
+	if got := strings.TrimSpace(string(res.body)); got != `["write"]` {
+		t.Errorf("roles after: %s", got)
+	}
+}
