@@ -25,8 +25,11 @@ const devicePath = "/v1/auth/device"
 // startOAuth sends the person's browser, which opened the URL of a
 // provider's method in an older answer of the log-in methods (redeem-token
 // is the user code it carried), to the device page with the code filled
-// in. It approves nothing: a link another site makes a browser open must
-// not hand that site's client the person's session (docs/auth.md).
+// in; a code no log-in waits with is Escape's 404 ("Redeem token not
+// found."), which the core's look-up answers, counting the try as the
+// device page's do. It approves nothing: a link another site makes a
+// browser open must not hand that site's client the person's session
+// (docs/auth.md).
 func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	code := q.String("redeem-token")
@@ -35,6 +38,9 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	}
 	if code == "" {
 		return web.Invalid("redeem-token", usher.CodeRequired, "Missing redeem-token parameter.")
+	}
+	if _, err := h.Auth.DescribeDevice(r.Context(), code); err != nil {
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, deviceURL(web.BaseURL(r, h.PublicURL), code), http.StatusFound)

@@ -110,7 +110,7 @@ func testAuthOperations(t *testing.T, b *bundle) {
 		{"redeem, no token", call{method: "GET", path: p + "/auth/redeem/"}, 400, usher.CodeRequired, "redeem-token"},
 		{"redeem, unknown token", call{method: "GET", path: p + "/auth/redeem/?redeem-token=nope"}, 404, usher.CodeRedeemNotFound, ""},
 		{"OAuth start, no code", call{method: "GET", path: p + "/auth/oauth/corp/start/"}, 400, usher.CodeRequired, "redeem-token"},
-		{"OAuth start, any code goes to the device page", call{method: "GET", path: p + "/auth/oauth/corp/start/?redeem-token=ABCD-EFGH"}, 302, "", ""},
+		{"OAuth start, an unknown code", call{method: "GET", path: p + "/auth/oauth/corp/start/?redeem-token=ABCD-EFGH"}, 404, usher.CodeDeviceNotFound, ""},
 		{"OAuth callback, unknown state", call{method: "GET", path: p + "/auth/oauth/corp/callback/?state=x&code=y"}, 404, usher.CodeOAuthStateNotFound, ""},
 		{"OAuth callback, unknown provider", call{method: "GET", path: p + "/auth/oauth/nope/callback/?state=x&code=y"}, 404, usher.CodeProviderNotFound, ""},
 		{"OAuth callback, refused", call{method: "GET", path: p + "/auth/oauth/corp/callback/?error=access_denied&state=x"}, 401, usher.CodeOAuthDenied, ""},

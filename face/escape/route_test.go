@@ -1,6 +1,8 @@
 package escape_test
 
 import (
+	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -89,4 +91,24 @@ func TestSetRolesTakesEscapesBody(t *testing.T) {
 	if got := strings.TrimSpace(string(res.body)); got != `["write"]` {
 		t.Errorf("roles after: %s", got)
 	}
+}
+
+// TestOAuthStartUnknownCodeIs404: Escape's OAuth log-in answers 404
+// "Redeem token not found." for a code no log-in is waiting with; a live
+// code still goes to the device page.
+func TestOAuthStartUnknownCodeIs404(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	d, err := b.env.Core.Auth.StartDeviceLogin(context.Background(), "corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := p + "/auth/oauth/corp/start/?redeem-token="
+	b.run(t, []rawCase{
+		{"an unknown code", call{method: "GET", path: start + "ABCD-EFGH"}, 404, usher.CodeDeviceNotFound, ""},
+		{"the client's redeem token, not the person's code", call{method: "GET", path: start + url.QueryEscape(d.RedeemToken)}, 404, usher.CodeDeviceNotFound, ""},
+		{"a live code", call{method: "GET", path: start + url.QueryEscape(d.UserCode)}, 302, "", ""},
+		{"a live code again: opening approves nothing", call{method: "GET", path: start + url.QueryEscape(d.UserCode)}, 302, "", ""},
+		{"no code", call{method: "GET", path: p + "/auth/oauth/corp/start/"}, 400, usher.CodeRequired, "redeem-token"},
+	})
 }
