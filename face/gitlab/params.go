@@ -164,10 +164,19 @@ func (p *params) str(name string) *string {
 	return &s
 }
 
-// integer returns an integer parameter, nil when absent or null.
+// empty reports whether a parameter is given as the empty string, which
+// Grape coerces to nil for every type but String: an integer or a boolean
+// given so is taken as not given (page= is the first page, admin= leaves
+// the flag as it is), not refused.
+func empty(v any) bool {
+	s, ok := v.(string)
+	return ok && s == ""
+}
+
+// integer returns an integer parameter, nil when absent, null or empty.
 func (p *params) integer(name string) *int {
 	v, ok := p.values[name]
-	if !ok || v == nil {
+	if !ok || v == nil || empty(v) {
 		return nil
 	}
 	var s string
@@ -185,11 +194,12 @@ func (p *params) integer(name string) *int {
 	return &n
 }
 
-// boolean returns a boolean parameter, nil when absent or null. Text takes
-// the spellings Grape accepts: true/false, 1/0, t/f, yes/no, y/n, on/off.
+// boolean returns a boolean parameter, nil when absent, null or empty.
+// Text takes the spellings Grape accepts: true/false, 1/0, t/f, yes/no,
+// y/n, on/off.
 func (p *params) boolean(name string) *bool {
 	v, ok := p.values[name]
-	if !ok || v == nil {
+	if !ok || v == nil || empty(v) {
 		return nil
 	}
 	var s string
