@@ -315,6 +315,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	if err := in.err(); err != nil {
 		return err
 	}
+	if !c.SendInvitation && c.Password == "" {
+		// The password was given, as require saw, but empty or null. To
+		// the core an empty password is none, which would make a user who
+		// cannot sign in and is sent no invitation; GitLab refuses it.
+		return usher.FieldErrors(usher.FieldError{Field: "password", Code: usher.CodeRequired, Message: "can't be blank"})
+	}
 	u, err := h.Users.Create(r.Context(), c)
 	if err != nil {
 		return err

@@ -1,0 +1,50 @@
+package gitlab_test
+
+import (
+	"net/url"
+	"testing"
+
+	"usher"
+)
+
+// TestCreateBlankPassword checks that POST /users with a password that is
+// empty or null is refused as GitLab refuses it, 400 "can't be blank",
+// rather than making a user with no password and no invitation: to the
+// core an empty password is none at all.
+func TestCreateBlankPassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	user := func(pw any) map[string]any {
+		return map[string]any{"email": "blank@example.com", "username": "blank", "name": "Blank", "password": pw}
+	}
+	for _, tt := range []struct {
+		name   string
+		c      call
+		status int
+		body   string
+	}{
+		{"empty", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: user("")}, 400,
+			`{"message":{"password":["can't be blank"]}}`},
+		{"null", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: user(nil)}, 400,
+			`{"message":{"password":["can't be blank"]}}`},
+		{"empty in a form", call{method: "POST", path: "/api/v3/users", token: b.adminTok,
+			body: url.Values{"email": {"blank@example.com"}, "username": {"blank"}, "name": {"Blank"}, "password": {""}}}, 400,
+			`{"message":{"password":["can't be blank"]}}`},
+		{"a malformed parameter comes first", call{method: "POST", path: "/api/v4/users", token: b.adminTok,
+			body: map[string]any{"email": "blank@example.com", "username": "blank", "name": "Blank", "password": "", "admin": "maybe"}}, 400,
+			`{"error":"admin is invalid"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b.do(t, tt.c).want(t, tt.name, tt.status, tt.body)
+		})
+	}
+	page, err := b.env.Core.Users.List(system(), usher.UserFilter{Username: "blank"})
+	if err != nil || len(page.Items) != 0 {
+		t.Fatalf("a refused create wrote a user: %v, %v", page, err)
+	}
+	// With reset_password=true an empty password is no password, and the
+	// invitation is sent.
+	b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok,
+		body: map[string]any{"email": "blank@example.com", "username": "blank", "name": "Blank", "password": "", "reset_password": true}}).
+		want(t, "reset_password with an empty password", 201, "")
+}
