@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -315,17 +316,39 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	if err := in.err(); err != nil {
 		return err
 	}
-	if !c.SendInvitation && c.Password == "" {
-		// The password was given, as require saw, but empty or null. To
-		// the core an empty password is none, which would make a user who
-		// cannot sign in and is sent no invitation; GitLab refuses it.
-		return usher.FieldErrors(usher.FieldError{Field: "password", Code: usher.CodeRequired, Message: "can't be blank"})
+	if err := blank(c); err != nil {
+		return err
 	}
 	u, err := h.Users.Create(r.Context(), c)
 	if err != nil {
 		return err
 	}
 	return web.WriteJSON(w, http.StatusCreated, h.adminView(r, u))
+}
+
+// blank refuses a create whose required parameters were given, as
+// require saw, but empty, blank or null: GitLab reads a required parameter
+// only when it is present (its API's required_attributes!, its models'
+// presence validations) and answers 400 "can't be blank". To the core an
+// empty address, name or password is none, which GitLab's users always
+// have: a user without a password could not sign in and would be sent no
+// invitation.
+func blank(c usher.UserCreate) error {
+	var fields []usher.FieldError
+	for _, f := range []struct{ name, value string }{
+		{"email", c.Email}, {"password", c.Password}, {"username", c.Username}, {"name", c.Name},
+	} {
+		if f.name == "password" && c.SendInvitation {
+			continue
+		}
+		if strings.TrimSpace(f.value) == "" {
+			fields = append(fields, usher.FieldError{Field: f.name, Code: usher.CodeRequired, Message: "can't be blank"})
+		}
+	}
+	if len(fields) > 0 {
+		return usher.FieldErrors(fields...)
+	}
+	return nil
 }
 
 // gitLabProfile reads the GitLab profile fields of a user's create or

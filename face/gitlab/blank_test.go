@@ -7,15 +7,21 @@ import (
 	"usher"
 )
 
-// TestCreateBlankPassword checks that POST /users with a password that is
+// TestCreateBlank checks that POST /users with a password that is
 // empty or null is refused as GitLab refuses it, 400 "can't be blank",
 // rather than making a user with no password and no invitation: to the
-// core an empty password is none at all.
-func TestCreateBlankPassword(t *testing.T) {
+// core an empty password is none at all. So are an empty, blank or null
+// email, username and name: GitLab's users always have them.
+func TestCreateBlank(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	user := func(pw any) map[string]any {
 		return map[string]any{"email": "blank@example.com", "username": "blank", "name": "Blank", "password": pw}
+	}
+	with := func(k string, v any) map[string]any {
+		m := user(password)
+		m[k] = v
+		return m
 	}
 	for _, tt := range []struct {
 		name   string
@@ -33,6 +39,18 @@ func TestCreateBlankPassword(t *testing.T) {
 		{"a malformed parameter comes first", call{method: "POST", path: "/api/v4/users", token: b.adminTok,
 			body: map[string]any{"email": "blank@example.com", "username": "blank", "name": "Blank", "password": "", "admin": "maybe"}}, 400,
 			`{"error":"admin is invalid"}`},
+		{"empty email", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: with("email", "")}, 400,
+			`{"message":{"email":["can't be blank"]}}`},
+		{"null email without confirmation", call{method: "POST", path: "/api/v4/users", token: b.adminTok,
+			body: map[string]any{"email": nil, "username": "blank", "name": "Blank", "password": password, "confirm": false}}, 400,
+			`{"message":{"email":["can't be blank"]}}`},
+		{"empty name", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: with("name", "")}, 400,
+			`{"message":{"name":["can't be blank"]}}`},
+		{"blank name", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: with("name", "   ")}, 400,
+			`{"message":{"name":["can't be blank"]}}`},
+		{"all blank", call{method: "POST", path: "/api/v4/users", token: b.adminTok,
+			body: map[string]any{"email": "", "username": nil, "name": " ", "password": ""}}, 400,
+			`{"message":{"email":["can't be blank"],"password":["can't be blank"],"username":["can't be blank"],"name":["can't be blank"]}}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b.do(t, tt.c).want(t, tt.name, tt.status, tt.body)
