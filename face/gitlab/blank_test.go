@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"fmt"
 	"net/url"
 	"testing"
 
@@ -65,4 +66,39 @@ func TestCreateBlank(t *testing.T) {
 	b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok,
 		body: map[string]any{"email": "blank@example.com", "username": "blank", "name": "Blank", "password": "", "reset_password": true}}).
 		want(t, "reset_password with an empty password", 201, "")
+}
+
+// TestUpdateBlank checks that PUT /users/:id giving an e-mail address, a
+// username or a name empty, blank or null is refused as GitLab refuses
+// it, 400 "can't be blank" for each, and changes nothing: to the core an
+// empty address or name is none, and GitLab's users always have them.
+func TestUpdateBlank(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	path := fmt.Sprintf("/api/v4/users/%d", b.user.ID)
+	for _, tt := range []struct {
+		name string
+		body any
+		want string
+	}{
+		{"empty name and email", map[string]any{"name": "", "email": ""},
+			`{"message":{"email":["can't be blank"],"name":["can't be blank"]}}`},
+		{"null email", map[string]any{"email": nil}, `{"message":{"email":["can't be blank"]}}`},
+		{"blank username", map[string]any{"username": "  "}, `{"message":{"username":["can't be blank"]}}`},
+		{"blank name with a good bio", map[string]any{"name": " ", "bio": "kept out"}, `{"message":{"name":["can't be blank"]}}`},
+		{"empty name in a form", url.Values{"name": {""}}, `{"message":{"name":["can't be blank"]}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b.do(t, call{method: "PUT", path: path, token: b.adminTok, body: tt.body}).want(t, tt.name, 400, tt.want)
+		})
+	}
+	u, err := b.env.Core.Users.Get(system(), usher.UserKey{ID: b.user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Email != "plain@example.com" || u.Name != "Plain User" || u.Username != "plain" || u.Bio != "" {
+		t.Fatalf("a refused update changed the user: %q %q %q %q", u.Email, u.Name, u.Username, u.Bio)
+	}
+	b.do(t, call{method: "PUT", path: path, token: b.adminTok, body: map[string]any{"name": "Plain Again"}}).
+		want(t, "a name", 200, "")
 }

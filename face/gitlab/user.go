@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -334,15 +335,32 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 // have: a user without a password could not sign in and would be sent no
 // invitation.
 func blank(c usher.UserCreate) error {
+	fields := []given{{"email", &c.Email}, {"password", &c.Password}, {"username", &c.Username}, {"name", &c.Name}}
+	if c.SendInvitation {
+		fields = slices.Delete(fields, 1, 2)
+	}
+	return refuseBlank(fields...)
+}
+
+// blankChange refuses an update that gives an address, a username or a
+// name but empty, blank or null, as blank does a create's.
+func blankChange(up usher.UserUpdate) error {
+	return refuseBlank(given{"email", up.Email}, given{"username", up.Username}, given{"name", up.Name})
+}
+
+// given is a parameter's name and its value, nil when not given.
+type given struct {
+	name  string
+	value *string
+}
+
+// refuseBlank answers 400 "can't be blank" for each parameter given empty,
+// blank or null, or nil when there is none.
+func refuseBlank(params ...given) error {
 	var fields []usher.FieldError
-	for _, f := range []struct{ name, value string }{
-		{"email", c.Email}, {"password", c.Password}, {"username", c.Username}, {"name", c.Name},
-	} {
-		if f.name == "password" && c.SendInvitation {
-			continue
-		}
-		if strings.TrimSpace(f.value) == "" {
-			fields = append(fields, usher.FieldError{Field: f.name, Code: usher.CodeRequired, Message: "can't be blank"})
+	for _, p := range params {
+		if p.value != nil && strings.TrimSpace(*p.value) == "" {
+			fields = append(fields, usher.FieldError{Field: p.name, Code: usher.CodeRequired, Message: "can't be blank"})
 		}
 	}
 	if len(fields) > 0 {
@@ -375,6 +393,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params)
 		GitLab: gitLabProfile(in), Identity: identity(in),
 	}
 	if err := in.err(); err != nil {
+		return err
+	}
+	if err := blankChange(up); err != nil {
 		return err
 	}
 	u, err := h.Users.Update(r.Context(), key, up)
