@@ -76,6 +76,9 @@ func TestSuspendedFromTheStart(t *testing.T) {
 	if u.SuspendedAt == nil {
 		t.Fatal("created suspended without a suspension time")
 	}
+	// A suspension is lifted by unsuspending, not by unblocking.
+	_, err := b.users.Unblock(as(b.admin), usher.UserKey{ID: u.ID})
+	wantKind(t, err, usher.KindConflict, usher.CodeInvalidState)
 	got, err := b.users.Unsuspend(as(b.admin), usher.UserKey{ID: u.ID})
 	if err != nil || got.State != usher.StateActive || got.SuspendedAt != nil {
 		t.Fatalf("unsuspend: %+v, %v", got, err)

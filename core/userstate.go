@@ -241,17 +241,19 @@ func (s *Users) Block(ctx context.Context, key usher.UserKey) (*usher.User, erro
 	return s.setState(ctx, key, "user.block", usher.StateBlocked, append(signInStates, usher.StateSuspended)...)
 }
 
-// Unblock lifts a block. Unblocking a user that is not blocked changes
-// nothing.
+// Unblock lifts a block. Unblocking an active or pending user changes
+// nothing; a suspended one is unsuspended, not unblocked (as GitLab's
+// deactivated users are activated, not unblocked).
 //
 // Errors: Unauthenticated, Forbidden (also for a user blocked by an external
-// directory), NotFound.
+// directory), NotFound, Conflict (a suspended user).
 func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	return s.change(ctx, key, actUserState, "user.unblock", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
-		if u.State == usher.StateBlocked {
+		if u.State == usher.StateBlocked || u.State == usher.StateSuspended {
 			// Lifting a block gives the account back its log-in, as
 			// blocking takes it: a rule reaches only accounts with no
-			// more rights than its holder (see setState).
+			// more rights than its holder (see setState), and learns
+			// the state of no other.
 			if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
 				return nil, err
 			}
@@ -259,6 +261,9 @@ func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, er
 		switch u.State {
 		case usher.StateBlockedExternal:
 			return nil, errExternalBlock()
+		case usher.StateSuspended:
+			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeInvalidState,
+				Message: "a suspended user is unsuspended, not unblocked"}
 		case usher.StateBlocked:
 			u.State = usher.StateActive
 			return map[string]usher.Change{"state": {Old: string(usher.StateBlocked), New: string(usher.StateActive)}}, nil

@@ -384,6 +384,18 @@ func TestClientBlock(t *testing.T) {
 	}
 	err = admin.Users.BlockUser(ext.ID)
 	wantStatus(t, "BlockUser of an externally blocked user", err, http.StatusForbidden)
+	// A deactivated user, usher's suspended, is not unblocked: GitLab's
+	// 403, which the client calls a prevented unblock, and the user stays
+	// deactivated.
+	sleepy := b.env.MustCreateUser(t, usher.UserCreate{Username: "sleepy", Email: "sleepy@example.com", State: usher.StateSuspended})
+	if err := admin.Users.UnblockUser(sleepy.ID); !errors.Is(err, gl.ErrUserUnblockPrevented) {
+		t.Fatalf("UnblockUser of a deactivated user: %v", err)
+	}
+	if u, _, err := admin.Users.GetUser(sleepy.ID, gl.GetUsersOptions{}); err != nil || u.State != "deactivated" {
+		t.Fatalf("deactivated user after unblock: %+v, %v", u, err)
+	}
+	b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/unblock", sleepy.ID), token: b.adminTok}).
+		want(t, "PUT unblock of a deactivated user", 403, `{"message":"403 Forbidden - Deactivated users cannot be unblocked by the API"}`)
 	if err := admin.Users.UnblockUser(999999); !errors.Is(err, gl.ErrUserNotFound) {
 		t.Fatalf("UnblockUser of nobody: %v", err)
 	}

@@ -242,6 +242,9 @@ type gitlabWords struct {
 	resource string
 	// conflict is GitLab's whole message for a conflict it refuses too.
 	conflict string
+	// forbidden is GitLab's reason for a conflict it answers 403, after
+	// "403 Forbidden - ".
+	forbidden string
 	// field is the Rails validation message for a field problem's code.
 	field string
 }
@@ -256,10 +259,12 @@ var codeWords = map[string]gitlabWords{
 	usher.CodeSSHKeyNotFound: {resource: "Key"},
 	usher.CodeEmailNotFound:  {resource: "Email"},
 	usher.CodeLastTeamOwner:  {conflict: "User cannot be removed while is the sole-owner of a group"},
-	usher.CodeRequired:       {field: "can't be blank"},
-	usher.CodeInvalid:        {field: "is invalid"},
-	usher.CodeTaken:          {field: "has already been taken"},
-	usher.CodeNegative:       {field: "must be greater than or equal to 0"},
+	// A suspended user, GitLab's deactivated, is not unblocked.
+	usher.CodeInvalidState: {forbidden: "Deactivated users cannot be unblocked by the API"},
+	usher.CodeRequired:     {field: "can't be blank"},
+	usher.CodeInvalid:      {field: "is invalid"},
+	usher.CodeTaken:        {field: "has already been taken"},
+	usher.CodeNegative:     {field: "must be greater than or equal to 0"},
 }
 
 // errorWriter returns the face's one error writer, with the route's way of
@@ -299,6 +304,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		_ = web.WriteJSON(w, http.StatusUnsupportedMediaType,
 			grapeError("The provided content-type '"+mt+"' is not supported."))
+		return
+	}
+	if reason := codeWords[e.Code].forbidden; reason != "" {
+		_ = web.WriteJSON(w, http.StatusForbidden, message("403 Forbidden - "+reason))
 		return
 	}
 	status, ok := statuses[e.Kind]

@@ -587,7 +587,7 @@ func TestStateChanges(t *testing.T) {
 		{"suspend", 409, "", 401},
 		{"unblock", 200, "active", 200},
 		{"suspend", 200, "suspended", 401},
-		{"unblock", 200, "suspended", 401},
+		{"unblock", 409, "", 401},
 		{"block", 200, "blocked", 401},
 		{"unblock", 200, "active", 200},
 	}
