@@ -59,9 +59,7 @@ func (s *Plans) Create(ctx context.Context, p usher.Plan) (*usher.Plan, error) {
 	if !planNameRE.MatchString(p.Name) {
 		c.add("name", usher.CodeInvalid, "must be 1 to 64 letters, digits, spaces and _ . -")
 	}
-	if p.ProjectLimit < 0 {
-		c.add("project_limit", usher.CodeNegative, "must not be negative")
-	}
+	c.count("project_limit", p.ProjectLimit)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -108,8 +106,9 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 	if err := s.authorize(ctx, actPlanManage, nil); err != nil {
 		return nil, err
 	}
-	if in.ProjectLimit < 0 {
-		return nil, usher.FieldErrors(usher.FieldError{Field: "project_limit", Code: usher.CodeNegative, Message: "must not be negative"})
+	var c checker
+	if c.count("project_limit", in.ProjectLimit); c.err() != nil {
+		return nil, c.err()
 	}
 	var out *usher.Plan
 	err := s.store.InTx(ctx, func(tx store.Tx) error {

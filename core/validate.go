@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -347,11 +348,19 @@ func (c *checker) user(u *usher.User) {
 	if !u.State.Valid() {
 		c.add("state", usher.CodeInvalid, "is not a known state")
 	}
-	if u.GitLab.ProjectsLimit < 0 {
-		c.add("projects_limit", usher.CodeNegative, "must not be negative")
-	}
-	if u.GitLab.ThemeID < 0 || u.GitLab.ColorSchemeID < 0 {
-		c.add("theme_id", usher.CodeNegative, "must not be negative")
+	c.count("projects_limit", u.GitLab.ProjectsLimit)
+	c.count("theme_id", u.GitLab.ThemeID)
+	c.count("color_scheme_id", u.GitLab.ColorSchemeID)
+}
+
+// count checks a number kept in a 32-bit column (PostgreSQL's integer, as
+// GitLab keeps it): from 0 to math.MaxInt32.
+func (c *checker) count(field string, n int) {
+	switch {
+	case n < 0:
+		c.add(field, usher.CodeNegative, "must not be negative")
+	case n > math.MaxInt32:
+		c.add(field, usher.CodeOutOfRange, "must be less than or equal to %d", math.MaxInt32)
 	}
 }
 
