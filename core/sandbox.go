@@ -75,7 +75,10 @@ func boundRegexps(timeout time.Duration) time.Duration {
 // made, and JSON.stringify counts what it writes as it goes. The prelude
 // evaluates to a function that takes isArray, which tells an array (whose
 // length is a plain number) from a proxy or any other object.
-var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
+// It is compiled at the first script's run, not at start-up: most
+// instances run none, and compiling it holds a megabyte.
+var prelude = sync.OnceValue(func() *goja.Program {
+	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 	// The built-ins the prelude calls when a script runs, kept as they are
 	// now: a script that replaces Math.floor or Number must not make a
 	// length read as 0 to a cap.
@@ -371,10 +374,11 @@ var prelude = goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
 		return apply(stringify, undefined, [value, count, space]);
 	});
 })`, maxScriptString, maxScriptArray), false)
+})
 
 // runPrelude runs the prelude in vm.
 func runPrelude(vm *goja.Runtime) error {
-	v, err := vm.RunProgram(prelude)
+	v, err := vm.RunProgram(prelude())
 	if err != nil {
 		return err
 	}
