@@ -63,14 +63,19 @@ type ApplicationUnifyUpdate struct {
 	Order  *int
 }
 
-// ApplicationFilter selects applications for a list, ordered by id.
+// ApplicationFilter selects applications for a list.
 type ApplicationFilter struct {
 	// Name matches the name exactly, ignoring case.
 	Name string
 	// Query is contained, ignoring case, in the name or the display name.
 	Query   string
 	Deleted Inclusion
-	Page    PageRequest
+	// Sort orders the applications by one of ApplicationSorts; by id
+	// when empty.
+	Sort Sort
+	// Page is the page asked for; its cursor is an application's Cursor
+	// under Sort.
+	Page PageRequest
 }
 
 // ApplicationOps is what the caller may do on one application: the

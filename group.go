@@ -124,7 +124,9 @@ type GroupFilter struct {
 	Archived       Inclusion
 	Deleted        Inclusion
 	IDs            []int64
-	// Page is the page asked for; groups are ordered by id, and the
-	// cursor is a group's id.
+	// Sort orders the groups by one of GroupSorts; by id when empty.
+	Sort Sort
+	// Page is the page asked for; its cursor is a group's Cursor under
+	// Sort.
 	Page PageRequest
 }

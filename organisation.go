@@ -21,3 +21,18 @@ type OrganisationUpdate struct {
 	Archived *bool
 	Deleted  *bool
 }
+
+// OrganisationFilter selects organisations for a list.
+type OrganisationFilter struct {
+	// Query keeps the organisations whose name starts with it, ignoring
+	// case.
+	Query    string
+	Archived Inclusion
+	Deleted  Inclusion
+	// Sort orders the organisations by one of OrganisationSorts; by id
+	// when empty.
+	Sort Sort
+	// Page is the page asked for; its cursor is an organisation's Cursor
+	// under Sort.
+	Page PageRequest
+}

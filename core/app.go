@@ -258,16 +258,17 @@ func (s *Applications) Get(ctx context.Context, id int64) (*usher.AllowedApplica
 }
 
 // List returns a page of the applications f selects that the caller may
-// read, ordered by id; the cursor is an application's id. An offset and a
-// total are as filtered pages them.
+// read, in f.Sort's order (by id when empty); the cursor is an
+// application's Cursor under it. An offset and a total are as filtered
+// pages them.
 //
 // Errors: Unauthenticated, Forbidden (a token that may not read), Invalid
-// (a bad cursor or offset).
+// (a bad sort, cursor or offset).
 func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.AllowedApplication], error) {
 	if err := precheck(usher.PrincipalFrom(ctx), actAppRead, nil); err != nil {
 		return nil, err
 	}
-	req, err := s.idPage(f.Page)
+	req, err := s.sortedPage(f.Sort, usher.ApplicationSorts, f.Page)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +284,7 @@ func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*us
 		}
 		return v, v.Ops.Read, nil
 	}
-	return filtered(req, read, keep, func(a *usher.AllowedApplication) usher.Cursor { return usher.Cursor{ID: a.ID} })
+	return filtered(req, read, keep, func(a *usher.AllowedApplication) usher.Cursor { return a.Cursor(f.Sort) })
 }
 
 // change reads an application the caller may see, checks act on it, lets

@@ -310,11 +310,12 @@ func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, ush
 
 // List returns groups matching f that the caller may see: administrators
 // see all; others see roles and plain groups, and the teams they belong to.
-// Groups are ordered by id and the cursor is a group's id. An
-// administrator's list is the store's; another caller's offset and total
-// are as filtered pages them.
+// Groups are in f.Sort's order (by id when empty) and the cursor is a
+// group's Cursor under it. An administrator's list is the store's; another
+// caller's offset and total are as filtered pages them.
 //
-// Errors: Unauthenticated, Forbidden, Invalid.
+// Errors: Unauthenticated, Forbidden, Invalid (a bad kind, query, sort,
+// cursor or offset).
 func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupRead, nil); err != nil {
@@ -328,7 +329,7 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 	if err := filterText("q", f.Query); err != nil {
 		return nil, err
 	}
-	req, err := g.idPage(f.Page)
+	req, err := g.sortedPage(f.Sort, usher.GroupSorts, f.Page)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +337,7 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 		f.Page = req
 		return g.store.GroupList(ctx, f)
 	}
-	key := func(gr *usher.Group) usher.Cursor { return usher.Cursor{ID: gr.ID} }
+	key := func(gr *usher.Group) usher.Cursor { return gr.Cursor(f.Sort) }
 	f.Deleted = usher.Exclude
 	if f.Kinds = kindsSeen(p, f.Kinds); len(f.Kinds) == 0 {
 		page := cut([]*usher.Group{}, req.Limit, key)

@@ -89,7 +89,7 @@ func (b *offsetBundle) lists(ctx context.Context) map[string]func(usher.PageRequ
 			return idsOf(p, err, func(g *usher.Group) int64 { return g.ID })
 		},
 		"organisations": func(req usher.PageRequest) (pageIDs, error) {
-			p, err := c.Orgs.List(ctx, usher.Default, usher.Default, req)
+			p, err := c.Orgs.List(ctx, usher.OrganisationFilter{Page: req})
 			return idsOf(p, err, func(o *usher.Organisation) int64 { return o.ID })
 		},
 		"applications": func(req usher.PageRequest) (pageIDs, error) {

@@ -79,23 +79,27 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 	return org, err
 }
 
-// List returns a page of organisations, ordered by id; the cursor is an
-// organisation's id. Only administrators see deleted ones.
+// List returns a page of the organisations f selects, in f.Sort's order
+// (by id when empty); the cursor is an organisation's Cursor under it.
+// Only administrators see deleted ones.
 //
-// Errors: Unauthenticated, Forbidden, Invalid (a cursor that names no
-// organisation, a bad offset).
-func (o *Organisations) List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
+// Errors: Unauthenticated, Forbidden, Invalid (a bad query, sort, cursor
+// or offset).
+func (o *Organisations) List(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error) {
 	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
 		return nil, err
 	}
-	req, err := o.idPage(req)
-	if err != nil {
+	if err := filterText("query", f.Query); err != nil {
+		return nil, err
+	}
+	var err error
+	if f.Page, err = o.sortedPage(f.Sort, usher.OrganisationSorts, f.Page); err != nil {
 		return nil, err
 	}
 	if !usher.PrincipalFrom(ctx).IsAdmin() {
-		deleted = usher.Exclude
+		f.Deleted = usher.Exclude
 	}
-	return o.store.OrgList(ctx, archived, deleted, req)
+	return o.store.OrgList(ctx, f)
 }
 
 // Update changes an organisation: its handle or name, archives or

@@ -2,6 +2,8 @@ package core
 
 import (
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"usher"
 )
@@ -61,6 +63,32 @@ func (e *env) page(req usher.PageRequest) (usher.PageRequest, error) {
 func (e *env) idPage(req usher.PageRequest) (usher.PageRequest, error) {
 	if req.After != nil && (req.After.ID <= 0 || req.After.Key != "") {
 		return req, errInvalidCursor()
+	}
+	return e.page(req)
+}
+
+// sortedPage checks a list's sort against the columns the list sorts by
+// and the cursor against the sort (the key usher.Sort.Cursor writes), then
+// normalises the page as page does.
+func (e *env) sortedPage(s usher.Sort, columns []string, req usher.PageRequest) (usher.PageRequest, error) {
+	if s != "" && !s.In(columns) {
+		return req, invalid("sort", "must be one of %s, with an optional leading -", strings.Join(columns, ", "))
+	}
+	if c := req.After; c != nil {
+		bad := c.ID <= 0
+		switch s.Column() {
+		case "id":
+			bad = bad || c.Key != ""
+		case "created_at", "updated_at":
+			_, err := strconv.ParseInt(c.Key, 10, 64)
+			bad = bad || err != nil
+		default:
+			// A name or a handle: a name is up to maxName characters.
+			bad = bad || len(c.Key) > utf8.UTFMax*maxName || !utf8.ValidString(c.Key)
+		}
+		if bad {
+			return req, errInvalidCursor()
+		}
 	}
 	return e.page(req)
 }

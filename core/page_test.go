@@ -63,7 +63,7 @@ func (b *pageBundle) lists(t *testing.T, req usher.PageRequest) map[string]func(
 			return of(len(p.Items), p.Next, p.Total, p.Limit)
 		},
 		"organisations": func() (int, *usher.Cursor, int, int, error) {
-			p, err := b.env.Core.Orgs.List(b.ctx, usher.Default, usher.Default, req)
+			p, err := b.env.Core.Orgs.List(b.ctx, usher.OrganisationFilter{Page: req})
 			if err != nil {
 				return 0, nil, 0, 0, err
 			}

@@ -278,8 +278,9 @@ type Tx interface {
 	// OrgGet returns an organisation by id (deleted or not) or by handle
 	// (not deleted).
 	OrgGet(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
-	// OrgList returns a page of organisations by id.
-	OrgList(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error)
+	// OrgList returns a page of the organisations f selects, in f.Sort's
+	// order.
+	OrgList(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error)
 	// OrgUpdate reads the organisation, lets fn change it and writes it back.
 	OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error)
 
@@ -288,7 +289,8 @@ type Tx interface {
 	AppCreate(ctx context.Context, a *usher.Application) error
 	// AppGet returns an application by id, deleted or not.
 	AppGet(ctx context.Context, id int64) (*usher.Application, error)
-	// AppList returns a page of the applications f selects, by id.
+	// AppList returns a page of the applications f selects, in f.Sort's
+	// order.
 	AppList(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.Application], error)
 	// AppUpdate reads the application, lets fn change it and writes it back.
 	AppUpdate(ctx context.Context, id int64, fn func(a *usher.Application) error) (*usher.Application, error)
@@ -299,8 +301,8 @@ type Tx interface {
 	// GroupGet returns a group by id (deleted or not) or by kind and handle
 	// (not deleted).
 	GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error)
-	// GroupList returns a page of the groups matching f by id, each with
-	// its number of members.
+	// GroupList returns a page of the groups matching f in f.Sort's
+	// order, each with its number of members.
 	GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error)
 	// GroupUpdate reads the group (locking it where the backend can), lets fn
 	// change it and writes it back with Version incremented.

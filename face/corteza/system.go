@@ -26,7 +26,7 @@ type AuditService interface {
 type OrgService interface {
 	Create(ctx context.Context, handle, name string) (*usher.Organisation, error)
 	Get(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
-	List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error)
+	List(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error)
 	Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error)
 }
 
@@ -175,7 +175,7 @@ func (h *Handler) listOrganisations(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	page, err := h.Orgs.List(r.Context(), usher.Exclude, usher.Exclude, pg.request())
+	page, err := h.Orgs.List(r.Context(), usher.OrganisationFilter{Archived: usher.Exclude, Deleted: usher.Exclude, Page: pg.request()})
 	if err != nil {
 		return err
 	}

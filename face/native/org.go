@@ -14,7 +14,7 @@ import (
 type OrgService interface {
 	Create(ctx context.Context, handle, name string) (*usher.Organisation, error)
 	Get(ctx context.Context, id int64, handle string) (*usher.Organisation, error)
-	List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error)
+	List(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error)
 	Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error)
 }
 
@@ -65,7 +65,7 @@ func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	page, err := h.Orgs.List(r.Context(), archived, deleted, req)
+	page, err := h.Orgs.List(r.Context(), usher.OrganisationFilter{Archived: archived, Deleted: deleted, Page: req})
 	if err != nil {
 		return err
 	}

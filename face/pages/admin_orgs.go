@@ -10,7 +10,7 @@ import (
 
 // OrgService is what the console needs of the core's organisations.
 type OrgService interface {
-	List(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error)
+	List(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error)
 }
 
 // orgsData is the organisation list's.
@@ -30,7 +30,7 @@ func (h *Handler) adminOrgs(w http.ResponseWriter, r *http.Request) error {
 	if req.After, err = after(r); err != nil {
 		return err
 	}
-	page, err := h.Orgs.List(r.Context(), usher.Include, usher.Exclude, req)
+	page, err := h.Orgs.List(r.Context(), usher.OrganisationFilter{Archived: usher.Include, Deleted: usher.Exclude, Page: req})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,8 @@ func (c *conn) AppGet(ctx context.Context, id int64) (*usher.Application, error)
 	return a, nil
 }
 
-// AppList returns a page of the applications f selects, by id.
+// AppList returns a page of the applications f selects, in f.Sort's
+// order.
 func (c *conn) AppList(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.Application], error) {
 	total, estimated, err := c.total(ctx, "AppList", f.Page, func(b *Builder, cols string) {
 		appWhere(b, f)
@@ -54,18 +55,18 @@ func (c *conn) AppList(ctx context.Context, f usher.ApplicationFilter) (*usher.P
 	}
 	b := &Builder{d: c.d}
 	appWhere(b, f)
-	if f.Page.After != nil {
-		b.Where("id > " + b.Arg(f.Page.After.ID))
+	if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
+		return nil, err
 	}
 	b.Write("SELECT " + columns["app"] + " FROM applications")
 	b.WriteWhere()
-	b.Write(" ORDER BY id")
+	writeOrder(b, f.Sort)
 	writePage(b, f.Page)
 	rows, err := collect(ctx, c, "AppList", b, scanApp)
 	if err != nil {
 		return nil, err
 	}
-	page := pageOf(rows, f.Page, idKey(func(a *usher.Application) int64 { return a.ID }))
+	page := pageOf(rows, f.Page, func(a *usher.Application) usher.Cursor { return a.Cursor(f.Sort) })
 	page.Total, page.TotalEstimated = total, estimated
 	return page, nil
 }

@@ -57,8 +57,8 @@ func (c *conn) GroupGet(ctx context.Context, id int64, kind usher.GroupKind, han
 	return g, nil
 }
 
-// GroupList returns a page of the groups matching f by id with their
-// member counts.
+// GroupList returns a page of the groups matching f in f.Sort's order
+// with their member counts.
 func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
 	total, estimated, err := c.total(ctx, "GroupList", f.Page, func(b *Builder, cols string) {
 		groupWhere(b, f)
@@ -70,12 +70,12 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[
 	}
 	b := &Builder{d: c.d}
 	groupWhere(b, f)
-	if f.Page.After != nil {
-		b.Where("id > " + b.Arg(f.Page.After.ID))
+	if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
+		return nil, err
 	}
 	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m WHERE m.group_id = groups.id) FROM groups")
 	b.WriteWhere()
-	b.Write(" ORDER BY id")
+	writeOrder(b, f.Sort)
 	writePage(b, f.Page)
 	rows, err := collect(ctx, c, "GroupList", b, func(s scanner) (*usher.Group, error) {
 		g, dests, finish := groupDests()
@@ -88,7 +88,7 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[
 	if err != nil {
 		return nil, err
 	}
-	page := pageOf(rows, f.Page, idKey(func(g *usher.Group) int64 { return g.ID }))
+	page := pageOf(rows, f.Page, func(g *usher.Group) usher.Cursor { return g.Cursor(f.Sort) })
 	page.Total, page.TotalEstimated = total, estimated
 	return page, nil
 }

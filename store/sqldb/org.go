@@ -37,14 +37,11 @@ func (c *conn) OrgGet(ctx context.Context, id int64, handle string) (*usher.Orga
 	return o, nil
 }
 
-// OrgList returns a page of organisations by id.
-func (c *conn) OrgList(ctx context.Context, archived, deleted usher.Inclusion, req usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
-	where := func(b *Builder) {
-		inclusion(b, "archived_at", archived)
-		inclusion(b, "deleted_at", deleted)
-	}
-	total, estimated, err := c.total(ctx, "OrgList", req, func(b *Builder, cols string) {
-		where(b)
+// OrgList returns a page of the organisations f selects, in f.Sort's
+// order.
+func (c *conn) OrgList(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error) {
+	total, estimated, err := c.total(ctx, "OrgList", f.Page, func(b *Builder, cols string) {
+		orgWhere(b, f)
 		b.Write("SELECT " + cols + " FROM organisations")
 		b.WriteWhere()
 	})
@@ -52,21 +49,30 @@ func (c *conn) OrgList(ctx context.Context, archived, deleted usher.Inclusion, r
 		return nil, err
 	}
 	b := &Builder{d: c.d}
-	where(b)
-	if req.After != nil {
-		b.Where("id > " + b.Arg(req.After.ID))
+	orgWhere(b, f)
+	if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
+		return nil, err
 	}
 	b.Write("SELECT " + columns["org"] + " FROM organisations")
 	b.WriteWhere()
-	b.Write(" ORDER BY id")
-	writePage(b, req)
+	writeOrder(b, f.Sort)
+	writePage(b, f.Page)
 	rows, err := collect(ctx, c, "OrgList", b, scanOrg)
 	if err != nil {
 		return nil, err
 	}
-	page := pageOf(rows, req, idKey(func(o *usher.Organisation) int64 { return o.ID }))
+	page := pageOf(rows, f.Page, func(o *usher.Organisation) usher.Cursor { return o.Cursor(f.Sort) })
 	page.Total, page.TotalEstimated = total, estimated
 	return page, nil
+}
+
+// orgWhere adds to b the conditions of f but its cursor.
+func orgWhere(b *Builder, f usher.OrganisationFilter) {
+	inclusion(b, "archived_at", f.Archived)
+	inclusion(b, "deleted_at", f.Deleted)
+	if f.Query != "" {
+		b.Where("lower(name) LIKE " + b.Arg(EscapeLike(strings.ToLower(f.Query))+"%") + ` ESCAPE '\'`)
+	}
 }
 
 // OrgUpdate reads, changes and writes an organisation.

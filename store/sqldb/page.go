@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -212,4 +213,63 @@ func pageOf[T any](rows []T, req usher.PageRequest, key func(T) usher.Cursor) *u
 // idKey is the cursor of a row of a list ordered by id.
 func idKey[T any](id func(T) int64) func(T) usher.Cursor {
 	return func(v T) usher.Cursor { return usher.Cursor{ID: id(v)} }
+}
+
+// sortExpr is the expression a list sorted by s orders by, past which its
+// cursor's rows follow: names and handles ignoring case.
+func sortExpr(s usher.Sort) string {
+	switch col := s.Column(); col {
+	case "name", "handle":
+		return "lower(" + col + ")"
+	case "created_at", "updated_at":
+		return col
+	}
+	return "id"
+}
+
+// writeAfter adds to b, in a list sorted by s, the condition of the rows
+// after the cursor (when there is one), for a statement that writeOrder
+// ends. The cursor's key is the sort column's value as usher.Sort.Cursor
+// writes it; a name or a handle is compared through the same expression
+// as the column's, so that both engines fold it alike.
+func writeAfter(b *Builder, s usher.Sort, after *usher.Cursor) error {
+	if after == nil {
+		return nil
+	}
+	op := ">"
+	if s.Desc() {
+		op = "<"
+	}
+	var key string
+	switch col := s.Column(); col {
+	case "id":
+		b.Where("id " + op + " " + b.Arg(after.ID))
+		return nil
+	case "name", "handle":
+		key = "lower(" + b.Arg(after.Key) + ")"
+	case "created_at", "updated_at":
+		us, err := strconv.ParseInt(after.Key, 10, 64)
+		if err != nil {
+			return fmt.Errorf("sqldb: bad %s cursor %q: %w", col, after.Key, err)
+		}
+		key = b.Time(time.UnixMicro(us).UTC())
+	default:
+		return fmt.Errorf("sqldb: unknown sort %q", s)
+	}
+	b.Where(fmt.Sprintf("(%s, id) %s (%s, %s)", sortExpr(s), op, key, b.Arg(after.ID)))
+	return nil
+}
+
+// writeOrder writes the ORDER BY of a list sorted by s, ties by id in the
+// same direction.
+func writeOrder(b *Builder, s usher.Sort) {
+	dir := " ASC"
+	if s.Desc() {
+		dir = " DESC"
+	}
+	if expr := sortExpr(s); expr != "id" {
+		b.Write(" ORDER BY " + expr + dir + ", id" + dir)
+		return
+	}
+	b.Write(" ORDER BY id" + dir)
 }

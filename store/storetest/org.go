@@ -29,10 +29,10 @@ func testOrganisations(t *testing.T, s store.Store) {
 	if _, err := s.OrgUpdate(ctx, o.ID, func(o *usher.Organisation) error { o.ArchivedAt = &at; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := s.OrgList(ctx, usher.Exclude, usher.Exclude, usher.PageRequest{Limit: 10}); len(list.Items) != 0 {
+	if list, _ := s.OrgList(ctx, usher.OrganisationFilter{Archived: usher.Exclude, Deleted: usher.Exclude, Page: usher.PageRequest{Limit: 10}}); len(list.Items) != 0 {
 		t.Fatalf("archived organisations are listed: %v", list.Items)
 	}
-	if list, _ := s.OrgList(ctx, usher.Only, usher.Exclude, usher.PageRequest{Limit: 10}); len(list.Items) != 1 || list.Items[0].ArchivedAt == nil {
+	if list, _ := s.OrgList(ctx, usher.OrganisationFilter{Archived: usher.Only, Deleted: usher.Exclude, Page: usher.PageRequest{Limit: 10}}); len(list.Items) != 1 || list.Items[0].ArchivedAt == nil {
 		t.Fatalf("archived only: %v", list.Items)
 	}
 }

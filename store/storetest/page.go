@@ -59,7 +59,7 @@ func pagedLists(t *testing.T, s store.Store) map[string]pagedList {
 		},
 		"organisations": {
 			read: func(req usher.PageRequest) ([]int64, usher.Page[struct{}], error) {
-				p, err := s.OrgList(ctx, usher.Include, usher.Exclude, req)
+				p, err := s.OrgList(ctx, usher.OrganisationFilter{Archived: usher.Include, Deleted: usher.Exclude, Page: req})
 				return shape(p, err, func(o *usher.Organisation) int64 { return o.ID })
 			},
 			add: func(t *testing.T) {

@@ -84,6 +84,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Plans", testPlans},
 		{"Organisations", testOrganisations},
 		{"Applications", testApplications},
+		{"ListSorted", testListSorted},
+		{"OrganisationQuery", testOrganisationQuery},
 		{"SettingsAndAvatars", testSettingsAndAvatars},
 		{"Attachments", testAttachments},
 		{"Reminders", testReminders},
