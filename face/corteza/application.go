@@ -69,6 +69,10 @@ type appFilter struct {
 	paging
 }
 
+// appSortFields maps the fields of Corteza's application answers that its
+// sort takes to the columns they show.
+var appSortFields = map[string]string{"applicationid": "id", "createdat": "created_at", "updatedat": "updated_at"}
+
 func (h *Handler) listApplications(w http.ResponseWriter, r *http.Request) error {
 	p, err := readParams(r)
 	if err != nil {
@@ -81,7 +85,8 @@ func (h *Handler) listApplications(w http.ResponseWriter, r *http.Request) error
 	if f.paging, err = p.paging(); err != nil {
 		return err
 	}
-	page, err := h.Apps.List(r.Context(), usher.ApplicationFilter{Name: f.Name, Query: f.Query, Deleted: inclusion(f.Deleted), Page: f.request()})
+	page, err := h.Apps.List(r.Context(), usher.ApplicationFilter{Name: f.Name, Query: f.Query, Deleted: inclusion(f.Deleted),
+		Sort: listSort(f.Sort, appSortFields), Page: f.request()})
 	if err != nil {
 		return err
 	}

@@ -226,3 +226,27 @@ func (pg paging) request() usher.PageRequest {
 	}
 	return usher.PageRequest{Offset: offset, Limit: limit, WithTotal: true}
 }
+
+// listSort reads Corteza's sort of a list into the core's: a column, as
+// Corteza's repositories name it or as its answers name the field
+// (fields maps the lower-cased field to the column: "roleid" to "id"),
+// ignoring case, then ASC or DESC; "createdAt DESC" is "-created_at".
+// Text it cannot read goes to the core as it was sent, which refuses it
+// as it does an unknown column.
+func listSort(sort string, fields map[string]string) usher.Sort {
+	words := strings.Fields(sort)
+	if len(words) == 0 {
+		return ""
+	}
+	col := strings.ToLower(words[0])
+	if c, ok := fields[col]; ok {
+		col = c
+	}
+	switch {
+	case len(words) == 1 || len(words) == 2 && strings.EqualFold(words[1], "asc"):
+		return usher.Sort(col)
+	case len(words) == 2 && strings.EqualFold(words[1], "desc"):
+		return usher.Sort("-" + col)
+	}
+	return usher.Sort(sort)
+}

@@ -83,6 +83,10 @@ type roleFilter struct {
 	paging
 }
 
+// roleSortFields maps the fields of Corteza's role answers that its sort
+// takes to the columns they show.
+var roleSortFields = map[string]string{"roleid": "id", "createdat": "created_at", "updatedat": "updated_at"}
+
 // roleRef reads the roleID path value.
 func roleRef(p *params) (usher.GroupRef, error) {
 	id, err := p.id("roleID")
@@ -109,7 +113,7 @@ func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	gf := usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupRole}, Query: f.Query, Handle: f.Handle,
-		Archived: inclusion(f.Archived), Deleted: inclusion(f.Deleted), Page: f.request()}
+		Archived: inclusion(f.Archived), Deleted: inclusion(f.Deleted), Sort: listSort(f.Sort, roleSortFields), Page: f.request()}
 	if f.Name != "" && gf.Query == "" {
 		gf.Query = f.Name
 	}

@@ -175,7 +175,10 @@ func (h *Handler) listOrganisations(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	page, err := h.Orgs.List(r.Context(), usher.OrganisationFilter{Archived: usher.Exclude, Deleted: usher.Exclude, Page: pg.request()})
+	// As Corteza's repository: live organisations whose name starts with
+	// the query, by name.
+	page, err := h.Orgs.List(r.Context(), usher.OrganisationFilter{Query: p.str("query"), Archived: usher.Exclude,
+		Deleted: usher.Exclude, Sort: "name", Page: pg.request()})
 	if err != nil {
 		return err
 	}
