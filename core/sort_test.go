@@ -9,6 +9,18 @@ import (
 	"usher/core/coretest"
 )
 
+// namesOf is the names of a page's rows and its next cursor.
+func namesOf[T any](p *usher.Page[T], err error, name func(T) string) ([]string, *usher.Cursor, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for _, v := range p.Items {
+		names = append(names, name(v))
+	}
+	return names, p.Next, nil
+}
+
 // sortedLists reads a page of groups, applications and organisations
 // under a sort, as the principal of ctx, and returns the rows' names.
 func sortedLists(env *coretest.Env) map[string]func(ctx context.Context, s usher.Sort, req usher.PageRequest) ([]string, *usher.Cursor, error) {
@@ -16,36 +28,15 @@ func sortedLists(env *coretest.Env) map[string]func(ctx context.Context, s usher
 	return map[string]page{
 		"groups": func(ctx context.Context, s usher.Sort, req usher.PageRequest) ([]string, *usher.Cursor, error) {
 			p, err := env.Core.Groups.List(ctx, usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupRole}, Sort: s, Page: req})
-			if err != nil {
-				return nil, nil, err
-			}
-			var names []string
-			for _, g := range p.Items {
-				names = append(names, g.Name)
-			}
-			return names, p.Next, nil
+			return namesOf(p, err, func(g *usher.Group) string { return g.Name })
 		},
 		"applications": func(ctx context.Context, s usher.Sort, req usher.PageRequest) ([]string, *usher.Cursor, error) {
 			p, err := env.Core.Apps.List(ctx, usher.ApplicationFilter{Sort: s, Page: req})
-			if err != nil {
-				return nil, nil, err
-			}
-			var names []string
-			for _, a := range p.Items {
-				names = append(names, a.Name)
-			}
-			return names, p.Next, nil
+			return namesOf(p, err, func(a *usher.AllowedApplication) string { return a.Name })
 		},
 		"organisations": func(ctx context.Context, s usher.Sort, req usher.PageRequest) ([]string, *usher.Cursor, error) {
 			p, err := env.Core.Orgs.List(ctx, usher.OrganisationFilter{Sort: s, Page: req})
-			if err != nil {
-				return nil, nil, err
-			}
-			var names []string
-			for _, o := range p.Items {
-				names = append(names, o.Name)
-			}
-			return names, p.Next, nil
+			return namesOf(p, err, func(o *usher.Organisation) string { return o.Name })
 		},
 	}
 }
