@@ -101,11 +101,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// strictTransport is the Strict-Transport-Security of every answer given
+// over HTTPS: a year, as browsers' preload lists ask at the least.
+const strictTransport = "max-age=31536000"
+
 // Middleware wraps the whole server: it gives every request an id, puts the
 // request's description into its context, limits the body, recovers from
-// panics, logs the request and counts it. The request's client address and
-// whether it came over HTTPS are the peer's, or what proxies, when the
-// peer is one of them, say of the client; nil proxies trusts none.
+// panics, logs the request and counts it, and marks every answer to a
+// request that came over HTTPS Strict-Transport-Security. The request's
+// client address and whether it came over HTTPS are the peer's, or what
+// proxies, when the peer is one of them, say of the client; nil proxies
+// trusts none.
 //
 // The log line of a request names its method, route, status, size,
 // duration in milliseconds (duration_ms), client address, request id and,
@@ -121,6 +127,13 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 		}
 		w.Header().Set("X-Request-ID", id)
 		addr, secure := proxies.Client(r)
+		if secure {
+			// Reached over HTTPS: the browser is to use nothing else for
+			// this host, so that a later http:// visit or link cannot be
+			// downgraded on the way (SSL stripping). Subdomains are left
+			// to their own servers.
+			w.Header().Set("Strict-Transport-Security", strictTransport)
+		}
 		ctx := usher.WithRequest(r.Context(), usher.Request{
 			ID: id, Address: addr, UserAgent: r.UserAgent(), Secure: secure,
 			Languages: r.Header.Get("Accept-Language"),

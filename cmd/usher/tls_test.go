@@ -56,8 +56,8 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 }
 
 // TestServeTLS: with --tls-cert and --tls-key serve answers HTTPS with the
-// certificate, its default public URL is https, and plain HTTP gets no
-// answer from the API.
+// certificate and Strict-Transport-Security, its default public URL is
+// https, and plain HTTP gets no answer from the API.
 func TestServeTLS(t *testing.T) {
 	t.Parallel()
 	certFile, keyFile, pool := selfSigned(t)
@@ -86,6 +86,17 @@ func TestServeTLS(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(body), "ok") || res.TLS == nil {
 		t.Fatalf("GET /healthz over HTTPS: %d %s", res.StatusCode, body)
+	}
+	// Every answer over HTTPS, a page's too, keeps the browser on HTTPS.
+	for _, path := range []string{"/healthz", "/login", "/v1/me"} {
+		res, err := client.Get("https://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
+			t.Errorf("GET %s over HTTPS: %d, Strict-Transport-Security %q", path, res.StatusCode, got)
+		}
 	}
 	// A client that does not trust the certificate is refused by its own
 	// check, and plain HTTP is not the API.
