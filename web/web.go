@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -285,6 +286,24 @@ func BearerOnly(token string, next http.Handler) http.Handler {
 		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			http.Error(w, "a bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// PrivateOnly serves next only to clients on this machine or a private
+// network (loopback, RFC 1918 and IPv6 unique local addresses), as
+// Middleware describes the client, through trusted proxies; others are
+// answered 404, as if there were nothing. It is for what must not reach
+// the internet but is served on the API's listener, such as metrics whose
+// counters move with what the core does for a request: a mail sent after
+// a reset request says that an account has the address.
+func PrivateOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, err := netip.ParseAddr(usher.RequestFrom(r.Context()).Address)
+		if addr = addr.Unmap(); err != nil || !(addr.IsLoopback() || addr.IsPrivate()) {
+			http.NotFound(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

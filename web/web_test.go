@@ -375,6 +375,44 @@ func TestBearerOnly(t *testing.T) {
 	}
 }
 
+// TestPrivateOnly: what PrivateOnly guards is served to clients on this
+// machine or a private network, as Middleware names the client, and is
+// 404 to the internet, whatever address such a client writes into
+// X-Forwarded-For to the left of its own.
+func TestPrivateOnly(t *testing.T) {
+	t.Parallel()
+	proxies, err := ParseProxies("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "metrics") })
+	handler := Middleware(PrivateOnly(ok), slog.New(slog.DiscardHandler), nil, proxies)
+	for _, tt := range []struct {
+		name, forwarded string
+		status          int
+	}{
+		{"this machine", "", 200},
+		{"this machine over IPv6", "::1", 200},
+		{"RFC 1918", "192.168.1.20", 200},
+		{"IPv6 unique local", "fd00::7", 200},
+		{"the internet", "203.0.113.7", 404},
+		{"the internet over IPv6", "2001:db8::1", 404},
+		{"the internet naming a private address", "10.0.0.5, 203.0.113.7", 404},
+		{"carrier-grade NAT", "100.64.0.1", 404},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = "127.0.0.1:4321"
+		if tt.forwarded != "" {
+			r.Header.Set("X-Forwarded-For", tt.forwarded)
+		}
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		if body := w.Body.String(); w.Code != tt.status || (tt.status == 200) != (body == "metrics") {
+			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, body, tt.status)
+		}
+	}
+}
+
 // TestMetricsMethodBounded: a caller who invents request methods cannot
 // grow the metrics without bound; a method HTTP does not define is
 // counted as "other".

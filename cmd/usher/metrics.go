@@ -29,11 +29,18 @@ type serveMetrics struct {
 }
 
 // newServeMetrics makes the registry, with the Go runtime's and the
-// process's collectors, and its handler.
+// process's collectors, and its handler: behind the token when one is
+// set, and otherwise, on the API's listener, for clients on private
+// networks only, since the counters tell anyone who reads them around
+// their own requests what the core did (a reset mail sent says that an
+// account has the address).
 func newServeMetrics(token string, onMain bool) *serveMetrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := web.BearerOnly(token, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if token == "" && onMain {
+		h = web.PrivateOnly(h)
+	}
 	return &serveMetrics{reg: reg, handler: h, onMain: onMain}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,74 @@ func TestForwardedForHonouredOnlyFromTrustedProxies(t *testing.T) {
 				if got := auditAddresses(t, addr, strings.TrimSpace(token), "auth.login"); len(got) != 1 || got[0] != tt.victimAddr {
 					t.Errorf("the log-in was recorded from %v, want %s", got, tt.victimAddr)
 				}
+			}
+		})
+	}
+}
+
+// TestMetricsNotServedToTheInternet replays an account probe through
+// /metrics: an anonymous client asks for a password reset of an address,
+// which answers 202 whether an account has it or not, then reads
+// usher_mail_deliveries_total, which grows only when a mail went out — so
+// it said which addresses have accounts. With no --metrics-token, the
+// API's listener serves /metrics only to clients on this machine or a
+// private network (through trusted proxies, the client they name); with
+// one, to whoever brings it.
+func TestMetricsNotServedToTheInternet(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		token string
+		// header is the scraper's; status what /metrics answers it.
+		header map[string]string
+		status int
+	}{
+		{"an internet client", "", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusNotFound},
+		{"an internet client naming a private address", "", map[string]string{"X-Forwarded-For": "10.0.0.5, 203.0.113.7"}, http.StatusNotFound},
+		{"a client on a private network", "", map[string]string{"X-Forwarded-For": "10.0.0.5"}, http.StatusOK},
+		{"a client on this machine", "", nil, http.StatusOK},
+		{"an internet client with the token", "scrape-me", map[string]string{"X-Forwarded-For": "203.0.113.7",
+			"Authorization": "Bearer scrape-me"}, http.StatusOK},
+		{"an internet client without the token", "scrape-me", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "usher.db")
+			mustRun(t, "user", "create", "--database", db, "--username", "alice", "--email", "alice@example.com",
+				"--password", "correct horse battery")
+			addr := serveWith(t, db, map[string]string{"USHER_TRUSTED_PROXIES": "127.0.0.1/32",
+				"USHER_OUTBOX_INTERVAL": "20ms", "USHER_METRICS_TOKEN": tt.token})
+			sent := regexp.MustCompile(`usher_mail_deliveries_total\{outcome="sent"\} (\d+)`)
+			scrape := func() (int, string) {
+				t.Helper()
+				req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+				for k, v := range tt.header {
+					req.Header.Set(k, v)
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				body, _ := io.ReadAll(res.Body)
+				if m := sent.FindStringSubmatch(string(body)); m != nil {
+					return res.StatusCode, m[1]
+				}
+				return res.StatusCode, "0"
+			}
+			var statuses []int
+			var counts []string
+			for _, email := range []string{"nobody@example.com", "alice@example.com"} {
+				if status, body := post(t, "http://"+addr+"/v1/auth/password-reset", `{"email":"`+email+`"}`, tt.header); status != http.StatusAccepted {
+					t.Fatalf("reset for %s: %d %s", email, status, body)
+				}
+				time.Sleep(300 * time.Millisecond) // the outbox sends within 20 ms
+				status, count := scrape()
+				statuses, counts = append(statuses, status), append(counts, count)
+			}
+			if statuses[0] != tt.status || statuses[1] != tt.status {
+				t.Fatalf("GET /metrics after resets for nobody@ and alice@: %v, want %d; the mails sent it read: %v",
+					statuses, tt.status, counts)
 			}
 		})
 	}

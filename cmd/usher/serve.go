@@ -172,7 +172,7 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	sc.tls.addFlags(f)
 	f.StringVar(&sc.metricsAddr, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090, and not on --addr "+
 		"(default: on --addr)")
-	f.StringVar(&sc.metricsToken, "metrics-token", "", "require this bearer token (Authorization: Bearer TOKEN) for /metrics")
+	f.StringVar(&sc.metricsToken, "metrics-token", "", "require this bearer token (Authorization: Bearer TOKEN) for /metrics; without it, /metrics on --addr answers only clients on this machine or a private network")
 	f.StringVar(&sc.pprofAddr, "pprof-addr", "", "address to serve Go's runtime profiles on, at /debug/pprof/, unauthenticated: "+
 		"keep it on loopback (default: off)")
 	return cmd
