@@ -228,7 +228,7 @@ func TestApplicationGrant(t *testing.T) {
 		{"a deny without grant", b.bob, []usher.Rule{{Resource: id, Operation: "read", Access: usher.Deny}}, false},
 		{"the type without grant", b.bob, []usher.Rule{{Resource: "application", Operation: "update", Access: usher.Allow}}, false},
 		{"everything without grant", b.bob, []usher.Rule{{Resource: "*", Operation: "*", Access: usher.Allow}}, false},
-		{"another resource", b.bob, []usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true},
+		{"another resource", b.bob, []usher.Rule{{Resource: "organisation", Operation: "read", Access: usher.Allow}}, true},
 		{"an instance rule with grant on it", b.carol, []usher.Rule{update}, true},
 		{"the type with grant on one", b.carol, []usher.Rule{{Resource: "application", Operation: "update", Access: usher.Allow}}, false},
 	}
@@ -241,7 +241,7 @@ func TestApplicationGrant(t *testing.T) {
 			wantKind(t, err, usher.KindForbidden, usher.CodeForbidden)
 		}
 	}
-	// The role now holds audit.read and the application rule. Bob may
+	// The role now holds organisation.read (which everyone has) and the application rule. Bob may
 	// send them back unchanged and add to them, but not remove the
 	// application's rule, by replacing or deleting.
 	have, err := b.g.Rules(as(b.admin), ref)
@@ -251,7 +251,7 @@ func TestApplicationGrant(t *testing.T) {
 	if _, err := b.g.SetRules(as(b.bob), ref, append(have, usher.Rule{Resource: "plan", Operation: "read", Access: usher.Allow}), true); err != nil {
 		t.Fatalf("replacing with the same application rule: %v", err)
 	}
-	_, err = b.g.SetRules(as(b.bob), ref, []usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true)
+	_, err = b.g.SetRules(as(b.bob), ref, []usher.Rule{{Resource: "organisation", Operation: "read", Access: usher.Allow}}, true)
 	wantKind(t, err, usher.KindForbidden, "")
 	_, err = b.g.DeleteRules(as(b.bob), ref)
 	wantKind(t, err, usher.KindForbidden, "")

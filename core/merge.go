@@ -39,6 +39,13 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err := g.authorizeGrant(ctx, moved); err != nil {
 			return err
 		}
+		have, err := tx.RuleList(ctx, dst.group.ID)
+		if err != nil {
+			return err
+		}
+		if err := g.authorizeWidening(ctx, widening(have, moved, false)); err != nil {
+			return err
+		}
 		switch {
 		case src.group.ID == dst.group.ID:
 			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeSameGroup, Message: "a group cannot be merged into itself"})

@@ -155,7 +155,9 @@ func checkRules(rules []usher.Rule) error {
 // resource and operation, and the others stay.
 //
 // A rule that reaches an application, set, changed or removed, needs
-// application.grant on it (authorizeGrant).
+// application.grant on it (authorizeGrant); one that gives more — an allow
+// set, a deny removed — needs the caller to be allowed what it gives
+// (authorizeWidening).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (an unknown
 // operation or verdict, more than 500 rules).
@@ -170,6 +172,9 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 			return err
 		}
 		if err := g.authorizeGrant(ctx, changedRules(have, rules, replace)); err != nil {
+			return err
+		}
+		if err := g.authorizeWidening(ctx, widening(have, rules, replace)); err != nil {
 			return err
 		}
 		if replace {
@@ -222,6 +227,9 @@ func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, erro
 		if err := g.authorizeGrant(ctx, have); err != nil {
 			return err
 		}
+		if err := g.authorizeWidening(ctx, widening(have, nil, true)); err != nil {
+			return err
+		}
 		if n, err = tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {
 			return err
 		}
@@ -253,6 +261,9 @@ func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, o
 		if err := g.authorizeGrant(ctx, have[i:i+1]); err != nil {
 			return err
 		}
+		if err := g.authorizeWidening(ctx, widening(have[i:i+1], nil, true)); err != nil {
+			return err
+		}
 		if _, err := tx.RuleDelete(ctx, a.group.ID, resource, operation); err != nil {
 			return err
 		}
@@ -264,6 +275,67 @@ func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, o
 		g.rules.changed()
 	}
 	return err
+}
+
+// widening returns the rules of a change to a role's rules that may give
+// its members more than they had: each rule of set that allows where the
+// role did not, and, with replace, each deny of have that set leaves out.
+func widening(have, set []usher.Rule, replace bool) []usher.Rule {
+	type key struct{ resource, operation string }
+	old := make(map[key]usher.Access, len(have))
+	for _, r := range have {
+		old[key{r.Resource, r.Operation}] = r.Access
+	}
+	kept := make(map[key]bool, len(set))
+	var out []usher.Rule
+	for _, r := range set {
+		k := key{r.Resource, r.Operation}
+		kept[k] = true
+		if r.Access == usher.Allow && old[k] != usher.Allow {
+			out = append(out, r)
+		}
+	}
+	if replace {
+		for _, r := range have {
+			if r.Access == usher.Deny && !kept[key{r.Resource, r.Operation}] {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// authorizeWidening is the rule that nobody gives what they do not hold:
+// each rule of widened (an allow set, or a deny taken away) needs the
+// caller to be allowed, now, every operation it reaches on what it
+// reaches — by a rule, or by the default as far as it can be told without
+// the instance (allowedByDefault). Without it, whoever may change the
+// rules of a role they are in would give themselves any operation
+// (instance_settings.manage, audit.read, user.privileges), and anyone the
+// rules of a team they cannot reach. Operations on applications are
+// application.grant's (authorizeGrant), whose holder gives them.
+// Administrators pass.
+//
+// Errors: Forbidden.
+func (g *Groups) authorizeWidening(ctx context.Context, widened []usher.Rule) error {
+	p := usher.PrincipalFrom(ctx)
+	for _, r := range widened {
+		typ, instance, _ := strings.Cut(r.Resource, ":")
+		for _, o := range operations {
+			res := o.act.resource()
+			if res == actAppGrant.resource() || (typ != res && typ != "*") || (r.Operation != o.act.operation() && r.Operation != "*") {
+				continue
+			}
+			if err := g.decide(ctx, p, o.act, instance, g.allowedByDefault(p, o.act, instance)); err != nil {
+				if usher.ErrorKind(err) != usher.KindForbidden {
+					return err
+				}
+				return errForbidden("the rule " + r.Resource + " " + r.Operation + " would give " + string(o.act) +
+					", which the caller may not do")
+			}
+		}
+	}
+	return nil
 }
 
 // changeRules finds the role whose rules the caller changes, refusing a

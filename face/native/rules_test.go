@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"usher"
@@ -132,4 +133,72 @@ func TestApplicationGrantThroughHTTP(t *testing.T) {
 		{"resource": resource, "operation": "grant", "access": "allow"}}}}, 200, nil)
 	b.call(t, req{method: "PATCH", path: editors, token: b.userTok, body: grant}, 200, nil)
 	b.call(t, rename, 200, nil)
+}
+
+// TestRuleEditorCannotWidenOwnRights replays a member of a role, allowed
+// to change that role's rules and nothing else, writing rules that give
+// the role — and so themselves — what they may not do: the instance
+// settings, the audit log, another team. Each is 403 and nothing is
+// written; rules that give what the editor holds, and denies, go through.
+func TestRuleEditorCannotWidenOwnRights(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var editors, auditors, team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "editors"}}, 201, &editors)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "auditors"}}, 201, &auditors)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "ops"}}, 201, &team)
+	rulesOf := func(g int64) string { return fmt.Sprintf("/v1/groups/%d/rules", g) }
+	b.call(t, req{method: "PUT", path: rulesOf(editors.ID), token: b.adminTok, body: map[string]any{"rules": []map[string]string{
+		{"resource": fmt.Sprintf("group:%d", editors.ID), "operation": "rules", "access": "allow"},
+		{"resource": fmt.Sprintf("group:%d", auditors.ID), "operation": "rules", "access": "allow"},
+		{"resource": "user", "operation": "state", "access": "deny"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", editors.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	// alice reads the audit log and edits the auditors' rules.
+	alice := b.mustCreate(t, map[string]any{"username": "alice"})
+	aliceTok := b.env.MustToken(t, alice.ID, usher.TokenPersonal)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/alice", editors.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	b.call(t, req{method: "PUT", path: rulesOf(auditors.ID), token: b.adminTok, body: map[string]any{"rules": []map[string]string{
+		{"resource": "audit", "operation": "read", "access": "allow"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/alice", auditors.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	rule := func(resource, operation, access string) map[string]any {
+		return map[string]any{"rules": []map[string]string{{"resource": resource, "operation": operation, "access": access}}}
+	}
+	for _, c := range []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+		detail                    string
+	}{
+		{"instance settings", "PATCH", rulesOf(editors.ID), b.userTok, rule("instance_settings", "manage", "allow"), 403, "would give instance_settings.manage"},
+		{"audit log", "PATCH", rulesOf(editors.ID), b.userTok, rule("audit", "read", "allow"), 403, "would give audit.read"},
+		{"privileges of one user", "PATCH", rulesOf(editors.ID), b.userTok, rule("user:1", "privileges", "allow"), 403, "would give user.privileges"},
+		{"every operation on users", "PATCH", rulesOf(editors.ID), b.userTok, rule("user", "*", "allow"), 403, "would give user."},
+		{"a team the editor is not in", "PATCH", rulesOf(editors.ID), b.userTok, rule(fmt.Sprintf("group:%d", team.ID), "update", "allow"), 403, "would give group.update"},
+		{"by replacing", "PUT", rulesOf(editors.ID), b.userTok, rule("group", "members", "allow"), 403, "would give group.members"},
+		{"removing a deny", "DELETE", rulesOf(editors.ID), b.userTok, nil, 403, "would give user.state"},
+		{"through another role", "PATCH", rulesOf(auditors.ID), b.userTok, rule("stats", "read", "allow"), 403, "would give stats.read"},
+		{"what everyone has", "PATCH", rulesOf(editors.ID), b.userTok, rule("organisation", "read", "allow"), 200, ""},
+		{"a deny", "PATCH", rulesOf(editors.ID), b.userTok, rule("plan", "read", "deny"), 200, ""},
+		{"what the editor holds", "PATCH", rulesOf(editors.ID), aliceTok, rule("audit", "read", "allow"), 200, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := b.api.do(t, req{method: c.method, path: c.path, token: c.token, body: c.body})
+			if res.status != c.status {
+				t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, res.status, res.body, c.status)
+			}
+			if c.status == 403 {
+				if p := res.problem(t); p.Code != usher.CodeForbidden || !strings.Contains(p.Detail, c.detail) {
+					t.Fatalf("refusal: %+v, want %q", p, c.detail)
+				}
+			}
+		})
+	}
+	// Nothing refused was written: plain still may not change a setting
+	// or a user's state, whose deny stayed.
+	b.call(t, req{method: "PUT", path: "/v1/settings/ui.brand", token: b.userTok, body: map[string]any{"value": "x"}}, 403, nil)
+	var rules struct{ Items []map[string]string }
+	b.call(t, req{method: "GET", path: rulesOf(editors.ID), token: b.adminTok}, 200, &rules)
+	if got := fmt.Sprint(rules.Items); !strings.Contains(got, "access:deny operation:state resource:user") || strings.Contains(got, "manage") {
+		t.Fatalf("the editors' rules: %s", got)
+	}
 }
