@@ -101,6 +101,7 @@ const (
 	CodeScopeExceeded      = "scope_exceeds_credential"    // a credential asked for a token with a scope it lacks, or unscoped while it is scoped
 	CodeLifetimeExceeded   = "lifetime_exceeds_credential" // a credential asked for a token that would outlive it
 	CodeTokenLimit         = "token_limit_reached"         // the account holds as many live tokens as it may
+	CodeLimitReached       = "limit_reached"               // the account holds as many files, reminders or SSH keys as it may
 )
 
 // Codes of signing up and of one-time codes: each kind of code that is
@@ -234,6 +235,7 @@ var Codes = []string{
 	CodeInvalidCredentials, CodeMissingCredentials, CodeInvalidToken, CodeAccountInactive,
 	CodeEmailNotConfirmed, CodeTooManyAttempts, CodeNotASession, CodeSessionNotFound, CodeWrongPassword,
 	CodeKeyOwnerNotAdmin, CodeTokenNotFound, CodeScopeExceeded, CodeLifetimeExceeded, CodeTokenLimit,
+	CodeLimitReached,
 
 	CodeSignupDisabled, CodeDomainNotAllowed, CodeMissingCode, CodeConfirmNotFound, CodeResetNotFound,
 	CodeResetTicketNotFound, CodeRedeemNotFound, CodeDeviceNotFound, CodeOAuthStateNotFound, CodeExchangeNotFound,

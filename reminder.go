@@ -56,6 +56,8 @@ type ReminderFilter struct {
 	// Involving keeps the reminders assigned to or created by the user:
 	// the core sets it for callers who may not see every reminder.
 	Involving int64
+	// CreatedBy keeps the reminders the user created.
+	CreatedBy int64
 	// ScheduledFrom and ScheduledUntil bound RemindAt: from inclusive,
 	// until exclusive.
 	ScheduledFrom, ScheduledUntil *time.Time

@@ -217,8 +217,13 @@ func attachmentEvent(action string, a *usher.Attachment) event {
 // owned by the caller. Avatars and settings' files are set through
 // Avatars.Set and InstanceSettings.SetFile.
 //
+// A user owns at most maxFilesPerUser such files, of 100 times the
+// largest upload's bytes together (checkFileRoom).
+//
 // Errors: Unauthenticated, Forbidden, TooLarge, Unprocessable (an unknown
-// kind, another kind, an empty file, a refused type, a damaged image).
+// kind, another kind, an empty file, a refused type, a damaged image),
+// Conflict (limit_reached: the owner holds as many files or bytes as they
+// may).
 func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*usher.Attachment, error) {
 	if err := s.MayUpload(ctx); err != nil {
 		return nil, err
@@ -235,6 +240,9 @@ func (s *Attachments) Upload(ctx context.Context, in usher.AttachmentUpload) (*u
 		return nil, err
 	}
 	err = s.saveAttachment(ctx, a, data, func(tx store.Tx, _ *[]string) error {
+		if err := checkFileRoom(ctx, tx, a.OwnerID, s.policy.MaxAttachmentBytes); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, a.CreatedAt, attachmentEvent("attachment.create", a))
 	})
 	if err != nil {

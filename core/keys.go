@@ -110,11 +110,11 @@ func checkRSA(pub ssh.PublicKey) error {
 }
 
 // Add adds an SSH key to a user. A key (by fingerprint) belongs to one user
-// only.
+// only; a user holds at most maxKeysPerUser.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a malformed
 // key, a missing title, an expiry in the past), Conflict (the key is taken;
-// the field errors name fingerprint and key).
+// the field errors name fingerprint and key; limit_reached).
 func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, expires *time.Time) (*usher.SSHKey, error) {
 	u, err := k.owner(ctx, key, actKeyWrite)
 	if err != nil {
@@ -139,6 +139,9 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		sk.ExpiresAt = &t
 	}
 	err = k.store.InTx(ctx, func(tx store.Tx) error {
+		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if err := tx.KeyAdd(ctx, sk); err != nil {
 			return err
 		}

@@ -132,11 +132,12 @@ func (r *Reminders) find(ctx context.Context, p *usher.Principal, act action, id
 }
 
 // Create makes a reminder, assigned to the caller unless in.AssignedTo
-// names another user (which needs reminder.write).
+// names another user (which needs reminder.write). A user holds at most
+// maxRemindersPerUser live reminders they created.
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a malformed resource,
 // a payload that is not JSON or too large, a time in the past, an
-// assignee that is no user).
+// assignee that is no user), Conflict (limit_reached).
 func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher.Reminder, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actReminderWrite, nil); err != nil {
@@ -162,6 +163,9 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 		rem.Payload = []byte("null")
 	}
 	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		if err := checkReminderRoom(ctx, tx, rem.CreatedBy); err != nil {
+			return err
+		}
 		if err := tx.ReminderAdd(ctx, rem); err != nil {
 			return err
 		}

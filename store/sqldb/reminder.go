@@ -110,6 +110,9 @@ func reminderWhere(b *Builder, f usher.ReminderFilter) {
 	if f.AssignedTo != 0 {
 		b.Where("assigned_to = " + b.Arg(f.AssignedTo))
 	}
+	if f.CreatedBy != 0 {
+		b.Where("created_by = " + b.Arg(f.CreatedBy))
+	}
 	if f.Involving != 0 {
 		who := b.Arg(f.Involving)
 		b.Where("(assigned_to = " + who + " OR created_by = " + who + ")")

@@ -81,6 +81,7 @@ func testReminders(t *testing.T, s store.Store) {
 		{"assigned", usher.ReminderFilter{AssignedTo: b.ID}, []int64{r2.ID, r3.ID}},
 		{"involving", usher.ReminderFilter{Involving: a.ID}, []int64{r1.ID}},
 		{"involving creator", usher.ReminderFilter{Involving: b.ID}, []int64{r1.ID, r2.ID, r3.ID}},
+		{"created by", usher.ReminderFilter{CreatedBy: b.ID}, []int64{r1.ID, r2.ID}},
 		{"from", usher.ReminderFilter{ScheduledFrom: &at}, []int64{r1.ID, r3.ID}},
 		{"until", usher.ReminderFilter{ScheduledUntil: &at}, nil},
 		{"range", usher.ReminderFilter{ScheduledFrom: &at, ScheduledUntil: &until}, []int64{r1.ID, r3.ID}},

@@ -1,0 +1,99 @@
+package core
+
+import (
+	"context"
+	"strconv"
+
+	"usher"
+	"usher/store"
+)
+
+// What one account may hold of what it makes for itself, where nothing
+// else bounds it: every file, reminder and key is a row (and a file its
+// bytes) that any signed-in user could otherwise add in a loop until the
+// disk or the database is full, and a reminder is a mail too.
+const (
+	// maxFilesPerUser and filesPerUserInBytes bound the general
+	// attachments a user owns: their number, and their bytes together —
+	// as many as that many of the largest uploads would hold (1,000 MiB
+	// with the default --max-upload).
+	maxFilesPerUser     = 1000
+	filesPerUserInBytes = 100
+	// maxRemindersPerUser bounds the live reminders a user created.
+	maxRemindersPerUser = 1000
+	// maxKeysPerUser bounds a user's SSH keys, as an import's record is.
+	maxKeysPerUser = 100
+)
+
+// errLimitReached refuses one more of what an account holds as many of
+// as it may.
+func errLimitReached(held string) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
+		Message: "the account holds " + held + ", the most it may: delete some first"}
+}
+
+// checkFileRoom refuses a file for a user who would then own more general
+// attachments, or more bytes of them, than they may: at most
+// maxFilesPerUser files of filesPerUserInBytes × maxUpload bytes. It runs
+// in the transaction that inserted the file, which it counts. Counting
+// under the account's row lock keeps concurrent uploads from each seeing
+// room for one more.
+func checkFileRoom(ctx context.Context, tx store.Tx, owner int64, maxUpload int) error {
+	if owner == 0 {
+		return nil
+	}
+	if err := lockUser(ctx, tx, owner); err != nil {
+		return err
+	}
+	files, err := tx.AttachmentsOf(ctx, owner, usher.AttachmentGeneral)
+	if err != nil {
+		return err
+	}
+	var bytes int64
+	for _, f := range files {
+		bytes += f.Size
+	}
+	switch quota := filesPerUserInBytes * int64(maxUpload); {
+	case len(files) > maxFilesPerUser:
+		return errLimitReached(strconv.Itoa(maxFilesPerUser) + " files")
+	case bytes > quota:
+		return errLimitReached("files of " + strconv.FormatInt(bytes-files[len(files)-1].Size, 10) +
+			" bytes, and this one would pass " + strconv.FormatInt(quota, 10))
+	}
+	return nil
+}
+
+// checkReminderRoom refuses a new reminder for a creator who holds as many
+// live ones as they may.
+func checkReminderRoom(ctx context.Context, tx store.Tx, creator int64) error {
+	if creator == 0 {
+		return nil
+	}
+	if err := lockUser(ctx, tx, creator); err != nil {
+		return err
+	}
+	page, err := tx.ReminderList(ctx, usher.ReminderFilter{CreatedBy: creator, Page: usher.PageRequest{Limit: maxRemindersPerUser}})
+	if err != nil {
+		return err
+	}
+	if len(page.Items) >= maxRemindersPerUser {
+		return errLimitReached(strconv.Itoa(maxRemindersPerUser) + " reminders")
+	}
+	return nil
+}
+
+// checkKeyRoom refuses a new SSH key for a user who holds as many as they
+// may.
+func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	keys, err := tx.KeyList(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(keys) >= maxKeysPerUser {
+		return errLimitReached(strconv.Itoa(len(keys)) + " SSH keys")
+	}
+	return nil
+}

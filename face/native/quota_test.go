@@ -1,0 +1,118 @@
+package native_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// TestPerUserObjectsBounded replays a signed-in user adding files,
+// reminders and SSH keys in a loop, which any user may: each was a row
+// (and a file its bytes, a reminder a mail) without end, until the disk
+// or the database filled. Past the account's limit the answer is 409
+// limit_reached and nothing is kept; deleting one makes room, and another
+// account has its own count.
+func TestPerUserObjectsBounded(t *testing.T) {
+	t.Parallel()
+	// Uploads of at most 1,000 bytes: the files' bytes are bounded at
+	// 100 of them.
+	b := setupWith(t, coretest.Options{Policy: core.Policy{MaxAttachmentBytes: 1000}})
+	ctx := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	at := time.Now().Add(time.Hour)
+	upload := func(tok string, data []byte) *response {
+		body, ctype := multipartFile(t, "file", "x.txt", data, nil)
+		return b.api.do(t, req{method: "POST", path: "/v1/attachments", token: tok, body: body, header: map[string]string{"Content-Type": ctype}})
+	}
+	sshKey := func() string {
+		pub, _, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := ssh.NewPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+	}
+	for _, c := range []struct {
+		name string
+		// fill adds the i-th object as the plain user, through the core;
+		// n are added.
+		fill func(i int) error
+		n    int
+		// add asks for one more over HTTP with the token.
+		add func(tok string) *response
+		// free deletes one of the plain user's objects.
+		free func()
+	}{
+		{"files' bytes", func(i int) error {
+			_, err := b.env.Core.Attachments.Upload(ctx, usher.AttachmentUpload{Name: "f", Body: bytes.NewReader(bytes.Repeat([]byte("a"), 1000))})
+			return err
+		}, 100, func(tok string) *response { return upload(tok, bytes.Repeat([]byte("b"), 1000)) }, func() {
+			files, _ := b.env.Store.AttachmentsOf(context.Background(), b.user.ID, usher.AttachmentGeneral)
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/attachments/%d", files[0].ID), token: b.userTok}, 204, nil)
+		}},
+		{"reminders", func(i int) error {
+			_, err := b.env.Core.Reminders.Create(ctx, usher.ReminderCreate{Resource: "user:1", RemindAt: &at})
+			return err
+		}, 1000, func(tok string) *response {
+			return b.api.do(t, req{method: "POST", path: "/v1/reminders", token: tok,
+				body: map[string]any{"resource": "user:1", "remind_at": at.UTC().Format(time.RFC3339)}})
+		}, func() {
+			page, _ := b.env.Core.Reminders.List(ctx, usher.ReminderFilter{})
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/reminders/%d", page.Items[0].ID), token: b.userTok}, 204, nil)
+		}},
+		{"SSH keys", func(i int) error {
+			_, err := b.env.Core.Keys.Add(ctx, usher.UserKey{ID: b.user.ID}, fmt.Sprint("key ", i), sshKey(), nil)
+			return err
+		}, 100, func(tok string) *response {
+			who := "plain"
+			if tok == b.adminTok {
+				who = "root"
+			}
+			return b.api.do(t, req{method: "POST", path: "/v1/users/" + who + "/keys", token: tok, body: map[string]any{"title": "one more", "key": sshKey()}})
+		}, func() {
+			keys, _ := b.env.Core.Keys.List(ctx, usher.UserKey{ID: b.user.ID})
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/plain/keys/%d", keys[0].ID), token: b.userTok}, 204, nil)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for i := range c.n {
+				if err := c.fill(i); err != nil {
+					t.Fatalf("object %d: %v", i+1, err)
+				}
+			}
+			wantProblem(t, "one past the limit", c.add(b.userTok), 409, usher.CodeLimitReached)
+			if res := c.add(b.adminTok); res.status != 201 {
+				t.Fatalf("another account's: %d %s", res.status, res.body)
+			}
+			c.free()
+			if res := c.add(b.userTok); res.status != 201 {
+				t.Fatalf("after a delete: %d %s", res.status, res.body)
+			}
+			wantProblem(t, "the limit again", c.add(b.userTok), 409, usher.CodeLimitReached)
+		})
+	}
+	// The count of files holds past their bytes: 1,000 one-byte files.
+	t.Run("files", func(t *testing.T) {
+		other := b.env.MustCreateUser(t, usher.UserCreate{Username: "many", Email: "many@example.com"})
+		tok := b.env.MustToken(t, other.ID, usher.TokenPersonal)
+		as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: other})
+		for i := range 1000 {
+			if _, err := b.env.Core.Attachments.Upload(as, usher.AttachmentUpload{Name: "f", Body: strings.NewReader("a")}); err != nil {
+				t.Fatalf("file %d: %v", i+1, err)
+			}
+		}
+		wantProblem(t, "file 1,001", upload(tok, []byte("b")), 409, usher.CodeLimitReached)
+	})
+}
