@@ -104,7 +104,24 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 	case actGroupDelete, actGroupMembers, actServiceAccount:
 		byDefault = a.holds(usher.LevelOwner)
 	}
-	return e.decide(ctx, a.p, act, strconv.FormatInt(a.group.ID, 10), byDefault)
+	if err := e.decide(ctx, a.p, act, strconv.FormatInt(a.group.ID, 10), byDefault); err != nil {
+		return err
+	}
+	if act == actGroupMembers && a.group.Kind.CarriesRules() && !a.p.IsAdmin() {
+		// Putting someone in a role gives them its allows, and taking
+		// them out its denies: whoever manages its members holds both, as
+		// whoever changes its rules does (authorizeWidening; on
+		// applications, authorizeGrant).
+		rules, err := e.store.RuleList(ctx, a.group.ID)
+		if err != nil {
+			return err
+		}
+		if err := e.authorizeGrant(ctx, rules); err != nil {
+			return err
+		}
+		return e.authorizeWidening(ctx, rules)
+	}
+	return nil
 }
 
 // plan returns the plan that decides what u may create: theirs, or the

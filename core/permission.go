@@ -72,7 +72,7 @@ func (g *Groups) Effective(ctx context.Context, resource string) ([]usher.Permis
 
 // allowedByDefault is the built-in default of authorize for act on an
 // instance, as far as it can be told without loading the instance.
-func (g *Groups) allowedByDefault(p *usher.Principal, act action, instance string) bool {
+func (e *env) allowedByDefault(p *usher.Principal, act action, instance string) bool {
 	switch {
 	case act == actUserRead || act == actUserList || act == actGroupRead || act == actOrgRead || act == actPlanRead:
 		return true
@@ -317,7 +317,7 @@ func widening(have, set []usher.Rule, replace bool) []usher.Rule {
 // Administrators pass.
 //
 // Errors: Forbidden.
-func (g *Groups) authorizeWidening(ctx context.Context, widened []usher.Rule) error {
+func (e *env) authorizeWidening(ctx context.Context, widened []usher.Rule) error {
 	p := usher.PrincipalFrom(ctx)
 	for _, r := range widened {
 		typ, instance, _ := strings.Cut(r.Resource, ":")
@@ -326,7 +326,7 @@ func (g *Groups) authorizeWidening(ctx context.Context, widened []usher.Rule) er
 			if res == actAppGrant.resource() || (typ != res && typ != "*") || (r.Operation != o.act.operation() && r.Operation != "*") {
 				continue
 			}
-			if err := g.decide(ctx, p, o.act, instance, g.allowedByDefault(p, o.act, instance)); err != nil {
+			if err := e.decide(ctx, p, o.act, instance, e.allowedByDefault(p, o.act, instance)); err != nil {
 				if usher.ErrorKind(err) != usher.KindForbidden {
 					return err
 				}

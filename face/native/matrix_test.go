@@ -268,11 +268,19 @@ func (c *cell) script(kind usher.ScriptKind, suffix string) string {
 }
 
 // sshKey returns a new authorized_keys line.
-func (c *cell) sshKey() string {
+func (c *cell) sshKey() string { return newSSHKey(c.t) }
+
+// newSSHKey returns a new Ed25519 authorized_keys line.
+func newSSHKey(t testing.TB) string {
+	t.Helper()
 	pub, _, err := ed25519.GenerateKey(nil)
-	c.must(err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k, err := ssh.NewPublicKey(pub)
-	c.must(err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
 }
 

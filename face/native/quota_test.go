@@ -3,13 +3,10 @@ package native_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"usher"
 	"usher/core"
@@ -33,17 +30,7 @@ func TestPerUserObjectsBounded(t *testing.T) {
 		body, ctype := multipartFile(t, "file", "x.txt", data, nil)
 		return b.api.do(t, req{method: "POST", path: "/v1/attachments", token: tok, body: body, header: map[string]string{"Content-Type": ctype}})
 	}
-	sshKey := func() string {
-		pub, _, err := ed25519.GenerateKey(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := ssh.NewPublicKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-	}
+	sshKey := func() string { return newSSHKey(t) }
 	for _, c := range []struct {
 		name string
 		// fill adds the i-th object as the plain user, through the core;

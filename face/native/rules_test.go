@@ -202,3 +202,47 @@ func TestRuleEditorCannotWidenOwnRights(t *testing.T) {
 		t.Fatalf("the editors' rules: %s", got)
 	}
 }
+
+// TestRoleMemberManagerCannotJoinStrongerRole replays a holder of
+// group.members joining a role that gives what they may not do — or
+// putting another there, or taking someone out of a role that denies —
+// through the native routes: each is 403 and the membership stays as it
+// was; a role that gives only what the caller holds is theirs to fill.
+func TestRoleMemberManagerCannotJoinStrongerRole(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, _ := b.mustPrincipal(t, "alice", false)
+	strong := b.mustRole(t, "strong", nil, usher.Rule{Resource: "instance_settings", Operation: "manage", Access: usher.Allow}).ID
+	denying := b.mustRole(t, "denying", []*usher.User{alice}, usher.Rule{Resource: "user", Operation: "state", Access: usher.Deny}).ID
+	plainRole := b.mustRole(t, "readers", nil, usher.Rule{Resource: "user", Operation: "read", Access: usher.Allow}).ID
+	b.mustRole(t, "keepers", []*usher.User{b.user}, usher.Rule{Resource: "group", Operation: "members", Access: usher.Allow})
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		status             int
+	}{
+		{"join a stronger role", "PUT", fmt.Sprintf("/v1/groups/%d/members/plain", strong), map[string]any{}, 403},
+		{"put another in it", "PUT", fmt.Sprintf("/v1/groups/%d/members/alice", strong), map[string]any{}, 403},
+		{"by one's groups", "PUT", "/v1/users/plain/groups", map[string]any{"kind": "role", "add_to_groups": []string{"strong"}}, 403},
+		{"take one out of a deny", "DELETE", fmt.Sprintf("/v1/groups/%d/members/alice", denying), nil, 403},
+		{"a role giving what one holds", "PUT", fmt.Sprintf("/v1/groups/%d/members/alice", plainRole), map[string]any{}, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := b.api.do(t, req{method: c.method, path: c.path, token: b.userTok, body: c.body})
+			if res.status != c.status {
+				t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, res.status, res.body, c.status)
+			}
+			if c.status == 403 {
+				if p := res.problem(t); p.Code != usher.CodeForbidden {
+					t.Fatalf("refusal: %+v", p)
+				}
+			}
+		})
+	}
+	b.call(t, req{method: "PUT", path: "/v1/settings/ui.brand", token: b.userTok, body: map[string]any{"value": "x"}}, 403, nil)
+	var members membershipList
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/members", denying), token: b.adminTok}, 200, &members)
+	if len(members.Items) != 1 {
+		t.Fatalf("the denying role's members: %+v", members)
+	}
+}
