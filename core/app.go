@@ -263,10 +263,15 @@ func (s *Applications) Get(ctx context.Context, id int64) (*usher.AllowedApplica
 // pages them.
 //
 // Errors: Unauthenticated, Forbidden (a token that may not read), Invalid
-// (a bad sort, cursor or offset).
+// (a bad sort, cursor or offset, a name or query filterText refuses).
 func (s *Applications) List(ctx context.Context, f usher.ApplicationFilter) (*usher.Page[*usher.AllowedApplication], error) {
 	if err := precheck(usher.PrincipalFrom(ctx), actAppRead, nil); err != nil {
 		return nil, err
+	}
+	for _, t := range []struct{ name, v string }{{"name", f.Name}, {"query", f.Query}} {
+		if err := filterText(t.name, t.v); err != nil {
+			return nil, err
+		}
 	}
 	req, err := s.sortedPage(f.Sort, usher.ApplicationSorts, f.Page)
 	if err != nil {

@@ -22,7 +22,7 @@ type Audit struct{ *env }
 //
 // Errors: Unauthenticated, Forbidden, Invalid (a bad range, an actor id
 // that is not one, more than MaxAuditActors actors, a cursor that names
-// no event, a bad offset).
+// no event, a bad offset, an action or resource filterText refuses).
 func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*usher.AuditEvent], error) {
 	if err := a.authorize(ctx, actAuditRead, nil); err != nil {
 		return nil, err
@@ -38,6 +38,13 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 	if len(f.ActorIDs) > MaxAuditActors {
 		return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeTooMany, Message: "actor: names too many users",
 			Fields: []usher.FieldError{{Field: "actor", Code: usher.CodeTooMany, Message: "names more than 100 users"}}}
+	}
+	for _, t := range []struct{ name, v string }{
+		{"action", f.Action}, {"resource", f.ResourceType}, {"resource", f.ResourceID},
+	} {
+		if err := filterText(t.name, t.v); err != nil {
+			return nil, err
+		}
 	}
 	for _, id := range f.ActorIDs {
 		if id <= 0 {

@@ -54,7 +54,7 @@ func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 			return nil, err
 		}
 	}
-	if ref.ID == 0 && (!ref.Kind.Valid() || ref.Handle == "" || len(ref.Handle) > 200) {
+	if ref.ID == 0 && (!ref.Kind.Valid() || noSuchKey(ref.Handle, 200)) {
 		return nil, errGroupNotFound()
 	}
 	gr, err := tx.GroupGet(ctx, ref.ID, ref.Kind, ref.Handle)
@@ -343,8 +343,10 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 			return nil, invalid("kind", "must be team, role, group or internal")
 		}
 	}
-	if err := filterText("q", f.Query); err != nil {
-		return nil, err
+	for _, t := range []struct{ name, v string }{{"q", f.Query}, {"handle", f.Handle}} {
+		if err := filterText(t.name, t.v); err != nil {
+			return nil, err
+		}
 	}
 	req, err := g.sortedPage(f.Sort, usher.GroupSorts, f.Page)
 	if err != nil {

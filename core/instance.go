@@ -106,9 +106,13 @@ func checkInstanceValue(c *checker, field, name string, v []byte) []byte {
 
 // List returns the settings whose names start with prefix, by name.
 //
-// Errors: Unauthenticated, Forbidden.
+// Errors: Unauthenticated, Forbidden, Invalid (a prefix filterText
+// refuses).
 func (s *InstanceSettings) List(ctx context.Context, prefix string) ([]*usher.InstanceSetting, error) {
 	if err := s.authorizeInstance(ctx, actInstanceRead); err != nil {
+		return nil, err
+	}
+	if err := filterText("prefix", prefix); err != nil {
 		return nil, err
 	}
 	return s.store.InstanceSettingList(ctx, prefix)
@@ -120,6 +124,9 @@ func (s *InstanceSettings) List(ctx context.Context, prefix string) ([]*usher.In
 func (s *InstanceSettings) Get(ctx context.Context, name string) (*usher.InstanceSetting, error) {
 	if err := s.authorizeInstance(ctx, actInstanceRead); err != nil {
 		return nil, err
+	}
+	if noSuchKey(name, maxInstanceSettingName) {
+		return nil, errSettingNotFound()
 	}
 	st, err := s.store.InstanceSettingGet(ctx, name)
 	if errors.Is(err, usher.ErrNotFound) {

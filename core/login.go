@@ -260,7 +260,12 @@ func (a *Auth) loginLimits(ctx context.Context, login string) []limit {
 	if strings.Contains(key, "@") {
 		key = usher.EmailKey(key)
 	}
-	limits := []limit{{"login:" + key, a.policy.MaxFailuresPerKey}}
+	// A login filterText refuses names no account (findLogin), and could
+	// not be stored as a key: its failures count for the address alone.
+	var limits []limit
+	if filterText("login", login) == nil {
+		limits = append(limits, limit{"login:" + key, a.policy.MaxFailuresPerKey})
+	}
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
 		limits = append(limits, limit{"addr:" + addr, a.policy.MaxFailuresPerIP})
 	}

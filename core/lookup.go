@@ -48,6 +48,16 @@ func filterText(field, v string) error {
 	return nil
 }
 
+// noSuchKey reports whether v, a key a caller looks something up by (a
+// handle, a name), can be no stored row's: empty, longer than limit bytes,
+// or text filterText refuses — not UTF-8, or holding a control character
+// such as NUL, which PostgreSQL refuses in a statement where SQLite finds
+// nothing. A look-up answers such a key as it answers an unknown one,
+// without asking the store, so that no answer tells the two apart.
+func noSuchKey(v string, limit int) bool {
+	return v == "" || len(v) > limit || filterText("", v) != nil
+}
+
 // checkKey validates a user key and normalises it, refusing to those who may
 // not see e-mail addresses and external ids the look-ups by them.
 func checkKey(p *usher.Principal, key *usher.UserKey) error {
@@ -251,7 +261,7 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 	// them of any length is looked for the same way, so it takes no
 	// minimum.
 	for _, t := range []struct{ name, v string }{
-		{"username", f.Username}, {"email", f.Email}, {"external_id", f.ExternalID},
+		{"username", f.Username}, {"email", f.Email}, {"handle", f.Handle}, {"external_id", f.ExternalID},
 		{"uuid", f.UUIDContains}, {"external_id", f.ExternalIDContains},
 	} {
 		if err := filterText(t.name, t.v); err != nil {

@@ -197,10 +197,18 @@ func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect s
 }
 
 // FailOAuth ends a log-in the provider refused or broke off: the state is
-// used up and the failure recorded.
+// used up and the failure recorded, with the provider's error code.
 //
-// Errors: none but the store's; an unknown state is no error.
+// Errors: NotFound (a provider name no provider has: not text filterText
+// takes), Invalid (an error code filterText refuses), the store's; an
+// unknown state is no error.
 func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) error {
+	if noSuchKey(provider, maxFilterText) {
+		return errUnknownProvider(provider)
+	}
+	if err := filterText("error", reason); err != nil {
+		return err
+	}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		if state != "" {
 			if c, err := tx.CodeByHash(ctx, usher.CodeOAuthState, hashCode(state)); err == nil {

@@ -69,7 +69,7 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 	if err := o.authorize(ctx, actOrgRead, nil); err != nil {
 		return nil, err
 	}
-	if id == 0 && (handle == "" || len(handle) > 200) {
+	if id == 0 && noSuchKey(handle, 200) {
 		return nil, errOrgNotFound()
 	}
 	org, err := o.store.OrgGet(ctx, id, handle)

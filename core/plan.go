@@ -36,12 +36,26 @@ func (s *Plans) Get(ctx context.Context, name string) (*usher.Plan, error) {
 	if err := s.authorize(ctx, actPlanRead, nil); err != nil {
 		return nil, err
 	}
-	if name == "" || len(name) > 64 {
+	if noSuchKey(name, 64) {
 		return nil, errPlanNotFound()
 	}
 	p, err := s.store.PlanGet(ctx, name)
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errPlanNotFound()
+	}
+	return p, err
+}
+
+// userPlan finds the plan a user's plan field names. A name no plan has,
+// or can have (noSuchKey), is refused naming the field.
+func userPlan(ctx context.Context, tx store.Tx, name string) (*usher.Plan, error) {
+	var p *usher.Plan
+	err := usher.ErrNotFound
+	if !noSuchKey(name, 64) {
+		p, err = tx.PlanGet(ctx, name)
+	}
+	if errors.Is(err, usher.ErrNotFound) {
+		return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: usher.CodeUnknown, Message: "no plan has this name"})
 	}
 	return p, err
 }
@@ -112,8 +126,11 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 	}
 	var out *usher.Plan
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if noSuchKey(name, 64) {
+			return errPlanNotFound()
+		}
 		cur, err := tx.PlanGet(ctx, name)
-		if err != nil || name == "" {
+		if err != nil {
 			return errPlanNotFound()
 		}
 		if in.Default && !cur.Default {
@@ -150,7 +167,7 @@ func (s *Plans) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx store.Tx) error {
-		if name == "" {
+		if noSuchKey(name, 64) {
 			return errPlanNotFound()
 		}
 		if err := tx.PlanDelete(ctx, name); err != nil {

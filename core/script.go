@@ -25,6 +25,10 @@ type Scripts struct{ *env }
 // and . _ -, starting with a letter or digit.
 var scriptNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
 
+// maxScriptName bounds a script's or a bundle's name, in bytes
+// (scriptNameRE).
+const maxScriptName = 100
+
 // defaultBundle is the bundle of a client script that names none.
 const defaultBundle = "default"
 
@@ -152,6 +156,9 @@ func (s *Scripts) Get(ctx context.Context, name string) (*usher.Script, error) {
 	if err := authorizeScripts(usher.PrincipalFrom(ctx), false); err != nil {
 		return nil, err
 	}
+	if noSuchKey(name, maxScriptName) {
+		return nil, errScriptNotFound()
+	}
 	sc, err := s.store.ScriptGet(ctx, name)
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errScriptNotFound()
@@ -172,6 +179,9 @@ func (s *Scripts) List(ctx context.Context, f usher.ScriptFilter) (*usher.Page[*
 	}
 	if f.Trigger != "" && !f.Trigger.Valid() {
 		return nil, invalid("trigger", "is not a trigger")
+	}
+	if err := filterText("bundle", f.Bundle); err != nil {
+		return nil, err
 	}
 	for _, p := range []struct {
 		field  string
@@ -200,6 +210,9 @@ func (s *Scripts) Update(ctx context.Context, name string, in usher.ScriptUpdate
 	p := usher.PrincipalFrom(ctx)
 	if err := authorizeScripts(p, true); err != nil {
 		return nil, err
+	}
+	if noSuchKey(name, maxScriptName) {
+		return nil, errScriptNotFound()
 	}
 	var out *usher.Script
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
@@ -276,6 +289,9 @@ func (s *Scripts) Delete(ctx context.Context, name string) error {
 	if err := authorizeScripts(p, true); err != nil {
 		return err
 	}
+	if noSuchKey(name, maxScriptName) {
+		return errScriptNotFound()
+	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		sc, err := tx.ScriptGet(ctx, name)
 		if err != nil {
@@ -312,6 +328,9 @@ func (s *Scripts) Bundle(ctx context.Context, name string) (*usher.ScriptBundle,
 		return nil, errUnauthenticated()
 	case !p.HasScope(usher.ScopeReadAPI):
 		return nil, errForbidden("the token's scopes do not allow this")
+	}
+	if noSuchKey(name, maxScriptName) {
+		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeScriptNotFound, Message: "no such bundle"}
 	}
 	no := false
 	page, err := s.store.ScriptList(ctx, usher.ScriptFilter{Kind: usher.ScriptClient, Bundle: name, EnabledOnly: true, Invalid: &no})

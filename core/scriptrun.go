@@ -106,6 +106,9 @@ func (s *Scripts) Run(ctx context.Context, name, ref string) (*usher.ScriptRun, 
 	if err := authorizeScripts(usher.PrincipalFrom(ctx), true); err != nil {
 		return nil, err
 	}
+	if noSuchKey(name, maxScriptName) {
+		return nil, errScriptNotFound()
+	}
 	sc, err := s.store.ScriptGet(ctx, name)
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errScriptNotFound()

@@ -212,10 +212,7 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 		return nil, err
 	}
 	if in.Plan != "" {
-		p, err := tx.PlanGet(ctx, in.Plan)
-		if errors.Is(err, usher.ErrNotFound) {
-			return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: usher.CodeUnknown, Message: "no plan has this name"})
-		}
+		p, err := userPlan(ctx, tx, in.Plan)
 		if err != nil {
 			return nil, err
 		}

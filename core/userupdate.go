@@ -184,10 +184,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		if in.Plan != nil && *in.Plan != old.Plan {
 			if *in.Plan != "" {
-				p, err := tx.PlanGet(ctx, *in.Plan)
-				if errors.Is(err, usher.ErrNotFound) {
-					return nil, usher.FieldErrors(usher.FieldError{Field: "plan", Code: usher.CodeUnknown, Message: "no plan has this name"})
-				}
+				p, err := userPlan(ctx, tx, *in.Plan)
 				if err != nil {
 					return nil, err
 				}

@@ -37,7 +37,13 @@ const password = "correct horse battery staple"
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	env := coretest.New(t, coretest.Options{})
+	return setupWith(t, coretest.Options{})
+}
+
+// setupWith builds the bundle on a core made with opts.
+func setupWith(t *testing.T, opts coretest.Options) *bundle {
+	t.Helper()
+	env := coretest.New(t, opts)
 	log := slog.New(slog.DiscardHandler)
 	h := &lenses.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Groups: env.Core.Groups,
 		Settings: env.Core.Settings, Log: log, PublicURL: publicURL}
