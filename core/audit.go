@@ -71,7 +71,7 @@ type event struct {
 // record appends the event to the log within tx.
 func (e *env) record(ctx context.Context, tx store.Tx, at time.Time, ev event) error {
 	p := usher.PrincipalFrom(ctx)
-	req := usher.RequestFrom(ctx)
+	req := requestOf(ctx)
 	ae := &usher.AuditEvent{
 		At: at, ActorKind: p.Kind, Action: ev.action, ResourceType: ev.resourceType,
 		ResourceID: ev.resourceID, Changes: ev.changes, Meta: ev.meta,

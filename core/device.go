@@ -73,7 +73,7 @@ func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.De
 	if _, err := a.connector(ctx, provider); err != nil {
 		return nil, err
 	}
-	req := usher.RequestFrom(ctx)
+	req := requestOf(ctx)
 	if addr := addressKey(req.Address); addr != "" {
 		if _, err := a.reserve(ctx, []limit{{"device_start:" + addr, deviceStartLimit}}); err != nil {
 			if e := usher.AsError(err); e.Kind == usher.KindRateLimited {

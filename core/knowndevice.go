@@ -60,7 +60,7 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 	if u.Kind == usher.KindServiceAccount {
 		return false, nil
 	}
-	req := usher.RequestFrom(ctx)
+	req := requestOf(ctx)
 	name, network := e.device(req)
 	sum := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + name + "\x00" + network))
 	hash := hex.EncodeToString(sum[:])

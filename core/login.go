@@ -165,7 +165,7 @@ func (a *Auth) findLogin(ctx context.Context, login string) (*usher.User, error)
 // changes to record.
 func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int64, action string,
 	extra func(tx store.Tx, changes map[string]usher.Change) error) (*usher.Session, error) {
-	req := usher.RequestFrom(ctx)
+	req := requestOf(ctx)
 	now := a.now()
 	exp := now.Add(a.policy.SessionTTL)
 	sess := &usher.Session{}

@@ -58,6 +58,24 @@ func noSuchKey(v string, limit int) bool {
 	return v == "" || len(v) > limit || filterText("", v) != nil
 }
 
+// requestOf is the request in ctx as the core records it: its user agent,
+// which a client writes as it likes, made valid UTF-8 without control
+// characters, as a text column takes it (PostgreSQL refuses invalid UTF-8
+// and NUL, which would fail every audited change and log-in of a client
+// whose agent holds them).
+func requestOf(ctx context.Context) usher.Request {
+	req := usher.RequestFrom(ctx)
+	if filterText("", req.UserAgent) != nil {
+		req.UserAgent = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(req.UserAgent, "\uFFFD"))
+	}
+	return req
+}
+
 // checkKey validates a user key and normalises it, refusing to those who may
 // not see e-mail addresses and external ids the look-ups by them.
 func checkKey(p *usher.Principal, key *usher.UserKey) error {

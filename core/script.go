@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"usher"
 	"usher/store"
@@ -72,6 +73,10 @@ func (s *Scripts) checkScript(c *checker, sc *usher.Script) {
 		c.add("source", usher.CodeRequired, "is required")
 	case len(sc.Source) > s.policy.ScriptMaxSource:
 		c.add("source", usher.CodeTooLarge, "is larger than %d bytes", s.policy.ScriptMaxSource)
+	case !utf8.ValidString(sc.Source):
+		c.add("source", usher.CodeInvalidUTF8, "is not valid UTF-8")
+	case strings.ContainsRune(sc.Source, 0):
+		c.add("source", usher.CodeControlCharacter, "contains a NUL character")
 	}
 	seen := map[usher.Trigger]bool{}
 	for _, t := range sc.Triggers {

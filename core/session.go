@@ -51,7 +51,7 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 		// The user agent is told by its families (device), never as sent:
 		// whoever changed the password wrote it, and a link in it would
 		// be a link in a mail that says where to turn for help.
-		req := usher.RequestFrom(ctx)
+		req := requestOf(ctx)
 		name, _ := e.device(req)
 		err := e.queueLetter(ctx, tx, "password_changed", u.Email, u, map[string]string{"At": mailTime(now),
 			"Address": req.Address, "UserAgent": name, "ResetLink": e.policy.PublicURL + "/forgot-password"})

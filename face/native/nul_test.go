@@ -4,17 +4,19 @@ import (
 	"net/http"
 	"testing"
 
+	"usher"
 	"usher/core/coretest"
 )
 
 // TestMalformedTextPostgres sends text PostgreSQL refuses — a NUL, bytes
-// that are not UTF-8 — where the API takes a name, a handle or a filter,
-// on PostgreSQL, where each answered 500: a look-up by such a
+// that are not UTF-8 — where the API takes a name, a handle, a filter or
+// a header, on PostgreSQL, where each answered 500: a look-up by such a
 // key is not found, as an unknown one is; a filter or a field is refused
-// naming it.
+// naming it; a client's user agent is recorded made valid.
 func TestMalformedTextPostgres(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, coretest.Options{Postgres: true})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "walker", Email: "walker@example.com", Password: "correct horse battery staple"})
 	type want struct {
 		status int
 		code   string
@@ -30,6 +32,10 @@ func TestMalformedTextPostgres(t *testing.T) {
 	}{
 		{"login with a NUL", req{method: "POST", path: "/v1/auth/login", body: `{"login":"g\u0000@x.com","password":"a"}`}, true,
 			want{http.StatusUnauthorized, "invalid_credentials", ""}},
+		{"login from an agent that is not UTF-8", req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": "a\xffb"},
+			body: `{"login":"walker","password":"correct horse battery staple"}`}, true, want{http.StatusOK, "", ""}},
+		{"create from an agent that is not UTF-8", req{method: "POST", path: "/v1/users", header: map[string]string{"User-Agent": "curl\xff/8"},
+			body: map[string]any{"username": "agent", "email": "agent@example.com"}}, false, want{http.StatusCreated, "", ""}},
 		{"group's rules", req{method: "GET", path: "/v1/groups/a%00b/rules"}, false, notFound("group_not_found")},
 		{"group's rules by kind", req{method: "DELETE", path: "/v1/groups/role:a%00b/rules"}, false, notFound("group_not_found")},
 		{"team's service accounts", req{method: "GET", path: "/v1/groups/a%00b/service-accounts"}, false, notFound("group_not_found")},
@@ -47,6 +53,8 @@ func TestMalformedTextPostgres(t *testing.T) {
 		{"script deleted", req{method: "DELETE", path: "/v1/scripts/a%00b"}, false, notFound("script_not_found")},
 		{"script run", req{method: "POST", path: "/v1/scripts/a%FFb/run"}, false, notFound("script_not_found")},
 		{"script bundle", req{method: "GET", path: "/v1/scripts/bundles/a%00b"}, false, notFound("script_not_found")},
+		{"script source", req{method: "POST", path: "/v1/scripts", body: `{"name":"nul","kind":"server","source":"let x = 1;\u0000"}`}, false,
+			want{http.StatusUnprocessableEntity, "validation_failed", "source"}},
 		{"setting", req{method: "GET", path: "/v1/settings/a%00b"}, false, notFound("setting_not_found")},
 		{"settings by prefix", req{method: "GET", path: "/v1/settings?prefix=a%FFb"}, false, badFilter("prefix")},
 		{"applications by name", req{method: "GET", path: "/v1/applications?name=a%00b"}, false, badFilter("name")},
