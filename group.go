@@ -114,6 +114,17 @@ type GroupUpdate struct {
 	Members []int64
 }
 
+// GroupSight is what a caller who is no administrator may see of the
+// groups: those of Kinds, those UserID belongs to, and IDs (the ones a rule
+// lets them read). A list filters by it in the store, so that it reads the
+// groups the caller may see rather than every group; the core still
+// decides each group it reads.
+type GroupSight struct {
+	Kinds  []GroupKind
+	UserID int64
+	IDs    []int64
+}
+
 // GroupFilter selects groups.
 type GroupFilter struct {
 	Kinds          []GroupKind
@@ -124,6 +135,9 @@ type GroupFilter struct {
 	Archived       Inclusion
 	Deleted        Inclusion
 	IDs            []int64
+	// Sight, when set, narrows the list to the groups a caller may see
+	// (GroupSight).
+	Sight *GroupSight
 	// Sort orders the groups by one of GroupSorts; by id when empty.
 	Sort Sort
 	// Page is the page asked for; its cursor is a group's Cursor under

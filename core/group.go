@@ -373,8 +373,11 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 	if err != nil {
 		return nil, err
 	}
-	// Teams the caller may not see are left out after the store's page is
-	// read.
+	// The store reads the groups the caller may see by default or by a
+	// rule, not every group: a caller in few of many teams would
+	// otherwise make a list read the whole table, a page at a time. What
+	// a rule denies is left out after the store's page is read.
+	f.Sight = groupSight(p, f.Kinds, rules)
 	read := func(page usher.PageRequest) (*usher.Page[*usher.Group], error) {
 		f.Page = page
 		return g.store.GroupList(ctx, f)

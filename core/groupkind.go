@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strconv"
 	"strings"
 
 	"usher"
@@ -111,4 +112,31 @@ func checkLevel(k usher.GroupKind, l usher.Level) (usher.Level, error) {
 	}
 	return "", usher.FieldErrors(usher.FieldError{Field: "level", Code: usher.CodeInvalid,
 		Message: "must be " + strings.Join(names, ", ") + " for a " + string(k)})
+}
+
+// groupSight is what a list of groups of kinds may hold for p, who is no
+// administrator, for the store to read (usher.GroupSight): the groups of
+// the kinds p sees by default, those p belongs to, and those a rule lets p
+// read one by one. It is nil when a rule lets p read every group.
+func groupSight(p *usher.Principal, kinds []usher.GroupKind, rules []usher.Rule) *usher.GroupSight {
+	if evaluate(rules, actGroupRead, "") == usher.Allow {
+		return nil
+	}
+	s := &usher.GroupSight{UserID: p.UserID()}
+	for _, k := range kinds {
+		if sightOf(p, k) == sightAll {
+			s.Kinds = append(s.Kinds, k)
+		}
+	}
+	prefix := actGroupRead.resource() + ":"
+	for _, r := range rules {
+		instance, ok := strings.CutPrefix(r.Resource, prefix)
+		if !ok || r.Access != usher.Allow || (r.Operation != actGroupRead.operation() && r.Operation != "*") {
+			continue
+		}
+		if id, err := strconv.ParseInt(instance, 10, 64); err == nil {
+			s.IDs = append(s.IDs, id)
+		}
+	}
+	return s
 }

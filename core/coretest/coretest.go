@@ -14,6 +14,7 @@ import (
 	"usher"
 	"usher/core"
 	"usher/password"
+	"usher/store"
 	"usher/store/postgres"
 	"usher/store/postgres/pgtest"
 	"usher/store/sqldb"
@@ -53,6 +54,9 @@ type Options struct {
 	Observer usher.Observer
 	// Letters writes the mails' texts; the built-in templates when nil.
 	Letters usher.Letters
+	// WrapStore, when set, wraps the store the core is given, for a test
+	// that watches what the core asks of it.
+	WrapStore func(store.Store) store.Store
 }
 
 // New returns a core on a new, migrated database that lives as long as t.
@@ -83,8 +87,12 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	hasher := password.NewHasher(opts.Params, password.Pool{Queue: opts.HashQueue})
 	t.Cleanup(hasher.Close)
+	var st store.Store = db
+	if opts.WrapStore != nil {
+		st = opts.WrapStore(db)
+	}
 	c := core.New(core.Config{
-		Store:      db,
+		Store:      st,
 		Hasher:     hasher,
 		Policy:     opts.Policy,
 		Now:        opts.Now,

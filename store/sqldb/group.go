@@ -96,11 +96,7 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[
 // groupWhere adds to b the conditions of f but its cursor.
 func groupWhere(b *Builder, f usher.GroupFilter) {
 	if len(f.Kinds) > 0 {
-		marks := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			marks[i] = b.Arg(string(k))
-		}
-		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
+		b.Where("kind IN (" + texts(b, f.Kinds) + ")")
 	}
 	if f.Query != "" {
 		p := b.Arg("%" + EscapeLike(strings.ToLower(f.Query)) + "%")
@@ -116,11 +112,17 @@ func groupWhere(b *Builder, f usher.GroupFilter) {
 		b.Where("id IN (SELECT group_id FROM memberships WHERE user_id = " + b.Arg(f.MemberID) + ")")
 	}
 	if len(f.IDs) > 0 {
-		marks := make([]string, len(f.IDs))
-		for i, id := range f.IDs {
-			marks[i] = b.Arg(id)
+		b.Where("id IN (" + b.IDs(f.IDs) + ")")
+	}
+	if s := f.Sight; s != nil {
+		seen := []string{"id IN (SELECT group_id FROM memberships WHERE user_id = " + b.Arg(s.UserID) + ")"}
+		if len(s.Kinds) > 0 {
+			seen = append(seen, "kind IN ("+texts(b, s.Kinds)+")")
 		}
-		b.Where("id IN (" + strings.Join(marks, ", ") + ")")
+		if len(s.IDs) > 0 {
+			seen = append(seen, "id IN ("+b.IDs(s.IDs)+")")
+		}
+		b.Where("(" + strings.Join(seen, " OR ") + ")")
 	}
 	inclusion(b, "archived_at", f.Archived)
 	inclusion(b, "deleted_at", f.Deleted)

@@ -502,8 +502,29 @@ func (b *Builder) Arg(v any) string {
 	return b.d.Placeholder(len(b.args))
 }
 
+// IDs records each id as an argument and returns their markers,
+// comma-separated, for an IN list.
+func (b *Builder) IDs(ids []int64) string {
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		marks[i] = b.Arg(id)
+	}
+	return strings.Join(marks, ", ")
+}
+
 // Time records a time argument in the dialect's encoding.
 func (b *Builder) Time(t time.Time) string { return b.Arg(b.d.TimeArg(t)) }
+
+// texts records each of vs (kinds, states and the like) as a string
+// argument of b and returns their markers, comma-separated, for an IN
+// list.
+func texts[T ~string](b *Builder, vs []T) string {
+	marks := make([]string, len(vs))
+	for i, v := range vs {
+		marks[i] = b.Arg(string(v))
+	}
+	return strings.Join(marks, ", ")
+}
 
 // Where adds a condition; conditions are joined with AND.
 func (b *Builder) Where(cond string) { b.conds = append(b.conds, cond) }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"usher"
@@ -81,11 +80,7 @@ func (c *conn) tokenWhere(b *Builder, f store.TokenFilter) {
 		b.Where("user_id = " + b.Arg(f.UserID))
 	}
 	if len(f.Kinds) > 0 {
-		marks := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			marks[i] = b.Arg(string(k))
-		}
-		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
+		b.Where("kind IN (" + texts(b, f.Kinds) + ")")
 	}
 	if f.Active {
 		now := b.Time(f.Now)

@@ -635,11 +635,7 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
 		b.Where("external_id = " + b.Arg(f.ExternalID))
 	}
 	if len(f.IDs) > 0 {
-		marks := make([]string, len(f.IDs))
-		for i, id := range f.IDs {
-			marks[i] = b.Arg(id)
-		}
-		b.Where("id IN (" + strings.Join(marks, ", ") + ")")
+		b.Where("id IN (" + b.IDs(f.IDs) + ")")
 	}
 	if f.Admin != nil {
 		b.Where("is_admin = " + b.Arg(*f.Admin))

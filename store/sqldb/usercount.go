@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"strings"
 
 	"usher"
 )
@@ -70,10 +69,6 @@ func classWhere(b *Builder, f usher.UserFilter, deleted func(bool) string) {
 		b.Where("kind = " + b.Arg(string(f.Kind)))
 	}
 	if len(f.Kinds) > 0 {
-		marks := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			marks[i] = b.Arg(string(k))
-		}
-		b.Where("kind IN (" + strings.Join(marks, ", ") + ")")
+		b.Where("kind IN (" + texts(b, f.Kinds) + ")")
 	}
 }

@@ -43,6 +43,32 @@ func testMemberships(t *testing.T, s store.Store) {
 	if gs, _ := s.GroupList(ctx, usher.GroupFilter{MemberID: c.ID}); len(gs.Items) != 1 || gs.Items[0].ID != t2.ID || gs.Items[0].Members != 2 {
 		t.Fatalf("GroupList by member: %+v", gs.Items)
 	}
+	// A sight reads the groups of its kinds, those its user is in and its
+	// ids, and the filter's other conditions still hold.
+	role := mustCreateGroup(t, s, newGroup(usher.GroupRole, "role"))
+	t3 := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "three"))
+	for _, tt := range []struct {
+		f    usher.GroupFilter
+		want []int64
+	}{
+		{usher.GroupFilter{Sight: &usher.GroupSight{UserID: c.ID}}, []int64{t2.ID}},
+		{usher.GroupFilter{Sight: &usher.GroupSight{UserID: c.ID, Kinds: []usher.GroupKind{usher.GroupRole}}}, []int64{t2.ID, role.ID}},
+		{usher.GroupFilter{Sight: &usher.GroupSight{UserID: c.ID, IDs: []int64{t3.ID}}}, []int64{t2.ID, t3.ID}},
+		{usher.GroupFilter{Sight: &usher.GroupSight{UserID: a.ID, Kinds: []usher.GroupKind{usher.GroupRole}, IDs: []int64{t3.ID}}}, []int64{t1.ID, role.ID, t3.ID}},
+		{usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}, Sight: &usher.GroupSight{UserID: a.ID, Kinds: []usher.GroupKind{usher.GroupRole}}}, []int64{t1.ID}},
+	} {
+		gs, err := s.GroupList(ctx, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, g := range gs.Items {
+			got = append(got, g.ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("GroupList with %+v: %v, want %v", *tt.f.Sight, got, tt.want)
+		}
+	}
 	sole, _ := s.SoleOwnerTeams(ctx, a.ID)
 	if len(sole) != 1 || sole[0].ID != t1.ID {
 		t.Fatalf("SoleOwnerTeams: %+v", sole)
