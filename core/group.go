@@ -165,8 +165,9 @@ func createsKind(p *usher.Principal, k usher.GroupKind) error {
 // service account of another team), Unprocessable (a field breaks a rule;
 // a member id that is no live user the caller sees), Conflict (the handle
 // is taken in its kind, or, for a team or an internal group, by a group of
-// the other of the two kinds: see sharedHandle), NotFound (no such
-// organisation).
+// the other of the two kinds: see sharedHandle; limit_reached when a
+// caller who is no administrator owns maxTeamsPerUser live teams),
+// NotFound (no such organisation).
 func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupCreate, nil); err != nil {
@@ -209,6 +210,9 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 			if plan != nil && !plan.CanCreateTeam {
 				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePlanForbidsTeams,
 					Message: "The user is not allowed to create teams, because their plan does not allow it."}
+			}
+			if err := checkTeamRoom(ctx, tx, u.ID); err != nil {
+				return err
 			}
 		default:
 			if err := g.decide(ctx, p, actGroupCreate, "", false); err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // What one account may hold of what it makes for itself, where nothing
-// else bounds it: every file, reminder and key is a row (and a file its
+// else bounds it: every file, reminder, key and team is a row (and a file its
 // bytes) that any signed-in user could otherwise add in a loop until the
 // disk or the database is full, and a reminder is a mail too.
 const (
@@ -23,6 +23,9 @@ const (
 	maxRemindersPerUser = 1000
 	// maxKeysPerUser bounds a user's SSH keys, as an import's record is.
 	maxKeysPerUser = 100
+	// maxTeamsPerUser bounds the live teams a user who is no
+	// administrator owns when they make one more.
+	maxTeamsPerUser = 1000
 )
 
 // errLimitReached refuses one more of what an account holds as many of
@@ -94,6 +97,28 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 	}
 	if len(keys) >= maxKeysPerUser {
 		return errLimitReached(strconv.Itoa(len(keys)) + " SSH keys")
+	}
+	return nil
+}
+
+// checkTeamRoom refuses a new team to a user who owns as many live teams
+// as they may.
+func checkTeamRoom(ctx context.Context, tx store.Tx, userID int64) error {
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	if err != nil {
+		return err
+	}
+	owned := 0
+	for _, m := range ms {
+		if m.Level == usher.LevelOwner {
+			owned++
+		}
+	}
+	if owned >= maxTeamsPerUser {
+		return errLimitReached(strconv.Itoa(owned) + " teams")
 	}
 	return nil
 }

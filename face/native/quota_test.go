@@ -31,6 +31,7 @@ func TestPerUserObjectsBounded(t *testing.T) {
 		return b.api.do(t, req{method: "POST", path: "/v1/attachments", token: tok, body: body, header: map[string]string{"Content-Type": ctype}})
 	}
 	sshKey := func() string { return newSSHKey(t) }
+	teams := 0
 	for _, c := range []struct {
 		name string
 		// fill adds the i-th object as the plain user, through the core;
@@ -71,6 +72,16 @@ func TestPerUserObjectsBounded(t *testing.T) {
 		}, func() {
 			keys, _ := b.env.Core.Keys.List(ctx, usher.UserKey{ID: b.user.ID})
 			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/plain/keys/%d", keys[0].ID), token: b.userTok}, 204, nil)
+		}},
+		{"teams", func(i int) error {
+			_, err := b.env.Core.Groups.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: fmt.Sprint("team-", i)})
+			return err
+		}, 1000, func(tok string) *response {
+			teams++
+			return b.api.do(t, req{method: "POST", path: "/v1/groups", token: tok,
+				body: map[string]any{"kind": "team", "handle": fmt.Sprint("more-", teams)}})
+		}, func() {
+			b.call(t, req{method: "DELETE", path: "/v1/groups/team-0", token: b.userTok}, 200, nil)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
