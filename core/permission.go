@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strconv"
@@ -309,7 +310,7 @@ func widening(have, set []usher.Rule, replace bool) []usher.Rule {
 // each rule of widened (an allow set, or a deny taken away) needs the
 // caller to be allowed, now, every operation it reaches on what it
 // reaches — by a rule, or by the default as far as it can be told without
-// the instance (allowedByDefault). Without it, whoever may change the
+// the instance, or as far as it reaches (heldByDefault). Without it, whoever may change the
 // rules of a role they are in would give themselves any operation
 // (instance_settings.manage, audit.read, user.privileges), and anyone the
 // rules of a team they cannot reach. Operations on applications are
@@ -326,7 +327,11 @@ func (e *env) authorizeWidening(ctx context.Context, widened []usher.Rule) error
 			if res == actAppGrant.resource() || (typ != res && typ != "*") || (r.Operation != o.act.operation() && r.Operation != "*") {
 				continue
 			}
-			if err := e.decide(ctx, p, o.act, instance, e.allowedByDefault(p, o.act, instance)); err != nil {
+			byDefault, err := e.heldByDefault(ctx, p, o.act, instance)
+			if err != nil {
+				return err
+			}
+			if err := e.decide(ctx, p, o.act, instance, byDefault); err != nil {
 				if usher.ErrorKind(err) != usher.KindForbidden {
 					return err
 				}
@@ -336,6 +341,42 @@ func (e *env) authorizeWidening(ctx context.Context, widened []usher.Rule) error
 		}
 	}
 	return nil
+}
+
+// heldByDefault is what authorizeWidening counts as held by p without a
+// rule: allowedByDefault, but where that default is p's only in part,
+// what the rule reaches is not. group.read is everyone's on roles and
+// plain groups but a team's members' on a team (sightOf), so a rule on
+// every group, or on a team p is not in, reaches teams p does not see;
+// group.create is everyone's for teams only (Groups.Create), so a rule
+// allowing it gives roles and plain groups too.
+func (e *env) heldByDefault(ctx context.Context, p *usher.Principal, act action, instance string) (bool, error) {
+	switch act {
+	case actGroupCreate:
+		return false, nil
+	case actGroupRead:
+		id, err := strconv.ParseInt(instance, 10, 64)
+		if err != nil || id <= 0 {
+			return false, nil
+		}
+		gr, err := e.store.GroupGet(ctx, id, "", "")
+		if errors.Is(err, usher.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		s := sightOf(p, gr.Kind)
+		if s != sightMembers || gr.Deleted() {
+			return s == sightAll && !gr.Deleted(), nil
+		}
+		_, err = e.store.MembershipGet(ctx, gr.ID, p.UserID())
+		if errors.Is(err, usher.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return e.allowedByDefault(p, act, instance), nil
 }
 
 // changeRules finds the role whose rules the caller changes, refusing a

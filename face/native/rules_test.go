@@ -246,3 +246,46 @@ func TestRoleMemberManagerCannotJoinStrongerRole(t *testing.T) {
 		t.Fatalf("the denying role's members: %+v", members)
 	}
 }
+
+// TestWideningCountsOnlyWhatTheCallerHolds replays a rule editor and a
+// member manager giving what the default gives them only in part: read on
+// a team they are not in, or on every group (teams included), and
+// group.create, which by default makes teams only. Each is 403, and the
+// team stays unseen and no role is made.
+func TestWideningCountsOnlyWhatTheCallerHolds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, _ := b.mustPrincipal(t, "alice", false)
+	secret, err := b.env.Core.Groups.Create(sys(), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "secret", Members: []int64{alice.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	editors := b.mustRole(t, "editors", []*usher.User{b.user}, allow("group", "rules"))
+	teamReaders := b.mustRole(t, "team-readers", nil, allow("group", "read"))
+	b.mustRole(t, "keepers", []*usher.User{b.user}, allow(fmt.Sprintf("group:%d", teamReaders.ID), "members"))
+	rule := func(resource, operation string) map[string]any {
+		return map[string]any{"rules": []map[string]string{{"resource": resource, "operation": operation, "access": "allow"}}}
+	}
+	rules := fmt.Sprintf("/v1/groups/%d/rules", editors.ID)
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		status             int
+	}{
+		{"read a team one is not in", "PATCH", rules, rule(fmt.Sprintf("group:%d", secret.ID), "read"), 403},
+		{"read every group", "PATCH", rules, rule("group", "read"), 403},
+		{"everything on groups", "PATCH", rules, rule("group", "*"), 403},
+		{"create every kind of group", "PATCH", rules, rule("group", "create"), 403},
+		{"join a role reading every team", "PUT", fmt.Sprintf("/v1/groups/%d/members/plain", teamReaders.ID), map[string]any{}, 403},
+		{"read a role", "PATCH", rules, rule(fmt.Sprintf("group:%d", teamReaders.ID), "read"), 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := b.api.do(t, req{method: c.method, path: c.path, token: b.userTok, body: c.body})
+			if res.status != c.status {
+				t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, res.status, res.body, c.status)
+			}
+		})
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", secret.ID), token: b.userTok}, 403, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "role", "handle": "mine"}}, 403, nil)
+}
