@@ -81,6 +81,8 @@ func (e *env) allowedByDefault(p *usher.Principal, act action, instance string) 
 		return instance != "" && instance == strconv.FormatInt(p.UserID(), 10)
 	case act == actGroupCreate:
 		return true // teams, if the plan allows
+	case act == actAttachCreate:
+		return p.UserID() != 0 // as Attachments decides
 	}
 	return false
 }

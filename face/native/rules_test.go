@@ -289,3 +289,33 @@ func TestWideningCountsOnlyWhatTheCallerHolds(t *testing.T) {
 	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", secret.ID), token: b.userTok}, 403, nil)
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "role", "handle": "mine"}}, 403, nil)
 }
+
+// TestDelegationOfWhatEveryoneHolds: a helpdesk given group.members on a
+// role denying uploads puts people in it and takes them out, and a rule
+// editor lifts that deny, since everyone signed in may upload unless a
+// rule denies it — holding it is the default, as authorizeWidening asks.
+func TestDelegationOfWhatEveryoneHolds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, _ := b.mustPrincipal(t, "alice", false)
+	b.mustPrincipal(t, "carol", false)
+	deny := usher.Rule{Resource: "attachment", Operation: "create", Access: usher.Deny}
+	noUploads := b.mustRole(t, "no-uploads", []*usher.User{alice}, deny)
+	b.mustRole(t, "helpdesk", []*usher.User{b.user}, allow(fmt.Sprintf("group:%d", noUploads.ID), "members"),
+		allow(fmt.Sprintf("group:%d", noUploads.ID), "rules"))
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"put one in it", "PUT", fmt.Sprintf("/v1/groups/%d/members/carol", noUploads.ID), map[string]any{}},
+		{"take one out of it", "DELETE", fmt.Sprintf("/v1/groups/%d/members/alice", noUploads.ID), nil},
+		{"lift the deny", "DELETE", fmt.Sprintf("/v1/groups/%d/rules", noUploads.ID), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := b.api.do(t, req{method: c.method, path: c.path, token: b.userTok, body: c.body})
+			if res.status/100 != 2 {
+				t.Fatalf("%s %s = %d %s, want 2xx", c.method, c.path, res.status, res.body)
+			}
+		})
+	}
+}
