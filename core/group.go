@@ -124,6 +124,32 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 	return nil
 }
 
+// authorizeLeave decides whether the caller, a member of a's group, leaves
+// it on their own, without group.members: anyone leaves a group, but
+// leaving a role lifts its denies from the caller, which needs what
+// taking them out would (authorizeWidening, authorizeGrant) of each deny
+// — else a member of a role an administrator made to deny them an
+// operation would lift it by leaving.
+func (e *env) authorizeLeave(ctx context.Context, a *access) error {
+	if !a.group.Kind.CarriesRules() || a.p.IsAdmin() {
+		return nil
+	}
+	rules, err := e.store.RuleList(ctx, a.group.ID)
+	if err != nil {
+		return err
+	}
+	var denies []usher.Rule
+	for _, r := range rules {
+		if r.Access == usher.Deny {
+			denies = append(denies, r)
+		}
+	}
+	if err := e.authorizeGrant(ctx, denies); err != nil {
+		return err
+	}
+	return e.authorizeWidening(ctx, denies)
+}
+
 // plan returns the plan that decides what u may create: theirs, or the
 // default one; nil when no plan is defined at all.
 func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan, error) {

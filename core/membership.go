@@ -181,7 +181,8 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 }
 
 // RemoveMember takes a principal out of a group. Members may leave on their
-// own; a team keeps at least one owner.
+// own, but not a role whose denies they could not lift (authorizeLeave); a
+// team keeps at least one owner.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group, the user, or the
 // membership), Conflict (the last owner).
@@ -199,6 +200,8 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 			if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
 				return err
 			}
+		} else if err := g.authorizeLeave(ctx, a); err != nil {
+			return err
 		}
 		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
 		if errors.Is(err, usher.ErrNotFound) {
@@ -544,8 +547,8 @@ func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int6
 // RemoveMember do it: a user not in the group joins it at the kind's
 // default level (group.members, and only an administrator places a service
 // account), a member not in ids leaves it (group.members, unless it is the
-// caller leaving on its own; a team keeps an owner), and a member in ids
-// keeps its level. Every member is read, however many. An id that is no
+// caller leaving on its own, as authorizeLeave allows; a team keeps an
+// owner), and a member in ids keeps its level. Every member is read, however many. An id that is no
 // live user the caller may see is refused as a field of the request, as
 // addMembers refuses it. The caller commits, and forgets the cached rules
 // after.
@@ -578,6 +581,8 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 			if err := manage(); err != nil {
 				return err
 			}
+		} else if err := g.authorizeLeave(ctx, a); err != nil {
+			return err
 		}
 		if m.Level == usher.LevelOwner {
 			if err := g.keepOwner(ctx, tx, a.group, m.UserID); err != nil {

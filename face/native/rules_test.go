@@ -319,3 +319,23 @@ func TestDelegationOfWhatEveryoneHolds(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberCannotLeaveADeny: a member leaves a role on their own, but not
+// one whose rules deny them something, which leaving would lift — by the
+// member route or by setting the role's members — as no one but an
+// administrator or a holder of what it denies takes them out.
+func TestMemberCannotLeaveADeny(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, aliceTok := b.mustPrincipal(t, "alice", false)
+	noUploads := b.mustRole(t, "no-uploads", []*usher.User{alice, b.user},
+		usher.Rule{Resource: "attachment", Operation: "create", Access: usher.Deny})
+	readers := b.mustRole(t, "readers", []*usher.User{alice}, allow("user", "read"))
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/alice", noUploads.ID), token: aliceTok}, 403, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/alice/groups"), token: aliceTok,
+		body: map[string]any{"kind": "role", "remove_from_groups": []string{"no-uploads"}}}, 403, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/alice", readers.ID), token: aliceTok}, 204, nil)
+	if got := b.members(t, noUploads.ID); !strings.Contains(got, fmt.Sprint(alice.ID)+":") {
+		t.Fatalf("the role's members: %s", got)
+	}
+}
