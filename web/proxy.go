@@ -70,24 +70,35 @@ type hop struct {
 // Forwarded that name different clients, one of which the client wrote
 // itself, is taken to come from the peer.
 func (p *Proxies) Client(r *http.Request) (addr string, secure bool) {
+	addr, secure, _ = p.client(r)
+	return addr, secure
+}
+
+// client is Client, and tells whether the address is the client's for
+// sure: not when a trusted proxy passed on a malformed hop or headers
+// that disagree, where the address is that proxy's, the client unknown.
+func (p *Proxies) client(r *http.Request) (addr string, secure, sure bool) {
 	peer := peerAddr(r.RemoteAddr)
 	secure = r.TLS != nil
 	if !p.trusts(peer) {
 		if peer.IsValid() {
-			return peer.String(), secure
+			return peer.String(), secure, true
 		}
-		return r.RemoteAddr, secure
+		return r.RemoteAddr, secure, true
 	}
-	client, proto := peer, ""
+	client, proto, sure := peer, "", true
 	xff, hasXFF := r.Header["X-Forwarded-For"]
 	fwd, hasFwd := r.Header["Forwarded"]
 	if hasXFF {
-		client, _ = p.walk(peer, parseForwardedFor(strings.Join(xff, ",")))
+		var whole bool
+		client, _, whole = p.walk(peer, parseForwardedFor(strings.Join(xff, ",")))
+		sure = sure && whole
 	}
 	if hasFwd {
-		c, h := p.walk(peer, parseForwarded(strings.Join(fwd, ",")))
+		c, h, whole := p.walk(peer, parseForwarded(strings.Join(fwd, ",")))
+		sure = sure && whole
 		if hasXFF && c != client {
-			c = peer
+			c, sure = peer, false
 		}
 		client, proto = c, h.proto
 	}
@@ -98,20 +109,21 @@ func (p *Proxies) Client(r *http.Request) (addr string, secure bool) {
 	if !secure {
 		secure = strings.EqualFold(proto, "https")
 	}
-	return client.String(), secure
+	return client.String(), secure, sure
 }
 
 // walk returns the client the hops name behind the trusted peer, and the
-// hop that named it (the zero hop for the peer itself).
-func (p *Proxies) walk(peer netip.Addr, hops []hop) (netip.Addr, hop) {
-	client, named := peer, hop{}
+// hop that named it (the zero hop for the peer itself); whole is false
+// when a malformed hop ended the walk at a trusted proxy.
+func (p *Proxies) walk(peer netip.Addr, hops []hop) (client netip.Addr, named hop, whole bool) {
+	client = peer
 	for i := len(hops) - 1; i >= 0 && p.trusts(client); i-- {
 		if !hops[i].addr.IsValid() {
-			break
+			return client, named, false
 		}
 		client, named = hops[i].addr, hops[i]
 	}
-	return client, named
+	return client, named, true
 }
 
 // peerAddr is the address of the connection's other end.

@@ -127,7 +127,7 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-ID", id)
-		addr, secure := proxies.Client(r)
+		addr, secure, sure := proxies.client(r)
 		if secure {
 			// Reached over HTTPS: the browser is to use nothing else for
 			// this host, so that a later http:// visit or link cannot be
@@ -140,6 +140,9 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 			Languages: r.Header.Get("Accept-Language"),
 		})
 		ctx, userID := usher.WithPrincipalNote(ctx)
+		if !sure {
+			ctx = context.WithValue(ctx, clientUnknownKey{}, true)
+		}
 		if r.Body != nil {
 			// An upload's handler may read past MaxBody (UploadBody).
 			ctx = context.WithValue(ctx, rawBodyKey{}, r.Body)
@@ -298,17 +301,25 @@ func BearerOnly(token string, next http.Handler) http.Handler {
 // answered 404, as if there were nothing. It is for what must not reach
 // the internet but is served on the API's listener, such as metrics whose
 // counters move with what the core does for a request: a mail sent after
-// a reset request says that an account has the address.
+// a reset request says that an account has the address. A request whose
+// client a trusted proxy left unknown (a malformed hop, or X-Forwarded-For
+// and Forwarded that disagree, one of which the client wrote) is 404: the
+// address Middleware gives it is the proxy's, private as proxies are.
 func PrivateOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		unknown, _ := r.Context().Value(clientUnknownKey{}).(bool)
 		addr, err := netip.ParseAddr(usher.RequestFrom(r.Context()).Address)
-		if addr = addr.Unmap(); err != nil || !(addr.IsLoopback() || addr.IsPrivate()) {
+		if addr = addr.Unmap(); unknown || err != nil || !(addr.IsLoopback() || addr.IsPrivate()) {
 			http.NotFound(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// clientUnknownKey marks a request whose client a trusted proxy left
+// unknown (Proxies.client), for PrivateOnly.
+type clientUnknownKey struct{}
 
 // rawBodyKey keeps a request's body as it came, before MaxBody limits it.
 type rawBodyKey struct{}

@@ -399,11 +399,23 @@ func TestPrivateOnly(t *testing.T) {
 		{"the internet over IPv6", "2001:db8::1", 404},
 		{"the internet naming a private address", "10.0.0.5, 203.0.113.7", 404},
 		{"carrier-grade NAT", "100.64.0.1", 404},
+		// The proxy names the client in X-Forwarded-For; the client wrote
+		// a Forwarded of its own, or garbage, which leaves the client
+		// unknown: the request is taken to come from the proxy, which is
+		// no reason to serve it.
+		{"the internet with a Forwarded of its own", "203.0.113.7|for=198.51.100.1", 404},
+		{"the internet with a Forwarded naming a private address", "203.0.113.7|for=10.0.0.5", 404},
+		{"garbage the proxy passed on", "unknown", 404},
+		{"a Forwarded the proxy wrote", "|for=10.0.0.5", 200},
 	} {
 		r := httptest.NewRequest("GET", "/metrics", nil)
 		r.RemoteAddr = "127.0.0.1:4321"
-		if tt.forwarded != "" {
-			r.Header.Set("X-Forwarded-For", tt.forwarded)
+		xff, fwd, _ := strings.Cut(tt.forwarded, "|")
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		if fwd != "" {
+			r.Header.Set("Forwarded", fwd)
 		}
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, r)

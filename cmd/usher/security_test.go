@@ -166,6 +166,8 @@ func TestMetricsNotServedToTheInternet(t *testing.T) {
 	}{
 		{"an internet client", "", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusNotFound},
 		{"an internet client naming a private address", "", map[string]string{"X-Forwarded-For": "10.0.0.5, 203.0.113.7"}, http.StatusNotFound},
+		{"an internet client writing a Forwarded of its own", "", map[string]string{"X-Forwarded-For": "203.0.113.7",
+			"Forwarded": "for=10.0.0.5"}, http.StatusNotFound},
 		{"a client on a private network", "", map[string]string{"X-Forwarded-For": "10.0.0.5"}, http.StatusOK},
 		{"a client on this machine", "", nil, http.StatusOK},
 		{"an internet client with the token", "scrape-me", map[string]string{"X-Forwarded-For": "203.0.113.7",
