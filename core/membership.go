@@ -557,7 +557,19 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 	if err != nil {
 		return err
 	}
-	manage := func() error { return g.authorizeGroup(ctx, actGroupMembers, a) }
+	// Deciding group.members once is enough: for a role it reads its
+	// rules, which every member joining or leaving would read again.
+	managed := false
+	manage := func() error {
+		if managed {
+			return nil
+		}
+		if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+			return err
+		}
+		managed = true
+		return nil
+	}
 	want := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
