@@ -367,7 +367,20 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		if err != nil {
 			return err
 		}
-		resolve := func(handles []string) (map[int64]*access, error) {
+		current, err := tx.UserGroups(ctx, u.ID, in.Kind)
+		if err != nil {
+			return err
+		}
+		have := map[int64]bool{}
+		for _, m := range current {
+			have[m.GroupID] = true
+		}
+		// resolve finds the groups handles name. Managing the members of
+		// one is needed where the principal's membership would change
+		// (joining one it is not in, leaving one it is in); a group named
+		// that stays as it is needs only to be seen, so that a set that
+		// keeps a role the caller may not staff is not refused for it.
+		resolve := func(handles []string, joining bool) (map[int64]*access, error) {
 			out := map[int64]*access{}
 			for _, h := range handles {
 				a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
@@ -377,26 +390,22 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 					}
 					return nil, err
 				}
-				if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+				act := actGroupRead
+				if have[a.group.ID] != joining {
+					act = actGroupMembers
+				}
+				if err := g.authorizeGroup(ctx, act, a); err != nil {
 					return nil, err
 				}
 				out[a.group.ID] = a
 			}
 			return out, nil
 		}
-		current, err := tx.UserGroups(ctx, u.ID, in.Kind)
+		add, err := resolve(append(in.Add, in.Set...), true)
 		if err != nil {
 			return err
 		}
-		have := map[int64]bool{}
-		for _, m := range current {
-			have[m.GroupID] = true
-		}
-		add, err := resolve(append(in.Add, in.Set...))
-		if err != nil {
-			return err
-		}
-		remove, err := resolve(in.Remove)
+		remove, err := resolve(in.Remove, false)
 		if err != nil {
 			return err
 		}

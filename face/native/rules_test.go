@@ -226,6 +226,11 @@ func TestRoleMemberManagerCannotJoinStrongerRole(t *testing.T) {
 		{"by one's groups", "PUT", "/v1/users/plain/groups", map[string]any{"kind": "role", "add_to_groups": []string{"strong"}}, 403},
 		{"take one out of a deny", "DELETE", fmt.Sprintf("/v1/groups/%d/members/alice", denying), nil, 403},
 		{"a role giving what one holds", "PUT", fmt.Sprintf("/v1/groups/%d/members/alice", plainRole), map[string]any{}, 200},
+		// A set of one's roles that keeps a role as it is needs only to
+		// see it: the deny alice is in, and the stronger role she is not.
+		{"a set keeping a deny", "PUT", "/v1/users/alice/groups", map[string]any{"kind": "role", "set_groups": []string{"denying", "readers"}}, 200},
+		{"naming a role one is not leaving", "PUT", "/v1/users/alice/groups", map[string]any{"kind": "role", "add_to_groups": []string{"denying"}, "remove_from_groups": []string{"strong"}}, 200},
+		{"a set leaving the deny out", "PUT", "/v1/users/alice/groups", map[string]any{"kind": "role", "set_groups": []string{"readers"}}, 403},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := b.api.do(t, req{method: c.method, path: c.path, token: b.userTok, body: c.body})
