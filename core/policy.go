@@ -373,7 +373,7 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 	}
 	for _, o := range operations {
 		switch o.act {
-		case actUserRead, actUserList, actOrgRead, actPlanRead, actGroupRead, actGroupCreate:
+		case actUserRead, actUserList, actOrgRead, actPlanRead:
 			continue // everyone's by default
 		}
 		// Every instance either side's rules name: the caller's own deny
@@ -385,9 +385,22 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 			}
 		}
 		for _, inst := range instances {
-			if evaluate(their, o.act, inst) == usher.Allow && evaluate(my, o.act, inst) != usher.Allow {
-				return true, nil
+			if evaluate(their, o.act, inst) != usher.Allow || evaluate(my, o.act, inst) == usher.Allow {
+				continue
 			}
+			// Reading groups and making them are the caller's by default
+			// only in part (a team they are in; teams, not roles): a rule
+			// giving the target more outranks the caller.
+			if o.act == actGroupRead || o.act == actGroupCreate {
+				held, err := e.heldByDefault(ctx, p, o.act, inst)
+				if err != nil {
+					return false, err
+				}
+				if held {
+					continue
+				}
+			}
+			return true, nil
 		}
 	}
 	return false, nil

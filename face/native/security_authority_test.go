@@ -3,6 +3,8 @@ package native_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"usher"
@@ -505,4 +507,40 @@ func TestImpersonationEndsWhenTargetBecomesAdmin(t *testing.T) {
 	}
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", second.ID), token: b.adminTok, body: map[string]any{"admin": true}}, http.StatusOK, nil)
 	b.refused(t, req{method: "GET", path: "/v1/me", token: jwt}, http.StatusUnauthorized, "invalid_token")
+}
+
+// TestUpdateRuleCannotTakeOverWiderReader: a helpdesk whose rule allows
+// user.update must not take over (set the password of) an account whose
+// role lets it read a team the helpdesk is not in, or every group, or make
+// roles: reading groups and making them are the helpdesk's by default only
+// in part, and taking the account would give it the rest.
+func TestUpdateRuleCannotTakeOverWiderReader(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hd, hdTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "helpdesk-role", []*usher.User{hd}, allow("user", "update"))
+	team, err := b.env.Core.Groups.Create(sys(), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "secret-team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		rule   usher.Rule
+		status int
+	}{
+		{"reads a team", allow("group:"+strconv.FormatInt(team.ID, 10), "read"), http.StatusForbidden},
+		{"reads every group", allow("group", "read"), http.StatusForbidden},
+		{"makes roles", allow("group", "create"), http.StatusForbidden},
+		{"reads what everyone reads", allow("user", "read"), http.StatusNoContent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			target, _ := b.mustPrincipal(t, "target-"+strings.ReplaceAll(c.name, " ", "-"), false)
+			b.mustRole(t, "role-"+strings.ReplaceAll(c.name, " ", "-"), []*usher.User{target}, c.rule)
+			res := b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", target.ID), token: hdTok,
+				body: map[string]any{"password": "the helpdesk knows this one now"}})
+			if res.status != c.status {
+				t.Fatalf("set the password: %d %s, want %d", res.status, res.body, c.status)
+			}
+		})
+	}
 }
