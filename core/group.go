@@ -92,19 +92,7 @@ func (a *access) holds(l usher.Level) bool {
 // change it and its owners manage its members, service accounts and
 // deletion; everything else is for administrators.
 func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
-	if err := precheck(a.p, act, nil); err != nil {
-		return err
-	}
-	byDefault := false
-	switch act {
-	case actGroupRead:
-		byDefault = sightOf(a.p, a.group.Kind).byDefault(a.mem != nil)
-	case actGroupUpdate:
-		byDefault = a.holds(usher.LevelWrite)
-	case actGroupDelete, actGroupMembers, actServiceAccount:
-		byDefault = a.holds(usher.LevelOwner)
-	}
-	if err := e.decide(ctx, a.p, act, strconv.FormatInt(a.group.ID, 10), byDefault); err != nil {
+	if err := e.decideGroup(ctx, act, a); err != nil {
 		return err
 	}
 	if act == actGroupMembers && a.group.Kind.CarriesRules() && !a.p.IsAdmin() {
@@ -122,6 +110,25 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 		return e.authorizeWidening(ctx, rules)
 	}
 	return nil
+}
+
+// decideGroup is authorizeGroup without what a role's rules ask of whoever
+// changes its members: the decision on the action alone, by the rules and
+// the caller's default.
+func (e *env) decideGroup(ctx context.Context, act action, a *access) error {
+	if err := precheck(a.p, act, nil); err != nil {
+		return err
+	}
+	byDefault := false
+	switch act {
+	case actGroupRead:
+		byDefault = sightOf(a.p, a.group.Kind).byDefault(a.mem != nil)
+	case actGroupUpdate:
+		byDefault = a.holds(usher.LevelWrite)
+	case actGroupDelete, actGroupMembers, actServiceAccount:
+		byDefault = a.holds(usher.LevelOwner)
+	}
+	return e.decide(ctx, a.p, act, strconv.FormatInt(a.group.ID, 10), byDefault)
 }
 
 // authorizeLeave decides whether the caller, a member of a's group, leaves

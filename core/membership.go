@@ -375,11 +375,11 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		for _, m := range current {
 			have[m.GroupID] = true
 		}
-		// resolve finds the groups handles name. Managing the members of
-		// one is needed where the principal's membership would change
-		// (joining one it is not in, leaving one it is in); a group named
-		// that stays as it is needs only to be seen, so that a set that
-		// keeps a role the caller may not staff is not refused for it.
+		// resolve finds the groups handles name, each of whose members the
+		// caller must manage. What a role's rules ask of that is asked
+		// where the principal's membership would change (joining one it
+		// is not in, leaving one it is in), not of a role named that stays
+		// as it is: a set must name the roles it keeps.
 		resolve := func(handles []string, joining bool) (map[int64]*access, error) {
 			out := map[int64]*access{}
 			for _, h := range handles {
@@ -390,11 +390,11 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 					}
 					return nil, err
 				}
-				act := actGroupRead
+				decide := g.decideGroup
 				if have[a.group.ID] != joining {
-					act = actGroupMembers
+					decide = g.authorizeGroup
 				}
-				if err := g.authorizeGroup(ctx, act, a); err != nil {
+				if err := decide(ctx, actGroupMembers, a); err != nil {
 					return nil, err
 				}
 				out[a.group.ID] = a
