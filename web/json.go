@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,26 @@ func Invalid(field, code, format string, args ...any) error {
 		e.Fields = []usher.FieldError{{Field: field, Code: code, Message: msg}}
 	}
 	return e
+}
+
+// RenameFields returns err with its field problems named as the request
+// names them (names maps the core's field to the request's: a face's
+// "name" for the core's "username"), and its message naming the first of
+// them so. Other errors are returned as they are.
+func RenameFields(err error, names map[string]string) error {
+	var e *usher.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	out := *e
+	out.Fields = slices.Clone(e.Fields)
+	for i := range out.Fields {
+		if to, ok := names[out.Fields[i].Field]; ok {
+			out.Fields[i].Field = to
+		}
+	}
+	out.Message = out.Fields[0].Field + ": " + out.Fields[0].Message
+	return &out
 }
 
 // ReadBody reads the whole request body, refusing one over MaxBody.

@@ -159,7 +159,7 @@ func (h *Handler) joinGroup(w http.ResponseWriter, r *http.Request) error {
 	}
 	ref := usher.GroupRef{Kind: usher.GroupInternal, Handle: req.Group}
 	if _, err := h.Groups.JoinGroup(r.Context(), ref, usher.UserKey{UUID: req.UserID}, ""); err != nil {
-		return renameFields(err, map[string]string{"handle": "group", "uuid": "user_id"})
+		return web.RenameFields(err, map[string]string{"handle": "group", "uuid": "user_id"})
 	}
 	return empty(w)
 }

@@ -1,10 +1,7 @@
 package escape
 
 import (
-	"errors"
 	"net/http"
-	"slices"
-	"strings"
 
 	"usher"
 	"usher/web"
@@ -208,28 +205,5 @@ func (h *Handler) removeTeamUser(w http.ResponseWriter, r *http.Request) error {
 // renameHandle names the core's handle as Escape names it: the team's
 // name.
 func renameHandle(err error) error {
-	return renameFields(err, map[string]string{"handle": "name"})
-}
-
-// renameFields names the fields of a core error as the request named
-// them: names maps the core's field to the body's, in the fields and in
-// the message, which starts with the first field's name.
-func renameFields(err error, names map[string]string) error {
-	var e *usher.Error
-	if !errors.As(err, &e) || len(e.Fields) == 0 {
-		return err
-	}
-	out := *e
-	out.Fields = slices.Clone(e.Fields)
-	for i := range out.Fields {
-		if to, ok := names[out.Fields[i].Field]; ok {
-			out.Fields[i].Field = to
-		}
-	}
-	for from, to := range names {
-		if rest, ok := strings.CutPrefix(out.Message, from+": "); ok {
-			out.Message = to + ": " + rest
-		}
-	}
-	return &out
+	return web.RenameFields(err, map[string]string{"handle": "name"})
 }

@@ -9,7 +9,6 @@ package lenses
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -239,24 +238,4 @@ func (h *Handler) log() *slog.Logger {
 		return slog.Default()
 	}
 	return h.Log
-}
-
-// renameFields returns err with its field problems named as this request
-// names them (the core's "username" is Lenses' "name"), and its message
-// naming the first of them so.
-func renameFields(err error, names map[string]string) error {
-	var e *usher.Error
-	if !errors.As(err, &e) || len(e.Fields) == 0 {
-		return err
-	}
-	out := *e
-	out.Fields = make([]usher.FieldError, len(e.Fields))
-	for i, f := range e.Fields {
-		if name, ok := names[f.Field]; ok {
-			f.Field = name
-		}
-		out.Fields[i] = f
-	}
-	out.Message = out.Fields[0].Field + ": " + out.Fields[0].Message
-	return &out
 }

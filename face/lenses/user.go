@@ -108,7 +108,7 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 // lookup finds the user a {name} path segment names, within Lenses' scope.
 func (h *Handler) lookup(r *http.Request) (*usher.User, error) {
 	u, err := h.Users.Get(r.Context(), userKey(r))
-	return u, renameFields(err, keyFields)
+	return u, web.RenameFields(err, keyFields)
 }
 
 // keyFields names the core's fields of a user key as the path does: a
@@ -211,7 +211,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.Users.Create(r.Context(), usher.UserCreate{Username: req.Name, DisplayName: display,
 		NameRule: usher.NameResource})
 	if err != nil {
-		return renameFields(err, createFields)
+		return web.RenameFields(err, createFields)
 	}
 	return h.writeUser(w, r, http.StatusCreated, u)
 }
@@ -236,14 +236,14 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{DisplayName: req.DisplayName})
 	if err != nil {
-		return renameFields(err, keyFields)
+		return web.RenameFields(err, keyFields)
 	}
 	return h.writeUser(w, r, http.StatusOK, u)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Users.Delete(r.Context(), userKey(r)); err != nil {
-		return renameFields(err, keyFields)
+		return web.RenameFields(err, keyFields)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -269,7 +269,7 @@ func (h *Handler) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{Name: req.FullName, Email: req.EmailAddress})
 	if err != nil {
-		return renameFields(err, profileFields)
+		return web.RenameFields(err, profileFields)
 	}
 	return h.writeUser(w, r, http.StatusOK, u)
 }
@@ -288,7 +288,7 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := usher.GroupChanges{Kind: usher.GroupPlain, Add: req.Add, Remove: req.Remove, Set: req.Set}
 	if _, err := h.Groups.SetUserGroups(r.Context(), userKey(r), in); err != nil {
-		return renameFields(err, keyFields)
+		return web.RenameFields(err, keyFields)
 	}
 	u, err := h.lookup(r)
 	if err != nil {
