@@ -311,9 +311,9 @@ func widening(have, set []usher.Rule, replace bool) []usher.Rule {
 // authorizeWidening is the rule that nobody gives what they do not hold:
 // each rule of widened (an allow set, or a deny taken away) needs the
 // caller to be allowed, now, every operation it reaches on what it
-// reaches — by a rule, or by the default as far as it can be told without
-// the instance, or as far as it reaches (heldByDefault). Without it, whoever may change the
-// rules of a role they are in would give themselves any operation
+// reaches — by a rule, or by the default as far as that reaches
+// (heldByDefault). Without it, whoever may change the rules of a role
+// they are in would give themselves any operation
 // (instance_settings.manage, audit.read, user.privileges), and anyone the
 // rules of a team they cannot reach. Operations on applications are
 // application.grant's (authorizeGrant), whose holder gives them.
@@ -368,15 +368,18 @@ func (e *env) heldByDefault(ctx context.Context, p *usher.Principal, act action,
 		if err != nil {
 			return false, err
 		}
-		s := sightOf(p, gr.Kind)
-		if s != sightMembers || gr.Deleted() {
-			return s == sightAll && !gr.Deleted(), nil
-		}
-		_, err = e.store.MembershipGet(ctx, gr.ID, p.UserID())
-		if errors.Is(err, usher.ErrNotFound) {
+		if gr.Deleted() {
 			return false, nil
 		}
-		return err == nil, err
+		member := false
+		if sightOf(p, gr.Kind) == sightMembers {
+			_, err = e.store.MembershipGet(ctx, gr.ID, p.UserID())
+			if err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return false, err
+			}
+			member = err == nil
+		}
+		return seesGroup(p, gr.Kind, member, ""), nil
 	}
 	return e.allowedByDefault(p, act, instance), nil
 }

@@ -9,9 +9,9 @@ import (
 )
 
 // What one account may hold of what it makes for itself, where nothing
-// else bounds it: every file, reminder, key and team is a row (and a file its
-// bytes) that any signed-in user could otherwise add in a loop until the
-// disk or the database is full, and a reminder is a mail too.
+// else bounds it: every file, reminder, key and team is a row (and a file
+// its bytes) that any signed-in user could otherwise add in a loop until
+// the disk or the database is full, and a reminder is a mail too.
 const (
 	// maxFilesPerUser and filesPerUserInBytes bound the general
 	// attachments a user owns: their number, and their bytes together —
