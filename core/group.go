@@ -104,10 +104,7 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 		if err != nil {
 			return err
 		}
-		if err := e.authorizeGrant(ctx, rules); err != nil {
-			return err
-		}
-		return e.authorizeWidening(ctx, rules)
+		return e.authorizeGiving(ctx, rules, rules)
 	}
 	return nil
 }
@@ -151,10 +148,7 @@ func (e *env) authorizeLeave(ctx context.Context, a *access) error {
 			denies = append(denies, r)
 		}
 	}
-	if err := e.authorizeGrant(ctx, denies); err != nil {
-		return err
-	}
-	return e.authorizeWidening(ctx, denies)
+	return e.authorizeGiving(ctx, denies, denies)
 }
 
 // plan returns the plan that decides what u may create: theirs, or the

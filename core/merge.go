@@ -30,20 +30,18 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err := g.authorizeMerge(ctx, src, dst); err != nil {
 			return err
 		}
-		// The source's rules move to the target: those that reach an
-		// application need application.grant, as setting them would.
+		// The source's rules move to the target, as setting them would:
+		// those that reach an application need application.grant, and
+		// what they give the target's members more, the caller must hold.
 		moved, err := tx.RuleList(ctx, src.group.ID)
 		if err != nil {
-			return err
-		}
-		if err := g.authorizeGrant(ctx, moved); err != nil {
 			return err
 		}
 		have, err := tx.RuleList(ctx, dst.group.ID)
 		if err != nil {
 			return err
 		}
-		if err := g.authorizeWidening(ctx, widening(have, moved, false)); err != nil {
+		if err := g.authorizeGiving(ctx, moved, widening(have, moved, false)); err != nil {
 			return err
 		}
 		switch {

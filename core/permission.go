@@ -174,10 +174,7 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 		if err != nil {
 			return err
 		}
-		if err := g.authorizeGrant(ctx, changedRules(have, rules, replace)); err != nil {
-			return err
-		}
-		if err := g.authorizeWidening(ctx, widening(have, rules, replace)); err != nil {
+		if err := g.authorizeGiving(ctx, changedRules(have, rules, replace), widening(have, rules, replace)); err != nil {
 			return err
 		}
 		if replace {
@@ -227,10 +224,7 @@ func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, erro
 		if err != nil {
 			return err
 		}
-		if err := g.authorizeGrant(ctx, have); err != nil {
-			return err
-		}
-		if err := g.authorizeWidening(ctx, widening(have, nil, true)); err != nil {
+		if err := g.authorizeGiving(ctx, have, widening(have, nil, true)); err != nil {
 			return err
 		}
 		if n, err = tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {
@@ -261,10 +255,7 @@ func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, o
 		if i < 0 || resource == "" || operation == "" {
 			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeNotFound, Message: "the role has no such rule"}
 		}
-		if err := g.authorizeGrant(ctx, have[i:i+1]); err != nil {
-			return err
-		}
-		if err := g.authorizeWidening(ctx, widening(have[i:i+1], nil, true)); err != nil {
+		if err := g.authorizeGiving(ctx, have[i:i+1], widening(have[i:i+1], nil, true)); err != nil {
 			return err
 		}
 		if _, err := tx.RuleDelete(ctx, a.group.ID, resource, operation); err != nil {
@@ -343,6 +334,17 @@ func (e *env) authorizeWidening(ctx context.Context, widened []usher.Rule) error
 		}
 	}
 	return nil
+}
+
+// authorizeGiving is what a change to who holds which rules asks of the
+// caller: application.grant on each rule it touches that reaches an
+// application (authorizeGrant), and what each rule it gives more by
+// (widened) reaches (authorizeWidening).
+func (e *env) authorizeGiving(ctx context.Context, touched, widened []usher.Rule) error {
+	if err := e.authorizeGrant(ctx, touched); err != nil {
+		return err
+	}
+	return e.authorizeWidening(ctx, widened)
 }
 
 // heldByDefault is what authorizeWidening counts as held by p without a
