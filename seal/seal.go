@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -93,26 +94,13 @@ func NewKey() string {
 
 // LoadOrCreateKey reads the key in the file at path, creating the file with
 // a new random key (readable by its owner only) when it does not exist.
+// The key is written to a file of its own first and then linked at path,
+// so a process that starts at the same moment reads either no file or the
+// whole key, never the empty file another is still writing.
 func LoadOrCreateKey(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		f, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(cerr, os.ErrExist) {
-			// Another process made it first.
-			return LoadOrCreateKey(path)
-		}
-		if cerr != nil {
-			return nil, fmt.Errorf("seal: create key file: %w", cerr)
-		}
-		key := NewKey()
-		if _, werr := f.WriteString(key + "\n"); werr != nil {
-			f.Close()
-			return nil, fmt.Errorf("seal: write key file: %w", werr)
-		}
-		if cerr := f.Close(); cerr != nil {
-			return nil, fmt.Errorf("seal: write key file: %w", cerr)
-		}
-		return ParseKey(key)
+		return createKey(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seal: read key file: %w", err)
@@ -122,4 +110,28 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("seal: key file %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// createKey writes a new key to a temporary file beside path and links it
+// at path; when another process linked its key there first, it reads that.
+func createKey(path string) ([]byte, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("seal: create key file: %w", err)
+	}
+	defer os.Remove(f.Name())
+	key := NewKey()
+	_, err = f.WriteString(key + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seal: write key file: %w", err)
+	}
+	if err := os.Link(f.Name(), path); errors.Is(err, os.ErrExist) {
+		return LoadOrCreateKey(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("seal: create key file: %w", err)
+	}
+	return ParseKey(key)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -75,5 +76,33 @@ func TestKeys(t *testing.T) {
 	}
 	if _, err := LoadOrCreateKey(path); err == nil {
 		t.Fatal("a garbage key file was accepted")
+	}
+}
+
+// TestLoadOrCreateKeyAtOnce: processes started together on one key file
+// (usher import and a usher export watching it, two replicas) all get the
+// one key, never an error from reading the file before its key is in it.
+func TestLoadOrCreateKeyAtOnce(t *testing.T) {
+	t.Parallel()
+	for round := range 50 {
+		path := filepath.Join(t.TempDir(), "usher.key")
+		keys := make([][]byte, 8)
+		errs := make([]error, len(keys))
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() { keys[i], errs[i] = LoadOrCreateKey(path) })
+		}
+		wg.Wait()
+		if files, _ := os.ReadDir(filepath.Dir(path)); len(files) != 1 {
+			t.Fatalf("round %d: %d files beside the key, want the key alone", round, len(files))
+		}
+		for i := range keys {
+			if errs[i] != nil {
+				t.Fatalf("round %d, caller %d: %v", round, i, errs[i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("round %d: callers 0 and %d got different keys", round, i)
+			}
+		}
 	}
 }

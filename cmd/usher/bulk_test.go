@@ -314,6 +314,8 @@ func killMidLoad(t *testing.T, db, key string, lines []string, batch int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "--", "import", "--database", db, "--secret-key-file", key, "--batch", strconv.Itoa(batch), "-")
 	cmd.Env = append(os.Environ(), "USHER_TEST_CHILD=1")
+	var childErr syncBuffer
+	cmd.Stderr = &childErr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -322,25 +324,33 @@ func killMidLoad(t *testing.T, db, key string, lines []string, batch int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	// The lines fill whole batches: the child commits them and waits for
 	// more, in the middle of its load.
 	if _, err := io.WriteString(stdin, strings.Join(lines, "\n")+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	landed := 0
+	landed, lastErr := 0, error(nil)
 	for deadline := time.Now().Add(time.Minute); landed < len(lines) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("the import ended before the kill: %v\n%s", err, childErr.String())
+		default:
+		}
 		// Before the child made the database, there is none to export.
-		if out, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key); err == nil {
+		out, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key)
+		if lastErr = err; err == nil {
 			landed = strings.Count(out, "\n")
 		}
 	}
 	if landed != len(lines) {
-		t.Fatalf("%d users landed before the kill, want %d", landed, len(lines))
+		t.Fatalf("%d users landed before the kill, want %d; the last export: %v; the import:\n%s", landed, len(lines), lastErr, childErr.String())
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
+	<-exited
 }
 
 // TestServeFinishesCutShortImport: usher serve started on a database whose
