@@ -26,3 +26,7 @@ func Device(req usher.Request) (name, network string) {
 	e := &env{userAgents: sync.OnceValue(useragent.NewParser)}
 	return e.device(req)
 }
+
+// BoundRegexps is boundRegexps: the process's regexp2 match bound, set by
+// the first core made.
+var BoundRegexps = boundRegexps

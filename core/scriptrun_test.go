@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
 )
 
 // TestScriptAfterRunBounded: an "after" run stuck in a backtracking
@@ -18,7 +19,7 @@ func TestScriptAfterRunBounded(t *testing.T) {
 	t.Parallel()
 	for _, pg := range []bool{false, true} {
 		t.Run(fmt.Sprintf("postgres=%v", pg), func(t *testing.T) {
-			s := setupScripts(t, pg)
+			s := setupScriptsWith(t, pg, core.Policy{ScriptTimeout: 100 * time.Millisecond, ScriptHeapGrowth: 128 << 20})
 			s.mustScript(t, "after-shape", `if (!/^(?=\w)(\w+\.?)+$/.test(usher.resource.name)) usher.mail(usher.resource.email, "Hi", "x");`,
 				usher.TriggerUserAfterCreate)
 			bob := s.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com", Name: strings.Repeat("a", 30) + "!"})
