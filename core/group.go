@@ -316,13 +316,17 @@ func sharedKind(k usher.GroupKind) usher.GroupKind {
 
 // sharedHandle refuses, within the transaction that sets gr's handle, a
 // handle that a live group of gr's shared kind (sharedKind) holds. The
-// store's unique index holds a handle once within a kind only; on
-// PostgreSQL two transactions may still each pass the check at once, and
-// NamedGroups decides which of the two groups such a handle means.
+// store's unique index holds a handle once within a kind only, so the
+// transaction holds the handle first (GroupHandleLock): of two setting
+// it at once, a team's and an internal group's, the later waits for the
+// earlier and then sees its group.
 func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 	other := sharedKind(gr.Kind)
 	if other == "" {
 		return nil
+	}
+	if err := tx.GroupHandleLock(ctx, gr.Handle); err != nil {
+		return err
 	}
 	o, err := tx.GroupGet(ctx, 0, other, gr.Handle)
 	if errors.Is(err, usher.ErrNotFound) {

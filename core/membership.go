@@ -252,9 +252,10 @@ func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...ush
 // read and authorized as UserGroups reads them, where each handle names one
 // group: the two kinds share one namespace of handles (sharedHandle), and
 // where a team and a live internal group hold one handle all the same (in
-// data stored before that rule, or written by two transactions at once),
-// the handle means the internal group and the team is left out. It is
-// what a list of bare handles, such as Escape's ACL look-up, should name.
+// data stored before that rule, or by two transactions at once before
+// sharedHandle held the handle), the handle means the internal group and
+// the team is left out. It is what a list of bare handles, such as
+// Escape's ACL look-up, should name.
 //
 // Errors: as UserGroups.
 func (g *Groups) NamedGroups(ctx context.Context, key usher.UserKey) ([]*usher.Membership, error) {

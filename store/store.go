@@ -298,6 +298,13 @@ type Tx interface {
 	// GroupCreate inserts g and sets g.ID. A handle is unique
 	// (case-insensitively) within its kind among groups that are not deleted.
 	GroupCreate(ctx context.Context, g *usher.Group) error
+	// GroupHandleLock holds handle (lower-cased) among the handles teams
+	// and internal groups share until the transaction ends: another
+	// transaction asking for it waits, so that of two setting one handle
+	// at once, the later sees the earlier's group. The unique index holds
+	// a handle once within a kind only. Outside a transaction it holds
+	// nothing.
+	GroupHandleLock(ctx context.Context, handle string) error
 	// GroupGet returns a group by id (deleted or not) or by kind and handle
 	// (not deleted).
 	GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error)

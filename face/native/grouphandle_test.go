@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+
+	"usher/core/coretest"
 )
 
 // TestGroupByHandle: a group is addressed by id, by kind:handle or by a
@@ -119,5 +122,44 @@ func TestGroupByHandle(t *testing.T) {
 	byID := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", role.ID), token: b.userTok})
 	if res.status != byID.status {
 		t.Fatalf("a plain user: by handle %d %s, by id %d %s", res.status, res.body, byID.status, byID.body)
+	}
+}
+
+// TestSharedHandleAtOncePostgres: a team and an internal group of one
+// handle, asked for at the same moment on PostgreSQL (where each
+// transaction's check for the other kind ran before the other's group was
+// committed, and both were made): one is made and the other is 409
+// handle_taken, every time.
+func TestSharedHandleAtOncePostgres(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Postgres: true})
+	for round := range 30 {
+		handle := fmt.Sprintf("race-%d", round)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		res := make([]*response, 2)
+		for i, kind := range []string{"team", "internal"} {
+			wg.Go(func() {
+				<-start
+				res[i] = b.api.do(t, req{method: "POST", path: "/v1/groups", token: b.adminTok,
+					body: map[string]any{"kind": kind, "handle": handle}})
+			})
+		}
+		close(start)
+		wg.Wait()
+		made, taken := 0, 0
+		for _, r := range res {
+			switch {
+			case r.status == http.StatusCreated:
+				made++
+			case r.status == http.StatusConflict && r.problem(t).Code == "handle_taken":
+				taken++
+			default:
+				t.Fatalf("round %d: %d %s", round, r.status, r.body)
+			}
+		}
+		if made != 1 || taken != 1 {
+			t.Fatalf("round %d: %d made and %d refused, want one of each", round, made, taken)
+		}
 	}
 }

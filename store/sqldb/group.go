@@ -40,7 +40,17 @@ func (c *conn) GroupCreate(ctx context.Context, g *usher.Group) error {
 	return nil
 }
 
-// GroupGet returns a group by id, or by kind and handle.
+// GroupHandleLock holds a handle teams and internal groups share until
+// the transaction ends, where the dialect has a statement for it; SQLite
+// has none, its one writer's transaction holding the database already.
+func (c *conn) GroupHandleLock(ctx context.Context, handle string) error {
+	if c.queries["GroupHandleLock"] == "" {
+		return nil
+	}
+	return c.quietExec(ctx, "GroupHandleLock", strings.ToLower(handle))
+}
+
+// GroupGet returns a group by id or by kind and handle.
 func (c *conn) GroupGet(ctx context.Context, id int64, kind usher.GroupKind, handle string) (*usher.Group, error) {
 	var row *sql.Row
 	name := "GroupByID"

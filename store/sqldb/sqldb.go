@@ -631,7 +631,7 @@ var queryNames = []string{
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire", "SigningKeyLifetime",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"AppInsert", "AppByID", "AppWrite",
-	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupWrite",
+	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupHandleLock", "GroupWrite",
 	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
 	"MembershipDeleteGroup", "SoleOwnerTeams",
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor",

@@ -14,6 +14,8 @@ SELECT {{group_columns}} FROM groups WHERE id = ?1;
 -- name: GroupByHandle
 SELECT {{group_columns}} FROM groups WHERE kind = ?1 AND handle_key = ?2 AND deleted_at IS NULL;
 
+-- name: GroupHandleLock
+
 -- name: GroupWrite
 UPDATE groups SET kind = ?1, handle = ?2, handle_key = ?3, name = ?4, description = ?5, logo = ?6,
     organisation_id = ?7, updated_at = ?8, archived_at = ?9, deleted_at = ?10, version = ?11
