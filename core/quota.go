@@ -75,11 +75,13 @@ func checkReminderRoom(ctx context.Context, tx store.Tx, creator int64) error {
 	if err := lockUser(ctx, tx, creator); err != nil {
 		return err
 	}
-	page, err := tx.ReminderList(ctx, usher.ReminderFilter{CreatedBy: creator, Page: usher.PageRequest{Limit: maxRemindersPerUser}})
+	// Counted, not read: exactly up to the bound, which is all it asks.
+	page, err := tx.ReminderList(ctx, usher.ReminderFilter{CreatedBy: creator,
+		Page: usher.PageRequest{Limit: 1, WithTotal: true, CountUpTo: maxRemindersPerUser}})
 	if err != nil {
 		return err
 	}
-	if len(page.Items) >= maxRemindersPerUser {
+	if page.Total >= maxRemindersPerUser {
 		return errLimitReached(strconv.Itoa(maxRemindersPerUser) + " reminders")
 	}
 	return nil
