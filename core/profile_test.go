@@ -213,7 +213,9 @@ func TestAvatarDecodingBusy(t *testing.T) {
 	b := setup(t)
 	alice := usher.UserKey{ID: b.alice.ID}
 	release := b.env.Core.Attachments.HoldDecoding(core.PreviewBudget)
-	ctx, cancel := context.WithTimeout(as(b.alice), 50*time.Millisecond)
+	// Long enough for the reads before the wait on a busy machine (50 ms
+	// once ran out in them under the race detector).
+	ctx, cancel := context.WithTimeout(as(b.alice), time.Second)
 	defer cancel()
 	_, err := b.env.Core.Avatars.Set(ctx, alice, pngOf(64, 64))
 	wantKind(t, err, usher.KindRateLimited, usher.CodeBusy)
