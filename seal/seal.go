@@ -128,10 +128,26 @@ func createKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: write key file: %w", err)
 	}
-	if err := os.Link(f.Name(), path); errors.Is(err, os.ErrExist) {
+	switch err := os.Link(f.Name(), path); {
+	case errors.Is(err, os.ErrExist):
 		return LoadOrCreateKey(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("seal: create key file: %w", err)
+	case err != nil:
+		// A file system without hard links: create the file in place, which
+		// one process alone can do, though another may find it still empty.
+		out, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(cerr, os.ErrExist) {
+			return LoadOrCreateKey(path)
+		}
+		if cerr != nil {
+			return nil, fmt.Errorf("seal: create key file: %w", errors.Join(err, cerr))
+		}
+		_, werr := out.WriteString(key + "\n")
+		if cerr := out.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return nil, fmt.Errorf("seal: write key file: %w", werr)
+		}
 	}
 	return ParseKey(key)
 }
