@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 
 	"usher"
@@ -113,5 +114,54 @@ func TestCreateConfirmedOnlyByAdministrators(t *testing.T) {
 	}
 	if m, err := b.env.Store.OutboxGet(context.Background(), 1); err != nil || m.To != "erin@example.com" || m.Kind != "confirm" {
 		t.Fatalf("the queued mail: %+v, %v", m, err)
+	}
+}
+
+// TestLiftingGivesBackPending: lifting a block or a suspension of an
+// account whose address is unproved gives back its pending state, walked
+// back through a suspension that was blocked, on both backends; an
+// account made active by an administrator goes back to active.
+func TestLiftingGivesBackPending(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			t.Parallel()
+			env := coretest.New(t, coretest.Options{Postgres: pg})
+			admin := as(env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true}))
+			users := env.Core.Users
+			for i, tt := range []struct {
+				name  string
+				in    usher.UserCreate
+				steps []func(context.Context, usher.UserKey) (*usher.User, error)
+				want  usher.UserState
+			}{
+				{"pending, block, unblock", usher.UserCreate{SendConfirmation: true},
+					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Block, users.Unblock}, usher.StatePending},
+				{"pending, suspend, unsuspend", usher.UserCreate{SendConfirmation: true},
+					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Suspend, users.Unsuspend}, usher.StatePending},
+				{"pending, suspend, block, unblock", usher.UserCreate{SendConfirmation: true},
+					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Suspend, users.Block, users.Unblock}, usher.StatePending},
+				{"pending, block, unblock twice", usher.UserCreate{SendConfirmation: true},
+					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Block, users.Unblock, users.Block, users.Unblock}, usher.StatePending},
+				{"active, unproved, block, unblock", usher.UserCreate{},
+					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Block, users.Unblock}, usher.StateActive},
+			} {
+				in := tt.in
+				in.Username = "user" + strconv.Itoa(i)
+				in.Email = in.Username + "@example.com"
+				u, err := users.Create(admin, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, step := range tt.steps {
+					if u, err = step(admin, usher.UserKey{ID: u.ID}); err != nil {
+						t.Fatalf("%s: %v", tt.name, err)
+					}
+				}
+				if u.State != tt.want {
+					t.Errorf("%s: %s, want %s", tt.name, u.State, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -199,6 +199,13 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeInvalidState,
 				Message: fmt.Sprintf("a %s user cannot become %s this way", u.State, to)}
 		}
+		if to == usher.StateActive {
+			// Lifting a suspension gives back the state it took.
+			var err error
+			if to, err = stateBefore(ctx, tx, u); err != nil {
+				return nil, err
+			}
+		}
 		old := u.State
 		u.State = to
 		changes := map[string]usher.Change{"state": {Old: string(old), New: string(to)}}
@@ -241,9 +248,11 @@ func (s *Users) Block(ctx context.Context, key usher.UserKey) (*usher.User, erro
 	return s.setState(ctx, key, "user.block", usher.StateBlocked, append(signInStates, usher.StateSuspended)...)
 }
 
-// Unblock lifts a block. Unblocking an active or pending user changes
-// nothing; a suspended one is unsuspended, not unblocked (as GitLab's
-// deactivated users are activated, not unblocked).
+// Unblock lifts a block: the user is active again, or pending when it was
+// pending before and has proved no address since (stateBefore).
+// Unblocking an active or pending user changes nothing; a suspended one is
+// unsuspended, not unblocked (as GitLab's deactivated users are
+// activated, not unblocked).
 //
 // Errors: Unauthenticated, Forbidden (also for a user blocked by an external
 // directory), NotFound, Conflict (a suspended user).
@@ -265,11 +274,57 @@ func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, er
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeInvalidState,
 				Message: "a suspended user is unsuspended, not unblocked"}
 		case usher.StateBlocked:
-			u.State = usher.StateActive
-			return map[string]usher.Change{"state": {Old: string(usher.StateBlocked), New: string(usher.StateActive)}}, nil
+			to, err := stateBefore(ctx, tx, u)
+			if err != nil {
+				return nil, err
+			}
+			u.State = to
+			return map[string]usher.Change{"state": {Old: string(usher.StateBlocked), New: string(to)}}, nil
 		}
 		return nil, nil
 	}))
+}
+
+// stateBefore returns the state a blocked or suspended user goes back to
+// when the block or suspension is lifted: pending when it was pending
+// before, as the audit events that moved it there recorded (the log is
+// written in the transaction of every change of state), and its address
+// is still unproved; active otherwise. Lifting a block so never signs in
+// an account whose owner proved no address, which only confirming does.
+func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserState, error) {
+	if u.EmailConfirmedAt != nil {
+		return usher.StateActive, nil
+	}
+	want := u.State
+	f := usher.AuditFilter{ResourceType: "user", ResourceID: strconv.FormatInt(u.ID, 10), Action: "user.",
+		Page: usher.PageRequest{Limit: 100}}
+	// A chain of blocks and suspensions is walked back to the state
+	// before the first; a history longer than this ends the walk.
+	for range 10 {
+		page, err := tx.AuditList(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		for _, ev := range page.Items {
+			c, ok := ev.Changes["state"]
+			if !ok || fmt.Sprint(c.New) != string(want) {
+				continue
+			}
+			switch was := usher.UserState(fmt.Sprint(c.Old)); was {
+			case usher.StateBlocked, usher.StateSuspended:
+				want = was
+			case usher.StatePending:
+				return usher.StatePending, nil
+			default:
+				return usher.StateActive, nil
+			}
+		}
+		if page.Next == nil {
+			break
+		}
+		f.Page.After = page.Next
+	}
+	return usher.StateActive, nil
 }
 
 // Suspend suspends a user: its sessions end and its other tokens stop
@@ -281,7 +336,9 @@ func (s *Users) Suspend(ctx context.Context, key usher.UserKey) (*usher.User, er
 	return s.setState(ctx, key, "user.suspend", usher.StateSuspended, signInStates...)
 }
 
-// Unsuspend lifts a suspension. Unsuspending an active user changes nothing.
+// Unsuspend lifts a suspension, as Unblock lifts a block: the user is
+// active again, or pending (stateBefore). Unsuspending an active user
+// changes nothing.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (a blocked user).
 func (s *Users) Unsuspend(ctx context.Context, key usher.UserKey) (*usher.User, error) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"usher/connector/oidctest"
+	"usher/core"
 )
 
 // TestProviderLogInNotLinkedToAccountWithPassword replays a pre-account
@@ -221,5 +222,72 @@ func TestDeletionEndsMailedCodes(t *testing.T) {
 		}
 		b.refused(t, req{method: "POST", path: "/v1/auth/password-reset/complete",
 			body: map[string]any{"ticket": ticket.Ticket, "password": "set from an old mail"}}, http.StatusNotFound, "reset_ticket_not_found")
+	}
+}
+
+// TestLiftingBlockSignsInNoUnprovedAccount replays an activation by the
+// back door: Mallory signs up with the victim's address and cannot log
+// in, the account pending until the address is proved. An operator
+// blocks the account and unblocks it later, or suspends it and lifts the
+// suspension, or both: each made it active, and Mallory logged in to an
+// account holding an address she never proved. Lifting a block or a
+// suspension gives back the pending state, until the address is proved.
+func TestLiftingBlockSignsInNoUnprovedAccount(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	const victim, malloryPW = "victim@corp.example", "mallory's long passphrase"
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "mallory", "email": victim, "password": malloryPW}})
+	var u userBody
+	res.decode(t, &u)
+	if res.status != http.StatusCreated || u.State != "pending_confirmation" {
+		t.Fatalf("sign-up: %d %s", res.status, res.body)
+	}
+	path := fmt.Sprintf("/v1/users/%d", u.ID)
+	login := func() *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "mallory", "password": malloryPW}})
+	}
+	for _, tc := range []struct {
+		name    string
+		actions []string
+		state   string // after the last action
+		login   int
+	}{
+		{"block, unblock", []string{"block", "unblock"}, "pending_confirmation", http.StatusForbidden},
+		{"suspend, unsuspend", []string{"suspend", "unsuspend"}, "pending_confirmation", http.StatusForbidden},
+		{"suspend, block, unblock", []string{"suspend", "block", "unblock"}, "pending_confirmation", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got userBody
+			for _, action := range tc.actions {
+				res := b.api.do(t, req{method: "POST", path: path + "/" + action, token: b.adminTok})
+				if res.status != http.StatusOK {
+					t.Fatalf("%s: %d %s", action, res.status, res.body)
+				}
+				res.decode(t, &got)
+			}
+			if got.State != tc.state {
+				t.Fatalf("state %s after %v, want %s", got.State, tc.actions, tc.state)
+			}
+			if res := login(); res.status != tc.login || res.problem(t).Code != "email_not_confirmed" {
+				t.Fatalf("mallory's log-in: %d %s", res.status, res.body)
+			}
+		})
+	}
+	// The owner proves the address: from then on, lifting a block gives an
+	// active account.
+	_, code := b.nextMail(t, 1, victim)
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusOK {
+		t.Fatalf("confirm: %d %s", res.status, res.body)
+	}
+	for _, action := range []string{"block", "unblock"} {
+		res = b.api.do(t, req{method: "POST", path: path + "/" + action, token: b.adminTok})
+		res.decode(t, &u)
+	}
+	if u.State != "active" {
+		t.Fatalf("after the address was proved, block and unblock left %s", u.State)
+	}
+	if res := login(); res.status != http.StatusOK {
+		t.Fatalf("log-in once proved: %d %s", res.status, res.body)
 	}
 }
