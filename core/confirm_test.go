@@ -145,6 +145,11 @@ func TestLiftingGivesBackPending(t *testing.T) {
 					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Block, users.Unblock, users.Block, users.Unblock}, usher.StatePending},
 				{"active, unproved, block, unblock", usher.UserCreate{},
 					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Block, users.Unblock}, usher.StateActive},
+				// Other events about the user, however many, hide no block:
+				// a walk through the latest thousand of them gave up and
+				// answered active.
+				{"pending, block, renamed 1,001 times, unblock", usher.UserCreate{SendConfirmation: true},
+					[]func(context.Context, usher.UserKey) (*usher.User, error){users.Block, renames(users, 1001), users.Unblock}, usher.StatePending},
 			} {
 				in := tt.in
 				in.Username = "user" + strconv.Itoa(i)
@@ -163,5 +168,19 @@ func TestLiftingGivesBackPending(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// renames returns a step that renames a user n times, each rename an
+// audit event about it.
+func renames(users *core.Users, n int) func(context.Context, usher.UserKey) (*usher.User, error) {
+	return func(ctx context.Context, key usher.UserKey) (u *usher.User, err error) {
+		for i := range n {
+			name := "Name " + strconv.Itoa(i)
+			if u, err = users.Update(ctx, key, usher.UserUpdate{Name: &name}); err != nil {
+				return nil, err
+			}
+		}
+		return u, nil
 	}
 }

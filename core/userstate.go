@@ -287,42 +287,39 @@ func (s *Users) Unblock(ctx context.Context, key usher.UserKey) (*usher.User, er
 
 // stateBefore returns the state a blocked or suspended user goes back to
 // when the block or suspension is lifted: pending when it was pending
-// before, as the audit events that moved it there recorded (the log is
-// written in the transaction of every change of state), and its address
-// is still unproved; active otherwise. Lifting a block so never signs in
-// an account whose owner proved no address, which only confirming does.
+// before, as the audit event that blocked or suspended it recorded (the
+// log is written in the transaction of every change of state, and only a
+// change writes one), and its address is still unproved; active
+// otherwise. Lifting a block so never signs in an account whose owner
+// proved no address, which only confirming does. It reads those events
+// by their exact action, so that no other event written about the user,
+// however many, hides them.
 func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserState, error) {
 	if u.EmailConfirmedAt != nil {
 		return usher.StateActive, nil
 	}
-	want := u.State
-	f := usher.AuditFilter{ResourceType: "user", ResourceID: strconv.FormatInt(u.ID, 10), Action: "user.",
-		Page: usher.PageRequest{Limit: 100}}
-	// A chain of blocks and suspensions is walked back to the state
-	// before the first; a history longer than this ends the walk.
-	for range 10 {
-		page, err := tx.AuditList(ctx, f)
+	action := map[usher.UserState]string{usher.StateBlocked: "user.block", usher.StateSuspended: "user.suspend"}
+	want, before := u.State, (*usher.Cursor)(nil)
+	// A block of a suspended user is walked back through the suspension;
+	// no user is suspended while blocked, so two steps reach the start.
+	for range 2 {
+		page, err := tx.AuditList(ctx, usher.AuditFilter{ResourceType: "user", ResourceID: strconv.FormatInt(u.ID, 10),
+			Action: action[want], Page: usher.PageRequest{Limit: 1, After: before}})
 		if err != nil {
 			return "", err
 		}
-		for _, ev := range page.Items {
-			c, ok := ev.Changes["state"]
-			if !ok || fmt.Sprint(c.New) != string(want) {
-				continue
-			}
-			switch was := usher.UserState(fmt.Sprint(c.Old)); was {
-			case usher.StateBlocked, usher.StateSuspended:
-				want = was
-			case usher.StatePending:
-				return usher.StatePending, nil
-			default:
-				return usher.StateActive, nil
-			}
-		}
-		if page.Next == nil {
+		if len(page.Items) == 0 {
 			break
 		}
-		f.Page.After = page.Next
+		ev := page.Items[0]
+		switch was := usher.UserState(fmt.Sprint(ev.Changes["state"].Old)); was {
+		case usher.StatePending:
+			return usher.StatePending, nil
+		case usher.StateBlocked, usher.StateSuspended:
+			want, before = was, &usher.Cursor{ID: ev.ID}
+		default:
+			return usher.StateActive, nil
+		}
 	}
 	return usher.StateActive, nil
 }
