@@ -76,15 +76,19 @@ func (p *Proxies) Client(r *http.Request) (addr string, secure bool) {
 
 // client is Client, and tells whether the address is the client's for
 // sure: not when a trusted proxy passed on a malformed hop or headers
-// that disagree, where the address is that proxy's, the client unknown.
+// that disagree, where the address is that proxy's, the client unknown;
+// nor when a peer usher does not trust sent forwarding headers, as a
+// reverse proxy in front of usher does: the address is the proxy's, and
+// the client the headers name cannot be believed.
 func (p *Proxies) client(r *http.Request) (addr string, secure, sure bool) {
 	peer := peerAddr(r.RemoteAddr)
 	secure = r.TLS != nil
 	if !p.trusts(peer) {
+		sure = !forwarded(r.Header)
 		if peer.IsValid() {
-			return peer.String(), secure, true
+			return peer.String(), secure, sure
 		}
-		return r.RemoteAddr, secure, true
+		return r.RemoteAddr, secure, sure
 	}
 	client, proto, sure := peer, "", true
 	xff, hasXFF := r.Header["X-Forwarded-For"]
@@ -110,6 +114,21 @@ func (p *Proxies) client(r *http.Request) (addr string, secure, sure bool) {
 		secure = strings.EqualFold(proto, "https")
 	}
 	return client.String(), secure, sure
+}
+
+// forwardingHeaders are the headers reverse proxies add to name the client
+// they serve: RFC 7239's, the de facto X-Forwarded-For and nginx's
+// X-Real-IP.
+var forwardingHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
+
+// forwarded reports whether h holds a header that names a client.
+func forwarded(h http.Header) bool {
+	for _, name := range forwardingHeaders {
+		if _, ok := h[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // walk returns the client the hops name behind the trusted peer, and the

@@ -304,7 +304,10 @@ func BearerOnly(token string, next http.Handler) http.Handler {
 // a reset request says that an account has the address. A request whose
 // client a trusted proxy left unknown (a malformed hop, or X-Forwarded-For
 // and Forwarded that disagree, one of which the client wrote) is 404: the
-// address Middleware gives it is the proxy's, private as proxies are.
+// address Middleware gives it is the proxy's, private as proxies are. So
+// is one with forwarding headers from a peer usher does not trust: a
+// reverse proxy it was not told of, whose own address, private too, would
+// otherwise let the internet through.
 func PrivateOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		unknown, _ := r.Context().Value(clientUnknownKey{}).(bool)

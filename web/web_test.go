@@ -378,7 +378,8 @@ func TestBearerOnly(t *testing.T) {
 // TestPrivateOnly: what PrivateOnly guards is served to clients on this
 // machine or a private network, as Middleware names the client, and is
 // 404 to the internet, whatever address such a client writes into
-// X-Forwarded-For to the left of its own.
+// X-Forwarded-For to the left of its own, and to whoever comes through a
+// proxy usher does not trust.
 func TestPrivateOnly(t *testing.T) {
 	t.Parallel()
 	proxies, err := ParseProxies("127.0.0.1/32")
@@ -407,15 +408,26 @@ func TestPrivateOnly(t *testing.T) {
 		{"the internet with a Forwarded naming a private address", "203.0.113.7|for=10.0.0.5", 404},
 		{"garbage the proxy passed on", "unknown", 404},
 		{"a Forwarded the proxy wrote", "|for=10.0.0.5", 200},
+		// From a peer usher does not trust, forwarding headers say that a
+		// proxy usher was not told of is in front of it: the peer's
+		// private address is the proxy's, the client unknown.
+		{"behind an untrusted proxy, X-Forwarded-For", "203.0.113.7|||10.0.0.9", 404},
+		{"behind an untrusted proxy, Forwarded", "|for=203.0.113.7||10.0.0.9", 404},
+		{"behind an untrusted proxy, X-Real-IP", "||203.0.113.7|10.0.0.9", 404},
+		{"behind an untrusted proxy naming a private client", "10.0.0.5|||10.0.0.9", 404},
+		{"a private client of its own", "|||10.0.0.9", 200},
 	} {
 		r := httptest.NewRequest("GET", "/metrics", nil)
 		r.RemoteAddr = "127.0.0.1:4321"
-		xff, fwd, _ := strings.Cut(tt.forwarded, "|")
-		if xff != "" {
-			r.Header.Set("X-Forwarded-For", xff)
+		// forwarded is X-Forwarded-For|Forwarded|X-Real-IP|peer.
+		parts := strings.Split(tt.forwarded+"|||", "|")
+		if parts[3] != "" {
+			r.RemoteAddr = parts[3] + ":4321"
 		}
-		if fwd != "" {
-			r.Header.Set("Forwarded", fwd)
+		for i, name := range []string{"X-Forwarded-For", "Forwarded", "X-Real-IP"} {
+			if parts[i] != "" {
+				r.Header.Set(name, parts[i])
+			}
 		}
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, r)

@@ -153,33 +153,45 @@ func TestForwardedForHonouredOnlyFromTrustedProxies(t *testing.T) {
 // usher_mail_deliveries_total, which grows only when a mail went out — so
 // it said which addresses have accounts. With no --metrics-token, the
 // API's listener serves /metrics only to clients on this machine or a
-// private network (through trusted proxies, the client they name); with
-// one, to whoever brings it.
+// private network (through trusted proxies, the client they name; through
+// a proxy it does not trust, no one); with one, to whoever brings it.
 func TestMetricsNotServedToTheInternet(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		token string
+		// untrusted serves with no --trusted-proxies: the test's requests
+		// come as through a reverse proxy on this machine usher was not
+		// told of, which passes on the client in its headers.
+		untrusted bool
 		// header is the scraper's; status what /metrics answers it.
 		header map[string]string
 		status int
 	}{
-		{"an internet client", "", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusNotFound},
-		{"an internet client naming a private address", "", map[string]string{"X-Forwarded-For": "10.0.0.5, 203.0.113.7"}, http.StatusNotFound},
-		{"an internet client writing a Forwarded of its own", "", map[string]string{"X-Forwarded-For": "203.0.113.7",
+		{"an internet client", "", false, map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusNotFound},
+		{"an internet client naming a private address", "", false, map[string]string{"X-Forwarded-For": "10.0.0.5, 203.0.113.7"}, http.StatusNotFound},
+		{"an internet client writing a Forwarded of its own", "", false, map[string]string{"X-Forwarded-For": "203.0.113.7",
 			"Forwarded": "for=10.0.0.5"}, http.StatusNotFound},
-		{"a client on a private network", "", map[string]string{"X-Forwarded-For": "10.0.0.5"}, http.StatusOK},
-		{"a client on this machine", "", nil, http.StatusOK},
-		{"an internet client with the token", "scrape-me", map[string]string{"X-Forwarded-For": "203.0.113.7",
+		{"a client on a private network", "", false, map[string]string{"X-Forwarded-For": "10.0.0.5"}, http.StatusOK},
+		{"a client on this machine", "", false, nil, http.StatusOK},
+		{"an internet client with the token", "scrape-me", false, map[string]string{"X-Forwarded-For": "203.0.113.7",
 			"Authorization": "Bearer scrape-me"}, http.StatusOK},
-		{"an internet client without the token", "scrape-me", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusUnauthorized},
+		{"an internet client without the token", "scrape-me", false, map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusUnauthorized},
+		{"an internet client through an untrusted proxy", "", true, map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusNotFound},
+		{"an internet client through an untrusted proxy that says Forwarded", "", true, map[string]string{"Forwarded": "for=203.0.113.7"}, http.StatusNotFound},
+		{"an internet client through an untrusted proxy that says X-Real-IP", "", true, map[string]string{"X-Real-IP": "203.0.113.7"}, http.StatusNotFound},
+		{"a client on this machine, no proxy trusted", "", true, nil, http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			db := filepath.Join(t.TempDir(), "usher.db")
 			mustRun(t, "user", "create", "--database", db, "--username", "alice", "--email", "alice@example.com",
 				"--password", "correct horse battery")
-			addr := serveWith(t, db, map[string]string{"USHER_TRUSTED_PROXIES": "127.0.0.1/32",
+			proxies := "127.0.0.1/32"
+			if tt.untrusted {
+				proxies = ""
+			}
+			addr := serveWith(t, db, map[string]string{"USHER_TRUSTED_PROXIES": proxies,
 				"USHER_OUTBOX_INTERVAL": "20ms", "USHER_METRICS_TOKEN": tt.token})
 			sent := regexp.MustCompile(`usher_mail_deliveries_total\{outcome="sent"\} (\d+)`)
 			scrape := func() (int, string) {
