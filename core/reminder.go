@@ -413,7 +413,15 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 			if err != nil && !errors.Is(err, usher.ErrNotFound) {
 				return err
 			}
-			if err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive {
+			recipient := err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive
+			switch {
+			case recipient && u.EmailConfirmedAt == nil:
+				// A reminder's payload is its creator's text: mailed to an
+				// address no one proved (an account used before its address
+				// is, with SkipEmailConfirmation), it would carry whatever
+				// its maker wrote to whoever has that address.
+				outcome = "address_unconfirmed"
+			case recipient:
 				if err := r.queueLetter(ctx, tx, "reminder", u.Email, u, map[string]string{"Resource": rem.Resource,
 					"Due": timeText(rem.RemindAt), "Payload": string(rem.Payload),
 					"Link": r.policy.PublicURL + "/v1/reminders/" + strconv.FormatInt(rem.ID, 10)}); err != nil {

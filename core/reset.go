@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -106,7 +107,9 @@ func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*usher.Res
 
 // CompletePasswordReset sets a new password with a reset ticket. Every
 // session of the account ends; a pending account is confirmed, since the
-// token reached its mailbox.
+// token reached its mailbox. A reset that is the first proof of the
+// account's address hands the account over (handOver): its tokens and
+// SSH keys end too.
 //
 // Errors: NotFound (the ticket is unknown, used or expired), Unprocessable
 // (the password breaks the policy), RateLimited, Invalid.
@@ -148,9 +151,14 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		if err != nil {
 			return err
 		}
+		meta := map[string]string{"sessions_ended": strconv.Itoa(n)}
+		if _, first := changes["email_confirmed"]; first {
+			if err := handOver(ctx, tx, u.ID, now, meta); err != nil {
+				return err
+			}
+		}
 		return a.record(ctx, tx, now, event{action: "auth.password_reset", resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes,
-			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: meta})
 	})
 	if err == nil {
 		a.mailQueued()
@@ -230,4 +238,32 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 func (a *Auth) SetPassword(ctx context.Context, key usher.UserKey, pw string) error {
 	_, err := (&Users{env: a.env}).Update(ctx, key, usher.UserUpdate{Password: &pw})
 	return err
+}
+
+// handOver ends what the account's earlier holder could come back with
+// once a reset first proves its address: where accounts may be used
+// before their address is proved (SkipEmailConfirmation,
+// AllowUnconfirmedSignIn), whoever registered the address first held the
+// account until now, and may have made personal access tokens, granted
+// applications tokens and added SSH keys, which a new password (ending
+// sessions only) leaves working. The owner of the address, who just took
+// the account, makes anew those they want. meta gets how many of each
+// ended.
+func handOver(ctx context.Context, tx store.Tx, userID int64, now time.Time, meta map[string]string) error {
+	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID,
+		Kinds: []usher.TokenKind{usher.TokenPersonal, usher.TokenApplication}}, now)
+	if err != nil {
+		return fmt.Errorf("revoking the tokens made before the address was proved: %w", err)
+	}
+	keys, err := tx.KeyList(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("reading the SSH keys added before the address was proved: %w", err)
+	}
+	for _, k := range keys {
+		if err := tx.KeyDelete(ctx, k.ID); err != nil {
+			return fmt.Errorf("deleting an SSH key added before the address was proved: %w", err)
+		}
+	}
+	meta["tokens_revoked"], meta["ssh_keys_deleted"] = strconv.Itoa(n), strconv.Itoa(len(keys))
+	return nil
 }

@@ -6,10 +6,12 @@ package native_test
 // none once the password changed.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"usher/connector/oidctest"
 	"usher/core"
@@ -289,5 +291,160 @@ func TestLiftingBlockSignsInNoUnprovedAccount(t *testing.T) {
 	}
 	if res := login(); res.status != http.StatusOK {
 		t.Fatalf("log-in once proved: %d %s", res.status, res.body)
+	}
+}
+
+// TestResetHandsOverUnprovedAccount replays keeping an account its owner
+// took back. Where accounts may be used before their address is proved,
+// Mallory signs up with the victim's address, logs in, makes a personal
+// access token and adds an SSH key. The victim resets the password through
+// the address: that ended Mallory's sessions, but her token still read the
+// account and her key still opened whatever trusts usher's keys. A reset
+// that first proves the address now ends both; a reset of an account whose
+// address was proved before leaves its owner's tokens and keys alone.
+func TestResetHandsOverUnprovedAccount(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		policy core.Policy
+	}{
+		{"unconfirmed log-in allowed", core.Policy{AllowUnconfirmedSignIn: true}},
+		{"confirmation skipped", core.Policy{SkipEmailConfirmation: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupMail(t, tc.policy)
+			mails := 0
+			// arm makes a session, a token and an SSH key as username, and
+			// returns the token and the path of the user's keys.
+			arm := func(username, pw string) (token, keys string) {
+				t.Helper()
+				var s struct{ Token string }
+				res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": username, "password": pw}})
+				if res.decode(t, &s); res.status != http.StatusOK {
+					t.Fatalf("%s logs in: %d %s", username, res.status, res.body)
+				}
+				var tok struct{ Token string }
+				res = b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: s.Token, body: map[string]any{"name": "kept", "scopes": []string{"api"}}})
+				if res.decode(t, &tok); res.status != http.StatusCreated {
+					t.Fatalf("%s makes a token: %d %s", username, res.status, res.body)
+				}
+				keys = "/v1/users/" + username + "/keys"
+				if res := b.api.do(t, req{method: "POST", path: keys, token: tok.Token, body: map[string]any{"title": "kept", "key": newSSHKey(t)}}); res.status != http.StatusCreated {
+					t.Fatalf("%s adds a key: %d %s", username, res.status, res.body)
+				}
+				return tok.Token, keys
+			}
+			reset := func(addr, pw string) {
+				t.Helper()
+				if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}}); res.status != http.StatusAccepted {
+					t.Fatalf("reset: %d %s", res.status, res.body)
+				}
+				mails++
+				_, token := b.nextMail(t, mails, addr)
+				var ticket struct{ Ticket string }
+				res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}})
+				if res.decode(t, &ticket); res.status != http.StatusOK {
+					t.Fatalf("exchange: %d %s", res.status, res.body)
+				}
+				if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": pw}}); res.status != http.StatusNoContent {
+					t.Fatalf("complete: %d %s", res.status, res.body)
+				}
+				mails++ // password_changed
+			}
+			keyCount := func(keys string) int {
+				t.Helper()
+				var list struct{ Items []json.RawMessage }
+				res := b.api.do(t, req{method: "GET", path: keys, token: b.adminTok})
+				if res.decode(t, &list); res.status != http.StatusOK {
+					t.Fatalf("keys: %d %s", res.status, res.body)
+				}
+				return len(list.Items)
+			}
+
+			// Mallory, with the victim's address.
+			signUp := func(username, addr, pw string) {
+				t.Helper()
+				if res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+					"username": username, "email": addr, "password": pw}}); res.status != http.StatusCreated {
+					t.Fatalf("%s's sign-up: %d %s", username, res.status, res.body)
+				}
+				if tc.policy.AllowUnconfirmedSignIn {
+					mails++ // the confirmation code
+				}
+			}
+			const victim = "victim@corp.example"
+			signUp("mallory", victim, "mallory's long passphrase")
+			kept, keys := arm("mallory", "mallory's long passphrase")
+			reset(victim, "the victim's own passphrase")
+			if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: kept}); res.status != http.StatusUnauthorized {
+				t.Errorf("mallory's token after the victim's reset: %d %s", res.status, res.body)
+			}
+			if n := keyCount(keys); n != 0 {
+				t.Errorf("mallory's SSH keys after the victim's reset: %d, want 0", n)
+			}
+
+			// Dana, whose address the reset above did not prove first.
+			const dana = "dana@corp.example"
+			signUp("dana", dana, "a passphrase of dana")
+			reset(dana, "dana's second passphrase") // proves the address
+			own, keys := arm("dana", "dana's second passphrase")
+			reset(dana, "dana's third passphrase")
+			if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: own}); res.status != http.StatusOK {
+				t.Errorf("dana's own token after her second reset: %d %s", res.status, res.body)
+			}
+			if n := keyCount(keys); n != 1 {
+				t.Errorf("dana's SSH keys after her second reset: %d, want 1", n)
+			}
+		})
+	}
+}
+
+// TestReminderMailsNoUnprovedAddress replays sending mail of one's own
+// words through usher: where accounts are used before their address is
+// proved, Mallory signs up with the victim's address and makes a reminder
+// whose payload is her text; when it came due, usher mailed it to the
+// victim. A reminder is mailed only to a proved address; this one's
+// delivery is recorded as address_unconfirmed.
+func TestReminderMailsNoUnprovedAddress(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{SkipEmailConfirmation: true})
+	const victim, pw = "victim@corp.example", "mallory's long passphrase"
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "mallory", "email": victim, "password": pw}}); res.status != http.StatusCreated {
+		t.Fatalf("mallory's sign-up: %d %s", res.status, res.body)
+	}
+	var s struct{ Token string }
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "mallory", "password": pw}})
+	if res.decode(t, &s); res.status != http.StatusOK {
+		t.Fatalf("mallory logs in: %d %s", res.status, res.body)
+	}
+	due := time.Now().Add(300 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	res = b.api.do(t, req{method: "POST", path: "/v1/reminders", token: s.Token, body: map[string]any{
+		"resource": "invoice:1", "payload": map[string]any{"note": "Your account is locked: https://evil.example/unlock"}, "remind_at": due}})
+	if res.status != http.StatusCreated {
+		t.Fatalf("mallory's reminder: %d %s", res.status, res.body)
+	}
+	var events struct {
+		Items []struct {
+			Meta map[string]string `json:"meta"`
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(events.Items) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		res := b.api.do(t, req{method: "GET", path: "/v1/audit?action=reminder.deliver", token: b.adminTok})
+		if res.decode(t, &events); res.status != http.StatusOK {
+			t.Fatalf("audit: %d %s", res.status, res.body)
+		}
+	}
+	if len(events.Items) != 1 || events.Items[0].Meta["outcome"] != "address_unconfirmed" {
+		t.Fatalf("reminder.deliver events: %+v, want one with outcome address_unconfirmed", events.Items)
+	}
+	time.Sleep(300 * time.Millisecond) // the outbox sends within 20 ms
+	for _, m := range b.smtp.Messages() {
+		if strings.Contains(m.Body, "evil.example") {
+			t.Fatalf("the reminder was mailed to %v: %s", m.To, m.Body)
+		}
 	}
 }
