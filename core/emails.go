@@ -190,7 +190,8 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 // expires like any other); the codes mailed to it end. An address that is not confirmed cannot become primary: nobody
 // proved it is the user's. The address replaced is told of the change,
 // as it is of a change asked for by updating the user, unless an
-// administrator made it on another's account.
+// administrator made it on another's account. Only the user or an
+// administrator may: a delegate with email.write may not.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the user, or the address),
 // Unprocessable (the address is not confirmed), Conflict.
@@ -200,6 +201,14 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		return nil, err
 	}
 	p := usher.PrincipalFrom(ctx)
+	if !p.IsAdmin() && !self(p, u) {
+		// email.write lets a delegate add another's addresses, whose
+		// codes go to whoever holds them: made primary, an address the
+		// delegate holds would receive the account's password resets.
+		// The primary address is changed by its user or an
+		// administrator only, as Users.Update has it.
+		return nil, errForbidden("a user makes their own address primary; an administrator may for anyone")
+	}
 	var out *usher.User
 	notified := false
 	err = m.store.InTx(ctx, func(tx store.Tx) error {

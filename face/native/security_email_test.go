@@ -526,3 +526,42 @@ func TestAddressChangeMailBounded(t *testing.T) {
 		t.Fatalf("a fourth code to one address: %d %s", res.status, res.body)
 	}
 }
+
+// TestEmailWriteMakesNoPeerAddressPrimary replays an account taken with
+// email.write alone: a helpdesk whose role allows email.write and denies
+// password.change may not set a peer's address (PATCH), but added an
+// address of its own to the peer's account, confirmed it with the code
+// mailed to itself, made it the peer's primary address and reset the
+// peer's password through it. Only the user or an administrator makes an
+// address primary.
+func TestEmailWriteMakesNoPeerAddressPrimary(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "mailadmins", []*usher.User{helpdesk}, allow("email", "write"),
+		usher.Rule{Resource: "password", Operation: "change", Access: usher.Deny})
+	b.mustPrincipal(t, "peer", false)
+	const mine = "helpdesk-own@evil.example"
+	if res := b.api.do(t, req{method: "PATCH", path: "/v1/users/peer", token: tok, body: map[string]any{"email": mine}}); res.status != http.StatusForbidden {
+		t.Fatalf("PATCH another's address: %d %s", res.status, res.body)
+	}
+	var e struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/users/peer/emails", token: tok, body: map[string]any{"email": mine}}, http.StatusCreated, &e)
+	_, code := b.mailTo(t, 1, mine)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	primary := fmt.Sprintf("/v1/users/peer/emails/%d/primary", e.ID)
+	res := b.api.do(t, req{method: "POST", path: primary, token: tok})
+	if p := res.problem(t); res.status != http.StatusForbidden || p.Code != "forbidden" {
+		t.Fatalf("the helpdesk makes its address the peer's primary: %d %s", res.status, res.body)
+	}
+	var u userBody
+	b.call(t, req{method: "GET", path: "/v1/users/peer", token: b.adminTok}, http.StatusOK, &u)
+	if u.Email == mine {
+		t.Fatalf("the peer's primary address is the helpdesk's: %s", u.Email)
+	}
+	// The administrator may.
+	b.call(t, req{method: "POST", path: primary, token: b.adminTok}, http.StatusOK, &u)
+	if u.Email != mine {
+		t.Fatalf("after the administrator's change the primary address is %s, want %s", u.Email, mine)
+	}
+}
