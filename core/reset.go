@@ -107,9 +107,9 @@ func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*usher.Res
 
 // CompletePasswordReset sets a new password with a reset ticket. Every
 // session of the account ends; a pending account is confirmed, since the
-// token reached its mailbox. A reset that is the first proof of the
-// account's address hands the account over (handOver): its tokens and
-// SSH keys end too.
+// token reached its mailbox. A change of address the account was waiting
+// for ends, and so does what was made in the account before its address
+// was proved (handOver).
 //
 // Errors: NotFound (the ticket is unknown, used or expired), Unprocessable
 // (the password breaks the policy), RateLimited, Invalid.
@@ -131,6 +131,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		}
 		now := a.now()
 		changes := map[string]usher.Change{"password": {New: "[set]"}}
+		pending := ""
 		u, err := tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
 			// The ticket proves the address its token was mailed to, which
 			// is why a pending account may be confirmed below.
@@ -141,10 +142,20 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 				return usher.FieldErrors(problems...)
 			}
 			addressProved(u, now, changes)
+			// A change of address asked for under the old password was
+			// asked by whoever knew it: confirmed later, it would move
+			// the account to their address, past this reset.
+			if pending = u.UnconfirmedEmail; pending != "" {
+				changes["unconfirmed_email"] = usher.Change{Old: pending, New: ""}
+				u.UnconfirmedEmail = ""
+			}
 			u.UpdatedAt = now
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := addressChanged(ctx, tx, u.ID, pending, ""); err != nil {
 			return err
 		}
 		n, err := a.setPassword(ctx, tx, u, hash, 0, now)
@@ -152,10 +163,8 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 			return err
 		}
 		meta := map[string]string{"sessions_ended": strconv.Itoa(n)}
-		if _, first := changes["email_confirmed"]; first {
-			if err := handOver(ctx, tx, u.ID, now, meta); err != nil {
-				return err
-			}
+		if err := handOver(ctx, tx, u.ID, *u.EmailConfirmedAt, now, meta); err != nil {
+			return err
 		}
 		return a.record(ctx, tx, now, event{action: "auth.password_reset", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: meta})
@@ -240,17 +249,19 @@ func (a *Auth) SetPassword(ctx context.Context, key usher.UserKey, pw string) er
 	return err
 }
 
-// handOver ends what the account's earlier holder could come back with
-// once a reset first proves its address: where accounts may be used
-// before their address is proved (SkipEmailConfirmation,
-// AllowUnconfirmedSignIn), whoever registered the address first held the
-// account until now, and may have made personal access tokens, granted
-// applications tokens and added SSH keys, which a new password (ending
-// sessions only) leaves working. The owner of the address, who just took
-// the account, makes anew those they want. meta gets how many of each
-// ended.
-func handOver(ctx context.Context, tx store.Tx, userID int64, now time.Time, meta map[string]string) error {
-	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID,
+// handOver ends what was made in the account before its address was
+// last proved (at proved), once a reset proves that the owner of the
+// address holds it. Until an address is proved, whoever registered it
+// holds the account: where accounts may be used before that
+// (SkipEmailConfirmation, AllowUnconfirmedSignIn), or after asking for
+// someone else's address on one's own account, its maker may have made
+// personal access tokens, granted applications tokens, added SSH keys and
+// written reminders (mailed, once the address is proved, to its owner),
+// which a new password, ending sessions only, would leave. The owner
+// makes anew those they want. What was made after the proof stays: the
+// owner made it. meta gets how many of each ended.
+func handOver(ctx context.Context, tx store.Tx, userID int64, proved, now time.Time, meta map[string]string) error {
+	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID, CreatedBefore: proved,
 		Kinds: []usher.TokenKind{usher.TokenPersonal, usher.TokenApplication}}, now)
 	if err != nil {
 		return fmt.Errorf("revoking the tokens made before the address was proved: %w", err)
@@ -259,11 +270,51 @@ func handOver(ctx context.Context, tx store.Tx, userID int64, now time.Time, met
 	if err != nil {
 		return fmt.Errorf("reading the SSH keys added before the address was proved: %w", err)
 	}
+	deleted := 0
 	for _, k := range keys {
+		if !k.CreatedAt.Before(proved) {
+			continue
+		}
 		if err := tx.KeyDelete(ctx, k.ID); err != nil {
 			return fmt.Errorf("deleting an SSH key added before the address was proved: %w", err)
 		}
+		deleted++
 	}
-	meta["tokens_revoked"], meta["ssh_keys_deleted"] = strconv.Itoa(n), strconv.Itoa(len(keys))
+	reminders, err := endRemindersBefore(ctx, tx, userID, proved, now)
+	if err != nil {
+		return err
+	}
+	meta["tokens_revoked"], meta["ssh_keys_deleted"] = strconv.Itoa(n), strconv.Itoa(deleted)
+	meta["reminders_deleted"] = strconv.Itoa(reminders)
 	return nil
+}
+
+// endRemindersBefore deletes, at now, the live reminders the user created
+// before the time, and returns how many.
+func endRemindersBefore(ctx context.Context, tx store.Tx, userID int64, before, now time.Time) (int, error) {
+	ended := 0
+	req := usher.PageRequest{Limit: 1000}
+	for {
+		page, err := tx.ReminderList(ctx, usher.ReminderFilter{CreatedBy: userID, Page: req})
+		if err != nil {
+			return ended, fmt.Errorf("reading the reminders made before the address was proved: %w", err)
+		}
+		for _, r := range page.Items {
+			if !r.CreatedAt.Before(before) {
+				continue
+			}
+			_, err := tx.ReminderUpdate(ctx, r.ID, func(r *usher.Reminder) error {
+				r.DeletedAt = &now
+				return nil
+			})
+			if err != nil {
+				return ended, fmt.Errorf("deleting a reminder made before the address was proved: %w", err)
+			}
+			ended++
+		}
+		if page.Next == nil {
+			return ended, nil
+		}
+		req.After = page.Next
+	}
 }

@@ -448,3 +448,109 @@ func TestReminderMailsNoUnprovedAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestResetEndsWhatCameBeforeTheProof replays the ways whoever held an
+// account before its owner proved the address kept a way back in after
+// the owner's password reset. Mallory's token, made before the proof,
+// outlived the reset when the owner first followed the confirmation mail
+// her sign-up sent, or the one her own change to the owner's address sent;
+// and a change to Mallory's address, asked for before the reset and left
+// waiting, confirmed afterwards moved the account to her (she then reset
+// its password herself). A reset now ends the tokens, keys and reminders
+// made before the address was last proved, and any change of address the
+// account was waiting for.
+func TestResetEndsWhatCameBeforeTheProof(t *testing.T) {
+	t.Parallel()
+	const victim, evil, pw = "victim@corp.example", "mallory@evil.example", "mallory's long passphrase"
+	type mallory struct {
+		b     *mailBundle
+		mails int
+		token string // a personal access token made before the proof
+		code  string // the code of a change to her address, if asked
+	}
+	login := func(t *testing.T, m *mallory, login, pw string) string {
+		t.Helper()
+		var s struct{ Token string }
+		res := m.b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": pw}})
+		if res.decode(t, &s); res.status != http.StatusOK {
+			t.Fatalf("log-in as %s: %d %s", login, res.status, res.body)
+		}
+		return s.Token
+	}
+	arm := func(t *testing.T, m *mallory, session string) {
+		t.Helper()
+		var tok struct{ Token string }
+		m.b.call(t, req{method: "POST", path: "/v1/me/tokens", token: session, body: map[string]any{"name": "kept", "scopes": []string{"api"}}}, http.StatusCreated, &tok)
+		m.token = tok.Token
+		due := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		m.b.call(t, req{method: "POST", path: "/v1/reminders", token: m.token, body: map[string]any{
+			"resource": "invoice:1", "payload": map[string]any{"note": "https://evil.example/unlock"}, "remind_at": due}}, http.StatusCreated, nil)
+	}
+	for _, tc := range []struct {
+		name   string
+		policy core.Policy
+		// before makes Mallory's account hold the victim's address and
+		// arms it; the victim has followed every code sent to them.
+		before func(t *testing.T, m *mallory)
+	}{
+		{"the owner confirmed the sign-up, then reset", core.Policy{AllowUnconfirmedSignIn: true}, func(t *testing.T, m *mallory) {
+			m.b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": "mallory", "email": victim, "password": pw}}, http.StatusCreated, nil)
+			m.mails++
+			_, code := m.b.mailTo(t, m.mails, victim)
+			arm(t, m, login(t, m, "mallory", pw))
+			m.b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+		}},
+		{"the owner confirmed Mallory's change to their address, then reset", core.Policy{}, func(t *testing.T, m *mallory) {
+			session := m.b.signUpConfirmed(t, &m.mails, "mallory", evil)
+			arm(t, m, session)
+			m.b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: session, body: map[string]any{"email": victim}}, http.StatusOK, nil)
+			m.mails += 2 // the code to the victim, the notice to mallory
+			_, code := m.b.mailTo(t, m.mails, victim)
+			m.b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+		}},
+		{"Mallory left a change to her address waiting", core.Policy{SkipEmailConfirmation: true}, func(t *testing.T, m *mallory) {
+			m.b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": "mallory", "email": victim, "password": pw}}, http.StatusCreated, nil)
+			session := login(t, m, "mallory", pw)
+			arm(t, m, session)
+			m.b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: session, body: map[string]any{"email": evil}}, http.StatusOK, nil)
+			m.mails += 2 // the code to mallory, the notice to the victim
+			_, m.code = m.b.mailTo(t, m.mails, evil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := &mallory{b: setupMail(t, tc.policy)}
+			tc.before(t, m)
+			// The victim resets the password through the address.
+			m.b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": victim}}, http.StatusAccepted, nil)
+			m.mails++
+			_, token := m.b.mailTo(t, m.mails, victim)
+			var ticket struct{ Ticket string }
+			m.b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}}, http.StatusOK, &ticket)
+			m.b.call(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": "the victim's own passphrase"}}, http.StatusNoContent, nil)
+
+			if res := m.b.api.do(t, req{method: "GET", path: "/v1/me", token: m.token}); res.status != http.StatusUnauthorized {
+				t.Errorf("mallory's token after the victim's reset: %d %s", res.status, res.body)
+			}
+			if m.code != "" {
+				if res := m.b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": m.code}}); res.status != http.StatusNotFound {
+					t.Errorf("mallory confirms the change she left waiting: %d %s", res.status, res.body)
+				}
+			}
+			var u struct {
+				Email            string `json:"email"`
+				UnconfirmedEmail string `json:"unconfirmed_email"`
+			}
+			session := login(t, m, "mallory", "the victim's own passphrase")
+			m.b.call(t, req{method: "GET", path: "/v1/me", token: session}, http.StatusOK, &u)
+			if u.Email != victim || u.UnconfirmedEmail != "" {
+				t.Errorf("after the reset the account's address is %q, waiting %q; want %s and none", u.Email, u.UnconfirmedEmail, victim)
+			}
+			var reminders struct{ Items []json.RawMessage }
+			m.b.call(t, req{method: "GET", path: "/v1/reminders", token: session}, http.StatusOK, &reminders)
+			if len(reminders.Items) != 0 {
+				t.Errorf("mallory's reminders after the reset: %d, want 0", len(reminders.Items))
+			}
+		})
+	}
+}

@@ -55,6 +55,8 @@ func testTokens(t *testing.T, s store.Store) {
 		{"alice's sessions, expired or not", store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, 2},
 		{"alice's active tokens but one", store.TokenFilter{UserID: a.ID, Active: true, Now: base, ExceptID: t1.ID}, 1},
 		{"everyone's tokens", store.TokenFilter{}, 4},
+		{"alice's tokens made before they were", store.TokenFilter{UserID: a.ID, CreatedBefore: base}, 0},
+		{"alice's tokens made before a moment after", store.TokenFilter{UserID: a.ID, CreatedBefore: base.Add(time.Millisecond)}, 3},
 	} {
 		if n, err := s.TokenCount(ctx, c.f); err != nil || n != c.want {
 			t.Errorf("TokenCount of %s = %d, %v; want %d", c.name, n, err, c.want)
