@@ -310,9 +310,23 @@ func widening(have, set []usher.Rule, replace bool) []usher.Rule {
 // application.grant's (authorizeGrant), whose holder gives them.
 // Administrators pass.
 //
+// A rule on a whole type ("user", "*") reaches every instance, so it is
+// held only where the caller holds the operation on each instance their
+// own rules name as well: a verdict told without an instance leaves a deny
+// on "user:<id>" out (evaluate), and a caller allowed user.update but
+// denied it on one account would otherwise give user.update to a role,
+// join it or put an accomplice in it, and change that account after all.
+//
 // Errors: Forbidden.
 func (e *env) authorizeWidening(ctx context.Context, widened []usher.Rule) error {
 	p := usher.PrincipalFrom(ctx)
+	if p.IsAdmin() || len(widened) == 0 {
+		return nil
+	}
+	mine, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil {
+		return err
+	}
 	for _, r := range widened {
 		typ, instance, _ := strings.Cut(r.Resource, ":")
 		for _, o := range operations {
@@ -320,20 +334,37 @@ func (e *env) authorizeWidening(ctx context.Context, widened []usher.Rule) error
 			if res == actAppGrant.resource() || (typ != res && typ != "*") || (r.Operation != o.act.operation() && r.Operation != "*") {
 				continue
 			}
-			byDefault, err := e.heldByDefault(ctx, p, o.act, instance)
-			if err != nil {
-				return err
+			instances := []string{instance}
+			if instance == "" {
+				instances = namedInstances(res, mine)
 			}
-			if err := e.decide(ctx, p, o.act, instance, byDefault); err != nil {
-				if usher.ErrorKind(err) != usher.KindForbidden {
-					return err
+			for _, inst := range instances {
+				if err := e.holds(ctx, p, o.act, inst); err != nil {
+					if usher.ErrorKind(err) != usher.KindForbidden {
+						return err
+					}
+					reach := string(o.act)
+					if inst != instance {
+						reach += " on " + res + ":" + inst
+					}
+					return errForbidden("the rule " + r.Resource + " " + r.Operation + " would give " + reach +
+						", which the caller may not do")
 				}
-				return errForbidden("the rule " + r.Resource + " " + r.Operation + " would give " + string(o.act) +
-					", which the caller may not do")
 			}
 		}
 	}
 	return nil
+}
+
+// holds decides, for authorizeWidening, whether p may do act on instance
+// (empty for the whole type): by a rule, or by the default as far as it
+// reaches (heldByDefault).
+func (e *env) holds(ctx context.Context, p *usher.Principal, act action, instance string) error {
+	byDefault, err := e.heldByDefault(ctx, p, act, instance)
+	if err != nil {
+		return err
+	}
+	return e.decide(ctx, p, act, instance, byDefault)
 }
 
 // authorizeGiving is what a change to who holds which rules asks of the

@@ -378,13 +378,7 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 		}
 		// Every instance either side's rules name: the caller's own deny
 		// on one instance is a right the target may have there.
-		instances := []string{""}
-		for _, r := range slices.Concat(their, my) {
-			if inst, ok := strings.CutPrefix(r.Resource, o.act.resource()+":"); ok {
-				instances = append(instances, inst)
-			}
-		}
-		for _, inst := range instances {
+		for _, inst := range namedInstances(o.act.resource(), slices.Concat(their, my)) {
 			if evaluate(their, o.act, inst) != usher.Allow || evaluate(my, o.act, inst) == usher.Allow {
 				continue
 			}
@@ -404,6 +398,21 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 		}
 	}
 	return false, nil
+}
+
+// namedInstances returns "", for the resource type itself, and every
+// instance of the type that one of rules names ("42" of "user:42"). A
+// verdict told without an instance leaves rules on one instance out
+// (evaluate), so whoever compares what a type-wide right reaches asks on
+// each of these too.
+func namedInstances(resource string, rules []usher.Rule) []string {
+	instances := []string{""}
+	for _, r := range rules {
+		if inst, ok := strings.CutPrefix(r.Resource, resource+":"); ok && !slices.Contains(instances, inst) {
+			instances = append(instances, inst)
+		}
+	}
+	return instances
 }
 
 // self reports whether target is the principal's own account.

@@ -544,3 +544,75 @@ func TestUpdateRuleCannotTakeOverWiderReader(t *testing.T) {
 		})
 	}
 }
+
+// TestInstanceDenyNotEscapedByDelegation replays a lead allowed
+// user.update, but denied it on one account (the CEO's) by an
+// administrator, handing the type-wide allow on — to a role they manage
+// the rules of, or by putting an accomplice, or themselves, in a role that
+// holds it — after which the accomplice set the CEO's password and logged
+// in as the CEO: the check of what a rule gives was told without an
+// instance, which leaves the deny on user:<id> out. Each is 403 and writes
+// nothing; a rule the deny spares, and the same rule from a lead it does
+// not bind, still go through.
+func TestInstanceDenyNotEscapedByDelegation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ceo, _ := b.mustPrincipal(t, "ceo", false)
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	lead, leadTok := b.mustPrincipal(t, "lead", false)
+	_, palTok := b.mustPrincipal(t, "pal", false)
+	deputy, deputyTok := b.mustPrincipal(t, "deputy", false)
+	juniors := b.mustRole(t, "juniors", nil)
+	updaters := b.mustRole(t, "updaters", nil, allow("user", "update"))
+	seconds := b.mustRole(t, "seconds", nil)
+	group := func(g *usher.Group) string { return "group:" + strconv.FormatInt(g.ID, 10) }
+	b.mustRole(t, "helpdesk", []*usher.User{lead}, allow("user", "update"),
+		allow(group(juniors), "rules"), allow(group(juniors), "members"), allow(group(updaters), "members"))
+	b.mustRole(t, "protect-ceo", []*usher.User{lead}, usher.Rule{Resource: "user:" + strconv.FormatInt(ceo.ID, 10), Operation: "update", Access: usher.Deny})
+	b.mustRole(t, "deputies", []*usher.User{deputy}, allow("user", "update"), allow(group(seconds), "rules"))
+	const taken = "lead owns the ceo now 1"
+	b.refused(t, req{method: "PUT", path: "/v1/users/ceo/password", token: leadTok, body: map[string]any{"password": taken}}, http.StatusForbidden, "forbidden")
+
+	rules := func(resource string) map[string]any {
+		return map[string]any{"rules": []map[string]string{{"resource": resource, "operation": "update", "access": "allow"}}}
+	}
+	denied := fmt.Sprintf("would give user.update on user:%d", ceo.ID)
+	for _, c := range []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+	}{
+		{"give the allow to a role", "PATCH", fmt.Sprintf("/v1/groups/%d/rules", juniors.ID), leadTok, rules("user"), http.StatusForbidden},
+		{"by replacing the role's rules", "PUT", fmt.Sprintf("/v1/groups/%d/rules", juniors.ID), leadTok, rules("user"), http.StatusForbidden},
+		{"put an accomplice in a role holding it", "PUT", fmt.Sprintf("/v1/groups/%d/members/pal", updaters.ID), leadTok, map[string]any{}, http.StatusForbidden},
+		{"join that role oneself", "PUT", fmt.Sprintf("/v1/groups/%d/members/lead", updaters.ID), leadTok, map[string]any{}, http.StatusForbidden},
+		{"by the accomplice's groups", "PUT", "/v1/users/pal/groups", leadTok, map[string]any{"kind": "role", "add_to_groups": []string{"updaters"}}, http.StatusForbidden},
+		{"a rule on an account the deny spares", "PATCH", fmt.Sprintf("/v1/groups/%d/rules", juniors.ID), leadTok, rules("user:" + strconv.FormatInt(peer.ID, 10)), http.StatusOK},
+		{"the allow from a lead no deny binds", "PATCH", fmt.Sprintf("/v1/groups/%d/rules", seconds.ID), deputyTok, rules("user"), http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			users, events := b.env.Counts(t)
+			res := b.api.do(t, req{method: c.method, path: c.path, token: c.token, body: c.body})
+			if res.status != c.status {
+				t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, res.status, res.body, c.status)
+			}
+			if c.status != http.StatusForbidden {
+				return
+			}
+			if p := res.problem(t); p.Code != usher.CodeForbidden || !strings.Contains(p.Detail, denied) {
+				t.Fatalf("refusal: %+v, want %q", p, denied)
+			}
+			if u, e := b.env.Counts(t); u != users || e != events {
+				t.Fatalf("a refused request wrote: users %d→%d, events %d→%d", users, u, events, e)
+			}
+		})
+	}
+
+	// The accomplice holds nothing on the CEO, and the CEO's password is
+	// the CEO's.
+	b.refused(t, req{method: "PUT", path: "/v1/users/ceo/password", token: palTok, body: map[string]any{"password": taken}}, http.StatusForbidden, "forbidden")
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "ceo", "password": taken}}, http.StatusUnauthorized, nil)
+	if got := b.members(t, updaters.ID); got != "" {
+		t.Fatalf("the updaters' members: %s", got)
+	}
+}
