@@ -631,9 +631,12 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 }
 
 // Move moves a group to another organisation (0: none). Taking a group
-// out of its organisation needs organisation.update besides group.update:
-// it lifts what the organisation guards (a merge of its groups needs that
-// right, see authorizeMerge).
+// out of its organisation needs organisation.update on it besides
+// group.update: it lifts what the organisation guards (a merge of its
+// groups needs that right, see authorizeMerge). Putting a group in one
+// needs nothing of it by default (a team's writer files their team), but
+// a rule denying the caller organisation.update on it refuses, as it
+// refuses every other change to that organisation.
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group or the
 // organisation).
@@ -648,7 +651,12 @@ func (g *Groups) Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*us
 			return nil, nil
 		}
 		if gr.OrganisationID != 0 {
-			if err := g.authorize(ctx, actOrgUpdate, nil); err != nil {
+			if err := g.authorizeOrg(ctx, actOrgUpdate, gr.OrganisationID); err != nil {
+				return nil, err
+			}
+		}
+		if orgID != 0 {
+			if err := g.decide(ctx, a.p, actOrgUpdate, strconv.FormatInt(orgID, 10), true); err != nil {
 				return nil, err
 			}
 		}

@@ -158,8 +158,8 @@ func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
 //     set its members' levels — so no one ends up in dst at a level the
 //     caller could not grant there directly — and, for a role, change its
 //     rules;
-//   - for a group in an organisation, the right to change the organisation
-//     (organisation.update);
+//   - for a group in an organisation, the right to change that
+//     organisation (organisation.update on it: both groups' organisations);
 //   - for a service account, a permission rule that allows it group.update
 //     on each group: owning a team it made is not enough.
 func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
@@ -179,7 +179,7 @@ func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
 			}
 		}
 		if a.group.OrganisationID != 0 {
-			if err := g.authorize(ctx, actOrgUpdate, nil); err != nil {
+			if err := g.authorizeOrg(ctx, actOrgUpdate, a.group.OrganisationID); err != nil {
 				return err
 			}
 		}

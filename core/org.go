@@ -104,12 +104,14 @@ func (o *Organisations) List(ctx context.Context, f usher.OrganisationFilter) (*
 
 // Update changes an organisation: its handle or name, archives or
 // unarchives it, deletes or undeletes it. An organisation that still holds
-// live groups or users cannot be deleted.
+// live groups or users cannot be deleted. Every change is
+// organisation.update on this organisation, so a rule on
+// "organisation:<id>" decides it.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
 // (the handle is taken; groups or users remain).
 func (o *Organisations) Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error) {
-	if err := o.authorize(ctx, actOrgUpdate, nil); err != nil {
+	if err := o.authorizeOrg(ctx, actOrgUpdate, id); err != nil {
 		return nil, err
 	}
 	var out *usher.Organisation

@@ -150,8 +150,8 @@ func validOperation(resource, op string) bool {
 }
 
 // authorize decides whether ctx's principal may do act to the target user
-// (nil when the action has none). With the calls to authorizeGroup, it is
-// the one place such decisions are made; every service method calls one
+// (nil when the action has none). With the calls to authorizeGroup and
+// authorizeOrg, it is the one place such decisions are made; every service method calls one
 // of them before touching anything.
 //
 // The decision: administrators may do everything; otherwise the rules of
@@ -180,6 +180,21 @@ func (e *env) authorize(ctx context.Context, act action, target *usher.User) err
 		byDefault = self(p, target)
 	}
 	return e.decide(ctx, p, act, instance, byDefault)
+}
+
+// authorizeOrg is authorize for an organisation: it decides whether ctx's
+// principal may do act to the organisation of the id, which rules on
+// "organisation:<id>" decide as "user:<id>" ones decide for a user. Told
+// without the id, the decision would leave them out (evaluate), and a
+// deny on one organisation would refuse nothing.
+//
+// Errors: Unauthenticated for the anonymous caller, Forbidden otherwise.
+func (e *env) authorizeOrg(ctx context.Context, act action, id int64) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, act, nil); err != nil {
+		return err
+	}
+	return e.decide(ctx, p, act, strconv.FormatInt(id, 10), act == actOrgRead)
 }
 
 // ownByDefault reports whether everyone may do act to their own account

@@ -616,3 +616,93 @@ func TestInstanceDenyNotEscapedByDelegation(t *testing.T) {
 		t.Fatalf("the updaters' members: %s", got)
 	}
 }
+
+// TestOrganisationRuleDecidesForThatOrganisation replays a helper allowed
+// organisation.update but denied it on one organisation (HQ): rules on
+// "organisation:<id>" were accepted and never consulted, since every
+// organisation decision was told without the organisation, so the helper
+// renamed, archived and deleted HQ, moved its teams out (and others in)
+// and merged them. Each is 403 and writes nothing, for HQ alone; a rule
+// allowing one organisation allows that one.
+func TestOrganisationRuleDecidesForThatOrganisation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq, branch struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "branch", "name": "Branch"}}, http.StatusCreated, &branch)
+	helper, helperTok := b.mustPrincipal(t, "orgs-helper", false)
+	keeper, keeperTok := b.mustPrincipal(t, "branch-keeper", false)
+	b.mustRole(t, "org-helpers", []*usher.User{helper}, allow("organisation", "update"),
+		usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "update", Access: usher.Deny})
+	b.mustRole(t, "branch-keepers", []*usher.User{keeper}, allow("organisation:"+strconv.FormatInt(branch.ID, 10), "update"))
+	// The helper owns teams in HQ, in the branch and in none; the
+	// administrator files them.
+	team := func(handle string, org int64) int64 {
+		var g groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: helperTok, body: map[string]any{"kind": "team", "handle": handle}}, http.StatusCreated, &g)
+		if org != 0 {
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", g.ID), token: b.adminTok, body: map[string]any{"organisation_id": org}}, http.StatusOK, nil)
+		}
+		return g.ID
+	}
+	hq1, hq2, br1, br2, loose := team("hq1", hq.ID), team("hq2", hq.ID), team("br1", branch.ID), team("br2", branch.ID), team("loose", 0)
+
+	org := func(id int64, tail string) string { return fmt.Sprintf("/v1/organisations/%d%s", id, tail) }
+	move := func(g, to int64) req {
+		body := map[string]any{"organisation_id": nil}
+		if to != 0 {
+			body["organisation_id"] = to
+		}
+		return req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", g), token: helperTok, body: body}
+	}
+	merge := func(src, dst int64) req {
+		return req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", src), token: helperTok, body: map[string]any{"into": dst}}
+	}
+	for _, c := range []struct {
+		name   string
+		rq     req
+		status int
+	}{
+		{"rename HQ", req{method: "PATCH", path: org(hq.ID, ""), token: helperTok, body: map[string]any{"name": "pwned"}}, http.StatusForbidden},
+		{"rename HQ by its handle", req{method: "PATCH", path: "/v1/organisations/hq", token: helperTok, body: map[string]any{"handle": "pwned"}}, http.StatusForbidden},
+		{"archive HQ", req{method: "POST", path: org(hq.ID, "/archive"), token: helperTok}, http.StatusForbidden},
+		{"unarchive HQ", req{method: "POST", path: org(hq.ID, "/unarchive"), token: helperTok}, http.StatusForbidden},
+		{"delete HQ", req{method: "DELETE", path: org(hq.ID, ""), token: helperTok}, http.StatusForbidden},
+		{"undelete HQ", req{method: "POST", path: org(hq.ID, "/undelete"), token: helperTok}, http.StatusForbidden},
+		{"move a team out of HQ", move(hq1, 0), http.StatusForbidden},
+		{"move a team from HQ to the branch", move(hq1, branch.ID), http.StatusForbidden},
+		{"move a team into HQ", move(loose, hq.ID), http.StatusForbidden},
+		{"merge two teams of HQ", merge(hq1, hq2), http.StatusForbidden},
+		{"merge a team of the branch into one of HQ", merge(br1, hq2), http.StatusForbidden},
+		{"merge a team of HQ into one of the branch", merge(hq1, br2), http.StatusForbidden},
+		{"rename HQ by a rule on the branch", req{method: "PATCH", path: org(hq.ID, ""), token: keeperTok, body: map[string]any{"name": "pwned"}}, http.StatusForbidden},
+		{"rename the branch by a rule on it", req{method: "PATCH", path: org(branch.ID, ""), token: keeperTok, body: map[string]any{"name": "Branch office"}}, http.StatusOK},
+		{"archive the branch", req{method: "POST", path: org(branch.ID, "/archive"), token: helperTok}, http.StatusOK},
+		{"merge two teams of the branch", merge(br1, br2), http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.status == http.StatusForbidden {
+				b.refused(t, c.rq, c.status, "forbidden")
+				return
+			}
+			b.call(t, c.rq, c.status, nil)
+		})
+	}
+
+	var got struct {
+		Handle     string
+		Name       string
+		ArchivedAt *string `json:"archived_at"`
+	}
+	b.call(t, req{method: "GET", path: org(hq.ID, ""), token: b.adminTok}, http.StatusOK, &got)
+	if got.Handle != "hq" || got.Name != "HQ" || got.ArchivedAt != nil {
+		t.Fatalf("HQ after the attack: %+v", got)
+	}
+	for id, want := range map[int64]int64{hq1: hq.ID, hq2: hq.ID, loose: 0} {
+		var g groupBody
+		b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", id), token: b.adminTok}, http.StatusOK, &g)
+		if in := g.OrganisationID; g.DeletedAt != nil || (in == nil) != (want == 0) || (in != nil && *in != want) {
+			t.Fatalf("team %d after the attack: organisation %v, deleted %v; want organisation %d", id, in, g.DeletedAt, want)
+		}
+	}
+}
