@@ -582,7 +582,7 @@ func (g *Groups) Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, 
 		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeDelete, readOnly(g.groupSubject(gr))); err != nil {
 			return nil, err
 		}
-		changes, err := g.markDeleted(tx, a, gr)
+		changes, err := g.markDeleted(ctx, tx, a, gr)
 		if err != nil {
 			return nil, err
 		}
@@ -590,12 +590,16 @@ func (g *Groups) Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, 
 	})
 }
 
-// markDeleted is the change that deletes a group.
-func (g *Groups) markDeleted(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+// markDeleted is the change that deletes a group, with a team's service
+// accounts (deleteServiceAccounts).
+func (g *Groups) markDeleted(ctx context.Context, tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 	if gr.Deleted() {
 		return nil, errGroupNotFound()
 	}
 	now := g.now()
+	if err := g.deleteServiceAccounts(ctx, tx, gr, now); err != nil {
+		return nil, err
+	}
 	gr.DeletedAt = &now
 	return map[string]usher.Change{"deleted_at": {New: now}}, nil
 }
@@ -605,7 +609,10 @@ func (g *Groups) markDeleted(tx store.Tx, a *access, gr *usher.Group) (map[strin
 // caller commits, and forgets the cached rules after.
 func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Group) error {
 	for _, gr := range groups {
-		if _, err := g.changeIn(ctx, tx, usher.GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", g.markDeleted); err != nil {
+		markDeleted := func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+			return g.markDeleted(ctx, tx, a, gr)
+		}
+		if _, err := g.changeIn(ctx, tx, usher.GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", markDeleted); err != nil {
 			return err
 		}
 	}
@@ -613,7 +620,8 @@ func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Grou
 }
 
 // Undelete restores a deleted group (administrators only: others do not see
-// deleted groups).
+// deleted groups). A team's service accounts deleted with it stay deleted:
+// an administrator restores each (Users.Undelete), without its tokens.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict.
 func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {

@@ -54,9 +54,22 @@ func placeServiceAccount(p *usher.Principal, u *usher.User) error {
 	return errForbidden("a service account belongs to the team that made it; only an administrator adds it to another group")
 }
 
+// raiseServiceAccount refuses to give a service account a level above
+// write, unless the caller is an administrator: an owning service account
+// manages the team's members, and its tokens, minted by an owner who may
+// later leave, would give that owner the team back.
+func raiseServiceAccount(p *usher.Principal, u *usher.User, level usher.Level) error {
+	if u.Kind != usher.KindServiceAccount || p.IsAdmin() || level.Rank() <= usher.LevelWrite.Rank() {
+		return nil
+	}
+	return errForbidden("a service account is at most a writer of its team; only an administrator makes it an owner")
+}
+
 // AddMember puts a principal in a group at a level (read for teams and
 // member elsewhere when empty), or changes its level. A team keeps at least
-// one owner.
+// one owner; only an administrator places a service account or makes one
+// an owner; an owner who stops owning a team ends its service accounts'
+// tokens (endServiceAccountTokens).
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group or the user),
 // Unprocessable (a level the kind does not give), Conflict (demoting the
@@ -91,12 +104,18 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 				return err
 			}
 		}
+		if err := raiseServiceAccount(usher.PrincipalFrom(ctx), u, level); err != nil {
+			return err
+		}
+		now := g.now()
 		if old != nil && old.Level == usher.LevelOwner {
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
 			}
+			if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
+				return err
+			}
 		}
-		now := g.now()
 		out = &usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}
 		if old != nil {
 			out.CreatedAt = old.CreatedAt
@@ -182,7 +201,8 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 
 // RemoveMember takes a principal out of a group. Members may leave on their
 // own, but not a role whose denies they could not lift (authorizeLeave); a
-// team keeps at least one owner.
+// team keeps at least one owner, and an owner leaving it ends its service
+// accounts' tokens (endServiceAccountTokens).
 //
 // Errors: Unauthenticated, Forbidden, NotFound (the group, the user, or the
 // membership), Conflict (the last owner).
@@ -210,15 +230,19 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		if err != nil {
 			return err
 		}
+		now := g.now()
 		if old.Level == usher.LevelOwner {
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
+				return err
+			}
+			if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
 				return err
 			}
 		}
 		if err := tx.MembershipDelete(ctx, a.group.ID, u.ID); err != nil {
 			return err
 		}
-		return g.record(ctx, tx, g.now(), event{action: "group.member_remove", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
+		return g.record(ctx, tx, now, event{action: "group.member_remove", resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10),
 			changes: map[string]usher.Change{"level": {Old: string(old.Level)}}, meta: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)}})
 	})
 	if err == nil {
@@ -373,8 +397,10 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			return err
 		}
 		have := map[int64]bool{}
+		levels := map[int64]usher.Level{}
 		for _, m := range current {
 			have[m.GroupID] = true
+			levels[m.GroupID] = m.Level
 		}
 		// resolve finds the groups handles name, each of whose members the
 		// caller must manage. What a role's rules ask of that is asked
@@ -433,6 +459,11 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			}
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
+			}
+			if levels[id] == usher.LevelOwner {
+				if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
+					return err
+				}
 			}
 			if err := tx.MembershipDelete(ctx, id, u.ID); err != nil {
 				return err
@@ -608,6 +639,9 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 		}
 		if m.Level == usher.LevelOwner {
 			if err := g.keepOwner(ctx, tx, a.group, m.UserID); err != nil {
+				return err
+			}
+			if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
 				return err
 			}
 		}

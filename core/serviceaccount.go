@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"time"
 
 	"usher"
 	"usher/store"
@@ -204,4 +205,104 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		return nil, "", err
 	}
 	return tok, text, nil
+}
+
+// endServiceAccountTokens revokes the tokens of the team's service
+// accounts when a member who could mint them (an owner) leaves the team or
+// stops owning it: a token such an owner minted, which need not expire,
+// would otherwise keep the team's rights they lost. Tokens do not record
+// who minted them, so every service-account token of the team ends; the
+// owners who stay mint anew. Other kinds of group hold no service
+// accounts. Each revoked token is recorded.
+func (e *env) endServiceAccountTokens(ctx context.Context, tx store.Tx, team *usher.Group, now time.Time) error {
+	if !team.Kind.HoldsServiceAccounts() {
+		return nil
+	}
+	accounts, err := serviceAccountsOf(ctx, tx, team.ID)
+	if err != nil {
+		return err
+	}
+	for _, u := range accounts {
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		if err := e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			meta: map[string]string{"kind": string(usher.TokenServiceAccount), "team": team.Handle, "revoked": strconv.Itoa(n),
+				"reason": "owner_left"}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endOwnedServiceAccountTokens ends, as endServiceAccountTokens does, the
+// service-account tokens of every live team the user owns: the user is
+// being deleted or purged, and leaves them all.
+func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, userID int64, now time.Time) error {
+	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Level != usher.LevelOwner {
+			continue
+		}
+		if err := e.endServiceAccountTokens(ctx, tx, m.Group, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteServiceAccounts deletes, within the transaction deleting the team,
+// its service accounts that are in no other live team, as
+// DeleteServiceAccount deletes one: their tokens are revoked and each
+// deletion is recorded. Without the team no owner could list or revoke
+// them, and their tokens would keep working. One an administrator also put
+// in another team stays, for that team's owners to manage. They are not
+// restored with the team.
+func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *usher.Group, now time.Time) error {
+	if !team.Kind.HoldsServiceAccounts() {
+		return nil
+	}
+	accounts, err := serviceAccountsOf(ctx, tx, team.ID)
+	if err != nil {
+		return err
+	}
+	for _, u := range accounts {
+		teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(teams, func(m *usher.Membership) bool { return m.GroupID != team.ID }) {
+			continue
+		}
+		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {
+			return err
+		}
+		if err := g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			changes: map[string]usher.Change{"deleted_at": {New: now}}, meta: map[string]string{"team": team.Handle, "reason": "team_deleted"}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceAccountsOf returns the team's live service accounts.
+func serviceAccountsOf(ctx context.Context, tx store.Tx, teamID int64) ([]*usher.User, error) {
+	var out []*usher.User
+	err := eachMember(ctx, tx, teamID, func(m *usher.Membership) error {
+		if m.User.Kind == usher.KindServiceAccount && !m.User.Deleted() {
+			out = append(out, m.User)
+		}
+		return nil
+	})
+	return out, err
 }

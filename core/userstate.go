@@ -13,7 +13,9 @@ import (
 )
 
 // Delete soft-deletes a user: the account stops working at once, its tokens
-// are revoked, and its username and e-mail are free for others. It can be
+// are revoked, and so are those of the service accounts of the teams it
+// owns (endOwnedServiceAccountTokens), and its username and e-mail are
+// free for others. It can be
 // undone with Undelete (by id: a deleted user holds no name). The last owner
 // of a team cannot be deleted: see DeleteWith.
 //
@@ -55,6 +57,9 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 			dropped = true
 		}
 		now := s.now()
+		if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, now); err != nil {
+			return nil, err
+		}
 		if err := markDeleted(ctx, tx, u, now); err != nil {
 			return nil, err
 		}
@@ -149,6 +154,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 			return err
 		}
 		if _, err := removeAvatars(ctx, tx, u.ID, 0, &drop); err != nil {
+			return err
+		}
+		if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, s.now()); err != nil {
 			return err
 		}
 		if err := tx.UserPurge(ctx, u.ID); err != nil {

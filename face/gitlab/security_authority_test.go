@@ -1,7 +1,9 @@
 package gitlab_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"usher"
@@ -87,5 +89,32 @@ func TestSudoCannotSetPassword(t *testing.T) {
 	res.want(t, "bio under sudo", 200, "")
 	if u := b.stored(t, second.ID); u.Bio != "set under sudo" {
 		t.Fatalf("bio: %q", u.Bio)
+	}
+}
+
+// TestHardDeleteEndsServiceAccountTokens: deleting a user with hard_delete
+// deletes the teams it alone owns, and with each its service accounts: a
+// token one of them held kept reading users through GitLab's API after its
+// team and the owner who minted it were gone.
+func TestHardDeleteEndsServiceAccountTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	team, err := b.env.Core.Groups.Create(owner, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.CreateServiceAccount(owner, usher.GroupRef{ID: team.ID}, "ci-bot", ""); err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := b.env.Core.Groups.ServiceAccountToken(owner, usher.GroupRef{ID: team.ID}, usher.UserKey{Username: "ci-bot"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, call{method: "GET", path: "/api/v4/users", token: tok}).want(t, "the service account lists users", http.StatusOK, "")
+	b.do(t, call{method: "DELETE", path: fmt.Sprintf("/api/v4/users/%d?hard_delete=true", b.user.ID), token: b.adminTok}).
+		want(t, "hard delete", http.StatusOK, "")
+	for _, path := range []string{"/api/v4/user", "/api/v4/users"} {
+		b.do(t, call{method: "GET", path: path, token: tok}).want(t, "GET "+path+" with the service account's token", http.StatusUnauthorized, `{"message":"401 Unauthorized"}`)
 	}
 }
