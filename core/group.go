@@ -133,7 +133,8 @@ func (e *env) decideGroup(ctx context.Context, act action, a *access) error {
 // leaving a role lifts its denies from the caller, which needs what
 // taking them out would (authorizeWidening, authorizeGrant) of each deny
 // — else a member of a role an administrator made to deny them an
-// operation would lift it by leaving.
+// operation would lift it by leaving. Archiving or deleting the role
+// lifts them from every member at once, and asks the same (authorizeSwitch).
 func (e *env) authorizeLeave(ctx context.Context, a *access) error {
 	if !a.group.Kind.CarriesRules() || a.p.IsAdmin() {
 		return nil
@@ -149,6 +150,30 @@ func (e *env) authorizeLeave(ctx context.Context, a *access) error {
 		}
 	}
 	return e.authorizeGiving(ctx, denies, denies)
+}
+
+// authorizeSwitch decides, besides group.update or group.delete, whether
+// the caller switches the rules of a's group off (archiving or deleting
+// it: an archived or deleted role's rules stop applying) or on again
+// (unarchiving or undeleting it). Switching them off lifts the role's
+// denies from all its members, as their leaving would, so it asks what
+// leaving asks (authorizeLeave); switching them on gives its allows, as
+// setting its rules on a role without any would (authorizeGiving). Else a
+// member who may change a role archives the one that denies them an
+// operation, or unarchives one an administrator switched off that
+// gives them instance_settings.manage.
+func (e *env) authorizeSwitch(ctx context.Context, a *access, on bool) error {
+	if !a.group.Kind.CarriesRules() || a.p.IsAdmin() {
+		return nil
+	}
+	if !on {
+		return e.authorizeLeave(ctx, a)
+	}
+	rules, err := e.store.RuleList(ctx, a.group.ID)
+	if err != nil {
+		return err
+	}
+	return e.authorizeGiving(ctx, rules, widening(nil, rules, false))
 }
 
 // plan returns the plan that decides what u may create: theirs, or the
@@ -549,7 +574,8 @@ func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx
 }
 
 // SetArchived archives or unarchives a group. An archived role's rules stop
-// applying.
+// applying, so switching them off or on asks what they take or give
+// (authorizeSwitch).
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived bool) (*usher.Group, error) {
@@ -561,6 +587,9 @@ func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived b
 		if (gr.ArchivedAt != nil) == archived {
 			return nil, nil
 		}
+		if err := g.authorizeSwitch(ctx, a, !archived); err != nil {
+			return nil, err
+		}
 		if archived {
 			now := g.now()
 			gr.ArchivedAt = &now
@@ -571,7 +600,8 @@ func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived b
 	})
 }
 
-// Delete soft-deletes a group; Undelete restores it.
+// Delete soft-deletes a group; Undelete restores it. A deleted role's rules
+// stop applying, as an archived one's do (authorizeSwitch).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (undelete: the
 // handle was taken meanwhile, in the group's kind or, for a team or an
@@ -579,6 +609,11 @@ func (g *Groups) SetArchived(ctx context.Context, ref usher.GroupRef, archived b
 // not deleted).
 func (g *Groups) Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupDelete, "group.delete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		if gr.ArchivedAt == nil { // an archived role's rules are off already
+			if err := g.authorizeSwitch(ctx, a, false); err != nil {
+				return nil, err
+			}
+		}
 		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeDelete, readOnly(g.groupSubject(gr))); err != nil {
 			return nil, err
 		}
@@ -628,6 +663,11 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 	return g.change(ctx, ref, actGroupDelete, "group.undelete", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if !gr.Deleted() {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeGroupNotDeleted, Message: "the group is not deleted"}
+		}
+		if gr.ArchivedAt == nil { // an archived role's rules stay off
+			if err := g.authorizeSwitch(ctx, a, true); err != nil {
+				return nil, err
+			}
 		}
 		old := *gr.DeletedAt
 		gr.DeletedAt = nil

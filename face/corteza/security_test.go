@@ -443,3 +443,60 @@ func TestRoleUpdateIsAllOrNothing(t *testing.T) {
 		t.Fatalf("members after the update: %v, %v", ids, err)
 	}
 }
+
+// TestRoleSwitchedOnOrOffGivesOnlyWhatTheCallerHolds replays through
+// Corteza's role actions what TestSwitchingRoleOffLiftsNoDeny and
+// TestUnarchivingRoleGivesNothingUnheld replay in the native face: a user
+// who may change and delete roles archived or deleted the role denying
+// them user.state, and unarchived one an administrator had switched off
+// that gave instance_settings.manage. Each is refused, and the roles stay
+// as they were.
+func TestRoleSwitchedOnOrOffGivesOnlyWhatTheCallerHolds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	mkRole := func(handle string, rules ...usher.Rule) *usher.Group {
+		t.Helper()
+		g, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: handle, Members: []int64{b.user.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: g.ID}, rules, true); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	mkRole("helpdesk", usher.Rule{Resource: "group", Operation: "*", Access: usher.Allow},
+		usher.Rule{Resource: "user", Operation: "state", Access: usher.Allow})
+	probation := mkRole("probation", usher.Rule{Resource: "user", Operation: "state", Access: usher.Deny})
+	glass := mkRole("break-glass", usher.Rule{Resource: "instance_settings", Operation: "manage", Access: usher.Allow})
+	if _, err := b.env.Core.Groups.SetArchived(sys, usher.GroupRef{ID: glass.ID}, true); err != nil {
+		t.Fatal(err)
+	}
+	jwt := b.login(t, "plain@example.com")
+	for _, c := range []struct{ method, path string }{
+		{"POST", fmt.Sprintf("/roles/%d/archive", probation.ID)},
+		{"DELETE", fmt.Sprintf("/roles/%d", probation.ID)},
+		{"POST", fmt.Sprintf("/roles/%d/unarchive", glass.ID)},
+	} {
+		res := b.do(t, c.method, c.path, jwt, nil)
+		if m := res.errMessage(t); !strings.Contains(m, "which the caller may not do") {
+			t.Errorf("%s %s: %d %s, want a refusal naming what the caller may not do", c.method, c.path, res.status, res.body)
+		}
+	}
+	for _, c := range []struct {
+		role     *usher.Group
+		archived bool
+	}{{probation, false}, {glass, true}} {
+		g, _, err := b.env.Core.Groups.Get(sys, usher.GroupRef{ID: c.role.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Deleted() || (g.ArchivedAt != nil) != c.archived {
+			t.Errorf("role %s after the refusals: archived %v, deleted %v", g.Handle, g.ArchivedAt, g.DeletedAt)
+		}
+	}
+	if m := b.do(t, "PATCH", "/settings/", jwt, map[string]any{"values": []map[string]any{{"name": "ui.title", "value": "X"}}}).errMessage(t); m == "" {
+		t.Error("the user changed a setting")
+	}
+}

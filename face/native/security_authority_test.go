@@ -706,3 +706,78 @@ func TestOrganisationRuleDecidesForThatOrganisation(t *testing.T) {
 		}
 	}
 }
+
+func deny(resource, op string) usher.Rule {
+	return usher.Rule{Resource: resource, Operation: op, Access: usher.Deny}
+}
+
+// TestSwitchingRoleOffLiftsNoDeny: an archived or deleted role's rules
+// stop applying, so a member who may change roles (group.update, or
+// group.delete) lifted the deny an administrator had put on them by
+// archiving or deleting the role that held it, where leaving it was
+// refused: alice blocked carol afterwards. Switching a role off asks
+// what its members leaving it would: every deny it holds must be one the
+// caller could lift. A role that denies others what alice holds herself
+// (everyone uploads), she still switches off.
+func TestSwitchingRoleOffLiftsNoDeny(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, method, path string }{
+		{"archive", "POST", "/v1/groups/%d/archive"},
+		{"delete", "DELETE", "/v1/groups/%d"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			alice, aliceTok := b.mustPrincipal(t, "alice", false)
+			carol, _ := b.mustPrincipal(t, "carol", false)
+			b.mustRole(t, "helpdesk", []*usher.User{alice}, allow("user", "state"), allow("group", "update"), allow("group", "delete"))
+			probation := b.mustRole(t, "probation", []*usher.User{alice}, deny("user", "state"))
+			block := req{method: "POST", path: "/v1/users/carol/block", token: aliceTok}
+			b.refused(t, block, http.StatusForbidden, "forbidden")
+			b.refused(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/alice", probation.ID), token: aliceTok},
+				http.StatusForbidden, "forbidden")
+			b.refused(t, req{method: tt.method, path: fmt.Sprintf(tt.path, probation.ID), token: aliceTok}, http.StatusForbidden, "forbidden")
+			var g groupBody
+			b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", probation.ID), token: b.adminTok}, http.StatusOK, &g)
+			if g.ArchivedAt != nil || g.DeletedAt != nil {
+				t.Fatalf("the denying role after the refusal: %+v", g)
+			}
+			b.refused(t, block, http.StatusForbidden, "forbidden")
+
+			noUploads := b.mustRole(t, "no-uploads", []*usher.User{carol}, deny("attachment", "create"))
+			b.call(t, req{method: tt.method, path: fmt.Sprintf(tt.path, noUploads.ID), token: aliceTok}, http.StatusOK, nil)
+		})
+	}
+}
+
+// TestUnarchivingRoleGivesNothingUnheld: a member who may change roles
+// (group.update) unarchived a role an administrator had switched off,
+// whose rules gave instance_settings.manage, and changed the instance's
+// settings. Switching a role on asks what setting its rules would: each
+// allow must be one the caller holds. A role that gives what the caller
+// holds already, they still switch on.
+func TestUnarchivingRoleGivesNothingUnheld(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, aliceTok := b.mustPrincipal(t, "alice", false)
+	b.mustRole(t, "helpdesk", []*usher.User{alice}, allow("user", "state"), allow("group", "update"))
+	glass := b.mustRole(t, "break-glass", []*usher.User{alice}, allow("instance_settings", "manage"))
+	desk := b.mustRole(t, "helpdesk-spare", []*usher.User{alice}, allow("user", "state"))
+	for _, g := range []*usher.Group{glass, desk} {
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/archive", g.ID), token: b.adminTok}, http.StatusOK, nil)
+	}
+	brand := req{method: "PUT", path: "/v1/settings/ui.brand", token: aliceTok, body: map[string]any{"value": "pwned"}}
+	b.refused(t, brand, http.StatusForbidden, "forbidden")
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/unarchive", glass.ID), token: aliceTok}, http.StatusForbidden, "forbidden")
+	var g groupBody
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", glass.ID), token: b.adminTok}, http.StatusOK, &g)
+	if g.ArchivedAt == nil {
+		t.Fatalf("break-glass after the refusal: %+v", g)
+	}
+	b.refused(t, brand, http.StatusForbidden, "forbidden")
+
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/unarchive", desk.ID), token: aliceTok}, http.StatusOK, &g)
+	if g.ArchivedAt != nil {
+		t.Fatalf("the spare helpdesk role after alice unarchived it: %+v", g)
+	}
+}
