@@ -217,7 +217,8 @@ func createsKind(p *usher.Principal, k usher.GroupKind) error {
 // service account of another team), Unprocessable (a field breaks a rule;
 // a member id that is no live user the caller sees), Conflict (the handle
 // is taken in its kind, or, for a team or an internal group, by a group of
-// the other of the two kinds: see sharedHandle; limit_reached when a
+// the other of the two kinds, or for all but administrators by a deleted
+// team or internal group: see sharedHandle; limit_reached when a
 // caller who is no administrator owns maxTeamsPerUser live teams),
 // NotFound (no such organisation).
 func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error) {
@@ -345,6 +346,12 @@ func sharedKind(k usher.GroupKind) usher.GroupKind {
 // transaction holds the handle first (GroupHandleLock): of two setting
 // it at once, a team's and an internal group's, the later waits for the
 // earlier and then sees its group.
+//
+// For all but administrators, a deleted team or internal group holds its
+// handle too (the unique index frees it): services trust the name, so
+// whoever took it after an administrator deleted an internal group
+// would be reported in it, and the group could not come back. An
+// administrator may reuse such a handle deliberately.
 func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 	other := sharedKind(gr.Kind)
 	if other == "" {
@@ -354,16 +361,27 @@ func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 		return err
 	}
 	o, err := tx.GroupGet(ctx, 0, other, gr.Handle)
-	if errors.Is(err, usher.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	switch {
+	case err == nil && o.ID != gr.ID && !o.Deleted():
+		return errHandleTaken("a team or an internal group already has the handle: the two kinds share their handles", usher.ErrExists)
+	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return err
 	}
-	if o.ID == gr.ID || o.Deleted() {
+	if usher.PrincipalFrom(ctx).IsAdmin() {
 		return nil
 	}
-	return errHandleTaken("a team or an internal group already has the handle: the two kinds share their handles", usher.ErrExists)
+	// Two rows at most: one of them may be gr itself, being undeleted.
+	deleted, err := tx.GroupList(ctx, usher.GroupFilter{Kinds: []usher.GroupKind{gr.Kind, other}, Handle: gr.Handle,
+		Deleted: usher.Only, Page: usher.PageRequest{Limit: 2}})
+	if err != nil {
+		return fmt.Errorf("deleted groups of handle %q: %w", gr.Handle, err)
+	}
+	for _, d := range deleted.Items {
+		if d.ID != gr.ID {
+			return errHandleTaken("a deleted team or internal group has the handle: only an administrator may reuse it", usher.ErrExists)
+		}
+	}
+	return nil
 }
 
 // Get returns a group and the caller's level in it ("" when not a member).
@@ -504,7 +522,8 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 // refused member leaves the group as it was.
 //
 // Errors: Unauthenticated, Forbidden (also a member change the caller may
-// not make), NotFound, Unprocessable (also a member id that is no live
+// not make; a team's handle changed by whoever may not delete the team,
+// see authorizeHandleChange), NotFound, Unprocessable (also a member id that is no live
 // user the caller sees), Conflict (the handle is taken, as for Create; the
 // last owner of a team), Precondition.
 func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupUpdate) (*usher.Group, error) {
@@ -553,6 +572,9 @@ func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx
 			return nil, err
 		}
 		if gr.Handle != old.Handle {
+			if err := g.authorizeHandleChange(ctx, a); err != nil {
+				return nil, err
+			}
 			if err := sharedHandle(ctx, tx, gr); err != nil {
 				return nil, err
 			}
@@ -571,6 +593,23 @@ func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx
 		}
 		return changes, g.fire(ctx, tx, usher.TriggerGroupAfterUpdate, g.groupSubject(gr))
 	}
+}
+
+// authorizeHandleChange decides, besides group.update, whether the caller
+// changes the handle of a's group where services trust that handle as its
+// name (a team's or an internal group's, see sharedKind): that needs what
+// deleting the group does (its owners, by default), since renaming frees
+// the name as deleting did. Else a team's writer renamed it and made a
+// team of the old name, owning the name its members were trusted by.
+func (g *Groups) authorizeHandleChange(ctx context.Context, a *access) error {
+	if sharedKind(a.group.Kind) == "" {
+		return nil
+	}
+	err := g.decideGroup(ctx, actGroupDelete, a)
+	if usher.ErrorKind(err) == usher.KindForbidden {
+		return errForbidden("changing a team's handle needs what deleting the team does: services trust it as the team's name")
+	}
+	return err
 }
 
 // SetArchived archives or unarchives a group. An archived role's rules stop

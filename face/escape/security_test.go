@@ -14,6 +14,7 @@ import (
 
 	"usher"
 	"usher/connector/oidctest"
+	"usher/core/coretest"
 	"usher/face/escape"
 )
 
@@ -153,6 +154,49 @@ func TestEscapeTeamCannotTakeInternalGroupName(t *testing.T) {
 	}
 	if inGroup() {
 		t.Errorf("GET /acl/user/ reports the plain user in group project-7-admins, an internal group only administrators join")
+	}
+}
+
+// TestEscapeDeletedInternalGroupKeepsItsName: once an administrator
+// deleted an internal group, its name was free: any user made a team of
+// it, GET /acl/user/ reported them in the group its services trust, and
+// the group could neither be undeleted nor made again by add-user (409
+// handle_taken). A deleted internal group holds its name against all but
+// administrators.
+func TestEscapeDeletedInternalGroupKeepsItsName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := escape.Prefix
+	staff := b.env.MustCreateUser(t, usher.UserCreate{Username: "staff", Email: "staff@example.com", Password: password})
+	addUser := call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok,
+		body: map[string]any{"group": "project-7-admins", "user_id": staff.UUID}}
+	if res := b.do(t, addUser); res.status != http.StatusOK {
+		t.Fatalf("add-user: %d %s", res.status, res.body)
+	}
+	g, _, err := b.env.Core.Groups.Get(coretest.System(), usher.GroupRef{Kind: usher.GroupInternal, Handle: "project-7-admins"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.Delete(coretest.System(), usher.GroupRef{ID: g.ID}); err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(t, call{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "Project-7-Admins"}})
+	if res.status != http.StatusConflict || !strings.Contains(string(res.body), usher.CodeHandleTaken) {
+		t.Errorf("POST /teams/ named after a deleted internal group: %d %s, want 409 handle_taken", res.status, res.body)
+	}
+	var out struct {
+		Groups []string `json:"groups"`
+	}
+	b.do(t, call{method: "GET", path: p + "/acl/user/", token: b.userTok}).decode(t, &out)
+	if slices.ContainsFunc(out.Groups, func(n string) bool { return strings.EqualFold(n, "project-7-admins") }) {
+		t.Errorf("GET /acl/user/ reports the plain user in %q", out.Groups)
+	}
+	// The group comes back, and the service puts its members in it again.
+	if _, err := b.env.Core.Groups.Undelete(coretest.System(), usher.GroupRef{ID: g.ID}); err != nil {
+		t.Fatalf("undelete the internal group: %v", err)
+	}
+	if res := b.do(t, addUser); res.status != http.StatusOK {
+		t.Fatalf("add-user after the undelete: %d %s", res.status, res.body)
 	}
 }
 

@@ -781,3 +781,45 @@ func TestUnarchivingRoleGivesNothingUnheld(t *testing.T) {
 		t.Fatalf("the spare helpdesk role after alice unarchived it: %+v", g)
 	}
 }
+
+// TestTeamNameTakenByNoWriter: Escape's ACL look-up names teams by bare
+// handle, so services trust the name. A writer of a team (group.update by
+// default) renamed it and made a team of the old name, owning the name
+// the team's members were trusted by; and once a team was deleted, anyone
+// took its name. Changing a team's handle needs what deleting the team
+// does (its owners), and a deleted team holds its handle against all but
+// administrators.
+func TestTeamNameTakenByNoWriter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, wTok := b.mustPrincipal(t, "w", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "payments"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/w", team.ID), token: b.userTok,
+		body: map[string]any{"level": "write"}}, http.StatusOK, nil)
+	// A writer still changes the team's other fields.
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: wTok,
+		body: map[string]any{"description": "the payments people"}}, http.StatusOK, nil)
+	b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: wTok,
+		body: map[string]any{"handle": "payments-old"}}, http.StatusForbidden, "forbidden")
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: wTok, body: map[string]any{"kind": "team", "handle": "payments"}},
+		http.StatusConflict, "handle_taken")
+	var g groupBody
+	b.call(t, req{method: "GET", path: "/v1/groups/team:payments", token: b.userTok}, http.StatusOK, &g)
+	if g.ID != team.ID {
+		t.Fatalf("team:payments is %+v, want the team %d", g, team.ID)
+	}
+
+	// Its owner renames it; a deleted team keeps its name from the writer.
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: b.userTok,
+		body: map[string]any{"handle": "payments-old"}}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: b.userTok}, http.StatusOK, nil)
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: wTok, body: map[string]any{"kind": "team", "handle": "Payments-Old"}},
+		http.StatusConflict, "handle_taken")
+	var own groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: wTok, body: map[string]any{"kind": "team", "handle": "own"}}, http.StatusCreated, &own)
+	b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", own.ID), token: wTok,
+		body: map[string]any{"handle": "payments-old"}}, http.StatusConflict, "handle_taken")
+	// An administrator reuses it deliberately.
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "payments-old"}}, http.StatusCreated, nil)
+}

@@ -62,6 +62,12 @@ func testGroups(t *testing.T, s store.Store) {
 	if got := kinds(usher.GroupFilter{Deleted: usher.Only}); got != "[team:Platform]" {
 		t.Errorf("deleted: %s", got)
 	}
+	// The core finds a deleted group by its handle so (sharedHandle): a
+	// deleted team holds its handle against all but administrators.
+	byHandle := usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam, usher.GroupInternal}, Handle: "PLATFORM", Deleted: usher.Only}
+	if got := kinds(byHandle); got != "[team:Platform]" {
+		t.Errorf("deleted by handle: %s", got)
+	}
 	if got := kinds(usher.GroupFilter{Query: "INVENT"}); got != "[internal:inventory-42]" {
 		t.Errorf("query: %s", got)
 	}
