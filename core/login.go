@@ -44,7 +44,8 @@ func (a *Auth) ServiceAccountLogin(ctx context.Context, username, token string) 
 // and per client address; past the policy's limits the key is locked for a
 // growing while.
 //
-// Errors: Unauthenticated (wrong login or password), Forbidden (the account
+// Errors: Unauthenticated (wrong login or password; or a change overtook
+// the log-in while it hashed, see openSession), Forbidden (the account
 // is blocked, suspended or not confirmed — said only to who knows the
 // password, or log-in by password is off: usher.SettingInternalEnabled),
 // RateLimited (locked, or the hashing queue is full), Invalid.
@@ -129,7 +130,7 @@ func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, err
 			newHash = "" // try again at the next log-in
 		}
 	}
-	return a.openSession(ctx, u, 0, "auth.login", func(tx store.Tx, changes map[string]usher.Change) error {
+	return a.openSession(ctx, u, 0, hash, "auth.login", func(tx store.Tx, changes map[string]usher.Change) error {
 		if newHash == "" {
 			return nil
 		}
@@ -162,14 +163,26 @@ func (a *Auth) findLogin(ctx context.Context, login string) (*usher.User, error)
 
 // openSession opens a session for u in one transaction with its sign-in
 // times and audit event; extra, when set, adds writes of its own and
-// changes to record.
-func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int64, action string,
+// changes to record. hash is the password hash a log-in by password
+// verified, "" for a log-in without one.
+//
+// The caller checked the account before: a log-in by password hashes for
+// a while after reading the hash, an external log-in waits for the
+// provider. A password change, a deletion or a block committed since
+// would end every session the account had, but not this one, opened
+// after: so the account is read again in the transaction, once its row is
+// written (UserSignIn, which holds it until the commit, as setPassword,
+// deletions and state changes do), and a log-in that was overtaken is
+// refused — a changed password as a wrong one, an account that may not
+// sign in as its credentials are — and recorded as auth.login_refused.
+func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int64, hash, action string,
 	extra func(tx store.Tx, changes map[string]usher.Change) error) (*usher.Session, error) {
 	req := requestOf(ctx)
 	now := a.now()
 	exp := now.Add(a.policy.SessionTTL)
 	sess := &usher.Session{}
 	mailed := false
+	var refused map[string]string // why a log-in overtaken is refused
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		// Uncounted by the store's changes, so that a flood of log-ins
@@ -178,6 +191,23 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 		sess.User, err = tx.UserSignIn(ctx, u.ID, now)
 		if err != nil {
 			return err
+		}
+		if hash != "" {
+			current, err := tx.PasswordGet(ctx, u.ID)
+			if err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return err
+			}
+			if current != hash {
+				refused = map[string]string{"reason": "the password changed during the log-in"}
+				return errBadLogin()
+			}
+		}
+		if !a.maySignIn(sess.User) {
+			refused = map[string]string{"state": string(sess.User.State)}
+			if sess.User.Deleted() {
+				refused["state"] = "deleted"
+			}
+			return errInactive(sess.User)
 		}
 		if impersonator == 0 {
 			if mailed, err = a.noteSignIn(ctx, tx, sess.User, now); err != nil {
@@ -208,6 +238,10 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 		return a.record(ctx, tx, now, event{action: action, resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: meta})
 	})
+	if refused != nil {
+		_ = a.recordAlone(ctx, event{action: "auth.login_refused", resourceType: "user",
+			resourceID: strconv.FormatInt(u.ID, 10), meta: refused})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -295,7 +295,7 @@ func (a *Auth) finishOAuth(ctx context.Context, provider, state, code, binding s
 		to, err := a.issueExchange(ctx, u, provider, st)
 		return nil, to, err
 	}
-	sess, err := a.openSession(ctx, u, 0, "auth.oauth_login", func(tx store.Tx, changes map[string]usher.Change) error {
+	sess, err := a.openSession(ctx, u, 0, "", "auth.oauth_login", func(tx store.Tx, changes map[string]usher.Change) error {
 		changes["provider"] = usher.Change{New: provider}
 		if st.Redeem == 0 {
 			return nil
@@ -503,7 +503,7 @@ func (a *Auth) Redeem(ctx context.Context, token string) (*usher.Session, error)
 		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
-	return a.openSession(ctx, u, 0, "auth.redeem", func(tx store.Tx, _ map[string]usher.Change) error {
+	return a.openSession(ctx, u, 0, "", "auth.redeem", func(tx store.Tx, _ map[string]usher.Change) error {
 		if err := tx.CodeUse(ctx, c.ID, a.now()); err != nil {
 			if errors.Is(err, usher.ErrNotFound) {
 				return errCodeNotFound(usher.CodeRedeem)
@@ -590,7 +590,7 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
-	return a.openSession(ctx, u, 0, "auth.exchange", nil)
+	return a.openSession(ctx, u, 0, "", "auth.exchange", nil)
 }
 
 // Providers returns the names of the external log-in providers configured,

@@ -40,7 +40,15 @@ func endResets(ctx context.Context, tx store.Tx, userID int64) error {
 // of the change, when, from where and how to take the account back
 // (whoever changed it may not be its owner); the caller calls mailQueued
 // after the transaction.
+//
+// It holds the account's row first, as a log-in opening a session does
+// (openSession): the two take turns, so that the log-in either reads the
+// new hash and is refused, or commits its session before the sessions
+// are ended here.
 func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash string, except int64, now time.Time) (ended int, err error) {
+	if err := lockUser(ctx, tx, u.ID); err != nil {
+		return 0, err
+	}
 	if err := tx.PasswordSet(ctx, u.ID, hash, now); err != nil {
 		return 0, err
 	}
