@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"sync"
 
 	"usher"
@@ -30,3 +31,13 @@ func Device(req usher.Request) (name, network string) {
 // BoundRegexps is boundRegexps: the process's regexp2 match bound, set by
 // the first core made.
 var BoundRegexps = boundRegexps
+
+// SharedSecret returns the id and the secret of the current shared JWT
+// key, as whoever read a leaked backup and its key file holds them.
+func (a *Auth) SharedSecret(ctx context.Context) (string, []byte) {
+	k, err := a.sharedKey(ctx)
+	if err != nil {
+		panic(err)
+	}
+	return k.id, k.shared
+}

@@ -119,20 +119,17 @@ func (k *keyring) current() *signKey {
 	return best
 }
 
-// find returns the key with the id, reloading once if it is unknown.
+// find returns the key with the id, reloading the keys first when they
+// were loaded longer ago than reloadEvery: a key unknown here may be
+// another process's new one, and a known one may have been retired since
+// (usher keys rotate), which must stop it verifying what it signs after.
 func (k *keyring) find(ctx context.Context, id string) (*signKey, error) {
-	k.mu.RLock()
-	key, stale := k.keys[id], time.Since(k.loadedAt) > reloadEvery
-	k.mu.RUnlock()
-	if key == nil && stale {
-		if err := k.load(ctx); err != nil {
-			return nil, err
-		}
-		k.mu.RLock()
-		key = k.keys[id]
-		k.mu.RUnlock()
+	if err := k.fresh(ctx); err != nil {
+		return nil, err
 	}
-	return key, nil
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.keys[id], nil
 }
 
 // EnsureSigningKey makes sure a signing key exists, creating the first one,
@@ -179,9 +176,10 @@ func (a *Auth) openAll(ctx context.Context, tx store.Tx) error {
 	return nil
 }
 
-// RotateSigningKey creates a new signing key and retires the others. Retired
-// keys still verify the JWTs they signed until those expire; keys retired
-// longer ago are pruned.
+// RotateSigningKey creates a new signing key and retires the others, the
+// shared secret of shared JWTs too (the next shared JWT makes a new one).
+// Retired keys still verify the JWTs they signed until the longest
+// lifetime of usher's JWTs has passed; keys retired longer ago are pruned.
 //
 // Errors: Unauthenticated, Forbidden (administrators only), the store's.
 func (a *Auth) RotateSigningKey(ctx context.Context) error {
@@ -217,13 +215,21 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 				return err
 			}
 			for _, o := range old {
-				if o.RetiredAt == nil && o.Algorithm != sharedAlg {
+				if o.RetiredAt != nil {
+					continue
+				}
+				if o.Algorithm != sharedAlg {
 					// The new key signs for whoever signed with the old
 					// one: it inherits the longest lifetime recorded.
 					k.Lifetime = max(k.Lifetime, o.Lifetime)
-					if err := tx.SigningKeyRetire(ctx, o.ID, now, now.Add(a.window(o))); err != nil {
-						return err
-					}
+				}
+				// The shared secret is retired with the others: a rotation
+				// is what a leaked backup calls for, and whoever holds the
+				// secret signs a shared JWT for anyone. Its JWTs live with
+				// their sessions, longer than the window: they stop at its
+				// end, and their users log in again.
+				if err := tx.SigningKeyRetire(ctx, o.ID, now, now.Add(a.window(o))); err != nil {
+					return err
 				}
 			}
 		}

@@ -180,8 +180,15 @@ func (a *Auth) checkSharedJWT(ctx context.Context, raw string) (*usher.Principal
 	}
 	now := a.now()
 	exp, iat := time.Unix(sc.Exp, 0), time.Unix(sc.IssuedAt, 0)
+	expired := &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken, Message: "the token is not valid or has expired"}
 	if sc.Exp == 0 || now.After(exp.Add(jwtLeeway)) || iat.After(now.Add(jwtLeeway)) {
-		return nil, &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken, Message: "the token is not valid or has expired"}
+		return nil, expired
+	}
+	// A retired secret signs nothing new and verifies nothing past its
+	// window, as verify rules for usher's own keys: whoever read it from a
+	// leaked backup forges nothing once it is rotated and the window is over.
+	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.until)) {
+		return nil, expired
 	}
 	c := &usher.JWTClaims{IssuedAt: iat.UTC(), ExpiresAt: exp.UTC(), ID: sc.ID}
 	if c.Subject, err = strconv.ParseInt(sc.UserID, 10, 64); err != nil {

@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"usher"
 	"usher/core"
+	"usher/core/coretest"
 )
 
 // TestSharedJWT: a shared (HS256) JWT carries Corteza's claims, is taken
@@ -80,4 +84,79 @@ func TestSharedJWT(t *testing.T) {
 	b.clock.Add(2 * time.Second)
 	_, err = b.auth.Authenticate(ctx, raw, shared...)
 	wantKind(t, err, usher.KindUnauthenticated, "invalid_token")
+}
+
+// TestRotationRetiresSharedSecret: a rotation retires the shared secret
+// with the signing keys, as after a leaked backup it must. What the old
+// secret signed before is taken until its window ends (the longest JWT
+// lifetime and the clock skew); what it signs after — a forger's JWT for
+// any account, naming a live session — is refused, and so is everything
+// it signed once the window is over; new shared JWTs have a new secret.
+func TestRotationRetiresSharedSecret(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := context.Background()
+	s, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.auth.Authenticate(ctx, s.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, _, err := b.auth.IssueSharedJWT(usher.WithPrincipal(ctx, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, secret := b.auth.SharedSecret(ctx)
+	forge := func(iat time.Time) string {
+		t.Helper()
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
+			(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(b.alice.ID, 10),
+			"pid": strconv.FormatInt(s.Token.ID, 10), "memberOf": "", "jti": "forged",
+			"iat": iat.Unix(), "exp": iat.Add(24 * time.Hour).Unix()}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	shared := []usher.TokenKind{usher.TokenSharedJWT}
+	taken := func(raw string) bool {
+		_, err := b.auth.Authenticate(ctx, raw, shared...)
+		return err == nil
+	}
+	rotated := b.clock.Now()
+	if !taken(forge(rotated)) {
+		t.Fatal("a JWT signed with the secret is refused before the rotation: the test replays nothing")
+	}
+	if err := b.auth.RotateSigningKey(coretest.System()); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(time.Minute)
+	if !taken(issued) || !taken(forge(rotated)) {
+		t.Error("the JWTs the secret signed before the rotation were refused within its window")
+	}
+	if taken(forge(b.clock.Now())) {
+		t.Error("a JWT the retired secret signed after the rotation was taken")
+	}
+	next, _, err := b.auth.IssueSharedJWT(usher.WithPrincipal(ctx, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newKid, _ := b.auth.SharedSecret(ctx); newKid == kid || !taken(next) {
+		t.Fatalf("after the rotation the shared secret is %s (%s before), its JWT taken %v", newKid, kid, taken(next))
+	}
+	// The window: the longest JWT lifetime (an impersonation's hour) and
+	// the clock skew, from the rotation.
+	b.clock.Add(time.Hour - time.Minute + 31*time.Second)
+	if taken(issued) || taken(forge(rotated)) {
+		t.Error("the JWTs the retired secret signed were taken past its window")
+	}
+	if !taken(next) {
+		t.Error("the new secret's JWT was refused")
+	}
 }

@@ -25,7 +25,7 @@ func (m *Main) keysCmd(cfg *config) *cobra.Command {
 	pf.DurationVar(&p.ImpersonationTTL, "impersonation-ttl", p.ImpersonationTTL, "longest impersonation, as usher serve has it")
 	keys.AddCommand(&cobra.Command{
 		Use:   "rotate",
-		Short: "Make a new signing key current; the others verify until their JWTs expire, then are pruned",
+		Short: "Make a new signing key current and retire the others, Corteza's shared secret too; they verify for the longest JWT lifetime, then are pruned",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return m.withPolicy(cmd.Context(), cfg, p, func(ctx context.Context, c *core.Core) error {
