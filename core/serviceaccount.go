@@ -215,10 +215,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 // owners who stay mint anew. Other kinds of group hold no service
 // accounts. Each revoked token is recorded.
 func (e *env) endServiceAccountTokens(ctx context.Context, tx store.Tx, team *usher.Group, now time.Time) error {
-	if !team.Kind.HoldsServiceAccounts() {
-		return nil
-	}
-	accounts, err := serviceAccountsOf(ctx, tx, team.ID)
+	accounts, err := serviceAccountsOf(ctx, tx, team)
 	if err != nil {
 		return err
 	}
@@ -269,10 +266,7 @@ func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, use
 // in another team stays, for that team's owners to manage. They are not
 // restored with the team.
 func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *usher.Group, now time.Time) error {
-	if !team.Kind.HoldsServiceAccounts() {
-		return nil
-	}
-	accounts, err := serviceAccountsOf(ctx, tx, team.ID)
+	accounts, err := serviceAccountsOf(ctx, tx, team)
 	if err != nil {
 		return err
 	}
@@ -295,10 +289,14 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 	return nil
 }
 
-// serviceAccountsOf returns the team's live service accounts.
-func serviceAccountsOf(ctx context.Context, tx store.Tx, teamID int64) ([]*usher.User, error) {
+// serviceAccountsOf returns the team's live service accounts; other kinds
+// of group hold none.
+func serviceAccountsOf(ctx context.Context, tx store.Tx, team *usher.Group) ([]*usher.User, error) {
+	if !team.Kind.HoldsServiceAccounts() {
+		return nil, nil
+	}
 	var out []*usher.User
-	err := eachMember(ctx, tx, teamID, func(m *usher.Membership) error {
+	err := eachMember(ctx, tx, team.ID, func(m *usher.Membership) error {
 		if m.User.Kind == usher.KindServiceAccount && !m.User.Deleted() {
 			out = append(out, m.User)
 		}
