@@ -276,6 +276,12 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 			if o, err := tx.OrgGet(ctx, in.OrganisationID, ""); err != nil || o.DeletedAt != nil {
 				return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
 			}
+			// As a move into it (Move): nothing is asked of the
+			// organisation by default, but a rule denying the caller
+			// organisation.update on it refuses.
+			if err := g.decide(ctx, p, actOrgUpdate, strconv.FormatInt(in.OrganisationID, 10), true); err != nil {
+				return err
+			}
 		}
 		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeCreate, g.groupSubject(gr)); err != nil {
 			return err

@@ -672,6 +672,8 @@ func TestOrganisationRuleDecidesForThatOrganisation(t *testing.T) {
 		{"move a team out of HQ", move(hq1, 0), http.StatusForbidden},
 		{"move a team from HQ to the branch", move(hq1, branch.ID), http.StatusForbidden},
 		{"move a team into HQ", move(loose, hq.ID), http.StatusForbidden},
+		{"make a team in HQ", req{method: "POST", path: "/v1/groups", token: helperTok, body: map[string]any{"kind": "team", "handle": "hq3", "organisation_id": hq.ID}}, http.StatusForbidden},
+		{"make a team in the branch", req{method: "POST", path: "/v1/groups", token: helperTok, body: map[string]any{"kind": "team", "handle": "br3", "organisation_id": branch.ID}}, http.StatusCreated},
 		{"merge two teams of HQ", merge(hq1, hq2), http.StatusForbidden},
 		{"merge a team of the branch into one of HQ", merge(br1, hq2), http.StatusForbidden},
 		{"merge a team of HQ into one of the branch", merge(hq1, br2), http.StatusForbidden},
