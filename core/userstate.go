@@ -238,6 +238,14 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 			if n > 0 {
 				changes["sessions_revoked"] = usher.Change{New: n}
 			}
+			// The account's own tokens stop working while the state
+			// lasts, but a token it minted for a team's service account
+			// is the service account's, and would keep the team's rights
+			// for whoever was shut out: as when an owner leaves, the
+			// tokens of the service accounts of the teams it owns end.
+			if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, now); err != nil {
+				return nil, err
+			}
 		}
 		return changes, nil
 	}))
@@ -247,7 +255,8 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 var signInStates = []usher.UserState{usher.StateActive, usher.StatePending}
 
 // Block blocks a user: it can no longer sign in, its sessions end and its
-// other tokens stop working until it is unblocked. Blocking a blocked user
+// other tokens stop working until it is unblocked; the tokens of the
+// service accounts of the teams it owns end. Blocking a blocked user
 // changes nothing.
 //
 // Errors: Unauthenticated, Forbidden (also for a user blocked by an external
@@ -333,8 +342,8 @@ func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserSta
 }
 
 // Suspend suspends a user: its sessions end and its other tokens stop
-// working until it is unsuspended. Suspending a suspended user changes
-// nothing.
+// working until it is unsuspended; the tokens of the service accounts of
+// the teams it owns end. Suspending a suspended user changes nothing.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (a blocked user).
 func (s *Users) Suspend(ctx context.Context, key usher.UserKey) (*usher.User, error) {

@@ -96,8 +96,9 @@ func TestRemovedOwnerCannotComeBackThroughServiceAccount(t *testing.T) {
 }
 
 // TestServiceAccountTokenEndsWithOwnerAndTeam: the owner of a team mints
-// its service account a token that never expires, and is deleted (another
-// owner keeps the team); the token still worked. Then the team is deleted:
+// its service account a token that never expires, and is blocked,
+// suspended or deleted (another owner keeps the team); the token still
+// worked. Then the team is deleted:
 // the token still worked and read every user, and no owner was left to
 // list or revoke the account.
 func TestServiceAccountTokenEndsWithOwnerAndTeam(t *testing.T) {
@@ -112,6 +113,14 @@ func TestServiceAccountTokenEndsWithOwnerAndTeam(t *testing.T) {
 	var bot userBody
 	b.call(t, req{method: "GET", path: "/v1/me", token: botTok}, http.StatusOK, &bot)
 
+	// A blocked or suspended owner is shut out, and so is the token it
+	// minted; the owner lifted, another minted, then the owner deleted.
+	for _, state := range []string{"block", "suspend"} {
+		b.call(t, req{method: "POST", path: "/v1/users/owner/" + state, token: b.adminTok}, http.StatusOK, nil)
+		b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
+		b.call(t, req{method: "POST", path: "/v1/users/owner/un" + state, token: b.adminTok}, http.StatusOK, nil)
+		botTok = b.mustServiceAccountToken(t, team.ID, "ci-bot", ownerTok)
+	}
 	b.call(t, req{method: "DELETE", path: "/v1/users/owner", token: b.adminTok}, http.StatusOK, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 	b.ended(t, req{method: "GET", path: "/v1/users?limit=5", token: botTok})
