@@ -16,7 +16,15 @@ import (
 // endSessions ends the user's sessions but the one with the id except (0
 // for none) and returns how many it ended. A session's end reaches the
 // token-check caches of every replica within their bound, like any write.
+// The sessions yet to be opened end too: a finished external log-in's
+// handles (the command line's redeem token, a PKCE client's exchange
+// code), each a session its holder may still open for some minutes.
 func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now time.Time) (int, error) {
+	for _, kind := range []usher.CodeKind{usher.CodeRedeem, usher.CodeExchange} {
+		if err := tx.CodeDeleteUser(ctx, userID, kind); err != nil {
+			return 0, fmt.Errorf("ending the log-ins yet to open a session: %w", err)
+		}
+	}
 	return tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID, Kinds: []usher.TokenKind{usher.TokenSession},
 		ExceptID: except}, now)
 }

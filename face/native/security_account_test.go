@@ -6,9 +6,12 @@ package native_test
 // none once the password changed.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -550,6 +553,69 @@ func TestResetEndsWhatCameBeforeTheProof(t *testing.T) {
 			m.b.call(t, req{method: "GET", path: "/v1/reminders", token: session}, http.StatusOK, &reminders)
 			if len(reminders.Items) != 0 {
 				t.Errorf("mallory's reminders after the reset: %d, want 0", len(reminders.Items))
+			}
+		})
+	}
+}
+
+// TestEndingSessionsEndsLogInsYetToRedeem replays a command-line log-in
+// that outlived the end of every session: a client started a device
+// log-in, the account's owner was led to approve it at the provider, and
+// then the owner signed out everywhere, or an administrator blocked and
+// unblocked the account; the client's redeem token, kept ten minutes,
+// still opened a fresh session. Ending an account's sessions ends the
+// log-ins yet to open one.
+func TestEndingSessionsEndsLogInsYetToRedeem(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, b *mailBundle, browser string)
+	}{
+		{"the owner signs out everywhere", func(t *testing.T, b *mailBundle, browser string) {
+			b.call(t, req{method: "DELETE", path: "/v1/me/sessions", token: browser}, http.StatusNoContent, nil)
+		}},
+		{"an administrator blocks and unblocks the account", func(t *testing.T, b *mailBundle, _ string) {
+			b.call(t, req{method: "POST", path: "/v1/users/victim/block", token: b.adminTok}, http.StatusOK, nil)
+			b.call(t, req{method: "POST", path: "/v1/users/victim/unblock", token: b.adminTok}, http.StatusOK, nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b, idp := setupMailAndOIDC(t)
+			idp.SetUser(oidctest.User{Subject: "v-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
+			// The client starts; the owner approves at the device page and
+			// the provider, and the browser is signed in.
+			var start struct {
+				UserCode    string `json:"user_code"`
+				RedeemToken string `json:"redeem_token"`
+			}
+			b.call(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}}, http.StatusOK, &start)
+			cookie, csrf := deviceForm(t, b.api)
+			form := func(v url.Values) req {
+				v.Set("csrf_token", csrf)
+				return deviceRequest(v, map[string]string{"Cookie": cookie, "Origin": "http://usher.test"})
+			}
+			res := b.api.do(t, form(url.Values{"user_code": {start.UserCode}}))
+			approval := approvalField.FindSubmatch(res.body)
+			if res.status != http.StatusOK || approval == nil {
+				t.Fatalf("the device page: %d %s", res.status, res.body)
+			}
+			res = b.api.do(t, form(url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {html.UnescapeString(string(approval[1]))}}))
+			binding := cookieValue(t, res, "usher_oauth")
+			callback, err := idp.Login(context.Background(), res.header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+				header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+			browser := cookieValue(t, res, "usher_session")
+			if res.status != http.StatusFound || browser == "" {
+				t.Fatalf("callback: %d %v %s", res.status, res.header, res.body)
+			}
+			tc.end(t, b, browser)
+			res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}})
+			if p := res.problem(t); res.status != http.StatusNotFound || p.Code != "redeem_not_found" {
+				t.Fatalf("redeem after %s: %d %s, want 404 redeem_not_found", tc.name, res.status, res.body)
 			}
 		})
 	}
