@@ -305,6 +305,17 @@ func (s *Attachments) find(ctx context.Context, tx store.Tx, act action, id int6
 	if err != nil {
 		return nil, err
 	}
+	if a.Kind == usher.AttachmentAvatar && a.OwnerID != p.UserID() && !p.IsAdmin() {
+		// An avatar is everyone's to see while its user is: a deleted
+		// user's is not found, as its user's avatar route answers.
+		u, err := tx.UserGet(ctx, usher.UserKey{ID: a.OwnerID})
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
+			return nil, errAttachmentNotFound()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if err := s.authorizeAttachment(ctx, p, act, a); err != nil {
 		return nil, err
 	}

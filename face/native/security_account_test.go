@@ -620,3 +620,41 @@ func TestEndingSessionsEndsLogInsYetToRedeem(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletedUsersAvatarNotServed replays reading a deleted user's avatar:
+// its user's avatar route answered 404, but the attachment routes, by a
+// sequential id, served it to any signed-in user with its owner's id. A
+// deleted user's avatar is not found there either, and comes back with
+// its user.
+func TestDeletedUsersAvatarNotServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok, body: pngImage(t),
+		header: map[string]string{"Content-Type": "image/png"}}, http.StatusOK, nil)
+	_, tok := b.mustPrincipal(t, "mallory", false)
+	// Mallory finds the avatar by counting.
+	id := 0
+	for i := 1; i <= 10 && id == 0; i++ {
+		var a struct {
+			Kind    string `json:"kind"`
+			OwnerID int64  `json:"owner_id"`
+		}
+		if res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d", i), token: tok}); res.status == http.StatusOK {
+			if res.decode(t, &a); a.Kind == "avatar" && a.OwnerID == b.user.ID {
+				id = i
+			}
+		}
+	}
+	if id == 0 {
+		t.Fatal("the live user's avatar is not among the first attachments")
+	}
+	paths := []string{fmt.Sprintf("/v1/attachments/%d", id), fmt.Sprintf("/v1/attachments/%d/original", id)}
+	b.call(t, req{method: "DELETE", path: "/v1/users/plain", token: b.adminTok}, http.StatusOK, nil)
+	for _, path := range paths {
+		b.refused(t, req{method: "GET", path: path, token: tok}, http.StatusNotFound, "attachment_not_found")
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", b.user.ID), token: b.adminTok}, http.StatusOK, nil)
+	for _, path := range paths {
+		b.call(t, req{method: "GET", path: path, token: tok}, http.StatusOK, nil)
+	}
+}
