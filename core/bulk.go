@@ -40,6 +40,9 @@ func (s *Users) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.I
 		return nil, err
 	}
 	p := usher.PrincipalFrom(ctx)
+	if err := s.stillImporter(ctx, p); err != nil {
+		return nil, err
+	}
 	// An import sets passwords and adds keys and addresses.
 	if err := s.guardCredentials(ctx, p, actPasswordChange, nil); err != nil {
 		return nil, err
@@ -147,6 +150,40 @@ func importer(ctx context.Context) error {
 	}
 	if !p.IsAdmin() {
 		return errForbidden("imports are for administrators")
+	}
+	return nil
+}
+
+// stillImporter asks again, of a caller with an account, what the
+// principal said when the import began: an import of a large file runs
+// batch after batch in the background (the console's), with the principal
+// it started with, and an administrator demoted, blocked, deleted or
+// signed out since would otherwise go on importing — administrators and
+// states included — past whoever stopped them. The command line's
+// principal, the system, has no account to ask.
+//
+// Errors: Unauthenticated (the credential ended), Forbidden.
+func (s *Users) stillImporter(ctx context.Context, p *usher.Principal) error {
+	if p.User == nil {
+		return nil
+	}
+	u, err := s.store.UserGet(ctx, usher.UserKey{ID: p.User.ID})
+	switch {
+	case errors.Is(err, usher.ErrNotFound):
+		return errForbidden("imports are for administrators")
+	case err != nil:
+		return err
+	case u.Deleted() || !u.Admin || !s.maySignIn(u):
+		return errForbidden("imports are for administrators")
+	}
+	if id := credentialID(p); id != 0 {
+		tok, err := s.store.TokenGet(ctx, id)
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && !tok.Active(s.now())) {
+			return errBadToken()
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package pages_test
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // upload posts a file to the import page as its form would.
@@ -159,5 +161,58 @@ func TestImportedPasswordEndsResets(t *testing.T) {
 	p = anon.post(t, "/reset-password", url.Values{"token": {token}, "password": {"a password from an old mail"}})
 	if strings.Contains(p.body, "Your password is changed") {
 		t.Fatalf("a reset mailed before the import set the password: %d", p.status)
+	}
+}
+
+// TestImportStopsWithItsAdministrator replays an import that outlived its
+// administrator: with root's session, a file is uploaded to the console;
+// those who notice take root's rights away and block it while the file
+// is read, but the import went on as root had been, to its last line,
+// which made an administrator. It now stops at the next batch.
+func TestImportStopsWithItsAdministrator(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.root(t)
+	admin.get(t, "/admin/import")
+	const lines = 2000
+	var file strings.Builder
+	for i := range lines {
+		fmt.Fprintf(&file, "{\"username\":\"u%d\",\"email\":\"u%d@example.com\"}\n", i, i)
+	}
+	file.WriteString(`{"username":"sock","email":"sock@example.com","admin":true}` + "\n")
+	if p := admin.upload(t, "users.ndjson", file.String(), "ndjson"); p.status != http.StatusSeeOther {
+		t.Fatalf("upload: %d\n%s", p.status, p.body)
+	}
+	sys := coretest.System()
+	root, err := b.env.Core.Users.Get(sys, usher.UserKey{Username: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	if _, err := b.env.Core.Users.Update(sys, usher.UserKey{ID: root.ID}, usher.UserUpdate{Admin: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Users.Block(sys, usher.UserKey{ID: root.ID}); err != nil {
+		t.Fatal(err)
+	}
+	// The import ends, one way or the other, when the users stop growing.
+	last, still := -1, 0
+	for deadline := time.Now().Add(30 * time.Second); still < 10; {
+		users, _ := b.env.Counts(t)
+		if users == last {
+			still++
+		} else {
+			last, still = users, 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import still runs after 30 s: %d users", users)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if u, err := b.env.Core.Users.Get(sys, usher.UserKey{Username: "sock"}); err == nil {
+		t.Fatalf("the import went on past its administrator's demotion: sock made, admin %v", u.Admin)
+	}
+	if _, err := b.env.Core.Users.Get(sys, usher.UserKey{Username: fmt.Sprintf("u%d", lines-1)}); err == nil {
+		t.Fatal("the import went on past its administrator's demotion to its last lines")
 	}
 }
