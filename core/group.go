@@ -688,10 +688,10 @@ func (g *Groups) markDeleted(ctx context.Context, tx store.Tx, a *access, gr *us
 // must be allowed to delete each, and each deletion is recorded. The
 // caller commits, and forgets the cached rules after.
 func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Group) error {
+	markDeleted := func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
+		return g.markDeleted(ctx, tx, a, gr)
+	}
 	for _, gr := range groups {
-		markDeleted := func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
-			return g.markDeleted(ctx, tx, a, gr)
-		}
 		if _, err := g.changeIn(ctx, tx, usher.GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", markDeleted); err != nil {
 			return err
 		}
