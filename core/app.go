@@ -86,6 +86,30 @@ func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
 	return nil
 }
 
+// authorizeHandOver decides whether the caller gives a another owner. The
+// owner holds read, update, delete and undelete by default, whatever the
+// rules, so naming one gives rights as a rule would: it takes the owner
+// handing the application on, or application.grant on it (administrators
+// pass; no default allows it). Else whoever a rule allows
+// application.update would name themselves and keep the application once
+// the rule is gone.
+//
+// Errors: Unauthenticated, Forbidden.
+func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application) error {
+	p := usher.PrincipalFrom(ctx)
+	if appOwner(p, a) {
+		return nil
+	}
+	if err := precheck(p, actAppGrant, nil); err != nil {
+		return err
+	}
+	err := e.decide(ctx, p, actAppGrant, strconv.FormatInt(a.ID, 10), false)
+	if usher.ErrorKind(err) == usher.KindForbidden {
+		return errForbidden("changing an application's owner takes its owner or application.grant on it")
+	}
+	return err
+}
+
 // changedRules returns the rules of set that differ from have, and, with
 // replace, the rules of have that set leaves out.
 func changedRules(have, set []usher.Rule, replace bool) []usher.Rule {
@@ -352,13 +376,17 @@ func set[T comparable](changes map[string]usher.Change, field string, to *T, v *
 }
 
 // Update changes an application; nil fields are left alone. The owner, or
-// whom a rule allows application.update, may.
+// whom a rule allows application.update, may; a change of owner besides
+// needs the owner handing it on or application.grant (authorizeHandOver).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a bad field,
 // an owner who is no user).
 func (s *Applications) Update(ctx context.Context, id int64, in usher.ApplicationUpdate) (*usher.AllowedApplication, error) {
 	return s.change(ctx, id, actAppUpdate, "update", func(tx store.Tx, a *usher.Application, changes map[string]usher.Change) error {
 		if in.OwnerID != nil && *in.OwnerID != a.OwnerID {
+			if err := s.authorizeHandOver(ctx, a); err != nil {
+				return err
+			}
 			if err := checkOwner(ctx, tx, *in.OwnerID); err != nil {
 				return err
 			}

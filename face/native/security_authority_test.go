@@ -825,3 +825,51 @@ func TestTeamNameTakenByNoWriter(t *testing.T) {
 	// An administrator reuses it deliberately.
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "payments-old"}}, http.StatusCreated, nil)
 }
+
+// TestApplicationUpdateRuleCannotTakeOwnership replays a delegate whom a
+// rule allows application:<id> update (to keep its name and icon tidy)
+// naming itself the application's owner: the owner's defaults gave it
+// delete and undelete, which the rule never did, and kept the application
+// its own once the rule was gone. A change of owner takes the owner
+// handing it on, or application.grant on it.
+func TestApplicationUpdateRuleCannotTakeOwnership(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var app struct {
+		ID      int64  `json:"id"`
+		Name    string `json:"name"`
+		OwnerID *int64 `json:"owner_id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/applications", token: b.adminTok,
+		body: map[string]any{"name": "CRM", "unify": map[string]any{"listed": true}}}, 201, &app)
+	path := fmt.Sprintf("/v1/applications/%d", app.ID)
+	resource := fmt.Sprintf("application:%d", app.ID)
+	editor, editorTok := b.mustPrincipal(t, "app_editor", false)
+	granter, granterTok := b.mustPrincipal(t, "app_granter", false)
+	b.mustRole(t, "app-editors", []*usher.User{editor}, allow(resource, "update"))
+	b.mustRole(t, "app-granters", []*usher.User{granter}, allow(resource, "update"), allow(resource, "grant"))
+
+	// The rule gives update: a rename, not a new owner, and not delete.
+	b.call(t, req{method: "PATCH", path: path, token: editorTok, body: map[string]any{"name": "CRM 2"}}, 200, nil)
+	res := b.call(t, req{method: "PATCH", path: path, token: editorTok, body: map[string]any{"owner_id": editor.ID}}, 403, nil)
+	if !strings.Contains(string(res.body), "application.grant") {
+		t.Errorf("refusal = %s, want it to name application.grant", res.body)
+	}
+	b.call(t, req{method: "DELETE", path: path, token: editorTok}, 403, nil)
+	b.call(t, req{method: "GET", path: path, token: b.adminTok}, 200, &app)
+	if app.OwnerID == nil || *app.OwnerID != b.admin.ID || app.Name != "CRM 2" {
+		t.Fatalf("after the refusal: owner %v, name %q; want the administrator, CRM 2", app.OwnerID, app.Name)
+	}
+
+	// application.grant on it names an owner; the owner hands it on.
+	b.call(t, req{method: "PATCH", path: path, token: granterTok, body: map[string]any{"owner_id": b.user.ID}}, 200, &app)
+	if app.OwnerID == nil || *app.OwnerID != b.user.ID {
+		t.Fatalf("owner after the grant holder's change = %v, want %d", app.OwnerID, b.user.ID)
+	}
+	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"owner_id": editor.ID}}, 200, &app)
+	if app.OwnerID == nil || *app.OwnerID != editor.ID {
+		t.Fatalf("owner after the owner's hand-over = %v, want %d", app.OwnerID, editor.ID)
+	}
+	// Handed on, it is no longer the old owner's to take back.
+	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"owner_id": b.user.ID}}, 403, nil)
+}
