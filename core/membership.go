@@ -28,7 +28,7 @@ func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.Page
 	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 		return nil, err
 	}
-	page, err := g.store.GroupMembers(ctx, a.group.ID, req)
+	page, err := g.store.GroupMembers(ctx, a.group.ID, true, req)
 	if err != nil {
 		return nil, err
 	}
@@ -589,7 +589,8 @@ func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int6
 // default level (group.members, and only an administrator places a service
 // account), a member not in ids leaves it (group.members, unless it is the
 // caller leaving on its own, as authorizeLeave allows; a team keeps an
-// owner), and a member in ids keeps its level. Every member is read, however many. An id that is no
+// owner), and a member in ids keeps its level; a deleted account's
+// membership is left as it is, for its restoring. Every member is read, however many. An id that is no
 // live user the caller may see is refused as a field of the request, as
 // addMembers refuses it. The caller commits, and forgets the cached rules
 // after.
@@ -617,7 +618,7 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 	}
 	var leaving []*usher.Membership
 	have := map[int64]bool{}
-	err = eachMember(ctx, tx, a.group.ID, func(m *usher.Membership) error {
+	err = eachMember(ctx, tx, a.group.ID, true, func(m *usher.Membership) error {
 		have[m.UserID] = true
 		if !want[m.UserID] {
 			leaving = append(leaving, m)

@@ -82,10 +82,10 @@ const mergePage = 500
 // in both keeps the higher level (usher.Level.Higher).
 func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
 	have := map[int64]usher.Level{}
-	if err := eachMember(ctx, tx, dst, func(m *usher.Membership) error { have[m.UserID] = m.Level; return nil }); err != nil {
+	if err := eachMember(ctx, tx, dst, false, func(m *usher.Membership) error { have[m.UserID] = m.Level; return nil }); err != nil {
 		return err
 	}
-	err := eachMember(ctx, tx, src, func(m *usher.Membership) error {
+	err := eachMember(ctx, tx, src, false, func(m *usher.Membership) error {
 		moved := usher.Membership{GroupID: dst, UserID: m.UserID, Level: m.Level, CreatedAt: m.CreatedAt}
 		l, ok := have[m.UserID]
 		if ok {
@@ -103,11 +103,12 @@ func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
 	return tx.MembershipDeleteGroup(ctx, src)
 }
 
-// eachMember calls fn with every membership of the group, a page at a time.
-func eachMember(ctx context.Context, tx store.Tx, groupID int64, fn func(*usher.Membership) error) error {
+// eachMember calls fn with every membership of the group, a page at a
+// time; with live, only those of users who are not deleted.
+func eachMember(ctx context.Context, tx store.Tx, groupID int64, live bool, fn func(*usher.Membership) error) error {
 	req := usher.PageRequest{Limit: mergePage}
 	for {
-		page, err := tx.GroupMembers(ctx, groupID, req)
+		page, err := tx.GroupMembers(ctx, groupID, live, req)
 		if err != nil {
 			return err
 		}

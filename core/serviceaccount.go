@@ -104,10 +104,10 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 	}
 	// The team's service accounts are kept of its members.
 	read := func(page usher.PageRequest) (*usher.Page[*usher.Membership], error) {
-		return g.store.GroupMembers(ctx, a.group.ID, page)
+		return g.store.GroupMembers(ctx, a.group.ID, true, page)
 	}
 	keep := func(m *usher.Membership) (*usher.User, bool, error) {
-		return redact(a.p, m.User), m.User.Kind == usher.KindServiceAccount && !m.User.Deleted(), nil
+		return redact(a.p, m.User), m.User.Kind == usher.KindServiceAccount, nil
 	}
 	return filtered(req, read, keep, func(u *usher.User) usher.Cursor { return usher.Cursor{ID: u.ID} })
 }
@@ -296,8 +296,8 @@ func serviceAccountsOf(ctx context.Context, tx store.Tx, team *usher.Group) ([]*
 		return nil, nil
 	}
 	var out []*usher.User
-	err := eachMember(ctx, tx, team.ID, func(m *usher.Membership) error {
-		if m.User.Kind == usher.KindServiceAccount && !m.User.Deleted() {
+	err := eachMember(ctx, tx, team.ID, true, func(m *usher.Membership) error {
+		if m.User.Kind == usher.KindServiceAccount {
 			out = append(out, m.User)
 		}
 		return nil

@@ -323,8 +323,9 @@ type Tx interface {
 	// MembershipGet returns one membership.
 	MembershipGet(ctx context.Context, groupID, userID int64) (*usher.Membership, error)
 	// GroupMembers returns a page of a group's memberships, each with its
-	// user, by user id.
-	GroupMembers(ctx context.Context, groupID int64, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
+	// user, by user id; with live, only those of users who are not
+	// deleted, counted so too.
+	GroupMembers(ctx context.Context, groupID int64, live bool, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
 	// UserGroups returns a principal's memberships of groups that are not
 	// deleted, each with its group, of the given kinds (all when none).
 	UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)

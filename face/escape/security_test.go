@@ -252,3 +252,42 @@ func TestAddUserRefusalTellsNoExistence(t *testing.T) {
 		t.Fatalf("a refused add-user answers %q for a user who exists and %q for nobody", answers[0], answers[1])
 	}
 }
+
+// TestEscapeDeletedMemberNotReported replays a team's member being deleted
+// and a new account taking the freed username: the team's members, keyed
+// by username, still listed "leaver" with the old member's write
+// permission, which a service trusting the map gave the newcomer; and
+// every member read the deleted account, which GET P/users/leaver/
+// answered 404.
+func TestEscapeDeletedMemberNotReported(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "leaver", Email: "leaver@example.com"})
+	const p = "/escape/api/v1"
+	for _, c := range []call{
+		{method: "POST", path: p + "/teams/", token: b.userTok, body: map[string]any{"name": "devs"}},
+		{method: "POST", path: p + "/teams/devs/users/leaver/", token: b.userTok, body: map[string]any{"permission": "write"}},
+		{method: "DELETE", path: p + "/users/leaver/", token: b.adminTok},
+	} {
+		if res := b.do(t, c); res.status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, res.status, res.body)
+		}
+	}
+	if res := b.do(t, call{method: "GET", path: p + "/users/leaver/", token: b.userTok}); res.status != http.StatusNotFound {
+		t.Fatalf("GET users/leaver/: %d %s", res.status, res.body)
+	}
+	read := func() {
+		t.Helper()
+		for _, path := range []string{p + "/teams/devs/", p + "/groups/devs/users/"} {
+			for _, tok := range []string{b.userTok, b.adminTok} {
+				res := b.do(t, call{method: "GET", path: path, token: tok})
+				if res.status != http.StatusOK || strings.Contains(string(res.body), "leaver") {
+					t.Errorf("GET %s: %d %s; want 200 without leaver", path, res.status, res.body)
+				}
+			}
+		}
+	}
+	read()
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "leaver", Email: "someone-else@example.com"})
+	read()
+}

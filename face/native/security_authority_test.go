@@ -873,3 +873,47 @@ func TestApplicationUpdateRuleCannotTakeOwnership(t *testing.T) {
 	// Handed on, it is no longer the old owner's to take back.
 	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"owner_id": b.user.ID}}, 403, nil)
 }
+
+// TestDeletedUserIsNoMember replays a signed-in user listing a role's
+// members after an administrator deleted one of them: the deleted account
+// (GET /v1/users/{id}: 404) came back with its username, name and UUID,
+// in the member ids and in the total too, though the group's own count
+// said 0. A deleted account is no member in any list until it is
+// restored, and its membership comes back with it.
+func TestDeletedUserIsNoMember(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "fired-ceo", Email: "ceo@example.com", Name: "Fired CEO"})
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok,
+		body: map[string]any{"kind": "role", "handle": "staff", "members": []int64{gone.ID, b.user.ID}}}, 201, &role)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", gone.ID), token: b.adminTok}, 200, nil)
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", gone.ID), token: b.userTok}, 404, nil)
+
+	members := fmt.Sprintf("/v1/groups/%d/members?total=true", role.ID)
+	ids := fmt.Sprintf("/v1/groups/%d/member-ids", role.ID)
+	memberIDs := func(tok string) string {
+		var page struct{ Items []int64 }
+		b.call(t, req{method: "GET", path: ids, token: tok}, 200, &page)
+		return fmt.Sprint(page.Items)
+	}
+	for _, tok := range []string{b.userTok, b.adminTok} {
+		var page struct{ Total *int }
+		res := b.call(t, req{method: "GET", path: members, token: tok}, 200, &page)
+		if strings.Contains(string(res.body), "fired-ceo") || strings.Contains(string(res.body), gone.UUID) {
+			t.Errorf("members list the deleted user: %s", res.body)
+		}
+		if page.Total == nil || *page.Total != 1 {
+			t.Errorf("members' total in %s, want 1", res.body)
+		}
+		if got, want := memberIDs(tok), fmt.Sprint([]int64{b.user.ID}); got != want {
+			t.Errorf("member ids = %s, want %s", got, want)
+		}
+	}
+
+	// Restored, the account is a member again.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", gone.ID), token: b.adminTok}, 200, nil)
+	if got, want := memberIDs(b.userTok), fmt.Sprint([]int64{b.user.ID, gone.ID}); got != want {
+		t.Errorf("member ids after the undelete = %s, want %s", got, want)
+	}
+}

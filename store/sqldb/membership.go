@@ -36,9 +36,14 @@ func (c *conn) MembershipGet(ctx context.Context, groupID, userID int64) (*usher
 }
 
 // GroupMembers returns a page of a group's members with their users, by
-// user id.
-func (c *conn) GroupMembers(ctx context.Context, groupID int64, req usher.PageRequest) (*usher.Page[*usher.Membership], error) {
+// user id; with live, of users who are not deleted.
+func (c *conn) GroupMembers(ctx context.Context, groupID int64, live bool, req usher.PageRequest) (*usher.Page[*usher.Membership], error) {
 	total, estimated, err := c.total(ctx, "GroupMembers", req, func(b *Builder, cols string) {
+		if live {
+			b.Write("SELECT " + cols + " FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.group_id = " + b.Arg(groupID) +
+				" AND u.deleted_at IS NULL")
+			return
+		}
 		b.Write("SELECT " + cols + " FROM memberships WHERE group_id = " + b.Arg(groupID))
 	})
 	if err != nil {
@@ -58,7 +63,7 @@ func (c *conn) GroupMembers(ctx context.Context, groupID int64, req usher.PageRe
 		finish()
 		m.Level, m.User = usher.Level(level), u
 		return m, nil
-	}, groupID, afterID(req), limit, req.Offset)
+	}, groupID, afterID(req), limit, req.Offset, live)
 	if err != nil {
 		return nil, err
 	}

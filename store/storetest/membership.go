@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/store"
@@ -29,12 +30,40 @@ func testMemberships(t *testing.T, s store.Store) {
 	if m, err := s.MembershipGet(ctx, t1.ID, b.ID); err != nil || m.Level != usher.LevelWrite {
 		t.Fatalf("MembershipGet: %+v, %v", m, err)
 	}
-	page, _ := s.GroupMembers(ctx, t1.ID, usher.PageRequest{Limit: 10})
+	page, _ := s.GroupMembers(ctx, t1.ID, false, usher.PageRequest{Limit: 10})
 	if members := page.Items; len(members) != 2 || members[0].User.Username != "alice" || members[1].Level != usher.LevelWrite {
 		t.Fatalf("GroupMembers: %+v", members)
 	}
-	if page, _ := s.GroupMembers(ctx, t1.ID, usher.PageRequest{After: &usher.Cursor{ID: a.ID}, Limit: 10}); len(page.Items) != 1 || page.Items[0].UserID != b.ID {
+	if page, _ := s.GroupMembers(ctx, t1.ID, false, usher.PageRequest{After: &usher.Cursor{ID: a.ID}, Limit: 10}); len(page.Items) != 1 || page.Items[0].UserID != b.ID {
 		t.Fatalf("GroupMembers after alice: %+v", page.Items)
+	}
+	// A deleted user's membership is kept, and left out of a live list
+	// and its count.
+	gone := mustCreateUser(t, s, newUser("gone", "", ""))
+	set(t1, gone, usher.LevelRead)
+	deleted := base.Add(time.Hour)
+	if _, err := s.UserUpdate(ctx, gone.ID, func(u *usher.User) error { u.DeletedAt = &deleted; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, live := range []bool{false, true} {
+		page, err := s.GroupMembers(ctx, t1.ID, live, usher.PageRequest{Limit: 10, WithTotal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := []int64{}
+		for _, m := range page.Items {
+			ids = append(ids, m.UserID)
+		}
+		want := []int64{a.ID, b.ID, gone.ID}
+		if live {
+			want = want[:2]
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(want) || page.Total != len(want) {
+			t.Fatalf("GroupMembers live=%v: %v, total %d; want %v", live, ids, page.Total, want)
+		}
+	}
+	if err := s.MembershipDelete(ctx, t1.ID, gone.ID); err != nil {
+		t.Fatal(err)
 	}
 	groups, _ := s.UserGroups(ctx, b.ID)
 	if len(groups) != 2 || groups[0].Group.Handle != "one" || groups[1].Level != usher.LevelOwner {
@@ -84,7 +113,7 @@ func testMemberships(t *testing.T, s store.Store) {
 	if err := s.MembershipDeleteGroup(ctx, t2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := s.GroupMembers(ctx, t2.ID, usher.PageRequest{Limit: 10}); len(left.Items) != 0 {
+	if left, _ := s.GroupMembers(ctx, t2.ID, false, usher.PageRequest{Limit: 10}); len(left.Items) != 0 {
 		t.Fatalf("MembershipDeleteGroup kept members: %v", levels(left.Items))
 	}
 	if err := s.MembershipSet(ctx, usher.Membership{GroupID: t1.ID, UserID: c.ID, Level: usher.LevelRead, CreatedAt: base}); err != nil {

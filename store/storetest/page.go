@@ -99,7 +99,7 @@ func pagedLists(t *testing.T, s store.Store) map[string]pagedList {
 		},
 		"members": {
 			read: func(req usher.PageRequest) ([]int64, usher.Page[struct{}], error) {
-				p, err := s.GroupMembers(ctx, team.ID, req)
+				p, err := s.GroupMembers(ctx, team.ID, true, req)
 				return shape(p, err, func(m *usher.Membership) int64 { return m.UserID })
 			},
 			add: func(t *testing.T) {

@@ -11,7 +11,7 @@ SELECT group_id, user_id, level, created_at FROM memberships WHERE group_id = ?1
 -- name: GroupMembers
 SELECT m.group_id, m.user_id, m.level, m.created_at, {{user_columns_u}}
 FROM memberships m JOIN users u ON u.id = m.user_id
-WHERE m.group_id = ?1 AND m.user_id > ?2
+WHERE m.group_id = ?1 AND m.user_id > ?2 AND (NOT ?5 OR u.deleted_at IS NULL)
 ORDER BY m.user_id LIMIT ?3 OFFSET ?4;
 
 -- name: UserGroups
