@@ -161,8 +161,10 @@ type Tx interface {
 	// and is not counted by Changes.
 	UserSeen(ctx context.Context, id int64, at, notBefore time.Time) error
 	// UserSignIn records a sign-in at the given time: the last sign-in
-	// time takes the current one, which becomes at, and Version grows. It
-	// returns the user as written, or ErrNotFound. It is not counted by
+	// time takes the current one, which becomes at. Version stays, as
+	// UserSeen leaves it: everyone who reads the user reads its version,
+	// and a version that grew at each sign-in told them when the user
+	// signed in. It returns the user as written, or ErrNotFound. It is not counted by
 	// Changes, so that log-ins leave others' cached credentials be: a
 	// caller that caches the user must drop it.
 	UserSignIn(ctx context.Context, id int64, at time.Time) (*usher.User, error)

@@ -917,3 +917,34 @@ func TestDeletedUserIsNoMember(t *testing.T) {
 		t.Errorf("member ids after the undelete = %s, want %s", got, want)
 	}
 }
+
+// TestSignInNotToldByVersion replays a signed-in user polling another's
+// public profile: it shows no sign-in times, but its version and ETag
+// grew at each of the user's log-ins, so polling told when, and how
+// often, the user signed in. A sign-in leaves the version as it is.
+func TestSignInNotToldByVersion(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const pw = "victim's long passphrase"
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: pw, EmailConfirmed: true})
+	read := func() string {
+		var u userBody
+		res := b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", victim.ID), token: b.userTok}, 200, &u)
+		return fmt.Sprintf("version %d, ETag %s", u.Version, res.header.Get("ETag"))
+	}
+	before := read()
+	for range 2 {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": pw}}, 200, nil)
+	}
+	if after := read(); after != before {
+		t.Errorf("after two log-ins: %s; before: %s", after, before)
+	}
+	// The user's own view has the sign-in all the same.
+	var own struct {
+		CurrentSignInAt *string `json:"current_sign_in_at"`
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", victim.ID), token: b.adminTok}, 200, &own)
+	if own.CurrentSignInAt == nil {
+		t.Error("current_sign_in_at not recorded")
+	}
+}

@@ -208,9 +208,17 @@ func testChanges(t *testing.T, s store.Store) {
 		}, false},
 		{"touch", func() error { return s.TokenTouch(ctx, tok.ID, base.Add(time.Hour), base) }, false},
 		{"sign-in", func() error {
+			before, err := s.UserGet(ctx, usher.UserKey{ID: a.ID})
+			if err != nil {
+				return err
+			}
 			u, err := s.UserSignIn(ctx, a.ID, base.Add(2*time.Hour))
-			if err == nil && (u.CurrentSignInAt == nil || !u.CurrentSignInAt.Equal(base.Add(2*time.Hour))) {
+			switch {
+			case err != nil:
+			case u.CurrentSignInAt == nil || !u.CurrentSignInAt.Equal(base.Add(2*time.Hour)):
 				err = fmt.Errorf("the sign-in returned current_sign_in_at %v", u.CurrentSignInAt)
+			case u.Version != before.Version:
+				err = fmt.Errorf("the sign-in moved the version from %d to %d", before.Version, u.Version)
 			}
 			return err
 		}, false},

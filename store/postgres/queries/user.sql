@@ -100,7 +100,7 @@ ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.
 DELETE FROM passwords WHERE user_id = $1;
 
 -- name: UserSignIn
-UPDATE users SET last_sign_in_at = current_sign_in_at, current_sign_in_at = $1, version = version + 1
+UPDATE users SET last_sign_in_at = current_sign_in_at, current_sign_in_at = $1
 WHERE id = $2;
 
 -- name: UserSeen
