@@ -320,15 +320,20 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 func groupWriteError(err error) error {
 	var e *usher.Error
 	if errors.Is(err, usher.ErrExists) && !errors.As(err, &e) {
-		return errHandleTaken("a group of this kind already has the handle", err)
+		return errHandleTaken(err)
 	}
 	return err
 }
 
-// errHandleTaken is the Conflict of a group handle that is taken.
-func errHandleTaken(message string, err error) error {
-	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeHandleTaken, Message: message,
-		Fields: []usher.FieldError{{Field: "handle", Code: usher.CodeTaken, Message: "has already been taken"}}, Err: err}
+// errHandleTaken is the Conflict of a group handle that is taken. Its
+// words are the same whichever group holds the handle — one of the
+// kind, a team or an internal group sharing it, a deleted one — since
+// the caller may see none of them: else renaming one's own team over and
+// over told which internal groups exist and which teams were deleted.
+func errHandleTaken(err error) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeHandleTaken,
+		Message: "the handle is taken: teams and internal groups share their handles, and keep them once deleted but for administrators",
+		Fields:  []usher.FieldError{{Field: "handle", Code: usher.CodeTaken, Message: "has already been taken"}}, Err: err}
 }
 
 // sharedKind returns the kind whose handles share one namespace with those
@@ -369,7 +374,7 @@ func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 	o, err := tx.GroupGet(ctx, 0, other, gr.Handle)
 	switch {
 	case err == nil && o.ID != gr.ID && !o.Deleted():
-		return errHandleTaken("a team or an internal group already has the handle: the two kinds share their handles", usher.ErrExists)
+		return errHandleTaken(usher.ErrExists)
 	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return err
 	}
@@ -384,7 +389,7 @@ func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 	}
 	for _, d := range deleted.Items {
 		if d.ID != gr.ID {
-			return errHandleTaken("a deleted team or internal group has the handle: only an administrator may reuse it", usher.ErrExists)
+			return errHandleTaken(usher.ErrExists)
 		}
 	}
 	return nil

@@ -948,3 +948,33 @@ func TestSignInNotToldByVersion(t *testing.T) {
 		t.Error("current_sign_in_at not recorded")
 	}
 }
+
+// TestTakenHandleTellsNotWhoHoldsIt replays a signed-in user renaming
+// their own team to handles they probe, as often as they like: a live
+// team, a live internal group and a deleted group each answered 409 in
+// words of their own, so the answers told which internal groups exist
+// (404 to the user everywhere else) and which teams were deleted.
+func TestTakenHandleTellsNotWhoHoldsIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var internal, old, mine groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "internal", "handle": "project-7-admins"}}, 201, &internal)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "merger-talks"}}, 201, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "layoffs-2025"}}, 201, &old)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", old.ID), token: b.adminTok}, 200, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "mine"}}, 201, &mine)
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", internal.ID), token: b.userTok}, 404, nil)
+
+	path := fmt.Sprintf("/v1/groups/%d", mine.ID)
+	answers := map[string][]string{}
+	for _, h := range []string{"project-7-admins", "merger-talks", "layoffs-2025"} {
+		res := b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"handle": h}}, 409, nil)
+		p := res.problem(t)
+		answer := p.Code + " " + p.Detail
+		answers[answer] = append(answers[answer], h)
+	}
+	if len(answers) != 1 {
+		t.Errorf("the taken handles answered apart: %v", answers)
+	}
+	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"handle": "nothing-here"}}, 200, nil)
+}
