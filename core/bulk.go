@@ -571,7 +571,10 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 
 // Export calls fn with every live user, by id, with what an import takes
 // back: the password hash, SSH keys and secondary addresses. It reads page
-// by page, so memory stays flat however many users there are.
+// by page, so memory stays flat however many users there are. The audit
+// log records the export before the first user is read (user.export): it
+// hands out every password hash, and whoever holds an administrator's
+// session must not take them unseen.
 //
 // Errors: Unauthenticated, Forbidden (exports are for administrators), and
 // fn's.
@@ -582,6 +585,9 @@ func (s *Users) Export(ctx context.Context, fn func(*usher.ExportUser) error) er
 	}
 	if !p.IsAdmin() {
 		return errForbidden("exports are for administrators")
+	}
+	if err := s.recordAlone(ctx, event{action: "user.export", resourceType: "user"}); err != nil {
+		return err
 	}
 	f := usher.UserFilter{Sort: usher.SortIDAsc, Page: usher.PageRequest{Limit: 1000}, Suspended: usher.Include}
 	for {

@@ -216,3 +216,25 @@ func TestImportStopsWithItsAdministrator(t *testing.T) {
 		t.Fatal("the import went on past its administrator's demotion to its last lines")
 	}
 }
+
+// TestExportIsAudited replays an administrator's session (stolen, say)
+// downloading the console's export, which holds every live user's
+// password hash, addresses and SSH keys: it left no audit event, so no
+// reader of the log saw the hashes go. The export is recorded as
+// user.export, with its actor, before the first user is read.
+func TestExportIsAudited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.root(t)
+	p := admin.post(t, "/admin/export", url.Values{"format": {"ndjson"}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, "$argon2id$") {
+		t.Fatalf("export: %d\n%.300s", p.status, p.body)
+	}
+	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "user.export"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || page.Items[0].ActorName != "root" {
+		t.Fatalf("user.export events: %+v; want one by root", page.Items)
+	}
+}
