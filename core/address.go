@@ -132,9 +132,9 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 // asks: resends, changes of address and secondary addresses share the
 // per-address and per-client counts, so no path mails an address more.
 func (e *env) addressMail(ctx context.Context, addr string) error {
-	limits := []limit{{"resend:" + usher.EmailKey(addr), resendsPerAddress}}
+	limits := []limit{{key: "resend:" + usher.EmailKey(addr), max: resendsPerAddress}}
 	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
-		limits = append(limits, limit{"resend-client:" + client, resendsPerClient})
+		limits = append(limits, limit{key: "resend-client:" + client, max: resendsPerClient})
 	}
 	_, err := e.reserve(ctx, limits)
 	return err

@@ -75,7 +75,7 @@ func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.De
 	}
 	req := requestOf(ctx)
 	if addr := addressKey(req.Address); addr != "" {
-		if _, err := a.reserve(ctx, []limit{{"device_start:" + addr, deviceStartLimit}}); err != nil {
+		if _, err := a.reserve(ctx, []limit{{key: "device_start:" + addr, max: deviceStartLimit}}); err != nil {
 			if e := usher.AsError(err); e.Kind == usher.KindRateLimited {
 				return nil, &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeTooManyAttempts,
 					Message: "too many command-line log-ins started from this address; try again later", RetryAfter: e.RetryAfter}
@@ -187,7 +187,7 @@ func (a *Auth) reserveDevice(ctx context.Context) ([]limit, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	limits := []limit{{"device:" + addr, deviceLimit}}
+	limits := []limit{{key: "device:" + addr, max: deviceLimit}}
 	if _, err := a.reserve(ctx, limits); err != nil {
 		return nil, err
 	}

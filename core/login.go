@@ -74,7 +74,7 @@ func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, err
 	if err != nil {
 		return nil, err
 	}
-	limits := a.loginLimits(ctx, login)
+	limits := a.loginLimits(ctx, login, u)
 	counted, err := a.reserve(ctx, limits)
 	if err != nil {
 		return nil, err
@@ -276,10 +276,11 @@ func (e *env) recordAlone(ctx context.Context, ev event) error {
 }
 
 // limit is a throttle key and the failures it allows within the policy's
-// window.
+// window. shown, when set, is what the audit log names the key by.
 type limit struct {
-	key string
-	max int
+	key   string
+	max   int
+	shown string
 }
 
 // loginLimits are the keys a log-in attempt counts under: the login as
@@ -288,8 +289,9 @@ type limit struct {
 // An account's username and its address count apart: a count they shared
 // would lock one after failures with the other, and so tell anyone who
 // tried which username an address belongs to. Each is locked like a login
-// nobody has.
-func (a *Auth) loginLimits(ctx context.Context, login string) []limit {
+// nobody has. The audit log names the login's key by the account u it
+// names, if any, never as typed: people type passwords there.
+func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []limit {
 	key := strings.ToLower(strings.TrimSpace(login))
 	if strings.Contains(key, "@") {
 		key = usher.EmailKey(key)
@@ -298,10 +300,14 @@ func (a *Auth) loginLimits(ctx context.Context, login string) []limit {
 	// not be stored as a key: its failures count for the address alone.
 	var limits []limit
 	if filterText("login", login) == nil {
-		limits = append(limits, limit{"login:" + key, a.policy.MaxFailuresPerKey})
+		shown := "login:unknown"
+		if u != nil {
+			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
+		}
+		limits = append(limits, limit{key: "login:" + key, max: a.policy.MaxFailuresPerKey, shown: shown})
 	}
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		limits = append(limits, limit{"addr:" + addr, a.policy.MaxFailuresPerIP})
+		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP})
 	}
 	return limits
 }
@@ -380,7 +386,11 @@ func (e *env) lock(ctx context.Context, l limit, t *usher.Throttle) error {
 		return err
 	}
 	e.observe.Lockout(lockoutScope(l.key))
-	_ = e.recordAlone(ctx, event{action: "auth.lockout", resourceType: "throttle", resourceID: l.key,
+	shown := l.shown
+	if shown == "" {
+		shown = l.key
+	}
+	_ = e.recordAlone(ctx, event{action: "auth.lockout", resourceType: "throttle", resourceID: shown,
 		meta: map[string]string{"failures": strconv.Itoa(t.Failures), "locked_for": wait.String()}})
 	return errLocked(wait)
 }

@@ -42,7 +42,7 @@ func (o *Outbox) Test(ctx context.Context, to string) (*usher.MailTest, error) {
 	if o.transport == nil {
 		return nil, &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeNotAllowed, Message: "this server has no mail transport"}
 	}
-	if _, err := o.reserve(ctx, []limit{{"mailtest:" + strconv.FormatInt(p.UserID(), 10), o.policy.MaxFailuresPerKey}}); err != nil {
+	if _, err := o.reserve(ctx, []limit{{key: "mailtest:" + strconv.FormatInt(p.UserID(), 10), max: o.policy.MaxFailuresPerKey}}); err != nil {
 		return nil, err
 	}
 	out := &usher.MailTest{To: to}

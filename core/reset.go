@@ -36,7 +36,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	}
 	// Requests per address are limited like log-in failures: past the
 	// limit the answer is 429, whether an account has the address or not.
-	if _, err := a.reserve(ctx, []limit{{"reset:" + usher.EmailKey(email), a.policy.MaxFailuresPerKey}}); err != nil {
+	if _, err := a.reserve(ctx, []limit{{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey}}); err != nil {
 		return err
 	}
 	now := a.now()
@@ -186,7 +186,7 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if err := a.authorize(ctx, actPasswordChange, p.User); err != nil {
 		return err
 	}
-	limits := []limit{{"password:" + strconv.FormatInt(p.UserID(), 10), a.policy.MaxFailuresPerKey}}
+	limits := []limit{{key: "password:" + strconv.FormatInt(p.UserID(), 10), max: a.policy.MaxFailuresPerKey}}
 	counted, err := a.reserve(ctx, limits)
 	if err != nil {
 		return err

@@ -135,7 +135,7 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	// Sign-ups per client address are limited: they cost a hash each, and
 	// their answers tell taken addresses from free ones.
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		if _, err := a.reserve(ctx, []limit{{"signup:" + addr, signupsPerWindow}}); err != nil {
+		if _, err := a.reserve(ctx, []limit{{key: "signup:" + addr, max: signupsPerWindow}}); err != nil {
 			return nil, err
 		}
 	}

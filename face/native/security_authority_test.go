@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"usher"
+	"usher/core"
+	"usher/core/coretest"
 )
 
 // The tests in this file replay, over HTTP, the attacks of the security
@@ -977,4 +979,29 @@ func TestTakenHandleTellsNotWhoHoldsIt(t *testing.T) {
 		t.Errorf("the taken handles answered apart: %v", answers)
 	}
 	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"handle": "nothing-here"}}, 200, nil)
+}
+
+// TestLockoutRecordsNoTypedLogin replays a person who swaps the log-in
+// form's fields and sends their password as the login until it locks: the
+// failures are recorded without what was typed (people type passwords
+// there), but the lock's event named the key as typed, lower-cased, for
+// every reader of the audit log. The lock names the account the login
+// names, or none.
+func TestLockoutRecordsNoTypedLogin(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{MaxFailuresPerKey: 3, MaxFailuresPerIP: 1000}})
+	for _, login := range []string{"Correct-Horse-Battery-Staple-42", "plain"} {
+		for range 4 {
+			b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "wrong but long enough"}})
+		}
+	}
+	res := b.call(t, req{method: "GET", path: "/v1/audit?action=auth.lockout", token: b.adminTok}, 200, nil)
+	if strings.Contains(strings.ToLower(string(res.body)), "correct-horse") {
+		t.Errorf("the lock's event holds the typed login: %s", res.body)
+	}
+	for _, want := range []string{`"login:unknown"`, fmt.Sprintf(`"login:user:%d"`, b.user.ID)} {
+		if !strings.Contains(string(res.body), want) {
+			t.Errorf("lock events lack %s: %s", want, res.body)
+		}
+	}
 }
