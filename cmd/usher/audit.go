@@ -14,17 +14,19 @@ import (
 
 // eventJSON is an audit event as audit tail prints it in JSON.
 type eventJSON struct {
-	ID        int64                   `json:"id"`
-	At        time.Time               `json:"at"`
-	ActorKind string                  `json:"actor_kind"`
-	ActorID   int64                   `json:"actor_id,omitempty"`
-	ActorName string                  `json:"actor_name,omitempty"`
-	Action    string                  `json:"action"`
-	Resource  string                  `json:"resource"`
-	Changes   map[string]usher.Change `json:"changes,omitempty"`
-	Meta      map[string]string       `json:"meta,omitempty"`
-	Address   string                  `json:"address,omitempty"`
-	RequestID string                  `json:"request_id,omitempty"`
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	ActorKind string    `json:"actor_kind"`
+	ActorID   int64     `json:"actor_id,omitempty"`
+	ActorName string    `json:"actor_name,omitempty"`
+	// ImpersonatorID is the administrator who acted as the actor.
+	ImpersonatorID int64                   `json:"impersonator_id,omitempty"`
+	Action         string                  `json:"action"`
+	Resource       string                  `json:"resource"`
+	Changes        map[string]usher.Change `json:"changes,omitempty"`
+	Meta           map[string]string       `json:"meta,omitempty"`
+	Address        string                  `json:"address,omitempty"`
+	RequestID      string                  `json:"request_id,omitempty"`
 }
 
 func (m *Main) auditCmd(cfg *config) *cobra.Command {
@@ -124,7 +126,7 @@ func (m *Main) printEvents(cmd *cobra.Command, output outputFormat, events []*us
 	rows := make([]eventJSON, len(events))
 	for i, e := range events {
 		rows[i] = eventJSON{ID: e.ID, At: e.At, ActorKind: string(e.ActorKind), ActorID: e.ActorID, ActorName: e.ActorName,
-			Action: e.Action, Resource: e.ResourceType + ":" + e.ResourceID, Changes: e.Changes, Meta: e.Meta,
+			ImpersonatorID: e.ImpersonatorID, Action: e.Action, Resource: e.ResourceType + ":" + e.ResourceID, Changes: e.Changes, Meta: e.Meta,
 			Address: e.Address, RequestID: e.RequestID}
 	}
 	if !header && output == outputJSON {
@@ -143,6 +145,9 @@ func (m *Main) printEvents(cmd *cobra.Command, output outputFormat, events []*us
 			actor := r.ActorKind
 			if r.ActorName != "" {
 				actor = r.ActorName
+			}
+			if r.ImpersonatorID != 0 {
+				actor += " (impersonated by #" + strconv.FormatInt(r.ImpersonatorID, 10) + ")"
 			}
 			t.row(strconv.FormatInt(r.ID, 10), r.At.UTC().Format(time.RFC3339), actor, r.Action, r.Resource,
 				orDash(r.Address), orDash(r.RequestID))

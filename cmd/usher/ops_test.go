@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"usher"
 	"usher/mail/smtptest"
+	"usher/store"
 	"usher/store/sqlite"
 )
 
@@ -321,4 +323,36 @@ func TestReadOnlyDatabase(t *testing.T) {
 		{name: "a write is refused with the reason", args: []string{"user", "block", "root"}, code: 1,
 			stderr: "the database file is read-only: check that the user usher runs as may write " + db},
 	}, "--database", "file:"+db+"?mode=ro", "--secret-key-file", key)
+}
+
+// TestAuditTailNamesImpersonator: a change an administrator made acting as
+// a user (or through GitLab's Sudo) is recorded with the administrator as
+// its impersonator, which audit tail left out of both its outputs, so the
+// operator read the change as the user's own.
+func TestAuditTailNamesImpersonator(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usher.db")
+	common := []string{"--database", path, "--secret-key-file", filepath.Join(dir, "usher.key")}
+	mustRun(t, append([]string{"user", "create", "--username", "root", "--admin"}, common...)...)
+	mustRun(t, append([]string{"user", "create", "--username", "plain"}, common...)...)
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the core records for a change made under an impersonation.
+	err = db.InTx(context.Background(), func(tx store.Tx) error {
+		return tx.AuditAppend(context.Background(), &usher.AuditEvent{At: time.Now(), ActorKind: usher.PrincipalUser,
+			ActorID: 2, ActorName: "plain", ImpersonatorID: 1, Action: "user.update", ResourceType: "user", ResourceID: "2",
+			RequestID: "req-imp"})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o, want := range map[string]string{"table": "plain (impersonated by #1)", "json": `"impersonator_id": 1`} {
+		if out := mustRun(t, append([]string{"audit", "tail", "-o", o}, common...)...); !strings.Contains(out, want) {
+			t.Errorf("audit tail -o %s lacks %q:\n%s", o, want, out)
+		}
+	}
 }

@@ -500,3 +500,42 @@ func TestRoleSwitchedOnOrOffGivesOnlyWhatTheCallerHolds(t *testing.T) {
 		t.Error("the user changed a setting")
 	}
 }
+
+// TestActionLogNamesImpersonator replays an administrator acting as a
+// user (POST /auth/impersonate) and renaming them: the core recorded the
+// administrator as the impersonator, but Corteza's action log showed the
+// change as the user's own, with nothing naming the administrator and no
+// request id to find the impersonation by.
+func TestActionLogNamesImpersonator(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var imp struct {
+		Response struct {
+			JWT string `json:"jwt"`
+		} `json:"response"`
+	}
+	uid := strconv.FormatInt(b.user.ID, 10)
+	b.do(t, "POST", "/auth/impersonate", b.adminJWT, map[string]any{"userID": uid}).decode(t, &imp)
+	if imp.Response.JWT == "" {
+		t.Fatal("no impersonation")
+	}
+	if res := b.do(t, "PUT", "/users/"+uid, imp.Response.JWT, map[string]any{"name": "Renamed by admin", "email": "plain@example.com", "handle": "plain"}); res.status != 200 {
+		t.Fatalf("update: %d %s", res.status, res.body)
+	}
+	set := b.list(t, "/actionlog/?action=user.update").Set()
+	if len(set) != 1 {
+		t.Fatalf("%d user.update events, want 1", len(set))
+	}
+	var ev struct {
+		ActorID   string            `json:"actorID"`
+		RequestID string            `json:"requestID"`
+		Meta      map[string]string `json:"meta"`
+	}
+	raw, _ := json.Marshal(set[0])
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.ActorID != uid || ev.Meta["impersonatorID"] != strconv.FormatInt(b.admin.ID, 10) || ev.RequestID == "" {
+		t.Errorf("action = %s; want actor %s, meta.impersonatorID %d and a request id", raw, uid, b.admin.ID)
+	}
+}

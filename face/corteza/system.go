@@ -2,6 +2,7 @@ package corteza
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -118,8 +119,19 @@ func (h *Handler) actionLog(w http.ResponseWriter, r *http.Request) error {
 		if e.ResourceID != "" {
 			res += ":" + e.ResourceID
 		}
-		set = append(set, &action{Timestamp: e.At, ActorIPAddr: e.Address, ActorID: e.ActorID, Actor: e.ActorEmail,
-			Resource: res, Action: e.Action, Severity: 6, Meta: e.Meta, RequestOrigin: "rest"})
+		a := &action{Timestamp: e.At, ActorIPAddr: e.Address, ActorID: e.ActorID, Actor: e.ActorEmail,
+			Resource: res, Action: e.Action, Severity: 6, Meta: e.Meta, RequestOrigin: "rest", RequestID: e.RequestID}
+		if e.ImpersonatorID != 0 {
+			// Corteza has no field for it: an administrator acting as the
+			// actor goes in the meta, else the log blames the actor.
+			a.Meta = maps.Clone(e.Meta)
+			if a.Meta == nil {
+				a.Meta = map[string]string{}
+			}
+			a.Meta["impersonatorID"] = strconv.FormatInt(e.ImpersonatorID, 10)
+			a.Description = "by user " + a.Meta["impersonatorID"] + " acting as the actor"
+		}
+		set = append(set, a)
 	}
 	return respond(w, listPayload{Filter: f, Set: set})
 }
