@@ -171,6 +171,7 @@ const (
 	CodeMemberNotFound       = "member_not_found"       // the user is not a member of the group
 	CodeOrganisationNotEmpty = "organisation_not_empty" // the organisation still holds groups or users
 	CodePlanForbidsTeams     = "plan_forbids_teams"     // the user's plan does not allow creating teams
+	CodeServiceAccountTeams  = "service_account_teams"  // a service account makes no teams: its team's owners do
 	CodePlanNotFound         = "plan_not_found"         // no plan has the name
 	CodePlanExists           = "plan_exists"            // a plan has the name already
 	CodeRoleNotFound         = "role_not_found"         // the role does not exist
@@ -252,7 +253,7 @@ var Codes = []string{
 
 	CodeGroupNotFound, CodeGroupAmbiguous, CodeTeamNotFound, CodeOrganisationNotFound, CodeHandleTaken, CodeGroupNotDeleted,
 	CodeSameGroup, CodeKindMismatch, CodeLastOwner, CodeMemberNotFound, CodeOrganisationNotEmpty,
-	CodePlanForbidsTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
+	CodePlanForbidsTeams, CodeServiceAccountTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
 
 	CodeApplicationNotFound,
 	CodeReminderNotFound,

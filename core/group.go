@@ -249,6 +249,13 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		switch {
 		case p.IsAdmin():
 		case in.Kind.Owned() && p.User != nil:
+			if p.User.Kind == usher.KindServiceAccount {
+				// Its team's owners act for a team; a team of its own
+				// would outlive that team and its maker, beyond
+				// their plan and their limits.
+				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeServiceAccountTeams,
+					Message: "a service account makes no teams: its team's owners do"}
+			}
 			if err := g.decide(ctx, p, actGroupCreate, "", true); err != nil {
 				return err
 			}

@@ -107,6 +107,14 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		if err := raiseServiceAccount(usher.PrincipalFrom(ctx), u, level); err != nil {
 			return err
 		}
+		if level == usher.LevelOwner && a.group.Kind == usher.GroupTeam && !usher.PrincipalFrom(ctx).IsAdmin() {
+			// Handing a team over counts as making one, for the one
+			// who takes it: else the limit is passed by making teams
+			// and giving them away.
+			if err := checkTeamRoom(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
 		now := g.now()
 		if old != nil && old.Level == usher.LevelOwner {
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
@@ -199,6 +207,29 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 	return nil
 }
 
+// keepServiceAccount refuses to take service account u out of team gr
+// when no other live team holds it: a service account belongs to its
+// team, whose owners' leaving or blocking, or whose deletion, ends its
+// tokens; outside every team it would outlive them all, and no owner
+// could list or revoke it. It leaves by being deleted
+// (DeleteServiceAccount).
+func keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.Group, u *usher.User) error {
+	if u.Kind != usher.KindServiceAccount || !gr.Kind.HoldsServiceAccounts() {
+		return nil
+	}
+	teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
+	if err != nil {
+		return err
+	}
+	for _, m := range teams {
+		if m.GroupID != gr.ID {
+			return nil
+		}
+	}
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict,
+		Message: "a service account stays in its team until it is deleted: delete it as the team's service account"}
+}
+
 // RemoveMember takes a principal out of a group. Members may leave on their
 // own, but not a role whose denies they could not lift (authorizeLeave); a
 // team keeps at least one owner, and an owner leaving it ends its service
@@ -228,6 +259,9 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeMemberNotFound, Message: "the user is not a member of the group"}
 		}
 		if err != nil {
+			return err
+		}
+		if err := keepServiceAccount(ctx, tx, a.group, u); err != nil {
 			return err
 		}
 		now := g.now()
@@ -457,6 +491,9 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if !have[id] {
 				continue
 			}
+			if err := keepServiceAccount(ctx, tx, a.group, u); err != nil {
+				return err
+			}
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
 			}
@@ -590,7 +627,9 @@ func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int6
 // account), a member not in ids leaves it (group.members, unless it is the
 // caller leaving on its own, as authorizeLeave allows; a team keeps an
 // owner), and a member in ids keeps its level; a deleted account's
-// membership is left as it is, for its restoring. Every member is read, however many. An id that is no
+// membership is left as it is, for its restoring, and so is a team's
+// service account, which leaves its team by being deleted
+// (keepServiceAccount). Every member is read, however many. An id that is no
 // live user the caller may see is refused as a field of the request, as
 // addMembers refuses it. The caller commits, and forgets the cached rules
 // after.
@@ -620,7 +659,7 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 	have := map[int64]bool{}
 	err = eachMember(ctx, tx, a.group.ID, true, func(m *usher.Membership) error {
 		have[m.UserID] = true
-		if !want[m.UserID] {
+		if !want[m.UserID] && !(m.User.Kind == usher.KindServiceAccount && a.group.Kind.HoldsServiceAccounts()) {
 			leaving = append(leaving, m)
 		}
 		return nil

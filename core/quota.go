@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"usher"
@@ -24,8 +25,13 @@ const (
 	// maxKeysPerUser bounds a user's SSH keys, as an import's record is.
 	maxKeysPerUser = 100
 	// maxTeamsPerUser bounds the live teams a user who is no
-	// administrator owns when they make one more.
+	// administrator owns when they make one more, or is made an owner of
+	// one more.
 	maxTeamsPerUser = 1000
+	// maxServiceAccountsPerTeam bounds a team's live service accounts:
+	// each is an account with limits of its own, which its team's owners
+	// would otherwise multiply without end.
+	maxServiceAccountsPerTeam = 100
 )
 
 // errLimitReached refuses one more of what an account holds as many of
@@ -99,6 +105,24 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 	}
 	if len(keys) >= maxKeysPerUser {
 		return errLimitReached(strconv.Itoa(len(keys)) + " SSH keys")
+	}
+	return nil
+}
+
+// checkServiceAccountRoom refuses a new service account to a team that
+// holds as many live ones as it may. Counting under the team's row lock
+// keeps concurrent creations from each seeing room for one more.
+func checkServiceAccountRoom(ctx context.Context, tx store.Tx, team *usher.Group) error {
+	if _, err := tx.GroupUpdate(ctx, team.ID, func(*usher.Group) error { return errNoChange }); err != nil && !errors.Is(err, errNoChange) {
+		return err
+	}
+	accounts, err := serviceAccountsOf(ctx, tx, team)
+	if err != nil {
+		return err
+	}
+	if len(accounts) >= maxServiceAccountsPerTeam {
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
+			Message: "the team holds " + strconv.Itoa(len(accounts)) + " service accounts, the most it may: delete some first"}
 	}
 	return nil
 }

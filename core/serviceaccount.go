@@ -69,6 +69,9 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err != nil {
 			return err
 		}
+		if err := checkServiceAccountRoom(ctx, tx, a.group); err != nil {
+			return err
+		}
 		sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
 		if u, err = g.newUser(sys, tx, usher.UserCreate{Username: username, Name: name, Kind: usher.KindServiceAccount}, ""); err != nil {
 			return err
@@ -220,23 +223,26 @@ func (e *env) endServiceAccountTokens(ctx context.Context, tx store.Tx, team *us
 		return err
 	}
 	for _, u := range accounts {
-		if err := lockUser(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			continue
-		}
-		if err := e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			meta: map[string]string{"kind": string(usher.TokenServiceAccount), "team": team.Handle, "revoked": strconv.Itoa(n),
-				"reason": "owner_left"}}); err != nil {
+		if err := e.revokeServiceAccountTokens(ctx, tx, u, team, "owner_left", now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// revokeServiceAccountTokens revokes the service-account tokens of u, one
+// of team's service accounts, and records it with the reason.
+func (e *env) revokeServiceAccountTokens(ctx context.Context, tx store.Tx, u *usher.User, team *usher.Group, reason string, now time.Time) error {
+	if err := lockUser(ctx, tx, u.ID); err != nil {
+		return err
+	}
+	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now)
+	if err != nil || n == 0 {
+		return err
+	}
+	return e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+		meta: map[string]string{"kind": string(usher.TokenServiceAccount), "team": team.Handle, "revoked": strconv.Itoa(n),
+			"reason": reason}})
 }
 
 // endOwnedServiceAccountTokens ends, as endServiceAccountTokens does, the
@@ -263,8 +269,9 @@ func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, use
 // DeleteServiceAccount deletes one: their tokens are revoked and each
 // deletion is recorded. Without the team no owner could list or revoke
 // them, and their tokens would keep working. One an administrator also put
-// in another team stays, for that team's owners to manage. They are not
-// restored with the team.
+// in another team stays, for that team's owners to manage, but without
+// its tokens: this team's owners minted them. They are not restored with
+// the team.
 func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *usher.Group, now time.Time) error {
 	accounts, err := serviceAccountsOf(ctx, tx, team)
 	if err != nil {
@@ -276,6 +283,9 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 			return err
 		}
 		if slices.ContainsFunc(teams, func(m *usher.Membership) bool { return m.GroupID != team.ID }) {
+			if err := g.revokeServiceAccountTokens(ctx, tx, u, team, "team_deleted", now); err != nil {
+				return err
+			}
 			continue
 		}
 		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {

@@ -24,12 +24,14 @@ var statuses = map[usher.Kind]int{
 
 // codeStatuses are the codes Escape answers with a status of its own
 // rather than their kind's: sign-up being off is its 500 ("Signup
-// disabled."), a plan that allows no teams its 401, and a body that is not
+// disabled."), a plan that allows no teams its 401 (and so a service
+// account, which makes none), and a body that is not
 // JSON its 400 ("Invalid JSON body"; Escape's tables name no 415). The
 // body still names the precise reason.
 var codeStatuses = map[string]int{
 	usher.CodeSignupDisabled:       http.StatusInternalServerError,
 	usher.CodePlanForbidsTeams:     http.StatusUnauthorized,
+	usher.CodeServiceAccountTeams:  http.StatusUnauthorized,
 	usher.CodeUnsupportedMediaType: http.StatusBadRequest,
 }
 

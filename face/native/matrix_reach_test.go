@@ -149,6 +149,11 @@ func reachRows() []reachRow {
 		{"undelete B", "POST", team, "NNNNNNNNNA", func(c *reachCell) req {
 			_, err := c.b.env.Core.Groups.Delete(sys(), usher.GroupRef{ID: c.g.ID})
 			c.must(err)
+			if c.caller.Kind == usher.KindServiceAccount {
+				// Deleting B ended the tokens of the service
+				// accounts in it; the caller's A mints anew.
+				c.token = c.b.env.MustToken(c.t, c.caller.ID, usher.TokenServiceAccount, usher.ScopeAPI)
+			}
 			return req{path: c.path(c.g, "/undelete")}
 		}},
 		{"archive B", "POST", team, "FFFFFFAFFA", on("/archive", nil)},

@@ -1,9 +1,15 @@
 package native_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"usher"
+	"usher/store"
 )
 
 // The tests in this file replay, over HTTP, how a team's service account
@@ -137,4 +143,128 @@ func TestServiceAccountTokenEndsWithOwnerAndTeam(t *testing.T) {
 	// Restoring the team leaves it deleted, its tokens revoked.
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/undelete", team.ID), token: b.adminTok}, http.StatusOK, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
+}
+
+// TestServiceAccountStaysInItsTeam replays a team's owner taking its
+// service account out of the team, or the account leaving with its own
+// token, by every route that removes a member, and then being blocked:
+// outside every team the account's token, which never expires, kept
+// working, and no owner could list or revoke it. It leaves by being
+// deleted.
+func TestServiceAccountStaysInItsTeam(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, oTok := b.mustPrincipal(t, "o", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, 201, &team)
+	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	for _, rq := range []req{
+		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/bot", team.ID), token: oTok},
+		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/bot", team.ID), token: botTok},
+		{method: "PUT", path: "/v1/users/bot/groups", token: oTok, body: map[string]any{"kind": "team", "set_groups": []string{}}},
+		{method: "PUT", path: "/v1/users/bot/groups", token: b.adminTok, body: map[string]any{"kind": "team", "remove_from_groups": []string{"ops"}}},
+	} {
+		res := b.api.do(t, rq)
+		if res.status != http.StatusConflict || !strings.Contains(string(res.body), "stays in its team") {
+			t.Errorf("%s %s: %d %s; want 409", rq.method, rq.path, res.status, res.body)
+		}
+	}
+	if got := b.members(t, team.ID); !strings.Contains(got, ":write") {
+		t.Errorf("members after the refusals: %s", got)
+	}
+	// Its maker blocked, its token ends with the team's rights.
+	b.call(t, req{method: "POST", path: "/v1/users/o/block", token: b.adminTok}, 200, nil)
+	b.call(t, req{method: "GET", path: "/v1/users", token: botTok}, 401, nil)
+}
+
+// TestServiceAccountMakesNoTeams replays a service account making a team
+// of its own, which it owned: the team outlived the account's team and its
+// maker (a team's deletion spared a service account in another team, and
+// blocking the maker ended nothing), passed its maker's plan and made
+// more service accounts without end.
+func TestServiceAccountMakesNoTeams(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, oTok := b.mustPrincipal(t, "o", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, 201, &team)
+	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: botTok, body: map[string]any{"kind": "team", "handle": "hideout"}}, 403, usher.CodeServiceAccountTeams)
+	b.call(t, req{method: "GET", path: "/v1/groups/team:hideout", token: b.adminTok}, 404, nil)
+}
+
+// TestDeletedTeamEndsItsServiceAccountTokens: an administrator also put
+// the team's service account in another team; deleting the first team
+// spares the account, for the other team's owners, but not the tokens its
+// owners minted.
+func TestDeletedTeamEndsItsServiceAccountTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, oTok := b.mustPrincipal(t, "o", false)
+	var ops, other groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, 201, &ops)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "other"}}, 201, &other)
+	botTok := b.mustServiceAccount(t, ops.ID, "bot", oTok)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bot", other.ID), token: b.adminTok, body: map[string]any{"level": "write"}}, 200, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", ops.ID), token: oTok}, 200, nil)
+	b.call(t, req{method: "GET", path: "/v1/users", token: botTok}, 401, nil)
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/service-accounts", other.ID), token: b.adminTok}, 200, nil)
+	if _, err := b.env.Core.Users.Get(sys(), usher.UserKey{Username: "bot"}); err != nil {
+		t.Errorf("the spared account: %v", err)
+	}
+}
+
+// TestServiceAccountsPerTeamBounded replays a team's owner making service
+// accounts in a loop: each is an account with its own tokens, files,
+// reminders and keys, so the per-account limits multiplied without end.
+// A team holds at most 100.
+func TestServiceAccountsPerTeamBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "farm"}}, 201, &team)
+	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	for i := range 100 {
+		if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: team.ID}, fmt.Sprint("bot", i), ""); err != nil {
+			t.Fatalf("account %d: %v", i+1, err)
+		}
+	}
+	path := fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID)
+	b.refused(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
+	b.call(t, req{method: "DELETE", path: path + "/bot0", token: b.userTok}, 204, nil)
+	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "one-more"}}, 201, nil)
+}
+
+// TestTeamHandedToOwnerAtLimit replays a user at the limit of 1,000 teams
+// handing teams to someone else as owner and leaving them, then making
+// new ones: the limit was checked on the maker at creation only, so teams
+// came without end and the receiver, who asked for none, was pushed past
+// it. Being made an owner counts as making one.
+func TestTeamHandedToOwnerAtLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com"})
+	now := time.Now().UTC()
+	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
+		for i := range 1000 {
+			h := fmt.Sprint("given-", i)
+			g := &usher.Group{Kind: usher.GroupTeam, Handle: h, Name: h, CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.GroupCreate(context.Background(), g); err != nil {
+				return err
+			}
+			if err := tx.MembershipSet(context.Background(), usher.Membership{GroupID: g.ID, UserID: victim.ID, Level: usher.LevelOwner, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "mine"}}, 201, &team)
+	members := fmt.Sprintf("/v1/groups/%d/members/victim", team.ID)
+	b.refused(t, req{method: "PUT", path: members, token: b.userTok, body: map[string]any{"level": "owner"}}, 409, usher.CodeLimitReached)
+	b.call(t, req{method: "PUT", path: members, token: b.userTok, body: map[string]any{"level": "write"}}, 200, nil)
+	b.call(t, req{method: "PUT", path: members, token: b.adminTok, body: map[string]any{"level": "owner"}}, 200, nil)
 }
