@@ -196,9 +196,14 @@ func (s *Scripts) RunDue(ctx context.Context, limit int) (int, error) {
 					return err
 				}
 			}
+			meta := map[string]string{"name": run.Script, "trigger": string(run.Trigger), "resource": run.Resource, "outcome": outcome}
+			if run.ActorID != 0 {
+				// The run is the system's; whose change queued it is the
+				// reader's to know.
+				meta["queued_by"] = strconv.FormatInt(run.ActorID, 10)
+			}
 			return s.record(ctx, tx, at, event{action: "script.run", resourceType: "script",
-				resourceID: strconv.FormatInt(run.ScriptID, 10), meta: map[string]string{"name": run.Script,
-					"trigger": string(run.Trigger), "resource": run.Resource, "outcome": outcome}})
+				resourceID: strconv.FormatInt(run.ScriptID, 10), meta: meta})
 		})
 		if errors.Is(err, usher.ErrNotFound) {
 			continue // the claim was taken over

@@ -9,6 +9,7 @@ import (
 
 	"usher"
 	"usher/core"
+	"usher/core/coretest"
 )
 
 // TestScriptAfterRunBounded: an "after" run stuck in a backtracking
@@ -79,5 +80,31 @@ func TestScriptAfterRunRemovedTrigger(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestScriptRunNamesWhoQueuedIt: a run an after-trigger queued is the
+// system's, but its event names whose change queued it (queued_by): the
+// log showed the system alone, and the reader had to match the change by
+// time.
+func TestScriptRunNamesWhoQueuedIt(t *testing.T) {
+	t.Parallel()
+	s := setupScriptsWith(t, false, core.Policy{})
+	s.mustScript(t, "after-update", `usher.log("seen");`, usher.TriggerUserAfterUpdate)
+	bob := s.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com"})
+	name := "Bob"
+	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: bob})
+	if _, err := s.env.Core.Users.Update(as, usher.UserKey{ID: bob.ID}, usher.UserUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.env.Core.Scripts.RunDue(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("RunDue = %d, %v", n, err)
+	}
+	page, err := s.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "script.run"})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("script.run events: %v, %v", page, err)
+	}
+	if got, want := page.Items[0].Meta["queued_by"], fmt.Sprint(bob.ID); got != want {
+		t.Errorf("queued_by = %q, want %q (meta %v)", got, want, page.Items[0].Meta)
 	}
 }
