@@ -269,6 +269,11 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		if err := a.checkTokenRoom(ctx, tx, u.ID, now); err != nil {
 			return err
 		}
+		// Read again under the account's lock, which a deletion takes to
+		// revoke every token: one minted after it would outlive it.
+		if u, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID}); err != nil || u.Deleted() {
+			return errUserNotFound()
+		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
 			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now})
 		if err != nil {
@@ -345,6 +350,40 @@ func (e *env) checkTokenRoom(ctx context.Context, tx store.Tx, userID int64, now
 // as a deadlock).
 func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
 	_, err := tx.UserUpdate(ctx, userID, func(*usher.User) error { return errNoChange })
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// stillCaller refuses a caller whose account, read within tx, was deleted
+// or may no longer sign in since the request was authenticated: a
+// transaction that decides after taking a lock that a block or a deletion
+// takes too asks it, else what it writes outlives them.
+//
+// Errors: Unauthenticated.
+func (e *env) stillCaller(ctx context.Context, tx store.Tx, p *usher.Principal) error {
+	if p.User == nil {
+		return nil
+	}
+	u, err := tx.UserGet(ctx, usher.UserKey{ID: p.User.ID})
+	switch {
+	case errors.Is(err, usher.ErrNotFound):
+		return errBadToken()
+	case err != nil:
+		return err
+	case u.Deleted() || !e.maySignIn(u):
+		return errBadToken()
+	}
+	return nil
+}
+
+// lockGroup holds the group's row until the transaction ends, writing
+// nothing, as lockUser holds an account's: what is counted of a group
+// under it (its owners, its service accounts) no concurrent transaction
+// that takes it too can change before the commit.
+func lockGroup(ctx context.Context, tx store.Tx, groupID int64) error {
+	_, err := tx.GroupUpdate(ctx, groupID, func(*usher.Group) error { return errNoChange })
 	if errors.Is(err, errNoChange) {
 		return nil
 	}

@@ -194,6 +194,11 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 	if !gr.Kind.Owned() {
 		return nil
 	}
+	// Two owners taking each other out at once each counted two owners:
+	// the team's row lock makes the second count after the first commits.
+	if err := lockGroup(ctx, tx, gr.ID); err != nil {
+		return err
+	}
 	sole, err := tx.SoleOwnerTeams(ctx, userID)
 	if err != nil {
 		return err

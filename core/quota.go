@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"usher"
@@ -113,7 +112,7 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 // holds as many live ones as it may. Counting under the team's row lock
 // keeps concurrent creations from each seeing room for one more.
 func checkServiceAccountRoom(ctx context.Context, tx store.Tx, team *usher.Group) error {
-	if _, err := tx.GroupUpdate(ctx, team.ID, func(*usher.Group) error { return errNoChange }); err != nil && !errors.Is(err, errNoChange) {
+	if err := lockGroup(ctx, tx, team.ID); err != nil {
 		return err
 	}
 	accounts, err := serviceAccountsOf(ctx, tx, team)

@@ -176,6 +176,22 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if err != nil {
 			return err
 		}
+		// Every end of its tokens — an owner leaving, blocked or deleted,
+		// the team deleted — holds the account's row: decide again once
+		// this transaction holds it, on what those that came first left,
+		// or a token minted as they ran would outlive them.
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if err := g.stillCaller(ctx, tx, p); err != nil {
+			return err
+		}
+		if a, err = g.team(ctx, tx, team, actServiceAccount); err != nil {
+			return err
+		}
+		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
+			return err
+		}
 		// A token for it is its credential: no one mints one for an
 		// account with rights the caller lacks (a role an administrator
 		// gave it, a team the caller is not in).
@@ -185,9 +201,6 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		now := g.now()
 		revoked := 0
 		if regenerate {
-			if err := lockUser(ctx, tx, u.ID); err != nil {
-				return err
-			}
 			if revoked, err = tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now); err != nil {
 				return err
 			}

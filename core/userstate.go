@@ -43,6 +43,9 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		if err := s.fire(ctx, tx, usher.TriggerUserBeforeDelete, readOnly(userSubject(u))); err != nil {
 			return nil, err
 		}
+		if err := lockOwnedTeams(ctx, tx, u.ID); err != nil {
+			return nil, err
+		}
 		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
 		if err != nil {
 			return nil, err
@@ -71,9 +74,36 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 	return u, err
 }
 
+// lockOwnedTeams holds the rows of the live teams the user owns, in id
+// order, as an owner leaving one holds it (keepOwner): else a co-owner
+// leaving as the user is deleted each counted the other, and the team was
+// left with a deleted owner alone.
+func lockOwnedTeams(ctx context.Context, tx store.Tx, userID int64) error {
+	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, m := range ms {
+		if m.Level == usher.LevelOwner {
+			ids = append(ids, m.GroupID)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := lockGroup(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // lastOwner refuses to delete an account that is the last owner of a team:
 // the team would be orphaned.
 func lastOwner(ctx context.Context, tx store.Tx, userID int64) error {
+	if err := lockOwnedTeams(ctx, tx, userID); err != nil {
+		return err
+	}
 	teams, err := tx.SoleOwnerTeams(ctx, userID)
 	if err != nil {
 		return err

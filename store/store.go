@@ -340,7 +340,7 @@ type Tx interface {
 	// and handle.
 	MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	// SoleOwnerTeams returns the live teams in which the user is the only
-	// owner.
+	// owner whose account is not deleted.
 	SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error)
 
 	// RuleList returns a role's rules.

@@ -268,3 +268,17 @@ func TestTeamHandedToOwnerAtLimit(t *testing.T) {
 	b.call(t, req{method: "PUT", path: members, token: b.userTok, body: map[string]any{"level": "write"}}, 200, nil)
 	b.call(t, req{method: "PUT", path: members, token: b.adminTok, body: map[string]any{"level": "owner"}}, 200, nil)
 }
+
+// TestDeletedOwnerKeepsNoTeam: a team's co-owner was deleted; the other
+// owner's leaving counted the deleted account as an owner and left the
+// team with it alone, which no one but an administrator could manage.
+func TestDeletedOwnerKeepsNoTeam(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	co, _ := b.mustPrincipal(t, "co", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "pair"}}, 201, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/co", team.ID), token: b.userTok, body: map[string]any{"level": "owner"}}, 200, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", co.ID), token: b.adminTok}, 200, nil)
+	b.refused(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/plain", team.ID), token: b.userTok}, 409, usher.CodeLastOwner)
+}

@@ -26,7 +26,8 @@ DELETE FROM memberships WHERE group_id = ?1;
 -- name: SoleOwnerTeams
 SELECT {{group_columns_g}} FROM groups g JOIN memberships m ON m.group_id = g.id
 WHERE m.user_id = ?1 AND m.level = 'owner' AND g.kind = 'team' AND g.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM memberships o WHERE o.group_id = g.id AND o.level = 'owner' AND o.user_id <> ?1)
+  AND NOT EXISTS (SELECT 1 FROM memberships o JOIN users ou ON ou.id = o.user_id
+                  WHERE o.group_id = g.id AND o.level = 'owner' AND o.user_id <> ?1 AND ou.deleted_at IS NULL)
 ORDER BY g.id;
 
 -- name: MembershipsOf
