@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"strconv"
 
@@ -65,30 +66,50 @@ func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[str
 	var out []usher.Setting
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		now := s.now()
+		held, err := tx.SettingList(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		had := make(map[string][]byte, len(held))
+		for _, st := range held {
+			had[st.Key] = st.Value
+		}
+		// As the instance's settings are audited (auditValue): a value
+		// left as it was is no change, and a large one is kept by its
+		// size, else a loop of one user's writes filled the log.
 		changes := map[string]usher.Change{}
 		for k, v := range values {
+			old, ok := had[k]
 			if v == nil || string(v) == "null" {
+				if !ok {
+					continue
+				}
 				if err := tx.SettingDelete(ctx, u.ID, k); err != nil {
 					return err
 				}
-				changes[k] = usher.Change{New: nil}
+				changes[k] = usher.Change{Old: auditValue(old), New: nil}
 				continue
 			}
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, v); err != nil {
 				return err
 			}
+			if ok && sameJSON(old, compact.Bytes()) {
+				continue
+			}
 			if err := tx.SettingPut(ctx, u.ID, usher.Setting{Key: k, Value: compact.Bytes(), UpdatedAt: now}); err != nil {
 				return err
 			}
-			changes[k] = usher.Change{New: json.RawMessage(compact.Bytes())}
+			changes[k] = usher.Change{Old: auditValue(old), New: auditValue(compact.Bytes())}
 		}
-		var err error
 		if out, err = tx.SettingList(ctx, u.ID); err != nil {
 			return err
 		}
 		if len(out) > maxSettings {
 			return usher.FieldErrors(usher.FieldError{Field: "settings", Code: usher.CodeTooMany, Message: "a user has at most " + strconv.Itoa(maxSettings) + " settings"})
+		}
+		if len(changes) == 0 {
+			return nil
 		}
 		return s.record(ctx, tx, now, event{action: "settings.update", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 	})
@@ -96,4 +117,14 @@ func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[str
 		return nil, err
 	}
 	return out, nil
+}
+
+// sameJSON reports whether two JSON texts hold one value: PostgreSQL keeps
+// a setting as jsonb, which spaces and orders an object's keys its own way.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }

@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -130,4 +131,36 @@ func TestPasswordLoginOff(t *testing.T) {
 		}
 	}
 	b.call(t, req{method: "GET", path: "/v1/users/plain", token: b.userTok}, 200, nil)
+}
+
+// TestUserSettingsAuditBounded replays a signed-in user writing their own
+// settings in a loop: each request wrote a settings.update event holding
+// every value whole, changed or not, so about 1 MiB a request went into
+// the audit log, which is never pruned. A value left as it was is no
+// change, and a large one is audited by its size, as the instance's
+// settings are; on both engines (PostgreSQL keeps the values as jsonb).
+func TestUserSettingsAuditBounded(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		b := setupWith(t, coretest.Options{Postgres: pg})
+		big := map[string]any{}
+		for i := range 60 {
+			big[fmt.Sprintf("k%d", i)] = strings.Repeat("x", 16000)
+		}
+		big["pref"] = map[string]any{"b": 2, "a": []int{1, 2}}
+		for range 3 {
+			b.call(t, req{method: "PATCH", path: "/v1/users/plain/settings", token: b.userTok, body: big}, 200, nil)
+		}
+		page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "settings.update"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 1 {
+			t.Fatalf("postgres=%v: %d settings.update events for three writes of the same values, want 1", pg, len(page.Items))
+		}
+		e := page.Items[0]
+		if raw, _ := json.Marshal(e.Changes); len(raw) > 8<<10 || !strings.Contains(string(raw), `"New":16002`) {
+			t.Errorf("postgres=%v: the event's changes are %d bytes: %.300s", pg, len(raw), raw)
+		}
+	}
 }
