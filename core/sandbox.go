@@ -642,13 +642,10 @@ func (e *env) scriptError(ctx context.Context, name string, err error) error {
 		return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptFailed,
 			Message: fmt.Sprintf("script %s was stopped at its %s limit; nothing was changed", name, v.what)}
 	}
+	// The exception goes to the log alone: its text holds the script's
+	// values and the subject's fields, which whoever set the trigger off
+	// (anyone, for a sign-up's) may not read.
 	e.log.WarnContext(ctx, "script failed", "script", name, "err", err)
 	return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeScriptFailed,
-		Message: fmt.Sprintf("script %s failed: %s; nothing was changed", name, truncate(firstLine(err.Error()), 300)), Err: err}
-}
-
-// firstLine is s up to its first line break.
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
+		Message: fmt.Sprintf("script %s failed; nothing was changed (the server's log has why)", name), Err: err}
 }

@@ -186,8 +186,8 @@ func TestScriptLimits(t *testing.T) {
 			start := time.Now()
 			err := s.renameUnder(t, "limit-"+strings.ReplaceAll(tt.name, " ", "-"), tt.src, name)
 			wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed)
-			if msg := usher.AsError(err).Message; !strings.Contains(msg, tt.says) {
-				t.Errorf("message %q does not say %q", msg, tt.says)
+			if why := scriptWhy(err); !strings.Contains(why, tt.says) {
+				t.Errorf("error %q does not say %q", why, tt.says)
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("cut off after %v", d)
@@ -248,8 +248,8 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 				if err != nil {
 					t.Errorf("refused: %v", err)
 				}
-			} else if wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed); err != nil && !strings.Contains(usher.AsError(err).Message, tt.says) {
-				t.Errorf("message %q does not say %q", usher.AsError(err).Message, tt.says)
+			} else if wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed); err != nil && !strings.Contains(scriptWhy(err), tt.says) {
+				t.Errorf("error %q does not say %q", scriptWhy(err), tt.says)
 			}
 			if took > 5*limit {
 				t.Errorf("answered after %v, %.1f times the time limit", took, float64(took)/float64(limit))
@@ -481,4 +481,14 @@ func BenchmarkLoginScript(b *testing.B) {
 			}
 		})
 	}
+}
+
+// scriptWhy is what a script's failure says, to its caller (a limit) and
+// to the log (an exception, which the caller is not told).
+func scriptWhy(err error) string {
+	e := usher.AsError(err)
+	if e.Err != nil {
+		return e.Message + " " + e.Err.Error()
+	}
+	return e.Message
 }

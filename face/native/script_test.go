@@ -184,3 +184,22 @@ func TestScriptInOneBuiltinStopsInTime(t *testing.T) {
 		t.Errorf("answered after %v, %.0f times the script time limit", took, float64(took)/float64(limit))
 	}
 }
+
+// TestScriptExceptionNotShownToCaller replays a log-in set off by an
+// administrator's auth.before_login script that throws: the 422 carried
+// the exception's first line to the caller, anyone with a password — the
+// script's values (here an internal address) and Go's function names. The
+// caller learns which script failed; the log has why.
+func TestScriptExceptionNotShownToCaller(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, req{method: "POST", path: "/v1/scripts", token: b.adminTok, body: map[string]any{"name": "gate",
+		"source":   "var hook = 'ops+K3Y-internal@corp.example';\nusher.mail(hook.replace('@', ' at '), 'login', usher.resource.username);",
+		"triggers": []string{"auth.before_login"}}}, 201, nil)
+	b.mustPrincipal(t, "bob", false)
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "bob", "password": matrixPassword}})
+	if res.status != 422 || !strings.Contains(string(res.body), "script gate failed") ||
+		strings.Contains(string(res.body), "K3Y") || strings.Contains(string(res.body), "usher/core") {
+		t.Errorf("log-in through a failing script: %d %s", res.status, res.body)
+	}
+}
