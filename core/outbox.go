@@ -135,52 +135,41 @@ func (o *Outbox) housekeep(ctx context.Context) {
 	}
 }
 
+// outboxBatch is how many script runs, reminders or mails a round takes
+// of each at a time.
+const outboxBatch = 20
+
 // Run delivers the outbox until ctx ends: at once when a mail is queued in
 // this process, and every interval for mail queued elsewhere or due for a
-// retry. Each round first runs the scripts' queued "after" runs
-// (Scripts.RunDue) and queues the mail of the reminders that came due
-// (Reminders.DeliverDue). Between rounds it keeps house: see housekeep.
+// retry. Each round runs the scripts' queued "after" runs
+// (Scripts.RunDue), queues the mail of the reminders that came due
+// (Reminders.DeliverDue) and sends the mail, a batch of each in turn for
+// as long as any has more: a backlog of one never keeps the others waiting
+// (any user's edits queue script runs, and a reset's mail must not wait
+// behind them). Between rounds it keeps house: see housekeep.
 func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	reminders := &Reminders{env: o.env}
 	scripts := &Scripts{env: o.env}
+	// full reports whether a batch came back full, logging a failure.
+	full := func(what string, n int, err error) bool {
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.ErrorContext(ctx, what, "err", err)
+			}
+			return false
+		}
+		return n == outboxBatch
+	}
 	for {
-		for {
-			n, err := scripts.RunDue(ctx, 20)
-			if err != nil {
-				if ctx.Err() == nil {
-					o.log.ErrorContext(ctx, "scripts", "err", err)
-				}
-				break
-			}
-			if n < 20 {
-				break
-			}
-		}
-		for {
-			n, err := reminders.DeliverDue(ctx, 20)
-			if err != nil {
-				if ctx.Err() == nil {
-					o.log.ErrorContext(ctx, "reminders", "err", err)
-				}
-				break
-			}
-			if n < 20 {
-				break
-			}
-		}
-		for {
-			sent, failed, err := o.DeliverDue(ctx, 20)
-			if err != nil {
-				if ctx.Err() == nil {
-					o.log.ErrorContext(ctx, "outbox", "err", err)
-				}
-				break
-			}
-			if sent+failed < 20 {
-				break
-			}
+		for more := true; more && ctx.Err() == nil; {
+			n, err := scripts.RunDue(ctx, outboxBatch)
+			more = full("scripts", n, err)
+			n, err = reminders.DeliverDue(ctx, outboxBatch)
+			more = full("reminders", n, err) || more
+			sent, failed, err := o.DeliverDue(ctx, outboxBatch)
+			more = full("outbox", sent+failed, err) || more
 		}
 		o.housekeep(ctx)
 		select {

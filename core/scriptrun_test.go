@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
+	"usher/store"
 )
 
 // TestScriptAfterRunBounded: an "after" run stuck in a backtracking
@@ -106,5 +110,89 @@ func TestScriptRunNamesWhoQueuedIt(t *testing.T) {
 	}
 	if got, want := page.Items[0].Meta["queued_by"], fmt.Sprint(bob.ID); got != want {
 		t.Errorf("queued_by = %q, want %q (meta %v)", got, want, page.Items[0].Meta)
+	}
+}
+
+// claimOrder records, for TestOutboxTakesTurns, how many batches of script
+// runs were claimed before the first mail was.
+type claimOrder struct {
+	store.Store
+	mu        sync.Mutex
+	runClaims int
+	mailAt    int
+	mailed    chan struct{}
+	once      sync.Once
+}
+
+func (s *claimOrder) ScriptRunClaim(ctx context.Context, now, leaseUntil time.Time, claim string, limit int) ([]*usher.ScriptRun, error) {
+	s.mu.Lock()
+	s.runClaims++
+	s.mu.Unlock()
+	return s.Store.ScriptRunClaim(ctx, now, leaseUntil, claim, limit)
+}
+
+func (s *claimOrder) OutboxClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*usher.Mail, error) {
+	ms, err := s.Store.OutboxClaim(ctx, now, leaseUntil, limit)
+	if len(ms) > 0 {
+		s.once.Do(func() {
+			s.mu.Lock()
+			s.mailAt = s.runClaims
+			s.mu.Unlock()
+			close(s.mailed)
+		})
+	}
+	return ms, err
+}
+
+// TestOutboxTakesTurns replays any user's edits queuing "after" script
+// runs faster than they run while someone asks for a password reset: the
+// outbox ran every queued script run before it sent a mail, so the reset
+// (and every confirmation, notice and reminder) waited behind the backlog
+// — 8.5 s in a reviewer's flood of profile edits. A round now takes a
+// batch of each in turn.
+func TestOutboxTakesTurns(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := &claimOrder{mailed: make(chan struct{})}
+	env := coretest.New(t, coretest.Options{Transport: tr, WrapStore: func(s store.Store) store.Store { order.Store = s; return order }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", EmailConfirmed: true})
+	sc, err := env.Core.Scripts.Create(as(admin), usher.ScriptCreate{Name: "after-update", Source: `usher.log("seen");`,
+		Triggers: []usher.Trigger{usher.TriggerUserAfterUpdate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = env.Store.InTx(context.Background(), func(tx store.Tx) error {
+		for range 100 {
+			if err := tx.ScriptRunAdd(context.Background(), &usher.ScriptRun{ScriptID: sc.ID, Script: sc.Name, Trigger: usher.TriggerUserAfterUpdate,
+				Resource: fmt.Sprintf("user:%d", alice.ID), Subject: []byte(`{}`), ActorID: alice.ID, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Core.Auth.RequestPasswordReset(context.Background(), "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); env.Core.Outbox.Run(ctx, time.Hour) }()
+	select {
+	case <-order.mailed:
+	case <-time.After(30 * time.Second):
+		t.Error("no mail was claimed")
+	}
+	cancel()
+	<-done
+	if order.mailAt > 1 {
+		t.Errorf("the reset's mail was claimed after %d batches of script runs, want 1", order.mailAt)
 	}
 }
