@@ -271,8 +271,11 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		}
 		// Read again under the account's lock, which a deletion takes to
 		// revoke every token: one minted after it would outlive it.
-		if u, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID}); err != nil || u.Deleted() {
+		switch u, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID}); {
+		case errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()):
 			return errUserNotFound()
+		case err != nil:
+			return err
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
 			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now})
@@ -356,26 +359,29 @@ func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
 	return err
 }
 
-// stillCaller refuses a caller whose account, read within tx, was deleted
-// or may no longer sign in since the request was authenticated: a
-// transaction that decides after taking a lock that a block or a deletion
-// takes too asks it, else what it writes outlives them.
+// stillCaller reads the caller's account again through r (a transaction,
+// or the store) and refuses it when it was deleted or may no longer sign
+// in since the request was authenticated: a transaction that decides
+// after taking a lock that a block or a deletion takes too asks it, and
+// so does each batch of an import that runs on in the background, else
+// what they write outlives the block or the deletion. It returns the
+// account as read; nil for a caller with none (the system).
 //
 // Errors: Unauthenticated.
-func (e *env) stillCaller(ctx context.Context, tx store.Tx, p *usher.Principal) error {
+func (e *env) stillCaller(ctx context.Context, r store.Tx, p *usher.Principal) (*usher.User, error) {
 	if p.User == nil {
-		return nil
+		return nil, nil
 	}
-	u, err := tx.UserGet(ctx, usher.UserKey{ID: p.User.ID})
+	u, err := r.UserGet(ctx, usher.UserKey{ID: p.User.ID})
 	switch {
 	case errors.Is(err, usher.ErrNotFound):
-		return errBadToken()
+		return nil, errBadToken()
 	case err != nil:
-		return err
+		return nil, err
 	case u.Deleted() || !e.maySignIn(u):
-		return errBadToken()
+		return nil, errBadToken()
 	}
-	return nil
+	return u, nil
 }
 
 // lockGroup holds the group's row until the transaction ends, writing

@@ -162,18 +162,16 @@ func importer(ctx context.Context) error {
 // states included — past whoever stopped them. The command line's
 // principal, the system, has no account to ask.
 //
-// Errors: Unauthenticated (the credential ended), Forbidden.
+// Errors: Unauthenticated (the account or the credential ended),
+// Forbidden (no longer an administrator).
 func (s *Users) stillImporter(ctx context.Context, p *usher.Principal) error {
-	if p.User == nil {
-		return nil
-	}
-	u, err := s.store.UserGet(ctx, usher.UserKey{ID: p.User.ID})
+	u, err := s.stillCaller(ctx, s.store, p)
 	switch {
-	case errors.Is(err, usher.ErrNotFound):
-		return errForbidden("imports are for administrators")
 	case err != nil:
 		return err
-	case u.Deleted() || !u.Admin || !s.maySignIn(u):
+	case u == nil:
+		return nil
+	case !u.Admin:
 		return errForbidden("imports are for administrators")
 	}
 	if id := credentialID(p); id != 0 {

@@ -183,7 +183,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if err := lockUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if err := g.stillCaller(ctx, tx, p); err != nil {
+		if _, err := g.stillCaller(ctx, tx, p); err != nil {
 			return err
 		}
 		if a, err = g.team(ctx, tx, team, actServiceAccount); err != nil {
