@@ -70,6 +70,7 @@ type Policy struct {
 	ResetAnswerFloor  time.Duration // a reset request takes at least this long, whatever the address
 	MailRetryBase     time.Duration // the first retry of a failed delivery
 	MailRetryMax      time.Duration // the longest wait between retries
+	KeepEnded         time.Duration // how long housekeeping keeps ended tokens and sessions, done script runs and sent mail
 	MaxFailuresPerKey int           // failed log-ins per account within FailureWindow before a lock
 	MaxFailuresPerIP  int           // failed log-ins per client address within FailureWindow before a lock
 	FailureWindow     time.Duration
@@ -118,6 +119,7 @@ func DefaultPolicy() Policy {
 		ResetAnswerFloor:     250 * time.Millisecond,
 		MailRetryBase:        30 * time.Second,
 		MailRetryMax:         time.Hour,
+		KeepEnded:            30 * 24 * time.Hour,
 		MaxFailuresPerKey:    5,
 		MaxFailuresPerIP:     50,
 		FailureWindow:        15 * time.Minute,
@@ -154,7 +156,7 @@ func withDefaults(p Policy) Policy {
 		{&p.ConfirmTTL, &d.ConfirmTTL}, {&p.ResetTTL, &d.ResetTTL}, {&p.ResetTicketTTL, &d.ResetTicketTTL},
 		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ExchangeTTL, &d.ExchangeTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
 		{&p.MailRetryMax, &d.MailRetryMax}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
-		{&p.LockMax, &d.LockMax}, {&p.ScriptTimeout, &d.ScriptTimeout},
+		{&p.LockMax, &d.LockMax}, {&p.ScriptTimeout, &d.ScriptTimeout}, {&p.KeepEnded, &d.KeepEnded},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def

@@ -121,9 +121,11 @@ func truncate(s string, n int) string {
 // housekeep deletes one-time codes once they have expired (an expired code
 // is answered as an unknown one, so nothing needs them: anonymous callers
 // can start device log-ins, whose codes must not pile up), secondary
-// addresses left unconfirmed past a confirmation code's lifetime, and
-// throttles whose window and lock are over.
+// addresses left unconfirmed past a confirmation code's lifetime,
+// throttles whose window and lock are over, and what ended longer than
+// the policy's KeepEnded ago (prune).
 func (o *Outbox) housekeep(ctx context.Context) {
+	o.prune(ctx)
 	if n, err := o.store.EmailDeleteStale(ctx, o.now().Add(-o.policy.ConfirmTTL)); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "unconfirmed addresses expired", "count", n)
 	}
@@ -132,6 +134,45 @@ func (o *Outbox) housekeep(ctx context.Context) {
 	}
 	if n, err := o.store.ThrottlePrune(ctx, o.now().Add(-o.policy.FailureWindow)); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "stale throttles deleted", "count", n)
+	}
+}
+
+// pruneBatch is how many rows of each kind one prune statement deletes,
+// and pruneRounds how many statements one round of housekeeping runs at
+// most: a backlog (the first round after an upgrade, a year of sessions)
+// is deleted over several rounds, none holding the mail up for long.
+const (
+	pruneBatch  = 1000
+	pruneRounds = 10
+)
+
+// prune deletes the tokens and sessions that were revoked or expired,
+// the script runs done and the mail sent longer than KeepEnded ago. Every
+// list and look-up leaves ended tokens out already; left in place they
+// would grow the tables with every log-in for as long as usher runs, and
+// each log-in's count of the account's live sessions with them.
+func (o *Outbox) prune(ctx context.Context) {
+	if o.policy.KeepEnded <= 0 {
+		return // a negative time would reach tokens still live
+	}
+	var total store.Pruned
+	for range pruneRounds {
+		p, err := o.store.PruneEnded(ctx, o.now().Add(-o.policy.KeepEnded), pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.ErrorContext(ctx, "pruning what ended", "err", err)
+			}
+			break
+		}
+		total.Tokens += p.Tokens
+		total.ScriptRuns += p.ScriptRuns
+		total.Mail += p.Mail
+		if max(p.Tokens, p.ScriptRuns, p.Mail) < pruneBatch {
+			break
+		}
+	}
+	if total != (store.Pruned{}) {
+		o.log.InfoContext(ctx, "ended rows deleted", "tokens", total.Tokens, "script_runs", total.ScriptRuns, "mail", total.Mail)
 	}
 }
 

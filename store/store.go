@@ -25,6 +25,11 @@ import (
 	"usher"
 )
 
+// Pruned counts the rows one PruneEnded call deleted.
+type Pruned struct {
+	Tokens, ScriptRuns, Mail int
+}
+
 // ErrLocked is a write that waited longer than the store waits for the
 // database's write lock, which another process held: on SQLite, an
 // import's end of a load does, for tens of seconds at a million users.
@@ -66,6 +71,13 @@ type Store interface {
 	// write is not counted by Changes. The error says why not; the SQL
 	// backends' is a *sqldb.NotReadyError, whose Public reason names no path.
 	Ready(ctx context.Context) error
+	// PruneEnded deletes up to limit rows of each kind that ended before
+	// the time and that nothing reads any more: tokens revoked or expired
+	// (every list and look-up leaves them out, and a credential that
+	// names one is refused as an unknown one is), script runs done and
+	// mail sent (whose bodies are wiped already). The deletes are not
+	// counted by Changes: no cached answer can hold what has ended.
+	PruneEnded(ctx context.Context, before time.Time, limit int) (Pruned, error)
 	// Changes counts the writes this process has committed to the
 	// database. It grows after each write is visible to readers, so a
 	// cache filled from reads made after calling it is stale once it has

@@ -159,6 +159,8 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 		"(default: the directory DATABASE.blobs next to a SQLite file, ./usher-blobs for PostgreSQL)")
 	f.IntVar(&p.MaxAttachmentBytes, "max-upload", p.MaxAttachmentBytes, "largest file an upload may carry, in bytes")
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
+	f.DurationVar(&p.KeepEnded, "keep-ended", p.KeepEnded, "how long revoked and expired tokens and sessions, finished script runs "+
+		"and sent mail are kept before housekeeping deletes them (no API shows them)")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
 		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
 	f.StringVar(&sc.allowedOrigins, "allowed-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call usher "+
@@ -194,6 +196,9 @@ func listenURL(scheme string, addr net.Addr) string {
 // serve runs the server until ctx ends, then shuts it down gracefully.
 func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *serveConfig) error {
 	start := time.Now()
+	if sc.policy.KeepEnded < 0 {
+		return fmt.Errorf("--keep-ended: %v is negative: housekeeping would delete tokens before they end", sc.policy.KeepEnded)
+	}
 	proxies, err := web.ParseProxies(sc.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)

@@ -643,7 +643,7 @@ var queryNames = []string{
 	"AttachmentInsert", "AttachmentByID", "AttachmentsOf", "AttachmentSetPreview", "AttachmentDelete",
 	"ScriptInsert", "ScriptByName", "ScriptByNameForUpdate", "ScriptWrite", "ScriptDelete", "ScriptRunInsert",
 	"ScriptRunByID", "ScriptRunsClaimed", "ScriptRunDone", "ScriptRunClaim",
-	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders",
+	"ReadyStandby", "ReadyWrite", "BacklogMail", "BacklogReminders", "PruneTokens", "PruneScriptRuns", "PruneMail",
 	"LoadTableSize", "LoadSetAside", "LoadConnStart", "LoadConnFinish", "LoadUnfinished", "LoadRestore",
 	"LoadRestoreBeside", "LoadRestoreIndexes", "LoadLock", "LoadRestoreBesideLock", "LoadRestoreIndexesLock",
 	"LoadWaitStart", "LoadWaitFinish", "LoadEndLock", "LoadEndUnlock", "LoadBesideNeeded", "LoadRestoreNeeded", "LoadValidate",

@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Codes", testCodes},
 		{"CodeUsedOnce", testCodeUsedOnce},
 		{"Outbox", testOutbox},
+		{"PruneEnded", testPruneEnded},
 		{"KnownDevices", testKnownDevices},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Throttles", testThrottles},
