@@ -135,7 +135,11 @@ func (e *env) decideGroup(ctx context.Context, act action, a *access) error {
 // — else a member of a role an administrator made to deny them an
 // operation would lift it by leaving. Archiving or deleting the role
 // lifts them from every member at once, and asks the same (authorizeSwitch).
+// Leaving is a write: a token whose scopes allow no changes does not leave.
 func (e *env) authorizeLeave(ctx context.Context, a *access) error {
+	if err := precheck(a.p, actGroupMembers, nil); err != nil {
+		return err
+	}
 	if !a.group.Kind.CarriesRules() || a.p.IsAdmin() {
 		return nil
 	}

@@ -1018,3 +1018,28 @@ func TestLockoutRecordsNoTypedLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyTokenDoesNotLeave replays a token whose scopes allow no
+// changes (read_api, the one a dashboard is given) taking its user out of
+// a team: the update was refused, but leaving answered 204, and since an
+// owner left, every token of the team's service accounts ended with it.
+// Leaving is a write.
+func TestReadOnlyTokenDoesNotLeave(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o, oTok := b.mustPrincipal(t, "o", false)
+	_, pTok := b.mustPrincipal(t, "p", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
+	b.call(t, req{method: "PUT", path: members + "p", token: oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	botTok := b.mustServiceAccount(t, team.ID, "bot", pTok)
+	for _, scope := range []string{usher.ScopeReadAPI, usher.ScopeReadUser} {
+		narrow := b.env.MustToken(t, o.ID, usher.TokenPersonal, scope)
+		b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: narrow, body: map[string]any{"name": "x"}}, http.StatusForbidden, "forbidden")
+		b.refused(t, req{method: "DELETE", path: members + "o", token: narrow}, http.StatusForbidden, "forbidden")
+	}
+	b.call(t, req{method: "GET", path: "/v1/me", token: botTok}, http.StatusOK, nil)
+	// Still a member: with a token that writes, the owner leaves as before.
+	b.call(t, req{method: "DELETE", path: members + "o", token: oTok}, http.StatusNoContent, nil)
+}
