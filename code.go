@@ -122,16 +122,17 @@ const (
 
 // Codes of logging in through another provider (OAuth, OIDC).
 const (
-	CodeProviderNotFound   = "provider_not_found"   // no log-in provider has the name
-	CodeProviderDisabled   = "provider_disabled"    // an instance setting turned log-in through the provider off
-	CodeOAuthBinding       = "oauth_binding"        // the log-in was started in another browser
-	CodeOAuthFailed        = "oauth_failed"         // the provider did not confirm the log-in
-	CodeOAuthDenied        = "oauth_denied"         // the provider answered with an error
-	CodeEmailUnconfirmed   = "email_unconfirmed"    // an account has the provider's address but has not confirmed it
-	CodeAccountHasPassword = "account_has_password" // an account has the provider's address and a password: it is not linked by address
-	CodeAccountHasIdentity = "account_has_identity" // an account has the provider's address, proved after another external log-in made it: it is not linked by address
-	CodeRedeemPending      = "redeem_pending"       // the command line's log-in is not completed yet
-	CodeNotExternal        = "not_external"         // the account has no identity of the provider named
+	CodeProviderNotFound    = "provider_not_found"     // no log-in provider has the name
+	CodeProviderDisabled    = "provider_disabled"      // an instance setting turned log-in through the provider off
+	CodeOAuthBinding        = "oauth_binding"          // the log-in was started in another browser
+	CodeOAuthFailed         = "oauth_failed"           // the provider did not confirm the log-in
+	CodeOAuthDenied         = "oauth_denied"           // the provider answered with an error
+	CodeEmailUnconfirmed    = "email_unconfirmed"      // an account has the provider's address but has not confirmed it
+	CodeAccountHasPassword  = "account_has_password"   // an account has the provider's address and a password: it is not linked by address
+	CodeAccountHasIdentity  = "account_has_identity"   // an account has the provider's address, proved after another external log-in made it: it is not linked by address
+	CodeRedeemPending       = "redeem_pending"         // the command line's log-in is not completed yet
+	CodeNotExternal         = "not_external"           // the account has no identity of the provider named
+	CodeServiceAccountLogIn = "service_account_log_in" // a service account authenticates only with its tokens: it opens no session
 )
 
 // Codes of users.
@@ -243,7 +244,7 @@ var Codes = []string{
 	CodeDeviceNotApproved,
 
 	CodeProviderNotFound, CodeProviderDisabled, CodeOAuthBinding, CodeOAuthFailed, CodeOAuthDenied, CodeEmailUnconfirmed,
-	CodeAccountHasPassword, CodeAccountHasIdentity, CodeRedeemPending, CodeNotExternal,
+	CodeAccountHasPassword, CodeAccountHasIdentity, CodeRedeemPending, CodeNotExternal, CodeServiceAccountLogIn,
 
 	CodeUserNotFound, CodeUsernameTaken, CodeEmailTaken, CodeExternalIDTaken, CodeExternUIDTaken,
 	CodeUserNotDeleted, CodeInvalidState, CodeBlockedExternally, CodeLastTeamOwner,

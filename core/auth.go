@@ -34,6 +34,14 @@ func errInactive(u *usher.User) error {
 		Message: "the account is " + state + "; its credentials do not work"}
 }
 
+// errServiceAccountLogIn refuses a session to a service account: it
+// authenticates only with its tokens, which end when an owner leaves its
+// team; a session would outlive them and mint new ones.
+func errServiceAccountLogIn(status usher.Kind) error {
+	return &usher.Error{Kind: status, Code: usher.CodeServiceAccountLogIn,
+		Message: "the account is a service account; it authenticates only with its tokens"}
+}
+
 // Authenticate returns the principal a credential stands for: a usher
 // token (session, personal, service-account or application) or a JWT usher
 // signed. The credential must be well formed, known, not revoked, not
@@ -92,6 +100,10 @@ func (a *Auth) principalOf(ctx context.Context, key string, ent principalEntry, 
 	}
 	if !a.maySignIn(u) {
 		return nil, errInactive(u)
+	}
+	if tok.Kind == usher.TokenSession && tok.ImpersonatorID == 0 && u.Kind == usher.KindServiceAccount {
+		// One opened before log-ins refused service accounts.
+		return nil, errServiceAccountLogIn(usher.KindUnauthenticated)
 	}
 	a.touch(ctx, key, ent, now)
 	p := &usher.Principal{Kind: usher.PrincipalUser, User: u, Token: tok, Scopes: tok.Scopes}

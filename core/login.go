@@ -209,6 +209,10 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 			}
 			return errInactive(sess.User)
 		}
+		if impersonator == 0 && sess.User.Kind == usher.KindServiceAccount {
+			refused = map[string]string{"reason": "service account"}
+			return errServiceAccountLogIn(usher.KindForbidden)
+		}
 		if impersonator == 0 {
 			if mailed, err = a.noteSignIn(ctx, tx, sess.User, now); err != nil {
 				return err

@@ -393,6 +393,12 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 		if err != nil {
 			return err
 		}
+		if cur.Kind == usher.KindServiceAccount {
+			// Whoever holds its token may set its address; the provider's
+			// word for that address opens no session for it.
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeServiceAccountLogIn,
+				Message: "an account with this address is a service account, which authenticates only with its tokens, so this log-in is not linked to it"}
+		}
 		if len(cur.Identities) > 0 && !confirmedAtCreation(cur) {
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeAccountHasIdentity,
 				Message: "an account with this address exists, logs in through another provider and proved the address only later, so this log-in is not linked to it; " +

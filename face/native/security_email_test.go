@@ -565,3 +565,65 @@ func TestEmailWriteMakesNoPeerAddressPrimary(t *testing.T) {
 		t.Fatalf("after the administrator's change the primary address is %s, want %s", u.Email, mine)
 	}
 }
+
+// TestServiceAccountOpensNoSession replays the holder of a service
+// account's token setting the account's address to one of their own,
+// confirming it, and logging in through a provider that vouches for it:
+// the log-in was linked to the account, which has no password, and opened
+// a session for it. When the owner who minted the token left the team,
+// the account's tokens were revoked as documented, but the session went on
+// writing for the team and minted new tokens. A service account
+// authenticates only with its tokens.
+func TestServiceAccountOpensNoSession(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	_, oTok := b.mustPrincipal(t, "o", false)
+	_, pTok := b.mustPrincipal(t, "p", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
+	b.call(t, req{method: "PUT", path: members + "p", token: oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	b.call(t, req{method: "PATCH", path: "/v1/users/bot", token: botTok, body: map[string]any{"email": "holder@evil.example"}}, http.StatusOK, nil)
+	_, code := b.mailTo(t, 1, "holder@evil.example")
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+
+	idp.SetUser(oidctest.User{Subject: "evil-1", Email: "holder@evil.example", EmailVerified: true, Username: "evil"})
+	res := b.oidcLogIn(t, idp)
+	if res.status != http.StatusConflict || res.problem(t).Code != usher.CodeServiceAccountLogIn {
+		t.Fatalf("a provider's log-in with the service account's address: %d %s", res.status, res.body)
+	}
+	var bot userBody
+	b.call(t, req{method: "GET", path: "/v1/users/bot", token: b.adminTok}, http.StatusOK, &bot)
+	if len(bot.Identities) != 0 {
+		t.Fatalf("the provider was linked to the service account: %+v", bot.Identities)
+	}
+
+	// Linked by an administrator, the provider still opens no session.
+	if err := b.env.Store.IdentitySet(context.Background(), bot.ID, usher.Identity{Provider: "corp", ExternUID: "evil-1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	res = b.oidcLogIn(t, idp)
+	if res.status != http.StatusForbidden || res.problem(t).Code != usher.CodeServiceAccountLogIn {
+		t.Fatalf("a provider linked to the service account: %d %s", res.status, res.body)
+	}
+
+	// A session opened before service accounts were refused one works no
+	// more: an account made a service account since stands for one.
+	ops, _ := b.mustPrincipal(t, "ops-runner", false)
+	b.call(t, req{method: "PUT", path: "/v1/users/ops-runner/password", token: b.adminTok,
+		body: map[string]any{"password": "the runner's long passphrase"}}, http.StatusNoContent, nil)
+	var s sessionBody
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "ops-runner", "password": "the runner's long passphrase"}}, http.StatusOK, &s)
+	if _, err := b.env.Store.UserUpdate(context.Background(), ops.ID, func(u *usher.User) error { u.Kind = usher.KindServiceAccount; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token})
+	if res.status != http.StatusUnauthorized {
+		t.Fatalf("a service account's session: %d %s", res.status, res.body)
+	}
+
+	// The token still ends with its owner's leaving.
+	b.call(t, req{method: "DELETE", path: members + "o", token: pTok}, http.StatusNoContent, nil)
+	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
+}

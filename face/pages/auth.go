@@ -251,6 +251,8 @@ var oauthFailures = map[string]struct {
 		"If the account is yours, log in with its password or reset the password by mail, and ask an administrator to link this provider to it."},
 	usher.CodeAccountHasIdentity: {http.StatusConflict, "An account has this address, logs in through another provider and proved the address only later, so this log-in was not joined to it. " +
 		"If the account is yours, log in as you do, and ask an administrator to link this provider to it."},
+	usher.CodeServiceAccountLogIn: {http.StatusConflict, "An account has this address and is a service account, which works only with its tokens, " +
+		"so this log-in was not joined to it."},
 }
 
 // loginFailed is where the native API's callback sends a browser whose
