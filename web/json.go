@@ -251,3 +251,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
+
+// EncodeJSON returns the bytes WriteJSON writes for v, for an answer whose
+// headers depend on them (an entity tag that digests the representation).
+func EncodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -487,7 +487,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeUser(w, http.StatusOK, u)
+	return writeUser(w, r, http.StatusOK, u, false)
 }
 
 // tokenJSON is the native representation of a token or session; Token, the

@@ -159,13 +159,16 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ifMatch reads an If-Match header: the version it names, or -1 for a tag
-// that cannot match; ok is false when there is none (or it is *).
+// that cannot match; ok is false when there is none (or it is *). A user's
+// ETag follows its version with a digest of one representation (userETag),
+// which If-Match does not compare: "<version>" alone matches as well.
 func ifMatch(r *http.Request) (int64, bool) {
 	match := r.Header.Get("If-Match")
 	if match == "" || match == "*" {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(strings.Trim(match, `"`), 10, 64)
+	version, _, _ := strings.Cut(strings.Trim(match, `"`), "-")
+	v, err := strconv.ParseInt(version, 10, 64)
 	if err != nil || !strings.HasPrefix(match, `"`) {
 		return -1, true
 	}

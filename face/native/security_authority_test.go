@@ -1043,3 +1043,60 @@ func TestReadOnlyTokenDoesNotLeave(t *testing.T) {
 	// Still a member: with a token that writes, the owner leaves as before.
 	b.call(t, req{method: "DELETE", path: members + "o", token: oTok}, http.StatusNoContent, nil)
 }
+
+// TestUserETagNamesTheRepresentation replays a client whose stored copy of
+// a user is confirmed current by a 304 when it is not the caller's to
+// hold: the user's ETag was its version alone, shared by an
+// administrator's view (with the address), the account's own and everyone
+// else's, and by sign-in times, which change no version. A plain user
+// revalidating an administrator's copy, an administrator demoted since,
+// and a console holding a copy from before the user signed in each got
+// 304. The tag digests the representation: If-None-Match confirms only
+// the one the caller gets.
+func TestUserETagNamesTheRepresentation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const pw = "correct horse battery"
+	victim := b.mustCreate(t, map[string]any{"username": "victim", "email": "victim@example.com", "password": pw})
+	path := "/v1/users/" + strconv.FormatInt(victim.ID, 10)
+	get := func(token, tag string) *response {
+		return b.api.do(t, req{method: "GET", path: path, token: token, header: map[string]string{"If-None-Match": tag}})
+	}
+	adminTag := b.call(t, req{method: "GET", path: path, token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+	if res := get(b.adminTok, adminTag); res.status != http.StatusNotModified || res.header.Get("ETag") != adminTag {
+		t.Fatalf("the administrator revalidating their own copy: %d %q", res.status, res.header.Get("ETag"))
+	}
+
+	// Another caller's view of the same version.
+	if res := get(b.userTok, adminTag); res.status != http.StatusOK || strings.Contains(string(res.body), "victim@example.com") {
+		t.Errorf("a plain user revalidating the administrator's copy: %d %s", res.status, res.body)
+	}
+
+	// An administrator demoted since.
+	deputy, deputyTok := b.mustPrincipal(t, "deputy", true)
+	deputyTag := b.call(t, req{method: "GET", path: path, token: deputyTok}, http.StatusOK, nil).header.Get("ETag")
+	b.call(t, req{method: "PATCH", path: "/v1/users/" + strconv.FormatInt(deputy.ID, 10), token: b.adminTok,
+		body: map[string]any{"admin": false}}, http.StatusOK, nil)
+	if res := get(deputyTok, deputyTag); res.status != http.StatusOK || strings.Contains(string(res.body), "victim@example.com") {
+		t.Errorf("a demoted administrator revalidating their copy: %d %s", res.status, res.body)
+	}
+
+	// A sign-in since: the version stays, the representation does not.
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": pw}}, http.StatusOK, nil)
+	res := get(b.adminTok, adminTag)
+	var after struct {
+		CurrentSignInAt *string `json:"current_sign_in_at"`
+		Version         int64   `json:"version"`
+	}
+	res.decode(t, &after)
+	if res.status != http.StatusOK || after.CurrentSignInAt == nil || after.Version != victim.Version {
+		t.Errorf("the administrator's copy from before the sign-in: %d %s", res.status, res.body)
+	}
+	// If-Match still takes the version alone, or the whole tag.
+	b.call(t, req{method: "PATCH", path: path, token: b.adminTok, body: map[string]any{"bio": "one"},
+		header: map[string]string{"If-Match": res.header.Get("ETag")}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: path, token: b.adminTok, body: map[string]any{"bio": "two"},
+		header: map[string]string{"If-Match": `"` + strconv.FormatInt(victim.Version+1, 10) + `"`}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: path, token: b.adminTok, body: map[string]any{"bio": "three"},
+		header: map[string]string{"If-Match": adminTag}}, http.StatusPreconditionFailed, nil)
+}

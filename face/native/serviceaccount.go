@@ -24,7 +24,7 @@ func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	w.Header().Set("Location", "/v1/users/"+strconv.FormatInt(u.ID, 10))
-	return writeUser(w, http.StatusCreated, u)
+	return writeUser(w, r, http.StatusCreated, u, false)
 }
 
 func (h *Handler) serviceAccountToken(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,8 @@ package native
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -97,13 +99,38 @@ func toUserJSON(u *usher.User) userJSON {
 	return out
 }
 
-// etag is the entity tag of a user's current version.
-func etag(u *usher.User) string { return `"` + strconv.FormatInt(u.Version, 10) + `"` }
+// userETag is the entity tag of the representation of u in body: the
+// version, which If-Match names, and a digest of the body. One version has
+// several representations — an administrator's with the private fields,
+// the account's own, everyone else's — and sign-in and last-seen times
+// change none (a version everyone reads must not tell when the user signs
+// in): If-None-Match confirms only the representation the caller holds.
+func userETag(u *usher.User, body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + strconv.FormatInt(u.Version, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
+}
 
-// writeUser writes one user with its ETag.
-func writeUser(w http.ResponseWriter, status int, u *usher.User) error {
-	w.Header().Set("ETag", etag(u))
-	return web.WriteJSON(w, status, toUserJSON(u))
+// writeUser writes one user with its ETag; with notModified, only the
+// ETag and 304 when the request's If-None-Match names it.
+func writeUser(w http.ResponseWriter, r *http.Request, status int, u *usher.User, notModified bool) error {
+	body, err := web.EncodeJSON(toUserJSON(u))
+	if err != nil {
+		return err
+	}
+	tag := userETag(u, body)
+	w.Header().Set("ETag", tag)
+	if notModified {
+		for _, match := range strings.Split(r.Header.Get("If-None-Match"), ",") {
+			if strings.TrimSpace(match) == tag {
+				w.WriteHeader(http.StatusNotModified)
+				return nil
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(body)
+	return err
 }
 
 // userCreateRequest is the body of POST /v1/users.
@@ -155,7 +182,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/v1/users/"+strconv.FormatInt(u.ID, 10))
-	return writeUser(w, http.StatusCreated, u)
+	return writeUser(w, r, http.StatusCreated, u, false)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
@@ -167,12 +194,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if match := r.Header.Get("If-None-Match"); match != "" && match == etag(u) {
-		w.Header().Set("ETag", etag(u))
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	return writeUser(w, http.StatusOK, u)
+	return writeUser(w, r, http.StatusOK, u, true)
 }
 
 // userUpdateRequest is the body of PATCH /v1/users/{user}. Absent fields are
@@ -223,7 +245,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeUser(w, http.StatusOK, u)
+	return writeUser(w, r, http.StatusOK, u, false)
 }
 
 // userAction serves the endpoints that change a user and answer with it:
@@ -238,7 +260,7 @@ func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKe
 		if err != nil {
 			return err
 		}
-		return writeUser(w, http.StatusOK, u)
+		return writeUser(w, r, http.StatusOK, u, false)
 	}
 }
 
