@@ -244,10 +244,27 @@ func (e *env) endServiceAccountTokens(ctx context.Context, tx store.Tx, team *us
 }
 
 // revokeServiceAccountTokens revokes the service-account tokens of u, one
-// of team's service accounts, and records it with the reason.
+// of team's service accounts, and deletes its SSH keys, recording each
+// with the reason. A key, like a token, does not record who added it: one
+// added with a token of a departing owner's minting would let them go on
+// reaching, through whatever trusts usher's keys, what the account reaches.
 func (e *env) revokeServiceAccountTokens(ctx context.Context, tx store.Tx, u *usher.User, team *usher.Group, reason string, now time.Time) error {
 	if err := lockUser(ctx, tx, u.ID); err != nil {
 		return err
+	}
+	keys, err := tx.KeyList(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.KeyDelete(ctx, k.ID); err != nil {
+			return err
+		}
+		if err := e.record(ctx, tx, now, event{action: "ssh_key.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			meta: map[string]string{"key_id": strconv.FormatInt(k.ID, 10), "fingerprint": k.Fingerprint, "team": team.Handle,
+				"reason": reason}}); err != nil {
+			return err
+		}
 	}
 	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now)
 	if err != nil || n == 0 {

@@ -282,3 +282,35 @@ func TestDeletedOwnerKeepsNoTeam(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", co.ID), token: b.adminTok}, 200, nil)
 	b.refused(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/plain", team.ID), token: b.userTok}, 409, usher.CodeLastOwner)
 }
+
+// TestServiceAccountKeysEndWithItsTokens replays an owner adding an SSH
+// key to a team's service account with a token of their minting, then
+// leaving the team: the account's tokens were revoked, but the key stayed,
+// and with it the owner's way in as the account through whatever trusts
+// usher's keys (GitLab's key look-ups). The keys end with the tokens.
+func TestServiceAccountKeysEndWithItsTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, oTok := b.mustPrincipal(t, "o", false)
+	_, pTok := b.mustPrincipal(t, "p", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
+	b.call(t, req{method: "PUT", path: members + "p", token: oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: members + "o", token: pTok}, http.StatusNoContent, nil)
+	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
+	var keys struct{ Items []any }
+	b.call(t, req{method: "GET", path: "/v1/users/bot/keys", token: b.adminTok}, http.StatusOK, &keys)
+	if len(keys.Items) != 0 {
+		t.Errorf("the key the departed owner's token added outlives the owner's leaving: %d keys", len(keys.Items))
+	}
+	res := b.call(t, req{method: "GET", path: "/v1/audit?action=ssh_key.delete", token: b.adminTok}, http.StatusOK, nil)
+	if !strings.Contains(string(res.body), `"owner_left"`) {
+		t.Errorf("the key's deletion is not recorded with its reason: %s", res.body)
+	}
+	// The owner who stays adds keys anew.
+	botTok = b.mustServiceAccountToken(t, team.ID, "bot", pTok)
+	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "again", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+}
