@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -42,8 +43,12 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	now := a.now()
 	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Kind == usher.KindServiceAccount || u.State == usher.StateBlockedExternal)) {
+		// Anyone may type any address here: the log keeps the domain, for
+		// spotting a run of guesses, and not the address of someone who
+		// may have no account.
+		_, domain, _ := strings.Cut(usher.EmailKey(email), "@")
 		return a.recordAlone(ctx, event{action: "auth.password_reset_request", resourceType: "user",
-			meta: map[string]string{"email": email, "outcome": "no_account"}})
+			meta: map[string]string{"email_domain": domain, "outcome": "no_account"}})
 	}
 	if err != nil {
 		return err

@@ -1100,3 +1100,23 @@ func TestUserETagNamesTheRepresentation(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: path, token: b.adminTok, body: map[string]any{"bio": "three"},
 		header: map[string]string{"If-Match": adminTag}}, http.StatusPreconditionFailed, nil)
 }
+
+// TestResetRequestRecordsNoTypedAddress replays anonymous callers asking
+// for password resets of addresses no account has: each request's audit
+// event held the address as typed, so anyone could write the addresses of
+// people with no account (or any text shaped as one) into a log that is
+// never pruned. An unknown address is recorded by its domain alone.
+func TestResetRequestRecordsNoTypedAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "Someone.Else@Elsewhere.example"}}, http.StatusAccepted, nil)
+	res := b.call(t, req{method: "GET", path: "/v1/audit?action=auth.password_reset_request", token: b.adminTok}, http.StatusOK, nil)
+	if strings.Contains(strings.ToLower(string(res.body)), "someone.else") {
+		t.Errorf("the request's event holds the typed address: %s", res.body)
+	}
+	for _, want := range []string{`"email_domain":"elsewhere.example"`, `"outcome":"no_account"`} {
+		if !strings.Contains(string(res.body), want) {
+			t.Errorf("the event lacks %s: %s", want, res.body)
+		}
+	}
+}
