@@ -381,3 +381,19 @@ func testUserOperations(t *testing.T, b *bundle) {
 
 // pngBytes is a 1×1 PNG.
 var pngBytes, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+// TestAvatarNotSniffed: the avatar is served as the native face serves
+// it, never to be read as anything but an image at usher's origin.
+func TestAvatarNotSniffed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if res := b.do(t, call{method: "PUT", path: p + "/users/plain/avatar/", token: b.userTok,
+		body: map[string]any{"image_uri": "data:image/png;base64," + base64.StdEncoding.EncodeToString(pngBytes)}}); res.status != 200 {
+		t.Fatalf("set: %d %s", res.status, res.body)
+	}
+	res := b.do(t, call{method: "GET", path: p + "/users/plain/avatar/", token: b.userTok})
+	if res.status != 200 || res.header.Get("Content-Type") != "image/png" || res.header.Get("X-Content-Type-Options") != "nosniff" ||
+		res.header.Get("Content-Security-Policy") != "default-src 'none'; sandbox" {
+		t.Fatalf("avatar: %d %v", res.status, res.header)
+	}
+}

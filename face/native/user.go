@@ -99,7 +99,7 @@ func toUserJSON(u *usher.User) userJSON {
 	return out
 }
 
-// userETag is the entity tag of the representation of u in body: the
+// userETag is the entity tag, unquoted, of the representation of u in body: the
 // version, which If-Match names, and a digest of the body. One version has
 // several representations — an administrator's with the private fields,
 // the account's own, everyone else's — and sign-in and last-seen times
@@ -107,7 +107,7 @@ func toUserJSON(u *usher.User) userJSON {
 // in): If-None-Match confirms only the representation the caller holds.
 func userETag(u *usher.User, body []byte) string {
 	sum := sha256.Sum256(body)
-	return `"` + strconv.FormatInt(u.Version, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
+	return strconv.FormatInt(u.Version, 10) + "-" + hex.EncodeToString(sum[:8])
 }
 
 // writeUser writes one user with its ETag; with notModified, only the
@@ -118,14 +118,10 @@ func writeUser(w http.ResponseWriter, r *http.Request, status int, u *usher.User
 		return err
 	}
 	tag := userETag(u, body)
-	w.Header().Set("ETag", tag)
-	if notModified {
-		for _, match := range strings.Split(r.Header.Get("If-None-Match"), ",") {
-			if strings.TrimSpace(match) == tag {
-				w.WriteHeader(http.StatusNotModified)
-				return nil
-			}
-		}
+	w.Header().Set("ETag", `"`+tag+`"`)
+	if notModified && etagMatches(r.Header.Get("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
