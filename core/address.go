@@ -59,6 +59,17 @@ func addressProved(u *usher.User, now time.Time, changes map[string]usher.Change
 	}
 }
 
+// notifiable reports whether mail about u's own activity — a sign-in from
+// a new device, a password changed, an address change asked for — may go
+// to u's address: only once the address is proved. An account may hold an
+// address nobody proved (made by someone allowed to create accounts,
+// signed up with --skip-email-confirmation, or logging in pending with
+// --allow-unconfirmed-login); whoever holds the password could otherwise
+// mail its owner as often as they sign in or change it.
+func notifiable(u *usher.User) bool {
+	return u.Email != "" && u.EmailConfirmedAt != nil
+}
+
 // linkable reports whether an external log-in that vouches for addr may be
 // linked to u by that address: u's address is confirmed and is the same
 // address, not merely one with the same key.
@@ -121,7 +132,7 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 	if err := e.queueLetter(ctx, tx, "confirm_change", addr, u, data); err != nil {
 		return err
 	}
-	if u.Email == "" {
+	if !notifiable(u) {
 		return nil
 	}
 	return e.queueLetter(ctx, tx, "email_change_requested", u.Email, u, map[string]string{"NewAddress": addr,

@@ -70,7 +70,7 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 		return false, err
 	}
 	mail := false
-	if !known && u.Email != "" {
+	if !known && notifiable(u) {
 		// The first sign-in of an account is from a new device by
 		// definition: nothing to tell.
 		n, err := tx.KnownDeviceCount(ctx, u.ID)

@@ -63,7 +63,7 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 	if err := endResets(ctx, tx, u.ID); err != nil {
 		return 0, err
 	}
-	if u.Email != "" && u.Kind != usher.KindServiceAccount {
+	if notifiable(u) && u.Kind != usher.KindServiceAccount {
 		// The user agent is told by its families (device), never as sent:
 		// whoever changed the password wrote it, and a link in it would
 		// be a link in a mail that says where to turn for help.

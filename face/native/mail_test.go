@@ -3,6 +3,7 @@ package native_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestPasswordChangedMail(t *testing.T) {
 	t.Parallel()
 	b := setupMail(t, core.Policy{})
 	const first, second = "the first long passphrase", "the second long passphrase"
-	b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Password: first})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Password: first, EmailConfirmed: true})
 	var sess sessionBody
 	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "pat", "password": first}}, 200, &sess)
 	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token,
@@ -97,5 +98,45 @@ func TestMakePrimaryAPI(t *testing.T) {
 		return e.Email == "plain@example.com" && e.ConfirmedAt == nil
 	}) {
 		t.Fatalf("the secondary addresses after: %v, %v", list, err)
+	}
+}
+
+// TestNoActivityMailToUnprovedAddress replays an account holding an
+// address nobody proved (sign-up with --skip-email-confirmation, an
+// account made by a holder of a user.create rule, a pending log-in with
+// --allow-unconfirmed-login) whose password its maker knows: each log-in
+// from a "new device" mailed the address, each password change too, and
+// each change of address asked mailed it a notice naming the new address,
+// with text the maker chose (the username, the user agent's product). Mail
+// about an account's activity goes only to an address that was proved.
+func TestNoActivityMailToUnprovedAddress(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{SkipEmailConfirmation: true})
+	const victim, pw = "victim@corp.example", "mallory's long passphrase"
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "IT-Helpdesk.call.555-0100", "email": victim, "password": pw}}, http.StatusCreated, nil)
+	var s sessionBody
+	for i := range 4 {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": fmt.Sprintf("agent%d", i)},
+			body: map[string]any{"login": victim, "password": pw}}, http.StatusOK, &s)
+	}
+	cur, next := pw, "mallory's other passphrase"
+	for range 2 {
+		b.call(t, req{method: "POST", path: "/v1/auth/password", token: s.Token,
+			body: map[string]any{"current_password": cur, "new_password": next}}, http.StatusNoContent, nil)
+		cur, next = next, cur
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": victim, "password": cur}}, http.StatusOK, &s)
+	}
+	b.call(t, req{method: "PATCH", path: "/v1/users/IT-Helpdesk.call.555-0100", token: s.Token, body: map[string]any{"email": "mallory@evil.example"}}, http.StatusOK, nil)
+	// The one mail due: the code to the address asked for.
+	m, _ := b.mailTo(t, 1, "mallory@evil.example")
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range b.smtp.Messages() {
+		if slices.Contains(m.To, victim) {
+			t.Errorf("mail to the unproved address: %q", m.Subject)
+		}
+	}
+	if len(b.smtp.Messages()) != 1 {
+		t.Errorf("%d mails, want the code's alone (%q)", len(b.smtp.Messages()), m.Subject)
 	}
 }

@@ -89,7 +89,7 @@ func setupWith(t testing.TB, opts coretest.Options) *bundle {
 	b.admin = env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com",
 		Name: "Root", Password: password, Admin: true})
 	b.user = env.MustCreateUser(t, usher.UserCreate{Username: "plain", Email: "plain@example.com",
-		Name: "Plain User", Password: password})
+		Name: "Plain User", Password: password, EmailConfirmed: true})
 	return b
 }
 
