@@ -120,8 +120,8 @@ func errLastOwner(team *usher.Group) error {
 }
 
 // markDeleted soft-deletes u, which the caller writes, and ends every
-// credential it holds: its tokens are revoked, its mailed codes and
-// log-in handles deleted, and the JWTs issued before now stay refused
+// credential it holds: its tokens are revoked, its SSH keys, mailed codes
+// and log-in handles deleted, and the JWTs issued before now stay refused
 // should it be restored.
 func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) error {
 	u.DeletedAt, u.CredentialsSince = &now, &now
@@ -132,6 +132,18 @@ func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time)
 	// otherwise work again once the account is undeleted.
 	for _, kind := range slices.Concat(mailCodeKinds, []usher.CodeKind{usher.CodeRedeem, usher.CodeExchange}) {
 		if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
+			return err
+		}
+	}
+	// So would an SSH key, a way in through whatever trusts usher's keys,
+	// added perhaps by whoever the deletion meant to stop; deleting it
+	// also frees its fingerprint for a newcomer's key.
+	keys, err := tx.KeyList(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.KeyDelete(ctx, k.ID); err != nil {
 			return err
 		}
 	}
@@ -158,7 +170,8 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 // avatar's bytes too. The audit log keeps its record; the files it
 // uploaded stay, without an owner, for administrators to keep or delete.
 //
-// Errors: Unauthenticated, Forbidden, NotFound.
+// Errors: Unauthenticated, Forbidden, NotFound, Conflict (the last owner
+// of a team).
 func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actUserPurge, nil); err != nil {
@@ -181,6 +194,10 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 			return err
 		}
 		if err := s.guardCredentials(ctx, p, actTokenEnd, u); err != nil {
+			return err
+		}
+		// As a deletion does: a team keeps an owner.
+		if err := lastOwner(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if _, err := removeAvatars(ctx, tx, u.ID, 0, &drop); err != nil {

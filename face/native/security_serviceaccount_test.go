@@ -314,3 +314,65 @@ func TestServiceAccountKeysEndWithItsTokens(t *testing.T) {
 	botTok = b.mustServiceAccountToken(t, team.ID, "bot", pTok)
 	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "again", "key": newSSHKey(t)}}, http.StatusCreated, nil)
 }
+
+// TestDeletionEndsSSHKeys replays a key added with a stolen token to an
+// account the administrator then deletes and later restores for its
+// owner, and a service account deleted with its team and restored: the
+// tokens stayed revoked, but the keys came back, and with them a way in
+// through whatever trusts usher's keys. A deletion deletes the keys, and
+// frees their fingerprints: the account's owner, or a newcomer with the
+// freed username, adds their key again.
+func TestDeletionEndsSSHKeys(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	keys := func(user string) int {
+		var out struct{ Items []any }
+		b.call(t, req{method: "GET", path: "/v1/users/" + user + "/keys", token: b.adminTok}, http.StatusOK, &out)
+		return len(out.Items)
+	}
+	alice, stolenTok := b.mustPrincipal(t, "alice", false)
+	key := newSSHKey(t)
+	b.call(t, req{method: "POST", path: "/v1/users/alice/keys", token: stolenTok, body: map[string]any{"title": "taker's", "key": key}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+	// The fingerprint is free for another account while alice is deleted.
+	_, otherTok := b.mustPrincipal(t, "other", false)
+	b.call(t, req{method: "POST", path: "/v1/users/other/keys", token: otherTok, body: map[string]any{"title": "mine", "key": key}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/users/other", token: b.adminTok}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+	b.ended(t, req{method: "GET", path: "/v1/me", token: stolenTok})
+	if n := keys("alice"); n != 0 {
+		t.Errorf("the taker's key came back with the undelete: %d keys", n)
+	}
+
+	_, oTok := b.mustPrincipal(t, "o", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	var bot userBody
+	b.call(t, req{method: "GET", path: "/v1/users/bot", token: b.adminTok}, http.StatusOK, &bot)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: oTok}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", bot.ID), token: b.adminTok}, http.StatusOK, nil)
+	if n := keys("bot"); n != 0 {
+		t.Errorf("the service account's key came back with it: %d keys", n)
+	}
+}
+
+// TestPurgeKeepsATeamOwner replays the purge of a team's last owner, whose
+// deletion is refused (409 last_team_owner): the purge answered 204 and
+// left the team live with no owner, its service account in it, managed by
+// no one but an administrator. A purge asks what a deletion asks.
+func TestPurgeKeepsATeamOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, aliceTok := b.mustPrincipal(t, "alice", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: aliceTok, body: map[string]any{"kind": "team", "handle": "payments"}}, http.StatusCreated, &team)
+	b.mustServiceAccount(t, team.ID, "pay-bot", aliceTok)
+	b.refused(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusConflict, usher.CodeLastTeamOwner)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/purge", alice.ID), token: b.adminTok}, http.StatusConflict, usher.CodeLastTeamOwner)
+	// With another owner, the purge goes ahead.
+	b.mustPrincipal(t, "bob", false)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bob", team.ID), token: aliceTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/purge", alice.ID), token: b.adminTok}, http.StatusNoContent, nil)
+}
