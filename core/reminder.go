@@ -259,6 +259,14 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 		return nil, err
 	}
 	return r.change(ctx, p, id, "reminder.update", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+		if rem.AssignedTo != p.UserID() && (in.Resource != nil || in.Payload != nil || in.RemindAt != nil) {
+			// What another user is mailed, and when, takes what assigning
+			// it to them took (reminder.write): being its creator is not
+			// enough, since the creator may have lost that rule since.
+			if err := r.decide(ctx, p, actReminderWrite, strconv.FormatInt(rem.ID, 10), false); err != nil {
+				return err
+			}
+		}
 		if in.Resource != nil && *in.Resource != rem.Resource {
 			changes["resource"] = usher.Change{Old: rem.Resource, New: *in.Resource}
 			rem.Resource = *in.Resource

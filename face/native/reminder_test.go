@@ -2,9 +2,12 @@ package native_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"usher"
 )
 
 // reminderBody is a reminder as the native API answers it.
@@ -109,4 +112,40 @@ func TestRemindersBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReminderCreatorLosesTheAssigneesMail replays a user who, while a
+// role gave them reminder.write, assigned a reminder to a colleague, and
+// after losing the role rewrote its text (a link) and moved it due, again
+// and again: each change mailed the colleague. Changing the text or the
+// time of a reminder another user is mailed takes what assigning it took.
+func TestReminderCreatorLosesTheAssigneesMail(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	vic, _ := b.mustPrincipal(t, "vic", false)
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "planner"}}, http.StatusCreated, &role)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "reminder", "operation": "write", "access": "allow"}}}}, http.StatusOK, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, http.StatusOK, nil)
+	far := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	var rem struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok, body: map[string]any{
+		"resource": "invoice:1", "assigned_to": vic.ID, "payload": map[string]any{"note": "pay invoice 1"}, "remind_at": far}}, http.StatusCreated, &rem)
+	path := fmt.Sprintf("/v1/reminders/%d", rem.ID)
+	// While the role lasts, its creator changes it.
+	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"payload": map[string]any{"note": "pay invoice 1 today"}}}, http.StatusOK, nil)
+
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok}, http.StatusNoContent, nil)
+	soon := time.Now().Add(time.Minute).UTC().Format(time.RFC3339Nano)
+	for _, body := range []map[string]any{
+		{"payload": map[string]any{"note": "Your mailbox is full, verify at https://evil.example/verify"}},
+		{"remind_at": soon},
+		{"resource": "invoice:2"},
+	} {
+		b.refused(t, req{method: "PATCH", path: path, token: b.userTok, body: body}, http.StatusForbidden, usher.CodeForbidden)
+	}
+	// Its creator still sees it, and may delete it: that mails no one.
+	b.call(t, req{method: "GET", path: path, token: b.userTok}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: path, token: b.userTok}, http.StatusNoContent, nil)
 }
