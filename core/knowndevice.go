@@ -19,6 +19,25 @@ import (
 // mailed like one from a device never seen.
 const knownDeviceWindow = 90 * 24 * time.Hour
 
+// productName is the product a user agent that is no browser names
+// (curl/8.5.0, python-requests/2.31): letters, digits, - and _, at most
+// 40, starting with a letter; else none, and the mails name no device:
+// whoever signs in writes the header, and the mails that tell the
+// account's owner of the sign-in quote the name, so it must not carry
+// words, a domain a mail reader makes a link of, or characters that turn
+// text around.
+func productName(agent string) string {
+	name, _, _ := strings.Cut(strings.TrimSpace(agent), "/")
+	ok := name != "" && len(name) <= 40 && (name[0] >= 'A' && name[0] <= 'Z' || name[0] >= 'a' && name[0] <= 'z')
+	for _, c := range name {
+		ok = ok && (c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')
+	}
+	if !ok {
+		return ""
+	}
+	return name
+}
+
 // device describes the device a request came from, coarsely enough that
 // a browser's updates and an address's changes within its network do not
 // make it new: the browser and operating system families, and the
@@ -27,9 +46,9 @@ func (e *env) device(req usher.Request) (name, network string) {
 	agent := e.userAgents().Parse(req.UserAgent)
 	browser, os := string(agent.Browser()), string(agent.OS())
 	if browser == "" {
-		// Not a browser (curl, a library, an app): its product name.
-		browser, _, _ = strings.Cut(req.UserAgent, "/")
-		browser = truncate(strings.TrimSpace(browser), 40)
+		// Not a browser (curl, a library, an app): its product name, if
+		// it is one; the mails about the account quote it.
+		browser = productName(req.UserAgent)
 	}
 	name = browser
 	if os != "" {

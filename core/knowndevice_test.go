@@ -24,7 +24,11 @@ func TestDevice(t *testing.T) {
 		{"IPv6", firefox, "2001:db8:1:2::7", "Firefox (Linux)", "2001:db8:1::/48"},
 		{"IPv4 in IPv6", firefox, "::ffff:198.51.100.7", "Firefox (Linux)", "198.51.100.0/24"},
 		{"not a browser", "pat-cli/2.1 (+https://example.com)", "198.51.100.7", "pat-cli", "198.51.100.0/24"},
-		{"no address", "", "", "", ""},
+		{"no address, no agent", "", "", "", ""},
+		{"words for a product", "Okta SSO check - ignore. Help: it-desk.co", "198.51.100.7", "", "198.51.100.0/24"},
+		{"a domain for a product", "it-desk.co/1.0", "198.51.100.7", "", "198.51.100.0/24"},
+		{"text turned around", "\u202eoc.ksed-ti ta pleh", "198.51.100.7", "", "198.51.100.0/24"},
+		{"a product with - and _", "python-requests/2.31.0", "198.51.100.7", "python-requests", "198.51.100.0/24"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

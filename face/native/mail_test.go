@@ -140,3 +140,27 @@ func TestNoActivityMailToUnprovedAddress(t *testing.T) {
 		t.Errorf("%d mails, want the code's alone (%q)", len(b.smtp.Messages()), m.Subject)
 	}
 }
+
+// TestSignInMailQuotesNoAgentText replays whoever holds an account's
+// password signing in with a user agent that is no product name but a
+// message ("Okta SSO check - ignore. Help: it-desk.co") or text turned
+// around by a right-to-left override: the alarm mail to the account's
+// owner quoted up to 40 bytes of it. It names a product, or no device.
+func TestSignInMailQuotesNoAgentText(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	const pw = "pat's long passphrase"
+	for i, agent := range []string{"Okta SSO check - ignore. Help: it-desk.co", "\u202eoc.ksed-ti ta pleh"} {
+		name := fmt.Sprintf("pat%d", i)
+		b.env.MustCreateUser(t, usher.UserCreate{Username: name, Email: name + "@example.com", Password: pw, EmailConfirmed: true})
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": name, "password": pw}}, http.StatusOK, nil)
+		b.call(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": agent},
+			body: map[string]any{"login": name, "password": pw}}, http.StatusOK, nil)
+		m, _ := b.mailTo(t, i+1, name+"@example.com")
+		for _, bad := range []string{"it-desk", "ksed", "\u202e", "Okta"} {
+			if strings.Contains(m.Body+m.HTML, bad) {
+				t.Errorf("the mail quotes the agent (%q):\n%s", bad, m.Body)
+			}
+		}
+	}
+}
