@@ -33,7 +33,8 @@ var errNoChange = errors.New("no change")
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a field breaks a rule),
 // Conflict (username, e-mail, external id or identity taken), RateLimited
-// (the password hashing queue is full).
+// (the password hashing queue is full, or the address was mailed codes
+// resendsPerAddress times within the failure window).
 func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, error) {
 	if err := s.authorize(ctx, actUserCreate, nil); err != nil {
 		return nil, err
@@ -67,6 +68,14 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	}
 	if _, err := s.buildUser(in); err != nil {
 		return nil, err
+	}
+	if p := usher.PrincipalFrom(ctx); (mail || in.SendInvitation) && (p == nil || p.Kind != usher.PrincipalSystem) {
+		// A code mailed at creation counts as a resend does, per address:
+		// making and deleting an account with someone's address in a loop
+		// (a user.create and user.delete rule) mailed them each time.
+		if _, err := s.reserve(ctx, []limit{{key: "resend:" + usher.EmailKey(in.Email), max: resendsPerAddress}}); err != nil {
+			return nil, err
+		}
 	}
 	hash := in.PasswordHash
 	if in.Password != "" {

@@ -208,3 +208,67 @@ func TestCurrentUserFields(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateDeleteLoopMailsAnAddressFewTimes replays a holder of
+// user.create and user.delete rules making an account with someone's
+// address and deleting it, in a loop, alternating invitations and
+// confirmations: each account mailed the address, without limit. A code
+// mailed at creation counts as a resend does: three an address within the
+// failure window, then 429.
+func TestCreateDeleteLoopMailsAnAddressFewTimes(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.New(t)
+	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupWith(t, options{core: coretest.Options{Transport: tr}})
+	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk", Email: "helpdesk@example.com"})
+	tok := b.env.MustToken(t, helpdesk.ID, usher.TokenPersonal)
+	role, err := b.env.Core.Groups.Create(system(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := []usher.Rule{{Resource: "user", Operation: "create", Access: usher.Allow}, {Resource: "user", Operation: "delete", Access: usher.Allow}}
+	if _, err := b.env.Core.Groups.SetRules(system(), usher.GroupRef{ID: role.ID}, rules, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.AddMember(system(), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: helpdesk.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	const victim = "victim@corp.example"
+	for i := range 5 {
+		body := map[string]any{"email": victim, "username": "newhire", "name": "New Hire"}
+		if i%2 == 0 {
+			body["reset_password"] = true
+		} else {
+			body["password"] = password
+		}
+		res := b.do(t, call{method: "POST", path: "/api/v4/users", token: tok, body: body})
+		if i >= 3 {
+			if res.status != http.StatusTooManyRequests {
+				t.Fatalf("account %d with the address: %d %s, want 429", i+1, res.status, res.body)
+			}
+			continue
+		}
+		if res.status != http.StatusCreated {
+			t.Fatalf("create %d: %d %s", i, res.status, res.body)
+		}
+		id := int64(res.object(t)["id"].(float64))
+		if res := b.do(t, call{method: "DELETE", path: fmt.Sprintf("/api/v4/users/%d", id), token: tok}); res.status/100 != 2 {
+			t.Fatalf("delete: %d %s", res.status, res.body)
+		}
+	}
+	if _, failed, err := b.env.Core.Outbox.DeliverDue(context.Background(), 100); err != nil || failed != 0 {
+		t.Fatalf("deliver: %d failed, %v", failed, err)
+	}
+	got := 0
+	for _, m := range smtp.Messages() {
+		if slices.Contains(m.To, victim) {
+			got++
+		}
+	}
+	if got != 3 {
+		t.Errorf("%d mails to the address, want 3", got)
+	}
+}
