@@ -95,7 +95,7 @@ func TestMailKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			return 1, "newbie@example.com"
-		}, "You have been invited to usher", "an administrator made an account with this address"},
+		}, "You have been invited to usher", "someone allowed to make accounts made one with this address"},
 		{"another address", func(t *testing.T, b *bundle) (int, string) {
 			br := b.browser(t)
 			br.login(t, "plain", password)
