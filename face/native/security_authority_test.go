@@ -1027,21 +1027,16 @@ func TestLockoutRecordsNoTypedLogin(t *testing.T) {
 func TestReadOnlyTokenDoesNotLeave(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	o, oTok := b.mustPrincipal(t, "o", false)
-	_, pTok := b.mustPrincipal(t, "p", false)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
-	members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
-	b.call(t, req{method: "PUT", path: members + "p", token: oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
-	botTok := b.mustServiceAccount(t, team.ID, "bot", pTok)
+	tm := b.twoOwnerTeam(t)
+	botTok := b.mustServiceAccount(t, tm.id, "bot", tm.pTok)
 	for _, scope := range []string{usher.ScopeReadAPI, usher.ScopeReadUser} {
-		narrow := b.env.MustToken(t, o.ID, usher.TokenPersonal, scope)
-		b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: narrow, body: map[string]any{"name": "x"}}, http.StatusForbidden, "forbidden")
-		b.refused(t, req{method: "DELETE", path: members + "o", token: narrow}, http.StatusForbidden, "forbidden")
+		narrow := b.env.MustToken(t, tm.o.ID, usher.TokenPersonal, scope)
+		b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", tm.id), token: narrow, body: map[string]any{"name": "x"}}, http.StatusForbidden, "forbidden")
+		b.refused(t, req{method: "DELETE", path: tm.members + "o", token: narrow}, http.StatusForbidden, "forbidden")
 	}
 	b.call(t, req{method: "GET", path: "/v1/me", token: botTok}, http.StatusOK, nil)
 	// Still a member: with a token that writes, the owner leaves as before.
-	b.call(t, req{method: "DELETE", path: members + "o", token: oTok}, http.StatusNoContent, nil)
+	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.oTok}, http.StatusNoContent, nil)
 }
 
 // TestUserETagNamesTheRepresentation replays a client whose stored copy of

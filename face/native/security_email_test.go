@@ -577,13 +577,8 @@ func TestEmailWriteMakesNoPeerAddressPrimary(t *testing.T) {
 func TestServiceAccountOpensNoSession(t *testing.T) {
 	t.Parallel()
 	b, idp := setupMailAndOIDC(t)
-	_, oTok := b.mustPrincipal(t, "o", false)
-	_, pTok := b.mustPrincipal(t, "p", false)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
-	members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
-	b.call(t, req{method: "PUT", path: members + "p", token: oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
-	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	tm := b.twoOwnerTeam(t)
+	botTok := b.mustServiceAccount(t, tm.id, "bot", tm.oTok)
 	b.call(t, req{method: "PATCH", path: "/v1/users/bot", token: botTok, body: map[string]any{"email": "holder@evil.example"}}, http.StatusOK, nil)
 	_, code := b.mailTo(t, 1, "holder@evil.example")
 	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
@@ -624,6 +619,6 @@ func TestServiceAccountOpensNoSession(t *testing.T) {
 	}
 
 	// The token still ends with its owner's leaving.
-	b.call(t, req{method: "DELETE", path: members + "o", token: pTok}, http.StatusNoContent, nil)
+	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.pTok}, http.StatusNoContent, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 }

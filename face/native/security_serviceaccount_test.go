@@ -41,6 +41,28 @@ func (b *bundle) mustServiceAccountToken(t *testing.T, teamID int64, username, c
 	return tok.Token
 }
 
+// ownedTeam is a team, "ops", that o and p own, with their tokens and the
+// path of its members.
+type ownedTeam struct {
+	o          *usher.User
+	oTok, pTok string
+	id         int64
+	members    string
+}
+
+// twoOwnerTeam makes users o and p and a team both own.
+func (b *bundle) twoOwnerTeam(t *testing.T) ownedTeam {
+	t.Helper()
+	var tm ownedTeam
+	tm.o, tm.oTok = b.mustPrincipal(t, "o", false)
+	_, tm.pTok = b.mustPrincipal(t, "p", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: tm.oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	tm.id, tm.members = team.ID, fmt.Sprintf("/v1/groups/%d/members/", team.ID)
+	b.call(t, req{method: "PUT", path: tm.members + "p", token: tm.oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	return tm
+}
+
 // ended checks that a token is refused as a revoked one is.
 func (b *bundle) ended(t *testing.T, rq req) {
 	t.Helper()
@@ -291,15 +313,10 @@ func TestDeletedOwnerKeepsNoTeam(t *testing.T) {
 func TestServiceAccountKeysEndWithItsTokens(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, oTok := b.mustPrincipal(t, "o", false)
-	_, pTok := b.mustPrincipal(t, "p", false)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
-	members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
-	b.call(t, req{method: "PUT", path: members + "p", token: oTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
-	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
+	tm := b.twoOwnerTeam(t)
+	botTok := b.mustServiceAccount(t, tm.id, "bot", tm.oTok)
 	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
-	b.call(t, req{method: "DELETE", path: members + "o", token: pTok}, http.StatusNoContent, nil)
+	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.pTok}, http.StatusNoContent, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 	var keys struct{ Items []any }
 	b.call(t, req{method: "GET", path: "/v1/users/bot/keys", token: b.adminTok}, http.StatusOK, &keys)
@@ -311,7 +328,7 @@ func TestServiceAccountKeysEndWithItsTokens(t *testing.T) {
 		t.Errorf("the key's deletion is not recorded with its reason: %s", res.body)
 	}
 	// The owner who stays adds keys anew.
-	botTok = b.mustServiceAccountToken(t, team.ID, "bot", pTok)
+	botTok = b.mustServiceAccountToken(t, tm.id, "bot", tm.pTok)
 	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "again", "key": newSSHKey(t)}}, http.StatusCreated, nil)
 }
 
