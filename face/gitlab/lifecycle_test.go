@@ -15,6 +15,17 @@ import (
 	"usher/mail/smtptest"
 )
 
+// setupMail is a server whose mail goes to an in-process SMTP server.
+func setupMail(t *testing.T) (*bundle, *smtptest.Server) {
+	t.Helper()
+	smtp := smtptest.New(t)
+	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return setupWith(t, options{core: coretest.Options{Transport: tr}}), smtp
+}
+
 // mailedCode finds a one-time code in a mail: 32 base62 characters on a
 // line of their own.
 var mailedCode = regexp.MustCompile(`(?m)^\s+([0-9A-Za-z]{32})\s*$`)
@@ -40,12 +51,7 @@ func TestCreateConfirm(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			smtp := smtptest.New(t)
-			tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := setupWith(t, options{core: coretest.Options{Transport: tr}})
+			b, smtp := setupMail(t)
 			body := map[string]any{"email": "dana@example.com", "password": password, "username": "dana", "name": "Dana"}
 			for k, v := range tt.params {
 				body[k] = v
@@ -97,12 +103,7 @@ func TestCreateConfirm(t *testing.T) {
 // link opens the hosted page that sets the password.
 func TestCreateInvitation(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.New(t)
-	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := setupWith(t, options{core: coretest.Options{Transport: tr}})
+	b, smtp := setupMail(t)
 	for _, tt := range []struct {
 		name   string
 		body   map[string]any
@@ -217,12 +218,7 @@ func TestCurrentUserFields(t *testing.T) {
 // failure window, then 429.
 func TestCreateDeleteLoopMailsAnAddressFewTimes(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.New(t)
-	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := setupWith(t, options{core: coretest.Options{Transport: tr}})
+	b, smtp := setupMail(t)
 	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk", Email: "helpdesk@example.com"})
 	tok := b.env.MustToken(t, helpdesk.ID, usher.TokenPersonal)
 	role, err := b.env.Core.Groups.Create(system(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
