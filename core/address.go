@@ -111,6 +111,9 @@ func (e *env) requestAddress(ctx context.Context, tx store.Tx, u *usher.User, ad
 	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return false, err
 	}
+	if err := nameOrAddressTaken(ctx, tx, u.ID, "", addr); err != nil {
+		return false, err
+	}
 	if err := addressChanged(ctx, tx, u.ID, prev, addr); err != nil {
 		return false, err
 	}
@@ -168,6 +171,35 @@ func answerFloor(ctx context.Context, start time.Time, d time.Duration) {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// nameOrAddressTaken refuses, for the account self (0 for a new one), a
+// username shaped like an address that another live account holds as its
+// address, and an address that another live account has as its username.
+// A log-in names an account by either, the address first: one text must
+// name one account, or a sign-up with a user's address-shaped username
+// would take that user's log-in, and a user could take as their username
+// the address services know another by.
+func nameOrAddressTaken(ctx context.Context, tx store.Tx, self int64, username, addr string) error {
+	if strings.Contains(username, "@") {
+		holder, err := tx.EmailHolder(ctx, usher.EmailKey(username))
+		switch {
+		case err == nil && holder != self:
+			return &usher.UniqueError{Field: "username"}
+		case err != nil && !errors.Is(err, usher.ErrNotFound):
+			return err
+		}
+	}
+	if addr != "" {
+		u, err := tx.UserGet(ctx, usher.UserKey{Username: addr})
+		switch {
+		case err == nil && u.ID != self:
+			return &usher.UniqueError{Field: "email"}
+		case err != nil && !errors.Is(err, usher.ErrNotFound):
+			return err
+		}
+	}
+	return nil
 }
 
 // errAddressTaken is the answer for confirming an address that another

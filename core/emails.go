@@ -64,6 +64,9 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		if err != nil && !errors.Is(err, usher.ErrNotFound) {
 			return err
 		}
+		if err := nameOrAddressTaken(ctx, tx, u.ID, "", addr); err != nil {
+			return err
+		}
 		if err := tx.EmailAdd(ctx, e); err != nil {
 			return err
 		}

@@ -239,6 +239,9 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 			return nil, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeRequired, Message: "is required"})
 		}
 	}
+	if err := nameOrAddressTaken(ctx, tx, 0, u.Username, u.Email); err != nil {
+		return nil, err
+	}
 	if err := tx.UserCreate(ctx, u, hash); err != nil {
 		return nil, err
 	}

@@ -167,6 +167,18 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, err
 		}
 		deriveNames(u)
+		if u.Username != old.Username || u.Email != old.Email {
+			username, addr := u.Username, u.Email
+			if username == old.Username {
+				username = ""
+			}
+			if addr == old.Email {
+				addr = ""
+			}
+			if err := nameOrAddressTaken(ctx, tx, u.ID, username, addr); err != nil {
+				return nil, err
+			}
+		}
 		if err := addressChanged(ctx, tx, u.ID, old.Email, u.Email); err != nil {
 			return nil, err
 		}

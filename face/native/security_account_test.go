@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"usher"
 	"usher/connector/oidctest"
 	"usher/core"
+	"usher/core/coretest"
 )
 
 // TestProviderLogInNotLinkedToAccountWithPassword replays a pre-account
@@ -657,4 +659,38 @@ func TestDeletedUsersAvatarNotServed(t *testing.T) {
 	for _, path := range paths {
 		b.call(t, req{method: "GET", path: path, token: tok}, http.StatusOK, nil)
 	}
+}
+
+// TestOneTextNamesOneAccount replays a username shaped like an address
+// (as Lenses' and single-sign-on users often are) meeting another
+// account's address: an anonymous sign-up with that address took the
+// user's log-in — the login is looked up as an address first — so the
+// user's own password answered "wrong login or password" from then on,
+// and Mallory's answered "confirm your address"; and a plain user took
+// another's address as their username, which services that name users by
+// username then took for the address's owner. A username that is another
+// live account's address is refused, and so is an address that is another
+// live account's username.
+func TestOneTextNamesOneAccount(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})
+	const alicePW, malloryPW = "alice's long passphrase", "mallory's long passphrase"
+	b.mustCreate(t, map[string]any{"username": "alice@corp.example", "name": "Alice", "password": alicePW})
+	b.refused(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "mallory", "email": "Alice@Corp.example", "password": malloryPW}}, http.StatusConflict, usher.CodeEmailTaken)
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "alice@corp.example", "password": alicePW}}, http.StatusOK, nil)
+
+	// Nor as a secondary address, nor as a change of address, nor as a
+	// username.
+	b.refused(t, req{method: "POST", path: "/v1/users/plain/emails", token: b.userTok, body: map[string]any{"email": "alice@corp.example"}},
+		http.StatusConflict, usher.CodeEmailTaken)
+	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"email": "alice@corp.example"}},
+		http.StatusConflict, usher.CodeEmailTaken)
+	b.mustCreate(t, map[string]any{"username": "bob", "email": "bob@example.com", "name": "Bob"})
+	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "BOB@example.com"}},
+		http.StatusConflict, usher.CodeUsernameTaken)
+	b.refused(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: map[string]any{"username": "bob@example.com", "name": "Not Bob"}},
+		http.StatusConflict, usher.CodeUsernameTaken)
+	// One's own address is one's to take as a username.
+	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "plain@example.com"}}, http.StatusOK, nil)
 }
