@@ -2,6 +2,8 @@ package escape_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"usher"
@@ -395,5 +397,54 @@ func TestAvatarNotSniffed(t *testing.T) {
 	if res.status != 200 || res.header.Get("Content-Type") != "image/png" || res.header.Get("X-Content-Type-Options") != "nosniff" ||
 		res.header.Get("Content-Security-Policy") != "default-src 'none'; sandbox" {
 		t.Fatalf("avatar: %d %v", res.status, res.header)
+	}
+}
+
+// TestNamelessMembersKeepTheirNames replays accounts made without a
+// username (as Corteza makes them) in a team: Escape keys a team's members
+// by username, so all of them shared the key "", the last one's
+// permission took it — an owner vanished behind a reader — and an
+// outsider without a username was told by /acl/user/ that it was "", the
+// name a service would look up in that map. Such an account is named "@"
+// and its handle, unique among users, which no username can be.
+func TestNamelessMembersKeepTheirNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	boss := b.env.MustCreateUser(t, usher.UserCreate{Email: "boss@example.com", Handle: "boss", UsernameOptional: true})
+	intern := b.env.MustCreateUser(t, usher.UserCreate{Email: "intern@example.com", Handle: "intern", UsernameOptional: true})
+	outsider := b.env.MustCreateUser(t, usher.UserCreate{Email: "outsider@example.com", Handle: "outsider", UsernameOptional: true})
+	b.mustTeam(t, b.userTok, "payments")
+	ref := usher.GroupRef{Kind: usher.GroupTeam, Handle: "payments"}
+	for _, m := range []struct {
+		u     *usher.User
+		level usher.Level
+	}{{boss, usher.LevelOwner}, {intern, usher.LevelRead}} {
+		if _, err := b.env.Core.Groups.AddMember(coretest.System(), ref, usher.UserKey{ID: m.u.ID}, m.level); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := b.do(t, call{method: "GET", path: p + "/teams/payments/", token: b.userTok})
+	var team struct {
+		Members map[string]struct {
+			ID         string `json:"id"`
+			Username   string `json:"username"`
+			Permission string `json:"permission"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal(res.body, &team); err != nil || res.status != 200 {
+		t.Fatalf("team: %d %s", res.status, res.body)
+	}
+	if _, ok := team.Members[""]; ok || team.Members["@boss"].Permission != "owner" || team.Members["@intern"].Permission != "read" ||
+		team.Members["@boss"].ID != boss.UUID {
+		t.Fatalf("members: %s", res.body)
+	}
+	tok := b.env.MustToken(t, outsider.ID, usher.TokenPersonal)
+	res = b.do(t, call{method: "GET", path: p + "/acl/user/", token: tok})
+	if res.status != 200 || !strings.Contains(string(res.body), `"username":"@outsider"`) {
+		t.Fatalf("acl: %d %s", res.status, res.body)
+	}
+	// The name finds the account.
+	if res := b.do(t, call{method: "GET", path: p + "/users/@boss/", token: b.adminTok}); res.status != 200 || !strings.Contains(string(res.body), boss.UUID) {
+		t.Fatalf("the user by its name: %d %s", res.status, res.body)
 	}
 }
