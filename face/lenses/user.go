@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -64,12 +65,12 @@ var userKinds = []usher.UserKind{usher.KindNormal, usher.KindBot}
 // toUserJSON is u as Lenses shows it, with its memberships of groups.
 func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
 	out := userJSON{
-		Name: u.Username, DisplayName: u.DisplayName, LRN: userLRN(u.Username), ID: strconv.FormatInt(u.ID, 10),
+		Name: userName(u), DisplayName: u.DisplayName, LRN: userLRN(userName(u)), ID: strconv.FormatInt(u.ID, 10),
 		CreatedAt: u.CreatedAt.UTC(), Groups: make([]compactGroupJSON, 0, len(ms)),
 		Profile: profileJSON{FullName: u.Name, EmailAddress: u.Email}, IsAdmin: u.Admin, Metadata: u.Metadata,
 	}
 	if out.DisplayName == "" {
-		out.DisplayName = u.Username
+		out.DisplayName = out.Name
 	}
 	if u.LastSeenAt != nil {
 		t := u.LastSeenAt.UTC()
@@ -122,7 +123,22 @@ var keyFields = map[string]string{"username": "name"}
 // change no user before it looks, and the answer does not tell whether
 // the user exists.
 func userKey(r *http.Request) usher.UserKey {
-	return usher.UserKey{Username: r.PathValue("name"), Kinds: userKinds}
+	name := r.PathValue("name")
+	if handle, ok := strings.CutPrefix(name, "@"); ok {
+		return usher.UserKey{Handle: handle, Kinds: userKinds}
+	}
+	return usher.UserKey{Username: name, Kinds: userKinds}
+}
+
+// userName is the name Lenses knows u by, in its lrn too: its username,
+// or, for an account made without one (as Corteza makes them), "@" and its
+// handle, unique among users and no username's shape. Two such accounts
+// must not share the empty name.
+func userName(u *usher.User) string {
+	if u.Username == "" && u.Handle != "" {
+		return "@" + u.Handle
+	}
+	return u.Username
 }
 
 // listUsers returns every user, as Lenses does: its list has no pages.

@@ -672,3 +672,23 @@ func TestBadPathName(t *testing.T) {
 		}
 	}
 }
+
+// TestNamelessUsersKeepTheirNames: accounts made without a username (as
+// Corteza makes them) were all named "" here, with the lrn "iam:user:",
+// an administrator and another alike, and none could be named in a path.
+// Such an account is named "@" and its handle, and found by that name.
+func TestNamelessUsersKeepTheirNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Email: "boss@example.com", Handle: "boss", Admin: true, UsernameOptional: true})
+	b.env.MustCreateUser(t, usher.UserCreate{Email: "temp@example.com", Handle: "temp", UsernameOptional: true})
+	res := b.do(t, call{method: "GET", path: "/api/v1/users", token: b.saTok})
+	body := string(res.body)
+	if res.status != 200 || strings.Contains(body, `"name":""`) || !strings.Contains(body, `"lrn":"iam:user:@boss"`) ||
+		!strings.Contains(body, `"lrn":"iam:user:@temp"`) {
+		t.Fatalf("users: %d %s", res.status, body)
+	}
+	if res := b.do(t, call{method: "GET", path: "/api/v1/users/@temp", token: b.saTok}); res.status != 200 || !strings.Contains(string(res.body), "temp@example.com") {
+		t.Fatalf("the user by its name: %d %s", res.status, res.body)
+	}
+}
