@@ -296,10 +296,7 @@ type limit struct {
 // nobody has. The audit log names the login's key by the account u it
 // names, if any, never as typed: people type passwords there.
 func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []limit {
-	key := strings.ToLower(strings.TrimSpace(login))
-	if strings.Contains(key, "@") {
-		key = usher.EmailKey(key)
-	}
+	key := loginKey(login)
 	// A login filterText refuses names no account (findLogin), and could
 	// not be stored as a key: its failures count for the address alone.
 	var limits []limit
@@ -308,12 +305,22 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 		if u != nil {
 			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
 		}
-		limits = append(limits, limit{key: "login:" + key, max: a.policy.MaxFailuresPerKey, shown: shown})
+		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown})
 	}
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
 		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP})
 	}
 	return limits
+}
+
+// loginKey is the throttle key of a typed login: its failures count there
+// whether an account has it or not.
+func loginKey(login string) string {
+	key := strings.ToLower(strings.TrimSpace(login))
+	if strings.Contains(key, "@") {
+		key = usher.EmailKey(key)
+	}
+	return "login:" + key
 }
 
 // addressKey is the throttle key of a client address: IPv4 addresses as

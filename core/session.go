@@ -63,6 +63,16 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 	if err := endResets(ctx, tx, u.ID); err != nil {
 		return 0, err
 	}
+	// A new password ends the locks of the logins that name the account:
+	// anyone may fail them on purpose, and its owner, who proved the
+	// mailbox by a reset (or was given the password), must get in.
+	for _, login := range []string{u.Username, u.Email} {
+		if login != "" {
+			if err := tx.ThrottleClear(ctx, loginKey(login)); err != nil {
+				return 0, err
+			}
+		}
+	}
 	if notifiable(u) && u.Kind != usher.KindServiceAccount {
 		// The user agent is told by its families (device), never as sent:
 		// whoever changed the password wrote it, and a link in it would

@@ -694,3 +694,33 @@ func TestOneTextNamesOneAccount(t *testing.T) {
 	// One's own address is one's to take as a username.
 	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "plain@example.com"}}, http.StatusOK, nil)
 }
+
+// TestResetEndsTheLoginLock replays an anonymous caller failing an
+// account's log-in on purpose until it locks, by its username and by its
+// address, and going on: the lock refused everyone, its owner's right
+// password too, and a completed password reset — the owner proving the
+// mailbox — did not end it. A new password ends the locks of the logins
+// that name the account.
+func TestResetEndsTheLoginLock(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	b.signUpConfirmed(t, &mails, "vicky", "vicky@corp.example")
+	for _, login := range []string{"vicky", "VICKY@corp.example"} {
+		for i := range 5 {
+			b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": fmt.Sprintf("guess %d", i)}})
+		}
+		b.refused(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a passphrase of vicky"}},
+			http.StatusTooManyRequests, usher.CodeTooManyAttempts)
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "vicky@corp.example"}}, http.StatusAccepted, nil)
+	mails++
+	_, token := b.nextMail(t, mails, "vicky@corp.example")
+	var ticket struct{ Ticket string }
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}}, http.StatusOK, &ticket)
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": "a brand new passphrase"}},
+		http.StatusNoContent, nil)
+	for _, login := range []string{"vicky", "vicky@corp.example"} {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a brand new passphrase"}}, http.StatusOK, nil)
+	}
+}
