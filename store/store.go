@@ -258,7 +258,9 @@ type Tx interface {
 	// no failures.
 	ThrottleGet(ctx context.Context, key string) (*usher.Throttle, error)
 	// ThrottleFail counts a failure under the key at now and returns the
-	// throttle. Failures before windowStart no longer count.
+	// throttle. Failures before windowStart no longer count, unless the
+	// key's lock ended after windowStart: a key locked lately keeps its
+	// count, so that its locks go on growing.
 	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
 	// ThrottleLock locks the key until the given time.
 	ThrottleLock(ctx context.Context, key string, until time.Time) error

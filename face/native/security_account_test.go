@@ -12,7 +12,9 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -722,5 +724,46 @@ func TestResetEndsTheLoginLock(t *testing.T) {
 		http.StatusNoContent, nil)
 	for _, login := range []string{"vicky", "vicky@corp.example"} {
 		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a brand new passphrase"}}, http.StatusOK, nil)
+	}
+}
+
+// lockClock is a settable clock for tests that wait out locks.
+type lockClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *lockClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *lockClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// TestLocksGoOnGrowing replays a patient guesser who waits out every lock
+// of an account's login and tries again as soon as it ends: the count of
+// failures started over with each 15-minute window, so the locks stopped
+// growing at 8 minutes whatever the longest lock was set to, and six hours
+// gave 214 guesses. A key locked lately keeps its count: the locks double
+// up to the longest.
+func TestLocksGoOnGrowing(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{LockMax: 24 * time.Hour}})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: "the right password 1"})
+	guesses, longest, start := 0, 0, clock.Now()
+	for clock.Now().Sub(start) < 6*time.Hour {
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": fmt.Sprintf("guess %d", guesses)}})
+		guesses++
+		switch res.status {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			wait, _ := strconv.Atoi(res.header.Get("Retry-After"))
+			longest = max(longest, wait)
+			clock.Add(time.Duration(wait+1) * time.Second)
+		default:
+			t.Fatalf("%d %s", res.status, res.body)
+		}
+	}
+	t.Logf("six hours: %d guesses, the longest lock %d s", guesses, longest)
+	if longest <= 15*60 || guesses > 20 {
+		t.Errorf("six hours of guesses: %d, the longest lock %d s", guesses, longest)
 	}
 }

@@ -225,7 +225,14 @@ func testThrottles(t *testing.T, s store.Store) {
 	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.LockedUntil == nil || !th.LockedUntil.Equal(until) || th.Failures != 3 {
 		t.Fatalf("locked throttle: %+v", th)
 	}
-	// A failure after the window starts counting again.
+	// A failure after the window, but within a window of the lock's end,
+	// goes on counting: the locks of a key locked lately go on growing.
+	soon := until.Add(10 * time.Minute)
+	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", soon, soon.Add(-window)); th.Failures != 4 || !th.WindowStart.Equal(base.Add(time.Minute)) {
+		t.Fatalf("a failure soon after the lock: %+v", th)
+	}
+	// A failure after the window and a window after the lock's end starts
+	// counting again.
 	later := base.Add(2 * time.Hour)
 	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", later, later.Add(-window)); th.Failures != 1 || !th.WindowStart.Equal(later) {
 		t.Fatalf("new window: %+v", th)

@@ -57,11 +57,15 @@ ON CONFLICT (user_id, hash) DO UPDATE SET last_seen_at = excluded.last_seen_at;
 SELECT key, failures, window_start, locked_until FROM throttles WHERE key = $1;
 
 -- name: ThrottleFail
--- A failure outside the window starts a new window.
+-- A failure outside the window starts a new window, unless a lock of the
+-- key ended within it: locks go on doubling for a guesser who waits out
+-- each one, instead of starting over with every window.
 INSERT INTO throttles (key, failures, window_start) VALUES ($1, 1, $2)
 ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN throttles.window_start < $3 THEN 1 ELSE throttles.failures + 1 END,
-    window_start = CASE WHEN throttles.window_start < $3 THEN $2 ELSE throttles.window_start END
+    failures = CASE WHEN throttles.window_start < $3 AND (throttles.locked_until IS NULL OR throttles.locked_until < $3)
+        THEN 1 ELSE throttles.failures + 1 END,
+    window_start = CASE WHEN throttles.window_start < $3 AND (throttles.locked_until IS NULL OR throttles.locked_until < $3)
+        THEN $2 ELSE throttles.window_start END
 RETURNING key, failures, window_start, locked_until;
 
 -- name: ThrottleLock
