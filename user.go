@@ -2,6 +2,7 @@ package usher
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -176,6 +177,25 @@ type Identity struct {
 
 // Deleted reports whether the user is soft-deleted.
 func (u *User) Deleted() bool { return u.DeletedAt != nil }
+
+// NameOrHandle is the name a face that keys users by username gives u:
+// its username, or, for an account made without one, "@" and its handle,
+// which is unique among users and no username's shape (none starts with
+// "@"). Two accounts must not share the empty name. KeyOfName finds it.
+func (u *User) NameOrHandle() string {
+	if u.Username == "" && u.Handle != "" {
+		return "@" + u.Handle
+	}
+	return u.Username
+}
+
+// KeyOfName is the key of the account NameOrHandle gave name.
+func KeyOfName(name string) UserKey {
+	if handle, ok := strings.CutPrefix(name, "@"); ok {
+		return UserKey{Handle: handle}
+	}
+	return UserKey{Username: name}
+}
 
 // UserKey finds one user. Exactly one field is set (Provider and ExternUID
 // count as one: an external identity).

@@ -146,12 +146,17 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 // asks: resends, changes of address and secondary addresses share the
 // per-address and per-client counts, so no path mails an address more.
 func (e *env) addressMail(ctx context.Context, addr string) error {
-	limits := []limit{{key: "resend:" + usher.EmailKey(addr), max: resendsPerAddress}}
+	limits := []limit{addressLimit(addr)}
 	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
 		limits = append(limits, limit{key: "resend-client:" + client, max: resendsPerClient})
 	}
 	_, err := e.reserve(ctx, limits)
 	return err
+}
+
+// addressLimit is the count of codes mailed to addr, whoever asks.
+func addressLimit(addr string) limit {
+	return limit{key: "resend:" + usher.EmailKey(addr), max: resendsPerAddress}
 }
 
 // resendsPerAddress and resendsPerClient bound the confirmation mail one

@@ -252,14 +252,11 @@ func (e *env) revokeServiceAccountTokens(ctx context.Context, tx store.Tx, u *us
 	if err := lockUser(ctx, tx, u.ID); err != nil {
 		return err
 	}
-	keys, err := tx.KeyList(ctx, u.ID)
+	keys, err := deleteKeys(ctx, tx, u.ID)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := tx.KeyDelete(ctx, k.ID); err != nil {
-			return err
-		}
 		if err := e.record(ctx, tx, now, event{action: "ssh_key.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
 			meta: map[string]string{"key_id": strconv.FormatInt(k.ID, 10), "fingerprint": k.Fingerprint, "team": team.Handle,
 				"reason": reason}}); err != nil {

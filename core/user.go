@@ -73,7 +73,7 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 		// A code mailed at creation counts as a resend does, per address:
 		// making and deleting an account with someone's address in a loop
 		// (a user.create and user.delete rule) mailed them each time.
-		if _, err := s.reserve(ctx, []limit{{key: "resend:" + usher.EmailKey(in.Email), max: resendsPerAddress}}); err != nil {
+		if _, err := s.reserve(ctx, []limit{addressLimit(in.Email)}); err != nil {
 			return nil, err
 		}
 	}

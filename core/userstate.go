@@ -138,16 +138,23 @@ func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time)
 	// So would an SSH key, a way in through whatever trusts usher's keys,
 	// added perhaps by whoever the deletion meant to stop; deleting it
 	// also frees its fingerprint for a newcomer's key.
-	keys, err := tx.KeyList(ctx, u.ID)
+	_, err := deleteKeys(ctx, tx, u.ID)
+	return err
+}
+
+// deleteKeys deletes the SSH keys of the user and returns them, for the
+// caller to record.
+func deleteKeys(ctx context.Context, tx store.Tx, userID int64) ([]*usher.SSHKey, error) {
+	keys, err := tx.KeyList(ctx, userID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, k := range keys {
 		if err := tx.KeyDelete(ctx, k.ID); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return keys, nil
 }
 
 // Undelete restores a soft-deleted user. Its revoked tokens stay revoked,

@@ -96,7 +96,7 @@ func (h *Handler) groupUsers(w http.ResponseWriter, r *http.Request) error {
 	}{[]memberJSON{}}
 	err = h.eachMember(r, ref, func(m *usher.Membership) {
 		if m.User != nil && m.User.Kind != usher.KindServiceAccount {
-			out.Users = append(out.Users, memberJSON{ID: m.User.UUID, Username: username(m.User), Permission: string(m.Level)})
+			out.Users = append(out.Users, memberJSON{ID: m.User.UUID, Username: m.User.NameOrHandle(), Permission: string(m.Level)})
 		}
 	})
 	if err != nil {

@@ -154,7 +154,7 @@ func (h *Handler) aclUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, aclUserJSON{UserID: u.UUID, Username: username(u), Groups: groupNames(ms)})
+	return web.WriteJSON(w, http.StatusOK, aclUserJSON{UserID: u.UUID, Username: u.NameOrHandle(), Groups: groupNames(ms)})
 }
 
 // version answers the running version.

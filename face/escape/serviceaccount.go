@@ -24,7 +24,7 @@ func (h *Handler) serviceAccounts(r *http.Request, team usher.GroupRef) ([]servi
 			return nil, err
 		}
 		for _, u := range page.Items {
-			out = append(out, serviceAccountJSON{ID: u.UUID, Username: username(u), Name: u.Name})
+			out = append(out, serviceAccountJSON{ID: u.UUID, Username: u.NameOrHandle(), Name: u.Name})
 		}
 		if page.Next == nil {
 			return out, nil

@@ -105,7 +105,7 @@ func (h *Handler) getTeam(w http.ResponseWriter, r *http.Request) error {
 	out.Members = map[string]memberJSON{}
 	err = h.eachMember(r, teamRef(r), func(m *usher.Membership) {
 		if m.User != nil && m.User.Kind != usher.KindServiceAccount {
-			out.Members[username(m.User)] = memberJSON{ID: m.User.UUID, Username: username(m.User), Permission: string(m.Level)}
+			out.Members[m.User.NameOrHandle()] = memberJSON{ID: m.User.UUID, Username: m.User.NameOrHandle(), Permission: string(m.Level)}
 		}
 	})
 	if err != nil {

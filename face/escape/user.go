@@ -37,7 +37,7 @@ const (
 // toUserJSON converts a user, with its memberships when they were read. A
 // plan is named only: plan gives its capabilities when known.
 func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
-	out := userJSON{ID: u.UUID, Username: username(u), Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+	out := userJSON{ID: u.UUID, Username: u.NameOrHandle(), Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		Description: u.Bio, Activated: u.State == usher.StateActive, IsConfirmed: u.EmailConfirmedAt != nil,
 		Provider: providerEmail, Plan: planJSON{Name: u.Plan}, Groups: toGroupsJSON(ms)}
 	switch {
@@ -47,30 +47,15 @@ func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
 		out.Provider, out.ProviderID = u.Identities[0].Provider, u.Identities[0].ExternUID
 	}
 	if u.AvatarETag != "" {
-		out.AvatarURL = Prefix + "/users/" + url.PathEscape(username(u)) + "/avatar/?v=" + url.QueryEscape(u.AvatarETag)
+		out.AvatarURL = Prefix + "/users/" + url.PathEscape(u.NameOrHandle()) + "/avatar/?v=" + url.QueryEscape(u.AvatarETag)
 	}
 	return out
 }
 
-// userKey is the user a path names by username.
+// userKey is the user a path names by username (or, for an account
+// without one, usher.KeyOfName's "@" and handle).
 func userKey(r *http.Request) usher.UserKey {
-	name := r.PathValue("username")
-	if handle, ok := strings.CutPrefix(name, "@"); ok {
-		return usher.UserKey{Handle: handle}
-	}
-	return usher.UserKey{Username: name}
-}
-
-// username is the name Escape knows u by: its username, or, for an account
-// made without one (as Corteza makes them), "@" and its handle, which is
-// unique among users and no username can be (none starts with "@"). Escape
-// keys a team's members and a service's ACLs by this name: two accounts
-// must not share the empty one.
-func username(u *usher.User) string {
-	if u.Username == "" && u.Handle != "" {
-		return "@" + u.Handle
-	}
-	return u.Username
+	return usher.KeyOfName(r.PathValue("username"))
 }
 
 // writeUser answers with one user, its groups and its plan.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -65,7 +64,7 @@ var userKinds = []usher.UserKind{usher.KindNormal, usher.KindBot}
 // toUserJSON is u as Lenses shows it, with its memberships of groups.
 func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
 	out := userJSON{
-		Name: userName(u), DisplayName: u.DisplayName, LRN: userLRN(userName(u)), ID: strconv.FormatInt(u.ID, 10),
+		Name: u.NameOrHandle(), DisplayName: u.DisplayName, LRN: userLRN(u.NameOrHandle()), ID: strconv.FormatInt(u.ID, 10),
 		CreatedAt: u.CreatedAt.UTC(), Groups: make([]compactGroupJSON, 0, len(ms)),
 		Profile: profileJSON{FullName: u.Name, EmailAddress: u.Email}, IsAdmin: u.Admin, Metadata: u.Metadata,
 	}
@@ -123,22 +122,9 @@ var keyFields = map[string]string{"username": "name"}
 // change no user before it looks, and the answer does not tell whether
 // the user exists.
 func userKey(r *http.Request) usher.UserKey {
-	name := r.PathValue("name")
-	if handle, ok := strings.CutPrefix(name, "@"); ok {
-		return usher.UserKey{Handle: handle, Kinds: userKinds}
-	}
-	return usher.UserKey{Username: name, Kinds: userKinds}
-}
-
-// userName is the name Lenses knows u by, in its lrn too: its username,
-// or, for an account made without one (as Corteza makes them), "@" and its
-// handle, unique among users and no username's shape. Two such accounts
-// must not share the empty name.
-func userName(u *usher.User) string {
-	if u.Username == "" && u.Handle != "" {
-		return "@" + u.Handle
-	}
-	return u.Username
+	key := usher.KeyOfName(r.PathValue("name"))
+	key.Kinds = userKinds
+	return key
 }
 
 // listUsers returns every user, as Lenses does: its list has no pages.

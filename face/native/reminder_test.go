@@ -123,11 +123,7 @@ func TestReminderCreatorLosesTheAssigneesMail(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	vic, _ := b.mustPrincipal(t, "vic", false)
-	var role groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "planner"}}, http.StatusCreated, &role)
-	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
-		body: map[string]any{"rules": []map[string]string{{"resource": "reminder", "operation": "write", "access": "allow"}}}}, http.StatusOK, nil)
-	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, http.StatusOK, nil)
+	role := b.mustRole(t, "planner", []*usher.User{b.user}, usher.Rule{Resource: "reminder", Operation: "write", Access: usher.Allow})
 	far := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
 	var rem struct{ ID int64 }
 	b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok, body: map[string]any{
