@@ -2,12 +2,14 @@ package usher
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
 // Mail is an e-mail in the outbox. Mails are written in the same transaction
-// as the change that causes them and delivered afterwards, with retries; a
-// failed delivery never loses one.
+// as the change that causes them and delivered afterwards, with retries. A
+// mail is given up only when the recipient's server refuses it for good
+// (ErrUndeliverable) or it is still undelivered after the policy's time.
 type Mail struct {
 	ID   int64
 	Kind string // what it is for: "confirm", "reset", ...
@@ -27,9 +29,17 @@ type Mail struct {
 }
 
 // Transport delivers one mail. Implementations live in package mail.
+//
+// Send's error matches ErrUndeliverable when trying again cannot deliver
+// the mail as it is: its recipient's address is not one, or the server
+// answered that the mailbox does not exist or takes no mail. Any other
+// error is taken for passing.
 type Transport interface {
 	Send(ctx context.Context, m *Mail) error
 }
+
+// ErrUndeliverable marks a delivery that failed for good: see Transport.
+var ErrUndeliverable = errors.New("undeliverable")
 
 // Letter is the text of a mail in one language.
 type Letter struct {

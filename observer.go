@@ -9,9 +9,9 @@ type Observer interface {
 	// Lockout is told that failed log-ins locked a key: scope is
 	// LockoutAccount or LockoutAddress.
 	Lockout(scope string)
-	// Mail is told that a delivery of a mail of kind was tried: sent, or
-	// failed and to be retried.
-	Mail(kind string, sent bool)
+	// Mail is told that a delivery of a mail of kind was tried, and its
+	// outcome: MailSent, MailFailed or MailGivenUp.
+	Mail(kind, outcome string)
 	// Script is told that a run of a script on trigger ended with outcome:
 	// ok, refused or failed.
 	Script(trigger Trigger, outcome string)
@@ -19,6 +19,13 @@ type Observer interface {
 	// the cache (hit) or read from the store.
 	TokenCache(hit bool)
 }
+
+// The outcomes of a delivery an Observer is told of.
+const (
+	MailSent    = "sent"
+	MailFailed  = "failed"   // to be tried again later
+	MailGivenUp = "given_up" // failed, and not to be tried again: see ErrUndeliverable
+)
 
 // The methods of log-in an Observer is told of.
 const (

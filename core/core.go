@@ -70,6 +70,7 @@ type Policy struct {
 	ResetAnswerFloor  time.Duration // a reset request takes at least this long, whatever the address
 	MailRetryBase     time.Duration // the first retry of a failed delivery
 	MailRetryMax      time.Duration // the longest wait between retries
+	MailGiveUp        time.Duration // how long after it was queued a mail still failing is given up
 	KeepEnded         time.Duration // how long housekeeping keeps ended tokens and sessions, done script runs and sent mail
 	MaxFailuresPerKey int           // failed log-ins per account within FailureWindow before a lock
 	MaxFailuresPerIP  int           // failed log-ins per client address within FailureWindow before a lock
@@ -119,6 +120,7 @@ func DefaultPolicy() Policy {
 		ResetAnswerFloor:     250 * time.Millisecond,
 		MailRetryBase:        30 * time.Second,
 		MailRetryMax:         time.Hour,
+		MailGiveUp:           5 * 24 * time.Hour,
 		KeepEnded:            30 * 24 * time.Hour,
 		MaxFailuresPerKey:    5,
 		MaxFailuresPerIP:     50,
@@ -155,7 +157,7 @@ func withDefaults(p Policy) Policy {
 		{&p.SessionTTL, &d.SessionTTL}, {&p.JWTTTL, &d.JWTTTL}, {&p.ImpersonationTTL, &d.ImpersonationTTL},
 		{&p.ConfirmTTL, &d.ConfirmTTL}, {&p.ResetTTL, &d.ResetTTL}, {&p.ResetTicketTTL, &d.ResetTicketTTL},
 		{&p.RedeemTTL, &d.RedeemTTL}, {&p.ExchangeTTL, &d.ExchangeTTL}, {&p.ResetAnswerFloor, &d.ResetAnswerFloor}, {&p.MailRetryBase, &d.MailRetryBase},
-		{&p.MailRetryMax, &d.MailRetryMax}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
+		{&p.MailRetryMax, &d.MailRetryMax}, {&p.MailGiveUp, &d.MailGiveUp}, {&p.FailureWindow, &d.FailureWindow}, {&p.LockBase, &d.LockBase},
 		{&p.LockMax, &d.LockMax}, {&p.ScriptTimeout, &d.ScriptTimeout}, {&p.KeepEnded, &d.KeepEnded},
 	} {
 		if *f.v == 0 {

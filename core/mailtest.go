@@ -57,14 +57,14 @@ func (o *Outbox) Test(ctx context.Context, to string) (*usher.MailTest, error) {
 			Body:      "This mail was sent from usher's console to check the mail settings. Nothing needs to be done.\n",
 			CreatedAt: o.now()})
 	}
-	o.observe.Mail("test", err == nil)
-	meta := map[string]string{"outcome": "sent"}
+	meta := map[string]string{"outcome": usher.MailSent}
 	if err != nil {
 		out.Error = err.Error()
-		meta = map[string]string{"outcome": "failed", "error": truncate(out.Error, 500)}
+		meta = map[string]string{"outcome": usher.MailFailed, "error": truncate(out.Error, 500)}
 	} else {
 		out.Sent = true
 	}
+	o.observe.Mail("test", meta["outcome"])
 	if err := o.recordAlone(ctx, event{action: "mail.test", resourceType: "mail", resourceID: to, meta: meta}); err != nil {
 		return nil, err
 	}

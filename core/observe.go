@@ -7,7 +7,7 @@ type nopObserver struct{}
 
 func (nopObserver) Login(string, string)         {}
 func (nopObserver) Lockout(string)               {}
-func (nopObserver) Mail(string, bool)            {}
+func (nopObserver) Mail(string, string)          {}
 func (nopObserver) Script(usher.Trigger, string) {}
 func (nopObserver) TokenCache(bool)              {}
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,8 +67,9 @@ const claimLease = 2 * time.Minute
 
 // DeliverDue sends the mails that are due, at most limit of them, and
 // returns how many were sent and how many failed. A failed mail is tried
-// again later, with the wait doubling up to the policy's maximum; it is
-// never dropped.
+// again later, with the wait doubling up to the policy's maximum, until
+// it is given up (see giveUp): when the recipient's server refuses it for
+// good, or when it is still undelivered MailGiveUp after it was queued.
 //
 // Errors: only the store's; delivery failures are counted, not returned.
 func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, err error) {
@@ -85,9 +88,9 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 			err = o.transport.Send(ctx, m)
 		}
 		at := o.now()
-		o.observe.Mail(m.Kind, err == nil)
 		if err == nil {
 			sent++
+			o.observe.Mail(m.Kind, usher.MailSent)
 			if err := o.store.OutboxSent(ctx, m.ID, at); err != nil {
 				return sent, failed, err
 			}
@@ -95,6 +98,14 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 		}
 		failed++
 		attempts := m.Attempts + 1
+		if reason := o.giveUpReason(m, at, err); reason != "" {
+			o.observe.Mail(m.Kind, usher.MailGivenUp)
+			if err := o.giveUp(ctx, m, at, attempts, reason, err); err != nil {
+				return sent, failed, err
+			}
+			continue
+		}
+		o.observe.Mail(m.Kind, usher.MailFailed)
 		next := at.Add(o.retryAfter(attempts))
 		o.log.WarnContext(ctx, "mail delivery failed", "mail_id", m.ID, "kind", m.Kind, "attempts", attempts,
 			"retry_at", next, "err", err)
@@ -103,6 +114,50 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 		}
 	}
 	return sent, failed, nil
+}
+
+// giveUpReason says why a mail whose delivery at at failed with err is
+// given up — "refused" when the recipient's server refused it for good,
+// "expired" when it has waited MailGiveUp since it was queued — or ""
+// when it is to be tried again.
+func (o *Outbox) giveUpReason(m *usher.Mail, at time.Time, err error) string {
+	switch {
+	case errors.Is(err, usher.ErrUndeliverable):
+		return "refused"
+	case at.Sub(m.CreatedAt) >= o.policy.MailGiveUp:
+		return "expired"
+	}
+	return ""
+}
+
+// giveUp deletes a mail that will not be delivered, the codes in its body
+// with it, and records why in the audit log: against the account whose
+// primary address it was for, or, for an address no account has (an
+// invitation, a reset asked for an unknown address), naming only the
+// address's domain, as the request that queued it did. The log line has
+// the server's whole answer.
+func (o *Outbox) giveUp(ctx context.Context, m *usher.Mail, at time.Time, attempts int, reason string, cause error) error {
+	o.log.ErrorContext(ctx, "mail given up", "mail_id", m.ID, "kind", m.Kind, "attempts", attempts,
+		"queued_at", m.CreatedAt, "reason", reason, "err", cause)
+	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
+	return o.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.OutboxDrop(ctx, m.ID); err != nil {
+			return err
+		}
+		ev := event{action: "mail.given_up", resourceType: "mail", resourceID: strconv.FormatInt(m.ID, 10),
+			meta: map[string]string{"kind": m.Kind, "reason": reason, "attempts": strconv.Itoa(attempts),
+				"queued_at": m.CreatedAt.UTC().Format(time.RFC3339)}}
+		switch u, err := tx.UserGet(ctx, usher.UserKey{Email: m.To}); {
+		case err == nil:
+			ev.resourceType, ev.resourceID = "user", strconv.FormatInt(u.ID, 10)
+			ev.meta["mail_id"] = strconv.FormatInt(m.ID, 10)
+		case errors.Is(err, usher.ErrNotFound):
+			_, ev.meta["email_domain"], _ = strings.Cut(usher.EmailKey(m.To), "@")
+		default:
+			return err
+		}
+		return o.record(sys, tx, at, ev)
+	})
 }
 
 // retryAfter is the wait after the given number of failed attempts.

@@ -267,10 +267,38 @@ func (s *SMTP) Send(ctx context.Context, m *usher.Mail) error {
 		return nil
 	case ctx.Err() != nil:
 		return fmt.Errorf("mail: sending via %s: %w", s.addr(), ctx.Err())
+	case refusedForGood(err):
+		return fmt.Errorf("mail: sending via %s: %w: %w", s.addr(), usher.ErrUndeliverable, err)
 	case err != nil:
 		return fmt.Errorf("mail: sending via %s: %w", s.addr(), err)
 	}
 	return nil
+}
+
+// refusedForGood reports whether err is the server's permanent refusal
+// of the mail's recipient: a 5xx reply to RCPT TO, or at the end of the
+// message, with an enhanced status code (RFC 3463) saying that the
+// address or its mailbox cannot take mail, now or later: no such mailbox
+// (5.1.1), domain (5.1.2) or syntax (5.1.3), moved away (5.1.6), a domain
+// that takes no mail (5.1.10, RFC 7505), a mailbox disabled (5.2.1) or
+// full for good (5.2.2). Any other refusal — no enhanced code, relaying
+// denied (5.7.1), a sender refused (5.1.7, 5.1.8: a server may say so at
+// RCPT TO), authentication required — may come of usher's settings or
+// its server's, which fail every mail until the operator mends them, and
+// is tried again.
+func refusedForGood(err error) bool {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode()/100 != 5 {
+		return false
+	}
+	if se.Reason != gomail.ErrSMTPRcptTo && se.Reason != gomail.ErrSMTPDataClose {
+		return false
+	}
+	switch se.EnhancedStatusCode() {
+	case "5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1", "5.2.2":
+		return true
+	}
+	return false
 }
 
 // message builds the message that carries m.
@@ -280,7 +308,7 @@ func (s *SMTP) message(m *usher.Mail) (*gomail.Msg, error) {
 	from := s.from
 	msg.FromMailAddress(&from)
 	if err := msg.To(m.To); err != nil {
-		return nil, fmt.Errorf("mail: recipient of mail %d: %w", m.ID, err)
+		return nil, fmt.Errorf("mail: recipient of mail %d: %w: %w", m.ID, usher.ErrUndeliverable, err)
 	}
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(s.messageID(m))

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +227,9 @@ func TestSMTPSendRefused(t *testing.T) {
 			if strings.Contains(err.Error(), password) {
 				t.Errorf("Send error %q shows the password", err)
 			}
+			if errors.Is(err, usher.ErrUndeliverable) {
+				t.Errorf("Send error %q is marked undeliverable: the settings are at fault, not the mail", err)
+			}
 			if n := len(srv.Messages()); n != 0 {
 				t.Errorf("server received %d messages, want none", n)
 			}
@@ -269,14 +274,57 @@ func TestSMTPSendTemporaryFailure(t *testing.T) {
 
 	for i := range 2 {
 		err := tr.Send(t.Context(), newMail())
-		if err == nil || !strings.Contains(err.Error(), "451") {
-			t.Fatalf("attempt %d: Send error = %v, want the server's 451", i+1, err)
+		if err == nil || !strings.Contains(err.Error(), "451") || errors.Is(err, usher.ErrUndeliverable) {
+			t.Fatalf("attempt %d: Send error = %v, want the server's 451, to be tried again", i+1, err)
 		}
 	}
 	if err := tr.Send(t.Context(), newMail()); err != nil {
 		t.Fatalf("attempt 3: Send: %v", err)
 	}
 	wait(t, srv, 1)
+}
+
+// TestSMTPSendUndeliverable: a refusal of the recipient is marked
+// usher.ErrUndeliverable, for the outbox to give the mail up, only when
+// the server says for good that the address or its mailbox takes no
+// mail; a refusal that may come of the settings (relaying, the sender),
+// one without an enhanced code and a temporary one are tried again.
+func TestSMTPSendUndeliverable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code     int
+		enhanced string
+		want     bool
+	}{
+		{550, "5.1.1", true},  // no such mailbox
+		{550, "5.1.2", true},  // no such domain
+		{556, "5.1.10", true}, // null MX
+		{550, "5.2.1", true},  // mailbox disabled
+		{552, "5.2.2", true},  // mailbox full for good
+		{554, "5.7.1", false}, // relaying denied: the settings
+		{553, "5.1.8", false}, // the sender refused, said at RCPT TO
+		{550, "", false},      // no enhanced code: cannot tell
+		{450, "4.2.1", false}, // temporary
+		{452, "4.2.2", false}, // full for now
+		{550, "5.2.3", false}, // too large: not the address's fault
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d %s", tt.code, tt.enhanced), func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.New(t)
+			srv.RefuseRecipient("alice@example.org", tt.code, tt.enhanced)
+			err := mustNewSMTP(t, srv).Send(t.Context(), newMail())
+			if err == nil || !strings.Contains(err.Error(), strconv.Itoa(tt.code)) {
+				t.Fatalf("Send error = %v, want the server's %d", err, tt.code)
+			}
+			if got := errors.Is(err, usher.ErrUndeliverable); got != tt.want {
+				t.Errorf("errors.Is(%q, ErrUndeliverable) = %v, want %v", err, got, tt.want)
+			}
+			if n := len(srv.Messages()); n != 0 {
+				t.Errorf("server received %d messages, want none", n)
+			}
+		})
+	}
 }
 
 func TestSMTPSendRecipient(t *testing.T) {
@@ -287,8 +335,8 @@ func TestSMTPSendRecipient(t *testing.T) {
 	m.To = "not an address"
 
 	err := tr.Send(t.Context(), m)
-	if err == nil || !strings.Contains(err.Error(), "recipient") {
-		t.Fatalf("Send error = %v, want one about the recipient", err)
+	if err == nil || !strings.Contains(err.Error(), "recipient") || !errors.Is(err, usher.ErrUndeliverable) {
+		t.Fatalf("Send error = %v, want one about the recipient, marked undeliverable", err)
 	}
 }
 

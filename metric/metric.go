@@ -34,7 +34,7 @@ func NewObserver(reg prometheus.Registerer) *Observer {
 		logins: counter("usher_logins_total", "Log-ins by method (password, oauth, service_account) and outcome "+
 			"(success, invalid_credentials, refused, locked, busy, invalid, error).", "method", "outcome"),
 		lockouts: counter("usher_login_lockouts_total", "Keys locked by failed log-ins, by scope (account, address).", "scope"),
-		mails:    counter("usher_mail_deliveries_total", "Mail deliveries tried, by outcome (sent, failed: to be retried).", "outcome"),
+		mails:    counter("usher_mail_deliveries_total", "Mail deliveries tried, by outcome (sent; failed: to be retried; given_up: failed, not to be retried).", "outcome"),
 		scripts: counter("usher_script_runs_total", "Automation script runs by trigger and outcome (ok, refused, failed).",
 			"trigger", "outcome"),
 		tokenCache: counter("usher_token_cache_lookups_total", "Credential checks answered from the cache (hit) or read "+
@@ -50,13 +50,7 @@ func (o *Observer) Lockout(scope string) { o.lockouts.WithLabelValues(scope).Inc
 
 // Mail counts a delivery; the kind of mail is not a label, to keep the
 // series few.
-func (o *Observer) Mail(_ string, sent bool) {
-	outcome := "sent"
-	if !sent {
-		outcome = "failed"
-	}
-	o.mails.WithLabelValues(outcome).Inc()
-}
+func (o *Observer) Mail(_, outcome string) { o.mails.WithLabelValues(outcome).Inc() }
 
 // Script counts a script run.
 func (o *Observer) Script(trigger usher.Trigger, outcome string) {

@@ -243,6 +243,8 @@ type Tx interface {
 	OutboxSent(ctx context.Context, id int64, at time.Time) error
 	// OutboxFailed records a failed attempt and when to try again.
 	OutboxFailed(ctx context.Context, id int64, attempts int, next time.Time, lastError string) error
+	// OutboxDrop deletes a mail that will not be delivered, body and all.
+	OutboxDrop(ctx context.Context, id int64) error
 	// OutboxGet returns one mail.
 	OutboxGet(ctx context.Context, id int64) (*usher.Mail, error)
 

@@ -159,6 +159,8 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 		"(default: the directory DATABASE.blobs next to a SQLite file, ./usher-blobs for PostgreSQL)")
 	f.IntVar(&p.MaxAttachmentBytes, "max-upload", p.MaxAttachmentBytes, "largest file an upload may carry, in bytes")
 	f.DurationVar(&sc.outboxEvery, "outbox-interval", 10*time.Second, "how often queued and retried mail is looked at")
+	f.DurationVar(&p.MailGiveUp, "mail-give-up", p.MailGiveUp, "how long after it was queued a mail that still fails "+
+		"is given up (a mail the recipient's server refuses for good is given up at once)")
 	f.DurationVar(&p.KeepEnded, "keep-ended", p.KeepEnded, "how long revoked and expired tokens and sessions, finished script runs "+
 		"and sent mail are kept before housekeeping deletes them (no API shows them)")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
@@ -198,6 +200,9 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 	start := time.Now()
 	if sc.policy.KeepEnded < 0 {
 		return fmt.Errorf("--keep-ended: %v is negative: housekeeping would delete tokens before they end", sc.policy.KeepEnded)
+	}
+	if sc.policy.MailGiveUp <= 0 {
+		return fmt.Errorf("--mail-give-up: %v: give a positive time, such as 120h", sc.policy.MailGiveUp)
 	}
 	proxies, err := web.ParseProxies(sc.trustedProxies)
 	if err != nil {

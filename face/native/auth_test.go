@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,6 +304,72 @@ func TestMailRetries(t *testing.T) {
 	}
 	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}); res.status != http.StatusOK {
 		t.Fatalf("the retried code does not confirm: %d", res.status)
+	}
+}
+
+// TestMailGivenUp: a mail the recipient's server refuses for good (no such
+// mailbox) is given up at its first attempt, and one that fails for any
+// other reason when it has waited the policy's MailGiveUp; either is
+// deleted, body and code, and the audit log says so against the account.
+// The mail after it is still delivered. Before, both were tried again
+// every hour for as long as usher ran.
+func TestMailGivenUp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		code        int
+		enhanced    string
+		reason      string
+		fewestTries int
+	}{
+		{"no such mailbox", 550, "5.1.1", "refused", 1},
+		{"relaying denied, until it expires", 554, "5.7.1", "expired", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupMail(t, core.Policy{MailRetryBase: 20 * time.Millisecond, MailRetryMax: 50 * time.Millisecond,
+				MailGiveUp: 400 * time.Millisecond})
+			b.smtp.RefuseRecipient("gone@example.com", tt.code, tt.enhanced)
+			res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+				"username": "gone", "email": "gone@example.com", "password": "gone's long passphrase"}})
+			if res.status != http.StatusCreated {
+				t.Fatalf("signup: %d %s", res.status, res.body)
+			}
+			var u struct{ ID int64 }
+			res.decode(t, &u)
+			waitFor(t, func() bool {
+				_, err := b.env.Store.OutboxGet(context.Background(), 1)
+				return errors.Is(err, usher.ErrNotFound)
+			})
+			res = b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/audit?action=mail.given_up&resource=user:%d", u.ID),
+				token: b.adminTok})
+			var audit struct {
+				Items []struct {
+					ActorKind string            `json:"actor_kind"`
+					Meta      map[string]string `json:"meta"`
+				} `json:"items"`
+			}
+			res.decode(t, &audit)
+			if res.status != http.StatusOK || len(audit.Items) != 1 {
+				t.Fatalf("audit: %d %s", res.status, res.body)
+			}
+			e := audit.Items[0]
+			if tries, _ := strconv.Atoi(e.Meta["attempts"]); e.Meta["reason"] != tt.reason || e.Meta["kind"] != "confirm" ||
+				tries < tt.fewestTries || (tt.reason == "refused" && tries != 1) || e.ActorKind != "system" {
+				t.Fatalf("audit event: %+v", e)
+			}
+			if n := len(b.smtp.Messages()); n != 0 {
+				t.Fatalf("the server received %d messages", n)
+			}
+			// The next mail goes out as ever.
+			res = b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+				"username": "kept", "email": "kept@example.com", "password": "kept's long passphrase"}})
+			if res.status != http.StatusCreated {
+				t.Fatalf("signup: %d %s", res.status, res.body)
+			}
+			b.nextMail(t, 1, "kept@example.com")
+		})
 	}
 }
 

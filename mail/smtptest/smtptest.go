@@ -53,6 +53,7 @@ type Server struct {
 	msgs     []Message
 	arrived  chan struct{} // closed, and replaced, when a message arrives
 	failNext int
+	refused  map[string]*smtp.SMTPError // by recipient
 	closed   bool
 }
 
@@ -182,6 +183,25 @@ func (s *Server) FailNext(n int) {
 	s.failNext = n
 }
 
+// RefuseRecipient makes the server answer RCPT TO for addr with code and
+// the enhanced status code enhanced ("5.1.1"; "" for none), as a server
+// without that mailbox, or one that will not relay to it, would.
+func (s *Server) RefuseRecipient(addr string, code int, enhanced string) {
+	reply := &smtp.SMTPError{Code: code, EnhancedCode: smtp.NoEnhancedCode,
+		Message: fmt.Sprintf("smtptest: %s refused, as asked by RefuseRecipient", addr)}
+	if enhanced != "" {
+		if _, err := fmt.Sscanf(enhanced, "%d.%d.%d", &reply.EnhancedCode[0], &reply.EnhancedCode[1], &reply.EnhancedCode[2]); err != nil {
+			panic("smtptest: RefuseRecipient: enhanced status code " + enhanced + ": " + err.Error())
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]*smtp.SMTPError{}
+	}
+	s.refused[addr] = reply
+}
+
 // Messages returns the messages received so far, oldest first.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -288,8 +308,14 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-// Rcpt adds a recipient.
+// Rcpt adds a recipient, or refuses it if RefuseRecipient asked to.
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.srv.mu.Lock()
+	reply := ss.srv.refused[to]
+	ss.srv.mu.Unlock()
+	if reply != nil {
+		return reply
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }

@@ -152,6 +152,15 @@ func (c *conn) OutboxFailed(ctx context.Context, id int64, attempts int, next ti
 	return affected(res)
 }
 
+// OutboxDrop deletes a mail given up.
+func (c *conn) OutboxDrop(ctx context.Context, id int64) error {
+	res, err := c.exec(ctx, "OutboxDrop", id)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
 // OutboxGet returns one mail.
 func (c *conn) OutboxGet(ctx context.Context, id int64) (*usher.Mail, error) {
 	m, err := scanMail(c.queryRow(ctx, "OutboxByID", id))

@@ -157,6 +157,16 @@ func testOutbox(t *testing.T, s store.Store) {
 	if len(due) != 2 || due[0].Kind != "reset" || due[1].Kind != "later" {
 		t.Fatalf("retry claim: %v", due)
 	}
+	// A mail given up is gone, body and all, and claimed no more.
+	if err := s.OutboxDrop(ctx, due[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.OutboxGet(ctx, due[0].ID)
+	wantNotFound(t, err)
+	wantNotFound(t, s.OutboxDrop(ctx, due[0].ID))
+	if due, _ := s.OutboxClaim(ctx, base.Add(4*time.Hour), base.Add(5*time.Hour), 10); len(due) != 1 || due[0].Kind != "later" {
+		t.Fatalf("claim after a drop: %v", due)
+	}
 	_, err = s.OutboxGet(ctx, 9999)
 	wantNotFound(t, err)
 }

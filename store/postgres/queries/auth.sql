@@ -40,6 +40,9 @@ UPDATE outbox SET sent_at = $1, body = '', attempts = attempts + 1, last_error =
 -- name: OutboxFailed
 UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4;
 
+-- name: OutboxDrop
+DELETE FROM outbox WHERE id = $1;
+
 -- name: OutboxByID
 SELECT {{mail_columns}} FROM outbox WHERE id = $1;
 
