@@ -138,11 +138,12 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 			return err
 		}
 		now := g.now()
-		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {
+		changes, err := markServiceAccountDeleted(ctx, tx, u.ID, now)
+		if err != nil {
 			return err
 		}
 		return g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			changes: map[string]usher.Change{"deleted_at": {New: now}}, meta: map[string]string{"team": a.group.Handle}})
+			changes: changes, meta: map[string]string{"team": a.group.Handle}})
 	})
 }
 
@@ -315,11 +316,12 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 			}
 			continue
 		}
-		if _, err := tx.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.UpdatedAt = now; return markDeleted(ctx, tx, u, now) }); err != nil {
+		changes, err := markServiceAccountDeleted(ctx, tx, u.ID, now)
+		if err != nil {
 			return err
 		}
 		if err := g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			changes: map[string]usher.Change{"deleted_at": {New: now}}, meta: map[string]string{"team": team.Handle, "reason": "team_deleted"}}); err != nil {
+			changes: changes, meta: map[string]string{"team": team.Handle, "reason": "team_deleted"}}); err != nil {
 			return err
 		}
 	}
@@ -340,4 +342,17 @@ func serviceAccountsOf(ctx context.Context, tx store.Tx, team *usher.Group) ([]*
 		return nil
 	})
 	return out, err
+}
+
+// markServiceAccountDeleted soft-deletes the service account with markDeleted
+// and writes it, returning the changes to record.
+func markServiceAccountDeleted(ctx context.Context, tx store.Tx, id int64, now time.Time) (map[string]usher.Change, error) {
+	var changes map[string]usher.Change
+	_, err := tx.UserUpdate(ctx, id, func(u *usher.User) error {
+		u.UpdatedAt = now
+		var err error
+		changes, err = markDeleted(ctx, tx, u, now)
+		return err
+	})
+	return changes, err
 }

@@ -63,10 +63,11 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, now); err != nil {
 			return nil, err
 		}
-		if err := markDeleted(ctx, tx, u, now); err != nil {
+		changes, err := markDeleted(ctx, tx, u, now)
+		if err != nil {
 			return nil, err
 		}
-		return map[string]usher.Change{"deleted_at": {New: now}}, s.fire(ctx, tx, usher.TriggerUserAfterDelete, userSubject(u))
+		return changes, s.fire(ctx, tx, usher.TriggerUserAfterDelete, userSubject(u))
 	}))
 	if dropped {
 		s.rules.changed()
@@ -122,24 +123,38 @@ func errLastOwner(team *usher.Group) error {
 // markDeleted soft-deletes u, which the caller writes, and ends every
 // credential it holds: its tokens are revoked, its SSH keys, mailed codes
 // and log-in handles deleted, and the JWTs issued before now stay refused
-// should it be restored.
-func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) error {
+// should it be restored. It unlinks u's external identities, as deletion
+// frees u's username and address: the person's next log-in through the
+// provider finds no account, and makes one where sign-up is open, as it
+// would had the account been purged (a blocked account keeps its
+// identities, and refuses them). It returns the changes to record.
+func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time) (map[string]usher.Change, error) {
 	u.DeletedAt, u.CredentialsSince = &now, &now
 	if _, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID}, now); err != nil {
-		return err
+		return nil, err
 	}
 	// A code mailed before, or a log-in's handle on a session, would
 	// otherwise work again once the account is undeleted.
 	for _, kind := range slices.Concat(mailCodeKinds, []usher.CodeKind{usher.CodeRedeem, usher.CodeExchange}) {
 		if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// So would an SSH key, a way in through whatever trusts usher's keys,
 	// added perhaps by whoever the deletion meant to stop; deleting it
 	// also frees its fingerprint for a newcomer's key.
-	_, err := deleteKeys(ctx, tx, u.ID)
-	return err
+	if _, err := deleteKeys(ctx, tx, u.ID); err != nil {
+		return nil, err
+	}
+	changes := map[string]usher.Change{"deleted_at": {New: now}}
+	for _, id := range u.Identities {
+		if err := tx.IdentityDelete(ctx, u.ID, id.Provider); err != nil {
+			return nil, err
+		}
+		changes["identity."+id.Provider] = usher.Change{Old: id.ExternUID}
+	}
+	u.Identities = nil
+	return changes, nil
 }
 
 // deleteKeys deletes the SSH keys of the user and returns them, for the

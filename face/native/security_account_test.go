@@ -111,6 +111,45 @@ func TestProviderLogInNotLinkedToAccountWithIdentity(t *testing.T) {
 	}
 }
 
+// TestDeletedAccountFreesIdentity: deleting an account unlinks its
+// external identities, as it frees its username and address, so the
+// person's next log-in through the provider makes a new account where
+// sign-up is open. Before, the deleted account kept the identity, which
+// stays unique, and every later log-in through the provider was refused
+// with 409 extern_uid_taken until an administrator purged the account.
+func TestDeletedAccountFreesIdentity(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	idp.SetUser(oidctest.User{Subject: "erin-1", Email: "erin@corp.example", EmailVerified: true, Username: "erin"})
+	var first sessionBody
+	res := b.oidcLogIn(t, idp)
+	res.decode(t, &first)
+	if res.status != http.StatusOK {
+		t.Fatalf("first provider log-in: %d %s", res.status, res.body)
+	}
+	id := strconv.FormatInt(first.User.ID, 10)
+	var deleted userBody
+	b.call(t, req{method: "DELETE", path: "/v1/users/" + id, token: b.adminTok}, http.StatusOK, &deleted)
+	if len(deleted.Identities) != 0 {
+		t.Fatalf("the deleted account still has identities: %+v", deleted.Identities)
+	}
+	var audit struct {
+		Items []struct {
+			Changes map[string]struct{ Old any } `json:"changes"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/audit?action=user.delete&resource=user:" + id, token: b.adminTok}, http.StatusOK, &audit)
+	if len(audit.Items) != 1 || audit.Items[0].Changes["identity.corp"].Old != "erin-1" {
+		t.Fatalf("the deletion's audit event does not name the identity it unlinked: %+v", audit.Items)
+	}
+	var again sessionBody
+	res = b.oidcLogIn(t, idp)
+	res.decode(t, &again)
+	if res.status != http.StatusOK || again.User.ID == first.User.ID || again.User.Email != "erin@corp.example" {
+		t.Fatalf("provider log-in after the deletion: %d %s", res.status, res.body)
+	}
+}
+
 // TestResetEndsWithPasswordChange replays a reset that outlived the
 // password: a reset token, or the ticket it was exchanged for, still set
 // the password after the password changed since — by the user's own
