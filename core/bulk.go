@@ -543,6 +543,18 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 			haveEmails[strings.ToLower(e.Email)] = true
 		}
 	}
+	newKeys := 0
+	for _, k := range im.keys {
+		if !haveKeys[k.Fingerprint] {
+			newKeys++
+		}
+	}
+	if n := len(haveKeys) + newKeys; n > maxKeysPerUser {
+		// A record alone holds no more than the cap; added to the keys
+		// the account has, it must not pass it either.
+		return 0, usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTooMany,
+			Message: "the account would hold " + strconv.Itoa(n) + " SSH keys, more than " + strconv.Itoa(maxKeysPerUser)})
+	}
 	added := 0
 	for _, k := range im.keys {
 		if haveKeys[k.Fingerprint] {

@@ -181,6 +181,42 @@ func TestImportRefused(t *testing.T) {
 	}
 }
 
+// TestImportKeysCapped: an import that updates an account adds the
+// record's SSH keys to those the account holds, and the sum is bounded as
+// an account's keys are (100): a record of 60 keys imported twice with
+// other keys each time was refused the second time, not left at 120.
+func TestImportKeysCapped(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	record := func(n int) []usher.ImportUser {
+		im := usher.ImportUser{UserCreate: usher.UserCreate{Username: "keyholder"}}
+		for range n {
+			im.SSHKeys = append(im.SSHKeys, usher.ImportKey{Title: "k", Key: newKey(t)})
+		}
+		return []usher.ImportUser{im}
+	}
+	res, err := b.users.Import(coretest.System(), record(60))
+	if err != nil || strings.Join(outcomes(res), " ") != "created" {
+		t.Fatalf("first import: %v, %v", outcomes(res), err)
+	}
+	res, err = b.users.Import(coretest.System(), record(60))
+	if err != nil || strings.Join(outcomes(res), " ") != "failed:validation_failed" {
+		t.Fatalf("second import: %v, %v", outcomes(res), err)
+	}
+	if fe := usher.AsError(res[0].Err).Fields; len(fe) != 1 || fe[0].Field != "ssh_keys" || fe[0].Code != usher.CodeTooMany {
+		t.Fatalf("second import's reason: %v", res[0].Err)
+	}
+	if u, err := b.users.Get(coretest.System(), usher.UserKey{Username: "keyholder"}); err != nil {
+		t.Fatal(err)
+	} else if keys, _ := b.env.Store.KeyList(coretest.System(), u.ID); len(keys) != 60 {
+		t.Fatalf("the account holds %d keys, want the first import's 60", len(keys))
+	}
+	res, err = b.users.Import(coretest.System(), record(40))
+	if err != nil || strings.Join(outcomes(res), " ") != "updated" {
+		t.Fatalf("up to the cap: %v, %v", outcomes(res), err)
+	}
+}
+
 // TestExportImport: what Export gives, Import takes back unchanged, and
 // into a fresh database it brings everything back.
 func TestExportImport(t *testing.T) {
