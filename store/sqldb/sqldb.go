@@ -338,6 +338,16 @@ func (c *conn) quietExec(ctx context.Context, name string, args ...any) error {
 	return nil
 }
 
+// quietAffected runs the named statement, a write Changes does not count,
+// and returns usher.ErrNotFound if it wrote no row.
+func (c *conn) quietAffected(ctx context.Context, name string, args ...any) error {
+	res, err := c.quiet.ExecContext(ctx, c.queries[name], args...)
+	if err != nil {
+		return c.fail(name, err)
+	}
+	return affected(res)
+}
+
 // queryRow runs the named statement and returns its one row.
 func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
 	return c.q.QueryRowContext(ctx, c.queries[name], args...)

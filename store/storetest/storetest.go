@@ -274,6 +274,25 @@ func testChanges(t *testing.T, s store.Store) {
 		}, true},
 		{"seen", func() error { return s.UserSeen(ctx, a.ID, base.Add(time.Hour), base) }, false},
 		{"readiness check", func() error { return s.Ready(ctx) }, false},
+		// A mail is no row a cache holds; a log-in from a new device
+		// queues one, and every replica sends some.
+		{"a mail queued, sent, failed and given up", func() error {
+			ids := make([]int64, 3)
+			for i := range ids {
+				m := &usher.Mail{Kind: "k", To: "a@example.com", Subject: "s", Body: "b", CreatedAt: base, NextAttemptAt: base}
+				if err := s.OutboxAdd(ctx, m); err != nil {
+					return err
+				}
+				ids[i] = m.ID
+			}
+			if err := s.OutboxSent(ctx, ids[0], base); err != nil {
+				return err
+			}
+			if err := s.OutboxFailed(ctx, ids[1], 1, base.Add(time.Minute), "451"); err != nil {
+				return err
+			}
+			return s.OutboxDrop(ctx, ids[2])
+		}, false},
 		// The background rounds: every replica claims every few seconds,
 		// and a claim's lease is no row a cache holds.
 		{"background claims with nothing due", func() error {
