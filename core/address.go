@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"usher"
 	"usher/store"
 )
@@ -72,9 +74,11 @@ func notifiable(u *usher.User) bool {
 
 // linkable reports whether an external log-in that vouches for addr may be
 // linked to u by that address: u's address is confirmed and is the same
-// address, not merely one with the same key.
+// address up to case, not merely one with the same key. A compatibility
+// character (a Kelvin sign, a long s) makes another address that
+// strings.EqualFold takes for the same, and that usher stores for no one.
 func linkable(u *usher.User, addr string) bool {
-	return u.EmailConfirmedAt != nil && strings.EqualFold(u.Email, addr)
+	return u.EmailConfirmedAt != nil && norm.NFKC.IsNormalString(addr) && strings.EqualFold(u.Email, addr)
 }
 
 // vouch refuses to create an account whose address is taken as confirmed
@@ -196,7 +200,9 @@ func nameOrAddressTaken(ctx context.Context, tx store.Tx, self int64, username, 
 		}
 	}
 	if addr != "" {
-		u, err := tx.UserGet(ctx, usher.UserKey{Username: addr})
+		// By the address's key: a log-in looks its login up as an address
+		// by that key first, and "melißa@…" is "melissa@…" to it.
+		u, err := tx.UserGet(ctx, usher.UserKey{Username: usher.EmailKey(addr)})
 		switch {
 		case err == nil && u.ID != self:
 			return &usher.UniqueError{Field: "email"}

@@ -239,13 +239,13 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 		c.name("ssh_keys", title, maxProfile, true)
 		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt})
 	}
-	seen := map[string]bool{strings.ToLower(u.Email): u.Email != ""}
+	seen := map[string]bool{usher.EmailKey(u.Email): u.Email != ""}
 	for _, e := range in.Emails {
 		c.email("emails", e, true)
-		if seen[strings.ToLower(e)] {
+		if seen[usher.EmailKey(e)] {
 			c.add("emails", usher.CodeDuplicate, "%s is named twice", e)
 		}
-		seen[strings.ToLower(e)] = true
+		seen[usher.EmailKey(e)] = true
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -540,7 +540,7 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 			return 0, err
 		}
 		for _, e := range emails {
-			haveEmails[strings.ToLower(e.Email)] = true
+			haveEmails[usher.EmailKey(e.Email)] = true
 		}
 	}
 	newKeys := 0
@@ -568,7 +568,7 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 		added++
 	}
 	for _, addr := range im.in.Emails {
-		if haveEmails[strings.ToLower(addr)] {
+		if haveEmails[usher.EmailKey(addr)] {
 			continue
 		}
 		if err := tx.EmailAdd(ctx, &usher.Email{UserID: userID, Email: addr, ConfirmedAt: &now, CreatedAt: now}); err != nil {

@@ -321,18 +321,21 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 		return u, err
 	}
 	identity := usher.Identity{Provider: id.Provider, ExternUID: id.Subject}
-	if id.Email != "" && id.EmailVerified && !a.policy.NoEmailLinking && validEmail(id.Email) {
-		u, err := a.store.UserGet(ctx, usher.UserKey{Email: id.Email})
+	// The provider's address counts only if usher would store it as
+	// given: one with a compatibility character (a Kelvin sign) has the
+	// key of another account's address without being it.
+	email := ""
+	if id.EmailVerified && storableEmail(id.Email) {
+		email = id.Email
+	}
+	if email != "" && !a.policy.NoEmailLinking {
+		u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
 		if err == nil {
 			return a.linkByAddress(ctx, u, id, identity)
 		}
 		if !errors.Is(err, usher.ErrNotFound) {
 			return nil, err
 		}
-	}
-	email := ""
-	if id.EmailVerified && validEmail(id.Email) {
-		email = id.Email
 	}
 	if err := a.signupAllowed(ctx, email, false); err != nil {
 		return nil, err

@@ -88,9 +88,13 @@ func (e *env) signupAllowed(ctx context.Context, email string, internal bool) er
 	if len(e.policy.SignupDomains) == 0 || email == "" {
 		return nil
 	}
-	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	// Compared by the address's key, which folds case as the store does:
+	// strings.ToLower makes "İ" a plain "i", and so another domain one
+	// of the allowed.
+	key := usher.EmailKey(email)
+	domain := key[strings.LastIndexByte(key, '@')+1:]
 	for _, d := range e.policy.SignupDomains {
-		if domain == strings.ToLower(strings.TrimPrefix(d, "@")) {
+		if domain == usher.EmailKey(strings.TrimPrefix(d, "@")) {
 			return nil
 		}
 	}

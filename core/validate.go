@@ -192,6 +192,14 @@ func (c *checker) email(field, v string, required bool) {
 	}
 }
 
+// storableEmail reports whether v is an address an account may hold: one
+// the checker's email rules take.
+func storableEmail(v string) bool {
+	var c checker
+	c.email("email", v, true)
+	return len(c.errs) == 0
+}
+
 // validEmail reports whether v is a plain address such as a@example.com.
 func validEmail(v string) bool {
 	if strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {

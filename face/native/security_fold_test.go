@@ -1,0 +1,98 @@
+package native_test
+
+import (
+	"net/http"
+	"testing"
+
+	"usher"
+	"usher/connector/oidctest"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// TestProviderAddressWithCompatibilityCharacterNotLinked replays a
+// takeover through a provider: the victim's account has no password and a
+// confirmed address; a provider vouches, for the attacker's identity, for
+// the same address written with a compatibility character (a Kelvin sign
+// for K, a long s for s). Its key (usher.EmailKey) is the victim's
+// address's, and strings.EqualFold took it for the same address, so the
+// attacker's identity was linked to the victim's account and the callback
+// opened a session as the victim. usher stores no such address; the
+// provider's word for one is now taken as no address at all.
+func TestProviderAddressWithCompatibilityCharacterNotLinked(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ victim, vouched string }{
+		{"kate@corp.example", "\u212aate@corp.example"},      // KELVIN SIGN
+		{"ross@corp.example", "ro\u017f\u017f@corp.example"}, // LATIN SMALL LETTER LONG S
+	}
+	for _, tt := range tests {
+		t.Run(tt.vouched, func(t *testing.T) {
+			t.Parallel()
+			b, idp := setupMailAndOIDC(t)
+			victim := b.mustCreate(t, map[string]any{"username": "victim", "email": tt.victim, "email_confirmed": true})
+			idp.SetUser(oidctest.User{Subject: "mallory-1", Email: tt.vouched, EmailVerified: true, Username: "mallory"})
+			res := b.oidcLogIn(t, idp)
+			var s sessionBody
+			res.decode(t, &s)
+			if res.status != http.StatusOK || s.User.ID == victim.ID || s.User.Email != "" {
+				t.Fatalf("the attacker's provider log-in: %d %s", res.status, res.body)
+			}
+			var u userBody
+			b.call(t, req{method: "GET", path: "/v1/users/victim", token: b.adminTok}, http.StatusOK, &u)
+			if len(u.Identities) != 0 {
+				t.Fatalf("the attacker's identity was linked to the victim's account: %+v", u.Identities)
+			}
+		})
+	}
+}
+
+// TestAddressFoldedToAnotherUsernameRefused replays a log-in takeover: an
+// account's username has an address's shape ("melissa@corp.example"), and
+// a sign-up takes the address "melißa@corp.example". A log-in looks its
+// login up as an address first, by the address's key, which folds ß to
+// "ss": the sign-up was checked against usernames by the address merely
+// lower-cased, was let through, and from then on Melissa's log-in by her
+// username found the newcomer's account and answered 401.
+func TestAddressFoldedToAnotherUsernameRefused(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})
+	const pw = "melissa's long passphrase"
+	b.mustCreate(t, map[string]any{"username": "melissa@corp.example", "name": "Melissa", "password": pw})
+	b.refused(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "mallory", "email": "meli\u00dfa@corp.example", "password": "mallory's long passphrase"}},
+		http.StatusConflict, usher.CodeEmailTaken)
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "melissa@corp.example", "password": pw}},
+		http.StatusOK, nil)
+}
+
+// TestSignupDomainsComparedByKey replays a way past --signup-domains: the
+// domain was compared lower-cased by strings.ToLower, which makes the
+// dotted capital İ a plain i, so an address at another domain
+// (corp-İt.example, an internationalised name anyone may register) passed
+// as one at corp-it.example. Domains are now compared by the address's
+// key, which folds case as the store does.
+func TestSignupDomainsComparedByKey(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true, SkipEmailConfirmation: true,
+		SignupDomains: []string{"corp-it.example"}}})
+	tests := []struct {
+		email  string
+		status int
+	}{
+		{"mallory@corp-\u0130t.example", http.StatusUnprocessableEntity},
+		{"mallory@evil.example", http.StatusUnprocessableEntity},
+		{"mallory@corp-it.example.evil.example", http.StatusUnprocessableEntity},
+		{"erin@CORP-IT.example", http.StatusCreated},
+	}
+	for i, tt := range tests {
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+			"username": "u" + string(rune('a'+i)), "email": tt.email, "password": "a long enough passphrase"}})
+		switch {
+		case res.status != tt.status:
+			t.Errorf("sign-up with %s: %d %s, want %d", tt.email, res.status, res.body, tt.status)
+		case tt.status == http.StatusCreated:
+		case len(res.problem(t).Errors) != 1 || res.problem(t).Errors[0].Code != usher.CodeDomainNotAllowed:
+			t.Errorf("sign-up with %s: %s, want %s", tt.email, res.body, usher.CodeDomainNotAllowed)
+		}
+	}
+}
