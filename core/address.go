@@ -171,6 +171,11 @@ const (
 	resendsPerClient  = 10
 )
 
+// resetsPerClient bounds the password resets one client address asks for
+// within the policy's failure window, as signupsPerWindow bounds its
+// sign-ups: enough for an office behind one address.
+const resetsPerClient = 20
+
 // answerFloor delays the return of a call that must take as long whether an
 // account has an address or not, to at least d after start.
 func answerFloor(ctx context.Context, start time.Time, d time.Duration) {

@@ -35,9 +35,16 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	if err := c.err(); err != nil {
 		return err
 	}
-	// Requests per address are limited like log-in failures: past the
-	// limit the answer is 429, whether an account has the address or not.
-	if _, err := a.reserve(ctx, []limit{{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey}}); err != nil {
+	// Requests per address are limited like log-in failures, and per
+	// client like sign-ups: each writes an audit event and a throttle's
+	// row, and one client naming a new address each time was bounded by
+	// nothing. Past either limit the answer is 429, whether an account has
+	// the address or not.
+	limits := []limit{{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey}}
+	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
+		limits = append(limits, limit{key: "reset-client:" + client, max: resetsPerClient})
+	}
+	if _, err := a.reserve(ctx, limits); err != nil {
 		return err
 	}
 	now := a.now()

@@ -622,3 +622,33 @@ func TestServiceAccountOpensNoSession(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.pTok}, http.StatusNoContent, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 }
+
+// TestResetRequestsBoundedPerClient replays a flood: one client asks for
+// password resets of addresses nobody has, a new one each time. The limit
+// was per address alone, so none was refused, and each wrote an audit
+// event and a throttle's row (400 in 2.6 s with 40 workers). A client now
+// asks for at most 20 within the failure window, and the 429 comes
+// whether an account has the address or not.
+func TestResetRequestsBoundedPerClient(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{ResetAnswerFloor: time.Millisecond}})
+	reset := func(addr string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}})
+	}
+	for i := range 20 {
+		if res := reset(fmt.Sprintf("nobody%d@example.org", i)); res.status != http.StatusAccepted {
+			t.Fatalf("reset %d: %d %s", i+1, res.status, res.body)
+		}
+	}
+	for _, addr := range []string{"nobody20@example.org", "plain@example.com"} {
+		res := reset(addr)
+		if res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
+			t.Fatalf("the 21st reset from one client, for %s: %d %s", addr, res.status, res.body)
+		}
+	}
+	var audit struct{ Items []struct{} }
+	b.call(t, req{method: "GET", path: "/v1/audit?action=auth.password_reset_request&limit=100", token: b.adminTok}, http.StatusOK, &audit)
+	if len(audit.Items) != 20 {
+		t.Fatalf("%d reset requests in the audit log, want 20", len(audit.Items))
+	}
+}
