@@ -202,7 +202,8 @@ const (
 )
 
 // prune deletes the tokens and sessions that were revoked or expired,
-// the script runs done and the mail sent longer than KeepEnded ago. Every
+// the script runs done, the mail sent and the reminders deleted longer
+// than KeepEnded ago. Every
 // list and look-up leaves ended tokens out already; left in place they
 // would grow the tables with every log-in for as long as usher runs, and
 // each log-in's count of the account's live sessions with them.
@@ -222,12 +223,14 @@ func (o *Outbox) prune(ctx context.Context) {
 		total.Tokens += p.Tokens
 		total.ScriptRuns += p.ScriptRuns
 		total.Mail += p.Mail
-		if max(p.Tokens, p.ScriptRuns, p.Mail) < pruneBatch {
+		total.Reminders += p.Reminders
+		if max(p.Tokens, p.ScriptRuns, p.Mail, p.Reminders) < pruneBatch {
 			break
 		}
 	}
 	if total != (store.Pruned{}) {
-		o.log.InfoContext(ctx, "ended rows deleted", "tokens", total.Tokens, "script_runs", total.ScriptRuns, "mail", total.Mail)
+		o.log.InfoContext(ctx, "ended rows deleted", "tokens", total.Tokens, "script_runs", total.ScriptRuns, "mail", total.Mail,
+			"reminders", total.Reminders)
 	}
 }
 

@@ -27,7 +27,7 @@ import (
 
 // Pruned counts the rows one PruneEnded call deleted.
 type Pruned struct {
-	Tokens, ScriptRuns, Mail int
+	Tokens, ScriptRuns, Mail, Reminders int
 }
 
 // ErrLocked is a write that waited longer than the store waits for the
@@ -74,8 +74,9 @@ type Store interface {
 	// PruneEnded deletes up to limit rows of each kind that ended before
 	// the time and that nothing reads any more: tokens revoked or expired
 	// (every list and look-up leaves them out, and a credential that
-	// names one is refused as an unknown one is), script runs done and
-	// mail sent (whose bodies are wiped already). The deletes are not
+	// names one is refused as an unknown one is), script runs done, mail
+	// sent (whose bodies are wiped already) and reminders deleted (which
+	// nothing finds, lists or delivers). The deletes are not
 	// counted by Changes: no cached answer can hold what has ended.
 	PruneEnded(ctx context.Context, before time.Time, limit int) (Pruned, error)
 	// Changes counts the writes this process has committed to the

@@ -145,3 +145,21 @@ func TestReminderCreatorLosesTheAssigneesMail(t *testing.T) {
 	b.call(t, req{method: "GET", path: path, token: b.userTok}, http.StatusOK, nil)
 	b.call(t, req{method: "DELETE", path: path, token: b.userTok}, http.StatusNoContent, nil)
 }
+
+// TestDeletedReminderKeepsNoPayload replays a slow fill: create a reminder
+// with a 16 KB payload and delete it, in a loop. The cap counts live
+// reminders only, and a deleted one kept its payload for good (1,100
+// turns left 17.6 MB). A deletion now drops the payload at once, and
+// housekeeping deletes the row after --keep-ended (TestConformance/PruneEnded).
+func TestDeletedReminderKeepsNoPayload(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var r reminderBody
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok, body: map[string]any{
+		"resource": "user:42", "payload": map[string]any{"note": strings.Repeat("x", 16000)}}}, 201, &r)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/reminders/%d", r.ID), token: b.userTok}, 204, nil)
+	kept, err := b.env.Store.ReminderGet(t.Context(), r.ID)
+	if err != nil || kept.DeletedAt == nil || string(kept.Payload) != "null" {
+		t.Fatalf("the deleted reminder's row: %d bytes of payload, deleted %v, %v", len(kept.Payload), kept.DeletedAt, err)
+	}
+}

@@ -7,15 +7,16 @@ import (
 	"usher/store"
 )
 
-// PruneEnded deletes up to limit ended tokens, done script runs and sent
-// mails that ended before the time, uncounted: see store.Store.
+// PruneEnded deletes up to limit ended tokens, done script runs, sent
+// mails and deleted reminders that ended before the time, uncounted: see
+// store.Store.
 func (db *DB) PruneEnded(ctx context.Context, before time.Time, limit int) (store.Pruned, error) {
 	var p store.Pruned
 	at := db.d.TimeArg(before)
 	for _, step := range []struct {
 		name string
 		n    *int
-	}{{"PruneTokens", &p.Tokens}, {"PruneScriptRuns", &p.ScriptRuns}, {"PruneMail", &p.Mail}} {
+	}{{"PruneTokens", &p.Tokens}, {"PruneScriptRuns", &p.ScriptRuns}, {"PruneMail", &p.Mail}, {"PruneReminders", &p.Reminders}} {
 		res, err := db.quiet.ExecContext(ctx, db.queries[step.name], at, limit)
 		if err != nil {
 			return p, db.fail(step.name, err)

@@ -80,10 +80,18 @@ func testPruneEnded(t *testing.T, s store.Store) {
 		}
 	}
 
+	// Reminders: one deleted before the cut, one after, one live.
+	rems := make([]*usher.Reminder, 3)
+	for i, deleted := range []*time.Time{&before, &after, nil} {
+		r := newReminder("user:1", a.ID, a.ID, nil)
+		r.DeletedAt = deleted
+		rems[i] = mustAddReminder(t, s, r)
+	}
+
 	changes := s.Changes()
 	// A limit of one takes one of each half of the tokens a call.
 	got, err := s.PruneEnded(ctx, cut, 1)
-	if err != nil || got.Tokens < 1 || got.Tokens > 2 || got.ScriptRuns != 1 || got.Mail != 1 {
+	if err != nil || got.Tokens < 1 || got.Tokens > 2 || got.ScriptRuns != 1 || got.Mail != 1 || got.Reminders != 1 {
 		t.Fatalf("PruneEnded(limit 1) = %+v, %v", got, err)
 	}
 	total := got.Tokens
@@ -120,6 +128,12 @@ func testPruneEnded(t *testing.T, s store.Store) {
 		_, err := s.OutboxGet(ctx, m.ID)
 		if gone := errors.Is(err, usher.ErrNotFound); gone != (i == 0) {
 			t.Errorf("mail %d: gone %v (%v)", i, gone, err)
+		}
+	}
+	for i, r := range rems {
+		_, err := s.ReminderGet(ctx, r.ID)
+		if gone := errors.Is(err, usher.ErrNotFound); gone != (i == 0) {
+			t.Errorf("reminder %d: gone %v (%v)", i, gone, err)
 		}
 	}
 }

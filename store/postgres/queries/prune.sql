@@ -11,3 +11,6 @@ DELETE FROM script_runs WHERE id IN (SELECT id FROM script_runs WHERE done_at < 
 
 -- name: PruneMail
 DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < $1 LIMIT $2);
+
+-- name: PruneReminders
+DELETE FROM reminders WHERE id IN (SELECT id FROM reminders WHERE deleted_at < $1 LIMIT $2);
