@@ -29,8 +29,11 @@ const (
 	maxTeamsPerUser = 1000
 	// maxServiceAccountsPerTeam bounds a team's live service accounts:
 	// each is an account with limits of its own, which its team's owners
-	// would otherwise multiply without end.
-	maxServiceAccountsPerTeam = 100
+	// would otherwise multiply without end; maxServiceAccountsPerOwner
+	// bounds them across the teams a user who is no administrator owns,
+	// which maxTeamsPerUser alone let reach 100,000.
+	maxServiceAccountsPerTeam  = 100
+	maxServiceAccountsPerOwner = 100
 )
 
 // errLimitReached refuses one more of what an account holds as many of
@@ -109,9 +112,23 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 }
 
 // checkServiceAccountRoom refuses a new service account to a team that
-// holds as many live ones as it may. Counting under the team's row lock
-// keeps concurrent creations from each seeing room for one more.
-func checkServiceAccountRoom(ctx context.Context, tx store.Tx, team *usher.Group) error {
+// holds as many live ones as it may, and to a caller who is no
+// administrator and owns teams that hold as many in all. Counting under
+// the caller's and the team's row locks keeps concurrent creations from
+// each seeing room for one more.
+func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principal, team *usher.Group) error {
+	if !p.IsAdmin() && p.User != nil {
+		if err := lockUser(ctx, tx, p.User.ID); err != nil {
+			return err
+		}
+		n, err := tx.OwnedServiceAccountCount(ctx, p.User.ID)
+		if err != nil {
+			return err
+		}
+		if n >= maxServiceAccountsPerOwner {
+			return errLimitReached(strconv.Itoa(n) + " service accounts in the teams it owns")
+		}
+	}
 	if err := lockGroup(ctx, tx, team.ID); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err != nil {
 			return err
 		}
-		if err := checkServiceAccountRoom(ctx, tx, a.group); err != nil {
+		if err := checkServiceAccountRoom(ctx, tx, a.p, a.group); err != nil {
 			return err
 		}
 		sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})

@@ -356,6 +356,9 @@ type Tx interface {
 	// ServiceAccounts and Roles. They come by user id, then by group kind
 	// and handle.
 	MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	// OwnedServiceAccountCount counts the live service accounts of the
+	// live teams the user owns, each once.
+	OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error)
 	// SoleOwnerTeams returns the live teams in which the user is the only
 	// owner whose account is not deleted.
 	SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error)

@@ -257,6 +257,38 @@ func TestServiceAccountsPerTeamBounded(t *testing.T) {
 	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "one-more"}}, 201, nil)
 }
 
+// TestServiceAccountsPerOwnerBounded replays a user multiplying the
+// per-account limits through teams: a team holds at most 100 service
+// accounts, but a user may own 1,000 teams, so one user reached 100,000
+// accounts, each with its own quota of files (300 accounts across three
+// teams each stored a file past their maker's quota). A user who is no
+// administrator now owns teams holding at most 100 in all.
+func TestServiceAccountsPerOwnerBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	teams := make([]groupBody, 3)
+	for i := range teams {
+		b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok,
+			body: map[string]any{"kind": "team", "handle": fmt.Sprint("farm-", i)}}, 201, &teams[i])
+	}
+	for i := range 100 {
+		if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: teams[i%2].ID}, fmt.Sprint("bot", i), ""); err != nil {
+			t.Fatalf("account %d: %v", i+1, err)
+		}
+	}
+	third := fmt.Sprintf("/v1/groups/%d/service-accounts", teams[2].ID)
+	b.refused(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
+	// An administrator is bound by the team's limit alone.
+	b.call(t, req{method: "POST", path: third, token: b.adminTok, body: map[string]any{"username": "admins-bot"}}, 201, nil)
+	// Deleting one makes room, in any team the user owns; the
+	// administrator's account counts too.
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot0", teams[0].ID), token: b.userTok}, 204, nil)
+	b.refused(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot1", teams[1].ID), token: b.userTok}, 204, nil)
+	b.call(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 201, nil)
+}
+
 // TestTeamHandedToOwnerAtLimit replays a user at the limit of 1,000 teams
 // handing teams to someone else as owner and leaving them, then making
 // new ones: the limit was checked on the maker at creation only, so teams

@@ -151,3 +151,13 @@ func (c *conn) MembershipsOf(ctx context.Context, userIDs []int64, kinds ...ushe
 func (c *conn) SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error) {
 	return collectNamed(ctx, c, "SoleOwnerTeams", scanGroup, userID)
 }
+
+// OwnedServiceAccountCount counts the live service accounts of the live
+// teams the user owns.
+func (c *conn) OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := c.queryRow(ctx, "OwnedServiceAccountCount", userID).Scan(&n); err != nil {
+		return 0, c.fail("OwnedServiceAccountCount", err)
+	}
+	return n, nil
+}

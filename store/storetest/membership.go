@@ -207,3 +207,54 @@ func levels(ms []*usher.Membership) []string {
 	}
 	return out
 }
+
+// testOwnedServiceAccountCount: the live service accounts of the live
+// teams a user owns are counted once each, whatever else those teams and
+// the user's other groups hold.
+func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	owner := mustCreateUser(t, s, newUser("owner", "", ""))
+	plain := mustCreateUser(t, s, newUser("plain", "", ""))
+	bot := func(name string) *usher.User {
+		u := newUser(name, "", "")
+		u.Kind = usher.KindServiceAccount
+		return mustCreateUser(t, s, u)
+	}
+	one, two := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "one")), mustCreateGroup(t, s, newGroup(usher.GroupTeam, "two"))
+	written := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "written"))
+	gone := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "gone"))
+	role := mustCreateGroup(t, s, newGroup(usher.GroupRole, "role"))
+	set := func(g *usher.Group, u *usher.User, l usher.Level) {
+		if err := s.MembershipSet(ctx, usher.Membership{GroupID: g.ID, UserID: u.ID, Level: l, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range []*usher.Group{one, two, gone, role} {
+		set(g, owner, usher.LevelOwner)
+	}
+	set(written, owner, usher.LevelWrite)
+	shared, second, elsewhere, inGone, inRole, deleted := bot("shared"), bot("second"), bot("elsewhere"), bot("ingone"), bot("inrole"), bot("deleted")
+	set(one, shared, usher.LevelWrite)
+	set(two, shared, usher.LevelWrite) // counted once
+	set(two, second, usher.LevelWrite)
+	set(one, plain, usher.LevelWrite)         // no service account
+	set(written, elsewhere, usher.LevelWrite) // a team the user does not own
+	set(gone, inGone, usher.LevelWrite)       // a deleted team
+	set(role, inRole, usher.LevelRead)        // not a team
+	set(one, deleted, usher.LevelWrite)       // a deleted account
+	at := base.Add(time.Hour)
+	if _, err := s.UserUpdate(ctx, deleted.ID, func(u *usher.User) error { u.DeletedAt = &at; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GroupUpdate(ctx, gone.ID, func(g *usher.Group) error { g.DeletedAt = &at; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		u    *usher.User
+		want int
+	}{{owner, 2}, {plain, 0}, {shared, 0}} {
+		if n, err := s.OwnedServiceAccountCount(ctx, tc.u.ID); err != nil || n != tc.want {
+			t.Errorf("OwnedServiceAccountCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.want)
+		}
+	}
+}

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
 		{"MembershipsOf", testMembershipsOf},
+		{"OwnedServiceAccountCount", testOwnedServiceAccountCount},
 		{"Rules", testRules},
 		{"Plans", testPlans},
 		{"Organisations", testOrganisations},

@@ -60,3 +60,11 @@ JOIN groups g ON g.id = mine.group_id
 JOIN counted ON counted.group_id = mine.group_id
 LEFT JOIN held ON held.group_id = mine.group_id
 ORDER BY mine.user_id, g.kind, g.handle_key;
+
+-- name: OwnedServiceAccountCount
+SELECT count(DISTINCT sa.user_id)
+FROM memberships o
+JOIN groups g ON g.id = o.group_id AND g.kind = 'team' AND g.deleted_at IS NULL
+JOIN memberships sa ON sa.group_id = o.group_id
+JOIN users u ON u.id = sa.user_id AND u.kind = 'service_account' AND u.deleted_at IS NULL
+WHERE o.user_id = ?1 AND o.level = 'owner';
