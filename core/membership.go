@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -309,6 +310,28 @@ func (g *Groups) UserGroups(ctx context.Context, key usher.UserKey, kinds ...ush
 	}
 	byUser, err := g.memberships(ctx, p, []*usher.User{u}, kinds)
 	return byUser[u.ID], err
+}
+
+// RolesInForce returns the roles whose rules apply to a principal, read
+// and authorized as UserGroups reads them: the live, unarchived ones,
+// which are the roles a shared JWT's memberOf names (rolesInForce). It is
+// what a list of a user's roles handed to other services, such as
+// Corteza's, should name: they grant by it.
+//
+// Errors: as UserGroups.
+func (g *Groups) RolesInForce(ctx context.Context, key usher.UserKey) ([]*usher.Membership, error) {
+	ms, err := g.UserGroups(ctx, key, usher.GroupRole)
+	if err != nil {
+		return nil, err
+	}
+	return rolesInForce(ms), nil
+}
+
+// rolesInForce keeps the memberships of roles that are not archived:
+// archiving a role switches its rules off, as RulesFor reads them, and a
+// service that grants by the roles it is told of must not be told of it.
+func rolesInForce(ms []*usher.Membership) []*usher.Membership {
+	return slices.DeleteFunc(ms, func(m *usher.Membership) bool { return m.Group == nil || m.Group.ArchivedAt != nil })
 }
 
 // NamedGroups returns the teams and internal groups a principal belongs to,

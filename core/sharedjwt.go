@@ -141,7 +141,7 @@ func (a *Auth) IssueSharedJWT(ctx context.Context) (string, *usher.JWTClaims, er
 		return "", nil, err
 	}
 	roles := make([]string, 0, len(ms))
-	for _, m := range ms {
+	for _, m := range rolesInForce(ms) {
 		roles = append(roles, strconv.FormatInt(m.GroupID, 10))
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: key.shared},

@@ -55,7 +55,7 @@ func (h *Handler) payload(ctx context.Context, jwt string, u *usher.User) (*auth
 		return &authPayload{JWT: jwt, User: &authUser{ID: u.ID, Name: u.Name, Email: u.Email, Username: u.Username,
 			Handle: u.Handle, Roles: roles}}, nil
 	}
-	ms, err := h.Groups.UserGroups(ctx, usher.UserKey{ID: u.ID}, usher.GroupRole)
+	ms, err := h.Groups.RolesInForce(ctx, usher.UserKey{ID: u.ID})
 	if err != nil {
 		return nil, err
 	}

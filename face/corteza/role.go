@@ -25,6 +25,7 @@ type GroupService interface {
 	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	UserGroups(ctx context.Context, key usher.UserKey, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	RolesInForce(ctx context.Context, key usher.UserKey) ([]*usher.Membership, error)
 	Operations(ctx context.Context) ([]usher.Operation, error)
 	Effective(ctx context.Context, resource string) ([]usher.Permission, error)
 	Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error)

@@ -228,6 +228,67 @@ func TestMemberOfGrantsNothing(t *testing.T) {
 	}
 }
 
+// TestArchivedRoleNotNamedToServices: archiving a role switches its rules
+// off in usher, but a JWT's memberOf and the auth answer's roles still
+// named it, and Corteza's other services grant by them: they went on
+// applying the archived role's permissions. Corteza leaves archived roles
+// out of both (its LoadRoleMemberships); so does usher now, and names the
+// role again once it is unarchived. Its membership list still has it, as
+// Corteza's does.
+func TestArchivedRoleNotNamedToServices(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var role struct {
+		Response struct {
+			RoleID string `json:"roleID"`
+		} `json:"response"`
+	}
+	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	id, uid := role.Response.RoleID, strconv.FormatInt(b.user.ID, 10)
+	if m := b.do(t, "POST", "/roles/"+id+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	named := func(t *testing.T) (memberOf string, roles []string) {
+		t.Helper()
+		jwt := b.login(t, "plain@example.com")
+		var claims struct {
+			MemberOf string `json:"memberOf"`
+		}
+		decodeSegment(t, strings.Split(jwt, ".")[1], &claims)
+		var check struct {
+			Response struct {
+				User struct {
+					Roles []string `json:"roles"`
+				} `json:"user"`
+			} `json:"response"`
+		}
+		b.do(t, "GET", "/auth/check", jwt, nil).decode(t, &check)
+		return claims.MemberOf, check.Response.User.Roles
+	}
+	if memberOf, roles := named(t); memberOf != id || len(roles) != 1 || roles[0] != id {
+		t.Fatalf("in the role: memberOf %q, roles %v", memberOf, roles)
+	}
+	if m := b.do(t, "POST", "/roles/"+id+"/archive", b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	if memberOf, roles := named(t); memberOf != "" || len(roles) != 0 {
+		t.Fatalf("the role archived: memberOf %q, roles %v", memberOf, roles)
+	}
+	var membership struct {
+		Response []string `json:"response"`
+	}
+	b.do(t, "GET", "/users/"+uid+"/membership", b.adminJWT, nil).decode(t, &membership)
+	if len(membership.Response) != 1 || membership.Response[0] != id {
+		t.Fatalf("membership list with the role archived: %v", membership.Response)
+	}
+	if m := b.do(t, "POST", "/roles/"+id+"/unarchive", b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	if memberOf, roles := named(t); memberOf != id || len(roles) != 1 {
+		t.Fatalf("the role unarchived: memberOf %q, roles %v", memberOf, roles)
+	}
+}
+
 func decodeSegment(t *testing.T, s string, v any) {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(s)
