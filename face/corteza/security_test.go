@@ -32,12 +32,7 @@ import (
 func TestCookieCrossSite(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var role struct {
-		Response struct {
-			RoleID string `json:"roleID"`
-		} `json:"response"`
-	}
-	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	role := b.editorsRole(t)
 	uid := strconv.FormatInt(b.user.ID, 10)
 	cookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: b.adminJWT}) }
 	evil := func(r *http.Request) { cookie(r); r.Header.Set("Origin", "https://evil.example") }
@@ -55,7 +50,7 @@ func TestCookieCrossSite(t *testing.T) {
 			r.Body = http.NoBody
 			r.URL.RawQuery = url.Values{"email": {"evil2@example.com"}}.Encode()
 		}, false},
-		{"role member add from another site", "POST", "/roles/" + role.Response.RoleID + "/member/" + uid, nil, evil, false},
+		{"role member add from another site", "POST", "/roles/" + role + "/member/" + uid, nil, evil, false},
 		{"settings update from another site", "PATCH", "/settings/",
 			map[string]any{"values": []map[string]any{{"name": "ui.title", "value": "Pwned"}}}, evil, false},
 		{"user delete from a same-site other origin", "DELETE", "/users/" + uid, nil, func(r *http.Request) {
@@ -93,7 +88,7 @@ func TestCookieCrossSite(t *testing.T) {
 			t.Errorf("%s was created: %s", email, got.body)
 		}
 	}
-	if got := b.do(t, "GET", "/roles/"+role.Response.RoleID+"/members", b.adminJWT, nil); string(got.body) != `{"response":[]}`+"\n" {
+	if got := b.do(t, "GET", "/roles/"+role+"/members", b.adminJWT, nil); string(got.body) != `{"response":[]}`+"\n" {
 		t.Errorf("members: %s", got.body)
 	}
 	if got := b.do(t, "GET", "/settings/ui.title", b.adminJWT, nil); strings.Contains(string(got.body), "Pwned") {
@@ -190,14 +185,9 @@ func TestForgedJWT(t *testing.T) {
 func TestMemberOfGrantsNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var role struct {
-		Response struct {
-			RoleID string `json:"roleID"`
-		} `json:"response"`
-	}
-	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	role := b.editorsRole(t)
 	uid := strconv.FormatInt(b.user.ID, 10)
-	if m := b.do(t, "POST", "/roles/"+role.Response.RoleID+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
 		t.Fatal(m)
 	}
 	jwt := b.login(t, "plain@example.com")
@@ -205,22 +195,14 @@ func TestMemberOfGrantsNothing(t *testing.T) {
 		MemberOf string `json:"memberOf"`
 	}
 	decodeSegment(t, strings.Split(jwt, ".")[1], &claims)
-	if claims.MemberOf != role.Response.RoleID {
-		t.Fatalf("memberOf %q, want %q", claims.MemberOf, role.Response.RoleID)
+	if claims.MemberOf != role {
+		t.Fatalf("memberOf %q, want %q", claims.MemberOf, role)
 	}
-	if m := b.do(t, "DELETE", "/roles/"+role.Response.RoleID+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+	if m := b.do(t, "DELETE", "/roles/"+role+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
 		t.Fatal(m)
 	}
-	var check struct {
-		Response struct {
-			User struct {
-				Roles []string `json:"roles"`
-			} `json:"user"`
-		} `json:"response"`
-	}
-	b.do(t, "GET", "/auth/check", jwt, nil).decode(t, &check)
-	if len(check.Response.User.Roles) != 0 {
-		t.Errorf("roles after removal: %v", check.Response.User.Roles)
+	if roles := b.checkedRoles(t, jwt); len(roles) != 0 {
+		t.Errorf("roles after removal: %v", roles)
 	}
 	// Still a plain user: no administrator's change.
 	if m := b.do(t, "PATCH", "/settings/", jwt, map[string]any{"values": []map[string]any{{"name": "ui.title", "value": "X"}}}).errMessage(t); m == "" {
@@ -238,13 +220,8 @@ func TestMemberOfGrantsNothing(t *testing.T) {
 func TestArchivedRoleNotNamedToServices(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var role struct {
-		Response struct {
-			RoleID string `json:"roleID"`
-		} `json:"response"`
-	}
-	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
-	id, uid := role.Response.RoleID, strconv.FormatInt(b.user.ID, 10)
+	role := b.editorsRole(t)
+	id, uid := role, strconv.FormatInt(b.user.ID, 10)
 	if m := b.do(t, "POST", "/roles/"+id+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
 		t.Fatal(m)
 	}
@@ -255,15 +232,7 @@ func TestArchivedRoleNotNamedToServices(t *testing.T) {
 			MemberOf string `json:"memberOf"`
 		}
 		decodeSegment(t, strings.Split(jwt, ".")[1], &claims)
-		var check struct {
-			Response struct {
-				User struct {
-					Roles []string `json:"roles"`
-				} `json:"user"`
-			} `json:"response"`
-		}
-		b.do(t, "GET", "/auth/check", jwt, nil).decode(t, &check)
-		return claims.MemberOf, check.Response.User.Roles
+		return claims.MemberOf, b.checkedRoles(t, jwt)
 	}
 	if memberOf, roles := named(t); memberOf != id || len(roles) != 1 || roles[0] != id {
 		t.Fatalf("in the role: memberOf %q, roles %v", memberOf, roles)
@@ -287,6 +256,32 @@ func TestArchivedRoleNotNamedToServices(t *testing.T) {
 	if memberOf, roles := named(t); memberOf != id || len(roles) != 1 {
 		t.Fatalf("the role unarchived: memberOf %q, roles %v", memberOf, roles)
 	}
+}
+
+// editorsRole makes a role, Editors, as the administrator and returns its id.
+func (b *bundle) editorsRole(t *testing.T) string {
+	t.Helper()
+	var role struct {
+		Response struct {
+			RoleID string `json:"roleID"`
+		} `json:"response"`
+	}
+	b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Editors", "handle": "editors"}).decode(t, &role)
+	return role.Response.RoleID
+}
+
+// checkedRoles returns the roles Corteza's auth check answers for jwt.
+func (b *bundle) checkedRoles(t *testing.T, jwt string) []string {
+	t.Helper()
+	var check struct {
+		Response struct {
+			User struct {
+				Roles []string `json:"roles"`
+			} `json:"user"`
+		} `json:"response"`
+	}
+	b.do(t, "GET", "/auth/check", jwt, nil).decode(t, &check)
+	return check.Response.User.Roles
 }
 
 func decodeSegment(t *testing.T, s string, v any) {
