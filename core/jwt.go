@@ -249,7 +249,7 @@ func (a *Auth) addSigningKey(ctx context.Context, retire bool) error {
 //
 // Errors: only the store's.
 func (a *Auth) JWKS(ctx context.Context) ([]byte, error) {
-	if err := a.keys.load(ctx); err != nil {
+	if err := a.keys.fresh(ctx); err != nil {
 		return nil, err
 	}
 	now := a.now()
