@@ -348,11 +348,17 @@ func (r *Reminders) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	_, err := r.change(ctx, p, id, "reminder.delete", func(rem *usher.Reminder, _ map[string]usher.Change) error {
-		now := r.now()
-		rem.DeletedAt, rem.Payload = &now, []byte("null")
+		markReminderDeleted(rem, r.now())
 		return nil
 	})
 	return err
+}
+
+// markReminderDeleted deletes rem, which the caller writes: nothing finds,
+// lists or delivers it any more, and its payload goes at once, its row
+// once housekeeping reaches it.
+func markReminderDeleted(rem *usher.Reminder, now time.Time) {
+	rem.DeletedAt, rem.Payload = &now, []byte("null")
 }
 
 // change is every change to a reminder: in one transaction it finds the

@@ -316,7 +316,7 @@ func endRemindersBefore(ctx context.Context, tx store.Tx, userID int64, before, 
 				continue
 			}
 			_, err := tx.ReminderUpdate(ctx, r.ID, func(r *usher.Reminder) error {
-				r.DeletedAt = &now
+				markReminderDeleted(r, now)
 				return nil
 			})
 			if err != nil {

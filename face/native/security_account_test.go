@@ -509,10 +509,11 @@ func TestResetEndsWhatCameBeforeTheProof(t *testing.T) {
 	t.Parallel()
 	const victim, evil, pw = "victim@corp.example", "mallory@evil.example", "mallory's long passphrase"
 	type mallory struct {
-		b     *mailBundle
-		mails int
-		token string // a personal access token made before the proof
-		code  string // the code of a change to her address, if asked
+		b        *mailBundle
+		mails    int
+		token    string // a personal access token made before the proof
+		code     string // the code of a change to her address, if asked
+		reminder int64  // a reminder made before the proof
 	}
 	login := func(t *testing.T, m *mallory, login, pw string) string {
 		t.Helper()
@@ -529,8 +530,10 @@ func TestResetEndsWhatCameBeforeTheProof(t *testing.T) {
 		m.b.call(t, req{method: "POST", path: "/v1/me/tokens", token: session, body: map[string]any{"name": "kept", "scopes": []string{"api"}}}, http.StatusCreated, &tok)
 		m.token = tok.Token
 		due := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		var rem struct{ ID int64 }
 		m.b.call(t, req{method: "POST", path: "/v1/reminders", token: m.token, body: map[string]any{
-			"resource": "invoice:1", "payload": map[string]any{"note": "https://evil.example/unlock"}, "remind_at": due}}, http.StatusCreated, nil)
+			"resource": "invoice:1", "payload": map[string]any{"note": "https://evil.example/unlock"}, "remind_at": due}}, http.StatusCreated, &rem)
+		m.reminder = rem.ID
 	}
 	for _, tc := range []struct {
 		name   string
@@ -596,6 +599,10 @@ func TestResetEndsWhatCameBeforeTheProof(t *testing.T) {
 			m.b.call(t, req{method: "GET", path: "/v1/reminders", token: session}, http.StatusOK, &reminders)
 			if len(reminders.Items) != 0 {
 				t.Errorf("mallory's reminders after the reset: %d, want 0", len(reminders.Items))
+			}
+			// Deleted, as a deletion of its own is: its payload gone.
+			if r, err := m.b.env.Store.ReminderGet(t.Context(), m.reminder); err != nil || string(r.Payload) != "null" {
+				t.Errorf("the reminder the reset deleted keeps its payload: %v", err)
 			}
 		})
 	}
