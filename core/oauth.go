@@ -330,10 +330,15 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 	}
 	if email != "" && !a.policy.NoEmailLinking {
 		u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
-		if err == nil {
-			return a.linkByAddress(ctx, u, id, identity)
-		}
-		if !errors.Is(err, usher.ErrNotFound) {
+		switch {
+		case err == nil:
+			linked, err := a.linkByAddress(ctx, u, id, identity)
+			if !errors.Is(err, errLinkGone) {
+				return linked, err
+			}
+			// Deleted since it was found: the address is free, as if
+			// it had never been found.
+		case !errors.Is(err, usher.ErrNotFound):
 			return nil, err
 		}
 	}
@@ -380,9 +385,20 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 // mail), and an administrator links the provider to it.
 //
 // Errors: Conflict (the account has a password, or another identity and an
-// address proved only later, or an unconfirmed address).
+// address proved only later, or an unconfirmed address); errLinkGone (the
+// account was deleted since it was found).
 func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.ExternalIdentity, identity usher.Identity) (*usher.User, error) {
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		// A deletion takes the account's row too, and unlinks the
+		// identities it finds: holding the row first, a deletion either
+		// came before (the account is gone) or comes after and unlinks
+		// this identity with the others.
+		switch err := lockUser(ctx, tx, u.ID); {
+		case errors.Is(err, usher.ErrNotFound):
+			return errLinkGone
+		case err != nil:
+			return err
+		}
 		switch _, err := tx.PasswordGet(ctx, u.ID); {
 		case err == nil:
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeAccountHasPassword,
@@ -393,6 +409,9 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 			return err
 		}
 		cur, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID})
+		if errors.Is(err, usher.ErrNotFound) || (err == nil && cur.Deleted()) {
+			return errLinkGone
+		}
 		if err != nil {
 			return err
 		}
@@ -426,6 +445,10 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 	}
 	return u, nil
 }
+
+// errLinkGone is linkByAddress finding the account it was to link deleted
+// or purged since it was looked up.
+var errLinkGone = errors.New("the account with the address is gone")
 
 // confirmedAtCreation reports whether u's address was confirmed when u
 // was made — vouched for by the provider or the administrator that made

@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"usher"
+	"usher/connector"
 	"usher/connector/oidctest"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/store"
 )
 
 // TestProviderLogInNotLinkedToAccountWithPassword replays a pre-account
@@ -811,5 +813,64 @@ func TestLocksGoOnGrowing(t *testing.T) {
 	t.Logf("six hours: %d guesses, the longest lock %d s", guesses, longest)
 	if longest <= 15*60 || guesses > 20 {
 		t.Errorf("six hours of guesses: %d, the longest lock %d s", guesses, longest)
+	}
+}
+
+// hookStore calls hook once with the account a look-up by address outside
+// a transaction finds: for a test to act between that look-up and what
+// the caller then does with the account.
+type hookStore struct {
+	store.Store
+	once sync.Once
+	hook func(u *usher.User)
+}
+
+func (s *hookStore) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	u, err := s.Store.UserGet(ctx, key)
+	if err == nil && key.Email != "" && s.hook != nil {
+		s.once.Do(func() { s.hook(u) })
+	}
+	return u, err
+}
+
+// TestProviderLinkRacesDeletion: an account deleted between the look-up
+// of a provider's address and the link to it was linked all the same, so
+// the identity the deletion frees was bound to the deleted account, the
+// callback answered 401 account_inactive, and every later log-in through
+// the provider 409 extern_uid_taken. The link now holds the account's row
+// and finds it gone: the log-in makes a new account, as after any deletion.
+func TestProviderLinkRacesDeletion(t *testing.T) {
+	t.Parallel()
+	const public = "http://usher.test"
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &hookStore{}
+	b := &mailBundle{bundle: setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc},
+		Policy:    core.Policy{PublicURL: public, SignupEnabled: true},
+		WrapStore: func(s store.Store) store.Store { hs.Store = s; return hs }})}
+	vic := b.env.MustCreateUser(t, usher.UserCreate{Username: "vic", Email: "vic@corp.example", EmailConfirmed: true})
+	hs.hook = func(u *usher.User) {
+		if u.ID != vic.ID {
+			return
+		}
+		if _, err := b.env.Core.Users.Delete(coretest.System(), usher.UserKey{ID: vic.ID}); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	}
+	idp.SetUser(oidctest.User{Subject: "vic-1", Email: "vic@corp.example", EmailVerified: true, Username: "vic"})
+	var first, again sessionBody
+	res := b.oidcLogIn(t, idp)
+	res.decode(t, &first)
+	if res.status != http.StatusOK || first.User.ID == vic.ID {
+		t.Fatalf("the log-in that raced the deletion: %d %s", res.status, res.body)
+	}
+	res = b.oidcLogIn(t, idp)
+	res.decode(t, &again)
+	if res.status != http.StatusOK || again.User.ID != first.User.ID {
+		t.Fatalf("the next log-in: %d %s", res.status, res.body)
 	}
 }
