@@ -110,9 +110,17 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		}
 		if level == usher.LevelOwner && a.group.Kind == usher.GroupTeam && !usher.PrincipalFrom(ctx).IsAdmin() {
 			// Handing a team over counts as making one, for the one
-			// who takes it: else the limit is passed by making teams
-			// and giving them away.
+			// who takes it, and its service accounts as making them:
+			// else the limits are passed by filling teams and giving
+			// them away.
 			if err := checkTeamRoom(ctx, tx, u.ID); err != nil {
+				return err
+			}
+			accounts, err := serviceAccountsOf(ctx, tx, a.group)
+			if err != nil {
+				return err
+			}
+			if err := checkOwnedServiceAccounts(ctx, tx, u.ID, len(accounts)); err != nil {
 				return err
 			}
 		}

@@ -118,15 +118,8 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 // each seeing room for one more.
 func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principal, team *usher.Group) error {
 	if !p.IsAdmin() && p.User != nil {
-		if err := lockUser(ctx, tx, p.User.ID); err != nil {
+		if err := checkOwnedServiceAccounts(ctx, tx, p.User.ID, 1); err != nil {
 			return err
-		}
-		n, err := tx.OwnedServiceAccountCount(ctx, p.User.ID)
-		if err != nil {
-			return err
-		}
-		if n >= maxServiceAccountsPerOwner {
-			return errLimitReached(strconv.Itoa(n) + " service accounts in the teams it owns")
 		}
 	}
 	if err := lockGroup(ctx, tx, team.ID); err != nil {
@@ -139,6 +132,25 @@ func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principa
 	if len(accounts) >= maxServiceAccountsPerTeam {
 		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
 			Message: "the team holds " + strconv.Itoa(len(accounts)) + " service accounts, the most it may: delete some first"}
+	}
+	return nil
+}
+
+// checkOwnedServiceAccounts refuses more live service accounts in the
+// teams the user owns when they would then hold more than
+// maxServiceAccountsPerOwner: one made in a team of theirs, or a team's
+// being handed to them. Counting under the user's row lock keeps two
+// such changes from each seeing room.
+func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, more int) error {
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	n, err := tx.OwnedServiceAccountCount(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if n+more > maxServiceAccountsPerOwner {
+		return errLimitReached(strconv.Itoa(n) + " service accounts in the teams it owns")
 	}
 	return nil
 }

@@ -289,6 +289,39 @@ func TestServiceAccountsPerOwnerBounded(t *testing.T) {
 	b.call(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 201, nil)
 }
 
+// TestServiceAccountsPerOwnerNotPassedByHandover replays the limit above
+// passed by handing teams over: fill a team with 100 service accounts,
+// make another account of yours its owner and leave it, and fill the next.
+// The receiver ended up owning teams holding 300. Being made a team's
+// owner now counts its service accounts as making them.
+func TestServiceAccountsPerOwnerNotPassedByHandover(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	puppet, _ := b.mustPrincipal(t, "puppet", false)
+	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	for round, want := range []int{http.StatusOK, http.StatusConflict} {
+		var team groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok,
+			body: map[string]any{"kind": "team", "handle": fmt.Sprint("farm-", round)}}, 201, &team)
+		for i := range 100 {
+			if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: team.ID}, fmt.Sprint("bot", round, "-", i), ""); err != nil {
+				t.Fatalf("round %d, account %d: %v", round, i+1, err)
+			}
+		}
+		members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
+		res := b.api.do(t, req{method: "PUT", path: members + "puppet", token: b.userTok, body: map[string]any{"level": "owner"}})
+		if res.status != want || (want == http.StatusConflict && res.problem(t).Code != usher.CodeLimitReached) {
+			t.Fatalf("round %d, the team handed over: %d %s", round, res.status, res.body)
+		}
+		if want == http.StatusOK {
+			b.call(t, req{method: "DELETE", path: members + b.user.Username, token: b.userTok}, 204, nil)
+		}
+	}
+	if n, err := b.env.Store.OwnedServiceAccountCount(context.Background(), puppet.ID); err != nil || n != 100 {
+		t.Fatalf("the receiver owns teams holding %d service accounts, %v; want 100", n, err)
+	}
+}
+
 // TestTeamHandedToOwnerAtLimit replays a user at the limit of 1,000 teams
 // handing teams to someone else as owner and leaving them, then making
 // new ones: the limit was checked on the maker at creation only, so teams
