@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"usher"
-	"usher/connector"
 	"usher/connector/oidctest"
 	"usher/core"
 	"usher/core/coretest"
@@ -841,16 +840,10 @@ func (s *hookStore) UserGet(ctx context.Context, key usher.UserKey) (*usher.User
 // and finds it gone: the log-in makes a new account, as after any deletion.
 func TestProviderLinkRacesDeletion(t *testing.T) {
 	t.Parallel()
-	const public = "http://usher.test"
-	idp := oidctest.New(t, "usher-client", "usher-secret")
-	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
-		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp, oidc := corpProvider(t)
 	hs := &hookStore{}
 	b := &mailBundle{bundle: setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc},
-		Policy:    core.Policy{PublicURL: public, SignupEnabled: true},
+		Policy:    core.Policy{PublicURL: corpPublicURL, SignupEnabled: true},
 		WrapStore: func(s store.Store) store.Store { hs.Store = s; return hs }})}
 	vic := b.env.MustCreateUser(t, usher.UserCreate{Username: "vic", Email: "vic@corp.example", EmailConfirmed: true})
 	hs.hook = func(u *usher.User) {

@@ -30,21 +30,32 @@ import (
 // and that offers log-in with an in-process OpenID Connect provider.
 func setupMailAndOIDC(t *testing.T) (*mailBundle, *oidctest.Provider) {
 	t.Helper()
-	const public = "http://usher.test"
-	idp := oidctest.New(t, "usher-client", "usher-secret")
-	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
-		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp, oidc := corpProvider(t)
 	srv := smtptest.New(t)
 	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []usher.Connector{oidc},
-		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
+		Policy: core.Policy{PublicURL: corpPublicURL, SignupEnabled: true}})
 	return &mailBundle{bundle: b, smtp: srv}, idp
+}
+
+// corpPublicURL is the public URL of the usher whose provider corpProvider
+// makes.
+const corpPublicURL = "http://usher.test"
+
+// corpProvider starts an OpenID Connect provider and returns it with
+// usher's connector to it, "corp", calling back to corpPublicURL.
+func corpProvider(t *testing.T) (*oidctest.Provider, usher.Connector) {
+	t.Helper()
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: corpPublicURL + "/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idp, oidc
 }
 
 // oidcLogIn logs in through the provider as a browser would and returns the
