@@ -18,19 +18,26 @@ func errEmailNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeEmailNotFound, Message: "e-mail address not found"}
 }
 
-// Add adds a secondary address to a user. One added by an administrator
-// for someone else, or with skipConfirmation by an administrator, is
-// confirmed at once; otherwise a confirmation code is mailed to it. A
-// confirmed address is unique across the primary and confirmed secondary
-// addresses of all users; an unconfirmed one reserves nothing, and expires
-// unconfirmed after the policy's ConfirmTTL.
+// Add adds a secondary address to a user. One added with
+// skipConfirmation, which only an administrator may ask for, is confirmed
+// at once; otherwise a confirmation code is mailed to it, as GitLab does,
+// whoever adds it: an administrator who adds an address for someone
+// vouches for it only by saying so. A confirmed address is unique across
+// the primary and confirmed secondary addresses of all users; an
+// unconfirmed one reserves nothing, and expires unconfirmed after the
+// policy's ConfirmTTL.
 //
-// Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
-// (the address is confirmed by another account, or is the user's already).
+// Errors: Unauthenticated, Forbidden (also skipConfirmation from anyone
+// but an administrator), NotFound, Unprocessable, Conflict (the address is
+// confirmed by another account, or is the user's already).
 func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipConfirmation bool) (*usher.Email, error) {
 	u, err := m.owner(ctx, key, actEmailWrite)
 	if err != nil {
 		return nil, err
+	}
+	p := usher.PrincipalFrom(ctx)
+	if skipConfirmation && !p.IsAdmin() {
+		return nil, errForbidden("only administrators may mark an address confirmed; its owner confirms it with the code sent to it")
 	}
 	var c checker
 	c.email("email", addr, true)
@@ -41,10 +48,9 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailTaken, Message: "email is the user's primary address",
 			Fields: []usher.FieldError{{Field: "email", Code: usher.CodeTaken, Message: "is the user's primary address"}}}
 	}
-	p := usher.PrincipalFrom(ctx)
 	now := m.now()
 	e := &usher.Email{UserID: u.ID, Email: addr, CreatedAt: now}
-	confirm := !(p.IsAdmin() && (skipConfirmation || !self(p, u)))
+	confirm := !skipConfirmation
 	if confirm {
 		if err := m.addressMail(ctx, addr); err != nil {
 			return nil, err

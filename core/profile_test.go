@@ -84,9 +84,16 @@ func TestSecondaryEmails(t *testing.T) {
 	if err != nil || own.ConfirmedAt != nil {
 		t.Fatalf("a user's own address starts unconfirmed: %+v, %v", own, err)
 	}
-	byAdmin, err := emails.Add(as(b.admin), alice, "alice@home.example", false)
+	// An administrator vouches for an address only by saying so, as
+	// GitLab's skip_confirmation; no one else may.
+	if byAdmin, err := emails.Add(as(b.admin), alice, "alice@mail.example", false); err != nil || byAdmin.ConfirmedAt != nil {
+		t.Fatalf("an admin's addition without skipConfirmation starts unconfirmed: %+v, %v", byAdmin, err)
+	}
+	_, err = emails.Add(as(b.alice), alice, "alice@own.example", true)
+	wantKind(t, err, usher.KindForbidden, "")
+	byAdmin, err := emails.Add(as(b.admin), alice, "alice@home.example", true)
 	if err != nil || byAdmin.ConfirmedAt == nil {
-		t.Fatalf("an admin's addition is confirmed: %+v, %v", byAdmin, err)
+		t.Fatalf("an admin's addition with skipConfirmation is confirmed: %+v, %v", byAdmin, err)
 	}
 	for _, taken := range []string{"BOB@example.com", "alice@HOME.example", "alice@example.com"} {
 		_, err := emails.Add(as(b.admin), usher.UserKey{ID: bob.ID}, taken, false)
@@ -106,7 +113,7 @@ func TestSecondaryEmails(t *testing.T) {
 	_, err = emails.List(as(bob), alice)
 	wantKind(t, err, usher.KindForbidden, "")
 	list, _ := emails.List(as(b.alice), alice)
-	if len(list) != 2 {
+	if len(list) != 3 {
 		t.Fatalf("List: %v", list)
 	}
 	if err := emails.Delete(as(b.alice), alice, own.ID); err != nil {

@@ -1,9 +1,11 @@
 package gitlab_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
+	"usher"
 	"usher/core/coretest"
 )
 
@@ -59,5 +61,48 @@ func TestShortRSAKeyRefused(t *testing.T) {
 			res := b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": tt.key}})
 			res.want(t, tt.name, http.StatusBadRequest, tt.body)
 		})
+	}
+}
+
+// TestAddressVouchedForOnlyWhenAsked replays two ways an address came to
+// count as proved without its owner proving it, through GitLab's POST
+// /users/:id/emails. skip_confirmation=true from anyone but an
+// administrator was answered 201 and ignored, where the same on POST
+// /users is 403; and an administrator's address for someone else was
+// confirmed at once whatever skip_confirmation said, where GitLab mails a
+// confirmation unless asked not to — so an administrator's sync job that
+// relied on GitLab's confirmation vouched for addresses no one proved,
+// which then received resets and could be made primary.
+func TestAddressVouchedForOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	emails := fmt.Sprintf("/api/v4/users/%d/emails", b.user.ID)
+	if res := b.do(t, call{method: "POST", path: emails, token: b.userTok,
+		body: map[string]any{"email": "plain@home.example", "skip_confirmation": true}}); res.status != http.StatusForbidden {
+		t.Fatalf("a user's own skip_confirmation: %d %s", res.status, res.body)
+	}
+	for _, tc := range []struct {
+		addr      string
+		skip      any
+		confirmed bool
+	}{
+		{"plain@one.example", nil, false},
+		{"plain@two.example", false, false},
+		{"plain@three.example", "true", true},
+	} {
+		body := map[string]any{"email": tc.addr}
+		if tc.skip != nil {
+			body["skip_confirmation"] = tc.skip
+		}
+		var e struct{ ID int64 }
+		res := b.do(t, call{method: "POST", path: emails, token: b.adminTok, body: body})
+		res.decode(t, &e)
+		if res.status != http.StatusCreated {
+			t.Fatalf("an administrator adds %s: %d %s", tc.addr, res.status, res.body)
+		}
+		stored, err := b.env.Core.Emails.Get(system(), usher.UserKey{ID: b.user.ID}, e.ID)
+		if err != nil || (stored.ConfirmedAt != nil) != tc.confirmed {
+			t.Errorf("%s with skip_confirmation %v: confirmed %v, want %v (%v)", tc.addr, tc.skip, stored.ConfirmedAt != nil, tc.confirmed, err)
+		}
 	}
 }
