@@ -408,6 +408,27 @@ func lockGroup(ctx context.Context, tx store.Tx, groupID int64) error {
 	return err
 }
 
+// lockGroups holds the rows of the groups, each once, in id order: the one
+// order every transaction that holds several takes them in.
+func lockGroups(ctx context.Context, tx store.Tx, ids []int64) error {
+	return lockEach(ctx, tx, ids, lockGroup)
+}
+
+// lockUsers holds the rows of the users, each once, in id order, as
+// lockGroups does groups'.
+func lockUsers(ctx context.Context, tx store.Tx, ids []int64) error {
+	return lockEach(ctx, tx, ids, lockUser)
+}
+
+func lockEach(ctx context.Context, tx store.Tx, ids []int64, lock func(context.Context, store.Tx, int64) error) error {
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		if err := lock(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // mint stores a new token with the fields of t and a fresh secret.
 func (e *env) mint(ctx context.Context, tx store.Tx, t *usher.Token) (*usher.Token, string, error) {
 	text, hint, hash := newSecret(t.Kind)

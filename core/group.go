@@ -707,6 +707,9 @@ func (g *Groups) deleteIn(ctx context.Context, tx store.Tx, groups []*usher.Grou
 	markDeleted := func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		return g.markDeleted(ctx, tx, a, gr)
 	}
+	if err := lockServiceAccounts(ctx, tx, groups); err != nil {
+		return err
+	}
 	for _, gr := range groups {
 		if _, err := g.changeIn(ctx, tx, usher.GroupRef{ID: gr.ID}, actGroupDelete, "group.delete", markDeleted); err != nil {
 			return err

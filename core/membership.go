@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -519,6 +520,13 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 					remove[m.GroupID] = a
 				}
 			}
+		}
+		// Every group the change touches is held first, in id order: two
+		// changes that cross (one user moved from a to b, another from b
+		// to a) each held one group and waited for the other's on
+		// PostgreSQL, and the removals went in a map's random order.
+		if err := lockGroups(ctx, tx, slices.Concat(slices.Collect(maps.Keys(add)), slices.Collect(maps.Keys(remove)))); err != nil {
+			return err
 		}
 		now := g.now()
 		var added, removed []string

@@ -52,6 +52,12 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		case src.group.Deleted() || dst.group.Deleted():
 			return errGroupNotFound()
 		}
+		// Both held first, in id order: the members' rows mergeMembers
+		// writes take the target's row in share mode, and two merges into
+		// one target, each then asking for it in full, deadlocked.
+		if err := lockGroups(ctx, tx, []int64{src.group.ID, dst.group.ID}); err != nil {
+			return err
+		}
 		if err := mergeMembers(ctx, tx, src.group.ID, dst.group.ID); err != nil {
 			return err
 		}

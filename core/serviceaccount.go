@@ -305,6 +305,10 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 	if err != nil {
 		return err
 	}
+	// Every account's row before any is written (lockServiceAccounts).
+	if err := lockUsers(ctx, tx, userIDs(accounts)); err != nil {
+		return err
+	}
 	for _, u := range accounts {
 		teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
 		if err != nil {
@@ -326,6 +330,32 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 		}
 	}
 	return nil
+}
+
+// lockServiceAccounts holds the rows of the teams' live service accounts,
+// in id order, before a deletion of the teams writes any: deleting one
+// writes the count rows of its kind (user_counts), and a transaction that
+// took the next account's row only after that deadlocked on PostgreSQL
+// against one deleting that account, which takes its row, then the counts.
+func lockServiceAccounts(ctx context.Context, tx store.Tx, teams []*usher.Group) error {
+	var ids []int64
+	for _, team := range teams {
+		accounts, err := serviceAccountsOf(ctx, tx, team)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, userIDs(accounts)...)
+	}
+	return lockUsers(ctx, tx, ids)
+}
+
+// userIDs returns the users' ids.
+func userIDs(users []*usher.User) []int64 {
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return ids
 }
 
 // serviceAccountsOf returns the team's live service accounts; other kinds

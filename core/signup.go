@@ -40,8 +40,15 @@ func (e *env) issueCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, u
 }
 
 // useCode finds an unused, unexpired code of the kind and marks it used.
+// A code of an account takes the account's row first: what ends an
+// account's codes (a password set, a deletion, a change of address) holds
+// that row and then deletes them, so taking the code's row first, as
+// marking it used does, deadlocked against them on PostgreSQL.
 func (e *env) useCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, text string) (*usher.Code, error) {
 	c, err := tx.CodeByHash(ctx, kind, hashCode(text))
+	if err == nil && c.UserID != 0 {
+		err = lockUser(ctx, tx, c.UserID)
+	}
 	if err == nil {
 		err = tx.CodeUse(ctx, c.ID, e.now())
 	}

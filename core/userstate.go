@@ -90,13 +90,7 @@ func lockOwnedTeams(ctx context.Context, tx store.Tx, userID int64) error {
 			ids = append(ids, m.GroupID)
 		}
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		if err := lockGroup(ctx, tx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return lockGroups(ctx, tx, ids)
 }
 
 // lastOwner refuses to delete an account that is the last owner of a team:

@@ -1,0 +1,202 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
+	"usher/store"
+)
+
+// pauseKey carries, in a context, the store call a pausingTx sleeps in.
+type pauseKey struct{}
+
+// pausingStore hands out transactions that sleep in one kind of write,
+// while it holds the row it took, when the context asks: so that two
+// transactions meet in the order that deadlocked.
+type pausingStore struct{ store.Store }
+
+func (s *pausingStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&pausingTx{tx}) })
+}
+
+type pausingTx struct{ store.Tx }
+
+func pause(ctx context.Context, call string) {
+	if ctx.Value(pauseKey{}) == call {
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func (t *pausingTx) CodeUse(ctx context.Context, id int64, at time.Time) error {
+	err := t.Tx.CodeUse(ctx, id, at)
+	pause(ctx, "CodeUse")
+	return err
+}
+
+// UserUpdate and GroupUpdate pause holding the row, before they write it.
+func (t *pausingTx) UserUpdate(ctx context.Context, id int64, fn func(*usher.User) error) (*usher.User, error) {
+	return t.Tx.UserUpdate(ctx, id, func(u *usher.User) error { pause(ctx, "UserUpdate"); return fn(u) })
+}
+
+func (t *pausingTx) GroupUpdate(ctx context.Context, id int64, fn func(*usher.Group) error) (*usher.Group, error) {
+	return t.Tx.GroupUpdate(ctx, id, func(g *usher.Group) error { pause(ctx, "GroupUpdate"); return fn(g) })
+}
+
+func (t *pausingTx) MembershipSet(ctx context.Context, m usher.Membership) error {
+	err := t.Tx.MembershipSet(ctx, m)
+	pause(ctx, "MembershipSet")
+	return err
+}
+
+// TestLockOrder replays, on PostgreSQL, pairs of writes that took the same
+// rows in opposite orders, so that PostgreSQL aborted one of them as a
+// deadlock (a 500 to its caller), found by a reviewer: the first write
+// pauses, holding what it took, while the second starts. Each pair must
+// now end without an error. SQLite, with one writer, cannot deadlock.
+func TestLockOrder(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := coretest.New(t, coretest.Options{Postgres: true, Transport: tr,
+		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	auth, groups := env.Core.Auth, env.Core.Groups
+	// ticket returns a reset ticket of a new account's.
+	ticket := func(t *testing.T, name string) (*usher.User, string) {
+		t.Helper()
+		u := env.MustCreateUser(t, usher.UserCreate{Username: name, Email: name + "@example.com", EmailConfirmed: true,
+			Password: "correct horse battery staple"})
+		if err := auth.RequestPasswordReset(context.Background(), u.Email); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := env.Core.Outbox.DeliverDue(context.Background(), 10); err != nil {
+			t.Fatal(err)
+		}
+		var code []string
+		for _, m := range srv.Messages() {
+			if slices.Contains(m.To, u.Email) {
+				code = mailedCode.FindStringSubmatch(m.Body)
+			}
+		}
+		if code == nil {
+			t.Fatalf("no reset code was mailed to %s", u.Email)
+		}
+		rt, err := auth.ExchangeResetToken(context.Background(), code[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, rt.Ticket
+	}
+	team := func(t *testing.T, handle string, members ...int64) *usher.Group {
+		t.Helper()
+		g, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: handle, Members: members})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	paused := func(call string) context.Context { return context.WithValue(as(admin), pauseKey{}, call) }
+	tests := []struct {
+		name string
+		// pair returns the two writes; the first pauses where it says.
+		pair func(t *testing.T) (first, second func() error)
+	}{
+		{"a reset's completion against a password set (the ticket's row, then the account's)", func(t *testing.T) (func() error, func() error) {
+			u, tk := ticket(t, "reset-set")
+			return func() error {
+					return auth.CompletePasswordReset(context.WithValue(context.Background(), pauseKey{}, "CodeUse"), tk, "fresh horse battery staple")
+				}, func() error {
+					return auth.SetPassword(as(admin), usher.UserKey{ID: u.ID}, "another horse battery staple")
+				}
+		}},
+		{"a reset's completion against a deletion", func(t *testing.T) (func() error, func() error) {
+			u, tk := ticket(t, "reset-delete")
+			return func() error {
+					return auth.CompletePasswordReset(context.WithValue(context.Background(), pauseKey{}, "CodeUse"), tk, "fresh horse battery staple")
+				}, func() error {
+					_, err := env.Core.Users.Delete(as(admin), usher.UserKey{ID: u.ID})
+					return err
+				}
+		}},
+		{"a team's deletion against its second service account's (the count rows between the accounts' rows)", func(t *testing.T) (func() error, func() error) {
+			g := team(t, "with-bots")
+			ref := usher.GroupRef{ID: g.ID}
+			var bots []*usher.User
+			for i := range 2 {
+				b, err := groups.CreateServiceAccount(as(admin), ref, fmt.Sprint("bot-", i), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				bots = append(bots, b)
+			}
+			return func() error {
+					return groups.DeleteServiceAccount(paused("UserUpdate"), ref, usher.UserKey{ID: bots[1].ID})
+				}, func() error {
+					_, err := groups.Delete(as(admin), ref)
+					return err
+				}
+		}},
+		{"two users' groups set crosswise", func(t *testing.T) (func() error, func() error) {
+			bob := env.MustCreateUser(t, usher.UserCreate{Username: "bob"})
+			carol := env.MustCreateUser(t, usher.UserCreate{Username: "carol"})
+			team(t, "ta", carol.ID)
+			team(t, "tb", bob.ID)
+			set := func(u *usher.User, handle string) func() error {
+				return func() error {
+					_, err := groups.SetUserGroups(paused("GroupUpdate"), usher.UserKey{ID: u.ID},
+						usher.GroupChanges{Kind: usher.GroupTeam, Set: []string{handle}})
+					return err
+				}
+			}
+			return set(bob, "ta"), set(carol, "tb")
+		}},
+		{"two merges into one group", func(t *testing.T) (func() error, func() error) {
+			var ids []int64
+			for i := range 3 {
+				ids = append(ids, env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprint("merged-", i)}).ID)
+			}
+			plain := func(handle string, member int64) *usher.Group {
+				g, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupPlain, Handle: handle, Members: []int64{member}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return g
+			}
+			dst, a, c := plain("dst", ids[0]), plain("src-a", ids[1]), plain("src-c", ids[2])
+			merge := func(src *usher.Group) func() error {
+				return func() error {
+					_, err := groups.Merge(paused("MembershipSet"), usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: dst.ID})
+					return err
+				}
+			}
+			return merge(a), merge(c)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first, second := tt.pair(t)
+			var errs [2]error
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); errs[0] = first() }()
+			go func() { defer wg.Done(); time.Sleep(50 * time.Millisecond); errs[1] = second() }()
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("write %d: %v", i+1, err)
+				}
+			}
+		})
+	}
+}
