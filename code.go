@@ -172,6 +172,7 @@ const (
 	CodeMemberNotFound       = "member_not_found"       // the user is not a member of the group
 	CodeOrganisationNotEmpty = "organisation_not_empty" // the organisation still holds groups or users
 	CodePlanForbidsTeams     = "plan_forbids_teams"     // the user's plan does not allow creating teams
+	CodeCannotCreateTeams    = "cannot_create_teams"    // the account may not create teams: GitLab's can_create_group is off, or it is external
 	CodeServiceAccountTeams  = "service_account_teams"  // a service account makes no teams: its team's owners do
 	CodePlanNotFound         = "plan_not_found"         // no plan has the name
 	CodePlanExists           = "plan_exists"            // a plan has the name already
@@ -254,7 +255,7 @@ var Codes = []string{
 
 	CodeGroupNotFound, CodeGroupAmbiguous, CodeTeamNotFound, CodeOrganisationNotFound, CodeHandleTaken, CodeGroupNotDeleted,
 	CodeSameGroup, CodeKindMismatch, CodeLastOwner, CodeMemberNotFound, CodeOrganisationNotEmpty,
-	CodePlanForbidsTeams, CodeServiceAccountTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
+	CodePlanForbidsTeams, CodeCannotCreateTeams, CodeServiceAccountTeams, CodePlanNotFound, CodePlanExists, CodeRoleNotFound,
 
 	CodeApplicationNotFound,
 	CodeReminderNotFound,

@@ -275,6 +275,13 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePlanForbidsTeams,
 					Message: "The user is not allowed to create teams, because their plan does not allow it."}
 			}
+			// What GitLab's users API sets, as GitLab keeps it: an
+			// account without can_create_group, or an external one,
+			// creates no group.
+			if !u.GitLab.CanCreateGroup || u.External {
+				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCannotCreateTeams,
+					Message: "The user is not allowed to create teams: an administrator turned can_create_group off, or made the account external."}
+			}
 			if err := checkTeamRoom(ctx, tx, u.ID); err != nil {
 				return err
 			}

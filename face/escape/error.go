@@ -31,6 +31,7 @@ var statuses = map[usher.Kind]int{
 var codeStatuses = map[string]int{
 	usher.CodeSignupDisabled:       http.StatusInternalServerError,
 	usher.CodePlanForbidsTeams:     http.StatusUnauthorized,
+	usher.CodeCannotCreateTeams:    http.StatusUnauthorized,
 	usher.CodeServiceAccountTeams:  http.StatusUnauthorized,
 	usher.CodeUnsupportedMediaType: http.StatusBadRequest,
 }

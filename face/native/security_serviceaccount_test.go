@@ -458,3 +458,23 @@ func TestPurgeKeepsATeamOwner(t *testing.T) {
 	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bob", team.ID), token: aliceTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/purge", alice.ID), token: b.adminTok}, http.StatusNoContent, nil)
 }
+
+// TestTeamsNotMadeAgainstGitLabFlags replays flags GitLab's users API sets
+// and usher stored, showed and never read: an administrator turns a
+// user's can_create_group off, or makes the user external, and the user
+// went on making teams (owning up to 1,000). GitLab refuses both; so does
+// usher now, whatever face makes the team.
+func TestTeamsNotMadeAgainstGitLabFlags(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	off := false
+	for i, update := range []usher.UserUpdate{{GitLab: usher.GitLabProfileUpdate{CanCreateGroup: &off}}, {External: &[]bool{true}[0]}} {
+		u, tok := b.mustPrincipal(t, fmt.Sprint("flagged-", i), false)
+		b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": fmt.Sprint("before-", i)}}, 201, nil)
+		if _, err := b.env.Core.Users.Update(usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalSystem}), usher.UserKey{ID: u.ID}, update); err != nil {
+			t.Fatal(err)
+		}
+		b.refused(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": fmt.Sprint("after-", i)}},
+			http.StatusForbidden, usher.CodeCannotCreateTeams)
+	}
+}
