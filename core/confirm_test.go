@@ -18,6 +18,18 @@ import (
 // line of their own.
 var mailedCode = regexp.MustCompile(`(?m)^\s+([0-9A-Za-z]{32})\s*$`)
 
+// mailServer starts an SMTP server for the test and returns it with a
+// transport that delivers to it.
+func mailServer(t *testing.T) (*smtptest.Server, *mail.SMTP) {
+	t.Helper()
+	srv := smtptest.New(t)
+	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, tr
+}
+
 // TestCreateSendsConfirmation checks UserCreate.SendConfirmation (GitLab's
 // confirm, true by default): the core mails the address a code, over SMTP
 // from its outbox, and keeps the account pending until the code comes
@@ -47,11 +59,7 @@ func TestCreateSendsConfirmation(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := smtptest.New(t)
-			tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv, tr := mailServer(t)
 			env := coretest.New(t, coretest.Options{Policy: tt.policy, Transport: tr})
 			admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
 			in := tt.in

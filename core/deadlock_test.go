@@ -10,8 +10,6 @@ import (
 
 	"usher"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 	"usher/store"
 )
 
@@ -63,11 +61,7 @@ func (t *pausingTx) MembershipSet(ctx context.Context, m usher.Membership) error
 // now end without an error. SQLite, with one writer, cannot deadlock.
 func TestLockOrder(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, tr := mailServer(t)
 	env := coretest.New(t, coretest.Options{Postgres: true, Transport: tr,
 		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
 	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})

@@ -9,8 +9,6 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 )
 
 // deviceConnector is a provider that is never asked for more than where to
@@ -143,11 +141,7 @@ func testDeviceStartBoundedPerAddress(t *testing.T, opts coretest.Options) {
 // up; live codes stay.
 func TestExpiredCodesPurgedSoon(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tr := mailServer(t)
 	env, c := setupDevice(t, coretest.Options{Transport: tr})
 	for range 3 {
 		if _, err := env.Core.Auth.StartDeviceLogin(context.Background(), "corp"); err != nil {

@@ -7,8 +7,6 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 )
 
 // TestOutboxTest: an administrator's test mail is sent at once and
@@ -16,11 +14,7 @@ import (
 // error; anyone else is refused and sends nothing.
 func TestOutboxTest(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, tr := mailServer(t)
 	env := coretest.New(t, coretest.Options{Transport: tr, Policy: core.Policy{MaxFailuresPerKey: 3}})
 	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true, Password: "root's long passphrase"})
 	bob := env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com", Password: "bob's long passphrase"})

@@ -9,8 +9,6 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 )
 
 // TestEndedTokensPruned: housekeeping deletes sessions and tokens once
@@ -19,11 +17,7 @@ import (
 func TestEndedTokensPruned(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, pg bool) {
-		srv := smtptest.New(t)
-		tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, tr := mailServer(t)
 		c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 		env := coretest.New(t, coretest.Options{Postgres: pg, Now: c.Now, Transport: tr,
 			Policy: core.Policy{SessionTTL: 2 * time.Hour, KeepEnded: time.Hour}})

@@ -12,8 +12,6 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 	"usher/store"
 )
 
@@ -288,11 +286,7 @@ func TestReminderDeliveredOnce(t *testing.T) {
 // mail and sends it to the assignee, once.
 func TestOutboxRunMailsDueReminders(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, tr := mailServer(t)
 	c := &clock{t: time.Now().UTC()}
 	env := coretest.New(t, coretest.Options{Now: c.Now, Transport: tr})
 	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", EmailConfirmed: true})

@@ -11,8 +11,6 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 	"usher/store"
 )
 
@@ -152,11 +150,7 @@ func (s *claimOrder) OutboxClaim(ctx context.Context, now, leaseUntil time.Time,
 // batch of each in turn.
 func TestOutboxTakesTurns(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tr := mailServer(t)
 	order := &claimOrder{mailed: make(chan struct{})}
 	env := coretest.New(t, coretest.Options{Transport: tr, WrapStore: func(s store.Store) store.Store { order.Store = s; return order }})
 	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
