@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
@@ -49,6 +48,19 @@ type bundle struct {
 }
 
 const password = "correct horse battery staple"
+
+// openAPIRouter finds a request's operation in the OpenAPI description by
+// its path alone, whatever server it went to; it is built once per test
+// binary, as parsing and validating the description is most of a small
+// test's time under the race detector.
+var openAPIRouter = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := escape.OpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	doc.Servers = nil
+	return legacy.NewRouter(doc)
+})
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
@@ -102,12 +114,7 @@ func setupOn(t *testing.T, policy core.Policy, postgres bool) *bundle {
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
-	doc, err := escape.OpenAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc.Servers = openapi3.Servers{{URL: srv.URL}}
-	router, err := legacy.NewRouter(doc)
+	router, err := openAPIRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
