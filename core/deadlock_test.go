@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -175,6 +176,23 @@ func TestLockOrder(t *testing.T) {
 				}
 			}
 			return merge(a), merge(c)
+		}},
+		{"two creations of one team handle, each naming the other's maker (the second must be 409)", func(t *testing.T) (func() error, func() error) {
+			ann := env.MustCreateUser(t, usher.UserCreate{Username: "ann"})
+			ben := env.MustCreateUser(t, usher.UserCreate{Username: "ben"})
+			create := func(ctx context.Context, member int64) error {
+				_, err := groups.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "same", Members: []int64{member}})
+				return err
+			}
+			return func() error {
+					return create(context.WithValue(as(ann), pauseKey{}, "MembershipSet"), ben.ID)
+				}, func() error {
+					err := create(as(ben), ann.ID)
+					if e, ok := errors.AsType[*usher.Error](err); ok && e.Code == usher.CodeHandleTaken {
+						return nil
+					}
+					return fmt.Errorf("want 409 %s, got %v", usher.CodeHandleTaken, err)
+				}
 		}},
 	}
 	for _, tt := range tests {

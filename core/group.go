@@ -250,6 +250,15 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		return nil, err
 	}
 	err = g.store.InTx(ctx, func(tx store.Tx) error {
+		// The handle first, before the maker's row and its members':
+		// of two creations of one handle, the later waits here holding
+		// nothing, where holding its maker's row it deadlocked with the
+		// earlier placing that maker as a member.
+		if sharedKind(gr.Kind) != "" {
+			if err := tx.GroupHandleLock(ctx, gr.Handle); err != nil {
+				return err
+			}
+		}
 		switch {
 		case p.IsAdmin():
 		case in.Kind.Owned() && p.User != nil:
@@ -374,7 +383,8 @@ func sharedKind(k usher.GroupKind) usher.GroupKind {
 // store's unique index holds a handle once within a kind only, so the
 // transaction holds the handle first (GroupHandleLock): of two setting
 // it at once, a team's and an internal group's, the later waits for the
-// earlier and then sees its group.
+// earlier and then sees its group. A transaction that took the lock
+// before (Create takes it first of all) holds it once.
 //
 // For all but administrators, a deleted team or internal group holds its
 // handle too (the unique index frees it): services trust the name, so
