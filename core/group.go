@@ -223,7 +223,8 @@ func createsKind(p *usher.Principal, k usher.GroupKind) error {
 // is taken in its kind, or, for a team or an internal group, by a group of
 // the other of the two kinds, or for all but administrators by a deleted
 // team or internal group: see sharedHandle; limit_reached when a
-// caller who is no administrator owns maxTeamsPerUser live teams),
+// caller who is no administrator owns maxTeamsPerUser teams, counting
+// deleted ones until they are purged),
 // NotFound (no such organisation).
 func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error) {
 	p := usher.PrincipalFrom(ctx)

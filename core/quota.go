@@ -23,9 +23,9 @@ const (
 	maxRemindersPerUser = 1000
 	// maxKeysPerUser bounds a user's SSH keys, as an import's record is.
 	maxKeysPerUser = 100
-	// maxTeamsPerUser bounds the live teams a user who is no
-	// administrator owns when they make one more, or is made an owner of
-	// one more.
+	// maxTeamsPerUser bounds the teams a user who is no administrator
+	// owns, live or deleted and not yet purged, when they make one more,
+	// or is made an owner of one more.
 	maxTeamsPerUser = 1000
 	// maxServiceAccountsPerTeam bounds a team's live service accounts:
 	// each is an account with limits of its own, which its team's owners
@@ -155,24 +155,22 @@ func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, m
 	return nil
 }
 
-// checkTeamRoom refuses a new team to a user who owns as many live teams
-// as they may.
+// checkTeamRoom refuses a new team to a user who owns as many teams as
+// they may. The teams they own that were deleted count until housekeeping
+// purges them (Outbox.purgeTeams): each holds its handle until then, so a
+// loop of making and deleting teams would else hold any number of names,
+// and grow the table, for as long as they are kept.
 func checkTeamRoom(ctx context.Context, tx store.Tx, userID int64) error {
 	if err := lockUser(ctx, tx, userID); err != nil {
 		return err
 	}
-	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	owned, err := tx.OwnedTeamCount(ctx, userID)
 	if err != nil {
 		return err
 	}
-	owned := 0
-	for _, m := range ms {
-		if m.Level == usher.LevelOwner {
-			owned++
-		}
-	}
 	if owned >= maxTeamsPerUser {
-		return errLimitReached(strconv.Itoa(owned) + " teams")
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
+			Message: "the account owns " + strconv.Itoa(owned) + " teams, the most it may: a deleted team counts until housekeeping purges it (--keep-ended after its deletion)"}
 	}
 	return nil
 }

@@ -317,6 +317,12 @@ type Tx interface {
 	// GroupCreate inserts g and sets g.ID. A handle is unique
 	// (case-insensitively) within its kind among groups that are not deleted.
 	GroupCreate(ctx context.Context, g *usher.Group) error
+	// GroupsDeletedBefore returns the ids of up to limit groups of the
+	// kind deleted before the time, those deleted first first.
+	GroupsDeletedBefore(ctx context.Context, kind usher.GroupKind, before time.Time, limit int) ([]int64, error)
+	// GroupPurge deletes a group for good, with its memberships and
+	// rules; ErrNotFound when there is none.
+	GroupPurge(ctx context.Context, id int64) error
 	// GroupHandleLock holds handle (lower-cased) among the handles teams
 	// and internal groups share until the transaction ends: another
 	// transaction asking for it waits, so that of two setting one handle
@@ -356,6 +362,9 @@ type Tx interface {
 	// ServiceAccounts and Roles. They come by user id, then by group kind
 	// and handle.
 	MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	// OwnedTeamCount counts the teams the user owns, deleted ones too:
+	// each holds its handle until it is purged (GroupPurge).
+	OwnedTeamCount(ctx context.Context, userID int64) (int, error)
 	// OwnedServiceAccountCount counts the live service accounts of the
 	// live teams the user owns, each once.
 	OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error)

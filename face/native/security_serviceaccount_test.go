@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
+	"usher/core/coretest"
 	"usher/store"
 )
 
@@ -322,6 +325,28 @@ func TestServiceAccountsPerOwnerNotPassedByHandover(t *testing.T) {
 	}
 }
 
+// ownTeams makes n teams, handles prefix0 on, that the user owns, as rows
+// in one transaction: a thousand through the API took seconds.
+func (b *bundle) ownTeams(t *testing.T, userID int64, prefix string, n int, at time.Time) {
+	t.Helper()
+	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
+		for i := range n {
+			h := fmt.Sprint(prefix, i)
+			g := &usher.Group{Kind: usher.GroupTeam, Handle: h, Name: h, CreatedAt: at, UpdatedAt: at, Version: 1}
+			if err := tx.GroupCreate(context.Background(), g); err != nil {
+				return err
+			}
+			if err := tx.MembershipSet(context.Background(), usher.Membership{GroupID: g.ID, UserID: userID, Level: usher.LevelOwner, CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestTeamHandedToOwnerAtLimit replays a user at the limit of 1,000 teams
 // handing teams to someone else as owner and leaving them, then making
 // new ones: the limit was checked on the maker at creation only, so teams
@@ -331,23 +356,7 @@ func TestTeamHandedToOwnerAtLimit(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com"})
-	now := time.Now().UTC()
-	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
-		for i := range 1000 {
-			h := fmt.Sprint("given-", i)
-			g := &usher.Group{Kind: usher.GroupTeam, Handle: h, Name: h, CreatedAt: now, UpdatedAt: now, Version: 1}
-			if err := tx.GroupCreate(context.Background(), g); err != nil {
-				return err
-			}
-			if err := tx.MembershipSet(context.Background(), usher.Membership{GroupID: g.ID, UserID: victim.ID, Level: usher.LevelOwner, CreatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.ownTeams(t, victim.ID, "given-", 1000, time.Now())
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "mine"}}, 201, &team)
 	members := fmt.Sprintf("/v1/groups/%d/members/victim", team.ID)
@@ -477,4 +486,81 @@ func TestTeamsNotMadeAgainstGitLabFlags(t *testing.T) {
 		b.refused(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": fmt.Sprint("after-", i)}},
 			http.StatusForbidden, usher.CodeCannotCreateTeams)
 	}
+}
+
+// TestDeletedTeamsHeldThenPurged replays a plain user making and deleting
+// teams in a loop: a deleted team holds its handle against everyone but
+// administrators, and its rows, and deleted teams were never purged, so
+// the loop held any number of names for good and grew the table without
+// end (1,100 pairs in 4.8 s). A deleted team now counts among the teams
+// its owner owns until housekeeping purges it, --keep-ended after its
+// deletion, with the service accounts deleted with it; its name is free
+// from then.
+func TestDeletedTeamsHeldThenPurged(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{KeepEnded: time.Hour}})
+	_, otherTok := b.mustPrincipal(t, "other", false)
+	// The user owns 998 teams already.
+	b.ownTeams(t, b.user.ID, "owned-", 998, clock.Now())
+	create := func(token, handle string, status int) int64 {
+		t.Helper()
+		var team groupBody
+		res := b.api.do(t, req{method: "POST", path: "/v1/groups", token: token, body: map[string]any{"kind": "team", "handle": handle}})
+		if res.status != status {
+			t.Fatalf("create %s: %d %s, want %d", handle, res.status, res.body, status)
+		}
+		if status == http.StatusCreated {
+			res.decode(t, &team)
+		}
+		return team.ID
+	}
+	// Two teams made and deleted, one with a service account.
+	first := create(b.userTok, "squat-1", http.StatusCreated)
+	b.mustServiceAccount(t, first, "squat-bot", b.userTok)
+	var bot userBody
+	b.call(t, req{method: "GET", path: "/v1/users/squat-bot", token: b.adminTok}, http.StatusOK, &bot)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", first), token: b.userTok}, http.StatusOK, nil)
+	clock.Add(10 * time.Minute)
+	second := create(b.userTok, "squat-2", http.StatusCreated)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", second), token: b.userTok}, http.StatusOK, nil)
+	// The two deleted teams count: a 1,001st is refused, and the names
+	// are held from others.
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "squat-3"}},
+		http.StatusConflict, usher.CodeLimitReached)
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: otherTok, body: map[string]any{"kind": "team", "handle": "squat-1"}},
+		http.StatusConflict, usher.CodeHandleTaken)
+
+	// An hour after the first deletion housekeeping purges the first team,
+	// and its service account, but not the second yet.
+	clock.Add(55 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); b.env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := b.env.Store.GroupGet(context.Background(), first, "", ""); errors.Is(err, usher.ErrNotFound) {
+			break
+		}
+	}
+	cancel()
+	<-done
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", first), token: b.adminTok}, http.StatusNotFound, usher.CodeGroupNotFound)
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", bot.ID), token: b.adminTok}, http.StatusNotFound, usher.CodeUserNotFound)
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second), token: b.adminTok}, http.StatusOK, nil)
+	var events struct {
+		Items []struct {
+			Action     string            `json:"action"`
+			ResourceID string            `json:"resource_id"`
+			Meta       map[string]string `json:"meta"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/audit?action=group.purge", token: b.adminTok}, http.StatusOK, &events)
+	if len(events.Items) != 1 || events.Items[0].ResourceID != fmt.Sprint(first) || events.Items[0].Meta["handle"] != "squat-1" {
+		t.Errorf("the purge's audit events: %+v", events.Items)
+	}
+	// Its name is free, and its owner may make one more team.
+	create(otherTok, "squat-1", http.StatusCreated)
+	create(b.userTok, "squat-3", http.StatusCreated)
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "squat-4"}},
+		http.StatusConflict, usher.CodeLimitReached)
 }

@@ -152,6 +152,15 @@ func (c *conn) SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group
 	return collectNamed(ctx, c, "SoleOwnerTeams", scanGroup, userID)
 }
 
+// OwnedTeamCount counts the teams the user owns, deleted ones too.
+func (c *conn) OwnedTeamCount(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := c.queryRow(ctx, "OwnedTeamCount", userID).Scan(&n); err != nil {
+		return 0, c.fail("OwnedTeamCount", err)
+	}
+	return n, nil
+}
+
 // OwnedServiceAccountCount counts the live service accounts of the live
 // teams the user owns.
 func (c *conn) OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error) {

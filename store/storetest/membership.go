@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -256,5 +258,81 @@ func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 		if n, err := s.OwnedServiceAccountCount(ctx, tc.u.ID); err != nil || n != tc.want {
 			t.Errorf("OwnedServiceAccountCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.want)
 		}
+	}
+}
+
+// testDeletedTeams: a user's owned teams are counted deleted or not;
+// the teams deleted before a time are found in the order they were
+// deleted; a purge deletes a group with its memberships and rules.
+func testDeletedTeams(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	owner := mustCreateUser(t, s, newUser("owner", "", ""))
+	member := mustCreateUser(t, s, newUser("member", "", ""))
+	live, late, early, later := mustCreateGroup(t, s, newGroup(usher.GroupTeam, "live")),
+		mustCreateGroup(t, s, newGroup(usher.GroupTeam, "late")), mustCreateGroup(t, s, newGroup(usher.GroupTeam, "early")),
+		mustCreateGroup(t, s, newGroup(usher.GroupTeam, "later"))
+	role := mustCreateGroup(t, s, newGroup(usher.GroupRole, "role"))
+	for _, g := range []*usher.Group{live, late, early, later, role} {
+		if err := s.MembershipSet(ctx, usher.Membership{GroupID: g.ID, UserID: owner.ID, Level: usher.LevelOwner, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MembershipSet(ctx, usher.Membership{GroupID: early.ID, UserID: member.ID, Level: usher.LevelWrite, CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RuleSet(ctx, usher.Rule{RoleID: role.ID, Resource: "user", Operation: "user.read", Access: usher.Allow}); err != nil {
+		t.Fatal(err)
+	}
+	del := func(g *usher.Group, at time.Time) {
+		if _, err := s.GroupUpdate(ctx, g.ID, func(g *usher.Group) error { g.DeletedAt = &at; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del(early, base.Add(time.Hour))
+	del(late, base.Add(3*time.Hour))
+	del(later, base.Add(2*time.Hour))
+	del(role, base.Add(time.Hour))
+	for _, tc := range []struct {
+		u    *usher.User
+		want int
+	}{{owner, 4}, {member, 0}} {
+		if n, err := s.OwnedTeamCount(ctx, tc.u.ID); err != nil || n != tc.want {
+			t.Errorf("OwnedTeamCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		before time.Time
+		limit  int
+		want   []int64
+	}{
+		{base.Add(time.Hour), 10, nil},
+		{base.Add(150 * time.Minute), 10, []int64{early.ID, later.ID}},
+		{base.Add(4 * time.Hour), 2, []int64{early.ID, later.ID}},
+		{base.Add(4 * time.Hour), 10, []int64{early.ID, later.ID, late.ID}},
+	} {
+		ids, err := s.GroupsDeletedBefore(ctx, usher.GroupTeam, tc.before, tc.limit)
+		if err != nil || !slices.Equal(ids, tc.want) {
+			t.Errorf("GroupsDeletedBefore(%v, %d) = %v, %v; want %v", tc.before, tc.limit, ids, err, tc.want)
+		}
+	}
+	for _, g := range []*usher.Group{early, role} {
+		if err := s.GroupPurge(ctx, g.ID); err != nil {
+			t.Fatalf("GroupPurge(%s): %v", g.Handle, err)
+		}
+		if _, err := s.GroupGet(ctx, g.ID, "", ""); !errors.Is(err, usher.ErrNotFound) {
+			t.Errorf("GroupGet(%s) after its purge: %v, want ErrNotFound", g.Handle, err)
+		}
+		if err := s.GroupPurge(ctx, g.ID); !errors.Is(err, usher.ErrNotFound) {
+			t.Errorf("GroupPurge(%s) again: %v, want ErrNotFound", g.Handle, err)
+		}
+	}
+	if _, err := s.MembershipGet(ctx, early.ID, member.ID); !errors.Is(err, usher.ErrNotFound) {
+		t.Errorf("a purged team's membership: %v, want ErrNotFound", err)
+	}
+	if rules, err := s.RuleList(ctx, role.ID); err != nil || len(rules) != 0 {
+		t.Errorf("a purged role's rules: %v, %v; want none", rules, err)
+	}
+	if n, err := s.OwnedTeamCount(ctx, owner.ID); err != nil || n != 3 {
+		t.Errorf("OwnedTeamCount after a purge = %d, %v; want 3", n, err)
 	}
 }

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Memberships", testMemberships},
 		{"MembershipsOf", testMembershipsOf},
 		{"OwnedServiceAccountCount", testOwnedServiceAccountCount},
+		{"DeletedTeams", testDeletedTeams},
 		{"Rules", testRules},
 		{"Plans", testPlans},
 		{"Organisations", testOrganisations},

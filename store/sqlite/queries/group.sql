@@ -20,3 +20,9 @@ SELECT {{group_columns}} FROM groups WHERE kind = ?1 AND handle_key = ?2 AND del
 UPDATE groups SET kind = ?1, handle = ?2, handle_key = ?3, name = ?4, description = ?5, logo = ?6,
     organisation_id = ?7, updated_at = ?8, archived_at = ?9, deleted_at = ?10, version = ?11
 WHERE id = ?12;
+
+-- name: GroupsDeletedBefore
+SELECT id FROM groups WHERE kind = ?1 AND deleted_at < ?2 ORDER BY deleted_at, id LIMIT ?3;
+
+-- name: GroupPurge
+DELETE FROM groups WHERE id = ?1;

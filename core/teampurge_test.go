@@ -1,0 +1,95 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// TestDeletedTeamsPurged: housekeeping purges a team deleted longer than
+// KeepEnded ago, with the service accounts deleted with it, and keeps a
+// team deleted since, and a service account an administrator placed in a
+// live team too, on both engines.
+func TestDeletedTeamsPurged(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, pg bool) {
+		c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		env := coretest.New(t, coretest.Options{Postgres: pg, Now: c.Now, Policy: core.Policy{KeepEnded: time.Hour}})
+		admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
+		owner := env.MustCreateUser(t, usher.UserCreate{Username: "owner"})
+		groups := env.Core.Groups
+		team := func(handle string) *usher.Group {
+			g, err := groups.Create(as(owner), usher.GroupCreate{Kind: usher.GroupTeam, Handle: handle})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		bot := func(g *usher.Group, name string) *usher.User {
+			u, err := groups.CreateServiceAccount(as(owner), usher.GroupRef{ID: g.ID}, name, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		del := func(g *usher.Group) {
+			if _, err := groups.Delete(as(owner), usher.GroupRef{ID: g.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old, recent, kept := team("old"), team("recent"), team("kept")
+		gone, shared := bot(old, "gone"), bot(old, "shared")
+		if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: kept.ID}, usher.UserKey{ID: shared.ID}, usher.LevelWrite); err != nil {
+			t.Fatal(err)
+		}
+		del(old)
+		c.Add(40 * time.Minute)
+		del(recent)
+		c.Add(30 * time.Minute) // old was deleted 70 minutes ago, recent 30
+		if u, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: gone.ID}); err != nil || !u.Deleted() {
+			t.Fatalf("the service account deleted with its team, before the purge: %+v, %v", u, err)
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := env.Store.GroupGet(context.Background(), old.ID, "", ""); errors.Is(err, usher.ErrNotFound) {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // a few more rounds, which must purge nothing else
+		cancel()
+		<-done
+
+		for _, tc := range []struct {
+			name  string
+			group *usher.Group
+			want  bool
+		}{{"a team deleted 70 minutes ago", old, false}, {"a team deleted 30 minutes ago", recent, true}, {"a live team", kept, true}} {
+			_, err := env.Store.GroupGet(context.Background(), tc.group.ID, "", "")
+			if found := err == nil; found != tc.want || (err != nil && !errors.Is(err, usher.ErrNotFound)) {
+				t.Errorf("%s: found %v (%v), want %v", tc.name, found, err, tc.want)
+			}
+		}
+		if _, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: gone.ID}); !errors.Is(err, usher.ErrNotFound) {
+			t.Errorf("the service account deleted with the purged team: %v, want ErrNotFound", err)
+		}
+		u, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: shared.ID})
+		if err != nil || u.Deleted() {
+			t.Errorf("the service account placed in a live team too: %+v, %v; want it live", u, err)
+		}
+		if _, err := env.Store.MembershipGet(context.Background(), kept.ID, shared.ID); err != nil {
+			t.Errorf("its membership of the live team: %v", err)
+		}
+		n, err := env.Store.OwnedTeamCount(context.Background(), owner.ID)
+		if err != nil || n != 2 {
+			t.Errorf("the owner's teams after the purge: %d, %v; want 2", n, err)
+		}
+	})
+}
