@@ -71,7 +71,7 @@ type Policy struct {
 	MailRetryBase     time.Duration // the first retry of a failed delivery
 	MailRetryMax      time.Duration // the longest wait between retries
 	MailGiveUp        time.Duration // how long after it was queued a mail still failing is given up
-	KeepEnded         time.Duration // how long housekeeping keeps ended tokens and sessions, done script runs, sent mail, deleted reminders and deleted teams
+	KeepEnded         time.Duration // how long housekeeping keeps ended tokens and sessions, done script runs, sent mail, deleted reminders and deleted teams and service accounts
 	MaxFailuresPerKey int           // failed log-ins per account within FailureWindow before a lock
 	MaxFailuresPerIP  int           // failed log-ins per client address within FailureWindow before a lock
 	FailureWindow     time.Duration

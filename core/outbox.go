@@ -178,10 +178,11 @@ func truncate(s string, n int) string {
 // can start device log-ins, whose codes must not pile up), secondary
 // addresses left unconfirmed past a confirmation code's lifetime,
 // throttles whose window and lock are over, and what ended longer than
-// the policy's KeepEnded ago (prune), deleted teams among it (purgeTeams).
+// the policy's KeepEnded ago (prune; deleted teams and service accounts:
+// purgeDeleted).
 func (o *Outbox) housekeep(ctx context.Context) {
 	o.prune(ctx)
-	o.purgeTeams(ctx)
+	o.purgeDeleted(ctx)
 	if n, err := o.store.EmailDeleteStale(ctx, o.now().Add(-o.policy.ConfirmTTL)); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "unconfirmed addresses expired", "count", n)
 	}

@@ -169,6 +169,9 @@ type Tx interface {
 	UserUpdate(ctx context.Context, id int64, fn func(u *usher.User) error) (*usher.User, error)
 	// UserPurge deletes the user and everything that belongs to it for good.
 	UserPurge(ctx context.Context, id int64) error
+	// UsersDeletedBefore returns the ids of up to limit users of the kind
+	// deleted before the time, those deleted first first.
+	UsersDeletedBefore(ctx context.Context, kind usher.UserKind, before time.Time, limit int) ([]int64, error)
 	// UserSeen records that the user was seen at the given time, unless a
 	// time since notBefore is recorded already. It changes no credential
 	// and is not counted by Changes.
@@ -365,8 +368,9 @@ type Tx interface {
 	// OwnedTeamCount counts the teams the user owns, deleted ones too:
 	// each holds its handle until it is purged (GroupPurge).
 	OwnedTeamCount(ctx context.Context, userID int64) (int, error)
-	// OwnedServiceAccountCount counts the live service accounts of the
-	// live teams the user owns, each once.
+	// OwnedServiceAccountCount counts the service accounts of the teams
+	// the user owns, each once, deleted ones and those of deleted teams
+	// too: each is kept until it is purged.
 	OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error)
 	// SoleOwnerTeams returns the live teams in which the user is the only
 	// owner whose account is not deleted.

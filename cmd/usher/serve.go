@@ -162,7 +162,7 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.DurationVar(&p.MailGiveUp, "mail-give-up", p.MailGiveUp, "how long after it was queued a mail that still fails "+
 		"is given up (a mail the recipient's server refuses for good is given up at once)")
 	f.DurationVar(&p.KeepEnded, "keep-ended", p.KeepEnded, "how long revoked and expired tokens and sessions, finished script runs, "+
-		"sent mail, deleted reminders and deleted teams are kept before housekeeping deletes them for good")
+		"sent mail, deleted reminders and deleted teams and service accounts are kept before housekeeping deletes them for good")
 	f.StringVar(&sc.trustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For, "+
 		"Forwarded and X-Forwarded-Proto headers name the client (default: none; the peer is the client)")
 	f.StringVar(&sc.allowedOrigins, "allowed-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call usher "+

@@ -1,13 +1,17 @@
 package native_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"usher"
 	"usher/core"
@@ -249,14 +253,21 @@ func TestServiceAccountsPerTeamBounded(t *testing.T) {
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "farm"}}, 201, &team)
 	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	var first *usher.User
 	for i := range 100 {
-		if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: team.ID}, fmt.Sprint("bot", i), ""); err != nil {
+		u, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: team.ID}, fmt.Sprint("bot", i), "")
+		if err != nil {
 			t.Fatalf("account %d: %v", i+1, err)
 		}
+		first = cmp.Or(first, u)
 	}
 	path := fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID)
 	b.refused(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
+	// A deleted one counts until it is purged
+	// (TestDeletedServiceAccountsCountUntilPurged).
 	b.call(t, req{method: "DELETE", path: path + "/bot0", token: b.userTok}, 204, nil)
+	b.refused(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/purge", first.ID), token: b.adminTok}, 204, nil)
 	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "one-more"}}, 201, nil)
 }
 
@@ -275,8 +286,10 @@ func TestServiceAccountsPerOwnerBounded(t *testing.T) {
 		b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok,
 			body: map[string]any{"kind": "team", "handle": fmt.Sprint("farm-", i)}}, 201, &teams[i])
 	}
-	for i := range 100 {
-		if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: teams[i%2].ID}, fmt.Sprint("bot", i), ""); err != nil {
+	bots := make([]*usher.User, 100)
+	for i := range bots {
+		var err error
+		if bots[i], err = b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: teams[i%2].ID}, fmt.Sprint("bot", i), ""); err != nil {
 			t.Fatalf("account %d: %v", i+1, err)
 		}
 	}
@@ -284,11 +297,16 @@ func TestServiceAccountsPerOwnerBounded(t *testing.T) {
 	b.refused(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
 	// An administrator is bound by the team's limit alone.
 	b.call(t, req{method: "POST", path: third, token: b.adminTok, body: map[string]any{"username": "admins-bot"}}, 201, nil)
-	// Deleting one makes room, in any team the user owns; the
-	// administrator's account counts too.
-	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot0", teams[0].ID), token: b.userTok}, 204, nil)
+	// Deleting one and purging it makes room, in any team the user owns
+	// (a deleted one counts until it is purged); the administrator's
+	// account counts too.
+	room := func(i int) {
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot%d", teams[i%2].ID, i), token: b.userTok}, 204, nil)
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/purge", bots[i].ID), token: b.adminTok}, 204, nil)
+	}
+	room(0)
 	b.refused(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 409, usher.CodeLimitReached)
-	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot1", teams[1].ID), token: b.userTok}, 204, nil)
+	room(1)
 	b.call(t, req{method: "POST", path: third, token: b.userTok, body: map[string]any{"username": "one-more"}}, 201, nil)
 }
 
@@ -563,4 +581,69 @@ func TestDeletedTeamsHeldThenPurged(t *testing.T) {
 	create(b.userTok, "squat-3", http.StatusCreated)
 	b.refused(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "squat-4"}},
 		http.StatusConflict, usher.CodeLimitReached)
+}
+
+// TestDeletedServiceAccountsCountUntilPurged replays a team's owner making
+// and deleting service accounts in a loop: the caps of 100 counted live
+// accounts, and a deleted one stayed as a row until an administrator
+// purged it, so the users table grew without end (300 pairs in 1.5 s).
+// A deleted account now counts until housekeeping purges it, --keep-ended
+// after its deletion.
+func TestDeletedServiceAccountsCountUntilPurged(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{KeepEnded: time.Hour}})
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "bots"}}, http.StatusCreated, &team)
+	path := fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID)
+	// 99 accounts made and deleted at once, as rows.
+	now := clock.Now()
+	var last int64
+	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
+		for i := range 99 {
+			u := &usher.User{Kind: usher.KindServiceAccount, Username: fmt.Sprint("old-", i), State: usher.StateActive,
+				UUID: uuid.NewString(), CreatedAt: now, UpdatedAt: now, DeletedAt: &now, Version: 1}
+			if err := tx.UserCreate(context.Background(), u, ""); err != nil {
+				return err
+			}
+			if err := tx.MembershipSet(context.Background(), usher.Membership{GroupID: team.ID, UserID: u.ID, Level: usher.LevelWrite, CreatedAt: now}); err != nil {
+				return err
+			}
+			last = u.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(30 * time.Minute)
+	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "bot-1"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: path + "/bot-1", token: b.userTok}, http.StatusNoContent, nil)
+	b.refused(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "bot-2"}}, http.StatusConflict, usher.CodeLimitReached)
+
+	// An hour after, the 99 are purged, but not bot-1, deleted half an
+	// hour later.
+	clock.Add(31 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); b.env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := b.env.Store.UserGet(context.Background(), usher.UserKey{ID: last}); errors.Is(err, usher.ErrNotFound) {
+			break
+		}
+	}
+	cancel()
+	<-done
+	var deleted struct {
+		Items []userBody `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/users?deleted=only&limit=200", token: b.adminTok}, http.StatusOK, &deleted)
+	var left []string
+	for _, u := range deleted.Items {
+		left = append(left, u.Username)
+	}
+	if !slices.Equal(left, []string{"bot-1"}) {
+		t.Errorf("the deleted accounts left: %v, want bot-1 alone", left)
+	}
+	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "bot-2"}}, http.StatusCreated, nil)
 }

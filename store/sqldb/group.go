@@ -167,11 +167,7 @@ func (c *conn) GroupUpdate(ctx context.Context, id int64, fn func(g *usher.Group
 // GroupsDeletedBefore returns the ids of up to limit groups of kind that
 // were deleted before the time, those deleted first first.
 func (c *conn) GroupsDeletedBefore(ctx context.Context, kind usher.GroupKind, before time.Time, limit int) ([]int64, error) {
-	return collectNamed(ctx, c, "GroupsDeletedBefore", func(s scanner) (int64, error) {
-		var id int64
-		err := s.Scan(&id)
-		return id, err
-	}, string(kind), c.d.TimeArg(before), limit)
+	return collectNamed(ctx, c, "GroupsDeletedBefore", scanID, string(kind), c.d.TimeArg(before), limit)
 }
 
 // GroupPurge deletes a group for good, with its memberships and rules.

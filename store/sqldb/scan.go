@@ -216,6 +216,13 @@ func collect[T any](ctx context.Context, c *conn, name string, b *Builder, scan 
 	return out, rows.Err()
 }
 
+// scanID scans a row of one id.
+func scanID(s scanner) (int64, error) {
+	var id int64
+	err := s.Scan(&id)
+	return id, err
+}
+
 // collectNamed runs a named query and scans every row.
 func collectNamed[T any](ctx context.Context, c *conn, name string, scan func(scanner) (T, error), args ...any) ([]T, error) {
 	b := &Builder{d: c.d}

@@ -540,6 +540,12 @@ func (c *conn) UserPurge(ctx context.Context, id int64) error {
 	return nil
 }
 
+// UsersDeletedBefore returns the ids of up to limit users of kind that
+// were deleted before the time, those deleted first first.
+func (c *conn) UsersDeletedBefore(ctx context.Context, kind usher.UserKind, before time.Time, limit int) ([]int64, error) {
+	return collectNamed(ctx, c, "UsersDeletedBefore", scanID, string(kind), c.d.TimeArg(before), limit)
+}
+
 // UserSeen records when the user was last seen, unless a recent time is
 // recorded.
 func (c *conn) UserSeen(ctx context.Context, id int64, at, notBefore time.Time) error {

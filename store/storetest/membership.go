@@ -210,9 +210,9 @@ func levels(ms []*usher.Membership) []string {
 	return out
 }
 
-// testOwnedServiceAccountCount: the live service accounts of the live
-// teams a user owns are counted once each, whatever else those teams and
-// the user's other groups hold.
+// testOwnedServiceAccountCount: the service accounts of the teams a user
+// owns, deleted ones and those of deleted teams too, are counted once
+// each, whatever else those teams and the user's other groups hold.
 func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	owner := mustCreateUser(t, s, newUser("owner", "", ""))
@@ -241,9 +241,9 @@ func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 	set(two, second, usher.LevelWrite)
 	set(one, plain, usher.LevelWrite)         // no service account
 	set(written, elsewhere, usher.LevelWrite) // a team the user does not own
-	set(gone, inGone, usher.LevelWrite)       // a deleted team
+	set(gone, inGone, usher.LevelWrite)       // a deleted team's, counted
 	set(role, inRole, usher.LevelRead)        // not a team
-	set(one, deleted, usher.LevelWrite)       // a deleted account
+	set(one, deleted, usher.LevelWrite)       // a deleted account, counted
 	at := base.Add(time.Hour)
 	if _, err := s.UserUpdate(ctx, deleted.ID, func(u *usher.User) error { u.DeletedAt = &at; return nil }); err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 	for _, tc := range []struct {
 		u    *usher.User
 		want int
-	}{{owner, 2}, {plain, 0}, {shared, 0}} {
+	}{{owner, 4}, {plain, 0}, {shared, 0}} {
 		if n, err := s.OwnedServiceAccountCount(ctx, tc.u.ID); err != nil || n != tc.want {
 			t.Errorf("OwnedServiceAccountCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.want)
 		}
@@ -262,8 +262,9 @@ func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 }
 
 // testDeletedTeams: a user's owned teams are counted deleted or not;
-// the teams deleted before a time are found in the order they were
-// deleted; a purge deletes a group with its memberships and rules.
+// the teams, and the users of a kind, deleted before a time are found in
+// the order they were deleted; a purge deletes a group with its
+// memberships and rules.
 func testDeletedTeams(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	owner := mustCreateUser(t, s, newUser("owner", "", ""))
@@ -313,6 +314,40 @@ func testDeletedTeams(t *testing.T, s store.Store) {
 		ids, err := s.GroupsDeletedBefore(ctx, usher.GroupTeam, tc.before, tc.limit)
 		if err != nil || !slices.Equal(ids, tc.want) {
 			t.Errorf("GroupsDeletedBefore(%v, %d) = %v, %v; want %v", tc.before, tc.limit, ids, err, tc.want)
+		}
+	}
+	// Service accounts deleted before a time, by kind.
+	var bots []*usher.User
+	for i, at := range []time.Duration{2 * time.Hour, time.Hour, 0} {
+		u := newUser(fmt.Sprint("bot-", i), "", "")
+		u.Kind = usher.KindServiceAccount
+		u = mustCreateUser(t, s, u)
+		if at > 0 {
+			deletedAt := base.Add(at)
+			if _, err := s.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.DeletedAt = &deletedAt; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bots = append(bots, u)
+	}
+	person := base.Add(time.Hour)
+	if _, err := s.UserUpdate(ctx, member.ID, func(u *usher.User) error { u.DeletedAt = &person; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kind   usher.UserKind
+		before time.Time
+		limit  int
+		want   []int64
+	}{
+		{usher.KindServiceAccount, base.Add(time.Hour), 10, nil},
+		{usher.KindServiceAccount, base.Add(3 * time.Hour), 10, []int64{bots[1].ID, bots[0].ID}},
+		{usher.KindServiceAccount, base.Add(3 * time.Hour), 1, []int64{bots[1].ID}},
+		{usher.KindNormal, base.Add(3 * time.Hour), 10, []int64{member.ID}},
+	} {
+		ids, err := s.UsersDeletedBefore(ctx, tc.kind, tc.before, tc.limit)
+		if err != nil || !slices.Equal(ids, tc.want) {
+			t.Errorf("UsersDeletedBefore(%s, %v, %d) = %v, %v; want %v", tc.kind, tc.before, tc.limit, ids, err, tc.want)
 		}
 	}
 	for _, g := range []*usher.Group{early, role} {

@@ -132,3 +132,7 @@ INSERT INTO users
 
 -- name: PasswordInsertMany
 INSERT INTO passwords
+
+-- name: UsersDeletedBefore
+-- users_deleted_suspended finds them without reading the table.
+SELECT id FROM users WHERE kind = $1 AND deleted_at < $2 ORDER BY deleted_at, id LIMIT $3;

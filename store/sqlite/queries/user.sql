@@ -131,3 +131,7 @@ INSERT OR FAIL INTO users
 
 -- name: PasswordInsertMany
 INSERT OR FAIL INTO passwords
+
+-- name: UsersDeletedBefore
+-- users_deleted_suspended finds them without reading the table.
+SELECT id FROM users WHERE kind = ?1 AND deleted_at < ?2 ORDER BY deleted_at, id LIMIT ?3;

@@ -11,10 +11,11 @@ import (
 	"usher/core/coretest"
 )
 
-// TestDeletedTeamsPurged: housekeeping purges a team deleted longer than
-// KeepEnded ago, with the service accounts deleted with it, and keeps a
-// team deleted since, and a service account an administrator placed in a
-// live team too, on both engines.
+// TestDeletedTeamsPurged: housekeeping purges a team, and a service
+// account, deleted longer than KeepEnded ago, the service accounts
+// deleted with a team among them, and keeps those deleted since, and a
+// service account an administrator placed in a live team too (which the
+// team's deletion left live), on both engines.
 func TestDeletedTeamsPurged(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, pg bool) {
@@ -47,10 +48,18 @@ func TestDeletedTeamsPurged(t *testing.T) {
 		if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: kept.ID}, usher.UserKey{ID: shared.ID}, usher.LevelWrite); err != nil {
 			t.Fatal(err)
 		}
+		early, late := bot(kept, "early"), bot(kept, "late")
+		delBot := func(u *usher.User) {
+			if err := groups.DeleteServiceAccount(as(owner), usher.GroupRef{ID: kept.ID}, usher.UserKey{ID: u.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		del(old)
+		delBot(early)
 		c.Add(40 * time.Minute)
 		del(recent)
-		c.Add(30 * time.Minute) // old was deleted 70 minutes ago, recent 30
+		delBot(late)
+		c.Add(30 * time.Minute) // old and early were deleted 70 minutes ago, recent and late 30
 		if u, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: gone.ID}); err != nil || !u.Deleted() {
 			t.Fatalf("the service account deleted with its team, before the purge: %+v, %v", u, err)
 		}
@@ -77,8 +86,19 @@ func TestDeletedTeamsPurged(t *testing.T) {
 				t.Errorf("%s: found %v (%v), want %v", tc.name, found, err, tc.want)
 			}
 		}
-		if _, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: gone.ID}); !errors.Is(err, usher.ErrNotFound) {
-			t.Errorf("the service account deleted with the purged team: %v, want ErrNotFound", err)
+		for _, tc := range []struct {
+			name string
+			u    *usher.User
+			want bool
+		}{
+			{"the service account deleted with the purged team", gone, false},
+			{"a service account deleted 70 minutes ago", early, false},
+			{"a service account deleted 30 minutes ago", late, true},
+		} {
+			_, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: tc.u.ID})
+			if found := err == nil; found != tc.want || (err != nil && !errors.Is(err, usher.ErrNotFound)) {
+				t.Errorf("%s: found %v (%v), want %v", tc.name, found, err, tc.want)
+			}
 		}
 		u, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: shared.ID})
 		if err != nil || u.Deleted() {
