@@ -268,3 +268,49 @@ func TestCreateDeleteLoopMailsAnAddressFewTimes(t *testing.T) {
 		t.Errorf("%d mails to the address, want 3", got)
 	}
 }
+
+// TestCreateRandomPassword checks POST /users's force_random_password=true:
+// GitLab makes the user with a password no one is told, replacing one
+// given beside it, and mails no invitation. usher makes it without a
+// password: no password signs it in, the one given beside the flag
+// neither, and none is needed.
+func TestCreateRandomPassword(t *testing.T) {
+	t.Parallel()
+	b, smtp := setupMail(t)
+	user := func(name string) map[string]any {
+		return map[string]any{"email": name + "@example.com", "username": name, "name": name, "skip_confirmation": true}
+	}
+	with := func(m map[string]any, kv ...any) map[string]any {
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name, body string
+		in         map[string]any
+		status     int
+	}{
+		{"alone", "", with(user("rand-a"), "force_random_password", true), http.StatusCreated},
+		{"beside a password", "", with(user("rand-b"), "force_random_password", true, "password", password), http.StatusCreated},
+		{"as a string", "", with(user("rand-c"), "force_random_password", "true"), http.StatusCreated},
+		{"false, no password", `{"error":"password is missing"}`, with(user("rand-d"), "force_random_password", false), http.StatusBadRequest},
+		{"not a boolean", `{"error":"force_random_password is invalid"}`, with(user("rand-e"), "force_random_password", "maybe", "password", password), http.StatusBadRequest},
+	} {
+		res := b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: tt.in})
+		if res.status != tt.status || (tt.body != "" && strings.TrimSpace(string(res.body)) != tt.body) {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, res.status, res.body, tt.status, tt.body)
+		}
+	}
+	for _, name := range []string{"rand-a", "rand-b", "rand-c"} {
+		if _, err := b.env.Core.Auth.Login(context.Background(), name, password); usher.ErrorKind(err) != usher.KindUnauthenticated {
+			t.Errorf("%s signs in with a password: %v", name, err)
+		}
+	}
+	if _, _, err := b.env.Core.Outbox.DeliverDue(context.Background(), 10); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := smtp.Messages(); len(msgs) != 0 {
+		t.Errorf("mailed %d messages, want none: %+v", len(msgs), msgs)
+	}
+}

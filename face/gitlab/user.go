@@ -288,7 +288,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	// reset_password=true makes the user without a password and mails a
 	// link to set one: GitLab's invitation. Otherwise a password is needed.
 	c.SendInvitation = isTrue(in.boolean("reset_password"))
-	if c.SendInvitation {
+	// force_random_password=true is GitLab's user whose password no one
+	// is told, who signs in through an identity's provider or after a
+	// reset: usher makes it without one, which signs in alike. A
+	// password given beside it is dropped, as GitLab replaces it.
+	random := isTrue(in.boolean("force_random_password"))
+	if c.SendInvitation || random {
 		in.require("email", "username", "name")
 	} else {
 		in.require("email", "password", "username", "name")
@@ -317,7 +322,10 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	if err := in.err(); err != nil {
 		return err
 	}
-	if err := blank(c); err != nil {
+	if random {
+		c.Password = ""
+	}
+	if err := blank(c, c.SendInvitation || random); err != nil {
 		return err
 	}
 	u, err := h.Users.Create(r.Context(), c)
@@ -333,10 +341,10 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 // presence validations) and answers 400 "can't be blank". To the core an
 // empty address, name or password is none, which GitLab's users always
 // have: a user without a password could not sign in and would be sent no
-// invitation.
-func blank(c usher.UserCreate) error {
+// invitation, unless it was asked for without one (passwordless).
+func blank(c usher.UserCreate, passwordless bool) error {
 	fields := []given{{"email", &c.Email}, {"password", &c.Password}, {"username", &c.Username}, {"name", &c.Name}}
-	if c.SendInvitation {
+	if passwordless {
 		fields = slices.Delete(fields, 1, 2)
 	}
 	return refuseBlank(fields...)
