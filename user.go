@@ -298,8 +298,12 @@ const (
 
 // UserUpdate is a partial update: nil fields are left as they are.
 type UserUpdate struct {
-	Username       *string
-	Email          *string
+	Username *string
+	Email    *string
+	// EmailConfirmed marks the address the update leaves the account
+	// with confirmed: an administrator vouching for it, as GitLab's
+	// skip_reconfirmation does. Anyone else is refused.
+	EmailConfirmed bool
 	Password       *string
 	Name           *string
 	FirstName      *string

@@ -86,9 +86,15 @@ func linkable(u *usher.User, addr string) bool {
 // the address prove it.
 func vouch(p *usher.Principal, in usher.UserCreate) error {
 	if (in.EmailConfirmed || in.SkipConfirmation) && in.Email != "" && !p.IsAdmin() {
-		return errForbidden("only administrators may mark an address confirmed; its owner confirms it with the code sent to it")
+		return errVouch()
 	}
 	return nil
+}
+
+// errVouch refuses to mark an address confirmed for one who is no
+// administrator.
+func errVouch() error {
+	return errForbidden("only administrators may mark an address confirmed; its owner confirms it with the code sent to it")
 }
 
 // requestAddress makes addr the address u waits to change to — or ends the

@@ -33,7 +33,8 @@ func (s *Users) FinishExternalSignup(ctx context.Context, provider string, usern
 
 // Update changes the fields of in that are set. With in.IfVersion set the
 // update happens only if the user is still at that version. An
-// administrator's new e-mail address replaces the old one, unconfirmed;
+// administrator's new e-mail address replaces the old one, unconfirmed
+// unless in.EmailConfirmed vouches for it;
 // anyone else's waits in UnconfirmedEmail, and a code is mailed to it that
 // makes it the account's address (Auth.Confirm), as GitLab reconfirms.
 //
@@ -43,6 +44,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actUserUpdate, nil); err != nil {
 		return nil, err
+	}
+	if in.EmailConfirmed && !p.IsAdmin() {
+		return nil, errVouch()
 	}
 	hash := ""
 	if in.Password != nil {
@@ -138,6 +142,10 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		old := *u
 		applyUpdate(u, upd)
+		if in.EmailConfirmed && u.EmailConfirmedAt == nil && u.Email != "" {
+			now := s.now()
+			u.EmailConfirmedAt = &now
+		}
 		if in.Name != nil && in.FirstName == nil && in.LastName == nil {
 			u.FirstName, u.LastName = "", ""
 		}

@@ -314,3 +314,39 @@ func TestCreateRandomPassword(t *testing.T) {
 		t.Errorf("mailed %d messages, want none: %+v", len(msgs), msgs)
 	}
 }
+
+// TestUpdateSkipReconfirmation checks PUT /users/:id's skip_reconfirmation:
+// an administrator's new address is confirmed with it and unconfirmed
+// without it; it does nothing without a new address; and a user changing
+// their own address may not vouch for it, which was answered 200 and
+// ignored before.
+func TestUpdateSkipReconfirmation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	path := fmt.Sprintf("/api/v4/users/%d", b.user.ID)
+	for _, tt := range []struct {
+		name      string
+		token     string
+		body      map[string]any
+		status    int
+		email     string
+		confirmed bool
+	}{
+		{"an administrator's change", b.adminTok, map[string]any{"email": "one@example.com"}, 200, "one@example.com", false},
+		{"with skip_reconfirmation", b.adminTok, map[string]any{"email": "two@example.com", "skip_reconfirmation": true}, 200, "two@example.com", true},
+		{"again, without it", b.adminTok, map[string]any{"email": "three@example.com"}, 200, "three@example.com", false},
+		{"skip_reconfirmation alone", b.adminTok, map[string]any{"skip_reconfirmation": true}, 200, "three@example.com", false},
+		{"not a boolean", b.adminTok, map[string]any{"email": "four@example.com", "skip_reconfirmation": "maybe"}, 400, "three@example.com", false},
+		{"the user's own", b.userTok, map[string]any{"email": "mine@example.com", "skip_reconfirmation": true}, 403, "three@example.com", false},
+	} {
+		res := b.do(t, call{method: "PUT", path: path, token: tt.token, body: tt.body})
+		if res.status != tt.status {
+			t.Fatalf("%s: %d %s, want %d", tt.name, res.status, res.body, tt.status)
+		}
+		u := b.stored(t, b.user.ID)
+		if u.Email != tt.email || (u.EmailConfirmedAt != nil) != tt.confirmed || u.UnconfirmedEmail != "" {
+			t.Errorf("%s: the address %q (confirmed %v, waiting %q), want %q (confirmed %v)", tt.name,
+				u.Email, u.EmailConfirmedAt != nil, u.UnconfirmedEmail, tt.email, tt.confirmed)
+		}
+	}
+}

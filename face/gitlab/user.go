@@ -400,6 +400,9 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params)
 		Location: in.str("location"), Admin: in.boolean("admin"), External: in.boolean("external"),
 		GitLab: gitLabProfile(in), Identity: identity(in),
 	}
+	// skip_reconfirmation=true takes a new address as confirmed, as GitLab
+	// does for administrators; the core refuses anyone else.
+	up.EmailConfirmed = up.Email != nil && isTrue(in.boolean("skip_reconfirmation"))
 	if err := in.err(); err != nil {
 		return err
 	}
