@@ -309,6 +309,10 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 		return invalid("created_after", "must be before created_before")
 	case (f.Email != "" || f.ExternalID != "" || f.EmailContains != "" || f.ExternalIDContains != "") && !p.IsAdmin():
 		return errForbidden("only administrators filter users by e-mail address or external id")
+	case f.Deleted == usher.Only && !p.IsAdmin():
+		// Else the list would answer the live users it is left with, as
+		// if they were the deleted ones asked for.
+		return errForbidden("only administrators list deleted users")
 	}
 	f.UUID = strings.ToLower(f.UUID)
 	if f.Sort == "" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // listAnswer is a Corteza list answer, or its error.
@@ -296,5 +297,22 @@ func TestSettingOwner(t *testing.T) {
 				t.Errorf("%s: %s, want %s", tt.path, res.body, tt.want)
 			}
 		})
+	}
+}
+
+// TestDeletedOnlyRefusedToNonAdmins: Corteza's deleted=2 (deleted users
+// only) from a user who is no administrator listed the live users, the
+// filter echoed as asked; it is refused now, and an administrator's
+// answer holds the deleted users alone.
+func TestDeletedOnlyRefusedToNonAdmins(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "gone", Email: "gone@example.com"})
+	if _, err := b.env.Core.Users.Delete(coretest.System(), usher.UserKey{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, b.do(t, "GET", "/users/?deleted=2", b.userJWT, nil), "only administrators list deleted users")
+	if ids := b.list(t, "/users/?deleted=2").field("userID"); len(ids) != 1 || ids[0] != strconv.FormatInt(gone.ID, 10) {
+		t.Errorf("an administrator's deleted users: %v, want %d alone", ids, gone.ID)
 	}
 }

@@ -1115,3 +1115,31 @@ func TestResetRequestRecordsNoTypedAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedOnlyListRefusedToNonAdmins replays a user who is no
+// administrator asking for deleted users only (`GET /v1/users?deleted=only`,
+// Corteza's `deleted=2`): the core quietly turned the filter into "live
+// users", so the answer listed every live user as if they were the deleted
+// ones asked for, which an undelete or purge screen would act on. It is
+// 403 now; an administrator's answer holds the deleted users alone.
+func TestDeletedOnlyListRefusedToNonAdmins(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "gone", Email: "gone@example.com"})
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", gone.ID), token: b.adminTok}, http.StatusOK, nil)
+	b.refused(t, req{method: "GET", path: "/v1/users?deleted=only", token: b.userTok}, http.StatusForbidden, usher.CodeForbidden)
+	var list struct {
+		Items []userBody `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/users?deleted=only", token: b.adminTok}, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != gone.ID {
+		t.Errorf("an administrator's deleted users: %+v, want gone alone", list.Items)
+	}
+	// Deleted users included: those the caller may see, the live ones.
+	b.call(t, req{method: "GET", path: "/v1/users?deleted=include", token: b.userTok}, http.StatusOK, &list)
+	for _, u := range list.Items {
+		if u.ID == gone.ID {
+			t.Errorf("a non-administrator's list includes the deleted user")
+		}
+	}
+}
