@@ -142,9 +142,10 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		old := *u
 		applyUpdate(u, upd)
-		if in.EmailConfirmed && u.EmailConfirmedAt == nil && u.Email != "" {
-			now := s.now()
-			u.EmailConfirmedAt = &now
+		if in.EmailConfirmed && u.Email != "" {
+			// As a proof by code does: an account pending its
+			// confirmation becomes active (userChanges records both).
+			addressProved(u, s.now(), map[string]usher.Change{})
 		}
 		if in.Name != nil && in.FirstName == nil && in.LastName == nil {
 			u.FirstName, u.LastName = "", ""

@@ -350,3 +350,27 @@ func TestUpdateSkipReconfirmation(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipReconfirmationActivatesPending: an account made pending its
+// confirmation, whose new address an administrator then vouches for with
+// skip_reconfirmation, could not sign in: its address was confirmed but
+// it stayed pending, and no code could confirm it any more. It is active,
+// as after a confirmation.
+func TestSkipReconfirmationActivatesPending(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.do(t, call{method: "POST", path: "/api/v4/users", token: b.adminTok,
+		body: map[string]any{"email": "p1@example.com", "username": "pending", "name": "P", "password": password}})
+	id := int64(res.object(t)["id"].(float64))
+	if u := b.stored(t, id); u.State != usher.StatePending {
+		t.Fatalf("made %s, want pending", u.State)
+	}
+	b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", id), token: b.adminTok,
+		body: map[string]any{"email": "p2@example.com", "skip_reconfirmation": true}}).want(t, "vouched", http.StatusOK, "")
+	if u := b.stored(t, id); u.State != usher.StateActive || u.EmailConfirmedAt == nil {
+		t.Errorf("after the vouched change: %s, confirmed %v; want active, confirmed", u.State, u.EmailConfirmedAt != nil)
+	}
+	if _, err := b.env.Core.Auth.Login(context.Background(), "pending", password); err != nil {
+		t.Errorf("log-in: %v", err)
+	}
+}
