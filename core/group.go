@@ -320,6 +320,12 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		if err := tx.GroupCreate(ctx, gr); err != nil {
 			return err
 		}
+		if p.User != nil {
+			// Its maker answers for it once deleted (checkTeamRoom).
+			if err := tx.GroupMakerSet(ctx, gr.ID, p.UserID()); err != nil {
+				return err
+			}
+		}
 		a := &access{p: p, group: gr}
 		if in.Kind.Owned() && p.User != nil {
 			a.mem = &usher.Membership{GroupID: gr.ID, UserID: p.UserID(), Level: usher.LevelOwner, CreatedAt: now}

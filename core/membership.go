@@ -117,11 +117,11 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 			if err := checkTeamRoom(ctx, tx, u.ID); err != nil {
 				return err
 			}
-			held, err := heldServiceAccounts(ctx, tx, a.group)
+			accounts, err := serviceAccountsOf(ctx, tx, a.group)
 			if err != nil {
 				return err
 			}
-			if err := checkOwnedServiceAccounts(ctx, tx, u.ID, held); err != nil {
+			if err := checkOwnedServiceAccounts(ctx, tx, u.ID, len(accounts)); err != nil {
 				return err
 			}
 		}

@@ -107,9 +107,13 @@ func TestDeletedTeamsPurged(t *testing.T) {
 		if _, err := env.Store.MembershipGet(context.Background(), kept.ID, shared.ID); err != nil {
 			t.Errorf("its membership of the live team: %v", err)
 		}
-		n, err := env.Store.OwnedTeamCount(context.Background(), owner.ID)
-		if err != nil || n != 2 {
-			t.Errorf("the owner's teams after the purge: %d, %v; want 2", n, err)
+		// Its maker answers for the deleted team still kept, and for the
+		// service accounts not purged: late, and shared (live).
+		if n, err := env.Store.DeletedTeamsMadeBy(context.Background(), owner.ID); err != nil || n != 1 {
+			t.Errorf("the deleted teams the owner made, after the purge: %d, %v; want 1", n, err)
+		}
+		if n, err := env.Store.ServiceAccountsMadeBy(context.Background(), owner.ID); err != nil || n != 2 {
+			t.Errorf("the service accounts the owner made, after the purge: %d, %v; want 2", n, err)
 		}
 	})
 }

@@ -23,16 +23,16 @@ const (
 	maxRemindersPerUser = 1000
 	// maxKeysPerUser bounds a user's SSH keys, as an import's record is.
 	maxKeysPerUser = 100
-	// maxTeamsPerUser bounds the teams a user who is no administrator
-	// owns, live or deleted and not yet purged, when they make one more,
-	// or is made an owner of one more.
+	// maxTeamsPerUser bounds the live teams a user who is no
+	// administrator owns and the deleted ones they made, until purged,
+	// when they make one more, or are made an owner of one more.
 	maxTeamsPerUser = 1000
-	// maxServiceAccountsPerTeam bounds a team's service accounts, deleted
-	// ones until they are purged: each is an account with limits of its
-	// own, which its team's owners
+	// maxServiceAccountsPerTeam bounds a team's live service accounts:
+	// each is an account with limits of its own, which its team's owners
 	// would otherwise multiply without end; maxServiceAccountsPerOwner
 	// bounds them across the teams a user who is no administrator owns,
-	// which maxTeamsPerUser alone let reach 100,000.
+	// which maxTeamsPerUser alone let reach 100,000, and those such a
+	// user made, live or deleted until purged.
 	maxServiceAccountsPerTeam  = 100
 	maxServiceAccountsPerOwner = 100
 )
@@ -113,54 +113,60 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 }
 
 // checkServiceAccountRoom refuses a new service account to a team that
-// holds as many as it may, and to a caller who is no administrator and
-// owns teams that hold as many in all. A deleted account counts until
-// housekeeping purges it (Outbox.purgeDeleted): else making and
-// deleting them in a loop grew the users table without end. Counting
-// under the caller's and the team's row locks keeps concurrent creations
-// from each seeing room for one more.
+// holds as many live ones as it may, and to a caller who is no
+// administrator and owns teams that hold as many in all, or who made as
+// many that are not purged (checkServiceAccountsMade). Counting under
+// the caller's and the team's row locks keeps concurrent creations from
+// each seeing room for one more.
 func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principal, team *usher.Group) error {
 	if !p.IsAdmin() && p.User != nil {
 		if err := checkOwnedServiceAccounts(ctx, tx, p.User.ID, 1); err != nil {
+			return err
+		}
+		if err := checkServiceAccountsMade(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
 	}
 	if err := lockGroup(ctx, tx, team.ID); err != nil {
 		return err
 	}
-	held, err := heldServiceAccounts(ctx, tx, team)
+	accounts, err := serviceAccountsOf(ctx, tx, team)
 	if err != nil {
 		return err
 	}
-	if held >= maxServiceAccountsPerTeam {
+	if len(accounts) >= maxServiceAccountsPerTeam {
 		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "the team holds " + strconv.Itoa(held) + " service accounts, the most it may: " + deletedCount}
+			Message: "the team holds " + strconv.Itoa(len(accounts)) + " service accounts, the most it may: delete some first"}
 	}
 	return nil
 }
 
-// deletedCount says, in a refusal at a limit, why deleting does not make
-// room at once.
-const deletedCount = "a deleted one counts until housekeeping purges it (--keep-ended after its deletion)"
+// deletedCount says, in a refusal at a maker's limit, why deleting does
+// not make room at once.
+const deletedCount = "one deleted counts until housekeeping purges it (--keep-ended after its deletion)"
 
-// heldServiceAccounts counts the team's service accounts, deleted ones
-// too.
-func heldServiceAccounts(ctx context.Context, tx store.Tx, team *usher.Group) (int, error) {
-	n := 0
-	err := eachMember(ctx, tx, team.ID, false, func(m *usher.Membership) error {
-		if m.User.Kind == usher.KindServiceAccount {
-			n++
-		}
-		return nil
-	})
-	return n, err
+// checkServiceAccountsMade refuses a new service account to a user who
+// made maxServiceAccountsPerOwner that are not purged yet, live or
+// deleted, in whichever teams: they count against their maker, not
+// against whoever owns their team. Else a loop of making and deleting
+// them grew the users table without end, and so did filling teams that
+// another account of one's own owns, whose count the maker's is not.
+func checkServiceAccountsMade(ctx context.Context, tx store.Tx, userID int64) error {
+	n, err := tx.ServiceAccountsMadeBy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if n >= maxServiceAccountsPerOwner {
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
+			Message: "the account made " + strconv.Itoa(n) + " service accounts, the most it may: " + deletedCount}
+	}
+	return nil
 }
 
-// checkOwnedServiceAccounts refuses more service accounts in the teams
-// the user owns when they would then hold more than
-// maxServiceAccountsPerOwner, deleted ones (and deleted teams') counting
-// until they are purged: one made in a team of theirs, or a team's being
-// handed to them. Counting under the user's row lock keeps two
+// checkOwnedServiceAccounts refuses more live service accounts in the
+// teams the user owns when they would then hold more than
+// maxServiceAccountsPerOwner: one made in a team of theirs, or a team's
+// being handed to them. Counting under the user's row lock keeps two
 // such changes from each seeing room.
 func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, more int) error {
 	if err := lockUser(ctx, tx, userID); err != nil {
@@ -171,17 +177,18 @@ func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, m
 		return err
 	}
 	if n+more > maxServiceAccountsPerOwner {
-		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "the teams the account owns hold " + strconv.Itoa(n) + " service accounts, the most they may: " + deletedCount}
+		return errLimitReached(strconv.Itoa(n) + " service accounts in the teams it owns")
 	}
 	return nil
 }
 
-// checkTeamRoom refuses a new team to a user who owns as many teams as
-// they may. The teams they own that were deleted count until housekeeping
-// purges them (Outbox.purgeDeleted): each holds its handle until then, so a
-// loop of making and deleting teams would else hold any number of names,
-// and grow the table, for as long as they are kept.
+// checkTeamRoom refuses a new team to a user who owns as many live teams
+// as they may, counting the deleted teams they made until housekeeping
+// purges them (Outbox.purgeDeleted): each holds its handle until then, so
+// a loop of making and deleting teams would else hold any number of names,
+// and grow the table. A deleted team counts against its maker, not its
+// owners: else whoever was handed teams could not make room by deleting
+// them.
 func checkTeamRoom(ctx context.Context, tx store.Tx, userID int64) error {
 	if err := lockUser(ctx, tx, userID); err != nil {
 		return err
@@ -190,9 +197,14 @@ func checkTeamRoom(ctx context.Context, tx store.Tx, userID int64) error {
 	if err != nil {
 		return err
 	}
-	if owned >= maxTeamsPerUser {
+	deleted, err := tx.DeletedTeamsMadeBy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if owned+deleted >= maxTeamsPerUser {
 		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "the account owns " + strconv.Itoa(owned) + " teams, the most it may: " + deletedCount}
+			Message: "the account owns " + strconv.Itoa(owned) + " teams and made " + strconv.Itoa(deleted) +
+				" deleted ones, the most it may: " + deletedCount}
 	}
 	return nil
 }

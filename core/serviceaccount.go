@@ -76,6 +76,12 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if u, err = g.newUser(sys, tx, usher.UserCreate{Username: username, Name: name, Kind: usher.KindServiceAccount}, ""); err != nil {
 			return err
 		}
+		if a.p.User != nil {
+			// Its maker answers for it (checkServiceAccountsMade).
+			if err := tx.UserMakerSet(ctx, u.ID, a.p.UserID()); err != nil {
+				return err
+			}
+		}
 		now := g.now()
 		if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: usher.LevelWrite, CreatedAt: now}); err != nil {
 			return err

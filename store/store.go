@@ -169,6 +169,12 @@ type Tx interface {
 	UserUpdate(ctx context.Context, id int64, fn func(u *usher.User) error) (*usher.User, error)
 	// UserPurge deletes the user and everything that belongs to it for good.
 	UserPurge(ctx context.Context, id int64) error
+	// UserMakerSet records the user who made the user (a service
+	// account's maker).
+	UserMakerSet(ctx context.Context, userID, makerID int64) error
+	// ServiceAccountsMadeBy counts the service accounts the user made,
+	// deleted ones too until they are purged.
+	ServiceAccountsMadeBy(ctx context.Context, userID int64) (int, error)
 	// UsersDeletedBefore returns the ids of up to limit users of the kind
 	// deleted before the time, those deleted first first.
 	UsersDeletedBefore(ctx context.Context, kind usher.UserKind, before time.Time, limit int) ([]int64, error)
@@ -326,6 +332,11 @@ type Tx interface {
 	// GroupPurge deletes a group for good, with its memberships and
 	// rules; ErrNotFound when there is none.
 	GroupPurge(ctx context.Context, id int64) error
+	// GroupMakerSet records the user who made the group.
+	GroupMakerSet(ctx context.Context, groupID, makerID int64) error
+	// DeletedTeamsMadeBy counts the deleted teams the user made, until
+	// they are purged.
+	DeletedTeamsMadeBy(ctx context.Context, userID int64) (int, error)
 	// GroupHandleLock holds handle (lower-cased) among the handles teams
 	// and internal groups share until the transaction ends: another
 	// transaction asking for it waits, so that of two setting one handle
@@ -365,12 +376,10 @@ type Tx interface {
 	// ServiceAccounts and Roles. They come by user id, then by group kind
 	// and handle.
 	MembershipsOf(ctx context.Context, userIDs []int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
-	// OwnedTeamCount counts the teams the user owns, deleted ones too:
-	// each holds its handle until it is purged (GroupPurge).
+	// OwnedTeamCount counts the live teams the user owns.
 	OwnedTeamCount(ctx context.Context, userID int64) (int, error)
-	// OwnedServiceAccountCount counts the service accounts of the teams
-	// the user owns, each once, deleted ones and those of deleted teams
-	// too: each is kept until it is purged.
+	// OwnedServiceAccountCount counts the live service accounts of the
+	// live teams the user owns, each once.
 	OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error)
 	// SoleOwnerTeams returns the live teams in which the user is the only
 	// owner whose account is not deleted.

@@ -319,10 +319,18 @@ func TestServiceAccountsPerOwnerNotPassedByHandover(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	puppet, _ := b.mustPrincipal(t, "puppet", false)
-	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	// Each round's maker is another account: one makes 100 at most
+	// (TestServiceAccountsChargedToTheirMaker).
+	other, otherTok := b.mustPrincipal(t, "other", false)
+	makers := []struct {
+		u   *usher.User
+		tok string
+	}{{b.user, b.userTok}, {other, otherTok}}
 	for round, want := range []int{http.StatusOK, http.StatusConflict} {
+		maker := makers[round]
+		as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: maker.u})
 		var team groupBody
-		b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok,
+		b.call(t, req{method: "POST", path: "/v1/groups", token: maker.tok,
 			body: map[string]any{"kind": "team", "handle": fmt.Sprint("farm-", round)}}, 201, &team)
 		for i := range 100 {
 			if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: team.ID}, fmt.Sprint("bot", round, "-", i), ""); err != nil {
@@ -330,12 +338,12 @@ func TestServiceAccountsPerOwnerNotPassedByHandover(t *testing.T) {
 			}
 		}
 		members := fmt.Sprintf("/v1/groups/%d/members/", team.ID)
-		res := b.api.do(t, req{method: "PUT", path: members + "puppet", token: b.userTok, body: map[string]any{"level": "owner"}})
+		res := b.api.do(t, req{method: "PUT", path: members + "puppet", token: maker.tok, body: map[string]any{"level": "owner"}})
 		if res.status != want || (want == http.StatusConflict && res.problem(t).Code != usher.CodeLimitReached) {
 			t.Fatalf("round %d, the team handed over: %d %s", round, res.status, res.body)
 		}
 		if want == http.StatusOK {
-			b.call(t, req{method: "DELETE", path: members + b.user.Username, token: b.userTok}, 204, nil)
+			b.call(t, req{method: "DELETE", path: members + maker.u.Username, token: maker.tok}, 204, nil)
 		}
 	}
 	if n, err := b.env.Store.OwnedServiceAccountCount(context.Background(), puppet.ID); err != nil || n != 100 {
@@ -363,6 +371,38 @@ func (b *bundle) ownTeams(t *testing.T, userID int64, prefix string, n int, at t
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// madeServiceAccounts makes n service accounts in the team, usernames
+// prefix0 on, made by maker and deleted at once when deleted, as rows in
+// one transaction; it returns the last one's id.
+func (b *bundle) madeServiceAccounts(t *testing.T, teamID, maker int64, prefix string, n int, at time.Time, deleted bool) int64 {
+	t.Helper()
+	var last int64
+	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
+		for i := range n {
+			u := &usher.User{Kind: usher.KindServiceAccount, Username: fmt.Sprint(prefix, i), State: usher.StateActive,
+				UUID: uuid.NewString(), CreatedAt: at, UpdatedAt: at, Version: 1}
+			if deleted {
+				u.DeletedAt = &at
+			}
+			if err := tx.UserCreate(context.Background(), u, ""); err != nil {
+				return err
+			}
+			if err := tx.UserMakerSet(context.Background(), u.ID, maker); err != nil {
+				return err
+			}
+			if err := tx.MembershipSet(context.Background(), usher.Membership{GroupID: teamID, UserID: u.ID, Level: usher.LevelWrite, CreatedAt: at}); err != nil {
+				return err
+			}
+			last = u.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return last
 }
 
 // TestTeamHandedToOwnerAtLimit replays a user at the limit of 1,000 teams
@@ -596,26 +636,8 @@ func TestDeletedServiceAccountsCountUntilPurged(t *testing.T) {
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "bots"}}, http.StatusCreated, &team)
 	path := fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID)
-	// 99 accounts made and deleted at once, as rows.
-	now := clock.Now()
-	var last int64
-	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
-		for i := range 99 {
-			u := &usher.User{Kind: usher.KindServiceAccount, Username: fmt.Sprint("old-", i), State: usher.StateActive,
-				UUID: uuid.NewString(), CreatedAt: now, UpdatedAt: now, DeletedAt: &now, Version: 1}
-			if err := tx.UserCreate(context.Background(), u, ""); err != nil {
-				return err
-			}
-			if err := tx.MembershipSet(context.Background(), usher.Membership{GroupID: team.ID, UserID: u.ID, Level: usher.LevelWrite, CreatedAt: now}); err != nil {
-				return err
-			}
-			last = u.ID
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// 99 accounts the user made and deleted at once, as rows.
+	last := b.madeServiceAccounts(t, team.ID, b.user.ID, "old-", 99, clock.Now(), true)
 	clock.Add(30 * time.Minute)
 	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "bot-1"}}, http.StatusCreated, nil)
 	b.call(t, req{method: "DELETE", path: path + "/bot-1", token: b.userTok}, http.StatusNoContent, nil)
@@ -646,4 +668,81 @@ func TestDeletedServiceAccountsCountUntilPurged(t *testing.T) {
 		t.Errorf("the deleted accounts left: %v, want bot-1 alone", left)
 	}
 	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "bot-2"}}, http.StatusCreated, nil)
+}
+
+// TestDeletedChargedToTheirMaker replays a reviewer's attack on the first
+// form of the counts above, which charged deleted teams and service
+// accounts to whoever owned the team: make a team, make and delete
+// service accounts in it (or make teams), make someone else its owner
+// and leave. The receiver, who asked for none of it, could then make no
+// service account, and no team once handed a thousand, for 30 days,
+// deleting them made no room, and the maker's own count was back to
+// nothing. What was deleted counts against its maker now.
+func TestDeletedChargedToTheirMaker(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim, victimTok := b.mustPrincipal(t, "victim", false)
+	var gift groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "gift"}}, http.StatusCreated, &gift)
+	b.madeServiceAccounts(t, gift.ID, b.user.ID, "gift-", 99, time.Now(), true)
+	path := fmt.Sprintf("/v1/groups/%d/service-accounts", gift.ID)
+	b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": "gift-last"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: path + "/gift-last", token: b.userTok}, http.StatusNoContent, nil)
+	members := fmt.Sprintf("/v1/groups/%d/members/", gift.ID)
+	b.call(t, req{method: "PUT", path: members + "victim", token: b.userTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: members + "plain", token: b.userTok}, http.StatusNoContent, nil)
+	// The victim makes a service account, in the gift and in a team of
+	// their own; the maker of the hundred deleted ones makes none.
+	b.call(t, req{method: "POST", path: path, token: victimTok, body: map[string]any{"username": "victims-bot"}}, http.StatusCreated, nil)
+	var own groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: victimTok, body: map[string]any{"kind": "team", "handle": "own"}}, http.StatusCreated, &own)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", own.ID), token: victimTok,
+		body: map[string]any{"username": "own-bot"}}, http.StatusCreated, nil)
+	var next groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "next"}}, http.StatusCreated, &next)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", next.ID), token: b.userTok,
+		body: map[string]any{"username": "more"}}, http.StatusConflict, usher.CodeLimitReached)
+
+	// Teams: the victim owns a thousand the plain user made, deletes one,
+	// and makes one of their own.
+	b.ownTeams(t, victim.ID, "handed-", 998, time.Now()) // and gift and own
+	err := b.env.Store.InTx(context.Background(), func(tx store.Tx) error {
+		page, err := tx.GroupList(context.Background(), usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam},
+			Handle: "handed-0", Page: usher.PageRequest{Limit: 1}})
+		if err != nil || len(page.Items) != 1 {
+			return fmt.Errorf("handed-0: %v, %v", page, err)
+		}
+		return tx.GroupMakerSet(context.Background(), page.Items[0].ID, b.user.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.refused(t, req{method: "POST", path: "/v1/groups", token: victimTok, body: map[string]any{"kind": "team", "handle": "one-more"}},
+		http.StatusConflict, usher.CodeLimitReached)
+	b.call(t, req{method: "DELETE", path: "/v1/groups/handed-0", token: victimTok}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: victimTok, body: map[string]any{"kind": "team", "handle": "one-more"}}, http.StatusCreated, nil)
+}
+
+// TestServiceAccountsChargedToTheirMaker replays a reviewer's way past the
+// cap of 100 service accounts across the teams one owns, which counted
+// the caller's teams alone: make teams another account of one's own owns
+// too, fill them, and leave them; each left the maker's count at nothing
+// (300 accounts in the reviewer's run, without end with more teams). A
+// user makes at most 100 that are not purged, wherever they are.
+func TestServiceAccountsChargedToTheirMaker(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustPrincipal(t, "puppet", false)
+	var farm groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "farm"}}, http.StatusCreated, &farm)
+	members := fmt.Sprintf("/v1/groups/%d/members/", farm.ID)
+	b.call(t, req{method: "PUT", path: members + "puppet", token: b.userTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.madeServiceAccounts(t, farm.ID, b.user.ID, "farm-", 99, time.Now(), false)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", farm.ID), token: b.userTok,
+		body: map[string]any{"username": "farm-last"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: members + "plain", token: b.userTok}, http.StatusNoContent, nil)
+	var next groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "next"}}, http.StatusCreated, &next)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", next.ID), token: b.userTok,
+		body: map[string]any{"username": "one-more"}}, http.StatusConflict, usher.CodeLimitReached)
 }

@@ -170,6 +170,18 @@ func (c *conn) GroupsDeletedBefore(ctx context.Context, kind usher.GroupKind, be
 	return collectNamed(ctx, c, "GroupsDeletedBefore", scanID, string(kind), c.d.TimeArg(before), limit)
 }
 
+// GroupMakerSet records who made the group.
+func (c *conn) GroupMakerSet(ctx context.Context, groupID, makerID int64) error {
+	_, err := c.exec(ctx, "GroupMakerSet", groupID, makerID)
+	return err
+}
+
+// DeletedTeamsMadeBy counts the deleted teams the user made that are not
+// purged yet.
+func (c *conn) DeletedTeamsMadeBy(ctx context.Context, userID int64) (int, error) {
+	return c.count(ctx, "DeletedTeamsMadeBy", userID)
+}
+
 // GroupPurge deletes a group for good, with its memberships and rules.
 func (c *conn) GroupPurge(ctx context.Context, id int64) error {
 	res, err := c.exec(ctx, "GroupPurge", id)

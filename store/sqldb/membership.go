@@ -152,21 +152,22 @@ func (c *conn) SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group
 	return collectNamed(ctx, c, "SoleOwnerTeams", scanGroup, userID)
 }
 
-// OwnedTeamCount counts the teams the user owns, deleted ones too.
+// OwnedTeamCount counts the live teams the user owns.
 func (c *conn) OwnedTeamCount(ctx context.Context, userID int64) (int, error) {
-	var n int
-	if err := c.queryRow(ctx, "OwnedTeamCount", userID).Scan(&n); err != nil {
-		return 0, c.fail("OwnedTeamCount", err)
-	}
-	return n, nil
+	return c.count(ctx, "OwnedTeamCount", userID)
 }
 
 // OwnedServiceAccountCount counts the live service accounts of the live
 // teams the user owns.
 func (c *conn) OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error) {
+	return c.count(ctx, "OwnedServiceAccountCount", userID)
+}
+
+// count runs a named query of one count.
+func (c *conn) count(ctx context.Context, name string, args ...any) (int, error) {
 	var n int
-	if err := c.queryRow(ctx, "OwnedServiceAccountCount", userID).Scan(&n); err != nil {
-		return 0, c.fail("OwnedServiceAccountCount", err)
+	if err := c.queryRow(ctx, name, args...).Scan(&n); err != nil {
+		return 0, c.fail(name, err)
 	}
 	return n, nil
 }

@@ -642,7 +642,7 @@ var queryNames = []string{
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"AppInsert", "AppByID", "AppWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupHandleLock", "GroupWrite",
-	"GroupsDeletedBefore", "GroupPurge",
+	"GroupsDeletedBefore", "GroupPurge", "GroupMakerSet", "DeletedTeamsMadeBy", "UserMakerSet", "ServiceAccountsMadeBy",
 	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
 	"MembershipDeleteGroup", "SoleOwnerTeams", "OwnedTeamCount",
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor",

@@ -540,6 +540,18 @@ func (c *conn) UserPurge(ctx context.Context, id int64) error {
 	return nil
 }
 
+// UserMakerSet records who made the user.
+func (c *conn) UserMakerSet(ctx context.Context, userID, makerID int64) error {
+	_, err := c.exec(ctx, "UserMakerSet", userID, makerID)
+	return err
+}
+
+// ServiceAccountsMadeBy counts the service accounts the user made, deleted
+// ones too until they are purged.
+func (c *conn) ServiceAccountsMadeBy(ctx context.Context, userID int64) (int, error) {
+	return c.count(ctx, "ServiceAccountsMadeBy", userID)
+}
+
 // UsersDeletedBefore returns the ids of up to limit users of kind that
 // were deleted before the time, those deleted first first.
 func (c *conn) UsersDeletedBefore(ctx context.Context, kind usher.UserKind, before time.Time, limit int) ([]int64, error) {

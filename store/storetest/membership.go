@@ -210,9 +210,9 @@ func levels(ms []*usher.Membership) []string {
 	return out
 }
 
-// testOwnedServiceAccountCount: the service accounts of the teams a user
-// owns, deleted ones and those of deleted teams too, are counted once
-// each, whatever else those teams and the user's other groups hold.
+// testOwnedServiceAccountCount: the live service accounts of the live
+// teams a user owns are counted once each, whatever else those teams and
+// the user's other groups hold.
 func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	owner := mustCreateUser(t, s, newUser("owner", "", ""))
@@ -241,9 +241,9 @@ func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 	set(two, second, usher.LevelWrite)
 	set(one, plain, usher.LevelWrite)         // no service account
 	set(written, elsewhere, usher.LevelWrite) // a team the user does not own
-	set(gone, inGone, usher.LevelWrite)       // a deleted team's, counted
+	set(gone, inGone, usher.LevelWrite)       // a deleted team
 	set(role, inRole, usher.LevelRead)        // not a team
-	set(one, deleted, usher.LevelWrite)       // a deleted account, counted
+	set(one, deleted, usher.LevelWrite)       // a deleted account
 	at := base.Add(time.Hour)
 	if _, err := s.UserUpdate(ctx, deleted.ID, func(u *usher.User) error { u.DeletedAt = &at; return nil }); err != nil {
 		t.Fatal(err)
@@ -254,17 +254,17 @@ func testOwnedServiceAccountCount(t *testing.T, s store.Store) {
 	for _, tc := range []struct {
 		u    *usher.User
 		want int
-	}{{owner, 4}, {plain, 0}, {shared, 0}} {
+	}{{owner, 2}, {plain, 0}, {shared, 0}} {
 		if n, err := s.OwnedServiceAccountCount(ctx, tc.u.ID); err != nil || n != tc.want {
 			t.Errorf("OwnedServiceAccountCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.want)
 		}
 	}
 }
 
-// testDeletedTeams: a user's owned teams are counted deleted or not;
-// the teams, and the users of a kind, deleted before a time are found in
-// the order they were deleted; a purge deletes a group with its
-// memberships and rules.
+// testDeletedTeams: a user's live owned teams are counted, and the
+// deleted teams and the service accounts they made; the teams, and the
+// users of a kind, deleted before a time are found in the order they were
+// deleted; a purge deletes a group with its memberships and rules.
 func testDeletedTeams(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	owner := mustCreateUser(t, s, newUser("owner", "", ""))
@@ -293,12 +293,20 @@ func testDeletedTeams(t *testing.T, s store.Store) {
 	del(late, base.Add(3*time.Hour))
 	del(later, base.Add(2*time.Hour))
 	del(role, base.Add(time.Hour))
+	for _, g := range []*usher.Group{live, late, early} {
+		if err := s.GroupMakerSet(ctx, g.ID, member.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
-		u    *usher.User
-		want int
-	}{{owner, 4}, {member, 0}} {
-		if n, err := s.OwnedTeamCount(ctx, tc.u.ID); err != nil || n != tc.want {
-			t.Errorf("OwnedTeamCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.want)
+		u                  *usher.User
+		owned, deletedMade int
+	}{{owner, 1, 0}, {member, 0, 2}} {
+		if n, err := s.OwnedTeamCount(ctx, tc.u.ID); err != nil || n != tc.owned {
+			t.Errorf("OwnedTeamCount(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.owned)
+		}
+		if n, err := s.DeletedTeamsMadeBy(ctx, tc.u.ID); err != nil || n != tc.deletedMade {
+			t.Errorf("DeletedTeamsMadeBy(%s) = %d, %v; want %d", tc.u.Username, n, err, tc.deletedMade)
 		}
 	}
 	for _, tc := range []struct {
@@ -322,6 +330,9 @@ func testDeletedTeams(t *testing.T, s store.Store) {
 		u := newUser(fmt.Sprint("bot-", i), "", "")
 		u.Kind = usher.KindServiceAccount
 		u = mustCreateUser(t, s, u)
+		if err := s.UserMakerSet(ctx, u.ID, owner.ID); err != nil {
+			t.Fatal(err)
+		}
 		if at > 0 {
 			deletedAt := base.Add(at)
 			if _, err := s.UserUpdate(ctx, u.ID, func(u *usher.User) error { u.DeletedAt = &deletedAt; return nil }); err != nil {
@@ -329,6 +340,10 @@ func testDeletedTeams(t *testing.T, s store.Store) {
 			}
 		}
 		bots = append(bots, u)
+	}
+	// Made by the owner: the two deleted and the live one.
+	if n, err := s.ServiceAccountsMadeBy(ctx, owner.ID); err != nil || n != 3 {
+		t.Errorf("ServiceAccountsMadeBy = %d, %v; want 3", n, err)
 	}
 	person := base.Add(time.Hour)
 	if _, err := s.UserUpdate(ctx, member.ID, func(u *usher.User) error { u.DeletedAt = &person; return nil }); err != nil {
@@ -367,7 +382,13 @@ func testDeletedTeams(t *testing.T, s store.Store) {
 	if rules, err := s.RuleList(ctx, role.ID); err != nil || len(rules) != 0 {
 		t.Errorf("a purged role's rules: %v, %v; want none", rules, err)
 	}
-	if n, err := s.OwnedTeamCount(ctx, owner.ID); err != nil || n != 3 {
-		t.Errorf("OwnedTeamCount after a purge = %d, %v; want 3", n, err)
+	if n, err := s.DeletedTeamsMadeBy(ctx, member.ID); err != nil || n != 1 {
+		t.Errorf("DeletedTeamsMadeBy after a purge = %d, %v; want 1", n, err)
+	}
+	if err := s.UserPurge(ctx, bots[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ServiceAccountsMadeBy(ctx, owner.ID); err != nil || n != 2 {
+		t.Errorf("ServiceAccountsMadeBy after a purge = %d, %v; want 2", n, err)
 	}
 }

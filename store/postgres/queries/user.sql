@@ -136,3 +136,10 @@ INSERT INTO passwords
 -- name: UsersDeletedBefore
 -- users_deleted_suspended finds them without reading the table.
 SELECT id FROM users WHERE kind = $1 AND deleted_at < $2 ORDER BY deleted_at, id LIMIT $3;
+
+-- name: UserMakerSet
+UPDATE users SET created_by = $2 WHERE id = $1;
+
+-- name: ServiceAccountsMadeBy
+-- Deleted ones too, until they are purged.
+SELECT count(*) FROM users WHERE created_by = $1 AND kind = 'service_account';

@@ -26,3 +26,9 @@ SELECT id FROM groups WHERE kind = ?1 AND deleted_at < ?2 ORDER BY deleted_at, i
 
 -- name: GroupPurge
 DELETE FROM groups WHERE id = ?1;
+
+-- name: GroupMakerSet
+UPDATE groups SET created_by = ?2 WHERE id = ?1;
+
+-- name: DeletedTeamsMadeBy
+SELECT count(*) FROM groups WHERE created_by = ?1 AND deleted_at IS NOT NULL AND kind = 'team';

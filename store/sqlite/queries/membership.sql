@@ -62,16 +62,13 @@ LEFT JOIN held ON held.group_id = mine.group_id
 ORDER BY mine.user_id, g.kind, g.handle_key;
 
 -- name: OwnedServiceAccountCount
--- Deleted accounts and deleted teams' too: each is kept until housekeeping
--- purges it.
 SELECT count(DISTINCT sa.user_id)
 FROM memberships o
-JOIN groups g ON g.id = o.group_id AND g.kind = 'team'
+JOIN groups g ON g.id = o.group_id AND g.kind = 'team' AND g.deleted_at IS NULL
 JOIN memberships sa ON sa.group_id = o.group_id
-JOIN users u ON u.id = sa.user_id AND u.kind = 'service_account'
+JOIN users u ON u.id = sa.user_id AND u.kind = 'service_account' AND u.deleted_at IS NULL
 WHERE o.user_id = ?1 AND o.level = 'owner';
 
 -- name: OwnedTeamCount
--- Deleted teams too: each holds its handle until housekeeping purges it.
 SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
-WHERE m.user_id = ?1 AND m.level = 'owner' AND g.kind = 'team';
+WHERE m.user_id = ?1 AND m.level = 'owner' AND g.kind = 'team' AND g.deleted_at IS NULL;
