@@ -14,8 +14,24 @@ import (
 	"usher/store"
 )
 
-// pauseKey carries, in a context, the store call a pausingTx sleeps in.
+// pauseKey carries, in a context, a pauseAt: where a pausingTx sleeps.
 type pauseKey struct{}
+
+// pauseAt is the store call a pausingTx sleeps in, and the point that
+// tells when a write first got there.
+type pauseAt struct {
+	call  string
+	point *pausePoint
+}
+
+// pausePoint's reached is closed when a write first pauses: the second
+// write of a pair starts then, holding nothing, whatever the machine's
+// load (a fixed head start was too short under the race detector on a
+// loaded machine, and the pair met in the other order).
+type pausePoint struct {
+	reached chan struct{}
+	once    sync.Once
+}
 
 // pausingStore hands out transactions that sleep in one kind of write,
 // while it holds the row it took, when the context asks: so that two
@@ -29,7 +45,8 @@ func (s *pausingStore) InTx(ctx context.Context, fn func(tx store.Tx) error) err
 type pausingTx struct{ store.Tx }
 
 func pause(ctx context.Context, call string) {
-	if ctx.Value(pauseKey{}) == call {
+	if at, ok := ctx.Value(pauseKey{}).(pauseAt); ok && at.call == call {
+		at.point.once.Do(func() { close(at.point.reached) })
 		time.Sleep(300 * time.Millisecond)
 	}
 }
@@ -101,7 +118,13 @@ func TestLockOrder(t *testing.T) {
 		}
 		return g
 	}
-	paused := func(call string) context.Context { return context.WithValue(as(admin), pauseKey{}, call) }
+	// point is the running pair's; pausedAt makes a context that pauses
+	// there, when the write runs.
+	var point *pausePoint
+	pausedAt := func(ctx context.Context, call string) context.Context {
+		return context.WithValue(ctx, pauseKey{}, pauseAt{call: call, point: point})
+	}
+	paused := func(call string) context.Context { return pausedAt(as(admin), call) }
 	tests := []struct {
 		name string
 		// pair returns the two writes; the first pauses where it says.
@@ -110,7 +133,7 @@ func TestLockOrder(t *testing.T) {
 		{"a reset's completion against a password set (the ticket's row, then the account's)", func(t *testing.T) (func() error, func() error) {
 			u, tk := ticket(t, "reset-set")
 			return func() error {
-					return auth.CompletePasswordReset(context.WithValue(context.Background(), pauseKey{}, "CodeUse"), tk, "fresh horse battery staple")
+					return auth.CompletePasswordReset(pausedAt(context.Background(), "CodeUse"), tk, "fresh horse battery staple")
 				}, func() error {
 					return auth.SetPassword(as(admin), usher.UserKey{ID: u.ID}, "another horse battery staple")
 				}
@@ -118,7 +141,7 @@ func TestLockOrder(t *testing.T) {
 		{"a reset's completion against a deletion", func(t *testing.T) (func() error, func() error) {
 			u, tk := ticket(t, "reset-delete")
 			return func() error {
-					return auth.CompletePasswordReset(context.WithValue(context.Background(), pauseKey{}, "CodeUse"), tk, "fresh horse battery staple")
+					return auth.CompletePasswordReset(pausedAt(context.Background(), "CodeUse"), tk, "fresh horse battery staple")
 				}, func() error {
 					_, err := env.Core.Users.Delete(as(admin), usher.UserKey{ID: u.ID})
 					return err
@@ -185,7 +208,7 @@ func TestLockOrder(t *testing.T) {
 				return err
 			}
 			return func() error {
-					return create(context.WithValue(as(ann), pauseKey{}, "MembershipSet"), ben.ID)
+					return create(pausedAt(as(ann), "MembershipSet"), ben.ID)
 				}, func() error {
 					err := create(as(ben), ann.ID)
 					if e, ok := errors.AsType[*usher.Error](err); ok && e.Code == usher.CodeHandleTaken {
@@ -197,12 +220,22 @@ func TestLockOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			point = &pausePoint{reached: make(chan struct{})}
 			first, second := tt.pair(t)
 			var errs [2]error
 			var wg sync.WaitGroup
 			wg.Add(2)
 			go func() { defer wg.Done(); errs[0] = first() }()
-			go func() { defer wg.Done(); time.Sleep(50 * time.Millisecond); errs[1] = second() }()
+			go func() {
+				defer wg.Done()
+				select {
+				case <-point.reached:
+				case <-time.After(30 * time.Second):
+					errs[1] = errors.New("the first write never paused")
+					return
+				}
+				errs[1] = second()
+			}()
 			wg.Wait()
 			for i, err := range errs {
 				if err != nil {
