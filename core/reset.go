@@ -129,6 +129,28 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 	if ticket == "" {
 		return invalid("ticket", "is required")
 	}
+	return a.resetWith(ctx, usher.CodeResetTicket, ticket, pw)
+}
+
+// ResetPassword sets a new password with the reset token from a mail, in
+// one step (Escape's reset confirmation), as ExchangeResetToken and
+// CompletePasswordReset do in two. The token is used up only with the
+// password set: one the policy refuses leaves it for another try, where
+// the two steps had spent it on the exchange.
+//
+// Errors: NotFound (the token is unknown, used or expired), Unprocessable
+// (the password breaks the policy), RateLimited, Invalid.
+func (a *Auth) ResetPassword(ctx context.Context, token, pw string) error {
+	if token == "" {
+		return invalid("token", "is required")
+	}
+	return a.resetWith(ctx, usher.CodeReset, token, pw)
+}
+
+// resetWith sets the password pw with a code of kind, a reset token or a
+// ticket, which it uses up in the same transaction: see
+// CompletePasswordReset.
+func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw string) error {
 	if err := a.checkPassword(pw, "", ""); err != nil {
 		return err
 	}
@@ -137,7 +159,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 		return err
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		c, err := a.useCode(ctx, tx, usher.CodeResetTicket, ticket)
+		c, err := a.useCode(ctx, tx, kind, code)
 		if err != nil {
 			return err
 		}
@@ -148,7 +170,7 @@ func (a *Auth) CompletePasswordReset(ctx context.Context, ticket, pw string) err
 			// The ticket proves the address its token was mailed to, which
 			// is why a pending account may be confirmed below.
 			if u.Deleted() || !codeProves(c, u.Email) {
-				return errCodeNotFound(usher.CodeResetTicket)
+				return errCodeNotFound(kind)
 			}
 			if problems := a.passwordProblems(pw, u.Username, u.Email); len(problems) > 0 {
 				return usher.FieldErrors(problems...)

@@ -192,8 +192,8 @@ func (h *Handler) requestReset(w http.ResponseWriter, r *http.Request) error {
 	return empty(w)
 }
 
-// reset sets a new password with the mailed token, in the core's two
-// steps: the token is traded for a ticket, which sets the password.
+// reset sets a new password with the mailed token, in one step of the
+// core's: a password it refuses leaves the token for another try.
 func (h *Handler) reset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Password           string `json:"password"`
@@ -205,11 +205,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) error {
 	if req.PasswordResetToken == "" {
 		return web.Invalid("password_reset_token", usher.CodeRequired, "is required")
 	}
-	t, err := h.Auth.ExchangeResetToken(r.Context(), req.PasswordResetToken)
-	if err != nil {
-		return err
-	}
-	if err := h.Auth.CompletePasswordReset(r.Context(), t.Ticket, req.Password); err != nil {
+	if err := h.Auth.ResetPassword(r.Context(), req.PasswordResetToken, req.Password); err != nil {
 		return err
 	}
 	return empty(w)

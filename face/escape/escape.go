@@ -40,8 +40,7 @@ type AuthService interface {
 	Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	Confirm(ctx context.Context, code string) (*usher.User, error)
 	RequestPasswordReset(ctx context.Context, email string) error
-	ExchangeResetToken(ctx context.Context, token string) (*usher.ResetTicket, error)
-	CompletePasswordReset(ctx context.Context, ticket, pw string) error
+	ResetPassword(ctx context.Context, token, pw string) error
 	PasswordCheck(ctx context.Context, pw, username, email string) (*usher.PasswordQuality, error)
 	StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error)
 	DescribeDevice(ctx context.Context, userCode string) (*usher.DeviceInfo, error)

@@ -135,6 +135,11 @@ func testAuthOperations(t *testing.T, b *bundle) {
 	b.run(t, []rawCase{
 		{"reset, weak password", call{method: "POST", path: p + "/auth/password-reset/confirm/", body: map[string]any{"password_reset_token": token, "password": "short"}}, 400, usher.CodeValidationFailed, "password"},
 		{"log-in with the old password", login(map[string]any{"email": "plain@example.com", "secret_token": password}), 200, "", ""},
+		// The refused password left the token good (it was spent on the
+		// refusal before).
+		{"reset, the same token", call{method: "POST", path: p + "/auth/password-reset/confirm/", body: map[string]any{"password_reset_token": token, "password": "a brand new horse battery"}}, 200, "", ""},
+		{"log-in with the new password", login(map[string]any{"email": "plain@example.com", "secret_token": "a brand new horse battery"}), 200, "", ""},
+		{"reset, the token used", call{method: "POST", path: p + "/auth/password-reset/confirm/", body: map[string]any{"password_reset_token": token, "password": "yet another horse battery"}}, 404, usher.CodeResetNotFound, ""},
 	})
 
 	// Log-out ends the session the call came with.
