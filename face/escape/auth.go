@@ -161,7 +161,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, toUserJSON(u, nil))
+	return web.WriteJSON(w, http.StatusOK, toUserJSON(u, nil, usher.ViewOwn))
 }
 
 func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) error {

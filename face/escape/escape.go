@@ -22,6 +22,9 @@ type UserService interface {
 	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	Me(ctx context.Context) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)
+	// View is how much of a user the caller sees: the core withholds the
+	// rest of a public profile.
+	View(ctx context.Context, u *usher.User) usher.UserView
 	Update(ctx context.Context, key usher.UserKey, in usher.UserUpdate) (*usher.User, error)
 	Delete(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	Suspend(ctx context.Context, key usher.UserKey) (*usher.User, error)

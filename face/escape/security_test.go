@@ -291,3 +291,47 @@ func TestEscapeDeletedMemberNotReported(t *testing.T) {
 	b.env.MustCreateUser(t, usher.UserCreate{Username: "leaver", Email: "someone-else@example.com"})
 	read()
 }
+
+// TestEscapeOthersPlanNotMadeUp replays a reviewer's find: the core
+// withholds another user's plan from one who is no administrator, and the
+// face took the empty plan for none and answered the default plan's
+// capabilities instead (a user held to no teams read as one who may make
+// them), with is_confirmed false and provider "email" made up the same
+// way. What is withheld is null; the user and an administrator read it.
+func TestEscapeOthersPlanNotMadeUp(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, c := range []call{
+		{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "open", "can_create_team": true, "project_limit": 100, "default": true}},
+		{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "locked", "project_limit": 0}},
+		{method: "PUT", path: p + "/users/root/plan/", token: b.adminTok, body: map[string]any{"name": "locked"}},
+	} {
+		if res := b.do(t, c); res.status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, res.status, res.body)
+		}
+	}
+	type view struct {
+		IsConfirmed *bool   `json:"is_confirmed"`
+		Provider    *string `json:"provider"`
+		Plan        *struct {
+			Name          string `json:"name"`
+			CanCreateTeam bool   `json:"can_create_team"`
+		} `json:"plan"`
+	}
+	read := func(token string) view {
+		t.Helper()
+		res := b.do(t, call{method: "GET", path: p + "/users/root/", token: token})
+		if res.status != http.StatusOK {
+			t.Fatalf("GET root as %s: %d %s", token, res.status, res.body)
+		}
+		var v view
+		res.decode(t, &v)
+		return v
+	}
+	if v := read(b.userTok); v.Plan != nil || v.IsConfirmed != nil || v.Provider != nil {
+		t.Errorf("root read by a plain user: plan %+v, is_confirmed %v, provider %v; want null", v.Plan, v.IsConfirmed, v.Provider)
+	}
+	if v := read(b.adminTok); v.Plan == nil || v.Plan.Name != "locked" || v.Plan.CanCreateTeam || v.IsConfirmed == nil || v.Provider == nil {
+		t.Errorf("root read by root: %+v", v)
+	}
+}

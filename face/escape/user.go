@@ -19,12 +19,12 @@ type userJSON struct {
 	LastName    string      `json:"last_name"`
 	Description string      `json:"description"`
 	Activated   bool        `json:"activated"`
-	IsConfirmed bool        `json:"is_confirmed"`
+	IsConfirmed *bool       `json:"is_confirmed"`
 	AvatarURL   string      `json:"avatar_url"`
 	AvatarURI   string      `json:"avatar_uri"`
-	Provider    string      `json:"provider"`
-	ProviderID  string      `json:"provider_id"`
-	Plan        planJSON    `json:"plan"`
+	Provider    *string     `json:"provider"`
+	ProviderID  *string     `json:"provider_id"`
+	Plan        *planJSON   `json:"plan"`
 	Groups      []groupJSON `json:"groups"`
 }
 
@@ -34,17 +34,24 @@ const (
 	providerServiceAccount = "service-account"
 )
 
-// toUserJSON converts a user, with its memberships when they were read. A
-// plan is named only: plan gives its capabilities when known.
-func toUserJSON(u *usher.User, ms []*usher.Membership) userJSON {
+// toUserJSON converts a user, with its memberships when they were read,
+// as the caller may see it (view). A plan is named only: writeUser gives
+// its capabilities. What the core withholds from the public profile —
+// whether the address is confirmed, the identity's provider, the plan —
+// is null, not a value made up from its absence (a confirmation never
+// made, "email", the default plan).
+func toUserJSON(u *usher.User, ms []*usher.Membership, view usher.UserView) userJSON {
 	out := userJSON{ID: u.UUID, Username: u.NameOrHandle(), Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		Description: u.Bio, Activated: u.State == usher.StateActive, IsConfirmed: u.EmailConfirmedAt != nil,
-		Provider: providerEmail, Plan: planJSON{Name: u.Plan}, Groups: toGroupsJSON(ms)}
-	switch {
-	case u.Kind == usher.KindServiceAccount:
-		out.Provider = providerServiceAccount
-	case len(u.Identities) > 0:
-		out.Provider, out.ProviderID = u.Identities[0].Provider, u.Identities[0].ExternUID
+		Description: u.Bio, Activated: u.State == usher.StateActive, Groups: toGroupsJSON(ms)}
+	if view != usher.ViewProfile {
+		confirmed, provider, providerID := u.EmailConfirmedAt != nil, providerEmail, ""
+		switch {
+		case u.Kind == usher.KindServiceAccount:
+			provider = providerServiceAccount
+		case len(u.Identities) > 0:
+			provider, providerID = u.Identities[0].Provider, u.Identities[0].ExternUID
+		}
+		out.IsConfirmed, out.Provider, out.ProviderID, out.Plan = &confirmed, &provider, &providerID, &planJSON{Name: u.Plan}
 	}
 	if u.AvatarETag != "" {
 		out.AvatarURL = Prefix + "/users/" + url.PathEscape(u.NameOrHandle()) + "/avatar/?v=" + url.QueryEscape(u.AvatarETag)
@@ -64,17 +71,20 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, u *usher.Use
 	if err != nil {
 		return err
 	}
-	out := toUserJSON(u, ms)
-	plans, def, err := h.planSet(r)
-	if err != nil {
-		return err
-	}
-	name := u.Plan
-	if name == "" {
-		name = def
-	}
-	if p, ok := plans[strings.ToLower(name)]; ok {
-		out.Plan = toPlanJSON(p)
+	out := toUserJSON(u, ms, h.Users.View(r.Context(), u))
+	if out.Plan != nil {
+		plans, def, err := h.planSet(r)
+		if err != nil {
+			return err
+		}
+		name := u.Plan
+		if name == "" {
+			name = def
+		}
+		if p, ok := plans[strings.ToLower(name)]; ok {
+			plan := toPlanJSON(p)
+			out.Plan = &plan
+		}
 	}
 	return web.WriteJSON(w, http.StatusOK, out)
 }
@@ -104,7 +114,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, u := range page.Items {
-			out = append(out, toUserJSON(u, page.Memberships[u.ID]))
+			out = append(out, toUserJSON(u, page.Memberships[u.ID], h.Users.View(r.Context(), u)))
 		}
 		if page.Next == nil {
 			break
