@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -168,12 +169,69 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 	if err := checkRules(rules); err != nil {
 		return nil, err
 	}
+	act := "role.rules_patch"
+	if replace {
+		act = "role.rules_replace"
+	}
+	return g.writeRules(ctx, ref, act, func([]usher.Rule) ([]usher.Rule, bool, map[string]usher.Change) {
+		changes := map[string]usher.Change{}
+		for _, r := range rules {
+			changes[ruleKey(r)] = usher.Change{New: string(r.Access)}
+		}
+		return rules, replace, changes
+	})
+}
+
+// PatchRules sets the rules of set and removes those of remove (named by
+// resource and operation; their verdicts are not read), in the
+// transaction that holds the role and reads its rules: Corteza's PATCH of
+// a role's rules, which a face reading the rules and then replacing them
+// lost to another change between the two. It is authorized as SetRules
+// replacing the rules with those the role ends with, and recorded as a
+// patch: the rules set, and those removed.
+//
+// Errors: as SetRules.
+func (g *Groups) PatchRules(ctx context.Context, ref usher.GroupRef, set, remove []usher.Rule) ([]usher.Rule, error) {
+	if err := checkRules(set); err != nil {
+		return nil, err
+	}
+	return g.writeRules(ctx, ref, "role.rules_patch", func(have []usher.Rule) ([]usher.Rule, bool, map[string]usher.Change) {
+		next := map[string]usher.Rule{}
+		changes := map[string]usher.Change{}
+		for _, r := range have {
+			next[ruleKey(r)] = r
+		}
+		for _, r := range remove {
+			if old, ok := next[ruleKey(r)]; ok {
+				delete(next, ruleKey(r))
+				changes[ruleKey(r)] = usher.Change{Old: string(old.Access), New: "removed"}
+			}
+		}
+		for _, r := range set {
+			next[ruleKey(r)] = r
+			changes[ruleKey(r)] = usher.Change{New: string(r.Access)}
+		}
+		rules := slices.Collect(maps.Values(next))
+		slices.SortFunc(rules, func(a, b usher.Rule) int { return strings.Compare(ruleKey(a), ruleKey(b)) })
+		return rules, true, changes
+	})
+}
+
+// ruleKey names a rule by its resource and operation.
+func ruleKey(r usher.Rule) string { return r.Resource + "." + r.Operation }
+
+// writeRules writes the rules build makes of the role's rules (all of
+// them with replace, else those only), authorized by what they change and
+// give, and records act with build's changes.
+func (g *Groups) writeRules(ctx context.Context, ref usher.GroupRef, act string,
+	build func(have []usher.Rule) (rules []usher.Rule, replace bool, changes map[string]usher.Change)) ([]usher.Rule, error) {
 	var out []usher.Rule
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, have, err := g.changeRules(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
+		rules, replace, changes := build(have)
 		if err := g.authorizeGiving(ctx, changedRules(have, rules, replace), widening(have, rules, replace)); err != nil {
 			return err
 		}
@@ -182,23 +240,17 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 				return err
 			}
 		}
-		changes := map[string]usher.Change{}
 		for _, r := range rules {
 			r.RoleID = a.group.ID
 			if err := tx.RuleSet(ctx, r); err != nil {
 				return err
 			}
-			changes[r.Resource+"."+r.Operation] = usher.Change{New: string(r.Access)}
 		}
 		if out, err = tx.RuleList(ctx, a.group.ID); err != nil {
 			return err
 		}
 		if len(out) > maxRules {
 			return errTooManyRules()
-		}
-		act := "role.rules_patch"
-		if replace {
-			act = "role.rules_replace"
 		}
 		return g.record(ctx, tx, g.now(), event{action: act, resourceType: "group", resourceID: strconv.FormatInt(a.group.ID, 10), changes: changes})
 	})
@@ -425,6 +477,11 @@ func (g *Groups) changeRules(ctx context.Context, tx store.Tx, ref usher.GroupRe
 		return nil, nil, err
 	}
 	if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+		return nil, nil, err
+	}
+	// The role's row, so that two changes read its rules one after the
+	// other: each decides on, and may replace, what it read.
+	if err := lockGroup(ctx, tx, a.group.ID); err != nil {
 		return nil, nil, err
 	}
 	have, err := tx.RuleList(ctx, a.group.ID)

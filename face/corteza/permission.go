@@ -191,17 +191,9 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 			return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "invalid rules: " + err.Error()}
 		}
 	}
-	current, err := h.Groups.Rules(r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	key := func(x usher.Rule) string { return x.Resource + " " + x.Operation }
-	next := map[string]usher.Rule{}
-	var order []string
-	for _, x := range current {
-		next[key(x)] = x
-		order = append(order, key(x))
-	}
+	// "inherit" removes a rule; the core patches the role's rules in one
+	// transaction.
+	var set, remove []usher.Rule
 	for _, x := range in {
 		access := usher.Access(x.Access)
 		if x.Access == "inherit" {
@@ -212,29 +204,18 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
 				Message: "unknown operation " + x.Operation + " on " + x.Resource}
 		}
-		k := key(ur)
-		if _, had := next[k]; !had {
-			order = append(order, k)
-		}
 		if x.Access == "inherit" {
-			delete(next, k)
-			continue
-		}
-		next[k] = ur
-	}
-	rules := []usher.Rule{}
-	for _, k := range order {
-		if x, keep := next[k]; keep {
-			rules = append(rules, x)
-			delete(next, k)
+			remove = append(remove, ur)
+		} else {
+			set = append(set, ur)
 		}
 	}
-	set, err := h.Groups.SetRules(r.Context(), ref, rules, true)
+	rules, err := h.Groups.PatchRules(r.Context(), ref, set, remove)
 	if err != nil {
 		return err
 	}
 	out := []permRule{}
-	for _, x := range set {
+	for _, x := range rules {
 		out = append(out, fromUsherRule(x)...)
 	}
 	return respond(w, out)

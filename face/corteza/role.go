@@ -29,7 +29,7 @@ type GroupService interface {
 	Operations(ctx context.Context) ([]usher.Operation, error)
 	Effective(ctx context.Context, resource string) ([]usher.Permission, error)
 	Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error)
-	SetRules(ctx context.Context, ref usher.GroupRef, rules []usher.Rule, replace bool) ([]usher.Rule, error)
+	PatchRules(ctx context.Context, ref usher.GroupRef, set, remove []usher.Rule) ([]usher.Rule, error)
 	DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error)
 }
 

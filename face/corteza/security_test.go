@@ -16,12 +16,16 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"usher"
+	"usher/core"
 	"usher/core/coretest"
+	"usher/store"
 )
 
 // TestCookieCrossSite: a state-changing request that brings its JWT only in
@@ -593,5 +597,96 @@ func TestActionLogNamesImpersonator(t *testing.T) {
 	}
 	if ev.ActorID != uid || ev.Meta["impersonatorID"] != strconv.FormatInt(b.admin.ID, 10) || ev.RequestID == "" {
 		t.Errorf("action = %s; want actor %s, meta.impersonatorID %d and a request id", raw, uid, b.admin.ID)
+	}
+}
+
+// slowRules is a store whose first RuleList, once armed, pauses after it
+// has read, holding whatever its transaction holds; reached is closed
+// then.
+type slowRules struct {
+	store.Store
+	armed   atomic.Bool
+	reached chan struct{}
+}
+
+func (s *slowRules) RuleList(ctx context.Context, roleID int64) ([]usher.Rule, error) {
+	rules, err := s.Store.RuleList(ctx, roleID)
+	s.pause()
+	return rules, err
+}
+
+func (s *slowRules) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&slowRulesTx{Tx: tx, s: s}) })
+}
+
+func (s *slowRules) pause() {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.reached)
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+type slowRulesTx struct {
+	store.Tx
+	s *slowRules
+}
+
+func (t *slowRulesTx) RuleList(ctx context.Context, roleID int64) ([]usher.Rule, error) {
+	rules, err := t.Tx.RuleList(ctx, roleID)
+	t.s.pause()
+	return rules, err
+}
+
+// TestPermissionPatchesDoNotUndoEachOther replays a reviewer's lead: two
+// PATCHes of a role's rules at once, one allowing users' update and one
+// denying the creation of users. The face read the role's rules, merged
+// its patch and replaced them all, so the later of the two put back the
+// rules it had read and undid the other, a deny among them. The core
+// patches in the transaction that holds the role and reads its rules.
+func TestPermissionPatchesDoNotUndoEachOther(t *testing.T) {
+	t.Parallel()
+	for name, pg := range map[string]bool{"sqlite": false, "postgres": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			slow := &slowRules{reached: make(chan struct{})}
+			b := setupWith(t, coretest.Options{Postgres: pg, Policy: core.Policy{SignupEnabled: true},
+				WrapStore: func(s store.Store) store.Store { slow.Store = s; return slow }})
+			var role struct {
+				Response struct {
+					RoleID string `json:"roleID"`
+				} `json:"response"`
+			}
+			b.do(t, "POST", "/roles/", b.adminJWT, map[string]any{"name": "Support", "handle": "support"}).decode(t, &role)
+			path := "/permissions/" + role.Response.RoleID + "/rules"
+			patch := func(resource, operation, access string) {
+				t.Helper()
+				res := b.do(t, "PATCH", path, b.adminJWT, map[string]any{"rules": []map[string]string{
+					{"resource": resource, "operation": operation, "access": access}}})
+				if msg := res.errMessage(t); msg != "" {
+					t.Errorf("PATCH %s %s: %s", operation, access, msg)
+				}
+			}
+			slow.armed.Store(true)
+			done := make(chan struct{})
+			go func() { defer close(done); patch("system:user:*", "update", "allow") }()
+			<-slow.reached
+			patch("system", "user.create", "deny")
+			<-done
+			var read struct {
+				Response []struct {
+					Resource  string `json:"resource"`
+					Operation string `json:"operation"`
+					Access    string `json:"access"`
+				} `json:"response"`
+			}
+			b.do(t, "GET", path, b.adminJWT, nil).decode(t, &read)
+			got := map[string]string{}
+			for _, r := range read.Response {
+				got[r.Resource+" "+r.Operation] = r.Access
+			}
+			if got["system:user:* update"] != "allow" || got["system user.create"] != "deny" {
+				t.Errorf("the role's rules after both patches: %v; want both", got)
+			}
+		})
 	}
 }
