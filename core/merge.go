@@ -58,6 +58,11 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err := lockGroups(ctx, tx, []int64{src.group.ID, dst.group.ID}); err != nil {
 			return err
 		}
+		if src.group.Kind == usher.GroupTeam && !usher.PrincipalFrom(ctx).IsAdmin() {
+			if err := checkMergedOwners(ctx, tx, src.group.ID, dst.group); err != nil {
+				return err
+			}
+		}
 		if err := mergeMembers(ctx, tx, src.group.ID, dst.group.ID); err != nil {
 			return err
 		}
@@ -79,6 +84,38 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 	}
 	g.rules.changed()
 	return out, nil
+}
+
+// checkMergedOwners refuses a merge of team src into dst that would make
+// an owner of src, not one of dst yet, an owner of teams holding more
+// service accounts than they may: as being handed dst would
+// (Groups.AddMember). Else an empty team one owned with them, merged
+// into a full one, handed it over past the count.
+func checkMergedOwners(ctx context.Context, tx store.Tx, src int64, dst *usher.Group) error {
+	owners := map[int64]bool{}
+	if err := eachMember(ctx, tx, dst.ID, true, func(m *usher.Membership) error {
+		owners[m.UserID] = m.Level == usher.LevelOwner
+		return nil
+	}); err != nil {
+		return err
+	}
+	var joining []int64
+	if err := eachMember(ctx, tx, src, true, func(m *usher.Membership) error {
+		if m.Level == usher.LevelOwner && !owners[m.UserID] && !m.User.Admin {
+			joining = append(joining, m.UserID)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(joining) == 0 {
+		return nil
+	}
+	accounts, err := serviceAccountsOf(ctx, tx, dst)
+	if err != nil {
+		return err
+	}
+	return checkOwnersRoom(ctx, tx, joining, len(accounts))
 }
 
 // mergePage is how many memberships a merge reads at a time.

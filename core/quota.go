@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"usher"
@@ -113,22 +114,34 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 }
 
 // checkServiceAccountRoom refuses a new service account to a team that
-// holds as many live ones as it may, and to a caller who is no
-// administrator and owns teams that hold as many in all, or who made as
-// many that are not purged (checkServiceAccountsMade). Counting under
-// the caller's and the team's row locks keeps concurrent creations from
-// each seeing room for one more.
+// holds as many live ones as it may, and, from a caller who is no
+// administrator, to a team one of whose owners owns teams that hold as
+// many in all (the caller's too), or to a caller who made as many that
+// are not purged (checkServiceAccountsMade): else a co-owner filled teams
+// another owns past that owner's count. Counting under the team's row
+// lock, then the owners', keeps concurrent creations from each seeing
+// room for one more.
 func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principal, team *usher.Group) error {
+	if err := lockGroup(ctx, tx, team.ID); err != nil {
+		return err
+	}
 	if !p.IsAdmin() && p.User != nil {
-		if err := checkOwnedServiceAccounts(ctx, tx, p.User.ID, 1); err != nil {
+		owners := []int64{p.User.ID}
+		err := eachMember(ctx, tx, team.ID, true, func(m *usher.Membership) error {
+			if m.Level == usher.LevelOwner && !m.User.Admin {
+				owners = append(owners, m.UserID)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := checkOwnersRoom(ctx, tx, owners, 1); err != nil {
 			return err
 		}
 		if err := checkServiceAccountsMade(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
-	}
-	if err := lockGroup(ctx, tx, team.ID); err != nil {
-		return err
 	}
 	accounts, err := serviceAccountsOf(ctx, tx, team)
 	if err != nil {
@@ -163,6 +176,17 @@ func checkServiceAccountsMade(ctx context.Context, tx store.Tx, userID int64) er
 	return nil
 }
 
+// checkOwnersRoom is checkOwnedServiceAccounts for each of the users, in
+// id order (the one order rows are taken in), each once.
+func checkOwnersRoom(ctx context.Context, tx store.Tx, ids []int64, more int) error {
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		if err := checkOwnedServiceAccounts(ctx, tx, id, more); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkOwnedServiceAccounts refuses more live service accounts in the
 // teams the user owns when they would then hold more than
 // maxServiceAccountsPerOwner: one made in a team of theirs, or a team's
@@ -177,7 +201,8 @@ func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, m
 		return err
 	}
 	if n+more > maxServiceAccountsPerOwner {
-		return errLimitReached(strconv.Itoa(n) + " service accounts in the teams it owns")
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
+			Message: "an owner of the team owns teams that hold " + strconv.Itoa(n) + " service accounts, the most they may: delete some first"}
 	}
 	return nil
 }

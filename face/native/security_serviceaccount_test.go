@@ -746,3 +746,54 @@ func TestServiceAccountsChargedToTheirMaker(t *testing.T) {
 	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", next.ID), token: b.userTok,
 		body: map[string]any{"username": "one-more"}}, http.StatusConflict, usher.CodeLimitReached)
 }
+
+// TestOwnersCapHeldForEveryOwner replays a reviewer's two ways past the
+// cap of 100 service accounts across the teams one owns, which asked
+// about the caller alone: a co-owner filling a team another owns (who
+// already owned 100 elsewhere), and an empty team that user owned with
+// one merged into a full team, which made them its owner with none of a
+// handover's checks. Both are refused now, 409 limit_reached.
+func TestOwnersCapHeldForEveryOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	puppet, _ := b.mustPrincipal(t, "puppet", false)
+	other, otherTok := b.mustPrincipal(t, "other", false)
+	team := func(tok, handle string) int64 {
+		t.Helper()
+		var g groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": handle}}, http.StatusCreated, &g)
+		return g.ID
+	}
+	owner := func(tok string, teamID int64) {
+		t.Helper()
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/puppet", teamID), token: tok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	}
+	// The puppet owns a team of 100 the plain user made.
+	full := team(b.userTok, "full")
+	b.madeServiceAccounts(t, full, b.user.ID, "full-", 100, time.Now(), false)
+	owner(b.userTok, full)
+
+	// A co-owner's filling: the other user's team, which the puppet owns
+	// too, takes none.
+	shared := team(otherTok, "shared")
+	owner(otherTok, shared)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", shared), token: otherTok,
+		body: map[string]any{"username": "one-more"}}, http.StatusConflict, usher.CodeLimitReached)
+
+	// A merge: the other user's full team, which the puppet may not be
+	// handed, is not theirs by a merge of an empty one either.
+	other100 := team(otherTok, "other-full")
+	b.madeServiceAccounts(t, other100, other.ID, "other-", 50, time.Now(), false)
+	b.refused(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/puppet", other100), token: otherTok,
+		body: map[string]any{"level": "owner"}}, http.StatusConflict, usher.CodeLimitReached)
+	bridge := team(otherTok, "bridge")
+	owner(otherTok, bridge)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", bridge), token: otherTok,
+		body: map[string]any{"into": other100}}, http.StatusConflict, usher.CodeLimitReached)
+	if n, err := b.env.Store.OwnedServiceAccountCount(context.Background(), puppet.ID); err != nil || n != 100 {
+		t.Errorf("the puppet owns teams holding %d service accounts, %v; want 100", n, err)
+	}
+	// An administrator's merge is bound by nothing of this.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", bridge), token: b.adminTok,
+		body: map[string]any{"into": other100}}, http.StatusOK, nil)
+}
