@@ -154,6 +154,15 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 	if err := a.checkPassword(pw, "", ""); err != nil {
 		return err
 	}
+	// A code that is unknown, used or expired costs no hash: else any
+	// anonymous caller could keep the hashing workers busy with made-up
+	// tokens. The transaction below checks it again.
+	switch c, err := a.store.CodeByHash(ctx, kind, hashCode(code)); {
+	case errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !a.now().Before(c.ExpiresAt))):
+		return errCodeNotFound(kind)
+	case err != nil:
+		return err
+	}
 	hash, err := a.hash(ctx, pw)
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ var FastParams = password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, Sa
 type Env struct {
 	Core  *core.Core
 	Store *sqldb.DB
+	// Hasher is the core's password hasher, whose Stats tell how many
+	// hashes were made.
+	Hasher *password.Hasher
 	// path is the SQLite file, for ScanTables.
 	path string
 }
@@ -110,7 +113,7 @@ func New(t testing.TB, opts Options) *Env {
 		Observer:   opts.Observer,
 		UserAgents: userAgents(),
 	})
-	return &Env{Core: c, Store: db, path: path}
+	return &Env{Core: c, Store: db, Hasher: hasher, path: path}
 }
 
 // migratedSQLite returns the bytes of a migrated SQLite database, made once
