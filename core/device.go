@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -201,10 +200,7 @@ func (a *Auth) deviceCode(ctx context.Context, tx store.Tx, userCode string) (*u
 	if len(code) != 8 {
 		return nil, nil, errCodeNotFound(usher.CodeDevice)
 	}
-	c, err := tx.CodeByHash(ctx, usher.CodeDevice, hashCode(code))
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !c.ExpiresAt.After(a.now()))) {
-		return nil, nil, errCodeNotFound(usher.CodeDevice)
-	}
+	c, err := liveCode(ctx, tx, usher.CodeDevice, code, a.now())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"usher"
@@ -92,22 +93,15 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 // (Groups.AddMember). Else an empty team one owned with them, merged
 // into a full one, handed it over past the count.
 func checkMergedOwners(ctx context.Context, tx store.Tx, src int64, dst *usher.Group) error {
-	owners := map[int64]bool{}
-	if err := eachMember(ctx, tx, dst.ID, true, func(m *usher.Membership) error {
-		owners[m.UserID] = m.Level == usher.LevelOwner
-		return nil
-	}); err != nil {
+	owners, err := ownersOf(ctx, tx, dst.ID)
+	if err != nil {
 		return err
 	}
-	var joining []int64
-	if err := eachMember(ctx, tx, src, true, func(m *usher.Membership) error {
-		if m.Level == usher.LevelOwner && !owners[m.UserID] && !m.User.Admin {
-			joining = append(joining, m.UserID)
-		}
-		return nil
-	}); err != nil {
+	joining, err := ownersOf(ctx, tx, src)
+	if err != nil {
 		return err
 	}
+	joining = slices.DeleteFunc(joining, func(id int64) bool { return slices.Contains(owners, id) })
 	if len(joining) == 0 {
 		return nil
 	}

@@ -516,11 +516,8 @@ func (a *Auth) Redeem(ctx context.Context, token string) (*usher.Session, error)
 	if token == "" {
 		return nil, invalid("redeem_token", "is required")
 	}
-	c, err := a.store.CodeByHash(ctx, usher.CodeRedeem, hashCode(token))
 	now := a.now()
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !c.ExpiresAt.After(now))) {
-		return nil, errCodeNotFound(usher.CodeRedeem)
-	}
+	c, err := liveCode(ctx, a.store, usher.CodeRedeem, token, now)
 	if err != nil {
 		return nil, err
 	}

@@ -19,8 +19,8 @@ const purgeBatch = 100
 // deleted longer than KeepEnded ago, as GitLab deletes a group once its
 // deletion delay has passed. Until then an administrator may restore
 // them; a deleted team holds its handle against all but administrators
-// (sharedHandle), and both count against the limits of whoever owns them
-// (checkTeamRoom, checkServiceAccountRoom), so that making and deleting
+// (sharedHandle), and both count against the limits of whoever made them
+// (checkTeamRoom, checkServiceAccountsMade), so that making and deleting
 // them in a loop holds no more names and rows than keeping them would.
 // People's accounts are not purged: an administrator does that.
 func (o *Outbox) purgeDeleted(ctx context.Context) {

@@ -41,8 +41,12 @@ const (
 // errLimitReached refuses one more of what an account holds as many of
 // as it may.
 func errLimitReached(held string) error {
-	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-		Message: "the account holds " + held + ", the most it may: delete some first"}
+	return errLimit("the account holds " + held + ", the most it may: delete some first")
+}
+
+// errLimit refuses one more of something at its limit, in the words given.
+func errLimit(message string) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached, Message: message}
 }
 
 // checkFileRoom refuses a file for a user who would then own more general
@@ -126,17 +130,11 @@ func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principa
 		return err
 	}
 	if !p.IsAdmin() && p.User != nil {
-		owners := []int64{p.User.ID}
-		err := eachMember(ctx, tx, team.ID, true, func(m *usher.Membership) error {
-			if m.Level == usher.LevelOwner && !m.User.Admin {
-				owners = append(owners, m.UserID)
-			}
-			return nil
-		})
+		owners, err := ownersOf(ctx, tx, team.ID)
 		if err != nil {
 			return err
 		}
-		if err := checkOwnersRoom(ctx, tx, owners, 1); err != nil {
+		if err := checkOwnersRoom(ctx, tx, append(owners, p.User.ID), 1); err != nil {
 			return err
 		}
 		if err := checkServiceAccountsMade(ctx, tx, p.User.ID); err != nil {
@@ -148,8 +146,7 @@ func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principa
 		return err
 	}
 	if len(accounts) >= maxServiceAccountsPerTeam {
-		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "the team holds " + strconv.Itoa(len(accounts)) + " service accounts, the most it may: delete some first"}
+		return errLimit("the team holds " + strconv.Itoa(len(accounts)) + " service accounts, the most it may: delete some first")
 	}
 	return nil
 }
@@ -170,10 +167,22 @@ func checkServiceAccountsMade(ctx context.Context, tx store.Tx, userID int64) er
 		return err
 	}
 	if n >= maxServiceAccountsPerOwner {
-		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "the account made " + strconv.Itoa(n) + " service accounts, the most it may: " + deletedCount}
+		return errLimit("the account made " + strconv.Itoa(n) + " service accounts, the most it may: " + deletedCount)
 	}
 	return nil
+}
+
+// ownersOf returns the ids of the team's live owners who are no
+// administrators: the ones its service accounts count against.
+func ownersOf(ctx context.Context, tx store.Tx, teamID int64) ([]int64, error) {
+	var ids []int64
+	err := eachMember(ctx, tx, teamID, true, func(m *usher.Membership) error {
+		if m.Level == usher.LevelOwner && !m.User.Admin {
+			ids = append(ids, m.UserID)
+		}
+		return nil
+	})
+	return ids, err
 }
 
 // checkOwnersRoom is checkOwnedServiceAccounts for each of the users, in
@@ -201,8 +210,7 @@ func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, m
 		return err
 	}
 	if n+more > maxServiceAccountsPerOwner {
-		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "an owner of the team owns teams that hold " + strconv.Itoa(n) + " service accounts, the most they may: delete some first"}
+		return errLimit("an owner of the team owns teams that hold " + strconv.Itoa(n) + " service accounts, the most they may: delete some first")
 	}
 	return nil
 }
@@ -227,9 +235,8 @@ func checkTeamRoom(ctx context.Context, tx store.Tx, userID int64) error {
 		return err
 	}
 	if owned+deleted >= maxTeamsPerUser {
-		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLimitReached,
-			Message: "the account owns " + strconv.Itoa(owned) + " teams and made " + strconv.Itoa(deleted) +
-				" deleted ones, the most it may: " + deletedCount}
+		return errLimit("the account owns " + strconv.Itoa(owned) + " teams and made " + strconv.Itoa(deleted) +
+			" deleted ones, the most it may: " + deletedCount)
 	}
 	return nil
 }

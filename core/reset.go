@@ -157,10 +157,7 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 	// A code that is unknown, used or expired costs no hash: else any
 	// anonymous caller could keep the hashing workers busy with made-up
 	// tokens. The transaction below checks it again.
-	switch c, err := a.store.CodeByHash(ctx, kind, hashCode(code)); {
-	case errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !a.now().Before(c.ExpiresAt))):
-		return errCodeNotFound(kind)
-	case err != nil:
+	if _, err := liveCode(ctx, a.store, kind, code, a.now()); err != nil {
 		return err
 	}
 	hash, err := a.hash(ctx, pw)

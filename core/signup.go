@@ -58,6 +58,17 @@ func (e *env) useCode(ctx context.Context, tx store.Tx, kind usher.CodeKind, tex
 	return c, err
 }
 
+// liveCode finds the code of kind that text stands for, using nothing up;
+// one that is unknown, used or expired is refused alike
+// (errCodeNotFound).
+func liveCode(ctx context.Context, r store.Tx, kind usher.CodeKind, text string, now time.Time) (*usher.Code, error) {
+	c, err := r.CodeByHash(ctx, kind, hashCode(text))
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (c.UsedAt != nil || !c.ExpiresAt.After(now))) {
+		return nil, errCodeNotFound(kind)
+	}
+	return c, err
+}
+
 // errCodeNotFound is the answer for a code that is unknown, used or expired:
 // the three are not told apart.
 func errCodeNotFound(kind usher.CodeKind) error {

@@ -134,9 +134,5 @@ func auditWhere(b *Builder, f usher.AuditFilter) {
 
 // AuditCount counts the events.
 func (c *conn) AuditCount(ctx context.Context) (int, error) {
-	var n int
-	if err := c.queryRow(ctx, "AuditCount").Scan(&n); err != nil {
-		return 0, c.fail("AuditCount", err)
-	}
-	return n, nil
+	return c.count(ctx, "AuditCount")
 }

@@ -178,11 +178,7 @@ func (c *conn) KnownDeviceGet(ctx context.Context, userID int64, hash string) (t
 
 // KnownDeviceCount counts the devices the user signed in from.
 func (c *conn) KnownDeviceCount(ctx context.Context, userID int64) (int, error) {
-	var n int
-	if err := c.queryRow(ctx, "KnownDeviceCount", userID).Scan(&n); err != nil {
-		return 0, c.fail("KnownDeviceCount", err)
-	}
-	return n, nil
+	return c.count(ctx, "KnownDeviceCount", userID)
 }
 
 // KnownDevicePut records a sign-in from the device at at. The write is

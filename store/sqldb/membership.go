@@ -162,12 +162,3 @@ func (c *conn) OwnedTeamCount(ctx context.Context, userID int64) (int, error) {
 func (c *conn) OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error) {
 	return c.count(ctx, "OwnedServiceAccountCount", userID)
 }
-
-// count runs a named query of one count.
-func (c *conn) count(ctx context.Context, name string, args ...any) (int, error) {
-	var n int
-	if err := c.queryRow(ctx, name, args...).Scan(&n); err != nil {
-		return 0, c.fail(name, err)
-	}
-	return n, nil
-}

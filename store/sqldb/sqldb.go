@@ -353,6 +353,15 @@ func (c *conn) queryRow(ctx context.Context, name string, args ...any) *sql.Row 
 	return c.q.QueryRowContext(ctx, c.queries[name], args...)
 }
 
+// count runs a named query that answers one count.
+func (c *conn) count(ctx context.Context, name string, args ...any) (int, error) {
+	var n int
+	if err := c.queryRow(ctx, name, args...).Scan(&n); err != nil {
+		return 0, c.fail(name, err)
+	}
+	return n, nil
+}
+
 // writeRow runs the named statement, a write that returns one row.
 func (c *conn) writeRow(ctx context.Context, name string, args ...any) *sql.Row {
 	return c.w.QueryRowContext(ctx, c.queries[name], args...)

@@ -592,11 +592,7 @@ func (c *conn) UserSignIn(ctx context.Context, id int64, at time.Time) (*usher.U
 
 // UserCount counts every user row.
 func (c *conn) UserCount(ctx context.Context) (int, error) {
-	var n int
-	if err := c.queryRow(ctx, "UserCount").Scan(&n); err != nil {
-		return 0, c.fail("UserCount", err)
-	}
-	return n, nil
+	return c.count(ctx, "UserCount")
 }
 
 // sortColumn returns the column a sort order uses and whether it descends.
