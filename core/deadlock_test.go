@@ -74,9 +74,11 @@ func (t *pausingTx) MembershipSet(ctx context.Context, m usher.Membership) error
 
 // TestLockOrder replays, on PostgreSQL, pairs of writes that took the same
 // rows in opposite orders, so that PostgreSQL aborted one of them as a
-// deadlock (a 500 to its caller), found by a reviewer: the first write
-// pauses, holding what it took, while the second starts. Each pair must
-// now end without an error. SQLite, with one writer, cannot deadlock.
+// deadlock (a 500 to its caller), found by a reviewer, or that decided on
+// what they had read before the other wrote it: the first write pauses,
+// holding what it took, while the second starts. Each pair must now end
+// without an error, or with the one its second write expects. SQLite, with
+// one writer, cannot deadlock.
 func TestLockOrder(t *testing.T) {
 	t.Parallel()
 	srv, tr := mailServer(t)
@@ -199,6 +201,44 @@ func TestLockOrder(t *testing.T) {
 				}
 			}
 			return merge(a), merge(c)
+		}},
+		{"a merge of one group into another against the other's into it (the second must be 404, the first's target kept)", func(t *testing.T) (func() error, func() error) {
+			var ids []int64
+			for i := range 2 {
+				ids = append(ids, env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprint("crossed-", i)}).ID)
+			}
+			a, b := team(t, "crossed-a", ids[0]), team(t, "crossed-b", ids[1])
+			merge := func(ctx context.Context, src, dst *usher.Group) error {
+				_, err := groups.Merge(ctx, usher.GroupRef{ID: src.ID}, usher.GroupRef{ID: dst.ID})
+				return err
+			}
+			return func() error {
+					return merge(paused("MembershipSet"), a, b)
+				}, func() error {
+					// It read both groups live before the first let go of
+					// them; once it holds them, a has been merged away.
+					err := merge(as(admin), b, a)
+					if e, ok := errors.AsType[*usher.Error](err); !ok || e.Kind != usher.KindNotFound {
+						return fmt.Errorf("the crosswise merge: want 404, got %v", err)
+					}
+					kept, _, err := groups.Get(as(admin), usher.GroupRef{ID: b.ID})
+					if err != nil || kept.Deleted() {
+						return fmt.Errorf("the first merge's target: %+v, %v", kept, err)
+					}
+					var members []int64
+					page, err := groups.Members(as(admin), usher.GroupRef{ID: b.ID}, usher.PageRequest{})
+					if err != nil {
+						return err
+					}
+					for _, m := range page.Items {
+						members = append(members, m.UserID)
+					}
+					want := slices.Sorted(slices.Values(append([]int64{admin.ID}, ids...))) // admin made both
+					if slices.Sort(members); !slices.Equal(members, want) {
+						return fmt.Errorf("the first merge's target holds %v, want %v", members, want)
+					}
+					return nil
+				}
 		}},
 		{"two creations of one team handle, each naming the other's maker (the second must be 409)", func(t *testing.T) (func() error, func() error) {
 			ann := env.MustCreateUser(t, usher.UserCreate{Username: "ann"})

@@ -28,6 +28,24 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err != nil {
 			return err
 		}
+		// Both held first, in id order: the members' rows mergeMembers
+		// writes take the target's row in share mode, and two merges into
+		// one target, each then asking for it in full, deadlocked. Then
+		// both are read again, as they are now that no one else writes
+		// them: a merge or a deletion that held one meanwhile may have
+		// ended it (the other way round, a merge of b into a waiting on
+		// one of a into b moved everything into a deleted group), and
+		// what the caller may do and the rules that move are decided on
+		// what the merge writes over.
+		if err := lockGroups(ctx, tx, []int64{src.group.ID, dst.group.ID}); err != nil {
+			return err
+		}
+		if src, err = g.load(ctx, tx, usher.GroupRef{ID: src.group.ID}); err != nil {
+			return err
+		}
+		if dst, err = g.load(ctx, tx, usher.GroupRef{ID: dst.group.ID}); err != nil {
+			return err
+		}
 		if err := g.authorizeMerge(ctx, src, dst); err != nil {
 			return err
 		}
@@ -52,12 +70,6 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 			return usher.FieldErrors(usher.FieldError{Field: "target", Code: usher.CodeKindMismatch, Message: "groups of different kinds cannot be merged"})
 		case src.group.Deleted() || dst.group.Deleted():
 			return errGroupNotFound()
-		}
-		// Both held first, in id order: the members' rows mergeMembers
-		// writes take the target's row in share mode, and two merges into
-		// one target, each then asking for it in full, deadlocked.
-		if err := lockGroups(ctx, tx, []int64{src.group.ID, dst.group.ID}); err != nil {
-			return err
 		}
 		if src.group.Kind == usher.GroupTeam && !usher.PrincipalFrom(ctx).IsAdmin() {
 			if err := checkMergedOwners(ctx, tx, src.group.ID, dst.group); err != nil {
