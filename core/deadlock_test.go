@@ -112,13 +112,17 @@ func TestLockOrder(t *testing.T) {
 		}
 		return u, rt.Ticket
 	}
-	team := func(t *testing.T, handle string, members ...int64) *usher.Group {
+	// group makes a group of kind, as maker.
+	group := func(t *testing.T, maker *usher.User, kind usher.GroupKind, handle string, members ...int64) *usher.Group {
 		t.Helper()
-		g, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: handle, Members: members})
+		g, err := groups.Create(as(maker), usher.GroupCreate{Kind: kind, Handle: handle, Members: members})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return g
+	}
+	team := func(t *testing.T, handle string, members ...int64) *usher.Group {
+		return group(t, admin, usher.GroupTeam, handle, members...)
 	}
 	// point is the running pair's; pausedAt makes a context that pauses
 	// there, when the write runs.
@@ -127,6 +131,39 @@ func TestLockOrder(t *testing.T) {
 		return context.WithValue(ctx, pauseKey{}, pauseAt{call: call, point: point})
 	}
 	paused := func(call string) context.Context { return pausedAt(as(admin), call) }
+	user := func(t *testing.T, name string) *usher.User {
+		t.Helper()
+		return env.MustCreateUser(t, usher.UserCreate{Username: name, Email: name + "@example.com"})
+	}
+	teamOf := func(t *testing.T, maker *usher.User, handle string, members ...int64) *usher.Group {
+		return group(t, maker, usher.GroupTeam, handle, members...)
+	}
+	plain := func(t *testing.T, handle string, members ...int64) *usher.Group {
+		return group(t, admin, usher.GroupPlain, handle, members...)
+	}
+	role := func(t *testing.T, handle string) *usher.Group { return group(t, admin, usher.GroupRole, handle) }
+	// mergeAway merges a into b, pausing at call (holding both groups
+	// from the first GroupUpdate on, which holds a).
+	mergeAway := func(a, b *usher.Group, call string) func() error {
+		return func() error {
+			_, err := groups.Merge(paused(call), usher.GroupRef{ID: a.ID}, usher.GroupRef{ID: b.ID})
+			return err
+		}
+	}
+	// deleting deletes g as maker, pausing as it holds it.
+	deleting := func(maker *usher.User, g *usher.Group) func() error {
+		return func() error {
+			_, err := groups.Delete(pausedAt(as(maker), "GroupUpdate"), usher.GroupRef{ID: g.ID})
+			return err
+		}
+	}
+	// wantKind returns nil for an error of kind (and code, when given).
+	wantKind := func(err error, kind usher.Kind, code string) error {
+		if e, ok := errors.AsType[*usher.Error](err); ok && e.Kind == kind && (code == "" || e.Code == code) {
+			return nil
+		}
+		return fmt.Errorf("want %s %s, got %v", kind, code, err)
+	}
 	tests := []struct {
 		name string
 		// pair returns the two writes; the first pauses where it says.
@@ -239,6 +276,85 @@ func TestLockOrder(t *testing.T) {
 					}
 					return nil
 				}
+		}},
+		// What a write decides on, it reads once it holds the group (the
+		// second of each of these read the group before the first let go).
+		{"a member added to a group as it is merged away (404)", func(t *testing.T) (func() error, func() error) {
+			x, y := user(t, "am-x"), user(t, "am-y")
+			a, b := team(t, "am-a", y.ID), team(t, "am-b")
+			return mergeAway(a, b, "MembershipSet"), func() error {
+				_, err := groups.AddMember(as(admin), usher.GroupRef{ID: a.ID}, usher.UserKey{ID: x.ID}, usher.LevelWrite)
+				return wantKind(err, usher.KindNotFound, "")
+			}
+		}},
+		{"a member removed from a group as it is merged away (404, the member moved)", func(t *testing.T) (func() error, func() error) {
+			x, y := user(t, "rm-x"), user(t, "rm-y")
+			a, b := team(t, "rm-a", x.ID, y.ID), team(t, "rm-b")
+			return mergeAway(a, b, "MembershipSet"), func() error {
+				return wantKind(groups.RemoveMember(as(admin), usher.GroupRef{ID: a.ID}, usher.UserKey{ID: x.ID}), usher.KindNotFound, "")
+			}
+		}},
+		{"a user's groups set as one of them is merged away (404)", func(t *testing.T) (func() error, func() error) {
+			x, y := user(t, "sg-x"), user(t, "sg-y")
+			a, b := plain(t, "sg-a", y.ID), plain(t, "sg-b", y.ID)
+			return mergeAway(a, b, "MembershipSet"), func() error {
+				_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: x.ID}, usher.GroupChanges{Kind: usher.GroupPlain, Add: []string{"sg-a"}})
+				return wantKind(err, usher.KindNotFound, usher.CodeGroupNotFound)
+			}
+		}},
+		{"a service account made in a team as it is deleted (404)", func(t *testing.T) (func() error, func() error) {
+			o := user(t, "sa-owner")
+			tm := teamOf(t, o, "sa-team")
+			return deleting(o, tm), func() error {
+				_, err := groups.CreateServiceAccount(as(o), usher.GroupRef{ID: tm.ID}, "sa-bot", "")
+				return wantKind(err, usher.KindNotFound, "")
+			}
+		}},
+		{"a team deleted by an owner as another owner removes them (403)", func(t *testing.T) (func() error, func() error) {
+			o, p := user(t, "del-o"), user(t, "del-p")
+			tm := teamOf(t, p, "del-team", o.ID)
+			if _, err := groups.AddMember(as(p), usher.GroupRef{ID: tm.ID}, usher.UserKey{ID: o.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			return func() error {
+					return groups.RemoveMember(pausedAt(as(p), "GroupUpdate"), usher.GroupRef{ID: tm.ID}, usher.UserKey{ID: o.ID})
+				}, func() error {
+					_, err := groups.Delete(as(o), usher.GroupRef{ID: tm.ID})
+					return wantKind(err, usher.KindForbidden, "")
+				}
+		}},
+		{"a team handed to a user at the service-account cap as a service account is made in it (409)", func(t *testing.T) (func() error, func() error) {
+			u, o := user(t, "cap-u"), user(t, "cap-o")
+			full := teamOf(t, u, "cap-full")
+			for i := range 100 {
+				if _, err := groups.CreateServiceAccount(as(admin), usher.GroupRef{ID: full.ID}, fmt.Sprint("cap-bot-", i), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tm := teamOf(t, o, "cap-team", u.ID)
+			return func() error {
+					_, err := groups.CreateServiceAccount(pausedAt(as(o), "MembershipSet"), usher.GroupRef{ID: tm.ID}, "cap-extra", "")
+					return err
+				}, func() error {
+					_, err := groups.AddMember(as(o), usher.GroupRef{ID: tm.ID}, usher.UserKey{ID: u.ID}, usher.LevelOwner)
+					return wantKind(err, usher.KindConflict, usher.CodeLimitReached)
+				}
+		}},
+		{"a team renamed as it is deleted (404, its handle still held)", func(t *testing.T) (func() error, func() error) {
+			o := user(t, "rn-o")
+			tm := teamOf(t, o, "rn-team")
+			return deleting(o, tm), func() error {
+				h := "rn-renamed"
+				_, err := groups.Update(as(o), usher.GroupRef{ID: tm.ID}, usher.GroupUpdate{Handle: &h})
+				return wantKind(err, usher.KindNotFound, "")
+			}
+		}},
+		{"a rule set on a role as it is merged away (404)", func(t *testing.T) (func() error, func() error) {
+			a, b := role(t, "rl-a"), role(t, "rl-b")
+			return mergeAway(a, b, "GroupUpdate"), func() error {
+				_, err := groups.SetRules(as(admin), usher.GroupRef{ID: a.ID}, []usher.Rule{{Resource: "user", Operation: "read", Access: usher.Allow}}, false)
+				return wantKind(err, usher.KindNotFound, "")
+			}
 		}},
 		{"two creations of one team handle, each naming the other's maker (the second must be 409)", func(t *testing.T) (func() error, func() error) {
 			ann := env.MustCreateUser(t, usher.UserCreate{Username: "ann"})

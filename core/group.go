@@ -78,6 +78,26 @@ func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 	return a, nil
 }
 
+// hold loads the group ref names, as load does, then holds its row and
+// loads it again, for a write: what the write decides on (the group still
+// there, the caller's membership and rights, its members and service
+// accounts) is then as it is once no other write can change it. Of two
+// writes to one group the later sees what the earlier did: a merge or a
+// deletion that ended the group (404), a member removed, whose rights no
+// longer count, a service account made, which counts. Where a write takes
+// several groups, it holds them in id order (lockGroups) and loads each
+// again instead.
+func (g *Groups) hold(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*access, error) {
+	a, err := g.load(ctx, tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockGroup(ctx, tx, a.group.ID); err != nil {
+		return nil, err
+	}
+	return g.load(ctx, tx, usher.GroupRef{ID: a.group.ID})
+}
+
 // holds reports whether the caller holds level l or a higher one in the
 // group, where its kind gives l at all (usher.GroupKind.Levels).
 func (a *access) holds(l usher.Level) bool {
@@ -533,7 +553,7 @@ func (g *Groups) change(ctx context.Context, ref usher.GroupRef, act action, aud
 // caller commits, and forgets the cached rules after.
 func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, act action, auditAction string,
 	fn func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error)) (*usher.Group, error) {
-	a, err := g.load(ctx, tx, ref)
+	a, err := g.hold(ctx, tx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"usher"
 	"usher/core"
+	"usher/core/coretest"
 )
 
 type groupBundle struct {
@@ -614,4 +615,65 @@ func TestDeleteSoleOwnedTeams(t *testing.T) {
 	if err != nil || len(events.Items) != 1 {
 		t.Fatalf("group.delete events: %+v, %v", events, err)
 	}
+}
+
+// TestDeletedGroupTakesNoWrites: a deleted group's members, rules and
+// service accounts are left as they were, for its restoring: not even an
+// administrator changes them until the group is restored.
+func TestDeletedGroupTakesNoWrites(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, pg bool) {
+		env := coretest.New(t, coretest.Options{Postgres: pg})
+		admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+		member := env.MustCreateUser(t, usher.UserCreate{Username: "member", Email: "member@example.com"})
+		other := env.MustCreateUser(t, usher.UserCreate{Username: "other", Email: "other@example.com"})
+		groups := env.Core.Groups
+		gone := func(kind usher.GroupKind, handle string) usher.GroupRef {
+			g, err := groups.Create(as(admin), usher.GroupCreate{Kind: kind, Handle: handle, Members: []int64{member.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := groups.Delete(as(admin), usher.GroupRef{ID: g.ID}); err != nil {
+				t.Fatal(err)
+			}
+			return usher.GroupRef{ID: g.ID}
+		}
+		team, role, plain := gone(usher.GroupTeam, "gone-team"), gone(usher.GroupRole, "gone-role"), gone(usher.GroupPlain, "gone-plain")
+		tests := []struct {
+			name  string
+			write func() error
+		}{
+			{"add a member", func() error {
+				_, err := groups.AddMember(as(admin), team, usher.UserKey{ID: other.ID}, usher.LevelWrite)
+				return err
+			}},
+			{"remove a member", func() error { return groups.RemoveMember(as(admin), team, usher.UserKey{ID: member.ID}) }},
+			{"join by handle", func() error {
+				_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: other.ID}, usher.GroupChanges{Kind: usher.GroupPlain, Add: []string{"gone-plain"}})
+				return err
+			}},
+			{"make a service account", func() error {
+				_, err := groups.CreateServiceAccount(as(admin), team, "gone-bot", "")
+				return err
+			}},
+			{"set a rule", func() error {
+				_, err := groups.SetRules(as(admin), role, []usher.Rule{{Resource: "user", Operation: "read", Access: usher.Allow}}, false)
+				return err
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				wantKind(t, tt.write(), usher.KindNotFound, usher.CodeGroupNotFound)
+			})
+		}
+		for ref, want := range map[usher.GroupRef]int{team: 2, plain: 1} { // a team's maker is its owner
+			page, err := groups.Members(as(admin), ref, usher.PageRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) != want {
+				t.Errorf("group %d has %d members, want the %d it had as it was deleted", ref.ID, len(page.Items), want)
+			}
+		}
+	})
 }

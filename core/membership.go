@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,9 +78,12 @@ func raiseServiceAccount(p *usher.Principal, u *usher.User, level usher.Level) e
 func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
 	var out *usher.Membership
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.load(ctx, tx, ref)
+		a, err := g.hold(ctx, tx, ref)
 		if err != nil {
 			return err
+		}
+		if a.group.Deleted() {
+			return errGroupNotFound() // an administrator restores it first
 		}
 		if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
 			return err
@@ -254,9 +256,12 @@ func keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.Group, u *us
 // membership), Conflict (the last owner).
 func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error {
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.load(ctx, tx, ref)
+		a, err := g.hold(ctx, tx, ref)
 		if err != nil {
 			return err
+		}
+		if a.group.Deleted() {
+			return errGroupNotFound() // an administrator restores it first
 		}
 		u, err := g.member(ctx, tx, key)
 		if err != nil {
@@ -463,70 +468,105 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		if err != nil {
 			return err
 		}
-		current, err := tx.UserGroups(ctx, u.ID, in.Kind)
-		if err != nil {
-			return err
-		}
-		have := map[int64]bool{}
-		levels := map[int64]usher.Level{}
-		for _, m := range current {
-			have[m.GroupID] = true
-			levels[m.GroupID] = m.Level
-		}
-		// resolve finds the groups handles name, each of whose members the
-		// caller must manage. What a role's rules ask of that is asked
-		// where the principal's membership would change (joining one it
-		// is not in, leaving one it is in), not of a role named that stays
-		// as it is: a set must name the roles it keeps.
-		resolve := func(handles []string, joining bool) (map[int64]*access, error) {
-			out := map[int64]*access{}
-			for _, h := range handles {
-				a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
-				if err != nil {
-					if usher.ErrorKind(err) == usher.KindNotFound {
-						return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "no group named " + h}
-					}
-					return nil, err
-				}
-				decide := g.decideGroup
-				if have[a.group.ID] != joining {
-					decide = g.authorizeGroup
-				}
-				if err := decide(ctx, actGroupMembers, a); err != nil {
-					return nil, err
-				}
-				out[a.group.ID] = a
+		// plan reads the principal's groups of the kind and the groups the
+		// change names, and decides what the caller may change.
+		var have map[int64]bool
+		var levels map[int64]usher.Level
+		var add, remove map[int64]*access
+		plan := func() error {
+			current, err := tx.UserGroups(ctx, u.ID, in.Kind)
+			if err != nil {
+				return err
 			}
-			return out, nil
-		}
-		add, err := resolve(append(in.Add, in.Set...), true)
-		if err != nil {
-			return err
-		}
-		remove, err := resolve(in.Remove, false)
-		if err != nil {
-			return err
-		}
-		if in.Set != nil {
+			have = map[int64]bool{}
+			levels = map[int64]usher.Level{}
 			for _, m := range current {
-				if _, keep := add[m.GroupID]; !keep {
-					a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
+				have[m.GroupID] = true
+				levels[m.GroupID] = m.Level
+			}
+			// resolve finds the groups handles name, each of whose members the
+			// caller must manage. What a role's rules ask of that is asked
+			// where the principal's membership would change (joining one it
+			// is not in, leaving one it is in), not of a role named that stays
+			// as it is: a set must name the roles it keeps.
+			resolve := func(handles []string, joining bool) (map[int64]*access, error) {
+				out := map[int64]*access{}
+				for _, h := range handles {
+					a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
+					if err == nil && a.group.Deleted() {
+						err = errGroupNotFound() // an administrator restores it first
+					}
 					if err != nil {
-						return err
+						if usher.ErrorKind(err) == usher.KindNotFound {
+							return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "no group named " + h}
+						}
+						return nil, err
 					}
-					if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
-						return err
+					decide := g.decideGroup
+					if have[a.group.ID] != joining {
+						decide = g.authorizeGroup
 					}
-					remove[m.GroupID] = a
+					if err := decide(ctx, actGroupMembers, a); err != nil {
+						return nil, err
+					}
+					out[a.group.ID] = a
+				}
+				return out, nil
+			}
+			if add, err = resolve(append(in.Add, in.Set...), true); err != nil {
+				return err
+			}
+			if remove, err = resolve(in.Remove, false); err != nil {
+				return err
+			}
+			if in.Set != nil {
+				for _, m := range current {
+					if _, keep := add[m.GroupID]; !keep {
+						a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
+						if err != nil {
+							return err
+						}
+						if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+							return err
+						}
+						remove[m.GroupID] = a
+					}
 				}
 			}
+			return nil
 		}
 		// Every group the change touches is held first, in id order: two
 		// changes that cross (one user moved from a to b, another from b
 		// to a) each held one group and waited for the other's on
-		// PostgreSQL, and the removals went in a map's random order.
-		if err := lockGroups(ctx, tx, slices.Concat(slices.Collect(maps.Keys(add)), slices.Collect(maps.Keys(remove)))); err != nil {
+		// PostgreSQL, and the removals went in a map's random order. Then
+		// the change is decided again on what holding them settled: a
+		// group merged away or deleted meanwhile is not found, and the
+		// caller's rights are as they are now. A group the second look
+		// adds (the principal put in one meanwhile, which a set removes)
+		// is held then, and the look taken again.
+		if err := plan(); err != nil {
 			return err
+		}
+		held := map[int64]bool{}
+		for {
+			var more []int64
+			for _, m := range []map[int64]*access{add, remove} {
+				for id := range m {
+					if !held[id] {
+						more = append(more, id)
+						held[id] = true
+					}
+				}
+			}
+			if len(more) == 0 {
+				break
+			}
+			if err := lockGroups(ctx, tx, more); err != nil {
+				return err
+			}
+			if err := plan(); err != nil {
+				return err
+			}
 		}
 		now := g.now()
 		var added, removed []string

@@ -480,8 +480,19 @@ func (g *Groups) changeRules(ctx context.Context, tx store.Tx, ref usher.GroupRe
 		return nil, nil, err
 	}
 	// The role's row, so that two changes read its rules one after the
-	// other: each decides on, and may replace, what it read.
+	// other: each decides on, and may replace, what it read. The role is
+	// then read again, as hold does: a merge or deletion that came first
+	// ended it, and the caller's rights are as they are now.
 	if err := lockGroup(ctx, tx, a.group.ID); err != nil {
+		return nil, nil, err
+	}
+	if a, err = g.role(ctx, tx, usher.GroupRef{ID: a.group.ID}); err != nil {
+		return nil, nil, err
+	}
+	if a.group.Deleted() {
+		return nil, nil, errGroupNotFound() // an administrator restores it first
+	}
+	if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
 		return nil, nil, err
 	}
 	have, err := tx.RuleList(ctx, a.group.ID)

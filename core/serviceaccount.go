@@ -34,6 +34,23 @@ func (g *Groups) team(ctx context.Context, tx store.Tx, ref usher.GroupRef, act 
 	return a, nil
 }
 
+// heldTeam is team for a write: it holds the team's row and loads it
+// again (as hold does), so that a deletion of the team, an owner's
+// leaving or a service account made that came first counts.
+func (g *Groups) heldTeam(ctx context.Context, tx store.Tx, ref usher.GroupRef, act action) (*access, error) {
+	a, err := g.team(ctx, tx, ref, act)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockGroup(ctx, tx, a.group.ID); err != nil {
+		return nil, err
+	}
+	if a, err = g.team(ctx, tx, usher.GroupRef{ID: a.group.ID}, act); err == nil && a.group.Deleted() {
+		return nil, errGroupNotFound() // an administrator restores it first
+	}
+	return a, err
+}
+
 // serviceAccount finds a team's live service account by id or username.
 func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, key usher.UserKey) (*usher.User, error) {
 	notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeServiceAccountNotFound, Message: "the team has no such service account"}
@@ -65,7 +82,7 @@ func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Gr
 func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error) {
 	var u *usher.User
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.team(ctx, tx, team, actServiceAccount)
+		a, err := g.heldTeam(ctx, tx, team, actServiceAccount)
 		if err != nil {
 			return err
 		}
@@ -127,7 +144,7 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error {
 	return g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.team(ctx, tx, team, actServiceAccount)
+		a, err := g.heldTeam(ctx, tx, team, actServiceAccount)
 		if err != nil {
 			return err
 		}
@@ -175,7 +192,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 	var tok *usher.Token
 	var text string
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.team(ctx, tx, team, actServiceAccount)
+		a, err := g.heldTeam(ctx, tx, team, actServiceAccount)
 		if err != nil {
 			return err
 		}
