@@ -116,7 +116,7 @@ var operations = []struct {
 	{actOrgUpdate, "change, archive and delete organisations", true},
 	{actPlanRead, "see the plans", false},
 	{actPlanManage, "create, change and delete plans", true},
-	{actServiceAccount, "create and delete a team's service accounts and mint their tokens", true},
+	{actServiceAccount, "create and delete a team's service accounts, and for its owners mint their tokens", true},
 	{actAppCreate, "register applications", true},
 	{actAppRead, "see an application, listed or not", false},
 	{actAppUpdate, "change an application", true},

@@ -51,6 +51,22 @@ func (g *Groups) heldTeam(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 	return a, err
 }
 
+// mintsForTeam refuses to mint a token for a team's service account to
+// whoever is neither an administrator nor an owner of the team, even with
+// a rule that gives them service_account.manage there (which still lets
+// them make and delete the team's service accounts), as GitLab has only a
+// group's owners make its service accounts' tokens. A token does not
+// record who minted it, and what ends a team's service accounts' tokens
+// is an owner's leaving (endServiceAccountTokens): a writer who minted
+// one by a rule kept the team's rights through it once out of the team
+// and the role.
+func mintsForTeam(a *access) error {
+	if a.p.IsAdmin() || a.holds(usher.LevelOwner) {
+		return nil
+	}
+	return errForbidden("only the team's owners and administrators mint its service accounts' tokens")
+}
+
 // serviceAccount finds a team's live service account by id or username.
 func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, key usher.UserKey) (*usher.User, error) {
 	notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeServiceAccountNotFound, Message: "the team has no such service account"}
@@ -194,6 +210,9 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.heldTeam(ctx, tx, team, actServiceAccount)
 		if err != nil {
+			return err
+		}
+		if err := mintsForTeam(a); err != nil {
 			return err
 		}
 		u, err := g.serviceAccount(ctx, tx, a.group, account)

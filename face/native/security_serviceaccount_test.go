@@ -51,7 +51,7 @@ func (b *bundle) mustServiceAccountToken(t *testing.T, teamID int64, username, c
 // ownedTeam is a team, "ops", that o and p own, with their tokens and the
 // path of its members.
 type ownedTeam struct {
-	o          *usher.User
+	o, p       *usher.User
 	oTok, pTok string
 	id         int64
 	members    string
@@ -62,7 +62,7 @@ func (b *bundle) twoOwnerTeam(t *testing.T) ownedTeam {
 	t.Helper()
 	var tm ownedTeam
 	tm.o, tm.oTok = b.mustPrincipal(t, "o", false)
-	_, tm.pTok = b.mustPrincipal(t, "p", false)
+	tm.p, tm.pTok = b.mustPrincipal(t, "p", false)
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: tm.oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
 	tm.id, tm.members = team.ID, fmt.Sprintf("/v1/groups/%d/members/", team.ID)
@@ -796,4 +796,37 @@ func TestOwnersCapHeldForEveryOwner(t *testing.T) {
 	// An administrator's merge is bound by nothing of this.
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", bridge), token: b.adminTok,
 		body: map[string]any{"into": other100}}, http.StatusOK, nil)
+}
+
+// TestServiceAccountTokensMintedByOwners replays a writer of a team whom a
+// role gives service_account.manage there minting a token for the team's
+// service account, then being taken out of the team and the role: nothing
+// ended the token, which never expires, and through it they kept changing
+// the team. Only the team's owners and administrators mint now, whose
+// leaving or demotion ends the tokens; the rule still makes and deletes
+// the team's service accounts.
+func TestServiceAccountTokensMintedByOwners(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tm := b.twoOwnerTeam(t)
+	// p is made a writer, whom a role gives service_account.manage there.
+	b.call(t, req{method: "PUT", path: tm.members + "p", token: tm.oTok, body: map[string]any{"level": "write"}}, http.StatusOK, nil)
+	b.mustRole(t, "sa-operators", []*usher.User{tm.p}, allow(fmt.Sprintf("service_account:%d", tm.id), "manage"))
+	accounts := fmt.Sprintf("/v1/groups/%d/service-accounts", tm.id)
+
+	// The rule makes and deletes the team's service accounts, and mints
+	// them no token, whether new or regenerated.
+	b.call(t, req{method: "POST", path: accounts, token: tm.pTok, body: map[string]any{"username": "bot"}}, http.StatusCreated, nil)
+	for _, body := range []map[string]any{nil, {"regenerate": true}} {
+		b.refused(t, req{method: "POST", path: accounts + "/bot/token", token: tm.pTok, body: body}, http.StatusForbidden, "forbidden")
+	}
+	b.call(t, req{method: "POST", path: accounts, token: tm.pTok, body: map[string]any{"username": "spare"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "DELETE", path: accounts + "/spare", token: tm.pTok}, http.StatusNoContent, nil)
+
+	// The owner mints; the token ends once the owner leaves.
+	botTok := b.mustServiceAccountToken(t, tm.id, "bot", tm.oTok)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", tm.id), token: botTok, body: map[string]any{"name": "bot's"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PUT", path: tm.members + "p", token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.oTok}, http.StatusNoContent, nil)
+	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 }
