@@ -277,6 +277,36 @@ func TestLockOrder(t *testing.T) {
 					return nil
 				}
 		}},
+		{"an owner's deletion against a co-owner's making a service account in the team (the owner's row, then the team's)", func(t *testing.T) (func() error, func() error) {
+			o, p := user(t, "gone-owner"), user(t, "co-owner")
+			tm := teamOf(t, o, "owned-twice", p.ID)
+			if _, err := groups.AddMember(as(o), usher.GroupRef{ID: tm.ID}, usher.UserKey{ID: p.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			return func() error {
+					_, err := env.Core.Users.Delete(paused("UserUpdate"), usher.UserKey{ID: o.ID})
+					return err
+				}, func() error {
+					_, err := groups.CreateServiceAccount(as(p), usher.GroupRef{ID: tm.ID}, "owned-bot", "")
+					return err
+				}
+		}},
+		{"two service accounts made at once in two teams of an owner at 99 of 100 (the second must be 409)", func(t *testing.T) (func() error, func() error) {
+			u := user(t, "at-99")
+			a, b := teamOf(t, u, "at-99-a"), teamOf(t, u, "at-99-b")
+			for i := range 99 {
+				if _, err := groups.CreateServiceAccount(as(admin), usher.GroupRef{ID: a.ID}, fmt.Sprint("at-99-bot-", i), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return func() error {
+					_, err := groups.CreateServiceAccount(pausedAt(as(u), "MembershipSet"), usher.GroupRef{ID: a.ID}, "at-99-last", "")
+					return err
+				}, func() error {
+					_, err := groups.CreateServiceAccount(as(u), usher.GroupRef{ID: b.ID}, "at-99-over", "")
+					return wantKind(err, usher.KindConflict, usher.CodeLimitReached)
+				}
+		}},
 		// What a write decides on, it reads once it holds the group (the
 		// second of each of these read the group before the first let go).
 		{"a member added to a group as it is merged away (404)", func(t *testing.T) (func() error, func() error) {

@@ -199,10 +199,12 @@ func checkOwnersRoom(ctx context.Context, tx store.Tx, ids []int64, more int) er
 // checkOwnedServiceAccounts refuses more live service accounts in the
 // teams the user owns when they would then hold more than
 // maxServiceAccountsPerOwner: one made in a team of theirs, or a team's
-// being handed to them. Counting under the user's row lock keeps two
-// such changes from each seeing room.
+// being handed to them. Counting under the count's lock keeps two such
+// changes from each seeing room; it is not the user's row, which a
+// deletion of the user takes before the teams the user owns, while the
+// making of a service account holds its team before it counts its owners'.
 func checkOwnedServiceAccounts(ctx context.Context, tx store.Tx, userID int64, more int) error {
-	if err := lockUser(ctx, tx, userID); err != nil {
+	if err := tx.OwnedServiceAccountLock(ctx, userID); err != nil {
 		return err
 	}
 	n, err := tx.OwnedServiceAccountCount(ctx, userID)

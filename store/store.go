@@ -381,6 +381,15 @@ type Tx interface {
 	// OwnedServiceAccountCount counts the live service accounts of the
 	// live teams the user owns, each once.
 	OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error)
+	// OwnedServiceAccountLock holds, until the transaction ends, the count
+	// of the service accounts in the teams the user owns: another
+	// transaction asking for it waits, so that of two adding to it (a
+	// service account made in a team of theirs, a team handed to them) the
+	// later counts the earlier's. It is no lock on the user's row, which a
+	// deletion takes before the teams the user owns, where a service
+	// account's making holds its team first. Outside a transaction it
+	// holds nothing.
+	OwnedServiceAccountLock(ctx context.Context, userID int64) error
 	// SoleOwnerTeams returns the live teams in which the user is the only
 	// owner whose account is not deleted.
 	SoleOwnerTeams(ctx context.Context, userID int64) ([]*usher.Group, error)

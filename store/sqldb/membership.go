@@ -162,3 +162,14 @@ func (c *conn) OwnedTeamCount(ctx context.Context, userID int64) (int, error) {
 func (c *conn) OwnedServiceAccountCount(ctx context.Context, userID int64) (int, error) {
 	return c.count(ctx, "OwnedServiceAccountCount", userID)
 }
+
+// OwnedServiceAccountLock holds the count of the service accounts in the
+// teams the user owns until the transaction ends, where the dialect has a
+// statement for it; SQLite has none, its one writer's transaction holding
+// the database already.
+func (c *conn) OwnedServiceAccountLock(ctx context.Context, userID int64) error {
+	if c.queries["OwnedServiceAccountLock"] == "" {
+		return nil
+	}
+	return c.quietExec(ctx, "OwnedServiceAccountLock", userID)
+}

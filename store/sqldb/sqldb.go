@@ -653,7 +653,7 @@ var queryNames = []string{
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupHandleLock", "GroupWrite",
 	"GroupsDeletedBefore", "GroupPurge", "GroupMakerSet", "DeletedTeamsMadeBy", "UserMakerSet", "ServiceAccountsMadeBy",
 	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
-	"MembershipDeleteGroup", "SoleOwnerTeams", "OwnedTeamCount",
+	"MembershipDeleteGroup", "SoleOwnerTeams", "OwnedTeamCount", "OwnedServiceAccountLock",
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor",
 	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",
 	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",

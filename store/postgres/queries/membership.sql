@@ -69,6 +69,11 @@ JOIN memberships sa ON sa.group_id = o.group_id
 JOIN users u ON u.id = sa.user_id AND u.kind = 'service_account' AND u.deleted_at IS NULL
 WHERE o.user_id = $1 AND o.level = 'owner';
 
+-- name: OwnedServiceAccountLock
+-- A lock of the schema's (as the handle's is) on one user's count of the
+-- service accounts in the teams they own, not on the user's row.
+SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.users.owned_service_accounts'), hashtext(CAST($1::bigint AS text)));
+
 -- name: OwnedTeamCount
 SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
 WHERE m.user_id = $1 AND m.level = 'owner' AND g.kind = 'team' AND g.deleted_at IS NULL;

@@ -69,6 +69,8 @@ JOIN memberships sa ON sa.group_id = o.group_id
 JOIN users u ON u.id = sa.user_id AND u.kind = 'service_account' AND u.deleted_at IS NULL
 WHERE o.user_id = ?1 AND o.level = 'owner';
 
+-- name: OwnedServiceAccountLock
+
 -- name: OwnedTeamCount
 SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
 WHERE m.user_id = ?1 AND m.level = 'owner' AND g.kind = 'team' AND g.deleted_at IS NULL;
