@@ -307,6 +307,56 @@ func TestLockOrder(t *testing.T) {
 					return wantKind(err, usher.KindConflict, usher.CodeLimitReached)
 				}
 		}},
+		{"a service account that owns another team deleted as that team is held (its team, then the team it owns)", func(t *testing.T) (func() error, func() error) {
+			owned, own := team(t, "ds-owned"), team(t, "ds-own") // the team it owns has the lower id
+			sa, err := groups.CreateServiceAccount(as(admin), usher.GroupRef{ID: own.ID}, "ds-bot", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: owned.ID}, usher.UserKey{ID: sa.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err) // only an administrator makes a service account an owner
+			}
+			x := user(t, "ds-x")
+			return func() error {
+					_, err := groups.SetUserGroups(paused("GroupUpdate"), usher.UserKey{ID: x.ID},
+						usher.GroupChanges{Kind: usher.GroupTeam, Add: []string{"ds-owned", "ds-own"}})
+					return err
+				}, func() error {
+					return groups.DeleteServiceAccount(as(admin), usher.GroupRef{ID: own.ID}, usher.UserKey{ID: sa.ID})
+				}
+		}},
+		{"a service account that owns its team deleted as a token is minted for it (the account's row, then the team's)", func(t *testing.T) (func() error, func() error) {
+			tm := team(t, "tk-team")
+			sa, err := groups.CreateServiceAccount(as(admin), usher.GroupRef{ID: tm.ID}, "tk-bot", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: tm.ID}, usher.UserKey{ID: sa.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			return func() error {
+					_, err := env.Core.Users.Delete(paused("UserUpdate"), usher.UserKey{ID: sa.ID})
+					return err
+				}, func() error {
+					_, _, err := groups.ServiceAccountToken(as(admin), usher.GroupRef{ID: tm.ID}, usher.UserKey{ID: sa.ID}, false)
+					return wantKind(err, usher.KindNotFound, usher.CodeServiceAccountNotFound) // deleted first
+				}
+		}},
+		{"an owner's deletion against a change of their groups (the teams they own, then their row)", func(t *testing.T) (func() error, func() error) {
+			u := user(t, "sd-u")
+			team(t, "sd-team", u.ID)
+			if _, err := groups.AddMember(as(admin), usher.GroupRef{Kind: usher.GroupTeam, Handle: "sd-team"}, usher.UserKey{ID: u.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			team(t, "sd-x")
+			return func() error {
+					_, err := env.Core.Users.Delete(paused("UserUpdate"), usher.UserKey{ID: u.ID})
+					return err
+				}, func() error {
+					_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: u.ID}, usher.GroupChanges{Kind: usher.GroupTeam, Set: []string{"sd-x"}})
+					return wantKind(err, usher.KindNotFound, "") // deleted first
+				}
+		}},
 		// What a write decides on, it reads once it holds the group (the
 		// second of each of these read the group before the first let go).
 		{"a member added to a group as it is merged away (404)", func(t *testing.T) (func() error, func() error) {
@@ -429,5 +479,60 @@ func TestLockOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSetUserGroupsTakesGroupsInOrder replays three changes of groups on
+// PostgreSQL, found by a reviewer: a set of u's groups that saw u in b
+// alone held b, and its second look, once b was held, found u put in a
+// (a lower id) by a change that committed meanwhile, and took a after b —
+// while a third change held a and waited for b. A look that finds a group
+// below those it holds now starts again, taking them all in id order.
+func TestSetUserGroupsTakesGroupsInOrder(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	groups := env.Core.Groups
+	u := env.MustCreateUser(t, usher.UserCreate{Username: "u"})
+	v := env.MustCreateUser(t, usher.UserCreate{Username: "v"})
+	for _, h := range []string{"a", "b"} { // a has the lower id
+		if _, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupPlain, Handle: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(ctx context.Context, who *usher.User, in usher.GroupChanges) func() error {
+		return func() error {
+			in.Kind = usher.GroupPlain
+			_, err := groups.SetUserGroups(ctx, usher.UserKey{ID: who.ID}, in)
+			return err
+		}
+	}
+	point := &pausePoint{reached: make(chan struct{})}
+	writes := []func() error{
+		// Puts u in a and b, pausing as it holds both.
+		set(context.WithValue(as(admin), pauseKey{}, pauseAt{call: "MembershipSet", point: point}), u, usher.GroupChanges{Add: []string{"a", "b"}}),
+		// Puts v in a and b: waits for a.
+		set(as(admin), v, usher.GroupChanges{Add: []string{"a", "b"}}),
+		// Sets u's groups to b: sees u in none yet, holds b, then finds u in a.
+		set(as(admin), u, usher.GroupChanges{Set: []string{"b"}}),
+	}
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		if i == 1 {
+			<-point.reached
+		}
+		if i == 2 {
+			time.Sleep(50 * time.Millisecond) // the second waits for a by then
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = w() }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i+1, err)
+		}
 	}
 }

@@ -606,6 +606,9 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 		if in.Members == nil {
 			return nil
 		}
+		if out.Deleted() {
+			return errGroupNotFound() // an administrator restores it first
+		}
 		return g.setMembers(ctx, tx, usher.GroupRef{ID: out.ID}, members)
 	})
 	if err != nil {

@@ -648,6 +648,10 @@ func TestDeletedGroupTakesNoWrites(t *testing.T) {
 				return err
 			}},
 			{"remove a member", func() error { return groups.RemoveMember(as(admin), team, usher.UserKey{ID: member.ID}) }},
+			{"set its members", func() error {
+				_, err := groups.Update(as(admin), team, usher.GroupUpdate{Members: []int64{other.ID}})
+				return err
+			}},
 			{"join by handle", func() error {
 				_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: other.ID}, usher.GroupChanges{Kind: usher.GroupPlain, Add: []string{"gone-plain"}})
 				return err

@@ -433,6 +433,15 @@ func (e *env) memberOf(ctx context.Context, p *usher.Principal) (map[int64]bool,
 	return mine, nil
 }
 
+// errTakeAgain ends a try of SetUserGroups that would take a group out
+// of id order; the next try takes it in order.
+var errTakeAgain = errors.New("the groups to hold changed: take them again")
+
+// maxTakesAgain bounds the tries SetUserGroups takes again: each one
+// holds every group the earlier found, so only changes that keep putting
+// the principal in new groups as it runs make another.
+const maxTakesAgain = 4
+
 // maxGroupChanges bounds the groups one request adds a principal to,
 // removes it from or sets: each is a look-up.
 const maxGroupChanges = 1000
@@ -463,17 +472,22 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		in.Kind = usher.GroupPlain
 	}
 	var out []*usher.Membership
-	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		u, err := g.member(ctx, tx, key)
-		if err != nil {
-			return err
-		}
-		// plan reads the principal's groups of the kind and the groups the
-		// change names, and decides what the caller may change.
+	// known is what an earlier try found the change touches: a try that
+	// finds more than it holds, below the ids it holds, starts again
+	// holding them all first, so that groups are always taken in id order.
+	var known []int64
+	try := func(tx store.Tx) error {
+		// plan reads the principal, its groups of the kind and the groups
+		// the change names, and decides what the caller may change.
+		var u *usher.User
 		var have map[int64]bool
 		var levels map[int64]usher.Level
 		var add, remove map[int64]*access
 		plan := func() error {
+			var err error
+			if u, err = g.member(ctx, tx, key); err != nil {
+				return err
+			}
 			current, err := tx.UserGroups(ctx, u.ID, in.Kind)
 			if err != nil {
 				return err
@@ -543,27 +557,35 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		// group merged away or deleted meanwhile is not found, and the
 		// caller's rights are as they are now. A group the second look
 		// adds (the principal put in one meanwhile, which a set removes)
-		// is held then, and the look taken again.
+		// is held then, if its id is above those held; else the try ends
+		// and the next holds every group known first.
+		if err := lockGroups(ctx, tx, known); err != nil {
+			return err
+		}
 		if err := plan(); err != nil {
 			return err
 		}
-		held := map[int64]bool{}
+		held := slices.Clone(known)
 		for {
 			var more []int64
 			for _, m := range []map[int64]*access{add, remove} {
 				for id := range m {
-					if !held[id] {
+					if !slices.Contains(held, id) && !slices.Contains(more, id) {
 						more = append(more, id)
-						held[id] = true
 					}
 				}
 			}
 			if len(more) == 0 {
 				break
 			}
+			if len(held) > 0 && slices.Min(more) < slices.Max(held) {
+				known = append(held, more...)
+				return errTakeAgain
+			}
 			if err := lockGroups(ctx, tx, more); err != nil {
 				return err
 			}
+			held = append(held, more...)
 			if err := plan(); err != nil {
 				return err
 			}
@@ -611,9 +633,18 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 				return err
 			}
 		}
+		var err error
 		out, err = tx.UserGroups(ctx, u.ID, in.Kind)
 		return err
-	})
+	}
+	err := g.store.InTx(ctx, try)
+	for n := 0; errors.Is(err, errTakeAgain) && n < maxTakesAgain; n++ {
+		err = g.store.InTx(ctx, try)
+	}
+	if errors.Is(err, errTakeAgain) {
+		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict,
+			Message: "the principal's groups kept changing as they were set: try again"}
+	}
 	if err != nil {
 		return nil, err
 	}

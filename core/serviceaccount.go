@@ -160,12 +160,31 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error {
 	return g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.heldTeam(ctx, tx, team, actServiceAccount)
+		a, err := g.team(ctx, tx, team, actServiceAccount)
 		if err != nil {
 			return err
 		}
 		u, err := g.serviceAccount(ctx, tx, a.group, account)
 		if err != nil {
+			return err
+		}
+		// The team and the teams the account owns (an administrator may
+		// make it an owner; lastOwner holds them) are held together, in
+		// id order, and then read again, as heldTeam does.
+		owned, err := ownedTeams(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := lockGroups(ctx, tx, append(owned, a.group.ID)); err != nil {
+			return err
+		}
+		if a, err = g.team(ctx, tx, usher.GroupRef{ID: a.group.ID}, actServiceAccount); err != nil {
+			return err
+		}
+		if a.group.Deleted() {
+			return errGroupNotFound()
+		}
+		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
 			return err
 		}
 		// Deleting ends its tokens: the rule for another's credentials
@@ -208,11 +227,8 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 	var tok *usher.Token
 	var text string
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
-		a, err := g.heldTeam(ctx, tx, team, actServiceAccount)
+		a, err := g.team(ctx, tx, team, actServiceAccount)
 		if err != nil {
-			return err
-		}
-		if err := mintsForTeam(a); err != nil {
 			return err
 		}
 		u, err := g.serviceAccount(ctx, tx, a.group, account)
@@ -229,7 +245,16 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if _, err := g.stillCaller(ctx, tx, p); err != nil {
 			return err
 		}
+		// The account's row, not the team's, is what this holds: a
+		// deletion of the account takes it before the teams the account
+		// owns (an administrator may make it an owner).
 		if a, err = g.team(ctx, tx, team, actServiceAccount); err != nil {
+			return err
+		}
+		if a.group.Deleted() {
+			return errGroupNotFound()
+		}
+		if err := mintsForTeam(a); err != nil {
 			return err
 		}
 		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {

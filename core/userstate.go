@@ -35,7 +35,13 @@ func (s *Users) Delete(ctx context.Context, key usher.UserKey) (*usher.User, err
 // usher.CodeLastTeamOwner).
 func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.UserDelete) (*usher.User, error) {
 	dropped := false
-	u, err := s.change(ctx, key, actUserDelete, "user.delete", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	// The teams the user owns are held before the account's row, as every
+	// write to a team holds the team before the rows of its members (a
+	// change of the user's groups, a service account made in the team):
+	// taken after it, they deadlocked against those on PostgreSQL. The
+	// deletion takes them again below, in case the user came to own
+	// another meanwhile.
+	u, err := s.changeAfter(ctx, key, actUserDelete, "user.delete", lockOwnedTeams, live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		// Deleting ends every credential of the account.
 		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
 			return nil, err
@@ -80,9 +86,18 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 // leaving as the user is deleted each counted the other, and the team was
 // left with a deleted owner alone.
 func lockOwnedTeams(ctx context.Context, tx store.Tx, userID int64) error {
-	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	ids, err := ownedTeams(ctx, tx, userID)
 	if err != nil {
 		return err
+	}
+	return lockGroups(ctx, tx, ids)
+}
+
+// ownedTeams returns the ids of the live teams the user owns.
+func ownedTeams(ctx context.Context, tx store.Tx, userID int64) ([]int64, error) {
+	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	if err != nil {
+		return nil, err
 	}
 	var ids []int64
 	for _, m := range ms {
@@ -90,7 +105,7 @@ func lockOwnedTeams(ctx context.Context, tx store.Tx, userID int64) error {
 			ids = append(ids, m.GroupID)
 		}
 	}
-	return lockGroups(ctx, tx, ids)
+	return ids, nil
 }
 
 // lastOwner refuses to delete an account that is the last owner of a team:

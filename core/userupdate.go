@@ -307,6 +307,15 @@ func applyUpdate(u *usher.User, in usher.UserUpdate) {
 // was nothing to do, and nothing is written.
 func (s *Users) change(ctx context.Context, key usher.UserKey, act action, auditAction string,
 	fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) (*usher.User, error) {
+	return s.changeAfter(ctx, key, act, auditAction, nil, fn)
+}
+
+// changeAfter is change, with first, when given, run before the user's row
+// is taken: to take rows that come before an account's in the one lock
+// order (docs/architecture.md), as the teams a deletion holds.
+func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, auditAction string,
+	first func(ctx context.Context, tx store.Tx, userID int64) error,
+	fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, act, nil); err != nil {
 		return nil, err
@@ -322,6 +331,11 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 		found, err := findUser(ctx, tx, p, key, withDeleted)
 		if err != nil {
 			return err
+		}
+		if first != nil {
+			if err := first(ctx, tx, found.ID); err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		var changes map[string]usher.Change
