@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -829,4 +830,60 @@ func TestServiceAccountTokensMintedByOwners(t *testing.T) {
 	b.call(t, req{method: "PUT", path: tm.members + "p", token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
 	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.oTok}, http.StatusNoContent, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
+}
+
+// membershipHookStore calls hook once, inside a transaction, right after
+// it reads user's membership of group: the moment a write has read what
+// it decides on and, before it held the group first, held nothing yet.
+type membershipHookStore struct {
+	store.Store
+	group, user int64
+	fired       atomic.Bool
+	hook        func()
+}
+
+func (s *membershipHookStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&membershipHookTx{tx, s}) })
+}
+
+type membershipHookTx struct {
+	store.Tx
+	s *membershipHookStore
+}
+
+func (t *membershipHookTx) MembershipGet(ctx context.Context, groupID, userID int64) (*usher.Membership, error) {
+	m, err := t.Tx.MembershipGet(ctx, groupID, userID)
+	if t.s.hook != nil && groupID == t.s.group && userID == t.s.user && t.s.fired.CompareAndSwap(false, true) {
+		t.s.hook()
+	}
+	return m, err
+}
+
+// TestRemovedOwnerDeletesNoTeam replays, over HTTP on PostgreSQL, an
+// owner deleting a team as a co-owner removes them: the deletion read the
+// owner's membership, the removal committed, and the deletion went on
+// with the right it had read. It now holds the team first and reads the
+// membership again: 403, and the team stands.
+func TestRemovedOwnerDeletesNoTeam(t *testing.T) {
+	t.Parallel()
+	hs := &membershipHookStore{}
+	b := setupWith(t, coretest.Options{Postgres: true, WrapStore: func(s store.Store) store.Store { hs.Store = s; return hs }})
+	tm := b.twoOwnerTeam(t)
+	team := fmt.Sprintf("/v1/groups/%d", tm.id)
+	hs.group, hs.user = tm.id, tm.o.ID
+	hs.hook = func() {
+		if res := b.api.do(t, req{method: "DELETE", path: tm.members + "o", token: tm.pTok}); res.status != http.StatusNoContent {
+			t.Errorf("p removing o: %d %s", res.status, res.body)
+		}
+	}
+	// (The removal writes its own event, so this is no b.refused.)
+	res := b.api.do(t, req{method: "DELETE", path: team, token: tm.oTok})
+	if p := res.problem(t); res.status != http.StatusForbidden || p.Code != "forbidden" {
+		t.Errorf("o deleting the team once removed from it: %d %s", res.status, res.body)
+	}
+	if !hs.fired.Load() {
+		t.Fatal("the removal never ran")
+	}
+	var got groupBody
+	b.call(t, req{method: "GET", path: team, token: tm.pTok}, http.StatusOK, &got)
 }
