@@ -357,6 +357,59 @@ func TestLockOrder(t *testing.T) {
 					return wantKind(err, usher.KindNotFound, "") // deleted first
 				}
 		}},
+		{"a block against a change of the user's teams leaving one it owns, with a service account (the row, then the accounts')", func(t *testing.T) (func() error, func() error) {
+			v := user(t, "bl-v")
+			t1 := team(t, "bl-t1", v.ID)
+			if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: t1.ID}, usher.UserKey{ID: v.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := groups.CreateServiceAccount(as(admin), usher.GroupRef{ID: t1.ID}, "bl-bot", ""); err != nil {
+				t.Fatal(err)
+			}
+			team(t, "bl-t3")
+			return func() error {
+					_, err := env.Core.Users.Block(paused("UserUpdate"), usher.UserKey{ID: v.ID})
+					return err
+				}, func() error {
+					_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: v.ID}, usher.GroupChanges{Kind: usher.GroupTeam, Set: []string{"bl-t3"}})
+					return err
+				}
+		}},
+		{"a user's deletion against their becoming an owner meanwhile, then leaving that team (the deletion starts over)", func(t *testing.T) (func() error, func() error) {
+			u := user(t, "no-u")
+			t1, t2 := team(t, "no-t1", u.ID), team(t, "no-t2", u.ID)
+			team(t, "no-t3")
+			if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: t1.ID}, usher.UserKey{ID: u.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			return func() error {
+					_, err := env.Core.Users.Delete(paused("UserUpdate"), usher.UserKey{ID: u.ID})
+					return err
+				}, func() error {
+					if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: t2.ID}, usher.UserKey{ID: u.ID}, usher.LevelOwner); err != nil {
+						return err
+					}
+					_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: u.ID}, usher.GroupChanges{Kind: usher.GroupTeam, Add: []string{"no-t3"}, Remove: []string{"no-t2"}})
+					return err
+				}
+		}},
+		{"a service account's deletion against its becoming an owner of a lower team meanwhile (the deletion starts over)", func(t *testing.T) (func() error, func() error) {
+			low, own := team(t, "sl-low"), team(t, "sl-team")
+			sa, err := groups.CreateServiceAccount(as(admin), usher.GroupRef{ID: own.ID}, "sl-bot", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := user(t, "sl-x")
+			return func() error {
+					return groups.DeleteServiceAccount(paused("GroupUpdate"), usher.GroupRef{ID: own.ID}, usher.UserKey{ID: sa.ID})
+				}, func() error {
+					if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: low.ID}, usher.UserKey{ID: sa.ID}, usher.LevelOwner); err != nil {
+						return err
+					}
+					_, err := groups.SetUserGroups(as(admin), usher.UserKey{ID: x.ID}, usher.GroupChanges{Kind: usher.GroupTeam, Add: []string{"sl-low", "sl-team"}})
+					return err
+				}
+		}},
 		// What a write decides on, it reads once it holds the group (the
 		// second of each of these read the group before the first let go).
 		{"a member added to a group as it is merged away (404)", func(t *testing.T) (func() error, func() error) {

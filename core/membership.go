@@ -437,10 +437,29 @@ func (e *env) memberOf(ctx context.Context, p *usher.Principal) (map[int64]bool,
 // of id order; the next try takes it in order.
 var errTakeAgain = errors.New("the groups to hold changed: take them again")
 
-// maxTakesAgain bounds the tries SetUserGroups takes again: each one
+// maxTakesAgain bounds the tries taken again after errTakeAgain: each one
 // holds every group the earlier found, so only changes that keep putting
 // the principal in new groups as it runs make another.
 const maxTakesAgain = 4
+
+// inTxTakingAgain runs try in a transaction, and again, at most
+// maxTakesAgain times, while it ends with errTakeAgain; then the answer
+// is 409, saying what kept changing.
+func inTxTakingAgain(ctx context.Context, s store.Store, what string, try func(tx store.Tx) error) error {
+	err := s.InTx(ctx, try)
+	for n := 0; errors.Is(err, errTakeAgain) && n < maxTakesAgain; n++ {
+		err = s.InTx(ctx, try)
+	}
+	if errors.Is(err, errTakeAgain) {
+		return errKeptChanging(what)
+	}
+	return err
+}
+
+// errKeptChanging is the 409 of a write that gave up taking its rows again.
+func errKeptChanging(what string) error {
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict, Message: what + ": try again"}
+}
 
 // maxGroupChanges bounds the groups one request adds a principal to,
 // removes it from or sets: each is a look-up.
@@ -590,6 +609,17 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 				return err
 			}
 		}
+		// The principal's row after its groups, as its deletion takes
+		// them (the teams it owns, then the row), and before the rows of
+		// the service accounts that leaving a team it owns ends, as a
+		// block takes them (the row, then those); read again under it, a
+		// deletion that came first is not found.
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if _, err := g.member(ctx, tx, usher.UserKey{ID: u.ID}); err != nil {
+			return err
+		}
 		now := g.now()
 		var added, removed []string
 		for id, a := range remove {
@@ -637,15 +667,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		out, err = tx.UserGroups(ctx, u.ID, in.Kind)
 		return err
 	}
-	err := g.store.InTx(ctx, try)
-	for n := 0; errors.Is(err, errTakeAgain) && n < maxTakesAgain; n++ {
-		err = g.store.InTx(ctx, try)
-	}
-	if errors.Is(err, errTakeAgain) {
-		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict,
-			Message: "the principal's groups kept changing as they were set: try again"}
-	}
-	if err != nil {
+	if err := inTxTakingAgain(ctx, g.store, "the principal's groups kept changing as they were set", try); err != nil {
 		return nil, err
 	}
 	g.rules.changed()

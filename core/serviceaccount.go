@@ -159,7 +159,7 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) error {
-	return g.store.InTx(ctx, func(tx store.Tx) error {
+	try := func(tx store.Tx) error {
 		a, err := g.team(ctx, tx, team, actServiceAccount)
 		if err != nil {
 			return err
@@ -169,13 +169,17 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 			return err
 		}
 		// The team and the teams the account owns (an administrator may
-		// make it an owner; lastOwner holds them) are held together, in
-		// id order, and then read again, as heldTeam does.
+		// make it an owner) are held together, in id order, and then read
+		// again, as heldTeam does; a team it came to own between the two
+		// starts the deletion over, holding it too (ownsOnly).
 		owned, err := ownedTeams(ctx, tx, u.ID)
 		if err != nil {
 			return err
 		}
 		if err := lockGroups(ctx, tx, append(owned, a.group.ID)); err != nil {
+			return err
+		}
+		if err := ownsOnly(ctx, tx, u.ID, owned); err != nil {
 			return err
 		}
 		if a, err = g.team(ctx, tx, usher.GroupRef{ID: a.group.ID}, actServiceAccount); err != nil {
@@ -192,7 +196,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err := g.guardCredentials(ctx, a.p, actTokenEnd, u); err != nil {
 			return err
 		}
-		if err := lastOwner(ctx, tx, u.ID); err != nil {
+		if err := soleOwner(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		now := g.now()
@@ -202,7 +206,8 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 		}
 		return g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
 			changes: changes, meta: map[string]string{"team": a.group.Handle}})
-	})
+	}
+	return inTxTakingAgain(ctx, g.store, "the teams the service account owns kept changing as it was deleted", try)
 }
 
 // ServiceAccountToken mints a token for a team's service account; with

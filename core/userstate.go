@@ -38,10 +38,34 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 	// The teams the user owns are held before the account's row, as every
 	// write to a team holds the team before the rows of its members (a
 	// change of the user's groups, a service account made in the team):
-	// taken after it, they deadlocked against those on PostgreSQL. The
-	// deletion takes them again below, in case the user came to own
-	// another meanwhile.
-	u, err := s.changeAfter(ctx, key, actUserDelete, "user.delete", lockOwnedTeams, live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	// taken after it, they deadlocked against those on PostgreSQL. A team
+	// the user came to own between the two is not taken after the row: the
+	// deletion starts over, holding it first.
+	var held []int64
+	holdOwned := func(ctx context.Context, tx store.Tx, id int64) (err error) {
+		if held, err = ownedTeams(ctx, tx, id); err != nil {
+			return err
+		}
+		return lockGroups(ctx, tx, held)
+	}
+	var u *usher.User
+	var err error
+	for n := 0; n == 0 || errors.Is(err, errTakeAgain) && n <= maxTakesAgain; n++ {
+		u, err = s.changeAfter(ctx, key, actUserDelete, "user.delete", holdOwned, s.deleteChange(ctx, in, &held, &dropped))
+	}
+	if errors.Is(err, errTakeAgain) {
+		return nil, errKeptChanging("the teams the user owns kept changing as it was deleted")
+	}
+	if dropped {
+		s.rules.changed()
+	}
+	return u, err
+}
+
+// deleteChange is DeleteWith's change of the account, its row held and
+// the teams it owns (held) before it.
+func (s *Users) deleteChange(ctx context.Context, in usher.UserDelete, held *[]int64, dropped *bool) func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	return live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		// Deleting ends every credential of the account.
 		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
 			return nil, err
@@ -49,7 +73,7 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		if err := s.fire(ctx, tx, usher.TriggerUserBeforeDelete, readOnly(userSubject(u))); err != nil {
 			return nil, err
 		}
-		if err := lockOwnedTeams(ctx, tx, u.ID); err != nil {
+		if err := ownsOnly(ctx, tx, u.ID, *held); err != nil {
 			return nil, err
 		}
 		teams, err := tx.SoleOwnerTeams(ctx, u.ID)
@@ -63,7 +87,7 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 			if err := (&Groups{s.env}).deleteIn(ctx, tx, teams); err != nil {
 				return nil, err
 			}
-			dropped = true
+			*dropped = true
 		}
 		now := s.now()
 		if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, now); err != nil {
@@ -74,11 +98,24 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 			return nil, err
 		}
 		return changes, s.fire(ctx, tx, usher.TriggerUserAfterDelete, userSubject(u))
-	}))
-	if dropped {
-		s.rules.changed()
+	})
+}
+
+// ownsOnly returns errTakeAgain when the user owns a live team that is
+// not among held, the teams taken for it: one the user came to own since
+// would be taken out of the one order now, after rows taken since (the
+// account's, or a team above it), and the caller starts over holding it.
+func ownsOnly(ctx context.Context, tx store.Tx, userID int64, held []int64) error {
+	ids, err := ownedTeams(ctx, tx, userID)
+	if err != nil {
+		return err
 	}
-	return u, err
+	for _, id := range ids {
+		if !slices.Contains(held, id) {
+			return errTakeAgain
+		}
+	}
+	return nil
 }
 
 // lockOwnedTeams holds the rows of the live teams the user owns, in id
@@ -114,6 +151,12 @@ func lastOwner(ctx context.Context, tx store.Tx, userID int64) error {
 	if err := lockOwnedTeams(ctx, tx, userID); err != nil {
 		return err
 	}
+	return soleOwner(ctx, tx, userID)
+}
+
+// soleOwner is lastOwner for a caller that holds the teams the user owns
+// already.
+func soleOwner(ctx context.Context, tx store.Tx, userID int64) error {
 	teams, err := tx.SoleOwnerTeams(ctx, userID)
 	if err != nil {
 		return err

@@ -333,6 +333,11 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 			return err
 		}
 		if first != nil {
+			// Only for a caller who may act on the user, as it stands:
+			// the rows first takes are decided on again under the lock.
+			if err := s.authorize(ctx, act, found); err != nil {
+				return err
+			}
 			if err := first(ctx, tx, found.ID); err != nil {
 				return err
 			}
