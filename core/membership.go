@@ -95,6 +95,16 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		if err != nil {
 			return err
 		}
+		// The member's row after the group, as a change of its groups
+		// takes it, and read again under it: a deletion that came first
+		// leaves no account to add (the membership's insert would else
+		// wait for the deletion and go in after it).
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if u, err = g.member(ctx, tx, usher.UserKey{ID: u.ID}); err != nil {
+			return err
+		}
 		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
 		if err != nil && !errors.Is(err, usher.ErrNotFound) {
 			return err
