@@ -98,6 +98,16 @@ func (g *Groups) hold(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 	return g.load(ctx, tx, usher.GroupRef{ID: a.group.ID})
 }
 
+// keptAsDeleted refuses a change to a deleted group's members, rules or
+// service accounts, from administrators too: a deleted group is kept as it
+// was deleted, for its restoring, which comes first.
+func keptAsDeleted(gr *usher.Group) error {
+	if gr.Deleted() {
+		return errGroupNotFound()
+	}
+	return nil
+}
+
 // holds reports whether the caller holds level l or a higher one in the
 // group, where its kind gives l at all (usher.GroupKind.Levels).
 func (a *access) holds(l usher.Level) bool {
@@ -606,8 +616,8 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 		if in.Members == nil {
 			return nil
 		}
-		if out.Deleted() {
-			return errGroupNotFound() // an administrator restores it first
+		if err := keptAsDeleted(out); err != nil {
+			return err
 		}
 		return g.setMembers(ctx, tx, usher.GroupRef{ID: out.ID}, members)
 	})

@@ -82,8 +82,8 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		if err != nil {
 			return err
 		}
-		if a.group.Deleted() {
-			return errGroupNotFound() // an administrator restores it first
+		if err := keptAsDeleted(a.group); err != nil {
+			return err
 		}
 		if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
 			return err
@@ -270,8 +270,8 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		if err != nil {
 			return err
 		}
-		if a.group.Deleted() {
-			return errGroupNotFound() // an administrator restores it first
+		if err := keptAsDeleted(a.group); err != nil {
+			return err
 		}
 		u, err := g.member(ctx, tx, key)
 		if err != nil {
@@ -452,23 +452,23 @@ var errTakeAgain = errors.New("the groups to hold changed: take them again")
 // the principal in new groups as it runs make another.
 const maxTakesAgain = 4
 
-// inTxTakingAgain runs try in a transaction, and again, at most
-// maxTakesAgain times, while it ends with errTakeAgain; then the answer
-// is 409, saying what kept changing.
+// inTxTakingAgain runs try in a transaction, as takingAgain does.
 func inTxTakingAgain(ctx context.Context, s store.Store, what string, try func(tx store.Tx) error) error {
-	err := s.InTx(ctx, try)
-	for n := 0; errors.Is(err, errTakeAgain) && n < maxTakesAgain; n++ {
-		err = s.InTx(ctx, try)
-	}
-	if errors.Is(err, errTakeAgain) {
-		return errKeptChanging(what)
-	}
-	return err
+	return takingAgain(what, func() error { return s.InTx(ctx, try) })
 }
 
-// errKeptChanging is the 409 of a write that gave up taking its rows again.
-func errKeptChanging(what string) error {
-	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict, Message: what + ": try again"}
+// takingAgain runs try, and again, at most maxTakesAgain times, while it
+// ends with errTakeAgain; then the answer is 409, saying what kept
+// changing.
+func takingAgain(what string, try func() error) error {
+	err := try()
+	for n := 0; errors.Is(err, errTakeAgain) && n < maxTakesAgain; n++ {
+		err = try()
+	}
+	if errors.Is(err, errTakeAgain) {
+		return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict, Message: what + ": try again"}
+	}
+	return err
 }
 
 // maxGroupChanges bounds the groups one request adds a principal to,
@@ -536,8 +536,8 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 				out := map[int64]*access{}
 				for _, h := range handles {
 					a, err := g.load(ctx, tx, usher.GroupRef{Kind: in.Kind, Handle: h})
-					if err == nil && a.group.Deleted() {
-						err = errGroupNotFound() // an administrator restores it first
+					if err == nil {
+						err = keptAsDeleted(a.group)
 					}
 					if err != nil {
 						if usher.ErrorKind(err) == usher.KindNotFound {

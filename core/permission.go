@@ -489,8 +489,8 @@ func (g *Groups) changeRules(ctx context.Context, tx store.Tx, ref usher.GroupRe
 	if a, err = g.role(ctx, tx, usher.GroupRef{ID: a.group.ID}); err != nil {
 		return nil, nil, err
 	}
-	if a.group.Deleted() {
-		return nil, nil, errGroupNotFound() // an administrator restores it first
+	if err := keptAsDeleted(a.group); err != nil {
+		return nil, nil, err
 	}
 	if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
 		return nil, nil, err

@@ -123,12 +123,9 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 // many in all (the caller's too), or to a caller who made as many that
 // are not purged (checkServiceAccountsMade): else a co-owner filled teams
 // another owns past that owner's count. Counting under the team's row
-// lock, then the owners', keeps concurrent creations from each seeing
-// room for one more.
+// lock, which the caller holds (heldTeam), then the owners' counts',
+// keeps concurrent creations from each seeing room for one more.
 func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principal, team *usher.Group) error {
-	if err := lockGroup(ctx, tx, team.ID); err != nil {
-		return err
-	}
 	if !p.IsAdmin() && p.User != nil {
 		owners, err := ownersOf(ctx, tx, team.ID)
 		if err != nil {

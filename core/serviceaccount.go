@@ -45,10 +45,13 @@ func (g *Groups) heldTeam(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 	if err := lockGroup(ctx, tx, a.group.ID); err != nil {
 		return nil, err
 	}
-	if a, err = g.team(ctx, tx, usher.GroupRef{ID: a.group.ID}, act); err == nil && a.group.Deleted() {
-		return nil, errGroupNotFound() // an administrator restores it first
+	if a, err = g.team(ctx, tx, usher.GroupRef{ID: a.group.ID}, act); err != nil {
+		return nil, err
 	}
-	return a, err
+	if err := keptAsDeleted(a.group); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // mintsForTeam refuses to mint a token for a team's service account to
@@ -185,8 +188,8 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if a, err = g.team(ctx, tx, usher.GroupRef{ID: a.group.ID}, actServiceAccount); err != nil {
 			return err
 		}
-		if a.group.Deleted() {
-			return errGroupNotFound()
+		if err := keptAsDeleted(a.group); err != nil {
+			return err
 		}
 		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
 			return err
@@ -256,8 +259,8 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if a, err = g.team(ctx, tx, team, actServiceAccount); err != nil {
 			return err
 		}
-		if a.group.Deleted() {
-			return errGroupNotFound()
+		if err := keptAsDeleted(a.group); err != nil {
+			return err
 		}
 		if err := mintsForTeam(a); err != nil {
 			return err

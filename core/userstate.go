@@ -49,13 +49,10 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 		return lockGroups(ctx, tx, held)
 	}
 	var u *usher.User
-	var err error
-	for n := 0; n == 0 || errors.Is(err, errTakeAgain) && n <= maxTakesAgain; n++ {
+	err := takingAgain("the teams the user owns kept changing as it was deleted", func() (err error) {
 		u, err = s.changeAfter(ctx, key, actUserDelete, "user.delete", holdOwned, s.deleteChange(ctx, in, &held, &dropped))
-	}
-	if errors.Is(err, errTakeAgain) {
-		return nil, errKeptChanging("the teams the user owns kept changing as it was deleted")
-	}
+		return err
+	})
 	if dropped {
 		s.rules.changed()
 	}

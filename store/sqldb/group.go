@@ -188,8 +188,5 @@ func (c *conn) GroupPurge(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return usher.ErrNotFound
-	}
-	return nil
+	return affected(res)
 }
