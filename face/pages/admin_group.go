@@ -116,6 +116,28 @@ func (h *Handler) groupResult(w http.ResponseWriter, r *http.Request, notice str
 	return err
 }
 
+// deleteGroup deletes the group, with a team's service accounts, as the
+// native API's DELETE does; its page stays, to restore it from.
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	p, ref, err := h.groupForm(w, r)
+	if p == nil || err != nil {
+		return err
+	}
+	_, err = h.Groups.Delete(r.Context(), ref)
+	return h.groupResult(w, r, "The group is deleted.", err)
+}
+
+// undeleteGroup restores a deleted group. A team's service accounts
+// deleted with it stay deleted: each is restored on its own.
+func (h *Handler) undeleteGroup(w http.ResponseWriter, r *http.Request) error {
+	p, ref, err := h.groupForm(w, r)
+	if p == nil || err != nil {
+		return err
+	}
+	_, err = h.Groups.Undelete(r.Context(), ref)
+	return h.groupResult(w, r, "The group is restored.", err)
+}
+
 // setMember adds a user, by username, to the group at a level, or changes
 // the level of a member.
 func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {

@@ -22,6 +22,30 @@ func mustGroup(t *testing.T, b *bundle, kind usher.GroupKind, handle string, mem
 	return g
 }
 
+// formPost is a console form posted, with the status and a part of the
+// page it must answer with.
+type formPost struct {
+	name   string
+	path   string
+	form   url.Values
+	status int
+	want   string
+}
+
+// wantPosts posts each form, each in a subtest.
+func (br *browser) wantPosts(t *testing.T, posts []formPost) {
+	t.Helper()
+	for _, tt := range posts {
+		t.Run(tt.name, func(t *testing.T) {
+			p := br.post(t, tt.path, tt.form)
+			if p.status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
+			}
+			mustContain(t, p, tt.want)
+		})
+	}
+}
+
 // TestAdminGroupMembers: an administrator adds a member to a team, changes
 // the level, and removes them; what the core refuses is shown with its
 // status.
@@ -42,13 +66,7 @@ func TestAdminGroupMembers(t *testing.T) {
 		t.Fatalf("the core's members: %+v, %v", ms, err)
 	}
 	mustContain(t, admin.post(t, path+"/members", url.Values{"username": {"root"}, "level": {"owner"}}), "root is a member")
-	tests := []struct {
-		name   string
-		path   string
-		form   url.Values
-		status int
-		want   string
-	}{
+	tests := []formPost{
 		{"no username", path + "/members", url.Values{"username": {""}, "level": {"read"}}, http.StatusBadRequest, "is required"},
 		{"unknown user", path + "/members", url.Values{"username": {"nobody"}, "level": {"read"}}, http.StatusNotFound, "not found"},
 		{"a level teams lack", path + "/members", url.Values{"username": {"plain"}, "level": {"member"}}, http.StatusUnprocessableEntity, "level"},
@@ -59,15 +77,7 @@ func TestAdminGroupMembers(t *testing.T) {
 		{"no such group", "/admin/groups/99999/members", url.Values{"username": {"plain"}}, http.StatusNotFound, "not found"},
 		{"no token", path + "/members", url.Values{"username": {"plain"}, "csrf_token": {"-"}}, http.StatusForbidden, "did not come from this site"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := admin.post(t, tt.path, tt.form)
-			if p.status != tt.status {
-				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
-			}
-			mustContain(t, p, tt.want)
-		})
-	}
+	admin.wantPosts(t, tests)
 	p = admin.post(t, path+"/members/"+itoa(b.user.ID)+"/remove", url.Values{})
 	mustContain(t, p, "The member is removed.")
 	if strings.Contains(p.body, `>plain</a>`) {
@@ -178,6 +188,64 @@ func TestAdminRules(t *testing.T) {
 	if p := admin.post(t, "/admin/groups/"+itoa(team.ID)+"/rules", url.Values{"operation": {"audit.read"}, "access": {"allow"}}); p.status != http.StatusNotFound {
 		t.Fatalf("a rule on a team: %d", p.status)
 	}
+}
+
+// TestAdminDeleteGroup: an administrator deletes a team, whose page then
+// says so and offers no form the core would refuse (a deleted group takes
+// no members, rules or service accounts), and restores it; a plain user's
+// post deletes nothing.
+func TestAdminDeleteGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	team := mustGroup(t, b, usher.GroupTeam, "crew", b.admin.ID)
+	role := mustGroup(t, b, usher.GroupRole, "auditors", b.user.ID)
+	admin := b.root(t)
+	path := "/admin/groups/" + itoa(team.ID)
+	forms := []string{`id="add-member"`, `id="add-account"`, `/members/` + itoa(b.admin.ID) + `/remove"`}
+	p := admin.get(t, path)
+	mustContain(t, p, append(forms, `<dd id="group-state">live</dd>`, `action="`+path+`/delete"`)...)
+
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	plain.get(t, "/")
+	if p := plain.post(t, path+"/delete", url.Values{}); p.status != http.StatusForbidden {
+		t.Fatalf("a plain user's deletion: %d", p.status)
+	}
+	if g, _, err := b.env.Core.Groups.Get(coretest.System(), usher.GroupRef{ID: team.ID}); err != nil || g.Deleted() {
+		t.Fatalf("after a plain user's post: %+v, %v", g, err)
+	}
+
+	p = admin.post(t, path+"/delete", url.Values{})
+	mustContain(t, p, "The group is deleted.", `<dd id="group-state">deleted `, `action="`+path+`/undelete"`, ">root</a>")
+	for _, f := range append(forms, `action="`+path+`/delete"`) {
+		if strings.Contains(p.body, f) {
+			t.Errorf("a deleted team's page offers %s", f)
+		}
+	}
+	tests := []formPost{
+		{"a member", path + "/members", url.Values{"username": {"plain"}, "level": {"read"}}, http.StatusNotFound, "not found"},
+		{"a service account", path + "/accounts", url.Values{"username": {"crew-bot"}}, http.StatusNotFound, "not found"},
+		{"deleted again", path + "/delete", url.Values{}, http.StatusNotFound, "not found"},
+		{"no such group", "/admin/groups/99999/delete", url.Values{}, http.StatusNotFound, "not found"},
+		{"bad group id", "/admin/groups/x/undelete", url.Values{}, http.StatusBadRequest, "not a valid id"},
+		{"a live group restored", "/admin/groups/" + itoa(role.ID) + "/undelete", url.Values{}, http.StatusConflict, "not deleted"},
+		{"no token", path + "/undelete", url.Values{"csrf_token": {"-"}}, http.StatusForbidden, "did not come from this site"},
+	}
+	admin.wantPosts(t, tests)
+
+	rolePath := "/admin/groups/" + itoa(role.ID)
+	mustContain(t, admin.post(t, rolePath+"/rules", url.Values{"operation": {"audit.read"}, "access": {"allow"}}), "The rule is set.")
+	p = admin.post(t, rolePath+"/delete", url.Values{})
+	mustContain(t, p, "The group is deleted.", "<td>audit</td><td>read</td><td>allow</td>")
+	for _, f := range []string{`id="add-rule"`, `action="` + rolePath + `/rules/remove"`} {
+		if strings.Contains(p.body, f) {
+			t.Errorf("a deleted role's page offers %s", f)
+		}
+	}
+
+	p = admin.post(t, path+"/undelete", url.Values{})
+	mustContain(t, p, append(forms, "The group is restored.", `<dd id="group-state">live</dd>`)...)
+	mustContain(t, admin.post(t, path+"/members", url.Values{"username": {"plain"}, "level": {"read"}}), "plain is a member")
 }
 
 // TestAdminApps: an administrator registers an application, disables,

@@ -163,6 +163,8 @@ func (h *Handler) routes() []route {
 		{"GET", "/admin/groups", h.adminGroups},
 		{"POST", "/admin/groups", h.createGroup},
 		{"GET", "/admin/groups/{id}", h.adminGroup},
+		{"POST", "/admin/groups/{id}/delete", h.deleteGroup},
+		{"POST", "/admin/groups/{id}/undelete", h.undeleteGroup},
 		{"POST", "/admin/groups/{id}/members", h.setMember},
 		{"POST", "/admin/groups/{id}/members/{uid}/remove", h.removeMember},
 		{"POST", "/admin/groups/{id}/rules", h.addRule},

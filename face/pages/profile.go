@@ -37,6 +37,8 @@ type GroupService interface {
 	List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error)
 	Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, usher.Level, error)
 	Create(ctx context.Context, in usher.GroupCreate) (*usher.Group, error)
+	Delete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
+	Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
 	Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
 	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
