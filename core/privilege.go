@@ -11,17 +11,38 @@ import (
 // may make them: the admin flag only administrators change; kind, external
 // flag, limits, plan, organisation, external id and identities need
 // user.privileges, which only administrators have by default. Everyone may change the rest
-// of their own profile.
+// of their own profile. A field the caller cannot see of u (see blind)
+// counts as changed whenever it is named.
 func (s *Users) checkPrivileges(ctx context.Context, u *usher.User, in usher.UserUpdate) error {
-	differs := func(set *string, have string) bool { return set != nil && *set != have }
-	changed := (in.Kind != nil && *in.Kind != u.Kind) ||
-		(in.External != nil && *in.External != u.External) ||
-		(in.GitLab.CanCreateGroup != nil && *in.GitLab.CanCreateGroup != u.GitLab.CanCreateGroup) ||
-		(in.GitLab.ProjectsLimit != nil && *in.GitLab.ProjectsLimit != u.GitLab.ProjectsLimit) ||
-		differs(in.Plan, u.Plan) || differs(in.ExternalID, u.ExternalID) ||
-		(in.OrganisationID != nil && *in.OrganisationID != u.OrganisationID) ||
-		(in.Identity != nil && !hasIdentity(u, *in.Identity))
+	b := blind(usher.PrincipalFrom(ctx), u)
+	changed := sets(false, in.Kind, u.Kind) || sets(b, in.External, u.External) ||
+		sets(b, in.GitLab.CanCreateGroup, u.GitLab.CanCreateGroup) ||
+		sets(b, in.GitLab.ProjectsLimit, u.GitLab.ProjectsLimit) ||
+		sets(b, in.Plan, u.Plan) || sets(b, in.ExternalID, u.ExternalID) ||
+		sets(false, in.OrganisationID, u.OrganisationID) || setsIdentity(b, u, in.Identity)
 	return s.requirePrivileges(ctx, in.Admin != nil && *in.Admin != u.Admin, changed, strconv.FormatInt(u.ID, 10))
+}
+
+// blind reports whether p sees only u's public profile (view), and so
+// none of the fields an update may set that it leaves out: the address,
+// the external flag, limits, plan, external id and identities. For such
+// a caller an update that names one of them is judged as one that changes
+// it, whatever the value: were a value equal to the one held a no-op and
+// any other refused, the answer would confirm a guess at what the caller
+// may not read.
+func blind(p *usher.Principal, u *usher.User) bool {
+	return view(p, u) == usher.ViewProfile
+}
+
+// sets reports whether an update's field v changes what the account has,
+// or, for a blind caller, names it at all.
+func sets[T comparable](blind bool, v *T, have T) bool {
+	return v != nil && (blind || *v != have)
+}
+
+// setsIdentity is sets for the identity an update adds or replaces.
+func setsIdentity(blind bool, u *usher.User, id *usher.Identity) bool {
+	return id != nil && (blind || !hasIdentity(u, *id))
 }
 
 // requirePrivileges is the one rule for what only some callers may set on

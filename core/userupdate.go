@@ -76,8 +76,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		// Counted before the transaction (a throttle is a write of its
 		// own), and only when the address would change: a client that
 		// sends the whole account back with its address unchanged mails
-		// nothing.
-		if u, err := findUser(ctx, s.store, p, key, liveOnly); err == nil && *in.Email != u.Email {
+		// nothing. Only the user changes their own address so (the
+		// transaction refuses anyone else), and only theirs is compared:
+		// a throttle met by others' guesses, but not by the address held,
+		// would confirm it.
+		if u, err := findUser(ctx, s.store, p, key, liveOnly); err == nil && self(p, u) && *in.Email != u.Email {
 			if err := s.addressMail(ctx, *in.Email); err != nil {
 				return nil, err
 			}
@@ -97,15 +100,17 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		// A password, an identity, the external id an import matches by and
 		// the address (even a change of case, which unconfirms it) are
-		// credentials: they follow the one rule for them.
+		// credentials: they follow the one rule for them. A blind caller
+		// changes one by naming it (checkPrivileges says why).
+		b := blind(p, u)
 		for _, c := range []struct {
 			changed bool
 			act     action
 		}{
 			{in.Password != nil, actPasswordChange},
-			{in.Identity != nil && !hasIdentity(u, *in.Identity), actPasswordChange},
-			{in.ExternalID != nil && *in.ExternalID != u.ExternalID, actPasswordChange},
-			{in.Email != nil && *in.Email != u.Email, actEmailWrite},
+			{setsIdentity(b, u, in.Identity), actPasswordChange},
+			{sets(b, in.ExternalID, u.ExternalID), actPasswordChange},
+			{sets(b, in.Email, u.Email), actEmailWrite},
 		} {
 			if c.changed {
 				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
@@ -131,11 +136,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				return nil, err
 			}
 			u.UnconfirmedEmail = ""
-		case !self(p, u) && *in.Email == u.Email:
-			upd.Email = nil // the address as it is: nothing is asked of it
 		case !self(p, u):
 			// The confirmation would come later, on a public route that
-			// knows nothing of who asked: no one but the user asks.
+			// knows nothing of who asked: no one but the user asks. The
+			// address held is refused too: it is one the caller cannot
+			// see (blind).
 			return nil, errForbidden("a user changes their own address; an administrator may change anyone's")
 		default:
 			upd.Email, pending = nil, in.Email

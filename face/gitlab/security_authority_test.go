@@ -9,6 +9,30 @@ import (
 	"usher"
 )
 
+// helpdesk makes the user helpdesk, a member of a role that allows
+// user.update, email.write and the write of each of more, and returns its
+// personal token.
+func (b *bundle) helpdesk(t *testing.T, more ...string) string {
+	t.Helper()
+	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk", Email: "helpdesk@example.com"})
+	role, err := b.env.Core.Groups.Create(system(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := []usher.Rule{{Resource: "user", Operation: "update", Access: usher.Allow},
+		{Resource: "email", Operation: "write", Access: usher.Allow}}
+	for _, r := range more {
+		rules = append(rules, usher.Rule{Resource: r, Operation: "write", Access: usher.Allow})
+	}
+	if _, err := b.env.Core.Groups.SetRules(system(), usher.GroupRef{ID: role.ID}, rules, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.AddMember(system(), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: helpdesk.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return b.env.MustToken(t, helpdesk.ID, usher.TokenPersonal)
+}
+
 // TestUserUpdateRuleCannotTakeOverAdmin replays item 4 of the security
 // review through GitLab's API: a non-administrator whom a role allows
 // user.update, email.write and ssh_key.write sets an administrator's
@@ -18,20 +42,7 @@ import (
 func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	helpdesk := b.env.MustCreateUser(t, usher.UserCreate{Username: "helpdesk", Email: "helpdesk@example.com"})
-	tok := b.env.MustToken(t, helpdesk.ID, usher.TokenPersonal)
-	role, err := b.env.Core.Groups.Create(system(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules := []usher.Rule{{Resource: "user", Operation: "update", Access: usher.Allow},
-		{Resource: "email", Operation: "write", Access: usher.Allow}, {Resource: "ssh_key", Operation: "write", Access: usher.Allow}}
-	if _, err := b.env.Core.Groups.SetRules(system(), usher.GroupRef{ID: role.ID}, rules, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.env.Core.Groups.AddMember(system(), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: helpdesk.ID}, ""); err != nil {
-		t.Fatal(err)
-	}
+	tok := b.helpdesk(t, "ssh_key")
 	forbidden := `{"message":"403 Forbidden"}`
 	attacks := func(id int64) []call {
 		return []call{
@@ -66,6 +77,70 @@ func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
 		if res := b.do(t, c); res.status >= 300 {
 			t.Fatalf("helpdesk on a peer: %s %s: %d %s", c.method, c.path, res.status, res.body)
 		}
+	}
+}
+
+// TestUpdateConfirmsNoHiddenValue: a non-administrator whom a role allows
+// user.update sees another user's public profile only, without the
+// address, the external flag, limits, plan, external id or identities.
+// Sending one of them back in an update must not tell a right guess from a
+// wrong one: before, the value held was a no-op (200) and any other value
+// 403, which confirmed the address or the external log-in one guess at a
+// time. Both are now refused, and neither writes; the user's own update
+// with the values it holds stays a no-op.
+func TestUpdateConfirmsNoHiddenValue(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim.secret@corp.example",
+		External: true, ExternalID: "emp-4711",
+		Identities: []usher.Identity{{Provider: "ldapmain", ExternUID: "uid=victim,ou=staff"}}})
+	tok := b.helpdesk(t)
+	held := b.stored(t, victim.ID)
+	path := fmt.Sprintf("/api/v4/users/%d", victim.ID)
+	seen := b.do(t, call{method: "GET", path: path, token: tok})
+	seen.want(t, "helpdesk's view", 200, "")
+	for k := range seen.object(t) {
+		switch k {
+		case "email", "identities", "external", "projects_limit", "can_create_group", "extern_uid", "provider":
+			t.Fatalf("helpdesk sees the victim's %s: %s", k, seen.body)
+		}
+	}
+	tests := []struct {
+		name         string
+		right, wrong map[string]any
+	}{
+		{"email", map[string]any{"email": "victim.secret@corp.example"}, map[string]any{"email": "guess@corp.example"}},
+		{"identity", map[string]any{"provider": "ldapmain", "extern_uid": "uid=victim,ou=staff"},
+			map[string]any{"provider": "ldapmain", "extern_uid": "uid=other,ou=staff"}},
+		{"external", map[string]any{"external": true}, map[string]any{"external": false}},
+		{"projects_limit", map[string]any{"projects_limit": held.GitLab.ProjectsLimit}, map[string]any{"projects_limit": 7}},
+		{"can_create_group", map[string]any{"can_create_group": held.GitLab.CanCreateGroup},
+			map[string]any{"can_create_group": !held.GitLab.CanCreateGroup}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			users, events := b.env.Counts(t)
+			for _, guess := range []map[string]any{tt.right, tt.wrong} {
+				b.do(t, call{method: "PUT", path: path, token: tok, body: guess}).want(t, "a guess", 403, `{"message":"403 Forbidden"}`)
+			}
+			if u, e := b.env.Counts(t); u != users || e != events {
+				t.Fatalf("a refused guess wrote: users %d→%d, events %d→%d", users, u, events, e)
+			}
+		})
+	}
+	if u := b.stored(t, victim.ID); u.Version != held.Version {
+		t.Fatalf("the victim after the guesses: version %d, was %d", u.Version, held.Version)
+	}
+	// What the role allows still works; the user sends back what it holds.
+	b.do(t, call{method: "PUT", path: path, token: tok, body: map[string]any{"bio": "on call"}}).want(t, "helpdesk's bio", 200, "")
+	if u := b.stored(t, victim.ID); u.Bio != "on call" {
+		t.Fatalf("helpdesk's bio: %q", u.Bio)
+	}
+	own := b.env.MustToken(t, victim.ID, usher.TokenPersonal, usher.ScopeAPI)
+	res := b.do(t, call{method: "PUT", path: path, token: own, body: map[string]any{"email": "victim.secret@corp.example", "external": true}})
+	res.want(t, "the user's own", 200, "")
+	if got := res.object(t); got["email"] != "victim.secret@corp.example" || got["external"] != true {
+		t.Fatalf("the user's own view: %s", res.body)
 	}
 }
 
