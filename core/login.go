@@ -540,8 +540,12 @@ func (a *Auth) endSessionsBut(ctx context.Context, keepCurrent bool) (int, error
 		if err != nil {
 			return err
 		}
+		changes := map[string]usher.Change{}
+		if err := endAddressChangeOf(ctx, tx, p.UserID(), changes); err != nil {
+			return err
+		}
 		return a.record(ctx, tx, now, event{action: "auth.sessions_end", resourceType: "user",
-			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"ended": strconv.Itoa(n)}})
+			resourceID: strconv.FormatInt(p.UserID(), 10), changes: changes, meta: map[string]string{"ended": strconv.Itoa(n)}})
 	})
 	return n, err
 }
@@ -569,8 +573,12 @@ func (a *Auth) EndUserSessions(ctx context.Context, key usher.UserKey) (int, err
 		if n, err = endSessions(ctx, tx, u.ID, 0, now); err != nil {
 			return err
 		}
+		changes := map[string]usher.Change{}
+		if err := endAddressChangeOf(ctx, tx, u.ID, changes); err != nil {
+			return err
+		}
 		return a.record(ctx, tx, now, event{action: "auth.sessions_end", resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"ended": strconv.Itoa(n)}})
+			resourceID: strconv.FormatInt(u.ID, 10), changes: changes, meta: map[string]string{"ended": strconv.Itoa(n)}})
 	})
 	return n, err
 }

@@ -270,8 +270,12 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 		if err != nil {
 			return err
 		}
+		changes := map[string]usher.Change{"password": {New: "[set]"}}
+		if err := endAddressChangeOf(ctx, tx, p.UserID(), changes); err != nil {
+			return err
+		}
 		return a.record(ctx, tx, now, event{action: "auth.password_change", resourceType: "user",
-			resourceID: strconv.FormatInt(p.UserID(), 10), changes: map[string]usher.Change{"password": {New: "[set]"}},
+			resourceID: strconv.FormatInt(p.UserID(), 10), changes: changes,
 			meta: map[string]string{"sessions_ended": strconv.Itoa(n)}})
 	})
 	if err == nil {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,6 +28,39 @@ func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now tim
 	}
 	return tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID, Kinds: []usher.TokenKind{usher.TokenSession},
 		ExceptID: except}, now)
+}
+
+// endAddressChange ends the change of address u waits for, if any, and
+// the code mailed for it, noting it in changes. It is asked by whatever
+// takes the account back from whoever held a credential — a password
+// changed or set, every session ended, the account blocked or suspended —
+// as a completed reset asks it: the change was perhaps asked for with a
+// stolen session, its code in the thief's mailbox, and confirmed later
+// it would move the account to their address past the recovery. u is the
+// account as an update holds it, to be written back by it.
+func endAddressChange(ctx context.Context, tx store.Tx, u *usher.User, changes map[string]usher.Change) error {
+	pending := u.UnconfirmedEmail
+	if pending == "" {
+		return nil
+	}
+	changes["unconfirmed_email"] = usher.Change{Old: pending, New: ""}
+	u.UnconfirmedEmail = ""
+	return addressChanged(ctx, tx, u.ID, pending, "")
+}
+
+// endAddressChangeOf is endAddressChange for an account no update holds:
+// it writes the account itself.
+func endAddressChangeOf(ctx context.Context, tx store.Tx, userID int64, changes map[string]usher.Change) error {
+	_, err := tx.UserUpdate(ctx, userID, func(u *usher.User) error {
+		if u.UnconfirmedEmail == "" {
+			return errNoChange
+		}
+		return endAddressChange(ctx, tx, u, changes)
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
 }
 
 // endResets ends the user's reset tokens and tickets: a password that

@@ -356,6 +356,9 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 			if n > 0 {
 				changes["sessions_revoked"] = usher.Change{New: n}
 			}
+			if err := endAddressChange(ctx, tx, u, changes); err != nil {
+				return nil, err
+			}
 			// The account's own tokens stop working while the state
 			// lasts, but a token it minted for a team's service account
 			// is the service account's, and would keep the team's rights

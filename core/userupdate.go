@@ -247,6 +247,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			if err != nil {
 				return nil, err
 			}
+			if err := endAddressChange(ctx, tx, u, changes); err != nil {
+				return nil, err
+			}
 			mailed = true
 			changes["password"] = usher.Change{New: "[set]"}
 			if n > 0 {

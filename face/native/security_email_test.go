@@ -664,3 +664,60 @@ func TestResetRequestsBoundedPerClient(t *testing.T) {
 		t.Fatalf("%d reset requests in the audit log, want 20", len(audit.Items))
 	}
 }
+
+// TestRecoveryEndsWaitingAddressChange: with a stolen session a thief asks
+// for a change of the account's address to theirs and keeps the code
+// mailed to them. Whatever the owner or an administrator then does to take
+// the account back — change the password, sign out everywhere, set a new
+// password, block it — must end that change: before, the kept code still
+// moved the account to the thief's address, anonymously, and a reset to
+// it handed the account over.
+func TestRecoveryEndsWaitingAddressChange(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	tests := []struct {
+		name    string
+		recover func(t *testing.T, username, session string)
+	}{
+		{"the owner changes the password", func(t *testing.T, username, session string) {
+			b.call(t, req{method: "POST", path: "/v1/auth/password", token: session, body: map[string]any{
+				"current_password": "a passphrase of " + username, "new_password": "a brand new passphrase 42"}}, 204, nil)
+			mails++ // the password changed
+		}},
+		{"the owner signs out everywhere", func(t *testing.T, username, session string) {
+			b.call(t, req{method: "DELETE", path: "/v1/me/sessions", token: session}, 204, nil)
+		}},
+		{"an administrator sets a password", func(t *testing.T, username, session string) {
+			b.call(t, req{method: "PUT", path: "/v1/users/" + username + "/password", token: b.adminTok,
+				body: map[string]any{"password": "an administrator's passphrase 77"}}, 204, nil)
+			mails++ // the password changed
+		}},
+		{"an administrator blocks the account", func(t *testing.T, username, session string) {
+			b.call(t, req{method: "POST", path: "/v1/users/" + username + "/block", token: b.adminTok}, 200, nil)
+			b.call(t, req{method: "POST", path: "/v1/users/" + username + "/unblock", token: b.adminTok}, 200, nil)
+		}},
+	}
+	for i, tt := range tests {
+		username := fmt.Sprintf("dana%d", i)
+		owner, thief := username+"@corp.example", fmt.Sprintf("mallory%d@evil.example", i)
+		stolen := b.signUpConfirmed(t, &mails, username, owner)
+		session := b.mustLogin(t, username, "a passphrase of "+username)
+		b.call(t, req{method: "PATCH", path: "/v1/users/" + username, token: stolen, body: map[string]any{"email": thief}}, 200, nil)
+		mails += 2 // the code to the thief, a notice to the owner
+		_, code := b.mailTo(t, mails, thief)
+		tt.recover(t, username, session)
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+		if res.status != http.StatusNotFound || !strings.Contains(string(res.body), `"confirm_not_found"`) {
+			t.Errorf("%s: the kept code answers %d %s", tt.name, res.status, res.body)
+		}
+		var u struct {
+			Email       string `json:"email"`
+			Unconfirmed string `json:"unconfirmed_email"`
+		}
+		b.call(t, req{method: "GET", path: "/v1/users/" + username, token: b.adminTok}, 200, &u)
+		if u.Email != owner || u.Unconfirmed != "" {
+			t.Errorf("%s: the account's addresses after: %q, waiting %q", tt.name, u.Email, u.Unconfirmed)
+		}
+	}
+}
