@@ -384,9 +384,10 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 // by address; its owner logs in as before (or resets the password by
 // mail), and an administrator links the provider to it.
 //
-// Errors: Conflict (the account has a password, or another identity and an
-// address proved only later, or an unconfirmed address); errLinkGone (the
-// account was deleted since it was found).
+// Errors: Conflict (the account has a password, an identity of the same
+// provider, or another identity and an address proved only later, or an
+// unconfirmed address); errLinkGone (the account was deleted since it was
+// found).
 func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.ExternalIdentity, identity usher.Identity) (*usher.User, error) {
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		// A deletion takes the account's row too, and unlinks the
@@ -421,6 +422,16 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeServiceAccountLogIn,
 				Message: "an account with this address is a service account, which authenticates only with its tokens, so this log-in is not linked to it"}
 		}
+		for _, have := range cur.Identities {
+			if have.Provider == id.Provider {
+				// The provider itself says this is someone else than the
+				// subject the account logs in as: linking would replace
+				// that subject, or let two people share the account.
+				return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeAccountHasIdentity,
+					Message: "an account with this address exists and logs in through " + id.Provider + " as another of its users, so this log-in is not linked to it; " +
+						"if the account is yours, log in as you do, and ask an administrator to link this " + id.Provider + " user to it"}
+			}
+		}
 		if len(cur.Identities) > 0 && !confirmedAtCreation(cur) {
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeAccountHasIdentity,
 				Message: "an account with this address exists, logs in through another provider and proved the address only later, so this log-in is not linked to it; " +
@@ -429,7 +440,7 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 		// Link only to an account whose address usher saw confirmed: an
 		// account someone registered with another's address in advance must
 		// not receive that person's external log-in.
-		if !linkable(u, id.Email) {
+		if !linkable(cur, id.Email) {
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailUnconfirmed,
 				Message: "an account with this address exists but its address was never confirmed, so this log-in is not linked to it; " +
 					"if the account is yours, reset its password by mail"}

@@ -112,6 +112,33 @@ func TestProviderLogInNotLinkedToAccountWithIdentity(t *testing.T) {
 	}
 }
 
+// TestSecondSubjectOfProviderNotLinked: an account made by a log-in
+// through a provider, which vouched for its address, is not linked by that
+// address to another user of the same provider who comes with it (an
+// address given to someone new, a tenant that lets two users verify one).
+// Before, the newcomer got a session of the account and the provider's
+// identity was replaced by theirs: its owner was unlinked, and the two
+// took the account from each other at each log-in.
+func TestSecondSubjectOfProviderNotLinked(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	alice := oidctest.User{Subject: "alice-1", Email: "alice@corp.example", EmailVerified: true, Username: "alice"}
+	first := b.mustOIDCLogIn(t, idp, alice)
+	idp.SetUser(oidctest.User{Subject: "mallory-2", Email: "alice@corp.example", EmailVerified: true, Username: "mallory"})
+	res := b.oidcLogIn(t, idp)
+	if res.status != http.StatusConflict || res.problem(t).Code != "account_has_identity" {
+		t.Fatalf("another corp user with alice's address: %d %s", res.status, res.body)
+	}
+	var u userBody
+	b.call(t, req{method: "GET", path: "/v1/users/" + strconv.FormatInt(first.User.ID, 10), token: b.adminTok}, http.StatusOK, &u)
+	if len(u.Identities) != 1 || u.Identities[0].ExternUID != "alice-1" {
+		t.Fatalf("alice's identities after: %+v", u.Identities)
+	}
+	if again := b.mustOIDCLogIn(t, idp, alice); again.User.ID != first.User.ID {
+		t.Fatalf("alice's next log-in opened account %d, not %d", again.User.ID, first.User.ID)
+	}
+}
+
 // TestDeletedAccountFreesIdentity: deleting an account unlinks its
 // external identities, as it frees its username and address, so the
 // person's next log-in through the provider makes a new account where
@@ -121,13 +148,8 @@ func TestProviderLogInNotLinkedToAccountWithIdentity(t *testing.T) {
 func TestDeletedAccountFreesIdentity(t *testing.T) {
 	t.Parallel()
 	b, idp := setupMailAndOIDC(t)
-	idp.SetUser(oidctest.User{Subject: "erin-1", Email: "erin@corp.example", EmailVerified: true, Username: "erin"})
-	var first sessionBody
-	res := b.oidcLogIn(t, idp)
-	res.decode(t, &first)
-	if res.status != http.StatusOK {
-		t.Fatalf("first provider log-in: %d %s", res.status, res.body)
-	}
+	erin := oidctest.User{Subject: "erin-1", Email: "erin@corp.example", EmailVerified: true, Username: "erin"}
+	first := b.mustOIDCLogIn(t, idp, erin)
 	id := strconv.FormatInt(first.User.ID, 10)
 	var deleted userBody
 	b.call(t, req{method: "DELETE", path: "/v1/users/" + id, token: b.adminTok}, http.StatusOK, &deleted)
@@ -143,11 +165,8 @@ func TestDeletedAccountFreesIdentity(t *testing.T) {
 	if len(audit.Items) != 1 || audit.Items[0].Changes["identity.corp"].Old != "erin-1" {
 		t.Fatalf("the deletion's audit event does not name the identity it unlinked: %+v", audit.Items)
 	}
-	var again sessionBody
-	res = b.oidcLogIn(t, idp)
-	res.decode(t, &again)
-	if res.status != http.StatusOK || again.User.ID == first.User.ID || again.User.Email != "erin@corp.example" {
-		t.Fatalf("provider log-in after the deletion: %d %s", res.status, res.body)
+	if again := b.mustOIDCLogIn(t, idp, erin); again.User.ID == first.User.ID || again.User.Email != "erin@corp.example" {
+		t.Fatalf("provider log-in after the deletion: %+v", again.User)
 	}
 }
 

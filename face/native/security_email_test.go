@@ -72,6 +72,20 @@ func (b *mailBundle) oidcLogIn(t *testing.T, idp *oidctest.Provider) *response {
 		header: map[string]string{"Cookie": "usher_oauth=" + binding, "Accept": "application/json"}})
 }
 
+// mustOIDCLogIn logs in through the provider as its user u and returns the
+// session it opens.
+func (b *mailBundle) mustOIDCLogIn(t *testing.T, idp *oidctest.Provider, u oidctest.User) sessionBody {
+	t.Helper()
+	idp.SetUser(u)
+	var s sessionBody
+	res := b.oidcLogIn(t, idp)
+	res.decode(t, &s)
+	if res.status != http.StatusOK {
+		t.Fatalf("%s's provider log-in: %d %s", u.Subject, res.status, res.body)
+	}
+	return s
+}
+
 // signUpConfirmed signs up and confirms an account and returns a token of
 // it; mails counts the mails sent so far.
 func (b *mailBundle) signUpConfirmed(t *testing.T, mails *int, username, email string) string {
