@@ -20,6 +20,14 @@ type SessionCookie struct {
 	// URL is https; without it, only on requests known to have come over
 	// HTTPS, directly or through a trusted proxy.
 	Secure bool
+	// Host names the cookie with the __Host- prefix whenever it is Secure.
+	// A browser keeps such a cookie only from usher's own host, for the
+	// whole site and without a Domain, so a cookie of the name that a
+	// sibling host sets for the parent domain (sent first, for a longer
+	// Path) cannot stand in for it: no one signs another's browser in to
+	// their own account by planting their session. Path must be "/".
+	// Over plain HTTP, where browsers refuse the prefix, the name is Name.
+	Host bool
 }
 
 // Set gives the browser the cookie with value, to be kept until expires:
@@ -37,7 +45,7 @@ func (c SessionCookie) Set(w http.ResponseWriter, r *http.Request, value string,
 
 // Read returns the cookie's value in r, or "" when r has none.
 func (c SessionCookie) Read(r *http.Request) string {
-	ck, err := r.Cookie(c.Name)
+	ck, err := r.Cookie(c.name(r))
 	if err != nil {
 		return ""
 	}
@@ -53,6 +61,19 @@ func (c SessionCookie) Clear(w http.ResponseWriter, r *http.Request) {
 
 // cookie is the cookie with value and the attributes every use shares.
 func (c SessionCookie) cookie(r *http.Request, value string) *http.Cookie {
-	return &http.Cookie{Name: c.Name, Value: value, Path: c.Path, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: c.Secure || usher.RequestFrom(r.Context()).Secure}
+	return &http.Cookie{Name: c.name(r), Value: value, Path: c.Path, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: c.secure(r)}
+}
+
+// secure reports whether the cookie is Secure on r.
+func (c SessionCookie) secure(r *http.Request) bool {
+	return c.Secure || usher.RequestFrom(r.Context()).Secure
+}
+
+// name is the cookie's name on r (see Host).
+func (c SessionCookie) name(r *http.Request) string {
+	if c.Host && c.secure(r) {
+		return "__Host-" + c.Name
+	}
+	return c.Name
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -61,6 +62,39 @@ func TestSessionCookie(t *testing.T) {
 			if len(gone) != 1 || gone[0].Name != c.Name || gone[0].Path != c.Path || gone[0].Value != "" ||
 				gone[0].MaxAge >= 0 || gone[0].Secure != tt.wantSecure {
 				t.Fatalf("clear %s", w.Header().Get("Set-Cookie"))
+			}
+		})
+	}
+	// A Host cookie is a __Host- cookie whenever it is Secure, for the whole
+	// site; its plain name is not read then, first or not.
+	for _, tt := range []struct {
+		name      string
+		cookie    SessionCookie
+		overHTTPS bool
+		want      string
+	}{
+		{"configured secure", SessionCookie{Name: "s", Path: "/", Secure: true, Host: true}, false, "__Host-s"},
+		{"over HTTPS", SessionCookie{Name: "s", Path: "/", Host: true}, true, "__Host-s"},
+		{"plain HTTP", SessionCookie{Name: "s", Path: "/", Host: true}, false, "s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := usher.WithRequest(context.Background(), usher.Request{Secure: tt.overHTTPS})
+			w := httptest.NewRecorder()
+			tt.cookie.Set(w, httptest.NewRequest("POST", "/", nil).WithContext(ctx), "mine", nil)
+			set := w.Result().Cookies()
+			if len(set) != 1 || set[0].Name != tt.want || set[0].Path != "/" || set[0].Domain != "" ||
+				set[0].Secure != (tt.want != "s") {
+				t.Fatalf("set %s", w.Header().Get("Set-Cookie"))
+			}
+			r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+			r.Header.Set("Cookie", "s=planted; __Host-s=mine")
+			if got, want := tt.cookie.Read(r), map[bool]string{true: "mine", false: "planted"}[tt.want != "s"]; got != want {
+				t.Fatalf("read %q, want %q", got, want)
+			}
+			r.Header.Set("Cookie", "s=planted")
+			if got := tt.cookie.Read(r); tt.want != "s" && got != "" {
+				t.Fatalf("read the planted plain cookie: %q", got)
 			}
 		})
 	}

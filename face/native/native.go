@@ -289,7 +289,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 
 // session is the cookie a log-in sets, sent with every request.
 func (h *Handler) session() web.SessionCookie {
-	return web.SessionCookie{Name: "usher_session", Path: "/", Secure: h.SecureCookies}
+	return web.SessionCookie{Name: "usher_session", Path: "/", Secure: h.SecureCookies, Host: true}
 }
 
 // authenticate puts the caller's principal into the request context: from

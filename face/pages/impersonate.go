@@ -14,7 +14,7 @@ import (
 // administrator's own session cookie stays, and the native API still
 // sees the administrator.
 func (h *Handler) impersonation() web.SessionCookie {
-	return web.SessionCookie{Name: "usher_impersonation", Path: "/", Secure: h.SecureCookies}
+	return web.SessionCookie{Name: "usher_impersonation", Path: "/", Secure: h.SecureCookies, Host: true}
 }
 
 // impersonate starts acting as the user: audited by the core under both.

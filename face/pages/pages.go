@@ -358,7 +358,7 @@ func (h *Handler) secure(r *http.Request) bool {
 // session is the cookie of a log-in: the native API's, so that a person
 // signed in on the pages is signed in to the API their pages' scripts call.
 func (h *Handler) session() web.SessionCookie {
-	return web.SessionCookie{Name: "usher_session", Path: "/", Secure: h.SecureCookies}
+	return web.SessionCookie{Name: "usher_session", Path: "/", Secure: h.SecureCookies, Host: true}
 }
 
 // authenticate puts the principal of the session cookie, when it is a

@@ -59,8 +59,19 @@ func setupOn(t testing.TB, postgres bool) *bundle {
 // policy set by the bundle.
 func setupWith(t testing.TB, opts coretest.Options) *bundle {
 	t.Helper()
+	return setupServer(t, opts, false)
+}
+
+// setupServer is setupWith, served over HTTPS (with Secure cookies, as
+// behind an https public URL) when https is set.
+func setupServer(t testing.TB, opts coretest.Options, https bool) *bundle {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
+	if https {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	smtp := smtptest.New(t)
 	tr, err := mail.NewSMTP(smtp.URL(), "usher@example.test")
@@ -78,11 +89,12 @@ func setupWith(t testing.TB, opts coretest.Options) *bundle {
 	t.Cleanup(func() { cancel(); <-done })
 	log := slog.New(slog.DiscardHandler)
 	mux := http.NewServeMux()
-	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL}).Mount(mux)
+	(&native.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL,
+		SecureCookies: https}).Mount(mux)
 	(&pages.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Avatars: env.Core.Avatars, Emails: env.Core.Emails,
 		Keys: env.Core.Keys, Groups: env.Core.Groups, Audit: env.Core.Audit, Instance: env.Core.Instance,
 		Apps: env.Core.Apps, Orgs: env.Core.Orgs, Bulk: &userfile.Jobs{Users: env.Core.Users, Batch: 2}, Log: log, PublicURL: srv.URL,
-		Mail: env.Core.Outbox, MailConfig: pages.MailConfig{Transport: "smtp", Host: smtp.Addr(), URL: "smtp://usher:REDACTED@" + smtp.Addr(),
+		SecureCookies: https, Mail: env.Core.Outbox, MailConfig: pages.MailConfig{Transport: "smtp", Host: smtp.Addr(), URL: "smtp://usher:REDACTED@" + smtp.Addr(),
 			From: "usher@example.test", Language: "en", PublicURL: srv.URL}}).Mount(mux)
 	srv.Config.Handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)
 	b := &bundle{env: env, srv: srv, smtp: smtp}
@@ -108,7 +120,7 @@ func (b *bundle) browser(t testing.TB) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{b: b, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &browser{b: b, client: &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: b.srv.Client().Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -408,4 +420,61 @@ func TestTheme(t *testing.T) {
 	mustContain(t, br.get(t, "/static/style.css"), "background: black")
 	mustContain(t, br.get(t, "/static/usher.js"), "DOMContentLoaded")
 	mustContain(t, br.get(t, "/forgot-password"), `name="email"`)
+}
+
+// TestSessionCookieNotShadowed: over HTTPS the session cookie is a
+// __Host- cookie, which a browser takes only from usher's own host. A
+// cookie of the plain name that a sibling host sets for the parent domain
+// (which a browser sends first, for a longer path) neither stands in for
+// it nor, alone, signs the browser in: before, the pages read the first
+// usher_session sent, and an attacker signed a victim's browser in to
+// the attacker's account, where what the victim then typed went.
+func TestSessionCookieNotShadowed(t *testing.T) {
+	t.Parallel()
+	b := setupServer(t, coretest.Options{}, true)
+	site, err := url.Parse(b.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string // the session cookie's
+	session := func(login string) string {
+		br := b.browser(t)
+		br.login(t, login, password)
+		for _, c := range br.client.Jar.Cookies(site) {
+			if strings.HasSuffix(c.Name, "usher_session") {
+				name = c.Name
+				return c.Value
+			}
+		}
+		t.Fatalf("no session cookie after %s's log-in", login)
+		return ""
+	}
+	attacker, victim := session("plain"), session("root")
+	tests := []struct {
+		name   string
+		cookie string
+		status int
+		as     string
+	}{
+		{"the victim's own", name + "=" + victim, http.StatusOK, "root"},
+		{"a planted one sent first", "usher_session=" + attacker + "; " + name + "=" + victim, http.StatusOK, "root"},
+		{"a planted one alone", "usher_session=" + attacker, http.StatusSeeOther, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", b.srv.URL+"/account", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Cookie", tt.cookie)
+			p := b.browser(t).do(t, req) // a browser with no cookie of its own
+			if p.status != tt.status || strings.Contains(p.body, `href="/account">plain<`) ||
+				(tt.as != "" && !strings.Contains(p.body, `href="/account">`+tt.as+`<`)) {
+				t.Fatalf("status %d, want %d signed in as %q\n%.600s", p.status, tt.status, tt.as, p.body)
+			}
+		})
+	}
+	if name != "__Host-usher_session" {
+		t.Fatalf("over HTTPS the session cookie is %s", name)
+	}
 }
