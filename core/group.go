@@ -485,8 +485,9 @@ func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, ush
 // group's Cursor under it. An administrator's list is the store's; another
 // caller's offset and total are as filtered pages them.
 //
-// Errors: Unauthenticated, Forbidden, Invalid (a bad kind, query, sort,
-// cursor or offset).
+// Errors: Unauthenticated, Forbidden (also: the member filter names a
+// user a rule hides from the caller), NotFound (it names no live user),
+// Invalid (a bad kind, query, sort, cursor or offset).
 func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupRead, nil); err != nil {
@@ -509,6 +510,18 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 	if p.IsAdmin() {
 		f.Page = req
 		return g.store.GroupList(ctx, f)
+	}
+	if f.MemberID != 0 && f.MemberID != p.UserID() {
+		// The groups of a member are the member's, shown as UserGroups
+		// shows them: only of a user the caller may read (not one a
+		// rule hides, nor one deleted).
+		u, err := findUser(ctx, g.store, p, usher.UserKey{ID: f.MemberID}, liveOnly)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.authorize(ctx, actUserRead, u); err != nil {
+			return nil, err
+		}
 	}
 	key := func(gr *usher.Group) usher.Cursor { return gr.Cursor(f.Sort) }
 	f.Deleted = usher.Exclude

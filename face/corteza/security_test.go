@@ -690,3 +690,41 @@ func TestPermissionPatchesDoNotUndoEachOther(t *testing.T) {
 		})
 	}
 }
+
+// TestRolesOfHiddenMember: GET /roles/?memberID= lists a member's roles
+// only as the member's own membership list would: for a deleted user a
+// non-administrator gets no roles (Corteza's answer for a member it does
+// not know), where before the deleted user's roles were listed.
+func TestRolesOfHiddenMember(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "gone", Email: "gone@example.com"})
+	role := b.editorsRole(t)
+	uid := strconv.FormatInt(gone.ID, 10)
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+uid, b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	var list struct {
+		Response struct {
+			Set []struct {
+				RoleID string `json:"roleID"`
+			} `json:"set"`
+		} `json:"response"`
+	}
+	b.do(t, "GET", "/roles/?memberID="+uid, b.userJWT, nil).decode(t, &list)
+	if len(list.Response.Set) != 1 || list.Response.Set[0].RoleID != role {
+		t.Fatalf("a live member's roles: %+v", list.Response.Set)
+	}
+	if _, err := b.env.Core.Users.Delete(coretest.System(), usher.UserKey{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	list.Response.Set = nil
+	res := b.do(t, "GET", "/roles/?memberID="+uid, b.userJWT, nil)
+	if m := res.errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	res.decode(t, &list)
+	if len(list.Response.Set) != 0 {
+		t.Fatalf("a deleted member's roles, to a user: %+v", list.Response.Set)
+	}
+}

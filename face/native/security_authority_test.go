@@ -1143,3 +1143,46 @@ func TestDeletedOnlyListRefusedToNonAdmins(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsOfHiddenMember: a list of groups filtered by member tells the
+// caller which groups the member is in, as the member's own groups do
+// (GET /v1/users/{user}/groups): before, a non-administrator listed the
+// groups of a deleted user, and of one a rule hid from them, which the
+// user's groups refuse (404, 403). Now the filter answers as they do.
+func TestGroupsOfHiddenMember(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	viewer, tok := b.mustPrincipal(t, "viewer", false)
+	hidden, _ := b.mustPrincipal(t, "hidden", false)
+	gone, _ := b.mustPrincipal(t, "gone", false)
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	b.mustRole(t, "keepers", []*usher.User{viewer}, deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	b.mustRole(t, "secret-club", []*usher.User{hidden, gone, peer})
+	if _, err := b.env.Core.Users.Delete(sys(), usher.UserKey{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		member *usher.User
+		status int
+		code   string
+	}{
+		{"a user a rule hides", hidden, http.StatusForbidden, "forbidden"},
+		{"a deleted user", gone, http.StatusNotFound, "user_not_found"},
+		{"no such user", &usher.User{ID: 99999}, http.StatusNotFound, "user_not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, path := range []string{"/v1/users/" + strconv.FormatInt(tt.member.ID, 10) + "/groups", "/v1/groups?member=" + strconv.FormatInt(tt.member.ID, 10)} {
+				res := b.api.do(t, req{method: "GET", path: path, token: tok})
+				if res.status != tt.status || res.problem(t).Code != tt.code || strings.Contains(string(res.body), "secret-club") {
+					t.Errorf("%s: %d %s, want %d %s", path, res.status, res.body, tt.status, tt.code)
+				}
+			}
+		})
+	}
+	res := b.api.do(t, req{method: "GET", path: "/v1/groups?member=" + strconv.FormatInt(peer.ID, 10), token: tok})
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"secret-club"`) {
+		t.Fatalf("a peer's groups: %d %s", res.status, res.body)
+	}
+}
