@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -61,4 +62,16 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, limit int64, field strin
 		return nil, Invalid(field, usher.CodeUnreadableBody, "could not be read")
 	}
 	return &Upload{Name: files[0].Filename, File: f, Values: r.MultipartForm.Value, form: r.MultipartForm}, nil
+}
+
+// ContentDisposition is a Content-Disposition header for a file's name,
+// as RFC 6266 has it: a quoted-string with quotes and backslashes escaped,
+// or filename* in UTF-8 for a name beyond ASCII. A name that cannot be
+// written (it holds control characters, which the core removes anyway) is
+// left out: the header can never be split or extended by a name.
+func ContentDisposition(disposition, name string) string {
+	if v := mime.FormatMediaType(disposition, map[string]string{"filename": name}); v != "" {
+		return v
+	}
+	return disposition
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"usher"
+	"usher/web"
 )
 
 // AttachmentService is what the face needs of the core's attachments.
@@ -54,7 +56,7 @@ func toAttachment(kind string, a *usher.Attachment) *attachment {
 	base := prefix + "/attachment/" + kind + "/" + id
 	ext := strings.TrimPrefix(path.Ext(a.Name), ".")
 	out := &attachment{ID: a.ID, OwnerID: a.OwnerID, Name: a.Name, CreatedAt: a.CreatedAt,
-		URL:  base + "/original/" + urlPathEscape(a.Name),
+		URL:  base + "/original/" + url.PathEscape(a.Name),
 		Meta: attachmentMeta{Original: attachmentFile{Size: a.Size, Ext: ext, Mimetype: a.ContentType}}}
 	if a.Width > 0 {
 		out.Meta.Original.Image = &imageMeta{Width: a.Width, Height: a.Height}
@@ -62,11 +64,6 @@ func toAttachment(kind string, a *usher.Attachment) *attachment {
 		out.Meta.Preview = &attachmentFile{Ext: ext, Mimetype: a.ContentType}
 	}
 	return out
-}
-
-// urlPathEscape escapes a file name for a path segment.
-func urlPathEscape(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), "/", "%2F")
 }
 
 // attachmentID reads the attachmentID path value.
@@ -139,7 +136,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request,
 	if !download && (preview || a.Inline()) {
 		disp = "inline"
 	}
-	w.Header().Set("Content-Disposition", disp+"; filename*=UTF-8''"+urlPathEscape(a.Name))
+	w.Header().Set("Content-Disposition", web.ContentDisposition(disp, a.Name))
 	_, err = io.Copy(w, body)
 	return err
 }

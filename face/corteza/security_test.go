@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -726,5 +727,28 @@ func TestRolesOfHiddenMember(t *testing.T) {
 	res.decode(t, &list)
 	if len(list.Response.Set) != 0 {
 		t.Fatalf("a deleted member's roles, to a user: %+v", list.Response.Set)
+	}
+}
+
+// TestAttachmentNameInHeader: a file's name goes into Content-Disposition
+// as RFC 6266 has it, so that a name with a quote, a semicolon or letters
+// beyond ASCII reads back as itself and adds no parameter: before, only %
+// and / were escaped in filename*, and `a.txt; filename=x.html` made a
+// header whose parameters a browser read its own way.
+func TestAttachmentNameInHeader(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	cookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: b.adminJWT}) }
+	for _, name := range []string{`a.txt; filename=x.html`, `say "hi".txt`, "résumé 2026.txt", `back\slash.txt`, "plain.txt"} {
+		a, err := b.env.Core.Attachments.Upload(owner, usher.AttachmentUpload{Name: name, Body: strings.NewReader("text")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := b.send(t, "GET", "/attachment/general/"+strconv.FormatInt(a.ID, 10)+"/original/x", nil, cookie)
+		disp, params, err := mime.ParseMediaType(res.header.Get("Content-Disposition"))
+		if res.status != http.StatusOK || err != nil || disp != "attachment" || len(params) != 1 || params["filename"] != a.Name {
+			t.Errorf("%q: %d, Content-Disposition %q: %v %v", name, res.status, res.header.Get("Content-Disposition"), params, err)
+		}
 	}
 }

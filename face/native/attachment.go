@@ -3,7 +3,6 @@ package native
 import (
 	"context"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -132,7 +131,7 @@ func (h *Handler) originalAttachment(w http.ResponseWriter, r *http.Request) err
 	if a.Inline() {
 		disposition = "inline"
 	}
-	w.Header().Set("Content-Disposition", contentDisposition(disposition, a.Name))
+	w.Header().Set("Content-Disposition", web.ContentDisposition(disposition, a.Name))
 	serveBlob(w, r, a.Checksum, a.ContentType, a.Size, rc)
 	return nil
 }
@@ -148,7 +147,7 @@ func (h *Handler) previewAttachment(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Disposition", contentDisposition("inline", "preview-"+strconv.FormatInt(a.ID, 10)+previewExt(a.PreviewType)))
+	w.Header().Set("Content-Disposition", web.ContentDisposition("inline", "preview-"+strconv.FormatInt(a.ID, 10)+previewExt(a.PreviewType)))
 	serveBlob(w, r, a.Checksum+"-preview", a.PreviewType, -1, rc)
 	return nil
 }
@@ -158,18 +157,6 @@ func previewExt(ctype string) string {
 		return ".jpg"
 	}
 	return ".png"
-}
-
-// contentDisposition is a Content-Disposition header for a file's name,
-// as RFC 6266 has it: a quoted-string with quotes and backslashes escaped,
-// or filename* in UTF-8 for a name beyond ASCII. A name that cannot be
-// written (it holds control characters, which the core removes anyway) is
-// left out: the header can never be split or extended by a name.
-func contentDisposition(disposition, name string) string {
-	if v := mime.FormatMediaType(disposition, map[string]string{"filename": name}); v != "" {
-		return v
-	}
-	return disposition
 }
 
 // serveBlob writes stored bytes that never change under their tag: with
