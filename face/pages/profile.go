@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/web"
 )
 
 // AvatarService is what the pages need of the core's avatars.
@@ -60,7 +61,7 @@ func (h *Handler) setAvatar(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxAvatar+64<<10)
+	web.UploadBody(w, r, maxAvatar+64<<10)
 	if err := h.checkForm(r); err != nil {
 		return err
 	}
