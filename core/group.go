@@ -64,7 +64,10 @@ func (g *Groups) load(ctx context.Context, tx store.Tx, ref usher.GroupRef) (*ac
 	if err != nil {
 		return nil, err
 	}
-	if sightOf(p, gr.Kind) == sightNone || (gr.Deleted() && !p.IsAdmin()) {
+	if sightOf(p, gr.Kind) == sightNone || (gr.Deleted() && !p.IsAdmin()) || (ref.Kind != "" && gr.Kind != ref.Kind) {
+		// A reference that names a kind finds only a group of it: a
+		// product that knows only roles (Corteza's) is not handed a team
+		// by its id.
 		return nil, errGroupNotFound()
 	}
 	a := &access{p: p, group: gr}

@@ -97,6 +97,9 @@ func (m *Main) followAudit(ctx context.Context, cmd *cobra.Command, c *core.Core
 		var fresh []*usher.AuditEvent
 		for {
 			page, err := c.Audit.List(ctx, f)
+			if ctx.Err() != nil {
+				return nil // stopped while it read: the end asked for
+			}
 			if err != nil {
 				return describe(err)
 			}

@@ -752,3 +752,41 @@ func TestAttachmentNameInHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleRoutesTakeOnlyRoles: Corteza knows roles alone, and its role
+// routes find only roles: before, a team's id was taken as a role's, so a
+// role route read, renamed, archived or deleted a team, or changed its
+// members, by whatever the caller held on the team.
+func TestRoleRoutesTakeOnlyRoles(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	team, err := b.env.Core.Groups.Create(coretest.System(), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "crew", Name: "Crew",
+		Members: []int64{b.admin.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, uid := strconv.FormatInt(team.ID, 10), strconv.FormatInt(b.user.ID, 10)
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/roles/" + id},
+		{"PUT", "/roles/" + id},
+		{"POST", "/roles/" + id + "/archive"},
+		{"DELETE", "/roles/" + id},
+		{"GET", "/roles/" + id + "/members"},
+		{"POST", "/roles/" + id + "/member/" + uid},
+	} {
+		var body map[string]any
+		if c.method == "PUT" {
+			body = map[string]any{"name": "Renamed", "handle": "crew"}
+		}
+		if msg := b.do(t, c.method, c.path, b.adminJWT, body).errMessage(t); !strings.Contains(msg, "not found") {
+			t.Errorf("%s %s on a team: %q", c.method, c.path, msg)
+		}
+	}
+	after, _, err := b.env.Core.Groups.Get(coretest.System(), usher.GroupRef{ID: team.ID})
+	if err != nil || after.Name != "Crew" || after.Deleted() || after.ArchivedAt != nil {
+		t.Fatalf("the team after: %+v, %v", after, err)
+	}
+	if ms, err := b.env.Core.Groups.Members(coretest.System(), usher.GroupRef{ID: team.ID}, usher.PageRequest{}); err != nil || len(ms.Items) != 1 {
+		t.Fatalf("the team's members after: %+v, %v", ms, err)
+	}
+}
