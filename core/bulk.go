@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -482,8 +483,16 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 		if u.State != want.State && u.State != usher.StateBlockedExternal {
 			u.State, u.SuspendedAt = want.State, want.SuspendedAt
 		}
+		ended := map[string]usher.Change{}
+		if (old.State.CanSignIn() && !u.State.CanSignIn()) || u.Email != old.Email {
+			// As a block or an administrator's change of address does.
+			if err := endAddressChange(ctx, tx, u, ended); err != nil {
+				return err
+			}
+		}
 		deriveNames(u)
 		changes = userChanges(&old, u)
+		maps.Copy(changes, ended)
 		if len(changes) == 0 {
 			return errNoChange
 		}
@@ -499,10 +508,16 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 	if err := addressChanged(ctx, tx, u.ID, existing.Email, u.Email); err != nil {
 		return nil, nil, err
 	}
-	// A user who may not sign in has no sessions, as after Block or Suspend.
+	// A user who may not sign in has no sessions, as after Block or Suspend,
+	// and the tokens of the service accounts of the teams it owns end.
 	if !u.State.CanSignIn() {
 		if _, err := endSessions(ctx, tx, u.ID, 0, now); err != nil {
 			return nil, nil, err
+		}
+		if existing.State.CanSignIn() {
+			if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, now); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	if in.PasswordHash != "" {
@@ -513,6 +528,9 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 				return nil, nil, err
 			}
 			if err := endResets(ctx, tx, u.ID); err != nil {
+				return nil, nil, err
+			}
+			if err := endAddressChangeOf(ctx, tx, u.ID, changes); err != nil {
 				return nil, nil, err
 			}
 			changes["password"] = usher.Change{New: "[set]"}

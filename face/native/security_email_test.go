@@ -683,7 +683,7 @@ func TestResetRequestsBoundedPerClient(t *testing.T) {
 // for a change of the account's address to theirs and keeps the code
 // mailed to them. Whatever the owner or an administrator then does to take
 // the account back — change the password, sign out everywhere, set a new
-// password, block it — must end that change: before, the kept code still
+// password, block it, through the API or an import — must end that change: before, the kept code still
 // moved the account to the thief's address, anonymously, and a reset to
 // it handed the account over.
 func TestRecoveryEndsWaitingAddressChange(t *testing.T) {
@@ -710,6 +710,14 @@ func TestRecoveryEndsWaitingAddressChange(t *testing.T) {
 		{"an administrator blocks the account", func(t *testing.T, username, session string) {
 			b.call(t, req{method: "POST", path: "/v1/users/" + username + "/block", token: b.adminTok}, 200, nil)
 			b.call(t, req{method: "POST", path: "/v1/users/" + username + "/unblock", token: b.adminTok}, 200, nil)
+		}},
+		{"an import blocks the account", func(t *testing.T, username, session string) {
+			for _, state := range []usher.UserState{usher.StateBlocked, usher.StateActive} {
+				res, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: username, State: state}}})
+				if err != nil || res[0].Err != nil {
+					t.Fatalf("import %s: %v %+v", state, err, res)
+				}
+			}
 		}},
 	}
 	for i, tt := range tests {

@@ -132,9 +132,9 @@ func TestRemovedOwnerCannotComeBackThroughServiceAccount(t *testing.T) {
 }
 
 // TestServiceAccountTokenEndsWithOwnerAndTeam: the owner of a team mints
-// its service account a token that never expires, and is blocked,
-// suspended or deleted (another owner keeps the team); the token still
-// worked. Then the team is deleted:
+// its service account a token that never expires, and is blocked (through
+// the API or by an import), suspended or deleted (another owner keeps the
+// team); the token still worked. Then the team is deleted:
 // the token still worked and read every user, and no owner was left to
 // list or revoke the account.
 func TestServiceAccountTokenEndsWithOwnerAndTeam(t *testing.T) {
@@ -157,6 +157,18 @@ func TestServiceAccountTokenEndsWithOwnerAndTeam(t *testing.T) {
 		b.call(t, req{method: "POST", path: "/v1/users/owner/un" + state, token: b.adminTok}, http.StatusOK, nil)
 		botTok = b.mustServiceAccountToken(t, team.ID, "ci-bot", ownerTok)
 	}
+	// So does a block by an import, as an HR sync makes it.
+	for _, state := range []usher.UserState{usher.StateBlocked, usher.StateActive} {
+		res, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "owner", State: state}}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("import %s: %v %+v", state, err, res)
+		}
+		if state == usher.StateBlocked {
+			b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
+		}
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "owner", "password": matrixPassword}}, http.StatusOK, nil)
+	botTok = b.mustServiceAccountToken(t, team.ID, "ci-bot", ownerTok)
 	b.call(t, req{method: "DELETE", path: "/v1/users/owner", token: b.adminTok}, http.StatusOK, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 	b.ended(t, req{method: "GET", path: "/v1/users?limit=5", token: botTok})
