@@ -44,7 +44,11 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if usher.EmailKey(addr) == usher.EmailKey(u.Email) {
+	// A caller who cannot see u's addresses (blind) is told of one of
+	// them only what it is told of anyone's: taken, after the same
+	// throttle, so that the answer confirms no guess at them.
+	b := blind(p, u)
+	if !b && usher.EmailKey(addr) == usher.EmailKey(u.Email) {
 		return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailTaken, Message: "email is the user's primary address",
 			Fields: []usher.FieldError{{Field: "email", Code: usher.CodeTaken, Message: "is the user's primary address"}}}
 	}
@@ -64,7 +68,7 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		// is refused at once, as GitLab does; one merely added elsewhere
 		// is not held by anyone.
 		holder, err := tx.EmailHolder(ctx, usher.EmailKey(addr))
-		if err == nil && holder != u.ID {
+		if err == nil && (holder != u.ID || b) {
 			return &usher.UniqueError{Field: "email"}
 		}
 		if err != nil && !errors.Is(err, usher.ErrNotFound) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -589,6 +590,32 @@ func TestEmailWriteMakesNoPeerAddressPrimary(t *testing.T) {
 	b.call(t, req{method: "POST", path: primary, token: b.adminTok}, http.StatusOK, &u)
 	if u.Email != mine {
 		t.Fatalf("after the administrator's change the primary address is %s, want %s", u.Email, mine)
+	}
+}
+
+// TestEmailAddConfirmsNoHiddenAddress: a holder of email.write sees
+// another user's public profile only, without the address. Adding that
+// user a secondary address answered "is the user's primary address" for
+// the address held and "has already been taken" for any other account's,
+// which confirmed a guess at it. Both are now the same conflict, and the
+// user's own request still says which.
+func TestEmailAddConfirmsNoHiddenAddress(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "mailadmins", []*usher.User{helpdesk}, allow("email", "write"))
+	victim, own := b.mustPrincipal(t, "victim", false)
+	b.mustPrincipal(t, "other", false)
+	path := "/v1/users/victim/emails"
+	held := b.api.do(t, req{method: "POST", path: path, token: tok, body: map[string]any{"email": victim.Email}})
+	taken := b.api.do(t, req{method: "POST", path: path, token: tok, body: map[string]any{"email": "other@example.com"}})
+	if hp, tp := held.problem(t), taken.problem(t); held.status != http.StatusConflict || taken.status != http.StatusConflict ||
+		hp.Code != tp.Code || hp.Detail != tp.Detail || !reflect.DeepEqual(hp.Errors, tp.Errors) {
+		t.Fatalf("the address held: %d %s; another's: %d %s", held.status, held.body, taken.status, taken.body)
+	}
+	res := b.api.do(t, req{method: "POST", path: path, token: own, body: map[string]any{"email": victim.Email}})
+	if res.status != http.StatusConflict || !strings.Contains(string(res.body), "primary address") {
+		t.Fatalf("the user's own: %d %s", res.status, res.body)
 	}
 }
 
