@@ -328,6 +328,29 @@ func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) err
 	return nil
 }
 
+// checkSelfBound refuses a credential bounded by scopes or an expiry (a
+// scoped or expiring token, a JWT) that sets its own account's password,
+// identity, external id or primary address: each opens sessions — a
+// log-in, through a provider, or a reset by mail — that have neither bound
+// and mint tokens that outlive it, so it would make a credential wider
+// than itself, which checkMintBound refuses for the tokens it mints. A
+// session, an unscoped token that does not expire and usher itself may.
+func checkSelfBound(p *usher.Principal, target *usher.User) error {
+	if !self(p, target) {
+		return nil
+	}
+	const what = "its own account's password, identities and primary address, which open sessions: log in and use the session"
+	if len(p.Scopes) > 0 {
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeScopeExceeded,
+			Message: "a token with scopes does not change " + what}
+	}
+	if lifetimeBound(p) != nil {
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeLifetimeExceeded,
+			Message: "a token that expires does not change " + what}
+	}
+	return nil
+}
+
 // lifetimeBound is the latest expiry of the tokens p may make: that of its
 // token or JWT; nil for a session and for usher itself.
 func lifetimeBound(p *usher.Principal) *time.Time {

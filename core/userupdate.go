@@ -116,6 +116,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
 					return nil, err
 				}
+				if err := checkSelfBound(p, u); err != nil {
+					return nil, err
+				}
 				// user.update grants the change; a rule that denies the
 				// credential's own operation still refuses it.
 				if err := s.decide(ctx, p, c.act, strconv.FormatInt(u.ID, 10), true); err != nil {

@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -188,6 +189,54 @@ func TestScopedTokenCannotMintWiderToken(t *testing.T) {
 	b.call(t, req{method: "POST", path: sa + "/build-bot/token", token: rotated.Token}, 201, &saTok)
 	if saTok.ExpiresAt == nil || saTok.ExpiresAt.After(soon) {
 		t.Fatalf("an expiring token's service-account token expires at %v", saTok.ExpiresAt)
+	}
+}
+
+// TestBoundedTokenSetsNoOwnLogIn: an administrator's token limited to
+// `api` and an hour set its own account's password (PUT
+// /v1/users/{id}/password asks an administrator for no current password),
+// logged in with it, and with the session minted a token with `sudo` that
+// never expires. A credential bounded by scopes or an expiry now sets no
+// password, identity or primary address of its own account — each opens
+// sessions without its bound — whoever holds it; a session still does.
+func TestBoundedTokenSetsNoOwnLogIn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	boss, bossTok := b.mustPrincipal(t, "boss", true)
+	soon := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	scoped := b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}})
+	expiring := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": soon})
+	jwt := b.mustJWT(t, bossTok)
+	me := fmt.Sprintf("/v1/users/%d", boss.ID)
+	for _, c := range []struct {
+		name, token, code string
+	}{
+		{"scoped", scoped.Token, usher.CodeScopeExceeded},
+		{"expiring", expiring.Token, usher.CodeLifetimeExceeded},
+		{"a JWT", jwt, usher.CodeLifetimeExceeded},
+	} {
+		for _, r := range []req{
+			{method: "PUT", path: me + "/password", body: map[string]any{"password": "a brand new secret phrase 42"}},
+			{method: "PATCH", path: me, body: map[string]any{"email": "root@evil.example"}},
+			{method: "PATCH", path: me, body: map[string]any{"external_id": "mine"}},
+		} {
+			r.token = c.token
+			wantProblem(t, c.name+" "+r.method+" "+r.path, b.api.do(t, r), http.StatusForbidden, c.code)
+		}
+		// What opens no session it still changes, and others' passwords.
+		b.call(t, req{method: "PATCH", path: me, token: c.token, body: map[string]any{"bio": c.name}}, http.StatusOK, nil)
+		b.call(t, req{method: "PUT", path: "/v1/users/plain/password", token: c.token,
+			body: map[string]any{"password": "a plain new secret phrase 42"}}, http.StatusNoContent, nil)
+	}
+	if _, err := b.env.Core.Auth.Login(context.Background(), "boss", "a brand new secret phrase 42"); err == nil {
+		t.Fatal("a bounded token set its own account's password")
+	}
+	// A session may.
+	session := b.mustLogin(t, "boss", matrixPassword)
+	b.call(t, req{method: "PUT", path: me + "/password", token: session, body: map[string]any{"password": "a brand new secret phrase 42"}},
+		http.StatusNoContent, nil)
+	if _, err := b.env.Core.Auth.Login(context.Background(), "boss", "a brand new secret phrase 42"); err != nil {
+		t.Fatalf("the password a session set: %v", err)
 	}
 }
 
