@@ -62,7 +62,8 @@ func orgWriteError(err error) error {
 }
 
 // Get returns an organisation by id or handle; deleted ones only to
-// administrators.
+// administrators. One a rule on "organisation:<id>" denies the caller to
+// read is not found, as a group so hidden is not.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*usher.Organisation, error) {
@@ -76,12 +77,22 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && org.DeletedAt != nil && !usher.PrincipalFrom(ctx).IsAdmin()) {
 		return nil, errOrgNotFound()
 	}
-	return org, err
+	if err != nil {
+		return nil, err
+	}
+	if err := o.authorizeOrg(ctx, actOrgRead, org.ID); err != nil {
+		if usher.ErrorKind(err) == usher.KindForbidden {
+			return nil, errOrgNotFound()
+		}
+		return nil, err
+	}
+	return org, nil
 }
 
 // List returns a page of the organisations f selects, in f.Sort's order
 // (by id when empty); the cursor is an organisation's Cursor under it.
-// Only administrators see deleted ones.
+// Only administrators see deleted ones; others do not see one a rule on
+// "organisation:<id>" denies them to read.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (a bad query, sort, cursor
 // or offset).
@@ -96,10 +107,25 @@ func (o *Organisations) List(ctx context.Context, f usher.OrganisationFilter) (*
 	if f.Page, err = o.sortedPage(f.Sort, usher.OrganisationSorts, f.Page); err != nil {
 		return nil, err
 	}
-	if !usher.PrincipalFrom(ctx).IsAdmin() {
-		f.Deleted = usher.Exclude
+	p := usher.PrincipalFrom(ctx)
+	if p.IsAdmin() {
+		return o.store.OrgList(ctx, f)
 	}
-	return o.store.OrgList(ctx, f)
+	f.Deleted = usher.Exclude
+	rules, err := o.rules.of(ctx, o.env, p.UserID())
+	if err != nil {
+		return nil, err
+	}
+	// What a rule on one organisation denies is left out, as Get hides it.
+	req := f.Page
+	read := func(page usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
+		f.Page = page
+		return o.store.OrgList(ctx, f)
+	}
+	keep := func(org *usher.Organisation) (*usher.Organisation, bool, error) {
+		return org, evaluate(rules, actOrgRead, strconv.FormatInt(org.ID, 10)) != usher.Deny, nil
+	}
+	return filtered(req, read, keep, func(org *usher.Organisation) usher.Cursor { return org.Cursor(f.Sort) })
 }
 
 // Update changes an organisation: its handle or name, archives or

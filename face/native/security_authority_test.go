@@ -632,6 +632,41 @@ func TestInstanceDenyNotEscapedByDelegation(t *testing.T) {
 	}
 }
 
+// TestOrganisationReadRuleHidesIt: a rule denying "organisation:<id>" read
+// was accepted and never asked, as the update rule once was: the caller
+// read the organisation by id and by handle, and found it in the list.
+// Now it is not found, and not listed; the others are.
+func TestOrganisationReadRuleHidesIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq, branch struct {
+		ID     int64  `json:"id"`
+		Handle string `json:"handle"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "branch", "name": "Branch"}}, http.StatusCreated, &branch)
+	outsider, tok := b.mustPrincipal(t, "outsider", false)
+	b.mustRole(t, "no-hq", []*usher.User{outsider}, usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
+	for _, path := range []string{fmt.Sprintf("/v1/organisations/%d", hq.ID), "/v1/organisations/hq"} {
+		b.refused(t, req{method: "GET", path: path, token: tok}, http.StatusNotFound, "organisation_not_found")
+	}
+	b.call(t, req{method: "GET", path: "/v1/organisations/branch", token: tok}, http.StatusOK, nil)
+	var list struct {
+		Items []struct {
+			Handle string `json:"handle"`
+		} `json:"items"`
+		Total int `json:"total"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/organisations?total=true", token: tok}, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].Handle != "branch" || list.Total != 1 {
+		t.Fatalf("the outsider's list: %+v", list)
+	}
+	b.call(t, req{method: "GET", path: "/v1/organisations?total=true", token: b.userTok}, http.StatusOK, &list)
+	if len(list.Items) != 2 || list.Total != 2 {
+		t.Fatalf("another user's list: %+v", list)
+	}
+}
+
 // TestOrganisationRuleDecidesForThatOrganisation replays a helper allowed
 // organisation.update but denied it on one organisation (HQ): rules on
 // "organisation:<id>" were accepted and never consulted, since every
