@@ -16,7 +16,9 @@ type Audit struct{ *env }
 // administrators and the holders of a rule allowing "audit" "read" may
 // read the log; as they read every actor's doings, each event also
 // carries its actor's current e-mail address (ActorEmail), which the
-// store reads with the page in one query.
+// store reads with the page in one query. The values of the instance
+// settings' changes are hidden from a reader who may not read the
+// settings (hideSettingValues).
 //
 // The cursor is an event's id.
 //
@@ -52,7 +54,46 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 				Fields: []usher.FieldError{{Field: "actor", Code: usher.CodeInvalidID, Message: "must be a user id"}}}
 		}
 	}
-	return a.store.AuditList(ctx, f)
+	page, err := a.store.AuditList(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return page, a.hideSettingValues(ctx, page.Items)
+}
+
+// hideSettingValues takes the values out of the instance settings' events
+// for a reader who may not read the settings: they may hold mail server
+// credentials, which audit.read alone must not hand over. The events
+// stay, saying which setting changed, when and by whom.
+func (a *Audit) hideSettingValues(ctx context.Context, events []*usher.AuditEvent) error {
+	hide := func(v any) any {
+		if v == nil {
+			return nil
+		}
+		return "[hidden]"
+	}
+	decided, may := false, false
+	for _, e := range events {
+		if e.ResourceType != "setting" || len(e.Changes) == 0 {
+			continue
+		}
+		if !decided {
+			switch err := a.authorizeInstance(ctx, actInstanceRead); {
+			case err == nil:
+				may = true
+			case usher.ErrorKind(err) != usher.KindForbidden:
+				return err
+			}
+			decided = true
+		}
+		if may {
+			return nil
+		}
+		for k, c := range e.Changes {
+			e.Changes[k] = usher.Change{Old: hide(c.Old), New: hide(c.New)}
+		}
+	}
+	return nil
 }
 
 // MaxAuditActors is the most actors one audit query may name.

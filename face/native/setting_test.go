@@ -3,6 +3,7 @@ package native_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -162,5 +163,41 @@ func TestUserSettingsAuditBounded(t *testing.T) {
 		if raw, _ := json.Marshal(e.Changes); len(raw) > 8<<10 || !strings.Contains(string(raw), `"New":16002`) {
 			t.Errorf("postgres=%v: the event's changes are %d bytes: %.300s", pg, len(raw), raw)
 		}
+	}
+}
+
+// TestAuditHidesSettingValues replays a holder of audit.read, refused the
+// instance settings (which may hold the mail server's password), reading a
+// setting's value from its audit event, old and new. The event stays,
+// naming the setting, without the values; a reader who may read the
+// settings sees them.
+func TestAuditHidesSettingValues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, v := range []string{"first-secret", "smtp-hunter2-secret"} {
+		b.call(t, req{method: "PUT", path: "/v1/settings/system.mail.password", token: b.adminTok, body: map[string]any{"value": v}}, http.StatusOK, nil)
+	}
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"))
+	b.refused(t, req{method: "GET", path: "/v1/settings/system.mail.password", token: tok}, http.StatusForbidden, "forbidden")
+	type events struct {
+		Items []struct {
+			ResourceID string                            `json:"resource_id"`
+			Changes    map[string]struct{ Old, New any } `json:"changes"`
+		} `json:"items"`
+	}
+	var seen events
+	res := b.api.do(t, req{method: "GET", path: "/v1/audit?resource=setting", token: tok})
+	res.decode(t, &seen)
+	if res.status != http.StatusOK || strings.Contains(string(res.body), "secret") || len(seen.Items) != 2 ||
+		seen.Items[0].ResourceID != "system.mail.password" || seen.Items[0].Changes["value"].New != "[hidden]" ||
+		seen.Items[0].Changes["value"].Old != "[hidden]" || seen.Items[1].Changes["value"].Old != nil {
+		t.Fatalf("the auditor's view: %d %s", res.status, res.body)
+	}
+	readers, rtok := b.mustPrincipal(t, "reader", false)
+	b.mustRole(t, "readers", []*usher.User{readers}, allow("audit", "read"), allow("instance_settings", "read"))
+	b.call(t, req{method: "GET", path: "/v1/audit?resource=setting", token: rtok}, http.StatusOK, &seen)
+	if len(seen.Items) != 2 || seen.Items[0].Changes["value"].New != "smtp-hunter2-secret" || seen.Items[0].Changes["value"].Old != "first-secret" {
+		t.Fatalf("a settings reader's view: %+v", seen.Items)
 	}
 }
