@@ -25,8 +25,9 @@ type SessionCookie struct {
 	// whole site and without a Domain, so a cookie of the name that a
 	// sibling host sets for the parent domain (sent first, for a longer
 	// Path) cannot stand in for it: no one signs another's browser in to
-	// their own account by planting their session. Path must be "/".
-	// Over plain HTTP, where browsers refuse the prefix, the name is Name.
+	// their own account by planting their session or a log-in's binding.
+	// The prefixed cookie's Path is "/", as the prefix requires. Over
+	// plain HTTP, where browsers refuse the prefix, it is Name at Path.
 	Host bool
 }
 
@@ -61,7 +62,11 @@ func (c SessionCookie) Clear(w http.ResponseWriter, r *http.Request) {
 
 // cookie is the cookie with value and the attributes every use shares.
 func (c SessionCookie) cookie(r *http.Request, value string) *http.Cookie {
-	return &http.Cookie{Name: c.name(r), Value: value, Path: c.Path, HttpOnly: true,
+	path := c.Path
+	if c.Host && c.secure(r) {
+		path = "/"
+	}
+	return &http.Cookie{Name: c.name(r), Value: value, Path: path, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: c.secure(r)}
 }
 

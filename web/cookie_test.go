@@ -75,7 +75,9 @@ func TestSessionCookie(t *testing.T) {
 	}{
 		{"configured secure", SessionCookie{Name: "s", Path: "/", Secure: true, Host: true}, false, "__Host-s"},
 		{"over HTTPS", SessionCookie{Name: "s", Path: "/", Host: true}, true, "__Host-s"},
+		{"over HTTPS, for a path", SessionCookie{Name: "s", Path: "/v1/auth/", Host: true}, true, "__Host-s"},
 		{"plain HTTP", SessionCookie{Name: "s", Path: "/", Host: true}, false, "s"},
+		{"plain HTTP, for a path", SessionCookie{Name: "s", Path: "/v1/auth/", Host: true}, false, "s"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -83,7 +85,11 @@ func TestSessionCookie(t *testing.T) {
 			w := httptest.NewRecorder()
 			tt.cookie.Set(w, httptest.NewRequest("POST", "/", nil).WithContext(ctx), "mine", nil)
 			set := w.Result().Cookies()
-			if len(set) != 1 || set[0].Name != tt.want || set[0].Path != "/" || set[0].Domain != "" ||
+			wantPath := tt.cookie.Path
+			if tt.want != "s" {
+				wantPath = "/" // as the prefix requires
+			}
+			if len(set) != 1 || set[0].Name != tt.want || set[0].Path != wantPath || set[0].Domain != "" ||
 				set[0].Secure != (tt.want != "s") {
 				t.Fatalf("set %s", w.Header().Get("Set-Cookie"))
 			}

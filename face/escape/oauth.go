@@ -14,7 +14,7 @@ import (
 // usher's /v1/auth/oauth/{provider}/callback and the face's own callback
 // may be registered too.
 func (h *Handler) binding() web.SessionCookie {
-	return web.SessionCookie{Name: "usher_oauth", Path: "/", Secure: h.SecureCookies}
+	return web.SessionCookie{Name: "usher_oauth", Path: "/", Secure: h.SecureCookies, Host: true}
 }
 
 // devicePath is usher's page where a person takes up a command-line

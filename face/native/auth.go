@@ -328,7 +328,7 @@ func wantsJSON(r *http.Request) bool {
 // binding is the cookie that carries an external log-in's binding from its
 // start to its callback, in the one browser.
 func (h *Handler) binding() web.SessionCookie {
-	return web.SessionCookie{Name: "usher_oauth", Path: "/v1/auth/", Secure: h.SecureCookies}
+	return web.SessionCookie{Name: "usher_oauth", Path: "/v1/auth/", Secure: h.SecureCookies, Host: true}
 }
 
 // setBinding gives the browser the binding of the log-in it starts.

@@ -22,13 +22,19 @@ import (
 // takes the callback's query to the server.
 func setupOIDC(t *testing.T) (*bundle, *oidctest.Provider) {
 	t.Helper()
+	return setupOIDCOn(t, false)
+}
+
+// setupOIDCOn is setupOIDC, served over HTTPS when https is set.
+func setupOIDCOn(t *testing.T, https bool) (*bundle, *oidctest.Provider) {
+	t.Helper()
 	idp := oidctest.New(t, "usher-client", "usher-secret")
 	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
 		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: "http://usher.test/v1/auth/oauth/corp/callback"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc}})
+	b := setupServer(t, coretest.Options{Connectors: []usher.Connector{oidc}}, https)
 	idp.SetUser(oidctest.User{Subject: "sub-7", Email: "frank@corp.example", EmailVerified: true, Username: "frank", Name: "Frank"})
 	return b, idp
 }
@@ -218,5 +224,52 @@ func TestExternalLoginFailureLandsOnPage(t *testing.T) {
 	p = br.get(t, "/v1/auth/oauth/corp/callback?error=access_denied&state=x")
 	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, `"oauth_denied"`) {
 		t.Fatalf("a client's refused callback: %d\n%s", p.status, p.body)
+	}
+}
+
+// TestLogInBindingNotPlanted: over HTTPS an external log-in's binding is a
+// __Host- cookie. Before, it was usher_oauth at /v1/auth/, which a sibling
+// host could set for the parent domain: an attacker started a log-in as
+// themselves, planted its binding in the victim's browser and sent the
+// victim to the callback with the attacker's code, and the victim's
+// browser was signed in to the attacker's account. The planted plain
+// cookie is now no binding; the log-in's own browser still completes it.
+func TestLogInBindingNotPlanted(t *testing.T) {
+	t.Parallel()
+	b, idp := setupOIDCOn(t, true)
+	attacker := b.browser(t)
+	login := attacker.get(t, "/login")
+	m := providerButtonRE.FindStringSubmatch(login.body)
+	if m == nil {
+		t.Fatalf("the log-in page has no button for corp:\n%s", login.body)
+	}
+	start := attacker.get(t, html.UnescapeString(m[1]))
+	var binding *http.Cookie
+	for _, c := range (&http.Response{Header: start.header}).Cookies() {
+		if strings.HasSuffix(c.Name, "usher_oauth") {
+			binding = c
+		}
+	}
+	if binding == nil {
+		t.Fatal("the log-in set no binding cookie")
+	}
+	callback := toProvider(t, idp, start)
+	req, err := http.NewRequest("GET", b.srv.URL+callback, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", "usher_oauth="+binding.Value)
+	victim := b.browser(t)
+	if p := victim.do(t, req); p.status == http.StatusFound || strings.Contains(strings.Join(p.header.Values("Set-Cookie"), " "), "usher_session=") {
+		t.Fatalf("a planted binding signed the victim in: %d %v", p.status, p.header)
+	}
+	// A log-in's state serves once: the browser that starts another
+	// completes it.
+	callback = toProvider(t, idp, attacker.get(t, html.UnescapeString(m[1])))
+	if p := attacker.get(t, callback); p.status != http.StatusFound || !strings.Contains(strings.Join(p.header.Values("Set-Cookie"), " "), "__Host-usher_session=") {
+		t.Fatalf("the log-in's own browser: %d %v\n%s", p.status, p.header, p.body)
+	}
+	if binding.Name != "__Host-usher_oauth" || binding.Path != "/" || !binding.Secure {
+		t.Fatalf("the binding cookie over HTTPS: %+v", binding)
 	}
 }
