@@ -200,7 +200,8 @@ func (r *Reminders) Get(ctx context.Context, id int64) (*usher.Reminder, error) 
 
 // List returns a page of the reminders matching f, by id: those assigned
 // to or created by the caller, or every one for administrators and callers
-// a rule on the type "reminder" allows to read.
+// a rule on the type "reminder" allows to read; never one a rule on
+// "reminder:<id>" denies the caller, which Get does not find either.
 //
 // Errors: Unauthenticated, Forbidden, Invalid (a bad range or cursor, a
 // resource filter too long).
@@ -221,20 +222,37 @@ func (r *Reminders) List(ctx context.Context, f usher.ReminderFilter) (*usher.Pa
 			Fields: []usher.FieldError{{Field: "scheduled_from", Code: usher.CodeInvalidRange, Message: "must be before scheduled_until"}}}
 	}
 	f.Involving = 0
-	if !p.IsAdmin() {
-		rules, err := r.rules.of(ctx, r.env, p.UserID())
-		if err != nil {
-			return nil, err
-		}
-		switch evaluate(rules, actReminderRead, "") {
-		case usher.Deny:
-			return nil, errForbidden("a permission rule denies " + string(actReminderRead))
-		case usher.Allow:
-		default:
-			f.Involving = p.UserID()
-		}
+	if p.IsAdmin() {
+		return r.store.ReminderList(ctx, f)
 	}
-	return r.store.ReminderList(ctx, f)
+	rules, err := r.rules.of(ctx, r.env, p.UserID())
+	if err != nil {
+		return nil, err
+	}
+	switch evaluate(rules, actReminderRead, "") {
+	case usher.Deny:
+		return nil, errForbidden("a permission rule denies " + string(actReminderRead))
+	case usher.Allow:
+	default:
+		f.Involving = p.UserID()
+	}
+	// What a rule on one reminder decides, Get decides too
+	// (authorizeReminder): a list leaves out what it would not find.
+	req := f.Page
+	read := func(page usher.PageRequest) (*usher.Page[*usher.Reminder], error) {
+		f.Page = page
+		return r.store.ReminderList(ctx, f)
+	}
+	keep := func(rem *usher.Reminder) (*usher.Reminder, bool, error) {
+		switch err := r.authorizeReminder(ctx, p, actReminderRead, rem); {
+		case usher.ErrorKind(err) == usher.KindNotFound:
+			return rem, false, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return rem, true, nil
+	}
+	return filtered(req, read, keep, func(rem *usher.Reminder) usher.Cursor { return usher.Cursor{ID: rem.ID} })
 }
 
 // Update changes a reminder. A new time makes it due again, even if it was

@@ -163,3 +163,30 @@ func TestDeletedReminderKeepsNoPayload(t *testing.T) {
 		t.Fatalf("the deleted reminder's row: %d bytes of payload, deleted %v, %v", len(kept.Payload), kept.DeletedAt, err)
 	}
 }
+
+// TestReminderReadRuleHidesItFromLists: a rule denying "reminder:<id>"
+// read hid the reminder from Get (404) but not from the list, which
+// decided on the type alone: a holder of the type-wide allow read it
+// there. The list now leaves it out, and so does its total.
+func TestReminderReadRuleHidesItFromLists(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	soon := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	var hidden, open reminderBody
+	for _, r := range []*reminderBody{&hidden, &open} {
+		b.call(t, req{method: "POST", path: "/v1/reminders", token: b.adminTok,
+			body: map[string]any{"resource": "user:1", "payload": map[string]any{"note": "board"}, "remind_at": soon}}, 201, r)
+	}
+	reader, tok := b.mustPrincipal(t, "reader", false)
+	b.mustRole(t, "reminder-readers", []*usher.User{reader}, allow("reminder", "read"),
+		deny("reminder:"+fmt.Sprint(hidden.ID), "read"))
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/reminders/%d", hidden.ID), token: tok}, http.StatusNotFound, "reminder_not_found")
+	var list struct {
+		Items []reminderBody `json:"items"`
+		Total int            `json:"total"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/reminders?total=true", token: tok}, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != open.ID || list.Total != 1 {
+		t.Fatalf("the reader's list: %+v", list)
+	}
+}
