@@ -328,25 +328,41 @@ func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) err
 	return nil
 }
 
-// checkSelfBound refuses a credential bounded by scopes or an expiry (a
-// scoped or expiring token, a JWT) that sets its own account's password,
-// identity, external id or primary address: each opens sessions — a
-// log-in, through a provider, or a reset by mail — that have neither bound
-// and mint tokens that outlive it, so it would make a credential wider
-// than itself, which checkMintBound refuses for the tokens it mints. A
-// session, an unscoped token that does not expire and usher itself may.
-func checkSelfBound(p *usher.Principal, target *usher.User) error {
-	if !self(p, target) {
+// checkLogInBound refuses a credential bounded by scopes or an expiry (a
+// scoped or expiring token, a JWT) that sets the password, an identity or
+// the external id, or changes the primary address, of its own account or
+// of an administrator's: each opens sessions — a log-in, through a
+// provider, or a reset by mail — that have neither bound and mint tokens
+// that outlive it, so it would make a credential wider than itself, which
+// checkMintBound refuses for the tokens it mints. Another account's, as an
+// administrator's scoped token sets them (GitLab's api scope), opens no
+// more than that account may do. A session, an unscoped token that does
+// not expire and usher itself may.
+func checkLogInBound(p *usher.Principal, target *usher.User) error {
+	if !self(p, target) && !target.Admin {
 		return nil
 	}
-	const what = "its own account's password, identities and primary address, which open sessions: log in and use the session"
+	return refuseBounded(p, "its own account's or an administrator's password, identities and primary address, which open sessions")
+}
+
+// checkAdminBound refuses a credential bounded by scopes or an expiry that
+// makes an administrator, new or not, as checkLogInBound says why: whoever
+// holds it would log in as one.
+func checkAdminBound(p *usher.Principal) error {
+	return refuseBounded(p, "administrators, whose log-ins have neither bound")
+}
+
+// refuseBounded refuses p's credential when scopes or an expiry bound it,
+// saying it does not change what.
+func refuseBounded(p *usher.Principal, what string) error {
+	const use = ": log in and use the session"
 	if len(p.Scopes) > 0 {
 		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeScopeExceeded,
-			Message: "a token with scopes does not change " + what}
+			Message: "a token with scopes does not change " + what + use}
 	}
 	if lifetimeBound(p) != nil {
 		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeLifetimeExceeded,
-			Message: "a token that expires does not change " + what}
+			Message: "a token that expires does not change " + what + use}
 	}
 	return nil
 }

@@ -222,7 +222,7 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		// administrator only, as Users.Update has it.
 		return nil, errForbidden("a user makes their own address primary; an administrator may for anyone")
 	}
-	if err := checkSelfBound(p, u); err != nil {
+	if err := checkLogInBound(p, u); err != nil {
 		return nil, err
 	}
 	var out *usher.User

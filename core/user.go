@@ -45,6 +45,11 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if err := s.createPrivileges(ctx, in); err != nil {
 		return nil, err
 	}
+	if in.Admin {
+		if err := checkAdminBound(usher.PrincipalFrom(ctx)); err != nil {
+			return nil, err
+		}
+	}
 	if p := usher.PrincipalFrom(ctx); p == nil || p.Kind != usher.PrincipalSystem {
 		// usher itself (an import, the CLI) may make one alone, as an
 		// export of one has it; a caller through an API makes one with

@@ -95,6 +95,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if err := s.checkPrivileges(ctx, u, in); err != nil {
 			return nil, err
 		}
+		if in.Admin != nil && *in.Admin && !u.Admin {
+			if err := checkAdminBound(p); err != nil {
+				return nil, err
+			}
+		}
 		if err := kindChange(u.Kind, in.Kind); err != nil {
 			return nil, err
 		}
@@ -116,7 +121,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
 					return nil, err
 				}
-				if err := checkSelfBound(p, u); err != nil {
+				if err := checkLogInBound(p, u); err != nil {
 					return nil, err
 				}
 				// user.update grants the change; a rule that denies the

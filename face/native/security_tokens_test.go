@@ -196,9 +196,11 @@ func TestScopedTokenCannotMintWiderToken(t *testing.T) {
 // `api` and an hour set its own account's password (PUT
 // /v1/users/{id}/password asks an administrator for no current password),
 // logged in with it, and with the session minted a token with `sudo` that
-// never expires. A credential bounded by scopes or an expiry now sets no
-// password, identity or primary address of its own account — each opens
-// sessions without its bound — whoever holds it; a session still does.
+// never expires; or did the same through another administrator's account,
+// or one it made an administrator. A credential bounded by scopes or an
+// expiry now sets no password, identity or primary address of its own
+// account or an administrator's, and makes no administrator — each opens
+// sessions without its bound; a session still does.
 func TestBoundedTokenSetsNoOwnLogIn(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -208,6 +210,9 @@ func TestBoundedTokenSetsNoOwnLogIn(t *testing.T) {
 	expiring := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": soon})
 	jwt := b.mustJWT(t, bossTok)
 	me := fmt.Sprintf("/v1/users/%d", boss.ID)
+	peer, _ := b.mustPrincipal(t, "boss2", true)
+	other := fmt.Sprintf("/v1/users/%d", peer.ID)
+	users, _ := b.env.Counts(t)
 	for _, c := range []struct {
 		name, token, code string
 	}{
@@ -219,6 +224,12 @@ func TestBoundedTokenSetsNoOwnLogIn(t *testing.T) {
 			{method: "PUT", path: me + "/password", body: map[string]any{"password": "a brand new secret phrase 42"}},
 			{method: "PATCH", path: me, body: map[string]any{"email": "root@evil.example"}},
 			{method: "PATCH", path: me, body: map[string]any{"external_id": "mine"}},
+			// Another administrator's log-in, or a new one, is as wide.
+			{method: "PUT", path: other + "/password", body: map[string]any{"password": "a brand new secret phrase 42"}},
+			{method: "PATCH", path: other, body: map[string]any{"email": "boss2@evil.example"}},
+			{method: "PATCH", path: "/v1/users/plain", body: map[string]any{"admin": true}},
+			{method: "POST", path: "/v1/users", body: map[string]any{"username": "shadow", "email": "shadow@evil.example",
+				"password": "a shadow secret phrase 42", "admin": true, "skip_confirmation": true}},
 		} {
 			r.token = c.token
 			wantProblem(t, c.name+" "+r.method+" "+r.path, b.api.do(t, r), http.StatusForbidden, c.code)
@@ -228,8 +239,13 @@ func TestBoundedTokenSetsNoOwnLogIn(t *testing.T) {
 		b.call(t, req{method: "PUT", path: "/v1/users/plain/password", token: c.token,
 			body: map[string]any{"password": "a plain new secret phrase 42"}}, http.StatusNoContent, nil)
 	}
-	if _, err := b.env.Core.Auth.Login(context.Background(), "boss", "a brand new secret phrase 42"); err == nil {
-		t.Fatal("a bounded token set its own account's password")
+	for _, login := range []string{"boss", "boss2"} {
+		if _, err := b.env.Core.Auth.Login(context.Background(), login, "a brand new secret phrase 42"); err == nil {
+			t.Fatalf("a bounded token set %s's password", login)
+		}
+	}
+	if u, _ := b.env.Counts(t); u != users {
+		t.Fatalf("a bounded token made an administrator: users %d, then %d", users, u)
 	}
 	// A session may.
 	session := b.mustLogin(t, "boss", matrixPassword)
