@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"usher"
@@ -61,39 +62,59 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 	return page, a.hideSettingValues(ctx, page.Items)
 }
 
-// hideSettingValues takes the values out of the instance settings' events
-// for a reader who may not read the settings: they may hold mail server
-// credentials, which audit.read alone must not hand over. The events
+// hideSettingValues takes the values out of the settings' events for a
+// reader who may not read those settings: the instance's (setting.set,
+// setting.delete), which may hold mail server credentials, unless the
+// reader may read the instance settings; a user's own (settings.update),
+// which may hold a client's secrets, unless the reader may read that
+// user's settings. audit.read alone must not hand either over. The events
 // stay, saying which setting changed, when and by whom.
 func (a *Audit) hideSettingValues(ctx context.Context, events []*usher.AuditEvent) error {
-	hide := func(v any) any {
-		if v == nil {
-			return nil
-		}
-		return "[hidden]"
+	p := usher.PrincipalFrom(ctx)
+	if p.IsAdmin() {
+		return nil
 	}
-	decided, may := false, false
+	may := map[string]bool{} // by the instance ("") or a user's id
 	for _, e := range events {
-		if e.ResourceType != "setting" || len(e.Changes) == 0 {
+		var key string
+		switch {
+		case len(e.Changes) == 0:
+			continue
+		case e.ResourceType == "setting":
+		case e.ResourceType == "user" && e.Action == "settings.update":
+			key = e.ResourceID
+		default:
 			continue
 		}
+		ok, decided := may[key]
 		if !decided {
-			switch err := a.authorizeInstance(ctx, actInstanceRead); {
-			case err == nil:
-				may = true
-			case usher.ErrorKind(err) != usher.KindForbidden:
+			var err error
+			if key == "" {
+				err = a.authorizeInstance(ctx, actInstanceRead)
+			} else {
+				err = a.decide(ctx, p, actSettingsRead, key, key == strconv.FormatInt(p.UserID(), 10))
+			}
+			if err != nil && usher.ErrorKind(err) != usher.KindForbidden {
 				return err
 			}
-			decided = true
+			ok, may[key] = err == nil, err == nil
 		}
-		if may {
-			return nil
+		if ok {
+			continue
 		}
 		for k, c := range e.Changes {
-			e.Changes[k] = usher.Change{Old: hide(c.Old), New: hide(c.New)}
+			e.Changes[k] = usher.Change{Old: hiddenValue(c.Old), New: hiddenValue(c.New)}
 		}
 	}
 	return nil
+}
+
+// hiddenValue is what a reader who may not see a value is shown of it.
+func hiddenValue(v any) any {
+	if v == nil {
+		return nil
+	}
+	return "[hidden]"
 }
 
 // MaxAuditActors is the most actors one audit query may name.

@@ -168,9 +168,9 @@ func TestUserSettingsAuditBounded(t *testing.T) {
 
 // TestAuditHidesSettingValues replays a holder of audit.read, refused the
 // instance settings (which may hold the mail server's password), reading a
-// setting's value from its audit event, old and new. The event stays,
-// naming the setting, without the values; a reader who may read the
-// settings sees them.
+// setting's value from its audit event, old and new; and the same with a
+// user's own settings. The event stays, naming the setting, without the
+// values; a reader who may read the settings sees them.
 func TestAuditHidesSettingValues(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -199,5 +199,21 @@ func TestAuditHidesSettingValues(t *testing.T) {
 	b.call(t, req{method: "GET", path: "/v1/audit?resource=setting", token: rtok}, http.StatusOK, &seen)
 	if len(seen.Items) != 2 || seen.Items[0].Changes["value"].New != "smtp-hunter2-secret" || seen.Items[0].Changes["value"].Old != "first-secret" {
 		t.Fatalf("a settings reader's view: %+v", seen.Items)
+	}
+
+	// A user's own settings likewise, to a reader who may not read them.
+	b.call(t, req{method: "PATCH", path: "/v1/users/plain/settings", token: b.userTok,
+		body: map[string]any{"webhook_secret": "plain-hunter2-secret"}}, http.StatusOK, nil)
+	b.refused(t, req{method: "GET", path: "/v1/users/plain/settings", token: tok}, http.StatusForbidden, "forbidden")
+	path := "/v1/audit?action=settings.update"
+	res = b.api.do(t, req{method: "GET", path: path, token: tok})
+	res.decode(t, &seen)
+	if res.status != http.StatusOK || strings.Contains(string(res.body), "hunter2") || len(seen.Items) != 1 ||
+		seen.Items[0].Changes["webhook_secret"].New != "[hidden]" {
+		t.Fatalf("the auditor's view of a user's settings: %d %s", res.status, res.body)
+	}
+	b.call(t, req{method: "GET", path: path, token: b.adminTok}, http.StatusOK, &seen)
+	if len(seen.Items) != 1 || seen.Items[0].Changes["webhook_secret"].New != "plain-hunter2-secret" {
+		t.Fatalf("the administrator's view: %+v", seen.Items)
 	}
 }
