@@ -314,13 +314,16 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 }
 
 // loginKey is the throttle key of a typed login: its failures count there
-// whether an account has it or not.
+// whether an account has it or not. An address is keyed as the store finds
+// it (usher.EmailKey) and nothing else first: a lower-casing of its own
+// folded some letters otherwise (İ to i, where the key has i and a
+// combining dot), and two spellings that find one account counted apart.
 func loginKey(login string) string {
-	key := strings.ToLower(strings.TrimSpace(login))
-	if strings.Contains(key, "@") {
-		key = usher.EmailKey(key)
+	login = strings.TrimSpace(login)
+	if strings.Contains(login, "@") {
+		return "login:" + usher.EmailKey(login)
 	}
-	return "login:" + key
+	return "login:" + strings.ToLower(login)
 }
 
 // addressKey is the throttle key of a client address: IPv4 addresses as

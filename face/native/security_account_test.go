@@ -260,6 +260,34 @@ func TestLockoutTellsNoAliases(t *testing.T) {
 	}
 }
 
+// TestLoginSpellingsShareTheirLock: an address with a dotted capital I
+// (İ) is found by two spellings, the letter itself and i with a combining
+// dot, which the store folds alike; the guessing limit counted them under
+// two keys (its own lower-casing folded İ to a plain i), so each spelling
+// had five wrong passwords of its own. Now the fifth failure of either
+// spelling locks both.
+func TestLoginSpellingsShareTheirLock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const pw = "ilker's long passphrase"
+	stored, other := "\u0130lker@corp.example", "i\u0307lker@corp.example"
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "ilker", Email: stored, Password: pw, EmailConfirmed: true})
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": other, "password": pw}}, http.StatusOK, nil)
+	failures := 0
+	for _, login := range []string{stored, other} {
+		for range 10 {
+			res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a wrong guess"}})
+			if res.status == http.StatusTooManyRequests {
+				break
+			}
+			failures++
+		}
+	}
+	if failures != 4 {
+		t.Fatalf("%d wrong passwords before the lock, over two spellings of one address; want 4", failures)
+	}
+}
+
 // TestDeletionEndsMailedCodes: a reset mail read before an account was
 // deleted sets no password once an administrator restores the account —
 // neither its token nor a ticket it was traded for: deleting an account
