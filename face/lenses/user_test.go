@@ -692,3 +692,47 @@ func TestNamelessUsersKeepTheirNames(t *testing.T) {
 		t.Fatalf("the user by its name: %d %s", res.status, res.body)
 	}
 }
+
+// TestGroupCountsLeaveOutDeletedMembers: a user's plain group counted, in
+// user_count, a member an administrator had deleted, and in role_count the
+// roles only that member held, though a deleted account is in no member
+// list or total: any signed-in caller learned that the deleted account
+// was still in the group and held a role. The counts are of live members.
+func TestGroupCountsLeaveOutDeletedMembers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := coretest.System()
+	gone := b.env.MustCreateUser(t, usher.UserCreate{Username: "gone", Email: "gone@example.com", Name: "Gone", Password: password})
+	dev := usher.GroupRef{Kind: usher.GroupPlain, Handle: "dev"}
+	for _, id := range []int64{b.user.ID, gone.ID} {
+		if _, err := b.env.Core.Groups.AddMember(ctx, dev, usher.UserKey{ID: id}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.env.Core.Groups.Create(ctx, usher.GroupCreate{Kind: usher.GroupRole, Handle: "hers", Name: "Hers", Members: []int64{gone.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Users.Delete(ctx, usher.UserKey{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	members, err := b.env.Core.Groups.Members(ctx, dev, usher.PageRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/plain", token: b.userTok})
+	res.check(t, want{status: http.StatusOK})
+	var u userBody
+	res.decode(t, &u)
+	found := false
+	for _, g := range u.Groups {
+		if g.Name == "dev" {
+			found = true
+			if g.UserCount != len(members.Items) || g.RoleCount != 0 {
+				t.Errorf("dev: user_count %d, role_count %d; want %d live members and no role", g.UserCount, g.RoleCount, len(members.Items))
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("plain's groups: %+v", u.Groups)
+	}
+}

@@ -84,7 +84,8 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[
 	if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
 		return nil, err
 	}
-	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m WHERE m.group_id = groups.id) FROM groups")
+	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id" +
+		" WHERE m.group_id = groups.id AND u.deleted_at IS NULL) FROM groups")
 	b.WriteWhere()
 	writeOrder(b, f.Sort)
 	writePage(b, f.Page)

@@ -130,8 +130,8 @@ func testMemberships(t *testing.T, s store.Store) {
 }
 
 // testMembershipsOf: the memberships of several users come in one call,
-// each with its group's counts: members, the service accounts among them,
-// and the live roles its members hold.
+// each with its group's counts: live members, the service accounts among
+// them, and the live roles they hold.
 func testMembershipsOf(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := mustCreateUser(t, s, newUser("alice", "", ""))
@@ -168,6 +168,19 @@ func testMembershipsOf(t *testing.T, s store.Store) {
 	set(viewers, sa, usher.LevelMember)
 	set(gone, a, usher.LevelMember)  // a deleted role counts for nothing
 	set(gone2, a, usher.LevelMember) // nor is a deleted group listed
+	// A deleted member counts for nothing either, nor do the roles only
+	// it held: it is in no member list or total.
+	dora := mustCreateUser(t, s, newUser("dora", "", ""))
+	hers := mustCreateGroup(t, s, newGroup(usher.GroupRole, "hers"))
+	set(dev, dora, usher.LevelMember)
+	set(hers, dora, usher.LevelMember)
+	if _, err := s.UserUpdate(ctx, dora.ID, func(u *usher.User) error { u.DeletedAt = ptr(base); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.GroupList(ctx, usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupPlain}, Handle: "dev"})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Members != 3 {
+		t.Fatalf("dev in the group list: %+v, %v (want 3 members)", page, err)
+	}
 	show := func(ms []*usher.Membership) string {
 		var out []string
 		for _, m := range ms {

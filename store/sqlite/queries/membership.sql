@@ -41,12 +41,13 @@ WITH mine AS (
 ), counted AS (
     SELECT c.group_id, count(*) AS members,
         count(*) FILTER (WHERE u.kind = 'service_account') AS service_accounts
-    FROM memberships c JOIN users u ON u.id = c.user_id
+    FROM memberships c JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL
     WHERE c.group_id IN (SELECT group_id FROM mine)
     GROUP BY c.group_id
 ), held AS (
     SELECT c.group_id, count(DISTINCT r.id) AS roles
     FROM memberships c
+    JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL
     JOIN memberships rm ON rm.user_id = c.user_id
     JOIN groups r ON r.id = rm.group_id
     WHERE c.group_id IN (SELECT group_id FROM mine)
