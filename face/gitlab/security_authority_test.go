@@ -193,3 +193,38 @@ func TestHardDeleteEndsServiceAccountTokens(t *testing.T) {
 		b.do(t, call{method: "GET", path: path, token: tok}).want(t, "GET "+path+" with the service account's token", http.StatusUnauthorized, `{"message":"401 Unauthorized"}`)
 	}
 }
+
+// TestCreateAnswersTheCreatorsView: a user a user.create rule lets a
+// non-administrator make is answered as GitLab's user view, as the update
+// of one is (resultView): the admin view showed the creator the account's
+// address, confirmation, identities and limits, which the creator's own
+// reads of it leave out. An administrator still gets the admin view.
+func TestCreateAnswersTheCreatorsView(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	creator := b.env.MustCreateUser(t, usher.UserCreate{Username: "hr", Email: "hr@example.com"})
+	tok := b.env.MustToken(t, creator.ID, usher.TokenPersonal)
+	role, err := b.env.Core.Groups.Create(system(), usher.GroupCreate{Kind: usher.GroupRole, Handle: "hr", Members: []int64{creator.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(system(), usher.GroupRef{ID: role.ID}, []usher.Rule{{Resource: "user", Operation: "create", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		token    string
+		username string
+		admin    bool
+	}{{tok, "newhire", false}, {b.adminTok, "newadmin", true}} {
+		res := b.do(t, call{method: "POST", path: "/api/v4/users", token: c.token,
+			body: map[string]any{"email": c.username + "@example.com", "username": c.username, "name": "New", "password": password}})
+		res.want(t, "create "+c.username, http.StatusCreated, "")
+		got := res.object(t)
+		if _, shown := got["email"]; shown != c.admin {
+			t.Errorf("%s: the answer shows the address: %t, want %t: %s", c.username, shown, c.admin, res.body)
+		}
+		if _, shown := got["identities"]; shown != c.admin {
+			t.Errorf("%s: the answer shows identities: %t, want %t: %s", c.username, shown, c.admin, res.body)
+		}
+	}
+}

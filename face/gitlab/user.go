@@ -332,7 +332,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusCreated, h.adminView(r, u))
+	return web.WriteJSON(w, http.StatusCreated, h.resultView(r, u))
 }
 
 // blank refuses a create whose required parameters were given, as
