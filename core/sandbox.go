@@ -336,6 +336,10 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		typedSource(arguments);
 		return apply(typedFrom, this, arguments);
 	});
+	// A typed array's join (and its toString, which calls it) is a
+	// built-in of its own, as unbounded as Array's was: it counts as
+	// Array's does.
+	set(TypedArray.prototype, "join", ap.join);
 	// JSON.stringify counts, through a replacer, what it writes: each key
 	// and primitive value, and the indentation of each line. A list of
 	// properties to keep is applied by the replacer, which answers a copy

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,6 +176,10 @@ func TestScriptLimits(t *testing.T) {
 		{"backtracking", `if (/^(?=\w)(\w+\.?)+$/.test("` + strings.Repeat("a", 30) + `!")) usher.refuse("matched");`, "time limit", s},
 		{"join", `new Array(129).join("x".repeat(1 << 20));`, "RangeError", hungry},
 		{"join separator", `new Array(1 << 21).join("x");`, "RangeError", hungry},
+		// A typed array's join is a built-in of its own: it was not bounded,
+		// and one call made 678 MiB under a bound of 16.
+		{"typed array join", `new Uint8Array(129).join("x".repeat(1 << 20));`, "RangeError", hungry},
+		{"typed array string", `var t = new Float64Array(1 << 20); t.fill(1.5); t.toString();`, "RangeError", hungry},
 		{"string concat", `var x = "x".repeat(1 << 20); "".concat(x, x, x);`, "RangeError", hungry},
 		{"array concat", `var a = new Array(1 << 20); a.concat(a, a);`, "RangeError", hungry},
 		{"fill", `new Array(1 << 21).fill(0);`, "RangeError", hungry},
@@ -491,4 +496,32 @@ func scriptWhy(err error) string {
 		return e.Message + " " + e.Err.Error()
 	}
 	return e.Message
+}
+
+// TestScriptHandleChecked: a handle a user.before_create script sets was
+// checked by nothing (the create checked the handle before the script ran,
+// and the script's own check left handles out), so an account was made
+// with a handle a client is refused: digits alone, which a path takes for
+// an id, or a slash and angle brackets, which URLs and pages do not expect.
+// It now passes the checks a client's handle does.
+func TestScriptHandleChecked(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	for i, tt := range []struct {
+		handle string
+		ok     bool
+	}{{"12345", false}, {"evil handle/../<x>", false}, {"fine-handle", true}} {
+		sc := s.mustScript(t, fmt.Sprintf("handle-%d", i), "usher.resource.handle = "+strconv.Quote(tt.handle)+";", usher.TriggerUserBeforeCreate)
+		username := fmt.Sprintf("newcomer%d", i)
+		u, err := s.env.Core.Users.Create(as(s.admin), usher.UserCreate{Username: username, Email: username + "@example.com"})
+		switch {
+		case tt.ok && (err != nil || u.Handle != tt.handle):
+			t.Errorf("handle %q: %v, %+v", tt.handle, err, u)
+		case !tt.ok:
+			wantKind(t, err, usher.KindUnprocessable, usher.CodeValidationFailed)
+		}
+		if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

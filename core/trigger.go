@@ -131,6 +131,7 @@ func setString(p *string) func(any) bool {
 // userSubject is a user as scripts see it. A script may change the names,
 // handle, bio, location and metadata.
 func userSubject(u *usher.User) *subject {
+	handle := u.Handle
 	meta := map[string]any{}
 	for k, v := range u.Metadata {
 		meta[k] = v
@@ -161,6 +162,10 @@ func userSubject(u *usher.User) *subject {
 		check: func() error {
 			var c checker
 			c.user(u)
+			if u.Handle != handle && u.Handle != "" {
+				// A handle a script sets passes what a client's does.
+				c.handle(u.Handle)
+			}
 			return c.err()
 		}}
 }

@@ -232,7 +232,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 // cookie is the X-Escape-Token cookie a log-in sets; it is sent to the
 // face only.
 func (h *Handler) cookie() web.SessionCookie {
-	return web.SessionCookie{Name: tokenName, Path: "/escape/", Secure: h.SecureCookies}
+	return web.SessionCookie{Name: tokenName, Path: "/escape/", Secure: h.SecureCookies, Host: true}
 }
 
 // authenticate puts the caller's principal into the request context. The

@@ -83,8 +83,20 @@ func setupPostgres(t *testing.T) *bundle {
 
 func setupOn(t *testing.T, policy core.Policy, postgres bool) *bundle {
 	t.Helper()
+	return setupServed(t, policy, postgres, false)
+}
+
+// setupServed is setupOn, served over HTTPS (with Secure cookies, as
+// behind an https public URL) when https is set.
+func setupServed(t *testing.T, policy core.Policy, postgres, https bool) *bundle {
+	t.Helper()
 	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	if https {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	// The client answers redirects itself, as an API client does.
 	srv.Client().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -110,7 +122,7 @@ func setupOn(t *testing.T, policy core.Policy, postgres bool) *bundle {
 	t.Cleanup(func() { cancel(); <-done })
 	log := slog.New(slog.DiscardHandler)
 	h := &escape.Handler{Users: env.Core.Users, Auth: env.Core.Auth, Groups: env.Core.Groups, Plans: env.Core.Plans,
-		Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL, Version: "v1.2.3"}
+		Avatars: env.Core.Avatars, Log: log, PublicURL: srv.URL, Version: "v1.2.3", SecureCookies: https}
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	handler = web.Middleware(mux, log, web.NewMetrics(prometheus.NewRegistry()), nil)

@@ -14,6 +14,7 @@ import (
 
 	"usher"
 	"usher/connector/oidctest"
+	"usher/core"
 	"usher/core/coretest"
 	"usher/face/escape"
 )
@@ -353,5 +354,43 @@ func TestEscapeResetUnknownTokenCostsNoHash(t *testing.T) {
 	}
 	if n := b.env.Hasher.Stats().Waits - before; n != 0 {
 		t.Errorf("unknown tokens cost %d hashes, want none", n)
+	}
+}
+
+// TestTokenCookieNotShadowed: over HTTPS the log-in's cookie is a __Host-
+// cookie. Before, it was X-Escape-Token at /escape/, which a sibling host
+// could set for the parent domain with a longer path: the browser sent the
+// planted one first, and the victim's browser worked in the attacker's
+// account. The planted plain cookie now stands for no one.
+func TestTokenCookieNotShadowed(t *testing.T) {
+	t.Parallel()
+	b := setupServed(t, core.Policy{SignupEnabled: true}, false, true)
+	login := func(email string) *http.Cookie {
+		t.Helper()
+		res := b.do(t, call{method: "POST", path: escape.Prefix + "/auth/login/", body: map[string]any{"email": email, "secret_token": password}})
+		for _, c := range (&http.Response{Header: res.header}).Cookies() {
+			if strings.HasSuffix(c.Name, "X-Escape-Token") {
+				return c
+			}
+		}
+		t.Fatalf("no cookie from %s's log-in: %d %s", email, res.status, res.body)
+		return nil
+	}
+	victim, attacker := login("root@example.com"), login("plain@example.com")
+	for _, c := range []struct {
+		name, cookie string
+		status       int
+		as           string
+	}{
+		{"a planted one sent first", "X-Escape-Token=" + attacker.Value + "; " + victim.Name + "=" + victim.Value, http.StatusOK, `"username":"root"`},
+		{"a planted one alone", "X-Escape-Token=" + attacker.Value, http.StatusUnauthorized, ""},
+	} {
+		res := b.do(t, call{method: "GET", path: escape.Prefix + "/user/", header: map[string]string{"Cookie": c.cookie}})
+		if res.status != c.status || !strings.Contains(string(res.body), c.as) || strings.Contains(string(res.body), `"username":"plain"`) {
+			t.Errorf("%s: %d %s", c.name, res.status, res.body)
+		}
+	}
+	if victim.Name != "__Host-X-Escape-Token" || victim.Path != "/" || !victim.Secure {
+		t.Fatalf("the log-in's cookie over HTTPS: %+v", victim)
 	}
 }
