@@ -262,11 +262,9 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
-		var keep int64 // the session this change is made with stays
-		if p.Token != nil {
-			keep = p.Token.ID
-		}
-		n, err := a.setPassword(ctx, tx, p.User, newHash, keep, now)
+		// The session this change is made with stays: the token's own, or
+		// the one its JWT was made with (a Corteza client's log-in).
+		n, err := a.setPassword(ctx, tx, p.User, newHash, credentialID(p), now)
 		if err != nil {
 			return err
 		}

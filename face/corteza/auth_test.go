@@ -147,7 +147,9 @@ func TestPasswordReset(t *testing.T) {
 }
 
 // TestChangePassword: the signed-in user changes their password with the
-// current one; a wrong current one, a weak new one and no JWT are refused.
+// current one, and stays signed in (before, the change ended the session
+// behind the JWT it was made with); a wrong current one, a weak new one
+// and no JWT are refused.
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -171,6 +173,11 @@ func TestChangePassword(t *testing.T) {
 	}
 	if res := change(b.userJWT, password, next); string(res.body) != `{"success":{"message":"OK"}}`+"\n" {
 		t.Fatalf("change: %s", res.body)
+	}
+	// The session the JWT was made with stays, as the native API keeps the
+	// session a change is made with; the user's other sessions end.
+	if msg := b.do(t, "GET", "/auth/check", b.userJWT, nil).errMessage(t); msg != "" {
+		t.Fatalf("the JWT the change was made with: %q", msg)
 	}
 	wantErr(t, b.do(t, "POST", "/auth/internal/login", "", map[string]string{"email": "plain@example.com", "password": password}), "password")
 	var in authBody
