@@ -80,13 +80,23 @@ func (o *Organisations) Get(ctx context.Context, id int64, handle string) (*ushe
 	if err != nil {
 		return nil, err
 	}
-	if err := o.authorizeOrg(ctx, actOrgRead, org.ID); err != nil {
-		if usher.ErrorKind(err) == usher.KindForbidden {
-			return nil, errOrgNotFound()
-		}
+	switch seen, err := o.seesOrg(ctx, org); {
+	case err != nil:
 		return nil, err
+	case !seen:
+		return nil, errOrgNotFound()
 	}
 	return org, nil
+}
+
+// seesOrg reports whether the caller may read org: a rule on
+// "organisation:<id>" decides for that one, in Get and List alike.
+func (o *Organisations) seesOrg(ctx context.Context, org *usher.Organisation) (bool, error) {
+	err := o.authorizeOrg(ctx, actOrgRead, org.ID)
+	if usher.ErrorKind(err) == usher.KindForbidden {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // List returns a page of the organisations f selects, in f.Sort's order
@@ -112,10 +122,6 @@ func (o *Organisations) List(ctx context.Context, f usher.OrganisationFilter) (*
 		return o.store.OrgList(ctx, f)
 	}
 	f.Deleted = usher.Exclude
-	rules, err := o.rules.of(ctx, o.env, p.UserID())
-	if err != nil {
-		return nil, err
-	}
 	// What a rule on one organisation denies is left out, as Get hides it.
 	req := f.Page
 	read := func(page usher.PageRequest) (*usher.Page[*usher.Organisation], error) {
@@ -123,7 +129,8 @@ func (o *Organisations) List(ctx context.Context, f usher.OrganisationFilter) (*
 		return o.store.OrgList(ctx, f)
 	}
 	keep := func(org *usher.Organisation) (*usher.Organisation, bool, error) {
-		return org, evaluate(rules, actOrgRead, strconv.FormatInt(org.ID, 10)) != usher.Deny, nil
+		seen, err := o.seesOrg(ctx, org)
+		return org, seen, err
 	}
 	return filtered(req, read, keep, func(org *usher.Organisation) usher.Cursor { return org.Cursor(f.Sort) })
 }
