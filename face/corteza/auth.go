@@ -48,10 +48,10 @@ type authPayload struct {
 // payload makes the answer for a principal holding jwt.
 func (h *Handler) payload(ctx context.Context, jwt string, u *usher.User) (*authPayload, error) {
 	roles := []string{}
-	if usher.PrincipalFrom(ctx).Anonymous() {
-		// Not signed in (a sign-up waiting for its address to be
-		// confirmed): the user alone, whose roles are not the caller's to
-		// read.
+	if p := usher.PrincipalFrom(ctx); p.Anonymous() || p.UserID() != u.ID {
+		// Not signed in as u (a sign-up waiting for its address to be
+		// confirmed; a code used where another account is signed in): the
+		// user alone, whose roles are not the caller's to read.
 		return &authPayload{JWT: jwt, User: &authUser{ID: u.ID, Name: u.Name, Email: u.Email, Username: u.Username,
 			Handle: u.Handle, Roles: roles}}, nil
 	}

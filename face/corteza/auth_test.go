@@ -3,6 +3,7 @@ package corteza_test
 import (
 	"context"
 	"crypto/sha256"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -297,4 +298,58 @@ func TestRoleMove(t *testing.T) {
 	if strconv.FormatInt(g.OrganisationID, 10) != org.Response.ID {
 		t.Errorf("the role's organisation is %d, want %s", g.OrganisationID, org.Response.ID)
 	}
+}
+
+// TestConfirmAnswersOnlyTheCallersRoles: a confirmation or a reset's
+// exchange made with another account's JWT attached (a browser signed in
+// as someone else) answers the account it acted on without its roles,
+// which are the caller's to read only when the account is the caller's:
+// it used to list them to a caller who may read them, and to fail with
+// 403 — after the code was spent and the address confirmed — for one a
+// rule keeps from reading that account.
+func TestConfirmAnswersOnlyTheCallersRoles(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t)
+	sys := coretest.System()
+	role := func(handle string, members []int64, rules ...usher.Rule) {
+		t.Helper()
+		g, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: handle, Members: members})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: g.ID}, rules, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var up authBody
+	b.do(t, "POST", "/auth/internal/signup", "", map[string]any{"email": "erin@example.com", "username": "erin",
+		"password": "erin's own long passphrase", "name": "Erin"}).decode(t, &up)
+	erin, err := strconv.ParseInt(up.Response.User.ID, 10, 64)
+	if err != nil {
+		t.Fatalf("sign-up: %+v", up)
+	}
+	role("staff", []int64{erin})
+	role("walled", []int64{b.user.ID}, usher.Rule{Resource: "user:" + up.Response.User.ID, Operation: "read", Access: usher.Deny})
+	walled := b.login(t, "plain@example.com")
+	check := func(name, path, code, jwt string) {
+		t.Helper()
+		res := b.do(t, "POST", path, jwt, map[string]any{"token": code})
+		var out struct {
+			Response struct {
+				User *struct {
+					ID    string   `json:"userID"`
+					Roles []string `json:"roles"`
+				} `json:"user"`
+			} `json:"response"`
+		}
+		res.decode(t, &out)
+		if res.status != http.StatusOK || out.Response.User == nil || out.Response.User.ID != up.Response.User.ID ||
+			out.Response.User.Roles == nil || len(out.Response.User.Roles) != 0 {
+			t.Errorf("%s: %d %s, want 200 with Erin and no roles", name, res.status, res.body)
+		}
+	}
+	check("confirm with a walled caller's JWT", "/auth/internal/confirm-email", b.code(t, 1, "erin@example.com"), walled)
+	b.do(t, "POST", "/auth/internal/request-password-reset", "", map[string]any{"email": "erin@example.com"})
+	check("exchange with an administrator's JWT", "/auth/internal/exchange-password-reset-token",
+		b.code(t, 2, "erin@example.com"), b.adminJWT)
 }
