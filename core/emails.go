@@ -77,6 +77,17 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		if err := nameOrAddressTaken(ctx, tx, u.ID, "", addr); err != nil {
 			return err
 		}
+		replaced := int64(0)
+		if b {
+			// The user's own unconfirmed row of the address would make
+			// the insert fail where any other would not: for a caller
+			// who may not know it is there, the address is added as a
+			// free one is, in a new row with a new code; the old row's
+			// code goes with it.
+			if replaced, err = unconfirmedRow(ctx, tx, u.ID, addr); err != nil {
+				return err
+			}
+		}
 		if err := tx.EmailAdd(ctx, e); err != nil {
 			return err
 		}
@@ -91,8 +102,11 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 				return err
 			}
 		}
-		return m.record(ctx, tx, now, event{action: "email.add", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			meta: map[string]string{"email": addr, "email_id": strconv.FormatInt(e.ID, 10)}})
+		meta := map[string]string{"email": addr, "email_id": strconv.FormatInt(e.ID, 10)}
+		if replaced != 0 {
+			meta["replaced_email_id"] = strconv.FormatInt(replaced, 10)
+		}
+		return m.record(ctx, tx, now, event{action: "email.add", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10), meta: meta})
 	})
 	if err != nil {
 		return nil, userWriteError(err)
@@ -101,6 +115,22 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		m.mailQueued()
 	}
 	return e, nil
+}
+
+// unconfirmedRow deletes user's unconfirmed secondary row of addr, if it
+// has one, and returns its id (0 when there was none).
+func unconfirmedRow(ctx context.Context, tx store.Tx, user int64, addr string) (int64, error) {
+	list, err := tx.EmailList(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	key := usher.EmailKey(addr)
+	for _, e := range list {
+		if e.ConfirmedAt == nil && usher.EmailKey(e.Email) == key {
+			return e.ID, tx.EmailDelete(ctx, e.ID)
+		}
+	}
+	return 0, nil
 }
 
 // List returns a user's secondary addresses.

@@ -619,6 +619,74 @@ func TestEmailAddConfirmsNoHiddenAddress(t *testing.T) {
 	}
 }
 
+// TestEmailAddConfirmsNoUnconfirmedAddress replays a holder of email.write,
+// who may not read a user's addresses, adding a guess at an address the
+// user added and has not confirmed: the user's own row of it made the
+// insert fail on its uniqueness, 409 where any other guess, another
+// account's unconfirmed address included, was 201 — a guess confirmed.
+// For such a caller the address is added as any free one is: the
+// unconfirmed row is replaced by a new one, whose code is mailed to the
+// address, so the answer's shape and id are those of a free address.
+func TestEmailAddConfirmsNoUnconfirmedAddress(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "mailadmins", []*usher.User{helpdesk}, allow("email", "write"))
+	_, own := b.mustPrincipal(t, "victim", false)
+	_, other := b.mustPrincipal(t, "other", false)
+	const private = "victim.private@corp.example"
+	path := "/v1/users/victim/emails"
+	b.call(t, req{method: "POST", path: path, token: own, body: map[string]any{"email": private}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/other/emails", token: other, body: map[string]any{"email": "others@corp.example"}},
+		http.StatusCreated, nil)
+	_, stale := b.mailTo(t, 2, private)
+
+	var last int64
+	for _, addr := range []string{"free@corp.example", private, "others@corp.example", "free2@corp.example"} {
+		var e struct {
+			ID          int64   `json:"id"`
+			Email       string  `json:"email"`
+			ConfirmedAt *string `json:"confirmed_at"`
+		}
+		res := b.api.do(t, req{method: "POST", path: path, token: tok, body: map[string]any{"email": addr}})
+		if res.status != http.StatusCreated {
+			t.Fatalf("add %s: %d %s, want 201 as for any free address", addr, res.status, res.body)
+		}
+		res.decode(t, &e)
+		if e.Email != addr || e.ConfirmedAt != nil || e.ID <= last {
+			t.Fatalf("add %s: %s, want a new unconfirmed row after id %d", addr, res.body, last)
+		}
+		last = e.ID
+	}
+
+	// The user holds the address once, and the code mailed for the new
+	// row confirms it; the first row's code went with its row.
+	var list struct {
+		Items []struct {
+			Email string `json:"email"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: path, token: own}, http.StatusOK, &list)
+	held := 0
+	for _, e := range list.Items {
+		if e.Email == private {
+			held++
+		}
+	}
+	if held != 1 || len(list.Items) != 4 {
+		t.Fatalf("the user's addresses: %+v, want the private one once among 4", list)
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": stale}}, http.StatusNotFound, nil)
+	_, fresh := b.mailTo(t, 6, private)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": fresh}}, http.StatusOK, nil)
+
+	// One who may read the addresses is told plainly.
+	res := b.api.do(t, req{method: "POST", path: path, token: own, body: map[string]any{"email": "free@corp.example"}})
+	if res.status != http.StatusConflict {
+		t.Fatalf("the user's own unconfirmed address, by the user: %d %s", res.status, res.body)
+	}
+}
+
 // TestServiceAccountOpensNoSession replays the holder of a service
 // account's token setting the account's address to one of their own,
 // confirming it, and logging in through a provider that vouches for it:
