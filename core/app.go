@@ -71,6 +71,7 @@ func (e *env) authorizeApp(ctx context.Context, act action, a *usher.Application
 // Errors: Unauthenticated, Forbidden.
 func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
 	p := usher.PrincipalFrom(ctx)
+	var mine []usher.Rule
 	for _, r := range changed {
 		typ, instance, _ := strings.Cut(r.Resource, ":")
 		if typ != actAppGrant.resource() && typ != "*" {
@@ -79,8 +80,31 @@ func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
 		if err := precheck(p, actAppGrant, nil); err != nil {
 			return err
 		}
-		if err := e.decide(ctx, p, actAppGrant, instance, false); err != nil {
-			return errForbidden("a rule on " + r.Resource + " needs application.grant on it")
+		// A rule on every application reaches each one, the ones a rule
+		// of the caller's names too: a verdict on the type leaves those
+		// rules out (evaluate), so each is asked as well, as
+		// authorizeWidening asks of users.
+		instances := []string{instance}
+		if instance == "" && !p.IsAdmin() {
+			if mine == nil {
+				var err error
+				if mine, err = e.rules.of(ctx, e, p.UserID()); err != nil {
+					return err
+				}
+			}
+			instances = namedInstances(actAppGrant.resource(), mine)
+		}
+		for _, inst := range instances {
+			if err := e.decide(ctx, p, actAppGrant, inst, false); err != nil {
+				if usher.ErrorKind(err) != usher.KindForbidden {
+					return err
+				}
+				reach := ""
+				if inst != instance {
+					reach = ", application:" + inst + " among them"
+				}
+				return errForbidden("a rule on " + r.Resource + " needs application.grant on what it reaches" + reach)
+			}
 		}
 	}
 	return nil
