@@ -368,8 +368,18 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 			return refuse(errLocked(t.LockedUntil.Sub(now)))
 		case t.Failures <= l.max:
 		case t.LockedUntil != nil:
-			// The lock ended: this attempt goes, the next ones wait.
-			if err := e.store.ThrottleLock(ctx, l.key, now.Add(lockFor(e.policy, t.Failures-l.max))); err != nil {
+			// The lock ended: this attempt goes, the next ones wait. Of
+			// attempts that come together and all find it ended, only the
+			// first to lock the key again goes.
+			wait := lockFor(e.policy, t.Failures-l.max)
+			err := e.store.ThrottleRelock(ctx, l.key, now, now.Add(wait))
+			if errors.Is(err, usher.ErrNotFound) {
+				if cur, gerr := e.store.ThrottleGet(ctx, l.key); gerr == nil && cur.LockedUntil != nil && cur.LockedUntil.After(now) {
+					wait = cur.LockedUntil.Sub(now)
+				}
+				return refuse(errLocked(wait))
+			}
+			if err != nil {
 				return nil, err
 			}
 		default:

@@ -276,6 +276,11 @@ type Tx interface {
 	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
 	// ThrottleLock locks the key until the given time.
 	ThrottleLock(ctx context.Context, key string, until time.Time) error
+	// ThrottleRelock locks the key until the given time unless a lock
+	// that has not ended by now holds it: of the attempts that find a
+	// lock ended, only the first locks the key again. ErrNotFound when
+	// the key is locked already (or has no throttle).
+	ThrottleRelock(ctx context.Context, key string, now, until time.Time) error
 	// ThrottleClear forgets the key's failures and lock.
 	ThrottleClear(ctx context.Context, key string) error
 	// ThrottleForgive takes back one counted failure of the key, for an

@@ -862,6 +862,67 @@ func TestLocksGoOnGrowing(t *testing.T) {
 	}
 }
 
+// TestLockEndLetsOneGuessThrough replays a guesser who waits out a lock
+// of an account's login and sends many guesses at the moment it ends:
+// each attempt that counted its failure before the first had locked the
+// key again found the lock ended and went, so one lock's end checked up to
+// nine guesses against the password where one is let through. Of the
+// attempts that find a lock ended, only the first to lock the key again
+// goes now; the others are 429.
+func TestLockEndLetsOneGuessThrough(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: "the right password 1"})
+	checked := func() int {
+		page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "auth.login_failed",
+			Page: usher.PageRequest{Limit: 1, WithTotal: true, CountUpTo: 100000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total
+	}
+	login := func(password string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": password}})
+	}
+	for i := range 5 {
+		login(fmt.Sprintf("warm-up %d", i))
+	}
+	res := login("one past the limit")
+	if res.status != http.StatusTooManyRequests {
+		t.Fatalf("past the limit: %d %s", res.status, res.body)
+	}
+	wait, _ := strconv.Atoi(res.header.Get("Retry-After"))
+	const rounds, together = 6, 12
+	for round := range rounds {
+		clock.Add(time.Duration(wait+1) * time.Second) // the lock has just ended
+		before := checked()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		answers := make([]*response, together)
+		for i := range together {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				answers[i] = login(fmt.Sprintf("round %d guess %d", round, i))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		statuses := make([]int, together)
+		for i, a := range answers {
+			statuses[i] = a.status
+			if w, err := strconv.Atoi(a.header.Get("Retry-After")); err == nil && a.status == http.StatusTooManyRequests {
+				wait = max(wait, w)
+			}
+		}
+		if n := checked() - before; n != 1 {
+			t.Fatalf("round %d: %d guesses checked at one lock's end, want 1 (answers %v)", round, n, statuses)
+		}
+	}
+}
+
 // hookStore calls hook once with the account a look-up by address outside
 // a transaction finds: for a test to act between that look-up and what
 // the caller then does with the account.

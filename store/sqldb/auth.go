@@ -226,6 +226,11 @@ func (c *conn) ThrottleLock(ctx context.Context, key string, until time.Time) er
 	return c.quietExec(ctx, "ThrottleLock", c.d.TimeArg(until), key)
 }
 
+// ThrottleRelock locks a key whose lock has ended, unless another did.
+func (c *conn) ThrottleRelock(ctx context.Context, key string, now, until time.Time) error {
+	return c.quietAffected(ctx, "ThrottleRelock", c.d.TimeArg(until), key, c.d.TimeArg(now))
+}
+
 // ThrottleClear forgets a key.
 func (c *conn) ThrottleClear(ctx context.Context, key string) error {
 	return c.quietExec(ctx, "ThrottleClear", key)

@@ -235,6 +235,24 @@ func testThrottles(t *testing.T, s store.Store) {
 	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.LockedUntil == nil || !th.LockedUntil.Equal(until) || th.Failures != 3 {
 		t.Fatalf("locked throttle: %+v", th)
 	}
+	// While the lock holds, nobody locks the key again; once it has
+	// ended, the first to ask does, and the next finds it locked.
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until.Add(-time.Second), until.Add(time.Hour)); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("relock during the lock: %v, want ErrNotFound", err)
+	}
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until, until.Add(time.Minute)); err != nil {
+		t.Fatalf("relock at the lock's end: %v", err)
+	}
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until, until.Add(2*time.Minute)); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("a second relock at the lock's end: %v, want ErrNotFound", err)
+	}
+	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.LockedUntil == nil || !th.LockedUntil.Equal(until.Add(time.Minute)) {
+		t.Fatalf("relocked throttle: %+v", th)
+	}
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.9", until, until.Add(time.Minute)); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("relock of a key with no throttle: %v, want ErrNotFound", err)
+	}
+	until = until.Add(time.Minute)
 	// A failure after the window, but within a window of the lock's end,
 	// goes on counting: the locks of a key locked lately go on growing.
 	soon := until.Add(10 * time.Minute)

@@ -74,6 +74,11 @@ RETURNING key, failures, window_start, locked_until;
 -- name: ThrottleLock
 UPDATE throttles SET locked_until = $1 WHERE key = $2;
 
+-- name: ThrottleRelock
+-- Of the attempts that find a key's lock ended, the first locks it again;
+-- the others find a lock that has not ended and write nothing.
+UPDATE throttles SET locked_until = $1 WHERE key = $2 AND (locked_until IS NULL OR locked_until <= $3);
+
 -- name: ThrottleClear
 DELETE FROM throttles WHERE key = $1;
 
