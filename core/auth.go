@@ -282,11 +282,15 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 			return err
 		}
 		// Read again under the account's lock, which a deletion takes to
-		// revoke every token: one minted after it would outlive it.
+		// revoke every token, and a reset to revoke those made before it
+		// and end the sessions: one minted after either would outlive it.
 		switch u, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID}); {
 		case errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()):
 			return errUserNotFound()
 		case err != nil:
+			return err
+		}
+		if err := stillCredential(ctx, tx, p, now); err != nil {
 			return err
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
@@ -433,6 +437,33 @@ func (e *env) stillCaller(ctx context.Context, r store.Tx, p *usher.Principal) (
 		return nil, errBadToken()
 	}
 	return u, nil
+}
+
+// stillCredential reads again, through tx, the credential p acts with —
+// its session or token, or the one its JWT was made with — and refuses it
+// when it was revoked or has expired since the request was authenticated.
+// A write that makes what would outlive the credential (a token, an SSH
+// key, a reminder) asks it once it holds the account's row, which a
+// password reset takes too: else a write that waited for a reset's commit
+// made, with a session the reset had ended, what the reset's hand-over
+// (handOver) never saw. Usher's own principal has no credential.
+//
+// Errors: Unauthenticated.
+func stillCredential(ctx context.Context, tx store.Tx, p *usher.Principal, now time.Time) error {
+	id := credentialID(p)
+	if id == 0 {
+		return nil
+	}
+	t, err := tx.TokenGet(ctx, id)
+	switch {
+	case errors.Is(err, usher.ErrNotFound):
+		return errBadToken()
+	case err != nil:
+		return err
+	case !t.Active(now):
+		return errBadToken()
+	}
+	return nil
 }
 
 // lockGroup holds the group's row until the transaction ends, writing
@@ -649,6 +680,9 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 		// The account's row before its token's: the order every change
 		// of an account's tokens takes (see lockUser).
 		if err := lockUser(ctx, tx, old.UserID); err != nil {
+			return err
+		}
+		if err := stillCredential(ctx, tx, p, now); err != nil {
 			return err
 		}
 		// Of two rotations at once, one revokes the token; the other finds

@@ -142,6 +142,9 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
 			return err
 		}
+		if err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now); err != nil {
+			return err
+		}
 		if err := tx.KeyAdd(ctx, sk); err != nil {
 			return err
 		}

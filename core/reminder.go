@@ -166,6 +166,9 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 		if err := checkReminderRoom(ctx, tx, rem.CreatedBy); err != nil {
 			return err
 		}
+		if err := stillCredential(ctx, tx, p, now); err != nil {
+			return err
+		}
 		if err := tx.ReminderAdd(ctx, rem); err != nil {
 			return err
 		}

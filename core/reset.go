@@ -169,10 +169,14 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 		if err != nil {
 			return err
 		}
-		now := a.now()
+		var now time.Time
 		changes := map[string]usher.Change{"password": {New: "[set]"}}
 		pending := ""
 		u, err := tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
+			// The time of the proof is read once the account's row is
+			// held: a token minted by a transaction that held it first is
+			// dated before it, and so ended by the hand-over below.
+			now = a.now()
 			// The ticket proves the address its token was mailed to, which
 			// is why a pending account may be confirmed below.
 			if u.Deleted() || !codeProves(c, u.Email) {

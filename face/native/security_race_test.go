@@ -4,14 +4,30 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/core/coretest"
+	"usher/mail"
+	"usher/mail/smtptest"
 	"usher/store"
 )
+
+// engines runs a test on SQLite and on PostgreSQL (skipped when no server
+// is configured, failed under CI=true when it cannot be reached).
+func engines(t *testing.T, run func(t *testing.T, postgres bool)) {
+	for name, postgres := range map[string]bool{"sqlite": false, "postgres": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			run(t, postgres)
+		})
+	}
+}
 
 // The moments a log-in is held at, between its checks and its session.
 const (
@@ -80,104 +96,240 @@ func (tx *holdTx) TokenCreate(ctx context.Context, t *usher.Token) error {
 func TestLoginRacingChangeKeepsNoSession(t *testing.T) {
 	t.Parallel()
 	const old, next = "the old passphrase, leaked", "a wholly new passphrase"
-	for _, engine := range []struct {
-		name     string
-		postgres bool
-	}{{"sqlite", false}, {"postgres", true}} {
-		t.Run(engine.name, func(t *testing.T) {
-			t.Parallel()
-			hold := &loginHold{}
-			b := setupWith(t, coretest.Options{Postgres: engine.postgres,
-				WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
-			n := 0
-			for _, change := range []struct {
+	engines(t, func(t *testing.T, postgres bool) {
+		hold := &loginHold{}
+		b := setupWith(t, coretest.Options{Postgres: postgres,
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+		n := 0
+		for _, change := range []struct {
+			name string
+			// do makes the change as the account's owner (with token) or
+			// an administrator, and restore takes back what lets the
+			// account sign in again, if anything.
+			do, restore func(t *testing.T, id int64, token string) *response
+		}{
+			{"an administrator sets the password", func(t *testing.T, id int64, _ string) *response {
+				return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", id), token: b.adminTok,
+					body: map[string]any{"password": next}})
+			}, nil},
+			{"the owner changes the password", func(t *testing.T, _ int64, token string) *response {
+				return b.api.do(t, req{method: "POST", path: "/v1/auth/password", token: token,
+					body: map[string]any{"current_password": old, "new_password": next}})
+			}, nil},
+			{"an administrator deletes the account", func(t *testing.T, id int64, _ string) *response {
+				return b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", id), token: b.adminTok})
+			}, func(t *testing.T, id int64, _ string) *response {
+				return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", id), token: b.adminTok})
+			}},
+			{"an administrator blocks the account", func(t *testing.T, id int64, _ string) *response {
+				return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", id), token: b.adminTok})
+			}, func(t *testing.T, id int64, _ string) *response {
+				return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/unblock", id), token: b.adminTok})
+			}},
+		} {
+			for _, moment := range []struct {
 				name string
-				// do makes the change as the account's owner (with token) or
-				// an administrator, and restore takes back what lets the
-				// account sign in again, if anything.
-				do, restore func(t *testing.T, id int64, token string) *response
-			}{
-				{"an administrator sets the password", func(t *testing.T, id int64, _ string) *response {
-					return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", id), token: b.adminTok,
-						body: map[string]any{"password": next}})
-				}, nil},
-				{"the owner changes the password", func(t *testing.T, _ int64, token string) *response {
-					return b.api.do(t, req{method: "POST", path: "/v1/auth/password", token: token,
-						body: map[string]any{"current_password": old, "new_password": next}})
-				}, nil},
-				{"an administrator deletes the account", func(t *testing.T, id int64, _ string) *response {
-					return b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", id), token: b.adminTok})
-				}, func(t *testing.T, id int64, _ string) *response {
-					return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", id), token: b.adminTok})
-				}},
-				{"an administrator blocks the account", func(t *testing.T, id int64, _ string) *response {
-					return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", id), token: b.adminTok})
-				}, func(t *testing.T, id int64, _ string) *response {
-					return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/unblock", id), token: b.adminTok})
-				}},
-			} {
-				for _, moment := range []struct {
-					name string
-					at   int32
-				}{{"while it hashes", holdRead}, {"before it commits", holdCommit}} {
-					name := change.name + " " + moment.name
-					n++
-					u := b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("victim%d", n),
-						Email: fmt.Sprintf("victim%d@example.com", n), Password: old, EmailConfirmed: true})
-					ownerTok := b.env.MustToken(t, u.ID, usher.TokenPersonal)
-					// Seen now, the owner's next request writes nothing to the
-					// account's row before its change.
-					if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: ownerTok}); res.status != http.StatusOK {
-						t.Fatalf("%s: the owner: %d", name, res.status)
-					}
+				at   int32
+			}{{"while it hashes", holdRead}, {"before it commits", holdCommit}} {
+				name := change.name + " " + moment.name
+				n++
+				u := b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("victim%d", n),
+					Email: fmt.Sprintf("victim%d@example.com", n), Password: old, EmailConfirmed: true})
+				ownerTok := b.env.MustToken(t, u.ID, usher.TokenPersonal)
+				// Seen now, the owner's next request writes nothing to the
+				// account's row before its change.
+				if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: ownerTok}); res.status != http.StatusOK {
+					t.Fatalf("%s: the owner: %d", name, res.status)
+				}
 
-					hold.arm(moment.at)
-					login := make(chan *response, 1)
-					go func() {
-						login <- b.api.do(t, req{method: "POST", path: "/v1/auth/login",
-							body: map[string]any{"login": u.Username, "password": old}})
-					}()
-					<-hold.reached
-					changed := make(chan *response, 1)
-					go func() { changed <- change.do(t, u.ID, ownerTok) }()
-					var done *response
-					if moment.at == holdRead {
-						done = <-changed
-					} else {
-						// The change waits for the log-in's transaction
-						// (the account's row); one that does not has a
-						// while to commit first.
-						select {
-						case done = <-changed:
-						case <-time.After(200 * time.Millisecond):
-						}
-					}
-					close(hold.release)
-					res := <-login
-					if done == nil {
-						done = <-changed
-					}
-					if done.status >= 300 {
-						t.Fatalf("%s: the change: %d %s", name, done.status, done.body)
-					}
-					if change.restore != nil {
-						if res := change.restore(t, u.ID, ownerTok); res.status != http.StatusOK {
-							t.Fatalf("%s: restoring: %d %s", name, res.status, res.body)
-						}
-					}
-					if moment.at == holdRead && res.status != http.StatusUnauthorized {
-						t.Errorf("%s: the log-in overtaken was answered %d %s, want 401", name, res.status, res.body)
-					}
-					if res.status != http.StatusOK {
-						continue
-					}
-					var s struct{ Token string }
-					res.decode(t, &s)
-					if me := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); me.status != http.StatusUnauthorized {
-						t.Errorf("%s: the session of the log-in overtaken works after the change: %d", name, me.status)
+				hold.arm(moment.at)
+				login := make(chan *response, 1)
+				go func() {
+					login <- b.api.do(t, req{method: "POST", path: "/v1/auth/login",
+						body: map[string]any{"login": u.Username, "password": old}})
+				}()
+				<-hold.reached
+				changed := make(chan *response, 1)
+				go func() { changed <- change.do(t, u.ID, ownerTok) }()
+				var done *response
+				if moment.at == holdRead {
+					done = <-changed
+				} else {
+					// The change waits for the log-in's transaction
+					// (the account's row); one that does not has a
+					// while to commit first.
+					select {
+					case done = <-changed:
+					case <-time.After(200 * time.Millisecond):
 					}
 				}
+				close(hold.release)
+				res := <-login
+				if done == nil {
+					done = <-changed
+				}
+				if done.status >= 300 {
+					t.Fatalf("%s: the change: %d %s", name, done.status, done.body)
+				}
+				if change.restore != nil {
+					if res := change.restore(t, u.ID, ownerTok); res.status != http.StatusOK {
+						t.Fatalf("%s: restoring: %d %s", name, res.status, res.body)
+					}
+				}
+				if moment.at == holdRead && res.status != http.StatusUnauthorized {
+					t.Errorf("%s: the log-in overtaken was answered %d %s, want 401", name, res.status, res.body)
+				}
+				if res.status != http.StatusOK {
+					continue
+				}
+				var s struct{ Token string }
+				res.decode(t, &s)
+				if me := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); me.status != http.StatusUnauthorized {
+					t.Errorf("%s: the session of the log-in overtaken works after the change: %d", name, me.status)
+				}
 			}
-		})
+		}
+	})
+}
+
+// credentialHold is a store that holds the next transaction of a request
+// made with one credential, once armed, before it begins: for a test to
+// make a change between the request's authentication and its write.
+type credentialHold struct {
+	store.Store
+	id      atomic.Int64 // the credential whose next transaction is held; 0 once held
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (s *credentialHold) arm(credential int64) {
+	s.reached, s.release = make(chan struct{}), make(chan struct{})
+	s.id.Store(credential)
+}
+
+func (s *credentialHold) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	if p := usher.PrincipalFrom(ctx); p != nil && p.Token != nil && s.id.CompareAndSwap(p.Token.ID, 0) {
+		close(s.reached)
+		<-s.release
 	}
+	return s.Store.InTx(ctx, fn)
+}
+
+// TestMintRacingResetKeepsNothing replays, on both engines, whoever signed
+// up with someone else's address (where pending accounts may sign in)
+// minting a token, adding an SSH key or writing a reminder with their
+// session while the address's owner completes a reset: the reset ends the
+// sessions and the hand-over ends what was made before the proof, but a
+// write authenticated before the reset and committed after it made, with
+// the ended session, what the hand-over never saw — a token that kept the
+// account. Held between its authentication and its transaction, the write
+// must now be refused, and nothing it could have made may work.
+func TestMintRacingResetKeepsNothing(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		srv := smtptest.New(t)
+		tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold := &credentialHold{}
+		b := &mailBundle{bundle: setupWith(t, coretest.Options{Postgres: postgres, Transport: tr,
+			Policy:    core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }}), smtp: srv}
+		mails := 0
+		for _, write := range []struct {
+			name string
+			do   func(session, user string) *response
+			// kept is how many of what it made the account holds, and
+			// work, after the reset.
+			kept func(user string, res *response) int
+		}{
+			{"a token", func(session, _ string) *response {
+				return b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: session, body: map[string]any{"name": "kept"}})
+			}, func(_ string, res *response) int {
+				if res.status != http.StatusCreated {
+					return 0
+				}
+				var tok tokenBody
+				res.decode(t, &tok)
+				if b.api.do(t, req{method: "GET", path: "/v1/me", token: tok.Token}).status == http.StatusOK {
+					return 1
+				}
+				return 0
+			}},
+			{"an SSH key", func(session, user string) *response {
+				return b.api.do(t, req{method: "POST", path: "/v1/users/" + user + "/keys", token: session,
+					body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
+			}, func(user string, _ *response) int {
+				var list struct{ Items []map[string]any }
+				b.call(t, req{method: "GET", path: "/v1/users/" + user + "/keys", token: b.adminTok}, http.StatusOK, &list)
+				return len(list.Items)
+			}},
+			{"a reminder", func(session, _ string) *response {
+				return b.api.do(t, req{method: "POST", path: "/v1/reminders", token: session,
+					body: map[string]any{"resource": "user:1", "remind_at": time.Now().Add(time.Hour)}})
+			}, func(_ string, res *response) int {
+				if res.status != http.StatusCreated {
+					return 0
+				}
+				var r struct {
+					ID int64 `json:"id"`
+				}
+				res.decode(t, &r)
+				if b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/reminders/%d", r.ID), token: b.adminTok}).status == http.StatusOK {
+					return 1
+				}
+				return 0
+			}},
+		} {
+			user := "squatter-" + strings.ReplaceAll(write.name, " ", "-")
+			addr := user + "@victim.example"
+			b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+				"username": user, "email": addr, "password": "the squatter's passphrase"}}, http.StatusCreated, nil)
+			mails++
+			session := b.mustLogin(t, addr, "the squatter's passphrase")
+			var sessions struct {
+				Items []struct {
+					ID int64 `json:"id"`
+				} `json:"items"`
+			}
+			b.call(t, req{method: "GET", path: "/v1/me/sessions", token: session}, http.StatusOK, &sessions)
+			if len(sessions.Items) != 1 {
+				t.Fatalf("%s: sessions %+v", write.name, sessions.Items)
+			}
+			b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}}, http.StatusAccepted, nil)
+			mails++
+			code := ""
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			msgs, err := b.smtp.Wait(ctx, mails)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				if slices.Contains(m.To, addr) && strings.Contains(m.Subject, "Reset") {
+					code = secretRE.FindStringSubmatch(m.Body)[1]
+				}
+			}
+			var ticket struct {
+				Ticket string `json:"ticket"`
+			}
+			b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": code}}, http.StatusOK, &ticket)
+
+			hold.arm(sessions.Items[0].ID)
+			answer := make(chan *response, 1)
+			go func() { answer <- write.do(session, user) }()
+			<-hold.reached
+			b.call(t, req{method: "POST", path: "/v1/auth/password-reset/complete",
+				body: map[string]any{"ticket": ticket.Ticket, "password": "the owner's own new passphrase"}}, http.StatusNoContent, nil)
+			close(hold.release)
+			res := <-answer
+			if res.status != http.StatusUnauthorized {
+				t.Errorf("%s with the session the reset ended: %d %s, want 401", write.name, res.status, res.body)
+			}
+			if n := write.kept(user, res); n != 0 {
+				t.Errorf("%s: the account holds %d after the owner's reset, want none", write.name, n)
+			}
+		}
+	})
 }
