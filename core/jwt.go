@@ -509,6 +509,13 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	if err := a.authorize(ctx, actImpersonate, nil); err != nil {
 		return "", nil, nil, err
 	}
+	if !p.IsAdmin() {
+		// A rule allowing user.impersonate gives a non-administrator
+		// nothing: an impersonation's JWT works only with an
+		// administrator's credential behind it (jwtPrincipal), so one
+		// made here would be refused at its first use.
+		return "", nil, nil, errForbidden("impersonation is for administrators")
+	}
 	if !p.HasScope(usher.ScopeSudo) {
 		return "", nil, nil, errForbidden("impersonation needs a token with the sudo scope")
 	}

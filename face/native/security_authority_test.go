@@ -524,6 +524,26 @@ func TestImpersonationEndsWhenTargetBecomesAdmin(t *testing.T) {
 	b.refused(t, req{method: "GET", path: "/v1/me", token: jwt}, http.StatusUnauthorized, "invalid_token")
 }
 
+// TestImpersonationRuleGivesNoJWT: a rule allowing user.impersonate to one
+// who is no administrator made an impersonation's JWT, recorded as
+// auth.impersonate, that every request then refused (an impersonation
+// works only with an administrator's credential behind it). It is refused
+// when asked for now, with nothing recorded.
+func TestImpersonationRuleGivesNoJWT(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hd, hdTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustPrincipal(t, "customer", false)
+	b.mustRole(t, "impersonators", []*usher.User{hd}, allow("user", "impersonate"))
+	b.refused(t, req{method: "POST", path: "/v1/auth/impersonate", token: hdTok, body: map[string]any{"user": "customer"}},
+		http.StatusForbidden, "forbidden")
+	page, err := b.env.Core.Audit.List(sys(), usher.AuditFilter{Action: "auth.impersonate",
+		Page: usher.PageRequest{Limit: 1, WithTotal: true, CountUpTo: 10}})
+	if err != nil || page.Total != 0 {
+		t.Fatalf("auth.impersonate events: %v, %v; want none", page, err)
+	}
+}
+
 // TestUpdateRuleCannotTakeOverWiderReader: a helpdesk whose rule allows
 // user.update must not take over (set the password of) an account whose
 // role lets it read a team the helpdesk is not in, or every group, or make
