@@ -330,9 +330,59 @@ func handOver(ctx context.Context, tx store.Tx, userID int64, proved, now time.T
 	if err != nil {
 		return err
 	}
+	accountTokens, accountKeys, err := endOwnedServiceAccountsBefore(ctx, tx, userID, proved, now)
+	if err != nil {
+		return err
+	}
+	meta["service_account_tokens_revoked"] = strconv.Itoa(accountTokens)
+	meta["service_account_ssh_keys_deleted"] = strconv.Itoa(accountKeys)
 	meta["tokens_revoked"], meta["ssh_keys_deleted"] = strconv.Itoa(n), strconv.Itoa(deleted)
 	meta["reminders_deleted"] = strconv.Itoa(reminders)
 	return nil
+}
+
+// endOwnedServiceAccountsBefore revokes, at now, the tokens made and
+// deletes the SSH keys added before the time to the service accounts of
+// the live teams the user owns, and returns how many of each: whoever held
+// the account before its address was proved made its teams, minted their
+// accounts' tokens and added their keys, and would go on acting for the
+// teams the owner now holds.
+func endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, userID int64, before, now time.Time) (tokens, keys int, err error) {
+	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range ms {
+		if m.Level != usher.LevelOwner || m.Group == nil {
+			continue
+		}
+		accounts, err := serviceAccountsOf(ctx, tx, m.Group)
+		if err != nil {
+			return tokens, keys, err
+		}
+		for _, u := range accounts {
+			n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount},
+				CreatedBefore: before}, now)
+			if err != nil {
+				return tokens, keys, fmt.Errorf("revoking the service-account tokens made before the address was proved: %w", err)
+			}
+			tokens += n
+			list, err := tx.KeyList(ctx, u.ID)
+			if err != nil {
+				return tokens, keys, fmt.Errorf("reading a service account's SSH keys: %w", err)
+			}
+			for _, k := range list {
+				if !k.CreatedAt.Before(before) {
+					continue
+				}
+				if err := tx.KeyDelete(ctx, k.ID); err != nil {
+					return tokens, keys, fmt.Errorf("deleting a service account's SSH key added before the address was proved: %w", err)
+				}
+				keys++
+			}
+		}
+	}
+	return tokens, keys, nil
 }
 
 // endRemindersBefore deletes, at now, the live reminders the user created

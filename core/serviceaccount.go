@@ -244,13 +244,22 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 			return err
 		}
 		// Every end of its tokens — an owner leaving, blocked or deleted,
-		// the team deleted — holds the account's row: decide again once
-		// this transaction holds it, on what those that came first left,
-		// or a token minted as they ran would outlive them.
+		// the team deleted, a reset's hand-over — holds the account's row,
+		// the owner's first where it is the owner's doing: decide again
+		// once this transaction holds both, on what those that came first
+		// left, or a token minted as they ran would outlive them.
+		if caller := p.UserID(); caller != 0 && caller != u.ID {
+			if err := lockUser(ctx, tx, caller); err != nil {
+				return err
+			}
+		}
 		if err := lockUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if _, err := g.stillCaller(ctx, tx, p); err != nil {
+			return err
+		}
+		if err := stillCredential(ctx, tx, p, g.now()); err != nil {
 			return err
 		}
 		// The account's row, not the team's, is what this holds: a

@@ -217,13 +217,16 @@ func (s *credentialHold) InTx(ctx context.Context, fn func(tx store.Tx) error) e
 
 // TestMintRacingResetKeepsNothing replays, on both engines, whoever signed
 // up with someone else's address (where pending accounts may sign in)
-// minting a token, adding an SSH key or writing a reminder with their
-// session while the address's owner completes a reset: the reset ends the
-// sessions and the hand-over ends what was made before the proof, but a
-// write authenticated before the reset and committed after it made, with
-// the ended session, what the hand-over never saw — a token that kept the
+// minting a token (their own, or one of a service account of a team they
+// made), adding an SSH key or writing a reminder with their session while
+// the address's owner completes a reset: the reset ends the sessions and
+// the hand-over ends what was made before the proof, but a write
+// authenticated before the reset and committed after it made, with the
+// ended session, what the hand-over never saw — a token that kept the
 // account. Held between its authentication and its transaction, the write
-// must now be refused, and nothing it could have made may work.
+// must now be refused, and nothing it could have made may work: a
+// service-account token minted before the proof, which the hand-over left
+// alone, neither.
 func TestMintRacingResetKeepsNothing(t *testing.T) {
 	t.Parallel()
 	engines(t, func(t *testing.T, postgres bool) {
@@ -237,27 +240,44 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 			Policy:    core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
 			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }}), smtp: srv}
 		mails := 0
+		// works reports whether a token minted in answer res works.
+		works := func(res *response) int {
+			if res.status != http.StatusCreated {
+				return 0
+			}
+			var tok tokenBody
+			res.decode(t, &tok)
+			if b.api.do(t, req{method: "GET", path: "/v1/me", token: tok.Token}).status == http.StatusOK {
+				return 1
+			}
+			return 0
+		}
+		var crew int64
+		var early *response // a service-account token minted before the reset
 		for _, write := range []struct {
 			name string
-			do   func(session, user string) *response
+			// prepare, when set, runs with the session before the reset.
+			prepare func(session, user string)
+			do      func(session, user string) *response
 			// kept is how many of what it made the account holds, and
 			// work, after the reset.
 			kept func(user string, res *response) int
 		}{
-			{"a token", func(session, _ string) *response {
+			{"a token", nil, func(session, _ string) *response {
 				return b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: session, body: map[string]any{"name": "kept"}})
-			}, func(_ string, res *response) int {
-				if res.status != http.StatusCreated {
-					return 0
-				}
-				var tok tokenBody
-				res.decode(t, &tok)
-				if b.api.do(t, req{method: "GET", path: "/v1/me", token: tok.Token}).status == http.StatusOK {
-					return 1
-				}
-				return 0
-			}},
-			{"an SSH key", func(session, user string) *response {
+			}, func(_ string, res *response) int { return works(res) }},
+			{"a service-account token", func(session, user string) {
+				var team groupBody
+				b.call(t, req{method: "POST", path: "/v1/groups", token: session, body: map[string]any{"kind": "team", "handle": user + "-crew"}},
+					http.StatusCreated, &team)
+				crew = team.ID
+				b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", crew), token: session,
+					body: map[string]any{"username": user + "-bot"}}, http.StatusCreated, nil)
+				early = b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/%s-bot/token", crew, user), token: session})
+			}, func(session, user string) *response {
+				return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/%s-bot/token", crew, user), token: session})
+			}, func(_ string, res *response) int { return works(early) + works(res) }},
+			{"an SSH key", nil, func(session, user string) *response {
 				return b.api.do(t, req{method: "POST", path: "/v1/users/" + user + "/keys", token: session,
 					body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
 			}, func(user string, _ *response) int {
@@ -265,7 +285,7 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 				b.call(t, req{method: "GET", path: "/v1/users/" + user + "/keys", token: b.adminTok}, http.StatusOK, &list)
 				return len(list.Items)
 			}},
-			{"a reminder", func(session, _ string) *response {
+			{"a reminder", nil, func(session, _ string) *response {
 				return b.api.do(t, req{method: "POST", path: "/v1/reminders", token: session,
 					body: map[string]any{"resource": "user:1", "remind_at": time.Now().Add(time.Hour)}})
 			}, func(_ string, res *response) int {
@@ -296,6 +316,9 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 			b.call(t, req{method: "GET", path: "/v1/me/sessions", token: session}, http.StatusOK, &sessions)
 			if len(sessions.Items) != 1 {
 				t.Fatalf("%s: sessions %+v", write.name, sessions.Items)
+			}
+			if write.prepare != nil {
+				write.prepare(session, user)
 			}
 			b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}}, http.StatusAccepted, nil)
 			mails++
