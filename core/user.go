@@ -360,12 +360,22 @@ var userFields = []struct {
 	{"plan", func(u *usher.User) any { return u.Plan }},
 }
 
+// auditedField is what the audit log keeps of a field's value: a text
+// longer than auditedValue (meta and metadata hold up to 16 KiB) by its
+// size, as a setting's value is kept (auditValue), else the value.
+func auditedField(v any) any {
+	if s, ok := v.(string); ok && len(s) > auditedValue {
+		return len(s)
+	}
+	return v
+}
+
 // userChanges lists the recorded fields that differ between old and u.
 func userChanges(old, u *usher.User) map[string]usher.Change {
 	changes := map[string]usher.Change{}
 	for _, f := range userFields {
 		if o, n := f.get(old), f.get(u); o != n {
-			changes[f.name] = usher.Change{Old: o, New: n}
+			changes[f.name] = usher.Change{Old: auditedField(o), New: auditedField(n)}
 		}
 	}
 	if old.ID == 0 {

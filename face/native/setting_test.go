@@ -166,6 +166,42 @@ func TestUserSettingsAuditBounded(t *testing.T) {
 	}
 }
 
+// TestProfileAuditBounded replays a user changing their own profile's
+// meta and metadata (16 KiB and 50 values of 500 bytes, within their
+// bounds) back and forth: each change recorded both fields whole, old and
+// new, about 74 KB of audit a request. As for settings, a value over 1 KiB
+// is recorded by its size.
+func TestProfileAuditBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	profile := func(fill string) map[string]any {
+		meta, metadata := map[string]any{}, map[string]any{}
+		for i := range 15 {
+			meta[fmt.Sprintf("m%d", i)] = strings.Repeat(fill, 1000)
+		}
+		for i := range 50 {
+			metadata[fmt.Sprintf("k%d", i)] = strings.Repeat(fill, 500)
+		}
+		return map[string]any{"meta": meta, "metadata": metadata}
+	}
+	for _, fill := range []string{"a", "b", "a"} {
+		b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: profile(fill)}, http.StatusOK, nil)
+	}
+	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "user.update"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 3 {
+		t.Fatalf("%d user.update events for three changes, want 3", len(page.Items))
+	}
+	for _, e := range page.Items {
+		raw, _ := json.Marshal(e.Changes)
+		if len(raw) > 1<<10 || !strings.Contains(string(raw), `"meta"`) || !strings.Contains(string(raw), `"metadata"`) {
+			t.Errorf("an event's changes are %d bytes: %.300s", len(raw), raw)
+		}
+	}
+}
+
 // TestAuditHidesSettingValues replays a holder of audit.read, refused the
 // instance settings (which may hold the mail server's password), reading a
 // setting's value from its audit event, old and new; and the same with a
