@@ -425,7 +425,10 @@ func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, ac
 // other replicas — take different ones, and is marked delivered in the
 // transaction that queues its mail, only if the claim still holds: a
 // reminder is mailed once, even when a sender stops between the two.
-// A reminder whose assignee cannot be mailed is marked delivered unmailed.
+// A reminder whose assignee cannot be mailed is marked delivered unmailed,
+// and so is one past remindersMailedPerWindow mails to its assignee within
+// the policy's failure window: snoozing reminders due at once, in a loop,
+// would else mail their payloads to the assignee as fast as they fall due.
 //
 // Errors: only the store's.
 func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
@@ -440,7 +443,13 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 	queued := 0
 	for _, rem := range due {
 		mailed := false
-		err := r.store.InTx(ctx, func(tx store.Tx) error {
+		// Counted before the transaction, which on SQLite holds the one
+		// writer: a mail the assignee could not be sent counts all the same.
+		limited, err := r.mailLimited(ctx, rem.AssignedTo)
+		if err != nil {
+			return queued, err
+		}
+		err = r.store.InTx(ctx, func(tx store.Tx) error {
 			at := r.now()
 			if err := tx.ReminderDeliver(ctx, rem.ID, claim, at); err != nil {
 				return err
@@ -458,6 +467,8 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 				// is, with SkipEmailConfirmation), it would carry whatever
 				// its maker wrote to whoever has that address.
 				outcome = "address_unconfirmed"
+			case recipient && limited:
+				outcome = "mail_limited"
 			case recipient:
 				if err := r.queueLetter(ctx, tx, "reminder", u.Email, u, map[string]string{"Resource": rem.Resource,
 					"Due": timeText(rem.RemindAt), "Payload": string(rem.Payload),
@@ -485,4 +496,20 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 		r.mailQueued()
 	}
 	return queued, nil
+}
+
+// remindersMailedPerWindow bounds the reminder mails one assignee is sent
+// within the policy's failure window; the reminders past it are delivered
+// all the same, unmailed, for the assignee to read through the API.
+const remindersMailedPerWindow = 30
+
+// mailLimited counts a reminder mail to the assignee and reports whether
+// it passes remindersMailedPerWindow within the failure window.
+func (r *Reminders) mailLimited(ctx context.Context, assignee int64) (bool, error) {
+	now := r.now()
+	t, err := r.store.ThrottleFail(ctx, "reminder-mail:"+strconv.FormatInt(assignee, 10), now, now.Add(-r.policy.FailureWindow))
+	if err != nil {
+		return false, err
+	}
+	return t.Failures > remindersMailedPerWindow, nil
 }

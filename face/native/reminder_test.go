@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // reminderBody is a reminder as the native API answers it.
@@ -188,5 +190,56 @@ func TestReminderReadRuleHidesItFromLists(t *testing.T) {
 	b.call(t, req{method: "GET", path: "/v1/reminders?total=true", token: tok}, http.StatusOK, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != open.ID || list.Total != 1 {
 		t.Fatalf("the reader's list: %+v", list)
+	}
+}
+
+// TestReminderSnoozeLoopMailsBounded replays a user snoozing one reminder
+// of a 16 KB payload to a moment ahead, again and again: each snooze made
+// it due again and each delivery mailed it, without bound (30 mails in
+// under a second). An assignee is mailed at most 30 reminders a failure
+// window; the rest are delivered unmailed, recorded as mail_limited, and
+// the next window mails again.
+func TestReminderSnoozeLoopMailsBounded(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now})
+	u := b.env.MustCreateUser(t, usher.UserCreate{Username: "planner", Email: "planner@example.com", EmailConfirmed: true})
+	tok := b.env.MustToken(t, u.ID, usher.TokenPersonal)
+	var rem reminderBody
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{"resource": "user:1",
+		"payload": map[string]any{"x": strings.Repeat("y", 16000)}, "remind_at": clock.Now().Add(time.Second)}}, http.StatusCreated, &rem)
+	deliver := func() int {
+		clock.Add(2 * time.Second)
+		n, err := b.env.Core.Reminders.DeliverDue(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	mailed := 0
+	for range 40 {
+		mailed += deliver()
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/reminders/%d/snooze", rem.ID), token: tok,
+			body: map[string]any{"remind_at": clock.Now().Add(time.Second)}}, http.StatusOK, nil)
+	}
+	if mailed != 30 {
+		t.Fatalf("40 deliveries within a window mailed %d times, want 30", mailed)
+	}
+	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "reminder.deliver"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for _, e := range page.Items {
+		if e.Meta["outcome"] == "mail_limited" {
+			limited++
+		}
+	}
+	if limited != 10 {
+		t.Fatalf("%d deliveries recorded mail_limited, want 10", limited)
+	}
+	clock.Add(16 * time.Minute)
+	if n := deliver(); n != 1 {
+		t.Fatalf("the next window's delivery mailed %d, want 1", n)
 	}
 }
