@@ -19,6 +19,19 @@ import (
 // mailed like one from a device never seen.
 const knownDeviceWindow = 90 * 24 * time.Hour
 
+// maxKnownDevices is how many devices an account is known by: a sign-in
+// from a new one forgets those not seen for knownDeviceWindow and, past
+// this many, those seen longest ago. Else each sign-in with a new product
+// name (any User-Agent) kept a row for good.
+const maxKnownDevices = 100
+
+// newSignInMailsPerWindow bounds the mails telling an account of sign-ins
+// from new devices within the policy's failure window: whoever has the
+// password could else mail the account's owner at every sign-in, naming
+// a new product each time. The sign-ins past it are still recorded
+// (auth.login) and open their sessions, which the owner lists.
+const newSignInMailsPerWindow = 10
+
 // productName is the product a user agent that is no browser names
 // (curl/8.5.0, python-requests/2.31): letters, digits, - and _, at most
 // 40, starting with a letter; else none, and the mails name no device:
@@ -100,6 +113,18 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 	}
 	if err := tx.KnownDevicePut(ctx, u.ID, hash, now); err != nil {
 		return false, err
+	}
+	if !known {
+		if _, err := tx.KnownDeviceTrim(ctx, u.ID, now.Add(-knownDeviceWindow), maxKnownDevices); err != nil {
+			return false, err
+		}
+	}
+	if mail {
+		t, err := tx.ThrottleFail(ctx, "sign-in-mail:"+strconv.FormatInt(u.ID, 10), now, now.Add(-e.policy.FailureWindow))
+		if err != nil {
+			return false, err
+		}
+		mail = t.Failures <= newSignInMailsPerWindow
 	}
 	if !mail {
 		return false, nil

@@ -265,6 +265,9 @@ type Tx interface {
 	KnownDeviceCount(ctx context.Context, userID int64) (int, error)
 	// KnownDevicePut records a sign-in from the device at at.
 	KnownDevicePut(ctx context.Context, userID int64, hash string, at time.Time) error
+	// KnownDeviceTrim deletes the user's devices last seen before the
+	// time, and all but the keep seen last, and returns how many.
+	KnownDeviceTrim(ctx context.Context, userID int64, before time.Time, keep int) (int, error)
 
 	// ThrottleGet returns the throttle of the key; ErrNotFound when it has
 	// no failures.

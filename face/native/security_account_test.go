@@ -975,3 +975,41 @@ func TestProviderLinkRacesDeletion(t *testing.T) {
 		t.Fatalf("the next log-in: %d %s", res.status, res.body)
 	}
 }
+
+// TestNewDevicesBounded replays whoever has an account's password signing
+// in again and again with a new product name each time (User-Agent
+// bot<i>/1.0): each sign-in kept a known device for good and mailed the
+// owner of a new one (150 sign-ins: 150 rows, 149 mails). An account is
+// known by at most 100 devices, and is told of at most 10 new ones a
+// failure window; every sign-in still opens its session and is recorded.
+func TestNewDevicesBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u := b.env.MustCreateUser(t, usher.UserCreate{Username: "dev", Email: "dev@example.com", EmailConfirmed: true,
+		Password: "correct horse battery staple"})
+	const n = 150
+	for i := range n {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": fmt.Sprintf("bot%d/1.0", i)},
+			body: map[string]any{"login": "dev", "password": "correct horse battery staple"}}, http.StatusOK, nil)
+	}
+	devices, err := b.env.Store.KnownDeviceCount(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if devices != 100 {
+		t.Errorf("after %d sign-ins from new devices the account is known by %d, want 100", n, devices)
+	}
+	queued, err := b.env.Store.OutboxClaim(context.Background(), time.Now().Add(time.Hour), time.Now().Add(2*time.Hour), 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for _, m := range queued {
+		if m.Kind == "new_sign_in" {
+			told++
+		}
+	}
+	if told != 10 {
+		t.Errorf("%d sign-ins from new devices mailed the owner %d times, want 10", n, told)
+	}
+}

@@ -191,6 +191,17 @@ func (c *conn) KnownDevicePut(ctx context.Context, userID int64, hash string, at
 	return nil
 }
 
+// KnownDeviceTrim deletes a user's devices past the time or the count.
+// The write is uncounted, as KnownDevicePut's.
+func (c *conn) KnownDeviceTrim(ctx context.Context, userID int64, before time.Time, keep int) (int, error) {
+	res, err := c.quiet.ExecContext(ctx, c.queries["KnownDeviceTrim"], userID, c.d.TimeArg(before), keep)
+	if err != nil {
+		return 0, c.fail("KnownDeviceTrim", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 func scanThrottle(s scanner) (*usher.Throttle, error) {
 	t := new(usher.Throttle)
 	err := s.Scan(&t.Key, &t.Failures, timeCol{&t.WindowStart}, nullTime{&t.LockedUntil})

@@ -645,7 +645,7 @@ var queryNames = []string{
 	"AuditInsert", "AuditCount", "StatsUsers", "StatsGroups", "StatsApplications",
 	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteAddress", "CodeDeleteExpired",
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
-	"KnownDeviceGet", "KnownDeviceCount", "KnownDevicePut",
+	"KnownDeviceGet", "KnownDeviceCount", "KnownDevicePut", "KnownDeviceTrim",
 	"ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleRelock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire", "SigningKeyLifetime",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",

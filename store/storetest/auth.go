@@ -375,4 +375,29 @@ func testKnownDevices(t *testing.T, s store.Store) {
 	if n, _ := s.KnownDeviceCount(ctx, b.ID); n != 0 {
 		t.Fatalf("b's count = %d", n)
 	}
+	// Trimming forgets the devices seen before the time and all but the
+	// ones seen last, of one user only.
+	for i := range 4 {
+		if err := s.KnownDevicePut(ctx, a.ID, fmt.Sprintf("t%d", i), base.Add(time.Duration(2+i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.KnownDevicePut(ctx, b.ID, "old", base); err != nil {
+		t.Fatal(err)
+	}
+	// a: h2 (base), h1 (base+1h), t0..t3 (base+2h..5h).
+	if n, err := s.KnownDeviceTrim(ctx, a.ID, base.Add(30*time.Minute), 3); err != nil || n != 3 {
+		t.Fatalf("KnownDeviceTrim = %d, %v; want 3 (h2 by its age, h1 and t0 past the count)", n, err)
+	}
+	for _, h := range []string{"t1", "t2", "t3"} {
+		if _, err := s.KnownDeviceGet(ctx, a.ID, h); err != nil {
+			t.Fatalf("device %s after the trim: %v", h, err)
+		}
+	}
+	if n, _ := s.KnownDeviceCount(ctx, a.ID); n != 3 {
+		t.Fatalf("count after the trim = %d, want 3", n)
+	}
+	if n, _ := s.KnownDeviceCount(ctx, b.ID); n != 1 {
+		t.Fatalf("another user's devices after the trim: %d, want 1", n)
+	}
 }

@@ -56,6 +56,10 @@ SELECT count(*) FROM known_devices WHERE user_id = $1;
 INSERT INTO known_devices (user_id, hash, last_seen_at) VALUES ($1, $2, $3)
 ON CONFLICT (user_id, hash) DO UPDATE SET last_seen_at = excluded.last_seen_at;
 
+-- name: KnownDeviceTrim
+DELETE FROM known_devices WHERE user_id = $1 AND (last_seen_at < $2 OR hash NOT IN (
+    SELECT hash FROM known_devices WHERE user_id = $1 ORDER BY last_seen_at DESC, hash LIMIT $3));
+
 -- name: ThrottleGet
 SELECT key, failures, window_start, locked_until FROM throttles WHERE key = $1;
 
