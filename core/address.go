@@ -224,6 +224,22 @@ func nameOrAddressTaken(ctx context.Context, tx store.Tx, self int64, username, 
 	return nil
 }
 
+// errNamedByAnother is the answer for confirming an address, or restoring
+// an account, that nameOrAddressTaken refuses: one text would name two
+// accounts.
+func errNamedByAnother(err error) error {
+	var ue *usher.UniqueError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	code, what := usher.CodeEmailTaken, "address is another account's username"
+	if ue.Field == "username" {
+		code, what = usher.CodeUsernameTaken, "username is another account's address"
+	}
+	return &usher.Error{Kind: usher.KindConflict, Code: code, Message: "the " + what + " now",
+		Fields: []usher.FieldError{{Field: ue.Field, Code: usher.CodeTaken, Message: "names another account"}}, Err: err}
+}
+
 // errAddressTaken is the answer for confirming an address that another
 // account confirmed first.
 func errAddressTaken(err error) error {

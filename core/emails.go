@@ -213,6 +213,9 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 		if owner, err := tx.UserGet(ctx, usher.UserKey{ID: e.UserID}); err != nil || owner.Deleted() {
 			return errCodeNotFound(usher.CodeConfirm)
 		}
+		if err := nameOrAddressTaken(ctx, tx, e.UserID, "", e.Email); err != nil {
+			return errNamedByAnother(err)
+		}
 		now := m.now()
 		if err := tx.EmailConfirm(ctx, id, now); err != nil {
 			return errAddressTaken(err)

@@ -811,6 +811,12 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 		if err := sharedHandle(ctx, tx, gr); err != nil {
 			return nil, err
 		}
+		// Its service accounts' tokens ended with the deletion; any they
+		// hold now were minted meanwhile by whoever could mint for them
+		// without this team, whose rights they would come back with.
+		if err := g.endServiceAccountTokens(ctx, tx, gr, "team_restored", g.now()); err != nil {
+			return nil, err
+		}
 		return map[string]usher.Change{"deleted_at": {Old: old}}, nil
 	})
 }

@@ -142,7 +142,7 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
 			}
-			if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
+			if err := g.endServiceAccountTokens(ctx, tx, a.group, "owner_left", now); err != nil {
 				return err
 			}
 		}
@@ -299,7 +299,7 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
 			}
-			if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
+			if err := g.endServiceAccountTokens(ctx, tx, a.group, "owner_left", now); err != nil {
 				return err
 			}
 		}
@@ -644,7 +644,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 				return err
 			}
 			if levels[id] == usher.LevelOwner {
-				if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
+				if err := g.endServiceAccountTokens(ctx, tx, a.group, "owner_left", now); err != nil {
 					return err
 				}
 			}
@@ -828,7 +828,7 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 			if err := g.keepOwner(ctx, tx, a.group, m.UserID); err != nil {
 				return err
 			}
-			if err := g.endServiceAccountTokens(ctx, tx, a.group, now); err != nil {
+			if err := g.endServiceAccountTokens(ctx, tx, a.group, "owner_left", now); err != nil {
 				return err
 			}
 		}

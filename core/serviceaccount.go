@@ -315,13 +315,13 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 // who minted them, so every service-account token of the team ends; the
 // owners who stay mint anew. Other kinds of group hold no service
 // accounts. Each revoked token is recorded.
-func (e *env) endServiceAccountTokens(ctx context.Context, tx store.Tx, team *usher.Group, now time.Time) error {
+func (e *env) endServiceAccountTokens(ctx context.Context, tx store.Tx, team *usher.Group, reason string, now time.Time) error {
 	accounts, err := serviceAccountsOf(ctx, tx, team)
 	if err != nil {
 		return err
 	}
 	for _, u := range accounts {
-		if err := e.revokeServiceAccountTokens(ctx, tx, u, team, "owner_left", now); err != nil {
+		if err := e.revokeServiceAccountTokens(ctx, tx, u, team, reason, now); err != nil {
 			return err
 		}
 	}
@@ -369,7 +369,7 @@ func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, use
 		if m.Level != usher.LevelOwner {
 			continue
 		}
-		if err := e.endServiceAccountTokens(ctx, tx, m.Group, now); err != nil {
+		if err := e.endServiceAccountTokens(ctx, tx, m.Group, "owner_left", now); err != nil {
 			return err
 		}
 	}

@@ -285,6 +285,13 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		if err != nil {
 			return err
 		}
+		if previous != "" {
+			// A waiting address claims nothing: another account may have
+			// taken it as its username meanwhile.
+			if err := nameOrAddressTaken(ctx, tx, u.ID, "", u.Email); err != nil {
+				return errNamedByAnother(err)
+			}
+		}
 		if err := addressChanged(ctx, tx, u.ID, previous, u.Email); err != nil {
 			return err
 		}

@@ -231,6 +231,23 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 		if !u.Deleted() {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeUserNotDeleted, Message: "the user is not deleted"}
 		}
+		// Its username and addresses were nobody's while it was deleted:
+		// another account may since be named by one of them.
+		if err := nameOrAddressTaken(ctx, tx, u.ID, u.Username, u.Email); err != nil {
+			return nil, errNamedByAnother(err)
+		}
+		emails, err := tx.EmailList(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range emails {
+			if e.ConfirmedAt == nil {
+				continue
+			}
+			if err := nameOrAddressTaken(ctx, tx, u.ID, "", e.Email); err != nil {
+				return nil, errNamedByAnother(err)
+			}
+		}
 		old := *u.DeletedAt
 		u.DeletedAt = nil
 		return map[string]usher.Change{"deleted_at": {Old: old}}, nil

@@ -1013,3 +1013,96 @@ func TestNewDevicesBounded(t *testing.T) {
 		t.Errorf("%d sign-ins from new devices mailed the owner %d times, want 10", n, told)
 	}
 }
+
+// TestOneTextNamesOneAccountAfterWaiting replays a username taken while
+// an address waits, or while its account is deleted: a waiting address
+// (a change of address, a secondary address not yet confirmed) and a
+// deleted account's username and address are nobody's, so another user
+// took one as their username (or their address), and the confirmation or
+// the undelete then left two live accounts named by one text — a log-in,
+// a look-up by username (GitLab's ?username=, Escape's routes) or a mail
+// reaching the wrong one. Each is now 409, and one text names one account.
+func TestOneTextNamesOneAccountAfterWaiting(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	// oneAccount fails when text names two live accounts.
+	oneAccount := func(name, text string) {
+		t.Helper()
+		byName, err1 := b.env.Core.Users.Get(sys(), usher.UserKey{Username: text})
+		byMail, err2 := b.env.Core.Users.Get(sys(), usher.UserKey{Email: text})
+		if err1 == nil && err2 == nil && byName.ID != byMail.ID {
+			t.Errorf("%s: %s is %s's username and %s's address", name, text, byName.Username, byMail.Username)
+		}
+	}
+	mtok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	var mallory userBody
+	b.call(t, req{method: "GET", path: "/v1/me", token: mtok}, http.StatusOK, &mallory)
+	rename := func(to string) {
+		t.Helper()
+		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: mtok, body: map[string]any{"username": to}}, http.StatusOK, nil)
+	}
+
+	// A change of address, confirmed after the address became a username.
+	vtok := b.signUpConfirmed(t, &mails, "victim", "victim@old.example")
+	b.call(t, req{method: "PATCH", path: "/v1/users/victim", token: vtok, body: map[string]any{"email": "victim@new.example"}}, http.StatusOK, nil)
+	mails += 2 // the code to the new address, the notice to the old
+	_, code := b.mailTo(t, mails, "victim@new.example")
+	rename("victim@new.example")
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+	wantProblem(t, "a change of address", res, http.StatusConflict, usher.CodeEmailTaken)
+	oneAccount("a change of address", "victim@new.example")
+
+	// A secondary address, likewise.
+	b.call(t, req{method: "POST", path: "/v1/users/victim/emails", token: vtok, body: map[string]any{"email": "victim@second.example"}}, http.StatusCreated, nil)
+	mails++
+	_, code = b.mailTo(t, mails, "victim@second.example")
+	rename("victim@second.example")
+	res = b.api.do(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}})
+	wantProblem(t, "a secondary address", res, http.StatusConflict, usher.CodeEmailTaken)
+	oneAccount("a secondary address", "victim@second.example")
+
+	// A deleted account's address, taken as a username, then the undelete.
+	vic := b.mustCreate(t, map[string]any{"username": "vic", "email": "vic@example.com"})
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", vic.ID), token: b.adminTok}, http.StatusOK, nil)
+	rename("vic@example.com")
+	res = b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", vic.ID), token: b.adminTok})
+	wantProblem(t, "an undelete whose address is a username", res, http.StatusConflict, usher.CodeEmailTaken)
+	oneAccount("an undelete whose address is a username", "vic@example.com")
+
+	// A deleted account's address-shaped username, taken as an address.
+	zed := b.mustCreate(t, map[string]any{"username": "zed@corp.example", "email": "zed@home.example"})
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", zed.ID), token: b.adminTok}, http.StatusOK, nil)
+	b.signUpConfirmed(t, &mails, "newcomer", "zed@corp.example")
+	res = b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", zed.ID), token: b.adminTok})
+	wantProblem(t, "an undelete whose username is an address", res, http.StatusConflict, usher.CodeUsernameTaken)
+	oneAccount("an undelete whose username is an address", "zed@corp.example")
+}
+
+// TestRestoredTeamTakesNoTokenMintedMeanwhile replays a service account an
+// administrator put in two teams: A's owner may not mint its tokens while
+// it writes to B, a team they are not in. B's owner deletes B (the
+// account stays, for A); A's owner mints; an administrator restores B,
+// and the token wrote to B. Restoring a team ends its service accounts'
+// tokens, as its deletion did.
+func TestRestoredTeamTakesNoTokenMintedMeanwhile(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, aTok := b.mustPrincipal(t, "aowner", false)
+	_, bTok := b.mustPrincipal(t, "bowner", false)
+	var ta, tb groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: aTok, body: map[string]any{"kind": "team", "handle": "team-a"}}, http.StatusCreated, &ta)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: bTok, body: map[string]any{"kind": "team", "handle": "team-b"}}, http.StatusCreated, &tb)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", ta.ID), token: aTok, body: map[string]any{"username": "shared-bot"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/shared-bot", tb.ID), token: b.adminTok, body: map[string]any{"level": "write"}}, http.StatusOK, nil)
+	mint := req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/shared-bot/token", ta.ID), token: aTok}
+	b.refused(t, mint, http.StatusForbidden, usher.CodeForbidden)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", tb.ID), token: bTok}, http.StatusOK, nil)
+	var tok tokenBody
+	b.call(t, mint, http.StatusCreated, &tok)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/undelete", tb.ID), token: b.adminTok}, http.StatusOK, nil)
+	b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", tb.ID), token: tok.Token, body: map[string]any{"description": "written by A's token"}},
+		http.StatusUnauthorized, "invalid_token")
+	// A's owner mints anew, as before B's deletion: refused while it writes to B.
+	b.refused(t, mint, http.StatusForbidden, usher.CodeForbidden)
+}
