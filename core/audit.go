@@ -59,7 +59,72 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 	if err != nil {
 		return nil, err
 	}
-	return page, a.hideSettingValues(ctx, page.Items)
+	if err := a.hideSettingValues(ctx, page.Items); err != nil {
+		return nil, err
+	}
+	return page, a.hideDenied(ctx, page.Items)
+}
+
+// hideDenied takes out of the events what a rule keeps the reader from
+// reading elsewhere: of an event on a user or a group the reader is
+// denied reading (a rule on user:<id> or group:<id>), its changes' and
+// meta's values; of an actor the reader is denied reading, the address.
+// audit.read shows everyone else's, as documented; only a deny hides, so
+// that a rule written to wall one account or team off holds here too.
+// The events stay, saying what happened, when and by whom (by id).
+func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) error {
+	p := usher.PrincipalFrom(ctx)
+	if p.IsAdmin() {
+		return nil
+	}
+	denied := map[string]bool{} // by "user:<id>" or "group:<id>"
+	deny := func(act action, id string) (bool, error) {
+		key := act.resource() + ":" + id
+		if d, ok := denied[key]; ok {
+			return d, nil
+		}
+		err := a.decide(ctx, p, act, id, true)
+		if err != nil && usher.ErrorKind(err) != usher.KindForbidden {
+			return false, err
+		}
+		denied[key] = err != nil
+		return err != nil, nil
+	}
+	for _, e := range events {
+		if e.ActorEmail != "" && e.ActorID != 0 {
+			d, err := deny(actUserRead, strconv.FormatInt(e.ActorID, 10))
+			if err != nil {
+				return err
+			}
+			if d {
+				e.ActorEmail = ""
+			}
+		}
+		var act action
+		switch e.ResourceType {
+		case "user":
+			act = actUserRead
+		case "group":
+			act = actGroupRead
+		default:
+			continue
+		}
+		if e.ResourceID == "" {
+			continue
+		}
+		d, err := deny(act, e.ResourceID)
+		if err != nil {
+			return err
+		}
+		if !d {
+			continue
+		}
+		hideChanges(e)
+		for k := range e.Meta {
+			e.Meta[k] = "[hidden]"
+		}
+	}
+	return nil
 }
 
 // hideSettingValues takes the values out of the settings' events for a
@@ -102,11 +167,16 @@ func (a *Audit) hideSettingValues(ctx context.Context, events []*usher.AuditEven
 		if ok {
 			continue
 		}
-		for k, c := range e.Changes {
-			e.Changes[k] = usher.Change{Old: hiddenValue(c.Old), New: hiddenValue(c.New)}
-		}
+		hideChanges(e)
 	}
 	return nil
+}
+
+// hideChanges puts hiddenValue in place of each of e's changed values.
+func hideChanges(e *usher.AuditEvent) {
+	for k, c := range e.Changes {
+		e.Changes[k] = usher.Change{Old: hiddenValue(c.Old), New: hiddenValue(c.New)}
+	}
 }
 
 // hiddenValue is what a reader who may not see a value is shown of it.

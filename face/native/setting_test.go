@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -199,6 +200,57 @@ func TestProfileAuditBounded(t *testing.T) {
 		if len(raw) > 1<<10 || !strings.Contains(string(raw), `"meta"`) || !strings.Contains(string(raw), `"metadata"`) {
 			t.Errorf("an event's changes are %d bytes: %.300s", len(raw), raw)
 		}
+	}
+}
+
+// TestAuditHidesDeniedUsersAndTeams replays a holder of audit.read whom a
+// rule keeps from reading one account (user:<id> read denied) and one team
+// (group:<id> read denied): GET /v1/users/{it} and /v1/groups/{it} are 403,
+// but the audit log showed the account's old and new address, name and bio,
+// its address as the actor of its own changes, and the team's handle and
+// name. Those values are hidden now, as a setting's are; the events stay,
+// and everyone else's values show as before.
+func TestAuditHidesDeniedUsersAndTeams(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hidden, htok := b.mustPrincipal(t, "hidden", false)
+	b.mustPrincipal(t, "open", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "merger-talks",
+		"name": "Acquisition of Initech"}}, http.StatusCreated, &team)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"), deny("group:"+strconv.FormatInt(team.ID, 10), "read"))
+	b.refused(t, req{method: "GET", path: "/v1/users/hidden", token: tok}, http.StatusForbidden, usher.CodeForbidden)
+	b.call(t, req{method: "PATCH", path: "/v1/users/hidden", token: b.adminTok,
+		body: map[string]any{"email": "ceo-private@corp.example", "name": "Secret Name", "bio": "private-bio"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/hidden", token: htok, body: map[string]any{"bio": "another private bio"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/open", token: b.adminTok, body: map[string]any{"bio": "an open bio"}}, http.StatusOK, nil)
+
+	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
+	for _, secret := range []string{"ceo-private", "hidden@example.com", "Secret Name", "private bio", "private-bio", "merger-talks", "Initech"} {
+		if strings.Contains(string(res.body), secret) {
+			t.Errorf("the auditor reads %q, which a rule keeps from them", secret)
+		}
+	}
+	if !strings.Contains(string(res.body), "an open bio") {
+		t.Errorf("another account's change is hidden too: %.600s", res.body)
+	}
+	var events struct {
+		Items []struct {
+			Action     string `json:"action"`
+			ResourceID string `json:"resource_id"`
+		} `json:"items"`
+	}
+	res.decode(t, &events)
+	kept := 0
+	for _, e := range events.Items {
+		if e.ResourceID == strconv.FormatInt(hidden.ID, 10) && e.Action == "user.update" {
+			kept++
+		}
+	}
+	if kept != 2 {
+		t.Errorf("%d of the hidden account's two user.update events are listed, want both", kept)
 	}
 }
 
