@@ -3,6 +3,7 @@ package corteza
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"usher"
@@ -82,7 +83,11 @@ type permRule struct {
 }
 
 // fromUsherRule translates a core rule into Corteza's rules (one core
-// operation may be several of Corteza's).
+// operation may be several of Corteza's); none for a rule Corteza has no
+// name for: an operation the table leaves out, or one rule on one
+// instance of an operation Corteza names on "system" alone, which shown
+// as "system" would read as every instance's, and sent back would become
+// one.
 func fromUsherRule(r usher.Rule) []permRule {
 	typ, inst, _ := strings.Cut(r.Resource, ":")
 	var out []permRule
@@ -91,15 +96,35 @@ func fromUsherRule(r usher.Rule) []permRule {
 			continue
 		}
 		res := m.resource
-		if m.resource != "system" {
-			if inst == "" {
-				inst = "*"
-			}
+		switch {
+		case m.resource == "system" && inst != "":
+			continue
+		case m.resource != "system" && inst == "":
+			res += ":*"
+		case m.resource != "system":
 			res += ":" + inst
 		}
 		out = append(out, permRule{RoleID: r.RoleID, Resource: res, Operation: m.operation, Access: string(r.Access)})
 	}
 	return out
+}
+
+// writeRules answers a role's rules in Corteza's names, and says in the
+// X-Usher-Unlisted-Rules header how many of them Corteza has no name for
+// (fromUsherRule): they are in force all the same, and the native API
+// lists them (GET /v1/groups/{id}/rules).
+func writeRules(w http.ResponseWriter, rules []usher.Rule) error {
+	out := []permRule{}
+	unlisted := 0
+	for _, x := range rules {
+		named := fromUsherRule(x)
+		if len(named) == 0 {
+			unlisted++
+		}
+		out = append(out, named...)
+	}
+	w.Header().Set("X-Usher-Unlisted-Rules", strconv.Itoa(unlisted))
+	return respond(w, out)
 }
 
 func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request) error {
@@ -167,11 +192,7 @@ func (h *Handler) readRules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []permRule{}
-	for _, x := range rules {
-		out = append(out, fromUsherRule(x)...)
-	}
-	return respond(w, out)
+	return writeRules(w, rules)
 }
 
 // updateRules sets and removes a role's rules: access "allow" or "deny"
@@ -204,6 +225,12 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
 				Message: "unknown operation " + x.Operation + " on " + x.Resource}
 		}
+		if typ, inst := splitResource(x.Resource); typ == "system:role" && inst == "" && x.Access != "inherit" {
+			// Corteza's system:role:* names every role; the core's rule
+			// on every group would reach every team and plain group too.
+			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
+				Message: "a rule on " + x.Resource + " would reach every team and group besides the roles: name one role, system:role:<id>"}
+		}
 		if x.Access == "inherit" {
 			remove = append(remove, ur)
 		} else {
@@ -214,11 +241,7 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []permRule{}
-	for _, x := range rules {
-		out = append(out, fromUsherRule(x)...)
-	}
-	return respond(w, out)
+	return writeRules(w, rules)
 }
 
 func (h *Handler) deleteRules(w http.ResponseWriter, r *http.Request) error {

@@ -790,3 +790,82 @@ func TestRoleRoutesTakeOnlyRoles(t *testing.T) {
 		t.Fatalf("the team's members after: %+v, %v", ms, err)
 	}
 }
+
+// TestRoleRulesMeanWhatTheySay replays three ways Corteza's permission
+// names said less than the core's rules did:
+//   - a rule on system:role:* (every role) became the core's rule on every
+//     group, so update, members.manage and delete reached every team and
+//     plain group: a member renamed a team they are not in, joined it and
+//     deleted it. Such a rule is refused (422), naming one role is not;
+//   - a rule on one role's rules (group:<id> rules, set natively) read as
+//     the type-wide "system grant", and sent back as read it became one;
+//     it is left out of the answer now, as is
+//   - a rule Corteza has no name for (* *, user privileges): the role read
+//     as holding nothing. The answer says how many it leaves out, in
+//     X-Usher-Unlisted-Rules.
+func TestRoleRulesMeanWhatTheySay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	team, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "crew", Members: []int64{b.admin.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := b.editorsRole(t)
+	rid, _ := strconv.ParseInt(role, 10, 64)
+	other, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+strconv.FormatInt(b.user.ID, 10), b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	patch := func(resource, op string) *response {
+		return b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": []map[string]string{
+			{"resource": resource, "operation": op, "access": "allow"}}})
+	}
+	for _, op := range []string{"update", "members.manage", "delete"} {
+		wantErr(t, patch("system:role:*", op), "name one role")
+	}
+	if m := patch("system:role:"+strconv.FormatInt(other.ID, 10), "update").errMessage(t); m != "" {
+		t.Fatalf("a rule on one role: %s", m)
+	}
+	name := "taken over"
+	if _, err := b.env.Core.Groups.Update(usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user}),
+		usher.GroupRef{ID: team.ID}, usher.GroupUpdate{Name: &name}); err == nil {
+		t.Fatal("the role's member renamed a team they are not in")
+	}
+
+	if _, err := b.env.Core.Groups.PatchRules(sys, usher.GroupRef{ID: rid}, []usher.Rule{
+		{Resource: "group:" + strconv.FormatInt(other.ID, 10), Operation: "rules", Access: usher.Allow},
+		{Resource: "*", Operation: "*", Access: usher.Allow},
+		{Resource: "user", Operation: "privileges", Access: usher.Allow}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(t, "GET", "/permissions/"+role+"/rules", b.adminJWT, nil)
+	var read struct {
+		Response []map[string]string `json:"response"`
+	}
+	res.decode(t, &read)
+	for _, r := range read.Response {
+		if r["resource"] == "system" && r["operation"] == "grant" {
+			t.Errorf("a rule on one role's rules reads as every role's: %v", r)
+		}
+	}
+	if got := res.header.Get("X-Usher-Unlisted-Rules"); got != "3" {
+		t.Errorf("X-Usher-Unlisted-Rules = %q, want 3 (one role's rules, * *, user privileges): %s", got, res.body)
+	}
+	// Sent back as read, nothing widens.
+	if m := b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": read.Response}).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	rules, err := b.env.Core.Groups.Rules(sys, usher.GroupRef{ID: rid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if r.Resource == "group" {
+			t.Errorf("after sending back the rules as read, the role holds %+v", r)
+		}
+	}
+}
