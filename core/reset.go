@@ -207,7 +207,7 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 			return err
 		}
 		meta := map[string]string{"sessions_ended": strconv.Itoa(n)}
-		if err := handOver(ctx, tx, u.ID, *u.EmailConfirmedAt, now, meta); err != nil {
+		if err := a.handOver(ctx, tx, u.ID, *u.EmailConfirmedAt, now, meta); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, now, event{action: "auth.password_reset", resourceType: "user",
@@ -306,7 +306,7 @@ func (a *Auth) SetPassword(ctx context.Context, key usher.UserKey, pw string) er
 // which a new password, ending sessions only, would leave. The owner
 // makes anew those they want. What was made after the proof stays: the
 // owner made it. meta gets how many of each ended.
-func handOver(ctx context.Context, tx store.Tx, userID int64, proved, now time.Time, meta map[string]string) error {
+func (e *env) handOver(ctx context.Context, tx store.Tx, userID int64, proved, now time.Time, meta map[string]string) error {
 	n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: userID, CreatedBefore: proved,
 		Kinds: []usher.TokenKind{usher.TokenPersonal, usher.TokenApplication}}, now)
 	if err != nil {
@@ -330,7 +330,7 @@ func handOver(ctx context.Context, tx store.Tx, userID int64, proved, now time.T
 	if err != nil {
 		return err
 	}
-	accountTokens, accountKeys, err := endOwnedServiceAccountsBefore(ctx, tx, userID, proved, now)
+	accountTokens, accountKeys, err := e.endOwnedServiceAccountsBefore(ctx, tx, userID, proved, now)
 	if err != nil {
 		return err
 	}
@@ -346,40 +346,56 @@ func handOver(ctx context.Context, tx store.Tx, userID int64, proved, now time.T
 // the live teams the user owns, and returns how many of each: whoever held
 // the account before its address was proved made its teams, minted their
 // accounts' tokens and added their keys, and would go on acting for the
-// teams the owner now holds.
-func endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, userID int64, before, now time.Time) (tokens, keys int, err error) {
+// teams the owner now holds. It holds the accounts' rows first, which a
+// token or key made for one holds too. When this reset is the proof
+// (before is now), everything they hold by then was made before it — a
+// write that held a row first and committed meanwhile too, with a
+// credential of the squatter's making — so the time is read once the rows
+// are held.
+func (e *env) endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, userID int64, before, now time.Time) (tokens, keys int, err error) {
 	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
 	if err != nil {
 		return 0, 0, err
 	}
+	var accounts []*usher.User
 	for _, m := range ms {
 		if m.Level != usher.LevelOwner || m.Group == nil {
 			continue
 		}
-		accounts, err := serviceAccountsOf(ctx, tx, m.Group)
+		of, err := serviceAccountsOf(ctx, tx, m.Group)
 		if err != nil {
-			return tokens, keys, err
+			return 0, 0, err
 		}
-		for _, u := range accounts {
-			n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount},
-				CreatedBefore: before}, now)
-			if err != nil {
-				return tokens, keys, fmt.Errorf("revoking the service-account tokens made before the address was proved: %w", err)
+		accounts = append(accounts, of...)
+	}
+	if len(accounts) == 0 {
+		return 0, 0, nil
+	}
+	if err := lockUsers(ctx, tx, userIDs(accounts)); err != nil {
+		return 0, 0, err
+	}
+	if before.Equal(now) {
+		before = e.now()
+	}
+	for _, u := range accounts {
+		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount},
+			CreatedBefore: before}, now)
+		if err != nil {
+			return tokens, keys, fmt.Errorf("revoking the service-account tokens made before the address was proved: %w", err)
+		}
+		tokens += n
+		list, err := tx.KeyList(ctx, u.ID)
+		if err != nil {
+			return tokens, keys, fmt.Errorf("reading a service account's SSH keys: %w", err)
+		}
+		for _, k := range list {
+			if !k.CreatedAt.Before(before) {
+				continue
 			}
-			tokens += n
-			list, err := tx.KeyList(ctx, u.ID)
-			if err != nil {
-				return tokens, keys, fmt.Errorf("reading a service account's SSH keys: %w", err)
+			if err := tx.KeyDelete(ctx, k.ID); err != nil {
+				return tokens, keys, fmt.Errorf("deleting a service account's SSH key added before the address was proved: %w", err)
 			}
-			for _, k := range list {
-				if !k.CreatedAt.Before(before) {
-					continue
-				}
-				if err := tx.KeyDelete(ctx, k.ID); err != nil {
-					return tokens, keys, fmt.Errorf("deleting a service account's SSH key added before the address was proved: %w", err)
-				}
-				keys++
-			}
+			keys++
 		}
 	}
 	return tokens, keys, nil

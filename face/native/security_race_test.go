@@ -356,3 +356,127 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 		}
 	})
 }
+
+// handOverHold is a store that holds, once armed, the transaction that
+// revokes service-account tokens made before a time — a reset's hand-over
+// — once its work is done and before it commits.
+type handOverHold struct {
+	store.Store
+	armed   atomic.Bool
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (s *handOverHold) arm() {
+	s.reached, s.release = make(chan struct{}), make(chan struct{})
+	s.armed.Store(true)
+}
+
+func (s *handOverHold) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		spy := &handOverSpy{Tx: tx}
+		err := fn(spy)
+		if err == nil && spy.handedOver && s.armed.CompareAndSwap(true, false) {
+			close(s.reached)
+			<-s.release
+		}
+		return err
+	})
+}
+
+type handOverSpy struct {
+	store.Tx
+	handedOver bool
+}
+
+func (t *handOverSpy) TokenRevoke(ctx context.Context, f store.TokenFilter, at time.Time) (int, error) {
+	if !f.CreatedBefore.IsZero() && slices.Contains(f.Kinds, usher.TokenServiceAccount) {
+		t.handedOver = true
+	}
+	return t.Tx.TokenRevoke(ctx, f, at)
+}
+
+// TestServiceAccountWritesWaitForHandOver replays, on both engines, a
+// squatter who made a team and minted its service account a token before
+// the address's owner reset the password, and who adds the account an SSH
+// key and mints a token with that token while the reset's hand-over runs:
+// the hand-over held none of the accounts' rows, so on PostgreSQL both
+// writes went through beside it, dated after the proof, and outlived it.
+// The hand-over holds the accounts' rows now; the writes wait for it and
+// find their credential revoked.
+func TestServiceAccountWritesWaitForHandOver(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		srv := smtptest.New(t)
+		tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold := &handOverHold{}
+		b := &mailBundle{bundle: setupWith(t, coretest.Options{Postgres: postgres, Transport: tr,
+			Policy:    core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }}), smtp: srv}
+		const addr = "squatter@victim.example"
+		b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+			"username": "squatter", "email": addr, "password": "the squatter's passphrase"}}, http.StatusCreated, nil)
+		session := b.mustLogin(t, addr, "the squatter's passphrase")
+		var team groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: session, body: map[string]any{"kind": "team", "handle": "crew"}},
+			http.StatusCreated, &team)
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: session,
+			body: map[string]any{"username": "crew-bot"}}, http.StatusCreated, nil)
+		var early tokenBody
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/crew-bot/token", team.ID), token: session},
+			http.StatusCreated, &early)
+		b.call(t, req{method: "GET", path: "/v1/me", token: early.Token}, http.StatusOK, nil)
+
+		b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}}, http.StatusAccepted, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		msgs, err := b.smtp.Wait(ctx, 2)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := ""
+		for _, m := range msgs {
+			if slices.Contains(m.To, addr) && strings.Contains(m.Subject, "Reset") {
+				code = secretRE.FindStringSubmatch(m.Body)[1]
+			}
+		}
+		var ticket struct {
+			Ticket string `json:"ticket"`
+		}
+		b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": code}}, http.StatusOK, &ticket)
+
+		hold.arm()
+		reset := make(chan *response, 1)
+		go func() {
+			reset <- b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete",
+				body: map[string]any{"ticket": ticket.Ticket, "password": "the owner's own new passphrase"}})
+		}()
+		<-hold.reached
+		key, minted := make(chan *response, 1), make(chan *response, 1)
+		go func() {
+			key <- b.api.do(t, req{method: "POST", path: "/v1/users/crew-bot/keys", token: early.Token,
+				body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
+		}()
+		go func() {
+			minted <- b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: early.Token, body: map[string]any{"name": "kept"}})
+		}()
+		time.Sleep(300 * time.Millisecond) // the writes reach the rows the hand-over holds
+		close(hold.release)
+		if res := <-reset; res.status != http.StatusNoContent {
+			t.Fatalf("the reset: %d %s", res.status, res.body)
+		}
+		for name, res := range map[string]*response{"an SSH key": <-key, "a token": <-minted} {
+			if res.status != http.StatusUnauthorized {
+				t.Errorf("%s with the service-account token the hand-over revoked: %d %s, want 401", name, res.status, res.body)
+			}
+		}
+		var keys struct{ Items []any }
+		b.call(t, req{method: "GET", path: "/v1/users/crew-bot/keys", token: b.adminTok}, http.StatusOK, &keys)
+		if len(keys.Items) != 0 {
+			t.Errorf("the service account holds %d SSH keys after the hand-over", len(keys.Items))
+		}
+	})
+}
