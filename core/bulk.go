@@ -304,6 +304,9 @@ func (s *Users) importBatch(ctx context.Context, tx store.Tx, todo []*importing,
 	if len(fresh) == 0 {
 		return nil
 	}
+	if err := freshNamesFree(ctx, tx, fresh); err != nil {
+		return err
+	}
 	users, hashes := make([]*usher.User, len(fresh)), make([]string, len(fresh))
 	for j, im := range fresh {
 		users[j], hashes[j] = im.user, im.in.PasswordHash
@@ -321,6 +324,67 @@ func (s *Users) importBatch(ctx context.Context, tx store.Tx, todo []*importing,
 	return nil
 }
 
+// errNamesClash fails a batch one of whose new users would be named by a
+// text that names another account too: the batch is then written record
+// by record (Import), where importOne tells which.
+var errNamesClash = errors.New("a new user's username or address names another account")
+
+// freshNamesFree checks, for the new users of a batch at once, what
+// nameOrAddressTaken checks of one: that no address of theirs is another
+// account's username — one statement for the batch — and that no
+// username of theirs shaped like an address is another account's
+// address, among the batch too.
+func freshNamesFree(ctx context.Context, tx store.Tx, fresh []*importing) error {
+	names := make(map[string]int, len(fresh)) // lower-cased username: its record
+	for j, im := range fresh {
+		names[strings.ToLower(im.user.Username)] = j
+	}
+	addrs := make(map[string]int, len(fresh))
+	var keys []string
+	for j, im := range fresh {
+		for _, a := range append([]string{im.user.Email}, im.in.Emails...) {
+			if a == "" {
+				continue
+			}
+			k := usher.EmailKey(a)
+			if n, ok := names[k]; ok && n != j {
+				return errNamesClash
+			}
+			addrs[k] = j
+			keys = append(keys, k)
+		}
+	}
+	held, err := tx.UsernamesHeld(ctx, keys)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return errNamesClash
+	}
+	for j, im := range fresh {
+		if !strings.Contains(im.user.Username, "@") {
+			continue
+		}
+		k := usher.EmailKey(im.user.Username)
+		if n, ok := addrs[k]; ok && n != j {
+			return errNamesClash
+		}
+		// While a load runs, its users' address claims wait for its end:
+		// the accounts' own addresses are asked too.
+		if _, err := tx.EmailHolder(ctx, k); err == nil {
+			return errNamesClash
+		} else if !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.UserGet(ctx, usher.UserKey{Email: im.user.Username}); err == nil {
+			return errNamesClash
+		} else if !errors.Is(err, usher.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
 // importOne writes one checked record within tx, updating existing when it
 // is not nil, and returns the user's id and what became of it.
 func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, existing *usher.User) (int64, usher.ImportOutcome, error) {
@@ -329,6 +393,14 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 	var u *usher.User
 	var changes map[string]usher.Change
 	created := existing == nil
+	self := int64(0)
+	if !created {
+		self = existing.ID
+	}
+	// One text names one account, as for a user made or changed by hand.
+	if err := nameOrAddressTaken(ctx, tx, self, im.user.Username, im.user.Email); err != nil {
+		return 0, usher.ImportFailed, err
+	}
 	if created {
 		u = im.user
 		if err := tx.UserCreate(ctx, u, im.in.PasswordHash); err != nil {
@@ -588,6 +660,9 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 	for _, addr := range im.in.Emails {
 		if haveEmails[usher.EmailKey(addr)] {
 			continue
+		}
+		if err := nameOrAddressTaken(ctx, tx, userID, "", addr); err != nil {
+			return 0, err
 		}
 		if err := tx.EmailAdd(ctx, &usher.Email{UserID: userID, Email: addr, ConfirmedAt: &now, CreatedAt: now}); err != nil {
 			return 0, err

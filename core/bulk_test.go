@@ -313,3 +313,53 @@ func TestImportedMatchesCreated(t *testing.T) {
 		}
 	}
 }
+
+// TestImportOneTextNamesOneAccount: an import made an account whose
+// username is another's address, or whose address (primary or secondary)
+// is another's username, where a create by hand is refused — one text then
+// named two accounts, and a log-in or a look-up by username reached the
+// wrong one. Each such record fails alone now, in a batch or by itself,
+// and the others of its batch go in; a record may name itself.
+func TestImportOneTextNamesOneAccount(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, pg bool) {
+		env := coretest.New(t, coretest.Options{Postgres: pg})
+		sys := coretest.System()
+		users := env.Core.Users
+		for _, in := range []usher.UserCreate{
+			{Username: "alice", Email: "alice@corp.example", SkipConfirmation: true},
+			{Username: "carol@corp.example", Email: "carol@else.example", SkipConfirmation: true},
+		} {
+			if _, err := users.Create(sys, in); err != nil {
+				t.Fatalf("create %s: %v", in.Username, err)
+			}
+		}
+		record := func(username, email string, more ...string) usher.ImportUser {
+			return usher.ImportUser{UserCreate: usher.UserCreate{Username: username, Email: email}, Emails: more}
+		}
+		batch := []usher.ImportUser{
+			record("alice@corp.example", "m1@evil.example"),
+			record("mallory2", "carol@corp.example"),
+			record("mallory3", "m3@evil.example", "carol@corp.example"),
+			record("fine", "fine@corp.example"),
+			record("self@corp.example", "self@corp.example"),
+			record("inbatch@corp.example", "m6@evil.example"),
+			record("mallory7", "inbatch@corp.example"),
+		}
+		results, err := users.Import(sys, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"failed:username_taken", "failed:email_taken", "failed:email_taken", "created", "created", "created", "failed:email_taken"}
+		if got := outcomes(results); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("outcomes %v, want %v", got, want)
+		}
+		// Alone, each is refused the same way.
+		for i, in := range batch[:3] {
+			res, err := users.Import(sys, []usher.ImportUser{in})
+			if err != nil || res[0].Err == nil {
+				t.Errorf("record %d alone: %+v, %v; want it refused", i, res, err)
+			}
+		}
+	})
+}

@@ -455,6 +455,10 @@ type Tx interface {
 	// EmailHolder returns the live user whose primary or confirmed
 	// secondary address has the key; ErrNotFound when none.
 	EmailHolder(ctx context.Context, emailKey string) (int64, error)
+	// UsernamesHeld returns which of the keys (lower-cased usernames)
+	// live users hold, in one statement: an import asks it of a batch's
+	// addresses, which no account's username may be.
+	UsernamesHeld(ctx context.Context, keys []string) ([]string, error)
 	// EmailDeleteStale deletes the unconfirmed secondary addresses added
 	// before the given time and returns how many.
 	EmailDeleteStale(ctx context.Context, before time.Time) (int, error)

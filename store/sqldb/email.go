@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"usher"
@@ -63,6 +64,34 @@ func (c *conn) EmailHolder(ctx context.Context, emailKey string) (int64, error) 
 		return 0, c.notFound("EmailHolder", err)
 	}
 	return id, nil
+}
+
+// UsernamesHeld returns which of the keys live users hold as usernames.
+func (c *conn) UsernamesHeld(ctx context.Context, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	arg, err := json.Marshal(keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.q.QueryContext(ctx, c.queries["UsernamesHeld"], string(arg))
+	if err != nil {
+		return nil, c.fail("UsernamesHeld", err)
+	}
+	defer rows.Close()
+	var held []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, c.fail("UsernamesHeld", err)
+		}
+		held = append(held, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("UsernamesHeld", err)
+	}
+	return held, nil
 }
 
 // EmailDeleteStale deletes the unconfirmed secondary addresses added before

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +107,14 @@ func testUnconfirmedEmails(t *testing.T, s store.Store) {
 	wantNotFound(t, err)
 	if id, err := s.EmailHolder(ctx, "alice@example.com"); err != nil || id != a.ID {
 		t.Fatalf("EmailHolder of a primary address = %d, %v; want %d", id, err, a.ID)
+	}
+	// UsernamesHeld names the keys live users hold as usernames.
+	if held, err := s.UsernamesHeld(ctx, []string{a.Username, "nobody", strings.ToLower(b.Username)}); err != nil ||
+		len(held) != 2 || !slices.Contains(held, a.Username) || !slices.Contains(held, strings.ToLower(b.Username)) {
+		t.Fatalf("UsernamesHeld = %v, %v; want %s and %s", held, err, a.Username, b.Username)
+	}
+	if held, err := s.UsernamesHeld(ctx, nil); err != nil || len(held) != 0 {
+		t.Fatalf("UsernamesHeld of nothing = %v, %v", held, err)
 	}
 	// Nor does it keep a new account from taking it as primary.
 	c := mustCreateUser(t, s, newUser("carol", "carol@example.com", ""))
