@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"usher"
@@ -71,11 +70,11 @@ func (c *conn) UsernamesHeld(ctx context.Context, keys []string) ([]string, erro
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	arg, err := json.Marshal(keys)
+	arg, err := c.d.ListArg(keys)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.q.QueryContext(ctx, c.queries["UsernamesHeld"], string(arg))
+	rows, err := c.q.QueryContext(ctx, c.queries["UsernamesHeld"], arg)
 	if err != nil {
 		return nil, c.fail("UsernamesHeld", err)
 	}

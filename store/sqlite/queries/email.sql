@@ -21,5 +21,5 @@ DELETE FROM user_emails WHERE confirmed_at IS NULL AND created_at < ?1;
 SELECT user_id FROM email_claims WHERE email_key = ?1;
 
 -- name: UsernamesHeld
--- Which of the keys, a JSON array of lower-cased usernames, live users hold.
+-- Which of the keys, lower-cased usernames (a JSON array), live users hold.
 SELECT username_key FROM users WHERE username_key IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL;
