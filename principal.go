@@ -34,6 +34,11 @@ type Principal struct {
 	// Impersonator is the admin acting as User, when this principal came from
 	// an impersonation (or a GitLab Sudo header).
 	Impersonator *User
+	// Via is the principal whose credential this one acts with when it has
+	// none of its own (no Token, no JWT): the administrator behind GitLab's
+	// Sudo header. What bounds that credential — its expiry, its end —
+	// bounds this principal too.
+	Via *Principal
 }
 
 // Anonymous reports whether p is nobody.

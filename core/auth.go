@@ -374,6 +374,9 @@ func refuseBounded(p *usher.Principal, what string) error {
 // lifetimeBound is the latest expiry of the tokens p may make: that of its
 // token or JWT; nil for a session and for usher itself.
 func lifetimeBound(p *usher.Principal) *time.Time {
+	if p.JWT == nil && p.Token == nil && p.Via != nil {
+		return lifetimeBound(p.Via)
+	}
 	if p.JWT == nil && p.Token != nil && p.Token.Kind == usher.TokenSession {
 		return nil
 	}

@@ -434,6 +434,8 @@ func credentialID(p *usher.Principal) int64 {
 		return p.Token.ID
 	case p.JWT != nil:
 		return p.JWT.Parent
+	case p.Via != nil:
+		return credentialID(p.Via)
 	}
 	return 0
 }
@@ -446,6 +448,8 @@ func credentialExpiry(p *usher.Principal) *time.Time {
 		return &p.JWT.ExpiresAt
 	case p.Token != nil:
 		return p.Token.ExpiresAt
+	case p.Via != nil:
+		return credentialExpiry(p.Via)
 	}
 	return nil
 }
@@ -601,8 +605,9 @@ func (a *Auth) Sudo(ctx context.Context, key usher.UserKey) (*usher.Principal, e
 		kind = usher.PrincipalServiceAccount
 	}
 	// The principal has no token of its own: the administrator's session or
-	// token is not the user's to end or exchange.
-	sudo := &usher.Principal{Kind: kind, User: u, Scopes: p.Scopes, Impersonator: p.User}
+	// token is not the user's to end or exchange. It acts with it all the
+	// same (Via), bounded by its expiry and ended with it.
+	sudo := &usher.Principal{Kind: kind, User: u, Scopes: p.Scopes, Impersonator: p.User, Via: p}
 	err = a.recordAlone(ctx, event{action: "auth.sudo", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
 		meta: map[string]string{"request_id": usher.RequestFrom(ctx).ID}})
 	if err != nil {

@@ -3,7 +3,10 @@ package gitlab_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/core/coretest"
@@ -104,5 +107,57 @@ func TestAddressVouchedForOnlyWhenAsked(t *testing.T) {
 		if err != nil || (stored.ConfirmedAt != nil) != tc.confirmed {
 			t.Errorf("%s with skip_confirmation %v: confirmed %v, want %v (%v)", tc.addr, tc.skip, stored.ConfirmedAt != nil, tc.confirmed, err)
 		}
+	}
+}
+
+// TestSudoKeepsItsCredentialsBound replays an administrator's expiring
+// token, or a JWT, which makes no administrator itself (403
+// lifetime_exceeds_credential), sent with GitLab's Sudo header naming an
+// administrator — themselves or another: the principal Sudo made carried
+// the token's scopes but not its expiry, so the same request made an
+// administrator, new or from a plain user, whose password the caller
+// chose. The principal acts with the administrator's credential now, and
+// is bounded by it.
+func TestSudoKeepsItsCredentialsBound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exp := time.Now().Add(time.Hour)
+	_, short, err := b.env.Core.Auth.CreateToken(coretest.System(), usher.TokenCreate{UserID: b.admin.ID, Name: "short", ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.env.Core.Auth.Authenticate(coretest.System(), b.adminTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt, _, err := b.env.Core.Auth.IssueJWT(usher.WithPrincipal(coretest.System(), p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range []struct{ name, credential, sudo string }{
+		{"an expiring token, Sudo naming its administrator", short, "root"},
+		{"an expiring token, Sudo naming it by id", short, strconv.FormatInt(b.admin.ID, 10)},
+		{"a JWT, Sudo naming its administrator", jwt, "root"},
+	} {
+		n++
+		name := fmt.Sprintf("madeadmin%d", n)
+		res := b.do(t, call{method: "POST", path: "/api/v4/users", token: c.credential, header: map[string]string{"Sudo": c.sudo},
+			body: map[string]any{"username": name, "email": name + "@example.com", "name": name, "password": "a long and winding passphrase",
+				"admin": true, "skip_confirmation": true}})
+		if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "expires") {
+			t.Errorf("%s makes an administrator: %d %s, want 403", c.name, res.status, res.body)
+		}
+		res = b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: c.credential,
+			header: map[string]string{"Sudo": c.sudo}, body: map[string]any{"admin": true}})
+		if res.status != http.StatusForbidden {
+			t.Errorf("%s makes a plain user an administrator: %d %s, want 403", c.name, res.status, res.body)
+		}
+	}
+	// The administrator's own unbounded token still may, through Sudo too.
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+		header: map[string]string{"Sudo": "root"}, body: map[string]any{"admin": true}})
+	if res.status != http.StatusOK {
+		t.Fatalf("an unbounded token with Sudo: %d %s", res.status, res.body)
 	}
 }
