@@ -343,21 +343,26 @@ func (e *env) handOver(ctx context.Context, tx store.Tx, userID int64, proved, n
 
 // endOwnedServiceAccountsBefore revokes, at now, the tokens made and
 // deletes the SSH keys added before the time to the service accounts of
-// the live teams the user owns, and returns how many of each: whoever held
-// the account before its address was proved made its teams, minted their
-// accounts' tokens and added their keys, and would go on acting for the
-// teams the owner now holds. It holds the accounts' rows first, which a
-// token or key made for one holds too. When this reset is the proof
-// (before is now), everything they hold by then was made before it — a
-// write that held a row first and committed meanwhile too, with a
-// credential of the squatter's making — so the time is read once the rows
-// are held.
+// the live teams the user owns, since the user joined each team, and
+// returns how many of each: whoever held the account before its address
+// was proved made its teams, minted their accounts' tokens and added their
+// keys, and would go on acting for the teams the owner now holds. What a
+// team's other owners made before the user joined it is theirs, and stays.
+// It holds the accounts' rows first, which a token or key made for one
+// holds too. When this reset is the proof (before is now), everything
+// they hold by then was made before it — a write that held a row first
+// and committed meanwhile too, with a credential of the squatter's
+// making — so the time is read once the rows are held.
 func (e *env) endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, userID int64, before, now time.Time) (tokens, keys int, err error) {
 	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
 	if err != nil {
 		return 0, 0, err
 	}
-	var accounts []*usher.User
+	type held struct {
+		account *usher.User
+		since   time.Time // when the user joined the account's team
+	}
+	var accounts []held
 	for _, m := range ms {
 		if m.Level != usher.LevelOwner || m.Group == nil {
 			continue
@@ -366,30 +371,36 @@ func (e *env) endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, us
 		if err != nil {
 			return 0, 0, err
 		}
-		accounts = append(accounts, of...)
+		for _, u := range of {
+			accounts = append(accounts, held{u, m.CreatedAt})
+		}
 	}
 	if len(accounts) == 0 {
 		return 0, 0, nil
 	}
-	if err := lockUsers(ctx, tx, userIDs(accounts)); err != nil {
+	ids := make([]int64, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.account.ID
+	}
+	if err := lockUsers(ctx, tx, ids); err != nil {
 		return 0, 0, err
 	}
 	if before.Equal(now) {
 		before = e.now()
 	}
-	for _, u := range accounts {
-		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: u.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount},
-			CreatedBefore: before}, now)
+	for _, a := range accounts {
+		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: a.account.ID, Kinds: []usher.TokenKind{usher.TokenServiceAccount},
+			CreatedAfter: a.since, CreatedBefore: before}, now)
 		if err != nil {
 			return tokens, keys, fmt.Errorf("revoking the service-account tokens made before the address was proved: %w", err)
 		}
 		tokens += n
-		list, err := tx.KeyList(ctx, u.ID)
+		list, err := tx.KeyList(ctx, a.account.ID)
 		if err != nil {
 			return tokens, keys, fmt.Errorf("reading a service account's SSH keys: %w", err)
 		}
 		for _, k := range list {
-			if !k.CreatedAt.Before(before) {
+			if k.CreatedAt.Before(a.since) || !k.CreatedAt.Before(before) {
 				continue
 			}
 			if err := tx.KeyDelete(ctx, k.ID); err != nil {

@@ -582,6 +582,7 @@ type TokenFilter struct {
 	Now    time.Time
 	// ExceptID leaves one token out (the session that asks to end the others).
 	ExceptID int64
-	// CreatedBefore, when set, keeps only tokens made before it.
-	CreatedBefore time.Time
+	// CreatedBefore, when set, keeps only tokens made before it, and
+	// CreatedAfter only those made at it or after.
+	CreatedBefore, CreatedAfter time.Time
 }

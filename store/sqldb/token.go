@@ -89,6 +89,9 @@ func (c *conn) tokenWhere(b *Builder, f store.TokenFilter) {
 	if f.ExceptID != 0 {
 		b.Where("id <> " + b.Arg(f.ExceptID))
 	}
+	if !f.CreatedAfter.IsZero() {
+		b.Where("created_at >= " + b.Time(f.CreatedAfter))
+	}
 	if !f.CreatedBefore.IsZero() {
 		b.Where("created_at < " + b.Time(f.CreatedBefore))
 	}
