@@ -209,6 +209,15 @@ func nameOrAddressTaken(ctx context.Context, tx store.Tx, self int64, username, 
 		case err != nil && !errors.Is(err, usher.ErrNotFound):
 			return err
 		}
+		// While an import's load runs, its users' claims wait for its end
+		// (store.LoadStart): their primary addresses are asked too.
+		u, err := tx.UserGet(ctx, usher.UserKey{Email: username})
+		switch {
+		case err == nil && u.ID != self:
+			return &usher.UniqueError{Field: "username"}
+		case err != nil && !errors.Is(err, usher.ErrNotFound):
+			return err
+		}
 	}
 	if addr != "" {
 		// By the address's key: a log-in looks its login up as an address

@@ -365,20 +365,13 @@ func freshNamesFree(ctx context.Context, tx store.Tx, fresh []*importing) error 
 		if !strings.Contains(im.user.Username, "@") {
 			continue
 		}
-		k := usher.EmailKey(im.user.Username)
-		if n, ok := addrs[k]; ok && n != j {
+		if n, ok := addrs[usher.EmailKey(im.user.Username)]; ok && n != j {
 			return errNamesClash
 		}
-		// While a load runs, its users' address claims wait for its end:
-		// the accounts' own addresses are asked too.
-		if _, err := tx.EmailHolder(ctx, k); err == nil {
+		var ue *usher.UniqueError
+		if err := nameOrAddressTaken(ctx, tx, 0, im.user.Username, ""); errors.As(err, &ue) {
 			return errNamesClash
-		} else if !errors.Is(err, usher.ErrNotFound) {
-			return err
-		}
-		if _, err := tx.UserGet(ctx, usher.UserKey{Email: im.user.Username}); err == nil {
-			return errNamesClash
-		} else if !errors.Is(err, usher.ErrNotFound) {
+		} else if err != nil {
 			return err
 		}
 	}

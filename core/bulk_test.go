@@ -363,3 +363,33 @@ func TestImportOneTextNamesOneAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestImportDuringLoadOneTextNamesOneAccount: while a load runs, its
+// users' address claims wait for its end, so a later batch's username
+// that an earlier batch's user has as its address passed the check.
+func TestImportDuringLoadOneTextNamesOneAccount(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, pg bool) {
+		env := coretest.New(t, coretest.Options{Postgres: pg})
+		sys := coretest.System()
+		users := env.Core.Users
+		if loading, err := users.ImportStart(sys); err != nil || !loading {
+			t.Fatalf("ImportStart = %v, %v; want a load", loading, err)
+		}
+		first := usher.ImportUser{UserCreate: usher.UserCreate{Username: "alice", Email: "alice@corp.example"}}
+		if res, err := users.Import(sys, []usher.ImportUser{first}); err != nil || res[0].Err != nil {
+			t.Fatalf("%+v, %v", res, err)
+		}
+		later := usher.ImportUser{UserCreate: usher.UserCreate{Username: "alice@corp.example", Email: "m1@evil.example"}}
+		res, err := users.Import(sys, []usher.ImportUser{later})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := outcomes(res); got[0] != "failed:username_taken" {
+			t.Errorf("a later batch's username that an earlier batch's user has as its address: %v", got)
+		}
+		if err := users.ImportFinish(sys); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
