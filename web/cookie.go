@@ -44,13 +44,27 @@ func (c SessionCookie) Set(w http.ResponseWriter, r *http.Request, value string,
 	http.SetCookie(w, ck)
 }
 
-// Read returns the cookie's value in r, or "" when r has none.
+// Read returns the cookie's value in r, or "" when r has none, or has it
+// more than once (OnlyCookie).
 func (c SessionCookie) Read(r *http.Request) string {
-	ck, err := r.Cookie(c.name(r))
-	if err != nil {
+	return OnlyCookie(r, c.name(r))
+}
+
+// OnlyCookie returns the value of the cookie named name in r, or "" when r
+// carries none, or several: a second one of the name is one a sibling host
+// set for the parent domain, or set for a longer path, beside the one
+// usher set — browsers send both, the longer path first — and taking
+// either could sign the browser in as whoever planted it. A cookie with the
+// __Host- prefix cannot be planted so; a name without it can.
+func OnlyCookie(r *http.Request, name string) string {
+	value, n := "", 0
+	for _, ck := range r.CookiesNamed(name) {
+		value, n = ck.Value, n+1
+	}
+	if n != 1 {
 		return ""
 	}
-	return ck.Value
+	return value
 }
 
 // Clear has the browser remove the cookie.

@@ -113,3 +113,34 @@ func TestSessionCookie(t *testing.T) {
 		t.Fatalf("a session ending now: %s", w.Header().Get("Set-Cookie"))
 	}
 }
+
+// TestOnlyCookie: a cookie is taken only when the request carries its
+// name once; twice is one set beside usher's by another host or for a
+// longer path, and neither is taken.
+func TestOnlyCookie(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, header, want string
+	}{
+		{"none", "", ""},
+		{"another name", "other=x", ""},
+		{"once", "session_id=mine; other=x", "mine"},
+		{"twice, the planted one first", "session_id=planted; session_id=mine", ""},
+		{"twice, the same value", "session_id=mine; session_id=mine", ""},
+		{"once and empty", "session_id=", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.header != "" {
+				r.Header.Set("Cookie", tt.header)
+			}
+			if got := OnlyCookie(r, "session_id"); got != tt.want {
+				t.Errorf("OnlyCookie = %q, want %q", got, tt.want)
+			}
+			if got := (SessionCookie{Name: "session_id", Path: "/"}).Read(r); got != tt.want {
+				t.Errorf("Read = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

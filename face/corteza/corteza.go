@@ -93,14 +93,16 @@ func (h *Handler) credential(r *http.Request) (string, error) {
 	if t := web.BearerToken(r); t != "" {
 		return t, nil
 	}
-	c, err := r.Cookie("jwt")
-	if err != nil || c.Value == "" {
+	// The cookie's name has no __Host- prefix: one another host planted
+	// beside usher's is no one's (web.OnlyCookie).
+	jwt := web.OnlyCookie(r, "jwt")
+	if jwt == "" {
 		return "", nil
 	}
 	if err := h.origin.Check(r); err != nil {
 		return "", err
 	}
-	return c.Value, nil
+	return jwt, nil
 }
 
 // authenticate lets a request through only with a valid Corteza JWT, as

@@ -869,3 +869,22 @@ func TestRoleRulesMeanWhatTheySay(t *testing.T) {
 		}
 	}
 }
+
+// TestJWTCookieNotShadowed replays a sibling host planting a jwt cookie of
+// its own account for the parent domain, at a longer path, which the
+// browser sends before the one usher's pages keep: the name has no __Host-
+// prefix, so the victim's browser was taken as the planted account. A
+// request carrying jwt twice is taken as neither.
+func TestJWTCookieNotShadowed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.send(t, "GET", "/auth/check", nil, func(r *http.Request) {
+		r.Header.Set("Cookie", "jwt="+b.adminJWT+"; jwt="+b.userJWT)
+	})
+	if strings.Contains(string(res.body), `"userID":"`+strconv.FormatInt(b.admin.ID, 10)+`"`) {
+		t.Fatalf("a planted jwt beside the victim's is taken: %s", res.body)
+	}
+	wantErr(t, res, "unauthorized")
+	res = b.send(t, "GET", "/auth/check", nil, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: b.userJWT}) })
+	wantErr(t, res, "")
+}

@@ -2,6 +2,7 @@ package lenses_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -62,5 +63,26 @@ func TestSessionCookieCheckedAgainstPublicURL(t *testing.T) {
 			res := b.do(t, call{method: "PATCH", path: "/api/v1/users/plain/profile", cookie: tt.cookie, token: tt.token, body: patch, header: tt.header})
 			res.check(t, tt.want)
 		})
+	}
+}
+
+// TestSessionCookieNotShadowed replays a sibling host planting a
+// session_id cookie of its own account for the parent domain, at a longer
+// path, which the browser sends before usher's own: Lenses' cookie name
+// has no __Host- prefix, so the victim's requests were taken as the
+// planted account's, and their changes landed in it. A request carrying
+// session_id twice is taken as neither.
+func TestSessionCookieNotShadowed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim, attacker := b.login(t, "plain"), b.login(t, "root")
+	res := b.do(t, call{method: "GET", path: "/api/v1/users/me",
+		header: map[string]string{"Cookie": "session_id=" + attacker + "; session_id=" + victim}})
+	if res.status != http.StatusUnauthorized || strings.Contains(string(res.body), "root") {
+		t.Fatalf("a planted session_id beside the victim's: %d %s, want 401", res.status, res.body)
+	}
+	res = b.do(t, call{method: "GET", path: "/api/v1/users/me", cookie: victim})
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"name":"plain"`) {
+		t.Fatalf("the victim's own cookie alone: %d %s", res.status, res.body)
 	}
 }
