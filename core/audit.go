@@ -68,7 +68,8 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 // hideDenied takes out of the events what a rule keeps the reader from
 // reading elsewhere: of an event on a user or a group the reader is
 // denied reading (a rule on user:<id> or group:<id>), its changes' and
-// meta's values; of an actor the reader is denied reading, the address.
+// meta's values; of an actor the reader is denied reading, the username
+// and the address (the id stays).
 // audit.read shows everyone else's, as documented; only a deny hides, so
 // that a rule written to wall one account or team off holds here too.
 // The events stay, saying what happened, when and by whom (by id).
@@ -91,13 +92,13 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		return err != nil, nil
 	}
 	for _, e := range events {
-		if e.ActorEmail != "" && e.ActorID != 0 {
+		if e.ActorID != 0 {
 			d, err := deny(actUserRead, strconv.FormatInt(e.ActorID, 10))
 			if err != nil {
 				return err
 			}
 			if d {
-				e.ActorEmail = ""
+				e.ActorEmail, e.ActorName = "", ""
 			}
 		}
 		var act action
