@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +143,31 @@ func TestOnlyCookie(t *testing.T) {
 				t.Errorf("Read = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFormTokenNotShadowed: over plain HTTP the form token's cookie has no
+// __Host- prefix, so a sibling host could set one of a value it knows
+// beside usher's: a form carrying that value passed, and usher wrote it
+// into its own forms. Neither takes a cookie the request carries twice.
+func TestFormTokenNotShadowed(t *testing.T) {
+	t.Parallel()
+	planted, mine := strings.Repeat("A", 43), strings.Repeat("B", 43)
+	both := "usher_form=" + planted + "; usher_form=" + mine
+	f := FormToken{Path: "/"}
+	r := httptest.NewRequest("POST", "/login", nil)
+	r.Header.Set("Cookie", both)
+	if f.Verify(r, false, planted) || f.Verify(r, false, mine) {
+		t.Error("Verify takes a token cookie the request carries twice")
+	}
+	r = httptest.NewRequest("GET", "/login", nil)
+	r.Header.Set("Cookie", both)
+	if got := f.Issue(httptest.NewRecorder(), r, false); got == planted || got == mine {
+		t.Errorf("Issue writes %q, a token cookie the request carries twice, into the form", got)
+	}
+	r = httptest.NewRequest("POST", "/login", nil)
+	r.Header.Set("Cookie", "usher_form="+mine)
+	if !f.Verify(r, false, mine) {
+		t.Error("Verify refuses the one token cookie")
 	}
 }

@@ -122,8 +122,8 @@ func (f FormToken) cookieName(secure bool) string {
 // secure says whether usher is reached over HTTPS.
 func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool) string {
 	name := f.cookieName(secure)
-	if c, err := r.Cookie(name); err == nil && validFormToken(c.Value) {
-		return c.Value
+	if v := OnlyCookie(r, name); validFormToken(v) {
+		return v
 	}
 	var b [formTokenBytes]byte
 	_, _ = rand.Read(b[:])
@@ -138,11 +138,13 @@ func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool) st
 
 // Verify reports whether the form value token matches the request's cookie.
 func (f FormToken) Verify(r *http.Request, secure bool, token string) bool {
-	c, err := r.Cookie(f.cookieName(secure))
-	if err != nil || !validFormToken(c.Value) || !validFormToken(token) {
+	// A token cookie a sibling host planted beside usher's, over plain
+	// HTTP where the name has no __Host- prefix, is no one's (OnlyCookie).
+	v := OnlyCookie(r, f.cookieName(secure))
+	if !validFormToken(v) || !validFormToken(token) {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(token)) == 1
+	return subtle.ConstantTimeCompare([]byte(v), []byte(token)) == 1
 }
 
 // validFormToken reports whether s has the shape of a token Issue makes.
