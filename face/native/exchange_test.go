@@ -138,3 +138,40 @@ func TestExchangeLogin(t *testing.T) {
 		t.Fatalf("the code after bad input: %d %s", res.status, res.body)
 	}
 }
+
+// TestExchangeStartOnlyFromOwnPages replays a forced exchange log-in: the
+// attacker picks the verifier and its challenge and has the browser of
+// someone signed in at the provider open the exchange start from a link on
+// another site; the log-in completed in that browser and left its
+// exchange code in the address, where the attacker, holding the verifier,
+// could read it (a history, a log, a Referer) and trade it for the
+// person's session. An exchange start must come from usher's own pages.
+func TestExchangeStartOnlyFromOwnPages(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	idp.SetUser(oidctest.User{Subject: "v-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
+	sum := sha256.Sum256([]byte("the-attackers-own-verifier-0123456789-abcdefghijk"))
+	start := "/v1/auth/oauth/corp/start?redirect_url=/v1/me&code_challenge_method=S256&code_challenge=" +
+		base64.RawURLEncoding.EncodeToString(sum[:])
+	for _, c := range []struct {
+		site   string
+		status int
+	}{
+		{"cross-site", http.StatusForbidden},
+		{"same-site", http.StatusForbidden},
+		{"same-origin", http.StatusFound},
+		{"none", http.StatusFound},
+	} {
+		res := b.api.do(t, req{method: "GET", path: start, header: map[string]string{"Sec-Fetch-Site": c.site, "Sec-Fetch-Mode": "navigate"}})
+		if res.status != c.status {
+			t.Errorf("an exchange start with Sec-Fetch-Site %s: %d %s, want %d", c.site, res.status, res.body, c.status)
+			continue
+		}
+		if c.status == http.StatusForbidden {
+			wantProblem(t, c.site, res, http.StatusForbidden, usher.CodeCrossOrigin)
+			if v := cookieValue(t, res, "usher_oauth"); v != "" {
+				t.Errorf("a refused start set the binding cookie")
+			}
+		}
+	}
+}
