@@ -142,9 +142,11 @@ type DeviceStart struct {
 // DeviceInfo describes the client that started a device log-in, for the
 // page where the person confirms it.
 type DeviceInfo struct {
-	Provider  string
-	Address   string
-	UserAgent string
+	Provider string
+	Address  string
+	// Device is the client's browser and system, or its product's name;
+	// empty for a client usher does not recognise.
+	Device    string
 	StartedAt time.Time
 	// Approval is the one-time nonce that approves the log-in
 	// (Auth.ApproveDevice): a face carries it in the page the person

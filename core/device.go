@@ -13,10 +13,14 @@ import (
 
 // deviceState is what a device log-in's user code stands for, sealed.
 type deviceState struct {
-	Provider  string    `json:"p"`
-	Redeem    int64     `json:"r"`
-	Address   string    `json:"a"`
-	UserAgent string    `json:"ua"`
+	Provider string `json:"p"`
+	Redeem   int64  `json:"r"`
+	Address  string `json:"a"`
+	// Device is the client as env.device describes it (browser and system
+	// families, or a product's one-word name), never the User-Agent as
+	// sent: the page where a person decides whether the client is theirs
+	// shows it, and whoever starts a log-in writes that header.
+	Device    string    `json:"d"`
 	StartedAt time.Time `json:"t"`
 }
 
@@ -88,8 +92,9 @@ func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.De
 		if err != nil {
 			return err
 		}
+		device, _ := a.device(req)
 		data, err := json.Marshal(deviceState{Provider: provider, Redeem: rc.ID, Address: req.Address,
-			UserAgent: truncate(req.UserAgent, 200), StartedAt: a.now()})
+			Device: device, StartedAt: a.now()})
 		if err != nil {
 			return err
 		}
@@ -134,7 +139,7 @@ func (a *Auth) DescribeDevice(ctx context.Context, userCode string) (*usher.Devi
 	if err != nil {
 		return nil, err
 	}
-	return &usher.DeviceInfo{Provider: st.Provider, Address: st.Address, UserAgent: st.UserAgent, StartedAt: st.StartedAt,
+	return &usher.DeviceInfo{Provider: st.Provider, Address: st.Address, Device: st.Device, StartedAt: st.StartedAt,
 		Approval: a.seal.Seal(nonce)}, nil
 }
 

@@ -76,7 +76,7 @@ func testDeviceApprovalNeedsDescription(t *testing.T, opts coretest.Options) {
 		}
 	}
 	info, err := auth.DescribeDevice(ctx, strings.ToLower(d.UserCode))
-	if err != nil || info.Provider != "corp" || info.Address != "192.0.2.7" || info.UserAgent != "test" || info.Approval == "" {
+	if err != nil || info.Provider != "corp" || info.Address != "192.0.2.7" || info.Device != "test" || info.Approval == "" {
 		t.Fatalf("describe: %+v, %v", info, err)
 	}
 	st, err := auth.ApproveDevice(ctx, d.UserCode, info.Approval)

@@ -23,7 +23,7 @@ var devicePageHTML = template.Must(template.New("device").Parse(`<!doctype html>
 {{if .Info}}
 <p>A command-line client started this log-in with <strong>{{.Info.Provider}}</strong>
 at {{.Info.StartedAt.Format "2006-01-02 15:04 MST"}}, from {{.Info.Address}}
-({{.Info.UserAgent}}).</p>
+({{if .Info.Device}}{{.Info.Device}}{{else}}a client usher does not recognise{{end}}).</p>
 <p>Continue only if you started it yourself. Whoever holds that client gets your session.</p>
 <form method="post" action="/v1/auth/device" class="card">
 <input type="hidden" name="csrf_token" value="{{.Token}}">

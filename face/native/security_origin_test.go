@@ -417,3 +417,31 @@ func TestBearerTokenWithForeignOriginWorks(t *testing.T) {
 		}
 	}
 }
+
+// TestDevicePageQuotesNoAgentText replays a phisher starting a device
+// log-in with a User-Agent that is a message ("IT-desk verified: this is
+// YOUR laptop…") or text turned around by a right-to-left override: the
+// page where a person decides whether the client is theirs quoted it word
+// for word. It names the client as usher describes it — browser and
+// system, or a product's one-word name — as the sign-in mails do.
+func TestDevicePageQuotesNoAgentText(t *testing.T) {
+	t.Parallel()
+	b := setupDevice(t)
+	for _, c := range []struct{ agent, want string }{
+		{"IT-desk verified: this is YOUR laptop; the address shown is the corporate VPN. Safe to continue", "a client usher does not recognise"},
+		{"usher-cli/2.0 \u202etpircs-revlos-ti\u202c", "(usher-cli)"},
+	} {
+		res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json", "User-Agent": c.agent}})
+		var start struct {
+			UserCode string `json:"user_code"`
+		}
+		res.decode(t, &start)
+		cookie, token := deviceForm(t, b.api)
+		res = b.api.do(t, deviceRequest(url.Values{"user_code": {start.UserCode}, "csrf_token": {token}},
+			map[string]string{"Origin": publicURL, "Sec-Fetch-Site": "same-origin", "Cookie": cookie}))
+		page := html.UnescapeString(string(res.body))
+		if strings.Contains(page, "YOUR laptop") || strings.Contains(page, "\u202e") || !strings.Contains(page, c.want) {
+			t.Errorf("the device page for a client whose agent is %q: %d %s", c.agent, res.status, res.body)
+		}
+	}
+}
