@@ -88,7 +88,8 @@ func (a *Auth) StartDeviceLogin(ctx context.Context, provider string) (*usher.De
 	}
 	out := &usher.DeviceStart{}
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, "", a.policy.RedeemTTL, "")
+		// The redeem code names its provider, which Redeem asks again.
+		redeem, rc, err := a.issueCode(ctx, tx, usher.CodeRedeem, 0, "", a.policy.RedeemTTL, provider)
 		if err != nil {
 			return err
 		}

@@ -535,6 +535,14 @@ func (a *Auth) Redeem(ctx context.Context, token string) (*usher.Session, error)
 	if c.UserID == 0 {
 		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeRedeemPending, Message: "the log-in is not completed yet"}
 	}
+	// Every step of an external log-in asks whether its provider is on,
+	// this last one too: turning a provider off stops the log-ins under
+	// way. (A code issued before codes named their provider names none.)
+	if c.Data != "" {
+		if _, err := a.connector(ctx, c.Data); err != nil {
+			return nil, err
+		}
+	}
 	u, err := a.store.UserGet(ctx, usher.UserKey{ID: c.UserID})
 	if err != nil {
 		return nil, err
@@ -563,7 +571,11 @@ func (a *Auth) issueExchange(ctx context.Context, u *usher.User, provider string
 		return "", err // checked at the start; a stored state is not edited
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		code, c, err := a.issueCode(ctx, tx, usher.CodeExchange, u.ID, "", a.policy.ExchangeTTL, a.seal.Seal([]byte(st.Challenge)))
+		data, err := json.Marshal(exchangeState{Challenge: st.Challenge, Provider: provider})
+		if err != nil {
+			return err
+		}
+		code, c, err := a.issueCode(ctx, tx, usher.CodeExchange, u.ID, "", a.policy.ExchangeTTL, a.seal.Seal(data))
 		if err != nil {
 			return err
 		}
@@ -578,6 +590,14 @@ func (a *Auth) issueExchange(ctx context.Context, u *usher.User, provider string
 		return "", err
 	}
 	return to.String(), nil
+}
+
+// exchangeState is what an exchange code holds, sealed: the challenge of
+// the client that started the log-in, and the provider, which
+// ExchangeLogin asks again.
+type exchangeState struct {
+	Challenge string `json:"c"`
+	Provider  string `json:"p"`
 }
 
 // ExchangeLogin trades the exchange code of an external log-in started by
@@ -608,13 +628,19 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 	if err != nil {
 		return nil, err
 	}
-	challenge, err := a.seal.Open(c.Data)
+	opened, err := a.seal.Open(c.Data)
 	if err != nil {
 		return nil, fmt.Errorf("exchange challenge: %w", err)
 	}
+	var st exchangeState
+	if json.Unmarshal(opened, &st) != nil {
+		// A code issued before codes named their provider holds the
+		// challenge alone.
+		st = exchangeState{Challenge: string(opened)}
+	}
 	sum := sha256.Sum256([]byte(verifier))
 	got := base64.RawURLEncoding.EncodeToString(sum[:])
-	if subtle.ConstantTimeCompare([]byte(got), challenge) != 1 {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(st.Challenge)) != 1 {
 		_ = a.recordAlone(ctx, event{action: "auth.exchange_failed", resourceType: "user",
 			resourceID: strconv.FormatInt(c.UserID, 10), meta: map[string]string{"reason": "wrong code_verifier"}})
 		return nil, errCodeNotFound(usher.CodeExchange)
@@ -629,6 +655,12 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 	if !a.maySignIn(u) {
 		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
+	}
+	// As Redeem: a provider turned off stops the log-ins under way.
+	if st.Provider != "" {
+		if _, err := a.connector(ctx, st.Provider); err != nil {
+			return nil, err
+		}
 	}
 	return a.openSession(ctx, u, 0, "", "auth.exchange", nil)
 }

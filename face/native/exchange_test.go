@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -174,4 +175,68 @@ func TestExchangeStartOnlyFromOwnPages(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestProviderTurnedOffStopsLogInsUnderWay replays an administrator who
+// notices a phishing run through a provider and turns it off (or external
+// log-in as a whole) after the person's log-in came back from the
+// provider, but before the phisher's client traded it: the redeem of a
+// device log-in and the exchange of an exchange code still opened a
+// session, though every other step asks whether the provider is on. Both
+// are refused now.
+func TestProviderTurnedOffStopsLogInsUnderWay(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	idp.SetUser(oidctest.User{Subject: "v-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
+	setting := func(name string, on bool) {
+		t.Helper()
+		b.call(t, req{method: "PUT", path: "/v1/settings/" + name, token: b.adminTok, body: map[string]any{"value": on}}, http.StatusOK, nil)
+	}
+
+	// A device log-in, approved and back from the provider.
+	var start struct {
+		UserCode    string `json:"user_code"`
+		RedeemToken string `json:"redeem_token"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}}, http.StatusOK, &start)
+	cookie, csrf := deviceForm(t, b.api)
+	form := func(v url.Values) req {
+		v.Set("csrf_token", csrf)
+		return deviceRequest(v, map[string]string{"Cookie": cookie, "Origin": corpPublicURL})
+	}
+	res := b.api.do(t, form(url.Values{"user_code": {start.UserCode}}))
+	approval := approvalField.FindSubmatch(res.body)
+	if approval == nil {
+		t.Fatalf("no approval on the device page: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, form(url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {html.UnescapeString(string(approval[1]))}}))
+	binding := cookieValue(t, res, "usher_oauth")
+	callback, err := idp.Login(context.Background(), res.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery, header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	setting(usher.SettingExternalEnabled, false)
+	b.refused(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}},
+		http.StatusForbidden, usher.CodeProviderDisabled)
+	setting(usher.SettingExternalEnabled, true)
+
+	// An exchange log-in, back from the provider with its code.
+	verifier := "a-verifier-the-client-keeps-to-itself-0123456789"
+	sum := sha256.Sum256([]byte(verifier))
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" +
+		base64.RawURLEncoding.EncodeToString(sum[:])})
+	binding = cookieValue(t, res, "usher_oauth")
+	callback, err = idp.Login(context.Background(), res.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery, header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	to, err := url.Parse(res.header.Get("Location"))
+	if err != nil || to.Query().Get("exchange_code") == "" {
+		t.Fatalf("callback: %d %v", res.status, res.header)
+	}
+	setting(usher.SettingProviderEnabled("corp"), false)
+	b.refused(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": to.Query().Get("exchange_code"),
+		"code_verifier": verifier}}, http.StatusForbidden, usher.CodeProviderDisabled)
 }
