@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -194,40 +193,19 @@ func TestProviderTurnedOffStopsLogInsUnderWay(t *testing.T) {
 	}
 
 	// A device log-in, approved and back from the provider.
-	var start struct {
-		UserCode    string `json:"user_code"`
-		RedeemToken string `json:"redeem_token"`
-	}
-	b.call(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}}, http.StatusOK, &start)
-	cookie, csrf := deviceForm(t, b.api)
-	form := func(v url.Values) req {
-		v.Set("csrf_token", csrf)
-		return deviceRequest(v, map[string]string{"Cookie": cookie, "Origin": corpPublicURL})
-	}
-	res := b.api.do(t, form(url.Values{"user_code": {start.UserCode}}))
-	approval := approvalField.FindSubmatch(res.body)
-	if approval == nil {
-		t.Fatalf("no approval on the device page: %d %s", res.status, res.body)
-	}
-	res = b.api.do(t, form(url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {html.UnescapeString(string(approval[1]))}}))
-	binding := cookieValue(t, res, "usher_oauth")
-	callback, err := idp.Login(context.Background(), res.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery, header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	redeem, _ := b.approvedDeviceLogIn(t, idp)
 	setting(usher.SettingExternalEnabled, false)
-	b.refused(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}},
+	b.refused(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": redeem}},
 		http.StatusForbidden, usher.CodeProviderDisabled)
 	setting(usher.SettingExternalEnabled, true)
 
 	// An exchange log-in, back from the provider with its code.
 	verifier := "a-verifier-the-client-keeps-to-itself-0123456789"
 	sum := sha256.Sum256([]byte(verifier))
-	res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" +
+	res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" +
 		base64.RawURLEncoding.EncodeToString(sum[:])})
-	binding = cookieValue(t, res, "usher_oauth")
-	callback, err = idp.Login(context.Background(), res.header.Get("Location"))
+	binding := cookieValue(t, res, "usher_oauth")
+	callback, err := idp.Login(context.Background(), res.header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -683,35 +683,13 @@ func TestEndingSessionsEndsLogInsYetToRedeem(t *testing.T) {
 			idp.SetUser(oidctest.User{Subject: "v-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
 			// The client starts; the owner approves at the device page and
 			// the provider, and the browser is signed in.
-			var start struct {
-				UserCode    string `json:"user_code"`
-				RedeemToken string `json:"redeem_token"`
-			}
-			b.call(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}}, http.StatusOK, &start)
-			cookie, csrf := deviceForm(t, b.api)
-			form := func(v url.Values) req {
-				v.Set("csrf_token", csrf)
-				return deviceRequest(v, map[string]string{"Cookie": cookie, "Origin": "http://usher.test"})
-			}
-			res := b.api.do(t, form(url.Values{"user_code": {start.UserCode}}))
-			approval := approvalField.FindSubmatch(res.body)
-			if res.status != http.StatusOK || approval == nil {
-				t.Fatalf("the device page: %d %s", res.status, res.body)
-			}
-			res = b.api.do(t, form(url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {html.UnescapeString(string(approval[1]))}}))
-			binding := cookieValue(t, res, "usher_oauth")
-			callback, err := idp.Login(context.Background(), res.header.Get("Location"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
-				header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+			redeem, res := b.approvedDeviceLogIn(t, idp)
 			browser := cookieValue(t, res, "usher_session")
 			if res.status != http.StatusFound || browser == "" {
 				t.Fatalf("callback: %d %v %s", res.status, res.header, res.body)
 			}
 			tc.end(t, b, browser)
-			res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": start.RedeemToken}})
+			res = b.api.do(t, req{method: "POST", path: "/v1/auth/redeem", body: map[string]any{"redeem_token": redeem}})
 			if p := res.problem(t); res.status != http.StatusNotFound || p.Code != "redeem_not_found" {
 				t.Fatalf("redeem after %s: %d %s, want 404 redeem_not_found", tc.name, res.status, res.body)
 			}
@@ -1105,4 +1083,35 @@ func TestRestoredTeamTakesNoTokenMintedMeanwhile(t *testing.T) {
 		http.StatusUnauthorized, "invalid_token")
 	// A's owner mints anew, as before B's deletion: refused while it writes to B.
 	b.refused(t, mint, http.StatusForbidden, usher.CodeForbidden)
+}
+
+// approvedDeviceLogIn starts a command-line log-in through corp, approves
+// it at the device page and at the provider as the person signed in there
+// would, and returns the client's redeem token and the provider
+// callback's answer.
+func (b *mailBundle) approvedDeviceLogIn(t *testing.T, idp *oidctest.Provider) (string, *response) {
+	t.Helper()
+	var start struct {
+		UserCode    string `json:"user_code"`
+		RedeemToken string `json:"redeem_token"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/auth/oauth/corp/start", header: map[string]string{"Accept": "application/json"}}, http.StatusOK, &start)
+	cookie, csrf := deviceForm(t, b.api)
+	form := func(v url.Values) req {
+		v.Set("csrf_token", csrf)
+		return deviceRequest(v, map[string]string{"Cookie": cookie, "Origin": corpPublicURL})
+	}
+	res := b.api.do(t, form(url.Values{"user_code": {start.UserCode}}))
+	approval := approvalField.FindSubmatch(res.body)
+	if res.status != http.StatusOK || approval == nil {
+		t.Fatalf("the device page: %d %s", res.status, res.body)
+	}
+	res = b.api.do(t, form(url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {html.UnescapeString(string(approval[1]))}}))
+	binding := cookieValue(t, res, "usher_oauth")
+	callback, err := idp.Login(context.Background(), res.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start.RedeemToken, b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+		header: map[string]string{"Cookie": "usher_oauth=" + binding}})
 }
