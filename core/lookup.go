@@ -65,9 +65,12 @@ func noSuchKey(v string, limit int) bool {
 // whose agent holds them).
 func requestOf(ctx context.Context) usher.Request {
 	req := usher.RequestFrom(ctx)
-	if filterText("", req.UserAgent) != nil {
+	// Control and format characters go too: a right-to-left override
+	// turns around the text after it wherever the agent is shown (the
+	// session list), and whoever signs in writes the header.
+	if filterText("", req.UserAgent) != nil || strings.IndexFunc(req.UserAgent, isFormat) >= 0 {
 		req.UserAgent = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
+			if unicode.IsControl(r) || isFormat(r) {
 				return -1
 			}
 			return r
@@ -75,6 +78,10 @@ func requestOf(ctx context.Context) usher.Request {
 	}
 	return req
 }
+
+// isFormat reports whether r is a format character (Unicode's Cf: bidi
+// overrides and isolates, zero-width joiners and the like).
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // checkKey validates a user key and normalises it, refusing to those who may
 // not see e-mail addresses and external ids the look-ups by them.

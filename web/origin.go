@@ -85,6 +85,25 @@ func (o *Origin) CheckChange(r *http.Request) error {
 	return nil
 }
 
+// CheckNavigation refuses a page a browser was sent to (a GET) from
+// anywhere but usher's own pages: its Sec-Fetch-Site must be same-origin,
+// or, from a browser that sends no such header, its Referer an address of
+// usher's origin. A link on another site, in a mail or a chat, or typed
+// (cross-site, same-site, none), and a request with neither header, are
+// refused: what such a start makes must be the page's own.
+func (o *Origin) CheckNavigation(r *http.Request) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site != "same-origin" {
+			return errCrossOrigin()
+		}
+		return nil
+	}
+	if ref := r.Header.Get("Referer"); ref == "" || o.origin == "" || normalOrigin(ref, false) != o.origin {
+		return errCrossOrigin()
+	}
+	return nil
+}
+
 func errCrossOrigin() error {
 	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCrossOrigin,
 		Message: "the request did not come from this site's own pages"}

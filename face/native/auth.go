@@ -350,12 +350,12 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 			return web.Invalid("code_challenge", usher.CodeNotAllowed, "is for browsers; a command-line log-in ends at redeem")
 		}
 		// Whoever chose the challenge holds the verifier: a link on
-		// another site that starts one in a browser signed in at the
-		// provider would end in an exchange code that site can trade for
-		// that person's session, once it reads it from the address (a
-		// history, a log, a Referer). The client that may start one is a
-		// page of usher's own.
-		if err := h.origin.CheckChange(r); err != nil {
+		// another site, in a mail or a chat, that starts one in a browser
+		// signed in at the provider would end in an exchange code its
+		// sender can trade for that person's session, once they read it
+		// from the address (a history, a log, a Referer). The client that
+		// may start one is a page of usher's own.
+		if err := h.origin.CheckNavigation(r); err != nil {
 			return err
 		}
 		st, err := h.Auth.StartOAuthExchange(r.Context(), r.PathValue("provider"), redirect, challenge, method)

@@ -18,6 +18,10 @@ import (
 	"usher/core/coretest"
 )
 
+// ownPage is what a browser sends when a page of usher's own navigates it:
+// where an exchange log-in must start.
+var ownPage = map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
+
 // TestExchangeLogin follows an external log-in that ends with an exchange
 // code instead of a session cookie (Corteza's /auth/exchange): the code is
 // traded once, only with the verifier of the client that started the
@@ -46,7 +50,7 @@ func TestExchangeLogin(t *testing.T) {
 	// client's page receives.
 	login := func() string {
 		t.Helper()
-		res := b.api.do(t, req{method: "GET", path: start})
+		res := b.api.do(t, req{method: "GET", path: start, header: ownPage})
 		if res.status != http.StatusFound {
 			t.Fatalf("start: %d %s", res.status, res.body)
 		}
@@ -113,12 +117,12 @@ func TestExchangeLogin(t *testing.T) {
 	}{
 		{"no code", exchange("", verifier), 400, "invalid_parameter", "exchange_code"},
 		{"no verifier", exchange(code, ""), 400, "invalid_parameter", "code_verifier"},
-		{"no redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?code_challenge_method=S256&code_challenge=" + challenge}), 400, "invalid_parameter", "redirect_url"},
-		{"a malformed challenge", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=short"}), 400, "invalid_parameter", "code_challenge"},
-		{"the plain method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=plain&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
-		{"no method", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
-		{"a foreign redirect", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=https://evil.example/&code_challenge_method=S256&code_challenge=" + challenge}), 422, "validation_failed", "redirect_url"},
-		{"an unknown provider", b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/nope/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge}), 404, "provider_not_found", ""},
+		{"no redirect", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?code_challenge_method=S256&code_challenge=" + challenge}), 400, "invalid_parameter", "redirect_url"},
+		{"a malformed challenge", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=short"}), 400, "invalid_parameter", "code_challenge"},
+		{"the plain method", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=plain&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
+		{"no method", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
+		{"a foreign redirect", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=https://evil.example/&code_challenge_method=S256&code_challenge=" + challenge}), 422, "validation_failed", "redirect_url"},
+		{"an unknown provider", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/nope/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge}), 404, "provider_not_found", ""},
 		{"a command-line client", b.api.do(t, req{method: "GET", path: start, header: map[string]string{"Accept": "application/json"}}), 400, "not_allowed", "code_challenge"},
 		{"unknown fields", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y", "token": "z"}}), 400, "unknown_field", "token"},
 		{"another site's page", b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": "x", "code_verifier": "y"},
@@ -145,7 +149,9 @@ func TestExchangeLogin(t *testing.T) {
 // another site; the log-in completed in that browser and left its
 // exchange code in the address, where the attacker, holding the verifier,
 // could read it (a history, a log, a Referer) and trade it for the
-// person's session. An exchange start must come from usher's own pages.
+// person's session; a link in a mail does the same (Sec-Fetch-Site none),
+// and a browser that sends no Fetch Metadata shows only the other site's
+// Referer. An exchange start must come from usher's own pages.
 func TestExchangeStartOnlyFromOwnPages(t *testing.T) {
 	t.Parallel()
 	b, idp := setupMailAndOIDC(t)
@@ -154,21 +160,25 @@ func TestExchangeStartOnlyFromOwnPages(t *testing.T) {
 	start := "/v1/auth/oauth/corp/start?redirect_url=/v1/me&code_challenge_method=S256&code_challenge=" +
 		base64.RawURLEncoding.EncodeToString(sum[:])
 	for _, c := range []struct {
-		site   string
+		name   string
+		header map[string]string
 		status int
 	}{
-		{"cross-site", http.StatusForbidden},
-		{"same-site", http.StatusForbidden},
-		{"same-origin", http.StatusFound},
-		{"none", http.StatusFound},
+		{"a link on another site", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"a link on a sibling host", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
+		{"a link in a mail or a chat, or typed", map[string]string{"Sec-Fetch-Site": "none"}, http.StatusForbidden},
+		{"an older browser, from another site", map[string]string{"Referer": "https://evil.example/page"}, http.StatusForbidden},
+		{"neither header", nil, http.StatusForbidden},
+		{"a page of usher's own", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusFound},
+		{"an older browser, from a page of usher's own", map[string]string{"Referer": corpPublicURL + "/app"}, http.StatusFound},
 	} {
-		res := b.api.do(t, req{method: "GET", path: start, header: map[string]string{"Sec-Fetch-Site": c.site, "Sec-Fetch-Mode": "navigate"}})
+		res := b.api.do(t, req{method: "GET", path: start, header: c.header})
 		if res.status != c.status {
-			t.Errorf("an exchange start with Sec-Fetch-Site %s: %d %s, want %d", c.site, res.status, res.body, c.status)
+			t.Errorf("an exchange start from %s: %d %s, want %d", c.name, res.status, res.body, c.status)
 			continue
 		}
 		if c.status == http.StatusForbidden {
-			wantProblem(t, c.site, res, http.StatusForbidden, usher.CodeCrossOrigin)
+			wantProblem(t, c.name, res, http.StatusForbidden, usher.CodeCrossOrigin)
 			if v := cookieValue(t, res, "usher_oauth"); v != "" {
 				t.Errorf("a refused start set the binding cookie")
 			}
@@ -202,7 +212,7 @@ func TestProviderTurnedOffStopsLogInsUnderWay(t *testing.T) {
 	// An exchange log-in, back from the provider with its code.
 	verifier := "a-verifier-the-client-keeps-to-itself-0123456789"
 	sum := sha256.Sum256([]byte(verifier))
-	res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" +
+	res := b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" +
 		base64.RawURLEncoding.EncodeToString(sum[:])})
 	binding := cookieValue(t, res, "usher_oauth")
 	callback, err := idp.Login(context.Background(), res.header.Get("Location"))

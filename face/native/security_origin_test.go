@@ -445,3 +445,22 @@ func TestDevicePageQuotesNoAgentText(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionListQuotesNoFormatCharacters: a session's user agent, which
+// whoever signs in writes, was listed with a right-to-left override in it
+// (/v1/me/sessions, the pages' sessions list), turning the text after it
+// around; control characters were already taken out, format characters
+// are too now.
+func TestSessionListQuotesNoFormatCharacters(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u := b.env.MustCreateUser(t, usher.UserCreate{Username: "dev", Email: "dev@example.com", Password: "correct horse battery staple"})
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": "IT-desk \u202etpircs-revlos\u202c zero\u200bwidth"},
+		body: map[string]any{"login": u.Username, "password": "correct horse battery staple"}})
+	var s sessionBody
+	res.decode(t, &s)
+	list := b.call(t, req{method: "GET", path: "/v1/me/sessions", token: s.Token}, http.StatusOK, nil)
+	if strings.ContainsAny(string(list.body), "\u202e\u202c\u200b") || !strings.Contains(string(list.body), "IT-desk tpircs-revlos zerowidth") {
+		t.Fatalf("the session list: %s", list.body)
+	}
+}
