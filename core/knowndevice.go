@@ -120,11 +120,11 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 		}
 	}
 	if mail {
-		t, err := tx.ThrottleFail(ctx, "sign-in-mail:"+strconv.FormatInt(u.ID, 10), now, now.Add(-e.policy.FailureWindow))
+		past, err := e.pastBound(ctx, tx, limit{key: "sign-in-mail:" + strconv.FormatInt(u.ID, 10), max: newSignInMailsPerWindow})
 		if err != nil {
 			return false, err
 		}
-		mail = t.Failures <= newSignInMailsPerWindow
+		mail = !past
 	}
 	if !mail {
 		return false, nil

@@ -287,6 +287,25 @@ type limit struct {
 	shown string
 }
 
+// failureCounter is what counts under a throttle's key: the store, or a
+// transaction of it.
+type failureCounter interface {
+	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
+}
+
+// pastBound counts one more under l.key, through c, within the policy's
+// failure window, and reports whether the count is past l.max. Unlike
+// reserve it locks and refuses nothing: it bounds a side effect (a mail)
+// the caller then leaves out, not the call.
+func (e *env) pastBound(ctx context.Context, c failureCounter, l limit) (bool, error) {
+	now := e.now()
+	t, err := c.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow))
+	if err != nil {
+		return false, err
+	}
+	return t.Failures > l.max, nil
+}
+
 // loginLimits are the keys a log-in attempt counts under: the login as
 // given, case-folded (an address by its usher.EmailKey), whether an account
 // has it or not; and the client's address, IPv6 addresses by their /64.

@@ -419,7 +419,7 @@ func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, ac
 	return out, nil
 }
 
-// DeliverDue mails the reminders that are due, at most limit of them, to
+// DeliverDue mails the reminders that are due, at most that many, to
 // their assignees through the outbox, and returns how many it queued. Each
 // is claimed for a while in the database, so that concurrent senders —
 // other replicas — take different ones, and is marked delivered in the
@@ -431,12 +431,12 @@ func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, ac
 // would else mail their payloads to the assignee as fast as they fall due.
 //
 // Errors: only the store's.
-func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
+func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	claim := hex.EncodeToString(b[:])
 	now := r.now()
-	due, err := r.store.ReminderClaim(ctx, now, now.Add(reminderLease), claim, limit)
+	due, err := r.store.ReminderClaim(ctx, now, now.Add(reminderLease), claim, most)
 	if err != nil {
 		return 0, err
 	}
@@ -445,7 +445,8 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 		mailed := false
 		// Counted before the transaction, which on SQLite holds the one
 		// writer: a mail the assignee could not be sent counts all the same.
-		limited, err := r.mailLimited(ctx, rem.AssignedTo)
+		limited, err := r.pastBound(ctx, r.store, limit{key: "reminder-mail:" + strconv.FormatInt(rem.AssignedTo, 10),
+			max: remindersMailedPerWindow})
 		if err != nil {
 			return queued, err
 		}
@@ -503,13 +504,3 @@ func (r *Reminders) DeliverDue(ctx context.Context, limit int) (int, error) {
 // all the same, unmailed, for the assignee to read through the API.
 const remindersMailedPerWindow = 30
 
-// mailLimited counts a reminder mail to the assignee and reports whether
-// it passes remindersMailedPerWindow within the failure window.
-func (r *Reminders) mailLimited(ctx context.Context, assignee int64) (bool, error) {
-	now := r.now()
-	t, err := r.store.ThrottleFail(ctx, "reminder-mail:"+strconv.FormatInt(assignee, 10), now, now.Add(-r.policy.FailureWindow))
-	if err != nil {
-		return false, err
-	}
-	return t.Failures > remindersMailedPerWindow, nil
-}

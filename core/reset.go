@@ -312,19 +312,9 @@ func (e *env) handOver(ctx context.Context, tx store.Tx, userID int64, proved, n
 	if err != nil {
 		return fmt.Errorf("revoking the tokens made before the address was proved: %w", err)
 	}
-	keys, err := tx.KeyList(ctx, userID)
+	deleted, err := deleteKeysAdded(ctx, tx, userID, time.Time{}, proved)
 	if err != nil {
-		return fmt.Errorf("reading the SSH keys added before the address was proved: %w", err)
-	}
-	deleted := 0
-	for _, k := range keys {
-		if !k.CreatedAt.Before(proved) {
-			continue
-		}
-		if err := tx.KeyDelete(ctx, k.ID); err != nil {
-			return fmt.Errorf("deleting an SSH key added before the address was proved: %w", err)
-		}
-		deleted++
+		return err
 	}
 	reminders, err := endRemindersBefore(ctx, tx, userID, proved, now)
 	if err != nil {
@@ -395,21 +385,33 @@ func (e *env) endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, us
 			return tokens, keys, fmt.Errorf("revoking the service-account tokens made before the address was proved: %w", err)
 		}
 		tokens += n
-		list, err := tx.KeyList(ctx, a.account.ID)
+		deleted, err := deleteKeysAdded(ctx, tx, a.account.ID, a.since, before)
 		if err != nil {
-			return tokens, keys, fmt.Errorf("reading a service account's SSH keys: %w", err)
+			return tokens, keys, err
 		}
-		for _, k := range list {
-			if k.CreatedAt.Before(a.since) || !k.CreatedAt.Before(before) {
-				continue
-			}
-			if err := tx.KeyDelete(ctx, k.ID); err != nil {
-				return tokens, keys, fmt.Errorf("deleting a service account's SSH key added before the address was proved: %w", err)
-			}
-			keys++
-		}
+		keys += deleted
 	}
 	return tokens, keys, nil
+}
+
+// deleteKeysAdded deletes the user's SSH keys added at from or after it and
+// before the time, and returns how many.
+func deleteKeysAdded(ctx context.Context, tx store.Tx, userID int64, from, before time.Time) (int, error) {
+	keys, err := tx.KeyList(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("reading the SSH keys added before the address was proved: %w", err)
+	}
+	deleted := 0
+	for _, k := range keys {
+		if k.CreatedAt.Before(from) || !k.CreatedAt.Before(before) {
+			continue
+		}
+		if err := tx.KeyDelete(ctx, k.ID); err != nil {
+			return deleted, fmt.Errorf("deleting an SSH key added before the address was proved: %w", err)
+		}
+		deleted++
+	}
+	return deleted, nil
 }
 
 // endRemindersBefore deletes, at now, the live reminders the user created

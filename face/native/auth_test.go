@@ -37,13 +37,21 @@ type mailBundle struct {
 
 func setupMail(t *testing.T, p core.Policy) *mailBundle {
 	t.Helper()
+	p.SignupEnabled = true
+	return setupMailWith(t, coretest.Options{Policy: p})
+}
+
+// setupMailWith is setupMail over a core made with o, its mail sent to an
+// in-process SMTP server.
+func setupMailWith(t *testing.T, o coretest.Options) *mailBundle {
+	t.Helper()
 	srv := smtptest.New(t)
 	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.SignupEnabled = true
-	return &mailBundle{bundle: setupWith(t, coretest.Options{Policy: p, Transport: tr}), smtp: srv}
+	o.Transport = tr
+	return &mailBundle{bundle: setupWith(t, o), smtp: srv}
 }
 
 // secretRE finds a one-time code in a mail: 32 base62 characters on a line

@@ -24,7 +24,6 @@ import (
 	"usher/core"
 	"usher/core/coretest"
 	"usher/mail"
-	"usher/mail/smtptest"
 )
 
 // setupMailAndOIDC is a server whose mail goes to an in-process SMTP server
@@ -32,14 +31,8 @@ import (
 func setupMailAndOIDC(t *testing.T) (*mailBundle, *oidctest.Provider) {
 	t.Helper()
 	idp, oidc := corpProvider(t)
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := setupWith(t, coretest.Options{Transport: tr, Connectors: []usher.Connector{oidc},
-		Policy: core.Policy{PublicURL: corpPublicURL, SignupEnabled: true}})
-	return &mailBundle{bundle: b, smtp: srv}, idp
+	return setupMailWith(t, coretest.Options{Connectors: []usher.Connector{oidc},
+		Policy: core.Policy{PublicURL: corpPublicURL, SignupEnabled: true}}), idp
 }
 
 // corpPublicURL is the public URL of the usher whose provider corpProvider
@@ -383,12 +376,7 @@ func TestLookalikeEmailRefused(t *testing.T) {
 func TestResendConfirmationSameAnswerAndBounded(t *testing.T) {
 	t.Parallel()
 	const floor = 60 * time.Millisecond
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := setupWith(t, coretest.Options{Transport: tr, Policy: core.Policy{SignupEnabled: true, ResetAnswerFloor: floor}})
+	b := setupMailWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true, ResetAnswerFloor: floor}})
 	for _, name := range []string{"pat", "quinn", "ruth"} {
 		res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
 			"username": name, "email": name + "@example.com", "password": "a passphrase of " + name}})
@@ -450,12 +438,12 @@ func TestResendConfirmationSameAnswerAndBounded(t *testing.T) {
 	// three signups, pat ×3, quinn, ruth.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	msgs, err := srv.Wait(ctx, 8)
+	msgs, err := b.smtp.Wait(ctx, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := len(srv.Messages()); n != 8 {
+	if n := len(b.smtp.Messages()); n != 8 {
 		t.Fatalf("%d mails sent, want 8: %v", n, len(msgs))
 	}
 }

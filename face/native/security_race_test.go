@@ -13,8 +13,6 @@ import (
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
-	"usher/mail"
-	"usher/mail/smtptest"
 	"usher/store"
 )
 
@@ -255,15 +253,9 @@ func (b *mailBundle) resetTicket(t *testing.T, addr string, mails int) string {
 func TestMintRacingResetKeepsNothing(t *testing.T) {
 	t.Parallel()
 	engines(t, func(t *testing.T, postgres bool) {
-		srv := smtptest.New(t)
-		tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-		if err != nil {
-			t.Fatal(err)
-		}
 		hold := &credentialHold{}
-		b := &mailBundle{bundle: setupWith(t, coretest.Options{Postgres: postgres, Transport: tr,
-			Policy:    core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
-			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }}), smtp: srv}
+		b := setupMailWith(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
 		mails := 0
 		// works reports whether a token minted in answer res works.
 		works := func(res *response) int {
@@ -416,15 +408,9 @@ func (t *handOverSpy) TokenRevoke(ctx context.Context, f store.TokenFilter, at t
 func TestServiceAccountWritesWaitForHandOver(t *testing.T) {
 	t.Parallel()
 	engines(t, func(t *testing.T, postgres bool) {
-		srv := smtptest.New(t)
-		tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-		if err != nil {
-			t.Fatal(err)
-		}
 		hold := &handOverHold{}
-		b := &mailBundle{bundle: setupWith(t, coretest.Options{Postgres: postgres, Transport: tr,
-			Policy:    core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
-			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }}), smtp: srv}
+		b := setupMailWith(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true, AllowUnconfirmedSignIn: true},
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
 		const addr = "squatter@victim.example"
 		b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
 			"username": "squatter", "email": addr, "password": "the squatter's passphrase"}}, http.StatusCreated, nil)
@@ -482,13 +468,8 @@ func TestServiceAccountWritesWaitForHandOver(t *testing.T) {
 // made since the account joined the team now.
 func TestCoOwnerResetKeepsOthersTokens(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.New(t)
-	tr, err := mail.NewSMTP(srv.URL(), "usher@example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := &lockClock{t: time.Now()}
-	b := &mailBundle{bundle: setupWith(t, coretest.Options{Transport: tr, Now: clock.Now, Policy: core.Policy{SignupEnabled: true}}), smtp: srv}
+	b := setupMailWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{SignupEnabled: true}})
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "crew"}},
 		http.StatusCreated, &team)
