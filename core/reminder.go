@@ -503,4 +503,3 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 // within the policy's failure window; the reminders past it are delivered
 // all the same, unmailed, for the assignee to read through the API.
 const remindersMailedPerWindow = 30
-
