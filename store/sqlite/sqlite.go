@@ -59,9 +59,8 @@ func Open(path string) (*sqldb.DB, error) {
 			return nil, fmt.Errorf("sqlite: the parameters of %s: %w", uri, err)
 		}
 	}
-	params.Set("_busy_timeout", "10000")
+	params.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 	params.Set("_foreign_keys", "1")
-	params.Set("_journal_mode", "WAL")
 	params.Set("_synchronous", "NORMAL")
 	params.Set("_txlock", "immediate")
 	// Statement journals and temporary tables in memory, not in files.
@@ -79,8 +78,11 @@ func Open(path string) (*sqldb.DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if err := walMode(write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	params.Del("_txlock")
-	params.Del("_journal_mode")
 	params.Set("_query_only", "1")
 	read, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
 	if err != nil {
@@ -102,6 +104,27 @@ func Open(path string) (*sqldb.DB, error) {
 		Migrations: Migrations(),
 		Prepare:    true,
 	})
+}
+
+// busyTimeout is how long a statement waits for another connection's
+// lock before it fails with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// walMode puts the database in WAL mode, which the file keeps. Making a
+// new file WAL needs it alone for a moment, and SQLite answers a race for
+// that (two processes opening one new file at once: usher serve beside
+// usher import) with SQLITE_BUSY at once, without waiting out the busy
+// timeout; so the pragma is tried again, for as long as that timeout.
+func walMode(db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		_, err := db.Exec("PRAGMA journal_mode = WAL")
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
 }
 
 // dialect is SQLite's side of sqldb.Dialect.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -302,4 +304,53 @@ func TestLoadTakesTurnsWithServer(t *testing.T) {
 	if id, err := loader.EmailHolder(ctx, "turn@load.test"); err != nil || id != users[0].ID {
 		t.Fatalf("EmailHolder(turn@load.test) = %d, %v; want %d", id, err, users[0].ID)
 	}
+}
+
+// TestConcurrentOpenOfNewFile: processes started together on one new
+// file (usher serve beside usher import, a test's export polling an
+// import) all open it. Making a new file WAL needs it alone for a moment,
+// and SQLite answers a race for that with SQLITE_BUSY at once, without
+// waiting out the busy timeout. Goroutines do not show it: within one
+// process SQLite shares the file's locks; so the test runs itself as
+// four processes, which open the same new files at agreed moments.
+func TestConcurrentOpenOfNewFile(t *testing.T) {
+	const rounds, gap = 20, 60 * time.Millisecond
+	if dir := os.Getenv("USHER_TEST_OPEN_DIR"); dir != "" {
+		at, err := time.Parse(time.RFC3339Nano, os.Getenv("USHER_TEST_OPEN_AT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range rounds {
+			start := at.Add(time.Duration(round) * gap)
+			time.Sleep(time.Until(start))
+			for time.Now().Before(start.Add(gap / 2)) {
+				db, err := sqlite.Open(filepath.Join(dir, fmt.Sprintf("usher%d.db", round)))
+				if err == nil {
+					if os.Getenv("USHER_TEST_OPEN_CHILD") == "0" {
+						_, err = db.Migrate(context.Background(), time.Now())
+					} else {
+						_, err = db.Status(context.Background())
+					}
+					db.Close()
+				}
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+		}
+		return
+	}
+	t.Parallel()
+	dir, at := t.TempDir(), time.Now().Add(time.Second).Format(time.RFC3339Nano)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentOpenOfNewFile$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "USHER_TEST_OPEN_DIR="+dir, "USHER_TEST_OPEN_AT="+at, fmt.Sprintf("USHER_TEST_OPEN_CHILD=%d", i))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%v\n%s", err, out)
+			}
+		})
+	}
+	wg.Wait()
 }
