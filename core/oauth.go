@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,13 +84,16 @@ func errUnknownProvider(name string) error {
 // a log-in: a plain path, or an address under the public URL. Anything else
 // — another host, a scheme, a path that a browser would read as another
 // host ("//x", "/\x", control characters) — would make usher an open
-// redirector.
+// redirector. usher's API (/v1/) is no page either: a log-in that returned
+// there would make usher's own redirect the navigation that starts an
+// exchange log-in with a challenge of another's choosing, which only a
+// page of usher's may start.
 func (e *env) checkRedirect(to string) error {
 	if to == "" {
 		return nil
 	}
 	bad := usher.FieldErrors(usher.FieldError{Field: "redirect_url", Code: usher.CodeNotAllowed,
-		Message: "must be a path, or an address under " + e.policy.PublicURL})
+		Message: "must be a path of a page, or an address of one under " + e.policy.PublicURL})
 	if strings.IndexFunc(to, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '\\' }) >= 0 {
 		return bad
 	}
@@ -97,14 +101,27 @@ func (e *env) checkRedirect(to string) error {
 	if err != nil {
 		return bad
 	}
-	if u.Scheme == "" && u.Host == "" && u.User == nil && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//") {
-		return nil
+	pub, _ := url.Parse(e.policy.PublicURL)
+	switch {
+	case u.Scheme == "" && u.Host == "" && u.User == nil && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//"):
+	case pub != nil && u.Scheme == pub.Scheme && u.Host == pub.Host && u.User == nil && strings.HasPrefix(u.Path, "/"):
+	default:
+		return bad
 	}
-	pub, err := url.Parse(e.policy.PublicURL)
-	if err == nil && u.Scheme == pub.Scheme && u.Host == pub.Host && u.User == nil && strings.HasPrefix(u.Path, "/") {
-		return nil
+	// The path as the server routes it: decoded, its dot segments and
+	// doubled slashes gone, under the public URL's path if it has one.
+	clean := path.Clean(u.Path)
+	if pub != nil {
+		if base := strings.TrimSuffix(pub.Path, "/"); base != "" {
+			if rest, ok := strings.CutPrefix(clean, base); ok && (rest == "" || rest[0] == '/') {
+				clean = path.Clean("/" + rest)
+			}
+		}
 	}
-	return bad
+	if clean == "/v1" || strings.HasPrefix(clean, "/v1/") {
+		return bad
+	}
+	return nil
 }
 
 // CheckReturnTo reports whether to is a place a page may send the browser

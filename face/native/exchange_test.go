@@ -157,7 +157,7 @@ func TestExchangeStartOnlyFromOwnPages(t *testing.T) {
 	b, idp := setupMailAndOIDC(t)
 	idp.SetUser(oidctest.User{Subject: "v-1", Email: "victim@corp.example", EmailVerified: true, Username: "victim"})
 	sum := sha256.Sum256([]byte("the-attackers-own-verifier-0123456789-abcdefghijk"))
-	start := "/v1/auth/oauth/corp/start?redirect_url=/v1/me&code_challenge_method=S256&code_challenge=" +
+	start := "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" +
 		base64.RawURLEncoding.EncodeToString(sum[:])
 	for _, c := range []struct {
 		name   string

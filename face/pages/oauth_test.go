@@ -2,8 +2,11 @@ package pages_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -271,5 +274,65 @@ func TestLogInBindingNotPlanted(t *testing.T) {
 	}
 	if binding.Name != "__Host-usher_oauth" || binding.Path != "/" || !binding.Secure {
 		t.Fatalf("the binding cookie over HTTPS: %+v", binding)
+	}
+}
+
+// TestExchangeStartNotReachedThroughReturnTo: an exchange start must be a
+// navigation from usher's own pages, so that no other site picks the PKCE
+// verifier of a log-in in someone else's browser. The log-in page sent the
+// browser, from its own form, to any return_to that was a path of usher's
+// — the exchange start with the attacker's challenge too: the person opens
+// the attacker's link to usher's real log-in page and logs in, the 303
+// that follows is a same-origin navigation, the start passed, the log-in
+// completed at the provider where the person is signed in, and whoever
+// held the verifier traded the code for the person's session. A log-in now
+// returns only to a page, never to usher's API.
+func TestExchangeStartNotReachedThroughReturnTo(t *testing.T) {
+	t.Parallel()
+	b, idp := setupOIDC(t)
+	verifier := "the-attackers-own-verifier-0123456789-abcdefghijk"
+	sum := sha256.Sum256([]byte(verifier))
+	start := "/v1/auth/oauth/corp/start?redirect_url=/account&code_challenge_method=S256&code_challenge=" +
+		base64.RawURLEncoding.EncodeToString(sum[:])
+	for _, returnTo := range []string{
+		start,
+		"/account/../v1/auth/oauth/corp/start?redirect_url=/account&code_challenge_method=S256&code_challenge=" +
+			base64.RawURLEncoding.EncodeToString(sum[:]),
+		"/%761/auth/oauth/corp/start?redirect_url=/account&code_challenge_method=S256&code_challenge=" +
+			base64.RawURLEncoding.EncodeToString(sum[:]),
+	} {
+		br := b.browser(t)
+		loginURL := "/login?return_to=" + url.QueryEscape(returnTo)
+		br.get(t, loginURL)
+		p := br.post(t, "/login", url.Values{"login": {"plain"}, "password": {password}, "return_to": {returnTo}},
+			"Referer", b.srv.URL+loginURL)
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("log-in: %d\n%s", p.status, p.body)
+		}
+		loc := p.header.Get("Location")
+		if loc == "/" {
+			continue
+		}
+		// The browser follows the 303 from usher's own page.
+		follow, _ := http.NewRequest("GET", b.srv.URL+loc, nil)
+		follow.Header.Set("Sec-Fetch-Site", "same-origin")
+		follow.Header.Set("Referer", b.srv.URL+loginURL)
+		p = br.do(t, follow)
+		if p.status != http.StatusFound {
+			t.Fatalf("return_to %q: the log-in went to %q, which answered %d", returnTo, loc, p.status)
+		}
+		to, err := url.Parse(br.get(t, toProvider(t, idp, p)).header.Get("Location"))
+		if err != nil || to.Query().Get("exchange_code") == "" {
+			t.Fatalf("return_to %q: the callback gave no exchange code: %v", returnTo, to)
+		}
+		body, _ := json.Marshal(map[string]any{"exchange_code": to.Query().Get("exchange_code"), "code_verifier": verifier})
+		res, err := http.Post(b.srv.URL+"/v1/auth/exchange", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		t.Errorf("return_to %q: the log-in sent the browser to the exchange start, and the attacker's verifier traded its code: %d %s",
+			returnTo, res.StatusCode, raw)
 	}
 }

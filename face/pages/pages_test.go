@@ -347,6 +347,12 @@ func TestReturnTo(t *testing.T) {
 		{"//evil.example/x", "/"},
 		{"/\\evil.example", "/"},
 		{"", "/"},
+		{"/v1/auth/oauth/corp/start", "/"},
+		{"/v1/me", "/"},
+		{"/account/../v1/me", "/"},
+		{"/%761/me", "/"},
+		{"/v1", "/"},
+		{"/v1x", "/v1x"},
 	}
 	for _, tt := range tests {
 		br := b.browser(t)
