@@ -66,6 +66,20 @@ func raiseServiceAccount(p *usher.Principal, u *usher.User, level usher.Level) e
 	return errForbidden("a service account is at most a writer of its team; only an administrator makes it an owner")
 }
 
+// authorizeOwnership decides, besides group.members, whether the caller
+// makes someone an owner of a's group, changes an owner's level or takes
+// one out: that takes an owner of the group (administrators pass). Owning
+// gives what no rule on group.members does — the group's deletion, its
+// handle, its service accounts' tokens — so whoever a rule allowed
+// group.members would else name themselves owner, and keep the team and
+// its tokens once the rule is gone.
+func (e *env) authorizeOwnership(a *access) error {
+	if !a.group.Kind.Gives(usher.LevelOwner) || a.p.IsAdmin() || a.holds(usher.LevelOwner) {
+		return nil
+	}
+	return errForbidden("only an owner of the " + string(a.group.Kind) + " makes, changes or removes its owners")
+}
+
 // AddMember puts a principal in a group at a level (read for teams and
 // member elsewhere when empty), or changes its level. A team keeps at least
 // one owner; only an administrator places a service account or makes one
@@ -112,6 +126,11 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		if old != nil && old.Level == level {
 			out = old
 			return nil
+		}
+		if level == usher.LevelOwner || old != nil && old.Level == usher.LevelOwner {
+			if err := g.authorizeOwnership(a); err != nil {
+				return err
+			}
 		}
 		if old == nil {
 			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
@@ -296,6 +315,9 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		}
 		now := g.now()
 		if old.Level == usher.LevelOwner {
+			if err := g.authorizeOwnership(a); err != nil {
+				return err
+			}
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
 			}
@@ -640,6 +662,11 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if err := keepServiceAccount(ctx, tx, a.group, u); err != nil {
 				return err
 			}
+			if levels[id] == usher.LevelOwner {
+				if err := g.authorizeOwnership(a); err != nil {
+					return err
+				}
+			}
 			if err := g.keepOwner(ctx, tx, a.group, u.ID); err != nil {
 				return err
 			}
@@ -825,6 +852,9 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 			return err
 		}
 		if m.Level == usher.LevelOwner {
+			if err := g.authorizeOwnership(a); err != nil {
+				return err
+			}
 			if err := g.keepOwner(ctx, tx, a.group, m.UserID); err != nil {
 				return err
 			}

@@ -206,8 +206,8 @@ func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
 //
 //   - on each group, whatever its owners may do: change it, delete it and
 //     set its members' levels — so no one ends up in dst at a level the
-//     caller could not grant there directly — and, for a role, change its
-//     rules;
+//     caller could not grant there directly, which for an owner takes an
+//     owner (authorizeOwnership) — and, for a role, change its rules;
 //   - for a group in an organisation, the right to change that
 //     organisation (organisation.update on it: both groups' organisations);
 //   - for a service account, a permission rule that allows it group.update
@@ -222,6 +222,9 @@ func (g *Groups) authorizeMerge(ctx context.Context, src, dst *access) error {
 			if err := g.authorizeGroup(ctx, act, a); err != nil {
 				return err
 			}
+		}
+		if err := g.authorizeOwnership(a); err != nil {
+			return err
 		}
 		if a.p.Kind == usher.PrincipalServiceAccount {
 			if err := g.decide(ctx, a.p, actGroupUpdate, strconv.FormatInt(a.group.ID, 10), false); err != nil {

@@ -1241,3 +1241,55 @@ func TestGroupsOfHiddenMember(t *testing.T) {
 		t.Fatalf("a peer's groups: %d %s", res.status, res.body)
 	}
 }
+
+// TestMembersRuleMakesNoOwner: a user in no team, holding only a rule
+// allowing group.members on one (to staff it), made themselves its owner,
+// and through that reached what the rule never gave — the team's service
+// accounts' tokens, its handle, its real owner's place — and kept it once
+// the rule was taken away. Making, changing or removing a team's owner
+// takes an owner of it, on every path that does it.
+func TestMembersRuleMakesNoOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, aliceTok := b.mustPrincipal(t, "alice", false)
+	staffer, stafferTok := b.mustPrincipal(t, "staffer", false)
+	b.mustPrincipal(t, "bob", false)
+	var team, other groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: aliceTok, body: map[string]any{"kind": "team", "handle": "payments"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: stafferTok, body: map[string]any{"kind": "team", "handle": "staffers-own"}}, http.StatusCreated, &other)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: aliceTok,
+		body: map[string]any{"username": "payments-bot"}}, http.StatusCreated, nil)
+	rule := fmt.Sprintf("group:%d", team.ID)
+	staffing := b.mustRole(t, "staffing", []*usher.User{staffer}, allow(rule, "read"), allow(rule, "members"), allow(rule, "update"), allow(rule, "delete"),
+		allow(fmt.Sprintf("group:%d", other.ID), "members"))
+	path := fmt.Sprintf("/v1/groups/%d", team.ID)
+	// What the rule is for still works: a member in, and out again.
+	b.call(t, req{method: "PUT", path: path + "/members/bob", token: stafferTok, body: map[string]any{"level": "write"}}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: path + "/members/bob", token: stafferTok}, http.StatusNoContent, nil)
+	for _, c := range []struct {
+		name string
+		rq   req
+	}{
+		{"making oneself owner", req{method: "PUT", path: path + "/members/staffer", body: map[string]any{"level": "owner"}}},
+		{"making another owner", req{method: "PUT", path: path + "/members/bob", body: map[string]any{"level": "owner"}}},
+		{"demoting the owner", req{method: "PUT", path: path + "/members/alice", body: map[string]any{"level": "read"}}},
+		{"removing the owner", req{method: "DELETE", path: path + "/members/alice"}},
+		{"removing the owner by a set of the owner's groups", req{method: "PUT", path: "/v1/users/alice/groups", body: map[string]any{"kind": "team", "remove_from_groups": []string{"payments"}}}},
+		{"merging a team one owns into it", req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", other.ID), body: map[string]any{"into": team.ID}}},
+	} {
+		c.rq.token = stafferTok
+		b.refused(t, c.rq, http.StatusForbidden, "forbidden")
+		if got := b.members(t, team.ID); strings.Count(got, ":owner") != 1 {
+			t.Fatalf("%s: members now %s", c.name, got)
+		}
+	}
+	// Once the rule is gone, the holder has nothing of the team.
+	if err := b.env.Core.Groups.RemoveMember(sys(), usher.GroupRef{ID: staffing.ID}, usher.UserKey{ID: staffer.ID}); err != nil {
+		t.Fatal(err)
+	}
+	b.call(t, req{method: "POST", path: path + "/service-accounts/payments-bot/token", token: stafferTok, body: map[string]any{}}, http.StatusForbidden, nil)
+	b.call(t, req{method: "PATCH", path: path, token: stafferTok, body: map[string]any{"handle": "payments-old"}}, http.StatusForbidden, nil)
+	// The owner still does all of it.
+	b.call(t, req{method: "PUT", path: path + "/members/bob", token: aliceTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: path + "/members/bob", token: aliceTok}, http.StatusNoContent, nil)
+}
