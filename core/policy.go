@@ -341,10 +341,10 @@ func (e *env) guardCredentials(ctx context.Context, p *usher.Principal, act acti
 // administrator, lacks: it is an administrator, is in a team or a group (of
 // any kind but a role) at a level the principal does not hold there (a
 // writer of a team the principal is not in, an owner where the principal
-// only writes), or its
-// roles' rules allow an operation the principal's do not (leaving out what
-// everyone may by default). Whoever took over such an account would hold
-// what it holds.
+// only writes), or its roles' allows give an operation the principal's
+// rules do not (leaving out what everyone may by default), whatever denies
+// the target has. Whoever took over such an account would hold what it
+// holds.
 func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Principal) (bool, error) {
 	if target.Admin {
 		return true, nil
@@ -378,9 +378,18 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 			return true, nil
 		}
 	}
-	their, err := e.rules.of(ctx, e, target.ID)
+	// The target's allows, not its denies: anyone may add a deny to a
+	// role the target is in, and a deny lifted later would give back to
+	// whoever took the account over meanwhile what it had kept from it.
+	all, err := e.rules.of(ctx, e, target.ID)
 	if err != nil {
 		return false, err
+	}
+	var their []usher.Rule
+	for _, r := range all {
+		if r.Access == usher.Allow {
+			their = append(their, r)
+		}
 	}
 	my, err := e.rules.of(ctx, e, p.UserID())
 	if err != nil {

@@ -1293,3 +1293,32 @@ func TestMembersRuleMakesNoOwner(t *testing.T) {
 	b.call(t, req{method: "PUT", path: path + "/members/bob", token: aliceTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
 	b.call(t, req{method: "DELETE", path: path + "/members/bob", token: aliceTok}, http.StatusNoContent, nil)
 }
+
+// TestDenyLowersNoPeerForTakeOver: a helpdesk whose rules reach peers'
+// passwords (user.update) is refused an account with a right it lacks
+// (audit.read, by another role). Holding the rules of a role that account
+// is in too, it added a deny of audit.read there — denies may always be
+// added — and the account no longer outranked it: it set the password and
+// signed in, and once an administrator lifted the stray deny its session
+// read the audit log, which the helpdesk never could. The account is
+// compared by what its allows give, whatever its denies.
+func TestDenyLowersNoPeerForTakeOver(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	staff := b.mustRole(t, "staff", []*usher.User{helpdesk, victim}, allow("user", "read"))
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), allow(fmt.Sprintf("group:%d", staff.ID), "rules"))
+	b.mustRole(t, "auditors", []*usher.User{victim}, allow("audit", "read"))
+	pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok,
+		body: map[string]any{"password": "the helpdesk's own passphrase"}}
+
+	b.refused(t, pw, http.StatusForbidden, "forbidden")
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d/rules", staff.ID), token: tok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "audit", "operation": "read", "access": "deny"}}}}, http.StatusOK, nil)
+	b.refused(t, pw, http.StatusForbidden, "forbidden")
+	// A peer with no more than the helpdesk is still its to help.
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", peer.ID), token: tok,
+		body: map[string]any{"password": "the helpdesk's own passphrase"}}, http.StatusNoContent, nil)
+}
