@@ -63,6 +63,10 @@ type Token struct {
 	UserAgent string
 	// ImpersonatorID is the admin who opened an impersonation session.
 	ImpersonatorID int64
+	// MintedByAdmin is, for a service account's token, the administrator
+	// whose rights alone let it be minted (no owner of its team): it ends
+	// when they stop being an administrator. Zero otherwise.
+	MintedByAdmin int64
 }
 
 // Active reports whether the token is neither revoked nor expired at now.

@@ -696,7 +696,7 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return notFound
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: old.Kind, UserID: old.UserID, Name: old.Name,
-			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now})
+			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now, MintedByAdmin: old.MintedByAdmin})
 		if err != nil {
 			return err
 		}

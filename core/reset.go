@@ -399,7 +399,7 @@ func (e *env) endOwnedServiceAccountsBefore(ctx context.Context, tx store.Tx, us
 func deleteKeysAdded(ctx context.Context, tx store.Tx, userID int64, from, before time.Time) (int, error) {
 	keys, err := tx.KeyList(ctx, userID)
 	if err != nil {
-		return 0, fmt.Errorf("reading the SSH keys added before the address was proved: %w", err)
+		return 0, fmt.Errorf("reading the SSH keys to delete: %w", err)
 	}
 	deleted := 0
 	for _, k := range keys {
@@ -407,7 +407,7 @@ func deleteKeysAdded(ctx context.Context, tx store.Tx, userID int64, from, befor
 			continue
 		}
 		if err := tx.KeyDelete(ctx, k.ID); err != nil {
-			return deleted, fmt.Errorf("deleting an SSH key added before the address was proved: %w", err)
+			return deleted, fmt.Errorf("deleting an SSH key: %w", err)
 		}
 		deleted++
 	}

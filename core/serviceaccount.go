@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -256,7 +257,8 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if err := lockUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if _, err := g.stillCaller(ctx, tx, p); err != nil {
+		caller, err := g.stillCaller(ctx, tx, p)
+		if err != nil {
 			return err
 		}
 		if err := stillCredential(ctx, tx, p, g.now()); err != nil {
@@ -273,6 +275,18 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		}
 		if err := mintsForTeam(a); err != nil {
 			return err
+		}
+		// One who owns no part of the team mints on administrator rights
+		// alone, which must still be theirs now that this holds their
+		// row (a demotion that came first took it), and the token answers
+		// to them: it ends when they stop being an administrator
+		// (endAdminMints).
+		var mintedByAdmin int64
+		if !a.holds(usher.LevelOwner) && caller != nil {
+			if !caller.Admin {
+				return errForbidden("only the team's owners and administrators mint its service accounts' tokens")
+			}
+			mintedByAdmin = caller.ID
 		}
 		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
 			return err
@@ -294,7 +308,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 			return err
 		}
 		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle,
-			Scopes: scopes, ExpiresAt: expires, CreatedAt: now})
+			Scopes: scopes, ExpiresAt: expires, CreatedAt: now, MintedByAdmin: mintedByAdmin})
 		if err != nil {
 			return err
 		}
@@ -358,9 +372,13 @@ func (e *env) revokeServiceAccountTokens(ctx context.Context, tx store.Tx, u *us
 }
 
 // endOwnedServiceAccountTokens ends, as endServiceAccountTokens does, the
-// service-account tokens of every live team the user owns: the user is
-// being deleted or purged, and leaves them all.
+// service-account tokens of every live team the user owns, and those it
+// minted on administrator rights alone (endAdminMints): the user is being
+// blocked, suspended, deleted or purged, and leaves them all.
 func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, userID int64, now time.Time) error {
+	if err := e.endAdminMints(ctx, tx, userID, "admin_left", now); err != nil {
+		return err
+	}
 	ms, err := tx.UserGroups(ctx, userID, usher.GroupTeam)
 	if err != nil {
 		return err
@@ -370,6 +388,48 @@ func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, use
 			continue
 		}
 		if err := e.endServiceAccountTokens(ctx, tx, m.Group, "owner_left", now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endAdminMints revokes the service-account tokens minted on the
+// administrator rights of the user, who is losing them (demoted, blocked,
+// suspended, deleted, purged): as a team's owner's, such a token would
+// keep the team's rights for whoever was shut out. The SSH keys each
+// account was given while one of them lived go too, as an owner's leaving
+// deletes them: a key does not record the credential that added it. The
+// user's row is held; each account's is taken after it, the order a mint
+// takes them in.
+func (e *env) endAdminMints(ctx context.Context, tx store.Tx, userID int64, reason string, now time.Time) error {
+	minted, err := tx.TokenList(ctx, store.TokenFilter{MintedByAdmin: userID, Active: true, Now: now})
+	if err != nil || len(minted) == 0 {
+		return err
+	}
+	since := map[int64]time.Time{} // each account's oldest such token
+	for _, t := range minted {
+		if s, ok := since[t.UserID]; !ok || t.CreatedAt.Before(s) {
+			since[t.UserID] = t.CreatedAt
+		}
+	}
+	accounts := slices.Sorted(maps.Keys(since))
+	if err := lockUsers(ctx, tx, accounts); err != nil {
+		return err
+	}
+	for _, id := range accounts {
+		n, err := tx.TokenRevoke(ctx, store.TokenFilter{UserID: id, MintedByAdmin: userID, Kinds: []usher.TokenKind{usher.TokenServiceAccount}}, now)
+		if err != nil {
+			return err
+		}
+		keys, err := deleteKeysAdded(ctx, tx, id, since[id], now.Add(time.Microsecond))
+		if err != nil {
+			return err
+		}
+		err = e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(id, 10),
+			meta: map[string]string{"kind": string(usher.TokenServiceAccount), "minted_by": strconv.FormatInt(userID, 10),
+				"revoked": strconv.Itoa(n), "ssh_keys_deleted": strconv.Itoa(keys), "reason": reason}})
+		if err != nil {
 			return err
 		}
 	}

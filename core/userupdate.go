@@ -249,6 +249,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			u.Identities = ids
 			changes["identity."+in.Identity.Provider] = usher.Change{New: in.Identity.ExternUID}
 		}
+		if old.Admin && !u.Admin {
+			if err := s.endAdminMints(ctx, tx, u.ID, "admin_removed", s.now()); err != nil {
+				return nil, err
+			}
+		}
 		if hash != "" {
 			now := s.now()
 			n, err := s.setPassword(ctx, tx, u, hash, 0, now)

@@ -582,6 +582,9 @@ type TokenFilter struct {
 	Now    time.Time
 	// ExceptID leaves one token out (the session that asks to end the others).
 	ExceptID int64
+	// MintedByAdmin keeps only the tokens minted on that administrator's
+	// rights alone (usher.Token.MintedByAdmin).
+	MintedByAdmin int64
 	// CreatedBefore, when set, keeps only tokens made before it, and
 	// CreatedAfter only those made at it or after.
 	CreatedBefore, CreatedAfter time.Time

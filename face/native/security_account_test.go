@@ -1115,3 +1115,64 @@ func (b *mailBundle) approvedDeviceLogIn(t *testing.T, idp *oidctest.Provider) (
 	return start.RedeemToken, b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
 		header: map[string]string{"Cookie": "usher_oauth=" + binding}})
 }
+
+// TestAdminMintedTokenEndsWithAdminRights: an administrator in no team
+// mints a token for a team's service account (only the team's owners and
+// administrators may), keeps a copy, and stops being an administrator —
+// demoted, blocked or deleted. An owner's token of that kind ends when the
+// owner stops owning the team; the one minted on administrator rights kept
+// writing to the team. It ends now, with the SSH keys it added, and a
+// rotation carries what it answers to; an administrator who owns the team
+// minted as its owner, and that token stays while they do.
+func TestAdminMintedTokenEndsWithAdminRights(t *testing.T) {
+	t.Parallel()
+	for name, end := range map[string]req{
+		"demoted": {method: "PATCH", path: "/v1/users/%d", body: map[string]any{"admin": false}},
+		"blocked": {method: "POST", path: "/v1/users/%d/block"},
+		"deleted": {method: "DELETE", path: "/v1/users/%d"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, ownerTok := b.mustPrincipal(t, "owner", false)
+			ex, exTok := b.mustPrincipal(t, "exadmin", true)
+			var team, own groupBody
+			b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
+			b.call(t, req{method: "POST", path: "/v1/groups", token: exTok, body: map[string]any{"kind": "team", "handle": "admins-own"}}, http.StatusCreated, &own)
+			for _, g := range []groupBody{team, own} {
+				b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", g.ID), token: b.adminTok,
+					body: map[string]any{"username": "bot-" + g.Handle}}, http.StatusCreated, nil)
+			}
+			var minted, rotated, owned tokenBody
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: exTok}, http.StatusCreated, &minted)
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", minted.ID), token: minted.Token}, http.StatusOK, &rotated)
+			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: rotated.Token, body: map[string]any{"title": "ci", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-admins-own/token", own.ID), token: exTok}, http.StatusCreated, &owned)
+
+			// A deleted account may own no team alone.
+			b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/owner", own.ID), token: exTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+			end.path = fmt.Sprintf(end.path, ex.ID)
+			end.token = b.adminTok
+			b.call(t, end, http.StatusOK, nil)
+
+			res := b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: rotated.Token, body: map[string]any{"description": "written after the rights were lost"}})
+			if res.status != http.StatusUnauthorized {
+				t.Fatalf("the token minted on administrator rights, after they ended: %d %s, want 401", res.status, res.body)
+			}
+			var keys struct{ Items []json.RawMessage }
+			b.call(t, req{method: "GET", path: "/v1/users/bot-victim-team/keys", token: b.adminTok}, http.StatusOK, &keys)
+			if len(keys.Items) != 0 {
+				t.Fatalf("the key added with it stayed: %s", keys.Items)
+			}
+			// Demoted, the administrator still owns a team: what it minted
+			// there as the owner stays.
+			want := http.StatusUnauthorized
+			if end.method == "PATCH" {
+				want = http.StatusOK
+			}
+			if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: owned.Token}); res.status != want {
+				t.Fatalf("the token minted as the owner of a team: %d %s, want %d", res.status, res.body, want)
+			}
+		})
+	}
+}

@@ -27,7 +27,10 @@ func testTokens(t *testing.T, s store.Store) {
 	t1 := mk(a, usher.TokenSession, "h1", &exp)
 	t2 := mk(a, usher.TokenPersonal, "h2", nil)
 	mk(a, usher.TokenSession, "h3", ptr(base.Add(-time.Hour))) // expired
-	mk(b, usher.TokenSession, "h4", nil)
+	t4 := &usher.Token{Kind: usher.TokenServiceAccount, UserID: b.ID, Hint: "hint", Hash: []byte("h4"), CreatedAt: base, MintedByAdmin: a.ID}
+	if err := s.TokenCreate(ctx, t4); err != nil {
+		t.Fatal(err)
+	}
 	wantUnique(t, s.TokenCreate(ctx, &usher.Token{Kind: usher.TokenPersonal, UserID: a.ID, Hint: "x", Hash: []byte("h1"), CreatedAt: base}), "hash")
 
 	got, err := s.TokenByHash(ctx, []byte("h1"))
@@ -35,8 +38,11 @@ func testTokens(t *testing.T, s store.Store) {
 		!got.ExpiresAt.Equal(exp) || got.Address != "192.0.2.1" || got.UserAgent != "test" || got.Name != "n-h1" {
 		t.Fatalf("TokenByHash = %+v, %v", got, err)
 	}
-	if got, err := s.TokenGet(ctx, t2.ID); err != nil || got.ExpiresAt != nil || string(got.Hash) != "h2" {
+	if got, err := s.TokenGet(ctx, t2.ID); err != nil || got.ExpiresAt != nil || string(got.Hash) != "h2" || got.MintedByAdmin != 0 {
 		t.Fatalf("TokenGet = %+v, %v", got, err)
+	}
+	if got, err := s.TokenGet(ctx, t4.ID); err != nil || got.MintedByAdmin != a.ID {
+		t.Fatalf("TokenGet of a token an administrator minted = %+v, %v", got, err)
 	}
 	_, err = s.TokenByHash(ctx, []byte("nope"))
 	wantNotFound(t, err)
@@ -55,6 +61,8 @@ func testTokens(t *testing.T, s store.Store) {
 		{"alice's sessions, expired or not", store.TokenFilter{UserID: a.ID, Kinds: []usher.TokenKind{usher.TokenSession}}, 2},
 		{"alice's active tokens but one", store.TokenFilter{UserID: a.ID, Active: true, Now: base, ExceptID: t1.ID}, 1},
 		{"everyone's tokens", store.TokenFilter{}, 4},
+		{"the tokens alice minted as an administrator", store.TokenFilter{MintedByAdmin: a.ID}, 1},
+		{"the tokens bob minted as an administrator", store.TokenFilter{MintedByAdmin: b.ID}, 0},
 		{"alice's tokens made before they were", store.TokenFilter{UserID: a.ID, CreatedBefore: base}, 0},
 		{"alice's tokens made before a moment after", store.TokenFilter{UserID: a.ID, CreatedBefore: base.Add(time.Millisecond)}, 3},
 	} {
