@@ -584,6 +584,11 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 				return nil, nil, err
 			}
 		}
+	} else if existing.Admin && !u.Admin {
+		// As an administrator's demotion by an update does.
+		if err := s.endAdminMints(ctx, tx, u.ID, "admin_removed", now); err != nil {
+			return nil, nil, err
+		}
 	}
 	if in.PasswordHash != "" {
 		_, err := tx.PasswordGet(ctx, u.ID)

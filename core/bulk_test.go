@@ -393,3 +393,36 @@ func TestImportDuringLoadOneTextNamesOneAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestImportDemotionEndsAdminMints: an import that takes an
+// administrator's flag away ends, as an update's demotion does, the
+// service-account tokens minted on it alone; the owner's stay.
+func TestImportDemotionEndsAdminMints(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	admin := b.env.MustCreateUser(t, usher.UserCreate{Username: "ex", Admin: true})
+	if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "bobs"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.g.CreateServiceAccount(as(b.bob), team("bobs"), "bot", ""); err != nil {
+		t.Fatal(err)
+	}
+	minted, _, err := b.g.ServiceAccountToken(as(admin), team("bobs"), usher.UserKey{Username: "bot"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned, _, err := b.g.ServiceAccountToken(as(b.bob), team("bobs"), usher.UserKey{Username: "bot"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "ex"}}})
+	if err != nil || strings.Join(outcomes(res), " ") != "updated" {
+		t.Fatalf("import: %v %v", outcomes(res), err)
+	}
+	for tok, revoked := range map[*usher.Token]bool{minted: true, owned: false} {
+		got, err := b.env.Store.TokenGet(t.Context(), tok.ID)
+		if err != nil || (got.RevokedAt != nil) != revoked {
+			t.Errorf("token %d (minted by the administrator: %v) after the import's demotion: %+v %v", tok.ID, revoked, got, err)
+		}
+	}
+}
