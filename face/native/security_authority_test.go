@@ -1322,3 +1322,27 @@ func TestDenyLowersNoPeerForTakeOver(t *testing.T) {
 	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", peer.ID), token: tok,
 		body: map[string]any{"password": "the helpdesk's own passphrase"}}, http.StatusNoContent, nil)
 }
+
+// TestUpdateRuleRenamesNoStrongerAccount: a helpdesk whose rule allows
+// user.update is refused an administrator's password, but renamed the
+// administrator (root → root-old) and took the name itself: a log-in as
+// root, and every service that names users by username (GitLab's
+// ?username=, Escape's ACL), reached the helpdesk. The username and the
+// handle of an account with rights the caller lacks are an
+// administrator's to change; a peer's are still the helpdesk's.
+func TestUpdateRuleRenamesNoStrongerAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	boss, _ := b.mustPrincipal(t, "boss", true)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	peer, _ := b.mustPrincipal(t, "peer", false)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"))
+	b.mustRole(t, "auditors", []*usher.User{victim}, allow("audit", "read"))
+	for _, target := range []*usher.User{boss, victim} {
+		for _, body := range []map[string]any{{"username": target.Username + "-old"}, {"handle": target.Username + "-old"}} {
+			b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", target.ID), token: tok, body: body}, http.StatusForbidden, "forbidden")
+		}
+	}
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", peer.ID), token: tok, body: map[string]any{"username": "peer-renamed"}}, http.StatusOK, nil)
+}
