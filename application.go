@@ -68,7 +68,9 @@ type ApplicationFilter struct {
 	// Name matches the name exactly, ignoring case.
 	Name string
 	// Query is contained, ignoring case, in the name or the display name.
-	Query   string
+	Query string
+	// OwnerID, when set, keeps the applications that user owns.
+	OwnerID int64
 	Deleted Inclusion
 	// Sort orders the applications by one of ApplicationSorts; by id
 	// when empty.

@@ -378,6 +378,9 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 			return true, nil
 		}
 	}
+	if owns, err := e.ownsBeyond(ctx, target, p); owns || err != nil {
+		return owns, err
+	}
 	// The target's allows, not its denies: anyone may add a deny to a
 	// role the target is in, and a deny lifted later would give back to
 	// whoever took the account over meanwhile what it had kept from it.
@@ -422,6 +425,33 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 		}
 	}
 	return false, nil
+}
+
+// ownsBeyond reports whether target owns an application, deleted or not,
+// on which the principal may not do what owning it gives: change, delete,
+// undelete and hand it on, which a rule gives through application.grant
+// (authorizeHandOver). Whoever took over the owner would hold it.
+func (e *env) ownsBeyond(ctx context.Context, target *usher.User, p *usher.Principal) (bool, error) {
+	req := usher.PageRequest{Limit: 100}
+	for {
+		page, err := e.store.AppList(ctx, usher.ApplicationFilter{OwnerID: target.ID, Deleted: usher.Include, Page: req})
+		if err != nil {
+			return false, err
+		}
+		for _, a := range page.Items {
+			err := e.decide(ctx, p, actAppGrant, strconv.FormatInt(a.ID, 10), false)
+			if usher.ErrorKind(err) == usher.KindForbidden {
+				return true, nil
+			}
+			if err != nil {
+				return false, err
+			}
+		}
+		if page.Next == nil {
+			return false, nil
+		}
+		req.After = page.Next
+	}
 }
 
 // namedInstances returns "", for the resource type itself, and every

@@ -1346,3 +1346,29 @@ func TestUpdateRuleRenamesNoStrongerAccount(t *testing.T) {
 	}
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", peer.ID), token: tok, body: map[string]any{"username": "peer-renamed"}}, http.StatusOK, nil)
 }
+
+// TestUpdateRuleTakesNoApplicationOwner: a helpdesk whose rule allows
+// user.update, and nothing on applications, set the password of an
+// application's owner, signed in as the owner and renamed the application,
+// then handed it to itself, keeping it after the owner recovered the
+// account. Owning an application counts as the rights it gives: only one
+// who may hand the application on (application.grant) reaches its owner.
+func TestUpdateRuleTakesNoApplicationOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	desk := b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"))
+	var app struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/applications", token: b.adminTok, body: map[string]any{"name": "CRM", "owner_id": victim.ID}}, http.StatusCreated, &app)
+	pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok, body: map[string]any{"password": "the helpdesk's own passphrase"}}
+	b.refused(t, pw, http.StatusForbidden, "forbidden")
+	// Given the application by a rule, the helpdesk reaches its owner.
+	if _, err := b.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: desk.ID},
+		[]usher.Rule{allow("user", "update"), allow(fmt.Sprintf("application:%d", app.ID), "grant")}, true); err != nil {
+		t.Fatal(err)
+	}
+	b.call(t, pw, http.StatusNoContent, nil)
+}

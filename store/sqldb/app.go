@@ -77,6 +77,9 @@ func appWhere(b *Builder, f usher.ApplicationFilter) {
 	if f.Name != "" {
 		b.Where("name_key = " + b.Arg(strings.ToLower(f.Name)))
 	}
+	if f.OwnerID != 0 {
+		b.Where("owner_id = " + b.Arg(f.OwnerID))
+	}
 	if f.Query != "" {
 		pattern := b.Arg("%" + EscapeLike(strings.ToLower(f.Query)) + "%")
 		b.Where("(name_key LIKE " + pattern + ` ESCAPE '\' OR lower(unify_name) LIKE ` + pattern + ` ESCAPE '\')`)
