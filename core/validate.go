@@ -347,6 +347,10 @@ func (c *checker) user(u *usher.User) {
 		c.text(f.name, f.v, f.max, false)
 	}
 	c.url("website_url", u.WebsiteURL)
+	if strings.HasPrefix(u.WebsiteURL, "/") || strings.HasPrefix(u.WebsiteURL, "\\") {
+		// A path is a page of usher's, no website.
+		c.add("website_url", usher.CodeInvalidScheme, "must be an http or https address")
+	}
 	c.language(u.Language)
 	c.metadata(u.Metadata)
 	c.meta(u.Meta)

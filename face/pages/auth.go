@@ -3,6 +3,7 @@ package pages
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"usher"
@@ -264,6 +265,18 @@ func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request) error {
 		f.status, f.message = http.StatusBadRequest, "The log-in with the provider did not complete. Start it again."
 	}
 	return h.render(w, r, f.status, "message", view{Title: "The log-in did not complete", Error: f.message})
+}
+
+// websiteHref is the link a profile's website makes: the address as given
+// when it is an http or https one, else as GitLab links one (http:// put
+// before it), so that no value is a link into usher itself — a path such
+// as /v1/… would be a navigation from usher's own page, which an exchange
+// start takes for the page's own.
+func websiteHref(v string) string {
+	if u, err := url.Parse(v); err == nil && u.Host != "" && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) {
+		return v
+	}
+	return "http://" + strings.TrimLeft(v, "/\\")
 }
 
 // profile is a user's public page, where the GitLab face's web_url

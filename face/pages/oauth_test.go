@@ -336,3 +336,54 @@ func TestExchangeStartNotReachedThroughReturnTo(t *testing.T) {
 			returnTo, res.StatusCode, raw)
 	}
 }
+
+// TestProfileWebsiteLinksNowhereInUsher: a user set their profile's
+// website to an exchange start with their own challenge, and /u/{username}
+// made it a link: a visitor who followed it, a navigation from usher's own
+// page, started an exchange log-in whose code the link's author traded for
+// the visitor's session. A path is refused as a website, and whatever is
+// stored is linked as an address of its own host, never into usher.
+func TestProfileWebsiteLinksNowhereInUsher(t *testing.T) {
+	t.Parallel()
+	b, _ := setupOIDC(t)
+	sum := sha256.Sum256([]byte("the-attackers-own-verifier-0123456789-abcdefghijk"))
+	start := "v1/auth/oauth/corp/start?redirect_url=/account&code_challenge_method=S256&code_challenge=" +
+		base64.RawURLEncoding.EncodeToString(sum[:])
+	mallory := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "m@example.com", Password: password})
+	tok := b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
+	set := func(website string) int {
+		body, _ := json.Marshal(map[string]any{"website_url": website})
+		req, _ := http.NewRequest("PATCH", b.srv.URL+"/v1/users/mallory", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, website := range []string{"/" + start, `\` + start} {
+		if status := set(website); status != http.StatusUnprocessableEntity {
+			t.Errorf("website_url %q: %d, want 422", website, status)
+		}
+	}
+	linkRE := regexp.MustCompile(`<a href="([^"]+)" rel="nofollow noopener">`)
+	base, _ := url.Parse(b.srv.URL + "/u/mallory")
+	for _, website := range []string{"../" + start, "example.com/about", "https://example.com/about"} {
+		if status := set(website); status != http.StatusOK {
+			t.Fatalf("website_url %q: %d, want 200", website, status)
+		}
+		br := b.browser(t)
+		br.login(t, "plain", password)
+		p := br.get(t, "/u/mallory")
+		m := linkRE.FindStringSubmatch(p.body)
+		if p.status != http.StatusOK || m == nil {
+			t.Fatalf("profile: %d\n%s", p.status, p.body)
+		}
+		to, err := base.Parse(html.UnescapeString(m[1]))
+		if err != nil || to.Host == base.Host {
+			t.Errorf("website_url %q is linked as %q, which leads to %v: into usher", website, m[1], to)
+		}
+	}
+}
