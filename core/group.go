@@ -194,7 +194,8 @@ func (e *env) authorizeLeave(ctx context.Context, a *access) error {
 // it: an archived or deleted role's rules stop applying) or on again
 // (unarchiving or undeleting it). Switching them off lifts the role's
 // denies from all its members, as their leaving would, so it asks what
-// leaving asks (authorizeLeave); switching them on gives its allows, as
+// leaving asks (authorizeLeave), and takes its allows away, as removing
+// them would (reachChanged); switching them on gives its allows, as
 // setting its rules on a role without any would (authorizeGiving). Else a
 // member who may change a role archives the one that denies them an
 // operation, or unarchives one an administrator switched off that
@@ -204,13 +205,19 @@ func (e *env) authorizeSwitch(ctx context.Context, a *access, on bool) error {
 		return nil
 	}
 	if !on {
-		return e.authorizeLeave(ctx, a)
+		if err := e.authorizeLeave(ctx, a); err != nil {
+			return err
+		}
 	}
 	rules, err := e.store.RuleList(ctx, a.group.ID)
 	if err != nil {
 		return err
 	}
-	return e.authorizeGiving(ctx, rules, widening(nil, rules, false))
+	if !on {
+		// Its allows go from every member too, as taking them away does.
+		return e.authorizeGiving(ctx, rules, reachChanged(rules, nil, true))
+	}
+	return e.authorizeGiving(ctx, rules, reachChanged(nil, rules, false))
 }
 
 // plan returns the plan that decides what u may create: theirs, or the

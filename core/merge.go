@@ -60,7 +60,7 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err != nil {
 			return err
 		}
-		if err := g.authorizeGiving(ctx, moved, widening(have, moved, false)); err != nil {
+		if err := g.authorizeGiving(ctx, moved, reachChanged(have, moved, false)); err != nil {
 			return err
 		}
 		switch {

@@ -232,7 +232,7 @@ func (g *Groups) writeRules(ctx context.Context, ref usher.GroupRef, act string,
 			return err
 		}
 		rules, replace, changes := build(have)
-		if err := g.authorizeGiving(ctx, changedRules(have, rules, replace), widening(have, rules, replace)); err != nil {
+		if err := g.authorizeGiving(ctx, changedRules(have, rules, replace), reachChanged(have, rules, replace)); err != nil {
 			return err
 		}
 		if replace {
@@ -276,7 +276,7 @@ func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, erro
 		if err != nil {
 			return err
 		}
-		if err := g.authorizeGiving(ctx, have, widening(have, nil, true)); err != nil {
+		if err := g.authorizeGiving(ctx, have, reachChanged(have, nil, true)); err != nil {
 			return err
 		}
 		if n, err = tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {
@@ -307,7 +307,7 @@ func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, o
 		if i < 0 || resource == "" || operation == "" {
 			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeNotFound, Message: "the role has no such rule"}
 		}
-		if err := g.authorizeGiving(ctx, have[i:i+1], widening(have[i:i+1], nil, true)); err != nil {
+		if err := g.authorizeGiving(ctx, have[i:i+1], reachChanged(have[i:i+1], nil, true)); err != nil {
 			return err
 		}
 		if _, err := tx.RuleDelete(ctx, a.group.ID, resource, operation); err != nil {
@@ -323,10 +323,14 @@ func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, o
 	return err
 }
 
-// widening returns the rules of a change to a role's rules that may give
-// its members more than they had: each rule of set that allows where the
-// role did not, and, with replace, each deny of have that set leaves out.
-func widening(have, set []usher.Rule, replace bool) []usher.Rule {
+// reachChanged returns the rules of a change to a role's rules that move
+// what its members may do: each rule of set that allows where the role did
+// not, each allow of have that set turns into a deny, and, with replace,
+// each rule of have that set leaves out — a deny lifted, an allow taken
+// away. Taking an allow away lowers the members as giving one raises
+// them, and a member lowered for a moment is one a helpdesk's rule
+// reaches (outranks): whoever takes it away must hold it too.
+func reachChanged(have, set []usher.Rule, replace bool) []usher.Rule {
 	type key struct{ resource, operation string }
 	old := make(map[key]usher.Access, len(have))
 	for _, r := range have {
@@ -337,13 +341,13 @@ func widening(have, set []usher.Rule, replace bool) []usher.Rule {
 	for _, r := range set {
 		k := key{r.Resource, r.Operation}
 		kept[k] = true
-		if r.Access == usher.Allow && old[k] != usher.Allow {
-			out = append(out, r)
+		if r.Access == usher.Allow && old[k] != usher.Allow || r.Access == usher.Deny && old[k] == usher.Allow {
+			out = append(out, usher.Rule{Resource: r.Resource, Operation: r.Operation, Access: usher.Allow})
 		}
 	}
 	if replace {
 		for _, r := range have {
-			if r.Access == usher.Deny && !kept[key{r.Resource, r.Operation}] {
+			if !kept[key{r.Resource, r.Operation}] {
 				out = append(out, r)
 			}
 		}
@@ -352,7 +356,7 @@ func widening(have, set []usher.Rule, replace bool) []usher.Rule {
 }
 
 // authorizeWidening is the rule that nobody gives what they do not hold:
-// each rule of widened (an allow set, or a deny taken away) needs the
+// each rule of widened (an allow set or taken away, a deny taken away) needs the
 // caller to be allowed, now, every operation it reaches on what it
 // reaches — by a rule, or by the default as far as that reaches
 // (heldByDefault). Without it, whoever may change the rules of a role

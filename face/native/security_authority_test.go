@@ -1372,3 +1372,58 @@ func TestUpdateRuleTakesNoApplicationOwner(t *testing.T) {
 	}
 	b.call(t, pw, http.StatusNoContent, nil)
 }
+
+// TestLoweringAPeerNeedsWhatItTakes: as TestDenyLowersNoPeerForTakeOver,
+// but the helpdesk lowered the account by taking the allow away, or by
+// archiving the role that gave it: narrowing needed no right, the account
+// no longer outranked the helpdesk for that moment, which set its
+// password, and once an administrator put the allow or the role back the
+// taken account held the right. Taking an allow away, by any route, needs
+// what giving it does.
+func TestLoweringAPeerNeedsWhatItTakes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		rule  string // the helpdesk's rule on the auditors role
+		lower func(b *bundle, role int64) req
+	}{
+		{"removing every rule", "rules", func(b *bundle, role int64) req {
+			return req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/rules", role)}
+		}},
+		{"replacing the rules", "rules", func(b *bundle, role int64) req {
+			return req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role), body: map[string]any{"rules": []map[string]string{}}}
+		}},
+		{"turning the allow into a deny", "rules", func(b *bundle, role int64) req {
+			return req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d/rules", role),
+				body: map[string]any{"rules": []map[string]string{{"resource": "audit", "operation": "read", "access": "deny"}}}}
+		}},
+		{"archiving the role", "update", func(b *bundle, role int64) req {
+			return req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/archive", role)}
+		}},
+		{"deleting the role", "delete", func(b *bundle, role int64) req {
+			return req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", role)}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+			victim, _ := b.mustPrincipal(t, "victim", false)
+			auditors := b.mustRole(t, "auditors", []*usher.User{victim}, allow("audit", "read"))
+			b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), allow(fmt.Sprintf("group:%d", auditors.ID), c.rule))
+			pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok,
+				body: map[string]any{"password": "the helpdesk's own passphrase"}}
+			b.refused(t, pw, http.StatusForbidden, "forbidden")
+			lower := c.lower(b, auditors.ID)
+			lower.token = tok
+			b.refused(t, lower, http.StatusForbidden, "forbidden")
+			b.refused(t, pw, http.StatusForbidden, "forbidden")
+			// One who holds the right takes it away.
+			b.mustRole(t, "more", []*usher.User{helpdesk}, allow("audit", "read"))
+			res := b.api.do(t, lower)
+			if res.status >= 300 {
+				t.Fatalf("%s by one who holds what it takes: %d %s", c.name, res.status, res.body)
+			}
+		})
+	}
+}
