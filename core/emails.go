@@ -304,8 +304,9 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		// session left open, a stolen token), and password resets now go
 		// to the new address: the old one is told, so that the owner
 		// learns of it. An administrator's change of another's address
-		// tells no one, here as when updating the user.
-		if old.Email != "" && (!p.IsAdmin() || self(p, u)) {
+		// tells no one, here as when updating the user; nor is an
+		// address no one proved told (notifiable): it may be anyone's.
+		if notifiable(&old) && (!p.IsAdmin() || self(p, u)) {
 			if err := m.queueLetter(ctx, tx, "email_changed", old.Email, &old, map[string]string{"NewAddress": out.Email,
 				"SessionsLink": m.policy.PublicURL + "/account/sessions"}); err != nil {
 				return err

@@ -164,3 +164,39 @@ func TestSignInMailQuotesNoAgentText(t *testing.T) {
 		}
 	}
 }
+
+// TestMakePrimaryMailsNoUnprovedAddress: as TestNoActivityMailToUnprovedAddress,
+// by another route: whoever signed up with someone else's address (no
+// proof asked) added an address of their own, confirmed it and made it
+// primary, and the replaced address — which nobody proved — was mailed
+// "Your e-mail address was changed", naming an address and a username of
+// the signer's choosing. A proved address replaced is still told.
+func TestMakePrimaryMailsNoUnprovedAddress(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{SkipEmailConfirmation: true})
+	const victim, pw = "victim@corp.example", "mallory's long passphrase"
+	const lure = "it-desk.restore.account@evil.example"
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "IT-Helpdesk.call.555-0100", "email": victim, "password": pw}}, http.StatusCreated, nil)
+	var s sessionBody
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": victim, "password": pw}}, http.StatusOK, &s)
+	var e struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/users/IT-Helpdesk.call.555-0100/emails", token: s.Token, body: map[string]any{"email": lure}}, http.StatusCreated, &e)
+	_, code := b.mailTo(t, 1, lure)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/IT-Helpdesk.call.555-0100/emails/%d/primary", e.ID), token: s.Token}, http.StatusOK, nil)
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range b.smtp.Messages() {
+		if slices.Contains(m.To, victim) {
+			t.Fatalf("mail to the unproved address %s: %q\n%s", victim, m.Subject, m.Body)
+		}
+	}
+	// The proved address, replaced in turn by the first, is told.
+	b.call(t, req{method: "POST", path: "/v1/users/IT-Helpdesk.call.555-0100/emails", token: s.Token, body: map[string]any{"email": "second@evil.example"}}, http.StatusCreated, &e)
+	_, code = b.mailTo(t, 2, "second@evil.example")
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/IT-Helpdesk.call.555-0100/emails/%d/primary", e.ID), token: s.Token}, http.StatusOK, nil)
+	if m, _ := b.mailTo(t, 3, lure); !strings.Contains(m.Body, "second@evil.example") {
+		t.Errorf("the proved address replaced was not told: %q\n%s", m.Subject, m.Body)
+	}
+}
