@@ -253,7 +253,11 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 				if err != nil {
 					t.Errorf("refused: %v", err)
 				}
-			} else if wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed); err != nil && !strings.Contains(scriptWhy(err), tt.says) {
+			} else if wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed); err != nil && !strings.Contains(scriptWhy(err), tt.says) &&
+				!(took >= limit && strings.Contains(scriptWhy(err), "time limit")) {
+				// A machine too busy to reach the cap within the limit
+				// (the race detector, other tests) stops the script at
+				// the limit: bounded all the same.
 				t.Errorf("error %q does not say %q", scriptWhy(err), tt.says)
 			}
 			if took > 5*limit {
