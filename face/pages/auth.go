@@ -269,14 +269,32 @@ func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request) error {
 
 // websiteHref is the link a profile's website makes: the address as given
 // when it is an http or https one, else as GitLab links one (http:// put
-// before it), so that no value is a link into usher itself — a path such
-// as /v1/… would be a navigation from usher's own page, which an exchange
-// start takes for the page's own.
-func websiteHref(v string) string {
-	if u, err := url.Parse(v); err == nil && u.Host != "" && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) {
-		return v
+// before it); none when that is an address of usher's own host, by the
+// public URL or by the request. A website is somewhere else: a link into
+// usher (/v1/…, or its own address) would be a navigation from usher's own
+// page, which an exchange start takes for the page's own.
+func (h *Handler) websiteHref(r *http.Request, v string) string {
+	href := v
+	if u, err := url.Parse(v); err != nil || u.Host == "" || !(strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) {
+		href = "http://" + strings.TrimLeft(v, "/\\")
 	}
-	return "http://" + strings.TrimLeft(v, "/\\")
+	to, err := url.Parse(href)
+	if err != nil || to.Hostname() == "" {
+		return ""
+	}
+	for _, own := range []string{h.PublicURL, "http://" + r.Host} {
+		if u, err := url.Parse(own); err == nil && strings.EqualFold(u.Hostname(), to.Hostname()) {
+			return ""
+		}
+	}
+	return href
+}
+
+// profileData is what the profile page shows: the user, and the link its
+// website makes (websiteHref), empty for none.
+type profileData struct {
+	*usher.User
+	Website string
 }
 
 // profile is a user's public page, where the GitLab face's web_url
@@ -286,5 +304,5 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "profile", view{Title: u.Username, Data: u})
+	return h.render(w, r, http.StatusOK, "profile", view{Title: u.Username, Data: profileData{User: u, Website: h.websiteHref(r, u.WebsiteURL)}})
 }

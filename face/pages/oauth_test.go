@@ -363,14 +363,16 @@ func TestProfileWebsiteLinksNowhereInUsher(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	for _, website := range []string{"/" + start, `\` + start} {
+	for _, website := range []string{"/" + start, `\` + start, "//" + strings.TrimPrefix(b.srv.URL, "http://") + "/" + start} {
 		if status := set(website); status != http.StatusUnprocessableEntity {
 			t.Errorf("website_url %q: %d, want 422", website, status)
 		}
 	}
 	linkRE := regexp.MustCompile(`<a href="([^"]+)" rel="nofollow noopener">`)
 	base, _ := url.Parse(b.srv.URL + "/u/mallory")
-	for _, website := range []string{"../" + start, "example.com/about", "https://example.com/about"} {
+	own, _ := url.Parse(b.srv.URL)
+	for _, website := range []string{"../" + start, "example.com/about", "https://example.com/about", b.srv.URL + "/" + start,
+		"HTTPS://" + strings.ToUpper(own.Hostname()) + "/" + start} {
 		if status := set(website); status != http.StatusOK {
 			t.Fatalf("website_url %q: %d, want 200", website, status)
 		}
@@ -378,8 +380,11 @@ func TestProfileWebsiteLinksNowhereInUsher(t *testing.T) {
 		br.login(t, "plain", password)
 		p := br.get(t, "/u/mallory")
 		m := linkRE.FindStringSubmatch(p.body)
-		if p.status != http.StatusOK || m == nil {
+		if p.status != http.StatusOK || !strings.Contains(p.body, html.EscapeString(website)) {
 			t.Fatalf("profile: %d\n%s", p.status, p.body)
+		}
+		if m == nil {
+			continue // shown, not linked
 		}
 		to, err := base.Parse(html.UnescapeString(m[1]))
 		if err != nil || to.Host == base.Host {

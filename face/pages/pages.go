@@ -241,7 +241,6 @@ func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"pair":    func(v view, name string) actionRef { return actionRef{V: v, Name: name} },
 		"actions": appButtons,
-		"website": websiteHref,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html")
 	if err != nil {
