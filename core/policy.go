@@ -357,8 +357,11 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 			byLevel = append(byLevel, k)
 		}
 	}
+	// A deleted group's memberships count too: restoring it brings them
+	// back, and a caller who deleted it for a moment would take the
+	// account over in it.
 	levels := func(id int64) (map[int64]usher.Level, error) {
-		ms, err := e.store.UserGroups(ctx, id, byLevel...)
+		ms, err := e.store.UserGroupsKept(ctx, id, byLevel...)
 		out := map[int64]usher.Level{}
 		for _, m := range ms {
 			out[m.GroupID] = m.Level

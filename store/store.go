@@ -376,6 +376,9 @@ type Tx interface {
 	// UserGroups returns a principal's memberships of groups that are not
 	// deleted, each with its group, of the given kinds (all when none).
 	UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
+	// UserGroupsKept is UserGroups with the memberships of deleted groups
+	// too, which their restoring brings back.
+	UserGroupsKept(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error)
 	// MembershipDeleteGroup removes every membership of the group.
 	MembershipDeleteGroup(ctx context.Context, groupID int64) error
 	// MembershipsOf returns, in one query, the memberships of the users

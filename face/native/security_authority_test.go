@@ -1427,3 +1427,26 @@ func TestLoweringAPeerNeedsWhatItTakes(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletingATeamLowersNoPeer: a helpdesk whose rules allow user.update
+// and group.delete on a team it is not in is refused the password of the
+// team's writer, who outranks it there; it deleted the team, the writer
+// no longer outranked it, it set the password, and once an administrator
+// restored the team it wrote to the team as the writer. A deleted group's
+// memberships count, since its restoring brings them back.
+func TestDeletingATeamLowersNoPeer(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, ownerTok := b.mustPrincipal(t, "owner", false)
+	helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "payroll"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, victim.ID), token: ownerTok, body: map[string]any{"level": "write"}}, http.StatusOK, nil)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), allow(fmt.Sprintf("group:%d", team.ID), "delete"))
+	pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok,
+		body: map[string]any{"password": "the helpdesk's own passphrase"}}
+	b.refused(t, pw, http.StatusForbidden, "forbidden")
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: tok}, http.StatusOK, nil)
+	b.refused(t, pw, http.StatusForbidden, "forbidden")
+}

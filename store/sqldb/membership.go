@@ -83,7 +83,17 @@ func afterID(req usher.PageRequest) int64 {
 
 // UserGroups returns a principal's live groups.
 func (c *conn) UserGroups(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
-	all, err := collectNamed(ctx, c, "UserGroups", func(s scanner) (*usher.Membership, error) {
+	return c.userGroups(ctx, "UserGroups", userID, kinds)
+}
+
+// UserGroupsKept returns a principal's memberships of groups deleted or
+// not, each with its group, of the given kinds (all when none).
+func (c *conn) UserGroupsKept(ctx context.Context, userID int64, kinds ...usher.GroupKind) ([]*usher.Membership, error) {
+	return c.userGroups(ctx, "UserGroupsKept", userID, kinds)
+}
+
+func (c *conn) userGroups(ctx context.Context, query string, userID int64, kinds []usher.GroupKind) ([]*usher.Membership, error) {
+	all, err := collectNamed(ctx, c, query, func(s scanner) (*usher.Membership, error) {
 		m := new(usher.Membership)
 		var level string
 		g, dests, finish := groupDests()

@@ -74,6 +74,21 @@ func testMemberships(t *testing.T, s store.Store) {
 	if gs, _ := s.GroupList(ctx, usher.GroupFilter{MemberID: c.ID}); len(gs.Items) != 1 || gs.Items[0].ID != t2.ID || gs.Items[0].Members != 2 {
 		t.Fatalf("GroupList by member: %+v", gs.Items)
 	}
+	// A deleted group's memberships are kept for its restoring: only
+	// UserGroupsKept reads them.
+	deletedAt := time.Now()
+	if _, err := s.GroupUpdate(ctx, groups[0].GroupID, func(g *usher.Group) error { g.DeletedAt = &deletedAt; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.UserGroups(ctx, b.ID); len(live) != 1 {
+		t.Fatalf("UserGroups with one of two groups deleted: %+v", live)
+	}
+	if kept, _ := s.UserGroupsKept(ctx, b.ID, usher.GroupTeam); len(kept) != 2 || kept[0].GroupID != groups[0].GroupID {
+		t.Fatalf("UserGroupsKept with one of two groups deleted: %+v", kept)
+	}
+	if _, err := s.GroupUpdate(ctx, groups[0].GroupID, func(g *usher.Group) error { g.DeletedAt = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	// A sight reads the groups of its kinds, those its user is in and its
 	// ids, and the filter's other conditions still hold.
 	role := mustCreateGroup(t, s, newGroup(usher.GroupRole, "role"))

@@ -20,6 +20,12 @@ FROM memberships m JOIN groups g ON g.id = m.group_id
 WHERE m.user_id = ?1 AND g.deleted_at IS NULL
 ORDER BY g.kind, g.handle_key;
 
+-- name: UserGroupsKept
+SELECT m.group_id, m.user_id, m.level, m.created_at, {{group_columns_g}}
+FROM memberships m JOIN groups g ON g.id = m.group_id
+WHERE m.user_id = ?1
+ORDER BY g.kind, g.handle_key;
+
 -- name: MembershipDeleteGroup
 DELETE FROM memberships WHERE group_id = ?1;
 
