@@ -1060,9 +1060,11 @@ func TestOneTextNamesOneAccountAfterWaiting(t *testing.T) {
 // TestRestoredTeamTakesNoTokenMintedMeanwhile replays a service account an
 // administrator put in two teams: A's owner may not mint its tokens while
 // it writes to B, a team they are not in. B's owner deletes B (the
-// account stays, for A); A's owner mints; an administrator restores B,
-// and the token wrote to B. Restoring a team ends its service accounts'
-// tokens, as its deletion did.
+// account stays, for A); A's owner minted; an administrator restored B,
+// and the token wrote to B. A deleted team's memberships count, as its
+// restoring brings them back, so A's owner still may not mint; a token
+// minted meanwhile (an administrator's) ends when B is restored, as its
+// service accounts' tokens did when it was deleted.
 func TestRestoredTeamTakesNoTokenMintedMeanwhile(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -1076,8 +1078,9 @@ func TestRestoredTeamTakesNoTokenMintedMeanwhile(t *testing.T) {
 	mint := req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/shared-bot/token", ta.ID), token: aTok}
 	b.refused(t, mint, http.StatusForbidden, usher.CodeForbidden)
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", tb.ID), token: bTok}, http.StatusOK, nil)
+	b.refused(t, mint, http.StatusForbidden, usher.CodeForbidden)
 	var tok tokenBody
-	b.call(t, mint, http.StatusCreated, &tok)
+	b.call(t, req{method: mint.method, path: mint.path, token: b.adminTok}, http.StatusCreated, &tok)
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/undelete", tb.ID), token: b.adminTok}, http.StatusOK, nil)
 	b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", tb.ID), token: tok.Token, body: map[string]any{"description": "written by A's token"}},
 		http.StatusUnauthorized, "invalid_token")
@@ -1174,5 +1177,32 @@ func TestAdminMintedTokenEndsWithAdminRights(t *testing.T) {
 				t.Fatalf("the token minted as the owner of a team: %d %s, want %d", res.status, res.body, want)
 			}
 		})
+	}
+}
+
+// TestAdminAddedKeyEndsWithAdminRights: as TestAdminMintedTokenEndsWithAdminRights,
+// but the administrator, in no team, added its own SSH key to a team's
+// service account directly, and kept a way in as the team's account
+// (through whatever trusts usher's keys) once demoted. A key added on
+// administrator rights alone goes when they do; one another
+// administrator added stays.
+func TestAdminAddedKeyEndsWithAdminRights(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, ownerTok := b.mustPrincipal(t, "owner", false)
+	ex, exTok := b.mustPrincipal(t, "exadmin", true)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
+		body: map[string]any{"username": "bot-victim-team"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: exTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+	var keys struct {
+		Items []struct{ Title string }
+	}
+	b.call(t, req{method: "GET", path: "/v1/users/bot-victim-team/keys", token: b.adminTok}, http.StatusOK, &keys)
+	if len(keys.Items) != 1 || keys.Items[0].Title != "deploy" {
+		t.Fatalf("the service account's keys after the administrator who added one was demoted: %+v, want the other administrator's alone", keys.Items)
 	}
 }
