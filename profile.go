@@ -11,6 +11,10 @@ type SSHKey struct {
 	Fingerprint string // SHA256:…
 	CreatedAt   time.Time
 	ExpiresAt   *time.Time
+	// AddedByAdmin is, for a service account's key, the administrator
+	// whose rights alone let it be added (no owner of its team): it goes
+	// when they stop being an administrator. Zero otherwise.
+	AddedByAdmin int64
 }
 
 // Email is a user's secondary e-mail address.

@@ -145,6 +145,9 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		if err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now); err != nil {
 			return err
 		}
+		if sk.AddedByAdmin, err = addingAdmin(ctx, tx, usher.PrincipalFrom(ctx), u); err != nil {
+			return err
+		}
 		if err := tx.KeyAdd(ctx, sk); err != nil {
 			return err
 		}
@@ -160,6 +163,41 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		return nil, err
 	}
 	return sk, nil
+}
+
+// addingAdmin returns the administrator on whose rights alone p gives the
+// service account u an SSH key — p itself, or the administrator acting as
+// u — when they own no team u is in; else 0. Such a key answers to them,
+// as a token they mint for it does (ServiceAccountToken), and goes when
+// they stop being an administrator (endAdminMints).
+func addingAdmin(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.User) (int64, error) {
+	if u.Kind != usher.KindServiceAccount {
+		return 0, nil
+	}
+	var admin int64
+	switch {
+	case p.Impersonator != nil:
+		admin = p.Impersonator.ID
+	case p.IsAdmin() && !self(p, u):
+		admin = p.UserID()
+	}
+	if admin == 0 {
+		return 0, nil
+	}
+	teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range teams {
+		m, err := tx.MembershipGet(ctx, t.GroupID, admin)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return 0, err
+		}
+		if m != nil && m.Level == usher.LevelOwner {
+			return 0, nil
+		}
+	}
+	return admin, nil
 }
 
 // List returns a user's SSH keys.

@@ -396,24 +396,39 @@ func (e *env) endOwnedServiceAccountTokens(ctx context.Context, tx store.Tx, use
 
 // endAdminMints revokes the service-account tokens minted on the
 // administrator rights of the user, who is losing them (demoted, blocked,
-// suspended, deleted, purged): as a team's owner's, such a token would
-// keep the team's rights for whoever was shut out. The SSH keys each
-// account was given while one of them lived go too, as an owner's leaving
+// suspended, deleted, purged), and deletes the SSH keys added on them
+// (addingAdmin): as a team's owner's, such a token or key would keep the
+// team's rights for whoever was shut out. The SSH keys each account was
+// given while one of those tokens lived go too, as an owner's leaving
 // deletes them: a key does not record the credential that added it. The
 // user's row is held; each account's is taken after it, the order a mint
 // takes them in.
 func (e *env) endAdminMints(ctx context.Context, tx store.Tx, userID int64, reason string, now time.Time) error {
 	minted, err := tx.TokenList(ctx, store.TokenFilter{MintedByAdmin: userID, Active: true, Now: now})
-	if err != nil || len(minted) == 0 {
+	if err != nil {
+		return err
+	}
+	added, err := tx.KeysAddedByAdmin(ctx, userID)
+	if err != nil || len(minted)+len(added) == 0 {
 		return err
 	}
 	since := map[int64]time.Time{} // each account's oldest such token
+	keyed := map[int64][]*usher.SSHKey{}
 	for _, t := range minted {
 		if s, ok := since[t.UserID]; !ok || t.CreatedAt.Before(s) {
 			since[t.UserID] = t.CreatedAt
 		}
 	}
+	for _, k := range added {
+		keyed[k.UserID] = append(keyed[k.UserID], k)
+	}
 	accounts := slices.Sorted(maps.Keys(since))
+	for id := range keyed {
+		if _, ok := since[id]; !ok {
+			accounts = append(accounts, id)
+		}
+	}
+	slices.Sort(accounts)
 	if err := lockUsers(ctx, tx, accounts); err != nil {
 		return err
 	}
@@ -422,9 +437,19 @@ func (e *env) endAdminMints(ctx context.Context, tx store.Tx, userID int64, reas
 		if err != nil {
 			return err
 		}
-		keys, err := deleteKeysAdded(ctx, tx, id, since[id], now.Add(time.Microsecond))
-		if err != nil {
-			return err
+		keys := 0
+		if s, ok := since[id]; ok {
+			if keys, err = deleteKeysAdded(ctx, tx, id, s, now.Add(time.Microsecond)); err != nil {
+				return err
+			}
+		}
+		for _, k := range keyed[id] {
+			switch err := tx.KeyDelete(ctx, k.ID); {
+			case err == nil:
+				keys++
+			case !errors.Is(err, usher.ErrNotFound): // gone with the window above
+				return err
+			}
 		}
 		err = e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(id, 10),
 			meta: map[string]string{"kind": string(usher.TokenServiceAccount), "minted_by": strconv.FormatInt(userID, 10),

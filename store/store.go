@@ -437,6 +437,9 @@ type Tx interface {
 	KeyGet(ctx context.Context, id int64) (*usher.SSHKey, error)
 	// KeyList returns a user's SSH keys by id.
 	KeyList(ctx context.Context, userID int64) ([]*usher.SSHKey, error)
+	// KeysAddedByAdmin returns, by id, the SSH keys added on that
+	// administrator's rights alone (usher.SSHKey.AddedByAdmin).
+	KeysAddedByAdmin(ctx context.Context, adminID int64) ([]*usher.SSHKey, error)
 	// KeyDelete deletes an SSH key.
 	KeyDelete(ctx context.Context, id int64) error
 

@@ -8,18 +8,24 @@ import (
 
 func scanKey(s scanner) (*usher.SSHKey, error) {
 	k := new(usher.SSHKey)
-	err := s.Scan(&k.ID, &k.UserID, &k.Title, &k.Key, &k.Fingerprint, timeCol{&k.CreatedAt}, nullTime{&k.ExpiresAt})
+	err := s.Scan(&k.ID, &k.UserID, &k.Title, &k.Key, &k.Fingerprint, timeCol{&k.CreatedAt}, nullTime{&k.ExpiresAt}, nullInt{&k.AddedByAdmin})
 	return k, err
 }
 
 // KeyAdd inserts an SSH key.
 func (c *conn) KeyAdd(ctx context.Context, k *usher.SSHKey) error {
 	err := c.writeRow(ctx, "KeyInsert", k.UserID, k.Title, k.Key, k.Fingerprint, c.d.TimeArg(k.CreatedAt),
-		c.timeArg(k.ExpiresAt)).Scan(&k.ID)
+		c.timeArg(k.ExpiresAt), intOrNull(k.AddedByAdmin)).Scan(&k.ID)
 	if err != nil {
 		return unique(c.fail("KeyInsert", err), "fingerprint")
 	}
 	return nil
+}
+
+// KeysAddedByAdmin returns the SSH keys added on that administrator's
+// rights alone (usher.SSHKey.AddedByAdmin).
+func (c *conn) KeysAddedByAdmin(ctx context.Context, adminID int64) ([]*usher.SSHKey, error) {
+	return collectNamed(ctx, c, "KeysAddedByAdmin", scanKey, adminID)
 }
 
 // KeyGet returns an SSH key.

@@ -606,7 +606,7 @@ var columns = map[string]string{
 	"group": "id, kind, handle, name, description, logo, organisation_id, created_at, updated_at, archived_at, deleted_at, version",
 	"plan": "name, can_create_team, can_create_state_project, can_manage_project_acl, can_manage_project_hooks, " +
 		"project_limit, is_default, created_at, updated_at",
-	"key":   "id, user_id, title, key, fingerprint, created_at, expires_at",
+	"key":   "id, user_id, title, key, fingerprint, created_at, expires_at, added_by_admin",
 	"email": "id, user_id, email, confirmed_at, created_at",
 	"reminder": "id, resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at, " +
 		"delivered_at, created_at, updated_at, deleted_at",

@@ -19,8 +19,14 @@ func testSSHKeys(t *testing.T, s store.Store) {
 	}
 	wantUnique(t, s.KeyAdd(ctx, &usher.SSHKey{UserID: b.ID, Title: "x", Key: "ssh-ed25519 AAAA", Fingerprint: "SHA256:one", CreatedAt: base}), "fingerprint")
 	exp := base.Add(time.Hour)
-	if err := s.KeyAdd(ctx, &usher.SSHKey{UserID: a.ID, Title: "desktop", Key: "k2", Fingerprint: "SHA256:two", CreatedAt: base, ExpiresAt: &exp}); err != nil {
+	if err := s.KeyAdd(ctx, &usher.SSHKey{UserID: a.ID, Title: "desktop", Key: "k2", Fingerprint: "SHA256:two", CreatedAt: base, ExpiresAt: &exp, AddedByAdmin: b.ID}); err != nil {
 		t.Fatal(err)
+	}
+	if byAdmin, err := s.KeysAddedByAdmin(ctx, b.ID); err != nil || len(byAdmin) != 1 || byAdmin[0].Title != "desktop" || byAdmin[0].AddedByAdmin != b.ID {
+		t.Fatalf("KeysAddedByAdmin: %+v, %v", byAdmin, err)
+	}
+	if byAdmin, err := s.KeysAddedByAdmin(ctx, a.ID); err != nil || len(byAdmin) != 0 {
+		t.Fatalf("KeysAddedByAdmin of one who added none: %+v, %v", byAdmin, err)
 	}
 	list, _ := s.KeyList(ctx, a.ID)
 	if len(list) != 2 || list[0].Title != "laptop" || list[1].ExpiresAt == nil || !list[1].ExpiresAt.Equal(exp) {

@@ -1,5 +1,5 @@
 -- name: KeyInsert
-INSERT INTO ssh_keys (user_id, title, key, fingerprint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO ssh_keys (user_id, title, key, fingerprint, created_at, expires_at, added_by_admin) VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id;
 
 -- name: KeyByID
@@ -10,3 +10,6 @@ SELECT {{key_columns}} FROM ssh_keys WHERE user_id = $1 ORDER BY id;
 
 -- name: KeyDelete
 DELETE FROM ssh_keys WHERE id = $1;
+
+-- name: KeysAddedByAdmin
+SELECT {{key_columns}} FROM ssh_keys WHERE added_by_admin = $1 ORDER BY id;
