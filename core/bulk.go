@@ -643,13 +643,26 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 		return 0, usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTooMany,
 			Message: "the account would hold " + strconv.Itoa(n) + " SSH keys, more than " + strconv.Itoa(maxKeysPerUser)})
 	}
+	// A key an administrator imports onto a service account answers to
+	// them, as one they add by hand does (addingAdmin); an import run by
+	// usher itself (the command line) names no one.
+	var admin int64
+	if p := usher.PrincipalFrom(ctx); len(im.keys) > 0 && (p.Impersonator != nil || p.UserID() != 0) {
+		u, err := tx.UserGet(ctx, usher.UserKey{ID: userID})
+		if err != nil {
+			return 0, err
+		}
+		if admin, err = addingAdmin(ctx, tx, p, u); err != nil {
+			return 0, err
+		}
+	}
 	added := 0
 	for _, k := range im.keys {
 		if haveKeys[k.Fingerprint] {
 			continue
 		}
 		k := *k
-		k.UserID = userID
+		k.UserID, k.AddedByAdmin = userID, admin
 		if err := tx.KeyAdd(ctx, &k); err != nil {
 			return 0, err
 		}

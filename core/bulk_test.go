@@ -426,3 +426,32 @@ func TestImportDemotionEndsAdminMints(t *testing.T) {
 		}
 	}
 }
+
+// TestImportedKeyEndsWithAdminRights: an administrator in no team imports
+// a record naming a team's service account with its own SSH key; the key
+// answers to them as one added by hand does, and goes when they are
+// demoted.
+func TestImportedKeyEndsWithAdminRights(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	admin := b.env.MustCreateUser(t, usher.UserCreate{Username: "ex", Admin: true})
+	if _, err := b.g.Create(as(b.bob), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "bobs"}); err != nil {
+		t.Fatal(err)
+	}
+	bot, err := b.g.CreateServiceAccount(as(b.bob), team("bobs"), "bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.env.Core.Users.Import(as(admin), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "bot", Email: bot.Email, Kind: usher.KindServiceAccount},
+		SSHKeys: []usher.ImportKey{{Title: "mine", Key: newKey(t)}}}})
+	if err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	no := false
+	if _, err := b.env.Core.Users.Update(coretest.System(), usher.UserKey{ID: admin.ID}, usher.UserUpdate{Admin: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := b.env.Store.KeyList(t.Context(), bot.ID); err != nil || len(keys) != 0 {
+		t.Fatalf("the key the administrator imported onto the team's service account after their demotion: %+v %v", keys, err)
+	}
+}
