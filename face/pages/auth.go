@@ -279,7 +279,7 @@ func (h *Handler) websiteHref(r *http.Request, v string) string {
 		href = "http://" + strings.TrimLeft(v, "/\\")
 	}
 	to, err := url.Parse(href)
-	if err != nil || to.Hostname() == "" {
+	if err != nil || !domainName(to.Hostname()) {
 		return ""
 	}
 	for _, own := range []string{h.PublicURL, "http://" + r.Host} {
@@ -288,6 +288,27 @@ func (h *Handler) websiteHref(r *http.Request, v string) string {
 		}
 	}
 	return href
+}
+
+// domainName reports whether host (with no port) is a domain name a
+// browser takes as written, but for case: ASCII letters, digits, hyphens
+// and dots, no empty label, and a letter in the last. A browser rewrites
+// other hosts before it compares them — full-width or other Unicode
+// forms, percent escapes, a trailing dot, IP addresses in short, octal or
+// hex form — so that one unlike usher's own to Go may be usher's to it.
+func domainName(host string) bool {
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	labels := strings.Split(host, ".")
+	for _, l := range labels {
+		if l == "" || strings.IndexFunc(l, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+		}) >= 0 {
+			return false
+		}
+	}
+	return strings.IndexFunc(labels[len(labels)-1], func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }) >= 0
 }
 
 // profileData is what the profile page shows: the user, and the link its

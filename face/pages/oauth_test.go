@@ -390,5 +390,28 @@ func TestProfileWebsiteLinksNowhereInUsher(t *testing.T) {
 		if err != nil || to.Host == base.Host {
 			t.Errorf("website_url %q is linked as %q, which leads to %v: into usher", website, m[1], to)
 		}
+		if strings.HasPrefix(website, "https://example.com") && m[1] != website {
+			t.Errorf("website_url %q is linked as %q", website, m[1])
+		}
+	}
+	// Hosts a browser rewrites before it compares — full-width digits, an
+	// address in short form or with a trailing dot — are usher's to it
+	// whatever Go makes of them: no such host is linked.
+	fullwidth := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r - '0' + '０'
+		}
+		return r
+	}, own.Hostname())
+	for _, website := range []string{"http://" + fullwidth + ":" + own.Port() + "/" + start, "http://127.1:" + own.Port() + "/" + start,
+		"http://127.0.0.1.:" + own.Port() + "/" + start, "http://0x7f.1:" + own.Port() + "/" + start} {
+		if status := set(website); status != http.StatusOK {
+			t.Fatalf("website_url %q: %d, want 200", website, status)
+		}
+		br := b.browser(t)
+		br.login(t, "plain", password)
+		if p := br.get(t, "/u/mallory"); linkRE.MatchString(p.body) {
+			t.Errorf("website_url %q is linked: %s", website, linkRE.FindString(p.body))
+		}
 	}
 }
