@@ -848,15 +848,8 @@ func (g *Groups) Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*us
 		if gr.OrganisationID == orgID {
 			return nil, nil
 		}
-		if gr.OrganisationID != 0 {
-			if err := g.authorizeOrg(ctx, actOrgUpdate, gr.OrganisationID); err != nil {
-				return nil, err
-			}
-		}
-		if orgID != 0 {
-			if err := g.decide(ctx, a.p, actOrgUpdate, strconv.FormatInt(orgID, 10), true); err != nil {
-				return nil, err
-			}
+		if err := g.authorizeOrgMove(ctx, a.p, gr.OrganisationID, orgID); err != nil {
+			return nil, err
 		}
 		old := gr.OrganisationID
 		gr.OrganisationID = orgID

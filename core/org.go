@@ -218,3 +218,24 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 	}
 	return out, nil
 }
+
+// authorizeOrgMove decides whether p moves a group or a user from the
+// organisation from into the organisation to (0 for none): leaving one
+// changes it, so it takes organisation.update on it; joining one is
+// anyone's unless a rule denies organisation.update on it. A caller denied
+// an organisation neither empties it nor fills it, whether with groups or
+// with users.
+func (e *env) authorizeOrgMove(ctx context.Context, p *usher.Principal, from, to int64) error {
+	if from == to {
+		return nil
+	}
+	if from != 0 {
+		if err := e.authorizeOrg(ctx, actOrgUpdate, from); err != nil {
+			return err
+		}
+	}
+	if to != 0 {
+		return e.decide(ctx, p, actOrgUpdate, strconv.FormatInt(to, 10), true)
+	}
+	return nil
+}

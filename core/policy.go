@@ -384,6 +384,9 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 	if owns, err := e.ownsBeyond(ctx, target, p); owns || err != nil {
 		return owns, err
 	}
+	if more, err := e.createsMore(ctx, target, p.User); more || err != nil {
+		return more, err
+	}
 	// The target's allows, not its denies: anyone may add a deny to a
 	// role the target is in, and a deny lifted later would give back to
 	// whoever took the account over meanwhile what it had kept from it.
@@ -428,6 +431,36 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 		}
 	}
 	return false, nil
+}
+
+// createsMore reports whether target may create what caller may not: its
+// plan gives a capability the caller's does not, or a higher project
+// limit (what Escape serves the tools that trust it), or it is not
+// external where the caller is, or GitLab lets it make groups, or more
+// projects, where the caller may not. A caller held back by a plan or a
+// flag would else have it all by taking such an account over.
+func (e *env) createsMore(ctx context.Context, target, caller *usher.User) (bool, error) {
+	if caller == nil {
+		return false, nil
+	}
+	if caller.External && !target.External ||
+		target.GitLab.CanCreateGroup && !caller.GitLab.CanCreateGroup ||
+		target.GitLab.ProjectsLimit > caller.GitLab.ProjectsLimit {
+		return true, nil
+	}
+	theirs, err := e.plan(ctx, e.store, target)
+	if err != nil || theirs == nil {
+		return false, err // no plans: everyone may alike
+	}
+	mine, err := e.plan(ctx, e.store, caller)
+	if err != nil {
+		return false, err
+	}
+	return theirs.CanCreateTeam && !mine.CanCreateTeam ||
+		theirs.CanCreateStateProject && !mine.CanCreateStateProject ||
+		theirs.CanManageProjectACL && !mine.CanManageProjectACL ||
+		theirs.CanManageProjectHooks && !mine.CanManageProjectHooks ||
+		theirs.ProjectLimit > mine.ProjectLimit, nil
 }
 
 // ownsBeyond reports whether target owns an application, deleted or not,

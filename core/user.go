@@ -235,6 +235,9 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 	if err := checkOrganisation(ctx, tx, u.OrganisationID); err != nil {
 		return nil, err
 	}
+	if err := e.authorizeOrgMove(ctx, usher.PrincipalFrom(ctx), 0, u.OrganisationID); err != nil {
+		return nil, err
+	}
 	if u.Handle == "" {
 		if u.Handle, err = freeHandle(ctx, tx, handleBase(u)); err != nil {
 			return nil, err

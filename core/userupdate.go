@@ -228,6 +228,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			if err := checkOrganisation(ctx, tx, u.OrganisationID); err != nil {
 				return nil, err
 			}
+			if err := s.authorizeOrgMove(ctx, p, old.OrganisationID, u.OrganisationID); err != nil {
+				return nil, err
+			}
 		}
 		if in.Plan != nil && *in.Plan != old.Plan {
 			if *in.Plan != "" {

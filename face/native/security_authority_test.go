@@ -1450,3 +1450,65 @@ func TestDeletingATeamLowersNoPeer(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: tok}, http.StatusOK, nil)
 	b.refused(t, pw, http.StatusForbidden, "forbidden")
 }
+
+// TestUpdateRuleTakesNoRicherAccount: a helpdesk whose rule allows
+// user.update, held back by its plan (no teams) or by being external, set
+// the password of an account whose plan allows teams, signed in as it and
+// made the team its own plan refused it. What an account may create — its
+// plan's capabilities and project limit, GitLab's group and project
+// allowances, not being external — counts as rights the caller lacks.
+func TestUpdateRuleTakesNoRicherAccount(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		restrict map[string]any
+		code     string
+	}{
+		{"a plan without teams", map[string]any{"plan": "free"}, "plan_forbids_teams"},
+		{"an external account", map[string]any{"plan": "pro", "external": true}, "cannot_create_teams"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+			helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+			victim, _ := b.mustPrincipal(t, "victim", false)
+			peer, _ := b.mustPrincipal(t, "peer", false)
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", victim.ID), token: b.adminTok, body: map[string]any{"plan": "pro"}}, http.StatusOK, nil)
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", helpdesk.ID), token: b.adminTok, body: c.restrict}, http.StatusOK, nil)
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", peer.ID), token: b.adminTok, body: c.restrict}, http.StatusOK, nil)
+			b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"))
+			b.refused(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "mine"}}, http.StatusForbidden, c.code)
+			b.refused(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok,
+				body: map[string]any{"password": "the helpdesk's own passphrase"}}, http.StatusForbidden, "forbidden")
+			// A peer held back alike is still the helpdesk's to help.
+			b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", peer.ID), token: tok,
+				body: map[string]any{"password": "the helpdesk's own passphrase"}}, http.StatusNoContent, nil)
+		})
+	}
+}
+
+// TestOrganisationDenyHoldsForUsers: a rule denying organisation:<id>
+// update refused moving a group into or out of that organisation, but its
+// holder, with user.privileges, still moved users into it (keeping it
+// from being deleted: 409 organisation_not_empty) or out of it. A user's
+// move is decided as a group's.
+func TestOrganisationDenyHoldsForUsers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var acme, other struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "acme"}}, http.StatusCreated, &acme)
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "other"}}, http.StatusCreated, &other)
+	staff, tok := b.mustPrincipal(t, "staff", false)
+	b.mustRole(t, "staff", []*usher.User{staff}, allow("user", "update"), allow("user", "privileges"), allow("user", "create"),
+		deny(fmt.Sprintf("organisation:%d", acme.ID), "update"))
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	member, _ := b.mustPrincipal(t, "member", false)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", member.ID), token: b.adminTok, body: map[string]any{"organisation_id": acme.ID}}, http.StatusOK, nil)
+	b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", victim.ID), token: tok, body: map[string]any{"organisation_id": acme.ID}}, http.StatusForbidden, "forbidden")
+	b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", member.ID), token: tok, body: map[string]any{"organisation_id": nil}}, http.StatusForbidden, "forbidden")
+	b.refused(t, req{method: "POST", path: "/v1/users", token: tok, body: map[string]any{"username": "newbie", "organisation_id": acme.ID}}, http.StatusForbidden, "forbidden")
+	// Another organisation is still the staff's to fill.
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", victim.ID), token: tok, body: map[string]any{"organisation_id": other.ID}}, http.StatusOK, nil)
+}
