@@ -197,6 +197,18 @@ func addingAdmin(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.
 			return 0, nil
 		}
 	}
+	// The rights are read again under the row a demotion holds: one that
+	// came first has ended what the administrator added, and this key
+	// would come after it.
+	if err := lockUser(ctx, tx, admin); err != nil {
+		return 0, err
+	}
+	if cur, err := tx.UserGet(ctx, usher.UserKey{ID: admin}); err != nil || !cur.Admin {
+		if err == nil || errors.Is(err, usher.ErrNotFound) {
+			err = errForbidden("only an administrator adds a key to a service account of a team they do not own")
+		}
+		return 0, err
+	}
 	return admin, nil
 }
 
