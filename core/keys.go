@@ -139,6 +139,14 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		sk.ExpiresAt = &t
 	}
 	err = k.store.InTx(ctx, func(tx store.Tx) error {
+		// An acting administrator's row before the account's, the order a
+		// demotion takes them in (its own, then the accounts' whose keys
+		// it ends: endAdminMints).
+		if admin := actingAdmin(usher.PrincipalFrom(ctx), u); admin != 0 && u.Kind == usher.KindServiceAccount {
+			if err := lockUser(ctx, tx, admin); err != nil {
+				return err
+			}
+		}
 		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
 			return err
 		}
@@ -165,6 +173,18 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 	return sk, nil
 }
 
+// actingAdmin returns the administrator p acts for on u's account — p
+// itself on another's, or the administrator acting as u — or 0.
+func actingAdmin(p *usher.Principal, u *usher.User) int64 {
+	switch {
+	case p.Impersonator != nil:
+		return p.Impersonator.ID
+	case p.IsAdmin() && !self(p, u):
+		return p.UserID()
+	}
+	return 0
+}
+
 // addingAdmin returns the administrator on whose rights alone p gives the
 // service account u an SSH key — p itself, or the administrator acting as
 // u — when they own no team u is in; else 0. Such a key answers to them,
@@ -174,13 +194,7 @@ func addingAdmin(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.
 	if u.Kind != usher.KindServiceAccount {
 		return 0, nil
 	}
-	var admin int64
-	switch {
-	case p.Impersonator != nil:
-		admin = p.Impersonator.ID
-	case p.IsAdmin() && !self(p, u):
-		admin = p.UserID()
-	}
+	admin := actingAdmin(p, u)
 	if admin == 0 {
 		return 0, nil
 	}
