@@ -153,6 +153,23 @@ func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
 	return h.groupResult(w, r, username+" is a member at the level chosen.", err)
 }
 
+// setMemberLevel changes the level of the member a row of the members
+// table shows, by the user id the row was drawn for: a username read when
+// the button is pressed may be another account's by then (the member
+// renamed, another took the name).
+func (h *Handler) setMemberLevel(w http.ResponseWriter, r *http.Request) error {
+	p, ref, err := h.groupForm(w, r)
+	if p == nil || err != nil {
+		return err
+	}
+	uid, err := strconv.ParseInt(r.PathValue("uid"), 10, 64)
+	if err != nil || uid <= 0 {
+		return web.Invalid("uid", usher.CodeInvalidID, "is not a valid user id")
+	}
+	_, err = h.Groups.AddMember(r.Context(), ref, usher.UserKey{ID: uid}, usher.Level(r.PostForm.Get("level")))
+	return h.groupResult(w, r, "The member's level is set.", err)
+}
+
 // removeMember takes a member out of the group.
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
 	p, ref, err := h.groupForm(w, r)

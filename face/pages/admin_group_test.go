@@ -2,6 +2,7 @@ package pages_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -348,5 +349,55 @@ func TestAdminCreateGroup(t *testing.T) {
 				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
 			}
 		})
+	}
+}
+
+// TestMemberLevelFormNamesTheRowItWasMadeFor: a row's "Set" button in the
+// members table posted the member's username, which the page resolved
+// when the button was pressed: a member who renamed themselves after the
+// page was drawn, and a second account that took the old name, turned an
+// administrator's demotion of the first into a membership for the second,
+// while the first kept its level. The row's form names the user id it was
+// drawn for.
+func TestMemberLevelFormNamesTheRowItWasMadeFor(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	team := mustGroup(t, b, usher.GroupTeam, "crew", b.admin.ID)
+	for _, id := range []int64{b.admin.ID, b.user.ID} {
+		if _, err := b.env.Core.Groups.AddMember(coretest.System(), usher.GroupRef{ID: team.ID}, usher.UserKey{ID: id}, usher.LevelOwner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	path := "/admin/groups/" + itoa(team.ID)
+	p := admin.get(t, path)
+	// The level form of plain's row, as drawn: its action and fields.
+	form := regexp.MustCompile(`<form method="post" action="([^"]+)" class="inline">((?:<input type="hidden" name="[^"]+" value="[^"]*">)+)\s*<label for="level-` + itoa(b.user.ID) + `"`).FindStringSubmatch(p.body)
+	if form == nil {
+		t.Fatalf("no level form on plain's row:\n%s", p.body)
+	}
+	fields := url.Values{"level": {"read"}}
+	for _, f := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(form[2], -1) {
+		fields.Set(f[1], html.UnescapeString(f[2]))
+	}
+	// Meanwhile plain renames itself and a second account takes the name.
+	if _, err := b.env.Core.Users.Update(coretest.System(), usher.UserKey{ID: b.user.ID}, usher.UserUpdate{Username: new("plain-old")}); err != nil {
+		t.Fatal(err)
+	}
+	second := b.env.MustCreateUser(t, usher.UserCreate{Username: "plain", Email: "second@example.com", Password: password})
+	// The administrator demotes the row's owner to read.
+	admin.post(t, html.UnescapeString(form[1]), fields)
+	m, err := b.env.Core.Groups.Members(coretest.System(), usher.GroupRef{ID: team.ID}, usher.PageRequest{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[int64]usher.Level{}
+	for _, x := range m.Items {
+		levels[x.UserID] = x.Level
+	}
+	if levels[b.user.ID] != usher.LevelRead || levels[second.ID] != "" {
+		t.Fatalf("the row's form was for user %d (owner, to be demoted to read); after it that user is %q, and user %d, who was no member, is %q",
+			b.user.ID, levels[b.user.ID], second.ID, levels[second.ID])
 	}
 }

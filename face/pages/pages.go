@@ -167,6 +167,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/admin/groups/{id}/undelete", h.undeleteGroup},
 		{"POST", "/admin/groups/{id}/members", h.setMember},
 		{"POST", "/admin/groups/{id}/members/{uid}/remove", h.removeMember},
+		{"POST", "/admin/groups/{id}/members/{uid}/level", h.setMemberLevel},
 		{"POST", "/admin/groups/{id}/rules", h.addRule},
 		{"POST", "/admin/groups/{id}/rules/remove", h.removeRule},
 		{"POST", "/admin/groups/{id}/accounts", h.createAccount},
