@@ -158,30 +158,37 @@ func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
 // the button is pressed may be another account's by then (the member
 // renamed, another took the name).
 func (h *Handler) setMemberLevel(w http.ResponseWriter, r *http.Request) error {
-	p, ref, err := h.groupForm(w, r)
-	if p == nil || err != nil {
+	ref, member, err := h.memberForm(w, r)
+	if member == nil || err != nil {
 		return err
 	}
-	uid, err := strconv.ParseInt(r.PathValue("uid"), 10, 64)
-	if err != nil || uid <= 0 {
-		return web.Invalid("uid", usher.CodeInvalidID, "is not a valid user id")
-	}
-	_, err = h.Groups.AddMember(r.Context(), ref, usher.UserKey{ID: uid}, usher.Level(r.PostForm.Get("level")))
+	_, err = h.Groups.AddMember(r.Context(), ref, *member, usher.Level(r.PostForm.Get("level")))
 	return h.groupResult(w, r, "The member's level is set.", err)
 }
 
 // removeMember takes a member out of the group.
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
+	ref, member, err := h.memberForm(w, r)
+	if member == nil || err != nil {
+		return err
+	}
+	err = h.Groups.RemoveMember(r.Context(), ref, *member)
+	return h.groupResult(w, r, "The member is removed.", err)
+}
+
+// memberForm is groupForm for a form on one member's row: the group, and
+// the member by the user id in the path. A nil member with a nil error
+// means the answer was written.
+func (h *Handler) memberForm(w http.ResponseWriter, r *http.Request) (usher.GroupRef, *usher.UserKey, error) {
 	p, ref, err := h.groupForm(w, r)
 	if p == nil || err != nil {
-		return err
+		return ref, nil, err
 	}
 	uid, err := strconv.ParseInt(r.PathValue("uid"), 10, 64)
 	if err != nil || uid <= 0 {
-		return web.Invalid("uid", usher.CodeInvalidID, "is not a valid user id")
+		return ref, nil, web.Invalid("uid", usher.CodeInvalidID, "is not a valid user id")
 	}
-	err = h.Groups.RemoveMember(r.Context(), ref, usher.UserKey{ID: uid})
-	return h.groupResult(w, r, "The member is removed.", err)
+	return ref, &usher.UserKey{ID: uid}, nil
 }
 
 // addRule adds a permission rule to a role, or changes its verdict.
