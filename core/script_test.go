@@ -191,10 +191,16 @@ func TestScriptLimits(t *testing.T) {
 			start := time.Now()
 			err := s.renameUnder(t, "limit-"+strings.ReplaceAll(tt.name, " ", "-"), tt.src, name)
 			wantKind(t, err, usher.KindUnprocessable, usher.CodeScriptFailed)
-			if why := scriptWhy(err); !strings.Contains(why, tt.says) {
+			d := time.Since(start)
+			// A run's time limit is at most the process's regexp2 match
+			// timeout, which the first core of the test binary set (100 ms
+			// here): a run slowed past it (the race detector, a busy
+			// machine) is stopped there before it reaches its cap, and is
+			// bounded all the same.
+			if why := scriptWhy(err); !strings.Contains(why, tt.says) && !(tt.says == "RangeError" && d >= 100*time.Millisecond && strings.Contains(why, "time limit")) {
 				t.Errorf("error %q does not say %q", why, tt.says)
 			}
-			if d := time.Since(start); d > 3*time.Second {
+			if d > 3*time.Second {
 				t.Errorf("cut off after %v", d)
 			}
 			got, _ := s.env.Core.Users.Get(as(s.admin), usher.UserKey{ID: s.alice.ID})
