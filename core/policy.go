@@ -440,7 +440,9 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 // projects, where the caller may not. A caller held back by a plan or a
 // flag would else have it all by taking such an account over.
 func (e *env) createsMore(ctx context.Context, target, caller *usher.User) (bool, error) {
-	if caller == nil {
+	if caller == nil || target.Kind == usher.KindServiceAccount {
+		// A service account makes no teams and answers to its team's
+		// owners, whatever allowances it was made with.
 		return false, nil
 	}
 	if caller.External && !target.External ||
