@@ -1206,3 +1206,74 @@ func TestAdminAddedKeyEndsWithAdminRights(t *testing.T) {
 		t.Fatalf("the service account's keys after the administrator who added one was demoted: %+v, want the other administrator's alone", keys.Items)
 	}
 }
+
+// TestIfMatchByUsernameNamesTheAccountRead: an administrator reads
+// /v1/users/mallory (ETag "<version>-<digest>") and, deciding on that
+// account, sends PATCH /v1/users/mallory {"external": true} with that ETag
+// in If-Match, so that the change applies only to the state read. Meanwhile
+// mallory renames herself and a second account of hers takes the name and
+// edits its own profile up to the same version: the If-Match compares the
+// version alone, so the conditional PATCH lands on the second account, and
+// the account the administrator decided on stays internal.
+func TestIfMatchByUsernameNamesTheAccountRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	mallory := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "mallory@example.com", Name: "Mallory"})
+	malTok := b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
+	// A few edits of her own: her version is now above 1.
+	for _, n := range []string{"M", "Mal"} {
+		if res := b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok, body: map[string]any{"name": n}}); res.status != http.StatusOK {
+			t.Fatalf("own edit: %d %s", res.status, res.body)
+		}
+	}
+	// The administrator reads the account by name and decides.
+	res := b.api.do(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok})
+	var read userBody
+	res.decode(t, &read)
+	etag := res.header.Get("ETag")
+	if res.status != http.StatusOK || read.ID != mallory.ID || etag == "" {
+		t.Fatalf("read: %d %s", res.status, res.body)
+	}
+	// Meanwhile: mallory renames herself, a second account takes the name
+	// and edits itself until its version is the one read.
+	if res := b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok, body: map[string]any{"username": "mallory-old"}}); res.status != http.StatusOK {
+		t.Fatalf("rename: %d %s", res.status, res.body)
+	}
+	second := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "second@example.com", Name: "Second"})
+	secTok := b.env.MustToken(t, second.ID, usher.TokenPersonal)
+	for i := 0; i < 20; i++ {
+		u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: second.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Version >= read.Version {
+			break
+		}
+		if res := b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", second.ID), token: secTok, body: map[string]any{"name": fmt.Sprintf("Second %d", i)}}); res.status != http.StatusOK {
+			t.Fatalf("second's edit: %d %s", res.status, res.body)
+		}
+	}
+	// The administrator's conditional change, made for the account read.
+	res = b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"external": true},
+		header: map[string]string{"If-Match": etag}})
+	first, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: mallory.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: second.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.status != http.StatusPreconditionFailed || other.External || first.External {
+		t.Fatalf("PATCH /v1/users/mallory with If-Match %s (the ETag of user %d): %d; user %d (decided on) external=%v, user %d (took the name after the read) external=%v",
+			etag, mallory.ID, res.status, mallory.ID, first.External, second.ID, other.External)
+	}
+	// The tag of the account the name now names, whole, still matches;
+	// a version alone does not, by name.
+	res = b.api.do(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok})
+	tag := res.header.Get("ETag")
+	b.refused(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"external": true},
+		header: map[string]string{"If-Match": `"` + fmt.Sprint(other.Version) + `"`}}, http.StatusPreconditionFailed, usher.CodeVersionMismatch)
+	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"external": true},
+		header: map[string]string{"If-Match": tag}}, http.StatusOK, nil)
+}

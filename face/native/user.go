@@ -236,12 +236,39 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	if v, ok := ifMatch(r); ok {
 		in.IfVersion = &v
+		if key.ID == 0 {
+			if key, err = h.matchedByName(r, key); err != nil {
+				return err
+			}
+		}
 	}
 	u, err := h.Users.Update(r.Context(), key, in)
 	if err != nil {
 		return err
 	}
 	return writeUser(w, r, http.StatusOK, u, false)
+}
+
+// matchedByName is, for a conditional change of a user the path names by
+// username, handle or address, the account the request's If-Match names:
+// a name may have changed hands since the read the tag came from, and a
+// version alone is any account's to reach. The tag must be the named
+// account's whole tag (version and digest, as writeUser gives it), and the
+// change goes to that account by id; else 412.
+func (h *Handler) matchedByName(r *http.Request, key usher.UserKey) (usher.UserKey, error) {
+	u, err := h.Users.Get(r.Context(), key)
+	if err != nil {
+		return key, err
+	}
+	body, err := web.EncodeJSON(toUserJSON(u))
+	if err != nil {
+		return key, err
+	}
+	if match := r.Header.Get("If-Match"); match != "*" && !etagMatches(match, userETag(u, body)) {
+		return key, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
+			Message: "If-Match names another state of the user, or another user: a user named by username, handle or address is matched by its whole ETag"}
+	}
+	return usher.UserKey{ID: u.ID}, nil
 }
 
 // userAction serves the endpoints that change a user and answer with it:
