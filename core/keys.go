@@ -185,6 +185,24 @@ func actingAdmin(p *usher.Principal, u *usher.User) int64 {
 	return 0
 }
 
+// ownsTeamOf reports whether the user owns a team the account is in.
+func ownsTeamOf(ctx context.Context, tx store.Tx, userID, accountID int64) (bool, error) {
+	teams, err := tx.UserGroups(ctx, accountID, usher.GroupTeam)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range teams {
+		m, err := tx.MembershipGet(ctx, t.GroupID, userID)
+		if err != nil && !errors.Is(err, usher.ErrNotFound) {
+			return false, err
+		}
+		if m != nil && m.Level == usher.LevelOwner {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // addingAdmin returns the administrator on whose rights alone p gives the
 // service account u an SSH key — p itself, or the administrator acting as
 // u — when they own no team u is in; else 0. Such a key answers to them,
@@ -198,18 +216,8 @@ func addingAdmin(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.
 	if admin == 0 {
 		return 0, nil
 	}
-	teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
-	if err != nil {
+	if owner, err := ownsTeamOf(ctx, tx, admin, u.ID); owner || err != nil {
 		return 0, err
-	}
-	for _, t := range teams {
-		m, err := tx.MembershipGet(ctx, t.GroupID, admin)
-		if err != nil && !errors.Is(err, usher.ErrNotFound) {
-			return 0, err
-		}
-		if m != nil && m.Level == usher.LevelOwner {
-			return 0, nil
-		}
 	}
 	// The rights are read again under the row a demotion holds: one that
 	// came first has ended what the administrator added, and this key

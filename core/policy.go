@@ -440,10 +440,17 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 // projects, where the caller may not. A caller held back by a plan or a
 // flag would else have it all by taking such an account over.
 func (e *env) createsMore(ctx context.Context, target, caller *usher.User) (bool, error) {
-	if caller == nil || target.Kind == usher.KindServiceAccount {
-		// A service account makes no teams and answers to its team's
-		// owners, whatever allowances it was made with.
+	if caller == nil {
 		return false, nil
+	}
+	if target.Kind == usher.KindServiceAccount {
+		// A service account is made with the default allowances and
+		// answers to its team's owners, however an administrator limited
+		// them; to anyone else it is compared as any account is.
+		owner, err := ownsTeamOf(ctx, e.store, caller.ID, target.ID)
+		if owner || err != nil {
+			return false, err
+		}
 	}
 	if caller.External && !target.External ||
 		target.GitLab.CanCreateGroup && !caller.GitLab.CanCreateGroup ||

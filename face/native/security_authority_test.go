@@ -1512,3 +1512,40 @@ func TestOrganisationDenyHoldsForUsers(t *testing.T) {
 	// Another organisation is still the staff's to fill.
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", victim.ID), token: tok, body: map[string]any{"organisation_id": other.ID}}, http.StatusOK, nil)
 }
+
+// TestHelpdeskWriterTakesNoRicherServiceAccount: a helpdesk holding
+// ssh_key.write who is a writer (not an owner) of a team, and whose own
+// plan or flag holds it back, added its own SSH key to the team's service
+// account, whose plan (the default) or internal status gives what the
+// helpdesk's refuses: the exception c247dac made for service accounts
+// reached every caller. It is their team's owners' alone.
+func TestHelpdeskWriterTakesNoRicherServiceAccount(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		restrict map[string]any
+	}{
+		{"a smaller plan", map[string]any{"plan": "small"}},
+		{"an external account", map[string]any{"external": true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "standard", "can_create_team": true,
+				"can_create_state_project": true, "project_limit": 10, "default": true}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "small", "can_create_team": true, "project_limit": 1}}, http.StatusCreated, nil)
+			_, ownerTok := b.mustPrincipal(t, "owner", false)
+			helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", helpdesk.ID), token: b.adminTok, body: c.restrict}, http.StatusOK, nil)
+			b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("ssh_key", "write"))
+			b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, nil)
+			b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/ops/members/%d", helpdesk.ID), token: ownerTok, body: map[string]any{"level": "write"}}, http.StatusOK, nil)
+			var bot userBody
+			b.call(t, req{method: "POST", path: "/v1/groups/ops/service-accounts", token: ownerTok, body: map[string]any{"username": "bot"}}, http.StatusCreated, &bot)
+			// The helpdesk's key on the service account would give it the
+			// account, and with it what its own plan or flag refuses.
+			b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/keys", bot.ID), token: tok,
+				body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusForbidden, "forbidden")
+		})
+	}
+}
