@@ -1277,3 +1277,18 @@ func TestIfMatchByUsernameNamesTheAccountRead(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"external": true},
 		header: map[string]string{"If-Match": tag}}, http.StatusOK, nil)
 }
+
+// TestIfMatchByUsernameSurvivesUse: an administrator's conditional change
+// by name of a user who merely used the API since the read (its version
+// the same, its last-seen time newer) goes through: the match by name
+// takes the tag's account, not its digest.
+func TestIfMatchByUsernameSurvivesUse(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, malTok := b.mustPrincipal(t, "mallory", false)
+	res := b.call(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok}, http.StatusOK, nil)
+	etag := res.header.Get("ETag")
+	b.call(t, req{method: "GET", path: "/v1/me", token: malTok}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"external": true},
+		header: map[string]string{"If-Match": etag}}, http.StatusOK, nil)
+}
