@@ -682,3 +682,33 @@ func TestLoginCountsNoChange(t *testing.T) {
 		}
 	}
 }
+
+// TestImpersonationEndsAtItsExpiry: an impersonation asked for a minute
+// still authenticated 20 s after the expiry the core returned and audited,
+// while the administrator's session behind it lived on: the clock skew
+// allowed on a JWT's times reached its expiry too. A JWT, an
+// impersonation's or a shared one, ends at its expiry.
+func TestImpersonationEndsAtItsExpiry(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	s, err := b.auth.Login(context.Background(), "root", "root's long passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := b.auth.Authenticate(context.Background(), s.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, c, _, err := b.auth.Impersonate(usher.WithPrincipal(context.Background(), ap), usher.UserKey{Username: "alice"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(c.ExpiresAt.Sub(b.clock.Now()) - time.Second)
+	if _, err := b.auth.Authenticate(context.Background(), raw); err != nil {
+		t.Fatalf("the impersonation a second before its expiry: %v", err)
+	}
+	b.clock.Add(time.Second)
+	if p, err := b.auth.Authenticate(context.Background(), raw); err == nil {
+		t.Fatalf("the impersonation that expired at %s still authenticates at %s as %s", c.ExpiresAt, b.clock.Now(), p.User.Username)
+	}
+}

@@ -24,7 +24,11 @@ import (
 // jwtAudience is the audience of the JWTs usher signs.
 const jwtAudience = "usher"
 
-// jwtLeeway is the clock skew allowed when checking a JWT's times.
+// jwtLeeway is the clock skew allowed when checking when a JWT was issued
+// (a replica whose clock is behind the issuer's). Its expiry is kept as
+// given: a replica whose clock is ahead ends it early, which is safe, where
+// the leeway would let it, an impersonation with it, live on past the end
+// it was given.
 const jwtLeeway = 30 * time.Second
 
 // signKey is a loaded signing key.
@@ -326,7 +330,7 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	now := a.now()
 	expired := &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken, Message: "the token is not valid or has expired"}
 	err = std.ValidateWithLeeway(jwt.Expected{Issuer: a.policy.PublicURL, AnyAudience: jwt.Audience{jwtAudience}, Time: now}, jwtLeeway)
-	if err != nil || std.Expiry == nil || std.IssuedAt == nil || std.NotBefore == nil {
+	if err != nil || std.Expiry == nil || std.IssuedAt == nil || std.NotBefore == nil || !now.Before(std.Expiry.Time()) {
 		return nil, expired
 	}
 	// No JWT lives longer than the longest lifetime usher gives, and a

@@ -181,7 +181,7 @@ func (a *Auth) checkSharedJWT(ctx context.Context, raw string) (*usher.Principal
 	now := a.now()
 	exp, iat := time.Unix(sc.Exp, 0), time.Unix(sc.IssuedAt, 0)
 	expired := &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken, Message: "the token is not valid or has expired"}
-	if sc.Exp == 0 || now.After(exp.Add(jwtLeeway)) || iat.After(now.Add(jwtLeeway)) {
+	if sc.Exp == 0 || !now.Before(exp) || iat.After(now.Add(jwtLeeway)) {
 		return nil, expired
 	}
 	// A retired secret signs nothing new and verifies nothing past its
