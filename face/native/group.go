@@ -63,8 +63,10 @@ func toGroupJSON(g *usher.Group, level usher.Level) groupJSON {
 		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, ArchivedAt: g.ArchivedAt, DeletedAt: g.DeletedAt, Version: g.Version}
 }
 
+// writeGroup writes one group with its ETag, "<version>-<id>": the version
+// If-Match names, and the id a conditional change by handle must match.
 func writeGroup(w http.ResponseWriter, status int, g *usher.Group, level usher.Level) error {
-	w.Header().Set("ETag", `"`+strconv.FormatInt(g.Version, 10)+`"`)
+	w.Header().Set("ETag", `"`+strconv.FormatInt(g.Version, 10)+"-"+strconv.FormatInt(g.ID, 10)+`"`)
 	return web.WriteJSON(w, status, toGroupJSON(g, level))
 }
 
@@ -150,6 +152,20 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	in := usher.GroupUpdate{Handle: req.Handle.Ptr(), Name: req.Name.Ptr(), Description: req.Description.Ptr(), Logo: req.Logo.Ptr()}
 	if v, ok := ifMatch(r); ok {
 		in.IfVersion = &v
+		if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil {
+			// By handle, which a rename frees for another group: the tag
+			// must name the group, and the change goes to it by id.
+			g, _, err := h.Groups.Get(r.Context(), ref)
+			if err != nil {
+				return err
+			}
+			tag := strings.Trim(strings.TrimSpace(r.Header.Get("If-Match")), `"`)
+			if _, id, ok := strings.Cut(tag, "-"); !ok || id != strconv.FormatInt(g.ID, 10) {
+				return &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
+					Message: "If-Match names another group, or no group: a group named by handle is matched by its whole ETag"}
+			}
+			ref = usher.GroupRef{ID: g.ID}
+		}
 	}
 	g, err := h.Groups.Update(r.Context(), ref, in)
 	if err != nil {

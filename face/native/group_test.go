@@ -60,7 +60,7 @@ func TestTeamsThroughHTTP(t *testing.T) {
 		header: map[string]string{"If-Match": `"7"`}}, 412, nil)
 	res = b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"description": "runs things"},
 		header: map[string]string{"If-Match": `"1"`}}, 200, &g)
-	if g.Description != "runs things" || g.Version != 2 || res.header.Get("ETag") != `"2"` {
+	if g.Description != "runs things" || g.Version != 2 || res.header.Get("ETag") != fmt.Sprintf(`"2-%d"`, g.ID) {
 		t.Fatalf("patched %s", res.body)
 	}
 	// Members: the owner adds alice as a reader, then makes her a writer.

@@ -1292,3 +1292,45 @@ func TestIfMatchByUsernameSurvivesUse(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"external": true},
 		header: map[string]string{"If-Match": etag}}, http.StatusOK, nil)
 }
+
+// TestIfMatchByGroupHandleNamesTheGroupRead: as TestIfMatchByUsernameNamesTheAccountRead,
+// for groups: an administrator reads GET /v1/groups/ops and sends PATCH
+// /v1/groups/ops with its ETag in If-Match, meant for the team read.
+// Meanwhile its owner renamed it and made a second team that took the
+// handle, edited up to the same version: the conditional PATCH landed on
+// the second team. A group's ETag ends with its id, which a change by
+// handle must match.
+func TestIfMatchByGroupHandleNamesTheGroupRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, malTok := b.mustPrincipal(t, "mallory", false)
+	var first groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: malTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &first)
+	for _, n := range []string{"a", "b", "c"} {
+		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", first.ID), token: malTok, body: map[string]any{"description": n}}, http.StatusOK, nil)
+	}
+	res := b.call(t, req{method: "GET", path: "/v1/groups/ops", token: b.adminTok}, http.StatusOK, nil)
+	etag := res.header.Get("ETag")
+	// Meanwhile: the team is renamed, a second one takes the handle.
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", first.ID), token: malTok, body: map[string]any{"handle": "ops-old"}}, http.StatusOK, nil)
+	var second groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: malTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &second)
+	for i := 0; i < 20; i++ {
+		r := b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, nil)
+		var g groupBody
+		r.decode(t, &g)
+		if g.Version >= first.Version+3 {
+			break
+		}
+		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: malTok, body: map[string]any{"description": fmt.Sprint(i)}}, http.StatusOK, nil)
+	}
+	res = b.api.do(t, req{method: "PATCH", path: "/v1/groups/ops", token: b.adminTok, body: map[string]any{"name": "Decided"},
+		header: map[string]string{"If-Match": etag}})
+	var a, c groupBody
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", first.ID), token: b.adminTok}, http.StatusOK, &a)
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, &c)
+	if res.status != http.StatusPreconditionFailed || c.Name == "Decided" {
+		t.Fatalf("PATCH /v1/groups/ops with If-Match %s (the ETag of group %d): %d; group %d (read) name %q, group %d (took the handle after the read) name %q",
+			etag, first.ID, res.status, first.ID, a.Name, second.ID, c.Name)
+	}
+}
