@@ -159,10 +159,8 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			tag := strings.Trim(strings.TrimSpace(r.Header.Get("If-Match")), `"`)
-			if _, id, ok := strings.Cut(tag, "-"); !ok || id != strconv.FormatInt(g.ID, 10) {
-				return &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
-					Message: "If-Match names another group, or no group: a group named by handle is matched by its whole ETag"}
+			if !ifMatchNames(r, g.ID) {
+				return errTagNamesAnother("group")
 			}
 			ref = usher.GroupRef{ID: g.ID}
 		}
@@ -189,6 +187,23 @@ func ifMatch(r *http.Request) (int64, bool) {
 		return -1, true
 	}
 	return v, true
+}
+
+// ifMatchNames reports whether the If-Match tag ends with the id, as the
+// ETags of users and groups do: a change of one named by a name that may
+// have changed hands since the read must match the one the tag was read
+// from.
+func ifMatchNames(r *http.Request, id int64) bool {
+	tag := strings.Trim(strings.TrimSpace(r.Header.Get("If-Match")), `"`)
+	i := strings.LastIndexByte(tag, '-')
+	return i > 0 && tag[i+1:] == strconv.FormatInt(id, 10)
+}
+
+// errTagNamesAnother is the 412 of a conditional change whose tag names
+// another user or group than the name in the path, or none.
+func errTagNamesAnother(what string) error {
+	return &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
+		Message: "If-Match names another " + what + ", or no " + what + ": a " + what + " named by a name is matched by its whole ETag"}
 }
 
 // groupAction serves the endpoints that change a group and answer with it:

@@ -263,10 +263,8 @@ func (h *Handler) matchedByName(r *http.Request, key usher.UserKey) (usher.UserK
 	if err != nil {
 		return key, err
 	}
-	tag := strings.Trim(strings.TrimSpace(r.Header.Get("If-Match")), `"`)
-	if parts := strings.Split(tag, "-"); len(parts) != 3 || parts[2] != strconv.FormatInt(u.ID, 10) {
-		return key, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
-			Message: "If-Match names another user, or no user: a user named by username, handle or address is matched by its whole ETag"}
+	if !ifMatchNames(r, u.ID) {
+		return key, errTagNamesAnother("user")
 	}
 	return usher.UserKey{ID: u.ID}, nil
 }

@@ -74,11 +74,14 @@ func TestAdminGroupMembers(t *testing.T) {
 		{"the last owner", path + "/members/" + itoa(b.admin.ID) + "/remove", url.Values{}, http.StatusConflict, "no owner"},
 		{"not a member", path + "/members/99999/remove", url.Values{}, http.StatusNotFound, "not found"},
 		{"bad member id", path + "/members/x/remove", url.Values{}, http.StatusBadRequest, "not a valid user id"},
+		{"a level by a bad member id", path + "/members/0/level", url.Values{"level": {"read"}}, http.StatusBadRequest, "not a valid user id"},
+		{"a level teams lack, by id", path + "/members/" + itoa(b.user.ID) + "/level", url.Values{"level": {"member"}}, http.StatusUnprocessableEntity, "level"},
 		{"bad group id", "/admin/groups/x/members", url.Values{"username": {"plain"}}, http.StatusBadRequest, "not a valid id"},
 		{"no such group", "/admin/groups/99999/members", url.Values{"username": {"plain"}}, http.StatusNotFound, "not found"},
 		{"no token", path + "/members", url.Values{"username": {"plain"}, "csrf_token": {"-"}}, http.StatusForbidden, "did not come from this site"},
 	}
 	admin.wantPosts(t, tests)
+	mustContain(t, admin.post(t, path+"/members/"+itoa(b.user.ID)+"/level", url.Values{"level": {"read"}}), "The member&#39;s level is set.")
 	p = admin.post(t, path+"/members/"+itoa(b.user.ID)+"/remove", url.Values{})
 	mustContain(t, p, "The member is removed.")
 	if strings.Contains(p.body, `>plain</a>`) {
