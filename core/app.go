@@ -118,6 +118,12 @@ func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
 // application.update would name themselves and keep the application once
 // the rule is gone.
 //
+// An application not yet registered (a.ID 0) is handed on at its making:
+// naming an owner other than the caller takes application.grant on every
+// application, since the owner also outranks whoever may not hand theirs
+// on (ownsBeyond), and application.create alone must not make an account
+// a helpdesk cannot reach.
+//
 // Errors: Unauthenticated, Forbidden.
 func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application) error {
 	p := usher.PrincipalFrom(ctx)
@@ -127,11 +133,18 @@ func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application) error
 	if err := precheck(p, actAppGrant, nil); err != nil {
 		return err
 	}
-	err := e.decide(ctx, p, actAppGrant, strconv.FormatInt(a.ID, 10), false)
-	if usher.ErrorKind(err) == usher.KindForbidden {
-		return errForbidden("changing an application's owner takes its owner or application.grant on it")
+	instance := ""
+	if a.ID != 0 {
+		instance = strconv.FormatInt(a.ID, 10)
 	}
-	return err
+	err := e.decide(ctx, p, actAppGrant, instance, false)
+	switch {
+	case usher.ErrorKind(err) != usher.KindForbidden:
+		return err
+	case a.ID == 0:
+		return errForbidden("registering an application for another owner takes application.grant")
+	}
+	return errForbidden("changing an application's owner takes its owner or application.grant on it")
 }
 
 // changedRules returns the rules of set that differ from have, and, with
@@ -234,7 +247,9 @@ func checkOwner(ctx context.Context, tx store.Tx, id int64) error {
 }
 
 // Create registers an application, owned by in.OwnerID or else by the
-// caller. Administrators may, or whom a rule allows application.create.
+// caller. Administrators may, or whom a rule allows application.create;
+// an owner other than the caller takes application.grant besides
+// (authorizeHandOver).
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a bad field, an owner
 // who is no user).
@@ -255,6 +270,9 @@ func (s *Applications) Create(ctx context.Context, in usher.ApplicationCreate) (
 		a.Unify.Config = "{}"
 	}
 	if err := checkApp(a); err != nil {
+		return nil, err
+	}
+	if err := s.authorizeHandOver(ctx, a); err != nil {
 		return nil, err
 	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {

@@ -1373,6 +1373,63 @@ func TestUpdateRuleTakesNoApplicationOwner(t *testing.T) {
 	b.call(t, pw, http.StatusNoContent, nil)
 }
 
+// TestApplicationCreateNamesNoOtherOwner: a user whom a rule allows
+// application.create registered an application with another's owner_id.
+// Owning an application puts the owner beyond whoever may not hand it on
+// (TestUpdateRuleTakesNoApplicationOwner), so the maker took a colleague
+// out of the helpdesk's reach — and gave them the owner's rights on it —
+// with no right on applications but making them. Naming an owner other
+// than oneself at registration takes application.grant on every
+// application, as handing one on does.
+func TestApplicationCreateNamesNoOtherOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	maker, makerTok := b.mustPrincipal(t, "app_maker", false)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	helpdesk, deskTok := b.mustPrincipal(t, "helpdesk", false)
+	makers := b.mustRole(t, "app-makers", []*usher.User{maker}, allow("application", "create"))
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"))
+	pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: deskTok,
+		body: map[string]any{"password": "a temporary passphrase for the victim"}}
+	b.call(t, pw, http.StatusNoContent, nil)
+
+	create := req{method: "POST", path: "/v1/applications", token: makerTok, body: map[string]any{"name": "Decoy", "owner_id": victim.ID}}
+	b.refused(t, create, http.StatusForbidden, "forbidden")
+	res := b.call(t, create, http.StatusForbidden, nil)
+	if !strings.Contains(string(res.body), "application.grant") {
+		t.Errorf("refusal = %s, want it to name application.grant", res.body)
+	}
+	// The helpdesk still reaches the colleague.
+	b.call(t, pw, http.StatusNoContent, nil)
+
+	// The maker's own applications need nothing more, named or not.
+	var app struct {
+		ID      int64  `json:"id"`
+		OwnerID *int64 `json:"owner_id"`
+	}
+	for _, body := range []map[string]any{{"name": "Mine"}, {"name": "Mine too", "owner_id": maker.ID}} {
+		b.call(t, req{method: "POST", path: "/v1/applications", token: makerTok, body: body}, http.StatusCreated, &app)
+		if app.OwnerID == nil || *app.OwnerID != maker.ID {
+			t.Fatalf("%v: owner %v, want the maker %d", body, app.OwnerID, maker.ID)
+		}
+	}
+	// application.grant on one application hands that one on, not a new one.
+	if _, err := b.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: makers.ID},
+		[]usher.Rule{allow("application", "create"), allow(fmt.Sprintf("application:%d", app.ID), "grant")}, true); err != nil {
+		t.Fatal(err)
+	}
+	b.refused(t, create, http.StatusForbidden, "forbidden")
+	// On every application, it registers one for another owner.
+	if _, err := b.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: makers.ID},
+		[]usher.Rule{allow("application", "create"), allow("application", "grant")}, true); err != nil {
+		t.Fatal(err)
+	}
+	b.call(t, create, http.StatusCreated, &app)
+	if app.OwnerID == nil || *app.OwnerID != victim.ID {
+		t.Fatalf("owner %v, want the victim %d", app.OwnerID, victim.ID)
+	}
+}
+
 // TestLoweringAPeerNeedsWhatItTakes: as TestDenyLowersNoPeerForTakeOver,
 // but the helpdesk lowered the account by taking the allow away, or by
 // archiving the role that gave it: narrowing needed no right, the account
