@@ -496,8 +496,9 @@ func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, ush
 // caller's offset and total are as filtered pages them.
 //
 // Errors: Unauthenticated, Forbidden (also: the member filter names a
-// user a rule hides from the caller), NotFound (it names no live user),
-// Invalid (a bad kind, query, sort, cursor or offset).
+// user a rule hides from the caller), NotFound (it names no live user;
+// the organisation filter names one the caller may not read:
+// checkOrgFilter), Invalid (a bad kind, query, sort, cursor or offset).
 func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*usher.Group], error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupRead, nil); err != nil {
@@ -515,6 +516,9 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 	}
 	req, err := g.sortedPage(f.Sort, usher.GroupSorts, f.Page)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.checkOrgFilter(ctx, p, f.OrganisationID); err != nil {
 		return nil, err
 	}
 	if p.IsAdmin() {

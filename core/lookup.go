@@ -256,13 +256,18 @@ func redact(p *usher.Principal, u *usher.User) *usher.User {
 // Errors: Unauthenticated, Forbidden, Invalid (an unknown sort, state or
 // kind, a malformed UUID or cursor, a reversed range, a cursor with an
 // offset, a filter string with control characters, a substring search
-// of the username, the address or all three (q) of fewer than 3 characters).
+// of the username, the address or all three (q) of fewer than 3
+// characters), NotFound (an organisation to filter by that the caller may
+// not read: checkOrgFilter).
 func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error) {
 	if err := s.authorize(ctx, actUserList, nil); err != nil {
 		return nil, err
 	}
 	p := usher.PrincipalFrom(ctx)
 	if err := s.checkFilter(p, &f); err != nil {
+		return nil, err
+	}
+	if err := s.checkOrgFilter(ctx, p, f.OrganisationID); err != nil {
 		return nil, err
 	}
 	page, err := s.store.UserList(ctx, f)

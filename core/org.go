@@ -99,6 +99,31 @@ func (o *Organisations) seesOrg(ctx context.Context, org *usher.Organisation) (b
 	return err == nil, err
 }
 
+// checkOrgFilter refuses a list of users or groups filtered by an
+// organisation the caller may not read, as Get refuses it: 404 for none,
+// for a deleted one (to all but administrators) and for one a rule on
+// "organisation:<id>" denies them. Else the list would answer who and
+// what is in an organisation that is hidden from the caller.
+//
+// Errors: NotFound.
+func (e *env) checkOrgFilter(ctx context.Context, p *usher.Principal, id int64) error {
+	if id == 0 {
+		return nil
+	}
+	org, err := e.store.OrgGet(ctx, id, "")
+	switch {
+	case errors.Is(err, usher.ErrNotFound) || (err == nil && org.DeletedAt != nil && !p.IsAdmin()):
+		return errOrgNotFound()
+	case err != nil:
+		return err
+	}
+	err = e.authorizeOrg(ctx, actOrgRead, id)
+	if usher.ErrorKind(err) == usher.KindForbidden {
+		return errOrgNotFound()
+	}
+	return err
+}
+
 // List returns a page of the organisations f selects, in f.Sort's order
 // (by id when empty); the cursor is an organisation's Cursor under it.
 // Only administrators see deleted ones; others do not see one a rule on

@@ -687,6 +687,58 @@ func TestOrganisationReadRuleHidesIt(t *testing.T) {
 	}
 }
 
+// TestOrganisationHiddenFromListFilters: with a rule denying
+// "organisation:<id>" read, the organisation was not found (above), but
+// GET /v1/users?organisation_id=<id> listed its members and GET
+// /v1/groups?organisation=<id> its roles and groups: the hidden
+// organisation's existence and contents, through a filter. A list filtered
+// by an organisation the caller may not read — hidden, deleted or none —
+// is 404 as reading the organisation is.
+func TestOrganisationHiddenFromListFilters(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq, gone struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "gone", "name": "Gone"}}, http.StatusCreated, &gone)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/organisations/%d", gone.ID), token: b.adminTok}, http.StatusOK, nil)
+	insider, _ := b.mustPrincipal(t, "insider", false)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "hq-board", "organisation_id": hq.ID}}, http.StatusCreated, nil)
+	outsider, tok := b.mustPrincipal(t, "outsider", false)
+	b.mustRole(t, "no-hq", []*usher.User{outsider}, usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
+
+	for _, c := range []struct {
+		token string
+		org   int64
+	}{{tok, hq.ID}, {tok, gone.ID}, {b.userTok, gone.ID}, {b.userTok, 999999}, {b.adminTok, 999999}} {
+		for _, path := range []string{"/v1/users?organisation_id=%d", "/v1/groups?organisation=%d"} {
+			b.refused(t, req{method: "GET", path: fmt.Sprintf(path, c.org), token: c.token}, http.StatusNotFound, "organisation_not_found")
+		}
+	}
+	// Whoever may read it lists its users and groups; an administrator
+	// the deleted one's too.
+	var list struct {
+		Items []struct {
+			Username string `json:"username"`
+			Handle   string `json:"handle"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users?organisation_id=%d", hq.ID), token: b.userTok}, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].Username != "insider" {
+		t.Fatalf("another user's list of the organisation's users: %+v", list)
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups?organisation=%d", hq.ID), token: b.userTok}, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].Handle != "hq-board" {
+		t.Fatalf("another user's list of the organisation's groups: %+v", list)
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users?organisation_id=%d", gone.ID), token: b.adminTok}, http.StatusOK, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("the deleted organisation's users: %+v", list)
+	}
+}
+
 // TestOrganisationRuleDecidesForThatOrganisation replays a helper allowed
 // organisation.update but denied it on one organisation (HQ): rules on
 // "organisation:<id>" were accepted and never consulted, since every
