@@ -110,24 +110,25 @@ func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
 	return nil
 }
 
-// authorizeHandOver decides whether the caller gives a another owner. The
-// owner holds read, update, delete and undelete by default, whatever the
-// rules, so naming one gives rights as a rule would: it takes the owner
-// handing the application on, or application.grant on it (administrators
-// pass; no default allows it). Else whoever a rule allows
+// authorizeHandOver decides whether the caller makes to the owner of a.
+// The owner holds read, update, delete and undelete by default, whatever
+// the rules, and is beyond the reach of whoever may not hand the
+// application on (ownsBeyond), so naming one gives rights as a rule
+// would: it takes application.grant on the application (administrators
+// pass; no default allows it), whoever the caller is — its owner too, who
+// would otherwise take a colleague out of a helpdesk's reach by handing
+// them an application made for it. Else whoever a rule allows
 // application.update would name themselves and keep the application once
 // the rule is gone.
 //
 // An application not yet registered (a.ID 0) is handed on at its making:
-// naming an owner other than the caller takes application.grant on every
-// application, since the owner also outranks whoever may not hand theirs
-// on (ownsBeyond), and application.create alone must not make an account
-// a helpdesk cannot reach.
+// its maker owns it freely; another owner takes application.grant on
+// every application, since application.create alone must not decide it.
 //
 // Errors: Unauthenticated, Forbidden.
-func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application) error {
+func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application, to int64) error {
 	p := usher.PrincipalFrom(ctx)
-	if appOwner(p, a) {
+	if a.ID == 0 && to == p.UserID() {
 		return nil
 	}
 	if err := precheck(p, actAppGrant, nil); err != nil {
@@ -144,7 +145,7 @@ func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application) error
 	case a.ID == 0:
 		return errForbidden("registering an application for another owner takes application.grant")
 	}
-	return errForbidden("changing an application's owner takes its owner or application.grant on it")
+	return errForbidden("changing an application's owner takes application.grant on it")
 }
 
 // changedRules returns the rules of set that differ from have, and, with
@@ -272,7 +273,7 @@ func (s *Applications) Create(ctx context.Context, in usher.ApplicationCreate) (
 	if err := checkApp(a); err != nil {
 		return nil, err
 	}
-	if err := s.authorizeHandOver(ctx, a); err != nil {
+	if err := s.authorizeHandOver(ctx, a, a.OwnerID); err != nil {
 		return nil, err
 	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
@@ -419,14 +420,14 @@ func set[T comparable](changes map[string]usher.Change, field string, to *T, v *
 
 // Update changes an application; nil fields are left alone. The owner, or
 // whom a rule allows application.update, may; a change of owner besides
-// needs the owner handing it on or application.grant (authorizeHandOver).
+// needs application.grant on it, its owner's too (authorizeHandOver).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a bad field,
 // an owner who is no user).
 func (s *Applications) Update(ctx context.Context, id int64, in usher.ApplicationUpdate) (*usher.AllowedApplication, error) {
 	return s.change(ctx, id, actAppUpdate, "update", func(tx store.Tx, a *usher.Application, changes map[string]usher.Change) error {
 		if in.OwnerID != nil && *in.OwnerID != a.OwnerID {
-			if err := s.authorizeHandOver(ctx, a); err != nil {
+			if err := s.authorizeHandOver(ctx, a, *in.OwnerID); err != nil {
 				return err
 			}
 			if err := checkOwner(ctx, tx, *in.OwnerID); err != nil {

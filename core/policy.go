@@ -473,9 +473,9 @@ func (e *env) createsMore(ctx context.Context, target, caller *usher.User) (bool
 }
 
 // ownsBeyond reports whether target owns an application, deleted or not,
-// on which the principal may not do what owning it gives: change, delete,
-// undelete and hand it on, which a rule gives through application.grant
-// (authorizeHandOver). Whoever took over the owner would hold it.
+// on which the principal lacks application.grant, the right that names
+// its owner (authorizeHandOver) and so gives what owning it does: change,
+// delete and undelete it. Whoever took over the owner would hold it.
 func (e *env) ownsBeyond(ctx context.Context, target *usher.User, p *usher.Principal) (bool, error) {
 	req := usher.PageRequest{Limit: 100}
 	for {

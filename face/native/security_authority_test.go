@@ -983,14 +983,16 @@ func TestApplicationUpdateRuleCannotTakeOwnership(t *testing.T) {
 		t.Fatalf("after the refusal: owner %v, name %q; want the administrator, CRM 2", app.OwnerID, app.Name)
 	}
 
-	// application.grant on it names an owner; the owner hands it on.
+	// application.grant on it names an owner.
 	b.call(t, req{method: "PATCH", path: path, token: granterTok, body: map[string]any{"owner_id": b.user.ID}}, 200, &app)
 	if app.OwnerID == nil || *app.OwnerID != b.user.ID {
 		t.Fatalf("owner after the grant holder's change = %v, want %d", app.OwnerID, b.user.ID)
 	}
-	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"owner_id": editor.ID}}, 200, &app)
+	// The owner, without it, names none (TestApplicationCreateNamesNoOtherOwner).
+	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"owner_id": editor.ID}}, 403, nil)
+	b.call(t, req{method: "PATCH", path: path, token: granterTok, body: map[string]any{"owner_id": editor.ID}}, 200, &app)
 	if app.OwnerID == nil || *app.OwnerID != editor.ID {
-		t.Fatalf("owner after the owner's hand-over = %v, want %d", app.OwnerID, editor.ID)
+		t.Fatalf("owner after the second change = %v, want %d", app.OwnerID, editor.ID)
 	}
 	// Handed on, it is no longer the old owner's to take back.
 	b.call(t, req{method: "PATCH", path: path, token: b.userTok, body: map[string]any{"owner_id": b.user.ID}}, 403, nil)
@@ -1426,13 +1428,14 @@ func TestUpdateRuleTakesNoApplicationOwner(t *testing.T) {
 }
 
 // TestApplicationCreateNamesNoOtherOwner: a user whom a rule allows
-// application.create registered an application with another's owner_id.
-// Owning an application puts the owner beyond whoever may not hand it on
-// (TestUpdateRuleTakesNoApplicationOwner), so the maker took a colleague
-// out of the helpdesk's reach — and gave them the owner's rights on it —
-// with no right on applications but making them. Naming an owner other
-// than oneself at registration takes application.grant on every
-// application, as handing one on does.
+// application.create registered an application with another's owner_id —
+// or registered it for themselves and, as its owner, handed it on with
+// PATCH owner_id. Owning an application puts the owner beyond whoever may
+// not hand it on (TestUpdateRuleTakesNoApplicationOwner), so the maker
+// took a colleague out of the helpdesk's reach — and gave them the
+// owner's rights on it — with no right on applications but making them.
+// Naming an owner other than oneself takes application.grant: on every
+// application at registration, on the application after, its owner too.
 func TestApplicationCreateNamesNoOtherOwner(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -1465,12 +1468,20 @@ func TestApplicationCreateNamesNoOtherOwner(t *testing.T) {
 			t.Fatalf("%v: owner %v, want the maker %d", body, app.OwnerID, maker.ID)
 		}
 	}
+	// Nor in two steps: registered for themselves, then handed on.
+	handOver := req{method: "PATCH", path: fmt.Sprintf("/v1/applications/%d", app.ID), token: makerTok, body: map[string]any{"owner_id": victim.ID}}
+	b.refused(t, handOver, http.StatusForbidden, "forbidden")
+	b.call(t, pw, http.StatusNoContent, nil)
 	// application.grant on one application hands that one on, not a new one.
 	if _, err := b.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: makers.ID},
 		[]usher.Rule{allow("application", "create"), allow(fmt.Sprintf("application:%d", app.ID), "grant")}, true); err != nil {
 		t.Fatal(err)
 	}
 	b.refused(t, create, http.StatusForbidden, "forbidden")
+	b.call(t, handOver, http.StatusOK, &app)
+	if app.OwnerID == nil || *app.OwnerID != victim.ID {
+		t.Fatalf("owner after the hand-over with grant %v, want the victim %d", app.OwnerID, victim.ID)
+	}
 	// On every application, it registers one for another owner.
 	if _, err := b.env.Core.Groups.SetRules(sys(), usher.GroupRef{ID: makers.ID},
 		[]usher.Rule{allow("application", "create"), allow("application", "grant")}, true); err != nil {
