@@ -647,6 +647,11 @@ func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
 // RotateToken replaces a token with a new one of the same name, scopes and
 // remaining lifetime, and revokes the old one. Rotating mints: the
 // caller's credential must be no narrower than the token (checkMintBound).
+// Only the token's own account rotates it: an administrator revokes
+// another's token but does not rotate it, since the rotation hands its
+// caller the new secret — another administrator's credential, or a
+// service account's that would not end with the caller's rights as the
+// tokens they mint for it do (endAdminMints).
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Invalid (sessions are not
 // rotated: log in again).
@@ -662,11 +667,14 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 		if err != nil {
 			return err
 		}
+		now := a.now()
+		notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
+		if old.UserID != p.UserID() {
+			return notFound
+		}
 		if old.Kind == usher.TokenSession {
 			return invalid("id", "is a session; sessions are not rotated")
 		}
-		now := a.now()
-		notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
 		if !old.Active(now) {
 			return notFound
 		}

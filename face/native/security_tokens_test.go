@@ -360,3 +360,39 @@ func TestTokensCappedPerUser(t *testing.T) {
 	// Another account's tokens are its own count.
 	b.mustMint(t, b.adminTok, map[string]any{"name": "admin's"})
 }
+
+// TestRotationIsTheTokensOwnAccounts replays an administrator rotating
+// tokens of other accounts by id (POST /v1/me/tokens/{id}/rotate): a
+// service-account token a team's owner minted, which came back to the
+// administrator — who owns no part of the team — as a new secret that did
+// not end when their rights did, as a token they mint for it does; and
+// another administrator's own token, through which the first, once
+// blocked, unblocked itself. Only a token's own account rotates it; an
+// administrator revokes another's.
+func TestRotationIsTheTokensOwnAccounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, ownerTok := b.mustPrincipal(t, "owner", false)
+	_, exTok := b.mustPrincipal(t, "exadmin", true)
+	_, otherTok := b.mustPrincipal(t, "otheradmin", true)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
+		body: map[string]any{"username": "bot-victim-team"}}, http.StatusCreated, nil)
+	var botTok tokenBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: ownerTok}, http.StatusCreated, &botTok)
+	theirs := b.mustMint(t, otherTok, map[string]any{"name": "ci"})
+
+	for _, tok := range []tokenBody{botTok, theirs} {
+		b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", tok.ID), token: exTok}, http.StatusNotFound, "token_not_found")
+		// Untouched, the token works for its account.
+		b.call(t, req{method: "GET", path: "/v1/me", token: tok.Token}, http.StatusOK, nil)
+	}
+	// Each account rotates its own.
+	var rotated tokenBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", theirs.ID), token: otherTok}, http.StatusOK, &rotated)
+	b.call(t, req{method: "GET", path: "/v1/me", token: rotated.Token}, http.StatusOK, nil)
+	// The administrator still revokes another's token.
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", rotated.ID), token: exTok}, http.StatusNoContent, nil)
+	b.call(t, req{method: "GET", path: "/v1/me", token: rotated.Token}, http.StatusUnauthorized, nil)
+}
