@@ -390,7 +390,10 @@ func (e *env) outranks(ctx context.Context, target *usher.User, p *usher.Princip
 	// The target's allows, not its denies: anyone may add a deny to a
 	// role the target is in, and a deny lifted later would give back to
 	// whoever took the account over meanwhile what it had kept from it.
-	all, err := e.rules.of(ctx, e, target.ID)
+	// Those of archived and deleted roles too, as deleted groups'
+	// memberships count above: unarchiving or restoring the role gives
+	// them back.
+	all, err := e.store.RulesKept(ctx, target.ID)
 	if err != nil {
 		return false, err
 	}

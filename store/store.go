@@ -415,6 +415,10 @@ type Tx interface {
 	// RulesFor returns, in one query, the rules of every live role the user
 	// is a member of.
 	RulesFor(ctx context.Context, userID int64) ([]usher.Rule, error)
+	// RulesKept is RulesFor with the rules of the archived and deleted
+	// roles the user is a member of too, which unarchiving or restoring
+	// them switches back on.
+	RulesKept(ctx context.Context, userID int64) ([]usher.Rule, error)
 
 	// PlanCreate inserts a plan. A name is unique case-insensitively; at
 	// most one plan is the default.

@@ -1548,6 +1548,40 @@ func TestLoweringAPeerNeedsWhatItTakes(t *testing.T) {
 	}
 }
 
+// TestSwitchedOffRoleLowersNoPeer: an administrator archived a role for a
+// while (or deleted it, to restore later); its rules stopped applying, so
+// a member no longer outranked a helpdesk whose rule allows user.update,
+// which set the member's password, and once the role came back the
+// account it had taken held the role's rights. As a deleted team's
+// memberships count (TestDeletingATeamLowersNoPeer), the allows of an
+// archived or deleted role count in the comparison.
+func TestSwitchedOffRoleLowersNoPeer(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, method, suffix, undo string }{
+		{"archived", "POST", "/archive", "/unarchive"},
+		{"deleted", "DELETE", "", "/undelete"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+			victim, _ := b.mustPrincipal(t, "victim", false)
+			auditors := b.mustRole(t, "auditors", []*usher.User{victim}, allow("audit", "read"))
+			b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"))
+			pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok,
+				body: map[string]any{"password": "the helpdesk's own passphrase"}}
+			b.refused(t, pw, http.StatusForbidden, "forbidden")
+			b.call(t, req{method: c.method, path: fmt.Sprintf("/v1/groups/%d%s", auditors.ID, c.suffix), token: b.adminTok}, http.StatusOK, nil)
+			b.refused(t, pw, http.StatusForbidden, "forbidden")
+			// Back, and the member removed, the account is the helpdesk's peer.
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d%s", auditors.ID, c.undo), token: b.adminTok}, http.StatusOK, nil)
+			b.refused(t, pw, http.StatusForbidden, "forbidden")
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/%d", auditors.ID, victim.ID), token: b.adminTok}, http.StatusNoContent, nil)
+			b.call(t, pw, http.StatusNoContent, nil)
+		})
+	}
+}
+
 // TestDeletingATeamLowersNoPeer: a helpdesk whose rules allow user.update
 // and group.delete on a team it is not in is refused the password of the
 // team's writer, who outranks it there; it deleted the team, the writer

@@ -46,3 +46,9 @@ func (c *conn) RuleDelete(ctx context.Context, roleID int64, resource, operation
 func (c *conn) RulesFor(ctx context.Context, userID int64) ([]usher.Rule, error) {
 	return collectNamed(ctx, c, "RulesFor", scanRule, userID)
 }
+
+// RulesKept returns the rules of every role the user is in, archived and
+// deleted ones too, in one query.
+func (c *conn) RulesKept(ctx context.Context, userID int64) ([]usher.Rule, error) {
+	return collectNamed(ctx, c, "RulesKept", scanRule, userID)
+}

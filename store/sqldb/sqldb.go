@@ -654,7 +654,7 @@ var queryNames = []string{
 	"GroupsDeletedBefore", "GroupPurge", "GroupMakerSet", "DeletedTeamsMadeBy", "UserMakerSet", "ServiceAccountsMadeBy",
 	"MembershipUpsert", "MembershipDelete", "MembershipGet", "GroupMembers", "UserGroups", "MembershipsOf",
 	"MembershipDeleteGroup", "SoleOwnerTeams", "OwnedTeamCount", "OwnedServiceAccountLock",
-	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor",
+	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor", "RulesKept",
 	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",
 	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",
 	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",

@@ -41,6 +41,15 @@ func testRules(t *testing.T, s store.Store) {
 	if rs, _ := s.RulesFor(ctx, a.ID); len(rs) != 4 {
 		t.Fatalf("RulesFor (the archived role's rules do not count): %v", rs)
 	}
+	if _, err := s.GroupUpdate(ctx, r2.ID, func(g *usher.Group) error { g.DeletedAt = &at; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := s.RulesFor(ctx, a.ID); len(rs) != 2 {
+		t.Fatalf("RulesFor (a deleted role's rules do not count): %v", rs)
+	}
+	if rs, _ := s.RulesKept(ctx, a.ID); len(rs) != 5 {
+		t.Fatalf("RulesKept (the archived and the deleted role's rules count): %v", rs)
+	}
 	if n, _ := s.RuleDelete(ctx, r1.ID, "user", "block"); n != 1 {
 		t.Fatalf("RuleDelete one: %d", n)
 	}

@@ -19,3 +19,12 @@ FROM memberships m
 JOIN groups g ON g.id = m.group_id AND g.kind = 'role' AND g.deleted_at IS NULL AND g.archived_at IS NULL
 JOIN rules r ON r.role_id = g.id
 WHERE m.user_id = $1;
+
+-- name: RulesKept
+-- The rules of every role the user belongs to, archived and deleted ones
+-- too, which unarchiving or restoring them switches back on.
+SELECT r.role_id, r.resource, r.operation, r.access
+FROM memberships m
+JOIN groups g ON g.id = m.group_id AND g.kind = 'role'
+JOIN rules r ON r.role_id = g.id
+WHERE m.user_id = $1;
