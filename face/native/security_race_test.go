@@ -488,3 +488,67 @@ func TestCoOwnerResetKeepsOthersTokens(t *testing.T) {
 		body: map[string]any{"ticket": ticket, "password": "the co-owner's own new passphrase"}}, http.StatusNoContent, nil)
 	b.call(t, req{method: "GET", path: "/v1/me", token: tok.Token}, http.StatusOK, nil)
 }
+
+// readHold is a store that holds, once armed, the next read of the user
+// named outside a transaction — a request's look-up of its target, after
+// its caller's credential was checked — until the test releases it.
+type readHold struct {
+	store.Store
+	name    atomic.Pointer[string]
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (s *readHold) arm(username string) {
+	s.reached, s.release = make(chan struct{}), make(chan struct{})
+	s.name.Store(&username)
+}
+
+func (s *readHold) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	if n := s.name.Load(); n != nil && key.Username == *n && s.name.CompareAndSwap(n, nil) {
+		close(s.reached)
+		<-s.release
+	}
+	return s.Store.UserGet(ctx, key)
+}
+
+// TestKeyAddRacingDemotionKeepsNothing replays, on both engines, an
+// administrator who owns no part of a team adding its service account an
+// SSH key while another administrator demotes them: the key's request
+// checked the administrator's rights when it came in, the demotion ended
+// what they had added (endAdminMints) and committed, and the key was
+// added after it, on rights already gone, and kept working. The key's
+// transaction reads the rights again under the administrator's row, which
+// the demotion holds, and is refused.
+func TestKeyAddRacingDemotionKeepsNothing(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		hold := &readHold{}
+		b := setupWith(t, coretest.Options{Postgres: postgres,
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+		_, ownerTok := b.mustPrincipal(t, "owner", false)
+		ex, exTok := b.mustPrincipal(t, "exadmin", true)
+		var team groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "crew"}}, http.StatusCreated, &team)
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
+			body: map[string]any{"username": "crew-bot"}}, http.StatusCreated, nil)
+
+		hold.arm("crew-bot")
+		added := make(chan *response, 1)
+		go func() {
+			added <- b.api.do(t, req{method: "POST", path: "/v1/users/crew-bot/keys", token: exTok,
+				body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
+		}()
+		<-hold.reached
+		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+		close(hold.release)
+		if res := <-added; res.status != http.StatusForbidden {
+			t.Errorf("the key added on rights the demotion ended: %d %s, want 403", res.status, res.body)
+		}
+		var keys struct{ Items []any }
+		b.call(t, req{method: "GET", path: "/v1/users/crew-bot/keys", token: b.adminTok}, http.StatusOK, &keys)
+		if len(keys.Items) != 0 {
+			t.Errorf("the service account holds %d SSH keys after the demotion", len(keys.Items))
+		}
+	})
+}
