@@ -290,11 +290,12 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		case err != nil:
 			return err
 		}
-		if err := stillCredential(ctx, tx, p, now); err != nil {
+		mintedByAdmin, err := stillCredential(ctx, tx, p, now)
+		if err != nil {
 			return err
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
-			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now})
+			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now, MintedByAdmin: mintedByAdmin})
 		if err != nil {
 			return err
 		}
@@ -451,22 +452,28 @@ func (e *env) stillCaller(ctx context.Context, r store.Tx, p *usher.Principal) (
 // made, with a session the reset had ended, what the reset's hand-over
 // (handOver) never saw. Usher's own principal has no credential.
 //
+// It returns the administrator the credential answers to (its
+// MintedByAdmin), or 0: a token made with a service-account token an
+// administrator minted on their rights alone answers to them too, and
+// ends with those rights (endAdminMints), else the administrator would
+// mint or rotate, as the account, a token that outlived them.
+//
 // Errors: Unauthenticated.
-func stillCredential(ctx context.Context, tx store.Tx, p *usher.Principal, now time.Time) error {
+func stillCredential(ctx context.Context, tx store.Tx, p *usher.Principal, now time.Time) (int64, error) {
 	id := credentialID(p)
 	if id == 0 {
-		return nil
+		return 0, nil
 	}
 	t, err := tx.TokenGet(ctx, id)
 	switch {
 	case errors.Is(err, usher.ErrNotFound):
-		return errBadToken()
+		return 0, errBadToken()
 	case err != nil:
-		return err
+		return 0, err
 	case !t.Active(now):
-		return errBadToken()
+		return 0, errBadToken()
 	}
-	return nil
+	return t.MintedByAdmin, nil
 }
 
 // lockGroup holds the group's row until the transaction ends, writing
@@ -693,8 +700,12 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 		if err := lockUser(ctx, tx, old.UserID); err != nil {
 			return err
 		}
-		if err := stillCredential(ctx, tx, p, now); err != nil {
+		mintedByAdmin, err := stillCredential(ctx, tx, p, now)
+		if err != nil {
 			return err
+		}
+		if mintedByAdmin == 0 {
+			mintedByAdmin = old.MintedByAdmin
 		}
 		// Of two rotations at once, one revokes the token; the other finds
 		// nothing left to rotate.
@@ -704,7 +715,7 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return notFound
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: old.Kind, UserID: old.UserID, Name: old.Name,
-			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now, MintedByAdmin: old.MintedByAdmin})
+			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now, MintedByAdmin: mintedByAdmin})
 		if err != nil {
 			return err
 		}

@@ -150,7 +150,7 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now); err != nil {
+		if _, err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now); err != nil {
 			return err
 		}
 		if sk.AddedByAdmin, err = addingAdmin(ctx, tx, usher.PrincipalFrom(ctx), u); err != nil {

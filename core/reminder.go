@@ -166,7 +166,7 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 		if err := checkReminderRoom(ctx, tx, rem.CreatedBy); err != nil {
 			return err
 		}
-		if err := stillCredential(ctx, tx, p, now); err != nil {
+		if _, err := stillCredential(ctx, tx, p, now); err != nil {
 			return err
 		}
 		if err := tx.ReminderAdd(ctx, rem); err != nil {

@@ -261,7 +261,8 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if err != nil {
 			return err
 		}
-		if err := stillCredential(ctx, tx, p, g.now()); err != nil {
+		credentialAdmin, err := stillCredential(ctx, tx, p, g.now())
+		if err != nil {
 			return err
 		}
 		// The account's row, not the team's, is what this holds: a
@@ -281,7 +282,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		// row (a demotion that came first took it), and the token answers
 		// to them: it ends when they stop being an administrator
 		// (endAdminMints).
-		var mintedByAdmin int64
+		mintedByAdmin := credentialAdmin
 		if !a.holds(usher.LevelOwner) && caller != nil {
 			if !caller.Admin {
 				return errForbidden("only the team's owners and administrators mint its service accounts' tokens")

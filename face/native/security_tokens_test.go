@@ -396,3 +396,49 @@ func TestRotationIsTheTokensOwnAccounts(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", rotated.ID), token: exTok}, http.StatusNoContent, nil)
 	b.call(t, req{method: "GET", path: "/v1/me", token: rotated.Token}, http.StatusUnauthorized, nil)
 }
+
+// TestAdminMintedTokenMintsNoUntrackedToken replays an administrator who
+// owns no part of a team minting its service account a token, which ends
+// when their rights do, and with it, as the account, minting another
+// token (POST /v1/me/tokens) or rotating the owner's (POST
+// /v1/me/tokens/{id}/rotate): neither recorded the administrator, and
+// after the demotion the new token kept writing to the team. A token
+// made with a credential that answers to an administrator answers to
+// them too.
+func TestAdminMintedTokenMintsNoUntrackedToken(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"mint", "rotate"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, ownerTok := b.mustPrincipal(t, "owner", false)
+			ex, exTok := b.mustPrincipal(t, "exadmin", true)
+			var team groupBody
+			b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
+				body: map[string]any{"username": "bot-victim-team"}}, http.StatusCreated, nil)
+			mint := fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID)
+			var ownersTok, minted, kept tokenBody
+			b.call(t, req{method: "POST", path: mint, token: ownerTok}, http.StatusCreated, &ownersTok)
+			b.call(t, req{method: "POST", path: mint, token: exTok}, http.StatusCreated, &minted)
+			switch how {
+			case "mint":
+				b.call(t, req{method: "POST", path: "/v1/me/tokens", token: minted.Token, body: map[string]any{"name": "kept"}}, http.StatusCreated, &kept)
+			case "rotate":
+				b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", ownersTok.ID), token: minted.Token}, http.StatusOK, &kept)
+			}
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+			write := req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), body: map[string]any{"description": "written after the rights were lost"}}
+			for _, tok := range []string{minted.Token, kept.Token} {
+				write.token = tok
+				b.call(t, write, http.StatusUnauthorized, nil)
+			}
+			// What the owner minted and rotated themselves stays theirs.
+			var again tokenBody
+			b.call(t, req{method: "POST", path: mint, token: ownerTok}, http.StatusCreated, &again)
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", again.ID), token: again.Token}, http.StatusOK, &again)
+			write.token = again.Token
+			b.call(t, write, http.StatusOK, nil)
+		})
+	}
+}
