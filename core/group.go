@@ -486,7 +486,8 @@ func (g *Groups) Get(ctx context.Context, ref usher.GroupRef) (*usher.Group, ush
 	if a.mem != nil {
 		level = a.mem.Level
 	}
-	return a.group, level, nil
+	gr, err := g.groupShown(ctx, a.p, a.group)
+	return gr, level, err
 }
 
 // List returns groups matching f that the caller may see: administrators
@@ -565,7 +566,11 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 	}
 	keep := func(gr *usher.Group) (*usher.Group, bool, error) {
 		// As Get decides: a rule first, then a team's members.
-		return gr, seesGroup(p, gr.Kind, mine[gr.ID], evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))), nil
+		if !seesGroup(p, gr.Kind, mine[gr.ID], evaluate(rules, actGroupRead, strconv.FormatInt(gr.ID, 10))) {
+			return gr, false, nil
+		}
+		gr, err := g.groupShown(ctx, p, gr)
+		return gr, true, err
 	}
 	return filtered(req, read, keep, key)
 }

@@ -174,7 +174,7 @@ func (s *Users) Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	if err := s.authorize(ctx, actUserRead, u); err != nil {
 		return nil, err
 	}
-	return redact(p, u), nil
+	return s.redact(ctx, p, u)
 }
 
 // Me returns the caller's own account as it was read when the request's
@@ -232,18 +232,23 @@ func view(p *usher.Principal, u *usher.User) usher.UserView {
 }
 
 // redact returns u as p may see it (view): administrators and the user
-// itself see everything; others see the public profile only.
-func redact(p *usher.Principal, u *usher.User) *usher.User {
+// itself see everything; others see the public profile only, without an
+// organisation a rule hides from them (orgShown).
+func (e *env) redact(ctx context.Context, p *usher.Principal, u *usher.User) (*usher.User, error) {
 	if view(p, u) != usher.ViewProfile {
-		return u
+		return u, nil
+	}
+	org, err := e.orgShown(ctx, p, u.OrganisationID)
+	if err != nil {
+		return nil, err
 	}
 	return &usher.User{
 		ID: u.ID, UUID: u.UUID, Username: u.Username, Name: u.Name, FirstName: u.FirstName,
 		LastName: u.LastName, DisplayName: u.DisplayName, Handle: u.Handle, Bio: u.Bio,
 		Location: u.Location, GitLab: usher.GitLabProfile{Skype: u.GitLab.Skype, LinkedIn: u.GitLab.LinkedIn, Twitter: u.GitLab.Twitter},
 		WebsiteURL: u.WebsiteURL, Language: u.Language, State: u.State, Kind: u.Kind,
-		Admin: u.Admin, OrganisationID: u.OrganisationID, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
-	}
+		Admin: u.Admin, OrganisationID: org, AvatarETag: u.AvatarETag, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+	}, nil
 }
 
 // List returns one page of users. It lists what Get finds: unless the
@@ -280,7 +285,9 @@ func (s *Users) List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, 
 		}
 	}
 	for i, u := range page.Items {
-		page.Items[i] = redact(p, u)
+		if page.Items[i], err = s.redact(ctx, p, u); err != nil {
+			return nil, err
+		}
 	}
 	return page, nil
 }

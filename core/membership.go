@@ -34,7 +34,9 @@ func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.Page
 		return nil, err
 	}
 	for _, m := range page.Items {
-		m.User = redact(a.p, m.User)
+		if m.User, err = g.redact(ctx, a.p, m.User); err != nil {
+			return nil, err
+		}
 	}
 	return page, nil
 }
@@ -440,6 +442,9 @@ func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*ushe
 	out := make(map[int64][]*usher.Membership, len(users))
 	for _, m := range ms {
 		if m.UserID == p.UserID() || seesGroup(p, m.Group.Kind, mine[m.GroupID], evaluate(rules, actGroupRead, strconv.FormatInt(m.GroupID, 10))) {
+			if m.Group, err = e.groupShown(ctx, p, m.Group); err != nil {
+				return nil, err
+			}
 			out[m.UserID] = append(out[m.UserID], m)
 		}
 	}

@@ -99,6 +99,32 @@ func (o *Organisations) seesOrg(ctx context.Context, org *usher.Organisation) (b
 	return err == nil, err
 }
 
+// orgShown returns the organisation id as p may see it on a user or a
+// group: 0 for one a rule on "organisation:<id>" denies p to read, which
+// Get answers 404 and List leaves out; administrators see every one.
+func (e *env) orgShown(ctx context.Context, p *usher.Principal, id int64) (int64, error) {
+	if id == 0 || p.IsAdmin() {
+		return id, nil
+	}
+	rules, err := e.rules.of(ctx, e, p.UserID())
+	if err != nil || evaluate(rules, actOrgRead, strconv.FormatInt(id, 10)) == usher.Deny {
+		return 0, err
+	}
+	return id, nil
+}
+
+// groupShown returns gr as p may see it: without an organisation a rule
+// hides from p (orgShown).
+func (e *env) groupShown(ctx context.Context, p *usher.Principal, gr *usher.Group) (*usher.Group, error) {
+	org, err := e.orgShown(ctx, p, gr.OrganisationID)
+	if err != nil || org == gr.OrganisationID {
+		return gr, err
+	}
+	shown := *gr
+	shown.OrganisationID = org
+	return &shown, nil
+}
+
 // checkOrgFilter refuses a list of users or groups filtered by an
 // organisation the caller may not read, as Get refuses it: 404 for none,
 // for a deleted one (to all but administrators) and for one a rule on

@@ -153,7 +153,8 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 		return g.store.GroupMembers(ctx, a.group.ID, true, page)
 	}
 	keep := func(m *usher.Membership) (*usher.User, bool, error) {
-		return redact(a.p, m.User), m.User.Kind == usher.KindServiceAccount, nil
+		u, err := g.redact(ctx, a.p, m.User)
+		return u, m.User.Kind == usher.KindServiceAccount, err
 	}
 	return filtered(req, read, keep, func(u *usher.User) usher.Cursor { return usher.Cursor{ID: u.ID} })
 }

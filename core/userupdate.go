@@ -408,13 +408,13 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 	})
 	switch {
 	case errors.Is(err, errNoChange):
-		return redact(p, out), nil
+		return s.redact(ctx, p, out)
 	case errors.Is(err, usher.ErrNotFound):
 		return nil, errUserNotFound()
 	case err != nil:
 		return nil, userWriteError(err)
 	}
-	return redact(p, out), nil
+	return s.redact(ctx, p, out)
 }
 
 // live wraps a change function so that it refuses deleted users.

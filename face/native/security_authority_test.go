@@ -691,9 +691,11 @@ func TestOrganisationReadRuleHidesIt(t *testing.T) {
 // "organisation:<id>" read, the organisation was not found (above), but
 // GET /v1/users?organisation_id=<id> listed its members and GET
 // /v1/groups?organisation=<id> its roles and groups: the hidden
-// organisation's existence and contents, through a filter. A list filtered
-// by an organisation the caller may not read — hidden, deleted or none —
-// is 404 as reading the organisation is.
+// organisation's existence and contents, through a filter — and, once
+// that was closed, through the organisation_id every member and group
+// still showed. A list filtered by an organisation the caller may not
+// read — hidden, deleted or none — is 404 as reading the organisation is,
+// and a user or group shows no organisation its reader may not read.
 func TestOrganisationHiddenFromListFilters(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -705,7 +707,8 @@ func TestOrganisationHiddenFromListFilters(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/organisations/%d", gone.ID), token: b.adminTok}, http.StatusOK, nil)
 	insider, _ := b.mustPrincipal(t, "insider", false)
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
-	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "hq-board", "organisation_id": hq.ID}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok,
+		body: map[string]any{"kind": "role", "handle": "hq-board", "organisation_id": hq.ID, "members": []int64{insider.ID}}}, http.StatusCreated, nil)
 	outsider, tok := b.mustPrincipal(t, "outsider", false)
 	b.mustRole(t, "no-hq", []*usher.User{outsider}, usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
 
@@ -736,6 +739,44 @@ func TestOrganisationHiddenFromListFilters(t *testing.T) {
 	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users?organisation_id=%d", gone.ID), token: b.adminTok}, http.StatusOK, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("the deleted organisation's users: %+v", list)
+	}
+
+	// Nor does the organisation show on its members and groups.
+	type shown struct {
+		OrganisationID *int64 `json:"organisation_id"`
+	}
+	for _, c := range []struct {
+		name, token string
+		want        bool
+	}{{"the outsider", tok, false}, {"another user", b.userTok, true}, {"an administrator", b.adminTok, true}} {
+		var one shown
+		var list struct{ Items []shown }
+		var memberships struct {
+			Items []struct{ Group shown }
+		}
+		var ids []*int64
+		b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: c.token}, http.StatusOK, &one)
+		ids = append(ids, one.OrganisationID)
+		b.call(t, req{method: "GET", path: "/v1/groups/hq-board", token: c.token}, http.StatusOK, &one)
+		ids = append(ids, one.OrganisationID)
+		for _, path := range []string{"/v1/users?username=insider", "/v1/groups?handle=hq-board"} {
+			b.call(t, req{method: "GET", path: path, token: c.token}, http.StatusOK, &list)
+			for _, it := range list.Items {
+				ids = append(ids, it.OrganisationID)
+			}
+		}
+		b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d/groups?kind=role", insider.ID), token: c.token}, http.StatusOK, &memberships)
+		for _, it := range memberships.Items {
+			ids = append(ids, it.Group.OrganisationID)
+		}
+		if len(ids) != 5 {
+			t.Fatalf("%s read %d organisation ids, want 5", c.name, len(ids))
+		}
+		for i, id := range ids {
+			if got := id != nil && *id == hq.ID; got != c.want {
+				t.Errorf("%s, answer %d: organisation %v, want it shown: %v", c.name, i, id, c.want)
+			}
+		}
 	}
 }
 
