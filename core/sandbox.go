@@ -36,6 +36,11 @@ const (
 	// them.
 	maxScriptString = 1 << 20
 	maxScriptArray  = 1 << 20
+	// maxScriptKeys bounds the keys of an object the built-ins that make
+	// an entry or a descriptor object for each (Object.entries,
+	// getOwnPropertyDescriptors, assign) walk in one native call: hundreds
+	// of bytes a key, where an array's element is tens.
+	maxScriptKeys = 1 << 16
 	// heapSample is how often the watchdog samples the heap during a run.
 	heapSample = 2 * time.Millisecond
 )
@@ -87,15 +92,27 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		floor = Math.floor, trunc = Math.trunc, mathMin = Math.min, mathMax = Math.max,
 		indexOf = String.prototype.indexOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
-	var max = %d, maxLength = %d, sp = String.prototype, ap = Array.prototype,
+	var max = %d, maxLength = %d, maxKeys = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
 		join = ap.join, arrayConcat = ap.concat, from = Array.from,
 		apply = Reflect.apply, construct = Reflect.construct, stringify = JSON.stringify,
 		defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf,
+		keysOf = Object.keys, ownKeys = Reflect.ownKeys, entries = Object.entries,
+		descriptors = Object.getOwnPropertyDescriptors, assign = Object.assign,
 		ProxyOf = Proxy, SetOf = Set, WeakMapOf = WeakMap, SymbolOf = Symbol;
 	function cap(n) { if (n > max) throw new RangeError("strings are limited to " + max + " characters"); }
 	function capLength(n) { if (n > maxLength) throw new RangeError("arrays are limited to " + maxLength + " elements"); }
+	// capKeys bounds the built-ins that make an object, or an entry, for
+	// each key of an object in one native call, hundreds of bytes a key:
+	// a string's or a typed array's keys are its length, another
+	// object's are counted first (own ones, or every own one with all).
+	function capKeys(o, all) {
+		if (o === null || o === undefined) return;
+		var n = typeof o === "string" ? o.length : ArrayBufferOf.isView(o) && typeof o.length === "number" ? o.length :
+			(all ? ownKeys(Object(o)) : apply(keysOf, Object, [o])).length;
+		if (n > maxKeys) throw new RangeError("objects of more than " + maxKeys + " keys are walked in the script, not by this built-in");
+	}
 	function lengthOf(o) { var n = floor(Number(o.length)); return n > 0 ? n : 0; }
 	function isObject(v) { return v !== null && (typeof v === "object" || typeof v === "function"); }
 	function set(o, k, v) { defineProperty(o, k, {value: v, writable: true, enumerable: false, configurable: true}); }
@@ -204,6 +221,11 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	}
 	function globalRegExp(p) { return isObject(p) && p instanceof RegExp && apply(indexOf, String(p.flags), ["g"]) >= 0; }
 	set(sp, "replace", replacer(replace, globalRegExp));
+	// A pattern's own replace, which String's calls, is counted the same
+	// way when called directly.
+	var patternReplace = RegExp.prototype[SymbolOf.replace];
+	var viaPattern = replacer(function (pattern, r) { return apply(patternReplace, pattern, [this, r]); }, globalRegExp);
+	set(RegExp.prototype, SymbolOf.replace, function (s, replacement) { return apply(viaPattern, String(s), [this, replacement]); });
 	set(sp, "replaceAll", replacer(replaceAll, function (p) { return isObject(p) ? globalRegExp(p) : true; }));
 	set(String, "raw", function (strings) {
 		var raw = Object(Object(strings).raw), n = lengthOf(raw), out = "";
@@ -228,10 +250,24 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	});
 	["at", "copyWithin", "every", "fill", "filter", "find", "findIndex", "findLast", "findLastIndex",
 		"forEach", "includes", "indexOf", "lastIndexOf", "map", "reduce", "reduceRight", "reverse",
-		"shift", "slice", "some", "sort", "splice", "toLocaleString", "toReversed", "toSorted",
+		"shift", "slice", "some", "sort", "splice", "toReversed", "toSorted",
 		"toSpliced", "unshift", "with"].forEach(function (name) {
 		if (typeof ap[name] === "function") set(ap, name, walks(ap[name]));
 	});
+	// toLocaleString joins each element's own text, as join does, counted.
+	function localeJoin(locales, options) {
+		var o = Object(this), n = lengthOf(o), parts = [], total = 0;
+		capLength(n);
+		if (n > 1) cap(n - 1);
+		for (var i = 0; i < n; i++) {
+			var v = o[i];
+			parts[i] = v === undefined || v === null ? "" : String(apply(v.toLocaleString, v, [locales, options]));
+			total += parts[i].length;
+			cap(total + n - 1);
+		}
+		return apply(join, parts, [","]);
+	}
+	set(ap, "toLocaleString", localeJoin);
 	set(ap, "concat", function () {
 		var items = [Object(this)], total = 0;
 		for (var i = 0; i < arguments.length; i++) items[i + 1] = arguments[i];
@@ -340,6 +376,13 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// built-in of its own, as unbounded as Array's was: it counts as
 	// Array's does.
 	set(TypedArray.prototype, "join", ap.join);
+	set(TypedArray.prototype, "toLocaleString", localeJoin);
+	set(Object, "entries", function (o) { capKeys(o, false); return apply(entries, Object, arguments); });
+	set(Object, "getOwnPropertyDescriptors", function (o) { capKeys(o, true); return apply(descriptors, Object, arguments); });
+	set(Object, "assign", function (target) {
+		for (var i = 1; i < arguments.length; i++) capKeys(arguments[i], true);
+		return apply(assign, Object, arguments);
+	});
 	// JSON.stringify counts, through a replacer, what it writes: each key
 	// and primitive value, and the indentation of each line. A list of
 	// properties to keep is applied by the replacer, which answers a copy
@@ -377,7 +420,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		}
 		return apply(stringify, undefined, [value, count, space]);
 	});
-})`, maxScriptString, maxScriptArray), false)
+})`, maxScriptString, maxScriptArray, maxScriptKeys), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.

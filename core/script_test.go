@@ -250,6 +250,16 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"Number replaced", `Number = function () { return 0; }; ` + sparse + `a.lastIndexOf(1);`, "RangeError"},
 		{"padStart length read twice", `var k = 0; "x".padStart({valueOf: function () { return k++ ? 4e8 : 0; }});`, ""}, // read once: 0
 		{"indexOf replaced", `String.prototype.indexOf = function () { return -1; }; var s = "x".repeat(1 << 16); s.replaceAll("x", "y".repeat(1 << 10));`, "RangeError"},
+		// Built-ins that made hundreds of MiB in one call before they were
+		// bounded: joined texts, a pattern's own replace, an object made for
+		// each key.
+		{"toLocaleString", `new Array(300).fill("x".repeat(1 << 20)).toLocaleString();`, "RangeError"},
+		{"typed toLocaleString", `new Float64Array(1 << 20).fill(1e300).toLocaleString();`, "RangeError"},
+		{"Symbol.replace", `var s = "x".repeat(1 << 14); /x/g[Symbol.replace](s, s);`, "RangeError"},
+		{"entries of a string", `Object.entries("x".repeat(1 << 20));`, "RangeError"},
+		{"entries of a typed array", `Object.entries(new Uint8Array(1 << 20));`, "RangeError"},
+		{"descriptors", `Object.getOwnPropertyDescriptors("x".repeat(1 << 20));`, "RangeError"},
+		{"assign", `Object.assign({}, "x".repeat(1 << 20));`, "RangeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -270,6 +280,25 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 				t.Errorf("answered after %v, %.1f times the time limit", took, float64(took)/float64(limit))
 			}
 		})
+	}
+}
+
+// TestScriptBoundedBuiltinsAnswer: the sandbox's own toLocaleString, a
+// pattern's replace and the built-ins that walk an object's keys answer
+// as the language's do, below their bounds.
+func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "bounded", `usher.log([1, "a", null, undefined, {toLocaleString: function () { return "o"; }}].toLocaleString(),
+	new Uint8Array([1, 2]).toLocaleString(), [].toLocaleString(),
+	/-/g[Symbol.replace]("a-b-c", "+"), /-/[Symbol.replace]("a-b", function (m) { return "[" + m + "]"; }), "a-b".replace(/-/g, "$&$&"),
+	JSON.stringify(Object.entries({a: 1, b: 2})), JSON.stringify(Object.entries("xy")),
+	JSON.stringify(Object.assign({a: 1}, "xy", null, {b: 2})), Object.getOwnPropertyDescriptors({a: 1}).a.value);
+try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 TypeError]`
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
+		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
 }
 
