@@ -1191,10 +1191,7 @@ func TestAdminAddedKeyEndsWithAdminRights(t *testing.T) {
 	b := setup(t)
 	_, ownerTok := b.mustPrincipal(t, "owner", false)
 	ex, exTok := b.mustPrincipal(t, "exadmin", true)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
-	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
-		body: map[string]any{"username": "bot-victim-team"}}, http.StatusCreated, nil)
+	b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
 	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: exTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
 	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": newSSHKey(t)}}, http.StatusCreated, nil)
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)

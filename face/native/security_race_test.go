@@ -528,10 +528,7 @@ func TestKeyAddRacingDemotionKeepsNothing(t *testing.T) {
 			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
 		_, ownerTok := b.mustPrincipal(t, "owner", false)
 		ex, exTok := b.mustPrincipal(t, "exadmin", true)
-		var team groupBody
-		b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "crew"}}, http.StatusCreated, &team)
-		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
-			body: map[string]any{"username": "crew-bot"}}, http.StatusCreated, nil)
+		b.mustTeamAccount(t, ownerTok, "crew", "crew-bot")
 
 		hold.arm("crew-bot")
 		added := make(chan *response, 1)

@@ -24,6 +24,17 @@ import (
 // kept a team's rights for whoever had lost them: an owner removed from
 // the team, an owner deleted, a team deleted.
 
+// mustTeamAccount makes, with the credential, a team of the handle and a
+// service account of the username in it, and returns the team.
+func (b *bundle) mustTeamAccount(t *testing.T, credential, handle, username string) groupBody {
+	t.Helper()
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: credential, body: map[string]any{"kind": "team", "handle": handle}}, http.StatusCreated, &team)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: credential,
+		body: map[string]any{"username": username}}, http.StatusCreated, nil)
+	return team
+}
+
 // mustServiceAccount makes a service account in the team and mints it a
 // token with the credential.
 func (b *bundle) mustServiceAccount(t *testing.T, teamID int64, username, credential string) string {

@@ -375,10 +375,7 @@ func TestRotationIsTheTokensOwnAccounts(t *testing.T) {
 	_, ownerTok := b.mustPrincipal(t, "owner", false)
 	_, exTok := b.mustPrincipal(t, "exadmin", true)
 	_, otherTok := b.mustPrincipal(t, "otheradmin", true)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
-	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
-		body: map[string]any{"username": "bot-victim-team"}}, http.StatusCreated, nil)
+	team := b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
 	var botTok tokenBody
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: ownerTok}, http.StatusCreated, &botTok)
 	theirs := b.mustMint(t, otherTok, map[string]any{"name": "ci"})
@@ -413,10 +410,7 @@ func TestAdminMintedTokenMintsNoUntrackedToken(t *testing.T) {
 			b := setup(t)
 			_, ownerTok := b.mustPrincipal(t, "owner", false)
 			ex, exTok := b.mustPrincipal(t, "exadmin", true)
-			var team groupBody
-			b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "victim-team"}}, http.StatusCreated, &team)
-			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: ownerTok,
-				body: map[string]any{"username": "bot-victim-team"}}, http.StatusCreated, nil)
+			team := b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
 			mint := fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID)
 			var ownersTok, minted, kept tokenBody
 			b.call(t, req{method: "POST", path: mint, token: ownerTok}, http.StatusCreated, &ownersTok)
