@@ -387,7 +387,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		return nil, groupWriteError(err)
 	}
 	g.rules.changed()
-	return gr, nil
+	return g.groupShown(ctx, usher.PrincipalFrom(ctx), gr)
 }
 
 // groupWriteError names a taken handle.
@@ -588,7 +588,7 @@ func (g *Groups) change(ctx context.Context, ref usher.GroupRef, act action, aud
 		return nil, groupWriteError(err)
 	}
 	g.rules.changed()
-	return out, nil
+	return g.groupShown(ctx, usher.PrincipalFrom(ctx), out)
 }
 
 // changeIn is change within tx, for changes that go with another: the
@@ -657,7 +657,7 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 		return nil, groupWriteError(err)
 	}
 	g.rules.changed()
-	return out, nil
+	return g.groupShown(ctx, usher.PrincipalFrom(ctx), out)
 }
 
 // updateFields is the change of Update to a group's own fields.

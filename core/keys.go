@@ -150,11 +150,17 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if _, err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now); err != nil {
+		credentialAdmin, err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now)
+		if err != nil {
 			return err
 		}
 		if sk.AddedByAdmin, err = addingAdmin(ctx, tx, usher.PrincipalFrom(ctx), u); err != nil {
 			return err
+		}
+		// A key added with a token an administrator minted on their
+		// rights alone answers to them as the token does.
+		if sk.AddedByAdmin == 0 {
+			sk.AddedByAdmin = credentialAdmin
 		}
 		if err := tx.KeyAdd(ctx, sk); err != nil {
 			return err

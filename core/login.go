@@ -140,7 +140,11 @@ func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, err
 }
 
 // findLogin finds the account a login names: by e-mail address when it
-// holds an @, then by username.
+// holds an @, then by username. A username is ASCII (usernameRE), so a
+// login of other characters names none: lower-cased, it could reach one
+// (the dotted İ becomes i, the Kelvin sign k) under another throttle key
+// than the account's, where an address's is folded (loginKey), and so
+// multiply the guesses a lock allows.
 func (a *Auth) findLogin(ctx context.Context, login string) (*usher.User, error) {
 	if filterText("login", login) != nil {
 		return nil, nil
@@ -153,6 +157,9 @@ func (a *Auth) findLogin(ctx context.Context, login string) (*usher.User, error)
 		if !errors.Is(err, usher.ErrNotFound) {
 			return nil, err
 		}
+	}
+	if !usernameRE.MatchString(login) {
+		return nil, nil
 	}
 	u, err := a.store.UserGet(ctx, usher.UserKey{Username: login})
 	if errors.Is(err, usher.ErrNotFound) {

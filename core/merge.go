@@ -96,7 +96,7 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		return nil, err
 	}
 	g.rules.changed()
-	return out, nil
+	return g.groupShown(ctx, usher.PrincipalFrom(ctx), out)
 }
 
 // checkMergedOwners refuses a merge of team src into dst that would make

@@ -109,8 +109,8 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// object's are counted first (own ones, or every own one with all).
 	function capKeys(o, all) {
 		if (o === null || o === undefined) return;
-		var n = typeof o === "string" ? o.length : ArrayBufferOf.isView(o) && typeof o.length === "number" ? o.length :
-			(all ? ownKeys(Object(o)) : apply(keysOf, Object, [o])).length;
+		var n = typeof o === "string" ? o.length : typedLengthOf(o);
+		if (n < 0) n = (all ? ownKeys(Object(o)) : apply(keysOf, Object, [o])).length;
 		if (n > maxKeys) throw new RangeError("objects of more than " + maxKeys + " keys are walked in the script, not by this built-in");
 	}
 	function lengthOf(o) { var n = floor(Number(o.length)); return n > 0 ? n : 0; }
@@ -363,7 +363,14 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			args[0] = pinned(v, n);
 		}
 	}
-	var TypedArray = getPrototypeOf(Uint8Array), typedFrom = TypedArray.from;
+	var TypedArray = getPrototypeOf(Uint8Array), typedFrom = TypedArray.from,
+		typedLength = Object.getOwnPropertyDescriptor(TypedArray.prototype, "length").get;
+	// typedLengthOf is a typed array's length as the language keeps it,
+	// whatever its own or its class's length answers; -1 for anything else.
+	function typedLengthOf(o) {
+		if (!ArrayBufferOf.isView(o)) return -1;
+		try { return apply(typedLength, o, []); } catch (e) { return -1; }
+	}
 	["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
 		"Float16Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"].forEach(function (name) {
 		if (typeof globalThis[name] === "function") bounded(globalThis[name], typedSource);

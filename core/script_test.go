@@ -260,6 +260,11 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"entries of a typed array", `Object.entries(new Uint8Array(1 << 20));`, "RangeError"},
 		{"descriptors", `Object.getOwnPropertyDescriptors("x".repeat(1 << 20));`, "RangeError"},
 		{"assign", `Object.assign({}, "x".repeat(1 << 20));`, "RangeError"},
+		// A typed array's length, as the language keeps it, whatever the
+		// array or its class answers.
+		{"descriptors with length redefined", `var a = new Uint8Array(1 << 20); Object.defineProperty(a, "length", {value: 0}); Object.getOwnPropertyDescriptors(a);`, "RangeError"},
+		{"entries with length redefined", `var a = new Uint8Array(1 << 20); Object.defineProperty(a, "length", {value: 0}); Object.entries(a);`, "RangeError"},
+		{"descriptors with length getter", `class T extends Uint8Array { get length() { return 0; } } Object.getOwnPropertyDescriptors(new T(1 << 20));`, "RangeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()

@@ -288,6 +288,33 @@ func TestLoginSpellingsShareTheirLock(t *testing.T) {
 	}
 }
 
+// TestUsernameSpellingsShareTheirLock: as above, for a username shaped
+// like an address ("kim@corp.example"): a log-in "kİm@corp.example" found
+// no address and then found the username, lower-cased (İ to i), while the
+// guessing limit counted it under the address's folding, which keeps the
+// dot — a fresh count for each spelling, twice as many for each i, and
+// the right password through a second spelling signed in while the first
+// was locked. A username is ASCII: a login of other characters names
+// none.
+func TestUsernameSpellingsShareTheirLock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const pw = "kim's long passphrase here"
+	b.mustCreate(t, map[string]any{"username": "kim@corp.example", "name": "Kim", "password": pw})
+	dotted := req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "k\u0130m@corp.example", "password": pw}}
+	b.call(t, dotted, http.StatusUnauthorized, nil)
+	for range 10 {
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "kim@corp.example", "password": "a wrong guess"}})
+		if res.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "KIM@corp.example", "password": pw}}, http.StatusTooManyRequests, nil)
+	if res := b.api.do(t, dotted); res.status == http.StatusOK {
+		t.Fatalf("the right password through another spelling while the account is locked: %d %s", res.status, res.body)
+	}
+}
+
 // TestDeletionEndsMailedCodes: a reset mail read before an account was
 // deleted sets no password once an administrator restores the account —
 // neither its token nor a ticket it was traded for: deleting an account

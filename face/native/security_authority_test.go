@@ -780,6 +780,38 @@ func TestOrganisationHiddenFromListFilters(t *testing.T) {
 	}
 }
 
+// TestOrganisationHiddenFromGroupWrites: as the test above, for the
+// answers of a group's writes: an owner of a team in an organisation a
+// rule hides from them read no organisation on GET, but PATCH, archive
+// and unarchive answered with its id.
+func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
+	outsider, tok := b.mustPrincipal(t, "outsider", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, outsider.ID), token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.mustRole(t, "no-hq", []*usher.User{outsider}, usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
+	path := fmt.Sprintf("/v1/groups/%d", team.ID)
+	for _, r := range []req{
+		{method: "GET", path: path},
+		{method: "PATCH", path: path, body: map[string]any{"description": "ours"}},
+		{method: "POST", path: path + "/archive"},
+		{method: "POST", path: path + "/unarchive"},
+	} {
+		var got struct {
+			OrganisationID *int64 `json:"organisation_id"`
+		}
+		r.token = tok
+		b.call(t, r, http.StatusOK, &got)
+		if got.OrganisationID != nil {
+			t.Errorf("%s %s answers the hidden organisation %d", r.method, r.path, *got.OrganisationID)
+		}
+	}
+}
+
 // TestOrganisationRuleDecidesForThatOrganisation replays a helper allowed
 // organisation.update but denied it on one organisation (HQ): rules on
 // "organisation:<id>" were accepted and never consulted, since every

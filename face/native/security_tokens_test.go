@@ -436,3 +436,40 @@ func TestAdminMintedTokenMintsNoUntrackedToken(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminMintedTokenAddsNoUntrackedKey: as the test above, for SSH keys.
+// The administrator added their own key to the account with the token
+// they minted for it, then revoked that token (with itself, or after
+// minting another with it): the keys added while such a token lived are
+// deleted by the time it was minted, and with no such token left live the
+// key outlived the administrator's rights. A key added with a credential
+// that answers to an administrator records them, as one they add directly
+// does.
+func TestAdminMintedTokenAddsNoUntrackedKey(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"revoke", "mint"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, ownerTok := b.mustPrincipal(t, "owner", false)
+			ex, exTok := b.mustPrincipal(t, "exadmin", true)
+			team := b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
+			var minted tokenBody
+			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: exTok}, http.StatusCreated, &minted)
+			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: minted.Token, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+			if how == "mint" {
+				b.mustMint(t, minted.Token, map[string]any{"name": "kept"})
+			}
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", minted.ID), token: minted.Token}, http.StatusNoContent, nil)
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+			var keys struct {
+				Items []struct{ Title string }
+			}
+			b.call(t, req{method: "GET", path: "/v1/users/bot-victim-team/keys", token: b.adminTok}, http.StatusOK, &keys)
+			if len(keys.Items) != 1 || keys.Items[0].Title != "deploy" {
+				t.Fatalf("the account's keys after the demotion: %+v, want the owner's deploy key alone", keys.Items)
+			}
+		})
+	}
+}
