@@ -545,6 +545,11 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 		}
 		u.GitLab.Apply(in.GitLab)
 		u.Admin = in.Admin
+		// A record makes an account external; none lifts it (the API
+		// does, with user.privileges), so a file written before the field
+		// was, or by a tool that knows nothing of it, gives no one back
+		// the right to make teams.
+		u.External = u.External || in.External
 		if u.State != want.State && u.State != usher.StateBlockedExternal {
 			u.State, u.SuspendedAt = want.State, want.SuspendedAt
 		}

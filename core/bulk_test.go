@@ -455,3 +455,32 @@ func TestImportedKeyEndsWithAdminRights(t *testing.T) {
 		t.Fatalf("the key the administrator imported onto the team's service account after their demotion: %+v %v", keys, err)
 	}
 }
+
+// TestImportBoundsWhatItGrants: an import never lifts the external flag
+// (a file that does not name it gave the contractor back the right to make
+// teams), and takes no password hash that makes a log-in attempt cost more
+// than about a second: one of argon2id at 256 MiB over 100 passes held a
+// hashing worker for minutes at each wrong guess.
+func TestImportBoundsWhatItGrants(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	contractor := usher.ImportUser{UserCreate: usher.UserCreate{Username: "contractor", External: true}}
+	if res, err := b.users.Import(coretest.System(), []usher.ImportUser{contractor}); err != nil || strings.Join(outcomes(res), " ") != "created" {
+		t.Fatalf("first import: %v, %v", outcomes(res), err)
+	}
+	contractor.External = false
+	if res, err := b.users.Import(coretest.System(), []usher.ImportUser{contractor}); err != nil || strings.Join(outcomes(res), " ") != "unchanged" {
+		t.Fatalf("the record without the flag: %v, %v", outcomes(res), err)
+	}
+	if u, err := b.users.Get(coretest.System(), usher.UserKey{Username: "contractor"}); err != nil || !u.External {
+		t.Fatalf("after the second import: %+v, %v", u, err)
+	}
+	key := "$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43)
+	res, err := b.users.Import(coretest.System(), []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "carol", PasswordHash: "$argon2id$v=19$m=262144,t=100,p=1" + key}},
+		{UserCreate: usher.UserCreate{Username: "dave", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4" + key}},
+	})
+	if err != nil || strings.Join(outcomes(res), " ") != "failed:validation_failed created" {
+		t.Fatalf("costly and usual hashes: %v, %v", outcomes(res), err)
+	}
+}

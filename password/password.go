@@ -121,10 +121,20 @@ func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {
 
 // Check reports whether encoded is a hash this package can verify, without
 // verifying anything; imports use it to refuse unknown formats up front.
+// It refuses too an argon2id hash that would cost one log-in attempt more
+// than about a second, as a bcrypt cost over maxCost would: more than
+// maxImportWork KiB over all passes, or more than maxImportThreads lanes.
+// Every guess at the account would spend that much of a hashing worker,
+// which no one can stop once it has begun. The hashes usher makes itself
+// are the operator's choice and are not bounded so.
 func Check(encoded string) error {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
-		_, _, _, err := decodeArgon2(encoded)
+		p, _, _, err := decodeArgon2(encoded)
+		if err == nil && (uint64(p.Memory)*uint64(p.Time) > maxImportWork || p.Threads > maxImportThreads) {
+			return fmt.Errorf("%w: argon2id: m=%d KiB over t=%d passes and p=%d cost more than one log-in may (m×t ≤ %d, p ≤ %d)",
+				ErrFormat, p.Memory, p.Time, p.Threads, maxImportWork, maxImportThreads)
+		}
 		return err
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
 		return checkBcrypt(encoded)
@@ -150,6 +160,11 @@ const (
 	maxKeyLen = 1024
 	maxIter   = 10_000_000
 	maxCost   = 15 // bcrypt: 2^15 rounds, about a second
+	// An imported argon2id hash's memory over all its passes, in KiB
+	// (256 MiB once, or 64 MiB three times as RFC 9106's second choice
+	// asks: about a second), and its lanes.
+	maxImportWork    = 256 << 10
+	maxImportThreads = 16
 )
 
 // checkBcrypt refuses malformed bcrypt hashes and costs over maxCost.

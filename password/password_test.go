@@ -94,6 +94,36 @@ func TestBadHashes(t *testing.T) {
 	}
 }
 
+// TestCheckBoundsImportedWork: an imported argon2id hash costs one log-in
+// attempt at most about a second of a hashing worker; one of 256 MiB over
+// 100 passes made each wrong guess at the account hold a worker for
+// minutes. usher's own hashes verify whatever the operator chose.
+func TestCheckBoundsImportedWork(t *testing.T) {
+	t.Parallel()
+	key := "$c2FsdHNhbHRzYWx0$" + strings.Repeat("A", 43)
+	for _, tt := range []struct {
+		params string
+		ok     bool
+	}{
+		{"m=262144,t=100,p=1", false},
+		{"m=262144,t=2,p=1", false},
+		{"m=65536,t=5,p=1", false},
+		{"m=65536,t=1,p=17", false},
+		{"m=262144,t=1,p=1", true},
+		{"m=65536,t=3,p=4", true}, // RFC 9106's second recommendation
+		{"m=19456,t=2,p=1", true}, // OWASP's, usher's default
+		{"m=7168,t=5,p=1", true},  // Keycloak's default
+	} {
+		err := Check("$argon2id$v=19$" + tt.params + key)
+		if (err == nil) != tt.ok {
+			t.Errorf("Check(%s) = %v, want accepted: %v", tt.params, err, tt.ok)
+		}
+		if !tt.ok && !errors.Is(err, ErrFormat) {
+			t.Errorf("Check(%s) = %v, want ErrFormat", tt.params, err)
+		}
+	}
+}
+
 // FuzzCheck feeds arbitrary stored hashes to the parsers: they must never
 // panic, and whatever Check accepts Verify must handle.
 func FuzzCheck(f *testing.F) {

@@ -62,6 +62,7 @@ type record struct {
 	State          string            `json:"state,omitempty"`
 	Kind           string            `json:"kind,omitempty"`
 	Admin          bool              `json:"admin,omitempty"`
+	External       bool              `json:"external,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	SSHKeys        []keyRecord       `json:"ssh_keys,omitempty"`
 	Emails         []string          `json:"emails,omitempty"`
@@ -90,7 +91,7 @@ type keyRecord struct {
 // (ssh_keys, emails) hold one item per line of their cell; metadata is a
 // JSON object.
 var columns = []string{"username", "email", "email_confirmed", "name", "first_name", "last_name", "display_name",
-	"password_hash", "external_id", "state", "kind", "admin", "metadata", "ssh_keys", "emails"}
+	"password_hash", "external_id", "state", "kind", "admin", "external", "metadata", "ssh_keys", "emails"}
 
 // LineError is a record that could not be read.
 type LineError struct {
@@ -287,6 +288,8 @@ func (r *Reader) csvRecord(row []string) (usher.ImportUser, error) {
 			rec.Kind = v
 		case "admin":
 			rec.Admin, err = parseBool(v)
+		case "external":
+			rec.External, err = parseBool(v)
 		case "metadata":
 			if strings.TrimSpace(v) != "" {
 				err = json.Unmarshal([]byte(v), &rec.Metadata)
@@ -363,7 +366,7 @@ func (rec record) user() (usher.ImportUser, error) {
 		Username: rec.Username, Email: rec.Email, EmailConfirmed: rec.EmailConfirmed, Name: rec.Name,
 		FirstName: rec.FirstName, LastName: rec.LastName, DisplayName: rec.DisplayName,
 		PasswordHash: rec.PasswordHash, ExternalID: rec.ExternalID, State: usher.UserState(rec.State),
-		Kind: usher.UserKind(rec.Kind), Admin: rec.Admin, Metadata: rec.Metadata,
+		Kind: usher.UserKind(rec.Kind), Admin: rec.Admin, External: rec.External, Metadata: rec.Metadata,
 	}, Emails: rec.Emails}
 	if g := rec.GitLab; g != nil {
 		u.GitLab = usher.GitLabProfileUpdate{
@@ -407,7 +410,8 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 	rec := record{
 		Username: u.Username, Email: u.Email, EmailConfirmed: u.EmailConfirmedAt != nil, Name: u.Name,
 		FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName, PasswordHash: x.PasswordHash,
-		ExternalID: u.ExternalID, State: string(u.State), Kind: string(u.Kind), Admin: u.Admin, Metadata: u.Metadata,
+		ExternalID: u.ExternalID, State: string(u.State), Kind: string(u.Kind), Admin: u.Admin, External: u.External,
+		Metadata: u.Metadata,
 	}
 	if len(rec.Metadata) == 0 {
 		rec.Metadata = nil
@@ -415,8 +419,13 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 	for _, k := range x.SSHKeys {
 		rec.SSHKeys = append(rec.SSHKeys, keyRecord{Title: k.Title, Key: k.Key})
 	}
+	// Only proved addresses: a record has no place for an address's proof,
+	// and an import confirms every address it adds, so an address its
+	// holder never proved would come back proved.
 	for _, e := range x.Emails {
-		rec.Emails = append(rec.Emails, e.Email)
+		if e.ConfirmedAt != nil {
+			rec.Emails = append(rec.Emails, e.Email)
+		}
 	}
 	if w.format == NDJSON {
 		g := gitLabRecord(u.GitLab)
@@ -437,7 +446,7 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 	}
 	row := []string{rec.Username, rec.Email, strconv.FormatBool(rec.EmailConfirmed), rec.Name, rec.FirstName,
 		rec.LastName, rec.DisplayName, rec.PasswordHash, rec.ExternalID, rec.State, rec.Kind,
-		strconv.FormatBool(rec.Admin), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")}
+		strconv.FormatBool(rec.Admin), strconv.FormatBool(rec.External), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")}
 	for i, v := range row {
 		row[i] = toCell(v)
 	}

@@ -107,18 +107,20 @@ func TestCSV(t *testing.T) {
 }
 
 // TestRoundTrip: what the writer writes, the reader reads back the same,
-// in both formats.
+// in both formats; of the secondary addresses, the proved ones, for the
+// import confirms every address it adds.
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
 	in := []*usher.ExportUser{
 		{User: &usher.User{Username: "alice", Email: "alice@example.com", EmailConfirmedAt: &now, Name: "Alice, \"the\" first",
 			FirstName: "Alice", LastName: "First", DisplayName: "Al", ExternalID: "e1", State: usher.StateSuspended,
-			Kind: usher.KindBot, Admin: true, Metadata: map[string]string{"a": "b,c"},
+			Kind: usher.KindBot, Admin: true, External: true, Metadata: map[string]string{"a": "b,c"},
 			GitLab: usher.GitLabProfile{Skype: "al.sk", Twitter: "@al", ProjectsLimit: 7, ThemeID: 2, ColorSchemeID: 3}},
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$a2V5",
 			SSHKeys:      []*usher.SSHKey{{Title: "t", Key: "ssh-ed25519 AAAA c"}},
-			Emails:       []*usher.Email{{Email: "a@work.example"}, {Email: "a@home.example"}}},
+			Emails: []*usher.Email{{Email: "a@work.example", ConfirmedAt: &now}, {Email: "ceo@corp.example"},
+				{Email: "a@home.example", ConfirmedAt: &now}}},
 		{User: &usher.User{Username: "bob", State: usher.StateActive, Kind: usher.KindNormal}},
 	}
 	for _, f := range []Format{NDJSON, CSV} {
@@ -141,8 +143,9 @@ func TestRoundTrip(t *testing.T) {
 		}
 		a := users[0]
 		if a.Username != "alice" || a.Name != `Alice, "the" first` || !a.EmailConfirmed || a.PasswordHash != in[0].PasswordHash ||
-			a.State != usher.StateSuspended || a.Kind != usher.KindBot || !a.Admin || a.Metadata["a"] != "b,c" ||
-			len(a.SSHKeys) != 1 || a.SSHKeys[0].Key != "ssh-ed25519 AAAA c" || len(a.Emails) != 2 || a.DisplayName != "Al" {
+			a.State != usher.StateSuspended || a.Kind != usher.KindBot || !a.Admin || !a.External || a.Metadata["a"] != "b,c" ||
+			len(a.SSHKeys) != 1 || a.SSHKeys[0].Key != "ssh-ed25519 AAAA c" || a.DisplayName != "Al" ||
+			strings.Join(a.Emails, " ") != "a@work.example a@home.example" || users[1].External {
 			t.Fatalf("%s: alice came back as %+v", f, a)
 		}
 		// The GitLab profile goes through NDJSON whole, including a false
@@ -226,6 +229,7 @@ func TestCSVCellsRunNoFormula(t *testing.T) {
 		}
 	}
 	// Through a whole file: every text column.
+	now := time.Now()
 	evil := "=cmd|' /C calc'!A0"
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, CSV)
@@ -234,7 +238,7 @@ func TestCSVCellsRunNoFormula(t *testing.T) {
 	}
 	u := &usher.ExportUser{User: &usher.User{Username: "mallory", Email: "-x@evil.example", Name: evil, FirstName: evil,
 		LastName: "+" + evil, DisplayName: "@" + evil, ExternalID: evil, State: usher.StateActive, Kind: usher.KindNormal},
-		Emails: []*usher.Email{{Email: "=y@evil.example"}}}
+		Emails: []*usher.Email{{Email: "=y@evil.example", ConfirmedAt: &now}}}
 	if err := w.Write(u); err != nil {
 		t.Fatal(err)
 	}
