@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 
 	"usher"
@@ -74,11 +75,59 @@ func notifiable(u *usher.User) bool {
 
 // linkable reports whether an external log-in that vouches for addr may be
 // linked to u by that address: u's address is confirmed and is the same
-// address up to case, not merely one with the same key. A compatibility
-// character (a Kelvin sign, a long s) makes another address that
-// strings.EqualFold takes for the same, and that usher stores for no one.
+// mailbox (sameMailbox), not merely one with the same key. A compatibility
+// character (a Kelvin sign, a long s) makes another address that case
+// folding takes for the same, and that usher stores for no one.
 func linkable(u *usher.User, addr string) bool {
-	return u.EmailConfirmedAt != nil && norm.NFKC.IsNormalString(addr) && strings.EqualFold(u.Email, addr)
+	return u.EmailConfirmedAt != nil && norm.NFKC.IsNormalString(addr) && sameMailbox(u.Email, addr)
+}
+
+// sameMailbox reports whether a and b name one mailbox on one domain: the
+// local parts equal but for the case of ASCII letters, which mail systems
+// ignore, and the domains one name once IDNA has mapped them (the Lookup
+// profile of IDNA2008 and UTS #46, as browsers and resolvers map them).
+// Unicode case folding says more: it takes the Greek final sigma ς for σ,
+// and so λογος.example for λογοσ.example, which are two domains
+// (xn--oxapmbp, xn--oxapmbu) that two people may hold.
+func sameMailbox(a, b string) bool {
+	la, da, okA := cutAddress(a)
+	lb, db, okB := cutAddress(b)
+	if !okA || !okB || !sameASCIIFold(la, lb) {
+		return false
+	}
+	ia, errA := idna.Lookup.ToASCII(da)
+	ib, errB := idna.Lookup.ToASCII(db)
+	return errA == nil && errB == nil && strings.EqualFold(ia, ib)
+}
+
+// cutAddress splits an address at its last @.
+func cutAddress(addr string) (local, domain string, ok bool) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return "", "", false
+	}
+	return addr[:i], addr[i+1:], true
+}
+
+// sameASCIIFold reports whether a and b are equal but for the case of
+// ASCII letters.
+func sameASCIIFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // vouch refuses to create an account whose address is taken as confirmed

@@ -457,10 +457,15 @@ func (a *Auth) linkByAddress(ctx context.Context, u *usher.User, id *usher.Exter
 		// Link only to an account whose address usher saw confirmed: an
 		// account someone registered with another's address in advance must
 		// not receive that person's external log-in.
-		if !linkable(cur, id.Email) {
+		if cur.EmailConfirmedAt == nil {
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailUnconfirmed,
 				Message: "an account with this address exists but its address was never confirmed, so this log-in is not linked to it; " +
 					"if the account is yours, reset its password by mail"}
+		}
+		if !linkable(cur, id.Email) {
+			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeEmailTaken,
+				Message: "an account holds an address usher takes for this one, written otherwise (another domain to IDNA, or other letters), so this log-in is not linked to it; " +
+					"if the account is yours, log in as you do, and ask an administrator to link " + id.Provider + " to it"}
 		}
 		if err := tx.IdentitySet(ctx, u.ID, identity, a.now()); err != nil {
 			return err
