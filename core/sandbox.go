@@ -339,7 +339,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		var hasInstance = function (v) { return v instanceof ctor; };
 		var p = new ProxyOf(ctor, {
 			construct: function (t, args, newTarget) {
-				check(args);
+				check(args, t);
 				return construct(t, args, newTarget === p ? t : newTarget);
 			},
 			get: function (t, k, receiver) {
@@ -353,11 +353,18 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	bounded(ArrayBufferOf, function (args) {
 		if (Number(args[0]) > bufferSize) throw new RangeError("array buffers are limited to " + bufferSize + " bytes");
 	});
-	function typedSource(args) {
+	// A view of a buffer has as many elements as the buffer's bytes
+	// make, past the offset: counted as any other length, so that the
+	// buffer's bound in bytes is no way past the bound in elements.
+	var bufferLength = Object.getOwnPropertyDescriptor(ArrayBufferOf.prototype, "byteLength").get;
+	function typedSource(args, ctor) {
 		var v = args[0];
 		if (!isObject(v)) {
 			if (v !== undefined) capLength(Number(v));
-		} else if (!(v instanceof ArrayBufferOf) && typeof v[SymbolOf.iterator] !== "function") {
+		} else if (v instanceof ArrayBufferOf) {
+			if (args[2] !== undefined) capLength(Number(args[2]));
+			else if (ctor) capLength((apply(bufferLength, v, []) - (Number(args[1]) || 0)) / ctor.BYTES_PER_ELEMENT);
+		} else if (typeof v[SymbolOf.iterator] !== "function") {
 			var n = lengthOf(v);
 			capLength(n);
 			args[0] = pinned(v, n);

@@ -264,6 +264,9 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		// array or its class answers.
 		{"descriptors with length redefined", `var a = new Uint8Array(1 << 20); Object.defineProperty(a, "length", {value: 0}); Object.getOwnPropertyDescriptors(a);`, "RangeError"},
 		{"entries with length redefined", `var a = new Uint8Array(1 << 20); Object.defineProperty(a, "length", {value: 0}); Object.entries(a);`, "RangeError"},
+		// A view of a buffer has a length too: 8 Mi bytes made 8 Mi
+		// elements, past the bound, whose keys one call walked.
+		{"view of a buffer", `var a = new Uint8Array(new ArrayBuffer(8 << 20)); Object.values(a);`, "RangeError"},
 		{"descriptors with length getter", `class T extends Uint8Array { get length() { return 0; } } Object.getOwnPropertyDescriptors(new T(1 << 20));`, "RangeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,10 +301,11 @@ func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
 	new Uint8Array([1, 2]).toLocaleString(), [].toLocaleString(),
 	/-/g[Symbol.replace]("a-b-c", "+"), /-/[Symbol.replace]("a-b", function (m) { return "[" + m + "]"; }), "a-b".replace(/-/g, "$&$&"),
 	JSON.stringify(Object.entries({a: 1, b: 2})), JSON.stringify(Object.entries("xy")),
-	JSON.stringify(Object.assign({a: 1}, "xy", null, {b: 2})), Object.getOwnPropertyDescriptors({a: 1}).a.value);
+	JSON.stringify(Object.assign({a: 1}, "xy", null, {b: 2})), Object.getOwnPropertyDescriptors({a: 1}).a.value,
+	new Uint8Array(new ArrayBuffer(16), 8).length, new Uint16Array(new ArrayBuffer(16), 4, 2).length, new Float64Array(new ArrayBuffer(8 << 20)).length);
 try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
-	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 TypeError]`
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
