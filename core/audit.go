@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -66,10 +67,12 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 }
 
 // hideDenied takes out of the events what a rule keeps the reader from
-// reading elsewhere: of an event on a user or a group the reader is
-// denied reading (a rule on user:<id> or group:<id>), its changes' and
-// meta's values; of an actor the reader is denied reading, the username
-// and the address (the id stays).
+// reading elsewhere: of an event on a user, a group or an organisation
+// the reader is denied reading (a rule on user:<id>, group:<id> or
+// organisation:<id>), its changes' and meta's values; of a change of
+// organisation_id, an organisation the reader is denied reading; of an
+// actor the reader is denied reading, the username and the address (the
+// id stays).
 // audit.read shows everyone else's, as documented; only a deny hides, so
 // that a rule written to wall one account or team off holds here too.
 // The events stay, saying what happened, when and by whom (by id).
@@ -92,6 +95,21 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		return err != nil, nil
 	}
 	for _, e := range events {
+		if c, ok := e.Changes["organisation_id"]; ok {
+			for _, v := range []*any{&c.Old, &c.New} {
+				if *v == nil {
+					continue
+				}
+				d, err := deny(actOrgRead, idText(*v))
+				if err != nil {
+					return err
+				}
+				if d {
+					*v = hiddenValue(*v)
+				}
+			}
+			e.Changes["organisation_id"] = c
+		}
 		if e.ActorID != 0 {
 			d, err := deny(actUserRead, strconv.FormatInt(e.ActorID, 10))
 			if err != nil {
@@ -107,6 +125,8 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			act = actUserRead
 		case "group":
 			act = actGroupRead
+		case "organisation":
+			act = actOrgRead
 		default:
 			continue
 		}
@@ -178,6 +198,15 @@ func hideChanges(e *usher.AuditEvent) {
 	for k, c := range e.Changes {
 		e.Changes[k] = usher.Change{Old: hiddenValue(c.Old), New: hiddenValue(c.New)}
 	}
+}
+
+// idText is an id kept in an event's changes as text: a number read back
+// from JSON is a float64, which fmt would write as 1e+06.
+func idText(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 // hiddenValue is what a reader who may not see a value is shown of it.

@@ -812,6 +812,50 @@ func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
 	}
 }
 
+// TestOrganisationHiddenFromAudit: a reader of the audit log denied
+// reading an organisation read, in the events on it, its handle and name,
+// and in a user's move into it, its id. An event on an organisation the
+// reader may not read keeps its values to itself, as one on such a user
+// or group does, and so does a change of organisation_id to or from it.
+func TestOrganisationHiddenFromAudit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq-secret", "name": "HQ Secret"}}, http.StatusCreated, &hq)
+	mover, _ := b.mustPrincipal(t, "mover", false)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mover.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
+	var page struct {
+		Items []struct {
+			Action  string                    `json:"action"`
+			Changes map[string]map[string]any `json:"changes"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, &page)
+	seen := map[string]bool{}
+	for _, e := range page.Items {
+		for field, c := range e.Changes {
+			if fmt.Sprint(c["new"]) == "hq-secret" || fmt.Sprint(c["new"]) == "HQ Secret" ||
+				(field == "organisation_id" && fmt.Sprint(c["new"]) != "[hidden]") {
+				t.Errorf("%s shows %s: %v", e.Action, field, c)
+			}
+			seen[e.Action+" "+field] = true
+		}
+	}
+	if !seen["organisation.create handle"] || !seen["user.update organisation_id"] {
+		t.Fatalf("the events looked at: %v", seen)
+	}
+	// Whoever may read it reads them.
+	b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: b.adminTok}, http.StatusOK, &page)
+	for _, e := range page.Items {
+		if c, ok := e.Changes["organisation_id"]; ok && fmt.Sprint(c["new"]) != strconv.FormatInt(hq.ID, 10) {
+			t.Errorf("the administrator's %s: %v", e.Action, c)
+		}
+	}
+}
+
 // TestOrganisationRuleDecidesForThatOrganisation replays a helper allowed
 // organisation.update but denied it on one organisation (HQ): rules on
 // "organisation:<id>" were accepted and never consulted, since every
