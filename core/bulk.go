@@ -291,7 +291,7 @@ func (s *Users) importBatch(ctx context.Context, tx store.Tx, todo []*importing,
 		if existing != nil {
 			named[existing.ID] = true
 		}
-		if existing == nil && len(im.user.Identities) == 0 {
+		if existing == nil && len(im.user.Identities) == 0 && im.in.Plan == "" {
 			fresh, at = append(fresh, im), append(at, i)
 			continue
 		}
@@ -396,6 +396,13 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 	}
 	if created {
 		u = im.user
+		if im.in.Plan != "" {
+			p, err := userPlan(ctx, tx, im.in.Plan)
+			if err != nil {
+				return 0, usher.ImportFailed, err
+			}
+			u.Plan = p.Name
+		}
 		if err := tx.UserCreate(ctx, u, im.in.PasswordHash); err != nil {
 			return 0, usher.ImportFailed, err
 		}
@@ -515,6 +522,14 @@ func (s *Users) importTarget(ctx context.Context, tx store.Tx, in usher.ImportUs
 // importUpdate applies a record to the user it names.
 func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.User, im *importing, now time.Time) (*usher.User, map[string]usher.Change, error) {
 	in, want := im.in, im.user
+	plan := ""
+	if in.Plan != "" {
+		p, err := userPlan(ctx, tx, in.Plan)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan = p.Name
+	}
 	var changes map[string]usher.Change
 	u, err := tx.UserUpdate(ctx, existing.ID, func(u *usher.User) error {
 		if in.Kind != "" {
@@ -537,6 +552,7 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 		set(&u.LastName, in.LastName)
 		set(&u.DisplayName, in.DisplayName)
 		set(&u.ExternalID, in.ExternalID)
+		set(&u.Plan, plan)
 		if in.Kind != "" {
 			u.Kind = in.Kind
 		}

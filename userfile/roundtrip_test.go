@@ -64,3 +64,66 @@ func TestMoveKeepsRightsAndProofs(t *testing.T) {
 		})
 	}
 }
+
+// TestMoveKeepsWhatAnAccountMayCreate: as above, for what bounds what an
+// account makes: an intern on a plan that makes no teams, with GitLab's
+// can_create_group off and a projects limit of 0, came back from a move on
+// the default plan (no format had a plan) and, from CSV, with GitLab's
+// defaults (CSV had no columns for them), and made a team.
+func TestMoveKeepsWhatAnAccountMayCreate(t *testing.T) {
+	t.Parallel()
+	for _, f := range []userfile.Format{userfile.NDJSON, userfile.CSV} {
+		t.Run(string(f), func(t *testing.T) {
+			t.Parallel()
+			sys := coretest.System()
+			as := func(u *usher.User) context.Context {
+				return usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: u})
+			}
+			plans := func(env *coretest.Env) {
+				for _, p := range []usher.Plan{{Name: "open", CanCreateTeam: true, ProjectLimit: 10, Default: true}, {Name: "intern"}} {
+					if _, err := env.Core.Plans.Create(sys, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			src := coretest.New(t, coretest.Options{})
+			plans(src)
+			no, zero := false, 0
+			src.MustCreateUser(t, usher.UserCreate{Username: "intern", Email: "i@corp.example", EmailConfirmed: true, Plan: "intern",
+				GitLab: usher.GitLabProfileUpdate{CanCreateGroup: &no, ProjectsLimit: &zero}})
+			var file bytes.Buffer
+			if _, err := userfile.Export(sys, src.Core.Users, &file, f); err != nil {
+				t.Fatal(err)
+			}
+			dst := coretest.New(t, coretest.Options{})
+			plans(dst)
+			for range 2 { // the second time, as an update of what the first made
+				if _, err := userfile.Import(sys, dst.Core.Users, bytes.NewReader(file.Bytes()), f, 0,
+					func(line int, err error) { t.Errorf("line %d: %v", line, err) }, func(userfile.Tally) {}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			moved, err := dst.Core.Users.Get(sys, usher.UserKey{Username: "intern"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if moved.Plan != "intern" || moved.GitLab.CanCreateGroup || moved.GitLab.ProjectsLimit != 0 {
+				t.Errorf("the intern came back on plan %q, can_create_group %v, projects_limit %d\n%s",
+					moved.Plan, moved.GitLab.CanCreateGroup, moved.GitLab.ProjectsLimit, file.String())
+			}
+			if _, err := dst.Core.Groups.Create(as(moved), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); err == nil {
+				t.Errorf("the intern made a team after the move")
+			}
+			// A plan the new instance lacks fails the line, named.
+			bare := coretest.New(t, coretest.Options{})
+			var failed []error
+			if _, err := userfile.Import(sys, bare.Core.Users, bytes.NewReader(file.Bytes()), f, 0,
+				func(line int, err error) { failed = append(failed, err) }, func(userfile.Tally) {}); err != nil {
+				t.Fatal(err)
+			}
+			if len(failed) != 1 || usher.AsError(failed[0]).Fields[0].Field != "plan" {
+				t.Errorf("into an instance without the plan: %v", failed)
+			}
+		})
+	}
+}

@@ -63,12 +63,16 @@ type record struct {
 	Kind           string            `json:"kind,omitempty"`
 	Admin          bool              `json:"admin,omitempty"`
 	External       bool              `json:"external,omitempty"`
+	Plan           string            `json:"plan,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	SSHKeys        []keyRecord       `json:"ssh_keys,omitempty"`
 	Emails         []string          `json:"emails,omitempty"`
-	// GitLab is the user's GitLab profile; NDJSON only (CSV has no column
-	// for it).
-	GitLab *gitLabRecord `json:"gitlab,omitempty"`
+	// GitLab is the user's GitLab profile in NDJSON. CSV has columns for
+	// the two fields of it that bound what the user may create, read into
+	// CanCreateGroup and ProjectsLimit when the file names them.
+	GitLab         *gitLabRecord `json:"gitlab,omitempty"`
+	CanCreateGroup *bool         `json:"-"`
+	ProjectsLimit  *int          `json:"-"`
 }
 
 // gitLabRecord is the GitLab profile of a user in a file.
@@ -91,7 +95,8 @@ type keyRecord struct {
 // (ssh_keys, emails) hold one item per line of their cell; metadata is a
 // JSON object.
 var columns = []string{"username", "email", "email_confirmed", "name", "first_name", "last_name", "display_name",
-	"password_hash", "external_id", "state", "kind", "admin", "external", "metadata", "ssh_keys", "emails"}
+	"password_hash", "external_id", "state", "kind", "admin", "external", "plan", "can_create_group", "projects_limit",
+	"metadata", "ssh_keys", "emails"}
 
 // LineError is a record that could not be read.
 type LineError struct {
@@ -290,6 +295,20 @@ func (r *Reader) csvRecord(row []string) (usher.ImportUser, error) {
 			rec.Admin, err = parseBool(v)
 		case "external":
 			rec.External, err = parseBool(v)
+		case "plan":
+			rec.Plan = v
+		case "can_create_group":
+			if strings.TrimSpace(v) != "" {
+				var b bool
+				b, err = parseBool(v)
+				rec.CanCreateGroup = &b
+			}
+		case "projects_limit":
+			if strings.TrimSpace(v) != "" {
+				var n int
+				n, err = strconv.Atoi(strings.TrimSpace(v))
+				rec.ProjectsLimit = &n
+			}
 		case "metadata":
 			if strings.TrimSpace(v) != "" {
 				err = json.Unmarshal([]byte(v), &rec.Metadata)
@@ -366,8 +385,9 @@ func (rec record) user() (usher.ImportUser, error) {
 		Username: rec.Username, Email: rec.Email, EmailConfirmed: rec.EmailConfirmed, Name: rec.Name,
 		FirstName: rec.FirstName, LastName: rec.LastName, DisplayName: rec.DisplayName,
 		PasswordHash: rec.PasswordHash, ExternalID: rec.ExternalID, State: usher.UserState(rec.State),
-		Kind: usher.UserKind(rec.Kind), Admin: rec.Admin, External: rec.External, Metadata: rec.Metadata,
+		Kind: usher.UserKind(rec.Kind), Admin: rec.Admin, External: rec.External, Plan: rec.Plan, Metadata: rec.Metadata,
 	}, Emails: rec.Emails}
+	u.GitLab.CanCreateGroup, u.GitLab.ProjectsLimit = rec.CanCreateGroup, rec.ProjectsLimit
 	if g := rec.GitLab; g != nil {
 		u.GitLab = usher.GitLabProfileUpdate{
 			Skype: &g.Skype, LinkedIn: &g.LinkedIn, Twitter: &g.Twitter, CanCreateGroup: &g.CanCreateGroup,
@@ -411,7 +431,7 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 		Username: u.Username, Email: u.Email, EmailConfirmed: u.EmailConfirmedAt != nil, Name: u.Name,
 		FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName, PasswordHash: x.PasswordHash,
 		ExternalID: u.ExternalID, State: string(u.State), Kind: string(u.Kind), Admin: u.Admin, External: u.External,
-		Metadata: u.Metadata,
+		Plan: u.Plan, Metadata: u.Metadata,
 	}
 	if len(rec.Metadata) == 0 {
 		rec.Metadata = nil
@@ -446,7 +466,8 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 	}
 	row := []string{rec.Username, rec.Email, strconv.FormatBool(rec.EmailConfirmed), rec.Name, rec.FirstName,
 		rec.LastName, rec.DisplayName, rec.PasswordHash, rec.ExternalID, rec.State, rec.Kind,
-		strconv.FormatBool(rec.Admin), strconv.FormatBool(rec.External), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")}
+		strconv.FormatBool(rec.Admin), strconv.FormatBool(rec.External), rec.Plan, strconv.FormatBool(u.GitLab.CanCreateGroup),
+		strconv.Itoa(u.GitLab.ProjectsLimit), meta, strings.Join(keys, "\n"), strings.Join(rec.Emails, "\n")}
 	for i, v := range row {
 		row[i] = toCell(v)
 	}
