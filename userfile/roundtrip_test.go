@@ -10,6 +10,31 @@ import (
 	"usher/userfile"
 )
 
+// asUser is a context acting as u.
+func asUser(u *usher.User) context.Context {
+	return usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: u})
+}
+
+// exportFile exports src's users in the format.
+func exportFile(t *testing.T, src *coretest.Env, f userfile.Format) []byte {
+	t.Helper()
+	var file bytes.Buffer
+	if _, err := userfile.Export(coretest.System(), src.Core.Users, &file, f); err != nil {
+		t.Fatal(err)
+	}
+	return file.Bytes()
+}
+
+// importFile imports the file into dst, failing the test at a line that
+// fails.
+func importFile(t *testing.T, dst *coretest.Env, file []byte, f userfile.Format) {
+	t.Helper()
+	if _, err := userfile.Import(coretest.System(), dst.Core.Users, bytes.NewReader(file), f, 0,
+		func(line int, err error) { t.Errorf("line %d: %v", line, err) }, func(userfile.Tally) {}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestMoveKeepsRightsAndProofs replays moving an instance by export and
 // import into a fresh database (SQLite to PostgreSQL, say) in both
 // formats. A user who had added a colleague's address as a secondary one,
@@ -22,25 +47,15 @@ func TestMoveKeepsRightsAndProofs(t *testing.T) {
 		t.Run(string(f), func(t *testing.T) {
 			t.Parallel()
 			sys := coretest.System()
-			as := func(u *usher.User) context.Context {
-				return usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: u})
-			}
 			src := coretest.New(t, coretest.Options{})
 			mallory := src.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "m@evil.example", EmailConfirmed: true})
-			if _, err := src.Core.Emails.Add(as(mallory), usher.UserKey{ID: mallory.ID}, "ceo@corp.example", false); err != nil {
+			if _, err := src.Core.Emails.Add(asUser(mallory), usher.UserKey{ID: mallory.ID}, "ceo@corp.example", false); err != nil {
 				t.Fatal(err)
 			}
 			src.MustCreateUser(t, usher.UserCreate{Username: "contractor", Email: "c@example.com", External: true})
-
-			var file bytes.Buffer
-			if _, err := userfile.Export(sys, src.Core.Users, &file, f); err != nil {
-				t.Fatal(err)
-			}
+			file := exportFile(t, src, f)
 			dst := coretest.New(t, coretest.Options{})
-			if _, err := userfile.Import(sys, dst.Core.Users, bytes.NewReader(file.Bytes()), f, 0,
-				func(line int, err error) { t.Errorf("line %d: %v", line, err) }, func(userfile.Tally) {}); err != nil {
-				t.Fatal(err)
-			}
+			importFile(t, dst, file, f)
 			moved, err := dst.Core.Users.Get(sys, usher.UserKey{Username: "mallory"})
 			if err != nil {
 				t.Fatal(err)
@@ -51,15 +66,15 @@ func TestMoveKeepsRightsAndProofs(t *testing.T) {
 			}
 			for _, e := range emails {
 				if e.Email == "ceo@corp.example" {
-					t.Errorf("an address mallory never proved came back (confirmed %v)\n%s", e.ConfirmedAt, file.String())
+					t.Errorf("an address mallory never proved came back (confirmed %v)\n%s", e.ConfirmedAt, string(file))
 				}
 			}
 			contractor, err := dst.Core.Users.Get(sys, usher.UserKey{Username: "contractor"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := dst.Core.Groups.Create(as(contractor), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); !contractor.External || usher.ErrorKind(err) != usher.KindForbidden {
-				t.Errorf("the contractor came back external=%v and made a team: %v\n%s", contractor.External, err, file.String())
+			if _, err := dst.Core.Groups.Create(asUser(contractor), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); !contractor.External || usher.ErrorKind(err) != usher.KindForbidden {
+				t.Errorf("the contractor came back external=%v and made a team: %v\n%s", contractor.External, err, string(file))
 			}
 		})
 	}
@@ -76,9 +91,6 @@ func TestMoveKeepsWhatAnAccountMayCreate(t *testing.T) {
 		t.Run(string(f), func(t *testing.T) {
 			t.Parallel()
 			sys := coretest.System()
-			as := func(u *usher.User) context.Context {
-				return usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: u})
-			}
 			plans := func(env *coretest.Env) {
 				for _, p := range []usher.Plan{{Name: "open", CanCreateTeam: true, ProjectLimit: 10, Default: true}, {Name: "intern"}} {
 					if _, err := env.Core.Plans.Create(sys, p); err != nil {
@@ -91,17 +103,11 @@ func TestMoveKeepsWhatAnAccountMayCreate(t *testing.T) {
 			no, zero := false, 0
 			src.MustCreateUser(t, usher.UserCreate{Username: "intern", Email: "i@corp.example", EmailConfirmed: true, Plan: "intern",
 				GitLab: usher.GitLabProfileUpdate{CanCreateGroup: &no, ProjectsLimit: &zero}})
-			var file bytes.Buffer
-			if _, err := userfile.Export(sys, src.Core.Users, &file, f); err != nil {
-				t.Fatal(err)
-			}
+			file := exportFile(t, src, f)
 			dst := coretest.New(t, coretest.Options{})
 			plans(dst)
 			for range 2 { // the second time, as an update of what the first made
-				if _, err := userfile.Import(sys, dst.Core.Users, bytes.NewReader(file.Bytes()), f, 0,
-					func(line int, err error) { t.Errorf("line %d: %v", line, err) }, func(userfile.Tally) {}); err != nil {
-					t.Fatal(err)
-				}
+				importFile(t, dst, file, f)
 			}
 			moved, err := dst.Core.Users.Get(sys, usher.UserKey{Username: "intern"})
 			if err != nil {
@@ -109,15 +115,15 @@ func TestMoveKeepsWhatAnAccountMayCreate(t *testing.T) {
 			}
 			if moved.Plan != "intern" || moved.GitLab.CanCreateGroup || moved.GitLab.ProjectsLimit != 0 {
 				t.Errorf("the intern came back on plan %q, can_create_group %v, projects_limit %d\n%s",
-					moved.Plan, moved.GitLab.CanCreateGroup, moved.GitLab.ProjectsLimit, file.String())
+					moved.Plan, moved.GitLab.CanCreateGroup, moved.GitLab.ProjectsLimit, string(file))
 			}
-			if _, err := dst.Core.Groups.Create(as(moved), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); err == nil {
+			if _, err := dst.Core.Groups.Create(asUser(moved), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "t1"}); err == nil {
 				t.Errorf("the intern made a team after the move")
 			}
 			// A plan the new instance lacks fails the line, named.
 			bare := coretest.New(t, coretest.Options{})
 			var failed []error
-			if _, err := userfile.Import(sys, bare.Core.Users, bytes.NewReader(file.Bytes()), f, 0,
+			if _, err := userfile.Import(sys, bare.Core.Users, bytes.NewReader(file), f, 0,
 				func(line int, err error) { failed = append(failed, err) }, func(userfile.Tally) {}); err != nil {
 				t.Fatal(err)
 			}
