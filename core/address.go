@@ -92,12 +92,30 @@ func linkable(u *usher.User, addr string) bool {
 func sameMailbox(a, b string) bool {
 	la, da, okA := cutAddress(a)
 	lb, db, okB := cutAddress(b)
-	if !okA || !okB || !sameASCIIFold(la, lb) {
-		return false
+	return okA && okB && sameASCIIFold(la, lb) && sameDomain(da, db)
+}
+
+// sameDomain reports whether a and b are one domain name: equal but for
+// ASCII case, or, where either is not ASCII, once IDNA's Lookup profile
+// has mapped both (a U-label and its A-label are one name; ß and ss, ς
+// and σ are two).
+func sameDomain(a, b string) bool {
+	if ascii(a) && ascii(b) {
+		return sameASCIIFold(a, b)
 	}
-	ia, errA := idna.Lookup.ToASCII(da)
-	ib, errB := idna.Lookup.ToASCII(db)
-	return errA == nil && errB == nil && strings.EqualFold(ia, ib)
+	ia, errA := idna.Lookup.ToASCII(a)
+	ib, errB := idna.Lookup.ToASCII(b)
+	return errA == nil && errB == nil && sameASCIIFold(ia, ib)
+}
+
+// ascii reports whether s is ASCII.
+func ascii(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // cutAddress splits an address at its last @.

@@ -362,8 +362,12 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		if (!isObject(v)) {
 			if (v !== undefined) capLength(Number(v));
 		} else if (v instanceof ArrayBufferOf) {
-			if (args[2] !== undefined) capLength(Number(args[2]));
-			else if (ctor) capLength((apply(bufferLength, v, []) - (Number(args[1]) || 0)) / ctor.BYTES_PER_ELEMENT);
+			// The offset and the length are read once, here, and the
+			// constructor is given what was read: else a valueOf could
+			// answer one number to the bound and another to the view.
+			if (args.length > 1) args[1] = Number(args[1]);
+			if (args[2] !== undefined) capLength(args[2] = Number(args[2]));
+			else if (ctor) capLength((apply(bufferLength, v, []) - (args[1] || 0)) / ctor.BYTES_PER_ELEMENT);
 		} else if (typeof v[SymbolOf.iterator] !== "function") {
 			var n = lengthOf(v);
 			capLength(n);

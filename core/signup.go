@@ -106,14 +106,15 @@ func (e *env) signupAllowed(ctx context.Context, email string, internal bool) er
 	if len(e.policy.SignupDomains) == 0 || email == "" {
 		return nil
 	}
-	// Compared by the address's key, which folds case as the store does:
-	// strings.ToLower makes "İ" a plain "i", and so another domain one
-	// of the allowed.
-	key := usher.EmailKey(email)
-	domain := key[strings.LastIndexByte(key, '@')+1:]
-	for _, d := range e.policy.SignupDomains {
-		if domain == usher.EmailKey(strings.TrimPrefix(d, "@")) {
-			return nil
+	// Compared as domain names (sameDomain), not by lower-casing, which
+	// makes "İ" a plain "i", nor by the address's key, which folds ß to
+	// ss and ς to σ: each makes another domain, which someone else may
+	// hold, one of the allowed.
+	if _, domain, ok := cutAddress(email); ok {
+		for _, d := range e.policy.SignupDomains {
+			if sameDomain(domain, strings.TrimPrefix(d, "@")) {
+				return nil
+			}
 		}
 	}
 	return usher.FieldErrors(usher.FieldError{Field: "email", Code: usher.CodeDomainNotAllowed,

@@ -78,12 +78,15 @@ func TestAddressFoldedToAnotherUsernameRefused(t *testing.T) {
 // domain was compared lower-cased by strings.ToLower, which makes the
 // dotted capital İ a plain i, so an address at another domain
 // (corp-İt.example, an internationalised name anyone may register) passed
-// as one at corp-it.example. Domains are now compared by the address's
-// key, which folds case as the store does.
+// as one at corp-it.example. Comparing by the address's key instead let
+// straße.example pass as strasse.example and λογοσ.example as
+// λογος.example: the key folds ß to ss and ς to σ, but to IDNA each pair is
+// two domains, which two people may hold. Domains are now compared as
+// domain names: ASCII ones but for case, others once IDNA maps them.
 func TestSignupDomainsComparedByKey(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true, SkipEmailConfirmation: true,
-		SignupDomains: []string{"corp-it.example"}}})
+		SignupDomains: []string{"corp-it.example", "strasse.example", "\u03bb\u03bf\u03b3\u03bf\u03c2.example", "b\u00fccher.example"}}})
 	tests := []struct {
 		email  string
 		status int
@@ -91,7 +94,11 @@ func TestSignupDomainsComparedByKey(t *testing.T) {
 		{"mallory@corp-\u0130t.example", http.StatusUnprocessableEntity},
 		{"mallory@evil.example", http.StatusUnprocessableEntity},
 		{"mallory@corp-it.example.evil.example", http.StatusUnprocessableEntity},
+		{"mallory@stra\u00dfe.example", http.StatusUnprocessableEntity},
+		{"mallory@\u03bb\u03bf\u03b3\u03bf\u03c3.example", http.StatusUnprocessableEntity},
 		{"erin@CORP-IT.example", http.StatusCreated},
+		{"nikos@\u039b\u039f\u0393\u039f\u03c2.example", http.StatusCreated}, // upper-case, final sigma kept
+		{"anna@xn--bcher-kva.example", http.StatusCreated},                   // the A-label of bücher
 	}
 	for i, tt := range tests {
 		res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
