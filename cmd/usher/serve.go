@@ -120,7 +120,7 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.StringVar(&sc.mailFrom, "mail-from", "usher@localhost", "sender address of mail")
 	f.StringVar(&sc.mailLanguage, "mail-language", "en", "language of mail to recipients whose language has no templates and whose request asked for none (en, de, or one the theme adds)")
 	f.BoolVar(&p.SignupEnabled, "signup", false, "let anyone sign up")
-	f.StringSliceVar(&sc.signupDomains, "signup-domains", nil, "limit sign-up to addresses of these domains")
+	f.StringSliceVar(&sc.signupDomains, "signup-domains", nil, "limit sign-up to addresses of these domains, compared as domain names (ASCII ones but for case, internationalised ones once IDNA maps them: a U-label and its A-label are one domain, straße and strasse two)")
 	f.BoolVar(&p.SkipEmailConfirmation, "skip-email-confirmation", false, "make new accounts active without confirming their address")
 	f.BoolVar(&p.AllowUnconfirmedSignIn, "allow-unconfirmed-login", false, "let accounts log in before confirming their address")
 	f.BoolVar(&p.NoEmailLinking, "no-email-linking", false, "do not link external log-ins to accounts by verified address")
