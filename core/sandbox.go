@@ -357,17 +357,22 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// make, past the offset: counted as any other length, so that the
 	// buffer's bound in bytes is no way past the bound in elements.
 	var bufferLength = Object.getOwnPropertyDescriptor(ArrayBufferOf.prototype, "byteLength").get;
+	// bufferBytes is a buffer's size as the language keeps it, or -1 for
+	// anything that is no buffer, whatever its prototype or instanceof says.
+	function bufferBytes(v) {
+		try { return apply(bufferLength, v, []); } catch (e) { return -1; }
+	}
 	function typedSource(args, ctor) {
-		var v = args[0];
+		var v = args[0], bytes;
 		if (!isObject(v)) {
 			if (v !== undefined) capLength(Number(v));
-		} else if (v instanceof ArrayBufferOf) {
+		} else if ((bytes = bufferBytes(v)) >= 0) {
 			// The offset and the length are read once, here, and the
 			// constructor is given what was read: else a valueOf could
 			// answer one number to the bound and another to the view.
 			if (args.length > 1) args[1] = Number(args[1]);
 			if (args[2] !== undefined) capLength(args[2] = Number(args[2]));
-			else if (ctor) capLength((apply(bufferLength, v, []) - (args[1] || 0)) / ctor.BYTES_PER_ELEMENT);
+			else if (ctor) capLength((bytes - (args[1] || 0)) / ctor.BYTES_PER_ELEMENT);
 		} else if (typeof v[SymbolOf.iterator] !== "function") {
 			var n = lengthOf(v);
 			capLength(n);

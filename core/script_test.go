@@ -267,6 +267,11 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		// A view of a buffer has a length too: 8 Mi bytes made 8 Mi
 		// elements, past the bound, whose keys one call walked.
 		{"view of a buffer", `var a = new Uint8Array(new ArrayBuffer(8 << 20)); Object.values(a);`, "RangeError"},
+		// A buffer is one to the bound whatever its prototype or
+		// instanceof answers, as it is to the constructor.
+		{"buffer with another prototype", `var b = new ArrayBuffer(8 << 20); Object.setPrototypeOf(b, Array.prototype); new Uint8Array(b);`, "RangeError"},
+		{"buffer instanceof nothing", `Object.defineProperty(ArrayBuffer, Symbol.hasInstance, {value: function () { return false; }});
+			var b = new ArrayBuffer(8 << 20); b[Symbol.iterator] = function () {}; new Uint8Array(b);`, "RangeError"},
 		// Its offset and length are read once: the view is what the bound saw.
 		{"view length read twice", `var k = 0, a = new Uint8Array(new ArrayBuffer(8 << 20), 0, {valueOf: function () { return k++ ? 8 << 20 : 0; }});
 			if (a.length > 0) throw new Error("a view of " + a.length);`, ""},
