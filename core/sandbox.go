@@ -226,6 +226,49 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	var patternReplace = RegExp.prototype[SymbolOf.replace];
 	var viaPattern = replacer(function (pattern, r) { return apply(patternReplace, pattern, [this, r]); }, globalRegExp);
 	set(RegExp.prototype, SymbolOf.replace, function (s, replacement) { return apply(viaPattern, String(s), [this, replacement]); });
+	// A match copies, for each capture group, what the group matched, and
+	// a group may match the whole string: a pattern of 600 nested groups
+	// made 600 copies of a 1 Mi string in one exec. The groups are counted
+	// once a pattern source (a pattern that matches nothing but the empty
+	// string besides), and the worst case is bounded before the match; the
+	// match, split and replace of a pattern call its exec; test is bounded
+	// the same way, for it may call the language's own.
+	// The source and the flags are read through the language's own
+	// getters, which a pattern's own properties cannot answer for, and the
+	// counts are kept where no prototype can answer for them either.
+	var exec = RegExp.prototype.exec, test = RegExp.prototype.test, groupsOf = Object.create(null), maxCaptured = max * 32,
+		sourceOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "source").get,
+		flagsOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "flags").get;
+	function groups(re) {
+		var source, unicode;
+		try {
+			source = apply(sourceOf, re, []);
+			unicode = apply(indexOf, String(apply(flagsOf, re, [])), ["u"]) >= 0;
+		} catch (e) {
+			return 0; // no pattern: the language's exec refuses it
+		}
+		var key = (unicode ? "u" : "-") + source, n = groupsOf[key];
+		if (n === undefined) {
+			n = apply(exec, new RegExp(source + "|", unicode ? "u" : ""), [""]).length - 1;
+			groupsOf[key] = n;
+		}
+		return n;
+	}
+	function capCaptured(re, str) {
+		if (isObject(re) && (groups(re) + 1) * str.length > maxCaptured) {
+			throw new RangeError("a match may copy at most " + maxCaptured + " characters: its groups times its string's length");
+		}
+	}
+	set(RegExp.prototype, "exec", function (s) {
+		var str = String(s);
+		capCaptured(this, str);
+		return apply(exec, this, [str]);
+	});
+	set(RegExp.prototype, "test", function (s) {
+		var str = String(s);
+		capCaptured(this, str);
+		return apply(test, this, [str]);
+	});
 	set(sp, "replaceAll", replacer(replaceAll, function (p) { return isObject(p) ? globalRegExp(p) : true; }));
 	set(String, "raw", function (strings) {
 		var raw = Object(Object(strings).raw), n = lengthOf(raw), out = "";

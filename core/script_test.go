@@ -272,6 +272,19 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"buffer with another prototype", `var b = new ArrayBuffer(8 << 20); Object.setPrototypeOf(b, Array.prototype); new Uint8Array(b);`, "RangeError"},
 		{"buffer instanceof nothing", `Object.defineProperty(ArrayBuffer, Symbol.hasInstance, {value: function () { return false; }});
 			var b = new ArrayBuffer(8 << 20); b[Symbol.iterator] = function () {}; new Uint8Array(b);`, "RangeError"},
+		// A match copies what each group matched: 600 groups that each
+		// match a whole 1 Mi string not ASCII made 1.2 GiB in one exec,
+		// by every way a pattern is matched.
+		{"exec of many groups", `var u = "\u00e9".repeat(1 << 20), re = new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600)); re.exec(u);`, "RangeError"},
+		{"match of many groups", `var u = "\u00e9".repeat(1 << 20); u.match(new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600)));`, "RangeError"},
+		{"test of many groups", `var u = "\u00e9".repeat(1 << 20); new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600)).test(u);`, "RangeError"},
+		{"replace of many groups", `var u = "\u00e9".repeat(1 << 20); u.replace(new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600)), "x");`, "RangeError"},
+		{"split of many groups", `var u = "\u00e9".repeat(1 << 20); u.split(new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600)));`, "RangeError"},
+		{"exec of many groups with source redefined", `var u = "\u00e9".repeat(1 << 20), re = new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600));
+			Object.defineProperty(re, "source", {value: "x"}); re.exec(u);`, "RangeError"},
+		{"exec of many groups with count answered", `var u = "\u00e9".repeat(1 << 20), src = "(".repeat(600) + "[^]*" + ")".repeat(600);
+			Object.prototype[src] = 0; Object.prototype["-" + src] = 0; new RegExp(src).exec(u);`, "RangeError"},
+		{"matchAll of many groups", `var u = "\u00e9".repeat(1 << 20); [...u.matchAll(new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600), "g"))];`, "RangeError"},
 		// Its offset and length are read once: the view is what the bound saw.
 		{"view length read twice", `var k = 0, a = new Uint8Array(new ArrayBuffer(8 << 20), 0, {valueOf: function () { return k++ ? 8 << 20 : 0; }});
 			if (a.length > 0) throw new Error("a view of " + a.length);`, ""},
@@ -312,10 +325,11 @@ func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
 	/-/g[Symbol.replace]("a-b-c", "+"), /-/[Symbol.replace]("a-b", function (m) { return "[" + m + "]"; }), "a-b".replace(/-/g, "$&$&"),
 	JSON.stringify(Object.entries({a: 1, b: 2})), JSON.stringify(Object.entries("xy")),
 	JSON.stringify(Object.assign({a: 1}, "xy", null, {b: 2})), Object.getOwnPropertyDescriptors({a: 1}).a.value,
-	new Uint8Array(new ArrayBuffer(16), 8).length, new Uint16Array(new ArrayBuffer(16), 4, 2).length, new Float64Array(new ArrayBuffer(8 << 20)).length);
+	new Uint8Array(new ArrayBuffer(16), 8).length, new Uint16Array(new ArrayBuffer(16), 4, 2).length, new Float64Array(new ArrayBuffer(8 << 20)).length,
+	/(a)(b)?/.exec("xab").join("|"), "a1b22".match(/\d+/g).join("|"), "a,b;c".split(/[,;]/).join("|"), /é(\u00e9)/u.test("éé"), "xxxx".replace(/(x)(x)/, "$2"));
 try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
-	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 TypeError]`
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
