@@ -361,6 +361,32 @@ func TestTokensCappedPerUser(t *testing.T) {
 	b.mustMint(t, b.adminTok, map[string]any{"name": "admin's"})
 }
 
+// adminOutsideTeam is a team's owner, an administrator who owns no part
+// of the team, and the team's service account bot-victim-team.
+type adminOutsideTeam struct {
+	ownerTok, exTok string
+	ex              *usher.User
+	team            groupBody
+	mint            string // mints the service account a token
+}
+
+// mustAdminOutsideTeam makes an adminOutsideTeam.
+func (b *bundle) mustAdminOutsideTeam(t *testing.T) adminOutsideTeam {
+	t.Helper()
+	var f adminOutsideTeam
+	_, f.ownerTok = b.mustPrincipal(t, "owner", false)
+	f.ex, f.exTok = b.mustPrincipal(t, "exadmin", true)
+	f.team = b.mustTeamAccount(t, f.ownerTok, "victim-team", "bot-victim-team")
+	f.mint = fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", f.team.ID)
+	return f
+}
+
+// demote takes the administrator's rights away.
+func (f adminOutsideTeam) demote(t *testing.T, b *bundle) {
+	t.Helper()
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", f.ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+}
+
 // TestRotationIsTheTokensOwnAccounts replays an administrator rotating
 // tokens of other accounts by id (POST /v1/me/tokens/{id}/rotate): a
 // service-account token a team's owner minted, which came back to the
@@ -372,16 +398,14 @@ func TestTokensCappedPerUser(t *testing.T) {
 func TestRotationIsTheTokensOwnAccounts(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, ownerTok := b.mustPrincipal(t, "owner", false)
-	_, exTok := b.mustPrincipal(t, "exadmin", true)
+	f := b.mustAdminOutsideTeam(t)
 	_, otherTok := b.mustPrincipal(t, "otheradmin", true)
-	team := b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
 	var botTok tokenBody
-	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: ownerTok}, http.StatusCreated, &botTok)
+	b.call(t, req{method: "POST", path: f.mint, token: f.ownerTok}, http.StatusCreated, &botTok)
 	theirs := b.mustMint(t, otherTok, map[string]any{"name": "ci"})
 
 	for _, tok := range []tokenBody{botTok, theirs} {
-		b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", tok.ID), token: exTok}, http.StatusNotFound, "token_not_found")
+		b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", tok.ID), token: f.exTok}, http.StatusNotFound, "token_not_found")
 		// Untouched, the token works for its account.
 		b.call(t, req{method: "GET", path: "/v1/me", token: tok.Token}, http.StatusOK, nil)
 	}
@@ -390,7 +414,7 @@ func TestRotationIsTheTokensOwnAccounts(t *testing.T) {
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", theirs.ID), token: otherTok}, http.StatusOK, &rotated)
 	b.call(t, req{method: "GET", path: "/v1/me", token: rotated.Token}, http.StatusOK, nil)
 	// The administrator still revokes another's token.
-	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", rotated.ID), token: exTok}, http.StatusNoContent, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", rotated.ID), token: f.exTok}, http.StatusNoContent, nil)
 	b.call(t, req{method: "GET", path: "/v1/me", token: rotated.Token}, http.StatusUnauthorized, nil)
 }
 
@@ -408,28 +432,25 @@ func TestAdminMintedTokenMintsNoUntrackedToken(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			_, ownerTok := b.mustPrincipal(t, "owner", false)
-			ex, exTok := b.mustPrincipal(t, "exadmin", true)
-			team := b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
-			mint := fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID)
+			f := b.mustAdminOutsideTeam(t)
 			var ownersTok, minted, kept tokenBody
-			b.call(t, req{method: "POST", path: mint, token: ownerTok}, http.StatusCreated, &ownersTok)
-			b.call(t, req{method: "POST", path: mint, token: exTok}, http.StatusCreated, &minted)
+			b.call(t, req{method: "POST", path: f.mint, token: f.ownerTok}, http.StatusCreated, &ownersTok)
+			b.call(t, req{method: "POST", path: f.mint, token: f.exTok}, http.StatusCreated, &minted)
 			switch how {
 			case "mint":
 				b.call(t, req{method: "POST", path: "/v1/me/tokens", token: minted.Token, body: map[string]any{"name": "kept"}}, http.StatusCreated, &kept)
 			case "rotate":
 				b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", ownersTok.ID), token: minted.Token}, http.StatusOK, &kept)
 			}
-			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
-			write := req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), body: map[string]any{"description": "written after the rights were lost"}}
+			f.demote(t, b)
+			write := req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", f.team.ID), body: map[string]any{"description": "written after the rights were lost"}}
 			for _, tok := range []string{minted.Token, kept.Token} {
 				write.token = tok
 				b.call(t, write, http.StatusUnauthorized, nil)
 			}
 			// What the owner minted and rotated themselves stays theirs.
 			var again tokenBody
-			b.call(t, req{method: "POST", path: mint, token: ownerTok}, http.StatusCreated, &again)
+			b.call(t, req{method: "POST", path: f.mint, token: f.ownerTok}, http.StatusCreated, &again)
 			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", again.ID), token: again.Token}, http.StatusOK, &again)
 			write.token = again.Token
 			b.call(t, write, http.StatusOK, nil)
@@ -451,18 +472,16 @@ func TestAdminMintedTokenAddsNoUntrackedKey(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			_, ownerTok := b.mustPrincipal(t, "owner", false)
-			ex, exTok := b.mustPrincipal(t, "exadmin", true)
-			team := b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
+			f := b.mustAdminOutsideTeam(t)
 			var minted tokenBody
-			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: exTok}, http.StatusCreated, &minted)
+			b.call(t, req{method: "POST", path: f.mint, token: f.exTok}, http.StatusCreated, &minted)
 			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: minted.Token, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
 			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": newSSHKey(t)}}, http.StatusCreated, nil)
 			if how == "mint" {
 				b.mustMint(t, minted.Token, map[string]any{"name": "kept"})
 			}
 			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", minted.ID), token: minted.Token}, http.StatusNoContent, nil)
-			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+			f.demote(t, b)
 			var keys struct {
 				Items []struct{ Title string }
 			}
