@@ -21,14 +21,19 @@ import (
 // provider's word for one is now taken as no address at all. The same
 // with the Greek final sigma: λογος.example and λογοσ.example are two
 // domains to IDNA (xn--oxapmbp, xn--oxapmbu), which two people may hold,
-// but one to case folding; the address is linked only to the same
-// mailbox, its domain compared as IDNA maps it.
+// but one to case folding. The address is linked only to the same mailbox,
+// its domain compared as IDNA maps it, and now keys by its A-label too, so
+// the attacker's address is their own: the log-in makes their account with
+// it.
 func TestProviderAddressWithCompatibilityCharacterNotLinked(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ victim, vouched string }{
-		{"kate@corp.example", "\u212aate@corp.example"},                                                  // KELVIN SIGN
-		{"ross@corp.example", "ro\u017f\u017f@corp.example"},                                             // LATIN SMALL LETTER LONG S
-		{"nikos@\u03bb\u03bf\u03b3\u03bf\u03c2.example", "nikos@\u03bb\u03bf\u03b3\u03bf\u03c3.example"}, // final sigma, sigma
+	tests := []struct {
+		victim, vouched string
+		own             bool // the vouched address is a mailbox of its own, which the attacker's account gets
+	}{
+		{"kate@corp.example", "\u212aate@corp.example", false},                                                 // KELVIN SIGN
+		{"ross@corp.example", "ro\u017f\u017f@corp.example", false},                                            // LATIN SMALL LETTER LONG S
+		{"nikos@\u03bb\u03bf\u03b3\u03bf\u03c2.example", "nikos@\u03bb\u03bf\u03b3\u03bf\u03c3.example", true}, // final sigma, sigma
 	}
 	for _, tt := range tests {
 		t.Run(tt.vouched, func(t *testing.T) {
@@ -40,10 +45,13 @@ func TestProviderAddressWithCompatibilityCharacterNotLinked(t *testing.T) {
 			var s sessionBody
 			res.decode(t, &s)
 			// A compatibility character is no address usher stores: the
-			// log-in goes on without one. The final sigma is, and its key
-			// is the victim's: the log-in is refused.
-			if !(res.status == http.StatusOK && s.User.ID != victim.ID && s.User.Email == "") &&
-				!(res.status == http.StatusConflict && res.problem(t).Code == usher.CodeEmailTaken) {
+			// log-in goes on without one. The plain sigma's domain is
+			// another: the attacker's account has it.
+			want := ""
+			if tt.own {
+				want = tt.vouched
+			}
+			if res.status != http.StatusOK || s.User.ID == victim.ID || s.User.Email != want {
 				t.Fatalf("the attacker's provider log-in: %d %s", res.status, res.body)
 			}
 			var u userBody
@@ -53,6 +61,34 @@ func TestProviderAddressWithCompatibilityCharacterNotLinked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProviderALabelFindsItsAccount: a domain's A-label is the domain.
+// The account holds anna@bücher.example, confirmed, and no password; its
+// owner logs in through a provider that writes the domain as DNS does,
+// anna@xn--bcher-kva.example. The address was keyed by its case-folded
+// form, so the A-label found no account and the log-in made a second one,
+// the address confirmed on both. A sign-up with the A-label was let
+// through the same way. Keyed by the A-label, the address finds its
+// account, and the sign-up is refused as the address is taken.
+func TestProviderALabelFindsItsAccount(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	anna := b.mustCreate(t, map[string]any{"username": "anna", "email": "anna@b\u00fccher.example", "email_confirmed": true})
+	idp.SetUser(oidctest.User{Subject: "anna-1", Email: "anna@xn--bcher-kva.example", EmailVerified: true, Username: "anna"})
+	res := b.oidcLogIn(t, idp)
+	var s sessionBody
+	res.decode(t, &s)
+	if res.status != http.StatusOK || s.User.ID != anna.ID {
+		t.Fatalf("the owner's provider log-in: %d %s, want a session as user %d", res.status, res.body, anna.ID)
+	}
+	var u userBody
+	b.call(t, req{method: "GET", path: "/v1/users/anna", token: b.adminTok}, http.StatusOK, &u)
+	if len(u.Identities) != 1 {
+		t.Fatalf("the provider's identity is not linked to the account: %+v", u.Identities)
+	}
+	b.refused(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: map[string]any{
+		"username": "anna2", "email": "ANNA@XN--BCHER-KVA.example"}}, http.StatusConflict, usher.CodeEmailTaken)
 }
 
 // TestAddressFoldedToAnotherUsernameRefused replays a log-in takeover: an

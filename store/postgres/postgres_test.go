@@ -60,24 +60,21 @@ func TestConcurrentMigrate(t *testing.T) {
 
 func TestRekey(t *testing.T) {
 	t.Parallel()
-	url := pgtest.URL(t)
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "now()")
+	storetest.RunRekeys(t, oldData, "now()")
 }
 
 // TestHandleMigration: migration 13 keys valid handles and keeps every
 // handle's text.
 func TestHandleMigration(t *testing.T) {
 	t.Parallel()
+	db, exec := oldData(t)
+	storetest.RunHandleMigration(t, db, exec, "now()")
+}
+
+// oldData opens a new database, unmigrated, and a way to run literal
+// statements on it, to write rows as the code before a migration did.
+func oldData(t *testing.T) (storetest.RekeyTarget, func(query string) error) {
+	t.Helper()
 	url := pgtest.URL(t)
 	db, err := postgres.Open(context.Background(), url)
 	if err != nil {
@@ -89,7 +86,7 @@ func TestHandleMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	storetest.RunHandleMigration(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "now()")
+	return db, func(q string) error { _, err := raw.Exec(q); return err }
 }
 
 // TestReadyFailsOnReadOnlySession: a store whose sessions may not write (as

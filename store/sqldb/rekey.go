@@ -12,14 +12,17 @@ import (
 // steps are the parts of migrations written in Go, run in the migration's
 // transaction after its SQL, by version.
 var steps = map[int]func(ctx context.Context, db *DB, tx *sql.Tx) error{
-	4: rekeyEmails,
+	4:  rekeyEmails,
+	27: rekeyEmails,
 }
 
-// rekeyEmails gives the addresses stored before migration 4 the key that
-// usher.EmailKey makes. Keys were lower-cased addresses then, which
-// EmailKey keeps for ASCII, so only addresses with other characters are
-// read. An address whose new key another account holds keeps its old one:
-// both accounts stay as they were rather than one losing its address.
+// rekeyEmails gives stored addresses the key that usher.EmailKey makes:
+// at migration 4, where keys were lower-cased addresses, and again at
+// migration 27, where a domain beyond ASCII came to be keyed by its
+// A-label. EmailKey keeps ASCII addresses' keys, so only addresses with
+// other characters are read. An address whose new key another account
+// holds keeps its old one: both accounts stay as they were rather than one
+// losing its address.
 func rekeyEmails(ctx context.Context, db *DB, tx *sql.Tx) error {
 	type row struct {
 		secondary  bool

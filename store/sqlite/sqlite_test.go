@@ -104,24 +104,21 @@ func TestConcurrentFirstWrites(t *testing.T) {
 
 func TestRekey(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "usher.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	storetest.RunRekey(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "0")
+	storetest.RunRekeys(t, oldData, "0")
 }
 
 // TestHandleMigration: migration 13 keys valid handles and keeps every
 // handle's text.
 func TestHandleMigration(t *testing.T) {
 	t.Parallel()
+	db, exec := oldData(t)
+	storetest.RunHandleMigration(t, db, exec, "0")
+}
+
+// oldData opens a new database, unmigrated, and a way to run literal
+// statements on it, to write rows as the code before a migration did.
+func oldData(t *testing.T) (storetest.RekeyTarget, func(query string) error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "usher.db")
 	db, err := sqlite.Open(path)
 	if err != nil {
@@ -133,7 +130,7 @@ func TestHandleMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	storetest.RunHandleMigration(t, db, func(q string) error { _, err := raw.Exec(q); return err }, "0")
+	return db, func(q string) error { _, err := raw.Exec(q); return err }
 }
 
 // TestReadyFailsOnReadOnlyFile: a store on a file it may only read (a URI

@@ -20,7 +20,7 @@ SELECT count(*) FROM schema_migrations WHERE version = $1;
 INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3);
 
 -- name: RekeyCandidates
--- The addresses migration 4 may re-key: those with a character beyond ASCII.
+-- The addresses migrations 4 and 27 may re-key: those with a character beyond ASCII.
 SELECT false, id, id, email, email_key FROM users WHERE email_key IS NOT NULL AND octet_length(email) <> char_length(email)
 UNION ALL
 SELECT true, id, user_id, email, email_key FROM user_emails WHERE octet_length(email) <> char_length(email);

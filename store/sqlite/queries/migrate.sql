@@ -20,7 +20,7 @@ SELECT count(*) FROM schema_migrations WHERE version = ?1;
 INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3);
 
 -- name: RekeyCandidates
--- The addresses migration 4 may re-key: those with a character beyond ASCII.
+-- The addresses migrations 4 and 27 may re-key: those with a character beyond ASCII.
 SELECT 0, id, id, email, email_key FROM users WHERE email_key IS NOT NULL AND length(CAST(email AS BLOB)) <> length(email)
 UNION ALL
 SELECT 1, id, user_id, email, email_key FROM user_emails WHERE length(CAST(email AS BLOB)) <> length(email);
