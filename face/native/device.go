@@ -58,8 +58,12 @@ type devicePage struct {
 func writeDevicePage(w http.ResponseWriter, status int, page devicePage) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The address may hold the user code: no other site learns it from a
+	// Referer. same-origin, since the form's post needs its Origin.
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	return devicePageHTML.Execute(w, page)
 }

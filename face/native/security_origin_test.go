@@ -255,7 +255,8 @@ func TestDeviceStartBoundedPerAddress(t *testing.T) {
 
 // TestDevicePageSetsFormCookie: the page's CSRF cookie cannot be read by
 // scripts, is not sent by other sites' requests, and is the same for two
-// loads of the page, so that two open tabs both work.
+// loads of the page, so that two open tabs both work; the page is not
+// cached, framed or sniffed, and sends no Referer to other sites.
 func TestDevicePageSetsFormCookie(t *testing.T) {
 	t.Parallel()
 	b := setupDevice(t)
@@ -269,8 +270,14 @@ func TestDevicePageSetsFormCookie(t *testing.T) {
 	if res.status != http.StatusOK || c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Value == "" {
 		t.Fatalf("%d %v", res.status, res.header)
 	}
-	if got := res.header.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Cache-Control %q", got)
+	for name, want := range map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+		"Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"} {
+		if got := res.header.Get(name); got != want {
+			t.Errorf("%s %q, want %q", name, got, want)
+		}
+	}
+	if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "base-uri 'none'") || !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("Content-Security-Policy %q", csp)
 	}
 	again := b.api.do(t, req{method: "GET", path: "/v1/auth/device", header: map[string]string{"Cookie": c.Name + "=" + c.Value}})
 	first, second := formTokenField.FindSubmatch(res.body), formTokenField.FindSubmatch(again.body)
