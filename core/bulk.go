@@ -566,7 +566,9 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 		// was, or by a tool that knows nothing of it, gives no one back
 		// the right to make teams.
 		u.External = u.External || in.External
-		if u.State != want.State && u.State != usher.StateBlockedExternal {
+		// An external directory's block is lifted by a record that names
+		// a state, the directory's word, and not by one that names none.
+		if u.State != want.State && (u.State != usher.StateBlockedExternal || in.State != "") {
 			u.State, u.SuspendedAt = want.State, want.SuspendedAt
 		}
 		ended := map[string]usher.Change{}

@@ -484,3 +484,31 @@ func TestImportBoundsWhatItGrants(t *testing.T) {
 		t.Fatalf("costly and usual hashes: %v, %v", outcomes(res), err)
 	}
 }
+
+// TestImportLiftsExternalBlockItNames: an external directory's block is
+// set by provisioning, and the import is provisioning: a record that
+// names another state lifts it, as the directory's next sync does in
+// GitLab. A record that names no state leaves it, so a file without the
+// field (or a tool that knows nothing of it) does not reopen accounts a
+// directory closed. Before, nothing lifted it: the API refuses to, and the
+// import kept it whatever the record said.
+func TestImportLiftsExternalBlockItNames(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	state := func(t *testing.T, in usher.UserCreate, want usher.UserState) {
+		t.Helper()
+		res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: in}})
+		if err != nil || len(res) != 1 || res[0].Err != nil {
+			t.Fatalf("import %+v: %v, %v", in, outcomes(res), err)
+		}
+		u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{Username: in.Username})
+		if err != nil || u.State != want {
+			t.Fatalf("after importing %+v: %+v, %v; want %s", in, u, err, want)
+		}
+	}
+	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateBlockedExternal}, usher.StateBlockedExternal)
+	state(t, usher.UserCreate{Username: "ldap-user", Name: "No state named"}, usher.StateBlockedExternal)
+	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateBlocked}, usher.StateBlocked)
+	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateBlockedExternal}, usher.StateBlockedExternal)
+	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateActive}, usher.StateActive)
+}
