@@ -178,7 +178,7 @@ func truncate(s string, n int) string {
 // can start device log-ins, whose codes must not pile up), secondary
 // addresses left unconfirmed past a confirmation code's lifetime,
 // throttles whose window and lock are over, and what ended longer than
-// the policy's KeepEnded ago (prune; deleted teams and service accounts:
+// the policy's KeepEnded ago (prune; deleted groups and service accounts:
 // purgeDeleted).
 func (o *Outbox) housekeep(ctx context.Context) {
 	o.prune(ctx)

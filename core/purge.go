@@ -10,19 +10,25 @@ import (
 	"usher/store"
 )
 
-// purgeBatch is how many deleted teams, and how many deleted service
-// accounts, one round of housekeeping purges at most, each in a
+// purgeBatch is how many deleted groups of each kind, and how many deleted
+// service accounts, one round of housekeeping purges at most, each in a
 // transaction of its own; a backlog is purged over several rounds.
 const purgeBatch = 100
 
-// purgeDeleted deletes for good the teams and the service accounts
-// deleted longer than KeepEnded ago, as GitLab deletes a group once its
-// deletion delay has passed. Until then an administrator may restore
-// them; a deleted team holds its handle against all but administrators
-// (sharedHandle), and both count against the limits of whoever made them
-// (checkTeamRoom, checkServiceAccountsMade), so that making and deleting
-// them in a loop holds no more names and rows than keeping them would.
-// People's accounts are not purged: an administrator does that.
+// purgedKinds are the kinds of group housekeeping purges once deleted long
+// enough; internal groups are usher's own to delete.
+var purgedKinds = []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain}
+
+// purgeDeleted deletes for good the teams, roles, plain groups and service
+// accounts deleted longer than KeepEnded ago, as GitLab deletes a group
+// once its deletion delay has passed. Until then an administrator may
+// restore them; a deleted team holds its handle against all but
+// administrators (sharedHandle), teams and service accounts count against
+// the limits of whoever made them (checkTeamRoom,
+// checkServiceAccountsMade), so that making and deleting them in a loop
+// holds no more names and rows than keeping them would, and a deleted
+// role's rules still count for the take-over guard (RulesKept), as it may
+// come back. People's accounts are not purged: an administrator does that.
 func (o *Outbox) purgeDeleted(ctx context.Context) {
 	if o.policy.KeepEnded <= 0 {
 		return
@@ -31,11 +37,17 @@ func (o *Outbox) purgeDeleted(ctx context.Context) {
 	accounts := o.purgeEach(ctx, "service accounts", before, func(ctx context.Context, before time.Time) ([]int64, error) {
 		return o.store.UsersDeletedBefore(ctx, usher.KindServiceAccount, before, purgeBatch)
 	}, o.purgeServiceAccount)
-	teams := o.purgeEach(ctx, "teams", before, func(ctx context.Context, before time.Time) ([]int64, error) {
-		return o.store.GroupsDeletedBefore(ctx, usher.GroupTeam, before, purgeBatch)
-	}, o.purgeTeam)
-	if accounts+teams > 0 {
-		o.log.InfoContext(ctx, "deleted teams and service accounts purged", "teams", teams, "service_accounts", accounts)
+	groups := map[usher.GroupKind]int{}
+	for _, kind := range purgedKinds {
+		groups[kind] = o.purgeEach(ctx, string(kind)+"s", before, func(ctx context.Context, before time.Time) ([]int64, error) {
+			return o.store.GroupsDeletedBefore(ctx, kind, before, purgeBatch)
+		}, func(ctx context.Context, id int64, before time.Time) (bool, error) {
+			return o.purgeGroup(ctx, kind, id, before)
+		})
+	}
+	if n := accounts + groups[usher.GroupTeam] + groups[usher.GroupRole] + groups[usher.GroupPlain]; n > 0 {
+		o.log.InfoContext(ctx, "deleted groups and service accounts purged", "teams", groups[usher.GroupTeam],
+			"roles", groups[usher.GroupRole], "groups", groups[usher.GroupPlain], "service_accounts", accounts)
 	}
 }
 
@@ -66,13 +78,13 @@ func (o *Outbox) purgeEach(ctx context.Context, what string, before time.Time,
 	return n
 }
 
-// purgeTeam deletes the team of id for good, with its memberships, unless
-// an administrator restored it since it was found (or another process
-// purged it): it holds the team's row and reads it again. The service
-// accounts deleted with it go their own way (purgeServiceAccount), at
-// the same time, as they were deleted with it. The purge is recorded, as
-// usher's own act.
-func (o *Outbox) purgeTeam(ctx context.Context, id int64, before time.Time) (bool, error) {
+// purgeGroup deletes the group of id, of kind, for good, with its
+// memberships and a role's rules, unless an administrator restored it
+// since it was found (or another process purged it): it holds the group's
+// row and reads it again. The service accounts deleted with a team go
+// their own way (purgeServiceAccount), at the same time, as they were
+// deleted with it. The purge is recorded, as usher's own act.
+func (o *Outbox) purgeGroup(ctx context.Context, kind usher.GroupKind, id int64, before time.Time) (bool, error) {
 	sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
 	purged := false
 	err := o.store.InTx(sys, func(tx store.Tx) error {
@@ -83,11 +95,11 @@ func (o *Outbox) purgeTeam(ctx context.Context, id int64, before time.Time) (boo
 		case err != nil:
 			return err
 		}
-		team, err := tx.GroupGet(sys, id, "", "")
+		g, err := tx.GroupGet(sys, id, "", "")
 		if err != nil {
 			return err
 		}
-		if team.Kind != usher.GroupTeam || team.DeletedAt == nil || !team.DeletedAt.Before(before) {
+		if g.Kind != kind || g.DeletedAt == nil || !g.DeletedAt.Before(before) {
 			return nil
 		}
 		if err := tx.GroupPurge(sys, id); err != nil {
@@ -95,8 +107,8 @@ func (o *Outbox) purgeTeam(ctx context.Context, id int64, before time.Time) (boo
 		}
 		purged = true
 		return o.record(sys, tx, o.now(), event{action: "group.purge", resourceType: "group", resourceID: strconv.FormatInt(id, 10),
-			meta: map[string]string{"kind": string(team.Kind), "handle": team.Handle,
-				"deleted_at": team.DeletedAt.UTC().Format(time.RFC3339)}})
+			meta: map[string]string{"kind": string(g.Kind), "handle": g.Handle,
+				"deleted_at": g.DeletedAt.UTC().Format(time.RFC3339)}})
 	})
 	return purged, err
 }

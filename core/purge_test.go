@@ -11,11 +11,11 @@ import (
 	"usher/core/coretest"
 )
 
-// TestDeletedTeamsPurged: housekeeping purges a team, and a service
-// account, deleted longer than KeepEnded ago, the service accounts
-// deleted with a team among them, and keeps those deleted since, and a
-// service account an administrator placed in a live team too (which the
-// team's deletion left live), on both engines.
+// TestDeletedTeamsPurged: housekeeping purges a team, a role, a plain
+// group and a service account deleted longer than KeepEnded ago, the
+// service accounts deleted with a team among them, and keeps those
+// deleted since, and a service account an administrator placed in a live
+// team too (which the team's deletion left live), on both engines.
 func TestDeletedTeamsPurged(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, pg bool) {
@@ -43,6 +43,18 @@ func TestDeletedTeamsPurged(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		other := func(kind usher.GroupKind, handle string) *usher.Group {
+			g, err := groups.Create(as(admin), usher.GroupCreate{Kind: kind, Handle: handle})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: g.ID}, usher.UserKey{ID: owner.ID}, usher.LevelMember); err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		oldRole, recentRole := other(usher.GroupRole, "old-role"), other(usher.GroupRole, "recent-role")
+		oldPlain, recentPlain := other(usher.GroupPlain, "old-group"), other(usher.GroupPlain, "recent-group")
 		old, recent, kept := team("old"), team("recent"), team("kept")
 		gone, shared := bot(old, "gone"), bot(old, "shared")
 		if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: kept.ID}, usher.UserKey{ID: shared.ID}, usher.LevelWrite); err != nil {
@@ -54,11 +66,20 @@ func TestDeletedTeamsPurged(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		delOther := func(g *usher.Group) {
+			if _, err := groups.Delete(as(admin), usher.GroupRef{ID: g.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		del(old)
 		delBot(early)
+		delOther(oldRole)
+		delOther(oldPlain)
 		c.Add(40 * time.Minute)
 		del(recent)
 		delBot(late)
+		delOther(recentRole)
+		delOther(recentPlain)
 		c.Add(30 * time.Minute) // old and early were deleted 70 minutes ago, recent and late 30
 		if u, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: gone.ID}); err != nil || !u.Deleted() {
 			t.Fatalf("the service account deleted with its team, before the purge: %+v, %v", u, err)
@@ -80,7 +101,11 @@ func TestDeletedTeamsPurged(t *testing.T) {
 			name  string
 			group *usher.Group
 			want  bool
-		}{{"a team deleted 70 minutes ago", old, false}, {"a team deleted 30 minutes ago", recent, true}, {"a live team", kept, true}} {
+		}{
+			{"a team deleted 70 minutes ago", old, false}, {"a team deleted 30 minutes ago", recent, true}, {"a live team", kept, true},
+			{"a role deleted 70 minutes ago", oldRole, false}, {"a role deleted 30 minutes ago", recentRole, true},
+			{"a plain group deleted 70 minutes ago", oldPlain, false}, {"a plain group deleted 30 minutes ago", recentPlain, true},
+		} {
 			_, err := env.Store.GroupGet(context.Background(), tc.group.ID, "", "")
 			if found := err == nil; found != tc.want || (err != nil && !errors.Is(err, usher.ErrNotFound)) {
 				t.Errorf("%s: found %v (%v), want %v", tc.name, found, err, tc.want)
