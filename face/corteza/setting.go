@@ -17,6 +17,7 @@ type SettingService interface {
 	Get(ctx context.Context, name string) (*usher.InstanceSetting, error)
 	Set(ctx context.Context, name string, value []byte) (*usher.InstanceSetting, error)
 	SetFile(ctx context.Context, name string, in usher.AttachmentUpload) (*usher.InstanceSetting, error)
+	MayManage(ctx context.Context) error
 	Update(ctx context.Context, values []usher.InstanceSettingValue) ([]*usher.InstanceSetting, error)
 	Current(ctx context.Context) (map[string]json.RawMessage, error)
 }
@@ -108,6 +109,11 @@ func (h *Handler) getSetting(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) setSetting(w http.ResponseWriter, r *http.Request) error {
 	if h.Attachments == nil {
 		return errNotFound("attachments")
+	}
+	// Asked before the form is read: one who may not change the settings
+	// has no body read, no temporary file written (SetFile decides again).
+	if err := h.Settings.MayManage(r.Context()); err != nil {
+		return err
 	}
 	up, err := web.ReadUpload(w, r, h.Attachments.MaxBytes(), "upload")
 	if err != nil {

@@ -3,32 +3,17 @@ package native_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"usher"
 	"usher/web"
+	"usher/web/webtest"
 )
-
-// countingBody counts the bytes the server reads of a request's body.
-type countingBody struct {
-	io.Reader
-	n *atomic.Int64
-}
-
-func (c countingBody) Read(p []byte) (int, error) {
-	n, err := c.Reader.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (countingBody) Close() error { return nil }
 
 // TestUploadAuthorizedFirst replays an upload of a large file by a caller
 // who may not make it: the core refuses before any of the body is read —
@@ -56,9 +41,9 @@ func TestUploadAuthorizedFirst(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body, ctype := multipartFile(t, c.field, "x.bin", big, nil)
-			var read atomic.Int64
+			read := webtest.NewCountedBody(bytes.NewReader(body))
 			r := httptest.NewRequest(c.method, c.path, nil)
-			r.Body, r.ContentLength = countingBody{bytes.NewReader(body), &read}, int64(len(body))
+			r.Body, r.ContentLength = read, int64(len(body))
 			r.Header.Set("Content-Type", ctype)
 			if c.token != "" {
 				r.Header.Set("Authorization", "Bearer "+c.token)
@@ -70,7 +55,7 @@ func TestUploadAuthorizedFirst(t *testing.T) {
 			if w.Code != c.status || (c.code != "" && problem.Code != c.code) {
 				t.Fatalf("%s %s = %d %s, want %d %s", c.method, c.path, w.Code, w.Body, c.status, c.code)
 			}
-			if n := read.Load(); c.read != (n > 0) {
+			if n := read.Count(); c.read != (n > 0) {
 				t.Fatalf("%d of %d bytes of the body read", n, len(body))
 			}
 		})
