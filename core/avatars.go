@@ -105,6 +105,15 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxAvatarSide || cfg.Height > maxAvatarSide {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeBadSize, Message: "must be 1 to 2048 pixels a side"})
 	}
+	if format == "jpeg" {
+		switch n, err := jpegScanBlocks(bytes.NewReader(data), maxJPEGScanBlocks); {
+		case err != nil:
+			return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is a damaged jpeg image"})
+		case n > maxJPEGScanBlocks:
+			return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeTooLarge,
+				Message: "is a JPEG of more scans than an avatar may take to decode"})
+		}
+	}
 	// The header may lie; decoding the whole picture proves it is one.
 	// Decoding holds the whole picture — 32 MiB for 2048 pixels a side of
 	// 16-bit colour, from a file of a few KiB — so the size its header

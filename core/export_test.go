@@ -41,3 +41,9 @@ func (a *Auth) SharedSecret(ctx context.Context) (string, []byte) {
 	}
 	return k.id, k.shared
 }
+
+// JPEGScanBlocks is jpegScanBlocks: the blocks a JPEG's scans visit.
+var JPEGScanBlocks = jpegScanBlocks
+
+// MaxJPEGScanBlocks is the most blocks a JPEG's scans may visit.
+const MaxJPEGScanBlocks = maxJPEGScanBlocks

@@ -171,8 +171,9 @@ func (s *Attachments) previewFailed(ctx context.Context, a *usher.Attachment) er
 
 // decodeCost estimates from an image's header the bytes decoding it
 // takes: its pixels times the bytes a pixel of its colour model takes,
-// and a progressive JPEG's coefficients. A header that cannot be read
-// costs more than any image may.
+// and a progressive JPEG's coefficients. A header that cannot be read,
+// or a JPEG whose scans visit more blocks than maxJPEGScanBlocks, costs
+// more than any image may.
 func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (int64, error) {
 	rc, err := s.blobs.Get(ctx, a.BlobKey)
 	if err != nil {
@@ -184,6 +185,13 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 	if err != nil || got != format || cfg.Width < 1 || cfg.Height < 1 ||
 		cfg.Width > maxImageSide || cfg.Height > maxImageSide || cfg.Width*cfg.Height > maxImagePixels {
 		return maxPreviewDecode + 1, nil
+	}
+	if format == "jpeg" {
+		// The rest of the file, after the header read so far: its scans.
+		n, err := jpegScanBlocks(io.MultiReader(bytes.NewReader(header.Bytes()), rc), maxJPEGScanBlocks)
+		if err != nil || n > maxJPEGScanBlocks {
+			return maxPreviewDecode + 1, nil
+		}
 	}
 	return imageCost(cfg, format, header.Bytes()), nil
 }

@@ -1,0 +1,91 @@
+package coretest
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// ScanBombJPEG is a valid progressive greyscale JPEG of width × height
+// pixels (multiples of 8) whose first scan, of the DC coefficients, is
+// followed by scans AC scans of a few bytes each: every one codes all the
+// blocks as runs of empty bands, so the file stays small while a decoder
+// walks every block again for each scan. image/jpeg decodes it as a grey
+// picture.
+func ScanBombJPEG(width, height, scans int) []byte {
+	var out bytes.Buffer
+	out.Write([]byte{0xff, 0xd8})
+	quant := make([]byte, 65) // table 0, 8-bit, all ones
+	for i := 1; i < len(quant); i++ {
+		quant[i] = 1
+	}
+	jpegSegment(&out, 0xdb, quant)
+	// SOF2: 8 bits, height, width, one component (id 1, 1×1, table 0).
+	jpegSegment(&out, 0xc2, []byte{8, byte(height >> 8), byte(height), byte(width >> 8), byte(width), 1, 1, 0x11, 0})
+	// A DC table whose one code, 0, is category 0, and an AC table whose
+	// one code, 0, is an end-of-band run of 2^14 to 2^15-1 blocks.
+	huffman := make([]byte, 0, 36)
+	for _, class := range []byte{0x00, 0x10} {
+		counts := make([]byte, 16)
+		counts[0] = 1
+		symbol := byte(0x00)
+		if class == 0x10 {
+			symbol = 0xe0
+		}
+		huffman = append(append(append(huffman, class), counts...), symbol)
+	}
+	jpegSegment(&out, 0xc4, huffman)
+	blocks := (width / 8) * (height / 8)
+	var w jpegBits
+	jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 0, 0, 0x00}) // DC first: every block's difference 0
+	for range blocks {
+		w.put(0, 1)
+	}
+	out.Write(w.flush())
+	for range scans {
+		jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 1, 63, 0x00}) // AC first, bands 1–63
+		for left := blocks; left > 0; left -= 1<<15 - 1 {
+			w.put(0, 1)        // the run's code
+			w.put(1<<14-1, 14) // its length's low bits: 2^15-1 blocks
+		}
+		out.Write(w.flush())
+	}
+	out.Write([]byte{0xff, 0xd9})
+	return out.Bytes()
+}
+
+// jpegSegment writes a marker segment.
+func jpegSegment(out *bytes.Buffer, marker byte, body []byte) {
+	out.Write([]byte{0xff, marker})
+	_ = binary.Write(out, binary.BigEndian, uint16(len(body)+2))
+	out.Write(body)
+}
+
+// jpegBits writes entropy-coded bits, a 0xFF byte stuffed with 0x00.
+type jpegBits struct {
+	out  bytes.Buffer
+	acc  byte
+	bits uint
+}
+
+func (w *jpegBits) put(v uint32, n uint) {
+	for i := int(n) - 1; i >= 0; i-- {
+		w.acc = w.acc<<1 | byte(v>>uint(i))&1
+		if w.bits++; w.bits == 8 {
+			w.out.WriteByte(w.acc)
+			if w.acc == 0xff {
+				w.out.WriteByte(0)
+			}
+			w.acc, w.bits = 0, 0
+		}
+	}
+}
+
+// flush pads the last byte with ones and returns the bytes written.
+func (w *jpegBits) flush() []byte {
+	for w.bits != 0 {
+		w.put(1, 1)
+	}
+	b := bytes.Clone(w.out.Bytes())
+	w.out.Reset()
+	return b
+}

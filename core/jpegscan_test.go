@@ -1,0 +1,91 @@
+package core_test
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"testing"
+
+	"usher/core"
+	"usher/core/coretest"
+)
+
+// encoded is a w×h image of model m as image/jpeg writes it (baseline:
+// one interleaved scan; 4:2:0 for colour).
+func encoded(t testing.TB, w, h int, grey bool) []byte {
+	t.Helper()
+	var img image.Image = image.NewRGBA(image.Rect(0, 0, w, h))
+	if grey {
+		img = image.NewGray(image.Rect(0, 0, w, h))
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestJPEGScanBlocks counts the blocks each scan of a JPEG visits, by
+// whole MCUs, and stops past the limit.
+func TestJPEGScanBlocks(t *testing.T) {
+	t.Parallel()
+	bomb := coretest.ScanBombJPEG(4096, 3072, 400)
+	if _, err := jpeg.DecodeConfig(bytes.NewReader(bomb)); err != nil {
+		t.Fatalf("the scan bomb is no JPEG: %v", err)
+	}
+	tests := []struct {
+		name  string
+		data  []byte
+		limit int64
+		want  int64
+		err   bool
+	}{
+		// 4:2:0: MCUs of 16×16, each 4 blocks of Y, 1 of Cb, 1 of Cr.
+		{"colour", encoded(t, 64, 48, false), core.MaxJPEGScanBlocks, 4 * 3 * 6, false},
+		{"colour, partial MCUs", encoded(t, 65, 17, false), core.MaxJPEGScanBlocks, 5 * 2 * 6, false},
+		{"grey", encoded(t, 64, 48, true), core.MaxJPEGScanBlocks, 8 * 6, false},
+		{"progressive, 3 scans", coretest.ScanBombJPEG(64, 48, 2), core.MaxJPEGScanBlocks, 3 * 48, false},
+		// 512 × 384 blocks a scan: past the limit at the 342nd scan.
+		{"scan bomb", bomb, core.MaxJPEGScanBlocks, 342 * 512 * 384, false},
+		{"over a small limit", coretest.ScanBombJPEG(64, 48, 10), 100, 3 * 48, false},
+		{"cut short in a scan", bomb[:len(bomb)/2], 1 << 40, 0, false},
+		{"no JPEG", []byte("GIF89a"), core.MaxJPEGScanBlocks, 0, true},
+		{"a scan before the frame", []byte{0xff, 0xd8, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 0xff, 0xd9}, core.MaxJPEGScanBlocks, 0, true},
+		{"a segment shorter than its length", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 16, 1}, core.MaxJPEGScanBlocks, 0, true},
+	}
+	for _, tt := range tests {
+		got, err := core.JPEGScanBlocks(bytes.NewReader(tt.data), tt.limit)
+		switch {
+		case (err != nil) != tt.err:
+			t.Errorf("%s: error %v, want one: %v", tt.name, err, tt.err)
+		case tt.name == "cut short in a scan":
+			if got < 1 || got >= 342*512*384 {
+				t.Errorf("%s: %d blocks", tt.name, got)
+			}
+		case !tt.err && got != tt.want:
+			t.Errorf("%s: %d blocks, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// FuzzJPEGScanBlocks: the walk never fails on a file image/jpeg decodes,
+// so no image usher took before is refused for it, and counts at least
+// one block for it.
+func FuzzJPEGScanBlocks(f *testing.F) {
+	f.Add(encoded(f, 17, 9, false))
+	f.Add(encoded(f, 8, 8, true))
+	f.Add(coretest.ScanBombJPEG(16, 16, 3))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := core.JPEGScanBlocks(bytes.NewReader(data), core.MaxJPEGScanBlocks)
+		if len(data) > 1<<16 {
+			return
+		}
+		cfg, err2 := jpeg.DecodeConfig(bytes.NewReader(data))
+		if err2 != nil || int64(cfg.Width)*int64(cfg.Height) > 1<<20 {
+			return
+		}
+		if _, derr := jpeg.Decode(bytes.NewReader(data)); derr == nil && (err != nil || n < 1) {
+			t.Fatalf("image/jpeg decodes it, the walk counts %d: %v", n, err)
+		}
+	})
+}

@@ -1,0 +1,53 @@
+package native_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"usher"
+	"usher/core/coretest"
+)
+
+// TestJPEGScanBombRefused replays a decoding bomb: a progressive JPEG
+// whose one real scan is followed by hundreds of scans of a few bytes,
+// each coding every block as a run of empty bands. It passed every check
+// (its sides, its pixels, the memory its header declares) and made the
+// decoder walk every block once a scan: 87 KB took 9 s to preview, and a
+// 10 MiB upload would hold a core for a quarter of an hour, in a decode
+// nothing stops; an avatar of 1 MiB half a minute. Both now count the
+// blocks its scans visit before decoding, and refuse past the bound: the
+// attachment has no preview (404 no_preview), the avatar is 422. An
+// ordinary progressive JPEG of a few scans still previews.
+func TestJPEGScanBombRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	preview := func(t *testing.T, data []byte) *response {
+		t.Helper()
+		a := b.mustUpload(t, "scans.jpg", data)
+		return b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
+	}
+	t.Run("preview", func(t *testing.T) {
+		t.Parallel()
+		// 512 × 384 blocks, walked 401 times: past the bound of 64 Mi.
+		res := preview(t, coretest.ScanBombJPEG(4096, 3072, 400))
+		if p := res.problem(t); res.status != http.StatusNotFound || p.Code != usher.CodeNoPreview {
+			t.Fatalf("the bomb's preview: %d %s", res.status, res.body)
+		}
+		if res := preview(t, coretest.ScanBombJPEG(640, 480, 9)); res.status != http.StatusOK {
+			t.Fatalf("an ordinary progressive JPEG's preview: %d %s", res.status, res.body)
+		}
+	})
+	t.Run("avatar", func(t *testing.T) {
+		t.Parallel()
+		// 256 × 256 blocks, walked 1,100 times.
+		res := b.api.do(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok,
+			body: coretest.ScanBombJPEG(2048, 2048, 1100), header: map[string]string{"Content-Type": "image/jpeg"}})
+		if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 ||
+			p.Errors[0].Field != "avatar" || p.Errors[0].Code != usher.CodeTooLarge {
+			t.Fatalf("the bomb as an avatar: %d %s", res.status, res.body)
+		}
+		b.call(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok,
+			body: coretest.ScanBombJPEG(256, 256, 9), header: map[string]string{"Content-Type": "image/jpeg"}}, http.StatusOK, nil)
+	})
+}
