@@ -17,6 +17,11 @@ import (
 // it.
 const maxJPEGScanBlocks = 64 << 20
 
+// refineWeight is what a block of a scan refining AC bands counts for: the
+// decoder steps through the block's bands however empty, about four times
+// the cost of a block in a first pass's run of empty blocks.
+const refineWeight = 4
+
 // errJPEGUnfollowed is a JPEG whose segments jpegScanBlocks cannot follow:
 // no frame before a scan, a scan naming a component the frame lacks, a
 // segment cut short.
@@ -25,7 +30,8 @@ var errJPEGUnfollowed = errors.New("a JPEG whose segments cannot be followed")
 // jpegScanBlocks walks the segments of the JPEG r reads and counts the
 // blocks its scans visit in all: for each scan (SOS), the blocks of the
 // components it names, counted by whole MCUs, as an interleaved scan walks
-// them (an upper bound for a scan of one component). It stops once the
+// them (an upper bound for a scan of one component), refineWeight times
+// for a scan refining AC bands. It stops once the
 // count passes limit, and returns what it counted then. The entropy-coded
 // data after a scan's header is skipped to the next marker: within it, a
 // 0xFF is followed by 0x00 (a stuffed byte) or a restart marker.
@@ -68,15 +74,22 @@ func jpegScanBlocks(r io.Reader, limit int64) (int64, error) {
 				return count, err
 			}
 		case marker == 0xda: // SOS: Ns, then Ns × (Cs, Td<<4|Ta), Ss, Se, Ah<<4|Al
-			if blocks == nil || len(seg) < 1 || len(seg) < 1+2*int(seg[0]) {
+			if blocks == nil || len(seg) < 1 || len(seg) < 4+2*int(seg[0]) {
 				return count, errJPEGUnfollowed
+			}
+			// A refinement of AC bands steps through every band of every
+			// block, even within a run of empty ones: about four times
+			// what a first pass's run costs a block.
+			weight := int64(1)
+			if ns := int(seg[0]); seg[1+2*ns] > 0 && seg[3+2*ns]>>4 != 0 {
+				weight = refineWeight
 			}
 			for c := range int(seg[0]) {
 				n, ok := blocks[seg[1+2*c]]
 				if !ok {
 					return count, errJPEGUnfollowed
 				}
-				count += n
+				count += n * weight
 			}
 			if count > limit {
 				return count, nil

@@ -29,9 +29,11 @@ func encoded(t testing.TB, w, h int, grey bool) []byte {
 // whole MCUs, and stops past the limit.
 func TestJPEGScanBlocks(t *testing.T) {
 	t.Parallel()
-	bomb := coretest.ScanBombJPEG(4096, 3072, 400)
-	if _, err := jpeg.DecodeConfig(bytes.NewReader(bomb)); err != nil {
-		t.Fatalf("the scan bomb is no JPEG: %v", err)
+	bomb := coretest.ScanBombJPEG(4096, 3072, 400, false)
+	for _, refine := range []bool{false, true} {
+		if _, err := jpeg.Decode(bytes.NewReader(coretest.ScanBombJPEG(64, 48, 3, refine))); err != nil {
+			t.Fatalf("the scan bomb (refine %v) is no JPEG: %v", refine, err)
+		}
 	}
 	tests := []struct {
 		name  string
@@ -44,10 +46,13 @@ func TestJPEGScanBlocks(t *testing.T) {
 		{"colour", encoded(t, 64, 48, false), core.MaxJPEGScanBlocks, 4 * 3 * 6, false},
 		{"colour, partial MCUs", encoded(t, 65, 17, false), core.MaxJPEGScanBlocks, 5 * 2 * 6, false},
 		{"grey", encoded(t, 64, 48, true), core.MaxJPEGScanBlocks, 8 * 6, false},
-		{"progressive, 3 scans", coretest.ScanBombJPEG(64, 48, 2), core.MaxJPEGScanBlocks, 3 * 48, false},
+		{"progressive, 3 scans", coretest.ScanBombJPEG(64, 48, 2, false), core.MaxJPEGScanBlocks, 3 * 48, false},
 		// 512 × 384 blocks a scan: past the limit at the 342nd scan.
 		{"scan bomb", bomb, core.MaxJPEGScanBlocks, 342 * 512 * 384, false},
-		{"over a small limit", coretest.ScanBombJPEG(64, 48, 10), 100, 3 * 48, false},
+		{"over a small limit", coretest.ScanBombJPEG(64, 48, 10, false), 100, 3 * 48, false},
+		// A refinement scan's block counts four times.
+		{"refining, 3 scans", coretest.ScanBombJPEG(64, 48, 2, true), core.MaxJPEGScanBlocks, 48 + 2*4*48, false},
+		{"refinement bomb", coretest.ScanBombJPEG(2048, 2048, 300, true), core.MaxJPEGScanBlocks, 256 * 256 * (1 + 256*4), false},
 		{"cut short in a scan", bomb[:len(bomb)/2], 1 << 40, 0, false},
 		{"no JPEG", []byte("GIF89a"), core.MaxJPEGScanBlocks, 0, true},
 		{"a scan before the frame", []byte{0xff, 0xd8, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 0xff, 0xd9}, core.MaxJPEGScanBlocks, 0, true},
@@ -74,7 +79,7 @@ func TestJPEGScanBlocks(t *testing.T) {
 func FuzzJPEGScanBlocks(f *testing.F) {
 	f.Add(encoded(f, 17, 9, false))
 	f.Add(encoded(f, 8, 8, true))
-	f.Add(coretest.ScanBombJPEG(16, 16, 3))
+	f.Add(coretest.ScanBombJPEG(16, 16, 3, false))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := core.JPEGScanBlocks(bytes.NewReader(data), core.MaxJPEGScanBlocks)
 		if len(data) > 1<<16 {

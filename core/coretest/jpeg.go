@@ -9,9 +9,10 @@ import (
 // pixels (multiples of 8) whose first scan, of the DC coefficients, is
 // followed by scans AC scans of a few bytes each: every one codes all the
 // blocks as runs of empty bands, so the file stays small while a decoder
-// walks every block again for each scan. image/jpeg decodes it as a grey
-// picture.
-func ScanBombJPEG(width, height, scans int) []byte {
+// walks every block again for each scan. With refine, the AC scans refine
+// the bands (Ah 1, Al 0) rather than begin them, which costs a decoder
+// more a block. image/jpeg decodes it as a grey picture.
+func ScanBombJPEG(width, height, scans int, refine bool) []byte {
 	var out bytes.Buffer
 	out.Write([]byte{0xff, 0xd8})
 	quant := make([]byte, 65) // table 0, 8-bit, all ones
@@ -42,7 +43,11 @@ func ScanBombJPEG(width, height, scans int) []byte {
 	}
 	out.Write(w.flush())
 	for range scans {
-		jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 1, 63, 0x00}) // AC first, bands 1–63
+		approx := byte(0x00) // Ah 0, Al 0: a first pass of bands 1–63
+		if refine {
+			approx = 0x10 // Ah 1, Al 0: a refinement of them
+		}
+		jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 1, 63, approx})
 		for left := blocks; left > 0; left -= 1<<15 - 1 {
 			w.put(0, 1)        // the run's code
 			w.put(1<<14-1, 14) // its length's low bits: 2^15-1 blocks

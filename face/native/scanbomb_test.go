@@ -17,8 +17,11 @@ import (
 // 10 MiB upload would hold a core for a quarter of an hour, in a decode
 // nothing stops; an avatar of 1 MiB half a minute. Both now count the
 // blocks its scans visit before decoding, and refuse past the bound: the
-// attachment has no preview (404 no_preview), the avatar is 422. An
-// ordinary progressive JPEG of a few scans still previews.
+// attachment has no preview (404 no_preview), the avatar is 422. The same
+// with scans that refine the bands, each block of which the decoder steps
+// through band by band, about four times the cost, and which the first
+// count took for ordinary blocks. An ordinary progressive JPEG of a few
+// scans still previews.
 func TestJPEGScanBombRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -30,11 +33,11 @@ func TestJPEGScanBombRefused(t *testing.T) {
 	t.Run("preview", func(t *testing.T) {
 		t.Parallel()
 		// 512 × 384 blocks, walked 401 times: past the bound of 64 Mi.
-		res := preview(t, coretest.ScanBombJPEG(4096, 3072, 400))
+		res := preview(t, coretest.ScanBombJPEG(4096, 3072, 400, false))
 		if p := res.problem(t); res.status != http.StatusNotFound || p.Code != usher.CodeNoPreview {
 			t.Fatalf("the bomb's preview: %d %s", res.status, res.body)
 		}
-		if res := preview(t, coretest.ScanBombJPEG(640, 480, 9)); res.status != http.StatusOK {
+		if res := preview(t, coretest.ScanBombJPEG(640, 480, 9, false)); res.status != http.StatusOK {
 			t.Fatalf("an ordinary progressive JPEG's preview: %d %s", res.status, res.body)
 		}
 	})
@@ -42,12 +45,19 @@ func TestJPEGScanBombRefused(t *testing.T) {
 		t.Parallel()
 		// 256 × 256 blocks, walked 1,100 times.
 		res := b.api.do(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok,
-			body: coretest.ScanBombJPEG(2048, 2048, 1100), header: map[string]string{"Content-Type": "image/jpeg"}})
+			body: coretest.ScanBombJPEG(2048, 2048, 1100, false), header: map[string]string{"Content-Type": "image/jpeg"}})
 		if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 ||
 			p.Errors[0].Field != "avatar" || p.Errors[0].Code != usher.CodeTooLarge {
 			t.Fatalf("the bomb as an avatar: %d %s", res.status, res.body)
 		}
+		// Refining the bands costs the decoder four times as much a
+		// block: 300 such scans took about as long as 1,200 others.
+		res = b.api.do(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok,
+			body: coretest.ScanBombJPEG(2048, 2048, 300, true), header: map[string]string{"Content-Type": "image/jpeg"}})
+		if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeTooLarge {
+			t.Fatalf("the refining bomb as an avatar: %d %s", res.status, res.body)
+		}
 		b.call(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok,
-			body: coretest.ScanBombJPEG(256, 256, 9), header: map[string]string{"Content-Type": "image/jpeg"}}, http.StatusOK, nil)
+			body: coretest.ScanBombJPEG(256, 256, 9, true), header: map[string]string{"Content-Type": "image/jpeg"}}, http.StatusOK, nil)
 	})
 }
