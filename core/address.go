@@ -214,10 +214,11 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 // asks: resends, changes of address and secondary addresses share the
 // per-address and per-client counts, so no path mails an address more.
 func (e *env) addressMail(ctx context.Context, addr string) error {
-	limits := []limit{addressLimit(addr)}
+	var limits []limit // the client's first (reserve)
 	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
 		limits = append(limits, limit{key: "resend-client:" + client, max: resendsPerClient})
 	}
+	limits = append(limits, addressLimit(addr))
 	_, err := e.reserve(ctx, limits)
 	return err
 }

@@ -323,18 +323,20 @@ func (e *env) pastBound(ctx context.Context, c failureCounter, l limit) (bool, e
 // names, if any, never as typed: people type passwords there.
 func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []limit {
 	key := loginKey(login)
+	// The client's count comes first: a client past its limit writes no
+	// row for the login it names (reserve).
+	var limits []limit
+	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
+		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP})
+	}
 	// A login filterText refuses names no account (findLogin), and could
 	// not be stored as a key: its failures count for the address alone.
-	var limits []limit
 	if filterText("login", login) == nil {
 		shown := "login:unknown"
 		if u != nil {
 			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
 		}
 		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown})
-	}
-	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP})
 	}
 	return limits
 }
@@ -373,7 +375,10 @@ func addressKey(addr string) string {
 // counts. An attempt is refused — and then not counted — while a key is
 // locked, or when a key is past its limit without having been locked (a
 // burst), which locks it. After a lock ends one attempt is let through, and
-// the key is locked again at once in case it fails.
+// the key is locked again at once in case it fails. Keys are counted in
+// order and a refusal stops there, so a client's key goes first: a client
+// refused writes no row for a new key it names after, which its limit
+// would else not bound.
 func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, error) {
 	now := e.now()
 	counted := make([]*usher.Throttle, 0, len(limits))

@@ -39,11 +39,13 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	// client like sign-ups: each writes an audit event and a throttle's
 	// row, and one client naming a new address each time was bounded by
 	// nothing. Past either limit the answer is 429, whether an account has
-	// the address or not.
-	limits := []limit{{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey}}
+	// the address or not. The client's count comes first: a client past
+	// its limit writes no row for the address it names (reserve).
+	var limits []limit
 	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
 		limits = append(limits, limit{key: "reset-client:" + client, max: resetsPerClient})
 	}
+	limits = append(limits, limit{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey})
 	if _, err := a.reserve(ctx, limits); err != nil {
 		return err
 	}
