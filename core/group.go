@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -341,8 +342,8 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 			}
 		}
 		if in.OrganisationID != 0 {
-			if o, err := tx.OrgGet(ctx, in.OrganisationID, ""); err != nil || o.DeletedAt != nil {
-				return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
+			if named, err := g.orgNamed(ctx, tx, p, in.OrganisationID); err != nil || !named {
+				return cmp.Or(err, errOrgNotFound())
 			}
 			// As a move into it (Move): nothing is asked of the
 			// organisation by default, but a rule denying the caller
@@ -850,12 +851,14 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 func (g *Groups) Move(ctx context.Context, ref usher.GroupRef, orgID int64) (*usher.Group, error) {
 	return g.change(ctx, ref, actGroupUpdate, "group.move", func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 		if orgID != 0 {
-			if o, err := tx.OrgGet(ctx, orgID, ""); err != nil || o.DeletedAt != nil {
-				return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
+			if named, err := g.orgNamed(ctx, tx, a.p, orgID); err != nil || !named {
+				return nil, cmp.Or(err, errOrgNotFound())
 			}
 		}
-		if gr.OrganisationID == orgID {
-			return nil, nil
+		// Where the caller sees the group: in none when a rule hides its
+		// organisation from them, so a move to none changes nothing.
+		if cur, err := g.orgShown(ctx, a.p, gr.OrganisationID); err != nil || cur == orgID {
+			return nil, err
 		}
 		if err := g.authorizeOrgMove(ctx, a.p, gr.OrganisationID, orgID); err != nil {
 			return nil, err

@@ -81,14 +81,15 @@ func freeHandle(ctx context.Context, tx store.Tx, base string) (string, error) {
 	return "", nil
 }
 
-// checkOrganisation refuses a reference to an organisation that does not
-// exist or is deleted; 0 (none) is always valid.
-func checkOrganisation(ctx context.Context, tx store.Tx, id int64) error {
+// checkOrganisation refuses a user's reference to an organisation that p
+// may not name (orgNamed): none with the id, a deleted one, or one a rule
+// hides from p; 0 (none) is always valid.
+func (e *env) checkOrganisation(ctx context.Context, tx store.Tx, p *usher.Principal, id int64) error {
 	if id == 0 {
 		return nil
 	}
-	o, err := tx.OrgGet(ctx, id, "")
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && o.DeletedAt != nil) {
+	named, err := e.orgNamed(ctx, tx, p, id)
+	if err == nil && !named {
 		return usher.FieldErrors(usher.FieldError{Field: "organisation_id", Code: usher.CodeUnknown, Message: "no organisation has this id"})
 	}
 	return err

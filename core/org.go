@@ -113,6 +113,22 @@ func (e *env) orgShown(ctx context.Context, p *usher.Principal, id int64) (int64
 	return id, nil
 }
 
+// orgNamed reports whether p may name organisation id as the one to put a
+// user or group in: it exists, is not deleted, and no rule hides it from p
+// (orgShown). One hidden from p is answered as none, so that no write tells
+// it apart from an id no organisation has.
+func (e *env) orgNamed(ctx context.Context, tx store.Tx, p *usher.Principal, id int64) (bool, error) {
+	o, err := tx.OrgGet(ctx, id, "")
+	switch {
+	case errors.Is(err, usher.ErrNotFound) || (err == nil && o.DeletedAt != nil):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	shown, err := e.orgShown(ctx, p, id)
+	return shown == id, err
+}
+
 // groupShown returns gr as p may see it: without an organisation a rule
 // hides from p (orgShown).
 func (e *env) groupShown(ctx context.Context, p *usher.Principal, gr *usher.Group) (*usher.Group, error) {

@@ -232,7 +232,7 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 		}
 		u.Plan = p.Name
 	}
-	if err := checkOrganisation(ctx, tx, u.OrganisationID); err != nil {
+	if err := e.checkOrganisation(ctx, tx, usher.PrincipalFrom(ctx), u.OrganisationID); err != nil {
 		return nil, err
 	}
 	if err := e.authorizeOrgMove(ctx, usher.PrincipalFrom(ctx), 0, u.OrganisationID); err != nil {

@@ -224,8 +224,15 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			}
 		}
 
+		// An organisation a rule hides from the caller is shown as none:
+		// naming none again keeps it, rather than answer that it is there.
+		if shown, err := s.orgShown(ctx, p, old.OrganisationID); err != nil {
+			return nil, err
+		} else if u.OrganisationID == shown {
+			u.OrganisationID = old.OrganisationID
+		}
 		if u.OrganisationID != old.OrganisationID {
-			if err := checkOrganisation(ctx, tx, u.OrganisationID); err != nil {
+			if err := s.checkOrganisation(ctx, tx, p, u.OrganisationID); err != nil {
 				return nil, err
 			}
 			if err := s.authorizeOrgMove(ctx, p, old.OrganisationID, u.OrganisationID); err != nil {

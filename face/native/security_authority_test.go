@@ -812,6 +812,84 @@ func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
 	}
 }
 
+// TestOrganisationHiddenFromOrganisationWrites: writes that name an
+// organisation answered a hidden one apart from none. A team made in it
+// was 201 where an id of no organisation was 404, so any user learned
+// which ids were hidden organisations and filed teams into them; a team's
+// owner who sees their team in no organisation was refused its move to
+// none (403) where a team really in none answers 200, and its move into
+// the hidden organisation answered 200 with nothing moved where any other
+// was 403, which gave its id. The same for a user created or changed by a
+// helpdesk denied the organisation. An organisation hidden from the caller
+// is now named as none is (404, or 422 unknown for a user's field), and a
+// move to where the caller sees the group or user already changes
+// nothing.
+func TestOrganisationHiddenFromOrganisationWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
+	deny := usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny}
+	owner, tok := b.mustPrincipal(t, "owner", false)
+	var hidden, plain groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &hidden)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "plain-team"}}, http.StatusCreated, &plain)
+	for _, g := range []groupBody{hidden, plain} {
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", g.ID, owner.ID), token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	}
+	helpdesk, helpTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "no-hq", []*usher.User{owner, helpdesk}, deny)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "create"), allow("user", "update"), allow("user", "privileges"))
+
+	// Making a team in it answers as in an organisation that is not.
+	for _, id := range []int64{hq.ID + 1000, hq.ID} {
+		b.refused(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": fmt.Sprintf("probe-%d", id), "organisation_id": id}},
+			http.StatusNotFound, usher.CodeOrganisationNotFound)
+	}
+	// A move to none, where the owner sees both teams, changes nothing.
+	for _, g := range []groupBody{hidden, plain} {
+		var got struct {
+			OrganisationID *int64 `json:"organisation_id"`
+		}
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", g.ID), token: tok, body: map[string]any{"organisation_id": nil}}, http.StatusOK, &got)
+		if got.OrganisationID != nil {
+			t.Errorf("the move of %s to none answers organisation %d", g.Handle, *got.OrganisationID)
+		}
+	}
+	// A move into it answers as into an organisation that is not.
+	for _, id := range []int64{hq.ID + 1000, hq.ID} {
+		b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/move", hidden.ID), token: tok, body: map[string]any{"organisation_id": id}},
+			http.StatusNotFound, usher.CodeOrganisationNotFound)
+	}
+	var stored groupBody
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", hidden.ID), token: b.adminTok}, http.StatusOK, &stored)
+	if stored.OrganisationID == nil || *stored.OrganisationID != hq.ID {
+		t.Fatalf("the team left its organisation: %+v", stored)
+	}
+
+	// A helpdesk making or changing a user.
+	for _, id := range []int64{hq.ID + 1000, hq.ID} {
+		res := b.api.do(t, req{method: "POST", path: "/v1/users", token: helpTok, body: map[string]any{"username": fmt.Sprintf("new-%d", id), "organisation_id": id}})
+		if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 ||
+			p.Errors[0].Field != "organisation_id" || p.Errors[0].Code != usher.CodeUnknown {
+			t.Errorf("a user made in organisation %d: %d %s", id, res.status, res.body)
+		}
+	}
+	member := b.mustCreate(t, map[string]any{"username": "member"})
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", member.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
+	var got struct {
+		OrganisationID *int64 `json:"organisation_id"`
+	}
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", member.ID), token: helpTok, body: map[string]any{"organisation_id": nil, "name": "Member"}}, http.StatusOK, &got)
+	if got.OrganisationID != nil {
+		t.Errorf("the helpdesk's change answers organisation %d", *got.OrganisationID)
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", member.ID), token: b.adminTok}, http.StatusOK, &got)
+	if got.OrganisationID == nil || *got.OrganisationID != hq.ID {
+		t.Errorf("the helpdesk's change took the member out of the organisation: %v", got.OrganisationID)
+	}
+}
+
 // TestOrganisationHiddenFromAudit: a reader of the audit log denied
 // reading an organisation read, in the events on it, its handle and name,
 // and in a user's move into it, its id. An event on an organisation the
