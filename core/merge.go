@@ -174,7 +174,8 @@ func eachMember(ctx context.Context, tx store.Tx, groupID int64, live bool, fn f
 }
 
 // mergeRules moves the rules of role src into role dst; where both rule on
-// the same resource and operation, the verdicts combine (deny wins).
+// the same resource and operation, the verdicts combine (deny wins). A
+// merged role of more than maxRules rules is refused, as a write of them.
 func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
 	type key struct{ resource, operation string }
 	dstRules, err := tx.RuleList(ctx, dst)
@@ -188,6 +189,17 @@ func mergeRules(ctx context.Context, tx store.Tx, src, dst int64) error {
 	srcRules, err := tx.RuleList(ctx, src)
 	if err != nil {
 		return err
+	}
+	n := len(have)
+	for _, r := range srcRules {
+		if _, ok := have[key{r.Resource, r.Operation}]; !ok {
+			n++
+		}
+	}
+	// The merged role is bound as any role is: two full roles make one
+	// past the bound, which no write of its rules would allow.
+	if n > maxRules {
+		return errTooManyRules()
 	}
 	for _, r := range srcRules {
 		r.RoleID, r.Access = dst, r.Access.Combine(have[key{r.Resource, r.Operation}])

@@ -812,6 +812,47 @@ func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
 	}
 }
 
+// TestMergeKeepsRolesBounded replays a way past the bound of 500 rules a
+// role: one more rule by a write of the role's rules is 422, but merging a
+// role of 500 into another of 500 made one of 1,000, and each further
+// merge doubled it; every member's requests weigh them, and no later patch
+// of the role passed its check. A merge whose role would pass the bound
+// is now refused as the write is, and changes nothing.
+func TestMergeKeepsRolesBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := func(handle string, from, n int) int64 {
+		var g groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": handle}}, http.StatusCreated, &g)
+		rules := make([]map[string]string, 0, n)
+		for i := from; i < from+n; i++ {
+			rules = append(rules, map[string]string{"resource": fmt.Sprintf("user:%d", i), "operation": "read", "access": "allow"})
+		}
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", g.ID), token: b.adminTok, body: map[string]any{"rules": rules}}, http.StatusOK, nil)
+		return g.ID
+	}
+	count := func(id int64) int {
+		var rules struct{ Items []map[string]any }
+		b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/rules", id), token: b.adminTok}, http.StatusOK, &rules)
+		return len(rules.Items)
+	}
+	full, other := role("full", 1000, 500), role("other", 2000, 500)
+	res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", other), token: b.adminTok, body: map[string]any{"into": full}})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeTooMany {
+		t.Fatalf("a merge into 1,000 rules: %d %s", res.status, res.body)
+	}
+	if a, o := count(full), count(other); a != 500 || o != 500 {
+		t.Fatalf("the refused merge changed the roles: %d and %d rules", a, o)
+	}
+	// Rules both roles hold count once: a merge that stays within the
+	// bound goes.
+	overlapping := role("overlapping", 1000, 500)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", overlapping), token: b.adminTok, body: map[string]any{"into": full}}, http.StatusOK, nil)
+	if n := count(full); n != 500 {
+		t.Fatalf("after merging the same 500 rules: %d", n)
+	}
+}
+
 // TestOrganisationHiddenFromOrganisationWrites: writes that name an
 // organisation answered a hidden one apart from none. A team made in it
 // was 201 where an id of no organisation was 404, so any user learned
