@@ -11,16 +11,21 @@ import (
 // scan holds, and a progressive scan of a few bytes (one end-of-band run
 // over the whole image) names them all: thousands of such scans made a
 // file of 87 KB take seconds to decode, and one of 10 MiB a quarter of an
-// hour, in a decode nothing stops. At about 15 ns a block in such a scan,
-// the bound is about a second; an image at the largest size allowed, in
-// the ten scans encoders write for a progressive JPEG, visits a tenth of
-// it.
-const maxJPEGScanBlocks = 64 << 20
+// hour, in a decode nothing stops. At 20–40 ns a block in such a scan,
+// or in one that codes each block in a bit, the bound is about a second;
+// an image at the largest size allowed, in the ten scans encoders write
+// for a progressive JPEG, visits half of it.
+const maxJPEGScanBlocks = 32 << 20
 
-// refineWeight is what a block of a scan refining AC bands counts for: the
-// decoder steps through the block's bands however empty, about four times
-// the cost of a block in a first pass's run of empty blocks.
-const refineWeight = 4
+// The weights of a block in scans that cost a decoder more a block than a
+// first pass's run of empty blocks does: a scan refining AC bands steps
+// through the block's bands however empty (about four times the cost),
+// and a sequential (baseline) scan transforms and writes out each block it
+// decodes (six to twelve times), which a scan repeated does again.
+const (
+	refineWeight     = 4
+	sequentialWeight = 8
+)
 
 // errJPEGUnfollowed is a JPEG whose segments jpegScanBlocks cannot follow:
 // no frame before a scan, a scan naming a component the frame lacks, a
@@ -30,8 +35,8 @@ var errJPEGUnfollowed = errors.New("a JPEG whose segments cannot be followed")
 // jpegScanBlocks walks the segments of the JPEG r reads and counts the
 // blocks its scans visit in all: for each scan (SOS), the blocks of the
 // components it names, counted by whole MCUs, as an interleaved scan walks
-// them (an upper bound for a scan of one component), refineWeight times
-// for a scan refining AC bands. It stops once the
+// them (an upper bound for a scan of one component), weighed by what the
+// scan costs a block (refineWeight, sequentialWeight). It stops once the
 // count passes limit, and returns what it counted then. The entropy-coded
 // data after a scan's header is skipped to the next marker: within it, a
 // 0xFF is followed by 0x00 (a stuffed byte) or a restart marker.
@@ -44,8 +49,9 @@ func jpegScanBlocks(r io.Reader, limit int64) (int64, error) {
 		return 0, err
 	}
 	var (
-		count  int64
-		blocks map[byte]int64 // a component's blocks, in whole MCUs, by its id
+		count       int64
+		blocks      map[byte]int64 // a component's blocks, in whole MCUs, by its id
+		progressive bool
 	)
 	marker, pending := byte(0), false
 	for {
@@ -73,15 +79,16 @@ func jpegScanBlocks(r io.Reader, limit int64) (int64, error) {
 			if blocks, err = frameBlocks(seg); err != nil {
 				return count, err
 			}
+			progressive = marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce
 		case marker == 0xda: // SOS: Ns, then Ns × (Cs, Td<<4|Ta), Ss, Se, Ah<<4|Al
 			if blocks == nil || len(seg) < 1 || len(seg) < 4+2*int(seg[0]) {
 				return count, errJPEGUnfollowed
 			}
-			// A refinement of AC bands steps through every band of every
-			// block, even within a run of empty ones: about four times
-			// what a first pass's run costs a block.
 			weight := int64(1)
-			if ns := int(seg[0]); seg[1+2*ns] > 0 && seg[3+2*ns]>>4 != 0 {
+			switch ns := int(seg[0]); {
+			case !progressive:
+				weight = sequentialWeight
+			case seg[1+2*ns] > 0 && seg[3+2*ns]>>4 != 0: // Ss > 0, Ah > 0
 				weight = refineWeight
 			}
 			for c := range int(seg[0]) {

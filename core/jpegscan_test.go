@@ -30,9 +30,10 @@ func encoded(t testing.TB, w, h int, grey bool) []byte {
 func TestJPEGScanBlocks(t *testing.T) {
 	t.Parallel()
 	bomb := coretest.ScanBombJPEG(4096, 3072, 400, false)
-	for _, refine := range []bool{false, true} {
-		if _, err := jpeg.Decode(bytes.NewReader(coretest.ScanBombJPEG(64, 48, 3, refine))); err != nil {
-			t.Fatalf("the scan bomb (refine %v) is no JPEG: %v", refine, err)
+	for name, data := range map[string][]byte{"the scan bomb": coretest.ScanBombJPEG(64, 48, 3, false),
+		"the refining bomb": coretest.ScanBombJPEG(64, 48, 3, true), "the repeated scans": coretest.RepeatedScanJPEG(64, 48, 3)} {
+		if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+			t.Fatalf("%s is no JPEG: %v", name, err)
 		}
 	}
 	tests := []struct {
@@ -42,17 +43,20 @@ func TestJPEGScanBlocks(t *testing.T) {
 		want  int64
 		err   bool
 	}{
-		// 4:2:0: MCUs of 16×16, each 4 blocks of Y, 1 of Cb, 1 of Cr.
-		{"colour", encoded(t, 64, 48, false), core.MaxJPEGScanBlocks, 4 * 3 * 6, false},
-		{"colour, partial MCUs", encoded(t, 65, 17, false), core.MaxJPEGScanBlocks, 5 * 2 * 6, false},
-		{"grey", encoded(t, 64, 48, true), core.MaxJPEGScanBlocks, 8 * 6, false},
+		// Baseline, each block 8 times. 4:2:0: MCUs of 16×16, each 4
+		// blocks of Y, 1 of Cb, 1 of Cr.
+		{"colour", encoded(t, 64, 48, false), core.MaxJPEGScanBlocks, 8 * 4 * 3 * 6, false},
+		{"colour, partial MCUs", encoded(t, 65, 17, false), core.MaxJPEGScanBlocks, 8 * 5 * 2 * 6, false},
+		{"grey", encoded(t, 64, 48, true), core.MaxJPEGScanBlocks, 8 * 8 * 6, false},
 		{"progressive, 3 scans", coretest.ScanBombJPEG(64, 48, 2, false), core.MaxJPEGScanBlocks, 3 * 48, false},
-		// 512 × 384 blocks a scan: past the limit at the 342nd scan.
-		{"scan bomb", bomb, core.MaxJPEGScanBlocks, 342 * 512 * 384, false},
+		// 512 × 384 blocks a scan: past the limit at the 171st scan.
+		{"scan bomb", bomb, core.MaxJPEGScanBlocks, 171 * 512 * 384, false},
 		{"over a small limit", coretest.ScanBombJPEG(64, 48, 10, false), 100, 3 * 48, false},
-		// A refinement scan's block counts four times.
+		// A refinement scan's block counts four times, a repeated
+		// baseline scan's eight.
+		{"repeated baseline scans", coretest.RepeatedScanJPEG(64, 48, 3), core.MaxJPEGScanBlocks, 3 * 8 * 48, false},
 		{"refining, 3 scans", coretest.ScanBombJPEG(64, 48, 2, true), core.MaxJPEGScanBlocks, 48 + 2*4*48, false},
-		{"refinement bomb", coretest.ScanBombJPEG(2048, 2048, 300, true), core.MaxJPEGScanBlocks, 256 * 256 * (1 + 256*4), false},
+		{"refinement bomb", coretest.ScanBombJPEG(2048, 2048, 300, true), core.MaxJPEGScanBlocks, 256 * 256 * (1 + 128*4), false},
 		{"cut short in a scan", bomb[:len(bomb)/2], 1 << 40, 0, false},
 		{"no JPEG", []byte("GIF89a"), core.MaxJPEGScanBlocks, 0, true},
 		{"a scan before the frame", []byte{0xff, 0xd8, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 0xff, 0xd9}, core.MaxJPEGScanBlocks, 0, true},

@@ -94,3 +94,35 @@ func (w *jpegBits) flush() []byte {
 	w.out.Reset()
 	return b
 }
+
+// RepeatedScanJPEG is a valid baseline greyscale JPEG of width × height
+// pixels (multiples of 8, the blocks a multiple of 4) whose one scan is
+// repeated scans times: each block takes two bits (no DC difference, end
+// of block), and a decoder transforms and writes out every block of every
+// scan. image/jpeg decodes it as a grey picture.
+func RepeatedScanJPEG(width, height, scans int) []byte {
+	var out bytes.Buffer
+	out.Write([]byte{0xff, 0xd8})
+	quant := make([]byte, 65)
+	for i := 1; i < len(quant); i++ {
+		quant[i] = 1
+	}
+	jpegSegment(&out, 0xdb, quant)
+	// SOF0: 8 bits, height, width, one component (id 1, 1×1, table 0).
+	jpegSegment(&out, 0xc0, []byte{8, byte(height >> 8), byte(height), byte(width >> 8), byte(width), 1, 1, 0x11, 0})
+	// A DC and an AC table, each of one code, 0: category 0, end of block.
+	huffman := make([]byte, 0, 36)
+	for _, class := range []byte{0x00, 0x10} {
+		counts := make([]byte, 16)
+		counts[0] = 1
+		huffman = append(append(append(huffman, class), counts...), 0x00)
+	}
+	jpegSegment(&out, 0xc4, huffman)
+	data := make([]byte, (width/8)*(height/8)*2/8) // two zero bits a block
+	for range scans {
+		jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 0, 63, 0x00})
+		out.Write(data)
+	}
+	out.Write([]byte{0xff, 0xd9})
+	return out.Bytes()
+}

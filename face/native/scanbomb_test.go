@@ -20,8 +20,9 @@ import (
 // attachment has no preview (404 no_preview), the avatar is 422. The same
 // with scans that refine the bands, each block of which the decoder steps
 // through band by band, about four times the cost, and which the first
-// count took for ordinary blocks. An ordinary progressive JPEG of a few
-// scans still previews.
+// count took for ordinary blocks; and with a baseline scan repeated, each
+// block of which the decoder transforms and writes out each time. An
+// ordinary progressive JPEG of a few scans still previews.
 func TestJPEGScanBombRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -32,10 +33,16 @@ func TestJPEGScanBombRefused(t *testing.T) {
 	}
 	t.Run("preview", func(t *testing.T) {
 		t.Parallel()
-		// 512 × 384 blocks, walked 401 times: past the bound of 64 Mi.
+		// 512 × 384 blocks, walked 401 times: past the bound of 32 Mi.
 		res := preview(t, coretest.ScanBombJPEG(4096, 3072, 400, false))
 		if p := res.problem(t); res.status != http.StatusNotFound || p.Code != usher.CodeNoPreview {
 			t.Fatalf("the bomb's preview: %d %s", res.status, res.body)
+		}
+		// A baseline scan repeated: each block transformed each time,
+		// 262,144 blocks 20 times, 1.3 MB.
+		res = preview(t, coretest.RepeatedScanJPEG(4096, 4096, 20))
+		if p := res.problem(t); res.status != http.StatusNotFound || p.Code != usher.CodeNoPreview {
+			t.Fatalf("the repeated scans' preview: %d %s", res.status, res.body)
 		}
 		if res := preview(t, coretest.ScanBombJPEG(640, 480, 9, false)); res.status != http.StatusOK {
 			t.Fatalf("an ordinary progressive JPEG's preview: %d %s", res.status, res.body)
