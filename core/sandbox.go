@@ -83,7 +83,7 @@ func boundRegexps(timeout time.Duration) time.Duration {
 // It is compiled at the first script's run, not at start-up: most
 // instances run none, and compiling it holds a megabyte.
 var prelude = sync.OnceValue(func() *goja.Program {
-	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray) {
+	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray, regexpSize) {
 	// The built-ins the prelude calls when a script runs, kept as they are
 	// now: a script that replaces Math.floor or Number must not make a
 	// length read as 0 to a cap.
@@ -92,7 +92,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		floor = Math.floor, trunc = Math.trunc, mathMin = Math.min, mathMax = Math.max,
 		indexOf = String.prototype.indexOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
-	var max = %d, maxLength = %d, maxKeys = %d, sp = String.prototype, ap = Array.prototype,
+	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
 		join = ap.join, arrayConcat = ap.concat, from = Array.from,
@@ -239,14 +239,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	var exec = RegExp.prototype.exec, test = RegExp.prototype.test, groupsOf = Object.create(null), maxCaptured = max * 32,
 		sourceOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "source").get,
 		flagsOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "flags").get;
-	function groups(re) {
-		var source, unicode;
-		try {
-			source = apply(sourceOf, re, []);
-			unicode = apply(indexOf, String(apply(flagsOf, re, [])), ["u"]) >= 0;
-		} catch (e) {
-			return 0; // no pattern: the language's exec refuses it
-		}
+	function groups(source, unicode) {
 		var key = (unicode ? "u" : "-") + source, n = groupsOf[key];
 		if (n === undefined) {
 			n = apply(exec, new RegExp(source + "|", unicode ? "u" : ""), [""]).length - 1;
@@ -255,8 +248,47 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		return n;
 	}
 	function capCaptured(re, str) {
-		if (isObject(re) && (groups(re) + 1) * str.length > maxCaptured) {
+		var source, flags;
+		if (!isObject(re)) return;
+		try {
+			source = apply(sourceOf, re, []);
+			flags = String(apply(flagsOf, re, []));
+		} catch (e) {
+			return; // no pattern: the language's exec refuses it
+		}
+		if ((groups(source, apply(indexOf, flags, ["u"]) >= 0) + 1) * str.length > maxCaptured) {
 			throw new RangeError("a match may copy at most " + maxCaptured + " characters: its groups times its string's length");
+		}
+		if (sizeOf(source, flags) * (str.length + 1) > maxSteps) {
+			throw new RangeError("a match may take at most " + maxSteps + " steps: its pattern's size times its string's length");
+		}
+	}
+	// A pattern Go's regexp runs (most do) compiles to a program whose size
+	// counted repetitions multiply, and is matched in up to that size for
+	// each character, both in one native call: the size is estimated from
+	// the source (regexpSize, kept for each source) before a pattern is
+	// made, by the constructor, compile, or a string's match, matchAll and
+	// search, and before each match (capCaptured).
+	var sizesOf = Object.create(null);
+	function sizeOf(source, flags) {
+		var key = flags + "/" + source, n = sizesOf[key];
+		if (n === undefined) sizesOf[key] = n = regexpSize(source, flags);
+		return n;
+	}
+	// patternArgs checks the pattern a constructor's or compile's
+	// arguments make; a pattern or flags that are not a pattern or a
+	// string are read once, and what was read is given on.
+	function patternArgs(args) {
+		var p = args[0], source, flags;
+		try {
+			source = apply(sourceOf, p, []);
+			flags = args[1] === undefined ? String(apply(flagsOf, p, [])) : (args[1] = String(args[1]));
+		} catch (e) {
+			source = p === undefined ? "" : (args[0] = String(p));
+			flags = args[1] === undefined ? "" : (args[1] = String(args[1]));
+		}
+		if (sizeOf(source, flags) > maxSize) {
+			throw new RangeError("a pattern may compile to at most " + maxSize + " instructions, its repetitions counted");
 		}
 	}
 	set(RegExp.prototype, "exec", function (s) {
@@ -296,6 +328,19 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		"shift", "slice", "some", "sort", "splice", "toReversed", "toSorted",
 		"toSpliced", "unshift", "with"].forEach(function (name) {
 		if (typeof ap[name] === "function") set(ap, name, walks(ap[name]));
+	});
+	// sort and toSorted compare in the script when the script gives no
+	// comparison: the language's own compares the elements' texts in one
+	// native call, where the interrupt does not reach, and two strings of
+	// 1 Mi characters each time, or each number made a string, n log n
+	// times, ran for seconds past the limit.
+	function textOrder(x, y) {
+		var a = String(x), b = String(y);
+		return a < b ? -1 : a > b ? 1 : 0;
+	}
+	["sort", "toSorted"].forEach(function (name) {
+		var f = ap[name];
+		if (typeof f === "function") set(ap, name, function (compare) { return apply(f, this, [compare === undefined ? textOrder : compare]); });
 	});
 	// toLocaleString joins each element's own text, as join does, counted.
 	function localeJoin(locales, options) {
@@ -385,6 +430,10 @@ var prelude = sync.OnceValue(func() *goja.Program {
 				check(args, t);
 				return construct(t, args, newTarget === p ? t : newTarget);
 			},
+			apply: function (t, thisArg, args) {
+				check(args, t);
+				return apply(t, thisArg, args);
+			},
 			get: function (t, k, receiver) {
 				return k === SymbolOf.hasInstance ? hasInstance : Reflect.get(t, k, receiver);
 			}
@@ -393,6 +442,21 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		set(globalThis, ctor.name, p);
 		return p;
 	}
+	var patternCompile = RegExp.prototype.compile, patterns = bounded(RegExp, patternArgs);
+	if (typeof patternCompile === "function") {
+		set(RegExp.prototype, "compile", function () { patternArgs(arguments); return apply(patternCompile, this, arguments); });
+	}
+	["match", "matchAll", "search"].forEach(function (name) {
+		var f = sp[name];
+		set(sp, name, function (p) {
+			if (!isObject(p)) {
+				var args = [p === undefined ? undefined : String(p)];
+				if (name === "matchAll") args[1] = "g";
+				p = construct(patterns, args);
+			}
+			return apply(f, this, [p]);
+		});
+	});
 	bounded(ArrayBufferOf, function (args) {
 		if (Number(args[0]) > bufferSize) throw new RangeError("array buffers are limited to " + bufferSize + " bytes");
 	});
@@ -486,7 +550,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		}
 		return apply(stringify, undefined, [value, count, space]);
 	});
-})`, maxScriptString, maxScriptArray, maxScriptKeys), false)
+})`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
@@ -499,6 +563,8 @@ func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
 	_, err = init(goja.Undefined(), vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		o, ok := c.Argument(0).(*goja.Object)
 		return vm.ToValue(ok && o.ClassName() == "Array")
+	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		return vm.ToValue(regexpSize(c.Argument(0).String(), c.Argument(1).String()))
 	}))
 	return err
 }

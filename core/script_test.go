@@ -291,6 +291,25 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"view offset read twice", `var k = 0, a = new Uint8Array(new ArrayBuffer(8 << 20), {valueOf: function () { return k++ ? 0 : (8 << 20) - 8; }});
 			if (a.length > 8) throw new Error("a view of " + a.length);`, ""},
 		{"descriptors with length getter", `class T extends Uint8Array { get length() { return 0; } } Object.getOwnPropertyDescriptors(new T(1 << 20));`, "RangeError"},
+		// A pattern Go's regexp runs is matched in its program's size for
+		// each character, and compiled in its size, counted repetitions
+		// multiplying both: 2.8 s past the limit for a 20,000-character
+		// string, 1.5 s and 250 MiB to compile. By every way one is made.
+		{"match of a large program", `new RegExp("(?:x?){1000}".repeat(10) + "y").test("x".repeat(20000));`, "RangeError"},
+		{"compile of a large program", `new RegExp("(?:x?){1000}".repeat(1000) + "y");`, "RangeError"},
+		{"call of a large program", `RegExp("(?:x?){1000}".repeat(1000));`, "RangeError"},
+		{"recompile of a large program", `/x/.compile("(?:x?){1000}".repeat(1000));`, "RangeError"},
+		{"string match of a large program", `"x".match("(?:x?){1000}".repeat(1000));`, "RangeError"},
+		{"string search of a large program", `"x".search("(?:x?){1000}".repeat(1000));`, "RangeError"},
+		{"literal matched over a long string", `/(?:x?){1000}(?:x?){1000}y/.test("x".repeat(1 << 20));`, "RangeError"},
+		{"pattern read twice", `var k = 0; new RegExp({toString: function () { return k++ ? "(?:x?){1000}".repeat(1000) : "x"; }});`, ""},
+		// The default comparison of sort compares texts natively: two
+		// strings of 1 Mi characters each time ran for seconds past the
+		// limit (and each number made a string, for an array of them).
+		{"sort of long strings", `var s = "x".repeat(1 << 20), u = s.slice(0, -1) + "y", a = [];
+			for (var i = 0; i < 50000; i++) a.push(i % 2 ? s : u); a.sort();`, "time limit"},
+		{"toSorted of long strings", `var s = "x".repeat(1 << 20), u = s.slice(0, -1) + "y", a = [];
+			for (var i = 0; i < 50000; i++) a.push(i % 2 ? s : u); a.toSorted();`, "time limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -326,10 +345,13 @@ func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
 	JSON.stringify(Object.entries({a: 1, b: 2})), JSON.stringify(Object.entries("xy")),
 	JSON.stringify(Object.assign({a: 1}, "xy", null, {b: 2})), Object.getOwnPropertyDescriptors({a: 1}).a.value,
 	new Uint8Array(new ArrayBuffer(16), 8).length, new Uint16Array(new ArrayBuffer(16), 4, 2).length, new Float64Array(new ArrayBuffer(8 << 20)).length,
-	/(a)(b)?/.exec("xab").join("|"), "a1b22".match(/\d+/g).join("|"), "a,b;c".split(/[,;]/).join("|"), /é(\u00e9)/u.test("éé"), "xxxx".replace(/(x)(x)/, "$2"));
+	/(a)(b)?/.exec("xab").join("|"), "a1b22".match(/\d+/g).join("|"), "a,b;c".split(/[,;]/).join("|"), /é(\u00e9)/u.test("éé"), "xxxx".replace(/(x)(x)/, "$2"),
+	[10, 9, 1, undefined, "b", "a"].sort().join(), [3, 1, 2].toSorted(function (a, b) { return b - a; }).join(), [, 2, 1].sort().length,
+	new RegExp("a+", "g").flags, RegExp(/x/i).flags, /x/ instanceof RegExp, "aXb".search("X"), "a1b2".match("\\d")[0], [..."a1b2".matchAll("\\d")].length,
+	new RegExp(/y/).compile("z+").source, "x".match(undefined)[0] === "");
 try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
-	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx TypeError]`
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 z+ true TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}

@@ -1,0 +1,85 @@
+package core
+
+import (
+	"regexp/syntax"
+
+	"github.com/dop251/goja/parser"
+)
+
+// Bounds on the patterns a script compiles and matches with Go's regexp,
+// which the runtime uses for every pattern it can (RE2's syntax) and which
+// has no time limit of its own: compiling takes time and memory in the
+// size of the program, which counted repetitions multiply
+// ("(?:x?){1000}" a thousand times is 3.3 million instructions, 1.5 s and
+// 250 MiB to compile), and matching takes up to the program's size for
+// each character of the string, in one native call the watchdog cannot
+// stop. Patterns the runtime gives regexp2 instead (lookaround,
+// back-references) have regexp2's own time limit.
+const (
+	// maxRegexpSize bounds a pattern's estimated instructions.
+	maxRegexpSize = 1 << 16
+	// maxRegexpSteps bounds a match's instructions times its string's
+	// length: about a second at 10–15 ns a step.
+	maxRegexpSteps = 1 << 26
+)
+
+// regexpSize estimates the instructions of the Go program the runtime
+// would compile a pattern of source and flags to, as goja translates it
+// (parser.TransformRegExp) and Go's regexp parses it, without compiling
+// it: each node counts one, a literal one a character, and a counted
+// repetition its body as many times as it may repeat. It returns 0 for a
+// pattern the runtime leaves to regexp2, or that does not compile.
+func regexpSize(source, flags string) int64 {
+	var dotAll, ignoreCase, multiline, unicode bool
+	for _, f := range flags {
+		switch f {
+		case 's':
+			dotAll = true
+		case 'i':
+			ignoreCase = true
+		case 'm':
+			multiline = true
+		case 'u':
+			unicode = true
+		}
+	}
+	re2, err := parser.TransformRegExp(source, dotAll, unicode)
+	if err != nil {
+		return 0
+	}
+	pf := syntax.Perl
+	if ignoreCase {
+		pf |= syntax.FoldCase
+	}
+	if multiline {
+		pf &^= syntax.OneLine
+	}
+	if dotAll {
+		pf |= syntax.DotNL
+	}
+	re, err := syntax.Parse(re2, pf)
+	if err != nil {
+		return 0
+	}
+	return treeSize(re)
+}
+
+// treeSize is regexpSize's estimate for a parsed pattern, at most
+// maxRegexpSteps + 1 so that it never overflows.
+func treeSize(re *syntax.Regexp) int64 {
+	n := int64(1)
+	for _, sub := range re.Sub {
+		n = min(n+treeSize(sub), maxRegexpSteps+1)
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		n += int64(len(re.Rune))
+	case syntax.OpRepeat:
+		times := int64(re.Max)
+		if times < 0 {
+			times = int64(re.Min) + 1
+		}
+		n = min(n*max(times, 1)+1, maxRegexpSteps+1)
+	}
+	return min(n, maxRegexpSteps+1)
+}
