@@ -146,6 +146,9 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*ushe
 	if err := a.checkRedirect(redirect); err != nil {
 		return nil, err
 	}
+	if err := a.reserveOAuthStart(ctx); err != nil {
+		return nil, err
+	}
 	var out *usher.OAuthStart
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -153,6 +156,47 @@ func (a *Auth) StartOAuth(ctx context.Context, provider, redirect string) (*ushe
 		return err
 	})
 	return out, err
+}
+
+// oauthStartsPerClient bounds the browser log-ins one client address may
+// start and not finish within the policy's failure window: each stores a
+// state code, and anyone may start one. A log-in the provider confirms
+// gives its start back (startConfirmed), so people behind one address
+// who do finish theirs are not held back.
+const oauthStartsPerClient = 30
+
+// oauthStartKey is the throttle key of a client's browser log-ins started.
+func oauthStartKey(ctx context.Context) string {
+	if addr := addressKey(requestOf(ctx).Address); addr != "" {
+		return "oauth_start:" + addr
+	}
+	return ""
+}
+
+// reserveOAuthStart counts a browser log-in's start against its client's
+// address.
+//
+// Errors: RateLimited.
+func (a *Auth) reserveOAuthStart(ctx context.Context) error {
+	key := oauthStartKey(ctx)
+	if key == "" {
+		return nil
+	}
+	_, err := a.reserve(ctx, []limit{{key: key, max: oauthStartsPerClient}})
+	if e := usher.AsError(err); err != nil && e.Kind == usher.KindRateLimited {
+		return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeTooManyAttempts,
+			Message: "too many log-ins started from this address and not finished; try again later", RetryAfter: e.RetryAfter}
+	}
+	return err
+}
+
+// startConfirmed gives back the start of a browser log-in the provider
+// confirmed, to the address that finishes it (a command line's start is
+// counted apart, and not given back).
+func (a *Auth) startConfirmed(ctx context.Context, st oauthState) {
+	if key := oauthStartKey(ctx); key != "" && st.Redeem == 0 {
+		_ = a.store.ThrottleForgive(ctx, key)
+	}
 }
 
 // StartOAuthExchange begins a browser's log-in with an external provider
@@ -185,6 +229,9 @@ func (a *Auth) StartOAuthExchange(ctx context.Context, provider, redirect, chall
 	if err := a.checkRedirect(redirect); err != nil {
 		return nil, err
 	}
+	if err := a.reserveOAuthStart(ctx); err != nil {
+		return nil, err
+	}
 	var out *usher.OAuthStart
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -214,7 +261,10 @@ func (a *Auth) beginOAuth(ctx context.Context, tx store.Tx, provider, redirect s
 }
 
 // FailOAuth ends a log-in the provider refused or broke off: the state is
-// used up and the failure recorded, with the provider's error code.
+// used up and the failure recorded, with the provider's error code. A
+// state that names no log-in in flight (none, unknown, used or expired)
+// is recorded as nothing: anyone may call the callback, and each call
+// would otherwise write an event.
 //
 // Errors: NotFound (a provider name no provider has: not text filterText
 // takes), Invalid (an error code filterText refuses), the store's; an
@@ -226,16 +276,23 @@ func (a *Auth) FailOAuth(ctx context.Context, provider, state, reason string) er
 	if err := filterText("error", reason); err != nil {
 		return err
 	}
-	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		if state != "" {
-			if c, err := tx.CodeByHash(ctx, usher.CodeOAuthState, hashCode(state)); err == nil {
-				_ = tx.CodeUse(ctx, c.ID, a.now())
-			}
+	if state == "" {
+		return nil
+	}
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := tx.CodeByHash(ctx, usher.CodeOAuthState, hashCode(state))
+		if err == nil {
+			err = tx.CodeUse(ctx, c.ID, a.now())
+		}
+		if errors.Is(err, usher.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 		return a.record(ctx, tx, a.now(), event{action: "auth.oauth_failed", resourceType: "provider", resourceID: provider,
 			meta: map[string]string{"reason": truncate(reason, 100)}})
 	})
-	return err
 }
 
 // FinishOAuth completes a log-in when the provider sends the browser back
@@ -299,6 +356,7 @@ func (a *Auth) finishOAuth(ctx context.Context, provider, state, code, binding s
 		return nil, "", &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeOAuthFailed,
 			Message: "the provider did not confirm the log-in", Err: err}
 	}
+	a.startConfirmed(ctx, st)
 	id.Provider = provider
 	u, err := a.externalUser(ctx, id)
 	if err != nil {

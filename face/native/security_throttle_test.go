@@ -3,9 +3,12 @@ package native_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
+	"usher"
+	"usher/connector/oidctest"
 	"usher/core"
 	"usher/core/coretest"
 )
@@ -60,5 +63,56 @@ func TestRefusedClientWritesNoThrottleRows(t *testing.T) {
 		if added := rows() - before; added != 0 {
 			t.Errorf("%s: %d requests refused for their client left %d new throttle rows", tt.name, n, added)
 		}
+	}
+}
+
+// TestOAuthStartsBounded replays a flood of a browser's external log-in
+// starts and of the provider's error callback: one client, never answered
+// 429, wrote a state code a start and an audit event a callback, without
+// end. Starts not finished are now bounded for each client address (30
+// in the failure window), a log-in the provider confirms gives its start
+// back, and an error callback whose state names no log-in in flight is
+// recorded as nothing; one that names one is still recorded, once.
+func TestOAuthStartsBounded(t *testing.T) {
+	t.Parallel()
+	b, idp := setupMailAndOIDC(t)
+	start := func(t *testing.T) *response {
+		t.Helper()
+		return b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start"})
+	}
+	_, events := b.env.Counts(t)
+	for range 50 {
+		b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?error=access_denied&state=made-up"})
+	}
+	if _, e := b.env.Counts(t); e != events {
+		t.Fatalf("50 error callbacks with no log-in in flight wrote %d audit events", e-events)
+	}
+	loc, err := url.Parse(start(t).header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?error=access_denied&state=" + url.QueryEscape(loc.Query().Get("state"))})
+	}
+	if _, e := b.env.Counts(t); e != events+1 {
+		t.Fatalf("an error callback for a log-in in flight, twice, wrote %d audit events; want 1", e-events)
+	}
+	// 1 start so far; 28 more, then a log-in finished (its start given
+	// back), then one more: 30 not finished.
+	for i := range 28 {
+		if res := start(t); res.status != http.StatusFound {
+			t.Fatalf("start %d: %d %s", i+2, res.status, res.body)
+		}
+	}
+	idp.SetUser(oidctest.User{Subject: "finisher-1", Email: "finisher@corp.example", EmailVerified: true, Username: "finisher"})
+	if res := b.oidcLogIn(t, idp); res.status != http.StatusOK {
+		t.Fatalf("a log-in finished: %d %s", res.status, res.body)
+	}
+	if res := start(t); res.status != http.StatusFound {
+		t.Fatalf("the 30th start not finished: %d %s", res.status, res.body)
+	}
+	res := start(t)
+	if p := res.problem(t); res.status != http.StatusTooManyRequests || p.Code != usher.CodeTooManyAttempts || res.header.Get("Retry-After") == "" {
+		t.Fatalf("the 31st: %d %v %s", res.status, res.header, res.body)
 	}
 }
