@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 	"runtime/metrics"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
 
 	"usher"
 )
@@ -256,11 +258,14 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		} catch (e) {
 			return; // no pattern: the language's exec refuses it
 		}
-		if ((groups(source, apply(indexOf, flags, ["u"]) >= 0) + 1) * str.length > maxCaptured) {
+		var n = groups(source, apply(indexOf, flags, ["u"]) >= 0);
+		if ((n + 1) * str.length > maxCaptured) {
 			throw new RangeError("a match may copy at most " + maxCaptured + " characters: its groups times its string's length");
 		}
-		if (sizeOf(source, flags) * (str.length + 1) > maxSteps) {
-			throw new RangeError("a match may take at most " + maxSteps + " steps: its pattern's size times its string's length");
+		// Each step of Go's regexp carries the groups' positions along,
+		// which a pattern of hundreds of groups makes the most of a step.
+		if (sizeOf(source, flags) * (1 + n / 16) * (str.length + 1) > maxSteps) {
+			throw new RangeError("a match may take at most " + maxSteps + " steps: its pattern's size, weighed by its groups, times its string's length");
 		}
 	}
 	// A pattern Go's regexp runs (most do) compiles to a program whose size
@@ -498,6 +503,21 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		"Float16Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"].forEach(function (name) {
 		if (typeof globalThis[name] === "function") bounded(globalThis[name], typedSource);
 	});
+	// No code made from text as a script runs (eval, Function and its
+	// kin): compiling runs natively, outside the limits, and computes the
+	// constant expressions of the text as it compiles.
+	function noCode() { throw new EvalError("code made from text is not available in scripts"); }
+	delete globalThis.eval;
+	[function () {}, function* () {}, async function () {}].forEach(function (f) {
+		set(getPrototypeOf(f), "constructor", noCode);
+	});
+	set(globalThis, "Function", noCode);
+	// No BigInt: its arithmetic runs in one call of math/big that neither
+	// interrupt reaches, so nothing that makes one is left (literals are
+	// refused when a script compiles).
+	["BigInt", "BigInt64Array", "BigUint64Array"].forEach(function (name) { delete globalThis[name]; });
+	delete DataView.prototype.getBigInt64;
+	delete DataView.prototype.getBigUint64;
 	set(TypedArray, "from", function () {
 		typedSource(arguments);
 		return apply(typedFrom, this, arguments);
@@ -570,9 +590,56 @@ func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
 }
 
 // compileScript compiles a script's source as the body of a function, so
-// that it may return early; its lines keep their numbers.
+// that it may return early; its lines keep their numbers. A source with a
+// BigInt literal is refused before it is compiled: BigInt arithmetic runs
+// in one call of math/big that neither the time limit nor the memory
+// watchdog reaches (1n << 4000000000n makes 477 MiB; BigInt of a string
+// of 1 Mi digits takes seconds), and the compiler computes the constant
+// expressions of literals as it compiles, outside every limit. The
+// prelude takes away the other ways to make a BigInt.
 func compileScript(name, src string) (*goja.Program, error) {
-	return goja.Compile(name, "(function () {"+src+"\n})()", false)
+	prg, err := goja.Parse(name, "(function () {"+src+"\n})()")
+	if err != nil {
+		return nil, err
+	}
+	if bigIntLiteral(reflect.ValueOf(prg), map[uintptr]bool{}) {
+		return nil, errors.New("BigInt is not available in scripts: its arithmetic runs in one call that the time and memory limits cannot stop")
+	}
+	return goja.CompileAST(prg, false)
+}
+
+// bigIntLiteral reports whether the syntax tree v holds a BigInt literal.
+// It walks the tree's exported fields; seen keeps it from walking a node
+// twice.
+func bigIntLiteral(v reflect.Value, seen map[uintptr]bool) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return false
+		}
+		seen[v.Pointer()] = true
+		if lit, ok := v.Interface().(*ast.NumberLiteral); ok {
+			_, big := lit.Value.(*big.Int)
+			return big
+		}
+		return bigIntLiteral(v.Elem(), seen)
+	case reflect.Interface:
+		return !v.IsNil() && bigIntLiteral(v.Elem(), seen)
+	case reflect.Struct:
+		t := v.Type()
+		for i := range v.NumField() {
+			if t.Field(i).IsExported() && bigIntLiteral(v.Field(i), seen) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if bigIntLiteral(v.Index(i), seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compileError is the text kept for a source that does not compile; "" when

@@ -302,6 +302,20 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"string match of a large program", `"x".match("(?:x?){1000}".repeat(1000));`, "RangeError"},
 		{"string search of a large program", `"x".search("(?:x?){1000}".repeat(1000));`, "RangeError"},
 		{"literal matched over a long string", `/(?:x?){1000}(?:x?){1000}y/.test("x".repeat(1 << 20));`, "RangeError"},
+		// No BigInt and no code made from text: math/big's arithmetic runs
+		// in one call (1n << 4e9 made 477 MiB; BigInt of 1 Mi digits took
+		// 9 s), and compiling text computes its constants natively.
+		{"bigint of a long string", `BigInt("9".repeat(1 << 20));`, "ReferenceError"},
+		{"bigint from a typed array", `new BigInt64Array(1);`, "ReferenceError"},
+		{"bigint from a data view", `new DataView(new ArrayBuffer(8)).getBigInt64(0);`, "TypeError"},
+		{"eval", `eval("1 + 1");`, "ReferenceError"},
+		{"function constructor", `Function("return 1")();`, "EvalError"},
+		{"function constructor reached", `(function () {}).constructor("return 1")();`, "EvalError"},
+		{"generator constructor reached", `Object.getPrototypeOf(function* () {}).constructor("yield 1");`, "EvalError"},
+		{"async constructor reached", `Object.getPrototypeOf(async function () {}).constructor("return 1");`, "EvalError"},
+		// Each step carries the groups' positions: 300 groups under both
+		// bounds above ran 1.7 s past the limit on 50,000 characters.
+		{"exec of many star groups", `var re = new RegExp("(x*)".repeat(300) + "y"); re.exec("x".repeat(50000));`, "RangeError"},
 		{"pattern read twice", `var k = 0; new RegExp({toString: function () { return k++ ? "(?:x?){1000}".repeat(1000) : "x"; }});`, ""},
 		// The default comparison of sort compares texts natively: two
 		// strings of 1 Mi characters each time ran for seconds past the
@@ -617,5 +631,27 @@ func TestScriptHandleChecked(t *testing.T) {
 		if err := s.env.Core.Scripts.Delete(as(s.admin), sc.Name); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestScriptBigIntLiteralRefused: a source with a BigInt literal does not
+// compile: the compiler computed its constant expressions as it compiled,
+// outside every limit (3n ** 30000000n took 8 s to save), and BigInt
+// arithmetic runs in one call the limits cannot stop. The same text in a
+// string or a comment is no literal.
+func TestScriptBigIntLiteralRefused(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	bad := s.mustScript(t, "big", `var x = 3n ** 30000000n;`, usher.TriggerSystemManual)
+	if !strings.Contains(bad.CompileError, "BigInt is not available") {
+		t.Fatalf("a BigInt literal compiled: %q", bad.CompileError)
+	}
+	fine := s.mustScript(t, "text", `usher.log("10n", typeof BigInt, typeof eval, typeof BigInt64Array); // 5n`, usher.TriggerSystemManual)
+	if fine.CompileError != "" {
+		t.Fatalf("a script naming 10n in a string: %q", fine.CompileError)
+	}
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "text", "")
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[10n undefined undefined undefined]" {
+		t.Fatalf("run: %+v, %v", run, err)
 	}
 }
