@@ -209,6 +209,13 @@ func (s *Users) MeOfKinds(ctx context.Context, kinds []usher.UserKind) (*usher.U
 		return nil, errUserNotFound()
 	}
 	u := *p.User
+	// A rule may hide the caller's own organisation from them: shown as
+	// none, as everywhere (redact).
+	org, err := s.orgShown(ctx, p, u.OrganisationID)
+	if err != nil {
+		return nil, err
+	}
+	u.OrganisationID = org
 	return &u, nil
 }
 
@@ -232,15 +239,22 @@ func view(p *usher.Principal, u *usher.User) usher.UserView {
 }
 
 // redact returns u as p may see it (view): administrators and the user
-// itself see everything; others see the public profile only, without an
-// organisation a rule hides from them (orgShown).
+// itself see everything, others the public profile only, and none of them
+// an organisation a rule hides from them (orgShown).
 func (e *env) redact(ctx context.Context, p *usher.Principal, u *usher.User) (*usher.User, error) {
-	if view(p, u) != usher.ViewProfile {
-		return u, nil
-	}
 	org, err := e.orgShown(ctx, p, u.OrganisationID)
 	if err != nil {
 		return nil, err
+	}
+	if view(p, u) != usher.ViewProfile {
+		// The whole account, the caller's own too, but for an
+		// organisation a rule hides from them.
+		if org == u.OrganisationID {
+			return u, nil
+		}
+		shown := *u
+		shown.OrganisationID = org
+		return &shown, nil
 	}
 	return &usher.User{
 		ID: u.ID, UUID: u.UUID, Username: u.Username, Name: u.Name, FirstName: u.FirstName,

@@ -211,6 +211,13 @@ func (o *Organisations) List(ctx context.Context, f usher.OrganisationFilter) (*
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable, Conflict
 // (the handle is taken; groups or users remain).
 func (o *Organisations) Update(ctx context.Context, id int64, in usher.OrganisationUpdate) (*usher.Organisation, error) {
+	// One a rule hides from the caller is changed as one that is not,
+	// whatever else they may change: its answer would show it.
+	if shown, err := o.orgShown(ctx, usher.PrincipalFrom(ctx), id); err != nil {
+		return nil, err
+	} else if shown != id {
+		return nil, errOrgNotFound()
+	}
 	if err := o.authorizeOrg(ctx, actOrgUpdate, id); err != nil {
 		return nil, err
 	}

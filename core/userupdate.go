@@ -92,7 +92,25 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
 				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
 		}
-		if err := s.checkPrivileges(ctx, u, in); err != nil {
+		// An organisation a rule hides from the caller is shown as none,
+		// and judged so: naming where the caller sees the user is no
+		// change, and naming any other is one, whatever is stored.
+		checked := u
+		if in.OrganisationID != nil {
+			shown, err := s.orgShown(ctx, p, u.OrganisationID)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case *in.OrganisationID == shown:
+				in.OrganisationID = nil
+			case shown != u.OrganisationID:
+				c := *u
+				c.OrganisationID = shown
+				checked = &c
+			}
+		}
+		if err := s.checkPrivileges(ctx, checked, in); err != nil {
 			return nil, err
 		}
 		if in.Admin != nil && *in.Admin && !u.Admin {
@@ -224,14 +242,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			}
 		}
 
-		// An organisation a rule hides from the caller is shown as none:
-		// naming none again keeps it, rather than answer that it is there.
-		if shown, err := s.orgShown(ctx, p, old.OrganisationID); err != nil {
-			return nil, err
-		} else if u.OrganisationID == shown {
-			u.OrganisationID = old.OrganisationID
-		}
-		if u.OrganisationID != old.OrganisationID {
+		if in.OrganisationID != nil {
 			if err := s.checkOrganisation(ctx, tx, p, u.OrganisationID); err != nil {
 				return nil, err
 			}

@@ -931,6 +931,69 @@ func TestOrganisationHiddenFromOrganisationWrites(t *testing.T) {
 	}
 }
 
+// TestOrganisationHiddenFromItsOwnWrites: more answers that told an
+// organisation a rule hides from the caller apart from none. A helpdesk
+// with user.update (not user.privileges) sent back a user as read, with
+// organisation_id null: 403 for a user in the hidden organisation, 200
+// for one in none; and the hidden id was 200 for its member, 403 for any
+// other. A manager allowed organisation.update on every organisation
+// archived or renamed the hidden one, 200 with its handle and name, where
+// an id of none was 404. And the caller's own account, read whole, showed
+// it. Naming where the caller sees the user now names no change, an
+// organisation hidden from the caller is changed as one that is not
+// (404), and no view of an account shows it.
+func TestOrganisationHiddenFromItsOwnWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var hq struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq-secret", "name": "HQ Secret"}}, http.StatusCreated, &hq)
+	deny := usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny}
+	helpdesk, helpTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), deny)
+	member, plain := b.mustCreate(t, map[string]any{"username": "member"}), b.mustCreate(t, map[string]any{"username": "outside"})
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", member.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
+	patch := func(u int64, org any) int {
+		return b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", u), token: helpTok, body: map[string]any{"organisation_id": org, "name": "Renamed"}}).status
+	}
+	if m, o := patch(member.ID, nil), patch(plain.ID, nil); m != http.StatusOK || o != http.StatusOK {
+		t.Errorf("organisation_id null as read: the member %d, the user in none %d; want 200 both", m, o)
+	}
+	if m, o, n := patch(member.ID, hq.ID), patch(plain.ID, hq.ID), patch(member.ID, hq.ID+1000); m != o || m != n {
+		t.Errorf("organisation_id of the hidden organisation: the member %d, the user in none %d; an id of none %d", m, o, n)
+	}
+	var got struct {
+		OrganisationID *int64 `json:"organisation_id"`
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/users/%d", member.ID), token: b.adminTok}, http.StatusOK, &got)
+	if got.OrganisationID == nil || *got.OrganisationID != hq.ID {
+		t.Fatalf("the member left the organisation: %v", got.OrganisationID)
+	}
+
+	manager, mgrTok := b.mustPrincipal(t, "manager", false)
+	b.mustRole(t, "managers", []*usher.User{manager}, allow("organisation", "update"), deny)
+	for _, r := range []req{
+		{method: "POST", path: "/v1/organisations/%d/archive"},
+		{method: "PATCH", path: "/v1/organisations/%d", body: map[string]any{"name": "Renamed"}},
+	} {
+		for _, id := range []int64{hq.ID + 1000, hq.ID} {
+			rq := r
+			rq.path, rq.token = fmt.Sprintf(r.path, id), mgrTok
+			b.refused(t, rq, http.StatusNotFound, usher.CodeOrganisationNotFound)
+		}
+	}
+
+	insider, inTok := b.mustPrincipal(t, "insider", false)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
+	b.mustRole(t, "no-hq", []*usher.User{insider}, deny)
+	for _, path := range []string{fmt.Sprintf("/v1/users/%d", insider.ID), "/v1/me"} {
+		got.OrganisationID = nil
+		b.call(t, req{method: "GET", path: path, token: inTok}, http.StatusOK, &got)
+		if got.OrganisationID != nil {
+			t.Errorf("GET %s shows the hidden organisation %d", path, *got.OrganisationID)
+		}
+	}
+}
+
 // TestOrganisationHiddenFromAudit: a reader of the audit log denied
 // reading an organisation read, in the events on it, its handle and name,
 // and in a user's move into it, its id. An event on an organisation the
