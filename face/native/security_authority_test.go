@@ -812,6 +812,15 @@ func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
 	}
 }
 
+// hiddenOrganisation makes an organisation of handle and returns it with
+// the rule that hides it from whoever holds the rule.
+func (b *bundle) hiddenOrganisation(t *testing.T, handle string) (struct{ ID int64 }, usher.Rule) {
+	t.Helper()
+	var org struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": handle, "name": handle}}, http.StatusCreated, &org)
+	return org, usher.Rule{Resource: "organisation:" + strconv.FormatInt(org.ID, 10), Operation: "read", Access: usher.Deny}
+}
+
 // TestMergeKeepsRolesBounded replays a way past the bound of 500 rules a
 // role: one more rule by a write of the role's rules is 422, but merging a
 // role of 500 into another of 500 made one of 1,000, and each further
@@ -868,9 +877,7 @@ func TestMergeKeepsRolesBounded(t *testing.T) {
 func TestOrganisationHiddenFromOrganisationWrites(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var hq struct{ ID int64 }
-	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
-	deny := usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny}
+	hq, deny := b.hiddenOrganisation(t, "hq")
 	owner, tok := b.mustPrincipal(t, "owner", false)
 	var hidden, plain groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &hidden)
@@ -945,9 +952,7 @@ func TestOrganisationHiddenFromOrganisationWrites(t *testing.T) {
 func TestOrganisationHiddenFromItsOwnWrites(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var hq struct{ ID int64 }
-	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq-secret", "name": "HQ Secret"}}, http.StatusCreated, &hq)
-	deny := usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny}
+	hq, deny := b.hiddenOrganisation(t, "hq-secret")
 	helpdesk, helpTok := b.mustPrincipal(t, "helpdesk", false)
 	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), deny)
 	member, plain := b.mustCreate(t, map[string]any{"username": "member"}), b.mustCreate(t, map[string]any{"username": "outside"})
