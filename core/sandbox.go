@@ -570,6 +570,62 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		}
 		return apply(stringify, undefined, [value, count, space]);
 	});
+	// A string past the bound is made by + alone, which only the heap's
+	// bound limits, and the built-ins that walk a string make an object,
+	// a piece or a character for each of its characters in one native
+	// call: JSON.parse of 12 Mi characters made 2.7 GiB. So every built-in
+	// that takes a string takes one of at most max characters: each
+	// method of a string (its this and its string arguments, read once
+	// and given on as read), JSON.parse, the URI functions, and the
+	// built-ins that list a string's keys.
+	var stringValue = sp.valueOf;
+	function text(v) {
+		if (typeof v !== "string") {
+			// A String object by its value, as the language keeps it;
+			// anything else by its text.
+			try { v = apply(stringValue, v, []); } catch (e) { v = String(v); }
+		}
+		cap(v.length);
+		return v;
+	}
+	function capStrings(args) {
+		for (var i = 0; i < args.length; i++) if (typeof args[i] === "string") cap(args[i].length);
+	}
+	Object.getOwnPropertyNames(sp).forEach(function (name) {
+		var f = sp[name];
+		if (name === "constructor" || name === "toString" || name === "valueOf" || typeof f !== "function") return;
+		set(sp, name, function () {
+			var self = this === null || this === undefined ? this : text(this);
+			capStrings(arguments);
+			return apply(f, self, arguments);
+		});
+	});
+	// Normalizing may make many characters of one: 18 for U+FDFA by a
+	// compatibility form, 3 at most by a canonical one.
+	var normalize = sp.normalize;
+	set(sp, "normalize", function (form) {
+		var self = this === null || this === undefined ? this : text(this);
+		form = form === undefined ? "NFC" : String(form);
+		if (self && self.length * (form === "NFKC" || form === "NFKD" ? 18 : 3) > max * 4) {
+			throw new RangeError("a normalization may make at most " + max * 4 + " characters");
+		}
+		return apply(normalize, self, [form]);
+	});
+	var parse = JSON.parse;
+	set(JSON, "parse", function (t, reviver) { return apply(parse, JSON, [text(t), reviver]); });
+	["encodeURI", "encodeURIComponent", "decodeURI", "decodeURIComponent", "escape", "unescape", "parseInt", "parseFloat"].forEach(function (name) {
+		var f = globalThis[name];
+		if (typeof f === "function") set(globalThis, name, function (v) { arguments[0] = text(v); return apply(f, undefined, arguments); });
+	});
+	function capString(o) {
+		var n = typeof o === "string" ? o.length : -1;
+		if (n < 0 && isObject(o)) { try { n = apply(stringValue, o, []).length; } catch (e) {} }
+		cap(n);
+	}
+	[[Object, "keys"], [Object, "values"], [Object, "getOwnPropertyNames"], [Reflect, "ownKeys"]].forEach(function (at) {
+		var f = at[0][at[1]];
+		set(at[0], at[1], function (o) { capString(o); return apply(f, at[0], arguments); });
+	});
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps), false)
 })
 

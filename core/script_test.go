@@ -313,6 +313,16 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"function constructor reached", `(function () {}).constructor("return 1")();`, "EvalError"},
 		{"generator constructor reached", `Object.getPrototypeOf(function* () {}).constructor("yield 1");`, "EvalError"},
 		{"async constructor reached", `Object.getPrototypeOf(async function () {}).constructor("return 1");`, "EvalError"},
+		// A string past the bound, made by + alone, walked by one
+		// built-in: JSON.parse of 12 Mi characters made 2.7 GiB, split
+		// 416 MiB; and normalizing U+FDFA makes 18 characters of one.
+		{"parse of a long text", `var s = "[],".repeat(1 << 18); s = s + s; s = s + s; s = s + s; s = s + s; JSON.parse("[" + s + "1]");`, "RangeError"},
+		{"split of a long text", `var s = "x,".repeat(1 << 19); s = s + s; s = s + s; s = s + s; s = s + s; s.split(",");`, "RangeError"},
+		{"keys of a long text", `var s = "x".repeat(1 << 20); s = s + s; Object.keys(s);`, "RangeError"},
+		{"compare of long texts", `var s = "x".repeat(1 << 20); s = s + s + s; s.localeCompare(s + "y");`, "RangeError"},
+		{"nfkd of ligatures", `"\ufdfa".repeat(1 << 20).normalize("NFKD");`, "RangeError"},
+		{"nfkc of ligatures", `"\ufdfa".repeat(1 << 18).normalize("NFKC");`, "RangeError"},
+		{"uri of a long text", `var s = "\u00e9".repeat(1 << 20); encodeURIComponent(s + s);`, "RangeError"},
 		// Each step carries the groups' positions: 300 groups under both
 		// bounds above ran 1.7 s past the limit on 50,000 characters.
 		{"exec of many star groups", `var re = new RegExp("(x*)".repeat(300) + "y"); re.exec("x".repeat(50000));`, "RangeError"},
@@ -362,10 +372,12 @@ func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
 	/(a)(b)?/.exec("xab").join("|"), "a1b22".match(/\d+/g).join("|"), "a,b;c".split(/[,;]/).join("|"), /é(\u00e9)/u.test("éé"), "xxxx".replace(/(x)(x)/, "$2"),
 	[10, 9, 1, undefined, "b", "a"].sort().join(), [3, 1, 2].toSorted(function (a, b) { return b - a; }).join(), [, 2, 1].sort().length,
 	new RegExp("a+", "g").flags, RegExp(/x/i).flags, /x/ instanceof RegExp, "aXb".search("X"), "a1b2".match("\\d")[0], [..."a1b2".matchAll("\\d")].length,
-	new RegExp(/y/).compile("z+").source, "x".match(undefined)[0] === "");
+	new RegExp(/y/).compile("z+").source, "x".match(undefined)[0] === "",
+	"Ab".toUpperCase(), new String("ab").slice(1), String.prototype.trim.call(12), "\u00e9".normalize("NFD").length, "\ufb01".normalize("NFKC"),
+	JSON.parse('{"a":[1]}').a[0], encodeURIComponent("a b"), Object.keys("ab").join(), parseInt("12px"), "b".localeCompare("a"));
 try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
-	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 z+ true TypeError]`
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 z+ true AB b 12 2 fi 1 a%20b 0,1 12 1 TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
