@@ -260,6 +260,10 @@ func (a *Auth) openSession(ctx context.Context, u *usher.User, impersonator int6
 	if mailed {
 		a.mailQueued()
 	}
+	// The session's answer shows the account as its holder sees it.
+	if sess.User, err = a.ownShown(ctx, sess.User); err != nil {
+		return nil, err
+	}
 	return sess, nil
 }
 

@@ -129,6 +129,31 @@ func (e *env) orgNamed(ctx context.Context, tx store.Tx, p *usher.Principal, id 
 	return shown == id, err
 }
 
+// ownShown returns u as its holder sees it: without an organisation a
+// rule hides from them (orgShown), as every answer about their own account
+// shows it.
+func (e *env) ownShown(ctx context.Context, u *usher.User) (*usher.User, error) {
+	if u == nil {
+		return u, nil
+	}
+	org, err := e.orgShown(ctx, &usher.Principal{Kind: usher.PrincipalUser, User: u}, u.OrganisationID)
+	if err != nil || org == u.OrganisationID {
+		return u, err
+	}
+	shown := *u
+	shown.OrganisationID = org
+	return &shown, nil
+}
+
+// OwnView returns u, the account of a credential just checked, as its
+// holder sees it: for a face that answers with the account of a JWT it
+// checked, as Me answers.
+//
+// Errors: the store's.
+func (a *Auth) OwnView(ctx context.Context, u *usher.User) (*usher.User, error) {
+	return a.ownShown(ctx, u)
+}
+
 // groupShown returns gr as p may see it: without an organisation a rule
 // hides from p (orgShown).
 func (e *env) groupShown(ctx context.Context, p *usher.Principal, gr *usher.Group) (*usher.Group, error) {

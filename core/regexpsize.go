@@ -21,15 +21,20 @@ const (
 	// maxRegexpSteps bounds a match's instructions times its string's
 	// length: about a second at 10–15 ns a step.
 	maxRegexpSteps = 1 << 26
+	// maxRegexpGroups bounds a pattern's capture groups: each thread of a
+	// match carries all their positions, and thousands of groups made
+	// one exec of eight characters copy gigabytes.
+	maxRegexpGroups = 256
 )
 
 // regexpSize estimates the instructions of the Go program the runtime
 // would compile a pattern of source and flags to, as goja translates it
 // (parser.TransformRegExp) and Go's regexp parses it, without compiling
 // it: each node counts one, a literal one a character, and a counted
-// repetition its body as many times as it may repeat. It returns 0 for a
-// pattern the runtime leaves to regexp2, or that does not compile.
-func regexpSize(source, flags string) int64 {
+// repetition its body as many times as it may repeat. It returns the size
+// and the pattern's capture groups, or 0 and 0 for a pattern the runtime
+// leaves to regexp2, or that does not compile.
+func regexpSize(source, flags string) (size, groups int64) {
 	var dotAll, ignoreCase, multiline, unicode bool
 	for _, f := range flags {
 		switch f {
@@ -45,7 +50,7 @@ func regexpSize(source, flags string) int64 {
 	}
 	re2, err := parser.TransformRegExp(source, dotAll, unicode)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	pf := syntax.Perl
 	if ignoreCase {
@@ -59,9 +64,9 @@ func regexpSize(source, flags string) int64 {
 	}
 	re, err := syntax.Parse(re2, pf)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	return treeSize(re)
+	return treeSize(re), int64(re.MaxCap())
 }
 
 // treeSize is regexpSize's estimate for a parsed pattern, at most

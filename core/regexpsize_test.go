@@ -20,8 +20,11 @@ func TestRegexpSize(t *testing.T) {
 		{`(a)\1`, "", 0, 0},  // a back-reference: regexp2's
 		{"(", "", 0, 0},
 	} {
-		if got := regexpSize(tt.source, tt.flags); got < tt.least || got > tt.most {
+		if got, _ := regexpSize(tt.source, tt.flags); got < tt.least || got > tt.most {
 			t.Errorf("regexpSize(%q, %q) = %d, want %d to %d", tt.source, tt.flags, got, tt.least, tt.most)
 		}
+	}
+	if _, groups := regexpSize(`(a)(?:b)(c(d))`, ""); groups != 3 {
+		t.Errorf("groups of (a)(?:b)(c(d)): %d, want 3", groups)
 	}
 }

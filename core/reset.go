@@ -116,6 +116,10 @@ func (a *Auth) ExchangeResetToken(ctx context.Context, token string) (*usher.Res
 	if err != nil {
 		return nil, err
 	}
+	// The account, as its holder sees it.
+	if out.User, err = a.ownShown(ctx, out.User); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

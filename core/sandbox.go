@@ -94,7 +94,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		floor = Math.floor, trunc = Math.trunc, mathMin = Math.min, mathMax = Math.max,
 		indexOf = String.prototype.indexOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
-	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, sp = String.prototype, ap = Array.prototype,
+	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
 		join = ap.join, arrayConcat = ap.concat, from = Array.from,
@@ -258,13 +258,17 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		} catch (e) {
 			return; // no pattern: the language's exec refuses it
 		}
-		var n = groups(source, apply(indexOf, flags, ["u"]) >= 0);
+		// A pattern Go's regexp runs has its groups counted from its
+		// source, before any match; one regexp2 runs, by a match of the
+		// empty string, which regexp2's time limit bounds.
+		var shape = shapeOf(source, flags), n = shape[0] > 0 ? shape[1] : groups(source, apply(indexOf, flags, ["u"]) >= 0);
+		capGroups(n);
 		if ((n + 1) * str.length > maxCaptured) {
 			throw new RangeError("a match may copy at most " + maxCaptured + " characters: its groups times its string's length");
 		}
 		// Each step of Go's regexp carries the groups' positions along,
 		// which a pattern of hundreds of groups makes the most of a step.
-		if (sizeOf(source, flags) * (1 + n / 16) * (str.length + 1) > maxSteps) {
+		if (shape[0] * (1 + n / 16) * (str.length + 1) > maxSteps) {
 			throw new RangeError("a match may take at most " + maxSteps + " steps: its pattern's size, weighed by its groups, times its string's length");
 		}
 	}
@@ -274,11 +278,16 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// the source (regexpSize, kept for each source) before a pattern is
 	// made, by the constructor, compile, or a string's match, matchAll and
 	// search, and before each match (capCaptured).
-	var sizesOf = Object.create(null);
-	function sizeOf(source, flags) {
-		var key = flags + "/" + source, n = sizesOf[key];
-		if (n === undefined) sizesOf[key] = n = regexpSize(source, flags);
-		return n;
+	var shapesOf = Object.create(null);
+	// shapeOf is a pattern's estimated size and its groups, 0 and 0 for
+	// one regexp2 runs.
+	function shapeOf(source, flags) {
+		var key = flags + "/" + source, shape = shapesOf[key];
+		if (shape === undefined) shapesOf[key] = shape = regexpSize(source, flags);
+		return shape;
+	}
+	function capGroups(n) {
+		if (n > maxGroups) throw new RangeError("a pattern may hold at most " + maxGroups + " groups");
 	}
 	// patternArgs checks the pattern a constructor's or compile's
 	// arguments make; a pattern or flags that are not a pattern or a
@@ -292,9 +301,11 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			source = p === undefined ? "" : (args[0] = String(p));
 			flags = args[1] === undefined ? "" : (args[1] = String(args[1]));
 		}
-		if (sizeOf(source, flags) > maxSize) {
+		var shape = shapeOf(source, flags);
+		if (shape[0] > maxSize) {
 			throw new RangeError("a pattern may compile to at most " + maxSize + " instructions, its repetitions counted");
 		}
+		capGroups(shape[1]);
 	}
 	set(RegExp.prototype, "exec", function (s) {
 		var str = String(s);
@@ -506,12 +517,18 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// No code made from text as a script runs (eval, Function and its
 	// kin): compiling runs natively, outside the limits, and computes the
 	// constant expressions of the text as it compiles.
+	// The constructors stay what they are to everything else (their
+	// prototypes, instanceof), and only refuse to make a function.
 	function noCode() { throw new EvalError("code made from text is not available in scripts"); }
 	delete globalThis.eval;
 	[function () {}, function* () {}, async function () {}].forEach(function (f) {
-		set(getPrototypeOf(f), "constructor", noCode);
+		var proto = getPrototypeOf(f), ctor = proto.constructor, hasInstance = function (v) { return v instanceof ctor; },
+			p = new ProxyOf(ctor, {apply: noCode, construct: noCode, get: function (t, k, receiver) {
+				return k === SymbolOf.hasInstance ? hasInstance : Reflect.get(t, k, receiver);
+			}});
+		set(proto, "constructor", p);
+		if (ctor === globalThis.Function) set(globalThis, "Function", p);
 	});
-	set(globalThis, "Function", noCode);
 	// No BigInt: its arithmetic runs in one call of math/big that neither
 	// interrupt reaches, so nothing that makes one is left (literals are
 	// refused when a script compiles).
@@ -626,7 +643,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		var f = at[0][at[1]];
 		set(at[0], at[1], function (o) { capString(o); return apply(f, at[0], arguments); });
 	});
-})`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps), false)
+})`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
@@ -640,7 +657,8 @@ func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
 		o, ok := c.Argument(0).(*goja.Object)
 		return vm.ToValue(ok && o.ClassName() == "Array")
 	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
-		return vm.ToValue(regexpSize(c.Argument(0).String(), c.Argument(1).String()))
+		size, groups := regexpSize(c.Argument(0).String(), c.Argument(1).String())
+		return vm.ToValue([]any{size, groups})
 	}))
 	return err
 }

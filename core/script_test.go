@@ -326,6 +326,10 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		// Each step carries the groups' positions: 300 groups under both
 		// bounds above ran 1.7 s past the limit on 50,000 characters.
 		{"exec of many star groups", `var re = new RegExp("(x*)".repeat(300) + "y"); re.exec("x".repeat(50000));`, "RangeError"},
+		// And the positions of thousands of groups, copied by each thread,
+		// made one exec of eight characters take 1.4 s: 256 groups at most.
+		{"pattern of thousands of groups", `new RegExp("(x*)".repeat(5000) + "y").exec("x".repeat(8));`, "RangeError"},
+		{"literal of a thousand groups", "/" + strings.Repeat("(x*)", 1000) + "y/.exec(\"xxxxxxxx\");", "RangeError"},
 		{"pattern read twice", `var k = 0; new RegExp({toString: function () { return k++ ? "(?:x?){1000}".repeat(1000) : "x"; }});`, ""},
 		// The default comparison of sort compares texts natively: two
 		// strings of 1 Mi characters each time ran for seconds past the
@@ -374,10 +378,12 @@ func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
 	new RegExp("a+", "g").flags, RegExp(/x/i).flags, /x/ instanceof RegExp, "aXb".search("X"), "a1b2".match("\\d")[0], [..."a1b2".matchAll("\\d")].length,
 	new RegExp(/y/).compile("z+").source, "x".match(undefined)[0] === "",
 	"Ab".toUpperCase(), new String("ab").slice(1), String.prototype.trim.call(12), "\u00e9".normalize("NFD").length, "\ufb01".normalize("NFKC"),
-	JSON.parse('{"a":[1]}').a[0], encodeURIComponent("a b"), Object.keys("ab").join(), parseInt("12px"), "b".localeCompare("a"));
+	JSON.parse('{"a":[1]}').a[0], encodeURIComponent("a b"), Object.keys("ab").join(), parseInt("12px"), "b".localeCompare("a"),
+	typeof Function.prototype.call, (function () {}) instanceof Function, Object.getPrototypeOf(function () {}) === Function.prototype,
+	Math.max.apply(null, [1, 3]), (function (a) { return this.x + a; }).bind({x: 1})(2));
 try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
-	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 z+ true AB b 12 2 fi 1 a%20b 0,1 12 1 TypeError]`
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 z+ true AB b 12 2 fi 1 a%20b 0,1 12 1 function true true 3 3 TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}

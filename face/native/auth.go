@@ -265,6 +265,10 @@ func (h *Handler) checkJWT(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	u, err := h.Auth.OwnView(r.Context(), p.User)
+	if err != nil {
+		return err
+	}
 	out := struct {
 		User           userJSON  `json:"user"`
 		Kind           string    `json:"kind"`
@@ -272,7 +276,7 @@ func (h *Handler) checkJWT(w http.ResponseWriter, r *http.Request) error {
 		ImpersonatorID *int64    `json:"impersonator_id"`
 		IssuedAt       time.Time `json:"issued_at"`
 		ExpiresAt      time.Time `json:"expires_at"`
-	}{toUserJSON(p.User), string(c.Kind), c.Scopes, optionalID(c.ImpersonatorID), c.IssuedAt, c.ExpiresAt}
+	}{toUserJSON(u), string(c.Kind), c.Scopes, optionalID(c.ImpersonatorID), c.IssuedAt, c.ExpiresAt}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
 	}

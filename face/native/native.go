@@ -54,6 +54,7 @@ type AuthService interface {
 	RotateToken(ctx context.Context, id int64) (*usher.Token, string, error)
 	IssueJWT(ctx context.Context) (string, *usher.JWTClaims, error)
 	CheckJWT(ctx context.Context, raw string) (*usher.Principal, *usher.JWTClaims, error)
+	OwnView(ctx context.Context, u *usher.User) (*usher.User, error)
 	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
 	JWKS(ctx context.Context) ([]byte, error)
 	Methods(ctx context.Context) []usher.LoginMethod

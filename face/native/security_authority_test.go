@@ -997,6 +997,28 @@ func TestOrganisationHiddenFromItsOwnWrites(t *testing.T) {
 			t.Errorf("GET %s shows the hidden organisation %d", path, *got.OrganisationID)
 		}
 	}
+	// Nor the answers that carry the account of a credential: a log-in's
+	// session, a JWT's check.
+	var withUser struct {
+		JWT  string `json:"jwt"`
+		User struct {
+			OrganisationID *int64 `json:"organisation_id"`
+		} `json:"user"`
+	}
+	for _, r := range []func() req{
+		func() req {
+			return req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "insider@example.com", "password": matrixPassword}}
+		},
+		func() req { return req{method: "POST", path: "/v1/auth/jwt", token: inTok} },
+		func() req { return req{method: "GET", path: "/v1/auth/jwt/check", token: withUser.JWT} },
+	} {
+		rq := r()
+		withUser.User.OrganisationID = nil
+		b.call(t, rq, http.StatusOK, &withUser)
+		if withUser.User.OrganisationID != nil {
+			t.Errorf("%s %s shows the hidden organisation %d", rq.method, rq.path, *withUser.User.OrganisationID)
+		}
+	}
 }
 
 // TestOrganisationHiddenFromAudit: a reader of the audit log denied
