@@ -202,7 +202,19 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 // coefficients.
 func imageCost(cfg image.Config, format string, data []byte) int64 {
 	pixels := int64(cfg.Width) * int64(cfg.Height)
-	cost := pixels * pixelBytes(cfg.ColorModel)
+	model := cfg.ColorModel
+	if format == "png" {
+		// A grey PNG's header is read before its tRNS chunk, which makes
+		// the decoder give it an alpha: 8-bit grey decodes to NRGBA, 16-bit
+		// to NRGBA64, four times what the header's model takes.
+		switch model {
+		case color.GrayModel:
+			model = color.NRGBAModel
+		case color.Gray16Model:
+			model = color.NRGBA64Model
+		}
+	}
+	cost := pixels * pixelBytes(model)
 	if format == "jpeg" {
 		cost += progressiveCost(data, pixels)
 	}

@@ -112,6 +112,9 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	function capKeys(o, all) {
 		if (o === null || o === undefined) return;
 		var n = typeof o === "string" ? o.length : typedLengthOf(o);
+		// A String object's keys are its characters: counted by its
+		// length, as the language keeps its value, not by listing them.
+		if (n < 0 && isObject(o)) { try { n = apply(stringValue, o, []).length; } catch (e) { n = -1; } }
 		if (n < 0) n = (all ? ownKeys(Object(o)) : apply(keysOf, Object, [o])).length;
 		if (n > maxKeys) throw new RangeError("objects of more than " + maxKeys + " keys are walked in the script, not by this built-in");
 	}
@@ -550,6 +553,12 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		for (var i = 1; i < arguments.length; i++) capKeys(arguments[i], true);
 		return apply(assign, Object, arguments);
 	});
+	// freeze, seal and their questions walk every own property of their
+	// object in one call, as assign does.
+	["freeze", "seal", "isFrozen", "isSealed"].forEach(function (name) {
+		var f = Object[name];
+		set(Object, name, function (o) { capKeys(o, true); return apply(f, Object, arguments); });
+	});
 	// JSON.stringify counts, through a replacer, what it writes: each key
 	// and primitive value, and the indentation of each line. A list of
 	// properties to keep is applied by the replacer, which answers a copy
@@ -570,8 +579,12 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			var depth = !root && apply(mapHas, depths, [this]) ? apply(mapGet, depths, [this]) + 1 : 0;
 			root = false;
 			total += String(key).length + 4 + gap * depth;
+			var wrapped = -1;
+			if (isObject(v)) { try { wrapped = apply(stringValue, v, []).length; } catch (e) { wrapped = -1; } }
 			if (typeof v === "string") {
 				total += v.length;
+			} else if (wrapped >= 0) {
+				total += wrapped; // a String object is written as its text
 			} else if (isObject(v) && typeof v !== "function") {
 				if (keep && !isArr(v) && !(v instanceof Number || v instanceof String || v instanceof Boolean)) {
 					var copy = {};
@@ -676,44 +689,60 @@ func compileScript(name, src string) (*goja.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bigIntLiteral(reflect.ValueOf(prg), map[uintptr]bool{}) {
-		return nil, errors.New("BigInt is not available in scripts: its arithmetic runs in one call that the time and memory limits cannot stop")
+	if why := refusedSyntax(reflect.ValueOf(prg), map[uintptr]bool{}); why != "" {
+		return nil, errors.New(why)
 	}
 	return goja.CompileAST(prg, false)
 }
 
-// bigIntLiteral reports whether the syntax tree v holds a BigInt literal.
-// It walks the tree's exported fields; seen keeps it from walking a node
-// twice.
-func bigIntLiteral(v reflect.Value, seen map[uintptr]bool) bool {
+// refusedSyntax says why the syntax tree v holds what a script may not
+// use, "" when it holds none: a BigInt literal, or an object literal's
+// spread, which copies every property of its source in one native call
+// (a string of 16 Mi characters held a run for two minutes; Object.assign
+// does the same copy, bounded). It walks the tree's exported fields; seen
+// keeps it from walking a node twice.
+func refusedSyntax(v reflect.Value, seen map[uintptr]bool) string {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() || seen[v.Pointer()] {
-			return false
+			return ""
 		}
 		seen[v.Pointer()] = true
-		if lit, ok := v.Interface().(*ast.NumberLiteral); ok {
-			_, big := lit.Value.(*big.Int)
-			return big
+		switch n := v.Interface().(type) {
+		case *ast.NumberLiteral:
+			if _, big := n.Value.(*big.Int); big {
+				return "BigInt is not available in scripts: its arithmetic runs in one call that the time and memory limits cannot stop"
+			}
+		case *ast.ObjectLiteral:
+			for _, p := range n.Value {
+				if _, spread := p.(*ast.SpreadElement); spread {
+					return "an object literal's spread ({...o}) is not available in scripts: it copies every property in one call that the limits cannot stop; use Object.assign"
+				}
+			}
 		}
-		return bigIntLiteral(v.Elem(), seen)
+		return refusedSyntax(v.Elem(), seen)
 	case reflect.Interface:
-		return !v.IsNil() && bigIntLiteral(v.Elem(), seen)
+		if v.IsNil() {
+			return ""
+		}
+		return refusedSyntax(v.Elem(), seen)
 	case reflect.Struct:
 		t := v.Type()
 		for i := range v.NumField() {
-			if t.Field(i).IsExported() && bigIntLiteral(v.Field(i), seen) {
-				return true
+			if t.Field(i).IsExported() {
+				if why := refusedSyntax(v.Field(i), seen); why != "" {
+					return why
+				}
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			if bigIntLiteral(v.Index(i), seen) {
-				return true
+			if why := refusedSyntax(v.Index(i), seen); why != "" {
+				return why
 			}
 		}
 	}
-	return false
+	return ""
 }
 
 // compileError is the text kept for a source that does not compile; "" when

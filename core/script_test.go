@@ -322,6 +322,13 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"compare of long texts", `var s = "x".repeat(1 << 20); s = s + s + s; s.localeCompare(s + "y");`, "RangeError"},
 		{"nfkd of ligatures", `"\ufdfa".repeat(1 << 20).normalize("NFKD");`, "RangeError"},
 		{"nfkc of ligatures", `"\ufdfa".repeat(1 << 18).normalize("NFKC");`, "RangeError"},
+		// A String object's characters are its keys: listed, frozen or
+		// quoted in one call, 16 Mi of them made 2 GiB and ran 6–20 s past.
+		{"entries of a string object", `var s = "x".repeat(1 << 20); s = s + s; Object.entries(new String(s));`, "RangeError"},
+		{"assign of a string object", `var s = "x".repeat(1 << 20); s = s + s; Object.assign({}, new String(s));`, "RangeError"},
+		{"seal of a string object", `var s = "x".repeat(1 << 20); s = s + s; Object.seal(new String(s));`, "RangeError"},
+		{"freeze of a string object", `Object.freeze(new String("x".repeat(1 << 20)));`, "RangeError"},
+		{"stringify of a string object", `var s = "\u0001".repeat(1 << 20); JSON.stringify([new String(s)]);`, "RangeError"},
 		{"uri of a long text", `var s = "\u00e9".repeat(1 << 20); encodeURIComponent(s + s);`, "RangeError"},
 		// Each step carries the groups' positions: 300 groups under both
 		// bounds above ran 1.7 s past the limit on 50,000 characters.
@@ -670,6 +677,27 @@ func TestScriptBigIntLiteralRefused(t *testing.T) {
 	}
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "text", "")
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[10n undefined undefined undefined]" {
+		t.Fatalf("run: %+v, %v", run, err)
+	}
+}
+
+// TestScriptObjectSpreadRefused: an object literal's spread copies every
+// property of its source in one call (a string of 16 Mi characters held a
+// run for two minutes): a source that uses it does not compile; an
+// array's spread, which steps in the script, does.
+func TestScriptObjectSpreadRefused(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	bad := s.mustScript(t, "spread", `var o = {a: 1, ...usher};`, usher.TriggerSystemManual)
+	if !strings.Contains(bad.CompileError, "spread") {
+		t.Fatalf("an object spread compiled: %q", bad.CompileError)
+	}
+	fine := s.mustScript(t, "arrays", `usher.log([...[1, 2], 3].join(), Math.max(...[4, 5]), Object.assign({}, {a: 6}).a, Object.isFrozen(Object.freeze({})));`, usher.TriggerSystemManual)
+	if fine.CompileError != "" {
+		t.Fatalf("an array spread: %q", fine.CompileError)
+	}
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "arrays", "")
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[1,2,3 5 6 true]" {
 		t.Fatalf("run: %+v, %v", run, err)
 	}
 }

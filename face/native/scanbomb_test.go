@@ -1,7 +1,11 @@
 package native_test
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"testing"
 
@@ -67,4 +71,59 @@ func TestJPEGScanBombRefused(t *testing.T) {
 		b.call(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok,
 			body: coretest.ScanBombJPEG(256, 256, 9, true), header: map[string]string{"Content-Type": "image/jpeg"}}, http.StatusOK, nil)
 	})
+}
+
+// greyPNG is a 16-bit grey PNG of w×h pixels, all zero, with a tRNS chunk:
+// its header's model is 16-bit grey, 2 bytes a pixel, but the chunk makes
+// image/png decode it with an alpha, 8.
+func greyPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(kind string, data []byte) {
+		_ = binary.Write(&out, binary.BigEndian, uint32(len(data)))
+		out.WriteString(kind)
+		out.Write(data)
+		_ = binary.Write(&out, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(kind), data...)))
+	}
+	header := make([]byte, 13)
+	binary.BigEndian.PutUint32(header[0:], uint32(w))
+	binary.BigEndian.PutUint32(header[4:], uint32(h))
+	header[8] = 16 // bits a sample; colour type 0, grey
+	chunk("IHDR", header)
+	chunk("tRNS", []byte{0, 1})
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	row := make([]byte, 1+2*w)
+	for range h {
+		if _, err := zw.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	return out.Bytes()
+}
+
+// TestGreyPNGWithTransparencyCounted replays a preview whose decoded size
+// its header hid: a grey PNG's header comes before its tRNS chunk, so the
+// estimate took 16-bit grey for 2 bytes a pixel, while the decoder gives
+// it an alpha, 8: a 70 KB file of 32 MP took 3.1 s and 508 MiB to preview
+// under an estimate of 64 MiB. Grey PNGs are counted as the decoder may
+// make them: past the preview's 64 MiB, no preview.
+func TestGreyPNGWithTransparencyCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	a := b.mustUpload(t, "grey.png", greyPNG(t, 4096, 2100))
+	res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
+	if p := res.problem(t); res.status != http.StatusNotFound || p.Code != usher.CodeNoPreview {
+		t.Fatalf("the preview of a grey PNG of 8.6 MP with transparency: %d %s", res.status, res.body)
+	}
+	small := b.mustUpload(t, "small.png", greyPNG(t, 640, 480))
+	if res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", small.ID), token: b.userTok}); res.status != http.StatusOK {
+		t.Fatalf("the preview of a small one: %d %s", res.status, res.body)
+	}
 }
