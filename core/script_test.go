@@ -681,10 +681,11 @@ func TestScriptBigIntLiteralRefused(t *testing.T) {
 	}
 }
 
-// TestScriptObjectSpreadRefused: an object literal's spread copies every
-// property of its source in one call (a string of 16 Mi characters held a
-// run for two minutes): a source that uses it does not compile; an
-// array's spread, which steps in the script, does.
+// TestScriptObjectSpreadRefused: an object literal's spread, or an object
+// pattern's rest, copies every property of its source in one call (a
+// string of 16 Mi characters held a run for two minutes): a source that
+// uses one does not compile; an array's spread or rest, which step in the
+// script, do.
 func TestScriptObjectSpreadRefused(t *testing.T) {
 	t.Parallel()
 	s := setupScripts(t, false)
@@ -692,12 +693,18 @@ func TestScriptObjectSpreadRefused(t *testing.T) {
 	if !strings.Contains(bad.CompileError, "spread") {
 		t.Fatalf("an object spread compiled: %q", bad.CompileError)
 	}
-	fine := s.mustScript(t, "arrays", `usher.log([...[1, 2], 3].join(), Math.max(...[4, 5]), Object.assign({}, {a: 6}).a, Object.isFrozen(Object.freeze({})));`, usher.TriggerSystemManual)
+	// An object pattern's rest makes the same copy: 4 s of a 1 Mi string.
+	rest := s.mustScript(t, "rest", `var {a, ...r} = "x".repeat(1 << 20);`, usher.TriggerSystemManual)
+	if !strings.Contains(rest.CompileError, "rest") {
+		t.Fatalf("an object rest compiled: %q", rest.CompileError)
+	}
+	fine := s.mustScript(t, "arrays", `var [x, ...y] = [1, 2, 3], {a} = {a: 7};
+usher.log([...[1, 2], 3].join(), Math.max(...[4, 5]), Object.assign({}, {a: 6}).a, Object.isFrozen(Object.freeze({})), y.join(), a);`, usher.TriggerSystemManual)
 	if fine.CompileError != "" {
 		t.Fatalf("an array spread: %q", fine.CompileError)
 	}
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "arrays", "")
-	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[1,2,3 5 6 true]" {
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != "[1,2,3 5 6 true 2,3 7]" {
 		t.Fatalf("run: %+v, %v", run, err)
 	}
 }
