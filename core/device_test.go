@@ -153,15 +153,7 @@ func TestExpiredCodesPurgedSoon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := func() int {
-		n := 0
-		env.ScanTables(t, func(table, column, v string) {
-			if table == "codes" && column == "id" {
-				n++
-			}
-		})
-		return n
-	}
+	count := func() int { return env.Rows(t, "codes") }
 	if n := count(); n != 8 {
 		t.Fatalf("codes before the housekeeping: %d; want 8", n)
 	}

@@ -205,18 +205,39 @@ func (e *Env) Replica(t testing.TB) *sqldb.DB {
 	return db
 }
 
-// ScanTables calls fn with every value of every column of every table of a
-// SQLite environment, as text, for tests that look for what must not be
-// stored.
-func (e *Env) ScanTables(t testing.TB, fn func(table, column, value string)) {
+// readOnly opens a SQLite environment's database to read, for what, a
+// helper that needs one.
+func (e *Env) readOnly(t testing.TB, what string) *sql.DB {
 	t.Helper()
 	if e.path == "" {
-		t.Fatal("coretest: ScanTables needs a SQLite environment")
+		t.Fatal("coretest: " + what + " needs a SQLite environment")
 	}
 	db, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// Rows counts the rows of a table of the environment's SQLite database,
+// for tests of what a request writes or leaves.
+func (e *Env) Rows(t testing.TB, table string) int {
+	t.Helper()
+	db := e.readOnly(t, "Rows")
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM "` + table + `"`).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// ScanTables calls fn with every value of every column of every table of a
+// SQLite environment, as text, for tests that look for what must not be
+// stored.
+func (e *Env) ScanTables(t testing.TB, fn func(table, column, value string)) {
+	t.Helper()
+	db := e.readOnly(t, "ScanTables")
 	defer db.Close()
 	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table'")
 	if err != nil {

@@ -14,27 +14,9 @@ import (
 // more a block. image/jpeg decodes it as a grey picture.
 func ScanBombJPEG(width, height, scans int, refine bool) []byte {
 	var out bytes.Buffer
-	out.Write([]byte{0xff, 0xd8})
-	quant := make([]byte, 65) // table 0, 8-bit, all ones
-	for i := 1; i < len(quant); i++ {
-		quant[i] = 1
-	}
-	jpegSegment(&out, 0xdb, quant)
-	// SOF2: 8 bits, height, width, one component (id 1, 1×1, table 0).
-	jpegSegment(&out, 0xc2, []byte{8, byte(height >> 8), byte(height), byte(width >> 8), byte(width), 1, 1, 0x11, 0})
-	// A DC table whose one code, 0, is category 0, and an AC table whose
-	// one code, 0, is an end-of-band run of 2^14 to 2^15-1 blocks.
-	huffman := make([]byte, 0, 36)
-	for _, class := range []byte{0x00, 0x10} {
-		counts := make([]byte, 16)
-		counts[0] = 1
-		symbol := byte(0x00)
-		if class == 0x10 {
-			symbol = 0xe0
-		}
-		huffman = append(append(append(huffman, class), counts...), symbol)
-	}
-	jpegSegment(&out, 0xc4, huffman)
+	// SOF2, progressive; the AC table's one code, 0, is an end-of-band run
+	// of 2^14 to 2^15-1 blocks.
+	jpegHeader(&out, 0xc2, width, height, 0xe0)
 	blocks := (width / 8) * (height / 8)
 	var w jpegBits
 	jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 0, 0, 0x00}) // DC first: every block's difference 0
@@ -56,6 +38,27 @@ func ScanBombJPEG(width, height, scans int, refine bool) []byte {
 	}
 	out.Write([]byte{0xff, 0xd9})
 	return out.Bytes()
+}
+
+// jpegHeader writes the start of a greyscale JPEG of width × height: its
+// start marker, a quantisation table of ones, the frame (sof: SOF0 or
+// SOF2; 8 bits, one component, id 1, 1×1, table 0), and a DC and an AC
+// table each of one code, 0: category 0 for DC, acSymbol for AC.
+func jpegHeader(out *bytes.Buffer, sof byte, width, height int, acSymbol byte) {
+	out.Write([]byte{0xff, 0xd8})
+	quant := make([]byte, 65) // table 0, 8-bit, all ones
+	for i := 1; i < len(quant); i++ {
+		quant[i] = 1
+	}
+	jpegSegment(out, 0xdb, quant)
+	jpegSegment(out, sof, []byte{8, byte(height >> 8), byte(height), byte(width >> 8), byte(width), 1, 1, 0x11, 0})
+	huffman := make([]byte, 0, 36)
+	for _, table := range [][2]byte{{0x00, 0x00}, {0x10, acSymbol}} { // class and id, symbol
+		counts := make([]byte, 16)
+		counts[0] = 1
+		huffman = append(append(append(huffman, table[0]), counts...), table[1])
+	}
+	jpegSegment(out, 0xc4, huffman)
 }
 
 // jpegSegment writes a marker segment.
@@ -102,22 +105,8 @@ func (w *jpegBits) flush() []byte {
 // scan. image/jpeg decodes it as a grey picture.
 func RepeatedScanJPEG(width, height, scans int) []byte {
 	var out bytes.Buffer
-	out.Write([]byte{0xff, 0xd8})
-	quant := make([]byte, 65)
-	for i := 1; i < len(quant); i++ {
-		quant[i] = 1
-	}
-	jpegSegment(&out, 0xdb, quant)
-	// SOF0: 8 bits, height, width, one component (id 1, 1×1, table 0).
-	jpegSegment(&out, 0xc0, []byte{8, byte(height >> 8), byte(height), byte(width >> 8), byte(width), 1, 1, 0x11, 0})
-	// A DC and an AC table, each of one code, 0: category 0, end of block.
-	huffman := make([]byte, 0, 36)
-	for _, class := range []byte{0x00, 0x10} {
-		counts := make([]byte, 16)
-		counts[0] = 1
-		huffman = append(append(append(huffman, class), counts...), 0x00)
-	}
-	jpegSegment(&out, 0xc4, huffman)
+	// SOF0, baseline; the AC table's one code, 0, is the end of a block.
+	jpegHeader(&out, 0xc0, width, height, 0x00)
 	data := make([]byte, (width/8)*(height/8)*2/8) // two zero bits a block
 	for range scans {
 		jpegSegment(&out, 0xda, []byte{1, 1, 0x00, 0, 63, 0x00})

@@ -68,15 +68,7 @@ func TestEscapeMethodURLIsNoOneClickApproval(t *testing.T) {
 func TestEscapeLoginMethodsBoundsWrites(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	count := func() int {
-		n := 0
-		b.env.ScanTables(t, func(table, column, v string) {
-			if table == "codes" && column == "id" {
-				n++
-			}
-		})
-		return n
-	}
+	count := func() int { return b.env.Rows(t, "codes") }
 	before := count()
 	var withProvider, without atomic.Int64
 	deadline := time.Now().Add(time.Second)

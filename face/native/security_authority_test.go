@@ -787,13 +787,12 @@ func TestOrganisationHiddenFromListFilters(t *testing.T) {
 func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var hq struct{ ID int64 }
-	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq", "name": "HQ"}}, http.StatusCreated, &hq)
+	hq, deny := b.hiddenOrganisation(t, "hq")
 	outsider, tok := b.mustPrincipal(t, "outsider", false)
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &team)
 	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, outsider.ID), token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
-	b.mustRole(t, "no-hq", []*usher.User{outsider}, usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
+	b.mustRole(t, "no-hq", []*usher.User{outsider}, deny)
 	path := fmt.Sprintf("/v1/groups/%d", team.ID)
 	for _, r := range []req{
 		{method: "GET", path: path},
@@ -1029,13 +1028,12 @@ func TestOrganisationHiddenFromItsOwnWrites(t *testing.T) {
 func TestOrganisationHiddenFromAudit(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var hq struct{ ID int64 }
-	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "hq-secret", "name": "HQ Secret"}}, http.StatusCreated, &hq)
+	hq, deny := b.hiddenOrganisation(t, "hq-secret")
 	mover, _ := b.mustPrincipal(t, "mover", false)
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mover.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
 	auditor, tok := b.mustPrincipal(t, "auditor", false)
 	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		usher.Rule{Resource: "organisation:" + strconv.FormatInt(hq.ID, 10), Operation: "read", Access: usher.Deny})
+		deny)
 	var page struct {
 		Items []struct {
 			Action  string                    `json:"action"`

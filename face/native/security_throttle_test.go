@@ -24,15 +24,7 @@ import (
 func TestRefusedClientWritesNoThrottleRows(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, coretest.Options{Policy: core.Policy{ResetAnswerFloor: time.Millisecond, MaxFailuresPerIP: 5}})
-	rows := func() int {
-		n := 0
-		b.env.ScanTables(t, func(table, column, _ string) {
-			if table == "throttles" && column == "key" {
-				n++
-			}
-		})
-		return n
-	}
+	rows := func() int { return b.env.Rows(t, "throttles") }
 	tests := []struct {
 		name  string
 		warm  int // requests that use up the client's allowance
