@@ -19,8 +19,10 @@ const (
 	// maxRegexpSize bounds a pattern's estimated instructions.
 	maxRegexpSize = 1 << 16
 	// maxRegexpSteps bounds a match's instructions times its string's
-	// length: about a second at 10–15 ns a step.
-	maxRegexpSteps = 1 << 26
+	// length: 0.1–0.3 s at 15–35 ns a step, what a step of a pattern of
+	// many lazy stars, each state alive at each character, took (64 Mi
+	// steps took up to 1.9 s).
+	maxRegexpSteps = 1 << 23
 	// maxRegexpGroups bounds a pattern's capture groups: each thread of a
 	// match carries all their positions, and thousands of groups made
 	// one exec of eight characters copy gigabytes.

@@ -43,6 +43,9 @@ const (
 	// getOwnPropertyDescriptors, assign) walk in one native call: hundreds
 	// of bytes a key, where an array's element is tens.
 	maxScriptKeys = 1 << 16
+	// maxScriptCollate bounds the texts localeCompare collates, about a
+	// microsecond a character in one native call.
+	maxScriptCollate = 1 << 15
 	// heapSample is how often the watchdog samples the heap during a run.
 	heapSample = 2 * time.Millisecond
 )
@@ -85,16 +88,17 @@ func boundRegexps(timeout time.Duration) time.Duration {
 // It is compiled at the first script's run, not at start-up: most
 // instances run none, and compiling it holds a megabyte.
 var prelude = sync.OnceValue(func() *goja.Program {
-	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray, regexpSize) {
+	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray, regexpSize, textSearch) {
 	// The built-ins the prelude calls when a script runs, kept as they are
 	// now: a script that replaces Math.floor or Number must not make a
 	// length read as 0 to a cap.
 	var Number = globalThis.Number, Object = globalThis.Object, String = globalThis.String,
 		RegExp = globalThis.RegExp, Boolean = globalThis.Boolean, isArr = Array.isArray,
 		floor = Math.floor, trunc = Math.trunc, mathMin = Math.min, mathMax = Math.max,
-		indexOf = String.prototype.indexOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
+		indexOf = String.prototype.indexOf, stringSlice = String.prototype.slice, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
-	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, sp = String.prototype, ap = Array.prototype,
+	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, maxCompares = %d, maxCollate = %d,
+		searchFirst = %d, searchLast = %d, searchAll = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
 		join = ap.join, arrayConcat = ap.concat, from = Array.from,
@@ -188,10 +192,79 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// matches of a global pattern are counted in the script, and only
 	// while the bound is not already met. A replacement function's answers
 	// are counted as it gives them.
-	function replacer(f, global) {
+	// A text looked for in another: goja compares a text beyond ASCII
+	// with the one it looks for at each position in turn, (n - m + 1) × m
+	// comparisons in one native call (512 Ki characters looked for in
+	// 1 Mi ran for minutes). A search that could make more than
+	// maxCompares goes through textSearch, in Go, linear in the texts.
+	function costly(s, p) { return (s.length - p.length + 1) * p.length > maxCompares; }
+	// isRegExp is the language's IsRegExp: what a string's includes,
+	// startsWith and replaceAll take for a pattern.
+	function isRegExp(v) {
+		if (!isObject(v)) return false;
+		var m = v[SymbolOf.match];
+		return m !== undefined ? !!m : v instanceof RegExp;
+	}
+	// textPattern is the text replace (or replaceAll, all) looks for when
+	// given pattern, read once; undefined when it is a pattern of its own
+	// (it has a [Symbol.replace]) or a symbol, which the built-in takes or
+	// refuses as it is. replaceAll refuses a regular expression that is
+	// not global, whatever it is made of.
+	function textPattern(pattern, all) {
+		if (pattern === undefined || pattern === null) return String(pattern);
+		if (all && isRegExp(pattern)) {
+			var flags = pattern.flags;
+			if (flags === undefined || flags === null || apply(indexOf, String(flags), ["g"]) < 0) {
+				throw new TypeError("replaceAll must be called with a global RegExp");
+			}
+		}
+		if (pattern[SymbolOf.replace] !== undefined || typeof pattern === "symbol") return undefined;
+		return String(pattern);
+	}
+	// expand is a replacement's text for a match of a text, as the
+	// language makes it: $$, $& and the texts before and after the match
+	// ($\x60 and $'); a text has no groups, so anything else is as it is.
+	function expand(r, matched, position, s) {
+		var out = "", from = 0;
+		for (var k = apply(indexOf, r, ["$"]); k >= 0 && k + 1 < r.length; k = apply(indexOf, r, ["$", k + 1])) {
+			var c = r[k + 1], piece;
+			if (c === "$") piece = "$";
+			else if (c === "&") piece = matched;
+			else if (c === "\x60") piece = apply(stringSlice, s, [0, position]);
+			else if (c === "'") piece = apply(stringSlice, s, [position + matched.length]);
+			else continue;
+			out += apply(stringSlice, r, [from, k]) + piece;
+			cap(out.length);
+			from = ++k + 1;
+		}
+		return out + apply(stringSlice, r, [from]);
+	}
+	// replaceText replaces the first of p in s, or every one, as replace
+	// and replaceAll do given a text, found by textSearch, and counts the
+	// result as it is made.
+	function replaceText(s, p, replacement, all) {
+		var f = typeof replacement === "function" ? replacement : undefined, r = f ? "" : String(replacement),
+			at = all ? textSearch(s, p, 0, searchAll) : [textSearch(s, p, 0, searchFirst)],
+			out = [], total = 0, end = 0;
+		for (var k = 0; k < at.length && at[k] >= 0; k++) {
+			var i = at[k], piece = f ? String(apply(f, undefined, [p, i, s])) : expand(r, p, i, s);
+			out[out.length] = apply(stringSlice, s, [end, i]);
+			out[out.length] = piece;
+			total += i - end + piece.length;
+			cap(total + s.length - i - p.length);
+			end = i + p.length;
+		}
+		out[out.length] = apply(stringSlice, s, [end]);
+		return apply(join, out, [""]);
+	}
+	function replacer(f, global, all) {
 		return function (pattern, replacement) {
 			if (this === null || this === undefined) return apply(f, this, arguments);
-			var s = String(this);
+			var s = String(this), p = textPattern(pattern, all);
+			if (p !== undefined) {
+				if (costly(s, p)) return replaceText(s, p, replacement, all);
+				pattern = p;
+			}
 			if (typeof replacement === "function") {
 				var total = s.length, given = replacement;
 				return apply(f, s, [pattern, function () {
@@ -225,11 +298,11 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		};
 	}
 	function globalRegExp(p) { return isObject(p) && p instanceof RegExp && apply(indexOf, String(p.flags), ["g"]) >= 0; }
-	set(sp, "replace", replacer(replace, globalRegExp));
+	set(sp, "replace", replacer(replace, globalRegExp, false));
 	// A pattern's own replace, which String's calls, is counted the same
 	// way when called directly.
 	var patternReplace = RegExp.prototype[SymbolOf.replace];
-	var viaPattern = replacer(function (pattern, r) { return apply(patternReplace, pattern, [this, r]); }, globalRegExp);
+	var viaPattern = replacer(function (pattern, r) { return apply(patternReplace, pattern, [this, r]); }, globalRegExp, false);
 	set(RegExp.prototype, SymbolOf.replace, function (s, replacement) { return apply(viaPattern, String(s), [this, replacement]); });
 	// A match copies, for each capture group, what the group matched, and
 	// a group may match the whole string: a pattern of 600 nested groups
@@ -320,7 +393,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		capCaptured(this, str);
 		return apply(test, this, [str]);
 	});
-	set(sp, "replaceAll", replacer(replaceAll, function (p) { return isObject(p) ? globalRegExp(p) : true; }));
+	set(sp, "replaceAll", replacer(replaceAll, function (p) { return isObject(p) ? globalRegExp(p) : true; }, true));
 	set(String, "raw", function (strings) {
 		var raw = Object(Object(strings).raw), n = lengthOf(raw), out = "";
 		for (var i = 0; i < n; i++) {
@@ -546,6 +619,19 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// built-in of its own, as unbounded as Array's was: it counts as
 	// Array's does.
 	set(TypedArray.prototype, "join", ap.join);
+	// And a typed array's sort without a comparison orders its numbers
+	// natively, a million of them in 0.7 s: it compares in the script, as
+	// the language orders numbers there (-0 before +0, NaN last).
+	function numberOrder(x, y) {
+		if (x !== x) return y !== y ? 0 : 1;
+		if (y !== y || x < y) return -1;
+		if (x > y) return 1;
+		return x === 0 && 1 / x !== 1 / y ? (1 / x < 0 ? -1 : 1) : 0;
+	}
+	["sort", "toSorted"].forEach(function (name) {
+		var f = TypedArray.prototype[name];
+		if (typeof f === "function") set(TypedArray.prototype, name, function (compare) { return apply(f, this, [compare === undefined ? numberOrder : compare]); });
+	});
 	set(TypedArray.prototype, "toLocaleString", localeJoin);
 	set(Object, "entries", function (o) { capKeys(o, false); return apply(entries, Object, arguments); });
 	set(Object, "getOwnPropertyDescriptors", function (o) { capKeys(o, true); return apply(descriptors, Object, arguments); });
@@ -641,6 +727,37 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		}
 		return apply(normalize, self, [form]);
 	});
+	// indexOf, lastIndexOf and includes look for a text through
+	// textSearch when the language's own search could be long (costly).
+	// The arguments are read once, in the language's order, and the
+	// built-in is given what was read.
+	[["indexOf", searchFirst], ["lastIndexOf", searchLast], ["includes", searchFirst]].forEach(function (at) {
+		var name = at[0], how = at[1], f = sp[name];
+		set(sp, name, function (p, position) {
+			if (this === null || this === undefined || typeof p === "symbol") return apply(f, this, arguments);
+			var s = text(this);
+			if (name === "includes" && isRegExp(p)) throw new TypeError("includes does not take a regular expression");
+			p = String(p);
+			cap(p.length);
+			var n = Number(position);
+			if (!costly(s, p)) return apply(f, s, [p, n]);
+			n = how === searchLast && n !== n ? s.length : trunc(n) || 0;
+			var i = textSearch(s, p, mathMax(0, mathMin(n, s.length)), how);
+			return name === "includes" ? i >= 0 : i;
+		});
+	});
+	// localeCompare collates its two texts in one native call, about a
+	// microsecond a character: two of 1 Mi characters took 1.4 s.
+	var localeCompare = sp.localeCompare;
+	set(sp, "localeCompare", function (that) {
+		if (this === null || this === undefined || typeof that === "symbol") return apply(localeCompare, this, arguments);
+		var self = text(this);
+		that = String(that);
+		if (self.length > maxCollate || that.length > maxCollate) {
+			throw new RangeError("localeCompare compares texts of at most " + maxCollate + " characters");
+		}
+		return apply(localeCompare, self, [that]);
+	});
 	var parse = JSON.parse;
 	set(JSON, "parse", function (t, reviver) { return apply(parse, JSON, [text(t), reviver]); });
 	["encodeURI", "encodeURIComponent", "decodeURI", "decodeURIComponent", "escape", "unescape", "parseInt", "parseFloat"].forEach(function (name) {
@@ -656,7 +773,14 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		var f = at[0][at[1]];
 		set(at[0], at[1], function (o) { capString(o); return apply(f, at[0], arguments); });
 	});
-})`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups), false)
+	// No Proxy: the bounds above tell a string, a String object or a
+	// typed array by what the language keeps of it, which a proxy hides
+	// while handing every key of its target on; a proxy of a String
+	// object of 16 Mi characters was assigned, frozen or walked by for-in
+	// in one call, 4–7 s past the limit.
+	delete globalThis.Proxy;
+})`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
+		searchFirst, searchLast, searchAll), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
@@ -672,6 +796,13 @@ func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
 	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		size, groups := regexpSize(c.Argument(0).String(), c.Argument(1).String())
 		return vm.ToValue([]any{size, groups})
+	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		s, ok1 := c.Argument(0).(goja.String)
+		sub, ok2 := c.Argument(1).(goja.String)
+		if !ok1 || !ok2 {
+			panic(vm.NewTypeError("textSearch: not a text"))
+		}
+		return vm.ToValue(textSearch(s, sub, int(c.Argument(2).ToInteger()), int(c.Argument(3).ToInteger())))
 	}))
 	return err
 }
