@@ -11,7 +11,7 @@ import (
 // the sandbox: a fresh runtime, the prelude, the script, and the check of
 // what it changed.
 func BenchmarkRunScript(b *testing.B) {
-	e := &env{policy: withDefaults(Policy{})}
+	e := &env{policy: withDefaults(Policy{}), observe: nopObserver{}}
 	e.log = slog.New(slog.DiscardHandler)
 	prog, err := compileScript("gate", `if (usher.resource.state !== "active") usher.refuse("inactive");`)
 	if err != nil {
