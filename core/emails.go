@@ -322,5 +322,7 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 	if notified {
 		m.mailQueued()
 	}
-	return out, nil
+	// The account as the caller sees it: its own holder, an organisation
+	// a rule hides from them as none.
+	return m.redact(ctx, p, out)
 }

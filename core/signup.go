@@ -302,7 +302,11 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 	if errors.Is(err, usher.ErrNotFound) {
 		return nil, errCodeNotFound(usher.CodeConfirm)
 	}
-	return u, errAddressTaken(err)
+	if err != nil {
+		return nil, errAddressTaken(err)
+	}
+	// The account as its holder sees it, as Me shows it.
+	return a.ownShown(ctx, u)
 }
 
 // ResendConfirmation sends a new confirmation code to the address if an

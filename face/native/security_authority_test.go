@@ -1020,6 +1020,42 @@ func TestOrganisationHiddenFromItsOwnWrites(t *testing.T) {
 	}
 }
 
+// TestOrganisationHiddenFromAddressAnswers: the answers of an address's
+// change carry the caller's own account, as Me shows it: an organisation
+// a rule hides from them as none. Making an address primary, and
+// confirming a change of the own address (anonymously, with the mailed
+// code), answered with the organisation's id.
+func TestOrganisationHiddenFromAddressAnswers(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	hq, deny := b.hiddenOrganisation(t, "hq-secret")
+	insider, inTok := b.mustPrincipal(t, "insider", false)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: b.adminTok, body: map[string]any{"organisation_id": hq.ID}}, http.StatusOK, nil)
+	b.mustRole(t, "no-hq", []*usher.User{insider}, deny)
+	var got struct {
+		OrganisationID *int64 `json:"organisation_id"`
+	}
+	shows := func(rq req) {
+		t.Helper()
+		got.OrganisationID = nil
+		b.call(t, rq, http.StatusOK, &got)
+		if got.OrganisationID != nil {
+			t.Errorf("%s %s shows the hidden organisation %d", rq.method, rq.path, *got.OrganisationID)
+		}
+	}
+	shows(req{method: "GET", path: "/v1/me", token: inTok})
+
+	var e struct{ ID int64 }
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/emails", insider.ID), token: inTok, body: map[string]any{"email": "second@example.com"}}, http.StatusCreated, &e)
+	_, code := b.mailTo(t, 1, "second@example.com")
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	shows(req{method: "POST", path: fmt.Sprintf("/v1/users/%d/emails/%d/primary", insider.ID, e.ID), token: inTok})
+
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: inTok, body: map[string]any{"email": "third@example.com"}}, http.StatusOK, nil)
+	_, code = b.mailTo(t, 3, "third@example.com")
+	shows(req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+}
+
 // TestOrganisationHiddenFromAudit: a reader of the audit log denied
 // reading an organisation read, in the events on it, its handle and name,
 // and in a user's move into it, its id. An event on an organisation the
