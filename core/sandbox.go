@@ -49,7 +49,7 @@ const (
 	// maxScriptMoves bounds the elements of an array whose elements the
 	// language's copyWithin, unshift, shift, splice and reverse move
 	// natively: each move within a sparse array can shift all the others.
-	maxScriptMoves = 1 << 14
+	maxScriptMoves = 1 << 12
 	// heapSample is how often the watchdog samples the heap during a run.
 	heapSample = 2 * time.Millisecond
 )
