@@ -431,6 +431,20 @@ func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*ushe
 	if err != nil {
 		return nil, err
 	}
+	if ms, err = e.shownMemberships(ctx, p, ms); err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]*usher.Membership, len(users))
+	for _, m := range ms {
+		out[m.UserID] = append(out[m.UserID], m)
+	}
+	return out, nil
+}
+
+// shownMemberships returns of ms, memberships read with their groups, those
+// p sees, each group as p sees it (groupShown): every one of its own, and
+// of others' the groups it would see by Get (seesGroup).
+func (e *env) shownMemberships(ctx context.Context, p *usher.Principal, ms []*usher.Membership) ([]*usher.Membership, error) {
 	mine, err := e.memberOf(ctx, p)
 	if err != nil {
 		return nil, err
@@ -439,13 +453,13 @@ func (e *env) memberships(ctx context.Context, p *usher.Principal, users []*ushe
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64][]*usher.Membership, len(users))
+	var out []*usher.Membership
 	for _, m := range ms {
 		if m.UserID == p.UserID() || seesGroup(p, m.Group.Kind, mine[m.GroupID], evaluate(rules, actGroupRead, strconv.FormatInt(m.GroupID, 10))) {
 			if m.Group, err = e.groupShown(ctx, p, m.Group); err != nil {
 				return nil, err
 			}
-			out[m.UserID] = append(out[m.UserID], m)
+			out = append(out, m)
 		}
 	}
 	return out, nil
@@ -713,7 +727,10 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		return nil, err
 	}
 	g.rules.changed()
-	return out, nil
+	// The groups afterwards, as the caller sees them, as UserGroups
+	// shows them: not the teams it may not see, nor an organisation a
+	// rule hides from it.
+	return g.shownMemberships(ctx, p, out)
 }
 
 // maxInitialMembers bounds the members a group is created with.

@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -1054,6 +1055,56 @@ func TestOrganisationHiddenFromAddressAnswers(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", insider.ID), token: inTok, body: map[string]any{"email": "third@example.com"}}, http.StatusOK, nil)
 	_, code = b.mailTo(t, 3, "third@example.com")
 	shows(req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}})
+}
+
+// TestOrganisationHiddenFromGroupChanges: a change of a user's groups
+// answers with their groups afterwards as the caller reads them (GET
+// /v1/users/{id}/groups): the answer carried every group as stored, an
+// organisation a rule hides from the caller in each, to the member
+// itself and to a helpdesk allowed group.members.
+func TestOrganisationHiddenFromGroupChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hq, deny := b.hiddenOrganisation(t, "hq-secret")
+	insider, inTok := b.mustPrincipal(t, "insider", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, insider.ID), token: b.adminTok, body: map[string]any{"level": "read"}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: inTok, body: map[string]any{"kind": "team", "handle": "own-team"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "hq-club", "organisation_id": hq.ID, "members": []int64{insider.ID}}}, http.StatusCreated, nil)
+	b.mustRole(t, "no-hq", []*usher.User{insider}, deny)
+	helpdesk, helpTok := b.mustPrincipal(t, "helpdesk", false)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("group", "members"), deny)
+
+	path := fmt.Sprintf("/v1/users/%d/groups", insider.ID)
+	for _, tt := range []struct {
+		who, token string
+		change     map[string]any
+	}{
+		{"the member", inTok, map[string]any{"kind": "team", "add_to_groups": []string{"own-team"}}},
+		{"a helpdesk", helpTok, map[string]any{"kind": "group"}},
+	} {
+		var changed, read struct {
+			Items []struct {
+				Group struct {
+					Handle         string `json:"handle"`
+					OrganisationID *int64 `json:"organisation_id"`
+				} `json:"group"`
+			} `json:"items"`
+		}
+		b.call(t, req{method: "PUT", path: path, token: tt.token, body: tt.change}, http.StatusOK, &changed)
+		b.call(t, req{method: "GET", path: path + "?kind=" + tt.change["kind"].(string), token: tt.token}, http.StatusOK, &read)
+		c, _ := json.Marshal(changed)
+		r, _ := json.Marshal(read)
+		if len(read.Items) == 0 || string(c) != string(r) {
+			t.Errorf("%s: PUT %s answered %s, a read of the groups after it %s", tt.who, path, c, r)
+		}
+		for _, it := range changed.Items {
+			if it.Group.OrganisationID != nil {
+				t.Errorf("%s: PUT %s shows the hidden organisation %d on %s", tt.who, path, *it.Group.OrganisationID, it.Group.Handle)
+			}
+		}
+	}
 }
 
 // TestOrganisationHiddenFromAudit: a reader of the audit log denied
