@@ -115,3 +115,26 @@ func RepeatedScanJPEG(width, height, scans int) []byte {
 	out.Write([]byte{0xff, 0xd9})
 	return out.Bytes()
 }
+
+// HiddenFrameJPEG returns jpg, a JPEG whose frame header comes before its
+// first scan, with a stray 0xFF 0x00 after its SOI followed by two bytes
+// that, read as a segment's length, reach past the frame header to a
+// baseline one in a comment before the scan. A decoder skips the stray
+// bytes and reads the real frame header; a walk that takes every 0xFF
+// for a marker with a length reads the comment's.
+func HiddenFrameJPEG(jpg []byte) []byte {
+	sos := bytes.Index(jpg, []byte{0xff, 0xda})
+	if sos < 0 {
+		panic("coretest: a JPEG with no scan")
+	}
+	// Read as a segment at offset 2, the stray marker's length takes a
+	// walk to 4 + reach: the comment's body, at 2 + 4 + (sos - 2) + 4.
+	reach := sos + 4
+	var out bytes.Buffer
+	out.Write(jpg[:2])
+	out.Write([]byte{0xff, 0x00, byte(reach >> 8), byte(reach)})
+	out.Write(jpg[2:sos])
+	out.Write([]byte{0xff, 0xfe, 0x00, 0x06, 0xff, 0xc0, 0x00, 0x02})
+	out.Write(jpg[sos:])
+	return out.Bytes()
+}

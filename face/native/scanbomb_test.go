@@ -108,6 +108,26 @@ func greyPNG(t *testing.T, w, h int) []byte {
 	return out.Bytes()
 }
 
+// TestHiddenProgressiveJPEGCounted: a progressive JPEG of 40 MP has no
+// preview, its coefficients counted, however its frame header is hidden
+// from a walk of its segments: behind a stray 0xFF 0x00 read as a
+// segment, the cost was taken from a baseline header in a comment, and
+// the preview decoded 240 MiB under an estimate of 38.
+func TestHiddenProgressiveJPEGCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	plain := coretest.ScanBombJPEG(8000, 5000, 0, false)
+	for name, data := range map[string][]byte{"plain.jpg": plain, "hidden.jpg": coretest.HiddenFrameJPEG(plain)} {
+		a := b.mustUpload(t, name, data)
+		res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
+		if res.status != http.StatusNotFound {
+			t.Errorf("the preview of %s: %d, %s of %d bytes", name, res.status, res.header.Get("Content-Type"), len(res.body))
+		} else if p := res.problem(t); p.Code != usher.CodeNoPreview {
+			t.Errorf("the preview of %s: %s", name, res.body)
+		}
+	}
+}
+
 // TestGreyPNGWithTransparencyCounted replays a preview whose decoded size
 // its header hid: a grey PNG's header comes before its tRNS chunk, so the
 // estimate took 16-bit grey for 2 bytes a pixel, while the decoder gives
