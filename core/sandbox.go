@@ -43,13 +43,12 @@ const (
 	// getOwnPropertyDescriptors, assign) walk in one native call: hundreds
 	// of bytes a key, where an array's element is tens.
 	maxScriptKeys = 1 << 16
+	// maxBindDepth bounds a chain of bound functions: calling one copies
+	// every argument, the call's own too, at each level of its chain.
+	maxBindDepth = 4
 	// maxScriptCollate bounds the texts localeCompare collates, about a
 	// microsecond a character in one native call.
 	maxScriptCollate = 1 << 15
-	// maxScriptMoves bounds the elements of an array whose elements the
-	// language's copyWithin, unshift, shift, splice and reverse move
-	// natively: each move within a sparse array can shift all the others.
-	maxScriptMoves = 1 << 12
 	// heapSample is how often the watchdog samples the heap during a run.
 	heapSample = 2 * time.Millisecond
 )
@@ -102,7 +101,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		indexOf = String.prototype.indexOf, stringSlice = String.prototype.slice, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
 	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, maxCompares = %d, maxCollate = %d,
-		maxMoves = %d, maxDepth = %d,
+		maxDepth = %d,
 		searchFirst = %d, searchLast = %d, searchAll = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
@@ -448,80 +447,6 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			return name === "includes" ? false : -1;
 		});
 	});
-	// goja keeps a sparse array's elements in order in one slice, and an
-	// element put or taken below the others moves every one above it:
-	// copyWithin, unshift, shift, splice and reverse, which move each
-	// element in turn, took 1.3–3.5 s in one call on an array of 1 Mi
-	// holes and 32 Ki elements. On an array of more than maxMoves
-	// elements they move them in the script, as the language does.
-	var deleteProperty = Reflect.deleteProperty, reflectSet = Reflect.set;
-	function put(o, k, v) { if (!reflectSet(o, k, v)) throw new TypeError("cannot set " + String(k)); }
-	function del(o, k) { if (!deleteProperty(o, k)) throw new TypeError("cannot delete " + String(k)); }
-	function move(o, from, to) { if (from in o) put(o, to, o[from]); else del(o, to); }
-	function clamp(v, n, otherwise) {
-		var k = v === undefined ? otherwise : integer(v);
-		return k < 0 ? mathMax(n + k, 0) : mathMin(k, n);
-	}
-	var moves = {
-		shift: function (o, n) {
-			if (n === 0) { put(o, "length", 0); return undefined; }
-			var first = o[0];
-			for (var k = 1; k < n; k++) move(o, k, k - 1);
-			del(o, n - 1);
-			put(o, "length", n - 1);
-			return first;
-		},
-		unshift: function (o, n, args) {
-			var c = args.length;
-			capLength(n + c);
-			for (var k = n; k > 0; k--) move(o, k - 1, k + c - 1);
-			for (var j = 0; j < c; j++) put(o, j, args[j]);
-			put(o, "length", n + c);
-			return n + c;
-		},
-		reverse: function (o, n) {
-			for (var lower = 0, half = floor(n / 2); lower < half; lower++) {
-				var upper = n - lower - 1, hasLower = lower in o, low = hasLower ? o[lower] : undefined,
-					hasUpper = upper in o, up = hasUpper ? o[upper] : undefined;
-				if (hasUpper) put(o, lower, up); else if (hasLower) del(o, lower);
-				if (hasLower) put(o, upper, low); else if (hasUpper) del(o, upper);
-			}
-			return o;
-		},
-		copyWithin: function (o, n, args) {
-			var to = clamp(args[0], n, 0), from = clamp(args[1], n, 0), count = mathMin(clamp(args[2], n, n) - from, n - to), dir = 1;
-			if (from < to && to < from + count) { dir = -1; from += count - 1; to += count - 1; }
-			for (; count > 0; count--, from += dir, to += dir) move(o, from, to);
-			return o;
-		},
-		splice: function (o, n, args) {
-			var start = clamp(args[0], n, 0), items = mathMax(args.length - 2, 0),
-				count = args.length === 0 ? 0 : args.length === 1 ? n - start : mathMin(mathMax(integer(args[1]), 0), n - start),
-				out = [], k;
-			capLength(n + items - count);
-			for (k = 0; k < count; k++) if (start + k in o) out[k] = o[start + k];
-			out.length = count;
-			if (items < count) {
-				for (k = start; k < n - count; k++) move(o, k + count, k + items);
-				for (k = n; k > n - count + items; k--) del(o, k - 1);
-			} else if (items > count) {
-				for (k = n - count; k > start; k--) move(o, k + count - 1, k + items - 1);
-			}
-			for (k = 0; k < items; k++) put(o, start + k, args[k + 2]);
-			put(o, "length", n - count + items);
-			return out;
-		}
-	};
-	keysOf(moves).forEach(function (name) {
-		var f = ap[name], m = moves[name];
-		set(ap, name, function () {
-			if (this === null || this === undefined || !isArr(this)) return apply(f, this, arguments);
-			var n = lengthOf(this);
-			if (n <= maxMoves) return apply(f, this, arguments);
-			capLength(n);
-			return m(this, n, arguments);
-		});
-	});
 	// sort and toSorted compare in the script when the script gives no
 	// comparison: the language's own compares the elements' texts in one
 	// native call, where the interrupt does not reach, and two strings of
@@ -708,15 +633,18 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		return o;
 	});
 	// A bound function calls what it binds from Go, with every argument
-	// bound along its chain before the call's own: a chain recursed in Go,
-	// outside the call-depth bound, copying them all at each level (1,000
-	// levels of 100 arguments took 2 s in one call). A chain is at most
-	// maxDepth deep and binds at most maxKeys arguments in all.
+	// bound along its chain before the call's own, copied again at each
+	// level: a chain recursed in Go, outside the call-depth bound (1,000
+	// levels of 100 arguments took 2 s in one call, 512 levels given 128 Ki
+	// arguments 2.8 s). A chain is at most maxDepth deep, counted through
+	// every function it binds, as the this of call or apply too, and binds
+	// at most maxKeys arguments in all.
 	var bind = Function.prototype.bind, chains = new WeakMapOf();
+	function chainOf(v) { return typeof v === "function" ? apply(mapGet, chains, [v]) || [0, 0] : [0, 0]; }
 	set(Function.prototype, "bind", function (thisArg) {
-		var below = isObject(this) ? apply(mapGet, chains, [this]) : undefined,
-			depth = (below ? below[0] : 0) + 1, bound = (below ? below[1] : 0) + mathMax(arguments.length - 1, 0);
-		if (depth > maxDepth) throw new RangeError("a chain of bound functions is at most " + maxDepth + " deep");
+		var below = chainOf(this), depth = below[0], bound = below[1] + mathMax(arguments.length - 1, 0);
+		for (var i = 0; i < arguments.length; i++) depth = mathMax(depth, chainOf(arguments[i])[0]);
+		if (++depth > maxDepth) throw new RangeError("a chain of bound functions is at most " + maxDepth + " deep");
 		if (bound > maxKeys) throw new RangeError("a chain of bound functions binds at most " + maxKeys + " arguments");
 		var f = apply(bind, this, arguments);
 		apply(mapSet, chains, [f, [depth, bound]]);
@@ -912,7 +840,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// in one call, 4–7 s past the limit.
 	delete globalThis.Proxy;
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
-		maxScriptMoves, maxScriptCallStack, searchFirst, searchLast, searchAll), false)
+		maxBindDepth, searchFirst, searchLast, searchAll), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
