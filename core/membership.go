@@ -520,8 +520,10 @@ const maxGroupChanges = 1000
 // transaction and returns the principal's groups of the kind afterwards.
 // Added memberships get the kind's default level.
 //
-// Errors: Unauthenticated, Forbidden, NotFound (the user, or a group),
-// Invalid (Set with Add or Remove, a list of more than 1000 groups).
+// Errors: Unauthenticated, Forbidden (a group's members, or the principal
+// itself, which the caller may not read), NotFound (the user, or a
+// group), Invalid (Set with Add or Remove, a list of more than 1000
+// groups).
 func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.GroupChanges) ([]*usher.Membership, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, actGroupMembers, nil); err != nil {
@@ -556,6 +558,12 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		plan := func() error {
 			var err error
 			if u, err = g.member(ctx, tx, key); err != nil {
+				return err
+			}
+			// The answer is the principal's groups, which only a caller
+			// who may read the principal reads (UserGroups): a change
+			// naming no group answered them to one a rule denied it.
+			if err := g.authorize(ctx, actUserRead, u); err != nil {
 				return err
 			}
 			current, err := tx.UserGroups(ctx, u.ID, in.Kind)

@@ -1107,6 +1107,27 @@ func TestOrganisationHiddenFromGroupChanges(t *testing.T) {
 	}
 }
 
+// TestUserGroupsChangeReadsTheUser: a change of a user's groups answers
+// with their groups, which a caller a rule denies reading the user may
+// not read (GET /v1/users/{id}/groups is 403): the change is refused as
+// the read is. One naming no group answered them, asking no right.
+func TestUserGroupsChangeReadsTheUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	target, _ := b.mustPrincipal(t, "target", false)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "secret-club", "members": []int64{target.ID}}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "secret-role", "members": []int64{target.ID}}}, http.StatusCreated, nil)
+	snoop, snoopTok := b.mustPrincipal(t, "snoop", false)
+	b.mustRole(t, "no-target", []*usher.User{snoop}, deny("user:"+strconv.FormatInt(target.ID, 10), "read"))
+	path := fmt.Sprintf("/v1/users/%d/groups", target.ID)
+	for _, kind := range []string{"group", "role"} {
+		b.call(t, req{method: "GET", path: path + "?kind=" + kind, token: snoopTok}, http.StatusForbidden, nil)
+		if res := b.api.do(t, req{method: "PUT", path: path, token: snoopTok, body: map[string]any{"kind": kind}}); res.status != http.StatusForbidden {
+			t.Errorf("kind %s: PUT %s naming no group, by a caller denied reading the user: %d %s; want 403 as the read", kind, path, res.status, res.body)
+		}
+	}
+}
+
 // TestOrganisationHiddenFromAudit: a reader of the audit log denied
 // reading an organisation read, in the events on it, its handle and name,
 // and in a user's move into it, its id. An event on an organisation the
