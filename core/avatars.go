@@ -105,11 +105,12 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxAvatarSide || cfg.Height > maxAvatarSide {
 		return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeBadSize, Message: "must be 1 to 2048 pixels a side"})
 	}
+	var scan jpegScan
 	if format == "jpeg" {
-		switch n, err := jpegScanBlocks(bytes.NewReader(data), maxJPEGScanBlocks); {
+		switch scan, err = jpegScanBlocks(bytes.NewReader(data), maxJPEGScanBlocks); {
 		case err != nil:
 			return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeNotAnImage, Message: "is a damaged jpeg image"})
-		case n > maxJPEGScanBlocks:
+		case scan.blocks > maxJPEGScanBlocks:
 			return nil, usher.FieldErrors(usher.FieldError{Field: "avatar", Code: usher.CodeTooLarge,
 				Message: "is a JPEG of more scans than an avatar may take to decode"})
 		}
@@ -118,7 +119,7 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 	// Decoding holds the whole picture — 32 MiB for 2048 pixels a side of
 	// 16-bit colour, from a file of a few KiB — so the size its header
 	// gives is taken from the budget that previews share, as theirs is.
-	release, err := a.holdDecoding(ctx, imageCost(cfg, format, data))
+	release, err := a.holdDecoding(ctx, imageCost(cfg, format, data, scan.rgb))
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"io"
 	"sync"
 
 	"usher"
@@ -42,8 +43,12 @@ func (a *Auth) SharedSecret(ctx context.Context) (string, []byte) {
 	return k.id, k.shared
 }
 
-// JPEGScanBlocks is jpegScanBlocks: the blocks a JPEG's scans visit.
-var JPEGScanBlocks = jpegScanBlocks
+// JPEGScanBlocks is jpegScanBlocks: the blocks a JPEG's scans visit, and
+// whether the decoder makes an RGBA image of its components.
+func JPEGScanBlocks(r io.Reader, limit int64) (blocks int64, rgb bool, err error) {
+	scan, err := jpegScanBlocks(r, limit)
+	return scan.blocks, scan.rgb, err
+}
 
 // MaxJPEGScanBlocks is the most blocks a JPEG's scans may visit.
 const MaxJPEGScanBlocks = maxJPEGScanBlocks

@@ -32,6 +32,18 @@ const (
 // segment cut short.
 var errJPEGUnfollowed = errors.New("a JPEG whose segments cannot be followed")
 
+// jpegScan is what jpegScanBlocks finds of a JPEG.
+type jpegScan struct {
+	// blocks is the blocks its scans visit in all, weighed.
+	blocks int64
+	// rgb says the decoder takes its three components for RGB and makes
+	// an RGBA image of them once decoded (an Adobe segment's transform 0,
+	// or components named R, G and B, and no JFIF segment last): 4 bytes a
+	// pixel more, whatever DecodeConfig, which stops at the frame header,
+	// made of the segments before it.
+	rgb bool
+}
+
 // jpegScanBlocks walks the segments of the JPEG r reads and counts the
 // blocks its scans visit in all: for each scan (SOS), the blocks of the
 // components it names, counted by whole MCUs, as an interleaved scan walks
@@ -40,49 +52,59 @@ var errJPEGUnfollowed = errors.New("a JPEG whose segments cannot be followed")
 // count passes limit, and returns what it counted then. The entropy-coded
 // data after a scan's header is skipped to the next marker: within it, a
 // 0xFF is followed by 0x00 (a stuffed byte) or a restart marker.
-func jpegScanBlocks(r io.Reader, limit int64) (int64, error) {
+func jpegScanBlocks(r io.Reader, limit int64) (jpegScan, error) {
 	br := bufio.NewReader(r)
 	if b, err := br.Peek(2); err != nil || b[0] != 0xff || b[1] != 0xd8 {
-		return 0, errJPEGUnfollowed
+		return jpegScan{}, errJPEGUnfollowed
 	}
 	if _, err := br.Discard(2); err != nil {
-		return 0, err
+		return jpegScan{}, err
 	}
 	var (
 		count       int64
 		blocks      map[byte]int64 // a component's blocks, in whole MCUs, by its id
 		progressive bool
+		// What makes the decoder take three components for RGB, as its
+		// segments last said (isRGB in image/jpeg).
+		three, namedRGB, jfif, adobeRGB bool
 	)
+	done := func() jpegScan { return jpegScan{count, three && !jfif && (adobeRGB || namedRGB)} }
 	marker, pending := byte(0), false
 	for {
 		if !pending {
 			m, err := nextMarker(br)
 			if err != nil {
 				// A file cut short is decoded no further than it goes.
-				return count, nil
+				return done(), nil
 			}
 			marker = m
 		}
 		pending = false
 		switch {
 		case marker == 0xd9: // EOI
-			return count, nil
+			return done(), nil
 		case marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7): // TEM, RSTn: no length
 			continue
 		}
 		seg, err := segment(br)
 		if err != nil {
-			return count, errJPEGUnfollowed
+			return done(), errJPEGUnfollowed
 		}
 		switch {
 		case marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc: // SOFn
 			if blocks, err = frameBlocks(seg); err != nil {
-				return count, err
+				return done(), err
 			}
 			progressive = marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce
+			three = seg[5] == 3
+			namedRGB = three && seg[6] == 'R' && seg[9] == 'G' && seg[12] == 'B'
+		case marker == 0xe0 && len(seg) >= 5: // APP0
+			jfif = string(seg[:5]) == "JFIF\x00"
+		case marker == 0xee && len(seg) >= 12 && string(seg[:5]) == "Adobe": // APP14
+			adobeRGB = seg[11] == 0
 		case marker == 0xda: // SOS: Ns, then Ns × (Cs, Td<<4|Ta), Ss, Se, Ah<<4|Al
 			if blocks == nil || len(seg) < 1 || len(seg) < 4+2*int(seg[0]) {
-				return count, errJPEGUnfollowed
+				return done(), errJPEGUnfollowed
 			}
 			weight := int64(1)
 			switch ns := int(seg[0]); {
@@ -94,15 +116,15 @@ func jpegScanBlocks(r io.Reader, limit int64) (int64, error) {
 			for c := range int(seg[0]) {
 				n, ok := blocks[seg[1+2*c]]
 				if !ok {
-					return count, errJPEGUnfollowed
+					return done(), errJPEGUnfollowed
 				}
 				count += n * weight
 			}
 			if count > limit {
-				return count, nil
+				return done(), nil
 			}
 			if marker, err = skipEntropy(br); err != nil {
-				return count, nil
+				return done(), nil
 			}
 			pending = true
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
+	"slices"
 	"testing"
 
 	"usher/core"
@@ -63,7 +64,7 @@ func TestJPEGScanBlocks(t *testing.T) {
 		{"a segment shorter than its length", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 16, 1}, core.MaxJPEGScanBlocks, 0, true},
 	}
 	for _, tt := range tests {
-		got, err := core.JPEGScanBlocks(bytes.NewReader(tt.data), tt.limit)
+		got, _, err := core.JPEGScanBlocks(bytes.NewReader(tt.data), tt.limit)
 		switch {
 		case (err != nil) != tt.err:
 			t.Errorf("%s: error %v, want one: %v", tt.name, err, tt.err)
@@ -85,7 +86,7 @@ func FuzzJPEGScanBlocks(f *testing.F) {
 	f.Add(encoded(f, 8, 8, true))
 	f.Add(coretest.ScanBombJPEG(16, 16, 3, false))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n, err := core.JPEGScanBlocks(bytes.NewReader(data), core.MaxJPEGScanBlocks)
+		n, _, err := core.JPEGScanBlocks(bytes.NewReader(data), core.MaxJPEGScanBlocks)
 		if len(data) > 1<<16 {
 			return
 		}
@@ -97,4 +98,42 @@ func FuzzJPEGScanBlocks(f *testing.F) {
 			t.Fatalf("image/jpeg decodes it, the walk counts %d: %v", n, err)
 		}
 	})
+}
+
+// TestJPEGScanRGB: the walk says the decoder makes an RGBA image of a
+// JPEG's three components as the decoder decides it, by the segments it
+// read last, after the scan too: an Adobe segment's transform 0 makes it
+// so, a JFIF segment after it unmakes it.
+func TestJPEGScanRGB(t *testing.T) {
+	t.Parallel()
+	colour, grey := encoded(t, 64, 48, false), encoded(t, 64, 48, true)
+	adobe := []byte{0xff, 0xee, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0}
+	jfif := []byte{0xff, 0xe0, 0, 7, 'J', 'F', 'I', 'F', 0}
+	before := func(data []byte, segs ...[]byte) []byte { // the segments after the scan, before EOI
+		out := slices.Clone(data[:len(data)-2])
+		for _, s := range segs {
+			out = append(out, s...)
+		}
+		return append(out, 0xff, 0xd9)
+	}
+	for _, tt := range []struct {
+		name string
+		data []byte
+		rgb  bool
+	}{
+		{"colour", colour, false},
+		{"colour, Adobe after the scan", before(colour, adobe), true},
+		{"colour, Adobe then JFIF", before(colour, adobe, jfif), false},
+		{"grey, Adobe after the scan", before(grey, adobe), false},
+		{"colour, from the coretest generator", coretest.LateAdobeJPEG(64, 48), true},
+	} {
+		_, rgb, err := core.JPEGScanBlocks(bytes.NewReader(tt.data), core.MaxJPEGScanBlocks)
+		if err != nil || rgb != tt.rgb {
+			t.Errorf("%s: rgb %v, %v; want %v", tt.name, rgb, err, tt.rgb)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(tt.data))
+		if _, isRGBA := img.(*image.RGBA); err != nil || isRGBA != tt.rgb {
+			t.Errorf("%s: the decoder made %T, %v", tt.name, img, err)
+		}
+	}
 }

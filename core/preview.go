@@ -189,19 +189,21 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 	}
 	if format == "jpeg" {
 		// The rest of the file, after the header read so far: its scans.
-		n, err := jpegScanBlocks(io.MultiReader(bytes.NewReader(header.Bytes()), rc), maxJPEGScanBlocks)
-		if err != nil || n > maxJPEGScanBlocks {
+		scan, err := jpegScanBlocks(io.MultiReader(bytes.NewReader(header.Bytes()), rc), maxJPEGScanBlocks)
+		if err != nil || scan.blocks > maxJPEGScanBlocks {
 			return maxPreviewDecode + 1, nil
 		}
+		return imageCost(cfg, format, header.Bytes(), scan.rgb), nil
 	}
-	return imageCost(cfg, format, header.Bytes()), nil
+	return imageCost(cfg, format, header.Bytes(), false), nil
 }
 
 // imageCost estimates the bytes decoding an image takes from its header,
 // read into cfg from the bytes that begin data: its pixels times the
 // bytes a pixel of its colour model takes, and a progressive JPEG's
-// coefficients.
-func imageCost(cfg image.Config, format string, data []byte) int64 {
+// coefficients. rgb says a JPEG's walk found that the decoder makes an
+// RGBA image of its three components once decoded (jpegScan).
+func imageCost(cfg image.Config, format string, data []byte, rgb bool) int64 {
 	pixels := int64(cfg.Width) * int64(cfg.Height)
 	model := cfg.ColorModel
 	if format == "png" {
@@ -216,6 +218,13 @@ func imageCost(cfg image.Config, format string, data []byte) int64 {
 		}
 	}
 	cost := pixels * pixelBytes(model)
+	if format == "jpeg" && rgb {
+		// The three components, then the RGBA made of them: an Adobe
+		// segment after the frame header, which DecodeConfig never read,
+		// made the decoder do so for a JPEG it said was YCbCr, 7 bytes a
+		// pixel under an estimate of 3.
+		cost = pixels * (3 + 4)
+	}
 	if format == "jpeg" {
 		cost += progressiveCost(data, pixels)
 	}

@@ -3,6 +3,8 @@ package coretest
 import (
 	"bytes"
 	"encoding/binary"
+	"image"
+	"image/jpeg"
 )
 
 // ScanBombJPEG is a valid progressive greyscale JPEG of width × height
@@ -137,4 +139,21 @@ func HiddenFrameJPEG(jpg []byte) []byte {
 	out.Write([]byte{0xff, 0xfe, 0x00, 0x06, 0xff, 0xc0, 0x00, 0x02})
 	out.Write(jpg[sos:])
 	return out.Bytes()
+}
+
+// LateAdobeJPEG returns a baseline colour JPEG of width × height, as
+// image/jpeg encodes it (YCbCr, 4:2:0), with an Adobe segment of
+// transform 0 after its scan: DecodeConfig, which stops at the frame
+// header, says YCbCr, and the decoder, having read it, makes an RGBA
+// image of the components it decoded.
+func LateAdobeJPEG(width, height int) []byte {
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, width, height))
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		panic(err)
+	}
+	data := buf.Bytes()
+	out := append([]byte{}, data[:len(data)-2]...)
+	out = append(out, 0xff, 0xee, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0)
+	return append(out, 0xff, 0xd9)
 }

@@ -108,6 +108,24 @@ func greyPNG(t *testing.T, w, h int) []byte {
 	return out.Bytes()
 }
 
+// TestLateAdobeJPEGCounted: a colour JPEG of 16.8 MP with an Adobe
+// segment of transform 0 after its scan has no preview, its RGBA counted:
+// DecodeConfig stops at the frame header and said YCbCr, 3 bytes a pixel
+// (48 MiB, under the bound), and the decoder, which reads the segment,
+// made an RGBA image of the components too, 152 MiB in all.
+func TestLateAdobeJPEGCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	a := b.mustUpload(t, "adobe.jpg", coretest.LateAdobeJPEG(4096, 4096))
+	res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
+	if res.status != http.StatusNotFound {
+		t.Fatalf("the preview: %d, %s of %d bytes", res.status, res.header.Get("Content-Type"), len(res.body))
+	}
+	if p := res.problem(t); p.Code != usher.CodeNoPreview {
+		t.Fatalf("the preview: %s", res.body)
+	}
+}
+
 // TestHiddenProgressiveJPEGCounted: a progressive JPEG of 40 MP has no
 // preview, its coefficients counted, however its frame header is hidden
 // from a walk of its segments: behind a stray 0xFF 0x00 read as a
