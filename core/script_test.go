@@ -388,6 +388,11 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 			for (i = 0; i < 1000; i++) g = Function.prototype.bind.apply(g, args); g();`, "RangeError"},
 		{"bind chain of call arguments", `var g = function () {}; for (var i = 0; i < 512; i++) g = g.bind(null);
 			g.apply(null, "x".repeat(1 << 17).split(""));`, "RangeError"},
+		// call calls its this from Go: a call of call through a bound
+		// call recursed a level an argument, outside the call-depth
+		// bound, the bound function copying the rest at each (600 MiB).
+		{"bound call chain", `var c = Function.prototype.call, B = c.bind(c), n = 12288, a = new Array(n).fill(B);
+			a[n - 2] = a[n - 1] = function () {}; c.apply(B, a);`, "RangeError"},
 		{"bind chain through call", `var g = function () {}; for (var i = 0; i < 1000; i++) g = Function.prototype.call.bind(g, null);
 			g.apply(null, "x".repeat(1 << 16).split(""));`, "RangeError"},
 		{"compare of texts under the bound", `var s = "\u00e9a".repeat(1 << 19); s.localeCompare(s.slice(0, -1) + "b");`, "RangeError"},
@@ -492,12 +497,14 @@ usher.log(a.indexOf(t), a.indexOf(t, 3), a.indexOf(t, -2), a.lastIndexOf(t), a.l
 		t.Errorf("search: %v, want %s", got, want)
 	}
 	got = run("collections", `class S extends Set { add(v) { this.n = (this.n || 0) + 1; return super.add(v); } }
-var F = function (a) { this.a = a; }, B = F.bind(null, 7);
+var F = function (a) { this.a = a; }, B = F.bind(null, 7), run = function () { return 0; };
+for (var n = 1; n <= 6; n++) run = function (k, next) { return next() + k; }.bind(null, n, run);
+usher.log(run(), Math.max.call(null, 1, 4), [1, 2].map(Function.prototype.call, function (i) { return this * 10 + i; }).join());
 usher.log(new Set([1, 2, 2, "a"]).size, new Set("abca").size, new Set().size, new Set(null).size, new S([1, 2, 3]).n,
 	new Set([1]) instanceof Set, Set.prototype.constructor === Set, (function (a, b) { return this.x + a + b; }).bind({x: 1}, 2)(3),
 	new B().a, new B() instanceof F, Math.max.bind(null, 1)(5), Math.max.bind(null, 1).bind(null, 9).bind(null, 3)(2));
 try { Set(); } catch (e) { usher.log(e.name); }`)
-	if want := "[3 3 0 0 3 true true 6 7 true 5 9 TypeError]"; fmt.Sprint(got) != want {
+	if want := "[21 4 10,21 3 3 0 0 3 true true 6 7 true 5 9 TypeError]"; fmt.Sprint(got) != want {
 		t.Errorf("collections: %v, want %s", got, want)
 	}
 }
