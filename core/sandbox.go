@@ -110,7 +110,8 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf,
 		keysOf = Object.keys, ownKeys = Reflect.ownKeys, entries = Object.entries,
 		descriptors = Object.getOwnPropertyDescriptors, assign = Object.assign,
-		ProxyOf = Proxy, SetOf = Set, WeakMapOf = WeakMap, SymbolOf = Symbol;
+		ProxyOf = Proxy, SetOf = Set, WeakMapOf = WeakMap, SymbolOf = Symbol, MapOf = Map,
+		functionText = Function.prototype.toString, getOwnDescriptor = Object.getOwnPropertyDescriptor;
 	function cap(n) { if (n > max) throw new RangeError("strings are limited to " + max + " characters"); }
 	function capLength(n) { if (n > maxLength) throw new RangeError("arrays are limited to " + maxLength + " elements"); }
 	// capKeys bounds the built-ins that make an object, or an entry, for
@@ -128,7 +129,13 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	}
 	function lengthOf(o) { var n = floor(Number(o.length)); return n > 0 ? n : 0; }
 	function isObject(v) { return v !== null && (typeof v === "object" || typeof v === "function"); }
-	function set(o, k, v) { defineProperty(o, k, {value: v, writable: true, enumerable: false, configurable: true}); }
+	// ours holds the functions the prelude puts in place of built-ins:
+	// functions of the script, which need no frame of their own (framed).
+	var ours = new SetOf(), oursAdd = Set.prototype.add, oursHas = Set.prototype.has;
+	function set(o, k, v) {
+		if (typeof v === "function") apply(oursAdd, ours, [v]);
+		defineProperty(o, k, {value: v, writable: true, enumerable: false, configurable: true});
+	}
 	// pinned is o with its length and spreading fixed at what they are
 	// now: o itself if it is an array, a proxy if not.
 	function pinned(o, n, spread) {
@@ -657,7 +664,10 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			depth = below[0] + 1, bound = below[1] + mathMax(arguments.length - 1, 0);
 		if (depth > maxDepth) throw new RangeError("a chain of bound functions is at most " + maxDepth + " deep");
 		if (bound > maxKeys) throw new RangeError("a chain of bound functions binds at most " + maxKeys + " arguments");
-		var f = apply(bind, this, arguments);
+		// A built-in is bound in a frame of the script (framed, below): a
+		// bound String as an object's own toString called String again
+		// from Go, for ever.
+		var f = apply(bind, native(this) ? callable(this) : this, arguments);
 		apply(mapSet, chains, [f, [depth, bound]]);
 		return f;
 	});
@@ -850,6 +860,72 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// object of 16 Mi characters was assigned, frozen or walked by for-in
 	// in one call, 4–7 s past the limit.
 	delete globalThis.Proxy;
+	// Every built-in a script can reach runs in a frame of the script: a
+	// built-in that reads a property or calls a method calls what it finds
+	// from Go, and one that finds a built-in calling back into it (an
+	// Error's toString as its own name's getter, Object's toString as the
+	// getter of its Symbol.toStringTag, a RegExp's flags as the getter of
+	// its global, a Date's toJSON as its toISOString) recursed in Go,
+	// outside the call-depth bound and the time limit, until the process
+	// ran out of stack and died. In a frame each level counts.
+	var framedOf = new MapOf(), mapOfGet = Map.prototype.get, mapOfSet = Map.prototype.set;
+	// native says f is a built-in: a function the prelude did not make.
+	// (Scripts have not run yet; after, a function's text says so.)
+	function native(f) {
+		if (typeof f !== "function" || apply(oursHas, ours, [f])) return false;
+		return apply(indexOf, apply(functionText, f, []), ["[native code]"]) >= 0;
+	}
+	// framed is f, a built-in method, in a frame of the script, named and
+	// as long as f is, made once for each built-in.
+	function framed(f) {
+		var w = apply(mapOfGet, framedOf, [f]);
+		if (w) return w;
+		var name = f.name, o = {[name]() { "use strict"; return apply(f, this, arguments); }};
+		w = o[name];
+		defineProperty(w, "length", {value: f.length, configurable: true});
+		apply(mapOfSet, framedOf, [f, w]);
+		apply(oursAdd, ours, [w]);
+		return w;
+	}
+	// callable is f, a built-in, in a frame of the script that is called
+	// and constructed as f is: what bind binds of a built-in.
+	function callable(f) {
+		var w = function () {
+			"use strict";
+			return new.target ? construct(f, arguments, new.target === w ? f : new.target) : apply(f, this, arguments);
+		};
+		defineProperty(w, "name", {value: f.name, configurable: true});
+		defineProperty(w, "length", {value: f.length, configurable: true});
+		w.prototype = f.prototype;
+		return w;
+	}
+	function frameAll(o) {
+		if (!isObject(o)) return;
+		ownKeys(o).forEach(function (k) {
+			if (k === "constructor" || k === "prototype") return;
+			var d = getOwnDescriptor(o, k);
+			if (!d || !d.configurable && !d.writable) return;
+			if ("value" in d) {
+				if (native(d.value)) { d.value = framed(d.value); defineProperty(o, k, d); }
+			} else if (native(d.get) || native(d.set)) {
+				if (native(d.get)) d.get = framed(d.get);
+				if (native(d.set)) d.set = framed(d.set);
+				defineProperty(o, k, d);
+			}
+		});
+	}
+	var reached = [Object.prototype, Function.prototype, TypedArray, TypedArray.prototype,
+		getPrototypeOf([][SymbolOf.iterator]()), getPrototypeOf(getPrototypeOf([][SymbolOf.iterator]())),
+		getPrototypeOf(""[SymbolOf.iterator]()), getPrototypeOf(/x/g[SymbolOf.matchAll]("")),
+		getPrototypeOf(new MapOf().entries()), getPrototypeOf(new SetOf().values()),
+		getPrototypeOf(function* () {}), getPrototypeOf(function* () {}).prototype, getPrototypeOf(async function () {})];
+	ownKeys(globalThis).forEach(function (k) {
+		var v = globalThis[k];
+		if (k === "usher" || k === "globalThis" || !isObject(v)) return;
+		reached[reached.length] = v;
+		if (isObject(v.prototype)) reached[reached.length] = v.prototype;
+	});
+	reached.forEach(frameAll);
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
 		maxBindDepth, searchFirst, searchLast, searchAll), false)
 })

@@ -388,6 +388,17 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 			for (i = 0; i < 1000; i++) g = Function.prototype.bind.apply(g, args); g();`, "RangeError"},
 		{"bind chain of call arguments", `var g = function () {}; for (var i = 0; i < 512; i++) g = g.bind(null);
 			g.apply(null, "x".repeat(1 << 17).split(""));`, "RangeError"},
+		// A built-in that finds a built-in calling back into it, as a
+		// getter or a method, recursed in Go until the process ran out of
+		// stack and died: each call now has a frame the call-depth bound
+		// counts.
+		{"error toString as its name", `var o = {}; Object.defineProperty(o, "name", {get: Error.prototype.toString}); Error.prototype.toString.call(o);`, "failed"},
+		{"toString as its tag", `var o = {}; Object.defineProperty(o, Symbol.toStringTag, {get: Object.prototype.toString}); String(o);`, "failed"},
+		{"flags as global", `var o = {}; Object.defineProperty(o, "global", {get: Object.getOwnPropertyDescriptor(RegExp.prototype, "flags").get}); o.global;`, "failed"},
+		{"toJSON as toISOString", `var o = {toISOString: Date.prototype.toJSON}; o.toJSON = Date.prototype.toJSON; o.toJSON();`, "failed"},
+		{"toLocaleString as toString", `var o = {toString: Object.prototype.toLocaleString}; String(o);`, "failed"},
+		{"bound String as toString", `var o = {}; o.toString = String.bind(null, o); String(o);`, "failed"},
+		{"bound Number as valueOf", `var o = {}; o.valueOf = Number.bind(null, o); +o;`, "failed"},
 		// call calls its this from Go: a call of call through a bound
 		// call recursed a level an argument, outside the call-depth
 		// bound, the bound function copying the rest at each (600 MiB).
@@ -506,6 +517,26 @@ usher.log(new Set([1, 2, 2, "a"]).size, new Set("abca").size, new Set().size, ne
 try { Set(); } catch (e) { usher.log(e.name); }`)
 	if want := "[21 4 10,21 3 3 0 0 3 true true 6 7 true 5 9 TypeError]"; fmt.Sprint(got) != want {
 		t.Errorf("collections: %v, want %s", got, want)
+	}
+}
+
+// TestScriptFramedBuiltinsAnswer: the built-ins a script reaches, each
+// called in a frame of the script, and bind's built-ins, answer as the
+// language's own: names, lengths, identities, receivers, constructing.
+func TestScriptFramedBuiltinsAnswer(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	s.mustScript(t, "framed", `usher.log(Math.abs.name, Object.keys.length, Array.prototype[Symbol.iterator] === Array.prototype.values,
+	/a/g.flags, Object.prototype.toString.call(null), new (String.bind(null, "x"))() instanceof String, String.bind(null).name,
+	Math.max.bind(null, 1).length, [..."ab"].join(), Object.keys({a: 1}).join(), JSON.stringify({a: [1]}), new Date(0).toJSON(),
+	new Error("m").toString(), Object.getOwnPropertyNames(Object.getPrototypeOf([][Symbol.iterator]())).join());
+for (var f of [function () { Object.prototype.hasOwnProperty.call(undefined, "x"); }, function () { new Math.abs(); }, function () { Symbol() + ""; }]) {
+	try { f(); usher.log("no error"); } catch (e) { usher.log(e.name); }
+}`, usher.TriggerSystemManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), "framed", "")
+	want := `[abs 1 true g [object Null] true bound String 1 a,b a {"a":[1]} 1970-01-01T00:00:00.000Z Error: m next TypeError TypeError TypeError]`
+	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
+		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
 }
 
