@@ -529,12 +529,14 @@ func TestScriptFramedBuiltinsAnswer(t *testing.T) {
 	s.mustScript(t, "framed", `usher.log(Math.abs.name, Object.keys.length, Array.prototype[Symbol.iterator] === Array.prototype.values,
 	/a/g.flags, Object.prototype.toString.call(null), new (String.bind(null, "x"))() instanceof String, String.bind(null).name,
 	Math.max.bind(null, 1).length, [..."ab"].join(), Object.keys({a: 1}).join(), JSON.stringify({a: [1]}), new Date(0).toJSON(),
-	new Error("m").toString(), Object.getOwnPropertyNames(Object.getPrototypeOf([][Symbol.iterator]())).join());
+	new Error("m").toString(), Object.getOwnPropertyNames(Object.getPrototypeOf([][Symbol.iterator]())).join(),
+	Function.prototype.toString.call(Math.abs), String(Object.getOwnPropertyDescriptor(RegExp.prototype, "flags").get));
 for (var f of [function () { Object.prototype.hasOwnProperty.call(undefined, "x"); }, function () { new Math.abs(); }, function () { Symbol() + ""; }]) {
 	try { f(); usher.log("no error"); } catch (e) { usher.log(e.name); }
 }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "framed", "")
-	want := `[abs 1 true g [object Null] true bound String 1 a,b a {"a":[1]} 1970-01-01T00:00:00.000Z Error: m next TypeError TypeError TypeError]`
+	want := `[abs 1 true g [object Null] true bound String 1 a,b a {"a":[1]} 1970-01-01T00:00:00.000Z Error: m next ` +
+		`function abs() { [native code] } function get flags() { [native code] } TypeError TypeError TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
