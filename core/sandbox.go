@@ -98,10 +98,10 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	var Number = globalThis.Number, Object = globalThis.Object, String = globalThis.String,
 		RegExp = globalThis.RegExp, Boolean = globalThis.Boolean, isArr = Array.isArray,
 		floor = Math.floor, trunc = Math.trunc, mathMin = Math.min, mathMax = Math.max,
-		indexOf = String.prototype.indexOf, stringSlice = String.prototype.slice, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
+		indexOf = String.prototype.indexOf, stringSlice = String.prototype.slice, stringValue = String.prototype.valueOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
 	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, maxCompares = %d, maxCollate = %d,
-		maxDepth = %d,
+		maxBindDepth = %d,
 		searchFirst = %d, searchLast = %d, searchAll = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
@@ -120,15 +120,23 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// object's are counted first (own ones, or every own one with all).
 	function capKeys(o, all) {
 		if (o === null || o === undefined) return;
-		var n = typeof o === "string" ? o.length : typedLengthOf(o);
 		// A String object's keys are its characters: counted by its
 		// length, as the language keeps its value, not by listing them.
-		if (n < 0 && isObject(o)) { try { n = apply(stringValue, o, []).length; } catch (e) { n = -1; } }
+		var n = textLength(o);
+		if (n < 0) n = typedLengthOf(o);
 		if (n < 0) n = (all ? ownKeys(Object(o)) : apply(keysOf, Object, [o])).length;
 		if (n > maxKeys) throw new RangeError("objects of more than " + maxKeys + " keys are walked in the script, not by this built-in");
 	}
 	function lengthOf(o) { var n = floor(Number(o.length)); return n > 0 ? n : 0; }
 	function isObject(v) { return v !== null && (typeof v === "object" || typeof v === "function"); }
+	// textLength is the length of v, a string or a String object by the
+	// value the language keeps, whatever its methods answer; -1 for
+	// anything else.
+	function textLength(v) {
+		if (typeof v === "string") return v.length;
+		if (!isObject(v)) return -1;
+		try { return apply(stringValue, v, []).length; } catch (e) { return -1; }
+	}
 	// ours holds the functions the prelude puts in place of built-ins:
 	// functions of the script, which need no frame of their own (framed).
 	var ours = new SetOf(), oursAdd = Set.prototype.add, oursHas = Set.prototype.has;
@@ -654,7 +662,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// level: a chain recursed in Go, outside the call-depth bound (1,000
 	// levels of 100 arguments took 2 s in one call, 512 levels given 128 Ki
 	// arguments 2.8 s). A chain of bound functions, each binding the one
-	// before, is at most maxDepth deep and binds at most maxKeys arguments
+	// before, is at most maxBindDepth deep and binds at most maxKeys arguments
 	// in all. (A bound function that calls another through a function of
 	// the script, call and apply included, goes through the script's
 	// frames, which the call-depth bound counts.)
@@ -662,7 +670,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	set(Function.prototype, "bind", function (thisArg) {
 		var below = typeof this === "function" ? apply(mapGet, chains, [this]) || [0, 0] : [0, 0],
 			depth = below[0] + 1, bound = below[1] + mathMax(arguments.length - 1, 0);
-		if (depth > maxDepth) throw new RangeError("a chain of bound functions is at most " + maxDepth + " deep");
+		if (depth > maxBindDepth) throw new RangeError("a chain of bound functions is at most " + maxBindDepth + " deep");
 		if (bound > maxKeys) throw new RangeError("a chain of bound functions binds at most " + maxKeys + " arguments");
 		// A built-in is bound in a frame of the script (framed, below): a
 		// bound String as an object's own toString called String again
@@ -746,8 +754,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			var depth = !root && apply(mapHas, depths, [this]) ? apply(mapGet, depths, [this]) + 1 : 0;
 			root = false;
 			total += String(key).length + 4 + gap * depth;
-			var wrapped = -1;
-			if (isObject(v)) { try { wrapped = apply(stringValue, v, []).length; } catch (e) { wrapped = -1; } }
+			var wrapped = isObject(v) ? textLength(v) : -1;
 			if (typeof v === "string") {
 				total += v.length;
 			} else if (wrapped >= 0) {
@@ -775,7 +782,6 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// method of a string (its this and its string arguments, read once
 	// and given on as read), JSON.parse, the URI functions, and the
 	// built-ins that list a string's keys.
-	var stringValue = sp.valueOf;
 	function text(v) {
 		if (typeof v !== "string") {
 			// A String object by its value, as the language keeps it;
@@ -845,14 +851,9 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		var f = globalThis[name];
 		if (typeof f === "function") set(globalThis, name, function (v) { arguments[0] = text(v); return apply(f, undefined, arguments); });
 	});
-	function capString(o) {
-		var n = typeof o === "string" ? o.length : -1;
-		if (n < 0 && isObject(o)) { try { n = apply(stringValue, o, []).length; } catch (e) {} }
-		cap(n);
-	}
 	[[Object, "keys"], [Object, "values"], [Object, "getOwnPropertyNames"], [Reflect, "ownKeys"]].forEach(function (at) {
 		var f = at[0][at[1]];
-		set(at[0], at[1], function (o) { capString(o); return apply(f, at[0], arguments); });
+		set(at[0], at[1], function (o) { cap(textLength(o)); return apply(f, at[0], arguments); });
 	});
 	// No Proxy: the bounds above tell a string, a String object or a
 	// typed array by what the language keeps of it, which a proxy hides
@@ -869,8 +870,9 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// outside the call-depth bound and the time limit, until the process
 	// ran out of stack and died. In a frame each level counts.
 	var framedOf = new MapOf(), mapOfGet = Map.prototype.get, mapOfSet = Map.prototype.set;
-	// native says f is a built-in: a function the prelude did not make.
-	// (Scripts have not run yet; after, a function's text says so.)
+	// native says f is a built-in, or a bound function, which calls a
+	// built-in's way: one the prelude did not make whose own text (not
+	// the one the sandbox's toString gives) says so.
 	function native(f) {
 		if (typeof f !== "function" || apply(oursHas, ours, [f])) return false;
 		return apply(indexOf, apply(functionText, f, []), ["[native code]"]) >= 0;

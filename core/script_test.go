@@ -52,6 +52,18 @@ func (s *scriptsSetup) mustScript(t *testing.T, name, src string, triggers ...us
 	return sc
 }
 
+// logOf makes a manual script of src, runs it as the administrator and
+// returns what it logged; a run that does not end "ok" fails the test.
+func (s *scriptsSetup) logOf(t *testing.T, name, src string) []string {
+	t.Helper()
+	s.mustScript(t, name, src, usher.TriggerSystemManual)
+	run, err := s.env.Core.Scripts.Run(as(s.admin), name, "")
+	if err != nil || run.Outcome != "ok" {
+		t.Fatalf("%s: %v %+v", name, err, run)
+	}
+	return run.Log
+}
+
 // scriptMails counts the queued mails scripts sent, by recipient.
 func scriptMails(t *testing.T, env *coretest.Env) map[string]int {
 	t.Helper()
@@ -468,7 +480,7 @@ func TestScriptTextSearchAnswers(t *testing.T) {
 	s := setupScripts(t, false)
 	// A needle of 4,096 characters in a text of 12,193: past the
 	// comparisons left to the language's own search.
-	s.mustScript(t, "search", `var n = "\u00f1".repeat(4096), h = "\u00e9".repeat(1000) + n + "$" + "\u00e9".repeat(1000) + n + "\u00e9".repeat(2000);
+	got := s.logOf(t, "search", `var n = "\u00f1".repeat(4096), h = "\u00e9".repeat(1000) + n + "$" + "\u00e9".repeat(1000) + n + "\u00e9".repeat(2000);
 usher.log(h.indexOf(n), h.indexOf(n, 1001), h.indexOf(n, 6098), h.indexOf(n, -5), h.indexOf(n, Infinity), h.indexOf({toString: function () { return n; }}),
 	h.lastIndexOf(n), h.lastIndexOf(n, 6096), h.lastIndexOf(n, 999), h.lastIndexOf(n, NaN), h.lastIndexOf(n, -1),
 	h.includes(n), h.includes(n, 6098), new String(h).indexOf(n, "1001"),
@@ -476,11 +488,10 @@ usher.log(h.indexOf(n), h.indexOf(n, 1001), h.indexOf(n, 6098), h.indexOf(n, -5)
 	h.replace(n, "$&").length, h.replaceAll(n, "x").length, h.replace(n + "x", "y") === h,
 	h.replaceAll(n, function (m, i, s) { return m === n && s === h ? "<" + i + ">" : "?"; }).match(/<\d+>/g).join());
 try { h.includes(/x/); } catch (e) { usher.log(e.name); }
-try { h.replaceAll({flags: "", toString: function () { return n; }, [Symbol.match]: true}, ""); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
-	run, err := s.env.Core.Scripts.Run(as(s.admin), "search", "")
+try { h.replaceAll({flags: "", toString: function () { return n; }, [Symbol.match]: true}, ""); } catch (e) { usher.log(e.name); }`)
 	want := `[1000 6097 -1 1000 -1 1000 6097 1000 -1 6097 -1 true false 6097 é<$>$ $1$ 9097 15194 12193 4003 true <1000>,<6097> TypeError TypeError]`
-	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
-		t.Fatalf("run: %v %+v, want log %s", err, run, want)
+	if fmt.Sprint(got) != want {
+		t.Fatalf("log %v, want %s", got, want)
 	}
 }
 
@@ -490,16 +501,7 @@ try { h.replaceAll({flags: "", toString: function () { return n; }, [Symbol.matc
 func TestScriptArraySearchAnswers(t *testing.T) {
 	t.Parallel()
 	s := setupScripts(t, false)
-	run := func(name, src string) []string {
-		t.Helper()
-		s.mustScript(t, name, src, usher.TriggerSystemManual)
-		run, err := s.env.Core.Scripts.Run(as(s.admin), name, "")
-		if err != nil || run.Outcome != "ok" {
-			t.Fatalf("%s: %v %+v", name, err, run)
-		}
-		return run.Log
-	}
-	got := run("search", `var t = "\u00f1".repeat(2000), a = [];
+	got := s.logOf(t, "search", `var t = "\u00f1".repeat(2000), a = [];
 for (var i = 0; i < 10000; i++) a[i] = i % 3 ? t : "x";
 delete a[2]; a.length = 10001;
 usher.log(a.indexOf(t), a.indexOf(t, 3), a.indexOf(t, -2), a.lastIndexOf(t), a.lastIndexOf(t, 5), a.lastIndexOf(t, -10000),
@@ -507,7 +509,7 @@ usher.log(a.indexOf(t), a.indexOf(t, 3), a.indexOf(t, -2), a.lastIndexOf(t), a.l
 	if want := "[1 4 -1 9998 5 1 false false -1 -1]"; fmt.Sprint(got) != want {
 		t.Errorf("search: %v, want %s", got, want)
 	}
-	got = run("collections", `class S extends Set { add(v) { this.n = (this.n || 0) + 1; return super.add(v); } }
+	got = s.logOf(t, "collections", `class S extends Set { add(v) { this.n = (this.n || 0) + 1; return super.add(v); } }
 var F = function (a) { this.a = a; }, B = F.bind(null, 7), run = function () { return 0; };
 for (var n = 1; n <= 6; n++) run = function (k, next) { return next() + k; }.bind(null, n, run);
 usher.log(run(), Math.max.call(null, 1, 4), [1, 2].map(Function.prototype.call, function (i) { return this * 10 + i; }).join());
@@ -526,19 +528,18 @@ try { Set(); } catch (e) { usher.log(e.name); }`)
 func TestScriptFramedBuiltinsAnswer(t *testing.T) {
 	t.Parallel()
 	s := setupScripts(t, false)
-	s.mustScript(t, "framed", `usher.log(Math.abs.name, Object.keys.length, Array.prototype[Symbol.iterator] === Array.prototype.values,
+	got := s.logOf(t, "framed", `usher.log(Math.abs.name, Object.keys.length, Array.prototype[Symbol.iterator] === Array.prototype.values,
 	/a/g.flags, Object.prototype.toString.call(null), new (String.bind(null, "x"))() instanceof String, String.bind(null).name,
 	Math.max.bind(null, 1).length, [..."ab"].join(), Object.keys({a: 1}).join(), JSON.stringify({a: [1]}), new Date(0).toJSON(),
 	new Error("m").toString(), Object.getOwnPropertyNames(Object.getPrototypeOf([][Symbol.iterator]())).join(),
 	Function.prototype.toString.call(Math.abs), String(Object.getOwnPropertyDescriptor(RegExp.prototype, "flags").get));
 for (var f of [function () { Object.prototype.hasOwnProperty.call(undefined, "x"); }, function () { new Math.abs(); }, function () { Symbol() + ""; }]) {
 	try { f(); usher.log("no error"); } catch (e) { usher.log(e.name); }
-}`, usher.TriggerSystemManual)
-	run, err := s.env.Core.Scripts.Run(as(s.admin), "framed", "")
+}`)
 	want := `[abs 1 true g [object Null] true bound String 1 a,b a {"a":[1]} 1970-01-01T00:00:00.000Z Error: m next ` +
 		`function abs() { [native code] } function get flags() { [native code] } TypeError TypeError TypeError]`
-	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
-		t.Fatalf("run: %v %+v, want log %s", err, run, want)
+	if fmt.Sprint(got) != want {
+		t.Fatalf("log %v, want %s", got, want)
 	}
 }
 

@@ -790,9 +790,7 @@ func TestOrganisationHiddenFromGroupWrites(t *testing.T) {
 	b := setup(t)
 	hq, deny := b.hiddenOrganisation(t, "hq")
 	outsider, tok := b.mustPrincipal(t, "outsider", false)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &team)
-	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, outsider.ID), token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	team := b.teamIn(t, hq.ID, "hq-team", outsider.ID, "owner")
 	b.mustRole(t, "no-hq", []*usher.User{outsider}, deny)
 	path := fmt.Sprintf("/v1/groups/%d", team.ID)
 	for _, r := range []req{
@@ -819,6 +817,20 @@ func (b *bundle) hiddenOrganisation(t *testing.T, handle string) (struct{ ID int
 	var org struct{ ID int64 }
 	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": handle, "name": handle}}, http.StatusCreated, &org)
 	return org, usher.Rule{Resource: "organisation:" + strconv.FormatInt(org.ID, 10), Operation: "read", Access: usher.Deny}
+}
+
+// teamIn makes, as the administrator, a team of handle in the
+// organisation org (none for 0) with member at level.
+func (b *bundle) teamIn(t *testing.T, org int64, handle string, member int64, level string) groupBody {
+	t.Helper()
+	body := map[string]any{"kind": "team", "handle": handle}
+	if org != 0 {
+		body["organisation_id"] = org
+	}
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: body}, http.StatusCreated, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, member), token: b.adminTok, body: map[string]any{"level": level}}, http.StatusOK, nil)
+	return team
 }
 
 // TestMergeKeepsRolesBounded replays a way past the bound of 500 rules a
@@ -879,12 +891,7 @@ func TestOrganisationHiddenFromOrganisationWrites(t *testing.T) {
 	b := setup(t)
 	hq, deny := b.hiddenOrganisation(t, "hq")
 	owner, tok := b.mustPrincipal(t, "owner", false)
-	var hidden, plain groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &hidden)
-	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "plain-team"}}, http.StatusCreated, &plain)
-	for _, g := range []groupBody{hidden, plain} {
-		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", g.ID, owner.ID), token: b.adminTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
-	}
+	hidden, plain := b.teamIn(t, hq.ID, "hq-team", owner.ID, "owner"), b.teamIn(t, 0, "plain-team", owner.ID, "owner")
 	helpdesk, helpTok := b.mustPrincipal(t, "helpdesk", false)
 	b.mustRole(t, "no-hq", []*usher.User{owner, helpdesk}, deny)
 	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "create"), allow("user", "update"), allow("user", "privileges"))
@@ -1067,9 +1074,7 @@ func TestOrganisationHiddenFromGroupChanges(t *testing.T) {
 	b := setup(t)
 	hq, deny := b.hiddenOrganisation(t, "hq-secret")
 	insider, inTok := b.mustPrincipal(t, "insider", false)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "hq-team", "organisation_id": hq.ID}}, http.StatusCreated, &team)
-	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, insider.ID), token: b.adminTok, body: map[string]any{"level": "read"}}, http.StatusOK, nil)
+	b.teamIn(t, hq.ID, "hq-team", insider.ID, "read")
 	b.call(t, req{method: "POST", path: "/v1/groups", token: inTok, body: map[string]any{"kind": "team", "handle": "own-team"}}, http.StatusCreated, nil)
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "hq-club", "organisation_id": hq.ID, "members": []int64{insider.ID}}}, http.StatusCreated, nil)
 	b.mustRole(t, "no-hq", []*usher.User{insider}, deny)
