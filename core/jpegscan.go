@@ -42,6 +42,10 @@ type jpegScan struct {
 	// pixel more, whatever DecodeConfig, which stops at the frame header,
 	// made of the segments before it.
 	rgb bool
+	// coefficients is the bytes a progressive frame's coefficients take
+	// while it is decoded, 64 int32 a block of every component, counted
+	// in whole MCUs as the decoder allocates them; 0 for a sequential one.
+	coefficients int64
 }
 
 // jpegScanBlocks walks the segments of the JPEG r reads and counts the
@@ -67,8 +71,9 @@ func jpegScanBlocks(r io.Reader, limit int64) (jpegScan, error) {
 		// What makes the decoder take three components for RGB, as its
 		// segments last said (isRGB in image/jpeg).
 		three, namedRGB, jfif, adobeRGB bool
+		coefficients                    int64
 	)
-	done := func() jpegScan { return jpegScan{count, three && !jfif && (adobeRGB || namedRGB)} }
+	done := func() jpegScan { return jpegScan{count, three && !jfif && (adobeRGB || namedRGB), coefficients} }
 	marker, pending := byte(0), false
 	for {
 		if !pending {
@@ -96,6 +101,12 @@ func jpegScanBlocks(r io.Reader, limit int64) (jpegScan, error) {
 				return done(), err
 			}
 			progressive = marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce
+			coefficients = 0
+			if progressive {
+				for _, n := range blocks {
+					coefficients += n * 64 * 4
+				}
+			}
 			three = seg[5] == 3
 			namedRGB = three && seg[6] == 'R' && seg[9] == 'G' && seg[12] == 'B'
 		case marker == 0xe0 && len(seg) >= 5: // APP0

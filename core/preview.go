@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -193,17 +192,17 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 		if err != nil || scan.blocks > maxJPEGScanBlocks {
 			return maxPreviewDecode + 1, nil
 		}
-		return imageCost(cfg, format, header.Bytes(), scan.rgb), nil
+		return imageCost(cfg, format, scan), nil
 	}
-	return imageCost(cfg, format, header.Bytes(), false), nil
+	return imageCost(cfg, format, jpegScan{}), nil
 }
 
 // imageCost estimates the bytes decoding an image takes from its header,
-// read into cfg from the bytes that begin data: its pixels times the
-// bytes a pixel of its colour model takes, and a progressive JPEG's
-// coefficients. rgb says a JPEG's walk found that the decoder makes an
-// RGBA image of its three components once decoded (jpegScan).
-func imageCost(cfg image.Config, format string, data []byte, rgb bool) int64 {
+// read into cfg: its pixels times the bytes a pixel of its colour model
+// takes, and for a JPEG what the walk of its segments found (scan): the
+// RGBA image the decoder makes of components it takes for RGB, and a
+// progressive frame's coefficients.
+func imageCost(cfg image.Config, format string, scan jpegScan) int64 {
 	pixels := int64(cfg.Width) * int64(cfg.Height)
 	model := cfg.ColorModel
 	if format == "png" {
@@ -218,63 +217,14 @@ func imageCost(cfg image.Config, format string, data []byte, rgb bool) int64 {
 		}
 	}
 	cost := pixels * pixelBytes(model)
-	if format == "jpeg" && rgb {
+	if scan.rgb {
 		// The three components, then the RGBA made of them: an Adobe
 		// segment after the frame header, which DecodeConfig never read,
 		// made the decoder do so for a JPEG it said was YCbCr, 7 bytes a
 		// pixel under an estimate of 3.
 		cost = pixels * (3 + 4)
 	}
-	if format == "jpeg" {
-		cost += progressiveCost(data, pixels)
-	}
-	return cost
-}
-
-// progressiveCost is what a progressive JPEG takes beyond its image while
-// decoding: every component's coefficients, 4 bytes a pixel of the
-// component (64 int32 a block of 8×8). It reads the frame header (SOFn)
-// among the bytes before it; 0 for a baseline JPEG, and 12 bytes a pixel,
-// the most, when the header is not found.
-func progressiveCost(data []byte, pixels int64) int64 {
-	// The segments are walked as jpegScanBlocks walks them, as the decoder
-	// does: a stray 0xFF 0x00 is no segment, and read as one by its
-	// "length" it hid a progressive frame header behind a baseline one in
-	// a comment, 240 MiB decoded under an estimate of 38.
-	if len(data) < 2 || data[0] != 0xff || data[1] != 0xd8 {
-		return 12 * pixels
-	}
-	br := bufio.NewReader(bytes.NewReader(data[2:]))
-	for {
-		marker, err := nextMarker(br)
-		if err != nil || marker == 0xd9 || marker == 0xda { // cut short, EOI, or a scan before any frame
-			break
-		}
-		if marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7) { // TEM, RSTn: no length
-			continue
-		}
-		seg, err := segment(br)
-		if err != nil {
-			break
-		}
-		if marker < 0xc0 || marker > 0xcf || marker == 0xc4 || marker == 0xc8 || marker == 0xcc { // not SOFn
-			continue
-		}
-		if marker != 0xc2 && marker != 0xc6 && marker != 0xca && marker != 0xce {
-			return 0 // sequential: decoded block by block
-		}
-		// P, Y, X, Nf, then Nf × (C, H<<4|V, Tq).
-		if len(seg) < 6 || len(seg) < 6+3*int(seg[5]) {
-			break
-		}
-		var sum, hmax, vmax int64 = 0, 1, 1
-		for c := range int(seg[5]) {
-			h, v := int64(seg[7+3*c]>>4), int64(seg[7+3*c]&15)
-			sum, hmax, vmax = sum+h*v, max(hmax, h), max(vmax, v)
-		}
-		return 4 * pixels * sum / (hmax * vmax)
-	}
-	return 12 * pixels
+	return cost + scan.coefficients
 }
 
 // pixelBytes is how many bytes a decoded pixel of a colour model takes;
