@@ -122,14 +122,14 @@ func (s *Attachments) makePreview(ctx context.Context, id int64) (*usher.Attachm
 		return a, nil
 	}
 	format := rasterTypes[a.ContentType]
-	need, err := s.decodeCost(ctx, a, format)
+	need, scaling, err := s.decodeCost(ctx, a, format)
 	if err != nil {
 		return nil, err
 	}
 	if need > maxPreviewDecode {
 		return nil, s.previewFailed(ctx, a)
 	}
-	release, err := s.holdDecoding(ctx, need)
+	release, err := s.holdDecoding(ctx, need+scaling)
 	if err != nil {
 		return nil, err
 	}
@@ -170,31 +170,32 @@ func (s *Attachments) previewFailed(ctx context.Context, a *usher.Attachment) er
 }
 
 // decodeCost estimates from an image's header the bytes decoding it
-// takes: its pixels times the bytes a pixel of its colour model takes,
-// and a progressive JPEG's coefficients. A header that cannot be read,
-// or a JPEG whose scans visit more blocks than maxJPEGScanBlocks, costs
-// more than any image may.
-func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (int64, error) {
+// takes — its pixels times the bytes a pixel of its colour model takes,
+// and a progressive JPEG's coefficients — and the bytes scaling it down
+// takes beside (scaleCost). A header that cannot be read, or a JPEG whose
+// scans visit more blocks than maxJPEGScanBlocks, costs more than any
+// image may.
+func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (decode, scaling int64, err error) {
 	rc, err := s.blobs.Get(ctx, a.BlobKey)
 	if err != nil {
-		return 0, fmt.Errorf("attachment %d: %w", a.ID, err)
+		return 0, 0, fmt.Errorf("attachment %d: %w", a.ID, err)
 	}
 	defer rc.Close()
 	var header bytes.Buffer
 	cfg, got, err := image.DecodeConfig(io.TeeReader(rc, &header))
 	if err != nil || got != format || cfg.Width < 1 || cfg.Height < 1 ||
 		cfg.Width > maxImageSide || cfg.Height > maxImageSide || cfg.Width*cfg.Height > maxImagePixels {
-		return maxPreviewDecode + 1, nil
+		return maxPreviewDecode + 1, 0, nil
 	}
+	var scan jpegScan
 	if format == "jpeg" {
 		// The rest of the file, after the header read so far: its scans.
-		scan, err := jpegScanBlocks(io.MultiReader(bytes.NewReader(header.Bytes()), rc), maxJPEGScanBlocks)
+		scan, err = jpegScanBlocks(io.MultiReader(bytes.NewReader(header.Bytes()), rc), maxJPEGScanBlocks)
 		if err != nil || scan.blocks > maxJPEGScanBlocks {
-			return maxPreviewDecode + 1, nil
+			return maxPreviewDecode + 1, 0, nil
 		}
-		return imageCost(cfg, format, scan), nil
 	}
-	return imageCost(cfg, format, jpegScan{}), nil
+	return imageCost(cfg, format, scan), scaleCost(cfg.Width, cfg.Height), nil
 }
 
 // imageCost estimates the bytes decoding an image takes from its header,
@@ -217,6 +218,12 @@ func imageCost(cfg image.Config, format string, scan jpegScan) int64 {
 		}
 	}
 	cost := pixels * pixelBytes(model)
+	if format == "jpeg" && model == color.CMYKModel {
+		// Four components: three decoded into YCbCr planes and the black
+		// one beside, then interleaved into the CMYK image, 8 bytes a
+		// pixel under the model's 4.
+		cost = pixels * 8
+	}
 	if scan.rgb {
 		// The three components, then the RGBA made of them: an Adobe
 		// segment after the frame header, which DecodeConfig never read,
@@ -246,6 +253,29 @@ func pixelBytes(m color.Model) int64 {
 	return 8
 }
 
+// previewSize is the size of the preview of an image of w × h pixels:
+// scaled to fit previewSide a side, never enlarged.
+func previewSize(w, h int) (int, int) {
+	switch {
+	case w <= previewSide && h <= previewSide:
+		return w, h
+	case w >= h:
+		return previewSide, max(1, h*previewSide/w)
+	default:
+		return max(1, w*previewSide/h), previewSide
+	}
+}
+
+// scaleCost is the bytes scaling an image of w × h pixels down to its
+// preview takes beside the decoded image: the preview's RGBA, and the
+// bilinear scaler's pass between its two, four float64 a pixel of the
+// preview's width and the image's height — 42 MB for a square image of
+// 4096 pixels a side, more than its decoded grey.
+func scaleCost(w, h int) int64 {
+	dw, dh := previewSize(w, h)
+	return int64(dw)*int64(h)*4*8 + int64(dw)*int64(dh)*4
+}
+
 // scaleBlob decodes an attachment's image from the blob store, streamed,
 // and scales it down.
 func (s *Attachments) scaleBlob(ctx context.Context, a *usher.Attachment, format string) ([]byte, string, error) {
@@ -268,14 +298,7 @@ func scaleDown(r io.Reader, format string) ([]byte, string, error) {
 		return nil, "", usher.FieldErrors(usher.FieldError{Field: "file", Code: usher.CodeNotAnImage, Message: "is a damaged " + format + " image"})
 	}
 	b := src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w > previewSide || h > previewSide {
-		if w >= h {
-			w, h = previewSide, max(1, h*previewSide/w)
-		} else {
-			w, h = max(1, w*previewSide/h), previewSide
-		}
-	}
+	w, h := previewSize(b.Dx(), b.Dy())
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.BiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
 	var buf bytes.Buffer

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/crc32"
+	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"runtime"
@@ -175,6 +177,48 @@ func TestPreviewCostly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPreviewScalerCounted: a preview does not begin while less of the
+// decoding budget is free than making it takes. Scaling down keeps a pass
+// of four float64 a pixel of the preview's width and the image's height,
+// which the estimate left out: a grey JPEG of 4096 pixels a side, 16 MiB
+// decoded, took 58 MiB to preview, and previews made at once took 3.6
+// times the budget that bounds them.
+func TestPreviewScalerCounted(t *testing.T) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 4096, 4096)), nil); err != nil {
+		t.Fatal(err)
+	}
+	env := coretest.New(t, coretest.Options{Blobs: newReadingBlobs(), Policy: core.Policy{MaxAttachmentBytes: 10 << 20}})
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+	first, err := env.Core.Attachments.Upload(as(alice), upload("", "a.jpg", buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, rc, err := env.Core.Attachments.Preview(as(alice), first.ID)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	took := int64(after.TotalAlloc - before.TotalAlloc)
+
+	second, err := env.Core.Attachments.Upload(as(alice), upload("", "b.jpg", buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := env.Core.Attachments.HoldDecoding(core.PreviewBudget - took*3/4)
+	defer release()
+	_, rc, err = env.Core.Attachments.Preview(as(alice), second.ID)
+	if err == nil {
+		rc.Close()
+		t.Fatalf("a preview that allocated %d MiB was made again with %d MiB of the budget free", took>>20, took*3/4>>20)
+	}
+	wantProblem(t, err, usher.KindRateLimited, usher.CodeBusy)
 }
 
 // TestPreviewDamagedOnce: an image whose header is whole and whose data

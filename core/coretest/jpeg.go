@@ -157,3 +157,41 @@ func LateAdobeJPEG(width, height int) []byte {
 	out = append(out, 0xff, 0xee, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0)
 	return append(out, 0xff, 0xd9)
 }
+
+// CMYKJPEG is a valid baseline CMYK JPEG of width × height pixels
+// (multiples of 8): an Adobe segment of transform 0, four components at
+// full resolution in one interleaved scan, each block of which takes two
+// bits (no DC difference, end of block). image/jpeg decodes it as an
+// image.CMYK.
+func CMYKJPEG(width, height int) []byte {
+	var out bytes.Buffer
+	out.Write([]byte{0xff, 0xd8})
+	jpegSegment(&out, 0xee, []byte{'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0})
+	quant := make([]byte, 65) // table 0, 8-bit, all ones
+	for i := 1; i < len(quant); i++ {
+		quant[i] = 1
+	}
+	jpegSegment(&out, 0xdb, quant)
+	frame := []byte{8, byte(height >> 8), byte(height), byte(width >> 8), byte(width), 4}
+	scan := []byte{4}
+	for id := byte(1); id <= 4; id++ {
+		frame = append(frame, id, 0x11, 0)
+		scan = append(scan, id, 0x00)
+	}
+	jpegSegment(&out, 0xc0, frame)
+	huffman := make([]byte, 0, 36)
+	for _, table := range [][2]byte{{0x00, 0x00}, {0x10, 0x00}} { // DC category 0; AC end of block
+		counts := make([]byte, 16)
+		counts[0] = 1
+		huffman = append(append(append(huffman, table[0]), counts...), table[1])
+	}
+	jpegSegment(&out, 0xc4, huffman)
+	jpegSegment(&out, 0xda, append(scan, 0, 63, 0x00))
+	var w jpegBits
+	for range (width / 8) * (height / 8) * 4 {
+		w.put(0, 2)
+	}
+	out.Write(w.flush())
+	out.Write([]byte{0xff, 0xd9})
+	return out.Bytes()
+}

@@ -108,6 +108,21 @@ func greyPNG(t *testing.T, w, h int) []byte {
 	return out.Bytes()
 }
 
+// TestCMYKJPEGCounted: a CMYK JPEG of 12 MP has no preview, its planes
+// counted. The estimate took the CMYK model's 4 bytes a pixel (46 MiB,
+// under the bound); the decoder makes three planes and a black one, then
+// the CMYK image of them, 8 bytes a pixel: 92 MiB from a file of 183 KiB.
+// One of 4 MP still previews.
+func TestCMYKJPEGCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.wantNoPreview(t, "cmyk.jpg", coretest.CMYKJPEG(4000, 3000))
+	small := b.mustUpload(t, "small.jpg", coretest.CMYKJPEG(2304, 1728))
+	if res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", small.ID), token: b.userTok}); res.status != http.StatusOK {
+		t.Fatalf("the preview of a small one: %d %s", res.status, res.body)
+	}
+}
+
 // TestLateAdobeJPEGCounted: a colour JPEG of 16.8 MP with an Adobe
 // segment of transform 0 after its scan has no preview, its RGBA counted:
 // DecodeConfig stops at the frame header and said YCbCr, 3 bytes a pixel
@@ -116,13 +131,20 @@ func greyPNG(t *testing.T, w, h int) []byte {
 func TestLateAdobeJPEGCounted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	a := b.mustUpload(t, "adobe.jpg", coretest.LateAdobeJPEG(4096, 4096))
+	b.wantNoPreview(t, "adobe.jpg", coretest.LateAdobeJPEG(4096, 4096))
+}
+
+// wantNoPreview uploads data as the plain user and asks for its preview,
+// which must be 404 no_preview.
+func (b *bundle) wantNoPreview(t *testing.T, name string, data []byte) {
+	t.Helper()
+	a := b.mustUpload(t, name, data)
 	res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
 	if res.status != http.StatusNotFound {
-		t.Fatalf("the preview: %d, %s of %d bytes", res.status, res.header.Get("Content-Type"), len(res.body))
+		t.Fatalf("the preview of %s: %d, %s of %d bytes", name, res.status, res.header.Get("Content-Type"), len(res.body))
 	}
 	if p := res.problem(t); p.Code != usher.CodeNoPreview {
-		t.Fatalf("the preview: %s", res.body)
+		t.Fatalf("the preview of %s: %s", name, res.body)
 	}
 }
 
