@@ -565,9 +565,7 @@ func checkTokenCreate(p *usher.Principal, u *usher.User, in usher.TokenCreate, n
 		}
 		seen[s] = true
 	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
-		c.add("expires_at", usher.CodeInPast, "must be in the future")
-	}
+	c.future("expires_at", in.ExpiresAt, now)
 	return c.err()
 }
 

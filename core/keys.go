@@ -127,9 +127,7 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		c.errs = append(c.errs, usher.AsError(kerr).Fields...)
 	}
 	now := k.now()
-	if expires != nil && !expires.After(now) {
-		c.add("expires_at", usher.CodeInPast, "must be in the future")
-	}
+	c.future("expires_at", expires, now)
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -61,13 +61,6 @@ func (c *checker) payload(p []byte) {
 	}
 }
 
-// remindAt checks a time the reminder is to come due: in the future.
-func (c *checker) remindAt(at *time.Time, now time.Time) {
-	if at != nil && !at.After(now) {
-		c.add("remind_at", usher.CodeInPast, "must be in the future")
-	}
-}
-
 // micro is t in UTC at the store's precision.
 func micro(t *time.Time) *time.Time {
 	if t == nil {
@@ -150,7 +143,7 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 	var c checker
 	c.resource(in.Resource)
 	c.payload(in.Payload)
-	c.remindAt(in.RemindAt, now)
+	c.future("remind_at", in.RemindAt, now)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -275,7 +268,7 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 	if in.Payload != nil {
 		c.payload(in.Payload)
 	}
-	c.remindAt(in.RemindAt, now)
+	c.future("remind_at", in.RemindAt, now)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -344,7 +337,7 @@ func (r *Reminders) Snooze(ctx context.Context, id int64, until time.Time) (*ush
 	if until.IsZero() {
 		c.add("remind_at", usher.CodeRequired, "is required")
 	} else {
-		c.remindAt(&until, r.now())
+		c.future("remind_at", &until, r.now())
 	}
 	if err := c.err(); err != nil {
 		return nil, err

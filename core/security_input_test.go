@@ -120,3 +120,46 @@ func TestJSONThatOneBackendRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestTimesBeforeTheYear10000: a token's, a key's and a reminder's time
+// must come before the year 10000. The account page's days field made a
+// token expiring in the year 301,000, which the store keeps as
+// microseconds since 1970 that wrap round into the past: the page showed
+// the new token's secret, and the token never worked.
+func TestTimesBeforeTheYear10000(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHMF+fnyxFoJWdOcn59d/K4pzgCHVcNz5rLi5bw/xBcJ loic@call"
+	for _, at := range []time.Time{
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Now().AddDate(0, 0, 110_000_000),
+	} {
+		for name, create := range map[string]func() error{
+			"token": func() error {
+				_, _, err := b.env.Core.Auth.CreateToken(as(b.alice), usher.TokenCreate{UserID: b.alice.ID, Kind: usher.TokenPersonal,
+					Name: "ci", Scopes: []string{usher.ScopeReadAPI}, ExpiresAt: &at})
+				return err
+			},
+			"key": func() error {
+				_, err := b.env.Core.Keys.Add(as(b.alice), usher.UserKey{ID: b.alice.ID}, "t", key, &at)
+				return err
+			},
+			"reminder": func() error {
+				_, err := b.env.Core.Reminders.Create(as(b.alice), usher.ReminderCreate{Resource: "invoice:1", RemindAt: &at})
+				return err
+			},
+		} {
+			err := create()
+			wantKind(t, err, usher.KindUnprocessable, "validation_failed")
+			if f := usher.AsError(err).Fields; len(f) != 1 || f[0].Code != usher.CodeOutOfRange {
+				t.Errorf("a %s at %v: %+v, want one out_of_range", name, at.Year(), f)
+			}
+		}
+	}
+	last := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	tok, _, err := b.env.Core.Auth.CreateToken(as(b.alice), usher.TokenCreate{UserID: b.alice.ID, Kind: usher.TokenPersonal,
+		Name: "ci", Scopes: []string{usher.ScopeReadAPI}, ExpiresAt: &last})
+	if err != nil || !tok.ExpiresAt.Equal(last) {
+		t.Fatalf("a token to the last second of 9999: %+v, %v", tok, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -73,6 +74,24 @@ func (c *checker) err() error {
 		return nil
 	}
 	return usher.FieldErrors(c.errs...)
+}
+
+// endOfTime is the Unix time of 10000-01-01: a time a caller gives must
+// come before it. RFC 3339 writes no later year, and the stores keep a
+// time as microseconds since 1970 in 63 bits, which wrap round to a
+// past time in the year 294247.
+const endOfTime = 253402300800
+
+// future checks a time a caller gives for something to happen, if any: in
+// the future, and before the year 10000.
+func (c *checker) future(field string, at *time.Time, now time.Time) {
+	switch {
+	case at == nil:
+	case !at.After(now):
+		c.add(field, usher.CodeInPast, "must be in the future")
+	case at.Unix() >= endOfTime:
+		c.add(field, usher.CodeOutOfRange, "must be before the year 10000")
+	}
 }
 
 // text checks a free-text field: valid UTF-8, no control characters, at most

@@ -180,7 +180,9 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 			v.Error, v.Fields = "The token could not be created.", map[string]string{"expires_days": "must be a whole number of days, at least 1"}
 			return h.showTokens(w, r, v, "")
 		}
-		at := time.Now().AddDate(0, 0, n)
+		// Any count of days past the year 10000 is refused alike by the
+		// core; capped, the date cannot wrap round into the past.
+		at := time.Now().AddDate(0, 0, min(n, 4_000_000))
 		in.ExpiresAt = &at
 	}
 	_, secret, err := h.Auth.CreateToken(r.Context(), in)

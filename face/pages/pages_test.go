@@ -484,3 +484,25 @@ func TestSessionCookieNotShadowed(t *testing.T) {
 		t.Fatalf("over HTTPS the session cookie is %s", name)
 	}
 }
+
+// TestTokenDaysPastTheYear10000: a token's lifetime in days that ends
+// past the year 10000 is refused, and no token is made. 110,000,000 days
+// made one expiring in the year 301,000, which the store wrapped round
+// into the past: the page showed its secret, and it never worked.
+func TestTokenDaysPastTheYear10000(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.browser(t)
+	br.login(t, "plain", password)
+	for _, days := range []string{"110000000", "9223372036854775807"} {
+		br.get(t, "/account/tokens")
+		p := br.post(t, "/account/tokens", url.Values{"name": {"ci"}, "scopes": {"read_api"}, "expires_days": {days}})
+		if strings.Contains(p.body, `id="secret"`) {
+			t.Fatalf("%s days: a token's secret shown (status %d)", days, p.status)
+		}
+		mustContain(t, p, "must be before the year 10000")
+	}
+	if p := br.get(t, "/account/tokens"); regexp.MustCompile(`/account/tokens/\d+/revoke`).MatchString(p.body) {
+		t.Fatalf("a token was made:\n%s", p.body)
+	}
+}
