@@ -144,15 +144,32 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		if (typeof v === "function") apply(oursAdd, ours, [v]);
 		defineProperty(o, k, {value: v, writable: true, enumerable: false, configurable: true});
 	}
+	// deep says whether a native walk of o's n elements could look along
+	// more than maxCompares prototypes in all: each hole is looked for on
+	// every object of o's prototype chain, in the one native call, so a
+	// chain of 2,000 objects under an array of 2^18 holes held indexOf
+	// for 5 s.
+	function deep(o, n) {
+		var limit = floor(maxCompares / mathMax(n, 1));
+		for (var d = 0, p = getPrototypeOf(o); p !== null; p = getPrototypeOf(p)) {
+			if (++d > limit) return true;
+		}
+		return false;
+	}
 	// pinned is o with its length and spreading fixed at what they are
-	// now: o itself if it is an array, a proxy if not.
+	// now, for a built-in to walk: o itself if it is an array of a chain
+	// that is not deep, a proxy if not, whose every look at an element is
+	// a step of the script.
 	function pinned(o, n, spread) {
-		if (isArray(o)) return o;
+		if (isArray(o)) {
+			if (!deep(o, n)) return o;
+			return new ProxyOf(o, {get: function (t, k) { return t[k]; }, has: function (t, k) { return k in t; }});
+		}
 		return new ProxyOf(o, {get: function (t, k) {
 			if (k === "length") return n;
 			if (k === SymbolOf.isConcatSpreadable) return spread;
 			return t[k];
-		}});
+		}, has: function (t, k) { return k in t; }});
 	}
 	// walks bounds f, which walks its this value's length: it throws past
 	// maxLength elements, and answers this where f answers the proxy.
@@ -172,9 +189,10 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	}
 	// list is an array-like as an array: arguments for apply.
 	function list(v) {
-		if (v === null || v === undefined || isArray(v)) {
-			if (v) capLength(lengthOf(v));
-			return v;
+		if (v === null || v === undefined) return v;
+		if (isArray(v)) {
+			capLength(lengthOf(v));
+			if (!deep(v, lengthOf(v))) return v;
 		}
 		var o = Object(v), n = lengthOf(o), out = [];
 		capLength(n);
@@ -496,6 +514,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			var v = items[i];
 			if (isArray(v)) {
 				total += lengthOf(v);
+				items[i] = pinned(v, lengthOf(v), true);
 			} else if (spreads(v)) {
 				var n = lengthOf(v);
 				total += n;
@@ -845,8 +864,28 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		}
 		return apply(localeCompare, self, [that]);
 	});
-	var parse = JSON.parse;
-	set(JSON, "parse", function (t, reviver) { return apply(parse, JSON, [text(t), reviver]); });
+	// A reviver is called from a walk of the parsed value in the script,
+	// a frame a level: the language's own walks it in Go, recursing for
+	// each level, and a reviver that hung a cycle on the value
+	// (this[1] = H, where H[0] = H) made it recurse until the process's
+	// stack overflowed.
+	var parse = JSON.parse, defineData = Reflect.defineProperty;
+	function revive(holder, key, reviver) {
+		var v = holder[key];
+		if (isObject(v)) {
+			var keys = isArr(v) ? null : apply(keysOf, Object, [v]), n = keys ? keys.length : lengthOf(v);
+			for (var i = 0; i < n; i++) {
+				var k = keys ? keys[i] : String(i), w = revive(v, k, reviver);
+				if (w === undefined) delete v[k];
+				else defineData(v, k, {value: w, writable: true, enumerable: true, configurable: true});
+			}
+		}
+		return apply(reviver, holder, [key, v]);
+	}
+	set(JSON, "parse", function (t, reviver) {
+		var v = apply(parse, JSON, [text(t)]);
+		return typeof reviver === "function" ? revive({"": v}, "", reviver) : v;
+	});
 	["encodeURI", "encodeURIComponent", "decodeURI", "decodeURIComponent", "escape", "unescape", "parseInt", "parseFloat"].forEach(function (name) {
 		var f = globalThis[name];
 		if (typeof f === "function") set(globalThis, name, function (v) { arguments[0] = text(v); return apply(f, undefined, arguments); });

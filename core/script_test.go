@@ -240,6 +240,8 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 	const limit = 100 * time.Millisecond
 	s := setupScriptsWith(t, false, core.Policy{ScriptTimeout: limit, ScriptHeapGrowth: 128 << 20})
 	sparse := `var a = []; a.length = 6e7; `
+	deepHoles := `var p = Array.prototype; for (var i = 0; i < 2000; i++) p = Object.create(p);
+		var a = []; a.length = 1 << 18; Object.setPrototypeOf(a, p); `
 	for _, tt := range []struct{ name, src, says string }{
 		{"indexOf", `Array.prototype.indexOf.call({length: 6e7}, 1);`, "RangeError"},
 		{"lastIndexOf", sparse + `a.lastIndexOf(1);`, "RangeError"},
@@ -419,6 +421,17 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"bind chain through call", `var g = function () {}; for (var i = 0; i < 1000; i++) g = Function.prototype.call.bind(g, null);
 			g.apply(null, "x".repeat(1 << 16).split(""));`, "RangeError"},
 		{"compare of texts under the bound", `var s = "\u00e9a".repeat(1 << 19); s.localeCompare(s.slice(0, -1) + "b");`, "RangeError"},
+		// JSON.parse walked what its reviver hung on the parsed value in
+		// Go, a level at a time: a cycle recursed until the process died.
+		{"reviver cycle", `var H = []; H[0] = H; JSON.parse("[0,0]", function (k, v) { if (k === "0") this[1] = H; return v; });`, "failed"},
+		// A hole is looked for on each prototype of its array's chain, in
+		// the built-in's one call: 2,000 of them under 2^18 holes held
+		// indexOf, includes or lastIndexOf 5–6 s, concat or apply too.
+		{"indexOf of holes on a deep chain", deepHoles + `Array.prototype.indexOf.call(a, 1);`, "time limit"},
+		{"includes of holes on a deep chain", deepHoles + `a.includes(1);`, "time limit"},
+		{"lastIndexOf of holes on a deep chain", deepHoles + `a.lastIndexOf(1);`, "time limit"},
+		{"concat of holes on a deep chain", deepHoles + `[].concat(a);`, "time limit"},
+		{"apply of holes on a deep chain", deepHoles + `(function () {}).apply(null, a);`, "time limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -540,6 +553,34 @@ for (var f of [function () { Object.prototype.hasOwnProperty.call(undefined, "x"
 		`function abs() { [native code] } function get flags() { [native code] } TypeError TypeError TypeError]`
 	if fmt.Sprint(got) != want {
 		t.Fatalf("log %v, want %s", got, want)
+	}
+}
+
+// TestScriptReviverAndDeepChainAnswers: JSON.parse's reviver, walked in
+// the script, and the built-ins that walk an array of a deep prototype
+// chain through a proxy answer as the language's own.
+func TestScriptReviverAndDeepChainAnswers(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	got := s.logOf(t, "reviver", `var seen = [], holder;
+var v = JSON.parse('{"a":[1,2,{"b":3}],"c":"x","d":4}', function (k, v) { seen.push(k); return k === "d" ? undefined : typeof v === "number" ? v * 10 : v; });
+JSON.parse('{"x":1}', function (k, v) { if (k === "x") holder = this; return v; });
+var cut = JSON.parse("[1,2]", function (k, v) { return k === "0" ? undefined : v; });
+usher.log(JSON.stringify(v), seen.join("|"), Object.keys(holder).join(), cut.length, 0 in cut,
+	JSON.parse('"s"', function (k, v) { return typeof k + ":" + k + ":" + v; }), JSON.parse("[7]", null)[0]);`)
+	if want := `[{"a":[10,20,{"b":30}],"c":"x"} 0|1|b|2|a|c|d| x 2 false string::s 7]`; fmt.Sprint(got) != want {
+		t.Errorf("reviver: %v, want %s", got, want)
+	}
+	// 1,000 elements on a chain of 17,000 prototypes: past the prototypes
+	// a native walk may look along, so walked through a proxy. One hole,
+	// which the last prototype fills.
+	got = s.logOf(t, "deep", `var p = Array.prototype; for (var i = 0; i < 17000; i++) p = Object.create(p); p[5] = "p";
+var a = []; for (i = 0; i < 1000; i++) a[i] = i % 7; delete a[5]; Object.setPrototypeOf(a, p);
+var c = [0].concat(a), args = (function () { return arguments; }).apply(null, a);
+usher.log(a.indexOf("p"), a.includes("p"), a.lastIndexOf(3), a.indexOf(2), c.length, c[6], Array.isArray(c), args.length, args[5],
+	a.map(function (x) { return x; }).length, a.slice(4, 7).join());`)
+	if want := `[5 true 997 2 1001 p true 1000 p 1000 4,p,6]`; fmt.Sprint(got) != want {
+		t.Errorf("deep chain: %v, want %s", got, want)
 	}
 }
 
