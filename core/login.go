@@ -296,6 +296,11 @@ type limit struct {
 	key   string
 	max   int
 	shown string
+	// proved marks the key a success starts afresh: the login or account
+	// whose secret the attempt proved. Every other key (a client's
+	// address) only forgets the attempt: a success with one's own
+	// account must not give an address its allowance for others back.
+	proved bool
 }
 
 // failureCounter is what counts under a throttle's key: the store, or a
@@ -340,7 +345,7 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 		if u != nil {
 			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
 		}
-		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown})
+		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true})
 	}
 	return limits
 }
@@ -454,12 +459,13 @@ func (e *env) lock(ctx context.Context, l limit, t *usher.Throttle) error {
 	return errLocked(wait)
 }
 
-// succeeded handles an attempt that was reserved and succeeded: the first
-// key (the account) starts afresh; the others (the address) forget this
-// attempt, so that only failures count against them.
+// succeeded handles an attempt that was reserved and succeeded: the key it
+// proved (the login, or the account) starts afresh; the others (the
+// client's address) forget this attempt, so that only failures count
+// against them.
 func (e *env) succeeded(ctx context.Context, limits []limit) {
-	for i, l := range limits {
-		if i == 0 {
+	for _, l := range limits {
+		if l.proved {
 			_ = e.store.ThrottleClear(ctx, l.key)
 		} else {
 			_ = e.store.ThrottleForgive(ctx, l.key)

@@ -108,3 +108,69 @@ func TestOAuthStartsBounded(t *testing.T) {
 		t.Fatalf("the 31st: %d %v %s", res.status, res.header, res.body)
 	}
 }
+
+// TestOwnLogInKeepsTheAddressCount replays password spraying from one
+// client address past its limit: failed log-ins at other people's logins,
+// four at a time, each run followed by a log-in to an account of one's
+// own. A success started the address's count afresh, where it should
+// only have forgiven its own attempt, so the address's limit never came;
+// and it left the login it proved with its failures, so that after four
+// wrong guesses by someone else the owner's own success was followed by
+// a lock at their first typo.
+func TestOwnLogInKeepsTheAddressCount(t *testing.T) {
+	t.Parallel()
+	login := func(b *bundle, name, password string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": name, "password": password}})
+	}
+	setup := func(t *testing.T, p core.Policy) *bundle {
+		b := setupWith(t, coretest.Options{Policy: p})
+		if err := b.env.Core.Auth.SetPassword(coretest.System(), usher.UserKey{ID: b.user.ID}, "the plain user's passphrase"); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("spraying", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, core.Policy{MaxFailuresPerKey: 1000, MaxFailuresPerIP: 5})
+		failed := 0
+		for round := range 5 {
+			for i := range 4 {
+				switch res := login(b, fmt.Sprintf("victim%d.%d", round, i), "a guess at a password"); res.status {
+				case http.StatusUnauthorized:
+					failed++
+				case http.StatusTooManyRequests:
+					// The fifth failure locks the address, and is answered so.
+					if failed != 4 {
+						t.Fatalf("locked after %d failed log-ins, want at the fifth", failed)
+					}
+					return
+				default:
+					t.Fatalf("a guess: %d %s", res.status, res.body)
+				}
+			}
+			if res := login(b, "plain", "the plain user's passphrase"); res.status != http.StatusOK {
+				t.Fatalf("one's own log-in: %d %s", res.status, res.body)
+			}
+		}
+		t.Fatalf("%d failed log-ins from one address whose limit is 5, none refused", failed)
+	})
+	t.Run("owner", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, core.Policy{MaxFailuresPerKey: 5, MaxFailuresPerIP: 1000})
+		for range 4 {
+			login(b, "plain", "someone else's guess")
+		}
+		for i, c := range []struct {
+			password string
+			status   int
+		}{
+			{"the plain user's passphrase", http.StatusOK},
+			{"the owner's typo", http.StatusUnauthorized},
+			{"the plain user's passphrase", http.StatusOK},
+		} {
+			if res := login(b, "plain", c.password); res.status != c.status {
+				t.Fatalf("log-in %d after four wrong guesses: %d %s, want %d", i+1, res.status, res.body, c.status)
+			}
+		}
+	})
+}
