@@ -119,7 +119,7 @@ func (a *Avatars) Set(ctx context.Context, key usher.UserKey, data []byte) (*ush
 	// Decoding holds the whole picture — 32 MiB for 2048 pixels a side of
 	// 16-bit colour, from a file of a few KiB — so the size its header
 	// gives is taken from the budget that previews share, as theirs is.
-	release, err := a.holdDecoding(ctx, imageCost(cfg, format, scan))
+	release, err := a.holdDecoding(ctx, imageCost(cfg, format, data, scan))
 	if err != nil {
 		return nil, err
 	}

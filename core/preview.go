@@ -195,15 +195,16 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 			return maxPreviewDecode + 1, 0, nil
 		}
 	}
-	return imageCost(cfg, format, scan), scaleCost(cfg.Width, cfg.Height), nil
+	return imageCost(cfg, format, header.Bytes(), scan), scaleCost(cfg.Width, cfg.Height), nil
 }
 
 // imageCost estimates the bytes decoding an image takes from its header,
-// read into cfg: its pixels times the bytes a pixel of its colour model
-// takes, and for a JPEG what the walk of its segments found (scan): the
-// RGBA image the decoder makes of components it takes for RGB, and a
+// read into cfg from the bytes head begins with: its pixels times the
+// bytes a pixel of its colour model takes, twice for an interlaced one,
+// and for a JPEG what the walk of its segments found (scan): the RGBA
+// image the decoder makes of components it takes for RGB, and a
 // progressive frame's coefficients.
-func imageCost(cfg image.Config, format string, scan jpegScan) int64 {
+func imageCost(cfg image.Config, format string, head []byte, scan jpegScan) int64 {
 	pixels := int64(cfg.Width) * int64(cfg.Height)
 	model := cfg.ColorModel
 	if format == "png" {
@@ -224,6 +225,12 @@ func imageCost(cfg image.Config, format string, scan jpegScan) int64 {
 		// pixel under the model's 4.
 		cost = pixels * 8
 	}
+	if interlaced(format, head) {
+		// The decoder reads an interlaced PNG's passes, or an interlaced
+		// GIF's rows, into a second image of its size, then copies them
+		// into the first.
+		cost *= 2
+	}
 	if scan.rgb {
 		// The three components, then the RGBA made of them: an Adobe
 		// segment after the frame header, which DecodeConfig never read,
@@ -232,6 +239,21 @@ func imageCost(cfg image.Config, format string, scan jpegScan) int64 {
 		cost = pixels * (3 + 4)
 	}
 	return cost + scan.coefficients
+}
+
+// interlaced says whether an image may be interlaced: a PNG whose header
+// chunk, which head holds once DecodeConfig has read it, asks for Adam7;
+// any GIF, whose first frame's flag comes after what DecodeConfig reads.
+func interlaced(format string, head []byte) bool {
+	switch format {
+	case "gif":
+		return true
+	case "png":
+		// The signature, the chunk's length and type, then width,
+		// height, depth, colour type, compression, filter, interlace.
+		return len(head) > 28 && string(head[12:16]) == "IHDR" && head[28] != 0
+	}
+	return false
 }
 
 // pixelBytes is how many bytes a decoded pixel of a colour model takes;

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"image"
+	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/core"
@@ -67,14 +70,31 @@ func (b *readingBlobs) reads(key string) int {
 // checksum: compressing all 320 MB of a 40-megapixel image took minutes
 // under the race detector.
 func zeroPNG16(w, h int) []byte {
+	return zeroPNG16Interlaced(w, h, false)
+}
+
+// zeroPNG16Interlaced is zeroPNG16, Adam7-interlaced when interlaced is
+// set: seven passes of rows, each of every so many pixels.
+func zeroPNG16Interlaced(w, h int, interlaced bool) []byte {
 	var out bytes.Buffer
 	out.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 16, 6 // 16 bits, RGBA
+	ihdr[8], ihdr[9] = 16, 6         // 16 bits, RGBA
+	passes := [][4]int{{0, 0, 1, 1}} // x and y of the first pixel, steps in x and y
+	if interlaced {
+		ihdr[12] = 1
+		passes = [][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}
+	}
 	pngChunk(&out, "IHDR", ihdr)
-	pngChunk(&out, "IDAT", zeroZlib((1+w*8)*h)) // each row: the filter byte, then the pixels
+	n := 0
+	for _, p := range passes {
+		if pw, ph := (w-p[0]+p[2]-1)/p[2], (h-p[1]+p[3]-1)/p[3]; pw > 0 && ph > 0 {
+			n += (1 + pw*8) * ph // each row: the filter byte, then the pixels
+		}
+	}
+	pngChunk(&out, "IDAT", zeroZlib(n))
 	pngChunk(&out, "IEND", nil)
 	return out.Bytes()
 }
@@ -219,6 +239,53 @@ func TestPreviewScalerCounted(t *testing.T) {
 		t.Fatalf("a preview that allocated %d MiB was made again with %d MiB of the budget free", took>>20, took*3/4>>20)
 	}
 	wantProblem(t, err, usher.KindRateLimited, usher.CodeBusy)
+}
+
+// TestInterlacedImagesCounted: an avatar does not begin decoding while
+// less of the budget is free than decoding it takes. The decoder reads an
+// interlaced PNG's passes, or an interlaced GIF's rows, into a second
+// image of its size, which the estimate left out: a 16-bit PNG of 2048
+// pixels a side, 33 KB, held 32 MiB and allocated 64; a GIF 4 and 8.
+func TestInterlacedImagesCounted(t *testing.T) {
+	var gifData bytes.Buffer
+	if err := gif.Encode(&gifData, image.NewPaletted(image.Rect(0, 0, 2048, 2048), color.Palette{color.Black, color.White}), nil); err != nil {
+		t.Fatal(err)
+	}
+	g := gifData.Bytes()
+	i := bytes.Index(g, []byte{0x2c, 0, 0, 0, 0, 0x00, 0x08, 0x00, 0x08}) // the image descriptor: at 0,0, 2048 × 2048
+	g[i+9] |= 0x40                                                        // interlaced
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"png", zeroPNG16Interlaced(2048, 2048, true)},
+		{"gif", g},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := coretest.New(t, coretest.Options{})
+			alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+			bob := env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com"})
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := env.Core.Avatars.Set(as(alice), usher.UserKey{ID: alice.ID}, c.data)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			took := int64(after.TotalAlloc - before.TotalAlloc)
+			release := env.Core.Attachments.HoldDecoding(core.PreviewBudget - took*3/4)
+			defer release()
+			// Waiting for room ends with the request's own deadline.
+			ctx, cancel := context.WithTimeout(as(bob), 200*time.Millisecond)
+			defer cancel()
+			_, err = env.Core.Avatars.Set(ctx, usher.UserKey{ID: bob.ID}, c.data)
+			if err == nil {
+				t.Fatalf("an avatar that allocated %d MiB was decoded again with %d MiB of the budget free", took>>20, took*3/4>>20)
+			}
+			wantProblem(t, err, usher.KindRateLimited, usher.CodeBusy)
+		})
+	}
 }
 
 // TestPreviewDamagedOnce: an image whose header is whole and whose data
