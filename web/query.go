@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -160,4 +161,19 @@ func Nested(values url.Values, name string) bool {
 		}
 	}
 	return false
+}
+
+// Seconds is n seconds as a duration, held at the longest or the most
+// negative duration there is rather than wrapping round past them: a
+// count of seconds a caller gives, which the core then bounds, must not
+// come to it as another count.
+func Seconds(n int64) time.Duration {
+	const most = int64(math.MaxInt64 / time.Second)
+	switch {
+	case n > most:
+		return math.MaxInt64
+	case n < -most:
+		return math.MinInt64
+	}
+	return time.Duration(n) * time.Second
 }

@@ -174,7 +174,7 @@ func (h *Handler) authImpersonate(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeInvalidParameter, Message: "invalid expire: " + strconv.Quote(s)}
 		}
-		ttl = time.Duration(secs) * time.Second
+		ttl = web.Seconds(int64(secs))
 	}
 	raw, _, _, err := h.Auth.Impersonate(r.Context(), usher.UserKey{ID: id}, ttl)
 	if err != nil {

@@ -110,6 +110,8 @@ func TestImpersonateExpire(t *testing.T) {
 		{name: "none", expire: nil, life: time.Hour},
 		{name: "two days", expire: 2 * 86400, err: "must be between"},
 		{name: "negative", expire: -5, err: "must be between"},
+		// 2^64 ns and 61 s: wrapped round, it was a JWT of a minute.
+		{name: "past the longest duration", expire: "18446744134", err: "must be between"},
 		{name: "not a number", expire: "soon", err: `invalid expire: "soon"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

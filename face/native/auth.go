@@ -298,7 +298,7 @@ func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
 	if req.User == "" {
 		return web.Invalid("user", usher.CodeRequired, "is required: an id or a username")
 	}
-	raw, c, u, err := h.Auth.Impersonate(r.Context(), key, time.Duration(req.ExpiresIn)*time.Second)
+	raw, c, u, err := h.Auth.Impersonate(r.Context(), key, web.Seconds(int64(req.ExpiresIn)))
 	if err != nil {
 		return err
 	}

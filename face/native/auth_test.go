@@ -730,6 +730,9 @@ func TestJWTAndImpersonation(t *testing.T) {
 	}{
 		{map[string]any{"user": "root"}, b.userTok, 403},
 		{map[string]any{"user": "plain", "expires_in": 86400}, b.adminTok, 422},
+		// 2^64 ns and 61 s: wrapped round, it was a JWT of a minute.
+		{map[string]any{"user": "plain", "expires_in": 18446744134}, b.adminTok, 422},
+		{map[string]any{"user": "plain", "expires_in": -18446744134}, b.adminTok, 422},
 		{map[string]any{"user": "nobody"}, b.adminTok, 404},
 		{map[string]any{}, b.adminTok, 400},
 		{map[string]any{"user": "plain"}, "", 401},
