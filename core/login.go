@@ -301,6 +301,11 @@ type limit struct {
 	// address) only forgets the attempt: a success with one's own
 	// account must not give an address its allowance for others back.
 	proved bool
+	// guesses marks a key whose failures are guesses at a secret (a
+	// password, a device's code): a lock of it is remembered for as long
+	// as its allowance would take at the longest lock (remembered).
+	// Another key's limit is a rate, and its lock is remembered a window.
+	guesses bool
 }
 
 // failureCounter is what counts under a throttle's key: the store, or a
@@ -336,7 +341,7 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 	// row for the login it names (reserve).
 	var limits []limit
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP})
+		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP, guesses: true})
 	}
 	// A login filterText refuses names no account (findLogin), and could
 	// not be stored as a key: its failures count for the address alone.
@@ -345,7 +350,7 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 		if u != nil {
 			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
 		}
-		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true})
+		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true, guesses: true})
 	}
 	return limits
 }
@@ -412,7 +417,7 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 			// attempts that come together and all find it ended, only the
 			// first to lock the key again goes.
 			wait := lockFor(e.policy, t.Failures-l.max)
-			err := e.store.ThrottleRelock(ctx, l.key, now, now.Add(wait))
+			err := e.store.ThrottleRelock(ctx, l.key, now, now.Add(wait), now.Add(wait+e.remembered(l)))
 			if errors.Is(err, usher.ErrNotFound) {
 				if cur, gerr := e.store.ThrottleGet(ctx, l.key); gerr == nil && cur.LockedUntil != nil && cur.LockedUntil.After(now) {
 					wait = cur.LockedUntil.Sub(now)
@@ -446,7 +451,8 @@ func (e *env) failed(ctx context.Context, limits []limit, counted []*usher.Throt
 // limit, records the lock, and returns the answer to give.
 func (e *env) lock(ctx context.Context, l limit, t *usher.Throttle) error {
 	wait := lockFor(e.policy, t.Failures-l.max)
-	if err := e.store.ThrottleLock(ctx, l.key, e.now().Add(wait)); err != nil {
+	until := e.now().Add(wait)
+	if err := e.store.ThrottleLock(ctx, l.key, until, until.Add(e.remembered(l))); err != nil {
 		return err
 	}
 	e.observe.Lockout(lockoutScope(l.key))
@@ -483,6 +489,21 @@ func (e *env) forgive(ctx context.Context, limits []limit) {
 func errLocked(wait time.Duration) error {
 	return &usher.Error{Kind: usher.KindRateLimited, Code: usher.CodeTooManyAttempts,
 		Message: "too many failed attempts; try again later", RetryAfter: wait}
+}
+
+// remembered is how long a key keeps its count after a lock ends. A key
+// of guesses keeps it as long as its whole allowance would take at the
+// longest lock, one a lock: a guesser who waits that out finds a fresh
+// count, and gains nothing by it over one who comes back as each lock
+// ends, whose locks go on doubling (a login, 5, is remembered 75 minutes
+// at the defaults, and a client's log-ins, 50, 12.5 hours). A window
+// after the lock's end, as before, gave a login five guesses every 15.5
+// minutes. Any other key, a rate, keeps it a window.
+func (e *env) remembered(l limit) time.Duration {
+	if !l.guesses {
+		return e.policy.FailureWindow
+	}
+	return time.Duration(l.max) * e.policy.LockMax
 }
 
 // lockFor is how long to lock a key n failures past its limit: LockBase,

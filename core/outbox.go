@@ -189,7 +189,7 @@ func (o *Outbox) housekeep(ctx context.Context) {
 	if n, err := o.store.CodeDeleteExpired(ctx, o.now()); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "expired codes deleted", "count", n)
 	}
-	if n, err := o.store.ThrottlePrune(ctx, o.now().Add(-o.policy.FailureWindow)); err == nil && n > 0 {
+	if n, err := o.store.ThrottlePrune(ctx, o.now().Add(-o.policy.FailureWindow), o.now()); err == nil && n > 0 {
 		o.log.InfoContext(ctx, "stale throttles deleted", "count", n)
 	}
 }

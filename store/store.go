@@ -274,25 +274,26 @@ type Tx interface {
 	ThrottleGet(ctx context.Context, key string) (*usher.Throttle, error)
 	// ThrottleFail counts a failure under the key at now and returns the
 	// throttle. Failures before windowStart no longer count, unless the
-	// key's lock ended after windowStart: a key locked lately keeps its
-	// count, so that its locks go on growing.
+	// key is remembered past now (ThrottleLock): a key locked lately
+	// keeps its count, so that its locks go on growing.
 	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
-	// ThrottleLock locks the key until the given time.
-	ThrottleLock(ctx context.Context, key string, until time.Time) error
-	// ThrottleRelock locks the key until the given time unless a lock
+	// ThrottleLock locks the key until the given time, and remembers its
+	// count until remember, a time after it.
+	ThrottleLock(ctx context.Context, key string, until, remember time.Time) error
+	// ThrottleRelock locks the key as ThrottleLock does unless a lock
 	// that has not ended by now holds it: of the attempts that find a
 	// lock ended, only the first locks the key again. ErrNotFound when
 	// the key is locked already (or has no throttle).
-	ThrottleRelock(ctx context.Context, key string, now, until time.Time) error
+	ThrottleRelock(ctx context.Context, key string, now, until, remember time.Time) error
 	// ThrottleClear forgets the key's failures and lock.
 	ThrottleClear(ctx context.Context, key string) error
 	// ThrottleForgive takes back one counted failure of the key, for an
 	// attempt counted before it was known to succeed.
 	ThrottleForgive(ctx context.Context, key string) error
 	// ThrottlePrune deletes the throttles whose window started before the
-	// given time and whose lock, if any, has ended by then, and returns how
-	// many.
-	ThrottlePrune(ctx context.Context, before time.Time) (int, error)
+	// given time, whose lock, if any, has ended by then, and that are
+	// remembered no longer at now, and returns how many.
+	ThrottlePrune(ctx context.Context, before, now time.Time) (int, error)
 
 	// SigningKeyAdd inserts a signing key.
 	SigningKeyAdd(ctx context.Context, k *usher.SigningKey) error

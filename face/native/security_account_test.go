@@ -867,6 +867,54 @@ func TestLocksGoOnGrowing(t *testing.T) {
 	}
 }
 
+// TestWaitingOutAWindowKeepsTheCount replays a guesser who waits out each
+// lock of an account's login and a failure window more: a key's count was
+// kept only while its last lock had ended within a window, so after the
+// first lock of 30 s and 15 minutes the count started over, and five
+// guesses every 15.5 minutes made 465 a day at the defaults (docs: about
+// 96) and 120 in six hours with the longest lock a day (docs: 14). A key
+// is remembered after a lock for as long as its allowance would take at
+// the longest lock, so waiting gains nothing over coming back at once.
+func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		lockMax time.Duration
+		period  time.Duration
+		most    int
+	}{
+		{"defaults, a day", 0, 24 * time.Hour, 100},
+		{"a day's lock, six hours", 24 * time.Hour, 6 * time.Hour, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := &lockClock{t: time.Now()}
+			b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{LockMax: tt.lockMax}})
+			b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: "the right password 1"})
+			window := core.DefaultPolicy().FailureWindow
+			checked, start := 0, clock.Now()
+			for clock.Now().Sub(start) < tt.period {
+				res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": fmt.Sprintf("guess %d", checked)}})
+				switch res.status {
+				case http.StatusUnauthorized:
+					checked++
+				case http.StatusTooManyRequests:
+					// Checked, failed and locked: the guesser waits the lock
+					// and a window out before the next.
+					checked++
+					wait, _ := strconv.Atoi(res.header.Get("Retry-After"))
+					clock.Add(time.Duration(wait+1)*time.Second + window)
+				default:
+					t.Fatalf("%d %s", res.status, res.body)
+				}
+			}
+			if checked > tt.most {
+				t.Errorf("%s: %d guesses checked against one login, want at most %d", tt.period, checked, tt.most)
+			}
+		})
+	}
+}
+
 // TestLockEndLetsOneGuessThrough replays a guesser who waits out a lock
 // of an account's login and sends many guesses at the moment it ends:
 // each attempt that counted its failure before the first had locked the

@@ -233,13 +233,13 @@ func (c *conn) ThrottleFail(ctx context.Context, key string, now, windowStart ti
 }
 
 // ThrottleLock locks a key.
-func (c *conn) ThrottleLock(ctx context.Context, key string, until time.Time) error {
-	return c.quietExec(ctx, "ThrottleLock", c.d.TimeArg(until), key)
+func (c *conn) ThrottleLock(ctx context.Context, key string, until, remember time.Time) error {
+	return c.quietExec(ctx, "ThrottleLock", c.d.TimeArg(until), key, c.d.TimeArg(remember))
 }
 
 // ThrottleRelock locks a key whose lock has ended, unless another did.
-func (c *conn) ThrottleRelock(ctx context.Context, key string, now, until time.Time) error {
-	return c.quietAffected(ctx, "ThrottleRelock", c.d.TimeArg(until), key, c.d.TimeArg(now))
+func (c *conn) ThrottleRelock(ctx context.Context, key string, now, until, remember time.Time) error {
+	return c.quietAffected(ctx, "ThrottleRelock", c.d.TimeArg(until), key, c.d.TimeArg(now), c.d.TimeArg(remember))
 }
 
 // ThrottleClear forgets a key.
@@ -253,8 +253,8 @@ func (c *conn) ThrottleForgive(ctx context.Context, key string) error {
 }
 
 // ThrottlePrune deletes throttles that no longer matter.
-func (c *conn) ThrottlePrune(ctx context.Context, before time.Time) (int, error) {
-	res, err := c.exec(ctx, "ThrottlePrune", c.d.TimeArg(before))
+func (c *conn) ThrottlePrune(ctx context.Context, before, now time.Time) (int, error) {
+	res, err := c.exec(ctx, "ThrottlePrune", c.d.TimeArg(before), c.d.TimeArg(now))
 	if err != nil {
 		return 0, err
 	}

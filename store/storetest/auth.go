@@ -229,7 +229,7 @@ func testThrottles(t *testing.T, s store.Store) {
 		}
 	}
 	until := base.Add(time.Hour)
-	if err := s.ThrottleLock(ctx, "addr:192.0.2.1", until); err != nil {
+	if err := s.ThrottleLock(ctx, "addr:192.0.2.1", until, until.Add(window)); err != nil {
 		t.Fatal(err)
 	}
 	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.LockedUntil == nil || !th.LockedUntil.Equal(until) || th.Failures != 3 {
@@ -237,31 +237,44 @@ func testThrottles(t *testing.T, s store.Store) {
 	}
 	// While the lock holds, nobody locks the key again; once it has
 	// ended, the first to ask does, and the next finds it locked.
-	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until.Add(-time.Second), until.Add(time.Hour)); !errors.Is(err, usher.ErrNotFound) {
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until.Add(-time.Second), until.Add(time.Hour), until.Add(2*time.Hour)); !errors.Is(err, usher.ErrNotFound) {
 		t.Fatalf("relock during the lock: %v, want ErrNotFound", err)
 	}
-	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until, until.Add(time.Minute)); err != nil {
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until, until.Add(time.Minute), until.Add(time.Minute+window)); err != nil {
 		t.Fatalf("relock at the lock's end: %v", err)
 	}
-	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until, until.Add(2*time.Minute)); !errors.Is(err, usher.ErrNotFound) {
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.1", until, until.Add(2*time.Minute), until.Add(2*time.Minute+window)); !errors.Is(err, usher.ErrNotFound) {
 		t.Fatalf("a second relock at the lock's end: %v, want ErrNotFound", err)
 	}
 	if th, _ = s.ThrottleGet(ctx, "addr:192.0.2.1"); th.LockedUntil == nil || !th.LockedUntil.Equal(until.Add(time.Minute)) {
 		t.Fatalf("relocked throttle: %+v", th)
 	}
-	if err := s.ThrottleRelock(ctx, "addr:192.0.2.9", until, until.Add(time.Minute)); !errors.Is(err, usher.ErrNotFound) {
+	if err := s.ThrottleRelock(ctx, "addr:192.0.2.9", until, until.Add(time.Minute), until.Add(time.Hour)); !errors.Is(err, usher.ErrNotFound) {
 		t.Fatalf("relock of a key with no throttle: %v, want ErrNotFound", err)
 	}
 	until = until.Add(time.Minute)
-	// A failure after the window, but within a window of the lock's end,
-	// goes on counting: the locks of a key locked lately go on growing.
+	// A failure after the window, but while the key is remembered after
+	// its lock, goes on counting: the locks of a key locked lately go on
+	// growing.
 	soon := until.Add(10 * time.Minute)
 	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", soon, soon.Add(-window)); th.Failures != 4 || !th.WindowStart.Equal(base.Add(time.Minute)) {
 		t.Fatalf("a failure soon after the lock: %+v", th)
 	}
-	// A failure after the window and a window after the lock's end starts
-	// counting again.
-	later := base.Add(2 * time.Hour)
+	// However long after the window and the lock's end, while it is
+	// remembered.
+	if err := s.ThrottleLock(ctx, "addr:192.0.2.1", until, until.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ThrottlePrune(ctx, until.Add(23*time.Hour), until.Add(23*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("ThrottlePrune of a key remembered: %d, %v", n, err)
+	}
+	long := until.Add(23 * time.Hour)
+	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", long, long.Add(-window)); th.Failures != 5 || !th.WindowStart.Equal(base.Add(time.Minute)) {
+		t.Fatalf("a failure long after the lock, remembered: %+v", th)
+	}
+	// A failure after the window and once the key is remembered no longer
+	// starts counting again.
+	later := until.Add(25 * time.Hour)
 	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", later, later.Add(-window)); th.Failures != 1 || !th.WindowStart.Equal(later) {
 		t.Fatalf("new window: %+v", th)
 	}
@@ -292,10 +305,10 @@ func testThrottles(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.ThrottleLock(ctx, "locked", base.Add(2*time.Hour)); err != nil {
+	if err := s.ThrottleLock(ctx, "locked", base.Add(2*time.Hour), base.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.ThrottlePrune(ctx, base.Add(30*time.Minute)); err != nil || n != 1 {
+	if n, err := s.ThrottlePrune(ctx, base.Add(30*time.Minute), base.Add(45*time.Minute)); err != nil || n != 1 {
 		t.Fatalf("ThrottlePrune = %d, %v; want 1", n, err)
 	}
 	_, err = s.ThrottleGet(ctx, "old")

@@ -235,7 +235,7 @@ func testChanges(t *testing.T, s store.Store) {
 			if _, err := s.ThrottleFail(ctx, "user:alice", base, base.Add(-time.Hour)); err != nil {
 				return err
 			}
-			if err := s.ThrottleLock(ctx, "user:alice", base.Add(time.Minute)); err != nil {
+			if err := s.ThrottleLock(ctx, "user:alice", base.Add(time.Minute), base.Add(time.Hour)); err != nil {
 				return err
 			}
 			if err := s.ThrottleForgive(ctx, "user:alice"); err != nil {
@@ -314,7 +314,7 @@ func testChanges(t *testing.T, s store.Store) {
 			if _, err := s.CodeDeleteExpired(ctx, base.Add(-time.Hour)); err != nil {
 				return err
 			}
-			_, err := s.ThrottlePrune(ctx, base.Add(-time.Hour))
+			_, err := s.ThrottlePrune(ctx, base.Add(-time.Hour), base)
 			return err
 		}, false},
 	}

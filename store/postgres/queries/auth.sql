@@ -64,24 +64,25 @@ DELETE FROM known_devices WHERE user_id = $1 AND (last_seen_at < $2 OR hash NOT 
 SELECT key, failures, window_start, locked_until FROM throttles WHERE key = $1;
 
 -- name: ThrottleFail
--- A failure outside the window starts a new window, unless a lock of the
--- key ended within it: locks go on doubling for a guesser who waits out
--- each one, instead of starting over with every window.
+-- A failure outside the window starts a new window, unless the key is
+-- remembered still, after a lock, for as long as its guesses would take at
+-- the longest lock: a guesser who waits out a lock, or a lock and a
+-- window, goes on doubling its locks instead of finding a fresh count.
 INSERT INTO throttles (key, failures, window_start) VALUES ($1, 1, $2)
 ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN throttles.window_start < $3 AND (throttles.locked_until IS NULL OR throttles.locked_until < $3)
+    failures = CASE WHEN throttles.window_start < $3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < $2)
         THEN 1 ELSE throttles.failures + 1 END,
-    window_start = CASE WHEN throttles.window_start < $3 AND (throttles.locked_until IS NULL OR throttles.locked_until < $3)
+    window_start = CASE WHEN throttles.window_start < $3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < $2)
         THEN $2 ELSE throttles.window_start END
 RETURNING key, failures, window_start, locked_until;
 
 -- name: ThrottleLock
-UPDATE throttles SET locked_until = $1 WHERE key = $2;
+UPDATE throttles SET locked_until = $1, remembered_until = $3 WHERE key = $2;
 
 -- name: ThrottleRelock
 -- Of the attempts that find a key's lock ended, the first locks it again;
 -- the others find a lock that has not ended and write nothing.
-UPDATE throttles SET locked_until = $1 WHERE key = $2 AND (locked_until IS NULL OR locked_until <= $3);
+UPDATE throttles SET locked_until = $1, remembered_until = $4 WHERE key = $2 AND (locked_until IS NULL OR locked_until <= $3);
 
 -- name: ThrottleClear
 DELETE FROM throttles WHERE key = $1;
@@ -90,7 +91,8 @@ DELETE FROM throttles WHERE key = $1;
 UPDATE throttles SET failures = failures - 1 WHERE key = $1 AND failures > 0;
 
 -- name: ThrottlePrune
-DELETE FROM throttles WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1);
+DELETE FROM throttles WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1)
+    AND (remembered_until IS NULL OR remembered_until < $2);
 
 -- name: SigningKeyInsert
 INSERT INTO signing_keys (id, algorithm, private_key, public_key, created_at, retired_at, lifetime)
