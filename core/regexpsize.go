@@ -35,8 +35,12 @@ const (
 // it: each node counts one, a literal one a character, and a counted
 // repetition its body as many times as it may repeat. It returns the size
 // and the pattern's capture groups, or 0 and 0 for a pattern the runtime
-// leaves to regexp2, or that does not compile.
+// leaves to regexp2, or that does not compile; and -1 for one whose groups
+// nest deeper than maxRegexpNesting, which is not parsed at all.
 func regexpSize(source, flags string) (size, groups int64) {
+	if patternNesting(source) > maxRegexpNesting {
+		return -1, 0
+	}
 	var dotAll, ignoreCase, multiline, unicode bool
 	for _, f := range flags {
 		switch f {

@@ -91,7 +91,7 @@ func boundRegexps(timeout time.Duration) time.Duration {
 // It is compiled at the first script's run, not at start-up: most
 // instances run none, and compiling it holds a megabyte.
 var prelude = sync.OnceValue(func() *goja.Program {
-	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray, regexpSize, textSearch) {
+	return goja.MustCompile("prelude", fmt.Sprintf(`(function (isArray, regexpSize, textSearch, jsonNesting) {
 	// The built-ins the prelude calls when a script runs, kept as they are
 	// now: a script that replaces Math.floor or Number must not make a
 	// length read as 0 to a cap.
@@ -101,7 +101,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		indexOf = String.prototype.indexOf, stringSlice = String.prototype.slice, stringValue = String.prototype.valueOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
 	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, maxCompares = %d, maxCollate = %d,
-		maxBindDepth = %d,
+		maxBindDepth = %d, maxPatternNesting = %d, maxJSONNesting = %d,
 		searchFirst = %d, searchLast = %d, searchAll = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
@@ -415,6 +415,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			flags = args[1] === undefined ? "" : (args[1] = String(args[1]));
 		}
 		var shape = shapeOf(source, flags);
+		if (shape[0] < 0) throw new RangeError("a pattern's groups may nest at most " + maxPatternNesting + " deep");
 		if (shape[0] > maxSize) {
 			throw new RangeError("a pattern may compile to at most " + maxSize + " instructions, its repetitions counted");
 		}
@@ -883,7 +884,9 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		return apply(reviver, holder, [key, v]);
 	}
 	set(JSON, "parse", function (t, reviver) {
-		var v = apply(parse, JSON, [text(t)]);
+		t = text(t);
+		if (jsonNesting(t) > maxJSONNesting) throw new RangeError("JSON.parse reads texts nested at most " + maxJSONNesting + " deep");
+		var v = apply(parse, JSON, [t]);
 		return typeof reviver === "function" ? revive({"": v}, "", reviver) : v;
 	});
 	["encodeURI", "encodeURIComponent", "decodeURI", "decodeURIComponent", "escape", "unescape", "parseInt", "parseFloat"].forEach(function (name) {
@@ -975,7 +978,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	});
 	reached.forEach(frameAll);
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
-		maxBindDepth, searchFirst, searchLast, searchAll), false)
+		maxBindDepth, maxRegexpNesting, maxJSONNesting, searchFirst, searchLast, searchAll), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
@@ -998,6 +1001,8 @@ func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
 			panic(vm.NewTypeError("textSearch: not a text"))
 		}
 		return vm.ToValue(textSearch(s, sub, int(c.Argument(2).ToInteger()), int(c.Argument(3).ToInteger())))
+	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		return vm.ToValue(jsonNesting(c.Argument(0).String()))
 	}))
 	return err
 }

@@ -432,6 +432,13 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"lastIndexOf of holes on a deep chain", deepHoles + `a.lastIndexOf(1);`, "time limit"},
 		{"concat of holes on a deep chain", deepHoles + `[].concat(a);`, "time limit"},
 		{"apply of holes on a deep chain", deepHoles + `(function () {}).apply(null, a);`, "time limit"},
+		// goja parses a pattern's groups and a JSON text's arrays by
+		// recursing in Go, a level each, on a stack the heap watchdog does
+		// not see: 16 Mi "(" made with + passed the stack's 1 GB and the
+		// process died; 1 Mi "[" took 400 MB of stack.
+		{"pattern of deep groups", `var s = "(".repeat(1 << 20); for (var i = 0; i < 4; i++) s += s; new RegExp(s);`, "RangeError"},
+		{"match of deep groups", `var s = "(".repeat(1 << 20); for (var i = 0; i < 4; i++) s += s; "x".match(s);`, "RangeError"},
+		{"parse of deep arrays", `JSON.parse("[".repeat(1 << 20));`, "RangeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -557,8 +564,9 @@ for (var f of [function () { Object.prototype.hasOwnProperty.call(undefined, "x"
 }
 
 // TestScriptReviverAndDeepChainAnswers: JSON.parse's reviver, walked in
-// the script, and the built-ins that walk an array of a deep prototype
-// chain through a proxy answer as the language's own.
+// the script, the built-ins that walk an array of a deep prototype chain
+// through a proxy, and patterns and JSON texts nested up to their bounds
+// answer as the language's own.
 func TestScriptReviverAndDeepChainAnswers(t *testing.T) {
 	t.Parallel()
 	s := setupScripts(t, false)
@@ -581,6 +589,16 @@ usher.log(a.indexOf("p"), a.includes("p"), a.lastIndexOf(3), a.indexOf(2), c.len
 	a.map(function (x) { return x; }).length, a.slice(4, 7).join());`)
 	if want := `[5 true 997 2 1001 p true 1000 p 1000 4,p,6]`; fmt.Sprint(got) != want {
 		t.Errorf("deep chain: %v, want %s", got, want)
+	}
+	// Nesting up to the bounds: a pattern's groups 1,000 deep, a JSON
+	// text's arrays 10,000, and brackets in a string, which nest nothing.
+	got = s.logOf(t, "nesting", `var open = "(?:".repeat(1000), close = ")".repeat(1000);
+usher.log(new RegExp(open + "x" + close).test("x"), new RegExp("[(]".repeat(2000) + "\\(".repeat(2000)).source.length,
+	JSON.parse("[".repeat(10000) + "]".repeat(10000)).length, JSON.parse('"' + "[".repeat(20000) + '"').length);
+try { new RegExp("(" + open + close + ")"); } catch (e) { usher.log(e.name); }
+try { JSON.parse("[".repeat(10001) + "]".repeat(10001)); } catch (e) { usher.log(e.name); }`)
+	if want := `[true 10000 1 20000 RangeError RangeError]`; fmt.Sprint(got) != want {
+		t.Errorf("nesting: %v, want %s", got, want)
 	}
 }
 

@@ -1,0 +1,78 @@
+package core
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestNesting: the depth of a pattern's groups and of a JSON text's
+// arrays and objects, escapes, classes and strings skipped.
+func TestNesting(t *testing.T) {
+	t.Parallel()
+	pattern, text := patternNesting, jsonNesting
+	for _, tt := range []struct {
+		nesting func(string) int
+		in      string
+		want    int
+	}{
+		{pattern, "", 0},
+		{pattern, "x", 0},
+		{pattern, "(a)(b)", 1},
+		{pattern, "((a)|(?:b(c)))", 3},
+		{pattern, `\(\(\(`, 0},
+		{pattern, `[(((]`, 0},
+		{pattern, `[\]((]`, 0},
+		{pattern, `[]((]`, 2}, // an empty class, then two groups opened
+		{pattern, `(\))`, 1},
+		{pattern, "))((", 2},
+		{pattern, strings.Repeat("(", 5000), 5000},
+		{text, "", 0},
+		{text, "1", 0},
+		{text, "[]", 1},
+		{text, `{"a":[1,{"b":[]}]}`, 4},
+		{text, `"[[[["`, 0},
+		{text, `["\"[[", []]`, 2},
+		{text, `["\\", [[]]]`, 3},
+		{text, strings.Repeat("[", 20000), 20000},
+	} {
+		if got := tt.nesting(tt.in); got != tt.want {
+			t.Errorf("nesting of %.40q = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzJSONNesting: for any text that is JSON, jsonNesting is the depth of
+// the value it decodes to.
+func FuzzJSONNesting(f *testing.F) {
+	for _, s := range []string{`[]`, `{"a":[1,{"b":"[{"}]}`, `"\\\"["`, `[[],[[]],{}]`, `{"\u005b":[]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var v any
+		if json.Unmarshal([]byte(text), &v) != nil {
+			return
+		}
+		if got, want := jsonNesting(text), depthOf(v); got != want {
+			t.Fatalf("jsonNesting(%q) = %d, want %d", text, got, want)
+		}
+	})
+}
+
+// depthOf is how deep a decoded JSON value's arrays and objects nest.
+func depthOf(v any) int {
+	most := 0
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			most = max(most, depthOf(e))
+		}
+	case map[string]any:
+		for _, e := range v {
+			most = max(most, depthOf(e))
+		}
+	default:
+		return 0
+	}
+	return most + 1
+}
