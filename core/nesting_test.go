@@ -7,10 +7,17 @@ import (
 )
 
 // TestNesting: the depth of a pattern's groups and of a JSON text's
-// arrays and objects, escapes, classes and strings skipped.
+// arrays and objects, escapes, classes and strings skipped; and whether a
+// pattern repeats a group (1) or not (0).
 func TestNesting(t *testing.T) {
 	t.Parallel()
 	pattern, text := patternNesting, jsonNesting
+	repeats := func(s string) int {
+		if repeatsGroup(s) {
+			return 1
+		}
+		return 0
+	}
 	for _, tt := range []struct {
 		nesting func(string) int
 		in      string
@@ -35,6 +42,13 @@ func TestNesting(t *testing.T) {
 		{text, `["\"[[", []]`, 2},
 		{text, `["\\", [[]]]`, 3},
 		{text, strings.Repeat("[", 20000), 20000},
+		{repeats, "(x)*", 1},
+		{repeats, "(?:x)+?", 1},
+		{repeats, "(x){2,}", 1},
+		{repeats, "(x)?x*", 0},
+		{repeats, `\(x\)*`, 0},
+		{repeats, `[(x)*]`, 0},
+		{repeats, "(x)", 0},
 	} {
 		if got := tt.nesting(tt.in); got != tt.want {
 			t.Errorf("nesting of %.40q = %d, want %d", tt.in, got, tt.want)

@@ -101,7 +101,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		indexOf = String.prototype.indexOf, stringSlice = String.prototype.slice, stringValue = String.prototype.valueOf, setAdd = Set.prototype.add, setForEach = Set.prototype.forEach,
 		mapHas = WeakMap.prototype.has, mapGet = WeakMap.prototype.get, mapSet = WeakMap.prototype.set;
 	var max = %d, maxLength = %d, maxKeys = %d, maxSize = %d, maxSteps = %d, maxGroups = %d, maxCompares = %d, maxCollate = %d,
-		maxBindDepth = %d, maxPatternNesting = %d, maxJSONNesting = %d,
+		maxBindDepth = %d, maxPatternNesting = %d, maxJSONNesting = %d, maxTracked = %d,
 		searchFirst = %d, searchLast = %d, searchAll = %d, sp = String.prototype, ap = Array.prototype,
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
@@ -378,6 +378,12 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		capGroups(n);
 		if ((n + 1) * str.length > maxCaptured) {
 			throw new RangeError("a match may copy at most " + maxCaptured + " characters: its groups times its string's length");
+		}
+		// regexp2 keeps a step for each pass of a repeated group, and
+		// each capture its groups make in it.
+		if (shape[0] <= 0 && shape[2] && (n + 1) * (str.length + 1) > maxTracked) {
+			throw new RangeError("a pattern that repeats a group, with lookaround or back-references, is matched over at most " +
+				maxTracked + " characters, divided by its groups and one");
 		}
 		// Each step of Go's regexp carries the groups' positions along,
 		// which a pattern of hundreds of groups makes the most of a step.
@@ -978,7 +984,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	});
 	reached.forEach(frameAll);
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
-		maxBindDepth, maxRegexpNesting, maxJSONNesting, searchFirst, searchLast, searchAll), false)
+		maxBindDepth, maxRegexpNesting, maxJSONNesting, maxRegexpTracked, searchFirst, searchLast, searchAll), false)
 })
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
@@ -992,8 +998,9 @@ func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
 		o, ok := c.Argument(0).(*goja.Object)
 		return vm.ToValue(ok && o.ClassName() == "Array")
 	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
-		size, groups := regexpSize(c.Argument(0).String(), c.Argument(1).String())
-		return vm.ToValue([]any{size, groups})
+		source := c.Argument(0).String()
+		size, groups := regexpSize(source, c.Argument(1).String())
+		return vm.ToValue([]any{size, groups, repeatsGroup(source)})
 	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		s, ok1 := c.Argument(0).(goja.String)
 		sub, ok2 := c.Argument(1).(goja.String)
