@@ -192,7 +192,7 @@ func (a *Auth) reserveDevice(ctx context.Context) ([]limit, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	limits := []limit{{key: "device:" + addr, max: deviceLimit, guesses: true}}
+	limits := []limit{{key: "device:" + addr, max: deviceLimit}}
 	if _, err := a.reserve(ctx, limits); err != nil {
 		return nil, err
 	}

@@ -296,16 +296,17 @@ type limit struct {
 	key   string
 	max   int
 	shown string
-	// proved marks the key a success starts afresh: the login or account
-	// whose secret the attempt proved. Every other key (a client's
-	// address) only forgets the attempt: a success with one's own
-	// account must not give an address its allowance for others back.
+	// proved marks the key of the one secret the attempt guesses at (a
+	// login's, an account's password): a success starts it afresh, and
+	// once locked it is remembered long (remembered). Every other key (a
+	// client's address) bounds a rate: a success only forgets the attempt
+	// and takes back the lock it took (relocked), for a success with
+	// one's own account must not give an address its allowance for others
+	// back, nor keep everyone behind it out.
 	proved bool
-	// guesses marks a key whose failures are guesses at a secret (a
-	// password, a device's code): a lock of it is remembered for as long
-	// as its allowance would take at the longest lock (remembered).
-	// Another key's limit is a rate, and its lock is remembered a window.
-	guesses bool
+	// relocked is when the lock this attempt took, finding the key's last
+	// one ended, ends (reserve); zero if it took none.
+	relocked time.Time
 }
 
 // failureCounter is what counts under a throttle's key: the store, or a
@@ -341,7 +342,7 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 	// row for the login it names (reserve).
 	var limits []limit
 	if addr := addressKey(usher.RequestFrom(ctx).Address); addr != "" {
-		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP, guesses: true})
+		limits = append(limits, limit{key: "addr:" + addr, max: a.policy.MaxFailuresPerIP})
 	}
 	// A login filterText refuses names no account (findLogin), and could
 	// not be stored as a key: its failures count for the address alone.
@@ -350,7 +351,7 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 		if u != nil {
 			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
 		}
-		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true, guesses: true})
+		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true})
 	}
 	return limits
 }
@@ -397,12 +398,10 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 	now := e.now()
 	counted := make([]*usher.Throttle, 0, len(limits))
 	refuse := func(err error) ([]*usher.Throttle, error) {
-		for _, l := range limits[:len(counted)] {
-			_ = e.store.ThrottleForgive(ctx, l.key)
-		}
+		e.forgive(ctx, limits[:len(counted)])
 		return nil, err
 	}
-	for _, l := range limits {
+	for i, l := range limits {
 		t, err := e.store.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow))
 		if err != nil {
 			return nil, err
@@ -417,7 +416,7 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 			// attempts that come together and all find it ended, only the
 			// first to lock the key again goes.
 			wait := lockFor(e.policy, t.Failures-l.max)
-			err := e.store.ThrottleRelock(ctx, l.key, now, now.Add(wait), now.Add(wait+e.remembered(l)))
+			err := e.store.ThrottleRelock(ctx, l.key, now, now.Add(wait))
 			if errors.Is(err, usher.ErrNotFound) {
 				if cur, gerr := e.store.ThrottleGet(ctx, l.key); gerr == nil && cur.LockedUntil != nil && cur.LockedUntil.After(now) {
 					wait = cur.LockedUntil.Sub(now)
@@ -427,6 +426,7 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 			if err != nil {
 				return nil, err
 			}
+			limits[i].relocked = now.Add(wait)
 		default:
 			return refuse(e.lock(ctx, l, t))
 		}
@@ -468,21 +468,27 @@ func (e *env) lock(ctx context.Context, l limit, t *usher.Throttle) error {
 // succeeded handles an attempt that was reserved and succeeded: the key it
 // proved (the login, or the account) starts afresh; the others (the
 // client's address) forget this attempt, so that only failures count
-// against them.
+// against them, and the lock it took when it found theirs ended.
 func (e *env) succeeded(ctx context.Context, limits []limit) {
 	for _, l := range limits {
 		if l.proved {
 			_ = e.store.ThrottleClear(ctx, l.key)
 		} else {
-			_ = e.store.ThrottleForgive(ctx, l.key)
+			e.forgive(ctx, []limit{l})
 		}
 	}
 }
 
-// forgive takes back an attempt that could not be made at all.
+// forgive takes back an attempt that could not be made at all, or that a
+// success showed was no guess: its count, and the lock it took when it
+// found a key's last one ended.
 func (e *env) forgive(ctx context.Context, limits []limit) {
 	for _, l := range limits {
 		_ = e.store.ThrottleForgive(ctx, l.key)
+		if !l.relocked.IsZero() {
+			// A microsecond over: the stores keep microseconds, rounded.
+			_ = e.store.ThrottleUnlock(ctx, l.key, l.relocked.Add(time.Microsecond), e.now())
+		}
 	}
 }
 
@@ -491,19 +497,23 @@ func errLocked(wait time.Duration) error {
 		Message: "too many failed attempts; try again later", RetryAfter: wait}
 }
 
-// remembered is how long a key keeps its count after a lock ends. A key
-// of guesses keeps it as long as its whole allowance would take at the
-// longest lock, one a lock: a guesser who waits that out finds a fresh
-// count, and gains nothing by it over one who comes back as each lock
-// ends, whose locks go on doubling (a login, 5, is remembered 75 minutes
-// at the defaults, and a client's log-ins, 50, 12.5 hours). A window
-// after the lock's end, as before, gave a login five guesses every 15.5
-// minutes. Any other key, a rate, keeps it a window.
+// remembered is how long a key keeps its count after a lock ends. The key
+// of a secret (proved) keeps it as long as its allowance would take at
+// the longest lock, with the locks that double up to it: a guesser who
+// waits that out finds a fresh count, and gains nothing by it over one who
+// comes back as each lock ends (a login's 5 and 5 doublings are
+// remembered 150 minutes at the defaults). A window after the lock's end,
+// as before, gave a login five guesses every 15.5 minutes. Any other key,
+// a rate, keeps it a window.
 func (e *env) remembered(l limit) time.Duration {
-	if !l.guesses {
+	if !l.proved {
 		return e.policy.FailureWindow
 	}
-	return time.Duration(l.max) * e.policy.LockMax
+	doublings := 0
+	for d := e.policy.LockBase; d < e.policy.LockMax && doublings < 30; d *= 2 {
+		doublings++
+	}
+	return time.Duration(l.max+doublings) * e.policy.LockMax
 }
 
 // lockFor is how long to lock a key n failures past its limit: LockBase,

@@ -236,7 +236,7 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if err := a.authorize(ctx, actPasswordChange, p.User); err != nil {
 		return err
 	}
-	limits := []limit{{key: "password:" + strconv.FormatInt(p.UserID(), 10), max: a.policy.MaxFailuresPerKey, proved: true, guesses: true}}
+	limits := []limit{{key: "password:" + strconv.FormatInt(p.UserID(), 10), max: a.policy.MaxFailuresPerKey, proved: true}}
 	counted, err := a.reserve(ctx, limits)
 	if err != nil {
 		return err

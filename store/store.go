@@ -280,11 +280,16 @@ type Tx interface {
 	// ThrottleLock locks the key until the given time, and remembers its
 	// count until remember, a time after it.
 	ThrottleLock(ctx context.Context, key string, until, remember time.Time) error
-	// ThrottleRelock locks the key as ThrottleLock does unless a lock
+	// ThrottleRelock locks the key until the given time unless a lock
 	// that has not ended by now holds it: of the attempts that find a
-	// lock ended, only the first locks the key again. ErrNotFound when
-	// the key is locked already (or has no throttle).
-	ThrottleRelock(ctx context.Context, key string, now, until, remember time.Time) error
+	// lock ended, only the first locks the key again. It leaves the time
+	// the key is remembered as it is. ErrNotFound when the key is locked
+	// already (or has no throttle).
+	ThrottleRelock(ctx context.Context, key string, now, until time.Time) error
+	// ThrottleUnlock ends the key's lock at now if it ends no later than
+	// until: the lock an attempt took with ThrottleRelock, which no later
+	// failure has made longer.
+	ThrottleUnlock(ctx context.Context, key string, until, now time.Time) error
 	// ThrottleClear forgets the key's failures and lock.
 	ThrottleClear(ctx context.Context, key string) error
 	// ThrottleForgive takes back one counted failure of the key, for an

@@ -867,31 +867,40 @@ func TestLocksGoOnGrowing(t *testing.T) {
 	}
 }
 
-// TestWaitingOutAWindowKeepsTheCount replays a guesser who waits out each
-// lock of an account's login and a failure window more: a key's count was
-// kept only while its last lock had ended within a window, so after the
-// first lock of 30 s and 15 minutes the count started over, and five
-// guesses every 15.5 minutes made 465 a day at the defaults (docs: about
-// 96) and 120 in six hours with the longest lock a day (docs: 14). A key
-// is remembered after a lock for as long as its allowance would take at
-// the longest lock, so waiting gains nothing over coming back at once.
+// TestWaitingOutAWindowKeepsTheCount replays guessers who come back at
+// once while the locks of an account's login are short and then wait out
+// each lock and more. A key's count was kept only while its last lock had
+// ended within a failure window, so after the first lock of 30 s and 15
+// minutes the count started over: five guesses every 15.5 minutes made
+// 465 a day at the defaults (docs: about 96) and 120 in six hours with the
+// longest lock a day (docs: 14). Remembered for its limit times the
+// longest lock, a key still gave one who rode the doubling locks up to 8
+// minutes and then waited 75 minutes nine guesses each time, 144 a day.
+// A key is remembered after a lock for as long as its allowance and its
+// doublings would take at the longest lock, so no waiting gains anything
+// over coming back at once.
 func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 	t.Parallel()
+	window := core.DefaultPolicy().FailureWindow
 	for _, tt := range []struct {
 		name    string
 		lockMax time.Duration
 		period  time.Duration
 		most    int
+		ramp    int           // the longest lock, in seconds, come back from at once
+		wait    time.Duration // waited after each longer lock's end
 	}{
-		{"defaults, a day", 0, 24 * time.Hour, 100},
-		{"a day's lock, six hours", 24 * time.Hour, 6 * time.Hour, 20},
+		{"defaults, a window after each lock", 0, 24 * time.Hour, 100, 0, window},
+		{"a day's lock, a window after each lock", 24 * time.Hour, 6 * time.Hour, 20, 0, window},
+		{"defaults, up to 8 minutes, then 75 more", 0, 24 * time.Hour, 100, 480, 75 * time.Minute},
+		{"defaults, up to 8 minutes, then 150 more", 0, 24 * time.Hour, 100, 480, 150*time.Minute + time.Second},
+		{"defaults, up to 4 minutes, then 150 more", 0, 24 * time.Hour, 100, 240, 150*time.Minute + time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := &lockClock{t: time.Now()}
 			b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{LockMax: tt.lockMax}})
 			b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: "the right password 1"})
-			window := core.DefaultPolicy().FailureWindow
 			checked, start := 0, clock.Now()
 			for clock.Now().Sub(start) < tt.period {
 				res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": fmt.Sprintf("guess %d", checked)}})
@@ -899,11 +908,13 @@ func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 				case http.StatusUnauthorized:
 					checked++
 				case http.StatusTooManyRequests:
-					// Checked, failed and locked: the guesser waits the lock
-					// and a window out before the next.
+					// Checked, failed and locked.
 					checked++
 					wait, _ := strconv.Atoi(res.header.Get("Retry-After"))
-					clock.Add(time.Duration(wait+1)*time.Second + window)
+					clock.Add(time.Duration(wait+1) * time.Second)
+					if wait > tt.ramp {
+						clock.Add(tt.wait)
+					}
 				default:
 					t.Fatalf("%d %s", res.status, res.body)
 				}
@@ -912,6 +923,43 @@ func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 				t.Errorf("%s: %d guesses checked against one login, want at most %d", tt.period, checked, tt.most)
 			}
 		})
+	}
+}
+
+// TestSuccessLeavesNoLock replays a shared client address, locked once by
+// failures, from which people then only log in with their right
+// passwords. The attempt that finds a lock ended locks the key again, so
+// that the others wait for its answer; a success left that lock in place
+// (the address only forgets a success's attempt), so each right password
+// locked everyone behind the address out for a while, two days on.
+func TestSuccessLeavesNoLock(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{MaxFailuresPerIP: 5, MaxFailuresPerKey: 1 << 20}})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", Password: "alice's own passphrase 1"})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com", Password: "bob's own passphrase 22"})
+	login := func(name, password string) *response {
+		return b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": name, "password": password}})
+	}
+	for failed := 0; failed < 10; failed++ {
+		if res := login(fmt.Sprintf("nobody%d", failed), "a guess"); res.status == http.StatusTooManyRequests {
+			wait, _ := strconv.Atoi(res.header.Get("Retry-After"))
+			clock.Add(time.Duration(wait+1) * time.Second)
+		}
+	}
+	refused, start := 0, clock.Now()
+	for clock.Now().Sub(start) < 48*time.Hour {
+		clock.Add(30 * time.Minute)
+		if res := login("alice", "alice's own passphrase 1"); res.status != http.StatusOK {
+			refused++
+		}
+		clock.Add(time.Minute)
+		if res := login("bob", "bob's own passphrase 22"); res.status != http.StatusOK {
+			refused++
+		}
+	}
+	if refused > 0 {
+		t.Errorf("no failure for two days, yet %d right passwords refused", refused)
 	}
 }
 

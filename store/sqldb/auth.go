@@ -238,8 +238,13 @@ func (c *conn) ThrottleLock(ctx context.Context, key string, until, remember tim
 }
 
 // ThrottleRelock locks a key whose lock has ended, unless another did.
-func (c *conn) ThrottleRelock(ctx context.Context, key string, now, until, remember time.Time) error {
-	return c.quietAffected(ctx, "ThrottleRelock", c.d.TimeArg(until), key, c.d.TimeArg(now), c.d.TimeArg(remember))
+func (c *conn) ThrottleRelock(ctx context.Context, key string, now, until time.Time) error {
+	return c.quietAffected(ctx, "ThrottleRelock", c.d.TimeArg(until), key, c.d.TimeArg(now))
+}
+
+// ThrottleUnlock ends the lock an attempt took.
+func (c *conn) ThrottleUnlock(ctx context.Context, key string, until, now time.Time) error {
+	return c.quietExec(ctx, "ThrottleUnlock", key, c.d.TimeArg(until), c.d.TimeArg(now))
 }
 
 // ThrottleClear forgets a key.

@@ -646,7 +646,7 @@ var queryNames = []string{
 	"CodeInsert", "CodeByHash", "CodeUse", "CodeSetUser", "CodeDeleteUser", "CodeDeleteAddress", "CodeDeleteExpired",
 	"OutboxInsert", "OutboxClaim", "OutboxSent", "OutboxFailed", "OutboxByID",
 	"KnownDeviceGet", "KnownDeviceCount", "KnownDevicePut", "KnownDeviceTrim",
-	"UsernamesHeld", "ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleRelock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
+	"UsernamesHeld", "ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleRelock", "ThrottleUnlock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire", "SigningKeyLifetime",
 	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
 	"AppInsert", "AppByID", "AppWrite",

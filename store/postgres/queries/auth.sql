@@ -65,9 +65,9 @@ SELECT key, failures, window_start, locked_until FROM throttles WHERE key = $1;
 
 -- name: ThrottleFail
 -- A failure outside the window starts a new window, unless the key is
--- remembered still, after a lock, for as long as its guesses would take at
--- the longest lock: a guesser who waits out a lock, or a lock and a
--- window, goes on doubling its locks instead of finding a fresh count.
+-- remembered still after its last lock (ThrottleLock): a guesser who
+-- waits out a lock, or a lock and a window, goes on doubling its locks
+-- instead of finding a fresh count.
 INSERT INTO throttles (key, failures, window_start) VALUES ($1, 1, $2)
 ON CONFLICT (key) DO UPDATE SET
     failures = CASE WHEN throttles.window_start < $3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < $2)
@@ -82,7 +82,11 @@ UPDATE throttles SET locked_until = $1, remembered_until = $3 WHERE key = $2;
 -- name: ThrottleRelock
 -- Of the attempts that find a key's lock ended, the first locks it again;
 -- the others find a lock that has not ended and write nothing.
-UPDATE throttles SET locked_until = $1, remembered_until = $4 WHERE key = $2 AND (locked_until IS NULL OR locked_until <= $3);
+UPDATE throttles SET locked_until = $1 WHERE key = $2 AND (locked_until IS NULL OR locked_until <= $3);
+
+-- name: ThrottleUnlock
+-- The lock an attempt took ends now, unless a later failure made it longer.
+UPDATE throttles SET locked_until = $3 WHERE key = $1 AND locked_until <= $2;
 
 -- name: ThrottleClear
 DELETE FROM throttles WHERE key = $1;
