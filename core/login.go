@@ -415,8 +415,11 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 			// The lock ended: this attempt goes, the next ones wait. Of
 			// attempts that come together and all find it ended, only the
 			// first to lock the key again goes.
+			// At the stores' precision, so that the attempt can take back
+			// this lock and no other (forgive).
 			wait := lockFor(e.policy, t.Failures-l.max)
-			err := e.store.ThrottleRelock(ctx, l.key, now, now.Add(wait))
+			until := now.Add(wait).Truncate(time.Microsecond)
+			err := e.store.ThrottleRelock(ctx, l.key, now, until)
 			if errors.Is(err, usher.ErrNotFound) {
 				if cur, gerr := e.store.ThrottleGet(ctx, l.key); gerr == nil && cur.LockedUntil != nil && cur.LockedUntil.After(now) {
 					wait = cur.LockedUntil.Sub(now)
@@ -426,7 +429,7 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 			if err != nil {
 				return nil, err
 			}
-			limits[i].relocked = now.Add(wait)
+			limits[i].relocked = until
 		default:
 			return refuse(e.lock(ctx, l, t))
 		}
@@ -440,8 +443,13 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 func (e *env) failed(ctx context.Context, limits []limit, counted []*usher.Throttle) error {
 	var refusal error
 	for i, l := range limits {
-		if counted[i].Failures >= l.max && refusal == nil {
-			refusal = e.lock(ctx, l, counted[i])
+		// Every key that reached its limit, not the first alone: a login
+		// whose fifth failure came with a client's fiftieth went unlocked,
+		// and so unremembered, and its count started over every window.
+		if counted[i].Failures >= l.max {
+			if err := e.lock(ctx, l, counted[i]); refusal == nil {
+				refusal = err
+			}
 		}
 	}
 	return refusal
@@ -486,8 +494,7 @@ func (e *env) forgive(ctx context.Context, limits []limit) {
 	for _, l := range limits {
 		_ = e.store.ThrottleForgive(ctx, l.key)
 		if !l.relocked.IsZero() {
-			// A microsecond over: the stores keep microseconds, rounded.
-			_ = e.store.ThrottleUnlock(ctx, l.key, l.relocked.Add(time.Microsecond), e.now())
+			_ = e.store.ThrottleUnlock(ctx, l.key, l.relocked, e.now())
 		}
 	}
 }

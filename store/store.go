@@ -286,9 +286,10 @@ type Tx interface {
 	// the key is remembered as it is. ErrNotFound when the key is locked
 	// already (or has no throttle).
 	ThrottleRelock(ctx context.Context, key string, now, until time.Time) error
-	// ThrottleUnlock ends the key's lock at now if it ends no later than
-	// until: the lock an attempt took with ThrottleRelock, which no later
-	// failure has made longer.
+	// ThrottleUnlock ends the key's lock at now if it ends at until, to
+	// the microsecond: the lock an attempt took with ThrottleRelock, which
+	// no failure has replaced since. A new window (ThrottleFail) has no
+	// lock.
 	ThrottleUnlock(ctx context.Context, key string, until, now time.Time) error
 	// ThrottleClear forgets the key's failures and lock.
 	ThrottleClear(ctx context.Context, key string) error

@@ -6,10 +6,12 @@ package native_test
 // none once the password changed.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -923,6 +925,56 @@ func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 				t.Errorf("%s: %d guesses checked against one login, want at most %d", tt.period, checked, tt.most)
 			}
 		})
+	}
+}
+
+// TestLoginLockedWithItsAddress replays a guesser who sends each login's
+// last guess of a window from an address at its own last failure: both
+// keys reached their limits in one attempt, and only the first, the
+// address's, was locked. The login went unlocked and so unremembered, and
+// its count started over every window: 450 guesses a day at the defaults.
+// Every key that reaches its limit is locked now. The guesser brings a new
+// address, from 127.0.0.0/8, each window.
+func TestLoginLockedWithItsAddress(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{MaxFailuresPerIP: 10}})
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: "the right password 1"})
+	from := func(i int) func(login, password string) int {
+		local := &net.TCPAddr{IP: net.IPv4(127, 1, byte(i>>8), byte(i))}
+		c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: local}).DialContext}}
+		t.Cleanup(c.CloseIdleConnections)
+		return func(login, password string) int {
+			body, _ := json.Marshal(map[string]string{"login": login, "password": password})
+			res, err := c.Post(b.api.srv.URL+"/v1/auth/login", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+	}
+	start := clock.Now()
+	for window := 0; clock.Now().Sub(start) < 24*time.Hour; window++ {
+		login := from(window + 1)
+		for i := range 5 {
+			login(fmt.Sprintf("nobody%d.%d", window, i), "a guess")
+		}
+		for i := range 5 {
+			if status := login("victim", fmt.Sprintf("guess %d.%d", window, i)); status != http.StatusUnauthorized && status != http.StatusTooManyRequests {
+				t.Fatalf("a guess: %d", status)
+			}
+		}
+		clock.Add(16 * time.Minute)
+	}
+	page, err := b.env.Core.Audit.List(coretest.System(), usher.AuditFilter{Action: "auth.login_failed", ResourceType: "user",
+		ResourceID: strconv.FormatInt(victim.ID, 10), Page: usher.PageRequest{Limit: 1, WithTotal: true, CountUpTo: 100000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a day: %d guesses checked against one login", page.Total)
+	if page.Total > 100 {
+		t.Errorf("a day: %d guesses checked against one login, want at most 100", page.Total)
 	}
 }
 

@@ -67,13 +67,18 @@ SELECT key, failures, window_start, locked_until FROM throttles WHERE key = ?1;
 -- A failure outside the window starts a new window, unless the key is
 -- remembered still after its last lock (ThrottleLock): a guesser who
 -- waits out a lock, or a lock and a window, goes on doubling its locks
--- instead of finding a fresh count.
+-- instead of finding a fresh count. A new window has no lock, ended or
+-- not, for an attempt to find ended and take again.
 INSERT INTO throttles (key, failures, window_start) VALUES (?1, 1, ?2)
 ON CONFLICT (key) DO UPDATE SET
     failures = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
         THEN 1 ELSE throttles.failures + 1 END,
     window_start = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
-        THEN ?2 ELSE throttles.window_start END
+        THEN ?2 ELSE throttles.window_start END,
+    locked_until = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
+        THEN NULL ELSE throttles.locked_until END,
+    remembered_until = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
+        THEN NULL ELSE throttles.remembered_until END
 RETURNING key, failures, window_start, locked_until;
 
 -- name: ThrottleLock
@@ -85,8 +90,8 @@ UPDATE throttles SET locked_until = ?1, remembered_until = ?3 WHERE key = ?2;
 UPDATE throttles SET locked_until = ?1 WHERE key = ?2 AND (locked_until IS NULL OR locked_until <= ?3);
 
 -- name: ThrottleUnlock
--- The lock an attempt took ends now, unless a later failure made it longer.
-UPDATE throttles SET locked_until = ?3 WHERE key = ?1 AND locked_until <= ?2;
+-- The lock an attempt took ends now, unless a failure has locked the key since.
+UPDATE throttles SET locked_until = ?3 WHERE key = ?1 AND locked_until = ?2;
 
 -- name: ThrottleClear
 DELETE FROM throttles WHERE key = ?1;
