@@ -49,6 +49,12 @@ func TestNesting(t *testing.T) {
 		{repeats, `\(x\)*`, 0},
 		{repeats, `[(x)*]`, 0},
 		{repeats, "(x)", 0},
+		{repeats, `(x)\1*y`, 1},
+		{repeats, `(x)\12+`, 1},
+		{repeats, `(?<n>x)\k<n>{2}`, 1},
+		{repeats, `(x)\1`, 0},
+		{repeats, `[\1*]`, 0},
+		{repeats, `\k<n`, 0},
 	} {
 		if got := tt.nesting(tt.in); got != tt.want {
 			t.Errorf("nesting of %.40q = %d, want %d", tt.in, got, tt.want)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"regexp/syntax"
+	"strings"
 
 	"github.com/dop251/goja/parser"
 )
@@ -36,22 +37,41 @@ const (
 	maxRegexpTracked = 1 << 19
 )
 
-// repeatsGroup says whether a pattern repeats a group: a group, outside
-// character classes and escapes, followed by *, + or a counted repetition.
+// repeatsGroup says whether a pattern repeats a group or a back-reference,
+// which regexp2 runs pass by pass: a group, or a back-reference (\1,
+// \k<name>), outside character classes, followed by *, + or a counted
+// repetition.
 func repeatsGroup(source string) bool {
+	quantified := func(i int) bool {
+		return i < len(source) && (source[i] == '*' || source[i] == '+' || source[i] == '{')
+	}
 	class := false
 	for i := 0; i < len(source); i++ {
 		switch c := source[i]; {
+		case c == '\\' && !class && i+1 < len(source) && source[i+1] >= '1' && source[i+1] <= '9':
+			i++
+			for i+1 < len(source) && source[i+1] >= '0' && source[i+1] <= '9' {
+				i++
+			}
+			if quantified(i + 1) {
+				return true
+			}
+		case c == '\\' && !class && strings.HasPrefix(source[i+1:], "k<"):
+			end := strings.IndexByte(source[i:], '>')
+			if end < 0 {
+				return false
+			}
+			if i += end; quantified(i + 1) {
+				return true
+			}
 		case c == '\\':
 			i++
 		case class:
 			class = c != ']'
 		case c == '[':
 			class = true
-		case c == ')' && i+1 < len(source):
-			if next := source[i+1]; next == '*' || next == '+' || next == '{' {
-				return true
-			}
+		case c == ')' && quantified(i+1):
+			return true
 		}
 	}
 	return false

@@ -380,8 +380,11 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			throw new RangeError("a match may copy at most " + maxCaptured + " characters: its groups times its string's length");
 		}
 		// regexp2 keeps a step for each pass of a repeated group, and
-		// each capture its groups make in it.
-		if (shape[0] <= 0 && shape[2] && (n + 1) * (str.length + 1) > maxTracked) {
+		// each capture its groups make in it. It runs the patterns Go's
+		// regexp cannot, and any pattern matched from past the string's
+		// start: a global or sticky one whose lastIndex is not 0.
+		var regexp2 = shape[0] <= 0 || apply(indexOf, flags, ["g"]) >= 0 || apply(indexOf, flags, ["y"]) >= 0;
+		if (regexp2 && shape[2] && (n + 1) * (str.length + 1) > maxTracked) {
 			throw new RangeError("a pattern that repeats a group, with lookaround or back-references, is matched over at most " +
 				maxTracked + " characters, divided by its groups and one");
 		}
