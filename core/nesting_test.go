@@ -96,3 +96,20 @@ func depthOf(v any) int {
 	}
 	return most + 1
 }
+
+// TestRunRecovered: a Go panic that escapes a script's runtime fails the
+// run, not the process.
+func TestRunRecovered(t *testing.T) {
+	t.Parallel()
+	err := runRecovered(func() error {
+		var f func()
+		f()
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "the script's runtime failed") {
+		t.Fatalf("a panic: %v", err)
+	}
+	if err := runRecovered(func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}

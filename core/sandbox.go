@@ -301,6 +301,8 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			if (p !== undefined) {
 				if (costly(s, p)) return replaceText(s, p, replacement, all);
 				pattern = p;
+			} else if (isObject(pattern) && pattern instanceof RegExp) {
+				matchable(pattern, false);
 			}
 			if (typeof replacement === "function") {
 				var total = s.length, given = replacement;
@@ -630,6 +632,38 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			}
 			return apply(f, this, [p]);
 		});
+	});
+	// A pattern's match, replace, search, split and matchAll call the exec
+	// the pattern has, and where it has none that is a function, the
+	// language's own, natively, with none of the bounds above (and goja, in
+	// a replace or a split, a nil function: the process panicked). split
+	// and matchAll match with a pattern the species constructor the
+	// pattern names makes, which could be one with no exec. So the
+	// language's exec and RegExp's species stay put (the species at the
+	// prelude's end, once framed); a pattern must have a function, held
+	// as a value, for its exec; and split and matchAll take a pattern
+	// whose constructor is the language's RegExp.
+	defineProperty(RegExp.prototype, "exec", {value: RegExp.prototype.exec, writable: false, enumerable: false, configurable: false});
+	var regexpProto = RegExp.prototype;
+	function found(o, k) {
+		for (; o !== null; o = getPrototypeOf(o)) {
+			var d = getOwnDescriptor(o, k);
+			if (d) return d;
+		}
+	}
+	function matchable(re, species) {
+		var d = found(re, "exec");
+		if (!d || typeof d.value !== "function") throw new TypeError("a pattern's exec must be a function");
+		if (!species) return re;
+		var c = found(re, "constructor");
+		if (c && ("get" in c || (c.value !== undefined && c.value !== patterns && c.value !== RegExp))) {
+			throw new TypeError("split and matchAll take a pattern whose constructor is RegExp");
+		}
+		return re;
+	}
+	[[SymbolOf.match, false], [SymbolOf.matchAll, true], [SymbolOf.search, false], [SymbolOf.split, true]].forEach(function (at) {
+		var f = regexpProto[at[0]], species = at[1];
+		if (typeof f === "function") set(regexpProto, at[0], function () { return apply(f, matchable(this, species), arguments); });
 	});
 	bounded(ArrayBufferOf, function (args) {
 		if (Number(args[0]) > bufferSize) throw new RangeError("array buffers are limited to " + bufferSize + " bytes");
@@ -986,9 +1020,25 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		if (isObject(v.prototype)) reached[reached.length] = v.prototype;
 	});
 	reached.forEach(frameAll);
+	// RegExp's species, framed, stays put (matchable).
+	defineProperty(RegExp, SymbolOf.species, {configurable: false});
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
 		maxBindDepth, maxRegexpNesting, maxJSONNesting, maxRegexpTracked, searchFirst, searchLast, searchAll), false)
 })
+
+// runRecovered runs f, a script's run in a runtime of its own, and answers
+// a Go panic that escapes the runtime as an error: goja calls a nil
+// function for a pattern whose exec is none, and such a panic, which the
+// sandbox's bounds exist to prevent, fails the run rather than the
+// process. The runtime is not used again.
+func runRecovered(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the script's runtime failed: %v", v)
+		}
+	}()
+	return f()
+}
 
 // runPrelude runs the prelude, compiled by prelude, in vm.
 func runPrelude(vm *goja.Runtime, pre *goja.Program) error {
@@ -1203,18 +1253,22 @@ func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall
 	// none of the script's code.
 	err = runPrelude(vm, prelude())
 	stop := e.guard(ctx, vm)
-	if err == nil {
-		stringify, _ = goja.AssertFunction(jsonObj.Get("stringify"))
-		_, err = vm.RunProgram(prog)
-	}
 	var after map[string]any
 	if err == nil {
-		var out goja.Value
-		if out, err = stringify(jsonObj, api.Get("resource")); err == nil {
-			if uerr := json.Unmarshal([]byte(out.String()), &after); uerr != nil {
-				err = errScriptField(call.name, "resource")
+		err = runRecovered(func() error {
+			stringify, _ = goja.AssertFunction(jsonObj.Get("stringify"))
+			if _, err := vm.RunProgram(prog); err != nil {
+				return err
 			}
-		}
+			out, err := stringify(jsonObj, api.Get("resource"))
+			if err != nil {
+				return err
+			}
+			if uerr := json.Unmarshal([]byte(out.String()), &after); uerr != nil {
+				return errScriptField(call.name, "resource")
+			}
+			return nil
+		})
 	}
 	// A limit reached fails the run whatever it answered: a regexp2 match
 	// that timed out answers "no match", and the script went on.

@@ -452,6 +452,16 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"exec of a repeated group from past the start", `var re = /(?:(((((x))))))*y/g; re.lastIndex = 1; re.exec("x".repeat(1 << 19));`, "RangeError"},
 		{"sticky exec of a repeated group", `var re = /(?:((x)))*/y; re.lastIndex = 1; re.exec("x".repeat(1 << 20));`, "RangeError"},
 		{"exec of a repeated back-reference", `/(x)\1*y/.exec("x".repeat(1 << 20));`, "RangeError"},
+		// A pattern whose exec is not a function is matched by the
+		// language's own exec, past every bound above: a species that
+		// makes one held matchAll 41 s and made 814 MiB, and goja's
+		// replace called a nil function, which killed the process.
+		{"matchAll through a species", `function C(src, flags) { var r = new RegExp(src, flags); r.exec = null; return r; }
+			var re = /(?:x?){1000}(?:x?){1000}y/g; re.constructor = {[Symbol.species]: C}; "x".repeat(1 << 20).matchAll(re).next();`, "TypeError"},
+		{"split through a species", `function C(src, flags) { var r = new RegExp(src, flags); Object.defineProperty(r, "exec", {value: null}); return r; }
+			var re = /(?=x)(?:((x)))*/; re.constructor = {[Symbol.species]: C}; "x".repeat(1 << 20).split(re);`, "TypeError"},
+		{"replace with no exec", `var re = /x/; Object.defineProperty(re, "exec", {value: undefined}); "x".replace(re, "");`, "TypeError"},
+		{"search with an exec getter", `var re = /x/, n = 0; Object.defineProperty(re, "exec", {get: function () { return n++ ? null : RegExp.prototype.exec; }}); "x".search(re);`, "TypeError"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -601,6 +611,18 @@ var c = [0].concat(a), args = (function () { return arguments; }).apply(null, a)
 usher.log(a.indexOf("p"), a.lastIndexOf(3), c.length, c[6], Array.isArray(c), args.length, args[5]);`)
 	if want := `[5 4091 4097 p true 4096 p]`; fmt.Sprint(got) != want {
 		t.Errorf("deep chain: %v, want %s", got, want)
+	}
+	// A pattern's own exec, a function, is still what a match calls; the
+	// language's own cannot be taken away, nor replaced by assigning over
+	// it on a pattern.
+	got = s.logOf(t, "exec", `var re = /b/g, calls = 0;
+Object.defineProperty(re, "exec", {value: function (s) { calls++; return RegExp.prototype.exec.call(this, s); }});
+try { RegExp.prototype.exec = null; } catch (e) {}
+var plain = /c/; try { plain.exec = null; } catch (e) {}
+usher.log("abcb".replace(re, "x"), calls > 0, typeof RegExp.prototype.exec, "abc".replace(plain, "-"), "a1b2".split(/\d/).join(),
+	[..."a1b2".matchAll(/\d/g)].length, "x".search(/x/), RegExp[Symbol.species] === RegExp);`)
+	if want := `[axcx true function ab- a,b, 2 0 true]`; fmt.Sprint(got) != want {
+		t.Errorf("exec: %v, want %s", got, want)
 	}
 	// Nesting up to the bounds: a pattern's groups 1,000 deep, a JSON
 	// text's arrays 10,000, and brackets in a string, which nest nothing.
