@@ -312,7 +312,7 @@ type limit struct {
 // failureCounter is what counts under a throttle's key: the store, or a
 // transaction of it.
 type failureCounter interface {
-	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
+	ThrottleFail(ctx context.Context, key string, now, windowStart, remember time.Time) (*usher.Throttle, error)
 }
 
 // pastBound counts one more under l.key, through c, within the policy's
@@ -321,7 +321,7 @@ type failureCounter interface {
 // the caller then leaves out, not the call.
 func (e *env) pastBound(ctx context.Context, c failureCounter, l limit) (bool, error) {
 	now := e.now()
-	t, err := c.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow))
+	t, err := c.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow), time.Time{})
 	if err != nil {
 		return false, err
 	}
@@ -402,7 +402,7 @@ func (e *env) reserve(ctx context.Context, limits []limit) ([]*usher.Throttle, e
 		return nil, err
 	}
 	for i, l := range limits {
-		t, err := e.store.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow))
+		t, err := e.store.ThrottleFail(ctx, l.key, now, now.Add(-e.policy.FailureWindow), e.rememberFailure(l, now))
 		if err != nil {
 			return nil, err
 		}
@@ -521,6 +521,18 @@ func (e *env) remembered(l limit) time.Duration {
 		doublings++
 	}
 	return time.Duration(l.max+doublings) * e.policy.LockMax
+}
+
+// rememberFailure is until when a failure counted under l at now keeps
+// the key's count: the key of one secret as long as it is remembered after
+// a lock, so that a guesser who stays under the limit each window, four
+// guesses a window, goes on counting to it; any other key its window
+// (zero).
+func (e *env) rememberFailure(l limit, now time.Time) time.Time {
+	if !l.proved {
+		return time.Time{}
+	}
+	return now.Add(e.remembered(l))
 }
 
 // lockFor is how long to lock a key n failures past its limit: LockBase,

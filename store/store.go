@@ -274,9 +274,11 @@ type Tx interface {
 	ThrottleGet(ctx context.Context, key string) (*usher.Throttle, error)
 	// ThrottleFail counts a failure under the key at now and returns the
 	// throttle. Failures before windowStart no longer count, unless the
-	// key is remembered past now (ThrottleLock): a key locked lately
-	// keeps its count, so that its locks go on growing.
-	ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error)
+	// key is remembered past now: a key locked lately (ThrottleLock), or
+	// failed lately with a remember time (not zero), which this failure
+	// extends to remember, keeps its count, so that its locks go on
+	// growing.
+	ThrottleFail(ctx context.Context, key string, now, windowStart, remember time.Time) (*usher.Throttle, error)
 	// ThrottleLock locks the key until the given time, and remembers its
 	// count until remember, a time after it.
 	ThrottleLock(ctx context.Context, key string, until, remember time.Time) error

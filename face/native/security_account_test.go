@@ -880,7 +880,10 @@ func TestLocksGoOnGrowing(t *testing.T) {
 // minutes and then waited 75 minutes nine guesses each time, 144 a day.
 // A key is remembered after a lock for as long as its allowance and its
 // doublings would take at the longest lock, so no waiting gains anything
-// over coming back at once.
+// over coming back at once. And one who stayed under the limit, four
+// guesses a window, was never locked, so never remembered: 384 a day, and
+// 96 in six hours with a day's lock. A login's failures are remembered as
+// its locks are.
 func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 	t.Parallel()
 	window := core.DefaultPolicy().FailureWindow
@@ -891,12 +894,15 @@ func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 		most    int
 		ramp    int           // the longest lock, in seconds, come back from at once
 		wait    time.Duration // waited after each longer lock's end
+		under   bool          // four guesses, then a window and a second
 	}{
-		{"defaults, a window after each lock", 0, 24 * time.Hour, 100, 0, window},
-		{"a day's lock, a window after each lock", 24 * time.Hour, 6 * time.Hour, 20, 0, window},
-		{"defaults, up to 8 minutes, then 75 more", 0, 24 * time.Hour, 100, 480, 75 * time.Minute},
-		{"defaults, up to 8 minutes, then 150 more", 0, 24 * time.Hour, 100, 480, 150*time.Minute + time.Second},
-		{"defaults, up to 4 minutes, then 150 more", 0, 24 * time.Hour, 100, 240, 150*time.Minute + time.Second},
+		{"defaults, a window after each lock", 0, 24 * time.Hour, 100, 0, window, false},
+		{"a day's lock, a window after each lock", 24 * time.Hour, 6 * time.Hour, 20, 0, window, false},
+		{"defaults, up to 8 minutes, then 75 more", 0, 24 * time.Hour, 100, 480, 75 * time.Minute, false},
+		{"defaults, up to 8 minutes, then 150 more", 0, 24 * time.Hour, 100, 480, 150*time.Minute + time.Second, false},
+		{"defaults, up to 4 minutes, then 150 more", 0, 24 * time.Hour, 100, 240, 150*time.Minute + time.Second, false},
+		{"defaults, four a window", 0, 24 * time.Hour, 100, 0, window, true},
+		{"a day's lock, four a window", 24 * time.Hour, 6 * time.Hour, 20, 0, window, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -908,7 +914,9 @@ func TestWaitingOutAWindowKeepsTheCount(t *testing.T) {
 				res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "victim", "password": fmt.Sprintf("guess %d", checked)}})
 				switch res.status {
 				case http.StatusUnauthorized:
-					checked++
+					if checked++; tt.under && checked%4 == 0 {
+						clock.Add(tt.wait + time.Second)
+					}
 				case http.StatusTooManyRequests:
 					// Checked, failed and locked.
 					checked++

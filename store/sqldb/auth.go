@@ -224,8 +224,12 @@ func (c *conn) ThrottleGet(ctx context.Context, key string) (*usher.Throttle, er
 // throttle, and a log-in makes several.
 
 // ThrottleFail counts a failure.
-func (c *conn) ThrottleFail(ctx context.Context, key string, now, windowStart time.Time) (*usher.Throttle, error) {
-	t, err := scanThrottle(c.quietRow(ctx, "ThrottleFail", key, c.d.TimeArg(now), c.d.TimeArg(windowStart)))
+func (c *conn) ThrottleFail(ctx context.Context, key string, now, windowStart, remember time.Time) (*usher.Throttle, error) {
+	var until any // NULL: the failure is remembered no longer than its window
+	if !remember.IsZero() {
+		until = c.d.TimeArg(remember)
+	}
+	t, err := scanThrottle(c.quietRow(ctx, "ThrottleFail", key, c.d.TimeArg(now), c.d.TimeArg(windowStart), until))
 	if err != nil {
 		return nil, c.fail("ThrottleFail", err)
 	}

@@ -223,7 +223,7 @@ func testThrottles(t *testing.T, s store.Store) {
 	var th *usher.Throttle
 	for i := 1; i <= 3; i++ {
 		now := base.Add(time.Duration(i) * time.Minute)
-		th, err = s.ThrottleFail(ctx, "addr:192.0.2.1", now, now.Add(-window))
+		th, err = s.ThrottleFail(ctx, "addr:192.0.2.1", now, now.Add(-window), time.Time{})
 		if err != nil || th.Failures != i || !th.WindowStart.Equal(base.Add(time.Minute)) {
 			t.Fatalf("failure %d: %+v, %v", i, th, err)
 		}
@@ -276,7 +276,7 @@ func testThrottles(t *testing.T, s store.Store) {
 	// its lock, goes on counting: the locks of a key locked lately go on
 	// growing.
 	soon := until.Add(10 * time.Minute)
-	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", soon, soon.Add(-window)); th.Failures != 4 || !th.WindowStart.Equal(base.Add(time.Minute)) {
+	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", soon, soon.Add(-window), time.Time{}); th.Failures != 4 || !th.WindowStart.Equal(base.Add(time.Minute)) {
 		t.Fatalf("a failure soon after the lock: %+v", th)
 	}
 	// However long after the window and the lock's end, while it is
@@ -288,13 +288,13 @@ func testThrottles(t *testing.T, s store.Store) {
 		t.Fatalf("ThrottlePrune of a key remembered: %d, %v", n, err)
 	}
 	long := until.Add(23 * time.Hour)
-	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", long, long.Add(-window)); th.Failures != 5 || !th.WindowStart.Equal(base.Add(time.Minute)) {
+	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", long, long.Add(-window), time.Time{}); th.Failures != 5 || !th.WindowStart.Equal(base.Add(time.Minute)) {
 		t.Fatalf("a failure long after the lock, remembered: %+v", th)
 	}
 	// A failure after the window and once the key is remembered no longer
 	// starts counting again.
 	later := until.Add(25 * time.Hour)
-	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", later, later.Add(-window)); th.Failures != 1 || !th.WindowStart.Equal(later) || th.LockedUntil != nil {
+	if th, _ = s.ThrottleFail(ctx, "addr:192.0.2.1", later, later.Add(-window), time.Time{}); th.Failures != 1 || !th.WindowStart.Equal(later) || th.LockedUntil != nil {
 		t.Fatalf("new window: %+v", th)
 	}
 	if err := s.ThrottleForgive(ctx, "addr:192.0.2.1"); err != nil {
@@ -320,7 +320,7 @@ func testThrottles(t *testing.T, s store.Store) {
 		if k == "recent" {
 			at = base.Add(time.Hour)
 		}
-		if _, err := s.ThrottleFail(ctx, k, at, at.Add(-window)); err != nil {
+		if _, err := s.ThrottleFail(ctx, k, at, at.Add(-window), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -332,6 +332,24 @@ func testThrottles(t *testing.T, s store.Store) {
 	}
 	_, err = s.ThrottleGet(ctx, "old")
 	wantNotFound(t, err)
+	// A key whose failures are remembered goes on counting past its
+	// window, locked or not, until the last failure's remember time.
+	for i, at := range []time.Duration{0, time.Hour, 3 * time.Hour} {
+		now := base.Add(at)
+		if th, err := s.ThrottleFail(ctx, "login:kim", now, now.Add(-window), now.Add(150*time.Minute)); err != nil || th.Failures != i+1 {
+			t.Fatalf("a remembered failure %d: %+v, %v", i+1, th, err)
+		}
+	}
+	if _, err := s.ThrottlePrune(ctx, base.Add(4*time.Hour), base.Add(4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if th, err := s.ThrottleGet(ctx, "login:kim"); err != nil || th.Failures != 3 {
+		t.Fatalf("a key remembered, pruned: %+v, %v", th, err)
+	}
+	now := base.Add(6 * time.Hour)
+	if th, err := s.ThrottleFail(ctx, "login:kim", now, now.Add(-window), time.Time{}); err != nil || th.Failures != 1 || th.LockedUntil != nil {
+		t.Fatalf("a failure once no longer remembered: %+v, %v", th, err)
+	}
 }
 
 func testSigningKeys(t *testing.T, s store.Store) {

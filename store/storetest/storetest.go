@@ -232,7 +232,7 @@ func testChanges(t *testing.T, s store.Store) {
 			return s.AuditAppend(ctx, &usher.AuditEvent{At: base, ActorKind: usher.PrincipalUser, Action: "auth.login", ResourceType: "user"})
 		}, false},
 		{"throttle", func() error {
-			if _, err := s.ThrottleFail(ctx, "user:alice", base, base.Add(-time.Hour)); err != nil {
+			if _, err := s.ThrottleFail(ctx, "user:alice", base, base.Add(-time.Hour), base.Add(time.Hour)); err != nil {
 				return err
 			}
 			if err := s.ThrottleLock(ctx, "user:alice", base.Add(time.Minute), base.Add(time.Hour)); err != nil {

@@ -65,11 +65,12 @@ SELECT key, failures, window_start, locked_until FROM throttles WHERE key = ?1;
 
 -- name: ThrottleFail
 -- A failure outside the window starts a new window, unless the key is
--- remembered still after its last lock (ThrottleLock): a guesser who
--- waits out a lock, or a lock and a window, goes on doubling its locks
+-- remembered still (ThrottleLock, or this statement's ?4 for a key that
+-- remembers its failures): a guesser who waits out a lock, or a lock and
+-- a window, or who stays under the limit each window, goes on counting
 -- instead of finding a fresh count. A new window has no lock, ended or
 -- not, for an attempt to find ended and take again.
-INSERT INTO throttles (key, failures, window_start) VALUES (?1, 1, ?2)
+INSERT INTO throttles (key, failures, window_start, remembered_until) VALUES (?1, 1, ?2, ?4)
 ON CONFLICT (key) DO UPDATE SET
     failures = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
         THEN 1 ELSE throttles.failures + 1 END,
@@ -78,7 +79,9 @@ ON CONFLICT (key) DO UPDATE SET
     locked_until = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
         THEN NULL ELSE throttles.locked_until END,
     remembered_until = CASE WHEN throttles.window_start < ?3 AND (throttles.remembered_until IS NULL OR throttles.remembered_until < ?2)
-        THEN NULL ELSE throttles.remembered_until END
+        THEN ?4
+        WHEN ?4 IS NULL OR throttles.remembered_until > ?4 THEN throttles.remembered_until
+        ELSE ?4 END
 RETURNING key, failures, window_start, locked_until;
 
 -- name: ThrottleLock
