@@ -106,7 +106,8 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		repeat = sp.repeat, padStart = sp.padStart, padEnd = sp.padEnd, concat = sp.concat,
 		replace = sp.replace, replaceAll = sp.replaceAll,
 		join = ap.join, arrayConcat = ap.concat, from = Array.from,
-		apply = Reflect.apply, construct = Reflect.construct, stringify = JSON.stringify,
+		apply = Reflect.apply, construct = Reflect.construct, reflectGet = Reflect.get, stringify = JSON.stringify,
+		preventExtensions = Object.preventExtensions,
 		defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf,
 		keysOf = Object.keys, ownKeys = Reflect.ownKeys, entries = Object.entries,
 		descriptors = Object.getOwnPropertyDescriptors, assign = Object.assign,
@@ -301,8 +302,6 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			if (p !== undefined) {
 				if (costly(s, p)) return replaceText(s, p, replacement, all);
 				pattern = p;
-			} else if (isObject(pattern) && pattern instanceof RegExp) {
-				matchable(pattern, false);
 			}
 			if (typeof replacement === "function") {
 				var total = s.length, given = replacement;
@@ -341,7 +340,11 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// A pattern's own replace, which String's calls, is counted the same
 	// way when called directly.
 	var patternReplace = RegExp.prototype[SymbolOf.replace];
-	var viaPattern = replacer(function (pattern, r) { return apply(patternReplace, pattern, [this, r]); }, globalRegExp, false);
+	var viaPattern = replacer(function (pattern, r) {
+		var c = cloned(pattern), out = apply(patternReplace, c, [this, r]);
+		returned(pattern, c);
+		return out;
+	}, globalRegExp, false);
 	set(RegExp.prototype, SymbolOf.replace, function (s, replacement) { return apply(viaPattern, String(s), [this, replacement]); });
 	// A match copies, for each capture group, what the group matched, and
 	// a group may match the whole string: a pattern of 600 nested groups
@@ -355,7 +358,22 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// counts are kept where no prototype can answer for them either.
 	var exec = RegExp.prototype.exec, test = RegExp.prototype.test, groupsOf = Object.create(null), maxCaptured = max * 32,
 		sourceOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "source").get,
-		flagsOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "flags").get;
+		flagGetters = [["hasIndices", "d"], ["global", "g"], ["ignoreCase", "i"], ["multiline", "m"], ["dotAll", "s"],
+			["unicode", "u"], ["sticky", "y"]].map(function (f) {
+			var d = Object.getOwnPropertyDescriptor(RegExp.prototype, f[0]);
+			return [d && d.get, f[1]];
+		});
+	// flagsOf is a pattern's flags as the language keeps them: each read
+	// through the language's own getter, which a pattern's own properties
+	// cannot answer for (RegExp.prototype.flags reads them by name). It
+	// throws for anything that is no pattern.
+	function flagsOf(re) {
+		var flags = "";
+		for (var i = 0; i < flagGetters.length; i++) {
+			if (flagGetters[i][0] && apply(flagGetters[i][0], re, [])) flags += flagGetters[i][1];
+		}
+		return flags;
+	}
 	function groups(source, unicode) {
 		var key = (unicode ? "u" : "-") + source, n = groupsOf[key];
 		if (n === undefined) {
@@ -369,7 +387,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		if (!isObject(re)) return;
 		try {
 			source = apply(sourceOf, re, []);
-			flags = String(apply(flagsOf, re, []));
+			flags = flagsOf(re);
 		} catch (e) {
 			return; // no pattern: the language's exec refuses it
 		}
@@ -420,7 +438,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		var p = args[0], source, flags;
 		try {
 			source = apply(sourceOf, p, []);
-			flags = args[1] === undefined ? String(apply(flagsOf, p, [])) : (args[1] = String(args[1]));
+			flags = args[1] === undefined ? flagsOf(p) : (args[1] = String(args[1]));
 		} catch (e) {
 			source = p === undefined ? "" : (args[0] = String(p));
 			flags = args[1] === undefined ? "" : (args[1] = String(args[1]));
@@ -611,7 +629,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 				return apply(t, thisArg, args);
 			},
 			get: function (t, k, receiver) {
-				return k === SymbolOf.hasInstance ? hasInstance : Reflect.get(t, k, receiver);
+				return k === SymbolOf.hasInstance ? hasInstance : reflectGet(t, k, receiver);
 			}
 		});
 		set(ctor.prototype, "constructor", p);
@@ -636,34 +654,42 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// A pattern's match, replace, search, split and matchAll call the exec
 	// the pattern has, and where it has none that is a function, the
 	// language's own, natively, with none of the bounds above (and goja, in
-	// a replace or a split, a nil function: the process panicked). split
+	// a replace or a split, a nil function: the process panicked); split
 	// and matchAll match with a pattern the species constructor the
-	// pattern names makes, which could be one with no exec. So the
-	// language's exec and RegExp's species stay put (the species at the
-	// prelude's end, once framed); a pattern must have a function, held
-	// as a value, for its exec; and split and matchAll take a pattern
-	// whose constructor is the language's RegExp.
-	defineProperty(RegExp.prototype, "exec", {value: RegExp.prototype.exec, writable: false, enumerable: false, configurable: false});
-	var regexpProto = RegExp.prototype;
-	function found(o, k) {
-		for (; o !== null; o = getPrototypeOf(o)) {
-			var d = getOwnDescriptor(o, k);
-			if (d) return d;
+	// pattern names makes; and each reads the pattern's flags by name, a
+	// getter that may change the pattern or the species between any check
+	// and the match. So each runs on a copy of the pattern (cloned): its
+	// source and flags as the language keeps them, its lastIndex, no
+	// property of its own and none to be added, and RegExp.prototype for
+	// its prototype, which is frozen at the prelude's end; what a match or
+	// a replace leaves in the copy's lastIndex goes back to the pattern.
+	// A pattern's own exec, flags or constructor play no part.
+	var regexpProto = RegExp.prototype, RegExpOf = RegExp;
+	function cloned(re) {
+		var source, flags;
+		try {
+			source = apply(sourceOf, re, []);
+			flags = flagsOf(re);
+		} catch (e) {
+			throw new TypeError("a pattern's methods work on a RegExp");
 		}
+		var c = new RegExpOf(source, flags);
+		c.lastIndex = Number(re.lastIndex);
+		preventExtensions(c);
+		return c;
 	}
-	function matchable(re, species) {
-		var d = found(re, "exec");
-		if (!d || typeof d.value !== "function") throw new TypeError("a pattern's exec must be a function");
-		if (!species) return re;
-		var c = found(re, "constructor");
-		if (c && ("get" in c || (c.value !== undefined && c.value !== patterns && c.value !== RegExp))) {
-			throw new TypeError("split and matchAll take a pattern whose constructor is RegExp");
-		}
-		return re;
+	// returned gives a pattern the lastIndex its copy's global or sticky
+	// match left.
+	function returned(re, c) {
+		if (c.global || c.sticky) re.lastIndex = c.lastIndex;
 	}
-	[[SymbolOf.match, false], [SymbolOf.matchAll, true], [SymbolOf.search, false], [SymbolOf.split, true]].forEach(function (at) {
-		var f = regexpProto[at[0]], species = at[1];
-		if (typeof f === "function") set(regexpProto, at[0], function () { return apply(f, matchable(this, species), arguments); });
+	[[SymbolOf.match, true], [SymbolOf.matchAll, false], [SymbolOf.search, false], [SymbolOf.split, false]].forEach(function (at) {
+		var f = regexpProto[at[0]], back = at[1];
+		if (typeof f === "function") set(regexpProto, at[0], function () {
+			var c = cloned(this), r = apply(f, c, arguments);
+			if (back) returned(this, c);
+			return r;
+		});
 	});
 	bounded(ArrayBufferOf, function (args) {
 		if (Number(args[0]) > bufferSize) throw new RangeError("array buffers are limited to " + bufferSize + " bytes");
@@ -752,7 +778,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	[function () {}, function* () {}, async function () {}].forEach(function (f) {
 		var proto = getPrototypeOf(f), ctor = proto.constructor, hasInstance = function (v) { return v instanceof ctor; },
 			p = new ProxyOf(ctor, {apply: noCode, construct: noCode, get: function (t, k, receiver) {
-				return k === SymbolOf.hasInstance ? hasInstance : Reflect.get(t, k, receiver);
+				return k === SymbolOf.hasInstance ? hasInstance : reflectGet(t, k, receiver);
 			}});
 		set(proto, "constructor", p);
 		if (ctor === globalThis.Function) set(globalThis, "Function", p);
@@ -1020,8 +1046,9 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		if (isObject(v.prototype)) reached[reached.length] = v.prototype;
 	});
 	reached.forEach(frameAll);
-	// RegExp's species, framed, stays put (matchable).
+	// RegExp's species and prototype, framed, stay put (cloned).
 	defineProperty(RegExp, SymbolOf.species, {configurable: false});
+	Object.freeze(RegExp.prototype);
 })`, maxScriptString, maxScriptArray, maxScriptKeys, maxRegexpSize, maxRegexpSteps, maxRegexpGroups, maxTextCompares, maxScriptCollate,
 		maxBindDepth, maxRegexpNesting, maxJSONNesting, maxRegexpTracked, searchFirst, searchLast, searchAll), false)
 })

@@ -455,13 +455,26 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		// A pattern whose exec is not a function is matched by the
 		// language's own exec, past every bound above: a species that
 		// makes one held matchAll 41 s and made 814 MiB, and goja's
-		// replace called a nil function, which killed the process.
+		// replace called a nil function, which killed the process; a
+		// getter of a pattern's flags, or the species read through a
+		// Reflect.get the script replaced, changed it after any check. A
+		// pattern's methods now run on a copy of it, with no exec, flags
+		// or constructor of its own, so the bounds hold.
 		{"matchAll through a species", `function C(src, flags) { var r = new RegExp(src, flags); r.exec = null; return r; }
-			var re = /(?:x?){1000}(?:x?){1000}y/g; re.constructor = {[Symbol.species]: C}; "x".repeat(1 << 20).matchAll(re).next();`, "TypeError"},
+			var re = /(?:x?){1000}(?:x?){1000}y/g; re.constructor = {[Symbol.species]: C}; "x".repeat(1 << 20).matchAll(re).next();`, "RangeError"},
 		{"split through a species", `function C(src, flags) { var r = new RegExp(src, flags); Object.defineProperty(r, "exec", {value: null}); return r; }
-			var re = /(?=x)(?:((x)))*/; re.constructor = {[Symbol.species]: C}; "x".repeat(1 << 20).split(re);`, "TypeError"},
-		{"replace with no exec", `var re = /x/; Object.defineProperty(re, "exec", {value: undefined}); "x".replace(re, "");`, "TypeError"},
-		{"search with an exec getter", `var re = /x/, n = 0; Object.defineProperty(re, "exec", {get: function () { return n++ ? null : RegExp.prototype.exec; }}); "x".search(re);`, "TypeError"},
+			var re = /(?=x)(?:((x)))*/; re.constructor = {[Symbol.species]: C}; "x".repeat(1 << 20).split(re);`, "RangeError"},
+		{"matchAll through a flags getter", `function C(src, flags) { var r = new RegExp(src, flags); Object.defineProperty(r, "exec", {value: null}); return r; }
+			var re = /(?:x?){1000}(?:x?){1000}y/g, n = 0;
+			Object.defineProperty(re, "flags", {get: function () { if (++n === 2) Object.defineProperty(re, "constructor", {value: {[Symbol.species]: C}}); return "g"; }});
+			"x".repeat(1 << 17).matchAll(re).next();`, "RangeError"},
+		{"matchAll through Reflect.get", `function C(src, flags) { var r = new RegExp(src, flags); Object.defineProperty(r, "exec", {value: null}); return r; }
+			var get = Reflect.get; Reflect.get = function (t, k, r) { return k === Symbol.species ? C : get(t, k, r); };
+			"x".repeat(1 << 17).matchAll(/(?:x?){1000}(?:x?){1000}y/g).next();`, "RangeError"},
+		{"exec with its flags denied", `var re = /(?:(((((x))))))*y/g; Object.defineProperty(re, "flags", {value: ""}); Object.defineProperty(re, "global", {value: false});
+			re.lastIndex = 1; re.exec("x".repeat(1 << 19));`, "RangeError"},
+		{"replace with no exec", `var re = /x/; Object.defineProperty(re, "exec", {value: undefined}); if ("x".replace(re, "") !== "") throw 1;`, "answers"},
+		{"search with an exec getter", `var re = /x/, n = 0; Object.defineProperty(re, "exec", {get: function () { return n++ ? null : RegExp.prototype.exec; }}); "x".search(re);`, "answers"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -612,16 +625,20 @@ usher.log(a.indexOf("p"), a.lastIndexOf(3), c.length, c[6], Array.isArray(c), ar
 	if want := `[5 4091 4097 p true 4096 p]`; fmt.Sprint(got) != want {
 		t.Errorf("deep chain: %v, want %s", got, want)
 	}
-	// A pattern's own exec, a function, is still what a match calls; the
-	// language's own cannot be taken away, nor replaced by assigning over
-	// it on a pattern.
+	// A pattern's methods run on a copy of it: its own exec plays no part,
+	// RegExp.prototype cannot be changed, and what a global or sticky
+	// match leaves in lastIndex comes back to the pattern.
 	got = s.logOf(t, "exec", `var re = /b/g, calls = 0;
 Object.defineProperty(re, "exec", {value: function (s) { calls++; return RegExp.prototype.exec.call(this, s); }});
 try { RegExp.prototype.exec = null; } catch (e) {}
 var plain = /c/; try { plain.exec = null; } catch (e) {}
-usher.log("abcb".replace(re, "x"), calls > 0, typeof RegExp.prototype.exec, "abc".replace(plain, "-"), "a1b2".split(/\d/).join(),
-	[..."a1b2".matchAll(/\d/g)].length, "x".search(/x/), RegExp[Symbol.species] === RegExp);`)
-	if want := `[axcx true function ab- a,b, 2 0 true]`; fmt.Sprint(got) != want {
+var sticky = /a/y; sticky.lastIndex = 1; var m = "ba".match(sticky);
+var global = /a/g; global.lastIndex = 3; "aa".replace(global, "b");
+usher.log("abcb".replace(re, "x"), calls, typeof RegExp.prototype.exec, "abc".replace(plain, "-"), "a1b2".split(/\d/).join(),
+	[..."a1b2".matchAll(/\d/g)].length, "x".search(/x/), RegExp[Symbol.species] === RegExp, m && m.index, sticky.lastIndex, global.lastIndex,
+	"aXbX".split(/x/i, 2).join("|"), "a-b".replace(/(\w)-(\w)/, "$2$1"), String("ab".match(/(a)(b)/g)));
+try { Object.defineProperty(RegExp.prototype, "exec", {value: null}); usher.log("changed"); } catch (e) { usher.log(e.name); }`)
+	if want := `[axcx 0 function ab- a,b, 2 0 true 1 2 0 a|b ba ab TypeError]`; fmt.Sprint(got) != want {
 		t.Errorf("exec: %v, want %s", got, want)
 	}
 	// Nesting up to the bounds: a pattern's groups 1,000 deep, a JSON
