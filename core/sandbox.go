@@ -418,7 +418,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// counted repetitions multiply, and is matched in up to that size for
 	// each character, both in one native call: the size is estimated from
 	// the source (regexpSize, kept for each source) before a pattern is
-	// made, by the constructor, compile, or a string's match, matchAll and
+	// made, by the constructor or a string's match, matchAll and
 	// search, and before each match (capCaptured).
 	var shapesOf = Object.create(null);
 	// shapeOf is a pattern's estimated size and its groups, 0 and 0 for
@@ -431,7 +431,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	function capGroups(n) {
 		if (n > maxGroups) throw new RangeError("a pattern may hold at most " + maxGroups + " groups");
 	}
-	// patternArgs checks the pattern a constructor's or compile's
+	// patternArgs checks the pattern a constructor's
 	// arguments make; a pattern or flags that are not a pattern or a
 	// string are read once, and what was read is given on.
 	function patternArgs(args) {
@@ -636,10 +636,12 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		set(globalThis, ctor.name, p);
 		return p;
 	}
-	var patternCompile = RegExp.prototype.compile, patterns = bounded(RegExp, patternArgs);
-	if (typeof patternCompile === "function") {
-		set(RegExp.prototype, "compile", function () { patternArgs(arguments); return apply(patternCompile, this, arguments); });
-	}
+	// No compile (a legacy method): it changes a pattern in place, and a
+	// match reads the pattern's lastIndex, whose valueOf may run a compile,
+	// after exec's bounds have looked at the pattern: a harmless /x/
+	// became a program of 2,000 repetitions, 38–65 times past the limit.
+	var patterns = bounded(RegExp, patternArgs);
+	delete RegExp.prototype.compile;
 	["match", "matchAll", "search"].forEach(function (name) {
 		var f = sp[name];
 		set(sp, name, function (p) {

@@ -312,7 +312,12 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"match of a large program", `new RegExp("(?:x?){1000}".repeat(10) + "y").test("x".repeat(20000));`, "RangeError"},
 		{"compile of a large program", `new RegExp("(?:x?){1000}".repeat(1000) + "y");`, "RangeError"},
 		{"call of a large program", `RegExp("(?:x?){1000}".repeat(1000));`, "RangeError"},
-		{"recompile of a large program", `/x/.compile("(?:x?){1000}".repeat(1000));`, "RangeError"},
+		{"recompile of a large program", `/x/.compile("(?:x?){1000}".repeat(1000));`, "TypeError"},
+		// A match reads lastIndex after exec's bounds looked at the
+		// pattern, and its valueOf recompiled a harmless pattern into a
+		// large program: 38–65 times the limit. No compile now.
+		{"recompile while reading lastIndex", `var re = /x/, s = "x".repeat(1 << 17);
+			re.lastIndex = {valueOf: function () { re.compile("(?:x?){1000}(?:x?){1000}y"); return 0; }}; re.exec(s);`, "TypeError"},
 		{"string match of a large program", `"x".match("(?:x?){1000}".repeat(1000));`, "RangeError"},
 		{"string search of a large program", `"x".search("(?:x?){1000}".repeat(1000));`, "RangeError"},
 		{"literal matched over a long string", `/(?:x?){1000}(?:x?){1000}y/.test("x".repeat(1 << 20));`, "RangeError"},
@@ -516,14 +521,14 @@ func TestScriptBoundedBuiltinsAnswer(t *testing.T) {
 	/(a)(b)?/.exec("xab").join("|"), "a1b22".match(/\d+/g).join("|"), "a,b;c".split(/[,;]/).join("|"), /é(\u00e9)/u.test("éé"), "xxxx".replace(/(x)(x)/, "$2"),
 	[10, 9, 1, undefined, "b", "a"].sort().join(), [3, 1, 2].toSorted(function (a, b) { return b - a; }).join(), [, 2, 1].sort().length,
 	new RegExp("a+", "g").flags, RegExp(/x/i).flags, /x/ instanceof RegExp, "aXb".search("X"), "a1b2".match("\\d")[0], [..."a1b2".matchAll("\\d")].length,
-	new RegExp(/y/).compile("z+").source, "x".match(undefined)[0] === "",
+	typeof /y/.compile, "x".match(undefined)[0] === "",
 	"Ab".toUpperCase(), new String("ab").slice(1), String.prototype.trim.call(12), "\u00e9".normalize("NFD").length, "\ufb01".normalize("NFKC"),
 	JSON.parse('{"a":[1]}').a[0], encodeURIComponent("a b"), Object.keys("ab").join(), parseInt("12px"), "b".localeCompare("a"),
 	typeof Function.prototype.call, (function () {}) instanceof Function, Object.getPrototypeOf(function () {}) === Function.prototype,
 	Math.max.apply(null, [1, 3]), (function (a) { return this.x + a; }).bind({x: 1})(2));
 try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e.name); }`, usher.TriggerSystemManual)
 	run, err := s.env.Core.Scripts.Run(as(s.admin), "bounded", "")
-	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 z+ true AB b 12 2 fi 1 a%20b 0,1 12 1 function true true 3 3 TypeError]`
+	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 undefined true AB b 12 2 fi 1 a%20b 0,1 12 1 function true true 3 3 TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
 	}
