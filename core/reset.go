@@ -236,7 +236,7 @@ func (a *Auth) ChangePassword(ctx context.Context, current, pw string) error {
 	if err := a.authorize(ctx, actPasswordChange, p.User); err != nil {
 		return err
 	}
-	limits := []limit{{key: "password:" + strconv.FormatInt(p.UserID(), 10), max: a.policy.MaxFailuresPerKey, proved: true}}
+	limits := []limit{{key: passwordKey(p.UserID()), max: a.policy.MaxFailuresPerKey, proved: true}}
 	counted, err := a.reserve(ctx, limits)
 	if err != nil {
 		return err
@@ -448,4 +448,10 @@ func endRemindersBefore(ctx context.Context, tx store.Tx, userID int64, before, 
 		}
 		req.After = page.Next
 	}
+}
+
+// passwordKey is the throttle key of an account's password change: the
+// guesses at its current password, which a stolen session may make.
+func passwordKey(userID int64) string {
+	return "password:" + strconv.FormatInt(userID, 10)
 }

@@ -97,14 +97,19 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 	if err := endResets(ctx, tx, u.ID); err != nil {
 		return 0, err
 	}
-	// A new password ends the locks of the logins that name the account:
-	// anyone may fail them on purpose, and its owner, who proved the
-	// mailbox by a reset (or was given the password), must get in.
+	// A new password ends the locks of the logins that name the account,
+	// and of its password change: anyone may fail the logins on purpose,
+	// a stolen session the change, and the owner, who proved the mailbox
+	// by a reset (or was given the password), must get in and change it.
+	keys := []string{passwordKey(u.ID)}
 	for _, login := range []string{u.Username, u.Email} {
 		if login != "" {
-			if err := tx.ThrottleClear(ctx, loginKey(login)); err != nil {
-				return 0, err
-			}
+			keys = append(keys, loginKey(login))
+		}
+	}
+	for _, key := range keys {
+		if err := tx.ThrottleClear(ctx, key); err != nil {
+			return 0, err
 		}
 	}
 	if notifiable(u) && u.Kind != usher.KindServiceAccount {

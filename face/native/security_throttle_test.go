@@ -174,3 +174,36 @@ func TestOwnLogInKeepsTheAddressCount(t *testing.T) {
 		}
 	})
 }
+
+// TestNewPasswordEndsTheChangeLock replays an owner taking their account
+// back from a thief who holds a session of it: the thief guessed at the
+// current password through the password change until it locked. A new
+// password (here an administrator's, as after a reset) ended the locks of
+// the account's username and address, not the change's: the owner, logged
+// in afresh, was refused 429 when they went to change the password.
+func TestNewPasswordEndsTheChangeLock(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{MaxFailuresPerKey: 3}})
+	login := func(password string) string {
+		var s struct{ Token string }
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "plain", "password": password}}, 200, &s)
+		return s.Token
+	}
+	if err := b.env.Core.Auth.SetPassword(coretest.System(), usher.UserKey{ID: b.user.ID}, "the plain user's passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	stolen := login("the plain user's passphrase")
+	for i := range 3 {
+		b.api.do(t, req{method: "POST", path: "/v1/auth/password", token: stolen,
+			body: map[string]any{"current_password": fmt.Sprintf("a guess %d", i), "new_password": "the thief's own passphrase"}})
+	}
+	if err := b.env.Core.Auth.SetPassword(coretest.System(), usher.UserKey{ID: b.user.ID}, "the owner's new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	owner := login("the owner's new passphrase")
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/password", token: owner,
+		body: map[string]any{"current_password": "the owner's new passphrase", "new_password": "the owner's newest passphrase"}})
+	if res.status != http.StatusNoContent {
+		t.Fatalf("the owner's change after a new password: %d %s", res.status, res.body)
+	}
+}
