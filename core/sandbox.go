@@ -321,7 +321,9 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			if (!global(pattern) || once + (s.length + 1) * each <= max) {
 				bound(1);
 			} else if (isObject(pattern)) {
-				var re = pattern, count = 0, m;
+				// Counted on a copy, which the replace matches with
+				// (cloned): a pattern's own exec plays no part in either.
+				var re = cloned(pattern), count = 0, m;
 				re.lastIndex = 0;
 				while ((m = re.exec(s)) !== null) {
 					bound(++count);
@@ -335,7 +337,10 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			return apply(f, s, [pattern, r]);
 		};
 	}
-	function globalRegExp(p) { return isObject(p) && p instanceof RegExp && apply(indexOf, String(p.flags), ["g"]) >= 0; }
+	function globalRegExp(p) {
+		if (!isObject(p) || !(p instanceof RegExp)) return false;
+		try { return apply(indexOf, flagsOf(p), ["g"]) >= 0; } catch (e) { return false; }
+	}
 	set(sp, "replace", replacer(replace, globalRegExp, false));
 	// A pattern's own replace, which String's calls, is counted the same
 	// way when called directly.
