@@ -365,7 +365,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		sourceOf = Object.getOwnPropertyDescriptor(RegExp.prototype, "source").get,
 		flagGetters = [["hasIndices", "d"], ["global", "g"], ["ignoreCase", "i"], ["multiline", "m"], ["dotAll", "s"],
 			["unicode", "u"], ["sticky", "y"]].map(function (f) {
-			var d = Object.getOwnPropertyDescriptor(RegExp.prototype, f[0]);
+			var d = getOwnDescriptor(RegExp.prototype, f[0]);
 			return [d && d.get, f[1]];
 		});
 	// flagsOf is a pattern's flags as the language keeps them: each read
@@ -671,7 +671,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 	// its prototype, which is frozen at the prelude's end; what a match or
 	// a replace leaves in the copy's lastIndex goes back to the pattern.
 	// A pattern's own exec, flags or constructor play no part.
-	var regexpProto = RegExp.prototype, RegExpOf = RegExp;
+	var regexpProto = RegExp.prototype;
 	function cloned(re) {
 		var source, flags;
 		try {
@@ -680,7 +680,7 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		} catch (e) {
 			throw new TypeError("a pattern's methods work on a RegExp");
 		}
-		var c = new RegExpOf(source, flags);
+		var c = new RegExp(source, flags);
 		c.lastIndex = Number(re.lastIndex);
 		preventExtensions(c);
 		return c;

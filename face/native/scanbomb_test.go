@@ -157,15 +157,8 @@ func TestHiddenProgressiveJPEGCounted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	plain := coretest.ScanBombJPEG(8000, 5000, 0, false)
-	for name, data := range map[string][]byte{"plain.jpg": plain, "hidden.jpg": coretest.HiddenFrameJPEG(plain)} {
-		a := b.mustUpload(t, name, data)
-		res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
-		if res.status != http.StatusNotFound {
-			t.Errorf("the preview of %s: %d, %s of %d bytes", name, res.status, res.header.Get("Content-Type"), len(res.body))
-		} else if p := res.problem(t); p.Code != usher.CodeNoPreview {
-			t.Errorf("the preview of %s: %s", name, res.body)
-		}
-	}
+	b.wantNoPreview(t, "plain.jpg", plain)
+	b.wantNoPreview(t, "hidden.jpg", coretest.HiddenFrameJPEG(plain))
 }
 
 // TestGreyPNGWithTransparencyCounted replays a preview whose decoded size
@@ -177,11 +170,7 @@ func TestHiddenProgressiveJPEGCounted(t *testing.T) {
 func TestGreyPNGWithTransparencyCounted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	a := b.mustUpload(t, "grey.png", greyPNG(t, 4096, 2100))
-	res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", a.ID), token: b.userTok})
-	if p := res.problem(t); res.status != http.StatusNotFound || p.Code != usher.CodeNoPreview {
-		t.Fatalf("the preview of a grey PNG of 8.6 MP with transparency: %d %s", res.status, res.body)
-	}
+	b.wantNoPreview(t, "grey.png", greyPNG(t, 4096, 2100))
 	small := b.mustUpload(t, "small.png", greyPNG(t, 640, 480))
 	if res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d/preview", small.ID), token: b.userTok}); res.status != http.StatusOK {
 		t.Fatalf("the preview of a small one: %d %s", res.status, res.body)
