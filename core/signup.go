@@ -174,6 +174,30 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	if a.policy.SkipEmailConfirmation {
 		state = usher.StateActive
 	}
+	// The confirmation mailed at sign-up counts as a resend does, per
+	// address, as at an account's creation (Users.Create): signing up
+	// with someone's address and deleting the account, which frees the
+	// address, mailed them once a round. A sign-up that then fails takes
+	// its count back, so that failing ones cannot use up an address's.
+	var mailed []limit
+	if state == usher.StatePending {
+		mailed = []limit{addressLimit(in.Email)}
+		if _, err := a.reserve(ctx, mailed); err != nil {
+			return nil, err
+		}
+	}
+	u, err := a.signup(ctx, in, state)
+	if err != nil {
+		a.forgive(ctx, mailed)
+		return nil, err
+	}
+	a.mailQueued()
+	return u, nil
+}
+
+// signup hashes in's password and creates its account in state, mailing a
+// confirmation when the state is pending.
+func (a *Auth) signup(ctx context.Context, in usher.Signup, state usher.UserState) (*usher.User, error) {
 	hash, err := a.hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
@@ -209,7 +233,6 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	if err != nil {
 		return nil, userWriteError(err)
 	}
-	a.mailQueued()
 	return u, nil
 }
 
