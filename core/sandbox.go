@@ -224,12 +224,17 @@ var prelude = sync.OnceValue(func() *goja.Program {
 		}
 		return apply(concat, s, parts);
 	});
-	// A replacement string inserts, for each match, at most its own
-	// length and the string's for each $' or $ and a backquote; and, for
-	// each other $, at most the string's length over all the matches. The
-	// matches of a global pattern are counted in the script, and only
-	// while the bound is not already met. A replacement function's answers
-	// are counted as it gives them.
+	// A replacement string inserts, for each match, its own length, the
+	// text before the match for each $ and a backquote, the text after it
+	// for each $', and, given a pattern, a group's capture for each $ and
+	// a digit or a <: at most the string's length each, for a capture may
+	// lie outside its match (in a lookahead) and so repeat at every match.
+	// $& inserts the match, at most the string's length over all the
+	// matches. When that bound, taken at every possible match, is past the
+	// limit, the matches of a global pattern are counted in the script,
+	// each with what it inserts, until the bound is met or the limit
+	// passed. A replacement function's answers are counted as it gives
+	// them.
 	// A text looked for in another: goja compares a text beyond ASCII
 	// with the one it looks for at each position in turn, (n - m + 1) × m
 	// comparisons in one native call (512 Ki characters looked for in
@@ -312,22 +317,38 @@ var prelude = sync.OnceValue(func() *goja.Program {
 					return r;
 				}]);
 			}
-			var r = String(replacement), each = r.length, once = s.length;
+			var r = String(replacement), grouped = isObject(pattern), before = 0, after = 0, whole = 0, groups = 0;
 			for (var j = apply(indexOf, r, ["$"]); j >= 0; j = apply(indexOf, r, ["$", j + 1])) {
-				if (r[j + 1] === "\x60" || r[j + 1] === "'") each += s.length;
-				else once += s.length;
+				var c = r[j + 1];
+				if (c === "\x60") before++;
+				else if (c === "'") after++;
+				else if (c === "&") whole++;
+				else if (grouped && c !== "$" && c !== undefined) groups++;
 			}
+			// A capture lies inside its match, and matches do not overlap,
+			// unless its group is in a lookaround: then it may repeat up to
+			// the string's length at every match.
+			var outside = groups > 0 && lookaround(pattern),
+				each = r.length + (before + after + (outside ? groups : 0)) * s.length,
+				once = s.length + (whole + (outside ? 0 : groups)) * s.length;
 			function bound(count) { cap(once + count * each); }
 			if (!global(pattern) || once + (s.length + 1) * each <= max) {
 				bound(1);
-			} else if (isObject(pattern)) {
+			} else if (grouped) {
 				// Counted on a copy, which the replace matches with
 				// (cloned): a pattern's own exec plays no part in either.
-				var re = cloned(pattern), count = 0, m;
+				// Each match counts what it inserts: the texts around it,
+				// and for each group's $ the longest of its captures.
+				var re = cloned(pattern), total = once, m;
 				re.lastIndex = 0;
 				while ((m = re.exec(s)) !== null) {
-					bound(++count);
-					if (String(m[0]) === "") re.lastIndex++;
+					var at = m.index, matched = String(m[0]).length, longest = 0;
+					for (var g = 1; groups > 0 && g < m.length; g++) {
+						if (m[g] !== undefined) longest = mathMax(longest, String(m[g]).length);
+					}
+					total += r.length + before * at + after * (s.length - at - matched) + groups * longest;
+					cap(total);
+					if (matched === 0) re.lastIndex++;
 				}
 			} else {
 				var p = String(pattern);
@@ -337,8 +358,19 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			return apply(f, s, [pattern, r]);
 		};
 	}
+	// lookaround is whether p's source may hold a lookahead or a
+	// lookbehind (an escaped parenthesis too), or p is no pattern.
+	function lookaround(p) {
+		try {
+			var src = apply(sourceOf, p, []);
+			return apply(indexOf, src, ["(?="]) >= 0 || apply(indexOf, src, ["(?!"]) >= 0 ||
+				apply(indexOf, src, ["(?<="]) >= 0 || apply(indexOf, src, ["(?<!"]) >= 0;
+		} catch (e) { return true; }
+	}
+	// globalRegExp is whether p is a regular expression, whatever its
+	// prototype, with the global flag: what its copy (cloned) will be.
 	function globalRegExp(p) {
-		if (!isObject(p) || !(p instanceof RegExp)) return false;
+		if (!isObject(p)) return false;
 		try { return apply(indexOf, flagsOf(p), ["g"]) >= 0; } catch (e) { return false; }
 	}
 	set(sp, "replace", replacer(replace, globalRegExp, false));

@@ -486,6 +486,18 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"replace with its flags denied", `var s = "x".repeat(256), r = "y".repeat(1 << 20), re = /x/g;
 			Object.defineProperty(re, "flags", {value: ""}); s.replace(re, r);`, "RangeError"},
 		{"replace with no exec", `var re = /x/; Object.defineProperty(re, "exec", {value: undefined}); if ("x".replace(re, "") !== "") throw 1;`, "answers"},
+		// A pattern whose prototype was swapped was taken for no
+		// pattern, so counted as one replacement, and its copy then
+		// replaced at every match: 512 of 1 Mi characters, 2.8 GiB in
+		// one call, 110–175 times the limit.
+		{"replace through another prototype", `var s = "x".repeat(512), r = "y".repeat((1 << 20) - 1024), re = /x/g;
+			Object.setPrototypeOf(re, {[Symbol.replace]: RegExp.prototype[Symbol.replace]}); s.replace(re, r);`, "RangeError"},
+		{"a pattern's replace through another prototype", `var s = "x".repeat(512), r = "y".repeat((1 << 20) - 1024), re = /x/g;
+			Object.setPrototypeOf(re, {[Symbol.replace]: 1}); RegExp.prototype[Symbol.replace].call(re, s, r);`, "RangeError"},
+		// A group in a lookahead captures outside its match, at every
+		// match: $1 was counted once for all the matches, and 2,048
+		// matches of 160 captures of the string's rest made 1.8 GiB.
+		{"replace of captures outside the match", `var s = "x".repeat(2048), r = "$1".repeat(160); s.replace(/x(?=(x*))/g, r);`, "RangeError"},
 		{"search with an exec getter", `var re = /x/, n = 0; Object.defineProperty(re, "exec", {get: function () { return n++ ? null : RegExp.prototype.exec; }}); "x".search(re);`, "answers"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -538,6 +550,26 @@ try { [{}].toLocaleString.call([Object.create(null)]); } catch (e) { usher.log(e
 	want := `[1,a,,,o 1,2  a+b+c a[-]b a--b [["a",1],["b",2]] [["0","x"],["1","y"]] {"0":"x","1":"y","a":1,"b":2} 1 8 2 1048576 ab|a|b 1|22 a|b|c true xxx 1,10,9,a,b, 3,2,1 3 g i true 1 1 2 undefined true AB b 12 2 fi 1 a%20b 0,1 12 1 function true true 3 3 TypeError]`
 	if err != nil || run.Outcome != "ok" || fmt.Sprint(run.Log) != want {
 		t.Fatalf("run: %v %+v, want log %s", err, run, want)
+	}
+}
+
+// TestScriptReplaceAnswers: a replace whose bound is counted match by
+// match answers as the language's does.
+func TestScriptReplaceAnswers(t *testing.T) {
+	t.Parallel()
+	s := setupScripts(t, false)
+	// 6,000 characters and "$2$1": past the bound taken at every possible
+	// match, so counted in the script.
+	got := s.logOf(t, "replace", `var s = "ab-".repeat(2000), re = /(a)(b)/g, other = /a/g;
+Object.setPrototypeOf(other, {[Symbol.replace]: RegExp.prototype[Symbol.replace]});
+usher.log(s.replace(re, "$2$1").slice(0, 7), s.replace(re, "$2$1").length, s.replace(/(a)(?:(x)|b)/g, "[$2$1]").slice(0, 5),
+	"x".repeat(100).replace(/x(?=(x*))/g, "$1").length, "x".repeat(3000).replace(/(?<=(x{3}))x/g, "$1").length,
+	"aXa".replace(other, "b"), "a-b-c".replaceAll(/-/g, "$'"), re.lastIndex);`)
+	// As Node answers but for the swapped prototype, which Node's replace
+	// takes as it is.
+	want := `[ba-ba-b 6000 [a]-[ 4950 8994 bXb ab-cbcc 0]`
+	if fmt.Sprint(got) != want {
+		t.Fatalf("log %v, want %s", got, want)
 	}
 }
 
