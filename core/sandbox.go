@@ -326,8 +326,8 @@ var prelude = sync.OnceValue(func() *goja.Program {
 				else if (grouped && c !== "$" && c !== undefined) groups++;
 			}
 			// A capture lies inside its match, and matches do not overlap,
-			// unless its group is in a lookaround: then it may repeat up to
-			// the string's length at every match.
+			// unless its group is in a lookaround (or a conditional): then
+			// it may repeat up to the string's length at every match.
 			var outside = groups > 0 && lookaround(pattern),
 				each = r.length + (before + after + (outside ? groups : 0)) * s.length,
 				once = s.length + (whole + (outside ? 0 : groups)) * s.length;
@@ -358,13 +358,18 @@ var prelude = sync.OnceValue(func() *goja.Program {
 			return apply(f, s, [pattern, r]);
 		};
 	}
-	// lookaround is whether p's source may hold a lookahead or a
-	// lookbehind (an escaped parenthesis too), or p is no pattern.
+	// lookaround is whether p's source may hold a group that captures
+	// outside its match: any "(?" but a plain non-capturing group's "(?:"
+	// (an escaped parenthesis too), for beside lookaheads and lookbehinds
+	// regexp2 takes a conditional's condition, "(?(", as a lookahead that
+	// keeps its captures; or whether p is no pattern.
 	function lookaround(p) {
 		try {
 			var src = apply(sourceOf, p, []);
-			return apply(indexOf, src, ["(?="]) >= 0 || apply(indexOf, src, ["(?!"]) >= 0 ||
-				apply(indexOf, src, ["(?<="]) >= 0 || apply(indexOf, src, ["(?<!"]) >= 0;
+			for (var i = apply(indexOf, src, ["(?"]); i >= 0; i = apply(indexOf, src, ["(?", i + 2])) {
+				if (src[i + 2] !== ":") return true;
+			}
+			return false;
 		} catch (e) { return true; }
 	}
 	// globalRegExp is whether p is a regular expression, whatever its

@@ -492,12 +492,17 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		// one call, 110–175 times the limit.
 		{"replace through another prototype", `var s = "x".repeat(512), r = "y".repeat((1 << 20) - 1024), re = /x/g;
 			Object.setPrototypeOf(re, {[Symbol.replace]: RegExp.prototype[Symbol.replace]}); s.replace(re, r);`, "RangeError"},
-		{"a pattern's replace through another prototype", `var s = "x".repeat(512), r = "y".repeat((1 << 20) - 1024), re = /x/g;
+		{"Symbol.replace through another prototype", `var s = "x".repeat(512), r = "y".repeat((1 << 20) - 1024), re = /x/g;
 			Object.setPrototypeOf(re, {[Symbol.replace]: 1}); RegExp.prototype[Symbol.replace].call(re, s, r);`, "RangeError"},
 		// A group in a lookahead captures outside its match, at every
 		// match: $1 was counted once for all the matches, and 2,048
 		// matches of 160 captures of the string's rest made 1.8 GiB.
 		{"replace of captures outside the match", `var s = "x".repeat(2048), r = "$1".repeat(160); s.replace(/x(?=(x*))/g, r);`, "RangeError"},
+		// regexp2, which takes a pattern once it names a group, also
+		// captures outside the match in a conditional's condition, with no
+		// lookahead in the source: 31 Mi characters in one replace.
+		{"replace of captures in a condition", `var s = "x".repeat(2048), r = "$1".repeat(160); s.replace(new RegExp("(?<a>)x(?((x*))|)", "g"), r);`, "RangeError"},
+		{"replace of few captures in a condition", `"x".repeat(1024).replace(new RegExp("(?<a>)x(?((x*))|)", "g"), "$1".repeat(60));`, "RangeError"},
 		{"search with an exec getter", `var re = /x/, n = 0; Object.defineProperty(re, "exec", {get: function () { return n++ ? null : RegExp.prototype.exec; }}); "x".search(re);`, "answers"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
