@@ -228,6 +228,15 @@ func addressLimit(addr string) limit {
 	return limit{key: "resend:" + usher.EmailKey(addr), max: resendsPerAddress}
 }
 
+// creationLimit is the count of accounts made with addr that mailed it a
+// code (a sign-up's or an administrator's confirmation, an invitation):
+// as many as an address's resends, but apart from them, which anyone may
+// ask for an address no account has. Shared, three anonymous resends
+// kept the address's owner from signing up for the window.
+func creationLimit(addr string) limit {
+	return limit{key: "created:" + usher.EmailKey(addr), max: resendsPerAddress}
+}
+
 // resendsPerAddress and resendsPerClient bound the confirmation mail one
 // address receives, and one client address asks for, within the policy's
 // failure window.

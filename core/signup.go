@@ -174,14 +174,14 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	if a.policy.SkipEmailConfirmation {
 		state = usher.StateActive
 	}
-	// The confirmation mailed at sign-up counts as a resend does, per
-	// address, as at an account's creation (Users.Create): signing up
-	// with someone's address and deleting the account, which frees the
+	// The confirmation mailed at sign-up is counted per address, as at an
+	// account's creation (Users.Create, creationLimit): signing up with
+	// someone's address and deleting the account, which frees the
 	// address, mailed them once a round. A sign-up that then fails takes
 	// its count back, so that failing ones cannot use up an address's.
 	var mailed []limit
 	if state == usher.StatePending {
-		mailed = []limit{addressLimit(in.Email)}
+		mailed = []limit{creationLimit(in.Email)}
 		if _, err := a.reserve(ctx, mailed); err != nil {
 			return nil, err
 		}

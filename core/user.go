@@ -74,14 +74,27 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if _, err := s.buildUser(in); err != nil {
 		return nil, err
 	}
+	var mailed []limit
 	if p := usher.PrincipalFrom(ctx); (mail || in.SendInvitation) && (p == nil || p.Kind != usher.PrincipalSystem) {
-		// A code mailed at creation counts as a resend does, per address:
+		// A code mailed at creation is counted per address (creationLimit):
 		// making and deleting an account with someone's address in a loop
 		// (a user.create and user.delete rule) mailed them each time.
-		if _, err := s.reserve(ctx, []limit{addressLimit(in.Email)}); err != nil {
+		mailed = []limit{creationLimit(in.Email)}
+		if _, err := s.reserve(ctx, mailed); err != nil {
 			return nil, err
 		}
 	}
+	u, err := s.create(ctx, in, mail)
+	if err != nil {
+		s.forgive(ctx, mailed)
+		return nil, err
+	}
+	return u, nil
+}
+
+// create makes the account in describes, mailing its address a
+// confirmation (mail) or an invitation as in asks.
+func (s *Users) create(ctx context.Context, in usher.UserCreate, mail bool) (*usher.User, error) {
 	hash := in.PasswordHash
 	if in.Password != "" {
 		var err error
