@@ -31,7 +31,9 @@ type importing struct {
 // state (active when empty) and admin flag; SSH keys and addresses are
 // added to those the user has. A password hash is set only for a user
 // who has no password: one the user has (changed since an earlier import,
-// or rehashed at log-in) is never overwritten by a file.
+// or rehashed at log-in) is never overwritten by a file. A record that
+// finds its user by username alone, without the user's confirmed address,
+// may change no more than the profile and state (importProved).
 // Blocking or suspending through an import ends the user's sessions.
 //
 // Errors (of the call; a record's are in its result): Unauthenticated,
@@ -416,6 +418,12 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 	if err != nil {
 		return 0, usher.ImportFailed, err
 	}
+	if !created && !importProved(existing, im.in) && (added > 0 || !profileOnly(changes, u)) {
+		// What was written goes with the transaction (importBatch).
+		return 0, usher.ImportFailed, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeConflict,
+			Message: "names an account by its username alone, whose confirmed address is not the record's: such a record may change " +
+				"its profile and state, and take its rights away, but nothing else; give the account's external_id or its confirmed address"})
+	}
 	switch {
 	case created:
 		return u.ID, usher.ImportCreated, nil
@@ -423,6 +431,41 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 		return u.ID, usher.ImportUpdated, nil
 	}
 	return u.ID, usher.ImportUnchanged, nil
+}
+
+// importProved reports whether a record that names existing may change
+// more than importUnproved allows: it found the account by its external
+// id, or the account's confirmed address is the record's. Any user may
+// take a free username for their own, and one who took that of someone an
+// administrator was about to import got the record: its administrator
+// flag, its address confirmed, its external id (and with it every later
+// record of the person), its keys.
+func importProved(existing *usher.User, in usher.ImportUser) bool {
+	if in.ExternalID != "" && existing.ExternalID == in.ExternalID {
+		return true
+	}
+	return in.Email != "" && existing.EmailConfirmedAt != nil && usher.EmailKey(in.Email) == usher.EmailKey(existing.Email)
+}
+
+// importUnproved are the fields of an account a record that names it by
+// its username alone may change: those its owner sets (the profile), and
+// its state, as a directory's sync blocks and lifts accounts by name.
+var importUnproved = map[string]bool{"username": true, "name": true, "first_name": true, "last_name": true, "display_name": true,
+	"bio": true, "location": true, "skype": true, "linkedin": true, "twitter": true, "website_url": true, "language": true,
+	"theme_id": true, "color_scheme_id": true, "state": true}
+
+// profileOnly reports whether changes, which made u, change nothing but
+// importUnproved's fields, or take rights away: the administrator flag
+// off, the external flag on.
+func profileOnly(changes map[string]usher.Change, u *usher.User) bool {
+	for k := range changes {
+		switch {
+		case importUnproved[k], k == "admin" && !u.Admin, k == "external" && u.External:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // recordImport audits what a transaction of an import did, in one event:

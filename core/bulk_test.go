@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
@@ -54,8 +55,9 @@ func TestImport(t *testing.T) {
 		{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", Name: "Carol Kaye",
 			PasswordHash: string(hash), ExternalID: "emp-3", State: usher.StateActive},
 			SSHKeys: []usher.ImportKey{{Title: "laptop", Key: carolKey}}, Emails: []string{"carol@work.example"}},
-		// alice, found by username: her name is the record's now.
-		{UserCreate: usher.UserCreate{Username: "alice", Name: "Alice Liddell", ExternalID: "emp-1"},
+		// alice, found by username and her confirmed address: her name
+		// and external id are the record's now.
+		{UserCreate: usher.UserCreate{Username: "alice", Email: "alice@example.com", Name: "Alice Liddell", ExternalID: "emp-1"},
 			SSHKeys: []usher.ImportKey{{Key: aliceKey}}},
 		{UserCreate: usher.UserCreate{Username: "dave", PasswordHash: "md5$0123456789abcdef"}},
 		// erin wants root's address: the database refuses, erin alone fails.
@@ -65,6 +67,7 @@ func TestImport(t *testing.T) {
 		{UserCreate: usher.UserCreate{Username: "grace", Email: "not an address"}},
 		{UserCreate: usher.UserCreate{Username: "heidi", State: "asleep"}},
 	}
+	confirmAddress(t, b.env, b.alice.ID)
 	users0, _ := b.env.Counts(t)
 	res, err := b.env.Core.Users.Import(coretest.System(), batch)
 	if err != nil {
@@ -189,7 +192,7 @@ func TestImportKeysCapped(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	record := func(n int) []usher.ImportUser {
-		im := usher.ImportUser{UserCreate: usher.UserCreate{Username: "keyholder"}}
+		im := usher.ImportUser{UserCreate: usher.UserCreate{Username: "keyholder", ExternalID: "kh-1"}}
 		for range n {
 			im.SSHKeys = append(im.SSHKeys, usher.ImportKey{Title: "k", Key: newKey(t)})
 		}
@@ -442,7 +445,11 @@ func TestImportedKeyEndsWithAdminRights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.env.Core.Users.Import(as(admin), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "bot", Email: bot.Email, Kind: usher.KindServiceAccount},
+	if _, err := b.env.Store.UserUpdate(t.Context(), bot.ID, func(u *usher.User) error { u.ExternalID = "bot-1"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.env.Core.Users.Import(as(admin), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "bot", Email: bot.Email,
+		Kind: usher.KindServiceAccount, ExternalID: "bot-1"},
 		SSHKeys: []usher.ImportKey{{Title: "mine", Key: newKey(t)}}}})
 	if err != nil || len(res) != 1 || res[0].Err != nil {
 		t.Fatalf("import: %+v %v", res, err)
@@ -511,4 +518,67 @@ func TestImportLiftsExternalBlockItNames(t *testing.T) {
 	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateBlocked}, usher.StateBlocked)
 	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateBlockedExternal}, usher.StateBlockedExternal)
 	state(t, usher.UserCreate{Username: "ldap-user", State: usher.StateActive}, usher.StateActive)
+}
+
+// confirmAddress marks the user's address confirmed, as its owner's code
+// would.
+func confirmAddress(t *testing.T, env *coretest.Env, id int64) {
+	t.Helper()
+	now := time.Now()
+	if _, err := env.Store.UserUpdate(t.Context(), id, func(u *usher.User) error { u.EmailConfirmedAt = &now; return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestImportByUsernameAlone replays a user who took, for their own, the
+// username of someone an administrator was about to import: the record,
+// found their account by its username, made them an administrator with
+// the newcomer's address confirmed and external id, and added the
+// newcomer's key, while they kept their password. A record that finds an
+// account by its username alone, without the account's confirmed address,
+// may change its profile and state and take its rights away; anything
+// more fails the record, and nothing of it is written.
+func TestImportByUsernameAlone(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	confirmAddress(t, b.env, b.alice.ID)
+	if _, err := b.env.Core.Users.Update(as(b.alice), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Username: ptr("carol")}); err != nil {
+		t.Fatal(err)
+	}
+	carolKey := newKey(t)
+	for _, tt := range []struct {
+		name string
+		in   usher.ImportUser
+		want string
+	}{
+		{"administrator", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", Admin: true}}, "failed:validation_failed"},
+		{"administrator without an address", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Admin: true}}, "failed:validation_failed"},
+		{"external id", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", ExternalID: "hr-77"}}, "failed:validation_failed"},
+		{"address", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com"}}, "failed:validation_failed"},
+		{"key", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol"}, SSHKeys: []usher.ImportKey{{Key: carolKey}}}, "failed:validation_failed"},
+		{"secondary address", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol"}, Emails: []string{"carol@example.com"}}, "failed:validation_failed"},
+		{"metadata", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Metadata: map[string]string{"role": "admin"}}}, "failed:validation_failed"},
+		// What a record may do without the address.
+		{"profile", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Name: "Carol Kaye"}}, "updated"},
+		{"state", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", State: usher.StateBlocked}}, "updated"},
+		// With the account's confirmed address the record is the account's.
+		{"proved", usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Email: "alice@example.com", ExternalID: "hr-1"}}, "updated"},
+	} {
+		res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{tt.in})
+		if err != nil || strings.Join(outcomes(res), " ") != tt.want {
+			t.Fatalf("%s: %v %v, want %s", tt.name, outcomes(res), err, tt.want)
+		}
+		if tt.want != "updated" {
+			if fe := usher.AsError(res[0].Err).Fields; len(fe) != 1 || fe[0].Field != "username" || fe[0].Code != usher.CodeConflict {
+				t.Fatalf("%s: %v, want the username named", tt.name, res[0].Err)
+			}
+		}
+	}
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: b.alice.ID})
+	if err != nil || u.Admin || u.Email != "alice@example.com" || u.ExternalID != "hr-1" || len(u.Metadata) != 0 || u.Name != "Carol Kaye" {
+		t.Fatalf("the account after the records: %+v, %v", u, err)
+	}
+	if keys, _ := b.env.Store.KeyList(t.Context(), u.ID); len(keys) != 0 {
+		t.Fatalf("the account holds %d keys", len(keys))
+	}
 }

@@ -280,3 +280,48 @@ func TestExportRunsNoFormula(t *testing.T) {
 		t.Fatalf("%d cells hold the quoted formula, want 3\n%s", quoted, p.body)
 	}
 }
+
+// TestImportRecordNotForASquatter replays, over HTTP, a plain user who
+// renamed themselves to the username of someone an administrator was about
+// to import as an administrator: the record found their account by its
+// username and made them an administrator, with the newcomer's address
+// confirmed and external id, and they signed in with their own password.
+// The record now fails, and the account is as it was.
+func TestImportRecordNotForASquatter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	plain := b.browser(t)
+	plain.login(t, "plain", password)
+	req, _ := http.NewRequest("PATCH", b.srv.URL+"/v1/users/plain", strings.NewReader(`{"username":"carol"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", b.srv.URL)
+	if p := plain.do(t, req); p.status != http.StatusOK {
+		t.Fatalf("renaming oneself: %d\n%s", p.status, p.body)
+	}
+	admin := b.root(t)
+	admin.get(t, "/admin/import")
+	file := `{"username":"carol","email":"carol@example.com","email_confirmed":true,"external_id":"hr-77","admin":true}` + "\n"
+	p := admin.upload(t, "users.ndjson", file, "ndjson")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("upload: %d\n%s", p.status, p.body)
+	}
+	job := p.header.Get("Location")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if p = admin.get(t, job); strings.Contains(p.body, "Finished in") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import never finished:\n%s", p.body)
+		}
+	}
+	mustContain(t, p, `<dd id="failed">1</dd>`, "names an account by its username alone")
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: b.user.ID})
+	if err != nil || u.Admin || u.Email == "carol@example.com" || u.ExternalID != "" {
+		t.Fatalf("the renamed account after the import: %+v, %v", u, err)
+	}
+	again := b.browser(t)
+	again.login(t, "carol", password)
+	if p := again.get(t, "/admin/users"); p.status != http.StatusForbidden {
+		t.Fatalf("the renamed account's view of /admin/users: %d", p.status)
+	}
+}
