@@ -42,6 +42,13 @@ const (
 // \k<name>), outside character classes, followed by *, + or a counted
 // repetition.
 func repeatsGroup(source string) bool {
+	// Under regexp2's inline x option whitespace and # comments may stand
+	// between a group and its quantifier ((?x)(?:(x)) * repeats the
+	// group), which this scan does not follow: any such option is taken
+	// for a repetition.
+	if inlineX(source) {
+		return true
+	}
 	quantified := func(i int) bool {
 		return i < len(source) && (source[i] == '*' || source[i] == '+' || source[i] == '{')
 	}
@@ -75,6 +82,23 @@ func repeatsGroup(source string) bool {
 		}
 	}
 	return false
+}
+
+// inlineX says whether source may set regexp2's x option (ignore
+// whitespace) inline: "(?", then option letters and "-", one of them x,
+// then ")" or ":". An escaped parenthesis is counted too.
+func inlineX(source string) bool {
+	for rest := source; ; {
+		i := strings.Index(rest, "(?")
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2:]
+		end := strings.IndexFunc(rest, func(r rune) bool { return !strings.ContainsRune("imnsxIMNSX-", r) })
+		if end > 0 && (rest[end] == ')' || rest[end] == ':') && strings.ContainsAny(rest[:end], "xX") {
+			return true
+		}
+	}
 }
 
 // regexpSize estimates the instructions of the Go program the runtime

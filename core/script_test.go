@@ -457,6 +457,12 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		{"exec of a repeated group from past the start", `var re = /(?:(((((x))))))*y/g; re.lastIndex = 1; re.exec("x".repeat(1 << 19));`, "RangeError"},
 		{"sticky exec of a repeated group", `var re = /(?:((x)))*/y; re.lastIndex = 1; re.exec("x".repeat(1 << 20));`, "RangeError"},
 		{"exec of a repeated back-reference", `/(x)\1*y/.exec("x".repeat(1 << 20));`, "RangeError"},
+		// regexp2's inline x option lets whitespace stand between a group
+		// and its quantifier, which the look for a repeated group did not
+		// follow: 12 times the limit and 274–434 MiB in one exec.
+		{"exec of a group repeated past a space", `new RegExp("(?=x)(?x)(?:" + "(".repeat(12) + "x" + ")".repeat(12) + ") *").exec("x".repeat(1 << 20));`, "RangeError"},
+		{"exec of a group repeated past a space and options", `new RegExp("(?=x)(?i-x)(?sx:(?:" + "(".repeat(24) + "x" + ")".repeat(24) + ") {0,})").exec("x".repeat(1 << 20));`, "RangeError"},
+		{"exec of a back-reference repeated past a space", `new RegExp("(?<a>x)(?x)\\1 *y").exec("x".repeat(1 << 20));`, "RangeError"},
 		// A pattern whose exec is not a function is matched by the
 		// language's own exec, past every bound above: a species that
 		// makes one held matchAll 41 s and made 814 MiB, and goja's
