@@ -418,7 +418,7 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 	if err != nil {
 		return 0, usher.ImportFailed, err
 	}
-	if !created && !importProved(existing, im.in) && (added > 0 || !profileOnly(changes, u)) {
+	if !created && !importProved(existing, im.in) && (added > 0 || !profileOnly(changes, existing, u, im.in.State != "")) {
 		// What was written goes with the transaction (importBatch).
 		return 0, usher.ImportFailed, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeConflict,
 			Message: "names an account by its username alone, whose confirmed address is not the record's: such a record may change " +
@@ -444,23 +444,31 @@ func importProved(existing *usher.User, in usher.ImportUser) bool {
 	if in.ExternalID != "" && existing.ExternalID == in.ExternalID {
 		return true
 	}
-	return in.Email != "" && existing.EmailConfirmedAt != nil && usher.EmailKey(in.Email) == usher.EmailKey(existing.Email)
+	// One mailbox, as an external log-in's address must be to link
+	// (sameMailbox): the e-mail key folds beyond ASCII, and straße@ and
+	// strasse@ are two people's.
+	return in.Email != "" && existing.EmailConfirmedAt != nil && sameMailbox(in.Email, existing.Email)
 }
 
 // importUnproved are the fields of an account a record that names it by
-// its username alone may change: those its owner sets (the profile), and
-// its state, as a directory's sync blocks and lifts accounts by name.
+// its username alone may change: those its owner sets (the profile).
 var importUnproved = map[string]bool{"username": true, "name": true, "first_name": true, "last_name": true, "display_name": true,
 	"bio": true, "location": true, "skype": true, "linkedin": true, "twitter": true, "website_url": true, "language": true,
-	"theme_id": true, "color_scheme_id": true, "state": true}
+	"theme_id": true, "color_scheme_id": true}
 
-// profileOnly reports whether changes, which made u, change nothing but
-// importUnproved's fields, or take rights away: the administrator flag
-// off, the external flag on.
-func profileOnly(changes map[string]usher.Change, u *usher.User) bool {
+// profileOnly reports whether changes, which made u of old, change
+// nothing but importUnproved's fields, or take rights away: the
+// administrator flag off, the external flag on, a state in which u may
+// not sign in (and with it the end of a change of address). A state a
+// record names (named) is the directory's word, which blocks and lifts
+// accounts by name; a record that names none lifts a directory's block
+// only, not an administrator's block or suspension.
+func profileOnly(changes map[string]usher.Change, old, u *usher.User, named bool) bool {
 	for k := range changes {
 		switch {
-		case importUnproved[k], k == "admin" && !u.Admin, k == "external" && u.External:
+		case importUnproved[k], k == "admin" && !u.Admin, k == "external" && u.External,
+			k == "unconfirmed_email" && u.UnconfirmedEmail == "",
+			k == "state" && (named || !u.State.CanSignIn() || old.State == usher.StateBlockedExternal):
 		default:
 			return false
 		}

@@ -582,3 +582,45 @@ func TestImportByUsernameAlone(t *testing.T) {
 		t.Fatalf("the account holds %d keys", len(keys))
 	}
 }
+
+// TestImportByUsernameAloneEdges: the mailbox that proves a record is the
+// account's is compared as an external log-in's is, not by its folded key
+// (straße@ and strasse@ are two people's); a record found by username may
+// block an account waiting for a change of address, which ends the
+// change; and it may not lift an administrator's block.
+func TestImportByUsernameAloneEdges(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	sq := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "straße@example.com", Password: "mallory's long passphrase"})
+	confirmAddress(t, b.env, sq.ID)
+	if _, err := b.env.Core.Users.Update(as(sq), usher.UserKey{ID: sq.ID}, usher.UserUpdate{Username: ptr("strasse")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Users.Update(as(b.alice), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Email: ptr("alice@new.example")}); err != nil {
+		t.Fatal(err)
+	}
+	blocked := b.env.MustCreateUser(t, usher.UserCreate{Username: "blocked", Email: "blocked@example.com"})
+	if _, err := b.env.Core.Users.Block(as(b.admin), usher.UserKey{ID: blocked.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		in   usher.UserCreate
+		want string
+	}{
+		{"a folded address", usher.UserCreate{Username: "strasse", Email: "strasse@example.com", Admin: true}, "failed:validation_failed"},
+		{"a block while an address waits", usher.UserCreate{Username: "alice", State: usher.StateBlocked}, "updated"},
+		{"an administrator's block lifted", usher.UserCreate{Username: "blocked", Name: "No state named"}, "failed:validation_failed"},
+	} {
+		res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: tt.in}})
+		if err != nil || strings.Join(outcomes(res), " ") != tt.want {
+			t.Fatalf("%s: %v %v (%v), want %s", tt.name, outcomes(res), err, res[0].Err, tt.want)
+		}
+	}
+	for id, want := range map[int64]usher.UserState{sq.ID: usher.StateActive, b.alice.ID: usher.StateBlocked, blocked.ID: usher.StateBlocked} {
+		u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: id})
+		if err != nil || u.State != want || u.Admin || u.UnconfirmedEmail != "" {
+			t.Errorf("user %d after the records: %+v, %v; want %s, no administrator, no change of address waiting", id, u, err, want)
+		}
+	}
+}
