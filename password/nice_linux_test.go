@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -71,5 +72,42 @@ func TestWorkerNiceness(t *testing.T) {
 	}
 	if after := threadNice(t, self); after != before {
 		t.Fatalf("the caller's thread went from niceness %d to %d", before, after)
+	}
+}
+
+// TestKeyProcessNiceness: a key process started by a worker at niceness 7
+// runs every thread of it at niceness 7, argon2id's goroutines included,
+// which the worker's thread alone does not reach in serve's process.
+func TestKeyProcessNiceness(t *testing.T) {
+	t.Parallel()
+	const nice = 7
+	var starts atomic.Int32
+	ps := NewProcesses(childCommand(&starts), func(err error) { t.Error(err) })
+	t.Cleanup(ps.Close)
+	h := NewHasher(fast, Pool{Workers: 1, Nice: nice, Key: ps.Key})
+	t.Cleanup(h.Close)
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Hash(context.Background(), "a passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	ps.mu.Lock()
+	pid := ps.child.cmd.Process.Pid
+	ps.mu.Unlock()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("the key process's threads: %v", err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if f[19-3] != strconv.Itoa(nice) {
+			t.Fatalf("thread %s of the key process runs at niceness %s, want %d", task.Name(), f[19-3], nice)
+		}
 	}
 }

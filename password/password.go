@@ -54,10 +54,14 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	}
 	p := h.params
 	var key []byte
+	var kerr error
 	if err := h.do(ctx, func() {
-		key = argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		key, kerr = h.key([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	}); err != nil {
 		return "", err
+	}
+	if kerr != nil {
+		return "", kerr
 	}
 	return encodeArgon2(p, salt, key), nil
 }
@@ -76,9 +80,13 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 // verify (a log-in for an unknown account).
 func (h *Hasher) Burn(ctx context.Context, pw string) error {
 	p := h.params
-	return h.do(ctx, func() {
-		argon2.IDKey([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
-	})
+	var kerr error
+	if err := h.do(ctx, func() {
+		_, kerr = h.key([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
+	}); err != nil {
+		return err
+	}
+	return kerr
 }
 
 func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {
@@ -88,7 +96,10 @@ func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {
 		if err != nil {
 			return false, false, err
 		}
-		got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		got, err := h.key([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		if err != nil {
+			return false, false, err
+		}
 		ok := subtle.ConstantTimeCompare(got, key) == 1
 		weaker := p.Memory < h.params.Memory || p.Time < h.params.Time || len(key) < int(h.params.KeyLen)
 		return ok, ok && weaker, nil

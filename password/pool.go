@@ -31,6 +31,8 @@ type Pool struct {
 	// Nice is the niceness (0 to 19) the workers' threads run at, where
 	// PerThreadNice; 0 leaves them at the process's.
 	Nice int
+	// Key derives argon2id keys; nil derives them in this process.
+	Key KeyFunc
 }
 
 // DefaultWorkers is the number of hash workers for a pool at niceness
@@ -48,6 +50,7 @@ func DefaultWorkers(nice int) int {
 // Hasher hashes and verifies passwords on a bounded pool of workers.
 type Hasher struct {
 	params  Params
+	key     KeyFunc
 	workers int
 	nice    int
 	slots   chan struct{} // a slot per hash that may run or wait
@@ -91,8 +94,13 @@ func NewHasher(p Params, pool Pool) *Hasher {
 		workers = DefaultWorkers(pool.Nice)
 	}
 	queue := max(0, pool.Queue)
+	key := pool.Key
+	if key == nil {
+		key = idKey
+	}
 	return &Hasher{
 		params:  p,
+		key:     key,
 		workers: workers,
 		nice:    pool.Nice,
 		slots:   make(chan struct{}, workers+queue),

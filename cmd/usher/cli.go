@@ -102,7 +102,7 @@ func (m *Main) root() *cobra.Command {
 	serve := m.serveCmd(cfg, sc)
 	root.AddCommand(serve, m.configCmd(cfg, sc, serve), m.migrateCmd(cfg), m.userCmd(cfg), m.tokenCmd(cfg), m.keysCmd(cfg),
 		m.importCmd(cfg), m.exportCmd(cfg), m.versionCmd(), m.groupCmd(cfg), m.auditCmd(cfg),
-		m.backupCmd(cfg), m.restoreCmd(cfg), m.mailCmd(cfg), m.healthCmd())
+		m.backupCmd(cfg), m.restoreCmd(cfg), m.mailCmd(cfg), m.healthCmd(), m.hashKeysCmd())
 	m.checkArgs(root)
 	return root
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"runtime"
 
 	"usher/password"
@@ -21,14 +23,30 @@ func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) 
 		return nil, nil, fmt.Errorf("--hash-nice: %d is not between 0 and 19", sc.hashNice)
 	}
 	nice := sc.hashNice
-	h := password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue, Nice: nice})
+	var key password.KeyFunc
+	stopKeys := func() {}
+	if sc.hashProcess {
+		workers := sc.hashWorkers
+		if workers <= 0 {
+			workers = password.DefaultWorkers(nice)
+		}
+		command, err := keyCommand(workers, sc.argon2.Memory)
+		if err != nil {
+			return nil, nil, err
+		}
+		ps := password.NewProcesses(command, func(err error) {
+			log.Warn("password key process failed; deriving keys in serve", "err", err)
+		})
+		key, stopKeys = ps.Key, ps.Close
+	}
+	h := password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue, Nice: nice, Key: key})
 	if err := h.Start(); err != nil {
 		// Workers at full priority on every CPU would starve requests:
 		// fall back to --hash-nice 0 and its default of a CPU less.
 		log.Warn("password hash workers run at the process's priority, as at --hash-nice 0", "err", err)
 		h.Close()
 		nice = 0
-		h = password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue})
+		h = password.NewHasher(sc.argon2, password.Pool{Workers: sc.hashWorkers, Queue: sc.hashQueue, Key: key})
 		_ = h.Start() // at niceness 0 nothing is set
 	}
 	niced := password.PerThreadNice && nice > 0
@@ -41,8 +59,36 @@ func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) 
 		"gomaxprocs", runtime.GOMAXPROCS(0))
 	return h, func() {
 		h.Close()
+		stopKeys()
 		if raised {
 			runtime.GOMAXPROCS(procs)
 		}
 	}, nil
 }
+
+// keyCommand returns what starts a key process: this binary, run as
+// hashKeysCommand, with serve's standard error and, for environment, a
+// memory limit of keyProcessBaseMiB and the argon2id memory (hashKiB) of
+// one key more than the workers may ask for at once, the one done but not
+// yet collected. A binary replaced since serve started (an upgrade)
+// answers the same protocol, or fails, and serve then derives the keys
+// itself.
+func keyCommand(workers int, hashKiB uint32) (func() *exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("--hash-process: find this binary: %w", err)
+	}
+	limit := fmt.Sprintf("GOMEMLIMIT=%dKiB", keyProcessBaseMiB<<10+int64(workers+1)*int64(hashKiB))
+	return func() *exec.Cmd {
+		cmd := exec.Command(exe, hashKeysCommand)
+		// Nothing of serve's environment, its secrets included: the
+		// requests carry all a key process needs.
+		cmd.Env = []string{limit}
+		cmd.Stderr = os.Stderr
+		return cmd
+	}, nil
+}
+
+// keyProcessBaseMiB is what a key process's memory limit allows besides
+// the keys: the heap the binary's packages make at its start, about 10 MiB.
+const keyProcessBaseMiB = 16

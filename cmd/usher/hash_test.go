@@ -1,8 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"usher/password"
@@ -56,4 +61,68 @@ func TestStartHasher(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHashProcess: with --hash-process serve's argon2id keys come from a
+// child, this binary run as hash-keys with nothing of serve's environment
+// but its memory limit, which ends when the hasher stops; a hash it made
+// verifies.
+func TestHashProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc to find the child in")
+	}
+	sc := &serveConfig{argon2: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		hashWorkers: 1, hashQueue: 4, hashProcess: true}
+	h, stop, err := startHasher(sc, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := children(t)
+	hash, err := h.Hash(t.Context(), "a passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for _, pid := range children(t) {
+		if !slices.Contains(before, pid) {
+			child = pid
+		}
+	}
+	if child == 0 {
+		t.Fatal("no key process started")
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", child))
+	environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", child))
+	if args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"); len(args) != 2 || args[1] != hashKeysCommand {
+		t.Errorf("the key process runs %q", args)
+	}
+	if want := fmt.Sprintf("GOMEMLIMIT=%dKiB\x00", 16<<10+2*64); string(environ) != want {
+		t.Errorf("the key process's environment is %q, want %q", environ, want)
+	}
+	if ok, _, err := h.Verify(t.Context(), "a passphrase", hash); !ok || err != nil {
+		t.Errorf("verify: %v, %v", ok, err)
+	}
+	stop()
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", child)); err == nil {
+		t.Errorf("the key process %d outlived the hasher", child)
+	}
+}
+
+// children lists this process's children, from every thread's list.
+func children(t *testing.T) []int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, task := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }

@@ -20,7 +20,9 @@ const hashGCPercent = 400
 // memoryLimit is the soft memory limit serve runs under, in bytes:
 // flagMiB when it is above 0, else one computed from the hash pool:
 // memoryBaseMiB, and twice each worker's argon2id memory (hashKiB), for
-// the hash a worker runs and one done but not yet collected.
+// the hash a worker runs and one done but not yet collected; workers
+// counts those that derive argon2id keys in serve's own process, none
+// with --hash-process.
 func memoryLimit(flagMiB, workers int, hashKiB uint32) int64 {
 	if flagMiB > 0 {
 		return int64(flagMiB) << 20

@@ -51,6 +51,7 @@ type serveConfig struct {
 	hashWorkers   int
 	hashQueue     int
 	hashNice      int
+	hashProcess   bool
 	policy        core.Policy
 	github        connector.GitHubConfig
 	oidc          connector.OIDCConfig
@@ -132,11 +133,15 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.IntVar(&sc.hashWorkers, "hash-workers", 0, "password hashes that run at once, each on a thread of its own (default: the CPUs "+
 		"where the threads run at --hash-nice, i.e. on Linux; the CPUs less one, at least one, elsewhere or at --hash-nice 0)")
 	f.IntVar(&sc.hashNice, "hash-nice", 19, "niceness (0 to 19) of the password hash threads on Linux, so that requests get a CPU before "+
-		"the bcrypt and PBKDF2 verifications they run (argon2id runs on goroutines of its own, at the process's niceness); serve then "+
-		"adds --hash-workers to GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
+		"the hashes they run: the bcrypt and PBKDF2 verifications, and the key process of --hash-process, all its threads (argon2id "+
+		"in serve's own process runs on goroutines of its own, at the process's niceness); serve then adds --hash-workers to "+
+		"GOMAXPROCS unless GOMAXPROCS is set; 0 runs them like the rest")
+	f.BoolVar(&sc.hashProcess, "hash-process", true, "derive argon2id keys in a child process of this binary (usher hash-keys), "+
+		"started at the first log-in, so that each hash's memory is collected apart from the requests' and, on Linux, the whole "+
+		"derivation runs at --hash-nice; when the child cannot start or fails, serve derives the keys itself and logs a warning")
 	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a hash worker before log-ins are answered 429")
 	f.IntVar(&sc.memoryLimit, "memory-limit", 0, fmt.Sprintf("soft limit of the Go runtime's memory, in MiB, under which garbage "+
-		"is collected at GOGC %d (default: %d + 2 × --hash-workers × --argon2-memory; below 0: none); GOMEMLIMIT, and GOGC, "+
+		"is collected at GOGC %d (default: %d, + 2 × --hash-workers × --argon2-memory without --hash-process; below 0: none); GOMEMLIMIT, and GOGC, "+
 		"when set, win", hashGCPercent, memoryBaseMiB))
 	f.DurationVar(&p.SessionTTL, "session-ttl", p.SessionTTL, "lifetime of a session")
 	f.DurationVar(&p.JWTTTL, "jwt-ttl", p.JWTTTL, "lifetime of a JWT")
@@ -255,7 +260,12 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 		return err
 	}
 	defer stopHasher()
-	defer setMemoryLimit(sc, hasher.Workers(), m.Getenv, log)()
+	// Keys derived in key processes take none of serve's memory.
+	inProcess := hasher.Workers()
+	if sc.hashProcess {
+		inProcess = 0
+	}
+	defer setMemoryLimit(sc, inProcess, m.Getenv, log)()
 	c, err := buildCore(ctx, db, box, blobs, hasher, sc, log, metrics.reg)
 	if err != nil {
 		return err

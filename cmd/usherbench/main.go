@@ -160,7 +160,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	defer srv.stop()
 	rp.ready, rp.startup = ready, srv.startup
-	if rp.rssIdle, _, err = srv.memory(); err != nil {
+	if rp.rssIdle, _, _, err = srv.memory(); err != nil {
 		return err
 	}
 	b.usher = newEndpoint(srv.addr, cfg.conc+cfg.flood)
@@ -173,8 +173,13 @@ func run(ctx context.Context, cfg config) error {
 	if err := rp.measure(ctx, b, srv, todo); err != nil {
 		return err
 	}
-	if _, rp.rssPeak, err = srv.memory(); err != nil {
+	var children int
+	if _, rp.rssPeak, children, err = srv.memory(); err != nil {
 		return err
+	}
+	if children > 0 {
+		rp.notes = append(rp.notes, fmt.Sprintf("usher RSS: usher serve's with its child processes' (%d: the key process), the peak "+
+			"the sum of each one's, an upper bound (each counts the binary's pages they share)", children))
 	}
 	rp.total = time.Since(began)
 
@@ -209,7 +214,7 @@ func (rp *report) measure(ctx context.Context, b *bench, srv *proc, todo []strin
 			progress("%s failed: %v", s.name, err)
 			continue
 		}
-		r.rssKB, _, _ = srv.memory()
+		r.rssKB, _, _, _ = srv.memory()
 		rp.results[s.name] = r
 		progress("%s: %.0f rps, p50 %s ms, p99 %s ms, %d errors", s.name, r.rps(),
 			ms(r.hist.quantile(0.5)), ms(r.hist.quantile(0.99)), r.errors)

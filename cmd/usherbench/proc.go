@@ -129,11 +129,37 @@ func (p *proc) stop() {
 }
 
 // memory returns the process's resident set now and its peak, in KiB,
-// from /proc.
-func (p *proc) memory() (rss, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+// from /proc, with those of its children (usher serve's key process) added,
+// and how many children it counted. A peak so summed is an upper bound:
+// the processes may have peaked at different moments, and the binary's
+// pages they share are counted in each.
+func (p *proc) memory() (rss, peak int64, children int, err error) {
+	pid := p.cmd.Process.Pid
+	if rss, peak, err = procMemory(pid); err != nil {
+		return 0, 0, 0, fmt.Errorf("memory of %s: %w", p.name, err)
+	}
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			child, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			// A child that ended meanwhile has nothing left to count.
+			if r, pk, err := procMemory(child); err == nil {
+				rss, peak, children = rss+r, peak+pk, children+1
+			}
+		}
+	}
+	return rss, peak, children, nil
+}
+
+// procMemory returns a process's VmRSS and VmHWM, in KiB.
+func procMemory(pid int) (rss, peak int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("memory of %s: %w", p.name, err)
+		return 0, 0, err
 	}
 	for line := range strings.Lines(string(b)) {
 		k, v, ok := strings.Cut(line, ":")
@@ -142,7 +168,7 @@ func (p *proc) memory() (rss, peak int64, err error) {
 		}
 		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("memory of %s: /proc status %s: %w", p.name, k, err)
+			return 0, 0, fmt.Errorf("/proc status %s: %w", k, err)
 		}
 		if k == "VmRSS" {
 			rss = n
