@@ -366,3 +366,19 @@ func TestServeRefusesBadRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckOIDCName: an OpenID Connect provider's name is a path segment,
+// and not GitHub's, under which linked identities would be taken for
+// GitHub's.
+func TestCheckOIDCName(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{
+		"oidc": true, "corp-sso": true, "Okta_2": true, "sso.corp": true, strings.Repeat("a", 64): true,
+		"github": false, "GitHub": false, "": false, "my/idp": false, "a b": false, "..": false, ".": false, "é": false,
+		strings.Repeat("a", 65): false,
+	} {
+		if err := checkOIDCName(name); (err == nil) != ok {
+			t.Errorf("checkOIDCName(%q) = %v, want ok %v", name, err, ok)
+		}
+	}
+}

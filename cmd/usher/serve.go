@@ -156,7 +156,7 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.StringVar(&sc.github.ClientID, "github-client-id", "", "GitHub OAuth app's client id: enables log-in with GitHub")
 	f.StringVar(&sc.github.ClientSecret, "github-client-secret", "", "GitHub OAuth app's client secret")
 	f.StringVar(&sc.oidc.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL: enables log-in with that provider")
-	f.StringVar(&sc.oidc.Name, "oidc-name", "oidc", "name of the OpenID Connect provider in usher's URLs")
+	f.StringVar(&sc.oidc.Name, "oidc-name", "oidc", "name of the OpenID Connect provider in usher's URLs and of its linked identities: letters, digits, ., - and _, not github")
 	f.StringVar(&sc.oidc.ClientID, "oidc-client-id", "", "OpenID Connect client id")
 	f.StringVar(&sc.oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret")
 	f.StringVar(&sc.blobURL, "blob-url", "", "where files (attachments, avatars, previews) are kept: a directory, file:///path, or "+
@@ -420,6 +420,9 @@ func buildCore(ctx context.Context, db store.Store, box *seal.Box, blobs usher.B
 		conns = append(conns, gh)
 	}
 	if sc.oidc.Issuer != "" {
+		if err := checkOIDCName(sc.oidc.Name); err != nil {
+			return nil, err
+		}
 		sc.oidc.RedirectURL = public + "/v1/auth/oauth/" + sc.oidc.Name + "/callback"
 		o, err := connector.NewOIDC(ctx, sc.oidc)
 		if err != nil {
@@ -491,4 +494,21 @@ func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string
 		Attachments: c.Attachments, Stats: c.Stats, Audit: c.Audit, Orgs: c.Orgs, Scripts: c.Scripts, Log: log,
 		PublicURL: publicURL}).Mount(mux)
 	return web.Middleware(mux, log, web.NewMetrics(metrics.reg), proxies)
+}
+
+// checkOIDCName refuses an --oidc-name that is no path segment of
+// letters, digits, ".", "-" and "_" (at most 64, not "." or ".."), or
+// that is GitHub's ("github", in any case): linked identities are kept by
+// their provider's name, and an OpenID Connect provider named github took
+// GitHub's place, its subjects read as GitHub's user ids, now or once
+// GitHub log-in is enabled.
+func checkOIDCName(name string) error {
+	const allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+	switch {
+	case name == "" || len(name) > 64 || strings.Trim(name, allowed) != "" || name == "." || name == "..":
+		return fmt.Errorf("--oidc-name: %q is not 1 to 64 letters, digits, \".\", \"-\" and \"_\"", name)
+	case strings.EqualFold(name, "github"):
+		return fmt.Errorf("--oidc-name: %q names the GitHub log-in; give the OpenID Connect provider another name", name)
+	}
+	return nil
 }
