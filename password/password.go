@@ -130,6 +130,25 @@ func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {
 	return false, false, ErrFormat
 }
 
+// Validate reports whether hashes made with p can be verified: the bounds a
+// stored hash's parameters are read within (decodeArgon2). A hash made
+// past them could never be verified, and the key process refuses them.
+func (p Params) Validate() error {
+	switch {
+	case p.Time < 1 || p.Time > maxTime:
+		return fmt.Errorf("argon2id passes: %d is not between 1 and %d", p.Time, maxTime)
+	case p.Threads < 1:
+		return fmt.Errorf("argon2id threads: must be at least 1")
+	case p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory:
+		return fmt.Errorf("argon2id memory: %d KiB is not between 8 KiB a thread (%d) and %d", p.Memory, 8*uint32(p.Threads), maxMemory)
+	case p.KeyLen < 16 || p.KeyLen > maxKeyLen:
+		return fmt.Errorf("argon2id key length: %d is not between 16 and %d bytes", p.KeyLen, maxKeyLen)
+	case p.SaltLen < 8 || p.SaltLen > 1024:
+		return fmt.Errorf("argon2id salt length: %d is not between 8 and 1024 bytes", p.SaltLen)
+	}
+	return nil
+}
+
 // Check reports whether encoded is a hash this package can verify, without
 // verifying anything; imports use it to refuse unknown formats up front.
 // It refuses too an argon2id hash that would cost one log-in attempt more

@@ -108,19 +108,32 @@ func parseRequest(b []byte) (request, error) {
 		return request{}, fmt.Errorf("%w: a salt of %d bytes in %d", ErrFrame, saltLen, len(rest))
 	}
 	r.salt, r.pw = rest[:saltLen], rest[saltLen:]
-	if r.time < 1 || r.time > maxTime || r.threads < 1 || r.memory < 8*uint32(r.threads) || r.memory > maxMemory ||
-		r.keyLen < 4 || r.keyLen > maxKeyLen {
-		return request{}, fmt.Errorf("%w: argon2id t=%d m=%d p=%d with a key of %d bytes", ErrFrame, r.time, r.memory, r.threads, r.keyLen)
+	if err := r.check(); err != nil {
+		return request{}, err
 	}
 	return r, nil
+}
+
+// check refuses a request whose frame would pass maxFrame or whose
+// parameters no stored hash may have (decodeArgon2).
+func (r request) check() error {
+	if headerSize+len(r.salt)+len(r.pw) > maxFrame {
+		return fmt.Errorf("%w: a request of %d bytes", ErrFrame, headerSize+len(r.salt)+len(r.pw))
+	}
+	if r.time < 1 || r.time > maxTime || r.threads < 1 || r.memory < 8*uint32(r.threads) || r.memory > maxMemory ||
+		r.keyLen < 4 || r.keyLen > maxKeyLen {
+		return fmt.Errorf("%w: argon2id t=%d m=%d p=%d with a key of %d bytes", ErrFrame, r.time, r.memory, r.threads, r.keyLen)
+	}
+	return nil
 }
 
 // ServeKeys is a key process's work: it derives a key for each request
 // read from r, up to maxDeriving at once, and writes each answer to w as
 // it is done, until r ends. A malformed request ends it with an error,
-// once the keys under way are answered.
+// once the keys under way are answered. It reads r unbuffered, a frame's
+// length and then the frame, which it clears once its key is derived: no
+// other copy of a password is left in the process.
 func ServeKeys(r io.Reader, w io.Writer) error {
-	br := bufio.NewReader(r)
 	var (
 		mu      sync.Mutex // holds w
 		werr    error
@@ -129,7 +142,7 @@ func ServeKeys(r io.Reader, w io.Writer) error {
 	)
 	defer running.Wait()
 	for {
-		b, err := readFrame(br)
+		b, err := readFrame(r)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -138,6 +151,7 @@ func ServeKeys(r io.Reader, w io.Writer) error {
 		}
 		req, err := parseRequest(b)
 		if err != nil {
+			clear(b)
 			return err
 		}
 		slots <- struct{}{}
@@ -169,9 +183,10 @@ func ServeKeys(r io.Reader, w io.Writer) error {
 // with no child; the next key starts a new child, but not within
 // retryStart of a start that failed.
 type Processes struct {
-	command func() *exec.Cmd
-	failed  func(error)
-	now     func() time.Time
+	command  func() *exec.Cmd
+	failed   func(error)
+	now      func() time.Time
+	patience time.Duration // the least deriveTimeout, and Close's wait
 
 	mu        sync.Mutex
 	child     *child // nil when none runs
@@ -188,18 +203,23 @@ const retryStart = time.Minute
 // Processes) and which reports to failed each child that could not be
 // started or failed.
 func NewProcesses(command func() *exec.Cmd, failed func(error)) *Processes {
-	return &Processes{command: command, failed: failed, now: time.Now}
+	return &Processes{command: command, failed: failed, now: time.Now, patience: 10 * time.Second}
 }
 
 // Key derives an argon2id key, as argon2.IDKey does, in the child process;
 // in this process when no child can. It fails only with ErrClosed.
 func (ps *Processes) Key(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) ([]byte, error) {
+	r := request{time: time, memory: memory, threads: threads, keyLen: keyLen, salt: salt, pw: pw}
+	if r.check() != nil {
+		// A child would refuse it, and end: this process derives it.
+		return idKey(pw, salt, time, memory, threads, keyLen)
+	}
 	c, err := ps.running()
 	switch {
 	case errors.Is(err, ErrClosed):
 		return nil, err
 	case err == nil:
-		key, derr := c.derive(request{time: time, memory: memory, threads: threads, keyLen: keyLen, salt: salt, pw: pw})
+		key, derr := c.derive(r, ps.deriveTimeout(r))
 		if derr == nil {
 			return key, nil
 		}
@@ -238,9 +258,12 @@ func (ps *Processes) running() (*child, error) {
 	return c, nil
 }
 
-// ended forgets c, which failed, if it is still the running child, and
-// reports whether it was: of the keys c was deriving, the first to see
-// its end reports it.
+// ended forgets c, which failed, if it is still the running child, ends
+// it, and holds new children back for retryStart, as after a start that
+// failed: a child that fails once (a replaced binary, parameters it
+// refuses) would fail again at every key. It reports whether c was the
+// running child: of the keys c was deriving, the first to see its end
+// reports it.
 func (ps *Processes) ended(c *child) bool {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -248,19 +271,30 @@ func (ps *Processes) ended(c *child) bool {
 		return false
 	}
 	ps.child = nil
-	go c.stop()
+	ps.downUntil = ps.now().Add(retryStart)
+	go c.kill()
 	return true
 }
 
-// Close ends the child, if one runs, and waits for it; keys asked for
-// afterwards fail with ErrClosed, and any under way are derived here.
+// deriveTimeout is how long a key process may take to answer r: patience
+// and 20 ms for each MiB over each pass, far more than a derivation takes
+// on a busy machine (about 20 ms for 19 MiB over two passes), so that only
+// a child that stopped or hangs is given up.
+func (ps *Processes) deriveTimeout(r request) time.Duration {
+	mib := time.Duration(uint64(r.memory) * uint64(r.time) >> 10)
+	return ps.patience + mib*20*time.Millisecond
+}
+
+// Close ends the child, if one runs, and waits for it, killing one that
+// has not ended within patience; keys asked for afterwards fail with
+// ErrClosed, and any under way are derived here.
 func (ps *Processes) Close() {
 	ps.mu.Lock()
 	c := ps.child
 	ps.child, ps.closed = nil, true
 	ps.mu.Unlock()
 	if c != nil {
-		c.stop()
+		c.stop(ps.patience)
 	}
 }
 
@@ -332,8 +366,8 @@ func (c *child) read(r io.Reader) {
 	c.mu.Unlock()
 }
 
-// derive asks the child for r's key and waits for it.
-func (c *child) derive(r request) ([]byte, error) {
+// derive asks the child for r's key and waits for it, at most timeout.
+func (c *child) derive(r request, timeout time.Duration) ([]byte, error) {
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
 	if c.err != nil {
@@ -356,7 +390,18 @@ func (c *child) derive(r request) ([]byte, error) {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("password: key process: %w", err)
 	}
-	key, ok := <-ch
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var key []byte
+	var ok bool
+	select {
+	case key, ok = <-ch:
+	case <-timer.C:
+		c.mu.Lock()
+		delete(c.waiting, r.id)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("password: key process: no answer within %v", timeout)
+	}
 	if !ok {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -369,9 +414,23 @@ func (c *child) derive(r request) ([]byte, error) {
 }
 
 // stop closes the child's input, which ends it once the keys under way
-// are answered, and waits for it.
-func (c *child) stop() {
+// are answered, and waits for it; one that has not ended within wait (a
+// stopped or hung process) is killed.
+func (c *child) stop(wait time.Duration) {
 	_ = c.in.Close()
+	select {
+	case <-c.done:
+	case <-time.After(wait):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	_ = c.cmd.Wait()
+}
+
+// kill ends a child that failed, whatever it is doing, and waits for it.
+func (c *child) kill() {
+	_ = c.in.Close()
+	_ = c.cmd.Process.Kill()
 	<-c.done
 	_ = c.cmd.Wait()
 }

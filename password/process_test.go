@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -150,8 +152,9 @@ func childCommand(starts *atomic.Int32) func() *exec.Cmd {
 }
 
 // TestProcesses: keys asked at once are derived by one child process, as
-// argon2.IDKey derives them; a child that dies is reported and replaced,
-// and the keys it was asked for are derived all the same; Close ends it.
+// argon2.IDKey derives them; a child that dies is reported, the keys it
+// was asked for are derived here, as are those of the next minute, and
+// then a new child is started; Close ends it.
 func TestProcesses(t *testing.T) {
 	t.Parallel()
 	var starts atomic.Int32
@@ -192,8 +195,16 @@ func TestProcesses(t *testing.T) {
 	mu.Lock()
 	failed := len(failures)
 	mu.Unlock()
-	if failed != 1 || starts.Load() != 2 {
-		t.Fatalf("after the child died: %d failures reported (want 1), %d children started (want 2)", failed, starts.Load())
+	if failed != 1 || starts.Load() != 1 {
+		t.Fatalf("after the child died: %d failures reported (want 1), %d children started (want 1: held back)", failed, starts.Load())
+	}
+	// A minute on, a new child.
+	ps.mu.Lock()
+	ps.now = func() time.Time { return time.Now().Add(retryStart) }
+	ps.mu.Unlock()
+	derive(t, 2)
+	if starts.Load() != 2 {
+		t.Fatalf("%d children started a minute after the first died, want 2", starts.Load())
 	}
 	ps.mu.Lock()
 	second := ps.child
@@ -259,5 +270,142 @@ func TestHasherWithProcesses(t *testing.T) {
 	}
 	if starts.Load() != 1 {
 		t.Fatalf("%d children started", starts.Load())
+	}
+}
+
+// stoppedChild starts ps's child with a key, stops it (SIGSTOP) and
+// returns it.
+func stoppedChild(t *testing.T, ps *Processes) *child {
+	t.Helper()
+	if _, err := ps.Key([]byte("pw"), []byte("saltsalt"), 1, 64, 1, 32); err != nil {
+		t.Fatal(err)
+	}
+	ps.mu.Lock()
+	c := ps.child
+	ps.mu.Unlock()
+	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
+	return c
+}
+
+// TestProcessesStoppedChild: a child that stops answering (stopped, hung)
+// is given up after its time, killed, and the key derived here; a log-in
+// waited for it for ever. Close kills one that does not end; serve's
+// shutdown waited for it for ever.
+func TestProcessesStoppedChild(t *testing.T) {
+	t.Parallel()
+	var starts, failures atomic.Int32
+	ps := NewProcesses(childCommand(&starts), func(error) { failures.Add(1) })
+	ps.patience = 200 * time.Millisecond
+	c := stoppedChild(t, ps)
+	r := small.with("pw", "saltsalt")
+	done := make(chan []byte, 1)
+	go func() { key, _ := ps.Key(r.pw, r.salt, r.time, r.memory, r.threads, r.keyLen); done <- key }()
+	select {
+	case key := <-done:
+		if !bytes.Equal(key, r.want()) || failures.Load() != 1 {
+			t.Fatalf("key %x with %d failures reported, want %x and 1", key, failures.Load(), r.want())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a key still waited for the stopped child after 10 s")
+	}
+	<-c.done // killed
+
+	ps2 := NewProcesses(childCommand(&starts), nil)
+	ps2.patience = 200 * time.Millisecond
+	c2 := stoppedChild(t, ps2)
+	closed := make(chan struct{})
+	go func() { ps2.Close(); close(closed) }()
+	select {
+	case <-closed:
+		if c2.cmd.ProcessState == nil {
+			t.Fatal("Close returned before the child ended")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waited for the stopped child after 10 s")
+	}
+}
+
+// TestProcessesFailingChildHeldBack: a child that starts and then fails (a
+// binary replaced by one without hash-keys) is not started again at every
+// key; and a key a child would refuse (parameters no stored hash may
+// have) is derived here without one.
+func TestProcessesFailingChildHeldBack(t *testing.T) {
+	t.Parallel()
+	var starts, failures atomic.Int32
+	ps := NewProcesses(func() *exec.Cmd {
+		starts.Add(1)
+		return exec.Command("sh", "-c", "exit 1")
+	}, func(error) { failures.Add(1) })
+	defer ps.Close()
+	for i := range 5 {
+		r := small.with(fmt.Sprint("pw", i), "saltsalt")
+		if key, err := ps.Key(r.pw, r.salt, r.time, r.memory, r.threads, r.keyLen); err != nil || !bytes.Equal(key, r.want()) {
+			t.Fatalf("key %d: %x, %v", i, key, err)
+		}
+	}
+	if starts.Load() != 1 || failures.Load() != 1 {
+		t.Fatalf("5 keys: %d children started and %d failures reported, want 1 and 1", starts.Load(), failures.Load())
+	}
+	var refusedStarts atomic.Int32
+	refusing := NewProcesses(childCommand(&refusedStarts), func(err error) { t.Error(err) })
+	defer refusing.Close()
+	r := request{time: maxTime + 1, memory: 8, threads: 1, keyLen: 32, pw: []byte("pw"), salt: []byte("saltsalt")}
+	if key, err := refusing.Key(r.pw, r.salt, r.time, r.memory, r.threads, r.keyLen); err != nil || !bytes.Equal(key, r.want()) || refusedStarts.Load() != 0 {
+		t.Fatalf("a key past the bounds: %x, %v, %d children started", key, err, refusedStarts.Load())
+	}
+}
+
+// readsRecorder keeps every buffer a Read was given.
+type readsRecorder struct {
+	r    io.Reader
+	bufs [][]byte
+}
+
+func (r *readsRecorder) Read(b []byte) (int, error) { r.bufs = append(r.bufs, b); return r.r.Read(b) }
+
+// TestServeKeysLeavesNoPassword: once a key is answered, or a request
+// refused, no buffer the key process read into holds the password; a
+// buffered reader kept a copy.
+func TestServeKeysLeavesNoPassword(t *testing.T) {
+	t.Parallel()
+	pw := []byte("correct horse battery staple")
+	for name, r := range map[string]request{
+		"answered": {id: 1, time: 1, memory: 64, threads: 1, keyLen: 32, salt: []byte("saltsalt"), pw: pw},
+		"refused":  {id: 1, time: 0, memory: 64, threads: 1, keyLen: 32, salt: []byte("saltsalt"), pw: pw},
+	} {
+		rec := &readsRecorder{r: bytes.NewReader(appendRequest(nil, r))}
+		_ = ServeKeys(rec, io.Discard)
+		for _, b := range rec.bufs {
+			if bytes.Contains(b[:cap(b)], pw) {
+				t.Fatalf("%s: the password is left in a buffer the key process read into", name)
+			}
+		}
+	}
+}
+
+// TestParamsValidate: parameters whose hashes could never be verified are
+// refused before serve makes any.
+func TestParamsValidate(t *testing.T) {
+	t.Parallel()
+	ok := DefaultParams
+	for name, p := range map[string]Params{
+		"no passes":      {Memory: ok.Memory, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32},
+		"too many":       {Memory: ok.Memory, Time: maxTime + 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		"no threads":     {Memory: ok.Memory, Time: 2, Threads: 0, SaltLen: 16, KeyLen: 32},
+		"little memory":  {Memory: 15, Time: 2, Threads: 2, SaltLen: 16, KeyLen: 32},
+		"too much":       {Memory: maxMemory + 1, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
+		"short key":      {Memory: ok.Memory, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 15},
+		"short salt":     {Memory: ok.Memory, Time: 2, Threads: 1, SaltLen: 7, KeyLen: 32},
+		"very long salt": {Memory: ok.Memory, Time: 2, Threads: 1, SaltLen: 1025, KeyLen: 32},
+	} {
+		if err := p.Validate(); err == nil {
+			t.Errorf("%s: %+v validated", name, p)
+		}
+	}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("the defaults: %v", err)
 	}
 }

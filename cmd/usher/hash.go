@@ -22,6 +22,10 @@ func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) 
 	if sc.hashNice < 0 || sc.hashNice > 19 {
 		return nil, nil, fmt.Errorf("--hash-nice: %d is not between 0 and 19", sc.hashNice)
 	}
+	// Hashes made past these bounds could never be verified.
+	if err := sc.argon2.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("--argon2-memory, --argon2-time, --argon2-threads: %w", err)
+	}
 	nice := sc.hashNice
 	var key password.KeyFunc
 	stopKeys := func() {}

@@ -126,3 +126,21 @@ func children(t *testing.T) []int {
 	}
 	return pids
 }
+
+// TestStartHasherRefusesUnverifiableParams: serve refuses argon2id
+// parameters whose hashes it could never verify; it made them, and every
+// password set with them failed at the next log-in.
+func TestStartHasherRefusesUnverifiableParams(t *testing.T) {
+	for name, p := range map[string]password.Params{
+		"--argon2-time 101":      {Memory: 19456, Time: 101, Threads: 1, SaltLen: 16, KeyLen: 32},
+		"--argon2-memory 4":      {Memory: 4, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
+		"--argon2-memory 300000": {Memory: 300000, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		"--argon2-threads 0":     {Memory: 19456, Time: 2, Threads: 0, SaltLen: 16, KeyLen: 32},
+	} {
+		sc := &serveConfig{argon2: p, hashWorkers: 1, hashQueue: 4}
+		if _, stop, err := startHasher(sc, func(string) string { return "" }, slog.New(slog.DiscardHandler)); err == nil {
+			stop()
+			t.Errorf("%s: started", name)
+		}
+	}
+}

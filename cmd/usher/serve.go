@@ -127,9 +127,9 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 	f.BoolVar(&p.NoEmailLinking, "no-email-linking", false, "do not link external log-ins to accounts by verified address")
 	f.IntVar(&p.PasswordMinLength, "password-min-length", p.PasswordMinLength, "shortest password, in characters")
 	f.IntVar(&p.PasswordMinScore, "password-min-score", p.PasswordMinScore, "strength (0 to 4) a new password must reach")
-	f.Uint32Var(&sc.argon2.Memory, "argon2-memory", sc.argon2.Memory, "argon2id memory, KiB")
-	f.Uint32Var(&sc.argon2.Time, "argon2-time", sc.argon2.Time, "argon2id passes")
-	f.Uint8Var(&sc.argon2.Threads, "argon2-threads", sc.argon2.Threads, "argon2id threads")
+	f.Uint32Var(&sc.argon2.Memory, "argon2-memory", sc.argon2.Memory, "argon2id memory, KiB (8 a thread to 262144)")
+	f.Uint32Var(&sc.argon2.Time, "argon2-time", sc.argon2.Time, "argon2id passes (1 to 100)")
+	f.Uint8Var(&sc.argon2.Threads, "argon2-threads", sc.argon2.Threads, "argon2id threads (at least 1)")
 	f.IntVar(&sc.hashWorkers, "hash-workers", 0, "password hashes that run at once, each on a thread of its own (default: the CPUs "+
 		"where the threads run at --hash-nice, i.e. on Linux; the CPUs less one, at least one, elsewhere or at --hash-nice 0)")
 	f.IntVar(&sc.hashNice, "hash-nice", 19, "niceness (0 to 19) of the password hash threads on Linux, so that requests get a CPU before "+
