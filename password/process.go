@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -301,7 +302,7 @@ func (ps *Processes) Close() {
 // child is one running key process and the requests it has not answered.
 type child struct {
 	cmd *exec.Cmd
-	in  io.WriteCloser
+	in  *os.File // a pipe, whose writes take a deadline
 
 	mu      sync.Mutex
 	nextID  uint32
@@ -316,15 +317,24 @@ type child struct {
 // startChild starts cmd as a key process, with a goroutine reading its
 // answers.
 func startChild(cmd *exec.Cmd) (*child, error) {
-	in, err := cmd.StdinPipe()
+	// A pipe of its own rather than StdinPipe's, whose writer takes no
+	// deadline: a request larger than the pipe holds blocks its write
+	// until a stopped child reads.
+	stdin, in, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("password: key process: %w", err)
 	}
+	cmd.Stdin = stdin
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		stdin.Close()
+		in.Close()
 		return nil, fmt.Errorf("password: key process: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	stdin.Close() // the child's now
+	if err != nil {
+		in.Close()
 		return nil, fmt.Errorf("password: start key process: %w", err)
 	}
 	c := &child{cmd: cmd, in: in, waiting: make(map[uint32]chan []byte), done: make(chan struct{})}
@@ -379,9 +389,13 @@ func (c *child) derive(r request, timeout time.Duration) ([]byte, error) {
 	r.id = c.nextID
 	c.waiting[r.id] = ch
 	c.mu.Unlock()
+	deadline := time.Now().Add(timeout)
 	c.wmu.Lock()
 	c.buf = appendRequest(c.buf[:0], r)
-	_, err := c.in.Write(c.buf)
+	err := c.in.SetWriteDeadline(deadline)
+	if err == nil {
+		_, err = c.in.Write(c.buf)
+	}
 	clear(c.buf)
 	c.wmu.Unlock()
 	if err != nil {
@@ -390,7 +404,7 @@ func (c *child) derive(r request, timeout time.Duration) ([]byte, error) {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("password: key process: %w", err)
 	}
-	timer := time.NewTimer(timeout)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	var key []byte
 	var ok bool

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -407,5 +408,35 @@ func TestParamsValidate(t *testing.T) {
 	}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("the defaults: %v", err)
+	}
+}
+
+// TestProcessesStoppedChildLongRequest: a request larger than a pipe
+// holds, sent to a stopped child, blocked its write, before any timer,
+// and every key after it behind the write's lock; the write now has the
+// same deadline as the answer.
+func TestProcessesStoppedChildLongRequest(t *testing.T) {
+	t.Parallel()
+	var starts, failures atomic.Int32
+	ps := NewProcesses(childCommand(&starts), func(error) { failures.Add(1) })
+	ps.patience = 200 * time.Millisecond
+	stoppedChild(t, ps)
+	long, short := small.with(strings.Repeat("x", 200<<10), "saltsalt"), small.with("pw", "saltsalt")
+	done := make(chan []byte, 2)
+	for _, r := range []request{long, short} {
+		go func() { k, _ := ps.Key(r.pw, r.salt, r.time, r.memory, r.threads, r.keyLen); done <- k }()
+		// The long one first: its write holds the lock the short one's
+		// waits for.
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i := range 2 {
+		select {
+		case k := <-done:
+			if !bytes.Equal(k, long.want()) && !bytes.Equal(k, short.want()) {
+				t.Fatalf("a wrong key %x", k)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 2 keys still waited for the stopped child after 10 s", 2-i)
+		}
 	}
 }

@@ -172,6 +172,9 @@ func TestConfigFile(t *testing.T) {
 		{name: "check a missing theme", args: []string{"config", "check", "--theme", filepath.Join(dir, "none")}, code: 1, stderr: "--theme"},
 		{name: "check a half TLS", args: []string{"config", "check", "--tls-cert", "a.pem"}, code: 1, stderr: "--tls-cert and --tls-key go together"},
 		{name: "check a bad log level", args: []string{"config", "check", "--log-level", "loud"}, code: 1, stderr: "--log-level"},
+		{name: "check argon2id parameters serve refuses", args: []string{"config", "check", "--argon2-memory", "2097152", "--argon2-threads", "4"}, code: 1, stderr: "--argon2-memory"},
+		{name: "check a niceness out of range", args: []string{"config", "check", "--hash-nice", "20"}, code: 1, stderr: "--hash-nice"},
+		{name: "check an OpenID Connect provider named github", args: []string{"config", "check", "--oidc-issuer", "https://sso.example", "--oidc-name", "github"}, code: 1, stderr: "--oidc-name"},
 	})
 }
 

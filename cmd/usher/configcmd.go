@@ -124,6 +124,14 @@ func (m *Main) checkServe(cfg *config, sc *serveConfig) error {
 	if _, err := web.ParseProxies(sc.trustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	if err := checkHashing(sc); err != nil {
+		return err
+	}
+	if sc.oidc.Issuer != "" {
+		if err := checkOIDCName(sc.oidc.Name); err != nil {
+			return err
+		}
+	}
 	if _, err := web.NewCORS(sc.allowedOrigins); err != nil {
 		return fmt.Errorf("--allowed-origins: %w", err)
 	}

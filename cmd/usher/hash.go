@@ -19,12 +19,8 @@ import (
 // request goroutines would wait for a P however free the CPUs are. The
 // returned function stops the workers and puts GOMAXPROCS back.
 func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) (*password.Hasher, func(), error) {
-	if sc.hashNice < 0 || sc.hashNice > 19 {
-		return nil, nil, fmt.Errorf("--hash-nice: %d is not between 0 and 19", sc.hashNice)
-	}
-	// Hashes made past these bounds could never be verified.
-	if err := sc.argon2.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("--argon2-memory, --argon2-time, --argon2-threads: %w", err)
+	if err := checkHashing(sc); err != nil {
+		return nil, nil, err
 	}
 	nice := sc.hashNice
 	var key password.KeyFunc
@@ -68,6 +64,19 @@ func startHasher(sc *serveConfig, getenv func(string) string, log *slog.Logger) 
 			runtime.GOMAXPROCS(procs)
 		}
 	}, nil
+}
+
+// checkHashing refuses the hashing flags serve cannot run with, for serve
+// and for config check alike: argon2id parameters whose hashes could never
+// be verified (password.Params.Validate), a niceness out of range.
+func checkHashing(sc *serveConfig) error {
+	if sc.hashNice < 0 || sc.hashNice > 19 {
+		return fmt.Errorf("--hash-nice: %d is not between 0 and 19", sc.hashNice)
+	}
+	if err := sc.argon2.Validate(); err != nil {
+		return fmt.Errorf("--argon2-memory, --argon2-time, --argon2-threads: %w", err)
+	}
+	return nil
 }
 
 // keyCommand returns what starts a key process: this binary, run as

@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -206,13 +207,35 @@ func errTagNamesAnother(what string) error {
 		Message: "If-Match names another " + what + ", or no " + what + ": a " + what + " named by a name is matched by its whole ETag"}
 }
 
+// errVersion is the 412 of a conditional action on a what at version
+// current, whose If-Match names version v.
+func errVersion(what string, current, v int64) error {
+	return &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
+		Message: fmt.Sprintf("the %s is at version %d, not %d", what, current, v)}
+}
+
 // groupAction serves the endpoints that change a group and answer with it:
-// DELETE /v1/groups/{group} and POST /v1/groups/{group}/undelete.
-func (h *Handler) groupAction(act func(GroupService, context.Context, usher.GroupRef) (*usher.Group, error)) web.Handler {
+// DELETE /v1/groups/{group} and POST /v1/groups/{group}/undelete. With
+// live, the action is on a live group, and If-Match holds it to the one
+// read, as conditionalUser does a user's.
+func (h *Handler) groupAction(act func(GroupService, context.Context, usher.GroupRef) (*usher.Group, error), live bool) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ref, err := groupRef(r)
 		if err != nil {
 			return err
+		}
+		if v, ok := ifMatch(r); ok && live {
+			g, _, err := h.Groups.Get(r.Context(), ref)
+			if err != nil {
+				return err
+			}
+			if ref.ID == 0 && !ifMatchNames(r, g.ID) {
+				return errTagNamesAnother("group")
+			}
+			if v != g.Version {
+				return errVersion("group", g.Version, v)
+			}
+			ref = usher.GroupRef{ID: g.ID}
 		}
 		g, err := act(h.Groups, r.Context(), ref)
 		if err != nil {

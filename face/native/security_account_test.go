@@ -1514,3 +1514,66 @@ func TestIfMatchByGroupHandleNamesTheGroupRead(t *testing.T) {
 			etag, first.ID, res.status, first.ID, a.Name, second.ID, c.Name)
 	}
 }
+
+// TestIfMatchHoldsActionsToTheAccountRead replays an administrator who
+// read GET /v1/users/mallory and blocked, suspended or deleted her with the
+// read's ETag in If-Match, while she renamed herself and a puppet took the
+// name: the actions ignored If-Match and landed on the puppet (200),
+// leaving her as she was. An action now goes to the account the tag was
+// read from, by id, at its version, or answers 412; the same for a
+// group's deletion by handle.
+func TestIfMatchHoldsActionsToTheAccountRead(t *testing.T) {
+	t.Parallel()
+	for _, action := range []struct{ method, suffix string }{{"POST", "/block"}, {"POST", "/suspend"}, {"DELETE", ""}} {
+		t.Run(action.method+action.suffix, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			mallory := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "mallory@example.com"})
+			malTok := b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
+			etag := b.call(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok,
+				body: map[string]any{"username": "mallory-old"}}, http.StatusOK, nil)
+			puppet := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "puppet@example.com"})
+			res := b.api.do(t, req{method: action.method, path: "/v1/users/mallory" + action.suffix, token: b.adminTok,
+				header: map[string]string{"If-Match": etag}})
+			if res.status != http.StatusPreconditionFailed || res.problem(t).Code != usher.CodeVersionMismatch {
+				t.Fatalf("%s by the name another account took since the read: %d %s, want 412", action.method+action.suffix, res.status, res.body)
+			}
+			if p, err := b.env.Store.UserGet(t.Context(), usher.UserKey{ID: puppet.ID}); err != nil || p.State != usher.StateActive || p.Deleted() {
+				t.Fatalf("the puppet after the refused action: %+v, %v", p, err)
+			}
+			// By id, the tag's version must be the account's: her rename
+			// moved it on.
+			res = b.api.do(t, req{method: action.method, path: fmt.Sprintf("/v1/users/%d%s", mallory.ID, action.suffix), token: b.adminTok,
+				header: map[string]string{"If-Match": etag}})
+			if res.status != http.StatusPreconditionFailed {
+				t.Fatalf("%s by id at an old version: %d %s, want 412", action.method+action.suffix, res.status, res.body)
+			}
+			// Read again, the action goes to her.
+			etag = b.call(t, req{method: "GET", path: "/v1/users/mallory-old", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+			b.call(t, req{method: action.method, path: "/v1/users/mallory-old" + action.suffix, token: b.adminTok,
+				header: map[string]string{"If-Match": etag}}, http.StatusOK, nil)
+		})
+	}
+	t.Run("group", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, malTok := b.mustPrincipal(t, "mallory", false)
+		var first, second groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: malTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &first)
+		etag := b.call(t, req{method: "GET", path: "/v1/groups/ops", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", first.ID), token: malTok, body: map[string]any{"handle": "ops-old"}}, http.StatusOK, nil)
+		b.call(t, req{method: "POST", path: "/v1/groups", token: malTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &second)
+		res := b.api.do(t, req{method: "DELETE", path: "/v1/groups/ops", token: b.adminTok, header: map[string]string{"If-Match": etag}})
+		if res.status != http.StatusPreconditionFailed {
+			t.Fatalf("DELETE by the handle another group took since the read: %d %s, want 412", res.status, res.body)
+		}
+		var got groupBody
+		b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, &got)
+		if got.DeletedAt != nil {
+			t.Fatal("the group that took the handle was deleted")
+		}
+		etag = b.call(t, req{method: "GET", path: "/v1/groups/ops-old", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+		b.call(t, req{method: "DELETE", path: "/v1/groups/ops-old", token: b.adminTok, header: map[string]string{"If-Match": etag}}, http.StatusOK, nil)
+	})
+}

@@ -270,12 +270,19 @@ func (h *Handler) matchedByName(r *http.Request, key usher.UserKey) (usher.UserK
 }
 
 // userAction serves the endpoints that change a user and answer with it:
-// DELETE /v1/users/{user} and POST /v1/users/{user}/<action>.
-func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKey) (*usher.User, error)) web.Handler {
+// DELETE /v1/users/{user} and POST /v1/users/{user}/<action>. With live,
+// the action is on a live user, and If-Match holds it to the one read
+// (conditionalUser).
+func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKey) (*usher.User, error), live bool) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, err := h.userRef(r)
 		if err != nil {
 			return err
+		}
+		if live {
+			if key, err = h.conditionalUser(r, key); err != nil {
+				return err
+			}
 		}
 		u, err := act(h.Users, r.Context(), key)
 		if err != nil {
@@ -283,6 +290,30 @@ func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKe
 		}
 		return writeUser(w, r, http.StatusOK, u, false)
 	}
+}
+
+// conditionalUser is, for an action on a live user with If-Match, the
+// user to act on: the one the path names, by id, when it is at the tag's
+// version and, named by a name, the tag's user (its id ends the tag); else
+// 412. A block, suspension or deletion by username went to whoever held
+// the name when it came, though the tag was read from another account
+// that gave the name up meanwhile.
+func (h *Handler) conditionalUser(r *http.Request, key usher.UserKey) (usher.UserKey, error) {
+	v, ok := ifMatch(r)
+	if !ok {
+		return key, nil
+	}
+	u, err := h.Users.Get(r.Context(), key)
+	if err != nil {
+		return key, err
+	}
+	if key.ID == 0 && !ifMatchNames(r, u.ID) {
+		return key, errTagNamesAnother("user")
+	}
+	if v != u.Version {
+		return key, errVersion("user", u.Version, v)
+	}
+	return usher.UserKey{ID: u.ID}, nil
 }
 
 func (h *Handler) purgeUser(w http.ResponseWriter, r *http.Request) error {
