@@ -1,9 +1,12 @@
 package core
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -119,7 +122,47 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 				e.ActorEmail, e.ActorName = "", ""
 			}
 		}
+		// Other events name a denied team by its handle: a merge's source,
+		// a user's groups set.
+		if id := e.Meta["source_id"]; e.Action == "group.merge" && id != "" {
+			d, err := deny(actGroupRead, id)
+			if err != nil {
+				return err
+			}
+			if d {
+				e.Meta["source_handle"] = "[hidden]"
+			}
+		}
+		if h := e.Meta["team"]; h != "" {
+			// A service account's team: by the id kept beside it, or the
+			// team that holds the handle now.
+			v := any(h)
+			ids, err := a.hideHandles(ctx, &v, e.Meta["team_id"], deny)
+			if err != nil {
+				return err
+			}
+			e.Meta["team"] = v.(string)
+			if ids != "" {
+				e.Meta["team_id"] = ids
+			}
+		}
+		if c, ok := e.Changes["groups"]; ok && e.Action == "user.groups_set" {
+			for _, side := range []struct {
+				v   *any
+				ids string
+			}{{&c.Old, "removed_ids"}, {&c.New, "added_ids"}} {
+				ids, err := a.hideHandles(ctx, side.v, e.Meta[side.ids], deny)
+				if err != nil {
+					return err
+				}
+				if ids != "" {
+					e.Meta[side.ids] = ids
+				}
+			}
+			e.Changes["groups"] = c
+		}
 		var act action
+		id := e.ResourceID
 		switch e.ResourceType {
 		case "user":
 			act = actUserRead
@@ -127,13 +170,17 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			act = actGroupRead
 		case "organisation":
 			act = actOrgRead
+		case "token", "attachment", "reminder":
+			// A denied account's own things: its tokens and files, the
+			// reminders assigned to it, whose names it chose.
+			act, id = actUserRead, cmp.Or(e.Meta["user_id"], e.Meta["owner"], e.Meta["assigned_to"])
 		default:
 			continue
 		}
-		if e.ResourceID == "" {
+		if id == "" {
 			continue
 		}
-		d, err := deny(act, e.ResourceID)
+		d, err := deny(act, id)
 		if err != nil {
 			return err
 		}
@@ -146,6 +193,55 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		}
 	}
 	return nil
+}
+
+// hideHandles replaces, in *v, a comma-separated list of group handles,
+// each handle of a group the reader is denied reading with "[hidden]": by
+// the group ids listed beside them, in order, where the event kept them
+// (user.groups_set, since it does), and returns those ids with the same
+// hidden; else by the groups, of any kind, that hold the handle now.
+func (a *Audit) hideHandles(ctx context.Context, v *any, ids string, deny func(action, string) (bool, error)) (string, error) {
+	text, ok := (*v).(string)
+	if !ok || text == "" {
+		return ids, nil
+	}
+	handles, byID := strings.Split(text, ","), strings.Split(ids, ",")
+	kept := ids != "" && len(byID) == len(handles)
+	for i, h := range handles {
+		var candidates []string
+		if kept {
+			candidates = []string{byID[i]}
+		} else {
+			for _, kind := range []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupPlain, usher.GroupInternal} {
+				g, err := a.store.GroupGet(ctx, 0, kind, h)
+				if errors.Is(err, usher.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return "", err
+				}
+				candidates = append(candidates, strconv.FormatInt(g.ID, 10))
+			}
+		}
+		for _, id := range candidates {
+			d, err := deny(actGroupRead, id)
+			if err != nil {
+				return "", err
+			}
+			if d {
+				handles[i] = "[hidden]"
+				if kept {
+					byID[i] = "[hidden]"
+				}
+				break
+			}
+		}
+	}
+	*v = strings.Join(handles, ",")
+	if !kept {
+		return ids, nil
+	}
+	return strings.Join(byID, ","), nil
 }
 
 // hideSettingValues takes the values out of the settings' events for a

@@ -680,7 +680,9 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			return err
 		}
 		now := g.now()
-		var added, removed []string
+		// The handles, and the ids beside them (meta), by which the audit
+		// log hides a team from a reader denied it, whatever becomes of it.
+		var added, removed, addedIDs, removedIDs []string
 		for id, a := range remove {
 			delete(add, id) // removal wins
 			if !have[id] {
@@ -705,7 +707,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if err := tx.MembershipDelete(ctx, id, u.ID); err != nil {
 				return err
 			}
-			removed = append(removed, a.group.Handle)
+			removed, removedIDs = append(removed, a.group.Handle), append(removedIDs, strconv.FormatInt(id, 10))
 		}
 		for id, a := range add {
 			if have[id] {
@@ -718,11 +720,12 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if err := tx.MembershipSet(ctx, usher.Membership{GroupID: id, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {
 				return err
 			}
-			added = append(added, a.group.Handle)
+			added, addedIDs = append(added, a.group.Handle), append(addedIDs, strconv.FormatInt(id, 10))
 		}
 		if len(added)+len(removed) > 0 {
 			err := g.record(ctx, tx, now, event{action: "user.groups_set", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-				changes: map[string]usher.Change{"groups": {Old: strings.Join(removed, ","), New: strings.Join(added, ",")}}})
+				changes: map[string]usher.Change{"groups": {Old: strings.Join(removed, ","), New: strings.Join(added, ",")}},
+				meta:    map[string]string{"removed_ids": strings.Join(removedIDs, ","), "added_ids": strings.Join(addedIDs, ",")}})
 			if err != nil {
 				return err
 			}

@@ -124,7 +124,7 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 			return err
 		}
 		return g.record(ctx, tx, now, event{action: "service_account.create", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			changes: userChanges(&usher.User{}, u), meta: map[string]string{"team": a.group.Handle}})
+			changes: userChanges(&usher.User{}, u), meta: map[string]string{"team": a.group.Handle, "team_id": strconv.FormatInt(a.group.ID, 10)}})
 	})
 	if err != nil {
 		return nil, userWriteError(err)
@@ -210,7 +210,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 			return err
 		}
 		return g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			changes: changes, meta: map[string]string{"team": a.group.Handle}})
+			changes: changes, meta: map[string]string{"team": a.group.Handle, "team_id": strconv.FormatInt(a.group.ID, 10)}})
 	}
 	return inTxTakingAgain(ctx, g.store, "the teams the service account owns kept changing as it was deleted", try)
 }
@@ -359,7 +359,7 @@ func (e *env) revokeServiceAccountTokens(ctx context.Context, tx store.Tx, u *us
 	}
 	for _, k := range keys {
 		if err := e.record(ctx, tx, now, event{action: "ssh_key.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			meta: map[string]string{"key_id": strconv.FormatInt(k.ID, 10), "fingerprint": k.Fingerprint, "team": team.Handle,
+			meta: map[string]string{"key_id": strconv.FormatInt(k.ID, 10), "fingerprint": k.Fingerprint, "team": team.Handle, "team_id": strconv.FormatInt(team.ID, 10),
 				"reason": reason}}); err != nil {
 			return err
 		}
@@ -369,7 +369,7 @@ func (e *env) revokeServiceAccountTokens(ctx context.Context, tx store.Tx, u *us
 		return err
 	}
 	return e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-		meta: map[string]string{"kind": string(usher.TokenServiceAccount), "team": team.Handle, "revoked": strconv.Itoa(n),
+		meta: map[string]string{"kind": string(usher.TokenServiceAccount), "team": team.Handle, "team_id": strconv.FormatInt(team.ID, 10), "revoked": strconv.Itoa(n),
 			"reason": reason}})
 }
 
@@ -496,7 +496,7 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 			return err
 		}
 		if err := g.record(ctx, tx, now, event{action: "service_account.delete", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
-			changes: changes, meta: map[string]string{"team": team.Handle, "reason": "team_deleted"}}); err != nil {
+			changes: changes, meta: map[string]string{"team": team.Handle, "team_id": strconv.FormatInt(team.ID, 10), "reason": "team_deleted"}}); err != nil {
 			return err
 		}
 	}

@@ -224,18 +224,10 @@ func (h *Handler) groupAction(act func(GroupService, context.Context, usher.Grou
 		if err != nil {
 			return err
 		}
-		if v, ok := ifMatch(r); ok && live {
-			g, _, err := h.Groups.Get(r.Context(), ref)
-			if err != nil {
+		if live {
+			if ref, err = h.conditionalGroup(r, ref); err != nil {
 				return err
 			}
-			if ref.ID == 0 && !ifMatchNames(r, g.ID) {
-				return errTagNamesAnother("group")
-			}
-			if v != g.Version {
-				return errVersion("group", g.Version, v)
-			}
-			ref = usher.GroupRef{ID: g.ID}
 		}
 		g, err := act(h.Groups, r.Context(), ref)
 		if err != nil {
@@ -246,10 +238,35 @@ func (h *Handler) groupAction(act func(GroupService, context.Context, usher.Grou
 }
 
 // archiveGroup serves POST /v1/groups/{group}/archive and unarchive.
+// conditionalGroup is, for a change of a live group with If-Match, the
+// group to change: the one the path names, by id, when it is at the tag's
+// version and, named by its handle, the tag's group (its id ends the tag);
+// else 412. A handle given up since the read names another group.
+func (h *Handler) conditionalGroup(r *http.Request, ref usher.GroupRef) (usher.GroupRef, error) {
+	v, ok := ifMatch(r)
+	if !ok {
+		return ref, nil
+	}
+	g, _, err := h.Groups.Get(r.Context(), ref)
+	if err != nil {
+		return ref, err
+	}
+	if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil && !ifMatchNames(r, g.ID) {
+		return ref, errTagNamesAnother("group")
+	}
+	if v != g.Version {
+		return ref, errVersion("group", g.Version, v)
+	}
+	return usher.GroupRef{ID: g.ID}, nil
+}
+
 func (h *Handler) archiveGroup(archived bool) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ref, err := groupRef(r)
 		if err != nil {
+			return err
+		}
+		if ref, err = h.conditionalGroup(r, ref); err != nil {
 			return err
 		}
 		g, err := h.Groups.SetArchived(r.Context(), ref, archived)

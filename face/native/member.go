@@ -127,6 +127,9 @@ func (h *Handler) setUserGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if key, err = h.conditionalUser(r, key); err != nil {
+		return err
+	}
 	var req struct {
 		Kind   string   `json:"kind"`
 		Add    []string `json:"add_to_groups"`

@@ -1577,3 +1577,44 @@ func TestIfMatchHoldsActionsToTheAccountRead(t *testing.T) {
 		b.call(t, req{method: "DELETE", path: "/v1/groups/ops-old", token: b.adminTok, header: map[string]string{"If-Match": etag}}, http.StatusOK, nil)
 	})
 }
+
+// TestIfMatchHoldsMoreActions: a user's removal from a role by username,
+// and a team's archive by handle, with the read's ETag, landed on the puppet
+// that took the name or the team that took the handle; and a group's
+// deletion by id took the whole ETag only, where a bare version is the
+// documented form by id.
+func TestIfMatchHoldsMoreActions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	mallory := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "mallory@example.com"})
+	malTok := b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
+	etag := b.call(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok,
+		body: map[string]any{"username": "mallory-old"}}, http.StatusOK, nil)
+	puppet := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "puppet@example.com"})
+	b.mustRole(t, "operators", []*usher.User{mallory, puppet})
+	res := b.api.do(t, req{method: "PUT", path: "/v1/users/mallory/groups", token: b.adminTok, header: map[string]string{"If-Match": etag},
+		body: map[string]any{"kind": "role", "remove_from_groups": []string{"operators"}}})
+	if res.status != http.StatusPreconditionFailed {
+		t.Fatalf("a role's removal by the name another account took since the read: %d %s, want 412", res.status, res.body)
+	}
+
+	var first, second, got groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: malTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &first)
+	etag = b.call(t, req{method: "GET", path: "/v1/groups/ops", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", first.ID), token: malTok, body: map[string]any{"handle": "ops-old"}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: malTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &second)
+	if res := b.api.do(t, req{method: "POST", path: "/v1/groups/ops/archive", token: b.adminTok, header: map[string]string{"If-Match": etag}}); res.status != http.StatusPreconditionFailed {
+		t.Fatalf("an archive by the handle another team took since the read: %d %s, want 412", res.status, res.body)
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, &got)
+	if got.ArchivedAt != nil {
+		t.Fatal("the team that took the handle was archived")
+	}
+	// By id, the bare version.
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, &got)
+	bare := `"` + strconv.FormatInt(got.Version, 10) + `"`
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/archive", second.ID), token: b.adminTok, header: map[string]string{"If-Match": bare}}, http.StatusOK, &got)
+	bare = `"` + strconv.FormatInt(got.Version, 10) + `"`
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok, header: map[string]string{"If-Match": bare}}, http.StatusOK, nil)
+}

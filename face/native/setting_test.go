@@ -307,3 +307,51 @@ func TestAuditHidesSettingValues(t *testing.T) {
 		t.Fatalf("the administrator's view: %+v", seen.Items)
 	}
 }
+
+// TestAuditHidesDeniedTeamsAndOwnersElsewhere: past
+// TestAuditHidesDeniedUsersAndTeams, a team a reader of the audit log is
+// denied reading was still named by its handle in other resources' events
+// (a user's groups set, a merge's source, a service account's team), and
+// an account the reader is denied reading still showed the names it gave
+// its tokens and files (events of those resources, not of the account).
+// They are hidden now.
+func TestAuditHidesDeniedTeamsAndOwnersElsewhere(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	open, _ := b.mustPrincipal(t, "open", false)
+	hidden, htok := b.mustPrincipal(t, "hidden", false)
+	var secret, other groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "merger-talks"}}, http.StatusCreated, &secret)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "public-team"}}, http.StatusCreated, &other)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny("group:"+strconv.FormatInt(secret.ID, 10), "read"), deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+
+	b.call(t, req{method: "PUT", path: "/v1/users/" + strconv.FormatInt(open.ID, 10) + "/groups", token: b.adminTok,
+		body: map[string]any{"kind": "team", "add_to_groups": []string{"merger-talks", "public-team"}}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups/merger-talks/service-accounts", token: b.adminTok, body: map[string]any{"username": "deal-bot"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups/" + strconv.FormatInt(secret.ID, 10) + "/merge", token: b.adminTok,
+		body: map[string]any{"into": other.ID}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/me/tokens", token: htok, body: map[string]any{"name": "job-hunt-at-competitor", "scopes": []string{"read_api"}}}, http.StatusCreated, nil)
+	body, ctype := multipartFile(t, "file", "ceo-divorce-papers.txt", []byte("hello"), nil)
+	b.call(t, req{method: "POST", path: "/v1/attachments", token: htok, body: body, header: map[string]string{"Content-Type": ctype}}, http.StatusCreated, nil)
+
+	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
+	for _, s := range []string{"merger-talks", "job-hunt-at-competitor", "ceo-divorce-papers"} {
+		if strings.Contains(string(res.body), s) {
+			t.Errorf("the auditor reads %q, which a deny keeps from them: %s", s, res.body)
+		}
+	}
+	for _, s := range []string{"public-team", "user.groups_set", "group.merge", "token.create", "attachment.create", "service_account.create"} {
+		if !strings.Contains(string(res.body), s) {
+			t.Errorf("the auditor does not read %q, which no deny keeps from them", s)
+		}
+	}
+	// An administrator reads it all.
+	res = b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: b.adminTok}, http.StatusOK, nil)
+	for _, s := range []string{"merger-talks", "job-hunt-at-competitor", "ceo-divorce-papers"} {
+		if !strings.Contains(string(res.body), s) {
+			t.Errorf("the administrator does not read %q", s)
+		}
+	}
+}
