@@ -237,6 +237,25 @@ func creationLimit(addr string) limit {
 	return limit{key: "created:" + usher.EmailKey(addr), max: resendsPerAddress}
 }
 
+// creatingMailed makes an account with create; when mailed, the
+// account's creation mails addr a code, and is counted under creationLimit
+// first, a count a creation that fails gives back, so that failing ones
+// cannot use up an address's.
+func (e *env) creatingMailed(ctx context.Context, addr string, mailed bool, create func() (*usher.User, error)) (*usher.User, error) {
+	if !mailed {
+		return create()
+	}
+	limits := []limit{creationLimit(addr)}
+	if _, err := e.reserve(ctx, limits); err != nil {
+		return nil, err
+	}
+	u, err := create()
+	if err != nil {
+		e.forgive(ctx, limits)
+	}
+	return u, err
+}
+
 // resendsPerAddress and resendsPerClient bound the confirmation mail one
 // address receives, and one client address asks for, within the policy's
 // failure window.

@@ -175,20 +175,13 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 		state = usher.StateActive
 	}
 	// The confirmation mailed at sign-up is counted per address, as at an
-	// account's creation (Users.Create, creationLimit): signing up with
-	// someone's address and deleting the account, which frees the
-	// address, mailed them once a round. A sign-up that then fails takes
-	// its count back, so that failing ones cannot use up an address's.
-	var mailed []limit
-	if state == usher.StatePending {
-		mailed = []limit{creationLimit(in.Email)}
-		if _, err := a.reserve(ctx, mailed); err != nil {
-			return nil, err
-		}
-	}
-	u, err := a.signup(ctx, in, state)
+	// account's creation (Users.Create): signing up with someone's address
+	// and deleting the account, which frees the address, mailed them once
+	// a round.
+	u, err := a.creatingMailed(ctx, in.Email, state == usher.StatePending, func() (*usher.User, error) {
+		return a.signup(ctx, in, state)
+	})
 	if err != nil {
-		a.forgive(ctx, mailed)
 		return nil, err
 	}
 	a.mailQueued()

@@ -74,22 +74,13 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if _, err := s.buildUser(in); err != nil {
 		return nil, err
 	}
-	var mailed []limit
-	if p := usher.PrincipalFrom(ctx); (mail || in.SendInvitation) && (p == nil || p.Kind != usher.PrincipalSystem) {
-		// A code mailed at creation is counted per address (creationLimit):
-		// making and deleting an account with someone's address in a loop
-		// (a user.create and user.delete rule) mailed them each time.
-		mailed = []limit{creationLimit(in.Email)}
-		if _, err := s.reserve(ctx, mailed); err != nil {
-			return nil, err
-		}
-	}
-	u, err := s.create(ctx, in, mail)
-	if err != nil {
-		s.forgive(ctx, mailed)
-		return nil, err
-	}
-	return u, nil
+	// A code mailed at creation is counted per address: making and
+	// deleting an account with someone's address in a loop (a user.create
+	// and user.delete rule) mailed them each time. usher's own creations
+	// are not counted.
+	p := usher.PrincipalFrom(ctx)
+	counted := (mail || in.SendInvitation) && (p == nil || p.Kind != usher.PrincipalSystem)
+	return s.creatingMailed(ctx, in.Email, counted, func() (*usher.User, error) { return s.create(ctx, in, mail) })
 }
 
 // create makes the account in describes, mailing its address a

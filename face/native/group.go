@@ -154,14 +154,9 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	if v, ok := ifMatch(r); ok {
 		in.IfVersion = &v
 		if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil {
-			// By handle, which a rename frees for another group: the tag
-			// must name the group, and the change goes to it by id.
-			g, _, err := h.Groups.Get(r.Context(), ref)
+			g, err := h.taggedGroup(r, ref)
 			if err != nil {
 				return err
-			}
-			if !ifMatchNames(r, g.ID) {
-				return errTagNamesAnother("group")
 			}
 			ref = usher.GroupRef{ID: g.ID}
 		}
@@ -238,6 +233,21 @@ func (h *Handler) groupAction(act func(GroupService, context.Context, usher.Grou
 }
 
 // archiveGroup serves POST /v1/groups/{group}/archive and unarchive.
+// taggedGroup is, for a conditional change of a group the path names, the
+// group named, once the request's If-Match names it too: by handle, which
+// a rename frees for another group, the tag must be the group's (its id
+// last); else 412. The change then goes to it by id.
+func (h *Handler) taggedGroup(r *http.Request, ref usher.GroupRef) (*usher.Group, error) {
+	g, _, err := h.Groups.Get(r.Context(), ref)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil && !ifMatchNames(r, g.ID) {
+		return nil, errTagNamesAnother("group")
+	}
+	return g, nil
+}
+
 // conditionalGroup is, for a change of a live group with If-Match, the
 // group to change: the one the path names, by id, when it is at the tag's
 // version and, named by its handle, the tag's group (its id ends the tag);
@@ -247,12 +257,9 @@ func (h *Handler) conditionalGroup(r *http.Request, ref usher.GroupRef) (usher.G
 	if !ok {
 		return ref, nil
 	}
-	g, _, err := h.Groups.Get(r.Context(), ref)
+	g, err := h.taggedGroup(r, ref)
 	if err != nil {
 		return ref, err
-	}
-	if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil && !ifMatchNames(r, g.ID) {
-		return ref, errTagNamesAnother("group")
 	}
 	if v != g.Version {
 		return ref, errVersion("group", g.Version, v)

@@ -1515,6 +1515,21 @@ func TestIfMatchByGroupHandleNamesTheGroupRead(t *testing.T) {
 	}
 }
 
+// nameTakenSinceRead makes the name swap the If-Match tests replay: an
+// administrator reads mallory's ETag, then she renames herself to
+// mallory-old and a puppet takes "mallory". It returns her, her token, the
+// puppet and the ETag read.
+func (b *bundle) nameTakenSinceRead(t *testing.T) (mallory *usher.User, malTok string, puppet *usher.User, etag string) {
+	t.Helper()
+	mallory = b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "mallory@example.com"})
+	malTok = b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
+	etag = b.call(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok,
+		body: map[string]any{"username": "mallory-old"}}, http.StatusOK, nil)
+	puppet = b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "puppet@example.com"})
+	return mallory, malTok, puppet, etag
+}
+
 // TestIfMatchHoldsActionsToTheAccountRead replays an administrator who
 // read GET /v1/users/mallory and blocked, suspended or deleted her with the
 // read's ETag in If-Match, while she renamed herself and a puppet took the
@@ -1528,12 +1543,7 @@ func TestIfMatchHoldsActionsToTheAccountRead(t *testing.T) {
 		t.Run(action.method+action.suffix, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			mallory := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "mallory@example.com"})
-			malTok := b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
-			etag := b.call(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
-			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok,
-				body: map[string]any{"username": "mallory-old"}}, http.StatusOK, nil)
-			puppet := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "puppet@example.com"})
+			mallory, _, puppet, etag := b.nameTakenSinceRead(t)
 			res := b.api.do(t, req{method: action.method, path: "/v1/users/mallory" + action.suffix, token: b.adminTok,
 				header: map[string]string{"If-Match": etag}})
 			if res.status != http.StatusPreconditionFailed || res.problem(t).Code != usher.CodeVersionMismatch {
@@ -1586,12 +1596,7 @@ func TestIfMatchHoldsActionsToTheAccountRead(t *testing.T) {
 func TestIfMatchHoldsMoreActions(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	mallory := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "mallory@example.com"})
-	malTok := b.env.MustToken(t, mallory.ID, usher.TokenPersonal)
-	etag := b.call(t, req{method: "GET", path: "/v1/users/mallory", token: b.adminTok}, http.StatusOK, nil).header.Get("ETag")
-	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: malTok,
-		body: map[string]any{"username": "mallory-old"}}, http.StatusOK, nil)
-	puppet := b.env.MustCreateUser(t, usher.UserCreate{Username: "mallory", Email: "puppet@example.com"})
+	mallory, malTok, puppet, etag := b.nameTakenSinceRead(t)
 	b.mustRole(t, "operators", []*usher.User{mallory, puppet})
 	res := b.api.do(t, req{method: "PUT", path: "/v1/users/mallory/groups", token: b.adminTok, header: map[string]string{"If-Match": etag},
 		body: map[string]any{"kind": "role", "remove_from_groups": []string{"operators"}}})
@@ -1610,6 +1615,13 @@ func TestIfMatchHoldsMoreActions(t *testing.T) {
 	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, &got)
 	if got.ArchivedAt != nil {
 		t.Fatal("the team that took the handle was archived")
+	}
+	// A tag that is no version matches nothing.
+	for _, bad := range []string{"garbage", `"x-1"`, `W/"1-1"`} {
+		res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", puppet.ID), token: b.adminTok, header: map[string]string{"If-Match": bad}})
+		if res.status != http.StatusPreconditionFailed || res.problem(t).Code != usher.CodeVersionMismatch {
+			t.Fatalf("a block with If-Match %s: %d %s, want 412", bad, res.status, res.body)
+		}
 	}
 	// By id, the bare version.
 	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok}, http.StatusOK, &got)

@@ -101,7 +101,7 @@ func toUserJSON(u *usher.User) userJSON {
 
 // userETag is the entity tag, unquoted, of the representation of u in body: the
 // version, which If-Match names, a digest of the body, and the user's id,
-// which a conditional change by name matches (matchedByName). One version
+// which a conditional change by name matches (taggedUser). One version
 // has several representations — an administrator's with the private
 // fields, the account's own, everyone else's — and sign-in and last-seen
 // times change none (a version everyone reads must not tell when the user
@@ -239,9 +239,11 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if v, ok := ifMatch(r); ok {
 		in.IfVersion = &v
 		if key.ID == 0 {
-			if key, err = h.matchedByName(r, key); err != nil {
+			u, err := h.taggedUser(r, key)
+			if err != nil {
 				return err
 			}
+			key = usher.UserKey{ID: u.ID}
 		}
 	}
 	u, err := h.Users.Update(r.Context(), key, in)
@@ -251,22 +253,21 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	return writeUser(w, r, http.StatusOK, u, false)
 }
 
-// matchedByName is, for a conditional change of a user the path names by
-// username, handle or address, the account the request's If-Match names:
-// a name may have changed hands since the read the tag came from, and a
-// version alone is any account's to reach. The tag must be one of the
-// named account's (its id last, as userETag writes it), and the change
-// goes to that account by id, where the core compares the version; else
-// 412. The digest is not compared: a sign-in since the read changes it.
-func (h *Handler) matchedByName(r *http.Request, key usher.UserKey) (usher.UserKey, error) {
+// taggedUser is, for a conditional change of a user the path names, the
+// user named, once the request's If-Match names it too: by username,
+// handle or address, a name that may have changed hands since the read
+// the tag came from, the tag must be the named account's (its id last, as
+// userETag writes it); else 412. The change then goes to that account by
+// id. The digest is not compared: a sign-in since the read changes it.
+func (h *Handler) taggedUser(r *http.Request, key usher.UserKey) (*usher.User, error) {
 	u, err := h.Users.Get(r.Context(), key)
 	if err != nil {
-		return key, err
+		return nil, err
 	}
-	if !ifMatchNames(r, u.ID) {
-		return key, errTagNamesAnother("user")
+	if key.ID == 0 && !ifMatchNames(r, u.ID) {
+		return nil, errTagNamesAnother("user")
 	}
-	return usher.UserKey{ID: u.ID}, nil
+	return u, nil
 }
 
 // userAction serves the endpoints that change a user and answer with it:
@@ -303,12 +304,9 @@ func (h *Handler) conditionalUser(r *http.Request, key usher.UserKey) (usher.Use
 	if !ok {
 		return key, nil
 	}
-	u, err := h.Users.Get(r.Context(), key)
+	u, err := h.taggedUser(r, key)
 	if err != nil {
 		return key, err
-	}
-	if key.ID == 0 && !ifMatchNames(r, u.ID) {
-		return key, errTagNamesAnother("user")
 	}
 	if v != u.Version {
 		return key, errVersion("user", u.Version, v)
