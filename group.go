@@ -85,6 +85,9 @@ type GroupRef struct {
 	Kind   GroupKind
 	Handle string
 	Text   string
+	// IfVersion, when set, holds a change through the ref to the group at
+	// that version, as UserKey's does a user's.
+	IfVersion *int64
 }
 
 // GroupCreate is the input to create a group.

@@ -212,6 +212,11 @@ type UserKey struct {
 	// of another kind is not found. A face whose product knows no service
 	// accounts sets it, so that they are no users there.
 	Kinds []UserKind
+	// IfVersion, when set, holds a change through the key to the user at
+	// that version, as UserUpdate's does: at another, the change is
+	// refused (KindPrecondition, CodeVersionMismatch) and nothing is
+	// written. A look-up ignores it.
+	IfVersion *int64
 }
 
 // UserCreate is the input to create a user.

@@ -606,6 +606,9 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 	var changes map[string]usher.Change
 	now := g.now()
 	out, err := tx.GroupUpdate(ctx, a.group.ID, func(gr *usher.Group) error {
+		if err := stale("group", gr.Version, ref.IfVersion); err != nil {
+			return err
+		}
 		var err error
 		if changes, err = fn(tx, a, gr); err != nil {
 			return err
@@ -664,9 +667,8 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 // updateFields is the change of Update to a group's own fields.
 func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 	return func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
-		if in.IfVersion != nil && *in.IfVersion != gr.Version {
-			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
-				Message: fmt.Sprintf("the group is at version %d, not %d", gr.Version, *in.IfVersion)}
+		if err := stale("group", gr.Version, in.IfVersion); err != nil {
+			return nil, err
 		}
 		old := *gr
 		for _, f := range []struct {

@@ -566,6 +566,9 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if err := g.authorize(ctx, actUserRead, u); err != nil {
 				return err
 			}
+			if err := stale("user", u.Version, key.IfVersion); err != nil {
+				return err
+			}
 			current, err := tx.UserGroups(ctx, u.ID, in.Kind)
 			if err != nil {
 				return err

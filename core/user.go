@@ -330,6 +330,17 @@ func errUserNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeUserNotFound, Message: "user not found"}
 }
 
+// stale is the answer to a change of a what (a user, a group) at version
+// current that holds it to version want: none when want is nil, which
+// holds it to none, or current.
+func stale(what string, current int64, want *int64) error {
+	if want == nil || *want == current {
+		return nil
+	}
+	return &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
+		Message: fmt.Sprintf("the %s is at version %d, not %d", what, current, *want)}
+}
+
 // userFields lists the recorded fields of a user, for audit changes.
 var userFields = []struct {
 	name string

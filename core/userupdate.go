@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,9 +87,8 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 	}
 	mailed := false
 	out, err := s.change(ctx, key, actUserUpdate, "user.update", live(func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
-		if in.IfVersion != nil && *in.IfVersion != u.Version {
-			return nil, &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
-				Message: fmt.Sprintf("the user is at version %d, not %d", u.Version, *in.IfVersion)}
+		if err := stale("user", u.Version, in.IfVersion); err != nil {
+			return nil, err
 		}
 		// An organisation a rule hides from the caller is shown as none,
 		// and judged so: naming where the caller sees the user is no
@@ -404,6 +402,9 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 				return errUserNotFound()
 			}
 			if err := s.authorize(ctx, act, u); err != nil {
+				return err
+			}
+			if err := stale("user", u.Version, key.IfVersion); err != nil {
 				return err
 			}
 			var err error

@@ -2,7 +2,6 @@ package native
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -202,13 +201,6 @@ func errTagNamesAnother(what string) error {
 		Message: "If-Match names another " + what + ", or no " + what + ": a " + what + " named by a name is matched by its whole ETag"}
 }
 
-// errVersion is the 412 of a conditional action on a what at version
-// current, whose If-Match names version v.
-func errVersion(what string, current, v int64) error {
-	return &usher.Error{Kind: usher.KindPrecondition, Code: usher.CodeVersionMismatch,
-		Message: fmt.Sprintf("the %s is at version %d, not %d", what, current, v)}
-}
-
 // groupAction serves the endpoints that change a group and answer with it:
 // DELETE /v1/groups/{group} and POST /v1/groups/{group}/undelete. With
 // live, the action is on a live group, and If-Match holds it to the one
@@ -249,9 +241,10 @@ func (h *Handler) taggedGroup(r *http.Request, ref usher.GroupRef) (*usher.Group
 }
 
 // conditionalGroup is, for a change of a live group with If-Match, the
-// group to change: the one the path names, by id, when it is at the tag's
-// version and, named by its handle, the tag's group (its id ends the tag);
-// else 412. A handle given up since the read names another group.
+// group to change: the one the path names, by id and held to the tag's
+// version, which the core compares as it changes the group (else 412);
+// named by its handle, the tag's group (its id ends the tag), else 412 at
+// once. A handle given up since the read names another group.
 func (h *Handler) conditionalGroup(r *http.Request, ref usher.GroupRef) (usher.GroupRef, error) {
 	v, ok := ifMatch(r)
 	if !ok {
@@ -261,10 +254,7 @@ func (h *Handler) conditionalGroup(r *http.Request, ref usher.GroupRef) (usher.G
 	if err != nil {
 		return ref, err
 	}
-	if v != g.Version {
-		return ref, errVersion("group", g.Version, v)
-	}
-	return usher.GroupRef{ID: g.ID}, nil
+	return usher.GroupRef{ID: g.ID, IfVersion: &v}, nil
 }
 
 func (h *Handler) archiveGroup(archived bool) web.Handler {

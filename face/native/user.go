@@ -294,11 +294,12 @@ func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKe
 }
 
 // conditionalUser is, for an action on a live user with If-Match, the
-// user to act on: the one the path names, by id, when it is at the tag's
-// version and, named by a name, the tag's user (its id ends the tag); else
-// 412. A block, suspension or deletion by username went to whoever held
-// the name when it came, though the tag was read from another account
-// that gave the name up meanwhile.
+// user to act on: the one the path names, by id and held to the tag's
+// version, which the core compares as it changes the user (else 412);
+// named by a name, the tag's user (its id ends the tag), else 412 at once.
+// A block, suspension or deletion by username went to whoever held the
+// name when it came, though the tag was read from another account that
+// gave the name up meanwhile.
 func (h *Handler) conditionalUser(r *http.Request, key usher.UserKey) (usher.UserKey, error) {
 	v, ok := ifMatch(r)
 	if !ok {
@@ -308,10 +309,7 @@ func (h *Handler) conditionalUser(r *http.Request, key usher.UserKey) (usher.Use
 	if err != nil {
 		return key, err
 	}
-	if v != u.Version {
-		return key, errVersion("user", u.Version, v)
-	}
-	return usher.UserKey{ID: u.ID}, nil
+	return usher.UserKey{ID: u.ID, IfVersion: &v}, nil
 }
 
 func (h *Handler) purgeUser(w http.ResponseWriter, r *http.Request) error {
