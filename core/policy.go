@@ -449,10 +449,22 @@ func (e *env) createsMore(ctx context.Context, target, caller *usher.User) (bool
 	if target.Kind == usher.KindServiceAccount {
 		// A service account is made with the default allowances and
 		// answers to its team's owners, however an administrator limited
-		// them; to anyone else it is compared as any account is.
+		// them; to anyone else it is compared as any account is. What an
+		// administrator gave it past the defaults (a plan, a higher
+		// project limit) is compared for its owners too: a token minted
+		// for it would carry that to an owner held back from it.
 		owner, err := ownsTeamOf(ctx, e.store, caller.ID, target.ID)
-		if owner || err != nil {
+		if err != nil {
 			return false, err
+		}
+		if owner {
+			if target.GitLab.ProjectsLimit > max(e.policy.DefaultProjectsLimit, caller.GitLab.ProjectsLimit) {
+				return true, nil
+			}
+			if target.Plan == "" {
+				return false, nil
+			}
+			return e.planGivesMore(ctx, target, caller)
 		}
 	}
 	if caller.External && !target.External ||
@@ -460,6 +472,12 @@ func (e *env) createsMore(ctx context.Context, target, caller *usher.User) (bool
 		target.GitLab.ProjectsLimit > caller.GitLab.ProjectsLimit {
 		return true, nil
 	}
+	return e.planGivesMore(ctx, target, caller)
+}
+
+// planGivesMore reports whether target's plan gives a capability caller's
+// does not, or a higher project limit; never while no plan is defined.
+func (e *env) planGivesMore(ctx context.Context, target, caller *usher.User) (bool, error) {
 	theirs, err := e.plan(ctx, e.store, target)
 	if err != nil || theirs == nil {
 		return false, err // no plans: everyone may alike

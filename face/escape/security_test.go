@@ -388,3 +388,67 @@ func TestTokenCookieNotShadowed(t *testing.T) {
 		t.Fatalf("the log-in's cookie over HTTPS: %+v", victim)
 	}
 }
+
+// TestOwnerMintsNoTokenForWhatAnAdministratorRaised: a team's owner on a
+// plan that gives little mints its service account a token while the
+// account has the defaults, but not once an administrator has put it on a
+// richer plan: the token carried the plan to the owner (Escape serves it
+// to the tools that trust it), as a role given the account does, which
+// was refused already.
+func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ok := func(c call) *response {
+		t.Helper()
+		res := b.do(t, c)
+		if res.status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, res.status, res.body)
+		}
+		return res
+	}
+	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "basic", "can_create_team": true, "project_limit": 0, "default": true}})
+	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "ci", "can_create_team": true,
+		"can_create_state_project": true, "can_manage_project_acl": true, "can_manage_project_hooks": true, "project_limit": 50}})
+	b.mustTeam(t, b.userTok, "alpha")
+	ok(call{method: "POST", path: p + "/teams/alpha/service-accounts/role-bot/", token: b.userTok})
+	ok(call{method: "POST", path: p + "/teams/alpha/service-accounts/ci-bot/", token: b.userTok})
+	mint := func(account string) *response {
+		return b.do(t, call{method: "POST", path: p + "/teams/alpha/service-accounts/" + account + "/token/", token: b.userTok})
+	}
+	if res := mint("ci-bot"); res.status != http.StatusOK {
+		t.Fatalf("a token for a service account with the defaults: %d %s", res.status, res.body)
+	}
+
+	sys := coretest.System()
+	role, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "auditors"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: role.ID},
+		[]usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.AddMember(sys, usher.GroupRef{ID: role.ID}, usher.UserKey{Username: "role-bot"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ok(call{method: "PUT", path: p + "/users/ci-bot/plan/", token: b.adminTok, body: map[string]any{"name": "ci"}})
+	for _, account := range []string{"role-bot", "ci-bot"} {
+		if res := mint(account); res.status != http.StatusForbidden || !strings.Contains(string(res.body), `"code":"forbidden"`) {
+			t.Errorf("a token for %s, which an administrator raised: %d %s", account, res.status, res.body)
+		}
+	}
+	// Back on the default plan, the account answers to its owner again.
+	ok(call{method: "PUT", path: p + "/users/ci-bot/plan/", token: b.adminTok, body: map[string]any{"name": "basic"}})
+	if res := mint("ci-bot"); res.status != http.StatusOK {
+		t.Errorf("a token for a service account on the owner's plan: %d %s", res.status, res.body)
+	}
+	// A project limit raised past the default and the owner's is the same.
+	more := core.DefaultPolicy().DefaultProjectsLimit + 1
+	if _, err := b.env.Core.Users.Update(sys, usher.UserKey{Username: "ci-bot"},
+		usher.UserUpdate{GitLab: usher.GitLabProfileUpdate{ProjectsLimit: &more}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := mint("ci-bot"); res.status != http.StatusForbidden {
+		t.Errorf("a token for a service account whose project limit an administrator raised: %d %s", res.status, res.body)
+	}
+}
