@@ -154,7 +154,7 @@ func TestFormTokenNotShadowed(t *testing.T) {
 	t.Parallel()
 	planted, mine := strings.Repeat("A", 43), strings.Repeat("B", 43)
 	both := "usher_form=" + planted + "; usher_form=" + mine
-	f := FormToken{Path: "/"}
+	f := FormToken{}
 	r := httptest.NewRequest("POST", "/login", nil)
 	r.Header.Set("Cookie", both)
 	if f.Verify(r, false, planted) || f.Verify(r, false, mine) {

@@ -118,11 +118,10 @@ func errCrossOrigin() error {
 // prefix, which a browser accepts only from this host, over HTTPS, for
 // every path. No server key is involved, so any replica checks a form
 // another served. It backs up the Origin check for browsers that do not
-// send Origin.
-type FormToken struct {
-	// Path is where the cookie is sent when it is not a __Host- cookie.
-	Path string
-}
+// send Origin. Every form of the site shares the one cookie, for every
+// path, over plain HTTP too: a second of the same name for a narrower path
+// was sent beside it, and two are refused (OnlyCookie).
+type FormToken struct{}
 
 // formTokenBytes is the token's random length.
 const formTokenBytes = 32
@@ -147,11 +146,7 @@ func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool) st
 	var b [formTokenBytes]byte
 	_, _ = rand.Read(b[:])
 	token := base64.RawURLEncoding.EncodeToString(b[:])
-	c := &http.Cookie{Name: name, Value: token, Path: f.Path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure}
-	if secure {
-		c.Path = "/"
-	}
-	http.SetCookie(w, c)
+	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
 	return token
 }
 

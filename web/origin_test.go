@@ -115,7 +115,7 @@ func TestOriginWithoutPublicURLRefusesBrowsers(t *testing.T) {
 // cookie it was issued with.
 func TestFormTokenBindsFormToCookie(t *testing.T) {
 	t.Parallel()
-	f := FormToken{Path: "/form"}
+	f := FormToken{}
 	issue := func(secure bool, cookie *http.Cookie) (string, *http.Cookie) {
 		r := httptest.NewRequest("GET", "/form", nil)
 		if cookie != nil {
@@ -132,7 +132,7 @@ func TestFormTokenBindsFormToCookie(t *testing.T) {
 	plainToken, plain := issue(false, nil)
 	secureToken, secure := issue(true, nil)
 	otherToken, _ := issue(false, nil)
-	if plain == nil || plain.Name != "usher_form" || plain.Path != "/form" || !plain.HttpOnly || plain.SameSite != http.SameSiteStrictMode || plain.Secure {
+	if plain == nil || plain.Name != "usher_form" || plain.Path != "/" || !plain.HttpOnly || plain.SameSite != http.SameSiteStrictMode || plain.Secure {
 		t.Fatalf("plain cookie %+v", plain)
 	}
 	if secure == nil || secure.Name != "__Host-usher_form" || secure.Path != "/" || !secure.Secure || secure.Domain != "" {

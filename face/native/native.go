@@ -277,7 +277,7 @@ func (h *Handler) Routes() []string {
 // Mount registers the face's endpoints on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	h.origin = web.NewOrigin(h.PublicURL)
-	h.form = web.FormToken{Path: devicePath}
+	h.form = web.FormToken{}
 	for _, r := range h.routes() {
 		handler := web.Adapt(r.handle, h.writeError)
 		if !r.public {

@@ -117,6 +117,13 @@ func TestDeviceLoginLandsOnPage(t *testing.T) {
 	}
 
 	br := b.browser(t)
+	// A browser that showed the device page and then another page of the
+	// site (its log-in, say) holds the form token's cookie of each. Over
+	// plain HTTP, with no __Host- prefix, the pages' was for every path and
+	// the device page's for its own: both of the same name were sent to
+	// the device page, two are refused, and its every post answered 403.
+	br.get(t, "/v1/auth/device")
+	br.get(t, "/login")
 	p := br.get(t, "/device")
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/v1/auth/device" {
 		t.Fatalf("/device: %d %s", p.status, p.header.Get("Location"))

@@ -193,7 +193,7 @@ func (h *Handler) routes() []route {
 // template does not parse: a theme that breaks a page is found at start.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	h.origin = web.NewOrigin(h.PublicURL)
-	h.form = web.FormToken{Path: "/"}
+	h.form = web.FormToken{}
 	fsys := overlay{base: files}
 	if h.ThemeDir != "" {
 		fsys.top = os.DirFS(h.ThemeDir)
