@@ -85,8 +85,9 @@ type GroupRef struct {
 	Kind   GroupKind
 	Handle string
 	Text   string
-	// IfVersion, when set, holds a change through the ref to the group at
-	// that version, as UserKey's does a user's.
+	// IfVersion, when set, holds a change of the group's own row (Update,
+	// Delete, Undelete, SetArchived, Move) to the group at that version,
+	// as UserKey's does a user's. Reads and other changes ignore it.
 	IfVersion *int64
 }
 

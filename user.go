@@ -212,10 +212,12 @@ type UserKey struct {
 	// of another kind is not found. A face whose product knows no service
 	// accounts sets it, so that they are no users there.
 	Kinds []UserKind
-	// IfVersion, when set, holds a change through the key to the user at
-	// that version, as UserUpdate's does: at another, the change is
-	// refused (KindPrecondition, CodeVersionMismatch) and nothing is
-	// written. A look-up ignores it.
+	// IfVersion, when set, holds a change of the user's own row (Update,
+	// Delete, Block, Unblock, Suspend, Unsuspend, Undelete) or of its
+	// groups (SetUserGroups) to the user at that version, as UserUpdate's
+	// does: at another, once the caller is found to be allowed the
+	// change, it is refused (KindPrecondition, CodeVersionMismatch) and
+	// nothing is written. Reads and other changes ignore it.
 	IfVersion *int64
 }
 
