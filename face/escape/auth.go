@@ -122,10 +122,13 @@ func writeToken(w http.ResponseWriter, token string) error {
 
 // logout ends the session the call came with and removes the cookie.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	// The cookie goes whatever the core answers: a service account's
+	// log-in put its token there, which is no session to end (400
+	// not_a_session), and the browser stayed signed in as the account.
+	h.cookie().Clear(w, r)
 	if err := h.Auth.Logout(r.Context()); err != nil {
 		return err
 	}
-	h.cookie().Clear(w, r)
 	return empty(w)
 }
 

@@ -452,3 +452,36 @@ func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 		t.Errorf("a token for a service account whose project limit an administrator raised: %d %s", res.status, res.body)
 	}
 }
+
+// TestLogoutOfAServiceAccountLogInClearsTheCookie: Escape's service-account
+// log-in puts the account's token, which never expires, into the
+// browser's cookie. Logging out answered 400 not_a_session and left the
+// cookie, so the next person at the browser acted as the account.
+func TestLogoutOfAServiceAccountLogInClearsTheCookie(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustTeam(t, b.userTok, "ci")
+	sa, err := b.env.Core.Groups.CreateServiceAccount(coretest.System(), usher.GroupRef{Kind: usher.GroupTeam, Handle: "ci"}, "ci-bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := b.env.MustToken(t, sa.ID, usher.TokenServiceAccount)
+	res := b.do(t, call{method: "POST", path: escape.Prefix + "/auth/login/service-account/",
+		body: map[string]any{"username": sa.Username, "secret_token": tok}})
+	var cookie *http.Cookie
+	for _, c := range (&http.Response{Header: res.header}).Cookies() {
+		if strings.HasSuffix(c.Name, "X-Escape-Token") {
+			cookie = c
+		}
+	}
+	if res.status != http.StatusOK || cookie == nil {
+		t.Fatalf("service-account log-in: %d %s, cookie %v", res.status, res.body, cookie)
+	}
+	out := b.do(t, call{method: "POST", path: escape.Prefix + "/auth/logout/", header: map[string]string{"Cookie": cookie.Name + "=" + cookie.Value}})
+	cleared := slices.ContainsFunc((&http.Response{Header: out.header}).Cookies(), func(c *http.Cookie) bool {
+		return c.Name == cookie.Name && c.MaxAge < 0
+	})
+	if out.status != http.StatusBadRequest || !strings.Contains(string(out.body), "not_a_session") || !cleared {
+		t.Errorf("log-out of a service account's log-in: %d %s, Set-Cookie %q", out.status, out.body, out.header.Values("Set-Cookie"))
+	}
+}
