@@ -73,6 +73,24 @@ func (s *Users) createPrivileges(ctx context.Context, in usher.UserCreate) error
 	return s.requirePrivileges(ctx, in.Admin, privileged, "")
 }
 
+// createsNoMore refuses a caller short of an administrator who would make
+// an account that may create what the caller may not (createsMore): one
+// held back by a plan or GitLab's flags, and given user.create, had it all
+// by making an account of the defaults for itself, as a rule may not take
+// over an existing one. A holder of user.privileges may give the account
+// limits of its own.
+func (s *Users) createsNoMore(ctx context.Context, would *usher.User) error {
+	p := usher.PrincipalFrom(ctx)
+	if p.IsAdmin() || p.User == nil {
+		return nil
+	}
+	more, err := s.createsMore(ctx, would, p.User)
+	if err != nil || !more {
+		return err
+	}
+	return errForbidden("the account would be allowed to create what you may not (a plan's capabilities, more projects or groups, not being external); only an administrator makes it, or one who gives it no more than yours")
+}
+
 func hasIdentity(u *usher.User, id usher.Identity) bool {
 	for _, have := range u.Identities {
 		if have == id {

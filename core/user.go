@@ -71,7 +71,12 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 			return nil, err
 		}
 	}
-	if _, err := s.buildUser(in); err != nil {
+	would, err := s.buildUser(in)
+	if err != nil {
+		return nil, err
+	}
+	would.Plan = in.Plan
+	if err := s.createsNoMore(ctx, would); err != nil {
 		return nil, err
 	}
 	// A code mailed at creation is counted per address: making and

@@ -2080,6 +2080,44 @@ func TestUpdateRuleTakesNoRicherAccount(t *testing.T) {
 	}
 }
 
+// TestCreateRuleMakesNoRicherAccount: a helpdesk held back by its plan
+// (no teams) or by being external, and given user.create, made an account
+// of the defaults with an address and password of its own, signed in as
+// it and had what it was held back from: as taking over a richer account
+// is refused (TestUpdateRuleTakesNoRicherAccount), so is making one. One
+// who may give the account limits (user.privileges) makes it with its own.
+func TestCreateRuleMakesNoRicherAccount(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		restrict map[string]any
+	}{
+		{"a plan without teams", map[string]any{"plan": "free"}},
+		{"an external account", map[string]any{"external": true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true, "default": true}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free"}}, http.StatusCreated, nil)
+			helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
+			staff, staffTok := b.mustPrincipal(t, "staff", false)
+			for _, u := range []*usher.User{helpdesk, staff} {
+				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", u.ID), token: b.adminTok, body: c.restrict}, http.StatusOK, nil)
+			}
+			b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "create"))
+			b.mustRole(t, "staff", []*usher.User{staff}, allow("user", "create"), allow("user", "privileges"))
+			account := map[string]any{"username": "sock", "email": "sock@example.com", "password": "the helpdesk's own passphrase"}
+			b.refused(t, req{method: "POST", path: "/v1/users", token: tok, body: account}, http.StatusForbidden, "forbidden")
+			b.refused(t, req{method: "POST", path: "/v1/users", token: staffTok, body: account}, http.StatusForbidden, "forbidden")
+			for k, v := range c.restrict {
+				account[k] = v
+			}
+			b.call(t, req{method: "POST", path: "/v1/users", token: staffTok, body: account}, http.StatusCreated, nil)
+		})
+	}
+}
+
 // TestOrganisationDenyHoldsForUsers: a rule denying organisation:<id>
 // update refused moving a group into or out of that organisation, but its
 // holder, with user.privileges, still moved users into it (keeping it
