@@ -566,9 +566,6 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if err := g.authorize(ctx, actUserRead, u); err != nil {
 				return err
 			}
-			if err := stale("user", u.Version, key.IfVersion); err != nil {
-				return err
-			}
 			current, err := tx.UserGroups(ctx, u.ID, in.Kind)
 			if err != nil {
 				return err
@@ -675,11 +672,16 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		// them (the teams it owns, then the row), and before the rows of
 		// the service accounts that leaving a team it owns ends, as a
 		// block takes them (the row, then those); read again under it, a
-		// deletion that came first is not found.
+		// deletion that came first is not found, and the version a
+		// conditional change holds to is compared.
 		if err := lockUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if _, err := g.member(ctx, tx, usher.UserKey{ID: u.ID}); err != nil {
+		locked, err := g.member(ctx, tx, usher.UserKey{ID: u.ID})
+		if err != nil {
+			return err
+		}
+		if err := stale("user", locked.Version, key.IfVersion); err != nil {
 			return err
 		}
 		now := g.now()
@@ -733,7 +735,6 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 				return err
 			}
 		}
-		var err error
 		out, err = tx.UserGroups(ctx, u.ID, in.Kind)
 		return err
 	}
