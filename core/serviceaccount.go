@@ -463,6 +463,44 @@ func (e *env) endAdminMints(ctx context.Context, tx store.Tx, userID int64, reas
 	return nil
 }
 
+// raisedPastDefaults reports whether a service account's change from old
+// to u gives it more than it was made with, beyond what it had: a plan
+// of its own, or a project limit above the default. Its team's owners are
+// compared for those as for any account's (createsMore).
+func (e *env) raisedPastDefaults(old, u *usher.User) bool {
+	return u.Plan != "" && u.Plan != old.Plan ||
+		u.GitLab.ProjectsLimit > max(old.GitLab.ProjectsLimit, e.policy.DefaultProjectsLimit)
+}
+
+// endOwnerMints revokes the tokens of service account id that were not
+// minted on an administrator's rights alone (its team's owners'), once
+// an administrator raised it past its defaults (raisedPastDefaults):
+// minted while it had them, they carried the raise to an owner whom
+// createsMore now refuses a new token. Its owners mint again where they
+// may.
+func (e *env) endOwnerMints(ctx context.Context, tx store.Tx, id int64, now time.Time) error {
+	tokens, err := tx.TokenList(ctx, store.TokenFilter{UserID: id, Kinds: []usher.TokenKind{usher.TokenServiceAccount}, Active: true, Now: now})
+	if err != nil {
+		return err
+	}
+	revoked := 0
+	for _, t := range tokens {
+		if t.MintedByAdmin != 0 {
+			continue
+		}
+		n, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: t.ID}, now)
+		if err != nil {
+			return err
+		}
+		revoked += n
+	}
+	if revoked == 0 {
+		return nil
+	}
+	return e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(id, 10),
+		meta: map[string]string{"kind": string(usher.TokenServiceAccount), "revoked": strconv.Itoa(revoked), "reason": "raised_past_defaults"}})
+}
+
 // deleteServiceAccounts deletes, within the transaction deleting the team,
 // its service accounts that are in no other live team, as
 // DeleteServiceAccount deletes one: their tokens are revoked and each

@@ -286,6 +286,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				return nil, err
 			}
 		}
+		if u.Kind == usher.KindServiceAccount && s.raisedPastDefaults(&old, u) {
+			if err := s.endOwnerMints(ctx, tx, u.ID, s.now()); err != nil {
+				return nil, err
+			}
+		}
 		if hash != "" {
 			now := s.now()
 			n, err := s.setPassword(ctx, tx, u, hash, 0, now)

@@ -2,6 +2,7 @@ package escape_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -394,7 +395,7 @@ func TestTokenCookieNotShadowed(t *testing.T) {
 // account has the defaults, but not once an administrator has put it on a
 // richer plan: the token carried the plan to the owner (Escape serves it
 // to the tools that trust it), as a role given the account does, which
-// was refused already.
+// was refused already. The token minted before the raise ends with it.
 func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -415,9 +416,12 @@ func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 	mint := func(account string) *response {
 		return b.do(t, call{method: "POST", path: p + "/teams/alpha/service-accounts/" + account + "/token/", token: b.userTok})
 	}
-	if res := mint("ci-bot"); res.status != http.StatusOK {
+	res := mint("ci-bot")
+	var early string
+	if res.status != http.StatusOK || json.Unmarshal(res.body, &early) != nil {
 		t.Fatalf("a token for a service account with the defaults: %d %s", res.status, res.body)
 	}
+	ok(call{method: "GET", path: p + "/user/", token: early})
 
 	sys := coretest.System()
 	role, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "auditors"})
@@ -432,6 +436,9 @@ func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok(call{method: "PUT", path: p + "/users/ci-bot/plan/", token: b.adminTok, body: map[string]any{"name": "ci"}})
+	if res := b.do(t, call{method: "GET", path: p + "/user/", token: early}); res.status != http.StatusUnauthorized {
+		t.Errorf("the owner's token minted before the raise: %d %s", res.status, res.body)
+	}
 	for _, account := range []string{"role-bot", "ci-bot"} {
 		if res := mint(account); res.status != http.StatusForbidden || !strings.Contains(string(res.body), `"code":"forbidden"`) {
 			t.Errorf("a token for %s, which an administrator raised: %d %s", account, res.status, res.body)
