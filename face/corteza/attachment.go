@@ -130,6 +130,9 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request,
 		ctype = a.PreviewType
 	}
 	w.Header().Set("Content-Type", ctype)
+	// A private file, asked for with a cookie or a jwt parameter that a
+	// shared cache does not tell apart: only the browser keeps it.
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	disp := "attachment"

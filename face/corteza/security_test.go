@@ -375,6 +375,9 @@ func TestCookieLogoutCrossSite(t *testing.T) {
 // download however the original is asked for, so that no upload opens as
 // a page of usher's origin in the browser of whoever follows its link; a
 // raster image and its preview still show inline, with their own types.
+// Each is private to the browser's cache: the URLs end in the file's name
+// and extension, which shared caches store by when nothing forbids it,
+// and the cookie or jwt parameter it is read with does not keep them out.
 func TestAttachmentNeverInline(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -401,16 +404,17 @@ func TestAttachmentNeverInline(t *testing.T) {
 		path := "/attachment/general/" + strconv.FormatInt(a.ID, 10) + "/original/" + f.name
 		res := b.send(t, "GET", path, nil, cookie)
 		if disp := res.header.Get("Content-Disposition"); res.status != http.StatusOK || string(res.body) != f.body ||
-			!strings.HasPrefix(disp, f.disp+";") || res.header.Get("X-Content-Type-Options") != "nosniff" {
-			t.Errorf("%s (%s): %d, Content-Disposition %q", f.name, a.ContentType, res.status, disp)
+			!strings.HasPrefix(disp, f.disp+";") || res.header.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.HasPrefix(res.header.Get("Cache-Control"), "private,") {
+			t.Errorf("%s (%s): %d, Content-Disposition %q, Cache-Control %q", f.name, a.ContentType, res.status, disp, res.header.Get("Cache-Control"))
 		}
 		if f.disp != "inline" {
 			continue
 		}
 		res = b.send(t, "GET", "/attachment/general/"+strconv.FormatInt(a.ID, 10)+"/preview.png", nil, cookie)
 		if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Disposition"), "inline;") ||
-			res.header.Get("Content-Type") != "image/png" {
-			t.Errorf("preview of %s: %d %q %q", f.name, res.status, res.header.Get("Content-Type"), res.header.Get("Content-Disposition"))
+			res.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(res.header.Get("Cache-Control"), "private,") {
+			t.Errorf("preview of %s: %d %q %q %q", f.name, res.status, res.header.Get("Content-Type"), res.header.Get("Content-Disposition"), res.header.Get("Cache-Control"))
 		}
 	}
 }
