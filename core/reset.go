@@ -208,6 +208,9 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 		if err := addressChanged(ctx, tx, u.ID, pending, ""); err != nil {
 			return err
 		}
+		if err := endSecondaryCodes(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		n, err := a.setPassword(ctx, tx, u, hash, 0, now)
 		if err != nil {
 			return err

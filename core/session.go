@@ -36,9 +36,14 @@ func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now tim
 // changed or set, every session ended, the account blocked or suspended —
 // as a completed reset asks it: the change was perhaps asked for with a
 // stolen session, its code in the thief's mailbox, and confirmed later
-// it would move the account to their address past the recovery. u is the
-// account as an update holds it, to be written back by it.
+// it would move the account to their address past the recovery. So are
+// the codes mailed to the secondary addresses waiting to be confirmed
+// (endSecondaryCodes). u is the account as an update holds it, to be
+// written back by it.
 func endAddressChange(ctx context.Context, tx store.Tx, u *usher.User, changes map[string]usher.Change) error {
+	if err := endSecondaryCodes(ctx, tx, u.ID); err != nil {
+		return err
+	}
 	pending := u.UnconfirmedEmail
 	if pending == "" {
 		return nil
@@ -58,9 +63,30 @@ func endAddressChangeOf(ctx context.Context, tx store.Tx, userID int64, changes 
 		return endAddressChange(ctx, tx, u, changes)
 	})
 	if errors.Is(err, errNoChange) {
-		return nil
+		return endSecondaryCodes(ctx, tx, userID)
 	}
 	return err
+}
+
+// endSecondaryCodes ends the codes mailed to the user's secondary
+// addresses that are not confirmed yet: a thief with a stolen session
+// added their own address and kept its code, which would prove it for the
+// account after the owner took it back. The address stays, unconfirmed,
+// for the owner to see and delete; a code sent again goes to it anew.
+func endSecondaryCodes(ctx context.Context, tx store.Tx, userID int64) error {
+	addrs, err := tx.EmailList(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, e := range addrs {
+		if e.ConfirmedAt != nil {
+			continue
+		}
+		if err := tx.CodeDeleteAddress(ctx, userID, usher.EmailKey(e.Email), usher.CodeConfirm); err != nil {
+			return fmt.Errorf("ending the codes of the secondary addresses: %w", err)
+		}
+	}
+	return nil
 }
 
 // endResets ends the user's reset tokens and tickets: a password that
