@@ -473,11 +473,11 @@ func (e *env) raisedPastDefaults(old, u *usher.User) bool {
 }
 
 // endOwnerMints revokes the tokens of service account id that were not
-// minted on an administrator's rights alone (its team's owners'), once
-// an administrator raised it past its defaults (raisedPastDefaults):
-// minted while it had them, they carried the raise to an owner whom
-// createsMore now refuses a new token. Its owners mint again where they
-// may.
+// minted on an administrator's rights alone (its team's owners'), and
+// deletes the SSH keys no administrator added, once an administrator
+// raised it past its defaults (raisedPastDefaults): made while it had
+// them, they carried the raise to an owner whom createsMore now refuses
+// a new one. Its owners mint and add again where they may.
 func (e *env) endOwnerMints(ctx context.Context, tx store.Tx, id int64, now time.Time) error {
 	tokens, err := tx.TokenList(ctx, store.TokenFilter{UserID: id, Kinds: []usher.TokenKind{usher.TokenServiceAccount}, Active: true, Now: now})
 	if err != nil {
@@ -494,11 +494,26 @@ func (e *env) endOwnerMints(ctx context.Context, tx store.Tx, id int64, now time
 		}
 		revoked += n
 	}
-	if revoked == 0 {
+	keys, err := tx.KeyList(ctx, id)
+	if err != nil {
+		return err
+	}
+	deleted := 0
+	for _, k := range keys {
+		if k.AddedByAdmin != 0 {
+			continue
+		}
+		if err := tx.KeyDelete(ctx, k.ID); err != nil {
+			return err
+		}
+		deleted++
+	}
+	if revoked+deleted == 0 {
 		return nil
 	}
 	return e.record(ctx, tx, now, event{action: "token.revoke", resourceType: "user", resourceID: strconv.FormatInt(id, 10),
-		meta: map[string]string{"kind": string(usher.TokenServiceAccount), "revoked": strconv.Itoa(revoked), "reason": "raised_past_defaults"}})
+		meta: map[string]string{"kind": string(usher.TokenServiceAccount), "revoked": strconv.Itoa(revoked),
+			"ssh_keys_deleted": strconv.Itoa(deleted), "reason": "raised_past_defaults"}})
 }
 
 // deleteServiceAccounts deletes, within the transaction deleting the team,

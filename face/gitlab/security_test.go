@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -159,5 +160,40 @@ func TestSudoKeepsItsCredentialsBound(t *testing.T) {
 		header: map[string]string{"Sudo": "root"}, body: map[string]any{"admin": true}})
 	if res.status != http.StatusOK {
 		t.Fatalf("an unbounded token with Sudo: %d %s", res.status, res.body)
+	}
+}
+
+// TestRaiseEndsWhatAnOwnerAddedToAServiceAccount: a team's owner mints
+// its service account a token while the account has the defaults and,
+// with it, adds an SSH key of their own to the account. An administrator
+// then raises the account's project limit: the token is revoked, and the
+// key, which kept acting as the raised account over SSH (GitLab's
+// push-to-create counts against projects_limit), is deleted with it.
+func TestRaiseEndsWhatAnOwnerAddedToAServiceAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	team, err := b.env.Core.Groups.Create(owner, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := b.env.Core.Groups.CreateServiceAccount(owner, usher.GroupRef{ID: team.ID}, "ci-bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := b.env.Core.Groups.ServiceAccountToken(owner, usher.GroupRef{ID: team.ID}, usher.UserKey{Username: "ci-bot"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJwH+61vpKqPCTldyRMI0G8gNVBk4yffDCXlY+DOY+/G owner"
+	b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: tok, body: map[string]any{"title": "owner's", "key": key}}).
+		want(t, "the owner's key on the service account", http.StatusCreated, "")
+	b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", sa.ID), token: b.adminTok, body: map[string]any{"projects_limit": 200000}}).
+		want(t, "raise", http.StatusOK, "")
+	b.do(t, call{method: "GET", path: "/api/v4/user", token: tok}).want(t, "the owner's token after the raise", http.StatusUnauthorized, "")
+	res := b.do(t, call{method: "GET", path: fmt.Sprintf("/api/v4/users/%d/keys", sa.ID), token: b.adminTok})
+	res.want(t, "keys", http.StatusOK, "")
+	if strings.TrimSpace(string(res.body)) != "[]" {
+		t.Errorf("the key added with the owner's token outlives the raise: %s", res.body)
 	}
 }
