@@ -1,7 +1,6 @@
 package gitlab_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -172,19 +171,7 @@ func TestSudoKeepsItsCredentialsBound(t *testing.T) {
 func TestRaiseEndsWhatAnOwnerAddedToAServiceAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	owner := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
-	team, err := b.env.Core.Groups.Create(owner, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "ci"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, err := b.env.Core.Groups.CreateServiceAccount(owner, usher.GroupRef{ID: team.ID}, "ci-bot", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, tok, err := b.env.Core.Groups.ServiceAccountToken(owner, usher.GroupRef{ID: team.ID}, usher.UserKey{Username: "ci-bot"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sa, tok := b.ownersServiceAccount(t)
 	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJwH+61vpKqPCTldyRMI0G8gNVBk4yffDCXlY+DOY+/G owner"
 	b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: tok, body: map[string]any{"title": "owner's", "key": key}}).
 		want(t, "the owner's key on the service account", http.StatusCreated, "")

@@ -915,4 +915,3 @@ func TestSignupDeleteLoopMailsAnAddressFewTimes(t *testing.T) {
 		t.Errorf("a fourth mail was queued (%v)", err)
 	}
 }
-
