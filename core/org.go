@@ -268,7 +268,9 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 			}
 			if in.Deleted != nil && *in.Deleted != (org.DeletedAt != nil) {
 				if *in.Deleted {
-					groups, err := tx.GroupList(ctx, usher.GroupFilter{OrganisationID: id, Page: usher.PageRequest{Limit: 1}})
+					// An archived group counts: its owner unarchives it at
+					// will, and it would be live in a deleted organisation.
+					groups, err := tx.GroupList(ctx, usher.GroupFilter{OrganisationID: id, Archived: usher.Include, Page: usher.PageRequest{Limit: 1}})
 					if err != nil {
 						return err
 					}

@@ -67,3 +67,21 @@ func TestOrganisationsAndPlansThroughHTTP(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: "/v1/plans/free%20plan", token: b.adminTok}, 204, nil)
 	b.call(t, req{method: "DELETE", path: "/v1/plans/free%20plan", token: b.adminTok}, 404, nil)
 }
+
+// TestOrganisationWithAnArchivedGroupStays: an organisation that holds a
+// live group is not deleted (409), and an archived group is live: its
+// owner archived the team, the organisation was deleted, and the team,
+// unarchived, sat in a deleted organisation, whose deny and look-ups no
+// longer reached it.
+func TestOrganisationWithAnArchivedGroupStays(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var org struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "acme"}}, 201, &org)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "t1", "organisation_id": org.ID}}, 201, nil)
+	b.refused(t, req{method: "DELETE", path: "/v1/organisations/acme", token: b.adminTok}, 409, "organisation_not_empty")
+	b.call(t, req{method: "POST", path: "/v1/groups/t1/archive", token: b.userTok}, 200, nil)
+	b.refused(t, req{method: "DELETE", path: "/v1/organisations/acme", token: b.adminTok}, 409, "organisation_not_empty")
+	b.call(t, req{method: "DELETE", path: "/v1/groups/t1", token: b.userTok}, 200, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/organisations/acme", token: b.adminTok}, 200, nil)
+}
