@@ -664,6 +664,12 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 			return nil, nil, err
 		}
 	}
+	if u.Kind == usher.KindServiceAccount && s.raisedPastDefaults(existing, u) {
+		// As a raise by an update does.
+		if err := s.endOwnerMints(ctx, tx, u.ID, now); err != nil {
+			return nil, nil, err
+		}
+	}
 	if in.PasswordHash != "" {
 		_, err := tx.PasswordGet(ctx, u.ID)
 		switch {

@@ -208,7 +208,7 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 		if err := addressChanged(ctx, tx, u.ID, pending, ""); err != nil {
 			return err
 		}
-		if err := endSecondaryCodes(ctx, tx, u.ID); err != nil {
+		if err := endSecondaryCodes(ctx, tx, u.ID, u.Email); err != nil {
 			return err
 		}
 		n, err := a.setPassword(ctx, tx, u, hash, 0, now)

@@ -41,7 +41,7 @@ func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now tim
 // (endSecondaryCodes). u is the account as an update holds it, to be
 // written back by it.
 func endAddressChange(ctx context.Context, tx store.Tx, u *usher.User, changes map[string]usher.Change) error {
-	if err := endSecondaryCodes(ctx, tx, u.ID); err != nil {
+	if err := endSecondaryCodes(ctx, tx, u.ID, u.Email); err != nil {
 		return err
 	}
 	pending := u.UnconfirmedEmail
@@ -56,14 +56,16 @@ func endAddressChange(ctx context.Context, tx store.Tx, u *usher.User, changes m
 // endAddressChangeOf is endAddressChange for an account no update holds:
 // it writes the account itself.
 func endAddressChangeOf(ctx context.Context, tx store.Tx, userID int64, changes map[string]usher.Change) error {
+	primary := ""
 	_, err := tx.UserUpdate(ctx, userID, func(u *usher.User) error {
 		if u.UnconfirmedEmail == "" {
+			primary = u.Email
 			return errNoChange
 		}
 		return endAddressChange(ctx, tx, u, changes)
 	})
 	if errors.Is(err, errNoChange) {
-		return endSecondaryCodes(ctx, tx, userID)
+		return endSecondaryCodes(ctx, tx, userID, primary)
 	}
 	return err
 }
@@ -72,14 +74,17 @@ func endAddressChangeOf(ctx context.Context, tx store.Tx, userID int64, changes 
 // addresses that are not confirmed yet: a thief with a stolen session
 // added their own address and kept its code, which would prove it for the
 // account after the owner took it back. The address stays, unconfirmed,
-// for the owner to see and delete; a code sent again goes to it anew.
-func endSecondaryCodes(ctx context.Context, tx store.Tx, userID int64) error {
+// for the owner to see and delete; a code sent again goes to it anew. A
+// secondary address that is also the primary one (an administrator made
+// it so) is left: the primary's own confirmation code goes to it, and
+// only to the owner.
+func endSecondaryCodes(ctx context.Context, tx store.Tx, userID int64, primary string) error {
 	addrs, err := tx.EmailList(ctx, userID)
 	if err != nil {
 		return err
 	}
 	for _, e := range addrs {
-		if e.ConfirmedAt != nil {
+		if e.ConfirmedAt != nil || usher.EmailKey(e.Email) == usher.EmailKey(primary) {
 			continue
 		}
 		if err := tx.CodeDeleteAddress(ctx, userID, usher.EmailKey(e.Email), usher.CodeConfirm); err != nil {

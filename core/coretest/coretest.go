@@ -173,6 +173,27 @@ func (e *Env) MustToken(t testing.TB, userID int64, kind usher.TokenKind, scopes
 	return text
 }
 
+// MustOwnedServiceAccount makes owner the owner of a new team named
+// team, with a service account named name, and returns the team, the
+// account and a token the owner minted for it.
+func (e *Env) MustOwnedServiceAccount(t testing.TB, owner *usher.User, team, name string) (*usher.Group, *usher.User, string) {
+	t.Helper()
+	ctx := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: owner})
+	g, err := e.Core.Groups.Create(ctx, usher.GroupCreate{Kind: usher.GroupTeam, Handle: team})
+	if err != nil {
+		t.Fatalf("create team %q: %v", team, err)
+	}
+	sa, err := e.Core.Groups.CreateServiceAccount(ctx, usher.GroupRef{ID: g.ID}, name, "")
+	if err != nil {
+		t.Fatalf("create service account %q: %v", name, err)
+	}
+	_, tok, err := e.Core.Groups.ServiceAccountToken(ctx, usher.GroupRef{ID: g.ID}, usher.UserKey{ID: sa.ID}, false)
+	if err != nil {
+		t.Fatalf("mint for %q: %v", name, err)
+	}
+	return g, sa, tok
+}
+
 // Counts returns how many users and audit events the database holds, for
 // tests that assert a refused request wrote nothing.
 func (e *Env) Counts(t testing.TB) (users, events int) {

@@ -1,7 +1,6 @@
 package gitlab_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -167,27 +166,6 @@ func TestSudoCannotSetPassword(t *testing.T) {
 	}
 }
 
-// ownersServiceAccount makes the plain user the owner of team ci, with
-// its service account ci-bot, and returns the account and a token its
-// owner minted for it.
-func (b *bundle) ownersServiceAccount(t *testing.T) (*usher.User, string) {
-	t.Helper()
-	owner := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
-	team, err := b.env.Core.Groups.Create(owner, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "ci"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, err := b.env.Core.Groups.CreateServiceAccount(owner, usher.GroupRef{ID: team.ID}, "ci-bot", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, tok, err := b.env.Core.Groups.ServiceAccountToken(owner, usher.GroupRef{ID: team.ID}, usher.UserKey{Username: "ci-bot"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sa, tok
-}
-
 // TestHardDeleteEndsServiceAccountTokens: deleting a user with hard_delete
 // deletes the teams it alone owns, and with each its service accounts: a
 // token one of them held kept reading users through GitLab's API after its
@@ -195,7 +173,7 @@ func (b *bundle) ownersServiceAccount(t *testing.T) (*usher.User, string) {
 func TestHardDeleteEndsServiceAccountTokens(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, tok := b.ownersServiceAccount(t)
+	_, _, tok := b.env.MustOwnedServiceAccount(t, b.user, "ci", "ci-bot")
 	b.do(t, call{method: "GET", path: "/api/v4/users", token: tok}).want(t, "the service account lists users", http.StatusOK, "")
 	b.do(t, call{method: "DELETE", path: fmt.Sprintf("/api/v4/users/%d?hard_delete=true", b.user.ID), token: b.adminTok}).
 		want(t, "hard delete", http.StatusOK, "")

@@ -171,7 +171,7 @@ func TestSudoKeepsItsCredentialsBound(t *testing.T) {
 func TestRaiseEndsWhatAnOwnerAddedToAServiceAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	sa, tok := b.ownersServiceAccount(t)
+	_, sa, tok := b.env.MustOwnedServiceAccount(t, b.user, "ci", "ci-bot")
 	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJwH+61vpKqPCTldyRMI0G8gNVBk4yffDCXlY+DOY+/G owner"
 	b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: tok, body: map[string]any{"title": "owner's", "key": key}}).
 		want(t, "the owner's key on the service account", http.StatusCreated, "")

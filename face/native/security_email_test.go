@@ -915,3 +915,40 @@ func TestSignupDeleteLoopMailsAnAddressFewTimes(t *testing.T) {
 		t.Errorf("a fourth mail was queued (%v)", err)
 	}
 }
+
+// TestRecoveryKeepsThePrimaryConfirmation: the end of the secondary
+// addresses' codes at a recovery (TestRecoveryEndsWaitingAddressChange)
+// leaves the primary address's own: an administrator made the user's
+// unconfirmed secondary address the primary one, which leaves its row, and
+// the primary's confirmation, sent again to it, was ended with the row's
+// codes when the user signed out everywhere, though only the owner got it.
+func TestRecoveryKeepsThePrimaryConfirmation(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	session := b.signUpConfirmed(t, &mails, "erin", "erin@corp.example")
+	const addr = "erin.new@corp.example"
+	codeTo := func(n int) string {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			var codes []string
+			for _, m := range b.smtp.Messages() {
+				if found := secretRE.FindStringSubmatch(m.Body); found != nil && slices.Contains(m.To, addr) {
+					codes = append(codes, found[1])
+				}
+			}
+			if len(codes) >= n {
+				return codes[n-1]
+			}
+		}
+		t.Fatalf("code %d to %s never came", n, addr)
+		return ""
+	}
+	b.call(t, req{method: "POST", path: "/v1/users/erin/emails", token: session, body: map[string]any{"email": addr}}, 201, nil)
+	codeTo(1)
+	b.call(t, req{method: "PATCH", path: "/v1/users/erin", token: b.adminTok, body: map[string]any{"email": addr}}, 200, nil)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": addr}}, 202, nil)
+	code := codeTo(2)
+	b.call(t, req{method: "DELETE", path: "/v1/me/sessions", token: session}, 204, nil)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, 200, nil)
+}

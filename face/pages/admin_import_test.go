@@ -146,19 +146,8 @@ func TestImportedPasswordEndsResets(t *testing.T) {
 	}
 	link := b.link(t, b.mailTo(t, 1, "nopw@example.com"), "/reset-password")
 	token := strings.TrimPrefix(link, "/reset-password?token=")
-	admin := b.root(t)
-	admin.get(t, "/admin/import")
 	hash := "$2a$10$C6UzMDM.H6dfI/f/IKxGhuHn8f4O2F/FKAcG2YfAnHYWhCVFXqk7e" // bcrypt of a password the import brings
-	p := admin.upload(t, "users.ndjson", `{"username":"nopw","email":"nopw@example.com","password_hash":"`+hash+`"}`+"\n", "ndjson")
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("upload: %d\n%s", p.status, p.body)
-	}
-	job := p.header.Get("Location")
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.body, "Finished in"); time.Sleep(20 * time.Millisecond) {
-		if p = admin.get(t, job); time.Now().After(deadline) {
-			t.Fatalf("the import never finished:\n%s", p.body)
-		}
-	}
+	p := b.root(t).imported(t, `{"username":"nopw","email":"nopw@example.com","password_hash":"`+hash+`"}`+"\n")
 	mustContain(t, p, `<dd id="updated">1</dd>`)
 	anon.get(t, link)
 	p = anon.post(t, "/reset-password", url.Values{"token": {token}, "password": {"a password from an old mail"}})
@@ -325,5 +314,56 @@ func TestImportRecordNotForASquatter(t *testing.T) {
 	again.login(t, "carol", password)
 	if p := again.get(t, "/admin/users"); p.status != http.StatusForbidden {
 		t.Fatalf("the renamed account's view of /admin/users: %d", p.status)
+	}
+}
+
+// imported uploads an NDJSON file through the console, as br (an
+// administrator), and returns the job's page once the import finished.
+func (br *browser) imported(t *testing.T, ndjson string) page {
+	t.Helper()
+	br.get(t, "/admin/import")
+	p := br.upload(t, "users.ndjson", ndjson, "ndjson")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("upload: %d\n%s", p.status, p.body)
+	}
+	job := p.header.Get("Location")
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.body, "Finished in"); time.Sleep(20 * time.Millisecond) {
+		if p = br.get(t, job); time.Now().After(deadline) {
+			t.Fatalf("the import never finished:\n%s", p.body)
+		}
+	}
+	return p
+}
+
+// TestImportRaiseEndsOwnerMints: a team's owner mints its service account
+// a token while the account has the defaults; an administrator then
+// raises the account's project limit past the default by importing a file
+// through the console. A raise by an update revoked the owner's token;
+// the import's left it, and the owner kept acting as the raised account,
+// which minting now refused them.
+func TestImportRaiseEndsOwnerMints(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, sa, tok := b.env.MustOwnedServiceAccount(t, b.user, "ci", "ci-bot")
+	sys := coretest.System()
+	// The directory's id, which raises nothing, lets a record name it.
+	ext := "dir-ci-bot"
+	if _, err := b.env.Core.Users.Update(sys, usher.UserKey{ID: sa.ID}, usher.UserUpdate{ExternalID: &ext}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Auth.Authenticate(sys, tok); err != nil {
+		t.Fatalf("the owner's token before the raise: %v", err)
+	}
+	p := b.root(t).imported(t, `{"username":"ci-bot","external_id":"dir-ci-bot","gitlab":{"projects_limit":200000}}`+"\n")
+	mustContain(t, p, `<dd id="updated">1</dd>`)
+	req, _ := http.NewRequest("GET", b.srv.URL+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /v1/me with the owner's token after the import's raise: %d, want 401", res.StatusCode)
 	}
 }
