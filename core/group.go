@@ -820,6 +820,9 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 		if !gr.Deleted() {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeGroupNotDeleted, Message: "the group is not deleted"}
 		}
+		if err := orgLive(ctx, tx, gr.OrganisationID, "group"); err != nil {
+			return nil, err
+		}
 		if gr.ArchivedAt == nil { // an archived role's rules stay off
 			if err := g.authorizeSwitch(ctx, a, true); err != nil {
 				return nil, err

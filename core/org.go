@@ -129,6 +129,26 @@ func (e *env) orgNamed(ctx context.Context, tx store.Tx, p *usher.Principal, id 
 	return shown == id, err
 }
 
+// orgLive refuses to restore a what (a user, a group) into organisation
+// id once it is deleted: a deleted one holds nothing live (its deletion
+// waits until it is empty), and a restored account or team in it would be
+// out of its look-ups and rules, and out of reach to move. The
+// organisation is restored first, or the what stays deleted.
+func orgLive(ctx context.Context, tx store.Tx, id int64, what string) error {
+	if id == 0 {
+		return nil
+	}
+	o, err := tx.OrgGet(ctx, id, "")
+	if err != nil && !errors.Is(err, usher.ErrNotFound) {
+		return err
+	}
+	if err == nil && o.DeletedAt == nil {
+		return nil
+	}
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeInvalidState,
+		Message: "the " + what + "'s organisation is deleted; restore the organisation first"}
+}
+
 // ownShown returns u as its holder sees it: without an organisation a
 // rule hides from them (orgShown), as every answer about their own account
 // shows it.

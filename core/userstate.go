@@ -231,6 +231,9 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 		if !u.Deleted() {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeUserNotDeleted, Message: "the user is not deleted"}
 		}
+		if err := orgLive(ctx, tx, u.OrganisationID, "user"); err != nil {
+			return nil, err
+		}
 		// Its username and addresses were nobody's while it was deleted:
 		// another account may since be named by one of them.
 		if err := nameOrAddressTaken(ctx, tx, u.ID, u.Username, u.Email); err != nil {

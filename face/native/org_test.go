@@ -1,6 +1,9 @@
 package native_test
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestOrganisationsAndPlansThroughHTTP(t *testing.T) {
 	t.Parallel()
@@ -84,4 +87,29 @@ func TestOrganisationWithAnArchivedGroupStays(t *testing.T) {
 	b.refused(t, req{method: "DELETE", path: "/v1/organisations/acme", token: b.adminTok}, 409, "organisation_not_empty")
 	b.call(t, req{method: "DELETE", path: "/v1/groups/t1", token: b.userTok}, 200, nil)
 	b.call(t, req{method: "DELETE", path: "/v1/organisations/acme", token: b.adminTok}, 200, nil)
+}
+
+// TestUndeleteIntoADeletedOrganisationRefused: a deleted team or account
+// does not keep its organisation from being deleted, and its undelete
+// brought it back live into the deleted organisation, out of its
+// look-ups and rules. It is refused (409) until the organisation is
+// restored.
+func TestUndeleteIntoADeletedOrganisationRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var org, team, user struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/organisations", token: b.adminTok, body: map[string]any{"handle": "acme"}}, 201, &org)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "t1", "organisation_id": org.ID}}, 201, &team)
+	b.call(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: map[string]any{"username": "orgy", "email": "orgy@example.com", "organisation_id": org.ID}}, 201, &user)
+	b.call(t, req{method: "DELETE", path: "/v1/groups/t1", token: b.userTok}, 200, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/users/orgy", token: b.adminTok}, 200, nil)
+	b.call(t, req{method: "DELETE", path: "/v1/organisations/acme", token: b.adminTok}, 200, nil)
+	undelete := []string{fmt.Sprintf("/v1/groups/%d/undelete", team.ID), fmt.Sprintf("/v1/users/%d/undelete", user.ID)}
+	for _, path := range undelete {
+		b.refused(t, req{method: "POST", path: path, token: b.adminTok}, 409, "invalid_state")
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/organisations/%d/undelete", org.ID), token: b.adminTok}, 200, nil)
+	for _, path := range undelete {
+		b.call(t, req{method: "POST", path: path, token: b.adminTok}, 200, nil)
+	}
 }
