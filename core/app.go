@@ -238,9 +238,14 @@ func checkApp(a *usher.Application) error {
 	return c.err()
 }
 
-// checkOwner refuses an owner that is no live user.
-func checkOwner(ctx context.Context, tx store.Tx, id int64) error {
+// checkOwner refuses an owner that is no live user the caller may read:
+// one a rule hides from it is no user to it, else the answer would tell
+// that the account exists, and hand it an application besides.
+func (e *env) checkOwner(ctx context.Context, tx store.Tx, id int64) error {
 	u, err := tx.UserGet(ctx, usher.UserKey{ID: id})
+	if err == nil && u.DeletedAt == nil {
+		err = unseen(e.authorize(ctx, actUserRead, u))
+	}
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.DeletedAt != nil) {
 		return usher.FieldErrors(usher.FieldError{Field: "owner_id", Code: usher.CodeUnknown, Message: "names no user"})
 	}
@@ -277,7 +282,7 @@ func (s *Applications) Create(ctx context.Context, in usher.ApplicationCreate) (
 		return nil, err
 	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := checkOwner(ctx, tx, a.OwnerID); err != nil {
+		if err := s.checkOwner(ctx, tx, a.OwnerID); err != nil {
 			return err
 		}
 		if err := s.fire(ctx, tx, usher.TriggerAppBeforeCreate, appSubject(a)); err != nil {
@@ -430,7 +435,7 @@ func (s *Applications) Update(ctx context.Context, id int64, in usher.Applicatio
 			if err := s.authorizeHandOver(ctx, a, *in.OwnerID); err != nil {
 				return err
 			}
-			if err := checkOwner(ctx, tx, *in.OwnerID); err != nil {
+			if err := s.checkOwner(ctx, tx, *in.OwnerID); err != nil {
 				return err
 			}
 		}

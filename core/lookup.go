@@ -149,6 +149,16 @@ func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.U
 	return u, err
 }
 
+// unseen is err, an answer to whether the caller may read a user, with a
+// refusal turned into ErrNotFound: where a request names a user by id (an
+// owner, a member), one the caller may not read is no user to it.
+func unseen(err error) error {
+	if usher.ErrorKind(err) == usher.KindForbidden {
+		return usher.ErrNotFound
+	}
+	return err
+}
+
 // ofKinds reports whether u is of one of the kinds, or kinds is empty: the
 // one test of "the accounts a product knows as users".
 func ofKinds(u *usher.User, kinds []usher.UserKind) bool {

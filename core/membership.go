@@ -814,6 +814,9 @@ func (g *Groups) addMembers(ctx context.Context, tx store.Tx, a *access, ids []i
 // (Unprocessable, code unknown), not as a missing resource.
 func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int64, level usher.Level, now time.Time) error {
 	u, err := g.member(ctx, tx, usher.UserKey{ID: id})
+	if err == nil {
+		err = unseen(g.authorize(ctx, actUserRead, u))
+	}
 	if usher.ErrorKind(err) == usher.KindNotFound {
 		return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,
 			Message: "holds " + strconv.FormatInt(id, 10) + ", which is no user"})

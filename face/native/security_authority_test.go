@@ -2178,3 +2178,31 @@ func TestHelpdeskWriterTakesNoRicherServiceAccount(t *testing.T) {
 		})
 	}
 }
+
+// TestNamedUserMustBeSeen: a delegate allowed to make applications (and
+// hand them on) and teams, but denied reading one account, named that
+// account as an application's owner or a new team's member: 201, and the
+// account was given the application or put in the team, where an id of
+// no account answered 422, so the answers told which hidden accounts
+// exist. A user the caller may not read is no user to it.
+func TestNamedUserMustBeSeen(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	delegate, tok := b.mustPrincipal(t, "delegate", false)
+	hidden, _ := b.mustPrincipal(t, "hidden", false)
+	seen, _ := b.mustPrincipal(t, "seen", false)
+	b.mustRole(t, "delegates", []*usher.User{delegate}, allow("application", "create"), allow("application", "grant"),
+		deny(fmt.Sprintf("user:%d", hidden.ID), "read"))
+	var app struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/applications", token: tok, body: map[string]any{"name": "Mine"}}, http.StatusCreated, &app)
+	for _, id := range []int64{hidden.ID, 987654} {
+		b.refused(t, req{method: "POST", path: "/v1/applications", token: tok, body: map[string]any{"name": "Probe", "owner_id": id}},
+			http.StatusUnprocessableEntity, "validation_failed")
+		b.refused(t, req{method: "PATCH", path: fmt.Sprintf("/v1/applications/%d", app.ID), token: tok, body: map[string]any{"owner_id": id}},
+			http.StatusUnprocessableEntity, "validation_failed")
+		b.refused(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "probe", "members": []int64{id}}},
+			http.StatusUnprocessableEntity, "validation_failed")
+	}
+	b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "probe", "members": []int64{seen.ID}}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/applications", token: tok, body: map[string]any{"name": "Theirs", "owner_id": seen.ID}}, http.StatusCreated, nil)
+}
