@@ -108,6 +108,12 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 			return err
 		}
 		u, err := g.member(ctx, tx, key)
+		if err == nil {
+			// One the caller may not read is no user to it (unseen).
+			if err = unseen(g.authorize(ctx, actUserRead, u)); errors.Is(err, usher.ErrNotFound) {
+				err = errUserNotFound()
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -82,10 +82,25 @@ func (r *Reminders) assignee(ctx context.Context, p *usher.Principal, id int64) 
 		}
 	}
 	u, err := r.store.UserGet(ctx, usher.UserKey{ID: id})
+	if err == nil && !u.Deleted() {
+		// One the caller may not read is no user to it (unseen).
+		err = unseen(r.authorize(ctx, actUserRead, u))
+	}
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
 		return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})
 	}
 	return err
+}
+
+// mailsAnother refuses a change of what another user is mailed, or when,
+// to a caller without reminder.write, which assigning the reminder to
+// them took: being its creator is not enough, since the creator may have
+// lost that rule since.
+func (r *Reminders) mailsAnother(ctx context.Context, p *usher.Principal, rem *usher.Reminder) error {
+	if rem.AssignedTo == p.UserID() {
+		return nil
+	}
+	return r.decide(ctx, p, actReminderWrite, strconv.FormatInt(rem.ID, 10), false)
 }
 
 // authorizeReminder is the one decision on a reminder: the caller may do
@@ -273,11 +288,8 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 		return nil, err
 	}
 	return r.change(ctx, p, id, "reminder.update", func(rem *usher.Reminder, changes map[string]usher.Change) error {
-		if rem.AssignedTo != p.UserID() && (in.Resource != nil || in.Payload != nil || in.RemindAt != nil) {
-			// What another user is mailed, and when, takes what assigning
-			// it to them took (reminder.write): being its creator is not
-			// enough, since the creator may have lost that rule since.
-			if err := r.decide(ctx, p, actReminderWrite, strconv.FormatInt(rem.ID, 10), false); err != nil {
+		if in.Resource != nil || in.Payload != nil || in.RemindAt != nil {
+			if err := r.mailsAnother(ctx, p, rem); err != nil {
 				return err
 			}
 		}
@@ -343,6 +355,11 @@ func (r *Reminders) Snooze(ctx context.Context, id int64, until time.Time) (*ush
 		return nil, err
 	}
 	return r.change(ctx, p, id, "reminder.snooze", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+		// A snooze moves the time, and undoes a dismissal, as an update
+		// of remind_at does.
+		if err := r.mailsAnother(ctx, p, rem); err != nil {
+			return err
+		}
 		changes["remind_at"] = usher.Change{Old: timeText(rem.RemindAt), New: timeText(micro(&until))}
 		rem.RemindAt, rem.DeliveredAt, rem.DismissedAt = micro(&until), nil, nil
 		rem.SnoozeCount++
@@ -454,7 +471,20 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 				return err
 			}
 			recipient := err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive
+			// Another's reminder carries its creator's text: once the
+			// creator is deleted or may not sign in (an abusive account
+			// an administrator blocked), it is mailed no more.
+			maker := true
+			if rem.CreatedBy != 0 && rem.CreatedBy != rem.AssignedTo {
+				c, err := tx.UserGet(ctx, usher.UserKey{ID: rem.CreatedBy})
+				if err != nil && !errors.Is(err, usher.ErrNotFound) {
+					return err
+				}
+				maker = err == nil && !c.Deleted() && c.State.CanSignIn()
+			}
 			switch {
+			case recipient && !maker:
+				outcome = "creator_gone"
 			case recipient && u.EmailConfirmedAt == nil:
 				// A reminder's payload is its creator's text: mailed to an
 				// address no one proved (an account used before its address

@@ -120,11 +120,12 @@ func TestRemindersBadInput(t *testing.T) {
 // role gave them reminder.write, assigned a reminder to a colleague, and
 // after losing the role rewrote its text (a link) and moved it due, again
 // and again: each change mailed the colleague. Changing the text or the
-// time of a reminder another user is mailed takes what assigning it took.
+// time of a reminder another user is mailed takes what assigning it took,
+// by a snooze too, which also undid the colleague's dismissal.
 func TestReminderCreatorLosesTheAssigneesMail(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	vic, _ := b.mustPrincipal(t, "vic", false)
+	vic, vicTok := b.mustPrincipal(t, "vic", false)
 	role := b.mustRole(t, "planner", []*usher.User{b.user}, usher.Rule{Resource: "reminder", Operation: "write", Access: usher.Allow})
 	far := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
 	var rem struct{ ID int64 }
@@ -143,6 +144,8 @@ func TestReminderCreatorLosesTheAssigneesMail(t *testing.T) {
 	} {
 		b.refused(t, req{method: "PATCH", path: path, token: b.userTok, body: body}, http.StatusForbidden, usher.CodeForbidden)
 	}
+	b.call(t, req{method: "POST", path: path + "/dismiss", token: vicTok}, http.StatusOK, nil)
+	b.refused(t, req{method: "POST", path: path + "/snooze", token: b.userTok, body: map[string]any{"remind_at": soon}}, http.StatusForbidden, usher.CodeForbidden)
 	// Its creator still sees it, and may delete it: that mails no one.
 	b.call(t, req{method: "GET", path: path, token: b.userTok}, http.StatusOK, nil)
 	b.call(t, req{method: "DELETE", path: path, token: b.userTok}, http.StatusNoContent, nil)
@@ -241,5 +244,35 @@ func TestReminderSnoozeLoopMailsBounded(t *testing.T) {
 	clock.Add(16 * time.Minute)
 	if n := deliver(); n != 1 {
 		t.Fatalf("the next window's delivery mailed %d, want 1", n)
+	}
+}
+
+// TestReminderOfAGoneCreatorNotMailed: a user who may assign reminders
+// set one for a colleague with a link of theirs, and an administrator
+// deleted (or blocked) the account: its text was still mailed to the
+// colleague when it fell due. Another's reminder is mailed only while its
+// creator may sign in.
+func TestReminderOfAGoneCreatorNotMailed(t *testing.T) {
+	t.Parallel()
+	for name, end := range map[string]string{"deleted": "DELETE /v1/users/%d", "blocked": "POST /v1/users/%d/block"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clock := &lockClock{t: time.Now()}
+			b := setupWith(t, coretest.Options{Now: clock.Now})
+			vic, _ := b.mustPrincipal(t, "vic", false)
+			bad, tok := b.mustPrincipal(t, "bad", false)
+			b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "write"))
+			for _, to := range []int64{vic.ID, bad.ID} {
+				b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
+					"resource": "invoice:1", "assigned_to": to, "payload": map[string]any{"note": "verify at https://evil.example"},
+					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, nil)
+			}
+			method, path, _ := strings.Cut(end, " ")
+			b.call(t, req{method: method, path: fmt.Sprintf(path, bad.ID), token: b.adminTok}, http.StatusOK, nil)
+			clock.Add(2 * time.Minute)
+			if n, err := b.env.Core.Reminders.DeliverDue(context.Background(), 100); err != nil || n != 0 {
+				t.Fatalf("a gone creator's reminders: %d mailed, %v", n, err)
+			}
+		})
 	}
 }

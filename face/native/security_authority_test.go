@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/core"
@@ -2205,4 +2206,15 @@ func TestNamedUserMustBeSeen(t *testing.T) {
 	}
 	b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "probe", "members": []int64{seen.ID}}}, http.StatusCreated, nil)
 	b.call(t, req{method: "POST", path: "/v1/applications", token: tok, body: map[string]any{"name": "Theirs", "owner_id": seen.ID}}, http.StatusCreated, nil)
+	// The same through a team's member added by id, and a reminder's
+	// assignee (round 5's reviewer).
+	b.mustRole(t, "planners", []*usher.User{delegate}, allow("reminder", "write"))
+	far := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	for _, id := range []int64{hidden.ID, 987654} {
+		b.refused(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/probe/members/%d", id), token: tok, body: map[string]any{"level": "write"}},
+			http.StatusNotFound, "user_not_found")
+		b.refused(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{"resource": "user:42", "remind_at": far, "assigned_to": id}},
+			http.StatusUnprocessableEntity, "validation_failed")
+	}
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{"resource": "user:42", "remind_at": far, "assigned_to": seen.ID}}, http.StatusCreated, nil)
 }
