@@ -110,7 +110,6 @@ type GroupUpdate struct {
 	Name        *string
 	Description *string
 	Logo        *string
-	IfVersion   *int64
 	// Members, when not nil, makes the group's members exactly the users
 	// of these ids: those not in the group join it at the kind's default
 	// level, members keep theirs, and the rest leave it. An empty Members

@@ -332,8 +332,6 @@ type UserUpdate struct {
 	Plan           *string
 	// Identity, when set, adds or replaces the identity of its provider.
 	Identity *Identity
-	// IfVersion, when set, makes the update conditional on the current version.
-	IfVersion *int64
 }
 
 // Inclusion says how a list treats rows with some property (deleted,

@@ -631,7 +631,8 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 
 // Update changes a group's handle, name, description or logo and, with
 // in.Members, sets its members (setMembers), all in one transaction: a
-// refused member leaves the group as it was.
+// refused member leaves the group as it was. With ref.IfVersion set it
+// happens only if the group is still at that version.
 //
 // Errors: Unauthenticated, Forbidden (also a member change the caller may
 // not make; a team's handle changed by whoever may not delete the team,
@@ -667,9 +668,6 @@ func (g *Groups) Update(ctx context.Context, ref usher.GroupRef, in usher.GroupU
 // updateFields is the change of Update to a group's own fields.
 func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
 	return func(tx store.Tx, a *access, gr *usher.Group) (map[string]usher.Change, error) {
-		if err := stale("group", gr.Version, in.IfVersion); err != nil {
-			return nil, err
-		}
 		old := *gr
 		for _, f := range []struct {
 			dst *string

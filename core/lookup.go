@@ -149,10 +149,11 @@ func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.U
 	return u, err
 }
 
-// unseen is err, an answer to whether the caller may read a user, with a
-// refusal turned into ErrNotFound: where a request names a user by id (an
-// owner, a member), one the caller may not read is no user to it.
-func unseen(err error) error {
+// seen answers whether ctx's caller may read u, a refusal as ErrNotFound:
+// where a request names a user by id (an owner, a member, an assignee),
+// one the caller may not read is no user to it.
+func (e *env) seen(ctx context.Context, u *usher.User) error {
+	err := e.authorize(ctx, actUserRead, u)
 	if usher.ErrorKind(err) == usher.KindForbidden {
 		return usher.ErrNotFound
 	}

@@ -109,8 +109,8 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		}
 		u, err := g.member(ctx, tx, key)
 		if err == nil {
-			// One the caller may not read is no user to it (unseen).
-			if err = unseen(g.authorize(ctx, actUserRead, u)); errors.Is(err, usher.ErrNotFound) {
+			// One the caller may not read is no user to it (seen).
+			if err = g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
 				err = errUserNotFound()
 			}
 		}
@@ -821,7 +821,7 @@ func (g *Groups) addMembers(ctx context.Context, tx store.Tx, a *access, ids []i
 func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int64, level usher.Level, now time.Time) error {
 	u, err := g.member(ctx, tx, usher.UserKey{ID: id})
 	if err == nil {
-		err = unseen(g.authorize(ctx, actUserRead, u))
+		err = g.seen(ctx, u)
 	}
 	if usher.ErrorKind(err) == usher.KindNotFound {
 		return usher.FieldErrors(usher.FieldError{Field: "members", Code: usher.CodeUnknown,

@@ -83,8 +83,8 @@ func (r *Reminders) assignee(ctx context.Context, p *usher.Principal, id int64) 
 	}
 	u, err := r.store.UserGet(ctx, usher.UserKey{ID: id})
 	if err == nil && !u.Deleted() {
-		// One the caller may not read is no user to it (unseen).
-		err = unseen(r.authorize(ctx, actUserRead, u))
+		// One the caller may not read is no user to it (seen).
+		err = r.seen(ctx, u)
 	}
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
 		return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})

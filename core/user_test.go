@@ -295,7 +295,7 @@ func TestUpdateConflictsAndPreconditions(t *testing.T) {
 	_, err := b.users.Update(ctx, usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Username: ptr("ROOT")})
 	wantKind(t, err, usher.KindConflict, "username_taken")
 	stale := b.alice.Version + 5
-	_, err = b.users.Update(ctx, usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Name: ptr("x"), IfVersion: &stale})
+	_, err = b.users.Update(ctx, usher.UserKey{ID: b.alice.ID, IfVersion: &stale}, usher.UserUpdate{Name: ptr("x")})
 	wantKind(t, err, usher.KindPrecondition, "version_mismatch")
 	_, err = b.users.Update(ctx, usher.UserKey{Username: "nobody"}, usher.UserUpdate{Name: ptr("x")})
 	wantKind(t, err, usher.KindNotFound, "user_not_found")

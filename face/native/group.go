@@ -150,15 +150,8 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := usher.GroupUpdate{Handle: req.Handle.Ptr(), Name: req.Name.Ptr(), Description: req.Description.Ptr(), Logo: req.Logo.Ptr()}
-	if v, ok := ifMatch(r); ok {
-		in.IfVersion = &v
-		if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil {
-			g, err := h.taggedGroup(r, ref)
-			if err != nil {
-				return err
-			}
-			ref = usher.GroupRef{ID: g.ID}
-		}
+	if ref, err = h.conditionalGroup(r, ref); err != nil {
+		return err
 	}
 	g, err := h.Groups.Update(r.Context(), ref, in)
 	if err != nil {
@@ -224,39 +217,31 @@ func (h *Handler) groupAction(act func(GroupService, context.Context, usher.Grou
 	}
 }
 
-// archiveGroup serves POST /v1/groups/{group}/archive and unarchive.
-// taggedGroup is, for a conditional change of a group the path names, the
-// group named, once the request's If-Match names it too: by handle, which
-// a rename frees for another group, the tag must be the group's (its id
-// last); else 412. The change then goes to it by id.
-func (h *Handler) taggedGroup(r *http.Request, ref usher.GroupRef) (*usher.Group, error) {
-	g, _, err := h.Groups.Get(r.Context(), ref)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil && !ifMatchNames(r, g.ID) {
-		return nil, errTagNamesAnother("group")
-	}
-	return g, nil
-}
-
 // conditionalGroup is, for a change of a live group with If-Match, the
-// group to change: the one the path names, by id and held to the tag's
-// version, which the core compares as it changes the group (else 412);
-// named by its handle, the tag's group (its id ends the tag), else 412 at
-// once. A handle given up since the read names another group.
+// group to change, held to the tag's version, which the core compares as
+// it changes the group (else 412). Named by its handle, which a rename
+// frees for another group, it is the tag's group (its id ends the tag),
+// by id, else 412 at once.
 func (h *Handler) conditionalGroup(r *http.Request, ref usher.GroupRef) (usher.GroupRef, error) {
 	v, ok := ifMatch(r)
 	if !ok {
 		return ref, nil
 	}
-	g, err := h.taggedGroup(r, ref)
-	if err != nil {
-		return ref, err
+	if _, err := strconv.ParseInt(ref.Text, 10, 64); err != nil {
+		g, _, err := h.Groups.Get(r.Context(), ref)
+		if err != nil {
+			return ref, err
+		}
+		if !ifMatchNames(r, g.ID) {
+			return ref, errTagNamesAnother("group")
+		}
+		ref = usher.GroupRef{ID: g.ID}
 	}
-	return usher.GroupRef{ID: g.ID, IfVersion: &v}, nil
+	ref.IfVersion = &v
+	return ref, nil
 }
 
+// archiveGroup serves POST /v1/groups/{group}/archive and unarchive.
 func (h *Handler) archiveGroup(archived bool) web.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ref, err := groupRef(r)

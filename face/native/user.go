@@ -101,7 +101,7 @@ func toUserJSON(u *usher.User) userJSON {
 
 // userETag is the entity tag, unquoted, of the representation of u in body: the
 // version, which If-Match names, a digest of the body, and the user's id,
-// which a conditional change by name matches (taggedUser). One version
+// which a conditional change by name matches (conditionalUser). One version
 // has several representations — an administrator's with the private
 // fields, the account's own, everyone else's — and sign-in and last-seen
 // times change none (a version everyone reads must not tell when the user
@@ -236,38 +236,14 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 		External: req.External.Ptr(), ExternalID: req.ExternalID.Ptr(), Metadata: req.Metadata.Ptr(),
 		Meta: req.Meta.Ptr(), OrganisationID: req.OrganisationID.Ptr(), Plan: req.Plan.Ptr(),
 	}
-	if v, ok := ifMatch(r); ok {
-		in.IfVersion = &v
-		if key.ID == 0 {
-			u, err := h.taggedUser(r, key)
-			if err != nil {
-				return err
-			}
-			key = usher.UserKey{ID: u.ID}
-		}
+	if key, err = h.conditionalUser(r, key); err != nil {
+		return err
 	}
 	u, err := h.Users.Update(r.Context(), key, in)
 	if err != nil {
 		return err
 	}
 	return writeUser(w, r, http.StatusOK, u, false)
-}
-
-// taggedUser is, for a conditional change of a user the path names, the
-// user named, once the request's If-Match names it too: by username,
-// handle or address, a name that may have changed hands since the read
-// the tag came from, the tag must be the named account's (its id last, as
-// userETag writes it); else 412. The change then goes to that account by
-// id. The digest is not compared: a sign-in since the read changes it.
-func (h *Handler) taggedUser(r *http.Request, key usher.UserKey) (*usher.User, error) {
-	u, err := h.Users.Get(r.Context(), key)
-	if err != nil {
-		return nil, err
-	}
-	if key.ID == 0 && !ifMatchNames(r, u.ID) {
-		return nil, errTagNamesAnother("user")
-	}
-	return u, nil
 }
 
 // userAction serves the endpoints that change a user and answer with it:
@@ -293,23 +269,31 @@ func (h *Handler) userAction(act func(UserService, context.Context, usher.UserKe
 	}
 }
 
-// conditionalUser is, for an action on a live user with If-Match, the
-// user to act on: the one the path names, by id and held to the tag's
-// version, which the core compares as it changes the user (else 412);
-// named by a name, the tag's user (its id ends the tag), else 412 at once.
-// A block, suspension or deletion by username went to whoever held the
-// name when it came, though the tag was read from another account that
-// gave the name up meanwhile.
+// conditionalUser is, for a change of a live user with If-Match, the user
+// to change, held to the tag's version, which the core compares as it
+// changes the user (else 412). Named by username, handle or address, a
+// name that may have changed hands since the read the tag came from, it
+// is the tag's account (its id ends the tag, as userETag writes it), by
+// id, else 412 at once: a block, suspension or deletion by username went
+// to whoever held the name when it came. The digest is not compared: a
+// sign-in since the read changes it.
 func (h *Handler) conditionalUser(r *http.Request, key usher.UserKey) (usher.UserKey, error) {
 	v, ok := ifMatch(r)
 	if !ok {
 		return key, nil
 	}
-	u, err := h.taggedUser(r, key)
-	if err != nil {
-		return key, err
+	if key.ID == 0 {
+		u, err := h.Users.Get(r.Context(), key)
+		if err != nil {
+			return key, err
+		}
+		if !ifMatchNames(r, u.ID) {
+			return key, errTagNamesAnother("user")
+		}
+		key = usher.UserKey{ID: u.ID}
 	}
-	return usher.UserKey{ID: u.ID, IfVersion: &v}, nil
+	key.IfVersion = &v
+	return key, nil
 }
 
 func (h *Handler) purgeUser(w http.ResponseWriter, r *http.Request) error {

@@ -193,8 +193,9 @@ func (h *Handler) editUser(w http.ResponseWriter, r *http.Request) error {
 		return web.Invalid("version", usher.CodeInvalidValue, "is not a version")
 	}
 	username, email, name, admin := f.Get("username"), f.Get("email"), f.Get("name"), f.Get("admin") == "on"
-	_, err = h.Users.Update(r.Context(), key, usher.UserUpdate{Username: &username, Email: &email, Name: &name,
-		Admin: &admin, IfVersion: &version})
+	held := key
+	held.IfVersion = &version
+	_, err = h.Users.Update(r.Context(), held, usher.UserUpdate{Username: &username, Email: &email, Name: &name, Admin: &admin})
 	if err == nil {
 		return h.showUser(w, r, key, http.StatusOK, view{Notice: "The user is saved."})
 	}
