@@ -15,8 +15,11 @@ import (
 )
 
 // scriptsTTL is how long the enabled server scripts are kept in memory
-// before they are read again: how long another replica's change to a
-// script takes to reach this one. This process's changes apply at once.
+// before they are read again, at the most: any write this process commits,
+// or hears another replica commit (the store's change count), ends the
+// keeping, so a script added, changed or turned off on one replica runs,
+// or stops running, on the others as soon as they hear of it. The TTL is
+// the safety net for a notice that never came.
 const scriptsTTL = 2 * time.Second
 
 // compiledScript is an enabled, valid server script with its program.
@@ -31,6 +34,7 @@ type scriptCache struct {
 	mu        sync.Mutex
 	gen       uint64 // grows with this process's changes to scripts
 	loaded    uint64 // gen when byTrigger was read
+	changes   uint64 // the store's change count before byTrigger was read
 	expires   time.Time
 	byTrigger map[usher.Trigger][]*compiledScript
 	byID      map[int64]*compiledScript
@@ -45,9 +49,9 @@ func (c *scriptCache) changed() {
 
 // of returns the scripts that run on t, by id.
 func (c *scriptCache) of(ctx context.Context, e *env, t usher.Trigger) ([]*compiledScript, error) {
-	now := time.Now()
+	changes, now := e.store.Changes(), time.Now()
 	c.mu.Lock()
-	if c.byTrigger != nil && c.loaded == c.gen && now.Before(c.expires) {
+	if c.byTrigger != nil && c.loaded == c.gen && c.changes == changes && now.Before(c.expires) {
 		list := c.byTrigger[t]
 		c.mu.Unlock()
 		return list, nil
@@ -76,7 +80,7 @@ func (c *scriptCache) of(ctx context.Context, e *env, t usher.Trigger) ([]*compi
 			byTrigger[tr] = append(byTrigger[tr], cs)
 		}
 	}
-	c.byTrigger, c.byID, c.loaded, c.expires = byTrigger, byID, gen, now.Add(scriptsTTL)
+	c.byTrigger, c.byID, c.loaded, c.changes, c.expires = byTrigger, byID, gen, changes, now.Add(scriptsTTL)
 	return byTrigger[t], nil
 }
 

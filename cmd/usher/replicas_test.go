@@ -14,10 +14,11 @@ import (
 
 // TestReplicasAgree runs two usher processes, A and B, on one PostgreSQL
 // database, as two replicas behind a load balancer: a token revoked, a
-// user blocked or a rule removed on A is refused on B, and an instance
-// setting changed on A is served by B, before B's caches would have let
-// the change through by their time limits alone (2 s for a credential and
-// its account and for settings, 5 s for rules): B heard of the write
+// user blocked, a rule removed or a script that refuses log-ins added on A
+// is refused on B, and an instance setting changed on A is served by B,
+// before B's caches would have let the change through by their time limits
+// alone (2 s for a credential and its account, settings and scripts, 5 s
+// for rules): B heard of the write
 // (LISTEN/NOTIFY). Each case asks B first, so that B holds what it asks
 // in its caches, and counts from that first request. Without PostgreSQL
 // it skips, and under CI=true it fails.
@@ -65,8 +66,10 @@ func TestReplicasAgree(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		// setup makes the case's user and returns their token, and the
-		// request of theirs that B answers 200 until change has run on A.
+		// request of theirs that B answers 200 until change has run on A:
+		// a GET of path, or a POST of post to it.
 		setup  func(t *testing.T) (token, path string)
+		post   string
 		change func(t *testing.T)
 		// B refuses with status and code after the change; or, when
 		// shows is set, answers 200 with shows in its body.
@@ -119,6 +122,23 @@ func TestReplicasAgree(t *testing.T) {
 			cachedFor: 5 * time.Second,
 		},
 		{
+			// A gate an administrator puts up in a hurry: no log-in
+			// on any replica.
+			name: "added script",
+			setup: func(t *testing.T) (string, string) {
+				call(t, a, "POST", "/v1/users", admin, `{"username":"sam","password":"a long passphrase 7"}`, http.StatusCreated, nil)
+				return "", "/v1/auth/login"
+			},
+			post: `{"login":"sam","password":"a long passphrase 7"}`,
+			change: func(t *testing.T) {
+				call(t, a, "POST", "/v1/scripts", admin, `{"name":"gate","source":"usher.refuse('no log-ins')","triggers":["auth.before_login"]}`,
+					http.StatusCreated, nil)
+			},
+			status:    http.StatusUnprocessableEntity,
+			code:      "script_refused",
+			cachedFor: 2 * time.Second,
+		},
+		{
 			name:  "changed setting",
 			setup: func(t *testing.T) (string, string) { return "", "/v1/settings/current" },
 			change: func(t *testing.T) {
@@ -130,9 +150,13 @@ func TestReplicasAgree(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			token, path := tt.setup(t)
+			method := "GET"
+			if tt.post != "" {
+				method = "POST"
+			}
 			first := time.Now()
 			var before json.RawMessage
-			call(t, b, "GET", path, token, "", http.StatusOK, &before)
+			call(t, b, method, path, token, tt.post, http.StatusOK, &before)
 			if tt.shows != "" && strings.Contains(string(before), tt.shows) {
 				t.Fatalf("GET %s on B shows %s before the change: %s", path, tt.shows, before)
 			}
@@ -140,9 +164,9 @@ func TestReplicasAgree(t *testing.T) {
 			tt.change(t)
 			told := time.Now()
 			for {
-				res, data, err := b.do("GET", path, token, "")
+				res, data, err := b.do(method, path, token, tt.post)
 				if err != nil {
-					t.Fatalf("GET %s on B: %v", path, err)
+					t.Fatalf("%s %s on B: %v", method, path, err)
 				}
 				if res.StatusCode == http.StatusOK {
 					if tt.shows != "" && strings.Contains(string(data), tt.shows) {
@@ -153,7 +177,7 @@ func TestReplicasAgree(t *testing.T) {
 				}
 				var body struct{ Code string }
 				if tt.shows != "" || res.StatusCode != tt.status || json.Unmarshal(data, &body) != nil || body.Code != tt.code {
-					t.Fatalf("GET %s on B: %d %s, want %d with code %q", path, res.StatusCode, data, tt.status, tt.code)
+					t.Fatalf("%s %s on B: %d %s, want %d with code %q", method, path, res.StatusCode, data, tt.status, tt.code)
 				}
 				break
 			}
