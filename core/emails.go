@@ -280,6 +280,13 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		now := m.now()
 		var old usher.User
 		out, err = tx.UserUpdate(ctx, u.ID, func(u *usher.User) error {
+			// A pending account's primary address is one sign-up accepts,
+			// as Users.Update has it: proved, it makes the account active.
+			if u.State == usher.StatePending && !p.IsAdmin() {
+				if err := m.signupDomain(e.Email); err != nil {
+					return err
+				}
+			}
 			old = *u
 			u.Email, u.EmailConfirmedAt = e.Email, e.ConfirmedAt
 			if usher.EmailKey(u.UnconfirmedEmail) == usher.EmailKey(e.Email) {

@@ -103,6 +103,14 @@ func (e *env) signupAllowed(ctx context.Context, email string, internal bool) er
 	if !open {
 		return errSignupDisabled()
 	}
+	return e.signupDomain(email)
+}
+
+// signupDomain refuses an address outside --signup-domains, when they are
+// set: the address an account signs up with, and the one a pending
+// account changes to (Users.Update), which would make it active once
+// proved without its ever proving one of the domains.
+func (e *env) signupDomain(email string) error {
 	if len(e.policy.SignupDomains) == 0 || email == "" {
 		return nil
 	}

@@ -177,6 +177,16 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			// see (blind).
 			return nil, errForbidden("a user changes their own address; an administrator may change anyone's")
 		default:
+			// A pending account has proved no address; proving the new
+			// one makes it active, so it must be one sign-up accepts:
+			// else an outsider signs up with an address of an allowed
+			// domain that is not theirs, logs in pending
+			// (--allow-unconfirmed-login) and proves their own.
+			if u.State == usher.StatePending {
+				if err := s.signupDomain(*in.Email); err != nil {
+					return nil, err
+				}
+			}
 			upd.Email, pending = nil, in.Email
 		}
 		old := *u

@@ -952,3 +952,52 @@ func TestRecoveryKeepsThePrimaryConfirmation(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: "/v1/me/sessions", token: session}, 204, nil)
 	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, 200, nil)
 }
+
+// TestSignupDomainsHoldForPendingAccounts: sign-up is open to corp.example
+// alone, and pending accounts may log in (--allow-unconfirmed-login). An
+// outsider refused with their own address signed up with a corp.example
+// address that is not theirs, logged in pending, and changed the address
+// to their own — by PATCH, or by adding it as a second address, proving
+// it and making it primary — then proved it: the account was active at an
+// address sign-up refuses, and no longer at the corp.example one, whose
+// owner could have taken it back by a reset. A pending account's address
+// now changes only to one sign-up accepts (422 domain_not_allowed), by
+// either route; an active account's, and an administrator's change,
+// are as before.
+func TestSignupDomainsHoldForPendingAccounts(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{SignupDomains: []string{"corp.example"}, AllowUnconfirmedSignIn: true})
+	const pw = "a passphrase of mallory"
+	b.refused(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": "mallory0", "email": "mallory@evil.example",
+		"password": pw}}, http.StatusUnprocessableEntity, "validation_failed")
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": "mallory", "email": "someone-else@corp.example",
+		"password": pw}}, http.StatusCreated, nil)
+	var s sessionBody
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "mallory", "password": pw}}, http.StatusOK, &s)
+
+	res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: s.Token, body: map[string]any{"email": "mallory@evil.example"}})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != "email" ||
+		p.Errors[0].Code != usher.CodeDomainNotAllowed {
+		t.Fatalf("a pending account's address changed to one sign-up refuses: %d %s, want 422 domain_not_allowed", res.status, res.body)
+	}
+	var e struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/users/mallory/emails", token: s.Token, body: map[string]any{"email": "mallory@evil.example"}},
+		http.StatusCreated, &e)
+	_, code := b.mailTo(t, 2, "mallory@evil.example") // the sign-up's code went to someone-else@corp.example
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm-email", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	res = b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/mallory/emails/%d/primary", e.ID), token: s.Token})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeDomainNotAllowed {
+		t.Fatalf("a pending account's proved second address made primary outside the domains: %d %s, want 422 domain_not_allowed", res.status, res.body)
+	}
+	var me struct{ Email, State string }
+	b.call(t, req{method: "GET", path: "/v1/me", token: s.Token}, http.StatusOK, &me)
+	if me.Email != "someone-else@corp.example" || me.State != "pending_confirmation" {
+		t.Fatalf("after both: %+v, want still pending at someone-else@corp.example", me)
+	}
+
+	// Another address of the domains is the user's to ask for, and an
+	// administrator sets any.
+	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: s.Token, body: map[string]any{"email": "mallory@corp.example"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"email": "mallory@partner.example"}},
+		http.StatusOK, nil)
+}
