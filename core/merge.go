@@ -139,6 +139,14 @@ func mergeMembers(ctx context.Context, tx store.Tx, src, dst int64) error {
 		l, ok := have[m.UserID]
 		if ok {
 			moved.Level = l.Higher(m.Level)
+			// A service account an administrator made an owner of the
+			// source stays a writer of the target, as a direct change
+			// of its level would leave it.
+			if moved.Level != l {
+				if err := raiseServiceAccount(usher.PrincipalFrom(ctx), m.User, moved.Level); err != nil {
+					return err
+				}
+			}
 		} else if err := placeServiceAccount(usher.PrincipalFrom(ctx), m.User); err != nil {
 			// A merge would put the source's service account in the
 			// target, which only an administrator does.

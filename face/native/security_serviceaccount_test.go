@@ -230,6 +230,34 @@ func TestServiceAccountStaysInItsTeam(t *testing.T) {
 	b.call(t, req{method: "GET", path: "/v1/users", token: botTok}, 401, nil)
 }
 
+// TestMergeRaisesNoServiceAccount: a team's owner may not make its service
+// account an owner (403), so that no token the owner mints manages the
+// team's owners. An administrator made the account an owner of another
+// team of the same owner's; merging that team into the account's own
+// made it an owner there (its level in the two combined), and its token,
+// minted by the owner, then named an outsider owner. The merge is now
+// refused as the direct change is, and nothing moves.
+func TestMergeRaisesNoServiceAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	home := b.mustTeamAccount(t, b.userTok, "home", "bot")
+	var side groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "side"}}, http.StatusCreated, &side)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bot", side.ID), token: b.adminTok,
+		body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+	b.refused(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/bot", home.ID), token: b.userTok,
+		body: map[string]any{"level": "owner"}}, http.StatusForbidden, "forbidden")
+	before := b.members(t, home.ID)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", side.ID), token: b.userTok, body: map[string]any{"into": home.ID}},
+		http.StatusForbidden, "forbidden")
+	if after := b.members(t, home.ID); after != before || !strings.HasSuffix(strings.TrimSpace(after), ":write") {
+		t.Fatalf("the team's members after the refused merge: %s, want %s (the service account a writer)", after, before)
+	}
+	// An administrator may, as directly.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", side.ID), token: b.adminTok, body: map[string]any{"into": home.ID}},
+		http.StatusOK, nil)
+}
+
 // TestServiceAccountMakesNoTeams replays a service account making a team
 // of its own, which it owned: the team outlived the account's team and its
 // maker (a team's deletion spared a service account in another team, and
