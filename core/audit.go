@@ -70,12 +70,14 @@ func (a *Audit) List(ctx context.Context, f usher.AuditFilter) (*usher.Page[*ush
 }
 
 // hideDenied takes out of the events what a rule keeps the reader from
-// reading elsewhere: of an event on a user, a group or an organisation
-// the reader is denied reading (a rule on user:<id>, group:<id> or
-// organisation:<id>), its changes' and meta's values; of a change of
-// organisation_id, an organisation the reader is denied reading; of an
-// actor the reader is denied reading, the username and the address (the
-// id stays).
+// reading elsewhere: of an event on a user, a group, an organisation or
+// an application the reader is denied reading (a rule on user:<id>,
+// group:<id>, organisation:<id> or application:<id>), its changes' and
+// meta's values; of a change of organisation_id, an organisation the
+// reader is denied reading; of a service account's token, the name of a
+// team the reader is denied reading, which the token is named after; of
+// an actor the reader is denied reading, the username and the address
+// (the id stays).
 // audit.read shows everyone else's, as documented; only a deny hides, so
 // that a rule written to wall one account or team off holds here too.
 // The events stay, saying what happened, when and by whom (by id).
@@ -133,6 +135,7 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 				e.Meta["source_handle"] = "[hidden]"
 			}
 		}
+		teamID := e.Meta["team_id"]
 		if h := e.Meta["team"]; h != "" {
 			// A service account's team: by the id kept beside it, or the
 			// team that holds the handle now.
@@ -145,6 +148,16 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			if ids != "" {
 				e.Meta["team_id"] = ids
 			}
+		}
+		// A service account's token is named after its team
+		// (ServiceAccountToken): by the team kept beside it, or the team
+		// that holds the name now.
+		if e.ResourceType == "token" && e.Meta["kind"] == string(usher.TokenServiceAccount) && e.Meta["name"] != "" {
+			v := any(e.Meta["name"])
+			if _, err := a.hideHandles(ctx, &v, teamID, deny); err != nil {
+				return err
+			}
+			e.Meta["name"] = v.(string)
 		}
 		if c, ok := e.Changes["groups"]; ok && e.Action == "user.groups_set" {
 			for _, side := range []struct {
@@ -170,6 +183,8 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			act = actGroupRead
 		case "organisation":
 			act = actOrgRead
+		case "application":
+			act = actAppRead
 		case "token", "attachment", "reminder":
 			// A denied account's own things: its tokens and files, the
 			// reminders assigned to it, whose names it chose.

@@ -316,6 +316,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		}
 		meta := tokenMeta(tok)
 		meta["revoked"] = strconv.Itoa(revoked)
+		meta["team"], meta["team_id"] = a.group.Handle, strconv.FormatInt(a.group.ID, 10)
 		return g.record(ctx, tx, now, event{action: "token.create", resourceType: "token", resourceID: strconv.FormatInt(tok.ID, 10), meta: meta})
 	})
 	if err != nil {

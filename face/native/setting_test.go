@@ -256,6 +256,43 @@ func TestAuditHidesDeniedUsersAndTeams(t *testing.T) {
 	}
 }
 
+// TestAuditHidesDeniedApplicationsAndTeamTokens: as
+// TestAuditHidesDeniedUsersAndTeams, for two more things a rule hides. A
+// holder of audit.read denied one application (application:<id> read:
+// GET answers 404) read its name and address in the log, as it was made
+// and renamed; denied a team, they read its handle as the name of its
+// service account's token (token.create), which the service account's own
+// events hid. Both are hidden now; another application's name shows.
+func TestAuditHidesDeniedApplicationsAndTeamTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var app, open, team, bot struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/applications", token: b.adminTok, body: map[string]any{"name": "Project-Falcon-Layoffs",
+		"unify": map[string]any{"listed": true, "url": "https://falcon-secret.example/"}}}, http.StatusCreated, &app)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/applications/%d", app.ID), token: b.adminTok,
+		body: map[string]any{"name": "Project-Falcon-Renamed"}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/applications", token: b.adminTok, body: map[string]any{"name": "Canteen-Menu"}}, http.StatusCreated, &open)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "merger-talks"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "POST", path: "/v1/groups/merger-talks/service-accounts", token: b.adminTok, body: map[string]any{"username": "bot1"}},
+		http.StatusCreated, &bot)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/merger-talks/service-accounts/%d/token", bot.ID), token: b.adminTok}, http.StatusCreated, nil)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny("application:"+strconv.FormatInt(app.ID, 10), "read"), deny("group:"+strconv.FormatInt(team.ID, 10), "read"))
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/applications/%d", app.ID), token: tok}, http.StatusNotFound, usher.CodeApplicationNotFound)
+	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
+	for _, s := range []string{"Project-Falcon", "falcon-secret", "merger-talks"} {
+		if strings.Contains(string(res.body), s) {
+			t.Errorf("the auditor reads %q, which a rule hides: %s", s, res.body)
+		}
+	}
+	for _, s := range []string{`"action":"application.update"`, `"action":"token.create"`, "Canteen-Menu"} {
+		if !strings.Contains(string(res.body), s) {
+			t.Errorf("the log lacks %s: %s", s, res.body)
+		}
+	}
+}
+
 // TestAuditHidesSettingValues replays a holder of audit.read, refused the
 // instance settings (which may hold the mail server's password), reading a
 // setting's value from its audit event, old and new; and the same with a
