@@ -67,6 +67,11 @@ type Token struct {
 	// whose rights alone let it be minted (no owner of its team): it ends
 	// when they stop being an administrator. Zero otherwise.
 	MintedByAdmin int64
+	// MintedByOwner is, for a service account's token, the owner of its
+	// team who minted it: it works only while that owner could mint it
+	// again, the account holding no right they lack. Zero otherwise, and
+	// for tokens minted before it was kept.
+	MintedByOwner int64
 }
 
 // Active reports whether the token is neither revoked nor expired at now.

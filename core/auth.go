@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -119,6 +120,11 @@ func (a *Auth) principalOf(ctx context.Context, key string, ent principalEntry, 
 	case tok.Kind == usher.TokenServiceAccount || u.Kind == usher.KindServiceAccount:
 		p.Kind = usher.PrincipalServiceAccount
 	}
+	if tok.MintedByOwner != 0 && !ent.ownerMay {
+		// The owner who minted it could not mint it now: the account has
+		// a right they lack, or they may no longer sign in.
+		return nil, errBadToken()
+	}
 	if tok.ImpersonatorID != 0 {
 		// The impersonator must still be an administrator who may sign
 		// in, and the account no administrator: administrators are not
@@ -190,6 +196,11 @@ func (a *Auth) tokenPrincipal(ctx context.Context, key string, load func() (*ush
 		if tok.ImpersonatorID != 0 {
 			ent.impersonator, err = a.store.UserGet(ctx, usher.UserKey{ID: tok.ImpersonatorID})
 			if err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return principalEntry{}, err
+			}
+		}
+		if tok.MintedByOwner != 0 {
+			if ent.ownerMay, err = a.ownerMayMint(ctx, tok.MintedByOwner, u); err != nil {
 				return principalEntry{}, err
 			}
 		}
@@ -290,12 +301,12 @@ func (a *Auth) CreateToken(ctx context.Context, in usher.TokenCreate) (*usher.To
 		case err != nil:
 			return err
 		}
-		mintedByAdmin, err := stillCredential(ctx, tx, p, now)
+		by, err := stillCredential(ctx, tx, p, now)
 		if err != nil {
 			return err
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: in.Kind, UserID: u.ID, Name: in.Name,
-			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now, MintedByAdmin: mintedByAdmin})
+			Scopes: in.Scopes, ExpiresAt: in.ExpiresAt, CreatedAt: now, MintedByAdmin: by.admin, MintedByOwner: by.owner})
 		if err != nil {
 			return err
 		}
@@ -452,29 +463,35 @@ func (e *env) stillCaller(ctx context.Context, r store.Tx, p *usher.Principal) (
 // made, with a session the reset had ended, what the reset's hand-over
 // (handOver) never saw. Usher's own principal has no credential.
 //
-// It returns the administrator the credential answers to (its
-// MintedByAdmin), or 0: a token made with a service-account token an
-// administrator minted on their rights alone answers to them too, and
-// ends with those rights (endAdminMints), else the administrator would
-// mint or rotate, as the account, a token that outlived them.
+// It returns whom the credential answers to besides its account (its
+// MintedByAdmin and MintedByOwner): a token made with a service-account
+// token answers to them too, else the administrator would mint or rotate,
+// as the account, a token that outlived their rights (endAdminMints), and
+// an owner's copy would mint one that no owner's check bound
+// (ownerMayMint).
 //
 // Errors: Unauthenticated.
-func stillCredential(ctx context.Context, tx store.Tx, p *usher.Principal, now time.Time) (int64, error) {
+func stillCredential(ctx context.Context, tx store.Tx, p *usher.Principal, now time.Time) (minted, error) {
 	id := credentialID(p)
 	if id == 0 {
-		return 0, nil
+		return minted{}, nil
 	}
 	t, err := tx.TokenGet(ctx, id)
 	switch {
 	case errors.Is(err, usher.ErrNotFound):
-		return 0, errBadToken()
+		return minted{}, errBadToken()
 	case err != nil:
-		return 0, err
+		return minted{}, err
 	case !t.Active(now):
-		return 0, errBadToken()
+		return minted{}, errBadToken()
 	}
-	return t.MintedByAdmin, nil
+	return minted{admin: t.MintedByAdmin, owner: t.MintedByOwner}, nil
 }
+
+// minted is whom a service account's token answers to besides the
+// account: the administrator (usher.Token.MintedByAdmin) or the team's
+// owner (MintedByOwner) whose mint it was; zero for none.
+type minted struct{ admin, owner int64 }
 
 // lockGroup holds the group's row until the transaction ends, writing
 // nothing, as lockUser holds an account's: what is counted of a group
@@ -698,13 +715,11 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 		if err := lockUser(ctx, tx, old.UserID); err != nil {
 			return err
 		}
-		mintedByAdmin, err := stillCredential(ctx, tx, p, now)
+		by, err := stillCredential(ctx, tx, p, now)
 		if err != nil {
 			return err
 		}
-		if mintedByAdmin == 0 {
-			mintedByAdmin = old.MintedByAdmin
-		}
+		by.admin, by.owner = cmp.Or(by.admin, old.MintedByAdmin), cmp.Or(by.owner, old.MintedByOwner)
 		// Of two rotations at once, one revokes the token; the other finds
 		// nothing left to rotate.
 		if n, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: old.ID}, now); err != nil {
@@ -713,7 +728,7 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 			return notFound
 		}
 		tok, text, err = a.mint(ctx, tx, &usher.Token{Kind: old.Kind, UserID: old.UserID, Name: old.Name,
-			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now, MintedByAdmin: mintedByAdmin})
+			Scopes: old.Scopes, ExpiresAt: old.ExpiresAt, CreatedAt: now, MintedByAdmin: by.admin, MintedByOwner: by.owner})
 		if err != nil {
 			return err
 		}

@@ -148,7 +148,7 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		credentialAdmin, err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now)
+		by, err := stillCredential(ctx, tx, usher.PrincipalFrom(ctx), now)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		// A key added with a token an administrator minted on their
 		// rights alone answers to them as the token does.
 		if sk.AddedByAdmin == 0 {
-			sk.AddedByAdmin = credentialAdmin
+			sk.AddedByAdmin = by.admin
 		}
 		if err := tx.KeyAdd(ctx, sk); err != nil {
 			return err

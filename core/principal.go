@@ -30,8 +30,11 @@ type principalEntry struct {
 	tok          *usher.Token
 	user         *usher.User
 	impersonator *usher.User
-	changes      uint64
-	expires      time.Time
+	// ownerMay is, for a service account's token an owner minted
+	// (usher.Token.MintedByOwner), whether that owner could mint it now.
+	ownerMay bool
+	changes  uint64
+	expires  time.Time
 }
 
 // get returns the entry under key (a token's hash, or its id) if it is

@@ -262,7 +262,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if err != nil {
 			return err
 		}
-		credentialAdmin, err := stillCredential(ctx, tx, p, g.now())
+		by, err := stillCredential(ctx, tx, p, g.now())
 		if err != nil {
 			return err
 		}
@@ -283,12 +283,20 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		// row (a demotion that came first took it), and the token answers
 		// to them: it ends when they stop being an administrator
 		// (endAdminMints).
-		mintedByAdmin := credentialAdmin
-		if !a.holds(usher.LevelOwner) && caller != nil {
+		//
+		// One who owns it mints as an owner, and the token answers to them
+		// as well: it works only while they could mint it again
+		// (ownerMayMint), the account holding no right they lack, as a
+		// role, a plan or a team an administrator gives it later would.
+		mintedByAdmin, mintedByOwner := by.admin, int64(0)
+		switch {
+		case !a.holds(usher.LevelOwner) && caller != nil:
 			if !caller.Admin {
 				return errForbidden("only the team's owners and administrators mint its service accounts' tokens")
 			}
 			mintedByAdmin = caller.ID
+		case caller != nil && mintedByAdmin == 0:
+			mintedByOwner = caller.ID
 		}
 		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
 			return err
@@ -310,7 +318,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 			return err
 		}
 		tok, text, err = g.mint(ctx, tx, &usher.Token{Kind: usher.TokenServiceAccount, UserID: u.ID, Name: a.group.Handle,
-			Scopes: scopes, ExpiresAt: expires, CreatedAt: now, MintedByAdmin: mintedByAdmin})
+			Scopes: scopes, ExpiresAt: expires, CreatedAt: now, MintedByAdmin: mintedByAdmin, MintedByOwner: mintedByOwner})
 		if err != nil {
 			return err
 		}
@@ -323,6 +331,32 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		return nil, "", err
 	}
 	return tok, text, nil
+}
+
+// ownerMayMint reports whether the owner of the id could mint a token for
+// the service account u now, as ServiceAccountToken asks of them: an
+// account that may sign in, and an administrator or one the account
+// outranks in nothing (guardCredentials). A token an owner minted works
+// only while this holds (Auth.principalOf), so a role, a plan's
+// capabilities or a team an administrator gives the account after the
+// mint, or the owner lowered, leave the owner's copy with no right the
+// owner lacks. The events that end such tokens for good — the owner
+// leaving the team, the account raised by an update (endOwnerMints) — do
+// so as before.
+func (e *env) ownerMayMint(ctx context.Context, ownerID int64, u *usher.User) (bool, error) {
+	owner, err := e.store.UserGet(ctx, usher.UserKey{ID: ownerID})
+	switch {
+	case errors.Is(err, usher.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !e.maySignIn(owner):
+		return false, nil
+	case owner.Admin:
+		return true, nil
+	}
+	more, err := e.outranks(ctx, u, &usher.Principal{Kind: usher.PrincipalUser, User: owner})
+	return !more, err
 }
 
 // endServiceAccountTokens revokes the tokens of the team's service

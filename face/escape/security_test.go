@@ -390,6 +390,34 @@ func TestTokenCookieNotShadowed(t *testing.T) {
 	}
 }
 
+// ok makes the request and fails the test unless it answers 200.
+func (b *bundle) ok(t *testing.T, c call) *response {
+	t.Helper()
+	res := b.do(t, c)
+	if res.status != http.StatusOK {
+		t.Fatalf("%s %s: %d %s", c.method, c.path, res.status, res.body)
+	}
+	return res
+}
+
+// mustAuditor gives the account a role, as an administrator does, that
+// allows reading the audit log, which no team owner holds.
+func (b *bundle) mustAuditor(t *testing.T, username string) {
+	t.Helper()
+	sys := coretest.System()
+	role, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "auditors"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: role.ID},
+		[]usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.AddMember(sys, usher.GroupRef{ID: role.ID}, usher.UserKey{Username: username}, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestOwnerMintsNoTokenForWhatAnAdministratorRaised: a team's owner on a
 // plan that gives little mints its service account a token while the
 // account has the defaults, but not once an administrator has put it on a
@@ -399,14 +427,7 @@ func TestTokenCookieNotShadowed(t *testing.T) {
 func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ok := func(c call) *response {
-		t.Helper()
-		res := b.do(t, c)
-		if res.status != http.StatusOK {
-			t.Fatalf("%s %s: %d %s", c.method, c.path, res.status, res.body)
-		}
-		return res
-	}
+	ok := func(c call) *response { t.Helper(); return b.ok(t, c) }
 	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "basic", "can_create_team": true, "project_limit": 0, "default": true}})
 	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "ci", "can_create_team": true,
 		"can_create_state_project": true, "can_manage_project_acl": true, "can_manage_project_hooks": true, "project_limit": 50}})
@@ -423,18 +444,7 @@ func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 	}
 	ok(call{method: "GET", path: p + "/user/", token: early})
 
-	sys := coretest.System()
-	role, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "auditors"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: role.ID},
-		[]usher.Rule{{Resource: "audit", Operation: "read", Access: usher.Allow}}, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.env.Core.Groups.AddMember(sys, usher.GroupRef{ID: role.ID}, usher.UserKey{Username: "role-bot"}, ""); err != nil {
-		t.Fatal(err)
-	}
+	b.mustAuditor(t, "role-bot")
 	ok(call{method: "PUT", path: p + "/users/ci-bot/plan/", token: b.adminTok, body: map[string]any{"name": "ci"}})
 	if res := b.do(t, call{method: "GET", path: p + "/user/", token: early}); res.status != http.StatusUnauthorized {
 		t.Errorf("the owner's token minted before the raise: %d %s", res.status, res.body)
@@ -451,12 +461,59 @@ func TestOwnerMintsNoTokenForWhatAnAdministratorRaised(t *testing.T) {
 	}
 	// A project limit raised past the default and the owner's is the same.
 	more := core.DefaultPolicy().DefaultProjectsLimit + 1
-	if _, err := b.env.Core.Users.Update(sys, usher.UserKey{Username: "ci-bot"},
+	if _, err := b.env.Core.Users.Update(coretest.System(), usher.UserKey{Username: "ci-bot"},
 		usher.UserUpdate{GitLab: usher.GitLabProfileUpdate{ProjectsLimit: &more}}); err != nil {
 		t.Fatal(err)
 	}
 	if res := mint("ci-bot"); res.status != http.StatusForbidden {
 		t.Errorf("a token for a service account whose project limit an administrator raised: %d %s", res.status, res.body)
+	}
+}
+
+// TestOwnersTokenEndsWhenTheAccountOutgrowsThem: a team's owner mints
+// each of three service accounts a token while the account has no right
+// the owner lacks; then an administrator gives one a role (audit.read),
+// raises the capabilities of the plan another is on, and puts the owner
+// on a plan poorer than the third's (one that makes no teams). Minting anew is refused in each case
+// (TestOwnerMintsNoTokenForWhatAnAdministratorRaised), but the tokens
+// minted before kept working, and carried to the owner what the owner
+// was never given. An owner's token now works only while its owner could
+// mint it again; a fourth account, raised in nothing, keeps its token.
+func TestOwnersTokenEndsWhenTheAccountOutgrowsThem(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ok := func(c call) *response { t.Helper(); return b.ok(t, c) }
+	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "basic", "can_create_team": true, "project_limit": 0, "default": true}})
+	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "ci", "can_create_team": true, "project_limit": 0}})
+	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "same", "can_create_team": true, "project_limit": 0}})
+	ok(call{method: "POST", path: p + "/plans/", token: b.adminTok, body: map[string]any{"name": "poor", "can_create_team": false, "project_limit": 0}})
+	b.mustTeam(t, b.userTok, "alpha")
+	tokens := map[string]string{}
+	for _, account := range []string{"role-bot", "plan-bot", "lowered-bot", "plain-bot"} {
+		ok(call{method: "POST", path: p + "/teams/alpha/service-accounts/" + account + "/", token: b.userTok})
+		// Plans that give no more than the owner's: the owner mints.
+		if plan := map[string]string{"plan-bot": "ci", "lowered-bot": "same"}[account]; plan != "" {
+			ok(call{method: "PUT", path: p + "/users/" + account + "/plan/", token: b.adminTok, body: map[string]any{"name": plan}})
+		}
+		var tok string
+		res := ok(call{method: "POST", path: p + "/teams/alpha/service-accounts/" + account + "/token/", token: b.userTok})
+		if err := json.Unmarshal(res.body, &tok); err != nil {
+			t.Fatal(err)
+		}
+		tokens[account] = tok
+		ok(call{method: "GET", path: p + "/user/", token: tok})
+	}
+
+	b.mustAuditor(t, "role-bot")
+	ok(call{method: "PUT", path: p + "/plans/ci/", token: b.adminTok, body: map[string]any{"name": "ci", "can_create_team": true,
+		"can_create_state_project": true, "project_limit": 50}})
+	ok(call{method: "PUT", path: p + "/users/" + b.user.Username + "/plan/", token: b.adminTok, body: map[string]any{"name": "poor"}})
+
+	for account, want := range map[string]int{"role-bot": http.StatusUnauthorized, "plan-bot": http.StatusUnauthorized,
+		"lowered-bot": http.StatusUnauthorized, "plain-bot": http.StatusOK} {
+		if res := b.do(t, call{method: "GET", path: p + "/user/", token: tokens[account]}); res.status != want {
+			t.Errorf("%s's token, minted by its owner before: %d %s, want %d", account, res.status, res.body, want)
+		}
 	}
 }
 

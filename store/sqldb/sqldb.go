@@ -595,7 +595,7 @@ var columns = map[string]string{
 		"current_sign_in_at, last_seen_at, updated_at, suspended_at, deleted_at, version, plan, avatar_etag, " +
 		"credentials_since, unconfirmed_email, handle_key, organisation_id, meta",
 	"token": "id, kind, user_id, name, scopes, hint, hash, expires_at, last_used_at, " +
-		"created_at, revoked_at, address, user_agent, impersonator_id, minted_by_admin",
+		"created_at, revoked_at, address, user_agent, impersonator_id, minted_by_admin, minted_by_owner",
 	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
 		"resource_type, resource_id, changes, meta, address, user_agent, request_id",
 	"code": "id, kind, hash, user_id, data, email_key, expires_at, used_at, created_at",

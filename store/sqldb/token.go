@@ -17,7 +17,7 @@ func scanToken(s scanner) (*usher.Token, error) {
 	var kind string
 	err := s.Scan(&t.ID, &kind, &t.UserID, &t.Name, jsonCol{&t.Scopes}, &t.Hint, &t.Hash,
 		nullTime{&t.ExpiresAt}, nullTime{&t.LastUsedAt}, timeCol{&t.CreatedAt},
-		nullTime{&t.RevokedAt}, &t.Address, &t.UserAgent, nullInt{&t.ImpersonatorID}, nullInt{&t.MintedByAdmin})
+		nullTime{&t.RevokedAt}, &t.Address, &t.UserAgent, nullInt{&t.ImpersonatorID}, nullInt{&t.MintedByAdmin}, nullInt{&t.MintedByOwner})
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (c *conn) TokenCreate(ctx context.Context, t *usher.Token) error {
 	// Uncounted: a new token is no row a cache has read.
 	err = c.quietRow(ctx, "TokenInsert", string(t.Kind), t.UserID, t.Name, scopesJSON, t.Hint,
 		t.Hash, c.timeArg(t.ExpiresAt), c.timeArg(t.LastUsedAt), c.d.TimeArg(t.CreatedAt),
-		c.timeArg(t.RevokedAt), t.Address, t.UserAgent, intOrNull(t.ImpersonatorID), intOrNull(t.MintedByAdmin)).Scan(&t.ID)
+		c.timeArg(t.RevokedAt), t.Address, t.UserAgent, intOrNull(t.ImpersonatorID), intOrNull(t.MintedByAdmin), intOrNull(t.MintedByOwner)).Scan(&t.ID)
 	if err != nil {
 		err = c.fail("TokenInsert", err)
 		var ue *usher.UniqueError

@@ -41,7 +41,7 @@ func testTokens(t *testing.T, s store.Store) {
 	if got, err := s.TokenGet(ctx, t2.ID); err != nil || got.ExpiresAt != nil || string(got.Hash) != "h2" || got.MintedByAdmin != 0 {
 		t.Fatalf("TokenGet = %+v, %v", got, err)
 	}
-	if got, err := s.TokenGet(ctx, t4.ID); err != nil || got.MintedByAdmin != a.ID {
+	if got, err := s.TokenGet(ctx, t4.ID); err != nil || got.MintedByAdmin != a.ID || got.MintedByOwner != 0 {
 		t.Fatalf("TokenGet of a token an administrator minted = %+v, %v", got, err)
 	}
 	_, err = s.TokenByHash(ctx, []byte("nope"))
@@ -107,5 +107,12 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 	if toks, _ := s.TokenList(ctx, store.TokenFilter{UserID: b.ID, Active: true, Now: base}); len(toks) != 1 {
 		t.Fatalf("bob's tokens were touched: %d", len(toks))
+	}
+	t5 := &usher.Token{Kind: usher.TokenServiceAccount, UserID: b.ID, Hint: "hint", Hash: []byte("h5"), CreatedAt: base, MintedByOwner: a.ID}
+	if err := s.TokenCreate(ctx, t5); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TokenByHash(ctx, []byte("h5")); err != nil || got.MintedByOwner != a.ID || got.MintedByAdmin != 0 {
+		t.Fatalf("TokenByHash of a token an owner minted = %+v, %v", got, err)
 	}
 }
