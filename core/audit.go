@@ -86,7 +86,8 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 	if p.IsAdmin() {
 		return nil
 	}
-	denied := map[string]bool{} // by "user:<id>" or "group:<id>"
+	denied := map[string]bool{}  // by "user:<id>" or "group:<id>"
+	teams := map[string]string{} // a service account's teams, by its id
 	deny := func(act action, id string) (bool, error) {
 		key := act.resource() + ":" + id
 		if d, ok := denied[key]; ok {
@@ -150,14 +151,34 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			}
 		}
 		// A service account's token is named after its team
-		// (ServiceAccountToken): by the team kept beside it, or the team
-		// that holds the name now.
+		// (ServiceAccountToken): by the team kept beside it, else (a
+		// rotation, a revocation, an older event) by the account's teams
+		// and the team that holds the name now.
 		if e.ResourceType == "token" && e.Meta["kind"] == string(usher.TokenServiceAccount) && e.Meta["name"] != "" {
-			v := any(e.Meta["name"])
-			if _, err := a.hideHandles(ctx, &v, teamID, deny); err != nil {
-				return err
+			ids := teamID
+			if ids == "" {
+				var err error
+				if ids, err = a.teamsOf(ctx, teams, e.Meta["user_id"]); err != nil {
+					return err
+				}
 			}
-			e.Meta["name"] = v.(string)
+			for id := range strings.SplitSeq(ids, ",") {
+				d, err := deny(actGroupRead, id)
+				if err != nil {
+					return err
+				}
+				if d {
+					e.Meta["name"] = "[hidden]"
+					break
+				}
+			}
+			if teamID == "" {
+				v := any(e.Meta["name"])
+				if _, err := a.hideHandles(ctx, &v, "", deny); err != nil {
+					return err
+				}
+				e.Meta["name"] = v.(string)
+			}
 		}
 		if c, ok := e.Changes["groups"]; ok && e.Action == "user.groups_set" {
 			for _, side := range []struct {
@@ -208,6 +229,28 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		}
 	}
 	return nil
+}
+
+// teamsOf returns the ids of the teams, deleted ones too, that the user
+// of the id is in, comma-separated, kept in known by the id.
+func (a *Audit) teamsOf(ctx context.Context, known map[string]string, userID string) (string, error) {
+	if ids, ok := known[userID]; ok || userID == "" {
+		return ids, nil
+	}
+	id, err := strconv.ParseInt(userID, 10, 64)
+	if err != nil {
+		return "", nil
+	}
+	ms, err := a.store.UserGroupsKept(ctx, id, usher.GroupTeam)
+	if err != nil {
+		return "", err
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = strconv.FormatInt(m.GroupID, 10)
+	}
+	known[userID] = strings.Join(ids, ",")
+	return known[userID], nil
 }
 
 // hideHandles replaces, in *v, a comma-separated list of group handles,

@@ -261,8 +261,9 @@ func TestAuditHidesDeniedUsersAndTeams(t *testing.T) {
 // holder of audit.read denied one application (application:<id> read:
 // GET answers 404) read its name and address in the log, as it was made
 // and renamed; denied a team, they read its handle as the name of its
-// service account's token (token.create), which the service account's own
-// events hid. Both are hidden now; another application's name shows.
+// service account's token (token.create, and its rotation's and
+// revocation's once the team was renamed), which the service account's
+// own events hid. Both are hidden now; another application's name shows.
 func TestAuditHidesDeniedApplicationsAndTeamTokens(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -275,18 +276,25 @@ func TestAuditHidesDeniedApplicationsAndTeamTokens(t *testing.T) {
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "merger-talks"}}, http.StatusCreated, &team)
 	b.call(t, req{method: "POST", path: "/v1/groups/merger-talks/service-accounts", token: b.adminTok, body: map[string]any{"username": "bot1"}},
 		http.StatusCreated, &bot)
-	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/merger-talks/service-accounts/%d/token", bot.ID), token: b.adminTok}, http.StatusCreated, nil)
+	var minted, rotated tokenBody
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/merger-talks/service-accounts/%d/token", bot.ID), token: b.adminTok},
+		http.StatusCreated, &minted)
+	// Its rotation and revocation name the team too; renamed, the team
+	// no longer holds the name they give.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", minted.ID), token: minted.Token}, http.StatusOK, &rotated)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/me/tokens/%d", rotated.ID), token: rotated.Token}, http.StatusNoContent, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/groups/merger-talks", token: b.adminTok, body: map[string]any{"handle": "renamed-team"}}, http.StatusOK, nil)
 	auditor, tok := b.mustPrincipal(t, "auditor", false)
 	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
 		deny("application:"+strconv.FormatInt(app.ID, 10), "read"), deny("group:"+strconv.FormatInt(team.ID, 10), "read"))
 	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/applications/%d", app.ID), token: tok}, http.StatusNotFound, usher.CodeApplicationNotFound)
 	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
-	for _, s := range []string{"Project-Falcon", "falcon-secret", "merger-talks"} {
+	for _, s := range []string{"Project-Falcon", "falcon-secret", "merger-talks", "renamed-team"} {
 		if strings.Contains(string(res.body), s) {
 			t.Errorf("the auditor reads %q, which a rule hides: %s", s, res.body)
 		}
 	}
-	for _, s := range []string{`"action":"application.update"`, `"action":"token.create"`, "Canteen-Menu"} {
+	for _, s := range []string{`"action":"application.update"`, `"action":"token.create"`, `"action":"token.rotate"`, `"action":"token.revoke"`, "Canteen-Menu"} {
 		if !strings.Contains(string(res.body), s) {
 			t.Errorf("the log lacks %s: %s", s, res.body)
 		}
