@@ -224,9 +224,10 @@ func (dialect) Analyze() string {
 	return "ANALYZE users, passwords, email_claims, user_emails, ssh_keys, identities"
 }
 
-// UsersInIDOrder is the table: PostgreSQL's planner knows from its
-// statistics that the conditions keep most users and walks the primary key.
-func (dialect) UsersInIDOrder() string { return "users" }
+// UsersInOrder is the table: PostgreSQL's planner knows from its
+// statistics that the conditions keep most users and walks the primary key
+// or the index in the page's order.
+func (dialect) UsersInOrder(string, bool) string { return "users" }
 
 // PackedUser is false: pgx decodes a row's columns from the one message
 // that brings it, with no work per query for each column's name or type.

@@ -72,11 +72,13 @@ type Dialect interface {
 	// page of it can read each user's identities in its own statement, a
 	// subquery run once per row returned (see foldsIdentities).
 	SearchInIDOrder(s UserSearch) bool
-	// UsersInIDOrder is the FROM clause of a page of users ordered by id
-	// whose conditions are on kind, state and deletion alone, which no
-	// index narrows much: the statement walks the primary key and stops
-	// after a page.
-	UsersInIDOrder() string
+	// UsersInOrder is the FROM clause of a page of users ordered by col
+	// (id, created_at, username_key or uuid, then id) whose conditions are
+	// on kind, state and deletion alone, which no index narrows much: the
+	// statement walks the primary key, or the index that holds that
+	// order, and stops after a page. live says the page holds live users
+	// only (deleted_at IS NULL), which a partial index may need.
+	UsersInOrder(col string, live bool) string
 	// PackedUser reports whether the dialect's UserWithIdentities selects
 	// its row as one column, a JSON array of the user's columns and then
 	// the identities, which UserGet unpacks (see packedRow), and a page of

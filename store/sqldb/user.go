@@ -859,8 +859,8 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 		return "SELECT " + cols + " FROM users" + cond + " ORDER BY id" + dir + " LIMIT " + b.Arg(w)
 	}
 	switch {
-	case part == windowNone && col == "id" && countable(f):
-		b.From(c.d.UsersInIDOrder(), "id")
+	case part == windowNone && countable(f):
+		b.From(c.d.UsersInOrder(col, f.Deleted == usher.Default || f.Deleted == usher.Exclude), "id")
 	case part == windowFirst:
 		b.From("("+window("*")+") AS users", "id")
 	case part == windowRest:

@@ -204,12 +204,30 @@ func (dialect) FailedStatementAbortsTx() bool { return false }
 // SQLite plans them the same with statistics or without.
 func (dialect) Analyze() string { return "" }
 
-// UsersInIDOrder keeps SQLite from the index on deletion: planning without
+// UsersInOrder keeps SQLite from the index on deletion: planning without
 // statistics, it takes "deleted_at IS NULL" for a narrow condition, reads
-// every live user through that index and sorts them all by id for a page
-// of 20 (30–250 ms at 100,000 users, seconds at a million) instead of
-// walking the rowid and stopping after 21.
-func (dialect) UsersInIDOrder() string { return "users NOT INDEXED" }
+// every live user through that index and sorts them all for a page of 20
+// (30–250 ms at 100,000 users, seconds at a million) instead of walking
+// the rowid, or the index in the page's order, and stopping after 21. An
+// index entry ends with the rowid, so each of these holds (col, id). The
+// unique index on username_key is partial, of live users: it serves only
+// a page of them. sqlite_autoindex_users_1 is the index of the uuid
+// column's UNIQUE constraint, the table's first (0001_init.sql); a name
+// that no longer held would fail every such page, which
+// TestUserPagesReadAPage would catch.
+func (dialect) UsersInOrder(col string, live bool) string {
+	switch {
+	case col == "id":
+		return "users NOT INDEXED"
+	case col == "created_at":
+		return "users INDEXED BY users_created_at"
+	case col == "uuid":
+		return "users INDEXED BY sqlite_autoindex_users_1"
+	case col == "username_key" && live:
+		return "users INDEXED BY users_username_key"
+	}
+	return "users"
+}
 
 // PackedUser is true: modernc's driver reads every column's name and
 // declared type at each query and enters the connection's mutex at each
