@@ -227,7 +227,9 @@ func (dialect) Analyze() string {
 // UsersInOrder is the table: PostgreSQL's planner knows from its
 // statistics that the conditions keep most users and walks the primary key
 // or the index in the page's order.
-func (dialect) UsersInOrder(string, bool) string { return "users" }
+func (dialect) UsersInOrder(string, bool) (from, liveCond string) {
+	return "users", "deleted_at IS NULL"
+}
 
 // PackedUser is false: pgx decodes a row's columns from the one message
 // that brings it, with no work per query for each column's name or type.

@@ -74,11 +74,12 @@ type Dialect interface {
 	SearchInIDOrder(s UserSearch) bool
 	// UsersInOrder is the FROM clause of a page of users ordered by col
 	// (id, created_at, username_key or uuid, then id) whose conditions are
-	// on kind, state and deletion alone, which no index narrows much: the
-	// statement walks the primary key, or the index that holds that
-	// order, and stops after a page. live says the page holds live users
-	// only (deleted_at IS NULL), which a partial index may need.
-	UsersInOrder(col string, live bool) string
+	// on kind, state and deletion alone, which no index narrows much, and
+	// the condition that keeps live users in it: the statement walks the
+	// primary key, or the index that holds that order, and stops after a
+	// page. live says the page holds live users only, which a partial
+	// index may need.
+	UsersInOrder(col string, live bool) (from, liveCond string)
 	// PackedUser reports whether the dialect's UserWithIdentities selects
 	// its row as one column, a JSON array of the user's columns and then
 	// the identities, which UserGet unpacks (see packedRow), and a page of

@@ -609,13 +609,17 @@ func sortColumn(s usher.UserSort) (col string, desc bool) {
 	return "id", desc
 }
 
-// userWhere adds the filter's conditions, except the cursor, to b.
-func (c *conn) userWhere(b *Builder, f usher.UserFilter) {
+// liveUsers is the condition that keeps the users not deleted.
+const liveUsers = "deleted_at IS NULL"
+
+// userWhere adds the filter's conditions, except the cursor, to b; live
+// is the condition that keeps live users.
+func (c *conn) userWhere(b *Builder, f usher.UserFilter, live string) {
 	classWhere(b, f, func(deleted bool) string {
 		if deleted {
 			return "deleted_at IS NOT NULL"
 		}
-		return "deleted_at IS NULL"
+		return live
 	})
 	search := userSearch(f)
 	if isUUID(search.UUID) {
@@ -694,7 +698,7 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 		page.Total, err = c.userCount(ctx, f)
 	default:
 		page.Total, page.TotalEstimated, err = c.total(ctx, "UserList", f.Page, func(b *Builder, cols string) {
-			c.userWhere(b, f)
+			c.userWhere(b, f, liveUsers)
 			from, _ := b.source()
 			b.Write("SELECT " + cols + " FROM " + from)
 			b.WriteWhere()
@@ -858,15 +862,18 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 		}
 		return "SELECT " + cols + " FROM users" + cond + " ORDER BY id" + dir + " LIMIT " + b.Arg(w)
 	}
+	live := liveUsers
 	switch {
 	case part == windowNone && countable(f):
-		b.From(c.d.UsersInOrder(col, f.Deleted == usher.Default || f.Deleted == usher.Exclude), "id")
+		var from string
+		from, live = c.d.UsersInOrder(col, f.Deleted == usher.Default || f.Deleted == usher.Exclude)
+		b.From(from, "id")
 	case part == windowFirst:
 		b.From("("+window("*")+") AS users", "id")
 	case part == windowRest:
 		b.Where("id + 0 " + op + " (SELECT " + edge + "(id) FROM (" + window("id") + ") AS win)")
 	}
-	c.userWhere(b, f)
+	c.userWhere(b, f, live)
 	from, idCol := b.source()
 	if after := f.Page.After; after != nil {
 		key, err := c.cursorArg(col, after)

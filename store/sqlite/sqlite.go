@@ -208,25 +208,26 @@ func (dialect) Analyze() string { return "" }
 // statistics, it takes "deleted_at IS NULL" for a narrow condition, reads
 // every live user through that index and sorts them all for a page of 20
 // (30–250 ms at 100,000 users, seconds at a million) instead of walking
-// the rowid, or the index in the page's order, and stopping after 21. An
-// index entry ends with the rowid, so each of these holds (col, id). The
-// unique index on username_key is partial, of live users: it serves only
-// a page of them. sqlite_autoindex_users_1 is the index of the uuid
-// column's UNIQUE constraint, the table's first (0001_init.sql); a name
-// that no longer held would fail every such page, which
-// TestUserPagesReadAPage would catch.
-func (dialect) UsersInOrder(col string, live bool) string {
+// the rowid, or the index in the page's order, and stopping after 21 (an
+// index entry ends with the rowid, so each holds (col, id)). By id, the
+// table is read NOT INDEXED; by uuid and by name, the unique indexes that
+// hold them are named (the one of names is partial, of live users: it
+// serves only their pages), which a load never sets aside; by creation,
+// the condition is written so that no index serves it (+deleted_at), and
+// the index in creation order wins: a load sets that index aside
+// (LoadSetAside), and a statement naming one that is gone fails.
+func (dialect) UsersInOrder(col string, live bool) (from, liveCond string) {
 	switch {
 	case col == "id":
-		return "users NOT INDEXED"
+		return "users NOT INDEXED", "deleted_at IS NULL"
 	case col == "created_at":
-		return "users INDEXED BY users_created_at"
+		return "users", "+deleted_at IS NULL"
 	case col == "uuid":
-		return "users INDEXED BY sqlite_autoindex_users_1"
+		return "users INDEXED BY sqlite_autoindex_users_1", "deleted_at IS NULL"
 	case col == "username_key" && live:
-		return "users INDEXED BY users_username_key"
+		return "users INDEXED BY users_username_key", "deleted_at IS NULL"
 	}
-	return "users"
+	return "users", "deleted_at IS NULL"
 }
 
 // PackedUser is true: modernc's driver reads every column's name and
