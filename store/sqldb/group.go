@@ -3,6 +3,8 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,15 +82,9 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[
 		return nil, err
 	}
 	b := &Builder{d: c.d}
-	groupWhere(b, f)
-	if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
+	if err := writeGroupPage(b, f); err != nil {
 		return nil, err
 	}
-	b.Write("SELECT " + columns["group"] + ", (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id" +
-		" WHERE m.group_id = groups.id AND u.deleted_at IS NULL) FROM groups")
-	b.WriteWhere()
-	writeOrder(b, f.Sort)
-	writePage(b, f.Page)
 	rows, err := collect(ctx, c, "GroupList", b, func(s scanner) (*usher.Group, error) {
 		g, dests, finish := groupDests()
 		if err := s.Scan(append(dests, &g.Members)...); err != nil {
@@ -103,6 +99,59 @@ func (c *conn) GroupList(ctx context.Context, f usher.GroupFilter) (*usher.Page[
 	page := pageOf(rows, f.Page, func(g *usher.Group) usher.Cursor { return g.Cursor(f.Sort) })
 	page.Total, page.TotalEstimated = total, estimated
 	return page, nil
+}
+
+// writeGroupPage writes the statement of a page of f's groups with their
+// member counts. A page of one kind, or of none named, is one SELECT: the
+// live groups of a kind are indexed in every order a list sorts by
+// (groups_kind_*), so it walks the index and stops after the page. A page
+// of several kinds — every list of a caller who names none — reads each
+// kind's page through its own index, and the pages are merged: an index
+// of (kind, col) holds no order across kinds, and "kind IN (…)" read
+// every group of the kinds and sorted them all for a page (21 ms for
+// 36,000 groups on SQLite).
+func writeGroupPage(b *Builder, f usher.GroupFilter) error {
+	counted := columns["group"] + ", (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id" +
+		" WHERE m.group_id = groups.id AND u.deleted_at IS NULL)"
+	if len(f.Kinds) < 2 {
+		groupWhere(b, f)
+		if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
+			return err
+		}
+		b.Write("SELECT " + counted + " FROM groups")
+		b.WriteWhere()
+		writeOrder(b, f.Sort)
+		writePage(b, f.Page)
+		return nil
+	}
+	b.Write("SELECT " + counted + " FROM (")
+	for i, k := range f.Kinds {
+		if i > 0 {
+			b.Write(" UNION ALL ")
+		}
+		arm := f
+		arm.Kinds = []usher.GroupKind{k}
+		b.conds = nil
+		groupWhere(b, arm)
+		if err := writeAfter(b, f.Sort, f.Page.After); err != nil {
+			return err
+		}
+		b.Write("SELECT * FROM (SELECT * FROM groups")
+		b.WriteWhere()
+		writeOrder(b, f.Sort)
+		// Each kind's page is as long as the merged page may need of it.
+		page := usher.PageRequest{}
+		if f.Page.Limit > 0 {
+			page.Limit = f.Page.Limit + f.Page.Offset
+		}
+		writeLimit(b, page.Limit)
+		b.Write(") AS kind" + strconv.Itoa(i))
+	}
+	b.conds = nil
+	b.Write(") AS groups")
+	writeOrder(b, f.Sort)
+	writePage(b, f.Page)
+	return nil
 }
 
 // groupWhere adds to b the conditions of f but its cursor.
@@ -126,10 +175,10 @@ func groupWhere(b *Builder, f usher.GroupFilter) {
 	if len(f.IDs) > 0 {
 		b.Where("id IN (" + b.IDs(f.IDs) + ")")
 	}
-	if s := f.Sight; s != nil {
+	if s := f.Sight; s != nil && !seesAll(s, f.Kinds) {
 		seen := []string{"id IN (SELECT group_id FROM memberships WHERE user_id = " + b.Arg(s.UserID) + ")"}
-		if len(s.Kinds) > 0 {
-			seen = append(seen, "kind IN ("+texts(b, s.Kinds)+")")
+		if kinds := seenKinds(s, f.Kinds); len(kinds) > 0 {
+			seen = append(seen, "kind IN ("+texts(b, kinds)+")")
 		}
 		if len(s.IDs) > 0 {
 			seen = append(seen, "id IN ("+b.IDs(s.IDs)+")")
@@ -138,6 +187,35 @@ func groupWhere(b *Builder, f usher.GroupFilter) {
 	}
 	inclusion(b, "archived_at", f.Archived)
 	inclusion(b, "deleted_at", f.Deleted)
+}
+
+// seenKinds returns the kinds of s a list of kinds (every kind when
+// none) may hold: a kind the list leaves out needs no condition.
+func seenKinds(s *usher.GroupSight, kinds []usher.GroupKind) []usher.GroupKind {
+	if len(kinds) == 0 {
+		return s.Kinds
+	}
+	var out []usher.GroupKind
+	for _, k := range s.Kinds {
+		if slices.Contains(kinds, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// seesAll reports whether s sees every group of the kinds listed: then
+// the sight is no condition, and the list's index serves it alone.
+func seesAll(s *usher.GroupSight, kinds []usher.GroupKind) bool {
+	if len(kinds) == 0 {
+		return false
+	}
+	for _, k := range kinds {
+		if !slices.Contains(s.Kinds, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // GroupUpdate reads, changes and writes a group.

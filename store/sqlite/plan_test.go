@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"usher/store/sqldb"
 )
 
 // TestUserPagesReadAPage: a page of users in any of the lists' orders,
@@ -19,38 +22,15 @@ import (
 // by creation failed for the load's length: "no such index").
 func TestUserPagesReadAPage(t *testing.T) {
 	t.Parallel()
-	db, err := Open(filepath.Join(t.TempDir(), "plan.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := planned(t)
 	ctx := context.Background()
-	if _, err := db.Migrate(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	pool := db.Pools()["write"]
 	plan := func(t *testing.T, order string) string {
 		t.Helper()
 		col, _, _ := strings.Cut(order, " ")
 		from, live := dialect{}.UsersInOrder(col, true)
-		rows, err := pool.QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT * FROM "+from+" WHERE "+live+
+		return queryPlan(t, pool, "SELECT * FROM "+from+" WHERE "+live+
 			" AND state <> 'suspended' AND kind IN ('normal', 'bot') ORDER BY "+order+" LIMIT 21")
-		if err != nil {
-			t.Fatalf("%s: %v", order, err)
-		}
-		var steps []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			steps = append(steps, detail)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(steps, "; ")
 	}
 	var orders []string
 	for _, dir := range []string{"ASC", "DESC"} {
@@ -78,4 +58,63 @@ func TestUserPagesReadAPage(t *testing.T) {
 	if from, _ := (dialect{}).UsersInOrder("username_key", false); strings.Contains(from, "INDEXED BY") {
 		t.Errorf("deleted users by name from %q", from)
 	}
+}
+
+// TestGroupPagesReadAPage: a page of one kind's live groups, as a list
+// of groups reads each kind's, walks an index in every order a list of
+// groups sorts by (sqldb's sortExpr) and stops after the page. Before
+// migration 0030 a page read every live group of its kinds through the
+// index of handles and sorted them all: 10–33 ms for 36,000 groups.
+func TestGroupPagesReadAPage(t *testing.T) {
+	t.Parallel()
+	pool := planned(t).Pools()["write"]
+	for _, expr := range []string{"id", "created_at", "updated_at", "lower(name)", "lower(handle)"} {
+		for _, dir := range []string{" ASC", " DESC"} {
+			order := expr + dir
+			if expr != "id" {
+				order += ", id" + dir
+			}
+			p := queryPlan(t, pool, "SELECT * FROM groups WHERE kind = 'team'"+
+				" AND archived_at IS NULL AND deleted_at IS NULL ORDER BY "+order+" LIMIT 21")
+			if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "groups_kind_") {
+				t.Errorf("a page of groups by %s sorts every group of the kind: %s", order, p)
+			}
+		}
+	}
+}
+
+// queryPlan is the steps of SQLite's plan of stmt, joined by "; ".
+func queryPlan(t *testing.T, pool *sql.DB, stmt string) string {
+	t.Helper()
+	rows, err := pool.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+stmt)
+	if err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(steps, "; ")
+}
+
+// planned is a migrated database, closed when the test ends.
+func planned(t *testing.T) *sqldb.DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

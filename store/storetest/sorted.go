@@ -42,9 +42,14 @@ type sortedList struct {
 func sortedLists(t *testing.T, s store.Store) (map[string]sortedList, map[string][]int64) {
 	ctx := context.Background()
 	ids := map[string][]int64{}
-	for _, r := range sortedRows {
+	mixed := []usher.GroupKind{usher.GroupTeam, usher.GroupRole, usher.GroupInternal}
+	for i, r := range sortedRows {
 		g := &usher.Group{Kind: usher.GroupPlain, Handle: r.handle, Name: r.name, CreatedAt: r.created, UpdatedAt: r.updated}
 		mustCreateGroup(t, s, g)
+		// The same rows again in groups of three other kinds, which a
+		// list of several kinds merges from one page a kind.
+		m := &usher.Group{Kind: mixed[i%len(mixed)], Handle: r.handle, Name: r.name, CreatedAt: r.created, UpdatedAt: r.updated}
+		mustCreateGroup(t, s, m)
 		a := &usher.Application{Name: r.name, Unify: usher.ApplicationUnify{Config: "{}"}, CreatedAt: r.created, UpdatedAt: r.updated}
 		if err := s.AppCreate(ctx, a); err != nil {
 			t.Fatal(err)
@@ -54,12 +59,18 @@ func sortedLists(t *testing.T, s store.Store) (map[string]sortedList, map[string
 			t.Fatal(err)
 		}
 		ids["groups"] = append(ids["groups"], g.ID)
+		ids["groups of several kinds"] = append(ids["groups of several kinds"], m.ID)
 		ids["applications"] = append(ids["applications"], a.ID)
 		ids["organisations"] = append(ids["organisations"], o.ID)
 	}
 	lists := map[string]sortedList{
 		"groups": {usher.GroupSorts, func(sort usher.Sort, req usher.PageRequest) ([]int64, *usher.Cursor, error) {
 			p, err := s.GroupList(ctx, usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupPlain}, Sort: sort, Page: req})
+			ids, page, err := shape(p, err, func(g *usher.Group) int64 { return g.ID })
+			return ids, page.Next, err
+		}},
+		"groups of several kinds": {usher.GroupSorts, func(sort usher.Sort, req usher.PageRequest) ([]int64, *usher.Cursor, error) {
+			p, err := s.GroupList(ctx, usher.GroupFilter{Kinds: mixed, Sort: sort, Page: req})
 			ids, page, err := shape(p, err, func(g *usher.Group) int64 { return g.ID })
 			return ids, page.Next, err
 		}},
