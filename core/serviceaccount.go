@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -296,7 +297,11 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 			}
 			mintedByAdmin = caller.ID
 		case caller != nil && mintedByAdmin == 0:
-			mintedByOwner = caller.ID
+			// A token minted with an owner's token answers to that
+			// owner too: a service account that owns a team (an
+			// administrator may make it one) minting itself a token
+			// would else leave its owner's check behind.
+			mintedByOwner = cmp.Or(by.owner, caller.ID)
 		}
 		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
 			return err
