@@ -172,6 +172,7 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	}
 	var c checker
 	c.username(in.Username)
+	c.freshUsername(in.Username)
 	c.email("email", in.Email, true)
 	c.name("name", in.Name, maxName, false)
 	c.errs = append(c.errs, a.passwordProblems(in.Password, in.Username, in.Email)...)

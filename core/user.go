@@ -196,6 +196,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	if !slices.ContainsFunc(c.errs, func(f usher.FieldError) bool { return f.Field == "username" }) {
 		c.nameRule(in.NameRule, u.Username)
+		c.freshUsername(u.Username)
 	}
 	c.identities(u.Identities)
 	if in.Password != "" && in.PasswordHash != "" {

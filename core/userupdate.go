@@ -210,6 +210,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if u.Username == "" && old.Username != "" {
 			c.add("username", usher.CodeRequired, "may be changed, not removed")
 		}
+		if u.Username != old.Username {
+			c.freshUsername(u.Username)
+		}
 		if u.Handle != old.Handle && u.Handle != "" {
 			// Only a handle that changes is checked: one kept from before
 			// handles had a rule stays until its user changes it.

@@ -74,8 +74,11 @@ func TestCreateUser(t *testing.T) {
 		"empty display":      {body: map[string]any{"name": "alice", "display_name": ""}, want: want{400, "too_short", "display_name"}},
 		"display too long":   {body: map[string]any{"name": "alice", "display_name": strings.Repeat("é", 151)}, want: want{400, "too_long", "display_name"}},
 		"digits only (core)": {body: map[string]any{"name": "12345"}, want: want{400, "validation_failed", "name"}},
-		"taken":              {body: map[string]any{"name": "bob"}, want: want{409, "username_taken", "name"}},
-		"taken, other case":  {body: map[string]any{"name": "plain"}, want: want{409, "username_taken", "name"}},
+		// GET /users/me is the caller, and writes under the same path
+		// reached a user of the name (a round 7 reviewer's finding).
+		"me (core)":         {body: map[string]any{"name": "me"}, want: want{400, "validation_failed", "name"}},
+		"taken":             {body: map[string]any{"name": "bob"}, want: want{409, "username_taken", "name"}},
+		"taken, other case": {body: map[string]any{"name": "plain"}, want: want{409, "username_taken", "name"}},
 		// GET /users/deployer is 404, yet the name is a service account's.
 		"service account's": {body: map[string]any{"name": "deployer"}, want: want{409, "username_taken", "name"}},
 		"unknown field":     {body: map[string]any{"name": "alice", "is_admin": true}, want: want{400, "unknown_field", "is_admin"}},

@@ -1630,3 +1630,21 @@ func TestIfMatchHoldsMoreActions(t *testing.T) {
 	bare = `"` + strconv.FormatInt(got.Version, 10) + `"`
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", second.ID), token: b.adminTok, header: map[string]string{"If-Match": bare}}, http.StatusOK, nil)
 }
+
+// TestNoUserTakesTheNameMe: Lenses' GET /api/v1/users/me is the caller,
+// while its writes under the same path (/profile, /groups, PATCH, DELETE)
+// reached a user named "me", whom no one could read by name: an
+// administrator editing "their own" groups or address there changed that
+// user's (a round 7 reviewer's finding). No account takes the name now,
+// in any case, by creation, sign-up or rename.
+func TestNoUserTakesTheNameMe(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{}).bundle
+	b.refused(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: map[string]any{"username": "me", "email": "me@example.com"}},
+		http.StatusUnprocessableEntity, usher.CodeValidationFailed)
+	b.refused(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "ME", "email": "me@example.com", "password": "a long enough passphrase"}}, http.StatusUnprocessableEntity, usher.CodeValidationFailed)
+	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "Me"}},
+		http.StatusUnprocessableEntity, usher.CodeValidationFailed)
+	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "me-too"}}, http.StatusOK, nil)
+}
