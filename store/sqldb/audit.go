@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"usher"
@@ -55,13 +56,23 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[
 		return nil, err
 	}
 	b := &Builder{d: c.d}
-	auditWhere(b, f)
-	if f.Page.After != nil {
-		b.Where("a.id < " + b.Arg(f.Page.After.ID))
+	from := "audit_events a"
+	if actions, ok, err := c.auditActions(ctx, f); err != nil {
+		return nil, err
+	} else if ok {
+		if len(actions) == 0 {
+			return &usher.Page[*usher.AuditEvent]{Total: total, TotalEstimated: estimated, Limit: f.Page.Limit}, nil
+		}
+		from = writeAuditArms(b, f, actions)
+	} else {
+		auditWhere(b, f)
+		if f.Page.After != nil {
+			b.Where("a.id < " + b.Arg(f.Page.After.ID))
+		}
 	}
 	// The actor's address comes with the page: one join on the users'
 	// primary key, not a lookup per event.
-	b.Write("SELECT " + macros["{{audit_columns_a}}"] + ", COALESCE(u.email, '') FROM audit_events a" +
+	b.Write("SELECT " + macros["{{audit_columns_a}}"] + ", COALESCE(u.email, '') FROM " + from +
 		" LEFT JOIN users u ON u.id = a.actor_id")
 	b.WriteWhere()
 	b.Write(" ORDER BY a.id DESC")
@@ -99,6 +110,73 @@ func (c *conn) AuditList(ctx context.Context, f usher.AuditFilter) (*usher.Page[
 		page.Next = &usher.Cursor{ID: page.Items[limit-1].ID}
 	}
 	return page, nil
+}
+
+// maxActionArms bounds the actions of a prefix that AuditList reads one
+// by one; a prefix of more is read as a range.
+const maxActionArms = 100
+
+// auditActions returns the actions under f's prefix ("user." holds
+// "user.block", "user.login", …) when a page of f is best read one action
+// at a time, and whether it is: a page of a prefix alone read every event
+// in the range of actions through audit_events_action and sorted them all
+// for the page (90 ms for 170,000 of 200,000 events on SQLite), where a
+// page of one action walks the index in id order and stops after it. The
+// actions come from the same index, one seek each (a loose index scan).
+// Filters on actors or a resource have indexes of their own and are read
+// as before.
+func (c *conn) auditActions(ctx context.Context, f usher.AuditFilter) ([]string, bool, error) {
+	prefix, ok := strings.CutSuffix(f.Action, ".")
+	if !ok || len(f.ActorIDs) > 0 || f.ResourceType != "" || f.ResourceID != "" {
+		return nil, false, nil
+	}
+	b := &Builder{d: c.d}
+	lo, hi := b.Arg(prefix+"."), b.Arg(prefix+"/")
+	hi2 := b.Arg(prefix + "/")
+	b.Write("WITH RECURSIVE acts (action) AS (" +
+		"SELECT min(action) FROM audit_events WHERE action >= " + lo + " AND action < " + hi +
+		" UNION ALL SELECT (SELECT min(e.action) FROM audit_events e WHERE e.action > acts.action AND e.action < " + hi2 + ")" +
+		" FROM acts WHERE acts.action IS NOT NULL)" +
+		" SELECT action FROM acts WHERE action IS NOT NULL LIMIT " + b.Arg(maxActionArms+1))
+	actions, err := collect(ctx, c, "AuditActions", b, func(s scanner) (string, error) {
+		var a string
+		return a, s.Scan(&a)
+	})
+	if err != nil || len(actions) > maxActionArms {
+		return nil, false, err
+	}
+	return actions, true, nil
+}
+
+// writeAuditArms writes into b the events of f, one of the actions each,
+// as the FROM of a page: each action's page, newest first, through its
+// index, the pages to be merged by the statement's order. It returns the
+// FROM clause, aliased a.
+func writeAuditArms(b *Builder, f usher.AuditFilter, actions []string) string {
+	limit := 0
+	if f.Page.Limit > 0 {
+		limit = f.Page.Limit + f.Page.Offset
+	}
+	arms := make([]string, len(actions))
+	for i, action := range actions {
+		arm := f
+		arm.Action = action
+		b.conds = nil
+		auditWhere(b, arm)
+		if f.Page.After != nil {
+			b.Where("a.id < " + b.Arg(f.Page.After.ID))
+		}
+		var sb strings.Builder
+		sb.WriteString("SELECT * FROM (SELECT * FROM audit_events a WHERE " + strings.Join(b.conds, " AND ") +
+			" ORDER BY a.id DESC")
+		if limit > 0 {
+			sb.WriteString(" LIMIT " + b.Arg(limit+1))
+		}
+		sb.WriteString(") AS action" + strconv.Itoa(i))
+		arms[i] = sb.String()
+	}
+	b.conds = nil
+	return "(" + strings.Join(arms, " UNION ALL ") + ") AS a"
 }
 
 // auditWhere adds to b the conditions of f but its cursor: the events of

@@ -118,3 +118,16 @@ func planned(t *testing.T) *sqldb.DB {
 	}
 	return db
 }
+
+// TestAuditPagesReadAPage: a page of one action's events, as a page of a
+// prefix of actions reads each action's, walks audit_events_action in id
+// order and stops after the page; a page of the prefix's range read every
+// event in it and sorted them all (90–130 ms for 170,000 events).
+func TestAuditPagesReadAPage(t *testing.T) {
+	t.Parallel()
+	pool := planned(t).Pools()["write"]
+	p := queryPlan(t, pool, "SELECT * FROM audit_events a WHERE a.action = 'user.login' AND a.at >= 0 AND a.id < 99 ORDER BY a.id DESC LIMIT 21")
+	if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "audit_events_action") {
+		t.Errorf("a page of one action sorts its events: %s", p)
+	}
+}

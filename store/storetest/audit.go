@@ -45,6 +45,12 @@ func testAudit(t *testing.T, s store.Store) {
 		{"resource type", usher.AuditFilter{ResourceType: "user"}, "[4 3 2 1 0]"},
 		{"action", usher.AuditFilter{Action: "user.update"}, "[4 1]"},
 		{"action prefix", usher.AuditFilter{Action: "user."}, "[4 3 1 0]"},
+		// A prefix alone is read an action at a time, the pages merged.
+		{"action prefix and range", usher.AuditFilter{Action: "user.", From: &from, To: &to}, "[3 1]"},
+		{"action prefix after", usher.AuditFilter{Action: "user.", Page: usher.PageRequest{After: &usher.Cursor{ID: 4}, Limit: 1}}, "[1]"},
+		{"action prefix at an offset", usher.AuditFilter{Action: "user.", Page: usher.PageRequest{Offset: 1, Limit: 2}}, "[3 1]"},
+		{"action prefix of none", usher.AuditFilter{Action: "nothing."}, "[]"},
+		{"action prefix and actor", usher.AuditFilter{Action: "user.", ActorIDs: []int64{bob.ID}}, "[3 1]"},
 		{"resource", usher.AuditFilter{ResourceType: "user", ResourceID: "2"}, "[2]"},
 		{"before", usher.AuditFilter{Page: usher.PageRequest{After: &usher.Cursor{ID: 3}, Limit: 1}}, "[1]"},
 	}
