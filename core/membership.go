@@ -29,6 +29,11 @@ func (g *Groups) Members(ctx context.Context, ref usher.GroupRef, req usher.Page
 	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 		return nil, err
 	}
+	// A group's members are a list of users, decided as the user list is
+	// (docs/access.md): a caller denied user.list lists no users here.
+	if err := g.authorize(ctx, actUserList, nil); err != nil {
+		return nil, err
+	}
 	page, err := g.store.GroupMembers(ctx, a.group.ID, true, req)
 	if err != nil {
 		return nil, err

@@ -149,6 +149,10 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 	if err != nil {
 		return nil, err
 	}
+	// A list of users, as Members is.
+	if err := g.authorize(ctx, actUserList, nil); err != nil {
+		return nil, err
+	}
 	// The team's service accounts are kept of its members.
 	read := func(page usher.PageRequest) (*usher.Page[*usher.Membership], error) {
 		return g.store.GroupMembers(ctx, a.group.ID, true, page)

@@ -2218,3 +2218,39 @@ func TestNamedUserMustBeSeen(t *testing.T) {
 	}
 	b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{"resource": "user:42", "remind_at": far, "assigned_to": seen.ID}}, http.StatusCreated, nil)
 }
+
+// TestUserListDenyHoldsForGroupMembers: docs/access.md says a group's
+// members are a list that `user` `list` decides, and that denying it keeps
+// users out of a caller's lists; yet a caller refused GET /v1/users read
+// every member of every role and plain group (which everyone may read),
+// with their public profiles, through GET /v1/groups/{id}/members and
+// /member-ids, and a team's service accounts through
+// /service-accounts (a round 8 reviewer's finding). Each is refused now,
+// and a caller without the deny still reads them.
+func TestUserListDenyHoldsForGroupMembers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice, aliceTok := b.mustPrincipal(t, "alice", false)
+	carol, _ := b.mustPrincipal(t, "carol", false)
+	b.mustRole(t, "no-list", []*usher.User{b.user}, usher.Rule{Resource: "user", Operation: "list", Access: usher.Deny})
+	other := b.mustRole(t, "other", []*usher.User{alice, carol})
+	team, err := b.env.Core.Groups.Create(sys(), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "crew", Members: []int64{b.user.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.CreateServiceAccount(sys(), usher.GroupRef{ID: team.ID}, "crew-bot", ""); err != nil {
+		t.Fatal(err)
+	}
+	b.refused(t, req{method: "GET", path: "/v1/users", token: b.userTok}, http.StatusForbidden, usher.CodeForbidden)
+	for _, path := range []string{
+		fmt.Sprintf("/v1/groups/%d/members", other.ID),
+		fmt.Sprintf("/v1/groups/%d/member-ids", other.ID),
+		fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID),
+	} {
+		b.refused(t, req{method: "GET", path: path, token: b.userTok}, http.StatusForbidden, usher.CodeForbidden)
+	}
+	res := b.api.do(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/members", other.ID), token: aliceTok})
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"carol"`) {
+		t.Errorf("a member without the deny reads the role's members: %d %s", res.status, res.body)
+	}
+}
