@@ -124,8 +124,12 @@ func writeGroupPage(b *Builder, f usher.GroupFilter) error {
 		writePage(b, f.Page)
 		return nil
 	}
+	// A kind named twice is read once, as "kind IN (…)" reads it.
+	kinds := slices.Clone(f.Kinds)
+	slices.Sort(kinds)
+	kinds = slices.Compact(kinds)
 	b.Write("SELECT " + counted + " FROM (")
-	for i, k := range f.Kinds {
+	for i, k := range kinds {
 		if i > 0 {
 			b.Write(" UNION ALL ")
 		}

@@ -104,6 +104,7 @@ func testMemberships(t *testing.T, s store.Store) {
 		{usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}, Sight: &usher.GroupSight{UserID: a.ID, Kinds: []usher.GroupKind{usher.GroupRole}}}, []int64{t1.ID}},
 		{usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam, usher.GroupRole}, Sight: &usher.GroupSight{UserID: a.ID, Kinds: []usher.GroupKind{usher.GroupRole}}}, []int64{t1.ID, role.ID}},
 		{usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupRole}, Sight: &usher.GroupSight{UserID: a.ID, Kinds: []usher.GroupKind{usher.GroupRole}}}, []int64{role.ID}},
+		{usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupRole, usher.GroupRole}, Sight: &usher.GroupSight{UserID: a.ID, Kinds: []usher.GroupKind{usher.GroupRole}}}, []int64{role.ID}},
 		{usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam, usher.GroupPlain}, Sight: &usher.GroupSight{UserID: c.ID, IDs: []int64{t3.ID}}}, []int64{t2.ID, t3.ID}},
 	} {
 		gs, err := s.GroupList(ctx, tt.f)
