@@ -149,3 +149,34 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestCheapMismatchTimesTheParameters: a wrong password against a hash
+// cheaper than the parameters is answered after the time of a derivation
+// at them (face/native's TestLoginTiming measures it over HTTP); with none
+// timed yet, it makes one, and a derivation at the parameters is timed
+// for the next, while one of a cheaper hash is not.
+func TestCheapMismatchTimesTheParameters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := NewHasher(fast, Pool{})
+	cheap, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := h.Verify(ctx, "right", string(cheap)); !ok || err != nil || h.typical() != 0 {
+		t.Fatalf("a right password: %v, %v; %v timed", ok, err, h.typical())
+	}
+	if ok, _, err := h.Verify(ctx, "wrong", string(cheap)); ok || err != nil || h.typical() == 0 {
+		t.Fatalf("a wrong password against a cheap hash: %v, %v; %v timed", ok, err, h.typical())
+	}
+	at, err := h.Hash(ctx, "right")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.atParams(at) || h.atParams(string(cheap)) {
+		t.Errorf("atParams: %v for a hash made here, %v for bcrypt", h.atParams(at), h.atParams(string(cheap)))
+	}
+	if n := h.timesNext; n != 2 {
+		t.Errorf("%d derivations timed, want 2 (the burn and the hash)", n)
+	}
+}

@@ -65,6 +65,11 @@ type Hasher struct {
 	// waits and waited count the hashes a worker took and their total
 	// wait for it, in nanoseconds; refused counts ErrBusy.
 	waits, waited, refused atomic.Uint64
+	// times are the recent derivations at params, the one timesNext
+	// counts next overwriting the oldest (spent).
+	timesMu   sync.Mutex
+	times     [15]time.Duration
+	timesNext int
 }
 
 // job is one hash for a worker; done is closed when fn has returned, and
