@@ -246,6 +246,12 @@ func (dialect) PackedUser() bool { return false }
 // index, which then has few matches to sort.
 func (dialect) SearchWindow() int { return 2000 }
 
+// SearchWalkAt is 0: with the statistics an import leaves, PostgreSQL's
+// planner walks the index in a sorted search's order when the search
+// matches many users and sorts the matches when it matches few (plans in
+// docs/performance.md).
+func (dialect) SearchWalkAt() int { return 0 }
+
 // WeakSearch is true for a string with a character other than a letter,
 // a digit or a separator search_key spells as letters and digits (space,
 // ".", "@", "_", "-", "+", "'"; migration 0020). pg_trgm splits text

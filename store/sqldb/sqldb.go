@@ -62,6 +62,13 @@ type Dialect interface {
 	// rest of the page (see UserList); 0 when the indexes themselves give
 	// their matches in id order.
 	SearchWindow() int
+	// SearchWalkAt is how many matches a search sorted other than by id
+	// must have, at the least, for its page to walk the index in the
+	// page's order with the search as a condition on each user
+	// (Builder.Walks), rather than read every match and sort them (see
+	// UserList); 0 when the engine's planner chooses between the two
+	// itself.
+	SearchWalkAt() int
 	// WeakSearch reports whether the search index finds the users holding
 	// v only among many more it must read and recheck: a string the
 	// index's trigrams cannot pin down. Such a search reads wider windows
@@ -498,7 +505,15 @@ type Builder struct {
 	// inOrder says the arguments are written in the order they are
 	// recorded, so their markers may be anonymous.
 	inOrder bool
+	// walks says the statement walks an index in its page's order: see
+	// Walks.
+	walks bool
 }
+
+// Walks reports whether a user statement walks the index that holds its
+// page's order (Dialect.UsersInOrder, Dialect.SearchWalkAt): a search is
+// then a condition on each user it passes, not where the users come from.
+func (b *Builder) Walks() bool { return b.walks }
 
 // From makes a user statement read from source, a FROM clause that joins
 // users to what narrows them, instead of from users alone. key is the

@@ -741,7 +741,13 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			page.Items = append(page.Items, rest...)
 		}
 	} else {
-		page.Items, folded, err = c.userRows(ctx, f, col, desc, 0, windowNone)
+		part := windowNone
+		if walks, werr := c.searchWalks(ctx, f, col); werr != nil {
+			return nil, werr
+		} else if walks {
+			part = windowWalk
+		}
+		page.Items, folded, err = c.userRows(ctx, f, col, desc, 0, part)
 	}
 	if err != nil {
 		return nil, err
@@ -830,12 +836,36 @@ func searches(f usher.UserFilter) bool {
 
 // The parts of a search ordered by id that reads a window of users first
 // (Dialect.SearchWindow): every row (no window), the rows of the window,
-// the rows after it.
+// the rows after it; and a search sorted otherwise that walks the index
+// in its order (Dialect.SearchWalkAt).
 const (
 	windowNone = iota
 	windowFirst
 	windowRest
+	windowWalk
 )
+
+// searchWalks reports whether a page of f sorted by col walks the index in
+// that order (windowWalk): for a search sorted other than by id, in a
+// dialect that does not choose so itself, that matches more than
+// Dialect.SearchWalkAt users, counted no further.
+func (c *conn) searchWalks(ctx context.Context, f usher.UserFilter, col string) (bool, error) {
+	at := c.d.SearchWalkAt()
+	if at == 0 || col == "id" || !searches(f) || f.Page.Limit == 0 {
+		return false, nil
+	}
+	b := &Builder{d: c.d}
+	c.userWhere(b, f, liveUsers)
+	from, _ := b.source()
+	b.Write("SELECT count(*) FROM (SELECT 1 FROM " + from)
+	b.WriteWhere()
+	b.Write(" LIMIT " + b.Arg(at+1) + ") AS matches")
+	var n int
+	if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&n); err != nil {
+		return false, c.fail("UserSearchMatches", err)
+	}
+	return n > at, nil
+}
 
 // userRows reads the rows of a page of users, one more than its limit,
 // sorted by col. part says which rows of a search with a window of w
@@ -864,10 +894,11 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	}
 	live := liveUsers
 	switch {
-	case part == windowNone && countable(f):
+	case part == windowNone && countable(f), part == windowWalk:
 		var from string
 		from, live = c.d.UsersInOrder(col, f.Deleted == usher.Default || f.Deleted == usher.Exclude)
 		b.From(from, "id")
+		b.walks = part == windowWalk
 	case part == windowFirst:
 		b.From("("+window("*")+") AS users", "id")
 	case part == windowRest:

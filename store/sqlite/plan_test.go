@@ -25,13 +25,17 @@ func TestUserPagesReadAPage(t *testing.T) {
 	db := planned(t)
 	ctx := context.Background()
 	pool := db.Pools()["write"]
-	plan := func(t *testing.T, order string) string {
+	plan := func(t *testing.T, order, cond string) string {
 		t.Helper()
 		col, _, _ := strings.Cut(order, " ")
 		from, live := dialect{}.UsersInOrder(col, true)
 		return queryPlan(t, pool, "SELECT * FROM "+from+" WHERE "+live+
-			" AND state <> 'suspended' AND kind IN ('normal', 'bot') ORDER BY "+order+" LIMIT 21")
+			" AND state <> 'suspended' AND kind IN ('normal', 'bot')"+cond+" ORDER BY "+order+" LIMIT 21")
 	}
+	// A search of many matches sorted otherwise than by id walks its
+	// order's index too, each user tested against the matches
+	// (SearchWalkAt): the search as SearchUsers writes it then.
+	const walk = " AND +users.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH '{username name} : \"son\"')"
 	var orders []string
 	for _, dir := range []string{"ASC", "DESC"} {
 		orders = append(orders, "id "+dir)
@@ -40,15 +44,18 @@ func TestUserPagesReadAPage(t *testing.T) {
 		}
 	}
 	for _, order := range orders {
-		if p := plan(t, order); strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "users_deleted_suspended") {
-			t.Errorf("a page by %s sorts every user: %s", order, p)
+		for _, cond := range []string{"", walk} {
+			if p := plan(t, order, cond); strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "users_deleted_suspended") ||
+				strings.Contains(p, "PRIMARY KEY (rowid=?)") {
+				t.Errorf("a page by %s%s sorts every user: %s", order, cond, p)
+			}
 		}
 	}
 	if loading, err := db.LoadStart(ctx); err != nil || !loading {
 		t.Fatalf("LoadStart = %v, %v", loading, err)
 	}
 	for _, order := range orders {
-		plan(t, order)
+		plan(t, order, walk)
 	}
 	if err := db.LoadFinish(ctx); err != nil {
 		t.Fatal(err)

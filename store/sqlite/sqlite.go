@@ -240,6 +240,16 @@ func (dialect) PackedUser() bool { return true }
 // (see SearchUsers), so a page of a search stops after a page of matches.
 func (dialect) SearchWindow() int { return 0 }
 
+// SearchWalkAt is 2,000: a search sorted other than by id read every match
+// through the full-text index, the users' rows with it, and sorted them
+// all for a page (126 ms for 22,700 matches of 200,000 users); one of more
+// matches than this walks the order's index instead, each user tested
+// against the matches' rowids, which the full-text index gives at once,
+// and stops after the page: at most 21 × users ÷ 2,000 users walked, 11,000
+// at a million. Fewer are sorted, as before: a walk would pass every user
+// for a string none holds.
+func (dialect) SearchWalkAt() int { return 2000 }
+
 // WeakSearch is false: the full-text index holds every trigram of the
 // three columns, spaces and punctuation included, and reads no windows.
 func (dialect) WeakSearch(string) bool { return false }
@@ -300,7 +310,13 @@ func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	search(s.Email, true, "email")
 	search(s.UUID, false, "uuid")
 	search(s.ExternalID, false, "external_id")
-	if len(phrases) > 0 {
+	switch {
+	case len(phrases) > 0 && b.Walks():
+		// The rowid is written +users.id so that no plan looks the
+		// matches up one by one: the statement walks its order's index.
+		b.Where("+users.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH " +
+			b.Arg(strings.Join(phrases, " AND ")) + ")")
+	case len(phrases) > 0:
 		b.From("(SELECT rowid AS fts_id FROM users_fts WHERE users_fts MATCH "+b.Arg(strings.Join(phrases, " AND "))+") AS matches"+
 			" CROSS JOIN users ON users.id = matches.fts_id", "fts_id")
 	}

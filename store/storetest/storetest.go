@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserListKinds", testUserListKinds},
 		{"UserConflictFields", testUserConflictFields},
 		{"UserListKeyset", testUserListKeyset},
+		{"UserListSortedSearchMany", testUserListSortedSearchMany},
 		{"ListOffset", testListOffset},
 		{"ListTotal", testListTotal},
 		{"UserListCounted", testUserListCounted},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,62 @@ func testUserListBrief(t *testing.T, s store.Store) {
 				}
 			}
 		})
+	}
+}
+
+// testUserListSortedSearchMany: a search sorted other than by id that
+// matches more users than a page's sort should read (SQLite walks the
+// order's index then, the search a condition on each user) pages as the
+// list of every user does, by cursor and by offset, with ties, deleted
+// and suspended users among them and users it does not match between.
+func testUserListSortedSearchMany(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var users []*usher.User
+	for i := range 3200 {
+		name := fmt.Sprintf("walker-%04d", i)
+		if i%8 == 7 {
+			name = fmt.Sprintf("other-%04d", i)
+		}
+		u := newUser(name, "", "")
+		u.CreatedAt = base.Add(time.Duration(i*7919%600) * time.Minute)
+		switch {
+		case i%13 == 0:
+			u.DeletedAt = &u.CreatedAt
+		case i%17 == 0:
+			u.State, u.SuspendedAt = usher.StateSuspended, &u.CreatedAt
+		}
+		users = append(users, u)
+	}
+	if err := s.UserCreateMany(ctx, users, make([]string, len(users))); err != nil {
+		t.Fatal(err)
+	}
+	for _, sort := range []usher.UserSort{usher.SortUsernameAsc, usher.SortUsernameDesc, usher.SortCreatedAsc,
+		usher.SortCreatedDesc, usher.SortUUIDAsc, usher.SortUUIDDesc} {
+		var want []string
+		for _, name := range usernames(list(t, s, usher.UserFilter{Sort: sort})) {
+			if strings.HasPrefix(name, "walker-") {
+				want = append(want, name)
+			}
+		}
+		f := usher.UserFilter{Query: "alker", Sort: sort, Page: usher.PageRequest{Limit: 97}}
+		var paged []string
+		for pages := 0; ; pages++ {
+			if pages > 40 {
+				t.Fatalf("%s: pagination does not end", sort)
+			}
+			p := list(t, s, f)
+			paged = append(paged, usernames(p)...)
+			if p.Next == nil {
+				break
+			}
+			f.Page.After = p.Next
+		}
+		if len(want) < 2300 || fmt.Sprint(paged) != fmt.Sprint(want) {
+			t.Errorf("%s: the search's %d pages' users differ from the %d of every user's list", sort, len(paged), len(want))
+		}
+		at := list(t, s, usher.UserFilter{Query: "alker", Sort: sort, Page: usher.PageRequest{Offset: 1000, Limit: 5}})
+		if got := usernames(at); fmt.Sprint(got) != fmt.Sprint(want[1000:1005]) {
+			t.Errorf("%s at offset 1000: %v, want %v", sort, got, want[1000:1005])
+		}
 	}
 }
