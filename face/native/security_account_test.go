@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"usher"
 	"usher/connector/oidctest"
 	"usher/core"
@@ -1647,4 +1649,39 @@ func TestNoUserTakesTheNameMe(t *testing.T) {
 	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "Me"}},
 		http.StatusUnprocessableEntity, usher.CodeValidationFailed)
 	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "me-too"}}, http.StatusOK, nil)
+}
+
+// TestUnblockOfAnImportedBlockEndsPending: an account an import made
+// blocked, with an address nobody proved, became active when an
+// administrator unblocked it — no block event recorded what came before,
+// and the fallback was active — so its password's holder signed in at an
+// address never proved, which only confirming gives. It is pending now;
+// one without an address is active, as before.
+func TestUnblockOfAnImportedBlockEndsPending(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("an imported passphrase"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{
+		{UserCreate: usher.UserCreate{Username: "mailed", Email: "mailed@example.com", State: usher.StateBlocked, PasswordHash: string(hash)}},
+		{UserCreate: usher.UserCreate{Username: "nameonly", State: usher.StateBlocked}},
+	})
+	if err != nil || len(res) != 2 || res[0].Err != nil || res[1].Err != nil {
+		t.Fatalf("import: %v %+v", err, res)
+	}
+	for name, want := range map[string]string{"mailed": "pending_confirmation", "nameonly": "active"} {
+		var got struct {
+			State string `json:"state"`
+		}
+		b.call(t, req{method: "POST", path: "/v1/users/" + name + "/unblock", token: b.adminTok}, http.StatusOK, &got)
+		if got.State != want {
+			t.Errorf("%s unblocked: %s, want %s", name, got.State, want)
+		}
+	}
+	login := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "mailed@example.com", "password": "an imported passphrase"}})
+	if login.status != http.StatusForbidden || login.problem(t).Code != usher.CodeEmailNotConfirmed {
+		t.Errorf("log-in to the unblocked account: %d %s", login.status, login.body)
+	}
 }
