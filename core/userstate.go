@@ -196,6 +196,12 @@ func markDeleted(ctx context.Context, tx store.Tx, u *usher.User, now time.Time)
 		return nil, err
 	}
 	changes := map[string]usher.Change{"deleted_at": {New: now}}
+	// A change of address it waited for ends, as a block ends it: its
+	// code is gone, and an undeleted account would else still show the
+	// address, and prove it with a code sent again.
+	if err := endAddressChange(ctx, tx, u, changes); err != nil {
+		return nil, err
+	}
 	for _, id := range u.Identities {
 		if err := tx.IdentityDelete(ctx, u.ID, id.Provider); err != nil {
 			return nil, err

@@ -1001,3 +1001,34 @@ func TestSignupDomainsHoldForPendingAccounts(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: b.adminTok, body: map[string]any{"email": "mallory@partner.example"}},
 		http.StatusOK, nil)
 }
+
+// TestDeletionEndsAWaitingAddressChange: an account asked to change its
+// address and was deleted before it proved the new one. The deletion
+// ended the code but not the change: once undeleted, the account still
+// showed the new address as waiting, and a confirmation sent again went to
+// it, to prove it then. A deletion ends the change, as a block does.
+func TestDeletionEndsAWaitingAddressChange(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{})
+	mails := 0
+	tok := b.signUpConfirmed(t, &mails, "mover", "mover@example.com")
+	b.call(t, req{method: "PATCH", path: "/v1/users/mover", token: tok, body: map[string]any{"email": "moved@example.com"}}, http.StatusOK, nil)
+	mails += 2 // the code to the new address, a notice to the present one
+	b.mailTo(t, mails, "moved@example.com")
+	var u userBody
+	b.api.do(t, req{method: "GET", path: "/v1/users/mover", token: b.adminTok}).decode(t, &u)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", u.ID), token: b.adminTok}, http.StatusOK, nil)
+	var back struct {
+		Email       string `json:"email"`
+		Unconfirmed string `json:"unconfirmed_email"`
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", u.ID), token: b.adminTok}, http.StatusOK, &back)
+	if back.Email != "mover@example.com" || back.Unconfirmed != "" {
+		t.Fatalf("undeleted: address %q, waiting %q; want the old one and none waiting", back.Email, back.Unconfirmed)
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": "moved@example.com"}}, http.StatusAccepted, nil)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(b.smtp.Messages()); n != mails {
+		t.Errorf("a confirmation sent again after the undeletion: %d messages, want %d", n, mails)
+	}
+}
