@@ -568,6 +568,10 @@ func (a *Auth) freeUsername(ctx context.Context, tx store.Tx, id *usher.External
 		case i >= 10:
 			name = base + "-" + strings.ToLower(randomBase62(6))
 		}
+		if reservedUsername(name) {
+			// Free, but no account takes it: "me-2" next.
+			continue
+		}
 		_, err := tx.UserGet(ctx, usher.UserKey{Username: name})
 		if errors.Is(err, usher.ErrNotFound) {
 			return name, nil

@@ -170,13 +170,17 @@ func (c *checker) nameRule(rule usher.NameRule, v string) {
 	}
 }
 
+// reservedUsername reports whether v is a name no account takes now (see
+// freshUsername).
+func reservedUsername(v string) bool { return strings.EqualFold(v, "me") }
+
 // freshUsername refuses a name a face's paths give another meaning, to a
 // user who takes it now: Lenses' /api/v1/users/me is the caller when read,
 // while its writes under the same path (/profile, /groups) reached a user
 // named "me", whom no one could read by name. A user who held the name
 // before keeps it.
 func (c *checker) freshUsername(v string) {
-	if strings.EqualFold(v, "me") {
+	if reservedUsername(v) {
 		c.add("username", usher.CodeNotAllowed, "is reserved: a path ending in /users/me names the caller")
 	}
 }
