@@ -17,10 +17,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -57,67 +55,63 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	p := h.params
 	var key []byte
 	var kerr error
-	var took time.Duration
 	if err := h.do(ctx, func() {
-		start := time.Now()
 		key, kerr = h.key([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-		took = time.Since(start)
 	}); err != nil {
 		return "", err
 	}
 	if kerr != nil {
 		return "", kerr
 	}
-	h.spent(took)
 	return encodeArgon2(p, salt, key), nil
 }
 
 // Verify reports whether pw matches the encoded hash, and whether the hash
 // should be replaced by a new one (another algorithm or weaker parameters).
 //
-// A wrong password against a hash cheaper than the current parameters — an
-// imported bcrypt or PBKDF2 hash, an argon2id one made before they were
-// raised — is answered no sooner than one at them would be: Burn answers
-// an unknown account at their cost, and a quicker "no" would tell an
-// account that has not logged in since from no account at all. The wait
-// comes after the worker is free.
+// A hash not made with the current parameters — an imported bcrypt or
+// PBKDF2 hash, an argon2id one from before they were raised — is verified
+// beside a derivation at them, which Burn also makes for an unknown
+// account, and its answer waits for both: a cheaper hash's quicker "no"
+// would tell an account that has not logged in since from no account at
+// all. The derivation runs at the same moment as the verification, under
+// the same load, as an unknown account's would.
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error) {
-	var took time.Duration
+	beside := !h.atParams(encoded)
 	if derr := h.do(ctx, func() {
-		start := time.Now()
+		var berr error
+		var burnt <-chan struct{}
+		if beside {
+			burnt = h.beside(func() { berr = h.burn(pw) })
+		}
 		ok, rehash, err = h.verify(pw, encoded)
-		took = time.Since(start)
+		if beside {
+			if <-burnt; err == nil && !ok {
+				err = berr
+			}
+		}
 	}); derr != nil {
 		return false, false, derr
 	}
-	switch {
-	case err != nil || ok:
-		return ok, rehash, err
-	case h.atParams(encoded):
-		h.spent(took)
-		return false, false, nil
-	}
-	return false, false, h.pad(ctx, pw, took)
+	return ok, rehash, err
 }
 
 // Burn spends the time of one verification against a hash of the current
 // parameters, for callers that must not reveal that there was nothing to
 // verify (a log-in for an unknown account).
 func (h *Hasher) Burn(ctx context.Context, pw string) error {
-	p := h.params
 	var kerr error
-	var took time.Duration
-	if err := h.do(ctx, func() {
-		start := time.Now()
-		_, kerr = h.key([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
-		took = time.Since(start)
-	}); err != nil {
+	if err := h.do(ctx, func() { kerr = h.burn(pw) }); err != nil {
 		return err
 	}
-	if kerr == nil {
-		h.spent(took)
-	}
 	return kerr
+}
+
+// burn derives a key of pw at the current parameters, and forgets it.
+func (h *Hasher) burn(pw string) error {
+	p := h.params
+	_, err := h.key([]byte(pw), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
+	return err
 }
 
 // atParams reports whether encoded is an argon2id hash made with the
@@ -126,52 +120,6 @@ func (h *Hasher) atParams(encoded string) bool {
 	p, _, key, err := decodeArgon2(encoded)
 	return err == nil && p.Memory == h.params.Memory && p.Time == h.params.Time &&
 		p.Threads == h.params.Threads && len(key) == int(h.params.KeyLen)
-}
-
-// spent keeps took, the time of a derivation at the current parameters,
-// among the recent ones whose median pad waits up to: a median, as the
-// times of an unknown account's log-ins that pad stands beside have, so
-// that a slow moment (a collection, a busy machine) moves it little.
-func (h *Hasher) spent(took time.Duration) {
-	h.timesMu.Lock()
-	defer h.timesMu.Unlock()
-	h.times[h.timesNext%len(h.times)] = took
-	h.timesNext++
-}
-
-// typical is the median of the recent derivations at the current
-// parameters, 0 before the first.
-func (h *Hasher) typical() time.Duration {
-	h.timesMu.Lock()
-	n := min(h.timesNext, len(h.times))
-	recent := slices.Clone(h.times[:n])
-	h.timesMu.Unlock()
-	if n == 0 {
-		return 0
-	}
-	slices.Sort(recent)
-	return recent[n/2]
-}
-
-// pad waits, after a verification that took took, for what a derivation at
-// the current parameters takes beyond it; with none timed yet, it makes
-// one (which times it).
-func (h *Hasher) pad(ctx context.Context, pw string, took time.Duration) error {
-	typical := h.typical()
-	if typical == 0 {
-		return h.Burn(ctx, pw)
-	}
-	if typical <= took {
-		return nil
-	}
-	wait := time.NewTimer(typical - took)
-	defer wait.Stop()
-	select {
-	case <-wait.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (h *Hasher) verify(pw, encoded string) (ok, rehash bool, err error) {

@@ -3,7 +3,10 @@ package password
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -150,33 +153,57 @@ func FuzzCheck(f *testing.F) {
 	})
 }
 
-// TestCheapMismatchTimesTheParameters: a wrong password against a hash
-// cheaper than the parameters is answered after the time of a derivation
-// at them (face/native's TestLoginTiming measures it over HTTP); with none
-// timed yet, it makes one, and a derivation at the parameters is timed
-// for the next, while one of a cheaper hash is not.
-func TestCheapMismatchTimesTheParameters(t *testing.T) {
+// TestForeignHashDerivesAtTheParameters: a hash not made with the
+// parameters is verified beside a derivation at them, as Burn makes for an
+// unknown account (face/native's TestLoginTiming measures the times over
+// HTTP); a hash made with them is verified alone.
+func TestForeignHashDerivesAtTheParameters(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(fast, Pool{})
+	var mu sync.Mutex
+	var derived []uint32 // the memory of each derivation
+	h := NewHasher(fast, Pool{Key: func(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) ([]byte, error) {
+		mu.Lock()
+		derived = append(derived, memory)
+		mu.Unlock()
+		return idKey(pw, salt, time, memory, threads, keyLen)
+	}})
 	cheap, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, err := h.Verify(ctx, "right", string(cheap)); !ok || err != nil || h.typical() != 0 {
-		t.Fatalf("a right password: %v, %v; %v timed", ok, err, h.typical())
-	}
-	if ok, _, err := h.Verify(ctx, "wrong", string(cheap)); ok || err != nil || h.typical() == 0 {
-		t.Fatalf("a wrong password against a cheap hash: %v, %v; %v timed", ok, err, h.typical())
+	weaker := fast
+	weaker.Memory /= 2
+	weak, err := NewHasher(weaker, Pool{}).Hash(ctx, "right")
+	if err != nil {
+		t.Fatal(err)
 	}
 	at, err := h.Hash(ctx, "right")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !h.atParams(at) || h.atParams(string(cheap)) {
-		t.Errorf("atParams: %v for a hash made here, %v for bcrypt", h.atParams(at), h.atParams(string(cheap)))
-	}
-	if n := h.timesNext; n != 2 {
-		t.Errorf("%d derivations timed, want 2 (the burn and the hash)", n)
+	for _, tc := range []struct {
+		name, hash string
+		want       []uint32
+	}{
+		{"bcrypt", string(cheap), []uint32{fast.Memory}},
+		{"weaker argon2id", weak, []uint32{weaker.Memory, fast.Memory}},
+		{"argon2id at the parameters", at, []uint32{fast.Memory}},
+	} {
+		for _, pw := range []string{"right", "wrong"} {
+			mu.Lock()
+			derived = nil
+			mu.Unlock()
+			ok, _, err := h.Verify(ctx, pw, tc.hash)
+			if err != nil || ok != (pw == "right") {
+				t.Fatalf("%s, %s password: %v, %v", tc.name, pw, ok, err)
+			}
+			mu.Lock()
+			got := slices.Sorted(slices.Values(derived))
+			mu.Unlock()
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("%s, %s password: derived at %v KiB, want %v", tc.name, pw, got, tc.want)
+			}
+		}
 	}
 }

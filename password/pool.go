@@ -65,11 +65,6 @@ type Hasher struct {
 	// waits and waited count the hashes a worker took and their total
 	// wait for it, in nanoseconds; refused counts ErrBusy.
 	waits, waited, refused atomic.Uint64
-	// times are the recent derivations at params, the one timesNext
-	// counts next overwriting the oldest (spent).
-	timesMu   sync.Mutex
-	times     [15]time.Duration
-	timesNext int
 }
 
 // job is one hash for a worker; done is closed when fn has returned, and
@@ -171,6 +166,21 @@ func (h *Hasher) work(ready chan<- error) {
 			return
 		}
 	}
+}
+
+// beside runs fn on a thread of its own at the workers' niceness, as a
+// worker would, beside the worker that calls it; the channel closes when
+// fn has returned. The thread is never unlocked: it ends with the
+// goroutine.
+func (h *Hasher) beside(fn func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		_ = setThreadNice(h.nice) // as Start: at the process's priority if it cannot be set
+		fn()
+	}()
+	return done
 }
 
 // run calls j.fn, keeping a panic for the caller.

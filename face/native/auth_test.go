@@ -401,7 +401,7 @@ func TestLoginTiming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	weaker := password.Params{Memory: 4 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+	weaker := password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 	weak, err := password.NewHasher(weaker, password.Pool{}).Hash(context.Background(), "the old passphrase")
 	if err != nil {
 		t.Fatal(err)
