@@ -14,6 +14,8 @@ type Mail struct {
 	ID   int64
 	Kind string // what it is for: "confirm", "reset", ...
 	To   string
+	// UserID is the account the mail is about, 0 for none.
+	UserID int64
 	// Lang is the language the mail is written in, a BCP 47 tag; empty
 	// for mails written before mails had one.
 	Lang    string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,12 +15,13 @@ import (
 	"usher/store"
 )
 
-// queueMail writes a mail to the outbox within tx, its body sealed. Callers
-// call mailQueued after the transaction commits.
-func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to, lang, subject, body string) error {
+// queueMail writes a mail to the outbox within tx, its body sealed, about
+// the account userID (0 for none). Callers call mailQueued after the
+// transaction commits.
+func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to string, userID int64, lang, subject, body string) error {
 	now := e.now()
-	return tx.OutboxAdd(ctx, &usher.Mail{Kind: kind, To: to, Lang: lang, Subject: subject, Body: e.seal.Seal([]byte(body)),
-		CreatedAt: now, NextAttemptAt: now})
+	return tx.OutboxAdd(ctx, &usher.Mail{Kind: kind, To: to, UserID: userID, Lang: lang, Subject: subject,
+		Body: e.seal.Seal([]byte(body)), CreatedAt: now, NextAttemptAt: now})
 }
 
 // queueLetter writes the mail of kind to the address to, about u, from its
@@ -39,7 +41,7 @@ func (e *env) queueLetter(ctx context.Context, tx store.Tx, kind, to string, u *
 	if err != nil {
 		return err
 	}
-	return e.queueMail(ctx, tx, kind, to, l.Lang, l.Subject, l.Body)
+	return e.queueMail(ctx, tx, kind, to, u.ID, l.Lang, l.Subject, l.Body)
 }
 
 // codeLink is the data of a mail that carries code: the code, the link to
@@ -82,6 +84,17 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 		return 0, 0, err
 	}
 	for _, m := range mails {
+		if gone, err := o.addressGone(ctx, m); err != nil {
+			return sent, failed, err
+		} else if gone {
+			// Not sent: it would tell whoever holds the address now
+			// about the account, or carry its code to them.
+			o.observe.Mail(m.Kind, usher.MailGivenUp)
+			if err := o.giveUp(ctx, m, o.now(), m.Attempts, "address_changed", nil); err != nil {
+				return sent, failed, err
+			}
+			continue
+		}
 		body, err := o.seal.Open(m.Body)
 		if err == nil {
 			m.Body = string(body)
@@ -116,6 +129,42 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 	return sent, failed, nil
 }
 
+// leavingKinds are the mails written to an address its account is
+// leaving — that a change of it was asked for, that it changed — which go
+// there whatever the account's address is by then: their reader is the
+// address's holder the account left.
+var leavingKinds = []string{"email_change_requested", "email_changed"}
+
+// addressGone reports whether m, about an account, is for an address that
+// is no longer one of its own — its primary address, the one it waits to
+// change to, a secondary one — or whose account is purged: a mail queued
+// before the address changed hands (an administrator moved the account,
+// then gave the address to another) would tell its new holder of the
+// account's sign-ins, and a code in it is ended already (addressChanged).
+// Mails about no account, those queued before mails named theirs, and
+// leavingKinds are sent as they are.
+func (o *Outbox) addressGone(ctx context.Context, m *usher.Mail) (bool, error) {
+	if m.UserID == 0 || slices.Contains(leavingKinds, m.Kind) {
+		return false, nil
+	}
+	u, err := o.store.UserGet(ctx, usher.UserKey{ID: m.UserID})
+	switch {
+	case errors.Is(err, usher.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	key := usher.EmailKey(m.To)
+	if key == usher.EmailKey(u.Email) || key == usher.EmailKey(u.UnconfirmedEmail) {
+		return false, nil
+	}
+	secondary, err := o.store.EmailList(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	return !slices.ContainsFunc(secondary, func(e *usher.Email) bool { return usher.EmailKey(e.Email) == key }), nil
+}
+
 // giveUpReason says why a mail whose delivery at at failed with err is
 // given up — "refused" when the recipient's server refused it for good,
 // "expired" when it has waited MailGiveUp since it was queued — or ""
@@ -130,12 +179,14 @@ func (o *Outbox) giveUpReason(m *usher.Mail, at time.Time, err error) string {
 	return ""
 }
 
-// giveUp deletes a mail that will not be delivered, the codes in its body
-// with it, and records why in the audit log: against the account whose
-// primary address it was for, or, for an address no account has (an
-// invitation, a reset asked for an unknown address), naming only the
-// address's domain, as the request that queued it did. The log line has
-// the server's whole answer.
+// giveUp deletes a mail that will not be delivered, the codes it carries
+// with it — the account's codes of its kind mailed to its address, which a
+// server that refused it at the end of the message has read — and records
+// why in the audit log: against the account it is about (or, for a mail
+// queued before mails named theirs, the account whose primary address it
+// was for), or, for an address no account has (a reset asked for an
+// unknown address), naming only the address's domain, as the request that
+// queued it did. The log line has the server's whole answer.
 func (o *Outbox) giveUp(ctx context.Context, m *usher.Mail, at time.Time, attempts int, reason string, cause error) error {
 	o.log.ErrorContext(ctx, "mail given up", "mail_id", m.ID, "kind", m.Kind, "attempts", attempts,
 		"queued_at", m.CreatedAt, "reason", reason, "err", cause)
@@ -147,17 +198,34 @@ func (o *Outbox) giveUp(ctx context.Context, m *usher.Mail, at time.Time, attemp
 		ev := event{action: "mail.given_up", resourceType: "mail", resourceID: strconv.FormatInt(m.ID, 10),
 			meta: map[string]string{"kind": m.Kind, "reason": reason, "attempts": strconv.Itoa(attempts),
 				"queued_at": m.CreatedAt.UTC().Format(time.RFC3339)}}
-		switch u, err := tx.UserGet(ctx, usher.UserKey{Email: m.To}); {
-		case err == nil:
-			ev.resourceType, ev.resourceID = "user", strconv.FormatInt(u.ID, 10)
+		userID := m.UserID
+		if userID == 0 {
+			switch u, err := tx.UserGet(ctx, usher.UserKey{Email: m.To}); {
+			case err == nil:
+				userID = u.ID
+			case errors.Is(err, usher.ErrNotFound):
+				_, ev.meta["email_domain"], _ = strings.Cut(usher.EmailKey(m.To), "@")
+			default:
+				return err
+			}
+		}
+		if userID != 0 {
+			ev.resourceType, ev.resourceID = "user", strconv.FormatInt(userID, 10)
 			ev.meta["mail_id"] = strconv.FormatInt(m.ID, 10)
-		case errors.Is(err, usher.ErrNotFound):
-			_, ev.meta["email_domain"], _ = strings.Cut(usher.EmailKey(m.To), "@")
-		default:
-			return err
+			if kinds := mailedCodes[m.Kind]; len(kinds) > 0 {
+				if err := tx.CodeDeleteAddress(ctx, userID, usher.EmailKey(m.To), kinds...); err != nil {
+					return err
+				}
+			}
 		}
 		return o.record(sys, tx, at, ev)
 	})
+}
+
+// mailedCodes are the kinds of code each kind of mail carries.
+var mailedCodes = map[string][]usher.CodeKind{
+	"confirm": {usher.CodeConfirm}, "confirm_change": {usher.CodeConfirm}, "confirm_email": {usher.CodeConfirm},
+	"reset": {usher.CodeReset}, "invitation": {usher.CodeReset},
 }
 
 // retryAfter is the wait after the given number of failed attempts.

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1030,5 +1031,124 @@ func TestDeletionEndsAWaitingAddressChange(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(b.smtp.Messages()); n != mails {
 		t.Errorf("a confirmation sent again after the undeletion: %d messages, want %d", n, mails)
+	}
+}
+
+// switchTransport answers every mail as its mode says: later (a 451, tried
+// again), refuse (a 550 at the end of the message: the server has read
+// it) or accept; it keeps each mail it is handed.
+type switchTransport struct {
+	mu   sync.Mutex
+	mode string
+	seen []usher.Mail
+}
+
+func (s *switchTransport) Send(_ context.Context, m *usher.Mail) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = append(s.seen, *m)
+	switch s.mode {
+	case "refuse":
+		return fmt.Errorf("550 5.1.1 no such mailbox, at the end of the message: %w", usher.ErrUndeliverable)
+	case "accept":
+		return nil
+	}
+	return errors.New("451 4.7.1 greylisted, try again later")
+}
+
+func (s *switchTransport) set(mode string) {
+	s.mu.Lock()
+	s.mode = mode
+	s.mu.Unlock()
+}
+
+func (s *switchTransport) mails() []usher.Mail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.seen)
+}
+
+// TestOutboxFollowsTheAccount replays a round 9 reviewer's three findings
+// on the mail outbox, each over HTTP:
+//   - a reset mail the recipient's server refused at the end of the
+//     message was given up, but its code lived on: whoever ran that server
+//     had read it, and set the password with it;
+//   - a notice queued while the server said "try later" went, once it took
+//     mail, to the address the account had when it was queued — which an
+//     administrator had since given to another account — telling them of
+//     the first one's sign-ins;
+//   - a mail given up was recorded against whichever account held its
+//     address when it was given up, not the one it was about (the reset
+//     case below: it was recorded against the address's new holder).
+func TestOutboxFollowsTheAccount(t *testing.T) {
+	t.Parallel()
+	fast := core.Policy{MailRetryBase: 50 * time.Millisecond, MailRetryMax: 50 * time.Millisecond}
+	const pw = "a long enough passphrase 1"
+	type event struct {
+		ResourceType string            `json:"resource_type"`
+		ResourceID   string            `json:"resource_id"`
+		Meta         map[string]string `json:"meta"`
+	}
+	givenUp := func(t *testing.T, b *bundle) []event {
+		t.Helper()
+		var page struct {
+			Items []event `json:"items"`
+		}
+		b.call(t, req{method: "GET", path: "/v1/audit?action=mail.given_up", token: b.adminTok}, http.StatusOK, &page)
+		return page.Items
+	}
+	t.Run("refused reset", func(t *testing.T) {
+		t.Parallel()
+		tr := &switchTransport{mode: "refuse"}
+		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
+		b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+		b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "alice@example.com"}}, http.StatusAccepted, nil)
+		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
+		var token string
+		for _, m := range tr.mails() {
+			if f := secretRE.FindStringSubmatch(m.Body); m.Kind == "reset" && f != nil {
+				token = f[1]
+			}
+		}
+		if token == "" {
+			t.Fatal("no reset mail reached the server")
+		}
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}})
+		if res.status == http.StatusOK {
+			t.Errorf("the refused mail's reset code still works: %d %s", res.status, res.body)
+		}
+	})
+	for _, tc := range []struct{ name, kind string }{{"notice", "new_sign_in"}, {"reset", "reset"}} {
+		t.Run("address changed hands, "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			tr := &switchTransport{mode: "later"}
+			b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
+			alice := b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+			if tc.kind == "reset" {
+				b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "alice@example.com"}}, http.StatusAccepted, nil)
+			} else {
+				for _, agent := range []string{"curl/8", "AliceLaptop/1"} {
+					b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "alice", "password": pw},
+						header: map[string]string{"User-Agent": agent}}, http.StatusOK, nil)
+				}
+			}
+			waitFor(t, func() bool {
+				return slices.ContainsFunc(tr.mails(), func(m usher.Mail) bool { return m.Kind == tc.kind })
+			})
+			b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok,
+				body: map[string]any{"email": "alice.new@example.com"}}, http.StatusOK, nil)
+			bob := b.mustCreate(t, map[string]any{"username": "bob", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+			tr.set("accept")
+			waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
+			tried := len(tr.mails())
+			time.Sleep(200 * time.Millisecond)
+			if n := len(tr.mails()); n != tried {
+				t.Errorf("%d more mails went out after the mail was given up: %+v", n-tried, tr.mails()[tried:])
+			}
+			e := givenUp(t, b)[0]
+			if e.ResourceType != "user" || e.ResourceID != fmt.Sprint(alice.ID) || e.Meta["reason"] != "address_changed" || e.Meta["kind"] != tc.kind {
+				t.Errorf("given up: %+v, want against alice (%d, not bob %d), reason address_changed", e, alice.ID, bob.ID)
+			}
+		})
 	}
 }

@@ -122,7 +122,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for i, kind := range []string{"confirm", "reset", "later"} {
 		m := &usher.Mail{Kind: kind, To: kind + "@example.com", Lang: "de", Subject: "s " + kind, Body: "body " + kind,
-			CreatedAt: base, NextAttemptAt: base.Add(time.Duration(i) * time.Minute)}
+			CreatedAt: base, NextAttemptAt: base.Add(time.Duration(i) * time.Minute), UserID: int64(i) * 7}
 		if kind == "later" {
 			m.NextAttemptAt = base.Add(time.Hour)
 		}
@@ -132,7 +132,8 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	lease := base.Add(5 * time.Minute)
 	got, err := s.OutboxClaim(ctx, base.Add(2*time.Minute), lease, 10)
-	if err != nil || len(got) != 2 || got[0].Kind != "confirm" || got[1].Kind != "reset" || got[0].Body != "body confirm" || got[0].To != "confirm@example.com" || got[0].Lang != "de" {
+	if err != nil || len(got) != 2 || got[0].Kind != "confirm" || got[1].Kind != "reset" || got[0].Body != "body confirm" || got[0].To != "confirm@example.com" || got[0].Lang != "de" ||
+		got[0].UserID != 0 || got[1].UserID != 7 {
 		t.Fatalf("first claim: %v, %v", got, err)
 	}
 	// Claimed mails are not due again until the lease ends.
