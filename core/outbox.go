@@ -137,7 +137,7 @@ var leavingKinds = []string{"email_change_requested", "email_changed"}
 
 // addressGone reports whether m, about an account, is for an address that
 // is no longer one of its own — its primary address, the one it waits to
-// change to, a secondary one — or whose account is purged: a mail queued
+// change to, a secondary one — or whose account is deleted: a mail queued
 // before the address changed hands (an administrator moved the account,
 // then gave the address to another) would tell its new holder of the
 // account's sign-ins, and a code in it is ended already (addressChanged).
@@ -153,6 +153,9 @@ func (o *Outbox) addressGone(ctx context.Context, m *usher.Mail) (bool, error) {
 		return true, nil
 	case err != nil:
 		return false, err
+	case u.Deleted():
+		// A deleted account's addresses are free for others to take.
+		return true, nil
 	}
 	key := usher.EmailKey(m.To)
 	if key == usher.EmailKey(u.Email) || key == usher.EmailKey(u.UnconfirmedEmail) {
@@ -225,7 +228,8 @@ func (o *Outbox) giveUp(ctx context.Context, m *usher.Mail, at time.Time, attemp
 // mailedCodes are the kinds of code each kind of mail carries.
 var mailedCodes = map[string][]usher.CodeKind{
 	"confirm": {usher.CodeConfirm}, "confirm_change": {usher.CodeConfirm}, "confirm_email": {usher.CodeConfirm},
-	"reset": {usher.CodeReset}, "invitation": {usher.CodeReset},
+	// A reset token's ticket, got by exchanging it, goes with it.
+	"reset": {usher.CodeReset, usher.CodeResetTicket}, "invitation": {usher.CodeReset, usher.CodeResetTicket},
 }
 
 // retryAfter is the wait after the given number of failed attempts.

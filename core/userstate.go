@@ -485,10 +485,11 @@ func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserSta
 			return usher.StateActive, nil
 		}
 	}
-	// No block or suspension recorded what came before: the account was
-	// made so (an import). One with an address nobody proved was never
-	// active; it is pending, as one made with that address unblocked is.
-	if u.Email != "" && before == nil {
+	// No block or suspension recorded what came before the first: the
+	// account was made so (an import), and blocked or suspended since,
+	// perhaps. One with an address nobody proved was never active; it is
+	// pending, as one made with that address unblocked is.
+	if u.Email != "" {
 		return usher.StatePending, nil
 	}
 	return usher.StateActive, nil

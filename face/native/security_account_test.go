@@ -1667,11 +1667,15 @@ func TestUnblockOfAnImportedBlockEndsPending(t *testing.T) {
 	res, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{
 		{UserCreate: usher.UserCreate{Username: "mailed", Email: "mailed@example.com", State: usher.StateBlocked, PasswordHash: string(hash)}},
 		{UserCreate: usher.UserCreate{Username: "nameonly", State: usher.StateBlocked}},
+		{UserCreate: usher.UserCreate{Username: "resting", Email: "resting@example.com", State: usher.StateSuspended, PasswordHash: string(hash)}},
 	})
-	if err != nil || len(res) != 2 || res[0].Err != nil || res[1].Err != nil {
+	if err != nil || len(res) != 3 || res[0].Err != nil || res[1].Err != nil || res[2].Err != nil {
 		t.Fatalf("import: %v %+v", err, res)
 	}
-	for name, want := range map[string]string{"mailed": "pending_confirmation", "nameonly": "active"} {
+	// Made suspended, then blocked: the block's event says suspended,
+	// and nothing before it (round 10's reviewer: active).
+	b.call(t, req{method: "POST", path: "/v1/users/resting/block", token: b.adminTok}, http.StatusOK, nil)
+	for name, want := range map[string]string{"mailed": "pending_confirmation", "nameonly": "active", "resting": "pending_confirmation"} {
 		var got struct {
 			State string `json:"state"`
 		}

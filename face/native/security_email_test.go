@@ -1118,6 +1118,57 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 			t.Errorf("the refused mail's reset code still works: %d %s", res.status, res.body)
 		}
 	})
+	t.Run("refused reset, its token exchanged first", func(t *testing.T) {
+		// Round 10: the server reads the token while it says "try
+		// later", exchanges it for a ticket, then refuses the mail.
+		t.Parallel()
+		tr := &switchTransport{mode: "later"}
+		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
+		b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+		b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "alice@example.com"}}, http.StatusAccepted, nil)
+		var token string
+		waitFor(t, func() bool {
+			for _, m := range tr.mails() {
+				if f := secretRE.FindStringSubmatch(m.Body); m.Kind == "reset" && f != nil {
+					token = f[1]
+				}
+			}
+			return token != ""
+		})
+		var ticket struct {
+			Ticket string `json:"ticket"`
+		}
+		b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}}, http.StatusOK, &ticket)
+		tr.set("refuse")
+		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete",
+			body: map[string]any{"ticket": ticket.Ticket, "password": "the reader's own passphrase 9"}})
+		if res.status == http.StatusNoContent {
+			t.Errorf("the refused mail's ticket set the password: %d %s", res.status, res.body)
+		}
+	})
+	t.Run("address freed by a deletion", func(t *testing.T) {
+		// Round 10: a deleted account's address is free for another.
+		t.Parallel()
+		tr := &switchTransport{mode: "later"}
+		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
+		alice := b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+		for _, agent := range []string{"curl/8", "AliceLaptop/1"} {
+			b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "alice", "password": pw},
+				header: map[string]string{"User-Agent": agent}}, http.StatusOK, nil)
+		}
+		waitFor(t, func() bool {
+			return slices.ContainsFunc(tr.mails(), func(m usher.Mail) bool { return m.Kind == "new_sign_in" })
+		})
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+		b.mustCreate(t, map[string]any{"username": "bob", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+		tried := len(tr.mails())
+		tr.set("accept")
+		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
+		if n := len(tr.mails()); n != tried {
+			t.Errorf("the deleted account's notice went out to its old address, now bob's: %+v", tr.mails()[tried:])
+		}
+	})
 	for _, tc := range []struct{ name, kind string }{{"notice", "new_sign_in"}, {"reset", "reset"}} {
 		t.Run("address changed hands, "+tc.name, func(t *testing.T) {
 			t.Parallel()
