@@ -1097,32 +1097,11 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 		b.call(t, req{method: "GET", path: "/v1/audit?action=mail.given_up", token: b.adminTok}, http.StatusOK, &page)
 		return page.Items
 	}
-	t.Run("refused reset", func(t *testing.T) {
-		t.Parallel()
-		tr := &switchTransport{mode: "refuse"}
-		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
-		b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
-		b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "alice@example.com"}}, http.StatusAccepted, nil)
-		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
-		var token string
-		for _, m := range tr.mails() {
-			if f := secretRE.FindStringSubmatch(m.Body); m.Kind == "reset" && f != nil {
-				token = f[1]
-			}
-		}
-		if token == "" {
-			t.Fatal("no reset mail reached the server")
-		}
-		res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}})
-		if res.status == http.StatusOK {
-			t.Errorf("the refused mail's reset code still works: %d %s", res.status, res.body)
-		}
-	})
-	t.Run("refused reset, its token exchanged first", func(t *testing.T) {
-		// Round 10: the server reads the token while it says "try
-		// later", exchanges it for a ticket, then refuses the mail.
-		t.Parallel()
-		tr := &switchTransport{mode: "later"}
+	// resetRead sets up alice, asks for her reset and returns what the
+	// server, answering as the transport's mode says, read of the token.
+	resetRead := func(t *testing.T, mode string) (*bundle, *switchTransport, string) {
+		t.Helper()
+		tr := &switchTransport{mode: mode}
 		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
 		b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
 		b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "alice@example.com"}}, http.StatusAccepted, nil)
@@ -1135,6 +1114,22 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 			}
 			return token != ""
 		})
+		return b, tr, token
+	}
+	t.Run("refused reset", func(t *testing.T) {
+		t.Parallel()
+		b, _, token := resetRead(t, "refuse")
+		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}})
+		if res.status == http.StatusOK {
+			t.Errorf("the refused mail's reset code still works: %d %s", res.status, res.body)
+		}
+	})
+	t.Run("refused reset, its token exchanged first", func(t *testing.T) {
+		// Round 10: the server reads the token while it says "try
+		// later", exchanges it for a ticket, then refuses the mail.
+		t.Parallel()
+		b, tr, token := resetRead(t, "later")
 		var ticket struct {
 			Ticket string `json:"ticket"`
 		}
