@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,5 +143,26 @@ func TestAuditPagesReadAPage(t *testing.T) {
 	p := queryPlan(t, pool, "SELECT * FROM audit_events a WHERE a.action = 'user.login' AND a.at >= 0 AND a.id < 99 ORDER BY a.id DESC LIMIT 21")
 	if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "audit_events_action") {
 		t.Errorf("a page of one action sorts its events: %s", p)
+	}
+}
+
+// TestMembershipsOfReadsItsGroups: the counts of the groups of a user
+// (MembershipsOf: every user read that shows groups, in Lenses, Escape,
+// Corteza and the pages) come from those groups' memberships, each member
+// by its key. Planned without statistics, SQLite took the index on
+// deletion for a narrow one and walked every live user for them, whatever
+// the groups' size: 34 ms at 50,000 users for two groups of ten.
+func TestMembershipsOfReadsItsGroups(t *testing.T) {
+	t.Parallel()
+	pool := planned(t).Pools()["write"]
+	text, err := fs.ReadFile(queries, "queries/membership.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stmt, _ := strings.Cut(string(text), "-- name: MembershipsOf\n")
+	stmt, _, _ = strings.Cut(stmt, "-- name:")
+	stmt = strings.NewReplacer("{{group_columns_g}}", "g.id", "?1", "'[5]'", "?2", "'[]'").Replace(stmt)
+	if p := queryPlan(t, pool, stmt); strings.Contains(p, "users_deleted") || !strings.Contains(p, "USING INTEGER PRIMARY KEY") {
+		t.Errorf("a user's groups' counts walk the users: %s", p)
 	}
 }

@@ -45,15 +45,19 @@ WITH mine AS (
     WHERE m.user_id IN (SELECT value FROM json_each(?1)) AND g.deleted_at IS NULL
       AND (json_array_length(?2) = 0 OR g.kind IN (SELECT value FROM json_each(?2)))
 ), counted AS (
+    -- +u.deleted_at: planned without statistics, SQLite took the index on
+    -- deletion for a narrow one and walked every live user, whatever the
+    -- groups' size (34 ms at 50,000 users for two groups of ten); the
+    -- members come from the groups' memberships, each user by its key.
     SELECT c.group_id, count(*) AS members,
         count(*) FILTER (WHERE u.kind = 'service_account') AS service_accounts
-    FROM memberships c JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL
+    FROM memberships c JOIN users u ON u.id = c.user_id AND +u.deleted_at IS NULL
     WHERE c.group_id IN (SELECT group_id FROM mine)
     GROUP BY c.group_id
 ), held AS (
     SELECT c.group_id, count(DISTINCT r.id) AS roles
     FROM memberships c
-    JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL
+    JOIN users u ON u.id = c.user_id AND +u.deleted_at IS NULL
     JOIN memberships rm ON rm.user_id = c.user_id
     JOIN groups r ON r.id = rm.group_id
     WHERE c.group_id IN (SELECT group_id FROM mine)
