@@ -22,4 +22,6 @@ SELECT user_id FROM email_claims WHERE email_key = ?1;
 
 -- name: UsernamesHeld
 -- Which of the keys, lower-cased usernames (a JSON array), live users hold.
-SELECT username_key FROM users WHERE username_key IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL;
+-- The index of live users' names, named, as in UserFind.
+SELECT username_key FROM users INDEXED BY users_username_key
+WHERE username_key IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL;
