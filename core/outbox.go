@@ -137,7 +137,7 @@ var leavingKinds = []string{"email_change_requested", "email_changed"}
 
 // addressGone reports whether m, about an account, is for an address that
 // is no longer one of its own — its primary address, the one it waits to
-// change to, a secondary one — or whose account is deleted: a mail queued
+// change to, a secondary one — or, its account deleted, that another holds: a mail queued
 // before the address changed hands (an administrator moved the account,
 // then gave the address to another) would tell its new holder of the
 // account's sign-ins, and a code in it is ended already (addressChanged).
@@ -154,8 +154,16 @@ func (o *Outbox) addressGone(ctx context.Context, m *usher.Mail) (bool, error) {
 	case err != nil:
 		return false, err
 	case u.Deleted():
-		// A deleted account's addresses are free for others to take.
-		return true, nil
+		// A deleted account's addresses are free for others to take:
+		// gone once a live account holds it; else the mail waits, for
+		// an undeletion or a try that delivers it.
+		switch holder, err := o.store.UserGet(ctx, usher.UserKey{Email: m.To}); {
+		case errors.Is(err, usher.ErrNotFound):
+		case err != nil:
+			return false, err
+		case holder.ID != u.ID:
+			return true, nil
+		}
 	}
 	key := usher.EmailKey(m.To)
 	if key == usher.EmailKey(u.Email) || key == usher.EmailKey(u.UnconfirmedEmail) {

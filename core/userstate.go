@@ -485,11 +485,12 @@ func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserSta
 			return usher.StateActive, nil
 		}
 	}
-	// No block or suspension recorded what came before the first: the
-	// account was made so (an import), and blocked or suspended since,
-	// perhaps. One with an address nobody proved was never active; it is
-	// pending, as one made with that address unblocked is.
-	if u.Email != "" {
+	// No block or suspension recorded what came before the first: an
+	// import made the account so, or changed it so (an import records no
+	// state of its own), and blocked or suspended it since, perhaps. One
+	// that has signed in could; one with an address nobody proved that
+	// never has is pending, as one made with that address unblocked is.
+	if u.Email != "" && u.CurrentSignInAt == nil {
 		return usher.StatePending, nil
 	}
 	return usher.StateActive, nil

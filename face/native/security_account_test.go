@@ -1688,4 +1688,26 @@ func TestUnblockOfAnImportedBlockEndsPending(t *testing.T) {
 	if login.status != http.StatusForbidden || login.problem(t).Code != usher.CodeEmailNotConfirmed {
 		t.Errorf("log-in to the unblocked account: %d %s", login.status, login.body)
 	}
+	// An account that was active and signed in, which an import then
+	// suspended (no event of its own), comes back active: round 11's
+	// reviewer found a first fix making it pending, locked out.
+	const pw = "a long enough passphrase 1"
+	for _, lift := range []string{"unblock", "unsuspend"} {
+		name := "worker-" + lift
+		b.mustCreate(t, map[string]any{"username": name, "email": name + "@example.com", "password": pw})
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": name, "password": pw}}, http.StatusOK, nil)
+		if res, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: name, State: usher.StateSuspended}}}); err != nil || res[0].Err != nil {
+			t.Fatalf("import: %v %+v", err, res)
+		}
+		if lift == "unblock" {
+			b.call(t, req{method: "POST", path: "/v1/users/" + name + "/block", token: b.adminTok}, http.StatusOK, nil)
+		}
+		var got struct {
+			State string `json:"state"`
+		}
+		b.call(t, req{method: "POST", path: "/v1/users/" + name + "/" + lift, token: b.adminTok}, http.StatusOK, &got)
+		if got.State != "active" {
+			t.Errorf("%s, active and signed in before an import suspended it: %s, want active", lift, got.State)
+		}
+	}
 }

@@ -1038,9 +1038,10 @@ func TestDeletionEndsAWaitingAddressChange(t *testing.T) {
 // again), refuse (a 550 at the end of the message: the server has read
 // it) or accept; it keeps each mail it is handed.
 type switchTransport struct {
-	mu   sync.Mutex
-	mode string
-	seen []usher.Mail
+	mu        sync.Mutex
+	mode      string
+	seen      []usher.Mail
+	delivered []usher.Mail
 }
 
 func (s *switchTransport) Send(_ context.Context, m *usher.Mail) error {
@@ -1051,6 +1052,7 @@ func (s *switchTransport) Send(_ context.Context, m *usher.Mail) error {
 	case "refuse":
 		return fmt.Errorf("550 5.1.1 no such mailbox, at the end of the message: %w", usher.ErrUndeliverable)
 	case "accept":
+		s.delivered = append(s.delivered, *m)
 		return nil
 	}
 	return errors.New("451 4.7.1 greylisted, try again later")
@@ -1066,6 +1068,13 @@ func (s *switchTransport) mails() []usher.Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.seen)
+}
+
+// sent reports whether a mail of the kind was delivered to the address.
+func (s *switchTransport) sent(kind, to string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.delivered, func(m usher.Mail) bool { return m.Kind == kind && m.To == to })
 }
 
 // TestOutboxFollowsTheAccount replays a round 9 reviewer's three findings
@@ -1162,6 +1171,30 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
 		if n := len(tr.mails()); n != tried {
 			t.Errorf("the deleted account's notice went out to its old address, now bob's: %+v", tr.mails()[tried:])
+		}
+	})
+	t.Run("deleted, then undeleted", func(t *testing.T) {
+		// Round 11: nobody took the address; the notice waits and goes
+		// once the account is back.
+		t.Parallel()
+		tr := &switchTransport{mode: "later"}
+		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
+		alice := b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
+		for _, agent := range []string{"curl/8", "AliceLaptop/1"} {
+			b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "alice", "password": pw},
+				header: map[string]string{"User-Agent": agent}}, http.StatusOK, nil)
+		}
+		waitFor(t, func() bool {
+			return slices.ContainsFunc(tr.mails(), func(m usher.Mail) bool { return m.Kind == "new_sign_in" })
+		})
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+		tried := len(tr.mails())
+		waitFor(t, func() bool { return len(tr.mails()) > tried }) // tried again while deleted
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+		tr.set("accept")
+		waitFor(t, func() bool { return len(givenUp(t, b)) > 0 || tr.sent("new_sign_in", "alice@example.com") })
+		if g := givenUp(t, b); len(g) > 0 {
+			t.Errorf("the notice was given up while the account was deleted: %+v", g)
 		}
 	})
 	for _, tc := range []struct{ name, kind string }{{"notice", "new_sign_in"}, {"reset", "reset"}} {
