@@ -1151,9 +1151,10 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 			t.Errorf("the refused mail's ticket set the password: %d %s", res.status, res.body)
 		}
 	})
-	t.Run("address freed by a deletion", func(t *testing.T) {
-		// Round 10: a deleted account's address is free for another.
-		t.Parallel()
+	// deletedWithANotice signs alice in from a second device, which
+	// queues a notice the server puts off, and deletes her.
+	deletedWithANotice := func(t *testing.T) (*bundle, *switchTransport, userBody) {
+		t.Helper()
 		tr := &switchTransport{mode: "later"}
 		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
 		alice := b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
@@ -1165,6 +1166,12 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 			return slices.ContainsFunc(tr.mails(), func(m usher.Mail) bool { return m.Kind == "new_sign_in" })
 		})
 		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+		return b, tr, alice
+	}
+	t.Run("address freed by a deletion", func(t *testing.T) {
+		// Round 10: a deleted account's address is free for another.
+		t.Parallel()
+		b, tr, _ := deletedWithANotice(t)
 		b.mustCreate(t, map[string]any{"username": "bob", "email": "alice@example.com", "password": pw, "email_confirmed": true})
 		tried := len(tr.mails())
 		tr.set("accept")
@@ -1177,17 +1184,7 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 		// Round 11: nobody took the address; the notice waits and goes
 		// once the account is back.
 		t.Parallel()
-		tr := &switchTransport{mode: "later"}
-		b := setupWith(t, coretest.Options{Transport: tr, Policy: fast})
-		alice := b.mustCreate(t, map[string]any{"username": "alice", "email": "alice@example.com", "password": pw, "email_confirmed": true})
-		for _, agent := range []string{"curl/8", "AliceLaptop/1"} {
-			b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "alice", "password": pw},
-				header: map[string]string{"User-Agent": agent}}, http.StatusOK, nil)
-		}
-		waitFor(t, func() bool {
-			return slices.ContainsFunc(tr.mails(), func(m usher.Mail) bool { return m.Kind == "new_sign_in" })
-		})
-		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusOK, nil)
+		b, tr, alice := deletedWithANotice(t)
 		tried := len(tr.mails())
 		waitFor(t, func() bool { return len(tr.mails()) > tried }) // tried again while deleted
 		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", alice.ID), token: b.adminTok}, http.StatusOK, nil)
