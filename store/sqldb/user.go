@@ -845,6 +845,18 @@ const (
 	windowWalk
 )
 
+// ordered reports whether a page of f walks the index that holds its order
+// (Dialect.UsersInOrder): its filters are on kind, state and deletion
+// (countable), the admin flag or a range of creation, which no index
+// narrows better than the order's own. The last two went unordered, and on
+// SQLite a page with either sorted every live user (round 11's reviewer:
+// admin=false, created_after, created_before, 20–24 ms at 50,000 users).
+func ordered(f usher.UserFilter) bool {
+	g := f
+	g.Admin, g.CreatedAfter, g.CreatedBefore = nil, nil, nil
+	return countable(g)
+}
+
 // searchWalks reports whether a page of f sorted by col walks the index in
 // that order (windowWalk): for a search sorted other than by id, in a
 // dialect that does not choose so itself, that matches more than
@@ -894,7 +906,7 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 	}
 	live := liveUsers
 	switch {
-	case part == windowNone && countable(f), part == windowWalk:
+	case part == windowNone && ordered(f), part == windowWalk:
 		var from string
 		from, live = c.d.UsersInOrder(col, f.Deleted == usher.Default || f.Deleted == usher.Exclude)
 		b.From(from, "id")
