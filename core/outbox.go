@@ -137,8 +137,8 @@ var leavingKinds = []string{"email_change_requested", "email_changed"}
 
 // addressGone reports whether m, about an account, is for an address that
 // is no longer one of its own — its primary address, the one it waits to
-// change to, a secondary one — or, the account deleted or purged, one
-// another account holds: a mail queued before the address changed hands
+// change to, a secondary one — or, its account purged, any, or deleted,
+// one another account holds: a mail queued before the address changed hands
 // (an administrator moved the account, then gave the address to another)
 // would tell its new holder of the account's sign-ins, and a code in it is
 // ended already (addressChanged). Mails about no account, those queued
