@@ -647,6 +647,15 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 	if err := addressChanged(ctx, tx, u.ID, existing.Email, u.Email); err != nil {
 		return nil, nil, err
 	}
+	// A block or a suspension records the state before it, which lifting
+	// it gives back (stateBefore): an import's too, as its own event.
+	if action := stateActions[u.State]; action != "" && u.State != existing.State {
+		if err := s.record(ctx, tx, now, event{action: action, resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10),
+			changes: map[string]usher.Change{"state": {Old: string(existing.State), New: string(u.State)}},
+			meta:    map[string]string{"via": "import"}}); err != nil {
+			return nil, nil, err
+		}
+	}
 	// A user who may not sign in has no sessions, as after Block or Suspend,
 	// and the tokens of the service accounts of the teams it owns end.
 	if !u.State.CanSignIn() {

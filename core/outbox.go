@@ -84,13 +84,30 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 		return 0, 0, err
 	}
 	for _, m := range mails {
-		if gone, err := o.addressGone(ctx, m); err != nil {
+		switch fate, err := o.fate(ctx, m); {
+		case err != nil:
 			return sent, failed, err
-		} else if gone {
+		case fate == mailGone:
 			// Not sent: it would tell whoever holds the address now
 			// about the account, or carry its code to them.
 			o.observe.Mail(m.Kind, usher.MailGivenUp)
 			if err := o.giveUp(ctx, m, o.now(), m.Attempts, "address_changed", nil); err != nil {
+				return sent, failed, err
+			}
+			continue
+		case fate == mailWaits:
+			// Neither sent nor given up: tried again later, and given up
+			// as any mail once it has waited MailGiveUp.
+			at := o.now()
+			if reason := o.giveUpReason(m, at, nil); reason != "" {
+				o.observe.Mail(m.Kind, usher.MailGivenUp)
+				if err := o.giveUp(ctx, m, at, m.Attempts, reason, nil); err != nil {
+					return sent, failed, err
+				}
+				continue
+			}
+			if err := o.store.OutboxFailed(ctx, m.ID, m.Attempts, at.Add(o.retryAfter(max(m.Attempts, 1))),
+				"held: its account is deleted"); err != nil {
 				return sent, failed, err
 			}
 			continue
@@ -135,45 +152,49 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 // address's holder the account left.
 var leavingKinds = []string{"email_change_requested", "email_changed"}
 
-// addressGone reports whether m, about an account, is for an address that
-// is no longer one of its own — its primary address, the one it waits to
-// change to, a secondary one — or, its account purged, any, or deleted,
-// one another account holds: a mail queued before the address changed hands
-// (an administrator moved the account, then gave the address to another)
-// would tell its new holder of the account's sign-ins, and a code in it is
-// ended already (addressChanged). Mails about no account, those queued
-// before mails named theirs, and leavingKinds are sent as they are.
-func (o *Outbox) addressGone(ctx context.Context, m *usher.Mail) (bool, error) {
+// What the outbox does with a mail before it tries it (fate).
+const (
+	mailSent  = iota // try it
+	mailGone         // give it up unsent
+	mailWaits        // try it later
+)
+
+// fate says what becomes of m, about an account, before it is tried: given
+// up when its address is no longer one of the account's own — its primary
+// address, the one it waits to change to, a secondary one — or the account
+// is purged; held while the account is deleted, whose addresses are free
+// for others to take (as a primary, a secondary or a waiting address) and
+// which an undeletion may give back. A mail queued before the address
+// changed hands (an administrator moved the account, then gave the address
+// to another) would tell its new holder of the account's sign-ins, and a
+// code in it is ended already (addressChanged). Mails about no account,
+// those queued before mails named theirs, and leavingKinds are tried as
+// they are.
+func (o *Outbox) fate(ctx context.Context, m *usher.Mail) (int, error) {
 	if m.UserID == 0 || slices.Contains(leavingKinds, m.Kind) {
-		return false, nil
+		return mailSent, nil
 	}
 	u, err := o.store.UserGet(ctx, usher.UserKey{ID: m.UserID})
 	switch {
 	case errors.Is(err, usher.ErrNotFound):
-		return true, nil
+		return mailGone, nil
 	case err != nil:
-		return false, err
+		return 0, err
 	case u.Deleted():
-		// A deleted account's addresses are free for others to take:
-		// gone once a live account holds it; else the mail waits, for
-		// an undeletion or a try that delivers it.
-		switch holder, err := o.store.UserGet(ctx, usher.UserKey{Email: m.To}); {
-		case errors.Is(err, usher.ErrNotFound):
-		case err != nil:
-			return false, err
-		case holder.ID != u.ID:
-			return true, nil
-		}
+		return mailWaits, nil
 	}
 	key := usher.EmailKey(m.To)
 	if key == usher.EmailKey(u.Email) || key == usher.EmailKey(u.UnconfirmedEmail) {
-		return false, nil
+		return mailSent, nil
 	}
 	secondary, err := o.store.EmailList(ctx, u.ID)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	return !slices.ContainsFunc(secondary, func(e *usher.Email) bool { return usher.EmailKey(e.Email) == key }), nil
+	if slices.ContainsFunc(secondary, func(e *usher.Email) bool { return usher.EmailKey(e.Email) == key }) {
+		return mailSent, nil
+	}
+	return mailGone, nil
 }
 
 // giveUpReason says why a mail whose delivery at at failed with err is

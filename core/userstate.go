@@ -462,13 +462,12 @@ func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserSta
 	if u.EmailConfirmedAt != nil {
 		return usher.StateActive, nil
 	}
-	action := map[usher.UserState]string{usher.StateBlocked: "user.block", usher.StateSuspended: "user.suspend"}
 	want, before := u.State, (*usher.Cursor)(nil)
 	// A block of a suspended user is walked back through the suspension;
 	// no user is suspended while blocked, so two steps reach the start.
 	for range 2 {
 		page, err := tx.AuditList(ctx, usher.AuditFilter{ResourceType: "user", ResourceID: strconv.FormatInt(u.ID, 10),
-			Action: action[want], Page: usher.PageRequest{Limit: 1, After: before}})
+			Action: stateActions[want], Page: usher.PageRequest{Limit: 1, After: before}})
 		if err != nil {
 			return "", err
 		}
@@ -486,15 +485,19 @@ func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserSta
 		}
 	}
 	// No block or suspension recorded what came before the first: an
-	// import made the account so, or changed it so (an import records no
-	// state of its own), and blocked or suspended it since, perhaps. One
-	// that has signed in could; one with an address nobody proved that
-	// never has is pending, as one made with that address unblocked is.
-	if u.Email != "" && u.CurrentSignInAt == nil {
+	// import made the account so (one that changes an account's state
+	// records it as a block or a suspension). One with an address nobody
+	// proved was never active; it is pending, as one made with that address
+	// unblocked is.
+	if u.Email != "" {
 		return usher.StatePending, nil
 	}
 	return usher.StateActive, nil
 }
+
+// stateActions are the audit actions that take an account to a state it
+// cannot sign in in, and record the state before (stateBefore).
+var stateActions = map[usher.UserState]string{usher.StateBlocked: "user.block", usher.StateSuspended: "user.suspend"}
 
 // Suspend suspends a user: its sessions end and its other tokens stop
 // working until it is unsuspended; the tokens of the service accounts of

@@ -1688,26 +1688,43 @@ func TestUnblockOfAnImportedBlockEndsPending(t *testing.T) {
 	if login.status != http.StatusForbidden || login.problem(t).Code != usher.CodeEmailNotConfirmed {
 		t.Errorf("log-in to the unblocked account: %d %s", login.status, login.body)
 	}
-	// An account that was active and signed in, which an import then
-	// suspended (no event of its own), comes back active: round 11's
-	// reviewer found a first fix making it pending, locked out.
+	// An account that signed in, which an import then suspended, comes
+	// back as it was before: active (round 11's reviewer found a first
+	// fix making it pending, locked out), or pending for one that signed
+	// in pending, as this server lets it (round 12's reviewer found a
+	// fallback on having signed in giving it back active). The import
+	// records the state before as a suspension's event.
 	const pw = "a long enough passphrase 1"
-	for _, lift := range []string{"unblock", "unsuspend"} {
-		name := "worker-" + lift
-		b.mustCreate(t, map[string]any{"username": name, "email": name + "@example.com", "password": pw})
-		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": name, "password": pw}}, http.StatusOK, nil)
-		if res, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: name, State: usher.StateSuspended}}}); err != nil || res[0].Err != nil {
-			t.Fatalf("import: %v %+v", err, res)
-		}
-		if lift == "unblock" {
-			b.call(t, req{method: "POST", path: "/v1/users/" + name + "/block", token: b.adminTok}, http.StatusOK, nil)
-		}
-		var got struct {
-			State string `json:"state"`
-		}
-		b.call(t, req{method: "POST", path: "/v1/users/" + name + "/" + lift, token: b.adminTok}, http.StatusOK, &got)
-		if got.State != "active" {
-			t.Errorf("%s, active and signed in before an import suspended it: %s, want active", lift, got.State)
+	pend := setupWith(t, coretest.Options{Policy: core.Policy{AllowUnconfirmedSignIn: true, SignupEnabled: true}})
+	for _, tc := range []struct {
+		b         *bundle
+		was, want string
+		makeIt    func(name string)
+	}{
+		{b, "active", "active", func(name string) {
+			b.mustCreate(t, map[string]any{"username": name, "email": name + "@example.com", "password": pw})
+		}},
+		{pend, "pending", "pending_confirmation", func(name string) {
+			pend.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{"username": name, "email": name + "@example.com", "password": pw}}, http.StatusCreated, nil)
+		}},
+	} {
+		for _, lift := range []string{"unblock", "unsuspend"} {
+			name := tc.was + "-" + lift
+			tc.makeIt(name)
+			tc.b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": name, "password": pw}}, http.StatusOK, nil)
+			if res, err := tc.b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: name, State: usher.StateSuspended}}}); err != nil || res[0].Err != nil {
+				t.Fatalf("import: %v %+v", err, res)
+			}
+			if lift == "unblock" {
+				tc.b.call(t, req{method: "POST", path: "/v1/users/" + name + "/block", token: tc.b.adminTok}, http.StatusOK, nil)
+			}
+			var got struct {
+				State string `json:"state"`
+			}
+			tc.b.call(t, req{method: "POST", path: "/v1/users/" + name + "/" + lift, token: tc.b.adminTok}, http.StatusOK, &got)
+			if got.State != tc.want {
+				t.Errorf("%s, %s and signed in before an import suspended it: %s, want %s", lift, tc.was, got.State, tc.want)
+			}
 		}
 	}
 }

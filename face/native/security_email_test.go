@@ -1173,11 +1173,14 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 		t.Parallel()
 		b, tr, _ := deletedWithANotice(t)
 		b.mustCreate(t, map[string]any{"username": "bob", "email": "alice@example.com", "password": pw, "email_confirmed": true})
-		tried := len(tr.mails())
 		tr.set("accept")
-		waitFor(t, func() bool { return len(givenUp(t, b)) == 1 })
-		if n := len(tr.mails()); n != tried {
-			t.Errorf("the deleted account's notice went out to its old address, now bob's: %+v", tr.mails()[tried:])
+		// Held while the account is deleted: a round 11 reviewer found
+		// it sent when the address had become another's secondary one or
+		// waiting change, which a first fix looked for among primary
+		// addresses only.
+		time.Sleep(500 * time.Millisecond)
+		if tr.sent("new_sign_in", "alice@example.com") {
+			t.Errorf("the deleted account's notice went out to its old address, now bob's")
 		}
 	})
 	t.Run("deleted, then undeleted", func(t *testing.T) {
@@ -1186,7 +1189,10 @@ func TestOutboxFollowsTheAccount(t *testing.T) {
 		t.Parallel()
 		b, tr, alice := deletedWithANotice(t)
 		tried := len(tr.mails())
-		waitFor(t, func() bool { return len(tr.mails()) > tried }) // tried again while deleted
+		time.Sleep(300 * time.Millisecond) // a few of the outbox's rounds, the mail held
+		if n := len(tr.mails()); n != tried {
+			t.Errorf("the deleted account's notice was tried %d more times while deleted", n-tried)
+		}
 		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", alice.ID), token: b.adminTok}, http.StatusOK, nil)
 		tr.set("accept")
 		waitFor(t, func() bool { return len(givenUp(t, b)) > 0 || tr.sent("new_sign_in", "alice@example.com") })
