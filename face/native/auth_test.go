@@ -872,15 +872,7 @@ func TestCookieCrossOrigin(t *testing.T) {
 // The name is skipped as a taken one would be.
 func TestExternalSignUpNamedMe(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.New(t, "usher-client", "usher-secret")
-	const public = "http://usher.test"
-	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
-		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc},
-		Policy: core.Policy{PublicURL: public, SignupEnabled: true}})
+	b, idp := setupMailAndOIDC(t)
 	for _, tc := range []struct {
 		user oidctest.User
 		want string
@@ -888,26 +880,9 @@ func TestExternalSignUpNamedMe(t *testing.T) {
 		{oidctest.User{Subject: "sub-me", Email: "someone@corp.example", EmailVerified: true, Username: "me"}, "me-2"},
 		{oidctest.User{Subject: "sub-me2", Email: "me@corp.example", EmailVerified: true}, "me-3"},
 	} {
-		idp.SetUser(tc.user)
-		res := b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/start?redirect_url=/welcome"})
-		if res.status != http.StatusFound {
-			t.Fatalf("start: %d %s", res.status, res.body)
-		}
-		callback, err := idp.Login(context.Background(), res.header.Get("Location"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		binding := cookieValue(t, res, "usher_oauth")
-		res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
-			header: map[string]string{"Cookie": "usher_oauth=" + binding}, unchecked: true})
-		session := cookieValue(t, res, "usher_session")
-		if res.status != http.StatusFound || session == "" {
-			t.Fatalf("first external log-in of %s: %d %s", tc.user.Subject, res.status, res.body)
-		}
-		var me userBody
-		b.api.do(t, req{method: "GET", path: "/v1/me", token: session}).decode(t, &me)
-		if me.Username != tc.want {
-			t.Errorf("%s: made %q, want %q", tc.user.Subject, me.Username, tc.want)
+		s := b.mustOIDCLogIn(t, idp, tc.user)
+		if s.User.Username != tc.want {
+			t.Errorf("%s: made %q, want %q", tc.user.Subject, s.User.Username, tc.want)
 		}
 	}
 }
