@@ -451,7 +451,11 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 		// groups over 1 Mi characters made 1.2 GiB in 1.1 s in one exec.
 		{"exec of a repeated group", `new RegExp("(?=x)(?:" + "(".repeat(12) + "x" + ")".repeat(12) + ")*").exec("x".repeat(1 << 20));`, "RangeError"},
 		{"test of a repeated group", `/(?=x)(?:x)*/.test("x".repeat(1 << 20));`, "RangeError"},
-		{"repeated group within the bound", `/(?=x)(?:x)*/.exec("x".repeat(1 << 18));`, "answers"},
+		// Below the bound a match answers: 64 Ki characters, an eighth of
+		// it. Half the bound took 0.35–0.43 s under the race detector on a
+		// quiet machine (0.04–0.06 s without), and 0.8 s in CI beside the
+		// other packages, past the test's allowance of eight time limits.
+		{"repeated group within the bound", `/(?=x)(?:x)*/.exec("x".repeat(1 << 16));`, "answers"},
 		// goja runs a pattern Go's regexp could in regexp2 whenever the
 		// match starts past the string's start: a global or sticky
 		// pattern's lastIndex (353 MiB and 1.2 s in one exec); and
