@@ -108,6 +108,11 @@ type JWTClaims struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	ID        string
+	// AsSession reports that the JWT was made with its account's own
+	// session and expires with it, as Corteza's log-in JWT does: it is
+	// that session in another form, bounded as the session is. Found
+	// when the JWT is verified; not a claim.
+	AsSession bool
 }
 
 // ResetTicket is what a reset token is exchanged for: a short-lived,

@@ -368,6 +368,17 @@ func checkAdminBound(p *usher.Principal) error {
 	return refuseBounded(p, "administrators, whose log-ins have neither bound")
 }
 
+// checkGivingBound refuses a credential bounded by scopes or an expiry
+// that changes who holds which rules — a role's rules, who is in a role
+// that has any, a role's rules switched on or off, a merge that moves
+// them — as checkLogInBound says why: what a role gives outlasts the
+// credential, and whoever holds it would give it, for good, to an account
+// they log in as (one whose password it set, or their own), as they may
+// not make it an administrator.
+func checkGivingBound(p *usher.Principal) error {
+	return refuseBounded(p, "roles' rules or who holds them, which outlast it")
+}
+
 // refuseBounded refuses p's credential when scopes or an expiry bound it,
 // saying it does not change what.
 func refuseBounded(p *usher.Principal, what string) error {
@@ -384,12 +395,13 @@ func refuseBounded(p *usher.Principal, what string) error {
 }
 
 // lifetimeBound is the latest expiry of the tokens p may make: that of its
-// token or JWT; nil for a session and for usher itself.
+// token or JWT; nil for a session, a JWT that is one in another form
+// (AsSession: Corteza's log-in) and usher itself.
 func lifetimeBound(p *usher.Principal) *time.Time {
 	if p.JWT == nil && p.Token == nil && p.Via != nil {
 		return lifetimeBound(p.Via)
 	}
-	if p.JWT == nil && p.Token != nil && p.Token.Kind == usher.TokenSession {
+	if p.JWT == nil && p.Token != nil && p.Token.Kind == usher.TokenSession || p.JWT != nil && p.JWT.AsSession {
 		return nil
 	}
 	return credentialExpiry(p)

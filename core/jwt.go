@@ -404,6 +404,10 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 	case c.Subject == parent.UserID() && c.ImpersonatorID == impersonatorID(parent):
 		// Made with the account's own session or token.
 		p = &usher.Principal{Kind: parent.Kind, User: parent.User, Impersonator: parent.Impersonator}
+		// A JWT's times are whole seconds.
+		tok := ent.tok
+		c.AsSession = tok.Kind == usher.TokenSession && tok.ExpiresAt != nil &&
+			!c.ExpiresAt.Before(tok.ExpiresAt.Truncate(time.Second))
 	case c.ImpersonatorID != 0 && c.ImpersonatorID == parent.UserID() && parent.Impersonator == nil && parent.IsAdmin():
 		// An administrator's impersonation, made with their credential.
 		u, err := a.activeUser(ctx, c.Subject)

@@ -54,8 +54,7 @@ func TestSettingRoleMembersReadsItsRulesOnce(t *testing.T) {
 	for i := range 300 {
 		ids = append(ids, env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("member-%d", i)}).ID)
 	}
-	ctx := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: keeper,
-		Scopes: []string{usher.ScopeAPI, usher.ScopeReadAPI}})
+	ctx := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: keeper})
 	counter.reads.Store(0)
 	if _, err := env.Core.Groups.Update(ctx, usher.GroupRef{ID: role.ID}, usher.GroupUpdate{Members: ids}); err != nil {
 		t.Fatal(err)

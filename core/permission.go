@@ -428,6 +428,12 @@ func (e *env) holds(ctx context.Context, p *usher.Principal, act action, instanc
 // application (authorizeGrant), and what each rule it gives more by
 // (widened) reaches (authorizeWidening).
 func (e *env) authorizeGiving(ctx context.Context, touched, widened []usher.Rule) error {
+	if len(touched) == 0 && len(widened) == 0 {
+		return nil
+	}
+	if err := checkGivingBound(usher.PrincipalFrom(ctx)); err != nil {
+		return err
+	}
 	if err := e.authorizeGrant(ctx, touched); err != nil {
 		return err
 	}

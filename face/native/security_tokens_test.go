@@ -256,6 +256,65 @@ func TestBoundedTokenSetsNoOwnLogIn(t *testing.T) {
 	}
 }
 
+// TestBoundedTokenGivesNoRules replays an administrator's token bounded
+// by scopes or an hour widening a log-in past its bound: it may set a
+// plain account's password (that opens no more than the account may do),
+// but then gave the account what a role gives — rules of "* *" on a role
+// it made, a place in a role that allows, out of one that denies, a merge,
+// a role switched back on — and the account's session, which has no
+// bound, kept it after the token ended and minted tokens that never
+// expire. The same credential changes none of that now; a session does.
+func TestBoundedTokenGivesNoRules(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	session := b.mustLogin(t, "boss", matrixPassword)
+	soon := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	granting := b.mustRole(t, "granting", nil, allow("audit", "read"))
+	denying := b.mustRole(t, "denying", []*usher.User{b.user}, deny("user", "read"))
+	sleeping := b.mustRole(t, "sleeping", []*usher.User{b.user}, allow("audit", "read"))
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/archive", sleeping.ID), token: session}, http.StatusOK, nil)
+	for i, c := range []struct {
+		name, token, code string
+	}{
+		{"scoped", b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}}).Token, usher.CodeScopeExceeded},
+		{"expiring", b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": soon}).Token, usher.CodeLifetimeExceeded},
+		{"a token's JWT", b.mustJWT(t, bossTok), usher.CodeLifetimeExceeded},
+		// Shorter than its session: a credential of its own.
+		{"a session's JWT", b.mustJWT(t, session), usher.CodeLifetimeExceeded},
+	} {
+		// The account's log-in it still sets.
+		password := fmt.Sprintf("a plain new secret phrase %d", i)
+		b.call(t, req{method: "PUT", path: "/v1/users/plain/password", token: c.token, body: map[string]any{"password": password}},
+			http.StatusNoContent, nil)
+		var wide struct {
+			ID int64 `json:"id"`
+		}
+		b.call(t, req{method: "POST", path: "/v1/groups", token: c.token,
+			body: map[string]any{"kind": "role", "handle": fmt.Sprintf("wide-%d", i), "members": []int64{b.user.ID}}}, http.StatusCreated, &wide)
+		for _, r := range []req{
+			{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", wide.ID),
+				body: map[string]any{"rules": []map[string]string{{"resource": "*", "operation": "*", "access": "allow"}}}},
+			{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", granting.ID), body: map[string]any{}},
+			{method: "PUT", path: "/v1/users/plain/groups", body: map[string]any{"kind": "role", "add_to_groups": []string{"granting"}}},
+			{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/plain", denying.ID)},
+			{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", granting.ID), body: map[string]any{"into": wide.ID}},
+			{method: "POST", path: fmt.Sprintf("/v1/groups/%d/unarchive", sleeping.ID)},
+		} {
+			r.token = c.token
+			wantProblem(t, c.name+" "+r.method+" "+r.path, b.api.do(t, r), http.StatusForbidden, c.code)
+		}
+		// The account's session gained nothing.
+		plain := b.mustLogin(t, "plain", password)
+		b.call(t, req{method: "GET", path: "/v1/audit", token: plain}, http.StatusForbidden, nil)
+		b.call(t, req{method: "GET", path: "/v1/users/boss", token: plain}, http.StatusForbidden, nil)
+	}
+	// A session may.
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", granting.ID), token: session, body: map[string]any{}},
+		http.StatusOK, nil)
+	b.call(t, req{method: "GET", path: "/v1/audit", token: b.mustLogin(t, "plain", "a plain new secret phrase 3")}, http.StatusOK, nil)
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
