@@ -346,19 +346,35 @@ func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) err
 
 // checkLogInBound refuses a credential bounded by scopes or an expiry (a
 // scoped or expiring token, a JWT) that sets the password, an identity or
-// the external id, or changes the primary address, of its own account or
-// of an administrator's: each opens sessions — a log-in, through a
-// provider, or a reset by mail — that have neither bound and mint tokens
-// that outlive it, so it would make a credential wider than itself, which
-// checkMintBound refuses for the tokens it mints. Another account's, as an
-// administrator's scoped token sets them (GitLab's api scope), opens no
-// more than that account may do. A session, an unscoped token that does
-// not expire and usher itself may.
-func checkLogInBound(p *usher.Principal, target *usher.User) error {
-	if !self(p, target) && !target.Admin {
+// the external id, or changes the primary address, of its own account, of
+// an administrator's or of one that roles' rules allow anything: each
+// opens sessions — a log-in, through a provider, or a reset by mail — that
+// have neither bound and mint tokens that outlive it, so it would make a
+// credential wider than itself, which checkMintBound refuses for the
+// tokens it mints. Another account's, as an administrator's scoped token
+// sets them (GitLab's api scope), opens no more than that account may do
+// by default, and the credential gives it no more (checkGivingBound). The
+// rules count whatever the account's state: a deleted or blocked account
+// keeps its roles, and the same credential may restore it. A session, an
+// unscoped token that does not expire and usher itself may.
+func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
+	const what = "the password, identities and primary address of its own account, of an administrator or of an account roles allow more, which open sessions"
+	if refuseBounded(p, what) == nil {
 		return nil
 	}
-	return refuseBounded(p, "its own account's or an administrator's password, identities and primary address, which open sessions")
+	if self(p, target) || target.Admin {
+		return refuseBounded(p, what)
+	}
+	rules, err := e.rules.of(ctx, e, target.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if r.Access == usher.Allow {
+			return refuseBounded(p, what)
+		}
+	}
+	return nil
 }
 
 // checkAdminBound refuses a credential bounded by scopes or an expiry that

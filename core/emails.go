@@ -255,7 +255,7 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		// administrator only, as Users.Update has it.
 		return nil, errForbidden("a user makes their own address primary; an administrator may for anyone")
 	}
-	if err := checkLogInBound(p, u); err != nil {
+	if err := m.checkLogInBound(ctx, p, u); err != nil {
 		return nil, err
 	}
 	var out *usher.User

@@ -134,7 +134,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 				if err := s.guardCredentials(ctx, p, c.act, u); err != nil {
 					return nil, err
 				}
-				if err := checkLogInBound(p, u); err != nil {
+				if err := s.checkLogInBound(ctx, p, u); err != nil {
 					return nil, err
 				}
 				// user.update grants the change; a rule that denies the

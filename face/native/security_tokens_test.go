@@ -315,6 +315,50 @@ func TestBoundedTokenGivesNoRules(t *testing.T) {
 	b.call(t, req{method: "GET", path: "/v1/audit", token: b.mustLogin(t, "plain", "a plain new secret phrase 3")}, http.StatusOK, nil)
 }
 
+// TestBoundedTokenSetsNoLogInOfRuleHolders: past the test above, an
+// administrator's expiring token set the password of an account that a
+// role already gave rights — a live one, or one deleted or blocked, which
+// keeps its roles and which the token restored first — and the account's
+// session, with no bound, kept them. Such an account's log-in is as wide
+// as an administrator's to the extent of its rules: the token sets none of
+// it. An account that roles only deny stays one it may set.
+func TestBoundedTokenSetsNoLogInOfRuleHolders(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	session := b.mustLogin(t, "boss", matrixPassword)
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)}).Token
+	held, _ := b.mustPrincipal(t, "held", false)
+	deleted, _ := b.mustPrincipal(t, "deleted", false)
+	blocked, _ := b.mustPrincipal(t, "blocked", false)
+	denied, _ := b.mustPrincipal(t, "denied", false)
+	b.mustRole(t, "auditors", []*usher.User{held, deleted, blocked}, allow("audit", "read"))
+	b.mustRole(t, "barred", []*usher.User{denied}, deny("user", "read"))
+	b.call(t, req{method: "DELETE", path: "/v1/users/deleted", token: session}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/blocked/block", token: session}, http.StatusOK, nil)
+	// Restoring them is no log-in.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", deleted.ID), token: hour}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/blocked/unblock", token: hour}, http.StatusOK, nil)
+	const password = "a taken-over secret phrase"
+	for _, name := range []string{"held", "deleted", "blocked"} {
+		for _, r := range []req{
+			{method: "PUT", path: "/v1/users/" + name + "/password", body: map[string]any{"password": password}},
+			{method: "PATCH", path: "/v1/users/" + name, body: map[string]any{"email": name + "@evil.example"}},
+			{method: "PATCH", path: "/v1/users/" + name, body: map[string]any{"external_id": "evil-" + name}},
+		} {
+			r.token = hour
+			wantProblem(t, r.method+" "+r.path, b.api.do(t, r), http.StatusForbidden, usher.CodeLifetimeExceeded)
+		}
+		if _, err := b.env.Core.Auth.Login(context.Background(), name, password); err == nil {
+			t.Fatalf("the token set %s's password", name)
+		}
+	}
+	b.call(t, req{method: "PUT", path: "/v1/users/denied/password", token: hour, body: map[string]any{"password": password}},
+		http.StatusNoContent, nil)
+	b.call(t, req{method: "PUT", path: "/v1/users/held/password", token: session, body: map[string]any{"password": password}},
+		http.StatusNoContent, nil)
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
