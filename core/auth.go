@@ -362,19 +362,55 @@ func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *u
 	if refuseBounded(p, what) == nil {
 		return nil
 	}
+	wide, err := e.wideLogIn(ctx, p, target)
+	if err != nil || !wide {
+		return err
+	}
+	return refuseBounded(p, what)
+}
+
+// wideLogIn reports whether a log-in as target is wider than a plain
+// account's to p, for checkLogInBound: p's own account, an
+// administrator's, or one that roles' rules allow anything.
+func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
 	if self(p, target) || target.Admin {
-		return refuseBounded(p, what)
+		return true, nil
 	}
 	rules, err := e.rules.of(ctx, e, target.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, r := range rules {
 		if r.Access == usher.Allow {
-			return refuseBounded(p, what)
+			return true, nil
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// keyExpiry is when a key p adds to target's account expires, asked for
+// as expires (nil: never). A key is a way in as the account to whatever
+// trusts usher's keys (GitLab's key look-ups), as a password is: added
+// with a credential that expires, to an account whose log-in that
+// credential may not set (checkLogInBound), it expires with the
+// credential at the latest — when it is asked to, else it is refused, as
+// checkMintBound refuses a token that would outlive its maker. A scoped
+// credential that does not expire adds keys as GitLab's api scope does.
+func (e *env) keyExpiry(ctx context.Context, p *usher.Principal, target *usher.User, expires *time.Time) (*time.Time, error) {
+	bound := lifetimeBound(p)
+	if bound == nil || expires != nil && !expires.After(*bound) {
+		return expires, nil
+	}
+	wide, err := e.wideLogIn(ctx, p, target)
+	if err != nil || !wide {
+		return expires, err
+	}
+	if expires != nil {
+		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeLifetimeExceeded,
+			Message: "a key added with a credential that expires expires no later than it does: set expires_at, at the latest " +
+				bound.Format(time.RFC3339Nano) + ", or leave it out"}
+	}
+	return bound, nil
 }
 
 // checkAdminBound refuses a credential bounded by scopes or an expiry that

@@ -131,6 +131,9 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	if expires, err = k.keyExpiry(ctx, usher.PrincipalFrom(ctx), u, expires); err != nil {
+		return nil, err
+	}
 	sk := &usher.SSHKey{UserID: u.ID, Title: title, Key: normal, Fingerprint: fp, CreatedAt: now}
 	if expires != nil {
 		t := expires.UTC().Truncate(time.Microsecond)

@@ -359,6 +359,77 @@ func TestBoundedTokenSetsNoLogInOfRuleHolders(t *testing.T) {
 		http.StatusNoContent, nil)
 }
 
+// TestBoundedTokenAddsNoLastingKey replays a reviewer's find: an
+// administrator's token that expires in an hour, or a JWT, added SSH keys
+// that never expire to its own account and to another administrator's,
+// which stayed after the token was revoked — a way in as an administrator
+// to whatever trusts usher's keys, where the token sets no password of
+// theirs. Such a key expires with the credential; a later expiry is
+// refused. A plain account's keys, and a scoped token's that does not
+// expire, are as before.
+func TestBoundedTokenAddsNoLastingKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	boss, bossTok := b.mustPrincipal(t, "boss", true)
+	peer, _ := b.mustPrincipal(t, "boss2", true)
+	soon := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	expiring := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": soon})
+	scoped := b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}})
+	jwt := b.mustJWT(t, bossTok)
+	var claims struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/auth/jwt/check", token: jwt}, http.StatusOK, &claims)
+	type keyBody struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	add := func(token string, user int64, expires *time.Time) *response {
+		body := map[string]any{"title": "laptop", "key": newSSHKey(t)}
+		if expires != nil {
+			body["expires_at"] = expires
+		}
+		return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/keys", user), token: token, body: body})
+	}
+	for _, c := range []struct {
+		name, token string
+		bound       time.Time
+	}{
+		{"expiring", expiring.Token, soon},
+		{"a JWT", jwt, claims.ExpiresAt},
+	} {
+		for _, user := range []int64{boss.ID, peer.ID} {
+			var k keyBody
+			res := add(c.token, user, nil)
+			if res.status != http.StatusCreated {
+				t.Fatalf("%s: %d %s", c.name, res.status, res.body)
+			}
+			res.decode(t, &k)
+			if k.ExpiresAt == nil || !k.ExpiresAt.Equal(c.bound) {
+				t.Errorf("%s added a key to %d that expires at %v, want %v", c.name, user, k.ExpiresAt, c.bound)
+			}
+			later := c.bound.Add(time.Hour)
+			wantProblem(t, c.name+" a later key", add(c.token, user, &later), http.StatusForbidden, usher.CodeLifetimeExceeded)
+			sooner := c.bound.Add(-time.Minute)
+			add(c.token, user, &sooner).decode(t, &k)
+			if k.ExpiresAt == nil || !k.ExpiresAt.Equal(sooner) {
+				t.Errorf("%s: a key asked to expire at %v expires at %v", c.name, sooner, k.ExpiresAt)
+			}
+		}
+		// A plain account's log-in the credential may set: its key is
+		// as asked.
+		var k keyBody
+		add(c.token, b.user.ID, nil).decode(t, &k)
+		if k.ExpiresAt != nil {
+			t.Errorf("%s: a plain account's key expires at %v", c.name, k.ExpiresAt)
+		}
+	}
+	var k keyBody
+	add(scoped.Token, boss.ID, nil).decode(t, &k)
+	if k.ExpiresAt != nil {
+		t.Errorf("a scoped token that does not expire added a key that expires at %v", k.ExpiresAt)
+	}
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
