@@ -28,7 +28,8 @@ func TestReplicasAgree(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "usher.key")
 	mustRun(t, "user", "create", "--database", db, "--secret-key-file", key, "--username", "root", "--admin")
-	admin := strings.TrimSpace(mustRun(t, "token", "create", "--database", db, "--secret-key-file", key, "--user", "root"))
+	// One that never expires: an expiring one changes no role's rules.
+	admin := strings.TrimSpace(mustRun(t, "token", "create", "--database", db, "--secret-key-file", key, "--user", "root", "--no-expiry"))
 	// B's own periodic upkeep (the outbox's round) writes, and a write of
 	// its own drops its caches too: none comes during the test, so that
 	// only hearing of A's change can. A log-in's hash is made cheap: under
