@@ -246,11 +246,15 @@ func (dialect) PackedUser() bool { return false }
 // index, which then has few matches to sort.
 func (dialect) SearchWindow() int { return 2000 }
 
-// SearchWalkAt is 0: with the statistics an import leaves, PostgreSQL's
-// planner walks the index in a sorted search's order when the search
-// matches many users and sorts the matches when it matches few (plans in
-// docs/performance.md).
-func (dialect) SearchWalkAt() int { return 0 }
+// WalkAt is 0: with the statistics an import leaves, PostgreSQL's planner
+// walks the index in a sorted search's order when the search matches many
+// users and sorts the matches when it matches few (plans in
+// docs/performance.md); so for users of an uncommon value, whose index it
+// finds itself once the statement names the value (uncommonIndex).
+func (dialect) WalkAt() int { return 0 }
+
+// UsersThrough is the table: the planner chooses the index (see WalkAt).
+func (dialect) UsersThrough(string) string { return "users" }
 
 // WeakSearch is true for a string with a character other than a letter,
 // a digit or a separator search_key spells as letters and digits (space,

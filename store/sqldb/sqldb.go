@@ -62,13 +62,18 @@ type Dialect interface {
 	// rest of the page (see UserList); 0 when the indexes themselves give
 	// their matches in id order.
 	SearchWindow() int
-	// SearchWalkAt is how many matches a search sorted other than by id
-	// must have, at the least, for its page to walk the index in the
-	// page's order with the search as a condition on each user
-	// (Builder.Walks), rather than read every match and sort them (see
-	// UserList); 0 when the engine's planner chooses between the two
-	// itself.
-	SearchWalkAt() int
+	// WalkAt is how many matches a search sorted other than by id must
+	// have, at the least, for its page to walk the index in the page's
+	// order with the search as a condition on each user (Builder.Walks),
+	// rather than read every match and sort them; and how many users of
+	// an uncommon value (uncommonIndex) a page of them must have for it to
+	// walk the order's index, rather than read them through their own
+	// (UsersThrough). See UserList. 0 when the engine's planner chooses
+	// between the two itself.
+	WalkAt() int
+	// UsersThrough is the FROM clause of a statement that reads users
+	// through index, a partial index that holds every user it keeps.
+	UsersThrough(index string) string
 	// WeakSearch reports whether the search index finds the users holding
 	// v only among many more it must read and recheck: a string the
 	// index's trigrams cannot pin down. Such a search reads wider windows
@@ -511,7 +516,7 @@ type Builder struct {
 }
 
 // Walks reports whether a user statement walks the index that holds its
-// page's order (Dialect.UsersInOrder, Dialect.SearchWalkAt): a search is
+// page's order (Dialect.UsersInOrder, Dialect.WalkAt): a search is
 // then a condition on each user it passes, not where the users come from.
 func (b *Builder) Walks() bool { return b.walks }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -658,6 +659,9 @@ func (c *conn) userWhere(b *Builder, f usher.UserFilter, live string) {
 	if f.Admin != nil {
 		b.Where("is_admin = " + b.Arg(*f.Admin))
 	}
+	if _, cond := uncommonIndex(f); cond != "" {
+		b.Where(cond)
+	}
 	if f.CreatedAfter != nil {
 		b.Where("created_at >= " + b.Time(*f.CreatedAfter))
 	}
@@ -746,6 +750,10 @@ func (c *conn) UserList(ctx context.Context, f usher.UserFilter) (*usher.UserPag
 			return nil, werr
 		} else if walks {
 			part = windowWalk
+		} else if few, ferr := c.fewUncommon(ctx, f); ferr != nil {
+			return nil, ferr
+		} else if few {
+			part = windowUncommon
 		}
 		page.Items, folded, err = c.userRows(ctx, f, col, desc, 0, part)
 	}
@@ -837,12 +845,14 @@ func searches(f usher.UserFilter) bool {
 // The parts of a search ordered by id that reads a window of users first
 // (Dialect.SearchWindow): every row (no window), the rows of the window,
 // the rows after it; and a search sorted otherwise that walks the index
-// in its order (Dialect.SearchWalkAt).
+// in its order (Dialect.WalkAt); and a page of users of an uncommon value
+// read through their index (uncommonIndex).
 const (
 	windowNone = iota
 	windowFirst
 	windowRest
 	windowWalk
+	windowUncommon
 )
 
 // ordered reports whether a page of f walks the index that holds its order
@@ -857,26 +867,74 @@ func ordered(f usher.UserFilter) bool {
 	return countable(g)
 }
 
-// searchWalks reports whether a page of f sorted by col walks the index in
-// that order (windowWalk): for a search sorted other than by id, in a
-// dialect that does not choose so itself, that matches more than
-// Dialect.SearchWalkAt users, counted no further.
-func (c *conn) searchWalks(ctx context.Context, f usher.UserFilter, col string) (bool, error) {
-	at := c.d.SearchWalkAt()
-	if at == 0 || col == "id" || !searches(f) || f.Page.Limit == 0 {
+// uncommonIndex is the partial index that holds every user f keeps when f
+// keeps live users of an uncommon value alone — administrators, a state
+// other than active, kinds other than normal (migration 33) — and the
+// condition, written with its value as the index's is, that lets a
+// planner prove so; "" when f keeps others too.
+func uncommonIndex(f usher.UserFilter) (index, cond string) {
+	if f.Deleted != usher.Default && f.Deleted != usher.Exclude {
+		return "", ""
+	}
+	switch {
+	case f.Admin != nil && *f.Admin:
+		return "users_admins", "is_admin"
+	case f.State != "" && f.State != usher.StateActive, f.Suspended == usher.Only:
+		return "users_uncommon_state", "state <> 'active'"
+	case f.Kind != "" && f.Kind != usher.KindNormal,
+		f.Kind == "" && len(f.Kinds) > 0 && !slices.Contains(f.Kinds, usher.KindNormal):
+		return "users_uncommon_kind", "kind <> 'normal'"
+	}
+	return "", ""
+}
+
+// fewUncommon reports whether a page of f, which would walk the index in
+// its order (ordered), keeps users of an uncommon value (uncommonIndex)
+// of whom there are at most Dialect.WalkAt, counted no further: the page
+// then reads them through their index, in id order, and sorts them for
+// another order (windowUncommon). A walk would pass every user to find
+// the few, or none; more of them are dense enough for one to stop soon,
+// after at most 21 × users ÷ WalkAt users.
+func (c *conn) fewUncommon(ctx context.Context, f usher.UserFilter) (bool, error) {
+	at := c.d.WalkAt()
+	index, _ := uncommonIndex(f)
+	if at == 0 || index == "" || !ordered(f) || f.Page.Limit == 0 {
 		return false, nil
 	}
+	n, err := c.matchesUpTo(ctx, f, c.d.UsersThrough(index), at, "UserUncommonMatches")
+	return n <= at, err
+}
+
+// matchesUpTo counts the users f keeps, read from from (the users table
+// when ""), no further than at + 1.
+func (c *conn) matchesUpTo(ctx context.Context, f usher.UserFilter, from string, at int, what string) (int, error) {
 	b := &Builder{d: c.d}
+	if from != "" {
+		b.From(from, "id")
+	}
 	c.userWhere(b, f, liveUsers)
-	from, _ := b.source()
-	b.Write("SELECT count(*) FROM (SELECT 1 FROM " + from)
+	src, _ := b.source()
+	b.Write("SELECT count(*) FROM (SELECT 1 FROM " + src)
 	b.WriteWhere()
 	b.Write(" LIMIT " + b.Arg(at+1) + ") AS matches")
 	var n int
 	if err := c.q.QueryRowContext(ctx, b.String(), b.Args()...).Scan(&n); err != nil {
-		return false, c.fail("UserSearchMatches", err)
+		return 0, c.fail(what, err)
 	}
-	return n > at, nil
+	return n, nil
+}
+
+// searchWalks reports whether a page of f sorted by col walks the index in
+// that order (windowWalk): for a search sorted other than by id, in a
+// dialect that does not choose so itself, that matches more than
+// Dialect.WalkAt users, counted no further.
+func (c *conn) searchWalks(ctx context.Context, f usher.UserFilter, col string) (bool, error) {
+	at := c.d.WalkAt()
+	if at == 0 || col == "id" || !searches(f) || f.Page.Limit == 0 {
+		return false, nil
+	}
+	n, err := c.matchesUpTo(ctx, f, "", at, "UserSearchMatches")
+	return n > at, err
 }
 
 // userRows reads the rows of a page of users, one more than its limit,
@@ -911,6 +969,9 @@ func (c *conn) userRows(ctx context.Context, f usher.UserFilter, col string, des
 		from, live = c.d.UsersInOrder(col, f.Deleted == usher.Default || f.Deleted == usher.Exclude)
 		b.From(from, "id")
 		b.walks = part == windowWalk
+	case part == windowUncommon:
+		index, _ := uncommonIndex(f)
+		b.From(c.d.UsersThrough(index), "id")
 	case part == windowFirst:
 		b.From("("+window("*")+") AS users", "id")
 	case part == windowRest:

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserConflictFields", testUserConflictFields},
 		{"UserListKeyset", testUserListKeyset},
 		{"UserListSortedSearchMany", testUserListSortedSearchMany},
+		{"UserListUncommon", testUserListUncommon},
 		{"ListOffset", testListOffset},
 		{"ListTotal", testListTotal},
 		{"UserListCounted", testUserListCounted},

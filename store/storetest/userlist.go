@@ -319,3 +319,84 @@ func testUserListSortedSearchMany(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testUserListUncommon: a page of users of an uncommon value —
+// administrators, a state other than active, kinds other than normal —
+// pages as the list of every user does, in every order, whether there are
+// few of them (read through their own index: uncommonIndex) or more than
+// a walk of the order's index should pass (SQLite: 2,000), with deleted,
+// suspended and ordinary users between them.
+func testUserListUncommon(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var users []*usher.User
+	for i := range 3200 {
+		u := newUser(fmt.Sprintf("user-%04d", i*7919%3200), "", "")
+		u.CreatedAt = base.Add(time.Duration(i*104729%700) * time.Minute)
+		switch {
+		case i%23 == 0:
+			u.DeletedAt = &u.CreatedAt
+			u.Admin = i%2 == 0
+		case i%19 == 0:
+			u.State, u.SuspendedAt = usher.StateSuspended, &u.CreatedAt
+		case i%4 != 0:
+			u.State = usher.StateBlocked
+		}
+		u.Admin = u.Admin || i%41 == 0
+		if i%9 == 0 {
+			u.Kind = usher.KindBot
+		} else if i%50 == 1 {
+			u.Kind = usher.KindServiceAccount
+		}
+		users = append(users, u)
+	}
+	if err := s.UserCreateMany(ctx, users, make([]string, len(users))); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	filters := []struct {
+		name string
+		f    usher.UserFilter
+		keep func(u *usher.User) bool
+	}{
+		{"administrators", usher.UserFilter{Admin: &yes}, func(u *usher.User) bool { return u.Admin }},
+		{"blocked, more than a walk passes", usher.UserFilter{State: usher.StateBlocked}, func(u *usher.User) bool { return u.State == usher.StateBlocked }},
+		{"suspended", usher.UserFilter{Suspended: usher.Only}, func(u *usher.User) bool { return u.State == usher.StateSuspended }},
+		{"bots", usher.UserFilter{Kind: usher.KindBot}, func(u *usher.User) bool { return u.Kind == usher.KindBot }},
+		{"bots and service accounts", usher.UserFilter{Kinds: []usher.UserKind{usher.KindBot, usher.KindServiceAccount}},
+			func(u *usher.User) bool { return u.Kind != usher.KindNormal }},
+		{"blocked administrators", usher.UserFilter{Admin: &yes, State: usher.StateBlocked},
+			func(u *usher.User) bool { return u.Admin && u.State == usher.StateBlocked }},
+	}
+	for _, sort := range []usher.UserSort{usher.SortIDAsc, usher.SortIDDesc, usher.SortUsernameAsc, usher.SortUsernameDesc,
+		usher.SortCreatedAsc, usher.SortCreatedDesc, usher.SortUUIDAsc, usher.SortUUIDDesc} {
+		every := list(t, s, usher.UserFilter{Sort: sort, Suspended: usher.Include})
+		for _, tt := range filters {
+			var want []string
+			for _, u := range every.Items {
+				if tt.keep(u) {
+					want = append(want, u.Username)
+				}
+			}
+			f := tt.f
+			f.Sort, f.Page = sort, usher.PageRequest{Limit: 37}
+			if f.Suspended == usher.Default {
+				f.Suspended = usher.Include
+			}
+			var paged []string
+			for pages := 0; ; pages++ {
+				if pages > 80 {
+					t.Fatalf("%s by %s: pagination does not end", tt.name, sort)
+				}
+				p := list(t, s, f)
+				paged = append(paged, usernames(p)...)
+				if p.Next == nil {
+					break
+				}
+				f.Page.After = p.Next
+			}
+			if len(want) == 0 || fmt.Sprint(paged) != fmt.Sprint(want) {
+				t.Errorf("%s by %s: %d users paged, want the %d of every user's list", tt.name, sort, len(paged), len(want))
+			}
+		}
+	}
+}
