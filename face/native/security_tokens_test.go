@@ -272,7 +272,10 @@ func TestBoundedTokenGivesNoRules(t *testing.T) {
 	soon := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
 	granting := b.mustRole(t, "granting", nil, allow("audit", "read"))
 	denying := b.mustRole(t, "denying", []*usher.User{b.user}, deny("user", "read"))
-	sleeping := b.mustRole(t, "sleeping", []*usher.User{b.user}, allow("audit", "read"))
+	// Archived with its rules; switched on again it would give them to
+	// whoever the token puts in it. (A member of it would be one whose
+	// log-in the token may not set: TestBoundedTokenSetsNoLogInOfRuleHolders.)
+	sleeping := b.mustRole(t, "sleeping", nil, allow("audit", "read"))
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/archive", sleeping.ID), token: session}, http.StatusOK, nil)
 	for i, c := range []struct {
 		name, token, code string
@@ -332,15 +335,23 @@ func TestBoundedTokenSetsNoLogInOfRuleHolders(t *testing.T) {
 	deleted, _ := b.mustPrincipal(t, "deleted", false)
 	blocked, _ := b.mustPrincipal(t, "blocked", false)
 	denied, _ := b.mustPrincipal(t, "denied", false)
+	// Members of a role switched off, which unarchiving or restoring it
+	// switches on again (round 14: the first fix read live roles only).
+	shelved, _ := b.mustPrincipal(t, "shelved", false)
+	dropped, _ := b.mustPrincipal(t, "dropped", false)
 	b.mustRole(t, "auditors", []*usher.User{held, deleted, blocked}, allow("audit", "read"))
 	b.mustRole(t, "barred", []*usher.User{denied}, deny("user", "read"))
+	archived := b.mustRole(t, "archived", []*usher.User{shelved}, allow("audit", "read"))
+	gone := b.mustRole(t, "gone", []*usher.User{dropped}, allow("audit", "read"))
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/archive", archived.ID), token: session}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", gone.ID), token: session}, http.StatusOK, nil)
 	b.call(t, req{method: "DELETE", path: "/v1/users/deleted", token: session}, http.StatusOK, nil)
 	b.call(t, req{method: "POST", path: "/v1/users/blocked/block", token: session}, http.StatusOK, nil)
 	// Restoring them is no log-in.
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", deleted.ID), token: hour}, http.StatusOK, nil)
 	b.call(t, req{method: "POST", path: "/v1/users/blocked/unblock", token: hour}, http.StatusOK, nil)
 	const password = "a taken-over secret phrase"
-	for _, name := range []string{"held", "deleted", "blocked"} {
+	for _, name := range []string{"held", "deleted", "blocked", "shelved", "dropped"} {
 		for _, r := range []req{
 			{method: "PUT", path: "/v1/users/" + name + "/password", body: map[string]any{"password": password}},
 			{method: "PATCH", path: "/v1/users/" + name, body: map[string]any{"email": name + "@evil.example"}},
