@@ -124,6 +124,8 @@ func (e *env) authorizeGrant(ctx context.Context, changed []usher.Rule) error {
 // An application not yet registered (a.ID 0) is handed on at its making:
 // its maker owns it freely; another owner takes application.grant on
 // every application, since application.create alone must not decide it.
+// A credential bounded by scopes or an expiry names no owner, as it gives
+// no role's rules (checkGivingBound): the owner's rights outlast it.
 //
 // Errors: Unauthenticated, Forbidden.
 func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application, to int64) error {
@@ -133,6 +135,11 @@ func (e *env) authorizeHandOver(ctx context.Context, a *usher.Application, to in
 	}
 	if err := precheck(p, actAppGrant, nil); err != nil {
 		return err
+	}
+	if to != 0 {
+		if err := refuseBounded(p, "an application's owner, whose rights outlast it"); err != nil {
+			return err
+		}
 	}
 	instance := ""
 	if a.ID != 0 {

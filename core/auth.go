@@ -371,11 +371,19 @@ func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *u
 
 // wideLogIn reports whether a log-in as target is wider than a plain
 // account's to p, for checkLogInBound: p's own account, an
-// administrator's, or one that roles' rules allow anything — archived and
-// deleted roles' too, which unarchiving or restoring gives back, as the
-// take-over guard counts them (guardCredentials).
+// administrator's, one that owns an application (deleted ones too, which
+// restoring gives back), or one that roles' rules allow anything —
+// archived and deleted roles' too, which unarchiving or restoring gives
+// back — as the take-over guard counts them (guardCredentials).
 func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
 	if self(p, target) || target.Admin {
+		return true, nil
+	}
+	owned, err := e.store.AppList(ctx, usher.ApplicationFilter{OwnerID: target.ID, Deleted: usher.Include, Page: usher.PageRequest{Limit: 1}})
+	if err != nil {
+		return false, err
+	}
+	if len(owned.Items) > 0 {
 		return true, nil
 	}
 	rules, err := e.store.RulesKept(ctx, target.ID)

@@ -441,6 +441,44 @@ func TestBoundedTokenAddsNoLastingKey(t *testing.T) {
 	}
 }
 
+// TestBoundedTokenNamesNoApplicationOwner replays round 15's find: an
+// administrator's expiring token handed an application to a plain account
+// (PATCH owner_id, or registering it for them) and set the account's
+// password, in either order; the owner's rights on it — update, delete,
+// whatever the rules — outlasted the token in the account's session, as
+// a role's rule would have, which the token may not give. It names no
+// owner now, and sets no log-in of an account that owns one.
+func TestBoundedTokenNamesNoApplicationOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	session := b.mustLogin(t, "boss", matrixPassword)
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)}).Token
+	owner, _ := b.mustPrincipal(t, "owner", false)
+	var app struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/applications", token: session, body: map[string]any{"name": "CRM"}}, http.StatusCreated, &app)
+	path := fmt.Sprintf("/v1/applications/%d", app.ID)
+	const password = "a handed-over secret phrase"
+	b.call(t, req{method: "PUT", path: "/v1/users/plain/password", token: hour, body: map[string]any{"password": password}},
+		http.StatusNoContent, nil)
+	for _, r := range []req{
+		{method: "PATCH", path: path, body: map[string]any{"owner_id": b.user.ID}},
+		{method: "POST", path: "/v1/applications", body: map[string]any{"name": "ERP", "owner_id": b.user.ID}},
+	} {
+		r.token = hour
+		wantProblem(t, r.method+" "+r.path, b.api.do(t, r), http.StatusForbidden, usher.CodeLifetimeExceeded)
+	}
+	// The other order: an account a session made an owner.
+	b.call(t, req{method: "PATCH", path: path, token: session, body: map[string]any{"owner_id": owner.ID}}, http.StatusOK, nil)
+	wantProblem(t, "the owner's password", b.api.do(t, req{method: "PUT", path: "/v1/users/owner/password", token: hour,
+		body: map[string]any{"password": password}}), http.StatusForbidden, usher.CodeLifetimeExceeded)
+	// Registering its own, and a session's hand-over, go on.
+	b.call(t, req{method: "POST", path: "/v1/applications", token: hour, body: map[string]any{"name": "Mine"}}, http.StatusCreated, nil)
+	b.call(t, req{method: "PATCH", path: path, token: session, body: map[string]any{"owner_id": b.user.ID}}, http.StatusOK, nil)
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
