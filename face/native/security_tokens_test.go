@@ -318,6 +318,16 @@ func TestBoundedTokenGivesNoRules(t *testing.T) {
 	b.call(t, req{method: "GET", path: "/v1/audit", token: b.mustLogin(t, "plain", "a plain new secret phrase 3")}, http.StatusOK, nil)
 }
 
+// mustBoss makes an administrator, boss, and returns a session of theirs
+// and a token of theirs that expires in an hour.
+func (b *bundle) mustBoss(t *testing.T) (session, hour string) {
+	t.Helper()
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	session = b.mustLogin(t, "boss", matrixPassword)
+	hour = b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)}).Token
+	return session, hour
+}
+
 // TestBoundedTokenSetsNoLogInOfRuleHolders: past the test above, an
 // administrator's expiring token set the password of an account that a
 // role already gave rights — a live one, or one deleted or blocked, which
@@ -328,9 +338,7 @@ func TestBoundedTokenGivesNoRules(t *testing.T) {
 func TestBoundedTokenSetsNoLogInOfRuleHolders(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, bossTok := b.mustPrincipal(t, "boss", true)
-	session := b.mustLogin(t, "boss", matrixPassword)
-	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)}).Token
+	session, hour := b.mustBoss(t)
 	held, _ := b.mustPrincipal(t, "held", false)
 	deleted, _ := b.mustPrincipal(t, "deleted", false)
 	blocked, _ := b.mustPrincipal(t, "blocked", false)
@@ -451,9 +459,7 @@ func TestBoundedTokenAddsNoLastingKey(t *testing.T) {
 func TestBoundedTokenNamesNoApplicationOwner(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, bossTok := b.mustPrincipal(t, "boss", true)
-	session := b.mustLogin(t, "boss", matrixPassword)
-	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)}).Token
+	session, hour := b.mustBoss(t)
 	owner, _ := b.mustPrincipal(t, "owner", false)
 	var app struct {
 		ID int64 `json:"id"`
