@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,6 +290,10 @@ func (dialect) CopyFrom(ctx context.Context, driverConn any, table string, colum
 	return c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
 }
 
+// namesKey is the expression users_names_trgm indexes: search_key's
+// spelling of the username and name alone (migration 0034).
+const namesKey = "usher_search_key(lower(username || chr(1) || name))"
+
 // SearchUsers matches with ILIKE. Each string is first looked for in
 // search_key, through the one trigram index on it: search_key is
 // search_text (the lower-cased username, name and e-mail address) spelled
@@ -301,7 +306,11 @@ func (dialect) CopyFrom(ctx context.Context, driverConn any, table string, colum
 // search_text, is in search_text exactly when it is in one of the three
 // columns, so a search of all three needs no ILIKE. The UUID (as text) and
 // the external id have no such index, and are compared row by row among
-// the rows the other conditions leave.
+// the rows the other conditions leave. A string looked for in the
+// username or name alone is looked for in their own spelling instead,
+// through its own index (namesKey): search_key's holds the addresses'
+// trigrams too, and a string every address holds made every user a
+// candidate to read and refuse.
 func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	search := func(v string, cols ...string) {
 		if v == "" {
@@ -309,6 +318,11 @@ func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 		}
 		p := b.Arg("%" + sqldb.EscapeLike(v) + "%")
 		cond := "search_key LIKE usher_search_key(lower(" + p + ")) AND search_text LIKE lower(" + p + ")"
+		if !slices.Contains(cols, "email") {
+			// The index of names alone: search_key's would give every
+			// address that holds v, each read and refused.
+			cond = namesKey + " LIKE usher_search_key(lower(" + p + "))"
+		}
 		if len(cols) == 3 && !strings.ContainsRune(v, 1) {
 			b.Where(cond)
 			return

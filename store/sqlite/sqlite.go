@@ -257,8 +257,8 @@ func (dialect) WalkAt() int { return 2000 }
 // take "deleted_at IS NULL" for the narrower condition (see UsersInOrder).
 func (dialect) UsersThrough(index string) string { return "users INDEXED BY " + index }
 
-// WeakSearch is false: the full-text index holds every trigram of the
-// three columns, spaces and punctuation included, and reads no windows.
+// WeakSearch is false: the full-text indexes hold every trigram of their
+// columns, spaces and punctuation included, and read no windows.
 func (dialect) WeakSearch(string) bool { return false }
 
 // SearchInIDOrder is true when every string of s goes through the
@@ -281,14 +281,18 @@ func (dialect) SearchInIDOrder(s sqldb.UserSearch) bool {
 // at least three characters.
 func trigramIndexed(v string) bool { return utf8.RuneCountInString(v) >= 3 }
 
-// SearchUsers matches through the trigram index, which needs at least three
-// characters and covers username, name and e-mail address; shorter
-// strings, and the UUID and external id, which it does not hold, are
-// matched with LIKE, which folds the case of ASCII letters only. The index
-// drives the statement: it yields its matches in id order, so a page
-// ordered by id reads a page of matches, not all of them (a three-letter
-// query can match a tenth of all users). Every string the index takes is
-// one phrase of one MATCH, so that they narrow one another inside it.
+// SearchUsers matches through a trigram index, which needs at least three
+// characters: users_fts covers username, name and e-mail address,
+// users_names_fts the first two alone (migration 0034), which a search
+// that looks at no address reads — users_fts would read the trigram lists
+// of every address holding its string, the column filter applied after
+// them. Shorter strings, and the UUID and external id, which no index
+// holds, are matched with LIKE, which folds the case of ASCII letters
+// only. The index drives the statement: it yields its matches in id
+// order, so a page ordered by id reads a page of matches, not all of them
+// (a three-letter query can match a tenth of all users). Every string an
+// index takes is one phrase of one MATCH, so that they narrow one another
+// inside it.
 func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	var phrases, conds []string
 	// search matches v in cols: through the index when it can, else with
@@ -317,14 +321,18 @@ func (dialect) SearchUsers(b *sqldb.Builder, s sqldb.UserSearch) {
 	search(s.Email, true, "email")
 	search(s.UUID, false, "uuid")
 	search(s.ExternalID, false, "external_id")
+	index := "users_names_fts"
+	if (s.QueryEmail && trigramIndexed(s.Query)) || trigramIndexed(s.Email) {
+		index = "users_fts"
+	}
 	switch {
 	case len(phrases) > 0 && b.Walks():
 		// The rowid is written +users.id so that no plan looks the
 		// matches up one by one: the statement walks its order's index.
-		b.Where("+users.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH " +
+		b.Where("+users.id IN (SELECT rowid FROM " + index + " WHERE " + index + " MATCH " +
 			b.Arg(strings.Join(phrases, " AND ")) + ")")
 	case len(phrases) > 0:
-		b.From("(SELECT rowid AS fts_id FROM users_fts WHERE users_fts MATCH "+b.Arg(strings.Join(phrases, " AND "))+") AS matches"+
+		b.From("(SELECT rowid AS fts_id FROM "+index+" WHERE "+index+" MATCH "+b.Arg(strings.Join(phrases, " AND "))+") AS matches"+
 			" CROSS JOIN users ON users.id = matches.fts_id", "fts_id")
 	}
 	for _, c := range conds {

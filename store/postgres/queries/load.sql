@@ -1,5 +1,5 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
--- indexes that enforce nothing — the trigram index above all, whose
+-- indexes that enforce nothing — the trigram indexes above all, whose
 -- every row costs dozens of entries — and builds them once at its end
 -- (LoadRestoreIndexes), in one pass each. The e-mail claims of loaded
 -- users are also written at the end (LoadRestoreBeside, then LoadRestore
@@ -29,7 +29,7 @@ SELECT count(*) FROM (SELECT 1 FROM users LIMIT $1) AS u;
 -- LoadValidate checks them once over the whole table, after removing what
 -- their ON DELETE CASCADE would have removed (rows of users deleted
 -- during the load).
-DROP INDEX users_created_at, users_deleted_suspended, users_organisation, users_search_trgm;
+DROP INDEX users_created_at, users_deleted_suspended, users_organisation, users_search_trgm, users_names_trgm;
 ALTER TABLE passwords DROP CONSTRAINT passwords_user_id_fkey;
 ALTER TABLE email_claims DROP CONSTRAINT email_claims_user_id_fkey;
 DROP TRIGGER users_claims ON users;
@@ -52,18 +52,18 @@ CREATE TRIGGER users_claims_load AFTER INSERT ON users
 REFERENCING NEW TABLE AS new_users FOR EACH STATEMENT EXECUTE FUNCTION users_claims_load();
 
 -- name: LoadUnfinished
-SELECT count(*) < 4 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
+SELECT count(*) < 5 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
     OR EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid IN ('passwords'::regclass, 'email_claims'::regclass)
         AND conname IN ('passwords_user_id_fkey', 'email_claims_user_id_fkey') AND NOT convalidated)
 FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
-    'users_deleted_suspended', 'users_organisation', 'users_search_trgm');
+    'users_deleted_suspended', 'users_organisation', 'users_search_trgm', 'users_names_trgm');
 
 -- name: LoadBesideNeeded
-SELECT count(*) < 4 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
+SELECT count(*) < 5 OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims')
 FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'users' AND indexname IN ('users_created_at',
-    'users_deleted_suspended', 'users_organisation', 'users_search_trgm');
+    'users_deleted_suspended', 'users_organisation', 'users_search_trgm', 'users_names_trgm');
 
 -- name: LoadRestoreNeeded
 SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'users'::regclass AND tgname = 'users_claims');
@@ -95,6 +95,7 @@ CREATE INDEX IF NOT EXISTS users_created_at ON users (created_at, id);
 CREATE INDEX IF NOT EXISTS users_deleted_suspended ON users (deleted_at, suspended_at);
 CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHERE organisation_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin (search_key gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS users_names_trgm ON users USING gin (usher_search_key(lower(username || chr(1) || name)) gin_trgm_ops);
 
 -- name: LoadRestore
 -- After LoadRestoreBeside and LoadRestoreIndexes: the triggers as the

@@ -1,6 +1,6 @@
 -- A bulk load of users into a small table (store.LoadStart) sets aside the
 -- indexes that enforce nothing and the insert triggers of the search
--- index, of the e-mail claims and of user_counts, and does their work
+-- indexes, of the e-mail claims and of user_counts, and does their work
 -- once at its end (LoadRestore): a trigram index rebuilt in one pass
 -- costs a fraction of one written a statement at a time, and the claims
 -- and counts of the loaded users are written by one statement each. The
@@ -26,6 +26,7 @@ SELECT count(*) FROM (SELECT 1 FROM users LIMIT ?1);
 
 -- name: LoadSetAside
 DROP TRIGGER users_fts_insert;
+DROP TRIGGER users_names_fts_insert;
 DROP TRIGGER users_claim_insert;
 DROP TRIGGER user_counts_insert;
 CREATE TRIGGER users_claim_load BEFORE INSERT ON users
@@ -38,8 +39,8 @@ DROP INDEX users_deleted_suspended;
 DROP INDEX users_organisation;
 
 -- name: LoadUnfinished
-SELECT count(*) < 6 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
-WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
+SELECT count(*) < 7 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
+WHERE name IN ('users_fts_insert', 'users_names_fts_insert', 'users_claim_insert', 'user_counts_insert',
     'users_created_at', 'users_deleted_suspended', 'users_organisation');
 
 -- SQLite writes one transaction at a time: the whole end of a load is
@@ -52,8 +53,8 @@ WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
 SELECT 0;
 
 -- name: LoadRestoreNeeded
-SELECT count(*) < 6 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
-WHERE name IN ('users_fts_insert', 'users_claim_insert', 'user_counts_insert',
+SELECT count(*) < 7 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
+WHERE name IN ('users_fts_insert', 'users_names_fts_insert', 'users_claim_insert', 'user_counts_insert',
     'users_created_at', 'users_deleted_suspended', 'users_organisation');
 
 -- name: LoadValidate
@@ -88,6 +89,11 @@ CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
 END;
 INSERT INTO users_fts (users_fts) VALUES ('rebuild');
 INSERT INTO users_fts (users_fts) VALUES ('optimize');
+CREATE TRIGGER IF NOT EXISTS users_names_fts_insert AFTER INSERT ON users BEGIN
+    INSERT INTO users_names_fts (rowid, username, name) VALUES (new.id, new.username, new.name);
+END;
+INSERT INTO users_names_fts (users_names_fts) VALUES ('rebuild');
+INSERT INTO users_names_fts (users_names_fts) VALUES ('optimize');
 
 -- A transaction of the writing connection begins IMMEDIATE, which takes
 -- the database's one write lock: two processes that end one load at once
