@@ -372,7 +372,9 @@ func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *u
 // wideLogIn reports whether a log-in as target is wider than a plain
 // account's to p, for checkLogInBound: p's own account, an
 // administrator's, one that owns an application (deleted ones too, which
-// restoring gives back), or one that roles' rules allow anything —
+// restoring gives back), one that may create more than a new account (a
+// richer plan, GitLab allowances: checkRaiseBound), or one that roles'
+// rules allow anything —
 // archived and deleted roles' too, which unarchiving or restoring gives
 // back — as the take-over guard counts them (guardCredentials).
 func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
@@ -386,6 +388,9 @@ func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.U
 	if len(owned.Items) > 0 {
 		return true, nil
 	}
+	if more, err := e.createsMore(ctx, target, e.plainAccount()); more || err != nil {
+		return more, err
+	}
 	rules, err := e.store.RulesKept(ctx, target.ID)
 	if err != nil {
 		return false, err
@@ -396,6 +401,38 @@ func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.U
 		}
 	}
 	return false, nil
+}
+
+// plainAccount is what a new account may create, by the defaults: the
+// measure of checkRaiseBound and wideLogIn.
+func (e *env) plainAccount() *usher.User {
+	return &usher.User{Kind: usher.KindNormal, GitLab: usher.GitLabProfile{CanCreateGroup: true, ProjectsLimit: e.policy.DefaultProjectsLimit}}
+}
+
+// checkRaiseBound refuses a credential bounded by scopes or an expiry that
+// lets an account create more than a new account may — a plan of more
+// capabilities than the default, more projects, GitLab's group creation,
+// not external (createsMore) — as it gives no role's rules
+// (checkGivingBound): whoever holds it would give that, for good, to an
+// account they log in as. before is the account as it was, nil for a new
+// one: what it may create already it keeps, and a bounded credential may
+// still hold an account back (GitLab's clients set limits with tokens
+// that all expire).
+func (e *env) checkRaiseBound(ctx context.Context, p *usher.Principal, before, would *usher.User) error {
+	const what = "what an account may create past a new one's (its plan, limits and GitLab allowances), which outlasts it"
+	if refuseBounded(p, what) == nil {
+		return nil
+	}
+	more, err := e.createsMore(ctx, would, e.plainAccount())
+	if err != nil || !more {
+		return err
+	}
+	if before != nil {
+		if more, err = e.createsMore(ctx, would, before); err != nil || !more {
+			return err
+		}
+	}
+	return refuseBounded(p, what)
 }
 
 // keyExpiry is when a key p adds to target's account expires, asked for

@@ -60,6 +60,14 @@ func userPlan(ctx context.Context, tx store.Tx, name string) (*usher.Plan, error
 	return p, err
 }
 
+// checkPlanBound refuses a credential bounded by scopes or an expiry that
+// writes a plan: every account on it, or on the default its users fall
+// back to, may create what it gives, past the credential, as
+// checkRaiseBound refuses for one account.
+func checkPlanBound(p *usher.Principal) error {
+	return refuseBounded(p, "plans, whose capabilities every account on them keeps past it")
+}
+
 // Create creates a plan; when it is the default, the former default stops
 // being one.
 //
@@ -67,6 +75,9 @@ func userPlan(ctx context.Context, tx store.Tx, name string) (*usher.Plan, error
 // negative limit), Conflict (the name is taken).
 func (s *Plans) Create(ctx context.Context, p usher.Plan) (*usher.Plan, error) {
 	if err := s.authorize(ctx, actPlanManage, nil); err != nil {
+		return nil, err
+	}
+	if err := checkPlanBound(usher.PrincipalFrom(ctx)); err != nil {
 		return nil, err
 	}
 	var c checker
@@ -120,6 +131,9 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 	if err := s.authorize(ctx, actPlanManage, nil); err != nil {
 		return nil, err
 	}
+	if err := checkPlanBound(usher.PrincipalFrom(ctx)); err != nil {
+		return nil, err
+	}
 	var c checker
 	if c.count("project_limit", in.ProjectLimit); c.err() != nil {
 		return nil, c.err()
@@ -164,6 +178,9 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (s *Plans) Delete(ctx context.Context, name string) error {
 	if err := s.authorize(ctx, actPlanManage, nil); err != nil {
+		return err
+	}
+	if err := checkPlanBound(usher.PrincipalFrom(ctx)); err != nil {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx store.Tx) error {

@@ -79,6 +79,9 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 	if err := s.createsNoMore(ctx, would); err != nil {
 		return nil, err
 	}
+	if err := s.checkRaiseBound(ctx, usher.PrincipalFrom(ctx), nil, would); err != nil {
+		return nil, err
+	}
 	// A code mailed at creation is counted per address: making and
 	// deleting an account with someone's address in a loop (a user.create
 	// and user.delete rule) mailed them each time. usher's own creations

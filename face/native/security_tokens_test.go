@@ -485,6 +485,49 @@ func TestBoundedTokenNamesNoApplicationOwner(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: path, token: session, body: map[string]any{"owner_id": b.user.ID}}, http.StatusOK, nil)
 }
 
+// TestBoundedTokenRaisesNoAccount replays round 16's find: an
+// administrator's expiring token put a plain account on a plan that makes
+// teams (or made the default plan one) and set its password, in either
+// order; after the token ended, the account's session made a team and a
+// service account whose token never expires. What an account may create
+// past a new one's outlasts the credential, as a role's rule would: the
+// token raises no account past it, writes no plan, and sets no log-in of
+// an account already past it. Holding an account back it still may.
+func TestBoundedTokenRaisesNoAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	session, hour := b.mustBoss(t)
+	for _, plan := range []map[string]any{
+		{"name": "free", "default": true},
+		{"name": "pro", "can_create_team": true, "project_limit": 50},
+		{"name": "tiny"},
+	} {
+		b.call(t, req{method: "POST", path: "/v1/plans", token: session, body: plan}, http.StatusCreated, nil)
+	}
+	b.mustPrincipal(t, "carol", false)
+	b.mustPrincipal(t, "dave", false)
+	b.call(t, req{method: "PATCH", path: "/v1/users/dave", token: session, body: map[string]any{"plan": "pro"}}, http.StatusOK, nil)
+	for _, r := range []req{
+		{method: "PATCH", path: "/v1/users/carol", body: map[string]any{"plan": "pro"}},
+		{method: "POST", path: "/v1/users", body: map[string]any{"username": "erin", "email": "erin@example.com",
+			"password": "a raised secret phrase", "plan": "pro", "skip_confirmation": true}},
+		{method: "PUT", path: "/v1/plans/free", body: map[string]any{"default": true, "can_create_team": true}},
+		{method: "POST", path: "/v1/plans", body: map[string]any{"name": "gold", "can_create_team": true}},
+		{method: "DELETE", path: "/v1/plans/tiny"},
+		// An account past a new one's: its log-in is as wide.
+		{method: "PUT", path: "/v1/users/dave/password", body: map[string]any{"password": "a raised secret phrase"}},
+	} {
+		r.token = hour
+		wantProblem(t, r.method+" "+r.path, b.api.do(t, r), http.StatusForbidden, usher.CodeLifetimeExceeded)
+	}
+	// Held back, and the log-in of an account no wider than a new one.
+	b.call(t, req{method: "PATCH", path: "/v1/users/carol", token: hour, body: map[string]any{"plan": "tiny"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PUT", path: "/v1/users/carol/password", token: hour, body: map[string]any{"password": "a raised secret phrase"}},
+		http.StatusNoContent, nil)
+	wantProblem(t, "carol's team", b.api.do(t, req{method: "POST", path: "/v1/groups", token: b.mustLogin(t, "carol", "a raised secret phrase"),
+		body: map[string]any{"kind": "team", "handle": "after"}}), http.StatusForbidden, "plan_forbids_teams")
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
