@@ -383,6 +383,13 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 	return err
 }
 
+// The first and last microsecond of the years 1 to 9999, the bounds of a
+// creation time in a cursor (checkCursor).
+const (
+	firstCursorMicro = -62135596800000000
+	lastCursorMicro  = 253402300799999999
+)
+
 // checkCursor checks that a cursor's key fits its sort column.
 func checkCursor(sort usher.UserSort, c *usher.Cursor) error {
 	bad := c.ID <= 0
@@ -392,8 +399,11 @@ func checkCursor(sort usher.UserSort, c *usher.Cursor) error {
 	case "uuid":
 		bad = bad || !uuidRE.MatchString(c.Key)
 	case "created_at":
-		_, err := strconv.ParseInt(c.Key, 10, 64)
-		bad = bad || err != nil
+		// Microseconds within the years 1 to 9999, as the times usher
+		// writes are: PostgreSQL's driver overflowed on one far outside
+		// them and answered the page in reverse.
+		us, err := strconv.ParseInt(c.Key, 10, 64)
+		bad = bad || err != nil || us < firstCursorMicro || us > lastCursorMicro
 	case "username":
 		bad = bad || filterText("cursor", c.Key) != nil
 	}
