@@ -373,10 +373,11 @@ func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *u
 // account's to p, for checkLogInBound: p's own account, an
 // administrator's, one that owns an application (deleted ones too, which
 // restoring gives back), one that may create more than a new account (a
-// richer plan, GitLab allowances: checkRaiseBound), or one that roles'
-// rules allow anything —
-// archived and deleted roles' too, which unarchiving or restoring gives
-// back — as the take-over guard counts them (guardCredentials).
+// richer plan, GitLab allowances: checkRaiseBound), a team's owner that
+// may make no team (checkOwnerBound), or one that roles' rules allow
+// anything — archived and deleted roles' too, which unarchiving or
+// restoring gives back — as the take-over guard counts them
+// (guardCredentials).
 func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
 	if self(p, target) || target.Admin {
 		return true, nil
@@ -390,6 +391,18 @@ func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.U
 	}
 	if more, err := e.createsMore(ctx, target, e.plainAccount()); more || err != nil {
 		return more, err
+	}
+	// A team's owner that may make no team (checkOwnerBound).
+	if e.teamsRefused(ctx, e.store, target) != nil {
+		teams, err := e.store.UserGroups(ctx, target.ID, usher.GroupTeam)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range teams {
+			if m.Level == usher.LevelOwner {
+				return true, nil
+			}
+		}
 	}
 	rules, err := e.store.RulesKept(ctx, target.ID)
 	if err != nil {

@@ -222,6 +222,25 @@ func (e *env) authorizeSwitch(ctx context.Context, a *access, on bool) error {
 	return e.authorizeGiving(ctx, rules, reachChanged(nil, rules, false))
 }
 
+// teamsRefused says why u may make no team — its plan does not allow it,
+// or, what GitLab's users API sets and GitLab keeps, can_create_group is
+// off or the account is external — or nil when it may.
+func (e *env) teamsRefused(ctx context.Context, tx store.Tx, u *usher.User) error {
+	plan, err := e.plan(ctx, tx, u)
+	if err != nil {
+		return err
+	}
+	if plan != nil && !plan.CanCreateTeam {
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePlanForbidsTeams,
+			Message: "The user is not allowed to create teams, because their plan does not allow it."}
+	}
+	if !u.GitLab.CanCreateGroup || u.External {
+		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCannotCreateTeams,
+			Message: "The user is not allowed to create teams: an administrator turned can_create_group off, or made the account external."}
+	}
+	return nil
+}
+
 // plan returns the plan that decides what u may create: theirs, or the
 // default one; nil when no plan is defined at all.
 func (e *env) plan(ctx context.Context, tx store.Tx, u *usher.User) (*usher.Plan, error) {
@@ -319,20 +338,8 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 			if err != nil {
 				return err
 			}
-			plan, err := g.plan(ctx, tx, u)
-			if err != nil {
+			if err := g.teamsRefused(ctx, tx, u); err != nil {
 				return err
-			}
-			if plan != nil && !plan.CanCreateTeam {
-				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodePlanForbidsTeams,
-					Message: "The user is not allowed to create teams, because their plan does not allow it."}
-			}
-			// What GitLab's users API sets, as GitLab keeps it: an
-			// account without can_create_group, or an external one,
-			// creates no group.
-			if !u.GitLab.CanCreateGroup || u.External {
-				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCannotCreateTeams,
-					Message: "The user is not allowed to create teams: an administrator turned can_create_group off, or made the account external."}
 			}
 			if err := checkTeamRoom(ctx, tx, u.ID); err != nil {
 				return err

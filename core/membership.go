@@ -87,6 +87,22 @@ func (e *env) authorizeOwnership(a *access) error {
 	return errForbidden("only an owner of the " + string(a.group.Kind) + " makes, changes or removes its owners")
 }
 
+// checkOwnerBound refuses a credential bounded by scopes or an expiry
+// that makes a team's owner of an account that may make no team
+// (teamsRefused): owning one gives what its plan held it from — the
+// team's members and service accounts, their tokens that may never
+// expire — past the credential, as checkRaiseBound refuses a richer plan.
+// An account that may make teams, as every account may where no plan is
+// defined, gains nothing it could not make itself: GitLab's clients add
+// a group's owners with tokens that all expire.
+func (e *env) checkOwnerBound(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.User) error {
+	const what = "a team's owners among accounts that may make no team, which outlast it"
+	if refuseBounded(p, what) == nil || e.teamsRefused(ctx, tx, u) == nil {
+		return nil
+	}
+	return refuseBounded(p, what)
+}
+
 // AddMember puts a principal in a group at a level (read for teams and
 // member elsewhere when empty), or changes its level. A team keeps at least
 // one owner; only an administrator places a service account or makes one
@@ -152,6 +168,11 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		}
 		if err := raiseServiceAccount(usher.PrincipalFrom(ctx), u, level); err != nil {
 			return err
+		}
+		if level == usher.LevelOwner && a.group.Kind == usher.GroupTeam {
+			if err := g.checkOwnerBound(ctx, tx, usher.PrincipalFrom(ctx), u); err != nil {
+				return err
+			}
 		}
 		if level == usher.LevelOwner && a.group.Kind == usher.GroupTeam && !usher.PrincipalFrom(ctx).IsAdmin() {
 			// Handing a team over counts as making one, for the one

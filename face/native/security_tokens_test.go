@@ -528,6 +528,45 @@ func TestBoundedTokenRaisesNoAccount(t *testing.T) {
 		body: map[string]any{"kind": "team", "handle": "after"}}), http.StatusForbidden, "plan_forbids_teams")
 }
 
+// TestBoundedTokenMakesNoOwnerPastThePlan replays round 17's find: with a
+// default plan that makes no teams, an administrator's expiring token made
+// a team, an account with a password and that account the team's owner
+// (or set the password of an owner a session made); the account's
+// session, held to its plan for teams of its own, made service accounts
+// in that one and minted them tokens that never expire. Owning a team
+// gives an account that may make none what its plan held it from: the
+// token makes no such owner and sets no such owner's log-in. An account
+// that may make teams it still makes an owner, as GitLab's clients do.
+func TestBoundedTokenMakesNoOwnerPastThePlan(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	session, hour := b.mustBoss(t)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: session, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: session, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+	var crew, ops struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/groups", token: hour, body: map[string]any{"kind": "team", "handle": "crew"}}, http.StatusCreated, &crew)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: session, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &ops)
+	const password = "an owner's secret phrase"
+	b.call(t, req{method: "POST", path: "/v1/users", token: hour, body: map[string]any{"username": "mallory", "email": "mallory@example.com",
+		"password": password, "skip_confirmation": true}}, http.StatusCreated, nil)
+	wantProblem(t, "mallory made an owner", b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/mallory", crew.ID),
+		token: hour, body: map[string]any{"level": "owner"}}), http.StatusForbidden, usher.CodeLifetimeExceeded)
+	b.mustPrincipal(t, "olga", false)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/olga", ops.ID), token: session, body: map[string]any{"level": "owner"}},
+		http.StatusOK, nil)
+	wantProblem(t, "the owner's password", b.api.do(t, req{method: "PUT", path: "/v1/users/olga/password", token: hour,
+		body: map[string]any{"password": password}}), http.StatusForbidden, usher.CodeLifetimeExceeded)
+	// Below the owner, and an account whose plan makes teams.
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/mallory", crew.ID), token: hour, body: map[string]any{"level": "write"}},
+		http.StatusOK, nil)
+	b.mustPrincipal(t, "carol", false)
+	b.call(t, req{method: "PATCH", path: "/v1/users/carol", token: session, body: map[string]any{"plan": "pro"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/carol", crew.ID), token: hour, body: map[string]any{"level": "owner"}},
+		http.StatusOK, nil)
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
