@@ -358,7 +358,8 @@ func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) err
 // keeps its roles, and the same credential may restore it. A session, an
 // unscoped token that does not expire and usher itself may.
 func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
-	const what = "the password, identities and primary address of its own account, of an administrator or of an account roles allow more, which open sessions"
+	const what = "the password, identities and primary address of its own account, an administrator's, or one with more than a new account's rights " +
+		"(roles' rules, an application, a richer plan or limits, a team its plan would not let it make), which open sessions"
 	if refuseBounded(p, what) == nil {
 		return nil
 	}
