@@ -372,11 +372,11 @@ func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *u
 
 // wideLogIn reports whether a log-in as target is wider than a plain
 // account's to p, for checkLogInBound: p's own account, an
-// administrator's, one that owns an application (deleted ones too, which
-// restoring gives back), one that may create more than a new account (a
-// richer plan, GitLab allowances: checkRaiseBound), a team's owner that
-// may make no team (checkOwnerBound), or one that roles' rules allow
-// anything — archived and deleted roles' too, which unarchiving or
+// administrator's, one that owns an application, one that may create
+// more than a new account (a richer plan, GitLab allowances:
+// checkRaiseBound), a team's owner that may make no team
+// (checkOwnerBound), or one that roles' rules allow anything — deleted
+// applications and teams, archived and deleted roles too, which
 // restoring gives back — as the take-over guard counts them
 // (guardCredentials).
 func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
@@ -393,9 +393,10 @@ func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.U
 	if more, err := e.createsMore(ctx, target, e.plainAccount()); more || err != nil {
 		return more, err
 	}
-	// A team's owner that may make no team (checkOwnerBound).
+	// A team's owner that may make no team (checkOwnerBound), deleted
+	// teams too, which restoring gives back.
 	if e.teamsRefused(ctx, e.store, target) != nil {
-		teams, err := e.store.UserGroups(ctx, target.ID, usher.GroupTeam)
+		teams, err := e.store.UserGroupsKept(ctx, target.ID, usher.GroupTeam)
 		if err != nil {
 			return false, err
 		}

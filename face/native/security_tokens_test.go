@@ -558,6 +558,20 @@ func TestBoundedTokenMakesNoOwnerPastThePlan(t *testing.T) {
 		http.StatusOK, nil)
 	wantProblem(t, "the owner's password", b.api.do(t, req{method: "PUT", path: "/v1/users/olga/password", token: hour,
 		body: map[string]any{"password": password}}), http.StatusForbidden, usher.CodeLifetimeExceeded)
+	// An owner held back since, of a team deleted meanwhile, which the
+	// token could restore (round 18: only live teams were counted).
+	var gone struct {
+		ID int64 `json:"id"`
+	}
+	b.mustPrincipal(t, "erin", false)
+	b.call(t, req{method: "PATCH", path: "/v1/users/erin", token: session, body: map[string]any{"plan": "pro"}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: hour, body: map[string]any{"kind": "team", "handle": "gone"}}, http.StatusCreated, &gone)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/erin", gone.ID), token: hour, body: map[string]any{"level": "owner"}},
+		http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/erin", token: hour, body: map[string]any{"plan": "free"}}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", gone.ID), token: hour}, http.StatusOK, nil)
+	wantProblem(t, "the deleted team's owner's password", b.api.do(t, req{method: "PUT", path: "/v1/users/erin/password", token: hour,
+		body: map[string]any{"password": password}}), http.StatusForbidden, usher.CodeLifetimeExceeded)
 	// Below the owner, and an account whose plan makes teams.
 	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/mallory", crew.ID), token: hour, body: map[string]any{"level": "write"}},
 		http.StatusOK, nil)
