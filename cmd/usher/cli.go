@@ -134,17 +134,31 @@ func (m *Main) sealBox(cfg *config) (*seal.Box, error) {
 
 // logger writes JSON logs, or text when stderr is a terminal.
 func (m *Main) logger(level string) (*slog.Logger, error) {
+	log, _, err := m.bufferedLogger(level, 0)
+	return log, err
+}
+
+// bufferedLogger is logger for a server: its JSON lines wait in memory up
+// to flush and are written together (lineBuffer), those at warn or above
+// at once with the lines before them; the caller closes the buffer. Text
+// for a terminal, and a flush of 0, write each line at once, with no
+// buffer (nil, which Flush and Close take).
+func (m *Main) bufferedLogger(level string, flush time.Duration) (*slog.Logger, *lineBuffer, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: l}
 	if f, ok := m.Stderr.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+			return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil, nil
 		}
 	}
-	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+	if flush <= 0 {
+		return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil, nil
+	}
+	buf := newLineBuffer(m.Stderr, flush)
+	return slog.New(flushOnWarn{slog.NewJSONHandler(buf, opts), buf}), buf, nil
 }
 
 // system returns ctx acting as usher itself, as the CLI does.

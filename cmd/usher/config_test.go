@@ -353,14 +353,16 @@ func TestConfigFileSecretsReadableWarned(t *testing.T) {
 }
 
 // TestServeRefusesBadRetention: a housekeeping time that would reach what
-// has not ended, and a give-up time for mail that is none, stop serve at
-// once with the flag named, before anything is served or written.
+// has not ended, a give-up time for mail that is none, and a log that
+// would wait a negative time, stop serve at once with the flag named,
+// before anything is served or written.
 func TestServeRefusesBadRetention(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--keep-ended", "-1h", "--keep-ended: -1h0m0s is negative"},
 		{"--mail-give-up", "0s", "--mail-give-up: 0s: give a positive time"},
 		{"--mail-give-up", "-5m", "--mail-give-up: -5m0s: give a positive time"},
+		{"--log-flush", "-1s", "--log-flush: -1s is negative: give 0"},
 	} {
 		_, _, err := run(t, "", "serve", "--database", filepath.Join(t.TempDir(), "usher.db"), "--addr", "127.0.0.1:0",
 			tc.flag, tc.value)

@@ -172,14 +172,23 @@ func TestBackupRestore(t *testing.T) {
 
 // syncBuffer is a buffer serve may log to while the test reads it.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu     sync.Mutex
+	b      bytes.Buffer
+	writes int
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writes++
 	return s.b.Write(p)
+}
+
+// Writes is how many writes the buffer was given.
+func (s *syncBuffer) Writes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
 }
 
 func (s *syncBuffer) String() string {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,25 +17,44 @@ import (
 // and returns the address it listens on; it stops with the test.
 func serveWith(t *testing.T, db string, env map[string]string) string {
 	t.Helper()
+	addr, _ := startServe(t, io.Discard, env, db)
+	return addr
+}
+
+// startServe runs usher serve in-process on db with the given environment
+// and arguments, its log to logs, and returns the address it listens on
+// and a stop that ends it and returns what serve returned; the test's end
+// stops it too.
+func startServe(t *testing.T, logs io.Writer, env map[string]string, db string, args ...string) (addr string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] },
+	m := &Main{Stdout: io.Discard, Stderr: logs, Getenv: func(k string) string { return env[k] },
 		Started: func(addr string) { addrc <- addr }}
 	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--database", db}) }()
-	t.Cleanup(func() {
-		cancel()
-		<-errc
-	})
+	go func() {
+		errc <- m.Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--database", db}, args...))
+	}()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-errc
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
 	select {
-	case addr := <-addrc:
-		return addr
+	case addr = <-addrc:
+		return addr, stop
 	case err := <-errc:
+		errc <- err // for stop, which the test's end calls
 		t.Fatalf("serve: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	return ""
+	return "", stop
 }
 
 // post sends a JSON body with the given headers and returns the status and

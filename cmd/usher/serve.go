@@ -43,19 +43,21 @@ const shutdownGrace = 15 * time.Second
 
 // serveConfig is what serve takes beyond the shared configuration.
 type serveConfig struct {
-	addr          string
-	smtpURL       string
-	mailFrom      string
-	mailLanguage  string
-	argon2        password.Params
-	hashWorkers   int
-	hashQueue     int
-	hashNice      int
-	hashProcess   bool
-	policy        core.Policy
-	github        connector.GitHubConfig
-	oidc          connector.OIDCConfig
-	outboxEvery   time.Duration
+	addr         string
+	smtpURL      string
+	mailFrom     string
+	mailLanguage string
+	argon2       password.Params
+	hashWorkers  int
+	hashQueue    int
+	hashNice     int
+	hashProcess  bool
+	policy       core.Policy
+	github       connector.GitHubConfig
+	oidc         connector.OIDCConfig
+	outboxEvery  time.Duration
+	// logFlush is how long log lines may wait to be written together.
+	logFlush      time.Duration
 	signupDomains []string
 	// trustedProxies lists the CIDR prefixes of the reverse proxies whose
 	// forwarding headers are believed.
@@ -104,12 +106,16 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 			"or by its name in the configuration file (--config); see usher config print.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log, err := m.logger(cfg.logLevel)
+			if sc.logFlush < 0 {
+				return fmt.Errorf("--log-flush: %v is negative: give 0 to write each line at once", sc.logFlush)
+			}
+			log, logs, err := m.bufferedLogger(cfg.logLevel, sc.logFlush)
 			if err != nil {
 				return err
 			}
+			defer logs.Close()
 			sc.finish()
-			return m.serve(cmd.Context(), log, cfg, sc)
+			return m.serve(cmd.Context(), log, logs, cfg, sc)
 		},
 	}
 	f := cmd.Flags()
@@ -140,6 +146,8 @@ func (m *Main) serveCmd(cfg *config, sc *serveConfig) *cobra.Command {
 		"started at the first log-in, so that each hash's memory is collected apart from the requests' and, on Linux, the whole "+
 		"derivation runs at --hash-nice; when the child cannot start or fails, serve derives the keys itself and logs a warning")
 	f.IntVar(&sc.hashQueue, "hash-queue", 64, "password hashes that may wait for a hash worker before log-ins are answered 429")
+	f.DurationVar(&sc.logFlush, "log-flush", 100*time.Millisecond, "longest a log line waits in memory to be written with the lines after it, "+
+		"in one write (lines at warn and error are written at once, with those before them; a crash loses what waits); 0 writes each line at once, as a terminal's are")
 	f.IntVar(&sc.memoryLimit, "memory-limit", 0, fmt.Sprintf("soft limit of the Go runtime's memory, in MiB, under which garbage "+
 		"is collected at GOGC %d (default: %d, + 2 × --hash-workers × --argon2-memory without --hash-process; below 0: none); GOMEMLIMIT, and GOGC, "+
 		"when set, win", hashGCPercent, memoryBaseMiB))
@@ -201,7 +209,9 @@ func listenURL(scheme string, addr net.Addr) string {
 }
 
 // serve runs the server until ctx ends, then shuts it down gracefully.
-func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *serveConfig) error {
+// log writes through logs when its lines wait there (nil when they do
+// not).
+func (m *Main) serve(ctx context.Context, log *slog.Logger, logs *lineBuffer, cfg *config, sc *serveConfig) error {
 	start := time.Now()
 	if sc.policy.KeepEnded < 0 {
 		return fmt.Errorf("--keep-ended: %v is negative: housekeeping would delete tokens before they end", sc.policy.KeepEnded)
@@ -317,6 +327,9 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, cfg *config, sc *ser
 
 	log.Info("listening", "addr", ln.Addr().String(), "database", redactSecretURL(cfg.database),
 		"public_url", sc.policy.PublicURL, "trusted_proxies", sc.trustedProxies, "signup", sc.policy.SignupEnabled, "startup_ms", float64(time.Since(start).Microseconds())/1000)
+	// Start-up's lines at once: whoever waits for "listening" (a
+	// supervisor, a test) learns the address without the interval.
+	_ = logs.Flush()
 	if m.Started != nil {
 		m.Started(ln.Addr().String())
 	}
