@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -17,10 +16,14 @@ const logBufferSize = 64 << 10
 // writer at most every interval, in one write: a server that logs each
 // request would otherwise make a system call for every line, about a
 // twentieth of its CPU on a request as cheap as GET /v1/me. Lines are
-// whole when written, as each Write is one line of slog's handlers.
+// whole when written, as each Write is one line of slog's handlers. A
+// write that fails loses what it held, and no more: the next lines are
+// written as before (a disk full for a moment silences the log for that
+// moment, not for good).
 type lineBuffer struct {
 	mu   sync.Mutex
-	w    *bufio.Writer
+	w    io.Writer
+	buf  []byte
 	stop chan struct{}
 	done chan struct{}
 }
@@ -28,7 +31,7 @@ type lineBuffer struct {
 // newLineBuffer starts writing to w what Write is given, every interval.
 // Close writes the rest and stops.
 func newLineBuffer(w io.Writer, interval time.Duration) *lineBuffer {
-	b := &lineBuffer{w: bufio.NewWriterSize(w, logBufferSize), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &lineBuffer{w: w, buf: make([]byte, 0, logBufferSize), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
 		t := time.NewTicker(interval)
@@ -45,11 +48,24 @@ func newLineBuffer(w io.Writer, interval time.Duration) *lineBuffer {
 	return b
 }
 
-// Write keeps p to be written with the lines before and after it.
+// Write keeps p to be written with the lines before and after it. When
+// the buffer cannot take it, what waits is written first, and a p larger
+// than the buffer is written at once.
 func (b *lineBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Write(p)
+	var err error
+	if len(b.buf)+len(p) > cap(b.buf) {
+		err = b.flushLocked()
+	}
+	if len(p) > cap(b.buf) {
+		if _, werr := b.w.Write(p); werr != nil {
+			return 0, werr
+		}
+		return len(p), err
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), err
 }
 
 // Flush writes what waits. A nil buffer holds nothing.
@@ -59,7 +75,18 @@ func (b *lineBuffer) Flush() error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Flush()
+	return b.flushLocked()
+}
+
+// flushLocked writes what waits and empties the buffer, whether the
+// write succeeded or not.
+func (b *lineBuffer) flushLocked() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.w.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
 }
 
 // Close stops the writing every interval and writes what waits.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,6 +56,69 @@ func TestLineBufferWritesTogether(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the interval wrote nothing: %q", ticking.String())
 		}
+	}
+}
+
+// failingOnce fails its first write, as a disk full for a moment does,
+// and takes every later one.
+type failingOnce struct {
+	syncBuffer
+	failed bool
+}
+
+func (w *failingOnce) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	failed := w.failed
+	w.failed = true
+	w.mu.Unlock()
+	if !failed {
+		return 0, syscall.ENOSPC
+	}
+	return w.syncBuffer.Write(p)
+}
+
+// TestLineBufferOutlivesAFailedWrite: a write that fails loses the lines
+// it held and no more; the lines after it are written, as they are with
+// no buffer. (bufio.Writer, which the buffer first used, keeps its first
+// error and wrote nothing ever after.)
+func TestLineBufferOutlivesAFailedWrite(t *testing.T) {
+	t.Parallel()
+	out := &failingOnce{}
+	buf := newLineBuffer(out, time.Hour)
+	log := slog.New(flushOnWarn{slog.NewJSONHandler(buf, nil), buf})
+	log.Info("first")
+	log.Error("second") // written with the first, and lost with it
+	log.Error("third")
+	log.Info("fourth")
+	if err := buf.Close(); err != nil {
+		t.Fatalf("Close after the lines that followed the failure: %v", err)
+	}
+	got := out.String()
+	if strings.Contains(got, `"first"`) || strings.Contains(got, `"second"`) {
+		t.Errorf("lines of the failed write came back: %q", got)
+	}
+	if third, fourth := strings.Index(got, `"third"`), strings.Index(got, `"fourth"`); third < 0 || fourth < third {
+		t.Errorf("the lines after the failed write are missing or out of order: %q", got)
+	}
+}
+
+// TestLineBufferLongLine: a line longer than the buffer is written whole,
+// after the lines that waited before it and before those after it.
+func TestLineBufferLongLine(t *testing.T) {
+	t.Parallel()
+	out := &syncBuffer{}
+	buf := newLineBuffer(out, time.Hour)
+	long := strings.Repeat("x", 2*logBufferSize) + "\n"
+	for _, line := range []string{"before\n", long, "after\n"} {
+		if n, err := io.WriteString(buf, line); n != len(line) || err != nil {
+			t.Fatalf("Write of %d bytes: %d, %v", len(line), n, err)
+		}
+	}
+	if err := buf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "before\n"+long+"after\n"; got != want {
+		t.Errorf("wrote %d bytes (%.20q…), want the %d of the three lines in order", len(got), got, len(want))
 	}
 }
 
