@@ -361,6 +361,18 @@ func (s *Attachments) Delete(ctx context.Context, id int64) error {
 			return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict,
 				Message: "the file is an instance setting's value: change the setting instead"}
 		}
+		if a.Kind == usher.AttachmentAvatar && a.OwnerID != 0 {
+			// Deleting a user's avatar changes it, which avatar.write
+			// decides on the avatar's own route: a rule denying it holds
+			// here too.
+			owner, err := tx.UserGet(ctx, usher.UserKey{ID: a.OwnerID})
+			if err != nil {
+				return err
+			}
+			if err := s.authorize(ctx, actAvatarWrite, owner); err != nil {
+				return err
+			}
+		}
 		if err := tx.AttachmentDelete(ctx, a.ID); err != nil {
 			return err
 		}

@@ -1728,3 +1728,43 @@ func TestUnblockOfAnImportedBlockEndsPending(t *testing.T) {
 		}
 	}
 }
+
+// TestAvatarDenyHoldsOnTheAttachmentRoute: a role denying avatar.write
+// keeps its member from changing their avatar on every route. The member
+// is refused PUT and DELETE /v1/users/{user}/avatar, but deleted it
+// through DELETE /v1/attachments/{id} — an avatar is an attachment its
+// user owns, and that route asked attachment.delete alone (204; the id
+// is the one before the member's next upload).
+func TestAvatarDenyHoldsOnTheAttachmentRoute(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	png := map[string]string{"Content-Type": "image/png"}
+	b.call(t, req{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok, body: pngImage(t), header: png}, 200, nil)
+	next := b.mustUpload(t, "next.png", pngImage(t))
+	avatar := fmt.Sprintf("/v1/attachments/%d", next.ID-1)
+	var kind attachmentBody
+	b.call(t, req{method: "GET", path: avatar, token: b.userTok}, 200, &kind)
+	if kind.Kind != "avatar" {
+		t.Fatalf("attachment %d is a %q, not the avatar", next.ID-1, kind.Kind)
+	}
+
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "frozen-avatars"}}, 201, &role)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "avatar", "operation": "write", "access": "deny"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+
+	for _, r := range []req{
+		{method: "PUT", path: "/v1/users/plain/avatar", token: b.userTok, body: pngImage(t), header: png},
+		{method: "DELETE", path: "/v1/users/plain/avatar", token: b.userTok},
+		{method: "DELETE", path: avatar, token: b.userTok},
+	} {
+		b.call(t, r, 403, nil)
+	}
+	b.call(t, req{method: "GET", path: "/v1/users/plain/avatar"}, 200, nil)
+	// The member's other files are theirs to delete as before, and an
+	// administrator deletes the avatar through either route.
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/attachments/%d", next.ID), token: b.userTok}, 204, nil)
+	b.call(t, req{method: "DELETE", path: avatar, token: b.adminTok}, 204, nil)
+	b.call(t, req{method: "GET", path: "/v1/users/plain/avatar"}, 404, nil)
+}
