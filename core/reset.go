@@ -64,7 +64,13 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		// A new request ends the tokens mailed before it and the tickets
-		// they were exchanged for: only the latest mail resets.
+		// they were exchanged for: only the latest mail resets. Requests
+		// that come together take the account's row in turn, else each
+		// would end only the tokens committed before it began and keep
+		// its own beside the others'.
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		for _, kind := range []usher.CodeKind{usher.CodeReset, usher.CodeResetTicket} {
 			if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
 				return err
