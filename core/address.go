@@ -286,8 +286,28 @@ func answerFloor(ctx context.Context, start time.Time, d time.Duration) {
 // A log-in names an account by either, the address first: one text must
 // name one account, or a sign-up with a user's address-shaped username
 // would take that user's log-in, and a user could take as their username
-// the address services know another by.
+// the address services know another by. Both texts are held first
+// (UserNamesLock): of two transactions giving one text to two accounts at
+// once, as a username and as an address, the later then sees the
+// earlier's, which no unique index would refuse.
 func nameOrAddressTaken(ctx context.Context, tx store.Tx, self int64, username, addr string) error {
+	var texts []string
+	if strings.Contains(username, "@") {
+		texts = append(texts, usher.EmailKey(username))
+	}
+	if addr != "" {
+		texts = append(texts, usher.EmailKey(addr))
+	}
+	if err := tx.UserNamesLock(ctx, texts); err != nil {
+		return err
+	}
+	return namesTaken(ctx, tx, self, username, addr)
+}
+
+// namesTaken is nameOrAddressTaken without holding the texts: for an
+// import, whose batch of thousands would hold a lock a text (see
+// UserNamesLock), and which so does not wait for a change made beside it.
+func namesTaken(ctx context.Context, tx store.Tx, self int64, username, addr string) error {
 	if strings.Contains(username, "@") {
 		holder, err := tx.EmailHolder(ctx, usher.EmailKey(username))
 		switch {

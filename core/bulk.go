@@ -371,7 +371,7 @@ func freshNamesFree(ctx context.Context, tx store.Tx, fresh []*importing) error 
 			return errNamesClash
 		}
 		var ue *usher.UniqueError
-		if err := nameOrAddressTaken(ctx, tx, 0, im.user.Username, ""); errors.As(err, &ue) {
+		if err := namesTaken(ctx, tx, 0, im.user.Username, ""); errors.As(err, &ue) {
 			return errNamesClash
 		} else if err != nil {
 			return err
@@ -393,7 +393,7 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 		self = existing.ID
 	}
 	// One text names one account, as for a user made or changed by hand.
-	if err := nameOrAddressTaken(ctx, tx, self, im.user.Username, im.user.Email); err != nil {
+	if err := namesTaken(ctx, tx, self, im.user.Username, im.user.Email); err != nil {
 		return 0, usher.ImportFailed, err
 	}
 	if created {
@@ -761,7 +761,7 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 		if haveEmails[usher.EmailKey(addr)] {
 			continue
 		}
-		if err := nameOrAddressTaken(ctx, tx, userID, "", addr); err != nil {
+		if err := namesTaken(ctx, tx, userID, "", addr); err != nil {
 			return 0, err
 		}
 		if err := tx.EmailAdd(ctx, &usher.Email{UserID: userID, Email: addr, ConfirmedAt: &now, CreatedAt: now}); err != nil {

@@ -478,6 +478,18 @@ type Tx interface {
 	// live users hold, in one statement: an import asks it of a batch's
 	// addresses, which no account's username may be.
 	UsernamesHeld(ctx context.Context, keys []string) ([]string, error)
+	// UserNamesLock holds, until the transaction ends, texts that may
+	// name an account — an address's key, an address-shaped username's —
+	// so that of two transactions giving one text to two accounts at once,
+	// one as a username and one as an address, the later sees the
+	// earlier's: the unique indexes compare usernames with usernames and
+	// addresses with addresses only. The texts are held in one order
+	// whatever the order given, so that transactions holding two wait for
+	// one another rather than deadlock. Each text is a lock of its own:
+	// a transaction holding thousands would fill PostgreSQL's table of
+	// locks (max_locks_per_transaction). Outside a transaction it holds
+	// nothing.
+	UserNamesLock(ctx context.Context, keys []string) error
 	// EmailDeleteStale deletes the unconfirmed secondary addresses added
 	// before the given time and returns how many.
 	EmailDeleteStale(ctx context.Context, before time.Time) (int, error)

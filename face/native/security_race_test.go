@@ -610,3 +610,50 @@ func TestConcurrentResetRequestsLeaveOneToken(t *testing.T) {
 		}
 	})
 }
+
+// TestUsernameAndAddressRaceNamesOneAccount: one text names one account,
+// as a username or as an address (docs/auth.md), and the check held one
+// request at a time. A plain user renaming themselves to an address while
+// an administrator made another account with that address, at once,
+// both succeeded on PostgreSQL in about half the rounds: no unique index
+// compares a username with an address, and neither transaction saw the
+// other's row. The text is now held first (UserNamesLock).
+func TestUsernameAndAddressRaceNamesOneAccount(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		b := setupWith(t, coretest.Options{Postgres: postgres})
+		me := fmt.Sprintf("/v1/users/%d", b.user.ID)
+		both := 0
+		const rounds = 30
+		for i := range rounds {
+			addr := fmt.Sprintf("bob%d@corp.example", i)
+			start := make(chan struct{})
+			created, renamed := make(chan int, 1), make(chan int, 1)
+			go func() {
+				<-start
+				created <- b.api.do(t, req{method: "POST", path: "/v1/users", token: b.adminTok,
+					body: map[string]any{"username": fmt.Sprintf("bob%d", i), "email": addr, "name": "Bob"}}).status
+			}()
+			go func() {
+				<-start
+				renamed <- b.api.do(t, req{method: "PATCH", path: me, token: b.userTok, body: map[string]any{"username": addr}}).status
+			}()
+			close(start)
+			c, r := <-created, <-renamed
+			switch {
+			case c == http.StatusCreated && r == http.StatusOK:
+				both++
+			case c != http.StatusCreated && c != http.StatusConflict, r != http.StatusOK && r != http.StatusConflict:
+				t.Fatalf("round %d: the creation answered %d, the rename %d; want 201 or 409 each", i, c, r)
+			case c != http.StatusCreated && r != http.StatusOK:
+				t.Fatalf("round %d: both refused (%d, %d): one of them should have the text", i, c, r)
+			}
+			if r == http.StatusOK {
+				b.call(t, req{method: "PATCH", path: me, token: b.userTok, body: map[string]any{"username": fmt.Sprintf("plain%d", i)}}, http.StatusOK, nil)
+			}
+		}
+		if both > 0 {
+			t.Errorf("%d of %d rounds: a username and another account's address are one text", both, rounds)
+		}
+	})
+}

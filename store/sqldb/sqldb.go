@@ -660,7 +660,7 @@ var queryNames = []string{
 	"MigrateInit", "MigrateLock", "MigrateUnlock", "MigrateApplied", "MigrateRecord", "MigrateTableExists", "MigrateList",
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
-	"UserByExternalID", "UserByIdentity", "UserFind", "UserWrite", "UserPurge", "UsersDeletedBefore", "UserCount", "UserTaken", "UserSeen",
+	"UserByExternalID", "UserByIdentity", "UserFind", "UserWrite", "UserPurge", "UsersDeletedBefore", "UserCount", "UserTaken", "UserNamesLock", "UserSeen",
 	"UserSignIn", "UserWithIdentities",
 	"IdentitiesOf", "UserIdentitiesColumn", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",

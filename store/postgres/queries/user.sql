@@ -58,6 +58,13 @@ DELETE FROM users WHERE id = $1;
 -- name: UserCount
 SELECT count(*) FROM users;
 
+-- name: UserNamesLock
+-- Locks of the schema's (as the handle's is) on texts that may name an
+-- account: $1 holds them in ascending order (UserNamesLock), which unnest
+-- gives and the locks are taken in.
+SELECT count(pg_advisory_xact_lock(hashtext(current_schema() || '.users.names'), hashtext(name)))
+FROM unnest($1::text[]) AS name;
+
 -- name: UserTaken
 -- Which unique field of a user collides with another live user. SQLite's
 -- error code does not name the index, so after a unique violation the

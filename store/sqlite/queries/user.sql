@@ -62,6 +62,8 @@ DELETE FROM users WHERE id = ?1;
 -- name: UserCount
 SELECT count(*) FROM users;
 
+-- name: UserNamesLock
+
 -- name: UserTaken
 -- Which unique field of a user collides with another live user. SQLite's
 -- error code does not name the index, so after a unique violation the
