@@ -297,6 +297,11 @@ func keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.Group, u *us
 	if u.Kind != usher.KindServiceAccount || !gr.Kind.HoldsServiceAccounts() {
 		return nil
 	}
+	// The account's row, taken after the team's: of two removals from
+	// its two teams at once, the later reads the earlier's.
+	if err := lockUser(ctx, tx, u.ID); err != nil {
+		return err
+	}
 	teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
 	if err != nil {
 		return err

@@ -326,7 +326,14 @@ type Tx interface {
 	// OrgList returns a page of the organisations f selects, in f.Sort's
 	// order.
 	OrgList(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error)
-	// OrgUpdate reads the organisation, lets fn change it and writes it back.
+	// OrgHold returns an organisation by id (deleted or not), holding it
+	// until the transaction ends against OrgUpdate, which waits: what is
+	// put into an organisation holds it, so that its deletion, which must
+	// find it empty, counts what was put in before it, and what comes
+	// after finds it deleted. Holders do not wait for one another.
+	OrgHold(ctx context.Context, id int64) (*usher.Organisation, error)
+	// OrgUpdate reads the organisation (locking it where the backend can),
+	// lets fn change it and writes it back.
 	OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error)
 
 	// AppCreate inserts a and sets a.ID. An OwnerID of 0 stores no owner;

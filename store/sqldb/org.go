@@ -37,6 +37,16 @@ func (c *conn) OrgGet(ctx context.Context, id int64, handle string) (*usher.Orga
 	return o, nil
 }
 
+// OrgHold returns the organisation by id (deleted or not), holding its
+// row against a change until the transaction ends, where the backend can.
+func (c *conn) OrgHold(ctx context.Context, id int64) (*usher.Organisation, error) {
+	o, err := scanOrg(c.queryRow(ctx, "OrgByIDForShare", id))
+	if err != nil {
+		return nil, c.notFound("OrgByIDForShare", err)
+	}
+	return o, nil
+}
+
 // OrgList returns a page of the organisations f selects, in f.Sort's
 // order.
 func (c *conn) OrgList(ctx context.Context, f usher.OrganisationFilter) (*usher.Page[*usher.Organisation], error) {
@@ -79,9 +89,9 @@ func orgWhere(b *Builder, f usher.OrganisationFilter) {
 func (c *conn) OrgUpdate(ctx context.Context, id int64, fn func(o *usher.Organisation) error) (*usher.Organisation, error) {
 	var out *usher.Organisation
 	err := c.atomic(ctx, func(c *conn) error {
-		o, err := scanOrg(c.queryRow(ctx, "OrgByID", id))
+		o, err := scanOrg(c.queryRow(ctx, "OrgByIDForUpdate", id))
 		if err != nil {
-			return c.notFound("OrgByID", err)
+			return c.notFound("OrgByIDForUpdate", err)
 		}
 		if err := fn(o); err != nil {
 			return err

@@ -671,7 +671,7 @@ var queryNames = []string{
 	"KnownDeviceGet", "KnownDeviceCount", "KnownDevicePut", "KnownDeviceTrim",
 	"UsernamesHeld", "ThrottleGet", "ThrottleFail", "ThrottleLock", "ThrottleRelock", "ThrottleUnlock", "ThrottleClear", "ThrottleForgive", "ThrottlePrune",
 	"SigningKeyInsert", "SigningKeyList", "SigningKeyRetire", "SigningKeyLifetime",
-	"OrgInsert", "OrgByID", "OrgByHandle", "OrgWrite",
+	"OrgInsert", "OrgByID", "OrgByIDForUpdate", "OrgByIDForShare", "OrgByHandle", "OrgWrite",
 	"AppInsert", "AppByID", "AppWrite",
 	"GroupInsert", "GroupByID", "GroupByIDForUpdate", "GroupByHandle", "GroupHandleLock", "GroupWrite",
 	"GroupsDeletedBefore", "GroupPurge", "GroupMakerSet", "DeletedTeamsMadeBy", "UserMakerSet", "ServiceAccountsMadeBy",

@@ -6,6 +6,14 @@ RETURNING id;
 -- name: OrgByID
 SELECT {{org_columns}} FROM organisations WHERE id = $1;
 
+-- name: OrgByIDForUpdate
+SELECT {{org_columns}} FROM organisations WHERE id = $1 FOR UPDATE;
+
+-- name: OrgByIDForShare
+-- Held against a change of the row (its deletion) until the transaction
+-- ends; other holders share it.
+SELECT {{org_columns}} FROM organisations WHERE id = $1 FOR SHARE;
+
 -- name: OrgByHandle
 SELECT {{org_columns}} FROM organisations WHERE handle_key = $1 AND deleted_at IS NULL;
 

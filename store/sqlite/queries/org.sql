@@ -6,6 +6,12 @@ RETURNING id;
 -- name: OrgByID
 SELECT {{org_columns}} FROM organisations WHERE id = ?1;
 
+-- name: OrgByIDForUpdate
+SELECT {{org_columns}} FROM organisations WHERE id = ?1;
+
+-- name: OrgByIDForShare
+SELECT {{org_columns}} FROM organisations WHERE id = ?1;
+
 -- name: OrgByHandle
 SELECT {{org_columns}} FROM organisations WHERE handle_key = ?1 AND deleted_at IS NULL;
 
