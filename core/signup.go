@@ -291,6 +291,20 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		}
 		now := a.now()
 		changes := map[string]usher.Change{}
+		// The address waited for is held (nameOrAddressTaken, below)
+		// before the row takes it, the row first: a creation holding the
+		// address would otherwise wait for this row's new address while
+		// this waited for the address, until the server ended one.
+		if err := lockUser(ctx, tx, c.UserID); err != nil {
+			return err
+		}
+		if cur, err := tx.UserGet(ctx, usher.UserKey{ID: c.UserID}); err != nil {
+			return err
+		} else if cur.UnconfirmedEmail != "" {
+			if err := tx.UserNamesLock(ctx, []string{usher.EmailKey(cur.UnconfirmedEmail)}); err != nil {
+				return err
+			}
+		}
 		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
 			switch {
 			case u.Deleted():

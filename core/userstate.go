@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -241,13 +242,26 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 			return nil, err
 		}
 		// Its username and addresses were nobody's while it was deleted:
-		// another account may since be named by one of them.
-		if err := nameOrAddressTaken(ctx, tx, u.ID, u.Username, u.Email); err != nil {
-			return nil, errNamedByAnother(err)
-		}
+		// another account may since be named by one of them. All are held
+		// at once, in the one order, before each is checked.
 		emails, err := tx.EmailList(ctx, u.ID)
 		if err != nil {
 			return nil, err
+		}
+		texts := []string{usher.EmailKey(u.Email)}
+		if strings.Contains(u.Username, "@") {
+			texts = append(texts, usher.EmailKey(u.Username))
+		}
+		for _, e := range emails {
+			if e.ConfirmedAt != nil {
+				texts = append(texts, usher.EmailKey(e.Email))
+			}
+		}
+		if err := tx.UserNamesLock(ctx, texts); err != nil {
+			return nil, err
+		}
+		if err := nameOrAddressTaken(ctx, tx, u.ID, u.Username, u.Email); err != nil {
+			return nil, errNamedByAnother(err)
 		}
 		for _, e := range emails {
 			if e.ConfirmedAt == nil {
