@@ -115,9 +115,10 @@ func (e *env) orgShown(ctx context.Context, p *usher.Principal, id int64) (int64
 
 // orgNamed reports whether p may name organisation id as the one to put a
 // user or group in: it exists, is not deleted, and no rule hides it from p
-// (orgShown). It holds the organisation until tx ends (OrgHold), so that a
-// deletion at the same time either counts what tx puts in or is seen. One hidden from p is answered as none, so that no write tells
-// it apart from an id no organisation has.
+// (orgShown). One hidden from p is answered as none, so that no write
+// tells it apart from an id no organisation has. It holds the
+// organisation until tx ends (OrgHold), so that a deletion at the same
+// time either counts what tx puts in or is seen.
 func (e *env) orgNamed(ctx context.Context, tx store.Tx, p *usher.Principal, id int64) (bool, error) {
 	o, err := tx.OrgHold(ctx, id)
 	switch {

@@ -291,27 +291,20 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		}
 		now := a.now()
 		changes := map[string]usher.Change{}
-		// The address waited for is held (nameOrAddressTaken, below)
-		// before the row takes it, the row first: a creation holding the
-		// address would otherwise wait for this row's new address while
-		// this waited for the address, until the server ended one.
-		if err := lockUser(ctx, tx, c.UserID); err != nil {
-			return err
-		}
-		if cur, err := tx.UserGet(ctx, usher.UserKey{ID: c.UserID}); err != nil {
-			return err
-		} else if cur.UnconfirmedEmail != "" {
-			if err := tx.UserNamesLock(ctx, []string{usher.EmailKey(cur.UnconfirmedEmail)}); err != nil {
-				return err
-			}
-		}
 		u, err = tx.UserUpdate(ctx, c.UserID, func(u *usher.User) error {
 			switch {
 			case u.Deleted():
 				return errCodeNotFound(usher.CodeConfirm)
 			case u.UnconfirmedEmail != "" && codeProves(c, u.UnconfirmedEmail):
 				// The address the user asked to change to proved itself:
-				// it becomes the account's.
+				// it becomes the account's. It is held (as
+				// nameOrAddressTaken, below, holds it) with the row and
+				// before the row takes it: a creation holding it would
+				// otherwise wait for this row's new address while this
+				// waited for the address, until the server ended one.
+				if err := tx.UserNamesLock(ctx, []string{usher.EmailKey(u.UnconfirmedEmail)}); err != nil {
+					return err
+				}
 				changes["email"] = usher.Change{Old: u.Email, New: u.UnconfirmedEmail}
 				previous, u.Email, u.UnconfirmedEmail = u.Email, u.UnconfirmedEmail, ""
 				u.EmailConfirmedAt = nil // the old address's confirmation is not the new one's

@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"usher"
@@ -103,20 +102,4 @@ func (c *conn) EmailDeleteStale(ctx context.Context, before time.Time) (int, err
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
-}
-
-// UserNamesLock holds the keys, in one statement taking them in ascending
-// order, where the dialect has a statement for it; SQLite has none, its one
-// writer's transaction holding the database already.
-func (c *conn) UserNamesLock(ctx context.Context, keys []string) error {
-	if c.queries["UserNamesLock"] == "" || len(keys) == 0 {
-		return nil
-	}
-	keys = slices.Clone(keys)
-	slices.Sort(keys)
-	arg, err := c.d.ListArg(slices.Compact(keys))
-	if err != nil {
-		return err
-	}
-	return c.quietExec(ctx, "UserNamesLock", arg)
 }

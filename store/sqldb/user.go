@@ -1166,3 +1166,19 @@ func (c *conn) PasswordSet(ctx context.Context, userID int64, hash string, at ti
 	_, err := c.exec(ctx, "PasswordUpsert", userID, hash, c.d.TimeArg(at))
 	return err
 }
+
+// UserNamesLock holds the keys, in one statement taking them in ascending
+// order, where the dialect has a statement for it; SQLite has none, its one
+// writer's transaction holding the database already.
+func (c *conn) UserNamesLock(ctx context.Context, keys []string) error {
+	if c.queries["UserNamesLock"] == "" || len(keys) == 0 {
+		return nil
+	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	arg, err := c.d.ListArg(slices.Compact(keys))
+	if err != nil {
+		return err
+	}
+	return c.quietExec(ctx, "UserNamesLock", arg)
+}
