@@ -635,15 +635,24 @@ func (a *Auth) Redeem(ctx context.Context, token string) (*usher.Session, error)
 		return nil, &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeAccountInactive,
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
-	return a.openSession(ctx, u, 0, "", "auth.redeem", func(tx store.Tx, _ map[string]usher.Change) error {
+	return a.openSession(ctx, u, 0, "", "auth.redeem", a.usedWith(ctx, c))
+}
+
+// usedWith is the extra of a session opened with the code c, which it
+// uses up in the session's transaction: that transaction holds the
+// account's row first, so whatever ends the account's sessions (a new
+// password, every session ended, a block) ends the code too, before or
+// after it, never between the code's use and the session.
+func (a *Auth) usedWith(ctx context.Context, c *usher.Code) func(tx store.Tx, _ map[string]usher.Change) error {
+	return func(tx store.Tx, _ map[string]usher.Change) error {
 		if err := tx.CodeUse(ctx, c.ID, a.now()); err != nil {
 			if errors.Is(err, usher.ErrNotFound) {
-				return errCodeNotFound(usher.CodeRedeem)
+				return errCodeNotFound(c.Kind)
 			}
 			return err
 		}
 		return nil
-	})
+	}
 }
 
 // issueExchange ends an external log-in started by StartOAuthExchange: it
@@ -701,14 +710,7 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 	if verifier == "" {
 		return nil, invalid("code_verifier", "is required")
 	}
-	var c *usher.Code
-	// The code is used up in a transaction of its own, so that a guess at
-	// the verifier burns it.
-	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		c, err = a.useCode(ctx, tx, usher.CodeExchange, code)
-		return err
-	})
+	c, err := liveCode(ctx, a.store, usher.CodeExchange, code, a.now())
 	if err != nil {
 		return nil, err
 	}
@@ -725,6 +727,15 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 	sum := sha256.Sum256([]byte(verifier))
 	got := base64.RawURLEncoding.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(got), []byte(st.Challenge)) != 1 {
+		// A guess at the verifier burns the code, in a transaction of
+		// its own.
+		err := a.store.InTx(ctx, func(tx store.Tx) error {
+			_, err := a.useCode(ctx, tx, usher.CodeExchange, code)
+			return err
+		})
+		if err != nil && usher.ErrorKind(err) != usher.KindNotFound {
+			return nil, err
+		}
 		_ = a.recordAlone(ctx, event{action: "auth.exchange_failed", resourceType: "user",
 			resourceID: strconv.FormatInt(c.UserID, 10), meta: map[string]string{"reason": "wrong code_verifier"}})
 		return nil, errCodeNotFound(usher.CodeExchange)
@@ -746,7 +757,7 @@ func (a *Auth) ExchangeLogin(ctx context.Context, code, verifier string) (*usher
 			return nil, err
 		}
 	}
-	return a.openSession(ctx, u, 0, "", "auth.exchange", nil)
+	return a.openSession(ctx, u, 0, "", "auth.exchange", a.usedWith(ctx, c))
 }
 
 // Providers returns the names of the external log-in providers configured,

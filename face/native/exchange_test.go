@@ -14,7 +14,6 @@ import (
 	"usher"
 	"usher/connector"
 	"usher/connector/oidctest"
-	"usher/core"
 	"usher/core/coretest"
 )
 
@@ -28,62 +27,20 @@ var ownPage = map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode
 // log-in, and only within its minute.
 func TestExchangeLogin(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.New(t, "usher-client", "usher-secret")
-	const public = "http://usher.test"
-	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
-		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var skew atomic.Int64 // moves usher's clock
-	b := setupWith(t, coretest.Options{Connectors: []usher.Connector{oidc},
-		Policy: core.Policy{PublicURL: public, SignupEnabled: true},
-		Now:    func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
-	idp.SetUser(oidctest.User{Subject: "sub-5", Email: "grace@corp.example", EmailVerified: true, Username: "grace"})
-
-	verifier := "a-verifier-the-client-keeps-to-itself-0123456789"
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	start := "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + challenge
-
-	// login runs the browser's part and returns the exchange code the
-	// client's page receives.
-	login := func() string {
-		t.Helper()
-		res := b.api.do(t, req{method: "GET", path: start, header: ownPage})
-		if res.status != http.StatusFound {
-			t.Fatalf("start: %d %s", res.status, res.body)
-		}
-		binding := cookieValue(t, res, "usher_oauth")
-		callback, err := idp.Login(context.Background(), res.header.Get("Location"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res = b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
-			header: map[string]string{"Cookie": "usher_oauth=" + binding}})
-		if res.status != http.StatusFound || cookieValue(t, res, "usher_session") != "" {
-			t.Fatalf("callback: %d %v (an exchange log-in sets no session cookie)", res.status, res.header)
-		}
-		to, err := url.Parse(res.header.Get("Location"))
-		if err != nil || to.Path != "/app" || to.Host != "" || to.Query().Get("exchange_code") == "" {
-			t.Fatalf("callback went to %q", res.header.Get("Location"))
-		}
-		return to.Query().Get("exchange_code")
-	}
-	exchange := func(code, verifier string) *response {
-		return b.api.do(t, req{method: "POST", path: "/v1/auth/exchange",
-			body: map[string]any{"exchange_code": code, "code_verifier": verifier}})
-	}
+	c := newExchangeClient(t, coretest.Options{Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	b, verifier, challenge, login, exchange := c.b, c.verifier, c.challenge, c.login, c.exchange
 	notFound := func(what string, res *response) {
 		t.Helper()
 		if res.status != http.StatusNotFound || res.problem(t).Code != usher.CodeExchangeNotFound {
 			t.Fatalf("%s: %d %s, want 404 %s", what, res.status, res.body, usher.CodeExchangeNotFound)
 		}
 	}
+	start := c.start
 
 	// The code in the right client's hands: a session, once.
-	code := login()
-	res := exchange(code, verifier)
+	code := login(t)
+	res := exchange(t, code, verifier)
 	var s sessionBody
 	res.decode(t, &s)
 	if res.status != 200 || s.User.Username != "grace" || s.Token == "" {
@@ -92,20 +49,20 @@ func TestExchangeLogin(t *testing.T) {
 	if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); res.status != 200 {
 		t.Fatalf("the exchanged session: %d", res.status)
 	}
-	notFound("a used code", exchange(code, verifier))
+	notFound("a used code", exchange(t, code, verifier))
 
 	// Another client — one that saw the code in the address bar, a log or
 	// a Referer, but lacks the verifier — gets nothing, and its guess uses
 	// the code up.
-	code = login()
-	notFound("a wrong verifier", exchange(code, "another-clients-verifier-0123456789abcdefgh"))
-	notFound("the code after a wrong verifier", exchange(code, verifier))
+	code = login(t)
+	notFound("a wrong verifier", exchange(t, code, "another-clients-verifier-0123456789abcdefgh"))
+	notFound("the code after a wrong verifier", exchange(t, code, verifier))
 
-	notFound("an unknown code", exchange(strings.Repeat("x", 32), verifier))
+	notFound("an unknown code", exchange(t, strings.Repeat("x", 32), verifier))
 
-	code = login()
+	code = login(t)
 	skew.Store(int64(2 * time.Minute))
-	notFound("an expired code", exchange(code, verifier))
+	notFound("an expired code", exchange(t, code, verifier))
 	skew.Store(0)
 
 	// Bad input.
@@ -115,8 +72,8 @@ func TestExchangeLogin(t *testing.T) {
 		status      int
 		code, field string // the problem's code and the field it names
 	}{
-		{"no code", exchange("", verifier), 400, "invalid_parameter", "exchange_code"},
-		{"no verifier", exchange(code, ""), 400, "invalid_parameter", "code_verifier"},
+		{"no code", exchange(t, "", verifier), 400, "invalid_parameter", "exchange_code"},
+		{"no verifier", exchange(t, code, ""), 400, "invalid_parameter", "code_verifier"},
 		{"no redirect", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?code_challenge_method=S256&code_challenge=" + challenge}), 400, "invalid_parameter", "redirect_url"},
 		{"a malformed challenge", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=short"}), 400, "invalid_parameter", "code_challenge"},
 		{"the plain method", b.api.do(t, req{method: "GET", header: ownPage, path: "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=plain&code_challenge=" + challenge}), 400, "invalid_parameter", "code_challenge_method"},
@@ -138,7 +95,7 @@ func TestExchangeLogin(t *testing.T) {
 	}
 	// Refusing bad input used nothing up: with the clock back inside the
 	// code's minute, the code still works.
-	if res := exchange(code, verifier); res.status != http.StatusOK {
+	if res := exchange(t, code, verifier); res.status != http.StatusOK {
 		t.Fatalf("the code after bad input: %d %s", res.status, res.body)
 	}
 }
@@ -227,4 +184,68 @@ func TestProviderTurnedOffStopsLogInsUnderWay(t *testing.T) {
 	setting(usher.SettingProviderEnabled("corp"), false)
 	b.refused(t, req{method: "POST", path: "/v1/auth/exchange", body: map[string]any{"exchange_code": to.Query().Get("exchange_code"),
 		"code_verifier": verifier}}, http.StatusForbidden, usher.CodeProviderDisabled)
+}
+
+// exchangeClient is a PKCE client of usher's exchange log-in (Corteza's
+// /auth/exchange) with an OpenID Connect provider, corp, of its own, where
+// grace is signed in: it runs the browser's part of a log-in and trades
+// the codes it ends with.
+type exchangeClient struct {
+	b                *bundle
+	idp              *oidctest.Provider
+	verifier         string
+	challenge, start string // the verifier's challenge, and the log-in's start with it
+}
+
+// newExchangeClient sets up usher with opts, the provider added, and
+// a client.
+func newExchangeClient(t *testing.T, opts coretest.Options) *exchangeClient {
+	t.Helper()
+	idp := oidctest.New(t, "usher-client", "usher-secret")
+	const public = "http://usher.test"
+	oidc, err := connector.NewOIDC(context.Background(), connector.OIDCConfig{Name: "corp", Issuer: idp.Issuer(),
+		ClientID: "usher-client", ClientSecret: "usher-secret", RedirectURL: public + "/v1/auth/oauth/corp/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Connectors = append(opts.Connectors, oidc)
+	opts.Policy.PublicURL, opts.Policy.SignupEnabled = public, true
+	c := &exchangeClient{b: setupWith(t, opts), idp: idp, verifier: "a-verifier-the-client-keeps-to-itself-0123456789"}
+	idp.SetUser(oidctest.User{Subject: "sub-5", Email: "grace@corp.example", EmailVerified: true, Username: "grace"})
+	sum := sha256.Sum256([]byte(c.verifier))
+	c.challenge = base64.RawURLEncoding.EncodeToString(sum[:])
+	c.start = "/v1/auth/oauth/corp/start?redirect_url=/app&code_challenge_method=S256&code_challenge=" + c.challenge
+	return c
+}
+
+// login runs the browser's part and returns the exchange code the
+// client's page receives.
+func (c *exchangeClient) login(t *testing.T) string {
+	t.Helper()
+	res := c.b.api.do(t, req{method: "GET", path: c.start, header: ownPage})
+	if res.status != http.StatusFound {
+		t.Fatalf("start: %d %s", res.status, res.body)
+	}
+	binding := cookieValue(t, res, "usher_oauth")
+	callback, err := c.idp.Login(context.Background(), res.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = c.b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery,
+		header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+	if res.status != http.StatusFound || cookieValue(t, res, "usher_session") != "" {
+		t.Fatalf("callback: %d %v (an exchange log-in sets no session cookie)", res.status, res.header)
+	}
+	to, err := url.Parse(res.header.Get("Location"))
+	if err != nil || to.Path != "/app" || to.Host != "" || to.Query().Get("exchange_code") == "" {
+		t.Fatalf("callback went to %q", res.header.Get("Location"))
+	}
+	return to.Query().Get("exchange_code")
+}
+
+// exchange trades code with verifier.
+func (c *exchangeClient) exchange(t *testing.T, code, verifier string) *response {
+	t.Helper()
+	return c.b.api.do(t, req{method: "POST", path: "/v1/auth/exchange",
+		body: map[string]any{"exchange_code": code, "code_verifier": verifier}})
 }

@@ -34,6 +34,9 @@ const (
 	// holdCommit: the log-in's transaction holds its new session, not
 	// committed yet.
 	holdCommit
+	// holdAccount: the log-in reads the account outside a transaction,
+	// as an exchange does once its code is checked, before its session.
+	holdAccount
 )
 
 // loginHold is a store that holds the next log-in, once armed, at one of
@@ -65,6 +68,14 @@ func (s *loginHold) PasswordGet(ctx context.Context, userID int64) (string, erro
 	hash, err := s.Store.PasswordGet(ctx, userID)
 	s.hold(holdRead)
 	return hash, err
+}
+
+// UserGet outside a transaction is, for an exchange log-in, its read of
+// the account before it opens the session.
+func (s *loginHold) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	u, err := s.Store.UserGet(ctx, key)
+	s.hold(holdAccount)
+	return u, err
 }
 
 func (s *loginHold) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -185,6 +196,76 @@ func TestLoginRacingChangeKeepsNoSession(t *testing.T) {
 				if me := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); me.status != http.StatusUnauthorized {
 					t.Errorf("%s: the session of the log-in overtaken works after the change: %d", name, me.status)
 				}
+			}
+		}
+	})
+}
+
+// TestExchangeRacingEndOfSessionsKeepsNoSession replays, over HTTP on
+// both engines, an external log-in's exchange code traded (Corteza's
+// /auth/exchange) at the moment the account is taken back: an
+// administrator sets its password, or its owner ends every session. Each
+// ends the sessions yet to be opened too, the exchange codes among them;
+// the exchange had used its code up in a transaction of its own, so a
+// change between that and its session found no code to end, and the
+// session opened after it lived on. Held between the two, the exchange
+// must be refused.
+func TestExchangeRacingEndOfSessionsKeepsNoSession(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		hold := &loginHold{}
+		c := newExchangeClient(t, coretest.Options{Postgres: postgres,
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+		b := c.b
+		session := func(t *testing.T) string {
+			t.Helper()
+			res := c.exchange(t, c.login(t), c.verifier)
+			var s struct{ Token string }
+			res.decode(t, &s)
+			if res.status != http.StatusOK || s.Token == "" {
+				t.Fatalf("an exchange: %d %s", res.status, res.body)
+			}
+			return s.Token
+		}
+		session(t) // grace's first log-in makes her account
+		grace, err := b.env.Store.UserGet(context.Background(), usher.UserKey{Username: "grace"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := grace.ID
+		for _, change := range []struct {
+			name string
+			do   func(t *testing.T) *response
+		}{
+			{"an administrator sets the password", func(t *testing.T) *response {
+				return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", id), token: b.adminTok,
+					body: map[string]any{"password": "a wholly new passphrase"}})
+			}},
+			{"the owner ends every session", func(t *testing.T) *response {
+				return b.api.do(t, req{method: "DELETE", path: "/v1/me/sessions", token: session(t)})
+			}},
+		} {
+			code := c.login(t)
+			hold.arm(holdAccount)
+			exchanged := make(chan *response, 1)
+			go func() { exchanged <- c.exchange(t, code, c.verifier) }()
+			<-hold.reached
+			done := change.do(t)
+			close(hold.release)
+			res := <-exchanged
+			if done.status >= 300 {
+				t.Fatalf("%s: the change: %d %s", change.name, done.status, done.body)
+			}
+			if res.status != http.StatusNotFound || res.problem(t).Code != usher.CodeExchangeNotFound {
+				t.Errorf("%s: the exchange overtaken was answered %d %s, want 404 %s", change.name, res.status, res.body, usher.CodeExchangeNotFound)
+			}
+			if res.status != http.StatusOK {
+				continue
+			}
+			var s struct{ Token string }
+			res.decode(t, &s)
+			if me := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); me.status != http.StatusUnauthorized {
+				t.Errorf("%s: the session of the exchange overtaken works after the change: %d", change.name, me.status)
 			}
 		}
 	})
