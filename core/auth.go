@@ -584,10 +584,11 @@ func (e *env) stillCaller(ctx context.Context, r store.Tx, p *usher.Principal) (
 // its session or token, or the one its JWT was made with — and refuses it
 // when it was revoked or has expired since the request was authenticated.
 // A write that makes what would outlive the credential (a token, an SSH
-// key, a reminder) asks it once it holds the account's row, which a
-// password reset takes too: else a write that waited for a reset's commit
-// made, with a session the reset had ended, what the reset's hand-over
-// (handOver) never saw. Usher's own principal has no credential.
+// key, a reminder, a code mailed to an address waiting to be proved) asks
+// it once it holds the account's row, which a password reset takes too:
+// else a write that waited for a reset's commit made, with a session the
+// reset had ended, what the reset's hand-over (handOver) never saw.
+// Usher's own principal has no credential.
 //
 // It returns whom the credential answers to besides its account (its
 // MintedByAdmin and MintedByOwner): a token made with a service-account

@@ -64,6 +64,18 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		e.ConfirmedAt = &now
 	}
 	err = m.store.InTx(ctx, func(tx store.Tx) error {
+		// The account's row first, which whatever takes the account back
+		// (a new password, every session ended, a reset) holds as it ends
+		// the codes of addresses waiting to be proved: the credential is
+		// read again under it, so that a request authenticated before
+		// the take-back and committed after it mails no code for the
+		// address of whoever held the credential.
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if _, err := stillCredential(ctx, tx, p, now); err != nil {
+			return err
+		}
 		// An address another account holds (as its primary, or confirmed)
 		// is refused at once, as GitLab does; one merely added elsewhere
 		// is not held by anyone.

@@ -200,6 +200,13 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 					return nil, err
 				}
 			}
+			// The update holds the account's row, as whatever takes the
+			// account back does while it ends the change waiting: a
+			// request authenticated before the take-back must not wait
+			// for an address after it (stillCredential).
+			if _, err := stillCredential(ctx, tx, p, s.now()); err != nil {
+				return nil, err
+			}
 			upd.Email, pending = nil, in.Email
 		}
 		old := *u

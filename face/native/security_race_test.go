@@ -439,6 +439,87 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 	})
 }
 
+// TestAddressRacingTakeBackKeepsNoCode replays, over HTTP on both engines,
+// a thief with a stolen session asking for an address of theirs — a
+// secondary one (`POST /v1/users/{user}/emails`) or a change of the
+// account's (`PATCH /v1/users/{user}`) — at the moment the owner takes
+// the account back, with a new password or by ending every session. The
+// take-back ends the codes of addresses waiting to be proved, but a
+// request authenticated before it and committed after it kept its code,
+// which then confirmed the thief's address: a change of address moved
+// the account to it, past the recovery. Held between its authentication
+// and its transaction, the request must be refused, and leave the account
+// waiting for no address of the thief's.
+func TestAddressRacingTakeBackKeepsNoCode(t *testing.T) {
+	t.Parallel()
+	const pass, next = "the owner's passphrase", "the owner's new passphrase"
+	engines(t, func(t *testing.T, postgres bool) {
+		hold := &credentialHold{}
+		b := setupMailWith(t, coretest.Options{Postgres: postgres,
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+		n := 0
+		for _, write := range []struct{ name, method, path string }{
+			{"a secondary address", "POST", "/v1/users/%s/emails"},
+			{"a change of address", "PATCH", "/v1/users/%s"},
+		} {
+			for _, takeBack := range []struct {
+				name string
+				do   func(token string) *response
+			}{
+				{"a new password", func(token string) *response {
+					return b.api.do(t, req{method: "POST", path: "/v1/auth/password", token: token,
+						body: map[string]any{"current_password": pass, "new_password": next}})
+				}},
+				{"every session ended", func(token string) *response {
+					return b.api.do(t, req{method: "DELETE", path: "/v1/me/sessions", token: token})
+				}},
+			} {
+				n++
+				name := write.name + " against " + takeBack.name
+				user, thief := fmt.Sprintf("owner%d", n), fmt.Sprintf("thief%d@evil.example", n)
+				u := b.env.MustCreateUser(t, usher.UserCreate{Username: user, Email: user + "@corp.example",
+					Password: pass, EmailConfirmed: true})
+				ownerTok := b.env.MustToken(t, u.ID, usher.TokenPersonal)
+				stolen := b.mustLogin(t, user, pass)
+				var sessions struct {
+					Items []struct {
+						ID int64 `json:"id"`
+					} `json:"items"`
+				}
+				b.call(t, req{method: "GET", path: "/v1/me/sessions", token: stolen}, http.StatusOK, &sessions)
+				if len(sessions.Items) != 1 {
+					t.Fatalf("%s: sessions %+v", name, sessions.Items)
+				}
+				hold.arm(sessions.Items[0].ID)
+				answer := make(chan *response, 1)
+				go func() {
+					answer <- b.api.do(t, req{method: write.method, path: fmt.Sprintf(write.path, user), token: stolen,
+						body: map[string]any{"email": thief}})
+				}()
+				<-hold.reached
+				if res := takeBack.do(ownerTok); res.status >= 300 {
+					t.Fatalf("%s: the take-back: %d %s", name, res.status, res.body)
+				}
+				close(hold.release)
+				if res := <-answer; res.status != http.StatusUnauthorized {
+					t.Errorf("%s: the thief's request, authenticated before the take-back, was answered %d %s, want 401",
+						name, res.status, res.body)
+				}
+				var account struct {
+					Unconfirmed string `json:"unconfirmed_email"`
+				}
+				b.call(t, req{method: "GET", path: "/v1/users/" + user, token: b.adminTok}, http.StatusOK, &account)
+				var emails struct{ Items []struct{ Email string } }
+				b.call(t, req{method: "GET", path: "/v1/users/" + user + "/emails", token: b.adminTok}, http.StatusOK, &emails)
+				if account.Unconfirmed != "" || len(emails.Items) != 0 {
+					t.Errorf("%s: after the take-back the account waits for %q and has the addresses %+v, want neither", name,
+						account.Unconfirmed, emails.Items)
+				}
+			}
+		}
+	})
+}
+
 // handOverHold is a store that holds, once armed, the transaction that
 // revokes service-account tokens made before a time — a reset's hand-over
 // — once its work is done and before it commits.
