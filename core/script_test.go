@@ -300,10 +300,13 @@ func TestScriptNativeBuiltinsBounded(t *testing.T) {
 			Object.prototype[src] = 0; Object.prototype["-" + src] = 0; new RegExp(src).exec(u);`, "RangeError"},
 		{"matchAll of many groups", `var u = "\u00e9".repeat(1 << 20); [...u.matchAll(new RegExp("(".repeat(600) + "[^]*" + ")".repeat(600), "g"))];`, "RangeError"},
 		// Its offset and length are read once: the view is what the bound saw.
+		// Each makes a buffer of 8 MiB, which a busy machine (the other
+		// packages' tests) may not within the limit: stopped there, it is
+		// bounded all the same ("answers").
 		{"view length read twice", `var k = 0, a = new Uint8Array(new ArrayBuffer(8 << 20), 0, {valueOf: function () { return k++ ? 8 << 20 : 0; }});
-			if (a.length > 0) throw new Error("a view of " + a.length);`, ""},
+			if (a.length > 0) throw new Error("a view of " + a.length);`, "answers"},
 		{"view offset read twice", `var k = 0, a = new Uint8Array(new ArrayBuffer(8 << 20), {valueOf: function () { return k++ ? 0 : (8 << 20) - 8; }});
-			if (a.length > 8) throw new Error("a view of " + a.length);`, ""},
+			if (a.length > 8) throw new Error("a view of " + a.length);`, "answers"},
 		{"descriptors with length getter", `class T extends Uint8Array { get length() { return 0; } } Object.getOwnPropertyDescriptors(new T(1 << 20));`, "RangeError"},
 		// A pattern Go's regexp runs is matched in its program's size for
 		// each character, and compiled in its size, counted repetitions
