@@ -16,7 +16,10 @@ import (
 // beyond ASCII is keyed as its A-label, the form DNS knows it by, once
 // IDNA's Lookup profile accepts it: a domain's U-label and A-label are one
 // key, and two domains IDNA tells apart (ß and ss, ς and σ) are two, where
-// case folding alone would join them. The key is what stores index and what
+// case folding alone would join them. The key keeps the default-ignorable
+// characters NFKC_Casefold drops (a zero-width space, a soft hyphen); the
+// core refuses addresses that hold one, so that for every address it
+// takes the key is NFKC_Casefold's. The key is what stores index and what
 // one-time codes are bound to; the address itself is kept as it was given.
 func EmailKey(addr string) string {
 	if addr == "" {

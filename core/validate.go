@@ -147,6 +147,16 @@ func formatChar(v string, joiners bool) bool {
 	return false
 }
 
+// ignorable reports whether r is one of Unicode's default-ignorable code
+// points, which a reader does not see: a format character (Cf: zero-width
+// spaces and joiners, a soft hyphen, bidirectional controls), a variation
+// selector, or another (a combining grapheme joiner, Hangul fillers).
+// It is a superset of the derived property, which leaves out a few format
+// characters no address needs either.
+func ignorable(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
 // joinable reports whether a joiner may stand next to r.
 func joinable(r rune) bool {
 	return unicode.In(r, unicode.L, unicode.M, unicode.S)
@@ -217,6 +227,13 @@ func (c *checker) email(field, v string, required bool) {
 	}
 	if !validEmail(v) {
 		c.add(field, usher.CodeInvalid, "is not a valid e-mail address")
+		return
+	}
+	// An invisible character makes an address that reads as another's and
+	// is keyed apart from it: NFKC_Casefold drops these, EmailKey keeps
+	// them, so none is taken.
+	if strings.IndexFunc(v, ignorable) >= 0 {
+		c.add(field, usher.CodeFormatCharacter, "contains an invisible character, such as a zero-width space, a soft hyphen or a bidirectional override")
 		return
 	}
 	// A compatibility character (a Kelvin sign, a full-width letter) makes

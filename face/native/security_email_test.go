@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
 	"usher"
 	"usher/connector"
@@ -368,6 +369,54 @@ func TestLookalikeEmailRefused(t *testing.T) {
 		Kind: usher.KindNormal, UUID: "0190b0f0-0000-7000-8000-000000000001", CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
 	if err := b.env.Store.UserCreate(context.Background(), imported, ""); err == nil {
 		t.Fatal("the store took a full-width form of a taken address")
+	}
+}
+
+// TestInvisibleCharacterEmailRefused replays look-alike addresses made
+// with characters no reader sees — a zero-width space, a soft hyphen, a
+// word joiner, a byte-order mark, a bidirectional override, a variation
+// selector, a combining grapheme joiner, a Hangul filler — beside an
+// address in use: keyed apart from it, each made a second live account
+// (or address) that reads as the first, an administrator's too, to anyone
+// who can sign up. Every route that takes an address refuses them (422
+// format_character), and nothing is made.
+func TestInvisibleCharacterEmailRefused(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true}})
+	for _, ch := range []string{"\u200b", "\u00ad", "\u2060", "\ufeff", "\u202e", "\ufe0f", "\u034f", "\u3164"} {
+		for _, route := range []struct {
+			name, method, path, token string
+			body                      map[string]any
+		}{
+			{"an administrator's creation", "POST", "/v1/users", b.adminTok, map[string]any{"username": "twin", "email": "plain" + ch + "@example.com"}},
+			{"a sign-up", "POST", "/v1/auth/signup", "", map[string]any{"username": "mallory", "email": "root" + ch + "@example.com",
+				"password": "a passphrase nobody guesses"}},
+			{"a secondary address", "POST", "/v1/users/plain/emails", b.userTok, map[string]any{"email": "root" + ch + "@example.com"}},
+			{"a change of one's address", "PATCH", "/v1/users/plain", b.userTok, map[string]any{"email": "root" + ch + "@example.com"}},
+			{"an administrator's change", "PATCH", "/v1/users/plain", b.adminTok, map[string]any{"email": "ro" + ch + "ot@example.com"}},
+		} {
+			res := b.api.do(t, req{method: route.method, path: route.path, token: route.token, body: route.body})
+			p := res.problem(t)
+			if res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != "email" ||
+				p.Errors[0].Code != usher.CodeFormatCharacter {
+				t.Errorf("%s with %+q: %d %s, want 422 naming email %s", route.name, route.body["email"], res.status, res.body,
+					usher.CodeFormatCharacter)
+			}
+		}
+	}
+	var list struct {
+		Items []struct{ Username, Email string }
+	}
+	b.call(t, req{method: "GET", path: "/v1/users", token: b.adminTok}, http.StatusOK, &list)
+	for _, u := range list.Items {
+		if u.Username == "twin" || u.Username == "mallory" || strings.IndexFunc(u.Email, func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
+			t.Errorf("an account was made or changed: %s <%+q>", u.Username, u.Email)
+		}
+	}
+	var emails struct{ Items []struct{ Email string } }
+	b.call(t, req{method: "GET", path: "/v1/users/plain/emails", token: b.adminTok}, http.StatusOK, &emails)
+	if len(emails.Items) != 0 {
+		t.Errorf("plain holds the secondary addresses %+v, want none", emails.Items)
 	}
 }
 
