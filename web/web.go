@@ -102,6 +102,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// privateAnswer is the Cache-Control of every answer whose handler sets
+// none.
+const privateAnswer = "max-age=0, private, must-revalidate"
+
 // strictTransport is the Strict-Transport-Security of every answer given
 // over HTTPS: a year, as browsers' preload lists ask at the least.
 const strictTransport = "max-age=31536000"
@@ -127,6 +131,14 @@ func Middleware(next http.Handler, log *slog.Logger, m *Metrics, proxies *Proxie
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-ID", id)
+		// An answer is the caller's own unless its handler says otherwise
+		// (an avatar, the OpenAPI description): a shared cache or
+		// CDN in front of usher must not keep it for the next caller of
+		// the same URL — GET /api/v4/user with another PRIVATE-TOKEN, a
+		// header no cache knows for a credential — and a browser asks
+		// again each time, with the answer's ETag where it has one.
+		// GitLab's API answers alike.
+		w.Header().Set("Cache-Control", privateAnswer)
 		addr, secure, sure := proxies.client(r)
 		if secure {
 			// Reached over HTTPS: the browser is to use nothing else for

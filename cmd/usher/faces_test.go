@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"usher"
@@ -20,6 +22,7 @@ import (
 // account.
 type facesBundle struct {
 	srv *httptest.Server
+	id  int64 // the administrator's
 	// The administrator's tokens: a personal one (native, GitLab, Lenses)
 	// and an application key (Pterodactyl).
 	personal, application string
@@ -29,7 +32,8 @@ func setupFaces(t *testing.T) *facesBundle {
 	t.Helper()
 	env := coretest.New(t, coretest.Options{})
 	ctx := coretest.System()
-	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true,
+		Password: rootPassword})
 	env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
 	env.MustCreateUser(t, usher.UserCreate{Username: "sus", Email: "sus@example.com", State: usher.StateSuspended})
 	del := env.MustCreateUser(t, usher.UserCreate{Username: "del", Email: "del@example.com"})
@@ -45,10 +49,13 @@ func setupFaces(t *testing.T) *facesBundle {
 	}
 	srv := httptest.NewServer(newHandler(env.Core, env.Store, slog.New(slog.DiscardHandler), "http://usher.test", nil, "", nil, pages.MailConfig{}))
 	t.Cleanup(srv.Close)
-	return &facesBundle{srv: srv,
+	return &facesBundle{srv: srv, id: admin.ID,
 		personal:    env.MustToken(t, admin.ID, usher.TokenPersonal, usher.ScopeAPI),
 		application: env.MustToken(t, admin.ID, usher.TokenApplication, usher.ScopeAPI)}
 }
+
+// rootPassword is the administrator's password in setupFaces.
+const rootPassword = "the administrator's passphrase"
 
 // mustList GETs a face's user list with the credential in header and
 // returns its users by username, each as the face's JSON object.
@@ -234,5 +241,63 @@ func TestFacesEscapeBesideLenses(t *testing.T) {
 	res.Body.Close()
 	if err != nil || res.StatusCode != http.StatusNotFound || e.Type == "" {
 		t.Fatalf("another path under /api/v1 is not the Lenses face's 404: %d %+v %v", res.StatusCode, e, err)
+	}
+}
+
+// TestFacesAnswersArePrivate replays a shared cache in front of usher (a
+// CDN, or Varnish, which keeps an answer with no Cache-Control for two
+// minutes and passes only requests with Authorization or a cookie): the
+// answer to one caller's GET /api/v4/user, whose PRIVATE-TOKEN no cache
+// knows for a credential, had no Cache-Control, so the next caller of the
+// URL got the first one's account. Every face's answer to a credential is
+// now marked private and to be asked again (as GitLab's API marks its
+// own), unless its handler says otherwise.
+func TestFacesAnswersArePrivate(t *testing.T) {
+	t.Parallel()
+	b := setupFaces(t)
+	res, err := http.Post(b.srv.URL+"/api/system/auth/internal/login", "application/json",
+		strings.NewReader(`{"email": "root@example.com", "password": "`+rootPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Response struct{ JWT string } }
+	err = json.NewDecoder(res.Body).Decode(&login)
+	res.Body.Close()
+	if err != nil || login.Response.JWT == "" {
+		t.Fatalf("Corteza's log-in: %d %v", res.StatusCode, err)
+	}
+	id := strconv.FormatInt(b.id, 10)
+	for _, tt := range []struct {
+		face, path, header, credential string
+	}{
+		{"native", "/v1/me", "Authorization", "Bearer " + b.personal},
+		{"native", "/v1/users/" + id, "Authorization", "Bearer " + b.personal},
+		{"native", "/v1/me/tokens", "Authorization", "Bearer " + b.personal},
+		{"GitLab", "/api/v4/user", "PRIVATE-TOKEN", b.personal},
+		{"GitLab", "/api/v4/users/" + id, "PRIVATE-TOKEN", b.personal},
+		{"Pterodactyl", "/api/application/users/" + id, "Authorization", "Bearer " + b.application},
+		{"Corteza", "/api/system/users/" + id, "Authorization", "Bearer " + login.Response.JWT},
+		{"Lenses", "/api/v1/users/me", "Authorization", "Bearer " + b.personal},
+		{"Escape", "/escape/api/v1/user/", "X-Escape-Token", b.personal},
+	} {
+		req, err := http.NewRequest(http.MethodGet, b.srv.URL+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(tt.header, tt.credential)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("%s GET %s: %d %s", tt.face, tt.path, res.StatusCode, body)
+			continue
+		}
+		cc := res.Header.Values("Cache-Control")
+		if len(cc) != 1 || !strings.Contains(cc[0], "private") && !strings.Contains(cc[0], "no-store") {
+			t.Errorf("%s GET %s: Cache-Control %q, want one value, private or no-store: a shared cache keeps the caller's account for the next", tt.face, tt.path, cc)
+		}
 	}
 }
