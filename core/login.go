@@ -639,6 +639,10 @@ func (a *Auth) endSessionsBut(ctx context.Context, keepCurrent bool) (int, error
 	var n int
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.now()
+		// The account's row first, as endSessions asks.
+		if err := lockUser(ctx, tx, p.UserID()); err != nil {
+			return err
+		}
 		var err error
 		n, err = endSessions(ctx, tx, p.UserID(), keep, now)
 		if err != nil {
@@ -674,6 +678,9 @@ func (a *Auth) EndUserSessions(ctx context.Context, key usher.UserKey) (int, err
 			return err
 		}
 		now := a.now()
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if n, err = endSessions(ctx, tx, u.ID, 0, now); err != nil {
 			return err
 		}

@@ -20,6 +20,12 @@ import (
 // The sessions yet to be opened end too: a finished external log-in's
 // handles (the command line's redeem token, a PKCE client's exchange
 // code), each a session its holder may still open for some minutes.
+//
+// The caller holds the account's row already (lockUser, or the update it
+// runs in): a log-in opening its session holds that row first and uses
+// up its redeem or exchange code after (openSession), so ending the codes
+// before taking the row would wait for the log-in while it waits for a
+// code, a deadlock on PostgreSQL.
 func endSessions(ctx context.Context, tx store.Tx, userID, except int64, now time.Time) (int, error) {
 	for _, kind := range []usher.CodeKind{usher.CodeRedeem, usher.CodeExchange} {
 		if err := tx.CodeDeleteUser(ctx, userID, kind); err != nil {

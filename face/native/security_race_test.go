@@ -205,11 +205,15 @@ func TestLoginRacingChangeKeepsNoSession(t *testing.T) {
 // both engines, an external log-in's exchange code traded (Corteza's
 // /auth/exchange) at the moment the account is taken back: an
 // administrator sets its password, or its owner ends every session. Each
-// ends the sessions yet to be opened too, the exchange codes among them;
-// the exchange had used its code up in a transaction of its own, so a
-// change between that and its session found no code to end, and the
-// session opened after it lived on. Held between the two, the exchange
-// must be refused.
+// ends the sessions yet to be opened too, the exchange codes among them.
+// Held between its check of the code and its session, the exchange must
+// be refused: it used its code up in a transaction of its own, so a
+// change there found no code to end, and the session opened after it
+// lived on. Held with its session not yet committed, the change must wait
+// for it and end it: ending every session deleted the codes before it
+// took the account's row, which the exchange held while it waited for
+// its code's, and on PostgreSQL one of the two failed as a deadlock — the
+// owner's, with a 500, every session left.
 func TestExchangeRacingEndOfSessionsKeepsNoSession(t *testing.T) {
 	t.Parallel()
 	engines(t, func(t *testing.T, postgres bool) {
@@ -232,40 +236,70 @@ func TestExchangeRacingEndOfSessionsKeepsNoSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := grace.ID
 		for _, change := range []struct {
 			name string
-			do   func(t *testing.T) *response
+			do   func(owner string) *response
 		}{
-			{"an administrator sets the password", func(t *testing.T) *response {
-				return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", id), token: b.adminTok,
-					body: map[string]any{"password": "a wholly new passphrase"}})
+			{"an administrator sets the password", func(string) *response {
+				return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", grace.ID), token: b.adminTok,
+					body: map[string]any{"password": "a wholly new passphrase"}, unchecked: true})
 			}},
-			{"the owner ends every session", func(t *testing.T) *response {
-				return b.api.do(t, req{method: "DELETE", path: "/v1/me/sessions", token: session(t)})
+			{"the owner ends every session", func(owner string) *response {
+				return b.api.do(t, req{method: "DELETE", path: "/v1/me/sessions", token: owner, unchecked: true})
 			}},
 		} {
-			code := c.login(t)
-			hold.arm(holdAccount)
-			exchanged := make(chan *response, 1)
-			go func() { exchanged <- c.exchange(t, code, c.verifier) }()
-			<-hold.reached
-			done := change.do(t)
-			close(hold.release)
-			res := <-exchanged
-			if done.status >= 300 {
-				t.Fatalf("%s: the change: %d %s", change.name, done.status, done.body)
-			}
-			if res.status != http.StatusNotFound || res.problem(t).Code != usher.CodeExchangeNotFound {
-				t.Errorf("%s: the exchange overtaken was answered %d %s, want 404 %s", change.name, res.status, res.body, usher.CodeExchangeNotFound)
-			}
-			if res.status != http.StatusOK {
-				continue
-			}
-			var s struct{ Token string }
-			res.decode(t, &s)
-			if me := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); me.status != http.StatusUnauthorized {
-				t.Errorf("%s: the session of the exchange overtaken works after the change: %d", change.name, me.status)
+			for _, moment := range []struct {
+				name string
+				at   int32
+			}{{"after its code's check", holdAccount}, {"before its session commits", holdCommit}} {
+				name := change.name + " " + moment.name
+				owner := session(t)
+				// Seen now, the owner's next request writes nothing to the
+				// account's row before its transaction.
+				if res := b.api.do(t, req{method: "GET", path: "/v1/me", token: owner}); res.status != http.StatusOK {
+					t.Fatalf("%s: the owner: %d", name, res.status)
+				}
+				code := c.login(t)
+				hold.arm(moment.at)
+				exchanged := make(chan *response, 1)
+				go func() {
+					exchanged <- b.api.do(t, req{method: "POST", path: "/v1/auth/exchange", unchecked: true,
+						body: map[string]any{"exchange_code": code, "code_verifier": c.verifier}})
+				}()
+				<-hold.reached
+				changed := make(chan *response, 1)
+				go func() { changed <- change.do(owner) }()
+				var done *response
+				if moment.at == holdAccount {
+					done = <-changed
+				} else {
+					// The change waits for the exchange's transaction (the
+					// account's row); one that does not has a while to
+					// commit first.
+					select {
+					case done = <-changed:
+					case <-time.After(300 * time.Millisecond):
+					}
+				}
+				close(hold.release)
+				res := <-exchanged
+				if done == nil {
+					done = <-changed
+				}
+				if done.status >= 300 {
+					t.Errorf("%s: the change: %d %s", name, done.status, done.body)
+				}
+				if moment.at == holdAccount && (res.status != http.StatusNotFound || res.problem(t).Code != usher.CodeExchangeNotFound) {
+					t.Errorf("%s: the exchange overtaken was answered %d %s, want 404 %s", name, res.status, res.body, usher.CodeExchangeNotFound)
+				}
+				if res.status != http.StatusOK {
+					continue
+				}
+				var s struct{ Token string }
+				res.decode(t, &s)
+				if me := b.api.do(t, req{method: "GET", path: "/v1/me", token: s.Token}); me.status != http.StatusUnauthorized {
+					t.Errorf("%s: the exchange's session works after the change: %d", name, me.status)
+				}
 			}
 		}
 	})
