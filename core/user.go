@@ -190,6 +190,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 	}
 	var c checker
 	c.user(u)
+	c.email("email", u.Email, false)
 	if u.Handle != "" {
 		c.handle(u.Handle)
 	}

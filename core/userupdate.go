@@ -227,6 +227,12 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		var c checker
 		c.user(u)
+		if u.Email != old.Email {
+			// As a handle: an address kept from before a rule it breaks
+			// stays until it changes (the owner's own change waits in
+			// requestAddress, which checks it).
+			c.email("email", u.Email, false)
+		}
 		if u.Username == "" && old.Username != "" {
 			c.add("username", usher.CodeRequired, "may be changed, not removed")
 		}

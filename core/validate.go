@@ -373,13 +373,16 @@ func (c *checker) identities(ids []usher.Identity) {
 	}
 }
 
-// user checks every field of a user as it is about to be stored; a user
-// without a username is the caller's to allow or refuse.
+// user checks every field of a user as it is about to be stored but the
+// address, which its caller checks (email) where one is set: an address
+// stored before a rule it breaks was added (an invisible character) stays
+// with its holder until changed, as a handle does, else the account could
+// not be changed at all, not even to another address. A user without a
+// username is the caller's to allow or refuse.
 func (c *checker) user(u *usher.User) {
 	if u.Username != "" {
 		c.username(u.Username)
 	}
-	c.email("email", u.Email, false)
 	for _, f := range []struct{ name, v string }{
 		{"name", u.Name}, {"first_name", u.FirstName}, {"last_name", u.LastName},
 		{"display_name", u.DisplayName},

@@ -420,6 +420,39 @@ func TestInvisibleCharacterEmailRefused(t *testing.T) {
 	}
 }
 
+// TestInvisibleCharacterAddressKeptUntilChanged: an account whose address
+// holds an invisible character, stored before such addresses were refused
+// (as an earlier release would have), is still an account its owner and
+// an administrator can change: the rule is asked of an address that is
+// set, as a handle's is, not of one kept. A review found every change of
+// such an account refused 422 on an address it did not name — the
+// owner's own move to a clean address too.
+func TestInvisibleCharacterAddressKeptUntilChanged(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.env.Store.UserUpdate(context.Background(), b.user.ID, func(u *usher.User) error {
+		u.Email = "plain\u200b@example.com"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, token string
+		body        map[string]any
+		status      int
+	}{
+		{"the owner renames themself", b.userTok, map[string]any{"name": "Plain Renamed"}, http.StatusOK},
+		{"an administrator renames the account", b.adminTok, map[string]any{"name": "Plain Again"}, http.StatusOK},
+		{"the owner asks to move to a clean address", b.userTok, map[string]any{"email": "plain2@example.com"}, http.StatusOK},
+		{"the owner asks to move to another invisible one", b.userTok, map[string]any{"email": "plain3\u200b@example.com"}, http.StatusUnprocessableEntity},
+		{"an administrator sets another invisible one", b.adminTok, map[string]any{"email": "plain4\u00ad@example.com"}, http.StatusUnprocessableEntity},
+	} {
+		if res := b.api.do(t, req{method: "PATCH", path: "/v1/users/plain", token: tt.token, body: tt.body}); res.status != tt.status {
+			t.Errorf("%s (%+q): %d %s, want %d", tt.name, tt.body, res.status, res.body, tt.status)
+		}
+	}
+}
+
 // TestResendConfirmationSameAnswerAndBounded: asking for a confirmation mail
 // answers alike, in about the same time, for an address with an unconfirmed
 // account and for one without; an address receives a few mails at most, and
