@@ -274,6 +274,16 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 	notified := false
 	err = m.store.InTx(ctx, func(tx store.Tx) error {
 		notified = false
+		// The account's row first, then the credential read again under
+		// it, as Add does: password resets go to the address made
+		// primary, so a request authenticated before the owner took the
+		// account back must not make it after.
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if _, err := stillCredential(ctx, tx, p, m.now()); err != nil {
+			return err
+		}
 		e, err := tx.EmailGet(ctx, id)
 		if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
 			return errEmailNotFound()

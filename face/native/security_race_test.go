@@ -476,14 +476,16 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 // TestAddressRacingTakeBackKeepsNoCode replays, over HTTP on both engines,
 // a thief with a stolen session asking for an address of theirs — a
 // secondary one (`POST /v1/users/{user}/emails`) or a change of the
-// account's (`PATCH /v1/users/{user}`) — at the moment the owner takes
-// the account back, with a new password or by ending every session. The
-// take-back ends the codes of addresses waiting to be proved, but a
-// request authenticated before it and committed after it kept its code,
-// which then confirmed the thief's address: a change of address moved
-// the account to it, past the recovery. Held between its authentication
-// and its transaction, the request must be refused, and leave the account
-// waiting for no address of the thief's.
+// account's (`PATCH /v1/users/{user}`) — or making one they proved before
+// the account's primary (`POST /v1/users/{user}/emails/{id}/primary`), at
+// the moment the owner takes the account back, with a new password or by
+// ending every session. The take-back ends the codes of addresses waiting
+// to be proved, but a request authenticated before it and committed after
+// it kept its code, which then confirmed the thief's address, and a
+// primary address made so took the account's password resets: past the
+// recovery, either way. Held between its authentication and its
+// transaction, the request must be refused, and leave the account waiting
+// for no address of the thief's and its own address its own.
 func TestAddressRacingTakeBackKeepsNoCode(t *testing.T) {
 	t.Parallel()
 	const pass, next = "the owner's passphrase", "the owner's new passphrase"
@@ -492,9 +494,23 @@ func TestAddressRacingTakeBackKeepsNoCode(t *testing.T) {
 		b := setupMailWith(t, coretest.Options{Postgres: postgres,
 			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
 		n := 0
-		for _, write := range []struct{ name, method, path string }{
-			{"a secondary address", "POST", "/v1/users/%s/emails"},
-			{"a change of address", "PATCH", "/v1/users/%s"},
+		for _, write := range []struct {
+			name string
+			// do makes the request with the stolen session, for an address
+			// of the thief's; proved, the address is the account's
+			// confirmed secondary one before.
+			do     func(user, stolen, thief string, proved int64) *response
+			proved bool
+		}{
+			{"a secondary address", func(user, stolen, thief string, _ int64) *response {
+				return b.api.do(t, req{method: "POST", path: "/v1/users/" + user + "/emails", token: stolen, body: map[string]any{"email": thief}})
+			}, false},
+			{"a change of address", func(user, stolen, thief string, _ int64) *response {
+				return b.api.do(t, req{method: "PATCH", path: "/v1/users/" + user, token: stolen, body: map[string]any{"email": thief}})
+			}, false},
+			{"a proved address made primary", func(user, stolen, _ string, proved int64) *response {
+				return b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%s/emails/%d/primary", user, proved), token: stolen})
+			}, true},
 		} {
 			for _, takeBack := range []struct {
 				name string
@@ -524,12 +540,17 @@ func TestAddressRacingTakeBackKeepsNoCode(t *testing.T) {
 				if len(sessions.Items) != 1 {
 					t.Fatalf("%s: sessions %+v", name, sessions.Items)
 				}
+				// The thief's address proved before the take-back, which
+				// leaves a confirmed address to its account: here an
+				// administrator vouches for it, as its code would have.
+				var proved struct{ ID int64 }
+				if write.proved {
+					b.call(t, req{method: "POST", path: "/v1/users/" + user + "/emails", token: b.adminTok,
+						body: map[string]any{"email": thief, "skip_confirmation": true}}, http.StatusCreated, &proved)
+				}
 				hold.arm(sessions.Items[0].ID)
 				answer := make(chan *response, 1)
-				go func() {
-					answer <- b.api.do(t, req{method: write.method, path: fmt.Sprintf(write.path, user), token: stolen,
-						body: map[string]any{"email": thief}})
-				}()
+				go func() { answer <- write.do(user, stolen, thief, proved.ID) }()
 				<-hold.reached
 				if res := takeBack.do(ownerTok); res.status >= 300 {
 					t.Fatalf("%s: the take-back: %d %s", name, res.status, res.body)
@@ -540,14 +561,15 @@ func TestAddressRacingTakeBackKeepsNoCode(t *testing.T) {
 						name, res.status, res.body)
 				}
 				var account struct {
+					Email       string `json:"email"`
 					Unconfirmed string `json:"unconfirmed_email"`
 				}
 				b.call(t, req{method: "GET", path: "/v1/users/" + user, token: b.adminTok}, http.StatusOK, &account)
 				var emails struct{ Items []struct{ Email string } }
 				b.call(t, req{method: "GET", path: "/v1/users/" + user + "/emails", token: b.adminTok}, http.StatusOK, &emails)
-				if account.Unconfirmed != "" || len(emails.Items) != 0 {
-					t.Errorf("%s: after the take-back the account waits for %q and has the addresses %+v, want neither", name,
-						account.Unconfirmed, emails.Items)
+				if account.Email != u.Email || account.Unconfirmed != "" || len(emails.Items) != map[bool]int{false: 0, true: 1}[write.proved] {
+					t.Errorf("%s: after the take-back the account's address is %q, it waits for %q and has the addresses %+v", name,
+						account.Email, account.Unconfirmed, emails.Items)
 				}
 			}
 		}
