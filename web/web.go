@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -320,16 +321,53 @@ func BearerOnly(token string, next http.Handler) http.Handler {
 // is one with forwarding headers from a peer usher does not trust: a
 // reverse proxy it was not told of, whose own address, private too, would
 // otherwise let the internet through.
-func PrivateOnly(next http.Handler) http.Handler {
+//
+// The request must name usher as only its own networks can (privateHost,
+// with public the host of usher's public URL): else a page of another
+// site, opened by someone on those networks, points its own name at
+// usher's private address (DNS rebinding) and reads the answer through
+// their browser, which sends the page's name as the Host.
+func PrivateOnly(next http.Handler, public string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		unknown, _ := r.Context().Value(clientUnknownKey{}).(bool)
 		addr, err := netip.ParseAddr(usher.RequestFrom(r.Context()).Address)
-		if addr = addr.Unmap(); unknown || err != nil || !(addr.IsLoopback() || addr.IsPrivate()) {
+		if addr = addr.Unmap(); unknown || err != nil || !(addr.IsLoopback() || addr.IsPrivate()) || !privateHost(r.Host, public) {
 			http.NotFound(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// privateHost reports whether host, a request's Host with or without its
+// port, is a name no site of the internet can give itself: an address,
+// public (the host name of usher's public URL), a name of one label (a
+// machine or container on the local network), or one under a domain set
+// aside for private networks, which public DNS never answers for:
+// localhost and .local (RFC 6761, RFC 6762), home.arpa (RFC 8375),
+// .internal (reserved by ICANN in 2024) and Kubernetes' service names
+// (.svc, and .svc.cluster.local under .local).
+func privateHost(host, public string) bool {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
+	switch {
+	case name == "":
+		return false
+	case name == strings.ToLower(public) || !strings.Contains(name, "."):
+		return true
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return true
+	}
+	for _, suffix := range []string{".localhost", ".local", ".home.arpa", ".internal", ".svc"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // clientUnknownKey marks a request whose client a trusted proxy left

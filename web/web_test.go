@@ -387,7 +387,7 @@ func TestPrivateOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "metrics") })
-	handler := Middleware(PrivateOnly(ok), slog.New(slog.DiscardHandler), nil, proxies)
+	handler := Middleware(PrivateOnly(ok, "usher.example"), slog.New(slog.DiscardHandler), nil, proxies)
 	for _, tt := range []struct {
 		name, forwarded string
 		status          int
@@ -417,7 +417,7 @@ func TestPrivateOnly(t *testing.T) {
 		{"behind an untrusted proxy naming a private client", "10.0.0.5|||10.0.0.9", 404},
 		{"a private client of its own", "|||10.0.0.9", 200},
 	} {
-		r := httptest.NewRequest("GET", "/metrics", nil)
+		r := httptest.NewRequest("GET", "http://usher.example/metrics", nil)
 		r.RemoteAddr = "127.0.0.1:4321"
 		// forwarded is X-Forwarded-For|Forwarded|X-Real-IP|peer.
 		parts := strings.Split(tt.forwarded+"|||", "|")
@@ -433,6 +433,53 @@ func TestPrivateOnly(t *testing.T) {
 		handler.ServeHTTP(w, r)
 		if body := w.Body.String(); w.Code != tt.status || (tt.status == 200) != (body == "metrics") {
 			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, body, tt.status)
+		}
+	}
+}
+
+// TestPrivateOnlyHost replays DNS rebinding: a page of another site,
+// opened by someone on usher's network, points its own name at usher's
+// private address, and their browser asks for /metrics from a private
+// address naming the page's host, then hands the page the answer. Only a
+// Host no site of the internet can give itself is served: an address,
+// the public URL's host, one label, or a domain set aside for private
+// networks.
+func TestPrivateOnlyHost(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "metrics") })
+	handler := Middleware(PrivateOnly(ok, "usher.example"), slog.New(slog.DiscardHandler), nil, nil)
+	for _, tt := range []struct {
+		host   string
+		status int
+	}{
+		{"usher.example", 200},
+		{"USHER.example:8080", 200},
+		{"usher.example.", 200},
+		{"10.0.0.9:8080", 200},
+		{"127.0.0.1", 200},
+		{"[::1]:8080", 200},
+		{"[fd00::7]", 200},
+		{"localhost:8080", 200},
+		{"usher", 200},
+		{"usher:8080", 200},
+		{"usher.monitoring.svc:8080", 200},
+		{"usher.monitoring.svc.cluster.local", 200},
+		{"metrics.corp.internal", 200},
+		{"nas.home.arpa", 200},
+		{"attacker.example", 404},
+		{"attacker.example:8080", 404},
+		{"usher.example.attacker.example", 404},
+		{"usher.local.attacker.example", 404},
+		{"attacker.example.", 404},
+		{"", 404},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.Host = tt.host
+		r.RemoteAddr = "10.0.0.5:4321"
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		if w.Code != tt.status {
+			t.Errorf("Host %q from a private client: %d, want %d", tt.host, w.Code, tt.status)
 		}
 	}
 }

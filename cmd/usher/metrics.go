@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,12 +35,16 @@ type serveMetrics struct {
 // networks only, since the counters tell anyone who reads them around
 // their own requests what the core did (a reset mail sent says that an
 // account has the address).
-func newServeMetrics(token string, onMain bool) *serveMetrics {
+func newServeMetrics(token string, onMain bool, publicURL string) *serveMetrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := web.BearerOnly(token, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if token == "" && onMain {
-		h = web.PrivateOnly(h)
+		public := ""
+		if u, err := url.Parse(publicURL); err == nil {
+			public = u.Hostname()
+		}
+		h = web.PrivateOnly(h, public)
 	}
 	return &serveMetrics{reg: reg, handler: h, onMain: onMain}
 }

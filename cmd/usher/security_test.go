@@ -167,6 +167,42 @@ func TestForwardedForHonouredOnlyFromTrustedProxies(t *testing.T) {
 	}
 }
 
+// TestMetricsRefuseAReboundHost replays DNS rebinding against /metrics on
+// the API's listener with no token: a page of attacker.example, opened by
+// someone on usher's private network (or its machine), points its own
+// name at usher's private address, and their browser sends GET /metrics
+// from a private address with Host: attacker.example, same-origin to the
+// page, which reads the counters the private-networks rule keeps from
+// the internet. A review found them served; only a Host no site of the
+// internet can give itself is now (web.PrivateOnly).
+func TestMetricsRefuseAReboundHost(t *testing.T) {
+	t.Parallel()
+	b := setupFaces(t)
+	for _, tt := range []struct {
+		host   string
+		status int
+	}{
+		{"usher.test", http.StatusOK}, // the public URL's
+		{"127.0.0.1", http.StatusOK},
+		{"attacker.example", http.StatusNotFound},
+	} {
+		req, err := http.NewRequest(http.MethodGet, b.srv.URL+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tt.host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.status || (tt.status == http.StatusOK) != strings.Contains(string(body), "go_goroutines") {
+			t.Errorf("GET /metrics with Host %s from this machine: %d, want %d", tt.host, res.StatusCode, tt.status)
+		}
+	}
+}
+
 // TestMetricsNotServedToTheInternet replays an account probe through
 // /metrics: an anonymous client asks for a password reset of an address,
 // which answers 202 whether an account has it or not, then reads

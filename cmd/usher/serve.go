@@ -263,7 +263,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, logs *lineBuffer, cf
 	if err != nil {
 		return err
 	}
-	metrics := newServeMetrics(sc.metricsToken, sc.metricsAddr == "")
+	metrics := newServeMetrics(sc.metricsToken, sc.metricsAddr == "", sc.policy.PublicURL)
 	metrics.registerPools(db.Pools())
 	hasher, stopHasher, err := startHasher(sc, m.Getenv, log)
 	if err != nil {
@@ -482,7 +482,7 @@ func (sc *serveConfig) mailConfig() pages.MailConfig {
 func newHandler(c *core.Core, db store.Store, log *slog.Logger, publicURL string, proxies *web.Proxies, theme string,
 	metrics *serveMetrics, mailConfig pages.MailConfig) http.Handler {
 	if metrics == nil {
-		metrics = newServeMetrics("", true)
+		metrics = newServeMetrics("", true, publicURL)
 	}
 	mux := http.NewServeMux()
 	ops := &web.Ops{Ready: db.Ready, Log: log}
