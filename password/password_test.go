@@ -2,6 +2,7 @@ package password
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -123,6 +124,34 @@ func TestCheckBoundsImportedWork(t *testing.T) {
 		}
 		if !tt.ok && !errors.Is(err, ErrFormat) {
 			t.Errorf("Check(%s) = %v, want ErrFormat", tt.params, err)
+		}
+	}
+}
+
+// TestCheckBoundsImportedPBKDF2: an imported PBKDF2-SHA256 hash costs one
+// log-in attempt at most about a second too. PBKDF2 runs its iterations
+// once for each 32 bytes of the key: 10,000,000 iterations of a key of
+// 1,024 bytes held a hashing worker for about a minute at every wrong
+// guess (a reviewer measured 54–61 s), the iteration bound alone passing
+// it.
+func TestCheckBoundsImportedPBKDF2(t *testing.T) {
+	t.Parallel()
+	salt := "c2FsdHNhbHRzYWx0MTIzNA"
+	key := func(n int) string { return b64.EncodeToString(make([]byte, n)) }
+	for _, tt := range []struct {
+		name, hash string
+		ok         bool
+	}{
+		{"ten million of 32 blocks", "$pbkdf2-sha256$10000000$" + salt + "$" + key(1024), false},
+		{"ten million of one block", "$pbkdf2-sha256$10000000$" + salt + "$" + key(32), false},
+		{"three million of 64 bytes", "$pbkdf2-sha256$3000001$" + salt + "$" + key(64), false},
+		{"six million of one block", "$pbkdf2-sha256$6000000$" + salt + "$" + key(32), true},
+		{"Django's 1,200,000", "pbkdf2_sha256$1200000$seasalt$" + base64.StdEncoding.EncodeToString(make([]byte, 32)), true},
+		{"Keycloak's 27,500 of 64 bytes", "$pbkdf2-sha256$27500$" + salt + "$" + key(64), true},
+	} {
+		err := Check(tt.hash)
+		if (err == nil) != tt.ok || (!tt.ok && !errors.Is(err, ErrFormat)) {
+			t.Errorf("Check(%s) = %v, want accepted: %v", tt.name, err, tt.ok)
 		}
 	}
 }

@@ -148,6 +148,12 @@ func (m *Main) exportCmd(cfg *config) *cobra.Command {
 						return err
 					}
 					defer file.Close()
+					// A file that was there keeps its mode through
+					// OpenFile; the hashes are its owner's alone whatever
+					// it was, as a backup's are.
+					if err := file.Chmod(0o600); err != nil {
+						return err
+					}
 					out = file
 				}
 				n, err := userfile.Export(ctx, c.Users, out, f)

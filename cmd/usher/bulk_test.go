@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -148,6 +149,44 @@ func TestImportBadInput(t *testing.T) {
 	}
 	if _, _, err := run(t, "", "export", "--database", db, "--secret-key-file", key, "--format", "xml"); err == nil {
 		t.Fatal("export --format xml accepted")
+	}
+	// A password hash that would hold a hashing worker past about a second
+	// at every wrong guess at its account is refused by its line: PBKDF2's
+	// iterations count once for each 32 bytes of key, and 10,000,000 over
+	// 1,024 bytes took about a minute.
+	heavy := "pbkdf2_sha256$10000000$saltsalt$" + base64.StdEncoding.EncodeToString(make([]byte, 1024))
+	_, errOut, err = run(t, `{"username":"mallory","password_hash":"`+heavy+`"}`+"\n", "import", "--database", db,
+		"--secret-key-file", key, "--format", "ndjson", "-")
+	if !errors.Is(err, errSomeFailed) || !strings.Contains(errOut, "line 1:") || !strings.Contains(errOut, "0 created") {
+		t.Fatalf("a PBKDF2 hash of a minute a guess: %v\n%s", err, errOut)
+	}
+}
+
+// TestExportOverAnExistingFile: an export written over a file that was
+// there — last week's export, one made by touch under the usual umask —
+// is its owner's alone, as a new one is: it holds every password hash,
+// and OpenFile kept the old file's mode (0644, readable by every local
+// user).
+func TestExportOverAnExistingFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.key")
+	mustRun(t, "user", "create", "--database", db, "--secret-key-file", key, "--username", "ann",
+		"--email", "ann@example.com", "--password", "correct horse battery")
+	out := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(out, []byte("last week's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(out, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	mustRun(t, "export", "--database", db, "--secret-key-file", key, out)
+	st, err := os.Stat(out)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the export over an existing file: %v, %v; want mode 0600", st.Mode(), err)
+	}
+	if text, _ := os.ReadFile(out); !strings.Contains(string(text), "ann@example.com") {
+		t.Fatalf("the export:\n%s", text)
 	}
 }
 
