@@ -296,6 +296,14 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 				Message: "only a confirmed address can become the primary one",
 				Fields:  []usher.FieldError{{Field: "email", Code: usher.CodeInvalid, Message: "is not confirmed"}}}
 		}
+		// The primary address is set here: it passes what any address set
+		// passes, which one added before a rule (an invisible character)
+		// may not.
+		var c checker
+		c.email("email", e.Email, true)
+		if err := c.err(); err != nil {
+			return err
+		}
 		if err := tx.EmailDelete(ctx, id); err != nil {
 			return err
 		}

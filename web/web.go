@@ -24,6 +24,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"golang.org/x/net/idna"
+
 	"usher"
 )
 
@@ -353,10 +355,14 @@ func privateHost(host, public string) bool {
 		name = h
 	}
 	name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
+	// A client sends a name beyond ASCII as its A-label (xn--…).
+	if ascii, err := idna.Lookup.ToASCII(public); err == nil {
+		public = ascii
+	}
 	switch {
 	case name == "":
 		return false
-	case name == strings.ToLower(public) || !strings.Contains(name, "."):
+	case name == strings.ToLower(strings.TrimSuffix(public, ".")) || !strings.Contains(name, "."):
 		return true
 	}
 	if _, err := netip.ParseAddr(name); err == nil {

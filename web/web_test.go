@@ -482,6 +482,15 @@ func TestPrivateOnlyHost(t *testing.T) {
 			t.Errorf("Host %q from a private client: %d, want %d", tt.host, w.Code, tt.status)
 		}
 	}
+	// A public URL beyond ASCII is named by its A-label, as clients send
+	// it.
+	unicode := Middleware(PrivateOnly(ok, "üsher.example"), slog.New(slog.DiscardHandler), nil, nil)
+	r := httptest.NewRequest("GET", "/metrics", nil)
+	r.Host, r.RemoteAddr = "xn--sher-zra.example:9090", "10.0.0.5:4321"
+	w := httptest.NewRecorder()
+	if unicode.ServeHTTP(w, r); w.Code != http.StatusOK {
+		t.Errorf("Host %q for the public URL üsher.example: %d, want 200", r.Host, w.Code)
+	}
 }
 
 // TestMetricsMethodBounded: a caller who invents request methods cannot

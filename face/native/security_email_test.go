@@ -451,6 +451,17 @@ func TestInvisibleCharacterAddressKeptUntilChanged(t *testing.T) {
 			t.Errorf("%s (%+q): %d %s, want %d", tt.name, tt.body, res.status, res.body, tt.status)
 		}
 	}
+	// A confirmed secondary address kept from before is not made the
+	// primary one: that sets it.
+	now := time.Now()
+	kept := &usher.Email{UserID: b.user.ID, Email: "root\u200b@example.com", ConfirmedAt: &now, CreatedAt: now}
+	if err := b.env.Store.EmailAdd(context.Background(), kept); err != nil {
+		t.Fatal(err)
+	}
+	res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/plain/emails/%d/primary", kept.ID), token: b.userTok})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeFormatCharacter {
+		t.Errorf("the kept secondary address made primary: %d %s, want 422 %s", res.status, res.body, usher.CodeFormatCharacter)
+	}
 }
 
 // TestResendConfirmationSameAnswerAndBounded: asking for a confirmation mail
