@@ -110,8 +110,8 @@ func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, err
 		}
 		return nil, errBadLogin()
 	}
-	a.succeeded(ctx, limits)
 	if u.Deleted() || !a.maySignIn(u) {
+		a.refusedRight(ctx, limits)
 		_ = a.recordAlone(ctx, event{action: "auth.login_refused", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"state": string(u.State)}})
 		if u.State == usher.StatePending {
@@ -122,8 +122,10 @@ func (a *Auth) login(ctx context.Context, login, pw string) (*usher.Session, err
 			Message: "the account is " + string(u.State) + " and cannot log in"}
 	}
 	if err := a.fireAlone(ctx, usher.TriggerBeforeLogin, readOnly(userSubject(u))); err != nil {
+		a.refusedRight(ctx, limits)
 		return nil, err
 	}
+	a.succeeded(ctx, limits)
 	newHash := ""
 	if rehash {
 		if newHash, err = a.hash(ctx, pw); err != nil {
@@ -483,6 +485,20 @@ func (e *env) succeeded(ctx context.Context, limits []limit) {
 			_ = e.store.ThrottleClear(ctx, l.key)
 		} else {
 			e.forgive(ctx, []limit{l})
+		}
+	}
+}
+
+// refusedRight ends the login's failures for an attempt whose password was
+// right but that opens no session (an account that may not sign in, a
+// script's refusal), as a success does, and leaves the attempt counted
+// for the client, as a failure's is: it cost a hash and an audit event,
+// and taken back as a success's it let one client, with a pending account
+// of its own, spend both at every request without bound.
+func (e *env) refusedRight(ctx context.Context, limits []limit) {
+	for _, l := range limits {
+		if l.proved {
+			_ = e.store.ThrottleClear(ctx, l.key)
 		}
 	}
 }

@@ -264,6 +264,35 @@ func TestLockoutTellsNoAliases(t *testing.T) {
 	}
 }
 
+// TestRefusedRightPasswordLogInsBounded replays a review's finding: sign
+// up anonymously (the account stays pending) and log in with its own
+// password again and again. Each attempt verified the password (a hash)
+// and wrote an auth.login_refused event, and, the password being right,
+// was taken back from the client's count as a success: one client spent a
+// hash and an audit row at every request, without bound. It now stays
+// counted for the client, as a failure: past the client's limit the
+// log-ins are refused 429 before any hash.
+func TestRefusedRightPasswordLogInsBounded(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Policy: core.Policy{SignupEnabled: true, MaxFailuresPerIP: 10}})
+	const email, pw = "mallory@example.org", "mallory's own passphrase 9"
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "mallory", "email": email, "password": pw}}, http.StatusCreated, nil)
+	hashes := b.env.Hasher.Stats().Waits
+	statuses := map[int]int{}
+	for range 30 {
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": email, "password": pw}})
+		statuses[res.status]++
+	}
+	hashes = b.env.Hasher.Stats().Waits - hashes
+	var audit struct{ Items []struct{} }
+	b.call(t, req{method: "GET", path: "/v1/audit?action=auth.login_refused&limit=1000", token: b.adminTok}, http.StatusOK, &audit)
+	if statuses[http.StatusForbidden] > 11 || statuses[http.StatusTooManyRequests] < 19 || len(audit.Items) > 11 || hashes > 11 {
+		t.Errorf("30 log-ins of a pending account with its password from one client allowed 10 failures: answers %v, %d auth.login_refused events, %d hashes; want at most 11 of each, the rest 429",
+			statuses, len(audit.Items), hashes)
+	}
+}
+
 // TestLoginSpellingsShareTheirLock: an address with a dotted capital I
 // (İ) is found by two spellings, the letter itself and i with a combining
 // dot, which the store folds alike; the guessing limit counted them under
