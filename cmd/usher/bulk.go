@@ -143,15 +143,12 @@ func (m *Main) exportCmd(cfg *config) *cobra.Command {
 			return m.withExisting(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
 				out := m.Stdout
 				if path != "-" {
-					file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+					file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 					if err != nil {
 						return err
 					}
 					defer file.Close()
-					// A file that was there keeps its mode through
-					// OpenFile; the hashes are its owner's alone whatever
-					// it was, as a backup's are.
-					if err := file.Chmod(0o600); err != nil {
+					if err := ownerOnly(file); err != nil {
 						return err
 					}
 					out = file
@@ -170,4 +167,21 @@ func (m *Main) exportCmd(cfg *config) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "", "ndjson or csv (default: from the file's extension, else ndjson)")
 	return cmd
+}
+
+// ownerOnly readies file, just opened for an export, to hold password
+// hashes: a regular file that was there keeps its mode through OpenFile,
+// so it is made its owner's alone, as a new one is, and then emptied —
+// in that order, so that one the caller may write but not change the mode
+// of (another user's) is refused whole rather than emptied. A device, a
+// FIFO or a terminal (/dev/stdout) is written as it is.
+func ownerOnly(file *os.File) error {
+	st, err := file.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return err
+	}
+	if err := file.Chmod(0o600); err != nil {
+		return fmt.Errorf("%s: the export holds password hashes and this file would stay readable by others: %w", file.Name(), err)
+	}
+	return file.Truncate(0)
 }
