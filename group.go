@@ -68,10 +68,13 @@ type Group struct {
 	// Members counts the group's members; set by lists that ask for it.
 	Members int
 	// ServiceAccounts counts the members that are service accounts, and
-	// Roles the live roles the group's members hold: set with Members by
-	// the lists of a user's groups.
+	// Roles the live roles the group's members hold, of those the caller
+	// sees: set with Members by the lists of a user's groups. RoleIDs are
+	// those roles, all of them, as the store reads them, for the core to
+	// count.
 	ServiceAccounts int
 	Roles           int
+	RoleIDs         []int64
 }
 
 // Deleted reports whether the group is soft-deleted.

@@ -490,11 +490,26 @@ func (e *env) shownMemberships(ctx context.Context, p *usher.Principal, ms []*us
 	if err != nil {
 		return nil, err
 	}
+	sees := func(id int64, k usher.GroupKind) bool {
+		return seesGroup(p, k, mine[id], evaluate(rules, actGroupRead, strconv.FormatInt(id, 10)))
+	}
 	var out []*usher.Membership
 	for _, m := range ms {
-		if m.UserID == p.UserID() || seesGroup(p, m.Group.Kind, mine[m.GroupID], evaluate(rules, actGroupRead, strconv.FormatInt(m.GroupID, 10))) {
+		if m.UserID == p.UserID() || sees(m.GroupID, m.Group.Kind) {
 			if m.Group, err = e.groupShown(ctx, p, m.Group); err != nil {
 				return nil, err
+			}
+			// The roles its members hold, of those p sees: a role a rule
+			// hides counted would tell p that a member holds it.
+			if m.Group.RoleIDs != nil && !p.IsAdmin() {
+				g := *m.Group
+				g.Roles = 0
+				for _, id := range g.RoleIDs {
+					if sees(id, usher.GroupRole) {
+						g.Roles++
+					}
+				}
+				m.Group = &g
 			}
 			out = append(out, m)
 		}

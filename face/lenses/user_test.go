@@ -2,6 +2,7 @@ package lenses_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -737,5 +738,79 @@ func TestGroupCountsLeaveOutDeletedMembers(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("plain's groups: %+v", u.Groups)
+	}
+}
+
+// TestRoleCountLeavesHiddenRolesOut replays a review's finding: a rule
+// denying group:<id> read hides a role from the caller, but role_count of
+// a plain group the caller shares with another user counted every role
+// that user holds, the hidden one too: watching the count, the caller
+// learnt when its group-mate joined or left a role it may not see. The
+// count is of the roles the caller sees.
+func TestRoleCountLeavesHiddenRolesOut(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	vic := b.env.MustCreateUser(t, usher.UserCreate{Username: "vic", Email: "vic@example.com", Name: "Vic", Password: password})
+	dev := usher.GroupRef{Kind: usher.GroupPlain, Handle: "dev"}
+	for _, id := range []int64{b.user.ID, vic.ID} {
+		if _, err := b.env.Core.Groups.AddMember(sys, dev, usher.UserKey{ID: id}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "secret", Name: "Secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The caller's own role hides "secret" from them.
+	watch, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "watch", Name: "Watch", Members: []int64{b.user.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: watch.ID},
+		[]usher.Rule{{Resource: fmt.Sprintf("group:%d", secret.ID), Operation: "read", Access: usher.Deny}}, true); err != nil {
+		t.Fatal(err)
+	}
+
+	count := func() int {
+		t.Helper()
+		res := b.do(t, call{method: "GET", path: "/api/v1/users/plain", token: b.userTok})
+		res.check(t, want{status: http.StatusOK})
+		var u userBody
+		res.decode(t, &u)
+		for _, g := range u.Groups {
+			if g.Name == "dev" {
+				return g.RoleCount
+			}
+		}
+		t.Fatalf("plain's groups: %+v", u.Groups)
+		return 0
+	}
+	before := count()
+
+	// vic joins the hidden role.
+	if _, err := b.env.Core.Groups.AddMember(sys, usher.GroupRef{ID: secret.ID}, usher.UserKey{ID: vic.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// The role is hidden from the caller: not readable, not among vic's groups.
+	as := usher.WithPrincipal(t.Context(), &usher.Principal{Kind: usher.PrincipalUser, User: b.user})
+	if _, _, err := b.env.Core.Groups.Get(as, usher.GroupRef{ID: secret.ID}); err == nil {
+		t.Fatal("precondition: the caller reads the hidden role")
+	}
+	ms, err := b.env.Core.Groups.UserGroups(as, usher.UserKey{ID: vic.ID}, usher.GroupRole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.GroupID == secret.ID {
+			t.Fatal("precondition: the hidden role is among vic's groups as the caller sees them")
+		}
+	}
+
+	after := count()
+	if after != before {
+		t.Fatalf("dev's role_count went %d -> %d when vic joined role %d, which a rule hides from the caller: "+
+			"the count tells the caller that a group-mate holds a role it may not see", before, after, secret.ID)
 	}
 }

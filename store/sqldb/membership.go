@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -148,9 +149,14 @@ func (c *conn) MembershipsOf(ctx context.Context, userIDs []int64, kinds ...ushe
 		var level string
 		g, dests, finish := groupDests()
 		dests = append([]any{&m.GroupID, &m.UserID, &level, timeCol{&m.CreatedAt}}, dests...)
-		if err := s.Scan(append(dests, &g.Members, &g.ServiceAccounts, &g.Roles)...); err != nil {
+		var roles string
+		if err := s.Scan(append(dests, &g.Members, &g.ServiceAccounts, &roles)...); err != nil {
 			return nil, err
 		}
+		if err := json.Unmarshal([]byte(roles), &g.RoleIDs); err != nil {
+			return nil, fmt.Errorf("the roles held: %w", err)
+		}
+		g.Roles = len(g.RoleIDs)
 		finish()
 		m.Level, m.Group = usher.Level(level), g
 		return m, nil

@@ -55,7 +55,7 @@ WITH mine AS (
     WHERE c.group_id IN (SELECT group_id FROM mine)
     GROUP BY c.group_id
 ), held AS (
-    SELECT c.group_id, count(DISTINCT r.id) AS roles
+    SELECT c.group_id, json_group_array(DISTINCT r.id) AS roles
     FROM memberships c
     JOIN users u ON u.id = c.user_id AND +u.deleted_at IS NULL
     JOIN memberships rm ON rm.user_id = c.user_id
@@ -65,7 +65,7 @@ WITH mine AS (
     GROUP BY c.group_id
 )
 SELECT mine.group_id, mine.user_id, mine.level, mine.created_at, {{group_columns_g}},
-    counted.members, counted.service_accounts, COALESCE(held.roles, 0)
+    counted.members, counted.service_accounts, COALESCE(held.roles, '[]')
 FROM mine
 JOIN groups g ON g.id = mine.group_id
 JOIN counted ON counted.group_id = mine.group_id
