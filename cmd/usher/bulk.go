@@ -173,12 +173,18 @@ func (m *Main) exportCmd(cfg *config) *cobra.Command {
 // hashes: a regular file that was there keeps its mode through OpenFile,
 // so it is made its owner's alone, as a new one is, and then emptied —
 // in that order, so that one the caller may write but not change the mode
-// of (another user's) is refused whole rather than emptied. A device, a
-// FIFO or a terminal (/dev/stdout) is written as it is.
+// of is refused whole rather than emptied. One another user owns is
+// refused too, before anything: made 0600, it would still be theirs to
+// read, and root may write and change any file (a link to it, put in a
+// shared directory). A device, a FIFO or a terminal (/dev/stdout) is
+// written as it is.
 func ownerOnly(file *os.File) error {
 	st, err := file.Stat()
 	if err != nil || !st.Mode().IsRegular() {
 		return err
+	}
+	if ownedByAnother(st) {
+		return fmt.Errorf("%s belongs to another user, who could read the password hashes the export holds; write it elsewhere", file.Name())
 	}
 	if err := file.Chmod(0o600); err != nil {
 		return fmt.Errorf("%s: the export holds password hashes and this file would stay readable by others: %w", file.Name(), err)

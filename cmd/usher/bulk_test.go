@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -188,28 +187,6 @@ func TestExportOverAnExistingFile(t *testing.T) {
 	}
 	if text, _ := os.ReadFile(out); !strings.Contains(string(text), "ann@example.com") {
 		t.Fatalf("the export:\n%s", text)
-	}
-	// What is no regular file — a FIFO here, a device or a terminal — is
-	// written as it is: its mode is not the export's to change (as root,
-	// usher export /dev/null made it 0600 for everyone else).
-	fifo := filepath.Join(dir, "users.fifo")
-	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	if err := os.Chmod(fifo, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan []byte, 1)
-	go func() {
-		text, _ := os.ReadFile(fifo)
-		read <- text
-	}()
-	mustRun(t, "export", "--database", db, "--secret-key-file", key, "--format", "ndjson", fifo)
-	if text := <-read; !strings.Contains(string(text), "ann@example.com") {
-		t.Fatalf("the export through a FIFO:\n%s", text)
-	}
-	if st, err := os.Stat(fifo); err != nil || st.Mode().Perm() != 0o666 {
-		t.Fatalf("the FIFO after the export: %v, %v; want its mode 0666 kept", st.Mode(), err)
 	}
 }
 
