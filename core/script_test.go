@@ -777,9 +777,12 @@ func TestScriptAfterRunsOnceAcrossReplicas(t *testing.T) {
 			for i := range n {
 				s.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i)})
 			}
-			// Two replicas: two cores on one database.
+			// Two replicas: two cores on one database, with the same limits
+			// (at the default second a run, a busy machine stopped some of
+			// the second's runs, which then mailed no one).
 			replicas := []*core.Core{s.env.Core, core.New(core.Config{Store: s.env.Store,
-				Hasher: password.NewHasher(coretest.FastParams, password.Pool{Queue: 8})})}
+				Hasher: password.NewHasher(coretest.FastParams, password.Pool{Queue: 8}),
+				Policy: core.Policy{ScriptTimeout: 5 * time.Second, ScriptHeapGrowth: 128 << 20}})}
 			var wg sync.WaitGroup
 			for _, c := range replicas {
 				for range 3 {

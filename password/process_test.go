@@ -278,12 +278,23 @@ func TestHasherWithProcesses(t *testing.T) {
 // returns it.
 func stoppedChild(t *testing.T, ps *Processes) *child {
 	t.Helper()
-	if _, err := ps.Key([]byte("pw"), []byte("saltsalt"), 1, 64, 1, 32); err != nil {
+	// Starting the child (this test binary, under the race detector, on a
+	// machine busy with other packages' tests) may take longer than the
+	// short patience the test gives a stopped child: given up, the key was
+	// derived here and no child was left to stop.
+	patience := ps.patience
+	ps.patience = time.Minute
+	_, err := ps.Key([]byte("pw"), []byte("saltsalt"), 1, 64, 1, 32)
+	ps.patience = patience
+	if err != nil {
 		t.Fatal(err)
 	}
 	ps.mu.Lock()
 	c := ps.child
 	ps.mu.Unlock()
+	if c == nil {
+		t.Fatal("no child answered the first key")
+	}
 	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
