@@ -297,11 +297,11 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 				return errCodeNotFound(usher.CodeConfirm)
 			case u.UnconfirmedEmail != "" && codeProves(c, u.UnconfirmedEmail):
 				// The address the user asked to change to proved itself:
-				// it becomes the account's. It is held (as
-				// nameOrAddressTaken, below, holds it) with the row and
-				// before the row takes it: a creation holding it would
-				// otherwise wait for this row's new address while this
-				// waited for the address, until the server ended one.
+				// it becomes the account's. It is held (UserNamesLock, as
+				// nameOrAddressTaken holds the texts it checks) with the
+				// row and before the row takes it: a creation holding it
+				// would otherwise wait for this row's new address while
+				// this waited for the address, until the server ended one.
 				if err := tx.UserNamesLock(ctx, []string{usher.EmailKey(u.UnconfirmedEmail)}); err != nil {
 					return err
 				}
@@ -320,8 +320,8 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 		}
 		if previous != "" {
 			// A waiting address claims nothing: another account may have
-			// taken it as its username meanwhile.
-			if err := nameOrAddressTaken(ctx, tx, u.ID, "", u.Email); err != nil {
+			// taken it as its username meanwhile. It is held already.
+			if err := namesTaken(ctx, tx, u.ID, "", u.Email); err != nil {
 				return errNamedByAnother(err)
 			}
 		}

@@ -260,14 +260,14 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 		if err := tx.UserNamesLock(ctx, texts); err != nil {
 			return nil, err
 		}
-		if err := nameOrAddressTaken(ctx, tx, u.ID, u.Username, u.Email); err != nil {
+		if err := namesTaken(ctx, tx, u.ID, u.Username, u.Email); err != nil {
 			return nil, errNamedByAnother(err)
 		}
 		for _, e := range emails {
 			if e.ConfirmedAt == nil {
 				continue
 			}
-			if err := nameOrAddressTaken(ctx, tx, u.ID, "", e.Email); err != nil {
+			if err := namesTaken(ctx, tx, u.ID, "", e.Email); err != nil {
 				return nil, errNamedByAnother(err)
 			}
 		}

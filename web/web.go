@@ -330,6 +330,11 @@ func BearerOnly(token string, next http.Handler) http.Handler {
 // usher's private address (DNS rebinding) and reads the answer through
 // their browser, which sends the page's name as the Host.
 func PrivateOnly(next http.Handler, public string) http.Handler {
+	// A client sends a name beyond ASCII as its A-label (xn--…).
+	if ascii, err := idna.Lookup.ToASCII(public); err == nil {
+		public = ascii
+	}
+	public = strings.ToLower(strings.TrimSuffix(public, "."))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		unknown, _ := r.Context().Value(clientUnknownKey{}).(bool)
 		addr, err := netip.ParseAddr(usher.RequestFrom(r.Context()).Address)
@@ -343,7 +348,8 @@ func PrivateOnly(next http.Handler, public string) http.Handler {
 
 // privateHost reports whether host, a request's Host with or without its
 // port, is a name no site of the internet can give itself: an address,
-// public (the host name of usher's public URL), a name of one label (a
+// public (the host name of usher's public URL, as an A-label in lower
+// case), a name of one label (a
 // machine or container on the local network), or one under a domain set
 // aside for private networks, which public DNS never answers for:
 // localhost and .local (RFC 6761, RFC 6762), home.arpa (RFC 8375),
@@ -355,14 +361,10 @@ func privateHost(host, public string) bool {
 		name = h
 	}
 	name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
-	// A client sends a name beyond ASCII as its A-label (xn--…).
-	if ascii, err := idna.Lookup.ToASCII(public); err == nil {
-		public = ascii
-	}
 	switch {
 	case name == "":
 		return false
-	case name == strings.ToLower(strings.TrimSuffix(public, ".")) || !strings.Contains(name, "."):
+	case name == public || !strings.Contains(name, "."):
 		return true
 	}
 	if _, err := netip.ParseAddr(name); err == nil {
