@@ -220,6 +220,11 @@ func (m *Emails) Confirm(ctx context.Context, code string) (*usher.Email, error)
 		if e, err = tx.EmailGet(ctx, id); err != nil || e.UserID != c.UserID || !codeProves(c, e.Email) {
 			return errCodeNotFound(usher.CodeConfirm)
 		}
+		// An address added before its rules were what they are is
+		// checked as it is proved, as making it primary checks it.
+		if err := checkedEmail(e.Email); err != nil {
+			return err
+		}
 		// A deleted account proves nothing: its address would be marked
 		// confirmed without a claim, and taken back at undelete.
 		if owner, err := tx.UserGet(ctx, usher.UserKey{ID: e.UserID}); err != nil || owner.Deleted() {
@@ -299,9 +304,7 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		// The primary address is set here: it passes what any address set
 		// passes, which one added before a rule (an invisible character)
 		// may not.
-		var c checker
-		c.email("email", e.Email, true)
-		if err := c.err(); err != nil {
+		if err := checkedEmail(e.Email); err != nil {
 			return err
 		}
 		if err := tx.EmailDelete(ctx, id); err != nil {

@@ -296,6 +296,12 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 			case u.Deleted():
 				return errCodeNotFound(usher.CodeConfirm)
 			case u.UnconfirmedEmail != "" && codeProves(c, u.UnconfirmedEmail):
+				// A change asked for before an address's rules were what
+				// they are (an invisible character) is checked as it is
+				// set: the account's address is what its proof makes it.
+				if err := checkedEmail(u.UnconfirmedEmail); err != nil {
+					return err
+				}
 				// The address the user asked to change to proved itself:
 				// it becomes the account's. It is held (UserNamesLock, as
 				// nameOrAddressTaken holds the texts it checks) with the

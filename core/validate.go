@@ -246,9 +246,16 @@ func (c *checker) email(field, v string, required bool) {
 // storableEmail reports whether v is an address an account may hold: one
 // the checker's email rules take.
 func storableEmail(v string) bool {
+	return checkedEmail(v) == nil
+}
+
+// checkedEmail returns the checker's objection to an address as one
+// KindUnprocessable error, or nil: for an address stored before a rule
+// and set or proved now.
+func checkedEmail(v string) error {
 	var c checker
 	c.email("email", v, true)
-	return len(c.errs) == 0
+	return c.err()
 }
 
 // validEmail reports whether v is a plain address such as a@example.com.

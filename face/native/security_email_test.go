@@ -7,6 +7,7 @@ package native_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"usher/core"
 	"usher/core/coretest"
 	"usher/mail"
+	"usher/store"
 )
 
 // setupMailAndOIDC is a server whose mail goes to an in-process SMTP server
@@ -461,6 +463,61 @@ func TestInvisibleCharacterAddressKeptUntilChanged(t *testing.T) {
 	res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/plain/emails/%d/primary", kept.ID), token: b.userTok})
 	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeFormatCharacter {
 		t.Errorf("the kept secondary address made primary: %d %s, want 422 %s", res.status, res.body, usher.CodeFormatCharacter)
+	}
+}
+
+// TestInvisibleCharacterAddressNotProvedLater: a change of address, or a
+// secondary address, asked for with an invisible character before such
+// addresses were refused, and proved after, is refused when proved: the
+// proof is what sets it. Before, the waiting change confirmed made
+// "root\u200b@example.com", read as the administrator's address, the
+// account's own.
+func TestInvisibleCharacterAddressNotProvedLater(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const waiting, secondary = "root\u200b@example.com", "admin\u2060@example.com"
+	if _, err := b.env.Store.UserUpdate(ctx, b.user.ID, func(u *usher.User) error {
+		u.UnconfirmedEmail = waiting
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	added := &usher.Email{UserID: b.user.ID, Email: secondary, CreatedAt: time.Now()}
+	if err := b.env.Store.EmailAdd(ctx, added); err != nil {
+		t.Fatal(err)
+	}
+	// The codes mailed for them then, as the store keeps a code: its
+	// text's SHA-256 and the key of the address it went to.
+	code := func(text, addr, data string) string {
+		sum := sha256.Sum256([]byte(text))
+		c := &usher.Code{Kind: usher.CodeConfirm, Hash: sum[:], UserID: b.user.ID, Data: data,
+			EmailKey: usher.EmailKey(addr), ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}
+		if err := b.env.Store.InTx(ctx, func(tx store.Tx) error { return tx.CodeCreate(ctx, c) }); err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
+	for _, tt := range []struct {
+		name, path, code string
+	}{
+		{"the waiting change", "/v1/auth/confirm", code("waitingchangecodewaitingchange01", waiting, "")},
+		{"the secondary address", "/v1/auth/confirm-email", code("secondaryaddresscodesecondary001", secondary, fmt.Sprintf("email:%d", added.ID))},
+	} {
+		res := b.api.do(t, req{method: "POST", path: tt.path, body: map[string]any{"code": tt.code}})
+		if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeFormatCharacter {
+			t.Errorf("%s proved: %d %s, want 422 %s", tt.name, res.status, res.body, usher.CodeFormatCharacter)
+		}
+	}
+	u, err := b.env.Store.UserGet(ctx, usher.UserKey{ID: b.user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Email == waiting {
+		t.Errorf("the account's address is %+q", u.Email)
+	}
+	if e, err := b.env.Store.EmailGet(ctx, added.ID); err != nil || e.ConfirmedAt != nil {
+		t.Errorf("the secondary address: %+v, %v; want it unconfirmed", e, err)
 	}
 }
 
