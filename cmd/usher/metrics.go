@@ -67,8 +67,7 @@ func (m *serveMetrics) serveApart(ctx context.Context, addr string, log *slog.Lo
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.handler)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(mux, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("metrics listening", "addr", ln.Addr().String())

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 )
 
 // servePprof serves Go's runtime profiles (CPU, heap, goroutines, …) on
@@ -26,7 +25,11 @@ func servePprof(ctx context.Context, log *slog.Logger, addr string) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, log)
+	// A CPU profile or a trace answers after the seconds it is asked
+	// for, which may be past a minute: pprof refuses one longer than
+	// the server's write timeout.
+	srv.WriteTimeout = 0
 	go func() {
 		<-ctx.Done()
 		srv.Close()

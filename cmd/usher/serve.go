@@ -300,16 +300,8 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, logs *lineBuffer, cf
 		}
 		log.InfoContext(ctx, "scripts loaded", "dir", sc.scriptsDir, "count", n)
 	}
-	srv := &http.Server{
-		Handler:           cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir, metrics, sc.mailConfig())),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         tlsConf,
-	}
+	srv := newHTTPServer(cors.Wrap(newHandler(c, db, log, sc.policy.PublicURL, proxies, sc.themeDir, metrics, sc.mailConfig())), log)
+	srv.TLSConfig = tlsConf
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	if sc.pprofAddr != "" {
 		if err := servePprof(bg, log, sc.pprofAddr); err != nil {
@@ -524,4 +516,22 @@ func checkOIDCName(name string) error {
 		return fmt.Errorf("--oidc-name: %q names the GitHub log-in; give the OpenID Connect provider another name", name)
 	}
 	return nil
+}
+
+// newHTTPServer returns a server of h with the bounds every listener of
+// usher's keeps — the API's, and apart from it /metrics', the profiles'
+// and the ACME challenges': a request's header within 64 KiB and 10 s,
+// the whole request within 30 s, its answer within a minute, and a
+// kept-alive connection closed after two idle minutes, so that
+// connections opened and left by a slow or silent client do not pile up.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

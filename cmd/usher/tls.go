@@ -196,8 +196,7 @@ func serveACMEHTTP(ctx context.Context, mgr *autocert.Manager, addr string, log 
 	if err != nil {
 		return "", nil, fmt.Errorf("--acme-http-addr: %w", err)
 	}
-	srv := &http.Server{Handler: mgr.HTTPHandler(nil), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(mgr.HTTPHandler(nil), log)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
