@@ -76,8 +76,23 @@ func requestOf(ctx context.Context) usher.Request {
 			return r
 		}, strings.ToValidUTF8(req.UserAgent, "\uFFFD"))
 	}
+	// An agent is kept with each session and audit event and shown in
+	// their lists: a browser's is a few hundred bytes, and a longer one
+	// is cut, at a character's start, rather than stored at the 64 KiB
+	// a header may hold.
+	if n := len(req.UserAgent); n > maxUserAgent {
+		n = maxUserAgent
+		for n > 0 && !utf8.RuneStart(req.UserAgent[n]) {
+			n--
+		}
+		req.UserAgent = req.UserAgent[:n]
+	}
 	return req
 }
+
+// maxUserAgent is the most of a request's user agent, in bytes, the core
+// keeps.
+const maxUserAgent = 512
 
 // isFormat reports whether r is a format character (Unicode's Cf: bidi
 // overrides and isolates, zero-width joiners and the like).
