@@ -359,7 +359,7 @@ func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) err
 // unscoped token that does not expire and usher itself may.
 func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
 	const what = "the password, identities and primary address of its own account, an administrator's, or one with more than a new account's rights " +
-		"(roles' rules, an application, a richer plan or limits, a team its plan would not let it make), which open sessions"
+		"(roles' rules, an internal group, an application, a richer plan or limits, a team its plan would not let it make), which open sessions"
 	if refuseBounded(p, what) == nil {
 		return nil
 	}
@@ -375,8 +375,9 @@ func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *u
 // administrator's, one that owns an application, one that may create
 // more than a new account (a richer plan, GitLab allowances:
 // checkRaiseBound), a team's owner that may make no team
-// (checkOwnerBound), or one that roles' rules allow anything — deleted
-// applications and teams, archived and deleted roles too, which
+// (checkOwnerBound), one in an internal group (a place services trust by
+// its name), or one that roles' rules allow anything — deleted
+// applications, teams and groups, archived and deleted roles too, which
 // restoring gives back — as the take-over guard counts them
 // (guardCredentials).
 func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
@@ -405,6 +406,10 @@ func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.U
 				return true, nil
 			}
 		}
+	}
+	internal, err := e.store.UserGroupsKept(ctx, target.ID, usher.GroupInternal)
+	if err != nil || len(internal) > 0 {
+		return len(internal) > 0, err
 	}
 	rules, err := e.store.RulesKept(ctx, target.ID)
 	if err != nil {

@@ -129,6 +129,13 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 	if err := e.decideGroup(ctx, act, a); err != nil {
 		return err
 	}
+	if act == actGroupMembers && a.group.Kind == usher.GroupInternal {
+		// A place in an internal group is what services trust by its
+		// name (Escape's access list) and outlasts the credential: its
+		// holder would give it, for good, to an account they log in as,
+		// as a role's place (checkGivingBound).
+		return refuseBounded(a.p, "who is in an internal group, a place services trust by its name, which outlasts it")
+	}
 	if act == actGroupMembers && a.group.Kind.CarriesRules() {
 		// Putting someone in a role gives them its allows, and taking
 		// them out its denies: whoever manages its members holds both, as

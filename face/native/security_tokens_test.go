@@ -581,6 +581,67 @@ func TestBoundedTokenMakesNoOwnerPastThePlan(t *testing.T) {
 		http.StatusOK, nil)
 }
 
+// TestBoundedTokenGivesNoInternalGroup: a place in an internal group —
+// made and staffed by administrators, and what services trust by its name
+// (Escape's access list) — is counted as a role's place is. Before, an
+// administrator's token that expires in an hour set the password of an
+// internal group's member, added a key that never expires to it, and put
+// an account whose password it set in the group (alone, and by a group
+// made with members, a bulk change, a merge): each a log-in with the place
+// and no expiry, after the token had ended.
+func TestBoundedTokenGivesNoInternalGroup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	session, hour := b.mustBoss(t)
+	member, _ := b.mustPrincipal(t, "deployer", false)
+	plain, _ := b.mustPrincipal(t, "plainacct", false)
+	var internal, spare struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/groups", token: session, body: map[string]any{"kind": "internal", "handle": "prod-admins"}},
+		http.StatusCreated, &internal)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: session, body: map[string]any{"kind": "internal", "handle": "spare"}},
+		http.StatusCreated, &spare)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", internal.ID, member.ID), token: session, body: map[string]any{}},
+		http.StatusOK, nil)
+	// A member's key takes the token's expiry, and its password is not the token's to set.
+	var k struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/keys", member.ID), token: hour,
+		body: map[string]any{"title": "laptop", "key": newSSHKey(t)}}, http.StatusCreated, &k)
+	if k.ExpiresAt == nil || time.Until(*k.ExpiresAt) > time.Hour {
+		t.Errorf("the hour's token added a key to an internal group's member expiring at %v, want within the hour", k.ExpiresAt)
+	}
+	const password = "a taken-over secret phrase"
+	// A plain account's password is the token's to set; a place for it is not, by any route.
+	b.call(t, req{method: "PUT", path: "/v1/users/plainacct/password", token: hour, body: map[string]any{"password": password}},
+		http.StatusNoContent, nil)
+	for _, tt := range []struct {
+		name string
+		rq   req
+	}{
+		{"the member's password", req{method: "PUT", path: "/v1/users/deployer/password", body: map[string]any{"password": password}}},
+		{"a member added", req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", internal.ID, plain.ID), body: map[string]any{}}},
+		{"a group made with members", req{method: "POST", path: "/v1/groups", body: map[string]any{"kind": "internal", "handle": "made", "members": []int64{plain.ID}}}},
+		{"a bulk change", req{method: "PUT", path: "/v1/users/plainacct/groups", body: map[string]any{"kind": "internal", "add_to_groups": []string{"prod-admins"}}}},
+		{"a member taken out", req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/%d", internal.ID, member.ID)}},
+		{"a merge", req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", internal.ID), body: map[string]any{"into": spare.ID}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rq.token = hour
+			wantProblem(t, tt.name, b.api.do(t, tt.rq), http.StatusForbidden, usher.CodeLifetimeExceeded)
+		})
+	}
+	ms, err := b.env.Core.Groups.UserGroups(sys(), usher.UserKey{ID: plain.ID}, usher.GroupInternal)
+	if err != nil || len(ms) != 0 {
+		t.Errorf("plainacct's internal groups: %d, %v; want none", len(ms), err)
+	}
+	// The session, which has neither bound, does it.
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", internal.ID, plain.ID), token: session, body: map[string]any{}},
+		http.StatusOK, nil)
+}
+
 // TestJWTEndsWithItsToken makes JWTs from a personal token, a session and an
 // administrator's impersonation, then ends what they were made from: each
 // JWT stops working at once, and a deleted and undeleted user's old JWTs do
