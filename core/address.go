@@ -95,6 +95,13 @@ func sameMailbox(a, b string) bool {
 	return okA && okB && sameASCIIFold(la, lb) && sameDomain(da, db)
 }
 
+// foldedApart reports whether a and b are two mailboxes (sameMailbox)
+// with one key (usher.EmailKey): straße@ and strasse@. A code proves an
+// address by its key, so it cannot tell which of the two it was mailed to.
+func foldedApart(a, b string) bool {
+	return a != "" && b != "" && usher.EmailKey(a) == usher.EmailKey(b) && !sameMailbox(a, b)
+}
+
 // sameDomain reports whether a and b are one domain name: equal but for
 // ASCII case, or else once IDNA's Lookup profile has mapped both (a
 // U-label and its A-label are one name; ß and ss, ς and σ are two). The
@@ -167,10 +174,14 @@ func (e *env) requestAddress(ctx context.Context, tx store.Tx, u *usher.User, ad
 		u.UnconfirmedEmail = ""
 		return false, addressChanged(ctx, tx, u.ID, prev, "")
 	}
-	var c checker
-	c.email("email", addr, true)
-	if err := c.err(); err != nil {
+	if err := checkedEmail(addr); err != nil {
 		return false, err
+	}
+	if foldedApart(addr, u.Email) {
+		// Its code, and a code mailed to the account's address (a
+		// resend), would each prove both.
+		return false, usher.FieldErrors(usher.FieldError{Field: "email", Code: usher.CodeNotAllowed,
+			Message: "is another mailbox with the same key as the account's address (ß and ss, or case beyond ASCII), which a code cannot tell apart; an administrator sets it"})
 	}
 	holder, err := tx.EmailHolder(ctx, usher.EmailKey(addr))
 	switch {

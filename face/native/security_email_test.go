@@ -521,6 +521,45 @@ func TestInvisibleCharacterAddressNotProvedLater(t *testing.T) {
 	}
 }
 
+// TestFoldedLookalikeAddressNotProvedByAnothersCode: a code proves an
+// address by its key, and the key folds ß to ss, where straße@ and
+// strasse@ are two mailboxes. Before, Mallory, holding strasse@ and
+// signed in pending, asked to change to the victim's straße@ (its code
+// went to the victim), asked for her own address's code again, and
+// confirmed with it: the victim's address became her account's, proved.
+// The change is refused now (422), and one asked for before is not made
+// by either code.
+func TestFoldedLookalikeAddressNotProvedByAnothersCode(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t, core.Policy{AllowUnconfirmedSignIn: true})
+	const mallory, victim = "strasse@corp.example", "straße@corp.example"
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "mallory", "email": mallory, "password": "a passphrase of mallory"}}, http.StatusCreated, nil)
+	b.nextMail(t, 1, mallory)
+	var s sessionBody
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "mallory", "password": "a passphrase of mallory"}},
+		http.StatusOK, &s)
+	res := b.api.do(t, req{method: "PATCH", path: "/v1/users/mallory", token: s.Token, body: map[string]any{"email": victim}})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeNotAllowed {
+		t.Errorf("the change to %s: %d %s, want 422 %s", victim, res.status, res.body, usher.CodeNotAllowed)
+	}
+	// One asked for before: her own address's code, mailed again to her,
+	// proves her own address and does not make the change.
+	u, err := b.env.Store.UserUpdate(context.Background(), s.User.ID, func(u *usher.User) error {
+		u.UnconfirmedEmail = victim
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": mallory}}, http.StatusAccepted, nil)
+	_, code := b.nextMail(t, 2, mallory)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	if u, err = b.env.Store.UserGet(context.Background(), usher.UserKey{ID: u.ID}); err != nil || u.Email != mallory {
+		t.Errorf("after her own code: the account's address %q, %v; want %s", u.Email, err, mallory)
+	}
+}
+
 // TestResendConfirmationSameAnswerAndBounded: asking for a confirmation mail
 // answers alike, in about the same time, for an address with an unconfirmed
 // account and for one without; an address receives a few mails at most, and
