@@ -732,6 +732,16 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 		return 0, usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTooMany,
 			Message: "the account would hold " + strconv.Itoa(n) + " SSH keys, more than " + strconv.Itoa(maxKeysPerUser)})
 	}
+	newEmails := 0
+	for _, addr := range im.in.Emails {
+		if !haveEmails[usher.EmailKey(addr)] {
+			newEmails++
+		}
+	}
+	if n := len(haveEmails) + newEmails; n > maxEmailsPerUser {
+		return 0, usher.FieldErrors(usher.FieldError{Field: "emails", Code: usher.CodeTooMany,
+			Message: "the account would hold " + strconv.Itoa(n) + " secondary addresses, more than " + strconv.Itoa(maxEmailsPerUser)})
+	}
 	// A key an administrator imports onto a service account answers to
 	// them, as one they add by hand does (addingAdmin); an import run by
 	// usher itself (the command line) names no one.

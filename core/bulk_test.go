@@ -185,38 +185,65 @@ func TestImportRefused(t *testing.T) {
 }
 
 // TestImportKeysCapped: an import that updates an account adds the
-// record's SSH keys to those the account holds, and the sum is bounded as
-// an account's keys are (100): a record of 60 keys imported twice with
-// other keys each time was refused the second time, not left at 120.
+// record's SSH keys and secondary addresses to those the account holds,
+// and each sum is bounded as an account's are (100): a record of 60 keys
+// imported twice with other keys each time was refused the second time,
+// not left at 120; so are 60 addresses, which were left at 120.
 func TestImportKeysCapped(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	record := func(n int) []usher.ImportUser {
-		im := usher.ImportUser{UserCreate: usher.UserCreate{Username: "keyholder", ExternalID: "kh-1"}}
-		for range n {
+	for _, tc := range []struct {
+		field string
+		add   func(t *testing.T, im *usher.ImportUser, i int)
+		count func(b *bundle, id int64) int
+	}{
+		{"ssh_keys", func(t *testing.T, im *usher.ImportUser, _ int) {
 			im.SSHKeys = append(im.SSHKeys, usher.ImportKey{Title: "k", Key: newKey(t)})
-		}
-		return []usher.ImportUser{im}
-	}
-	res, err := b.users.Import(coretest.System(), record(60))
-	if err != nil || strings.Join(outcomes(res), " ") != "created" {
-		t.Fatalf("first import: %v, %v", outcomes(res), err)
-	}
-	res, err = b.users.Import(coretest.System(), record(60))
-	if err != nil || strings.Join(outcomes(res), " ") != "failed:validation_failed" {
-		t.Fatalf("second import: %v, %v", outcomes(res), err)
-	}
-	if fe := usher.AsError(res[0].Err).Fields; len(fe) != 1 || fe[0].Field != "ssh_keys" || fe[0].Code != usher.CodeTooMany {
-		t.Fatalf("second import's reason: %v", res[0].Err)
-	}
-	if u, err := b.users.Get(coretest.System(), usher.UserKey{Username: "keyholder"}); err != nil {
-		t.Fatal(err)
-	} else if keys, _ := b.env.Store.KeyList(coretest.System(), u.ID); len(keys) != 60 {
-		t.Fatalf("the account holds %d keys, want the first import's 60", len(keys))
-	}
-	res, err = b.users.Import(coretest.System(), record(40))
-	if err != nil || strings.Join(outcomes(res), " ") != "updated" {
-		t.Fatalf("up to the cap: %v, %v", outcomes(res), err)
+		}, func(b *bundle, id int64) int {
+			keys, _ := b.env.Store.KeyList(coretest.System(), id)
+			return len(keys)
+		}},
+		{"emails", func(t *testing.T, im *usher.ImportUser, i int) {
+			im.Emails = append(im.Emails, fmt.Sprintf("alias-%d-%d@holder.example", len(im.Emails), i))
+		}, func(b *bundle, id int64) int {
+			emails, _ := b.env.Store.EmailList(coretest.System(), id)
+			return len(emails)
+		}},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			round := 0
+			record := func(n int) []usher.ImportUser {
+				round++
+				im := usher.ImportUser{UserCreate: usher.UserCreate{Username: "holder", ExternalID: "h-1"}}
+				for range n {
+					tc.add(t, &im, round)
+				}
+				return []usher.ImportUser{im}
+			}
+			res, err := b.users.Import(coretest.System(), record(60))
+			if err != nil || strings.Join(outcomes(res), " ") != "created" {
+				t.Fatalf("first import: %v, %v", outcomes(res), err)
+			}
+			res, err = b.users.Import(coretest.System(), record(60))
+			if err != nil || strings.Join(outcomes(res), " ") != "failed:validation_failed" {
+				t.Fatalf("second import: %v, %v", outcomes(res), err)
+			}
+			if fe := usher.AsError(res[0].Err).Fields; len(fe) != 1 || fe[0].Field != tc.field || fe[0].Code != usher.CodeTooMany {
+				t.Fatalf("second import's reason: %v", res[0].Err)
+			}
+			u, err := b.users.Get(coretest.System(), usher.UserKey{Username: "holder"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := tc.count(b, u.ID); n != 60 {
+				t.Fatalf("the account holds %d, want the first import's 60", n)
+			}
+			res, err = b.users.Import(coretest.System(), record(40))
+			if err != nil || strings.Join(outcomes(res), " ") != "updated" {
+				t.Fatalf("up to the cap: %v, %v", outcomes(res), err)
+			}
+		})
 	}
 }
 

@@ -27,9 +27,12 @@ func errEmailNotFound() error {
 // unconfirmed one reserves nothing, and expires unconfirmed after the
 // policy's ConfirmTTL.
 //
+// A user holds at most maxEmailsPerUser secondary addresses.
+//
 // Errors: Unauthenticated, Forbidden (also skipConfirmation from anyone
 // but an administrator), NotFound, Unprocessable, Conflict (the address is
-// confirmed by another account, or is the user's already).
+// confirmed by another account, or is the user's already; or the user
+// holds as many as they may: limit_reached).
 func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipConfirmation bool) (*usher.Email, error) {
 	u, err := m.owner(ctx, key, actEmailWrite)
 	if err != nil {
@@ -99,6 +102,9 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 			if replaced, err = unconfirmedRow(ctx, tx, u.ID, addr); err != nil {
 				return err
 			}
+		}
+		if err := checkEmailRoom(ctx, tx, u.ID); err != nil {
+			return err
 		}
 		if err := tx.EmailAdd(ctx, e); err != nil {
 			return err

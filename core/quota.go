@@ -24,6 +24,9 @@ const (
 	maxRemindersPerUser = 1000
 	// maxKeysPerUser bounds a user's SSH keys, as an import's record is.
 	maxKeysPerUser = 100
+	// maxEmailsPerUser bounds a user's secondary addresses, confirmed or
+	// waiting for their code, as an import's record is.
+	maxEmailsPerUser = 100
 	// maxTeamsPerUser bounds the live teams a user who is no
 	// administrator owns and the deleted ones they made, until purged,
 	// when they make one more, or are made an owner of one more.
@@ -113,6 +116,20 @@ func checkKeyRoom(ctx context.Context, tx store.Tx, userID int64) error {
 	}
 	if len(keys) >= maxKeysPerUser {
 		return errLimitReached(strconv.Itoa(len(keys)) + " SSH keys")
+	}
+	return nil
+}
+
+// checkEmailRoom refuses a secondary address to a user who holds as many
+// as they may. The caller holds the account's row, so that concurrent
+// additions do not each see room for one more.
+func checkEmailRoom(ctx context.Context, tx store.Tx, userID int64) error {
+	emails, err := tx.EmailList(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(emails) >= maxEmailsPerUser {
+		return errLimitReached(strconv.Itoa(len(emails)) + " secondary addresses")
 	}
 	return nil
 }

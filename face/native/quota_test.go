@@ -15,7 +15,7 @@ import (
 )
 
 // TestPerUserObjectsBounded replays a signed-in user adding files,
-// reminders and SSH keys in a loop, which any user may: each was a row
+// reminders, SSH keys, secondary addresses and teams in a loop, which any user may: each was a row
 // (and a file its bytes, a reminder a mail) without end, until the disk
 // or the database filled. Past the account's limit the answer is 409
 // limit_reached and nothing is kept; deleting one makes room, and another
@@ -33,7 +33,7 @@ func TestPerUserObjectsBounded(t *testing.T) {
 	}
 	sshKey := func() string { return newSSHKey(t) }
 	now := time.Now().UTC()
-	teams := 0
+	teams, emails := 0, 0
 	for _, c := range []struct {
 		name string
 		// fill adds the i-th object of the plain user, through the core
@@ -78,6 +78,20 @@ func TestPerUserObjectsBounded(t *testing.T) {
 			keys, _ := b.env.Core.Keys.List(ctx, usher.UserKey{ID: b.user.ID})
 			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/plain/keys/%d", keys[0].ID), token: b.userTok}, 204, nil)
 		}, false},
+		{"secondary addresses", func(tx store.Tx, i int) error {
+			return tx.EmailAdd(context.Background(), &usher.Email{UserID: b.user.ID, Email: fmt.Sprintf("alias-%d@plain.example", i), CreatedAt: now})
+		}, 100, func(tok string) *response {
+			who := "plain"
+			if tok == b.adminTok {
+				who = "root"
+			}
+			emails++
+			return b.api.do(t, req{method: "POST", path: "/v1/users/" + who + "/emails", token: tok,
+				body: map[string]any{"email": fmt.Sprintf("more-%d@plain.example", emails)}})
+		}, func() {
+			list, _ := b.env.Store.EmailList(context.Background(), b.user.ID)
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/plain/emails/%d", list[0].ID), token: b.userTok}, 204, nil)
+		}, true},
 		{"teams", func(tx store.Tx, i int) error {
 			handle := fmt.Sprint("team-", i)
 			g := &usher.Group{Kind: usher.GroupTeam, Handle: handle, Name: handle, CreatedAt: now, UpdatedAt: now, Version: 1}
