@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"reflect"
@@ -250,6 +251,48 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// WriteJSONPages answers 200 with a list too long to hold whole: the text
+// open, then the elements of every page next yields, comma-separated, then
+// close — open ends with the array's "[", close begins with its "]". next
+// returns a page and whether another follows. The first page is read
+// before anything is written, so that its error is answered as any
+// handler's; a later one's can only cut the answer short, which it does
+// (http.ErrAbortHandler) once log has it. A client that has gone ends it.
+func WriteJSONPages[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, open, close string, next func() ([]T, bool, error)) error {
+	items, more, err := next()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	sep := open
+	for {
+		for _, v := range items {
+			if _, err := io.WriteString(w, sep); err != nil {
+				return nil
+			}
+			if err := enc.Encode(v); err != nil {
+				return nil
+			}
+			sep = ","
+		}
+		if !more {
+			break
+		}
+		if items, more, err = next(); err != nil {
+			LogError(log, r, err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	if sep == open {
+		io.WriteString(w, open)
+	}
+	io.WriteString(w, close)
+	return nil
 }
 
 // EncodeJSON returns the bytes WriteJSON writes for v, for an answer whose

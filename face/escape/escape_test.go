@@ -90,6 +90,14 @@ func setupOn(t *testing.T, policy core.Policy, postgres bool) *bundle {
 // behind an https public URL) when https is set.
 func setupServed(t *testing.T, policy core.Policy, postgres, https bool) *bundle {
 	t.Helper()
+	return setupFrom(t, coretest.Options{Postgres: postgres, Policy: policy}, https)
+}
+
+// setupFrom is setupServed over a core made with o (its store wrapped,
+// say), to which the bundle adds the mail, the provider and the public
+// URL.
+func setupFrom(t *testing.T, o coretest.Options, https bool) *bundle {
+	t.Helper()
 	var handler http.Handler
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	if https {
@@ -111,8 +119,8 @@ func setupServed(t *testing.T, policy core.Policy, postgres, https bool) *bundle
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy.PublicURL = srv.URL
-	env := coretest.New(t, coretest.Options{Postgres: postgres, Policy: policy, Transport: tr, Connectors: []usher.Connector{oidc}})
+	o.Policy.PublicURL, o.Transport, o.Connectors = srv.URL, tr, []usher.Connector{oidc}
+	env := coretest.New(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

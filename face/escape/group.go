@@ -60,14 +60,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	out := []groupJSON{}
-	err := h.eachGroup(r, usher.GroupFilter{Kinds: groupKinds, Query: query}, func(g *usher.Group) {
-		out = append(out, toGroupJSON(g))
-	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, out)
+	return writeGroups(h, w, r, usher.GroupFilter{Kinds: groupKinds, Query: query}, toGroupJSON)
 }
 
 // group finds the group a path names: an internal group, or else a team,

@@ -41,31 +41,25 @@ func (h *Handler) listTeams(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	out := []teamJSON{}
-	err := h.eachGroup(r, usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}, Query: query}, func(g *usher.Group) {
-		out = append(out, toTeamJSON(g))
-	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, out)
+	return writeGroups(h, w, r, usher.GroupFilter{Kinds: []usher.GroupKind{usher.GroupTeam}, Query: query}, toTeamJSON)
 }
 
-// eachGroup calls fn with every group of the filter, page by page.
-func (h *Handler) eachGroup(r *http.Request, f usher.GroupFilter, fn func(*usher.Group)) error {
-	for {
+// writeGroups answers every group of the filter the caller may see, each
+// in Escape's shape, page by page as WriteJSONPages writes them.
+func writeGroups[T any](h *Handler, w http.ResponseWriter, r *http.Request, f usher.GroupFilter, shape func(*usher.Group) T) error {
+	f.Page.Limit = readPage
+	return web.WriteJSONPages(w, r, h.log(), "[", "]\n", func() ([]T, bool, error) {
 		page, err := h.Groups.List(r.Context(), f)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
+		out := make([]T, 0, len(page.Items))
 		for _, g := range page.Items {
-			fn(g)
-		}
-		if page.Next == nil {
-			return nil
+			out = append(out, shape(g))
 		}
 		f.Page.After = page.Next
-	}
+		return out, page.Next != nil, nil
+	})
 }
 
 // teamRequest is a team as a body gives it.

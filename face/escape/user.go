@@ -99,30 +99,34 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listUsers answers the users whose username, name or address holds the
-// query, each with its groups, in pages the face reads through.
+// query, each with its groups. Escape's list has no pages: the face reads
+// the core's, the largest it gives, and writes each before reading the
+// next, so that a list of every user is never held whole.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	q := web.NewQuery(r)
 	query := q.String("query")
 	if err := q.Err(); err != nil {
 		return err
 	}
-	out := []userJSON{}
-	f := usher.UserFilter{Query: query, SearchEmail: true, WithGroups: []usher.GroupKind{usher.GroupTeam, usher.GroupInternal}}
-	for {
+	f := usher.UserFilter{Query: query, SearchEmail: true, WithGroups: []usher.GroupKind{usher.GroupTeam, usher.GroupInternal},
+		Page: usher.PageRequest{Limit: readPage}}
+	return web.WriteJSONPages(w, r, h.log(), "[", "]\n", func() ([]userJSON, bool, error) {
 		page, err := h.Users.List(r.Context(), f)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
+		out := make([]userJSON, 0, len(page.Items))
 		for _, u := range page.Items {
 			out = append(out, toUserJSON(u, page.Memberships[u.ID], h.Users.View(r.Context(), u)))
 		}
-		if page.Next == nil {
-			break
-		}
 		f.Page.After = page.Next
-	}
-	return web.WriteJSON(w, http.StatusOK, out)
+		return out, page.Next != nil, nil
+	})
 }
+
+// readPage is the page the face asks the core for when it reads a list
+// through; the core caps it, and it bounds what is held at once.
+const readPage = 1000
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.Users.Get(r.Context(), userKey(r))

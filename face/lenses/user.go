@@ -1,8 +1,6 @@
 package lenses
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -134,39 +132,20 @@ func userKey(r *http.Request) usher.UserKey {
 // status: the response is cut off, so that the client sees a broken
 // answer rather than a short list.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	f := usher.UserFilter{Kinds: userKinds, WithGroups: []usher.GroupKind{usher.GroupPlain},
 		Page: usher.PageRequest{Limit: pageSize}}
-	page, err := h.Users.List(ctx, f)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
-	io.WriteString(w, `{"items":[`)
-	first := true
-	for {
-		for _, u := range page.Items {
-			if !first {
-				io.WriteString(w, ",")
-			}
-			first = false
-			if err := enc.Encode(toUserJSON(u, page.Memberships[u.ID])); err != nil {
-				return nil // the client has gone
-			}
+	return web.WriteJSONPages(w, r, h.log(), `{"items":[`, "]}\n", func() ([]userJSON, bool, error) {
+		page, err := h.Users.List(r.Context(), f)
+		if err != nil {
+			return nil, false, err
 		}
-		if page.Next == nil {
-			break
+		out := make([]userJSON, 0, len(page.Items))
+		for _, u := range page.Items {
+			out = append(out, toUserJSON(u, page.Memberships[u.ID]))
 		}
 		f.Page.After = page.Next
-		if page, err = h.Users.List(ctx, f); err != nil {
-			web.LogError(h.log(), r, err)
-			panic(http.ErrAbortHandler)
-		}
-	}
-	io.WriteString(w, "]}\n")
-	return nil
+		return out, page.Next != nil, nil
+	})
 }
 
 // pageSize is the page the face asks the core for when it reads every

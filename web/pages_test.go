@@ -1,0 +1,63 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestWriteJSONPages: the pages' elements make one array between the
+// texts given, each page written before the next is read; a first page's
+// error is the handler's to answer, with nothing written; a later one's
+// cuts the answer short.
+func TestWriteJSONPages(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, tt := range []struct {
+		name  string
+		pages [][]int
+		want  string
+	}{
+		{"none", [][]int{{}}, `{"items":[]}`},
+		{"one", [][]int{{1, 2}}, "{\"items\":[1\n,2\n]}"},
+		{"three, one of them empty", [][]int{{1}, {}, {2, 3}}, "{\"items\":[1\n,2\n,3\n]}"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			i := 0
+			err := WriteJSONPages(w, r, log, `{"items":[`, "]}", func() ([]int, bool, error) {
+				if i > 0 && w.Body.Len() == 0 && len(tt.pages[i-1]) > 0 {
+					t.Errorf("page %d read before page %d was written", i, i-1)
+				}
+				i++
+				return tt.pages[i-1], i < len(tt.pages), nil
+			})
+			if err != nil || w.Code != http.StatusOK || w.Body.String() != tt.want || w.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("%v, %d %q (%s), want 200 %q", err, w.Code, w.Body, w.Header().Get("Content-Type"), tt.want)
+			}
+		})
+	}
+	failed := errors.New("the store failed")
+	w := httptest.NewRecorder()
+	if err := WriteJSONPages(w, r, log, "[", "]", func() ([]int, bool, error) { return nil, false, failed }); err != failed || w.Body.Len() != 0 {
+		t.Errorf("a first page's error: %v, %q written", err, w.Body)
+	}
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler || w.Body.String() != "[1\n" {
+			t.Errorf("a later page's error: recovered %v with %q written, want ErrAbortHandler after the first page", v, w.Body)
+		}
+	}()
+	first := true
+	w = httptest.NewRecorder()
+	WriteJSONPages(w, r, log, "[", "]", func() ([]int, bool, error) {
+		if first {
+			first = false
+			return []int{1}, true, nil
+		}
+		return nil, false, failed
+	})
+	t.Error("a later page's error was answered")
+}
