@@ -29,7 +29,8 @@ var errNoChange = errors.New("no change")
 // SendConfirmation, an address not marked confirmed is mailed a code that
 // confirms it, and the account is pending until then (see confirming).
 // With SendInvitation, the address is mailed a link that sets the
-// password instead, which confirms the address too.
+// password instead, which confirms the address too. The account returned
+// is as the caller may read it (Get's view).
 //
 // Errors: Unauthenticated, Forbidden, Unprocessable (a field breaks a rule),
 // Conflict (username, e-mail, external id or identity taken), RateLimited
@@ -129,7 +130,10 @@ func (s *Users) create(ctx context.Context, in usher.UserCreate, mail bool) (*us
 	if mail || in.SendInvitation {
 		s.mailQueued()
 	}
-	return u, nil
+	// As the caller may read it, as a change's answer is: a delegate
+	// made the account, and is shown no more of it than reading it shows
+	// (what a user.before_create script set, its address).
+	return s.redact(ctx, usher.PrincipalFrom(ctx), u)
 }
 
 // sendInvitation mails u's address a link to the page that sets u's

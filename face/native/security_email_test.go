@@ -639,6 +639,38 @@ func TestResendConfirmationSameAnswerAndBounded(t *testing.T) {
 	}
 }
 
+// TestCreatedUserShownAsReadable: the account a caller makes is answered
+// as the caller may read it, as a change's answer is. Before, a helpdesk
+// granted user.create by a rule was answered the whole account it made —
+// the metadata a user.before_create script of the administrators' set on
+// it, which the same helpdesk reading the account is not shown.
+func TestCreatedUserShownAsReadable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, req{method: "POST", path: "/v1/scripts", token: b.adminTok, body: map[string]any{"name": "risk",
+		"source": `usher.resource.metadata.risk = "high: flagged by fraud review";`, "triggers": []string{"user.before_create"}}}, 201, nil)
+	var role groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "role", "handle": "helpdesk"}}, 201, &role)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/rules", role.ID), token: b.adminTok,
+		body: map[string]any{"rules": []map[string]string{{"resource": "user", "operation": "create", "access": "allow"}}}}, 200, nil)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/plain", role.ID), token: b.adminTok, body: map[string]any{}}, 200, nil)
+	created := b.api.do(t, req{method: "POST", path: "/v1/users", token: b.userTok, body: map[string]any{
+		"username": "newcomer", "email": "newcomer@example.com"}})
+	read := b.api.do(t, req{method: "GET", path: "/v1/users/newcomer", token: b.userTok})
+	if created.status != http.StatusCreated || read.status != http.StatusOK {
+		t.Fatalf("create %d %s, read %d %s", created.status, created.body, read.status, read.body)
+	}
+	if strings.Contains(string(read.body), "fraud review") {
+		t.Fatalf("the helpdesk reads the script's metadata: %s", read.body)
+	}
+	if strings.Contains(string(created.body), "fraud review") {
+		t.Errorf("the creation's answer shows the helpdesk what reading the account does not: %s", created.body)
+	}
+	if u, err := b.env.Store.UserGet(context.Background(), usher.UserKey{Username: "newcomer"}); err != nil || u.Metadata["risk"] == "" {
+		t.Errorf("the script's metadata was not kept: %+v, %v", u, err)
+	}
+}
+
 // TestUserCreateRuleCannotVouchForAddress: a helpdesk granted user.create
 // by a rule could otherwise make an account with someone else's address
 // marked confirmed and a password it knows, and receive that person's
