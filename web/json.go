@@ -25,9 +25,11 @@ type Optional[T any] struct {
 	Value T
 }
 
-// UnmarshalJSON records that the field was present.
+// UnmarshalJSON records that the field was present. A key given twice is
+// the last one's, as encoding/json takes a plain field's: a value is not
+// kept under a later null, nor an object merged into a later one.
 func (o *Optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
+	*o = Optional[T]{Set: true}
 	if string(b) == "null" {
 		o.Null = true
 		return nil

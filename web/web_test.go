@@ -65,6 +65,15 @@ func TestUnmarshal(t *testing.T) {
 	if !b.Name.Set || !b.Name.Null || *b.Name.Ptr() != "" || b.Meta.Ptr() == nil || (*b.Meta.Ptr())["k"] != "v" {
 		t.Fatalf("optional fields: %+v", b)
 	}
+	// A key given twice is the last one's, as for a plain field: before,
+	// {"name":"x","name":null} set "x", and two objects were merged.
+	var twice body
+	if err := Unmarshal([]byte(`{"name":"x","name":null,"meta":{"a":"1"},"meta":{"b":"2"}}`), &twice); err != nil {
+		t.Fatal(err)
+	}
+	if !twice.Name.Null || *twice.Name.Ptr() != "" || len(twice.Meta.Value) != 1 || twice.Meta.Value["b"] != "2" {
+		t.Errorf("keys given twice: name %+v, meta %v; want null and {b:2}", twice.Name, twice.Meta.Value)
+	}
 	var absent body
 	_ = Unmarshal([]byte(`{}`), &absent)
 	if absent.Name.Ptr() != nil {
