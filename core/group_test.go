@@ -200,6 +200,11 @@ func TestPlansDecideTeams(t *testing.T) {
 	if def, _ := plans.Default(as(b.alice)); def != "pro" {
 		t.Fatalf("default = %q", def)
 	}
+	// The plan that lost it records so: its log ended at its creation.
+	events, err := b.env.Core.Audit.List(as(b.admin), usher.AuditFilter{ResourceType: "plan", ResourceID: "free", Action: "plan.update"})
+	if err != nil || len(events.Items) != 1 || events.Items[0].Changes["default"] != (usher.Change{Old: true, New: false}) {
+		t.Fatalf("plan free's updates: %+v, %v; want one, default true → false", events, err)
+	}
 	if err := plans.Delete(as(b.admin), "pro"); err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,9 @@ func (s *Plans) Create(ctx context.Context, p usher.Plan) (*usher.Plan, error) {
 	return &p, nil
 }
 
-// clearDefault makes the default plan, if any, no longer the default.
+// clearDefault makes the default plan, if any, no longer the default, and
+// records it on that plan: its log would otherwise end at the change that
+// made it the default.
 func (s *Plans) clearDefault(ctx context.Context, tx store.Tx) error {
 	cur, err := tx.PlanGet(ctx, "")
 	if errors.Is(err, usher.ErrNotFound) {
@@ -119,8 +121,11 @@ func (s *Plans) clearDefault(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.PlanUpdate(ctx, cur.Name, func(p *usher.Plan) error { p.Default = false; return nil })
-	return err
+	after, err := tx.PlanUpdate(ctx, cur.Name, func(p *usher.Plan) error { p.Default = false; return nil })
+	if err != nil {
+		return err
+	}
+	return s.record(ctx, tx, s.now(), event{action: "plan.update", resourceType: "plan", resourceID: cur.Name, changes: planChanges(cur, after)})
 }
 
 // Update replaces a plan's capabilities and limit (its name stays); making
