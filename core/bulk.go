@@ -595,8 +595,13 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 			}
 		}
 		set(&u.Username, in.Username)
-		if in.Email != "" && in.Email != u.Email {
+		switch {
+		case in.Email != "" && in.Email != u.Email:
 			u.Email, u.EmailConfirmedAt = in.Email, want.EmailConfirmedAt
+		case in.Email == u.Email && u.EmailConfirmedAt == nil && want.EmailConfirmedAt != nil:
+			// The record says the address it names, the account's, is
+			// confirmed (a record by username alone may not: profileOnly).
+			u.EmailConfirmedAt = want.EmailConfirmedAt
 		}
 		set(&u.Name, in.Name)
 		set(&u.FirstName, in.FirstName)

@@ -184,6 +184,28 @@ func TestImportRefused(t *testing.T) {
 	}
 }
 
+// TestImportConfirmsTheAddressItNames: a record found by its external id
+// that says its address, the account's own, is confirmed confirms it.
+// Before, the confirmation was taken only with a new address: the record
+// was reported unchanged and the address stayed unconfirmed.
+func TestImportConfirmsTheAddressItNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := usher.UserCreate{Username: "pat", Email: "pat@example.com", ExternalID: "emp-9", State: usher.StateActive}
+	res, err := b.users.Import(coretest.System(), []usher.ImportUser{{UserCreate: in}})
+	if err != nil || strings.Join(outcomes(res), " ") != "created" {
+		t.Fatalf("first import: %v, %v", outcomes(res), err)
+	}
+	in.EmailConfirmed = true
+	res, err = b.users.Import(coretest.System(), []usher.ImportUser{{UserCreate: in}})
+	if err != nil || strings.Join(outcomes(res), " ") != "updated" {
+		t.Fatalf("the record confirming the address: %v, %v; want updated", outcomes(res), err)
+	}
+	if u, err := b.users.Get(coretest.System(), usher.UserKey{Username: "pat"}); err != nil || u.EmailConfirmedAt == nil {
+		t.Fatalf("the address after the record: %+v, %v; want confirmed", u, err)
+	}
+}
+
 // TestImportKeysCapped: an import that updates an account adds the
 // record's SSH keys and secondary addresses to those the account holds,
 // and each sum is bounded as an account's are (100): a record of 60 keys
