@@ -129,12 +129,15 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 	if err := e.decideGroup(ctx, act, a); err != nil {
 		return err
 	}
-	if act == actGroupMembers && a.group.Kind == usher.GroupInternal {
-		// A place in an internal group is what services trust by its
-		// name (Escape's access list) and outlasts the credential: its
-		// holder would give it, for good, to an account they log in as,
-		// as a role's place (checkGivingBound).
-		return refuseBounded(a.p, "who is in an internal group, a place services trust by its name, which outlasts it")
+	if act != actGroupRead && a.group.Kind == usher.GroupInternal {
+		// An internal group's name and members are what services trust
+		// (Escape's access list) and outlast the credential: its holder
+		// would give a place, for good, to an account they log in as, as
+		// a role's (checkGivingBound) — by its members, or by freeing its
+		// name (a rename, a deletion) for a team of theirs.
+		if err := refuseBounded(a.p, "an internal group — its name, its members — which services trust and which outlasts it"); err != nil {
+			return err
+		}
 	}
 	if act == actGroupMembers && a.group.Kind.CarriesRules() {
 		// Putting someone in a role gives them its allows, and taking
@@ -453,7 +456,8 @@ func sharedKind(k usher.GroupKind) usher.GroupKind {
 // handle too (the unique index frees it): services trust the name, so
 // whoever took it after an administrator deleted an internal group
 // would be reported in it, and the group could not come back. An
-// administrator may reuse such a handle deliberately.
+// administrator may reuse such a handle deliberately, with a credential
+// neither scopes nor an expiry bound.
 func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 	other := sharedKind(gr.Kind)
 	if other == "" {
@@ -469,7 +473,10 @@ func sharedHandle(ctx context.Context, tx store.Tx, gr *usher.Group) error {
 	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return err
 	}
-	if usher.PrincipalFrom(ctx).IsAdmin() {
+	// An administrator may reuse a deleted group's handle, with a
+	// credential whose reach outlasts it: a bounded one would give the
+	// name services trusted to a group of its holder's.
+	if p := usher.PrincipalFrom(ctx); p.IsAdmin() && refuseBounded(p, "") == nil {
 		return nil
 	}
 	// Two rows at most: one of them may be gr itself, being undeleted.

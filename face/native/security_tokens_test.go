@@ -588,7 +588,10 @@ func TestBoundedTokenMakesNoOwnerPastThePlan(t *testing.T) {
 // internal group's member, added a key that never expires to it, and put
 // an account whose password it set in the group (alone, and by a group
 // made with members, a bulk change, a merge): each a log-in with the place
-// and no expiry, after the token had ended.
+// and no expiry, after the token had ended. A review of the fix found the
+// place given another way: the token renamed or deleted the internal
+// group, or took a deleted one's name, for a team of the account's —
+// Escape's access list names teams and internal groups alike.
 func TestBoundedTokenGivesNoInternalGroup(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -627,15 +630,23 @@ func TestBoundedTokenGivesNoInternalGroup(t *testing.T) {
 		{"a bulk change", req{method: "PUT", path: "/v1/users/plainacct/groups", body: map[string]any{"kind": "internal", "add_to_groups": []string{"prod-admins"}}}},
 		{"a member taken out", req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/%d", internal.ID, member.ID)}},
 		{"a merge", req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", internal.ID), body: map[string]any{"into": spare.ID}}},
+		// Its name freed for a team of the token's (round 9 of the reviews):
+		// Escape's access list names teams and internal groups alike.
+		{"a rename", req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", internal.ID), body: map[string]any{"handle": "old-admins"}}},
+		{"a deletion", req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", internal.ID)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.rq.token = hour
 			wantProblem(t, tt.name, b.api.do(t, tt.rq), http.StatusForbidden, usher.CodeLifetimeExceeded)
 		})
 	}
-	ms, err := b.env.Core.Groups.UserGroups(sys(), usher.UserKey{ID: plain.ID}, usher.GroupInternal)
+	// An internal group a session deleted keeps its name from the token.
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", spare.ID), token: session}, http.StatusOK, nil)
+	wantProblem(t, "a team of a deleted internal group's name", b.api.do(t, req{method: "POST", path: "/v1/groups", token: hour,
+		body: map[string]any{"kind": "team", "handle": "spare", "members": []int64{plain.ID}}}), http.StatusConflict, usher.CodeHandleTaken)
+	ms, err := b.env.Core.Groups.NamedGroups(sys(), usher.UserKey{ID: plain.ID})
 	if err != nil || len(ms) != 0 {
-		t.Errorf("plainacct's internal groups: %d, %v; want none", len(ms), err)
+		t.Errorf("plainacct's teams and internal groups: %d, %v; want none", len(ms), err)
 	}
 	// The session, which has neither bound, does it.
 	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", internal.ID, plain.ID), token: session, body: map[string]any{}},
