@@ -139,9 +139,18 @@ func checkRules(rules []usher.Rule) error {
 		return errTooManyRules()
 	}
 	var c checker
+	verdicts := map[string]usher.Access{}
 	for i, r := range rules {
 		typ, instance, _ := strings.Cut(r.Resource, ":")
 		field := "rules[" + strconv.Itoa(i) + "]"
+		// Two verdicts on one operation in one request (a dialect's two
+		// names for it: Corteza's suspend and unsuspend are user state)
+		// would leave the later one, a deny lost to an allow unsaid.
+		if v, ok := verdicts[ruleKey(r)]; ok && v != r.Access {
+			c.add(field, usher.CodeDuplicate, "%s on %s is given two verdicts in one request", r.Operation, r.Resource)
+			continue
+		}
+		verdicts[ruleKey(r)] = r.Access
 		switch {
 		case r.Access != usher.Allow && r.Access != usher.Deny:
 			c.add(field, usher.CodeInvalidAccess, "access must be allow or deny")
@@ -194,6 +203,16 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 func (g *Groups) PatchRules(ctx context.Context, ref usher.GroupRef, set, remove []usher.Rule) ([]usher.Rule, error) {
 	if err := checkRules(set); err != nil {
 		return nil, err
+	}
+	removed := map[string]bool{}
+	for _, r := range remove {
+		removed[ruleKey(r)] = true
+	}
+	for i, r := range set {
+		if removed[ruleKey(r)] {
+			return nil, usher.FieldErrors(usher.FieldError{Field: "rules[" + strconv.Itoa(i) + "]", Code: usher.CodeDuplicate,
+				Message: r.Operation + " on " + r.Resource + " is both set and removed in one request"})
+		}
 	}
 	return g.writeRules(ctx, ref, "role.rules_patch", func(have []usher.Rule) ([]usher.Rule, bool, map[string]usher.Change) {
 		next := map[string]usher.Rule{}

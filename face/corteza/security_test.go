@@ -892,3 +892,36 @@ func TestJWTCookieNotShadowed(t *testing.T) {
 	res = b.send(t, "GET", "/auth/check", nil, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "jwt", Value: b.userJWT}) })
 	wantErr(t, res, "")
 }
+
+// TestRulesOfOneOperationTakeOneVerdict: Corteza's system:user suspend
+// and unsuspend are one operation to usher (user state). An administrator
+// who denied a help desk suspend and allowed it unsuspend in one PATCH —
+// bring people back, never lock them out — got a role that suspends
+// anyone: the later rule replaced the deny, and the answer said
+// "suspend: allow". Two verdicts on one operation in one request, or a
+// rule set and removed at once, are refused now (422), and the role is
+// left as it was.
+func TestRulesOfOneOperationTakeOneVerdict(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Password: password})
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+strconv.FormatInt(b.user.ID, 10), b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	patch := func(suspend, unsuspend string) *response {
+		return b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": []map[string]string{
+			{"resource": "system:user:*", "operation": "suspend", "access": suspend},
+			{"resource": "system:user:*", "operation": "unsuspend", "access": unsuspend}}})
+	}
+	for _, tt := range [][2]string{{"deny", "allow"}, {"allow", "deny"}, {"deny", "inherit"}, {"inherit", "allow"}} {
+		wantErr(t, patch(tt[0], tt[1]), "in one request")
+	}
+	if m := b.do(t, "POST", "/users/"+strconv.FormatInt(victim.ID, 10)+"/suspend", b.userJWT, nil).errMessage(t); m == "" {
+		t.Errorf("a member of the role suspended a user")
+	}
+	// One verdict for both, as a help desk allowed both is given, passes.
+	if m := patch("allow", "allow").errMessage(t); m != "" {
+		t.Fatalf("suspend and unsuspend both allowed: %s", m)
+	}
+}
