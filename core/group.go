@@ -538,6 +538,9 @@ func (g *Groups) List(ctx context.Context, f usher.GroupFilter) (*usher.Page[*us
 			return nil, err
 		}
 	}
+	if err := checkFilterIDs(f.IDs); err != nil {
+		return nil, err
+	}
 	req, err := g.sortedPage(f.Sort, usher.GroupSorts, f.Page)
 	if err != nil {
 		return nil, err

@@ -355,6 +355,9 @@ func (s *Users) checkFilter(p *usher.Principal, f *usher.UserFilter) error {
 	if err := checkKinds(f.Kinds); err != nil {
 		return err
 	}
+	if err := checkFilterIDs(f.IDs); err != nil {
+		return err
+	}
 	switch {
 	case f.Sort != "" && !f.Sort.Valid():
 		return invalid("sort", "must be one of id, uuid, username, created_at, with an optional leading -")

@@ -249,6 +249,20 @@ func storableEmail(v string) bool {
 	return checkedEmail(v) == nil
 }
 
+// MaxFilterIDs is the most ids a list of users or groups may be asked to
+// keep to: each is a statement's argument, and SQLite takes at most
+// 32,766 in all.
+const MaxFilterIDs = 1000
+
+// checkFilterIDs refuses a list of more ids than a filter takes.
+func checkFilterIDs(ids []int64) error {
+	if len(ids) > MaxFilterIDs {
+		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeTooMany, Message: "ids: names more than 1000 ids",
+			Fields: []usher.FieldError{{Field: "ids", Code: usher.CodeTooMany, Message: "names more than 1000 ids"}}}
+	}
+	return nil
+}
+
 // checkedEmail returns the checker's objection to an address as one
 // KindUnprocessable error, or nil: for an address stored before a rule
 // and set or proved now.

@@ -3,6 +3,7 @@ package corteza
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -300,21 +301,25 @@ func (h *Handler) memberIDs(ctx context.Context, ref usher.GroupRef) ([]int64, e
 	return page.Items, nil
 }
 
-// roleMembers lists the members of any of the roles.
+// roleMembers lists the members of any of the roles, each once: a role
+// named again is not read again, and a member of several roles is one id
+// of the user list's filter.
 func (h *Handler) roleMembers(ctx context.Context, roles []string) ([]int64, error) {
 	list, err := ids(roles)
 	if err != nil {
 		return nil, err
 	}
+	slices.Sort(list)
 	var out []int64
-	for _, id := range list {
+	for _, id := range slices.Compact(list) {
 		m, err := h.memberIDs(ctx, usher.GroupRef{ID: id, Kind: usher.GroupRole})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, m...)
 	}
-	return out, nil
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func (h *Handler) roleMemberList(w http.ResponseWriter, r *http.Request) error {
