@@ -231,10 +231,17 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
 				Message: "a rule on " + x.Resource + " would reach every team and group besides the roles: name one role, system:role:<id>"}
 		}
+		rules := []usher.Rule{ur}
+		if typ, inst := splitResource(x.Resource); typ == "system:user" && inst == "" && x.Operation == "read" {
+			// Corteza's user list shows the caller only the users it may
+			// read; usher decides lists once, on user list, which Corteza
+			// has no name for: a type-wide read is the list's too.
+			rules = append(rules, usher.Rule{RoleID: ref.ID, Resource: "user", Operation: "list", Access: access})
+		}
 		if x.Access == "inherit" {
-			remove = append(remove, ur)
+			remove = append(remove, rules...)
 		} else {
-			set = append(set, ur)
+			set = append(set, rules...)
 		}
 	}
 	rules, err := h.Groups.PatchRules(r.Context(), ref, set, remove)

@@ -965,3 +965,38 @@ func TestIDListsBounded(t *testing.T) {
 		t.Errorf("the role's members: %q, %s", m, res.body)
 	}
 }
+
+// TestUserReadDenyKeepsTheList: Corteza's user list shows a caller only
+// the users it may read, and its only name for seeing users is
+// system:user read. A role denied system:user:* read was refused each
+// user by id, yet listed every user's username, name and handle: usher
+// decides lists on user list, which Corteza has no name for. A type-wide
+// read rule is the list's too now; one user's is that user's alone.
+func TestUserReadDenyKeepsTheList(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Name: "Victim Person", Password: password})
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+strconv.FormatInt(b.user.ID, 10), b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	patch := func(access string) {
+		t.Helper()
+		if m := b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": []map[string]string{
+			{"resource": "system:user:*", "operation": "read", "access": access}}}).errMessage(t); m != "" {
+			t.Fatal(m)
+		}
+	}
+	patch("deny")
+	vid := strconv.FormatInt(victim.ID, 10)
+	for _, path := range []string{"/users/" + vid, "/users/", "/users/?query=victim", "/users/?userID=" + vid} {
+		if res := b.do(t, "GET", path, b.userJWT, nil); res.errMessage(t) == "" || strings.Contains(string(res.body), "Victim Person") {
+			t.Errorf("GET %s by a member of a role denied system:user:* read: %s", path, res.body)
+		}
+	}
+	// Inherited again, the list is back.
+	patch("inherit")
+	if res := b.do(t, "GET", "/users/?query=victim", b.userJWT, nil); !strings.Contains(string(res.body), "Victim Person") {
+		t.Errorf("after inherit: %s", res.body)
+	}
+}
