@@ -21,6 +21,9 @@ type ImportUser struct {
 type ImportKey struct {
 	Title string
 	Key   string // an authorized_keys line
+	// ExpiresAt is when the key stops opening the account; nil: never.
+	// A key that expired already is kept expired.
+	ExpiresAt *time.Time
 }
 
 // ImportOutcome is what an import did to a user.

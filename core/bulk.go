@@ -240,7 +240,7 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 			title = "imported"
 		}
 		c.name("ssh_keys", title, maxProfile, true)
-		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt})
+		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt, ExpiresAt: k.ExpiresAt})
 	}
 	seen := map[string]bool{usher.EmailKey(u.Email): u.Email != ""}
 	for _, e := range in.Emails {

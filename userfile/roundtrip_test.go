@@ -3,7 +3,13 @@ package userfile_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"usher"
 	"usher/core/coretest"
@@ -129,6 +135,57 @@ func TestMoveKeepsWhatAnAccountMayCreate(t *testing.T) {
 			}
 			if len(failed) != 1 || usher.AsError(failed[0]).Fields[0].Field != "plan" {
 				t.Errorf("into an instance without the plan: %v", failed)
+			}
+		})
+	}
+}
+
+// TestMoveKeepsKeyExpiry: an SSH key that expires (one added with a
+// credential that expires is given one) keeps its expiry through an
+// export and an import into a fresh database, in either format, and one
+// that expired stays expired. Before, the file had no place for it: a key
+// bounded to an hour came back good for ever, and an expired one alive.
+func TestMoveKeepsKeyExpiry(t *testing.T) {
+	t.Parallel()
+	for _, f := range []userfile.Format{userfile.NDJSON, userfile.CSV} {
+		t.Run(string(f), func(t *testing.T) {
+			t.Parallel()
+			sys := coretest.System()
+			src := coretest.New(t, coretest.Options{})
+			u := src.MustCreateUser(t, usher.UserCreate{Username: "kim", Email: "kim@example.com", EmailConfirmed: true})
+			soon := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			past := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
+			want := map[string]time.Time{}
+			for _, at := range []time.Time{soon, past} {
+				pub, _, err := ed25519.GenerateKey(rand.Reader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k, err := ssh.NewPublicKey(pub)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := src.Store.KeyAdd(t.Context(), &usher.SSHKey{UserID: u.ID, Title: "k", Fingerprint: ssh.FingerprintSHA256(k),
+					Key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))), CreatedAt: past.Add(-time.Hour), ExpiresAt: &at}); err != nil {
+					t.Fatal(err)
+				}
+				want[ssh.FingerprintSHA256(k)] = at
+			}
+			file := exportFile(t, src, f)
+			dst := coretest.New(t, coretest.Options{})
+			importFile(t, dst, file, f)
+			moved, err := dst.Core.Users.Get(sys, usher.UserKey{Username: "kim"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := dst.Store.KeyList(t.Context(), moved.ID)
+			if err != nil || len(keys) != 2 {
+				t.Fatalf("keys after the move: %d, %v\n%s", len(keys), err, file)
+			}
+			for _, k := range keys {
+				if k.ExpiresAt == nil || !k.ExpiresAt.Equal(want[k.Fingerprint]) {
+					t.Errorf("the key expiring %v came back expiring %v\n%s", want[k.Fingerprint], k.ExpiresAt, file)
+				}
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"usher"
@@ -87,8 +88,40 @@ type gitLabRecord struct {
 }
 
 type keyRecord struct {
-	Title string `json:"title,omitempty"`
-	Key   string `json:"key"`
+	Title     string     `json:"title,omitempty"`
+	Key       string     `json:"key"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// expiryOption is OpenSSH's authorized_keys option for a key's expiry,
+// which a CSV cell's key line carries before the key (a cell holds the
+// key alone): expiry-time="20261207052556Z", in UTC.
+const (
+	expiryOption = `expiry-time="`
+	expiryLayout = "20060102150405Z"
+)
+
+// cellKey is a key line of a CSV cell, with its expiry as an option.
+func cellKey(k keyRecord) string {
+	if k.ExpiresAt == nil {
+		return k.Key
+	}
+	return expiryOption + k.ExpiresAt.UTC().Format(expiryLayout) + `" ` + k.Key
+}
+
+// parseCellKey reads a key line of a CSV cell: the key, and its expiry
+// when the line begins with one.
+func parseCellKey(line string) (keyRecord, error) {
+	rest, ok := strings.CutPrefix(line, expiryOption)
+	if !ok {
+		return keyRecord{Key: line}, nil
+	}
+	at, key, ok := strings.Cut(rest, `"`)
+	t, err := time.Parse(expiryLayout, at)
+	if !ok || err != nil {
+		return keyRecord{}, fmt.Errorf("key %q: its expiry-time is not %s", line, expiryLayout)
+	}
+	return keyRecord{Key: strings.TrimSpace(key), ExpiresAt: &t}, nil
 }
 
 // columns are the CSV columns, in the order Writer writes them. Lists
@@ -314,8 +347,12 @@ func (r *Reader) csvRecord(row []string) (usher.ImportUser, error) {
 				err = json.Unmarshal([]byte(v), &rec.Metadata)
 			}
 		case "ssh_keys":
-			for _, k := range cellItems(v) {
-				rec.SSHKeys = append(rec.SSHKeys, keyRecord{Key: k})
+			for _, line := range cellItems(v) {
+				var k keyRecord
+				if k, err = parseCellKey(line); err != nil {
+					break
+				}
+				rec.SSHKeys = append(rec.SSHKeys, k)
 			}
 		case "emails":
 			rec.Emails = cellItems(v)
@@ -395,7 +432,7 @@ func (rec record) user() (usher.ImportUser, error) {
 		}
 	}
 	for _, k := range rec.SSHKeys {
-		u.SSHKeys = append(u.SSHKeys, usher.ImportKey{Title: k.Title, Key: k.Key})
+		u.SSHKeys = append(u.SSHKeys, usher.ImportKey{Title: k.Title, Key: k.Key, ExpiresAt: k.ExpiresAt})
 	}
 	return u, nil
 }
@@ -437,7 +474,7 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 		rec.Metadata = nil
 	}
 	for _, k := range x.SSHKeys {
-		rec.SSHKeys = append(rec.SSHKeys, keyRecord{Title: k.Title, Key: k.Key})
+		rec.SSHKeys = append(rec.SSHKeys, keyRecord{Title: k.Title, Key: k.Key, ExpiresAt: k.ExpiresAt})
 	}
 	// Only proved addresses: a record has no place for an address's proof,
 	// and an import confirms every address it adds, so an address its
@@ -454,7 +491,7 @@ func (w *Writer) Write(x *usher.ExportUser) error {
 	}
 	keys := make([]string, len(rec.SSHKeys))
 	for i, k := range rec.SSHKeys {
-		keys[i] = k.Key
+		keys[i] = cellKey(k)
 	}
 	meta := ""
 	if rec.Metadata != nil {
