@@ -1,34 +1,17 @@
 package core_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/crypto/ssh"
 
 	"usher"
 	"usher/core"
 	"usher/core/coretest"
 )
-
-// newKey returns a fresh ed25519 public key as an authorized_keys line.
-func newKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-}
 
 func outcomes(results []usher.ImportResult) []string {
 	names := map[usher.ImportOutcome]string{usher.ImportFailed: "failed", usher.ImportCreated: "created",
@@ -50,7 +33,7 @@ func TestImport(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
 	hash, _ := bcrypt.GenerateFromPassword([]byte("carol's old passphrase"), bcrypt.MinCost)
-	carolKey, aliceKey := newKey(t), newKey(t)
+	carolKey, aliceKey := coretest.NewSSHKey(t), coretest.NewSSHKey(t)
 	batch := []usher.ImportUser{
 		{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", Name: "Carol Kaye",
 			PasswordHash: string(hash), ExternalID: "emp-3", State: usher.StateActive},
@@ -219,7 +202,7 @@ func TestImportKeysCapped(t *testing.T) {
 		count func(b *bundle, id int64) int
 	}{
 		{"ssh_keys", func(t *testing.T, im *usher.ImportUser, _ int) {
-			im.SSHKeys = append(im.SSHKeys, usher.ImportKey{Title: "k", Key: newKey(t)})
+			im.SSHKeys = append(im.SSHKeys, usher.ImportKey{Title: "k", Key: coretest.NewSSHKey(t)})
 		}, func(b *bundle, id int64) int {
 			keys, _ := b.env.Store.KeyList(coretest.System(), id)
 			return len(keys)
@@ -277,7 +260,7 @@ func TestExportImport(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("an exported passphrase"), bcrypt.MinCost)
 	in := []usher.ImportUser{
 		{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", PasswordHash: string(hash), Admin: true},
-			SSHKeys: []usher.ImportKey{{Title: "t", Key: newKey(t)}}, Emails: []string{"carol@work.example"}},
+			SSHKeys: []usher.ImportKey{{Title: "t", Key: coretest.NewSSHKey(t)}}, Emails: []string{"carol@work.example"}},
 		{UserCreate: usher.UserCreate{Username: "dave", State: usher.StateSuspended, Metadata: map[string]string{"k": "v"}}},
 	}
 	if _, err := b.users.Import(coretest.System(), in); err != nil {
@@ -499,7 +482,7 @@ func TestImportedKeyEndsWithAdminRights(t *testing.T) {
 	}
 	res, err := b.env.Core.Users.Import(as(admin), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "bot", Email: bot.Email,
 		Kind: usher.KindServiceAccount, ExternalID: "bot-1"},
-		SSHKeys: []usher.ImportKey{{Title: "mine", Key: newKey(t)}}}})
+		SSHKeys: []usher.ImportKey{{Title: "mine", Key: coretest.NewSSHKey(t)}}}})
 	if err != nil || len(res) != 1 || res[0].Err != nil {
 		t.Fatalf("import: %+v %v", res, err)
 	}
@@ -594,7 +577,7 @@ func TestImportByUsernameAlone(t *testing.T) {
 	if _, err := b.env.Core.Users.Update(as(b.alice), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Username: ptr("carol")}); err != nil {
 		t.Fatal(err)
 	}
-	carolKey := newKey(t)
+	carolKey := coretest.NewSSHKey(t)
 	for _, tt := range []struct {
 		name string
 		in   usher.ImportUser

@@ -3,13 +3,9 @@ package userfile_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"usher"
 	"usher/core/coretest"
@@ -156,20 +152,13 @@ func TestMoveKeepsKeyExpiry(t *testing.T) {
 			soon := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 			past := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
 			want := map[string]time.Time{}
-			for _, at := range []time.Time{soon, past} {
-				pub, _, err := ed25519.GenerateKey(rand.Reader)
-				if err != nil {
+			for i, at := range []time.Time{soon, past} {
+				key := coretest.NewSSHKey(t)
+				if err := src.Store.KeyAdd(t.Context(), &usher.SSHKey{UserID: u.ID, Title: "k", Fingerprint: fmt.Sprint("fp-", i),
+					Key: key, CreatedAt: past.Add(-time.Hour), ExpiresAt: &at}); err != nil {
 					t.Fatal(err)
 				}
-				k, err := ssh.NewPublicKey(pub)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := src.Store.KeyAdd(t.Context(), &usher.SSHKey{UserID: u.ID, Title: "k", Fingerprint: ssh.FingerprintSHA256(k),
-					Key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))), CreatedAt: past.Add(-time.Hour), ExpiresAt: &at}); err != nil {
-					t.Fatal(err)
-				}
-				want[ssh.FingerprintSHA256(k)] = at
+				want[key] = at
 			}
 			file := exportFile(t, src, f)
 			dst := coretest.New(t, coretest.Options{})
@@ -183,8 +172,8 @@ func TestMoveKeepsKeyExpiry(t *testing.T) {
 				t.Fatalf("keys after the move: %d, %v\n%s", len(keys), err, file)
 			}
 			for _, k := range keys {
-				if k.ExpiresAt == nil || !k.ExpiresAt.Equal(want[k.Fingerprint]) {
-					t.Errorf("the key expiring %v came back expiring %v\n%s", want[k.Fingerprint], k.ExpiresAt, file)
+				if k.ExpiresAt == nil || !k.ExpiresAt.Equal(want[k.Key]) {
+					t.Errorf("the key expiring %v came back expiring %v\n%s", want[k.Key], k.ExpiresAt, file)
 				}
 			}
 		})

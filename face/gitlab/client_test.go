@@ -239,7 +239,7 @@ func TestClientSSHKeys(t *testing.T) {
 	if k.ExpiresAt != nil || one.ExpiresAt != nil {
 		t.Fatalf("a key without expiry expires: %v, %v", k.ExpiresAt, one.ExpiresAt)
 	}
-	expiring, _, err := plain.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("expiring"), Key: ptr(newKey(t)),
+	expiring, _, err := plain.Users.AddSSHKey(&gl.AddSSHKeyOptions{Title: ptr("expiring"), Key: ptr(coretest.NewSSHKey(t)),
 		ExpiresAt: ptr(gl.ISOTime(time.Date(2099, 1, 2, 0, 0, 0, 0, time.UTC)))})
 	if err != nil || expiring.ExpiresAt == nil || !expiring.ExpiresAt.Equal(time.Date(2099, 1, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("AddSSHKey with expires_at: %+v, %v", expiring, err)
@@ -252,7 +252,7 @@ func TestClientSSHKeys(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusCreated || other.Title != "ABC" || other.Key != coretest.Ed25519Key {
 		t.Fatalf("AddSSHKeyForUser: %+v, %v", other, err)
 	}
-	_, _, err = admin.Users.AddSSHKeyForUser(999999, &gl.AddSSHKeyOptions{Title: ptr("x"), Key: ptr(newKey(t))})
+	_, _, err = admin.Users.AddSSHKeyForUser(999999, &gl.AddSSHKeyOptions{Title: ptr("x"), Key: ptr(coretest.NewSSHKey(t))})
 	wantStatus(t, "AddSSHKeyForUser of nobody", err, http.StatusNotFound)
 	for _, uid := range []any{b.user.ID, "plain"} {
 		keys, _, err = admin.Users.ListSSHKeysForUser(uid, nil)
@@ -262,7 +262,7 @@ func TestClientSSHKeys(t *testing.T) {
 	}
 	_, _, err = plain.Users.ListSSHKeysForUser(b.admin.ID, nil)
 	wantStatus(t, "ListSSHKeysForUser of another as a user", err, http.StatusForbidden)
-	_, _, err = plain.Users.AddSSHKeyForUser(b.admin.ID, &gl.AddSSHKeyOptions{Title: ptr("x"), Key: ptr(newKey(t))})
+	_, _, err = plain.Users.AddSSHKeyForUser(b.admin.ID, &gl.AddSSHKeyOptions{Title: ptr("x"), Key: ptr(coretest.NewSSHKey(t))})
 	wantStatus(t, "AddSSHKeyForUser of another as a user", err, http.StatusForbidden)
 
 	// Deleting one's own key is idempotent.

@@ -3,8 +3,6 @@ package gitlab_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"testing"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
-	"golang.org/x/crypto/ssh"
 
 	"usher"
 	"usher/core/coretest"
@@ -161,20 +158,6 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	xs, _ := json.Marshal(x)
 	ys, _ := json.Marshal(y)
 	return bytes.Equal(xs, ys)
-}
-
-// newKey returns a fresh ed25519 public key in authorized_keys form.
-func newKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
 }
 
 // system is a context acting as usher itself.

@@ -183,7 +183,7 @@ func TestCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := newKey(t)
+	key := coretest.NewSSHKey(t)
 	for name, c := range map[string]call{
 		"PRIVATE-TOKEN":              {method: "GET", path: "/api/v4/user", token: b.userTok},
 		"private_token parameter":    {method: "GET", path: "/api/v4/user?private_token=" + url.QueryEscape(b.userTok)},
@@ -423,7 +423,7 @@ func TestPaginationHeaders(t *testing.T) {
 
 	// The key and address lists are paged alike.
 	for range 3 {
-		if _, err := b.env.Core.Keys.Add(system(), usher.UserKey{ID: b.user.ID}, "k", newKey(t), nil); err != nil {
+		if _, err := b.env.Core.Keys.Add(system(), usher.UserKey{ID: b.user.ID}, "k", coretest.NewSSHKey(t), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -642,7 +642,7 @@ func TestKeyExpiry(t *testing.T) {
 		{"a time", "2099-01-02T03:04:05.678+02:00", `"2099-01-02T01:04:05.678Z"`},
 		{"none", "", "null"},
 	} {
-		body := map[string]any{"title": tt.name, "key": newKey(t)}
+		body := map[string]any{"title": tt.name, "key": coretest.NewSSHKey(t)}
 		if tt.given != "" {
 			body["expires_at"] = tt.given
 		}

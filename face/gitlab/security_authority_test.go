@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // helpdesk makes the user helpdesk, a member of a role that allows
@@ -48,7 +49,7 @@ func TestUserUpdateRuleCannotTakeOverAdmin(t *testing.T) {
 			{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", id), body: map[string]any{"password": "the helpdesk's own passphrase"}},
 			{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", id), body: map[string]any{"email": "attacker@evil.example"}},
 			{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/emails", id), body: map[string]any{"email": "attacker2@evil.example"}},
-			{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/keys", id), body: map[string]any{"title": "backdoor", "key": newKey(t)}},
+			{method: "POST", path: fmt.Sprintf("/api/v4/users/%d/keys", id), body: map[string]any{"title": "backdoor", "key": coretest.NewSSHKey(t)}},
 		}
 	}
 	for _, c := range attacks(b.admin.ID) {

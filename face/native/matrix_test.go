@@ -3,7 +3,6 @@ package native_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"image"
 	"image/png"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"usher"
 	"usher/core"
@@ -273,21 +270,7 @@ func (c *cell) script(kind usher.ScriptKind, suffix string) string {
 }
 
 // sshKey returns a new authorized_keys line.
-func (c *cell) sshKey() string { return newSSHKey(c.t) }
-
-// newSSHKey returns a new Ed25519 authorized_keys line.
-func newSSHKey(t testing.TB) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-}
+func (c *cell) sshKey() string { return coretest.NewSSHKey(c.t) }
 
 // pngImage returns a small PNG.
 func pngImage(t testing.TB) []byte {

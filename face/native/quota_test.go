@@ -31,7 +31,7 @@ func TestPerUserObjectsBounded(t *testing.T) {
 		body, ctype := multipartFile(t, "file", "x.txt", data, nil)
 		return b.api.do(t, req{method: "POST", path: "/v1/attachments", token: tok, body: body, header: map[string]string{"Content-Type": ctype}})
 	}
-	sshKey := func() string { return newSSHKey(t) }
+	sshKey := func() string { return coretest.NewSSHKey(t) }
 	now := time.Now().UTC()
 	teams, emails := 0, 0
 	for _, c := range []struct {

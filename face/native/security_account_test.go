@@ -484,7 +484,7 @@ func TestResetHandsOverUnprovedAccount(t *testing.T) {
 					t.Fatalf("%s makes a token: %d %s", username, res.status, res.body)
 				}
 				keys = "/v1/users/" + username + "/keys"
-				if res := b.api.do(t, req{method: "POST", path: keys, token: tok.Token, body: map[string]any{"title": "kept", "key": newSSHKey(t)}}); res.status != http.StatusCreated {
+				if res := b.api.do(t, req{method: "POST", path: keys, token: tok.Token, body: map[string]any{"title": "kept", "key": coretest.NewSSHKey(t)}}); res.status != http.StatusCreated {
 					t.Fatalf("%s adds a key: %d %s", username, res.status, res.body)
 				}
 				return tok.Token, keys
@@ -1363,7 +1363,7 @@ func TestAdminMintedTokenEndsWithAdminRights(t *testing.T) {
 			var minted, rotated, owned tokenBody
 			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-victim-team/token", team.ID), token: exTok}, http.StatusCreated, &minted)
 			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/me/tokens/%d/rotate", minted.ID), token: minted.Token}, http.StatusOK, &rotated)
-			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: rotated.Token, body: map[string]any{"title": "ci", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: rotated.Token, body: map[string]any{"title": "ci", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 			b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot-admins-own/token", own.ID), token: exTok}, http.StatusCreated, &owned)
 
 			// A deleted account may own no team alone.
@@ -1406,8 +1406,8 @@ func TestAdminAddedKeyEndsWithAdminRights(t *testing.T) {
 	_, ownerTok := b.mustPrincipal(t, "owner", false)
 	ex, exTok := b.mustPrincipal(t, "exadmin", true)
 	b.mustTeamAccount(t, ownerTok, "victim-team", "bot-victim-team")
-	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: exTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
-	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: exTok, body: map[string]any{"title": "mine", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
 	var keys struct {
 		Items []struct{ Title string }

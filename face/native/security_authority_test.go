@@ -2175,7 +2175,7 @@ func TestHelpdeskWriterTakesNoRicherServiceAccount(t *testing.T) {
 			// The helpdesk's key on the service account would give it the
 			// account, and with it what its own plan or flag refuses.
 			b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/keys", bot.ID), token: tok,
-				body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusForbidden, "forbidden")
+				body: map[string]any{"title": "mine", "key": coretest.NewSSHKey(t)}}, http.StatusForbidden, "forbidden")
 		})
 	}
 }

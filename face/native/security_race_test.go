@@ -411,7 +411,7 @@ func TestMintRacingResetKeepsNothing(t *testing.T) {
 			}, func(_ string, res *response) int { return works(early) + works(res) }},
 			{"an SSH key", nil, func(session, user string) *response {
 				return b.api.do(t, req{method: "POST", path: "/v1/users/" + user + "/keys", token: session,
-					body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
+					body: map[string]any{"title": "kept", "key": coretest.NewSSHKey(t)}})
 			}, func(user string, _ *response) int {
 				var list struct{ Items []map[string]any }
 				b.call(t, req{method: "GET", path: "/v1/users/" + user + "/keys", token: b.adminTok}, http.StatusOK, &list)
@@ -655,7 +655,7 @@ func TestServiceAccountWritesWaitForHandOver(t *testing.T) {
 		key, minted := make(chan *response, 1), make(chan *response, 1)
 		go func() {
 			key <- b.api.do(t, req{method: "POST", path: "/v1/users/crew-bot/keys", token: early.Token,
-				body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
+				body: map[string]any{"title": "kept", "key": coretest.NewSSHKey(t)}})
 		}()
 		go func() {
 			minted <- b.api.do(t, req{method: "POST", path: "/v1/me/tokens", token: early.Token, body: map[string]any{"name": "kept"}})
@@ -752,7 +752,7 @@ func TestKeyAddRacingDemotionKeepsNothing(t *testing.T) {
 		added := make(chan *response, 1)
 		go func() {
 			added <- b.api.do(t, req{method: "POST", path: "/v1/users/crew-bot/keys", token: exTok,
-				body: map[string]any{"title": "kept", "key": newSSHKey(t)}})
+				body: map[string]any{"title": "kept", "key": coretest.NewSSHKey(t)}})
 		}()
 		<-hold.reached
 		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", ex.ID), token: b.adminTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)

@@ -499,7 +499,7 @@ func TestServiceAccountKeysEndWithItsTokens(t *testing.T) {
 	b := setup(t)
 	tm := b.twoOwnerTeam(t)
 	botTok := b.mustServiceAccount(t, tm.id, "bot", tm.oTok)
-	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 	b.call(t, req{method: "DELETE", path: tm.members + "o", token: tm.pTok}, http.StatusNoContent, nil)
 	b.ended(t, req{method: "GET", path: "/v1/me", token: botTok})
 	var keys struct{ Items []any }
@@ -513,7 +513,7 @@ func TestServiceAccountKeysEndWithItsTokens(t *testing.T) {
 	}
 	// The owner who stays adds keys anew.
 	botTok = b.mustServiceAccountToken(t, tm.id, "bot", tm.pTok)
-	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "again", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "again", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 }
 
 // TestDeletionEndsSSHKeys replays a key added with a stolen token to an
@@ -532,7 +532,7 @@ func TestDeletionEndsSSHKeys(t *testing.T) {
 		return len(out.Items)
 	}
 	alice, stolenTok := b.mustPrincipal(t, "alice", false)
-	key := newSSHKey(t)
+	key := coretest.NewSSHKey(t)
 	b.call(t, req{method: "POST", path: "/v1/users/alice/keys", token: stolenTok, body: map[string]any{"title": "taker's", "key": key}}, http.StatusCreated, nil)
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", alice.ID), token: b.adminTok}, http.StatusOK, nil)
 	// The fingerprint is free for another account while alice is deleted.
@@ -549,7 +549,7 @@ func TestDeletionEndsSSHKeys(t *testing.T) {
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: oTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
 	botTok := b.mustServiceAccount(t, team.ID, "bot", oTok)
-	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/users/bot/keys", token: botTok, body: map[string]any{"title": "mine", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 	var bot userBody
 	b.call(t, req{method: "GET", path: "/v1/users/bot", token: b.adminTok}, http.StatusOK, &bot)
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: oTok}, http.StatusOK, nil)

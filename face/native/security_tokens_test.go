@@ -403,7 +403,7 @@ func TestBoundedTokenAddsNoLastingKey(t *testing.T) {
 		ExpiresAt *time.Time `json:"expires_at"`
 	}
 	add := func(token string, user int64, expires *time.Time) *response {
-		body := map[string]any{"title": "laptop", "key": newSSHKey(t)}
+		body := map[string]any{"title": "laptop", "key": coretest.NewSSHKey(t)}
 		if expires != nil {
 			body["expires_at"] = expires
 		}
@@ -612,7 +612,7 @@ func TestBoundedTokenGivesNoInternalGroup(t *testing.T) {
 		ExpiresAt *time.Time `json:"expires_at"`
 	}
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/keys", member.ID), token: hour,
-		body: map[string]any{"title": "laptop", "key": newSSHKey(t)}}, http.StatusCreated, &k)
+		body: map[string]any{"title": "laptop", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, &k)
 	if k.ExpiresAt == nil || time.Until(*k.ExpiresAt) > time.Hour {
 		t.Errorf("the hour's token added a key to an internal group's member expiring at %v, want within the hour", k.ExpiresAt)
 	}
@@ -872,8 +872,8 @@ func TestAdminMintedTokenAddsNoUntrackedKey(t *testing.T) {
 			f := b.mustAdminOutsideTeam(t)
 			var minted tokenBody
 			b.call(t, req{method: "POST", path: f.mint, token: f.exTok}, http.StatusCreated, &minted)
-			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: minted.Token, body: map[string]any{"title": "mine", "key": newSSHKey(t)}}, http.StatusCreated, nil)
-			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": newSSHKey(t)}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: minted.Token, body: map[string]any{"title": "mine", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
+			b.call(t, req{method: "POST", path: "/v1/users/bot-victim-team/keys", token: b.adminTok, body: map[string]any{"title": "deploy", "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 			if how == "mint" {
 				b.mustMint(t, minted.Token, map[string]any{"name": "kept"})
 			}
