@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"usher"
-	"usher/password"
 	"usher/store"
 )
 
@@ -214,7 +213,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 		c.errs = append(c.errs, e.passwordProblems(in.Password, in.Username, in.Email)...)
 	}
 	if in.PasswordHash != "" {
-		if err := password.Check(in.PasswordHash); err != nil {
+		if err := e.hasher.Check(in.PasswordHash); err != nil {
 			c.add("password_hash", usher.CodeInvalid, "%v", err)
 		}
 	}

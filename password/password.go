@@ -191,14 +191,29 @@ func (p Params) Validate() error {
 // blocks.
 // Every guess at the account would spend that much of a hashing worker,
 // which no one can stop once it has begun. The hashes usher makes itself
-// are the operator's choice and are not bounded so.
+// are the operator's choice and are not bounded so: Hasher.Check takes
+// those too.
 func Check(encoded string) error {
+	return check(encoded, maxImportWork, maxImportThreads)
+}
+
+// Check is the package's Check, with the bound on an argon2id hash raised
+// to what one of h's own costs, when that is more: accounts exported from
+// an instance whose parameters are past the bound import into one that
+// hashes as it did.
+func (h *Hasher) Check(encoded string) error {
+	return check(encoded, max(maxImportWork, uint64(h.params.Memory)*uint64(h.params.Time)), max(maxImportThreads, h.params.Threads))
+}
+
+// check is Check with an argon2id hash's bounds: its memory over all its
+// passes, in KiB, and its lanes.
+func check(encoded string, work uint64, threads uint8) error {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		p, _, _, err := decodeArgon2(encoded)
-		if err == nil && (uint64(p.Memory)*uint64(p.Time) > maxImportWork || p.Threads > maxImportThreads) {
+		if err == nil && (uint64(p.Memory)*uint64(p.Time) > work || p.Threads > threads) {
 			return fmt.Errorf("%w: argon2id: m=%d KiB over t=%d passes and p=%d cost more than one log-in may (m×t ≤ %d, p ≤ %d)",
-				ErrFormat, p.Memory, p.Time, p.Threads, maxImportWork, maxImportThreads)
+				ErrFormat, p.Memory, p.Time, p.Threads, work, threads)
 		}
 		return err
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"usher"
 	"usher/core/coretest"
+	"usher/password"
 	"usher/userfile"
 )
 
@@ -177,5 +179,40 @@ func TestMoveKeepsKeyExpiry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMoveKeepsHashesOfItsOwnParameters: serve hashes with the argon2id
+// parameters it is given (up to 256 MiB and 100 passes), and an import
+// bounds the hashes it takes to about a second of work. Accounts whose
+// passwords were set at 64 MiB and 5 passes, exported, were refused by an
+// import into a database served at the same parameters: a move lost every
+// one of them. An import takes a hash that costs no more than its own do;
+// into a database hashing at less, it is still refused.
+func TestMoveKeepsHashesOfItsOwnParameters(t *testing.T) {
+	t.Parallel()
+	params := password.Params{Memory: 64 << 10, Time: 5, Threads: 1, KeyLen: 32, SaltLen: 16}
+	h := password.NewHasher(params, password.Pool{Workers: 1})
+	defer h.Close()
+	hash, err := h.Hash(t.Context(), "a long enough passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := coretest.New(t, coretest.Options{})
+	u := src.MustCreateUser(t, usher.UserCreate{Username: "lee", Email: "lee@example.com", EmailConfirmed: true})
+	if err := src.Store.PasswordSet(t.Context(), u.ID, hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	file := exportFile(t, src, userfile.NDJSON)
+	same := coretest.New(t, coretest.Options{Params: params})
+	importFile(t, same, file, userfile.NDJSON)
+	if _, err := same.Core.Users.Get(coretest.System(), usher.UserKey{Username: "lee"}); err != nil {
+		t.Errorf("lee after a move to a database hashing as the first did: %v", err)
+	}
+	var failed []string
+	tally, err := userfile.Import(coretest.System(), coretest.New(t, coretest.Options{}).Core.Users, bytes.NewReader(file), userfile.NDJSON, 0,
+		func(line int, err error) { failed = append(failed, err.Error()) }, func(userfile.Tally) {})
+	if err != nil || tally.Failed != 1 || !strings.Contains(strings.Join(failed, ""), "cost more than one log-in may") {
+		t.Errorf("a move to a database hashing at less: %v, %v, %q; want lee's line failed for its cost", tally, err, failed)
 	}
 }

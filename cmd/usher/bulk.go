@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"usher/core"
+	"usher/password"
 	"usher/userfile"
 )
 
@@ -22,6 +23,7 @@ var errSomeFailed = errors.New("some lines were not imported")
 func (m *Main) importCmd(cfg *config) *cobra.Command {
 	var format string
 	var batch int
+	params := password.DefaultParams
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Create or update users from an NDJSON or CSV file (- for standard input)",
@@ -38,12 +40,15 @@ func (m *Main) importCmd(cfg *config) *cobra.Command {
 			if cmd.Flags().Changed("batch") && (batch < 1 || batch > userfile.LoadBatch) {
 				return fmt.Errorf("--batch must be 1 to %d", userfile.LoadBatch)
 			}
+			if err := params.Validate(); err != nil {
+				return err
+			}
 			in, size, err := m.open(args[0])
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			return m.withCore(cmd.Context(), cfg, func(ctx context.Context, c *core.Core) error {
+			return m.withHashing(cmd.Context(), cfg, params, func(ctx context.Context, c *core.Core) error {
 				return m.importUsers(ctx, c, in, size, f, batch)
 			})
 		},
@@ -51,6 +56,11 @@ func (m *Main) importCmd(cfg *config) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "", "ndjson or csv (default: from the file's extension, else ndjson)")
 	cmd.Flags().IntVar(&batch, "batch", 0, fmt.Sprintf("users per transaction (default: %d, or %d into an empty database)",
 		userfile.DefaultBatch, userfile.LoadBatch))
+	// serve's: an argon2id hash that costs no more than the instance's own
+	// is taken past the bound an import keeps to (about a second).
+	cmd.Flags().Uint32Var(&params.Memory, "argon2-memory", params.Memory, "the instance's argon2id memory, KiB, as serve's")
+	cmd.Flags().Uint32Var(&params.Time, "argon2-time", params.Time, "the instance's argon2id passes, as serve's")
+	cmd.Flags().Uint8Var(&params.Threads, "argon2-threads", params.Threads, "the instance's argon2id threads, as serve's")
 	return cmd
 }
 

@@ -536,3 +536,30 @@ func TestImportLoadKeepsOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestImportTakesTheInstancesOwnHashes: serve hashes at the argon2id
+// parameters it is given, past the bound an import keeps to (about a
+// second of work); its export came back refused, line by line, by usher
+// import. Given the instance's parameters (the flags serve takes, or
+// their USHER_* variables), an import takes hashes that cost no more than
+// its own.
+func TestImportTakesTheInstancesOwnHashes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.key")
+	// As serve --argon2-memory 65536 --argon2-time 5 stores a password.
+	hash := "$argon2id$v=19$m=65536,t=5,p=1$c2FsdHNhbHRzYWx0$" + base64.RawStdEncoding.EncodeToString(make([]byte, 32))
+	line := `{"username":"lee","email":"lee@example.com","password_hash":"` + hash + `"}` + "\n"
+	args := []string{"import", "--database", db, "--secret-key-file", key, "--format", "ndjson"}
+	_, errOut, err := run(t, line, append(args, "-")...)
+	if !errors.Is(err, errSomeFailed) || !strings.Contains(errOut, "cost more than one log-in may") {
+		t.Fatalf("at the default parameters: %v\n%s", err, errOut)
+	}
+	if _, errOut, err = run(t, line, append(args, "--argon2-memory", "65536", "--argon2-time", "5", "-")...); err != nil ||
+		!strings.Contains(errOut, "1 created") {
+		t.Fatalf("at the instance's parameters: %v\n%s", err, errOut)
+	}
+	if _, _, err = run(t, line, append(args, "--argon2-time", "0", "-")...); err == nil || !strings.Contains(err.Error(), "passes") {
+		t.Fatalf("parameters serve refuses: %v", err)
+	}
+}

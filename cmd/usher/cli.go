@@ -170,25 +170,32 @@ func system(ctx context.Context) context.Context {
 // withCore opens the database, creating and migrating it, builds the core
 // and runs fn as the system.
 func (m *Main) withCore(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
-	return m.runCore(ctx, cfg, openDB, core.Policy{}, fn)
+	return m.runCore(ctx, cfg, openDB, core.Policy{}, password.DefaultParams, fn)
+}
+
+// withHashing is withCore with the core hashing at the argon2id
+// parameters given, as the instance serving the database does: an import
+// takes the hashes that cost no more than its own.
+func (m *Main) withHashing(ctx context.Context, cfg *config, params password.Params, fn func(ctx context.Context, c *core.Core) error) error {
+	return m.runCore(ctx, cfg, openDB, core.Policy{}, params, fn)
 }
 
 // withPolicy is withExisting with the policy p: the database must exist
 // and be migrated already.
 func (m *Main) withPolicy(ctx context.Context, cfg *config, p core.Policy, fn func(ctx context.Context, c *core.Core) error) error {
-	return m.runCore(ctx, cfg, openExisting, p, fn)
+	return m.runCore(ctx, cfg, openExisting, p, password.DefaultParams, fn)
 }
 
 // withExisting is withCore on a database that must exist and be migrated
 // already: it is neither created nor migrated.
 func (m *Main) withExisting(ctx context.Context, cfg *config, fn func(ctx context.Context, c *core.Core) error) error {
-	return m.runCore(ctx, cfg, openExisting, core.Policy{}, fn)
+	return m.runCore(ctx, cfg, openExisting, core.Policy{}, password.DefaultParams, fn)
 }
 
 // runCore opens the database with open, builds the core with the policy p
-// (defaults where zero) and runs fn as the system.
+// (defaults where zero), hashing at params, and runs fn as the system.
 func (m *Main) runCore(ctx context.Context, cfg *config, open func(context.Context, string, time.Time) (*sqldb.DB, error),
-	p core.Policy, fn func(ctx context.Context, c *core.Core) error) error {
+	p core.Policy, params password.Params, fn func(ctx context.Context, c *core.Core) error) error {
 	db, err := open(ctx, cfg.database, time.Now())
 	if err != nil {
 		return err
@@ -198,7 +205,7 @@ func (m *Main) runCore(ctx context.Context, cfg *config, open func(context.Conte
 	if err != nil {
 		return err
 	}
-	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(password.DefaultParams, password.Pool{Queue: 16}), Seal: box, Policy: p})
+	c := core.New(core.Config{Store: db, Hasher: password.NewHasher(params, password.Pool{Queue: 16}), Seal: box, Policy: p})
 	return fn(system(ctx), c)
 }
 
