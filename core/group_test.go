@@ -200,7 +200,11 @@ func TestPlansDecideTeams(t *testing.T) {
 	if def, _ := plans.Default(as(b.alice)); def != "pro" {
 		t.Fatalf("default = %q", def)
 	}
-	// The plan that lost it records so: its log ended at its creation.
+	// The plan that lost it records so: its log ended at its creation,
+	// and its updated_at too (a review of the first version).
+	if free, err := plans.Get(as(b.admin), "free"); err != nil || free.Default || !free.UpdatedAt.After(free.CreatedAt) {
+		t.Fatalf("plan free after losing the default: %+v, %v; want updated since its creation", free, err)
+	}
 	events, err := b.env.Core.Audit.List(as(b.admin), usher.AuditFilter{ResourceType: "plan", ResourceID: "free", Action: "plan.update"})
 	if err != nil || len(events.Items) != 1 || events.Items[0].Changes["default"] != (usher.Change{Old: true, New: false}) {
 		t.Fatalf("plan free's updates: %+v, %v; want one, default true → false", events, err)

@@ -192,7 +192,8 @@ func (g *Groups) SetRules(ctx context.Context, ref usher.GroupRef, rules []usher
 }
 
 // PatchRules sets the rules of set and removes those of remove (named by
-// resource and operation; their verdicts are not read), in the
+// resource and operation; one with a verdict is removed only while it
+// holds that verdict), in the
 // transaction that holds the role and reads its rules: Corteza's PATCH of
 // a role's rules, which a face reading the rules and then replacing them
 // lost to another change between the two. It is authorized as SetRules
@@ -221,7 +222,7 @@ func (g *Groups) PatchRules(ctx context.Context, ref usher.GroupRef, set, remove
 			next[ruleKey(r)] = r
 		}
 		for _, r := range remove {
-			if old, ok := next[ruleKey(r)]; ok {
+			if old, ok := next[ruleKey(r)]; ok && (r.Access == "" || r.Access == old.Access) {
 				delete(next, ruleKey(r))
 				changes[ruleKey(r)] = usher.Change{Old: string(old.Access), New: "removed"}
 			}

@@ -121,11 +121,12 @@ func (s *Plans) clearDefault(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return err
 	}
-	after, err := tx.PlanUpdate(ctx, cur.Name, func(p *usher.Plan) error { p.Default = false; return nil })
+	now := s.now()
+	after, err := tx.PlanUpdate(ctx, cur.Name, func(p *usher.Plan) error { p.Default, p.UpdatedAt = false, now; return nil })
 	if err != nil {
 		return err
 	}
-	return s.record(ctx, tx, s.now(), event{action: "plan.update", resourceType: "plan", resourceID: cur.Name, changes: planChanges(cur, after)})
+	return s.record(ctx, tx, now, event{action: "plan.update", resourceType: "plan", resourceID: cur.Name, changes: planChanges(cur, after)})
 }
 
 // Update replaces a plan's capabilities and limit (its name stays); making

@@ -218,7 +218,7 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 	for _, x := range in {
 		access := usher.Access(x.Access)
 		if x.Access == "inherit" {
-			access = usher.Allow
+			access = "" // whatever the rule's verdict
 		}
 		ur, known := toUsherRule(ref.ID, x.Resource, x.Operation, access)
 		if !known {
@@ -232,11 +232,14 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 				Message: "a rule on " + x.Resource + " would reach every team and group besides the roles: name one role, system:role:<id>"}
 		}
 		rules := []usher.Rule{ur}
-		if typ, inst := splitResource(x.Resource); typ == "system:user" && inst == "" && x.Operation == "read" {
+		if typ, inst := splitResource(x.Resource); typ == "system:user" && inst == "" && x.Operation == "read" && x.Access != "allow" {
 			// Corteza's user list shows the caller only the users it may
 			// read; usher decides lists once, on user list, which Corteza
-			// has no name for: a type-wide read is the list's too.
-			rules = append(rules, usher.Rule{RoleID: ref.ID, Resource: "user", Operation: "list", Access: access})
+			// has no name for: a type-wide read deny is the list's too, and
+			// its inherit takes a list deny away. An allow gives nothing
+			// (everyone lists users by default), and would undo a list
+			// deny set apart from it.
+			rules = append(rules, usher.Rule{RoleID: ref.ID, Resource: "user", Operation: "list", Access: usher.Deny})
 		}
 		if x.Access == "inherit" {
 			remove = append(remove, rules...)

@@ -1000,3 +1000,81 @@ func TestUserReadDenyKeepsTheList(t *testing.T) {
 		t.Errorf("after inherit: %s", res.body)
 	}
 }
+
+// TestCortezaReadAllowKeepsAListDeny: an administrator denies a role
+// usher's user list natively (the role's members read users they know by
+// id, but get no directory); Corteza shows the role as system:user:* read
+// allow, the list deny one of X-Usher-Unlisted-Rules. A review found the
+// first version of TestUserReadDenyKeepsTheList's fix writing a type-wide
+// read allow as a user list allow too — which gives nothing, user list
+// being everyone's by default — so that a Corteza client re-saving the
+// allow it read undid the deny, and the members listed every user again.
+func TestCortezaReadAllowKeepsAListDeny(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	id, _ := strconv.ParseInt(role, 10, 64)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Name: "Victim Person", Password: password})
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+strconv.FormatInt(b.user.ID, 10), b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	if _, err := b.env.Core.Groups.SetRules(coretest.System(), usher.GroupRef{ID: id}, []usher.Rule{
+		{Resource: "user", Operation: "read", Access: usher.Allow},
+		{Resource: "user", Operation: "list", Access: usher.Deny},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	if res := b.do(t, "GET", "/users/?query=victim", b.userJWT, nil); strings.Contains(string(res.body), "Victim Person") {
+		t.Fatalf("the native list deny does not hold to begin with: %s", res.body)
+	}
+	// Corteza reads the role's rules and writes back what it read.
+	res := b.do(t, "GET", "/permissions/"+role+"/rules", b.adminJWT, nil)
+	if !strings.Contains(string(res.body), `"system:user:*"`) {
+		t.Fatalf("read back: %s", res.body)
+	}
+	if m := b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": []map[string]string{
+		{"resource": "system:user:*", "operation": "read", "access": "allow"}}}).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	rules, err := b.env.Core.Groups.Rules(coretest.System(), usher.GroupRef{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if r.Resource == "user" && r.Operation == "list" && r.Access != usher.Deny {
+			t.Errorf("the role's native user list deny became %s after a Corteza PATCH that re-saved system:user:* read allow", r.Access)
+		}
+	}
+	if res := b.do(t, "GET", "/users/?query=victim", b.userJWT, nil); strings.Contains(string(res.body), "Victim Person") {
+		t.Errorf("a member of the role lists users again: %s", res.body)
+	}
+}
+
+// TestCortezaReadAllowByAManagerDeniedTheList: a non-administrator who may
+// set roles' rules (system grant) and read users, but whose own role
+// denies user list, allows another role system:user:* read through
+// Corteza: it gives user read, which the manager holds. The first version
+// of the list's mirror added a user list allow, which the widening check
+// refused to a manager denied the list.
+func TestCortezaReadAllowByAManagerDeniedTheList(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	helpdesk, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk", Members: []int64{b.user.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: helpdesk.ID}, []usher.Rule{
+		{Resource: "group", Operation: "rules", Access: usher.Allow},
+		{Resource: "user", Operation: "list", Access: usher.Deny},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	role := b.editorsRole(t)
+	userJWT := b.login(t, "plain@example.com")
+	res := b.do(t, "PATCH", "/permissions/"+role+"/rules", userJWT, map[string]any{"rules": []map[string]string{
+		{"resource": "system:user:*", "operation": "read", "access": "allow"}}})
+	if m := res.errMessage(t); m != "" {
+		t.Errorf("a manager allowing system:user:* read (which it holds) was refused: %d %s", res.status, m)
+	}
+}
