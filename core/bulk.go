@@ -240,7 +240,18 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 			title = "imported"
 		}
 		c.name("ssh_keys", title, maxProfile, true)
-		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt, ExpiresAt: k.ExpiresAt})
+		var expires *time.Time
+		if k.ExpiresAt != nil {
+			// Past or future, as the key was; but a time RFC 3339 writes
+			// (years 0 to 9999 in UTC), or no export could write it again.
+			at := k.ExpiresAt.UTC().Truncate(time.Microsecond)
+			if at.Year() < 0 || at.Unix() >= endOfTime {
+				c.add("ssh_keys", usher.CodeOutOfRange, "key %d: expires_at must be in the years 0 to 9999", i+1)
+				continue
+			}
+			expires = &at
+		}
+		im.keys = append(im.keys, &usher.SSHKey{Title: title, Key: normal, Fingerprint: fp, CreatedAt: u.CreatedAt, ExpiresAt: expires})
 	}
 	seen := map[string]bool{usher.EmailKey(u.Email): u.Email != ""}
 	for _, e := range in.Emails {

@@ -216,3 +216,31 @@ func TestMoveKeepsHashesOfItsOwnParameters(t *testing.T) {
 		t.Errorf("a move to a database hashing at less: %v, %v, %q; want lee's line failed for its cost", tally, err, failed)
 	}
 }
+
+// TestImportKeyExpiryWithinTheYears: an NDJSON expires_at with a zone
+// west of UTC on the last day of 9999, or east of it on the first day of
+// year 0, is in UTC a time no API takes. A review found the import taking
+// it, and every later export of the instance failing as a whole
+// (encoding/json writes years 0 to 9999 only). Its line is refused now.
+func TestImportKeyExpiryWithinTheYears(t *testing.T) {
+	t.Parallel()
+	for _, at := range []string{"9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00"} {
+		t.Run(at, func(t *testing.T) {
+			t.Parallel()
+			line := fmt.Sprintf(`{"username":"kim","email":"kim@example.com","ssh_keys":[{"key":%q,"expires_at":%q}]}`+"\n", coretest.NewSSHKey(t), at)
+			dst := coretest.New(t, coretest.Options{})
+			var refused []string
+			if _, err := userfile.Import(coretest.System(), dst.Core.Users, strings.NewReader(line), userfile.NDJSON, 0,
+				func(_ int, err error) { refused = append(refused, err.Error()) }, func(userfile.Tally) {}); err != nil {
+				t.Fatal(err)
+			}
+			if len(refused) != 1 || !strings.Contains(refused[0], "years 0 to 9999") {
+				t.Errorf("the line: refused %q, want it refused for its expiry", refused)
+			}
+			var out bytes.Buffer
+			if _, err := userfile.Export(coretest.System(), dst.Core.Users, &out, userfile.NDJSON); err != nil {
+				t.Errorf("the export after: %v", err)
+			}
+		})
+	}
+}

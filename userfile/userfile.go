@@ -117,8 +117,9 @@ func parseCellKey(line string) (keyRecord, error) {
 		return keyRecord{Key: line}, nil
 	}
 	at, key, ok := strings.Cut(rest, `"`)
+	// Exactly the layout: time.Parse would take a fraction of a second too.
 	t, err := time.Parse(expiryLayout, at)
-	if !ok || err != nil {
+	if !ok || err != nil || len(at) != len(expiryLayout) {
 		return keyRecord{}, fmt.Errorf("key %q: its expiry-time is not %s", line, expiryLayout)
 	}
 	return keyRecord{Key: strings.TrimSpace(key), ExpiresAt: &t}, nil

@@ -84,6 +84,7 @@ func TestCSV(t *testing.T) {
 		",x@example.com,,,,\n" +
 		"erin,e@example.com,,,,\"{not json\"\n" +
 		"gina,g@example.com,,\"expiry-time=\"\"tomorrow\"\" ssh-ed25519 AAAA\",,\n" +
+		"hal,h@example.com,,\"expiry-time=\"\"20270101000000.5Z\"\" ssh-ed25519 AAAA\",,\n" +
 		"frank,\"f@example.com,,,,\n"
 	users, _, bad := readAll(t, text, CSV)
 	if len(users) != 2 || users[0].Username != "alice" || users[1].Username != "bob" {
@@ -94,7 +95,7 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("alice: %+v", a)
 	}
 	// alice spans lines 2 to 4: two of her cells hold a line break.
-	want := map[int]string{6: "admin", 7: "2 columns", 8: "username", 9: "metadata", 10: "expiry-time", 11: "quote"}
+	want := map[int]string{6: "admin", 7: "2 columns", 8: "username", 9: "metadata", 10: "expiry-time", 11: "expiry-time", 12: "quote"}
 	for line, frag := range want {
 		if !strings.Contains(bad[line], frag) {
 			t.Errorf("line %d: %q, want it to mention %q", line, bad[line], frag)
