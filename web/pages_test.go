@@ -1,11 +1,15 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"usher"
 )
 
 // TestWriteJSONPages: the pages' elements make one array between the
@@ -60,4 +64,29 @@ func TestWriteJSONPages(t *testing.T) {
 		return nil, false, failed
 	})
 	t.Error("a later page's error was answered")
+}
+
+// TestWriteJSONPagesClientGone: a later page's error because the client
+// has gone (its request's context ended) cuts the answer short without
+// logging a failed request.
+func TestWriteJSONPagesClientGone(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler || logged.Len() != 0 {
+			t.Errorf("recovered %v, logged %q; want ErrAbortHandler and nothing logged", v, logged.String())
+		}
+	}()
+	first := true
+	WriteJSONPages(httptest.NewRecorder(), r, log, "[", "]", func() ([]int, bool, error) {
+		if first {
+			first = false
+			return []int{1}, true, nil
+		}
+		cancel()
+		return nil, false, &usher.Error{Kind: usher.KindInternal, Message: "reading users", Err: context.Canceled}
+	})
 }
