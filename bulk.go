@@ -7,7 +7,8 @@ import (
 )
 
 // ImportUser is one user of a bulk import: created, or updated when a user
-// with its external id, or else its username, exists already.
+// with its external id, or else its username (its address, for a record
+// without one), exists already.
 type ImportUser struct {
 	UserCreate
 	// SSHKeys are added unless the user has them already.

@@ -21,8 +21,9 @@ type importing struct {
 }
 
 // Import creates or updates a batch of users: a user with the record's
-// external id, or else its username, is updated, so that an import run
-// twice changes nothing the second time. Each record goes in whole or not
+// external id, or else its username (its address, for a record without
+// one), is updated, so that an import run twice changes nothing the
+// second time. Each record goes in whole or not
 // at all: the batch is written in one transaction, and when that fails
 // on one record, each record is written in its own, so the failure stays
 // with its record. The results are in the batch's order.
@@ -214,6 +215,9 @@ const (
 // checkImport checks a record as far as it can be without the database.
 func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	in.Password, in.SkipConfirmation = "", false
+	// An account may have no username (the native and Corteza APIs make
+	// such accounts): its record names it by its address instead.
+	in.UsernameOptional = in.Username == ""
 	u, err := s.buildUser(in.UserCreate)
 	if err != nil {
 		return nil, err
@@ -559,15 +563,25 @@ func (s *Users) importTargets(ctx context.Context, tx store.Tx, todo []*importin
 			targets[i] = byID[im.in.ExternalID]
 		case im.in.Username != "":
 			targets[i] = byName[strings.ToLower(im.in.Username)]
+		default:
+			// A record without a username, which an account without one
+			// exports: by its address, one record at a time (they are few).
+			if targets[i], err = s.importTarget(ctx, tx, im.in); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return targets, nil
 }
 
 // importTarget finds the live user a record updates: by external id, or
-// else by username; nil when there is none.
+// else by username, or, for a record without one, by its address; nil
+// when there is none.
 func (s *Users) importTarget(ctx context.Context, tx store.Tx, in usher.ImportUser) (*usher.User, error) {
 	keys := []usher.UserKey{{Username: in.Username}}
+	if in.Username == "" {
+		keys = []usher.UserKey{{Email: in.Email}}
+	}
 	if in.ExternalID != "" {
 		keys = append([]usher.UserKey{{ExternalID: in.ExternalID}}, keys...)
 	}

@@ -244,3 +244,37 @@ func TestImportKeyExpiryWithinTheYears(t *testing.T) {
 		})
 	}
 }
+
+// TestMoveKeepsUsersWithoutUsername: the native and Corteza APIs make
+// accounts without a username, named by their address or handle. An
+// export wrote them with an empty username, which the import refused
+// ("username: is missing"): a move lost every such account. A record
+// without a username names its account by its address now, and a second
+// import of the same file changes nothing.
+func TestMoveKeepsUsersWithoutUsername(t *testing.T) {
+	t.Parallel()
+	for _, f := range []userfile.Format{userfile.NDJSON, userfile.CSV} {
+		t.Run(string(f), func(t *testing.T) {
+			t.Parallel()
+			sys := coretest.System()
+			src := coretest.New(t, coretest.Options{})
+			if _, err := src.Core.Users.Create(sys, usher.UserCreate{Email: "nameless@example.com", Name: "No Name",
+				EmailConfirmed: true, UsernameOptional: true}); err != nil {
+				t.Fatal(err)
+			}
+			file := exportFile(t, src, f)
+			dst := coretest.New(t, coretest.Options{})
+			for run, want := range []string{"1 created", "1 unchanged"} {
+				tally, err := userfile.Import(sys, dst.Core.Users, bytes.NewReader(file), f, 0,
+					func(line int, err error) { t.Errorf("run %d, line %d: %v", run+1, line, err) }, func(userfile.Tally) {})
+				if err != nil || !strings.Contains(tally.String(), want) {
+					t.Fatalf("run %d: %v, %v; want %s\n%s", run+1, tally, err, want, file)
+				}
+			}
+			u, err := dst.Core.Users.Get(sys, usher.UserKey{Email: "nameless@example.com"})
+			if err != nil || u.Username != "" || u.Name != "No Name" || u.EmailConfirmedAt == nil {
+				t.Fatalf("after the move: %+v, %v", u, err)
+			}
+		})
+	}
+}

@@ -416,8 +416,10 @@ func cellItems(v string) []string {
 // user turns a record into an import, checking what only the file can
 // say: the rest is the core's to check.
 func (rec record) user() (usher.ImportUser, error) {
-	if strings.TrimSpace(rec.Username) == "" {
-		return usher.ImportUser{}, errors.New("username: is missing")
+	// An account without a username (the native and Corteza APIs make
+	// them) is named by its address.
+	if strings.TrimSpace(rec.Username) == "" && strings.TrimSpace(rec.Email) == "" {
+		return usher.ImportUser{}, errors.New("username: is missing, and no email names the account")
 	}
 	u := usher.ImportUser{UserCreate: usher.UserCreate{
 		Username: rec.Username, Email: rec.Email, EmailConfirmed: rec.EmailConfirmed, Name: rec.Name,

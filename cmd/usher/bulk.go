@@ -27,8 +27,9 @@ func (m *Main) importCmd(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Create or update users from an NDJSON or CSV file (- for standard input)",
-		Long: "Create or update users from an NDJSON or CSV file. A user whose external id, or else username,\n" +
-			"exists is updated, so a second run changes nothing. Passwords come as hashes (argon2id, bcrypt,\n" +
+		Long: "Create or update users from an NDJSON or CSV file. A user whose external id, or else username\n" +
+			"(or address, for a record without a username), exists is updated, so a second run changes\n" +
+			"nothing. Passwords come as hashes (argon2id, bcrypt,\n" +
 			"PBKDF2-SHA256). A line that cannot be imported is reported with its number and skipped; the exit\n" +
 			"status is then non-zero. See docs/import.md for the formats.",
 		Args: cobra.ExactArgs(1),
