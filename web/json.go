@@ -261,8 +261,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 // returns a page and whether another follows. The first page is read
 // before anything is written, so that its error is answered as any
 // handler's; a later one's can only cut the answer short, which it does
-// (http.ErrAbortHandler) once log has it, unless the client has gone,
-// which ends it too.
+// (http.ErrAbortHandler) once log has it (LogError logs nothing for a
+// client that has gone).
 func WriteJSONPages[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, open, close string, next func() ([]T, bool, error)) error {
 	items, more, err := next()
 	if err != nil {
@@ -287,9 +287,7 @@ func WriteJSONPages[T any](w http.ResponseWriter, r *http.Request, log *slog.Log
 			break
 		}
 		if items, more, err = next(); err != nil {
-			if r.Context().Err() == nil { // not the client gone
-				LogError(log, r, err)
-			}
+			LogError(log, r, err)
 			panic(http.ErrAbortHandler)
 		}
 	}

@@ -90,3 +90,26 @@ func TestWriteJSONPagesClientGone(t *testing.T) {
 		return nil, false, &usher.Error{Kind: usher.KindInternal, Message: "reading users", Err: context.Canceled}
 	})
 }
+
+// TestLogErrorClientGone: an internal error that is the request's own
+// context ending — the client left, during a list's first page or any
+// other read — is no failed request to log; the same error while the
+// client waits is.
+func TestLogErrorClientGone(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+	failed := &usher.Error{Kind: usher.KindInternal, Message: "reading users", Err: context.Canceled}
+	LogError(log, r, failed)
+	if logged.Len() == 0 {
+		t.Fatal("an internal error while the client waits was not logged")
+	}
+	logged.Reset()
+	cancel()
+	LogError(log, r, failed)
+	if logged.Len() != 0 {
+		t.Errorf("the client gone: logged %q", logged.String())
+	}
+}

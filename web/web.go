@@ -52,6 +52,9 @@ func Adapt(h Handler, writeErr ErrorWriter) http.Handler {
 // caller's doing and are not logged as errors. Faces call it from their
 // ErrorWriter.
 func LogError(log *slog.Logger, r *http.Request, err error) {
+	if gone := r.Context().Err(); gone != nil && errors.Is(err, gone) {
+		return // the client left: nothing failed
+	}
 	if usher.ErrorKind(err) == usher.KindInternal {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", usher.RequestFrom(r.Context()).ID, "err", err)
