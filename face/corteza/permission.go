@@ -3,6 +3,7 @@ package corteza
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,6 +216,7 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 	// "inherit" removes a rule; the core patches the role's rules in one
 	// transaction.
 	var set, remove []usher.Rule
+	mirror := "" // what the patch does to the type-wide user read
 	for _, x := range in {
 		access := usher.Access(x.Access)
 		if x.Access == "inherit" {
@@ -231,20 +233,33 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 			return &usher.Error{Kind: usher.KindUnprocessable, Code: usher.CodeInvalidParameter,
 				Message: "a rule on " + x.Resource + " would reach every team and group besides the roles: name one role, system:role:<id>"}
 		}
-		rules := []usher.Rule{ur}
-		if typ, inst := splitResource(x.Resource); typ == "system:user" && inst == "" && x.Operation == "read" && x.Access != "allow" {
-			// Corteza's user list shows the caller only the users it may
-			// read; usher decides lists once, on user list, which Corteza
-			// has no name for: a type-wide read deny is the list's too, and
-			// its inherit takes a list deny away. An allow gives nothing
-			// (everyone lists users by default), and would undo a list
-			// deny set apart from it.
-			rules = append(rules, usher.Rule{RoleID: ref.ID, Resource: "user", Operation: "list", Access: usher.Deny})
-		}
 		if x.Access == "inherit" {
-			remove = append(remove, rules...)
+			remove = append(remove, ur)
 		} else {
-			set = append(set, rules...)
+			set = append(set, ur)
+		}
+		if typ, inst := splitResource(x.Resource); typ == "system:user" && inst == "" && x.Operation == "read" {
+			mirror = x.Access
+		}
+	}
+	// Corteza's user list shows the caller only the users it may read;
+	// usher decides lists once, on user list, which Corteza has no name
+	// for. So a type-wide read deny is a list deny too, and the list deny
+	// goes with the read deny it followed: when an allow or an inherit
+	// replaces a read deny, not a list deny set apart from a read allow.
+	list := usher.Rule{RoleID: ref.ID, Resource: "user", Operation: "list", Access: usher.Deny}
+	switch mirror {
+	case "deny":
+		set = append(set, list)
+	case "allow", "inherit":
+		have, err := h.Groups.Rules(r.Context(), ref)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(have, func(x usher.Rule) bool {
+			return x.Resource == "user" && x.Operation == "read" && x.Access == usher.Deny
+		}) {
+			remove = append(remove, list)
 		}
 	}
 	rules, err := h.Groups.PatchRules(r.Context(), ref, set, remove)

@@ -1078,3 +1078,72 @@ func TestCortezaReadAllowByAManagerDeniedTheList(t *testing.T) {
 		t.Errorf("a manager allowing system:user:* read (which it holds) was refused: %d %s", res.status, m)
 	}
 }
+
+// TestCortezaInheritOfReadAllowKeepsAListDeny: as
+// TestCortezaReadAllowKeepsAListDeny, an administrator denies a role the
+// user list natively while the role allows system:user:* read. A review
+// found a Corteza client taking the read allow away (inherit) lifting the
+// list deny it never showed too: the list deny goes only with a read
+// deny it followed.
+func TestCortezaInheritOfReadAllowKeepsAListDeny(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	id, _ := strconv.ParseInt(role, 10, 64)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Name: "Victim Person", Password: password})
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+strconv.FormatInt(b.user.ID, 10), b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	if _, err := b.env.Core.Groups.SetRules(coretest.System(), usher.GroupRef{ID: id}, []usher.Rule{
+		{Resource: "user", Operation: "read", Access: usher.Allow},
+		{Resource: "user", Operation: "list", Access: usher.Deny},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": []map[string]string{
+		{"resource": "system:user:*", "operation": "read", "access": "inherit"}}}).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	rules, err := b.env.Core.Groups.Rules(coretest.System(), usher.GroupRef{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, r := range rules {
+		if r.Resource == "user" && r.Operation == "list" && r.Access == usher.Deny {
+			kept = true
+		}
+	}
+	if !kept {
+		t.Errorf("taking away system:user:* read allow through Corteza lifted the role's native user list deny: %+v", rules)
+	}
+	if res := b.do(t, "GET", "/users/?query=victim", b.userJWT, nil); strings.Contains(string(res.body), "Victim Person") {
+		t.Errorf("a member of the role lists users again: %s", res.body)
+	}
+}
+
+// TestCortezaReadDenyThenAllowGivesTheListBack: a Corteza administrator
+// denies a role system:user:* read (a user list deny with it), then turns
+// it into an allow. A review found the list deny left behind, hidden: the
+// members, allowed to read every user, listed none.
+func TestCortezaReadDenyThenAllowGivesTheListBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Name: "Victim Person", Password: password})
+	if m := b.do(t, "POST", "/roles/"+role+"/member/"+strconv.FormatInt(b.user.ID, 10), b.adminJWT, nil).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	for _, access := range []string{"deny", "allow"} {
+		if m := b.do(t, "PATCH", "/permissions/"+role+"/rules", b.adminJWT, map[string]any{"rules": []map[string]string{
+			{"resource": "system:user:*", "operation": "read", "access": access}}}).errMessage(t); m != "" {
+			t.Fatal(m)
+		}
+	}
+	if res := b.do(t, "GET", "/permissions/"+role+"/rules", b.adminJWT, nil); res.header.Get("X-Usher-Unlisted-Rules") != "0" {
+		t.Errorf("rules left Corteza has no name for: %s", res.header.Get("X-Usher-Unlisted-Rules"))
+	}
+	if res := b.do(t, "GET", "/users/?query=victim", b.userJWT, nil); !strings.Contains(string(res.body), "Victim Person") {
+		t.Errorf("a role whose system:user:* read went from deny to allow still lists no users: %s", res.body)
+	}
+}
