@@ -392,6 +392,36 @@ func markReminderDeleted(rem *usher.Reminder, now time.Time) {
 	rem.DeletedAt, rem.Payload = &now, []byte("null")
 }
 
+// endRemindersFor deletes, within tx, the live reminders a user about to
+// be purged made for others. They carry its text, which delivery holds
+// back while its creator is deleted (creator_gone); purged, its id goes
+// from them (the store sets it to none, as usher's own reminders have),
+// and delivery could no longer tell.
+func endRemindersFor(ctx context.Context, tx store.Tx, creator int64, now time.Time) error {
+	f := usher.ReminderFilter{CreatedBy: creator, Page: usher.PageRequest{Limit: maxRemindersPerUser}}
+	for {
+		page, err := tx.ReminderList(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, rem := range page.Items {
+			if rem.AssignedTo == creator {
+				continue
+			}
+			if _, err := tx.ReminderUpdate(ctx, rem.ID, func(r *usher.Reminder) error {
+				markReminderDeleted(r, now)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if page.Next == nil {
+			return nil
+		}
+		f.Page.After = page.Next
+	}
+}
+
 // change is every change to a reminder: in one transaction it finds the
 // live reminder, decides whether the caller may write it, lets fn change
 // it and note the changes, writes it and records the event.

@@ -317,6 +317,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, s.now()); err != nil {
 			return err
 		}
+		if err := endRemindersFor(ctx, tx, u.ID, s.now()); err != nil {
+			return err
+		}
 		if err := tx.UserPurge(ctx, u.ID); err != nil {
 			return err
 		}
