@@ -321,6 +321,14 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 			case !codeProves(c, u.Email):
 				return errCodeNotFound(usher.CodeConfirm)
 			}
+			// The account's own address, kept from before an address's
+			// rules were what they are, is checked as it is proved, as a
+			// waiting change is above.
+			if u.EmailConfirmedAt == nil {
+				if err := checkedEmail(u.Email); err != nil {
+					return err
+				}
+			}
 			addressProved(u, now, changes)
 			u.UpdatedAt = now
 			return nil

@@ -519,6 +519,62 @@ func TestInvisibleCharacterAddressNotProvedLater(t *testing.T) {
 	if e, err := b.env.Store.EmailGet(ctx, added.ID); err != nil || e.ConfirmedAt != nil {
 		t.Errorf("the secondary address: %+v, %v; want it unconfirmed", e, err)
 	}
+
+	// A round of reviews found the account's own address proved so too:
+	// signed up pending with it before the upgrade, its sign-up code
+	// confirmed it after, and an administrator's email_confirmed did.
+	pending := b.env.MustCreateUser(t, usher.UserCreate{Username: "pending", Email: "pending@example.com"})
+	own := "admin\u200b@example.com"
+	if _, err := b.env.Store.UserUpdate(ctx, pending.ID, func(u *usher.User) error {
+		u.Email, u.EmailConfirmedAt, u.State = own, nil, usher.StatePending
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("pendingsignupcodependingsignup01"))
+	if err := b.env.Store.InTx(ctx, func(tx store.Tx) error {
+		return tx.CodeCreate(ctx, &usher.Code{Kind: usher.CodeConfirm, Hash: sum[:], UserID: pending.ID, EmailKey: usher.EmailKey(own),
+			ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		rq   req
+	}{
+		{"its sign-up code", req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": "pendingsignupcodependingsignup01"}}},
+	} {
+		res := b.api.do(t, tt.rq)
+		if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeFormatCharacter {
+			t.Errorf("the account's own look-alike address proved by %s: %d %s, want 422 %s", tt.name, res.status, res.body, usher.CodeFormatCharacter)
+		}
+	}
+	// GitLab's PUT /users/:id with the address it has and skip_reconfirmation.
+	if _, err := b.env.Core.Users.Update(sys(), usher.UserKey{ID: pending.ID}, usher.UserUpdate{Email: &own, EmailConfirmed: true}); usher.ErrorKind(err) != usher.KindUnprocessable {
+		t.Errorf("the account's own look-alike address confirmed by an administrator: %v, want 422 %s", err, usher.CodeFormatCharacter)
+	}
+	// Nor is it proved by a password reset mailed before (a reset proves
+	// the address too): 422, the password left as it was.
+	resetSum := sha256.Sum256([]byte("pendingresettokenpendingreset001"))
+	if err := b.env.Store.InTx(ctx, func(tx store.Tx) error {
+		return tx.CodeCreate(ctx, &usher.Code{Kind: usher.CodeReset, Hash: resetSum[:], UserID: pending.ID, EmailKey: usher.EmailKey(own),
+			ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var ticket struct {
+		Ticket string `json:"ticket"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": "pendingresettokenpendingreset001"}},
+		http.StatusOK, &ticket)
+	res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket,
+		"password": "a new and long passphrase"}})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Code != usher.CodeFormatCharacter {
+		t.Errorf("the account's own look-alike address proved by a reset: %d %s, want 422 %s", res.status, res.body, usher.CodeFormatCharacter)
+	}
+	if u, err := b.env.Store.UserGet(ctx, usher.UserKey{ID: pending.ID}); err != nil || u.EmailConfirmedAt != nil || u.State != usher.StatePending {
+		t.Errorf("the pending account after: %+v, %v; want it pending, its address unproved", u, err)
+	}
 }
 
 // TestFoldedLookalikeAddressNotProvedByAnothersCode: a code proves an
