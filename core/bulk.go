@@ -217,7 +217,7 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	in.Password, in.SkipConfirmation = "", false
 	// An account may have no username (the native and Corteza APIs make
 	// such accounts): its record names it by its address instead.
-	in.UsernameOptional = in.Username == ""
+	in.UsernameOptional = in.Username == "" && in.Email != ""
 	u, err := s.buildUser(in.UserCreate)
 	if err != nil {
 		return nil, err

@@ -189,6 +189,18 @@ func TestImportConfirmsTheAddressItNames(t *testing.T) {
 	}
 }
 
+// TestImportOfARecordNamingNoAccount: a record with neither a username
+// nor an address names no account: refused, where a review found it
+// creating another nameless account at every run.
+func TestImportOfARecordNamingNoAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res, err := b.users.Import(coretest.System(), []usher.ImportUser{{UserCreate: usher.UserCreate{Name: "Nobody"}}})
+	if err != nil || strings.Join(outcomes(res), " ") != "failed:validation_failed" {
+		t.Fatalf("a record naming no account: %v, %v; want it refused", outcomes(res), err)
+	}
+}
+
 // TestImportKeysCapped: an import that updates an account adds the
 // record's SSH keys and secondary addresses to those the account holds,
 // and each sum is bounded as an account's are (100): a record of 60 keys

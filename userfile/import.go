@@ -282,7 +282,14 @@ func (s *seenKeys) hash(key string) [2]uint64 {
 // the line it was first seen on and what it is ("username", "external
 // id", "address …", "SSH key"); what is empty when all are new.
 func firstSeen(seen *seenKeys, u usher.ImportUser, line int, loading bool) (int, string) {
-	keys := []string{"u:" + strings.ToLower(u.Username)}
+	var keys []string
+	if u.Username != "" {
+		keys = append(keys, "u:"+strings.ToLower(u.Username))
+	} else if k := usher.EmailKey(u.Email); k != "" {
+		// A record without a username names its account by its address,
+		// in every import.
+		keys = append(keys, "e:"+k)
+	}
 	if u.ExternalID != "" {
 		keys = append(keys, "x:"+u.ExternalID)
 	}
