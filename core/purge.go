@@ -140,6 +140,10 @@ func (o *Outbox) purgeServiceAccount(ctx context.Context, id int64, before time.
 		if _, err := removeAvatars(sys, tx, id, 0, &drop); err != nil {
 			return err
 		}
+		// As an administrator's purge does (Users.Purge).
+		if err := endRemindersFor(sys, tx, id, o.now()); err != nil {
+			return err
+		}
 		if err := tx.UserPurge(sys, id); err != nil {
 			return err
 		}

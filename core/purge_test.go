@@ -148,3 +148,69 @@ func TestDeletedTeamsPurged(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceAccountPurgeEndsItsReminders: a service account an
+// administrator placed in a role allowing reminder.write sets one for a
+// colleague; its team is deleted (the account with it), which holds the
+// reminder back (creator_gone). A review found housekeeping's purge of
+// the account, after KeepEnded, taking its id from the reminder, which
+// then read as usher's own and was mailed: it ends them, as an
+// administrator's purge does.
+func TestServiceAccountPurgeEndsItsReminders(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	env := coretest.New(t, coretest.Options{Now: c.Now, Policy: core.Policy{KeepEnded: time.Hour}})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
+	owner := env.MustCreateUser(t, usher.UserCreate{Username: "owner"})
+	victim := env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", EmailConfirmed: true})
+	groups := env.Core.Groups
+	team, err := groups.Create(as(owner), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := groups.CreateServiceAccount(as(owner), usher.GroupRef{ID: team.ID}, "bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "reminding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.SetRules(as(admin), usher.GroupRef{ID: role.ID}, []usher.Rule{
+		{Resource: "reminder", Operation: "write", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: bot.ID}, usher.LevelMember); err != nil {
+		t.Fatal(err)
+	}
+	botNow, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: bot.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := c.Now().Add(3 * time.Hour)
+	if _, err := env.Core.Reminders.Create(as(botNow), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: victim.ID,
+		Payload: []byte(`{"note":"verify at https://evil.example"}`), RemindAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.Delete(as(owner), usher.GroupRef{ID: team.ID}); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(70 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: bot.ID}); errors.Is(err, usher.ErrNotFound) {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if _, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: bot.ID}); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("the service account was not purged: %v", err)
+	}
+	c.Add(2 * time.Hour)
+	if n, err := env.Core.Reminders.DeliverDue(context.Background(), 100); err != nil || n != 0 {
+		t.Fatalf("the purged service account's reminder for another: %d mailed, %v; want none", n, err)
+	}
+}
