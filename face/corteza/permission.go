@@ -252,8 +252,11 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 	case "deny":
 		set = append(set, list)
 	case "allow", "inherit":
+		// A caller may set a role's rules without reading them (a rule
+		// denies it group.read): the list deny, if any, is then left as
+		// it is, which narrows and widens nothing.
 		have, err := h.Groups.Rules(r.Context(), ref)
-		if err != nil {
+		if err != nil && usher.ErrorKind(err) != usher.KindForbidden {
 			return err
 		}
 		if slices.ContainsFunc(have, func(x usher.Rule) bool {

@@ -1147,3 +1147,34 @@ func TestCortezaReadDenyThenAllowGivesTheListBack(t *testing.T) {
 		t.Errorf("a role whose system:user:* read went from deny to allow still lists no users: %s", res.body)
 	}
 }
+
+// TestCortezaReadAllowByAManagerWhoMayNotReadTheRole: a manager allowed
+// group.rules but denied reading the role sets system:user:* read deny,
+// allow and inherit through Corteza. A review found the list mirror's
+// reading of the role's rules refusing the allow and the inherit; the
+// list deny is left as it is for such a caller.
+func TestCortezaReadAllowByAManagerWhoMayNotReadTheRole(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sys := coretest.System()
+	role := b.editorsRole(t)
+	helpdesk, err := b.env.Core.Groups.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: "helpdesk", Members: []int64{b.user.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.env.Core.Groups.SetRules(sys, usher.GroupRef{ID: helpdesk.ID}, []usher.Rule{
+		{Resource: "group", Operation: "rules", Access: usher.Allow},
+		{Resource: "group:" + role, Operation: "read", Access: usher.Deny},
+		{Resource: "user", Operation: "read", Access: usher.Allow},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	userJWT := b.login(t, "plain@example.com")
+	for _, access := range []string{"deny", "allow", "inherit"} {
+		res := b.do(t, "PATCH", "/permissions/"+role+"/rules", userJWT, map[string]any{"rules": []map[string]string{
+			{"resource": "system:user:*", "operation": "read", "access": access}}})
+		if m := res.errMessage(t); m != "" {
+			t.Errorf("%s of system:user:* read by a manager allowed group.rules: %d %s", access, res.status, m)
+		}
+	}
+}
