@@ -441,6 +441,45 @@ func TestImportDuringLoadOneTextNamesOneAccount(t *testing.T) {
 	})
 }
 
+// TestLoadedAccountChangedDuringTheLoad: while a load into a nearly empty
+// database runs, an account it wrote is changed — by an administrator, or
+// by a later record of it — and found by its new name once the load
+// ends. A review found both failing on SQLite until the load's end
+// ("database disk image is malformed": the search indexes' update
+// triggers removing a row the load had not indexed).
+func TestLoadedAccountChangedDuringTheLoad(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, pg bool) {
+		env := coretest.New(t, coretest.Options{Postgres: pg})
+		sys := coretest.System()
+		users := env.Core.Users
+		if loading, err := users.ImportStart(sys); err != nil || !loading {
+			t.Fatalf("ImportStart = %v, %v; want a load", loading, err)
+		}
+		in := usher.ImportUser{UserCreate: usher.UserCreate{Username: "alice", Email: "alice@corp.example", EmailConfirmed: true, Name: "Alice First"}}
+		if res, err := users.Import(sys, []usher.ImportUser{in}); err != nil || res[0].Err != nil {
+			t.Fatalf("%+v, %v", res, err)
+		}
+		name := "Alice Second"
+		if _, err := users.Update(sys, usher.UserKey{Username: "alice"}, usher.UserUpdate{Name: &name}); err != nil {
+			t.Fatalf("an administrator's change during the load: %v", err)
+		}
+		in.Name = "Alice Third"
+		if res, err := users.Import(sys, []usher.ImportUser{in}); err != nil || strings.Join(outcomes(res), " ") != "updated" {
+			t.Fatalf("a later record of it during the load: %v, %v", outcomes(res), err)
+		}
+		if err := users.ImportFinish(sys); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string]int{"Third": 1, "First": 0} {
+			page, err := users.List(sys, usher.UserFilter{Query: q})
+			if err != nil || len(page.Items) != want {
+				t.Errorf("a search for %q after the load: %d, %v; want %d", q, len(page.Items), err, want)
+			}
+		}
+	})
+}
+
 // TestImportDemotionEndsAdminMints: an import that takes an
 // administrator's flag away ends, as an update's demotion does, the
 // service-account tokens minted on it alone; the owner's stay.

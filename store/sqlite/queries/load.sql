@@ -27,6 +27,16 @@ SELECT count(*) FROM (SELECT 1 FROM users LIMIT ?1);
 -- name: LoadSetAside
 DROP TRIGGER users_fts_insert;
 DROP TRIGGER users_names_fts_insert;
+-- The search indexes' update and delete triggers too: a row the load
+-- wrote is in neither index, and FTS5 answers removing what it never held
+-- with SQLITE_CORRUPT_VTAB, so that a change to such a row (an
+-- administrator's, a later record's) failed until the load ended. The
+-- end rebuilds both indexes from the table, changes made meanwhile
+-- included.
+DROP TRIGGER users_fts_update;
+DROP TRIGGER users_fts_delete;
+DROP TRIGGER users_names_fts_update;
+DROP TRIGGER users_names_fts_delete;
 DROP TRIGGER users_claim_insert;
 DROP TRIGGER user_counts_insert;
 CREATE TRIGGER users_claim_load BEFORE INSERT ON users
@@ -39,9 +49,10 @@ DROP INDEX users_deleted_suspended;
 DROP INDEX users_organisation;
 
 -- name: LoadUnfinished
-SELECT count(*) < 7 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
+SELECT count(*) < 11 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
 WHERE name IN ('users_fts_insert', 'users_names_fts_insert', 'users_claim_insert', 'user_counts_insert',
-    'users_created_at', 'users_deleted_suspended', 'users_organisation');
+    'users_created_at', 'users_deleted_suspended', 'users_organisation',
+    'users_fts_update', 'users_fts_delete', 'users_names_fts_update', 'users_names_fts_delete');
 
 -- SQLite writes one transaction at a time: the whole end of a load is
 -- LoadRestore's.
@@ -53,9 +64,10 @@ WHERE name IN ('users_fts_insert', 'users_names_fts_insert', 'users_claim_insert
 SELECT 0;
 
 -- name: LoadRestoreNeeded
-SELECT count(*) < 7 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
+SELECT count(*) < 11 OR EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users_claim_load') FROM sqlite_master
 WHERE name IN ('users_fts_insert', 'users_names_fts_insert', 'users_claim_insert', 'user_counts_insert',
-    'users_created_at', 'users_deleted_suspended', 'users_organisation');
+    'users_created_at', 'users_deleted_suspended', 'users_organisation',
+    'users_fts_update', 'users_fts_delete', 'users_names_fts_update', 'users_names_fts_delete');
 
 -- name: LoadValidate
 
@@ -87,9 +99,25 @@ CREATE INDEX IF NOT EXISTS users_organisation ON users (organisation_id, id) WHE
 CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
     INSERT INTO users_fts (rowid, username, name, email) VALUES (new.id, new.username, new.name, new.email);
 END;
+CREATE TRIGGER IF NOT EXISTS users_fts_delete AFTER DELETE ON users BEGIN
+    INSERT INTO users_fts (users_fts, rowid, username, name, email) VALUES ('delete', old.id, old.username, old.name, old.email);
+END;
+CREATE TRIGGER IF NOT EXISTS users_fts_update AFTER UPDATE ON users
+WHEN old.username IS NOT new.username OR old.name IS NOT new.name OR old.email IS NOT new.email BEGIN
+    INSERT INTO users_fts (users_fts, rowid, username, name, email) VALUES ('delete', old.id, old.username, old.name, old.email);
+    INSERT INTO users_fts (rowid, username, name, email) VALUES (new.id, new.username, new.name, new.email);
+END;
 INSERT INTO users_fts (users_fts) VALUES ('rebuild');
 INSERT INTO users_fts (users_fts) VALUES ('optimize');
 CREATE TRIGGER IF NOT EXISTS users_names_fts_insert AFTER INSERT ON users BEGIN
+    INSERT INTO users_names_fts (rowid, username, name) VALUES (new.id, new.username, new.name);
+END;
+CREATE TRIGGER IF NOT EXISTS users_names_fts_delete AFTER DELETE ON users BEGIN
+    INSERT INTO users_names_fts (users_names_fts, rowid, username, name) VALUES ('delete', old.id, old.username, old.name);
+END;
+CREATE TRIGGER IF NOT EXISTS users_names_fts_update AFTER UPDATE ON users
+WHEN old.username IS NOT new.username OR old.name IS NOT new.name BEGIN
+    INSERT INTO users_names_fts (users_names_fts, rowid, username, name) VALUES ('delete', old.id, old.username, old.name);
     INSERT INTO users_names_fts (rowid, username, name) VALUES (new.id, new.username, new.name);
 END;
 INSERT INTO users_names_fts (users_names_fts) VALUES ('rebuild');
