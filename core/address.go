@@ -48,11 +48,17 @@ func addressChanged(ctx context.Context, tx store.Tx, userID int64, old, new str
 	return nil
 }
 
-// addressProved is what proving u's address by a mailed code does — a
-// confirmation code or a password reset: the address is confirmed, and a
-// pending account becomes active. It notes the changes for the audit.
-func addressProved(u *usher.User, now time.Time, changes map[string]usher.Change) {
+// addressProved is what proving u's address does — a confirmation code, a
+// password reset or an administrator's word: the address is confirmed,
+// and a pending account becomes active. It notes the changes for the
+// audit. An address kept from before its rules were what they are (an
+// invisible character) is checked as it is proved, as one set is: the
+// error is the checker's.
+func addressProved(u *usher.User, now time.Time, changes map[string]usher.Change) error {
 	if u.EmailConfirmedAt == nil {
+		if err := checkedEmail(u.Email); err != nil {
+			return err
+		}
 		u.EmailConfirmedAt = &now
 		changes["email_confirmed"] = usher.Change{Old: false, New: true}
 	}
@@ -60,6 +66,7 @@ func addressProved(u *usher.User, now time.Time, changes map[string]usher.Change
 		u.State = usher.StateActive
 		changes["state"] = usher.Change{Old: string(usher.StatePending), New: string(usher.StateActive)}
 	}
+	return nil
 }
 
 // notifiable reports whether mail about u's own activity — a sign-in from

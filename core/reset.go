@@ -197,15 +197,9 @@ func (a *Auth) resetWith(ctx context.Context, kind usher.CodeKind, code, pw stri
 			if problems := a.passwordProblems(pw, u.Username, u.Email); len(problems) > 0 {
 				return usher.FieldErrors(problems...)
 			}
-			// An address kept from before its rules (an invisible
-			// character) is checked as it is proved, as a confirmation
-			// checks it: a reset proves the address too.
-			if u.EmailConfirmedAt == nil {
-				if err := checkedEmail(u.Email); err != nil {
-					return err
-				}
+			if err := addressProved(u, now, changes); err != nil {
+				return err
 			}
-			addressProved(u, now, changes)
 			// A change of address asked for under the old password was
 			// asked by whoever knew it: confirmed later, it would move
 			// the account to their address, past this reset.

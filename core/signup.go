@@ -300,12 +300,6 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 			// is not made by a code, which proves the key alone: the
 			// account's own address's code would make it.
 			case u.UnconfirmedEmail != "" && codeProves(c, u.UnconfirmedEmail) && !foldedApart(u.UnconfirmedEmail, u.Email):
-				// A change asked for before an address's rules were what
-				// they are (an invisible character) is checked as it is
-				// set: the account's address is what its proof makes it.
-				if err := checkedEmail(u.UnconfirmedEmail); err != nil {
-					return err
-				}
 				// The address the user asked to change to proved itself:
 				// it becomes the account's. It is held (UserNamesLock, as
 				// nameOrAddressTaken holds the texts it checks) with the
@@ -321,15 +315,9 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 			case !codeProves(c, u.Email):
 				return errCodeNotFound(usher.CodeConfirm)
 			}
-			// The account's own address, kept from before an address's
-			// rules were what they are, is checked as it is proved, as a
-			// waiting change is above.
-			if u.EmailConfirmedAt == nil {
-				if err := checkedEmail(u.Email); err != nil {
-					return err
-				}
+			if err := addressProved(u, now, changes); err != nil {
+				return err
 			}
-			addressProved(u, now, changes)
 			u.UpdatedAt = now
 			return nil
 		})

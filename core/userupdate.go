@@ -213,15 +213,10 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		applyUpdate(u, upd)
 		if in.EmailConfirmed && u.Email != "" {
 			// As a proof by code does: an account pending its
-			// confirmation becomes active (userChanges records both);
-			// an address kept from before its rules is checked as a
-			// proof checks it.
-			if u.EmailConfirmedAt == nil {
-				if err := checkedEmail(u.Email); err != nil {
-					return nil, err
-				}
+			// confirmation becomes active (userChanges records both).
+			if err := addressProved(u, s.now(), map[string]usher.Change{}); err != nil {
+				return nil, err
 			}
-			addressProved(u, s.now(), map[string]usher.Change{})
 		}
 		if in.Name != nil && in.FirstName == nil && in.LastName == nil {
 			u.FirstName, u.LastName = "", ""
