@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
@@ -1235,6 +1236,45 @@ type scriptCall struct {
 	writable map[string]bool
 }
 
+// logLine is usher.log's line of args, each's text apart by a space, cut
+// to maxScriptLogLine bytes at a character's start. It reads no more of
+// them than the line holds: a text only as many of its characters as fit,
+// and no argument once the line is full. A native call runs whole before
+// the run's time and memory bounds can stop it, so joining every argument
+// first would let one call take what those bounds refuse: a thousand
+// references to one text of the longest length a script builds, each made
+// a Go string, are gigabytes.
+func logLine(args []goja.Value) string {
+	var b strings.Builder
+	for i, a := range args {
+		room := maxScriptLogLine - b.Len()
+		if i > 0 {
+			b.WriteByte(' ')
+			room--
+		}
+		if room <= 0 {
+			break
+		}
+		// The value's text, as the language makes it (an object's
+		// toString), cut before it is made a Go string: a UTF-16 unit is
+		// at least a byte of UTF-8, so room of them are enough.
+		text := a.ToString()
+		if s, ok := text.(goja.String); ok && s.Length() > room {
+			text = s.Substring(0, room)
+		}
+		b.WriteString(text.String())
+	}
+	line := b.String()
+	if len(line) <= maxScriptLogLine {
+		return line
+	}
+	n := maxScriptLogLine
+	for n > 0 && !utf8.RuneStart(line[n]) {
+		n--
+	}
+	return line[:n]
+}
+
 // scriptMail is a mail a script asked to send.
 type scriptMail struct{ to, subject, body string }
 
@@ -1292,11 +1332,7 @@ func (e *env) runScript(ctx context.Context, prog *goja.Program, call scriptCall
 	_ = api.Set("ref", call.resource)
 	_ = api.Set("log", func(c goja.FunctionCall) goja.Value {
 		if len(res.log) < maxScriptLog {
-			parts := make([]string, len(c.Arguments))
-			for i, a := range c.Arguments {
-				parts[i] = a.String()
-			}
-			res.log = append(res.log, truncate(strings.Join(parts, " "), maxScriptLogLine))
+			res.log = append(res.log, logLine(c.Arguments))
 		}
 		return goja.Undefined()
 	})

@@ -1,11 +1,13 @@
 package native_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"usher/core"
 	"usher/core/coretest"
@@ -201,5 +203,44 @@ func TestScriptExceptionNotShownToCaller(t *testing.T) {
 	if res.status != 422 || !strings.Contains(string(res.body), "script gate failed") ||
 		strings.Contains(string(res.body), "K3Y") || strings.Contains(string(res.body), "usher/core") {
 		t.Errorf("log-in through a failing script: %d %s", res.status, res.body)
+	}
+}
+
+// TestScriptLogReadsWhatItKeeps replays over HTTP a script that hands
+// usher.log 512 references to one text of a million characters, by apply
+// and by spread: the log's one native call made each a Go string and
+// joined them all before cutting the line to 1,000 bytes, 512 MiB at once
+// under a 16 MiB bound, which neither the memory watchdog nor the time
+// limit can stop inside a call (the run answered after 8–19 s, stopped at
+// its memory limit only once the join was done).
+func TestScriptLogReadsWhatItKeeps(t *testing.T) {
+	t.Parallel()
+	const limit = 100 * time.Millisecond
+	// The heap's growth is the process's, the parallel tests' too: a
+	// bound the join passes many times over, and they do not.
+	b := setupWith(t, coretest.Options{Policy: core.Policy{ScriptTimeout: limit, ScriptHeapGrowth: 128 << 20}})
+	for _, tc := range []struct{ name, call string }{
+		{"apply", "usher.log.apply(null, a);"},
+		{"spread", "usher.log(...a);"},
+		{"objects", "usher.log.apply(null, a.map(function (x) { return {toString: function () { return x; }}; }));"},
+	} {
+		b.call(t, req{method: "POST", path: "/v1/scripts", token: b.adminTok, body: map[string]any{"name": "log-" + tc.name,
+			"source":   `var s = "\u00e9".repeat(1 << 20), a = []; for (var i = 0; i < 512; i++) a.push(s); ` + tc.call,
+			"triggers": []string{"user.manual"}}}, 201, nil)
+		start := time.Now()
+		res := b.api.do(t, req{method: "POST", path: "/v1/scripts/log-" + tc.name + "/run", token: b.adminTok,
+			body: map[string]any{"resource": fmt.Sprintf("user:%d", b.user.ID)}})
+		took := time.Since(start)
+		var out struct {
+			Outcome string   `json:"outcome"`
+			Log     []string `json:"log"`
+		}
+		if err := json.Unmarshal(res.body, &out); res.status != http.StatusOK || err != nil || out.Outcome != "ok" ||
+			len(out.Log) != 1 || len(out.Log[0]) > 1000 || !utf8.ValidString(out.Log[0]) || !strings.HasPrefix(out.Log[0], "éé") {
+			t.Errorf("%s: the run: %d %.300s", tc.name, res.status, res.body)
+		}
+		if took > 10*limit {
+			t.Errorf("%s: answered after %v, %.0f times the script time limit", tc.name, took, float64(took)/float64(limit))
+		}
 	}
 }
