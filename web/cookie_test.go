@@ -157,17 +157,17 @@ func TestFormTokenNotShadowed(t *testing.T) {
 	f := FormToken{}
 	r := httptest.NewRequest("POST", "/login", nil)
 	r.Header.Set("Cookie", both)
-	if f.Verify(r, false, planted) || f.Verify(r, false, mine) {
+	if f.Verify(r, false, "", planted) || f.Verify(r, false, "", mine) {
 		t.Error("Verify takes a token cookie the request carries twice")
 	}
 	r = httptest.NewRequest("GET", "/login", nil)
 	r.Header.Set("Cookie", both)
-	if got := f.Issue(httptest.NewRecorder(), r, false); got == planted || got == mine {
+	if got := f.Issue(httptest.NewRecorder(), r, false, ""); got == planted || got == mine {
 		t.Errorf("Issue writes %q, a token cookie the request carries twice, into the form", got)
 	}
 	r = httptest.NewRequest("POST", "/login", nil)
 	r.Header.Set("Cookie", "usher_form="+mine)
-	if !f.Verify(r, false, mine) {
+	if !f.Verify(r, false, "", mine) {
 		t.Error("Verify refuses the one token cookie")
 	}
 }

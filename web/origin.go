@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
@@ -121,6 +122,15 @@ func errCrossOrigin() error {
 // send Origin. Every form of the site shares the one cookie, for every
 // path, over plain HTTP too: a second of the same name for a narrower path
 // was sent beside it, and two are refused (OnlyCookie).
+//
+// A signed-in browser's forms carry no cookie's token but one made from
+// its log-in's secret (the session cookie's), which no other host learns.
+// Over plain HTTP a sibling host can set the token cookie for the parent
+// domain, and a browser that has none of usher's (the cookie ends with the
+// browser, a log-in outlives it) sends that one alone; a token made from
+// the log-in is one that host cannot plant, and it changes with each
+// log-in, so the next person to use a shared browser does not hold the
+// last one's.
 type FormToken struct{}
 
 // formTokenBytes is the token's random length.
@@ -135,10 +145,15 @@ func (f FormToken) cookieName(secure bool) string {
 	return "usher_form"
 }
 
-// Issue returns the token to write into the form, setting the cookie when
-// the browser has none yet; a browser keeps one token for every tab.
-// secure says whether usher is reached over HTTPS.
-func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool) string {
+// Issue returns the token to write into the form: for a browser signed in
+// by session, the secret of the log-in its cookie holds, one made from it;
+// else the cookie's, setting the cookie when the browser has none yet. A
+// browser keeps one token for every tab. secure says whether usher is
+// reached over HTTPS.
+func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool, session string) string {
+	if session != "" {
+		return sessionFormToken(session)
+	}
 	name := f.cookieName(secure)
 	if v := OnlyCookie(r, name); validFormToken(v) {
 		return v
@@ -150,15 +165,31 @@ func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool) st
 	return token
 }
 
-// Verify reports whether the form value token matches the request's cookie.
-func (f FormToken) Verify(r *http.Request, secure bool, token string) bool {
-	// A token cookie a sibling host planted beside usher's, over plain
-	// HTTP where the name has no __Host- prefix, is no one's (OnlyCookie).
-	v := OnlyCookie(r, f.cookieName(secure))
+// Verify reports whether the form value token is the one Issue gives the
+// request: made from session when the browser is signed in by it, else the
+// request's cookie's.
+func (f FormToken) Verify(r *http.Request, secure bool, session, token string) bool {
+	var v string
+	if session != "" {
+		v = sessionFormToken(session)
+	} else {
+		// A token cookie a sibling host planted beside usher's, over
+		// plain HTTP where the name has no __Host- prefix, is no one's
+		// (OnlyCookie).
+		v = OnlyCookie(r, f.cookieName(secure))
+	}
 	if !validFormToken(v) || !validFormToken(token) {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(v), []byte(token)) == 1
+}
+
+// sessionFormToken is the form token of a browser signed in by session:
+// its digest, of the shape of a random one, from which the secret cannot
+// be read back.
+func sessionFormToken(session string) string {
+	sum := sha256.Sum256([]byte("usher form token\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // validFormToken reports whether s has the shape of a token Issue makes.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"usher"
@@ -111,6 +112,46 @@ func TestOriginWithoutPublicURLRefusesBrowsers(t *testing.T) {
 	}
 }
 
+// TestFormTokenOfASignedInBrowser: a signed-in browser's token is made
+// from its log-in, sets no cookie, and is taken with that log-in alone —
+// not with a token cookie of the same value, which a sibling host can
+// plant over plain HTTP when the browser holds none of usher's (it ends
+// with the browser; the log-in does not), and not after another log-in.
+func TestFormTokenOfASignedInBrowser(t *testing.T) {
+	t.Parallel()
+	f := FormToken{}
+	const session, other = "session-secret-of-alice", "session-secret-of-bob"
+	w := httptest.NewRecorder()
+	token := f.Issue(w, httptest.NewRequest("GET", "/form", nil), false, session)
+	if len(w.Result().Cookies()) != 0 || !validFormToken(token) || strings.Contains(token, session) {
+		t.Fatalf("issued %q, cookies %v", token, w.Result().Cookies())
+	}
+	if again := f.Issue(httptest.NewRecorder(), httptest.NewRequest("GET", "/form", nil), true, session); again != token {
+		t.Errorf("a second page of the log-in: %q, want %q", again, token)
+	}
+	planted := strings.Repeat("A", 43)
+	anonymous := f.Issue(httptest.NewRecorder(), httptest.NewRequest("GET", "/form", nil), false, "")
+	for _, tt := range []struct {
+		name, cookie, session, token string
+		ok                           bool
+	}{
+		{"its log-in's", "", session, token, true},
+		{"its log-in's beside a token cookie", "usher_form=" + planted, session, token, true},
+		{"a planted cookie's, alone", "usher_form=" + planted, session, planted, false},
+		{"another log-in's", "", other, token, false},
+		{"an anonymous form's, with its cookie", "usher_form=" + anonymous, session, anonymous, false},
+		{"none", "", session, "", false},
+	} {
+		r := httptest.NewRequest("POST", "/form", nil)
+		if tt.cookie != "" {
+			r.Header.Set("Cookie", tt.cookie)
+		}
+		if got := f.Verify(r, false, tt.session, tt.token); got != tt.ok {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.ok)
+		}
+	}
+}
+
 // TestFormTokenBindsFormToCookie: a form's token is taken only with the
 // cookie it was issued with.
 func TestFormTokenBindsFormToCookie(t *testing.T) {
@@ -122,7 +163,7 @@ func TestFormTokenBindsFormToCookie(t *testing.T) {
 			r.AddCookie(cookie)
 		}
 		w := httptest.NewRecorder()
-		token := f.Issue(w, r, secure)
+		token := f.Issue(w, r, secure, "")
 		cookies := w.Result().Cookies()
 		if len(cookies) == 0 {
 			return token, nil
@@ -160,7 +201,7 @@ func TestFormTokenBindsFormToCookie(t *testing.T) {
 		if tt.cookie != nil {
 			r.AddCookie(&http.Cookie{Name: tt.cookie.Name, Value: tt.cookie.Value})
 		}
-		if got := f.Verify(r, tt.secure, tt.token); got != tt.ok {
+		if got := f.Verify(r, tt.secure, "", tt.token); got != tt.ok {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.ok)
 		}
 	}

@@ -324,7 +324,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		// The banner is on every page an administrator sees as a user.
 		v.Impersonator = p.Impersonator
 	}
-	v.CSRF = h.form.Issue(w, r, h.secure(r))
+	v.CSRF = h.form.Issue(w, r, h.secure(r), h.session().SignedIn(r))
 	// The page is rendered into a buffer and written at once, with its
 	// length: written straight to w, the template's many small writes
 	// went out in chunks of 4 KiB, a write to the socket each; and a
@@ -398,7 +398,7 @@ func (h *Handler) checkForm(r *http.Request) error {
 	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return web.Invalid("", usher.CodeMalformedForm, "the form could not be read")
 	}
-	if !h.form.Verify(r, h.secure(r), r.PostForm.Get("csrf_token")) {
+	if !h.form.Verify(r, h.secure(r), h.session().SignedIn(r), r.PostForm.Get("csrf_token")) {
 		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCrossOrigin,
 			Message: "this form has expired or did not come from this site; reload the page and try again"}
 	}

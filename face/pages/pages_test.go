@@ -168,13 +168,16 @@ func (br *browser) post(t testing.TB, path string, form url.Values, header ...st
 	return br.do(t, req)
 }
 
-// login signs the browser in as login.
+// login signs the browser in as login and, as a browser would, loads the
+// page the log-in sends it to, whose forms carry the log-in's token.
 func (br *browser) login(t testing.TB, login, pw string) {
 	t.Helper()
 	br.get(t, "/login")
-	if p := br.post(t, "/login", url.Values{"login": {login}, "password": {pw}}); p.status != http.StatusSeeOther {
+	p := br.post(t, "/login", url.Values{"login": {login}, "password": {pw}})
+	if p.status != http.StatusSeeOther {
 		t.Fatalf("log-in as %s: status %d\n%s", login, p.status, p.body)
 	}
+	br.get(t, p.header.Get("Location"))
 }
 
 // mailTo waits for n mails and returns the last one to to.
@@ -482,6 +485,65 @@ func TestSessionCookieNotShadowed(t *testing.T) {
 	}
 	if name != "__Host-usher_session" {
 		t.Fatalf("over HTTPS the session cookie is %s", name)
+	}
+}
+
+// TestPlantedFormTokenAloneRefused replays over plain HTTP a form token a
+// sibling host planted for the parent domain: usher's own token cookie
+// ends with the browser while the log-in's cookie is kept, so after a
+// restart a signed-in administrator's browser sent the planted one alone,
+// and another site's page posting it (from a browser that sends no
+// Origin, which the token is there for) blocked a user. A signed-in
+// browser's forms carry a token made from its log-in now, which changes
+// with each log-in.
+func TestPlantedFormTokenAloneRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	site, err := url.Parse(b.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := b.browser(t)
+	admin.get(t, "/login")
+	anonymous := admin.csrf
+	admin.login(t, "root", password)
+	var session *http.Cookie
+	for _, c := range admin.client.Jar.Cookies(site) {
+		if c.Name == "usher_session" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie after the log-in")
+	}
+	planted := strings.Repeat("A", 43)
+	req, _ := http.NewRequest("POST", b.srv.URL+"/admin/users/"+itoa(b.user.ID)+"/block",
+		strings.NewReader(url.Values{"csrf_token": {planted}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "usher_session="+session.Value+"; usher_form="+planted)
+	req.Header.Set("Referer", "http://evil.example.test/page")
+	p := b.browser(t).do(t, req) // the restarted browser: the log-in's cookie and the planted one
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: b.user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.status != http.StatusForbidden || u.State == usher.StateBlocked {
+		t.Fatalf("a post with a planted form token alone: status %d, the user %s", p.status, u.State)
+	}
+	// The administrator's own page's form still acts, and its token is
+	// not the anonymous log-in form's.
+	admin.get(t, "/admin/users/"+itoa(b.user.ID))
+	if admin.csrf == anonymous {
+		t.Errorf("the signed-in page's token is the log-in form's: %q", admin.csrf)
+	}
+	mustContain(t, admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/block", url.Values{}), "The user is blocked")
+	// The next log-in in the same browser has a token of its own.
+	mine := admin.csrf
+	admin.post(t, "/logout", url.Values{})
+	admin.login(t, "root", password)
+	admin.get(t, "/account")
+	if admin.csrf == mine {
+		t.Errorf("a new log-in's pages carry the last one's token %q", mine)
 	}
 }
 
