@@ -50,16 +50,6 @@ func (c SessionCookie) Read(r *http.Request) string {
 	return OnlyCookie(r, c.name(r))
 }
 
-// SignedIn returns the cookie's value in r when r's principal is signed
-// in, else "": the log-in a form's token is made from (FormToken). A
-// stale cookie, which signs no one in, makes none.
-func (c SessionCookie) SignedIn(r *http.Request) string {
-	if usher.PrincipalFrom(r.Context()).Anonymous() {
-		return ""
-	}
-	return c.Read(r)
-}
-
 // OnlyCookie returns the value of the cookie named name in r, or "" when r
 // carries none, or several: a second one of the name is one a sibling host
 // set for the parent domain, or set for a longer path, beside the one

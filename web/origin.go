@@ -123,14 +123,13 @@ func errCrossOrigin() error {
 // path, over plain HTTP too: a second of the same name for a narrower path
 // was sent beside it, and two are refused (OnlyCookie).
 //
-// A signed-in browser's forms carry no cookie's token but one made from
-// its log-in's secret (the session cookie's), which no other host learns.
-// Over plain HTTP a sibling host can set the token cookie for the parent
-// domain, and a browser that has none of usher's (the cookie ends with the
-// browser, a log-in outlives it) sends that one alone; a token made from
-// the log-in is one that host cannot plant, and it changes with each
-// log-in, so the next person to use a shared browser does not hold the
-// last one's.
+// A browser with a log-in's cookie gets no token cookie but a token made
+// from the log-in's secret, which no other host learns. Over plain HTTP a
+// sibling host can set the token cookie for the parent domain, and a
+// browser that has none of usher's (the cookie ends with the browser, a
+// log-in outlives it) sends that one alone; a token made from the log-in
+// is one that host cannot plant, and it changes with each log-in, so the
+// next person to use a shared browser does not hold the last one's.
 type FormToken struct{}
 
 // formTokenBytes is the token's random length.
@@ -145,11 +144,11 @@ func (f FormToken) cookieName(secure bool) string {
 	return "usher_form"
 }
 
-// Issue returns the token to write into the form: for a browser signed in
-// by session, the secret of the log-in its cookie holds, one made from it;
-// else the cookie's, setting the cookie when the browser has none yet. A
-// browser keeps one token for every tab. secure says whether usher is
-// reached over HTTPS.
+// Issue returns the token to write into the form: for a browser with a
+// log-in, session (its cookie's secret, and whatever else the face binds
+// its forms to), one made from it; else the cookie's, setting the cookie
+// when the browser has none yet. A browser keeps one token for every tab.
+// secure says whether usher is reached over HTTPS.
 func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool, session string) string {
 	if session != "" {
 		return sessionFormToken(session)
@@ -166,8 +165,8 @@ func (f FormToken) Issue(w http.ResponseWriter, r *http.Request, secure bool, se
 }
 
 // Verify reports whether the form value token is the one Issue gives the
-// request: made from session when the browser is signed in by it, else the
-// request's cookie's.
+// request: made from session when there is one, else the request's
+// cookie's.
 func (f FormToken) Verify(r *http.Request, secure bool, session, token string) bool {
 	var v string
 	if session != "" {
@@ -184,8 +183,8 @@ func (f FormToken) Verify(r *http.Request, secure bool, session, token string) b
 	return subtle.ConstantTimeCompare([]byte(v), []byte(token)) == 1
 }
 
-// sessionFormToken is the form token of a browser signed in by session:
-// its digest, of the shape of a random one, from which the secret cannot
+// sessionFormToken is the form token of a browser with the log-in
+// session: its digest, of the shape of a random one, from which the secret cannot
 // be read back.
 func sessionFormToken(session string) string {
 	sum := sha256.Sum256([]byte("usher form token\x00" + session))

@@ -77,7 +77,7 @@ func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	return writeDevicePage(w, http.StatusOK, devicePage{Code: code, Token: h.form.Issue(w, r, h.secure(r), h.session().SignedIn(r))})
+	return writeDevicePage(w, http.StatusOK, devicePage{Code: code, Token: h.form.Issue(w, r, h.secure(r), h.session().Read(r))})
 }
 
 // verifyDevice takes the form: first the code, which shows the client;
@@ -88,7 +88,7 @@ func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) error {
 // code, and the other site's client would get that person's session.
 func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 	if err := h.origin.Check(r); err != nil {
-		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), h.session().SignedIn(r)),
+		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), h.session().Read(r)),
 			Error: "This form did not come from this site. Type the code your client shows into the form below."})
 	}
 	if _, err := web.MediaType(r, web.MediaForm); err != nil {
@@ -98,8 +98,8 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 		return web.Invalid("", usher.CodeMalformedForm, "the form could not be read")
 	}
 	token := r.PostForm.Get("csrf_token")
-	if !h.form.Verify(r, h.secure(r), h.session().SignedIn(r), token) {
-		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), h.session().SignedIn(r)),
+	if !h.form.Verify(r, h.secure(r), h.session().Read(r), token) {
+		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), h.session().Read(r)),
 			Error: "This form has expired or did not come from this page; reload the page and type the code again."})
 	}
 	code := r.PostForm.Get("user_code")

@@ -324,7 +324,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		// The banner is on every page an administrator sees as a user.
 		v.Impersonator = p.Impersonator
 	}
-	v.CSRF = h.form.Issue(w, r, h.secure(r), h.session().SignedIn(r))
+	v.CSRF = h.form.Issue(w, r, h.secure(r), h.formLogIn(r))
 	// The page is rendered into a buffer and written at once, with its
 	// length: written straight to w, the template's many small writes
 	// went out in chunks of 4 KiB, a write to the socket each; and a
@@ -398,11 +398,29 @@ func (h *Handler) checkForm(r *http.Request) error {
 	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return web.Invalid("", usher.CodeMalformedForm, "the form could not be read")
 	}
-	if !h.form.Verify(r, h.secure(r), h.session().SignedIn(r), r.PostForm.Get("csrf_token")) {
+	if !h.form.Verify(r, h.secure(r), h.formLogIn(r), r.PostForm.Get("csrf_token")) {
 		return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeCrossOrigin,
 			Message: "this form has expired or did not come from this site; reload the page and try again"}
 	}
 	return nil
+}
+
+// formLogIn is what a form's token is made from (web.FormToken): the
+// session cookie's secret, whether or not it still signs anyone in (a
+// log-out after the session ended elsewhere still clears the cookies;
+// whatever else such a post asks is asked of no one), and, while an
+// impersonation acts, the impersonation's cookie beside it: a page shown
+// as the user and posted once the impersonation has ended would act as the
+// administrator, and one shown as the administrator would act as the user.
+func (h *Handler) formLogIn(r *http.Request) string {
+	session := h.session().Read(r)
+	if session == "" {
+		return ""
+	}
+	if usher.PrincipalFrom(r.Context()).Impersonator != nil {
+		return session + "\x00" + h.impersonation().Read(r)
+	}
+	return session
 }
 
 // signedIn returns the signed-in principal, or sends the browser to log in

@@ -547,6 +547,68 @@ func TestPlantedFormTokenAloneRefused(t *testing.T) {
 	}
 }
 
+// TestLogoutAfterSessionEndedElsewhere: a log-out page shown while
+// signed in, posted after the person ended that session from another
+// browser, still clears the cookies (a review of the form token made from
+// the log-in found it refused: the token was the log-in's, the check the
+// cookie's once the session signed no one in).
+func TestLogoutAfterSessionEndedElsewhere(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first := b.browser(t)
+	first.login(t, "plain", password)
+	first.get(t, "/logout")
+	second := b.browser(t)
+	second.login(t, "plain", password)
+	second.get(t, "/account/sessions")
+	if p := second.post(t, "/account/sessions/end-others", url.Values{}); p.status != http.StatusOK {
+		t.Fatalf("ending the other sessions: %d", p.status)
+	}
+	p := first.post(t, "/logout", url.Values{})
+	cleared := slices.ContainsFunc(p.header.Values("Set-Cookie"), func(c string) bool { return strings.HasPrefix(c, "usher_session=;") })
+	if p.status != http.StatusSeeOther || !cleared {
+		t.Errorf("log-out after the session ended elsewhere: status %d, session cookie cleared %v\n%.300s", p.status, cleared, p.body)
+	}
+}
+
+// TestImpersonatedPageNotPostedAsAnother replays a page an administrator
+// saw while impersonating a user, posted once the impersonation had ended
+// in another tab: its form token was the administrator's log-in's, so the
+// user's "end every other session" ended the administrator's own. The
+// token of a page shown during an impersonation is the impersonation's,
+// and the other way round.
+func TestImpersonatedPageNotPostedAsAnother(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	other := b.browser(t)
+	other.login(t, "root", password)
+	admin := b.browser(t)
+	admin.login(t, "root", password)
+	admin.get(t, "/account/sessions")
+	adminsPage := admin.csrf
+	admin.get(t, "/admin/users/"+itoa(b.user.ID))
+	if p := admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/impersonate", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("impersonate: %d", p.status)
+	}
+	mustContain(t, admin.get(t, "/account/sessions"), "plain")
+	usersPage := admin.csrf
+	// The administrator's page, still open from before, posted during the
+	// impersonation.
+	if p := admin.post(t, "/account/sessions/end-others", url.Values{"csrf_token": {adminsPage}}); p.status != http.StatusForbidden {
+		t.Errorf("the administrator's page posted during the impersonation: %d", p.status)
+	}
+	admin.get(t, "/")
+	if p := admin.post(t, "/impersonation/end", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("end impersonation: %d", p.status)
+	}
+	if p := admin.post(t, "/account/sessions/end-others", url.Values{"csrf_token": {usersPage}}); p.status != http.StatusForbidden {
+		t.Errorf("the user's page posted after the impersonation ended: %d", p.status)
+	}
+	if p := other.get(t, "/admin/users"); p.status != http.StatusOK {
+		t.Errorf("the administrator's other session after the user's page was posted: GET /admin/users %d", p.status)
+	}
+}
+
 // TestTokenDaysPastTheYear10000: a token's lifetime in days that ends
 // past the year 10000 is refused, and no token is made. 110,000,000 days
 // made one expiring in the year 301,000, which the store wrapped round
