@@ -254,6 +254,10 @@ func testShapes(t *testing.T, b *bundle) {
 	if len(page.Response.Set) != 1 || page.Response.Filter["count"] != float64(5) || page.Response.Filter["page"] != float64(3) {
 		t.Errorf("page 3 of 2: %d users, filter %v", len(page.Response.Set), page.Response.Filter)
 	}
+	// (page-1)×perPage wrapped round to 0: the first page.
+	if m := b.do(t, "GET", "/users/?perPage=4294967296&page=4294967297", b.adminJWT, nil).errMessage(t); m == "" {
+		t.Error("page 4294967297 of 4294967296 users each answered")
+	}
 }
 
 // TestSignupAndImpersonate: sign-up and impersonation answer {"jwt","user"}

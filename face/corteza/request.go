@@ -212,19 +212,23 @@ func (p *params) paging() (paging, error) {
 }
 
 // request is the core's page request for the paging, with the total: at
-// most listCap rows when no limit is asked.
+// most listCap rows when no limit is asked. A page number is the core's
+// (PageRequest.Number): numbered in the rows the core serves a page in, so
+// that every row is on one page however many perPage asked for, and one
+// past the deepest the core reads refused as such, never multiplied here
+// and wrapped round to another page.
 func (pg paging) request() usher.PageRequest {
-	limit, offset := pg.Limit, pg.Offset
-	if limit == 0 && offset == 0 && pg.PerPage > 0 {
-		limit = pg.PerPage
+	req := usher.PageRequest{Limit: pg.Limit, Offset: pg.Offset, WithTotal: true}
+	if pg.Limit == 0 && pg.Offset == 0 && pg.PerPage > 0 {
+		req.Limit = pg.PerPage
 		if pg.Page > 1 {
-			offset = (pg.Page - 1) * pg.PerPage
+			req.Number = pg.Page
 		}
 	}
-	if limit == 0 || limit > listCap {
-		limit = listCap
+	if req.Limit == 0 || req.Limit > listCap {
+		req.Limit = listCap
 	}
-	return usher.PageRequest{Offset: offset, Limit: limit, WithTotal: true}
+	return req
 }
 
 // listSort reads Corteza's sort of a list into the core's: a column, as
