@@ -2,6 +2,8 @@ package corteza
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -292,34 +294,52 @@ func (h *Handler) mergeRole(w http.ResponseWriter, r *http.Request) error {
 	return ok(w)
 }
 
-// memberIDs lists a role's members, up to the face's cap.
-func (h *Handler) memberIDs(ctx context.Context, ref usher.GroupRef) ([]int64, error) {
-	page, err := h.Groups.MemberIDs(ctx, ref, usher.PageRequest{Limit: listCap})
-	if err != nil {
-		return nil, err
+// memberIDs lists a role's members, the core's pages one after another:
+// every one when most is 0, else no more than most.
+func (h *Handler) memberIDs(ctx context.Context, ref usher.GroupRef, most int) ([]int64, error) {
+	var out []int64
+	req := usher.PageRequest{Limit: listCap}
+	for {
+		page, err := h.Groups.MemberIDs(ctx, ref, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.Next == nil || most > 0 && len(out) >= most {
+			return out, nil
+		}
+		req.After = page.Next
 	}
-	return page.Items, nil
 }
 
 // roleMembers lists the members of any of the roles, each once: a role
 // named again is not read again, and a member of several roles is one id
-// of the user list's filter.
+// of the user list's filter. Past listCap members in all, which the
+// user list could not take, it reads no further and refuses them, as
+// the core refuses more ids: a role's first thousand members were its
+// users before, the rest left out without a word.
 func (h *Handler) roleMembers(ctx context.Context, roles []string) ([]int64, error) {
 	list, err := ids(roles)
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(list)
-	var out []int64
+	seen := make(map[int64]bool)
 	for _, id := range slices.Compact(list) {
-		m, err := h.memberIDs(ctx, usher.GroupRef{ID: id, Kind: usher.GroupRole})
+		m, err := h.memberIDs(ctx, usher.GroupRef{ID: id, Kind: usher.GroupRole}, listCap+1)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m...)
+		for _, u := range m {
+			seen[u] = true
+		}
+		if len(seen) > listCap {
+			msg := fmt.Sprintf("the roles have more than %d members", listCap)
+			return nil, &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeTooMany, Message: "roleID: " + msg,
+				Fields: []usher.FieldError{{Field: "roleID", Code: usher.CodeTooMany, Message: msg}}}
+		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
 func (h *Handler) roleMemberList(w http.ResponseWriter, r *http.Request) error {
@@ -331,7 +351,7 @@ func (h *Handler) roleMemberList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.memberIDs(r.Context(), ref)
+	m, err := h.memberIDs(r.Context(), ref, 0)
 	if err != nil {
 		return err
 	}

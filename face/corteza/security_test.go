@@ -1178,3 +1178,30 @@ func TestCortezaReadAllowByAManagerWhoMayNotReadTheRole(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleOfManyMembersNotCut: a role's members list read only the first
+// 1,000 of its members, and the users of roleID were those 1,000, the
+// rest left out of both without a word. The list holds every member now;
+// the filter, which the user list can take only 1,000 ids of, refuses
+// more.
+func TestRoleOfManyMembersNotCut(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	members := []string{strconv.FormatInt(b.user.ID, 10)}
+	for i := range 1000 { // and the user: one past a page of the core's
+		u := b.env.MustCreateUser(t, usher.UserCreate{Username: fmt.Sprintf("m%d", i), Email: fmt.Sprintf("m%d@example.com", i)})
+		members = append(members, strconv.FormatInt(u.ID, 10))
+	}
+	if m := b.do(t, "PUT", "/roles/"+role, b.adminJWT, map[string]any{"name": "Editors", "handle": "editors", "members": members}).errMessage(t); m != "" {
+		t.Fatal(m)
+	}
+	var list struct {
+		Response []string `json:"response"`
+	}
+	b.do(t, "GET", "/roles/"+role+"/members", b.adminJWT, nil).decode(t, &list)
+	if len(list.Response) != len(members) {
+		t.Errorf("the members of a role of %d: %d", len(members), len(list.Response))
+	}
+	wantErr(t, b.do(t, "GET", "/users/?roleID="+role, b.adminJWT, nil), "more than 1000 members")
+}
