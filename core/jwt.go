@@ -48,10 +48,14 @@ type signKey struct {
 // keys, so a JWT signed by an unknown key makes it reload (at most once a
 // few seconds).
 type keyring struct {
-	env      *env
-	mu       sync.RWMutex
-	keys     map[string]*signKey
+	env  *env
+	mu   sync.RWMutex
+	keys map[string]*signKey
+	// loadedAt is when the read of keys began: they are as fresh as that.
 	loadedAt time.Time
+	// loads counts the reads begun, and loaded is the number of the one
+	// keys holds.
+	loads, loaded uint64
 }
 
 // reloadEvery is how old the cached keys may get: a rotation by another
@@ -61,8 +65,16 @@ const reloadEvery = 5 * time.Second
 
 // load reads the keys from the store, opening their private halves. A key
 // the secret key does not open is left out and logged: a server keeps
-// verifying with the keys it can open.
+// verifying with the keys it can open. A read that a later one overtook
+// is dropped: begun before a rotation committed and ended after the
+// rotation's own, it would bring back the retired key, signing with it
+// and taking what it signed after its retirement, for as long as the keys
+// count as fresh — which they do from when their read began, not ended.
 func (k *keyring) load(ctx context.Context) error {
+	k.mu.Lock()
+	k.loads++
+	seq, start := k.loads, time.Now()
+	k.mu.Unlock()
 	stored, err := k.env.store.SigningKeyList(ctx)
 	if err != nil {
 		return err
@@ -77,8 +89,10 @@ func (k *keyring) load(ctx context.Context) error {
 		keys[s.ID] = key
 	}
 	k.mu.Lock()
-	k.keys, k.loadedAt = keys, time.Now()
-	k.mu.Unlock()
+	defer k.mu.Unlock()
+	if seq > k.loaded {
+		k.keys, k.loadedAt, k.loaded = keys, start, seq
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"usher/core/coretest"
 	"usher/password"
 	"usher/seal"
+	"usher/store"
 )
 
 // jwksKids returns the key ids the JWKS lists.
@@ -176,5 +178,80 @@ func TestSigningKeyServeLifetime(t *testing.T) {
 	keys, err = cli.SigningKeys(sys)
 	if err != nil || len(keys) != 2 || keys[0].VerifiesUntil == nil || !keys[0].VerifiesUntil.Equal(keys[0].RetiredAt.Add(window)) {
 		t.Fatalf("SigningKeys after the second rotation: %+v, %v", keys, err)
+	}
+}
+
+// heldKeyList is a store whose SigningKeyList, once armed, holds back
+// what it read until released: a reload of the keys that began before a
+// rotation committed and ends after it.
+type heldKeyList struct {
+	store.Store
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *heldKeyList) SigningKeyList(ctx context.Context) ([]*usher.SigningKey, error) {
+	list, err := s.Store.SigningKeyList(ctx)
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.entered)
+		<-s.release
+	}
+	return list, err
+}
+
+// TestKeyReloadOvertakenByRotation: a reload of the keys that read them
+// before a rotation committed, and stored them after the rotation's own
+// reload, put the retired key back: the process that rotated signed with
+// it again, took what it signed after its retirement, and refused the new
+// key's JWTs, for the five seconds the keys count as fresh.
+func TestKeyReloadOvertakenByRotation(t *testing.T) {
+	t.Parallel()
+	held := &heldKeyList{entered: make(chan struct{}), release: make(chan struct{})}
+	env := coretest.New(t, coretest.Options{WrapStore: func(s store.Store) store.Store { held.Store = s; return held }})
+	ctx := context.Background()
+	alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com"})
+	p, err := env.Core.Auth.Authenticate(ctx, env.MustToken(t, alice.ID, usher.TokenPersonal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx := usher.WithPrincipal(ctx, p)
+	before, _, err := env.Core.Auth.IssueJWT(pctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := kidOf(before)
+	// Past the keys' freshness (5 s), the next JWT checked reloads them.
+	time.Sleep(5200 * time.Millisecond)
+	held.armed.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.Core.Auth.Authenticate(ctx, before)
+		done <- err
+	}()
+	<-held.entered
+	if err := env.Core.Auth.RotateSigningKey(coretest.System()); err != nil {
+		t.Fatal(err)
+	}
+	rotated, _, err := env.Core.Auth.IssueJWT(pctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(rotated) == old {
+		t.Fatal("the rotation did not change the signing key")
+	}
+	close(held.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	after, _, err := env.Core.Auth.IssueJWT(pctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(after) == old {
+		t.Errorf("after the rotation the process signs with the retired key %s again", old)
+	}
+	if _, err := env.Core.Auth.Authenticate(ctx, rotated); err != nil {
+		t.Errorf("a JWT of the new key, made after the rotation, is refused: %v", err)
 	}
 }
