@@ -117,12 +117,24 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			e.Changes["organisation_id"] = c
 		}
 		if e.ActorID != 0 {
-			d, err := deny(actUserRead, strconv.FormatInt(e.ActorID, 10))
+			actor := strconv.FormatInt(e.ActorID, 10)
+			d, err := deny(actUserRead, actor)
 			if err != nil {
 				return err
 			}
 			if d {
-				e.ActorEmail, e.ActorName = "", ""
+				// The account's device and network too, which the
+				// reader learns nowhere else.
+				e.ActorEmail, e.ActorName, e.UserAgent, e.Address = "", "", "", ""
+			} else if d, err = deny(actEmailRead, actor); err != nil {
+				return err
+			} else if d {
+				e.ActorEmail = ""
+			}
+		}
+		if e.ResourceType == "user" {
+			if err := hideUserParts(e, deny); err != nil {
+				return err
 			}
 		}
 		// Other events name a denied team by its handle: a merge's source,
@@ -206,19 +218,29 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			act = actOrgRead
 		case "application":
 			act = actAppRead
-		case "token", "attachment", "reminder":
-			// A denied account's own things: its tokens and files, the
-			// reminders assigned to it, whose names it chose.
-			act, id = actUserRead, cmp.Or(e.Meta["user_id"], e.Meta["owner"], e.Meta["assigned_to"])
+		case "token", "attachment":
+			// A denied account's own things: its tokens and files, whose
+			// names it chose.
+			act, id = actUserRead, cmp.Or(e.Meta["user_id"], e.Meta["owner"])
+		case "reminder":
+			// The reminders a denied account made or is assigned, or was
+			// before a change, whose text it or its planner chose.
+			act, id = actUserRead, strings.Join(reminderAccounts(e), ",")
 		default:
 			continue
 		}
 		if id == "" {
 			continue
 		}
-		d, err := deny(act, id)
-		if err != nil {
-			return err
+		d := false
+		for id := range strings.SplitSeq(id, ",") {
+			var err error
+			if d, err = deny(act, id); err != nil {
+				return err
+			}
+			if d {
+				break
+			}
 		}
 		if !d {
 			continue
@@ -229,6 +251,57 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		}
 	}
 	return nil
+}
+
+// hideUserParts takes out of an event on a user what a rule on a part of
+// the account keeps the reader from elsewhere: its addresses, by a deny of
+// email.read on it (the secondary address an email event names, the
+// address a reset was asked for with, a change of the primary or the
+// waiting address), and its SSH keys' titles and fingerprints, by a deny
+// of ssh_key.read.
+func hideUserParts(e *usher.AuditEvent, deny func(action, string) (bool, error)) error {
+	d, err := deny(actEmailRead, e.ResourceID)
+	if err != nil {
+		return err
+	}
+	if d {
+		for _, k := range []string{"email", "unconfirmed_email"} {
+			if c, ok := e.Changes[k]; ok {
+				e.Changes[k] = usher.Change{Old: hiddenValue(c.Old), New: hiddenValue(c.New)}
+			}
+		}
+		if _, ok := e.Meta["email"]; ok {
+			e.Meta["email"] = "[hidden]"
+		}
+	}
+	if !strings.HasPrefix(e.Action, "ssh_key.") {
+		return nil
+	}
+	if d, err = deny(actKeyRead, e.ResourceID); err != nil || !d {
+		return err
+	}
+	hideChanges(e)
+	for _, k := range []string{"title", "fingerprint"} {
+		if _, ok := e.Meta[k]; ok {
+			e.Meta[k] = "[hidden]"
+		}
+	}
+	return nil
+}
+
+// reminderAccounts lists the accounts a reminder's event names: its
+// creator and its assignee, and the assignee a change took it from.
+func reminderAccounts(e *usher.AuditEvent) []string {
+	var ids []string
+	for _, k := range []string{"created_by", "assigned_to"} {
+		if id := e.Meta[k]; id != "" && id != "0" {
+			ids = append(ids, id)
+		}
+	}
+	if c, ok := e.Changes["assigned_to"]; ok && c.Old != nil {
+		ids = append(ids, idText(c.Old))
+	}
+	return ids
 }
 
 // teamsOf returns the ids of the teams, deleted ones too, that the user

@@ -182,7 +182,8 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 		}
 		return r.record(ctx, tx, now, event{action: "reminder.create", resourceType: "reminder",
 			resourceID: strconv.FormatInt(rem.ID, 10), meta: map[string]string{"resource": rem.Resource,
-				"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "remind_at": timeText(rem.RemindAt)}})
+				"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "created_by": strconv.FormatInt(rem.CreatedBy, 10),
+				"remind_at": timeText(rem.RemindAt)}})
 	})
 	if err != nil {
 		return nil, err
@@ -451,7 +452,8 @@ func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, ac
 		}
 		out = rem
 		return r.record(ctx, tx, rem.UpdatedAt, event{action: action, resourceType: "reminder",
-			resourceID: strconv.FormatInt(id, 10), changes: changes, meta: map[string]string{"resource": rem.Resource}})
+			resourceID: strconv.FormatInt(id, 10), changes: changes, meta: map[string]string{"resource": rem.Resource,
+				"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "created_by": strconv.FormatInt(rem.CreatedBy, 10)}})
 	})
 	if err != nil {
 		return nil, err
@@ -533,7 +535,8 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 			}
 			return r.record(ctx, tx, at, event{action: "reminder.deliver", resourceType: "reminder",
 				resourceID: strconv.FormatInt(rem.ID, 10), meta: map[string]string{"resource": rem.Resource,
-					"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "outcome": outcome}})
+					"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "created_by": strconv.FormatInt(rem.CreatedBy, 10),
+					"outcome": outcome}})
 		})
 		if errors.Is(err, usher.ErrNotFound) {
 			// The claim was voided by a change, or taken over.
