@@ -177,6 +177,16 @@ func (e *env) saveAttachment(ctx context.Context, a *usher.Attachment, data []by
 	var drop []string
 	err := e.store.InTx(ctx, func(tx store.Tx) error {
 		drop = drop[:0]
+		// The owner's row first (docs/architecture.md, "One lock
+		// order"): inserting the row takes a share lock on it, its
+		// owner's key, and what fn does takes the row itself (a file's
+		// quota, an avatar's tag), so two at once, each holding its
+		// share, waited for the other until PostgreSQL aborted one.
+		if a.OwnerID != 0 {
+			if err := lockUser(ctx, tx, a.OwnerID); err != nil {
+				return err
+			}
+		}
 		if err := tx.AttachmentAdd(ctx, a); err != nil {
 			return err
 		}

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // multipartFile is a multipart/form-data body with a file part and other
@@ -233,4 +237,51 @@ func TestSettingFromFile(t *testing.T) {
 	if p := res.problem(t); res.status != http.StatusForbidden || p.Code != usher.CodeForbidden {
 		t.Fatalf("plain user: %d %s", res.status, res.body)
 	}
+}
+
+// TestConcurrentFilesOfOneAccount replays on PostgreSQL one account's
+// avatars, and files, sent several at once: inserting each one's row took
+// a share lock on the account's row (its owner), and what followed (the
+// avatar's tag, the file quota's count) took the row itself, so two at
+// once each waited for the other: "deadlock detected", a 500. Every one is
+// answered now, and the account keeps one avatar.
+func TestConcurrentFilesOfOneAccount(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		b := setupWith(t, coretest.Options{Postgres: postgres})
+		const n = 8
+		concurrently := func(what string, send func(i int) *response) {
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					if res := send(i); res.status >= 300 {
+						t.Errorf("%s %d: %d %.200s", what, i, res.status, res.body)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		for round := range 3 {
+			concurrently("avatar", func(i int) *response {
+				var buf bytes.Buffer
+				if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 4+i, 4+round))); err != nil {
+					t.Error(err)
+				}
+				return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/avatar", b.user.ID), token: b.userTok,
+					body: buf.Bytes(), header: map[string]string{"Content-Type": "image/png"}})
+			})
+			list, err := b.env.Store.AttachmentsOf(context.Background(), b.user.ID, usher.AttachmentAvatar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 1 {
+				t.Errorf("round %d: %d avatar attachments after %d sets at once", round, len(list), n)
+			}
+			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d/avatar", b.user.ID), token: b.userTok}, http.StatusNoContent, nil)
+		}
+		concurrently("upload", func(i int) *response {
+			body, ctype := multipartFile(t, "file", fmt.Sprintf("f%d.txt", i), []byte(strings.Repeat("x", i+1)), nil)
+			return b.api.do(t, req{method: "POST", path: "/v1/attachments", token: b.userTok, body: body, header: map[string]string{"Content-Type": ctype}})
+		})
+	})
 }
