@@ -51,9 +51,6 @@ func (m *Main) backupCmd(cfg *config) *cobra.Command {
 			if err := db.Backup(cmd.Context(), out); err != nil {
 				return err
 			}
-			if err := os.Chmod(out, 0o600); err != nil {
-				return err
-			}
 			st, err := os.Stat(out)
 			if err != nil {
 				return err

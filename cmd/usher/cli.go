@@ -129,6 +129,7 @@ func (m *Main) sealBox(cfg *config) (*seal.Box, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.warnReadableFile(path, "secret key file")
 	return seal.New(key)
 }
 

@@ -223,6 +223,18 @@ func (m *Main) warnReadableSecrets(path string, file map[string]fileValue) {
 		path, strings.Join(secrets, ", "))
 }
 
+// warnReadableFile warns, naming the file, when users other than its owner
+// may read or write it: the secret key, or the SQLite database with its
+// password and token hashes, is usher's user's alone.
+func (m *Main) warnReadableFile(path, what string) {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	_, _ = fmt.Fprintf(m.Stderr, "usher: warning: %s %s may be read by users other than its owner (mode %#o); let only usher's user read it: chmod 600 %s\n",
+		what, path, st.Mode().Perm(), path)
+}
+
 // applySettings sets every flag of cmd the command line left alone from its
 // USHER_* variable or else from the configuration file (--config or
 // USHER_CONFIG), and notes where each value came from.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -282,5 +283,33 @@ func TestMetricsNotServedToTheInternet(t *testing.T) {
 					statuses, tt.status, counts)
 			}
 		})
+	}
+}
+
+// TestServeWarnsOfReadableSecretFiles: serve started on a secret key file,
+// or a SQLite database, that other users may read, and said nothing, where
+// a configuration file holding a secret so readable is warned of. One its
+// owner alone reads is not warned of.
+func TestServeWarnsOfReadableSecretFiles(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []os.FileMode{0o644, 0o600} {
+		dir := t.TempDir()
+		db, key := filepath.Join(dir, "usher.db"), filepath.Join(dir, "usher.key")
+		mustRun(t, "user", "create", "--username", "root", "--admin", "--database", db, "--secret-key-file", key)
+		for _, f := range []string{db, key} {
+			if err := os.Chmod(f, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		logs := &syncBuffer{}
+		_, stop := startServe(t, logs, nil, db, "--secret-key-file", key)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		for _, what := range []string{"secret key file " + key, "SQLite database " + db} {
+			if warned := strings.Contains(logs.String(), "warning: "+what+" may be read by users other than its owner"); warned != (mode == 0o644) {
+				t.Errorf("mode %#o: warned of the %s: %v\n%s", mode, what, warned, logs.String())
+			}
+		}
 	}
 }

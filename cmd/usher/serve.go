@@ -240,6 +240,9 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, logs *lineBuffer, cf
 		return err
 	}
 	defer db.Close()
+	if d, err := parseDatabase(cfg.database); err == nil && d.path != "" {
+		m.warnReadableFile(sqliteFile(d.path), "SQLite database")
+	}
 	ln, err := net.Listen("tcp", sc.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -86,7 +86,15 @@ func (h *Handler) principalJWT(ctx context.Context, w http.ResponseWriter) error
 	if err != nil {
 		return err
 	}
-	return respond(w, out)
+	return respondCredential(w, out)
+}
+
+// respondCredential is respond for an answer that carries a credential (a
+// JWT): no cache keeps it, the browser's on disk neither, as no other
+// face's log-in answer is kept.
+func respondCredential(w http.ResponseWriter, v any) error {
+	w.Header().Set("Cache-Control", "no-store")
+	return respond(w, v)
 }
 
 func (h *Handler) authSettings(w http.ResponseWriter, r *http.Request) error {
@@ -124,7 +132,7 @@ func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return respond(w, out)
+	return respondCredential(w, out)
 }
 
 func (h *Handler) authLogout(w http.ResponseWriter, r *http.Request) error {

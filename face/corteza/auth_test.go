@@ -353,3 +353,31 @@ func TestConfirmAnswersOnlyTheCallersRoles(t *testing.T) {
 	check("exchange with an administrator's JWT", "/auth/internal/exchange-password-reset-token",
 		b.code(t, 2, "erin@example.com"), b.adminJWT)
 }
+
+// TestJWTAnswersNotStored: Corteza's answers that carry a fresh JWT (a
+// log-in, auth/check, an impersonation) were "max-age=0, private,
+// must-revalidate", which a browser keeps in its cache on disk, where the
+// other faces' log-ins and tokens are no-store.
+func TestJWTAnswersNotStored(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, c := range []struct {
+		name         string
+		method, path string
+		jwt          string
+		body         any
+	}{
+		{"login", "POST", "/auth/internal/login", "", map[string]string{"email": "plain@example.com", "password": password}},
+		{"check", "GET", "/auth/check", b.userJWT, nil},
+		{"impersonate", "POST", "/auth/impersonate", b.adminJWT, map[string]string{"userID": strconv.FormatInt(b.user.ID, 10)}},
+	} {
+		res := b.do(t, c.method, c.path, c.jwt, c.body)
+		if res.status != 200 || !strings.Contains(string(res.body), `"jwt":"ey`) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, res.status, res.body)
+			continue
+		}
+		if cc := res.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+			t.Errorf("%s %s answers a JWT with Cache-Control %q, not no-store", c.method, c.path, cc)
+		}
+	}
+}

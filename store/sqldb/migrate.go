@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -194,13 +195,24 @@ var ErrNoBackup = errors.New("this database is not backed up by usher")
 
 // Backup writes a consistent copy of the whole database to the file at
 // path, which must not exist, while the database stays in use (SQLite's
-// VACUUM INTO). Dialects without it return ErrNoBackup.
+// VACUUM INTO). Dialects without it return ErrNoBackup. The file is made
+// first, readable and writable by its owner alone, and SQLite writes into
+// it: made by SQLite, it was readable by everyone (0644) for as long as
+// the copy took, and to whoever opened it then.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	q, ok := db.queries["Backup"]
 	if !ok {
 		return ErrNoBackup
 	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	if _, err := db.write.ExecContext(ctx, q, path); err != nil {
+		_ = os.Remove(path)
 		return fmt.Errorf("backup: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -43,6 +44,25 @@ func sub(f embed.FS, dir string) fs.FS {
 	return s
 }
 
+// createPrivate makes the database's file, when it does not exist yet and
+// mode lets SQLite make it, readable and writable by its owner alone: it
+// holds password and token hashes, and SQLite would make it 0644, as its
+// write-ahead log and shared memory, which take the database's mode. An
+// empty file is a new database to SQLite.
+func createPrivate(path, mode string) error {
+	if mode != "" && mode != "rwc" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
 // Open opens (creating it if needed) the database file at path. It does not
 // migrate; call Migrate on the result. path may be a SQLite URI filename,
 // "file:PATH?mode=ro", whose parameters go to SQLite along with usher's.
@@ -58,6 +78,9 @@ func Open(path string) (*sqldb.DB, error) {
 		if params, err = url.ParseQuery(query); err != nil {
 			return nil, fmt.Errorf("sqlite: the parameters of %s: %w", uri, err)
 		}
+	}
+	if err := createPrivate(path, params.Get("mode")); err != nil {
+		return nil, err
 	}
 	params.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 	params.Set("_foreign_keys", "1")

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +48,36 @@ func openMigratedAt(tb testing.TB, path string) *sqldb.DB {
 		tb.Fatal(err)
 	}
 	return db
+}
+
+// TestFilesArePrivate: a new database, its write-ahead log and shared
+// memory, and a backup of it, are readable and writable by their owner
+// alone. Under the usual umask (022) SQLite made each 0644: every local
+// user read the password and token hashes, and a backup was made 0600
+// only once it was written whole.
+func TestFilesArePrivate(t *testing.T) {
+	// Not parallel: the umask is the process's.
+	defer syscall.Umask(syscall.Umask(0o022))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usher.db")
+	db := openMigratedAt(t, path)
+	copied := filepath.Join(dir, "copy.db")
+	if err := db.Backup(context.Background(), copied); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm", copied} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %#o, want 0600", filepath.Base(f), st.Mode().Perm())
+		}
+	}
+	// A backup onto a file that exists is refused, and leaves it be.
+	if err := db.Backup(context.Background(), path+"-wal"); err == nil {
+		t.Error("a backup onto the write-ahead log was made")
+	}
 }
 
 func TestConcurrentMigrate(t *testing.T) {
