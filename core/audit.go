@@ -132,6 +132,16 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 				e.ActorEmail = ""
 			}
 		}
+		if e.ImpersonatorID != 0 {
+			// The device and network are the impersonator's.
+			d, err := deny(actUserRead, strconv.FormatInt(e.ImpersonatorID, 10))
+			if err != nil {
+				return err
+			}
+			if d {
+				e.UserAgent, e.Address = "", ""
+			}
+		}
 		if e.ResourceType == "user" {
 			if err := hideUserParts(e, deny); err != nil {
 				return err
@@ -248,6 +258,12 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		hideChanges(e)
 		for k := range e.Meta {
 			e.Meta[k] = "[hidden]"
+		}
+		if e.ActorID == 0 {
+			// No one signed in, on a denied account (a failed log-in, a
+			// reset asked for): the device and network most likely its
+			// person's.
+			e.UserAgent, e.Address = "", ""
 		}
 	}
 	return nil

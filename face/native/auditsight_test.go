@@ -116,3 +116,63 @@ func TestAuditHidesDeniedAccountsReminderChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditHidesDeniedAccountsAgentWhenAnonymous: past
+// TestAuditHidesDeniedActorsAgent, the events a person makes before
+// signing in (a password reset asked for, a failed log-in) are recorded on
+// their account with no actor: the reader denied the account read the
+// device and network of the person it may not see.
+func TestAuditHidesDeniedAccountsAgentWhenAnonymous(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hidden, _ := b.mustPrincipal(t, "hidden", false)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	b.refused(t, req{method: "GET", path: "/v1/users/hidden", token: tok}, http.StatusForbidden, usher.CodeForbidden)
+	const agent = "Hidden-Person-iPhone-of-CEO-Private/17.2"
+	h := map[string]string{"User-Agent": agent}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", header: h,
+		body: map[string]any{"email": "hidden@example.com"}}); res.status != http.StatusAccepted {
+		t.Fatalf("reset request: %d %s", res.status, res.body)
+	}
+	if res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", header: h,
+		body: map[string]any{"login": "hidden", "password": "a wrong passphrase"}}); res.status == http.StatusOK {
+		t.Fatalf("log-in with a wrong password: %d", res.status)
+	}
+	res := b.call(t, req{method: "GET", path: "/v1/audit?resource=user:" + strconv.FormatInt(hidden.ID, 10) + "&limit=100", token: tok}, http.StatusOK, nil)
+	if !strings.Contains(string(res.body), "[hidden]") {
+		t.Fatalf("no event on the account hidden: %.600s", res.body)
+	}
+	if strings.Contains(string(res.body), agent) {
+		t.Errorf("the auditor denied the account reads its user agent %q in events on it: %.900s", agent, res.body)
+	}
+}
+
+// TestAuditHidesDeniedImpersonatorsAgent: an event made during an
+// impersonation is the impersonated account's (actor_id), but the device
+// and network are the impersonator's: a reader denied the impersonator
+// read its user agent there.
+func TestAuditHidesDeniedImpersonatorsAgent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	boss, btok := b.mustPrincipal(t, "boss", true)
+	b.mustPrincipal(t, "victim", false)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny("user:"+strconv.FormatInt(boss.ID, 10), "read"))
+	b.refused(t, req{method: "GET", path: "/v1/users/boss", token: tok}, http.StatusForbidden, usher.CodeForbidden)
+	const agent = "Boss-Private-Laptop-At-Home/9.9"
+	h := map[string]string{"User-Agent": agent}
+	var j struct {
+		JWT string `json:"jwt"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/impersonate", token: btok, header: h,
+		body: map[string]any{"user": "victim", "expires_in": 600}}, http.StatusOK, &j)
+	b.call(t, req{method: "PATCH", path: "/v1/users/victim", token: j.JWT, header: h,
+		body: map[string]any{"bio": "changed"}}, http.StatusOK, nil)
+	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
+	if strings.Contains(string(res.body), agent) {
+		t.Errorf("the auditor denied the impersonator reads its user agent %q: %.900s", agent, res.body)
+	}
+}
