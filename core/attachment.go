@@ -383,6 +383,13 @@ func (s *Attachments) Delete(ctx context.Context, id int64) error {
 				return err
 			}
 		}
+		// The owner's row before the file's (saveAttachment): an
+		// avatar's deletion takes the row after, to clear its tag.
+		if a.OwnerID != 0 {
+			if err := lockUser(ctx, tx, a.OwnerID); err != nil {
+				return err
+			}
+		}
 		if err := tx.AttachmentDelete(ctx, a.ID); err != nil {
 			return err
 		}

@@ -206,6 +206,10 @@ func (a *Avatars) Delete(ctx context.Context, key usher.UserKey) error {
 	var drop []string
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		drop = drop[:0]
+		// The account's row before its files' (saveAttachment).
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		found, err := removeAvatars(ctx, tx, u.ID, 0, &drop)
 		if err != nil {
 			return err

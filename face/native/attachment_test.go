@@ -285,3 +285,61 @@ func TestConcurrentFilesOfOneAccount(t *testing.T) {
 		})
 	})
 }
+
+// TestAvatarSetAgainstDelete: past TestConcurrentFilesOfOneAccount,
+// deleting an avatar (DELETE /v1/users/{id}/avatar, DELETE
+// /v1/attachments/{id}) deleted the file's row and then took the owner's,
+// while a set held the owner's row and then deleted the old avatar's: on
+// PostgreSQL one of them was aborted, "deadlock detected", a 500. Every
+// path holds the owner's row first now.
+func TestAvatarSetAgainstDelete(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		b := setupWith(t, coretest.Options{Postgres: postgres})
+		put := func(i int) *response {
+			var buf bytes.Buffer
+			if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 4+i%50, 5))); err != nil {
+				t.Error(err)
+			}
+			return b.api.do(t, req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/avatar", b.user.ID), token: b.userTok,
+				body: buf.Bytes(), header: map[string]string{"Content-Type": "image/png"}})
+		}
+		var mu sync.Mutex
+		fails := 0
+		for round := range 12 {
+			if res := put(round); res.status >= 300 {
+				t.Fatalf("set: %d %s", res.status, res.body)
+			}
+			list, err := b.env.Store.AttachmentsOf(context.Background(), b.user.ID, usher.AttachmentAvatar)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("avatars: %d %v", len(list), err)
+			}
+			var wg sync.WaitGroup
+			for i := range 4 {
+				wg.Go(func() {
+					var res *response
+					switch i % 4 {
+					case 0, 2:
+						res = put(round*4 + i + 1)
+					case 1:
+						res = b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d/avatar", b.user.ID), token: b.userTok})
+					case 3:
+						res = b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/attachments/%d", list[0].ID), token: b.userTok})
+					}
+					if res.status >= 500 {
+						mu.Lock()
+						fails++
+						if fails == 1 {
+							t.Errorf("round %d, request %d: %d %.300s", round, i, res.status, res.body)
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+		}
+		if fails > 0 {
+			t.Errorf("%d requests answered 5xx", fails)
+		}
+	})
+}
