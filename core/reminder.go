@@ -171,6 +171,25 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 		rem.Payload = []byte("null")
 	}
 	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		// Both accounts' rows first, in id order (docs/architecture.md,
+		// "One lock order"): the reminder's row takes a share lock on
+		// its assignee's, and the count holds its creator's, so two
+		// people assigning each other a reminder at once each held one
+		// and waited for the other. Under the lock, an assignee deleted
+		// meanwhile is no one to remind.
+		accounts := []int64{rem.AssignedTo}
+		if rem.CreatedBy != 0 {
+			accounts = append(accounts, rem.CreatedBy)
+		}
+		if err := lockUsers(ctx, tx, accounts); err != nil {
+			return err
+		}
+		if u, err := tx.UserGet(ctx, usher.UserKey{ID: rem.AssignedTo}); err != nil || u.Deleted() {
+			if err != nil && !errors.Is(err, usher.ErrNotFound) {
+				return err
+			}
+			return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})
+		}
 		if err := checkReminderRoom(ctx, tx, rem.CreatedBy); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,4 +283,36 @@ func TestReminderOfAGoneCreatorNotMailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRemindersAssignedAcrossAtOnce replays on PostgreSQL two
+// administrators assigning each other reminders at the same moment: each
+// creation held its creator's row (the count of their reminders) and then
+// wrote a row naming the other as assignee, which takes a share lock on
+// the other's row, so each waited for the other: "deadlock detected", a
+// 500. Both rows are held first, in id order, now.
+func TestRemindersAssignedAcrossAtOnce(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		b := setupWith(t, coretest.Options{Postgres: postgres})
+		other := b.env.MustCreateUser(t, usher.UserCreate{Username: "root2", Email: "root2@example.com", Name: "Root Two", Admin: true})
+		otherTok := b.env.MustToken(t, other.ID, usher.TokenPersonal)
+		for round := range 3 {
+			var wg sync.WaitGroup
+			for i := range 12 {
+				wg.Go(func() {
+					tok, to := b.adminTok, other.ID
+					if i%2 == 1 {
+						tok, to = otherTok, b.admin.ID
+					}
+					res := b.api.do(t, req{method: "POST", path: "/v1/reminders", token: tok,
+						body: map[string]any{"resource": fmt.Sprintf("user:%d", to), "assigned_to": to}})
+					if res.status != http.StatusCreated {
+						t.Errorf("round %d, reminder %d: %d %.300s", round, i, res.status, res.body)
+					}
+				})
+			}
+			wg.Wait()
+		}
+	})
 }
