@@ -560,6 +560,15 @@ func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
 	return err
 }
 
+// lockUserIfAny is lockUser for an id that may be no account's: it holds
+// nothing then, and the caller refuses the id as it would have.
+func lockUserIfAny(ctx context.Context, tx store.Tx, userID int64) error {
+	if err := lockUser(ctx, tx, userID); err != nil && !errors.Is(err, usher.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
 // stillCaller reads the caller's account again through r (a transaction,
 // or the store) and refuses it when it was deleted or may no longer sign
 // in since the request was authenticated: a transaction that decides

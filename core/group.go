@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"usher"
@@ -330,6 +331,19 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 			if err := tx.GroupHandleLock(ctx, gr.Handle); err != nil {
 				return err
 			}
+		}
+		// Then its maker's row and its members', in id order: a
+		// member's row takes a share lock on the member's account, and
+		// the maker's count holds the maker's, so two people making
+		// teams that name each other at once each held their own and
+		// waited for the other's. An id that is no account is refused
+		// below, as a field of the request.
+		accounts := slices.Clone(members)
+		if p.User != nil {
+			accounts = append(accounts, p.UserID())
+		}
+		if err := lockEach(ctx, tx, accounts, lockUserIfAny); err != nil {
+			return err
 		}
 		switch {
 		case p.IsAdmin():

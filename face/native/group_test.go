@@ -2,8 +2,13 @@ package native_test
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
+	"sync"
 	"testing"
+
+	"usher"
+	"usher/core/coretest"
 )
 
 type groupBody struct {
@@ -258,4 +263,36 @@ func TestAccessBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTeamsNamingEachOtherAtOnce replays on PostgreSQL two people making
+// teams at the same moment, each naming the other as a member: each
+// creation held its maker's row (the count of their teams) and then wrote
+// a membership of the other, which takes a share lock on the other's row,
+// so each waited for the other: "deadlock detected", a 500. The maker's
+// and the members' rows are held first, in id order, now.
+func TestTeamsNamingEachOtherAtOnce(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		b := setupWith(t, coretest.Options{Postgres: postgres})
+		other := b.env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com", Name: "Quinn"})
+		otherTok := b.env.MustToken(t, other.ID, usher.TokenPersonal)
+		for round := range 3 {
+			var wg sync.WaitGroup
+			for i := range 12 {
+				wg.Go(func() {
+					tok, to := b.userTok, other.ID
+					if i%2 == 1 {
+						tok, to = otherTok, b.user.ID
+					}
+					res := b.api.do(t, req{method: "POST", path: "/v1/groups", token: tok,
+						body: map[string]any{"kind": "team", "handle": fmt.Sprintf("across-%d-%d", round, i), "members": []int64{to}}})
+					if res.status != http.StatusCreated {
+						t.Errorf("round %d, team %d: %d %.300s", round, i, res.status, res.body)
+					}
+				})
+			}
+			wg.Wait()
+		}
+	})
 }
