@@ -250,19 +250,8 @@ func TestConcurrentFilesOfOneAccount(t *testing.T) {
 	engines(t, func(t *testing.T, postgres bool) {
 		b := setupWith(t, coretest.Options{Postgres: postgres})
 		const n = 8
-		concurrently := func(what string, send func(i int) *response) {
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					if res := send(i); res.status >= 300 {
-						t.Errorf("%s %d: %d %.200s", what, i, res.status, res.body)
-					}
-				})
-			}
-			wg.Wait()
-		}
 		for round := range 3 {
-			concurrently("avatar", func(i int) *response {
+			atOnce(t, n, http.StatusOK, func(i int) *response {
 				var buf bytes.Buffer
 				if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 4+i, 4+round))); err != nil {
 					t.Error(err)
@@ -279,7 +268,7 @@ func TestConcurrentFilesOfOneAccount(t *testing.T) {
 			}
 			b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d/avatar", b.user.ID), token: b.userTok}, http.StatusNoContent, nil)
 		}
-		concurrently("upload", func(i int) *response {
+		atOnce(t, n, http.StatusCreated, func(i int) *response {
 			body, ctype := multipartFile(t, "file", fmt.Sprintf("f%d.txt", i), []byte(strings.Repeat("x", i+1)), nil)
 			return b.api.do(t, req{method: "POST", path: "/v1/attachments", token: b.userTok, body: body, header: map[string]string{"Content-Type": ctype}})
 		})

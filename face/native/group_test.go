@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 
 	"usher"
@@ -278,21 +277,14 @@ func TestTeamsNamingEachOtherAtOnce(t *testing.T) {
 		other := b.env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com", Name: "Quinn"})
 		otherTok := b.env.MustToken(t, other.ID, usher.TokenPersonal)
 		for round := range 3 {
-			var wg sync.WaitGroup
-			for i := range 12 {
-				wg.Go(func() {
-					tok, to := b.userTok, other.ID
-					if i%2 == 1 {
-						tok, to = otherTok, b.user.ID
-					}
-					res := b.api.do(t, req{method: "POST", path: "/v1/groups", token: tok,
-						body: map[string]any{"kind": "team", "handle": fmt.Sprintf("across-%d-%d", round, i), "members": []int64{to}}})
-					if res.status != http.StatusCreated {
-						t.Errorf("round %d, team %d: %d %.300s", round, i, res.status, res.body)
-					}
-				})
-			}
-			wg.Wait()
+			atOnce(t, 12, http.StatusCreated, func(i int) *response {
+				tok, to := b.userTok, other.ID
+				if i%2 == 1 {
+					tok, to = otherTok, b.user.ID
+				}
+				return b.api.do(t, req{method: "POST", path: "/v1/groups", token: tok,
+					body: map[string]any{"kind": "team", "handle": fmt.Sprintf("across-%d-%d", round, i), "members": []int64{to}}})
+			})
 		}
 	})
 }

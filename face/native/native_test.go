@@ -948,3 +948,19 @@ func TestUnrouted(t *testing.T) {
 		})
 	}
 }
+
+// atOnce sends n requests at the same moment, send(i) making the i-th,
+// and reports each answered with another status than want: for the write
+// paths that two requests at once must not deadlock on PostgreSQL.
+func atOnce(t *testing.T, n, want int, send func(i int) *response) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if res := send(i); res.status != want {
+				t.Errorf("request %d of %d at once: %d, want %d: %.300s", i, n, res.status, want, res.body)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -297,22 +296,15 @@ func TestRemindersAssignedAcrossAtOnce(t *testing.T) {
 		b := setupWith(t, coretest.Options{Postgres: postgres})
 		other := b.env.MustCreateUser(t, usher.UserCreate{Username: "root2", Email: "root2@example.com", Name: "Root Two", Admin: true})
 		otherTok := b.env.MustToken(t, other.ID, usher.TokenPersonal)
-		for round := range 3 {
-			var wg sync.WaitGroup
-			for i := range 12 {
-				wg.Go(func() {
-					tok, to := b.adminTok, other.ID
-					if i%2 == 1 {
-						tok, to = otherTok, b.admin.ID
-					}
-					res := b.api.do(t, req{method: "POST", path: "/v1/reminders", token: tok,
-						body: map[string]any{"resource": fmt.Sprintf("user:%d", to), "assigned_to": to}})
-					if res.status != http.StatusCreated {
-						t.Errorf("round %d, reminder %d: %d %.300s", round, i, res.status, res.body)
-					}
-				})
-			}
-			wg.Wait()
+		for range 3 {
+			atOnce(t, 12, http.StatusCreated, func(i int) *response {
+				tok, to := b.adminTok, other.ID
+				if i%2 == 1 {
+					tok, to = otherTok, b.admin.ID
+				}
+				return b.api.do(t, req{method: "POST", path: "/v1/reminders", token: tok,
+					body: map[string]any{"resource": fmt.Sprintf("user:%d", to), "assigned_to": to}})
+			})
 		}
 	})
 }
