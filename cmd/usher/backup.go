@@ -79,7 +79,7 @@ func (m *Main) restoreCmd(cfg *config) *cobra.Command {
 			if d.url != "" {
 				return errPostgresBackup
 			}
-			return m.restore(cmd.Context(), sqliteFile(d.path), args[0], force)
+			return m.restore(cmd.Context(), sqlite.File(d.path), args[0], force)
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace the database even if it looks in use")

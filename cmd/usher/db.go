@@ -55,21 +55,13 @@ func (d database) open(ctx context.Context, mustExist bool) (*sqldb.DB, error) {
 		return postgres.Open(ctx, d.url)
 	}
 	if mustExist {
-		if _, err := os.Stat(sqliteFile(d.path)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(sqlite.File(d.path)); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("there is no database at %s; give --database, or create one with usher migrate", d.path)
 		} else if err != nil {
 			return nil, err
 		}
 	}
 	return sqlite.Open(d.path)
-}
-
-// sqliteFile is the file a SQLite path names: the path of a file: URI.
-func sqliteFile(path string) string {
-	if uri, ok := strings.CutPrefix(path, "file:"); ok {
-		path, _, _ = strings.Cut(uri, "?")
-	}
-	return path
 }
 
 // openDB opens the database the URL names, creating it if needed, and

@@ -34,6 +34,7 @@ import (
 	"usher/password"
 	"usher/seal"
 	"usher/store"
+	"usher/store/sqlite"
 	"usher/userfile"
 	"usher/web"
 )
@@ -241,7 +242,7 @@ func (m *Main) serve(ctx context.Context, log *slog.Logger, logs *lineBuffer, cf
 	}
 	defer db.Close()
 	if d, err := parseDatabase(cfg.database); err == nil && d.path != "" {
-		m.warnReadableFile(sqliteFile(d.path), "SQLite database")
+		m.warnReadableFile(sqlite.File(d.path), "SQLite database")
 	}
 	ln, err := net.Listen("tcp", sc.addr)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
+
+	"usher/store/sqlite"
 )
 
 // tlsSettings is how serve serves HTTPS itself, for operators without a
@@ -72,7 +74,7 @@ func (t *tlsSettings) acmeCacheDir(database string) string {
 		return t.acmeCache
 	}
 	if db := strings.TrimPrefix(database, "sqlite:"); !strings.Contains(db, "://") {
-		return sqliteFile(db) + ".acme"
+		return sqlite.File(db) + ".acme"
 	}
 	return "usher-acme"
 }

@@ -90,8 +90,8 @@ func (h *Handler) principalJWT(ctx context.Context, w http.ResponseWriter) error
 }
 
 // respondCredential is respond for an answer that carries a credential (a
-// JWT): no cache keeps it, the browser's on disk neither, as no other
-// face's log-in answer is kept.
+// JWT, a reset's ticket): no cache keeps it, the browser's on disk
+// neither, as no other face's log-in answer is kept.
 func respondCredential(w http.ResponseWriter, v any) error {
 	w.Header().Set("Cache-Control", "no-store")
 	return respond(w, v)
@@ -270,7 +270,7 @@ func (h *Handler) internalExchangeReset(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	return respond(w, map[string]any{"token": t.Ticket, "user": out.User})
+	return respondCredential(w, map[string]any{"token": t.Ticket, "user": out.User})
 }
 
 func (h *Handler) internalResetPassword(w http.ResponseWriter, r *http.Request) error {

@@ -381,3 +381,21 @@ func TestJWTAnswersNotStored(t *testing.T) {
 		}
 	}
 }
+
+// TestResetTicketNotStored: past TestJWTAnswersNotStored, the
+// exchange of a password-reset code answers with a ticket that sets the
+// account's password (reset-password takes it): a credential, kept by a
+// browser's cache as the JWT answers were.
+func TestResetTicketNotStored(t *testing.T) {
+	t.Parallel()
+	b := setupMail(t)
+	b.do(t, "POST", "/auth/internal/request-password-reset", "", map[string]any{"email": "plain@example.com"})
+	code := b.code(t, 1, "plain@example.com")
+	res := b.do(t, "POST", "/auth/internal/exchange-password-reset-token", "", map[string]any{"token": code})
+	if res.status != 200 || !strings.Contains(string(res.body), `"token":"`) {
+		t.Fatalf("exchange: %d %s", res.status, res.body)
+	}
+	if cc := res.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("POST /auth/internal/exchange-password-reset-token answers a reset ticket with Cache-Control %q, not no-store", cc)
+	}
+}

@@ -44,6 +44,31 @@ func sub(f embed.FS, dir string) fs.FS {
 	return s
 }
 
+// File returns the file a path of Open names: the path itself, or a
+// file: URI's path as SQLite reads it — its authority (none, or
+// localhost) dropped, its %-escapes decoded, its query and fragment cut.
+// A URI it cannot read is returned as it is, for SQLite to refuse.
+func File(path string) string {
+	uri, ok := strings.CutPrefix(path, "file:")
+	if !ok {
+		return path
+	}
+	uri, _, _ = strings.Cut(uri, "?")
+	uri, _, _ = strings.Cut(uri, "#")
+	if rest, ok := strings.CutPrefix(uri, "//"); ok {
+		host, p, _ := strings.Cut(rest, "/")
+		if host != "" && host != "localhost" {
+			return path
+		}
+		uri = "/" + p
+	}
+	file, err := url.PathUnescape(uri)
+	if err != nil {
+		return path
+	}
+	return file
+}
+
 // createPrivate makes the database's file, when it does not exist yet and
 // mode lets SQLite make it, readable and writable by its owner alone: it
 // holds password and token hashes, and SQLite would make it 0644, as its
@@ -70,7 +95,7 @@ func Open(path string) (*sqldb.DB, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
 		return nil, errors.New("sqlite: an in-memory database cannot be shared by the reader pool; give a file path")
 	}
-	params := url.Values{}
+	params, original := url.Values{}, path
 	if uri, ok := strings.CutPrefix(path, "file:"); ok {
 		var query string
 		path, query, _ = strings.Cut(uri, "?")
@@ -79,7 +104,7 @@ func Open(path string) (*sqldb.DB, error) {
 			return nil, fmt.Errorf("sqlite: the parameters of %s: %w", uri, err)
 		}
 	}
-	if err := createPrivate(path, params.Get("mode")); err != nil {
+	if err := createPrivate(File(original), params.Get("mode")); err != nil {
 		return nil, err
 	}
 	params.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))

@@ -78,6 +78,34 @@ func TestFilesArePrivate(t *testing.T) {
 	if err := db.Backup(context.Background(), path+"-wal"); err == nil {
 		t.Error("a backup onto the write-ahead log was made")
 	}
+	// A file: URI names the file its escapes decode to: the first
+	// version made an empty file named with the escapes, and SQLite the
+	// database, 0644, beside it.
+	openMigratedAt(t, "file:"+filepath.ToSlash(dir)+"/a%20b.db?_txlock=immediate")
+	if _, err := os.Stat(filepath.Join(dir, "a%20b.db")); err == nil {
+		t.Error("a file named with the URI's escapes was made")
+	}
+	if st, err := os.Stat(filepath.Join(dir, "a b.db")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the database a URI names: %v, %v", st, err)
+	}
+}
+
+func TestFile(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ path, want string }{
+		{"usher.db", "usher.db"},
+		{"/var/lib/usher/usher.db", "/var/lib/usher/usher.db"},
+		{"file:usher.db?mode=rwc", "usher.db"},
+		{"file:/var/lib/a%20b.db#x", "/var/lib/a b.db"},
+		{"file:///var/lib/usher.db", "/var/lib/usher.db"},
+		{"file://localhost/var/lib/usher.db?cache=shared", "/var/lib/usher.db"},
+		{"file://elsewhere/usher.db", "file://elsewhere/usher.db"}, // SQLite's to refuse
+		{"file:bad%zz.db", "file:bad%zz.db"},
+	} {
+		if got := sqlite.File(tt.path); got != tt.want {
+			t.Errorf("File(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
 }
 
 func TestConcurrentMigrate(t *testing.T) {
