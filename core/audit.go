@@ -236,6 +236,13 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 			// The reminders a denied account made or is assigned, or was
 			// before a change, whose text it or its planner chose.
 			act, id = actUserRead, strings.Join(reminderAccounts(e), ",")
+		case "throttle":
+			// A lock of a denied account's log-ins (login:user:<id>).
+			var ok bool
+			if id, ok = strings.CutPrefix(e.ResourceID, "login:user:"); !ok {
+				continue
+			}
+			act = actUserRead
 		default:
 			continue
 		}

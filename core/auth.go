@@ -560,13 +560,29 @@ func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
 	return err
 }
 
-// lockUserIfAny is lockUser for an id that may be no account's: it holds
-// nothing then, and the caller refuses the id as it would have.
-func lockUserIfAny(ctx context.Context, tx store.Tx, userID int64) error {
-	if err := lockUser(ctx, tx, userID); err != nil && !errors.Is(err, usher.ErrNotFound) {
-		return err
+// lockPeople holds the rows of the accounts of ids that are people, in id
+// order: not service accounts', which are taken after their owners'
+// (docs/architecture.md, "One lock order"), nor ids that are no account's
+// (0 among them), which the caller refuses as it would have.
+func lockPeople(ctx context.Context, tx store.Tx, ids []int64) error {
+	people := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id == 0 {
+			continue
+		}
+		u, err := tx.UserGet(ctx, usher.UserKey{ID: id})
+		if errors.Is(err, usher.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// A kind does not change: read without the lock, it holds.
+		if u.Kind != usher.KindServiceAccount {
+			people = append(people, id)
+		}
 	}
-	return nil
+	return lockUsers(ctx, tx, people)
 }
 
 // stillCaller reads the caller's account again through r (a transaction,

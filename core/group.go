@@ -332,17 +332,16 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 				return err
 			}
 		}
-		// Then its maker's row and its members', in id order: a
-		// member's row takes a share lock on the member's account, and
-		// the maker's count holds the maker's, so two people making
-		// teams that name each other at once each held their own and
-		// waited for the other's. An id that is no account is refused
+		// Then the rows of its maker and of its members who are people,
+		// in id order: a membership's row takes a share lock on its
+		// member's, and the maker's count holds the maker's, so two
+		// people making teams that name each other at once each held
+		// their own and waited for the other's. A service account's row
+		// is taken after its owners' wherever it is taken (a mint, an
+		// end of its tokens), so not here: its membership's share lock
+		// reaches it, as before. An id that is no account is refused
 		// below, as a field of the request.
-		accounts := slices.Clone(members)
-		if p.User != nil {
-			accounts = append(accounts, p.UserID())
-		}
-		if err := lockEach(ctx, tx, accounts, lockUserIfAny); err != nil {
+		if err := lockPeople(ctx, tx, append(slices.Clone(members), p.UserID())); err != nil {
 			return err
 		}
 		switch {

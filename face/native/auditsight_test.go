@@ -176,3 +176,45 @@ func TestAuditHidesDeniedImpersonatorsAgent(t *testing.T) {
 		t.Errorf("the auditor denied the impersonator reads its user agent %q: %.900s", agent, res.body)
 	}
 }
+
+// TestAuditHidesDeniedAccountsLockout: past
+// TestAuditHidesDeniedAccountsAgentWhenAnonymous, failed log-ins on an
+// account lock it out, and the auth.lockout event (resource throttle,
+// "login:user:ID", no actor) kept the device and network of whoever
+// failed: the reader denied the account read them there.
+func TestAuditHidesDeniedAccountsLockout(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hidden, _ := b.mustPrincipal(t, "hidden", false)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	b.refused(t, req{method: "GET", path: "/v1/users/hidden", token: tok}, http.StatusForbidden, usher.CodeForbidden)
+	const agent = "Hidden-Person-iPhone-of-CEO-Private/17.2"
+	h := map[string]string{"User-Agent": agent}
+	for i := 0; i < 30; i++ {
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", header: h,
+			body: map[string]any{"login": "hidden", "password": "a wrong passphrase"}})
+		if res.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
+	var page struct {
+		Items []map[string]any `json:"items"`
+	}
+	res.decode(t, &page)
+	found := false
+	for _, e := range page.Items {
+		if e["action"] != "auth.lockout" {
+			continue
+		}
+		found = true
+		if strings.Contains(e["user_agent"].(string), agent) || e["resource_id"] == "login:user:"+strconv.FormatInt(hidden.ID, 10) && e["address"] != "" {
+			t.Errorf("the auditor denied the account reads, in its lockout, resource %v, user agent %q, address %q", e["resource_id"], e["user_agent"], e["address"])
+		}
+	}
+	if !found {
+		t.Fatalf("no lockout event: %.600s", res.body)
+	}
+}

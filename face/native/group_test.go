@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 
 	"usher"
@@ -285,6 +286,53 @@ func TestTeamsNamingEachOtherAtOnce(t *testing.T) {
 				return b.api.do(t, req{method: "POST", path: "/v1/groups", token: tok,
 					body: map[string]any{"kind": "team", "handle": fmt.Sprintf("across-%d-%d", round, i), "members": []int64{to}}})
 			})
+		}
+	})
+}
+
+// TestTeamNamingServiceAccountWhileItsOwnerMints: a first fix of
+// TestTeamsNamingEachOtherAtOnce held the rows of a team's maker and
+// members in id order, a service account's among them, where minting the
+// account's token holds its owner's row first, then the account's: an
+// owner who came after the account, minting its token while making a team
+// that named it, waited on itself ("deadlock detected", a 500). Service
+// accounts' rows are taken after their owners' everywhere.
+func TestTeamNamingServiceAccountWhileItsOwnerMints(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		b := setupWith(t, coretest.Options{Postgres: postgres})
+		var team groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "bots-home"}}, http.StatusCreated, &team)
+		var bot struct {
+			ID int64 `json:"id"`
+		}
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: b.userTok,
+			body: map[string]any{"username": "the-bot"}}, http.StatusCreated, &bot)
+		late, lateTok := b.mustPrincipal(t, "late-owner", false)
+		if late.ID < bot.ID {
+			t.Fatalf("the owner %d came before the account %d", late.ID, bot.ID)
+		}
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/late-owner", team.ID), token: b.adminTok,
+			body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+		for round := range 4 {
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Go(func() {
+					var res *response
+					if i%2 == 0 {
+						res = b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/the-bot/token", team.ID), token: lateTok})
+					} else {
+						// Refused (only an administrator places a service
+						// account), after its locks.
+						res = b.api.do(t, req{method: "POST", path: "/v1/groups", token: lateTok,
+							body: map[string]any{"kind": "team", "handle": fmt.Sprintf("named-%d-%d", round, i), "members": []int64{bot.ID}}})
+					}
+					if res.status >= 500 {
+						t.Errorf("round %d, request %d: %d %.300s", round, i, res.status, res.body)
+					}
+				})
+			}
+			wg.Wait()
 		}
 	})
 }
