@@ -21,9 +21,7 @@ func TestAuditHidesDeniedActorsAgent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	hidden, htok := b.mustPrincipal(t, "hidden", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "user", hidden)
 	b.refused(t, req{method: "GET", path: "/v1/users/hidden", token: tok}, http.StatusForbidden, usher.CodeForbidden)
 	const agent = "Hidden-Person-iPhone-of-CEO-Private/17.2"
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", hidden.ID), token: htok,
@@ -46,9 +44,7 @@ func TestAuditHidesDeniedSecondaryAddresses(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	hidden, htok := b.mustPrincipal(t, "hidden", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("email:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "email", hidden)
 	const private = "whistleblower-private@protonmail.example"
 	b.call(t, req{method: "POST", path: "/v1/users/hidden/emails", token: htok, body: map[string]any{"email": private}}, http.StatusCreated, nil)
 	res := b.api.do(t, req{method: "GET", path: "/v1/users/hidden/emails", token: tok})
@@ -73,9 +69,7 @@ func TestAuditHidesDeniedKeyTitles(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	hidden, htok := b.mustPrincipal(t, "hidden", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("ssh_key:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "ssh_key", hidden)
 	const title = "laptop-at-secret-clinic"
 	b.call(t, req{method: "POST", path: "/v1/users/hidden/keys", token: htok, body: map[string]any{"title": title, "key": coretest.NewSSHKey(t)}}, http.StatusCreated, nil)
 	res := b.api.do(t, req{method: "GET", path: "/v1/users/hidden/keys", token: tok})
@@ -100,9 +94,7 @@ func TestAuditHidesDeniedAccountsReminderChanges(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	hidden, htok := b.mustPrincipal(t, "hidden", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "user", hidden)
 	var rem struct{ ID int64 }
 	b.call(t, req{method: "POST", path: "/v1/reminders", token: htok, body: map[string]any{"resource": "clinic:oncology-appointment-first",
 		"remind_at": time.Now().Add(time.Hour)}}, http.StatusCreated, &rem)
@@ -126,9 +118,7 @@ func TestAuditHidesDeniedAccountsAgentWhenAnonymous(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	hidden, _ := b.mustPrincipal(t, "hidden", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "user", hidden)
 	b.refused(t, req{method: "GET", path: "/v1/users/hidden", token: tok}, http.StatusForbidden, usher.CodeForbidden)
 	const agent = "Hidden-Person-iPhone-of-CEO-Private/17.2"
 	h := map[string]string{"User-Agent": agent}
@@ -158,9 +148,7 @@ func TestAuditHidesDeniedImpersonatorsAgent(t *testing.T) {
 	b := setup(t)
 	boss, btok := b.mustPrincipal(t, "boss", true)
 	b.mustPrincipal(t, "victim", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("user:"+strconv.FormatInt(boss.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "user", boss)
 	b.refused(t, req{method: "GET", path: "/v1/users/boss", token: tok}, http.StatusForbidden, usher.CodeForbidden)
 	const agent = "Boss-Private-Laptop-At-Home/9.9"
 	h := map[string]string{"User-Agent": agent}
@@ -186,9 +174,7 @@ func TestAuditHidesDeniedAccountsLockout(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	hidden, _ := b.mustPrincipal(t, "hidden", false)
-	auditor, tok := b.mustPrincipal(t, "auditor", false)
-	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
-		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"))
+	tok := b.deniedAuditor(t, "user", hidden)
 	b.refused(t, req{method: "GET", path: "/v1/users/hidden", token: tok}, http.StatusForbidden, usher.CodeForbidden)
 	const agent = "Hidden-Person-iPhone-of-CEO-Private/17.2"
 	h := map[string]string{"User-Agent": agent}
@@ -217,4 +203,15 @@ func TestAuditHidesDeniedAccountsLockout(t *testing.T) {
 	if !found {
 		t.Fatalf("no lockout event: %.600s", res.body)
 	}
+}
+
+// deniedAuditor makes a user who holds audit.read and whom a rule denies
+// reading resource (user, email, ssh_key) of the account, and returns its
+// token.
+func (b *bundle) deniedAuditor(t *testing.T, resource string, account *usher.User) string {
+	t.Helper()
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "auditors", []*usher.User{auditor}, allow("audit", "read"),
+		deny(resource+":"+strconv.FormatInt(account.ID, 10), "read"))
+	return tok
 }
