@@ -294,9 +294,23 @@ func firstSeen(seen *seenKeys, u usher.ImportUser, line int, loading bool) (int,
 		keys = append(keys, "x:"+u.ExternalID)
 	}
 	if loading {
+		// A record's own repeats are one key: found in a set, not by
+		// walking the keys so far, which made a record of tens of
+		// thousands of addresses (the core refuses more than 100, after
+		// the reading) take seconds.
+		own := make(map[string]bool, len(keys)+1+len(u.Emails)+len(u.SSHKeys))
+		for _, k := range keys {
+			own[k] = true
+		}
+		add := func(k string) {
+			if !own[k] {
+				own[k] = true
+				keys = append(keys, k)
+			}
+		}
 		for _, e := range append([]string{u.Email}, u.Emails...) {
-			if k := usher.EmailKey(e); k != "" && !slices.Contains(keys, "e:"+k) {
-				keys = append(keys, "e:"+k)
+			if k := usher.EmailKey(e); k != "" {
+				add("e:" + k)
 			}
 		}
 		for _, k := range u.SSHKeys {
@@ -306,9 +320,7 @@ func firstSeen(seen *seenKeys, u usher.ImportUser, line int, loading bool) (int,
 			if err != nil {
 				continue
 			}
-			if key := "k:" + string(pub.Marshal()); !slices.Contains(keys, key) {
-				keys = append(keys, key)
-			}
+			add("k:" + string(pub.Marshal()))
 		}
 	}
 	hashes := make([][2]uint64, len(keys))

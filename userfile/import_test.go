@@ -169,3 +169,30 @@ func TestImportStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordOfManyAddressesReadInTime: loading an empty database, the
+// reader looked for each address of a record among those before it: one
+// record of 60,000 addresses (under an NDJSON line's bound; the core
+// refuses more than 100, after the reading) took seconds, and a console
+// upload of such records hours of a core.
+func TestRecordOfManyAddressesReadInTime(t *testing.T) {
+	t.Parallel()
+	for _, f := range []userfile.Format{userfile.NDJSON, userfile.CSV} {
+		addrs := make([]string, 60000)
+		for i := range addrs {
+			addrs[i] = fmt.Sprintf("a%07d@x.io", i)
+		}
+		file := `{"username":"x","emails":["` + strings.Join(addrs, `","`) + `"]}` + "\n"
+		if f == userfile.CSV {
+			file = "username,emails\nx,\"" + strings.Join(addrs, "\n") + "\"\n"
+		}
+		start := time.Now()
+		if _, err := userfile.Import(context.Background(), &batches{loading: true, expect: 1}, strings.NewReader(file), f, 0,
+			func(int, error) {}, func(userfile.Tally) {}); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("%s: one record of %d addresses (%d bytes) read in %v", f, len(addrs), len(file), took)
+		}
+	}
+}

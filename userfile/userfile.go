@@ -147,11 +147,44 @@ type Reader struct {
 	lines  *bufio.Reader
 	line   int
 	csv    *csv.Reader
+	bound  *recordBound
 	header []string
 }
 
-// maxLine bounds an NDJSON line.
+// maxLine bounds an NDJSON line, and a CSV record.
 const maxLine = 1 << 20
+
+// errRecordTooLong is recordBound's, past a record's bound.
+var errRecordTooLong = fmt.Errorf("a CSV record longer than %d bytes", maxLine)
+
+// recordBound hands encoding/csv the bytes of a record up to maxLine past
+// where it began (and csv's read-ahead), then errRecordTooLong: csv holds
+// a whole record, every field of it, before it can be refused, and a
+// record of a million commas, a million empty fields, took 145 times its
+// size in memory, any size with it.
+type recordBound struct {
+	r           io.Reader
+	read, limit int64
+}
+
+func (b *recordBound) Read(p []byte) (int, error) {
+	if b.read >= b.limit {
+		return 0, errRecordTooLong
+	}
+	if room := b.limit - b.read; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
+}
+
+// csvRead reads the next CSV record within its bound.
+func (r *Reader) csvRead() ([]string, error) {
+	// csv reads ahead of the record it hands out, 4 KiB at a time.
+	r.bound.limit = r.csv.InputOffset() + maxLine + 4<<10
+	return r.csv.Read()
+}
 
 // NewReader returns a reader of r in the format; for CSV it reads the
 // header, which must name only known columns, username among them.
@@ -161,9 +194,10 @@ func NewReader(r io.Reader, f Format) (*Reader, error) {
 		rd.lines = bufio.NewReaderSize(r, 64<<10)
 		return rd, nil
 	}
-	rd.csv = csv.NewReader(r)
+	rd.bound = &recordBound{r: r}
+	rd.csv = csv.NewReader(rd.bound)
 	rd.csv.FieldsPerRecord = -1
-	header, err := rd.csv.Read()
+	header, err := rd.csvRead()
 	if err != nil {
 		return nil, fmt.Errorf("CSV header: %w", err)
 	}
@@ -270,16 +304,23 @@ func jsonProblem(err error) error {
 
 func (r *Reader) nextCSV() (usher.ImportUser, int, error) {
 	for {
-		row, err := r.csv.Read()
+		row, err := r.csvRead()
 		var perr *csv.ParseError
 		switch {
 		case errors.As(err, &perr):
 			return usher.ImportUser{}, perr.StartLine, &LineError{perr.StartLine, perr.Err}
+		case errors.Is(err, errRecordTooLong):
+			// Where such a record ends only reading it says: the
+			// file is read no further.
+			return usher.ImportUser{}, r.line + 1, fmt.Errorf("after line %d: %w; the file is not read past it", r.line, err)
 		case err != nil:
 			return usher.ImportUser{}, 0, err
 		}
 		// FieldPos is only defined after a successful Read.
 		line, _ := r.csv.FieldPos(0)
+		if last, _ := r.csv.FieldPos(len(row) - 1); last > r.line {
+			r.line = last
+		}
 		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -279,4 +280,33 @@ func FuzzCSVCell(f *testing.F) {
 			t.Fatalf("fromCell(toCell(%q)) = %q", v, back)
 		}
 	})
+}
+
+// TestCSVRecordBounded: encoding/csv holds a whole record, every field of
+// it, before the reader can refuse it, and CSV had no bound on a record:
+// a row of millions of commas (empty fields) took 145 times its size in
+// memory. A record is bounded as an NDJSON line is, and one past it ends
+// the reading, whose end no one can know without reading it.
+func TestCSVRecordBounded(t *testing.T) {
+	// Not parallel: the memory counted is the process's.
+	file := "username\nfirst\n" + strings.Repeat(",", 6<<20) + "\nlast\n"
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r, err := NewReader(strings.NewReader(file), CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _, err := r.Next(); err != nil || u.Username != "first" {
+		t.Fatalf("the first record: %+v, %v", u, err)
+	}
+	_, _, err = r.Next()
+	runtime.ReadMemStats(&after)
+	var line *LineError
+	if err == nil || errors.As(err, &line) || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("a record of 6 Mi commas: %v, want the reading ended", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 300<<20 {
+		t.Errorf("reading a file of %d bytes allocated %d MiB", len(file), alloc>>20)
+	}
 }
