@@ -69,6 +69,9 @@ func File(path string) string {
 	return file
 }
 
+// uriEscaper escapes what a URI's path may not hold as itself.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 // createPrivate makes the database's file, when it does not exist yet and
 // mode lets SQLite make it, readable and writable by its owner alone: it
 // holds password and token hashes, and SQLite would make it 0644, as its
@@ -97,12 +100,19 @@ func Open(path string) (*sqldb.DB, error) {
 	}
 	params, original := url.Values{}, path
 	if uri, ok := strings.CutPrefix(path, "file:"); ok {
+		// SQLite reads no further than a fragment: neither is the
+		// query read past one (a mode there is no mode).
+		uri, _, _ = strings.Cut(uri, "#")
 		var query string
 		path, query, _ = strings.Cut(uri, "?")
 		var err error
 		if params, err = url.ParseQuery(query); err != nil {
 			return nil, fmt.Errorf("sqlite: the parameters of %s: %w", uri, err)
 		}
+	} else {
+		// A plain path goes to SQLite in a URI, which would read its %,
+		// ? and # as a URI's: the file opened is the one named.
+		path = uriEscaper.Replace(path)
 	}
 	if err := createPrivate(File(original), params.Get("mode")); err != nil {
 		return nil, err

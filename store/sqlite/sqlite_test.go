@@ -88,6 +88,26 @@ func TestFilesArePrivate(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "a b.db")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("the database a URI names: %v, %v", st, err)
 	}
+	// A plain path is the file it names, whatever URI characters it
+	// holds: SQLite read "a%41.db" as aA.db and "b.db#1" as b.db, 0644,
+	// beside the empty file made private; and a URI's mode past a
+	// fragment, which SQLite does not read, kept the file from being
+	// made private.
+	for _, name := range []string{"a%41.db", "b.db#1", "c?.db"} {
+		openMigratedAt(t, filepath.Join(dir, name))
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Mode().Perm() != 0o600 || st.Size() == 0 {
+			t.Errorf("%s: %v, %v", name, st, err)
+		}
+	}
+	for _, name := range []string{"aA.db", "b.db", "c"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s was made", name)
+		}
+	}
+	openMigratedAt(t, "file:"+filepath.ToSlash(dir)+"/d.db#?mode=ro")
+	if st, err := os.Stat(filepath.Join(dir, "d.db")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("d.db, a fragment before the query: %v, %v", st, err)
+	}
 }
 
 func TestFile(t *testing.T) {
