@@ -243,7 +243,16 @@ func (e *env) addressMail(ctx context.Context, addr string) error {
 
 // addressLimit is the count of codes mailed to addr, whoever asks.
 func addressLimit(addr string) limit {
-	return limit{key: "resend:" + usher.EmailKey(addr), max: resendsPerAddress}
+	return limit{key: "resend:" + usher.EmailKey(addr), max: resendsPerAddress, shown: addressShown("resend", addr)}
+}
+
+// addressShown is what the audit log names the lock of a count by
+// address by: its kind and the address's domain, not the address, which
+// anyone may type (whether an account has it or not), and which a rule
+// may keep from the log's reader.
+func addressShown(kind, addr string) string {
+	_, domain, _ := strings.Cut(usher.EmailKey(addr), "@")
+	return kind + ":@" + domain
 }
 
 // creationLimit is the count of accounts made with addr that mailed it a
@@ -252,7 +261,7 @@ func addressLimit(addr string) limit {
 // ask for an address no account has. Shared, three anonymous resends
 // kept the address's owner from signing up for the window.
 func creationLimit(addr string) limit {
-	return limit{key: "created:" + usher.EmailKey(addr), max: resendsPerAddress}
+	return limit{key: "created:" + usher.EmailKey(addr), max: resendsPerAddress, shown: addressShown("created", addr)}
 }
 
 // creatingMailed makes an account with create; when mailed, the

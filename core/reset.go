@@ -45,7 +45,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 	if client := addressKey(usher.RequestFrom(ctx).Address); client != "" {
 		limits = append(limits, limit{key: "reset-client:" + client, max: resetsPerClient})
 	}
-	limits = append(limits, limit{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey})
+	limits = append(limits, limit{key: "reset:" + usher.EmailKey(email), max: a.policy.MaxFailuresPerKey, shown: addressShown("reset", email)})
 	if _, err := a.reserve(ctx, limits); err != nil {
 		return err
 	}

@@ -215,3 +215,32 @@ func (b *bundle) deniedAuditor(t *testing.T, resource string, account *usher.Use
 		deny(resource+":"+strconv.FormatInt(account.ID, 10), "read"))
 	return tok
 }
+
+// TestAuditNamesNoAddressInALockout: past
+// TestAuditHidesDeniedAccountsLockout, a lock of an address's password
+// resets was logged under the address (reset:hidden@example.com), which
+// anyone may type whether an account has it or not, and which a rule may
+// keep from the log's reader. Such a lock names the domain alone, as a
+// reset asked for an address no account has does.
+func TestAuditNamesNoAddressInALockout(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hidden, _ := b.mustPrincipal(t, "hidden", false)
+	tok := b.deniedAuditor(t, "user", hidden)
+	locked := false
+	for range 30 {
+		if res := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": hidden.Email}}); res.status == http.StatusTooManyRequests {
+			locked = true
+			break
+		}
+	}
+	if !locked {
+		t.Fatal("the resets were never refused")
+	}
+	for _, token := range []string{tok, b.adminTok} {
+		res := b.call(t, req{method: "GET", path: "/v1/audit?action=auth.lockout&limit=100", token: token}, http.StatusOK, nil)
+		if !strings.Contains(string(res.body), `"resource_id":"reset:@`) || strings.Contains(string(res.body), hidden.Email) {
+			t.Errorf("the lockout of the address's resets: %.600s", res.body)
+		}
+	}
+}
