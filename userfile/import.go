@@ -238,6 +238,12 @@ func Import(ctx context.Context, users Users, in io.Reader, f Format, batchSize 
 			t.Failed++
 			failures = append(failures, failure{le.Line, le.Err})
 			continue
+		case errors.Is(err, errRecordTooLong):
+			// The reading ends there, what came before it imported.
+			if ferr := flush(); ferr != nil {
+				return t, ferr
+			}
+			return t, err
 		case err != nil:
 			return t, fmt.Errorf("line %d: %w", line, err)
 		}

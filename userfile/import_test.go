@@ -196,3 +196,21 @@ func TestRecordOfManyAddressesReadInTime(t *testing.T) {
 		}
 	}
 }
+
+// TestTooLongRecordKeepsWhatCameBefore: a CSV record past its bound ends
+// the reading; the records before it are imported, where the first
+// version dropped the batch being built, and the error names the line
+// after which the reading stopped, past the lines refused before it.
+func TestTooLongRecordKeepsWhatCameBefore(t *testing.T) {
+	t.Parallel()
+	file := "username\na\nb\"q\nb\nc\n" + strings.Repeat("x", 2<<20) + "\n"
+	users := &batches{}
+	tally, err := userfile.Import(context.Background(), users, strings.NewReader(file), userfile.CSV, 0,
+		func(int, error) {}, func(userfile.Tally) {})
+	if err == nil || !strings.Contains(err.Error(), "after line 5: a CSV record longer than") {
+		t.Errorf("the import's error: %v", err)
+	}
+	if users.given != 3 || tally.Created != 3 || tally.Failed != 1 {
+		t.Errorf("%d given to the core; %s", users.given, tally)
+	}
+}

@@ -308,10 +308,12 @@ func (r *Reader) nextCSV() (usher.ImportUser, int, error) {
 		var perr *csv.ParseError
 		switch {
 		case errors.As(err, &perr):
+			r.line = max(r.line, perr.Line)
 			return usher.ImportUser{}, perr.StartLine, &LineError{perr.StartLine, perr.Err}
 		case errors.Is(err, errRecordTooLong):
 			// Where such a record ends only reading it says: the
-			// file is read no further.
+			// file is read no further. Blank lines csv skipped may
+			// stand between the last record read and this one.
 			return usher.ImportUser{}, r.line + 1, fmt.Errorf("after line %d: %w; the file is not read past it", r.line, err)
 		case err != nil:
 			return usher.ImportUser{}, 0, err

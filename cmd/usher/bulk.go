@@ -102,6 +102,8 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 	}
 	t, err := userfile.Import(ctx, c.Users, in, f, batchSize, fail, func(userfile.Tally) {})
 	if err != nil {
+		// What was imported before the import stopped is told too.
+		_ = m.importSummary(t, time.Since(start), bar)
 		return err
 	}
 	return m.importSummary(t, time.Since(start), bar)
