@@ -111,8 +111,12 @@ func Open(path string) (*sqldb.DB, error) {
 		}
 	} else {
 		// A plain path goes to SQLite in a URI, which would read its %,
-		// ? and # as a URI's: the file opened is the one named.
+		// ? and # as a URI's, and a path's leading // as an authority:
+		// the file opened is the one named.
 		path = uriEscaper.Replace(path)
+		if strings.HasPrefix(path, "/") {
+			path = "//" + path
+		}
 	}
 	if err := createPrivate(File(original), params.Get("mode")); err != nil {
 		return nil, err
@@ -125,7 +129,7 @@ func Open(path string) (*sqldb.DB, error) {
 	params.Add("_pragma", "temp_store(2)")
 	write, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", original, err)
 	}
 	// One writer: SQLite serialises writes anyway, and a single connection
 	// turns lock contention into an orderly queue in the pool.
@@ -134,18 +138,18 @@ func Open(path string) (*sqldb.DB, error) {
 	write.SetConnMaxLifetime(0)
 	if err := write.Ping(); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", original, err)
 	}
 	if err := walMode(write); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", original, err)
 	}
 	params.Del("_txlock")
 	params.Set("_query_only", "1")
 	read, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", original, err)
 	}
 	n := max(4, runtime.NumCPU())
 	read.SetMaxOpenConns(n)
