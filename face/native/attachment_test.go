@@ -295,7 +295,7 @@ func TestAvatarSetAgainstDelete(t *testing.T) {
 		}
 		var mu sync.Mutex
 		fails := 0
-		for round := range 12 {
+		for round := range 8 {
 			if res := put(round); res.status >= 300 {
 				t.Fatalf("set: %d %s", res.status, res.body)
 			}

