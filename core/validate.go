@@ -94,11 +94,8 @@ func (c *checker) future(field string, at *time.Time, now time.Time) {
 	}
 }
 
-// text checks a free-text field: valid UTF-8, no control characters and
-// no line or paragraph separators (U+2028, U+2029, which many renderers
-// draw as the line break a control character would be: a name shown as
-// "Root" over "(administrator)"), at most max characters, present when
-// required.
+// text checks a free-text field: valid UTF-8, no control characters, at most
+// max characters, present when required.
 func (c *checker) text(field, v string, limit int, required bool) {
 	switch {
 	case v == "" && required:
@@ -107,15 +104,9 @@ func (c *checker) text(field, v string, limit int, required bool) {
 		c.add(field, usher.CodeInvalidUTF8, "is not valid UTF-8")
 	case utf8.RuneCountInString(v) > limit:
 		c.add(field, usher.CodeTooLong, "is longer than %d characters", limit)
-	case strings.IndexFunc(v, lineBreaking) >= 0:
-		c.add(field, usher.CodeControlCharacter, "contains a control character or a line separator")
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		c.add(field, usher.CodeControlCharacter, "contains a control character")
 	}
-}
-
-// lineBreaking reports whether r is a control character or a line or
-// paragraph separator.
-func lineBreaking(r rune) bool {
-	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp)
 }
 
 // name checks a name people read, as text, and refuses invisible format

@@ -250,22 +250,3 @@ func TestCursorOnWholeListIs400(t *testing.T) {
 		})
 	}
 }
-
-// TestLineSeparatorsRefusedInText: a line or paragraph separator (U+2028,
-// U+2029) is neither a control nor a format character, and a name took
-// it, which many renderers draw as a line break: a plain user's display
-// name shown as "Root" over "(administrator)" (found through Lenses'
-// face). Text is refused it as it is a control character, on every face.
-func TestLineSeparatorsRefusedInText(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	for _, tc := range []struct{ field, value string }{
-		{"display_name", "Root\u2028(administrator)"},
-		{"name", "Root\u2029(administrator)"},
-		{"bio", "first\u2028second"},
-	} {
-		res := b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", b.user.ID), token: b.userTok,
-			body: map[string]any{tc.field: tc.value}})
-		wantFieldError(t, tc.field, res, http.StatusUnprocessableEntity, tc.field, "control_character")
-	}
-}
