@@ -213,4 +213,11 @@ func TestTooLongRecordKeepsWhatCameBefore(t *testing.T) {
 	if users.given != 3 || tally.Created != 3 || tally.Failed != 1 {
 		t.Errorf("%d given to the core; %s", users.given, tally)
 	}
+	// Straight after the header, the header's line is the last read
+	// (it said "after line 0").
+	_, err = userfile.Import(context.Background(), &batches{}, strings.NewReader("username\n"+strings.Repeat("x", 2<<20)), userfile.CSV, 0,
+		func(int, error) {}, func(userfile.Tally) {})
+	if err == nil || !strings.Contains(err.Error(), "after line 1: ") {
+		t.Errorf("a long first record: %v", err)
+	}
 }

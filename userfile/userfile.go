@@ -215,6 +215,7 @@ func NewReader(r io.Reader, f Format) (*Reader, error) {
 		return nil, errors.New("CSV header: no username column")
 	}
 	rd.header = header
+	rd.line, _ = rd.csv.FieldPos(len(header) - 1)
 	return rd, nil
 }
 
