@@ -87,9 +87,14 @@ func (r *Reminders) assignee(ctx context.Context, p *usher.Principal, id int64) 
 		err = r.seen(ctx, u)
 	}
 	if errors.Is(err, usher.ErrNotFound) || (err == nil && u.Deleted()) {
-		return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})
+		return errNoAssignee()
 	}
 	return err
+}
+
+// errNoAssignee refuses an assignee that is no (live) user.
+func errNoAssignee() error {
+	return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})
 }
 
 // mailsAnother refuses a change of what another user is mailed, or when,
@@ -188,7 +193,7 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 			if err != nil && !errors.Is(err, usher.ErrNotFound) {
 				return err
 			}
-			return usher.FieldErrors(usher.FieldError{Field: "assigned_to", Code: usher.CodeUnknown, Message: "is not a user"})
+			return errNoAssignee()
 		}
 		if err := checkReminderRoom(ctx, tx, rem.CreatedBy); err != nil {
 			return err
@@ -199,10 +204,10 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 		if err := tx.ReminderAdd(ctx, rem); err != nil {
 			return err
 		}
+		meta := reminderMeta(rem)
+		meta["remind_at"] = timeText(rem.RemindAt)
 		return r.record(ctx, tx, now, event{action: "reminder.create", resourceType: "reminder",
-			resourceID: strconv.FormatInt(rem.ID, 10), meta: map[string]string{"resource": rem.Resource,
-				"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "created_by": strconv.FormatInt(rem.CreatedBy, 10),
-				"remind_at": timeText(rem.RemindAt)}})
+			resourceID: strconv.FormatInt(rem.ID, 10), meta: meta})
 	})
 	if err != nil {
 		return nil, err
@@ -412,6 +417,14 @@ func markReminderDeleted(rem *usher.Reminder, now time.Time) {
 	rem.DeletedAt, rem.Payload = &now, []byte("null")
 }
 
+// reminderMeta is the meta of a reminder's event: its resource, and the
+// accounts it names, by which the audit log hides it from a reader a rule
+// keeps from either (hideDenied).
+func reminderMeta(rem *usher.Reminder) map[string]string {
+	return map[string]string{"resource": rem.Resource, "assigned_to": strconv.FormatInt(rem.AssignedTo, 10),
+		"created_by": strconv.FormatInt(rem.CreatedBy, 10)}
+}
+
 // endRemindersFor deletes, within tx, the live reminders a user about to
 // be purged made for others. They carry its text, which delivery holds
 // back while its creator is deleted (creator_gone); purged, its id goes
@@ -471,8 +484,7 @@ func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, ac
 		}
 		out = rem
 		return r.record(ctx, tx, rem.UpdatedAt, event{action: action, resourceType: "reminder",
-			resourceID: strconv.FormatInt(id, 10), changes: changes, meta: map[string]string{"resource": rem.Resource,
-				"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "created_by": strconv.FormatInt(rem.CreatedBy, 10)}})
+			resourceID: strconv.FormatInt(id, 10), changes: changes, meta: reminderMeta(rem)})
 	})
 	if err != nil {
 		return nil, err
@@ -552,10 +564,10 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 				}
 				outcome, mailed = "mailed", true
 			}
+			meta := reminderMeta(rem)
+			meta["outcome"] = outcome
 			return r.record(ctx, tx, at, event{action: "reminder.deliver", resourceType: "reminder",
-				resourceID: strconv.FormatInt(rem.ID, 10), meta: map[string]string{"resource": rem.Resource,
-					"assigned_to": strconv.FormatInt(rem.AssignedTo, 10), "created_by": strconv.FormatInt(rem.CreatedBy, 10),
-					"outcome": outcome}})
+				resourceID: strconv.FormatInt(rem.ID, 10), meta: meta})
 		})
 		if errors.Is(err, usher.ErrNotFound) {
 			// The claim was voided by a change, or taken over.

@@ -101,12 +101,11 @@ func (m *Main) importUsers(ctx context.Context, c *core.Core, in io.Reader, size
 		fmt.Fprintf(m.Stderr, "line %d: %v\n", line, describe(err))
 	}
 	t, err := userfile.Import(ctx, c.Users, in, f, batchSize, fail, func(userfile.Tally) {})
-	if err != nil {
-		// What was imported before the import stopped is told too.
-		_ = m.importSummary(t, time.Since(start), bar)
-		return err
+	// What was imported is told, also before an import that stopped.
+	if serr := m.importSummary(t, time.Since(start), bar); err == nil {
+		err = serr
 	}
-	return m.importSummary(t, time.Since(start), bar)
+	return err
 }
 
 // importSummary reports the import; unchanged users are those the file

@@ -87,8 +87,9 @@ func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) error {
 // browser of someone logged in at the provider approve the other site's
 // code, and the other site's client would get that person's session.
 func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
+	login := h.session().Read(r)
 	if err := h.origin.Check(r); err != nil {
-		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), h.session().Read(r)),
+		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), login),
 			Error: "This form did not come from this site. Type the code your client shows into the form below."})
 	}
 	if _, err := web.MediaType(r, web.MediaForm); err != nil {
@@ -98,8 +99,8 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 		return web.Invalid("", usher.CodeMalformedForm, "the form could not be read")
 	}
 	token := r.PostForm.Get("csrf_token")
-	if !h.form.Verify(r, h.secure(r), h.session().Read(r), token) {
-		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), h.session().Read(r)),
+	if !h.form.Verify(r, h.secure(r), login, token) {
+		return writeDevicePage(w, http.StatusForbidden, devicePage{Token: h.form.Issue(w, r, h.secure(r), login),
 			Error: "This form has expired or did not come from this page; reload the page and type the code again."})
 	}
 	code := r.PostForm.Get("user_code")
