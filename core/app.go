@@ -224,9 +224,14 @@ func (s *Applications) allowed(ctx context.Context, a *usher.Application) (*ushe
 	return &usher.AllowedApplication{Application: a, Ops: ops}, nil
 }
 
-// checkApp validates an application.
-func checkApp(a *usher.Application) error {
+// checkApp validates an application; was is the application as stored
+// before the change, nil for a new one (see checker.text).
+func checkApp(a, was *usher.Application) error {
 	var c checker
+	if was != nil {
+		c.kept = map[string]string{"name": was.Name, "unify.name": was.Unify.Name, "unify.icon": was.Unify.Icon,
+			"unify.logo": was.Unify.Logo, "unify.url": was.Unify.URL}
+	}
 	c.name("name", a.Name, maxName, true)
 	c.name("unify.name", a.Unify.Name, maxName, false)
 	for _, f := range []struct{ field, v string }{{"unify.icon", a.Unify.Icon}, {"unify.logo", a.Unify.Logo}, {"unify.url", a.Unify.URL}} {
@@ -282,7 +287,7 @@ func (s *Applications) Create(ctx context.Context, in usher.ApplicationCreate) (
 	if a.Unify.Config == "" {
 		a.Unify.Config = "{}"
 	}
-	if err := checkApp(a); err != nil {
+	if err := checkApp(a, nil); err != nil {
 		return nil, err
 	}
 	if err := s.authorizeHandOver(ctx, a, a.OwnerID); err != nil {
@@ -396,10 +401,11 @@ func (s *Applications) change(ctx context.Context, id int64, act action, verb st
 			if err := s.authorizeApp(ctx, act, a); err != nil {
 				return err
 			}
+			was := *a
 			if err := fn(tx, a, changes); err != nil {
 				return err
 			}
-			if err := checkApp(a); err != nil {
+			if err := checkApp(a, &was); err != nil {
 				return err
 			}
 			if len(changes) > 0 {

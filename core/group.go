@@ -20,8 +20,14 @@ func errGroupNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeGroupNotFound, Message: "group not found"}
 }
 
-func (g *Groups) checkGroup(gr *usher.Group) error {
+// checkGroup checks a group's fields as it is about to be stored; was is
+// the group as stored before the change, nil for a new one (see
+// checker.text).
+func (g *Groups) checkGroup(gr, was *usher.Group) error {
 	var c checker
+	if was != nil {
+		c.kept = map[string]string{"name": was.Name, "description": was.Description, "logo": was.Logo}
+	}
 	c.handle(gr.Handle)
 	c.name("name", gr.Name, maxName, false)
 	c.text("description", gr.Description, 1000, false)
@@ -315,7 +321,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 	if gr.Name == "" {
 		gr.Name = gr.Handle
 	}
-	if err := g.checkGroup(gr); err != nil {
+	if err := g.checkGroup(gr, nil); err != nil {
 		return nil, err
 	}
 	members, err := checkMemberIDs(in.Members)
@@ -718,7 +724,7 @@ func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx
 		if err := g.fire(ctx, tx, usher.TriggerGroupBeforeUpdate, g.groupSubject(gr)); err != nil {
 			return nil, err
 		}
-		if err := g.checkGroup(gr); err != nil {
+		if err := g.checkGroup(gr, &old); err != nil {
 			return nil, err
 		}
 		if gr.Handle != old.Handle {

@@ -16,8 +16,14 @@ func errOrgNotFound() error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeOrganisationNotFound, Message: "organisation not found"}
 }
 
-func (o *Organisations) check(org *usher.Organisation) error {
+// check checks an organisation's fields as it is about to be stored; was
+// is the organisation as stored before the change, nil for a new one (see
+// checker.text).
+func (o *Organisations) check(org, was *usher.Organisation) error {
 	var c checker
+	if was != nil {
+		c.kept = map[string]string{"name": was.Name}
+	}
 	c.handle(org.Handle)
 	c.name("name", org.Name, maxName, false)
 	return c.err()
@@ -37,7 +43,7 @@ func (o *Organisations) Create(ctx context.Context, handle, name string) (*usher
 	if org.Name == "" {
 		org.Name = handle
 	}
-	if err := o.check(org); err != nil {
+	if err := o.check(org, nil); err != nil {
 		return nil, err
 	}
 	err := o.store.InTx(ctx, func(tx store.Tx) error {
@@ -315,7 +321,7 @@ func (o *Organisations) Update(ctx context.Context, id int64, in usher.Organisat
 				}
 				changes["deleted"] = usher.Change{Old: !*in.Deleted, New: *in.Deleted}
 			}
-			if err := o.check(org); err != nil {
+			if err := o.check(org, &old); err != nil {
 				return err
 			}
 			if old.Handle != org.Handle {

@@ -135,7 +135,7 @@ func setString(p *string) func(any) bool {
 // userSubject is a user as scripts see it. A script may change the names,
 // handle, bio, location and metadata.
 func userSubject(u *usher.User) *subject {
-	handle := u.Handle
+	handle, was := u.Handle, *u
 	meta := map[string]any{}
 	for k, v := range u.Metadata {
 		meta[k] = v
@@ -165,7 +165,7 @@ func userSubject(u *usher.User) *subject {
 			}},
 		check: func() error {
 			var c checker
-			c.user(u)
+			c.user(u, &was)
 			if u.Handle != handle && u.Handle != "" {
 				// A handle a script sets passes what a client's does.
 				c.handle(u.Handle)
@@ -185,21 +185,23 @@ func signupSubject(in *usher.Signup) *subject {
 // groupSubject is a group as scripts see it. A script may change the name
 // and description.
 func (e *env) groupSubject(gr *usher.Group) *subject {
+	was := *gr
 	return &subject{kind: "group", id: gr.ID, role: gr.Kind == usher.GroupRole,
 		fields: map[string]any{"id": gr.ID, "kind": string(gr.Kind), "handle": gr.Handle, "name": gr.Name,
 			"description": gr.Description, "organisation_id": gr.OrganisationID},
 		set:   map[string]func(any) bool{"name": setString(&gr.Name), "description": setString(&gr.Description)},
-		check: func() error { return (&Groups{e}).checkGroup(gr) }}
+		check: func() error { return (&Groups{e}).checkGroup(gr, &was) }}
 }
 
 // appSubject is an application as scripts see it. A script may change the
 // name and the launcher's name.
 func appSubject(a *usher.Application) *subject {
+	was := *a
 	return &subject{kind: "application", id: a.ID,
 		fields: map[string]any{"id": a.ID, "name": a.Name, "owner_id": a.OwnerID, "enabled": a.Enabled,
 			"unify_name": a.Unify.Name, "unify_url": a.Unify.URL, "unify_listed": a.Unify.Listed},
 		set:   map[string]func(any) bool{"name": setString(&a.Name), "unify_name": setString(&a.Unify.Name)},
-		check: func() error { return checkApp(a) }}
+		check: func() error { return checkApp(a, &was) }}
 }
 
 // fire runs the scripts of t on s within tx: a "before" trigger's scripts

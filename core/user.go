@@ -192,7 +192,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 		u.EmailConfirmedAt = &now
 	}
 	var c checker
-	c.user(u)
+	c.user(u, nil)
 	c.email("email", u.Email, false)
 	if u.Handle != "" {
 		c.handle(u.Handle)

@@ -228,7 +228,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			return nil, err
 		}
 		var c checker
-		c.user(u)
+		c.user(u, &old)
 		if u.Email != old.Email {
 			// As a handle: an address kept from before a rule it breaks
 			// stays until it changes (the owner's own change waits in

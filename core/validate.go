@@ -48,7 +48,13 @@ var (
 )
 
 // checker collects field problems so that one answer names them all.
-type checker struct{ errs []usher.FieldError }
+type checker struct {
+	errs []usher.FieldError
+	// kept holds, by field, the texts of what a change checks as they were
+	// stored before it: text refuses a line separator only in a value that
+	// is not one of them (see text).
+	kept map[string]string
+}
 
 // A handle starts with a letter or digit and goes on with those and _ . -.
 var handleRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
@@ -95,8 +101,15 @@ func (c *checker) future(field string, at *time.Time, now time.Time) {
 }
 
 // text checks a free-text field: valid UTF-8, no control characters, at most
-// max characters, present when required.
+// max characters, present when required. A new value is refused a line or
+// paragraph separator (U+2028, U+2029) too, which many renderers draw as
+// the line break a control character would be: a name shown as "Root"
+// over "(administrator)". A value kept as it was stored (c.kept) is not:
+// one an earlier release stored stays with its holder until changed, as an
+// address or a handle does, else a change of any other field would be
+// refused.
 func (c *checker) text(field, v string, limit int, required bool) {
+	kept, ok := c.kept[field]
 	switch {
 	case v == "" && required:
 		c.add(field, usher.CodeRequired, "is required")
@@ -106,8 +119,13 @@ func (c *checker) text(field, v string, limit int, required bool) {
 		c.add(field, usher.CodeTooLong, "is longer than %d characters", limit)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		c.add(field, usher.CodeControlCharacter, "contains a control character")
+	case (!ok || v != kept) && strings.ContainsFunc(v, lineSeparator):
+		c.add(field, usher.CodeControlCharacter, "contains a line or paragraph separator")
 	}
 }
+
+// lineSeparator reports whether r is a line or paragraph separator.
+func lineSeparator(r rune) bool { return unicode.In(r, unicode.Zl, unicode.Zp) }
 
 // name checks a name people read, as text, and refuses invisible format
 // characters in it (see formatChar).
@@ -394,32 +412,48 @@ func (c *checker) identities(ids []usher.Identity) {
 	}
 }
 
+// userText is one of a user's free-text fields.
+type userText struct {
+	field, v string
+	max      int
+	name     bool // a name people read (checker.name)
+}
+
+// userTexts lists u's free-text fields.
+func userTexts(u *usher.User) []userText {
+	return []userText{
+		{"name", u.Name, maxName, true}, {"first_name", u.FirstName, maxName, true},
+		{"last_name", u.LastName, maxName, true}, {"display_name", u.DisplayName, maxName, true},
+		{"bio", u.Bio, maxProfile, false}, {"location", u.Location, maxProfile, false},
+		{"skype", u.GitLab.Skype, maxProfile, false}, {"linkedin", u.GitLab.LinkedIn, maxProfile, false},
+		{"twitter", u.GitLab.Twitter, maxProfile, false}, {"website_url", u.WebsiteURL, maxProfile, false},
+		{"external_id", u.ExternalID, maxExternalID, false},
+	}
+}
+
 // user checks every field of a user as it is about to be stored but the
 // address, which its caller checks (email) where one is set: an address
 // stored before a rule it breaks was added (an invisible character) stays
 // with its holder until changed, as a handle does, else the account could
-// not be changed at all, not even to another address. A user without a
-// username is the caller's to allow or refuse.
-func (c *checker) user(u *usher.User) {
+// not be changed at all, not even to another address. was is the user as
+// stored before the change, nil for a new one: a text it held is kept (see
+// text). A user without a username is the caller's to allow or refuse.
+func (c *checker) user(u, was *usher.User) {
 	if u.Username != "" {
 		c.username(u.Username)
 	}
-	for _, f := range []struct{ name, v string }{
-		{"name", u.Name}, {"first_name", u.FirstName}, {"last_name", u.LastName},
-		{"display_name", u.DisplayName},
-	} {
-		c.name(f.name, f.v, maxName, false)
+	if was != nil {
+		c.kept = map[string]string{}
+		for _, f := range userTexts(was) {
+			c.kept[f.field] = f.v
+		}
 	}
-	for _, f := range []struct {
-		name string
-		v    string
-		max  int
-	}{
-		{"bio", u.Bio, maxProfile}, {"location", u.Location, maxProfile}, {"skype", u.GitLab.Skype, maxProfile},
-		{"linkedin", u.GitLab.LinkedIn, maxProfile}, {"twitter", u.GitLab.Twitter, maxProfile},
-		{"website_url", u.WebsiteURL, maxProfile}, {"external_id", u.ExternalID, maxExternalID},
-	} {
-		c.text(f.name, f.v, f.max, false)
+	for _, f := range userTexts(u) {
+		if f.name {
+			c.name(f.field, f.v, f.max, false)
+		} else {
+			c.text(f.field, f.v, f.max, false)
+		}
 	}
 	c.url("website_url", u.WebsiteURL)
 	if strings.HasPrefix(u.WebsiteURL, "/") || strings.HasPrefix(u.WebsiteURL, "\\") {

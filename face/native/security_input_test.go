@@ -1,11 +1,13 @@
 package native_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"usher"
 
 	"usher/core/coretest"
 )
@@ -248,5 +250,73 @@ func TestCursorOnWholeListIs400(t *testing.T) {
 				t.Fatalf("GET %s?cursor=…: %d %s, want 400 unknown_parameter naming cursor", list, res.status, res.body)
 			}
 		})
+	}
+}
+
+// TestLineSeparatorsRefusedInNewText: a line or paragraph separator
+// (U+2028, U+2029) is neither a control nor a format character, and a name
+// took it, which many renderers draw as a line break: a plain user's
+// display name shown as "Root" over "(administrator)" (found through
+// Lenses' face). A new text is refused it as it is a control character.
+// One stored before, by an earlier release, stays with its holder until
+// changed: a first version refused it in every check of the whole account
+// or group, so that a bio kept from before blocked a change of the
+// location alone (GitLab's PUT /users/:id), a description a team's logo
+// (Escape's).
+func TestLineSeparatorsRefusedInNewText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	user := fmt.Sprintf("/v1/users/%d", b.user.ID)
+	for _, tc := range []struct{ field, value string }{
+		{"display_name", "Root\u2028(administrator)"},
+		{"name", "Root\u2029(administrator)"},
+		{"bio", "first\u2028second"},
+	} {
+		res := b.api.do(t, req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{tc.field: tc.value}})
+		wantFieldError(t, tc.field, res, http.StatusUnprocessableEntity, tc.field, usher.CodeControlCharacter)
+	}
+
+	// Texts an earlier release stored with one.
+	if _, err := b.env.Store.UserUpdate(ctx, b.user.ID, func(u *usher.User) error {
+		u.Bio, u.DisplayName = "kept\u2028bio", "Kept\u2029Name"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var team struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "separated"}}, 201, &team)
+	if _, err := b.env.Store.GroupUpdate(ctx, team.ID, func(g *usher.Group) error {
+		g.Description = "kept\u2028description"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var app struct{ ID int64 }
+	b.call(t, req{method: "POST", path: "/v1/applications", token: b.adminTok, body: map[string]any{"name": "CRM"}}, 201, &app)
+	if _, err := b.env.Store.AppUpdate(ctx, app.ID, func(a *usher.Application) error {
+		a.Name = "Kept\u2028CRM"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	group, application := fmt.Sprintf("/v1/groups/%d", team.ID), fmt.Sprintf("/v1/applications/%d", app.ID)
+	for _, tt := range []struct {
+		name string
+		req  req
+		want int
+	}{
+		{"the owner changes the location alone", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"location": "Oslo"}}, http.StatusOK},
+		{"an administrator changes the name alone", req{method: "PATCH", path: user, token: b.adminTok, body: map[string]any{"name": "Plain"}}, http.StatusOK},
+		{"the owner sends the kept bio back unchanged", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"bio": "kept\u2028bio", "location": "Bergen"}}, http.StatusOK},
+		{"the owner writes another bio with one", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"bio": "new\u2029bio"}}, http.StatusUnprocessableEntity},
+		{"the team's name changes alone", req{method: "PATCH", path: group, token: b.adminTok, body: map[string]any{"name": "Separated"}}, http.StatusOK},
+		{"the team's description changes to another with one", req{method: "PATCH", path: group, token: b.adminTok, body: map[string]any{"description": "new\u2028description"}}, http.StatusUnprocessableEntity},
+		{"the application is disabled", req{method: "PATCH", path: application, token: b.adminTok, body: map[string]any{"enabled": false}}, http.StatusOK},
+		{"the application is renamed with one", req{method: "PATCH", path: application, token: b.adminTok, body: map[string]any{"name": "New\u2028CRM"}}, http.StatusUnprocessableEntity},
+	} {
+		if res := b.api.do(t, tt.req); res.status != tt.want {
+			t.Errorf("%s: %d %s, want %d", tt.name, res.status, res.body, tt.want)
+		}
 	}
 }
