@@ -71,8 +71,8 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		case src.group.Deleted() || dst.group.Deleted():
 			return errGroupNotFound()
 		}
-		if src.group.Kind == usher.GroupTeam && !usher.PrincipalFrom(ctx).IsAdmin() {
-			if err := checkMergedOwners(ctx, tx, src.group.ID, dst.group); err != nil {
+		if src.group.Kind == usher.GroupTeam {
+			if err := g.checkMergedOwners(ctx, tx, src.group.ID, dst.group); err != nil {
 				return err
 			}
 		}
@@ -100,11 +100,15 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 }
 
 // checkMergedOwners refuses a merge of team src into dst that would make
-// an owner of src, not one of dst yet, an owner of teams holding more
-// service accounts than they may: as being handed dst would
-// (Groups.AddMember). Else an empty team one owned with them, merged
-// into a full one, handed it over past the count.
-func checkMergedOwners(ctx context.Context, tx store.Tx, src int64, dst *usher.Group) error {
+// an owner of src, not one of dst yet, an owner of dst where being handed
+// dst would be refused (Groups.AddMember): by a credential bounded by
+// scopes or an expiry, an account that may make no team
+// (checkOwnerBound), else an empty team such an account was made an
+// owner of with a session, merged into another, handed that one over
+// past the bound; and, but for an administrator, one whose teams would
+// then hold more service accounts than it may, else an empty team one
+// owned with them, merged into a full one, handed it over past the count.
+func (g *Groups) checkMergedOwners(ctx context.Context, tx store.Tx, src int64, dst *usher.Group) error {
 	owners, err := ownersOf(ctx, tx, dst.ID)
 	if err != nil {
 		return err
@@ -114,7 +118,17 @@ func checkMergedOwners(ctx context.Context, tx store.Tx, src int64, dst *usher.G
 		return err
 	}
 	joining = slices.DeleteFunc(joining, func(id int64) bool { return slices.Contains(owners, id) })
-	if len(joining) == 0 {
+	p := usher.PrincipalFrom(ctx)
+	for _, id := range joining {
+		u, err := tx.UserGet(ctx, usher.UserKey{ID: id})
+		if err != nil {
+			return err
+		}
+		if err := g.checkOwnerBound(ctx, tx, p, u); err != nil {
+			return err
+		}
+	}
+	if len(joining) == 0 || p.IsAdmin() {
 		return nil
 	}
 	accounts, err := serviceAccountsOf(ctx, tx, dst)

@@ -889,3 +889,45 @@ func TestAdminMintedTokenAddsNoUntrackedKey(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundedTokenMergesNoOwnerPastThePlan: past
+// TestBoundedTokenMakesNoOwnerPastThePlan, a credential bounded by scopes
+// that may not make an account that may make no team an owner of a team
+// (403) made it one by a merge: of a team the account already owned (made
+// so with a session) into the other. The merge asks what handing the
+// target over asks of each owner it brings.
+func TestBoundedTokenMergesNoOwnerPastThePlan(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+	boss, bossTok := b.mustPrincipal(t, "boss", false)
+	held, _ := b.mustPrincipal(t, "xavier", false) // the default plan: no teams
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", boss.ID), token: b.adminTok, body: map[string]any{"plan": "pro"}}, http.StatusOK, nil)
+	var scratch, payroll groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: bossTok, body: map[string]any{"kind": "team", "handle": "scratch"}}, http.StatusCreated, &scratch)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: bossTok, body: map[string]any{"kind": "team", "handle": "payroll"}}, http.StatusCreated, &payroll)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", scratch.ID, held.ID), token: bossTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+
+	scoped := b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}})
+	wantProblem(t, "the scoped token makes the held-back account an owner of payroll", b.api.do(t, req{method: "PUT",
+		path: fmt.Sprintf("/v1/groups/%d/members/%d", payroll.ID, held.ID), token: scoped.Token, body: map[string]any{"level": "owner"}}),
+		http.StatusForbidden, usher.CodeScopeExceeded)
+	wantProblem(t, "the scoped token merges the team the held-back account owns into payroll", b.api.do(t, req{method: "POST",
+		path: fmt.Sprintf("/v1/groups/%d/merge", scratch.ID), token: scoped.Token, body: map[string]any{"into": payroll.ID}}),
+		http.StatusForbidden, usher.CodeScopeExceeded)
+	var members struct {
+		Items []struct {
+			Level  string `json:"level"`
+			UserID int64  `json:"user_id"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/members", payroll.ID), token: b.adminTok}, http.StatusOK, &members)
+	for _, m := range members.Items {
+		if m.UserID == held.ID {
+			t.Errorf("the held-back account is a member of payroll at %s", m.Level)
+		}
+	}
+	// A session merges them, as it makes the owner.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", scratch.ID), token: bossTok, body: map[string]any{"into": payroll.ID}}, http.StatusOK, nil)
+}
