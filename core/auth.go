@@ -360,6 +360,26 @@ func checkMintBound(p *usher.Principal, scopes []string, expires *time.Time) err
 func (e *env) checkLogInBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
 	const what = "the password, identities and primary address of its own account, an administrator's, or one with more than a new account's rights " +
 		"(roles' rules, an internal group, an application, a richer plan or limits, a team its plan would not let it make), which open sessions"
+	return e.refuseBoundedOnWide(ctx, p, target, what)
+}
+
+// checkDeleteBound refuses a credential bounded by scopes or an expiry
+// that deletes an account whose log-in it may not set (checkLogInBound):
+// its own, an administrator's, or one with more than a new account's
+// rights. Deleting an account frees its username, address and external
+// id, by which an import finds the account a record updates: an account
+// the credential made with them, and with a password of its choosing,
+// took the deleted one's place at the directory's next import — an
+// administrator's flag with it — a log-in with neither bound.
+func (e *env) checkDeleteBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
+	const what = "the accounts whose log-in it may not set (its own, an administrator's, or one with more than a new account's rights) " +
+		"by deleting them, which frees their username, address and external id for another account to take"
+	return e.refuseBoundedOnWide(ctx, p, target, what)
+}
+
+// refuseBoundedOnWide is refuseBounded where a log-in as target is wider
+// than a plain account's to p (wideLogIn).
+func (e *env) refuseBoundedOnWide(ctx context.Context, p *usher.Principal, target *usher.User, what string) error {
 	if refuseBounded(p, what) == nil {
 		return nil
 	}

@@ -68,6 +68,9 @@ func (s *Users) deleteChange(ctx context.Context, in usher.UserDelete, held *[]i
 		if err := s.guardCredentials(ctx, usher.PrincipalFrom(ctx), actTokenEnd, u); err != nil {
 			return nil, err
 		}
+		if err := s.checkDeleteBound(ctx, usher.PrincipalFrom(ctx), u); err != nil {
+			return nil, err
+		}
 		if err := s.fire(ctx, tx, usher.TriggerUserBeforeDelete, readOnly(userSubject(u))); err != nil {
 			return nil, err
 		}

@@ -931,3 +931,43 @@ func TestBoundedTokenMergesNoOwnerPastThePlan(t *testing.T) {
 	// A session merges them, as it makes the owner.
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", scratch.ID), token: bossTok, body: map[string]any{"into": payroll.ID}}, http.StatusOK, nil)
 }
+
+// TestBoundedTokenDeletesNoWideAccount: an administrator's token that
+// expires (or has scopes) may not set an administrator's password or
+// external id, but it deleted one, which frees the username, address and
+// external id an import finds an account by; it then made an account
+// holding them with a password of its choosing, and the directory's next
+// import made that account the administrator the record names: a log-in
+// with neither bound (found by two reviewers, through the native face and
+// Pterodactyl's). Such a credential deletes no account whose log-in it
+// may not set; a plain one it still deletes, and a session any.
+func TestBoundedTokenDeletesNoWideAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	dora := b.env.MustCreateUser(t, usher.UserCreate{Username: "dora", Email: "dora@example.com", Password: matrixPassword,
+		Admin: true, EmailConfirmed: true, ExternalID: "ldap-dora"})
+	plain := b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", EmailConfirmed: true})
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)})
+	scoped := b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}})
+
+	doraPath := fmt.Sprintf("/v1/users/%d", dora.ID)
+	wantProblem(t, "the expiring token deletes the administrator", b.api.do(t, req{method: "DELETE", path: doraPath, token: hour.Token}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	wantProblem(t, "the scoped token deletes the administrator", b.api.do(t, req{method: "DELETE", path: doraPath, token: scoped.Token}),
+		http.StatusForbidden, usher.CodeScopeExceeded)
+	// The rest of the attack finds the administrator's external id held.
+	res := b.api.do(t, req{method: "POST", path: "/v1/users", token: hour.Token, body: map[string]any{"username": "mallory",
+		"email": "mallory@example.com", "password": "a mallory secret phrase 42", "skip_confirmation": true, "external_id": "ldap-dora"}})
+	if res.status != http.StatusConflict {
+		t.Errorf("an account made with the administrator's external id: %d %s, want 409", res.status, res.body)
+	}
+	out, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "dora",
+		Email: "dora@example.com", EmailConfirmed: true, ExternalID: "ldap-dora", Admin: true}}})
+	if err != nil || len(out) != 1 || out[0].Err != nil || out[0].ID != dora.ID {
+		t.Errorf("the directory's import: %v %+v, want dora (%d) found", err, out, dora.ID)
+	}
+
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", plain.ID), token: hour.Token}, http.StatusOK, nil)
+	b.call(t, req{method: "DELETE", path: doraPath, token: bossTok}, http.StatusOK, nil)
+}
