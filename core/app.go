@@ -225,15 +225,14 @@ func (s *Applications) allowed(ctx context.Context, a *usher.Application) (*ushe
 }
 
 // checkApp validates an application; was is the application as stored
-// before the change, nil for a new one (see checker.text).
+// before the change, nil for a new one (see checker.listedName).
 func checkApp(a, was *usher.Application) error {
 	var c checker
 	if was != nil {
-		c.kept = map[string]string{"name": was.Name, "unify.name": was.Unify.Name, "unify.icon": was.Unify.Icon,
-			"unify.logo": was.Unify.Logo, "unify.url": was.Unify.URL}
+		c.kept = map[string]string{"name": was.Name, "unify.name": was.Unify.Name}
 	}
-	c.name("name", a.Name, maxName, true)
-	c.name("unify.name", a.Unify.Name, maxName, false)
+	c.listedName("name", a.Name, maxName, true)
+	c.listedName("unify.name", a.Unify.Name, maxName, false)
 	for _, f := range []struct{ field, v string }{{"unify.icon", a.Unify.Icon}, {"unify.logo", a.Unify.Logo}, {"unify.url", a.Unify.URL}} {
 		c.text(f.field, f.v, maxAppAddress, false)
 		c.url(f.field, f.v)

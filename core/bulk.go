@@ -218,7 +218,11 @@ func (s *Users) checkImport(in usher.ImportUser) (*importing, error) {
 	// An account may have no username (the native and Corteza APIs make
 	// such accounts): its record names it by its address instead.
 	in.UsernameOptional = in.Username == "" && in.Email != ""
-	u, err := s.buildUser(in.UserCreate)
+	// The names are taken as the file writes them, line separators an
+	// earlier release stored and its export wrote included: an import is
+	// an administrator's, and an import run again changes nothing
+	// (listedName).
+	u, err := s.buildUser(in.UserCreate, &usher.User{Name: in.Name, FirstName: in.FirstName, LastName: in.LastName, DisplayName: in.DisplayName})
 	if err != nil {
 		return nil, err
 	}

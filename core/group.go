@@ -22,14 +22,14 @@ func errGroupNotFound() error {
 
 // checkGroup checks a group's fields as it is about to be stored; was is
 // the group as stored before the change, nil for a new one (see
-// checker.text).
+// checker.listedName).
 func (g *Groups) checkGroup(gr, was *usher.Group) error {
 	var c checker
 	if was != nil {
-		c.kept = map[string]string{"name": was.Name, "description": was.Description, "logo": was.Logo}
+		c.kept = map[string]string{"name": was.Name}
 	}
 	c.handle(gr.Handle)
-	c.name("name", gr.Name, maxName, false)
+	c.listedName("name", gr.Name, maxName, false)
 	c.text("description", gr.Description, 1000, false)
 	c.text("logo", gr.Logo, 2000, false)
 	c.url("logo", gr.Logo)

@@ -18,14 +18,14 @@ func errOrgNotFound() error {
 
 // check checks an organisation's fields as it is about to be stored; was
 // is the organisation as stored before the change, nil for a new one (see
-// checker.text).
+// checker.listedName).
 func (o *Organisations) check(org, was *usher.Organisation) error {
 	var c checker
 	if was != nil {
 		c.kept = map[string]string{"name": was.Name}
 	}
 	c.handle(org.Handle)
-	c.name("name", org.Name, maxName, false)
+	c.listedName("name", org.Name, maxName, false)
 	return c.err()
 }
 

@@ -174,7 +174,7 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	c.username(in.Username)
 	c.freshUsername(in.Username)
 	c.email("email", in.Email, true)
-	c.name("name", in.Name, maxName, false)
+	c.listedName("name", in.Name, maxName, false)
 	c.errs = append(c.errs, a.passwordProblems(in.Password, in.Username, in.Email)...)
 	if err := c.err(); err != nil {
 		return nil, err

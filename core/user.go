@@ -71,7 +71,7 @@ func (s *Users) Create(ctx context.Context, in usher.UserCreate) (*usher.User, e
 			return nil, err
 		}
 	}
-	would, err := s.buildUser(in)
+	would, err := s.buildUser(in, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +161,9 @@ func (e *env) confirming(in *usher.UserCreate) bool {
 }
 
 // buildUser makes the user in describes, with the defaults filled in, and
-// checks every field, the password's too.
-func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
+// checks every field, the password's too; the names kept holds are taken
+// as they are (checker.user), nil for none.
+func (e *env) buildUser(in usher.UserCreate, kept *usher.User) (*usher.User, error) {
 	now := e.now()
 	u := &usher.User{
 		UUID: uuid.Must(uuid.NewV7()).String(), Username: in.Username, Email: in.Email,
@@ -192,7 +193,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 		u.EmailConfirmedAt = &now
 	}
 	var c checker
-	c.user(u, nil)
+	c.user(u, kept)
 	c.email("email", u.Email, false)
 	if u.Handle != "" {
 		c.handle(u.Handle)
@@ -235,7 +236,7 @@ func (e *env) buildUser(in usher.UserCreate) (*usher.User, error) {
 func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, hash string) (*usher.User, error) {
 	// The password, if any, was checked and hashed already.
 	in.Password, in.PasswordHash = "", ""
-	u, err := e.buildUser(in)
+	u, err := e.buildUser(in, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -275,22 +276,34 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 
 // deriveNames fills the full name from first and last names, or the first
 // and last names from the full one, whichever is missing: products differ
-// in which they ask for.
+// in which they ask for. A name it makes holds a space where the names it
+// is made of held a line or paragraph separator, which an earlier release
+// stored and a new name may not hold (checker.listedName).
 func deriveNames(u *usher.User) {
 	switch {
 	case u.Name == "" && (u.FirstName != "" || u.LastName != ""):
-		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+		u.Name = strings.TrimSpace(unbroken(u.FirstName + " " + u.LastName))
 		if r := []rune(u.Name); len(r) > maxName {
 			u.Name = string(r[:maxName])
 		}
 	case u.Name != "" && u.FirstName == "" && u.LastName == "":
-		name := strings.TrimSpace(u.Name)
+		name := strings.TrimSpace(unbroken(u.Name))
 		if i := strings.LastIndexByte(name, ' '); i > 0 {
 			u.FirstName, u.LastName = strings.TrimSpace(name[:i]), name[i+1:]
 		} else {
 			u.FirstName = name
 		}
 	}
+}
+
+// unbroken is s with a space for each line or paragraph separator.
+func unbroken(s string) string {
+	return strings.Map(func(r rune) rune {
+		if lineSeparator(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // uniqueFields are the user fields whose collisions the store reports: the

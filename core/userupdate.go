@@ -227,6 +227,9 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if err := s.fire(ctx, tx, usher.TriggerUserBeforeUpdate, userSubject(u)); err != nil {
 			return nil, err
 		}
+		// The names are derived before they are checked: a name made of
+		// a kept first name and a new last name is a new one.
+		deriveNames(u)
 		var c checker
 		c.user(u, &old)
 		if u.Email != old.Email {
@@ -255,7 +258,6 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if err := c.err(); err != nil {
 			return nil, err
 		}
-		deriveNames(u)
 		if u.Username != old.Username || u.Email != old.Email {
 			username, addr := u.Username, u.Email
 			if username == old.Username {

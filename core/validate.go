@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +51,9 @@ var (
 // checker collects field problems so that one answer names them all.
 type checker struct {
 	errs []usher.FieldError
-	// kept holds, by field, the texts of what a change checks as they were
-	// stored before it: text refuses a line separator only in a value that
-	// is not one of them (see text).
+	// kept holds, by field, the names of what a change checks as they were
+	// stored before it: listedName refuses a line separator only in a name
+	// that is not one of them.
 	kept map[string]string
 }
 
@@ -101,15 +102,8 @@ func (c *checker) future(field string, at *time.Time, now time.Time) {
 }
 
 // text checks a free-text field: valid UTF-8, no control characters, at most
-// max characters, present when required. A new value is refused a line or
-// paragraph separator (U+2028, U+2029) too, which many renderers draw as
-// the line break a control character would be: a name shown as "Root"
-// over "(administrator)". A value kept as it was stored (c.kept) is not:
-// one an earlier release stored stays with its holder until changed, as an
-// address or a handle does, else a change of any other field would be
-// refused.
+// max characters, present when required.
 func (c *checker) text(field, v string, limit int, required bool) {
-	kept, ok := c.kept[field]
 	switch {
 	case v == "" && required:
 		c.add(field, usher.CodeRequired, "is required")
@@ -119,13 +113,8 @@ func (c *checker) text(field, v string, limit int, required bool) {
 		c.add(field, usher.CodeTooLong, "is longer than %d characters", limit)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		c.add(field, usher.CodeControlCharacter, "contains a control character")
-	case (!ok || v != kept) && strings.ContainsFunc(v, lineSeparator):
-		c.add(field, usher.CodeControlCharacter, "contains a line or paragraph separator")
 	}
 }
-
-// lineSeparator reports whether r is a line or paragraph separator.
-func lineSeparator(r rune) bool { return unicode.In(r, unicode.Zl, unicode.Zp) }
 
 // name checks a name people read, as text, and refuses invisible format
 // characters in it (see formatChar).
@@ -135,6 +124,28 @@ func (c *checker) name(field, v string, limit int, required bool) {
 		c.add(field, usher.CodeFormatCharacter, "contains an invisible formatting character, such as a bidirectional override or a zero-width space")
 	}
 }
+
+// listedName checks a name that stands for an account, a group, an
+// organisation or an application wherever they are listed, as a name, and
+// refuses a new one a line or paragraph separator (U+2028, U+2029), which
+// many renderers draw as the line break a control character would be: a
+// user's display name shown as "Root" over "(administrator)". A name kept
+// as it was stored (c.kept) is not refused, but for the spaces around and
+// between its words (faces trim what they read, and a full name made of a
+// first and a last one is joined again): one an earlier release stored
+// stays with its holder until changed, as an address or a handle does,
+// else a change of any other field would be refused.
+func (c *checker) listedName(field, v string, limit int, required bool) {
+	n := len(c.errs)
+	c.name(field, v, limit, required)
+	kept, ok := c.kept[field]
+	if len(c.errs) == n && (!ok || !slices.Equal(strings.Fields(v), strings.Fields(kept))) && strings.ContainsFunc(v, lineSeparator) {
+		c.add(field, usher.CodeControlCharacter, "contains a line or paragraph separator")
+	}
+}
+
+// lineSeparator reports whether r is a line or paragraph separator.
+func lineSeparator(r rune) bool { return unicode.In(r, unicode.Zl, unicode.Zp) }
 
 // formatChar reports whether v holds a format character (Unicode category
 // Cf): the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
@@ -416,7 +427,7 @@ func (c *checker) identities(ids []usher.Identity) {
 type userText struct {
 	field, v string
 	max      int
-	name     bool // a name people read (checker.name)
+	name     bool // a name the account is listed by (checker.listedName)
 }
 
 // userTexts lists u's free-text fields.
@@ -436,8 +447,9 @@ func userTexts(u *usher.User) []userText {
 // stored before a rule it breaks was added (an invisible character) stays
 // with its holder until changed, as a handle does, else the account could
 // not be changed at all, not even to another address. was is the user as
-// stored before the change, nil for a new one: a text it held is kept (see
-// text). A user without a username is the caller's to allow or refuse.
+// stored before the change, nil for a new one: a name it held is kept (see
+// listedName). A user without a username is the caller's to allow or
+// refuse.
 func (c *checker) user(u, was *usher.User) {
 	if u.Username != "" {
 		c.username(u.Username)
@@ -450,7 +462,7 @@ func (c *checker) user(u, was *usher.User) {
 	}
 	for _, f := range userTexts(u) {
 		if f.name {
-			c.name(f.field, f.v, f.max, false)
+			c.listedName(f.field, f.v, f.max, false)
 		} else {
 			c.text(f.field, f.v, f.max, false)
 		}

@@ -257,12 +257,13 @@ func TestCursorOnWholeListIs400(t *testing.T) {
 // (U+2028, U+2029) is neither a control nor a format character, and a name
 // took it, which many renderers draw as a line break: a plain user's
 // display name shown as "Root" over "(administrator)" (found through
-// Lenses' face). A new text is refused it as it is a control character.
-// One stored before, by an earlier release, stays with its holder until
-// changed: a first version refused it in every check of the whole account
-// or group, so that a bio kept from before blocked a change of the
-// location alone (GitLab's PUT /users/:id), a description a team's logo
-// (Escape's).
+// Lenses' face). A new name — an account's, a group's, an application's —
+// is refused it as it is a control character. One stored before, by an
+// earlier release, stays with its holder until changed: a first version
+// refused it in every check of the whole account or group, so that a bio
+// kept from before blocked a change of the location alone (GitLab's PUT
+// /users/:id), and a review of the second found the same for a token's
+// rotation, an identity sent back unchanged and an import run again.
 func TestLineSeparatorsRefusedInNewText(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -271,15 +272,17 @@ func TestLineSeparatorsRefusedInNewText(t *testing.T) {
 	for _, tc := range []struct{ field, value string }{
 		{"display_name", "Root\u2028(administrator)"},
 		{"name", "Root\u2029(administrator)"},
-		{"bio", "first\u2028second"},
+		{"first_name", "Root\u2028(administrator)"},
 	} {
 		res := b.api.do(t, req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{tc.field: tc.value}})
 		wantFieldError(t, tc.field, res, http.StatusUnprocessableEntity, tc.field, usher.CodeControlCharacter)
 	}
 
-	// Texts an earlier release stored with one.
+	// Names an earlier release stored with one.
 	if _, err := b.env.Store.UserUpdate(ctx, b.user.ID, func(u *usher.User) error {
-		u.Bio, u.DisplayName = "kept\u2028bio", "Kept\u2029Name"
+		// The full name as an earlier release made it of the first and
+		// last ones.
+		u.DisplayName, u.FirstName, u.Name = "Kept\u2029Name", "Kept\u2028First ", "Kept\u2028First  User"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -287,7 +290,7 @@ func TestLineSeparatorsRefusedInNewText(t *testing.T) {
 	var team struct{ ID int64 }
 	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "separated"}}, 201, &team)
 	if _, err := b.env.Store.GroupUpdate(ctx, team.ID, func(g *usher.Group) error {
-		g.Description = "kept\u2028description"
+		g.Name = "Kept\u2028Team"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -307,16 +310,35 @@ func TestLineSeparatorsRefusedInNewText(t *testing.T) {
 		want int
 	}{
 		{"the owner changes the location alone", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"location": "Oslo"}}, http.StatusOK},
-		{"an administrator changes the name alone", req{method: "PATCH", path: user, token: b.adminTok, body: map[string]any{"name": "Plain"}}, http.StatusOK},
-		{"the owner sends the kept bio back unchanged", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"bio": "kept\u2028bio", "location": "Bergen"}}, http.StatusOK},
-		{"the owner writes another bio with one", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"bio": "new\u2029bio"}}, http.StatusUnprocessableEntity},
-		{"the team's name changes alone", req{method: "PATCH", path: group, token: b.adminTok, body: map[string]any{"name": "Separated"}}, http.StatusOK},
-		{"the team's description changes to another with one", req{method: "PATCH", path: group, token: b.adminTok, body: map[string]any{"description": "new\u2028description"}}, http.StatusUnprocessableEntity},
+		{"an administrator changes the bio alone", req{method: "PATCH", path: user, token: b.adminTok, body: map[string]any{"bio": "Plain"}}, http.StatusOK},
+		{"the owner sends the kept names back, trimmed", req{method: "PATCH", path: user, token: b.userTok,
+			body: map[string]any{"display_name": "Kept\u2029Name", "first_name": "Kept\u2028First", "location": "Bergen"}}, http.StatusOK},
+		{"the owner writes another display name with one", req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"display_name": "New\u2029Name"}}, http.StatusUnprocessableEntity},
+		{"the owner changes the last name, which makes a new name of the kept first one, without the separator", req{method: "PATCH", path: user, token: b.userTok,
+			body: map[string]any{"last_name": "Zed"}}, http.StatusOK},
+		{"the team's description changes alone", req{method: "PATCH", path: group, token: b.adminTok, body: map[string]any{"description": "payroll"}}, http.StatusOK},
+		{"the team is renamed to another name with one", req{method: "PATCH", path: group, token: b.adminTok, body: map[string]any{"name": "New\u2028Team"}}, http.StatusUnprocessableEntity},
 		{"the application is disabled", req{method: "PATCH", path: application, token: b.adminTok, body: map[string]any{"enabled": false}}, http.StatusOK},
 		{"the application is renamed with one", req{method: "PATCH", path: application, token: b.adminTok, body: map[string]any{"name": "New\u2028CRM"}}, http.StatusUnprocessableEntity},
 	} {
 		if res := b.api.do(t, tt.req); res.status != tt.want {
 			t.Errorf("%s: %d %s, want %d", tt.name, res.status, res.body, tt.want)
 		}
+	}
+
+	var got struct {
+		Name      string `json:"name"`
+		FirstName string `json:"first_name"`
+	}
+	b.call(t, req{method: "GET", path: user, token: b.userTok}, http.StatusOK, &got)
+	if got.Name != "Kept First Zed" || got.FirstName != "Kept\u2028First" {
+		t.Errorf("the names after the last name's change: %+q, want the full name made without the separator and the first name kept", got)
+	}
+
+	// An import run again carries the names as its file writes them.
+	out, err := b.env.Core.Users.Import(sys(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "plain",
+		Email: "plain@example.com", DisplayName: "Kept\u2029Name", Location: "Tromsø"}}})
+	if err != nil || len(out) != 1 || out[0].Err != nil {
+		t.Errorf("an import of the account with its kept display name: %v %+v", err, out)
 	}
 }

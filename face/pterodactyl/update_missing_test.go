@@ -1,7 +1,9 @@
 package pterodactyl_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"usher"
@@ -60,5 +62,32 @@ func TestUpdateUnknownUser(t *testing.T) {
 			e.Errors[0].Detail != "The requested resource could not be found on the server.") {
 			t.Errorf("%s: %s", tt.name, res.body)
 		}
+	}
+}
+
+// TestWholeUserSentBackKeepsStoredSeparator: Pterodactyl's PATCH needs
+// email, username, first_name and last_name, so a panel sends the user
+// back whole to change its language. A first name an earlier release
+// stored with a line separator (which usher now refuses in a new name)
+// and a space at its end arrives trimmed, and the full name is made of it
+// again: both are the names kept, not new ones, and the change is taken.
+func TestWholeUserSentBackKeepsStoredSeparator(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u := b.mustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", FirstName: "Ann", LastName: "Lee"})
+	if _, err := b.env.Store.UserUpdate(context.Background(), u.ID, func(u *usher.User) error {
+		u.FirstName, u.Name = "Ann\u2028Marie ", "Ann\u2028Marie  Lee"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/application/users/%d", u.ID)
+	whole := map[string]any{"email": "ann@example.com", "username": "ann", "first_name": "Ann\u2028Marie ", "last_name": "Lee", "language": "de"}
+	if res := b.do(t, req{method: "PATCH", path: path, body: whole}); res.status != http.StatusOK {
+		t.Errorf("the user sent back whole to change its language: %d %s, want 200", res.status, res.body)
+	}
+	whole["first_name"] = "Ann\u2029Maria"
+	if res := b.do(t, req{method: "PATCH", path: path, body: whole}); res.status != http.StatusUnprocessableEntity {
+		t.Errorf("a new first name with a paragraph separator: %d %s, want 422", res.status, res.body)
 	}
 }
