@@ -377,6 +377,30 @@ func (e *env) checkDeleteBound(ctx context.Context, p *usher.Principal, target *
 	return e.refuseBoundedOnWide(ctx, p, target, what)
 }
 
+// checkHoldBackBound refuses a credential bounded by scopes or an expiry
+// that changes the rights of an account whose log-in it may not set
+// (checkLogInBound), taking them away too: an administrator it demoted,
+// or an account whose plan or allowances it lowered, is one whose
+// password it may then set, and the directory's next import gives the
+// rights back to that log-in.
+func (e *env) checkHoldBackBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
+	const what = "the rights of an account whose log-in it may not set (its own, an administrator's, or one with more than a new account's rights), " +
+		"taking them away too, which leaves one whose log-in it may set"
+	return e.refuseBoundedOnWide(ctx, p, target, what)
+}
+
+// rights are what an account may do past its memberships: what an import
+// sets and a bounded credential holds back.
+type rights struct {
+	admin, external, canCreateGroup bool
+	plan                            string
+	projectsLimit                   int
+}
+
+func rightsOf(u *usher.User) rights {
+	return rights{admin: u.Admin, external: u.External, canCreateGroup: u.GitLab.CanCreateGroup, plan: u.Plan, projectsLimit: u.GitLab.ProjectsLimit}
+}
+
 // refuseBoundedOnWide is refuseBounded where a log-in as target is wider
 // than a plain account's to p (wideLogIn).
 func (e *env) refuseBoundedOnWide(ctx context.Context, p *usher.Principal, target *usher.User, what string) error {

@@ -430,7 +430,9 @@ func (a *Auth) externalUser(ctx context.Context, id *usher.ExternalIdentity) (*u
 		if err != nil {
 			return err
 		}
-		u, err = a.newUser(sys, tx, usher.UserCreate{Username: username, Email: email, Name: id.Name,
+		// A provider's name is taken with a space for a line separator,
+		// which a new name may not hold (listedName).
+		u, err = a.newUser(sys, tx, usher.UserCreate{Username: username, Email: email, Name: unbroken(id.Name),
 			EmailConfirmed: email != "", Identities: []usher.Identity{identity},
 			Language: a.letters.Match(usher.RequestFrom(ctx).Languages)}, "")
 		if err != nil {

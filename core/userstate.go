@@ -310,6 +310,9 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err := s.guardCredentials(ctx, p, actTokenEnd, u); err != nil {
 			return err
 		}
+		if err := s.checkDeleteBound(ctx, p, u); err != nil {
+			return err
+		}
 		// As a deletion does: a team keeps an owner.
 		if err := lastOwner(ctx, tx, u.ID); err != nil {
 			return err

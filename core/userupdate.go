@@ -108,21 +108,29 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		if err := s.checkPrivileges(ctx, checked, in); err != nil {
 			return nil, err
 		}
+		would := *u
+		if in.Plan != nil {
+			would.Plan = *in.Plan
+		}
+		if in.External != nil {
+			would.External = *in.External
+		}
+		if in.Admin != nil {
+			would.Admin = *in.Admin
+		}
+		would.GitLab.Apply(in.GitLab)
 		if in.Plan != nil || in.External != nil || in.GitLab.CanCreateGroup != nil || in.GitLab.ProjectsLimit != nil {
-			would := *u
-			if in.Plan != nil {
-				would.Plan = *in.Plan
-			}
-			if in.External != nil {
-				would.External = *in.External
-			}
-			would.GitLab.Apply(in.GitLab)
 			if err := s.checkRaiseBound(ctx, p, u, &would); err != nil {
 				return nil, err
 			}
 		}
-		if in.Admin != nil && *in.Admin && !u.Admin {
+		if would.Admin && !u.Admin {
 			if err := checkAdminBound(p); err != nil {
+				return nil, err
+			}
+		}
+		if rightsOf(&would) != rightsOf(u) {
+			if err := s.checkHoldBackBound(ctx, p, u); err != nil {
 				return nil, err
 			}
 		}

@@ -139,9 +139,16 @@ func (c *checker) listedName(field, v string, limit int, required bool) {
 	n := len(c.errs)
 	c.name(field, v, limit, required)
 	kept, ok := c.kept[field]
-	if len(c.errs) == n && (!ok || !slices.Equal(strings.Fields(v), strings.Fields(kept))) && strings.ContainsFunc(v, lineSeparator) {
+	if len(c.errs) == n && (!ok || !slices.Equal(words(v), words(kept))) && strings.ContainsFunc(v, lineSeparator) {
 		c.add(field, usher.CodeControlCharacter, "contains a line or paragraph separator")
 	}
+}
+
+// words splits v at white space other than a line or paragraph separator,
+// which stays in the word it is in: a separator put where a space was
+// makes other words.
+func words(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return unicode.IsSpace(r) && !lineSeparator(r) })
 }
 
 // lineSeparator reports whether r is a line or paragraph separator.

@@ -277,6 +277,12 @@ func TestLineSeparatorsRefusedInNewText(t *testing.T) {
 		res := b.api.do(t, req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{tc.field: tc.value}})
 		wantFieldError(t, tc.field, res, http.StatusUnprocessableEntity, tc.field, usher.CodeControlCharacter)
 	}
+	// A space of a name swapped for one makes another name (a review
+	// found a name's words compared at every white space, the separators'
+	// too, so that the swap passed as the name kept).
+	b.call(t, req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"display_name": "Root (administrator)"}}, http.StatusOK, nil)
+	res := b.api.do(t, req{method: "PATCH", path: user, token: b.userTok, body: map[string]any{"display_name": "Root\u2028(administrator)"}})
+	wantFieldError(t, "a space swapped for a separator", res, http.StatusUnprocessableEntity, "display_name", usher.CodeControlCharacter)
 
 	// Names an earlier release stored with one.
 	if _, err := b.env.Store.UserUpdate(ctx, b.user.ID, func(u *usher.User) error {
