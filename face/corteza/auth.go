@@ -119,20 +119,16 @@ func (h *Handler) authSettings(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// authCheck answers with a JWT made again, as Corteza's check does
+// (makePayload), with the roles in force now in its memberOf, which
+// Corteza's other services grant by: a role the user left or that was
+// archived since the log-in is not named to them. It expires with the JWT
+// it was asked with.
 func (h *Handler) authCheck(w http.ResponseWriter, r *http.Request) error {
-	p := usher.PrincipalFrom(r.Context())
-	if p.Anonymous() {
+	if usher.PrincipalFrom(r.Context()).Anonymous() {
 		return errUnauthorized()
 	}
-	jwt, err := h.credential(r)
-	if err != nil {
-		return err
-	}
-	out, err := h.payload(r.Context(), jwt, p.User)
-	if err != nil {
-		return err
-	}
-	return respondCredential(w, out)
+	return h.principalJWT(r.Context(), w)
 }
 
 func (h *Handler) authLogout(w http.ResponseWriter, r *http.Request) error {

@@ -263,6 +263,51 @@ func TestArchivedRoleNotNamedToServices(t *testing.T) {
 	}
 }
 
+// TestCheckNamesRolesInForceNow: past TestArchivedRoleNotNamedToServices,
+// a JWT made at the log-in named the role in its memberOf until it
+// expired, and GET /auth/check handed that JWT back, where Corteza's check
+// makes it again from the roles in force (its makePayload), and its
+// clients keep what the check answers: after an administrator took the
+// user out of the role, or archived it, the check's roles said [] while
+// the JWT it answered — which Corteza's other services grant by — still
+// named the role, for as long as the log-in lived. The JWT answered
+// expires with the one it was asked with.
+func TestCheckNamesRolesInForceNow(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"removed from the role", "role archived"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			role := b.editorsRole(t)
+			uid := strconv.FormatInt(b.user.ID, 10)
+			wantErr(t, b.do(t, "POST", "/roles/"+role+"/member/"+uid, b.adminJWT, nil), "")
+			jwt := b.login(t, "plain@example.com")
+			if how == "role archived" {
+				wantErr(t, b.do(t, "POST", "/roles/"+role+"/archive", b.adminJWT, nil), "")
+			} else {
+				wantErr(t, b.do(t, "DELETE", "/roles/"+role+"/member/"+uid, b.adminJWT, nil), "")
+			}
+			b.clock.Add(3 * time.Second)
+			var check struct {
+				Response struct {
+					JWT string `json:"jwt"`
+				} `json:"response"`
+			}
+			b.do(t, "GET", "/auth/check", jwt, nil).decode(t, &check)
+			var asked, answered struct {
+				MemberOf string `json:"memberOf"`
+				Exp      int64  `json:"exp"`
+			}
+			decodeSegment(t, strings.Split(jwt, ".")[1], &asked)
+			decodeSegment(t, strings.Split(check.Response.JWT, ".")[1], &answered)
+			if answered.MemberOf != "" || answered.Exp != asked.Exp {
+				t.Errorf("the check's JWT: memberOf %q, expiry %d; want no role named, and the expiry of the JWT asked with (%d)",
+					answered.MemberOf, answered.Exp, asked.Exp)
+			}
+		})
+	}
+}
+
 // editorsRole makes a role, Editors, as the administrator and returns its id.
 func (b *bundle) editorsRole(t *testing.T) string {
 	t.Helper()
