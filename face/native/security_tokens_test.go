@@ -971,3 +971,45 @@ func TestBoundedTokenDeletesNoWideAccount(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", plain.ID), token: hour.Token}, http.StatusOK, nil)
 	b.call(t, req{method: "DELETE", path: doraPath, token: bossTok}, http.StatusOK, nil)
 }
+
+// TestBoundedTokenHoldsNoWideAccountBack: past
+// TestBoundedTokenDeletesNoWideAccount (a review of its fix): the same
+// credential purged the administrator, which frees her names as a
+// deletion does; or took her flag away (holding her back), after which
+// her account was plain — its password the credential's to set, or
+// deleted — and the directory's next import made it an administrator
+// again; or lowered a richer plan and did the same. Such a credential
+// purges no account whose log-in it may not set, and changes no such
+// account's rights, taking them away either; a plain account it still
+// holds back.
+func TestBoundedTokenHoldsNoWideAccountBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	dora := b.env.MustCreateUser(t, usher.UserCreate{Username: "dora", Email: "dora@example.com", Password: matrixPassword,
+		Admin: true, EmailConfirmed: true, ExternalID: "ldap-dora"})
+	carol := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com", EmailConfirmed: true, Plan: "pro"})
+	plain := b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", EmailConfirmed: true})
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)})
+	scoped := b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}})
+	doraPath, carolPath, plainPath := fmt.Sprintf("/v1/users/%d", dora.ID), fmt.Sprintf("/v1/users/%d", carol.ID), fmt.Sprintf("/v1/users/%d", plain.ID)
+	for _, tt := range []struct {
+		name string
+		req  req
+		code string
+	}{
+		{"the expiring token purges the administrator", req{method: "POST", path: doraPath + "/purge", token: hour.Token}, usher.CodeLifetimeExceeded},
+		{"the scoped token demotes the administrator", req{method: "PATCH", path: doraPath, token: scoped.Token, body: map[string]any{"admin": false}}, usher.CodeScopeExceeded},
+		{"the expiring token demotes the administrator", req{method: "PATCH", path: doraPath, token: hour.Token, body: map[string]any{"admin": false}}, usher.CodeLifetimeExceeded},
+		{"the expiring token lowers the richer plan", req{method: "PATCH", path: carolPath, token: hour.Token, body: map[string]any{"plan": "free"}}, usher.CodeLifetimeExceeded},
+	} {
+		wantProblem(t, tt.name, b.api.do(t, tt.req), http.StatusForbidden, tt.code)
+	}
+	if u, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: dora.ID}); err != nil || !u.Admin || u.DeletedAt != nil {
+		t.Errorf("the administrator after the refusals: %+v, %v", u, err)
+	}
+	b.call(t, req{method: "PATCH", path: plainPath, token: hour.Token, body: map[string]any{"external": true}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: doraPath, token: bossTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+}
