@@ -363,6 +363,11 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	}
 	c := &usher.JWTClaims{Subject: sub, Kind: usher.PrincipalKind(extra.Kind), IssuedAt: std.IssuedAt.Time().UTC(),
 		ExpiresAt: std.Expiry.Time().UTC(), ID: std.ID}
+	if key.retired != nil && key.until.Before(c.ExpiresAt) {
+		// As a shared JWT's (checkSharedJWT): taken until the retired
+		// key's window ends, and nothing made from it outlives that.
+		c.ExpiresAt = key.until.UTC()
+	}
 	if extra.Scope != "" {
 		c.Scopes = strings.Fields(extra.Scope)
 	}

@@ -160,3 +160,52 @@ func TestRotationRetiresSharedSecret(t *testing.T) {
 		t.Error("the new secret's JWT was refused")
 	}
 }
+
+// TestSharedJWTMadeFromRetiredOneEndsWithItsWindow: past
+// TestRotationRetiresSharedSecret, a JWT forged with the retired secret
+// (from a leaked backup), dated before the rotation and given an expiry a
+// year on, is taken only until the secret's window ends — but a shared
+// JWT made from it (Corteza's GET /auth/check answers one, made again
+// with the roles in force) was signed with the new secret and kept the
+// forged expiry: checked once within the window, the forgery lived on
+// for as long as the session it named. A JWT a retired key verifies
+// expires, for what is made from it, when the key's window ends.
+func TestSharedJWTMadeFromRetiredOneEndsWithItsWindow(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := context.Background()
+	s, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, secret := b.auth.SharedSecret(ctx)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := b.clock.Now()
+	forged, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(b.alice.ID, 10),
+		"pid": strconv.FormatInt(s.Token.ID, 10), "memberOf": "", "jti": "forged",
+		"iat": rotated.Unix(), "exp": rotated.Add(365 * 24 * time.Hour).Unix()}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.auth.RotateSigningKey(coretest.System()); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(time.Minute)
+	shared := []usher.TokenKind{usher.TokenSharedJWT}
+	p, err := b.auth.Authenticate(ctx, forged, shared...)
+	if err != nil {
+		t.Fatalf("the forgery dated before the rotation, within the window: %v; the test replays nothing", err)
+	}
+	made, claims, err := b.auth.IssueSharedJWT(usher.WithPrincipal(ctx, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(time.Hour)
+	if _, err := b.auth.Authenticate(ctx, made, shared...); err == nil {
+		t.Errorf("a shared JWT made from a forgery of the retired secret, expiring %s, was taken past the secret's window", claims.ExpiresAt)
+	}
+}
