@@ -111,6 +111,13 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		would := *u
 		if in.Plan != nil {
 			would.Plan = *in.Plan
+			if *in.Plan != "" && *in.Plan != u.Plan {
+				// As it would be stored: a plan is found by its name in
+				// any case (an unknown one is refused below).
+				if plan, err := userPlan(ctx, tx, *in.Plan); err == nil {
+					would.Plan = plan.Name
+				}
+			}
 		}
 		if in.External != nil {
 			would.External = *in.External

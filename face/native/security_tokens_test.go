@@ -1013,5 +1013,8 @@ func TestBoundedTokenHoldsNoWideAccountBack(t *testing.T) {
 		t.Errorf("the administrator after the refusals: %+v, %v", u, err)
 	}
 	b.call(t, req{method: "PATCH", path: plainPath, token: hour.Token, body: map[string]any{"external": true}}, http.StatusOK, nil)
+	// The plan sent back as it is, in another case (a review found it
+	// taken for a change): the same plan.
+	b.call(t, req{method: "PATCH", path: carolPath, token: hour.Token, body: map[string]any{"plan": "PRO", "bio": "unchanged plan"}}, http.StatusOK, nil)
 	b.call(t, req{method: "PATCH", path: doraPath, token: bossTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
 }
