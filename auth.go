@@ -113,6 +113,11 @@ type JWTClaims struct {
 	// that session in another form, bounded as the session is. Found
 	// when the JWT is verified; not a claim.
 	AsSession bool
+	// Retired reports that a retired key verified the JWT, within its
+	// window: the JWT expires when the window ends, and is never its
+	// session in another form, which whoever read the key from a leaked
+	// backup could forge for any session. Not a claim.
+	Retired bool
 }
 
 // ResetTicket is what a reset token is exchanged for: a short-lived,

@@ -363,7 +363,7 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	}
 	c := &usher.JWTClaims{Subject: sub, Kind: usher.PrincipalKind(extra.Kind), IssuedAt: std.IssuedAt.Time().UTC(),
 		ExpiresAt: std.Expiry.Time().UTC(), ID: std.ID}
-	if key.retired != nil && key.until.Before(c.ExpiresAt) {
+	if c.Retired = key.retired != nil; c.Retired && key.until.Before(c.ExpiresAt) {
 		// As a shared JWT's (checkSharedJWT): taken until the retired
 		// key's window ends, and nothing made from it outlives that.
 		c.ExpiresAt = key.until.UTC()
@@ -425,7 +425,8 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 		p = &usher.Principal{Kind: parent.Kind, User: parent.User, Impersonator: parent.Impersonator}
 		// A JWT's times are whole seconds.
 		tok := ent.tok
-		c.AsSession = tok.Kind == usher.TokenSession && tok.ExpiresAt != nil &&
+		// One a retired key verified is not: a forger's would be.
+		c.AsSession = tok.Kind == usher.TokenSession && tok.ExpiresAt != nil && !c.Retired &&
 			!c.ExpiresAt.Before(tok.ExpiresAt.Truncate(time.Second))
 	case c.ImpersonatorID != 0 && c.ImpersonatorID == parent.UserID() && parent.Impersonator == nil && parent.IsAdmin():
 		// An administrator's impersonation, made with their credential.

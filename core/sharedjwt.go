@@ -191,7 +191,7 @@ func (a *Auth) checkSharedJWT(ctx context.Context, raw string) (*usher.Principal
 		return nil, expired
 	}
 	c := &usher.JWTClaims{IssuedAt: iat.UTC(), ExpiresAt: exp.UTC(), ID: sc.ID}
-	if key.retired != nil && key.until.Before(c.ExpiresAt) {
+	if c.Retired = key.retired != nil; c.Retired && key.until.Before(c.ExpiresAt) {
 		// Taken until the retired secret's window ends, and no JWT made
 		// from it (IssueSharedJWT: Corteza's auth check) outlives that:
 		// a forger's, dated before the rotation, with an expiry of its

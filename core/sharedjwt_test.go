@@ -178,28 +178,8 @@ func TestSharedJWTMadeFromRetiredOneEndsWithItsWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid, secret := b.auth.SharedSecret(ctx)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotated := b.clock.Now()
-	forged, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(b.alice.ID, 10),
-		"pid": strconv.FormatInt(s.Token.ID, 10), "memberOf": "", "jti": "forged",
-		"iat": rotated.Unix(), "exp": rotated.Add(365 * 24 * time.Hour).Unix()}).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.auth.RotateSigningKey(coretest.System()); err != nil {
-		t.Fatal(err)
-	}
-	b.clock.Add(time.Minute)
+	p := forgeThenRotate(t, b, s)
 	shared := []usher.TokenKind{usher.TokenSharedJWT}
-	p, err := b.auth.Authenticate(ctx, forged, shared...)
-	if err != nil {
-		t.Fatalf("the forgery dated before the rotation, within the window: %v; the test replays nothing", err)
-	}
 	made, claims, err := b.auth.IssueSharedJWT(usher.WithPrincipal(ctx, p))
 	if err != nil {
 		t.Fatal(err)
@@ -208,4 +188,65 @@ func TestSharedJWTMadeFromRetiredOneEndsWithItsWindow(t *testing.T) {
 	if _, err := b.auth.Authenticate(ctx, made, shared...); err == nil {
 		t.Errorf("a shared JWT made from a forgery of the retired secret, expiring %s, was taken past the secret's window", claims.ExpiresAt)
 	}
+}
+
+// TestRetiredSharedJWTIsNoSession: past
+// TestSharedJWTMadeFromRetiredOneEndsWithItsWindow (a review of it): a JWT
+// that expires with its session counts as that session in another form
+// (Corteza's log-in), bounded as a session is — so one forged with the
+// retired secret for a session that ends within the secret's window, its
+// expiry at the window's end, counted so too, and minted a token that
+// never expires, alive past the window. A JWT a retired key verified is
+// never its session in another form: what it mints expires with it.
+func TestRetiredSharedJWTIsNoSession(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := context.Background()
+	s, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The session ends within a window that starts now.
+	b.clock.Add(s.Token.ExpiresAt.Sub(b.clock.Now()) - 30*time.Minute)
+	p := forgeThenRotate(t, b, s)
+	tok, _, err := b.auth.CreateToken(usher.WithPrincipal(ctx, p), usher.TokenCreate{UserID: b.alice.ID, Name: "kept",
+		Scopes: []string{usher.ScopeReadUser}})
+	switch {
+	case err != nil:
+		wantKind(t, err, usher.KindForbidden, usher.CodeLifetimeExceeded)
+	case tok.ExpiresAt == nil || tok.ExpiresAt.After(p.JWT.ExpiresAt):
+		t.Errorf("a JWT forged with the retired secret (taken as its session: %v) minted a token expiring %v, past its own %s",
+			p.JWT.AsSession, tok.ExpiresAt, p.JWT.ExpiresAt)
+	}
+}
+
+// forgeThenRotate forges, with the shared secret (as whoever read it from
+// a leaked backup), a JWT for alice's session s dated now and expiring a
+// year on, rotates the keys, and returns the principal the forgery is
+// taken for a minute later, within the retired secret's window.
+func forgeThenRotate(t *testing.T, b *authBundle, s *usher.Session) *usher.Principal {
+	t.Helper()
+	ctx := context.Background()
+	kid, secret := b.auth.SharedSecret(ctx)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := b.clock.Now()
+	forged, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(b.alice.ID, 10),
+		"pid": strconv.FormatInt(s.Token.ID, 10), "memberOf": "", "jti": "forged",
+		"iat": now.Unix(), "exp": now.Add(365 * 24 * time.Hour).Unix()}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.auth.RotateSigningKey(coretest.System()); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(time.Minute)
+	p, err := b.auth.Authenticate(ctx, forged, usher.TokenSharedJWT)
+	if err != nil {
+		t.Fatalf("the forgery dated before the rotation, within the window: %v; the test replays nothing", err)
+	}
+	return p
 }
