@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -171,10 +172,11 @@ func (s *Attachments) previewFailed(ctx context.Context, a *usher.Attachment) er
 
 // decodeCost estimates from an image's header the bytes decoding it
 // takes — its pixels times the bytes a pixel of its colour model takes,
-// and a progressive JPEG's coefficients — and the bytes scaling it down
-// takes beside (scaleCost). A header that cannot be read, or a JPEG whose
-// scans visit more blocks than maxJPEGScanBlocks, costs more than any
-// image may.
+// a progressive JPEG's coefficients, and a lossless WebP's prefix codes
+// (losslessCost) — and the bytes scaling it down takes beside
+// (scaleCost). A header that cannot be read, a JPEG whose scans visit
+// more blocks than maxJPEGScanBlocks, or a WebP whose chunks cannot be
+// walked, costs more than any image may.
 func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (decode, scaling int64, err error) {
 	rc, err := s.blobs.Get(ctx, a.BlobKey)
 	if err != nil {
@@ -188,14 +190,97 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 		return maxPreviewDecode + 1, 0, nil
 	}
 	var scan jpegScan
-	if format == "jpeg" {
-		// The rest of the file, after the header read so far: its scans.
-		scan, err = jpegScanBlocks(io.MultiReader(bytes.NewReader(header.Bytes()), rc), maxJPEGScanBlocks)
+	// The rest of the file, after the header read so far.
+	rest := io.MultiReader(bytes.NewReader(header.Bytes()), rc)
+	switch format {
+	case "jpeg":
+		// Its scans.
+		scan, err = jpegScanBlocks(rest, maxJPEGScanBlocks)
 		if err != nil || scan.blocks > maxJPEGScanBlocks {
 			return maxPreviewDecode + 1, 0, nil
 		}
+	case "webp":
+		// Its chunks: whether a lossless bitstream is in them.
+		lossless, err := webpLossless(rest)
+		if err != nil {
+			return maxPreviewDecode + 1, 0, nil
+		}
+		if lossless {
+			return imageCost(cfg, format, header.Bytes(), scan) + losslessCost(cfg.Width, cfg.Height), scaleCost(cfg.Width, cfg.Height), nil
+		}
 	}
 	return imageCost(cfg, format, header.Bytes(), scan), scaleCost(cfg.Width, cfg.Height), nil
+}
+
+// Lossless WebP: the prefix codes x/image/vp8l builds before any pixel.
+const (
+	// maxLosslessGroups is the most groups of prefix codes x/image/vp8l
+	// takes from an image (libwebp's encoder makes no more).
+	maxLosslessGroups = 2600
+	// losslessGroupBytes is what one group holds at its largest: five
+	// trees, the green one of 2,328 symbols (a colour cache of 11 bits),
+	// about 50 KiB of nodes and 2.5 KiB of look-up tables, rounded up.
+	losslessGroupBytes = 64 << 10
+)
+
+// losslessCost is what decoding a lossless WebP bitstream of w × h pixels
+// (a VP8L image, or an alpha channel compressed with one) may take past
+// what its header says: the pixels at 4 bytes each, which the header of
+// an extended (VP8X) file gives as YCbCr, at 3, and the groups of prefix
+// codes the decoder builds and holds before any pixel — as many as the
+// groups its entropy image names, up to one for each tile of 4 × 4 pixels
+// and at most maxLosslessGroups — which the header does not say: a file
+// of under 1 MB and 232 × 160 pixels made it build 2,320 of them, over 130
+// MB, where the header spoke for 1.5 MB.
+func losslessCost(w, h int) int64 {
+	tiles := int64((w+3)/4) * int64((h+3)/4)
+	return int64(w)*int64(h)*4 + min(tiles, maxLosslessGroups)*losslessGroupBytes
+}
+
+// webpLossless reads a WebP's chunks and reports whether one holds a
+// lossless bitstream: a VP8L image, or an ALPH chunk (an extended file's
+// alpha channel) compressed with one. A file that is cut short, or is no
+// RIFF WebP, is an error.
+func webpLossless(r io.Reader) (bool, error) {
+	var head [12]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return false, err
+	}
+	if string(head[:4]) != "RIFF" || string(head[8:]) != "WEBP" {
+		return false, errors.New("not a RIFF WebP")
+	}
+	for {
+		var chunk [8]byte
+		switch _, err := io.ReadFull(r, chunk[:]); {
+		case errors.Is(err, io.EOF):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		size := int64(binary.LittleEndian.Uint32(chunk[4:]))
+		size += size & 1 // a chunk of odd size is padded
+		switch string(chunk[:4]) {
+		case "VP8L":
+			return true, nil
+		case "ALPH":
+			// Its first byte: the compression in its two low bits, 1
+			// for lossless.
+			var flags [1]byte
+			if size < 1 {
+				return false, errors.New("an empty ALPH chunk")
+			}
+			if _, err := io.ReadFull(r, flags[:]); err != nil {
+				return false, err
+			}
+			if flags[0]&3 == 1 {
+				return true, nil
+			}
+			size--
+		}
+		if _, err := io.CopyN(io.Discard, r, size); err != nil {
+			return false, err
+		}
+	}
 }
 
 // imageCost estimates the bytes decoding an image takes from its header,
