@@ -110,7 +110,8 @@ func (k *keyring) shared() *signKey {
 // IssueSharedJWT makes a shared JWT for the caller, with their session or
 // token (or, for a JWT, the credential it was made with): it expires with
 // that credential, or after the policy's JWTTTL when that never expires,
-// and never later than a JWT it is made from.
+// and never later than a JWT it is made from. A JWT a retired key
+// verified makes none.
 //
 // Errors: Unauthenticated.
 func (a *Auth) IssueSharedJWT(ctx context.Context) (string, *usher.JWTClaims, error) {
@@ -122,6 +123,13 @@ func (a *Auth) IssueSharedJWT(ctx context.Context) (string, *usher.JWTClaims, er
 	c := &usher.JWTClaims{Subject: p.UserID(), Kind: p.Kind, Scopes: p.Scopes, IssuedAt: now, ID: randomBase62(22),
 		ImpersonatorID: impersonatorID(p)}
 	switch {
+	case p.JWT != nil && p.JWT.Retired:
+		// Made of a JWT a retired key verified, a JWT of the current key
+		// would be taken as its session in another form where that one
+		// is not: a forger's, from a leaked backup, would mint tokens that
+		// never expire. Its holder logs in again, as after the window.
+		return "", nil, &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeInvalidToken,
+			Message: "the token was signed with a retired key; log in again"}
 	case p.JWT != nil:
 		c.Parent, c.ExpiresAt = p.JWT.Parent, p.JWT.ExpiresAt
 	case p.Token != nil:

@@ -169,7 +169,10 @@ func TestRotationRetiresSharedSecret(t *testing.T) {
 // with the roles in force) was signed with the new secret and kept the
 // forged expiry: checked once within the window, the forgery lived on
 // for as long as the session it named. A JWT a retired key verifies
-// expires, for what is made from it, when the key's window ends.
+// expires when the key's window ends, for what it mints too, and makes no
+// shared JWT (a review of a first fix, which made one expiring with the
+// window, found it taken as its session in another form when the session
+// ended within the window: it minted a token that never expires).
 func TestSharedJWTMadeFromRetiredOneEndsWithItsWindow(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
@@ -179,15 +182,27 @@ func TestSharedJWTMadeFromRetiredOneEndsWithItsWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := forgeThenRotate(t, b, s)
-	shared := []usher.TokenKind{usher.TokenSharedJWT}
-	made, claims, err := b.auth.IssueSharedJWT(usher.WithPrincipal(ctx, p))
-	if err != nil {
-		t.Fatal(err)
+	if made, claims, err := b.auth.IssueSharedJWT(usher.WithPrincipal(ctx, p)); err == nil {
+		t.Errorf("a shared JWT made from a forgery of the retired secret: %s, expiring %s", made, claims.ExpiresAt)
+	} else {
+		wantKind(t, err, usher.KindUnauthenticated, usher.CodeInvalidToken)
 	}
-	b.clock.Add(time.Hour)
-	if _, err := b.auth.Authenticate(ctx, made, shared...); err == nil {
-		t.Errorf("a shared JWT made from a forgery of the retired secret, expiring %s, was taken past the secret's window", claims.ExpiresAt)
+	if until := rotatedWindowEnd(b); p.JWT.ExpiresAt.After(until) {
+		t.Errorf("the forgery, dated before the rotation with an expiry a year on, counts as expiring %s, past the window's end %s",
+			p.JWT.ExpiresAt, until)
 	}
+	tok, _, err := b.auth.CreateToken(usher.WithPrincipal(ctx, p), usher.TokenCreate{UserID: b.alice.ID, Name: "kept",
+		Scopes: []string{usher.ScopeReadUser}})
+	if err == nil && (tok.ExpiresAt == nil || tok.ExpiresAt.After(p.JWT.ExpiresAt)) {
+		t.Errorf("the forgery minted a token expiring %v, past its own %s", tok.ExpiresAt, p.JWT.ExpiresAt)
+	}
+}
+
+// rotatedWindowEnd is when the key retired a minute ago (forgeThenRotate)
+// stops verifying: the longest JWT lifetime (an impersonation's hour) and
+// the clock skew, from the rotation.
+func rotatedWindowEnd(b *authBundle) time.Time {
+	return b.clock.Now().Add(-time.Minute).Add(time.Hour + 30*time.Second)
 }
 
 // TestRetiredSharedJWTIsNoSession: past
