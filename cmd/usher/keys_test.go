@@ -115,9 +115,10 @@ func TestRotationRetiresSharedSecretOfRunningServer(t *testing.T) {
 		}
 		return out.Response.JWT
 	}
-	taken := func(jwt string) bool {
+	// at asks path with jwt and reports whether it was answered.
+	at := func(path, jwt string) bool {
 		t.Helper()
-		req, err := http.NewRequest("GET", api+"/auth/check", nil)
+		req, err := http.NewRequest("GET", api+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,10 +133,12 @@ func TestRotationRetiresSharedSecretOfRunningServer(t *testing.T) {
 			Error    *struct{ Message string }
 		}
 		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || (out.Response == nil) == (out.Error == nil) {
-			t.Fatalf("auth/check: %d %v %+v", res.StatusCode, err, out)
+			t.Fatalf("%s: %d %v %+v", path, res.StatusCode, err, out)
 		}
 		return out.Response != nil
 	}
+	// A read, which makes nothing of the JWT.
+	taken := func(jwt string) bool { t.Helper(); return at("/users/", jwt) }
 	kid := func(jwt string) string {
 		t.Helper()
 		tok, err := josejwt.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.HS256})
@@ -217,6 +220,9 @@ func TestRotationRetiresSharedSecretOfRunningServer(t *testing.T) {
 	}
 	if !taken(before) {
 		t.Error("the JWT signed before the rotation was refused at once; it works for the retired secret's window")
+	}
+	if at("/auth/check", before) {
+		t.Error("the auth check made a JWT of one the retired secret signed; it makes none")
 	}
 	if after := login(); kid(after) == kid(before) || !taken(after) {
 		t.Errorf("the log-in after the rotation: a JWT of %s, taken %v", kid(after), taken(after))
