@@ -52,3 +52,10 @@ func JPEGScanBlocks(r io.Reader, limit int64) (blocks int64, rgb bool, err error
 
 // MaxJPEGScanBlocks is the most blocks a JPEG's scans may visit.
 const MaxJPEGScanBlocks = maxJPEGScanBlocks
+
+// LosslessCost is losslessCost: what decoding a lossless WebP bitstream
+// may take past its header.
+var LosslessCost = losslessCost
+
+// MaxPreviewDecode is maxPreviewDecode.
+const MaxPreviewDecode = maxPreviewDecode

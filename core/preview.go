@@ -200,13 +200,13 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 			return maxPreviewDecode + 1, 0, nil
 		}
 	case "webp":
-		// Its chunks: whether a lossless bitstream is in them.
+		// Its chunks: the lossless bitstreams in them.
 		lossless, err := webpLossless(rest)
 		if err != nil {
 			return maxPreviewDecode + 1, 0, nil
 		}
-		if lossless {
-			return imageCost(cfg, format, header.Bytes(), scan) + losslessCost(cfg.Width, cfg.Height), scaleCost(cfg.Width, cfg.Height), nil
+		if lossless > 0 {
+			return imageCost(cfg, format, header.Bytes(), scan) + losslessCost(cfg.Width, cfg.Height, lossless), scaleCost(cfg.Width, cfg.Height), nil
 		}
 	}
 	return imageCost(cfg, format, header.Bytes(), scan), scaleCost(cfg.Width, cfg.Height), nil
@@ -217,68 +217,78 @@ const (
 	// maxLosslessGroups is the most groups of prefix codes x/image/vp8l
 	// takes from an image (libwebp's encoder makes no more).
 	maxLosslessGroups = 2600
-	// losslessGroupBytes is what one group holds at its largest: five
-	// trees, the green one of 2,328 symbols (a colour cache of 11 bits),
-	// about 50 KiB of nodes and 2.5 KiB of look-up tables, rounded up.
-	losslessGroupBytes = 64 << 10
+	// losslessGroupBits is the fewest bits a group of five prefix codes
+	// takes in a bitstream: a simple code of one symbol in 4 bits each.
+	losslessGroupBits = 20
+	// losslessGroupBytes is what a group holds however small its codes:
+	// five trees' look-up tables, 2.5 KiB, rounded up.
+	losslessGroupBytes = 3 << 10
+	// losslessNodeBytes is the most tree a byte of bitstream makes: a
+	// symbol's code length sent as a repeat of the last one, six in 3
+	// bits, is two nodes of 8 bytes; 256 bytes a byte, rounded up.
+	losslessNodeBytes = 320
+	// losslessScratch is what the decoder takes reading one group, its
+	// code lengths and codes, gone before the next.
+	losslessScratch = 128 << 10
 )
 
-// losslessCost is what decoding a lossless WebP bitstream of w × h pixels
-// (a VP8L image, or an alpha channel compressed with one) may take past
-// what its header says: the pixels at 4 bytes each, which the header of
-// an extended (VP8X) file gives as YCbCr, at 3, and the groups of prefix
-// codes the decoder builds and holds before any pixel — as many as the
-// groups its entropy image names, up to one for each tile of 4 × 4 pixels
-// and at most maxLosslessGroups — which the header does not say: a file
-// of under 1 MB and 232 × 160 pixels made it build 2,320 of them, over 130
-// MB, where the header spoke for 1.5 MB.
-func losslessCost(w, h int) int64 {
-	tiles := int64((w+3)/4) * int64((h+3)/4)
-	return int64(w)*int64(h)*4 + min(tiles, maxLosslessGroups)*losslessGroupBytes
+// losslessCost is what decoding w × h pixels from lossless WebP
+// bitstreams of n bytes in all (a VP8L image, an alpha channel compressed
+// with one) may take past what its header says: the pixels at 4 bytes
+// each, which an extended (VP8X) header gives as YCbCr, at 3; and the
+// prefix codes the decoder builds and holds before any pixel, which no
+// header says — a group's tables for each group the bitstream has bits
+// for (at most maxLosslessGroups) and the trees its bytes can make. A
+// file of under 1 MB and 232 × 160 pixels whose header spoke for 1.5 MB
+// made the decoder hold over 130 MB of them.
+func losslessCost(w, h int, n int64) int64 {
+	groups := min(n*8/losslessGroupBits+1, maxLosslessGroups)
+	return int64(w)*int64(h)*4 + groups*losslessGroupBytes + n*losslessNodeBytes + losslessScratch
 }
 
-// webpLossless reads a WebP's chunks and reports whether one holds a
-// lossless bitstream: a VP8L image, or an ALPH chunk (an extended file's
-// alpha channel) compressed with one. A file that is cut short, or is no
-// RIFF WebP, is an error.
-func webpLossless(r io.Reader) (bool, error) {
+// webpLossless reads a WebP's chunks and returns the bytes of those that
+// hold a lossless bitstream: a VP8L image, or an ALPH chunk (an extended
+// file's alpha channel) compressed with one. A file that is cut short, or
+// is no RIFF WebP, is an error.
+func webpLossless(r io.Reader) (int64, error) {
 	var head [12]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return false, err
+		return 0, err
 	}
 	if string(head[:4]) != "RIFF" || string(head[8:]) != "WEBP" {
-		return false, errors.New("not a RIFF WebP")
+		return 0, errors.New("not a RIFF WebP")
 	}
+	var n int64
 	for {
 		var chunk [8]byte
 		switch _, err := io.ReadFull(r, chunk[:]); {
 		case errors.Is(err, io.EOF):
-			return false, nil
+			return n, nil
 		case err != nil:
-			return false, err
+			return 0, err
 		}
 		size := int64(binary.LittleEndian.Uint32(chunk[4:]))
-		size += size & 1 // a chunk of odd size is padded
+		rest := size + size&1 // a chunk of odd size is padded
 		switch string(chunk[:4]) {
 		case "VP8L":
-			return true, nil
+			n += size
 		case "ALPH":
 			// Its first byte: the compression in its two low bits, 1
 			// for lossless.
 			var flags [1]byte
 			if size < 1 {
-				return false, errors.New("an empty ALPH chunk")
+				return 0, errors.New("an empty ALPH chunk")
 			}
 			if _, err := io.ReadFull(r, flags[:]); err != nil {
-				return false, err
+				return 0, err
 			}
 			if flags[0]&3 == 1 {
-				return true, nil
+				n += size
 			}
-			size--
+			rest--
 		}
-		if _, err := io.CopyN(io.Discard, r, size); err != nil {
-			return false, err
+		if _, err := io.CopyN(io.Discard, r, rest); err != nil {
+			return 0, err
 		}
 	}
 }
