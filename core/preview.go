@@ -224,9 +224,10 @@ const (
 	// five trees' look-up tables, 2.5 KiB, rounded up.
 	losslessGroupBytes = 3 << 10
 	// losslessNodeBytes is the most tree a byte of bitstream makes: a
-	// symbol's code length sent as a repeat of the last one, six in 3
-	// bits, is two nodes of 8 bytes; 256 bytes a byte, rounded up.
-	losslessNodeBytes = 320
+	// symbol's code length sent as a repeat of the one before (8 before
+	// any), six in 2 bits when the repeat is the code-length code's one
+	// symbol, is two nodes of 8 bytes; 384 bytes a byte, rounded up.
+	losslessNodeBytes = 400
 	// losslessScratch is what the decoder takes reading one group, its
 	// code lengths and codes, gone before the next.
 	losslessScratch = 128 << 10
