@@ -450,8 +450,32 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 		// A shared JWT carries no scopes: it has its credential's.
 		c.Scopes = parent.Scopes
 	}
+	if c.Retired {
+		c.Scopes = readScopes(c.Scopes)
+	}
 	p.Scopes, p.JWT = c.Scopes, c
 	return p, nil
+}
+
+// readScopes are the scopes that read of those given (none: every scope):
+// a JWT a retired key verified, within the key's window, has them alone.
+// It reads as its credential does and changes nothing: whoever read the
+// key from a leaked backup forges one for any live session, and what it
+// changed — an account it made with a password of its choosing, a team's
+// owner it named — would outlast the window. Scopes that read nothing
+// stay as they were, which change nothing either.
+func readScopes(scopes []string) []string {
+	given := &usher.Principal{Scopes: scopes}
+	var read []string
+	for _, s := range []string{usher.ScopeReadAPI, usher.ScopeReadUser} {
+		if given.HasScope(s) {
+			read = append(read, s)
+		}
+	}
+	if len(read) == 0 {
+		return scopes
+	}
+	return read
 }
 
 // credentialID is the id of the session or token p acts with: its own, or

@@ -214,20 +214,14 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 
 // Lossless WebP: the prefix codes x/image/vp8l builds before any pixel.
 const (
-	// maxLosslessGroups is the most groups of prefix codes x/image/vp8l
-	// takes from an image (libwebp's encoder makes no more).
-	maxLosslessGroups = 2600
-	// losslessGroupBits is the fewest bits a group of five prefix codes
-	// takes in a bitstream: a simple code of one symbol in 4 bits each.
-	losslessGroupBits = 20
-	// losslessGroupBytes is what a group holds however small its codes:
-	// five trees' look-up tables, 2.5 KiB, rounded up.
-	losslessGroupBytes = 3 << 10
-	// losslessNodeBytes is the most tree a byte of bitstream makes: a
-	// symbol's code length sent as a repeat of the one before (8 before
-	// any), six in 2 bits when the repeat is the code-length code's one
-	// symbol, is two nodes of 8 bytes; 384 bytes a byte, rounded up.
-	losslessNodeBytes = 400
+	// losslessTreeBytes is the most prefix codes a byte of lossless
+	// bitstream can make the decoder hold: a code whose code-length code
+	// has one symbol, L, spends no bits on its lengths and is cut at 2^L
+	// symbols by its max symbol field, so a group of a green code of
+	// 2,048 symbols (32 KiB of nodes) and four single-symbol ones (their
+	// 2.5 KiB of look-up tables) takes about 10 bytes: 3.4 KiB a byte,
+	// rounded up.
+	losslessTreeBytes = 4 << 10
 	// losslessScratch is what the decoder takes reading one group, its
 	// code lengths and codes, gone before the next.
 	losslessScratch = 128 << 10
@@ -238,13 +232,13 @@ const (
 // with one) may take past what its header says: the pixels at 4 bytes
 // each, which an extended (VP8X) header gives as YCbCr, at 3; and the
 // prefix codes the decoder builds and holds before any pixel, which no
-// header says — a group's tables for each group the bitstream has bits
-// for (at most maxLosslessGroups) and the trees its bytes can make. A
-// file of under 1 MB and 232 × 160 pixels whose header spoke for 1.5 MB
-// made the decoder hold over 130 MB of them.
+// header says, the most n bytes can make. A file of under 1 MB and 232 ×
+// 160 pixels whose header spoke for 1.5 MB made the decoder hold over 130
+// MB of them, and one of 67 KB, 137 MB. Counting what a stream's codes
+// make, rather than the most its bytes can, would mean reading its
+// transforms and entropy image as the decoder does.
 func losslessCost(w, h int, n int64) int64 {
-	groups := min(n*8/losslessGroupBits+1, maxLosslessGroups)
-	return int64(w)*int64(h)*4 + groups*losslessGroupBytes + n*losslessNodeBytes + losslessScratch
+	return int64(w)*int64(h)*4 + n*losslessTreeBytes + losslessScratch
 }
 
 // webpLossless reads a WebP's chunks and returns the bytes of those that

@@ -362,12 +362,13 @@ func TestPreviewOfDeleted(t *testing.T) {
 
 // TestLosslessCost: a lossless WebP's decoding is counted by the bytes of
 // its lossless bitstreams, which bound the prefix codes the decoder builds
-// before any pixel: two files a reviewer made, of under 1 MB, whose
-// headers spoke for 1.5 MB and 64 MB, made it allocate 130 MB and 104 MB;
-// while an ordinary lossy image whose alpha channel is compressed
-// losslessly (cwebp's default), in a few KB, still has a preview — a
-// first version counted every lossless bitstream at its worst, 2,600
-// groups of the largest codes, and took that from it (a later review).
+// before any pixel: files reviewers made, whose headers spoke for a few
+// MB, made it hold 130 MB (986 KB), allocate 104 MB (911 KB) and hold 137
+// MB (67 KB of "flat" codes, whose lengths take no bits, which a count of
+// 400 bytes of tree a byte missed); while an ordinary lossy image whose
+// alpha channel is compressed losslessly (cwebp's default), in a few KB,
+// still has a preview — a first version counted every lossless bitstream
+// at its worst, 2,600 groups of the largest codes, and took that from it.
 func TestLosslessCost(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -378,9 +379,10 @@ func TestLosslessCost(t *testing.T) {
 	}{
 		{"a lossy 400 × 301 with 6 KB of lossless alpha", 400, 301, 6 << 10, true},
 		{"a lossless 64 × 64 of one colour, 30 bytes", 64, 64, 30, true},
-		{"a lossless 1024 × 768 screenshot of 60 KB", 1024, 768, 60 << 10, true},
+		{"a lossless 256 × 256 icon of 8 KB", 256, 256, 8 << 10, true},
 		{"232 × 160 in 986 KB of prefix codes", 232, 160, 986310, false},
 		{"124 × 128 in 911 KB, its groups up to 2,599", 124, 128, 911366, false},
+		{"208 × 200 in 67 KB of flat codes", 208, 200, 67652, false},
 	} {
 		if got := core.LosslessCost(tt.w, tt.h, tt.n); (got <= core.MaxPreviewDecode) != tt.preview {
 			t.Errorf("%s: counted %d bytes against the %d an image may take; a preview: %v", tt.name, got, core.MaxPreviewDecode, tt.preview)

@@ -228,7 +228,7 @@ func TestRetiredSharedJWTIsNoSession(t *testing.T) {
 		Scopes: []string{usher.ScopeReadUser}})
 	switch {
 	case err != nil:
-		wantKind(t, err, usher.KindForbidden, usher.CodeLifetimeExceeded)
+		wantKind(t, err, usher.KindForbidden, "")
 	case tok.ExpiresAt == nil || tok.ExpiresAt.After(p.JWT.ExpiresAt):
 		t.Errorf("a JWT forged with the retired secret (taken as its session: %v) minted a token expiring %v, past its own %s",
 			p.JWT.AsSession, tok.ExpiresAt, p.JWT.ExpiresAt)
@@ -264,4 +264,30 @@ func forgeThenRotate(t *testing.T, b *authBundle, s *usher.Session) *usher.Princ
 		t.Fatalf("the forgery dated before the rotation, within the window: %v; the test replays nothing", err)
 	}
 	return p
+}
+
+// TestRetiredJWTChangesNothing: past TestRetiredSharedJWTIsNoSession (a
+// review of it): a JWT forged with the retired secret within its window
+// was bounded by the window's end, as a token that expires is, and such a
+// token still made lasting changes — an account with a password of its
+// choosing, a team's owner of the forger's own account, who then minted
+// the team's service-account token that never expires. A JWT a retired
+// key verified reads, as its credential does, and changes nothing.
+func TestRetiredJWTChangesNothing(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := context.Background()
+	s, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := usher.WithPrincipal(ctx, forgeThenRotate(t, b, s))
+	if _, err := b.env.Core.Users.Get(as, usher.UserKey{ID: b.alice.ID}); err != nil {
+		t.Errorf("the forgery within the window reads its account: %v", err)
+	}
+	bio := "written with a forgery"
+	_, err = b.env.Core.Users.Update(as, usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Bio: &bio})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.env.Core.Groups.Create(as, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "forged"})
+	wantKind(t, err, usher.KindForbidden, "")
 }
