@@ -451,19 +451,24 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 		c.Scopes = parent.Scopes
 	}
 	if c.Retired {
-		c.Scopes = readScopes(c.Scopes)
+		// Its claims are a forger's to write: it has the reading scopes
+		// of the credential it names, and no JWT at all where that reads
+		// nothing.
+		if c.Scopes = readScopes(parent.Scopes); len(c.Scopes) == 0 {
+			return nil, errBadToken()
+		}
 	}
 	p.Scopes, p.JWT = c.Scopes, c
 	return p, nil
 }
 
-// readScopes are the scopes that read of those given (none: every scope):
-// a JWT a retired key verified, within the key's window, has them alone.
-// It reads as its credential does and changes nothing: whoever read the
-// key from a leaked backup forges one for any live session, and what it
-// changed — an account it made with a password of its choosing, a team's
-// owner it named — would outlast the window. Scopes that read nothing
-// stay as they were, which change nothing either.
+// readScopes are the scopes that read of those given (none: every scope),
+// none when they read nothing: a JWT a retired key verified, within the
+// key's window, has them alone. It reads as its credential does and
+// changes nothing: whoever read the key from a leaked backup forges one
+// for any live session, and what it changed — an account it made with a
+// password of its choosing, a team's owner it named — would outlast the
+// window.
 func readScopes(scopes []string) []string {
 	given := &usher.Principal{Scopes: scopes}
 	var read []string
@@ -471,9 +476,6 @@ func readScopes(scopes []string) []string {
 		if given.HasScope(s) {
 			read = append(read, s)
 		}
-	}
-	if len(read) == 0 {
-		return scopes
 	}
 	return read
 }

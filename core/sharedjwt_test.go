@@ -241,6 +241,17 @@ func TestRetiredSharedJWTIsNoSession(t *testing.T) {
 // taken for a minute later, within the retired secret's window.
 func forgeThenRotate(t *testing.T, b *authBundle, s *usher.Session) *usher.Principal {
 	t.Helper()
+	p, err := forgeForThenRotate(t, b, b.alice.ID, s.Token.ID)
+	if err != nil {
+		t.Fatalf("the forgery dated before the rotation, within the window: %v; the test replays nothing", err)
+	}
+	return p
+}
+
+// forgeForThenRotate is forgeThenRotate for user's credential parent: the
+// principal the forgery is taken for, or why it is not.
+func forgeForThenRotate(t *testing.T, b *authBundle, user, parent int64) (*usher.Principal, error) {
+	t.Helper()
 	ctx := context.Background()
 	kid, secret := b.auth.SharedSecret(ctx)
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
@@ -249,8 +260,8 @@ func forgeThenRotate(t *testing.T, b *authBundle, s *usher.Session) *usher.Princ
 		t.Fatal(err)
 	}
 	now := b.clock.Now()
-	forged, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(b.alice.ID, 10),
-		"pid": strconv.FormatInt(s.Token.ID, 10), "memberOf": "", "jti": "forged",
+	forged, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(user, 10),
+		"pid": strconv.FormatInt(parent, 10), "memberOf": "", "jti": "forged",
 		"iat": now.Unix(), "exp": now.Add(365 * 24 * time.Hour).Unix()}).Serialize()
 	if err != nil {
 		t.Fatal(err)
@@ -259,11 +270,7 @@ func forgeThenRotate(t *testing.T, b *authBundle, s *usher.Session) *usher.Princ
 		t.Fatal(err)
 	}
 	b.clock.Add(time.Minute)
-	p, err := b.auth.Authenticate(ctx, forged, usher.TokenSharedJWT)
-	if err != nil {
-		t.Fatalf("the forgery dated before the rotation, within the window: %v; the test replays nothing", err)
-	}
-	return p
+	return b.auth.Authenticate(ctx, forged, usher.TokenSharedJWT)
 }
 
 // TestRetiredJWTChangesNothing: past TestRetiredSharedJWTIsNoSession (a
@@ -290,4 +297,30 @@ func TestRetiredJWTChangesNothing(t *testing.T) {
 	wantKind(t, err, usher.KindForbidden, "")
 	_, err = b.env.Core.Groups.Create(as, usher.GroupCreate{Kind: usher.GroupTeam, Handle: "forged"})
 	wantKind(t, err, usher.KindForbidden, "")
+	// Nor does it log its session out (a later review: a forger's ends any
+	// session it names).
+	wantKind(t, b.auth.Logout(as), usher.KindForbidden, "")
+	if _, err := b.auth.Authenticate(ctx, s.Secret); err != nil {
+		t.Errorf("the session a forgery named, after its log-out was refused: %v", err)
+	}
+
+	// A credential that reads nothing gives it nothing: a forgery naming
+	// an administrator's token of the sudo scope alone is refused, where
+	// its claims' scopes, the forger's to write, would have passed Sudo.
+	rs, err := b.auth.Login(ctx, "root", "root's long passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := b.auth.Authenticate(ctx, rs.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sudo, _, err := b.auth.CreateToken(usher.WithPrincipal(ctx, root), usher.TokenCreate{UserID: b.admin.ID, Name: "sudo",
+		Scopes: []string{usher.ScopeSudo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := forgeForThenRotate(t, b, b.admin.ID, sudo.ID); err == nil {
+		t.Errorf("a forgery naming a token of the sudo scope alone taken, with scopes %v", p.Scopes)
+	}
 }
