@@ -172,11 +172,11 @@ func (s *Attachments) previewFailed(ctx context.Context, a *usher.Attachment) er
 
 // decodeCost estimates from an image's header the bytes decoding it
 // takes — its pixels times the bytes a pixel of its colour model takes,
-// a progressive JPEG's coefficients, and a lossless WebP's prefix codes
-// (losslessCost) — and the bytes scaling it down takes beside
-// (scaleCost). A header that cannot be read, a JPEG whose scans visit
-// more blocks than maxJPEGScanBlocks, or a WebP whose chunks cannot be
-// walked, costs more than any image may.
+// a progressive JPEG's coefficients, a lossy WebP's frame and a lossless
+// one's prefix codes (losslessCost) — and the bytes scaling it down takes
+// beside (scaleCost). A header that cannot be read, a JPEG whose scans
+// visit more blocks than maxJPEGScanBlocks, or a WebP whose chunks cannot
+// be walked, costs more than any image may.
 func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, format string) (decode, scaling int64, err error) {
 	rc, err := s.blobs.Get(ctx, a.BlobKey)
 	if err != nil {
@@ -200,14 +200,17 @@ func (s *Attachments) decodeCost(ctx context.Context, a *usher.Attachment, forma
 			return maxPreviewDecode + 1, 0, nil
 		}
 	case "webp":
-		// Its chunks: the lossless bitstreams in them.
-		lossless, err := webpLossless(rest)
+		// Its chunks: the bitstreams in them.
+		lossless, lossy, err := webpStreams(rest)
 		if err != nil {
 			return maxPreviewDecode + 1, 0, nil
 		}
+		// A lossy frame is read into a buffer of its size first.
+		cost := imageCost(cfg, format, header.Bytes(), scan) + lossy
 		if lossless > 0 {
-			return imageCost(cfg, format, header.Bytes(), scan) + losslessCost(cfg.Width, cfg.Height, lossless), scaleCost(cfg.Width, cfg.Height), nil
+			cost += losslessCost(cfg.Width, cfg.Height, lossless)
 		}
+		return cost, scaleCost(cfg.Width, cfg.Height), nil
 	}
 	return imageCost(cfg, format, header.Bytes(), scan), scaleCost(cfg.Width, cfg.Height), nil
 }
@@ -241,49 +244,50 @@ func losslessCost(w, h int, n int64) int64 {
 	return int64(w)*int64(h)*4 + n*losslessTreeBytes + losslessScratch
 }
 
-// webpLossless reads a WebP's chunks and returns the bytes of those that
-// hold a lossless bitstream: a VP8L image, or an ALPH chunk (an extended
-// file's alpha channel) compressed with one. A file that is cut short, or
-// is no RIFF WebP, is an error.
-func webpLossless(r io.Reader) (int64, error) {
+// webpStreams reads a WebP's chunks and returns the bytes of those that
+// hold a lossless bitstream — a VP8L image, or an ALPH chunk (an extended
+// file's alpha channel) compressed with one — and of the lossy frames
+// (VP8). A file that is cut short, or is no RIFF WebP, is an error.
+func webpStreams(r io.Reader) (lossless, lossy int64, err error) {
 	var head [12]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if string(head[:4]) != "RIFF" || string(head[8:]) != "WEBP" {
-		return 0, errors.New("not a RIFF WebP")
+		return 0, 0, errors.New("not a RIFF WebP")
 	}
-	var n int64
 	for {
 		var chunk [8]byte
 		switch _, err := io.ReadFull(r, chunk[:]); {
 		case errors.Is(err, io.EOF):
-			return n, nil
+			return lossless, lossy, nil
 		case err != nil:
-			return 0, err
+			return 0, 0, err
 		}
 		size := int64(binary.LittleEndian.Uint32(chunk[4:]))
 		rest := size + size&1 // a chunk of odd size is padded
 		switch string(chunk[:4]) {
 		case "VP8L":
-			n += size
+			lossless += size
+		case "VP8 ":
+			lossy += size
 		case "ALPH":
 			// Its first byte: the compression in its two low bits, 1
 			// for lossless.
 			var flags [1]byte
 			if size < 1 {
-				return 0, errors.New("an empty ALPH chunk")
+				return 0, 0, errors.New("an empty ALPH chunk")
 			}
 			if _, err := io.ReadFull(r, flags[:]); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			if flags[0]&3 == 1 {
-				n += size
+				lossless += size
 			}
 			rest--
 		}
 		if _, err := io.CopyN(io.Discard, r, rest); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 }
