@@ -16,6 +16,10 @@ type Mail struct {
 	To   string
 	// UserID is the account the mail is about, 0 for none.
 	UserID int64
+	// AuthorID is the account whose text the mail carries when that is
+	// neither the recipient's nor usher's (a reminder's creator), 0 for
+	// none: once it is deleted or may not sign in, the mail is not sent.
+	AuthorID int64
 	// Lang is the language the mail is written in, a BCP 47 tag; empty
 	// for mails written before mails had one.
 	Lang    string

@@ -15,13 +15,14 @@ import (
 	"usher/store"
 )
 
-// queueMail writes a mail to the outbox within tx, its body sealed, about
-// the account userID (0 for none). Callers call mailQueued after the
+// queueMail writes the mail m, of body, to the outbox within tx, its body
+// sealed; m names the account it is about (UserID, 0 for none) and the
+// one whose text it carries (AuthorID). Callers call mailQueued after the
 // transaction commits.
-func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to string, userID int64, lang, subject, body string) error {
+func (e *env) queueMail(ctx context.Context, tx store.Tx, m *usher.Mail, body string) error {
 	now := e.now()
-	return tx.OutboxAdd(ctx, &usher.Mail{Kind: kind, To: to, UserID: userID, Lang: lang, Subject: subject,
-		Body: e.seal.Seal([]byte(body)), CreatedAt: now, NextAttemptAt: now})
+	m.Body, m.CreatedAt, m.NextAttemptAt = e.seal.Seal([]byte(body)), now, now
+	return tx.OutboxAdd(ctx, m)
 }
 
 // queueLetter writes the mail of kind to the address to, about u, from its
@@ -30,6 +31,13 @@ func (e *env) queueMail(ctx context.Context, tx store.Tx, kind, to string, userI
 // (Accept-Language), else in the default one. data fills the template;
 // Username and PublicURL are set from u and the policy.
 func (e *env) queueLetter(ctx context.Context, tx store.Tx, kind, to string, u *usher.User, data map[string]string) error {
+	return e.queueAuthored(ctx, tx, kind, to, u, 0, data)
+}
+
+// queueAuthored is queueLetter for a mail that carries the text of
+// author, an account other than u's (a reminder's creator): the outbox
+// sends it only while author may sign in (Outbox.fate).
+func (e *env) queueAuthored(ctx context.Context, tx store.Tx, kind, to string, u *usher.User, author int64, data map[string]string) error {
 	if data == nil {
 		data = map[string]string{}
 	}
@@ -41,7 +49,7 @@ func (e *env) queueLetter(ctx context.Context, tx store.Tx, kind, to string, u *
 	if err != nil {
 		return err
 	}
-	return e.queueMail(ctx, tx, kind, to, u.ID, l.Lang, l.Subject, l.Body)
+	return e.queueMail(ctx, tx, &usher.Mail{Kind: kind, To: to, UserID: u.ID, AuthorID: author, Lang: l.Lang, Subject: l.Subject}, l.Body)
 }
 
 // codeLink is the data of a mail that carries code: the code, the link to
@@ -87,11 +95,16 @@ func (o *Outbox) DeliverDue(ctx context.Context, limit int) (sent, failed int, e
 		switch fate, err := o.fate(ctx, m); {
 		case err != nil:
 			return sent, failed, err
-		case fate == mailGone:
+		case fate == mailGone || fate == mailAuthorGone:
 			// Not sent: it would tell whoever holds the address now
-			// about the account, or carry its code to them.
+			// about the account, or carry its code to them; or carry the
+			// text of an author blocked or deleted since.
+			reason := "address_changed"
+			if fate == mailAuthorGone {
+				reason = "author_gone"
+			}
 			o.observe.Mail(m.Kind, usher.MailGivenUp)
-			if err := o.giveUp(ctx, m, o.now(), m.Attempts, "address_changed", nil); err != nil {
+			if err := o.giveUp(ctx, m, o.now(), m.Attempts, reason, nil); err != nil {
 				return sent, failed, err
 			}
 			continue
@@ -154,9 +167,10 @@ var leavingKinds = []string{"email_change_requested", "email_changed"}
 
 // What the outbox does with a mail before it tries it (fate).
 const (
-	mailSent  = iota // try it
-	mailGone         // give it up unsent
-	mailWaits        // try it later
+	mailSent       = iota // try it
+	mailGone              // give it up unsent
+	mailWaits             // try it later
+	mailAuthorGone        // give it up unsent: its author may not sign in
 )
 
 // fate says what becomes of m, about an account, before it is tried: given
@@ -169,8 +183,24 @@ const (
 // to another) would tell its new holder of the account's sign-ins, and a
 // code in it is ended already (addressChanged). Mails about no account,
 // those queued before mails named theirs, and leavingKinds are tried as
-// they are.
+// they are. Before all that, a mail that carries another's text (AuthorID)
+// is given up once its author is deleted or may not sign in.
 func (o *Outbox) fate(ctx context.Context, m *usher.Mail) (int, error) {
+	if m.AuthorID != 0 {
+		// Another's text, sent only while its author may sign in, as a
+		// reminder is mailed only then when it falls due: one an
+		// administrator blocked or deleted since, while the recipient's
+		// server said "try later", has it mailed no more.
+		a, err := o.store.UserGet(ctx, usher.UserKey{ID: m.AuthorID})
+		switch {
+		case errors.Is(err, usher.ErrNotFound):
+			return mailAuthorGone, nil
+		case err != nil:
+			return 0, err
+		case a.Deleted() || !a.State.CanSignIn():
+			return mailAuthorGone, nil
+		}
+	}
 	if m.UserID == 0 || slices.Contains(leavingKinds, m.Kind) {
 		return mailSent, nil
 	}

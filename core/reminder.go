@@ -557,7 +557,11 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 			case recipient && limited:
 				outcome = "mail_limited"
 			case recipient:
-				if err := r.queueLetter(ctx, tx, "reminder", u.Email, u, map[string]string{"Resource": rem.Resource,
+				author := int64(0)
+				if rem.CreatedBy != rem.AssignedTo {
+					author = rem.CreatedBy
+				}
+				if err := r.queueAuthored(ctx, tx, "reminder", u.Email, u, author, map[string]string{"Resource": rem.Resource,
 					"Due": timeText(rem.RemindAt), "Payload": string(rem.Payload),
 					"Link": r.policy.PublicURL + "/v1/reminders/" + strconv.FormatInt(rem.ID, 10)}); err != nil {
 					return err

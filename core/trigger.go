@@ -277,7 +277,7 @@ func (e *env) applyRun(ctx context.Context, tx store.Tx, name string, res *scrip
 		e.log.InfoContext(ctx, "script", "script", name, "log", line)
 	}
 	for _, m := range res.mails {
-		if err := e.queueMail(ctx, tx, "script", m.to, 0, "", m.subject, m.body); err != nil {
+		if err := e.queueMail(ctx, tx, &usher.Mail{Kind: "script", To: m.to, Subject: m.subject}, m.body); err != nil {
 			return err
 		}
 	}

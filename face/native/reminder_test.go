@@ -308,3 +308,61 @@ func TestRemindersAssignedAcrossAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestReminderMailOfAGoneCreatorNotRetried: past
+// TestReminderOfAGoneCreatorNotMailed (a reviewer's find): a reminder for a
+// colleague fell due while its creator could sign in, and its mail was
+// queued; the colleague's server said "try later", an administrator then
+// blocked (or deleted) the creator, and the outbox's next try delivered the
+// creator's text all the same. A mail that carries another's text is sent
+// only while its author may sign in.
+func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
+	t.Parallel()
+	for name, end := range map[string]string{"blocked": "POST /v1/users/%d/block", "deleted": "DELETE /v1/users/%d"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clock := &lockClock{t: time.Now()}
+			tr := &switchTransport{mode: "later"}
+			b := setupWith(t, coretest.Options{Now: clock.Now, Transport: tr})
+			vic, _ := b.mustPrincipal(t, "vic", false)
+			bad, tok := b.mustPrincipal(t, "bad", false)
+			b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "write"))
+			b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
+				"resource": "invoice:1", "assigned_to": vic.ID, "payload": map[string]any{"note": "verify at https://evil.example"},
+				"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, nil)
+			clock.Add(2 * time.Minute)
+			ctx := context.Background()
+			if n, err := b.env.Core.Reminders.DeliverDue(ctx, 100); err != nil || n != 1 {
+				t.Fatalf("the reminder due while its creator may sign in: %d mailed, %v", n, err)
+			}
+			// The first try, by this call or by the outbox's own sender.
+			if _, _, err := b.env.Core.Outbox.DeliverDue(ctx, 10); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return len(tr.mails()) > 0 })
+			method, path, _ := strings.Cut(end, " ")
+			if res := b.api.do(t, req{method: method, path: fmt.Sprintf(path, bad.ID), token: b.adminTok}); res.status/100 != 2 {
+				t.Fatalf("%s: %d %s", end, res.status, res.body)
+			}
+			tr.set("accept")
+			clock.Add(time.Hour)
+			var audit struct {
+				Items []struct {
+					Meta map[string]string `json:"meta"`
+				} `json:"items"`
+			}
+			waitFor(t, func() bool {
+				if _, _, err := b.env.Core.Outbox.DeliverDue(ctx, 10); err != nil {
+					t.Fatal(err)
+				}
+				b.call(t, req{method: "GET", path: "/v1/audit?action=mail.given_up", token: b.adminTok}, http.StatusOK, &audit)
+				return tr.sent("reminder", vic.Email) || len(audit.Items) > 0
+			})
+			if tr.sent("reminder", vic.Email) {
+				t.Errorf("the reminder of a creator %s since it was queued was delivered on the outbox's retry", name)
+			} else if reason := audit.Items[0].Meta["reason"]; reason != "author_gone" {
+				t.Errorf("the reminder's mail given up: %q, want author_gone", reason)
+			}
+		})
+	}
+}

@@ -100,7 +100,7 @@ func (c *conn) CodeDeleteExpired(ctx context.Context, before time.Time) (int, er
 func scanMail(s scanner) (*usher.Mail, error) {
 	m := new(usher.Mail)
 	err := s.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, timeCol{&m.CreatedAt}, &m.Attempts,
-		timeCol{&m.NextAttemptAt}, nullTime{&m.SentAt}, &m.LastError, &m.Lang, nullInt{&m.UserID})
+		timeCol{&m.NextAttemptAt}, nullTime{&m.SentAt}, &m.LastError, &m.Lang, nullInt{&m.UserID}, nullInt{&m.AuthorID})
 	return m, err
 }
 
@@ -109,7 +109,7 @@ func (c *conn) OutboxAdd(ctx context.Context, m *usher.Mail) error {
 	// Uncounted, as every write of the outbox: a mail is no row a cache
 	// holds, and a log-in from a new device queues one.
 	err := c.quietRow(ctx, "OutboxInsert", m.Kind, m.To, m.Subject, m.Body, c.d.TimeArg(m.CreatedAt),
-		m.Attempts, c.d.TimeArg(m.NextAttemptAt), m.Lang, intOrNull(m.UserID)).Scan(&m.ID)
+		m.Attempts, c.d.TimeArg(m.NextAttemptAt), m.Lang, intOrNull(m.UserID), intOrNull(m.AuthorID)).Scan(&m.ID)
 	if err != nil {
 		return c.fail("OutboxInsert", err)
 	}

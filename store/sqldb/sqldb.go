@@ -622,7 +622,7 @@ var columns = map[string]string{
 	"audit": "id, at, actor_kind, actor_id, actor_name, impersonator_id, action, " +
 		"resource_type, resource_id, changes, meta, address, user_agent, request_id",
 	"code": "id, kind, hash, user_id, data, email_key, expires_at, used_at, created_at",
-	"mail": "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error, lang, user_id",
+	"mail": "id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error, lang, user_id, author_id",
 	"org":  "id, handle, name, created_at, updated_at, archived_at, deleted_at",
 	"app": "id, name, owner_id, enabled, unify_name, unify_listed, unify_icon, unify_logo, unify_url, " +
 		"unify_config, unify_order, created_at, updated_at, deleted_at",

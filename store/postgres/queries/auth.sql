@@ -22,8 +22,8 @@ DELETE FROM codes WHERE user_id = $1 AND email_key = $2 AND kind = $3 AND used_a
 DELETE FROM codes WHERE expires_at < $1;
 
 -- name: OutboxInsert
-INSERT INTO outbox (kind, recipient, subject, body, created_at, attempts, next_attempt_at, lang, user_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO outbox (kind, recipient, subject, body, created_at, attempts, next_attempt_at, lang, user_id, author_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id;
 
 -- name: OutboxClaim

@@ -1,0 +1,9 @@
+-- The account whose text a mail carries, when that is neither its
+-- recipient's nor usher's: a reminder's creator, for a reminder assigned
+-- to another. The outbox gives such a mail up unsent once its author is
+-- deleted or may not sign in (core's Outbox.fate), as the reminder is not
+-- mailed once due: before, a mail queued and put off by the recipient's
+-- server ("try later") was still sent on a retry after an administrator
+-- blocked or deleted its author. NULL for every other mail, and for those
+-- queued before this column. No foreign key, as user_id.
+ALTER TABLE outbox ADD COLUMN author_id INTEGER;
