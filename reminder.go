@@ -15,6 +15,10 @@ type Reminder struct {
 	// reminder, 0 when the system did or the user is gone.
 	AssignedTo int64
 	CreatedBy  int64
+	// WrittenBy is the user who last set its resource, payload or
+	// assignee: its creator, or another since; 0 when the system did, or
+	// for a reminder written before it was kept (its creator's).
+	WrittenBy int64
 	// RemindAt is when the reminder comes due; nil for none (it is then
 	// never delivered).
 	RemindAt *time.Time

@@ -170,7 +170,7 @@ func (r *Reminders) Create(ctx context.Context, in usher.ReminderCreate) (*usher
 	if err := r.assignee(ctx, p, in.AssignedTo); err != nil {
 		return nil, err
 	}
-	rem := &usher.Reminder{Resource: in.Resource, Payload: in.Payload, AssignedTo: in.AssignedTo, CreatedBy: p.UserID(),
+	rem := &usher.Reminder{Resource: in.Resource, Payload: in.Payload, AssignedTo: in.AssignedTo, CreatedBy: p.UserID(), WrittenBy: p.UserID(),
 		RemindAt: micro(in.RemindAt), CreatedAt: now, UpdatedAt: now}
 	if len(rem.Payload) == 0 {
 		rem.Payload = []byte("null")
@@ -336,6 +336,13 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 		if in.RemindAt != nil {
 			changes["remind_at"] = usher.Change{Old: timeText(rem.RemindAt), New: timeText(micro(in.RemindAt))}
 			rem.RemindAt, rem.DeliveredAt = micro(in.RemindAt), nil
+		}
+		_, resource := changes["resource"]
+		_, assignee := changes["assigned_to"]
+		if resource || assignee || in.Payload != nil {
+			// What is mailed, and to whom, is now the caller's doing: it
+			// is mailed only while the caller may sign in (DeliverDue).
+			rem.WrittenBy = p.UserID()
 		}
 		return nil
 	})
@@ -534,12 +541,22 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 				return err
 			}
 			recipient := err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive
-			// Another's reminder carries its creator's text: once the
-			// creator is deleted or may not sign in (an abusive account
-			// an administrator blocked), it is mailed no more.
+			// Another's reminder carries its writer's text — its
+			// creator's, or that of whoever set its text, resource or
+			// assignee since: once the writer is deleted or may not sign
+			// in (an abusive account an administrator blocked), it is
+			// mailed no more, and a mail of it queued is not sent
+			// (queueAuthored).
+			writer := rem.WrittenBy
+			if writer == 0 {
+				writer = rem.CreatedBy
+			}
+			if writer == rem.AssignedTo {
+				writer = 0
+			}
 			maker := true
-			if rem.CreatedBy != 0 && rem.CreatedBy != rem.AssignedTo {
-				c, err := tx.UserGet(ctx, usher.UserKey{ID: rem.CreatedBy})
+			if writer != 0 {
+				c, err := tx.UserGet(ctx, usher.UserKey{ID: writer})
 				if err != nil && !errors.Is(err, usher.ErrNotFound) {
 					return err
 				}
@@ -557,11 +574,7 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 			case recipient && limited:
 				outcome = "mail_limited"
 			case recipient:
-				author := int64(0)
-				if rem.CreatedBy != rem.AssignedTo {
-					author = rem.CreatedBy
-				}
-				if err := r.queueAuthored(ctx, tx, "reminder", u.Email, u, author, map[string]string{"Resource": rem.Resource,
+				if err := r.queueAuthored(ctx, tx, "reminder", u.Email, u, writer, map[string]string{"Resource": rem.Resource,
 					"Due": timeText(rem.RemindAt), "Payload": string(rem.Payload),
 					"Link": r.policy.PublicURL + "/v1/reminders/" + strconv.FormatInt(rem.ID, 10)}); err != nil {
 					return err

@@ -315,35 +315,71 @@ func TestRemindersAssignedAcrossAtOnce(t *testing.T) {
 // queued; the colleague's server said "try later", an administrator then
 // blocked (or deleted) the creator, and the outbox's next try delivered the
 // creator's text all the same. A mail that carries another's text is sent
-// only while its author may sign in.
+// only while its author may sign in. A review of the fix found the author
+// taken for the reminder's creator alone: a planner who rewrote the text
+// of a colleague's own reminder, then was blocked, still had it mailed,
+// before it fell due or on a retry. Its writer is who last set its text,
+// resource or assignee.
 func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 	t.Parallel()
-	for name, end := range map[string]string{"blocked": "POST /v1/users/%d/block", "deleted": "DELETE /v1/users/%d"} {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, end string
+		rewritten bool // the assignee's own reminder, rewritten by the planner
+		early     bool // the planner ended before it falls due
+	}{
+		{"blocked", "POST /v1/users/%d/block", false, false},
+		{"deleted", "DELETE /v1/users/%d", false, false},
+		{"rewritten, then blocked", "POST /v1/users/%d/block", true, false},
+		{"rewritten, blocked before due", "POST /v1/users/%d/block", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := &lockClock{t: time.Now()}
 			tr := &switchTransport{mode: "later"}
 			b := setupWith(t, coretest.Options{Now: clock.Now, Transport: tr})
-			vic, _ := b.mustPrincipal(t, "vic", false)
+			vic, vicTok := b.mustPrincipal(t, "vic", false)
 			bad, tok := b.mustPrincipal(t, "bad", false)
-			b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "write"))
-			b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
-				"resource": "invoice:1", "assigned_to": vic.ID, "payload": map[string]any{"note": "verify at https://evil.example"},
-				"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, nil)
-			clock.Add(2 * time.Minute)
+			b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "read"), allow("reminder", "write"))
+			evil := map[string]any{"note": "verify at https://evil.example"}
+			var rem struct {
+				ID int64 `json:"id"`
+			}
+			if tc.rewritten {
+				b.call(t, req{method: "POST", path: "/v1/reminders", token: vicTok, body: map[string]any{
+					"resource": "invoice:1", "payload": map[string]any{"note": "pay the invoice"},
+					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, &rem)
+				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: tok,
+					body: map[string]any{"payload": evil}}, http.StatusOK, nil)
+			} else {
+				b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
+					"resource": "invoice:1", "assigned_to": vic.ID, "payload": evil,
+					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, nil)
+			}
+			end := func() {
+				method, path, _ := strings.Cut(tc.end, " ")
+				if res := b.api.do(t, req{method: method, path: fmt.Sprintf(path, bad.ID), token: b.adminTok}); res.status/100 != 2 {
+					t.Fatalf("%s: %d %s", tc.end, res.status, res.body)
+				}
+			}
 			ctx := context.Background()
+			if tc.early {
+				end()
+				clock.Add(2 * time.Minute)
+				if n, err := b.env.Core.Reminders.DeliverDue(ctx, 100); err != nil || n != 0 {
+					t.Errorf("the reminder its writer, blocked, rewrote: %d mailed, %v", n, err)
+				}
+				return
+			}
+			clock.Add(2 * time.Minute)
 			if n, err := b.env.Core.Reminders.DeliverDue(ctx, 100); err != nil || n != 1 {
-				t.Fatalf("the reminder due while its creator may sign in: %d mailed, %v", n, err)
+				t.Fatalf("the reminder due while its writer may sign in: %d mailed, %v", n, err)
 			}
 			// The first try, by this call or by the outbox's own sender.
 			if _, _, err := b.env.Core.Outbox.DeliverDue(ctx, 10); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, func() bool { return len(tr.mails()) > 0 })
-			method, path, _ := strings.Cut(end, " ")
-			if res := b.api.do(t, req{method: method, path: fmt.Sprintf(path, bad.ID), token: b.adminTok}); res.status/100 != 2 {
-				t.Fatalf("%s: %d %s", end, res.status, res.body)
-			}
+			end()
 			tr.set("accept")
 			clock.Add(time.Hour)
 			var audit struct {
@@ -359,7 +395,7 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 				return tr.sent("reminder", vic.Email) || len(audit.Items) > 0
 			})
 			if tr.sent("reminder", vic.Email) {
-				t.Errorf("the reminder of a creator %s since it was queued was delivered on the outbox's retry", name)
+				t.Errorf("the reminder of a writer %s since it was queued was delivered on the outbox's retry", tc.name)
 			} else if reason := audit.Items[0].Meta["reason"]; reason != "author_gone" {
 				t.Errorf("the reminder's mail given up: %q, want author_gone", reason)
 			}

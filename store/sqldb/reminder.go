@@ -15,7 +15,7 @@ func scanReminder(s scanner) (*usher.Reminder, error) {
 	var payload []byte
 	err := s.Scan(&r.ID, &r.Resource, &payload, &r.AssignedTo, nullInt{&r.CreatedBy}, nullTime{&r.RemindAt},
 		&r.SnoozeCount, nullTime{&r.DismissedAt}, nullTime{&r.DeliveredAt}, timeCol{&r.CreatedAt},
-		timeCol{&r.UpdatedAt}, nullTime{&r.DeletedAt})
+		timeCol{&r.UpdatedAt}, nullTime{&r.DeletedAt}, nullInt{&r.WrittenBy})
 	r.Payload = payload
 	return r, err
 }
@@ -32,7 +32,7 @@ func payloadArg(p []byte) string {
 func (c *conn) ReminderAdd(ctx context.Context, r *usher.Reminder) error {
 	err := c.writeRow(ctx, "ReminderInsert", r.Resource, payloadArg(r.Payload), r.AssignedTo, intOrNull(r.CreatedBy),
 		c.timeArg(r.RemindAt), r.SnoozeCount, c.timeArg(r.DismissedAt), c.timeArg(r.DeliveredAt),
-		c.d.TimeArg(r.CreatedAt), c.d.TimeArg(r.UpdatedAt), c.timeArg(r.DeletedAt)).Scan(&r.ID)
+		c.d.TimeArg(r.CreatedAt), c.d.TimeArg(r.UpdatedAt), c.timeArg(r.DeletedAt), intOrNull(r.WrittenBy)).Scan(&r.ID)
 	if err != nil {
 		return c.fail("ReminderInsert", err)
 	}
@@ -63,7 +63,7 @@ func (c *conn) ReminderUpdate(ctx context.Context, id int64, fn func(r *usher.Re
 		r.ID = id
 		if _, err := c.exec(ctx, "ReminderWrite", r.Resource, payloadArg(r.Payload), r.AssignedTo,
 			c.timeArg(r.RemindAt), r.SnoozeCount, c.timeArg(r.DismissedAt), c.timeArg(r.DeliveredAt),
-			c.d.TimeArg(r.UpdatedAt), c.timeArg(r.DeletedAt), id); err != nil {
+			c.d.TimeArg(r.UpdatedAt), c.timeArg(r.DeletedAt), id, intOrNull(r.WrittenBy)); err != nil {
 			return err
 		}
 		out = r

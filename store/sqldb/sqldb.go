@@ -632,7 +632,7 @@ var columns = map[string]string{
 	"key":   "id, user_id, title, key, fingerprint, created_at, expires_at, added_by_admin",
 	"email": "id, user_id, email, confirmed_at, created_at",
 	"reminder": "id, resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at, " +
-		"delivered_at, created_at, updated_at, deleted_at",
+		"delivered_at, created_at, updated_at, deleted_at, written_by",
 	"attachment": "id, kind, owner_id, name, size, content_type, checksum, width, height, blob_key, " +
 		"preview_key, preview_type, created_at, setting",
 	"script": "id, name, kind, source, triggers, bundle, enabled, compile_error, directory, version, created_by, " +

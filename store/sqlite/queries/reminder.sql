@@ -1,7 +1,7 @@
 -- name: ReminderInsert
 INSERT INTO reminders (resource, payload, assigned_to, created_by, remind_at, snooze_count, dismissed_at,
-                       delivered_at, created_at, updated_at, deleted_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                       delivered_at, created_at, updated_at, deleted_at, written_by)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 RETURNING id;
 
 -- name: ReminderByID
@@ -14,7 +14,8 @@ SELECT {{reminder_columns}} FROM reminders WHERE id = ?1;
 -- name: ReminderWrite
 -- Any change voids a claim in flight: its sender then delivers nothing.
 UPDATE reminders SET resource = ?1, payload = ?2, assigned_to = ?3, remind_at = ?4, snooze_count = ?5,
-    dismissed_at = ?6, delivered_at = ?7, updated_at = ?8, deleted_at = ?9, lease_until = NULL, claim = ''
+    dismissed_at = ?6, delivered_at = ?7, updated_at = ?8, deleted_at = ?9, lease_until = NULL, claim = '',
+    written_by = ?11
 WHERE id = ?10;
 
 -- name: ReminderClaim

@@ -7,3 +7,13 @@
 -- blocked or deleted its author. NULL for every other mail, and for those
 -- queued before this column. No foreign key, as user_id.
 ALTER TABLE outbox ADD COLUMN author_id INTEGER;
+
+-- The account that last wrote a reminder's text, its resource or its
+-- assignee: its creator, or a planner with reminder.write who changed it
+-- since. A reminder for another is mailed, and its mail sent, only while
+-- that account may sign in, and the mail names it as its author: before,
+-- only the creator was asked, so a planner blocked after rewriting
+-- another's reminder still had its text mailed. NULL for reminders
+-- written before this column, which their creator wrote. No foreign key:
+-- a purged writer's id stays and reads as gone.
+ALTER TABLE reminders ADD COLUMN written_by INTEGER;
