@@ -453,8 +453,10 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 	if c.Retired {
 		// Its claims are a forger's to write: it has the reading scopes
 		// of the credential it names, and no JWT at all where that reads
-		// nothing.
-		if c.Scopes = readScopes(parent.Scopes); len(c.Scopes) == 0 {
+		// nothing, or where the credential is younger than the JWT says
+		// it is (beyond the clock skew): no JWT the key signed was made
+		// with one opened after its retirement.
+		if c.Scopes = readScopes(parent.Scopes); len(c.Scopes) == 0 || ent.tok.CreatedAt.After(c.IssuedAt.Add(jwtLeeway)) {
 			return nil, errBadToken()
 		}
 	}

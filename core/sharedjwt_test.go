@@ -323,4 +323,41 @@ func TestRetiredJWTChangesNothing(t *testing.T) {
 	if p, err := forgeForThenRotate(t, b, b.admin.ID, sudo.ID); err == nil {
 		t.Errorf("a forgery naming a token of the sudo scope alone taken, with scopes %v", p.Scopes)
 	}
+
+	// Nor does it export the accounts, whose password hashes, changed
+	// since the rotation, outlast the window (a third review).
+	admin, err := forgeForThenRotate(t, b, b.admin.ID, rs.Token.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.env.Core.Users.Export(usher.WithPrincipal(ctx, admin), func(*usher.ExportUser) error { return nil })
+	wantKind(t, err, usher.KindForbidden, "")
+
+	// Nor is one taken that names a session opened after the rotation,
+	// which no JWT the key signed was made with (its date is the forger's
+	// to write).
+	kid, secret := b.auth.SharedSecret(ctx)
+	if err := b.auth.RotateSigningKey(coretest.System()); err != nil {
+		t.Fatal(err)
+	}
+	rotated := b.clock.Now()
+	b.clock.Add(time.Minute)
+	later, err := b.auth.Login(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := jwt.Signed(signer).Claims(map[string]any{"userID": strconv.FormatInt(b.alice.ID, 10),
+		"pid": strconv.FormatInt(later.Token.ID, 10), "memberOf": "", "jti": "forged",
+		"iat": rotated.Add(-time.Second).Unix(), "exp": rotated.Add(time.Hour).Unix()}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := b.auth.Authenticate(ctx, forged, usher.TokenSharedJWT); err == nil {
+		t.Errorf("a forgery dated before the rotation naming a session opened after it taken, with scopes %v", p.Scopes)
+	}
 }
