@@ -280,6 +280,9 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 	if p.Anonymous() {
 		return errUnauthenticated()
 	}
+	if p.JWT != nil && p.JWT.Retired && keepsSecrets[act] {
+		return errForbidden("the token was signed with a retired key: it reads no settings nor the audit log; log in again")
+	}
 	if writes[act] && !p.HasScope(usher.ScopeAPI) {
 		return errForbidden("the token's scopes do not allow changes")
 	}
@@ -288,6 +291,14 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 	}
 	return nil
 }
+
+// keepsSecrets are the reads whose answers may hold secrets that outlast
+// a retired key's window — the mail server's password and other instance
+// settings, a user's settings (a client's secrets), the audit log, which
+// records settings as they were set — refused to a JWT a retired key
+// verified: whoever read the key from a leaked backup forges one for any
+// live session, and would read what was changed since the rotation.
+var keepsSecrets = map[action]bool{actInstanceRead: true, actSettingsRead: true, actAuditRead: true}
 
 // changesCredentials reports whether act changes what an account signs in
 // with or is reached at: its password, tokens and sessions, e-mail addresses

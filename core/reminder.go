@@ -1,10 +1,13 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"regexp"
 	"strconv"
 	"time"
@@ -322,7 +325,7 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 			changes["resource"] = usher.Change{Old: rem.Resource, New: *in.Resource}
 			rem.Resource = *in.Resource
 		}
-		if in.Payload != nil {
+		if in.Payload != nil && !samePayload(rem.Payload, in.Payload) {
 			changes["payload"] = usher.Change{Old: len(rem.Payload), New: len(in.Payload)}
 			rem.Payload = in.Payload
 		}
@@ -338,8 +341,9 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 			rem.RemindAt, rem.DeliveredAt = micro(in.RemindAt), nil
 		}
 		_, resource := changes["resource"]
+		_, payload := changes["payload"]
 		_, assignee := changes["assigned_to"]
-		if resource || assignee || in.Payload != nil {
+		if resource || payload || assignee {
 			// What is mailed, and to whom, is now the caller's doing: it
 			// is mailed only while the caller may sign in (DeliverDue).
 			rem.WrittenBy = p.UserID()
@@ -607,3 +611,15 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 // within the policy's failure window; the reminders past it are delivered
 // all the same, unmailed, for the assignee to read through the API.
 const remindersMailedPerWindow = 30
+
+// samePayload reports whether two payloads are the same JSON value,
+// whatever their spacing and the order of their keys (PostgreSQL keeps
+// them as jsonb): a client that sends a reminder back whole, as Corteza's
+// does to move its time, changes neither its text nor who wrote it.
+func samePayload(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	return reflect.DeepEqual(x, y)
+}

@@ -332,6 +332,16 @@ func TestRetiredJWTChangesNothing(t *testing.T) {
 	}
 	err = b.env.Core.Users.Export(usher.WithPrincipal(ctx, admin), func(*usher.ExportUser) error { return nil })
 	wantKind(t, err, usher.KindForbidden, "")
+	// Nor does it read settings — the mail server's password, a user's
+	// client secrets — or the audit log that records them as they were
+	// set (a fourth review).
+	asAdmin := usher.WithPrincipal(ctx, admin)
+	_, err = b.env.Core.Instance.Get(asAdmin, "system.mail.password")
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.env.Core.Settings.Get(asAdmin, usher.UserKey{ID: b.alice.ID})
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.env.Core.Audit.List(asAdmin, usher.AuditFilter{ResourceType: "setting"})
+	wantKind(t, err, usher.KindForbidden, "")
 
 	// Nor is one taken that names a session opened after the rotation,
 	// which no JWT the key signed was made with (its date is the forger's

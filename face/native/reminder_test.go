@@ -326,11 +326,13 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 		name, end string
 		rewritten bool // the assignee's own reminder, rewritten by the planner
 		early     bool // the planner ended before it falls due
+		echoed    bool // the assignee sent its text back unchanged, with a new time
 	}{
-		{"blocked", "POST /v1/users/%d/block", false, false},
-		{"deleted", "DELETE /v1/users/%d", false, false},
-		{"rewritten, then blocked", "POST /v1/users/%d/block", true, false},
-		{"rewritten, blocked before due", "POST /v1/users/%d/block", true, true},
+		{"blocked", "POST /v1/users/%d/block", false, false, false},
+		{"deleted", "DELETE /v1/users/%d", false, false, false},
+		{"rewritten, then blocked", "POST /v1/users/%d/block", true, false, false},
+		{"rewritten, blocked before due", "POST /v1/users/%d/block", true, true, false},
+		{"its text sent back by the assignee, blocked before due", "POST /v1/users/%d/block", false, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -353,7 +355,14 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 			} else {
 				b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
 					"resource": "invoice:1", "assigned_to": vic.ID, "payload": evil,
-					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, nil)
+					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, &rem)
+			}
+			if tc.echoed {
+				// As Corteza's client moves a reminder: the whole of it
+				// sent back (a review found the assignee taken for the
+				// writer of the planner's text).
+				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: vicTok,
+					body: map[string]any{"payload": evil, "remind_at": clock.Now().Add(90 * time.Second)}}, http.StatusOK, nil)
 			}
 			end := func() {
 				method, path, _ := strings.Cut(tc.end, " ")
