@@ -833,10 +833,10 @@ func (s *Users) Export(ctx context.Context, fn func(*usher.ExportUser) error) er
 	if !p.IsAdmin() {
 		return errForbidden("exports are for administrators")
 	}
-	if p.JWT != nil && p.JWT.Retired {
-		// The password hashes it hands over outlast the retired key's
-		// window: changed since the rotation, a forger would crack them.
-		return errForbidden("the token was signed with a retired key: it exports nothing; log in again")
+	// The password hashes it hands over outlast a retired key's window:
+	// changed since the rotation, a forger would crack them.
+	if err := refuseRetired(p, "exports nothing"); err != nil {
+		return err
 	}
 	if err := s.recordAlone(ctx, event{action: "user.export", resourceType: "user"}); err != nil {
 		return err

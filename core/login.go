@@ -570,10 +570,9 @@ func (a *Auth) Logout(ctx context.Context) error {
 	if p.Anonymous() {
 		return errUnauthenticated()
 	}
-	if p.JWT != nil && p.JWT.Retired {
-		// A JWT a retired key verified changes nothing (readScopes): a
-		// forger's would end any session it names.
-		return errForbidden("the token was signed with a retired key: it logs nothing out; log in again")
+	// A forger's would end any session it names.
+	if err := refuseRetired(p, "logs nothing out"); err != nil {
+		return err
 	}
 	notSession := &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotASession, Message: "the credential is not a session; revoke tokens instead"}
 	tok, owner := p.Token, p.UserID()

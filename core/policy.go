@@ -280,8 +280,10 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 	if p.Anonymous() {
 		return errUnauthenticated()
 	}
-	if p.JWT != nil && p.JWT.Retired && keepsSecrets[act] {
-		return errForbidden("the token was signed with a retired key: it reads no settings nor the audit log; log in again")
+	if keepsSecrets[act] {
+		if err := refuseRetired(p, "reads no settings nor the audit log"); err != nil {
+			return err
+		}
 	}
 	if writes[act] && !p.HasScope(usher.ScopeAPI) {
 		return errForbidden("the token's scopes do not allow changes")
@@ -299,6 +301,18 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 // verified: whoever read the key from a leaked backup forges one for any
 // live session, and would read what was changed since the rotation.
 var keepsSecrets = map[action]bool{actInstanceRead: true, actSettingsRead: true, actAuditRead: true}
+
+// refuseRetired refuses p's credential, saying it does not do what, when
+// it is a JWT a retired key verified (JWTClaims.Retired): within the
+// key's window whoever read it from a leaked backup forges one for any
+// live session, which reads as its credential does (readScopes) and
+// neither changes nor carries away anything that outlasts the window.
+func refuseRetired(p *usher.Principal, what string) error {
+	if p.JWT == nil || !p.JWT.Retired {
+		return nil
+	}
+	return errForbidden("the token was signed with a retired key: it " + what + "; log in again")
+}
 
 // changesCredentials reports whether act changes what an account signs in
 // with or is reached at: its password, tokens and sessions, e-mail addresses

@@ -2062,8 +2062,7 @@ func TestUpdateRuleTakesNoRicherAccount(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
-			b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+			b.teamPlans(t, b.adminTok)
 			helpdesk, tok := b.mustPrincipal(t, "helpdesk", false)
 			victim, _ := b.mustPrincipal(t, "victim", false)
 			peer, _ := b.mustPrincipal(t, "peer", false)

@@ -541,8 +541,7 @@ func TestBoundedTokenMakesNoOwnerPastThePlan(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	session, hour := b.mustBoss(t)
-	b.call(t, req{method: "POST", path: "/v1/plans", token: session, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
-	b.call(t, req{method: "POST", path: "/v1/plans", token: session, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+	b.teamPlans(t, session)
 	var crew, ops struct {
 		ID int64 `json:"id"`
 	}
@@ -901,8 +900,7 @@ func TestAdminMintedTokenAddsNoUntrackedKey(t *testing.T) {
 func TestBoundedTokenMergesNoOwnerPastThePlan(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
-	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+	b.teamPlans(t, b.adminTok)
 	boss, bossTok := b.mustPrincipal(t, "boss", false)
 	held, _ := b.mustPrincipal(t, "xavier", false) // the default plan: no teams
 	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", boss.ID), token: b.adminTok, body: map[string]any{"plan": "pro"}}, http.StatusOK, nil)
@@ -987,8 +985,7 @@ func TestBoundedTokenDeletesNoWideAccount(t *testing.T) {
 func TestBoundedTokenHoldsNoWideAccountBack(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
-	b.call(t, req{method: "POST", path: "/v1/plans", token: b.adminTok, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
+	b.teamPlans(t, b.adminTok)
 	_, bossTok := b.mustPrincipal(t, "boss", true)
 	dora := b.env.MustCreateUser(t, usher.UserCreate{Username: "dora", Email: "dora@example.com", Password: matrixPassword,
 		Admin: true, EmailConfirmed: true, ExternalID: "ldap-dora"})
@@ -1017,4 +1014,12 @@ func TestBoundedTokenHoldsNoWideAccountBack(t *testing.T) {
 	// taken for a change): the same plan.
 	b.call(t, req{method: "PATCH", path: carolPath, token: hour.Token, body: map[string]any{"plan": "PRO", "bio": "unchanged plan"}}, http.StatusOK, nil)
 	b.call(t, req{method: "PATCH", path: doraPath, token: bossTok, body: map[string]any{"admin": false}}, http.StatusOK, nil)
+}
+
+// teamPlans makes two plans with token: free, the default, which makes no
+// team, and pro, which does.
+func (b *bundle) teamPlans(t *testing.T, token string) {
+	t.Helper()
+	b.call(t, req{method: "POST", path: "/v1/plans", token: token, body: map[string]any{"name": "free", "default": true}}, http.StatusCreated, nil)
+	b.call(t, req{method: "POST", path: "/v1/plans", token: token, body: map[string]any{"name": "pro", "can_create_team": true}}, http.StatusCreated, nil)
 }
