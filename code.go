@@ -146,6 +146,7 @@ const (
 	CodeInvalidState           = "invalid_state"             // the user's state cannot change to the one asked this way
 	CodeBlockedExternally      = "blocked_externally"        // an external directory blocked the user; only it unblocks
 	CodeLastTeamOwner          = "last_team_owner"           // the user alone owns a team, and deleting the user would leave it without an owner
+	CodeLastAdministrator      = "last_administrator"        // the change would leave no administrator who may sign in
 	CodeServiceAccountNotFound = "service_account_not_found" // the team has no such service account
 )
 
@@ -248,7 +249,7 @@ var Codes = []string{
 	CodeAccountHasPassword, CodeAccountHasIdentity, CodeRedeemPending, CodeNotExternal, CodeServiceAccountLogIn,
 
 	CodeUserNotFound, CodeUsernameTaken, CodeEmailTaken, CodeExternalIDTaken, CodeExternUIDTaken,
-	CodeUserNotDeleted, CodeInvalidState, CodeBlockedExternally, CodeLastTeamOwner,
+	CodeUserNotDeleted, CodeInvalidState, CodeBlockedExternally, CodeLastTeamOwner, CodeLastAdministrator,
 	CodeServiceAccountNotFound,
 
 	CodeSSHKeyNotFound, CodeSSHKeyTaken, CodeEmailNotFound, CodeAvatarNotFound, CodeAvatarTooLarge,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/core/coretest"
 	"usher/store"
 )
@@ -580,5 +581,59 @@ func TestSetUserGroupsTakesGroupsInOrder(t *testing.T) {
 		if err != nil {
 			t.Errorf("write %d: %v", i+1, err)
 		}
+	}
+}
+
+// TestLastAdministratorsTakenAwayAtOnce has the two administrators of an
+// instance on PostgreSQL take each other's rights, or block each other, at
+// once: each saw the other still an administrator and both changes
+// committed, leaving none. The later now waits for the earlier and is
+// refused (409 last_administrator).
+func TestLastAdministratorsTakenAwayAtOnce(t *testing.T) {
+	t.Parallel()
+	no := false
+	ways := []struct {
+		name string
+		take func(ctx context.Context, users *core.Users, who *usher.User) error
+	}{
+		{"demote", func(ctx context.Context, users *core.Users, who *usher.User) error {
+			_, err := users.Update(ctx, usher.UserKey{ID: who.ID}, usher.UserUpdate{Admin: &no})
+			return err
+		}},
+		{"block", func(ctx context.Context, users *core.Users, who *usher.User) error {
+			_, err := users.Block(ctx, usher.UserKey{ID: who.ID})
+			return err
+		}},
+	}
+	for _, way := range ways {
+		t.Run(way.name, func(t *testing.T) {
+			t.Parallel()
+			env := coretest.New(t, coretest.Options{Postgres: true,
+				WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+			a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+			b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: true})
+			point := &pausePoint{reached: make(chan struct{})}
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				// Pauses holding bea's row, having seen ann an administrator.
+				errs[0] = way.take(context.WithValue(as(a), pauseKey{}, pauseAt{call: "UserUpdate", point: point}), env.Core.Users, b)
+			}()
+			<-point.reached
+			go func() { defer wg.Done(); errs[1] = way.take(as(b), env.Core.Users, a) }()
+			wg.Wait()
+			if errs[0] != nil {
+				t.Fatalf("the first: %v", errs[0])
+			}
+			if e := usher.AsError(errs[1]); errs[1] == nil || (e.Code != usher.CodeLastAdministrator && e.Kind != usher.KindForbidden) {
+				t.Fatalf("the second: %v, want 409 last_administrator (or a refusal of one who is no administrator now)", errs[1])
+			}
+			left, err := env.Core.Users.Get(coretest.System(), usher.UserKey{ID: a.ID})
+			if err != nil || !left.Admin || !left.State.CanSignIn() {
+				t.Fatalf("ann after both: %+v, %v; want the administrator left", left, err)
+			}
+		})
 	}
 }

@@ -251,7 +251,9 @@ func TestTokens(t *testing.T) {
 	if p, err := auth.Authenticate(context.Background(), key); err != nil || p.Kind != usher.PrincipalApplication {
 		t.Fatalf("application key authenticates as %+v, %v", p, err)
 	}
-	// An application key works only while its owner is an administrator.
+	// An application key works only while its owner is an administrator
+	// (another one is left, as one must be).
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "root2", Email: "root2@example.com", Admin: true})
 	if _, err := b.users.Update(as(b.admin), usher.UserKey{ID: b.admin.ID}, usher.UserUpdate{Admin: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -440,10 +441,21 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 		return nil, err
 	}
 	var out *usher.User
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := inTxTakingAgain(ctx, s.store, "the administrators kept changing", func(tx store.Tx) error {
 		found, err := findUser(ctx, tx, p, key, withDeleted)
 		if err != nil {
 			return err
+		}
+		// A change may take away an administrator who may sign in (a
+		// demotion, a block, a deletion) only while another is left: it
+		// holds the set of them before any row (AdministratorsLock), and
+		// one that finds the account became one since starts over holding
+		// it.
+		holdsAdmins := mayAdminister(found)
+		if holdsAdmins {
+			if err := tx.AdministratorsLock(ctx); err != nil {
+				return err
+			}
 		}
 		if first != nil {
 			// Only for a caller who may act on the user, as it stands:
@@ -467,6 +479,7 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 			if err := stale("user", u.Version, key.IfVersion); err != nil {
 				return err
 			}
+			was := mayAdminister(u)
 			var err error
 			if changes, err = fn(tx, u); err != nil {
 				return err
@@ -474,6 +487,14 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 			if len(changes) == 0 {
 				out = u
 				return errNoChange
+			}
+			if was && !mayAdminister(u) {
+				if !holdsAdmins {
+					return errTakeAgain
+				}
+				if err := lastAdministrator(ctx, tx, u); err != nil {
+					return err
+				}
 			}
 			u.UpdatedAt = now
 			return nil
@@ -494,6 +515,25 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 		return nil, userWriteError(err)
 	}
 	return s.redact(ctx, p, out)
+}
+
+// mayAdminister reports whether u is a live person who is an administrator
+// and may sign in: one of those the instance must keep (lastAdministrator).
+func mayAdminister(u *usher.User) bool {
+	return u.Admin && !u.Deleted() && u.Kind == usher.KindNormal && u.State.CanSignIn()
+}
+
+// lastAdministrator refuses a change that takes u away from the
+// administrators who may sign in when no other is left: no one could then
+// make another but by the command line on the server. The caller holds
+// AdministratorsLock.
+func lastAdministrator(ctx context.Context, tx store.Tx, u *usher.User) error {
+	other, err := tx.OtherAdministrator(ctx, u.ID)
+	if err != nil || other {
+		return err
+	}
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeLastAdministrator,
+		Message: fmt.Sprintf("%s is the last administrator who may sign in: make another one first", u.Username)}
 }
 
 // live wraps a change function so that it refuses deleted users.

@@ -485,6 +485,16 @@ type Tx interface {
 	// live users hold, in one statement: an import asks it of a batch's
 	// addresses, which no account's username may be.
 	UsernamesHeld(ctx context.Context, keys []string) ([]string, error)
+	// AdministratorsLock holds, until the transaction ends, the set of the
+	// administrators who may sign in: a transaction that may take one of
+	// them away takes it before any row, so that of two taking away the
+	// last two at once the later sees the earlier's (OtherAdministrator).
+	// Outside a transaction it holds nothing.
+	AdministratorsLock(ctx context.Context) error
+	// OtherAdministrator reports whether a live person other than the
+	// user is an administrator who may sign in (active or pending
+	// confirmation).
+	OtherAdministrator(ctx context.Context, userID int64) (bool, error)
 	// UserNamesLock holds, until the transaction ends, texts that may
 	// name an account — an address's key, an address-shaped username's —
 	// so that of two transactions giving one text to two accounts at once,

@@ -661,6 +661,7 @@ var queryNames = []string{
 	"RekeyCandidates", "RekeyTaken", "RekeyUser", "RekeyEmail", "RekeyClaimMove", "RekeyClaimAdd",
 	"UserInsert", "UserByID", "UserByIDForUpdate", "UserByUsername", "UserByHandle", "UserByEmail", "UserByUUID",
 	"UserByExternalID", "UserByIdentity", "UserFind", "UserWrite", "UserPurge", "UsersDeletedBefore", "UserCount", "UserTaken", "UserNamesLock", "UserSeen",
+	"AdministratorsLock", "OtherAdministrator",
 	"UserSignIn", "UserWithIdentities",
 	"IdentitiesOf", "UserIdentitiesColumn", "IdentityUpsert", "IdentityDelete",
 	"PasswordGet", "PasswordUpsert", "PasswordDelete",

@@ -1167,6 +1167,24 @@ func (c *conn) PasswordSet(ctx context.Context, userID int64, hash string, at ti
 	return err
 }
 
+// AdministratorsLock holds the set of the administrators who may sign in
+// until the transaction ends, where the dialect has a statement for it;
+// SQLite has none, its one writer's transaction holding the database
+// already.
+func (c *conn) AdministratorsLock(ctx context.Context) error {
+	if c.queries["AdministratorsLock"] == "" {
+		return nil
+	}
+	return c.quietExec(ctx, "AdministratorsLock")
+}
+
+// OtherAdministrator reports whether a live person other than the user is
+// an administrator who may sign in.
+func (c *conn) OtherAdministrator(ctx context.Context, userID int64) (bool, error) {
+	n, err := c.count(ctx, "OtherAdministrator", userID)
+	return n > 0, err
+}
+
 // UserNamesLock holds the keys, in one statement taking them in ascending
 // order, where the dialect has a statement for it; SQLite has none, its one
 // writer's transaction holding the database already.

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserLookups", testUserLookups},
 		{"UserUniqueCaseInsensitive", testUserUnique},
 		{"UserDeletedFreesNames", testUserDeletedFreesNames},
+		{"OtherAdministrator", testOtherAdministrator},
 		{"UserUpdate", testUserUpdate},
 		{"UserHandleUnique", testUserHandleUnique},
 		{"UserOrganisationMeta", testUserOrganisationMeta},

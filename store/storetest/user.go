@@ -186,6 +186,51 @@ func testUserDeletedFreesNames(t *testing.T, s store.Store) {
 	}
 }
 
+// testOtherAdministrator: only a live person who is an administrator and
+// may sign in counts as another administrator.
+func testOtherAdministrator(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	root := mustCreateUser(t, s, newUser("root", "root@example.com", ""))
+	other := func(want bool, what string) {
+		t.Helper()
+		got, err := s.OtherAdministrator(ctx, root.ID)
+		if err != nil || got != want {
+			t.Fatalf("%s: another administrator = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	other(false, "none")
+	set := func(u *usher.User, fn func(u *usher.User)) {
+		t.Helper()
+		if _, err := s.UserUpdate(ctx, u.ID, func(u *usher.User) error { fn(u); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(root, func(u *usher.User) { u.Admin = true })
+	other(false, "root alone")
+	ada := mustCreateUser(t, s, newUser("ada", "ada@example.com", ""))
+	set(ada, func(u *usher.User) { u.Admin, u.Kind = true, usher.KindServiceAccount })
+	other(false, "a service account")
+	set(ada, func(u *usher.User) { u.Kind, u.State = usher.KindNormal, usher.StateBlocked })
+	other(false, "a blocked one")
+	gone := base.Add(time.Minute)
+	set(ada, func(u *usher.User) { u.State, u.DeletedAt = usher.StatePending, &gone })
+	other(false, "a deleted one")
+	set(ada, func(u *usher.User) { u.DeletedAt = nil })
+	other(true, "a pending one")
+	// The lock is held within a transaction, and the count read there.
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.AdministratorsLock(ctx); err != nil {
+			return err
+		}
+		if other, err := tx.OtherAdministrator(ctx, ada.ID); err != nil || !other {
+			return fmt.Errorf("ada's other administrator under the lock = %v, %v; want root", other, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testUserUpdate(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := mustCreateUser(t, s, newUser("alice", "alice@example.com", "Alice"))

@@ -58,6 +58,20 @@ DELETE FROM users WHERE id = $1;
 -- name: UserCount
 SELECT count(*) FROM users;
 
+-- name: AdministratorsLock
+-- A lock of the schema's (as the handle's is) on the set of the
+-- administrators who may sign in, not on any row.
+SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.users.administrators'));
+
+-- name: OtherAdministrator
+-- One row at most, from the partial index users_admins.
+SELECT count(*) FROM (
+    SELECT 1 FROM users
+    WHERE is_admin AND deleted_at IS NULL AND id <> $1 AND kind = 'normal'
+      AND state IN ('active', 'pending_confirmation')
+    LIMIT 1
+) AS others;
+
 -- name: UserNamesLock
 -- Locks of the schema's (as the handle's is) on texts that may name an
 -- account: $1 holds them in ascending order (UserNamesLock), which unnest

@@ -62,6 +62,17 @@ DELETE FROM users WHERE id = ?1;
 -- name: UserCount
 SELECT count(*) FROM users;
 
+-- name: AdministratorsLock
+
+-- name: OtherAdministrator
+-- One row at most, from the partial index users_admins.
+SELECT count(*) FROM (
+    SELECT 1 FROM users
+    WHERE is_admin AND deleted_at IS NULL AND id <> ?1 AND kind = 'normal'
+      AND state IN ('active', 'pending_confirmation')
+    LIMIT 1
+);
+
 -- name: UserNamesLock
 
 -- name: UserTaken
