@@ -284,6 +284,13 @@ func (s *Attachments) MaxBytes() int64 { return int64(s.policy.MaxAttachmentByte
 //
 // Errors: Forbidden, NotFound.
 func (e *env) authorizeAttachment(ctx context.Context, p *usher.Principal, act action, a *usher.Attachment) error {
+	if a.Kind == usher.AttachmentSetting {
+		// A setting's file is a setting (keepsSecrets): a certificate's
+		// key, set since the rotation.
+		if err := refuseRetired(p, retiredReadsNoSecrets); err != nil {
+			return err
+		}
+	}
 	own := p.UserID() != 0 && a.OwnerID == p.UserID()
 	instance := strconv.FormatInt(a.ID, 10)
 	read := own || a.Kind == usher.AttachmentAvatar

@@ -281,7 +281,7 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 		return errUnauthenticated()
 	}
 	if keepsSecrets[act] {
-		if err := refuseRetired(p, "reads no settings nor the audit log"); err != nil {
+		if err := refuseRetired(p, retiredReadsNoSecrets); err != nil {
 			return err
 		}
 	}
@@ -301,6 +301,10 @@ func precheck(p *usher.Principal, act action, target *usher.User) error {
 // verified: whoever read the key from a leaked backup forges one for any
 // live session, and would read what was changed since the rotation.
 var keepsSecrets = map[action]bool{actInstanceRead: true, actSettingsRead: true, actAuditRead: true}
+
+// retiredReadsNoSecrets is what refuseRetired says of the reads
+// keepsSecrets names, and of an instance setting's file.
+const retiredReadsNoSecrets = "reads no settings, nor their files, nor the audit log"
 
 // refuseRetired refuses p's credential, saying it does not do what, when
 // it is a JWT a retired key verified (JWTClaims.Retired): within the

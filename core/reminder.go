@@ -340,12 +340,11 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 			changes["remind_at"] = usher.Change{Old: timeText(rem.RemindAt), New: timeText(micro(in.RemindAt))}
 			rem.RemindAt, rem.DeliveredAt = micro(in.RemindAt), nil
 		}
-		_, resource := changes["resource"]
-		_, payload := changes["payload"]
-		_, assignee := changes["assigned_to"]
-		if resource || payload || assignee {
-			// What is mailed, and to whom, is now the caller's doing: it
-			// is mailed only while the caller may sign in (DeliverDue).
+		if _, payload := changes["payload"]; payload {
+			// The text mailed is now the caller's: it is mailed only
+			// while the caller may sign in (DeliverDue). A new resource
+			// (a type and an id) or assignee leaves the text its
+			// writer's, whose block still stops it.
 			rem.WrittenBy = p.UserID()
 		}
 		return nil
@@ -546,8 +545,8 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 			}
 			recipient := err == nil && !u.Deleted() && u.Email != "" && u.State == usher.StateActive
 			// Another's reminder carries its writer's text — its
-			// creator's, or that of whoever set its text, resource or
-			// assignee since: once the writer is deleted or may not sign
+			// creator's, or that of whoever set its text since: once
+			// the writer is deleted or may not sign
 			// in (an abusive account an administrator blocked), it is
 			// mailed no more, and a mail of it queued is not sent
 			// (queueAuthored).
@@ -616,10 +615,22 @@ const remindersMailedPerWindow = 30
 // whatever their spacing and the order of their keys (PostgreSQL keeps
 // them as jsonb): a client that sends a reminder back whole, as Corteza's
 // does to move its time, changes neither its text nor who wrote it.
+// Numbers are compared as written, not as float64s, which two different
+// integers past 2⁵³ share.
 func samePayload(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+	x, okX := jsonValue(a)
+	y, okY := jsonValue(b)
+	if !okX || !okY {
 		return bytes.Equal(a, b)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// jsonValue decodes a payload, which the checker or the store made one
+// JSON value, its numbers as json.Number.
+func jsonValue(data []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	return v, dec.Decode(&v) == nil
 }

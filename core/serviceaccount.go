@@ -206,6 +206,10 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err := g.guardCredentials(ctx, a.p, actTokenEnd, u); err != nil {
 			return err
 		}
+		// And what deleting a user asks of a bounded credential.
+		if err := g.checkDeleteBound(ctx, a.p, u); err != nil {
+			return err
+		}
 		if err := soleOwner(ctx, tx, u.ID); err != nil {
 			return err
 		}
@@ -587,6 +591,11 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 				return err
 			}
 			continue
+		}
+		// A bounded credential deletes no wide account by deleting its
+		// team, as it deletes none by DeleteServiceAccount.
+		if err := g.checkDeleteBound(ctx, usher.PrincipalFrom(ctx), u); err != nil {
+			return err
 		}
 		changes, err := markServiceAccountDeleted(ctx, tx, u.ID, now)
 		if err != nil {

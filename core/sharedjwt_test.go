@@ -371,3 +371,47 @@ func TestRetiredJWTChangesNothing(t *testing.T) {
 		t.Errorf("a forgery dated before the rotation naming a session opened after it taken, with scopes %v", p.Scopes)
 	}
 }
+
+// TestRetiredJWTReadsNoSettingFile: past TestRetiredJWTChangesNothing (round
+// 31), a forgery for an administrator's session, refused the instance
+// settings, downloaded the file one holds — a mail client's private key set
+// since the rotation — through the attachments. A setting's file is now
+// refused it as the setting is.
+func TestRetiredJWTReadsNoSettingFile(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{MaxAttachmentBytes: 64 << 10})
+	ctx := context.Background()
+	s, err := b.auth.Login(ctx, "root", "root's long passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := forgeForThenRotate(t, b, b.admin.ID, s.Token.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n")
+	set, err := b.env.Core.Instance.SetFile(as(b.admin), "system.smtp.client_key", upload("", "client.txt", key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Attachment int64 `json:"attachment"`
+	}
+	if err := json.Unmarshal(set.Value, &ref); err != nil || ref.Attachment == 0 {
+		t.Fatalf("the setting's value %s: %v", set.Value, err)
+	}
+	asForged := usher.WithPrincipal(ctx, forged)
+	_, rc, err := b.env.Core.Attachments.Open(asForged, ref.Attachment)
+	if err == nil {
+		rc.Close()
+	}
+	wantKind(t, err, usher.KindForbidden, "")
+	_, err = b.env.Core.Attachments.Get(asForged, ref.Attachment)
+	wantKind(t, err, usher.KindForbidden, "")
+	// The administrator's own session reads it.
+	if _, rc, err := b.env.Core.Attachments.Open(as(b.admin), ref.Attachment); err != nil {
+		t.Errorf("the administrator opens the setting's file: %v", err)
+	} else {
+		rc.Close()
+	}
+}

@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -327,12 +328,14 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 		rewritten bool // the assignee's own reminder, rewritten by the planner
 		early     bool // the planner ended before it falls due
 		echoed    bool // the assignee sent its text back unchanged, with a new time
+		moved     bool // an administrator gave it another assignee and resource
 	}{
-		{"blocked", "POST /v1/users/%d/block", false, false, false},
-		{"deleted", "DELETE /v1/users/%d", false, false, false},
-		{"rewritten, then blocked", "POST /v1/users/%d/block", true, false, false},
-		{"rewritten, blocked before due", "POST /v1/users/%d/block", true, true, false},
-		{"its text sent back by the assignee, blocked before due", "POST /v1/users/%d/block", false, true, true},
+		{"blocked", "POST /v1/users/%d/block", false, false, false, false},
+		{"deleted", "DELETE /v1/users/%d", false, false, false, false},
+		{"rewritten, then blocked", "POST /v1/users/%d/block", true, false, false, false},
+		{"rewritten, blocked before due", "POST /v1/users/%d/block", true, true, false, false},
+		{"its text sent back by the assignee, blocked before due", "POST /v1/users/%d/block", false, true, true, false},
+		{"moved by an administrator, blocked before due", "POST /v1/users/%d/block", false, true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -363,6 +366,13 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 				// writer of the planner's text).
 				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: vicTok,
 					body: map[string]any{"payload": evil, "remind_at": clock.Now().Add(90 * time.Second)}}, http.StatusOK, nil)
+			}
+			if tc.moved {
+				// Round 31: the administrator who moved it was taken for
+				// the writer of the planner's text, which went on.
+				wes, _ := b.mustPrincipal(t, "wes", false)
+				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: b.adminTok,
+					body: map[string]any{"assigned_to": wes.ID, "resource": "invoice:2"}}, http.StatusOK, nil)
 			}
 			end := func() {
 				method, path, _ := strings.Cut(tc.end, " ")
@@ -409,5 +419,33 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 				t.Errorf("the reminder's mail given up: %q, want author_gone", reason)
 			}
 		})
+	}
+}
+
+// TestReminderPayloadNumbersComparedAsWritten: a payload whose one change
+// was an integer past 2⁵³ (an order number) to another that rounds to the
+// same float64 was taken for the one stored, answered 200 and dropped
+// (round 31).
+func TestReminderPayloadNumbersComparedAsWritten(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var rem struct {
+		ID      int64           `json:"id"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok, body: map[string]any{
+		"resource": "invoice:1", "payload": json.RawMessage(`{"order":9007199254740993}`),
+		"remind_at": time.Now().Add(time.Hour)}}, http.StatusCreated, &rem)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: b.userTok,
+		body: map[string]any{"payload": json.RawMessage(`{"order":9007199254740992}`)}}, http.StatusOK, &rem)
+	if !strings.Contains(string(rem.Payload), "9007199254740992") {
+		t.Errorf("a payload's order changed to 9007199254740992: answered %s, want the change kept", rem.Payload)
+	}
+	// The same value sent back, its keys and spacing as another writes
+	// them, is still no change.
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: b.userTok,
+		body: map[string]any{"payload": json.RawMessage(`{ "order" : 9007199254740992 }`)}}, http.StatusOK, &rem)
+	if string(rem.Payload) != `{"order":9007199254740992}` && string(rem.Payload) != `{"order": 9007199254740992}` {
+		t.Errorf("the same payload sent back: answered %s", rem.Payload)
 	}
 }

@@ -972,6 +972,44 @@ func TestBoundedTokenDeletesNoWideAccount(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: doraPath, token: bossTok}, http.StatusOK, nil)
 }
 
+// TestBoundedTokenDeletesNoWideServiceAccount: past
+// TestBoundedTokenDeletesNoWideAccount (round 31): an administrator's
+// expiring token, refused deleting a team's service account an
+// administrator had raised past a new account's allowances through
+// /v1/users (403), deleted it through the team's route (204) or by
+// deleting its team (200), and made an account with the freed username
+// and a password of its choosing. Both now ask what a user's deletion
+// asks; a plain service account the token still deletes.
+func TestBoundedTokenDeletesNoWideServiceAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hour := b.mustMint(t, b.adminTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)})
+	big := 200000
+	raise := func(u *usher.User) {
+		t.Helper()
+		if _, err := b.env.Core.Users.Update(sys(), usher.UserKey{ID: u.ID},
+			usher.UserUpdate{GitLab: usher.GitLabProfileUpdate{ProjectsLimit: &big}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	team, wide, _ := b.env.MustOwnedServiceAccount(t, b.user, "ops", "deployer")
+	raise(wide)
+	ci, plain, _ := b.env.MustOwnedServiceAccount(t, b.user, "ci", "builder")
+	wantProblem(t, "the expiring token deletes the raised service account through /v1/users",
+		b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", wide.ID), token: hour.Token}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	wantProblem(t, "the expiring token deletes it through its team's route",
+		b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/%d", team.ID, wide.ID), token: hour.Token}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	wantProblem(t, "the expiring token deletes it by deleting its team",
+		b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: hour.Token}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	if got, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: wide.ID}); err != nil || got.Deleted() {
+		t.Fatalf("the raised service account after the refusals: %+v, %v", got, err)
+	}
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/%d", ci.ID, plain.ID), token: hour.Token}, http.StatusNoContent, nil)
+}
+
 // TestBoundedTokenHoldsNoWideAccountBack: past
 // TestBoundedTokenDeletesNoWideAccount (a review of its fix): the same
 // credential purged the administrator, which frees her names as a
