@@ -377,6 +377,17 @@ func (e *env) checkDeleteBound(ctx context.Context, p *usher.Principal, target *
 	return e.refuseBoundedOnWide(ctx, p, target, what)
 }
 
+// checkRenameBound refuses a credential bounded by scopes or an expiry
+// that changes the username or handle of an account whose log-in it may
+// not set: a rename frees the old name as a deletion does
+// (checkDeleteBound), for an account the credential makes, or one that
+// signs up, to be known by.
+func (e *env) checkRenameBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
+	const what = "the username or handle of an account whose log-in it may not set (its own, an administrator's, or one with more than a new account's rights), " +
+		"which frees the old name for another account to take"
+	return e.refuseBoundedOnWide(ctx, p, target, what)
+}
+
 // checkHoldBackBound refuses a credential bounded by scopes or an expiry
 // that changes the rights of an account whose log-in it may not set
 // (checkLogInBound), taking them away too: an administrator it demoted,

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -86,4 +87,59 @@ func hasBad(v any) bool {
 		}
 	}
 	return false
+}
+
+func TestSamePayload(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		a, b         string
+		exact, float bool
+	}{
+		{`{"a":1,"b":[2,3]}`, `{ "b" : [2, 3], "a" : 1 }`, true, true},
+		{`{"a":"A"}`, `{"a":"\u0041"}`, true, true},
+		{`1.0`, `1`, true, true},
+		{`1e2`, `100`, true, true},
+		{`0.1E1`, `1`, true, true},
+		{`-0`, `0`, true, true},
+		{`0.00`, `0`, true, true},
+		{`1.5e-3`, `0.0015`, true, true},
+		{`9007199254740993`, `9007199254740992`, false, true},
+		{`[1,2]`, `[2,1]`, false, false},
+		{`1`, `-1`, false, false},
+		{`{"a":1}`, `{"a":"1"}`, false, false},
+		{`1e99999999999999999999`, `1e99999999999999999999`, true, true},
+	} {
+		if got := samePayload([]byte(tt.a), []byte(tt.b), exactNumbers); got != tt.exact {
+			t.Errorf("samePayload(%s, %s, exactNumbers) = %v, want %v", tt.a, tt.b, got, tt.exact)
+		}
+		if got := samePayload([]byte(tt.a), []byte(tt.b), float64Numbers); got != tt.float {
+			t.Errorf("samePayload(%s, %s, float64Numbers) = %v, want %v", tt.a, tt.b, got, tt.float)
+		}
+	}
+}
+
+// FuzzExactNumbers: two numbers exactNumbers calls one are one float64 too,
+// and a number is one with itself written with a fraction of zeros.
+func FuzzExactNumbers(f *testing.F) {
+	for _, s := range []string{"1", "1.0", "-0.5e3", "9007199254740993", "1e400", "0"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		na, nb := json.Number(a), json.Number(b)
+		if !json.Valid([]byte(a)) || !json.Valid([]byte(b)) {
+			t.Skip()
+		}
+		if _, err := na.Float64(); err != nil {
+			t.Skip()
+		}
+		if _, err := nb.Float64(); err != nil {
+			t.Skip()
+		}
+		if exactNumbers(na) == exactNumbers(nb) && float64Numbers(na) != float64Numbers(nb) {
+			t.Errorf("%s and %s: one exactly, two float64s (%v, %v)", a, b, float64Numbers(na), float64Numbers(nb))
+		}
+		if !strings.ContainsAny(a, ".eE") && exactNumbers(na) != exactNumbers(json.Number(a+".000")) {
+			t.Errorf("%s and %s.000: two exactly", a, a)
+		}
+	})
 }

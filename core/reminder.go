@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"usher"
@@ -325,8 +326,12 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 			changes["resource"] = usher.Change{Old: rem.Resource, New: *in.Resource}
 			rem.Resource = *in.Resource
 		}
-		if in.Payload != nil && !samePayload(rem.Payload, in.Payload) {
+		rewritten := false
+		if in.Payload != nil && !samePayload(rem.Payload, in.Payload, exactNumbers) {
 			changes["payload"] = usher.Change{Old: len(rem.Payload), New: len(in.Payload)}
+			// A JavaScript client sends back what it read as float64s:
+			// that is still the writer's text.
+			rewritten = !samePayload(rem.Payload, in.Payload, float64Numbers)
 			rem.Payload = in.Payload
 		}
 		if in.AssignedTo != nil && *in.AssignedTo != rem.AssignedTo {
@@ -340,7 +345,7 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 			changes["remind_at"] = usher.Change{Old: timeText(rem.RemindAt), New: timeText(micro(in.RemindAt))}
 			rem.RemindAt, rem.DeliveredAt = micro(in.RemindAt), nil
 		}
-		if _, payload := changes["payload"]; payload {
+		if rewritten {
 			// The text mailed is now the caller's: it is mailed only
 			// while the caller may sign in (DeliverDue). A new resource
 			// (a type and an id) or assignee leaves the text its
@@ -612,14 +617,13 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 const remindersMailedPerWindow = 30
 
 // samePayload reports whether two payloads are the same JSON value,
-// whatever their spacing and the order of their keys (PostgreSQL keeps
-// them as jsonb): a client that sends a reminder back whole, as Corteza's
-// does to move its time, changes neither its text nor who wrote it.
-// Numbers are compared as written, not as float64s, which two different
-// integers past 2⁵³ share.
-func samePayload(a, b []byte) bool {
-	x, okX := jsonValue(a)
-	y, okY := jsonValue(b)
+// whatever their spacing, the order of their keys and their strings'
+// escapes (PostgreSQL keeps them as jsonb), their numbers compared as
+// number says: a client that sends a reminder back whole, as Corteza's does
+// to move its time, changes neither its text nor who wrote it.
+func samePayload(a, b []byte, number func(json.Number) any) bool {
+	x, okX := jsonValue(a, number)
+	y, okY := jsonValue(b, number)
 	if !okX || !okY {
 		return bytes.Equal(a, b)
 	}
@@ -627,10 +631,69 @@ func samePayload(a, b []byte) bool {
 }
 
 // jsonValue decodes a payload, which the checker or the store made one
-// JSON value, its numbers as json.Number.
-func jsonValue(data []byte) (any, bool) {
+// JSON value, each number as number makes it.
+func jsonValue(data []byte, number func(json.Number) any) (any, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
-	return v, dec.Decode(&v) == nil
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	return numbersAs(v, number), true
+}
+
+// numbersAs replaces each json.Number within v by what number makes of it.
+func numbersAs(v any, number func(json.Number) any) any {
+	switch v := v.(type) {
+	case json.Number:
+		return number(v)
+	case []any:
+		for i := range v {
+			v[i] = numbersAs(v[i], number)
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = numbersAs(v[k], number)
+		}
+	}
+	return v
+}
+
+// float64Numbers is a number as JavaScript reads it: 1.0 and 1 are one,
+// and so are two integers past 2⁵³ that round to one float64.
+func float64Numbers(n json.Number) any {
+	f, err := n.Float64()
+	if err != nil {
+		return string(n)
+	}
+	return f
+}
+
+// exactNumbers is a number's exact decimal value: 1.0, 1 and 0.1e1 are
+// one, two integers past 2⁵³ are two. It is written as its significant
+// digits and a power of ten, so that an exponent of a billion costs no
+// more than one of one; an exponent past int64's is kept as written.
+func exactNumbers(n json.Number) any {
+	s := string(n)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	mantissa, exponent, _ := strings.Cut(strings.ToLower(s), "e")
+	exp := int64(0)
+	if exponent != "" {
+		var err error
+		if exp, err = strconv.ParseInt(exponent, 10, 64); err != nil {
+			return string(n)
+		}
+	}
+	whole, fraction, _ := strings.Cut(mantissa, ".")
+	digits := strings.TrimLeft(whole+fraction, "0")
+	exp -= int64(len(fraction))
+	trimmed := strings.TrimRight(digits, "0")
+	exp += int64(len(digits) - len(trimmed))
+	if trimmed == "" {
+		return "0"
+	}
+	return sign + trimmed + "e" + strconv.FormatInt(exp, 10)
 }

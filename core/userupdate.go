@@ -176,14 +176,21 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		// The username and the handle name the account at log-in and to
 		// the services that trust usher's names: one renamed by a rule's
 		// holder would leave its name to be taken, by the holder too. They
-		// follow the reach of the rule for credentials (outranks).
-		if (sets(b, in.Username, u.Username) || sets(b, in.Handle, u.Handle)) && !p.IsAdmin() && !self(p, u) {
-			more, err := s.outranks(ctx, u, p)
-			if err != nil {
+		// follow the reach of the rule for credentials (outranks), and a
+		// bounded credential renames no account it may not delete
+		// (checkRenameBound).
+		if sets(b, in.Username, u.Username) || sets(b, in.Handle, u.Handle) {
+			if err := s.checkRenameBound(ctx, p, u); err != nil {
 				return nil, err
 			}
-			if more {
-				return nil, errForbidden("the account has rights the caller lacks; only an administrator renames it")
+			if !p.IsAdmin() && !self(p, u) {
+				more, err := s.outranks(ctx, u, p)
+				if err != nil {
+					return nil, err
+				}
+				if more {
+					return nil, errForbidden("the account has rights the caller lacks; only an administrator renames it")
+				}
 			}
 		}
 		// Anyone but an administrator changes an address by proving the

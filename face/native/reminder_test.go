@@ -449,3 +449,51 @@ func TestReminderPayloadNumbersComparedAsWritten(t *testing.T) {
 		t.Errorf("the same payload sent back: answered %s", rem.Payload)
 	}
 }
+
+// TestReminderEchoedByJavaScriptKeepsWriter: past
+// TestReminderPayloadNumbersComparedAsWritten (a review of it): the
+// planner wrote a number as 1.0 (or 1e2, or an integer past 2⁵³), the
+// assignee's client — JavaScript, JSON.parse then JSON.stringify — sent
+// the reminder back whole with a new time, the number written 1, and the
+// assignee became the writer of the planner's text, whose block no longer
+// stopped it. What a float64 reads alike is still the writer's text; on
+// PostgreSQL too, whose jsonb keeps the 1.0.
+func TestReminderEchoedByJavaScriptKeepsWriter(t *testing.T) {
+	t.Parallel()
+	for _, pg := range []bool{false, true} {
+		for _, amount := range []string{"1.0", "1e2", "9007199254740993"} {
+			t.Run(fmt.Sprintf("postgres=%v,amount=%s", pg, amount), func(t *testing.T) {
+				t.Parallel()
+				clock := &lockClock{t: time.Now()}
+				b := setupWith(t, coretest.Options{Now: clock.Now, Transport: &switchTransport{mode: "accept"}, Postgres: pg})
+				vic, vicTok := b.mustPrincipal(t, "vic", false)
+				bad, tok := b.mustPrincipal(t, "bad", false)
+				b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "read"), allow("reminder", "write"))
+				var rem struct {
+					ID      int64           `json:"id"`
+					Payload json.RawMessage `json:"payload"`
+				}
+				b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
+					"resource": "invoice:1", "assigned_to": vic.ID,
+					"payload":   json.RawMessage(`{"note":"verify at https://evil.example","amount":` + amount + `}`),
+					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, &rem)
+				b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: vicTok}, http.StatusOK, &rem)
+				var v any
+				if err := json.Unmarshal(rem.Payload, &v); err != nil {
+					t.Fatal(err)
+				}
+				echoed, err := json.Marshal(v) // float64s, as JSON.stringify writes them
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: vicTok,
+					body: map[string]any{"payload": json.RawMessage(echoed), "remind_at": clock.Now().Add(90 * time.Second)}}, http.StatusOK, nil)
+				b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", bad.ID), token: b.adminTok}, http.StatusOK, nil)
+				clock.Add(2 * time.Minute)
+				if n, err := b.env.Core.Reminders.DeliverDue(context.Background(), 100); err != nil || n != 0 {
+					t.Errorf("the blocked planner's text, sent back as %s by the assignee: %d mailed, %v; want none", echoed, n, err)
+				}
+			})
+		}
+	}
+}

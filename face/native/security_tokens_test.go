@@ -972,6 +972,45 @@ func TestBoundedTokenDeletesNoWideAccount(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: doraPath, token: bossTok}, http.StatusOK, nil)
 }
 
+// TestBoundedTokenRenamesNoWideAccount: past
+// TestBoundedTokenDeletesNoWideAccount (round 32): an administrator's
+// expiring token, refused deleting another administrator, renamed her —
+// which frees her username as a deletion does — and made an account with
+// it and a password of its choosing, which logged in under her former
+// name. Such a credential renames no account it may not delete, by
+// username or handle; a plain one it still renames, and a session renames
+// anyone.
+func TestBoundedTokenRenamesNoWideAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	dora := b.env.MustCreateUser(t, usher.UserCreate{Username: "dora", Email: "dora@example.com", Admin: true, EmailConfirmed: true})
+	plain := b.env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", EmailConfirmed: true})
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)})
+	scoped := b.mustMint(t, bossTok, map[string]any{"name": "ci", "scopes": []string{"api"}})
+	doraPath := fmt.Sprintf("/v1/users/%d", dora.ID)
+	for _, tc := range []struct {
+		name  string
+		token tokenBody
+		body  map[string]any
+		code  string
+	}{
+		{"the expiring token renames the administrator", hour, map[string]any{"username": "dora-old"}, usher.CodeLifetimeExceeded},
+		{"the expiring token gives her another handle", hour, map[string]any{"handle": "dora-old"}, usher.CodeLifetimeExceeded},
+		{"the scoped token renames the administrator", scoped, map[string]any{"username": "dora-old"}, usher.CodeScopeExceeded},
+	} {
+		wantProblem(t, tc.name, b.api.do(t, req{method: "PATCH", path: doraPath, token: tc.token.Token, body: tc.body}),
+			http.StatusForbidden, tc.code)
+	}
+	wantProblem(t, "the expiring token makes an account with her username",
+		b.api.do(t, req{method: "POST", path: "/v1/users", token: hour.Token, body: map[string]any{"username": "dora",
+			"email": "mallory@example.com", "password": "a mallory secret phrase 42", "skip_confirmation": true}}),
+		http.StatusConflict, usher.CodeUsernameTaken)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", plain.ID), token: hour.Token,
+		body: map[string]any{"username": "patricia"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: doraPath, token: bossTok, body: map[string]any{"username": "dora-old"}}, http.StatusOK, nil)
+}
+
 // TestBoundedTokenDeletesNoWideServiceAccount: past
 // TestBoundedTokenDeletesNoWideAccount (round 31): an administrator's
 // expiring token, refused deleting a team's service account an
