@@ -666,6 +666,20 @@ func (a *Auth) issueExchange(ctx context.Context, u *usher.User, provider string
 		return "", err // checked at the start; a stored state is not edited
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		// The account is read again holding its row, as openSession
+		// does: a block, a deletion or a password set while the provider
+		// answered ended the sessions and codes it found, before this
+		// one was, and would leave it to open a session after them.
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		cur, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID})
+		if err != nil {
+			return err
+		}
+		if !a.maySignIn(cur) {
+			return errInactive(cur)
+		}
 		data, err := json.Marshal(exchangeState{Challenge: st.Challenge, Provider: provider})
 		if err != nil {
 			return err

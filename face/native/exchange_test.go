@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"usher/connector"
 	"usher/connector/oidctest"
 	"usher/core/coretest"
+	"usher/store"
 )
 
 // ownPage is what a browser sends when a page of usher's own navigates it:
@@ -195,6 +197,57 @@ type exchangeClient struct {
 	idp              *oidctest.Provider
 	verifier         string
 	challenge, start string // the verifier's challenge, and the log-in's start with it
+}
+
+// TestExchangeCodeNotIssuedAfterTakeBack: an exchange log-in's callback
+// read the account, and while the provider's answer was under way an
+// administrator blocked or deleted it — ending its sessions and its codes
+// yet to be traded, of which this one was not yet — and the callback then
+// issued the code, which, once the account was unblocked or restored
+// within the code's minute (restored without the identity), opened a
+// session (round 32). The code is issued holding the account's row, which
+// is read again.
+func TestExchangeCodeNotIssuedAfterTakeBack(t *testing.T) {
+	t.Parallel()
+	for _, takeBack := range []string{"POST /v1/users/%d/block", "DELETE /v1/users/%d"} {
+		t.Run(takeBack, func(t *testing.T) {
+			t.Parallel()
+			hold := &loginHold{}
+			c := newExchangeClient(t, coretest.Options{WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+			b := c.b
+			if res := c.exchange(t, c.login(t), c.verifier); res.status != http.StatusOK {
+				t.Fatalf("grace's first log-in: %d %s", res.status, res.body)
+			}
+			grace, err := b.env.Store.UserGet(context.Background(), usher.UserKey{Username: "grace"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := b.api.do(t, req{method: "GET", path: c.start, header: ownPage})
+			if res.status != http.StatusFound {
+				t.Fatalf("start: %d %s", res.status, res.body)
+			}
+			binding := cookieValue(t, res, "usher_oauth")
+			callback, err := c.idp.Login(context.Background(), res.header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The callback waits once it has read the account.
+			hold.arm(holdAccount)
+			done := make(chan *response, 1)
+			go func() {
+				done <- b.api.do(t, req{method: "GET", path: "/v1/auth/oauth/corp/callback?" + callback.RawQuery, unchecked: true,
+					header: map[string]string{"Cookie": "usher_oauth=" + binding}})
+			}()
+			<-hold.reached
+			method, path, _ := strings.Cut(takeBack, " ")
+			b.call(t, req{method: method, path: fmt.Sprintf(path, grace.ID), token: b.adminTok}, http.StatusOK, nil)
+			close(hold.release)
+			cb := <-done
+			if to, err := url.Parse(cb.header.Get("Location")); err == nil && to.Query().Get("exchange_code") != "" {
+				t.Errorf("the callback that read the account before %s issued an exchange code after it: %d %s", takeBack, cb.status, to)
+			}
+		})
+	}
 }
 
 // newExchangeClient sets up usher with opts, the provider added, and
