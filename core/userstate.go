@@ -304,6 +304,18 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err != nil {
 			return err
 		}
+		if !u.Deleted() {
+			// A purge of a live account takes it away as a deletion
+			// does: the administrators are held before any row, and the
+			// account read again under them (one promoted since is
+			// counted).
+			if err := tx.AdministratorsLock(ctx); err != nil {
+				return err
+			}
+			if u, err = findUser(ctx, tx, p, usher.UserKey{ID: u.ID}, withDeleted); err != nil {
+				return err
+			}
+		}
 		if err := s.authorize(ctx, actUserPurge, u); err != nil {
 			return err
 		}
@@ -312,6 +324,11 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		}
 		if err := s.checkDeleteBound(ctx, p, u); err != nil {
 			return err
+		}
+		if mayAdminister(u) {
+			if err := lastAdministrator(ctx, tx, p, u); err != nil {
+				return err
+			}
 		}
 		// As a deletion does: a team keeps an owner.
 		if err := lastOwner(ctx, tx, u.ID); err != nil {

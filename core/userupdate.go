@@ -448,71 +448,77 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 		return nil, err
 	}
 	var out *usher.User
-	err := inTxTakingAgain(ctx, s.store, "the administrators kept changing", func(tx store.Tx) error {
-		found, err := findUser(ctx, tx, p, key, withDeleted)
-		if err != nil {
-			return err
-		}
-		// A change may take away an administrator who may sign in (a
-		// demotion, a block, a deletion) only while another is left: it
-		// holds the set of them before any row (AdministratorsLock), and
-		// one that finds the account became one since starts over holding
-		// it.
-		holdsAdmins := mayAdminister(found)
-		if holdsAdmins {
-			if err := tx.AdministratorsLock(ctx); err != nil {
+	try := func(holdAlways bool) error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			found, err := findUser(ctx, tx, p, key, withDeleted)
+			if err != nil {
 				return err
 			}
-		}
-		if first != nil {
-			// Only for a caller who may act on the user, as it stands:
-			// the rows first takes are decided on again under the lock.
-			if err := s.authorize(ctx, act, found); err != nil {
-				return err
-			}
-			if err := first(ctx, tx, found.ID); err != nil {
-				return err
-			}
-		}
-		now := s.now()
-		var changes map[string]usher.Change
-		u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
-			if (u.Deleted() && !p.IsAdmin()) || !ofKinds(u, key.Kinds) {
-				return errUserNotFound()
-			}
-			if err := s.authorize(ctx, act, u); err != nil {
-				return err
-			}
-			if err := stale("user", u.Version, key.IfVersion); err != nil {
-				return err
-			}
-			was := mayAdminister(u)
-			var err error
-			if changes, err = fn(tx, u); err != nil {
-				return err
-			}
-			if len(changes) == 0 {
-				out = u
-				return errNoChange
-			}
-			if was && !mayAdminister(u) {
-				if !holdsAdmins {
-					return errTakeAgain
-				}
-				if err := lastAdministrator(ctx, tx, u); err != nil {
+			// A change may take away an administrator who may sign in (a
+			// demotion, a block, a deletion) only while another is left: it
+			// holds the set of them before any row (AdministratorsLock), and
+			// one that finds the account became one since starts over holding
+			// it.
+			holdsAdmins := holdAlways || mayAdminister(found)
+			if holdsAdmins {
+				if err := tx.AdministratorsLock(ctx); err != nil {
 					return err
 				}
 			}
-			u.UpdatedAt = now
-			return nil
+			if first != nil {
+				// Only for a caller who may act on the user, as it stands:
+				// the rows first takes are decided on again under the lock.
+				if err := s.authorize(ctx, act, found); err != nil {
+					return err
+				}
+				if err := first(ctx, tx, found.ID); err != nil {
+					return err
+				}
+			}
+			now := s.now()
+			var changes map[string]usher.Change
+			u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
+				if (u.Deleted() && !p.IsAdmin()) || !ofKinds(u, key.Kinds) {
+					return errUserNotFound()
+				}
+				if err := s.authorize(ctx, act, u); err != nil {
+					return err
+				}
+				if err := stale("user", u.Version, key.IfVersion); err != nil {
+					return err
+				}
+				was := mayAdminister(u)
+				var err error
+				if changes, err = fn(tx, u); err != nil {
+					return err
+				}
+				if len(changes) == 0 {
+					out = u
+					return errNoChange
+				}
+				if was && !mayAdminister(u) {
+					if !holdsAdmins {
+						return errHoldAdministrators
+					}
+					if err := lastAdministrator(ctx, tx, p, u); err != nil {
+						return err
+					}
+				}
+				u.UpdatedAt = now
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out = u
+			return s.record(ctx, tx, now, event{action: auditAction, resourceType: "user",
+				resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 		})
-		if err != nil {
-			return err
-		}
-		out = u
-		return s.record(ctx, tx, now, event{action: auditAction, resourceType: "user",
-			resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
-	})
+	}
+	err := try(false)
+	if errors.Is(err, errHoldAdministrators) {
+		err = try(true)
+	}
 	switch {
 	case errors.Is(err, errNoChange):
 		return s.redact(ctx, p, out)
@@ -524,17 +530,28 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 	return s.redact(ctx, p, out)
 }
 
-// mayAdminister reports whether u is a live person who is an administrator
-// and may sign in: one of those the instance must keep (lastAdministrator).
+// errHoldAdministrators is a change that found the account it takes away
+// from the administrators become one after it decided not to hold them:
+// changeAfter starts it over, holding them.
+var errHoldAdministrators = errors.New("the account became an administrator: hold the administrators")
+
+// mayAdminister reports whether u is a live, active person who is an
+// administrator: one of those the instance must keep (lastAdministrator).
+// A pending one signs in only where the policy lets unconfirmed accounts,
+// which by default it does not.
 func mayAdminister(u *usher.User) bool {
-	return u.Admin && !u.Deleted() && u.Kind == usher.KindNormal && u.State.CanSignIn()
+	return u.Admin && !u.Deleted() && u.Kind == usher.KindNormal && u.State == usher.StateActive
 }
 
-// lastAdministrator refuses a change that takes u away from the
+// lastAdministrator refuses p a change that takes u away from the
 // administrators who may sign in when no other is left: no one could then
-// make another but by the command line on the server. The caller holds
-// AdministratorsLock.
-func lastAdministrator(ctx context.Context, tx store.Tx, u *usher.User) error {
+// make another but by the command line on the server — usher itself, which
+// may (an operator shutting a stolen account out at once). The caller
+// holds AdministratorsLock.
+func lastAdministrator(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.User) error {
+	if p.Kind == usher.PrincipalSystem {
+		return nil
+	}
 	other, err := tx.OtherAdministrator(ctx, u.ID)
 	if err != nil || other {
 		return err

@@ -491,9 +491,8 @@ type Tx interface {
 	// last two at once the later sees the earlier's (OtherAdministrator).
 	// Outside a transaction it holds nothing.
 	AdministratorsLock(ctx context.Context) error
-	// OtherAdministrator reports whether a live person other than the
-	// user is an administrator who may sign in (active or pending
-	// confirmation).
+	// OtherAdministrator reports whether a live, active person other than
+	// the user is an administrator.
 	OtherAdministrator(ctx context.Context, userID int64) (bool, error)
 	// UserNamesLock holds, until the transaction ends, texts that may
 	// name an account — an address's key, an address-shaped username's —

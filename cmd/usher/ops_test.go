@@ -259,7 +259,7 @@ func TestAuditFollow(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	common := []string{"--database", filepath.Join(dir, "usher.db"), "--secret-key-file", filepath.Join(dir, "usher.key")}
-	mustRun(t, append([]string{"user", "create", "--username", "root"}, common...)...)
+	mustRun(t, append([]string{"user", "create", "--username", "root", "--admin"}, common...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &syncBuffer{}

@@ -11,7 +11,8 @@ import (
 
 // TestLastAdministratorKept takes the one administrator who may sign in
 // away every way the API has — a demotion, a block, a suspension, a
-// deletion, by the administrator themself or by another — and proves each
+// deletion, a purge, by the administrator themself or by another — and
+// proves each
 // refused (409 last_administrator) while no other is left, and allowed
 // once one is: before, root demoted, blocked or deleted itself and the
 // instance was left with no one to administer it but the command line on
@@ -20,11 +21,17 @@ func TestLastAdministratorKept(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	root := fmt.Sprintf("/v1/users/%d", b.admin.ID)
-	// A blocked administrator is none a person may sign in as.
+	// A blocked administrator is none a person may sign in as, nor is a
+	// pending one, whom the default policy lets in only once the address
+	// is proved (round 32).
 	sys := coretest.System()
 	held := b.env.MustCreateUser(t, usher.UserCreate{Username: "held", Email: "held@example.com", Admin: true})
 	if _, err := b.env.Core.Users.Block(sys, usher.UserKey{ID: held.ID}); err != nil {
 		t.Fatal(err)
+	}
+	if pend := b.env.MustCreateUser(t, usher.UserCreate{Username: "pend", Email: "pend@example.com", Admin: true,
+		State: usher.StatePending}); pend.State != usher.StatePending {
+		t.Fatalf("pend is %s, want pending", pend.State)
 	}
 	takes := []struct {
 		name         string
@@ -35,6 +42,8 @@ func TestLastAdministratorKept(t *testing.T) {
 		{"a block", "POST", root + "/block", nil},
 		{"a suspension", "POST", root + "/suspend", nil},
 		{"a deletion", "DELETE", root, nil},
+		// Round 32: a purge, which takes a live account too, for good.
+		{"a purge", "POST", root + "/purge", nil},
 	}
 	for _, tc := range takes {
 		res := b.api.do(t, req{method: tc.method, path: tc.path, token: b.adminTok, body: tc.body})

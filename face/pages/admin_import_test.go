@@ -176,8 +176,6 @@ func TestImportStopsWithItsAdministrator(t *testing.T) {
 		t.Fatalf("upload: %d\n%s", p.status, p.body)
 	}
 	sys := coretest.System()
-	// One who notices is an administrator, who stays one.
-	b.env.MustCreateUser(t, usher.UserCreate{Username: "keeper", Email: "keeper@example.com", Admin: true})
 	root, err := b.env.Core.Users.Get(sys, usher.UserKey{Username: "root"})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,8 @@ func TestErrorTable(t *testing.T) {
 	}{
 		{"last owner of a team", &usher.Error{Kind: usher.KindConflict, Code: "last_team_owner", Message: "the user is the last owner of team ops"},
 			400, `{"errors":[{"code":"DisplayException","status":"400","detail":"` + lastOwnerDetail + `"}]}`, ""},
+		{"last administrator", &usher.Error{Kind: usher.KindConflict, Code: "last_administrator", Message: "root is the last administrator who may sign in"},
+			400, `{"errors":[{"code":"DisplayException","status":"400","detail":"` + lastAdministratorDetail + `"}]}`, ""},
 		{"other conflict", &usher.Error{Kind: usher.KindConflict, Code: "invalid_state", Message: "a blocked user cannot become suspended this way"},
 			409, `{"errors":[{"code":"ConflictHttpException","status":"409","detail":"a blocked user cannot become suspended this way"}]}`, ""},
 		{"conflict on a field", &usher.Error{Kind: usher.KindConflict, Code: "email_taken", Message: "email has already been taken",

@@ -194,6 +194,11 @@ var answers = map[usher.Kind]kindAnswer{
 const lastOwnerDetail = "Cannot delete a user who is the last owner of a team. Transfer ownership of " +
 	"their teams or delete those teams before continuing."
 
+// lastAdministratorDetail is the DisplayException message for a change the
+// core refuses because no administrator would be left who may sign in.
+const lastAdministratorDetail = "Cannot delete, suspend or demote the last administrator. Make another user an " +
+	"administrator before continuing."
+
 // laravelRule is the Laravel rule Pterodactyl names for a field problem,
 // and its message after "The <attribute>" ("" keeps the core's message).
 type laravelRule struct {
@@ -217,6 +222,8 @@ type codeAnswer struct {
 var codeAnswers = map[string]codeAnswer{
 	// The user is not deleted: Pterodactyl's DisplayException.
 	usher.CodeLastTeamOwner: {conflict: &kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}},
+	// The last administrator is kept: as a refused deletion is answered.
+	usher.CodeLastAdministrator: {conflict: &kindAnswer{http.StatusBadRequest, "DisplayException", lastAdministratorDetail}},
 
 	usher.CodeRequired: {laravelRule: laravelRule{"required", " field is required."}},
 	usher.CodeTaken:    {laravelRule: laravelRule{"unique", " has already been taken."}},
@@ -268,8 +275,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 					w.Header().Get("Allow") + "."}
 		case web.Status(e) == http.StatusUnsupportedMediaType:
 			a = kindAnswer{http.StatusUnsupportedMediaType, "UnsupportedMediaTypeHttpException", ""}
-		case e.Kind == usher.KindConflict && e.Code == usher.CodeLastTeamOwner:
-			a = kindAnswer{http.StatusBadRequest, "DisplayException", lastOwnerDetail}
+		case e.Kind == usher.KindConflict && codeAnswers[e.Code].conflict != nil:
+			a = *codeAnswers[e.Code].conflict
 		case (e.Kind == usher.KindConflict || e.Kind == usher.KindUnprocessable) && len(e.Fields) > 0:
 			a = answers[usher.KindUnprocessable]
 			body.Errors = validationEntries(coreViolations(e.Fields))

@@ -186,8 +186,8 @@ func testUserDeletedFreesNames(t *testing.T, s store.Store) {
 	}
 }
 
-// testOtherAdministrator: only a live person who is an administrator and
-// may sign in counts as another administrator.
+// testOtherAdministrator: only a live, active person who is an
+// administrator counts as another administrator.
 func testOtherAdministrator(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	root := mustCreateUser(t, s, newUser("root", "root@example.com", ""))
@@ -216,7 +216,9 @@ func testOtherAdministrator(t *testing.T, s store.Store) {
 	set(ada, func(u *usher.User) { u.State, u.DeletedAt = usher.StatePending, &gone })
 	other(false, "a deleted one")
 	set(ada, func(u *usher.User) { u.DeletedAt = nil })
-	other(true, "a pending one")
+	other(false, "a pending one")
+	set(ada, func(u *usher.User) { u.State = usher.StateActive })
+	other(true, "an active one")
 	// The lock is held within a transaction, and the count read there.
 	if err := s.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.AdministratorsLock(ctx); err != nil {

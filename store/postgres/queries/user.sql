@@ -68,7 +68,7 @@ SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.users.administrators
 SELECT count(*) FROM (
     SELECT 1 FROM users
     WHERE is_admin AND deleted_at IS NULL AND id <> $1 AND kind = 'normal'
-      AND state IN ('active', 'pending_confirmation')
+      AND state = 'active'
     LIMIT 1
 ) AS others;
 

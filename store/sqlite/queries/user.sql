@@ -69,7 +69,7 @@ SELECT count(*) FROM users;
 SELECT count(*) FROM (
     SELECT 1 FROM users
     WHERE is_admin AND deleted_at IS NULL AND id <> ?1 AND kind = 'normal'
-      AND state IN ('active', 'pending_confirmation')
+      AND state = 'active'
     LIMIT 1
 );
 
