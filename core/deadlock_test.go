@@ -637,3 +637,94 @@ func TestLastAdministratorsTakenAwayAtOnce(t *testing.T) {
 		})
 	}
 }
+
+type deletedReadKey struct{}
+
+// deletedReadGate pauses, once, the transaction whose context carries it
+// right after its first read of a deleted user, until released.
+type deletedReadGate struct {
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+type deletedReadStore struct{ store.Store }
+
+func (s *deletedReadStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&deletedReadTx{tx}) })
+}
+
+type deletedReadTx struct{ store.Tx }
+
+func (t *deletedReadTx) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
+	u, err := t.Tx.UserGet(ctx, key)
+	if g, ok := ctx.Value(deletedReadKey{}).(*deletedReadGate); ok && err == nil && u.Deleted() {
+		g.once.Do(func() {
+			close(g.reached)
+			<-g.release
+		})
+	}
+	return u, err
+}
+
+// TestPurgeOfAnAccountUndeletedMeanwhile: a purge that read the account
+// deleted took no lock and asked nothing, and purged it even when it was
+// undeleted — and became the last administrator — meanwhile (round 33, on
+// PostgreSQL). A purge now holds the administrators and the account's row
+// and reads it again: it waits for the undeletion and refuses.
+func TestPurgeOfAnAccountUndeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &deletedReadStore{s} }})
+	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: true})
+	users := env.Core.Users
+	if _, err := users.Delete(as(a), usher.UserKey{ID: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	g := &deletedReadGate{reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- users.Purge(context.WithValue(as(a), deletedReadKey{}, g), usher.UserKey{ID: b.ID})
+	}()
+	<-g.reached
+	// Meanwhile: bea is undeleted, and ann, seeing bea an administrator,
+	// gives up her own rights.
+	step := make(chan error, 1)
+	go func() {
+		if _, err := users.Undelete(as(a), usher.UserKey{ID: b.ID}); err != nil {
+			step <- err
+			return
+		}
+		no := false
+		_, err := users.Update(as(a), usher.UserKey{ID: a.ID}, usher.UserUpdate{Admin: &no})
+		step <- err
+	}()
+	select {
+	case err := <-step:
+		if err != nil {
+			close(g.release)
+			t.Fatalf("undelete then demotion: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(g.release)
+		t.Fatalf("undelete/demotion waited on the purge")
+	}
+	close(g.release)
+	if err := <-done; usher.AsError(err).Code != usher.CodeLastAdministrator {
+		t.Errorf("the purge: %v, want 409 last_administrator", err)
+	}
+	page, err := users.List(coretest.System(), usher.UserFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := 0
+	for _, u := range page.Items {
+		if u.Admin && u.State == usher.StateActive && !u.Deleted() {
+			admins++
+		}
+	}
+	if admins == 0 {
+		t.Fatalf("no active administrator is left: bea (undeleted, the last administrator) was purged by a purge that read her deleted")
+	}
+}

@@ -304,17 +304,19 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err != nil {
 			return err
 		}
-		if !u.Deleted() {
-			// A purge of a live account takes it away as a deletion
-			// does: the administrators are held before any row, and the
-			// account read again under them (one promoted since is
-			// counted).
-			if err := tx.AdministratorsLock(ctx); err != nil {
-				return err
-			}
-			if u, err = findUser(ctx, tx, p, usher.UserKey{ID: u.ID}, withDeleted); err != nil {
-				return err
-			}
+		// A purge takes the account away for good, a live one as a
+		// deletion does: the administrators are held before any row,
+		// then the account's row, and the account is read again under
+		// them — one undeleted or promoted since is purged, or refused,
+		// as it is now.
+		if err := tx.AdministratorsLock(ctx); err != nil {
+			return err
+		}
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if u, err = findUser(ctx, tx, p, usher.UserKey{ID: u.ID}, withDeleted); err != nil {
+			return err
 		}
 		if err := s.authorize(ctx, actUserPurge, u); err != nil {
 			return err
