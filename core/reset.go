@@ -50,14 +50,20 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		return err
 	}
 	now := a.now()
-	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Kind == usher.KindServiceAccount || u.State == usher.StateBlockedExternal)) {
+	noAccount := func() error {
 		// Anyone may type any address here: the log keeps the domain, for
 		// spotting a run of guesses, and not the address of someone who
 		// may have no account.
 		_, domain, _ := strings.Cut(usher.EmailKey(email), "@")
 		return a.recordAlone(ctx, event{action: "auth.password_reset_request", resourceType: "user",
 			meta: map[string]string{"email_domain": domain, "outcome": "no_account"}})
+	}
+	resettable := func(u *usher.User) bool {
+		return u.Kind != usher.KindServiceAccount && u.State != usher.StateBlockedExternal
+	}
+	u, err := a.store.UserGet(ctx, usher.UserKey{Email: email})
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && !resettable(u)) {
+		return noAccount()
 	}
 	if err != nil {
 		return err
@@ -67,9 +73,15 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		// they were exchanged for: only the latest mail resets. Requests
 		// that come together take the account's row in turn, else each
 		// would end only the tokens committed before it began and keep
-		// its own beside the others'.
-		if err := lockUser(ctx, tx, u.ID); err != nil {
+		// its own beside the others'. Read again under it, the account may
+		// have been deleted or given another address since: that ended
+		// the tokens it found, not this one.
+		cur, ok, err := readAgain(ctx, tx, u)
+		if err != nil {
 			return err
+		}
+		if !ok || !resettable(cur) {
+			return errAddressGone
 		}
 		for _, kind := range []usher.CodeKind{usher.CodeReset, usher.CodeResetTicket} {
 			if err := tx.CodeDeleteUser(ctx, u.ID, kind); err != nil {
@@ -87,10 +99,33 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 		return a.record(ctx, tx, now, event{action: "auth.password_reset_request", resourceType: "user",
 			resourceID: strconv.FormatInt(u.ID, 10), meta: map[string]string{"email": email}})
 	})
+	if errors.Is(err, errAddressGone) {
+		return noAccount()
+	}
 	if err == nil {
 		a.mailQueued()
 	}
 	return err
+}
+
+// errAddressGone is a mailed code's request that found, holding the
+// account's row, the account deleted or its address changed since it read
+// it (readAgain): no code is issued.
+var errAddressGone = errors.New("the account no longer holds the address")
+
+// readAgain holds u's row and reads the account again, for a mail a
+// request decided on from a read outside its transaction: a deletion or a
+// change of address committed between the two ended the codes it found,
+// and the one this request would issue must not outlive it. ok is false
+// when the account is deleted or no longer holds u's address.
+func readAgain(ctx context.Context, tx store.Tx, u *usher.User) (cur *usher.User, ok bool, err error) {
+	if err := lockUser(ctx, tx, u.ID); err != nil {
+		return nil, false, err
+	}
+	if cur, err = tx.UserGet(ctx, usher.UserKey{ID: u.ID}); err != nil {
+		return nil, false, err
+	}
+	return cur, !cur.Deleted() && usher.EmailKey(cur.Email) == usher.EmailKey(u.Email), nil
 }
 
 // ExchangeResetToken trades a reset token from a mail for a reset ticket and

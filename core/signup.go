@@ -375,11 +375,23 @@ func (a *Auth) ResendConfirmation(ctx context.Context, email string) error {
 		return err
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		if err := a.sendConfirmation(ctx, tx, u); err != nil {
+		// Read again holding the row: a deletion since ended the codes
+		// it found, not the one this would send (readAgain).
+		cur, ok, err := readAgain(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if !ok || cur.EmailConfirmedAt != nil {
+			return errAddressGone
+		}
+		if err := a.sendConfirmation(ctx, tx, cur); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, now, event{action: "auth.confirm_resend", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10)})
 	})
+	if errors.Is(err, errAddressGone) {
+		return nil
+	}
 	if err == nil {
 		a.mailQueued()
 	}

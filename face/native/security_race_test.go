@@ -1090,3 +1090,113 @@ func TestConfirmedChangeRacingACreationOfItsAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestResetTokenNotIssuedAfterDeletion: a reset request reads the
+// account by its address outside its transaction; an administrator
+// deletes the account (ending its mailed codes) before the request's
+// transaction issues the token; the token, issued after the deletion,
+// was mailed and, once the account was restored, traded for a ticket and a
+// password of the holder's choosing (round 33). The request now holds the
+// account's row and reads it again (readAgain): no token is issued.
+func TestResetTokenNotIssuedAfterDeletion(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		hold := &loginHold{}
+		b := setupMailWith(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true, MailRetryBase: 50 * time.Millisecond, MailRetryMax: 100 * time.Millisecond},
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+		mails := 0
+		const addr = "erin@corp.example"
+		b.signUpConfirmed(t, &mails, "erin", addr)
+		erin, err := b.env.Store.UserGet(context.Background(), usher.UserKey{Username: "erin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold.arm(holdAccount)
+		done := make(chan *response, 1)
+		go func() {
+			done <- b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": addr}, unchecked: true})
+		}()
+		select {
+		case <-hold.reached:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the reset request never read the account")
+		}
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", erin.ID), token: b.adminTok}, http.StatusOK, nil)
+		close(hold.release)
+		res := <-done
+		if res.status != http.StatusAccepted {
+			t.Fatalf("the reset request: %d %s, want 202 as for any address", res.status, res.body)
+		}
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", erin.ID), token: b.adminTok}, http.StatusOK, nil)
+		// The mail, were it queued, goes out once the account is back.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := b.smtp.Wait(ctx, mails+1); err != nil {
+			return // none came: no token was issued
+		}
+		_, token := b.nextMail(t, mails+1, addr)
+		var ticket struct{ Ticket string }
+		r := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}, unchecked: true})
+		if r.status == http.StatusOK {
+			r.decode(t, &ticket)
+			c := b.api.do(t, req{method: "POST", path: "/v1/auth/password-reset/complete", unchecked: true,
+				body: map[string]any{"ticket": ticket.Ticket, "password": "chosen by the mail's holder"}})
+			l := b.api.do(t, req{method: "POST", path: "/v1/auth/login", unchecked: true,
+				body: map[string]any{"login": "erin", "password": "chosen by the mail's holder"}})
+			t.Errorf("a reset token issued after the account's deletion traded after its restoration: exchange %d, complete %d, log-in with the password it set %d", r.status, c.status, l.status)
+		}
+	})
+}
+
+// TestConfirmationCodeNotIssuedAfterDeletion: a resend of the
+// confirmation reads the pending account by its address outside its
+// transaction; an administrator deletes the account, ending its mailed
+// codes; the resend's transaction then issued a confirmation code for the
+// deleted account, which, once the account was restored, confirmed it
+// (round 33). It now reads the account again holding its row.
+func TestConfirmationCodeNotIssuedAfterDeletion(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, postgres bool) {
+		hold := &loginHold{}
+		b := setupMailWith(t, coretest.Options{Postgres: postgres, Policy: core.Policy{SignupEnabled: true, MailRetryBase: 50 * time.Millisecond, MailRetryMax: 100 * time.Millisecond},
+			WrapStore: func(s store.Store) store.Store { hold.Store = s; return hold }})
+		const addr = "frank@corp.example"
+		res := b.api.do(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+			"username": "frank", "email": addr, "password": "a passphrase of frank"}})
+		if res.status != http.StatusCreated {
+			t.Fatalf("signup: %d %s", res.status, res.body)
+		}
+		b.nextMail(t, 1, addr) // the sign-up's own code, not used
+		frank, err := b.env.Store.UserGet(context.Background(), usher.UserKey{Username: "frank"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold.arm(holdAccount)
+		done := make(chan *response, 1)
+		go func() {
+			done <- b.api.do(t, req{method: "POST", path: "/v1/auth/confirm/resend", body: map[string]any{"email": addr}, unchecked: true})
+		}()
+		select {
+		case <-hold.reached:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the resend never read the account")
+		}
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d", frank.ID), token: b.adminTok}, http.StatusOK, nil)
+		close(hold.release)
+		res = <-done
+		if res.status != http.StatusAccepted {
+			t.Fatalf("the resend: %d %s, want 202 as for any address", res.status, res.body)
+		}
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", frank.ID), token: b.adminTok}, http.StatusOK, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := b.smtp.Wait(ctx, 2); err != nil {
+			return // none came: no code was issued
+		}
+		_, code := b.nextMail(t, 2, addr)
+		c := b.api.do(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}, unchecked: true})
+		if c.status == http.StatusOK {
+			t.Errorf("a confirmation code issued after the account's deletion confirmed it once restored: POST /v1/auth/confirm %d %s", c.status, c.body)
+		}
+	})
+}
