@@ -388,6 +388,16 @@ func (e *env) checkRenameBound(ctx context.Context, p *usher.Principal, target *
 	return e.refuseBoundedOnWide(ctx, p, target, what)
 }
 
+// checkAddressBound refuses a credential bounded by scopes or an expiry
+// that deletes a confirmed secondary address of an account whose log-in
+// it may not set: as a deletion of the account (checkDeleteBound), it
+// frees the address for another account to take.
+func (e *env) checkAddressBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
+	const what = "the confirmed addresses of an account whose log-in it may not set (its own, an administrator's, or one with more than a new account's rights), " +
+		"which frees them for another account to take"
+	return e.refuseBoundedOnWide(ctx, p, target, what)
+}
+
 // checkHoldBackBound refuses a credential bounded by scopes or an expiry
 // that changes the rights of an account whose log-in it may not set
 // (checkLogInBound), taking them away too: an administrator it demoted,

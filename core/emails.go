@@ -193,6 +193,13 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 		if err != nil {
 			return err
 		}
+		if e.ConfirmedAt != nil {
+			// A confirmed address is the account's alone; deleted, it is
+			// free for another account to take.
+			if err := m.checkAddressBound(ctx, usher.PrincipalFrom(ctx), u); err != nil {
+				return err
+			}
+		}
 		if err := tx.EmailDelete(ctx, id); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"usher"
 	"usher/store"
@@ -730,6 +731,14 @@ func (g *Groups) updateFields(ctx context.Context, in usher.GroupUpdate) func(tx
 		if gr.Handle != old.Handle {
 			if err := g.authorizeHandleChange(ctx, a); err != nil {
 				return nil, err
+			}
+			// A deleted team's or internal group's handle is kept from a
+			// bounded credential (sharedHandle); a rename frees it as
+			// much.
+			if sharedKind(gr.Kind) != "" && !strings.EqualFold(gr.Handle, old.Handle) {
+				if err := refuseBounded(a.p, "the handle of a team or internal group, which services trust by it: a rename frees it for another group to take"); err != nil {
+					return nil, err
+				}
 			}
 			if err := sharedHandle(ctx, tx, gr); err != nil {
 				return nil, err

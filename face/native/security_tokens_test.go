@@ -1011,6 +1011,71 @@ func TestBoundedTokenRenamesNoWideAccount(t *testing.T) {
 	b.call(t, req{method: "PATCH", path: doraPath, token: bossTok, body: map[string]any{"username": "dora-old"}}, http.StatusOK, nil)
 }
 
+// TestBoundedTokenDeletesNoWideAccountsAddress: as
+// TestBoundedTokenRenamesNoWideAccount, an administrator's expiring token
+// may neither rename nor delete another administrator, nor change her
+// primary address (checkLogInBound): each frees a name of hers for an
+// account of its holder's. It still deleted her confirmed secondary
+// address — which frees it as a deletion of her account would — and then
+// made an account holding it, with a password of its choosing (round 33).
+// Such a credential deletes no confirmed address of such an account.
+func TestBoundedTokenDeletesNoWideAccountsAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	dora := b.env.MustCreateUser(t, usher.UserCreate{Username: "dora", Email: "dora@example.com", Admin: true, EmailConfirmed: true})
+	var e struct {
+		ID int64 `json:"id"`
+	}
+	// Her own second address, confirmed (a session vouches for it).
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/emails", dora.ID), token: bossTok,
+		body: map[string]any{"email": "dora.work@example.com", "skip_confirmation": true}}, http.StatusCreated, &e)
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)})
+	wantProblem(t, "the expiring token renames the administrator",
+		b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", dora.ID), token: hour.Token, body: map[string]any{"username": "dora-old"}}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	wantProblem(t, "the expiring token deletes the administrator's confirmed address",
+		b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d/emails/%d", dora.ID, e.ID), token: hour.Token}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	res := b.api.do(t, req{method: "POST", path: "/v1/users", token: hour.Token, body: map[string]any{"username": "mallory",
+		"email": "dora.work@example.com", "password": "a mallory secret phrase 42", "skip_confirmation": true}})
+	if res.status/100 == 2 {
+		t.Errorf("the expiring token made an account holding the administrator's former address: %d %s", res.status, res.body)
+	}
+	// An unconfirmed one claims nothing: the token deletes it.
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/emails", dora.ID), token: bossTok,
+		body: map[string]any{"email": "dora.home@example.com"}}, http.StatusCreated, &e)
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/users/%d/emails/%d", dora.ID, e.ID), token: hour.Token}, http.StatusNoContent, nil)
+}
+
+// TestBoundedTokenRenamesNoTeam: a team's handle is
+// the name services trust it by (sharedHandle). An administrator's expiring
+// token that deletes another's team may not make a team of its handle — a
+// deleted team holds it for any bounded credential — but renaming the team
+// freed the handle at once, and the same token made a team of it, owned
+// by its holder (round 33). Such a credential renames no team; a session
+// does.
+func TestBoundedTokenRenamesNoTeam(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, bossTok := b.mustPrincipal(t, "boss", true)
+	_, aliceTok := b.mustPrincipal(t, "alice", false)
+	var team struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/groups", token: aliceTok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	hour := b.mustMint(t, bossTok, map[string]any{"name": "hour", "expires_at": time.Now().UTC().Add(time.Hour).Truncate(time.Second)})
+	wantProblem(t, "the expiring token renames alice's team",
+		b.api.do(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: hour.Token, body: map[string]any{"handle": "ops-old"}}),
+		http.StatusForbidden, usher.CodeLifetimeExceeded)
+	wantProblem(t, "the expiring token makes a team of its handle",
+		b.api.do(t, req{method: "POST", path: "/v1/groups", token: hour.Token, body: map[string]any{"kind": "team", "handle": "ops"}}),
+		http.StatusConflict, usher.CodeHandleTaken)
+	// Its name is no handle, and a session renames it.
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: hour.Token, body: map[string]any{"name": "Operations"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: aliceTok, body: map[string]any{"handle": "ops-old"}}, http.StatusOK, nil)
+}
+
 // TestBoundedTokenDeletesNoWideServiceAccount: past
 // TestBoundedTokenDeletesNoWideAccount (round 31): an administrator's
 // expiring token, refused deleting a team's service account an
