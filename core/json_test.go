@@ -108,6 +108,12 @@ func TestSamePayload(t *testing.T) {
 		{`1`, `-1`, false, false},
 		{`{"a":1}`, `{"a":"1"}`, false, false},
 		{`1e99999999999999999999`, `1e99999999999999999999`, true, true},
+		// JavaScript reads a number past a float64 as Infinity, which
+		// JSON.stringify writes null.
+		{`{"a":1e400}`, `{"a":null}`, false, true},
+		// Exponents near int64's ends do not wrap into one another.
+		{`1.5e-9223372036854775808`, `15e9223372036854775807`, false, false},
+		{`150e9223372036854775807`, `15e-9223372036854775808`, false, false},
 	} {
 		if got := samePayload([]byte(tt.a), []byte(tt.b), exactNumbers); got != tt.exact {
 			t.Errorf("samePayload(%s, %s, exactNumbers) = %v, want %v", tt.a, tt.b, got, tt.exact)

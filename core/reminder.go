@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -328,11 +329,17 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 		}
 		rewritten := false
 		if in.Payload != nil && !samePayload(rem.Payload, in.Payload, exactNumbers) {
-			changes["payload"] = usher.Change{Old: len(rem.Payload), New: len(in.Payload)}
-			// A JavaScript client sends back what it read as float64s:
-			// that is still the writer's text.
+			// A JavaScript client sends back what it read as float64s: a
+			// payload a float64 reads alike is the writer's text as it
+			// was. The writer's own is stored; another's — an echo, or
+			// digits past a float64's changed by one who is not the
+			// writer — is not, since a text of two hands would be mailed
+			// in the name of one.
 			rewritten = !samePayload(rem.Payload, in.Payload, float64Numbers)
-			rem.Payload = in.Payload
+			if rewritten || p.UserID() == writerOf(rem) {
+				changes["payload"] = usher.Change{Old: len(rem.Payload), New: len(in.Payload)}
+				rem.Payload = in.Payload
+			}
 		}
 		if in.AssignedTo != nil && *in.AssignedTo != rem.AssignedTo {
 			if err := r.assignee(ctx, p, *in.AssignedTo); err != nil {
@@ -555,10 +562,7 @@ func (r *Reminders) DeliverDue(ctx context.Context, most int) (int, error) {
 			// in (an abusive account an administrator blocked), it is
 			// mailed no more, and a mail of it queued is not sent
 			// (queueAuthored).
-			writer := rem.WrittenBy
-			if writer == 0 {
-				writer = rem.CreatedBy
-			}
+			writer := writerOf(rem)
 			if writer == rem.AssignedTo {
 				writer = 0
 			}
@@ -659,10 +663,23 @@ func numbersAs(v any, number func(json.Number) any) any {
 	return v
 }
 
+// writerOf is who last set a reminder's text: its writer, or, for one
+// stored before writers were, its creator.
+func writerOf(rem *usher.Reminder) int64 {
+	if rem.WrittenBy != 0 {
+		return rem.WrittenBy
+	}
+	return rem.CreatedBy
+}
+
 // float64Numbers is a number as JavaScript reads it: 1.0 and 1 are one,
-// and so are two integers past 2⁵³ that round to one float64.
+// and so are two integers past 2⁵³ that round to one float64; one past a
+// float64's range is infinite, which JSON.stringify writes as null.
 func float64Numbers(n json.Number) any {
-	f, err := n.Float64()
+	f, err := strconv.ParseFloat(string(n), 64)
+	if math.IsInf(f, 0) {
+		return nil
+	}
 	if err != nil {
 		return string(n)
 	}
@@ -672,7 +689,8 @@ func float64Numbers(n json.Number) any {
 // exactNumbers is a number's exact decimal value: 1.0, 1 and 0.1e1 are
 // one, two integers past 2⁵³ are two. It is written as its significant
 // digits and a power of ten, so that an exponent of a billion costs no
-// more than one of one; an exponent past int64's is kept as written.
+// more than one of one; an exponent past half of int64's is kept as
+// written.
 func exactNumbers(n json.Number) any {
 	s := string(n)
 	sign := ""
@@ -686,6 +704,10 @@ func exactNumbers(n json.Number) any {
 		if exp, err = strconv.ParseInt(exponent, 10, 64); err != nil {
 			return string(n)
 		}
+	}
+	if exp > math.MaxInt64/2 || exp < math.MinInt64/2 {
+		// Far past any float64: the digits' count would wrap it.
+		return string(n)
 	}
 	whole, fraction, _ := strings.Cut(mantissa, ".")
 	digits := strings.TrimLeft(whole+fraction, "0")

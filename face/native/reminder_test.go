@@ -452,7 +452,7 @@ func TestReminderPayloadNumbersComparedAsWritten(t *testing.T) {
 
 // TestReminderEchoedByJavaScriptKeepsWriter: past
 // TestReminderPayloadNumbersComparedAsWritten (a review of it): the
-// planner wrote a number as 1.0 (or 1e2, or an integer past 2⁵³), the
+// planner wrote a number as 1.0 (or 1e2, an integer past 2⁵³, 1e400), the
 // assignee's client — JavaScript, JSON.parse then JSON.stringify — sent
 // the reminder back whole with a new time, the number written 1, and the
 // assignee became the writer of the planner's text, whose block no longer
@@ -461,8 +461,13 @@ func TestReminderPayloadNumbersComparedAsWritten(t *testing.T) {
 func TestReminderEchoedByJavaScriptKeepsWriter(t *testing.T) {
 	t.Parallel()
 	for _, pg := range []bool{false, true} {
-		for _, amount := range []string{"1.0", "1e2", "9007199254740993"} {
-			t.Run(fmt.Sprintf("postgres=%v,amount=%s", pg, amount), func(t *testing.T) {
+		// Each number as the planner writes it, and as JSON.stringify
+		// writes what JSON.parse read of it: past a float64's range,
+		// Infinity written null (a later review).
+		for _, n := range []struct{ written, echoed string }{
+			{"1.0", "1"}, {"1e2", "100"}, {"9007199254740993", "9007199254740992"}, {"1e400", "null"},
+		} {
+			t.Run(fmt.Sprintf("postgres=%v,amount=%s", pg, n.written), func(t *testing.T) {
 				t.Parallel()
 				clock := &lockClock{t: time.Now()}
 				b := setupWith(t, coretest.Options{Now: clock.Now, Transport: &switchTransport{mode: "accept"}, Postgres: pg})
@@ -470,22 +475,13 @@ func TestReminderEchoedByJavaScriptKeepsWriter(t *testing.T) {
 				bad, tok := b.mustPrincipal(t, "bad", false)
 				b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "read"), allow("reminder", "write"))
 				var rem struct {
-					ID      int64           `json:"id"`
-					Payload json.RawMessage `json:"payload"`
+					ID int64 `json:"id"`
 				}
 				b.call(t, req{method: "POST", path: "/v1/reminders", token: tok, body: map[string]any{
 					"resource": "invoice:1", "assigned_to": vic.ID,
-					"payload":   json.RawMessage(`{"note":"verify at https://evil.example","amount":` + amount + `}`),
+					"payload":   json.RawMessage(`{"note":"verify at https://evil.example","amount":` + n.written + `}`),
 					"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, &rem)
-				b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: vicTok}, http.StatusOK, &rem)
-				var v any
-				if err := json.Unmarshal(rem.Payload, &v); err != nil {
-					t.Fatal(err)
-				}
-				echoed, err := json.Marshal(v) // float64s, as JSON.stringify writes them
-				if err != nil {
-					t.Fatal(err)
-				}
+				echoed := `{"amount":` + n.echoed + `,"note":"verify at https://evil.example"}`
 				b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: vicTok,
 					body: map[string]any{"payload": json.RawMessage(echoed), "remind_at": clock.Now().Add(90 * time.Second)}}, http.StatusOK, nil)
 				b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", bad.ID), token: b.adminTok}, http.StatusOK, nil)
@@ -495,5 +491,58 @@ func TestReminderEchoedByJavaScriptKeepsWriter(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestReminderRewriteAFloat64ReadsAlikeKeptFromOthers: a planner holding
+// reminder.write rewrites a colleague's own reminder, changing a number
+// (an account number past 2⁵³) to one a float64 reads alike but that is
+// written, stored and mailed otherwise. The payload was stored (its exact
+// value changed) but its writer stayed the assignee, so once the planner
+// was blocked the planner's digits were still mailed, as the assignee's
+// own (round 33). Such a change by one who is not the writer — an echo,
+// or this — is not stored: the assignee's reminder is mailed as she wrote
+// it.
+func TestReminderRewriteAFloat64ReadsAlikeKeptFromOthers(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	tr := &switchTransport{mode: "accept"}
+	b := setupWith(t, coretest.Options{Now: clock.Now, Transport: tr})
+	_, vicTok := b.mustPrincipal(t, "vic", false)
+	bad, tok := b.mustPrincipal(t, "bad", false)
+	b.mustRole(t, "planner", []*usher.User{bad}, allow("reminder", "read"), allow("reminder", "write"))
+	var rem struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: vicTok, body: map[string]any{
+		"resource":  "invoice:1",
+		"payload":   json.RawMessage(`{"note":"pay the invoice to account","account":40123456789012345678}`),
+		"remind_at": clock.Now().Add(time.Minute)}}, http.StatusCreated, &rem)
+	var changed struct {
+		Payload json.RawMessage `json:"payload"`
+	}
+	b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/reminders/%d", rem.ID), token: tok,
+		body: map[string]any{"payload": json.RawMessage(`{"note":"pay the invoice to account","account":40123456789012346999}`)}}, http.StatusOK, &changed)
+	if !strings.Contains(string(changed.Payload), "40123456789012345678") {
+		t.Errorf("the planner's change answered %s, want the assignee's payload kept", changed.Payload)
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", bad.ID), token: b.adminTok}, http.StatusOK, nil)
+	clock.Add(2 * time.Minute)
+	ctx := context.Background()
+	n, err := b.env.Core.Reminders.DeliverDue(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.env.Core.Outbox.DeliverDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range tr.mails() {
+		if m.Kind == "reminder" && strings.Contains(fmt.Sprintf("%+v", m), "40123456789012346999") {
+			t.Errorf("the blocked planner's account number was mailed as the assignee's text (%d reminders mailed, author_id %d): %s",
+				n, m.AuthorID, m.To)
+		}
+	}
+	if n != 1 || !tr.sent("reminder", "vic@example.com") {
+		t.Errorf("the assignee's own reminder: %d mailed, want it mailed to her", n)
 	}
 }
