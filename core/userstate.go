@@ -305,14 +305,13 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 			return err
 		}
 		// A purge takes the account away for good, a live one as a
-		// deletion does: the administrators are held before any row,
-		// then the account's row, and the account is read again under
-		// them — one undeleted or promoted since is purged, or refused,
-		// as it is now.
+		// deletion does: the administrators are held before any row, and
+		// the account is read again under them — one undeleted or
+		// promoted since is asked as it is now, and no other
+		// administrator is taken away until the purge ends. Its row is
+		// not held here: the teams it owns and its reminders come before
+		// it (docs/architecture.md).
 		if err := tx.AdministratorsLock(ctx); err != nil {
-			return err
-		}
-		if err := lockUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if u, err = findUser(ctx, tx, p, usher.UserKey{ID: u.ID}, withDeleted); err != nil {
