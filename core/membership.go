@@ -113,6 +113,21 @@ func (e *env) checkOwnerBound(ctx context.Context, tx store.Tx, p *usher.Princip
 // Unprocessable (a level the kind does not give), Conflict (demoting the
 // last owner).
 func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
+	return g.addMember(ctx, ref, key, level, false)
+}
+
+// SetMemberLevel changes the level of a principal that is a member of the
+// group, as AddMember does, and puts no one in: a form drawn for a member
+// another has since removed changes nothing.
+//
+// Errors: as AddMember's, and NotFound (member_not_found) for a principal
+// that is not a member.
+func (g *Groups) SetMemberLevel(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error) {
+	return g.addMember(ctx, ref, key, level, true)
+}
+
+// addMember is AddMember, and with membersOnly SetMemberLevel.
+func (g *Groups) addMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level, membersOnly bool) (*usher.Membership, error) {
 	var out *usher.Membership
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, err := g.hold(ctx, tx, ref)
@@ -151,6 +166,9 @@ func (g *Groups) AddMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
 		if err != nil && !errors.Is(err, usher.ErrNotFound) {
 			return err
+		}
+		if old == nil && membersOnly {
+			return errNotMember()
 		}
 		if old != nil && old.Level == level {
 			out = old
@@ -344,7 +362,7 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		}
 		old, err := tx.MembershipGet(ctx, a.group.ID, u.ID)
 		if errors.Is(err, usher.ErrNotFound) {
-			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeMemberNotFound, Message: "the user is not a member of the group"}
+			return errNotMember()
 		}
 		if err != nil {
 			return err
@@ -995,4 +1013,9 @@ func (g *Groups) MemberIDs(ctx context.Context, ref usher.GroupRef, req usher.Pa
 		out.Items[i] = m.UserID
 	}
 	return out, nil
+}
+
+// errNotMember is a change of a membership the principal does not have.
+func errNotMember() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeMemberNotFound, Message: "the user is not a member of the group"}
 }

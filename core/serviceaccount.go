@@ -164,6 +164,26 @@ func (g *Groups) ServiceAccounts(ctx context.Context, team usher.GroupRef, req u
 	return filtered(req, read, keep, func(u *usher.User) usher.Cursor { return usher.Cursor{ID: u.ID} })
 }
 
+// ServiceAccount returns one of a team's service accounts. Whoever may see
+// the team and read users may see it.
+//
+// Errors: Unauthenticated, Forbidden, NotFound (the team, or an account
+// that is not one of its service accounts).
+func (g *Groups) ServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) (*usher.User, error) {
+	a, err := g.team(ctx, g.store, team, actGroupRead)
+	if err != nil {
+		return nil, err
+	}
+	u, err := g.serviceAccount(ctx, g.store, a.group, account)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.authorize(ctx, actUserRead, u); err != nil {
+		return nil, err
+	}
+	return g.redact(ctx, a.p, u)
+}
+
 // DeleteServiceAccount deletes a team's service account: it is
 // soft-deleted and its tokens are revoked at once.
 //

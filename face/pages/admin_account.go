@@ -59,12 +59,9 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, v view, se
 		return err
 	}
 	ctx := r.Context()
-	u, err := h.Users.Get(ctx, key)
+	u, err := h.Groups.ServiceAccount(ctx, usher.GroupRef{ID: team.ID}, key)
 	if err != nil {
 		return err
-	}
-	if u.Kind != usher.KindServiceAccount {
-		return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeServiceAccountNotFound, Message: "the team has no such service account"}
 	}
 	tokens, err := h.Auth.UserTokens(ctx, key, usher.TokenServiceAccount)
 	if err != nil {
@@ -93,7 +90,7 @@ func (h *Handler) createAccountToken(w http.ResponseWriter, r *http.Request) err
 
 // revokeAccountToken revokes one of the service account's tokens.
 func (h *Handler) revokeAccountToken(w http.ResponseWriter, r *http.Request) error {
-	p, _, err := h.groupForm(w, r)
+	p, ref, err := h.groupForm(w, r)
 	if p == nil || err != nil {
 		return err
 	}
@@ -105,7 +102,11 @@ func (h *Handler) revokeAccountToken(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	// The token must be this account's: the address names it so.
+	// The account must be the team's, and the token this account's: the
+	// address names them so.
+	if _, err := h.Groups.ServiceAccount(r.Context(), ref, key); err != nil {
+		return err
+	}
 	tokens, err := h.Auth.UserTokens(r.Context(), key, usher.TokenServiceAccount)
 	if err != nil {
 		return err

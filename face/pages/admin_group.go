@@ -162,7 +162,7 @@ func (h *Handler) setMemberLevel(w http.ResponseWriter, r *http.Request) error {
 	if member == nil || err != nil {
 		return err
 	}
-	_, err = h.Groups.AddMember(r.Context(), ref, *member, usher.Level(r.PostForm.Get("level")))
+	_, err = h.Groups.SetMemberLevel(r.Context(), ref, *member, usher.Level(r.PostForm.Get("level")))
 	return h.groupResult(w, r, "The member's level is set.", err)
 }
 

@@ -42,9 +42,11 @@ type GroupService interface {
 	Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group, error)
 	Members(ctx context.Context, ref usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.Membership], error)
 	AddMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
+	SetMemberLevel(ctx context.Context, ref usher.GroupRef, key usher.UserKey, level usher.Level) (*usher.Membership, error)
 	RemoveMember(ctx context.Context, ref usher.GroupRef, key usher.UserKey) error
 	ServiceAccounts(ctx context.Context, team usher.GroupRef, req usher.PageRequest) (*usher.Page[*usher.User], error)
 	CreateServiceAccount(ctx context.Context, team usher.GroupRef, username, name string) (*usher.User, error)
+	ServiceAccount(ctx context.Context, team usher.GroupRef, account usher.UserKey) (*usher.User, error)
 	ServiceAccountToken(ctx context.Context, team usher.GroupRef, account usher.UserKey, regenerate bool) (*usher.Token, string, error)
 	Operations(ctx context.Context) ([]usher.Operation, error)
 	Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error)
