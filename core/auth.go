@@ -389,13 +389,24 @@ func (e *env) checkRenameBound(ctx context.Context, p *usher.Principal, target *
 }
 
 // checkAddressBound refuses a credential bounded by scopes or an expiry
-// that deletes a confirmed secondary address of an account whose log-in
-// it may not set: as a deletion of the account (checkDeleteBound), it
-// frees the address for another account to take.
+// that deletes a confirmed secondary address of a wide account: as a
+// deletion of the account (checkDeleteBound), it frees the address for
+// another account to take.
+// One's own address is no concern of it, unless the account is wide for
+// other reasons: a freed address is taken by whoever proves the mailbox,
+// or an administrator vouching for it, and GitLab's clients, whose tokens
+// all have scopes, remove their own addresses.
 func (e *env) checkAddressBound(ctx context.Context, p *usher.Principal, target *usher.User) error {
-	const what = "the confirmed addresses of an account whose log-in it may not set (its own, an administrator's, or one with more than a new account's rights), " +
+	const what = "the confirmed addresses of an administrator or of an account with more than a new account's rights, " +
 		"which frees them for another account to take"
-	return e.refuseBoundedOnWide(ctx, p, target, what)
+	if refuseBounded(p, what) == nil {
+		return nil
+	}
+	wide, err := e.wideAccount(ctx, target)
+	if err != nil || !wide {
+		return err
+	}
+	return refuseBounded(p, what)
 }
 
 // checkHoldBackBound refuses a credential bounded by scopes or an expiry
@@ -446,7 +457,16 @@ func (e *env) refuseBoundedOnWide(ctx context.Context, p *usher.Principal, targe
 // restoring gives back — as the take-over guard counts them
 // (guardCredentials).
 func (e *env) wideLogIn(ctx context.Context, p *usher.Principal, target *usher.User) (bool, error) {
-	if self(p, target) || target.Admin {
+	if self(p, target) {
+		return true, nil
+	}
+	return e.wideAccount(ctx, target)
+}
+
+// wideAccount is wideLogIn but for p's own account: target's rights are
+// more than a plain account's.
+func (e *env) wideAccount(ctx context.Context, target *usher.User) (bool, error) {
+	if target.Admin {
 		return true, nil
 	}
 	owned, err := e.store.AppList(ctx, usher.ApplicationFilter{OwnerID: target.ID, Deleted: usher.Include, Page: usher.PageRequest{Limit: 1}})
@@ -623,6 +643,24 @@ func lockUser(ctx context.Context, tx store.Tx, userID int64) error {
 		return nil
 	}
 	return err
+}
+
+// lockLive holds the account's row and reads it again: an account deleted
+// since the caller read it, which ended its codes and sessions then, is
+// not found (as an administrator's credential, which the deletion did not
+// end, would else add to it after).
+func lockLive(ctx context.Context, tx store.Tx, userID int64) error {
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	u, err := tx.UserGet(ctx, usher.UserKey{ID: userID})
+	if err != nil {
+		return err
+	}
+	if u.Deleted() {
+		return errUserNotFound()
+	}
+	return nil
 }
 
 // lockPeople holds the rows of the accounts of ids that are people, in id

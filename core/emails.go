@@ -73,7 +73,7 @@ func (m *Emails) Add(ctx context.Context, key usher.UserKey, addr string, skipCo
 		// read again under it, so that a request authenticated before
 		// the take-back and committed after it mails no code for the
 		// address of whoever held the credential.
-		if err := lockUser(ctx, tx, u.ID); err != nil {
+		if err := lockLive(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if _, err := stillCredential(ctx, tx, p, now); err != nil {
@@ -296,7 +296,7 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		// it, as Add does: password resets go to the address made
 		// primary, so a request authenticated before the owner took the
 		// account back must not make it after.
-		if err := lockUser(ctx, tx, u.ID); err != nil {
+		if err := lockLive(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if _, err := stillCredential(ctx, tx, p, m.now()); err != nil {

@@ -425,3 +425,22 @@ func TestClientSudo(t *testing.T) {
 	_, _, err = plain.Users.CurrentUser(gl.WithSudo(b.admin.ID))
 	wantStatus(t, "Sudo as a user", err, http.StatusForbidden)
 }
+
+// TestClientDeletesOwnConfirmedEmail: GitLab gives every personal access
+// token scopes, and its client deletes one of its user's own confirmed
+// addresses with one (a review found a rule for bounded credentials
+// refusing it, 403). A plain account's own address is no concern of that
+// rule: a freed address is taken only by whoever proves the mailbox.
+func TestClientDeletesOwnConfirmedEmail(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.client(t, b.adminTok)
+	own := b.client(t, b.env.MustToken(t, b.user.ID, usher.TokenPersonal, usher.ScopeAPI))
+	e, _, err := admin.Users.AddEmailForUser(b.user.ID, &gl.AddEmailOptions{Email: ptr("second@example.com"), SkipConfirmation: ptr(true)})
+	if err != nil {
+		t.Fatalf("AddEmailForUser: %v", err)
+	}
+	if res, err := own.Users.DeleteEmail(e.ID); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("DeleteEmail of one's own confirmed address with an api-scoped token: %v", err)
+	}
+}
