@@ -298,23 +298,42 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		return err
 	}
 	var drop []string // the avatar's blobs, removed once the purge commits
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := inTxTakingAgain(ctx, s.store, "the teams the user owns kept changing as it was purged", func(tx store.Tx) error {
 		drop = drop[:0]
 		u, err := findUser(ctx, tx, p, key, withDeleted)
 		if err != nil {
 			return err
 		}
 		// A purge takes the account away for good, a live one as a
-		// deletion does: the administrators are held before any row, and
-		// the account is read again under them — one undeleted or
-		// promoted since is asked as it is now, and no other
-		// administrator is taken away until the purge ends. Its row is
-		// not held here: the teams it owns and its reminders come before
-		// it (docs/architecture.md).
+		// deletion does, in the one lock order (docs/architecture.md):
+		// the administrators first, so that none is taken away until the
+		// purge ends; the teams it owns; the reminders it made for others,
+		// each a reminder's row after its users' (ended here, and again
+		// under the account's row for any made meanwhile); then the
+		// account's row, before its teams' service accounts'. The account
+		// is read again under it — one undeleted, promoted or made a
+		// team's owner since is asked as it is now, the last starting the
+		// purge over (ownsOnly).
 		if err := tx.AdministratorsLock(ctx); err != nil {
 			return err
 		}
+		held, err := ownedTeams(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := lockGroups(ctx, tx, held); err != nil {
+			return err
+		}
+		if err := endRemindersFor(ctx, tx, u.ID, s.now()); err != nil {
+			return err
+		}
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if u, err = findUser(ctx, tx, p, usher.UserKey{ID: u.ID}, withDeleted); err != nil {
+			return err
+		}
+		if err := ownsOnly(ctx, tx, u.ID, held); err != nil {
 			return err
 		}
 		if err := s.authorize(ctx, actUserPurge, u); err != nil {
@@ -335,13 +354,13 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		if err := lastOwner(ctx, tx, u.ID); err != nil {
 			return err
 		}
+		if err := endRemindersFor(ctx, tx, u.ID, s.now()); err != nil {
+			return err
+		}
 		if _, err := removeAvatars(ctx, tx, u.ID, 0, &drop); err != nil {
 			return err
 		}
 		if err := s.endOwnedServiceAccountTokens(ctx, tx, u.ID, s.now()); err != nil {
-			return err
-		}
-		if err := endRemindersFor(ctx, tx, u.ID, s.now()); err != nil {
 			return err
 		}
 		if err := tx.UserPurge(ctx, u.ID); err != nil {

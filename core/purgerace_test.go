@@ -1,0 +1,364 @@
+package core_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"usher"
+	"usher/core/coretest"
+	"usher/store"
+)
+
+// TestPurgeMeetsDemotionOfItsOwner (round 34, against 2d41753): a purge held the account's
+// row (lockUser) and only then the teams it owns (lastOwner →
+// lockOwnedTeams); a change of a team's member holds the team, then the
+// member's row. The two meet in opposite orders on PostgreSQL.
+func TestPurgeMeetsDemotionOfItsOwner(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com"})
+	quinn := env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com"})
+	groups := env.Core.Groups
+	g, err := groups.Create(as(pat), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "pats", Members: []int64{quinn.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := usher.GroupRef{ID: g.ID}
+	if _, err := groups.AddMember(as(admin), ref, usher.UserKey{ID: quinn.ID}, usher.LevelOwner); err != nil {
+		t.Fatal(err)
+	}
+	point := &pausePoint{reached: make(chan struct{})}
+	ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
+	first := make(chan error, 1)
+	go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
+	<-point.reached
+	// The purge holds pat's row; now pat is made a plain member of his team.
+	_, err2 := groups.AddMember(as(admin), ref, usher.UserKey{ID: pat.ID}, usher.LevelWrite)
+	err1 := <-first
+	t.Logf("purge: %v; demotion: %v", err1, err2)
+	for _, err := range []error{err1, err2} {
+		if err != nil && usher.AsError(err).Kind == usher.KindInternal {
+			t.Errorf("a purge and a demotion of the purged account in its team at once: %v (a deadlock, a 500)", err)
+		}
+	}
+}
+
+// TestPurgeMeetsReassignmentToIt (round 34, against 2d41753): a purge held the account's
+// row before it ends the reminders the account created (endRemindersFor
+// holds each); a reminder's update holds the reminder's row, then, moving
+// it to the account, the account's row (its foreign key's share lock).
+func TestPurgeMeetsReassignmentToIt(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Admin: true})
+	xav := env.MustCreateUser(t, usher.UserCreate{Username: "xav", Email: "xav@example.com"})
+	rem, err := env.Core.Reminders.Create(as(pat), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: xav.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	point := &pausePoint{reached: make(chan struct{})}
+	ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
+	first := make(chan error, 1)
+	go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
+	<-point.reached
+	// The purge holds pat's row; now pat's reminder is given to pat.
+	_, err2 := env.Core.Reminders.Update(as(admin), rem.ID, usher.ReminderUpdate{AssignedTo: &pat.ID})
+	err1 := <-first
+	t.Logf("purge: %v; reassignment: %v", err1, err2)
+	for _, err := range []error{err1, err2} {
+		if err != nil && usher.AsError(err).Kind == usher.KindInternal {
+			t.Errorf("a purge and a reassignment of its reminder to it at once: %v (a deadlock, a 500)", err)
+		}
+	}
+}
+
+// TestPurgeMeetsMergeOfItsTeam (round 34, against 2d41753): a merge holds both groups, then
+// moves the members (each membership's insert a share lock on the member's
+// row); the purge holds the member's row, then the team.
+func TestPurgeMeetsMergeOfItsTeam(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com"})
+	quinn := env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com"})
+	groups := env.Core.Groups
+	g, err := groups.Create(as(pat), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "pats", Members: []int64{quinn.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := usher.GroupRef{ID: g.ID}
+	if _, err := groups.AddMember(as(admin), ref, usher.UserKey{ID: quinn.ID}, usher.LevelOwner); err != nil {
+		t.Fatal(err)
+	}
+	other, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "others"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	point := &pausePoint{reached: make(chan struct{})}
+	ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
+	first := make(chan error, 1)
+	go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
+	<-point.reached
+	_, err2 := groups.Merge(as(admin), ref, usher.GroupRef{ID: other.ID})
+	err1 := <-first
+	t.Logf("purge: %v; merge: %v", err1, err2)
+	for _, err := range []error{err1, err2} {
+		if err != nil && usher.AsError(err).Kind == usher.KindInternal {
+			t.Errorf("a purge of a team's owner and the team's merge at once: %v (a deadlock, a 500)", err)
+		}
+	}
+}
+
+type purgeGateKey struct{}
+
+type purgeGate struct {
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+type purgeHoldStore struct{ store.Store }
+
+func (s *purgeHoldStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&purgeHoldTx{tx}) })
+}
+
+type purgeHoldTx struct{ store.Tx }
+
+func (t *purgeHoldTx) UserPurge(ctx context.Context, id int64) error {
+	if g, ok := ctx.Value(purgeGateKey{}).(*purgeGate); ok {
+		g.once.Do(func() {
+			close(g.reached)
+			<-g.release
+		})
+	}
+	return t.Tx.UserPurge(ctx, id)
+}
+
+// TestPurgeAsksOfATeamOwnedMeanwhile (round 35, against 0100210): a purge no longer holds the account's
+// row from its start (0100210); it asks lastOwner, and a team the account
+// comes to own (here: makes) before its UserPurge is left with no owner.
+func TestPurgeAsksOfATeamOwnedMeanwhile(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
+	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com"})
+	users, groups := env.Core.Users, env.Core.Groups
+	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
+	}()
+	select {
+	case <-g.reached:
+	case err := <-done:
+		t.Fatalf("purge ended before UserPurge: %v", err)
+	}
+	// Meanwhile bea makes a team: she is its only owner.
+	made := make(chan error, 1)
+	var team *usher.Group
+	go func() {
+		var err error
+		team, err = groups.Create(as(b), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
+		made <- err
+	}()
+	select {
+	case err := <-made:
+		if err != nil {
+			close(g.release)
+			t.Fatalf("team creation: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(g.release)
+		<-done
+		t.Skip("the team creation waited on the purge (no race)")
+	}
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	page, err := groups.Members(coretest.System(), usher.GroupRef{ID: team.ID}, usher.PageRequest{})
+	if err != nil {
+		t.Fatalf("members: %v", err)
+	}
+	owners := 0
+	for _, m := range page.Items {
+		if m.Level == usher.LevelOwner {
+			owners++
+		}
+	}
+	got, _, gerr := groups.Get(coretest.System(), usher.GroupRef{ID: team.ID})
+	if owners == 0 {
+		t.Fatalf("team %q (live: %v, err %v) has %d members and no owner: bea made it while her purge was under way, and the purge (which holds no row of hers until UserPurge) took her away without asking lastOwner again",
+			team.Handle, got != nil && !got.Deleted(), gerr, len(page.Items))
+	}
+}
+
+// TestPurgeAndBlockAtOnce (round 35, against 0100210): a purge now locks the rows of the
+// service accounts of the teams the account owns (endOwnedServiceAccountTokens
+// -> revokeServiceAccountTokens -> lockUser) before the account's own row
+// (UserPurge); a block of the account takes its row first (UserUpdate) and
+// then those service accounts' rows. Opposite orders: PostgreSQL aborts one.
+func TestPurgeAndBlockAtOnce(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
+	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com"})
+	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
+	users, groups := env.Core.Users, env.Core.Groups
+	team, err := groups.Create(as(b), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := usher.GroupRef{ID: team.ID}
+	if _, err := groups.AddMember(as(a), ref, usher.UserKey{ID: c.ID}, usher.LevelOwner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.CreateServiceAccount(as(a), ref, "beas-bot", ""); err != nil {
+		t.Fatal(err)
+	}
+	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
+	}()
+	select {
+	case <-g.reached:
+	case err := <-done:
+		t.Fatalf("purge ended before UserPurge: %v", err)
+	}
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := users.Block(as(a), usher.UserKey{ID: b.ID})
+		blocked <- err
+	}()
+	var berr error
+	select {
+	case berr = <-blocked:
+		close(g.release)
+	case <-time.After(time.Second):
+		close(g.release)
+		berr = <-blocked
+	}
+	perr := <-done
+	t.Logf("purge: %v; block: %v", perr, berr)
+	for _, e := range []error{perr, berr} {
+		if e != nil && usher.AsError(e).Code != usher.CodeUserNotFound {
+			t.Errorf("a purge and a block of one account met: %v (purge: %v, block: %v)", e, perr, berr)
+		}
+	}
+}
+
+// TestPurgeAndMintAtOnce (round 35, against 0100210): as the block, the purged owner's own
+// mint of one of the team's service accounts' tokens.
+func TestPurgeAndMintAtOnce(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
+	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com"})
+	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
+	users, groups := env.Core.Users, env.Core.Groups
+	team, err := groups.Create(as(b), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := usher.GroupRef{ID: team.ID}
+	if _, err := groups.AddMember(as(a), ref, usher.UserKey{ID: c.ID}, usher.LevelOwner); err != nil {
+		t.Fatal(err)
+	}
+	bot, err := groups.CreateServiceAccount(as(a), ref, "beas-bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
+	}()
+	select {
+	case <-g.reached:
+	case err := <-done:
+		t.Fatalf("purge ended before UserPurge: %v", err)
+	}
+	minted := make(chan error, 1)
+	go func() {
+		_, _, err := groups.ServiceAccountToken(as(b), ref, usher.UserKey{ID: bot.ID}, false)
+		minted <- err
+	}()
+	var merr error
+	select {
+	case merr = <-minted:
+		close(g.release)
+	case <-time.After(time.Second):
+		close(g.release)
+		merr = <-minted
+	}
+	perr := <-done
+	t.Logf("purge: %v; mint: %v", perr, merr)
+	for _, e := range []error{perr, merr} {
+		if e != nil && usher.AsError(e).Kind == usher.KindInternal {
+			t.Errorf("a purge and its owner's mint met: %v (purge: %v, mint: %v)", e, perr, merr)
+		}
+	}
+}
+
+// TestPurgeEndsAReminderMadeMeanwhile (round 35, against 0100210): a purge ends the reminders the
+// account made for others (endRemindersFor) and only then takes its row; a
+// reminder the account makes in between stays live, its maker purged.
+func TestPurgeEndsAReminderMadeMeanwhile(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
+	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: true})
+	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
+	users, rems := env.Core.Users, env.Core.Reminders
+	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
+	}()
+	select {
+	case <-g.reached:
+	case err := <-done:
+		t.Fatalf("purge ended before UserPurge: %v", err)
+	}
+	made := make(chan error, 1)
+	go func() {
+		at := time.Now().Add(time.Hour)
+		_, err := rems.Create(as(b), usher.ReminderCreate{Resource: "ticket:1", AssignedTo: c.ID, RemindAt: &at})
+		made <- err
+	}()
+	var merr error
+	select {
+	case merr = <-made:
+		close(g.release)
+	case <-time.After(time.Second):
+		close(g.release)
+		merr = <-made
+	}
+	perr := <-done
+	t.Logf("purge: %v; reminder: %v", perr, merr)
+	if perr != nil || merr != nil {
+		return
+	}
+	page, err := rems.List(coretest.System(), usher.ReminderFilter{AssignedTo: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Items {
+		if r.DeletedAt == nil {
+			t.Errorf("reminder %d for cal, made by bea while she was purged, is live (created_by %d) after her purge: endRemindersFor ran before it went in", r.ID, r.CreatedBy)
+		}
+	}
+}
