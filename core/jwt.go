@@ -593,6 +593,11 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	if parent == 0 {
 		return "", nil, nil, errForbidden("an impersonation is made with a session or a token, and ends with it")
 	}
+	// The JWT is dated before the account is read: a deletion (or any
+	// change that ends its credentials) committed after the read comes
+	// after its date too, and ends it (CredentialsSince), as it ends the
+	// JWTs made before.
+	now := a.now()
 	u, err := findUser(ctx, a.store, p, key, liveOnly)
 	if err != nil {
 		return "", nil, nil, err
@@ -608,7 +613,6 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	if !a.maySignIn(u) {
 		return "", nil, nil, errInactive(u)
 	}
-	now := a.now()
 	kind := usher.PrincipalUser
 	if u.Kind == usher.KindServiceAccount {
 		kind = usher.PrincipalServiceAccount

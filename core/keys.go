@@ -148,6 +148,11 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 				return err
 			}
 		}
+		// The account read again under its row (lockLive): a deletion
+		// since ended its keys, and one added after it would outlive it.
+		if err := lockLive(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if err := checkKeyRoom(ctx, tx, u.ID); err != nil {
 			return err
 		}
