@@ -11,108 +11,71 @@ import (
 	"usher/store"
 )
 
-// TestPurgeMeetsDemotionOfItsOwner (round 34, against 2d41753): a purge held the account's
-// row (lockUser) and only then the teams it owns (lastOwner →
-// lockOwnedTeams); a change of a team's member holds the team, then the
-// member's row. The two meet in opposite orders on PostgreSQL.
-func TestPurgeMeetsDemotionOfItsOwner(t *testing.T) {
+// TestPurgeMeetsWritesOfItsTeamAndReminders (round 34, against 2d41753): a
+// purge that held the account's row first, and only then the teams it owns
+// and the reminders it made, met on PostgreSQL — a 500 for one of each pair
+// — a change of a member of its team (the team, then the member's row), a
+// merge of its team (both groups, then each member's row) and its
+// reminder's reassignment to it (the reminder's row, then the account's).
+// The purge now takes them in that order too.
+func TestPurgeMeetsWritesOfItsTeamAndReminders(t *testing.T) {
 	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
-	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
-	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com"})
-	quinn := env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com"})
-	groups := env.Core.Groups
-	g, err := groups.Create(as(pat), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "pats", Members: []int64{quinn.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := usher.GroupRef{ID: g.ID}
-	if _, err := groups.AddMember(as(admin), ref, usher.UserKey{ID: quinn.ID}, usher.LevelOwner); err != nil {
-		t.Fatal(err)
-	}
-	point := &pausePoint{reached: make(chan struct{})}
-	ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
-	first := make(chan error, 1)
-	go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
-	<-point.reached
-	// The purge holds pat's row; now pat is made a plain member of his team.
-	_, err2 := groups.AddMember(as(admin), ref, usher.UserKey{ID: pat.ID}, usher.LevelWrite)
-	err1 := <-first
-	t.Logf("purge: %v; demotion: %v", err1, err2)
-	for _, err := range []error{err1, err2} {
-		if err != nil && usher.AsError(err).Kind == usher.KindInternal {
-			t.Errorf("a purge and a demotion of the purged account in its team at once: %v (a deadlock, a 500)", err)
-		}
-	}
-}
-
-// TestPurgeMeetsReassignmentToIt (round 34, against 2d41753): a purge held the account's
-// row before it ends the reminders the account created (endRemindersFor
-// holds each); a reminder's update holds the reminder's row, then, moving
-// it to the account, the account's row (its foreign key's share lock).
-func TestPurgeMeetsReassignmentToIt(t *testing.T) {
-	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
-	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
-	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Admin: true})
-	xav := env.MustCreateUser(t, usher.UserCreate{Username: "xav", Email: "xav@example.com"})
-	rem, err := env.Core.Reminders.Create(as(pat), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: xav.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	point := &pausePoint{reached: make(chan struct{})}
-	ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
-	first := make(chan error, 1)
-	go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
-	<-point.reached
-	// The purge holds pat's row; now pat's reminder is given to pat.
-	_, err2 := env.Core.Reminders.Update(as(admin), rem.ID, usher.ReminderUpdate{AssignedTo: &pat.ID})
-	err1 := <-first
-	t.Logf("purge: %v; reassignment: %v", err1, err2)
-	for _, err := range []error{err1, err2} {
-		if err != nil && usher.AsError(err).Kind == usher.KindInternal {
-			t.Errorf("a purge and a reassignment of its reminder to it at once: %v (a deadlock, a 500)", err)
-		}
-	}
-}
-
-// TestPurgeMeetsMergeOfItsTeam (round 34, against 2d41753): a merge holds both groups, then
-// moves the members (each membership's insert a share lock on the member's
-// row); the purge holds the member's row, then the team.
-func TestPurgeMeetsMergeOfItsTeam(t *testing.T) {
-	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
-	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
-	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com"})
-	quinn := env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com"})
-	groups := env.Core.Groups
-	g, err := groups.Create(as(pat), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "pats", Members: []int64{quinn.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := usher.GroupRef{ID: g.ID}
-	if _, err := groups.AddMember(as(admin), ref, usher.UserKey{ID: quinn.ID}, usher.LevelOwner); err != nil {
-		t.Fatal(err)
-	}
-	other, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "others"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	point := &pausePoint{reached: make(chan struct{})}
-	ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
-	first := make(chan error, 1)
-	go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
-	<-point.reached
-	_, err2 := groups.Merge(as(admin), ref, usher.GroupRef{ID: other.ID})
-	err1 := <-first
-	t.Logf("purge: %v; merge: %v", err1, err2)
-	for _, err := range []error{err1, err2} {
-		if err != nil && usher.AsError(err).Kind == usher.KindInternal {
-			t.Errorf("a purge of a team's owner and the team's merge at once: %v (a deadlock, a 500)", err)
-		}
+	for _, tc := range []struct {
+		name  string
+		write func(env *coretest.Env, admin, pat *usher.User, team, other usher.GroupRef, rem *usher.Reminder) error
+	}{
+		{"a member's level", func(env *coretest.Env, admin, pat *usher.User, team, _ usher.GroupRef, _ *usher.Reminder) error {
+			_, err := env.Core.Groups.AddMember(as(admin), team, usher.UserKey{ID: pat.ID}, usher.LevelWrite)
+			return err
+		}},
+		{"a merge", func(env *coretest.Env, admin, _ *usher.User, team, other usher.GroupRef, _ *usher.Reminder) error {
+			_, err := env.Core.Groups.Merge(as(admin), team, other)
+			return err
+		}},
+		{"a reminder's reassignment", func(env *coretest.Env, admin, pat *usher.User, _, _ usher.GroupRef, rem *usher.Reminder) error {
+			_, err := env.Core.Reminders.Update(as(admin), rem.ID, usher.ReminderUpdate{AssignedTo: &pat.ID})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := coretest.New(t, coretest.Options{Postgres: true,
+				WrapStore: func(s store.Store) store.Store { return &pausingStore{s} }})
+			admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+			pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Admin: true})
+			quinn := env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com"})
+			xav := env.MustCreateUser(t, usher.UserCreate{Username: "xav", Email: "xav@example.com"})
+			groups := env.Core.Groups
+			g, err := groups.Create(as(pat), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "pats", Members: []int64{quinn.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			team := usher.GroupRef{ID: g.ID}
+			if _, err := groups.AddMember(as(admin), team, usher.UserKey{ID: quinn.ID}, usher.LevelOwner); err != nil {
+				t.Fatal(err)
+			}
+			other, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "others"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rem, err := env.Core.Reminders.Create(as(pat), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: xav.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The purge pauses holding pat's row.
+			point := &pausePoint{reached: make(chan struct{})}
+			ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
+			first := make(chan error, 1)
+			go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
+			<-point.reached
+			err2 := tc.write(env, admin, pat, team, usher.GroupRef{ID: other.ID}, rem)
+			err1 := <-first
+			for _, err := range []error{err1, err2} {
+				if err != nil && usher.AsError(err).Kind == usher.KindInternal {
+					t.Errorf("a purge and %s at once: %v (a deadlock, a 500)", tc.name, err)
+				}
+			}
+		})
 	}
 }
 
