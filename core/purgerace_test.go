@@ -2,11 +2,13 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"usher"
+	"usher/core"
 	"usher/core/coretest"
 	"usher/store"
 )
@@ -323,5 +325,176 @@ func TestPurgeEndsAReminderMadeMeanwhile(t *testing.T) {
 		if r.DeletedAt == nil {
 			t.Errorf("reminder %d for cal, made by bea while she was purged, is live (created_by %d) after her purge: endRemindersFor ran before it went in", r.ID, r.CreatedBy)
 		}
+	}
+}
+
+type reminderListKey struct{}
+
+type reminderGate struct {
+	creator int64
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+type reminderHoldStore struct{ store.Store }
+
+func (s *reminderHoldStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&reminderHoldTx{tx}) })
+}
+
+type reminderHoldTx struct{ store.Tx }
+
+// ReminderList pauses housekeeping's purge of the service account once it
+// holds the account's row and is about to end the account's reminders.
+func (t *reminderHoldTx) ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher.Page[*usher.Reminder], error) {
+	if g, ok := ctx.Value(reminderListKey{}).(*reminderGate); ok && f.CreatedBy == g.creator {
+		g.once.Do(func() {
+			close(g.reached)
+			<-g.release
+		})
+	}
+	return t.Tx.ReminderList(ctx, f)
+}
+
+// TestPurgeMeetsHousekeepingPurgeOfAServiceAccount (round 36, against cbe5da0): an administrator's
+// purge of a deleted service account that set a reminder for another
+// takes the reminder's row (endRemindersFor) before the account's row;
+// housekeeping's purge of the same account (purgeServiceAccount) takes the
+// account's row, then the reminder's. On PostgreSQL one of them deadlocks.
+func TestPurgeMeetsHousekeepingPurgeOfAServiceAccount(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	env := coretest.New(t, coretest.Options{Postgres: true, Now: c.Now, Policy: core.Policy{KeepEnded: time.Hour},
+		WrapStore: func(s store.Store) store.Store { return &reminderHoldStore{s} }})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
+	owner := env.MustCreateUser(t, usher.UserCreate{Username: "owner"})
+	victim := env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", EmailConfirmed: true})
+	groups := env.Core.Groups
+	team, err := groups.Create(as(owner), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := groups.CreateServiceAccount(as(owner), usher.GroupRef{ID: team.ID}, "bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "reminding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.SetRules(as(admin), usher.GroupRef{ID: role.ID}, []usher.Rule{
+		{Resource: "reminder", Operation: "write", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: bot.ID}, usher.LevelMember); err != nil {
+		t.Fatal(err)
+	}
+	botNow, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: bot.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := c.Now().Add(3 * time.Hour)
+	if _, err := env.Core.Reminders.Create(as(botNow), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: victim.ID, RemindAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.Delete(as(owner), usher.GroupRef{ID: team.ID}); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(70 * time.Minute)
+
+	g := &reminderGate{creator: bot.ID, reached: make(chan struct{}), release: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), reminderListKey{}, g))
+	done := make(chan struct{})
+	go func() { defer close(done); env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+	select {
+	case <-g.reached:
+	case <-time.After(10 * time.Second):
+		cancel()
+		<-done
+		t.Fatal("housekeeping never reached the service account's reminders")
+	}
+	purged := make(chan error, 1)
+	go func() { purged <- env.Core.Users.Purge(as(admin), usher.UserKey{ID: bot.ID}) }()
+	time.Sleep(500 * time.Millisecond) // the purge ends the reminder and waits for the account's row
+	close(g.release)
+	perr := <-purged
+	cancel()
+	<-done
+	if perr != nil && !errors.Is(perr, usher.ErrNotFound) && usher.AsError(perr).Kind != usher.KindNotFound {
+		t.Fatalf("the administrator's purge of the service account, meeting housekeeping's: %v", perr)
+	}
+}
+
+type reminderHoldKey struct{}
+
+// ReminderUpdate pauses a reminder's change, holding the reminder's row,
+// once it has written it.
+func (t *reminderHoldTx) ReminderUpdate(ctx context.Context, id int64, fn func(r *usher.Reminder) error) (*usher.Reminder, error) {
+	r, err := t.Tx.ReminderUpdate(ctx, id, fn)
+	if g, ok := ctx.Value(reminderHoldKey{}).(*reminderGate); ok && err == nil {
+		g.once.Do(func() {
+			close(g.reached)
+			<-g.release
+		})
+	}
+	return r, err
+}
+
+// TestPurgeEndsAReminderReassignedMeanwhile (round 36, against cbe5da0): the account's reminder for
+// itself, which a purge's endRemindersFor passes over (its assignee's
+// cascade ends it), reassigned to another by the account as the purge
+// runs: both looks of endRemindersFor read it as the account's own, the
+// cascade of UserPurge waits on its row and then finds it another's, and
+// the reminder outlives the account, live, its creator gone (NULL).
+func TestPurgeEndsAReminderReassignedMeanwhile(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{Postgres: true,
+		WrapStore: func(s store.Store) store.Store { return &reminderHoldStore{s} }})
+	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: true})
+	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com", EmailConfirmed: true})
+	users, rems := env.Core.Users, env.Core.Reminders
+	at := time.Now().Add(time.Hour)
+	rem, err := rems.Create(as(b), usher.ReminderCreate{Resource: "ticket:1", AssignedTo: b.ID, RemindAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &reminderGate{reached: make(chan struct{}), release: make(chan struct{})}
+	moved := make(chan error, 1)
+	go func() {
+		_, err := rems.Update(context.WithValue(as(b), reminderHoldKey{}, g), rem.ID, usher.ReminderUpdate{AssignedTo: &c.ID})
+		moved <- err
+	}()
+	select {
+	case <-g.reached:
+	case err := <-moved:
+		t.Fatalf("reassignment ended before its gate: %v", err)
+	}
+	purged := make(chan error, 1)
+	go func() { purged <- users.Purge(as(a), usher.UserKey{ID: b.ID}) }()
+	var perr error
+	select {
+	case perr = <-purged:
+		close(g.release)
+	case <-time.After(700 * time.Millisecond):
+		close(g.release)
+		perr = <-purged
+	}
+	merr := <-moved
+	t.Logf("purge: %v; reassignment: %v", perr, merr)
+	if perr != nil {
+		return
+	}
+	if _, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: b.ID}); !errors.Is(err, usher.ErrNotFound) {
+		t.Fatalf("bea not purged: %v", err)
+	}
+	page, err := env.Store.ReminderList(context.Background(), usher.ReminderFilter{AssignedTo: c.ID, Page: usher.PageRequest{Limit: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Items {
+		t.Errorf("reminder %d made by the purged bea (now created_by=%d, written_by=%d) for cal is live after her purge; deleted_at=%v",
+			r.ID, r.CreatedBy, r.WrittenBy, r.DeletedAt)
 	}
 }

@@ -307,10 +307,8 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 		// A purge takes the account away for good, a live one as a
 		// deletion does, in the one lock order (docs/architecture.md):
 		// the administrators first, so that none is taken away until the
-		// purge ends; the teams it owns; the reminders it made for others,
-		// each a reminder's row after its users' (ended here, and again
-		// under the account's row for any made meanwhile); then the
-		// account's row, before its teams' service accounts'. The account
+		// purge ends; the teams it owns; the account's row, before its
+		// reminders' rows and its teams' service accounts'. The account
 		// is read again under it — one undeleted, promoted or made a
 		// team's owner since is asked as it is now, the last starting the
 		// purge over (ownsOnly).
@@ -322,9 +320,6 @@ func (s *Users) Purge(ctx context.Context, key usher.UserKey) error {
 			return err
 		}
 		if err := lockGroups(ctx, tx, held); err != nil {
-			return err
-		}
-		if err := endRemindersFor(ctx, tx, u.ID, s.now()); err != nil {
 			return err
 		}
 		if err := lockUser(ctx, tx, u.ID); err != nil {
