@@ -160,38 +160,8 @@ func TestServiceAccountPurgeEndsItsReminders(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	env := coretest.New(t, coretest.Options{Now: c.Now, Policy: core.Policy{KeepEnded: time.Hour}})
-	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
-	owner := env.MustCreateUser(t, usher.UserCreate{Username: "owner"})
-	victim := env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", EmailConfirmed: true})
-	groups := env.Core.Groups
-	team, err := groups.Create(as(owner), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "team"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := groups.CreateServiceAccount(as(owner), usher.GroupRef{ID: team.ID}, "bot", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	role, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "reminding"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groups.SetRules(as(admin), usher.GroupRef{ID: role.ID}, []usher.Rule{
-		{Resource: "reminder", Operation: "write", Access: usher.Allow}}, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: bot.ID}, usher.LevelMember); err != nil {
-		t.Fatal(err)
-	}
-	botNow, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: bot.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := c.Now().Add(3 * time.Hour)
-	if _, err := env.Core.Reminders.Create(as(botNow), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: victim.ID,
-		Payload: []byte(`{"note":"verify at https://evil.example"}`), RemindAt: &at}); err != nil {
-		t.Fatal(err)
-	}
+	r := remindingServiceAccount(t, env, c.Now().Add(3*time.Hour))
+	owner, groups, team, bot := r.owner, env.Core.Groups, r.team, r.bot
 	if _, err := groups.Delete(as(owner), usher.GroupRef{ID: team.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,4 +183,49 @@ func TestServiceAccountPurgeEndsItsReminders(t *testing.T) {
 	if n, err := env.Core.Reminders.DeliverDue(context.Background(), 100); err != nil || n != 0 {
 		t.Fatalf("the purged service account's reminder for another: %d mailed, %v; want none", n, err)
 	}
+}
+
+// remindingServiceAccount is a team's service account an administrator
+// placed in a role allowing reminder.write, which has set a reminder due at
+// at for a colleague, the victim.
+type remindingAccount struct {
+	admin, owner, victim, bot *usher.User
+	team                      *usher.Group
+}
+
+func remindingServiceAccount(t *testing.T, env *coretest.Env, at time.Time) remindingAccount {
+	t.Helper()
+	r := remindingAccount{
+		admin:  env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true}),
+		owner:  env.MustCreateUser(t, usher.UserCreate{Username: "owner"}),
+		victim: env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", EmailConfirmed: true}),
+	}
+	groups := env.Core.Groups
+	var err error
+	if r.team, err = groups.Create(as(r.owner), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "team"}); err != nil {
+		t.Fatal(err)
+	}
+	if r.bot, err = groups.CreateServiceAccount(as(r.owner), usher.GroupRef{ID: r.team.ID}, "bot", ""); err != nil {
+		t.Fatal(err)
+	}
+	role, err := groups.Create(as(r.admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "reminding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.SetRules(as(r.admin), usher.GroupRef{ID: role.ID}, []usher.Rule{
+		{Resource: "reminder", Operation: "write", Access: usher.Allow}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groups.AddMember(as(r.admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: r.bot.ID}, usher.LevelMember); err != nil {
+		t.Fatal(err)
+	}
+	botNow, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: r.bot.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Core.Reminders.Create(as(botNow), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: r.victim.ID,
+		Payload: []byte(`{"note":"verify at https://evil.example"}`), RemindAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -367,37 +367,8 @@ func TestPurgeMeetsHousekeepingPurgeOfAServiceAccount(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	env := coretest.New(t, coretest.Options{Postgres: true, Now: c.Now, Policy: core.Policy{KeepEnded: time.Hour},
 		WrapStore: func(s store.Store) store.Store { return &reminderHoldStore{s} }})
-	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
-	owner := env.MustCreateUser(t, usher.UserCreate{Username: "owner"})
-	victim := env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", EmailConfirmed: true})
-	groups := env.Core.Groups
-	team, err := groups.Create(as(owner), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "team"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := groups.CreateServiceAccount(as(owner), usher.GroupRef{ID: team.ID}, "bot", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	role, err := groups.Create(as(admin), usher.GroupCreate{Kind: usher.GroupRole, Handle: "reminding"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groups.SetRules(as(admin), usher.GroupRef{ID: role.ID}, []usher.Rule{
-		{Resource: "reminder", Operation: "write", Access: usher.Allow}}, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groups.AddMember(as(admin), usher.GroupRef{ID: role.ID}, usher.UserKey{ID: bot.ID}, usher.LevelMember); err != nil {
-		t.Fatal(err)
-	}
-	botNow, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: bot.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := c.Now().Add(3 * time.Hour)
-	if _, err := env.Core.Reminders.Create(as(botNow), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: victim.ID, RemindAt: &at}); err != nil {
-		t.Fatal(err)
-	}
+	r := remindingServiceAccount(t, env, c.Now().Add(3*time.Hour))
+	admin, owner, groups, team, bot := r.admin, r.owner, env.Core.Groups, r.team, r.bot
 	if _, err := groups.Delete(as(owner), usher.GroupRef{ID: team.ID}); err != nil {
 		t.Fatal(err)
 	}
