@@ -13,29 +13,24 @@ import (
 	"usher/store"
 )
 
-// TestPurgeMeetsWritesOfItsTeamAndReminders (round 34, against 2d41753): a
+// TestPurgeMeetsWritesOfItsTeam (round 34, against 2d41753): a
 // purge that held the account's row first, and only then the teams it owns
 // and the reminders it made, met on PostgreSQL — a 500 for one of each pair
 // — a change of a member of its team (the team, then the member's row), a
-// merge of its team (both groups, then each member's row) and its
-// reminder's reassignment to it (the reminder's row, then the account's).
-// The purge now takes them in that order too.
-func TestPurgeMeetsWritesOfItsTeamAndReminders(t *testing.T) {
+// merge of its team (both groups, then each member's row). The purge now
+// takes them in that order too.
+func TestPurgeMeetsWritesOfItsTeam(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
-		write func(env *coretest.Env, admin, pat *usher.User, team, other usher.GroupRef, rem *usher.Reminder) error
+		write func(env *coretest.Env, admin, pat *usher.User, team, other usher.GroupRef) error
 	}{
-		{"a member's level", func(env *coretest.Env, admin, pat *usher.User, team, _ usher.GroupRef, _ *usher.Reminder) error {
+		{"a member's level", func(env *coretest.Env, admin, pat *usher.User, team, _ usher.GroupRef) error {
 			_, err := env.Core.Groups.AddMember(as(admin), team, usher.UserKey{ID: pat.ID}, usher.LevelWrite)
 			return err
 		}},
-		{"a merge", func(env *coretest.Env, admin, _ *usher.User, team, other usher.GroupRef, _ *usher.Reminder) error {
+		{"a merge", func(env *coretest.Env, admin, _ *usher.User, team, other usher.GroupRef) error {
 			_, err := env.Core.Groups.Merge(as(admin), team, other)
-			return err
-		}},
-		{"a reminder's reassignment", func(env *coretest.Env, admin, pat *usher.User, _, _ usher.GroupRef, rem *usher.Reminder) error {
-			_, err := env.Core.Reminders.Update(as(admin), rem.ID, usher.ReminderUpdate{AssignedTo: &pat.ID})
 			return err
 		}},
 	} {
@@ -46,7 +41,6 @@ func TestPurgeMeetsWritesOfItsTeamAndReminders(t *testing.T) {
 			admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
 			pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", Admin: true})
 			quinn := env.MustCreateUser(t, usher.UserCreate{Username: "quinn", Email: "quinn@example.com"})
-			xav := env.MustCreateUser(t, usher.UserCreate{Username: "xav", Email: "xav@example.com"})
 			groups := env.Core.Groups
 			g, err := groups.Create(as(pat), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "pats", Members: []int64{quinn.ID}})
 			if err != nil {
@@ -60,17 +54,13 @@ func TestPurgeMeetsWritesOfItsTeamAndReminders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rem, err := env.Core.Reminders.Create(as(pat), usher.ReminderCreate{Resource: "invoice:1", AssignedTo: xav.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
 			// The purge pauses holding pat's row.
 			point := &pausePoint{reached: make(chan struct{})}
 			ctx := context.WithValue(as(admin), pauseKey{}, pauseAt{call: "UserUpdate", point: point})
 			first := make(chan error, 1)
 			go func() { first <- env.Core.Users.Purge(ctx, usher.UserKey{ID: pat.ID}) }()
 			<-point.reached
-			err2 := tc.write(env, admin, pat, team, usher.GroupRef{ID: other.ID}, rem)
+			err2 := tc.write(env, admin, pat, team, usher.GroupRef{ID: other.ID})
 			err1 := <-first
 			for _, err := range []error{err1, err2} {
 				if err != nil && usher.AsError(err).Kind == usher.KindInternal {
@@ -394,78 +384,5 @@ func TestPurgeMeetsHousekeepingPurgeOfAServiceAccount(t *testing.T) {
 	<-done
 	if perr != nil && !errors.Is(perr, usher.ErrNotFound) && usher.AsError(perr).Kind != usher.KindNotFound {
 		t.Fatalf("the administrator's purge of the service account, meeting housekeeping's: %v", perr)
-	}
-}
-
-type reminderHoldKey struct{}
-
-// ReminderUpdate pauses a reminder's change, holding the reminder's row,
-// once it has written it.
-func (t *reminderHoldTx) ReminderUpdate(ctx context.Context, id int64, fn func(r *usher.Reminder) error) (*usher.Reminder, error) {
-	r, err := t.Tx.ReminderUpdate(ctx, id, fn)
-	if g, ok := ctx.Value(reminderHoldKey{}).(*reminderGate); ok && err == nil {
-		g.once.Do(func() {
-			close(g.reached)
-			<-g.release
-		})
-	}
-	return r, err
-}
-
-// TestPurgeEndsAReminderReassignedMeanwhile (round 36, against cbe5da0): the account's reminder for
-// itself, which a purge's endRemindersFor passes over (its assignee's
-// cascade ends it), reassigned to another by the account as the purge
-// runs: both looks of endRemindersFor read it as the account's own, the
-// cascade of UserPurge waits on its row and then finds it another's, and
-// the reminder outlives the account, live, its creator gone (NULL).
-func TestPurgeEndsAReminderReassignedMeanwhile(t *testing.T) {
-	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &reminderHoldStore{s} }})
-	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
-	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: true})
-	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com", EmailConfirmed: true})
-	users, rems := env.Core.Users, env.Core.Reminders
-	at := time.Now().Add(time.Hour)
-	rem, err := rems.Create(as(b), usher.ReminderCreate{Resource: "ticket:1", AssignedTo: b.ID, RemindAt: &at})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &reminderGate{reached: make(chan struct{}), release: make(chan struct{})}
-	moved := make(chan error, 1)
-	go func() {
-		_, err := rems.Update(context.WithValue(as(b), reminderHoldKey{}, g), rem.ID, usher.ReminderUpdate{AssignedTo: &c.ID})
-		moved <- err
-	}()
-	select {
-	case <-g.reached:
-	case err := <-moved:
-		t.Fatalf("reassignment ended before its gate: %v", err)
-	}
-	purged := make(chan error, 1)
-	go func() { purged <- users.Purge(as(a), usher.UserKey{ID: b.ID}) }()
-	var perr error
-	select {
-	case perr = <-purged:
-		close(g.release)
-	case <-time.After(700 * time.Millisecond):
-		close(g.release)
-		perr = <-purged
-	}
-	merr := <-moved
-	t.Logf("purge: %v; reassignment: %v", perr, merr)
-	if perr != nil {
-		return
-	}
-	if _, err := env.Store.UserGet(context.Background(), usher.UserKey{ID: b.ID}); !errors.Is(err, usher.ErrNotFound) {
-		t.Fatalf("bea not purged: %v", err)
-	}
-	page, err := env.Store.ReminderList(context.Background(), usher.ReminderFilter{AssignedTo: c.ID, Page: usher.PageRequest{Limit: 10}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range page.Items {
-		t.Errorf("reminder %d made by the purged bea (now created_by=%d, written_by=%d) for cal is live after her purge; deleted_at=%v",
-			r.ID, r.CreatedBy, r.WrittenBy, r.DeletedAt)
 	}
 }

@@ -317,11 +317,7 @@ func (r *Reminders) Update(ctx context.Context, id int64, in usher.ReminderUpdat
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	to := int64(0)
-	if in.AssignedTo != nil {
-		to = *in.AssignedTo
-	}
-	return r.change(ctx, p, id, to, "reminder.update", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+	return r.change(ctx, p, id, "reminder.update", func(rem *usher.Reminder, changes map[string]usher.Change) error {
 		if in.Resource != nil || in.Payload != nil || in.RemindAt != nil {
 			if err := r.mailsAnother(ctx, p, rem); err != nil {
 				return err
@@ -376,7 +372,7 @@ func (r *Reminders) Dismiss(ctx context.Context, id int64) (*usher.Reminder, err
 	if err := precheck(p, actReminderWrite, nil); err != nil {
 		return nil, err
 	}
-	return r.change(ctx, p, id, 0, "reminder.dismiss", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+	return r.change(ctx, p, id, "reminder.dismiss", func(rem *usher.Reminder, changes map[string]usher.Change) error {
 		if rem.DismissedAt == nil {
 			now := r.now()
 			rem.DismissedAt = &now
@@ -405,7 +401,7 @@ func (r *Reminders) Snooze(ctx context.Context, id int64, until time.Time) (*ush
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	return r.change(ctx, p, id, 0, "reminder.snooze", func(rem *usher.Reminder, changes map[string]usher.Change) error {
+	return r.change(ctx, p, id, "reminder.snooze", func(rem *usher.Reminder, changes map[string]usher.Change) error {
 		// A snooze moves the time, and undoes a dismissal, as an update
 		// of remind_at does.
 		if err := r.mailsAnother(ctx, p, rem); err != nil {
@@ -429,7 +425,7 @@ func (r *Reminders) Delete(ctx context.Context, id int64) error {
 	if err := precheck(p, actReminderWrite, nil); err != nil {
 		return err
 	}
-	_, err := r.change(ctx, p, id, 0, "reminder.delete", func(rem *usher.Reminder, _ map[string]usher.Change) error {
+	_, err := r.change(ctx, p, id, "reminder.delete", func(rem *usher.Reminder, _ map[string]usher.Change) error {
 		markReminderDeleted(rem, r.now())
 		return nil
 	})
@@ -483,40 +479,13 @@ func endRemindersFor(ctx context.Context, tx store.Tx, creator int64, now time.T
 
 // change is every change to a reminder: in one transaction it finds the
 // live reminder, decides whether the caller may write it, lets fn change
-// it and note the changes, writes it and records the event. to is the
-// assignee the change gives it, 0 for none.
-func (r *Reminders) change(ctx context.Context, p *usher.Principal, id, to int64, action string,
+// it and note the changes, writes it and records the event.
+func (r *Reminders) change(ctx context.Context, p *usher.Principal, id int64, action string,
 	fn func(rem *usher.Reminder, changes map[string]usher.Change) error) (*usher.Reminder, error) {
 	var out *usher.Reminder
-	err := inTxTakingAgain(ctx, r.store, "the reminder's assignee kept changing", func(tx store.Tx) error {
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
 		changes := map[string]usher.Change{}
-		// The reminder's creator's and assignee's rows, and a new
-		// assignee's, before the reminder's (docs/architecture.md, "One
-		// lock order"): held after it, a change meeting a purge of one of
-		// them (the account's row, then its reminders) deadlocked, and a
-		// reminder given away from an account being purged outlived it.
-		// One whose assignee changed since it was read starts over.
-		seen, err := tx.ReminderGet(ctx, id)
-		if errors.Is(err, usher.ErrNotFound) {
-			return errReminderNotFound()
-		}
-		if err != nil {
-			return err
-		}
-		people := []int64{seen.AssignedTo}
-		if seen.CreatedBy != 0 {
-			people = append(people, seen.CreatedBy)
-		}
-		if to != 0 {
-			people = append(people, to)
-		}
-		if err := lockPeople(ctx, tx, people); err != nil {
-			return err
-		}
 		rem, err := tx.ReminderUpdate(ctx, id, func(rem *usher.Reminder) error {
-			if rem.AssignedTo != seen.AssignedTo {
-				return errTakeAgain
-			}
 			if rem.DeletedAt != nil {
 				return errReminderNotFound()
 			}
