@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -97,224 +98,128 @@ func (t *purgeHoldTx) UserPurge(ctx context.Context, id int64) error {
 	return t.Tx.UserPurge(ctx, id)
 }
 
-// TestPurgeAsksOfATeamOwnedMeanwhile (round 35, against 0100210): a purge no longer holds the account's
-// row from its start (0100210); it asks lastOwner, and a team the account
-// comes to own (here: makes) before its UserPurge is left with no owner.
-func TestPurgeAsksOfATeamOwnedMeanwhile(t *testing.T) {
-	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
-	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
-	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com"})
-	users, groups := env.Core.Users, env.Core.Groups
+// purgeWhile purges victim as admin and, while the purge waits just
+// before its UserPurge (purgeHoldStore), runs other; the purge goes on once
+// other ends or a second has passed. It returns both errors.
+func purgeWhile(t *testing.T, env *coretest.Env, admin, victim *usher.User, other func() error) (purged, ran error) {
+	t.Helper()
 	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
-	done := make(chan error, 1)
+	purge := make(chan error, 1)
 	go func() {
-		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
+		purge <- env.Core.Users.Purge(context.WithValue(as(admin), purgeGateKey{}, g), usher.UserKey{ID: victim.ID})
 	}()
 	select {
 	case <-g.reached:
-	case err := <-done:
-		t.Fatalf("purge ended before UserPurge: %v", err)
+	case err := <-purge:
+		t.Fatalf("the purge ended before it purged: %v", err)
 	}
-	// Meanwhile bea makes a team: she is its only owner.
-	made := make(chan error, 1)
-	var team *usher.Group
-	go func() {
-		var err error
-		team, err = groups.Create(as(b), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
-		made <- err
-	}()
+	done := make(chan error, 1)
+	go func() { done <- other() }()
 	select {
-	case err := <-made:
-		if err != nil {
-			close(g.release)
-			t.Fatalf("team creation: %v", err)
-		}
-	case <-time.After(5 * time.Second):
+	case ran = <-done:
 		close(g.release)
-		<-done
-		t.Skip("the team creation waited on the purge (no race)")
+	case <-time.After(time.Second):
+		close(g.release)
+		ran = <-done
 	}
-	close(g.release)
-	if err := <-done; err != nil {
-		t.Fatalf("purge: %v", err)
-	}
-	page, err := groups.Members(coretest.System(), usher.GroupRef{ID: team.ID}, usher.PageRequest{})
-	if err != nil {
-		t.Fatalf("members: %v", err)
-	}
-	owners := 0
-	for _, m := range page.Items {
-		if m.Level == usher.LevelOwner {
-			owners++
-		}
-	}
-	got, _, gerr := groups.Get(coretest.System(), usher.GroupRef{ID: team.ID})
-	if owners == 0 {
-		t.Fatalf("team %q (live: %v, err %v) has %d members and no owner: bea made it while her purge was under way, and the purge (which holds no row of hers until UserPurge) took her away without asking lastOwner again",
-			team.Handle, got != nil && !got.Deleted(), gerr, len(page.Items))
-	}
+	return <-purge, ran
 }
 
-// TestPurgeAndBlockAtOnce (round 35, against 0100210): a purge now locks the rows of the
-// service accounts of the teams the account owns (endOwnedServiceAccountTokens
-// -> revokeServiceAccountTokens -> lockUser) before the account's own row
-// (UserPurge); a block of the account takes its row first (UserUpdate) and
-// then those service accounts' rows. Opposite orders: PostgreSQL aborts one.
-func TestPurgeAndBlockAtOnce(t *testing.T) {
-	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
-	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
-	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com"})
-	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
-	users, groups := env.Core.Users, env.Core.Groups
-	team, err := groups.Create(as(b), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
+// ownedTeamWithBot is a team bea owns with cal, and its service account.
+func ownedTeamWithBot(t *testing.T, env *coretest.Env, admin, bea, cal *usher.User) (usher.GroupRef, *usher.User) {
+	t.Helper()
+	groups := env.Core.Groups
+	team, err := groups.Create(as(bea), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ref := usher.GroupRef{ID: team.ID}
-	if _, err := groups.AddMember(as(a), ref, usher.UserKey{ID: c.ID}, usher.LevelOwner); err != nil {
+	if _, err := groups.AddMember(as(admin), ref, usher.UserKey{ID: cal.ID}, usher.LevelOwner); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := groups.CreateServiceAccount(as(a), ref, "beas-bot", ""); err != nil {
+	bot, err := groups.CreateServiceAccount(as(admin), ref, "beas-bot", "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
-	}()
-	select {
-	case <-g.reached:
-	case err := <-done:
-		t.Fatalf("purge ended before UserPurge: %v", err)
-	}
-	blocked := make(chan error, 1)
-	go func() {
-		_, err := users.Block(as(a), usher.UserKey{ID: b.ID})
-		blocked <- err
-	}()
-	var berr error
-	select {
-	case berr = <-blocked:
-		close(g.release)
-	case <-time.After(time.Second):
-		close(g.release)
-		berr = <-blocked
-	}
-	perr := <-done
-	t.Logf("purge: %v; block: %v", perr, berr)
-	for _, e := range []error{perr, berr} {
-		if e != nil && usher.AsError(e).Code != usher.CodeUserNotFound {
-			t.Errorf("a purge and a block of one account met: %v (purge: %v, block: %v)", e, perr, berr)
-		}
-	}
+	return ref, bot
 }
 
-// TestPurgeAndMintAtOnce (round 35, against 0100210): as the block, the purged owner's own
-// mint of one of the team's service accounts' tokens.
-func TestPurgeAndMintAtOnce(t *testing.T) {
+// TestPurgeWhileItsAccountActs (round 35, against 0100210, which took the
+// purged account's row only at its UserPurge, after its teams' service
+// accounts' rows and its reminders): the account made a team while it was
+// purged, which was left with no owner; a block of it and its own mint of
+// its team's service account's token (its row, then the service
+// account's) deadlocked with the purge (a 500); and a reminder it made for
+// another once the purge had ended its reminders stayed live. The purge
+// now holds the account's row before those.
+func TestPurgeWhileItsAccountActs(t *testing.T) {
 	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
-	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
-	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com"})
-	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
-	users, groups := env.Core.Users, env.Core.Groups
-	team, err := groups.Create(as(b), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-team"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := usher.GroupRef{ID: team.ID}
-	if _, err := groups.AddMember(as(a), ref, usher.UserKey{ID: c.ID}, usher.LevelOwner); err != nil {
-		t.Fatal(err)
-	}
-	bot, err := groups.CreateServiceAccount(as(a), ref, "beas-bot", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
-	}()
-	select {
-	case <-g.reached:
-	case err := <-done:
-		t.Fatalf("purge ended before UserPurge: %v", err)
-	}
-	minted := make(chan error, 1)
-	go func() {
-		_, _, err := groups.ServiceAccountToken(as(b), ref, usher.UserKey{ID: bot.ID}, false)
-		minted <- err
-	}()
-	var merr error
-	select {
-	case merr = <-minted:
-		close(g.release)
-	case <-time.After(time.Second):
-		close(g.release)
-		merr = <-minted
-	}
-	perr := <-done
-	t.Logf("purge: %v; mint: %v", perr, merr)
-	for _, e := range []error{perr, merr} {
-		if e != nil && usher.AsError(e).Kind == usher.KindInternal {
-			t.Errorf("a purge and its owner's mint met: %v (purge: %v, mint: %v)", e, perr, merr)
-		}
-	}
-}
-
-// TestPurgeEndsAReminderMadeMeanwhile (round 35, against 0100210): a purge ends the reminders the
-// account made for others (endRemindersFor) and only then takes its row; a
-// reminder the account makes in between stays live, its maker purged.
-func TestPurgeEndsAReminderMadeMeanwhile(t *testing.T) {
-	t.Parallel()
-	env := coretest.New(t, coretest.Options{Postgres: true,
-		WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
-	a := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
-	b := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: true})
-	c := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
-	users, rems := env.Core.Users, env.Core.Reminders
-	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		done <- users.Purge(context.WithValue(as(a), purgeGateKey{}, g), usher.UserKey{ID: b.ID})
-	}()
-	select {
-	case <-g.reached:
-	case err := <-done:
-		t.Fatalf("purge ended before UserPurge: %v", err)
-	}
-	made := make(chan error, 1)
-	go func() {
-		at := time.Now().Add(time.Hour)
-		_, err := rems.Create(as(b), usher.ReminderCreate{Resource: "ticket:1", AssignedTo: c.ID, RemindAt: &at})
-		made <- err
-	}()
-	var merr error
-	select {
-	case merr = <-made:
-		close(g.release)
-	case <-time.After(time.Second):
-		close(g.release)
-		merr = <-made
-	}
-	perr := <-done
-	t.Logf("purge: %v; reminder: %v", perr, merr)
-	if perr != nil || merr != nil {
-		return
-	}
-	page, err := rems.List(coretest.System(), usher.ReminderFilter{AssignedTo: c.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range page.Items {
-		if r.DeletedAt == nil {
-			t.Errorf("reminder %d for cal, made by bea while she was purged, is live (created_by %d) after her purge: endRemindersFor ran before it went in", r.ID, r.CreatedBy)
-		}
+	for _, tc := range []struct {
+		name string
+		// beaAdmin makes bea an administrator, who reminds others; a
+		// change of one waits for the administrators a purge holds.
+		beaAdmin bool
+		act      func(env *coretest.Env, ann, bea, cal *usher.User, team usher.GroupRef, bot *usher.User) error
+		check    func(t *testing.T, env *coretest.Env, cal *usher.User)
+	}{
+		{"bea makes a team", false, func(env *coretest.Env, _, bea, _ *usher.User, _ usher.GroupRef, _ *usher.User) error {
+			_, err := env.Core.Groups.Create(as(bea), usher.GroupCreate{Kind: usher.GroupTeam, Handle: "beas-other"})
+			return err
+		}, func(t *testing.T, env *coretest.Env, _ *usher.User) {
+			got, _, err := env.Core.Groups.Get(coretest.System(), usher.GroupRef{Handle: "beas-other", Kind: usher.GroupTeam})
+			if err != nil || got.Deleted() {
+				return // made after the purge: refused, or gone with it
+			}
+			page, err := env.Core.Groups.Members(coretest.System(), usher.GroupRef{ID: got.ID}, usher.PageRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(page.Items, func(m *usher.Membership) bool { return m.Level == usher.LevelOwner }) {
+				t.Errorf("team %q, made by bea while her purge was under way, is live with no owner", got.Handle)
+			}
+		}},
+		{"ann blocks bea", false, func(env *coretest.Env, ann, bea, _ *usher.User, _ usher.GroupRef, _ *usher.User) error {
+			_, err := env.Core.Users.Block(as(ann), usher.UserKey{ID: bea.ID})
+			return err
+		}, nil},
+		{"bea mints her bot's token", false, func(env *coretest.Env, _, bea, _ *usher.User, team usher.GroupRef, bot *usher.User) error {
+			_, _, err := env.Core.Groups.ServiceAccountToken(as(bea), team, usher.UserKey{ID: bot.ID}, false)
+			return err
+		}, nil},
+		{"bea reminds cal", true, func(env *coretest.Env, _, bea, cal *usher.User, _ usher.GroupRef, _ *usher.User) error {
+			at := time.Now().Add(time.Hour)
+			_, err := env.Core.Reminders.Create(as(bea), usher.ReminderCreate{Resource: "ticket:1", AssignedTo: cal.ID, RemindAt: &at})
+			return err
+		}, func(t *testing.T, env *coretest.Env, cal *usher.User) {
+			page, err := env.Core.Reminders.List(coretest.System(), usher.ReminderFilter{AssignedTo: cal.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Items {
+				if r.DeletedAt == nil {
+					t.Errorf("reminder %d for cal, made by bea while she was purged, is live after her purge", r.ID)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := coretest.New(t, coretest.Options{Postgres: true,
+				WrapStore: func(s store.Store) store.Store { return &purgeHoldStore{s} }})
+			ann := env.MustCreateUser(t, usher.UserCreate{Username: "ann", Email: "ann@example.com", Admin: true})
+			bea := env.MustCreateUser(t, usher.UserCreate{Username: "bea", Email: "bea@example.com", Admin: tc.beaAdmin})
+			cal := env.MustCreateUser(t, usher.UserCreate{Username: "cal", Email: "cal@example.com"})
+			team, bot := ownedTeamWithBot(t, env, ann, bea, cal)
+			purged, ran := purgeWhile(t, env, ann, bea, func() error { return tc.act(env, ann, bea, cal, team, bot) })
+			for _, err := range []error{purged, ran} {
+				if err != nil && usher.AsError(err).Kind == usher.KindInternal {
+					t.Errorf("a purge of bea while %s: %v (a deadlock, a 500)", tc.name, err)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, env, cal)
+			}
+		})
 	}
 }
 
