@@ -640,13 +640,17 @@ func TestLastAdministratorsTakenAwayAtOnce(t *testing.T) {
 
 type deletedReadKey struct{}
 
-// deletedReadGate pauses, once, the transaction whose context carries it
-// right after its first read of a deleted user, until released.
-type deletedReadGate struct {
-	once    sync.Once
-	reached chan struct{}
-	release chan struct{}
+// gate holds a transaction, the first time a test's store wrapper reaches
+// it, until the test releases it.
+type gate struct {
+	reached, release chan struct{}
+	once             sync.Once
 }
+
+func newGate() *gate { return &gate{reached: make(chan struct{}), release: make(chan struct{})} }
+
+// hold closes reached and waits for release, the first time only.
+func (g *gate) hold() { g.once.Do(func() { close(g.reached); <-g.release }) }
 
 type deletedReadStore struct{ store.Store }
 
@@ -658,11 +662,8 @@ type deletedReadTx struct{ store.Tx }
 
 func (t *deletedReadTx) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	u, err := t.Tx.UserGet(ctx, key)
-	if g, ok := ctx.Value(deletedReadKey{}).(*deletedReadGate); ok && err == nil && u.Deleted() {
-		g.once.Do(func() {
-			close(g.reached)
-			<-g.release
-		})
+	if g, ok := ctx.Value(deletedReadKey{}).(*gate); ok && err == nil && u.Deleted() {
+		g.hold()
 	}
 	return u, err
 }
@@ -682,7 +683,7 @@ func TestPurgeOfAnAccountUndeletedMeanwhile(t *testing.T) {
 	if _, err := users.Delete(as(a), usher.UserKey{ID: b.ID}); err != nil {
 		t.Fatal(err)
 	}
-	g := &deletedReadGate{reached: make(chan struct{}), release: make(chan struct{})}
+	g := newGate()
 	done := make(chan error, 1)
 	go func() {
 		done <- users.Purge(context.WithValue(as(a), deletedReadKey{}, g), usher.UserKey{ID: b.ID})

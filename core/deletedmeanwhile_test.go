@@ -29,7 +29,7 @@ func TestSecondaryAddressOfAnAccountDeletedMeanwhile(t *testing.T) {
 		WrapStore: func(s store.Store) store.Store { return &liveReadStore{s} }})
 	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
 	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", EmailConfirmed: true})
-	g := &liveReadGate{reached: make(chan struct{}), release: make(chan struct{})}
+	g := newGate()
 	done := make(chan error, 1)
 	go func() {
 		_, err := env.Core.Emails.Add(context.WithValue(as(admin), liveReadKey{}, g), usher.UserKey{ID: pat.ID}, "pat2@example.com", false)
@@ -91,7 +91,7 @@ func TestKeyAddedToAccountDeletedMeanwhile(t *testing.T) {
 		WrapStore: func(s store.Store) store.Store { return &liveReadStore{s} }})
 	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
 	pat := env.MustCreateUser(t, usher.UserCreate{Username: "pat", Email: "pat@example.com", EmailConfirmed: true})
-	g := &liveReadGate{reached: make(chan struct{}), release: make(chan struct{})}
+	g := newGate()
 	done := make(chan error, 1)
 	go func() {
 		_, err := env.Core.Keys.Add(context.WithValue(as(admin), liveReadKey{}, g), usher.UserKey{ID: pat.ID}, "k", coretest.Ed25519Key, nil)
@@ -143,7 +143,7 @@ func TestImpersonationOfAccountDeletedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	actx := usher.WithPrincipal(context.Background(), p)
-	g := &liveReadGate{reached: make(chan struct{}), release: make(chan struct{})}
+	g := newGate()
 	type res struct {
 		raw string
 		err error
@@ -175,19 +175,14 @@ func TestImpersonationOfAccountDeletedMeanwhile(t *testing.T) {
 
 type liveReadKey struct{}
 
-type liveReadGate struct {
-	once             sync.Once
-	reached, release chan struct{}
-}
-
 // liveReadStore pauses, once, a read outside any transaction (the
-// store's own UserGet) of a context carrying a liveReadGate, after it read.
+// store's own UserGet) of a context carrying a gate, after it read.
 type liveReadStore struct{ store.Store }
 
 func (s *liveReadStore) UserGet(ctx context.Context, key usher.UserKey) (*usher.User, error) {
 	u, err := s.Store.UserGet(ctx, key)
-	if g, ok := ctx.Value(liveReadKey{}).(*liveReadGate); ok {
-		g.once.Do(func() { close(g.reached); <-g.release })
+	if g, ok := ctx.Value(liveReadKey{}).(*gate); ok {
+		g.hold()
 	}
 	return u, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,12 +73,6 @@ func TestPurgeMeetsWritesOfItsTeam(t *testing.T) {
 
 type purgeGateKey struct{}
 
-type purgeGate struct {
-	reached chan struct{}
-	release chan struct{}
-	once    sync.Once
-}
-
 type purgeHoldStore struct{ store.Store }
 
 func (s *purgeHoldStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -89,11 +82,8 @@ func (s *purgeHoldStore) InTx(ctx context.Context, fn func(tx store.Tx) error) e
 type purgeHoldTx struct{ store.Tx }
 
 func (t *purgeHoldTx) UserPurge(ctx context.Context, id int64) error {
-	if g, ok := ctx.Value(purgeGateKey{}).(*purgeGate); ok {
-		g.once.Do(func() {
-			close(g.reached)
-			<-g.release
-		})
+	if g, ok := ctx.Value(purgeGateKey{}).(*gate); ok {
+		g.hold()
 	}
 	return t.Tx.UserPurge(ctx, id)
 }
@@ -103,7 +93,7 @@ func (t *purgeHoldTx) UserPurge(ctx context.Context, id int64) error {
 // other ends or a second has passed. It returns both errors.
 func purgeWhile(t *testing.T, env *coretest.Env, admin, victim *usher.User, other func() error) (purged, ran error) {
 	t.Helper()
-	g := &purgeGate{reached: make(chan struct{}), release: make(chan struct{})}
+	g := newGate()
 	purge := make(chan error, 1)
 	go func() {
 		purge <- env.Core.Users.Purge(context.WithValue(as(admin), purgeGateKey{}, g), usher.UserKey{ID: victim.ID})
@@ -225,11 +215,11 @@ func TestPurgeWhileItsAccountActs(t *testing.T) {
 
 type reminderListKey struct{}
 
+// reminderGate holds housekeeping's purge as it lists the reminders of
+// creator.
 type reminderGate struct {
+	*gate
 	creator int64
-	reached chan struct{}
-	release chan struct{}
-	once    sync.Once
 }
 
 type reminderHoldStore struct{ store.Store }
@@ -244,10 +234,7 @@ type reminderHoldTx struct{ store.Tx }
 // holds the account's row and is about to end the account's reminders.
 func (t *reminderHoldTx) ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher.Page[*usher.Reminder], error) {
 	if g, ok := ctx.Value(reminderListKey{}).(*reminderGate); ok && f.CreatedBy == g.creator {
-		g.once.Do(func() {
-			close(g.reached)
-			<-g.release
-		})
+		g.hold()
 	}
 	return t.Tx.ReminderList(ctx, f)
 }
@@ -269,7 +256,7 @@ func TestPurgeMeetsHousekeepingPurgeOfAServiceAccount(t *testing.T) {
 	}
 	c.Add(70 * time.Minute)
 
-	g := &reminderGate{creator: bot.ID, reached: make(chan struct{}), release: make(chan struct{})}
+	g := &reminderGate{gate: newGate(), creator: bot.ID}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), reminderListKey{}, g))
 	done := make(chan struct{})
 	go func() { defer close(done); env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
