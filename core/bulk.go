@@ -337,7 +337,7 @@ func (s *Users) importBatch(ctx context.Context, tx store.Tx, todo []*importing,
 	}
 	now := s.now()
 	for j, im := range fresh {
-		if _, err := s.importExtras(ctx, tx, im.user.ID, im, true, now); err != nil {
+		if _, _, err := s.importExtras(ctx, tx, im.user.ID, im, true, now); err != nil {
 			return err
 		}
 		results[at[j]] = usher.ImportResult{ID: im.user.ID, Outcome: usher.ImportCreated}
@@ -433,11 +433,11 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 			return 0, usher.ImportFailed, err
 		}
 	}
-	added, err := s.importExtras(ctx, tx, u.ID, im, created, now)
+	gave, took, err := s.importExtras(ctx, tx, u.ID, im, created, now)
 	if err != nil {
 		return 0, usher.ImportFailed, err
 	}
-	if !created && !importProved(existing, im.in) && (added > 0 || !profileOnly(changes, existing, u, im.in.State != "")) {
+	if !created && !importProved(existing, im.in) && (gave > 0 || !profileOnly(changes, existing, u, im.in.State != "")) {
 		// What was written goes with the transaction (importBatch).
 		return 0, usher.ImportFailed, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeConflict,
 			Message: "names an account by its username alone, whose confirmed address is not the record's: such a record may change " +
@@ -446,7 +446,7 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 	switch {
 	case created:
 		return u.ID, usher.ImportCreated, nil
-	case len(changes) > 0 || added > 0:
+	case len(changes) > 0 || gave > 0 || took > 0:
 		return u.ID, usher.ImportUpdated, nil
 	}
 	return u.ID, usher.ImportUnchanged, nil
@@ -735,20 +735,23 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 }
 
 // importExtras adds the record's SSH keys and addresses the user does not
-// have, and returns how many it added.
-func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im *importing, created bool, now time.Time) (int, error) {
-	haveKeys, haveEmails := map[string]bool{}, map[string]bool{}
+// have, and sets the expiry of those it has to the record's, where the
+// record names one (keyExpiryChange). It returns how many rights it gave
+// (keys and addresses added, keys' lives made longer) and how many it
+// took (keys' lives made shorter).
+func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im *importing, created bool, now time.Time) (gave, took int, err error) {
+	haveKeys, haveEmails := map[string]*usher.SSHKey{}, map[string]bool{}
 	if !created && (len(im.keys) > 0 || len(im.in.Emails) > 0) {
 		keys, err := tx.KeyList(ctx, userID)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		for _, k := range keys {
-			haveKeys[k.Fingerprint] = true
+			haveKeys[k.Fingerprint] = k
 		}
 		emails, err := tx.EmailList(ctx, userID)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		for _, e := range emails {
 			haveEmails[usher.EmailKey(e.Email)] = true
@@ -756,14 +759,14 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 	}
 	newKeys := 0
 	for _, k := range im.keys {
-		if !haveKeys[k.Fingerprint] {
+		if haveKeys[k.Fingerprint] == nil {
 			newKeys++
 		}
 	}
 	if n := len(haveKeys) + newKeys; n > maxKeysPerUser {
 		// A record alone holds no more than the cap; added to the keys
 		// the account has, it must not pass it either.
-		return 0, usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTooMany,
+		return 0, 0, usher.FieldErrors(usher.FieldError{Field: "ssh_keys", Code: usher.CodeTooMany,
 			Message: "the account would hold " + strconv.Itoa(n) + " SSH keys, more than " + strconv.Itoa(maxKeysPerUser)})
 	}
 	newEmails := 0
@@ -773,7 +776,7 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 		}
 	}
 	if n := len(haveEmails) + newEmails; n > maxEmailsPerUser {
-		return 0, usher.FieldErrors(usher.FieldError{Field: "emails", Code: usher.CodeTooMany,
+		return 0, 0, usher.FieldErrors(usher.FieldError{Field: "emails", Code: usher.CodeTooMany,
 			Message: "the account would hold " + strconv.Itoa(n) + " secondary addresses, more than " + strconv.Itoa(maxEmailsPerUser)})
 	}
 	// A key an administrator imports onto a service account answers to
@@ -783,37 +786,63 @@ func (s *Users) importExtras(ctx context.Context, tx store.Tx, userID int64, im 
 	if p := usher.PrincipalFrom(ctx); len(im.keys) > 0 && (p.Impersonator != nil || p.UserID() != 0) {
 		u, err := tx.UserGet(ctx, usher.UserKey{ID: userID})
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if admin, err = addingAdmin(ctx, tx, p, u); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	added := 0
 	for _, k := range im.keys {
-		if haveKeys[k.Fingerprint] {
+		if had := haveKeys[k.Fingerprint]; had != nil {
+			switch keyExpiryChange(had.ExpiresAt, k.ExpiresAt) {
+			case 0:
+				continue
+			case 1:
+				gave++
+			default:
+				took++
+			}
+			if err := tx.KeySetExpiry(ctx, had.ID, k.ExpiresAt); err != nil {
+				return 0, 0, err
+			}
 			continue
 		}
 		k := *k
 		k.UserID, k.AddedByAdmin = userID, admin
 		if err := tx.KeyAdd(ctx, &k); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		added++
+		gave++
 	}
 	for _, addr := range im.in.Emails {
 		if haveEmails[usher.EmailKey(addr)] {
 			continue
 		}
 		if err := namesTaken(ctx, tx, userID, "", addr); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if err := tx.EmailAdd(ctx, &usher.Email{UserID: userID, Email: addr, ConfirmedAt: &now, CreatedAt: now}); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		added++
+		gave++
 	}
-	return added, nil
+	return gave, took, nil
+}
+
+// keyExpiryChange says what a record's expiry for a key the account holds
+// does to it: 0 nothing (the record names none — a file that does not
+// name the field leaves the key as it is — or the one it has), 1 it
+// lengthens the key's life (a later time), -1 it shortens it (a key that
+// never expired given a time, or an earlier one). A directory that ends a
+// key by its expiry ends it here too.
+func keyExpiryChange(had, record *time.Time) int {
+	switch {
+	case record == nil || had != nil && had.Equal(*record):
+		return 0
+	case had != nil && record.After(*had):
+		return 1
+	}
+	return -1
 }
 
 // Export calls fn with every live user, by id, with what an import takes

@@ -707,3 +707,66 @@ func TestImportByUsernameAloneEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestImportSetsKeyExpiry: a record that names an expiry for a key the
+// account holds sets it — a directory that ends a key by its expiry ends
+// it here too — and one that names none leaves it; a record that finds
+// the account by its username alone may shorten a key's life, not
+// lengthen it.
+func TestImportSetsKeyExpiry(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	confirmAddress(t, b.env, b.alice.ID)
+	holderKey, aliceKey := coretest.NewSSHKey(t), coretest.NewSSHKey(t)
+	later, sooner, past := time.Now().Add(90*24*time.Hour).UTC(), time.Now().Add(24*time.Hour).UTC(), time.Now().Add(-time.Hour).UTC()
+	// alice adds her own key, with no expiry, through the API.
+	if _, err := b.env.Core.Keys.Add(as(b.alice), usher.UserKey{ID: b.alice.ID}, "laptop", aliceKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	holder := func(expires *time.Time) usher.ImportUser {
+		return usher.ImportUser{UserCreate: usher.UserCreate{Username: "holder", ExternalID: "h-1"},
+			SSHKeys: []usher.ImportKey{{Title: "laptop", Key: holderKey, ExpiresAt: expires}}}
+	}
+	byName := func(expires *time.Time) usher.ImportUser {
+		return usher.ImportUser{UserCreate: usher.UserCreate{Username: "alice"},
+			SSHKeys: []usher.ImportKey{{Title: "laptop", Key: aliceKey, ExpiresAt: expires}}}
+	}
+	for _, tt := range []struct {
+		name string
+		in   usher.ImportUser
+		user string
+		want string
+		// the key's expiry after the record; nil: never
+		expires *time.Time
+	}{
+		{"a new key, never expiring", holder(nil), "holder", "created", nil},
+		{"an expiry set", holder(&later), "holder", "updated", &later},
+		{"the same again", holder(&later), "holder", "unchanged", &later},
+		{"brought forward", holder(&sooner), "holder", "updated", &sooner},
+		{"pushed back", holder(&later), "holder", "updated", &later},
+		{"ended: a time past", holder(&past), "holder", "updated", &past},
+		{"a record that names none leaves it", holder(nil), "holder", "unchanged", &past},
+		// alice is found by her username alone: a record may take rights
+		// away, not give them.
+		{"by username alone, shortened", byName(&later), "alice", "updated", &later},
+		{"by username alone, lengthened", byName(new(later.Add(time.Hour))), "alice", "failed:validation_failed", &later},
+		{"by username alone, shortened again", byName(&sooner), "alice", "updated", &sooner},
+	} {
+		res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{tt.in})
+		if err != nil || strings.Join(outcomes(res), " ") != tt.want {
+			t.Fatalf("%s: %v %v, want %s", tt.name, outcomes(res), err, tt.want)
+		}
+		u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{Username: tt.user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := b.env.Store.KeyList(t.Context(), u.ID)
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("%s: keys %v, %v", tt.name, keys, err)
+		}
+		got := keys[0].ExpiresAt
+		if (got == nil) != (tt.expires == nil) || got != nil && !got.Equal(tt.expires.Truncate(time.Microsecond)) {
+			t.Fatalf("%s: the key expires at %v, want %v", tt.name, got, tt.expires)
+		}
+	}
+}

@@ -460,6 +460,8 @@ type Tx interface {
 	// KeysAddedByAdmin returns, by id, the SSH keys added on that
 	// administrator's rights alone (usher.SSHKey.AddedByAdmin).
 	KeysAddedByAdmin(ctx context.Context, adminID int64) ([]*usher.SSHKey, error)
+	// KeySetExpiry sets when an SSH key expires; nil, never.
+	KeySetExpiry(ctx context.Context, id int64, expires *time.Time) error
 	// KeyDelete deletes an SSH key.
 	KeyDelete(ctx context.Context, id int64) error
 

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"time"
 
 	"usher"
 )
@@ -40,6 +41,15 @@ func (c *conn) KeyGet(ctx context.Context, id int64) (*usher.SSHKey, error) {
 // KeyList returns a user's SSH keys.
 func (c *conn) KeyList(ctx context.Context, userID int64) ([]*usher.SSHKey, error) {
 	return collectNamed(ctx, c, "KeyList", scanKey, userID)
+}
+
+// KeySetExpiry sets when an SSH key expires.
+func (c *conn) KeySetExpiry(ctx context.Context, id int64, expires *time.Time) error {
+	res, err := c.exec(ctx, "KeySetExpiry", id, c.timeArg(expires))
+	if err != nil {
+		return err
+	}
+	return affected(res)
 }
 
 // KeyDelete deletes an SSH key.

@@ -680,7 +680,7 @@ var queryNames = []string{
 	"MembershipDeleteGroup", "SoleOwnerTeams", "OwnedTeamCount", "OwnedServiceAccountLock",
 	"RuleList", "RuleUpsert", "RuleDeleteOne", "RuleDeleteAll", "RulesFor", "RulesKept",
 	"PlanInsert", "PlanByName", "PlanDefault", "PlanList", "PlanWrite", "PlanDelete",
-	"KeyInsert", "KeyByID", "KeyList", "KeyDelete",
+	"KeyInsert", "KeyByID", "KeyList", "KeySetExpiry", "KeyDelete",
 	"EmailInsert", "EmailByID", "EmailList", "EmailDelete", "EmailConfirm", "EmailDeleteStale", "EmailHolder",
 	"SettingList", "SettingUpsert", "SettingDelete", "AvatarGet", "AvatarUpsert", "AvatarDelete",
 	"ReminderInsert", "ReminderByID", "ReminderByIDForUpdate", "ReminderWrite", "ReminderClaim", "ReminderDeliver",

@@ -35,6 +35,20 @@ func testSSHKeys(t *testing.T, s store.Store) {
 	if got, err := s.KeyGet(ctx, k.ID); err != nil || got.Fingerprint != "SHA256:one" || got.UserID != a.ID {
 		t.Fatalf("KeyGet: %+v, %v", got, err)
 	}
+	// An expiry set, moved and taken off again; the other key keeps its own.
+	for _, set := range []*time.Time{&exp, new(base.Add(-time.Minute)), nil} {
+		if err := s.KeySetExpiry(ctx, k.ID, set); err != nil {
+			t.Fatalf("KeySetExpiry(%v): %v", set, err)
+		}
+		got, err := s.KeyGet(ctx, k.ID)
+		if err != nil || (got.ExpiresAt == nil) != (set == nil) || set != nil && !got.ExpiresAt.Equal(*set) {
+			t.Fatalf("after KeySetExpiry(%v): %+v, %v", set, got, err)
+		}
+	}
+	if list, _ := s.KeyList(ctx, a.ID); len(list) != 2 || list[1].ExpiresAt == nil || !list[1].ExpiresAt.Equal(exp) {
+		t.Fatalf("the other key after KeySetExpiry: %+v", list)
+	}
+	wantNotFound(t, s.KeySetExpiry(ctx, k.ID+1000, &exp))
 	if err := s.KeyDelete(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,9 @@ SELECT {{key_columns}} FROM ssh_keys WHERE id = $1;
 -- name: KeyList
 SELECT {{key_columns}} FROM ssh_keys WHERE user_id = $1 ORDER BY id;
 
+-- name: KeySetExpiry
+UPDATE ssh_keys SET expires_at = $2 WHERE id = $1;
+
 -- name: KeyDelete
 DELETE FROM ssh_keys WHERE id = $1;
 
