@@ -189,10 +189,12 @@ func (u *User) NameOrHandle() string {
 	return u.Username
 }
 
-// KeyOfName is the key of the account NameOrHandle gave name.
+// KeyOfName is the key of the account NameOrHandle gave name: "@" and a
+// handle finds an account without a username only, so that the form is
+// no second name of one that has one.
 func KeyOfName(name string) UserKey {
 	if handle, ok := strings.CutPrefix(name, "@"); ok {
-		return UserKey{Handle: handle}
+		return UserKey{Handle: handle, Nameless: true}
 	}
 	return UserKey{Username: name}
 }
@@ -212,6 +214,9 @@ type UserKey struct {
 	// of another kind is not found. A face whose product knows no service
 	// accounts sets it, so that they are no users there.
 	Kinds []UserKind
+	// Nameless, when set, finds only an account without a username
+	// (KeyOfName).
+	Nameless bool
 	// IfVersion, when set, holds a change of the user's own row (Update,
 	// Delete, Block, Unblock, Suspend, Unsuspend, Undelete) or of its
 	// groups (SetUserGroups) to the user at that version, as UserUpdate's

@@ -53,7 +53,7 @@ func (a *Avatars) Get(ctx context.Context, key usher.UserKey) (*usher.Avatar, er
 	var id int64 // no user has id 0, so no avatar is found for it
 	u, err := a.store.UserGet(ctx, key)
 	switch {
-	case err == nil && !u.Deleted():
+	case err == nil && !u.Deleted() && fits(u, key):
 		id = u.ID
 	case err != nil && !errors.Is(err, usher.ErrNotFound):
 		return nil, err

@@ -158,7 +158,7 @@ func findUser(ctx context.Context, r userReader, p *usher.Principal, key usher.U
 		return nil, err
 	}
 	u, err := r.UserGet(ctx, key)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() && !(deleted && p.IsAdmin()) || !ofKinds(u, key.Kinds))) {
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (u.Deleted() && !(deleted && p.IsAdmin()) || !fits(u, key))) {
 		return nil, errUserNotFound()
 	}
 	return u, err
@@ -173,6 +173,12 @@ func (e *env) seen(ctx context.Context, u *usher.User) error {
 		return usher.ErrNotFound
 	}
 	return err
+}
+
+// fits reports whether u is an account key may find: of one of its
+// kinds, and without a username when it asks for a nameless one.
+func fits(u *usher.User, key usher.UserKey) bool {
+	return ofKinds(u, key.Kinds) && !(key.Nameless && u.Username != "")
 }
 
 // ofKinds reports whether u is of one of the kinds, or kinds is empty: the

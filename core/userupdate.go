@@ -478,7 +478,7 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 			now := s.now()
 			var changes map[string]usher.Change
 			u, err := tx.UserUpdate(ctx, found.ID, func(u *usher.User) error {
-				if (u.Deleted() && !p.IsAdmin()) || !ofKinds(u, key.Kinds) {
+				if (u.Deleted() && !p.IsAdmin()) || !fits(u, key) {
 					return errUserNotFound()
 				}
 				if err := s.authorize(ctx, act, u); err != nil {

@@ -213,6 +213,7 @@ func TestUpdateUser(t *testing.T) {
 		"display_name long":   {"/api/v1/users/dave", b.saTok, map[string]any{"display_name": strings.Repeat("x", 151)}, want{400, "too_long", "display_name"}},
 		"name is not patched": {"/api/v1/users/dave", b.saTok, map[string]any{"name": "david"}, want{400, "unknown_field", "name"}},
 		"malformed JSON":      {"/api/v1/users/dave", b.saTok, `{`, want{400, "malformed_json", ""}},
+		"a null body":         {"/api/v1/users/dave", b.saTok, `null`, want{400, "malformed_json", ""}},
 		"empty body":          {"/api/v1/users/dave", b.saTok, "", want{400, "empty_body", ""}},
 		"unknown user":        {"/api/v1/users/ghost", b.saTok, map[string]any{"display_name": "G"}, want{404, "user_not_found", ""}},
 		"another's account":   {"/api/v1/users/dave", b.userTok, map[string]any{"display_name": "Mine"}, want{403, "forbidden", ""}},
@@ -272,6 +273,7 @@ func TestUpdateProfile(t *testing.T) {
 		{"control character", map[string]any{"full_name": "a\u0007b"}, want{400, "validation_failed", "full_name"}, nil},
 		{"wrong type", map[string]any{"full_name": true}, want{400, "wrong_type", "full_name"}, nil},
 		{"malformed JSON", `{"full_name": }`, want{400, "malformed_json", ""}, nil},
+		{"a null body", `null`, want{400, "malformed_json", ""}, nil},
 		{"cleared", map[string]any{"full_name": "", "email_address": ""}, want{status: 200}, map[string]string{}},
 	}
 	for _, s := range steps {
@@ -322,6 +324,7 @@ func TestSetGroups(t *testing.T) {
 		{"nothing", map[string]any{}, want{status: 200}, []string{"ops", "qa"}},
 		{"null set is absent", map[string]any{"set_groups": nil}, want{status: 200}, []string{"ops", "qa"}},
 		{"wrong type", map[string]any{"set_groups": "dev"}, want{400, "wrong_type", "set_groups"}, nil},
+		{"a null body", `null`, want{400, "malformed_json", ""}, nil},
 		{"set to none", map[string]any{"set_groups": []string{}}, want{status: 200}, []string{}},
 	}
 	for _, s := range steps {
@@ -695,6 +698,36 @@ func TestNamelessUsersKeepTheirNames(t *testing.T) {
 	if res := b.do(t, call{method: "GET", path: "/api/v1/users/@temp", token: b.saTok}); res.status != 200 || !strings.Contains(string(res.body), "temp@example.com") {
 		t.Fatalf("the user by its name: %d %s", res.status, res.body)
 	}
+}
+
+// TestHandleNamesOnlyNamelessAccounts: "@" and a handle is the name of an
+// account without a username only; for one that has a username, it named
+// no one Lenses lists, yet read, changed and deleted the account (200,
+// 200, 204) under a name that is not its own. It is 404, as any name
+// nobody holds, and its avatar is none.
+func TestHandleNamesOnlyNamelessAccounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "named", Handle: "nh", Password: password})
+	for _, c := range []call{
+		{method: "GET", path: "/api/v1/users/@nh", token: b.adminTok},
+		{method: "PATCH", path: "/api/v1/users/@nh", token: b.adminTok, body: map[string]any{"display_name": "renamed"}},
+		{method: "PATCH", path: "/api/v1/users/@nh/profile", token: b.adminTok, body: map[string]any{"full_name": "Renamed"}},
+		{method: "PUT", path: "/api/v1/users/@nh/groups", token: b.adminTok, body: map[string]any{"add_to_groups": []string{"dev"}}},
+		{method: "DELETE", path: "/api/v1/users/@nh", token: b.adminTok},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			b.do(t, c).check(t, want{404, "user_not_found", ""})
+		})
+	}
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{Username: "named"})
+	if err != nil || u.DisplayName != "named" || u.Name != "" {
+		t.Fatalf("named after the requests to @nh: %+v, %v", u, err)
+	}
+	if _, err := b.env.Core.Avatars.Get(coretest.System(), usher.KeyOfName("@nh")); usher.ErrorKind(err) != usher.KindNotFound {
+		t.Fatalf("the avatar of @nh: %v, want not found", err)
+	}
+	b.do(t, call{method: "GET", path: "/api/v1/users/named", token: b.adminTok}).check(t, want{status: 200})
 }
 
 // TestGroupCountsLeaveOutDeletedMembers: a user's plain group counted, in
