@@ -106,6 +106,22 @@ func DecodeJSON(r *http.Request, dst any) error {
 	return Unmarshal(data, dst)
 }
 
+// DecodeOptionalJSON is DecodeJSON for a request whose body may be left
+// out: no body (of any type), white space or null leave dst as it is.
+func DecodeOptionalJSON(r *http.Request, dst any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	data, err := ReadJSONBody(r)
+	if err != nil {
+		return err
+	}
+	if t := bytes.TrimSpace(data); len(t) == 0 || string(t) == "null" {
+		return nil
+	}
+	return Unmarshal(data, dst)
+}
+
 // ReadJSONBody reads a body that claims to be JSON, or names no type, as
 // ReadBody does; a body of another type is refused as MediaType refuses it.
 func ReadJSONBody(r *http.Request) ([]byte, error) {
@@ -172,6 +188,10 @@ func Unmarshal(data []byte, dst any) error {
 			return Invalid("", usher.CodeMalformedJSON, "the body is not valid JSON (it ends too soon)")
 		}
 		return Invalid("", usher.CodeMalformedJSON, "the body must be a JSON object")
+	}
+	if fields == nil {
+		// null, which decodes into a map as nothing, is no object.
+		return Invalid("", usher.CodeMalformedJSON, "the body must be a JSON object, not null")
 	}
 	known := jsonFields(reflect.TypeOf(dst))
 	for name := range fields {

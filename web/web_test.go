@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,6 +36,7 @@ func TestUnmarshal(t *testing.T) {
 		{"empty", `   `, "empty_body", ""},
 		{"syntax", `{"name":`, "malformed_json", ""},
 		{"array", `[1]`, "malformed_json", ""},
+		{"null", ` null `, "malformed_json", ""},
 		{"unknown field", `{"nmae":"a"}`, "unknown_field", "nmae"},
 		{"wrong type", `{"count":"one"}`, "wrong_type", "count"},
 		{"wrong type in optional", `{"name":5}`, "wrong_type", "name"},
@@ -78,6 +80,37 @@ func TestUnmarshal(t *testing.T) {
 	_ = Unmarshal([]byte(`{}`), &absent)
 	if absent.Name.Ptr() != nil {
 		t.Fatal("an absent field is set")
+	}
+}
+
+// TestDecodeOptionalJSON: a body that may be left out is left out by no
+// bytes, white space or null (a client's encoding of no options); any
+// other body is decoded as DecodeJSON decodes it.
+func TestDecodeOptionalJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, in, contentType string
+		code, got             string
+	}{
+		{"no body, of another type", "", "application/x-www-form-urlencoded", "", ""},
+		{"white space", " \n", "application/json", "", ""},
+		{"null", "null", "application/json", "", ""},
+		{"an object", `{"name":"a"}`, "application/json", "", "a"},
+		{"an array", `[]`, "application/json", "malformed_json", ""},
+		{"malformed", `{"name":`, "application/json", "malformed_json", ""},
+		{"an unknown field", `{"nmae":"a"}`, "application/json", "unknown_field", ""},
+		{"a body of another type", `name=a`, "application/x-www-form-urlencoded", "unsupported_media_type", ""},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tt.in))
+		r.Header.Set("Content-Type", tt.contentType)
+		var b body
+		code := ""
+		if err := DecodeOptionalJSON(r, &b); err != nil {
+			code = usher.AsError(err).Code
+		}
+		if code != tt.code || b.Name.Value != tt.got {
+			t.Errorf("%s: code %q, name %q; want %q, %q", tt.name, code, b.Name.Value, tt.code, tt.got)
+		}
 	}
 }
 
@@ -240,6 +273,9 @@ func FuzzUnmarshal(f *testing.F) {
 		err := Unmarshal(data, &b)
 		if err != nil && usher.ErrorKind(err) != usher.KindInvalid {
 			t.Fatalf("error of kind %s: %v", usher.ErrorKind(err), err)
+		}
+		if trimmed := bytes.TrimSpace(data); err == nil && (len(trimmed) == 0 || trimmed[0] != '{') {
+			t.Fatalf("%q accepted, which is no JSON object", data)
 		}
 	})
 }

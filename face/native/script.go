@@ -154,10 +154,8 @@ func (h *Handler) runScript(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Resource string `json:"resource"`
 	}
-	if r.ContentLength != 0 {
-		if err := web.DecodeJSON(r, &req); err != nil {
-			return err
-		}
+	if err := web.DecodeOptionalJSON(r, &req); err != nil {
+		return err
 	}
 	run, err := h.Scripts.Run(r.Context(), r.PathValue("name"), req.Resource)
 	if err != nil {

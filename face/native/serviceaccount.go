@@ -35,10 +35,8 @@ func (h *Handler) serviceAccountToken(w http.ResponseWriter, r *http.Request) er
 	var req struct {
 		Regenerate bool `json:"regenerate"`
 	}
-	if r.ContentLength != 0 {
-		if err := web.DecodeJSON(r, &req); err != nil {
-			return err
-		}
+	if err := web.DecodeOptionalJSON(r, &req); err != nil {
+		return err
 	}
 	t, text, err := h.Groups.ServiceAccountToken(r.Context(), ref, key, req.Regenerate)
 	if err != nil {
