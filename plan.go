@@ -15,3 +15,16 @@ type Plan struct {
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 }
+
+// PlanUpdate is the input to replace a plan's capabilities and limit; its
+// name stays.
+type PlanUpdate struct {
+	CanCreateTeam         bool
+	CanCreateStateProject bool
+	CanManageProjectACL   bool
+	CanManageProjectHooks bool
+	ProjectLimit          int
+	// Default, when set, makes the plan the default (true) or no longer
+	// the default (false); nil leaves that as it is.
+	Default *bool
+}

@@ -194,7 +194,7 @@ func TestPlansDecideTeams(t *testing.T) {
 	_, err = b.users.Update(as(b.admin), usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Plan: ptr("gold")})
 	wantKind(t, err, usher.KindUnprocessable, "validation_failed")
 	// The default moves; a deleted plan's users fall back to the default.
-	if _, err := plans.Update(as(b.admin), "pro", usher.Plan{CanCreateTeam: true, ProjectLimit: 60, Default: true}); err != nil {
+	if _, err := plans.Update(as(b.admin), "pro", usher.PlanUpdate{CanCreateTeam: true, ProjectLimit: 60, Default: new(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if def, _ := plans.Default(as(b.alice)); def != "pro" {
@@ -214,7 +214,7 @@ func TestPlansDecideTeams(t *testing.T) {
 	}
 	err = plans.Delete(as(b.admin), "pro")
 	wantKind(t, err, usher.KindNotFound, "plan_not_found")
-	_, err = plans.Update(as(b.admin), "nope", usher.Plan{})
+	_, err = plans.Update(as(b.admin), "nope", usher.PlanUpdate{})
 	wantKind(t, err, usher.KindNotFound, "plan_not_found")
 	if u, _ := b.users.Get(as(b.admin), usher.UserKey{ID: b.alice.ID}); u.Plan != "" {
 		t.Fatalf("plan after its deletion: %q", u.Plan)

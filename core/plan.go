@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 
 	"usher"
 	"usher/store"
@@ -44,6 +45,47 @@ func (s *Plans) Get(ctx context.Context, name string) (*usher.Plan, error) {
 		return nil, errPlanNotFound()
 	}
 	return p, err
+}
+
+// Of returns the plan each of users is on, as the caller may see it: the
+// plan it names, else the default plan (nil when there is none); nil for
+// a user whose plan the caller may not see (one another reads the public
+// profile of, usher.ViewProfile). Reading a user's plan is reading the
+// user, so a credential that may read its own account alone (read_user)
+// reads its own plan.
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *Plans) Of(ctx context.Context, users []*usher.User) ([]*usher.Plan, error) {
+	p := usher.PrincipalFrom(ctx)
+	out := make([]*usher.Plan, len(users))
+	read := map[string]*usher.Plan{} // by lower-cased name; "" the default
+	for i, u := range users {
+		if view(p, u) == usher.ViewProfile {
+			continue
+		}
+		if err := s.authorize(ctx, actUserRead, u); err != nil {
+			return nil, err
+		}
+		name := strings.ToLower(u.Plan)
+		plan, ok := read[name]
+		if !ok {
+			var err error
+			// A plan deleted since the user was read leaves its users
+			// on the default.
+			if plan, err = s.store.PlanGet(ctx, name); errors.Is(err, usher.ErrNotFound) && name != "" {
+				plan, err = s.store.PlanGet(ctx, "")
+			}
+			if errors.Is(err, usher.ErrNotFound) {
+				plan, err = nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			read[name] = plan
+		}
+		out[i] = plan
+	}
+	return out, nil
 }
 
 // userPlan finds the plan a user's plan field names. A name no plan has,
@@ -130,10 +172,11 @@ func (s *Plans) clearDefault(ctx context.Context, tx store.Tx) error {
 }
 
 // Update replaces a plan's capabilities and limit (its name stays); making
-// it the default takes that from the former default.
+// it the default takes that from the former default, and in.Default nil
+// leaves whether it is the default as it is.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable.
-func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.Plan, error) {
+func (s *Plans) Update(ctx context.Context, name string, in usher.PlanUpdate) (*usher.Plan, error) {
 	if err := s.authorize(ctx, actPlanManage, nil); err != nil {
 		return nil, err
 	}
@@ -153,7 +196,11 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 		if err != nil {
 			return errPlanNotFound()
 		}
-		if in.Default && !cur.Default {
+		def := cur.Default
+		if in.Default != nil {
+			def = *in.Default
+		}
+		if def && !cur.Default {
 			if err := s.clearDefault(ctx, tx); err != nil {
 				return err
 			}
@@ -164,7 +211,7 @@ func (s *Plans) Update(ctx context.Context, name string, in usher.Plan) (*usher.
 			old := *p
 			p.CanCreateTeam, p.CanCreateStateProject = in.CanCreateTeam, in.CanCreateStateProject
 			p.CanManageProjectACL, p.CanManageProjectHooks = in.CanManageProjectACL, in.CanManageProjectHooks
-			p.ProjectLimit, p.Default, p.UpdatedAt = in.ProjectLimit, in.Default, now
+			p.ProjectLimit, p.Default, p.UpdatedAt = in.ProjectLimit, def, now
 			changes = planChanges(&old, p)
 			return nil
 		})

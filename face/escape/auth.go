@@ -164,7 +164,9 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, toUserJSON(u, nil, usher.ViewOwn))
+	// The caller is no one yet, and is told no plan (null), as of any
+	// account it may not read.
+	return web.WriteJSON(w, http.StatusOK, toUserJSON(u, nil, usher.ViewOwn, nil))
 }
 
 func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) error {

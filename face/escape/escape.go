@@ -76,9 +76,10 @@ type GroupService interface {
 type PlanService interface {
 	List(ctx context.Context) ([]*usher.Plan, error)
 	Create(ctx context.Context, p usher.Plan) (*usher.Plan, error)
-	Update(ctx context.Context, name string, in usher.Plan) (*usher.Plan, error)
+	Update(ctx context.Context, name string, in usher.PlanUpdate) (*usher.Plan, error)
 	Delete(ctx context.Context, name string) error
 	Default(ctx context.Context) (string, error)
+	Of(ctx context.Context, users []*usher.User) ([]*usher.Plan, error)
 }
 
 // AvatarService is what the face needs of the core's avatars.

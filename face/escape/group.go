@@ -191,7 +191,7 @@ func (h *Handler) setRoles(w http.ResponseWriter, r *http.Request) error {
 		return empty(w)
 	}
 	if _, err := h.Groups.AddMember(r.Context(), ref, userKey(r), usher.Level(req.Roles[0])); err != nil {
-		return err
+		return web.RenameFields(err, map[string]string{"level": "roles"})
 	}
 	return empty(w)
 }

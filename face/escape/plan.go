@@ -62,9 +62,10 @@ func (h *Handler) listPlans(w http.ResponseWriter, r *http.Request) error {
 }
 
 // planRequest is a plan as a body gives it; default makes it the default.
+// Escape's UserPlan has no such field, so an Escape client never sends it.
 type planRequest struct {
 	planJSON
-	Default bool `json:"default"`
+	Default *bool `json:"default"`
 }
 
 func (h *Handler) createPlan(w http.ResponseWriter, r *http.Request) error {
@@ -73,22 +74,23 @@ func (h *Handler) createPlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := req.plan()
-	p.Default = req.Default
+	p.Default = req.Default != nil && *req.Default
 	if _, err := h.Plans.Create(r.Context(), p); err != nil {
 		return err
 	}
 	return empty(w)
 }
 
-// updatePlan replaces a plan's capabilities and limit; its name stays.
+// updatePlan replaces a plan's capabilities and limit; its name stays,
+// and so does whether it is the default unless the body says.
 func (h *Handler) updatePlan(w http.ResponseWriter, r *http.Request) error {
 	var req planRequest
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	p := req.plan()
-	p.Default = req.Default
-	if _, err := h.Plans.Update(r.Context(), r.PathValue("plan"), p); err != nil {
+	if _, err := h.Plans.Update(r.Context(), r.PathValue("plan"), usher.PlanUpdate{CanCreateTeam: req.CanCreateTeam,
+		CanCreateStateProject: req.CanCreateStateProject, CanManageProjectACL: req.CanManageProjectACL,
+		CanManageProjectHooks: req.CanManageProjectHooks, ProjectLimit: req.ProjectLimit, Default: req.Default}); err != nil {
 		return err
 	}
 	return empty(w)

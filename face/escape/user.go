@@ -35,12 +35,11 @@ const (
 )
 
 // toUserJSON converts a user, with its memberships when they were read,
-// as the caller may see it (view). A plan is named only: writeUser gives
-// its capabilities. What the core withholds from the public profile —
-// whether the address is confirmed, the identity's provider, the plan —
-// is null, not a value made up from its absence (a confirmation never
-// made, "email", the default plan).
-func toUserJSON(u *usher.User, ms []*usher.Membership, view usher.UserView) userJSON {
+// as the caller may see it (view), on plan (Plans.Of). What the core
+// withholds from the public profile — whether the address is confirmed,
+// the identity's provider, the plan — is null, not a value made up from
+// its absence (a confirmation never made, "email", the default plan).
+func toUserJSON(u *usher.User, ms []*usher.Membership, view usher.UserView, plan *usher.Plan) userJSON {
 	out := userJSON{ID: u.UUID, Username: u.NameOrHandle(), Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		Description: u.Bio, Activated: u.State == usher.StateActive, Groups: toGroupsJSON(ms)}
 	if view != usher.ViewProfile {
@@ -51,7 +50,11 @@ func toUserJSON(u *usher.User, ms []*usher.Membership, view usher.UserView) user
 		case len(u.Identities) > 0:
 			provider, providerID = u.Identities[0].Provider, u.Identities[0].ExternUID
 		}
-		out.IsConfirmed, out.Provider, out.ProviderID, out.Plan = &confirmed, &provider, &providerID, &planJSON{Name: u.Plan}
+		out.IsConfirmed, out.Provider, out.ProviderID = &confirmed, &provider, &providerID
+	}
+	if plan != nil {
+		p := toPlanJSON(plan)
+		out.Plan = &p
 	}
 	if u.AvatarETag != "" {
 		out.AvatarURL = Prefix + "/users/" + url.PathEscape(u.NameOrHandle()) + "/avatar/?v=" + url.QueryEscape(u.AvatarETag)
@@ -71,22 +74,11 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, u *usher.Use
 	if err != nil {
 		return err
 	}
-	out := toUserJSON(u, ms, h.Users.View(r.Context(), u))
-	if out.Plan != nil {
-		plans, def, err := h.planSet(r)
-		if err != nil {
-			return err
-		}
-		name := u.Plan
-		if name == "" {
-			name = def
-		}
-		if p, ok := plans[strings.ToLower(name)]; ok {
-			plan := toPlanJSON(p)
-			out.Plan = &plan
-		}
+	plans, err := h.Plans.Of(r.Context(), []*usher.User{u})
+	if err != nil {
+		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, out)
+	return web.WriteJSON(w, http.StatusOK, toUserJSON(u, ms, h.Users.View(r.Context(), u), plans[0]))
 }
 
 // me answers the caller's own account.
@@ -113,11 +105,15 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return web.WriteJSONPages(w, r, h.log(), "[", "]\n", func() ([]userJSON, bool, error) {
 		page, err := h.Users.List(r.Context(), f)
 		if err != nil {
+			return nil, false, web.RenameFields(err, map[string]string{"q": "query"})
+		}
+		plans, err := h.Plans.Of(r.Context(), page.Items)
+		if err != nil {
 			return nil, false, err
 		}
 		out := make([]userJSON, 0, len(page.Items))
-		for _, u := range page.Items {
-			out = append(out, toUserJSON(u, page.Memberships[u.ID], h.Users.View(r.Context(), u)))
+		for i, u := range page.Items {
+			out = append(out, toUserJSON(u, page.Memberships[u.ID], h.Users.View(r.Context(), u), plans[i]))
 		}
 		f.Page.After = page.Next
 		return out, page.Next != nil, nil
@@ -152,7 +148,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{Email: req.Email.Ptr(), FirstName: req.FirstName.Ptr(),
 		LastName: req.LastName.Ptr(), Bio: req.Description.Ptr(), Username: req.Username.Ptr()})
 	if err != nil {
-		return err
+		return web.RenameFields(err, map[string]string{"bio": "description"})
 	}
 	return h.writeUser(w, r, u)
 }
@@ -188,8 +184,13 @@ func (h *Handler) setPlan(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
+	if req.Name == "" {
+		// The native API's empty plan takes a user off its plan; Escape
+		// assigns one, by a name no plan lacks.
+		return web.Invalid("name", usher.CodeRequired, "is required: the name of the plan to assign")
+	}
 	if _, err := h.Users.Update(r.Context(), userKey(r), usher.UserUpdate{Plan: &req.Name}); err != nil {
-		return err
+		return web.RenameFields(err, map[string]string{"plan": "name"})
 	}
 	return empty(w)
 }
@@ -233,7 +234,7 @@ func (h *Handler) setAvatar(w http.ResponseWriter, r *http.Request) error {
 		return web.Invalid("image_uri", usher.CodeInvalid, "must be a base64 data URI or base64")
 	}
 	if _, err := h.Avatars.Set(r.Context(), userKey(r), data); err != nil {
-		return err
+		return web.RenameFields(err, map[string]string{"avatar": "image_uri"})
 	}
 	return empty(w)
 }

@@ -16,7 +16,7 @@ type PlanService interface {
 	List(ctx context.Context) ([]*usher.Plan, error)
 	Get(ctx context.Context, name string) (*usher.Plan, error)
 	Create(ctx context.Context, p usher.Plan) (*usher.Plan, error)
-	Update(ctx context.Context, name string, p usher.Plan) (*usher.Plan, error)
+	Update(ctx context.Context, name string, in usher.PlanUpdate) (*usher.Plan, error)
 	Delete(ctx context.Context, name string) error
 	Default(ctx context.Context) (string, error)
 }
@@ -111,7 +111,10 @@ func (h *Handler) updatePlan(w http.ResponseWriter, r *http.Request) error {
 	if req.Name != "" && !strings.EqualFold(req.Name, r.PathValue("plan")) {
 		return web.Invalid("name", usher.CodeRename, "a plan's name does not change")
 	}
-	p, err := h.Plans.Update(r.Context(), r.PathValue("plan"), req.plan())
+	// A whole plan: default false takes the default away.
+	p, err := h.Plans.Update(r.Context(), r.PathValue("plan"), usher.PlanUpdate{CanCreateTeam: req.CanCreateTeam,
+		CanCreateStateProject: req.CanCreateStateProject, CanManageProjectACL: req.CanManageProjectACL,
+		CanManageProjectHooks: req.CanManageProjectHooks, ProjectLimit: req.ProjectLimit, Default: &req.Default})
 	if err != nil {
 		return err
 	}
