@@ -155,12 +155,57 @@ func sameASCIIFold(a, b string) bool {
 
 // vouch refuses to create an account whose address is taken as confirmed
 // unless the caller is an administrator: anyone else must let the owner of
-// the address prove it.
+// the address prove it; nor may anyone else name it by an address not its
+// own (addressName).
 func vouch(p *usher.Principal, in usher.UserCreate) error {
 	if (in.EmailConfirmed || in.SkipConfirmation) && in.Email != "" && !p.IsAdmin() {
 		return errVouch()
 	}
+	if !p.IsAdmin() {
+		return addressName(in.Username, in.Email)
+	}
 	return nil
+}
+
+// addressName refuses a username shaped like an address that is none of
+// own (the account's primary address, and its confirmed secondary ones),
+// given by anyone but an administrator. One text names one account
+// (namesTaken): a username that is someone else's address kept its owner
+// from signing up with it, or in through a provider that vouches for it,
+// and no mailbox was ever proved for it. An account's own address may be
+// its username (a pending one's too: whoever proves the address takes the
+// account over by a reset).
+func addressName(username string, own ...string) error {
+	if !strings.Contains(username, "@") {
+		return nil
+	}
+	key := usher.EmailKey(username)
+	for _, addr := range own {
+		if addr != "" && usher.EmailKey(addr) == key {
+			return nil
+		}
+	}
+	return usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeNotAllowed,
+		Message: "is shaped like an address that is not the account's own: a username may be an address only of the account's (its address, or a confirmed secondary one)"})
+}
+
+// ownAddressName is addressName for a new username of u: its own
+// addresses are its primary one and its confirmed secondary ones.
+func ownAddressName(ctx context.Context, tx store.Tx, u *usher.User, username string) error {
+	if addressName(username, u.Email) == nil {
+		return nil
+	}
+	emails, err := tx.EmailList(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	own := []string{u.Email}
+	for _, e := range emails {
+		if e.ConfirmedAt != nil {
+			own = append(own, e.Email)
+		}
+	}
+	return addressName(username, own...)
 }
 
 // errVouch refuses to mark an address confirmed for one who is no
@@ -225,7 +270,7 @@ func (e *env) mailAddressChange(ctx context.Context, tx store.Tx, u *usher.User,
 		return nil
 	}
 	return e.queueLetter(ctx, tx, "email_change_requested", u.Email, u, map[string]string{"NewAddress": addr,
-		"SessionsLink": e.policy.PublicURL + "/account/sessions"})
+		"SessionsLink": e.policy.PublicURL + "/account/sessions", "TokensLink": e.policy.PublicURL + "/account/tokens"})
 }
 
 // addressMail bounds the codes a request may have mailed to addr, whoever

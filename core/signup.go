@@ -174,6 +174,9 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	c.username(in.Username)
 	c.freshUsername(in.Username)
 	c.email("email", in.Email, true)
+	if err := addressName(in.Username, in.Email); err != nil {
+		return nil, err
+	}
 	c.listedName("name", in.Name, maxName, false)
 	c.errs = append(c.errs, a.passwordProblems(in.Password, in.Username, in.Email)...)
 	if err := c.err(); err != nil {

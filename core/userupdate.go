@@ -183,6 +183,11 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 			if err := s.checkRenameBound(ctx, p, u); err != nil {
 				return nil, err
 			}
+			if sets(b, in.Username, u.Username) && !p.IsAdmin() {
+				if err := ownAddressName(ctx, tx, u, *in.Username); err != nil {
+					return nil, err
+				}
+			}
 			if !p.IsAdmin() && !self(p, u) {
 				more, err := s.outranks(ctx, u, p)
 				if err != nil {

@@ -821,10 +821,14 @@ func TestOneTextNamesOneAccount(t *testing.T) {
 	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"email": "alice@corp.example"}},
 		http.StatusConflict, usher.CodeEmailTaken)
 	b.mustCreate(t, map[string]any{"username": "bob", "email": "bob@example.com", "name": "Bob"})
-	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "BOB@example.com"}},
+	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.adminTok, body: map[string]any{"username": "BOB@example.com"}},
 		http.StatusConflict, usher.CodeUsernameTaken)
 	b.refused(t, req{method: "POST", path: "/v1/users", token: b.adminTok, body: map[string]any{"username": "bob@example.com", "name": "Not Bob"}},
 		http.StatusConflict, usher.CodeUsernameTaken)
+	// Anyone else takes no address but their own as a username
+	// (TestUsernameTakesNoOneElsesAddress).
+	b.refused(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "BOB@example.com"}},
+		http.StatusUnprocessableEntity, usher.CodeValidationFailed)
 	// One's own address is one's to take as a username.
 	b.call(t, req{method: "PATCH", path: "/v1/users/plain", token: b.userTok, body: map[string]any{"username": "plain@example.com"}}, http.StatusOK, nil)
 }
@@ -1230,9 +1234,11 @@ func TestOneTextNamesOneAccountAfterWaiting(t *testing.T) {
 	mtok := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
 	var mallory userBody
 	b.call(t, req{method: "GET", path: "/v1/me", token: mtok}, http.StatusOK, &mallory)
+	// An administrator renames: mallory may take no address but her own
+	// as her username (TestUsernameTakesNoOneElsesAddress).
 	rename := func(to string) {
 		t.Helper()
-		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: mtok, body: map[string]any{"username": to}}, http.StatusOK, nil)
+		b.call(t, req{method: "PATCH", path: fmt.Sprintf("/v1/users/%d", mallory.ID), token: b.adminTok, body: map[string]any{"username": to}}, http.StatusOK, nil)
 	}
 
 	// A change of address, confirmed after the address became a username.

@@ -831,7 +831,8 @@ func TestConcurrentResetRequestsLeaveOneToken(t *testing.T) {
 
 // TestUsernameAndAddressRaceNamesOneAccount: one text names one account,
 // as a username or as an address (docs/auth.md), and the check held one
-// request at a time. A plain user renaming themselves to an address while
+// request at a time. A plain user renamed (now by an administrator, since
+// no one else gives an account an address not its own) to an address while
 // an administrator made another account with that address, at once,
 // both succeeded on PostgreSQL in about half the rounds: no unique index
 // compares a username with an address, and neither transaction saw the
@@ -854,7 +855,7 @@ func TestUsernameAndAddressRaceNamesOneAccount(t *testing.T) {
 			}()
 			go func() {
 				<-start
-				renamed <- b.api.do(t, req{method: "PATCH", path: me, token: b.userTok, body: map[string]any{"username": addr}}).status
+				renamed <- b.api.do(t, req{method: "PATCH", path: me, token: b.adminTok, body: map[string]any{"username": addr}}).status
 			}()
 			close(start)
 			c, r := <-created, <-renamed
