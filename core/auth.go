@@ -908,7 +908,8 @@ func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) 
 }
 
 // RevokeToken revokes a token of the calling account (any, for an
-// administrator).
+// administrator), and ends the change of address its account waits for
+// (endCredential).
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
@@ -917,11 +918,17 @@ func (a *Auth) RevokeToken(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		now := a.now()
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: tok.ID}, now); err != nil {
+		changes, err := a.endCredential(ctx, tx, tok)
+		if err != nil {
 			return err
 		}
-		return a.record(ctx, tx, now, event{action: "token.revoke", resourceType: "token",
+		if len(changes) > 0 {
+			if err := a.record(ctx, tx, a.now(), event{action: "user.update", resourceType: "user",
+				resourceID: strconv.FormatInt(tok.UserID, 10), changes: changes, meta: map[string]string{"reason": "credential_revoked"}}); err != nil {
+				return err
+			}
+		}
+		return a.record(ctx, tx, a.now(), event{action: "token.revoke", resourceType: "token",
 			resourceID: strconv.FormatInt(tok.ID, 10), meta: tokenMeta(tok)})
 	})
 }

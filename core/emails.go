@@ -361,7 +361,7 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 		// address no one proved told (notifiable): it may be anyone's.
 		if notifiable(&old) && (!p.IsAdmin() || self(p, u)) {
 			if err := m.queueLetter(ctx, tx, "email_changed", old.Email, &old, map[string]string{"NewAddress": out.Email,
-				"SessionsLink": m.policy.PublicURL + "/account/sessions"}); err != nil {
+				"SessionsLink": m.policy.PublicURL + "/account/sessions", "TokensLink": m.policy.PublicURL + "/account/tokens"}); err != nil {
 				return err
 			}
 			notified = true

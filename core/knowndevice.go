@@ -131,5 +131,5 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 	}
 	return true, e.queueLetter(ctx, tx, "new_sign_in", u.Email, u, map[string]string{"At": mailTime(now),
 		"Address": req.Address, "Device": name, "ResetLink": e.policy.PublicURL + "/forgot-password",
-		"SessionsLink": e.policy.PublicURL + "/account/sessions"})
+		"SessionsLink": e.policy.PublicURL + "/account/sessions", "TokensLink": e.policy.PublicURL + "/account/tokens"})
 }

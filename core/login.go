@@ -609,7 +609,10 @@ func (a *Auth) Sessions(ctx context.Context) ([]*usher.Token, error) {
 	return a.Tokens(ctx, usher.TokenSession)
 }
 
-// EndSession ends one of the caller's sessions.
+// EndSession ends one of the caller's sessions, and the change of address
+// the account waits for (endAddressChange): the session ended is perhaps
+// one the owner does not know, which a new sign-in's mail tells them to
+// end, and which asked for the change.
 //
 // Errors: Unauthenticated, Forbidden, NotFound.
 func (a *Auth) EndSession(ctx context.Context, id int64) error {
@@ -621,13 +624,29 @@ func (a *Auth) EndSession(ctx context.Context, id int64) error {
 		if tok.Kind != usher.TokenSession || tok.UserID != usher.PrincipalFrom(ctx).UserID() {
 			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeSessionNotFound, Message: "session not found"}
 		}
-		now := a.now()
-		if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: id}, now); err != nil {
+		changes, err := a.endCredential(ctx, tx, tok)
+		if err != nil {
 			return err
 		}
-		return a.record(ctx, tx, now, event{action: "auth.session_end", resourceType: "user",
-			resourceID: strconv.FormatInt(tok.UserID, 10), meta: map[string]string{"session_id": strconv.FormatInt(id, 10)}})
+		return a.record(ctx, tx, a.now(), event{action: "auth.session_end", resourceType: "user", resourceID: strconv.FormatInt(tok.UserID, 10),
+			changes: changes, meta: map[string]string{"session_id": strconv.FormatInt(id, 10)}})
 	})
+}
+
+// endCredential revokes one credential of an account, holding the
+// account's row first (the one lock order), and ends the change of
+// address the account waits for, as every other take-back does: the
+// credential perhaps asked for it, its code in a thief's mailbox. It
+// returns what it changed of the account.
+func (a *Auth) endCredential(ctx context.Context, tx store.Tx, tok *usher.Token) (map[string]usher.Change, error) {
+	if err := lockUser(ctx, tx, tok.UserID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.TokenRevoke(ctx, store.TokenFilter{ID: tok.ID}, a.now()); err != nil {
+		return nil, err
+	}
+	changes := map[string]usher.Change{}
+	return changes, endAddressChangeOf(ctx, tx, tok.UserID, changes)
 }
 
 // EndSessions ends every session of the caller, the current one included,
