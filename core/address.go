@@ -189,6 +189,18 @@ func addressName(username string, own ...string) error {
 		Message: "is shaped like an address that is not the account's own: a username may be an address only of the account's (its address, or a confirmed secondary one)"})
 }
 
+// keepsAddressName refuses taking addr away from u, by anyone but an
+// administrator, while u's username is that address (addressName let it
+// be, as the account's own): the username would stay a claim on an
+// address no longer the account's, against whoever holds it next.
+func keepsAddressName(p *usher.Principal, u *usher.User, addr string) error {
+	if p.IsAdmin() || !strings.Contains(u.Username, "@") || usher.EmailKey(u.Username) != usher.EmailKey(addr) {
+		return nil
+	}
+	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict,
+		Message: "the account's username is this address: give the account another username first"}
+}
+
 // ownAddressName is addressName for a new username of u: its own
 // addresses are its primary one and its confirmed secondary ones.
 func ownAddressName(ctx context.Context, tx store.Tx, u *usher.User, username string) error {

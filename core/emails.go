@@ -200,6 +200,9 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 				return err
 			}
 		}
+		if err := keepsAddressName(usher.PrincipalFrom(ctx), u, e.Email); err != nil {
+			return err
+		}
 		if err := tx.EmailDelete(ctx, id); err != nil {
 			return err
 		}
@@ -330,6 +333,14 @@ func (m *Emails) MakePrimary(ctx context.Context, key usher.UserKey, id int64) (
 			// as Users.Update has it: proved, it makes the account active.
 			if u.State == usher.StatePending && !p.IsAdmin() {
 				if err := m.signupDomain(e.Email); err != nil {
+					return err
+				}
+			}
+			// The address replaced stays as a secondary one, as it was:
+			// unproved, it is no longer the account's own for its
+			// username.
+			if u.EmailConfirmedAt == nil {
+				if err := keepsAddressName(p, u, u.Email); err != nil {
 					return err
 				}
 			}

@@ -110,6 +110,13 @@ func (g *Groups) CreateServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err := checkServiceAccountRoom(ctx, tx, a.p, a.group); err != nil {
 			return err
 		}
+		// A service account has no address: a name shaped like one is
+		// none of its own (addressName).
+		if !a.p.IsAdmin() {
+			if err := addressName(username); err != nil {
+				return err
+			}
+		}
 		sys := usher.WithPrincipal(ctx, &usher.Principal{Kind: usher.PrincipalSystem})
 		if u, err = g.newUser(sys, tx, usher.UserCreate{Username: username, Name: name, Kind: usher.KindServiceAccount}, ""); err != nil {
 			return err

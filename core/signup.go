@@ -312,6 +312,12 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 				if err := tx.UserNamesLock(ctx, []string{usher.EmailKey(u.UnconfirmedEmail)}); err != nil {
 					return err
 				}
+				// Renamed to its address while the change waited, the
+				// account keeps the address until it is renamed again;
+				// the code stays unused.
+				if err := keepsAddressName(usher.PrincipalFrom(ctx), u, u.Email); err != nil {
+					return err
+				}
 				changes["email"] = usher.Change{Old: u.Email, New: u.UnconfirmedEmail}
 				previous, u.Email, u.UnconfirmedEmail = u.Email, u.UnconfirmedEmail, ""
 				u.EmailConfirmedAt = nil // the old address's confirmation is not the new one's

@@ -228,6 +228,15 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 					return nil, err
 				}
 			}
+			if usher.EmailKey(*in.Email) != usher.EmailKey(u.Email) {
+				named := *u
+				if in.Username != nil {
+					named.Username = *in.Username
+				}
+				if err := keepsAddressName(p, &named, u.Email); err != nil {
+					return nil, err
+				}
+			}
 			// The update holds the account's row, as whatever takes the
 			// account back does while it ends the change waiting: a
 			// request authenticated before the take-back must not wait

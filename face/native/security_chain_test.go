@@ -116,3 +116,53 @@ func TestEndingACredentialEndsTheChangeItAsked(t *testing.T) {
 		})
 	}
 }
+
+// TestUsernameAddressStaysTheAccounts: past TestUsernameTakesNoOneElsesAddress,
+// a reviewer kept a claim on an address not the account's three ways: a
+// team's owner named a service account (which has no address) by another's
+// mailbox (201); a sign-up named itself by its own unproved address and
+// then moved the account to another address (the username stayed, and the
+// mailbox's owner, no longer reached by the account's resets, could not
+// sign up); an account named itself by a confirmed secondary address and
+// deleted the address. The service account is refused (422), and an
+// address the username names is not taken away — changed, deleted, or
+// replaced by a change confirmed after the rename — until the account is
+// renamed (409).
+func TestUsernameAddressStaysTheAccounts(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	mal := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: mal, body: map[string]any{"kind": "team", "handle": "mteam"}}, http.StatusCreated, &team)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: mal,
+		body: map[string]any{"username": "victim@corp.example"}}, http.StatusUnprocessableEntity, usher.CodeValidationFailed)
+
+	mallory, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{Username: "mallory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := b.env.Core.Emails.Add(coretest.System(), usher.UserKey{ID: mallory.ID}, "m@second.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := fmt.Sprintf("/v1/users/%d", mallory.ID)
+	b.call(t, req{method: "PATCH", path: me, token: mal, body: map[string]any{"username": "m@second.example"}}, http.StatusOK, nil)
+	b.refused(t, req{method: "DELETE", path: fmt.Sprintf("%s/emails/%d", me, second.ID), token: mal}, http.StatusConflict, usher.CodeConflict)
+
+	b.call(t, req{method: "PATCH", path: me, token: mal, body: map[string]any{"username": "mallory@evil.example"}}, http.StatusOK, nil)
+	b.refused(t, req{method: "PATCH", path: me, token: mal, body: map[string]any{"email": "mallory@other.example"}}, http.StatusConflict, usher.CodeConflict)
+	// Renamed in the same request, the change may go on.
+	b.call(t, req{method: "PATCH", path: me, token: mal, body: map[string]any{"username": "mallory", "email": "mallory@other.example"}}, http.StatusOK, nil)
+	mails += 2 // the code to the new address, the notice to the old
+	_, code := b.mailTo(t, mails, "mallory@other.example")
+	// Renamed to the address while the change waits: the code changes
+	// nothing until the account is renamed again, then it does.
+	b.call(t, req{method: "PATCH", path: me, token: mal, body: map[string]any{"username": "mallory@evil.example"}}, http.StatusOK, nil)
+	b.refused(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusConflict, usher.CodeConflict)
+	b.call(t, req{method: "PATCH", path: me, token: mal, body: map[string]any{"username": "mallory"}}, http.StatusOK, nil)
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	// The account gave its old address up: its mailbox is free.
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "newcomer", "email": "mallory@evil.example", "password": "a passphrase of newcomer"}}, http.StatusCreated, nil)
+}
