@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"usher/web"
 )
@@ -27,6 +30,11 @@ func readInput(r *http.Request) (input, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return input{}, nil
 	}
+	if problem := phpUndecodable(data); problem != "" {
+		// What Go's decoder takes and PHP's refuses: Go would store a
+		// replacement character for each bad byte or lone surrogate.
+		return nil, badRequest("BadRequestHttpException", "The JSON data passed in the request appears to be malformed: "+problem)
+	}
 	var in input
 	if err := json.Unmarshal(data, &in); err != nil {
 		if !json.Valid(data) {
@@ -42,6 +50,60 @@ func readInput(r *http.Request) (input, error) {
 		in = input{}
 	}
 	return in, nil
+}
+
+// phpMaxDepth is the depth the panel's IsValidJson middleware decodes
+// with (json_decode's default): containers nested that deep are refused.
+const phpMaxDepth = 512
+
+// phpUndecodable returns json_last_error_msg's text for what PHP's
+// json_decode refuses in data and Go's decoder takes — bytes that are not
+// UTF-8, a lone UTF-16 surrogate escape, containers nested phpMaxDepth
+// deep — or "" for none of them. A syntax error it leaves to the decoder.
+func phpUndecodable(data []byte) string {
+	if !utf8.Valid(data) {
+		return "Malformed UTF-8 characters, possibly incorrectly encoded"
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString && c == '\\' && i+1 < len(data) && data[i+1] == 'u':
+			r, ok := hexRune(data, i+2)
+			i += 5
+			if !ok || !utf16.IsSurrogate(r) {
+				continue
+			}
+			// A high surrogate must be followed by a low one.
+			if r < 0xdc00 && i+6 < len(data) && data[i+1] == '\\' && data[i+2] == 'u' {
+				if low, ok := hexRune(data, i+3); ok && low >= 0xdc00 && low <= 0xdfff {
+					i += 6
+					continue
+				}
+			}
+			return "Single unpaired UTF-16 surrogate in unicode escape"
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == '[' || c == '{'):
+			if depth++; depth >= phpMaxDepth {
+				return "Maximum stack depth exceeded"
+			}
+		case !inString && (c == ']' || c == '}'):
+			depth--
+		}
+	}
+	return ""
+}
+
+// hexRune reads the four hex digits of a \u escape at data[at:].
+func hexRune(data []byte, at int) (rune, bool) {
+	if at+4 > len(data) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(data[at:at+4]), 16, 32)
+	return rune(n), err == nil
 }
 
 // fieldKind is the JSON type a body field takes.
@@ -139,9 +201,17 @@ func decodeValue(raw json.RawMessage, present bool, f field) (v value, ok bool) 
 			return v, true
 		}
 		var s string
-		if json.Unmarshal(raw, &s) == nil && (s == "1" || s == "0") {
-			v.flag = s == "1"
-			return v, true
+		if json.Unmarshal(raw, &s) == nil {
+			// Trimmed, and then null when empty, as every string is
+			// (TrimStrings, ConvertEmptyStringsToNull).
+			switch s = strings.TrimSpace(s); s {
+			case "":
+				v.null = true
+				return v, true
+			case "1", "0":
+				v.flag = s == "1"
+				return v, true
+			}
 		}
 		var n json.Number
 		if json.Unmarshal(raw, &n) == nil && (n == "1" || n == "0") {

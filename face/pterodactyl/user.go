@@ -166,8 +166,19 @@ func readQuery(r *http.Request, list bool) (query, error) {
 			return q, err
 		}
 	}
+	// The panel takes include as a comma list or as PHP's array,
+	// include[]=servers (ApplicationApiController's constructor).
+	includes := splitList(lastValue(values, "include"))
+	if arr, ok := values["include[]"]; ok {
+		includes = nil
+		for _, inc := range arr {
+			if inc = strings.TrimSpace(inc); inc != "" {
+				includes = append(includes, inc)
+			}
+		}
+	}
 	var badIncludes []string
-	for _, inc := range splitList(lastValue(values, "include")) {
+	for _, inc := range includes {
 		if inc == "servers" {
 			q.include = true
 		} else {

@@ -1,0 +1,88 @@
+package pterodactyl_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestBodyNotUTF8IsMalformed: PHP's json_decode refuses a body with
+// bytes that are not UTF-8 (JSON_ERROR_UTF8), so Pterodactyl's IsValidJson
+// middleware answers 400 "The JSON data passed in the request appears to be
+// malformed: ...". Go's decoder took it, and the user was stored with
+// U+FFFD for each bad byte (201); a lone surrogate escape likewise.
+func TestBodyNotUTF8IsMalformed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	users, events := b.env.Counts(t)
+	body := "{\"email\":\"u8@example.com\",\"username\":\"utf8user\",\"first_name\":\"Ann\xff\xfe\",\"last_name\":\"Lee\"}"
+	res := b.do(t, req{method: "POST", path: "/api/application/users", body: body})
+	if res.status != http.StatusBadRequest {
+		t.Errorf("POST with a first_name of bytes 0xff 0xfe (not UTF-8): %d %s, want 400 BadRequestHttpException (PHP json_decode fails: Malformed UTF-8)", res.status, res.body)
+	}
+	// A lone surrogate escape is refused alike (JSON_ERROR_UTF16).
+	body = `{"email":"u16@example.com","username":"utf16user","first_name":"Ann\ud800","last_name":"Lee"}`
+	res = b.do(t, req{method: "POST", path: "/api/application/users", body: body})
+	if res.status != http.StatusBadRequest {
+		t.Errorf("POST with a first_name holding a lone surrogate \\ud800: %d %s, want 400 BadRequestHttpException (PHP json_decode fails: Single unpaired UTF-16 surrogate)", res.status, res.body)
+	}
+	if u, e := b.env.Counts(t); u != users || e != events {
+		t.Errorf("a body that is not valid UTF-8/UTF-16 created a user")
+	}
+	// A surrogate pair is one character, taken as PHP takes it; so are
+	// containers nested just short of the depth.
+	body = `{"email":"pair@example.com","username":"pairuser","first_name":"Ann \ud83d\ude00","last_name":"Lee","extra":` +
+		strings.Repeat("[", 510) + strings.Repeat("]", 510) + `}`
+	res = b.do(t, req{method: "POST", path: "/api/application/users", body: body})
+	if res.status != http.StatusCreated || !strings.Contains(string(res.body), "Ann 😀") {
+		t.Errorf("POST with a surrogate pair, nested 511 deep: %d %.300s, want 201", res.status, res.body)
+	}
+}
+
+// TestBodyTooDeepIsMalformed: IsValidJson decodes with depth 512 and
+// JSON_THROW_ON_ERROR, so a body nested deeper is a 400 "Maximum stack
+// depth exceeded", even in a field the endpoint ignores.
+func TestBodyTooDeepIsMalformed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := `{"email":"deep@example.com","username":"deepuser","first_name":"D","last_name":"P","extra":` +
+		strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`
+	res := b.do(t, req{method: "POST", path: "/api/application/users", body: body})
+	if res.status != http.StatusBadRequest {
+		t.Errorf("POST with JSON nested 601 levels deep: %d %.300s, want 400 BadRequestHttpException (PHP json_decode depth 512: Maximum stack depth exceeded)", res.status, res.body)
+	}
+}
+
+// TestIncludeAsArray: Pterodactyl's ApplicationApiController reads
+// include as an array or a comma list ($input = is_array($input) ? $input :
+// explode(',', $input)), so include[]=servers includes the servers.
+func TestIncludeAsArray(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, p := range []string{fmt.Sprintf("/api/application/users/%d", b.admin.ID), "/api/application/users"} {
+		res := b.do(t, req{method: "GET", path: p + "?include[]=servers"})
+		if res.status != 200 || !strings.Contains(string(res.body), `"relationships"`) {
+			t.Errorf("GET %s?include[]=servers: %d %.200s, want the servers relationship (as ?include=servers gives)", p, res.status, res.body)
+		}
+	}
+}
+
+// TestRootAdminStringIsTrimmed: Laravel's global TrimStrings middleware
+// trims every string of the JSON body but passwords before validation
+// (app/Http/Kernel.php $middleware), so "root_admin": " 1 " reaches the
+// boolean rule as "1" and is accepted, as the face accepts " Ann " as Ann.
+func TestRootAdminStringIsTrimmed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := newUser("trimmed")
+	body["root_admin"] = " 1 "
+	res := b.do(t, req{method: "POST", path: "/api/application/users", body: body})
+	var u userBody
+	if res.status == http.StatusCreated {
+		res.decode(t, &u)
+	}
+	if res.status != http.StatusCreated || !u.Attributes.RootAdmin {
+		t.Errorf(`POST with "root_admin": " 1 ": %d %.250s, want 201 with root_admin true (TrimStrings makes it "1")`, res.status, res.body)
+	}
+}
