@@ -83,6 +83,9 @@ type Signup struct {
 	Email    string
 	Password string
 	Name     string
+	// Handle is the account's handle (Corteza's sign-up takes one); empty,
+	// one is made from its names.
+	Handle string
 }
 
 // PasswordQuality is the verdict on a candidate password.

@@ -174,6 +174,9 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	c.username(in.Username)
 	c.freshUsername(in.Username)
 	c.email("email", in.Email, true)
+	if in.Handle != "" {
+		c.handle(in.Handle)
+	}
 	if err := addressName(in.Username, in.Email); err != nil {
 		return nil, err
 	}
@@ -220,7 +223,7 @@ func (a *Auth) signup(ctx context.Context, in usher.Signup, state usher.UserStat
 		// unconfirmed, since nobody proved it theirs.
 		// The account speaks the language its sign-up asked in
 		// (Accept-Language), of those usher's mails are written in.
-		u, err = a.newUser(sys, tx, usher.UserCreate{Username: in.Username, Email: in.Email, Name: in.Name,
+		u, err = a.newUser(sys, tx, usher.UserCreate{Username: in.Username, Email: in.Email, Name: in.Name, Handle: in.Handle,
 			State: state, Language: a.letters.Match(usher.RequestFrom(ctx).Languages)}, hash)
 		if err != nil {
 			return err

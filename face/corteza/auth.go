@@ -208,7 +208,8 @@ func (h *Handler) internalSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in := usher.Signup{Email: p.str("email"), Username: p.str("username"), Password: p.str("password"), Name: p.str("name")}
+	in := usher.Signup{Email: p.str("email"), Username: p.str("username"), Password: p.str("password"), Name: p.str("name"),
+		Handle: p.str("handle")}
 	u, err := h.Auth.Signup(r.Context(), in)
 	if err != nil {
 		return err

@@ -50,7 +50,9 @@ var opTable = []opMap{
 // instance of "system:user:*" and of "system" is "".
 func splitResource(res string) (string, string) {
 	parts := strings.SplitN(res, ":", 3)
-	if len(parts) < 3 {
+	if len(parts) < 3 || strings.Contains(parts[2], ":") {
+		// "system:role:*:x" is no resource of Corteza's (its whitelist
+		// trims the id at the last colon): it matches no table row.
 		return res, ""
 	}
 	if parts[2] == "*" {

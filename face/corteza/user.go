@@ -119,7 +119,9 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	case "bot":
 		uf.Kind = usher.KindBot
 	default:
-		uf.Kind = usher.KindNormal
+		// Corteza filters by the kind as written, and has no other:
+		// none match.
+		return respond(w, listPayload{Filter: f, Set: nil})
 	}
 	if uf.IDs, err = ids(f.UserID); err != nil {
 		return err
@@ -163,6 +165,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := usher.UserCreate{Email: p.str("email"), Name: p.str("name"), Handle: p.str("handle"), Username: p.str("username"),
 		UsernameOptional: true, Meta: p.raw("meta")}
+	if in.Email == "" {
+		// Corteza's user service parses the address: none is "invalid
+		// email".
+		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeRequired, Message: "invalid email",
+			Fields: []usher.FieldError{{Field: "email", Code: usher.CodeRequired, Message: "is required"}}}
+	}
 	if p.str("kind") == "bot" {
 		in.Kind = usher.KindBot
 	}

@@ -58,7 +58,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := h.Auth.Signup(r.Context(), usher.Signup(req))
+	u, err := h.Auth.Signup(r.Context(), usher.Signup{Username: req.Username, Email: req.Email, Password: req.Password, Name: req.Name})
 	if err != nil {
 		return err
 	}
