@@ -55,8 +55,12 @@ type ReminderUpdate struct {
 // ReminderFilter selects reminders; zero fields do not filter. Deleted
 // reminders are never listed.
 type ReminderFilter struct {
-	Resource   string
-	AssignedTo int64
+	// Resource keeps the reminders about it; with ResourcePrefix, those
+	// whose resource starts with it (Corteza's filter: "system:user" keeps
+	// "system:user:2").
+	Resource       string
+	ResourcePrefix bool
+	AssignedTo     int64
 	// Involving keeps the reminders assigned to or created by the user:
 	// the core sets it for callers who may not see every reminder.
 	Involving int64

@@ -95,7 +95,7 @@ func (h *Handler) listReminders(w http.ResponseWriter, r *http.Request) error {
 	if f.paging, err = p.paging(); err != nil {
 		return err
 	}
-	rf := usher.ReminderFilter{Resource: f.Resource, ScheduledFrom: f.ScheduledFrom,
+	rf := usher.ReminderFilter{Resource: f.Resource, ResourcePrefix: true, ScheduledFrom: f.ScheduledFrom,
 		ExcludeDismissed: f.ExcludeDismiss, ScheduledOnly: f.ScheduledOnly, Page: f.request()}
 	if f.ScheduledUntil != nil {
 		// Corteza's scheduledUntil is inclusive, the core's exclusive; the

@@ -2,7 +2,9 @@ package corteza_test
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
+	"time"
 	"usher"
 	"usher/core/coretest"
 )
@@ -107,5 +109,25 @@ func TestSignupKeepsHandle(t *testing.T) {
 	b.do(t, "GET", "/users/"+out.Response.User.UserID, b.adminJWT, nil).decode(t, &u)
 	if u.Response.Handle != "countess-ada" {
 		t.Errorf("signup with handle \"countess-ada\" made a user with handle %q (answer %s)", u.Response.Handle, res.body)
+	}
+}
+
+// TestReminderResourceIsAPrefix: Corteza 2020.9 filters reminders by
+// resource as a prefix (system/repository/reminder.go Find: r.resource
+// LIKE resource%), so ?resource=system:user lists a reminder on
+// system:user:2; the face matched the whole resource and listed none.
+func TestReminderResourceIsAPrefix(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.do(t, "POST", "/reminder/", b.adminJWT, map[string]any{"resource": "system:user:" + strconv.FormatInt(b.user.ID, 10),
+		"assignedTo": strconv.FormatInt(b.admin.ID, 10), "payload": map[string]any{}, "remindAt": b.clock.Now().Add(time.Hour).Format(time.RFC3339)})
+	if msg := res.errMessage(t); msg != "" {
+		t.Fatalf("a reminder: %s", msg)
+	}
+	for q, want := range map[string]int{"system:user": 1, "system:user:" + strconv.FormatInt(b.user.ID, 10): 1, "system:role": 0, "SYSTEM:user": 0, "system_user": 0} {
+		l := b.list(t, "/reminder/?resource="+q)
+		if l.Error != nil || len(l.Set()) != want {
+			t.Errorf("GET /reminder/?resource=%s listed %d reminders (error %v), want %d", q, len(l.Set()), l.Error, want)
+		}
 	}
 }

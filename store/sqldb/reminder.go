@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"usher"
 )
@@ -104,7 +105,12 @@ func (c *conn) ReminderList(ctx context.Context, f usher.ReminderFilter) (*usher
 // reminders of the list.
 func reminderWhere(b *Builder, f usher.ReminderFilter) {
 	b.Where("deleted_at IS NULL")
-	if f.Resource != "" {
+	switch {
+	case f.Resource != "" && f.ResourcePrefix:
+		// A prefix as text, not LIKE's pattern: SQLite's LIKE folds case,
+		// and % and _ would be wildcards.
+		b.Where("substr(resource, 1, " + b.Arg(utf8.RuneCountInString(f.Resource)) + ") = " + b.Arg(f.Resource))
+	case f.Resource != "":
 		b.Where("resource = " + b.Arg(f.Resource))
 	}
 	if f.AssignedTo != 0 {

@@ -78,6 +78,11 @@ func testReminders(t *testing.T, s store.Store) {
 	}{
 		{"all", usher.ReminderFilter{}, []int64{r1.ID, r2.ID, r3.ID}},
 		{"resource", usher.ReminderFilter{Resource: "user:42"}, []int64{r1.ID, r3.ID}},
+		{"resource prefix", usher.ReminderFilter{Resource: "user:4", ResourcePrefix: true}, []int64{r1.ID, r2.ID, r3.ID}},
+		{"resource prefix, whole", usher.ReminderFilter{Resource: "user:42", ResourcePrefix: true}, []int64{r1.ID, r3.ID}},
+		{"resource prefix, in another case", usher.ReminderFilter{Resource: "USER:", ResourcePrefix: true}, nil},
+		{"resource prefix, no wildcards", usher.ReminderFilter{Resource: "user_4", ResourcePrefix: true}, nil},
+		{"resource prefix, no pattern", usher.ReminderFilter{Resource: "user:%", ResourcePrefix: true}, nil},
 		{"assigned", usher.ReminderFilter{AssignedTo: b.ID}, []int64{r2.ID, r3.ID}},
 		{"involving", usher.ReminderFilter{Involving: a.ID}, []int64{r1.ID}},
 		{"involving creator", usher.ReminderFilter{Involving: b.ID}, []int64{r1.ID, r2.ID, r3.ID}},
