@@ -186,6 +186,16 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 		return err
 	}
 	return m.store.InTx(ctx, func(tx store.Tx) error {
+		// The account's row first, and its username read under it: a
+		// rename to this address at once must find it gone, or wait
+		// (keepsAddressName).
+		if err := lockUser(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		held, err := tx.UserGet(ctx, usher.UserKey{ID: u.ID})
+		if err != nil {
+			return err
+		}
 		e, err := tx.EmailGet(ctx, id)
 		if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
 			return errEmailNotFound()
@@ -200,7 +210,7 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 				return err
 			}
 		}
-		if err := keepsAddressName(usher.PrincipalFrom(ctx), u, e.Email); err != nil {
+		if err := keepsAddressName(usher.PrincipalFrom(ctx), held, e.Email); err != nil {
 			return err
 		}
 		if err := tx.EmailDelete(ctx, id); err != nil {

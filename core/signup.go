@@ -317,9 +317,12 @@ func (a *Auth) Confirm(ctx context.Context, code string) (*usher.User, error) {
 				}
 				// Renamed to its address while the change waited, the
 				// account keeps the address until it is renamed again;
-				// the code stays unused.
-				if err := keepsAddressName(usher.PrincipalFrom(ctx), u, u.Email); err != nil {
-					return err
+				// the code stays unused. A change of the address's case
+				// alone keeps the username the account's.
+				if usher.EmailKey(u.UnconfirmedEmail) != usher.EmailKey(u.Email) {
+					if err := keepsAddressName(usher.PrincipalFrom(ctx), u, u.Email); err != nil {
+						return err
+					}
 				}
 				changes["email"] = usher.Change{Old: u.Email, New: u.UnconfirmedEmail}
 				previous, u.Email, u.UnconfirmedEmail = u.Email, u.UnconfirmedEmail, ""

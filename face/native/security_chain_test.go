@@ -166,3 +166,20 @@ func TestUsernameAddressStaysTheAccounts(t *testing.T) {
 	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
 		"username": "newcomer", "email": "mallory@evil.example", "password": "a passphrase of newcomer"}}, http.StatusCreated, nil)
 }
+
+// TestCaseChangeOfNamedAddressConfirms: an account named by its own
+// address asked to change only the address's case (one key, one mailbox:
+// the code was mailed); the username still names the account's own
+// address after it, yet the confirmation was refused 409 (round 40). A
+// change of case alone keeps the username the account's.
+func TestCaseChangeOfNamedAddressConfirms(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	mal := b.signUpConfirmed(t, &mails, "mallory", "mallory@evil.example")
+	b.call(t, req{method: "PATCH", path: "/v1/users/mallory", token: mal, body: map[string]any{"username": "mallory@evil.example"}}, http.StatusOK, nil)
+	b.call(t, req{method: "PATCH", path: "/v1/users/mallory@evil.example", token: mal, body: map[string]any{"email": "Mallory@evil.example"}}, http.StatusOK, nil)
+	mails += 2 // the code to the new spelling, the notice to the old
+	_, code := b.mailTo(t, mails, "Mallory@evil.example")
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+}
