@@ -272,6 +272,9 @@ type UserCreate struct {
 	// has an e-mail address or a handle (given or derived), as Corteza's
 	// users are; the products whose users need one leave it false.
 	UsernameOptional bool
+	// EmailRequired refuses the user without an e-mail address, as
+	// Corteza's user service does.
+	EmailRequired bool
 }
 
 // UserDelete says what goes with a deleted user.

@@ -194,10 +194,10 @@ func (e *env) buildUser(in usher.UserCreate, kept *usher.User) (*usher.User, err
 	}
 	var c checker
 	c.user(u, kept)
-	c.email("email", u.Email, false)
 	if u.Handle != "" {
 		c.handle(u.Handle)
 	}
+	c.email("email", u.Email, in.EmailRequired)
 	if u.Username == "" && (!in.UsernameOptional || (u.Email == "" && u.Handle == "" && handleBase(u) == "")) {
 		// Without a username a user is found by address or handle.
 		c.username("")

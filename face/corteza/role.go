@@ -327,7 +327,7 @@ func (h *Handler) roleMembers(ctx context.Context, roles []string) ([]int64, err
 	seen := make(map[int64]bool)
 	for _, id := range slices.Compact(list) {
 		m, err := h.memberIDs(ctx, usher.GroupRef{ID: id, Kind: usher.GroupRole}, listCap+1)
-		if usher.ErrorKind(err) == usher.KindNotFound {
+		if k := usher.ErrorKind(err); k == usher.KindNotFound || k == usher.KindForbidden {
 			// Corteza's filter is a subquery of the roles' members: a
 			// role it does not find (or the caller may not see) adds
 			// none.

@@ -164,13 +164,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := usher.UserCreate{Email: p.str("email"), Name: p.str("name"), Handle: p.str("handle"), Username: p.str("username"),
-		UsernameOptional: true, Meta: p.raw("meta")}
-	if in.Email == "" {
-		// Corteza's user service parses the address: none is "invalid
-		// email".
-		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeRequired, Message: "invalid email",
-			Fields: []usher.FieldError{{Field: "email", Code: usher.CodeRequired, Message: "is required"}}}
-	}
+		UsernameOptional: true, EmailRequired: true, Meta: p.raw("meta")}
 	if p.str("kind") == "bot" {
 		in.Kind = usher.KindBot
 	}

@@ -3,6 +3,7 @@ package pterodactyl_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -85,4 +86,54 @@ func TestRootAdminStringIsTrimmed(t *testing.T) {
 	if res.status != http.StatusCreated || !u.Attributes.RootAdmin {
 		t.Errorf(`POST with "root_admin": " 1 ": %d %.250s, want 201 with root_admin true (TrimStrings makes it "1")`, res.status, res.body)
 	}
+}
+
+// TestWhitespaceBodyIsMalformed: the panel's IsValidJson middleware runs
+// json_decode on any non-empty JSON body (! empty($request->getContent())),
+// and json_decode("  ") fails with "Syntax error", so a body of white space
+// alone is a 400 BadRequestHttpException, not a validation 422.
+func TestWhitespaceBodyIsMalformed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, body := range []string{" ", "\n", "\r\n\t "} {
+		res := b.do(t, req{method: "POST", path: "/api/application/users", body: body,
+			header: map[string]string{"Content-Type": "application/json"}})
+		if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), "Syntax error") {
+			t.Errorf("POST /api/application/users with body %q: %d %.200s, want 400 BadRequestHttpException \"...malformed: Syntax error\" (PHP json_decode(%q) fails; the body is not empty())", body, res.status, res.body, body)
+		}
+	}
+}
+
+// TestIncludeIndexedArray: PHP parses include[0]=servers (what PHP's own
+// http_build_query(['include' => ['servers']]) writes) into the same array
+// as include[]=servers, which ApplicationApiController reads
+// (is_array($input) ? $input : explode(',', $input)); the face reads only
+// the "include[]" key and leaves the servers out.
+func TestIncludeIndexedArray(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, p := range []string{"/api/application/users/" + strconv.FormatInt(b.admin.ID, 10), "/api/application/users"} {
+		for _, q := range []string{"?include[0]=servers", "?include%5B0%5D=servers"} {
+			res := b.do(t, req{method: "GET", path: p + q})
+			if res.status != 200 || !strings.Contains(string(res.body), `"relationships"`) {
+				t.Errorf("GET %s%s: %d, relationships=%v; want the servers relationship, as include[]=servers gives (PHP reads include[0]= as the array [\"servers\"])",
+					p, q, res.status, strings.Contains(string(res.body), `"relationships"`))
+			}
+		}
+	}
+}
+
+// TestIncludeLastValueWins: PHP's query parsing lets a later include=...
+// replace an earlier include[]=... ("include[]=servers&include=bogus" gives
+// include = "bogus", refused as ?include=bogus is), as the face itself says a repeated parameter counts
+// with its last value. The face lets include[] win whatever its place.
+func TestIncludeLastValueWins(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	res := b.do(t, req{method: "GET", path: p + "?include[]=servers&include=bogus"})
+	if res.status != http.StatusBadRequest {
+		t.Errorf("GET %s?include[]=servers&include=bogus: %d %.150s; want 400 InvalidIncludeQuery, as ?include=bogus (PHP: include is \"bogus\", the last value)", p, res.status, res.body)
+	}
+
 }

@@ -27,7 +27,7 @@ func readInput(r *http.Request) (input, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	if len(data) == 0 {
 		return input{}, nil
 	}
 	if problem := phpUndecodable(data); problem != "" {

@@ -166,17 +166,7 @@ func readQuery(r *http.Request, list bool) (query, error) {
 			return q, err
 		}
 	}
-	// The panel takes include as a comma list or as PHP's array,
-	// include[]=servers (ApplicationApiController's constructor).
-	includes := splitList(lastValue(values, "include"))
-	if arr, ok := values["include[]"]; ok {
-		includes = nil
-		for _, inc := range arr {
-			if inc = strings.TrimSpace(inc); inc != "" {
-				includes = append(includes, inc)
-			}
-		}
-	}
+	includes := phpList(r.URL.RawQuery, "include")
 	var badIncludes []string
 	for _, inc := range includes {
 		if inc == "servers" {
@@ -272,6 +262,43 @@ func lastValue(values url.Values, name string) string {
 		return ""
 	}
 	return vs[len(vs)-1]
+}
+
+// phpList reads a parameter the panel takes as a comma list or as PHP's
+// array (ApplicationApiController's include): include=a,b, include[]=a,
+// include[0]=a. As PHP parses a query string, a later plain value
+// replaces an array before it, and a later array element replaces a plain
+// value.
+func phpList(rawQuery, name string) []string {
+	var plain string
+	var array []string
+	isArray := false
+	for _, pair := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
+		}
+		switch {
+		case key == name:
+			plain, array, isArray = value, nil, false
+		case strings.HasPrefix(key, name+"[") && strings.HasSuffix(key, "]"):
+			if !isArray {
+				array, isArray = nil, true
+			}
+			if value = strings.TrimSpace(value); value != "" {
+				array = append(array, value)
+			}
+		}
+	}
+	if isArray {
+		return array
+	}
+	return splitList(plain)
 }
 
 // splitList splits a comma-separated parameter, dropping empty parts.
