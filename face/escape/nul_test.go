@@ -25,7 +25,7 @@ func TestMalformedTextPostgres(t *testing.T) {
 		{"group joined", call{method: "POST", path: p + "/groups/add-user/", token: b.adminTok,
 			body: `{"group":"a\u0000b","user_id":"` + b.user.UUID + `"}`}, 400, usher.CodeValidationFailed, "group"},
 		{"plan deleted", call{method: "DELETE", path: p + "/plans/a%00b/", token: b.adminTok}, 404, usher.CodePlanNotFound, ""},
-		{"user's plan", call{method: "PUT", path: p + "/users/plain/plan/", token: b.adminTok, body: `{"name":"a\u0000b"}`}, 400, usher.CodeValidationFailed, "plan"},
+		{"user's plan", call{method: "PUT", path: p + "/users/plain/plan/", token: b.adminTok, body: `{"name":"a\u0000b"}`}, 400, usher.CodeValidationFailed, "name"},
 		{"provider's refusal", call{method: "GET", path: p + "/auth/oauth/corp/callback/?error=a%00b&state=x"}, 400, usher.CodeInvalidParameter, "error"},
 	})
 }
