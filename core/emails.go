@@ -196,6 +196,10 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 		if err != nil {
 			return err
 		}
+		if held.Deleted() {
+			// Deleted meanwhile: its addresses wait for an undelete.
+			return errUserNotFound()
+		}
 		e, err := tx.EmailGet(ctx, id)
 		if errors.Is(err, usher.ErrNotFound) || (err == nil && e.UserID != u.ID) {
 			return errEmailNotFound()
@@ -206,7 +210,7 @@ func (m *Emails) Delete(ctx context.Context, key usher.UserKey, id int64) error 
 		if e.ConfirmedAt != nil {
 			// A confirmed address is the account's alone; deleted, it is
 			// free for another account to take.
-			if err := m.checkAddressBound(ctx, usher.PrincipalFrom(ctx), u); err != nil {
+			if err := m.checkAddressBound(ctx, usher.PrincipalFrom(ctx), held); err != nil {
 				return err
 			}
 		}

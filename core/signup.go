@@ -173,10 +173,10 @@ func (a *Auth) Signup(ctx context.Context, in usher.Signup) (*usher.User, error)
 	var c checker
 	c.username(in.Username)
 	c.freshUsername(in.Username)
-	c.email("email", in.Email, true)
 	if in.Handle != "" {
 		c.handle(in.Handle)
 	}
+	c.email("email", in.Email, true)
 	if err := addressName(in.Username, in.Email); err != nil {
 		return nil, err
 	}

@@ -269,6 +269,12 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		deriveNames(u)
 		var c checker
 		c.user(u, &old)
+		if u.Handle != old.Handle && u.Handle != "" {
+			// Only a handle that changes is checked: one kept from before
+			// handles had a rule stays until its user changes it. It is
+			// named before the address, as on creation.
+			c.handle(u.Handle)
+		}
 		if u.Email != old.Email {
 			// As a handle: an address kept from before a rule it breaks
 			// stays until it changes (the owner's own change waits in
@@ -280,11 +286,6 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		if u.Username != old.Username {
 			c.freshUsername(u.Username)
-		}
-		if u.Handle != old.Handle && u.Handle != "" {
-			// Only a handle that changes is checked: one kept from before
-			// handles had a rule stays until its user changes it.
-			c.handle(u.Handle)
 		}
 		if in.Identity != nil {
 			c.identity(*in.Identity)

@@ -137,3 +137,55 @@ func TestIncludeLastValueWins(t *testing.T) {
 	}
 
 }
+
+// TestIncludeRepeatedIndex: PHP's parse_str assigns include[0] twice,
+// so "include[0]=bogus&include[0]=servers" is the array ["servers"] (the
+// later element replaces the earlier one at the same index) and the panel
+// includes the servers; phpList appends both and refuses "bogus".
+func TestIncludeRepeatedIndex(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	res := b.do(t, req{method: "GET", path: p + "?include[0]=bogus&include[0]=servers"})
+	if res.status != 200 || !strings.Contains(string(res.body), `"relationships"`) {
+		t.Errorf("GET %s?include[0]=bogus&include[0]=servers: %d %.200s; want 200 with the servers relationship (PHP: include = [0 => \"servers\"])", p, res.status, res.body)
+	}
+}
+
+// TestIncludeLeadingSpaceKey: PHP drops leading spaces of a variable
+// name (php_register_variable_ex), so "+include=servers" is include=servers.
+func TestIncludeLeadingSpaceKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	res := b.do(t, req{method: "GET", path: p + "?+include=servers"})
+	if res.status != 200 || !strings.Contains(string(res.body), `"relationships"`) {
+		t.Errorf("GET %s?+include=servers: %d, relationships=%v; want the servers relationship (PHP strips the leading space of the name)", p, res.status, strings.Contains(string(res.body), `"relationships"`))
+	}
+}
+
+// TestIncludeTrailingAfterBracket: PHP ignores what follows the
+// closing "]" of a name when it is not another "[": "include[]x=bogus" is
+// include[] = "servers".
+func TestIncludeTrailingAfterBracket(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	res := b.do(t, req{method: "GET", path: p + "?include[]x=servers"})
+	if res.status != 200 || !strings.Contains(string(res.body), `"relationships"`) {
+		t.Errorf("GET %s?include[]x=servers: %d, relationships=%v; want the servers relationship (PHP reads the name as include[])", p, res.status, strings.Contains(string(res.body), `"relationships"`))
+	}
+}
+
+// TestIncludeBadEscape: PHP's urldecode keeps an invalid escape as it
+// is, so "include=bogus%zz" asks for the include "bogus%zz", which the face
+// refuses as any unknown include; phpList drops the pair and answers 200.
+func TestIncludeBadEscape(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	res := b.do(t, req{method: "GET", path: p + "?include=bogus%zz"})
+	if res.status != http.StatusBadRequest {
+		t.Errorf("GET %s?include=bogus%%zz: %d %.150s; want 400 InvalidIncludeQuery (PHP: include is \"bogus%%zz\")", p, res.status, res.body)
+	}
+}

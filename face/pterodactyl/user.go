@@ -266,39 +266,77 @@ func lastValue(values url.Values, name string) string {
 
 // phpList reads a parameter the panel takes as a comma list or as PHP's
 // array (ApplicationApiController's include): include=a,b, include[]=a,
-// include[0]=a. As PHP parses a query string, a later plain value
-// replaces an array before it, and a later array element replaces a plain
-// value.
+// include[0]=a. It reads the query string in order, as PHP's parse_str
+// does: a later plain value replaces an array before it, and a later
+// element an earlier plain value; an index given twice keeps its last
+// value; spaces before a name and text after its first ] are dropped; a %
+// that starts no escape stays as it is.
 func phpList(rawQuery, name string) []string {
 	var plain string
-	var array []string
-	isArray := false
+	isArray, next := false, 0
+	var order []string
+	elems := map[string]string{}
 	for _, pair := range strings.Split(rawQuery, "&") {
 		k, v, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
+		key, value := strings.TrimLeft(phpUnescape(k), " "), phpUnescape(v)
+		base, rest, bracketed := strings.Cut(key, "[")
+		if base != name {
 			continue
 		}
-		value, err := url.QueryUnescape(v)
-		if err != nil {
+		if !bracketed {
+			plain, isArray = value, false
 			continue
 		}
-		switch {
-		case key == name:
-			plain, array, isArray = value, nil, false
-		case strings.HasPrefix(key, name+"[") && strings.HasSuffix(key, "]"):
-			if !isArray {
-				array, isArray = nil, true
-			}
-			if value = strings.TrimSpace(value); value != "" {
-				array = append(array, value)
-			}
+		index, _, closed := strings.Cut(rest, "]")
+		if !closed {
+			continue // PHP names it include_…, another parameter
+		}
+		if !isArray {
+			isArray, next, order, elems = true, 0, nil, map[string]string{}
+		}
+		if n, err := strconv.Atoi(index); err == nil && n >= next {
+			next = n + 1
+		} else if index == "" {
+			index, next = strconv.Itoa(next), next+1
+		}
+		if _, seen := elems[index]; !seen {
+			order = append(order, index)
+		}
+		elems[index] = value
+	}
+	if !isArray {
+		return splitList(plain)
+	}
+	var out []string
+	for _, index := range order {
+		if v := strings.TrimSpace(elems[index]); v != "" {
+			out = append(out, v)
 		}
 	}
-	if isArray {
-		return array
+	return out
+}
+
+// phpUnescape decodes a query string's text as PHP's urldecode does:
+// + is a space, %XX a byte, and a % that starts no escape stays.
+func phpUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return splitList(plain)
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // splitList splits a comma-separated parameter, dropping empty parts.
