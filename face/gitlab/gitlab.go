@@ -171,8 +171,9 @@ func (h *Handler) serve(next handler) web.Handler {
 // GitLab finds it: the PRIVATE-TOKEN header, the private_token parameter,
 // an Authorization: Bearer header or the access_token parameter. Without a
 // credential the caller is anonymous and the core refuses it. An
-// administrator may then act as another user with the Sudo header or the
-// sudo parameter (an id or a username); the core decides and audits.
+// administrator may then act as another user with the sudo parameter or
+// the Sudo header (an id or a username; the parameter first, as GitLab
+// reads them); the core decides and audits.
 func (h *Handler) principal(r *http.Request, in *params) (context.Context, error) {
 	ctx := r.Context()
 	token := r.Header.Get("Private-Token")
@@ -193,9 +194,16 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 		return nil, err
 	}
 	ctx = usher.WithPrincipal(ctx, p)
-	sudo := r.Header.Get("Sudo")
+	// GitLab reads the parameter first, then the header
+	// (params[SUDO_PARAM] || env[SUDO_HEADER]). A sudo given but not
+	// readable (an array, an object) is refused, never dropped: the
+	// request would run as the administrator.
+	sudo, readable := in.text("sudo")
+	if _, given := in.values["sudo"]; given && !readable {
+		return nil, in.err()
+	}
 	if sudo == "" {
-		sudo, _ = in.text("sudo")
+		sudo = r.Header.Get("Sudo")
 	}
 	if sudo == "" {
 		return ctx, nil

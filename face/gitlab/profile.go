@@ -69,7 +69,9 @@ func expiry(in *params) *time.Time {
 	if !ok || s == "" {
 		return nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+	// Grape coerces a DateTime with Ruby's DateTime.parse, which takes a
+	// time without a zone as UTC.
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly, "2006-01-02T15:04:05", time.DateTime} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return &t
 		}
