@@ -198,8 +198,18 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 	// (params[SUDO_PARAM] || env[SUDO_HEADER]). A sudo given but not
 	// readable (an array, an object) is refused, never dropped: the
 	// request would run as the administrator.
+	// JSON's false and null are Ruby's falsy values: the header then.
+	// A file part is a hash to Rack, which finds no user.
 	sudo, readable := in.text("sudo")
-	if _, given := in.values["sudo"]; given && !readable {
+	v, given := in.values["sudo"]
+	if given && !readable {
+		return nil, in.err()
+	}
+	if v == false {
+		sudo = ""
+	}
+	if r.MultipartForm != nil && len(r.MultipartForm.File["sudo"]) > 0 {
+		in.fail("sudo", "is invalid")
 		return nil, in.err()
 	}
 	if sudo == "" {

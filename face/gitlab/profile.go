@@ -71,7 +71,7 @@ func expiry(in *params) *time.Time {
 	}
 	// Grape coerces a DateTime with Ruby's DateTime.parse, which takes a
 	// time without a zone as UTC.
-	for _, layout := range []string{time.RFC3339Nano, time.DateOnly, "2006-01-02T15:04:05", time.DateTime} {
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly, "2006-01-02T15:04:05", time.DateTime, "2006-01-02T15:04", "2006-01-02 15:04"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return &t
 		}

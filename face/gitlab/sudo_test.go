@@ -1,7 +1,9 @@
 package gitlab_test
 
 import (
+	"bytes"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"testing"
 
@@ -62,5 +64,63 @@ func TestKeyExpiresAtWithoutZone(t *testing.T) {
 		body: map[string]any{"title": "t", "key": coretest.Ed25519Key, "expires_at": "2030-01-01T00:00:00"}})
 	if res.status != http.StatusCreated {
 		t.Errorf("POST /user/keys expires_at 2030-01-01T00:00:00: %d %s; want 201 (Grape DateTime coerces it)", res.status, res.body)
+	}
+}
+
+// TestMultipartFileSudoIsRefused: a sudo sent as a multipart file part is
+// given but not text (to Rack/Grape it is a hash: filename, tempfile…);
+// GitLab's sudo! then fails to find that user and runs nothing. The face
+// read only r.MultipartForm.Value, so the sudo was dropped and the block
+// ran with the administrator's own rights (round 42).
+func TestMultipartFileSudoIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("sudo", "sudo.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write([]byte("plain"))
+	mw.Close()
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block", b.user.ID), token: b.adminTok,
+		body: body.String(), contentType: mw.FormDataContentType()})
+	if st := b.stored(t, b.user.ID).State; res.status < 400 || st == usher.StateBlocked {
+		t.Errorf("PUT /users/:id/block with a multipart file part sudo=plain: %d %s, user state %s; want a refusal and the user not blocked: the unreadable sudo was dropped and the block ran as the administrator",
+			res.status, res.body, st)
+	}
+}
+
+// TestSudoFalseLeavesTheHeader: GitLab's sudo_identifier is
+// params[SUDO_PARAM] || env[SUDO_HEADER]; a JSON "sudo": false is falsy
+// in Ruby, so the Sudo header is used. Reading the parameter first, the
+// face took it as the text "false" and answered 404 (round 42).
+func TestSudoFalseLeavesTheHeader(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+		body: map[string]any{"sudo": false}, header: map[string]string{"Sudo": "plain"}})
+	var u struct{ Username string }
+	if res.status == http.StatusOK {
+		res.decode(t, &u)
+	}
+	if res.status != http.StatusOK || u.Username != "plain" {
+		t.Errorf(`GET /user with {"sudo": false} and Sudo: plain: %d %s; want 200 as plain (GitLab: false || header)`, res.status, res.body)
+	}
+}
+
+// TestKeyExpiresAtWithoutSeconds: past TestKeyExpiresAtWithoutZone,
+// DateTime.parse("2030-01-01T10:30") is 2030-01-01T10:30:00 UTC too, and
+// GitLab creates the key; the face answered 400 "expires_at is invalid"
+// (round 42).
+func TestKeyExpiresAtWithoutSeconds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i, v := range []string{"2030-01-01T10:30", "2030-01-01 10:30"} {
+		res := b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: b.userTok,
+			body: map[string]any{"title": fmt.Sprint("t", i), "key": coretest.NewSSHKey(t), "expires_at": v}})
+		if res.status != http.StatusCreated {
+			t.Errorf("POST /user/keys expires_at %q: %d %s; want 201 (Grape's DateTime coerces it, as UTC)", v, res.status, res.body)
+		}
 	}
 }

@@ -189,3 +189,55 @@ func TestIncludeBadEscape(t *testing.T) {
 		t.Errorf("GET %s?include=bogus%%zz: %d %.150s; want 400 InvalidIncludeQuery (PHP: include is \"bogus%%zz\")", p, res.status, res.body)
 	}
 }
+
+// TestIncludeNonCanonicalIndex: PHP makes an array key an integer
+// only for a canonical decimal ("1", not "01", "+1" or "-0"); any other
+// index is a string key and leaves the next free index alone. So
+// "include[01]=servers&include[]=bogus&include[2]=servers" is PHP's
+// ["01"=>"servers", 0=>"bogus", 2=>"servers"]: bogus is asked for and the
+// panel refuses it. phpList read "01" with strconv.Atoi as 1 (round 42), gave the
+// include[] index 2, and the later include[2] overwrites bogus.
+func TestIncludeNonCanonicalIndex(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	for _, q := range []string{
+		"?include[01]=servers&include[]=bogus&include[2]=servers",
+		"?include[%2B1]=servers&include[]=bogus&include[2]=servers",
+	} {
+		res := b.do(t, req{method: "GET", path: p + q})
+		if res.status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %.120s; want 400 InvalidIncludeQuery (PHP: the include[] element bogus is at index 0, not overwritten by include[2])", q, res.status, res.body)
+		}
+	}
+}
+
+// TestIncludeNameWithNUL: PHP's php_register_variable_ex takes the
+// decoded name as a C string (strlen), so "include%00x=bogus" is
+// include=bogus, which the panel refuses; phpList compared the whole name
+// and ignored it (round 42).
+func TestIncludeNameWithNUL(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	q := "?include%00x=bogus"
+	res := b.do(t, req{method: "GET", path: p + q})
+	if res.status != http.StatusBadRequest {
+		t.Errorf("GET %s: %d %.120s; want 400 InvalidIncludeQuery (PHP reads the name up to its NUL: include=bogus)", q, res.status, res.body)
+	}
+}
+
+// TestIncludeIndexOverflow: after include[9223372036854775807] PHP
+// has no next free index (zend_hash_next_index_insert fails) and
+// include[] is dropped: the array is ["servers"]. phpList's next index
+// overflowed to a negative one and added bogus (round 42).
+func TestIncludeIndexOverflow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := "/api/application/users/" + strconv.FormatInt(b.admin.ID, 10)
+	q := "?include[9223372036854775807]=servers&include[]=bogus"
+	res := b.do(t, req{method: "GET", path: p + q})
+	if res.status != http.StatusOK {
+		t.Errorf("GET %s: %d %.160s; want 200 (PHP drops the include[] after the largest index)", q, res.status, res.body)
+	}
+}

@@ -279,6 +279,7 @@ func phpList(rawQuery, name string) []string {
 	for _, pair := range strings.Split(rawQuery, "&") {
 		k, v, _ := strings.Cut(pair, "=")
 		key, value := strings.TrimLeft(phpUnescape(k), " "), phpUnescape(v)
+		key, _, _ = strings.Cut(key, "\x00") // PHP reads a name as a C string
 		base, rest, bracketed := strings.Cut(key, "[")
 		if base != name {
 			continue
@@ -294,10 +295,19 @@ func phpList(rawQuery, name string) []string {
 		if !isArray {
 			isArray, next, order, elems = true, 0, nil, map[string]string{}
 		}
-		if n, err := strconv.Atoi(index); err == nil && n >= next {
-			next = n + 1
-		} else if index == "" {
+		switch n, err := strconv.Atoi(index); {
+		case index == "":
+			if next < 0 {
+				continue // PHP's next index is past the largest: no room
+			}
 			index, next = strconv.Itoa(next), next+1
+		case err == nil && strconv.Itoa(n) == index && next >= 0 && n >= next:
+			// A number as PHP takes one (no sign but -, no leading 0);
+			// past the largest, no next index is left.
+			next = n + 1
+			if n == math.MaxInt {
+				next = -1
+			}
 		}
 		if _, seen := elems[index]; !seen {
 			order = append(order, index)
