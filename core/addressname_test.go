@@ -105,96 +105,73 @@ func (s *txStartStore) InTx(ctx context.Context, fn func(tx store.Tx) error) err
 	return s.Store.InTx(ctx, fn)
 }
 
-// TestAddressDeleteBoundReadsTheAccountUnderItsRow: Emails.Delete read the
-// account under its row lock, but its bound check was given the account
-// read before the transaction (round 40): an account made an administrator
+// TestAddressDeleteReadsTheAccountUnderItsRow: Emails.Delete read the
+// account under its row lock, but used the account read before its
+// transaction for the rest (round 40): an account made an administrator
 // before the deletion's transaction began was checked as the plain
 // account it had been, and a scoped token freed an administrator's
-// confirmed address, which it may not when the two run one after the
-// other. The check is of the account read under the row.
-func TestAddressDeleteBoundReadsTheAccountUnderItsRow(t *testing.T) {
+// confirmed address; and an address of an account deleted before it began
+// was deleted, which an undelete would have given back. Run one after the
+// other, each is refused; at once, the deletion refuses it as well.
+func TestAddressDeleteReadsTheAccountUnderItsRow(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, pg bool) {
-		env := coretest.New(t, coretest.Options{Postgres: pg, WrapStore: func(s store.Store) store.Store { return &txStartStore{s} }})
-		admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
-		alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", EmailConfirmed: true})
-		e1, err := env.Core.Emails.Add(as(admin), usher.UserKey{ID: alice.ID}, "alice.one@example.com", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e2, err := env.Core.Emails.Add(as(admin), usher.UserKey{ID: alice.ID}, "alice.two@example.com", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		scoped := as(alice, usher.ScopeAPI)
-		g := newGate()
-		deleted := make(chan error, 1)
-		go func() {
-			deleted <- env.Core.Emails.Delete(context.WithValue(scoped, txStartKey{}, g), usher.UserKey{ID: alice.ID}, e1.ID)
-		}()
-		<-g.reached
-		yes := true
-		if _, err := env.Core.Users.Update(as(admin), usher.UserKey{ID: alice.ID}, usher.UserUpdate{Admin: &yes}); err != nil {
-			close(g.release)
-			<-deleted
-			t.Fatal(err)
-		}
-		close(g.release)
-		raced := <-deleted
-		// The same deletion, run after the promotion with nothing at once.
-		after := env.Core.Emails.Delete(scoped, usher.UserKey{ID: alice.ID}, e2.ID)
-		if usher.ErrorKind(after) != usher.KindForbidden {
-			t.Fatalf("baseline: a scoped token deleting an administrator's confirmed address: %v, want Forbidden", after)
-		}
-		if raced == nil {
-			t.Errorf("Emails.Delete by a scoped token, its transaction begun after the account became an administrator: nil, want Forbidden as the same call made afterwards (%v): checkAddressBound is given the account read before the transaction, not the one held", after)
-		}
-	})
-}
-
-// TestAddressDeleteOfAnAccountDeletedMeanwhile: a request that found the
-// account live deleted a confirmed secondary address of the account
-// deleted before its transaction began, which an undelete would have
-// given back (round 40); run after the deletion it is refused. The
-// deletion reads the account under its row and refuses a deleted one
-// (NotFound), as Add and MakePrimary do.
-func TestAddressDeleteOfAnAccountDeletedMeanwhile(t *testing.T) {
-	t.Parallel()
-	backends(t, func(t *testing.T, pg bool) {
-		env := coretest.New(t, coretest.Options{Postgres: pg, WrapStore: func(s store.Store) store.Store { return &txStartStore{s} }})
-		admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
-		alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", EmailConfirmed: true})
-		e1, err := env.Core.Emails.Add(as(admin), usher.UserKey{ID: alice.ID}, "alice.one@example.com", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e2, err := env.Core.Emails.Add(as(admin), usher.UserKey{ID: alice.ID}, "alice.two@example.com", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := newGate()
-		deleted := make(chan error, 1)
-		go func() {
-			deleted <- env.Core.Emails.Delete(context.WithValue(as(admin), txStartKey{}, g), usher.UserKey{ID: alice.ID}, e1.ID)
-		}()
-		<-g.reached
-		if _, err := env.Core.Users.Delete(as(admin), usher.UserKey{ID: alice.ID}); err != nil {
-			close(g.release)
-			<-deleted
-			t.Fatal(err)
-		}
-		close(g.release)
-		raced := <-deleted
-		// The same deletion, run after the account's with nothing at once.
-		if after := env.Core.Emails.Delete(as(admin), usher.UserKey{ID: alice.ID}, e2.ID); usher.ErrorKind(after) != usher.KindNotFound {
-			t.Fatalf("baseline: Emails.Delete of a deleted account's address: %v, want NotFound", after)
-		}
-		list, err := env.Store.EmailList(context.Background(), alice.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if raced == nil || len(list) != 2 {
-			t.Errorf("Emails.Delete, its transaction begun after the account's deletion: %v, %d secondary addresses left; want NotFound and the address kept for an undelete (lockLive, as Emails.Add and MakePrimary hold the row)", raced, len(list))
-		}
-	})
+	for _, tt := range []struct {
+		name      string
+		scopes    []string
+		meanwhile func(env *coretest.Env, admin, alice *usher.User) error
+		want      usher.Kind
+	}{
+		{"made an administrator", []string{usher.ScopeAPI}, func(env *coretest.Env, admin, alice *usher.User) error {
+			yes := true
+			_, err := env.Core.Users.Update(as(admin), usher.UserKey{ID: alice.ID}, usher.UserUpdate{Admin: &yes})
+			return err
+		}, usher.KindForbidden},
+		{"deleted", nil, func(env *coretest.Env, admin, alice *usher.User) error {
+			_, err := env.Core.Users.Delete(as(admin), usher.UserKey{ID: alice.ID})
+			return err
+		}, usher.KindNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			backends(t, func(t *testing.T, pg bool) {
+				env := coretest.New(t, coretest.Options{Postgres: pg, WrapStore: func(s store.Store) store.Store { return &txStartStore{s} }})
+				admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Admin: true})
+				alice := env.MustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", EmailConfirmed: true})
+				var ids []int64
+				for _, addr := range []string{"alice.one@example.com", "alice.two@example.com"} {
+					e, err := env.Core.Emails.Add(as(admin), usher.UserKey{ID: alice.ID}, addr, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, e.ID)
+				}
+				caller := as(admin)
+				if tt.scopes != nil {
+					caller = as(alice, tt.scopes...)
+				}
+				g := newGate()
+				deleted := make(chan error, 1)
+				go func() {
+					deleted <- env.Core.Emails.Delete(context.WithValue(caller, txStartKey{}, g), usher.UserKey{ID: alice.ID}, ids[0])
+				}()
+				<-g.reached
+				err := tt.meanwhile(env, admin, alice)
+				close(g.release)
+				raced := <-deleted
+				if err != nil {
+					t.Fatal(err)
+				}
+				if after := env.Core.Emails.Delete(caller, usher.UserKey{ID: alice.ID}, ids[1]); usher.ErrorKind(after) != tt.want {
+					t.Fatalf("the same deletion after it: %v, want %s", after, tt.want)
+				}
+				list, err := env.Store.EmailList(context.Background(), alice.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if usher.ErrorKind(raced) != tt.want || len(list) != 2 {
+					t.Errorf("the deletion whose transaction began after the account was %s: %v, %d addresses left; want %s and both kept", tt.name, raced, len(list), tt.want)
+				}
+			})
+		})
+	}
 }
