@@ -390,7 +390,9 @@ func TestReminderMailOfAGoneCreatorNotRetried(t *testing.T) {
 				return
 			}
 			clock.Add(2 * time.Minute)
-			if n, err := b.env.Core.Reminders.DeliverDue(ctx, 100); err != nil || n != 1 {
+			// By this call, or by the outbox's own run, which delivers due
+			// reminders too: the mail is waited for below.
+			if n, err := b.env.Core.Reminders.DeliverDue(ctx, 100); err != nil || n > 1 {
 				t.Fatalf("the reminder due while its writer may sign in: %d mailed, %v", n, err)
 			}
 			// The first try, by this call or by the outbox's own sender.
@@ -529,20 +531,20 @@ func TestReminderRewriteAFloat64ReadsAlikeKeptFromOthers(t *testing.T) {
 	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/block", bad.ID), token: b.adminTok}, http.StatusOK, nil)
 	clock.Add(2 * time.Minute)
 	ctx := context.Background()
-	n, err := b.env.Core.Reminders.DeliverDue(ctx, 100)
-	if err != nil {
+	// The reminder's mail, by these calls or by the outbox's own run,
+	// which delivers due reminders too.
+	if _, err := b.env.Core.Reminders.DeliverDue(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.env.Core.Outbox.DeliverDue(ctx, 10); err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, func() bool {
+		if _, _, err := b.env.Core.Outbox.DeliverDue(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+		return tr.sent("reminder", "vic@example.com")
+	})
 	for _, m := range tr.mails() {
 		if m.Kind == "reminder" && strings.Contains(fmt.Sprintf("%+v", m), "40123456789012346999") {
-			t.Errorf("the blocked planner's account number was mailed as the assignee's text (%d reminders mailed, author_id %d): %s",
-				n, m.AuthorID, m.To)
+			t.Errorf("the blocked planner's account number was mailed as the assignee's text (author_id %d): %s", m.AuthorID, m.To)
 		}
-	}
-	if n != 1 || !tr.sent("reminder", "vic@example.com") {
-		t.Errorf("the assignee's own reminder: %d mailed, want it mailed to her", n)
 	}
 }
