@@ -2,6 +2,7 @@ package pterodactyl
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -327,26 +328,28 @@ func phpList(rawQuery, name string) []string {
 }
 
 // phpUnescape decodes a query string's text as PHP's urldecode does:
-// + is a space, %XX a byte, and a % that starts no escape stays.
+// + is a space, %XX a byte, and a % that starts no escape stays (where
+// url.QueryUnescape fails).
 func phpUnescape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
+		switch c := s[i]; c {
+		case '+':
 			b.WriteByte(' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			b.WriteByte(byte(n))
-			i += 2
+		case '%':
+			if i+2 < len(s) {
+				if v, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
+					b.Write(v)
+					i += 2
+					continue
+				}
+			}
+			b.WriteByte(c)
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // splitList splits a comma-separated parameter, dropping empty parts.
