@@ -21,6 +21,26 @@ type Users struct{ *env }
 // update then writes nothing and records nothing.
 var errNoChange = errors.New("no change")
 
+// MayCreate says whether the caller may create users at all, before a
+// body is read: a face whose product authorizes a write before it
+// validates the write's body (Pterodactyl's form requests) asks first, so
+// that one who may not is not told what the body lacks. Create decides
+// again.
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *Users) MayCreate(ctx context.Context) error {
+	return s.authorize(ctx, actUserCreate, nil)
+}
+
+// MayUpdate says whether the caller's credential may change users at all
+// — its scopes — before a body is read, as MayCreate does for a creation.
+// Whether it may change a given user is Update's to decide.
+//
+// Errors: Unauthenticated, Forbidden.
+func (s *Users) MayUpdate(ctx context.Context) error {
+	return precheck(usher.PrincipalFrom(ctx), actUserUpdate, nil)
+}
+
 // Create creates a user. Only an administrator may create it with its
 // address confirmed (EmailConfirmed, SkipConfirmation) or as an
 // administrator; its kind, limits, plan, external id and identities need

@@ -19,6 +19,11 @@ import (
 
 // UserService is what the face needs of the core's users.
 type UserService interface {
+	// MayCreate and MayUpdate say whether the caller may write users at
+	// all, asked before a write's body is validated, as Pterodactyl
+	// authorizes a form request before it validates it.
+	MayCreate(ctx context.Context) error
+	MayUpdate(ctx context.Context) error
 	Create(ctx context.Context, in usher.UserCreate) (*usher.User, error)
 	Get(ctx context.Context, key usher.UserKey) (*usher.User, error)
 	List(ctx context.Context, f usher.UserFilter) (*usher.UserPage, error)

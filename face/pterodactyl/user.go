@@ -487,11 +487,18 @@ func (h *Handler) writeFound(w http.ResponseWriter, r *http.Request, key usher.U
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := readInput(r)
+	if err != nil {
+		return err
+	}
+	if err := h.Users.MayCreate(r.Context()); err != nil {
+		return err
+	}
 	q, err := readQuery(r, false)
 	if err != nil {
 		return err
 	}
-	v, err := readUser(r)
+	v, err := decode(body, userFields)
 	if err != nil {
 		return err
 	}
@@ -515,11 +522,18 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	body, err := readInput(r)
+	if err != nil {
+		return err
+	}
+	if err := h.Users.MayUpdate(r.Context()); err != nil {
+		return h.unlessGone(r.Context(), key, err)
+	}
 	q, err := readQuery(r, false)
 	if err != nil {
 		return err
 	}
-	v, err := readUser(r)
+	v, err := decode(body, userFields)
 	if err != nil {
 		return h.unlessGone(r.Context(), key, err)
 	}
@@ -551,30 +565,22 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // unlessGone returns the core's answer for a user who is not there in
-// place of err, a failed validation of an update of that user. Pterodactyl
-// binds the user in the path before it validates the body, so an update of
-// a user who does not exist is a 404 whatever the body holds; usher checks
-// the body's shape, and the core a password, first. Any other answer of
-// the look-up (the user is there, or may not be read) leaves err as it is.
+// place of err, a refusal of an update of that user: a failed validation,
+// or a key that may not write. Pterodactyl binds the user in the path
+// before it authorizes the key and validates the body, so an update of a
+// user who does not exist is a 404 whatever the key and body; usher asks
+// about the key, checks the body's shape, and the core a password, first.
+// Any other answer of the look-up (the user is there, or may not be read)
+// leaves err as it is.
 func (h *Handler) unlessGone(ctx context.Context, key usher.UserKey, err error) error {
 	var ve validationError
-	if !errors.As(err, &ve) && usher.ErrorKind(err) != usher.KindUnprocessable {
+	if k := usher.ErrorKind(err); !errors.As(err, &ve) && k != usher.KindUnprocessable && k != usher.KindForbidden {
 		return err
 	}
 	if _, gerr := h.Users.Get(ctx, key); usher.ErrorKind(gerr) == usher.KindNotFound {
 		return gerr
 	}
 	return err
-}
-
-// readUser decodes the body of a create or an update: the two take the same
-// fields, with email, username, first_name and last_name required.
-func readUser(r *http.Request) (map[string]value, error) {
-	in, err := readInput(r)
-	if err != nil {
-		return nil, err
-	}
-	return decode(in, userFields)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
