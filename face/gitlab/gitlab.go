@@ -198,28 +198,34 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 	// (params[SUDO_PARAM] || env[SUDO_HEADER]). A sudo given but not
 	// readable (an array, an object) is refused, never dropped: the
 	// request would run as the administrator.
+	// So is one spelled so that Rack reads it and Go does not (oddSudo).
 	// JSON's false and null are Ruby's falsy values: the header then.
-	// A file part is a hash to Rack, which finds no user.
+	// Any other value, the empty text too, is a sudo: "" names no user.
 	sudo, readable := in.text("sudo")
 	v, given := in.values["sudo"]
 	if given && !readable {
 		return nil, in.err()
 	}
-	if v == false {
-		sudo = ""
-	}
-	if r.MultipartForm != nil && len(r.MultipartForm.File["sudo"]) > 0 {
+	if in.oddSudo {
 		in.fail("sudo", "is invalid")
 		return nil, in.err()
 	}
-	if sudo == "" {
+	if !given || v == false || v == nil {
 		sudo = r.Header.Get("Sudo")
 	}
-	if sudo == "" {
+	if sudo == "" && (!given || v == false || v == nil) {
 		return ctx, nil
 	}
+	if sudo == "" {
+		return nil, sudoNotFound(sudo)
+	}
 	key := usher.UserKey{Username: sudo}
-	if id, err := strconv.ParseInt(sudo, 10, 64); err == nil {
+	if digits(sudo) {
+		// GitLab's UserFinder takes /^\d+$/ for an id: "+2" is a name.
+		id, err := strconv.ParseInt(sudo, 10, 64)
+		if err != nil {
+			return nil, sudoNotFound(sudo)
+		}
 		key = usher.UserKey{ID: id}
 	}
 	as, err := h.Auth.Sudo(ctx, key)
@@ -227,6 +233,17 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 		return nil, err
 	}
 	return usher.WithPrincipal(ctx, as), nil
+}
+
+// sudoNotFound is GitLab's answer to a sudo that names no user.
+func sudoNotFound(sudo string) error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeUserNotFound,
+		Message: "no user has the id or username " + strconv.Quote(sudo)}
+}
+
+// digits reports whether s is one or more ASCII digits.
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // paramError is an answer of the face's own, about the request's shape

@@ -70,10 +70,19 @@ func expiry(in *params) *time.Time {
 		return nil
 	}
 	// Grape coerces a DateTime with Ruby's DateTime.parse, which takes a
-	// time without a zone as UTC.
-	for _, layout := range []string{time.RFC3339Nano, time.DateOnly, "2006-01-02T15:04:05", time.DateTime, "2006-01-02T15:04", "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return &t
+	// time without a zone as UTC, a time without seconds, and a zone
+	// with or without its colon. (Go's parsing takes a fraction after the
+	// seconds whatever the layout.)
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return &t
+	}
+	for _, sep := range []string{"T", " "} {
+		for _, clock := range []string{"15:04:05", "15:04"} {
+			for _, zone := range []string{"", "Z07:00", "Z0700"} {
+				if t, err := time.Parse(time.DateOnly+sep+clock+zone, s); err == nil {
+					return &t
+				}
+			}
 		}
 	}
 	in.fail("expires_at", "is invalid")

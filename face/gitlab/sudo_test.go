@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 
 	"usher"
@@ -116,11 +117,114 @@ func TestSudoFalseLeavesTheHeader(t *testing.T) {
 func TestKeyExpiresAtWithoutSeconds(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	for i, v := range []string{"2030-01-01T10:30", "2030-01-01 10:30"} {
+	for i, v := range []string{"2030-01-01T10:30", "2030-01-01 10:30",
+		// With a zone, with or without its colon (round 43).
+		"2030-01-01T10:30Z", "2030-01-01T10:30+01:00", "2030-01-01T10:30:00+0100"} {
 		res := b.do(t, call{method: "POST", path: "/api/v4/user/keys", token: b.userTok,
 			body: map[string]any{"title": fmt.Sprint("t", i), "key": coretest.NewSSHKey(t), "expires_at": v}})
 		if res.status != http.StatusCreated {
 			t.Errorf("POST /user/keys expires_at %q: %d %s; want 201 (Grape's DateTime coerces it, as UTC)", v, res.status, res.body)
 		}
+	}
+}
+
+// TestSudoSpellingsRackReadsAreRefused: past TestMultipartFileSudoIsRefused,
+// an administrator's sudo spelled so that Rack reads it as the sudo
+// parameter, and Go's parsing otherwise or not at all, was dropped, and
+// the block ran with the administrator's own rights (round 43): a file
+// part named sudo[] or sudo[x] (a hash to Rack); "sudo=nobody;" (GitLab
+// splits a query at "&" alone, and url.Query drops a pair with a ";");
+// "sudo[x=plain" (a hash to Rack; no "]" for Go); a form's "x=1& sudo=plain"
+// (Rack splits a form at "& *"); "sudo]=plain" and "[sudo]=plain" (Rack
+// 2.2 names both sudo). Each is refused now, 400 "sudo is invalid".
+func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
+	t.Parallel()
+	multipartFile := func(name string) (string, string) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, err := mw.CreateFormFile(name, "sudo.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write([]byte("plain"))
+		mw.Close()
+		return body.String(), mw.FormDataContentType()
+	}
+	form := "application/x-www-form-urlencoded"
+	type spelling struct{ name, query, body, contentType string }
+	tests := []spelling{
+		{"query sudo=nobody;", "?sudo=nobody;", "", ""},
+		{"query sudo=plain%", "?sudo=plain%", "", ""},
+		{"query sudo[x=plain", "?sudo[x=plain", "", ""},
+		{"query sudo]=plain", "?sudo]=plain", "", ""},
+		{"query [sudo]=plain", "?[sudo]=plain", "", ""},
+		{"query %20sudo=plain", "?%20sudo=plain", "", ""},
+		{"form x=1& sudo=plain", "", "x=1& sudo=plain", form},
+		{"form sudo=plain;", "", "sudo=plain;", form},
+	}
+	for _, name := range []string{"sudo[]", "sudo[x]"} {
+		body, ct := multipartFile(name)
+		tests = append(tests, spelling{"multipart file part " + name, "", body, ct})
+	}
+	b := setup(t)
+	for _, tt := range tests {
+		c := call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block%s", b.user.ID, tt.query), token: b.adminTok}
+		if tt.body != "" {
+			c.body, c.contentType = tt.body, tt.contentType
+		}
+		res := b.do(t, c)
+		if st := b.stored(t, b.user.ID).State; res.status != http.StatusBadRequest || strings.TrimSpace(string(res.body)) != `{"error":"sudo is invalid"}` || st == usher.StateBlocked {
+			t.Fatalf("PUT /users/:id/block, %s: %d %s, user state %s; want 400 sudo is invalid and the user not blocked",
+				tt.name, res.status, res.body, st)
+		}
+	}
+	// A plain sudo in a query or a form still runs as its user.
+	for _, c := range []call{
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block?sudo=plain", b.user.ID), token: b.adminTok},
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block", b.user.ID), token: b.adminTok, body: "sudo=plain", contentType: form},
+	} {
+		if res := b.do(t, c); res.status != http.StatusForbidden {
+			t.Errorf("PUT /users/:id/block as plain (%s %q): %d %s, want 403", c.path, c.body, res.status, res.body)
+		}
+	}
+}
+
+// TestSudoThatNamesNoUser: GitLab's sudo is params[:sudo] || the header,
+// and only nil and false are falsy in Ruby; its UserFinder takes /^\d+$/
+// for an id. A sudo of "" (in the query or a JSON body) was taken as none
+// and the request ran as the administrator, or as the header's user; one
+// of "+2" acted as user 2 (round 43). Both name no user now: 404.
+func TestSudoThatNamesNoUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, c := range []call{
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block?sudo=", b.user.ID), token: b.adminTok},
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block", b.user.ID), token: b.adminTok, body: map[string]any{"sudo": ""}},
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block?sudo=", b.user.ID), token: b.adminTok, header: map[string]string{"Sudo": "plain"}},
+		{method: "GET", path: fmt.Sprintf("/api/v4/user?sudo=%%2B%d", b.user.ID), token: b.adminTok},
+	} {
+		res := b.do(t, c)
+		if st := b.stored(t, b.user.ID).State; res.status != http.StatusNotFound || st == usher.StateBlocked {
+			t.Errorf("%s %s %v: %d %s, user state %s; want 404 and the user not blocked", c.method, c.path, c.body, res.status, res.body, st)
+		}
+	}
+}
+
+// TestJSONBodyOfAGetIsNoParameter: Grape reads a JSON body of a POST,
+// PUT, PATCH or DELETE only, so a GET's "sudo" in one is none and GitLab
+// takes the Sudo header; the face read it and acted as the body's user
+// (round 43).
+func TestJSONBodyOfAGetIsNoParameter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "other", Email: "other@example.com", Name: "Other"})
+	res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+		body: map[string]any{"sudo": "other"}, header: map[string]string{"Sudo": "plain"}})
+	var u struct{ Username string }
+	if res.status == http.StatusOK {
+		res.decode(t, &u)
+	}
+	if res.status != http.StatusOK || u.Username != "plain" {
+		t.Errorf(`GET /user, a JSON body {"sudo":"other"}, Sudo: plain: %d %s; want 200 as plain`, res.status, res.body)
 	}
 }
