@@ -105,9 +105,12 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 // scopes or an expiry, an account that may make no team
 // (checkOwnerBound), else an empty team such an account was made an
 // owner of with a session, merged into another, handed that one over
-// past the bound; and, but for an administrator, one whose teams would
-// then hold more service accounts than it may, else an empty team one
-// owned with them, merged into a full one, handed it over past the count.
+// past the bound; and, but for an administrator, one who owns and made as
+// many teams as one may (checkTeamRoom), else a team made at the limit,
+// merged into another's, handed that one over past it; and one whose
+// teams would then hold more service accounts than it may, else an empty
+// team one owned with them, merged into a full one, handed it over past
+// the count.
 func (g *Groups) checkMergedOwners(ctx context.Context, tx store.Tx, src int64, dst *usher.Group) error {
 	owners, err := ownersOf(ctx, tx, dst.ID)
 	if err != nil {
@@ -130,6 +133,14 @@ func (g *Groups) checkMergedOwners(ctx context.Context, tx store.Tx, src int64, 
 	}
 	if len(joining) == 0 || p.IsAdmin() {
 		return nil
+	}
+	if dst.Kind == usher.GroupTeam {
+		// Made an owner of the target, as a handover would (addMember).
+		for _, id := range joining {
+			if err := checkTeamRoom(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 	}
 	accounts, err := serviceAccountsOf(ctx, tx, dst)
 	if err != nil {

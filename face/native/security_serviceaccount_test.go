@@ -938,3 +938,45 @@ func TestRemovedOwnerDeletesNoTeam(t *testing.T) {
 	var got groupBody
 	b.call(t, req{method: "GET", path: team, token: tm.pTok}, http.StatusOK, &got)
 }
+
+// TestMergeHandsNoTeamPastTheLimit replays, past TestTeamHandedToOwnerAtLimit,
+// a merge doing what a handover may not: X, at 1,000 teams, makes Y a
+// co-owner of one of them; Y merges it into a team of Y's. The merge made
+// X an owner of Y's team, which a handover refused (409), and X's merged
+// team counted on as a deleted one X made: 1,001. Repeated, each team X
+// made before the limit went one past it (round 43). A merge asks each
+// owner it brings into its target what a handover would.
+func TestMergeHandsNoTeamPastTheLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	x, xTok := b.mustPrincipal(t, "xavier", false)
+	_, yTok := b.mustPrincipal(t, "yvonne", false)
+	b.ownTeams(t, x.ID, "owned-", 990, time.Now())
+	team := func(token, handle string) int64 {
+		var g groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: token, body: map[string]any{"kind": "team", "handle": handle}}, http.StatusCreated, &g)
+		return g.ID
+	}
+	var merges [][2]int64
+	for i := range 10 {
+		src := team(xTok, fmt.Sprint("src", i))
+		b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/yvonne", src), token: xTok, body: map[string]any{"level": "owner"}}, http.StatusOK, nil)
+		merges = append(merges, [2]int64{src, team(yTok, fmt.Sprint("dst", i))})
+	}
+	// X is at the limit: a handover of Y's team is refused.
+	b.refused(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/xavier", merges[0][1]), token: yTok, body: map[string]any{"level": "owner"}}, http.StatusConflict, "limit_reached")
+	for _, m := range merges {
+		b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", m[0]), token: yTok, body: map[string]any{"into": m[1]}}, http.StatusConflict, "limit_reached")
+	}
+	owned, err := b.env.Store.OwnedTeamCount(context.Background(), x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := b.env.Store.DeletedTeamsMadeBy(context.Background(), x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned != 1000 || deleted != 0 {
+		t.Errorf("X owns %d live teams and made %d deleted ones; want 1,000 and none", owned, deleted)
+	}
+}
