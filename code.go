@@ -94,6 +94,7 @@ const (
 	CodeEmailNotConfirmed  = "email_not_confirmed"         // the account may not log in before its address is confirmed
 	CodeTooManyAttempts    = "too_many_attempts"           // too many failed log-ins; retry later
 	CodeNotASession        = "not_a_session"               // the credential is not a session, and only a session may do this
+	CodeNotAnImpersonation = "not_an_impersonation"        // the credential is no impersonation's JWT, and only one may end an impersonation
 	CodeSessionNotFound    = "session_not_found"           // the session does not exist (or is another's)
 	CodeWrongPassword      = "wrong_password"              // the current password given with a change is wrong
 	CodeKeyOwnerNotAdmin   = "key_owner_not_admin"         // an application key whose owner is no longer an administrator
@@ -237,7 +238,7 @@ var Codes = []string{
 	CodeUnsupportedType, CodeInvalidComment, CodeWeakKey, CodeNotAnImage, CodeBadSize,
 
 	CodeInvalidCredentials, CodeMissingCredentials, CodeInvalidToken, CodeAccountInactive,
-	CodeEmailNotConfirmed, CodeTooManyAttempts, CodeNotASession, CodeSessionNotFound, CodeWrongPassword,
+	CodeEmailNotConfirmed, CodeTooManyAttempts, CodeNotASession, CodeNotAnImpersonation, CodeSessionNotFound, CodeWrongPassword,
 	CodeKeyOwnerNotAdmin, CodeTokenNotFound, CodeScopeExceeded, CodeLifetimeExceeded, CodeTokenLimit,
 	CodeLimitReached,
 

@@ -412,11 +412,9 @@ func kidOf(raw string) string {
 	return h.Kid
 }
 
-func TestImpersonate(t *testing.T) {
-	t.Parallel()
-	b := setupAuth(t, core.Policy{})
-	// An impersonation is made with the administrator's session, and ends
-	// with it.
+// rootSession logs root in and returns the session and its principal.
+func (b *authBundle) rootSession(t *testing.T) (*usher.Session, *usher.Principal) {
+	t.Helper()
 	s, err := b.auth.Login(context.Background(), "root", "root's long passphrase")
 	if err != nil {
 		t.Fatal(err)
@@ -425,6 +423,15 @@ func TestImpersonate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, ap
+}
+
+func TestImpersonate(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	// An impersonation is made with the administrator's session, and ends
+	// with it.
+	_, ap := b.rootSession(t)
 	ctx := usher.WithPrincipal(context.Background(), ap)
 	raw, c, u, err := b.auth.Impersonate(ctx, usher.UserKey{Username: "alice"}, 30*time.Minute)
 	if err != nil || u.ID != b.alice.ID || c.ImpersonatorID != b.admin.ID {
@@ -691,14 +698,7 @@ func TestLoginCountsNoChange(t *testing.T) {
 func TestImpersonationEndsAtItsExpiry(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
-	s, err := b.auth.Login(context.Background(), "root", "root's long passphrase")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap, err := b.auth.Authenticate(context.Background(), s.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ap := b.rootSession(t)
 	raw, c, _, err := b.auth.Impersonate(usher.WithPrincipal(context.Background(), ap), usher.UserKey{Username: "alice"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -710,5 +710,57 @@ func TestImpersonationEndsAtItsExpiry(t *testing.T) {
 	b.clock.Add(time.Second)
 	if p, err := b.auth.Authenticate(context.Background(), raw); err == nil {
 		t.Fatalf("the impersonation that expired at %s still authenticates at %s as %s", c.ExpiresAt, b.clock.Now(), p.User.Username)
+	}
+}
+
+// TestEndImpersonation checks that an impersonation ended with its own
+// JWT refuses that JWT and the shared JWT made of it (Corteza's), and that
+// nothing else ends one: a session, or a JWT that is no impersonation's.
+func TestEndImpersonation(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	s, ap := b.rootSession(t)
+	actx := usher.WithPrincipal(context.Background(), ap)
+	if err := b.auth.EndImpersonation(actx); usher.ErrorKind(err) != usher.KindInvalid {
+		t.Errorf("EndImpersonation with a session: %v, want Invalid", err)
+	}
+	raw, _, _, err := b.auth.Impersonate(actx, usher.UserKey{Username: "alice"}, 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := b.auth.Authenticate(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ictx := usher.WithPrincipal(context.Background(), ip)
+	shared, _, err := b.auth.IssueSharedJWT(ictx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _, err := b.auth.IssueJWT(actx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := b.auth.Authenticate(context.Background(), own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.auth.EndImpersonation(usher.WithPrincipal(context.Background(), op)); usher.ErrorKind(err) != usher.KindInvalid {
+		t.Errorf("EndImpersonation with the administrator's own JWT: %v, want Invalid", err)
+	}
+	if err := b.auth.EndImpersonation(ictx); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := b.auth.Authenticate(context.Background(), raw); err == nil {
+		t.Errorf("the ended impersonation's JWT authenticates as %s", p.User.Username)
+	}
+	if p, err := b.auth.Authenticate(context.Background(), shared, usher.TokenSharedJWT); err == nil {
+		t.Errorf("the shared JWT made of the ended impersonation authenticates as %s", p.User.Username)
+	}
+	if _, err := b.auth.Authenticate(context.Background(), s.Secret); err != nil {
+		t.Errorf("the administrator's session after the end: %v", err)
+	}
+	if _, err := b.auth.Authenticate(context.Background(), own); err != nil {
+		t.Errorf("the administrator's own JWT after the end: %v", err)
 	}
 }

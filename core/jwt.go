@@ -439,6 +439,13 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 			// administrator since ends the impersonation.
 			return nil, errBadToken()
 		}
+		// Ended by its administrator (EndImpersonation), whoever holds
+		// a copy of it.
+		if ended, err := a.store.JWTEnded(ctx, c.ID); err != nil {
+			return nil, err
+		} else if ended {
+			return nil, errBadToken()
+		}
 		p = &usher.Principal{Kind: principalKind(u), User: u, Impersonator: parent.User}
 	default:
 		return nil, errBadToken()
@@ -632,6 +639,32 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 		return "", nil, nil, err
 	}
 	return raw, c, u, nil
+}
+
+// EndImpersonation ends the impersonation the caller acts in before its
+// expiry: its JWT, and a shared JWT made of it (which carries its id), are
+// refused from then on, whoever holds a copy, and the end is audited under
+// both accounts. The administrator's own session goes on. Ending one is a
+// right taken away, which a JWT a retired key verified may do too.
+//
+// Errors: Unauthenticated, Invalid (the caller's credential is no
+// impersonation's JWT).
+func (a *Auth) EndImpersonation(ctx context.Context) error {
+	p := usher.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return errUnauthenticated()
+	}
+	if p.JWT == nil || p.JWT.ImpersonatorID == 0 || p.Impersonator == nil {
+		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotAnImpersonation,
+			Message: "the credential is no impersonation; an impersonation is ended with its own JWT"}
+	}
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.JWTEnd(ctx, p.JWT.ID, p.JWT.ExpiresAt); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, a.now(), event{action: "auth.impersonate_end", resourceType: "user",
+			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"jwt_id": p.JWT.ID}})
+	})
 }
 
 // Sudo returns the principal of another user for an administrator acting

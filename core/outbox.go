@@ -335,8 +335,8 @@ const (
 )
 
 // prune deletes the tokens and sessions that were revoked or expired,
-// the script runs done, the mail sent and the reminders deleted longer
-// than KeepEnded ago. Every
+// the script runs done, the mail sent, the reminders deleted and the ends
+// of JWTs expired longer than KeepEnded ago. Every
 // list and look-up leaves ended tokens out already; left in place they
 // would grow the tables with every log-in for as long as usher runs, and
 // each log-in's count of the account's live sessions with them.
@@ -357,13 +357,14 @@ func (o *Outbox) prune(ctx context.Context) {
 		total.ScriptRuns += p.ScriptRuns
 		total.Mail += p.Mail
 		total.Reminders += p.Reminders
-		if max(p.Tokens, p.ScriptRuns, p.Mail, p.Reminders) < pruneBatch {
+		total.JWTs += p.JWTs
+		if max(p.Tokens, p.ScriptRuns, p.Mail, p.Reminders, p.JWTs) < pruneBatch {
 			break
 		}
 	}
 	if total != (store.Pruned{}) {
 		o.log.InfoContext(ctx, "ended rows deleted", "tokens", total.Tokens, "script_runs", total.ScriptRuns, "mail", total.Mail,
-			"reminders", total.Reminders)
+			"reminders", total.Reminders, "jwt_ends", total.JWTs)
 	}
 }
 

@@ -234,14 +234,7 @@ func TestLastSeen(t *testing.T) {
 	// The administrator's session marks the administrator; the
 	// impersonation made with it does not mark alice.
 	before := seen()
-	s, err := b.auth.Login(context.Background(), "root", "root's long passphrase")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap, err := b.auth.Authenticate(context.Background(), s.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ap := b.rootSession(t)
 	b.clock.Add(time.Hour)
 	raw, _, _, err := b.auth.Impersonate(usher.WithPrincipal(context.Background(), ap), usher.UserKey{ID: b.alice.ID}, time.Minute)
 	if err != nil {

@@ -132,6 +132,11 @@ func (a *Auth) IssueSharedJWT(ctx context.Context) (string, *usher.JWTClaims, er
 			Message: "the token was signed with a retired key; log in again"}
 	case p.JWT != nil:
 		c.Parent, c.ExpiresAt = p.JWT.Parent, p.JWT.ExpiresAt
+		if c.ImpersonatorID != 0 {
+			// The impersonation in another form: it ends with it
+			// (EndImpersonation ends the id).
+			c.ID = p.JWT.ID
+		}
 	case p.Token != nil:
 		c.Parent, c.ExpiresAt = p.Token.ID, now.Add(a.policy.JWTTTL)
 		if p.Token.ExpiresAt != nil {

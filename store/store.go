@@ -27,7 +27,7 @@ import (
 
 // Pruned counts the rows one PruneEnded call deleted.
 type Pruned struct {
-	Tokens, ScriptRuns, Mail, Reminders int
+	Tokens, ScriptRuns, Mail, Reminders, JWTs int
 }
 
 // ErrLocked is a write that waited longer than the store waits for the
@@ -75,8 +75,9 @@ type Store interface {
 	// the time and that nothing reads any more: tokens revoked or expired
 	// (every list and look-up leaves them out, and a credential that
 	// names one is refused as an unknown one is), script runs done, mail
-	// sent (whose bodies are wiped already) and reminders deleted (which
-	// nothing finds, lists or delivers). The deletes are not
+	// sent (whose bodies are wiped already), reminders deleted (which
+	// nothing finds, lists or delivers) and the ends of JWTs expired
+	// (JWTEnd: the JWT's own expiry refuses it). The deletes are not
 	// counted by Changes: no cached answer can hold what has ended.
 	PruneEnded(ctx context.Context, before time.Time, limit int) (Pruned, error)
 	// Changes counts the writes this process has committed to the
@@ -222,6 +223,11 @@ type Tx interface {
 	// TokenTouch records that the token was used at the given time, unless
 	// a use since notBefore is recorded already.
 	TokenTouch(ctx context.Context, id int64, at, notBefore time.Time) error
+	// JWTEnd records that the JWT of the id (its jti) has ended before its
+	// expiry; recording it again changes nothing. JWTEnded reports whether
+	// it has. A JWT is signed, not stored: its end is all that is kept.
+	JWTEnd(ctx context.Context, id string, expiresAt time.Time) error
+	JWTEnded(ctx context.Context, id string) (bool, error)
 
 	// CodeCreate inserts c and sets c.ID. A hash is unique.
 	CodeCreate(ctx context.Context, c *usher.Code) error

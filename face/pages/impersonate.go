@@ -33,17 +33,23 @@ func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// stopImpersonating drops the impersonation and returns the administrator
-// to the user's page in the console.
+// stopImpersonating ends the impersonation — its JWT is refused from then
+// on, wherever a copy of it is — and returns the administrator to the
+// user's page in the console. The cookie goes whatever the core answers.
 func (h *Handler) stopImpersonating(w http.ResponseWriter, r *http.Request) error {
 	if err := h.checkForm(r); err != nil {
 		return err
 	}
 	to := "/admin/users"
+	var end error
 	if p := usher.PrincipalFrom(r.Context()); p.Impersonator != nil {
 		to = "/admin/users/" + strconv.FormatInt(p.UserID(), 10)
+		end = h.Auth.EndImpersonation(r.Context())
 	}
 	h.impersonation().Clear(w, r)
+	if end != nil {
+		return end
+	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }

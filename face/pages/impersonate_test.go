@@ -1,6 +1,8 @@
 package pages_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -88,5 +90,76 @@ func TestLoginEndsLeftImpersonation(t *testing.T) {
 	p := shared.get(t, "/")
 	if p.status != http.StatusOK || !strings.Contains(p.body, "<strong>next</strong>") || strings.Contains(p.body, `action="/impersonation/end"`) {
 		t.Fatalf("after another person's log-in the browser shows (%d):\n%s", p.status, p.body)
+	}
+}
+
+// TestEndedImpersonationRefused replays a copy of an impersonation's JWT
+// (the cookie's value, read from developer tools, a proxy's log or a saved
+// HAR file) used after the administrator pressed "Stop acting as": the
+// pages only cleared the cookie, and the copy read and changed the user
+// as the user until the JWT's expiry an hour later (round 43). Ending it
+// now ends the JWT, on every replica, and is audited.
+func TestEndedImpersonationRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := actAs(t, b)
+	site, err := url.Parse(b.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jwt string
+	for _, c := range admin.client.Jar.Cookies(site) {
+		if c.Name == "usher_impersonation" {
+			jwt = c.Value
+		}
+	}
+	if jwt == "" {
+		t.Fatal("no impersonation cookie")
+	}
+	bearer := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(out)
+	}
+	if st, body := bearer("GET", "/v1/me", ""); st != http.StatusOK || !strings.Contains(body, `"plain"`) {
+		t.Fatalf("the impersonation's JWT before its end: %d %s", st, body)
+	}
+	admin.get(t, "/")
+	if p := admin.post(t, "/impersonation/end", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("POST /impersonation/end: %d %s", p.status, p.body)
+	}
+	if p := admin.get(t, "/"); !strings.Contains(p.body, "<strong>root</strong>") {
+		t.Fatalf("after the end the browser is not the administrator's: %d", p.status)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/v1/me", ""},
+		{"PATCH", "/v1/users/" + itoa(b.user.ID), `{"name":"Changed After End"}`},
+	} {
+		if st, body := bearer(c.method, c.path, c.body); st != http.StatusUnauthorized {
+			t.Errorf("%s %s with the impersonation's JWT after its end: %d %.120s, want 401", c.method, c.path, st, body)
+		}
+	}
+	if u, err := b.env.Store.UserGet(context.Background(), usher.UserKey{ID: b.user.ID}); err != nil || u.Name == "Changed After End" {
+		t.Errorf("the user after the end: %+v, %v", u, err)
+	}
+	ended, err := b.env.Store.AuditList(context.Background(), usher.AuditFilter{Action: "auth.impersonate_end"})
+	if err != nil || len(ended.Items) != 1 || ended.Items[0].ImpersonatorID == 0 || ended.Items[0].ResourceID != itoa(b.user.ID) {
+		t.Errorf("auth.impersonate_end events: %+v, %v; want one, of the user, naming the administrator", ended, err)
+	}
+	// The administrator may impersonate the user again, at once.
+	admin.get(t, "/admin/users/"+itoa(b.user.ID))
+	if p := admin.post(t, "/admin/users/"+itoa(b.user.ID)+"/impersonate", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("a new impersonation: %d %s", p.status, p.body)
+	}
+	if p := admin.get(t, "/"); !strings.Contains(p.body, "plain") {
+		t.Errorf("the new impersonation does not act: %d", p.status)
 	}
 }

@@ -327,3 +327,15 @@ func (c *conn) SigningKeyDelete(ctx context.Context, id string) error {
 	}
 	return affected(res)
 }
+
+// JWTEnd records the JWT's end, once.
+func (c *conn) JWTEnd(ctx context.Context, id string, expiresAt time.Time) error {
+	_, err := c.exec(ctx, "JWTEnd", id, c.d.TimeArg(expiresAt))
+	return err
+}
+
+// JWTEnded reports whether the JWT's end is recorded.
+func (c *conn) JWTEnded(ctx context.Context, id string) (bool, error) {
+	n, err := c.count(ctx, "JWTEnded", id)
+	return n > 0, err
+}

@@ -88,11 +88,37 @@ func testPruneEnded(t *testing.T, s store.Store) {
 		rems[i] = mustAddReminder(t, s, r)
 	}
 
+	// The ends of JWTs: one expiring before the cut, one after. A second
+	// record of an end changes nothing.
+	for _, j := range []struct {
+		id  string
+		exp time.Time
+	}{{"jwt-before", before}, {"jwt-after", after}, {"jwt-after", before}} {
+		if err := s.JWTEnd(ctx, j.id, j.exp); err != nil {
+			t.Fatalf("JWTEnd(%s): %v", j.id, err)
+		}
+	}
+	jwtEnded := func(id string) bool {
+		t.Helper()
+		ended, err := s.JWTEnded(ctx, id)
+		if err != nil {
+			t.Fatalf("JWTEnded(%s): %v", id, err)
+		}
+		return ended
+	}
+	if !jwtEnded("jwt-before") || !jwtEnded("jwt-after") || jwtEnded("jwt-other") {
+		t.Fatalf("JWTEnded: before %v, after %v, another %v; want true, true, false",
+			jwtEnded("jwt-before"), jwtEnded("jwt-after"), jwtEnded("jwt-other"))
+	}
+
 	changes := s.Changes()
 	// A limit of one takes one of each half of the tokens a call.
 	got, err := s.PruneEnded(ctx, cut, 1)
-	if err != nil || got.Tokens < 1 || got.Tokens > 2 || got.ScriptRuns != 1 || got.Mail != 1 || got.Reminders != 1 {
+	if err != nil || got.Tokens < 1 || got.Tokens > 2 || got.ScriptRuns != 1 || got.Mail != 1 || got.Reminders != 1 || got.JWTs != 1 {
 		t.Fatalf("PruneEnded(limit 1) = %+v, %v", got, err)
+	}
+	if jwtEnded("jwt-before") || !jwtEnded("jwt-after") {
+		t.Errorf("after PruneEnded: the end of a JWT expired before the cut kept, or one expiring after it deleted")
 	}
 	total := got.Tokens
 	for range 5 {

@@ -14,3 +14,6 @@ DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < $1 LIMIT $
 
 -- name: PruneReminders
 DELETE FROM reminders WHERE id IN (SELECT id FROM reminders WHERE deleted_at < $1 LIMIT $2);
+
+-- name: PruneJWTs
+DELETE FROM ended_jwts WHERE id IN (SELECT id FROM ended_jwts WHERE expires_at < $1 LIMIT $2);

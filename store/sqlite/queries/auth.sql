@@ -106,6 +106,12 @@ UPDATE throttles SET failures = failures - 1 WHERE key = ?1 AND failures > 0;
 DELETE FROM throttles WHERE window_start < ?1 AND (locked_until IS NULL OR locked_until < ?1)
     AND (remembered_until IS NULL OR remembered_until < ?2);
 
+-- name: JWTEnd
+INSERT INTO ended_jwts (id, expires_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING;
+
+-- name: JWTEnded
+SELECT count(*) FROM ended_jwts WHERE id = ?1;
+
 -- name: SigningKeyInsert
 INSERT INTO signing_keys (id, algorithm, private_key, public_key, created_at, retired_at, lifetime)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7);
