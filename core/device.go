@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -25,9 +27,19 @@ type deviceState struct {
 }
 
 // deviceApproval is what an approval nonce holds, sealed: the user code it
-// was issued for. The code is used once, and the nonce with it.
+// was issued for, and a digest of the viewer it was issued to (the browser
+// shown the client: see DescribeDevice). The code is used once, and the
+// nonce with it.
 type deviceApproval struct {
-	Code int64 `json:"c"`
+	Code   int64  `json:"c"`
+	Viewer []byte `json:"v"`
+}
+
+// viewerDigest is what a nonce keeps of its viewer: no secret of the
+// browser's travels in the page, even sealed.
+func viewerDigest(viewer string) []byte {
+	d := sha256.Sum256([]byte("usher device viewer\x00" + viewer))
+	return d[:]
 }
 
 // userCodeAlphabet has no letters that read alike (0/O, 1/I/L, 5/S, 8/B).
@@ -124,9 +136,14 @@ const deviceLimit = 10
 // theirs, and issues the approval nonce ApproveDevice needs. A face gets the
 // nonce only here: it shows the person the client and carries the nonce in
 // the form they confirm with, so that no single request approves a log-in.
+// The nonce is the viewer's alone: viewer is a secret of the browser the
+// client is shown to (its form token), which ApproveDevice is given again
+// — else whoever started the log-in, knowing the code, would describe it
+// in a browser of their own and hand the nonce to another's, whose one
+// post approved it. A nonce issued to an empty viewer approves nothing.
 //
 // Errors: NotFound (an unknown, used or expired code), RateLimited.
-func (a *Auth) DescribeDevice(ctx context.Context, userCode string) (*usher.DeviceInfo, error) {
+func (a *Auth) DescribeDevice(ctx context.Context, userCode, viewer string) (*usher.DeviceInfo, error) {
 	limits, err := a.reserveDevice(ctx)
 	if err != nil {
 		return nil, err
@@ -136,7 +153,11 @@ func (a *Auth) DescribeDevice(ctx context.Context, userCode string) (*usher.Devi
 		return nil, err
 	}
 	a.forgive(ctx, limits)
-	nonce, err := json.Marshal(deviceApproval{Code: c.ID})
+	approval := deviceApproval{Code: c.ID}
+	if viewer != "" {
+		approval.Viewer = viewerDigest(viewer)
+	}
+	nonce, err := json.Marshal(approval)
 	if err != nil {
 		return nil, err
 	}
@@ -146,14 +167,14 @@ func (a *Auth) DescribeDevice(ctx context.Context, userCode string) (*usher.Devi
 
 // ApproveDevice takes up, in the person's browser, the command-line log-in
 // their user code stands for, with the approval nonce DescribeDevice issued
-// for that code: it uses the code up and begins the browser's log-in with
+// for that code to the same viewer: it uses the code up and begins the browser's log-in with
 // the provider, whose completion hands the account to the client's redeem
 // token; the browser then lands on deviceDonePage, signed in too.
 // Without the code's nonce the code is left as it was.
 //
 // Errors: NotFound (an unknown, used or expired code), Forbidden (no nonce,
-// or another code's: device_not_approved), RateLimited.
-func (a *Auth) ApproveDevice(ctx context.Context, userCode, approval string) (*usher.OAuthStart, error) {
+// another code's, or another viewer's: device_not_approved), RateLimited.
+func (a *Auth) ApproveDevice(ctx context.Context, userCode, approval, viewer string) (*usher.OAuthStart, error) {
 	limits, err := a.reserveDevice(ctx)
 	if err != nil {
 		return nil, err
@@ -164,7 +185,7 @@ func (a *Auth) ApproveDevice(ctx context.Context, userCode, approval string) (*u
 		if err != nil {
 			return err
 		}
-		if !a.approves(approval, c.ID) {
+		if !a.approves(approval, c.ID, viewer) {
 			return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeDeviceNotApproved,
 				Message: "confirm the client on the device page before continuing"}
 		}
@@ -222,9 +243,9 @@ func (a *Auth) deviceCode(ctx context.Context, tx store.Tx, userCode string) (*u
 }
 
 // approves tells whether approval is the nonce DescribeDevice issued for
-// the code.
-func (a *Auth) approves(approval string, code int64) bool {
-	if approval == "" {
+// the code to the viewer.
+func (a *Auth) approves(approval string, code int64, viewer string) bool {
+	if approval == "" || viewer == "" {
 		return false
 	}
 	data, err := a.seal.Open(approval)
@@ -232,5 +253,5 @@ func (a *Auth) approves(approval string, code int64) bool {
 		return false
 	}
 	var n deviceApproval
-	return json.Unmarshal(data, &n) == nil && n.Code == code
+	return json.Unmarshal(data, &n) == nil && n.Code == code && subtle.ConstantTimeCompare(n.Viewer, viewerDigest(viewer)) == 1
 }

@@ -32,8 +32,9 @@ func setupDevice(t *testing.T, opts coretest.Options) (*coretest.Env, *clock) {
 
 // TestDeviceApprovalNeedsDescription: no single call approves a device
 // log-in. ApproveDevice takes only the nonce DescribeDevice issued for that
-// code, so a face must have described the client to the person first; a
-// refused approval leaves the code whole.
+// code to the same viewer (the browser's form token), so a face must have
+// described the client to the person first, in that browser; a refused
+// approval leaves the code whole.
 func TestDeviceApprovalNeedsDescription(t *testing.T) {
 	t.Parallel()
 	testDeviceApprovalNeedsDescription(t, coretest.Options{})
@@ -58,35 +59,48 @@ func testDeviceApprovalNeedsDescription(t *testing.T, opts coretest.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherInfo, err := auth.DescribeDevice(ctx, other.UserCode)
+	otherInfo, err := auth.DescribeDevice(ctx, other.UserCode, "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := auth.DescribeDevice(ctx, d.UserCode, "another viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, err := auth.DescribeDevice(ctx, d.UserCode, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		name, approval string
+		name, approval, viewer string
 	}{
-		{"no nonce", ""},
-		{"another code's nonce", otherInfo.Approval},
-		{"a made-up nonce", "v1.not-sealed"},
-		{"the user code itself", d.UserCode},
+		{"no nonce", "", "viewer"},
+		{"another code's nonce", otherInfo.Approval, "viewer"},
+		{"a made-up nonce", "v1.not-sealed", "viewer"},
+		{"the user code itself", d.UserCode, "viewer"},
+		// The one who started the log-in describes it in a browser of
+		// their own and hands its nonce to another's.
+		{"another viewer's nonce", theirs.Approval, "viewer"},
+		{"a nonce issued to no viewer", none.Approval, "viewer"},
+		{"a nonce issued to no viewer, with none", none.Approval, ""},
 	} {
-		_, err := auth.ApproveDevice(ctx, d.UserCode, tt.approval)
+		_, err := auth.ApproveDevice(ctx, d.UserCode, tt.approval, tt.viewer)
 		if e := usher.AsError(err); err == nil || e.Kind != usher.KindForbidden || e.Code != usher.CodeDeviceNotApproved {
 			t.Errorf("%s: %v; want forbidden %s", tt.name, err, usher.CodeDeviceNotApproved)
 		}
 	}
-	info, err := auth.DescribeDevice(ctx, strings.ToLower(d.UserCode))
+	info, err := auth.DescribeDevice(ctx, strings.ToLower(d.UserCode), "viewer")
 	if err != nil || info.Provider != "corp" || info.Address != "192.0.2.7" || info.Device != "test" || info.Approval == "" {
 		t.Fatalf("describe: %+v, %v", info, err)
 	}
-	st, err := auth.ApproveDevice(ctx, d.UserCode, info.Approval)
+	st, err := auth.ApproveDevice(ctx, d.UserCode, info.Approval, "viewer")
 	if err != nil || !strings.HasPrefix(st.AuthURL, "https://idp.example/authorize?state=") || st.Binding == "" {
 		t.Fatalf("approve: %+v, %v", st, err)
 	}
 	// The code, and its nonce with it, is used up.
-	_, err = auth.ApproveDevice(ctx, d.UserCode, info.Approval)
+	_, err = auth.ApproveDevice(ctx, d.UserCode, info.Approval, "viewer")
 	wantKind(t, err, usher.KindNotFound, usher.CodeDeviceNotFound)
-	_, err = auth.DescribeDevice(ctx, d.UserCode)
+	_, err = auth.DescribeDevice(ctx, d.UserCode, "viewer")
 	wantKind(t, err, usher.KindNotFound, usher.CodeDeviceNotFound)
 }
 
@@ -169,7 +183,7 @@ func TestExpiredCodesPurgedSoon(t *testing.T) {
 	if n := count(); n != 2 {
 		t.Fatalf("codes after the housekeeping: %d; want the live start's 2", n)
 	}
-	if _, err := env.Core.Auth.DescribeDevice(context.Background(), live.UserCode); err != nil {
+	if _, err := env.Core.Auth.DescribeDevice(context.Background(), live.UserCode, ""); err != nil {
 		t.Fatalf("the live code: %v", err)
 	}
 }

@@ -191,11 +191,11 @@ func testEscapeClientOAuth(t *testing.T, b *bundle) {
 		t.Fatalf("the method's URL %s; want the device page %s…", corp.URL, want)
 	}
 	ctx := context.Background()
-	info, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode())
+	info, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode(), "viewer")
 	if err != nil || info.Provider != "corp" || info.Approval == "" {
 		t.Fatalf("the page's description: %+v, %v", info, err)
 	}
-	st, err := b.env.Core.Auth.ApproveDevice(ctx, corp.UserCode(), info.Approval)
+	st, err := b.env.Core.Auth.ApproveDevice(ctx, corp.UserCode(), info.Approval, "viewer")
 	if err != nil {
 		t.Fatalf("the person's confirmation: %v", err)
 	}
@@ -208,7 +208,7 @@ func testEscapeClientOAuth(t *testing.T, b *bundle) {
 		t.Fatalf("callback: %d %v %s", res.status, res.header, res.body)
 	}
 	// The code is used up.
-	if _, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode()); usher.ErrorKind(err) != usher.KindNotFound {
+	if _, err := b.env.Core.Auth.DescribeDevice(ctx, corp.UserCode(), ""); usher.ErrorKind(err) != usher.KindNotFound {
 		t.Fatalf("the code again: %v", err)
 	}
 

@@ -46,7 +46,7 @@ type AuthService interface {
 	ResetPassword(ctx context.Context, token, pw string) error
 	PasswordCheck(ctx context.Context, pw, username, email string) (*usher.PasswordQuality, error)
 	StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error)
-	DescribeDevice(ctx context.Context, userCode string) (*usher.DeviceInfo, error)
+	DescribeDevice(ctx context.Context, userCode, viewer string) (*usher.DeviceInfo, error)
 	FailOAuth(ctx context.Context, provider, state, reason string) error
 	FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error)
 	Redeem(ctx context.Context, token string) (*usher.Session, error)

@@ -39,7 +39,9 @@ func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request) error {
 	if code == "" {
 		return web.Invalid("redeem-token", usher.CodeRequired, "Missing redeem-token parameter.")
 	}
-	if _, err := h.Auth.DescribeDevice(r.Context(), code); err != nil {
+	// Only whether the code is live: the nonce, issued to no viewer,
+	// approves nothing.
+	if _, err := h.Auth.DescribeDevice(r.Context(), code, ""); err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -57,7 +57,7 @@ func TestEscapeMethodURLIsNoOneClickApproval(t *testing.T) {
 		t.Errorf("the attacker's redeem after the victim's navigation: %d; want 404", status)
 	}
 	// The code was not used up: the person can still take it up.
-	if _, err := b.env.Core.Auth.DescribeDevice(context.Background(), corp.UserCode()); err != nil {
+	if _, err := b.env.Core.Auth.DescribeDevice(context.Background(), corp.UserCode(), ""); err != nil {
 		t.Errorf("the code after the navigation: %v", err)
 	}
 }

@@ -109,9 +109,11 @@ func (h *Handler) verifyDevice(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	confirm := r.PostForm.Get("confirm") == "yes"
 	if confirm {
-		st, err = h.Auth.ApproveDevice(r.Context(), code, r.PostForm.Get("approval"))
+		st, err = h.Auth.ApproveDevice(r.Context(), code, r.PostForm.Get("approval"), token)
 	} else {
-		info, err = h.Auth.DescribeDevice(r.Context(), code)
+		// The browser's form token, verified above, is the viewer the
+		// nonce is issued to: no other browser's post approves with it.
+		info, err = h.Auth.DescribeDevice(r.Context(), code, token)
 	}
 	if err != nil {
 		e := usher.AsError(err)

@@ -61,8 +61,8 @@ type AuthService interface {
 	StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error)
 	StartOAuthExchange(ctx context.Context, provider, redirect, challenge, method string) (*usher.OAuthStart, error)
 	StartDeviceLogin(ctx context.Context, provider string) (*usher.DeviceStart, error)
-	DescribeDevice(ctx context.Context, userCode string) (*usher.DeviceInfo, error)
-	ApproveDevice(ctx context.Context, userCode, approval string) (*usher.OAuthStart, error)
+	DescribeDevice(ctx context.Context, userCode, viewer string) (*usher.DeviceInfo, error)
+	ApproveDevice(ctx context.Context, userCode, approval, viewer string) (*usher.OAuthStart, error)
 	FinishOAuth(ctx context.Context, provider, state, code, binding string) (*usher.Session, string, error)
 	FailOAuth(ctx context.Context, provider, state, reason string) error
 	Redeem(ctx context.Context, token string) (*usher.Session, error)

@@ -165,6 +165,56 @@ func TestDeviceLoginLandsOnPage(t *testing.T) {
 	}
 }
 
+// TestDeviceApprovalIsTheViewers replays one who starts a command-line
+// log-in, and so knows its user code, describing it in a browser of their
+// own and handing the approval nonce the page gave to another browser, one
+// never shown the client, whose single post (with its own form token)
+// approved the log-in: the victim signed in at the provider and the
+// attacker's redeem opened a session of the victim's (round 43). The nonce
+// is the describing browser's now: 403 device_not_approved, the code whole.
+func TestDeviceApprovalIsTheViewers(t *testing.T) {
+	t.Parallel()
+	b, _ := setupOIDC(t)
+	startReq, _ := http.NewRequest("GET", b.srv.URL+"/v1/auth/oauth/corp/start", nil)
+	startReq.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(startReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start struct {
+		UserCode string `json:"user_code"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&start)
+	res.Body.Close()
+	if err != nil || start.UserCode == "" {
+		t.Fatalf("start: %d %v", res.StatusCode, err)
+	}
+	attacker := b.browser(t)
+	attacker.get(t, "/v1/auth/device")
+	p := attacker.post(t, "/v1/auth/device", url.Values{"user_code": {start.UserCode}})
+	m := regexp.MustCompile(`name="approval" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || m == nil {
+		t.Fatalf("the attacker's description: %d", p.status)
+	}
+	approval := html.UnescapeString(m[1])
+
+	victim := b.browser(t)
+	victim.get(t, "/v1/auth/device")
+	p = victim.post(t, "/v1/auth/device", url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {approval}})
+	if p.status != http.StatusForbidden {
+		t.Fatalf("a browser never shown the client, with another's nonce: %d to %q; want 403", p.status, p.header.Get("Location"))
+	}
+	// The code is whole: the victim, shown the client, may still take it up.
+	p = victim.post(t, "/v1/auth/device", url.Values{"user_code": {start.UserCode}})
+	if m = regexp.MustCompile(`name="approval" value="([^"]+)"`).FindStringSubmatch(p.body); p.status != http.StatusOK || m == nil {
+		t.Fatalf("the victim's own description: %d", p.status)
+	}
+	p = victim.post(t, "/v1/auth/device", url.Values{"user_code": {start.UserCode}, "confirm": {"yes"}, "approval": {html.UnescapeString(m[1])}})
+	if p.status != http.StatusFound {
+		t.Errorf("the victim's own confirmation: %d; want 302 to the provider", p.status)
+	}
+}
+
 // getHTML fetches path as a browser's navigation does, asking for HTML.
 func (br *browser) getHTML(t testing.TB, path string) page {
 	t.Helper()
