@@ -1,6 +1,7 @@
 package corteza
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -91,6 +92,8 @@ func (h *Handler) listApplications(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	f.Count = max(page.Total, 0)
+	// Corteza's list sorts by id when asked for no sort, and echoes it.
+	f.Sort = cmp.Or(f.Sort, "id")
 	var set []*application
 	for _, a := range page.Items {
 		set = append(set, toApplication(a))

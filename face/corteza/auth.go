@@ -197,6 +197,11 @@ func (h *Handler) internalLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s, err := h.Auth.Login(r.Context(), p.str("email"), p.str("password"))
+	if e := usher.AsError(err); err != nil && e.Code == usher.CodeInvalidCredentials {
+		// Corteza's words for a wrong password or an unknown address
+		// (AuthErrInvalidCredentials).
+		return &usher.Error{Kind: e.Kind, Code: e.Code, Message: "invalid username and password combination"}
+	}
 	if err != nil {
 		return err
 	}

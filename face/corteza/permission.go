@@ -267,11 +267,11 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 			remove = append(remove, list)
 		}
 	}
-	rules, err := h.Groups.PatchRules(r.Context(), ref, set, remove)
-	if err != nil {
+	if _, err := h.Groups.PatchRules(r.Context(), ref, set, remove); err != nil {
 		return err
 	}
-	return writeRules(w, rules)
+	// Corteza's Permissions.Update answers resputil.OK().
+	return ok(w)
 }
 
 func (h *Handler) deleteRules(w http.ResponseWriter, r *http.Request) error {

@@ -29,9 +29,9 @@ type reminder struct {
 	AssignedTo  int64           `json:"assignedTo,string"`
 	AssignedBy  int64           `json:"assignedBy,string"`
 	AssignedAt  time.Time       `json:"assignedAt"`
-	DismissedAt *time.Time      `json:"dismissedAt,omitempty"`
-	DismissedBy int64           `json:"dismissedBy,string,omitempty"`
-	RemindAt    *time.Time      `json:"remindAt,omitempty"`
+	DismissedBy int64           `json:"dismissedBy,string"`
+	DismissedAt *time.Time      `json:"dismissedAt"`
+	RemindAt    *time.Time      `json:"remindAt"`
 	CreatedAt   time.Time       `json:"createdAt"`
 	UpdatedAt   *time.Time      `json:"updatedAt,omitempty"`
 }
@@ -53,11 +53,12 @@ func toReminder(m *usher.Reminder) *reminder {
 	return out
 }
 
-// reminderFilter is the filter a reminder list echoes.
+// reminderFilter is the filter a reminder list echoes, as Corteza's
+// types.ReminderFilter: its ids are numbers.
 type reminderFilter struct {
-	ReminderID     []string   `json:"reminderID"`
+	ReminderID     []int64    `json:"reminderID"`
 	Resource       string     `json:"resource"`
-	AssignedTo     string     `json:"assignedTo"`
+	AssignedTo     int64      `json:"assignedTo"`
 	ScheduledFrom  *time.Time `json:"scheduledFrom"`
 	ScheduledUntil *time.Time `json:"scheduledUntil"`
 	ExcludeDismiss bool       `json:"excludeDismissed"`
@@ -84,8 +85,11 @@ func (h *Handler) listReminders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := reminderFilter{ReminderID: nilIfEmpty(p.strs("reminderID")), Resource: p.str("resource"), AssignedTo: p.str("assignedTo"),
-		ExcludeDismiss: p.boolean("excludeDismissed"), ScheduledOnly: p.boolean("scheduledOnly"), Sort: p.str("sort")}
+	f := reminderFilter{Resource: p.str("resource"), ExcludeDismiss: p.boolean("excludeDismissed"),
+		ScheduledOnly: p.boolean("scheduledOnly"), Sort: p.str("sort")}
+	if f.ReminderID, err = ids(p.strs("reminderID")); err != nil {
+		return err
+	}
 	if f.ScheduledFrom, err = timeParam(p, "scheduledFrom"); err != nil {
 		return err
 	}
@@ -106,10 +110,8 @@ func (h *Handler) listReminders(w http.ResponseWriter, r *http.Request) error {
 	if rf.AssignedTo, err = p.id("assignedTo"); err != nil {
 		return err
 	}
-	want, err := ids(f.ReminderID)
-	if err != nil {
-		return err
-	}
+	f.AssignedTo = rf.AssignedTo
+	want := f.ReminderID
 	page, err := h.Reminders.List(r.Context(), rf)
 	if err != nil {
 		return err
@@ -124,7 +126,11 @@ func (h *Handler) listReminders(w http.ResponseWriter, r *http.Request) error {
 	if len(want) > 0 {
 		f.Count = len(set)
 	}
-	return respond(w, listPayload{Filter: f, Set: set})
+	// Corteza's reminderSetPayload leaves an empty set out ("set,omitempty").
+	return respond(w, struct {
+		Filter reminderFilter `json:"filter"`
+		Set    []*reminder    `json:"set,omitempty"`
+	}{f, set})
 }
 
 // reminderID reads the reminderID path value.

@@ -1,6 +1,7 @@
 package corteza
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -76,14 +77,14 @@ func (h *Handler) toRole(ctx context.Context, g *usher.Group) (*role, error) {
 
 // roleFilter is the filter a role list echoes.
 type roleFilter struct {
-	RoleID   []string `json:"roleID"`
-	MemberID string   `json:"memberID,omitempty"`
-	Query    string   `json:"query"`
-	Name     string   `json:"name,omitempty"`
-	Handle   string   `json:"handle,omitempty"`
-	Archived int      `json:"archived"`
-	Deleted  int      `json:"deleted"`
-	Sort     string   `json:"sort"`
+	RoleID   []int64 `json:"roleID"`
+	MemberID int64   `json:"memberID"`
+	Query    string  `json:"query"`
+	Handle   string  `json:"handle"`
+	Name     string  `json:"name"`
+	Archived int     `json:"archived"`
+	Deleted  int     `json:"deleted"`
+	Sort     string  `json:"sort"`
 	paging
 }
 
@@ -105,8 +106,17 @@ func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := roleFilter{RoleID: nilIfEmpty(p.strs("roleID")), MemberID: p.str("memberID"), Query: p.str("query"),
-		Name: p.str("name"), Handle: p.str("handle"), Sort: p.str("sort")}
+	f := roleFilter{Query: p.str("query"), Name: p.str("name"), Handle: p.str("handle"), Sort: p.str("sort")}
+	if f.RoleID, err = ids(p.strs("roleID")); err != nil {
+		return err
+	}
+	if s := p.str("memberID"); s != "" && s != "0" {
+		m, err := ids([]string{s})
+		if err != nil {
+			return err
+		}
+		f.MemberID = m[0]
+	}
 	if f.Archived, err = p.state("archived", ""); err != nil {
 		return err
 	}
@@ -121,16 +131,9 @@ func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request) error {
 	if f.Name != "" && gf.Query == "" {
 		gf.Query = f.Name
 	}
-	if gf.IDs, err = ids(f.RoleID); err != nil {
-		return err
-	}
-	if f.MemberID != "" && f.MemberID != "0" {
-		m, err := ids([]string{f.MemberID})
-		if err != nil {
-			return err
-		}
-		gf.MemberID = m[0]
-	}
+	gf.IDs, gf.MemberID = f.RoleID, f.MemberID
+	// Corteza's list sorts by id when asked for no sort, and echoes it.
+	f.Sort = cmp.Or(f.Sort, "id")
 	page, err := h.Groups.List(r.Context(), gf)
 	if gf.MemberID != 0 && usher.ErrorKind(err) == usher.KindNotFound {
 		// Corteza answers a member it does not know with no roles.
@@ -201,14 +204,14 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := usher.GroupUpdate{Name: p.optStr("name"), Handle: p.optStr("handle")}
-	if p.has("members") {
+	if members := p.strs("members"); len(members) > 0 {
 		// The members are set with the rest, in one core call, so that a
-		// refused member leaves the role as it was.
-		if in.Members, err = ids(p.strs("members")); err != nil {
+		// refused member leaves the role as it was. An empty list leaves
+		// them, as Corteza's Role.Update replaces them only when it is
+		// given some: a client sending the role back with "members": []
+		// does not empty it.
+		if in.Members, err = ids(members); err != nil {
 			return err
-		}
-		if in.Members == nil {
-			in.Members = []int64{}
 		}
 	}
 	g, err := h.Groups.Update(r.Context(), ref, in)
@@ -318,11 +321,8 @@ func (h *Handler) memberIDs(ctx context.Context, ref usher.GroupRef, most int) (
 // user list could not take, it reads no further and refuses them, as
 // the core refuses more ids: a role's first thousand members were its
 // users before, the rest left out without a word.
-func (h *Handler) roleMembers(ctx context.Context, roles []string) ([]int64, error) {
-	list, err := ids(roles)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) roleMembers(ctx context.Context, roles []int64) ([]int64, error) {
+	list := slices.Clone(roles)
 	slices.Sort(list)
 	seen := make(map[int64]bool)
 	for _, id := range slices.Compact(list) {

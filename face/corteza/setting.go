@@ -43,7 +43,8 @@ func (h *Handler) listSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]*setting, 0, len(list))
+	// None is null, as Corteza's repository selects into a nil slice.
+	var out []*setting
 	for _, s := range list {
 		out = append(out, toSetting(s))
 	}

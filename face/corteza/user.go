@@ -1,6 +1,7 @@
 package corteza
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -59,16 +60,16 @@ func toUser(u *usher.User) *user {
 
 // userFilter is the filter a user list echoes.
 type userFilter struct {
-	UserID    []string `json:"userID"`
-	RoleID    []string `json:"roleID"`
-	Query     string   `json:"query"`
-	Email     string   `json:"email"`
-	Username  string   `json:"username"`
-	Handle    string   `json:"handle"`
-	Kind      string   `json:"kind"`
-	Deleted   int      `json:"deleted"`
-	Suspended int      `json:"suspended"`
-	Sort      string   `json:"sort"`
+	UserID    []int64 `json:"userID"`
+	RoleID    []int64 `json:"roleID"`
+	Query     string  `json:"query"`
+	Email     string  `json:"email"`
+	Username  string  `json:"username"`
+	Handle    string  `json:"handle"`
+	Kind      string  `json:"kind"`
+	Deleted   int     `json:"deleted"`
+	Suspended int     `json:"suspended"`
+	Sort      string  `json:"sort"`
 	paging
 }
 
@@ -97,8 +98,14 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := userFilter{UserID: nilIfEmpty(p.strs("userID")), RoleID: nilIfEmpty(p.strs("roleID")), Query: p.str("query"),
-		Email: p.str("email"), Username: p.str("username"), Handle: p.str("handle"), Kind: p.str("kind"), Sort: p.str("sort")}
+	f := userFilter{Query: p.str("query"), Email: p.str("email"), Username: p.str("username"), Handle: p.str("handle"),
+		Kind: p.str("kind"), Sort: p.str("sort")}
+	if f.UserID, err = ids(p.strs("userID")); err != nil {
+		return err
+	}
+	if f.RoleID, err = ids(p.strs("roleID")); err != nil {
+		return err
+	}
 	if f.Deleted, err = p.state("deleted", "incDeleted"); err != nil {
 		return err
 	}
@@ -123,9 +130,9 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		// none match.
 		return respond(w, listPayload{Filter: f, Set: nil})
 	}
-	if uf.IDs, err = ids(f.UserID); err != nil {
-		return err
-	}
+	uf.IDs = f.UserID
+	// Corteza's list sorts by id when asked for no sort, and echoes it.
+	f.Sort = cmp.Or(f.Sort, "id")
 	if len(f.RoleID) > 0 {
 		members, err := h.roleMembers(r.Context(), f.RoleID)
 		if err != nil {

@@ -131,3 +131,50 @@ func TestReminderResourceIsAPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleUpdateKeepsMembersOfAnEmptyList: Corteza 2020.9's Role.Update
+// (system/rest/role.go) replaces a role's members only when it is given
+// some; a client sending the role back with "members": [] emptied it here
+// (round 43).
+func TestRoleUpdateKeepsMembersOfAnEmptyList(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	role := b.editorsRole(t)
+	uid := strconv.FormatInt(b.user.ID, 10)
+	wantErr(t, b.do(t, "POST", "/roles/"+role+"/member/"+uid, b.adminJWT, nil), "")
+	for _, members := range []any{[]string{}, nil} {
+		wantErr(t, b.do(t, "PUT", "/roles/"+role, b.adminJWT, map[string]any{"name": "Editors", "handle": "editors", "members": members}), "")
+		var got struct{ Response []string }
+		b.do(t, "GET", "/roles/"+role+"/members", b.adminJWT, nil).decode(t, &got)
+		if len(got.Response) != 1 || got.Response[0] != uid {
+			t.Errorf("members after an update with members %v: %v, want [%s] kept", members, got.Response, uid)
+		}
+	}
+	// Some members still replace them.
+	wantErr(t, b.do(t, "PUT", "/roles/"+role, b.adminJWT, map[string]any{"name": "Editors", "handle": "editors",
+		"members": []string{strconv.FormatInt(b.admin.ID, 10)}}), "")
+	var got struct{ Response []string }
+	b.do(t, "GET", "/roles/"+role+"/members", b.adminJWT, nil).decode(t, &got)
+	if len(got.Response) != 1 || got.Response[0] != strconv.FormatInt(b.admin.ID, 10) {
+		t.Errorf("members after an update naming the administrator: %v", got.Response)
+	}
+}
+
+// TestReminderWritesEveryField: Corteza 2020.9's types.Reminder writes
+// dismissedBy, dismissedAt and remindAt with no omitempty: "0", null and
+// null on a reminder neither dismissed nor scheduled, where the face left
+// them out (round 43).
+func TestReminderWritesEveryField(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	uid := strconv.FormatInt(b.user.ID, 10)
+	res := b.do(t, "POST", "/reminder/", b.userJWT, map[string]any{"resource": "system:user:" + uid, "assignedTo": uid, "payload": map[string]any{}})
+	wantErr(t, res, "")
+	var out struct{ Response map[string]any }
+	res.decode(t, &out)
+	for field, want := range map[string]any{"dismissedBy": "0", "dismissedAt": nil, "remindAt": nil} {
+		if v, ok := out.Response[field]; !ok || v != want {
+			t.Errorf("%s: %v (given %v), want %v: %s", field, v, ok, want, res.body)
+		}
+	}
+}
