@@ -35,10 +35,15 @@ type deviceApproval struct {
 	Viewer []byte `json:"v"`
 }
 
-// viewerDigest is what a nonce keeps of its viewer: no secret of the
-// browser's travels in the page, even sealed.
-func viewerDigest(viewer string) []byte {
-	d := sha256.Sum256([]byte("usher device viewer\x00" + viewer))
+// viewerDigest is what a nonce keeps of its viewer, the browser's secret
+// and where the request came from (an IPv6 address by its /64): no
+// secret of the browser's travels in the page, even sealed. The address
+// holds where the secret may be planted — over plain HTTP a sibling host
+// sets the form token's cookie of its choosing in another's browser, and
+// would describe the code with the same one — unless both browsers share
+// an address.
+func viewerDigest(ctx context.Context, viewer string) []byte {
+	d := sha256.Sum256([]byte("usher device viewer\x00" + viewer + "\x00" + addressKey(usher.RequestFrom(ctx).Address)))
 	return d[:]
 }
 
@@ -137,10 +142,11 @@ const deviceLimit = 10
 // nonce only here: it shows the person the client and carries the nonce in
 // the form they confirm with, so that no single request approves a log-in.
 // The nonce is the viewer's alone: viewer is a secret of the browser the
-// client is shown to (its form token), which ApproveDevice is given again
-// — else whoever started the log-in, knowing the code, would describe it
-// in a browser of their own and hand the nonce to another's, whose one
-// post approved it. A nonce issued to an empty viewer approves nothing.
+// client is shown to (its form token), which ApproveDevice is given again,
+// from the same address — else whoever started the log-in, knowing the
+// code, would describe it in a browser of their own and hand the nonce to
+// another's, whose one post approved it. A nonce issued to an empty viewer
+// approves nothing.
 //
 // Errors: NotFound (an unknown, used or expired code), RateLimited.
 func (a *Auth) DescribeDevice(ctx context.Context, userCode, viewer string) (*usher.DeviceInfo, error) {
@@ -155,7 +161,7 @@ func (a *Auth) DescribeDevice(ctx context.Context, userCode, viewer string) (*us
 	a.forgive(ctx, limits)
 	approval := deviceApproval{Code: c.ID}
 	if viewer != "" {
-		approval.Viewer = viewerDigest(viewer)
+		approval.Viewer = viewerDigest(ctx, viewer)
 	}
 	nonce, err := json.Marshal(approval)
 	if err != nil {
@@ -185,7 +191,7 @@ func (a *Auth) ApproveDevice(ctx context.Context, userCode, approval, viewer str
 		if err != nil {
 			return err
 		}
-		if !a.approves(approval, c.ID, viewer) {
+		if !a.approves(ctx, approval, c.ID, viewer) {
 			return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeDeviceNotApproved,
 				Message: "confirm the client on the device page before continuing"}
 		}
@@ -243,8 +249,8 @@ func (a *Auth) deviceCode(ctx context.Context, tx store.Tx, userCode string) (*u
 }
 
 // approves tells whether approval is the nonce DescribeDevice issued for
-// the code to the viewer.
-func (a *Auth) approves(approval string, code int64, viewer string) bool {
+// the code to the viewer, at the request's address.
+func (a *Auth) approves(ctx context.Context, approval string, code int64, viewer string) bool {
 	if approval == "" || viewer == "" {
 		return false
 	}
@@ -253,5 +259,5 @@ func (a *Auth) approves(approval string, code int64, viewer string) bool {
 		return false
 	}
 	var n deviceApproval
-	return json.Unmarshal(data, &n) == nil && n.Code == code && subtle.ConstantTimeCompare(n.Viewer, viewerDigest(viewer)) == 1
+	return json.Unmarshal(data, &n) == nil && n.Code == code && subtle.ConstantTimeCompare(n.Viewer, viewerDigest(ctx, viewer)) == 1
 }

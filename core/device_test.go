@@ -89,6 +89,23 @@ func testDeviceApprovalNeedsDescription(t *testing.T, opts coretest.Options) {
 			t.Errorf("%s: %v; want forbidden %s", tt.name, err, usher.CodeDeviceNotApproved)
 		}
 	}
+	// The same viewer's secret from another address: one a sibling host
+	// planted over plain HTTP in the victim's browser, the attacker's own
+	// description made with it.
+	planted, err := auth.DescribeDevice(from("198.51.100.9"), d.UserCode, "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, approval string
+	}{
+		{"the same viewer's nonce, described at another address", planted.Approval},
+	} {
+		_, err := auth.ApproveDevice(ctx, d.UserCode, tt.approval, "viewer")
+		if e := usher.AsError(err); err == nil || e.Kind != usher.KindForbidden || e.Code != usher.CodeDeviceNotApproved {
+			t.Errorf("%s: %v; want forbidden %s", tt.name, err, usher.CodeDeviceNotApproved)
+		}
+	}
 	info, err := auth.DescribeDevice(ctx, strings.ToLower(d.UserCode), "viewer")
 	if err != nil || info.Provider != "corp" || info.Address != "192.0.2.7" || info.Device != "test" || info.Approval == "" {
 		t.Fatalf("describe: %+v, %v", info, err)

@@ -641,29 +641,34 @@ func (a *Auth) Impersonate(ctx context.Context, key usher.UserKey, ttl time.Dura
 	return raw, c, u, nil
 }
 
-// EndImpersonation ends the impersonation the caller acts in before its
-// expiry: its JWT, and a shared JWT made of it (which carries its id), are
-// refused from then on, whoever holds a copy, and the end is audited under
-// both accounts. The administrator's own session goes on. Ending one is a
-// right taken away, which a JWT a retired key verified may do too.
+// EndImpersonation ends an impersonation before its expiry, given its
+// JWT: the JWT, and a shared JWT made of it (which carries its id), are
+// refused from then on, whoever holds a copy, and the end is audited. Its
+// holder may end it whatever it acts as at the moment — a JWT refused
+// while its user is blocked would act again once unblocked — and whoever
+// holds it may, since whoever holds it may use it: no more is asked. The
+// administrator's own session goes on. An end is kept until the latest
+// expiry any JWT of its id claims, so that one made to look like it with
+// an earlier expiry (a JWT a retired key verified) ends nothing sooner.
 //
-// Errors: Unauthenticated, Invalid (the caller's credential is no
-// impersonation's JWT).
-func (a *Auth) EndImpersonation(ctx context.Context) error {
-	p := usher.PrincipalFrom(ctx)
-	if p.Anonymous() {
-		return errUnauthenticated()
+// Errors: Unauthenticated (the JWT does not verify, or has expired: it
+// acts as no one already), Invalid (it is no impersonation's).
+func (a *Auth) EndImpersonation(ctx context.Context, raw string) error {
+	c, err := a.verify(ctx, raw)
+	if err != nil {
+		return err
 	}
-	if p.JWT == nil || p.JWT.ImpersonatorID == 0 || p.Impersonator == nil {
+	if c.ImpersonatorID == 0 {
 		return &usher.Error{Kind: usher.KindInvalid, Code: usher.CodeNotAnImpersonation,
-			Message: "the credential is no impersonation; an impersonation is ended with its own JWT"}
+			Message: "the JWT is no impersonation's"}
 	}
 	return a.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.JWTEnd(ctx, p.JWT.ID, p.JWT.ExpiresAt); err != nil {
+		if err := tx.JWTEnd(ctx, c.ID, c.ExpiresAt); err != nil {
 			return err
 		}
 		return a.record(ctx, tx, a.now(), event{action: "auth.impersonate_end", resourceType: "user",
-			resourceID: strconv.FormatInt(p.UserID(), 10), meta: map[string]string{"jwt_id": p.JWT.ID}})
+			resourceID: strconv.FormatInt(c.Subject, 10),
+			meta:       map[string]string{"jwt_id": c.ID, "impersonator_id": strconv.FormatInt(c.ImpersonatorID, 10)}})
 	})
 }
 

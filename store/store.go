@@ -224,8 +224,9 @@ type Tx interface {
 	// a use since notBefore is recorded already.
 	TokenTouch(ctx context.Context, id int64, at, notBefore time.Time) error
 	// JWTEnd records that the JWT of the id (its jti) has ended before its
-	// expiry; recording it again changes nothing. JWTEnded reports whether
-	// it has. A JWT is signed, not stored: its end is all that is kept.
+	// expiry; recorded again, the end is kept until the later of the two
+	// expiries. JWTEnded reports whether it has ended. A JWT is signed,
+	// not stored: its end is all that is kept.
 	JWTEnd(ctx context.Context, id string, expiresAt time.Time) error
 	JWTEnded(ctx context.Context, id string) (bool, error)
 

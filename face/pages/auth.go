@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"usher/web"
 
 	"usher"
 )
@@ -82,8 +83,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.session().Set(w, r, s.Secret, &exp)
 	// An impersonation left in this browser is no business of whoever
-	// logs in now.
-	h.impersonation().Clear(w, r)
+	// logs in now: it ends, and its cookie goes.
+	if err := h.endImpersonation(w, r); err != nil {
+		web.LogError(h.Log, r, err)
+	}
 	http.Redirect(w, r, h.returnTo(r), http.StatusSeeOther)
 	return nil
 }
@@ -99,7 +102,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	// The cookies go whatever the core answers: a browser that asked to
 	// log out is left signed in as no one.
 	h.session().Clear(w, r)
-	h.impersonation().Clear(w, r)
+	if err := h.endImpersonation(w, r); err != nil {
+		web.LogError(h.Log, r, err)
+	}
 	if !usher.PrincipalFrom(r.Context()).Anonymous() {
 		if err := h.Auth.Logout(r.Context()); err != nil {
 			return err

@@ -41,15 +41,31 @@ func (h *Handler) stopImpersonating(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	to := "/admin/users"
-	var end error
 	if p := usher.PrincipalFrom(r.Context()); p.Impersonator != nil {
 		to = "/admin/users/" + strconv.FormatInt(p.UserID(), 10)
-		end = h.Auth.EndImpersonation(r.Context())
 	}
-	h.impersonation().Clear(w, r)
-	if end != nil {
-		return end
+	err := h.endImpersonation(w, r)
+	if err != nil {
+		return err
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// endImpersonation ends the impersonation the browser's cookie holds, if
+// any, whatever it acts as now (refused while its user is blocked, it
+// would act again once unblocked), and clears the cookie whatever the
+// core answers. An impersonation that has expired, or that does not
+// verify, acts as no one already.
+func (h *Handler) endImpersonation(w http.ResponseWriter, r *http.Request) error {
+	jwt := h.impersonation().Read(r)
+	if jwt == "" {
+		return nil
+	}
+	h.impersonation().Clear(w, r)
+	if err := h.Auth.EndImpersonation(r.Context(), jwt); err != nil && usher.ErrorKind(err) != usher.KindUnauthenticated &&
+		usher.ErrorKind(err) != usher.KindInvalid {
+		return err
+	}
 	return nil
 }

@@ -23,6 +23,23 @@ func actAs(t *testing.T, b *bundle) *browser {
 	return admin
 }
 
+// impersonationJWT returns the impersonation's JWT the browser's cookie
+// holds, as whoever copies the cookie's value has it.
+func (br *browser) impersonationJWT(t *testing.T) string {
+	t.Helper()
+	site, err := url.Parse(br.b.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range br.client.Jar.Cookies(site) {
+		if c.Name == "usher_impersonation" {
+			return c.Value
+		}
+	}
+	t.Fatal("no impersonation cookie")
+	return ""
+}
+
 // TestLogoutWhileImpersonating: "Log out" in a browser where an
 // administrator acts as a user leaves it signed in as no one. It answered
 // 400 and left both cookies, so the next person at the machine acted as
@@ -103,19 +120,7 @@ func TestEndedImpersonationRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	admin := actAs(t, b)
-	site, err := url.Parse(b.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jwt string
-	for _, c := range admin.client.Jar.Cookies(site) {
-		if c.Name == "usher_impersonation" {
-			jwt = c.Value
-		}
-	}
-	if jwt == "" {
-		t.Fatal("no impersonation cookie")
-	}
+	jwt := admin.impersonationJWT(t)
 	bearer := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
@@ -161,5 +166,64 @@ func TestEndedImpersonationRefused(t *testing.T) {
 	}
 	if p := admin.get(t, "/"); !strings.Contains(p.body, "plain") {
 		t.Errorf("the new impersonation does not act: %d", p.status)
+	}
+}
+
+// TestImpersonationLeftEndsWhateverItActsAs: past TestEndedImpersonationRefused,
+// "Stop acting as" pressed while the impersonation was refused (its user
+// blocked by another administrator meanwhile) only cleared the cookie, and
+// once the user was unblocked a copy of the JWT acted again; another
+// person's log-in in the browser cleared the cookie and ended nothing
+// either (round 44). The cookie's JWT ends, whatever it acts as then. (A
+// log-out ended it already, with the administrator's session.)
+func TestImpersonationLeftEndsWhateverItActsAs(t *testing.T) {
+	t.Parallel()
+	for _, leave := range []string{"stop while the user is blocked", "log in again", "log out"} {
+		t.Run(leave, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			admin := actAs(t, b)
+			jwt := admin.impersonationJWT(t)
+			me := func() int {
+				t.Helper()
+				req, _ := http.NewRequest("GET", b.srv.URL+"/v1/me", nil)
+				req.Header.Set("Authorization", "Bearer "+jwt)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				return res.StatusCode
+			}
+			if st := me(); st != http.StatusOK {
+				t.Fatalf("the impersonation's JWT before: %d", st)
+			}
+			console := b.browser(t)
+			console.login(t, "root", password)
+			state := func(action string) {
+				t.Helper()
+				console.get(t, "/admin/users/"+itoa(b.user.ID))
+				if p := console.post(t, "/admin/users/"+itoa(b.user.ID)+"/"+action, url.Values{}); p.status >= 400 {
+					t.Fatalf("%s: %d", action, p.status)
+				}
+			}
+			switch leave {
+			case "stop while the user is blocked":
+				state("block")
+				admin.get(t, "/")
+				admin.post(t, "/impersonation/end", url.Values{})
+				state("unblock")
+			case "log in again":
+				b.env.MustCreateUser(t, usher.UserCreate{Username: "next", Email: "next@example.com", Password: password})
+				admin.get(t, "/")
+				admin.login(t, "next", password)
+			case "log out":
+				admin.get(t, "/logout")
+				admin.post(t, "/logout", url.Values{})
+			}
+			if st := me(); st != http.StatusUnauthorized {
+				t.Errorf("the impersonation's JWT after the browser left it (%s): %d, want 401", leave, st)
+			}
+		})
 	}
 }

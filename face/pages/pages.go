@@ -65,7 +65,7 @@ type AuthService interface {
 	Methods(ctx context.Context) []usher.LoginMethod
 	Providers() []string
 	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
-	EndImpersonation(ctx context.Context) error
+	EndImpersonation(ctx context.Context, jwt string) error
 	CheckReturnTo(to string) error
 }
 

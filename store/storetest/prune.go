@@ -88,12 +88,12 @@ func testPruneEnded(t *testing.T, s store.Store) {
 		rems[i] = mustAddReminder(t, s, r)
 	}
 
-	// The ends of JWTs: one expiring before the cut, one after. A second
-	// record of an end changes nothing.
+	// The ends of JWTs: one expiring before the cut, one after. An end
+	// recorded again is kept until the later expiry, in either order.
 	for _, j := range []struct {
 		id  string
 		exp time.Time
-	}{{"jwt-before", before}, {"jwt-after", after}, {"jwt-after", before}} {
+	}{{"jwt-before", before}, {"jwt-after", after}, {"jwt-after", before}, {"jwt-raised", before}, {"jwt-raised", after}} {
 		if err := s.JWTEnd(ctx, j.id, j.exp); err != nil {
 			t.Fatalf("JWTEnd(%s): %v", j.id, err)
 		}
@@ -117,7 +117,7 @@ func testPruneEnded(t *testing.T, s store.Store) {
 	if err != nil || got.Tokens < 1 || got.Tokens > 2 || got.ScriptRuns != 1 || got.Mail != 1 || got.Reminders != 1 || got.JWTs != 1 {
 		t.Fatalf("PruneEnded(limit 1) = %+v, %v", got, err)
 	}
-	if jwtEnded("jwt-before") || !jwtEnded("jwt-after") {
+	if jwtEnded("jwt-before") || !jwtEnded("jwt-after") || !jwtEnded("jwt-raised") {
 		t.Errorf("after PruneEnded: the end of a JWT expired before the cut kept, or one expiring after it deleted")
 	}
 	total := got.Tokens

@@ -107,7 +107,9 @@ DELETE FROM throttles WHERE window_start < ?1 AND (locked_until IS NULL OR locke
     AND (remembered_until IS NULL OR remembered_until < ?2);
 
 -- name: JWTEnd
-INSERT INTO ended_jwts (id, expires_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING;
+-- An end is kept until the latest expiry recorded for its id.
+INSERT INTO ended_jwts (id, expires_at) VALUES (?1, ?2)
+ON CONFLICT (id) DO UPDATE SET expires_at = max(ended_jwts.expires_at, excluded.expires_at);
 
 -- name: JWTEnded
 SELECT count(*) FROM ended_jwts WHERE id = ?1;
