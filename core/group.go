@@ -648,6 +648,11 @@ func (g *Groups) changeIn(ctx context.Context, tx store.Tx, ref usher.GroupRef, 
 	if err := g.authorizeGroup(ctx, act, a); err != nil {
 		return nil, err
 	}
+	// One a rule keeps from reading the group changes nothing of it: the
+	// answer is the group (an empty change answered it all the same).
+	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+		return nil, err
+	}
 	var changes map[string]usher.Change
 	now := g.now()
 	out, err := tx.GroupUpdate(ctx, a.group.ID, func(gr *usher.Group) error {

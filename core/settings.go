@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"usher"
@@ -35,7 +36,10 @@ func (s *Settings) Get(ctx context.Context, key usher.UserKey) ([]usher.Setting,
 }
 
 // Update changes the settings named in values and leaves the others alone;
-// a nil value removes its setting. It returns every setting afterwards.
+// a nil value removes its setting. It returns every setting afterwards, as
+// the caller may read them: one who may change an account's settings and
+// not read them (a delegate holding settings.write alone) gets back those
+// it named, which it knows — the others may hold a client's secrets.
 //
 // Errors: Unauthenticated, Forbidden, NotFound, Unprocessable (a bad key, a
 // value that is not JSON or is over 16 KiB, more than 200 settings in the
@@ -114,6 +118,14 @@ func (s *Settings) Update(ctx context.Context, key usher.UserKey, values map[str
 		return s.record(ctx, tx, now, event{action: "settings.update", resourceType: "user", resourceID: strconv.FormatInt(u.ID, 10), changes: changes})
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actSettingsRead, u); usher.ErrorKind(err) == usher.KindForbidden {
+		out = slices.DeleteFunc(out, func(st usher.Setting) bool {
+			_, named := values[st.Key]
+			return !named
+		})
+	} else if err != nil {
 		return nil, err
 	}
 	return out, nil

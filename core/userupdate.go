@@ -499,6 +499,12 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 				if err := s.authorize(ctx, act, u); err != nil {
 					return err
 				}
+				// One a rule keeps from reading the account changes
+				// nothing of it: the answer is the account (an empty
+				// change answered it all the same).
+				if err := s.authorize(ctx, actUserRead, u); err != nil {
+					return err
+				}
 				if err := stale("user", u.Version, key.IfVersion); err != nil {
 					return err
 				}

@@ -2035,7 +2035,9 @@ func TestDeletingATeamLowersNoPeer(t *testing.T) {
 	var team groupBody
 	b.call(t, req{method: "POST", path: "/v1/groups", token: ownerTok, body: map[string]any{"kind": "team", "handle": "payroll"}}, http.StatusCreated, &team)
 	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, victim.ID), token: ownerTok, body: map[string]any{"level": "write"}}, http.StatusOK, nil)
-	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), allow(fmt.Sprintf("group:%d", team.ID), "delete"))
+	// (Read too: one a rule keeps from reading a group changes nothing of it.)
+	b.mustRole(t, "helpdesk", []*usher.User{helpdesk}, allow("user", "update"), allow(fmt.Sprintf("group:%d", team.ID), "delete"),
+		allow(fmt.Sprintf("group:%d", team.ID), "read"))
 	pw := req{method: "PUT", path: fmt.Sprintf("/v1/users/%d/password", victim.ID), token: tok,
 		body: map[string]any{"password": "the helpdesk's own passphrase"}}
 	b.refused(t, pw, http.StatusForbidden, "forbidden")

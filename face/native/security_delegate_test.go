@@ -1,0 +1,84 @@
+package native_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"usher"
+)
+
+// TestSettingsWriteAnswersNoSettingsUnread replays a delegate holding
+// settings.write and not settings.read (denied, or not given, as the
+// default gives no one another's): GET /v1/users/{u}/settings was refused,
+// but PATCH, of nothing or of one harmless key, answered every setting
+// the account held — its mail client's secret among them (round 44). One
+// who may not read an account's settings gets back those it named.
+func TestSettingsWriteAnswersNoSettingsUnread(t *testing.T) {
+	t.Parallel()
+	const secret = "oauth-client-secret-5f1e2d"
+	for name, rules := range map[string][]usher.Rule{
+		"read denied":    {allow("settings", "write"), deny("settings", "read")},
+		"read not given": {allow("settings", "write")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, vtok := b.mustPrincipal(t, "victim", false)
+			b.call(t, req{method: "PATCH", path: "/v1/users/victim/settings", token: vtok,
+				body: map[string]any{"mail.client_secret": secret}}, http.StatusOK, nil)
+			delegate, tok := b.mustPrincipal(t, "delegate", false)
+			b.mustRole(t, "prefs", []*usher.User{delegate}, rules...)
+			b.refused(t, req{method: "GET", path: "/v1/users/victim/settings", token: tok}, http.StatusForbidden, "forbidden")
+			for _, body := range []map[string]any{{}, {"ui.theme": "dark"}} {
+				var got map[string]any
+				b.call(t, req{method: "PATCH", path: "/v1/users/victim/settings", token: tok, body: body}, http.StatusOK, &got)
+				if _, leaked := got["mail.client_secret"]; leaked || len(got) != len(body) {
+					t.Errorf("PATCH %v as the delegate: %v; want the keys it named alone", body, got)
+				}
+			}
+			// The owner still reads them all, the delegate's among them.
+			var all map[string]any
+			b.call(t, req{method: "GET", path: "/v1/users/victim/settings", token: vtok}, http.StatusOK, &all)
+			if all["mail.client_secret"] != secret || all["ui.theme"] != "dark" {
+				t.Errorf("the owner's settings: %v", all)
+			}
+		})
+	}
+}
+
+// TestChangeOfWhatOneMayNotReadRefused replays a delegate allowed to
+// update one account or team and denied reading it: GET was refused,
+// but an empty PATCH answered the whole profile, bio and all, or the
+// team's name and description (round 44). A change needs the read of
+// what it changes; the refusal changes nothing.
+func TestChangeOfWhatOneMayNotReadRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim, vtok := b.mustPrincipal(t, "victim", false)
+	b.call(t, req{method: "PATCH", path: "/v1/users/victim", token: vtok, body: map[string]any{"bio": "private bio text"}}, http.StatusOK, nil)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "covert",
+		"name": "Covert Ops", "description": "acquisition of acme, do not discuss"}}, http.StatusCreated, &team)
+	caller, tok := b.mustPrincipal(t, "caller", false)
+	user, group := fmt.Sprintf("user:%d", victim.ID), fmt.Sprintf("group:%d", team.ID)
+	b.mustRole(t, "helpdesk", []*usher.User{caller}, allow(user, "update"), deny(user, "read"),
+		allow(group, "update"), deny(group, "read"))
+	for _, path := range []string{fmt.Sprintf("/v1/users/%d", victim.ID), fmt.Sprintf("/v1/groups/%d", team.ID)} {
+		b.refused(t, req{method: "GET", path: path, token: tok}, http.StatusForbidden, "forbidden")
+		for _, body := range []map[string]any{{}, {"name": "Renamed"}} {
+			res := b.api.do(t, req{method: "PATCH", path: path, token: tok, body: body})
+			if res.status != http.StatusForbidden || strings.Contains(string(res.body), "private bio") || strings.Contains(string(res.body), "acquisition") {
+				t.Errorf("PATCH %s %v by one denied reading it: %d %s; want 403", path, body, res.status, res.body)
+			}
+		}
+	}
+	var u struct{ Name string }
+	b.call(t, req{method: "GET", path: "/v1/users/victim", token: vtok}, http.StatusOK, &u)
+	var g groupBody
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: b.userTok}, http.StatusOK, &g)
+	if u.Name == "Renamed" || g.Name == "Renamed" {
+		t.Errorf("a refused change wrote: the user's name %q, the team's %q", u.Name, g.Name)
+	}
+}
