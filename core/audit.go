@@ -246,17 +246,25 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 		default:
 			continue
 		}
-		if id == "" {
-			continue
-		}
 		d := false
 		for id := range strings.SplitSeq(id, ",") {
+			if id == "" {
+				continue
+			}
 			var err error
 			if d, err = deny(act, id); err != nil {
 				return err
 			}
 			if d {
 				break
+			}
+		}
+		if own := instanceRead[e.ResourceType]; !d && own != "" {
+			// A rule on the reminder or the file itself keeps it from
+			// the reader as it does elsewhere (404 there).
+			var err error
+			if d, err = deny(own, e.ResourceID); err != nil {
+				return err
 			}
 		}
 		if !d {
@@ -275,6 +283,11 @@ func (a *Audit) hideDenied(ctx context.Context, events []*usher.AuditEvent) erro
 	}
 	return nil
 }
+
+// instanceRead is, for the kinds of resource whose events hideDenied
+// hides by their account, the read a rule on one of them (reminder:<id>,
+// attachment:<id>) decides.
+var instanceRead = map[string]action{"reminder": actReminderRead, "attachment": actAttachRead}
 
 // hideUserParts takes out of an event on a user what a rule on a part of
 // the account keeps the reader from elsewhere: its addresses, by a deny of
@@ -400,7 +413,8 @@ func (a *Audit) hideHandles(ctx context.Context, v *any, ids string, deny func(a
 
 // hideSettingValues takes the values out of the settings' events for a
 // reader who may not read those settings: the instance's (setting.set,
-// setting.delete), which may hold mail server credentials, unless the
+// setting.delete, and a setting's file's attachment.create and
+// attachment.delete), which may hold mail server credentials, unless the
 // reader may read the instance settings; a user's own (settings.update),
 // which may hold a client's secrets, unless the reader may read that
 // user's settings. audit.read alone must not hand either over. The events
@@ -413,7 +427,11 @@ func (a *Audit) hideSettingValues(ctx context.Context, events []*usher.AuditEven
 	may := map[string]bool{} // by the instance ("") or a user's id
 	for _, e := range events {
 		var key string
+		file := e.ResourceType == "attachment" && e.Meta["kind"] == string(usher.AttachmentSetting)
 		switch {
+		case file:
+			// A setting's file is the setting's value: its name, size
+			// and checksum (which confirms a guess at its bytes).
 		case len(e.Changes) == 0:
 			continue
 		case e.ResourceType == "setting":
@@ -439,6 +457,13 @@ func (a *Audit) hideSettingValues(ctx context.Context, events []*usher.AuditEven
 			continue
 		}
 		hideChanges(e)
+		if file {
+			for _, k := range []string{"name", "size", "content_type", "checksum"} {
+				if _, set := e.Meta[k]; set {
+					e.Meta[k] = "[hidden]"
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -244,3 +244,45 @@ func TestAuditNamesNoAddressInALockout(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditHidesDeniedReminderAndFile replays a reader of the log allowed
+// every reminder and every file but one (reminder:<id> or attachment:<id>
+// read denied): GET answered 404 for it and lists left it out, but its
+// events showed the reminder's resource, or the file's name, checksum and
+// size (round 44). And a reader who may not read the instance settings,
+// to whom setting.set's values are hidden, read the name and checksum of
+// the file a setting was set from in the attachment.create written beside
+// it. Each is hidden now.
+func TestAuditHidesDeniedReminderAndFile(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	soon := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	const resource, file, settingFile = "merger:acme-takeover-2027", "layoffs-list-q3.png", "saml-signing-key-prod.png"
+	var r reminderBody
+	b.call(t, req{method: "POST", path: "/v1/reminders", token: b.userTok,
+		body: map[string]any{"resource": resource, "remind_at": soon}}, http.StatusCreated, &r)
+	a := b.mustUpload(t, file, pngImage(t))
+	body, ctype := multipartFile(t, "upload", settingFile, pngImage(t), nil)
+	b.call(t, req{method: "PUT", path: "/v1/settings/auth.saml_key", token: b.adminTok, body: body,
+		header: map[string]string{"Content-Type": ctype}}, http.StatusOK, nil)
+	auditor, tok := b.mustPrincipal(t, "auditor", false)
+	b.mustRole(t, "aud", []*usher.User{auditor}, allow("audit", "read"),
+		allow("reminder", "read"), deny(fmt.Sprintf("reminder:%d", r.ID), "read"),
+		allow("attachment", "read"), deny(fmt.Sprintf("attachment:%d", a.ID), "read"))
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/reminders/%d", r.ID), token: tok}, http.StatusNotFound, "reminder_not_found")
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/attachments/%d", a.ID), token: tok}, http.StatusNotFound, "attachment_not_found")
+	b.refused(t, req{method: "GET", path: "/v1/settings/auth.saml_key", token: tok}, http.StatusForbidden, "forbidden")
+	res := b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: tok}, http.StatusOK, nil)
+	for _, secret := range []string{resource, file, settingFile, a.Checksum} {
+		if strings.Contains(string(res.body), secret) {
+			t.Errorf("the log shows %q to a reader kept from it: %.900s", secret, res.body)
+		}
+	}
+	// An administrator reads them all.
+	res = b.call(t, req{method: "GET", path: "/v1/audit?limit=100", token: b.adminTok}, http.StatusOK, nil)
+	for _, shown := range []string{resource, file, settingFile} {
+		if !strings.Contains(string(res.body), shown) {
+			t.Errorf("the administrator's log lacks %q", shown)
+		}
+	}
+}
