@@ -203,18 +203,21 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 	// Any other value, the empty text too, is a sudo: "" names no user.
 	sudo, readable := in.text("sudo")
 	v, given := in.values["sudo"]
+	// An empty header is a sudo too, and one sent twice is refused: Go
+	// would read the first, Rack the two joined.
 	if given && !readable {
 		return nil, in.err()
 	}
-	if in.oddSudo {
+	header := r.Header.Values("Sudo")
+	if in.oddSudo || len(header) > 1 {
 		in.fail("sudo", "is invalid")
 		return nil, in.err()
 	}
 	if !given || v == false || v == nil {
-		sudo = r.Header.Get("Sudo")
-	}
-	if sudo == "" && (!given || v == false || v == nil) {
-		return ctx, nil
+		if len(header) == 0 {
+			return ctx, nil
+		}
+		sudo = header[0]
 	}
 	if sudo == "" {
 		return nil, sudoNotFound(sudo)

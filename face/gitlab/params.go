@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,6 +86,15 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 		p.setForm(form)
 	case web.MediaMultipart:
+		// Read whole (it is bounded) so that the parts Go's reader
+		// skips can be looked at too (multipartSudo).
+		data, err := web.ReadBody(r)
+		if err != nil {
+			return nil, err
+		}
+		odd, named := multipartSudo(r.Header.Get("Content-Type"), data)
+		p.oddSudo = p.oddSudo || odd
+		r.Body = io.NopCloser(bytes.NewReader(data))
 		if err := r.ParseMultipartForm(web.MaxBody); err != nil {
 			if web.IsTooLarge(err) {
 				return nil, &usher.Error{Kind: usher.KindTooLarge, Code: usher.CodeBodyTooLarge,
@@ -100,6 +110,9 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			// A file part is a hash to Rack, which names no user.
 			p.oddSudo = p.oddSudo || rackName(k) == "sudo"
 		}
+		// A sudo part Go's reader passed over (one outside the parts it
+		// found) is one Rack may read.
+		p.oddSudo = p.oddSudo || named != len(r.MultipartForm.Value["sudo"])
 	}
 	return p, nil
 }
@@ -125,6 +138,32 @@ func rackSudo(raw string) bool {
 		}
 	}
 	return false
+}
+
+// multipartSudo reads a multipart body as Rack might and Go's reader does
+// not: it reports whether the body may hold a sudo Go's reader would
+// read otherwise or pass over — a content type naming "boundary=" more
+// than once (Rack takes the last, Go the parameter's, and the parts
+// between one's lines are the other's preamble), or a part's header line
+// (Content-Disposition, Content-ID) that mentions sudo in any form but
+// the plain form-data one (Rack reads a name from any disposition, the
+// last name=, or the Content-ID; Go skips such parts) — and how many
+// plain ones it holds, which must be as many as Go's reader found.
+func multipartSudo(contentType string, body []byte) (odd bool, named int) {
+	if strings.Count(strings.ToLower(contentType), "boundary=") > 1 {
+		return true, 0
+	}
+	for line := range bytes.Lines(body) {
+		l := strings.ToLower(strings.TrimSpace(string(line)))
+		if !strings.HasPrefix(l, "content-disposition:") && !strings.HasPrefix(l, "content-id:") || !strings.Contains(l, "sudo") {
+			continue
+		}
+		if l != `content-disposition: form-data; name="sudo"` {
+			return true, 0
+		}
+		named++
+	}
+	return false, named
 }
 
 // rackName is the name Rack gives a parameter's key: what comes before
