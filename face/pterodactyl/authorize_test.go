@@ -36,6 +36,9 @@ func TestReadOnlyKeyRefusedBeforeValidation(t *testing.T) {
 		{"update, a bad address", "PATCH", path, map[string]any{"email": "not-an-address"}, 403, "AccessDeniedHttpException"},
 		{"update, a user not there", "PATCH", "/api/application/users/999999", map[string]any{}, 404, "NotFoundHttpException"},
 		{"update, malformed JSON", "PATCH", path, `{"email":`, 400, "BadRequestHttpException"},
+		// A deletion binds the user first too (round 44).
+		{"delete", "DELETE", path, nil, 403, "AccessDeniedHttpException"},
+		{"delete, a user not there", "DELETE", "/api/application/users/999999", nil, 404, "NotFoundHttpException"},
 	}
 	for _, tt := range tests {
 		users, events := b.env.Counts(t)

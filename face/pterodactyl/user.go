@@ -565,8 +565,8 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // unlessGone returns the core's answer for a user who is not there in
-// place of err, a refusal of an update of that user: a failed validation,
-// or a key that may not write. Pterodactyl binds the user in the path
+// place of err, a refusal of an update or a deletion of that user: a
+// failed validation, or a key that may not write. Pterodactyl binds the user in the path
 // before it authorizes the key and validates the body, so an update of a
 // user who does not exist is a 404 whatever the key and body; usher asks
 // about the key, checks the body's shape, and the core a password, first.
@@ -589,7 +589,8 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, err := h.Users.Delete(r.Context(), key); err != nil {
-		return err
+		// The panel binds the user before it authorizes the key.
+		return h.unlessGone(r.Context(), key, err)
 	}
 	// The API documentation answers 200, where Pterodactyl itself answers
 	// 204; the documentation wins. The body stays empty, as Pterodactyl's clients expect none.
