@@ -62,6 +62,20 @@ func placeServiceAccount(p *usher.Principal, u *usher.User) error {
 	return errForbidden("a service account belongs to the team that made it; only an administrator adds it to another group")
 }
 
+// placeMember is placeServiceAccount for u joining group, with the bound
+// on a team's service accounts (checkTeamAccounts), which holds for an
+// administrator too, however an account comes.
+func placeMember(ctx context.Context, tx store.Tx, p *usher.Principal, u *usher.User, group *usher.Group) error {
+	if err := placeServiceAccount(p, u); err != nil || u.Kind != usher.KindServiceAccount {
+		return err
+	}
+	accounts, err := serviceAccountsOf(ctx, tx, group)
+	if err != nil {
+		return err
+	}
+	return checkTeamAccounts(len(accounts))
+}
+
 // raiseServiceAccount refuses to give a service account a level above
 // write, unless the caller is an administrator: an owning service account
 // manages the team's members, and its tokens, minted by an owner who may
@@ -180,7 +194,7 @@ func (g *Groups) addMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 			}
 		}
 		if old == nil {
-			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
+			if err := placeMember(ctx, tx, usher.PrincipalFrom(ctx), u, a.group); err != nil {
 				return err
 			}
 		}
@@ -788,7 +802,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if have[id] {
 				continue
 			}
-			if err := placeServiceAccount(usher.PrincipalFrom(ctx), u); err != nil {
+			if err := placeMember(ctx, tx, usher.PrincipalFrom(ctx), u, a.group); err != nil {
 				return err
 			}
 			level, _ := checkLevel(a.group.Kind, "")
@@ -894,7 +908,7 @@ func (g *Groups) joinMember(ctx context.Context, tx store.Tx, a *access, id int6
 	if err != nil {
 		return err
 	}
-	if err := placeServiceAccount(a.p, u); err != nil {
+	if err := placeMember(ctx, tx, a.p, u, a.group); err != nil {
 		return err
 	}
 	if err := tx.MembershipSet(ctx, usher.Membership{GroupID: a.group.ID, UserID: u.ID, Level: level, CreatedAt: now}); err != nil {

@@ -76,6 +76,9 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 				return err
 			}
 		}
+		if err := checkMergedServiceAccounts(ctx, tx, src.group, dst.group); err != nil {
+			return err
+		}
 		if err := mergeMembers(ctx, tx, src.group.ID, dst.group.ID); err != nil {
 			return err
 		}
@@ -147,6 +150,28 @@ func (g *Groups) checkMergedOwners(ctx context.Context, tx store.Tx, src int64, 
 		return err
 	}
 	return checkOwnersRoom(ctx, tx, joining, len(accounts))
+}
+
+// checkMergedServiceAccounts refuses a merge that would leave dst holding
+// more service accounts than a team may (maxServiceAccountsPerTeam), an
+// administrator's too, as creating them is refused.
+func checkMergedServiceAccounts(ctx context.Context, tx store.Tx, src, dst *usher.Group) error {
+	moving, err := serviceAccountsOf(ctx, tx, src)
+	if err != nil || len(moving) == 0 {
+		return err
+	}
+	held, err := serviceAccountsOf(ctx, tx, dst)
+	if err != nil {
+		return err
+	}
+	n := len(held)
+	for _, u := range moving {
+		if !slices.ContainsFunc(held, func(h *usher.User) bool { return h.ID == u.ID }) {
+			n++
+		}
+	}
+	// As many as one more than the target could take.
+	return checkTeamAccounts(n - 1)
 }
 
 // mergePage is how many memberships a merge reads at a time.

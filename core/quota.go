@@ -159,8 +159,15 @@ func checkServiceAccountRoom(ctx context.Context, tx store.Tx, p *usher.Principa
 	if err != nil {
 		return err
 	}
-	if len(accounts) >= maxServiceAccountsPerTeam {
-		return errLimit("the team holds " + strconv.Itoa(len(accounts)) + " service accounts, the most it may: delete some first")
+	return checkTeamAccounts(len(accounts))
+}
+
+// checkTeamAccounts refuses one more service account to a team that holds
+// n, as many as a team may: an administrator's too, however it comes (made
+// there, added as a member, merged in).
+func checkTeamAccounts(n int) error {
+	if n >= maxServiceAccountsPerTeam {
+		return errLimit("the team holds " + strconv.Itoa(n) + " service accounts, the most it may: delete some first")
 	}
 	return nil
 }

@@ -980,3 +980,40 @@ func TestMergeHandsNoTeamPastTheLimit(t *testing.T) {
 		t.Errorf("X owns %d live teams and made %d deleted ones; want 1,000 and none", owned, deleted)
 	}
 }
+
+// TestTeamHoldsNoMoreServiceAccountsHoweverTheyCome replays an
+// administrator filling a team past its 100 service accounts, which a
+// 101st made there is refused: adding another team's account as a member,
+// setting its groups, or merging its team in each went through, 101
+// (round 44). Each is 409 limit_reached; so is naming it in a group's
+// members where a face sets them (the core's setMembers).
+func TestTeamHoldsNoMoreServiceAccountsHoweverTheyCome(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var full, other groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "full"}}, http.StatusCreated, &full)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "other"}}, http.StatusCreated, &other)
+	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.admin})
+	for i := range 100 {
+		if _, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: full.ID}, fmt.Sprint("bot", i), ""); err != nil {
+			t.Fatalf("account %d: %v", i+1, err)
+		}
+	}
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", full.ID), token: b.adminTok,
+		body: map[string]any{"name": "one-more"}}, http.StatusConflict, "limit_reached")
+	extra, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: other.ID}, "extra", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rq := range []req{
+		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", full.ID, extra.ID), token: b.adminTok, body: map[string]any{"level": "write"}},
+		{method: "PUT", path: fmt.Sprintf("/v1/users/%d/groups", extra.ID), token: b.adminTok, body: map[string]any{"kind": "team", "add_to_groups": []string{"full"}}},
+		{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", other.ID), token: b.adminTok, body: map[string]any{"into": full.ID}},
+	} {
+		b.refused(t, rq, http.StatusConflict, "limit_reached")
+	}
+	page, err := b.env.Core.Groups.ServiceAccounts(as, usher.GroupRef{ID: full.ID}, usher.PageRequest{Limit: 500})
+	if err != nil || len(page.Items) != 100 {
+		t.Errorf("the team's service accounts: %d, %v; want 100", len(page.Items), err)
+	}
+}
