@@ -49,6 +49,13 @@ func (g *Groups) Merge(ctx context.Context, source, target usher.GroupRef) (*ush
 		if err := g.authorizeMerge(ctx, src, dst); err != nil {
 			return err
 		}
+		// A change of a group needs its read (changeIn): the merge
+		// answers the target, and empties the source into it.
+		for _, a := range []*access{src, dst} {
+			if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+				return err
+			}
+		}
 		// The source's rules move to the target, as setting them would:
 		// those that reach an application need application.grant, and
 		// what they give the target's members more, the caller must hold.

@@ -7,6 +7,13 @@ import (
 	"usher"
 )
 
+// ImpersonationCookie is the cookie the pages keep an administrator's
+// impersonation in (its JWT), beside the administrator's session. A
+// log-in through any face in the browser ends what it holds.
+func ImpersonationCookie(secure bool) SessionCookie {
+	return SessionCookie{Name: "usher_impersonation", Path: "/", Secure: secure, Host: true}
+}
+
 // SessionCookie is a cookie a face keeps a credential in, such as its
 // session: HttpOnly, so that no page script reads it, SameSite=Lax, so
 // that other sites' pages send it only when the browser navigates to

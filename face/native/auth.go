@@ -28,10 +28,28 @@ func (h *Handler) writeSession(w http.ResponseWriter, r *http.Request, s *usher.
 	if s.Token.ExpiresAt != nil {
 		exp = *s.Token.ExpiresAt
 	}
-	h.session().Set(w, r, s.Secret, &exp)
+	h.setSession(w, r, s.Secret, &exp)
 	w.Header().Set("X-Session-Token", s.Secret)
 	w.Header().Set("Cache-Control", "no-store")
 	return web.WriteJSON(w, http.StatusOK, sessionJSON{Token: s.Secret, SessionID: s.Token.ID, ExpiresAt: exp, User: toUserJSON(s.User)})
+}
+
+// setSession sets the session cookie of a log-in. An impersonation the
+// pages left in the browser is no business of whoever logs in now: it
+// ends, and its cookie goes, as the pages' own log-in does.
+func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, secret string, exp *time.Time) {
+	h.session().Set(w, r, secret, exp)
+	left := web.ImpersonationCookie(h.SecureCookies)
+	jwt := left.Read(r)
+	if jwt == "" {
+		return
+	}
+	left.Clear(w, r)
+	if err := h.Auth.EndImpersonation(r.Context(), jwt); err != nil {
+		if k := usher.ErrorKind(err); k != usher.KindUnauthenticated && k != usher.KindInvalid {
+			web.LogError(h.Log, r, err)
+		}
+	}
 }
 
 // secure reports whether cookies go out marked Secure.
@@ -455,7 +473,7 @@ func (h *Handler) completeOAuth(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if redirect != "" {
-		h.session().Set(w, r, s.Secret, s.Token.ExpiresAt)
+		h.setSession(w, r, s.Secret, s.Token.ExpiresAt)
 		// The core allowed only usher's own pages; set the header as it is.
 		w.Header().Set("Location", redirect)
 		w.WriteHeader(http.StatusFound)

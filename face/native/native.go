@@ -56,6 +56,7 @@ type AuthService interface {
 	CheckJWT(ctx context.Context, raw string) (*usher.Principal, *usher.JWTClaims, error)
 	OwnView(ctx context.Context, u *usher.User) (*usher.User, error)
 	Impersonate(ctx context.Context, key usher.UserKey, ttl time.Duration) (string, *usher.JWTClaims, *usher.User, error)
+	EndImpersonation(ctx context.Context, jwt string) error
 	JWKS(ctx context.Context) ([]byte, error)
 	Methods(ctx context.Context) []usher.LoginMethod
 	StartOAuth(ctx context.Context, provider, redirect string) (*usher.OAuthStart, error)

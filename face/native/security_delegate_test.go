@@ -82,3 +82,45 @@ func TestChangeOfWhatOneMayNotReadRefused(t *testing.T) {
 		t.Errorf("a refused change wrote: the user's name %q, the team's %q", u.Name, g.Name)
 	}
 }
+
+// TestRulesAndMergesAnswerNothingUnread replays, past
+// TestChangeOfWhatOneMayNotReadRefused, a delegate allowed to set one
+// role's rules and denied reading it: PATCH of no rules at all answered
+// every rule the role held; and one allowed to merge a group into another
+// it may not read: the merge went through and answered the target, name
+// and description (round 45). The rules' answer holds those the request
+// set; the merge is refused and merges nothing.
+func TestRulesAndMergesAnswerNothingUnread(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	secret := b.mustRole(t, "secret-role", nil, deny("user:4242", "read"), allow("plan", "read"))
+	var src, dst groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "scratch",
+		"name": "Scratch"}}, http.StatusCreated, &src)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "group", "handle": "covert",
+		"name": "Covert Ops", "description": "acquisition of acme, do not discuss"}}, http.StatusCreated, &dst)
+	caller, tok := b.mustPrincipal(t, "caller", false)
+	role := fmt.Sprintf("group:%d", secret.ID)
+	rules := []usher.Rule{allow(role, "rules"), deny(role, "read")}
+	for _, id := range []int64{src.ID, dst.ID} {
+		g := fmt.Sprintf("group:%d", id)
+		rules = append(rules, allow(g, "update"), allow(g, "delete"), allow(g, "members"))
+	}
+	rules = append(rules, deny(fmt.Sprintf("group:%d", dst.ID), "read"))
+	b.mustRole(t, "helpdesk", []*usher.User{caller}, rules...)
+
+	path := fmt.Sprintf("/v1/groups/%d/rules", secret.ID)
+	b.refused(t, req{method: "GET", path: path, token: tok}, http.StatusForbidden, "forbidden")
+	for _, set := range [][]map[string]string{{}, {{"resource": "plan", "operation": "read", "access": "allow"}}} {
+		var got struct{ Items []map[string]any }
+		b.call(t, req{method: "PATCH", path: path, token: tok, body: map[string]any{"rules": set}}, http.StatusOK, &got)
+		if len(got.Items) != len(set) {
+			t.Errorf("PATCH %s %v by one denied reading the role: %v; want the %d rules it set", path, set, got.Items, len(set))
+		}
+	}
+	res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", src.ID), token: tok, body: map[string]any{"into": dst.ID}})
+	if res.status != http.StatusForbidden || strings.Contains(string(res.body), "acquisition") {
+		t.Errorf("a merge into a group one may not read: %d %s; want 403", res.status, res.body)
+	}
+	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", src.ID), token: b.adminTok}, http.StatusOK, nil)
+}

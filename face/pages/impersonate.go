@@ -14,7 +14,7 @@ import (
 // administrator's own session cookie stays, and the native API still
 // sees the administrator.
 func (h *Handler) impersonation() web.SessionCookie {
-	return web.SessionCookie{Name: "usher_impersonation", Path: "/", Secure: h.SecureCookies, Host: true}
+	return web.ImpersonationCookie(h.SecureCookies)
 }
 
 // impersonate starts acting as the user: audited by the core under both.
@@ -26,6 +26,11 @@ func (h *Handler) impersonate(w http.ResponseWriter, r *http.Request) error {
 	key := *ref
 	jwt, claims, _, err := h.Auth.Impersonate(r.Context(), key, 0)
 	if err != nil {
+		return err
+	}
+	// The one it replaces ends, whatever it acts as now (refused while
+	// its user is blocked, it would act again once unblocked).
+	if err := h.endImpersonation(w, r); err != nil {
 		return err
 	}
 	h.impersonation().Set(w, r, jwt, &claims.ExpiresAt)

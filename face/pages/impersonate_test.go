@@ -174,11 +174,14 @@ func TestEndedImpersonationRefused(t *testing.T) {
 // blocked by another administrator meanwhile) only cleared the cookie, and
 // once the user was unblocked a copy of the JWT acted again; another
 // person's log-in in the browser cleared the cookie and ended nothing
-// either (round 44). The cookie's JWT ends, whatever it acts as then. (A
-// log-out ended it already, with the administrator's session.)
+// either (round 44), and so did a new impersonation's cookie taking its
+// place, or a log-in in the browser through the API (round 45). The
+// cookie's JWT ends, whatever it acts as then. (A log-out ended it
+// already, with the administrator's session.)
 func TestImpersonationLeftEndsWhateverItActsAs(t *testing.T) {
 	t.Parallel()
-	for _, leave := range []string{"stop while the user is blocked", "log in again", "log out"} {
+	for _, leave := range []string{"stop while the user is blocked", "log in again", "log out",
+		"impersonate another while the user is blocked", "log in again through the API"} {
 		t.Run(leave, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
@@ -220,6 +223,26 @@ func TestImpersonationLeftEndsWhateverItActsAs(t *testing.T) {
 			case "log out":
 				admin.get(t, "/logout")
 				admin.post(t, "/logout", url.Values{})
+			case "impersonate another while the user is blocked":
+				// The new impersonation's cookie took the old one's
+				// place (round 45).
+				other := b.env.MustCreateUser(t, usher.UserCreate{Username: "other", Email: "other@example.com", Password: password})
+				state("block")
+				admin.get(t, "/admin/users/"+itoa(other.ID))
+				if p := admin.post(t, "/admin/users/"+itoa(other.ID)+"/impersonate", url.Values{}); p.status != http.StatusSeeOther {
+					t.Fatalf("impersonating another: %d", p.status)
+				}
+				state("unblock")
+			case "log in again through the API":
+				// POST /v1/auth/login sets the session cookie the pages
+				// read (round 45).
+				b.env.MustCreateUser(t, usher.UserCreate{Username: "next", Email: "next@example.com", Password: password, EmailConfirmed: true})
+				req, _ := http.NewRequest("POST", b.srv.URL+"/v1/auth/login", strings.NewReader(`{"login":"next","password":"`+password+`"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Origin", b.srv.URL)
+				if p := admin.do(t, req); p.status != http.StatusOK {
+					t.Fatalf("the API's log-in: %d %s", p.status, p.body)
+				}
 			}
 			if st := me(); st != http.StatusUnauthorized {
 				t.Errorf("the impersonation's JWT after the browser left it (%s): %d, want 401", leave, st)
