@@ -202,13 +202,62 @@ func Unmarshal(data []byte, dst any) error {
 	if err := json.Unmarshal(data, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field := te.Field
+			field := requestField(reflect.TypeOf(dst), te.Field)
 			if field == "" {
 				field = "body"
 			}
 			return Invalid(field, usher.CodeWrongType, "must be %s, not %s", typeName(te.Type), te.Value)
 		}
 		return Invalid("", usher.CodeMalformedJSON, "the body could not be decoded: %v", err)
+	}
+	return nil
+}
+
+// requestField is a decoding error's field path as the request names it:
+// Go's decoder names in the path a struct embedded in dst's type by its
+// type's name ("planJSON.project_limit"), which no request holds.
+func requestField(t reflect.Type, path string) string {
+	if path == "" {
+		return ""
+	}
+	var out []string
+	for seg := range strings.SplitSeq(path, ".") {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out, t = append(out, seg), nil
+			continue
+		}
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && f.Tag.Get("json") == "" {
+			t = f.Type
+			continue
+		}
+		out, t = append(out, seg), jsonFieldType(t, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// jsonFieldType is the type of t's field that JSON names name, in t or a
+// struct embedded in it; nil when there is none.
+func jsonFieldType(t reflect.Type, name string) reflect.Type {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case tag == name || tag == "" && !f.Anonymous && f.Name == name:
+			return f.Type
+		case tag == "" && f.Anonymous:
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				if found := jsonFieldType(ft, name); found != nil {
+					return found
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -133,6 +133,39 @@ func TestDecodeJSONLimits(t *testing.T) {
 	}
 }
 
+// TestDecodeJSONNamesTheRequestsField: a wrong type in a field of a struct
+// embedded in the request's is named as the request names it; Go's
+// decoder puts the embedded type's name in the path, and Escape's plan
+// writes answered "planJSON.project_limit" (round 45).
+func TestDecodeJSONNamesTheRequestsField(t *testing.T) {
+	t.Parallel()
+	type limits struct {
+		ProjectLimit int `json:"project_limit"`
+		Nested       struct {
+			Depth int `json:"depth"`
+		} `json:"nested"`
+	}
+	type request struct {
+		limits
+		Default *bool `json:"default"`
+	}
+	for in, want := range map[string]string{
+		`{"project_limit": 1.5}`:                   "project_limit",
+		`{"project_limit": "x"}`:                   "project_limit",
+		`{"nested": {"depth": "deep"}}`:            "nested.depth",
+		`{"default": 3}`:                           "default",
+		`{"project_limit": 100000000000000000000}`: "project_limit",
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(in))
+		var req request
+		err := DecodeJSON(r, &req)
+		e := usher.AsError(err)
+		if len(e.Fields) != 1 || e.Fields[0].Field != want {
+			t.Errorf("%s: %v (fields %+v); want the field %q", in, err, e.Fields, want)
+		}
+	}
+}
+
 // TestMediaType: a body is taken as one of the types an endpoint accepts,
 // or as its first when it names none; any other is unsupported_media_type.
 func TestMediaType(t *testing.T) {

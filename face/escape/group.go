@@ -164,33 +164,44 @@ func (h *Handler) joinGroup(w http.ResponseWriter, r *http.Request) error {
 // path's (names are compared regardless of case, as they are held).
 func (h *Handler) setRoles(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Roles    []string `json:"roles"`
-		Username string   `json:"username"`
-		Group    string   `json:"group"`
+		Roles    *[]string `json:"roles"`
+		Username string    `json:"username"`
+		Group    string    `json:"group"`
 	}
 	if err := web.DecodeJSON(r, &req); err != nil {
 		return err
 	}
+	if req.Roles == nil {
+		// None removes the member: a body that left roles out, or sent
+		// it null, would else take a member out by what it forgot.
+		return web.Invalid("roles", usher.CodeRequired, "is required: one role sets the member's level, [] removes the member")
+	}
+	roles := *req.Roles
 	if req.Username != "" && !strings.EqualFold(req.Username, r.PathValue("username")) {
 		return web.Invalid("username", usher.CodeInvalid, "must be the user the path names")
 	}
 	if req.Group != "" && !strings.EqualFold(req.Group, r.PathValue("group")) {
 		return web.Invalid("group", usher.CodeInvalid, "must be the group the path names")
 	}
-	if len(req.Roles) > 1 {
+	if len(roles) > 1 {
 		return web.Invalid("roles", usher.CodeInvalid, "holds one role at most: a member has one permission")
+	}
+	if len(roles) == 1 && roles[0] == "" {
+		// An empty role (or null) is no level the group gives; the core
+		// would read it as the default and change nothing.
+		return web.Invalid("roles", usher.CodeInvalid, "names no role the group gives")
 	}
 	ref, _, err := h.group(r)
 	if err != nil {
 		return err
 	}
-	if len(req.Roles) == 0 {
+	if len(roles) == 0 {
 		if err := h.Groups.RemoveMember(r.Context(), ref, userKey(r)); err != nil {
 			return err
 		}
 		return empty(w)
 	}
-	if _, err := h.Groups.AddMember(r.Context(), ref, userKey(r), usher.Level(req.Roles[0])); err != nil {
+	if _, err := h.Groups.AddMember(r.Context(), ref, userKey(r), usher.Level(roles[0])); err != nil {
 		return web.RenameFields(err, map[string]string{"level": "roles"})
 	}
 	return empty(w)

@@ -30,6 +30,12 @@ func TestPlanLimitBounds(t *testing.T) {
 					body: map[string]any{"name": "big", "project_limit": 2147483647}}, 200, ""},
 				{"update", call{method: "PUT", path: p + "/plans/big/", token: b.adminTok,
 					body: map[string]any{"project_limit": 9999999999}}, 400, usher.CodeValidationFailed},
+				// Past int64, or not whole: the decoder's error named the
+				// face's own type, planJSON.project_limit (round 45).
+				{"create past int64", call{method: "POST", path: p + "/plans/", token: b.adminTok,
+					body: `{"name":"huger","project_limit":100000000000000000000}`}, 400, usher.CodeWrongType},
+				{"update, not whole", call{method: "PUT", path: p + "/plans/big/", token: b.adminTok,
+					body: `{"project_limit":1.5}`}, 400, usher.CodeWrongType},
 			} {
 				res := b.do(t, tt.c)
 				e, field := res.problem(t)
