@@ -3,9 +3,12 @@ package pterodactyl_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"usher"
 )
 
 // TestBodyNotUTF8IsMalformed: PHP's json_decode refuses a body with
@@ -121,6 +124,9 @@ func TestIncludeAsPHPReadsIt(t *testing.T) {
 		{"include[01]=servers&include[]=bogus&include[2]=servers", refused},
 		{"include[%2B1]=servers&include[]=bogus&include[2]=servers", refused},
 		{"include[9223372036854775807]=servers&include[]=bogus", included},
+		// "[", one white space and "]" is PHP's [] (round 43).
+		{"include[%20]=bogus&include[0]=servers", included},
+		{"include[%09]=bogus&include[0]=servers", included},
 	} {
 		for _, path := range []string{one, "/api/application/users"} {
 			res := b.do(t, req{method: "GET", path: path + "?" + tt.query})
@@ -136,6 +142,50 @@ func TestIncludeAsPHPReadsIt(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("GET %s?%s: %s, want %s", path, tt.query, got, tt.want)
 			}
+		}
+	}
+}
+
+// TestListParametersAsPHPReadsThem: past TestIncludeAsPHPReadsIt, page,
+// per_page, sort and filter were read by Go's url parsing, which keeps a
+// name PHP changes (spaces before it, "." or a space in it, a "[" with no
+// "]", a NUL) and drops a pair PHP keeps (a "%" that starts no escape, a
+// ";"): per.page=1 was no page size, %20sort=-id no sort, filter[username]=roo%
+// no filter, and every user was listed (round 43). Each is read as the
+// panel reads it now.
+func TestListParametersAsPHPReadsThem(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alice := b.mustCreateUser(t, usher.UserCreate{Username: "alice", Email: "alice@example.com", FirstName: "A", LastName: "L"})
+	bob := b.mustCreateUser(t, usher.UserCreate{Username: "bob", Email: "bob@example.com", FirstName: "B", LastName: "O"})
+	ascending := []int64{b.admin.ID, alice.ID, bob.ID}
+	descending := []int64{bob.ID, alice.ID, b.admin.ID}
+	for _, tt := range []struct {
+		query   string
+		perPage int
+		ids     []int64
+	}{
+		{"per.page=1", 1, ascending[:1]},
+		{"per+page=1", 1, ascending[:1]},
+		{"per[page=1", 1, ascending[:1]},
+		{"%20per_page=1", 1, ascending[:1]},
+		{"%20sort=-id", 50, descending},
+		{"+sort=-id", 50, descending},
+		{"sort%00x=-id", 50, descending},
+		{"sort[]=-id", 50, descending},
+		{"%20filter[username]=bob", 50, []int64{bob.ID}},
+		{"filter[username]=roo%", 50, nil},
+		{"filter[username]=root;", 50, nil},
+	} {
+		l := b.list(t, "?"+tt.query)
+		if l.Meta.Pagination.PerPage != tt.perPage || !slices.Equal(l.ids(), tt.ids) {
+			t.Errorf("GET /users?%s: per_page %d, ids %v; want %d, %v", tt.query, l.Meta.Pagination.PerPage, l.ids(), tt.perPage, tt.ids)
+		}
+	}
+	// A space after "[" is kept unless "]" follows it: the filter " username".
+	for _, q := range []string{"sort=-id&sort=bogus%", "filter[bogus%]=x", "sort=-id&sort=bogus;", "filter[%20username]=bob"} {
+		if res := b.do(t, req{method: "GET", path: "/api/application/users?" + q}); res.status != http.StatusBadRequest {
+			t.Errorf("GET /users?%s: %d %.120s; want 400, the unknown sort or filter PHP reads", q, res.status, res.body)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package pterodactyl
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -159,17 +158,22 @@ const (
 // errors.
 func readQuery(r *http.Request, list bool) (query, error) {
 	q := query{page: 1, perPage: defaultPerPage}
-	values := r.URL.Query()
+	params := phpQuery(r.URL.RawQuery)
+	param := func(name string) phpParam {
+		if p := params[name]; p != nil {
+			return *p
+		}
+		return phpParam{}
+	}
 	var filters map[string]string
 	if list {
 		var err error
-		if filters, err = readFilters(values); err != nil {
+		if filters, err = readFilters(param("filter")); err != nil {
 			return q, err
 		}
 	}
-	includes := phpList(r.URL.RawQuery, "include")
 	var badIncludes []string
-	for _, inc := range includes {
+	for _, inc := range param("include").list() {
 		if inc == "servers" {
 			q.include = true
 		} else {
@@ -199,7 +203,7 @@ func readQuery(r *http.Request, list bool) (query, error) {
 	// Sorting on a unique key leaves nothing for a second key to decide, so
 	// the first of several sorts is the whole order.
 	var badSorts []string
-	for _, s := range splitList(lastValue(values, "sort")) {
+	for _, s := range param("sort").list() {
 		sort, ok := allowedSorts[s]
 		switch {
 		case !ok:
@@ -213,42 +217,29 @@ func readQuery(r *http.Request, list bool) (query, error) {
 			"` is not allowed. Allowed sort(s) are `id, uuid`.")
 	}
 	var bad validationError
-	q.page = pageNumber(values, "page", 1, &bad)
-	q.perPage = pageNumber(values, "per_page", defaultPerPage, &bad)
+	q.page = pageNumber(param("page"), "page", 1, &bad)
+	q.perPage = pageNumber(param("per_page"), "per_page", defaultPerPage, &bad)
 	if len(bad) > 0 {
 		return q, bad
 	}
 	return q, nil
 }
 
-// readFilters reads the filter[…] parameters, the allowed ones by their
-// key. Like PHP, it takes the key up to the first "]"; a "filter" that is
-// not a bracketed key is no filter, as spatie/laravel-query-builder ignores
-// one that is not an array.
-func readFilters(values url.Values) (map[string]string, error) {
-	names := make([]string, 0, len(values))
-	for name := range values {
-		names = append(names, name)
-	}
-	// In order, so that of two names for one key the same one wins each time.
-	slices.Sort(names)
+// readFilters reads the filter parameter's elements, the allowed ones by
+// their key; a "filter" that is no array is no filter, as
+// spatie/laravel-query-builder ignores one that is not an array.
+func readFilters(filter phpParam) (map[string]string, error) {
 	filters := map[string]string{}
 	var unknown []string
-	for _, name := range names {
-		key, ok := strings.CutPrefix(name, "filter[")
-		if !ok {
-			continue
-		}
-		if key, _, ok = strings.Cut(key, "]"); !ok {
-			continue
-		}
+	for _, key := range filter.order {
 		if !slices.Contains(allowedFilters, key) {
 			unknown = append(unknown, key)
 			continue
 		}
-		filters[key] = strings.TrimSpace(lastValue(values, name))
+		filters[key] = strings.TrimSpace(filter.elems[key])
 	}
-	if unknown = slices.Compact(unknown); len(unknown) > 0 {
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
 		return nil, badRequest("InvalidFilterQuery", "Requested filter(s) `"+strings.Join(unknown, ", ")+
 			"` are not allowed. Allowed filter(s) are `"+strings.Join(allowedFilters, ", ")+"`.")
 	}
@@ -263,93 +254,6 @@ func lastValue(values url.Values, name string) string {
 		return ""
 	}
 	return vs[len(vs)-1]
-}
-
-// phpList reads a parameter the panel takes as a comma list or as PHP's
-// array (ApplicationApiController's include): include=a,b, include[]=a,
-// include[0]=a. It reads the query string in order, as PHP's parse_str
-// does: a later plain value replaces an array before it, and a later
-// element an earlier plain value; an index given twice keeps its last
-// value; spaces before a name and text after its first ] are dropped; a %
-// that starts no escape stays as it is.
-func phpList(rawQuery, name string) []string {
-	var plain string
-	isArray, next := false, 0
-	var order []string
-	elems := map[string]string{}
-	for _, pair := range strings.Split(rawQuery, "&") {
-		k, v, _ := strings.Cut(pair, "=")
-		key, value := strings.TrimLeft(phpUnescape(k), " "), phpUnescape(v)
-		key, _, _ = strings.Cut(key, "\x00") // PHP reads a name as a C string
-		base, rest, bracketed := strings.Cut(key, "[")
-		if base != name {
-			continue
-		}
-		if !bracketed {
-			plain, isArray = value, false
-			continue
-		}
-		index, _, closed := strings.Cut(rest, "]")
-		if !closed {
-			continue // PHP names it include_…, another parameter
-		}
-		if !isArray {
-			isArray, next, order, elems = true, 0, nil, map[string]string{}
-		}
-		switch n, err := strconv.Atoi(index); {
-		case index == "":
-			if next < 0 {
-				continue // PHP's next index is past the largest: no room
-			}
-			index, next = strconv.Itoa(next), next+1
-		case err == nil && strconv.Itoa(n) == index && next >= 0 && n >= next:
-			// A number as PHP takes one (no sign but -, no leading 0);
-			// past the largest, no next index is left.
-			next = n + 1
-			if n == math.MaxInt {
-				next = -1
-			}
-		}
-		if _, seen := elems[index]; !seen {
-			order = append(order, index)
-		}
-		elems[index] = value
-	}
-	if !isArray {
-		return splitList(plain)
-	}
-	var out []string
-	for _, index := range order {
-		if v := strings.TrimSpace(elems[index]); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// phpUnescape decodes a query string's text as PHP's urldecode does:
-// + is a space, %XX a byte, and a % that starts no escape stays (where
-// url.QueryUnescape fails).
-func phpUnescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b.WriteByte(' ')
-		case '%':
-			if i+2 < len(s) {
-				if v, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
-					b.Write(v)
-					i += 2
-					continue
-				}
-			}
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // splitList splits a comma-separated parameter, dropping empty parts.
@@ -367,13 +271,13 @@ func splitList(s string) []string {
 // absent or empty. A bad value is added to bad as Laravel's integer, min
 // or max rule would report it; so is a bracketed one (page[]=2), an array
 // to PHP.
-func pageNumber(values url.Values, name string, def int, bad *validationError) int {
+func pageNumber(p phpParam, name string, def int, bad *validationError) int {
 	attr := attribute(name)
-	if web.Nested(values, name) {
+	if p.array {
 		*bad = append(*bad, violation{name, "integer", "The " + attr + " must be an integer."})
 		return def
 	}
-	s := strings.TrimSpace(lastValue(values, name))
+	s := strings.TrimSpace(p.text)
 	if s == "" {
 		return def
 	}
