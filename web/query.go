@@ -149,20 +149,6 @@ func NestedName(key string) (name string, ok bool) {
 	return key[:i], true
 }
 
-// Nested reports whether values hold name in a bracketed form, name[] or
-// name[key]. PHP and Rack read those as an array or a map named name,
-// which is never a page number, an id or a text; a face whose product so
-// parses query strings refuses them rather than read the plain name as
-// absent.
-func Nested(values url.Values, name string) bool {
-	for k := range values {
-		if n, ok := NestedName(k); ok && n == name {
-			return true
-		}
-	}
-	return false
-}
-
 // Seconds is n seconds as a duration, held at the longest or the most
 // negative duration there is rather than wrapping round past them: a
 // count of seconds a caller gives, which the core then bounds, must not
