@@ -157,7 +157,7 @@ func (e *env) authorizeGroup(ctx context.Context, act action, a *access) error {
 		if err != nil {
 			return err
 		}
-		return e.authorizeGiving(ctx, rules, rules)
+		return e.authorizeGivingOf(ctx, a, rules, rules)
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func (e *env) authorizeLeave(ctx context.Context, a *access) error {
 			denies = append(denies, r)
 		}
 	}
-	return e.authorizeGiving(ctx, denies, denies)
+	return e.authorizeGivingOf(ctx, a, denies, denies)
 }
 
 // authorizeSwitch decides, besides group.update or group.delete, whether
@@ -235,9 +235,9 @@ func (e *env) authorizeSwitch(ctx context.Context, a *access, on bool) error {
 	}
 	if !on {
 		// Its allows go from every member too, as taking them away does.
-		return e.authorizeGiving(ctx, rules, reachChanged(rules, nil, true))
+		return e.authorizeGivingOf(ctx, a, rules, reachChanged(rules, nil, true))
 	}
-	return e.authorizeGiving(ctx, rules, reachChanged(nil, rules, false))
+	return e.authorizeGivingOf(ctx, a, rules, reachChanged(nil, rules, false))
 }
 
 // teamsRefused says why u may make no team — its plan does not allow it,

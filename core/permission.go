@@ -257,7 +257,7 @@ func (g *Groups) writeRules(ctx context.Context, ref usher.GroupRef, act string,
 		held = a
 		rules, replace, changes := build(have)
 		named = rules
-		if err := g.authorizeGiving(ctx, changedRules(have, rules, replace), reachChanged(have, rules, replace)); err != nil {
+		if err := g.authorizeGivingOf(ctx, a, changedRules(have, rules, replace), reachChanged(have, rules, replace)); err != nil {
 			return err
 		}
 		if replace {
@@ -310,7 +310,7 @@ func (g *Groups) DeleteRules(ctx context.Context, ref usher.GroupRef) (int, erro
 		if err != nil {
 			return err
 		}
-		if err := g.authorizeGiving(ctx, have, reachChanged(have, nil, true)); err != nil {
+		if err := g.authorizeGivingOf(ctx, a, have, reachChanged(have, nil, true)); err != nil {
 			return err
 		}
 		if n, err = tx.RuleDelete(ctx, a.group.ID, "", ""); err != nil {
@@ -341,7 +341,7 @@ func (g *Groups) RemoveRule(ctx context.Context, ref usher.GroupRef, resource, o
 		if i < 0 || resource == "" || operation == "" {
 			return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeNotFound, Message: "the role has no such rule"}
 		}
-		if err := g.authorizeGiving(ctx, have[i:i+1], reachChanged(have[i:i+1], nil, true)); err != nil {
+		if err := g.authorizeGivingOf(ctx, a, have[i:i+1], reachChanged(have[i:i+1], nil, true)); err != nil {
 			return err
 		}
 		if _, err := tx.RuleDelete(ctx, a.group.ID, resource, operation); err != nil {
@@ -472,6 +472,19 @@ func (e *env) authorizeGiving(ctx context.Context, touched, widened []usher.Rule
 		return err
 	}
 	return e.authorizeWidening(ctx, widened)
+}
+
+// authorizeGivingOf is authorizeGiving of rules a's group holds, or would:
+// to a caller who may not read the group, a refusal names none of them
+// (else one who may set a role's rules, or its members, and not read it
+// read them off the refusals, a change at a time).
+func (e *env) authorizeGivingOf(ctx context.Context, a *access, touched, widened []usher.Rule) error {
+	err := e.authorizeGiving(ctx, touched, widened)
+	if usher.ErrorKind(err) != usher.KindForbidden || e.authorizeGroup(ctx, actGroupRead, a) == nil {
+		return err
+	}
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.AsError(err).Code,
+		Message: "the change would give or take away rights of the role that the caller may not"}
 }
 
 // heldByDefault is what authorizeWidening counts as held by p without a

@@ -274,6 +274,23 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 				return nil, errNamedByAnother(err)
 			}
 		}
+		if u.Kind == usher.KindServiceAccount {
+			// Its memberships stayed: back, it counts in each team again,
+			// which may have filled up meanwhile (checkTeamAccounts).
+			ms, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				accounts, err := serviceAccountsOf(ctx, tx, m.Group)
+				if err != nil {
+					return nil, err
+				}
+				if err := checkTeamAccounts(len(accounts)); err != nil {
+					return nil, err
+				}
+			}
+		}
 		old := *u.DeletedAt
 		u.DeletedAt = nil
 		return map[string]usher.Change{"deleted_at": {Old: old}}, nil

@@ -144,18 +144,19 @@ func rackSudo(raw string) bool {
 // not: it reports whether the body may hold a sudo Go's reader would
 // read otherwise or pass over — a content type naming "boundary=" more
 // than once (Rack takes the last, Go the parameter's, and the parts
-// between one's lines are the other's preamble), or a part's header line
-// (Content-Disposition, Content-ID) that mentions sudo in any form but
-// the plain form-data one (Rack reads a name from any disposition, the
-// last name=, or the Content-ID; Go skips such parts) — and how many
-// plain ones it holds, which must be as many as Go's reader found.
+// between one's lines are the other's preamble), or a line naming a
+// Content-Disposition or a Content-ID anywhere in it that mentions sudo
+// in any form but the plain form-data one (Rack finds a name in any
+// disposition, the last name=, the Content-ID, and by patterns anchored
+// nowhere, in another header's value too; Go skips such parts) — and how
+// many plain ones it holds, which must be as many as Go's reader found.
 func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	if strings.Count(strings.ToLower(contentType), "boundary=") > 1 {
 		return true, 0
 	}
 	for line := range bytes.Lines(body) {
 		l := strings.ToLower(strings.TrimSpace(string(line)))
-		if !strings.HasPrefix(l, "content-disposition:") && !strings.HasPrefix(l, "content-id:") || !strings.Contains(l, "sudo") {
+		if !strings.Contains(l, "content-disposition:") && !strings.Contains(l, "content-id:") || !strings.Contains(l, "sudo") {
 			continue
 		}
 		if l != `content-disposition: form-data; name="sudo"` {

@@ -175,6 +175,10 @@ func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
 		`Content-Disposition: form-data; name="x"; name="sudo"`,
 		"Content-Disposition: form-data\r\nContent-ID: sudo",
 		`Content-Disposition: form-data; name="sudo"; filename=""`,
+		// In another header's value, where Rack's patterns, anchored
+		// nowhere, find it (round 46).
+		"X-Note: Content-Disposition: form-data; name=\"sudo\"\r\nContent-Disposition: form-data; name=\"x\"",
+		"X-Note: Content-ID: sudo\r\nContent-Disposition: form-data",
 	} {
 		tests = append(tests, spelling{"multipart part " + head, "",
 			"--zz\r\n" + head + "\r\n\r\nplain\r\n--zz--\r\n", "multipart/form-data; boundary=zz"})

@@ -124,3 +124,41 @@ func TestRulesAndMergesAnswerNothingUnread(t *testing.T) {
 	}
 	b.call(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d", src.ID), token: b.adminTok}, http.StatusOK, nil)
 }
+
+// TestRefusalsNameNoRuleUnread replays, past TestRulesAndMergesAnswerNothingUnread,
+// a delegate who may set a role's rules, or its members, and not read the
+// role: replacing its rules with none, deleting them, or putting someone
+// in it was refused, 403 — naming a rule the role holds ("a rule on
+// application:4242 needs application.grant…", "the rule user purge would
+// give user.purge…"), which GET of its rules refuses to show (round 46).
+// Such a refusal names none now.
+func TestRefusalsNameNoRuleUnread(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	delegate, tok := b.mustPrincipal(t, "delegate", false)
+	b.mustPrincipal(t, "carol", false)
+	secret := b.mustRole(t, "secret", nil, deny("application:4242", "delete"), deny("user", "purge"))
+	role := fmt.Sprintf("group:%d", secret.ID)
+	b.mustRole(t, "delegates", []*usher.User{delegate}, allow("group", "rules"), allow("group", "members"), deny(role, "read"))
+	path := fmt.Sprintf("/v1/groups/%d/rules", secret.ID)
+	b.refused(t, req{method: "GET", path: path, token: tok}, http.StatusForbidden, "forbidden")
+	for _, rq := range []req{
+		{method: "PUT", path: path, token: tok, body: map[string]any{"rules": []any{}}},
+		{method: "DELETE", path: path, token: tok},
+		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/carol", secret.ID), token: tok, body: map[string]any{}},
+		{method: "PUT", path: "/v1/users/carol/groups", token: tok, body: map[string]any{"kind": "role", "add_to_groups": []string{"secret"}}},
+	} {
+		res := b.api.do(t, rq)
+		if res.status != http.StatusForbidden || strings.Contains(string(res.body), "4242") || strings.Contains(string(res.body), "purge") {
+			t.Errorf("%s %s as the delegate: %d %s; want 403 naming no rule of the role", rq.method, rq.path, res.status, res.body)
+		}
+	}
+	// One who may read the role (as anyone may a role, but for a rule)
+	// is told which rule stands in the way.
+	reader, rtok := b.mustPrincipal(t, "reader", false)
+	b.mustRole(t, "readers", []*usher.User{reader}, allow("group", "rules"))
+	res := b.api.do(t, req{method: "DELETE", path: path, token: rtok})
+	if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "4242") && !strings.Contains(string(res.body), "purge") {
+		t.Errorf("DELETE %s as one who may read the role: %d %s; want 403 naming the rule", path, res.status, res.body)
+	}
+}

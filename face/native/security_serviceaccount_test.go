@@ -985,8 +985,9 @@ func TestMergeHandsNoTeamPastTheLimit(t *testing.T) {
 // administrator filling a team past its 100 service accounts, which a
 // 101st made there is refused: adding another team's account as a member,
 // setting its groups, or merging its team in each went through, 101
-// (round 44). Each is 409 limit_reached; so is naming it in a group's
-// members where a face sets them (the core's setMembers).
+// (round 44), and so did restoring a deleted one after the team was
+// filled again (round 46). Each is 409 limit_reached; so is naming it in
+// a group's members where a face sets them (the core's setMembers).
 func TestTeamHoldsNoMoreServiceAccountsHoweverTheyCome(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -1012,7 +1013,18 @@ func TestTeamHoldsNoMoreServiceAccountsHoweverTheyCome(t *testing.T) {
 	} {
 		b.refused(t, rq, http.StatusConflict, "limit_reached")
 	}
+	// A deleted one keeps its membership: restored after the team was
+	// filled again, it came back as the 101st (round 46).
 	page, err := b.env.Core.Groups.ServiceAccounts(as, usher.GroupRef{ID: full.ID}, usher.PageRequest{Limit: 500})
+	if err != nil || len(page.Items) != 100 {
+		t.Fatalf("the team's service accounts: %d, %v; want 100", len(page.Items), err)
+	}
+	first := page.Items[0]
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/%d", full.ID, first.ID), token: b.adminTok}, http.StatusNoContent, nil)
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", full.ID), token: b.adminTok,
+		body: map[string]any{"username": "refill"}}, http.StatusCreated, nil)
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", first.ID), token: b.adminTok}, http.StatusConflict, "limit_reached")
+	page, err = b.env.Core.Groups.ServiceAccounts(as, usher.GroupRef{ID: full.ID}, usher.PageRequest{Limit: 500})
 	if err != nil || len(page.Items) != 100 {
 		t.Errorf("the team's service accounts: %d, %v; want 100", len(page.Items), err)
 	}
