@@ -243,20 +243,16 @@ func ruleKey(r usher.Rule) string { return r.Resource + "." + r.Operation }
 // writeRules writes the rules build makes of the role's rules (all of
 // them with replace, else those only), authorized by what they change and
 // give, and records act with build's changes. It answers the role's rules
-// afterwards, as the caller may read them: to one who may not read the
-// role, those build made alone.
+// afterwards, which the caller may read (changeRules).
 func (g *Groups) writeRules(ctx context.Context, ref usher.GroupRef, act string,
 	build func(have []usher.Rule) (rules []usher.Rule, replace bool, changes map[string]usher.Change)) ([]usher.Rule, error) {
-	var out, named []usher.Rule
-	var held *access
+	var out []usher.Rule
 	err := g.store.InTx(ctx, func(tx store.Tx) error {
 		a, have, err := g.changeRules(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
-		held = a
 		rules, replace, changes := build(have)
-		named = rules
 		if err := g.authorizeGivingOf(ctx, a, changedRules(have, rules, replace), reachChanged(have, rules, replace)); err != nil {
 			return err
 		}
@@ -283,15 +279,6 @@ func (g *Groups) writeRules(ctx context.Context, ref usher.GroupRef, act string,
 		return nil, err
 	}
 	g.rules.changed()
-	if err := g.authorizeGroup(ctx, actGroupRead, held); usher.ErrorKind(err) == usher.KindForbidden {
-		// One who may set a role's rules and not read the role is
-		// answered the rules it set, which it knows, not the others.
-		out = slices.DeleteFunc(out, func(r usher.Rule) bool {
-			return !slices.ContainsFunc(named, func(n usher.Rule) bool { return ruleKey(n) == ruleKey(r) })
-		})
-	} else if err != nil {
-		return nil, err
-	}
 	sort.Slice(out, func(i, j int) bool {
 		return out[i].Resource < out[j].Resource || (out[i].Resource == out[j].Resource && out[i].Operation < out[j].Operation)
 	})
@@ -550,6 +537,13 @@ func (g *Groups) changeRules(ctx context.Context, tx store.Tx, ref usher.GroupRe
 		return nil, nil, err
 	}
 	if err := g.authorizeGroup(ctx, actGroupRules, a); err != nil {
+		return nil, nil, err
+	}
+	// A change of rules one may not read is made blind, and its answers —
+	// a rule it changed or did not, one too many, a refusal of one in the
+	// way — tell the rules one at a time: it needs the role's read, as a
+	// change of a group does (changeIn).
+	if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 		return nil, nil, err
 	}
 	have, err := tx.RuleList(ctx, a.group.ID)

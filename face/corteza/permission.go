@@ -254,11 +254,10 @@ func (h *Handler) updateRules(w http.ResponseWriter, r *http.Request) error {
 	case "deny":
 		set = append(set, list)
 	case "allow", "inherit":
-		// A caller may set a role's rules without reading them (a rule
-		// denies it group.read): the list deny, if any, is then left as
-		// it is, which narrows and widens nothing.
+		// Setting a role's rules needs its read (the core refuses one a
+		// rule denies it), so its rules are there to read.
 		have, err := h.Groups.Rules(r.Context(), ref)
-		if err != nil && usher.ErrorKind(err) != usher.KindForbidden {
+		if err != nil {
 			return err
 		}
 		if slices.ContainsFunc(have, func(x usher.Rule) bool {

@@ -144,27 +144,53 @@ func rackSudo(raw string) bool {
 // not: it reports whether the body may hold a sudo Go's reader would
 // read otherwise or pass over — a content type naming "boundary=" more
 // than once (Rack takes the last, Go the parameter's, and the parts
-// between one's lines are the other's preamble), or a line naming a
-// Content-Disposition or a Content-ID anywhere in it that mentions sudo
-// in any form but the plain form-data one (Rack finds a name in any
-// disposition, the last name=, the Content-ID, and by patterns anchored
-// nowhere, in another header's value too; Go skips such parts) — and how
-// many plain ones it holds, which must be as many as Go's reader found.
+// between one's lines are the other's preamble), or a part's header that
+// names a Content-Disposition or a Content-ID anywhere in it and mentions
+// sudo in any form but the plain form-data one (Rack finds a name in any
+// disposition, the last name=, the Content-ID, by patterns anchored
+// nowhere — in another header's value too — whose white space runs over a
+// folded line's break; Go skips such parts) — and how many plain ones it
+// holds, which must be as many as Go's reader found. A part's header is
+// the lines after a line that starts "--" up to an empty one, each folded
+// line joined to the one before.
 func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	if strings.Count(strings.ToLower(contentType), "boundary=") > 1 {
 		return true, 0
 	}
-	for line := range bytes.Lines(body) {
-		l := strings.ToLower(strings.TrimSpace(string(line)))
-		if !strings.Contains(l, "content-disposition:") && !strings.Contains(l, "content-id:") || !strings.Contains(l, "sudo") {
-			continue
+	var head []string // the header lines of the part read now, unfolded
+	check := func() {
+		for _, h := range head {
+			l := strings.ToLower(strings.TrimSpace(h))
+			if !strings.Contains(l, "content-disposition:") && !strings.Contains(l, "content-id:") || !strings.Contains(l, "sudo") {
+				continue
+			}
+			if l == `content-disposition: form-data; name="sudo"` {
+				named++
+			} else {
+				odd = true
+			}
 		}
-		if l != `content-disposition: form-data; name="sudo"` {
-			return true, 0
-		}
-		named++
+		head = nil
 	}
-	return false, named
+	inHead := false
+	for line := range bytes.Lines(body) {
+		l := strings.TrimRight(string(line), "\r\n")
+		switch {
+		case strings.HasPrefix(l, "--"):
+			check()
+			inHead = true
+		case !inHead:
+		case l == "":
+			check()
+			inHead = false
+		case (l[0] == ' ' || l[0] == '\t') && len(head) > 0:
+			head[len(head)-1] += " " + strings.TrimSpace(l)
+		default:
+			head = append(head, l)
+		}
+	}
+	check()
+	return odd, named
 }
 
 // rackName is the name Rack gives a parameter's key: what comes before

@@ -179,6 +179,10 @@ func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
 		// nowhere, find it (round 46).
 		"X-Note: Content-Disposition: form-data; name=\"sudo\"\r\nContent-Disposition: form-data; name=\"x\"",
 		"X-Note: Content-ID: sudo\r\nContent-Disposition: form-data",
+		// Folded over two lines, which Rack's \s runs across (round 47).
+		"Content-Disposition: form-data\r\nContent-ID:\r\n sudo",
+		"Content-Disposition: form-data\r\nContent-ID: \r\n\tsudo",
+		"Content-Disposition: form-data\r\n name=\"sudo\"",
 	} {
 		tests = append(tests, spelling{"multipart part " + head, "",
 			"--zz\r\n" + head + "\r\n\r\nplain\r\n--zz--\r\n", "multipart/form-data; boundary=zz"})

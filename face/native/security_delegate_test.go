@@ -111,11 +111,12 @@ func TestRulesAndMergesAnswerNothingUnread(t *testing.T) {
 
 	path := fmt.Sprintf("/v1/groups/%d/rules", secret.ID)
 	b.refused(t, req{method: "GET", path: path, token: tok}, http.StatusForbidden, "forbidden")
+	// (Round 47 found the answers and refusals of such changes telling
+	// the rules one at a time: a change of a role's rules needs its read.)
 	for _, set := range [][]map[string]string{{}, {{"resource": "plan", "operation": "read", "access": "allow"}}} {
-		var got struct{ Items []map[string]any }
-		b.call(t, req{method: "PATCH", path: path, token: tok, body: map[string]any{"rules": set}}, http.StatusOK, &got)
-		if len(got.Items) != len(set) {
-			t.Errorf("PATCH %s %v by one denied reading the role: %v; want the %d rules it set", path, set, got.Items, len(set))
+		res := b.api.do(t, req{method: "PATCH", path: path, token: tok, body: map[string]any{"rules": set}})
+		if res.status != http.StatusForbidden || strings.Contains(string(res.body), "4242") {
+			t.Errorf("PATCH %s %v by one denied reading the role: %d %s; want 403 and no rule", path, set, res.status, res.body)
 		}
 	}
 	res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/merge", src.ID), token: tok, body: map[string]any{"into": dst.ID}})
@@ -145,6 +146,9 @@ func TestRefusalsNameNoRuleUnread(t *testing.T) {
 	for _, rq := range []req{
 		{method: "PUT", path: path, token: tok, body: map[string]any{"rules": []any{}}},
 		{method: "DELETE", path: path, token: tok},
+		// Whether the role holds a rule already told by a change of
+		// nothing (200) against a refusal (403) (round 47).
+		{method: "PATCH", path: path, token: tok, body: map[string]any{"rules": []map[string]string{{"resource": "user", "operation": "purge", "access": "deny"}}}},
 		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/carol", secret.ID), token: tok, body: map[string]any{}},
 		{method: "PUT", path: "/v1/users/carol/groups", token: tok, body: map[string]any{"kind": "role", "add_to_groups": []string{"secret"}}},
 	} {
