@@ -121,6 +121,9 @@ func (k *Keys) Add(ctx context.Context, key usher.UserKey, title, text string, e
 		return nil, err
 	}
 	var c checker
+	if strings.TrimSpace(title) == "" {
+		title = "" // white space alone is no title, as GitLab's presence rule has it
+	}
 	c.name("title", title, maxProfile, true)
 	normal, fp, kerr := parseKey(text)
 	if kerr != nil {

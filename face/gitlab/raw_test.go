@@ -57,6 +57,11 @@ func TestErrorBodies(t *testing.T) {
 		{"keys of nobody by name", call{method: "GET", path: "/api/v4/users/nobody/keys", token: b.adminTok}, 404, `{"message":"404 User Not Found"}`},
 		{"id not a number", call{method: "GET", path: "/api/v4/users/abc", token: b.adminTok}, 400, `{"error":"id is invalid"}`},
 		{"key id not a number", call{method: "GET", path: "/api/v4/user/keys/abc", token: b.userTok}, 400, `{"error":"key_id is invalid"}`},
+		// Digits past int64: GitLab's route takes them and finds nothing
+		// (round 47); usher answered 400.
+		{"id past int64", call{method: "GET", path: "/api/v4/users/99999999999999999999", token: b.adminTok}, 404, `{"message":"404 User Not Found"}`},
+		{"key id past int64", call{method: "GET", path: "/api/v4/user/keys/99999999999999999999", token: b.userTok}, 404, `{"message":"404 Key Not Found"}`},
+		{"email id past int64", call{method: "GET", path: "/api/v4/user/emails/99999999999999999999", token: b.userTok}, 404, `{"message":"404 Email Not Found"}`},
 
 		{"create as a user", call{method: "POST", path: "/api/v4/users", token: b.userTok, body: full}, 403, `{"message":"403 Forbidden"}`},
 		{"create with nothing", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: map[string]any{}}, 400,
@@ -103,6 +108,10 @@ func TestErrorBodies(t *testing.T) {
 		{"key without anything", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{}}, 400,
 			`{"error":"title is missing, key is missing"}`},
 		{"key with a blank title", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "", "key": coretest.Ed25519Key}}, 400,
+			`{"message":{"title":["can't be blank"]}}`},
+		// White space alone is blank to Rails' presence rule; it was
+		// stored (round 47).
+		{"key with a title of spaces", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "   ", "key": coretest.Ed25519Key}}, 400,
 			`{"message":{"title":["can't be blank"]}}`},
 		{"key expiring in the past", call{method: "POST", path: "/api/v4/user/keys", token: b.userTok, body: map[string]any{"title": "t", "key": coretest.Ed25519Key, "expires_at": "2001-01-01"}}, 400,
 			`{"message":{"expires_at":["must be in the future"]}}`},
@@ -784,5 +793,30 @@ func TestSearchTooShort(t *testing.T) {
 	}
 	if res := b.do(t, call{method: "GET", path: "/api/v4/users?search=abc", token: b.adminTok}); res.status != http.StatusOK {
 		t.Errorf("search=abc: %d %s", res.status, res.body)
+	}
+}
+
+// TestNameErrorsNameTheName: GitLab's users API takes a name, no parts of
+// one; a name whose part the core made was too long or held a control
+// character was refused naming first_name or last_name, which no GitLab
+// client sent (round 47). Each names name now.
+func TestNameErrorsNameTheName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	long := strings.Repeat("a", 300)
+	for _, c := range []call{
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": long}},
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": "x y " + long}},
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": "Ann\x00"}},
+		{method: "POST", path: "/api/v4/users", token: b.adminTok, body: map[string]any{"email": "n@example.com", "password": password, "username": "nuser", "name": "x y " + long}},
+	} {
+		res := b.do(t, c)
+		var m struct{ Message map[string][]string }
+		if res.status == http.StatusBadRequest {
+			res.decode(t, &m)
+		}
+		if _, named := m.Message["name"]; res.status != http.StatusBadRequest || !named || len(m.Message) != 1 {
+			t.Errorf("%s %s %.40v: %d %s; want 400 naming name alone", c.method, c.path, c.body, res.status, res.body)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -190,9 +192,15 @@ func (h *Handler) view(r *http.Request, u *usher.User, own bool) any {
 // make the change.
 func (h *Handler) resultView(r *http.Request, u *usher.User) any { return h.view(r, u, true) }
 
-// pathID reads a numeric path segment; GitLab answers others with 400.
+// pathID reads a numeric path segment; GitLab answers others with 400. A
+// number past int64 is one GitLab's route takes and no row has: it is read
+// as the largest, which no row has either, so that its look-up answers
+// GitLab's 404 of what it names.
 func pathID(r *http.Request, segment, param string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue(segment), 10, 64)
+	if errors.Is(err, strconv.ErrRange) && digits(r.PathValue(segment)) {
+		return math.MaxInt64, nil
+	}
 	if err != nil {
 		return 0, paramError{param + " is invalid"}
 	}
@@ -330,7 +338,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, in *params)
 	}
 	u, err := h.Users.Create(r.Context(), c)
 	if err != nil {
-		return err
+		return web.RenameFields(err, nameParts)
 	}
 	return web.WriteJSON(w, http.StatusCreated, h.resultView(r, u))
 }
@@ -411,10 +419,15 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, in *params)
 	}
 	u, err := h.Users.Update(r.Context(), key, up)
 	if err != nil {
-		return err
+		return web.RenameFields(err, nameParts)
 	}
 	return web.WriteJSON(w, http.StatusOK, h.resultView(r, u))
 }
+
+// nameParts names the parts the core makes of a name by the parameter
+// GitLab's API takes them as, which has no others: a name whose part is
+// too long or holds a control character is a name that is.
+var nameParts = map[string]string{"first_name": "name", "last_name": "name"}
 
 // deleteUser is idempotent, as GitLab's documentation says: 200 with the user when one
 // was deleted, 200 without a body when there was none to delete. With
