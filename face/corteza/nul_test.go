@@ -27,7 +27,7 @@ func TestMalformedTextPostgres(t *testing.T) {
 		{"settings by prefix", "GET", "/settings/?prefix=a%FFb", nil, false, "prefix: is not valid UTF-8"},
 		{"setting, which is null", "GET", "/settings/a%00b", nil, false, ""},
 		{"script triggered", "POST", "/automation/trigger", `{"script":"a\u0000b"}`, false, "script not found"},
-		{"log-in", "POST", "/auth/internal/login", `{"email":"g\u0000@x.com","password":"a"}`, true, "wrong login or password"},
+		{"log-in", "POST", "/auth/internal/login", `{"email":"g\u0000@x.com","password":"a"}`, true, "invalid username and password combination"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			jwt := b.adminJWT
