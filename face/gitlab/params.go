@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -42,7 +44,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		return nil, paramError{"password must be sent in the request body, not the query string"}
 	}
 	p.setForm(query)
-	p.oddSudo = rackSudo(r.URL.RawQuery)
+	p.oddSudo = rackSudo(r.URL.RawQuery, "&;")
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, nil
 	}
@@ -79,7 +81,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.oddSudo = p.oddSudo || rackSudo(string(data))
+		p.oddSudo = p.oddSudo || rackSudo(string(data), "&")
 		form, err := url.ParseQuery(string(data))
 		if err != nil && !p.oddSudo {
 			return nil, paramError{"message body does not match declared format"}
@@ -91,6 +93,15 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		data, err := web.ReadBody(r)
 		if err != nil {
 			return nil, err
+		}
+		if !sameBoundary(r.Header.Get("Content-Type")) {
+			// Rack finds no boundary, or another, and reads the body
+			// as a form, or its parts otherwise than Go's reader.
+			if rackSudo(string(data), "&") || bytes.Contains(bytes.ToLower(data), []byte("sudo")) {
+				p.oddSudo = true
+				return p, nil
+			}
+			return nil, paramError{"message body does not match declared format"}
 		}
 		odd, named := multipartSudo(r.Header.Get("Content-Type"), data)
 		p.oddSudo = p.oddSudo || odd
@@ -122,22 +133,42 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 // drops: a nested or bracketed spelling (sudo[], sudo[x, [sudo], sudo]),
 // one after spaces (a form's "x=1& sudo=…"), or a pair url.ParseQuery
 // refuses (a ";", a "%" that starts no escape), which it leaves out. Rack
-// splits at "&" alone. Such a sudo is refused: dropped, the request would
-// run as the administrator.
-func rackSudo(raw string) bool {
+// 2.2 splits at any of seps: a query at "&" and ";" (Request#GET), a form
+// at "&" alone; Go splits at "&" and drops a pair holding a ";" whole, a
+// sudo after it too ("x=1;sudo=…"). Such a sudo is refused: dropped, the
+// request would run as the administrator.
+func rackSudo(raw, seps string) bool {
 	for pair := range strings.SplitSeq(raw, "&") {
-		key, _, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(key); err == nil {
-			key = k
-		}
-		if rackName(key) != "sudo" {
-			continue
-		}
-		if _, err := url.ParseQuery(pair); key != "sudo" || err != nil {
-			return true
+		for part := range strings.FieldsFuncSeq(pair, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+			key, _, _ := strings.Cut(part, "=")
+			if k, err := url.QueryUnescape(key); err == nil {
+				key = k
+			}
+			if rackName(key) != "sudo" {
+				continue
+			}
+			if _, err := url.ParseQuery(pair); key != "sudo" || err != nil {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// rackBoundary is how Rack 2.2 finds a multipart body's boundary in its
+// content type (Rack::Multipart::Parser's MULTIPART), the last one named.
+var rackBoundary = regexp.MustCompile(`(?i)^multipart/.*boundary="?([^";,]+)"?`)
+
+// sameBoundary reports whether Rack finds the boundary Go's reader does
+// in a multipart content type: "boundary =x" and RFC 2231's "boundary*="
+// are Go's and not Rack's, which then reads the body as a form.
+func sameBoundary(contentType string) bool {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	m := rackBoundary.FindStringSubmatch(contentType)
+	return m != nil && m[1] == params["boundary"]
 }
 
 // multipartSudo reads a multipart body as Rack might and Go's reader does

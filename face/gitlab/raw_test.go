@@ -94,6 +94,10 @@ func TestErrorBodies(t *testing.T) {
 			`{"error":"message body does not match declared format"}`},
 		{"JSON that is not an object", call{method: "POST", path: "/api/v4/users", token: b.adminTok, body: `[1]`, contentType: "application/json"}, 400,
 			`{"error":"message body does not match declared format"}`},
+		// Rack finds no boundary there, and would read the body as a form.
+		{"multipart boundary Rack does not find", call{method: "PUT", path: "/api/v4/users/" + uid, token: b.adminTok,
+			body: "--zz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--zz--\r\n", contentType: "multipart/form-data; boundary =zz"}, 400,
+			`{"error":"message body does not match declared format"}`},
 
 		{"per_page=0", call{method: "GET", path: "/api/v4/users?per_page=0", token: b.userTok}, 400, `{"error":"per_page does not have a valid value"}`},
 		{"per_page=-1", call{method: "GET", path: "/api/v4/users?per_page=-1", token: b.userTok}, 400, `{"error":"per_page does not have a valid value"}`},
