@@ -109,8 +109,11 @@ type User struct {
 	UpdatedAt   time.Time
 	SuspendedAt *time.Time
 	DeletedAt   *time.Time
-	// CredentialsSince is when all the account's credentials last ended
-	// together (its deletion); JWTs issued before it do not work.
+	// CredentialsSince is when all the account's JWTs last ended together:
+	// its deletion, or a change of who may act as it or through it (made
+	// an administrator or no longer one, shut out). JWTs issued before it
+	// as the account, or by it as an administrator impersonating another,
+	// do not work.
 	CredentialsSince *time.Time
 	// UnconfirmedEmail is the address a user asked to change to, waiting
 	// for the code mailed to it (GitLab's unconfirmed_email); Email stays

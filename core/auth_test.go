@@ -759,3 +759,71 @@ func TestEndImpersonation(t *testing.T) {
 		t.Errorf("the administrator's own JWT after the end: %v", err)
 	}
 }
+
+// TestChangeOfRightsEndsImpersonations: a change of who may act as an
+// account — made an administrator, shut out — ended nothing an
+// impersonation's JWT carried: refused while the change lasted, a copy
+// acted again once it was undone (round 48). An import's change of the
+// same is one too.
+func TestChangeOfRightsEndsImpersonations(t *testing.T) {
+	t.Parallel()
+	yes, no := true, false
+	sys := coretest.System()
+	for _, tt := range []struct {
+		name         string
+		change, undo func(t *testing.T, b *authBundle) error
+	}{
+		{"an update made alice an administrator", func(t *testing.T, b *authBundle) error {
+			_, err := b.env.Core.Users.Update(sys, usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Admin: &yes})
+			return err
+		}, func(t *testing.T, b *authBundle) error {
+			_, err := b.env.Core.Users.Update(sys, usher.UserKey{ID: b.alice.ID}, usher.UserUpdate{Admin: &no})
+			return err
+		}},
+		{"an import made alice an administrator", func(t *testing.T, b *authBundle) error {
+			// Named by her confirmed address, as a record may change her rights.
+			confirmAddress(t, b.env, b.alice.ID)
+			return importAlice(b, true)
+		}, func(t *testing.T, b *authBundle) error {
+			return importAlice(b, false)
+		}},
+		{"alice suspended", func(t *testing.T, b *authBundle) error {
+			_, err := b.env.Core.Users.Suspend(sys, usher.UserKey{ID: b.alice.ID})
+			return err
+		}, func(t *testing.T, b *authBundle) error {
+			_, err := b.env.Core.Users.Unsuspend(sys, usher.UserKey{ID: b.alice.ID})
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupAuth(t, core.Policy{})
+			_, ap := b.rootSession(t)
+			raw, _, _, err := b.auth.Impersonate(usher.WithPrincipal(context.Background(), ap), usher.UserKey{Username: "alice"}, 30*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.clock.Add(2 * time.Second)
+			if err := tt.change(t, b); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.undo(t, b); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := b.auth.Authenticate(context.Background(), raw); err == nil {
+				t.Errorf("the impersonation's JWT once the change was undone authenticates as %s", p.User.Username)
+			}
+		})
+	}
+}
+
+// importAlice imports a record of alice, an administrator or not, and
+// returns its failure.
+func importAlice(b *authBundle, admin bool) error {
+	res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: usher.UserCreate{
+		Username: "alice", Email: "alice@example.com", Admin: admin}}})
+	if err == nil && res[0].Err != nil {
+		err = res[0].Err
+	}
+	return err
+}

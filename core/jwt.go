@@ -453,6 +453,11 @@ func (a *Auth) jwtPrincipal(ctx context.Context, c *usher.JWTClaims) (*usher.Pri
 	if since := p.User.CredentialsSince; since != nil && c.IssuedAt.Before(*since) {
 		return nil, errBadToken()
 	}
+	// Nor one its administrator made before losing the rights (endJWTs),
+	// got back since.
+	if imp := p.Impersonator; imp != nil && imp.CredentialsSince != nil && c.IssuedAt.Before(*imp.CredentialsSince) {
+		return nil, errBadToken()
+	}
 	if c.Scopes == nil {
 		// A shared JWT carries no scopes: it has its credential's.
 		c.Scopes = parent.Scopes

@@ -173,6 +173,22 @@ func errLastOwner(team *usher.Group) error {
 		Message: "the account is the last owner of team " + team.Handle + "; give it another owner or delete it first"}
 }
 
+// endJWTs ends the JWTs made as or by u before now when the change from
+// old decides anew who may act as it or through it: u made an
+// administrator or no longer one, or shut out (a state that may not sign
+// in). A JWT is signed, not stored, and carries no trace of such a
+// change: a copy of an administrator's impersonation of u was refused
+// while u was one, or blocked, and acted again once the change was
+// undone, as did one its administrator made before losing the rights
+// and getting them back (round 48). Sessions and tokens live on where
+// they did (a block ends the sessions itself); the account's clients make
+// new JWTs from them.
+func endJWTs(old, u *usher.User, now time.Time) {
+	if old.Admin != u.Admin || (old.State.CanSignIn() && !u.State.CanSignIn()) {
+		u.CredentialsSince = &now
+	}
+}
+
 // markDeleted soft-deletes u, which the caller writes, and ends every
 // credential it holds: its tokens are revoked, its SSH keys, mailed codes
 // and log-in handles deleted, and the JWTs issued before now stay refused
@@ -431,9 +447,11 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 			}
 		}
 		old := u.State
+		was := *u
 		u.State = to
 		changes := map[string]usher.Change{"state": {Old: string(old), New: string(to)}}
 		now := s.now()
+		endJWTs(&was, u, now)
 		switch {
 		case to == usher.StateSuspended:
 			u.SuspendedAt = &now
