@@ -889,6 +889,17 @@ func (g *Groups) Undelete(ctx context.Context, ref usher.GroupRef) (*usher.Group
 		if err := sharedHandle(ctx, tx, gr); err != nil {
 			return nil, err
 		}
+		// Its service accounts stayed deleted with it, but their
+		// memberships stayed too: each restored while it was deleted
+		// counted in no live team, and comes back with it.
+		accounts, err := serviceAccountsOf(ctx, tx, gr)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(accounts); n > maxServiceAccountsPerTeam {
+			return nil, errLimit("the team would hold " + strconv.Itoa(n) + " service accounts, more than the " +
+				strconv.Itoa(maxServiceAccountsPerTeam) + " it may: delete some first")
+		}
 		// Its service accounts' tokens ended with the deletion; any they
 		// hold now were minted meanwhile by whoever could mint for them
 		// without this team, whose rights they would come back with.

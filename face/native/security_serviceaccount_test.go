@@ -1028,4 +1028,25 @@ func TestTeamHoldsNoMoreServiceAccountsHoweverTheyCome(t *testing.T) {
 	if err != nil || len(page.Items) != 100 {
 		t.Errorf("the team's service accounts: %d, %v; want 100", len(page.Items), err)
 	}
+	// Restored while the team was deleted, each counted in no live team,
+	// and the team came back with all 101 (round 48).
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", full.ID), token: b.adminTok}, http.StatusOK, nil)
+	deleted, err := b.env.Core.Users.List(as, usher.UserFilter{Kinds: []usher.UserKind{usher.KindServiceAccount}, Deleted: usher.Only,
+		Page: usher.PageRequest{Limit: 500}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := 0
+	for _, u := range deleted.Items {
+		if res := b.api.do(t, req{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", u.ID), token: b.adminTok}); res.status == http.StatusOK {
+			restored++
+		}
+	}
+	if restored <= 100 {
+		t.Fatalf("service accounts restored while their team was deleted: %d, want 101", restored)
+	}
+	b.refused(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/undelete", full.ID), token: b.adminTok}, http.StatusConflict, "limit_reached")
+	if g, err := b.env.Store.GroupGet(context.Background(), full.ID, "", ""); err != nil || !g.Deleted() {
+		t.Errorf("the team after its refused restore: %+v, %v; want it deleted", g, err)
+	}
 }
