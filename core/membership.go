@@ -154,6 +154,13 @@ func (g *Groups) addMember(ctx context.Context, ref usher.GroupRef, key usher.Us
 		if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
 			return err
 		}
+		// A change of the members answers who is one (the membership as
+		// it stood, a 404 for one who is none): one a rule keeps from
+		// reading the group changes nothing of them, as of the group
+		// (changeIn).
+		if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+			return err
+		}
 		if level, err = checkLevel(a.group.Kind, level); err != nil {
 			return err
 		}
@@ -369,6 +376,9 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		}
 		if !self(a.p, u) || a.mem == nil {
 			if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+				return err
+			}
+			if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 				return err
 			}
 		} else if err := g.authorizeLeave(ctx, a); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"usher"
+	"usher/core/coretest"
 )
 
 // TestSettingsWriteAnswersNoSettingsUnread replays a delegate holding
@@ -164,5 +165,41 @@ func TestRefusalsNameNoRuleUnread(t *testing.T) {
 	res := b.api.do(t, req{method: "DELETE", path: path, token: rtok})
 	if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "4242") && !strings.Contains(string(res.body), "purge") {
 		t.Errorf("DELETE %s as one who may read the role: %d %s; want 403 naming the rule", path, res.status, res.body)
+	}
+}
+
+// TestMemberChangesNeedTheGroupsRead: a delegate allowed a role's
+// members and denied its read was refused GET of its members, yet a PUT
+// of a member at the level held answered 200 with the membership as
+// stored (the day the member joined, nothing written) where one who is
+// no member was put in, and a DELETE of one who is no member answered 404
+// member_not_found: asked a user at a time, the answers listed the role's
+// members (round 48). A change of the members needs the group's read, as
+// a change of its rules does.
+func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	b.mustPrincipal(t, "carol", false)
+	delegate, tok := b.mustPrincipal(t, "delegate", false)
+	secret := b.mustRole(t, "secret", []*usher.User{victim}, allow("plan", "read"))
+	role := fmt.Sprintf("group:%d", secret.ID)
+	b.mustRole(t, "delegates", []*usher.User{delegate}, allow(role, "members"), deny(role, "read"))
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/members", secret.ID), token: tok}, http.StatusForbidden, "forbidden")
+	_, events := b.env.Counts(t)
+	for _, rq := range []req{
+		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/victim", secret.ID), token: tok, body: map[string]any{"level": "member"}},
+		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/carol", secret.ID), token: tok, body: map[string]any{"level": "member"}},
+		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/carol", secret.ID), token: tok},
+		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/victim", secret.ID), token: tok},
+	} {
+		b.refused(t, rq, http.StatusForbidden, "forbidden")
+	}
+	if _, after := b.env.Counts(t); after != events {
+		t.Errorf("refused member changes wrote %d events", after-events)
+	}
+	page, err := b.env.Core.Groups.Members(coretest.System(), usher.GroupRef{ID: secret.ID}, usher.PageRequest{Limit: 10})
+	if err != nil || len(page.Items) != 1 || page.Items[0].UserID != victim.ID {
+		t.Errorf("the role's members after refused changes: %+v, %v; want the victim alone", page, err)
 	}
 }
