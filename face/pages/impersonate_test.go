@@ -41,6 +41,22 @@ func (br *browser) impersonationJWT(t *testing.T) string {
 	return ""
 }
 
+// callWithJWT calls the API with jwt as the bearer, as whoever copied an
+// impersonation's cookie does, and returns the status and body.
+func callWithJWT(t *testing.T, b *bundle, jwt, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+jwt)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(out)
+}
+
 // TestLogoutWhileImpersonating: "Log out" in a browser where an
 // administrator acts as a user leaves it signed in as no one. It answered
 // 400 and left both cookies, so the next person at the machine acted as
@@ -124,16 +140,7 @@ func TestEndedImpersonationRefused(t *testing.T) {
 	jwt := admin.impersonationJWT(t)
 	bearer := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+jwt)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(out)
+		return callWithJWT(t, b, jwt, method, path, body)
 	}
 	if st, body := bearer("GET", "/v1/me", ""); st != http.StatusOK || !strings.Contains(body, `"plain"`) {
 		t.Fatalf("the impersonation's JWT before its end: %d %s", st, body)
@@ -190,14 +197,8 @@ func TestImpersonationLeftEndsWhateverItActsAs(t *testing.T) {
 			jwt := admin.impersonationJWT(t)
 			me := func() int {
 				t.Helper()
-				req, _ := http.NewRequest("GET", b.srv.URL+"/v1/me", nil)
-				req.Header.Set("Authorization", "Bearer "+jwt)
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res.Body.Close()
-				return res.StatusCode
+				st, _ := callWithJWT(t, b, jwt, "GET", "/v1/me", "")
+				return st
 			}
 			if st := me(); st != http.StatusOK {
 				t.Fatalf("the impersonation's JWT before: %d", st)
@@ -295,16 +296,7 @@ func TestImpersonationEndsWithAChangeOfRights(t *testing.T) {
 			jwt := actAs(t, b).impersonationJWT(t)
 			bearer := func(method, path, body string) (int, string) {
 				t.Helper()
-				req, _ := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+jwt)
-				req.Header.Set("Content-Type", "application/json")
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer res.Body.Close()
-				out, _ := io.ReadAll(res.Body)
-				return res.StatusCode, string(out)
+				return callWithJWT(t, b, jwt, method, path, body)
 			}
 			if st, body := bearer("GET", "/v1/me", ""); st != http.StatusOK || !strings.Contains(body, `"plain"`) {
 				t.Fatalf("the impersonation before: %d %s", st, body)
