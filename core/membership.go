@@ -695,6 +695,13 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 					if err := decide(ctx, actGroupMembers, a); err != nil {
 						return nil, err
 					}
+					// A group named is one the caller reads, as a change
+					// of its members on its own route needs (addMember):
+					// whether the change wrote or was refused told who is
+					// a member of one a rule hides from them.
+					if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+						return nil, err
+					}
 					out[a.group.ID] = a
 				}
 				return out, nil
@@ -713,6 +720,9 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 							return err
 						}
 						if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+							return err
+						}
+						if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 							return err
 						}
 						remove[m.GroupID] = a

@@ -175,7 +175,7 @@ func TestRefusalsNameNoRuleUnread(t *testing.T) {
 // no member was put in, and a DELETE of one who is no member answered 404
 // member_not_found: asked a user at a time, the answers listed the role's
 // members (round 48). A change of the members needs the group's read, as
-// a change of its rules does.
+// a change of its rules does, by either route.
 func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -192,6 +192,12 @@ func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
 		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/carol", secret.ID), token: tok, body: map[string]any{"level": "member"}},
 		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/carol", secret.ID), token: tok},
 		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/victim", secret.ID), token: tok},
+		// A change of a user's groups put them in and took them out all
+		// the same (round 49).
+		{method: "PUT", path: "/v1/users/carol/groups", token: tok, body: map[string]any{"kind": "role", "add_to_groups": []string{"secret"}}},
+		{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "remove_from_groups": []string{"secret"}}},
+		{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "set_groups": []string{}}},
+		{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "add_to_groups": []string{"secret"}}},
 	} {
 		b.refused(t, rq, http.StatusForbidden, "forbidden")
 	}
