@@ -656,7 +656,7 @@ func (s *Users) importUpdate(ctx context.Context, tx store.Tx, existing *usher.U
 		if u.State != want.State && (u.State != usher.StateBlockedExternal || in.State != "") {
 			u.State, u.SuspendedAt = want.State, want.SuspendedAt
 		}
-		endJWTs(&old, u, now)
+		s.endJWTs(&old, u, now)
 		ended := map[string]usher.Change{}
 		if (old.State.CanSignIn() && !u.State.CanSignIn()) || u.Email != old.Email {
 			// As a block or an administrator's change of address does.

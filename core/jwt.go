@@ -289,6 +289,24 @@ type jwtExtra struct {
 	Impersonator string `json:"imp,omitempty"`
 	// Parent is the id of the session or token the JWT was made with.
 	Parent string `json:"pid,omitempty"`
+	// IssuedMicros is the microsecond of iat's second it was issued at:
+	// a change that ends the JWTs made before it (CredentialsSince) tells
+	// one made just before it from one made just after in the same second.
+	IssuedMicros int64 `json:"ius,omitempty"`
+}
+
+// issuedMicros is the microsecond within its second t falls at.
+func issuedMicros(t time.Time) int64 {
+	return int64(t.Nanosecond() / 1000)
+}
+
+// issuedAt is a JWT's time of issue: iat, whole seconds, and the
+// microsecond within it that ius says, when it says one.
+func issuedAt(iat time.Time, micros int64) time.Time {
+	if micros > 0 && micros < 1e6 {
+		iat = iat.Add(time.Duration(micros) * time.Microsecond)
+	}
+	return iat.UTC()
 }
 
 // sign makes a JWT of the claims with the current key.
@@ -315,7 +333,8 @@ func (a *Auth) sign(ctx context.Context, c *usher.JWTClaims) (string, error) {
 		IssuedAt: jwt.NewNumericDate(c.IssuedAt), NotBefore: jwt.NewNumericDate(c.IssuedAt),
 		Expiry: jwt.NewNumericDate(c.ExpiresAt), ID: c.ID,
 	}
-	extra := jwtExtra{Kind: string(c.Kind), Scope: strings.Join(c.Scopes, " "), Parent: strconv.FormatInt(c.Parent, 10)}
+	extra := jwtExtra{Kind: string(c.Kind), Scope: strings.Join(c.Scopes, " "), Parent: strconv.FormatInt(c.Parent, 10),
+		IssuedMicros: issuedMicros(c.IssuedAt)}
 	if c.ImpersonatorID != 0 {
 		extra.Impersonator = strconv.FormatInt(c.ImpersonatorID, 10)
 	}
@@ -361,7 +380,7 @@ func (a *Auth) verify(ctx context.Context, raw string) (*usher.JWTClaims, error)
 	if err != nil {
 		return nil, errBadToken()
 	}
-	c := &usher.JWTClaims{Subject: sub, Kind: usher.PrincipalKind(extra.Kind), IssuedAt: std.IssuedAt.Time().UTC(),
+	c := &usher.JWTClaims{Subject: sub, Kind: usher.PrincipalKind(extra.Kind), IssuedAt: issuedAt(std.IssuedAt.Time(), extra.IssuedMicros),
 		ExpiresAt: std.Expiry.Time().UTC(), ID: std.ID}
 	if c.Retired = key.retired != nil; c.Retired && key.until.Before(c.ExpiresAt) {
 		// As a shared JWT's (checkSharedJWT): taken until the retired

@@ -40,6 +40,8 @@ type sharedClaims struct {
 	ID       string `json:"jti"`
 	Parent   string `json:"pid"`
 	Imp      string `json:"imp,omitempty"`
+	// IssuedMicros is as a JWT's of usher's keys (jwtExtra).
+	IssuedMicros int64 `json:"ius,omitempty"`
 }
 
 // IsSharedJWT reports whether text looks like a shared (HS256) JWT.
@@ -163,7 +165,7 @@ func (a *Auth) IssueSharedJWT(ctx context.Context) (string, *usher.JWTClaims, er
 		return "", nil, err
 	}
 	claims := sharedClaims{UserID: strconv.FormatInt(c.Subject, 10), Exp: c.ExpiresAt.Unix(), MemberOf: strings.Join(roles, " "),
-		IssuedAt: now.Unix(), ID: c.ID, Parent: strconv.FormatInt(c.Parent, 10)}
+		IssuedAt: now.Unix(), ID: c.ID, Parent: strconv.FormatInt(c.Parent, 10), IssuedMicros: issuedMicros(now)}
 	if c.ImpersonatorID != 0 {
 		claims.Imp = strconv.FormatInt(c.ImpersonatorID, 10)
 	}
@@ -203,7 +205,7 @@ func (a *Auth) checkSharedJWT(ctx context.Context, raw string) (*usher.Principal
 	if key.retired != nil && (iat.After(key.retired.Add(jwtLeeway)) || now.After(key.until)) {
 		return nil, expired
 	}
-	c := &usher.JWTClaims{IssuedAt: iat.UTC(), ExpiresAt: exp.UTC(), ID: sc.ID}
+	c := &usher.JWTClaims{IssuedAt: issuedAt(iat, sc.IssuedMicros), ExpiresAt: exp.UTC(), ID: sc.ID}
 	if c.Retired = key.retired != nil; c.Retired && key.until.Before(c.ExpiresAt) {
 		// Taken until the retired secret's window ends, and no JWT made
 		// from it (IssueSharedJWT: Corteza's auth check) outlives that:

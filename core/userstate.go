@@ -176,15 +176,16 @@ func errLastOwner(team *usher.Group) error {
 // endJWTs ends the JWTs made as or by u before now when the change from
 // old decides anew who may act as it or through it: u made an
 // administrator or no longer one, or shut out (a state that may not sign
-// in). A JWT is signed, not stored, and carries no trace of such a
+// in, by the policy: a pending one too, where unconfirmed accounts may
+// not). A JWT is signed, not stored, and carries no trace of such a
 // change: a copy of an administrator's impersonation of u was refused
 // while u was one, or blocked, and acted again once the change was
 // undone, as did one its administrator made before losing the rights
 // and getting them back (round 48). Sessions and tokens live on where
 // they did (a block ends the sessions itself); the account's clients make
 // new JWTs from them.
-func endJWTs(old, u *usher.User, now time.Time) {
-	if old.Admin != u.Admin || (old.State.CanSignIn() && !u.State.CanSignIn()) {
+func (e *env) endJWTs(old, u *usher.User, now time.Time) {
+	if old.Admin != u.Admin || (e.maySignIn(old) && !e.maySignIn(u)) {
 		u.CredentialsSince = &now
 	}
 }
@@ -451,7 +452,7 @@ func (s *Users) setState(ctx context.Context, key usher.UserKey, auditAction str
 		u.State = to
 		changes := map[string]usher.Change{"state": {Old: string(old), New: string(to)}}
 		now := s.now()
-		endJWTs(&was, u, now)
+		s.endJWTs(&was, u, now)
 		switch {
 		case to == usher.StateSuspended:
 			u.SuspendedAt = &now

@@ -248,7 +248,7 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		}
 		old := *u
 		applyUpdate(u, upd)
-		endJWTs(&old, u, s.now())
+		s.endJWTs(&old, u, s.now())
 		if in.EmailConfirmed && u.Email != "" {
 			// As a proof by code does: an account pending its
 			// confirmation becomes active (userChanges records both).

@@ -2,11 +2,14 @@ package pages_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"usher"
 	"usher/core/coretest"
@@ -280,6 +283,19 @@ func TestImpersonationEndsWithAChangeOfRights(t *testing.T) {
 			_, err := b.env.Core.Users.Unblock(sys, usher.UserKey{ID: b.user.ID})
 			return err
 		}},
+		// Pending, where the policy lets no unconfirmed account sign
+		// in, is shut out too: an import put an account back to it, and
+		// nothing ended (round 49).
+		{"its user made pending by an import", func(t *testing.T, b *bundle) error {
+			return importState(b, "plain", usher.StatePending)
+		}, func(t *testing.T, b *bundle) error {
+			return importState(b, "plain", usher.StateActive)
+		}},
+		{"its administrator made pending by an import", func(t *testing.T, b *bundle) error {
+			return importState(b, "root", usher.StatePending)
+		}, func(t *testing.T, b *bundle) error {
+			return importState(b, "root", usher.StateActive)
+		}},
 		{"its administrator no longer one", func(t *testing.T, b *bundle) error {
 			// Another administrator, so that root may be demoted.
 			b.env.MustCreateUser(t, usher.UserCreate{Username: "root2", Email: "root2@example.com", Password: password, Admin: true})
@@ -315,6 +331,73 @@ func TestImpersonationEndsWithAChangeOfRights(t *testing.T) {
 			}
 			if u, err := b.env.Store.UserGet(context.Background(), usher.UserKey{ID: b.user.ID}); err != nil || u.Name == "Back From The Dead" {
 				t.Errorf("the user: %+v, %v", u, err)
+			}
+		})
+	}
+}
+
+// importState imports the record of the account named, by its confirmed
+// address, in the state given (root stays an administrator).
+func importState(b *bundle, name string, state usher.UserState) error {
+	res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: usher.UserCreate{
+		Username: name, Email: name + "@example.com", State: state, Admin: name == "root"}}})
+	if err == nil && res[0].Err != nil {
+		err = res[0].Err
+	}
+	return err
+}
+
+// TestJWTMadeJustAfterAChangeOfRightsWorks: a change of rights ends the
+// JWTs made before it to the microsecond, and a JWT's iat is whole
+// seconds: one made with a live credential right after the change, in
+// the same second, was dated before it and refused (round 49) — an
+// administrator who demoted an account and impersonated it, a user
+// promoted whose client made a new JWT from its token. A JWT carries the
+// microsecond of its issue too.
+func TestJWTMadeJustAfterAChangeOfRightsWorks(t *testing.T) {
+	t.Parallel()
+	// Half past a second, and a microsecond more at every reading: every
+	// step below falls within the same second, as a script's do.
+	base := time.Now().UTC().Truncate(time.Second).Add(500 * time.Millisecond)
+	var ticks atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(ticks.Add(1)) * time.Microsecond) }
+	jwtOf := func(t *testing.T, b *bundle, bearer, path, body string) string {
+		t.Helper()
+		st, out := callWithJWT(t, b, bearer, "POST", path, body)
+		var v struct{ JWT string }
+		if err := json.Unmarshal([]byte(out), &v); st != http.StatusOK || err != nil || v.JWT == "" {
+			t.Fatalf("POST %s: %d %.160s", path, st, out)
+		}
+		return v.JWT
+	}
+	yes, no := true, false
+	for _, tt := range []struct {
+		name string
+		// run makes the change and a JWT right after it.
+		run func(t *testing.T, b *bundle) string
+	}{
+		{"an administrator demotes an account and impersonates it", func(t *testing.T, b *bundle) string {
+			ops := b.env.MustCreateUser(t, usher.UserCreate{Username: "ops", Email: "ops@example.com", Password: password,
+				Admin: true, EmailConfirmed: true})
+			root := b.env.MustToken(t, b.admin.ID, usher.TokenPersonal, usher.ScopeAPI, usher.ScopeSudo)
+			if _, err := b.env.Core.Users.Update(coretest.System(), usher.UserKey{ID: ops.ID}, usher.UserUpdate{Admin: &no}); err != nil {
+				t.Fatal(err)
+			}
+			return jwtOf(t, b, root, "/v1/auth/impersonate", `{"user":"ops"}`)
+		}},
+		{"a user promoted makes a new JWT with its token", func(t *testing.T, b *bundle) string {
+			own := b.env.MustToken(t, b.user.ID, usher.TokenPersonal, usher.ScopeAPI)
+			if _, err := b.env.Core.Users.Update(coretest.System(), usher.UserKey{ID: b.user.ID}, usher.UserUpdate{Admin: &yes}); err != nil {
+				t.Fatal(err)
+			}
+			return jwtOf(t, b, own, "/v1/auth/jwt", "")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := setupWith(t, coretest.Options{Now: clock})
+			jwt := tt.run(t, b)
+			if st, body := callWithJWT(t, b, jwt, "GET", "/v1/me", ""); st != http.StatusOK {
+				t.Errorf("a JWT made just after the change: %d %.160s, want 200", st, body)
 			}
 		})
 	}
