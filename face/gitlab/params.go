@@ -183,7 +183,12 @@ func sameBoundary(contentType string) bool {
 // folded line's break; Go skips such parts) — and how many plain ones it
 // holds, which must be as many as Go's reader found. A part's header is
 // the lines after a line that starts "--" up to an empty one, each folded
-// line joined to the one before.
+// line joined to the one before; a line that starts "--" after white
+// space too (Rack strips a line before it compares it with the boundary,
+// and ends a part at the boundary anywhere in a line, then looks for such
+// a one). A header line mentions sudo read as Rack reads a name: its
+// backslashes dropped (Rack's dequote) and its escapes decoded (a file
+// name, which names a part that has no name).
 func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	if strings.Count(strings.ToLower(contentType), "boundary=") > 1 {
 		return true, 0
@@ -192,7 +197,8 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	check := func() {
 		for _, h := range head {
 			l := strings.ToLower(strings.TrimSpace(h))
-			if !strings.Contains(l, "content-disposition:") && !strings.Contains(l, "content-id:") || !strings.Contains(l, "sudo") {
+			read := strings.ToLower(unescapeLoosely(strings.ReplaceAll(l, `\`, "")))
+			if !strings.Contains(read, "content-disposition:") && !strings.Contains(read, "content-id:") || !strings.Contains(read, "sudo") {
 				continue
 			}
 			if l == `content-disposition: form-data; name="sudo"` {
@@ -207,7 +213,7 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	for line := range bytes.Lines(body) {
 		l := strings.TrimRight(string(line), "\r\n")
 		switch {
-		case strings.HasPrefix(l, "--"):
+		case strings.HasPrefix(strings.TrimLeft(l, " \t"), "--"):
 			check()
 			inHead = true
 		case !inHead:
@@ -222,6 +228,18 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	}
 	check()
 	return odd, named
+}
+
+// escape is a percent escape, which unescapeLoosely decodes.
+var escape = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
+
+// unescapeLoosely decodes the percent escapes of s and leaves any other
+// "%" as it is, as Rack's unescape of a file name reads what it can.
+func unescapeLoosely(s string) string {
+	return escape.ReplaceAllStringFunc(s, func(e string) string {
+		v, _ := strconv.ParseUint(e[1:], 16, 8)
+		return string(rune(byte(v)))
+	})
 }
 
 // rackName is the name Rack gives a parameter's key: what comes before

@@ -197,6 +197,20 @@ func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
 		tests = append(tests, spelling{"multipart part " + head, "",
 			"--zz\r\n" + head + "\r\n\r\nplain\r\n--zz--\r\n", "multipart/form-data; boundary=zz"})
 	}
+	// Bodies Rack reads otherwise than Go (round 49): a boundary line
+	// indented (Rack strips it), a boundary mid-line (Rack ends a part
+	// there, then looks for a line that strips to it), a name with a
+	// backslash (Rack's dequote drops it), a part named by its escaped
+	// file name alone.
+	for name, body := range map[string]string{
+		"an indented first boundary": " --zz\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
+		"a boundary mid-line, then an indented one": "--zz\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1--zz\r\n --zz\r\n" +
+			"Content-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
+		`a part named "s\udo"`:               "--zz\r\nContent-Disposition: form-data; name=\"s\\udo\"\r\n\r\nplain\r\n--zz--\r\n",
+		`a part with only filename="%73udo"`: "--zz\r\nContent-Disposition: form-data; filename=\"%73udo\"\r\n\r\nplain\r\n--zz--\r\n",
+	} {
+		tests = append(tests, spelling{"multipart, " + name, "", body, "multipart/form-data; boundary=zz"})
+	}
 	tests = append(tests, spelling{"multipart, two boundaries", "",
 		"--rackB\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--rackB--\r\n" +
 			"--goB\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--goB--\r\n",
