@@ -246,16 +246,6 @@ func readFilters(filter phpParam) (map[string]string, error) {
 	return filters, nil
 }
 
-// lastValue is a parameter's value as PHP reads a query string: the last
-// one when it is given more than once, "" when it is absent.
-func lastValue(values url.Values, name string) string {
-	vs := values[name]
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[len(vs)-1]
-}
-
 // splitList splits a comma-separated parameter, dropping empty parts.
 func splitList(s string) []string {
 	var out []string
@@ -331,14 +321,23 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 
 // pageURL is the address of another page of this list: the request's URL
 // with page, and per_page when it was given, replaced. The filters, sort and
-// includes stay, so following a link continues the same list.
+// includes stay, so following a link continues the same list: the
+// request's other pairs are kept as they came, which the list read as PHP
+// does (phpQuery) — rebuilt by Go's parsing, a pair it drops (a ";" in it,
+// a "%" that starts no escape) left the list's filter or sort out.
 func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
-	v := r.URL.Query()
-	v.Set("page", strconv.Itoa(page))
-	if lastValue(v, "per_page") != "" {
-		v.Set("per_page", strconv.Itoa(perPage))
+	var pairs []string
+	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		k, _, _ := strings.Cut(pair, "=")
+		if name, _, _ := phpName(phpUnescape(k)); pair != "" && name != "page" && name != "per_page" {
+			pairs = append(pairs, pair)
+		}
 	}
-	u := url.URL{Path: r.URL.Path, RawQuery: v.Encode()}
+	pairs = append(pairs, "page="+strconv.Itoa(page))
+	if p := phpQuery(r.URL.RawQuery)["per_page"]; p != nil && !p.array && p.text != "" {
+		pairs = append(pairs, "per_page="+strconv.Itoa(perPage))
+	}
+	u := url.URL{Path: r.URL.Path, RawQuery: strings.Join(pairs, "&")}
 	return web.BaseURL(r, h.BaseURL) + u.RequestURI()
 }
 
