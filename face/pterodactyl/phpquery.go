@@ -34,6 +34,10 @@ func (p phpParam) list() []string {
 	return out
 }
 
+// maxInputVars is PHP's max_input_vars as PHP ships it: the pairs of a
+// query it reads, the rest left unread (with a warning in its log).
+const maxInputVars = 1000
+
 // phpQuery reads a query string as PHP's parse_str does, in order: pairs
 // split at "&"; names and values decoded by phpUnescape; a name's leading
 // spaces dropped and the name cut at a NUL (PHP reads it as a C string);
@@ -42,10 +46,18 @@ func (p phpParam) list() []string {
 // before "]" read as "[]"; text after the first "]" dropped. A later plain value replaces
 // an array, and a later element an earlier plain value; an index given
 // twice keeps its last value; [] takes the next index past the largest
-// number used, and none once the largest is taken.
+// number used, and none once the largest is taken. No pair past the
+// first maxInputVars that are not empty is read (PHP's max_input_vars).
 func phpQuery(rawQuery string) map[string]*phpParam {
 	out := map[string]*phpParam{}
+	n := 0
 	for pair := range strings.SplitSeq(rawQuery, "&") {
+		if pair == "" {
+			continue // PHP's strtok skips it
+		}
+		if n++; n > maxInputVars {
+			break
+		}
 		k, v, _ := strings.Cut(pair, "=")
 		name, index, bracketed := phpName(phpUnescape(k))
 		if name == "" {

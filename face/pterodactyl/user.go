@@ -326,16 +326,17 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 // does (phpQuery) — rebuilt by Go's parsing, a pair it drops (a ";" in it,
 // a "%" that starts no escape) left the list's filter or sort out.
 func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
-	var pairs []string
+	// page and per_page first, where PHP reads them however many pairs
+	// follow (maxInputVars).
+	pairs := []string{"page=" + strconv.Itoa(page)}
+	if p := phpQuery(r.URL.RawQuery)["per_page"]; p != nil && !p.array && p.text != "" {
+		pairs = append(pairs, "per_page="+strconv.Itoa(perPage))
+	}
 	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		k, _, _ := strings.Cut(pair, "=")
 		if name, _, _ := phpName(phpUnescape(k)); pair != "" && name != "page" && name != "per_page" {
 			pairs = append(pairs, pair)
 		}
-	}
-	pairs = append(pairs, "page="+strconv.Itoa(page))
-	if p := phpQuery(r.URL.RawQuery)["per_page"]; p != nil && !p.array && p.text != "" {
-		pairs = append(pairs, "per_page="+strconv.Itoa(perPage))
 	}
 	u := url.URL{Path: r.URL.Path, RawQuery: strings.Join(pairs, "&")}
 	return web.BaseURL(r, h.BaseURL) + u.RequestURI()

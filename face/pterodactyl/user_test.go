@@ -758,3 +758,28 @@ func TestNextLinkKeepsWhatPHPRead(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryPastMaxInputVarsUnread: PHP reads no pair of a query past its
+// max_input_vars (1,000 as it ships), so a filter after 1,000 other pairs
+// is no filter to the panel, which lists every user; usher read them all
+// and filtered (round 49).
+func TestQueryPastMaxInputVarsUnread(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"match1", "other1"} {
+		b.mustCreate(t, newUser(name))
+	}
+	for _, tc := range []struct {
+		name  string
+		query string
+		total int
+	}{
+		{"a filter past 1,000 pairs", "?" + strings.Repeat("x=1&", 1000) + "filter[username]=match", 3},
+		{"a filter at the 1,000th", "?" + strings.Repeat("x=1&", 999) + "filter[username]=match", 1},
+		{"empty pairs count for nothing", "?" + strings.Repeat("&", 1500) + "filter[username]=match", 1},
+	} {
+		if p := b.list(t, tc.query).Meta.Pagination; p.Total != tc.total {
+			t.Errorf("%s: total %d; want %d", tc.name, p.Total, tc.total)
+		}
+	}
+}
