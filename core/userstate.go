@@ -43,8 +43,8 @@ func (s *Users) DeleteWith(ctx context.Context, key usher.UserKey, in usher.User
 	// the user came to own between the two is not taken after the row: the
 	// deletion starts over, holding it first.
 	var held []int64
-	holdOwned := func(ctx context.Context, tx store.Tx, id int64) (err error) {
-		if held, err = ownedTeams(ctx, tx, id); err != nil {
+	holdOwned := func(ctx context.Context, tx store.Tx, found *usher.User) (err error) {
+		if held, err = ownedTeams(ctx, tx, found.ID); err != nil {
 			return err
 		}
 		return lockGroups(ctx, tx, held)
@@ -254,7 +254,39 @@ func deleteKeys(ctx context.Context, tx store.Tx, userID int64) ([]*usher.SSHKey
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (the user is not
 // deleted, or its username or e-mail was taken meanwhile).
 func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, error) {
-	return s.change(ctx, key, actUserDelete, "user.undelete", func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	// A service account's teams are held before its row, as every write
+	// that puts one in a team holds the team first (placeMember): counted
+	// without them, its restore and an administrator's adding another to
+	// the team each counted 99, and the team held 101. A team it came to
+	// be in between the two is not taken after the row: the restore starts
+	// over, holding it first.
+	var held []int64
+	holdTeams := func(ctx context.Context, tx store.Tx, found *usher.User) error {
+		held = nil
+		if found.Kind != usher.KindServiceAccount {
+			return nil
+		}
+		ms, err := tx.UserGroups(ctx, found.ID, usher.GroupTeam)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			held = append(held, m.GroupID)
+		}
+		return lockGroups(ctx, tx, held)
+	}
+	var out *usher.User
+	err := takingAgain("the teams of the account kept changing as it was restored", func() (err error) {
+		out, err = s.changeAfter(ctx, key, actUserDelete, "user.undelete", holdTeams, s.undeleteChange(ctx, &held))
+		return err
+	})
+	return out, err
+}
+
+// undeleteChange is Undelete's change of the account, its row held and,
+// for a service account, its teams (held) before it.
+func (s *Users) undeleteChange(ctx context.Context, held *[]int64) func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
+	return func(tx store.Tx, u *usher.User) (map[string]usher.Change, error) {
 		if !u.Deleted() {
 			return nil, &usher.Error{Kind: usher.KindConflict, Code: usher.CodeUserNotDeleted, Message: "the user is not deleted"}
 		}
@@ -299,6 +331,9 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 				return nil, err
 			}
 			for _, m := range ms {
+				if !slices.Contains(*held, m.GroupID) {
+					return nil, errTakeAgain
+				}
 				accounts, err := serviceAccountsOf(ctx, tx, m.Group)
 				if err != nil {
 					return nil, err
@@ -311,7 +346,7 @@ func (s *Users) Undelete(ctx context.Context, key usher.UserKey) (*usher.User, e
 		old := *u.DeletedAt
 		u.DeletedAt = nil
 		return map[string]usher.Change{"deleted_at": {Old: old}}, nil
-	})
+	}
 }
 
 // Purge deletes a user for good, with everything that belongs to it, its

@@ -451,7 +451,7 @@ func (s *Users) change(ctx context.Context, key usher.UserKey, act action, audit
 // is taken: to take rows that come before an account's in the one lock
 // order (docs/architecture.md), as the teams a deletion holds.
 func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, auditAction string,
-	first func(ctx context.Context, tx store.Tx, userID int64) error,
+	first func(ctx context.Context, tx store.Tx, found *usher.User) error,
 	fn func(tx store.Tx, u *usher.User) (map[string]usher.Change, error)) (*usher.User, error) {
 	p := usher.PrincipalFrom(ctx)
 	if err := precheck(p, act, nil); err != nil {
@@ -487,7 +487,7 @@ func (s *Users) changeAfter(ctx context.Context, key usher.UserKey, act action, 
 				if err := s.authorize(ctx, act, found); err != nil {
 					return err
 				}
-				if err := first(ctx, tx, found.ID); err != nil {
+				if err := first(ctx, tx, found); err != nil {
 					return err
 				}
 			}

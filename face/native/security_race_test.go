@@ -1201,3 +1201,68 @@ func TestConfirmationCodeNotIssuedAfterDeletion(t *testing.T) {
 		}
 	})
 }
+
+// TestRestoreRacingAMemberIntoAFullTeam restores a deleted service
+// account of a team holding 99 at the moment an administrator adds
+// another team's account to it: the restore counted the team's accounts
+// without holding the team, which the addition held, and on PostgreSQL
+// both counted 99 and the team held 101 (noticed after round 46's fix,
+// replayed in round 49). A restore holds the account's teams first.
+func TestRestoreRacingAMemberIntoAFullTeam(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, coretest.Options{Postgres: true})
+	as := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: b.admin})
+	var other groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "other"}}, http.StatusCreated, &other)
+	for round := range 8 {
+		var team groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok,
+			body: map[string]any{"kind": "team", "handle": fmt.Sprintf("full%d", round)}}, http.StatusCreated, &team)
+		var gone int64
+		for i := range 100 {
+			sa, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: team.ID}, fmt.Sprintf("bot%d-%d", round, i), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				gone = sa.ID
+			}
+		}
+		if _, err := b.env.Core.Users.Delete(as, usher.UserKey{ID: gone}); err != nil {
+			t.Fatal(err)
+		}
+		extra, err := b.env.Core.Groups.CreateServiceAccount(as, usher.GroupRef{ID: other.ID}, fmt.Sprintf("extra%d", round), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		answers := make(chan *response, 2)
+		for _, rq := range []req{
+			{method: "POST", path: fmt.Sprintf("/v1/users/%d/undelete", gone), token: b.adminTok},
+			{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, extra.ID), token: b.adminTok, body: map[string]any{"level": "write"}},
+		} {
+			go func() {
+				<-start
+				answers <- b.api.do(t, rq)
+			}()
+		}
+		close(start)
+		done := 0
+		for range 2 {
+			switch res := <-answers; {
+			case res.status < 300:
+				done++
+			case res.status != http.StatusConflict || res.problem(t).Code != "limit_reached":
+				t.Fatalf("round %d: %d %s; want success or 409 limit_reached", round, res.status, res.body)
+			}
+		}
+		page, err := b.env.Core.Groups.ServiceAccounts(as, usher.GroupRef{ID: team.ID}, usher.PageRequest{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done != 1 || len(page.Items) != 100 {
+			t.Fatalf("round %d: a restore and an addition at once into a team with room for one: %d done, the team holds %d; want 1 and 100",
+				round, done, len(page.Items))
+		}
+	}
+}
