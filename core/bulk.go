@@ -437,7 +437,7 @@ func (s *Users) importOne(ctx context.Context, tx store.Tx, im *importing, exist
 	if err != nil {
 		return 0, usher.ImportFailed, err
 	}
-	if !created && !importProved(existing, im.in) && (gave > 0 || !profileOnly(changes, existing, u, im.in.State != "")) {
+	if !created && !importProved(existing, im.in) && (gave > 0 || !profileOnly(changes, existing, u, im.in.State != "", s.policy.SkipEmailConfirmation)) {
 		// What was written goes with the transaction (importBatch).
 		return 0, usher.ImportFailed, usher.FieldErrors(usher.FieldError{Field: "username", Code: usher.CodeConflict,
 			Message: "names an account by its username alone, whose confirmed address is not the record's: such a record may change " +
@@ -481,10 +481,16 @@ var importUnproved = map[string]bool{"username": true, "name": true, "first_name
 // not sign in (and with it the end of a change of address). A state a
 // record names (named) is the directory's word, which blocks and lifts
 // accounts by name; a record that names none lifts a directory's block
-// only, not an administrator's block or suspension.
-func profileOnly(changes map[string]usher.Change, old, u *usher.User, named bool) bool {
+// only, not an administrator's block or suspension. Neither makes active
+// an account whose address nobody proved, where the policy makes such
+// accounts pending (proved false): that would prove the address, which
+// the record does not (one signed up with another's address and waiting
+// for its proof signed in once a record of that person's name lifted it).
+func profileOnly(changes map[string]usher.Change, old, u *usher.User, named, proved bool) bool {
 	for k := range changes {
 		switch {
+		case k == "state" && !proved && u.State == usher.StateActive && u.Email != "" && u.EmailConfirmedAt == nil:
+			return false
 		case importUnproved[k], k == "admin" && !u.Admin, k == "external" && u.External,
 			k == "unconfirmed_email" && u.UnconfirmedEmail == "",
 			k == "state" && (named || !u.State.CanSignIn() || old.State == usher.StateBlockedExternal):

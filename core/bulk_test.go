@@ -770,3 +770,96 @@ func TestImportSetsKeyExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestImportByNameActivatesNoUnprovedAccount: sign up as "carol" with
+// carol's address (pending: the address is not proved, no log-in), and
+// wait for the directory's record of carol, which names her username, her
+// address and the state active. The record finds the account by its
+// username alone, without a confirmed address, so it may change the
+// profile, block, lift a block, take rights away, "and nothing else"
+// (docs/import.md): not confirm an address. It made the pending account
+// active, and its maker logged in holding an address never proved
+// (round 50).
+func TestImportByNameActivatesNoUnprovedAccount(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := from("192.0.2.9")
+	squatter := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
+		Password: "squatter's long passphrase", State: usher.StatePending})
+	_, err := b.auth.Login(ctx, "carol", "squatter's long passphrase")
+	wantKind(t, err, usher.KindForbidden, "email_not_confirmed")
+
+	rec := usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", Name: "Carol Kaye",
+		State: usher.StateActive}}
+	res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(outcomes(res), " "); got != "failed:validation_failed" {
+		t.Errorf("record by username alone activating a pending account: %s, want failed:validation_failed", got)
+	}
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: squatter.ID})
+	if err != nil || u.State != usher.StatePending || u.EmailConfirmedAt != nil {
+		t.Errorf("account after the import: state %s, confirmed %v, %v; want pending", u.State, u.EmailConfirmedAt, err)
+	}
+	if s, err := b.auth.Login(ctx, "carol", "squatter's long passphrase"); err == nil {
+		t.Errorf("the squatter logged in to an account holding carol@example.com, never proved (session %d)", s.Token.ID)
+	}
+}
+
+// TestImportByNameLiftsNoBlockOfPendingToActive: as above, but an
+// administrator blocked the pending squatter first. Lifting a block gives
+// back the state before it (Unblock: pending, auth.md's row on signing up
+// with someone else's address); a record by username alone that names
+// the state active lifted it to active instead, and the squatter logged
+// in (round 50).
+func TestImportByNameLiftsNoBlockOfPendingToActive(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	ctx := from("192.0.2.10")
+	squatter := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
+		Password: "squatter's long passphrase", State: usher.StatePending})
+	if _, err := b.env.Core.Users.Block(as(b.admin), usher.UserKey{ID: squatter.ID}); err != nil {
+		t.Fatal(err)
+	}
+	rec := usher.ImportUser{UserCreate: usher.UserCreate{Username: "carol", Email: "carol@example.com", State: usher.StateActive}}
+	res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{ID: squatter.ID})
+	if err != nil || u.State == usher.StateActive {
+		t.Errorf("import %v: the blocked pending account became %s, confirmed %v (%v); want pending or the record refused", outcomes(res), u.State, u.EmailConfirmedAt, err)
+	}
+	if s, err := b.auth.Login(ctx, "carol", "squatter's long passphrase"); err == nil {
+		t.Errorf("the squatter logged in to an account holding carol@example.com, never proved (session %d)", s.Token.ID)
+	}
+}
+
+// TestUnblockAfterDirectoryBlockOfPending: a pending account (its
+// address unproved) is disabled by the directory (an import's
+// blocked_external, which records no state before it), then blocked by
+// the directory's next record (user.block, whose state before is
+// blocked_external). An administrator's unblock (stateBefore) then read
+// blocked_external as "active" and signed in an account whose address
+// nobody proved, which only confirming gives (auth.md, the row on an
+// import's block of an account with an unproved address; round 50).
+func TestUnblockAfterDirectoryBlockOfPending(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, core.Policy{})
+	squatter := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
+		Password: "squatter's long passphrase", State: usher.StatePending})
+	for _, st := range []usher.UserState{usher.StateBlockedExternal, usher.StateBlocked} {
+		res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "carol", State: st}}})
+		if err != nil || strings.Join(outcomes(res), " ") != "updated" {
+			t.Fatalf("import %s: %v %v", st, outcomes(res), err)
+		}
+	}
+	u, err := b.env.Core.Users.Unblock(as(b.admin), usher.UserKey{ID: squatter.ID})
+	if err != nil || u.State != usher.StatePending {
+		t.Errorf("unblock of a once-pending account with an unproved address: state %s, %v; want pending", u.State, err)
+	}
+	if s, err := b.auth.Login(from("192.0.2.11"), "carol", "squatter's long passphrase"); err == nil {
+		t.Errorf("the squatter logged in to an account holding carol@example.com, never proved (session %d)", s.Token.ID)
+	}
+}

@@ -606,8 +606,16 @@ func stateBefore(ctx context.Context, tx store.Tx, u *usher.User) (usher.UserSta
 			return usher.StatePending, nil
 		case usher.StateBlocked, usher.StateSuspended:
 			want, before = was, &usher.Cursor{ID: ev.ID}
+		case usher.StateBlockedExternal:
+			// A directory's block records nothing of what came before
+			// it: as none recorded (below), not as active, which made an
+			// account pending on its unproved address active.
+			want = ""
 		default:
 			return usher.StateActive, nil
+		}
+		if want == "" {
+			break
 		}
 	}
 	// No block or suspension recorded what came before the first: an

@@ -367,3 +367,44 @@ func TestImportRaiseEndsOwnerMints(t *testing.T) {
 		t.Errorf("GET /v1/me with the owner's token after the import's raise: %d, want 401", res.StatusCode)
 	}
 }
+
+// TestImportActivatesNoSquattersAccount: sign up as "carol"
+// with carol's address (pending: no log-in until it is proved), and wait
+// for an administrator to import the directory's record of carol through
+// the console — her username, her address and the state active. The
+// record finds the account by its username alone, without a confirmed
+// address, so docs/import.md lets it change the profile, block, lift a
+// block and take rights away, "and nothing else": it made the pending
+// account active, and the squatter logged in holding an address never
+// proved (round 50).
+func TestImportActivatesNoSquattersAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	squatter := b.browser(t)
+	squatter.get(t, "/signup")
+	p := squatter.post(t, "/signup", url.Values{"username": {"carol"}, "email": {"carol@example.com"},
+		"password": {password}, "name": {"Carol"}})
+	if p.status != http.StatusOK {
+		t.Fatalf("sign-up: %d\n%s", p.status, p.body)
+	}
+	before := b.browser(t)
+	before.get(t, "/login")
+	if p := before.post(t, "/login", url.Values{"login": {"carol"}, "password": {password}}); p.status == http.StatusSeeOther {
+		t.Fatalf("a pending account logged in before the import")
+	}
+	admin := b.root(t)
+	p = admin.imported(t, `{"username":"carol","email":"carol@example.com","name":"Carol Kaye","state":"active"}`+"\n")
+	if !strings.Contains(p.body, `<dd id="failed">1</dd>`) || !strings.Contains(p.body, "names an account by its username alone") {
+		t.Errorf("the record by username alone was not refused: job page shows updated 1: %v, failed 1: %v",
+			strings.Contains(p.body, `<dd id="updated">1</dd>`), strings.Contains(p.body, `<dd id="failed">1</dd>`))
+	}
+	u, err := b.env.Core.Users.Get(coretest.System(), usher.UserKey{Username: "carol"})
+	if err != nil || u.State != usher.StatePending {
+		t.Errorf("the squatter's account after the import: state %s, confirmed %v, %v; want pending", u.State, u.EmailConfirmedAt, err)
+	}
+	after := b.browser(t)
+	after.get(t, "/login")
+	if p := after.post(t, "/login", url.Values{"login": {"carol"}, "password": {password}}); p.status == http.StatusSeeOther {
+		t.Errorf("POST /login as the squatter after the import: %d (signed in, carol@example.com never proved)", p.status)
+	}
+}
