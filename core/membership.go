@@ -688,18 +688,19 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 						}
 						return nil, err
 					}
+					// A group named is one the caller reads, as a change
+					// of its members on its own route needs (addMember),
+					// and first: whether the change wrote or was refused,
+					// or which refusal, told who is a member of one a rule
+					// hides from them.
+					if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+						return nil, err
+					}
 					decide := g.decideGroup
 					if have[a.group.ID] != joining {
 						decide = g.authorizeGroup
 					}
 					if err := decide(ctx, actGroupMembers, a); err != nil {
-						return nil, err
-					}
-					// A group named is one the caller reads, as a change
-					// of its members on its own route needs (addMember):
-					// whether the change wrote or was refused told who is
-					// a member of one a rule hides from them.
-					if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 						return nil, err
 					}
 					out[a.group.ID] = a

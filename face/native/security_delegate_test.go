@@ -209,3 +209,28 @@ func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
 		t.Errorf("the role's members after refused changes: %+v, %v; want the victim alone", page, err)
 	}
 }
+
+// TestUserGroupsRefusalTellsNoMembership: past TestMemberChangesNeedTheGroupsRead,
+// a change of a user's groups naming a role one may not read was refused
+// either way, but with the role's rules asked first where the membership
+// would change: a refusal naming group.read for a member and one naming
+// the role's rights for a non-member told the members apart (round 50).
+// The read is asked first.
+func TestUserGroupsRefusalTellsNoMembership(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	b.mustPrincipal(t, "carol", false)
+	delegate, tok := b.mustPrincipal(t, "delegate", false)
+	secret := b.mustRole(t, "secret", []*usher.User{victim}, deny("user", "purge"))
+	role := fmt.Sprintf("group:%d", secret.ID)
+	b.mustRole(t, "delegates", []*usher.User{delegate}, allow(role, "members"), deny(role, "read"))
+	for _, op := range []string{"add_to_groups", "remove_from_groups", "set_groups"} {
+		member := b.api.do(t, req{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", op: []string{"secret"}}})
+		other := b.api.do(t, req{method: "PUT", path: "/v1/users/carol/groups", token: tok, body: map[string]any{"kind": "role", op: []string{"secret"}}})
+		mp, np := member.problem(t), other.problem(t)
+		if member.status != http.StatusForbidden || other.status != http.StatusForbidden || mp.Code != np.Code || mp.Detail != np.Detail {
+			t.Errorf("%s secret: member %d %q; non-member %d %q; want the same 403", op, member.status, mp.Detail, other.status, np.Detail)
+		}
+	}
+}
