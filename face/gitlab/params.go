@@ -186,7 +186,7 @@ func sameBoundary(contentType string) bool {
 // line joined to the one before; a line that starts "--" after white
 // space too (Rack strips a line before it compares it with the boundary,
 // and ends a part at the boundary anywhere in a line, then looks for such
-// a one). A header line mentions sudo read as Rack reads a name: its
+// a one), and a header that runs on to a line of "\r\n" alone. A header line mentions sudo read as Rack reads a name: its
 // backslashes dropped (Rack's dequote) and its escapes decoded (a file
 // name, which names a part that has no name).
 func multipartSudo(contentType string, body []byte) (odd bool, named int) {
@@ -213,14 +213,17 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	for line := range bytes.Lines(body) {
 		l := strings.TrimRight(string(line), "\r\n")
 		switch {
-		case strings.HasPrefix(strings.TrimLeft(l, " \t"), "--"):
+		case strings.HasPrefix(strings.TrimLeft(l, rubySpace), "--"):
 			check()
 			inHead = true
 		case !inHead:
-		case l == "":
+		case string(line) == "\r\n":
+			// Rack's header ends at "\r\n\r\n" alone; an empty line of
+			// a bare "\n" ends Go's, and the lines after it are Rack's
+			// header still.
 			check()
 			inHead = false
-		case (l[0] == ' ' || l[0] == '\t') && len(head) > 0:
+		case l != "" && (l[0] == ' ' || l[0] == '\t') && len(head) > 0:
 			head[len(head)-1] += " " + strings.TrimSpace(l)
 		default:
 			head = append(head, l)
@@ -229,6 +232,10 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	check()
 	return odd, named
 }
+
+// rubySpace is what Ruby's String#strip takes off a line's start, which
+// Rack does before it compares a line with the boundary.
+const rubySpace = " \t\n\v\f\r\x00"
 
 // escape is a percent escape, which unescapeLoosely decodes.
 var escape = regexp.MustCompile(`%[0-9a-fA-F]{2}`)

@@ -208,6 +208,13 @@ func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
 			"Content-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
 		`a part named "s\udo"`:               "--zz\r\nContent-Disposition: form-data; name=\"s\\udo\"\r\n\r\nplain\r\n--zz--\r\n",
 		`a part with only filename="%73udo"`: "--zz\r\nContent-Disposition: form-data; filename=\"%73udo\"\r\n\r\nplain\r\n--zz--\r\n",
+		// Round 50: a header ended by a bare "\n\n" runs on to Rack's
+		// "\r\n\r\n"; Ruby's strip takes "\f", "\v" and "\r" off a
+		// boundary line too.
+		"a header ended by a bare LF": "--zz\r\nContent-Disposition: form-data\n\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
+		"a boundary line after \\f":   "\f--zz\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
+		"a boundary line after \\v":   "\v--zz\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
+		"a boundary line after \\r":   "\r--zz\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--zz--\r\n",
 	} {
 		tests = append(tests, spelling{"multipart, " + name, "", body, "multipart/form-data; boundary=zz"})
 	}

@@ -335,11 +335,29 @@ func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
 	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		k, _, _ := strings.Cut(pair, "=")
 		if name, _, _ := phpName(phpUnescape(k)); pair != "" && name != "page" && name != "per_page" {
-			pairs = append(pairs, pair)
+			pairs = append(pairs, queryEscaped(pair))
 		}
 	}
 	u := url.URL{Path: r.URL.Path, RawQuery: strings.Join(pairs, "&")}
 	return web.BaseURL(r, h.BaseURL) + u.RequestURI()
+}
+
+// queryEscaped is a query's pair with every byte a URL's query may not
+// hold raw escaped ("#", a space, a control, a byte past ASCII): a client
+// reads a raw "#" as the fragment's start, the link's page and per_page in
+// it. What is escaped already, and a "%" that starts no escape, stay as
+// they are, which PHP decodes to the same.
+func queryEscaped(pair string) string {
+	var b strings.Builder
+	for i := range len(pair) {
+		c := pair[i]
+		if c > ' ' && c < 0x7f && !strings.ContainsRune("#\"<>\\^`{|}", rune(c)) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // readPage reads page number page of perPage users, with their total.
