@@ -172,40 +172,28 @@ func sameBoundary(contentType string) bool {
 }
 
 // multipartSudo reads a multipart body as Rack might and Go's reader does
-// not: it reports whether the body may hold a sudo Go's reader would
-// read otherwise or pass over — a content type naming "boundary=" more
-// than once (Rack takes the last, Go the parameter's, and the parts
-// between one's lines are the other's preamble), or a part's header that
-// names a Content-Disposition or a Content-ID anywhere in it and mentions
-// sudo in any form but the plain form-data one (Rack finds a name in any
-// disposition, the last name=, the Content-ID, by patterns anchored
-// nowhere — in another header's value too — whose white space runs over a
-// folded line's break; Go skips such parts) — and how many plain ones it
-// holds, which must be as many as Go's reader found. A part's header is
-// the lines after a line that starts "--" up to an empty one, each folded
-// line joined to the one before; a line that starts "--" after white
-// space too (Rack strips a line before it compares it with the boundary,
-// and ends a part at the boundary anywhere in a line, then looks for such
-// a one), and a header that runs on to a line of "\r\n" alone. A header line mentions sudo read as Rack reads a name: its
-// backslashes dropped (Rack's dequote) and its escapes decoded (a file
-// name, which names a part that has no name).
+// not: it reports whether the body may hold a sudo Go's reader would read
+// otherwise or pass over, and how many plain ones it holds, which must be
+// as many as Go's reader found. Odd are a content type naming "boundary="
+// more than once (Rack takes the last, Go the parameter's, and the parts
+// between one's lines are the other's preamble), and a part whose header
+// names sudo in any way one of Rack 2's patterns might read it but the
+// plain form-data one (rackPartSudo). A part's header is the lines after a
+// line that starts "--", after any white space Ruby's strip takes off
+// (Rack strips a line before it compares it with the boundary, and ends a
+// part at the boundary anywhere in a line, then looks for such a one), up
+// to a line of "\r\n" alone (Rack's header runs on past a bare "\n").
 func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	if strings.Count(strings.ToLower(contentType), "boundary=") > 1 {
 		return true, 0
 	}
-	var head []string // the header lines of the part read now, unfolded
+	var head []string // the header lines of the part read now
 	check := func() {
-		for _, h := range head {
-			l := strings.ToLower(strings.TrimSpace(h))
-			read := strings.ToLower(unescapeLoosely(strings.ReplaceAll(l, `\`, "")))
-			if !strings.Contains(read, "content-disposition:") && !strings.Contains(read, "content-id:") || !strings.Contains(read, "sudo") {
-				continue
-			}
-			if l == `content-disposition: form-data; name="sudo"` {
-				named++
-			} else {
-				odd = true
-			}
+		switch {
+		case len(head) == 1 && strings.EqualFold(strings.TrimSpace(head[0]), `Content-Disposition: form-data; name="sudo"`):
+			named++
+		case rackPartSudo(strings.Join(head, "\r\n")):
+			odd = true
 		}
 		head = nil
 	}
@@ -218,19 +206,64 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 			inHead = true
 		case !inHead:
 		case string(line) == "\r\n":
-			// Rack's header ends at "\r\n\r\n" alone; an empty line of
-			// a bare "\n" ends Go's, and the lines after it are Rack's
-			// header still.
 			check()
 			inHead = false
-		case l != "" && (l[0] == ' ' || l[0] == '\t') && len(head) > 0:
-			head[len(head)-1] += " " + strings.TrimSpace(l)
 		default:
 			head = append(head, l)
 		}
 	}
 	check()
 	return odd, named
+}
+
+// The patterns by which Rack 2's versions find a part's name in its
+// header, read loosely, as a header's lines joined: a name= after white
+// space or ";" anywhere after a Content-Disposition (Rack 2.2 takes the
+// last on the line, and its white space runs over line breaks; 2.1 needs
+// no ";"), a Content-ID's value, and for a part with neither a file name,
+// escaped or RFC 2231's (filename*=).
+var (
+	rackDisposition = regexp.MustCompile(`(?i)Content-Disposition:`)
+	rackNameParam   = regexp.MustCompile(`(?i)[;\s]name=("(?:\\"|[^"])*"|[^\s;"]+)`)
+	rackContentID   = regexp.MustCompile(`(?i)Content-ID:\s*([^\r\n]*)`)
+	rackFilename    = regexp.MustCompile(`(?i)[;\s]filename\*?=("(?:\\"|[^"])*"|[^\s;"]+)`)
+)
+
+// rackPartSudo reports whether a part's header (its lines joined) names
+// sudo by any of the ways Rack might read its name: each name= after a
+// Content-Disposition, each Content-ID, and, where neither names it, its
+// file name — each dequoted as Rack's dequote does (quotes and every
+// backslash dropped), taken escaped and unescaped, and named as Rack names
+// a parameter (rackName). A part named "sudoku", or "avatar" with a file
+// "sudo.png", names none.
+func rackPartSudo(head string) bool {
+	var names []string
+	if loc := rackDisposition.FindStringIndex(head); loc != nil {
+		for _, m := range rackNameParam.FindAllStringSubmatch(head[loc[0]:], -1) {
+			names = append(names, m[1])
+		}
+	}
+	for _, m := range rackContentID.FindAllStringSubmatch(head, -1) {
+		names = append(names, m[1])
+	}
+	if len(names) == 0 {
+		for _, m := range rackFilename.FindAllStringSubmatch(head, -1) {
+			f := m[1]
+			if _, v, ok := strings.Cut(f, "''"); ok { // charset'language'value
+				f = v
+			}
+			names = append(names, f)
+		}
+	}
+	for _, n := range names {
+		n = strings.ReplaceAll(strings.Trim(n, `"`), `\`, "")
+		for _, v := range []string{n, unescapeLoosely(n)} {
+			if rackName(strings.TrimSpace(v)) == "sudo" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rubySpace is what Ruby's String#strip takes off a line's start, which

@@ -189,6 +189,10 @@ func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
 		// nowhere, find it (round 46).
 		"X-Note: Content-Disposition: form-data; name=\"sudo\"\r\nContent-Disposition: form-data; name=\"x\"",
 		"X-Note: Content-ID: sudo\r\nContent-Disposition: form-data",
+		// Past a bare "\n\n", which ends Go's header and not Rack's,
+		// whose \s runs across it (round 51).
+		"Content-Disposition: form-data; name=\"x\";\n\nname=\"sudo\"",
+		"Content-ID:\n\nsudo",
 		// Folded over two lines, which Rack's \s runs across (round 47).
 		"Content-Disposition: form-data\r\nContent-ID:\r\n sudo",
 		"Content-Disposition: form-data\r\nContent-ID: \r\n\tsudo",
@@ -302,5 +306,34 @@ func TestJSONBodyOfAGetIsNoParameter(t *testing.T) {
 	}
 	if res.status != http.StatusOK || u.Username != "plain" {
 		t.Errorf(`GET /user, a JSON body {"sudo":"other"}, Sudo: plain: %d %s; want 200 as plain`, res.status, res.body)
+	}
+}
+
+// TestMultipartNamedLikeSudoIsServed: an upload whose file or field name
+// merely holds the letters "sudo" (a file "sudoku.png", a field
+// "sudoku") names no sudo to Rack or to Go, and was refused as one
+// (round 51), as multipart bodies of curl's or Go's shape are read.
+func TestMultipartNamedLikeSudoIsServed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ field, file string }{{"avatar", "sudoku.png"}, {"avatar", "sudo.png"}, {"sudoku", ""}, {"pseudo", ""}} {
+		b := setup(t)
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		if tc.file != "" {
+			fw, err := mw.CreateFormFile(tc.field, tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fw.Write([]byte("\x89PNG\r\n--not a boundary\nsudo=plain\n"))
+		} else if err := mw.WriteField(tc.field, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		mw.Close()
+		res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block", b.user.ID), token: b.adminTok,
+			body: buf.String(), contentType: mw.FormDataContentType()})
+		if st := b.stored(t, b.user.ID).State; res.status != http.StatusOK || strings.TrimSpace(string(res.body)) != "true" || st != usher.StateBlocked {
+			t.Errorf("PUT /users/:id/block with a multipart %s %q: %d %s, user state %s; want 200 true and the user blocked",
+				tc.field, tc.file, res.status, res.body, st)
+		}
 	}
 }
