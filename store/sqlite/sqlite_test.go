@@ -363,19 +363,30 @@ func TestLoadTakesTurnsWithServer(t *testing.T) {
 	var batchErr, recoverErr error
 	var recovered bool
 	wg.Go(func() { batchErr = loader.UserCreateMany(ctx, users, []string{""}) })
-	wg.Go(func() { recovered, recoverErr = server.LoadRecover(ctx) })
-	// Well past the server's 10 s: its busy handler counts the sleeps it
-	// asked for, which on a loaded machine take longer than asked.
-	time.Sleep(13 * time.Second)
+	gaveUp := make(chan struct{})
+	go func() {
+		defer close(gaveUp)
+		recovered, recoverErr = server.LoadRecover(ctx)
+	}()
+	// The lock is held until the server gives up, its 10 s of waiting
+	// over: its busy handler counts the sleeps it asked for, which on a
+	// loaded machine take longer than asked (a fixed 13 s was too short
+	// beside other test runs). A minute bounds a server that never does.
+	select {
+	case <-gaveUp:
+	case <-time.After(time.Minute):
+		t.Error("LoadRecover behind a held lock waited a minute")
+	}
 	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
+	<-gaveUp
 	wg.Wait()
 	if batchErr != nil {
-		t.Errorf("the loader's batch behind a lock held 13 s: %v", batchErr)
+		t.Errorf("the loader's batch behind a lock held past the server's wait: %v", batchErr)
 	}
 	if recovered || !errors.Is(recoverErr, store.ErrLocked) {
-		t.Errorf("LoadRecover behind a lock held 13 s = %v, %v; want false, store.ErrLocked", recovered, recoverErr)
+		t.Errorf("LoadRecover behind a held lock = %v, %v; want false, store.ErrLocked", recovered, recoverErr)
 	}
 	if err := loader.LoadFinish(ctx); err != nil {
 		t.Fatal(err)
