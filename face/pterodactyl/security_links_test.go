@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +49,41 @@ func TestNextLinkEscapesARawHash(t *testing.T) {
 	}
 	if l.Meta.Pagination.Total != 3 || got != "match2" {
 		t.Errorf("next link %q lists %q of %d; want match2 of 3", next, got, l.Meta.Pagination.Total)
+	}
+}
+
+// TestNextLinkReadsAsTheListDid: PHP reads only the first 1,000 pairs
+// that are not empty (max_input_vars), and the links copied every pair of
+// the request after page and per_page, read or not: a filter left unread
+// became read once the request's page pairs were gone, and one read was
+// pushed past the limit by the page pair in front, so following the next
+// link listed another set of users (round 51). The links are the
+// parameters as the list read them, each written once.
+func TestNextLinkReadsAsTheListDid(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"match1", "match2", "other1"} {
+		b.mustCreate(t, newUser(name))
+	}
+	for _, tc := range []struct{ name, query string }{
+		// per_page + 1,000 page pairs: filter is the 1,002nd, unread.
+		{"an unread filter becomes read", "?per_page=1&" + strings.Repeat("page=1&", 1000) + "filter[username]=match"},
+		// per_page + 998 others: filter is the 1,000th, read; the link's
+		// page=2 in front makes it the 1,001st.
+		{"a read filter becomes unread", "?per_page=1&" + strings.Repeat("x=1&", 998) + "filter[username]=match"},
+	} {
+		first := b.list(t, tc.query)
+		next := first.Meta.Pagination.Links["next"]
+		u, err := url.Parse(next)
+		if err != nil || next == "" {
+			t.Fatalf("%s: next link %q (%+v)", tc.name, next, first.Meta.Pagination)
+		}
+		res := b.do(t, req{method: "GET", path: u.RequestURI()})
+		var l listBody
+		res.decode(t, &l)
+		if res.status != http.StatusOK || l.Meta.Pagination.Total != first.Meta.Pagination.Total || l.Meta.Pagination.CurrentPage != 2 {
+			t.Errorf("%s: first page lists %d users, its next link lists page %d of %d users (%d); want page 2 of the same %d",
+				tc.name, first.Meta.Pagination.Total, l.Meta.Pagination.CurrentPage, l.Meta.Pagination.Total, res.status, first.Meta.Pagination.Total)
+		}
 	}
 }

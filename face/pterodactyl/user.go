@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -319,45 +320,35 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return web.WriteJSON(w, http.StatusOK, out)
 }
 
-// pageURL is the address of another page of this list: the request's URL
-// with page, and per_page when it was given, replaced. The filters, sort and
-// includes stay, so following a link continues the same list: the
-// request's other pairs are kept as they came, which the list read as PHP
-// does (phpQuery) — rebuilt by Go's parsing, a pair it drops (a ";" in it,
-// a "%" that starts no escape) left the list's filter or sort out.
+// pageURL is the address of another page of this list: the request's
+// parameters as the list read them (phpQuery), each written once, with
+// page, and per_page when it was given, replaced — page and per_page
+// first. The filters, sort and includes stay, so following a link
+// continues the same list: rebuilt by Go's parsing, a pair it drops (a
+// ";" in it, a "%" that starts no escape) left the filter or the sort
+// out; kept as it came, a raw "#" began a fragment, and a pair past PHP's
+// max_input_vars unread in the request was read in the link, or one read
+// in it pushed past the limit.
 func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
-	// page and per_page first, where PHP reads them however many pairs
-	// follow (maxInputVars).
-	pairs := []string{"page=" + strconv.Itoa(page)}
-	if p := phpQuery(r.URL.RawQuery)["per_page"]; p != nil && !p.array && p.text != "" {
-		pairs = append(pairs, "per_page="+strconv.Itoa(perPage))
+	params := phpQuery(r.URL.RawQuery)
+	q := []string{"page=" + strconv.Itoa(page)}
+	if p := params["per_page"]; p != nil && !p.array && p.text != "" {
+		q = append(q, "per_page="+strconv.Itoa(perPage))
 	}
-	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
-		k, _, _ := strings.Cut(pair, "=")
-		if name, _, _ := phpName(phpUnescape(k)); pair != "" && name != "page" && name != "per_page" {
-			pairs = append(pairs, queryEscaped(pair))
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		p := params[name]
+		switch {
+		case name == "page" || name == "per_page":
+		case !p.array:
+			q = append(q, url.QueryEscape(name)+"="+url.QueryEscape(p.text))
+		default:
+			for _, index := range p.order {
+				q = append(q, url.QueryEscape(name+"["+index+"]")+"="+url.QueryEscape(p.elems[index]))
+			}
 		}
 	}
-	u := url.URL{Path: r.URL.Path, RawQuery: strings.Join(pairs, "&")}
+	u := url.URL{Path: r.URL.Path, RawQuery: strings.Join(q, "&")}
 	return web.BaseURL(r, h.BaseURL) + u.RequestURI()
-}
-
-// queryEscaped is a query's pair with every byte a URL's query may not
-// hold raw escaped ("#", a space, a control, a byte past ASCII): a client
-// reads a raw "#" as the fragment's start, the link's page and per_page in
-// it. What is escaped already, and a "%" that starts no escape, stay as
-// they are, which PHP decodes to the same.
-func queryEscaped(pair string) string {
-	var b strings.Builder
-	for i := range len(pair) {
-		c := pair[i]
-		if c > ' ' && c < 0x7f && !strings.ContainsRune("#\"<>\\^`{|}", rune(c)) {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
 }
 
 // readPage reads page number page of perPage users, with their total.
