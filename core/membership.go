@@ -720,10 +720,16 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 						if err != nil {
 							return err
 						}
-						if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
+						// A group the caller may not read is none of the
+						// set's: the user stays in it, as the answer, which
+						// shows the caller none such, says. Refused, the set
+						// told whether the user is in one (round 51).
+						if err := g.authorizeGroup(ctx, actGroupRead, a); usher.ErrorKind(err) == usher.KindForbidden {
+							continue
+						} else if err != nil {
 							return err
 						}
-						if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
+						if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
 							return err
 						}
 						remove[m.GroupID] = a

@@ -194,7 +194,9 @@ func reachRows() []reachRow {
 		{"add oneself to B by user groups", "PUT", team, "FFFFFFFFFA", func(c *reachCell) req {
 			return req{path: fmt.Sprintf("/v1/users/%d/groups", c.caller.ID), body: map[string]any{"kind": "team", "add_to_groups": []string{c.g.Handle}}}
 		}},
-		{"take an owner out of B by user groups", "PUT", team, "FFFFFFFFFA", func(c *reachCell) req {
+		// A set leaves the owner in B where the caller may not read B,
+		// and changes nothing (round 51: its refusal told membership).
+		{"take an owner out of B by user groups", "PUT", team, "AAAFAFFAFA", func(c *reachCell) req {
 			return req{path: fmt.Sprintf("/v1/users/%d/groups", c.boss.ID), body: map[string]any{"kind": "team", "set_groups": []string{}}}
 		}},
 	}
@@ -205,6 +207,9 @@ func reachRows() []reachRow {
 // changed neither group and wrote nothing.
 func TestAuthorizationReach(t *testing.T) {
 	t.Parallel()
+	// Rows whose call, done by one who is no administrator, must have
+	// changed nothing either.
+	unchangedWhenDone := map[string]bool{"take an owner out of B by user groups": true}
 	for _, r := range reachRows() {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
@@ -225,14 +230,14 @@ func TestAuthorizationReach(t *testing.T) {
 				if got[i] != r.want[i] {
 					detail = append(detail, fmt.Sprintf("%s: %d %s", col.name, res.status, res.body))
 				}
-				if res.status < 400 {
+				if res.status < 400 && (!unchangedWhenDone[r.name] || col.admin) {
 					continue
 				}
 				if afterA, afterB := c.snapshot(c.a), c.snapshot(c.g); afterA != beforeA || afterB != beforeB {
-					t.Errorf("%s: a refused call changed the groups:\nA %s\n→ %s\nB %s\n→ %s", col.name, beforeA, afterA, beforeB, afterB)
+					t.Errorf("%s: a call (%d) changed the groups:\nA %s\n→ %s\nB %s\n→ %s", col.name, res.status, beforeA, afterA, beforeB, afterB)
 				}
 				if u, e := b.env.Counts(t); u != users || e != events {
-					t.Errorf("%s: a refused call wrote: users %d→%d, events %d→%d", col.name, users, u, events, e)
+					t.Errorf("%s: a call (%d) wrote: users %d→%d, events %d→%d", col.name, res.status, users, u, events, e)
 				}
 			}
 			if string(got) != r.want {

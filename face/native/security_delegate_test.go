@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -196,11 +197,14 @@ func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
 		// the same (round 49).
 		{method: "PUT", path: "/v1/users/carol/groups", token: tok, body: map[string]any{"kind": "role", "add_to_groups": []string{"secret"}}},
 		{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "remove_from_groups": []string{"secret"}}},
-		{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "set_groups": []string{}}},
 		{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "add_to_groups": []string{"secret"}}},
 	} {
 		b.refused(t, rq, http.StatusForbidden, "forbidden")
 	}
+	// A set leaves the user in the role the caller may not read, which
+	// the answer does not show (round 51).
+	b.call(t, req{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", "set_groups": []string{}}},
+		http.StatusOK, nil)
 	if _, after := b.env.Counts(t); after != events {
 		t.Errorf("refused member changes wrote %d events", after-events)
 	}
@@ -232,5 +236,42 @@ func TestUserGroupsRefusalTellsNoMembership(t *testing.T) {
 		if member.status != http.StatusForbidden || other.status != http.StatusForbidden || mp.Code != np.Code || mp.Detail != np.Detail {
 			t.Errorf("%s secret: member %d %q; non-member %d %q; want the same 403", op, member.status, mp.Detail, other.status, np.Detail)
 		}
+	}
+}
+
+// TestSetGroupsTellsNoHiddenMembership: a user who cannot see a team (a
+// team's read is its members') reads no membership of it in another's
+// groups, yet a set_groups of [] on that other answered 403 when they are
+// in such a team and 200 when not: the refusal told who is a member of a
+// team hidden from the caller (round 51). A set leaves the user in the
+// groups the caller may not read.
+func TestSetGroupsTellsNoHiddenMembership(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	victim := b.env.MustCreateUser(t, usher.UserCreate{Username: "victim", Email: "victim@example.com", Name: "Victim"})
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "bystander", Email: "bystander@example.com", Name: "Bystander"})
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.adminTok, body: map[string]any{"kind": "team", "handle": "secret-crew"}}, http.StatusCreated, &team)
+	b.call(t, req{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%d", team.ID, victim.ID), token: b.adminTok,
+		body: map[string]any{"level": "read"}}, http.StatusOK, nil)
+
+	// The caller sees none of the victim's teams.
+	var shown struct {
+		Items []any `json:"items"`
+	}
+	b.call(t, req{method: "GET", path: "/v1/users/victim/groups?kind=team", token: b.userTok}, http.StatusOK, &shown)
+	if len(shown.Items) != 0 {
+		t.Fatalf("the caller reads the hidden team: %v", shown.Items)
+	}
+	in := b.api.do(t, req{method: "PUT", path: "/v1/users/victim/groups", token: b.userTok, body: map[string]any{"kind": "team", "set_groups": []string{}}})
+	out := b.api.do(t, req{method: "PUT", path: "/v1/users/bystander/groups", token: b.userTok, body: map[string]any{"kind": "team", "set_groups": []string{}}})
+	if in.status != out.status || string(in.body) != string(out.body) {
+		t.Errorf("set_groups [] tells membership of a hidden team: member %d %s; non-member %d %s", in.status, in.body, out.status, out.body)
+	}
+	if in.status != http.StatusOK {
+		t.Errorf("set_groups [] of a user in a hidden team: %d %s; want 200", in.status, in.body)
+	}
+	if _, err := b.env.Store.MembershipGet(context.Background(), team.ID, victim.ID); err != nil {
+		t.Errorf("the victim's membership of the hidden team after the set: %v; want it kept", err)
 	}
 }
