@@ -771,6 +771,14 @@ func TestImportSetsKeyExpiry(t *testing.T) {
 	}
 }
 
+// pendingSquatter signs up as carol with carol's address, which nobody
+// proved: the account is pending.
+func pendingSquatter(t *testing.T, b *authBundle) *usher.User {
+	t.Helper()
+	return b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
+		Password: "squatter's long passphrase", State: usher.StatePending})
+}
+
 // TestImportByNameActivatesNoUnprovedAccount: sign up as "carol" with
 // carol's address (pending: the address is not proved, no log-in), and
 // wait for the directory's record of carol, which names her username, her
@@ -784,8 +792,7 @@ func TestImportByNameActivatesNoUnprovedAccount(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
 	ctx := from("192.0.2.9")
-	squatter := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
-		Password: "squatter's long passphrase", State: usher.StatePending})
+	squatter := pendingSquatter(t, b)
 	_, err := b.auth.Login(ctx, "carol", "squatter's long passphrase")
 	wantKind(t, err, usher.KindForbidden, "email_not_confirmed")
 
@@ -817,8 +824,7 @@ func TestImportByNameLiftsNoBlockOfPendingToActive(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
 	ctx := from("192.0.2.10")
-	squatter := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
-		Password: "squatter's long passphrase", State: usher.StatePending})
+	squatter := pendingSquatter(t, b)
 	if _, err := b.env.Core.Users.Block(as(b.admin), usher.UserKey{ID: squatter.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -847,8 +853,7 @@ func TestImportByNameLiftsNoBlockOfPendingToActive(t *testing.T) {
 func TestUnblockAfterDirectoryBlockOfPending(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, core.Policy{})
-	squatter := b.env.MustCreateUser(t, usher.UserCreate{Username: "carol", Email: "carol@example.com",
-		Password: "squatter's long passphrase", State: usher.StatePending})
+	squatter := pendingSquatter(t, b)
 	for _, st := range []usher.UserState{usher.StateBlockedExternal, usher.StateBlocked} {
 		res, err := b.env.Core.Users.Import(coretest.System(), []usher.ImportUser{{UserCreate: usher.UserCreate{Username: "carol", State: st}}})
 		if err != nil || strings.Join(outcomes(res), " ") != "updated" {

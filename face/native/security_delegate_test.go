@@ -169,6 +169,22 @@ func TestRefusalsNameNoRuleUnread(t *testing.T) {
 	}
 }
 
+// hiddenRole makes a role "secret" giving rule, with the member victim,
+// the user carol in no role, and a delegate allowed the role's members and
+// denied its read, whose members' list is then refused to the delegate; it
+// returns the victim, the role and the delegate's token.
+func (b *bundle) hiddenRole(t *testing.T, rule usher.Rule) (*usher.User, *usher.Group, string) {
+	t.Helper()
+	victim, _ := b.mustPrincipal(t, "victim", false)
+	b.mustPrincipal(t, "carol", false)
+	delegate, tok := b.mustPrincipal(t, "delegate", false)
+	secret := b.mustRole(t, "secret", []*usher.User{victim}, rule)
+	role := fmt.Sprintf("group:%d", secret.ID)
+	b.mustRole(t, "delegates", []*usher.User{delegate}, allow(role, "members"), deny(role, "read"))
+	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/members", secret.ID), token: tok}, http.StatusForbidden, "forbidden")
+	return victim, secret, tok
+}
+
 // TestMemberChangesNeedTheGroupsRead: a delegate allowed a role's
 // members and denied its read was refused GET of its members, yet a PUT
 // of a member at the level held answered 200 with the membership as
@@ -180,13 +196,7 @@ func TestRefusalsNameNoRuleUnread(t *testing.T) {
 func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	victim, _ := b.mustPrincipal(t, "victim", false)
-	b.mustPrincipal(t, "carol", false)
-	delegate, tok := b.mustPrincipal(t, "delegate", false)
-	secret := b.mustRole(t, "secret", []*usher.User{victim}, allow("plan", "read"))
-	role := fmt.Sprintf("group:%d", secret.ID)
-	b.mustRole(t, "delegates", []*usher.User{delegate}, allow(role, "members"), deny(role, "read"))
-	b.refused(t, req{method: "GET", path: fmt.Sprintf("/v1/groups/%d/members", secret.ID), token: tok}, http.StatusForbidden, "forbidden")
+	victim, secret, tok := b.hiddenRole(t, allow("plan", "read"))
 	_, events := b.env.Counts(t)
 	for _, rq := range []req{
 		{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/victim", secret.ID), token: tok, body: map[string]any{"level": "member"}},
@@ -223,12 +233,7 @@ func TestMemberChangesNeedTheGroupsRead(t *testing.T) {
 func TestUserGroupsRefusalTellsNoMembership(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	victim, _ := b.mustPrincipal(t, "victim", false)
-	b.mustPrincipal(t, "carol", false)
-	delegate, tok := b.mustPrincipal(t, "delegate", false)
-	secret := b.mustRole(t, "secret", []*usher.User{victim}, deny("user", "purge"))
-	role := fmt.Sprintf("group:%d", secret.ID)
-	b.mustRole(t, "delegates", []*usher.User{delegate}, allow(role, "members"), deny(role, "read"))
+	_, _, tok := b.hiddenRole(t, deny("user", "purge"))
 	for _, op := range []string{"add_to_groups", "remove_from_groups", "set_groups"} {
 		member := b.api.do(t, req{method: "PUT", path: "/v1/users/victim/groups", token: tok, body: map[string]any{"kind": "role", op: []string{"secret"}}})
 		other := b.api.do(t, req{method: "PUT", path: "/v1/users/carol/groups", token: tok, body: map[string]any{"kind": "role", op: []string{"secret"}}})
