@@ -331,8 +331,10 @@ func (g *Groups) keepOwner(ctx context.Context, tx store.Tx, gr *usher.Group, us
 // team, whose owners' leaving or blocking, or whose deletion, ends its
 // tokens; outside every team it would outlive them all, and no owner
 // could list or revoke it. It leaves by being deleted
-// (DeleteServiceAccount).
-func keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.Group, u *usher.User) error {
+// (DeleteServiceAccount). Only the teams the caller may read count: one
+// hidden from them made the removal go through, and told them the account
+// is in a team they cannot see (round 52); an administrator reads all.
+func (g *Groups) keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.Group, u *usher.User) error {
 	if u.Kind != usher.KindServiceAccount || !gr.Kind.HoldsServiceAccounts() {
 		return nil
 	}
@@ -346,12 +348,33 @@ func keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.Group, u *us
 		return err
 	}
 	for _, m := range teams {
-		if m.GroupID != gr.ID {
+		if m.GroupID == gr.ID {
+			continue
+		}
+		switch seen, err := g.readsGroup(ctx, tx, m.GroupID); {
+		case err != nil:
+			return err
+		case seen:
 			return nil
 		}
 	}
 	return &usher.Error{Kind: usher.KindConflict, Code: usher.CodeConflict,
 		Message: "a service account stays in its team until it is deleted: delete it as the team's service account"}
+}
+
+// readsGroup reports whether the caller may read the group with the id:
+// false for one they may not see at all (not found to them) or are denied
+// reading.
+func (g *Groups) readsGroup(ctx context.Context, tx store.Tx, id int64) (bool, error) {
+	a, err := g.load(ctx, tx, usher.GroupRef{ID: id})
+	if err == nil {
+		err = g.authorizeGroup(ctx, actGroupRead, a)
+	}
+	switch usher.ErrorKind(err) {
+	case usher.KindNotFound, usher.KindForbidden:
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // RemoveMember takes a principal out of a group. Members may leave on their
@@ -391,7 +414,7 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 		if err != nil {
 			return err
 		}
-		if err := keepServiceAccount(ctx, tx, a.group, u); err != nil {
+		if err := g.keepServiceAccount(ctx, tx, a.group, u); err != nil {
 			return err
 		}
 		now := g.now()
@@ -716,17 +739,20 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if in.Set != nil {
 				for _, m := range current {
 					if _, keep := add[m.GroupID]; !keep {
-						a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
-						if err != nil {
-							return err
-						}
 						// A group the caller may not read is none of the
 						// set's: the user stays in it, as the answer, which
 						// shows the caller none such, says. Refused, the set
-						// told whether the user is in one (round 51).
-						if err := g.authorizeGroup(ctx, actGroupRead, a); usher.ErrorKind(err) == usher.KindForbidden {
+						// told whether the user is in one (round 51); one of
+						// a kind the caller never sees was not found, and
+						// told it too (round 52).
+						switch seen, err := g.readsGroup(ctx, tx, m.GroupID); {
+						case err != nil:
+							return err
+						case !seen:
 							continue
-						} else if err != nil {
+						}
+						a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
+						if err != nil {
 							return err
 						}
 						if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
@@ -804,7 +830,7 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 			if !have[id] {
 				continue
 			}
-			if err := keepServiceAccount(ctx, tx, a.group, u); err != nil {
+			if err := g.keepServiceAccount(ctx, tx, a.group, u); err != nil {
 				return err
 			}
 			if levels[id] == usher.LevelOwner {
