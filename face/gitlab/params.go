@@ -190,7 +190,7 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	var head []string // the header lines of the part read now
 	check := func() {
 		switch {
-		case len(head) == 1 && strings.EqualFold(strings.TrimSpace(head[0]), `Content-Disposition: form-data; name="sudo"`):
+		case plainSudo(head):
 			named++
 		case rackPartSudo(strings.Join(head, "\r\n")):
 			odd = true
@@ -216,17 +216,36 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 	return odd, named
 }
 
+// plainSudo reports whether a part's header lines are the plain sudo
+// part Go's reader and Rack read alike: the form-data disposition naming
+// sudo, and beside it a Content-Type at most (curl's -F 'sudo=x;type=…').
+func plainSudo(head []string) bool {
+	plain := 0
+	for _, h := range head {
+		switch h = strings.TrimSpace(h); {
+		case strings.EqualFold(h, `Content-Disposition: form-data; name="sudo"`):
+			plain++
+		case len(h) > len("content-type:") && strings.EqualFold(h[:len("content-type:")], "content-type:") && !strings.Contains(strings.ToLower(h), "sudo"):
+		default:
+			return false
+		}
+	}
+	return plain == 1
+}
+
 // The patterns by which Rack 2's versions find a part's name in its
 // header, read loosely, as a header's lines joined: a name= after white
 // space or ";" anywhere after a Content-Disposition (Rack 2.2 takes the
 // last on the line, and its white space runs over line breaks; 2.1 needs
 // no ";"), a Content-ID's value, and for a part with neither a file name,
-// escaped or RFC 2231's (filename*=).
+// escaped or RFC 2231's (filename*=), or failing that its Content-Type
+// with "[]" (Rack names a part with no name "<type>[]").
 var (
 	rackDisposition = regexp.MustCompile(`(?i)Content-Disposition:`)
 	rackNameParam   = regexp.MustCompile(`(?i)[;\s]name=("(?:\\"|[^"])*"|[^\s;"]+)`)
 	rackContentID   = regexp.MustCompile(`(?i)Content-ID:\s*([^\r\n]*)`)
 	rackFilename    = regexp.MustCompile(`(?i)[;\s]filename\*?=("(?:\\"|[^"])*"|[^\s;"]+)`)
+	rackContentType = regexp.MustCompile(`(?i)Content-Type: ([^\r\n]*)`)
 )
 
 // rackPartSudo reports whether a part's header (its lines joined) names
@@ -238,13 +257,18 @@ var (
 // "sudo.png", names none.
 func rackPartSudo(head string) bool {
 	var names []string
+	add := func(n string) {
+		if strings.Trim(n, `" `) != "" { // an empty name is none to Rack
+			names = append(names, n)
+		}
+	}
 	if loc := rackDisposition.FindStringIndex(head); loc != nil {
 		for _, m := range rackNameParam.FindAllStringSubmatch(head[loc[0]:], -1) {
-			names = append(names, m[1])
+			add(m[1])
 		}
 	}
 	for _, m := range rackContentID.FindAllStringSubmatch(head, -1) {
-		names = append(names, m[1])
+		add(m[1])
 	}
 	if len(names) == 0 {
 		for _, m := range rackFilename.FindAllStringSubmatch(head, -1) {
@@ -252,7 +276,12 @@ func rackPartSudo(head string) bool {
 			if _, v, ok := strings.Cut(f, "''"); ok { // charset'language'value
 				f = v
 			}
-			names = append(names, f)
+			add(f)
+		}
+	}
+	if len(names) == 0 {
+		for _, m := range rackContentType.FindAllStringSubmatch(head, -1) {
+			add(m[1] + "[]")
 		}
 	}
 	for _, n := range names {

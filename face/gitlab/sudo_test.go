@@ -193,6 +193,12 @@ func TestSudoSpellingsRackReadsAreRefused(t *testing.T) {
 		// whose \s runs across it (round 51).
 		"Content-Disposition: form-data; name=\"x\";\n\nname=\"sudo\"",
 		"Content-ID:\n\nsudo",
+		// No name, or an empty one: Rack names the part by its file name,
+		// or else "<its type>[]"; Go's reader skips it (round 52).
+		"Content-Disposition: form-data\r\nContent-Type: sudo",
+		"Content-Disposition: form-data; name=\"\"\r\nContent-Type: sudo",
+		"Content-Type: sudo",
+		"Content-Disposition: form-data; name=\"\"; filename=\"sudo\"",
 		// Folded over two lines, which Rack's \s runs across (round 47).
 		"Content-Disposition: form-data\r\nContent-ID:\r\n sudo",
 		"Content-Disposition: form-data\r\nContent-ID: \r\n\tsudo",
@@ -335,5 +341,23 @@ func TestMultipartNamedLikeSudoIsServed(t *testing.T) {
 			t.Errorf("PUT /users/:id/block with a multipart %s %q: %d %s, user state %s; want 200 true and the user blocked",
 				tc.field, tc.file, res.status, res.body, st)
 		}
+	}
+}
+
+// TestSudoPartWithItsTypeActs: curl -F 'sudo=plain;type=text/plain' sends
+// the plain sudo part with a Content-Type, which Rack and Go both read as
+// sudo=plain; it was refused as an odd sudo (round 52). It acts as plain,
+// who may block no one (403).
+func TestSudoPartWithItsTypeActs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block", b.user.ID), token: b.adminTok,
+		body:        "--zz\r\nContent-Disposition: form-data; name=\"sudo\"\r\nContent-Type: text/plain\r\n\r\nplain\r\n--zz--\r\n",
+		contentType: "multipart/form-data; boundary=zz"})
+	if res.status != http.StatusForbidden || strings.TrimSpace(string(res.body)) != `{"message":"403 Forbidden"}` {
+		t.Errorf("PUT /users/:id/block, the sudo part with Content-Type: text/plain: %d %s; want 403 as plain", res.status, res.body)
+	}
+	if st := b.stored(t, b.user.ID).State; st == usher.StateBlocked {
+		t.Errorf("the user after a block as plain: %s", st)
 	}
 }

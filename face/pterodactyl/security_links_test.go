@@ -2,6 +2,7 @@ package pterodactyl_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -85,5 +86,37 @@ func TestNextLinkReadsAsTheListDid(t *testing.T) {
 			t.Errorf("%s: first page lists %d users, its next link lists page %d of %d users (%d); want page 2 of the same %d",
 				tc.name, first.Meta.Pagination.Total, l.Meta.Pagination.CurrentPage, l.Meta.Pagination.Total, res.status, first.Meta.Pagination.Total)
 		}
+	}
+}
+
+// TestNextLinkKeepsWhatTheListReads: a request with no page, per_page and
+// 999 distinct other names is 1,000 pairs, all read; its link wrote page
+// first, per_page, then each name once: 1,001 pairs, so PHP left the
+// last (the filter) unread on the next page (round 52). A link keeps the
+// parameters the list reads alone.
+func TestNextLinkKeepsWhatTheListReads(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, name := range []string{"match1", "match2", "other1"} {
+		b.mustCreate(t, newUser(name))
+	}
+	var q strings.Builder
+	q.WriteString("?per_page=1&")
+	for i := range 998 {
+		fmt.Fprintf(&q, "a%03d=1&", i)
+	}
+	q.WriteString("filter[username]=match")
+	first := b.list(t, q.String())
+	next := first.Meta.Pagination.Links["next"]
+	u, err := url.Parse(next)
+	if err != nil || next == "" {
+		t.Fatalf("next link %q (%+v)", next, first.Meta.Pagination)
+	}
+	res := b.do(t, req{method: "GET", path: u.RequestURI()})
+	var l listBody
+	res.decode(t, &l)
+	if res.status != http.StatusOK || l.Meta.Pagination.Total != first.Meta.Pagination.Total || l.Meta.Pagination.CurrentPage != 2 {
+		t.Errorf("first page lists %d users, its next link lists page %d of %d users (%d); want page 2 of the same %d",
+			first.Meta.Pagination.Total, l.Meta.Pagination.CurrentPage, l.Meta.Pagination.Total, res.status, first.Meta.Pagination.Total)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -320,25 +319,30 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return web.WriteJSON(w, http.StatusOK, out)
 }
 
-// pageURL is the address of another page of this list: the request's
-// parameters as the list read them (phpQuery), each written once, with
-// page, and per_page when it was given, replaced — page and per_page
-// first. The filters, sort and includes stay, so following a link
+// linkParams are the parameters of the list a page link keeps, besides
+// page and per_page: the ones readQuery reads.
+var linkParams = []string{"filter", "include", "sort"}
+
+// pageURL is the address of another page of this list: the parameters
+// the list reads (linkParams) as it read them (phpQuery), each written
+// once, with page, and per_page when it was given, replaced — page and
+// per_page first. The filters, sort and includes stay, so following a link
 // continues the same list: rebuilt by Go's parsing, a pair it drops (a
 // ";" in it, a "%" that starts no escape) left the filter or the sort
 // out; kept as it came, a raw "#" began a fragment, and a pair past PHP's
 // max_input_vars unread in the request was read in the link, or one read
-// in it pushed past the limit.
+// in it pushed past the limit — by other parameters too, which the list
+// does not read and the link leaves out.
 func (h *Handler) pageURL(r *http.Request, page, perPage int) string {
 	params := phpQuery(r.URL.RawQuery)
 	q := []string{"page=" + strconv.Itoa(page)}
 	if p := params["per_page"]; p != nil && !p.array && p.text != "" {
 		q = append(q, "per_page="+strconv.Itoa(perPage))
 	}
-	for _, name := range slices.Sorted(maps.Keys(params)) {
+	for _, name := range linkParams {
 		p := params[name]
 		switch {
-		case name == "page" || name == "per_page":
+		case p == nil:
 		case !p.array:
 			q = append(q, url.QueryEscape(name)+"="+url.QueryEscape(p.text))
 		default:
