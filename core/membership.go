@@ -825,13 +825,23 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 		// The handles, and the ids beside them (meta), by which the audit
 		// log hides a team from a reader denied it, whatever becomes of it.
 		var added, removed, addedIDs, removedIDs []string
+		// A service account the change puts in another team is in one
+		// still: an administrator's set moving it from a team to another
+		// was refused as leaving it in none (round 53).
+		joinsTeam := false
+		for id, a := range add {
+			_, removing := remove[id]
+			joinsTeam = joinsTeam || (!removing && !have[id] && a.group.Kind.HoldsServiceAccounts())
+		}
 		for id, a := range remove {
 			delete(add, id) // removal wins
 			if !have[id] {
 				continue
 			}
-			if err := g.keepServiceAccount(ctx, tx, a.group, u); err != nil {
-				return err
+			if !joinsTeam {
+				if err := g.keepServiceAccount(ctx, tx, a.group, u); err != nil {
+					return err
+				}
 			}
 			if levels[id] == usher.LevelOwner {
 				if err := g.authorizeOwnership(a); err != nil {

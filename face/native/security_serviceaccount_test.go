@@ -1050,3 +1050,28 @@ func TestTeamHoldsNoMoreServiceAccountsHoweverTheyCome(t *testing.T) {
 		t.Errorf("the team after its refused restore: %+v, %v; want it deleted", g, err)
 	}
 }
+
+// TestAdministratorMovesServiceAccountBySet: an administrator's set of a
+// service account's teams naming another team than its own was refused as
+// leaving it in none (409 "stays in its team"), the removal decided before
+// the addition (round 53); the account moves.
+func TestAdministratorMovesServiceAccountBySet(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mustTeamAccount(t, b.userTok, "ops-a", "bot-a")
+	var opsB groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "ops-b"}}, http.StatusCreated, &opsB)
+	var got struct {
+		Items []struct {
+			GroupID int64 `json:"group_id"`
+		} `json:"items"`
+	}
+	b.call(t, req{method: "PUT", path: "/v1/users/bot-a/groups", token: b.adminTok, body: map[string]any{"kind": "team", "set_groups": []string{"ops-b"}}},
+		http.StatusOK, &got)
+	if len(got.Items) != 1 || got.Items[0].GroupID != opsB.ID {
+		t.Errorf("bot-a's teams after the set: %+v; want ops-b alone", got.Items)
+	}
+	// A set that names no team still leaves it in none (409).
+	b.refused(t, req{method: "PUT", path: "/v1/users/bot-a/groups", token: b.adminTok, body: map[string]any{"kind": "team", "set_groups": []string{}}},
+		http.StatusConflict, "conflict")
+}
