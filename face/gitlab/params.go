@@ -218,20 +218,23 @@ func multipartSudo(contentType string, body []byte) (odd bool, named int) {
 
 // plainSudo reports whether a part's header lines are the plain sudo
 // part Go's reader and Rack read alike: the form-data disposition naming
-// sudo, and beside it a Content-Type at most (curl's -F 'sudo=x;type=…').
+// sudo, and after it at most a Content-Type that is a bare type/subtype
+// (curl's -F 'sudo=x;type=text/plain'). Anything more — a folded line, a
+// parameter (a file name Rack finds there, a charset it refuses), another
+// disposition inside the type's value — is read as Rack might
+// (rackPartSudo) instead.
 func plainSudo(head []string) bool {
-	plain := 0
-	for _, h := range head {
-		switch h = strings.TrimSpace(h); {
-		case strings.EqualFold(h, `Content-Disposition: form-data; name="sudo"`):
-			plain++
-		case len(h) > len("content-type:") && strings.EqualFold(h[:len("content-type:")], "content-type:") && !strings.Contains(strings.ToLower(h), "sudo"):
-		default:
-			return false
-		}
+	switch {
+	case len(head) == 0 || len(head) > 2 || !strings.EqualFold(head[0], `Content-Disposition: form-data; name="sudo"`):
+		return false
+	case len(head) == 2:
+		return bareContentType.MatchString(head[1])
 	}
-	return plain == 1
+	return true
 }
+
+// bareContentType is a Content-Type line of a type and a subtype alone.
+var bareContentType = regexp.MustCompile(`(?i)^Content-Type: [a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$`)
 
 // The patterns by which Rack 2's versions find a part's name in its
 // header, read loosely, as a header's lines joined: a name= after white
@@ -256,6 +259,16 @@ var (
 // a parameter (rackName). A part named "sudoku", or "avatar" with a file
 // "sudo.png", names none.
 func rackPartSudo(head string) bool {
+	// Rack 2.2's later releases unfold a folded header line first; the
+	// earlier ones read it folded, their white space running over it.
+	return partNamesSudo(head) || partNamesSudo(foldedLine.ReplaceAllString(head, " "))
+}
+
+// foldedLine is a header line's break before a folded continuation.
+var foldedLine = regexp.MustCompile(`\r?\n[ \t]`)
+
+// partNamesSudo is rackPartSudo of a header as it stands.
+func partNamesSudo(head string) bool {
 	var names []string
 	add := func(n string) {
 		if strings.Trim(n, `" `) != "" { // an empty name is none to Rack
