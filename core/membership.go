@@ -351,10 +351,10 @@ func (g *Groups) keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.
 		if m.GroupID == gr.ID {
 			continue
 		}
-		switch seen, err := g.readsGroup(ctx, tx, m.GroupID); {
+		switch a, err := g.readable(ctx, tx, m.GroupID); {
 		case err != nil:
 			return err
-		case seen:
+		case a != nil:
 			return nil
 		}
 	}
@@ -362,19 +362,22 @@ func (g *Groups) keepServiceAccount(ctx context.Context, tx store.Tx, gr *usher.
 		Message: "a service account stays in its team until it is deleted: delete it as the team's service account"}
 }
 
-// readsGroup reports whether the caller may read the group with the id:
-// false for one they may not see at all (not found to them) or are denied
-// reading.
-func (g *Groups) readsGroup(ctx context.Context, tx store.Tx, id int64) (bool, error) {
+// readable returns the group with the id as the caller acts on it, or
+// nil when they may not read it: one they may not see at all (not found
+// to them) or are denied reading.
+func (g *Groups) readable(ctx context.Context, tx store.Tx, id int64) (*access, error) {
 	a, err := g.load(ctx, tx, usher.GroupRef{ID: id})
 	if err == nil {
 		err = g.authorizeGroup(ctx, actGroupRead, a)
 	}
 	switch usher.ErrorKind(err) {
 	case usher.KindNotFound, usher.KindForbidden:
-		return false, nil
+		return nil, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // RemoveMember takes a principal out of a group. Members may leave on their
@@ -745,15 +748,12 @@ func (g *Groups) SetUserGroups(ctx context.Context, key usher.UserKey, in usher.
 						// told whether the user is in one (round 51); one of
 						// a kind the caller never sees was not found, and
 						// told it too (round 52).
-						switch seen, err := g.readsGroup(ctx, tx, m.GroupID); {
-						case err != nil:
-							return err
-						case !seen:
-							continue
-						}
-						a, err := g.load(ctx, tx, usher.GroupRef{ID: m.GroupID})
+						a, err := g.readable(ctx, tx, m.GroupID)
 						if err != nil {
 							return err
+						}
+						if a == nil {
+							continue
 						}
 						if err := g.authorizeGroup(ctx, actGroupMembers, a); err != nil {
 							return err

@@ -163,3 +163,30 @@ func Seconds(n int64) time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
+
+// UnescapeLoosely decodes the percent escapes of a query's text as
+// PHP's urldecode and Rack's unescape do where url.QueryUnescape fails:
+// each %XX is its byte and a "%" that starts no escape stays as it is.
+// With plusIsSpace a "+" is a space, as in a query or a form (PHP); a
+// path's text, such as a file name Rack unescapes, keeps it.
+func UnescapeLoosely(s string, plusIsSpace bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+' && plusIsSpace:
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(v))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

@@ -299,7 +299,7 @@ func partNamesSudo(head string) bool {
 	}
 	for _, n := range names {
 		n = strings.ReplaceAll(strings.Trim(n, `"`), `\`, "")
-		for _, v := range []string{n, unescapeLoosely(n)} {
+		for _, v := range []string{n, web.UnescapeLoosely(n, false)} {
 			if rackName(strings.TrimSpace(v)) == "sudo" {
 				return true
 			}
@@ -311,18 +311,6 @@ func partNamesSudo(head string) bool {
 // rubySpace is what Ruby's String#strip takes off a line's start, which
 // Rack does before it compares a line with the boundary.
 const rubySpace = " \t\n\v\f\r\x00"
-
-// escape is a percent escape, which unescapeLoosely decodes.
-var escape = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
-
-// unescapeLoosely decodes the percent escapes of s and leaves any other
-// "%" as it is, as Rack's unescape of a file name reads what it can.
-func unescapeLoosely(s string) string {
-	return escape.ReplaceAllStringFunc(s, func(e string) string {
-		v, _ := strconv.ParseUint(e[1:], 16, 8)
-		return string(rune(byte(v)))
-	})
-}
 
 // rackName is the name Rack gives a parameter's key: what comes before
 // its first bracket, once the brackets and spaces it starts with are left

@@ -1,10 +1,10 @@
 package pterodactyl
 
 import (
-	"encoding/hex"
 	"math"
 	"strconv"
 	"strings"
+	"usher/web"
 )
 
 // phpParam is one name of a query string as PHP's parse_str leaves it for
@@ -39,7 +39,7 @@ func (p phpParam) list() []string {
 const maxInputVars = 1000
 
 // phpQuery reads a query string as PHP's parse_str does, in order: pairs
-// split at "&"; names and values decoded by phpUnescape; a name's leading
+// split at "&"; names and values decoded as PHP's urldecode does (web.UnescapeLoosely); a name's leading
 // spaces dropped and the name cut at a NUL (PHP reads it as a C string);
 // before its first "[", a space or "." made "_"; a "[" with no "]" after it
 // made "_", and each space, "." or "[" after it; "[" and one white space
@@ -59,11 +59,11 @@ func phpQuery(rawQuery string) map[string]*phpParam {
 			break
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		name, index, bracketed := phpName(phpUnescape(k))
+		name, index, bracketed := phpName(web.UnescapeLoosely(k, true))
 		if name == "" {
 			continue
 		}
-		value := phpUnescape(v)
+		value := web.UnescapeLoosely(v, true)
 		p := out[name]
 		if p == nil {
 			p = &phpParam{}
@@ -133,29 +133,4 @@ func phpName(key string) (name, index string, bracketed bool) {
 		}
 	}
 	return b.String(), "", false
-}
-
-// phpUnescape decodes a query string's text as PHP's urldecode does:
-// + is a space, %XX a byte, and a % that starts no escape stays (where
-// url.QueryUnescape fails).
-func phpUnescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b.WriteByte(' ')
-		case '%':
-			if i+2 < len(s) {
-				if v, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
-					b.Write(v)
-					i += 2
-					continue
-				}
-			}
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
