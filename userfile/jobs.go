@@ -70,8 +70,12 @@ func (j *Jobs) StartImport(ctx context.Context, in io.Reader, format string) (*u
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	job := &usher.ImportJob{ID: hex.EncodeToString(id[:]), UserID: p.UserID(), Format: string(f), Size: size, Started: time.Now()}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.add(job)
 	go j.run(context.WithoutCancel(ctx), job.ID, tmp, f)
+	// The import may count what it reads into job at once: it is copied
+	// under the lock, as every reader does.
 	return j.copy(job), nil
 }
 
@@ -100,10 +104,9 @@ func (j *Jobs) Export(ctx context.Context, w io.Writer, format string) (int, err
 	return Export(ctx, j.Users, w, f)
 }
 
-// add keeps a new job, letting the oldest finished one go past keepJobs.
+// add keeps a new job, letting the oldest finished one go past keepJobs;
+// j.mu is held.
 func (j *Jobs) add(job *usher.ImportJob) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.jobs == nil {
 		j.jobs = map[string]*usher.ImportJob{}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,5 +93,43 @@ not json
 	n, err := j.Export(asAdmin, &out, "csv")
 	if err != nil || n != 5 || !strings.HasPrefix(out.String(), "username,") || !strings.Contains(out.String(), "dee@example.com") {
 		t.Fatalf("export: %d, %v\n%s", n, err, out.String())
+	}
+}
+
+// firstBatch is the core's users, telling when an import's first batch
+// reaches them.
+type firstBatch struct {
+	userfile.Users
+	first chan struct{}
+	once  sync.Once
+}
+
+func (b *firstBatch) Import(ctx context.Context, batch []usher.ImportUser) ([]usher.ImportResult, error) {
+	if len(batch) > 0 {
+		b.once.Do(func() { close(b.first) })
+	}
+	return b.Users.Import(ctx, batch)
+}
+
+// TestStartImportHandsOutItsJobUnderTheLock replays what CI's race run of
+// the console's import found (stop 58): StartImport copied the job it
+// hands back without the lock, while the import it had just started
+// counted the bytes it read into that job. The test reads the job only
+// once the import has read its file, so that the race detector holds both
+// accesses. Run with -race.
+func TestStartImportHandsOutItsJobUnderTheLock(t *testing.T) {
+	t.Parallel()
+	env := coretest.New(t, coretest.Options{})
+	admin := env.MustCreateUser(t, usher.UserCreate{Username: "root", Email: "root@example.com", Admin: true})
+	ctx := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalUser, User: admin})
+	users := &firstBatch{Users: env.Core.Users, first: make(chan struct{})}
+	j := &userfile.Jobs{Users: users}
+	job, err := j.StartImport(ctx, strings.NewReader(`{"username":"ann","email":"ann@example.com"}`+"\n"), "ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-users.first
+	if done := wait(t, j, ctx, job.ID); done.Created != 1 || done.Read != done.Size {
+		t.Fatalf("the finished job: %+v", done)
 	}
 }
