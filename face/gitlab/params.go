@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"usher"
 	"usher/web"
@@ -36,7 +38,11 @@ type params struct {
 // a type it does not parse (415).
 func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	p := &params{values: map[string]any{}}
-	query := r.URL.Query()
+	// Puma, in front of GitLab's Rack, ends the query at a raw "#", which
+	// starts the request line's fragment; Go's server keeps it in the
+	// query, whose pairs after it Rack never sees.
+	rawQuery := pumaQuery(r.URL.RawQuery)
+	query, _ := url.ParseQuery(rawQuery)
 	if query.Has("password") {
 		// A secret does not travel in a URL, which proxies and access logs
 		// keep. GitLab takes it from the query too; usher refuses it there
@@ -44,7 +50,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		return nil, paramError{"password must be sent in the request body, not the query string"}
 	}
 	p.setForm(query)
-	p.oddSudo = rackSudo(r.URL.RawQuery, "&;")
+	p.oddSudo = rackSudo(rawQuery, "&;")
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, nil
 	}
@@ -88,23 +94,26 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 		p.setForm(form)
 	case web.MediaMultipart:
-		// Read whole (it is bounded) so that the parts Go's reader
-		// skips can be looked at too (multipartSudo).
+		// Read whole (it is bounded) so that its shape can be looked at
+		// before Go's reader reads it.
 		data, err := web.ReadBody(r)
 		if err != nil {
 			return nil, err
 		}
-		if !sameBoundary(r.Header.Get("Content-Type")) {
-			// Rack finds no boundary, or another, and reads the body
-			// as a form, or its parts otherwise than Go's reader.
-			if rackSudo(string(data), "&") || bytes.Contains(bytes.ToLower(data), []byte("sudo")) {
+		contentType := r.Header.Get("Content-Type")
+		same := sameBoundary(contentType)
+		if !same || !plainParts(contentType, data) {
+			// Rack may read this body otherwise than Go's reader: as a
+			// form, where it finds no boundary or another, or its parts
+			// otherwise. Whatever might name a sudo to Rack is refused.
+			if mightNameSudo(data) {
 				p.oddSudo = true
 				return p, nil
 			}
-			return nil, paramError{"message body does not match declared format"}
+			if !same {
+				return nil, paramError{"message body does not match declared format"}
+			}
 		}
-		odd, named := multipartSudo(r.Header.Get("Content-Type"), data)
-		p.oddSudo = p.oddSudo || odd
 		r.Body = io.NopCloser(bytes.NewReader(data))
 		if err := r.ParseMultipartForm(web.MaxBody); err != nil {
 			if web.IsTooLarge(err) {
@@ -121,9 +130,6 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			// A file part is a hash to Rack, which names no user.
 			p.oddSudo = p.oddSudo || rackName(k) == "sudo"
 		}
-		// A sudo part Go's reader passed over (one outside the parts it
-		// found) is one Rack may read.
-		p.oddSudo = p.oddSudo || named != len(r.MultipartForm.Value["sudo"])
 	}
 	return p, nil
 }
@@ -155,6 +161,13 @@ func rackSudo(raw, seps string) bool {
 	return false
 }
 
+// pumaQuery is the query string Puma hands GitLab's Rack: the request
+// line's query up to a raw "#", which starts a fragment.
+func pumaQuery(raw string) string {
+	query, _, _ := strings.Cut(raw, "#")
+	return query
+}
+
 // rackBoundary is how Rack 2.2 finds a multipart body's boundary in its
 // content type (Rack::Multipart::Parser's MULTIPART), the last one named.
 var rackBoundary = regexp.MustCompile(`(?i)^multipart/.*boundary="?([^";,]+)"?`)
@@ -171,146 +184,136 @@ func sameBoundary(contentType string) bool {
 	return m != nil && m[1] == params["boundary"]
 }
 
-// multipartSudo reads a multipart body as Rack might and Go's reader does
-// not: it reports whether the body may hold a sudo Go's reader would read
-// otherwise or pass over, and how many plain ones it holds, which must be
-// as many as Go's reader found. Odd are a content type naming "boundary="
-// more than once (Rack takes the last, Go the parameter's, and the parts
-// between one's lines are the other's preamble), and a part whose header
-// names sudo in any way one of Rack 2's patterns might read it but the
-// plain form-data one (rackPartSudo). A part's header is the lines after a
-// line that starts "--", after any white space Ruby's strip takes off
-// (Rack strips a line before it compares it with the boundary, and ends a
-// part at the boundary anywhere in a line, then looks for such a one), up
-// to a line of "\r\n" alone (Rack's header runs on past a bare "\n").
-func multipartSudo(contentType string, body []byte) (odd bool, named int) {
-	if strings.Count(strings.ToLower(contentType), "boundary=") > 1 {
-		return true, 0
-	}
-	var head []string // the header lines of the part read now
-	check := func() {
-		switch {
-		case plainSudo(head):
-			named++
-		case rackPartSudo(strings.Join(head, "\r\n")):
-			odd = true
-		}
-		head = nil
-	}
-	inHead := false
-	for line := range bytes.Lines(body) {
-		l := strings.TrimRight(string(line), "\r\n")
-		switch {
-		case strings.HasPrefix(strings.TrimLeft(l, rubySpace), "--"):
-			check()
-			inHead = true
-		case !inHead:
-		case string(line) == "\r\n":
-			check()
-			inHead = false
-		default:
-			head = append(head, l)
-		}
-	}
-	check()
-	return odd, named
-}
-
-// plainSudo reports whether a part's header lines are the plain sudo
-// part Go's reader and Rack read alike: the form-data disposition naming
-// sudo, and after it at most a Content-Type that is a bare type/subtype
-// (curl's -F 'sudo=x;type=text/plain'). Anything more — a folded line, a
-// parameter (a file name Rack finds there, a charset it refuses), another
-// disposition inside the type's value — is read as Rack might
-// (rackPartSudo) instead.
-func plainSudo(head []string) bool {
-	switch {
-	case len(head) == 0 || len(head) > 2 || !strings.EqualFold(head[0], `Content-Disposition: form-data; name="sudo"`):
+// plainParts reports whether a multipart body is of the plain shape
+// clients write (Go's multipart writer, curl, browsers, Python's requests),
+// in which Go's reader and Rack 2's read the same parts under the same
+// names. Rack's reader is lenient where Go's is not and the other way
+// round, and each review of a reading of Rack's leniency found another
+// spelling: a body of any other shape is read only if it cannot name a
+// sudo (mightNameSudo). The shape: the body starts with the first
+// boundary line; every boundary is "\r\n--B" followed by "\r\n", or by
+// "--" at the last, and "--B" is nowhere else (Rack ends a part at "--B"
+// mid-line and at a line that strips to it; Go takes a boundary line
+// padded with white space); each part's header is lines ended by "\r\n"
+// up to the first empty one (a bare "\n" ends Go's header and not
+// Rack's), each of plainHeader's kinds, with one disposition.
+func plainParts(contentType string, body []byte) bool {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil || params["boundary"] == "" {
 		return false
-	case len(head) == 2:
-		return bareContentType.MatchString(head[1])
 	}
-	return true
+	delim := []byte("--" + params["boundary"])
+	if !bytes.HasPrefix(body, delim) {
+		return false
+	}
+	rest := body[len(delim):]
+	for {
+		if after, ok := bytes.CutPrefix(rest, []byte("--")); ok {
+			return !bytes.Contains(after, delim)
+		}
+		after, ok := bytes.CutPrefix(rest, []byte("\r\n"))
+		if !ok {
+			return false
+		}
+		end := bytes.Index(after, delim)
+		if end < 2 || string(after[end-2:end]) != "\r\n" {
+			return false
+		}
+		if !plainHead(after[:end-2]) {
+			return false
+		}
+		rest = after[end+len(delim):]
+	}
 }
 
-// bareContentType is a Content-Type line of a type and a subtype alone.
-var bareContentType = regexp.MustCompile(`(?i)^Content-Type: [a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$`)
-
-// The patterns by which Rack 2's versions find a part's name in its
-// header, read loosely, as a header's lines joined: a name= after white
-// space or ";" anywhere after a Content-Disposition (Rack 2.2 takes the
-// last on the line, and its white space runs over line breaks; 2.1 needs
-// no ";"), a Content-ID's value, and for a part with neither a file name,
-// escaped or RFC 2231's (filename*=), or failing that its Content-Type
-// with "[]" (Rack names a part with no name "<type>[]").
-var (
-	rackDisposition = regexp.MustCompile(`(?i)Content-Disposition:`)
-	rackNameParam   = regexp.MustCompile(`(?i)[;\s]name=("(?:\\"|[^"])*"|[^\s;"]+)`)
-	rackContentID   = regexp.MustCompile(`(?i)Content-ID:\s*([^\r\n]*)`)
-	rackFilename    = regexp.MustCompile(`(?i)[;\s]filename\*?=("(?:\\"|[^"])*"|[^\s;"]+)`)
-	rackContentType = regexp.MustCompile(`(?i)Content-Type: ([^\r\n]*)`)
-)
-
-// rackPartSudo reports whether a part's header (its lines joined) names
-// sudo by any of the ways Rack might read its name: each name= after a
-// Content-Disposition, each Content-ID, and, where neither names it, its
-// file name — each dequoted as Rack's dequote does (quotes and every
-// backslash dropped), taken escaped and unescaped, and named as Rack names
-// a parameter (rackName). A part named "sudoku", or "avatar" with a file
-// "sudo.png", names none.
-func rackPartSudo(head string) bool {
-	// Rack 2.2's later releases unfold a folded header line first; the
-	// earlier ones read it folded, their white space running over it.
-	return partNamesSudo(head) || partNamesSudo(foldedLine.ReplaceAllString(head, " "))
+// plainHead reports whether a part (its header and body) has a plain
+// header: lines ended by "\r\n", no other line break in them, up to the
+// first empty line, each "Name: value" of a kind both readers read alike
+// and at most once — a form-data disposition naming the part
+// (plainDisposition), which it must have, a bare Content-Type (a
+// parameter is Rack's to read: a charset it refuses, a file name it finds
+// anywhere in the header), and a transfer encoding Go's reader leaves as
+// it is (it decodes quoted-printable; Rack decodes none).
+func plainHead(part []byte) bool {
+	head, _, ok := bytes.Cut(part, []byte("\r\n\r\n"))
+	if !ok {
+		return false
+	}
+	seen := map[string]bool{}
+	for line := range strings.SplitSeq(string(head), "\r\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		name = strings.ToLower(name)
+		if seen[name] || strings.ContainsAny(line, "\r\n") {
+			return false
+		}
+		seen[name] = true
+		switch name {
+		case "content-disposition":
+			ok = plainDisposition(value)
+		case "content-type":
+			ok = bareType.MatchString(value)
+		case "content-transfer-encoding":
+			ok = slices.Contains([]string{"binary", "7bit", "8bit"}, strings.ToLower(value))
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return seen["content-disposition"]
 }
 
-// foldedLine is a header line's break before a folded continuation.
-var foldedLine = regexp.MustCompile(`\r?\n[ \t]`)
+// bareType is a media type alone, with no parameter.
+var bareType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$`)
 
-// partNamesSudo is rackPartSudo of a header as it stands.
-func partNamesSudo(head string) bool {
-	var names []string
-	add := func(n string) {
-		if strings.Trim(n, `" `) != "" { // an empty name is none to Rack
-			names = append(names, n)
+// formData is a form-data disposition's plain shape: a quoted name and
+// perhaps a quoted file name, in that order.
+var formData = regexp.MustCompile(`(?i)^form-data; name="[^"]+"(?:; filename="[^"]+")?$`)
+
+// plainDisposition reports whether a form-data disposition's value names
+// its part as both readers do: a name, and perhaps a file name, holding
+// no quote, backslash (Rack's dequote drops it), ";", ":" or "=" (Rack's
+// patterns take the last "; name=" before a ":") nor control character,
+// and the name no "%", read by Go's mime as written. An empty file name
+// is no file to Go and no part at all to Rack: not plain.
+func plainDisposition(value string) bool {
+	if !formData.MatchString(value) {
+		return false
+	}
+	_, params, err := mime.ParseMediaType(value)
+	if err != nil {
+		return false
+	}
+	for key, v := range params {
+		bad := "\"\\;:="
+		if key == "name" {
+			bad += "%"
+		} else if key != "filename" {
+			return false
+		}
+		if v == "" || strings.ContainsAny(v, bad) || strings.ContainsFunc(v, unicode.IsControl) {
+			return false
 		}
 	}
-	if loc := rackDisposition.FindStringIndex(head); loc != nil {
-		for _, m := range rackNameParam.FindAllStringSubmatch(head[loc[0]:], -1) {
-			add(m[1])
-		}
-	}
-	for _, m := range rackContentID.FindAllStringSubmatch(head, -1) {
-		add(m[1])
-	}
-	if len(names) == 0 {
-		for _, m := range rackFilename.FindAllStringSubmatch(head, -1) {
-			f := m[1]
-			if _, v, ok := strings.Cut(f, "''"); ok { // charset'language'value
-				f = v
-			}
-			add(f)
-		}
-	}
-	if len(names) == 0 {
-		for _, m := range rackContentType.FindAllStringSubmatch(head, -1) {
-			add(m[1] + "[]")
-		}
-	}
-	for _, n := range names {
-		n = strings.ReplaceAll(strings.Trim(n, `"`), `\`, "")
-		for _, v := range []string{n, web.UnescapeLoosely(n, false)} {
-			if rackName(strings.TrimSpace(v)) == "sudo" {
-				return true
-			}
+	return params["name"] != ""
+}
+
+// mightNameSudo reports whether a body could name sudo to Rack read in any
+// of its ways: the letters "sudo", in any case, in the body as it stands,
+// with quotes and backslashes dropped (Rack's dequote), percent escapes
+// decoded (a file name Rack unescapes, a form's key), or both.
+func mightNameSudo(body []byte) bool {
+	s := strings.ToLower(string(body))
+	dequote := strings.NewReplacer(`"`, "", `\`, "")
+	for _, v := range []string{s, dequote.Replace(s), web.UnescapeLoosely(s, false),
+		dequote.Replace(web.UnescapeLoosely(s, false)), web.UnescapeLoosely(dequote.Replace(s), false)} {
+		if strings.Contains(strings.ToLower(v), "sudo") {
+			return true
 		}
 	}
 	return false
 }
-
-// rubySpace is what Ruby's String#strip takes off a line's start, which
-// Rack does before it compares a line with the boundary.
-const rubySpace = " \t\n\v\f\r\x00"
 
 // rackName is the name Rack gives a parameter's key: what comes before
 // its first bracket, once the brackets and spaces it starts with are left
@@ -564,7 +567,7 @@ func (h *Handler) writePageHeaders(w http.ResponseWriter, r *http.Request, pg pa
 	hd.Set("X-Next-Page", next)
 	hd.Set("X-Prev-Page", prev)
 
-	q := r.URL.Query()
+	q, _ := url.ParseQuery(pumaQuery(r.URL.RawQuery))
 	for _, name := range credentialParams {
 		q.Del(name)
 	}

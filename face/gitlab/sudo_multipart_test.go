@@ -82,8 +82,8 @@ func TestSudoPartWithACharsetRackRefuses(t *testing.T) {
 }
 
 // TestFoldedTypeHidesTheSudoFromGo: the plain sudo part with its
-// Content-Type folded (" Content-Type: …") is counted plain (plainSudo
-// trims the line), but Go's reader folds the line into the disposition,
+// Content-Type folded (" Content-Type: …") was counted plain (the
+// lenient reading trimmed the line), but Go's reader folds the line into the disposition,
 // which then fails to parse, and skips the part. Rack (2.2 unfolds it,
 // older versions' patterns read one line) names it "sudo": sudo=plain. A
 // second part, name*=utf-8”sudo, is Go's sudo (mime decodes RFC 2231)
