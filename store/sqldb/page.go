@@ -140,8 +140,9 @@ type selectFrom func(b *Builder, cols string)
 // total counts the rows of a list for a page that asked (WithTotal):
 // exactly up to req.CountUpTo rows, reading no more than one past them;
 // past that, a full count made within countTTL of the same statement, or a
-// new one that is then kept, flagged as an estimate. A CountUpTo of 0
-// counts exactly. It returns -1 when the page did not ask.
+// new one that is then kept, flagged as an estimate; in a transaction, an
+// exact count. A CountUpTo of 0 counts exactly. It returns -1 when the
+// page did not ask.
 func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, list selectFrom) (int, bool, error) {
 	if !req.WithTotal {
 		return -1, false, nil
@@ -151,7 +152,11 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 	list(full, "1")
 	full.Write(") counted")
 	key := fmt.Sprintf("%s\x00%v", full.String(), full.Args())
-	if n, ok := c.counts.get(key, req.CountUpTo); ok {
+	// A transaction counts for itself: its reads see its own writes, and
+	// a count kept for every reader is none of its to give, or to make
+	// anew in the background on its connection, which ends with it.
+	shared := c.write != nil
+	if n, ok := c.counts.get(key, req.CountUpTo); shared && ok {
 		// A list counted past the bound within the minute is not
 		// counted up to the bound again on each of its pages.
 		return n, true, nil
@@ -176,7 +181,7 @@ func (c *conn) total(ctx context.Context, name string, req usher.PageRequest, li
 		}
 		return n, nil
 	}
-	if req.CountUpTo == 0 {
+	if req.CountUpTo == 0 || !shared {
 		n, err := countAll(ctx)
 		return n, false, err
 	}
