@@ -407,6 +407,13 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 			if err := g.authorizeGroup(ctx, actGroupRead, a); err != nil {
 				return err
 			}
+			// One the caller may not read is no user to it, as to an
+			// addition (seen).
+			if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
+				return errUserNotFound()
+			} else if err != nil {
+				return err
+			}
 		} else if err := g.authorizeLeave(ctx, a); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -279,4 +280,37 @@ func TestSetGroupsTellsNoHiddenMembership(t *testing.T) {
 	if _, err := b.env.Store.MembershipGet(context.Background(), team.ID, victim.ID); err != nil {
 		t.Errorf("the victim's membership of the hidden team after the set: %v; want it kept", err)
 	}
+}
+
+// TestMemberRemovalNamesNoHiddenUser: a delegate who may read a role and
+// change its members, and may not read one user, was answered 404
+// user_not_found when putting that user in the role, as of no user — but
+// a DELETE of the user's membership answered 204 and took them out where
+// they were a member, and 404 member_not_found where not: it told who the
+// hidden user is in the role, and changed them (round 54). One the caller
+// may not read is no user to a removal either; leaving a group oneself is
+// unchanged.
+func TestMemberRemovalNamesNoHiddenUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hidden, _ := b.mustPrincipal(t, "hidden", false)
+	outsider, _ := b.mustPrincipal(t, "outsider", false)
+	delegate, tok := b.mustPrincipal(t, "delegate", false)
+	crew := b.mustRole(t, "crew", []*usher.User{hidden, delegate})
+	role := fmt.Sprintf("group:%d", crew.ID)
+	b.mustRole(t, "delegates", []*usher.User{delegate}, allow(role, "members"), allow(role, "read"),
+		deny("user:"+strconv.FormatInt(hidden.ID, 10), "read"), deny("user:"+strconv.FormatInt(outsider.ID, 10), "read"))
+	for _, who := range []string{"hidden", "outsider"} {
+		for _, rq := range []req{
+			{method: "PUT", path: fmt.Sprintf("/v1/groups/%d/members/%s", crew.ID, who), token: tok, body: map[string]any{"level": "member"}},
+			{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/%s", crew.ID, who), token: tok},
+		} {
+			b.refused(t, rq, http.StatusNotFound, "user_not_found")
+		}
+	}
+	if got := b.members(t, crew.ID); !strings.Contains(got, strconv.FormatInt(hidden.ID, 10)+":") {
+		t.Errorf("the role's members after refused removals: %s; want the hidden user still in it", got)
+	}
+	// The delegate leaves the role itself, as any member may.
+	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/delegate", crew.ID), token: tok}, http.StatusNoContent, nil)
 }
