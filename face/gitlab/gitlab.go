@@ -176,6 +176,14 @@ func (h *Handler) serve(next handler) web.Handler {
 // reads them); the core decides and audits.
 func (h *Handler) principal(r *http.Request, in *params) (context.Context, error) {
 	ctx := r.Context()
+	// A token spelled so that Rack reads it and Go does not is refused,
+	// never dropped: the request would run as the header's user, or none.
+	for _, name := range []string{"private_token", "access_token"} {
+		if in.odd[name] {
+			in.fail(name, "is invalid")
+			return nil, in.err()
+		}
+	}
 	token := r.Header.Get("Private-Token")
 	if token == "" {
 		token, _ = in.text("private_token")
@@ -198,7 +206,7 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 	// (params[SUDO_PARAM] || env[SUDO_HEADER]). A sudo given but not
 	// readable (an array, an object) is refused, never dropped: the
 	// request would run as the administrator.
-	// So is one spelled so that Rack reads it and Go does not (oddSudo).
+	// So is one spelled so that Rack reads it and Go does not (odd).
 	// JSON's false and null are Ruby's falsy values: the header then.
 	// Any other value, the empty text too, is a sudo: "" names no user.
 	sudo, readable := in.text("sudo")
@@ -209,7 +217,7 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 		return nil, in.err()
 	}
 	header := r.Header.Values("Sudo")
-	if in.oddSudo || len(header) > 1 {
+	if in.odd["sudo"] || len(header) > 1 {
 		in.fail("sudo", "is invalid")
 		return nil, in.err()
 	}

@@ -26,18 +26,23 @@ import (
 type params struct {
 	values map[string]any
 	errs   paramError
-	// oddSudo is a sudo Rack would read and url.ParseQuery reads
-	// otherwise or not at all (see rackSudo): one that must be refused
-	// rather than dropped.
-	oddSudo bool
+	// odd holds the parameters that say who acts (whoParams) that Rack
+	// would read and Go reads otherwise or not at all (see rackOdd): each
+	// must be refused rather than dropped.
+	odd map[string]bool
 }
+
+// whoParams are the parameters that say who acts: a token, where no
+// header gives one, and an administrator's sudo. A request Rack would read
+// one of them in otherwise than Go would act as another user than GitLab.
+var whoParams = []string{"sudo", "private_token", "access_token"}
 
 // readParams reads the query and the body of r. The body is bounded by
 // web.MaxBody here too, so that the face is safe without web.Middleware.
 // As Grape, it reads a body that names no type as JSON and refuses one of
 // a type it does not parse (415).
 func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
-	p := &params{values: map[string]any{}}
+	p := &params{values: map[string]any{}, odd: map[string]bool{}}
 	// Puma, in front of GitLab's Rack, ends the query at a raw "#", which
 	// starts the request line's fragment; Go's server keeps it in the
 	// query, whose pairs after it Rack never sees.
@@ -50,7 +55,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		return nil, paramError{"password must be sent in the request body, not the query string"}
 	}
 	p.setForm(query)
-	p.oddSudo = rackSudo(rawQuery, "&;")
+	p.rackOdd(rawQuery, "&;")
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, nil
 	}
@@ -87,9 +92,9 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.oddSudo = p.oddSudo || rackSudo(string(data), "&")
+		p.rackOdd(string(data), "&")
 		form, err := url.ParseQuery(string(data))
-		if err != nil && !p.oddSudo {
+		if err != nil && len(p.odd) == 0 {
 			return nil, paramError{"message body does not match declared format"}
 		}
 		p.setForm(form)
@@ -105,9 +110,11 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		if !same || !plainParts(contentType, data) {
 			// Rack may read this body otherwise than Go's reader: as a
 			// form, where it finds no boundary or another, or its parts
-			// otherwise. Whatever might name a sudo to Rack is refused.
-			if mightNameSudo(data) {
-				p.oddSudo = true
+			// otherwise. Whatever might name who acts to Rack is refused.
+			if names := mightName(data); len(names) > 0 {
+				for _, n := range names {
+					p.odd[n] = true
+				}
 				return p, nil
 			}
 			if !same {
@@ -124,41 +131,46 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 		p.setForm(r.MultipartForm.Value)
 		for k := range r.MultipartForm.Value {
-			p.oddSudo = p.oddSudo || rackName(k) == "sudo" && k != "sudo"
+			if n := rackName(k); n != k && slices.Contains(whoParams, n) {
+				p.odd[n] = true
+			}
 		}
 		for k := range r.MultipartForm.File {
 			// A file part is a hash to Rack, which names no user.
-			p.oddSudo = p.oddSudo || rackName(k) == "sudo"
+			if n := rackName(k); slices.Contains(whoParams, n) {
+				p.odd[n] = true
+			}
 		}
 	}
 	return p, nil
 }
 
-// rackSudo reports whether a query string or a form body has a pair that
-// Rack reads as the sudo parameter and url.ParseQuery reads otherwise or
-// drops: a nested or bracketed spelling (sudo[], sudo[x, [sudo], sudo]),
-// one after spaces (a form's "x=1& sudo=…"), or a pair url.ParseQuery
-// refuses (a ";", a "%" that starts no escape), which it leaves out. Rack
-// 2.2 splits at any of seps: a query at "&" and ";" (Request#GET), a form
-// at "&" alone; Go splits at "&" and drops a pair holding a ";" whole, a
-// sudo after it too ("x=1;sudo=…"). Such a sudo is refused: dropped, the
-// request would run as the administrator.
-func rackSudo(raw, seps string) bool {
+// rackOdd marks odd each of whoParams that a query string or a form body
+// has a pair for that Rack reads as that parameter and url.ParseQuery
+// reads otherwise or drops: a nested or bracketed spelling (sudo[],
+// sudo[x, [sudo], sudo]), one after spaces (a form's "x=1& sudo=…"), or a
+// pair url.ParseQuery refuses (a ";", a "%" that starts no escape), which
+// it leaves out. Rack 2.2 splits at any of seps: a query at "&" and ";"
+// (Request#GET), a form at "&" alone; Go splits at "&" and drops a pair
+// holding a ";" whole, a sudo after it too ("x=1;sudo=…"). Such a
+// parameter is refused: dropped, the request would run as another user
+// (the administrator, the Authorization header's).
+func (p *params) rackOdd(raw, seps string) {
 	for pair := range strings.SplitSeq(raw, "&") {
 		for part := range strings.FieldsFuncSeq(pair, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
 			key, _, _ := strings.Cut(part, "=")
 			if k, err := url.QueryUnescape(key); err == nil {
 				key = k
 			}
-			if rackName(key) != "sudo" {
+			n := rackName(key)
+			if !slices.Contains(whoParams, n) {
 				continue
 			}
-			if _, err := url.ParseQuery(pair); key != "sudo" || err != nil {
-				return true
+			if _, err := url.ParseQuery(pair); key != n || err != nil {
+				p.odd[n] = true
 			}
 		}
 	}
-	return false
 }
 
 // pumaQuery is the query string Puma hands GitLab's Rack: the request
@@ -268,15 +280,18 @@ func plainHead(part []byte) bool {
 var bareType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$`)
 
 // formData is a form-data disposition's plain shape: a quoted name and
-// perhaps a quoted file name, in that order.
-var formData = regexp.MustCompile(`(?i)^form-data; name="[^"]+"(?:; filename="[^"]+")?$`)
+// perhaps a quoted file name, in that order, the parameters' names in
+// lower case (Go's mime reads "FILENAME" as the file name, Rack's
+// params['filename'] does not, and the part is a value to Rack).
+var formData = regexp.MustCompile(`^form-data; name="[^"]+"(?:; filename="[^"]+")?$`)
 
 // plainDisposition reports whether a form-data disposition's value names
-// its part as both readers do: a name, and perhaps a file name, holding
-// no quote, backslash (Rack's dequote drops it), ";", ":" or "=" (Rack's
-// patterns take the last "; name=" before a ":") nor control character,
-// and the name no "%", read by Go's mime as written. An empty file name
-// is no file to Go and no part at all to Rack: not plain.
+// its part as both readers do: a name holding no quote, backslash (Rack's
+// dequote drops it), ";", ":", "=" or "%", read by both as written; a
+// file name, if any, not empty (an empty one is no file to Go and no part
+// at all to Rack) and holding no quote, backslash or ";" (Rack's pattern
+// takes the last "; name=" before a ":", which the name, first, is
+// before); neither a control character.
 func plainDisposition(value string) bool {
 	if !formData.MatchString(value) {
 		return false
@@ -286,9 +301,9 @@ func plainDisposition(value string) bool {
 		return false
 	}
 	for key, v := range params {
-		bad := "\"\\;:="
+		bad := "\"\\;"
 		if key == "name" {
-			bad += "%"
+			bad += ":=%"
 		} else if key != "filename" {
 			return false
 		}
@@ -299,20 +314,25 @@ func plainDisposition(value string) bool {
 	return params["name"] != ""
 }
 
-// mightNameSudo reports whether a body could name sudo to Rack read in any
-// of its ways: the letters "sudo", in any case, in the body as it stands,
+// mightName returns those of whoParams a body could name to Rack read in
+// any of its ways: the letters, in any case, in the body as it stands,
 // with quotes and backslashes dropped (Rack's dequote), percent escapes
 // decoded (a file name Rack unescapes, a form's key), or both.
-func mightNameSudo(body []byte) bool {
+func mightName(body []byte) []string {
 	s := strings.ToLower(string(body))
 	dequote := strings.NewReplacer(`"`, "", `\`, "")
-	for _, v := range []string{s, dequote.Replace(s), web.UnescapeLoosely(s, false),
-		dequote.Replace(web.UnescapeLoosely(s, false)), web.UnescapeLoosely(dequote.Replace(s), false)} {
-		if strings.Contains(strings.ToLower(v), "sudo") {
-			return true
+	unescaped := web.UnescapeLoosely(s, false)
+	readings := []string{s, dequote.Replace(s), unescaped, dequote.Replace(unescaped), web.UnescapeLoosely(dequote.Replace(s), false)}
+	var names []string
+	for _, n := range whoParams {
+		for _, v := range readings {
+			if strings.Contains(strings.ToLower(v), n) {
+				names = append(names, n)
+				break
+			}
 		}
 	}
-	return false
+	return names
 }
 
 // rackName is the name Rack gives a parameter's key: what comes before

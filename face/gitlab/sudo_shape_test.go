@@ -2,9 +2,11 @@ package gitlab_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -15,7 +17,8 @@ import (
 
 // The tests below were proved by round 54's review against the reading of
 // multipart bodies by Rack's leniency (each failed then) and against the
-// query read past a raw "#".
+// query read past a raw "#", and by round 55's against the first reading
+// by shape.
 
 // rawGet sends one request line as it stands (a Go client would escape a
 // raw "#") and returns the status and the body.
@@ -110,5 +113,67 @@ func TestSudoAfterAPaddedBoundaryRefused(t *testing.T) {
 			t.Errorf("GET /user as root, body %q: %d %s; want 400 {\"error\":\"sudo is invalid\"} (Rack reads no sudo, Go sudo=plain)",
 				body, res.status, strings.TrimSpace(string(res.body)))
 		}
+	}
+}
+
+// TestTokenSpelledForRackRefused: a private_token or access_token that
+// Rack reads and Go does not — a part whose "FILENAME" makes it a file to
+// Go (whose mime reads parameter names in any case) and a value to Rack
+// (params['filename'] is nil), a query's pair after a ";", a bracketed or
+// a form's spaced spelling — made GitLab act as that token's user and
+// usher as the Authorization header's, root, or as no one (round 55).
+// Each is refused, as an odd sudo is.
+func TestTokenSpelledForRackRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bearer := map[string]string{"Authorization": "Bearer " + b.adminTok}
+	for _, tc := range []struct {
+		name string
+		c    call
+		want string
+	}{
+		{"a part whose FILENAME is upper case", call{method: "GET", path: "/api/v4/user", header: bearer,
+			body:        "--zz\r\nContent-Disposition: form-data; name=\"private_token\"; FILENAME=\"t\"\r\n\r\n" + b.userTok + "\r\n--zz--\r\n",
+			contentType: "multipart/form-data; boundary=zz"}, "private_token"},
+		{"a query's pair after a ;", call{method: "GET", path: "/api/v4/user?x=1;private_token=" + b.userTok, header: bearer}, "private_token"},
+		{"a bracketed query key", call{method: "GET", path: "/api/v4/user?private_token[]=" + b.userTok, header: bearer}, "private_token"},
+		{"a form's spaced pair", call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d/block", b.user.ID),
+			body: "x=1& access_token=" + b.userTok, contentType: "application/x-www-form-urlencoded"}, "access_token"},
+	} {
+		res := b.do(t, tc.c)
+		if want := `{"error":"` + tc.want + ` is invalid"}`; res.status != http.StatusBadRequest || strings.TrimSpace(string(res.body)) != want {
+			t.Errorf("%s: %d %s; want 400 %s", tc.name, res.status, bytes.TrimSpace(res.body), want)
+		}
+	}
+	if st := b.stored(t, b.user.ID).State; st == usher.StateBlocked {
+		t.Errorf("the user was blocked: %s", st)
+	}
+}
+
+// TestUploadWithColonInFileNameServed: Go's multipart writer with a field
+// holding "Sudoku" and an avatar whose file name holds a ":" (a time of
+// day) was refused 400 "sudo is invalid": the ":" made the body other than
+// plain, and "Sudoku" holds the letters (round 55). Rack reads the name
+// before the file name's ":", as Go does: the body is plain, and served.
+func TestUploadWithColonInFileNameServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if err := mw.WriteField("name", "Sudoku Fan"); err != nil {
+		t.Fatal(err)
+	}
+	fw, err := mw.CreateFormFile("avatar", "shot 10:30.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(pngImage(t))
+	mw.Close()
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+		body: buf.String(), contentType: mw.FormDataContentType()})
+	var u struct{ Name string }
+	_ = json.Unmarshal(res.body, &u)
+	if res.status != http.StatusOK || u.Name != "Sudoku Fan" {
+		t.Errorf("PUT /users/:id, name \"Sudoku Fan\" and an avatar \"shot 10:30.png\": %d %s; want 200 with the name", res.status, bytes.TrimSpace(res.body))
 	}
 }
