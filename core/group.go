@@ -288,6 +288,49 @@ func createsKind(p *usher.Principal, k usher.GroupKind) error {
 	return nil
 }
 
+// errServiceAccountTeams refuses a team to a service account: its team's
+// owners act for a team, and a team of its own would outlive that team
+// and its maker, beyond their plan and their limits.
+func errServiceAccountTeams() error {
+	return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeServiceAccountTeams,
+		Message: "a service account makes no teams: its team's owners do"}
+}
+
+// MayCreate says whether ctx's caller may create a group of the kind, as
+// Create decides it before it reads the group's fields: an administrator
+// any kind; another caller a team (a kind with owners) unless a rule
+// denies group.create, their plan or account forbids teams, or they are a
+// service account; a role or a plain group only where a rule allows
+// group.create; an internal group never. How many teams the caller owns
+// already is Create's to count.
+//
+// Errors: Unauthenticated, Forbidden (the caller may not), Unprocessable
+// (an unknown kind).
+func (g *Groups) MayCreate(ctx context.Context, kind usher.GroupKind) error {
+	p := usher.PrincipalFrom(ctx)
+	if err := precheck(p, actGroupCreate, nil); err != nil {
+		return err
+	}
+	if !kind.Valid() {
+		return usher.FieldErrors(usher.FieldError{Field: "kind", Code: usher.CodeInvalid, Message: "must be team, role, group or internal"})
+	}
+	if err := createsKind(p, kind); err != nil || p.IsAdmin() {
+		return err
+	}
+	owned := kind.Owned() && p.User != nil
+	if owned && p.User.Kind == usher.KindServiceAccount {
+		return errServiceAccountTeams()
+	}
+	if err := g.decide(ctx, p, actGroupCreate, "", owned); err != nil || !owned {
+		return err
+	}
+	u, err := g.store.UserGet(ctx, usher.UserKey{ID: p.UserID()})
+	if err != nil {
+		return err
+	}
+	return g.teamsRefused(ctx, g.store, u)
+}
+
 // Create creates a group. The creator of a team (a kind with owners)
 // becomes its owner. Teams may be created by anyone whose plan allows it
 // (everyone, while no plan is defined); other kinds by administrators or a
@@ -355,11 +398,7 @@ func (g *Groups) Create(ctx context.Context, in usher.GroupCreate) (*usher.Group
 		case p.IsAdmin():
 		case in.Kind.Owned() && p.User != nil:
 			if p.User.Kind == usher.KindServiceAccount {
-				// Its team's owners act for a team; a team of its own
-				// would outlive that team and its maker, beyond
-				// their plan and their limits.
-				return &usher.Error{Kind: usher.KindForbidden, Code: usher.CodeServiceAccountTeams,
-					Message: "a service account makes no teams: its team's owners do"}
+				return errServiceAccountTeams()
 			}
 			if err := g.decide(ctx, p, actGroupCreate, "", true); err != nil {
 				return err

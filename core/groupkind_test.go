@@ -283,3 +283,64 @@ func TestGroupKindOutranks(t *testing.T) {
 		})
 	}
 }
+
+// TestMayCreateSaysWhatCreateDoes: Corteza's effective permissions told a
+// plain user role.create was allowed (the core's group.create is a
+// team's by default) while creating a role was refused (round 55).
+// MayCreate decides each kind as Create does: for every caller and kind,
+// it allows exactly what Create then makes.
+func TestMayCreateSaysWhatCreateDoes(t *testing.T) {
+	t.Parallel()
+	b := setupGroups(t)
+	sys := usher.WithPrincipal(context.Background(), &usher.Principal{Kind: usher.PrincipalSystem})
+	role := func(handle string, rule usher.Rule, members ...*usher.User) {
+		g, err := b.g.Create(sys, usher.GroupCreate{Kind: usher.GroupRole, Handle: handle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.g.SetRules(sys, usher.GroupRef{ID: g.ID}, []usher.Rule{rule}, true); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range members {
+			if _, err := b.g.AddMember(sys, usher.GroupRef{ID: g.ID}, usher.UserKey{ID: u.ID}, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	maker := b.env.MustCreateUser(t, usher.UserCreate{Username: "maker"})
+	role("makers", usher.Rule{Resource: "group", Operation: "create", Access: usher.Allow}, maker)
+	role("no-teams", usher.Rule{Resource: "group", Operation: "create", Access: usher.Deny}, b.carol)
+	no := false
+	outsider := b.env.MustCreateUser(t, usher.UserCreate{Username: "outsider", GitLab: usher.GitLabProfileUpdate{CanCreateGroup: &no}})
+	bot := b.env.MustCreateUser(t, usher.UserCreate{Username: "bot", Kind: usher.KindServiceAccount})
+	want := map[string]map[usher.GroupKind]usher.Kind{
+		"bob (plain)":      {usher.GroupTeam: allowed, usher.GroupRole: usher.KindForbidden, usher.GroupPlain: usher.KindForbidden, usher.GroupInternal: usher.KindForbidden},
+		"maker (a rule)":   {usher.GroupTeam: allowed, usher.GroupRole: allowed, usher.GroupPlain: allowed, usher.GroupInternal: usher.KindForbidden},
+		"carol (denied)":   {usher.GroupTeam: usher.KindForbidden, usher.GroupRole: usher.KindForbidden},
+		"outsider":         {usher.GroupTeam: usher.KindForbidden, usher.GroupRole: usher.KindForbidden},
+		"bot (an account)": {usher.GroupTeam: usher.KindForbidden},
+		"alice (admin)":    {usher.GroupTeam: allowed, usher.GroupRole: allowed, usher.GroupInternal: allowed},
+	}
+	callers := map[string]*usher.User{"bob (plain)": b.bob, "maker (a rule)": maker, "carol (denied)": b.carol,
+		"outsider": outsider, "bot (an account)": bot, "alice (admin)": b.admin}
+	n := 0
+	for name, kinds := range want {
+		ctx := as(callers[name])
+		for kind, w := range kinds {
+			if got := outcome(b.g.MayCreate(ctx, kind)); got != w {
+				t.Errorf("%s, MayCreate(%s) = %v, want %v", name, kind, got, w)
+			}
+			n++
+			_, err := b.g.Create(ctx, usher.GroupCreate{Kind: kind, Handle: "made-" + strconv.Itoa(n)})
+			if got := outcome(err); got != w {
+				t.Errorf("%s, Create(%s) = %v (%v), want %v as MayCreate says", name, kind, got, err, w)
+			}
+		}
+	}
+	if err := b.g.MayCreate(context.Background(), usher.GroupTeam); outcome(err) != usher.KindUnauthenticated {
+		t.Errorf("anonymous: %v", err)
+	}
+	if err := b.g.MayCreate(as(b.bob), "club"); outcome(err) != usher.KindUnprocessable {
+		t.Errorf("an unknown kind: %v", err)
+	}
+}

@@ -32,6 +32,7 @@ type GroupService interface {
 	RolesInForce(ctx context.Context, key usher.UserKey) ([]*usher.Membership, error)
 	Operations(ctx context.Context) ([]usher.Operation, error)
 	Effective(ctx context.Context, resource string) ([]usher.Permission, error)
+	MayCreate(ctx context.Context, kind usher.GroupKind) error
 	Rules(ctx context.Context, ref usher.GroupRef) ([]usher.Rule, error)
 	PatchRules(ctx context.Context, ref usher.GroupRef, set, remove []usher.Rule) ([]usher.Rule, error)
 	DeleteRules(ctx context.Context, ref usher.GroupRef) (int, error)
