@@ -1027,9 +1027,18 @@ func (g *Groups) setMembers(ctx context.Context, tx store.Tx, ref usher.GroupRef
 	have := map[int64]bool{}
 	err = eachMember(ctx, tx, a.group.ID, true, func(m *usher.Membership) error {
 		have[m.UserID] = true
-		if !want[m.UserID] && !(m.User.Kind == usher.KindServiceAccount && a.group.Kind.HoldsServiceAccounts()) {
-			leaving = append(leaving, m)
+		if want[m.UserID] || m.User.Kind == usher.KindServiceAccount && a.group.Kind.HoldsServiceAccounts() {
+			return nil
 		}
+		// A member the caller may not read is no user to it (seen): the
+		// set leaves them in, as a set of a user's groups leaves the user
+		// in the groups the caller may not read.
+		if err := g.seen(ctx, m.User); errors.Is(err, usher.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		leaving = append(leaving, m)
 		return nil
 	})
 	if err != nil {

@@ -74,7 +74,7 @@ func mintsForTeam(a *access) error {
 
 // serviceAccount finds a team's live service account by id or username.
 func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Group, key usher.UserKey) (*usher.User, error) {
-	notFound := &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeServiceAccountNotFound, Message: "the team has no such service account"}
+	notFound := errNoServiceAccount()
 	if key = (usher.UserKey{ID: key.ID, Username: key.Username}); key.ID == 0 && (key.Username == "" || filterText("username", key.Username) != nil) {
 		return nil, notFound
 	}
@@ -92,6 +92,28 @@ func (g *Groups) serviceAccount(ctx context.Context, tx store.Tx, team *usher.Gr
 		return nil, err
 	}
 	return u, nil
+}
+
+// readableServiceAccount is serviceAccount for a change of the account:
+// one the caller may not read is no account to it (seen), as a member
+// the caller may not read is no user to a change of a group's members.
+func (g *Groups) readableServiceAccount(ctx context.Context, tx store.Tx, team *usher.Group, key usher.UserKey) (*usher.User, error) {
+	u, err := g.serviceAccount(ctx, tx, team, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
+		return nil, errNoServiceAccount()
+	} else if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// errNoServiceAccount answers a key that names none of a team's service
+// accounts.
+func errNoServiceAccount() error {
+	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeServiceAccountNotFound, Message: "the team has no such service account"}
 }
 
 // CreateServiceAccount creates a service account in a team: a principal of
@@ -201,7 +223,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err != nil {
 			return err
 		}
-		u, err := g.serviceAccount(ctx, tx, a.group, account)
+		u, err := g.readableServiceAccount(ctx, tx, a.group, account)
 		if err != nil {
 			return err
 		}
@@ -225,7 +247,7 @@ func (g *Groups) DeleteServiceAccount(ctx context.Context, team usher.GroupRef, 
 		if err := keptAsDeleted(a.group); err != nil {
 			return err
 		}
-		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
+		if u, err = g.readableServiceAccount(ctx, tx, a.group, account); err != nil {
 			return err
 		}
 		// Deleting ends its tokens: the rule for another's credentials
@@ -277,7 +299,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 		if err != nil {
 			return err
 		}
-		u, err := g.serviceAccount(ctx, tx, a.group, account)
+		u, err := g.readableServiceAccount(ctx, tx, a.group, account)
 		if err != nil {
 			return err
 		}
@@ -338,7 +360,7 @@ func (g *Groups) ServiceAccountToken(ctx context.Context, team usher.GroupRef, a
 			// would else leave its owner's check behind.
 			mintedByOwner = cmp.Or(by.owner, caller.ID)
 		}
-		if u, err = g.serviceAccount(ctx, tx, a.group, account); err != nil {
+		if u, err = g.readableServiceAccount(ctx, tx, a.group, account); err != nil {
 			return err
 		}
 		// A token for it is its credential: no one mints one for an

@@ -314,3 +314,37 @@ func TestMemberRemovalNamesNoHiddenUser(t *testing.T) {
 	// The delegate leaves the role itself, as any member may.
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/delegate", crew.ID), token: tok}, http.StatusNoContent, nil)
 }
+
+// TestServiceAccountRoutesNameNoHiddenAccount: past
+// TestMemberRemovalNamesNoHiddenUser, a team's owner whom a rule denies
+// the read of the team's service account was refused its removal from
+// the team (404 user_not_found), yet deleted it through the team's
+// service-account route (204, out of the team) and minted it a token
+// (201) (round 56). An account the caller may not read is no account to a
+// change of it: 404 service_account_not_found, nothing changed.
+func TestServiceAccountRoutesNameNoHiddenAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner, tok := b.mustPrincipal(t, "owner", false)
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	var bot struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: tok,
+		body: map[string]any{"username": "bot"}}, http.StatusCreated, &bot)
+	b.mustRole(t, "no-bot", []*usher.User{owner}, deny("user:"+strconv.FormatInt(bot.ID, 10), "read"))
+	_, events := b.env.Counts(t)
+	for _, rq := range []req{
+		{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot/token", team.ID), token: tok},
+		{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot", team.ID), token: tok},
+	} {
+		b.refused(t, rq, http.StatusNotFound, "service_account_not_found")
+	}
+	if _, after := b.env.Counts(t); after != events {
+		t.Errorf("the refused changes wrote %d events", after-events)
+	}
+	if got := b.members(t, team.ID); !strings.Contains(got, strconv.FormatInt(bot.ID, 10)+":") {
+		t.Errorf("the team's members after: %s; want the account still in it", got)
+	}
+}
