@@ -8,6 +8,7 @@ package gitlab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -168,31 +169,28 @@ func (h *Handler) serve(next handler) web.Handler {
 }
 
 // principal returns the request's context with the caller in it, found as
-// GitLab finds it: the PRIVATE-TOKEN header, the private_token parameter,
-// an Authorization: Bearer header or the access_token parameter. Without a
-// credential the caller is anonymous and the core refuses it. An
-// administrator may then act as another user with the sudo parameter or
-// the Sudo header (an id or a username; the parameter first, as GitLab
-// reads them); the core decides and audits.
+// GitLab finds a token: the private_token parameter, the PRIVATE-TOKEN
+// header, the access_token parameter, an Authorization: Bearer header,
+// the bearer_token parameter — the first one present (Ruby's presence: not
+// nil, false, empty or white space alone) — its parameters read from the
+// query over the body (findToken). Without a credential the caller is
+// anonymous and the core refuses it. An administrator may then act as
+// another user with the sudo parameter or the Sudo header (an id or a
+// username; the parameter first, as GitLab reads them); the core decides
+// and audits.
 func (h *Handler) principal(r *http.Request, in *params) (context.Context, error) {
 	ctx := r.Context()
 	// A token spelled so that Rack reads it and Go does not is refused,
-	// never dropped: the request would run as the header's user, or none.
-	for _, name := range []string{"private_token", "access_token"} {
+	// never dropped: the request would run as another user, or none.
+	for _, name := range tokenParams {
 		if in.odd[name] {
 			in.fail(name, "is invalid")
 			return nil, in.err()
 		}
 	}
-	token := r.Header.Get("Private-Token")
-	if token == "" {
-		token, _ = in.text("private_token")
-	}
-	if token == "" {
-		token = web.BearerToken(r)
-	}
-	if token == "" {
-		token, _ = in.text("access_token")
+	token, err := findToken(r, in)
+	if err != nil {
+		return nil, err
 	}
 	if token == "" {
 		return ctx, nil
@@ -211,6 +209,13 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 	// Any other value, the empty text too, is a sudo: "" names no user.
 	sudo, readable := in.text("sudo")
 	v, given := in.values["sudo"]
+	// Ruby's true =~ /^\d+$/ raises: GitLab answers 500, and acts as no
+	// one. A number is an id to GitLab (find_by_id casts 2.0 to 2); one
+	// that is no whole number in digits is refused, not guessed at.
+	if n, ok := v.(json.Number); v == true || ok && !digits(n.String()) {
+		in.fail("sudo", "is invalid")
+		readable = false
+	}
 	// An empty header is a sudo too, and one sent twice is refused: Go
 	// would read the first, Rack the two joined.
 	if given && !readable {
@@ -250,6 +255,54 @@ func (h *Handler) principal(r *http.Request, in *params) (context.Context, error
 func sudoNotFound(sudo string) error {
 	return &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeUserNotFound,
 		Message: "no user has the id or username " + strconv.Quote(sudo)}
+}
+
+// findToken returns the request's token in the order GitLab reads it
+// (see principal). A header sent twice is no token (Puma joins the two
+// with a comma); a token parameter present but no text (an array, a
+// number) is none either: both are refused, as GitLab refuses them, 401.
+func findToken(r *http.Request, in *params) (string, error) {
+	invalid := &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeUnauthenticated, Message: "the token is invalid"}
+	param := func(name string) (string, error) {
+		switch v := in.tokens[name].(type) {
+		case nil, bool: // false is blank; true is a token of no user
+			if v == true {
+				return "", invalid
+			}
+			return "", nil
+		case string:
+			return strings.TrimFunc(v, unicode.IsSpace), nil
+		case []any:
+			if len(v) == 0 {
+				return "", nil
+			}
+		case map[string]any:
+			if len(v) == 0 {
+				return "", nil
+			}
+		}
+		return "", invalid
+	}
+	header := func(name string, value func(*http.Request) string) (string, error) {
+		if len(r.Header.Values(name)) > 1 {
+			return "", invalid
+		}
+		return strings.TrimFunc(value(r), unicode.IsSpace), nil
+	}
+	for _, source := range []func() (string, error){
+		func() (string, error) { return param("private_token") },
+		func() (string, error) {
+			return header("Private-Token", func(r *http.Request) string { return r.Header.Get("Private-Token") })
+		},
+		func() (string, error) { return param("access_token") },
+		func() (string, error) { return header("Authorization", web.BearerToken) },
+		func() (string, error) { return param("bearer_token") },
+	} {
+		if token, err := source(); err != nil || token != "" {
+			return token, err
+		}
+	}
+	return "", nil
 }
 
 // digits reports whether s is one or more ASCII digits.

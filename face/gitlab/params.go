@@ -30,19 +30,27 @@ type params struct {
 	// would read and Go reads otherwise or not at all (see rackOdd): each
 	// must be refused rather than dropped.
 	odd map[string]bool
+	// tokens are the token parameters (tokenParams) as GitLab's
+	// authentication reads them, from Rails' request parameters, not
+	// Grape's: the query's over the body's, and a GET's JSON body too.
+	tokens map[string]any
 }
+
+// tokenParams are the parameters a token may come in, in the order GitLab
+// reads them, the headers between (see principal).
+var tokenParams = []string{"private_token", "access_token", "bearer_token"}
 
 // whoParams are the parameters that say who acts: a token, where no
 // header gives one, and an administrator's sudo. A request Rack would read
 // one of them in otherwise than Go would act as another user than GitLab.
-var whoParams = []string{"sudo", "private_token", "access_token"}
+var whoParams = []string{"sudo", "private_token", "access_token", "bearer_token"}
 
 // readParams reads the query and the body of r. The body is bounded by
 // web.MaxBody here too, so that the face is safe without web.Middleware.
 // As Grape, it reads a body that names no type as JSON and refuses one of
 // a type it does not parse (415).
 func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
-	p := &params{values: map[string]any{}, odd: map[string]bool{}}
+	p := &params{values: map[string]any{}, odd: map[string]bool{}, tokens: map[string]any{}}
 	// Puma, in front of GitLab's Rack, ends the query at a raw "#", which
 	// starts the request line's fragment; Go's server keeps it in the
 	// query, whose pairs after it Rack never sees.
@@ -56,6 +64,8 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	}
 	p.setForm(query)
 	p.rackOdd(rawQuery, "&;")
+	// The query's tokens are set last, over the body's.
+	defer p.formTokens(query)
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, nil
 	}
@@ -66,11 +76,6 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	}
 	switch mt {
 	case web.MediaJSON:
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			// Grape reads a JSON body of a POST, PUT, PATCH or DELETE
-			// only; a GET's is no parameter.
-			return p, nil
-		}
 		data, err := web.ReadBody(r)
 		if err != nil {
 			return nil, err
@@ -83,6 +88,17 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		var body map[string]any
 		if err := dec.Decode(&body); err != nil || dec.More() {
 			return nil, paramError{"message body does not match declared format"}
+		}
+		for _, n := range tokenParams {
+			if v, ok := body[n]; ok {
+				p.tokens[n] = v
+			}
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			// Grape reads a JSON body of a POST, PUT, PATCH or DELETE
+			// only; a GET's is no parameter, but for the token, which
+			// GitLab's authentication reads from Rails' parameters.
+			return p, nil
 		}
 		for k, v := range body {
 			p.values[k] = v
@@ -98,6 +114,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			return nil, paramError{"message body does not match declared format"}
 		}
 		p.setForm(form)
+		p.formTokens(form)
 	case web.MediaMultipart:
 		// Read whole (it is bounded) so that its shape can be looked at
 		// before Go's reader reads it.
@@ -130,6 +147,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			return nil, paramError{"message body does not match declared format"}
 		}
 		p.setForm(r.MultipartForm.Value)
+		p.formTokens(r.MultipartForm.Value)
 		for k := range r.MultipartForm.Value {
 			if n := rackName(k); n != k && slices.Contains(whoParams, n) {
 				p.odd[n] = true
@@ -143,6 +161,16 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 	}
 	return p, nil
+}
+
+// formTokens sets the token parameters a query or a form holds, each to
+// its last value, as Rack reads them.
+func (p *params) formTokens(form url.Values) {
+	for _, n := range tokenParams {
+		if vs := form[n]; len(vs) > 0 {
+			p.tokens[n] = vs[len(vs)-1]
+		}
+	}
 }
 
 // rackOdd marks odd each of whoParams that a query string or a form body
@@ -548,7 +576,7 @@ func slice[T any](items []T, pg page) []T {
 }
 
 // credentialParams are left out of the links the Link header gives.
-var credentialParams = []string{"private_token", "access_token"}
+var credentialParams = tokenParams
 
 // setPageHeaders writes GitLab's pagination headers for page pg of a list
 // of total items: X-Total, X-Total-Pages (at least 1), X-Per-Page, X-Page,
