@@ -204,6 +204,10 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		upd, pending := in, (*string)(nil)
 		switch {
 		case in.Email == nil:
+		case p.IsAdmin() && *in.Email == u.Email:
+			// The address the account has is no change, and ends none
+			// waiting: Pterodactyl's clients send the address with every
+			// change of the user.
 		case p.IsAdmin():
 			// An administrator's change takes effect at once and ends any
 			// change the user was waiting for.
