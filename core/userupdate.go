@@ -274,6 +274,12 @@ func (s *Users) Update(ctx context.Context, key usher.UserKey, in usher.UserUpda
 		deriveNames(u)
 		var c checker
 		c.user(u, &old)
+		switch {
+		case in.Name != nil && in.FirstName == nil && in.LastName == nil:
+			c.derived([]string{"name"}, "first_name", "last_name")
+		case in.Name == nil && (in.FirstName != nil || in.LastName != nil):
+			c.derived([]string{"first_name", "last_name"}, "name")
+		}
 		if u.Handle != old.Handle && u.Handle != "" {
 			// Only a handle that changes is checked: one kept from before
 			// handles had a rule stays until its user changes it. It is

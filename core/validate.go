@@ -75,6 +75,17 @@ func (c *checker) add(field, code, format string, args ...any) {
 	c.errs = append(c.errs, usher.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
+// derived drops the problems of fields derived from the sent ones where
+// those have problems of their own: a name made of a first and a last
+// name breaks the rule they break, and the caller, who sent the one, is
+// told of it once, under the field it sent.
+func (c *checker) derived(sent []string, derived ...string) {
+	if !slices.ContainsFunc(c.errs, func(e usher.FieldError) bool { return slices.Contains(sent, e.Field) }) {
+		return
+	}
+	c.errs = slices.DeleteFunc(c.errs, func(e usher.FieldError) bool { return slices.Contains(derived, e.Field) })
+}
+
 // err returns the collected problems as one KindUnprocessable error.
 func (c *checker) err() error {
 	if len(c.errs) == 0 {
