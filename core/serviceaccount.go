@@ -641,9 +641,20 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 			}
 			continue
 		}
-		// A bounded credential deletes no wide account by deleting its
-		// team, as it deletes none by DeleteServiceAccount.
-		if err := g.checkDeleteBound(ctx, usher.PrincipalFrom(ctx), u); err != nil {
+		// Deleting the team deletes the account only where its own
+		// deletion (DeleteServiceAccount) would: one the caller may read,
+		// whose credentials the caller may end, and no wider than a
+		// bounded credential.
+		p := usher.PrincipalFrom(ctx)
+		if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
+			return errForbidden("the team holds a service account the caller may not read; an administrator deletes it")
+		} else if err != nil {
+			return err
+		}
+		if err := g.guardCredentials(ctx, p, actTokenEnd, u); err != nil {
+			return err
+		}
+		if err := g.checkDeleteBound(ctx, p, u); err != nil {
 			return err
 		}
 		changes, err := markServiceAccountDeleted(ctx, tx, u.ID, now)

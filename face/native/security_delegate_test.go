@@ -348,3 +348,55 @@ func TestServiceAccountRoutesNameNoHiddenAccount(t *testing.T) {
 		t.Errorf("the team's members after: %s; want the account still in it", got)
 	}
 }
+
+// TestTeamDeletionDeletesOnlyWhatItsAccountsOwnRouteWould: past
+// TestServiceAccountRoutesNameNoHiddenAccount, a team's deletion deletes
+// its service accounts (those in no other team), and did so without the
+// checks their own deletion makes: an owner refused the deletion of an
+// account they may not read (404), or of one an administrator gave a
+// right the owner lacks (403, its credentials are beyond the owner),
+// deleted the team and the account with it, its tokens ended (round 57).
+// The team's deletion is refused (403) while it holds such an account.
+func TestTeamDeletionDeletesOnlyWhatItsAccountsOwnRouteWould(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		rule func(owner, bot *usher.User) (string, []*usher.User, usher.Rule)
+		own  int // the account's own deletion's status
+	}{
+		{"an account the owner may not read", func(owner, bot *usher.User) (string, []*usher.User, usher.Rule) {
+			return "no-bot", []*usher.User{owner}, deny("user:"+strconv.FormatInt(bot.ID, 10), "read")
+		}, http.StatusNotFound},
+		{"an account with a right the owner lacks", func(owner, bot *usher.User) (string, []*usher.User, usher.Rule) {
+			return "auditors", []*usher.User{bot}, allow("audit", "read")
+		}, http.StatusForbidden},
+	} {
+		b := setup(t)
+		owner, tok := b.mustPrincipal(t, "owner", false)
+		var team groupBody
+		b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+		var made struct {
+			ID int64 `json:"id"`
+		}
+		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: tok,
+			body: map[string]any{"username": "bot"}}, http.StatusCreated, &made)
+		bot, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: made.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		handle, members, rule := tc.rule(owner, bot)
+		b.mustRole(t, handle, members, rule)
+		if res := b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot", team.ID), token: tok, unchecked: true}); res.status != tc.own {
+			t.Fatalf("%s: its own deletion: %d %s; want %d", tc.name, res.status, res.body, tc.own)
+		}
+		b.refused(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: tok}, http.StatusForbidden, "forbidden")
+		if _, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: bot.ID}); err != nil {
+			t.Errorf("%s: the account after the team's refused deletion: %v", tc.name, err)
+		}
+		// An administrator deletes the team, and the account with it.
+		b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d", team.ID), token: b.adminTok}, http.StatusOK, nil)
+		if _, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: bot.ID}); usher.ErrorKind(err) != usher.KindNotFound {
+			t.Errorf("%s: the account after the administrator deleted the team: %v; want it deleted", tc.name, err)
+		}
+	}
+}
