@@ -807,7 +807,7 @@ func tokenMeta(t *usher.Token) map[string]string {
 // checkTokenCreate checks a token request for user u by principal p.
 func checkTokenCreate(p *usher.Principal, u *usher.User, in usher.TokenCreate, now time.Time) error {
 	var c checker
-	c.text("name", in.Name, maxName, false)
+	c.name("name", in.Name, maxName, false)
 	switch in.Kind {
 	case usher.TokenPersonal:
 		if u.Kind == usher.KindServiceAccount {
@@ -898,7 +898,10 @@ func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) 
 		return nil, err
 	}
 	tok, err := tx.TokenGet(ctx, id)
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (tok.RevokedAt != nil || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
+	// A revoked or expired token is refused, left out of every list, and
+	// unknown here too: ending it again would record an end that ended
+	// nothing, and end the change of address the account waits for.
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (!tok.Active(a.now()) || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
 		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
 	}
 	if err != nil {
