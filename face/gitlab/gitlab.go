@@ -258,9 +258,13 @@ func sudoNotFound(sudo string) error {
 }
 
 // findToken returns the request's token in the order GitLab reads it
-// (see principal). A header sent twice is no token (Puma joins the two
-// with a comma); a token parameter present but no text (an array, a
-// number) is none either: both are refused, as GitLab refuses them, 401.
+// (see principal), as it stands: GitLab trims none. A parameter is present
+// unless it is white space alone (Ruby's blank?, on text); a header unless
+// it is ASCII white space alone (Puma's values are bytes), Bearer's after
+// Doorkeeper's "Bearer " and nothing else. A header sent twice is no
+// token (Puma joins the two with a comma); a token parameter present but
+// no text (an array, a number) is none either: both are refused, as
+// GitLab refuses them, 401.
 func findToken(r *http.Request, in *params) (string, error) {
 	invalid := &usher.Error{Kind: usher.KindUnauthenticated, Code: usher.CodeUnauthenticated, Message: "the token is invalid"}
 	param := func(name string) (string, error) {
@@ -271,7 +275,10 @@ func findToken(r *http.Request, in *params) (string, error) {
 			}
 			return "", nil
 		case string:
-			return strings.TrimFunc(v, unicode.IsSpace), nil
+			if strings.TrimFunc(v, unicode.IsSpace) == "" {
+				return "", nil
+			}
+			return v, nil
 		case []any:
 			if len(v) == 0 {
 				return "", nil
@@ -283,19 +290,25 @@ func findToken(r *http.Request, in *params) (string, error) {
 		}
 		return "", invalid
 	}
-	header := func(name string, value func(*http.Request) string) (string, error) {
-		if len(r.Header.Values(name)) > 1 {
+	header := func(name string, value func(string) string) (string, error) {
+		vs := r.Header.Values(name)
+		switch {
+		case len(vs) > 1:
 			return "", invalid
+		case len(vs) == 0:
+			return "", nil
 		}
-		return strings.TrimFunc(value(r), unicode.IsSpace), nil
+		v := value(vs[0])
+		if strings.Trim(v, " \t\n\v\f\r") == "" {
+			return "", nil
+		}
+		return v, nil
 	}
 	for _, source := range []func() (string, error){
 		func() (string, error) { return param("private_token") },
-		func() (string, error) {
-			return header("Private-Token", func(r *http.Request) string { return r.Header.Get("Private-Token") })
-		},
+		func() (string, error) { return header("Private-Token", func(v string) string { return v }) },
 		func() (string, error) { return param("access_token") },
-		func() (string, error) { return header("Authorization", web.BearerToken) },
+		func() (string, error) { return header("Authorization", doorkeeperBearer) },
 		func() (string, error) { return param("bearer_token") },
 	} {
 		if token, err := source(); err != nil || token != "" {
@@ -303,6 +316,17 @@ func findToken(r *http.Request, in *params) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// doorkeeperBearer is the token of an Authorization header's value as
+// Doorkeeper reads it: what follows "Bearer " (in any case), untrimmed;
+// "" for another scheme.
+func doorkeeperBearer(value string) string {
+	const prefix = "Bearer "
+	if len(value) < len(prefix) || !strings.EqualFold(value[:len(prefix)], prefix) {
+		return ""
+	}
+	return value[len(prefix):]
 }
 
 // digits reports whether s is one or more ASCII digits.

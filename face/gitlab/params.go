@@ -89,9 +89,11 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		if err := dec.Decode(&body); err != nil || dec.More() {
 			return nil, paramError{"message body does not match declared format"}
 		}
-		for _, n := range tokenParams {
-			if v, ok := body[n]; ok {
-				p.tokens[n] = v
+		if railsJSON(r) {
+			for _, n := range tokenParams {
+				if v, ok := body[n]; ok {
+					p.tokens[n] = v
+				}
 			}
 		}
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -161,6 +163,15 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 	}
 	return p, nil
+}
+
+// railsJSON reports whether Rails parses r's body as JSON, whatever the
+// method: its Content-Type names JSON's own media type. A body that names
+// none, which Grape reads as JSON, or a "+json" type Rails has no parser
+// for, is no parameter to GitLab's authentication.
+func railsJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == web.MediaJSON
 }
 
 // formTokens sets the token parameters a query or a form holds, each to

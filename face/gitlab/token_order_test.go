@@ -85,3 +85,45 @@ func TestSudoJSONOtherThanTextOrDigits(t *testing.T) {
 		t.Errorf("keys made: %d", len(keys))
 	}
 }
+
+// TestTokenAsItStands: GitLab trims no token — Ruby's presence only
+// drops a blank one, Doorkeeper's Bearer is what follows "Bearer " — and
+// reads no token from a body Rails does not parse as JSON (one that names
+// no type, a "+json" type it has no parser for). usher trimmed parameters
+// and headers (a no-break space too), took a header of a no-break space
+// alone for none, and read a GET's body of either kind: each acted as a
+// user where GitLab refuses, or as another (round 57).
+func TestTokenAsItStands(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bearer := map[string]string{"Authorization": "Bearer " + b.adminTok}
+	for name, c := range map[string]call{
+		"private_token after a space":              {method: "GET", path: "/api/v4/user?private_token=" + url.QueryEscape(" "+b.userTok)},
+		"private_token before a tab, and a header": {method: "GET", path: "/api/v4/user?private_token=" + url.QueryEscape(b.userTok+"\t"), token: b.adminTok},
+		"access_token after a space":               {method: "GET", path: "/api/v4/user?access_token=" + url.QueryEscape(" "+b.userTok)},
+		"private_token after a no-break space":     {method: "GET", path: "/api/v4/user?private_token=" + url.QueryEscape("\u00a0"+b.userTok)},
+		"Bearer and two spaces":                    {method: "GET", path: "/api/v4/user", header: map[string]string{"Authorization": "Bearer  " + b.userTok}},
+	} {
+		b.do(t, c).want(t, name, http.StatusUnauthorized, `{"message":"401 Unauthorized"}`)
+	}
+	for _, hs := range [][]string{
+		{"PRIVATE-TOKEN: \u00a0" + b.userTok, "Authorization: Bearer " + b.adminTok},
+		{"PRIVATE-TOKEN: \u00a0", "Authorization: Bearer " + b.adminTok},
+		{"Authorization: Bearer \u00a0" + b.userTok},
+	} {
+		if status, body := rawGet(t, b, "/api/v4/user", hs...); status != http.StatusUnauthorized {
+			t.Errorf("GET /user with %q: %d %.80s; want 401", hs, status, body)
+		}
+	}
+	for name, c := range map[string]call{
+		"a GET's body of no type":      {method: "GET", path: "/api/v4/user", body: `{"private_token":"` + b.userTok + `"}`, header: bearer},
+		"a GET's body of a +json type": {method: "GET", path: "/api/v4/user", body: `{"private_token":"` + b.userTok + `"}`, contentType: "application/vnd.api+json", header: bearer},
+	} {
+		res := b.do(t, c)
+		var u struct{ Username string }
+		_ = json.Unmarshal(res.body, &u)
+		if res.status != http.StatusOK || u.Username != "root" {
+			t.Errorf("%s: %d as %q; want 200 as root, the Bearer header's", name, res.status, u.Username)
+		}
+	}
+}
