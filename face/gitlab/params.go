@@ -111,7 +111,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			return nil, err
 		}
 		p.rackOdd(string(data), "&")
-		form, err := url.ParseQuery(string(data))
+		form, err := rackForm(string(data))
 		if err != nil && len(p.odd) == 0 {
 			return nil, paramError{"message body does not match declared format"}
 		}
@@ -163,6 +163,29 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 	}
 	return p, nil
+}
+
+// rackForm reads a form body as Rack 2.2 does: pairs split at "&" alone
+// (a ";" is a value's, as in curl -d 'bio=Go;Ruby', which url.ParseQuery
+// refuses), each unescaped; an escape that is none fails, as Rack's
+// unescape raises.
+func rackForm(body string) (url.Values, error) {
+	form := url.Values{}
+	for pair := range strings.SplitSeq(body, "&") {
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(key)
+		if err != nil {
+			return form, err
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			return form, err
+		}
+		form[key] = append(form[key], value)
+	}
+	return form, nil
 }
 
 // railsJSON reports whether Rails parses r's body as JSON, whatever the
@@ -281,10 +304,10 @@ func plainParts(contentType string, body []byte) bool {
 // header: lines ended by "\r\n", no other line break in them, up to the
 // first empty line, each "Name: value" of a kind both readers read alike
 // and at most once — a form-data disposition naming the part
-// (plainDisposition), which it must have, a bare Content-Type (a
-// parameter is Rack's to read: a charset it refuses, a file name it finds
-// anywhere in the header), and a transfer encoding Go's reader leaves as
-// it is (it decodes quoted-printable; Rack decodes none).
+// (plainDisposition), which it must have, a Content-Type of a media type
+// and at most a charset Ruby knows (plainType), and a transfer encoding
+// Go's reader leaves as it is (it decodes quoted-printable; Rack decodes
+// none).
 func plainHead(part []byte) bool {
 	head, _, ok := bytes.Cut(part, []byte("\r\n\r\n"))
 	if !ok {
@@ -302,7 +325,7 @@ func plainHead(part []byte) bool {
 		case "content-disposition":
 			ok = plainDisposition(value)
 		case "content-type":
-			ok = bareType.MatchString(value)
+			ok = plainType.MatchString(value)
 		case "content-transfer-encoding":
 			ok = slices.Contains([]string{"binary", "7bit", "8bit"}, strings.ToLower(value))
 		default:
@@ -315,22 +338,26 @@ func plainHead(part []byte) bool {
 	return seen["content-disposition"]
 }
 
-// bareType is a media type alone, with no parameter.
-var bareType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$`)
+// plainType is a part's media type, alone or with a charset Ruby knows
+// (Jersey and Apache's clients send text/plain;charset=UTF-8): another
+// parameter is Rack's to read otherwise (a file name it finds anywhere in
+// the header, a charset Encoding.find refuses, which fails the request).
+var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*charset="?(?:utf-8|us-ascii|iso-8859-1)"?)?$`)
 
 // formData is a form-data disposition's plain shape: a quoted name and
 // perhaps a quoted file name, in that order, the parameters' names in
 // lower case (Go's mime reads "FILENAME" as the file name, Rack's
 // params['filename'] does not, and the part is a value to Rack).
-var formData = regexp.MustCompile(`^form-data; name="[^"]+"(?:; filename="[^"]+")?$`)
+var formData = regexp.MustCompile(`^form-data; name="[^"]+"(?:; filename="(?:[^"\\]|\\.)+")?$`)
 
 // plainDisposition reports whether a form-data disposition's value names
 // its part as both readers do: a name holding no quote, backslash (Rack's
 // dequote drops it), ";", ":", "=" or "%", read by both as written; a
 // file name, if any, not empty (an empty one is no file to Go and no part
-// at all to Rack) and holding no quote, backslash or ";" (Rack's pattern
-// takes the last "; name=" before a ":", which the name, first, is
-// before); neither a control character.
+// at all to Rack) and holding no ";" (Rack's pattern takes the last
+// "; name=" before a ":", which the name, first, is before) — a quote or
+// a backslash escaped, as Go's writer and curl escape them, makes the
+// part a file to both all the same; neither a control character.
 func plainDisposition(value string) bool {
 	if !formData.MatchString(value) {
 		return false
@@ -340,9 +367,9 @@ func plainDisposition(value string) bool {
 		return false
 	}
 	for key, v := range params {
-		bad := "\"\\;"
+		bad := ";"
 		if key == "name" {
-			bad += ":=%"
+			bad += "\"\\:=%"
 		} else if key != "filename" {
 			return false
 		}

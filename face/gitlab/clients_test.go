@@ -1,0 +1,135 @@
+package gitlab_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+)
+
+// The tests below replay what round 58's review of the strict readings
+// found real clients sending and GitLab serving: each failed then (but
+// TestPlainClientsServed), refused 400 where GitLab serves them — a form
+// value with a ";" (url.ParseQuery refuses one, Rack splits at "&" alone),
+// a part's text/plain;charset=UTF-8 (Jersey, Apache's clients) and a
+// file name's escaped quote (Go's writer, curl before 7.81) taken for
+// other than the plain shape, and the letters "sudo" in a value then
+// refused as a sudo.
+
+// TestFormValueWithSemicolonServed: `curl --request PUT --header "PRIVATE-TOKEN: …"
+// --data "bio=Go;Ruby" …/users/:id` sends the form body raw. Rack splits a
+// form body at "&" only: GitLab sets bio to "Go;Ruby" and answers 200.
+func TestFormValueWithSemicolonServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+		body: "bio=Go;Ruby", contentType: "application/x-www-form-urlencoded"})
+	if res.status != http.StatusOK {
+		t.Fatalf("curl -d 'bio=Go;Ruby': %d %s; want 200 with bio \"Go;Ruby\" (Rack splits a form at & only)", res.status, res.body)
+	}
+	if got := b.stored(t, b.user.ID).Bio; got != "Go;Ruby" {
+		t.Fatalf("bio %q, want Go;Ruby", got)
+	}
+}
+
+// jerseyBody is a Jersey 2 (gitlab4j-api) multipart body: each part's
+// Content-Type first, with a charset, then its disposition.
+const jerseyBoundary = "Boundary_1_1286351281_1733613000000"
+
+func jerseyPart(name, value string) string {
+	return "--" + jerseyBoundary + "\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n"
+}
+
+// TestJerseyValueMentioningSudoServed: a Jersey multipart update whose values
+// merely hold the letters "sudo" (a surname, Sudoł; a bio) names no sudo
+// parameter at all; GitLab updates the user (200). No sudo, no token
+// parameter is in the body.
+func TestJerseyValueMentioningSudoServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct{ name, value string }{
+		{"name", "Anna Sudoł"},
+		{"bio", "I never run sudo on prod"},
+		{"bio", "rotate your access_token weekly"},
+	} {
+		body := jerseyPart(tc.name, tc.value) + "--" + jerseyBoundary + "--\r\n"
+		res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+			body: body, contentType: "multipart/form-data;boundary=" + jerseyBoundary})
+		if res.status != http.StatusOK {
+			t.Errorf("%s=%q (Jersey multipart): %d %s; want 200 (no sudo or token parameter is sent)\nbody %q", tc.name, tc.value, res.status, res.body, body)
+		}
+	}
+}
+
+// TestJerseySudoFieldActs: an administrator's Jersey multipart with a sudo
+// field: GitLab reads params[:sudo] = "plain" and acts as plain (200).
+func TestJerseySudoFieldActs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := jerseyPart("sudo", "plain") + jerseyPart("bio", "hello") + "--" + jerseyBoundary + "--\r\n"
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+		body: body, contentType: "multipart/form-data;boundary=" + jerseyBoundary})
+	if res.status != http.StatusOK {
+		t.Errorf("Jersey multipart sudo=plain: %d %s; want 200 as plain\nbody %q", res.status, res.body, body)
+	}
+}
+
+// TestCurlEscapedFileNameWithSudoActs: curl before 7.81 escapes a quote in a
+// file name as \" ; with -F sudo=plain GitLab acts as plain.
+func TestCurlEscapedFileNameWithSudoActs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bd := "------------------------d74496d66958873e"
+	body := "--" + bd + "\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n" +
+		"--" + bd + "\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"my \\\"best\\\".png\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n" +
+		"--" + bd + "--\r\n"
+	res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+		body: body, contentType: "multipart/form-data; boundary=" + bd})
+	if res.status != http.StatusOK {
+		t.Errorf("curl -F sudo=plain -F 'avatar=@my \"best\".png': %d %s; want 200 as plain\nbody %q", res.status, res.body, body)
+	}
+}
+
+// TestClientGoAvatarWithQuotedFileName: GitLab's Go client, ModifyUser with
+// a Name and an Avatar whose file name holds a quote. Go's multipart
+// writer escapes it as \" and writes the options as plain fields beside
+// the file. No sudo or token parameter is sent; GitLab answers 200.
+func TestClientGoAvatarWithQuotedFileName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.client(t, b.adminTok)
+	for _, fn := range []string{"me.png", `me "2024".png`} {
+		_, _, err := c.Users.ModifyUser(b.user.ID, &gl.ModifyUserOptions{
+			Name:   gl.Ptr("Anna Sudoł"),
+			Avatar: &gl.UserAvatar{Filename: fn, Image: strings.NewReader("\x89PNG\r\n\x1a\n")},
+		})
+		if err != nil {
+			t.Errorf("client-go ModifyUser(Name: Anna Sudoł, Avatar: %q): %v; want success", fn, err)
+		}
+	}
+}
+
+// TestPlainClientsServed: shapes that should be and are served (sanity).
+func TestPlainClientsServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bd := "8f2b7b5e0d4c4a1f9e3c2b1a0f9e8d7c"
+	for _, body := range []string{
+		// python requests/urllib3 2: data= fields, files= with %22 for a quote, UTF-8 name
+		"--" + bd + "\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--" + bd + "\r\nContent-Disposition: form-data; name=\"bio\"\r\n\r\nhi\r\n--" + bd + "\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"ñ a%22b.png\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n--" + bd + "--\r\n",
+		// HTTParty
+		"--" + bd + "\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a b.png\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n--" + bd + "\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--" + bd + "--\r\n",
+	} {
+		res := b.do(t, call{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok,
+			body: body, contentType: "multipart/form-data; boundary=" + bd})
+		if res.status != http.StatusOK {
+			t.Errorf("%d %s\nbody %q", res.status, res.body, body)
+		}
+	}
+	res := b.do(t, call{method: "GET", path: "/api/v4/user", header: map[string]string{"Authorization": "Bearer " + b.userTok}})
+	if res.status != http.StatusOK {
+		t.Errorf("bearer: %d %s", res.status, res.body)
+	}
+}
