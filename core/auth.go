@@ -974,7 +974,10 @@ func (a *Auth) RotateToken(ctx context.Context, id int64) (*usher.Token, string,
 		if err != nil {
 			return err
 		}
-		if err := checkTokenCreate(p, owner, usher.TokenCreate{Kind: old.Kind, Name: old.Name, Scopes: old.Scopes, ExpiresAt: old.ExpiresAt}, now); err != nil {
+		// The name is the token's as stored, kept without a check a
+		// later release added (one named before names refused format
+		// characters rotates all the same).
+		if err := checkTokenCreate(p, owner, usher.TokenCreate{Kind: old.Kind, Scopes: old.Scopes, ExpiresAt: old.ExpiresAt}, now); err != nil {
 			return err
 		}
 		if err := checkMintBound(p, old.Scopes, old.ExpiresAt); err != nil {

@@ -630,12 +630,15 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 	if err := lockUsers(ctx, tx, userIDs(accounts)); err != nil {
 		return err
 	}
+	p := usher.PrincipalFrom(ctx)
 	for _, u := range accounts {
 		teams, err := tx.UserGroups(ctx, u.ID, usher.GroupTeam)
 		if err != nil {
 			return err
 		}
 		if slices.ContainsFunc(teams, func(m *usher.Membership) bool { return m.GroupID != team.ID }) {
+			// Another team keeps it; its tokens, which carried this
+			// team's rights, end with the team, as when an owner leaves.
 			if err := g.revokeServiceAccountTokens(ctx, tx, u, team, "team_deleted", now); err != nil {
 				return err
 			}
@@ -645,7 +648,6 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 		// deletion (DeleteServiceAccount) would: one the caller may read,
 		// whose credentials the caller may end, and no wider than a
 		// bounded credential.
-		p := usher.PrincipalFrom(ctx)
 		if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
 			return errForbidden("the team holds a service account the caller may not read; an administrator deletes it")
 		} else if err != nil {
