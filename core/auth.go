@@ -898,10 +898,10 @@ func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) 
 		return nil, err
 	}
 	tok, err := tx.TokenGet(ctx, id)
-	// A revoked or expired token is refused, left out of every list, and
-	// unknown here too: ending it again would record an end that ended
-	// nothing, and end the change of address the account waits for.
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (!tok.Active(a.now()) || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
+	// A revoked token is unknown here. An expired one is not: its owner
+	// ending it ends the change of address it may have asked for, whose
+	// code outlives it (endCredential), as ending it while it lived did.
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (tok.RevokedAt != nil || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
 		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
 	}
 	if err != nil {
