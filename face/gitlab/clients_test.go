@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -131,5 +132,79 @@ func TestPlainClientsServed(t *testing.T) {
 	res := b.do(t, call{method: "GET", path: "/api/v4/user", header: map[string]string{"Authorization": "Bearer " + b.userTok}})
 	if res.status != http.StatusOK {
 		t.Errorf("bearer: %d %s", res.status, res.body)
+	}
+}
+
+// TestHalfQuotedCharsetSudoRefused: the plain shape took a charset with a
+// quote on one side only; Rack 2.2's tag_multipart_encoding strips a pair
+// of quotes alone, and Encoding.find('"utf-8') raises, so GitLab reads no
+// parameter and acts as no one, where usher acted as the sudo (round 59).
+// Such a part is of no plain shape: a sudo in it is refused.
+func TestHalfQuotedCharsetSudoRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bd := "Boundary_1_1286351281_1733613000000"
+	for _, ct := range []string{`text/plain; charset="utf-8`, `text/plain;charset=UTF-8"`, `text/plain; charset="iso-8859-1`} {
+		body := "--" + bd + "\r\nContent-Type: " + ct + "\r\nContent-Disposition: form-data; name=\"sudo\"\r\n\r\nplain\r\n--" + bd + "--\r\n"
+		res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+			body: body, contentType: "multipart/form-data;boundary=" + bd})
+		var u struct{ Username string }
+		_ = json.Unmarshal(res.body, &u)
+		if res.status != http.StatusBadRequest || strings.TrimSpace(string(res.body)) != `{"error":"sudo is invalid"}` {
+			t.Errorf("GET /user, sudo part with Content-Type %q: %d as %q; Rack 2.2 raises in Encoding.find (content type %q), GitLab acts as no one\nbody %q",
+				ct, res.status, u.Username, ct, body)
+		}
+	}
+}
+
+// TestFormTrailingNULAsRack: Rack 2.2's Request#POST drops one NUL ending
+// a form body before it splits the pairs, so "sudo=plain&sudo\x00" ends
+// with a bare "sudo", nil to Rack, over "plain": GitLab acts as the
+// administrator, usher acted as plain (round 59); a token likewise. The
+// NUL is dropped as Rack drops it (a bare sudo then names no user, 404, a
+// refusal where GitLab acts as root).
+func TestFormTrailingNULAsRack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := "sudo=plain&sudo\x00"
+	res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+		body: body, contentType: "application/x-www-form-urlencoded"})
+	var u struct{ Username string }
+	_ = json.Unmarshal(res.body, &u)
+	if res.status == http.StatusOK && u.Username != "root" {
+		t.Errorf("GET /user as root, form %q: %d as %q; GitLab (Rack drops the trailing NUL, sudo=nil) acts as root", body, res.status, u.Username)
+	}
+	// A token likewise: Rack reads private_token = nil, GitLab takes the
+	// PRIVATE-TOKEN header's (root); usher took the body's (plain's).
+	body = "private_token=" + b.userTok + "&private_token\x00"
+	res = b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+		body: body, contentType: "application/x-www-form-urlencoded"})
+	u.Username = ""
+	_ = json.Unmarshal(res.body, &u)
+	if res.status == http.StatusOK && u.Username != "root" {
+		t.Errorf("GET /user with PRIVATE-TOKEN root's, form %q: %d as %q; GitLab (private_token=nil, the header's token) acts as root", body, res.status, u.Username)
+	}
+}
+
+// TestOkHttpAndDotNetSudoActs: OkHttp writes each part's Content-Length,
+// .NET's MultipartFormDataContent a name unquoted: Rack reads sudo=plain
+// in each, and usher refused them as other than the plain shape (round
+// 59). Neither reader reads a part's length, and both read a token name
+// alike: the plain shape takes them.
+func TestOkHttpAndDotNetSudoActs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bd := "2b6c2d7e-4f0a-4f57-9a53-8c1f0d1f7e21"
+	for client, body := range map[string]string{
+		"okhttp": "--" + bd + "\r\nContent-Disposition: form-data; name=\"sudo\"\r\nContent-Length: 5\r\n\r\nplain\r\n--" + bd + "--\r\n",
+		".NET":   "--" + bd + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: form-data; name=sudo\r\n\r\nplain\r\n--" + bd + "--\r\n",
+	} {
+		res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+			body: body, contentType: "multipart/form-data; boundary=" + bd})
+		var u struct{ Username string }
+		_ = json.Unmarshal(res.body, &u)
+		if res.status != http.StatusOK || u.Username != "plain" {
+			t.Errorf("%s multipart sudo=plain: %d %s; GitLab acts as plain (200)\nbody %q", client, res.status, res.body, body)
+		}
 	}
 }

@@ -110,6 +110,9 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Rack drops one NUL ending a form body (Request#POST's fix for
+		// Safari) before it reads the pairs.
+		data = bytes.TrimSuffix(data, []byte{0})
 		p.rackOdd(string(data), "&")
 		form, err := rackForm(string(data))
 		if err != nil && len(p.odd) == 0 {
@@ -328,6 +331,10 @@ func plainHead(part []byte) bool {
 			ok = plainType.MatchString(value)
 		case "content-transfer-encoding":
 			ok = slices.Contains([]string{"binary", "7bit", "8bit"}, strings.ToLower(value))
+		case "content-length":
+			// OkHttp writes each part's length, which neither reader
+			// reads.
+			ok = digits(value)
 		default:
 			ok = false
 		}
@@ -339,16 +346,18 @@ func plainHead(part []byte) bool {
 }
 
 // plainType is a part's media type, alone or with a charset Ruby knows
-// (Jersey and Apache's clients send text/plain;charset=UTF-8): another
-// parameter is Rack's to read otherwise (a file name it finds anywhere in
-// the header, a charset Encoding.find refuses, which fails the request).
-var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*charset="?(?:utf-8|us-ascii|iso-8859-1)"?)?$`)
+// (Jersey and Apache's clients send text/plain;charset=UTF-8), quoted or
+// not — Rack strips a pair of quotes, not one: another parameter is
+// Rack's to read otherwise (a file name it finds anywhere in the header,
+// a charset Encoding.find refuses, which fails the request).
+var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*charset=(?:utf-8|us-ascii|iso-8859-1|"(?:utf-8|us-ascii|iso-8859-1)"))?$`)
 
-// formData is a form-data disposition's plain shape: a quoted name and
-// perhaps a quoted file name, in that order, the parameters' names in
+// formData is a form-data disposition's plain shape: a name, quoted or
+// a plain token (.NET writes name=sudo), and perhaps a quoted file name,
+// in that order, the parameters' names in
 // lower case (Go's mime reads "FILENAME" as the file name, Rack's
 // params['filename'] does not, and the part is a value to Rack).
-var formData = regexp.MustCompile(`^form-data; name="[^"]+"(?:; filename="(?:[^"\\]|\\.)+")?$`)
+var formData = regexp.MustCompile(`^form-data; name=(?:"[^"]+"|[A-Za-z0-9_.\[\]-]+)(?:; filename="(?:[^"\\]|\\.)+")?$`)
 
 // plainDisposition reports whether a form-data disposition's value names
 // its part as both readers do: a name holding no quote, backslash (Rack's
