@@ -353,11 +353,12 @@ func plainHead(part []byte) bool {
 var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*charset=(?:utf-8|us-ascii|iso-8859-1|"(?:utf-8|us-ascii|iso-8859-1)"))?$`)
 
 // formData is a form-data disposition's plain shape: a name, quoted or
-// a plain token (.NET writes name=sudo), and perhaps a quoted file name,
-// in that order, the parameters' names in
+// a plain token (.NET writes name=sudo; no bracket, which Rack's token
+// stops at and Go's mime refuses), and perhaps a quoted file name, in
+// that order, the parameters' names in
 // lower case (Go's mime reads "FILENAME" as the file name, Rack's
 // params['filename'] does not, and the part is a value to Rack).
-var formData = regexp.MustCompile(`^form-data; name=(?:"[^"]+"|[A-Za-z0-9_.\[\]-]+)(?:; filename="(?:[^"\\]|\\.)+")?$`)
+var formData = regexp.MustCompile(`^form-data; name=(?:"[^"]+"|[A-Za-z0-9_.-]+)(?:; filename="(?:[^"\\]|\\.)+")?$`)
 
 // plainDisposition reports whether a form-data disposition's value names
 // its part as both readers do: a name holding no quote, backslash (Rack's
