@@ -898,10 +898,12 @@ func (a *Auth) ownToken(ctx context.Context, tx store.Tx, id int64, act action) 
 		return nil, err
 	}
 	tok, err := tx.TokenGet(ctx, id)
-	// A revoked token is unknown here. An expired one is not: its owner
-	// ending it ends the change of address it may have asked for, whose
-	// code outlives it (endCredential), as ending it while it lived did.
-	if errors.Is(err, usher.ErrNotFound) || (err == nil && (tok.RevokedAt != nil || (tok.UserID != p.UserID() && !p.IsAdmin()))) {
+	// A revoked token is unknown here, and an expired one to all but its
+	// owner: their ending it ends the change of address it may have asked
+	// for, whose code outlives it (endCredential), as ending it while it
+	// lived did.
+	own := err == nil && tok.UserID == p.UserID()
+	if errors.Is(err, usher.ErrNotFound) || (err == nil && (tok.RevokedAt != nil || !own && (!p.IsAdmin() || !tok.Active(a.now())))) {
 		return nil, &usher.Error{Kind: usher.KindNotFound, Code: usher.CodeTokenNotFound, Message: "token not found"}
 	}
 	if err != nil {
