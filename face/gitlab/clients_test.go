@@ -208,3 +208,46 @@ func TestOkHttpAndDotNetSudoActs(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedValueActsAsNoOne: GitLab's HandleMalformedStrings answers
+// 400 before the API runs, acting as no one, when a parameter's value
+// holds a NUL or is no valid text; a form value keeping a NUL after the
+// one Rack drops (bio=x\0\0, a\0b) left usher acting as the sudo
+// (round 60). Such a request is 400.
+func TestMalformedValueActsAsNoOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, body := range []string{"sudo=plain&bio=x\x00\x00", "sudo=plain&bio=a\x00b", "bio=\x00\x00&sudo=plain"} {
+		res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+			body: body, contentType: "application/x-www-form-urlencoded"})
+		var u struct{ Username string }
+		_ = json.Unmarshal(res.body, &u)
+		t.Logf("form %q: %d %s", body, res.status, res.body)
+		if res.status == http.StatusOK && u.Username == "plain" {
+			t.Errorf("form %q: %d, acted as %q; GitLab (Rack keeps a NUL in bio, HandleMalformedStrings) answers 400 Bad Request, acting as no one", body, res.status, u.Username)
+		}
+	}
+}
+
+// TestUSASCIIPartActsAsNoOne: a part of charset US-ASCII holding a byte
+// past 127 is invalid text to Rails once Rack tags it so, and GitLab
+// answers 400 acting as no one; usher read it as UTF-8 and acted as the
+// sudo (round 60). US-ASCII is no plain charset, so a sudo beside it is
+// refused.
+func TestUSASCIIPartActsAsNoOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bd := "Boundary_1_1286351281_1733613000000"
+	for _, ct := range []string{`text/plain; charset="us-ascii"`, `text/plain; charset=us-ascii`} {
+		body := "--" + bd + "\r\nContent-Type: " + ct + "\r\nContent-Disposition: form-data; name=bio\r\n\r\ncaf\xc3\xa9\r\n" +
+			"--" + bd + "\r\nContent-Disposition: form-data; name=sudo\r\nContent-Length: 5\r\n\r\nplain\r\n--" + bd + "--\r\n"
+		res := b.do(t, call{method: "GET", path: "/api/v4/user", token: b.adminTok,
+			body: body, contentType: "multipart/form-data; boundary=" + bd})
+		var u struct{ Username string }
+		_ = json.Unmarshal(res.body, &u)
+		t.Logf("%s: %d %s", ct, res.status, res.body)
+		if res.status == http.StatusOK && u.Username == "plain" {
+			t.Errorf("bio part %q holding \\xc3\\xa9 + sudo=plain: %d, acted as %q; GitLab (Rack tags bio US-ASCII, invalid; Rails raises; HandleMalformedStrings) answers 400, acting as no one\nbody %q", ct, res.status, u.Username, body)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"usher"
 	"usher/web"
@@ -50,6 +51,44 @@ var whoParams = []string{"sudo", "private_token", "access_token", "bearer_token"
 // As Grape, it reads a body that names no type as JSON and refuses one of
 // a type it does not parse (415).
 func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+	p, err := readEach(w, r)
+	if err != nil {
+		return nil, err
+	}
+	// GitLab's HandleMalformedStrings answers 400 before the API runs —
+	// acting as no one — when a parameter's value holds a NUL or is no
+	// valid text; usher would else act, as the sudo, on what GitLab
+	// refuses.
+	for _, m := range []map[string]any{p.values, p.tokens} {
+		for _, v := range m {
+			if malformed(v) {
+				return nil, paramError{"Bad Request"}
+			}
+		}
+	}
+	return p, nil
+}
+
+// malformed reports whether a parameter's value, or any value inside it,
+// is text holding a NUL or no valid UTF-8.
+func malformed(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0) || !utf8.ValidString(v)
+	case []any:
+		return slices.ContainsFunc(v, malformed)
+	case map[string]any:
+		for _, x := range v {
+			if malformed(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readEach reads the query and the body (readParams).
+func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 	p := &params{values: map[string]any{}, odd: map[string]bool{}, tokens: map[string]any{}}
 	// Puma, in front of GitLab's Rack, ends the query at a raw "#", which
 	// starts the request line's fragment; Go's server keeps it in the
@@ -345,12 +384,13 @@ func plainHead(part []byte) bool {
 	return seen["content-disposition"]
 }
 
-// plainType is a part's media type, alone or with a charset Ruby knows
-// (Jersey and Apache's clients send text/plain;charset=UTF-8), quoted or
-// not — Rack strips a pair of quotes, not one: another parameter is
-// Rack's to read otherwise (a file name it finds anywhere in the header,
-// a charset Encoding.find refuses, which fails the request).
-var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*charset=(?:utf-8|us-ascii|iso-8859-1|"(?:utf-8|us-ascii|iso-8859-1)"))?$`)
+// plainType is a part's media type, alone or with a charset of UTF-8 or
+// ISO-8859-1 (Jersey and Apache's clients send text/plain;charset=UTF-8),
+// quoted or not — Rack strips a pair of quotes, not one: another
+// parameter is Rack's to read otherwise (a file name it finds anywhere in
+// the header, a charset Encoding.find refuses, US-ASCII, in which a byte
+// past 127 makes the value invalid text to Rails: each fails the request).
+var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*charset=(?:utf-8|iso-8859-1|"(?:utf-8|iso-8859-1)"))?$`)
 
 // formData is a form-data disposition's plain shape: a name, quoted or
 // a plain token (.NET writes name=sudo; no bracket, which Rack's token

@@ -814,7 +814,7 @@ func TestNameErrorsNameTheName(t *testing.T) {
 	for _, c := range []call{
 		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": long}},
 		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": "x y " + long}},
-		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": "Ann\x00"}},
+		{method: "PUT", path: fmt.Sprintf("/api/v4/users/%d", b.user.ID), token: b.adminTok, body: map[string]any{"name": "Ann\x07"}},
 		{method: "POST", path: "/api/v4/users", token: b.adminTok, body: map[string]any{"email": "n@example.com", "password": password, "username": "nuser", "name": "x y " + long}},
 	} {
 		res := b.do(t, c)
