@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +32,9 @@ type params struct {
 	// would read and Go reads otherwise or not at all (see rackOdd): each
 	// must be refused rather than dropped.
 	odd map[string]bool
+	// malformed is a query or a body GitLab refuses as malformed (see
+	// readParams).
+	malformed bool
 	// tokens are the token parameters (tokenParams) as GitLab's
 	// authentication reads them, from Rails' request parameters, not
 	// Grape's: the query's over the body's, and a GET's JSON body too.
@@ -57,34 +61,79 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	}
 	// GitLab's HandleMalformedStrings answers 400 before the API runs —
 	// acting as no one — when a parameter's value holds a NUL or is no
-	// valid text; usher would else act, as the sudo, on what GitLab
-	// refuses.
-	for _, m := range []map[string]any{p.values, p.tokens} {
-		for _, v := range m {
-			if malformed(v) {
-				return nil, paramError{"Bad Request"}
-			}
-		}
+	// valid text, or Rack cannot read the query or the form; usher would
+	// else act, as the sudo, on what GitLab refuses. A request refused
+	// for an odd parameter that says who acts is refused as that.
+	if (p.malformed || credentialsMalformed(r.Header.Get("Authorization"))) && len(p.odd) == 0 {
+		return nil, paramError{"Bad Request"}
 	}
 	return p, nil
 }
 
-// malformed reports whether a parameter's value, or any value inside it,
-// is text holding a NUL or no valid UTF-8.
-func malformed(v any) bool {
+// maxNULDepth is how deep in a parameter's value GitLab looks for a NUL
+// (HandleMalformedStrings' param_has_null_byte?: depth > 2 is not looked
+// at); invalid text is refused at any depth (Rails' check_param_encoding).
+const maxNULDepth = 2
+
+// badText reports whether a value, at depth in its parameter, is one
+// GitLab refuses.
+func badText(v string, depth int) bool {
+	return !utf8.ValidString(v) || depth <= maxNULDepth && strings.ContainsRune(v, 0)
+}
+
+// bracketDepth is how deep a key's brackets put its value: "a" 0,
+// "a[]" and "a[b]" 1, "a[b][c]" 2.
+func bracketDepth(key string) int {
+	return strings.Count(key, "[")
+}
+
+// rackMalformed reports whether Rack cannot read a query or a form, split
+// at any of seps — an escape that is none (Rack's unescape raises), a key
+// that is no valid text (its pattern raises) — or a value is one GitLab
+// refuses (badText).
+func rackMalformed(raw, seps string) bool {
+	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil || !utf8.ValidString(key) {
+			return true
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil || badText(value, bracketDepth(key)) {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonMalformed reports whether a JSON value holds text GitLab refuses
+// (badText); depth is its own.
+func jsonMalformed(v any, depth int) bool {
 	switch v := v.(type) {
 	case string:
-		return strings.ContainsRune(v, 0) || !utf8.ValidString(v)
+		return badText(v, depth)
 	case []any:
-		return slices.ContainsFunc(v, malformed)
+		return slices.ContainsFunc(v, func(x any) bool { return jsonMalformed(x, depth+1) })
 	case map[string]any:
 		for _, x := range v {
-			if malformed(x) {
+			if jsonMalformed(x, depth+1) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// credentialsMalformed reports whether an Authorization header is one
+// GitLab's HandleMalformedStrings refuses: Basic's decoded credentials,
+// or the header as it stands, holding a NUL or no valid text.
+func credentialsMalformed(h string) bool {
+	if scheme, rest, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Basic") {
+		if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest)); err == nil {
+			h = string(dec)
+		}
+	}
+	return badText(h, 0)
 }
 
 // readEach reads the query and the body (readParams).
@@ -103,6 +152,7 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 	}
 	p.setForm(query)
 	p.rackOdd(rawQuery, "&;")
+	p.malformed = rackMalformed(rawQuery, "&;")
 	// The query's tokens are set last, over the body's.
 	defer p.formTokens(query)
 	if r.Body == nil || r.Body == http.NoBody {
@@ -127,6 +177,12 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 		var body map[string]any
 		if err := dec.Decode(&body); err != nil || dec.More() {
 			return nil, paramError{"message body does not match declared format"}
+		}
+		// What Rails parses GitLab's middleware looks at. Go's decoder
+		// makes invalid text U+FFFD; Ruby's keeps it, and Rails refuses
+		// it.
+		if railsJSON(r) {
+			p.malformed = p.malformed || !utf8.Valid(data) || jsonMalformed(map[string]any(body), -1)
 		}
 		if railsJSON(r) {
 			for _, n := range tokenParams {
@@ -153,6 +209,7 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 		// Safari) before it reads the pairs.
 		data = bytes.TrimSuffix(data, []byte{0})
 		p.rackOdd(string(data), "&")
+		p.malformed = p.malformed || rackMalformed(string(data), "&")
 		form, err := rackForm(string(data))
 		if err != nil && len(p.odd) == 0 {
 			return nil, paramError{"message body does not match declared format"}
@@ -192,6 +249,10 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 		}
 		p.setForm(r.MultipartForm.Value)
 		p.formTokens(r.MultipartForm.Value)
+		for k, vs := range r.MultipartForm.Value {
+			p.malformed = p.malformed || !utf8.ValidString(k) ||
+				slices.ContainsFunc(vs, func(v string) bool { return badText(v, bracketDepth(k)) })
+		}
 		for k := range r.MultipartForm.Value {
 			if n := rackName(k); n != k && slices.Contains(whoParams, n) {
 				p.odd[n] = true
