@@ -175,6 +175,16 @@ func (e *env) seen(ctx context.Context, u *usher.User) error {
 	return err
 }
 
+// seenOr is seen answering a user the caller may not read with notSeen:
+// what the route says of no such user.
+func (e *env) seenOr(ctx context.Context, u *usher.User, notSeen error) error {
+	err := e.seen(ctx, u)
+	if errors.Is(err, usher.ErrNotFound) {
+		return notSeen
+	}
+	return err
+}
+
 // fits reports whether u is an account key may find: of one of its
 // kinds, and without a username when it asks for a nameless one.
 func fits(u *usher.User, key usher.UserKey) bool {

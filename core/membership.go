@@ -409,9 +409,7 @@ func (g *Groups) RemoveMember(ctx context.Context, ref usher.GroupRef, key usher
 			}
 			// One the caller may not read is no user to it, as to an
 			// addition (seen).
-			if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
-				return errUserNotFound()
-			} else if err != nil {
+			if err := g.seenOr(ctx, u, errUserNotFound()); err != nil {
 				return err
 			}
 		} else if err := g.authorizeLeave(ctx, a); err != nil {

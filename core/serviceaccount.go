@@ -102,9 +102,7 @@ func (g *Groups) readableServiceAccount(ctx context.Context, tx store.Tx, team *
 	if err != nil {
 		return nil, err
 	}
-	if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
-		return nil, errNoServiceAccount()
-	} else if err != nil {
+	if err := g.seenOr(ctx, u, errNoServiceAccount()); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -648,9 +646,7 @@ func (g *Groups) deleteServiceAccounts(ctx context.Context, tx store.Tx, team *u
 		// deletion (DeleteServiceAccount) would: one the caller may read,
 		// whose credentials the caller may end, and no wider than a
 		// bounded credential.
-		if err := g.seen(ctx, u); errors.Is(err, usher.ErrNotFound) {
-			return errForbidden("the team holds a service account the caller may not read; an administrator deletes it")
-		} else if err != nil {
+		if err := g.seenOr(ctx, u, errForbidden("the team holds a service account the caller may not read; an administrator deletes it")); err != nil {
 			return err
 		}
 		if err := g.guardCredentials(ctx, p, actTokenEnd, u); err != nil {

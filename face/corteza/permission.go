@@ -46,10 +46,6 @@ var opTable = []opMap{
 	{"system:organisation", "update", "organisation", "update"},
 }
 
-// roleCreate keys the verdict on Corteza's role.create among the core's,
-// which holds no verdict of that name.
-const roleCreate = "role.create"
-
 // splitResource splits "system:user:42" into "system:user" and "42"; the
 // instance of "system:user:*" and of "system" is "".
 func splitResource(res string) (string, string) {
@@ -167,13 +163,13 @@ func (h *Handler) effectivePermissions(w http.ResponseWriter, r *http.Request) e
 		allow[x.Resource+"."+x.Operation] = x.Allow
 	}
 	// The core's group.create is a team's by default; Corteza's
-	// role.create is a role's, which the core decides apart.
-	switch err := h.Groups.MayCreate(r.Context(), usher.GroupRole); {
-	case err == nil:
-		allow[roleCreate] = true
-	case usher.ErrorKind(err) != usher.KindForbidden:
+	// role.create, the one operation mapped to it, is a role's, which the
+	// core decides apart.
+	err = h.Groups.MayCreate(r.Context(), usher.GroupRole)
+	if err != nil && usher.ErrorKind(err) != usher.KindForbidden {
 		return err
 	}
+	allow["group.create"] = err == nil
 	type verdict struct {
 		Resource  string `json:"resource"`
 		Operation string `json:"operation"`
@@ -189,11 +185,7 @@ func (h *Handler) effectivePermissions(w http.ResponseWriter, r *http.Request) e
 		if want != "" && want != res && want != m.resource {
 			continue
 		}
-		key := m.usherRes + "." + m.usherOp
-		if m.operation == "role.create" {
-			key = roleCreate
-		}
-		out = append(out, verdict{res, m.operation, allow[key]})
+		out = append(out, verdict{res, m.operation, allow[m.usherRes+"."+m.usherOp]})
 	}
 	return respond(w, out)
 }

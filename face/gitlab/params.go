@@ -48,7 +48,7 @@ var tokenParams = []string{"private_token", "access_token", "bearer_token"}
 // whoParams are the parameters that say who acts: a token, where no
 // header gives one, and an administrator's sudo. A request Rack would read
 // one of them in otherwise than Go would act as another user than GitLab.
-var whoParams = []string{"sudo", "private_token", "access_token", "bearer_token"}
+var whoParams = append([]string{"sudo"}, tokenParams...)
 
 // readParams reads the query and the body of r. The body is bounded by
 // web.MaxBody here too, so that the face is safe without web.Middleware.
@@ -183,8 +183,6 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 		// it.
 		if railsJSON(r) {
 			p.malformed = p.malformed || !utf8.Valid(data) || jsonMalformed(map[string]any(body), -1)
-		}
-		if railsJSON(r) {
 			for _, n := range tokenParams {
 				if v, ok := body[n]; ok {
 					p.tokens[n] = v
@@ -210,10 +208,7 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 		data = bytes.TrimSuffix(data, []byte{0})
 		p.rackOdd(string(data), "&")
 		p.malformed = p.malformed || rackMalformed(string(data), "&")
-		form, err := rackForm(string(data))
-		if err != nil && len(p.odd) == 0 {
-			return nil, paramError{"message body does not match declared format"}
-		}
+		form := rackForm(string(data))
 		p.setForm(form)
 		p.formTokens(form)
 	case web.MediaMultipart:
@@ -270,25 +265,20 @@ func readEach(w http.ResponseWriter, r *http.Request) (*params, error) {
 
 // rackForm reads a form body as Rack 2.2 does: pairs split at "&" alone
 // (a ";" is a value's, as in curl -d 'bio=Go;Ruby', which url.ParseQuery
-// refuses), each unescaped; an escape that is none fails, as Rack's
-// unescape raises.
-func rackForm(body string) (url.Values, error) {
+// refuses), each unescaped. A pair with an escape that is none, on which
+// Rack raises, is left out: the request is refused as malformed
+// (rackMalformed).
+func rackForm(body string) url.Values {
 	form := url.Values{}
 	for pair := range strings.SplitSeq(body, "&") {
-		if pair == "" {
-			continue
+		k, v, _ := strings.Cut(pair, "=")
+		key, kerr := url.QueryUnescape(k)
+		value, verr := url.QueryUnescape(v)
+		if pair != "" && kerr == nil && verr == nil {
+			form[key] = append(form[key], value)
 		}
-		key, value, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(key)
-		if err != nil {
-			return form, err
-		}
-		if value, err = url.QueryUnescape(value); err != nil {
-			return form, err
-		}
-		form[key] = append(form[key], value)
 	}
-	return form, nil
+	return form
 }
 
 // railsJSON reports whether Rails parses r's body as JSON, whatever the
@@ -367,13 +357,13 @@ func sameBoundary(contentType string) bool {
 // names. Rack's reader is lenient where Go's is not and the other way
 // round, and each review of a reading of Rack's leniency found another
 // spelling: a body of any other shape is read only if it cannot name a
-// sudo (mightNameSudo). The shape: the body starts with the first
+// parameter that says who acts (mightName). The shape: the body starts with the first
 // boundary line; every boundary is "\r\n--B" followed by "\r\n", or by
 // "--" at the last, and "--B" is nowhere else (Rack ends a part at "--B"
 // mid-line and at a line that strips to it; Go takes a boundary line
 // padded with white space); each part's header is lines ended by "\r\n"
 // up to the first empty one (a bare "\n" ends Go's header and not
-// Rack's), each of plainHeader's kinds, with one disposition.
+// Rack's), each of the kinds plainHead allows, with one disposition.
 func plainParts(contentType string, body []byte) bool {
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil || params["boundary"] == "" {
@@ -456,9 +446,9 @@ var plainType = regexp.MustCompile(`(?i)^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?
 // formData is a form-data disposition's plain shape: a name, quoted or
 // a plain token (.NET writes name=sudo; no bracket, which Rack's token
 // stops at and Go's mime refuses), and perhaps a quoted file name, in
-// that order, the parameters' names in
-// lower case (Go's mime reads "FILENAME" as the file name, Rack's
-// params['filename'] does not, and the part is a value to Rack).
+// that order, the parameters' names in lower case (Go's mime reads
+// "FILENAME" as the file name, Rack's params['filename'] does not, and
+// the part is a value to Rack).
 var formData = regexp.MustCompile(`^form-data; name=(?:"[^"]+"|[A-Za-z0-9_.-]+)(?:; filename="(?:[^"\\]|\\.)+")?$`)
 
 // plainDisposition reports whether a form-data disposition's value names
@@ -724,9 +714,6 @@ func slice[T any](items []T, pg page) []T {
 	return items[start:end]
 }
 
-// credentialParams are left out of the links the Link header gives.
-var credentialParams = tokenParams
-
 // setPageHeaders writes GitLab's pagination headers for page pg of a list
 // of total items: X-Total, X-Total-Pages (at least 1), X-Per-Page, X-Page,
 // X-Next-Page and X-Prev-Page (empty when there is none) and a Link header
@@ -765,7 +752,8 @@ func (h *Handler) writePageHeaders(w http.ResponseWriter, r *http.Request, pg pa
 	hd.Set("X-Prev-Page", prev)
 
 	q, _ := url.ParseQuery(pumaQuery(r.URL.RawQuery))
-	for _, name := range credentialParams {
+	// The token parameters are left out of the links.
+	for _, name := range tokenParams {
 		q.Del(name)
 	}
 	q.Set("per_page", strconv.Itoa(pg.size))

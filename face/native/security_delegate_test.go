@@ -315,6 +315,24 @@ func TestMemberRemovalNamesNoHiddenUser(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/members/delegate", crew.ID), token: tok}, http.StatusNoContent, nil)
 }
 
+// teamWithServiceAccount makes a plain user, "owner", who makes the team
+// "ops" and its service account "bot".
+func (b *bundle) teamWithServiceAccount(t *testing.T) (owner *usher.User, tok string, team groupBody, bot *usher.User) {
+	t.Helper()
+	owner, tok = b.mustPrincipal(t, "owner", false)
+	b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
+	var made struct {
+		ID int64 `json:"id"`
+	}
+	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: tok,
+		body: map[string]any{"username": "bot"}}, http.StatusCreated, &made)
+	bot, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: made.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return owner, tok, team, bot
+}
+
 // TestServiceAccountRoutesNameNoHiddenAccount: past
 // TestMemberRemovalNamesNoHiddenUser, a team's owner whom a rule denies
 // the read of the team's service account was refused its removal from
@@ -325,14 +343,7 @@ func TestMemberRemovalNamesNoHiddenUser(t *testing.T) {
 func TestServiceAccountRoutesNameNoHiddenAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	owner, tok := b.mustPrincipal(t, "owner", false)
-	var team groupBody
-	b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
-	var bot struct {
-		ID int64 `json:"id"`
-	}
-	b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: tok,
-		body: map[string]any{"username": "bot"}}, http.StatusCreated, &bot)
+	owner, tok, team, bot := b.teamWithServiceAccount(t)
 	b.mustRole(t, "no-bot", []*usher.User{owner}, deny("user:"+strconv.FormatInt(bot.ID, 10), "read"))
 	_, events := b.env.Counts(t)
 	for _, rq := range []req{
@@ -372,18 +383,7 @@ func TestTeamDeletionDeletesOnlyWhatItsAccountsOwnRouteWould(t *testing.T) {
 		}, http.StatusForbidden},
 	} {
 		b := setup(t)
-		owner, tok := b.mustPrincipal(t, "owner", false)
-		var team groupBody
-		b.call(t, req{method: "POST", path: "/v1/groups", token: tok, body: map[string]any{"kind": "team", "handle": "ops"}}, http.StatusCreated, &team)
-		var made struct {
-			ID int64 `json:"id"`
-		}
-		b.call(t, req{method: "POST", path: fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID), token: tok,
-			body: map[string]any{"username": "bot"}}, http.StatusCreated, &made)
-		bot, err := b.env.Core.Users.Get(sys(), usher.UserKey{ID: made.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		owner, tok, team, bot := b.teamWithServiceAccount(t)
 		handle, members, rule := tc.rule(owner, bot)
 		b.mustRole(t, handle, members, rule)
 		if res := b.api.do(t, req{method: "DELETE", path: fmt.Sprintf("/v1/groups/%d/service-accounts/bot", team.ID), token: tok, unchecked: true}); res.status != tc.own {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
 	"usher/web"
 )
 
@@ -39,8 +40,8 @@ func (p phpParam) list() []string {
 const maxInputVars = 1000
 
 // phpQuery reads a query string as PHP's parse_str does, in order: pairs
-// split at "&"; names and values decoded as PHP's urldecode does (web.UnescapeLoosely); a name's leading
-// spaces dropped and the name cut at a NUL (PHP reads it as a C string);
+// split at "&"; names and values decoded as PHP's urldecode does
+// (web.UnescapeLoosely); a name's leading spaces dropped and the name cut at a NUL (PHP reads it as a C string);
 // before its first "[", a space or "." made "_"; a "[" with no "]" after it
 // made "_", and each space, "." or "[" after it; "[" and one white space
 // before "]" read as "[]"; text after the first "]" dropped. A later plain value replaces
