@@ -25,7 +25,12 @@ const keyProcessEnv = "USHER_TEST_KEY_PROCESS"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(keyProcessEnv) == "1" {
-		if err := ServeKeys(os.Stdin, os.Stdout); err != nil {
+		in, err := Pollable(os.Stdin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := ServeKeys(in, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -82,8 +82,15 @@ func checkHashing(sc *serveConfig) error {
 // keyCommand returns what starts a key process: this binary, run as
 // hashKeysCommand, with serve's standard error and, for environment, a
 // memory limit of keyProcessBaseMiB and the argon2id memory (hashKiB) of
-// one key more than the workers may ask for at once, the one done but not
-// yet collected. A binary replaced since serve started (an upgrade)
+// two keys more than the workers may ask for at once: the one done but not
+// yet collected, and the next, allocated while the collector frees it.
+// With room for one more only, every key's allocation found the heap at
+// its limit and started a collection, whose stops wait for the other
+// workers' derivations to reach a safe point while the CPUs idle, and the
+// runtime gave pages back to the system only to fault them in again: two
+// workers derived 75–82 keys a second where one process deriving without
+// a limit makes about 105; with two more, 95–101, at about the same peak
+// RSS (docs/performance.md). A binary replaced since serve started (an upgrade)
 // answers the same protocol, or fails, and serve then derives the keys
 // itself.
 func keyCommand(workers int, hashKiB uint32) (func() *exec.Cmd, error) {
@@ -91,7 +98,7 @@ func keyCommand(workers int, hashKiB uint32) (func() *exec.Cmd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--hash-process: find this binary: %w", err)
 	}
-	limit := fmt.Sprintf("GOMEMLIMIT=%dKiB", keyProcessBaseMiB<<10+int64(workers+1)*int64(hashKiB))
+	limit := fmt.Sprintf("GOMEMLIMIT=%dKiB", keyProcessBaseMiB<<10+int64(workers+2)*int64(hashKiB))
 	return func() *exec.Cmd {
 		cmd := exec.Command(exe, hashKeysCommand)
 		// Nothing of serve's environment, its secrets included: the

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"usher/password"
@@ -96,8 +97,22 @@ func TestHashProcess(t *testing.T) {
 	if args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"); len(args) != 2 || args[1] != hashKeysCommand {
 		t.Errorf("the key process runs %q", args)
 	}
-	if want := fmt.Sprintf("GOMEMLIMIT=%dKiB\x00", 16<<10+2*64); string(environ) != want {
+	// One worker: room for its key, the one done before and the next.
+	if want := fmt.Sprintf("GOMEMLIMIT=%dKiB\x00", 16<<10+3*64); string(environ) != want {
 		t.Errorf("the key process's environment is %q, want %q", environ, want)
+	}
+	// Its requests are read through the poller (password.Pollable): the
+	// pipe on its standard input is non-blocking, a flag of the open pipe
+	// its descriptors share.
+	fdinfo, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/0", child))
+	var flags int64
+	for line := range strings.Lines(string(fdinfo)) {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, _ = strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+		}
+	}
+	if flags&syscall.O_NONBLOCK == 0 {
+		t.Errorf("the key process's standard input has flags %o, want O_NONBLOCK: a blocking read holds a derivation back", flags)
 	}
 	if ok, _, err := h.Verify(t.Context(), "a passphrase", hash); !ok || err != nil {
 		t.Errorf("verify: %v, %v", ok, err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"usher/password"
@@ -21,7 +23,17 @@ func (m *Main) hashKeysCmd() *cobra.Command {
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m.started = true
-			return password.ServeKeys(m.Stdin, m.Stdout)
+			in := m.Stdin
+			if f, ok := in.(*os.File); ok {
+				// A blocking read would hold back the derivation it has
+				// just started (password.Pollable); the file as it is
+				// serves, slower, when it cannot be polled.
+				if p, err := password.Pollable(f); err == nil {
+					defer p.Close()
+					in = p
+				}
+			}
+			return password.ServeKeys(in, m.Stdout)
 		},
 	}
 }

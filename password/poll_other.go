@@ -1,0 +1,9 @@
+//go:build !unix
+
+package password
+
+import "os"
+
+// Pollable returns f: elsewhere than on Unix a key process reads its
+// standard input as it is.
+func Pollable(f *os.File) (*os.File, error) { return f, nil }

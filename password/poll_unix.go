@@ -1,0 +1,40 @@
+//go:build unix
+
+package password
+
+import (
+	"os"
+	"syscall"
+)
+
+// Pollable returns a file reading what f reads through the runtime's
+// poller, for ServeKeys: a descriptor of its own for f's, set
+// non-blocking, which os.NewFile then polls. A key process's standard
+// input is a blocking pipe, and a goroutine blocked reading it keeps its
+// scheduler P in the system call: a derivation started just before would
+// wait on that P's queue until sysmon took the P back, up to 10 ms later,
+// a CPU left idle meanwhile. Reading through the poller parks the reader
+// instead. It returns f itself, and the error, when it cannot: reads
+// through f are as right, only slower. O_NONBLOCK belongs to the open
+// pipe, so f's own reads would no longer block: f is not to be read
+// afterwards.
+func Pollable(f *os.File) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return f, err
+	}
+	var fd int
+	var derr error
+	if err := rc.Control(func(s uintptr) { fd, derr = syscall.Dup(int(s)) }); err != nil {
+		return f, err
+	}
+	if derr != nil {
+		return f, derr
+	}
+	syscall.CloseOnExec(fd)
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return f, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
