@@ -304,7 +304,32 @@ func stoppedChild(t *testing.T, ps *Processes) *child {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
+	waitStopped(t, c.cmd.Process.Pid)
 	return c
+}
+
+// waitStopped waits until the process is stopped: kill(2) returns once
+// SIGSTOP is sent, and a thread of the child on another CPU may meanwhile
+// read the next request and answer it (1 run in about 20 did). Where
+// there is no /proc to see the state, it gives the signal a moment.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			return
+		}
+		// The state follows the command's name, which is in parentheses.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child is not stopped 10 s after SIGSTOP: %s", stat)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestProcessesStoppedChild: a child that stops answering (stopped, hung)
