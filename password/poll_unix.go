@@ -25,13 +25,21 @@ func Pollable(f *os.File) (*os.File, error) {
 	}
 	var fd int
 	var derr error
-	if err := rc.Control(func(s uintptr) { fd, derr = syscall.Dup(int(s)) }); err != nil {
+	// As the os package does: no exec between the new descriptor and its
+	// close-on-exec flag.
+	syscall.ForkLock.RLock()
+	err = rc.Control(func(s uintptr) {
+		if fd, derr = syscall.Dup(int(s)); derr == nil {
+			syscall.CloseOnExec(fd)
+		}
+	})
+	syscall.ForkLock.RUnlock()
+	if err != nil {
 		return f, err
 	}
 	if derr != nil {
 		return f, derr
 	}
-	syscall.CloseOnExec(fd)
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		syscall.Close(fd)
 		return f, err
