@@ -18,7 +18,18 @@ import (
 // through f are as right, only slower. O_NONBLOCK belongs to the open
 // pipe, so f's own reads would no longer block: f is not to be read
 // afterwards.
+//
+// Only a pipe is made pollable: a terminal's or another file's flag would
+// be changed for every process sharing it, and Pollable returns any other
+// file as it is.
 func Pollable(f *os.File) (*os.File, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return f, err
+	}
+	if fi.Mode()&os.ModeNamedPipe == 0 {
+		return f, nil
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return f, err

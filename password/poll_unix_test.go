@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPollable: a pipe as a key process gets it on its standard input,
@@ -56,5 +58,33 @@ func TestPollable(t *testing.T) {
 	p.Close()
 	if err := r.Close(); err != nil {
 		t.Fatalf("closing the original after Pollable's: %v", err)
+	}
+}
+
+// TestPollableLeavesOtherFiles: a file that is no pipe (a regular file
+// here; a terminal alike) comes back as it is, its flags unchanged: the
+// flag would be changed for every process sharing the open file.
+func TestPollableLeavesOtherFiles(t *testing.T) {
+	t.Parallel()
+	f, err := os.CreateTemp(t.TempDir(), "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := Pollable(f)
+	if err != nil || p != f {
+		t.Fatalf("Pollable of a regular file: %p, %v; want the file itself", p, err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil {
+		t.Fatal(err, ferr)
+	}
+	if flags&unix.O_NONBLOCK != 0 {
+		t.Fatalf("the regular file's flags are %o: O_NONBLOCK set", flags)
 	}
 }
