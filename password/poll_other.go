@@ -6,4 +6,4 @@ import "os"
 
 // Pollable returns f: elsewhere than on Unix a key process reads its
 // standard input as it is.
-func Pollable(f *os.File) (*os.File, error) { return f, nil }
+func Pollable(f *os.File) (r *os.File, done func(), err error) { return f, func() {}, nil }

@@ -14,25 +14,26 @@ import (
 // scheduler P in the system call: a derivation started just before would
 // wait on that P's queue until sysmon took the P back, up to 10 ms later,
 // a CPU left idle meanwhile. Reading through the poller parks the reader
-// instead. It returns f itself, and the error, when it cannot: reads
-// through f are as right, only slower. O_NONBLOCK belongs to the open
-// pipe, so f's own reads would no longer block: f is not to be read
-// afterwards.
+// instead.
 //
-// Only a pipe is made pollable: a terminal's or another file's flag would
-// be changed for every process sharing it, and Pollable returns any other
-// file as it is.
-func Pollable(f *os.File) (*os.File, error) {
+// O_NONBLOCK belongs to the open pipe, which f and every process sharing
+// it see: done puts it back as it was and closes the new descriptor, and
+// f is not to be read before. Only a pipe is made pollable; any other file
+// (a terminal, a regular file) comes back as it is, with a done that does
+// nothing, as does f when it cannot be made pollable, with the error:
+// reads through f are as right, only slower.
+func Pollable(f *os.File) (r *os.File, done func(), err error) {
+	nothing := func() {}
 	fi, err := f.Stat()
 	if err != nil {
-		return f, err
+		return f, nothing, err
 	}
 	if fi.Mode()&os.ModeNamedPipe == 0 {
-		return f, nil
+		return f, nothing, nil
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return f, err
+		return f, nothing, err
 	}
 	var fd int
 	var derr error
@@ -46,14 +47,20 @@ func Pollable(f *os.File) (*os.File, error) {
 	})
 	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return f, err
+		return f, nothing, err
 	}
 	if derr != nil {
-		return f, derr
+		return f, nothing, derr
 	}
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		syscall.Close(fd)
-		return f, err
+		return f, nothing, err
 	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
+	p := os.NewFile(uintptr(fd), f.Name())
+	return p, func() {
+		if rc, err := p.SyscallConn(); err == nil {
+			_ = rc.Control(func(s uintptr) { _ = syscall.SetNonblock(int(s), false) })
+		}
+		_ = p.Close()
+	}, nil
 }

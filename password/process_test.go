@@ -25,12 +25,12 @@ const keyProcessEnv = "USHER_TEST_KEY_PROCESS"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(keyProcessEnv) == "1" {
-		in, err := Pollable(os.Stdin)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+		in, done, err := Pollable(os.Stdin)
+		if err == nil {
+			err = ServeKeys(in, os.Stdout)
 		}
-		if err := ServeKeys(in, os.Stdout); err != nil {
+		done()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

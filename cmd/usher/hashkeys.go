@@ -27,11 +27,11 @@ func (m *Main) hashKeysCmd() *cobra.Command {
 			if f, ok := in.(*os.File); ok {
 				// A blocking read would hold back the derivation it has
 				// just started (password.Pollable); the file as it is
-				// serves, slower, when it cannot be polled.
-				if p, err := password.Pollable(f); err == nil {
-					defer p.Close()
-					in = p
-				}
+				// serves, slower, when it cannot be polled, and is then
+				// what Pollable returns.
+				p, done, _ := password.Pollable(f)
+				defer done()
+				in = p
 			}
 			return password.ServeKeys(in, m.Stdout)
 		},
