@@ -83,6 +83,29 @@ func (e *env) device(req usher.Request) (name, network string) {
 	return name, network
 }
 
+// deviceHash is what an account knows the request's device by: a hash of
+// the account, the device's name and its network (device).
+func (e *env) deviceHash(ctx context.Context, u *usher.User) string {
+	name, network := e.device(requestOf(ctx))
+	sum := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + name + "\x00" + network))
+	return hex.EncodeToString(sum[:])
+}
+
+// knownDevice reports the request's device's hash when u has signed in
+// from it within knownDeviceWindow; "" when it has not, or it cannot be
+// told.
+func (e *env) knownDevice(ctx context.Context, u *usher.User) string {
+	if u.Kind == usher.KindServiceAccount {
+		return ""
+	}
+	hash := e.deviceHash(ctx, u)
+	last, err := e.store.KnownDeviceGet(ctx, u.ID, hash)
+	if err != nil || e.now().Sub(last) > knownDeviceWindow {
+		return ""
+	}
+	return hash
+}
+
 // noteSignIn records, within tx, the device u signs in from, and mails u
 // when the account has been signed in to before but not from this device
 // within knownDeviceWindow. The device is stored only as a hash of the
@@ -92,10 +115,7 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 	if u.Kind == usher.KindServiceAccount {
 		return false, nil
 	}
-	req := requestOf(ctx)
-	name, network := e.device(req)
-	sum := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + name + "\x00" + network))
-	hash := hex.EncodeToString(sum[:])
+	hash := e.deviceHash(ctx, u)
 	last, err := tx.KnownDeviceGet(ctx, u.ID, hash)
 	known := err == nil && now.Sub(last) <= knownDeviceWindow
 	if err != nil && !errors.Is(err, usher.ErrNotFound) {
@@ -129,6 +149,8 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 	if !mail {
 		return false, nil
 	}
+	req := requestOf(ctx)
+	name, _ := e.device(req)
 	return true, e.queueLetter(ctx, tx, "new_sign_in", u.Email, u, map[string]string{"At": mailTime(now),
 		"Address": req.Address, "Device": name, "ResetLink": e.policy.PublicURL + "/forgot-password",
 		"SessionsLink": e.policy.PublicURL + "/account/sessions", "TokensLink": e.policy.PublicURL + "/account/tokens"})

@@ -352,6 +352,15 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 		shown := "login:unknown"
 		if u != nil {
 			shown = "login:user:" + strconv.FormatInt(u.ID, 10)
+			// From a device the account has signed in from, the login
+			// counts in a key of that device's: whoever guesses from
+			// elsewhere locks the login for everyone else, and the owner
+			// still gets in (a lock refuses the right password too, and
+			// one guess at each lock's end kept it for good).
+			if device := a.knownDevice(ctx, u); device != "" {
+				key = deviceLoginKey(login, device)
+				shown += ":known-device"
+			}
 		}
 		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true})
 	}
@@ -369,6 +378,12 @@ func loginKey(login string) string {
 		return "login:" + usher.EmailKey(login)
 	}
 	return "login:" + strings.ToLower(login)
+}
+
+// deviceLoginKey is the throttle key of a typed login tried from a device
+// its account has signed in from (loginLimits).
+func deviceLoginKey(login, device string) string {
+	return loginKey(login) + "|device:" + device
 }
 
 // addressKey is the throttle key of a client address: IPv4 addresses as

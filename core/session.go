@@ -138,10 +138,13 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 	// and of its password change: anyone may fail the logins on purpose,
 	// a stolen session the change, and the owner, who proved the mailbox
 	// by a reset (or was given the password), must get in and change it.
+	// The device the change comes from counts the logins in keys of its
+	// own when the account knows it (loginLimits): those end too.
 	keys := []string{passwordKey(u.ID)}
+	device := e.deviceHash(ctx, u)
 	for _, login := range []string{u.Username, u.Email} {
 		if login != "" {
-			keys = append(keys, loginKey(login))
+			keys = append(keys, loginKey(login), deviceLoginKey(login, device))
 		}
 	}
 	for _, key := range keys {

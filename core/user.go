@@ -291,6 +291,19 @@ func (e *env) newUser(ctx context.Context, tx store.Tx, in usher.UserCreate, has
 	if err := tx.UserCreate(ctx, u, hash); err != nil {
 		return nil, err
 	}
+	if hash != "" {
+		// Failures at the logins before anyone had them (anyone may try
+		// any name) would keep the new account's owner out, as a new
+		// password's clear for an account that had them (setPassword).
+		for _, login := range []string{u.Username, u.Email} {
+			if login == "" {
+				continue
+			}
+			if err := tx.ThrottleClear(ctx, loginKey(login)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return u, e.fire(ctx, tx, usher.TriggerUserAfterCreate, userSubject(u))
 }
 

@@ -863,6 +863,76 @@ func TestResetEndsTheLoginLock(t *testing.T) {
 	}
 }
 
+// TestGuesserElsewhereKeepsNoOwnerOut (round 63 of review): a lock of a
+// login refused everyone, the right password too, so an anonymous guesser
+// kept an account's owner out for as long as it went on guessing — one
+// guess at each lock's end — and a completed reset, which ends the locks,
+// bought the owner only the moments until five more guesses. From a
+// device the account has signed in from, the login counts in a key of
+// that device's: the guesser, elsewhere, is still locked out, the right
+// password included, and the owner gets in.
+func TestGuesserElsewhereKeepsNoOwnerOut(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	b.signUpConfirmed(t, &mails, "vicky", "vicky@corp.example") // signs in: this client is a device the account knows
+	elsewhere := map[string]string{"User-Agent": "curl/8.5.0"}
+	guess := func() {
+		for _, login := range []string{"vicky", "vicky@corp.example"} {
+			for i := range 6 {
+				b.api.do(t, req{method: "POST", path: "/v1/auth/login", header: elsewhere,
+					body: map[string]any{"login": login, "password": fmt.Sprintf("guess %d", i)}})
+			}
+			b.refused(t, req{method: "POST", path: "/v1/auth/login", header: elsewhere,
+				body: map[string]any{"login": login, "password": "a passphrase of vicky"}}, http.StatusTooManyRequests, usher.CodeTooManyAttempts)
+		}
+	}
+	guess()
+	for _, login := range []string{"vicky", "vicky@corp.example"} {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a passphrase of vicky"}}, http.StatusOK, nil)
+	}
+	// A reset ends the locks; the guesser goes on; the owner gets in.
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset", body: map[string]any{"email": "vicky@corp.example"}}, http.StatusAccepted, nil)
+	mails++
+	_, token := b.nextMail(t, mails, "vicky@corp.example")
+	var ticket struct{ Ticket string }
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset/exchange", body: map[string]any{"token": token}}, http.StatusOK, &ticket)
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset/complete", body: map[string]any{"ticket": ticket.Ticket, "password": "a brand new passphrase"}},
+		http.StatusNoContent, nil)
+	for _, login := range []string{"vicky", "vicky@corp.example"} {
+		for i := range 6 {
+			b.api.do(t, req{method: "POST", path: "/v1/auth/login", header: elsewhere,
+				body: map[string]any{"login": login, "password": fmt.Sprintf("guess %d", i)}})
+		}
+	}
+	for _, login := range []string{"vicky", "vicky@corp.example"} {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a brand new passphrase"}}, http.StatusOK, nil)
+	}
+}
+
+// TestLockBeforeSignUpEndsWithTheAccount (round 63 of review): failures
+// at a username and an address before anyone had them locked them, and
+// whoever then signed up with them was refused their own password (429):
+// the first password did not end the locks as every later one does.
+func TestLockBeforeSignUpEndsWithTheAccount(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	for _, login := range []string{"newbie", "newbie@corp.example"} {
+		for i := range 5 {
+			b.api.do(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": fmt.Sprintf("guess %d", i)}})
+		}
+		b.refused(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "anything"}},
+			http.StatusTooManyRequests, usher.CodeTooManyAttempts)
+	}
+	b.call(t, req{method: "POST", path: "/v1/auth/signup", body: map[string]any{
+		"username": "newbie", "email": "newbie@corp.example", "password": "a passphrase of newbie"}}, http.StatusCreated, nil)
+	_, code := b.nextMail(t, 1, "newbie@corp.example")
+	b.call(t, req{method: "POST", path: "/v1/auth/confirm", body: map[string]any{"code": code}}, http.StatusOK, nil)
+	for _, login := range []string{"newbie", "newbie@corp.example"} {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": login, "password": "a passphrase of newbie"}}, http.StatusOK, nil)
+	}
+}
+
 // lockClock is a settable clock for tests that wait out locks.
 type lockClock struct {
 	mu sync.Mutex
