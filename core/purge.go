@@ -140,6 +140,21 @@ func (o *Outbox) purgeServiceAccount(ctx context.Context, id int64, before time.
 		if _, err := removeAvatars(sys, tx, id, 0, &drop); err != nil {
 			return err
 		}
+		// Its files go with it. Kept with no owner, as an administrator's
+		// purge keeps a person's for the administrator to look at, they
+		// counted against no one's quota, and a team's owner could keep a
+		// quota's worth more with each account made, filled with files
+		// through its token, deleted and purged.
+		files, err := tx.AttachmentsOf(sys, id, usher.AttachmentGeneral)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := tx.AttachmentDelete(sys, f.ID); err != nil {
+				return err
+			}
+			drop = append(drop, blobsOf(f)...)
+		}
 		// As an administrator's purge does (Users.Purge).
 		if err := endRemindersFor(sys, tx, id, o.now()); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -1074,4 +1075,70 @@ func TestAdministratorMovesServiceAccountBySet(t *testing.T) {
 	// A set that names no team still leaves it in none (409).
 	b.refused(t, req{method: "PUT", path: "/v1/users/bot-a/groups", token: b.adminTok, body: map[string]any{"kind": "team", "set_groups": []string{}}},
 		http.StatusConflict, "conflict")
+}
+
+// TestPurgedServiceAccountTakesItsFiles (round 63 of review): a team's
+// owner, a plain user, stored files past any quota through service
+// accounts: make one, fill its quota with its token, delete it, and let
+// housekeeping purge it after --keep-ended. The purge kept its files with
+// no owner, counted against no account, and the owner made the next
+// account with a fresh quota: a quota's worth more each round, without
+// end. The purge now deletes them.
+func TestPurgedServiceAccountTakesItsFiles(t *testing.T) {
+	t.Parallel()
+	clock := &lockClock{t: time.Now()}
+	const maxUpload = 1000 // per-account quota: 100 × 1000 bytes
+	b := setupWith(t, coretest.Options{Now: clock.Now, Policy: core.Policy{KeepEnded: time.Hour, MaxAttachmentBytes: maxUpload}})
+	var team groupBody
+	b.call(t, req{method: "POST", path: "/v1/groups", token: b.userTok, body: map[string]any{"kind": "team", "handle": "bots"}}, http.StatusCreated, &team)
+	path := fmt.Sprintf("/v1/groups/%d/service-accounts", team.ID)
+
+	const rounds = 2
+	for round := 0; round < rounds; round++ {
+		name := fmt.Sprintf("bot-%d", round)
+		var sa userBody
+		b.call(t, req{method: "POST", path: path, token: b.userTok, body: map[string]any{"username": name}}, http.StatusCreated, &sa)
+		var tok struct{ Token string }
+		b.call(t, req{method: "POST", path: path + "/" + name + "/token", token: b.userTok}, http.StatusCreated, &tok)
+		stored := 0
+		for i := 0; ; i++ {
+			data := bytes.Repeat([]byte(fmt.Sprintf("round %d file %d ", round, i)), 100)[:maxUpload]
+			body, ctype := multipartFile(t, "file", "f.txt", data, nil)
+			res := b.api.do(t, req{method: "POST", path: "/v1/attachments", token: tok.Token, body: body,
+				header: map[string]string{"Content-Type": ctype}, unchecked: true})
+			if res.status == http.StatusConflict {
+				break
+			}
+			if res.status != http.StatusCreated {
+				t.Fatalf("upload: %d %s", res.status, res.body)
+			}
+			stored++
+			if i > 2000 {
+				t.Fatal("no quota at all")
+			}
+		}
+		b.call(t, req{method: "DELETE", path: path + "/" + name, token: b.userTok}, http.StatusNoContent, nil)
+		clock.Add(61 * time.Minute)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); b.env.Core.Outbox.Run(ctx, 10*time.Millisecond) }()
+		purged := false
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := b.env.Store.UserGet(context.Background(), usher.UserKey{ID: sa.ID}); errors.Is(err, usher.ErrNotFound) {
+				purged = true
+				break
+			}
+		}
+		cancel()
+		<-done
+		if !purged {
+			t.Fatalf("round %d: %s was not purged", round, name)
+		}
+		t.Logf("round %d: %s stored %d files of %d bytes, then was deleted and purged", round, name, stored, maxUpload)
+	}
+	// Every account's files went with it: none is left, owned by no one.
+	if n := b.env.Rows(t, "attachments"); n != 0 {
+		t.Errorf("after %d rounds, %d files (%d bytes) uploaded by one plain user's service accounts are kept, owned by no one and counted against no quota (one account's quota: 100 files of %d bytes)",
+			rounds, n, n*maxUpload, maxUpload)
+	}
 }
