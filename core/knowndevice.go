@@ -106,6 +106,29 @@ func (e *env) knownDevice(ctx context.Context, u *usher.User) string {
 	return hash
 }
 
+// forgetDevices forgets, within tx, the devices u has signed in from, but
+// the one of the hash when u knows it: a new password's. Whoever had the
+// old password could have signed in from many (any program's name is a
+// device), and each counts the login's failures in a key of its own
+// (loginLimits): a hundred devices made known were a hundred times the
+// guesses at the new password. The owner's other devices are new again,
+// and their next sign-ins are told as such.
+func (e *env) forgetDevices(ctx context.Context, tx store.Tx, u *usher.User, keep string, now time.Time) error {
+	last, err := tx.KnownDeviceGet(ctx, u.ID, keep)
+	known := err == nil && now.Sub(last) <= knownDeviceWindow
+	if err != nil && !errors.Is(err, usher.ErrNotFound) {
+		return err
+	}
+	// Every device: none was seen after now.
+	if _, err := tx.KnownDeviceTrim(ctx, u.ID, now.Add(knownDeviceWindow), 0); err != nil {
+		return err
+	}
+	if known {
+		return tx.KnownDevicePut(ctx, u.ID, keep, last)
+	}
+	return nil
+}
+
 // noteSignIn records, within tx, the device u signs in from, and mails u
 // when the account has been signed in to before but not from this device
 // within knownDeviceWindow. The device is stored only as a hash of the

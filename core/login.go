@@ -359,7 +359,6 @@ func (a *Auth) loginLimits(ctx context.Context, login string, u *usher.User) []l
 			// one guess at each lock's end kept it for good).
 			if device := a.knownDevice(ctx, u); device != "" {
 				key = deviceLoginKey(login, device)
-				shown += ":known-device"
 			}
 		}
 		limits = append(limits, limit{key: key, max: a.policy.MaxFailuresPerKey, shown: shown, proved: true})

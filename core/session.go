@@ -152,6 +152,9 @@ func (e *env) setPassword(ctx context.Context, tx store.Tx, u *usher.User, hash 
 			return 0, err
 		}
 	}
+	if err := e.forgetDevices(ctx, tx, u, device, now); err != nil {
+		return 0, err
+	}
 	if notifiable(u) && u.Kind != usher.KindServiceAccount {
 		// The user agent is told by its families (device), never as sent:
 		// whoever changed the password wrote it, and a link in it would

@@ -1867,3 +1867,47 @@ func TestAvatarDenyHoldsOnTheAttachmentRoute(t *testing.T) {
 	b.call(t, req{method: "DELETE", path: avatar, token: b.adminTok}, 204, nil)
 	b.call(t, req{method: "GET", path: "/v1/users/plain/avatar"}, 404, nil)
 }
+
+// TestNewPasswordForgetsTheDevices (round 64 of review): a thief who held
+// the password once (leaked, phished) signs in from eight "devices" —
+// eight product names in the User-Agent, one network — and the owner,
+// warned by the new-sign-in mails, changes the password. The known
+// devices outlived the change, and each counted the thief's guesses at the
+// new password in a key of its own: 36 wrong guesses answered before
+// every key locked, where a guesser who never signed in has 4. A new
+// password forgets every device but the one it comes from.
+func TestNewPasswordForgetsTheDevices(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const first, second = "the first long passphrase", "the second long passphrase"
+	b.env.MustCreateUser(t, usher.UserCreate{Username: "vicky", Email: "vicky@example.com", Password: first, EmailConfirmed: true})
+	const devices = 8
+	for i := range devices {
+		b.call(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": "probe" + strconv.Itoa(i) + "/1.0"},
+			body: map[string]any{"login": "vicky", "password": first}}, http.StatusOK, nil)
+	}
+	// The owner takes the account back: a new password (which ends every session).
+	var sess sessionBody
+	b.call(t, req{method: "POST", path: "/v1/auth/login", body: map[string]any{"login": "vicky", "password": first}}, http.StatusOK, &sess)
+	b.call(t, req{method: "POST", path: "/v1/auth/password", token: sess.Token,
+		body: map[string]any{"current_password": first, "new_password": second}}, http.StatusNoContent, nil)
+	// The thief guesses at the new password, from each device it made known, then elsewhere.
+	guesses := 0
+	agents := []string{"curl/8.5.0"}
+	for i := range devices {
+		agents = append(agents, "probe"+strconv.Itoa(i)+"/1.0")
+	}
+	for _, agent := range agents {
+		for i := range 20 {
+			res := b.api.do(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": agent},
+				body: map[string]any{"login": "vicky", "password": "guess " + agent + " " + strconv.Itoa(i)}})
+			if res.status != http.StatusUnauthorized {
+				break
+			}
+			guesses++
+		}
+	}
+	if guesses > 4 {
+		t.Errorf("after the owner's new password, a thief who once signed in had %d wrong guesses answered 401 before every key locked (a guesser who never signed in: 4)", guesses)
+	}
+}
