@@ -134,6 +134,13 @@ func errTooManyRules() error {
 
 // checkRules refuses rules on unknown operations or with unknown verdicts,
 // and more rules than a role may have.
+// canonicalID reports whether s is an id as usher writes one: a positive
+// decimal number without a sign or leading zeros.
+func canonicalID(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0 && strconv.FormatInt(n, 10) == s
+}
+
 func checkRules(rules []usher.Rule) error {
 	if len(rules) > maxRules {
 		return errTooManyRules()
@@ -156,8 +163,11 @@ func checkRules(rules []usher.Rule) error {
 			c.add(field, usher.CodeInvalidAccess, "access must be allow or deny")
 		case !validOperation(typ, r.Operation):
 			c.add(field, usher.CodeUnknownOperation, "%s on %s is not an operation permissions know", r.Operation, r.Resource)
-		case strings.Contains(r.Resource, ":") && (instance == "" || len(instance) > 64 || typ == "*"):
-			c.add(field, usher.CodeInvalidResource, "a resource is a type, type:id, or *")
+		case strings.Contains(r.Resource, ":") && (typ == "*" || !canonicalID(instance)):
+			// Decisions name an instance by its id as the API gives it
+			// (evaluate): a rule on user:ceo, user:03 or user:* would be
+			// stored and match nothing, a deny that holds nowhere.
+			c.add(field, usher.CodeInvalidResource, "a resource is a type, type:id (the id in decimal, as the API gives it), or *")
 		}
 	}
 	return c.err()

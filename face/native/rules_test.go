@@ -2,6 +2,8 @@ package native_test
 
 import (
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -399,4 +401,36 @@ func TestMemberCannotLeaveADeny(t *testing.T) {
 	if got := b.members(t, noUploads.ID); !strings.Contains(got, fmt.Sprint(alice.ID)+":") {
 		t.Fatalf("the role's members: %s", got)
 	}
+}
+
+// TestRuleOnAnotherSpellingRefused (round 64 of review): decisions name an
+// instance by its id as the API gives it, and a rule on any other
+// spelling of it — a username, a team's handle, the id with a leading
+// zero, "*" as an instance — was stored (200), reported by the effective
+// permissions as denying, and matched nothing: the delegate it was to
+// stop changed the account or the team all the same. Such a rule is 422;
+// the rule on the id denies.
+func TestRuleOnAnotherSpellingRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ceo, _ := b.mustPrincipal(t, "ceo", false)
+	lead, leadTok := b.mustPrincipal(t, "lead", false)
+	team := b.teamIn(t, 0, "devs", lead.ID, "write")
+	role := b.mustRole(t, "helpdesk", []*usher.User{lead}, allow("user", "update"))
+	path := fmt.Sprintf("/v1/groups/%d/rules", role.ID)
+	for _, resource := range []string{"user:ceo", "user:*", fmt.Sprintf("user:0%d", ceo.ID), "user:+" + strconv.FormatInt(ceo.ID, 10),
+		"user:-1", "user:0", "group:team:devs", "group:devs", "organisation:x", "*:1"} {
+		res := b.api.do(t, req{method: "PATCH", path: path, token: b.adminTok,
+			body: map[string]any{"rules": []map[string]string{{"resource": resource, "operation": "update", "access": "deny"}}}})
+		if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), `"code":"`+usher.CodeInvalidResource+`"`) {
+			t.Errorf("a deny on %s: %d %s, want 422 with the field's code %s", resource, res.status, res.body, usher.CodeInvalidResource)
+		}
+	}
+	b.call(t, req{method: "PATCH", path: path, token: b.adminTok, body: map[string]any{"rules": []map[string]string{
+		{"resource": "user:" + strconv.FormatInt(ceo.ID, 10), "operation": "update", "access": "deny"},
+		{"resource": "group:" + strconv.FormatInt(team.ID, 10), "operation": "update", "access": "deny"}}}}, http.StatusOK, nil)
+	b.refused(t, req{method: "PATCH", path: "/v1/users/" + strconv.FormatInt(ceo.ID, 10), token: leadTok,
+		body: map[string]any{"name": "Owned by lead"}}, http.StatusForbidden, usher.CodeForbidden)
+	b.refused(t, req{method: "PATCH", path: "/v1/groups/team:devs", token: leadTok,
+		body: map[string]any{"name": "Renamed by lead"}}, http.StatusForbidden, usher.CodeForbidden)
 }
