@@ -148,11 +148,15 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 	if !known && notifiable(u) {
 		// The first sign-in of an account is from a new device by
 		// definition: nothing to tell.
+		// Known devices alone do not say it: a new password forgets them
+		// (forgetDevices), and whoever completed a reset from a device of
+		// their own would then sign in untold. u is as its sign-in left it:
+		// its last sign-in is the one before this.
 		n, err := tx.KnownDeviceCount(ctx, u.ID)
 		if err != nil {
 			return false, err
 		}
-		mail = n > 0
+		mail = n > 0 || u.LastSignInAt != nil
 	}
 	if err := tx.KnownDevicePut(ctx, u.ID, hash, now); err != nil {
 		return false, err

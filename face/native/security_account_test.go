@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"usher/connector/oidctest"
 	"usher/core"
 	"usher/core/coretest"
+	"usher/mail/smtptest"
 	"usher/store"
 )
 
@@ -1909,5 +1911,42 @@ func TestNewPasswordForgetsTheDevices(t *testing.T) {
 	}
 	if guesses > 4 {
 		t.Errorf("after the owner's new password, a thief who once signed in had %d wrong guesses answered 401 before every key locked (a guesser who never signed in: 4)", guesses)
+	}
+}
+
+// TestResetFromANewDeviceLeavesSignInsTold (round 65 of review): a new
+// password forgets the account's devices but the one it comes from, when
+// known; a reset completed from a device the account did not know left it
+// none, and the next sign-in, from any device, was taken for the account's
+// first and mailed to no one — whoever held the mailbox reset the password
+// from a phone of its own and signed in untold. A sign-in from a device not
+// known is told whenever the account has signed in before.
+func TestResetFromANewDeviceLeavesSignInsTold(t *testing.T) {
+	t.Parallel()
+	b, _ := setupMailAndOIDC(t)
+	mails := 0
+	b.signUpConfirmed(t, &mails, "vicky", "vicky@corp.example")
+	wait := func(n int) []smtptest.Message {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		msgs, err := b.smtp.Wait(ctx, n)
+		if err != nil {
+			t.Fatalf("waiting for mail %d: %v", n, err)
+		}
+		return msgs
+	}
+	mails++
+	ticket := b.resetTicket(t, "vicky@corp.example", mails)
+	b.call(t, req{method: "POST", path: "/v1/auth/password-reset/complete", header: map[string]string{"User-Agent": "Mozilla/5.0 (Android 14; Mobile) Firefox/126.0"},
+		body: map[string]any{"ticket": ticket, "password": "a brand new passphrase"}}, http.StatusNoContent, nil)
+	mails++ // the password changed
+	wait(mails)
+	b.call(t, req{method: "POST", path: "/v1/auth/login", header: map[string]string{"User-Agent": "curl/8.5.0"},
+		body: map[string]any{"login": "vicky", "password": "a brand new passphrase"}}, http.StatusOK, nil)
+	mails++
+	msgs := wait(mails)
+	if last := msgs[len(msgs)-1]; !slices.Contains(last.To, "vicky@corp.example") || !strings.Contains(last.Body, "curl") {
+		t.Errorf("the last mail, to %v, %q: want the new sign-in's, naming curl", last.To, last.Subject)
 	}
 }
