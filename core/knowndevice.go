@@ -91,16 +91,34 @@ func (e *env) deviceHash(ctx context.Context, u *usher.User) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// knownDevice reports the request's device's hash when u has signed in
-// from it within knownDeviceWindow; "" when it has not, or it cannot be
-// told.
+// deviceGetter is what reads a known device: the store, or a transaction
+// of it.
+type deviceGetter interface {
+	KnownDeviceGet(ctx context.Context, userID int64, hash string) (time.Time, error)
+}
+
+// seenDevice returns, through q, when the user last signed in from the
+// device of the hash, and whether that was within knownDeviceWindow of
+// now: whether the account knows the device.
+func seenDevice(ctx context.Context, q deviceGetter, userID int64, hash string, now time.Time) (last time.Time, known bool, err error) {
+	last, err = q.KnownDeviceGet(ctx, userID, hash)
+	switch {
+	case errors.Is(err, usher.ErrNotFound):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, err
+	}
+	return last, now.Sub(last) <= knownDeviceWindow, nil
+}
+
+// knownDevice reports the request's device's hash when u knows it
+// (seenDevice); "" when it does not, or it cannot be told.
 func (e *env) knownDevice(ctx context.Context, u *usher.User) string {
 	if u.Kind == usher.KindServiceAccount {
 		return ""
 	}
 	hash := e.deviceHash(ctx, u)
-	last, err := e.store.KnownDeviceGet(ctx, u.ID, hash)
-	if err != nil || e.now().Sub(last) > knownDeviceWindow {
+	if _, known, err := seenDevice(ctx, e.store, u.ID, hash, e.now()); err != nil || !known {
 		return ""
 	}
 	return hash
@@ -114,9 +132,8 @@ func (e *env) knownDevice(ctx context.Context, u *usher.User) string {
 // guesses at the new password. The owner's other devices are new again,
 // and their next sign-ins are told as such.
 func (e *env) forgetDevices(ctx context.Context, tx store.Tx, u *usher.User, keep string, now time.Time) error {
-	last, err := tx.KnownDeviceGet(ctx, u.ID, keep)
-	known := err == nil && now.Sub(last) <= knownDeviceWindow
-	if err != nil && !errors.Is(err, usher.ErrNotFound) {
+	last, known, err := seenDevice(ctx, tx, u.ID, keep, now)
+	if err != nil {
 		return err
 	}
 	// Every device: none was seen after now.
@@ -139,25 +156,16 @@ func (e *env) noteSignIn(ctx context.Context, tx store.Tx, u *usher.User, now ti
 		return false, nil
 	}
 	hash := e.deviceHash(ctx, u)
-	last, err := tx.KnownDeviceGet(ctx, u.ID, hash)
-	known := err == nil && now.Sub(last) <= knownDeviceWindow
-	if err != nil && !errors.Is(err, usher.ErrNotFound) {
+	_, known, err := seenDevice(ctx, tx, u.ID, hash, now)
+	if err != nil {
 		return false, err
 	}
-	mail := false
-	if !known && notifiable(u) {
-		// The first sign-in of an account is from a new device by
-		// definition: nothing to tell.
-		// Known devices alone do not say it: a new password forgets them
-		// (forgetDevices), and whoever completed a reset from a device of
-		// their own would then sign in untold. u is as its sign-in left it:
-		// its last sign-in is the one before this.
-		n, err := tx.KnownDeviceCount(ctx, u.ID)
-		if err != nil {
-			return false, err
-		}
-		mail = n > 0 || u.LastSignInAt != nil
-	}
+	// The first sign-in of an account is from a new device by definition:
+	// nothing to tell. u is as its sign-in left it, its last sign-in the
+	// one before this. The devices on record do not say it: a new password
+	// forgets them (forgetDevices), and whoever completed a reset from a
+	// device of their own would then sign in untold.
+	mail := !known && notifiable(u) && u.LastSignInAt != nil
 	if err := tx.KnownDevicePut(ctx, u.ID, hash, now); err != nil {
 		return false, err
 	}

@@ -132,8 +132,6 @@ func errTooManyRules() error {
 		Message: "a role has at most " + strconv.Itoa(maxRules) + " rules"})
 }
 
-// checkRules refuses rules on unknown operations or with unknown verdicts,
-// and more rules than a role may have.
 // canonicalID reports whether s is an id as usher writes one: a positive
 // decimal number without a sign or leading zeros.
 func canonicalID(s string) bool {
@@ -141,6 +139,9 @@ func canonicalID(s string) bool {
 	return err == nil && n > 0 && strconv.FormatInt(n, 10) == s
 }
 
+// checkRules refuses rules on unknown operations or with unknown verdicts,
+// on an instance named otherwise than by its id, and more rules than a
+// role may have.
 func checkRules(rules []usher.Rule) error {
 	if len(rules) > maxRules {
 		return errTooManyRules()
